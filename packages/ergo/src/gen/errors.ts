@@ -1,0 +1,141 @@
+// Errors and termination reasons. Each Ergo sentinel is an ErgoError value with a stable `code`
+// and Ergo's exact text (the text is what crosses the wire, so Go nodes map it back to their own
+// sentinel). API calls throw fresh instances carrying the same code plus detail, so
+// `assert.throws(fn, { code: 'ERR_TAKEN' })` and `isError(err, ErrTaken)` both work.
+
+/** Base class of every error the framework produces. `code` is stable across releases. */
+export class ErgoError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+
+  /** True if `err` is this sentinel or another error carrying the same code. */
+  is(err: unknown): boolean {
+    return err === this || (err instanceof ErgoError && err.code === this.code);
+  }
+
+  /** A fresh error of this kind (same code), with `detail` appended to the message. */
+  with(detail?: string, cause?: unknown): ErgoError {
+    const e = new ErgoError(this.code, detail ? `${this.message}: ${detail}` : this.message, cause === undefined ? undefined : { cause });
+    return e;
+  }
+}
+ErgoError.prototype.name = 'ErgoError';
+
+const sentinels = new Map<string, ErgoError>();
+
+/** Defines (and registers by code and text) a sentinel error. */
+export function defineError(code: string, text: string): ErgoError {
+  const e = new ErgoError(code, text);
+  sentinels.set(code, e);
+  return e;
+}
+
+/** The sentinel registered under `code`, if any. */
+export function sentinelByCode(code: string): ErgoError | undefined {
+  return sentinels.get(code);
+}
+
+/** Every registered sentinel (framework errors and reasons, plus user ones from defineError). */
+export function registeredSentinels(): Iterable<ErgoError> {
+  return sentinels.values();
+}
+
+/** True if `err` is `sentinel` or an error with the same code. */
+export function isError(err: unknown, sentinel: ErgoError): boolean {
+  return sentinel.is(err);
+}
+
+// Termination reasons (gen/process.go).
+/** Clean self-stop; not logged; transient restarts and transient apps ignore it. */
+export const TerminateReasonNormal = defineError('TERMINATE_NORMAL', 'normal');
+/** Stop requested by parent/node/application/supervisor; treated like normal. */
+export const TerminateReasonShutdown = defineError('TERMINATE_SHUTDOWN', 'shutdown');
+/** Forced termination (`kill`); abnormal. */
+export const TerminateReasonKill = defineError('TERMINATE_KILL', 'kill');
+/** A callback threw or rejected; abnormal. The original error is logged with its stack. */
+export const TerminateReasonPanic = defineError('TERMINATE_PANIC', 'panic');
+
+// Framework errors (gen/errors.go), Ergo's texts.
+export const ErrNameUnknown = defineError('ERR_NAME_UNKNOWN', 'unknown name');
+export const ErrParentUnknown = defineError('ERR_PARENT_UNKNOWN', 'parent/leader is not set');
+export const ErrNodeTerminated = defineError('ERR_NODE_TERMINATED', 'node terminated');
+export const ErrProcessMailboxFull = defineError('ERR_PROCESS_MAILBOX_FULL', 'process mailbox is full');
+export const ErrProcessUnknown = defineError('ERR_PROCESS_UNKNOWN', 'unknown process');
+export const ErrProcessIncarnation = defineError('ERR_PROCESS_INCARNATION', 'process ID belongs to the previous incarnation');
+export const ErrProcessTerminated = defineError('ERR_PROCESS_TERMINATED', 'process terminated');
+export const ErrMetaUnknown = defineError('ERR_META_UNKNOWN', 'unknown meta process');
+export const ErrMetaMailboxFull = defineError('ERR_META_MAILBOX_FULL', 'meta process mailbox is full');
+export const ErrApplicationUnknown = defineError('ERR_APPLICATION_UNKNOWN', 'unknown application');
+export const ErrApplicationDepends = defineError('ERR_APPLICATION_DEPENDS', 'dependency fail');
+export const ErrApplicationState = defineError('ERR_APPLICATION_STATE', 'application is in running/stopping state');
+export const ErrApplicationLoadPanic = defineError('ERR_APPLICATION_LOAD_PANIC', 'panic in application loading');
+export const ErrApplicationEmpty = defineError('ERR_APPLICATION_EMPTY', 'application has no items');
+export const ErrApplicationName = defineError('ERR_APPLICATION_NAME', 'application has no name');
+export const ErrApplicationStopping = defineError('ERR_APPLICATION_STOPPING', 'application stopping is in progress');
+export const ErrApplicationRunning = defineError('ERR_APPLICATION_RUNNING', 'application is still running');
+export const ErrTargetUnknown = defineError('ERR_TARGET_UNKNOWN', 'unknown target');
+export const ErrTargetExist = defineError('ERR_TARGET_EXIST', 'target is already exist');
+export const ErrRegistrarTerminated = defineError('ERR_REGISTRAR_TERMINATED', 'registrar client terminated');
+export const ErrAliasUnknown = defineError('ERR_ALIAS_UNKNOWN', 'unknown alias');
+export const ErrAliasOwner = defineError('ERR_ALIAS_OWNER', 'not an owner');
+export const ErrEventUnknown = defineError('ERR_EVENT_UNKNOWN', 'unknown event');
+export const ErrEventOwner = defineError('ERR_EVENT_OWNER', 'not an owner');
+export const ErrTaken = defineError('ERR_TAKEN', 'resource is taken');
+export const ErrAtomTooLong = defineError('ERR_ATOM_TOO_LONG', 'too long Atom (max: 255)');
+export const ErrTimeout = defineError('ERR_TIMEOUT', 'timed out');
+export const ErrUnsupported = defineError('ERR_UNSUPPORTED', 'not supported');
+export const ErrUnknown = defineError('ERR_UNKNOWN', 'unknown');
+export const ErrNotAllowed = defineError('ERR_NOT_ALLOWED', 'not allowed');
+export const ErrIncorrect = defineError('ERR_INCORRECT', 'incorrect value or argument');
+export const ErrMalformed = defineError('ERR_MALFORMED', 'malformed value');
+export const ErrResponseIgnored = defineError('ERR_RESPONSE_IGNORED', 'response ignored');
+export const ErrUnregistered = defineError('ERR_UNREGISTERED', 'unregistered');
+export const ErrTooLarge = defineError('ERR_TOO_LARGE', 'too large');
+export const ErrNetworkStopped = defineError('ERR_NETWORK_STOPPED', 'network stack is stopped');
+export const ErrNoConnection = defineError('ERR_NO_CONNECTION', 'no connection');
+export const ErrNoRoute = defineError('ERR_NO_ROUTE', 'no route');
+export const ErrInternal = defineError('ERR_INTERNAL', 'internal error');
+/** Port extension: a call cancelled through its AbortSignal. */
+export const ErrAborted = defineError('ERR_ABORTED', 'aborted');
+
+/**
+ * The reason an actor terminates with when an exit signal reaches it untrapped: Ergo's
+ * `"<source>: <reason>"`. `cause` is the original reason; links, monitors, supervisors and
+ * applications see the unwrapped reason (see {@link unwrapReason}).
+ */
+export class ExitReason extends ErgoError {
+  constructor(
+    readonly source: { toString(): string },
+    reason: Error,
+  ) {
+    super('ERR_EXIT', `${source.toString()}: ${reason.message}`, { cause: reason });
+  }
+  /** The wrapped reason. */
+  get reason(): Error {
+    return this.cause as Error;
+  }
+}
+ExitReason.prototype.name = 'ExitReason';
+
+/** Removes one level of exit wrapping (Ergo's `errors.Unwrap` on exit reasons). */
+export function unwrapReason(reason: Error): Error {
+  return reason instanceof ExitReason ? reason.reason : reason;
+}
+
+/** True for the reasons Ergo treats as a clean stop: normal and shutdown. */
+export function isNormalReason(reason: unknown): boolean {
+  return (
+    reason === TerminateReasonNormal ||
+    reason === TerminateReasonShutdown ||
+    (reason instanceof ErgoError && (reason.code === 'TERMINATE_NORMAL' || reason.code === 'TERMINATE_SHUTDOWN'))
+  );
+}
+
+/** Turns anything thrown into an Error (non-errors are wrapped, keeping the value as `cause`). */
+export function toError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  return new ErgoError('ERR_THROWN_VALUE', `non-error thrown: ${String(value)}`, { cause: value });
+}

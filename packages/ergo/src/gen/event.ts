@@ -1,0 +1,38 @@
+// Event: a named pub/sub stream, unique per node.
+
+import { crc32Hex } from '../lib/crc32.js';
+import type { Atom } from './atom.js';
+
+/** `{name, node}` of an event, printed `Event#<CRC32(node):name>`. */
+export class Event {
+  constructor(
+    readonly name: Atom,
+    readonly node: Atom,
+  ) {}
+
+  /** True if `other` is an Event with the same name and node. */
+  equals(other: unknown): boolean {
+    return other instanceof Event && other.name === this.name && other.node === this.node;
+  }
+
+  /** A string unique to this value, suitable as a Map key. */
+  get key(): string {
+    return `E${this.node}\u0000${this.name}`;
+  }
+
+  toString(): string {
+    return `Event#<${crc32Hex(this.node)}:${this.name}>`;
+  }
+
+  toJSON(): string {
+    return this.toString();
+  }
+}
+
+/** Options of {@link Event} registration. */
+export interface EventOptions {
+  /** Send MessageEventStart/MessageEventStop to the producer when the first subscriber comes / the last goes. */
+  notify?: boolean;
+  /** Keep the last N published messages and hand them to new subscribers (0 = none). */
+  buffer?: number;
+}

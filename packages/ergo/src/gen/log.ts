@@ -1,0 +1,171 @@
+// Log levels, log records and the logger contracts.
+
+import type { Alias } from './ref.js';
+import type { Atom } from './atom.js';
+import type { PID } from './pid.js';
+
+/** Log levels with Ergo's values. `Default` means "inherit" (node → parent → process). */
+export const LogLevel = {
+  System: -100,
+  Trace: -2,
+  Debug: -1,
+  Default: 0,
+  Info: 1,
+  Warning: 2,
+  Error: 3,
+  Panic: 4,
+  Disabled: 5,
+} as const;
+/** @see LogLevel */
+export type LogLevel = (typeof LogLevel)[keyof typeof LogLevel];
+
+/** Ergo's printed name of a level ("trace", "info", ...). */
+export function logLevelString(level: LogLevel): string {
+  switch (level) {
+    case -100:
+      return 'system';
+    case -2:
+      return 'trace';
+    case -1:
+      return 'debug';
+    case 0:
+      return 'default';
+    case 1:
+      return 'info';
+    case 2:
+      return 'warning';
+    case 3:
+      return 'error';
+    case 4:
+      return 'panic';
+    case 5:
+      return 'disabled';
+  }
+  return 'unknown log level';
+}
+
+/** Parses a level name ("info", "WARNING", ...) or returns undefined. */
+export function parseLogLevel(name: string): LogLevel | undefined {
+  switch (name.toLowerCase()) {
+    case 'trace':
+      return LogLevel.Trace;
+    case 'debug':
+      return LogLevel.Debug;
+    case 'info':
+      return LogLevel.Info;
+    case 'warning':
+    case 'warn':
+      return LogLevel.Warning;
+    case 'error':
+      return LogLevel.Error;
+    case 'panic':
+    case 'fatal':
+      return LogLevel.Panic;
+    case 'disabled':
+    case 'silent':
+      return LogLevel.Disabled;
+  }
+  return undefined;
+}
+
+/** One structured field attached to log records. */
+export interface LogField {
+  name: string;
+  value: unknown;
+}
+
+/** Log source: the node itself. */
+export class MessageLogNode {
+  constructor(
+    readonly node: Atom,
+    readonly creation: number,
+  ) {}
+}
+
+/** Log source: a process. */
+export class MessageLogProcess {
+  constructor(
+    readonly node: Atom,
+    readonly pid: PID,
+    readonly name: Atom,
+    readonly behavior: string,
+  ) {}
+}
+
+/** Log source: a meta process. */
+export class MessageLogMeta {
+  constructor(
+    readonly node: Atom,
+    readonly parent: PID,
+    readonly meta: Alias,
+    readonly behavior: string,
+  ) {}
+}
+
+/** Log source: a network connection. */
+export class MessageLogNetwork {
+  constructor(
+    readonly node: Atom,
+    readonly peer: Atom,
+    readonly creation: number,
+  ) {}
+}
+
+/** Where a log record came from. */
+export type LogSource = MessageLogNode | MessageLogProcess | MessageLogMeta | MessageLogNetwork;
+
+/**
+ * One log record, as loggers receive it. `format` and `args` are printf-style (Node's
+ * `util.format` rules); `fields` are the structured fields in effect when it was logged.
+ */
+export class MessageLog {
+  constructor(
+    readonly time: Date,
+    readonly level: LogLevel,
+    readonly source: LogSource,
+    readonly format: string,
+    readonly args: readonly unknown[],
+    readonly fields: readonly LogField[],
+  ) {}
+}
+
+/**
+ * The logging handle of a node, process or meta process. A record is emitted when its level is
+ * at least the handle's level. Methods never throw (a failing logger is reported on stderr).
+ */
+export interface Log {
+  /** Current level of this source. */
+  level(): LogLevel;
+  /** Changes the level. Trace can only be set through options (`ErrIncorrect` otherwise, as in Ergo). */
+  setLevel(level: LogLevel): void;
+  /** Name of the single logger this source writes to ('' = fan out to all). */
+  logger(): string;
+  /** Routes this source's records to one logger only ('' restores fan-out). */
+  setLogger(name: string): void;
+  /** Current structured fields. */
+  fields(): LogField[];
+  /** Adds fields attached to every later record. */
+  addFields(...fields: LogField[]): void;
+  /** Removes fields by name. `ErrNotAllowed` while scopes are pushed. */
+  deleteFields(...names: string[]): void;
+  /** Saves the current fields (a nested scope); returns the depth. */
+  pushFields(): number;
+  /** Restores the fields saved by the last push; returns the depth. */
+  popFields(): number;
+  trace(format: string, ...args: unknown[]): void;
+  debug(format: string, ...args: unknown[]): void;
+  info(format: string, ...args: unknown[]): void;
+  warning(format: string, ...args: unknown[]): void;
+  error(format: string, ...args: unknown[]): void;
+  panic(format: string, ...args: unknown[]): void;
+}
+
+/**
+ * A function-style logger: called synchronously by whoever logs, so it must not block. Errors it
+ * throws are caught and reported; they never reach the process that logged.
+ */
+export interface LoggerBehavior {
+  log(message: MessageLog): void;
+  /** Called when the logger is removed or the node stops. */
+  terminate?(): void;
+}

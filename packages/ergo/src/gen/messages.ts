@@ -1,0 +1,117 @@
+// Messages the framework delivers to processes: exit signals (urgent queue), down notifications
+// (system queue), events, overflow fallbacks. Classes, so handlers can tell them apart with
+// `instanceof`, exactly like a Go type switch.
+
+import type { Atom } from './atom.js';
+import type { Event } from './event.js';
+import type { PID } from './pid.js';
+import type { ProcessID } from './processid.js';
+import type { Alias } from './ref.js';
+
+/** A linked process ended (or sent you an exit signal). Delivered urgent; trapped → handleMessage. */
+export class MessageExitPID {
+  constructor(
+    readonly pid: PID,
+    readonly reason: Error,
+  ) {}
+}
+
+/** The process behind a linked name ended, or the name was unregistered (`ErrUnregistered`). */
+export class MessageExitProcessID {
+  constructor(
+    readonly processID: ProcessID,
+    readonly reason: Error,
+  ) {}
+}
+
+/** The owner of a linked alias ended, or the alias was deleted (`ErrUnregistered`). */
+export class MessageExitAlias {
+  constructor(
+    readonly alias: Alias,
+    readonly reason: Error,
+  ) {}
+}
+
+/** A linked event ended: its producer terminated or unregistered it (`ErrUnregistered`). */
+export class MessageExitEvent {
+  constructor(
+    readonly event: Event,
+    readonly reason: Error,
+  ) {}
+}
+
+/** The connection to a linked node was lost. */
+export class MessageExitNode {
+  constructor(readonly name: Atom) {}
+}
+
+/** A monitored process ended. Delivered in the system queue to handleMessage. */
+export class MessageDownPID {
+  constructor(
+    readonly pid: PID,
+    readonly reason: Error,
+  ) {}
+}
+
+/** The process behind a monitored name ended, or the name was unregistered. */
+export class MessageDownProcessID {
+  constructor(
+    readonly processID: ProcessID,
+    readonly reason: Error,
+  ) {}
+}
+
+/** A monitored alias is gone (owner ended or alias deleted). */
+export class MessageDownAlias {
+  constructor(
+    readonly alias: Alias,
+    readonly reason: Error,
+  ) {}
+}
+
+/** A monitored event ended. */
+export class MessageDownEvent {
+  constructor(
+    readonly event: Event,
+    readonly reason: Error,
+  ) {}
+}
+
+/** The connection to a monitored node was lost. */
+export class MessageDownNode {
+  constructor(readonly name: Atom) {}
+}
+
+/**
+ * One published event. Subscribers receive it in `handleEvent`; `linkEvent`/`monitorEvent`
+ * return the buffered ones. `timestamp` is Unix time in nanoseconds (a bigint, as on the wire).
+ */
+export class MessageEvent<T = unknown> {
+  constructor(
+    readonly event: Event,
+    readonly timestamp: bigint,
+    readonly message: T,
+  ) {}
+}
+
+/** Sent to an event's producer (with `notify`) when its first subscriber arrives. */
+export class MessageEventStart {
+  constructor(readonly name: Atom) {}
+}
+
+/** Sent to an event's producer (with `notify`) when its last subscriber leaves. */
+export class MessageEventStop {
+  constructor(readonly name: Atom) {}
+}
+
+/**
+ * A message that did not fit in a bounded mailbox, re-sent to the target's fallback process.
+ * `pid` is the process whose mailbox was full.
+ */
+export class MessageFallback {
+  constructor(
+    readonly pid: PID,
+    readonly tag: string,
+    readonly message: unknown,
+  ) {}
+}

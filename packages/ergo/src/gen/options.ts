@@ -1,0 +1,85 @@
+// Options of processes and messages.
+
+import type { Atom } from './atom.js';
+import type { LogLevel } from './log.js';
+import type { PID } from './pid.js';
+import type { MessagePriority } from './priority.js';
+import type { Ref } from './ref.js';
+
+/** Where messages go when a bounded mailbox is full (wrapped in MessageFallback). */
+export interface ProcessFallback {
+  enable: boolean;
+  /** Registered name of the fallback process (ignored when it is the process' own name). */
+  name: Atom;
+  /** Tag copied into every MessageFallback. */
+  tag?: string;
+}
+
+/** Compression of remote sends. */
+export interface Compression {
+  enable: boolean;
+  type?: 'gzip' | 'zlib' | 'lzw';
+  /** 0 default, 1 best speed, 2 best size. */
+  level?: 0 | 1 | 2;
+  /** Minimum payload size in bytes (≥ 1024). */
+  threshold?: number;
+}
+
+/** Options of spawn. Every field is optional; the defaults are Ergo's. */
+export interface ProcessOptions {
+  /** Limit of each of the four queues (0 = unbounded). A full queue rejects with ErrProcessMailboxFull. */
+  mailboxSize?: number;
+  /** Overrides the inherited group leader. */
+  leader?: PID;
+  /** Env entries layered over the parent's (case-insensitive names). */
+  env?: Record<string, unknown> | Map<string, unknown>;
+  /** Priority of everything this process sends (default Normal). */
+  sendPriority?: MessagePriority;
+  /** Every remote send/call carries the important flag. */
+  importantDelivery?: boolean;
+  /** Re-route overflowing messages (needs mailboxSize). */
+  fallback?: ProcessFallback;
+  /** The child receives an exit signal when its parent terminates (ignored for node spawns). */
+  linkParent?: boolean;
+  /** The parent receives an exit signal when the child terminates (ignored for node spawns). */
+  linkChild?: boolean;
+  /** Log level (Default inherits the parent's). */
+  logLevel?: LogLevel;
+  /** Compression of remote sends. */
+  compression?: Compression;
+  /**
+   * Port extension: milliseconds an async `init` may take; when it does not settle in time the
+   * spawn fails with ErrTimeout and the process is discarded. 0/undefined = no limit (Ergo has none).
+   */
+  initTimeout?: number;
+}
+
+/** Options of a single send. */
+export interface SendOptions {
+  priority?: MessagePriority;
+  /** Local: fail at once if the target is missing (same as plain send). Remote: wait for the delivery ack. */
+  important?: boolean;
+}
+
+/** Options of a call. */
+export interface CallOptions {
+  /** Milliseconds to wait for the reply (default 5000). */
+  timeout?: number;
+  /** Cancels the wait; the call rejects with the signal's reason (ErrAborted by default). */
+  signal?: AbortSignal;
+  priority?: MessagePriority;
+  important?: boolean;
+}
+
+/** Cancels a delayed send; true if the timer was stopped before it fired. */
+export type CancelFunc = () => boolean;
+
+/** Default call / inspect timeout in milliseconds (Ergo: 5 s). */
+export const DEFAULT_REQUEST_TIMEOUT = 5000;
+
+/** Routing details of a message (what the engine stores with it). */
+export interface MessageOptions {
+  ref?: Ref;
+  priority: MessagePriority;
+  important: boolean;
+}
