@@ -1,1 +1,4 @@
+// ergo-ts: the Ergo Framework for TypeScript on Node.js.
 export * from './gen/index.js';
+export { startNode } from './node/start.js';
+export * from './act/index.js';

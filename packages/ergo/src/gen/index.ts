@@ -9,3 +9,5 @@ export * from './messages.js';
 export * from './priority.js';
 export * from './log.js';
 export * from './options.js';
+export * from './process.js';
+export * from './node.js';

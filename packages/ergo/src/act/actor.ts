@@ -1,0 +1,230 @@
+// Actor: the general-purpose behaviour. Extend it and override the callbacks you need; every
+// callback may be sync or async (an async one suspends this actor, not the node, until it
+// settles, while its mail waits in order).
+
+import { ErgoError, ErrNoConnection, ExitReason } from '../gen/errors.js';
+import type { MessageLog } from '../gen/log.js';
+import {
+  MessageExitAlias,
+  MessageExitEvent,
+  MessageExitNode,
+  MessageExitPID,
+  MessageExitProcessID,
+  type MessageEvent,
+} from '../gen/messages.js';
+import type { Atom } from '../gen/atom.js';
+import type { PID } from '../gen/pid.js';
+import { ProcessState } from '../gen/priority.js';
+import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
+import { Alias, type Ref } from '../gen/ref.js';
+import { BehaviorBase } from './base.js';
+
+/** Messages an actor handles per scheduling turn before others get theirs. */
+export const ACTOR_BATCH = 64;
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** Return value of a handler: nothing (carry on), a termination reason, a {@link Stop}, or a promise of those. */
+export type HandlerResult = void | undefined | Error | Stop | Promise<void | undefined | Error | Stop>;
+
+/**
+ * The general-purpose behaviour (Ergo's act.Actor).
+ *
+ * Lifecycle: `init(...args)` runs in state Init with the spawn arguments (returning an Error or
+ * throwing fails the spawn); then each mail is handled in priority order (urgent → system → main
+ * → log) by `handleMessage`, `handleCall`, `handleEvent`, `handleInspect`, `handleLog`;
+ * `terminate(reason)` runs once after the process left the node.
+ *
+ * Returning an Error (or `new Stop(reason, reply?)`) from a handler stops the actor with that
+ * reason (normal and shutdown are clean stops). Throwing or rejecting is a panic: logged with its
+ * stack, the actor terminates with TerminateReasonPanic, everything else goes on.
+ *
+ * Exit signals (links, sendExit) terminate the actor with `ExitReason(source, reason)` unless
+ * trap-exit is on, in which case they arrive in `handleMessage` as MessageExit* — except an exit
+ * from the parent, which always terminates.
+ */
+export class Actor extends BehaviorBase {
+  #trap = false;
+  #split = false;
+  #mb!: ProcessMailbox;
+
+  /** When on, exit signals (except the parent's) arrive as MessageExit* messages. */
+  setTrapExit(trap: boolean): void {
+    this.#trap = trap;
+  }
+  trapExit(): boolean {
+    return this.#trap;
+  }
+  /** When on, mail addressed by name/alias goes to the *Name / *Alias callbacks. */
+  setSplitHandle(split: boolean): void {
+    this.#split = split;
+  }
+  splitHandle(): boolean {
+    return this.#split;
+  }
+
+  /** Called with the spawn arguments. Return an Error (or throw) to fail the spawn. */
+  init(..._args: unknown[]): unknown {
+    return undefined;
+  }
+
+  /** An asynchronous message (also MessageDown*, trapped MessageExit*, MessageEventStart/Stop...). */
+  handleMessage(from: PID, _message: unknown): HandlerResult {
+    this.log.warning('Actor.handleMessage: unhandled message from %s', from.toString());
+  }
+
+  /**
+   * A synchronous request. Return the reply; return `undefined` to answer later with
+   * `sendResponse(from, ref, value)` (from any process); return `new Stop(reason, reply)` to reply
+   * and stop. Returning an Error stops the actor (reply with `sendResponseError` instead).
+   */
+  handleCall(from: PID, _ref: Ref, _request: unknown): unknown {
+    this.log.warning('Actor.handleCall: unhandled request from %s', from.toString());
+    return undefined;
+  }
+
+  /** A message sent to this actor's registered name (split handling on). */
+  handleMessageName(_name: Atom, from: PID, _message: unknown): HandlerResult {
+    this.log.warning('Actor.handleMessageName %s: unhandled message from %s', this.name, from.toString());
+  }
+  /** A message sent to one of this actor's aliases (split handling on). */
+  handleMessageAlias(alias: Alias, from: PID, _message: unknown): HandlerResult {
+    this.log.warning('Actor.handleMessageAlias %s: unhandled message from %s', alias.toString(), from.toString());
+  }
+  /** A request sent to this actor's registered name (split handling on). */
+  handleCallName(_name: Atom, from: PID, _ref: Ref, _request: unknown): unknown {
+    this.log.warning('Actor.handleCallName %s: unhandled request from %s', this.name, from.toString());
+    return undefined;
+  }
+  /** A request sent to one of this actor's aliases (split handling on). */
+  handleCallAlias(alias: Alias, from: PID, _ref: Ref, _request: unknown): unknown {
+    this.log.warning('Actor.handleCallAlias %s: unhandled request from %s', alias.toString(), from.toString());
+    return undefined;
+  }
+  /** An event this actor subscribed to (linkEvent / monitorEvent). */
+  handleEvent(message: MessageEvent): HandlerResult {
+    this.log.warning('Actor.handleEvent: unhandled event message %s', message.event.toString());
+  }
+  /** Answer to `inspect`: a map of strings (may be async). */
+  handleInspect(_from: PID, ..._items: string[]): Record<string, string> | Promise<Record<string, string>> {
+    return {};
+  }
+  /** A log record, when this actor is registered as a logger (`node.loggerAddPID`). */
+  handleLog(_message: MessageLog): HandlerResult {
+    this.log.warning('Actor.handleLog: unhandled log message');
+  }
+  /** Runs once after the actor left the node; only asynchronous sends work here. */
+  terminate(_reason: Error): unknown {
+    return undefined;
+  }
+
+  // --- ProcessBehavior ------------------------------------------------------------------------
+
+  processInit(process: Process, args: unknown[]): unknown {
+    this.bind(process);
+    this.#mb = process.mailbox();
+    return this.init(...args);
+  }
+
+  processTerminate(reason: Error): unknown {
+    return this.terminate(reason);
+  }
+
+  processRun(): unknown {
+    const mb = this.#mb;
+    for (let i = 0; i < ACTOR_BATCH; i++) {
+      if (!mb.take()) return undefined;
+      const kind = mb.kind;
+      const from = mb.from as PID;
+      const message = mb.message;
+      const extra = mb.extra;
+      const fromLog = mb.queue === 'log';
+      mb.release();
+      let r: unknown;
+      switch (kind) {
+        case MailboxKind.Regular:
+          r = fromLog ? this.handleLog(message as MessageLog) : this.#regular(from, message, extra);
+          break;
+        case MailboxKind.Request:
+          r = this.#request(from, message, extra);
+          break;
+        case MailboxKind.Event:
+          r = this.handleEvent(message as MessageEvent);
+          break;
+        case MailboxKind.Exit:
+          r = this.#exit(from, message);
+          break;
+        case MailboxKind.Inspect:
+          r = this.#inspect(from, message as string[], extra as Ref);
+          break;
+      }
+      if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
+      if (this.process.state() === ProcessState.Zombee) return undefined;
+    }
+    return undefined;
+  }
+
+  #regular(from: PID, message: unknown, via: unknown): unknown {
+    if (this.#split && via !== undefined) {
+      if (typeof via === 'string') return this.handleMessageName(via as Atom, from, message);
+      if (via instanceof Alias) return this.handleMessageAlias(via, from, message);
+    }
+    return this.handleMessage(from, message);
+  }
+
+  #request(from: PID, request: unknown, extra: unknown): unknown {
+    let ref: Ref;
+    let r: unknown;
+    if (Array.isArray(extra)) {
+      ref = extra[0] as Ref;
+      const via = extra[1] as unknown;
+      if (this.#split && typeof via === 'string') r = this.handleCallName(via as Atom, from, ref, request);
+      else if (this.#split && via instanceof Alias) r = this.handleCallAlias(via, from, ref, request);
+      else r = this.handleCall(from, ref, request);
+    } else {
+      ref = extra as Ref;
+      r = this.handleCall(from, ref, request);
+    }
+    if (isThenable(r)) return Promise.resolve(r).then((v) => this.#reply(from, ref, v));
+    return this.#reply(from, ref, r);
+  }
+
+  #reply(from: PID, ref: Ref, r: unknown): unknown {
+    if (r === undefined) return undefined;
+    if (r instanceof Stop) {
+      if (r.hasReply) this.sendResponse(from, ref, r.reply);
+      return r.reason;
+    }
+    if (r instanceof Error) return r;
+    this.sendResponse(from, ref, r);
+    return undefined;
+  }
+
+  #exit(from: PID, message: unknown): unknown {
+    if (message instanceof MessageExitPID) {
+      if (this.#trap && !from.equals(this.parent)) return this.#regular(from, message, undefined);
+      return new ExitReason(message.pid, message.reason);
+    }
+    if (this.#trap) return this.#regular(from, message, undefined);
+    if (message instanceof MessageExitProcessID) return new ExitReason(message.processID, message.reason);
+    if (message instanceof MessageExitAlias) return new ExitReason(message.alias, message.reason);
+    if (message instanceof MessageExitEvent) return new ExitReason(message.event, message.reason);
+    if (message instanceof MessageExitNode) return new ExitReason(message.name, ErrNoConnection);
+    return new ErgoError('ERR_UNKNOWN_EXIT', `unknown exit message ${String(message)}`);
+  }
+
+  #inspect(from: PID, items: string[], ref: Ref): unknown {
+    const r = this.handleInspect(from, ...items);
+    if (isThenable(r)) {
+      return Promise.resolve(r).then((v) => {
+        this.sendResponse(from, ref, v ?? {});
+      });
+    }
+    this.sendResponse(from, ref, r ?? {});
+    return undefined;
+  }
+}
+
+export { Stop };

@@ -1,0 +1,202 @@
+// The node contract: what user code (and the network stack later) can do with a node.
+
+import type { Atom } from './atom.js';
+import type { EventOptions } from './event.js';
+import type { Log, LogLevel, LoggerBehavior } from './log.js';
+import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
+import type { PID } from './pid.js';
+import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from './process.js';
+import type { ProcessState } from './priority.js';
+import type { Ref } from './ref.js';
+
+/** Version stamp of a node, the framework or a protocol. */
+export interface Version {
+  name: string;
+  release: string;
+  commit?: string;
+  license?: string;
+}
+
+/** One extra logger registered at start. */
+export interface LoggerSpec {
+  name: string;
+  logger: LoggerBehavior | PinoLike;
+  /** Levels this logger receives (default: trace..panic). */
+  filter?: LogLevel[];
+}
+
+/** Any pino-compatible logger: an object with level methods taking (obj, msg). */
+export interface PinoLike {
+  trace(obj: object, msg?: string): void;
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+  fatal(obj: object, msg?: string): void;
+}
+
+/** Options of the default console logger. */
+export interface DefaultLoggerOptions {
+  /** Do not register the default logger. */
+  disable?: boolean;
+  /** Time format: 'unix-ns' (Ergo's default), 'iso', or a function. */
+  timeFormat?: 'unix-ns' | 'iso' | ((d: Date) => string);
+  includeBehavior?: boolean;
+  includeName?: boolean;
+  includeFields?: boolean;
+  /** One JSON object per line instead of text. */
+  enableJSON?: boolean;
+  /** Levels written (default trace..panic). */
+  filter?: LogLevel[];
+  /** Where lines go (default process.stdout). */
+  output?: { write(chunk: string): unknown };
+}
+
+/** Logging options of a node. */
+export interface LogOptions {
+  /** Node level (default Info). */
+  level?: LogLevel;
+  defaultLogger?: DefaultLoggerOptions;
+  loggers?: LoggerSpec[];
+}
+
+/** Security switches of a node. */
+export interface SecurityOptions {
+  exposeEnvInfo?: boolean;
+  exposeEnvRemoteSpawn?: boolean;
+  exposeEnvRemoteApplicationStart?: boolean;
+}
+
+/** Options of startNode. */
+export interface NodeOptions {
+  /** Node env: the lowest layer of every process' env (case-insensitive names). */
+  env?: Record<string, unknown> | Map<string, unknown>;
+  log?: LogOptions;
+  security?: SecurityOptions;
+  version?: Version;
+  /**
+   * Graceful stop waits this many milliseconds for processes before terminating them by force
+   * and rejecting with ErrTimeout (default 180000, three minutes). Port extension.
+   */
+  shutdownTimeout?: number;
+  /** Stop gracefully on SIGTERM/SIGINT (default false; opt-in). */
+  handleSignals?: boolean;
+  /**
+   * Round-trip every local message through the EDF codec, so code that will run distributed is
+   * tested on one node (default false).
+   */
+  simulateRemote?: boolean;
+  /** Reserved for the network stack. */
+  network?: { cookie?: string; [k: string]: unknown };
+  /** Applications started with the node (issue 4). */
+  applications?: unknown[];
+  /** Cron jobs started with the node. */
+  cron?: { jobs?: unknown[] };
+}
+
+/** Snapshot of a node. */
+export interface NodeInfo {
+  name: Atom;
+  /** Seconds since start. */
+  uptime: number;
+  version: Version;
+  framework: Version;
+  env: Record<string, unknown>;
+  logLevel: LogLevel;
+  loggers: { name: string; behavior: string; levels: LogLevel[] }[];
+  processesTotal: number;
+  processesRunning: number;
+  processesZombee: number;
+  registeredAliases: number;
+  registeredNames: number;
+  registeredEvents: number;
+  applicationsTotal: number;
+  applicationsRunning: number;
+  /** Bytes (process.memoryUsage().rss). */
+  memoryUsed: number;
+  /** Bytes (heapUsed). */
+  memoryAlloc: number;
+  /** Microseconds of CPU (process.cpuUsage()). */
+  userTime: number;
+  systemTime: number;
+}
+
+/**
+ * A running node. After `stop()` every operation throws ErrNodeTerminated (queries included),
+ * except `isAlive`, `uptime`, `stop`, `stopForce`, `wait`.
+ */
+export interface Node {
+  readonly name: Atom;
+  /** Start time in Unix seconds; distinguishes incarnations. */
+  readonly creation: number;
+  /** The node's core PID (id 1): the sender of everything the node itself sends. */
+  readonly pid: PID;
+  readonly version: Version;
+  readonly frameworkVersion: Version;
+  isAlive(): boolean;
+  /** Seconds since start, 0 once stopped. */
+  uptime(): number;
+  info(): NodeInfo;
+
+  env(name: string): unknown;
+  envDefault<T>(name: string, defaultValue: T): T;
+  /** Sets (undefined/null deletes) a node env value. Ignored once stopped. */
+  setEnv(name: string, value: unknown): void;
+  envList(): Record<string, unknown>;
+
+  /** Spawns a process (parent and leader = the core PID). Rejects with init's error. */
+  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+  /** Spawns a process registered under `name` (the name is reserved before init). ErrTaken. */
+  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+  /** ErrTaken (name used or process already named), ErrProcessUnknown. */
+  registerName(name: Atom | string, pid: PID): void;
+  /** Returns the PID that held the name. ErrNameUnknown. */
+  unregisterName(name: Atom | string): PID;
+  processName(pid: PID): Atom;
+  processPID(name: Atom | string): PID;
+  processList(): PID[];
+  /** Up to `limit` (default 100) processes with id ≥ `start` (≥ 1000). */
+  processListShortInfo(start?: number, limit?: number): ProcessShortInfo[];
+  processInfo(pid: PID): ProcessInfo;
+  processState(pid: PID): ProcessState;
+  /** A sleeping process terminates at once; a running one becomes a zombee. */
+  kill(pid: PID): void;
+
+  send(to: SendTarget, message: unknown, options?: SendOptions): void;
+  sendExit(to: PID, reason: Error): void;
+  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  registerEvent(name: Atom | string, options?: EventOptions): Ref;
+  unregisterEvent(name: Atom | string): void;
+  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
+
+  makeRef(): Ref;
+  /** ErrIncorrect unless `deadline` (Unix seconds) is in the future. */
+  makeRefWithDeadline(deadline: number): Ref;
+
+  readonly log: Log;
+  logLevelProcess(pid: PID): LogLevel;
+  setLogLevelProcess(pid: PID, level: LogLevel): void;
+  /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name. */
+  loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void;
+  /** Makes a process a logger: records arrive in its log queue (handleLog). ErrNotAllowed if it already is one. */
+  loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void;
+  loggerDelete(name: string): void;
+  loggerDeletePID(pid: PID): void;
+  loggers(): string[];
+  loggerLevels(name: string): LogLevel[];
+
+  /**
+   * Graceful stop: exit(shutdown) to every process, wait for them (logging the pending ones
+   * every 5 s), then stop loggers. Idempotent. Rejects with ErrTimeout (after killing the rest)
+   * when `shutdownTimeout` passes. Called from inside a process, it resolves for that caller
+   * once every other process has ended, so it cannot deadlock.
+   */
+  stop(): Promise<void>;
+  /** Kills every process and stops at once. */
+  stopForce(): Promise<void>;
+  /** Resolves when the node has stopped. */
+  wait(): Promise<void>;
+  /** Like wait(); rejects with ErrTimeout after `ms`, or ErrNodeTerminated if already stopped. */
+  waitWithTimeout(ms: number): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}

@@ -1,0 +1,291 @@
+// The process contract: what a behaviour (Actor, Supervisor, Pool, your own) can do through its
+// process, and what the engine expects from a behaviour. Engine classes are private; users only
+// ever see these interfaces.
+
+import type { Atom } from './atom.js';
+import type { Event, EventOptions } from './event.js';
+import type { Log, LogLevel } from './log.js';
+import type { MessageEvent } from './messages.js';
+import type { Node } from './node.js';
+import type { CallOptions, CancelFunc, Compression, ProcessFallback, ProcessOptions, SendOptions } from './options.js';
+import type { PID } from './pid.js';
+import type { MessagePriority, ProcessState } from './priority.js';
+import type { ProcessID } from './processid.js';
+import type { Alias, Ref } from './ref.js';
+
+/** Kinds of mailbox records (Ergo's MailboxMessageType). */
+export const MailboxKind = { Regular: 0, Request: 1, Event: 2, Exit: 3, Inspect: 4 } as const;
+/** @see MailboxKind */
+export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
+
+/** Names of the four queues, in the order they are served. */
+export type MailboxQueue = 'urgent' | 'system' | 'main' | 'log';
+
+/**
+ * Low-level view of a process' mailbox, for custom behaviours. `take()` moves the next record
+ * (urgent → system → main → log) into `kind/from/message/extra`; for requests `extra` is the
+ * call's Ref (or `[ref, target]` when addressed by name/alias); for regular messages it is the
+ * name (Atom) or Alias the sender used, or undefined when sent to the PID.
+ */
+export interface ProcessMailbox {
+  take(): boolean;
+  /** Like take(), but only from the urgent queue (supervisors in a restart sequence). */
+  takeUrgent(): boolean;
+  /** Drops the references of the last taken record. */
+  release(): void;
+  readonly kind: MailboxKind;
+  readonly from: PID | undefined;
+  readonly message: unknown;
+  readonly extra: unknown;
+  readonly queue: MailboxQueue;
+  /** Records waiting in all queues. */
+  readonly size: number;
+  lengths(): { urgent: number; system: number; main: number; log: number };
+}
+
+/** Any address a message can be sent to. A plain string (or Atom) is a local registered name. */
+export type SendTarget = PID | ProcessID | Alias | Atom | string;
+/** Targets of links and monitors. An Atom is a local registered name. */
+export type LinkTarget = PID | ProcessID | Alias | Event | Atom;
+
+/**
+ * What the engine requires from a behaviour. Actor, Supervisor and Pool implement it; write your
+ * own only for a custom mailbox loop.
+ *
+ * - `processInit` runs in state Init with the spawn arguments. Returning an Error (or a promise
+ *   resolving to one) or throwing fails the spawn.
+ * - `processRun` is called when the process has mail. Handle a bounded batch and return
+ *   `undefined` (the engine re-queues the process if mail is left), a termination reason (an
+ *   Error, or a {@link Stop}), or a thenable that resolves to either (the process stays
+ *   suspended, its mail waiting, until it settles). Throwing or rejecting is a panic.
+ * - `processTerminate` runs once, after the process left the node; only async sends work there.
+ */
+export interface ProcessBehavior {
+  processInit(process: Process, args: unknown[]): unknown;
+  processRun(): unknown;
+  processTerminate(reason: Error): unknown;
+}
+
+/** A behaviour class (constructed with no arguments) or a function returning a fresh behaviour. */
+export type ProcessFactory<B extends ProcessBehavior = ProcessBehavior> = (new () => B) | (() => B);
+
+/** The argument list of a behaviour's `init`, used to type spawn's `...args`. */
+export type InitArgs<B> = B extends { init(...args: infer A): unknown } ? A : unknown[];
+
+/** Snapshot of a process, as `info()`/`node.processInfo()` return it. */
+export interface ProcessInfo {
+  pid: PID;
+  name: Atom;
+  application: Atom;
+  behavior: string;
+  mailboxSize: number;
+  mailboxQueues: { urgent: number; system: number; main: number; log: number };
+  messagesIn: number;
+  messagesOut: number;
+  /** Nanoseconds spent in callbacks. */
+  runningTime: number;
+  compression: Compression;
+  messagePriority: MessagePriority;
+  /** Seconds since spawn. */
+  uptime: number;
+  state: ProcessState;
+  parent: PID;
+  leader: PID;
+  fallback: ProcessFallback;
+  env: Record<string, unknown>;
+  aliases: Alias[];
+  events: Atom[];
+  metas: Alias[];
+  monitorsPID: PID[];
+  monitorsProcessID: ProcessID[];
+  monitorsAlias: Alias[];
+  monitorsEvent: Event[];
+  monitorsNode: Atom[];
+  linksPID: PID[];
+  linksProcessID: ProcessID[];
+  linksAlias: Alias[];
+  linksEvent: Event[];
+  linksNode: Atom[];
+  logLevel: LogLevel;
+  keepNetworkOrder: boolean;
+  importantDelivery: boolean;
+}
+
+/** Short snapshot used by process listings. */
+export interface ProcessShortInfo {
+  pid: PID;
+  name: Atom;
+  application: Atom;
+  behavior: string;
+  messagesIn: number;
+  messagesOut: number;
+  messagesMailbox: number;
+  runningTime: number;
+  uptime: number;
+  state: ProcessState;
+  parent: PID;
+  leader: PID;
+  logLevel: LogLevel;
+}
+
+/**
+ * A process, as its behaviour sees it. States where each operation is allowed follow Ergo
+ * (I = Init, R = Running, including waiting for a reply, T = inside terminate); elsewhere the
+ * operation throws ErrNotAllowed. Synchronous operations throw ErgoError; async ones reject.
+ */
+export interface Process {
+  /** The node this process lives on. */
+  readonly node: Node;
+  /** This process' PID. */
+  readonly pid: PID;
+  /** Registered name, or '' when none. */
+  readonly name: Atom;
+  /** The process that spawned it (the node's core PID for node spawns). */
+  readonly parent: PID;
+  /** Group leader (inherited from the parent unless set in options). */
+  readonly leader: PID;
+  /** Application this process belongs to, or ''. */
+  readonly application: Atom;
+  /** Seconds since spawn (0 right after). */
+  uptime(): number;
+  /** Current state. */
+  state(): ProcessState;
+  /** Name of the behaviour class. */
+  behaviorName(): string;
+
+  /** Spawns a child (I/R). Parent = this process; env, log level, leader and application inherited. */
+  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+  /** Spawns a child registered under `name` (I/R). ErrTaken if the name is in use. */
+  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+
+  /** Registers a name for this process (R). ErrTaken when it already has one or the name is used. */
+  registerName(name: Atom | string): void;
+  /** Drops this process' name (R); watchers of the name get ErrUnregistered. ErrNameUnknown if none. */
+  unregisterName(): void;
+
+  /** Env value (case-insensitive name), or undefined. */
+  env(name: string): unknown;
+  /** Env value or `defaultValue`. */
+  envDefault<T>(name: string, defaultValue: T): T;
+  /** Sets (or with undefined/null deletes) an env value of this process only (I/R; ignored otherwise). */
+  setEnv(name: string, value: unknown): void;
+  /** A copy of this process' env. */
+  envList(): Record<string, unknown>;
+
+  /** Default priority of everything this process sends. */
+  sendPriority(): MessagePriority;
+  /** Sets the default send priority (I/R). ErrIncorrect for an unknown priority. */
+  setSendPriority(priority: MessagePriority): void;
+  importantDelivery(): boolean;
+  setImportantDelivery(important: boolean): void;
+  keepNetworkOrder(): boolean;
+  setKeepNetworkOrder(keep: boolean): void;
+  compression(): Compression;
+  setCompression(enable: boolean): void;
+  setCompressionType(type: 'gzip' | 'zlib' | 'lzw'): void;
+  setCompressionLevel(level: 0 | 1 | 2): void;
+  setCompressionThreshold(threshold: number): void;
+
+  /** Creates an extra address of this process (R). */
+  createAlias(): Alias;
+  /** Deletes one of this process' aliases (R); watchers get ErrUnregistered. ErrAliasOwner / ErrAliasUnknown. */
+  deleteAlias(alias: Alias): void;
+  /** This process' aliases, in creation order. */
+  aliases(): Alias[];
+
+  /**
+   * Sends a message (I/R/T). ErrProcessUnknown when a local target does not exist,
+   * ErrProcessMailboxFull when its mailbox is bounded and full. Remote sends are fire-and-forget
+   * unless `important`.
+   */
+  send(to: SendTarget, message: unknown, options?: SendOptions): void;
+  /** send() with an explicit priority. */
+  sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void;
+  /** send() that reports delivery problems at once (R). */
+  sendImportant(to: SendTarget, message: unknown): Promise<void>;
+  /**
+   * Sends after `delayMs` (I/R). The timer belongs to this process and is cancelled when it
+   * terminates. Returns a function that cancels it (true if it had not fired yet).
+   */
+  sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc;
+  /** Sends an exit signal (I/R/T). ErrNotAllowed towards self, parent or leader; ErrIncorrect without a reason. */
+  sendExit(to: PID, reason: Error): void;
+  /** sendExit after `delayMs` (I/R). */
+  sendExitAfter(to: PID, reason: Error, delayMs: number): CancelFunc;
+  /** Answers a call (R): any process holding (pid, ref) may answer. */
+  sendResponse(to: PID, ref: Ref, value: unknown): void;
+  /** Answers a call with an error (R): the caller's promise rejects with it. */
+  sendResponseError(to: PID, ref: Ref, error: Error): void;
+
+  /**
+   * Makes a synchronous request (R) and suspends until the reply, the timeout (default 5000 ms,
+   * ErrTimeout) or the signal. Calling your own PID fails at once (ErrNotAllowed); a local
+   * target that dies with the request unanswered fails the call at once (ErrProcessTerminated,
+   * cause = its reason). Rejects rather than throws.
+   */
+  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  /** Asks a local process for its `handleInspect` map (R); jumps to its urgent queue. */
+  inspect(pid: PID, ...items: string[]): Promise<Record<string, string>>;
+  /** Snapshot of this process (R). */
+  info(): ProcessInfo;
+
+  /** Registers an event produced by this process (R); returns its token. ErrTaken when the name is used. */
+  registerEvent(name: Atom | string, options?: EventOptions): Ref;
+  /** Unregisters one of this process' events (R); subscribers get ErrUnregistered. */
+  unregisterEvent(name: Atom | string): void;
+  /** Publishes to an event (R); any holder of the token may publish. ErrEventOwner on a wrong token. */
+  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
+  /** Names of the events this process produces. */
+  events(): Atom[];
+
+  /** One-way link (R): this process gets an exit signal when the target ends. */
+  link(target: LinkTarget): void;
+  unlink(target: LinkTarget): void;
+  linkPID(target: PID): void;
+  unlinkPID(target: PID): void;
+  linkProcessID(target: ProcessID): void;
+  unlinkProcessID(target: ProcessID): void;
+  linkAlias(target: Alias): void;
+  unlinkAlias(target: Alias): void;
+  /** Links to an event and returns its buffered messages. */
+  linkEvent(target: Event): MessageEvent[];
+  unlinkEvent(target: Event): void;
+  /** Monitor (R): this process gets a MessageDown* when the target ends. */
+  monitor(target: LinkTarget): void;
+  demonitor(target: LinkTarget): void;
+  monitorPID(target: PID): void;
+  demonitorPID(target: PID): void;
+  monitorProcessID(target: ProcessID): void;
+  demonitorProcessID(target: ProcessID): void;
+  monitorAlias(target: Alias): void;
+  demonitorAlias(target: Alias): void;
+  /** Monitors an event and returns its buffered messages. */
+  monitorEvent(target: Event): MessageEvent[];
+  demonitorEvent(target: Event): void;
+
+  /** The logging handle of this process (any state). */
+  readonly log: Log;
+
+  /** The mailbox, for custom behaviours. */
+  mailbox(): ProcessMailbox;
+  /** The behaviour object. */
+  behavior(): ProcessBehavior;
+  /**
+   * Re-queues a mailbox record into another local process, keeping `from` and the ref, so the
+   * other process answers the caller directly (Pool uses it). Throws ErrProcessUnknown /
+   * ErrProcessMailboxFull.
+   */
+  forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, priority: MessagePriority): void;
+}
+
+/**
+ * Returned by a handler to stop its process, optionally replying to the call being handled
+ * first (Ergo's `return result, TerminateReasonNormal` from HandleCall).
+ */
+export class Stop {
+  constructor(
+    readonly reason: Error,
+    readonly reply?: unknown,
+    readonly hasReply = arguments.length > 1,
+  ) {}
+}

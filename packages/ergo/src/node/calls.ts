@@ -1,0 +1,167 @@
+// Pending calls of a node. A reply goes straight to its pending entry (never through the
+// caller's mailbox). Timeouts live in one structure: a doubly linked list per distinct timeout
+// value (deadlines in a list are in insertion order) and a single unref'd timer for the earliest,
+// so a million calls a second cost no timer each.
+
+import type { PID } from '../gen/pid.js';
+import type { Ref } from '../gen/ref.js';
+
+/** Who waits for a call: a process (or null for the node itself). */
+export interface CallOwner {
+  /** Called when one of this owner's calls settles (to leave WaitResponse). */
+  callSettled(): void;
+}
+
+/** Who holds a call's request: the local target process. */
+export interface CallHolder {
+  held: number;
+}
+
+/** One pending call. */
+export class PendingCall {
+  resolve!: (value: unknown) => void;
+  reject!: (err: unknown) => void;
+  readonly promise: Promise<unknown>;
+  prev: PendingCall | null = null;
+  next: PendingCall | null = null;
+  list: TimeoutList | null = null;
+  deadline = 0;
+  signal: AbortSignal | null = null;
+  onAbort: (() => void) | null = null;
+
+  constructor(
+    readonly ref: Ref,
+    readonly caller: PID,
+    readonly owner: CallOwner | null,
+    public holder: CallHolder | null,
+  ) {
+    this.promise = new Promise<unknown>((res, rej) => {
+      this.resolve = res;
+      this.reject = rej;
+    });
+  }
+}
+
+class TimeoutList {
+  head: PendingCall | null = null;
+  tail: PendingCall | null = null;
+  constructor(readonly timeout: number) {}
+
+  append(c: PendingCall): void {
+    c.list = this;
+    c.prev = this.tail;
+    c.next = null;
+    if (this.tail !== null) this.tail.next = c;
+    else this.head = c;
+    this.tail = c;
+  }
+
+  remove(c: PendingCall): void {
+    if (c.prev !== null) c.prev.next = c.next;
+    else this.head = c.next;
+    if (c.next !== null) c.next.prev = c.prev;
+    else this.tail = c.prev;
+    c.prev = c.next = null;
+    c.list = null;
+  }
+}
+
+/** Registry of pending calls keyed by ref id[0] (unique per node incarnation). */
+export class CallRegistry {
+  private readonly byId = new Map<number, PendingCall>();
+  private readonly lists = new Map<number, TimeoutList>();
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  private timerAt = Infinity;
+  private readonly onTimer = (): void => this.expire();
+
+  constructor(private readonly timeoutError: () => Error) {}
+
+  /** Number of pending calls. */
+  get size(): number {
+    return this.byId.size;
+  }
+
+  /** Registers a call that times out after `timeoutMs` (0 = never). */
+  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number): PendingCall {
+    const c = new PendingCall(ref, caller, owner, holder);
+    this.byId.set(ref.id[0], c);
+    if (holder !== null) holder.held++;
+    if (timeoutMs > 0) {
+      let list = this.lists.get(timeoutMs);
+      if (list === undefined) {
+        list = new TimeoutList(timeoutMs);
+        this.lists.set(timeoutMs, list);
+      }
+      c.deadline = Date.now() + timeoutMs;
+      list.append(c);
+      if (c.deadline < this.timerAt) this.arm(c.deadline);
+    }
+    return c;
+  }
+
+  /** The pending call for `ref`, if any (checks the full ref, not only id[0]). */
+  get(ref: Ref): PendingCall | undefined {
+    const c = this.byId.get(ref.id[0]);
+    if (c === undefined) return undefined;
+    const r = c.ref;
+    return r.id[1] === ref.id[1] && r.id[2] === ref.id[2] && r.node === ref.node && r.creation === ref.creation
+      ? c
+      : undefined;
+  }
+
+  /** Settles `c` with a value or an error and forgets it. False if it was already settled. */
+  settle(c: PendingCall, ok: boolean, value: unknown): boolean {
+    if (this.byId.get(c.ref.id[0]) !== c) return false;
+    this.byId.delete(c.ref.id[0]);
+    if (c.list !== null) c.list.remove(c);
+    if (c.holder !== null) {
+      c.holder.held--;
+      c.holder = null;
+    }
+    if (c.signal !== null && c.onAbort !== null) c.signal.removeEventListener('abort', c.onAbort);
+    if (c.owner !== null) c.owner.callSettled();
+    if (ok) c.resolve(value);
+    else c.reject(value);
+    return true;
+  }
+
+  /** Settles with an error every call for which `pick` returns an error. */
+  failWhere(pick: (c: PendingCall) => Error | undefined): void {
+    const hit: [PendingCall, Error][] = [];
+    for (const c of this.byId.values()) {
+      const err = pick(c);
+      if (err !== undefined) hit.push([c, err]);
+    }
+    for (const [c, err] of hit) this.settle(c, false, err);
+  }
+
+  private arm(at: number): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+    this.timer.unref();
+  }
+
+  private expire(): void {
+    this.timer = null;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    for (const list of this.lists.values()) {
+      let c = list.head;
+      while (c !== null && c.deadline <= now) {
+        const n = c.next;
+        this.settle(c, false, this.timeoutError());
+        c = n;
+      }
+      if (c !== null && c.deadline < next) next = c.deadline;
+      if (list.head === null) this.lists.delete(list.timeout);
+    }
+    if (next !== Infinity) this.arm(next);
+  }
+
+  /** Rejects everything (node stopping). */
+  failAll(err: Error): void {
+    this.failWhere(() => err);
+  }
+}

@@ -1,0 +1,99 @@
+// Snapshots: process info, short info and node info.
+
+import type { NodeInfo } from '../gen/node.js';
+import type { ProcessInfo, ProcessShortInfo } from '../gen/process.js';
+import type { ProcessState } from '../gen/priority.js';
+import type { NodeImpl } from './node.js';
+import type { ProcessImpl } from './process.js';
+import { splitTargets } from './targets.js';
+
+/** Full snapshot of a process. */
+export function processInfo(p: ProcessImpl): ProcessInfo {
+  const node = p.nodeImpl;
+  const rel = node.targets.targetsOf(p.pid);
+  const links = splitTargets(rel.links);
+  const monitors = splitTargets(rel.monitors);
+  return {
+    pid: p.pid,
+    name: p.name,
+    application: p.application,
+    behavior: p.behaviorName(),
+    mailboxSize: p.mb.limit,
+    mailboxQueues: p.mb.lengths(),
+    messagesIn: p.messagesIn,
+    messagesOut: p.messagesOut,
+    runningTime: Math.round(p.runningTime * 1e6),
+    compression: p.compression(),
+    messagePriority: p.priority,
+    uptime: p.uptime(),
+    state: p.st as ProcessState,
+    parent: p.parent,
+    leader: p.leader,
+    fallback: p.fallback ?? { enable: false, name: '', tag: '' },
+    env: node.options.security?.exposeEnvInfo === false ? {} : p.envList(),
+    aliases: p.aliases(),
+    events: p.events(),
+    metas: [],
+    monitorsPID: monitors.pids,
+    monitorsProcessID: monitors.processIDs,
+    monitorsAlias: monitors.aliases,
+    monitorsEvent: monitors.events,
+    monitorsNode: monitors.nodes,
+    linksPID: links.pids,
+    linksProcessID: links.processIDs,
+    linksAlias: links.aliases,
+    linksEvent: links.events,
+    linksNode: links.nodes,
+    logLevel: p.logLevel,
+    keepNetworkOrder: p.keepOrder,
+    importantDelivery: p.important,
+  };
+}
+
+/** Short snapshot used by listings. */
+export function processShortInfo(p: ProcessImpl): ProcessShortInfo {
+  return {
+    pid: p.pid,
+    name: p.name,
+    application: p.application,
+    behavior: p.behaviorName(),
+    messagesIn: p.messagesIn,
+    messagesOut: p.messagesOut,
+    messagesMailbox: p.mb.size,
+    runningTime: Math.round(p.runningTime * 1e6),
+    uptime: p.uptime(),
+    state: p.st as ProcessState,
+    parent: p.parent,
+    leader: p.leader,
+    logLevel: p.logLevel,
+  };
+}
+
+/** Snapshot of a node. Env only with `security.exposeEnvInfo`. */
+export function nodeInfo(node: NodeImpl): NodeInfo {
+  const counts = node.countStates();
+  const mem = process.memoryUsage();
+  const cpu = process.cpuUsage();
+  const apps = node.applicationCounts();
+  return {
+    name: node.name,
+    uptime: node.uptime(),
+    version: node.version,
+    framework: node.frameworkVersion,
+    env: node.options.security?.exposeEnvInfo ? Object.fromEntries(node.envMap) : {},
+    logLevel: node.log.level(),
+    loggers: node.logRegistry.info(),
+    processesTotal: counts.total,
+    processesRunning: counts.running,
+    processesZombee: counts.zombee,
+    registeredAliases: node.aliasCount,
+    registeredNames: node.names.size,
+    registeredEvents: node.events.size,
+    applicationsTotal: apps.total,
+    applicationsRunning: apps.running,
+    memoryUsed: mem.rss,
+    memoryAlloc: mem.heapUsed,
+    userTime: cpu.user,
+    systemTime: cpu.system,
+  };
+}

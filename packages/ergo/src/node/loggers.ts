@@ -1,0 +1,178 @@
+// The node's logger registry: function loggers, pino-compatible sinks and process loggers, each
+// subscribed to a set of levels. A logger that throws is reported on stderr and never breaks the
+// code that logged.
+
+import { format } from 'node:util';
+import { ErrNotAllowed, ErrTaken, ErrUnknown, ErrIncorrect } from '../gen/errors.js';
+import { LogLevel, type LoggerBehavior, type MessageLog } from '../gen/log.js';
+import type { PinoLike } from '../gen/node.js';
+import type { PID } from '../gen/pid.js';
+import { logLevelString } from '../gen/log.js';
+import { formatSource } from './default_logger.js';
+
+/** All levels a logger gets when no filter is given. */
+export const ALL_LEVELS: readonly LogLevel[] = [
+  LogLevel.Trace,
+  LogLevel.Debug,
+  LogLevel.Info,
+  LogLevel.Warning,
+  LogLevel.Error,
+  LogLevel.Panic,
+];
+
+interface Entry {
+  name: string;
+  behavior: LoggerBehavior;
+  levels: LogLevel[];
+  pid: PID | null;
+  kind: string;
+}
+
+function isPino(x: unknown): x is PinoLike {
+  const o = x as Record<string, unknown>;
+  return (
+    typeof o === 'object' &&
+    o !== null &&
+    typeof o.log !== 'function' &&
+    typeof o.info === 'function' &&
+    typeof o.warn === 'function' &&
+    typeof o.error === 'function' &&
+    typeof o.fatal === 'function'
+  );
+}
+
+/** Adapts a pino-compatible logger: level methods called with (fields object, message). */
+export function pinoAdapter(p: PinoLike): LoggerBehavior {
+  return {
+    log(m: MessageLog): void {
+      const obj: Record<string, unknown> = { source: formatSource(m.source) };
+      for (const f of m.fields) obj[f.name] = f.value;
+      const msg = m.args.length > 0 ? format(m.format, ...m.args) : m.format;
+      switch (m.level) {
+        case LogLevel.Trace:
+          p.trace(obj, msg);
+          break;
+        case LogLevel.Debug:
+          p.debug(obj, msg);
+          break;
+        case LogLevel.Info:
+          p.info(obj, msg);
+          break;
+        case LogLevel.Warning:
+          p.warn(obj, msg);
+          break;
+        case LogLevel.Error:
+          p.error(obj, msg);
+          break;
+        default:
+          p.fatal(obj, msg);
+      }
+    },
+  };
+}
+
+/** Per-level fan-out of log records. */
+export class LoggerRegistry {
+  private readonly byName = new Map<string, Entry>();
+  private readonly byLevel = new Map<LogLevel, Entry[]>();
+  private reporting = false;
+
+  add(name: string, logger: LoggerBehavior | PinoLike, levels: LogLevel[], pid: PID | null = null, kind?: string): void {
+    if (name === '') throw ErrIncorrect.with('logger name is empty');
+    if (this.byName.has(name)) throw ErrTaken.with(`logger "${name}"`);
+    if (pid !== null) {
+      for (const e of this.byName.values()) if (e.pid !== null && e.pid.equals(pid)) throw ErrNotAllowed.with(`${pid} is a logger already`);
+    }
+    const behavior = isPino(logger) ? pinoAdapter(logger) : (logger as LoggerBehavior);
+    if (typeof behavior?.log !== 'function') throw ErrIncorrect.with('a logger needs a log(message) method');
+    const lv = (levels.length > 0 ? levels : ALL_LEVELS).filter((l) => ALL_LEVELS.includes(l));
+    const entry: Entry = { name, behavior, levels: [...new Set(lv)], pid, kind: kind ?? (isPino(logger) ? 'pino' : (logger as object).constructor?.name ?? 'function') };
+    this.byName.set(name, entry);
+    for (const l of entry.levels) {
+      let list = this.byLevel.get(l);
+      if (list === undefined) this.byLevel.set(l, (list = []));
+      list.push(entry);
+    }
+  }
+
+  /** Removes a logger and calls its terminate(). ErrUnknown if there is none of that name. */
+  delete(name: string): PID | null {
+    const e = this.byName.get(name);
+    if (e === undefined) throw ErrUnknown.with(`logger "${name}"`);
+    this.byName.delete(name);
+    for (const l of e.levels) {
+      const list = this.byLevel.get(l)!;
+      list.splice(list.indexOf(e), 1);
+    }
+    this.safe(e, () => e.behavior.terminate?.());
+    return e.pid;
+  }
+
+  /** Name of the logger backed by `pid`, or undefined. */
+  nameOf(pid: PID): string | undefined {
+    for (const e of this.byName.values()) if (e.pid !== null && e.pid.equals(pid)) return e.name;
+    return undefined;
+  }
+
+  names(): string[] {
+    return [...this.byName.keys()];
+  }
+
+  levels(name: string): LogLevel[] {
+    const e = this.byName.get(name);
+    if (e === undefined) throw ErrUnknown.with(`logger "${name}"`);
+    return e.levels.slice();
+  }
+
+  info(): { name: string; behavior: string; levels: LogLevel[] }[] {
+    return [...this.byName.values()].map((e) => ({ name: e.name, behavior: e.kind, levels: e.levels.slice() }));
+  }
+
+  /** Delivers a record: to `only` when set, else to every non-hidden logger of its level. */
+  dispatch(record: MessageLog, only: string): void {
+    const list = this.byLevel.get(record.level);
+    if (list === undefined || list.length === 0) return;
+    if (only !== '') {
+      for (const e of list) if (e.name === only) this.safe(e, () => e.behavior.log(record));
+      return;
+    }
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (e.name.charCodeAt(0) === 46 /* '.' */) continue;
+      this.safe(e, () => e.behavior.log(record));
+    }
+  }
+
+  /** Terminates and removes every logger (node stop). */
+  terminateAll(): void {
+    for (const name of [...this.byName.keys()]) this.delete(name);
+  }
+
+  private safe(e: Entry, fn: () => unknown): void {
+    try {
+      const r = fn() as { then?: unknown } | undefined;
+      if (r !== undefined && r !== null && typeof r.then === 'function') {
+        (r as Promise<unknown>).then(undefined, (err: unknown) => this.report(e, err));
+      }
+    } catch (err) {
+      this.report(e, err);
+    }
+  }
+
+  private report(e: Entry, err: unknown): void {
+    if (this.reporting) return;
+    this.reporting = true;
+    try {
+      process.stderr.write(`ergo-ts: logger "${e.name}" failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    } catch {
+      // stderr closed: nothing else to tell.
+    } finally {
+      this.reporting = false;
+    }
+  }
+}
+
+/** Printed name of a level list, for info output. */
+export function levelNames(levels: LogLevel[]): string[] {
+  return levels.map(logLevelString);
+}

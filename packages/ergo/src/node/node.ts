@@ -1,0 +1,660 @@
+// The node: process table, names, aliases, routing of messages, calls, exits and responses, and
+// the public Node API. Spawn, termination, shutdown and info snapshots live in their own files
+// and operate on this class.
+
+import { ATOM_MAX_BYTES, utf8Length, type Atom } from '../gen/atom.js';
+import { envName } from '../gen/env.js';
+import {
+  ErrAtomTooLong,
+  ErrIncorrect,
+  ErrNameUnknown,
+  ErrNetworkStopped,
+  ErrNodeTerminated,
+  ErrNotAllowed,
+  ErrProcessMailboxFull,
+  ErrProcessTerminated,
+  ErrProcessUnknown,
+  ErrTaken,
+  ErrTimeout,
+  ErrUnsupported,
+  ErrAborted,
+  ErrUnknown,
+  ErrUnregistered,
+  toError,
+} from '../gen/errors.js';
+import type { EventOptions } from '../gen/event.js';
+import { LogLevel, MessageLogNode, type Log, type LoggerBehavior, type MessageLog } from '../gen/log.js';
+import { MessageExitPID, MessageFallback } from '../gen/messages.js';
+import type { NodeInfo, NodeOptions, PinoLike, Version, Node } from '../gen/node.js';
+import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type ProcessOptions, type SendOptions } from '../gen/options.js';
+import { PID } from '../gen/pid.js';
+import { MessagePriority, ProcessState } from '../gen/priority.js';
+import { ProcessID } from '../gen/processid.js';
+import {
+  MailboxKind,
+  type InitArgs,
+  type ProcessBehavior,
+  type ProcessFactory,
+  type ProcessInfo,
+  type ProcessShortInfo,
+  type SendTarget,
+} from '../gen/process.js';
+import { Alias, Ref } from '../gen/ref.js';
+import { CallRegistry, type PendingCall } from './calls.js';
+import { createDefaultLogger } from './default_logger.js';
+import { EventRegistry } from './events.js';
+import { LogHandle } from './log.js';
+import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
+import { Q_URGENT, refOfExtra } from './mailbox.js';
+import { ProcessImpl, S_INIT, S_RUNNING, S_TERMINATED, S_WAIT, S_ZOMBEE } from './process.js';
+import { Relations } from './relations.js';
+import { Scheduler } from './scheduler.js';
+import { TargetManager } from './targets.js';
+import { spawnProcess } from './spawn.js';
+import { killProcess, panicProcess, terminateProcess } from './termination.js';
+import { Shutdown } from './shutdown.js';
+import { nodeInfo, processInfo, processShortInfo } from './info.js';
+
+/** The framework's own version. */
+export const FRAMEWORK_VERSION: Version = { name: 'ergo-ts', release: '0.1.0', license: 'MIT' };
+
+const NODE_RUNNING = 0;
+const NODE_STOPPING = 1;
+const NODE_STOPPED = 2;
+
+/** Validates `name@host`: exactly one `@`, both parts non-empty, at most 255 bytes. */
+export function validateNodeName(name: string): Atom {
+  if (typeof name !== 'string') throw ErrIncorrect.with('node name must be a string');
+  const parts = name.split('@');
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw ErrIncorrect.with(`node name "${name}" must be name@host`);
+  if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(name);
+  return name as Atom;
+}
+
+/** Validates a registered name. */
+export function validateName(name: unknown): Atom {
+  if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('name must be a non-empty string');
+  if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(name);
+  return name as Atom;
+}
+
+/** The engine's node. Users see it through the gen `Node` interface. */
+export class NodeImpl implements Node {
+  readonly name: Atom;
+  readonly creation: number;
+  readonly pid: PID;
+  readonly version: Version;
+  readonly frameworkVersion = FRAMEWORK_VERSION;
+  readonly startedAt = Date.now();
+
+  readonly processes = new Map<number, ProcessImpl>();
+  readonly names = new Map<Atom, ProcessImpl>();
+  private readonly aliasTable = new Map<string, ProcessImpl>();
+  readonly scheduler = new Scheduler();
+  readonly calls = new CallRegistry(() => ErrTimeout.with('call'));
+  readonly targets = new TargetManager();
+  readonly relations = new Relations(this);
+  readonly events = new EventRegistry(this);
+  readonly logRegistry = new LoggerRegistry();
+  readonly logSink = (record: MessageLog, only: string): void => {
+    if (this.nodeState !== NODE_STOPPED) this.logRegistry.dispatch(record, only);
+  };
+  readonly log: LogHandle;
+  readonly envMap = new Map<string, unknown>();
+  readonly options: NodeOptions;
+  readonly shutdown: Shutdown;
+  nodeState = NODE_RUNNING;
+  nextID = 1000;
+  private refSeq = 0;
+  /** Round-trip function installed by the "simulate remote" option (null = by reference). */
+  simulate: ((value: unknown) => unknown) | null = null;
+
+  constructor(name: Atom, options: NodeOptions) {
+    this.name = name;
+    this.options = options;
+    this.creation = Math.floor(Date.now() / 1000);
+    this.pid = new PID(name, 1, this.creation);
+    this.version = options.version ?? { name, release: '0.0.0' };
+    const logOpts = options.log ?? {};
+    this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
+    if (!logOpts.defaultLogger?.disable) {
+      this.logRegistry.add('default', createDefaultLogger(logOpts.defaultLogger), logOpts.defaultLogger?.filter ?? [], null, 'default');
+    }
+    for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, l.filter ?? []);
+    if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
+    this.shutdown = new Shutdown(this);
+  }
+
+  // --- state ----------------------------------------------------------------------------------
+
+  /** Throws ErrNodeTerminated once stop has begun. */
+  checkRunning(): void {
+    if (this.nodeState !== NODE_RUNNING) throw ErrNodeTerminated.with(this.name);
+  }
+
+  /** Throws ErrNodeTerminated once the node has stopped (stopping still routes messages). */
+  checkAlive(): void {
+    if (this.nodeState === NODE_STOPPED) throw ErrNodeTerminated.with(this.name);
+  }
+
+  get stopping(): boolean {
+    return this.nodeState !== NODE_RUNNING;
+  }
+
+  markStopping(): void {
+    if (this.nodeState === NODE_RUNNING) this.nodeState = NODE_STOPPING;
+  }
+
+  markStopped(): void {
+    this.nodeState = NODE_STOPPED;
+  }
+
+  isAlive(): boolean {
+    return this.nodeState !== NODE_STOPPED;
+  }
+
+  uptime(): number {
+    return this.nodeState === NODE_STOPPED ? 0 : Math.floor((Date.now() - this.startedAt) / 1000);
+  }
+
+  info(): NodeInfo {
+    this.checkAlive();
+    return nodeInfo(this);
+  }
+
+  /** Applies the "simulate remote" round trip to a message (identity when off). */
+  transform(message: unknown): unknown {
+    return this.simulate === null ? message : this.simulate(message);
+  }
+
+  // --- refs -----------------------------------------------------------------------------------
+
+  makeRef(): Ref {
+    this.checkAlive();
+    return new Ref(this.name, this.creation, [++this.refSeq, 0, 0]);
+  }
+
+  makeRefWithDeadline(deadline: number): Ref {
+    this.checkAlive();
+    if (!Number.isInteger(deadline) || deadline < 1 || deadline <= Math.floor(Date.now() / 1000)) {
+      throw ErrIncorrect.with(`deadline ${deadline} is not in the future`);
+    }
+    return new Ref(this.name, this.creation, [++this.refSeq, 0, deadline]);
+  }
+
+  private callRef(nowMs: number, timeoutMs: number): Ref {
+    return new Ref(this.name, this.creation, [++this.refSeq, 0, Math.ceil((nowMs + timeoutMs) / 1000)]);
+  }
+
+  // --- env ------------------------------------------------------------------------------------
+
+  env(name: string): unknown {
+    this.checkAlive();
+    return this.envMap.get(envName(name));
+  }
+
+  envDefault<T>(name: string, defaultValue: T): T {
+    const v = this.env(name);
+    return v === undefined ? defaultValue : (v as T);
+  }
+
+  setEnv(name: string, value: unknown): void {
+    if (this.nodeState === NODE_STOPPED) return;
+    if (value === undefined || value === null) this.envMap.delete(envName(name));
+    else this.envMap.set(envName(name), value);
+  }
+
+  envList(): Record<string, unknown> {
+    this.checkAlive();
+    return Object.fromEntries(this.envMap);
+  }
+
+  // --- processes ------------------------------------------------------------------------------
+
+  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+    return spawnProcess(this, factory as ProcessFactory, options ?? {}, args, null, '' as Atom);
+  }
+
+  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+    return spawnProcess(this, factory as ProcessFactory, options ?? {}, args, null, name as Atom);
+  }
+
+  /** The local process of `pid`; ErrProcessUnknown otherwise. */
+  localProcess(pid: PID): ProcessImpl {
+    const p = pid.node === this.name && pid.creation === this.creation ? this.processes.get(pid.id) : undefined;
+    if (p === undefined) throw ErrProcessUnknown.with(String(pid));
+    return p;
+  }
+
+  registerName(name: Atom | string, pid: PID): void {
+    this.checkAlive();
+    const n = validateName(name);
+    const p = this.localProcess(pid);
+    if (this.names.has(n)) throw ErrTaken.with(`name '${n}'`);
+    if (p.name !== '') throw ErrTaken.with(`${pid} is registered as '${p.name}'`);
+    this.names.set(n, p);
+    p.name = n;
+    if (p.logHandle !== null) p.logHandle.source = { ...p.logHandle.source, name: n } as never;
+  }
+
+  unregisterName(name: Atom | string): PID {
+    this.checkAlive();
+    const p = this.names.get(name as Atom);
+    if (p === undefined) throw ErrNameUnknown.with(`'${name}'`);
+    this.names.delete(name as Atom);
+    p.name = '' as Atom;
+    this.relations.targetEnded(new ProcessID(name as Atom, this.name), ErrUnregistered, this.pid);
+    return p.pid;
+  }
+
+  processName(pid: PID): Atom {
+    this.checkAlive();
+    return this.localProcess(pid).name;
+  }
+
+  processPID(name: Atom | string): PID {
+    this.checkAlive();
+    const p = this.names.get(name as Atom);
+    if (p === undefined || p.st === S_INIT) throw ErrProcessUnknown.with(`'${name}'`);
+    return p.pid;
+  }
+
+  processList(): PID[] {
+    this.checkAlive();
+    return [...this.processes.values()].map((p) => p.pid);
+  }
+
+  processListShortInfo(start = 1000, limit = 100): ProcessShortInfo[] {
+    this.checkAlive();
+    if (start < 1000 || limit < 0) throw ErrIncorrect.with('start must be ≥ 1000 and limit ≥ 0');
+    const max = limit === 0 ? 100 : limit;
+    const out: ProcessShortInfo[] = [];
+    for (let id = start; id <= this.nextID && out.length < max; id++) {
+      const p = this.processes.get(id);
+      if (p !== undefined) out.push(processShortInfo(p));
+    }
+    return out;
+  }
+
+  processInfo(pid: PID): ProcessInfo {
+    this.checkAlive();
+    return processInfo(this.localProcess(pid));
+  }
+
+  /** Snapshot of a process (no state checks). */
+  processInfoOf(p: ProcessImpl): ProcessInfo {
+    return processInfo(p);
+  }
+
+  processState(pid: PID): ProcessState {
+    this.checkAlive();
+    return this.localProcess(pid).st as ProcessState;
+  }
+
+  kill(pid: PID): void {
+    this.checkAlive();
+    killProcess(this, this.localProcess(pid));
+  }
+
+  // --- aliases --------------------------------------------------------------------------------
+
+  registerAlias(alias: Alias, p: ProcessImpl): void {
+    if (this.aliasTable.has(alias.key)) throw ErrTaken.with(alias.toString());
+    this.aliasTable.set(alias.key, p);
+  }
+
+  /** Removes an alias and notifies its watchers (ErrUnregistered). */
+  unregisterAlias(alias: Alias): void {
+    this.aliasTable.delete(alias.key);
+    this.relations.targetEnded(alias, ErrUnregistered, this.pid);
+  }
+
+  /** Drops an alias of a terminating process, notifying watchers with its reason. */
+  dropAlias(alias: Alias, reason: Error): void {
+    this.aliasTable.delete(alias.key);
+    this.relations.targetEnded(alias, reason, this.pid);
+  }
+
+  aliasOwner(alias: Alias): ProcessImpl | undefined {
+    return this.aliasTable.get(alias.key);
+  }
+
+  get aliasCount(): number {
+    return this.aliasTable.size;
+  }
+
+  // --- routing --------------------------------------------------------------------------------
+
+  /**
+   * Sends `message` from `from` to `to`. Throws ErrProcessUnknown, ErrProcessTerminated,
+   * ErrProcessMailboxFull, ErrUnsupported (bad target), ErrNetworkStopped (remote, no network).
+   */
+  routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean): void {
+    if (this.nodeState === NODE_STOPPED) throw ErrNodeTerminated.with(this.name);
+    const q = 2 - priority;
+    if (to instanceof PID) {
+      if (to.node === this.name) {
+        const p = to.creation === this.creation ? this.processes.get(to.id) : undefined;
+        if (p === undefined) throw ErrProcessUnknown.with(to.toString());
+        p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), undefined);
+        return;
+      }
+      return this.remote(to, important);
+    }
+    if (typeof to === 'string') {
+      const p = this.names.get(to as Atom);
+      if (p === undefined) throw ErrProcessUnknown.with(`'${to}'`);
+      p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), to);
+      return;
+    }
+    if (to instanceof ProcessID) {
+      if (to.node !== '' && to.node !== this.name) return this.remote(to, important);
+      const p = this.names.get(to.name);
+      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
+      p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), to.name);
+      return;
+    }
+    if (to instanceof Alias) {
+      if (to.node !== this.name) return this.remote(to, important);
+      const p = this.aliasTable.get(to.key);
+      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
+      p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), to);
+      return;
+    }
+    throw ErrUnsupported.with(`send target ${String(to)}`);
+  }
+
+  private remote(to: { toString(): string }, _important: boolean): never {
+    throw ErrNetworkStopped.with(`no network to reach ${to}`);
+  }
+
+  /** Sends an exit signal (urgent queue) from `from` to a process. */
+  routeExit(from: PID, to: PID, reason: Error): void {
+    this.checkAlive();
+    if (to.node !== this.name) this.remote(to, false);
+    const p = this.localProcess(to);
+    p.deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, reason), undefined);
+  }
+
+  /** Delivers a reply to the pending call `ref` of `to`; unknown or late replies are dropped. */
+  routeResponse(to: PID, ref: Ref, ok: boolean, value: unknown): void {
+    if (to.node !== this.name) this.remote(to, false);
+    const c = this.calls.get(ref);
+    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return;
+    this.calls.settle(c, ok, ok && this.simulate !== null ? this.simulate(value) : value);
+  }
+
+  /**
+   * Issues a call (or an inspect) from `from` (process `owner`, or null for the node) to `to`.
+   * Never throws: every failure rejects the returned promise.
+   */
+  makeCall(owner: ProcessImpl | null, from: PID, to: SendTarget, request: unknown, options: CallOptions | undefined, kind: MailboxKind): Promise<unknown> {
+    let p: ProcessImpl | undefined;
+    let via: Atom | Alias | undefined;
+    let timeout = DEFAULT_REQUEST_TIMEOUT;
+    try {
+      this.checkAlive();
+      if (options?.timeout !== undefined) {
+        timeout = options.timeout;
+        if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 2 ** 31 - 1) throw ErrIncorrect.with(`call timeout ${timeout}`);
+      }
+      if (to instanceof PID) {
+        if (to.node !== this.name) this.remote(to, false);
+        p = to.creation === this.creation ? this.processes.get(to.id) : undefined;
+      } else if (typeof to === 'string') {
+        p = this.names.get(to as Atom);
+        via = to as Atom;
+      } else if (to instanceof ProcessID) {
+        if (to.node !== '' && to.node !== this.name) this.remote(to, false);
+        p = this.names.get(to.name);
+        via = to.name;
+      } else if (to instanceof Alias) {
+        if (to.node !== this.name) this.remote(to, false);
+        p = this.aliasTable.get(to.key);
+        via = to;
+      } else {
+        throw ErrUnsupported.with(`call target ${String(to)}`);
+      }
+      if (p === undefined) throw ErrProcessUnknown.with(String(to));
+      if (p.st === S_TERMINATED) throw this.errTerminated(p);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
+    const now = Date.now();
+    const ref = this.callRef(now, timeout);
+    const c = this.calls.create(ref, from, owner, p, timeout);
+    if (owner !== null) owner.beginWait();
+    const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
+    try {
+      p.deliver(
+        kind === MailboxKind.Inspect ? Q_URGENT : 2 - priority,
+        kind,
+        from,
+        this.simulate === null || kind === MailboxKind.Inspect ? request : this.simulate(request),
+        via === undefined ? ref : [ref, via],
+      );
+    } catch (e) {
+      this.calls.settle(c, false, e);
+      return c.promise;
+    }
+    if (signal !== undefined) this.watchSignal(c, signal);
+    return c.promise;
+  }
+
+  private watchSignal(c: PendingCall, signal: AbortSignal): void {
+    c.signal = signal;
+    c.onAbort = () => this.calls.settle(c, false, signal.reason ?? ErrAborted.with('call'));
+    signal.addEventListener('abort', c.onAbort, { once: true });
+  }
+
+  /** A forwarded request now belongs to `p` (for the fail-on-target-death rule). */
+  transferCall(extra: unknown, p: ProcessImpl): void {
+    const c = this.calls.get(refOfExtra(extra));
+    if (c === undefined || c.holder === null) return;
+    c.holder.held--;
+    c.holder = p;
+    p.held++;
+  }
+
+  /** Delivers an event message to a local subscriber; overflow is logged, never silent. */
+  deliverEvent(pid: PID, q: number, from: PID, m: unknown): void {
+    const p = this.processes.get(pid.id);
+    if (p === undefined || pid.node !== this.name) return;
+    try {
+      p.deliver(q, MailboxKind.Event, from, m, undefined);
+    } catch (e) {
+      this.log.warning('event delivery to %s failed: %s', pid.toString(), toError(e).message);
+    }
+  }
+
+  /** ErrProcessTerminated for a process that is going away. */
+  errTerminated(p: ProcessImpl): Error {
+    return ErrProcessTerminated.with(p.pid.toString());
+  }
+
+  /** A bounded mailbox refused a record: try the fallback for plain messages, else throw. */
+  mailboxFull(p: ProcessImpl, q: number, kind: MailboxKind, _from: PID, message: unknown): void {
+    const fb = p.fallback;
+    if (kind === MailboxKind.Regular && fb !== null && fb.enable && fb.name !== p.name) {
+      const target = this.names.get(fb.name);
+      if (target !== undefined && target !== p) {
+        target.deliver(q, MailboxKind.Regular, p.pid, new MessageFallback(p.pid, fb.tag ?? '', message), undefined);
+        return;
+      }
+    }
+    throw ErrProcessMailboxFull.with(p.pid.toString());
+  }
+
+  /** Terminates a process with `reason` (no-op if already terminated). */
+  terminate(p: ProcessImpl, reason: Error): void {
+    terminateProcess(this, p, reason);
+  }
+
+  /** A callback threw or rejected: log with stack, terminate with the panic reason. */
+  panic(p: ProcessImpl, err: unknown, where: string): void {
+    panicProcess(this, p, err, where);
+  }
+
+  // --- node-level messaging -------------------------------------------------------------------
+
+  send(to: SendTarget, message: unknown, options?: SendOptions): void {
+    const prio = options?.priority ?? MessagePriority.Normal;
+    if (prio !== 0 && prio !== 1 && prio !== 2) throw ErrIncorrect.with(`priority ${String(prio)}`);
+    this.routeSend(this.pid, to, message, prio, options?.important ?? false);
+  }
+
+  sendExit(to: PID, reason: Error): void {
+    if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
+    if (!(to instanceof PID)) throw ErrIncorrect.with('exit target must be a PID');
+    this.routeExit(this.pid, to, reason);
+  }
+
+  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
+    return this.makeCall(null, this.pid, to, request, options, MailboxKind.Request);
+  }
+
+  registerEvent(name: Atom | string, options?: EventOptions): Ref {
+    return this.events.register(name as Atom, this.pid, null, options ?? {});
+  }
+
+  unregisterEvent(name: Atom | string): void {
+    this.events.unregister(name as Atom, this.pid);
+  }
+
+  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
+    this.events.publish(name as Atom, token, message, options?.priority ?? MessagePriority.Normal);
+  }
+
+  // --- logging --------------------------------------------------------------------------------
+
+  logLevelProcess(pid: PID): LogLevel {
+    this.checkAlive();
+    return this.localProcess(pid).logLevel;
+  }
+
+  setLogLevelProcess(pid: PID, level: LogLevel): void {
+    this.checkAlive();
+    const p = this.localProcess(pid);
+    if (level < LogLevel.Trace || level > LogLevel.Disabled || level === LogLevel.Default) throw ErrIncorrect.with(`log level ${level}`);
+    p.logLevel = level;
+    if (p.logHandle !== null && p.loggerName === '') p.logHandle.forceLevel(level);
+  }
+
+  loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void {
+    this.checkAlive();
+    this.logRegistry.add(name, logger, filter);
+  }
+
+  loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void {
+    this.checkAlive();
+    const p = this.localProcess(pid);
+    if (p.loggerName !== '') throw ErrNotAllowed.with(`${pid} is a logger already`);
+    this.logRegistry.add(
+      name,
+      {
+        log: (m: MessageLog) => {
+          if (p.st !== S_TERMINATED) p.notify(3, MailboxKind.Regular, this.pid, m);
+        },
+      },
+      filter,
+      pid,
+      p.behaviorName(),
+    );
+    p.loggerName = name;
+    // A logger process must not log to the loggers (it would feed itself).
+    p.logHandle?.forceLevel(LogLevel.Disabled);
+  }
+
+  loggerDelete(name: string): void {
+    this.checkAlive();
+    const pid = this.logRegistry.delete(name);
+    if (pid !== null) this.loggerReleased(pid);
+  }
+
+  loggerDeletePID(pid: PID): void {
+    this.checkAlive();
+    const name = this.logRegistry.nameOf(pid);
+    if (name === undefined) throw ErrUnknown.with(`${pid} is not a logger`);
+    this.loggerDelete(name);
+  }
+
+  /** A process stopped being a logger: its own logging comes back. */
+  loggerReleased(pid: PID): void {
+    const p = this.processes.get(pid.id);
+    if (p === undefined) return;
+    p.loggerName = '';
+    p.logHandle?.forceLevel(p.logLevel);
+  }
+
+  loggers(): string[] {
+    this.checkAlive();
+    return this.logRegistry.names();
+  }
+
+  loggerLevels(name: string): LogLevel[] {
+    this.checkAlive();
+    return this.logRegistry.levels(name);
+  }
+
+  // --- lifecycle ------------------------------------------------------------------------------
+
+  stop(): Promise<void> {
+    return this.shutdown.stop(false);
+  }
+
+  stopForce(): Promise<void> {
+    return this.shutdown.stop(true);
+  }
+
+  wait(): Promise<void> {
+    return this.shutdown.wait();
+  }
+
+  waitWithTimeout(ms: number): Promise<void> {
+    return this.shutdown.waitWithTimeout(ms);
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+
+  /** Hook: a process finished init and entered the table. */
+  processSpawned(_p: ProcessImpl): void {}
+
+  /** Hook: a process left the table (applications and shutdown follow it). */
+  processTerminated(_p: ProcessImpl, _reason: Error): void {
+    if (this.nodeState !== NODE_RUNNING) this.shutdown.check();
+  }
+
+  /** Application counts for node info (filled in by the application manager). */
+  applicationCounts(): { total: number; running: number } {
+    return { total: 0, running: 0 };
+  }
+
+  /** Counts of processes per state (for node info). */
+  countStates(): { total: number; running: number; zombee: number } {
+    let running = 0;
+    let zombee = 0;
+    for (const p of this.processes.values()) {
+      if (p.st === S_RUNNING || p.st === S_WAIT) running++;
+      else if (p.st === S_ZOMBEE) zombee++;
+    }
+    return { total: this.processes.size, running, zombee };
+  }
+
+  /** Default exit for shutdown: as if from the process' parent (untrappable). */
+  shutdownExit(p: ProcessImpl, reason: Error): void {
+    p.notify(Q_URGENT, MailboxKind.Exit, p.parent, new MessageExitPID(p.parent, reason));
+  }
+
+}
+
+
+function entriesOf(env: Record<string, unknown> | Map<string, unknown>): Iterable<[string, unknown]> {
+  return env instanceof Map ? env.entries() : Object.entries(env);
+}
+
+export { ALL_LEVELS, entriesOf };
+

@@ -1,0 +1,616 @@
+// The engine's process: identity, state machine, mailbox and the operations a behaviour performs
+// through it. Routing, registries and termination live on the node; this class checks the state
+// rules (Ergo's I/R/T masks) and delegates.
+
+import type { Atom } from '../gen/atom.js';
+import { envName } from '../gen/env.js';
+import {
+  ErrIncorrect,
+  ErrNameUnknown,
+  ErrNotAllowed,
+  ErrTaken,
+  ErrAliasOwner,
+  ErrAliasUnknown,
+  TerminateReasonKill,
+  toError,
+} from '../gen/errors.js';
+import type { Event, EventOptions } from '../gen/event.js';
+import { LogLevel, MessageLogProcess, type Log } from '../gen/log.js';
+import type { MessageEvent } from '../gen/messages.js';
+import type { Node } from '../gen/node.js';
+import type { CallOptions, CancelFunc, Compression, ProcessFallback, SendOptions } from '../gen/options.js';
+import { PID } from '../gen/pid.js';
+import { isMessagePriority, MessagePriority, ProcessState, processStateString } from '../gen/priority.js';
+import { ProcessID } from '../gen/processid.js';
+import {
+  MailboxKind,
+  Stop,
+  type InitArgs,
+  type LinkTarget,
+  type Process,
+  type ProcessBehavior,
+  type ProcessFactory,
+  type ProcessInfo,
+  type ProcessMailbox,
+  type SendTarget,
+} from '../gen/process.js';
+import type { ProcessOptions } from '../gen/options.js';
+import { Alias, type Ref } from '../gen/ref.js';
+import type { CallHolder, CallOwner } from './calls.js';
+import { LogHandle } from './log.js';
+import { Mailbox, Q_URGENT } from './mailbox.js';
+import type { NodeImpl } from './node.js';
+import type { Runnable } from './scheduler.js';
+import { spawnProcess } from './spawn.js';
+
+/** State masks (Ergo's isStateIR / isStateIRT / isRunning). WaitResponse counts as running. */
+const S_INIT = ProcessState.Init;
+const S_SLEEP = ProcessState.Sleep;
+const S_RUNNING = ProcessState.Running;
+const S_WAIT = ProcessState.WaitResponse;
+const S_TERMINATED = ProcessState.Terminated;
+const S_ZOMBEE = ProcessState.Zombee;
+const MASK_R = S_RUNNING | S_WAIT;
+const MASK_IR = S_INIT | MASK_R;
+const MASK_IRT = MASK_IR | S_TERMINATED;
+
+/** True when `v` has a callable `then`. */
+export function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+const DEFAULT_COMPRESSION: Compression = { enable: false, type: 'gzip', level: 0, threshold: 1024 };
+
+/** A process of this node. Created by NodeImpl.spawnProcess. */
+export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
+  queued = false;
+  st: number = S_INIT;
+  /** Requests this process holds (queued or deferred); see CallRegistry. */
+  held = 0;
+  /** Calls this process is waiting for. */
+  waiting = 0;
+  suspended = false;
+  messagesIn = 0;
+  messagesOut = 0;
+  runningTime = 0;
+  name: Atom = '' as Atom;
+  application: Atom = '' as Atom;
+  priority: MessagePriority = MessagePriority.Normal;
+  important = false;
+  keepOrder = true;
+  compressionCfg: Compression | null = null;
+  /** This process' env (own copy; null = empty). */
+  envMap: Map<string, unknown> | null = null;
+  aliasList: Alias[] | null = null;
+  eventNames: Atom[] | null = null;
+  timers: Set<ReturnType<typeof setTimeout>> | null = null;
+  logLevel: LogLevel;
+  logHandle: LogHandle | null = null;
+  /** Name under which this process is registered as a logger ('' = not a logger). */
+  loggerName = '';
+  fallback: ProcessFallback | null = null;
+  behaviorObj!: ProcessBehavior;
+  readonly mb: Mailbox;
+  readonly startedAt = Date.now();
+  private onSettled: ((v: unknown) => void) | null = null;
+  private onFailed: ((e: unknown) => void) | null = null;
+
+  constructor(
+    readonly nodeImpl: NodeImpl,
+    readonly pid: PID,
+    readonly parent: PID,
+    public leader: PID,
+    mailboxSize: number,
+    logLevel: LogLevel,
+  ) {
+    this.mb = new Mailbox(mailboxSize);
+    this.logLevel = logLevel;
+  }
+
+  get node(): Node {
+    return this.nodeImpl;
+  }
+
+  uptime(): number {
+    return Math.floor((Date.now() - this.startedAt) / 1000);
+  }
+
+  state(): ProcessState {
+    return this.st as ProcessState;
+  }
+
+  behaviorName(): string {
+    return this.behaviorObj?.constructor?.name ?? 'unknown';
+  }
+
+  get log(): Log {
+    if (this.logHandle === null) {
+      this.logHandle = new LogHandle(
+        this.loggerName !== '' ? LogLevel.Disabled : this.logLevel,
+        new MessageLogProcess(this.nodeImpl.name, this.pid, this.name, this.behaviorName()),
+        this.nodeImpl.logSink,
+      );
+    }
+    return this.logHandle;
+  }
+
+  /** Throws ErrNotAllowed unless the state is in `mask`. */
+  allow(mask: number, op: string): void {
+    if ((this.st & mask) === 0) throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.st as ProcessState)}`);
+  }
+
+  // --- scheduling -----------------------------------------------------------------------------
+
+  /** Runs one batch of the behaviour's mailbox loop. Called by the scheduler. */
+  run(): void {
+    if (this.st !== S_SLEEP) return;
+    this.st = S_RUNNING;
+    const t0 = performance.now();
+    let r: unknown;
+    try {
+      r = this.behaviorObj.processRun();
+    } catch (e) {
+      this.runningTime += performance.now() - t0;
+      this.nodeImpl.panic(this, e, 'processRun');
+      return;
+    }
+    this.runningTime += performance.now() - t0;
+    this.afterRun(r);
+  }
+
+  private afterRun(r: unknown): void {
+    if (r === undefined || r === null) {
+      const s = this.st;
+      if (s === S_RUNNING || s === S_WAIT) {
+        this.st = S_SLEEP;
+        if (this.mb.size > 0) this.nodeImpl.scheduler.enqueue(this);
+      } else if (s === S_ZOMBEE) {
+        this.nodeImpl.terminate(this, TerminateReasonKill);
+      }
+      return;
+    }
+    if (isThenable(r)) {
+      this.suspend(r);
+      return;
+    }
+    if (r instanceof Error || r instanceof Stop) {
+      this.nodeImpl.terminate(this, r instanceof Stop ? r.reason : r);
+      return;
+    }
+    // Anything else a behaviour returns is not a termination reason: carry on.
+    this.afterRun(undefined);
+  }
+
+  private suspend(t: PromiseLike<unknown>): void {
+    this.suspended = true;
+    this.onSettled ??= (v: unknown) => {
+      this.suspended = false;
+      if (this.st === S_TERMINATED) return;
+      this.afterRun(v);
+    };
+    this.onFailed ??= (e: unknown) => {
+      this.suspended = false;
+      if (this.st === S_TERMINATED) return;
+      this.nodeImpl.panic(this, e, 'handler');
+    };
+    try {
+      t.then(this.onSettled, this.onFailed);
+    } catch (e) {
+      this.onFailed(e);
+    }
+  }
+
+  /** CallOwner: one of this process' calls settled. */
+  callSettled(): void {
+    if (--this.waiting === 0 && this.st === S_WAIT) this.st = S_RUNNING;
+  }
+
+  /** Marks the process as waiting for a reply (called when it issues a call). */
+  beginWait(): void {
+    this.waiting++;
+    if (this.st === S_RUNNING) this.st = S_WAIT;
+  }
+
+  /**
+   * Queues a record. Throws ErrProcessTerminated for a dead process and ErrProcessMailboxFull
+   * (after trying the fallback for plain messages) when the queue is at its limit.
+   */
+  deliver(q: number, kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
+    if (this.st === S_TERMINATED) throw this.nodeImpl.errTerminated(this);
+    if (!this.mb.push(q, kind, from, message, extra)) {
+      this.nodeImpl.mailboxFull(this, q, kind, from, message);
+      return;
+    }
+    this.messagesIn++;
+    if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
+  }
+
+  /** Queues a framework notification (exit, down, event start/stop): never refused by the limit. */
+  notify(q: number, kind: MailboxKind, from: PID, message: unknown): void {
+    if (this.st === S_TERMINATED) return;
+    this.mb.push(q, kind, from, message, undefined, true);
+    this.messagesIn++;
+    if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
+  }
+
+  // --- spawning -------------------------------------------------------------------------------
+
+  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+    try {
+      this.allow(MASK_IR, 'spawn');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return spawnProcess(this.nodeImpl, factory as ProcessFactory, options ?? {}, args, this, '' as Atom);
+  }
+
+  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+    try {
+      this.allow(MASK_IR, 'spawnRegister');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return spawnProcess(this.nodeImpl, factory as ProcessFactory, options ?? {}, args, this, name as Atom);
+  }
+
+  // --- names ----------------------------------------------------------------------------------
+
+  registerName(name: Atom | string): void {
+    this.allow(MASK_R, 'registerName');
+    if (this.name !== '') throw ErrTaken.with(`${this.pid} is registered as '${this.name}'`);
+    this.nodeImpl.registerName(name, this.pid);
+  }
+
+  unregisterName(): void {
+    this.allow(MASK_R, 'unregisterName');
+    if (this.name === '') throw ErrNameUnknown.with(`${this.pid} has no name`);
+    this.nodeImpl.unregisterName(this.name);
+  }
+
+  // --- env ------------------------------------------------------------------------------------
+
+  env(name: string): unknown {
+    return this.envMap?.get(envName(name));
+  }
+
+  envDefault<T>(name: string, defaultValue: T): T {
+    const v = this.envMap?.get(envName(name));
+    return v === undefined ? defaultValue : (v as T);
+  }
+
+  setEnv(name: string, value: unknown): void {
+    if ((this.st & MASK_IR) === 0) return;
+    const k = envName(name);
+    if (value === undefined || value === null) {
+      this.envMap?.delete(k);
+      return;
+    }
+    (this.envMap ??= new Map()).set(k, value);
+  }
+
+  envList(): Record<string, unknown> {
+    return this.envMap === null ? {} : Object.fromEntries(this.envMap);
+  }
+
+  // --- delivery settings ----------------------------------------------------------------------
+
+  sendPriority(): MessagePriority {
+    return this.priority;
+  }
+
+  setSendPriority(priority: MessagePriority): void {
+    this.allow(MASK_IR, 'setSendPriority');
+    if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
+    this.priority = priority;
+  }
+
+  importantDelivery(): boolean {
+    return this.important;
+  }
+
+  setImportantDelivery(important: boolean): void {
+    this.allow(MASK_IR, 'setImportantDelivery');
+    this.important = important;
+  }
+
+  keepNetworkOrder(): boolean {
+    return this.keepOrder;
+  }
+
+  setKeepNetworkOrder(keep: boolean): void {
+    this.allow(MASK_IR, 'setKeepNetworkOrder');
+    this.keepOrder = keep;
+  }
+
+  compression(): Compression {
+    return { ...DEFAULT_COMPRESSION, ...this.compressionCfg };
+  }
+
+  private editCompression(op: string, patch: Partial<Compression>): void {
+    this.allow(MASK_IR, op);
+    this.compressionCfg = { ...this.compression(), ...patch };
+  }
+
+  setCompression(enable: boolean): void {
+    this.editCompression('setCompression', { enable });
+  }
+
+  setCompressionType(type: 'gzip' | 'zlib' | 'lzw'): void {
+    if (type !== 'gzip' && type !== 'zlib' && type !== 'lzw') throw ErrIncorrect.with(`compression type ${String(type)}`);
+    this.editCompression('setCompressionType', { type });
+  }
+
+  setCompressionLevel(level: 0 | 1 | 2): void {
+    if (level !== 0 && level !== 1 && level !== 2) throw ErrIncorrect.with(`compression level ${String(level)}`);
+    this.editCompression('setCompressionLevel', { level });
+  }
+
+  setCompressionThreshold(threshold: number): void {
+    if (!Number.isInteger(threshold) || threshold < 1024) throw ErrIncorrect.with(`compression threshold ${threshold} (minimum 1024)`);
+    this.editCompression('setCompressionThreshold', { threshold });
+  }
+
+  // --- aliases --------------------------------------------------------------------------------
+
+  createAlias(): Alias {
+    this.allow(MASK_R, 'createAlias');
+    const ref = this.nodeImpl.makeRef();
+    const alias = new Alias(ref.node, ref.creation, ref.id);
+    this.nodeImpl.registerAlias(alias, this);
+    (this.aliasList ??= []).push(alias);
+    return alias;
+  }
+
+  deleteAlias(alias: Alias): void {
+    this.allow(MASK_R, 'deleteAlias');
+    const owner = this.nodeImpl.aliasOwner(alias);
+    if (owner === undefined) throw ErrAliasUnknown.with(alias.toString());
+    if (owner !== this) throw ErrAliasOwner.with(alias.toString());
+    this.aliasList!.splice(
+      this.aliasList!.findIndex((a) => a.equals(alias)),
+      1,
+    );
+    this.nodeImpl.unregisterAlias(alias);
+  }
+
+  aliases(): Alias[] {
+    return this.aliasList === null ? [] : this.aliasList.slice();
+  }
+
+  // --- messaging ------------------------------------------------------------------------------
+
+  send(to: SendTarget, message: unknown, options?: SendOptions): void {
+    if ((this.st & MASK_IRT) === 0) this.allow(MASK_IRT, 'send');
+    const prio = options?.priority ?? this.priority;
+    if (to === this.pid && this.st === S_INIT) {
+      // Not in the process table yet: route a self-send straight into the mailbox.
+      this.deliver(2 - prio, MailboxKind.Regular, this.pid, this.nodeImpl.transform(message), undefined);
+    } else {
+      this.nodeImpl.routeSend(this.pid, to, message, prio, options?.important ?? this.important);
+    }
+    this.messagesOut++;
+  }
+
+  sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
+    if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
+    this.send(to, message, { priority });
+  }
+
+  sendImportant(to: SendTarget, message: unknown): Promise<void> {
+    try {
+      this.allow(MASK_R, 'sendImportant');
+      this.nodeImpl.routeSend(this.pid, to, message, this.priority, true);
+      this.messagesOut++;
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  private addTimer(delayMs: number, fire: () => void): CancelFunc {
+    if (!Number.isFinite(delayMs) || delayMs < 0) throw ErrIncorrect.with(`delay ${delayMs}`);
+    const timers = (this.timers ??= new Set());
+    let fired = false;
+    const h = setTimeout(() => {
+      fired = true;
+      timers.delete(h);
+      fire();
+    }, delayMs);
+    timers.add(h);
+    return () => {
+      if (fired || !timers.has(h)) return false;
+      clearTimeout(h);
+      timers.delete(h);
+      return true;
+    };
+  }
+
+  sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc {
+    this.allow(MASK_IR, 'sendAfter');
+    const prio = priority ?? this.priority;
+    if (!isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);
+    return this.addTimer(delayMs, () => {
+      try {
+        this.nodeImpl.routeSend(this.pid, to, message, prio, false);
+        this.messagesOut++;
+      } catch (e) {
+        this.log.warning('sendAfter to %s failed: %s', String(to), toError(e).message);
+      }
+    });
+  }
+
+  sendExit(to: PID, reason: Error): void {
+    this.allow(MASK_IRT, 'sendExit');
+    if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
+    if (!(to instanceof PID)) throw ErrIncorrect.with('exit target must be a PID');
+    if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader)) {
+      this.log.warning('sending exit to itself, its parent or its leader is not allowed');
+      throw ErrNotAllowed.with(`exit to ${to}`);
+    }
+    this.nodeImpl.routeExit(this.pid, to, reason);
+    this.messagesOut++;
+  }
+
+  sendExitAfter(to: PID, reason: Error, delayMs: number): CancelFunc {
+    this.allow(MASK_IR, 'sendExitAfter');
+    if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
+    if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader)) throw ErrNotAllowed.with(`exit to ${to}`);
+    return this.addTimer(delayMs, () => {
+      try {
+        this.nodeImpl.routeExit(this.pid, to, reason);
+      } catch (e) {
+        this.log.warning('sendExitAfter to %s failed: %s', to.toString(), toError(e).message);
+      }
+    });
+  }
+
+  sendResponse(to: PID, ref: Ref, value: unknown): void {
+    this.allow(MASK_R, 'sendResponse');
+    this.nodeImpl.routeResponse(to, ref, true, value);
+    this.messagesOut++;
+  }
+
+  sendResponseError(to: PID, ref: Ref, error: Error): void {
+    this.allow(MASK_R, 'sendResponseError');
+    this.nodeImpl.routeResponse(to, ref, false, error);
+    this.messagesOut++;
+  }
+
+  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
+    if ((this.st & MASK_R) === 0) {
+      return Promise.reject(ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`));
+    }
+    if (to instanceof PID && to.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('call to itself'));
+    this.messagesOut++;
+    return this.nodeImpl.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
+  }
+
+  inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
+    if ((this.st & MASK_R) === 0) return Promise.reject(ErrNotAllowed.with('inspect'));
+    if (pid.node !== this.nodeImpl.name) return Promise.reject(ErrNotAllowed.with('inspect of a remote process'));
+    return this.nodeImpl.makeCall(this, this.pid, pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
+  }
+
+  info(): ProcessInfo {
+    this.allow(MASK_R, 'info');
+    return this.nodeImpl.processInfoOf(this);
+  }
+
+  // --- events ---------------------------------------------------------------------------------
+
+  registerEvent(name: Atom | string, options?: EventOptions): Ref {
+    this.allow(MASK_R, 'registerEvent');
+    const token = this.nodeImpl.events.register(name as Atom, this.pid, this, options ?? {});
+    (this.eventNames ??= []).push(name as Atom);
+    return token;
+  }
+
+  unregisterEvent(name: Atom | string): void {
+    this.allow(MASK_R, 'unregisterEvent');
+    this.nodeImpl.events.unregister(name as Atom, this.pid);
+    const i = this.eventNames?.indexOf(name as Atom) ?? -1;
+    if (i >= 0) this.eventNames!.splice(i, 1);
+  }
+
+  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
+    this.allow(MASK_R, 'sendEvent');
+    this.nodeImpl.events.publish(name as Atom, token, message, options?.priority ?? this.priority);
+    this.messagesOut++;
+  }
+
+  events(): Atom[] {
+    return this.eventNames === null ? [] : this.eventNames.slice();
+  }
+
+  // --- links and monitors ---------------------------------------------------------------------
+
+  link(target: LinkTarget): void {
+    this.allow(MASK_R, 'link');
+    this.nodeImpl.relations.link(this, target);
+  }
+  unlink(target: LinkTarget): void {
+    this.allow(MASK_R, 'unlink');
+    this.nodeImpl.relations.unlink(this, target);
+  }
+  linkPID(target: PID): void {
+    this.link(target);
+  }
+  unlinkPID(target: PID): void {
+    this.unlink(target);
+  }
+  linkProcessID(target: ProcessID): void {
+    this.link(target);
+  }
+  unlinkProcessID(target: ProcessID): void {
+    this.unlink(target);
+  }
+  linkAlias(target: Alias): void {
+    this.link(target);
+  }
+  unlinkAlias(target: Alias): void {
+    this.unlink(target);
+  }
+  linkEvent(target: Event): MessageEvent[] {
+    this.allow(MASK_R, 'linkEvent');
+    return this.nodeImpl.relations.linkEvent(this, target);
+  }
+  unlinkEvent(target: Event): void {
+    this.unlink(target);
+  }
+  monitor(target: LinkTarget): void {
+    this.allow(MASK_R, 'monitor');
+    this.nodeImpl.relations.monitor(this, target);
+  }
+  demonitor(target: LinkTarget): void {
+    this.allow(MASK_R, 'demonitor');
+    this.nodeImpl.relations.demonitor(this, target);
+  }
+  monitorPID(target: PID): void {
+    this.monitor(target);
+  }
+  demonitorPID(target: PID): void {
+    this.demonitor(target);
+  }
+  monitorProcessID(target: ProcessID): void {
+    this.monitor(target);
+  }
+  demonitorProcessID(target: ProcessID): void {
+    this.demonitor(target);
+  }
+  monitorAlias(target: Alias): void {
+    this.monitor(target);
+  }
+  demonitorAlias(target: Alias): void {
+    this.demonitor(target);
+  }
+  monitorEvent(target: Event): MessageEvent[] {
+    this.allow(MASK_R, 'monitorEvent');
+    return this.nodeImpl.relations.monitorEvent(this, target);
+  }
+  demonitorEvent(target: Event): void {
+    this.demonitor(target);
+  }
+
+  // --- low level ------------------------------------------------------------------------------
+
+  mailbox(): ProcessMailbox {
+    return this.mb;
+  }
+
+  behavior(): ProcessBehavior {
+    return this.behaviorObj;
+  }
+
+  forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, priority: MessagePriority): void {
+    const p = this.nodeImpl.localProcess(to);
+    p.deliver(2 - priority, kind, from, message, extra);
+    if (kind === MailboxKind.Request || kind === MailboxKind.Inspect) this.nodeImpl.transferCall(extra, p);
+  }
+
+  /** Queue index of a priority (Normal → main, High → system, Max → urgent). */
+  static queueOf(priority: MessagePriority): number {
+    return 2 - priority;
+  }
+}
+
+export { S_INIT, S_SLEEP, S_RUNNING, S_WAIT, S_TERMINATED, S_ZOMBEE, MASK_R, MASK_IR, MASK_IRT, Q_URGENT };

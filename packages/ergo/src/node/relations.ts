@@ -1,0 +1,180 @@
+// Links and monitors as processes use them: resolve and validate the target, record the relation,
+// and when a target ends turn every relation on it into exactly one exit signal (links, urgent
+// queue) or down message (monitors, system queue).
+
+import type { Atom } from '../gen/atom.js';
+import {
+  ErrAliasUnknown,
+  ErrEventUnknown,
+  ErrIncorrect,
+  ErrNotAllowed,
+  ErrProcessTerminated,
+  ErrProcessUnknown,
+  ErrNetworkStopped,
+} from '../gen/errors.js';
+import { Event } from '../gen/event.js';
+import {
+  MessageDownAlias,
+  MessageDownEvent,
+  MessageDownNode,
+  MessageDownPID,
+  MessageDownProcessID,
+  MessageExitAlias,
+  MessageExitEvent,
+  MessageExitNode,
+  MessageExitPID,
+  MessageExitProcessID,
+  type MessageEvent,
+} from '../gen/messages.js';
+import { PID } from '../gen/pid.js';
+import { MailboxKind, type LinkTarget } from '../gen/process.js';
+import { ProcessID } from '../gen/processid.js';
+import { Alias } from '../gen/ref.js';
+import { Q_SYSTEM, Q_URGENT } from './mailbox.js';
+import type { NodeImpl } from './node.js';
+import { S_TERMINATED, type ProcessImpl } from './process.js';
+import { NodeTarget, type Target } from './targets.js';
+
+/** Link/monitor operations of a node. */
+export class Relations {
+  constructor(private readonly node: NodeImpl) {}
+
+  /** Normalises a target: an Atom/string is a local name, a ProcessID without node is local. */
+  private normalize(target: LinkTarget): Target {
+    if (typeof target === 'string') return new ProcessID(target as Atom, this.node.name);
+    if (target instanceof ProcessID && target.node === '') return new ProcessID(target.name, this.node.name);
+    if (target instanceof PID || target instanceof ProcessID || target instanceof Alias || target instanceof Event) return target;
+    throw ErrIncorrect.with(`unsupported link/monitor target ${String(target)}`);
+  }
+
+  /** Checks that a target exists (and is not the caller itself). */
+  private validate(p: ProcessImpl, t: Target, forMonitor: boolean): void {
+    const node = this.node;
+    if (t instanceof PID) {
+      if (t.equals(p.pid)) throw ErrNotAllowed.with('link/monitor to itself');
+      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
+      const q = t.creation === node.creation ? node.processes.get(t.id) : undefined;
+      if (q === undefined) throw ErrProcessUnknown.with(t.toString());
+      if (forMonitor && q.st === S_TERMINATED) throw ErrProcessTerminated.with(t.toString());
+      return;
+    }
+    if (t instanceof ProcessID) {
+      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
+      if (!node.names.has(t.name)) throw ErrProcessUnknown.with(t.toString());
+      return;
+    }
+    if (t instanceof Alias) {
+      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
+      if (node.aliasOwner(t) === undefined) throw ErrAliasUnknown.with(t.toString());
+      return;
+    }
+    if (t instanceof Event) {
+      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
+      if (node.events.get(t.name) === undefined) throw ErrEventUnknown.with(t.toString());
+    }
+  }
+
+  link(p: ProcessImpl, target: LinkTarget): void {
+    const t = this.normalize(target);
+    if (t instanceof Event) {
+      this.linkEvent(p, t);
+      return;
+    }
+    this.validate(p, t, false);
+    this.node.targets.addLink(p.pid, t);
+  }
+
+  monitor(p: ProcessImpl, target: LinkTarget): void {
+    const t = this.normalize(target);
+    if (t instanceof Event) {
+      this.monitorEvent(p, t);
+      return;
+    }
+    this.validate(p, t, true);
+    this.node.targets.addMonitor(p.pid, t);
+  }
+
+  unlink(p: ProcessImpl, target: LinkTarget): void {
+    const t = this.normalize(target);
+    this.node.targets.removeLink(p.pid, t);
+    if (t instanceof Event) this.eventUnsubscribed(t);
+  }
+
+  demonitor(p: ProcessImpl, target: LinkTarget): void {
+    const t = this.normalize(target);
+    this.node.targets.removeMonitor(p.pid, t);
+    if (t instanceof Event) this.eventUnsubscribed(t);
+  }
+
+  linkEvent(p: ProcessImpl, target: Event): MessageEvent[] {
+    return this.subscribe(p, target, true);
+  }
+
+  monitorEvent(p: ProcessImpl, target: Event): MessageEvent[] {
+    return this.subscribe(p, target, false);
+  }
+
+  private subscribe(p: ProcessImpl, target: Event, link: boolean): MessageEvent[] {
+    if (!(target instanceof Event)) throw ErrIncorrect.with('not an Event');
+    const t = target.node === '' ? new Event(target.name, this.node.name) : target;
+    this.validate(p, t, false);
+    const e = this.node.events.get(t.name)!;
+    if (link) this.node.targets.addLink(p.pid, e.event);
+    else this.node.targets.addMonitor(p.pid, e.event);
+    this.node.events.subscribed(e);
+    return e.history();
+  }
+
+  private eventUnsubscribed(t: Event): void {
+    if (t.node !== this.node.name) return;
+    const e = this.node.events.get(t.name);
+    if (e !== undefined) this.node.events.unsubscribed(e);
+  }
+
+  /** The watcher ended: drop its relations silently (event subscriber counts follow). */
+  consumerEnded(p: ProcessImpl): void {
+    const targets = this.node.targets.cleanupConsumer(p.pid);
+    for (const t of targets) if (t instanceof Event) this.eventUnsubscribed(t);
+  }
+
+  /**
+   * A target ended (process, name, alias, event, node): every link gets an exit signal and every
+   * monitor a down message, once; the relations are removed. `from` is the sender Ergo uses:
+   * the terminated process for PID targets, the core PID otherwise.
+   */
+  targetEnded(target: Target, reason: Error, from: PID): void {
+    const w = this.node.targets.takeTarget(target.key);
+    if (w === undefined) return;
+    if (w.links.length > 0) {
+      const exit = exitMessage(target, reason);
+      for (const pid of w.links) this.tell(pid, Q_URGENT, MailboxKind.Exit, from, exit);
+    }
+    if (w.monitors.length > 0) {
+      const down = downMessage(target, reason);
+      for (const pid of w.monitors) this.tell(pid, Q_SYSTEM, MailboxKind.Regular, from, down);
+    }
+  }
+
+  private tell(pid: PID, q: number, kind: MailboxKind, from: PID, message: unknown): void {
+    const p = this.node.processes.get(pid.id);
+    if (p !== undefined && pid.node === this.node.name) p.notify(q, kind, from, message);
+  }
+}
+
+/** The exit signal a link on `target` produces. */
+export function exitMessage(target: Target, reason: Error): unknown {
+  if (target instanceof PID) return new MessageExitPID(target, reason);
+  if (target instanceof ProcessID) return new MessageExitProcessID(target, reason);
+  if (target instanceof Alias) return new MessageExitAlias(target, reason);
+  if (target instanceof Event) return new MessageExitEvent(target, reason);
+  return new MessageExitNode((target as NodeTarget).name);
+}
+
+/** The down message a monitor on `target` produces. */
+export function downMessage(target: Target, reason: Error): unknown {
+  if (target instanceof PID) return new MessageDownPID(target, reason);
+  if (target instanceof ProcessID) return new MessageDownProcessID(target, reason);
+  if (target instanceof Alias) return new MessageDownAlias(target, reason);
+  if (target instanceof Event) return new MessageDownEvent(target, reason);
+  return new MessageDownNode((target as NodeTarget).name);
+}

@@ -1,0 +1,185 @@
+// Spawning: build the process (identity, env layers, options), run the behaviour's init, and only
+// then put it in the process table. A spawn-time name is reserved before init so others can
+// already send to it; messages sent meanwhile (self-sends included) wait and run right after.
+
+import type { Atom } from '../gen/atom.js';
+import { envName } from '../gen/env.js';
+import { ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrTaken, ErrTimeout, toError } from '../gen/errors.js';
+import { LogLevel } from '../gen/log.js';
+import { isMessagePriority, MessagePriority } from '../gen/priority.js';
+import { Stop, type ProcessBehavior, type ProcessFactory } from '../gen/process.js';
+import { PID } from '../gen/pid.js';
+import type { ProcessOptions } from '../gen/options.js';
+import { entriesOf, validateName, type NodeImpl } from './node.js';
+import { isThenable, ProcessImpl, S_INIT, S_SLEEP, S_TERMINATED } from './process.js';
+import { failedInit } from './termination.js';
+
+/** Internal spawn details the public options do not carry (applications, remote spawns). */
+export interface SpawnExtra {
+  application?: Atom;
+  /** Env layer between the node and the parent (the application's env). */
+  applicationEnv?: Map<string, unknown> | null;
+  /** Overrides the parent/leader PIDs when the parent is not a local process. */
+  parentPID?: PID;
+}
+
+/** Creates a behaviour from a class (has `processInit` on its prototype) or a factory function. */
+export function instantiate(factory: ProcessFactory): ProcessBehavior {
+  const proto = (factory as { prototype?: { processInit?: unknown } }).prototype;
+  const b =
+    proto !== undefined && typeof proto.processInit === 'function'
+      ? new (factory as new () => ProcessBehavior)()
+      : (factory as () => ProcessBehavior)();
+  if (b === null || typeof b !== 'object' || typeof b.processInit !== 'function' || typeof b.processRun !== 'function') {
+    throw ErrIncorrect.with('factory must return a process behaviour (e.g. an Actor)');
+  }
+  return b;
+}
+
+function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, unknown]> | null | undefined, normalize: boolean): Map<string, unknown> | null {
+  if (src === null || src === undefined) return dst;
+  for (const [k, v] of src) {
+    const key = normalize ? envName(k) : k;
+    if (v === undefined || v === null) dst?.delete(key);
+    else (dst ??= new Map()).set(key, v);
+  }
+  return dst;
+}
+
+/**
+ * Spawns a process. Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options), ErrTaken
+ * (name), init's error (returned, thrown or rejected), or ErrTimeout (`initTimeout`).
+ */
+export function spawnProcess(
+  node: NodeImpl,
+  factory: ProcessFactory,
+  options: ProcessOptions,
+  args: unknown[],
+  parent: ProcessImpl | null,
+  register: Atom,
+  extra?: SpawnExtra,
+): Promise<PID> {
+  let p: ProcessImpl | undefined;
+  let r: unknown;
+  try {
+    node.checkRunning();
+    if (typeof factory !== 'function') throw ErrIncorrect.with('factory must be a class or a function');
+    if (register !== '') {
+      validateName(register);
+      if (node.names.has(register)) throw ErrTaken.with(`name '${register}'`);
+    }
+    const mailboxSize = options.mailboxSize ?? 0;
+    if (!Number.isInteger(mailboxSize) || mailboxSize < 0) throw ErrIncorrect.with(`mailboxSize ${mailboxSize}`);
+    if (options.sendPriority !== undefined && !isMessagePriority(options.sendPriority)) throw ErrIncorrect.with(`sendPriority ${String(options.sendPriority)}`);
+    if (options.initTimeout !== undefined && !(options.initTimeout >= 0)) throw ErrIncorrect.with(`initTimeout ${options.initTimeout}`);
+
+    const parentPID = parent !== null ? parent.pid : (extra?.parentPID ?? node.pid);
+    const leader = options.leader ?? (parent !== null ? parent.leader : parentPID);
+    const level =
+      options.logLevel !== undefined && options.logLevel !== LogLevel.Default
+        ? options.logLevel
+        : parent !== null
+          ? parent.logLevel
+          : node.log.level();
+    p = new ProcessImpl(node, new PID(node.name, ++node.nextID, node.creation), parentPID, leader, mailboxSize, level);
+    p.application = extra?.application ?? (parent !== null ? parent.application : ('' as Atom));
+
+    // Env: node → application → leader → parent → options (each layer copied at spawn).
+    let env: Map<string, unknown> | null = null;
+    if (node.envMap.size > 0) env = copyEnvInto(env, node.envMap, false);
+    if (extra?.applicationEnv) env = copyEnvInto(env, extra.applicationEnv, false);
+    if (parent !== null) {
+      if (!leader.equals(parent.pid) && leader.node === node.name) {
+        const l = node.processes.get(leader.id);
+        if (l !== undefined && l.envMap !== null) env = copyEnvInto(env, l.envMap, false);
+      }
+      if (parent.envMap !== null) env = copyEnvInto(env, parent.envMap, false);
+    }
+    if (options.env !== undefined) env = copyEnvInto(env, entriesOf(options.env), true);
+    p.envMap = env;
+
+    p.priority = options.sendPriority ?? MessagePriority.Normal;
+    p.important = options.importantDelivery === true;
+    if (options.fallback?.enable) p.fallback = { enable: true, name: options.fallback.name, tag: options.fallback.tag ?? '' };
+    if (options.compression !== undefined) p.compressionCfg = { ...p.compression(), ...options.compression };
+    p.behaviorObj = instantiate(factory);
+
+    if (register !== '') {
+      node.names.set(register, p);
+      p.name = register;
+    }
+    r = p.behaviorObj.processInit(p, args);
+  } catch (e) {
+    if (p !== undefined) {
+      logInitFailure(p, e);
+      failedInit(node, p, toError(e));
+    }
+    return Promise.reject(e);
+  }
+  if (isThenable(r)) return awaitInit(node, p, r, options, parent);
+  return finishInit(node, p, r, options, parent);
+}
+
+function logInitFailure(p: ProcessImpl, e: unknown): void {
+  const err = toError(e);
+  p.nodeImpl.log.panic('init of %s (%s) failed: %s', p.pid.toString(), p.behaviorName(), err.stack ?? err.message);
+}
+
+function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, options: ProcessOptions, parent: ProcessImpl | null): Promise<PID> {
+  return new Promise<PID>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    let done = false;
+    if (options.initTimeout !== undefined && options.initTimeout > 0) {
+      timer = setTimeout(() => {
+        if (done) return;
+        done = true;
+        const err = ErrTimeout.with(`init of ${p.pid} did not finish in ${options.initTimeout} ms`);
+        failedInit(node, p, err);
+        reject(err);
+      }, options.initTimeout);
+      timer.unref();
+    }
+    const settle = (ok: boolean, v: unknown): void => {
+      if (done) return;
+      done = true;
+      if (timer !== null) clearTimeout(timer);
+      if (!ok) {
+        logInitFailure(p, v);
+        failedInit(node, p, toError(v));
+        reject(v);
+        return;
+      }
+      finishInit(node, p, v, options, parent).then(resolve, reject);
+    };
+    try {
+      r.then(
+        (v) => settle(true, v),
+        (e) => settle(false, e),
+      );
+    } catch (e) {
+      settle(false, e);
+    }
+  });
+}
+
+function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: ProcessOptions, parent: ProcessImpl | null): Promise<PID> {
+  let err: Error | undefined;
+  if (r instanceof Error) err = r;
+  else if (r instanceof Stop) err = r.reason;
+  else if (p.st !== S_INIT) err = ErrProcessTerminated.with(`${p.pid} was terminated during init`);
+  else if (node.stopping) err = ErrNodeTerminated.with(node.name);
+  else if (options.linkParent && parent !== null && parent.st === S_TERMINATED) err = ErrProcessTerminated.with(`parent ${parent.pid} ended during init`);
+  if (err !== undefined) {
+    failedInit(node, p, err);
+    return Promise.reject(err);
+  }
+  if (parent !== null) {
+    if (options.linkParent) node.targets.addLink(p.pid, parent.pid);
+    if (options.linkChild) node.targets.addLink(parent.pid, p.pid);
+  }
+  p.st = S_SLEEP;
+  node.processes.set(p.pid.id, p);
+  node.processSpawned(p);
+  if (p.mb.size > 0) node.scheduler.enqueue(p);
+  return Promise.resolve(p.pid);
+}

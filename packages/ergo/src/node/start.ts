@@ -1,0 +1,15 @@
+// startNode: the entry point.
+
+import type { Atom } from '../gen/atom.js';
+import type { Node, NodeOptions } from '../gen/node.js';
+import { NodeImpl, validateNodeName } from './node.js';
+
+/**
+ * Starts a node named `name` (`name@host`). Rejects with ErrIncorrect for a malformed name or
+ * options. The node runs until `stop()`/`stopForce()` (or a signal, with `handleSignals`).
+ */
+export async function startNode(name: Atom | string, options: NodeOptions = {}): Promise<Node> {
+  const n = validateNodeName(name);
+  const node = new NodeImpl(n, options);
+  return node;
+}

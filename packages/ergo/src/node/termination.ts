@@ -1,0 +1,144 @@
+// How processes end: terminate (normal path, from a returned reason, an exit signal, a panic),
+// kill (zombee rule), and failed init. Termination removes everything the process owned and
+// turns every relation on it into one notification.
+
+import {
+  ErrProcessTerminated,
+  isNormalReason,
+  TerminateReasonKill,
+  TerminateReasonPanic,
+  toError,
+  unwrapReason,
+} from '../gen/errors.js';
+import { PID } from '../gen/pid.js';
+import { ProcessID } from '../gen/processid.js';
+import type { NodeImpl } from './node.js';
+import { isThenable, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
+
+function callFailure(p: ProcessImpl, reason: Error): Error {
+  return ErrProcessTerminated.with(`${p.pid} terminated: ${reason.message}`, reason);
+}
+
+/** Drops everything a process owns and notifies its watchers. */
+function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
+  if (p.timers !== null) {
+    for (const h of p.timers) clearTimeout(h);
+    p.timers = null;
+  }
+  // Calls this process was waiting for end with it.
+  if (p.waiting > 0) {
+    const err = ErrProcessTerminated.with(`${p.pid} terminated while waiting for a reply`);
+    node.calls.failWhere((c) => (c.owner === p ? err : undefined));
+    p.waiting = 0;
+  }
+  // Calls this process held: queued or being handled fail at once; a deferred reply may still
+  // come from elsewhere unless the process ended abnormally.
+  if (p.held > 0) {
+    const err = callFailure(p, reason);
+    const abnormal = !isNormalReason(reason);
+    const live = p.mb.liveRequestIds();
+    node.calls.failWhere((c) => (c.holder === p && (abnormal || live.has(c.ref.id[0])) ? err : undefined));
+  }
+  p.mb.clear();
+  node.relations.consumerEnded(p);
+  node.relations.targetEnded(p.pid, reason, p.pid);
+  if (p.name !== '') {
+    if (node.names.get(p.name) === p) {
+      node.names.delete(p.name);
+      node.relations.targetEnded(new ProcessID(p.name, node.name), reason, node.pid);
+    }
+  }
+  if (p.aliasList !== null) {
+    for (const a of p.aliasList) node.dropAlias(a, reason);
+  }
+  if (p.eventNames !== null) {
+    for (const name of p.eventNames) node.events.producerEnded(name, reason);
+  }
+  if (p.loggerName !== '') {
+    try {
+      node.logRegistry.delete(p.loggerName);
+    } catch {
+      // already removed
+    }
+    p.loggerName = '';
+  }
+}
+
+/**
+ * Terminates `p`: leaves the table, releases what it owned, notifies watchers with the reason
+ * unwrapped one level, then runs the behaviour's terminate callback (guarded, may be async).
+ */
+export function terminateProcess(node: NodeImpl, p: ProcessImpl, reason: Error): void {
+  if (p.st === S_TERMINATED) return;
+  p.st = S_TERMINATED;
+  node.processes.delete(p.pid.id);
+  const unwrapped = unwrapReason(reason);
+  if (!isNormalReason(unwrapped) && unwrapped !== TerminateReasonPanic) {
+    node.log.error('process %s terminated abnormally - %s', p.pid.toString(), reason.message);
+  }
+  release(node, p, unwrapped);
+  try {
+    const r = p.behaviorObj.processTerminate(reason);
+    if (isThenable(r)) {
+      r.then(undefined, (e: unknown) => logTerminatePanic(node, p, e));
+    }
+  } catch (e) {
+    logTerminatePanic(node, p, e);
+  }
+  node.processTerminated(p, unwrapped);
+}
+
+function logTerminatePanic(node: NodeImpl, p: ProcessImpl, e: unknown): void {
+  const err = toError(e);
+  node.log.panic('panic in terminate of %s: %s', p.pid.toString(), err.stack ?? err.message);
+}
+
+/** A callback threw or rejected. A zombee simply finishes as killed. */
+export function panicProcess(node: NodeImpl, p: ProcessImpl, e: unknown, where: string): void {
+  if (p.st === S_TERMINATED) return;
+  if (p.st === S_ZOMBEE) {
+    terminateProcess(node, p, TerminateReasonKill);
+    return;
+  }
+  const err = toError(e);
+  const log = p.loggerName !== '' ? node.log : p.log;
+  log.panic('process %s terminated: panic in %s: %s', p.pid.toString(), where, err.stack ?? err.message);
+  terminateProcess(node, p, TerminateReasonPanic);
+}
+
+/** Kill: an idle process terminates now; a running one becomes a zombee until its handler settles. */
+export function killProcess(node: NodeImpl, p: ProcessImpl): void {
+  switch (p.st) {
+    case S_SLEEP:
+      terminateProcess(node, p, TerminateReasonKill);
+      return;
+    case S_RUNNING:
+    case S_WAIT:
+      p.st = S_ZOMBEE;
+      if (p.waiting > 0) {
+        const err = ErrProcessTerminated.with(`${p.pid} was killed while waiting for a reply`);
+        node.calls.failWhere((c) => (c.owner === p ? err : undefined));
+      }
+      return;
+  }
+}
+
+/** Forced termination (stopForce, shutdown timeout): ends the process whatever it is doing. */
+export function forceTerminate(node: NodeImpl, p: ProcessImpl): void {
+  terminateProcess(node, p, TerminateReasonKill);
+}
+
+/** Init failed (error, throw, timeout, node stopping): undo the spawn; terminate is not called. */
+export function failedInit(node: NodeImpl, p: ProcessImpl, err: Error): void {
+  if (p.st === S_TERMINATED) return;
+  // Children spawned during init with LinkChild are stopped with the same reason.
+  const own = node.targets.targetsOf(p.pid).links;
+  p.st = S_TERMINATED;
+  release(node, p, err);
+  for (const t of own) {
+    if (t instanceof PID && t.node === node.name) {
+      const child = node.processes.get(t.id);
+      if (child !== undefined && child.parent.equals(p.pid)) node.shutdownExit(child, err);
+    }
+  }
+}
