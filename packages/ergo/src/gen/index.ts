@@ -11,3 +11,4 @@ export * from './log.js';
 export * from './options.js';
 export * from './process.js';
 export * from './node.js';
+export * from './cron.js';

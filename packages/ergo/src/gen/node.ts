@@ -1,6 +1,7 @@
 // The node contract: what user code (and the network stack later) can do with a node.
 
 import type { Atom } from './atom.js';
+import type { Cron, CronOptions } from './cron.js';
 import type { EventOptions } from './event.js';
 import type { Log, LogLevel, LoggerBehavior } from './log.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
@@ -91,7 +92,7 @@ export interface NodeOptions {
   /** Applications started with the node (issue 4). */
   applications?: unknown[];
   /** Cron jobs started with the node. */
-  cron?: { jobs?: unknown[] };
+  cron?: CronOptions;
 }
 
 /** Snapshot of a node. */
@@ -174,6 +175,8 @@ export interface Node {
   makeRefWithDeadline(deadline: number): Ref;
 
   readonly log: Log;
+  /** The node's cron service (jobs, previews). ErrNodeTerminated once stopped. */
+  cron(): Cron;
   logLevelProcess(pid: PID): LogLevel;
   setLogLevelProcess(pid: PID, level: LogLevel): void;
   /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name. */

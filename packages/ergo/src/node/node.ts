@@ -54,6 +54,8 @@ import { spawnProcess } from './spawn.js';
 import { killProcess, panicProcess, terminateProcess } from './termination.js';
 import { Shutdown } from './shutdown.js';
 import { nodeInfo, processInfo, processShortInfo } from './info.js';
+import { CronService } from './cron/service.js';
+import type { Cron } from '../gen/cron.js';
 
 /** The framework's own version. */
 export const FRAMEWORK_VERSION: Version = { name: 'ergo-ts', release: '0.1.0', license: 'MIT' };
@@ -103,6 +105,7 @@ export class NodeImpl implements Node {
   readonly envMap = new Map<string, unknown>();
   readonly options: NodeOptions;
   readonly shutdown: Shutdown;
+  private readonly cronService: CronService;
   nodeState = NODE_RUNNING;
   nextID = 1000;
   private refSeq = 0;
@@ -123,6 +126,18 @@ export class NodeImpl implements Node {
     for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, l.filter ?? []);
     if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
     this.shutdown = new Shutdown(this);
+    this.cronService = new CronService(this, { jobs: options.cron?.jobs });
+    this.shutdown.hooks.push({ beforeProcesses: () => this.cronService.stop() });
+  }
+
+  /** Starts the services that run with the node (called once by startNode). */
+  startServices(): void {
+    this.cronService.start();
+  }
+
+  cron(): Cron {
+    this.checkAlive();
+    return this.cronService;
   }
 
   // --- state ----------------------------------------------------------------------------------

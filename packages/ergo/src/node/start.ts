@@ -11,5 +11,6 @@ import { NodeImpl, validateNodeName } from './node.js';
 export async function startNode(name: Atom | string, options: NodeOptions = {}): Promise<Node> {
   const n = validateNodeName(name);
   const node = new NodeImpl(n, options);
+  node.startServices();
   return node;
 }
