@@ -12,3 +12,4 @@ export * from './options.js';
 export * from './process.js';
 export * from './node.js';
 export * from './cron.js';
+export * from './application.js';

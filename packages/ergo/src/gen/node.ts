@@ -2,6 +2,7 @@
 
 import type { Atom } from './atom.js';
 import type { Cron, CronOptions } from './cron.js';
+import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from './application.js';
 import type { EventOptions } from './event.js';
 import type { Log, LogLevel, LoggerBehavior } from './log.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
@@ -89,8 +90,8 @@ export interface NodeOptions {
   simulateRemote?: boolean;
   /** Reserved for the network stack. */
   network?: { cookie?: string; [k: string]: unknown };
-  /** Applications started with the node (issue 4). */
-  applications?: unknown[];
+  /** Applications loaded and started (in order) with the node; a failure fails startNode. */
+  applications?: ApplicationBehavior[];
   /** Cron jobs started with the node. */
   cron?: CronOptions;
 }
@@ -173,6 +174,31 @@ export interface Node {
   makeRef(): Ref;
   /** ErrIncorrect unless `deadline` (Unix seconds) is in the future. */
   makeRefWithDeadline(deadline: number): Ref;
+
+  /** Loads (declares) an application; resolves with its name. ErrTaken, ErrApplicationEmpty/Name/LoadPanic. */
+  applicationLoad(app: ApplicationBehavior, ...args: unknown[]): Promise<Atom>;
+  /** ErrApplicationUnknown. */
+  applicationInfo(name: Atom | string): ApplicationInfo;
+  /** ErrApplicationRunning while running. */
+  applicationUnload(name: Atom | string): void;
+  /** Members plus up to `limit` other processes of the application. */
+  applicationProcessList(name: Atom | string, limit?: number): PID[];
+  applicationProcessListShortInfo(name: Atom | string, limit?: number): ProcessShortInfo[];
+  /**
+   * Starts an application in its spec's mode, dependencies first (ErrApplicationDepends);
+   * members start in order, and a member failing kills the started ones and rejects.
+   */
+  applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  /** Graceful stop (exit shutdown to members), waiting 5 s; ErrApplicationStopping on timeout. */
+  applicationStop(name: Atom | string): Promise<void>;
+  applicationStopWithTimeout(name: Atom | string, timeoutMs: number): Promise<void>;
+  /** Kills the members. */
+  applicationStopForce(name: Atom | string): Promise<void>;
+  applications(): Atom[];
+  applicationsRunning(): Atom[];
 
   readonly log: Log;
   /** The node's cron service (jobs, previews). ErrNodeTerminated once stopped. */

@@ -55,6 +55,8 @@ import { killProcess, panicProcess, terminateProcess } from './termination.js';
 import { Shutdown } from './shutdown.js';
 import { nodeInfo, processInfo, processShortInfo } from './info.js';
 import { CronService } from './cron/service.js';
+import { ApplicationManager, DEFAULT_APPLICATION_STOP_TIMEOUT } from './application.js';
+import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
 import type { Cron } from '../gen/cron.js';
 
 /** The framework's own version. */
@@ -106,6 +108,7 @@ export class NodeImpl implements Node {
   readonly options: NodeOptions;
   readonly shutdown: Shutdown;
   private readonly cronService: CronService;
+  readonly apps: ApplicationManager;
   nodeState = NODE_RUNNING;
   nextID = 1000;
   private refSeq = 0;
@@ -127,7 +130,8 @@ export class NodeImpl implements Node {
     if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
     this.shutdown = new Shutdown(this);
     this.cronService = new CronService(this, { jobs: options.cron?.jobs });
-    this.shutdown.hooks.push({ beforeProcesses: () => this.cronService.stop() });
+    this.apps = new ApplicationManager(this);
+    this.shutdown.hooks.push({ beforeProcesses: (force) => this.apps.stopAll(force) }, { beforeProcesses: () => this.cronService.stop() });
   }
 
   /** Starts the services that run with the node (called once by startNode). */
@@ -639,13 +643,65 @@ export class NodeImpl implements Node {
   processSpawned(_p: ProcessImpl): void {}
 
   /** Hook: a process left the table (applications and shutdown follow it). */
-  processTerminated(_p: ProcessImpl, _reason: Error): void {
+  processTerminated(p: ProcessImpl, reason: Error): void {
+    if (p.application !== '') this.apps.memberTerminated(p, reason);
     if (this.nodeState !== NODE_RUNNING) this.shutdown.check();
   }
 
-  /** Application counts for node info (filled in by the application manager). */
+  /** Application counts for node info. */
   applicationCounts(): { total: number; running: number } {
-    return { total: 0, running: 0 };
+    return this.apps.counts();
+  }
+
+  // --- applications ---------------------------------------------------------------------------
+
+  applicationLoad(app: ApplicationBehavior, ...args: unknown[]): Promise<Atom> {
+    return this.apps.load(app, args);
+  }
+  applicationInfo(name: Atom | string): ApplicationInfo {
+    this.checkAlive();
+    return this.apps.info(name);
+  }
+  applicationUnload(name: Atom | string): void {
+    this.checkAlive();
+    this.apps.unload(name);
+  }
+  applicationProcessList(name: Atom | string, limit = 0): PID[] {
+    this.checkAlive();
+    return this.apps.processList(name, limit).map((p) => p.pid);
+  }
+  applicationProcessListShortInfo(name: Atom | string, limit = 0): ProcessShortInfo[] {
+    this.checkAlive();
+    return this.apps.processListShortInfo(name, limit);
+  }
+  applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.apps.start(name, options ?? {});
+  }
+  applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.apps.start(name, options ?? {}, ApplicationMode.Temporary);
+  }
+  applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.apps.start(name, options ?? {}, ApplicationMode.Transient);
+  }
+  applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.apps.start(name, options ?? {}, ApplicationMode.Permanent);
+  }
+  applicationStop(name: Atom | string): Promise<void> {
+    return this.apps.stop(name, false, DEFAULT_APPLICATION_STOP_TIMEOUT);
+  }
+  applicationStopWithTimeout(name: Atom | string, timeoutMs: number): Promise<void> {
+    return this.apps.stop(name, false, timeoutMs);
+  }
+  applicationStopForce(name: Atom | string): Promise<void> {
+    return this.apps.stop(name, true, 0);
+  }
+  applications(): Atom[] {
+    this.checkAlive();
+    return this.apps.names();
+  }
+  applicationsRunning(): Atom[] {
+    this.checkAlive();
+    return this.apps.running();
   }
 
   /** Counts of processes per state (for node info). */

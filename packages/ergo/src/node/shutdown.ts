@@ -17,7 +17,7 @@ export const PENDING_LOG_INTERVAL = 5_000;
 /** Hooks other services register to be stopped with the node (applications, cron). */
 export interface StopHook {
   /** Runs before processes get their exit signals. */
-  beforeProcesses?(): Promise<void> | void;
+  beforeProcesses?(force: boolean): Promise<void> | void;
   /** Runs after processes are gone. */
   afterProcesses?(): void;
 }
@@ -75,7 +75,7 @@ export class Shutdown {
     this.removeSignals();
     for (const h of this.hooks) {
       try {
-        await h.beforeProcesses?.();
+        await h.beforeProcesses?.(force);
       } catch (e) {
         node.log.error('stop hook failed: %s', String(e));
       }

@@ -12,5 +12,14 @@ export async function startNode(name: Atom | string, options: NodeOptions = {}):
   const n = validateNodeName(name);
   const node = new NodeImpl(n, options);
   node.startServices();
+  try {
+    for (const app of options.applications ?? []) {
+      const name = await node.applicationLoad(app);
+      await node.applicationStart(name);
+    }
+  } catch (e) {
+    await node.stopForce().catch(() => undefined);
+    throw e;
+  }
   return node;
 }

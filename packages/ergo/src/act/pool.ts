@@ -1,0 +1,283 @@
+// Pool: one address in front of N identical workers. Normal-priority messages, calls and events
+// are forwarded round-robin (from and ref preserved, so workers answer callers directly);
+// high/max-priority mail is handled by the pool's own callbacks.
+
+import { defineError, ErgoError, ErrIncorrect, ErrNoConnection, ErrProcessMailboxFull, ExitReason, isNormalReason, TerminateReasonNormal, toError } from '../gen/errors.js';
+import {
+  MessageExitAlias,
+  MessageExitEvent,
+  MessageExitNode,
+  MessageExitPID,
+  MessageExitProcessID,
+  type MessageEvent,
+} from '../gen/messages.js';
+import type { ProcessOptions } from '../gen/options.js';
+import type { PID } from '../gen/pid.js';
+import { MessagePriority, ProcessState } from '../gen/priority.js';
+import { MailboxKind, Stop, type Process, type ProcessFactory, type ProcessMailbox } from '../gen/process.js';
+import type { Ref } from '../gen/ref.js';
+import { Ring } from '../lib/ring.js';
+import type { HandlerResult } from './actor.js';
+import { BehaviorBase } from './base.js';
+
+/** No worker left to remove. */
+export const ErrPoolEmpty = defineError('ERR_POOL_EMPTY', 'no worker process in the pool');
+
+/** Default number of workers (Ergo's). */
+export const DEFAULT_POOL_SIZE = 3;
+const POOL_BATCH = 128;
+
+/** What a pool's `init` returns. */
+export interface PoolOptions {
+  /** Workers to start (default 3). */
+  poolSize?: number;
+  workerFactory: ProcessFactory;
+  workerArgs?: unknown[];
+  /** Mailbox limit of each worker (0 = unbounded). A full worker is skipped. */
+  workerMailboxSize?: number;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/**
+ * Ergo's act.Pool. Implement `init(...args)` returning {@link PoolOptions}; the workers start
+ * before the spawn resolves. Workers are linked both ways: a worker that dies is replaced (and
+ * counted in `worker_restarts`); one removed with `removeWorkers` is not. A full worker is
+ * skipped; when no worker can take an item it is counted as unhandled, logged, and a call gets
+ * ErrProcessMailboxFull back. An exit from anyone else terminates the pool (its workers follow
+ * through their LinkParent). A pool cannot be a logger.
+ */
+export abstract class Pool extends BehaviorBase {
+  #mb!: ProcessMailbox;
+  #workers = new Ring<PID>(1, 8);
+  /** Ids of every worker not yet seen exiting (in rotation or not). */
+  #all = new Set<number>();
+  #removed = new Set<number>();
+  #opts!: Required<PoolOptions>;
+  #workerBehavior = '';
+  #forwarded = 0;
+  #restarts = 0;
+  #unhandled = 0;
+
+  /** Returns the pool options (required). */
+  abstract init(...args: unknown[]): PoolOptions | Promise<PoolOptions>;
+
+  handleMessage(from: PID, _message: unknown): HandlerResult {
+    this.log.warning('Pool.handleMessage: unhandled message from %s', from.toString());
+  }
+  handleCall(from: PID, _ref: Ref, _request: unknown): unknown {
+    this.log.warning('Pool.handleCall: unhandled request from %s', from.toString());
+    return undefined;
+  }
+  handleEvent(message: MessageEvent): HandlerResult {
+    this.log.warning('Pool.handleEvent: unhandled event message %s', message.event.toString());
+  }
+  /** Default: pool_size, worker_behavior, worker_mailbox_size, worker_restarts, messages_forwarded, messages_unhandled. */
+  handleInspect(_from: PID, ..._items: string[]): Record<string, string> | Promise<Record<string, string>> {
+    return {
+      pool_size: String(this.#workers.length),
+      worker_behavior: this.#workerBehavior,
+      worker_mailbox_size: String(this.#opts.workerMailboxSize),
+      worker_restarts: String(this.#restarts),
+      messages_forwarded: String(this.#forwarded),
+      messages_unhandled: String(this.#unhandled),
+    };
+  }
+  terminate(_reason: Error): unknown {
+    return undefined;
+  }
+
+  /** Starts `n` more workers (R); resolves with the new pool size. */
+  async addWorkers(n: number): Promise<number> {
+    this.#checkRunning();
+    if (!Number.isInteger(n) || n < 0) throw ErrIncorrect.with(`worker count ${n}`);
+    for (let i = 0; i < n; i++) await this.#startWorker();
+    return this.#workers.length;
+  }
+
+  /** Stops the `n` oldest workers with a normal exit (R); returns the new size. ErrPoolEmpty. */
+  removeWorkers(n: number): number {
+    this.#checkRunning();
+    if (!Number.isInteger(n) || n < 0) throw ErrIncorrect.with(`worker count ${n}`);
+    for (let i = 0; i < n; i++) {
+      const pid = this.#workers.shift();
+      if (pid === undefined) throw ErrPoolEmpty.with(`removed ${i} of ${n}`);
+      this.#removed.add(pid.id);
+      this.sendExit(pid, TerminateReasonNormal);
+    }
+    return this.#workers.length;
+  }
+
+  /** Current workers, next in line first. */
+  workers(): PID[] {
+    const out: PID[] = [];
+    this.#workers.forEach((p) => out.push(p));
+    return out;
+  }
+
+  #checkRunning(): void {
+    const s = this.state();
+    if (s !== ProcessState.Running && s !== ProcessState.WaitResponse) throw new ErgoError('ERR_NOT_ALLOWED', 'not allowed outside a handler');
+  }
+
+  async #startWorker(): Promise<PID> {
+    const o = this.#opts;
+    const options: ProcessOptions = { mailboxSize: o.workerMailboxSize, linkParent: true, linkChild: true };
+    const pid = await this.spawn(o.workerFactory, options, ...o.workerArgs);
+    this.#workers.push(pid);
+    this.#all.add(pid.id);
+    if (this.#workerBehavior === '') {
+      try {
+        this.#workerBehavior = this.node.processInfo(pid).behavior;
+      } catch {
+        // the worker may already be gone
+      }
+    }
+    return pid;
+  }
+
+  // --- ProcessBehavior ------------------------------------------------------------------------
+
+  processInit(process: Process, args: unknown[]): unknown {
+    this.bind(process);
+    this.#mb = process.mailbox();
+    const o = this.init(...args);
+    if (isThenable(o)) return Promise.resolve(o).then((v) => this.#setup(v));
+    return this.#setup(o);
+  }
+
+  async #setup(o: PoolOptions): Promise<undefined> {
+    if (o === null || typeof o !== 'object' || typeof o.workerFactory !== 'function') throw ErrIncorrect.with('pool init must return options with a workerFactory');
+    const size = o.poolSize !== undefined && o.poolSize >= 1 ? Math.floor(o.poolSize) : DEFAULT_POOL_SIZE;
+    this.#opts = { poolSize: size, workerFactory: o.workerFactory, workerArgs: o.workerArgs ?? [], workerMailboxSize: o.workerMailboxSize ?? 0 };
+    for (let i = 0; i < size; i++) await this.#startWorker();
+    return undefined;
+  }
+
+  processTerminate(reason: Error): unknown {
+    return this.terminate(reason);
+  }
+
+  processRun(): unknown {
+    const mb = this.#mb;
+    for (let i = 0; i < POOL_BATCH; i++) {
+      if (!mb.take()) return undefined;
+      const kind = mb.kind;
+      const from = mb.from as PID;
+      const message = mb.message;
+      const extra = mb.extra;
+      const queue = mb.queue;
+      mb.release();
+      if (queue === 'main' && kind <= MailboxKind.Event) {
+        this.#forward(kind, from, message, extra);
+        continue;
+      }
+      let r: unknown;
+      switch (kind) {
+        case MailboxKind.Regular:
+          if (queue === 'log') return new ErgoError('ERR_NOT_ALLOWED', 'pool process can not be a logger');
+          r = this.handleMessage(from, message);
+          break;
+        case MailboxKind.Request:
+          r = this.#request(from, message, extra);
+          break;
+        case MailboxKind.Event:
+          r = this.handleEvent(message as MessageEvent);
+          break;
+        case MailboxKind.Exit:
+          r = this.#exit(from, message);
+          break;
+        case MailboxKind.Inspect: {
+          const ref = extra as Ref;
+          const res = this.handleInspect(from, ...(message as string[]));
+          if (isThenable(res)) r = Promise.resolve(res).then((v) => void this.sendResponse(from, ref, v ?? {}));
+          else this.sendResponse(from, ref, res ?? {});
+          break;
+        }
+      }
+      if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
+      if (this.state() === ProcessState.Zombee) return undefined;
+    }
+    return undefined;
+  }
+
+  #forward(kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
+    const n = this.#workers.length;
+    for (let i = 0; i < n; i++) {
+      const pid = this.#workers.shift()!;
+      try {
+        this.process.forward(pid, kind, from, message, extra, MessagePriority.Normal);
+        this.#workers.push(pid);
+        this.#forwarded++;
+        return;
+      } catch (e) {
+        const code = (e as ErgoError).code;
+        // A dead worker leaves the rotation (its exit restarts it); a full one stays.
+        if (code !== 'ERR_PROCESS_UNKNOWN' && code !== 'ERR_PROCESS_TERMINATED') this.#workers.push(pid);
+      }
+    }
+    this.#unhandled++;
+    this.log.error('pool: no worker could take a message from %s (%d workers)', from.toString(), this.#workers.length);
+    if (kind === MailboxKind.Request) {
+      const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
+      this.sendResponseError(from, ref, ErrProcessMailboxFull.with('every pool worker is busy'));
+    }
+  }
+
+  #request(from: PID, request: unknown, extra: unknown): unknown {
+    const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
+    const finish = (v: unknown): unknown => {
+      if (v instanceof Stop) {
+        if (v.hasReply) this.sendResponse(from, ref, v.reply);
+        return v.reason;
+      }
+      if (v instanceof Error) return v;
+      if (v !== undefined) this.sendResponse(from, ref, v);
+      return undefined;
+    };
+    const r = this.handleCall(from, ref, request);
+    if (isThenable(r)) return Promise.resolve(r).then(finish);
+    return finish(r);
+  }
+
+  #exit(from: PID, message: unknown): unknown {
+    if (message instanceof MessageExitPID) {
+      const pid = message.pid;
+      if (!from.equals(this.parent) && this.#isWorker(pid)) return this.#workerExited(pid, message.reason);
+      return new ExitReason(pid, message.reason);
+    }
+    if (message instanceof MessageExitProcessID) return new ExitReason(message.processID, message.reason);
+    if (message instanceof MessageExitAlias) return new ExitReason(message.alias, message.reason);
+    if (message instanceof MessageExitEvent) return new ExitReason(message.event, message.reason);
+    if (message instanceof MessageExitNode) return new ExitReason(message.name, ErrNoConnection);
+    return new ErgoError('ERR_UNKNOWN_EXIT', `unknown exit message ${String(message)}`);
+  }
+
+  #isWorker(pid: PID): boolean {
+    return pid.node === this.pid.node && this.#all.has(pid.id);
+  }
+
+  #workerExited(pid: PID, reason: Error): unknown {
+    this.#all.delete(pid.id);
+    if (this.#removed.delete(pid.id)) return undefined;
+    const kept: PID[] = [];
+    this.#workers.forEach((p) => {
+      if (p.id !== pid.id) kept.push(p);
+    });
+    if (kept.length !== this.#workers.length) {
+      this.#workers = new Ring<PID>(1, Math.max(8, kept.length));
+      for (const p of kept) this.#workers.push(p);
+    }
+    if (!isNormalReason(reason)) this.log.warning('pool: worker %s ended (%s), starting a new one', pid.toString(), reason.message);
+    this.#restarts++;
+    return this.#startWorker().then(
+      () => undefined,
+      (e: unknown) => {
+        this.log.error('pool: unable to start a worker: %s', toError(e).message);
+        return undefined;
+      },
+    );
+  }
+}

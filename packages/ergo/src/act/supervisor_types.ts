@@ -1,0 +1,165 @@
+// Supervisor vocabulary: types, restart strategies, specs, errors and spec validation.
+
+import type { Atom } from '../gen/atom.js';
+import { defineError, ErrIncorrect } from '../gen/errors.js';
+import type { ProcessOptions } from '../gen/options.js';
+import type { PID } from '../gen/pid.js';
+import type { ProcessFactory } from '../gen/process.js';
+
+/** How a supervisor reacts to a child's exit (Ergo's values). */
+export const SupervisorType = {
+  /** Restart only the child that ended. */
+  OneForOne: 0,
+  /** Stop all other children, then restart all in spec order. */
+  AllForOne: 1,
+  /** Stop the children after the one that ended (reverse order), then restart from it onward. */
+  RestForOne: 2,
+  /** No children at start; `startChild(spec, ...args)` starts any number of unnamed instances. */
+  SimpleOneForOne: 3,
+} as const;
+/** @see SupervisorType */
+export type SupervisorType = (typeof SupervisorType)[keyof typeof SupervisorType];
+
+/** When a child is restarted (Ergo's values). */
+export const SupervisorStrategy = {
+  /** Restart unless the reason is normal or shutdown (default). */
+  Transient: 0,
+  /** Never restart. */
+  Temporary: 1,
+  /** Always restart. */
+  Permanent: 2,
+} as const;
+/** @see SupervisorStrategy */
+export type SupervisorStrategy = (typeof SupervisorStrategy)[keyof typeof SupervisorStrategy];
+
+/** One child of a supervisor. */
+export interface SupervisorChildSpec {
+  /** Spec name; OFO/AFO/RFO children are registered under it. */
+  name: Atom | string;
+  /**
+   * A significant child ends the supervisor: Temporary — any exit; Transient — a normal/shutdown
+   * exit (a crash restarts it). Ignored for Permanent and SimpleOneForOne.
+   */
+  significant?: boolean;
+  factory: ProcessFactory;
+  options?: ProcessOptions;
+  /** Arguments for the child's init; restarts reuse the arguments it was last started with. */
+  args?: unknown[];
+}
+
+/** Restart policy. */
+export interface SupervisorRestart {
+  strategy?: SupervisorStrategy;
+  /** Restarts allowed within `period` (default 5). */
+  intensity?: number;
+  /** Window in seconds (default 5). */
+  period?: number;
+  /** AllForOne/RestForOne: stop children one at a time in reverse spec order, waiting for each. */
+  keepOrder?: boolean;
+}
+
+/** What `init` returns. */
+export interface SupervisorSpec {
+  children: SupervisorChildSpec[];
+  type?: SupervisorType;
+  restart?: SupervisorRestart;
+  /** Deliver handleChildStart / handleChildTerminate callbacks. */
+  enableHandleChild?: boolean;
+  /** Keep running when no child is left after non-restarted exits. */
+  disableAutoShutdown?: boolean;
+}
+
+/** A child as `children()` reports it. */
+export interface SupervisorChild {
+  /** Spec name. */
+  spec: Atom;
+  /** Registered name ('' for SimpleOneForOne instances). */
+  name: Atom;
+  /** Running PID, or null when not running. */
+  pid: PID | null;
+  significant: boolean;
+  disabled: boolean;
+}
+
+export const ErrSupervisorStrategyActive = defineError('ERR_SUPERVISOR_STRATEGY_ACTIVE', 'supervisor strategy is active');
+export const ErrSupervisorChildUnknown = defineError('ERR_SUPERVISOR_CHILD_UNKNOWN', 'unknown child');
+export const ErrSupervisorChildRunning = defineError('ERR_SUPERVISOR_CHILD_RUNNING', 'child process is already running');
+export const ErrSupervisorChildDisabled = defineError('ERR_SUPERVISOR_CHILD_DISABLED', 'child is disabled');
+export const ErrSupervisorRestartsExceeded = defineError('ERR_SUPERVISOR_RESTARTS_EXCEEDED', 'restart intensity is exceeded');
+export const ErrSupervisorChildDuplicate = defineError('ERR_SUPERVISOR_CHILD_DUPLICATE', 'duplicate child spec Name');
+
+/** Defaults (Ergo's). */
+export const DEFAULT_RESTART_INTENSITY = 5;
+export const DEFAULT_RESTART_PERIOD = 5;
+
+/** Checks one child spec; throws ErrIncorrect naming the problem. */
+export function validateChildSpec(c: SupervisorChildSpec): void {
+  if (c === null || typeof c !== 'object') throw ErrIncorrect.with('child spec must be an object');
+  if (typeof c.name !== 'string' || c.name === '') throw ErrIncorrect.with('invalid child spec name');
+  if (typeof c.factory !== 'function') throw ErrIncorrect.with(`child spec "${c.name}" has no factory`);
+  if (c.args !== undefined && !Array.isArray(c.args)) throw ErrIncorrect.with(`child spec "${c.name}" args must be an array`);
+}
+
+/** The spec with defaults applied; throws on anything invalid. */
+export interface NormalizedSpec {
+  children: SupervisorChildSpec[];
+  type: SupervisorType;
+  strategy: SupervisorStrategy;
+  intensity: number;
+  periodMs: number;
+  keepOrder: boolean;
+  handleChild: boolean;
+  autoShutdown: boolean;
+}
+
+/** Validates a supervisor spec and fills in Ergo's defaults. */
+export function normalizeSpec(spec: SupervisorSpec): NormalizedSpec {
+  if (spec === null || typeof spec !== 'object') throw ErrIncorrect.with('init must return a supervisor spec');
+  const type = spec.type ?? SupervisorType.OneForOne;
+  if (type !== 0 && type !== 1 && type !== 2 && type !== 3) throw ErrIncorrect.with(`unknown supervisor type ${String(type)}`);
+  const r = spec.restart ?? {};
+  const strategy = r.strategy ?? SupervisorStrategy.Transient;
+  if (strategy !== 0 && strategy !== 1 && strategy !== 2) throw ErrIncorrect.with(`unknown supervisor restart strategy ${String(strategy)}`);
+  const intensity = r.intensity || DEFAULT_RESTART_INTENSITY;
+  const period = r.period || DEFAULT_RESTART_PERIOD;
+  if (!Number.isInteger(intensity) || intensity < 0) throw ErrIncorrect.with(`restart intensity ${intensity}`);
+  if (!(period > 0)) throw ErrIncorrect.with(`restart period ${period}`);
+  if (!Array.isArray(spec.children) || spec.children.length === 0) throw ErrIncorrect.with('children list can not be empty');
+  const seen = new Set<string>();
+  for (const c of spec.children) {
+    validateChildSpec(c);
+    if (seen.has(c.name)) throw ErrSupervisorChildDuplicate.with(c.name);
+    seen.add(c.name);
+  }
+  return {
+    children: spec.children,
+    type,
+    strategy,
+    intensity,
+    periodMs: period * 1000,
+    keepOrder: r.keepOrder === true,
+    handleChild: spec.enableHandleChild === true,
+    autoShutdown: spec.disableAutoShutdown !== true,
+  };
+}
+
+/** Restart intensity bookkeeping: more than `intensity` restarts within `periodMs` is too many. */
+export class RestartWindow {
+  private times: number[] = [];
+  constructor(
+    private readonly intensity: number,
+    private readonly periodMs: number,
+  ) {}
+
+  /** Records a restart; true when the limit is exceeded. */
+  exceeded(now = Date.now()): boolean {
+    this.times.push(now);
+    while (this.times.length > 0 && now - this.times[0]! > this.periodMs) this.times.shift();
+    return this.times.length > this.intensity;
+  }
+
+  /** Restarts counted in the current window. */
+  get count(): number {
+    return this.times.length;
+  }
+}

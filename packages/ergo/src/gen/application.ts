@@ -1,0 +1,115 @@
+// Applications: a named group of processes started, watched and stopped together, with a mode
+// that decides what a member's exit does to the rest.
+
+import type { Atom } from './atom.js';
+import type { LogLevel } from './log.js';
+import type { Node, Version } from './node.js';
+import type { ProcessOptions } from './options.js';
+import type { PID } from './pid.js';
+import type { ProcessFactory } from './process.js';
+
+/** What a member's exit does (Ergo's values). */
+export const ApplicationMode = {
+  /** The application ends (reason normal) only when every member has ended. */
+  Temporary: 1,
+  /** An abnormal member exit stops the others with shutdown and becomes the application's reason. */
+  Transient: 2,
+  /** Any member exit stops the others; its reason becomes the application's reason. */
+  Permanent: 3,
+} as const;
+/** @see ApplicationMode */
+export type ApplicationMode = (typeof ApplicationMode)[keyof typeof ApplicationMode];
+
+/** Application states (Ergo's values). */
+export const ApplicationState = { Loaded: 1, Running: 2, Stopping: 3 } as const;
+/** @see ApplicationState */
+export type ApplicationState = (typeof ApplicationState)[keyof typeof ApplicationState];
+
+/** Printed name of a mode. */
+export function applicationModeString(m: ApplicationMode): string {
+  return m === 3 ? 'permanent' : m === 2 ? 'transient' : 'temporary';
+}
+
+/** Printed name of a state. */
+export function applicationStateString(s: ApplicationState): string {
+  return s === 3 ? 'stopping' : s === 2 ? 'running' : 'loaded';
+}
+
+/** One member of an application's group, started in order. */
+export interface ApplicationMemberSpec {
+  /** Registered name of the member ('' = unnamed). */
+  name?: Atom | string;
+  factory: ProcessFactory;
+  options?: ProcessOptions;
+  args?: unknown[];
+}
+
+/** What an application depends on. */
+export interface ApplicationDepends {
+  /** Applications started (recursively) before this one. */
+  applications?: (Atom | string)[];
+  /** Needs the network stack. */
+  network?: boolean;
+}
+
+/** The declaration an application's `load` returns. */
+export interface ApplicationSpec {
+  name: Atom | string;
+  description?: string;
+  version?: Version;
+  depends?: ApplicationDepends;
+  /** Env layered over the node's for every member. */
+  env?: Record<string, unknown> | Map<string, unknown>;
+  group: ApplicationMemberSpec[];
+  /** Default mode (Temporary). */
+  mode?: ApplicationMode;
+  /** Weight published to registrars that route by application. */
+  weight?: number;
+  /** Log level of members (Default = the node's). */
+  logLevel?: LogLevel;
+  /** Port extension: free-form labels (reported by info). */
+  tags?: string[];
+  /** Port extension: role → registered process name, so callers can find "the api" of an app. */
+  map?: Record<string, Atom | string>;
+}
+
+/** Options of a start. */
+export interface ApplicationOptions {
+  env?: Record<string, unknown> | Map<string, unknown>;
+  logLevel?: LogLevel;
+}
+
+/**
+ * An application: `load` declares it (called by `node.applicationLoad`, may be async);
+ * `start(mode)` runs after every member started; `terminate(reason)` after the last member
+ * ended. Errors thrown from start/terminate are logged; the application keeps its state.
+ */
+export interface ApplicationBehavior {
+  load(node: Node, ...args: unknown[]): ApplicationSpec | Promise<ApplicationSpec>;
+  start?(mode: ApplicationMode): void;
+  terminate?(reason: Error): void;
+}
+
+/** Snapshot of an application. */
+export interface ApplicationInfo {
+  name: Atom;
+  weight: number;
+  description: string;
+  version: Version;
+  env: Record<string, unknown>;
+  depends: { applications: Atom[]; network: boolean };
+  mode: ApplicationMode;
+  state: ApplicationState;
+  /** Node that started it ('' when not running). */
+  parent: Atom;
+  /** Seconds since start (0 when not running). */
+  uptime: number;
+  group: PID[];
+  tags: string[];
+  map: Record<string, Atom>;
+}
+
+/** Wraps a plain spec as an application (for specs that need no code of their own). */
+export function createApplication(spec: ApplicationSpec | ((node: Node, ...args: unknown[]) => ApplicationSpec | Promise<ApplicationSpec>)): ApplicationBehavior {
+  return { load: typeof spec === 'function' ? spec : () => spec };
+}

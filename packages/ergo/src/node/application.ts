@@ -1,0 +1,299 @@
+// The node's applications: load (declare), start (dependencies first, members in order, all or
+// nothing), watch members (mode rules), stop (graceful with a timeout, or forced), unload.
+
+import type { Atom } from '../gen/atom.js';
+import {
+  ApplicationMode,
+  ApplicationState,
+  applicationModeString,
+  type ApplicationBehavior,
+  type ApplicationInfo,
+  type ApplicationOptions,
+  type ApplicationSpec,
+} from '../gen/application.js';
+import { envName } from '../gen/env.js';
+import {
+  ErrApplicationDepends,
+  ErrApplicationEmpty,
+  ErrApplicationLoadPanic,
+  ErrApplicationName,
+  ErrApplicationRunning,
+  ErrApplicationState,
+  ErrApplicationStopping,
+  ErrApplicationUnknown,
+  ErrIncorrect,
+  ErrTaken,
+  isNormalReason,
+  TerminateReasonKill,
+  TerminateReasonNormal,
+  TerminateReasonShutdown,
+  toError,
+} from '../gen/errors.js';
+import { LogLevel } from '../gen/log.js';
+import type { PID } from '../gen/pid.js';
+import type { ProcessShortInfo } from '../gen/process.js';
+import { processShortInfo } from './info.js';
+import { entriesOf, type NodeImpl } from './node.js';
+import type { ProcessImpl } from './process.js';
+import { spawnProcess } from './spawn.js';
+import { killProcess } from './termination.js';
+
+/** Default graceful stop timeout of an application (Ergo: 5 s). */
+export const DEFAULT_APPLICATION_STOP_TIMEOUT = 5000;
+
+/** One loaded application. */
+class Application {
+  state: ApplicationState = ApplicationState.Loaded;
+  mode: ApplicationMode;
+  readonly group = new Map<number, PID>();
+  startedAt = 0;
+  reason: Error | null = null;
+  private stopWaiters: (() => void)[] = [];
+
+  constructor(
+    readonly spec: ApplicationSpec & { name: Atom },
+    readonly env: Map<string, unknown>,
+    readonly behavior: ApplicationBehavior,
+  ) {
+    this.mode = spec.mode ?? ApplicationMode.Temporary;
+  }
+
+  whenStopped(): Promise<void> {
+    if (this.state === ApplicationState.Loaded) return Promise.resolve();
+    return new Promise((resolve) => this.stopWaiters.push(resolve));
+  }
+
+  stopped(): void {
+    for (const w of this.stopWaiters.splice(0)) w();
+  }
+}
+
+/** Applications of one node. */
+export class ApplicationManager {
+  private readonly apps = new Map<Atom, Application>();
+
+  constructor(private readonly node: NodeImpl) {}
+
+  counts(): { total: number; running: number } {
+    let running = 0;
+    for (const a of this.apps.values()) if (a.state === ApplicationState.Running) running++;
+    return { total: this.apps.size, running };
+  }
+
+  private get(name: Atom | string): Application {
+    const a = this.apps.get(name as Atom);
+    if (a === undefined) throw ErrApplicationUnknown.with(String(name));
+    return a;
+  }
+
+  /** Loads (declares) an application; resolves with its name. */
+  async load(behavior: ApplicationBehavior, args: unknown[]): Promise<Atom> {
+    this.node.checkRunning();
+    if (behavior === null || typeof behavior !== 'object' || typeof behavior.load !== 'function') {
+      throw ErrIncorrect.with('an application needs a load(node, ...args) method');
+    }
+    let spec: ApplicationSpec;
+    try {
+      spec = await behavior.load(this.node, ...args);
+    } catch (e) {
+      const err = toError(e);
+      this.node.log.panic('panic in application load: %s', err.stack ?? err.message);
+      throw ErrApplicationLoadPanic.with(err.message, err);
+    }
+    if (spec === null || typeof spec !== 'object') throw ErrIncorrect.with('load must return an application spec');
+    if (typeof spec.name !== 'string' || spec.name === '') throw ErrApplicationName.with();
+    if (!Array.isArray(spec.group) || spec.group.length === 0) throw ErrApplicationEmpty.with(spec.name);
+    for (const m of spec.group) if (typeof m?.factory !== 'function') throw ErrIncorrect.with(`member of ${spec.name} without a factory`);
+    if (spec.mode !== undefined && spec.mode !== 1 && spec.mode !== 2 && spec.mode !== 3) throw ErrIncorrect.with(`application mode ${String(spec.mode)}`);
+    if (spec.depends?.network) throw ErrApplicationDepends.with(`${spec.name} needs the network, which is not running`);
+    if (this.apps.has(spec.name as Atom)) throw ErrTaken.with(`application ${spec.name}`);
+    const env = new Map<string, unknown>();
+    if (spec.env) for (const [k, v] of entriesOf(spec.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
+    this.apps.set(spec.name as Atom, new Application(spec as ApplicationSpec & { name: Atom }, env, behavior));
+    return spec.name as Atom;
+  }
+
+  unload(name: Atom | string): void {
+    const a = this.get(name);
+    if (a.state !== ApplicationState.Loaded) throw ErrApplicationRunning.with(String(name));
+    this.apps.delete(a.spec.name);
+  }
+
+  /** Starts an application (dependencies first). `mode` overrides the spec's. */
+  async start(name: Atom | string, options: ApplicationOptions, mode?: ApplicationMode, chain: Set<string> = new Set()): Promise<void> {
+    this.node.checkRunning();
+    const a = this.get(name);
+    if (mode === undefined) {
+      if (chain.has(a.spec.name)) throw ErrApplicationDepends.with(`dependency cycle through ${a.spec.name}`);
+      chain.add(a.spec.name);
+      for (const dep of a.spec.depends?.applications ?? []) {
+        try {
+          await this.start(dep, options, undefined, chain);
+        } catch (e) {
+          if (ErrApplicationRunning.is(e)) continue;
+          this.node.log.error('unable to start %s: dependency %s failed: %s', a.spec.name, String(dep), toError(e).message);
+          throw ErrApplicationDepends.with(`${a.spec.name} needs ${dep}: ${toError(e).message}`, e);
+        }
+      }
+    }
+    if (a.state === ApplicationState.Running) throw ErrApplicationRunning.with(a.spec.name);
+    if (a.state !== ApplicationState.Loaded) throw ErrApplicationState.with(a.spec.name);
+    a.state = ApplicationState.Running;
+    a.reason = null;
+    a.mode = mode ?? a.spec.mode ?? ApplicationMode.Temporary;
+    const env = new Map(a.env);
+    if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
+    const level = options.logLevel ?? a.spec.logLevel;
+    try {
+      for (const m of a.spec.group) {
+        const opts = level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined ? { ...m.options, logLevel: level } : (m.options ?? {});
+        const pid = await spawnProcess(this.node, m.factory, opts, m.args ?? [], null, (m.name ?? '') as Atom, {
+          application: a.spec.name,
+          applicationEnv: env,
+        });
+        a.group.set(pid.id, pid);
+      }
+    } catch (e) {
+      const started = [...a.group.values()];
+      a.group.clear();
+      a.state = ApplicationState.Loaded;
+      for (const pid of started) {
+        const p = this.node.processes.get(pid.id);
+        if (p !== undefined) killProcess(this.node, p);
+      }
+      throw e;
+    }
+    a.startedAt = Date.now();
+    this.node.log.info('application %s (%s) started', a.spec.name, applicationModeString(a.mode));
+    try {
+      a.behavior.start?.(a.mode);
+    } catch (e) {
+      const err = toError(e);
+      this.node.log.panic('application %s start handler failed: %s', a.spec.name, err.stack ?? err.message);
+    }
+  }
+
+  /** Stops an application: shutdown exits (or kill), then waits up to `timeoutMs`. */
+  async stop(name: Atom | string, force: boolean, timeoutMs: number): Promise<void> {
+    const a = this.get(name);
+    if (a.state === ApplicationState.Loaded) return;
+    if (a.state === ApplicationState.Stopping && !force) throw ErrApplicationStopping.with(a.spec.name);
+    a.state = ApplicationState.Stopping;
+    a.mode = ApplicationMode.Temporary;
+    a.reason = force ? TerminateReasonKill : TerminateReasonShutdown;
+    for (const pid of [...a.group.values()]) {
+      const p = this.node.processes.get(pid.id);
+      if (p === undefined) continue;
+      if (force) killProcess(this.node, p);
+      else this.node.shutdownExit(p, TerminateReasonShutdown);
+    }
+    const done = a.whenStopped();
+    if (a.group.size === 0) this.finish(a);
+    if (force) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(true), timeoutMs);
+      timer.unref();
+    });
+    const timedOut = await Promise.race([done.then(() => false), expired]);
+    clearTimeout(timer);
+    if (timedOut) throw ErrApplicationStopping.with(`${a.spec.name} did not stop in ${timeoutMs} ms`);
+  }
+
+  /** Follows member exits: the mode decides whether the rest stops. */
+  memberTerminated(p: ProcessImpl, reason: Error): void {
+    const a = this.apps.get(p.application);
+    if (a === undefined || !a.group.delete(p.pid.id)) return;
+    const abnormal = !isNormalReason(reason);
+    if (a.state === ApplicationState.Running && (a.mode === ApplicationMode.Permanent || (a.mode === ApplicationMode.Transient && abnormal))) {
+      this.node.log.info('application %s (%s) will be stopped due to termination of %s with reason: %s', a.spec.name, applicationModeString(a.mode), p.pid.toString(), reason.message);
+      a.state = ApplicationState.Stopping;
+      a.reason = reason;
+      for (const pid of a.group.values()) {
+        const q = this.node.processes.get(pid.id);
+        if (q !== undefined) this.node.shutdownExit(q, TerminateReasonShutdown);
+      }
+    }
+    if (a.group.size === 0) this.finish(a);
+  }
+
+  private finish(a: Application): void {
+    if (a.state === ApplicationState.Loaded) return;
+    const reason = a.reason ?? TerminateReasonNormal;
+    a.state = ApplicationState.Loaded;
+    a.startedAt = 0;
+    this.node.log.info('application %s (%s) stopped with reason %s', a.spec.name, applicationModeString(a.mode), reason.message);
+    try {
+      a.behavior.terminate?.(reason);
+    } catch (e) {
+      const err = toError(e);
+      this.node.log.panic('application %s terminate handler failed: %s', a.spec.name, err.stack ?? err.message);
+    }
+    a.stopped();
+  }
+
+  info(name: Atom | string): ApplicationInfo {
+    const a = this.get(name);
+    const s = a.spec;
+    return {
+      name: s.name,
+      weight: s.weight ?? 0,
+      description: s.description ?? '',
+      version: s.version ?? { name: s.name, release: '' },
+      env: this.node.options.security?.exposeEnvInfo ? Object.fromEntries(a.env) : {},
+      depends: { applications: (s.depends?.applications ?? []) as Atom[], network: s.depends?.network === true },
+      mode: a.mode,
+      state: a.state,
+      parent: a.state === ApplicationState.Loaded ? ('' as Atom) : this.node.name,
+      uptime: a.startedAt === 0 ? 0 : Math.floor((Date.now() - a.startedAt) / 1000),
+      group: [...a.group.values()],
+      tags: s.tags?.slice() ?? [],
+      map: { ...(s.map ?? {}) } as Record<string, Atom>,
+    };
+  }
+
+  names(): Atom[] {
+    return [...this.apps.keys()];
+  }
+
+  running(): Atom[] {
+    return [...this.apps.values()].filter((a) => a.state === ApplicationState.Running).map((a) => a.spec.name);
+  }
+
+  /** Members plus up to `limit` other processes carrying the application's name. */
+  processList(name: Atom | string, limit: number): ProcessImpl[] {
+    const a = this.get(name);
+    if (!Number.isInteger(limit) || limit < 0) throw ErrIncorrect.with(`limit ${limit}`);
+    if (a.state !== ApplicationState.Running) throw ErrApplicationState.with(`${a.spec.name} is not running`);
+    const out: ProcessImpl[] = [];
+    for (const pid of a.group.values()) {
+      const p = this.node.processes.get(pid.id);
+      if (p !== undefined) out.push(p);
+    }
+    let extra = 0;
+    for (const p of this.node.processes.values()) {
+      if (extra >= limit) break;
+      if (p.application === a.spec.name && !a.group.has(p.pid.id)) {
+        out.push(p);
+        extra++;
+      }
+    }
+    return out;
+  }
+
+  processListShortInfo(name: Atom | string, limit: number): ProcessShortInfo[] {
+    return this.processList(name, limit).map(processShortInfo);
+  }
+
+  /** Stops every running application (node stop), latest loaded first, each with the default timeout. */
+  async stopAll(force: boolean): Promise<void> {
+    for (const a of [...this.apps.values()].reverse()) {
+      if (a.state === ApplicationState.Loaded) continue;
+      try {
+        await this.stop(a.spec.name, force, DEFAULT_APPLICATION_STOP_TIMEOUT);
+      } catch (e) {
+        this.node.log.warning('application %s: %s', a.spec.name, toError(e).message);
+      }
+    }
+  }
+}
