@@ -2,7 +2,7 @@
 // them by its strategy. Children are supervisors too when you want a tree.
 
 import type { Atom } from '../gen/atom.js';
-import { ErgoError, ErrNoConnection, ErrUnsupported, ExitReason, TerminateReasonShutdown, toError } from '../gen/errors.js';
+import { ErgoError, ErrNoConnection, ErrProcessUnknown, ErrUnsupported, ExitReason, TerminateReasonShutdown, toError } from '../gen/errors.js';
 import type { MessageLog } from '../gen/log.js';
 import {
   MessageExitAlias,
@@ -173,7 +173,8 @@ export abstract class Supervisor extends BehaviorBase {
         try {
           this.sendExit(pid, reason);
         } catch (e) {
-          this.log.warning('supervisor: unable to stop child %s: %s', pid.toString(), toError(e).message);
+          // A child that is already gone has its exit on the way to us; nothing to stop.
+          if (!ErrProcessUnknown.is(e)) this.log.warning('supervisor: unable to stop child %s: %s', pid.toString(), toError(e).message);
         }
       },
       childStarted: (name, pid) => {

@@ -26,7 +26,11 @@ export class Ring<T = unknown> {
     const cap = old.length;
     const next = new Array<T | undefined>(cap * 2);
     const used = this.length * this.width;
-    for (let i = 0; i < used; i++) next[i] = old[(this.head + i) & this.mask];
+    // Two straight copies (head..end, then 0..tail) instead of one masked loop.
+    const head = this.head;
+    const first = Math.min(used, cap - head);
+    for (let i = 0; i < first; i++) next[i] = old[head + i];
+    for (let i = first; i < used; i++) next[i] = old[i - first];
     this.buf = next;
     this.head = 0;
     this.tail = used;

@@ -151,7 +151,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
       r = this.behaviorObj.processRun();
     } catch (e) {
       this.runningTime += performance.now() - t0;
-      this.nodeImpl.panic(this, e, 'processRun');
+      this.nodeImpl.panic(this, e, 'a handler');
       return;
     }
     this.runningTime += performance.now() - t0;
@@ -174,6 +174,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
       return;
     }
     if (r instanceof Error || r instanceof Stop) {
+      // The handler returned: the request it handled (if any) was answered or deferred, e.g.
+      // forwarded before stopping (Ergo's `return nil, TerminateReasonNormal` from HandleCall,
+      // §5.5 TestCallForward). It is no longer "being handled": a normal stop lets it wait.
+      this.mb.currentRef = null;
       this.nodeImpl.terminate(this, r instanceof Stop ? r.reason : r);
       return;
     }
@@ -191,7 +195,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
     this.onFailed ??= (e: unknown) => {
       this.suspended = false;
       if (this.st === S_TERMINATED) return;
-      this.nodeImpl.panic(this, e, 'handler');
+      this.nodeImpl.panic(this, e, 'an async handler');
     };
     try {
       t.then(this.onSettled, this.onFailed);
