@@ -23,12 +23,12 @@ import {
   toError,
 } from '../gen/errors.js';
 import type { EventOptions } from '../gen/event.js';
-import { LogLevel, MessageLogNode, type Log, type LoggerBehavior, type MessageLog } from '../gen/log.js';
+import { LogLevel, MessageLogNode, MessageLogProcess, type Log, type LoggerBehavior, type MessageLog } from '../gen/log.js';
 import { MessageExitPID, MessageFallback } from '../gen/messages.js';
 import type { NodeInfo, NodeOptions, PinoLike, Version, Node } from '../gen/node.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type ProcessOptions, type SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
-import { MessagePriority, ProcessState } from '../gen/priority.js';
+import { isMessagePriority, MessagePriority, ProcessState } from '../gen/priority.js';
 import { ProcessID } from '../gen/processid.js';
 import {
   MailboxKind,
@@ -55,6 +55,7 @@ import { killProcess, panicProcess, terminateProcess } from './termination.js';
 import { Shutdown } from './shutdown.js';
 import { nodeInfo, processInfo, processShortInfo } from './info.js';
 import { CronService } from './cron/service.js';
+import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager, DEFAULT_APPLICATION_STOP_TIMEOUT } from './application.js';
 import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
 import type { Cron } from '../gen/cron.js';
@@ -127,6 +128,8 @@ export class NodeImpl implements Node {
       this.logRegistry.add('default', createDefaultLogger(logOpts.defaultLogger), logOpts.defaultLogger?.filter ?? [], null, 'default');
     }
     for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, l.filter ?? []);
+    // "Simulate remote": every local message goes through EDF, as if it crossed the network.
+    if (options.simulateRemote) this.simulate = (value: unknown) => roundTrip(value);
     if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
     this.shutdown = new Shutdown(this);
     this.cronService = new CronService(this, { jobs: options.cron?.jobs });
@@ -179,6 +182,18 @@ export class NodeImpl implements Node {
   info(): NodeInfo {
     this.checkAlive();
     return nodeInfo(this);
+  }
+
+  /** The process that last read `process.node` in the current synchronous stretch (see shutdown). */
+  accessor: ProcessImpl | null = null;
+  private readonly clearAccessor = (): void => {
+    this.accessor = null;
+  };
+
+  /** Records that `p` reached for the node; forgotten at the end of the current task. */
+  noteAccess(p: ProcessImpl): void {
+    if (this.accessor === null) queueMicrotask(this.clearAccessor);
+    this.accessor = p;
   }
 
   /** Applies the "simulate remote" round trip to a message (identity when off). */
@@ -253,7 +268,8 @@ export class NodeImpl implements Node {
     if (p.name !== '') throw ErrTaken.with(`${pid} is registered as '${p.name}'`);
     this.names.set(n, p);
     p.name = n;
-    if (p.logHandle !== null) p.logHandle.source = { ...p.logHandle.source, name: n } as never;
+    // Keep the source a MessageLogProcess (loggers tell sources apart with instanceof).
+    if (p.logHandle !== null) p.logHandle.source = new MessageLogProcess(this.name, p.pid, n, p.behaviorName());
   }
 
   unregisterName(name: Atom | string): PID {
@@ -417,6 +433,7 @@ export class NodeImpl implements Node {
         timeout = options.timeout;
         if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 2 ** 31 - 1) throw ErrIncorrect.with(`call timeout ${timeout}`);
       }
+      if (options?.priority !== undefined && !isMessagePriority(options.priority)) throw ErrIncorrect.with(`priority ${String(options.priority)}`);
       if (to instanceof PID) {
         if (to.node !== this.name) this.remote(to, false);
         p = to.creation === this.creation ? this.processes.get(to.id) : undefined;

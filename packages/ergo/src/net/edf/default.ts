@@ -1,0 +1,40 @@
+// The process-wide default registry: the framework's wire types are registered in it at load,
+// and users add theirs with registerType/registerError. Encoders and decoders use it unless
+// given another registry (tests and embedders can create isolated ones).
+
+import { registerFrameworkTypes } from './framework.js';
+import { EdfRegistry, type RegisteredType, type TypeSpec } from './registry.js';
+
+/**
+ * The registry used by default by every encoder and decoder (and by "simulate remote" on the
+ * node). Holds the framework types of WIRE.md Appendix A plus whatever the application registers.
+ */
+export const defaultRegistry: EdfRegistry = new EdfRegistry();
+registerFrameworkTypes(defaultRegistry);
+
+/**
+ * Registers a type in the default registry (see {@link EdfRegistry.register}). Register at
+ * startup, before values of the type are sent or received.
+ * @throws EdfError `ERR_EDF_REGISTER` / `ERR_EDF_TYPE_NAME_TOO_LONG`.
+ */
+export function registerType<T>(spec: TypeSpec<T>): RegisteredType<T> {
+  return defaultRegistry.register(spec);
+}
+
+/**
+ * Registers an error in the default registry so that decoding its text returns this object.
+ * @throws EdfError `ERR_EDF_REGISTER` if another error with the same text is registered.
+ */
+export function registerError(err: Error): void {
+  defaultRegistry.registerError(err);
+}
+
+/**
+ * A new, isolated registry. With `framework` (default true) the framework's wire types are
+ * registered in it, as in the default registry.
+ */
+export function createRegistry(options: { framework?: boolean } = {}): EdfRegistry {
+  const r = new EdfRegistry();
+  if (options.framework !== false) registerFrameworkTypes(r);
+  return r;
+}

@@ -1,0 +1,69 @@
+// EDF — the Ergo Data Format codec, byte-compatible with Go Ergo 3.2 (WIRE.md §1).
+
+export { Tag, ATOM_CACHE_MIN_ID, TYPE_CACHE_MIN_ID, ERROR_CACHE_MIN_ID, ERROR_NIL, TYPE_NAME_MAX_BYTES, DESCRIPTOR_MAX_BYTES } from './tags.js';
+export { EdfError, type EdfErrorCode } from './errors.js';
+export { DEFAULT_LIMITS, resolveLimits, type EdfLimits } from './limits.js';
+export { EdfType, Typed, Kind } from './type.js';
+export { GoTime } from './time.js';
+export { Go, int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint, float32, float64, asAtom, typed } from './wrappers.js';
+export {
+  EdfRegistry,
+  RegisteredType,
+  type EdfClass,
+  type FieldList,
+  type StructTypeSpec,
+  type NamedTypeSpec,
+  type CustomTypeSpec,
+  type TypeSpec,
+} from './registry.js';
+export type { StructField } from './struct.js';
+export { EdfWriter } from './writer.js';
+export { EdfReader } from './reader.js';
+export { EdfEncoder, type EdfEncodeOptions } from './encoder.js';
+export { EdfDecoder, type EdfDecodeOptions } from './decoder.js';
+export { defaultRegistry, registerType, registerError, createRegistry } from './default.js';
+export { encode, decode, roundTrip } from './codec.js';
+export {
+  registerFrameworkTypes,
+  FrameworkTypeName,
+  type Fields,
+  type ControlFields,
+  Version,
+  WireCompression,
+  WireProcessFallback,
+  WireProcessOptions,
+  ProcessOptionsExtra,
+  WireApplicationOptions,
+  ApplicationOptionsExtra,
+  Route,
+  NetworkFlags,
+  MessageHello,
+  MessageJoin,
+  MessageIntroduce,
+  MessageAccept,
+  ControlMessage,
+  MessageLinkPID,
+  MessageUnlinkPID,
+  MessageMonitorPID,
+  MessageDemonitorPID,
+  MessageLinkProcessID,
+  MessageUnlinkProcessID,
+  MessageMonitorProcessID,
+  MessageDemonitorProcessID,
+  MessageLinkAlias,
+  MessageUnlinkAlias,
+  MessageMonitorAlias,
+  MessageDemonitorAlias,
+  MessageLinkEvent,
+  MessageUnlinkEvent,
+  MessageMonitorEvent,
+  MessageDemonitorEvent,
+  MessageSpawn,
+  MessageApplicationStart,
+  MessageUpdateCache,
+  MessageResult,
+  MessageRegisterRoutes,
+  MessageRegisterReply,
+  MessageResolveRoutes,
+  MessageResolveReply,
+} from './framework.js';

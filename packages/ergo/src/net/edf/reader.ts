@@ -1,0 +1,183 @@
+// The input side of the codec: a cursor over one message with bounds-checked big-endian reads.
+// Every read checks the remaining bytes first, so truncated or lying input ends in an EdfError
+// ('ERR_EDF_DECODE' with the byte offset), never in a RangeError or an out-of-bounds read.
+
+import { EdfError, type EdfErrorCode } from './errors.js';
+import type { BufferInternals } from './writer.js';
+
+const TWO32 = 4294967296;
+const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+const EMPTY = new Uint8Array(0);
+
+/**
+ * A bounds-checked cursor over `[pos, end)` of a byte array. Reads advance `pos`; a read past
+ * `end` throws `EdfError('ERR_EDF_DECODE')`. The decoder extends this class.
+ */
+export class EdfReader {
+  /** @internal */ buf: Uint8Array = EMPTY;
+  /** @internal */ dv: DataView = new DataView(EMPTY.buffer);
+  /** Read position. */
+  pos = 0;
+  /** End of the readable range (exclusive). */
+  end = 0;
+  #nodeBuf: Buffer | undefined;
+
+  /** Points the reader at `bytes[start, end)`. */
+  setInput(bytes: Uint8Array, start = 0, end = bytes.length): void {
+    if (!(bytes instanceof Uint8Array)) throw new EdfError('ERR_EDF_DECODE', 'input must be a Uint8Array');
+    if (!Number.isInteger(start) || !Number.isInteger(end) || start < 0 || end > bytes.length || start > end) {
+      throw new EdfError('ERR_EDF_DECODE', `invalid input range ${start}..${end} of ${bytes.length} bytes`);
+    }
+    if (bytes !== this.buf) {
+      this.buf = bytes;
+      this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.#nodeBuf = Buffer.isBuffer(bytes) ? bytes : undefined;
+    }
+    this.pos = start;
+    this.end = end;
+  }
+
+  /** Drops the reference to the last input (so it can be collected). */
+  clearInput(): void {
+    this.buf = EMPTY;
+    this.dv = new DataView(EMPTY.buffer);
+    this.#nodeBuf = undefined;
+    this.pos = this.end = 0;
+  }
+
+  /** Bytes left to read. */
+  get remaining(): number {
+    return this.end - this.pos;
+  }
+
+  /** An EdfError located at the current position. */
+  fail(code: EdfErrorCode, reason: string, cause?: unknown): EdfError {
+    return new EdfError(code, reason, cause === undefined ? undefined : { cause }).finishDecode(this.pos);
+  }
+
+  /** @internal Throws unless `n` more bytes are available. */
+  need(n: number): void {
+    if (this.end - this.pos < n) throw this.eod(n);
+  }
+
+  /** @internal */
+  eod(n: number): EdfError {
+    return this.fail('ERR_EDF_DECODE', `unexpected end of data: need ${n} bytes, ${this.end - this.pos} left`);
+  }
+
+  u8(): number {
+    if (this.pos >= this.end) throw this.eod(1);
+    return this.buf[this.pos++]!;
+  }
+
+  i8(): number {
+    if (this.pos >= this.end) throw this.eod(1);
+    return (this.buf[this.pos++]! << 24) >> 24;
+  }
+
+  u16(): number {
+    if (this.end - this.pos < 2) throw this.eod(2);
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 2;
+    return (b[p]! << 8) | b[p + 1]!;
+  }
+
+  i16(): number {
+    return (this.u16() << 16) >> 16;
+  }
+
+  u32(): number {
+    if (this.end - this.pos < 4) throw this.eod(4);
+    const v = this.dv.getUint32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  i32(): number {
+    if (this.end - this.pos < 4) throw this.eod(4);
+    const v = this.dv.getInt32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A signed 64-bit value: a number when safe, else a bigint. */
+  i64(): number | bigint {
+    if (this.end - this.pos < 8) throw this.eod(8);
+    const p = this.pos;
+    this.pos = p + 8;
+    const v = this.dv.getInt32(p) * TWO32 + this.dv.getUint32(p + 4);
+    // Rounding is monotonic, so an unsafe true value never rounds into the safe range.
+    if (v <= MAX_SAFE && v >= -MAX_SAFE) return v;
+    return this.dv.getBigInt64(p);
+  }
+
+  /** An unsigned 64-bit value: a number when safe, else a bigint. */
+  u64(): number | bigint {
+    if (this.end - this.pos < 8) throw this.eod(8);
+    const p = this.pos;
+    this.pos = p + 8;
+    const v = this.dv.getUint32(p) * TWO32 + this.dv.getUint32(p + 4);
+    if (v <= MAX_SAFE) return v;
+    return this.dv.getBigUint64(p);
+  }
+
+  f32(): number {
+    if (this.end - this.pos < 4) throw this.eod(4);
+    const v = this.dv.getFloat32(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  f64(): number {
+    if (this.end - this.pos < 8) throw this.eod(8);
+    const v = this.dv.getFloat64(this.pos);
+    this.pos += 8;
+    return v;
+  }
+
+  /** `n` bytes as a string (UTF-8; invalid sequences become U+FFFD). */
+  utf8(n: number): string {
+    if (this.end - this.pos < n) throw this.eod(n);
+    const b = this.buf;
+    const start = this.pos;
+    const stop = start + n;
+    this.pos = stop;
+    if (n <= 24) {
+      let s = '';
+      for (let i = start; i < stop; i++) {
+        const c = b[i]!;
+        if (c >= 0x80) return this.utf8Native(start, stop);
+        s += String.fromCharCode(c);
+      }
+      return s;
+    }
+    return this.utf8Native(start, stop);
+  }
+
+  private utf8Native(start: number, stop: number): string {
+    let nb = this.#nodeBuf;
+    if (nb === undefined) {
+      const b = this.buf;
+      nb = this.#nodeBuf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+    }
+    return (nb as unknown as BufferInternals).utf8Slice(start, stop);
+  }
+
+  /** A copy of the next `n` bytes. */
+  bytesCopy(n: number): Uint8Array {
+    if (this.end - this.pos < n) throw this.eod(n);
+    const out = new Uint8Array(n);
+    out.set(this.buf.subarray(this.pos, this.pos + n));
+    this.pos += n;
+    return out;
+  }
+
+  /** A view of the next `n` bytes (shares memory with the input). */
+  bytesView(n: number): Uint8Array {
+    if (this.end - this.pos < n) throw this.eod(n);
+    const v = this.buf.subarray(this.pos, this.pos + n);
+    this.pos += n;
+    return v;
+  }
+}

@@ -1,0 +1,145 @@
+// Registered structs: fields in declaration order, each as an untagged body. The encoder and
+// decoder of a struct are generated once, at registration, as straight-line functions (one
+// property access per field), so every struct gets its own monomorphic property-access sites;
+// where code generation is not allowed the same logic runs as a loop.
+
+import { EdfError, fieldSegment, wrapForeign } from './errors.js';
+import { atPath } from './composite.js';
+import type { EdfType, BodyDecoder, BodyEncoder } from './type.js';
+import type { EdfDecoder } from './decoder.js';
+
+/** One field of a registered struct: the JS property name and its Go type. */
+export interface StructField {
+  readonly name: string;
+  readonly type: EdfType;
+}
+
+/** @internal What compileStruct needs to know about the struct being registered. */
+export interface StructPlan {
+  /** Short Go name, for generated function names. */
+  shortName: string;
+  fields: readonly StructField[];
+  /** Class whose instances are encoded without checks and which decoding instantiates. */
+  cls: new () => object;
+  /** Builds the decoded value from the decoded fields (instead of `new cls()` + assignments). */
+  create: ((fields: Record<string, unknown>) => unknown) | undefined;
+  /** Turns any other value given for the struct into an object to read fields from (or throws). */
+  slow: (v: unknown) => object;
+}
+
+const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
+
+function construct(d: EdfDecoder, what: string, err: unknown): EdfError {
+  if (err instanceof EdfError) return err;
+  return d.fail('ERR_EDF_DECODE', wrapForeign('ERR_EDF_DECODE', what, err).reason, err);
+}
+
+let codegenAllowed: boolean | undefined;
+function canGenerate(): boolean {
+  if (codegenAllowed === undefined) {
+    try {
+      codegenAllowed = new Function('return 1')() === 1;
+    } catch {
+      codegenAllowed = false;
+    }
+  }
+  return codegenAllowed;
+}
+
+function identifier(s: string): string {
+  const id = s.replace(/[^A-Za-z0-9_$]/g, '_');
+  return /^[0-9]/.test(id) ? `_${id}` : id;
+}
+
+/** @internal Compiles the body encoder and decoder of a registered struct. */
+export function compileStruct(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
+  return canGenerate() ? generate(plan) : interpret(plan);
+}
+
+function generate(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
+  const { fields, cls, create, slow } = plan;
+  const n = fields.length;
+  const fn = identifier(plan.shortName);
+  const segs = fields.map((f) => fieldSegment(f.name));
+  const keys = fields.map((f) => JSON.stringify(f.name));
+  const encs = fields.map((f) => f.type.enc);
+  const decs = fields.map((f) => f.type.dec);
+
+  // Encoder: v is a value of the struct (instance, plain object, null → zero struct).
+  let body = `if (v === null || v === undefined) v = EMPTY;\n`;
+  body += `else if (typeof v !== 'object' || v.constructor !== C) v = slow(v);\n`;
+  if (n > 0) {
+    body += `let i = 0;\ntry {\n`;
+    for (let i = 0; i < n; i++) body += `  ${i > 0 ? `i = ${i}; ` : ''}e${i}(e, v[${keys[i]}]);\n`;
+    body += `} catch (err) { throw atPath(err, segs[i]); }\n`;
+  }
+  const encParams = ['C', 'EMPTY', 'slow', 'atPath', 'segs', ...encs.map((_, i) => `e${i}`)];
+  const enc = new Function(...encParams, `return function enc_${fn}(e, v) {\n${body}};`)(
+    cls,
+    EMPTY,
+    slow,
+    atPath,
+    segs,
+    ...encs,
+  ) as BodyEncoder;
+
+  // Decoder: fields are read in order into locals, then the value is built.
+  let dbody = '';
+  for (let i = 0; i < n; i++) dbody += `const f${i} = d${i}(d);\n`;
+  if (create !== undefined) {
+    const lit = fields.map((_, i) => `${keys[i]}: f${i}`).join(', ');
+    dbody += `try { return create({ ${lit} }); } catch (err) { throw fail(d, 'building ${fn} failed', err); }\n`;
+  } else {
+    dbody += `let o;\ntry { o = new C(); } catch (err) { throw fail(d, 'constructing ${fn} failed', err); }\n`;
+    for (let i = 0; i < n; i++) dbody += `o[${keys[i]}] = f${i};\n`;
+    dbody += `return o;\n`;
+  }
+  const decParams = ['C', 'create', 'fail', ...decs.map((_, i) => `d${i}`)];
+  const dec = new Function(...decParams, `return function dec_${fn}(d) {\n${dbody}};`)(
+    cls,
+    create,
+    construct,
+    ...decs,
+  ) as BodyDecoder;
+  return { enc, dec };
+}
+
+function interpret(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
+  const { fields, cls, create, slow } = plan;
+  const n = fields.length;
+  const names = fields.map((f) => f.name);
+  const encs = fields.map((f) => f.type.enc);
+  const decs = fields.map((f) => f.type.dec);
+  const enc: BodyEncoder = (e, v) => {
+    let o: Record<string, unknown>;
+    if (v === null || v === undefined) o = EMPTY;
+    else if (typeof v !== 'object' || v.constructor !== cls) o = slow(v) as Record<string, unknown>;
+    else o = v as Record<string, unknown>;
+    let i = 0;
+    try {
+      for (; i < n; i++) encs[i]!(e, o[names[i]!]);
+    } catch (err) {
+      throw atPath(err, fieldSegment(names[i]!));
+    }
+  };
+  const dec: BodyDecoder = (d) => {
+    const vals: Record<string, unknown> = {};
+    for (let i = 0; i < n; i++) vals[names[i]!] = decs[i]!(d);
+    if (create !== undefined) {
+      try {
+        return create(vals);
+      } catch (err) {
+        throw construct(d, `building ${plan.shortName} failed`, err);
+      }
+    }
+    let o: Record<string, unknown>;
+    try {
+      o = new cls() as Record<string, unknown>;
+    } catch (err) {
+      throw construct(d, `constructing ${plan.shortName} failed`, err);
+    }
+    for (let i = 0; i < n; i++) o[names[i]!] = vals[names[i]!];
+    return o;
+  };
+  return { enc, dec };
+}
