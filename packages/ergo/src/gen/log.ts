@@ -136,7 +136,10 @@ export class MessageLog {
 export interface Log {
   /** Current level of this source. */
   level(): LogLevel;
-  /** Changes the level. Trace can only be set through options (`ErrIncorrect` otherwise, as in Ergo). */
+  /**
+   * Changes the level (Trace..Disabled; `ErrIncorrect` for Default, System or an unknown value).
+   * Port extension: Trace is accepted here too (Ergo only allows it through options).
+   */
   setLevel(level: LogLevel): void;
   /** Name of the single logger this source writes to ('' = fan out to all). */
   logger(): string;
@@ -146,7 +149,7 @@ export interface Log {
   fields(): LogField[];
   /** Adds fields attached to every later record. */
   addFields(...fields: LogField[]): void;
-  /** Removes fields by name. `ErrNotAllowed` while scopes are pushed. */
+  /** Removes fields by name. Refused while scopes are pushed: nothing is removed and an error is logged (as in Ergo). */
   deleteFields(...names: string[]): void;
   /** Saves the current fields (a nested scope); returns the depth. */
   pushFields(): number;

@@ -10,7 +10,7 @@ import { Event, type EventOptions } from '../gen/event.js';
 import { MessageEvent, MessageEventStart, MessageEventStop } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
-import type { MessagePriority } from '../gen/priority.js';
+import { isMessagePriority, type MessagePriority } from '../gen/priority.js';
 import type { Ref } from '../gen/ref.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
@@ -104,6 +104,7 @@ export class EventRegistry {
   /** Publishes to every subscriber. ErrEventUnknown / ErrEventOwner on a wrong name or token. */
   publish(name: Atom, token: Ref, message: unknown, priority: MessagePriority): void {
     this.node.checkAlive();
+    if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
     const e = this.byName.get(name);
     if (e === undefined) throw ErrEventUnknown.with(`'${name}'`);
     if (!e.token.equals(token)) throw ErrEventOwner.with(`wrong token for '${name}'`);

@@ -88,11 +88,9 @@ export class LoggerRegistry {
     const lv = (levels.length > 0 ? levels : ALL_LEVELS).filter((l) => ALL_LEVELS.includes(l));
     const entry: Entry = { name, behavior, levels: [...new Set(lv)], pid, kind: kind ?? (isPino(logger) ? 'pino' : (logger as object).constructor?.name ?? 'function') };
     this.byName.set(name, entry);
-    for (const l of entry.levels) {
-      let list = this.byLevel.get(l);
-      if (list === undefined) this.byLevel.set(l, (list = []));
-      list.push(entry);
-    }
+    // Copy-on-write: a dispatch in progress keeps iterating the list it started with, so a
+    // logger that adds or removes loggers from inside log() never makes the others miss a record.
+    for (const l of entry.levels) this.byLevel.set(l, [...(this.byLevel.get(l) ?? []), entry]);
   }
 
   /** Removes a logger and calls its terminate(). ErrUnknown if there is none of that name. */
@@ -100,10 +98,7 @@ export class LoggerRegistry {
     const e = this.byName.get(name);
     if (e === undefined) throw ErrUnknown.with(`logger "${name}"`);
     this.byName.delete(name);
-    for (const l of e.levels) {
-      const list = this.byLevel.get(l)!;
-      list.splice(list.indexOf(e), 1);
-    }
+    for (const l of e.levels) this.byLevel.set(l, this.byLevel.get(l)!.filter((x) => x !== e));
     this.safe(e, () => e.behavior.terminate?.());
     return e.pid;
   }
@@ -139,6 +134,7 @@ export class LoggerRegistry {
     for (let i = 0; i < list.length; i++) {
       const e = list[i]!;
       if (e.name.charCodeAt(0) === 46 /* '.' */) continue;
+      if (i > 0 && this.byName.get(e.name) !== e) continue; // removed by an earlier logger of this dispatch
       this.safe(e, () => e.behavior.log(record));
     }
   }

@@ -108,6 +108,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
   }
 
   get node(): Node {
+    // Remember who reached for the node in this synchronous stretch: `await this.node.stop()`
+    // after an earlier await runs outside the scheduler, and stop() must still know its caller.
+    this.nodeImpl.noteAccess(this);
     return this.nodeImpl;
   }
 
@@ -386,7 +389,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     if ((this.st & MASK_IRT) === 0) this.allow(MASK_IRT, 'send');
     const prio = options?.priority ?? this.priority;
-    if (to === this.pid && this.st === S_INIT) {
+    if (prio !== this.priority && !isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);
+    if (this.st === S_INIT && (to === this.pid || (to instanceof PID && to.equals(this.pid)))) {
       // Not in the process table yet: route a self-send straight into the mailbox.
       this.deliver(2 - prio, MailboxKind.Regular, this.pid, this.nodeImpl.transform(message), undefined);
     } else {
@@ -412,7 +416,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
   }
 
   private addTimer(delayMs: number, fire: () => void): CancelFunc {
-    if (!Number.isFinite(delayMs) || delayMs < 0) throw ErrIncorrect.with(`delay ${delayMs}`);
+    // Node fires a timer longer than 2^31-1 ms after 1 ms: refuse it (as call timeouts do).
+    if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > 2 ** 31 - 1) throw ErrIncorrect.with(`delay ${delayMs}`);
     const timers = (this.timers ??= new Set());
     let fired = false;
     const h = setTimeout(() => {

@@ -43,6 +43,8 @@ export class Relations {
   private normalize(target: LinkTarget): Target {
     if (typeof target === 'string') return new ProcessID(target as Atom, this.node.name);
     if (target instanceof ProcessID && target.node === '') return new ProcessID(target.name, this.node.name);
+    // An Event with an empty node is local too (subscribe normalises it; unsubscribe must match).
+    if (target instanceof Event && target.node === '') return new Event(target.name, this.node.name);
     if (target instanceof PID || target instanceof ProcessID || target instanceof Alias || target instanceof Event) return target;
     throw ErrIncorrect.with(`unsupported link/monitor target ${String(target)}`);
   }
@@ -60,12 +62,17 @@ export class Relations {
     }
     if (t instanceof ProcessID) {
       if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
-      if (!node.names.has(t.name)) throw ErrProcessUnknown.with(t.toString());
+      const q = node.names.get(t.name);
+      if (q === undefined) throw ErrProcessUnknown.with(t.toString());
+      // Ergo refuses a link to the caller's own name or alias, as to its own PID.
+      if (q === p) throw ErrNotAllowed.with('link/monitor to its own name');
       return;
     }
     if (t instanceof Alias) {
       if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
-      if (node.aliasOwner(t) === undefined) throw ErrAliasUnknown.with(t.toString());
+      const owner = node.aliasOwner(t);
+      if (owner === undefined) throw ErrAliasUnknown.with(t.toString());
+      if (owner === p) throw ErrNotAllowed.with('link/monitor to its own alias');
       return;
     }
     if (t instanceof Event) {

@@ -46,7 +46,9 @@ export class Shutdown {
   }
 
   stop(force: boolean): Promise<void> {
-    const caller = this.node.scheduler.current as ProcessImpl | null;
+    // The caller is the process running a handler right now, or the one that just read
+    // `this.node` (a handler continuing after an await).
+    const caller = (this.node.scheduler.current as ProcessImpl | null) ?? this.node.accessor;
     if (this.stopping === null) {
       this.stopping = this.run(force);
       // Stop is also awaited by wait(); avoid unhandled rejections when nobody awaits it.
@@ -90,8 +92,9 @@ export class Shutdown {
       ticker.unref();
       let timer: ReturnType<typeof setTimeout> | null = null;
       const expired = new Promise<boolean>((resolve) => {
+        // Not unref'd: an awaited stop must reach its deadline (kill the rest, reject with
+        // ErrTimeout) even when a stuck process holds nothing that keeps the event loop alive.
         timer = setTimeout(() => resolve(true), timeout);
-        timer.unref();
       });
       const empty = new Promise<boolean>((resolve) => {
         this.emptyWaiters.push(() => resolve(false));

@@ -2,6 +2,7 @@
 
 import type { Atom } from '../gen/atom.js';
 import type { Node, NodeOptions } from '../gen/node.js';
+import { ErrIncorrect } from '../gen/errors.js';
 import { NodeImpl, validateNodeName } from './node.js';
 
 /**
@@ -10,6 +11,10 @@ import { NodeImpl, validateNodeName } from './node.js';
  */
 export async function startNode(name: Atom | string, options: NodeOptions = {}): Promise<Node> {
   const n = validateNodeName(name);
+  const st = options.shutdownTimeout;
+  if (st !== undefined && !(Number.isInteger(st) && st > 0 && st <= 2 ** 31 - 1)) {
+    throw ErrIncorrect.with(`shutdownTimeout ${String(st)} (milliseconds, a positive integer)`);
+  }
   const node = new NodeImpl(n, options);
   node.startServices();
   try {

@@ -61,6 +61,8 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
       // already removed
     }
     p.loggerName = '';
+    // Its own logging comes back for terminate (Ergo re-enables it too).
+    p.logHandle?.forceLevel(p.logLevel);
   }
 }
 

@@ -1,0 +1,341 @@
+// Node shutdown (issue 3 item 7, ERGO-API §1 Graceful stop / Forced stop / Wait / Signals rows,
+// §7 item 5): stop() sends untrappable shutdown exits and waits; the shutdownTimeout path logs
+// the pending processes and ends them by force with an error; stopForce() kills; a process that
+// stops its own node does not deadlock; idempotence, wait(), asyncDispose, opt-in signal handling.
+
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+import { format } from 'node:util';
+
+import {
+  ErrTimeout,
+  ExitReason,
+  LogLevel,
+  TerminateReasonKill,
+  TerminateReasonShutdown,
+  unwrapReason,
+  type MessageLog,
+  type Node,
+} from '../src/index.js';
+import { DEFAULT_SHUTDOWN_TIMEOUT, PENDING_LOG_INTERVAL } from '../src/node/shutdown.js';
+import { deferred, exec, guardUnhandled, Hold, Inbox, rejectsCode, spawnChild, spawnTest, TestActor, testNode, within } from './lifecycle_helpers.js';
+
+guardUnhandled();
+
+const text = (m: MessageLog): string => format(m.format, ...m.args);
+
+describe('graceful stop', () => {
+  test('every process gets an untrappable shutdown exit from its parent; stop resolves once all ended', async () => {
+    const node = await testNode();
+    const a = await spawnTest(node);
+    const b = await spawnTest(node, { name: 'stop_b' });
+    await exec(node, b.pid, (x) => x.setTrapExit(true));
+    const child = await spawnChild(node, a.pid);
+    await exec(node, child.pid, (x) => x.setTrapExit(true));
+    assert.equal(node.isAlive(), true);
+    await node.stop();
+    for (const [p, parent] of [
+      [a, node.pid],
+      [b, node.pid],
+      [child, a.pid],
+    ] as const) {
+      const r = await p.inbox.terminated();
+      assert.ok(r instanceof ExitReason, 'an exit signal, not a kill');
+      assert.ok(r.source.toString() === parent.toString(), 'sent as if from the parent');
+      assert.equal(unwrapReason(r), TerminateReasonShutdown);
+      assert.deepEqual(p.inbox.messages(), [], 'never trapped');
+    }
+    assert.equal(node.isAlive(), false);
+    assert.equal(node.uptime(), 0);
+    assert.throws(() => node.info(), { code: 'ERR_NODE_TERMINATED' });
+    await rejectsCode(node.spawn(TestActor), 'ERR_NODE_TERMINATED');
+    await node.wait(); // resolves at once
+    await rejectsCode(node.waitWithTimeout(10), 'ERR_NODE_TERMINATED');
+  });
+
+  test('stop waits for slow terminations (async handlers finishing); wait() resolves with it', async () => {
+    const node = await testNode();
+    const release = deferred<void>();
+    const entered = deferred<void>();
+    const slow = await spawnTest(node);
+    node.send(slow.pid, new Hold(release.promise, entered));
+    await entered.promise;
+    const waited = node.wait();
+    let stopped = false;
+    const stopping = node.stop().then(() => {
+      stopped = true;
+    });
+    // The busy process holds the stop while it runs (checked after a full event-loop turn).
+    await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false);
+    assert.equal(node.isAlive(), true, 'alive while stopping');
+    release.resolve();
+    await stopping;
+    await waited;
+    assert.equal(unwrapReason(await slow.inbox.terminated()), TerminateReasonShutdown);
+  });
+
+  test('stop is idempotent; stop after stop resolves; asyncDispose stops', async () => {
+    const node = await testNode();
+    await spawnTest(node);
+    const s1 = node.stop();
+    const s2 = node.stop();
+    await Promise.all([s1, s2]);
+    await node.stop();
+    await node.stopForce();
+    const n2 = await testNode();
+    const p = await spawnTest(n2);
+    await n2[Symbol.asyncDispose]();
+    assert.equal(n2.isAlive(), false);
+    assert.equal(unwrapReason(await p.inbox.terminated()), TerminateReasonShutdown, 'a graceful stop');
+  });
+
+  test('spawns are refused once stopping; calls left pending fail', async () => {
+    const node = await testNode();
+    const silent = await spawnTest(node, { hooks: { call: () => undefined } });
+    const pending = node.call(silent.pid, 'never answered', { timeout: 60_000 });
+    const stopping = node.stop();
+    await rejectsCode(node.spawn(TestActor), 'ERR_NODE_TERMINATED');
+    await stopping;
+    const e = await pending.then(
+      () => assert.fail('the call cannot succeed'),
+      (err: unknown) => err as { code?: string },
+    );
+    assert.ok(['ERR_PROCESS_TERMINATED', 'ERR_NODE_TERMINATED'].includes(e.code ?? ''), String(e.code));
+  });
+
+  test('a spawn whose async init is still running when the node stops fails with ErrNodeTerminated', async () => {
+    const node = await testNode();
+    const initGate = deferred<void>();
+    const initStarted = deferred<void>();
+    const spawning = spawnTest(node, {
+      hooks: {
+        init: async () => {
+          initStarted.resolve();
+          await initGate.promise;
+        },
+      },
+    });
+    await initStarted.promise;
+    const stopping = node.stop();
+    initGate.resolve();
+    await rejectsCode(spawning, 'ERR_NODE_TERMINATED');
+    await stopping;
+    assert.equal(node.isAlive(), false);
+  });
+
+  test('loggers are terminated after the processes ended', async () => {
+    const node = await testNode();
+    const order: string[] = [];
+    node.loggerAdd('l', { log: () => undefined, terminate: () => void order.push('logger') });
+    await spawnTest(node, { hooks: { terminate: () => void order.push('process') } });
+    await node.stop();
+    assert.deepEqual(order, ['process', 'logger']);
+  });
+});
+
+describe('shutdown timeout', () => {
+  test('pending processes are logged (PID, name, state, queues), then killed, and stop rejects with ErrTimeout', async () => {
+    const logs = new Inbox();
+    const node = await testNode({ shutdownTimeout: 200 });
+    node.loggerAdd('capture', { log: (m) => logs.push({ kind: 'log', message: m }) });
+    const stuck = await spawnTest(node, { name: 'stuck_one' });
+    const entered = deferred<void>();
+    node.send(stuck.pid, new Hold(new Promise(() => undefined), entered)); // never settles
+    await entered.promise;
+    node.send(stuck.pid, 'waiting in main');
+    const quick = await spawnTest(node);
+    const waited = node.wait();
+    const e = await rejectsCode(node.stop(), 'ERR_TIMEOUT');
+    await within(waited, 'wait() to resolve after a timed-out stop');
+    assert.ok(ErrTimeout.is(e));
+    assert.equal(unwrapReason(await quick.inbox.terminated()), TerminateReasonShutdown);
+    assert.equal(await stuck.inbox.terminated(), TerminateReasonKill, 'killed when the time is up');
+    assert.equal(node.isAlive(), false);
+    const pending = logs.ofKind('log').filter((s) => s.message.level === LogLevel.Warning && text(s.message).includes(stuck.pid.toString()));
+    assert.ok(pending.length >= 1, 'the pending process is logged');
+    const line = text(pending[0]!.message);
+    assert.match(line, /'stuck_one'/);
+    assert.match(line, /running/);
+    assert.match(line, /urgent 1/, 'its undelivered shutdown exit');
+    assert.match(line, /main 1/);
+    assert.ok(!logs.ofKind('log').some((s) => text(s.message).includes(quick.pid.toString())), 'processes that ended are not listed');
+  });
+
+  test('while waiting, the pending processes are logged every 5 s (mocked timers)', async (t) => {
+    const logs = new Inbox();
+    const node = await testNode({ shutdownTimeout: 60_000 });
+    node.loggerAdd('capture', { log: (m) => logs.push({ kind: 'log', message: m }) });
+    const stuck = await spawnTest(node, { name: 'slow_poke' });
+    const entered = deferred<void>();
+    node.send(stuck.pid, new Hold(new Promise(() => undefined), entered));
+    await entered.promise;
+    t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+    let stopping: Promise<void> | undefined;
+    try {
+      stopping = node.stop();
+      stopping.catch(() => undefined);
+      // Stop hooks may await before the exits go out: wait until the stuck process has its exit.
+      for (let i = 0; i < 100 && node.processInfo(stuck.pid).mailboxQueues.urgent === 0; i++) await new Promise((r) => setImmediate(r));
+      assert.equal(node.processInfo(stuck.pid).mailboxQueues.urgent, 1);
+      const pendingLines = (): string[] =>
+        logs
+          .ofKind('log')
+          .map((s) => text(s.message))
+          .filter((l) => l.includes(stuck.pid.toString()));
+      assert.deepEqual(pendingLines(), [], 'nothing logged before 5 s');
+      t.mock.timers.tick(4_999);
+      assert.deepEqual(pendingLines(), []);
+      t.mock.timers.tick(1);
+      assert.equal(pendingLines().length, 1, 'logged at 5 s');
+      assert.match(pendingLines()[0]!, /'slow_poke'.*running.*urgent 1 system 0 main 0 log 0/);
+      t.mock.timers.tick(5_000);
+      assert.equal(pendingLines().length, 2, 'and again at 10 s');
+    } finally {
+      t.mock.timers.reset();
+    }
+    await node.stopForce();
+    await stopping;
+    assert.equal(await stuck.inbox.terminated(), TerminateReasonKill);
+  });
+
+  test('stopForce during a stuck graceful stop ends it at once', async () => {
+    const node = await testNode({ shutdownTimeout: 60_000 });
+    const stuck = await spawnTest(node);
+    const entered = deferred<void>();
+    node.send(stuck.pid, new Hold(new Promise(() => undefined), entered));
+    await entered.promise;
+    const graceful = node.stop();
+    await node.stopForce();
+    await within(graceful.catch(() => undefined), 'the graceful stop to settle');
+    assert.equal(await stuck.inbox.terminated(), TerminateReasonKill);
+    assert.equal(node.isAlive(), false);
+  });
+});
+
+describe('the shutdownTimeout option', () => {
+  test('defaults: 3 minutes, pending processes logged every 5 s', () => {
+    assert.equal(DEFAULT_SHUTDOWN_TIMEOUT, 180_000);
+    assert.equal(PENDING_LOG_INTERVAL, 5_000);
+  });
+
+  test('must be a positive integer of milliseconds', async () => {
+    for (const bad of [0, -1, 1.5, Number.NaN, Infinity, '100' as unknown as number]) {
+      await rejectsCode(testNode({ shutdownTimeout: bad }), 'ERR_INCORRECT');
+    }
+  });
+});
+
+describe('forced stop', () => {
+  test('stopForce kills every process (idle and busy) and resolves', async () => {
+    const node = await testNode();
+    const idle = await spawnTest(node);
+    const busy = await spawnTest(node);
+    const entered = deferred<void>();
+    node.send(busy.pid, new Hold(new Promise(() => undefined), entered));
+    await entered.promise;
+    await node.stopForce();
+    assert.equal(await idle.inbox.terminated(), TerminateReasonKill);
+    assert.equal(await busy.inbox.terminated(), TerminateReasonKill);
+    assert.equal(node.isAlive(), false);
+  });
+});
+
+describe('stop from inside a process', () => {
+  test('awaiting node.stop() in a handler does not deadlock', async () => {
+    const node = await testNode();
+    const done = deferred<string>();
+    const stopper = await spawnTest(node, {
+      hooks: {
+        async message(a, _f, m) {
+          if (m !== 'stop the node') return;
+          await a.node.stop();
+          done.resolve('stop resolved inside the process');
+        },
+      },
+    });
+    const other = await spawnTest(node);
+    node.send(stopper.pid, 'stop the node');
+    assert.equal(await within(done.promise, 'stop to resolve inside the handler'), 'stop resolved inside the process');
+    await within(node.wait(), 'the node to stop');
+    assert.equal(unwrapReason(await other.inbox.terminated()), TerminateReasonShutdown);
+    assert.equal(unwrapReason(await stopper.inbox.terminated()), TerminateReasonShutdown);
+  });
+
+  test(
+    'awaiting node.stop() after an earlier await in the same handler does not deadlock',
+    async () => {
+      const node = await testNode({ shutdownTimeout: 300 });
+      const done = deferred<string>();
+      const stopper = await spawnTest(node, {
+        hooks: {
+          async message(a, _f, m) {
+            if (m !== 'stop later') return;
+            await Promise.resolve();
+            await new Promise((r) => setImmediate(r));
+            try {
+              await a.node.stop();
+              done.resolve('resolved');
+            } catch (e) {
+              done.resolve(String((e as { code?: string }).code));
+            }
+          },
+        },
+      });
+      node.send(stopper.pid, 'stop later');
+      assert.equal(await within(done.promise, 'stop to settle inside the handler', 5000), 'resolved');
+      await node.wait();
+    },
+  );
+
+  test('stopForce from inside a handler', async () => {
+    const node = await testNode();
+    const p = await spawnTest(node, {
+      hooks: {
+        message(a, _f, m) {
+          if (m === 'force') void a.node.stopForce();
+        },
+      },
+    });
+    node.send(p.pid, 'force');
+    await within(node.wait(), 'the node to stop');
+    assert.equal(await p.inbox.terminated(), TerminateReasonKill);
+  });
+});
+
+describe('signals', () => {
+  /** The listener a node added for `signal` (called directly: emitting a real signal would reach the test runner too). */
+  function addedListener(signal: 'SIGTERM' | 'SIGINT', before: Function[]): () => void {
+    const added = process.listeners(signal).filter((l) => !before.includes(l));
+    assert.equal(added.length, 1, `one ${signal} listener added`);
+    return added[0] as () => void;
+  }
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`handleSignals is opt-in: no listeners by default; ${signal} stops a node that asked for it`, async () => {
+      const before = process.listeners(signal);
+      const plain = await testNode();
+      assert.equal(process.listenerCount(signal), before.length, 'no handler without the option');
+      const node = await testNode({ handleSignals: true });
+      const onSignal = addedListener(signal, before);
+      const p = await spawnTest(node);
+      onSignal();
+      await within(node.wait(), `the node to stop on ${signal}`);
+      assert.equal(unwrapReason(await p.inbox.terminated()), TerminateReasonShutdown, 'a graceful stop');
+      assert.deepEqual(process.listeners(signal), before, 'handlers removed after stop');
+      assert.equal(plain.isAlive(), true, 'other nodes are untouched');
+      await plain.stop();
+    });
+  }
+
+  test('the signal handlers are removed by a normal stop too', async () => {
+    const beforeTerm = process.listeners('SIGTERM');
+    const beforeInt = process.listeners('SIGINT');
+    const node: Node = await testNode({ handleSignals: true });
+    addedListener('SIGTERM', beforeTerm);
+    addedListener('SIGINT', beforeInt);
+    await node.stop();
+    assert.deepEqual(process.listeners('SIGTERM'), beforeTerm);
+    assert.deepEqual(process.listeners('SIGINT'), beforeInt);
+  });
+});
