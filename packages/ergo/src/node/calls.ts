@@ -1,7 +1,9 @@
 // Pending calls of a node. A reply goes straight to its pending entry (never through the
 // caller's mailbox). Timeouts live in one structure: a doubly linked list per distinct timeout
-// value (deadlines in a list are in insertion order) and a single unref'd timer for the earliest,
-// so a million calls a second cost no timer each.
+// value (deadlines in a list are in insertion order) and a single timer for the earliest, so a
+// million calls a second cost no timer each. The timer is ref'd only while calls are pending: a
+// pending call keeps the process alive until it settles or times out (otherwise an awaited call
+// could be left unsettled when nothing else is running), an idle registry never does.
 
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
@@ -96,6 +98,7 @@ export class CallRegistry {
       list.append(c);
       if (c.deadline < this.timerAt) this.arm(c.deadline);
     }
+    if (this.byId.size === 1 && this.timer !== null) this.timer.ref();
     return c;
   }
 
@@ -113,6 +116,7 @@ export class CallRegistry {
   settle(c: PendingCall, ok: boolean, value: unknown): boolean {
     if (this.byId.get(c.ref.id[0]) !== c) return false;
     this.byId.delete(c.ref.id[0]);
+    if (this.byId.size === 0 && this.timer !== null) this.timer.unref();
     if (c.list !== null) c.list.remove(c);
     if (c.holder !== null) {
       c.holder.held--;
@@ -139,7 +143,7 @@ export class CallRegistry {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
-    this.timer.unref();
+    if (this.byId.size === 0) this.timer.unref();
   }
 
   private expire(): void {

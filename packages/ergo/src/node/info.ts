@@ -30,7 +30,8 @@ export function processInfo(p: ProcessImpl): ProcessInfo {
     parent: p.parent,
     leader: p.leader,
     fallback: p.fallback ?? { enable: false, name: '', tag: '' },
-    env: node.options.security?.exposeEnvInfo === false ? {} : p.envList(),
+    // As in Ergo (and node/application info): env only with `security.exposeEnvInfo`.
+    env: node.options.security?.exposeEnvInfo ? p.envList() : {},
     aliases: p.aliases(),
     events: p.events(),
     metas: [],

@@ -137,7 +137,8 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, opti
         failedInit(node, p, err);
         reject(err);
       }, options.initTimeout);
-      timer.unref();
+      // Not unref'd: the awaited spawn must settle (ErrTimeout) even when nothing else keeps the
+      // process alive; the timer is cleared as soon as init settles.
     }
     const settle = (ok: boolean, v: unknown): void => {
       if (done) return;
