@@ -203,6 +203,8 @@ export class OrderedChildren implements ChildrenStrategy {
   }
 
   shutdown(reason: Error): Error | undefined {
+    // Already shutting down (children still to stop): the first reason stands, as in Ergo.
+    if (this.mode === SHUTDOWN) return undefined;
     return this.beginShutdown(reason, reason);
   }
 

@@ -98,6 +98,8 @@ export class SimpleChildren implements ChildrenStrategy {
   }
 
   shutdown(reason: Error): Error | undefined {
+    // Already shutting down (instances still to stop): the first reason stands, as in Ergo.
+    if (this.finalReason !== null) return undefined;
     this.finalReason = reason;
     for (const inst of this.instances.values()) {
       this.waiting.add(inst.pid.id);

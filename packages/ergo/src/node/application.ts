@@ -124,16 +124,22 @@ export class ApplicationManager {
     this.node.checkRunning();
     const a = this.get(name);
     if (mode === undefined) {
+      // `chain` is the path of applications being started above this one: only a name on the
+      // path is a cycle (a dependency shared by two branches is started once, then Running).
       if (chain.has(a.spec.name)) throw ErrApplicationDepends.with(`dependency cycle through ${a.spec.name}`);
       chain.add(a.spec.name);
-      for (const dep of a.spec.depends?.applications ?? []) {
-        try {
-          await this.start(dep, options, undefined, chain);
-        } catch (e) {
-          if (ErrApplicationRunning.is(e)) continue;
-          this.node.log.error('unable to start %s: dependency %s failed: %s', a.spec.name, String(dep), toError(e).message);
-          throw ErrApplicationDepends.with(`${a.spec.name} needs ${dep}: ${toError(e).message}`, e);
+      try {
+        for (const dep of a.spec.depends?.applications ?? []) {
+          try {
+            await this.start(dep, options, undefined, chain);
+          } catch (e) {
+            if (ErrApplicationRunning.is(e)) continue;
+            this.node.log.error('unable to start %s: dependency %s failed: %s', a.spec.name, String(dep), toError(e).message);
+            throw ErrApplicationDepends.with(`${a.spec.name} needs ${dep}: ${toError(e).message}`, e);
+          }
         }
+      } finally {
+        chain.delete(a.spec.name);
       }
     }
     if (a.state === ApplicationState.Running) throw ErrApplicationRunning.with(a.spec.name);
@@ -192,8 +198,9 @@ export class ApplicationManager {
     if (force) return;
     let timer: ReturnType<typeof setTimeout> | undefined;
     const expired = new Promise<boolean>((resolve) => {
+      // Not unref'd: an awaited stop must reach its deadline (ErrApplicationStopping) even when
+      // a stuck member holds nothing that keeps the event loop alive (cleared once settled).
       timer = setTimeout(() => resolve(true), timeoutMs);
-      timer.unref();
     });
     const timedOut = await Promise.race([done.then(() => false), expired]);
     clearTimeout(timer);
