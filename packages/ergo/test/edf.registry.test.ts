@@ -126,7 +126,7 @@ test('named types: the underlying body, 0x83 markers for slices/maps, Typed in a
       return this.v;
     }
   }
-  const C = r.register({ name: '#example.com/x/Celsius', type: Go.float64, class: Celsius });
+  r.register({ name: '#example.com/x/Celsius', type: Go.float64, class: Celsius });
   const enc = new EdfEncoder({ registry: r });
   const dec = new EdfDecoder({ registry: r });
   assert.match(hex(enc.encode(Level.of(3))), /0000000000000003$/);

@@ -8,7 +8,6 @@ import { describe, test } from 'node:test';
 import {
   Actor,
   ErrNodeTerminated,
-  ErrProcessUnknown,
   ErrTaken,
   isError,
   MessagePriority,

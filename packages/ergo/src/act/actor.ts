@@ -2,29 +2,18 @@
 // callback may be sync or async (an async one suspends this actor, not the node, until it
 // settles, while its mail waits in order).
 
-import { ErgoError, ErrNoConnection, ExitReason } from '../gen/errors.js';
 import type { MessageLog } from '../gen/log.js';
-import {
-  MessageExitAlias,
-  MessageExitEvent,
-  MessageExitNode,
-  MessageExitPID,
-  MessageExitProcessID,
-  type MessageEvent,
-} from '../gen/messages.js';
+import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { Atom } from '../gen/atom.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
 import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import { BehaviorBase } from './base.js';
+import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
 
 /** Messages an actor handles per scheduling turn before others get theirs. */
 export const ACTOR_BATCH = 64;
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
-}
 
 /** Return value of a handler: nothing (carry on), a termination reason, a {@link Stop}, or a promise of those. */
 export type HandlerResult = void | undefined | Error | Stop | Promise<void | undefined | Error | Stop>;
@@ -157,7 +146,7 @@ export class Actor extends BehaviorBase {
           r = this.#exit(from, message);
           break;
         case MailboxKind.Inspect:
-          r = this.#inspect(from, message as string[], extra as Ref);
+          r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
           break;
       }
       if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
@@ -187,43 +176,15 @@ export class Actor extends BehaviorBase {
       ref = extra as Ref;
       r = this.handleCall(from, ref, request);
     }
-    if (isThenable(r)) return Promise.resolve(r).then((v) => this.#reply(from, ref, v));
-    return this.#reply(from, ref, r);
-  }
-
-  #reply(from: PID, ref: Ref, r: unknown): unknown {
-    if (r === undefined) return undefined;
-    if (r instanceof Stop) {
-      if (r.hasReply) this.sendResponse(from, ref, r.reply);
-      return r.reason;
-    }
-    if (r instanceof Error) return r;
-    this.sendResponse(from, ref, r);
-    return undefined;
+    if (isThenable(r)) return Promise.resolve(r).then((v) => finishCall(this, from, ref, v));
+    return finishCall(this, from, ref, r);
   }
 
   #exit(from: PID, message: unknown): unknown {
-    if (message instanceof MessageExitPID) {
-      if (this.#trap && !from.equals(this.parent)) return this.#regular(from, message, undefined);
-      return new ExitReason(message.pid, message.reason);
-    }
-    if (this.#trap) return this.#regular(from, message, undefined);
-    if (message instanceof MessageExitProcessID) return new ExitReason(message.processID, message.reason);
-    if (message instanceof MessageExitAlias) return new ExitReason(message.alias, message.reason);
-    if (message instanceof MessageExitEvent) return new ExitReason(message.event, message.reason);
-    if (message instanceof MessageExitNode) return new ExitReason(message.name, ErrNoConnection);
-    return new ErgoError('ERR_UNKNOWN_EXIT', `unknown exit message ${String(message)}`);
-  }
-
-  #inspect(from: PID, items: string[], ref: Ref): unknown {
-    const r = this.handleInspect(from, ...items);
-    if (isThenable(r)) {
-      return Promise.resolve(r).then((v) => {
-        this.sendResponse(from, ref, v ?? {});
-      });
-    }
-    this.sendResponse(from, ref, r ?? {});
-    return undefined;
+    // Trapped exits become messages, except an exit from the parent, which always terminates.
+    const fromParent = message instanceof MessageExitPID && from.equals(this.parent);
+    if (this.#trap && !fromParent) return this.#regular(from, message, undefined);
+    return exitReason(message);
   }
 }
 

@@ -2,15 +2,8 @@
 // are forwarded round-robin (from and ref preserved, so workers answer callers directly);
 // high/max-priority mail is handled by the pool's own callbacks.
 
-import { defineError, ErgoError, ErrIncorrect, ErrNoConnection, ErrProcessMailboxFull, ExitReason, isNormalReason, TerminateReasonNormal, toError } from '../gen/errors.js';
-import {
-  MessageExitAlias,
-  MessageExitEvent,
-  MessageExitNode,
-  MessageExitPID,
-  MessageExitProcessID,
-  type MessageEvent,
-} from '../gen/messages.js';
+import { defineError, ErgoError, ErrIncorrect, ErrProcessMailboxFull, isNormalReason, TerminateReasonNormal, toError } from '../gen/errors.js';
+import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
@@ -19,6 +12,7 @@ import type { Ref } from '../gen/ref.js';
 import { Ring } from '../lib/ring.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
+import { answerInspect, exitReason, finishCall, isThenable, requestRef } from './handling.js';
 
 /** No worker left to remove. */
 export const ErrPoolEmpty = defineError('ERR_POOL_EMPTY', 'no worker process in the pool');
@@ -35,10 +29,6 @@ export interface PoolOptions {
   workerArgs?: unknown[];
   /** Mailbox limit of each worker (0 = unbounded). A full worker is skipped. */
   workerMailboxSize?: number;
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
 /**
@@ -189,13 +179,9 @@ export abstract class Pool extends BehaviorBase {
         case MailboxKind.Exit:
           r = this.#exit(from, message);
           break;
-        case MailboxKind.Inspect: {
-          const ref = extra as Ref;
-          const res = this.handleInspect(from, ...(message as string[]));
-          if (isThenable(res)) r = Promise.resolve(res).then((v) => void this.sendResponse(from, ref, v ?? {}));
-          else this.sendResponse(from, ref, res ?? {});
+        case MailboxKind.Inspect:
+          r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
           break;
-        }
       }
       if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
       if (this.state() === ProcessState.Zombee) return undefined;
@@ -221,38 +207,22 @@ export abstract class Pool extends BehaviorBase {
     this.#unhandled++;
     this.log.error('pool: no worker could take a message from %s (%d workers)', from.toString(), this.#workers.length);
     if (kind === MailboxKind.Request) {
-      const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
-      this.sendResponseError(from, ref, ErrProcessMailboxFull.with('every pool worker is busy'));
+      this.sendResponseError(from, requestRef(extra), ErrProcessMailboxFull.with('every pool worker is busy'));
     }
   }
 
   #request(from: PID, request: unknown, extra: unknown): unknown {
-    const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
-    const finish = (v: unknown): unknown => {
-      if (v instanceof Stop) {
-        if (v.hasReply) this.sendResponse(from, ref, v.reply);
-        return v.reason;
-      }
-      if (v instanceof Error) return v;
-      if (v !== undefined) this.sendResponse(from, ref, v);
-      return undefined;
-    };
+    const ref = requestRef(extra);
     const r = this.handleCall(from, ref, request);
-    if (isThenable(r)) return Promise.resolve(r).then(finish);
-    return finish(r);
+    if (isThenable(r)) return Promise.resolve(r).then((v) => finishCall(this, from, ref, v));
+    return finishCall(this, from, ref, r);
   }
 
   #exit(from: PID, message: unknown): unknown {
-    if (message instanceof MessageExitPID) {
-      const pid = message.pid;
-      if (!from.equals(this.parent) && this.#isWorker(pid)) return this.#workerExited(pid, message.reason);
-      return new ExitReason(pid, message.reason);
+    if (message instanceof MessageExitPID && !from.equals(this.parent) && this.#isWorker(message.pid)) {
+      return this.#workerExited(message.pid, message.reason);
     }
-    if (message instanceof MessageExitProcessID) return new ExitReason(message.processID, message.reason);
-    if (message instanceof MessageExitAlias) return new ExitReason(message.alias, message.reason);
-    if (message instanceof MessageExitEvent) return new ExitReason(message.event, message.reason);
-    if (message instanceof MessageExitNode) return new ExitReason(message.name, ErrNoConnection);
-    return new ErgoError('ERR_UNKNOWN_EXIT', `unknown exit message ${String(message)}`);
+    return exitReason(message);
   }
 
   #isWorker(pid: PID): boolean {

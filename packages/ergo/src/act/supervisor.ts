@@ -2,22 +2,16 @@
 // them by its strategy. Children are supervisors too when you want a tree.
 
 import type { Atom } from '../gen/atom.js';
-import { ErgoError, ErrNoConnection, ErrProcessUnknown, ErrUnsupported, ExitReason, TerminateReasonShutdown, toError } from '../gen/errors.js';
+import { ErgoError, ErrProcessUnknown, TerminateReasonShutdown, toError } from '../gen/errors.js';
 import type { MessageLog } from '../gen/log.js';
-import {
-  MessageExitAlias,
-  MessageExitEvent,
-  MessageExitNode,
-  MessageExitPID,
-  MessageExitProcessID,
-  type MessageEvent,
-} from '../gen/messages.js';
+import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
 import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
+import { answerInspect, exitReason, finishCall, isThenable, requestRef } from './handling.js';
 import { OrderedChildren } from './supervisor_ordered.js';
 import { SimpleChildren } from './supervisor_simple.js';
 import type { ChildrenStrategy, SupervisorHost } from './supervisor_strategy.js';
@@ -46,10 +40,6 @@ class ChildTerminated {
     readonly pid: PID,
     readonly reason: Error,
   ) {}
-}
-
-function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && typeof v === 'object' && typeof (v as { then?: unknown }).then === 'function';
 }
 
 const TYPE_NAMES = ['One For One', 'All For One', 'Rest For One', 'Simple One For One'];
@@ -214,13 +204,9 @@ export abstract class Supervisor extends BehaviorBase {
         case MailboxKind.Exit:
           r = this.#exit(from, message);
           break;
-        case MailboxKind.Inspect: {
-          const ref = extra as Ref;
-          const res = this.handleInspect(from, ...(message as string[]));
-          if (isThenable(res)) r = Promise.resolve(res).then((v) => void this.sendResponse(from, ref, v ?? {}));
-          else this.sendResponse(from, ref, res ?? {});
+        case MailboxKind.Inspect:
+          r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
           break;
-        }
       }
       if (r !== undefined && r !== null && (r instanceof Error || isThenable(r))) return r;
       if (this.state() === ProcessState.Zombee) return undefined;
@@ -248,17 +234,12 @@ export abstract class Supervisor extends BehaviorBase {
   }
 
   #request(from: PID, request: unknown, extra: unknown): unknown {
-    const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
-    const r = this.handleCall(from, ref, request);
+    const ref = requestRef(extra);
     const finish = (v: unknown): unknown => {
-      if (v instanceof Stop) {
-        if (v.hasReply) this.sendResponse(from, ref, v.reply);
-        return this.#strategy.shutdown(v.reason);
-      }
-      if (v instanceof Error) return this.#strategy.shutdown(v);
-      if (v !== undefined) this.sendResponse(from, ref, v);
-      return undefined;
+      const reason = finishCall(this, from, ref, v);
+      return reason === undefined ? undefined : this.#strategy.shutdown(reason);
     };
+    const r = this.handleCall(from, ref, request);
     if (isThenable(r)) return Promise.resolve(r).then(finish);
     return finish(r);
   }
@@ -270,10 +251,6 @@ export abstract class Supervisor extends BehaviorBase {
       if (this.#cfg.handleChild) this.send(this.pid, new ChildTerminated(name, message.pid, message.reason));
       return this.#strategy.exited(message.pid, message.reason);
     }
-    if (message instanceof MessageExitProcessID) return this.#strategy.shutdown(new ExitReason(message.processID, message.reason));
-    if (message instanceof MessageExitAlias) return this.#strategy.shutdown(new ExitReason(message.alias, message.reason));
-    if (message instanceof MessageExitEvent) return this.#strategy.shutdown(new ExitReason(message.event, message.reason));
-    if (message instanceof MessageExitNode) return this.#strategy.shutdown(new ExitReason(message.name, ErrNoConnection));
-    return this.#strategy.shutdown(ErrUnsupported.with(`unknown exit message ${String(message)}`));
+    return this.#strategy.shutdown(exitReason(message));
   }
 }

@@ -23,7 +23,7 @@ import {
   toError,
 } from '../gen/errors.js';
 import type { EventOptions } from '../gen/event.js';
-import { LogLevel, MessageLogNode, MessageLogProcess, type Log, type LoggerBehavior, type MessageLog } from '../gen/log.js';
+import { LogLevel, MessageLogNode, MessageLogProcess, type LoggerBehavior, type MessageLog } from '../gen/log.js';
 import { MessageExitPID, MessageFallback } from '../gen/messages.js';
 import type { NodeInfo, NodeOptions, PinoLike, Version, Node } from '../gen/node.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type ProcessOptions, type SendOptions } from '../gen/options.js';
