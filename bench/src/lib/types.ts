@@ -1,0 +1,98 @@
+// The suite contract. A suite is one file under bench/src/suites/ exporting a function whose
+// name ends in `Suite` (or a default export) with the signature `(report, ctx?) => Promise<void>`.
+// It measures and calls `report` once per figure. Optionally it exports `scenarios`, a list of
+// ScenarioSpec: the runner then starts one fresh child process per scenario and per JS peer
+// (ctx.scenario / ctx.peer say which), and runs the Erlang peer of the scenario when `erl` is
+// installed, so every figure of one scenario lands in the same table row.
+
+/** One measured figure. Rows with the same `group` + `name` are one table row; `peer` picks the column. */
+export interface Row {
+  /** Table the row belongs to (e.g. "local messaging"). */
+  group: string;
+  /** Scenario label, the row key inside the group. */
+  name: string;
+  /** The figure: the runner uses the median of `samples` when they are given. */
+  value: number;
+  /** Unit of `value`: "msg/s", "calls/s", "spawns/s", "B/process", "ns/op"... */
+  unit: string;
+  note?: string;
+  /** Who was measured: "ergo-ts" (default), "nact", "erlang", or any other peer name. */
+  peer?: string;
+  /** Per-round figures (after warm-up); `value` should be their median. */
+  samples?: number[];
+  /** "higher" (throughput, default) or "lower" (memory, latency) is better. */
+  better?: 'higher' | 'lower';
+}
+
+/** The callback a suite reports its figures through. */
+export type Report = (row: Row) => void;
+
+/** What the child process tells a suite about the run it is part of. */
+export interface SuiteContext {
+  /** The scenario to run (an id from the module's `scenarios`), or undefined: run everything. */
+  scenario: string | undefined;
+  /** The JS peer to measure in this process: "ergo-ts" or "nact" (or another declared peer). */
+  peer: string;
+  /** Measured rounds (after warm-up). */
+  rounds: number;
+  /** Warm-up rounds (run, not reported). */
+  warmup: number;
+  /** `--quick`: fewer rounds; suites may also shrink sizes. */
+  quick: boolean;
+}
+
+/** Erlang side of a scenario: `Module:Fun(Rounds, Warmup, Args...)` from bench/erlang/<module>.erl. */
+export interface ErlangSpec {
+  module: string;
+  fun: string;
+  /** Integer arguments after rounds and warm-up. */
+  args?: number[];
+  /** Maps the ids the Erlang function prints to table rows. */
+  rows: Record<string, { group: string; name: string; unit: string; better?: 'higher' | 'lower' }>;
+  /** Extra flags for `erl` (e.g. ["+S", "1"]). */
+  flags?: string[];
+}
+
+/** One scenario of a suite module: a child process per peer, plus the Erlang peer. */
+export interface ScenarioSpec {
+  id: string;
+  /** JS peers, each measured in its own child process (default ["ergo-ts"]). */
+  peers?: string[];
+  erlang?: ErlangSpec;
+  /** At least this many warm-up rounds, for every peer (scenarios that reach steady state slowly). */
+  minWarmup?: number;
+  /** Seconds before the child is killed (default 180). */
+  timeout?: number;
+}
+
+/** Target and reference figures a suite declares for one of its rows (printed, never measured). */
+export interface FigureSpec {
+  group: string;
+  name: string;
+  /** Target for ergo-ts in the row's unit. */
+  target?: { value: number; better: 'higher' | 'lower' };
+  /** Figures measured earlier (not in this run), by peer label ("Go Ergo", "Erlang", "nact"). */
+  references?: Record<string, number>;
+}
+
+/** The shape of a suite module as the runner sees it. */
+export interface SuiteModule {
+  scenarios?: ScenarioSpec[];
+  figures?: FigureSpec[];
+  [name: string]: unknown;
+}
+
+/** The function the runner calls. */
+export type SuiteFn = (report: Report, ctx?: SuiteContext) => Promise<void>;
+
+/** Line prefixes of the child → runner protocol (stdout). */
+export const ROW_PREFIX = '@@row ';
+export const LIST_PREFIX = '@@list ';
+export const CPU_PREFIX = '@@cpu ';
+
+/** The suite function of a module: the default export, or the export whose name ends in "Suite". */
+export function suiteFunction(mod: SuiteModule): SuiteFn | undefined {
+  if (typeof mod['default'] === 'function') return mod['default'] as SuiteFn;
+  for (const [k, v] of Object.entries(mod)) if (k.endsWith('Suite') && typeof v === 'function') return v as SuiteFn;
+  return undefined;
+}
