@@ -163,8 +163,11 @@ export class Relations {
   }
 
   private tell(pid: PID, q: number, kind: MailboxKind, from: PID, message: unknown): void {
-    const p = this.node.processes.get(pid.id);
-    if (p !== undefined && pid.node === this.node.name) p.notify(q, kind, from, message);
+    if (pid.node !== this.node.name) return;
+    // A watcher still inside init (e.g. a supervisor whose child ended during its init) is not in
+    // the process table yet; its notification waits in its mailbox like any other early mail.
+    const p = this.node.processes.get(pid.id) ?? this.node.initializing.get(pid.id);
+    if (p !== undefined) p.notify(q, kind, from, message);
   }
 }
 
