@@ -99,7 +99,7 @@ console.log(JSON.stringify({
   processes: info.processesTotal, names: info.registeredNames, aliases: info.registeredAliases,
   table: impl.processes.size, nameTable: impl.names.size, calls: impl.calls.size,
   runq: impl.scheduler.length,
-  targets: impl.targets.byTarget.size + impl.targets.byConsumer.size,
+  targets: impl.targets.keyedHosts,
 }));
 await node.stopForce();
 `;

@@ -110,12 +110,12 @@ export class EventRegistry {
     if (!e.token.equals(token)) throw ErrEventOwner.with(`wrong token for '${name}'`);
     const m = new MessageEvent(e.event, nowNanos(), this.node.transform(message));
     e.remember(m);
-    const consumers = this.node.targets.consumersOf(e.event.key);
-    if (consumers === undefined) return;
+    const host = this.node.targets.keyedHost(e.event, false);
+    if (host === undefined) return;
     const q = 2 - priority;
     const from = e.producer;
-    for (const pid of consumers.links) this.node.deliverEvent(pid, q, from, m);
-    for (const pid of consumers.monitors) this.node.deliverEvent(pid, q, from, m);
+    const node = this.node;
+    node.targets.forEachConsumer(host, (c) => node.deliverEvent(c as ProcessImpl, q, from, m));
   }
 
   /** A subscriber arrived: count it and tell the producer about the first one. */

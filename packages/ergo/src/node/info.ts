@@ -10,7 +10,7 @@ import { splitTargets } from './targets.js';
 /** Full snapshot of a process. */
 export function processInfo(p: ProcessImpl): ProcessInfo {
   const node = p.nodeImpl;
-  const rel = node.targets.targetsOf(p.pid);
+  const rel = node.targets.targetsOf(p);
   const links = splitTargets(rel.links);
   const monitors = splitTargets(rel.monitors);
   return {

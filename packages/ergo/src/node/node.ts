@@ -497,13 +497,11 @@ export class NodeImpl implements Node {
   }
 
   /** Delivers an event message to a local subscriber; overflow is logged, never silent. */
-  deliverEvent(pid: PID, q: number, from: PID, m: unknown): void {
-    const p = this.processes.get(pid.id);
-    if (p === undefined || pid.node !== this.name) return;
+  deliverEvent(p: ProcessImpl, q: number, from: PID, m: unknown): void {
     try {
       p.deliver(q, MailboxKind.Event, from, m, undefined);
     } catch (e) {
-      this.log.warning('event delivery to %s failed: %s', pid.toString(), toError(e).message);
+      this.log.warning('event delivery to %s failed: %s', p.pid.toString(), toError(e).message);
     }
   }
 

@@ -41,6 +41,7 @@ import { LogHandle } from './log.js';
 import { Mailbox, Q_URGENT } from './mailbox.js';
 import type { NodeImpl } from './node.js';
 import type { Runnable } from './scheduler.js';
+import type { ConsumerHost, Relation, TargetHost } from './targets.js';
 import { spawnProcess } from './spawn.js';
 
 /** State masks (Ergo's isStateIR / isStateIRT / isRunning). WaitResponse counts as running. */
@@ -62,11 +63,18 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
 const DEFAULT_COMPRESSION: Compression = { enable: false, type: 'gzip', level: 0, threshold: 1024 };
 
 /** A process of this node. Created by NodeImpl.spawnProcess. */
-export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder {
+export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, TargetHost, ConsumerHost {
   queued = false;
   st: number = S_INIT;
   /** Requests this process holds (queued or deferred); see CallRegistry. */
   held = 0;
+  /** Links and monitors on this process (TargetHost) and of this process (ConsumerHost). */
+  tHead: Relation | null = null;
+  tTail: Relation | null = null;
+  tCount = 0;
+  cHead: Relation | null = null;
+  cTail: Relation | null = null;
+  cCount = 0;
   /** Calls this process is waiting for. */
   waiting = 0;
   suspended = false;

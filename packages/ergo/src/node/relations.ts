@@ -32,8 +32,8 @@ import { ProcessID } from '../gen/processid.js';
 import { Alias } from '../gen/ref.js';
 import { Q_SYSTEM, Q_URGENT } from './mailbox.js';
 import type { NodeImpl } from './node.js';
-import { S_TERMINATED, type ProcessImpl } from './process.js';
-import { NodeTarget, type Target } from './targets.js';
+import { ProcessImpl, S_TERMINATED } from './process.js';
+import { NodeTarget, type Target, type TargetHost } from './targets.js';
 
 /** Link/monitor operations of a node. */
 export class Relations {
@@ -49,8 +49,11 @@ export class Relations {
     throw ErrIncorrect.with(`unsupported link/monitor target ${String(target)}`);
   }
 
-  /** Checks that a target exists (and is not the caller itself). */
-  private validate(p: ProcessImpl, t: Target, forMonitor: boolean): void {
+  /**
+   * Checks that a target exists (and is not the caller itself) and returns the host holding its
+   * relations: the process itself for a local PID, a keyed host otherwise (created here).
+   */
+  private resolve(p: ProcessImpl, t: Target, forMonitor: boolean): TargetHost {
     const node = this.node;
     if (t instanceof PID) {
       if (t.equals(p.pid)) throw ErrNotAllowed.with('link/monitor to itself');
@@ -58,7 +61,7 @@ export class Relations {
       const q = t.creation === node.creation ? node.processes.get(t.id) : undefined;
       if (q === undefined) throw ErrProcessUnknown.with(t.toString());
       if (forMonitor && q.st === S_TERMINATED) throw ErrProcessTerminated.with(t.toString());
-      return;
+      return q;
     }
     if (t instanceof ProcessID) {
       if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
@@ -66,19 +69,25 @@ export class Relations {
       if (q === undefined) throw ErrProcessUnknown.with(t.toString());
       // Ergo refuses a link to the caller's own name or alias, as to its own PID.
       if (q === p) throw ErrNotAllowed.with('link/monitor to its own name');
-      return;
-    }
-    if (t instanceof Alias) {
+    } else if (t instanceof Alias) {
       if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
       const owner = node.aliasOwner(t);
       if (owner === undefined) throw ErrAliasUnknown.with(t.toString());
       if (owner === p) throw ErrNotAllowed.with('link/monitor to its own alias');
-      return;
-    }
-    if (t instanceof Event) {
+    } else if (t instanceof Event) {
       if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
       if (node.events.get(t.name) === undefined) throw ErrEventUnknown.with(t.toString());
     }
+    return node.targets.keyedHost(t, true)!;
+  }
+
+  /** The host of an existing target, for removals (undefined when it has no relations). */
+  private existingHost(t: Target): TargetHost | undefined {
+    if (t instanceof PID) {
+      if (t.node !== this.node.name || t.creation !== this.node.creation) return undefined;
+      return this.node.processes.get(t.id) ?? this.node.initializing.get(t.id);
+    }
+    return this.node.targets.keyedHost(t, false);
   }
 
   link(p: ProcessImpl, target: LinkTarget): void {
@@ -87,8 +96,8 @@ export class Relations {
       this.linkEvent(p, t);
       return;
     }
-    this.validate(p, t, false);
-    this.node.targets.addLink(p.pid, t);
+    const host = this.resolve(p, t, false);
+    this.node.targets.add(true, p, host instanceof ProcessImpl ? host.pid : t, host);
   }
 
   monitor(p: ProcessImpl, target: LinkTarget): void {
@@ -97,19 +106,19 @@ export class Relations {
       this.monitorEvent(p, t);
       return;
     }
-    this.validate(p, t, true);
-    this.node.targets.addMonitor(p.pid, t);
+    const host = this.resolve(p, t, true);
+    this.node.targets.add(false, p, host instanceof ProcessImpl ? host.pid : t, host);
   }
 
   unlink(p: ProcessImpl, target: LinkTarget): void {
     const t = this.normalize(target);
-    this.node.targets.removeLink(p.pid, t);
+    this.node.targets.remove(true, p, t, this.existingHost(t));
     if (t instanceof Event) this.eventUnsubscribed(t);
   }
 
   demonitor(p: ProcessImpl, target: LinkTarget): void {
     const t = this.normalize(target);
-    this.node.targets.removeMonitor(p.pid, t);
+    this.node.targets.remove(false, p, t, this.existingHost(t));
     if (t instanceof Event) this.eventUnsubscribed(t);
   }
 
@@ -124,10 +133,9 @@ export class Relations {
   private subscribe(p: ProcessImpl, target: Event, link: boolean): MessageEvent[] {
     if (!(target instanceof Event)) throw ErrIncorrect.with('not an Event');
     const t = target.node === '' ? new Event(target.name, this.node.name) : target;
-    this.validate(p, t, false);
+    const host = this.resolve(p, t, false);
     const e = this.node.events.get(t.name)!;
-    if (link) this.node.targets.addLink(p.pid, e.event);
-    else this.node.targets.addMonitor(p.pid, e.event);
+    this.node.targets.add(link, p, e.event, host);
     this.node.events.subscribed(e);
     return e.history();
   }
@@ -140,34 +148,28 @@ export class Relations {
 
   /** The watcher ended: drop its relations silently (event subscriber counts follow). */
   consumerEnded(p: ProcessImpl): void {
-    const targets = this.node.targets.cleanupConsumer(p.pid);
+    if (p.cHead === null) return;
+    const targets = this.node.targets.cleanupConsumer(p);
     for (const t of targets) if (t instanceof Event) this.eventUnsubscribed(t);
   }
 
   /**
    * A target ended (process, name, alias, event, node): every link gets an exit signal and every
    * monitor a down message, once; the relations are removed. `from` is the sender Ergo uses:
-   * the terminated process for PID targets, the core PID otherwise.
+   * the terminated process for PID targets, the core PID otherwise. `host` is the process itself
+   * for a local PID target.
    */
-  targetEnded(target: Target, reason: Error, from: PID): void {
-    const w = this.node.targets.takeTarget(target.key);
-    if (w === undefined) return;
-    if (w.links.length > 0) {
-      const exit = exitMessage(target, reason);
-      for (const pid of w.links) this.tell(pid, Q_URGENT, MailboxKind.Exit, from, exit);
+  targetEnded(target: Target, reason: Error, from: PID, host?: TargetHost): void {
+    const h = host ?? this.node.targets.keyedHost(target, false);
+    if (h === undefined || h.tHead === null) return;
+    let exit: unknown;
+    let down: unknown;
+    for (let r = this.node.targets.take(h); r !== null; r = r.tNext) {
+      // Local consumers are processes (still in init, possibly): their mailbox takes it directly.
+      const c = r.consumer as ProcessImpl;
+      if (r.link) c.notify(Q_URGENT, MailboxKind.Exit, from, (exit ??= exitMessage(target, reason)));
+      else c.notify(Q_SYSTEM, MailboxKind.Regular, from, (down ??= downMessage(target, reason)));
     }
-    if (w.monitors.length > 0) {
-      const down = downMessage(target, reason);
-      for (const pid of w.monitors) this.tell(pid, Q_SYSTEM, MailboxKind.Regular, from, down);
-    }
-  }
-
-  private tell(pid: PID, q: number, kind: MailboxKind, from: PID, message: unknown): void {
-    if (pid.node !== this.node.name) return;
-    // A watcher still inside init (e.g. a supervisor whose child ended during its init) is not in
-    // the process table yet; its notification waits in its mailbox like any other early mail.
-    const p = this.node.processes.get(pid.id) ?? this.node.initializing.get(pid.id);
-    if (p !== undefined) p.notify(q, kind, from, message);
   }
 }
 

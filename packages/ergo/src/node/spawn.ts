@@ -176,8 +176,8 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: Process
     return Promise.reject(err);
   }
   if (parent !== null) {
-    if (options.linkParent) node.targets.addLink(p.pid, parent.pid);
-    if (options.linkChild) node.targets.addLink(parent.pid, p.pid);
+    if (options.linkParent) node.targets.add(true, p, parent.pid, parent);
+    if (options.linkChild) node.targets.add(true, parent, p.pid, p);
   }
   p.st = S_SLEEP;
   node.initializing.delete(p.pid.id);

@@ -1,6 +1,9 @@
 // Links and monitors: who watches what. Relations are one-way (Ergo): the consumer reacts to the
-// target's end. Each relation is stored twice (by target, to notify; by consumer, to clean up and
-// report), and every notification removes the relation: one notification per relationship.
+// target's end. Each relation is one object threaded on two intrusive lists — the target's and
+// the consumer's — so adding, removing, notifying and cleaning up are O(1) per relation with no
+// string keys for process targets (the process itself holds the list heads). Other targets
+// (names, aliases, events, nodes) get a keyed host object while they have watchers. Every
+// notification removes the relation: one notification per relationship.
 
 import { ErrTargetExist, ErrTargetUnknown } from '../gen/errors.js';
 import type { Atom } from '../gen/atom.js';
@@ -23,180 +26,163 @@ export class NodeTarget {
   }
 }
 
-interface TargetRel {
-  target: Target;
-  links: Map<string, PID> | null;
-  monitors: Map<string, PID> | null;
+/** Holds the list of relations on one target (a local process, or a keyed host). */
+export interface TargetHost {
+  tHead: Relation | null;
+  tTail: Relation | null;
+  tCount: number;
 }
 
-interface ConsumerRel {
-  consumer: PID;
-  links: Map<string, Target> | null;
-  monitors: Map<string, Target> | null;
+/** Holds the list of relations of one consumer (a local process). */
+export interface ConsumerHost {
+  readonly pid: PID;
+  cHead: Relation | null;
+  cTail: Relation | null;
+  cCount: number;
 }
 
-/** The relations a target had when it ended. */
-export interface Watchers {
-  target: Target;
-  links: PID[];
-  monitors: PID[];
+/** One link or monitor. */
+export class Relation {
+  tPrev: Relation | null = null;
+  tNext: Relation | null = null;
+  cPrev: Relation | null = null;
+  cNext: Relation | null = null;
+  constructor(
+    readonly link: boolean,
+    readonly consumer: ConsumerHost,
+    readonly target: Target,
+    readonly host: TargetHost,
+  ) {}
 }
 
-const enum Kind {
-  Link,
-  Monitor,
+/** The host of a target that is not a local process. */
+class KeyedHost implements TargetHost {
+  tHead: Relation | null = null;
+  tTail: Relation | null = null;
+  tCount = 0;
+  constructor(readonly key: string) {}
 }
 
 /** Registry of links and monitors of one node. */
 export class TargetManager {
-  private readonly byTarget = new Map<string, TargetRel>();
-  private readonly byConsumer = new Map<string, ConsumerRel>();
+  private readonly keyed = new Map<string, KeyedHost>();
 
-  addLink(consumer: PID, target: Target): void {
-    this.add(Kind.Link, consumer, target);
-  }
-  addMonitor(consumer: PID, target: Target): void {
-    this.add(Kind.Monitor, consumer, target);
-  }
-  /** ErrTargetUnknown when there is no such link. */
-  removeLink(consumer: PID, target: Target): void {
-    this.remove(Kind.Link, consumer, target.key);
-  }
-  /** ErrTargetUnknown when there is no such monitor. */
-  removeMonitor(consumer: PID, target: Target): void {
-    this.remove(Kind.Monitor, consumer, target.key);
-  }
-  hasLink(consumer: PID, target: Target): boolean {
-    return this.byTarget.get(target.key)?.links?.has(consumer.key) ?? false;
-  }
-  hasMonitor(consumer: PID, target: Target): boolean {
-    return this.byTarget.get(target.key)?.monitors?.has(consumer.key) ?? false;
+  /** Number of non-process targets that have watchers (0 when nothing is watched). */
+  get keyedHosts(): number {
+    return this.keyed.size;
   }
 
-  /** Number of links plus monitors on a target. */
-  count(targetKey: string): number {
-    const t = this.byTarget.get(targetKey);
-    if (t === undefined) return 0;
-    return (t.links?.size ?? 0) + (t.monitors?.size ?? 0);
-  }
-
-  /** The consumers of a target without removing anything (event fan-out). */
-  consumersOf(targetKey: string): { links: Iterable<PID>; monitors: Iterable<PID> } | undefined {
-    const t = this.byTarget.get(targetKey);
-    if (t === undefined) return undefined;
-    return { links: t.links?.values() ?? [], monitors: t.monitors?.values() ?? [] };
-  }
-
-  /** Removes every relation on `targetKey` and returns who was watching (for notifications). */
-  takeTarget(targetKey: string): Watchers | undefined {
-    const t = this.byTarget.get(targetKey);
-    if (t === undefined) return undefined;
-    this.byTarget.delete(targetKey);
-    const links: PID[] = [];
-    const monitors: PID[] = [];
-    if (t.links !== null) {
-      for (const c of t.links.values()) {
-        links.push(c);
-        this.dropFromConsumer(Kind.Link, c, targetKey);
-      }
+  /** The host of a non-process target (`create`: make one if it has none yet). */
+  keyedHost(target: Target, create: boolean): TargetHost | undefined {
+    const key = target.key;
+    let h = this.keyed.get(key);
+    if (h === undefined && create) {
+      h = new KeyedHost(key);
+      this.keyed.set(key, h);
     }
-    if (t.monitors !== null) {
-      for (const c of t.monitors.values()) {
-        monitors.push(c);
-        this.dropFromConsumer(Kind.Monitor, c, targetKey);
-      }
+    return h;
+  }
+
+  /** Finds the relation of `consumer` on `host` of the given kind (scans the shorter list). */
+  private find(link: boolean, consumer: ConsumerHost, host: TargetHost): Relation | null {
+    if (host.tCount <= consumer.cCount) {
+      for (let r = host.tHead; r !== null; r = r.tNext) if (r.consumer === consumer && r.link === link) return r;
+    } else {
+      for (let r = consumer.cHead; r !== null; r = r.cNext) if (r.host === host && r.link === link) return r;
     }
-    return { target: t.target, links, monitors };
+    return null;
+  }
+
+  /** Adds a link (`link`) or monitor. ErrTargetExist when it exists already. */
+  add(link: boolean, consumer: ConsumerHost, target: Target, host: TargetHost): void {
+    if (this.find(link, consumer, host) !== null) throw ErrTargetExist.with(`${link ? 'link' : 'monitor'} ${consumer.pid} → ${target}`);
+    const r = new Relation(link, consumer, target, host);
+    // Appended at the tails: notifications and listings come oldest first.
+    r.tPrev = host.tTail;
+    if (host.tTail !== null) host.tTail.tNext = r;
+    else host.tHead = r;
+    host.tTail = r;
+    host.tCount++;
+    r.cPrev = consumer.cTail;
+    if (consumer.cTail !== null) consumer.cTail.cNext = r;
+    else consumer.cHead = r;
+    consumer.cTail = r;
+    consumer.cCount++;
+  }
+
+  /** Removes a link or monitor. ErrTargetUnknown when there is none. */
+  remove(link: boolean, consumer: ConsumerHost, target: Target, host: TargetHost | undefined): void {
+    const r = host === undefined ? null : this.find(link, consumer, host);
+    if (r === null) throw ErrTargetUnknown.with(`${link ? 'link' : 'monitor'} ${consumer.pid} → ${target}`);
+    this.unthreadTarget(r);
+    this.unthreadConsumer(r);
+  }
+
+  has(link: boolean, consumer: ConsumerHost, host: TargetHost | undefined): boolean {
+    return host !== undefined && this.find(link, consumer, host) !== null;
+  }
+
+  private unthreadTarget(r: Relation): void {
+    const h = r.host;
+    if (r.tPrev !== null) r.tPrev.tNext = r.tNext;
+    else h.tHead = r.tNext;
+    if (r.tNext !== null) r.tNext.tPrev = r.tPrev;
+    else h.tTail = r.tPrev;
+    r.tPrev = r.tNext = null;
+    if (--h.tCount === 0 && h instanceof KeyedHost) this.keyed.delete(h.key);
+  }
+
+  private unthreadConsumer(r: Relation): void {
+    const c = r.consumer;
+    if (r.cPrev !== null) r.cPrev.cNext = r.cNext;
+    else c.cHead = r.cNext;
+    if (r.cNext !== null) r.cNext.cPrev = r.cPrev;
+    else c.cTail = r.cPrev;
+    r.cPrev = r.cNext = null;
+    c.cCount--;
+  }
+
+  /** Visits the consumers on a host without removing anything (event fan-out). */
+  forEachConsumer(host: TargetHost, fn: (consumer: ConsumerHost) => void): void {
+    for (let r = host.tHead; r !== null; r = r.tNext) fn(r.consumer);
+  }
+
+  /**
+   * Removes every relation on `host` and returns the first (follow `tNext`, oldest first) for
+   * notification; the caller delivers one exit (links) or down (monitors) per relation.
+   */
+  take(host: TargetHost): Relation | null {
+    const head = host.tHead;
+    for (let r = head; r !== null; r = r.tNext) this.unthreadConsumer(r);
+    host.tHead = host.tTail = null;
+    host.tCount = 0;
+    if (host instanceof KeyedHost) this.keyed.delete(host.key);
+    return head;
   }
 
   /** Drops every relation of a consumer; returns the targets it had (links and monitors). */
-  cleanupConsumer(consumer: PID): Target[] {
-    const c = this.byConsumer.get(consumer.key);
-    if (c === undefined) return [];
-    this.byConsumer.delete(consumer.key);
+  cleanupConsumer(consumer: ConsumerHost): Target[] {
     const out: Target[] = [];
-    if (c.links !== null) {
-      for (const [k, t] of c.links) {
-        out.push(t);
-        this.dropFromTarget(Kind.Link, consumer.key, k);
-      }
+    let r = consumer.cHead;
+    while (r !== null) {
+      const next = r.cNext;
+      out.push(r.target);
+      this.unthreadTarget(r);
+      r.cPrev = r.cNext = null;
+      r = next;
     }
-    if (c.monitors !== null) {
-      for (const [k, t] of c.monitors) {
-        out.push(t);
-        this.dropFromTarget(Kind.Monitor, consumer.key, k);
-      }
-    }
+    consumer.cHead = consumer.cTail = null;
+    consumer.cCount = 0;
     return out;
   }
 
-  /** The targets a consumer links to and monitors (for process info). */
-  targetsOf(consumer: PID): { links: Target[]; monitors: Target[] } {
-    const c = this.byConsumer.get(consumer.key);
-    return {
-      links: c?.links ? [...c.links.values()] : [],
-      monitors: c?.monitors ? [...c.monitors.values()] : [],
-    };
+  /** The targets a consumer links to and monitors, oldest first (for process info). */
+  targetsOf(consumer: ConsumerHost): { links: Target[]; monitors: Target[] } {
+    const links: Target[] = [];
+    const monitors: Target[] = [];
+    for (let r = consumer.cHead; r !== null; r = r.cNext) (r.link ? links : monitors).push(r.target);
+    return { links, monitors };
   }
-
-  private add(kind: Kind, consumer: PID, target: Target): void {
-    const tk = target.key;
-    let t = this.byTarget.get(tk);
-    if (t === undefined) {
-      t = { target, links: null, monitors: null };
-      this.byTarget.set(tk, t);
-    }
-    const m = kind === Kind.Link ? (t.links ??= new Map()) : (t.monitors ??= new Map());
-    const ck = consumer.key;
-    if (m.has(ck)) throw ErrTargetExist.with(`${kindName(kind)} ${consumer} → ${target}`);
-    m.set(ck, consumer);
-    let c = this.byConsumer.get(ck);
-    if (c === undefined) {
-      c = { consumer, links: null, monitors: null };
-      this.byConsumer.set(ck, c);
-    }
-    (kind === Kind.Link ? (c.links ??= new Map()) : (c.monitors ??= new Map())).set(tk, target);
-  }
-
-  private remove(kind: Kind, consumer: PID, tk: string): void {
-    const t = this.byTarget.get(tk);
-    const m = t === undefined ? null : kind === Kind.Link ? t.links : t.monitors;
-    if (m === null || !m.delete(consumer.key)) throw ErrTargetUnknown.with(`${kindName(kind)} ${consumer} → ${t?.target ?? tk}`);
-    if (t!.links?.size === 0) t!.links = null;
-    if (t!.monitors?.size === 0) t!.monitors = null;
-    if (t!.links === null && t!.monitors === null) this.byTarget.delete(tk);
-    this.dropFromConsumer(kind, consumer, tk);
-  }
-
-  private dropFromConsumer(kind: Kind, consumer: PID, tk: string): void {
-    const c = this.byConsumer.get(consumer.key);
-    if (c === undefined) return;
-    const m = kind === Kind.Link ? c.links : c.monitors;
-    if (m === null) return;
-    m.delete(tk);
-    if (m.size === 0) {
-      if (kind === Kind.Link) c.links = null;
-      else c.monitors = null;
-    }
-    if (c.links === null && c.monitors === null) this.byConsumer.delete(consumer.key);
-  }
-
-  private dropFromTarget(kind: Kind, ck: string, tk: string): void {
-    const t = this.byTarget.get(tk);
-    if (t === undefined) return;
-    const m = kind === Kind.Link ? t.links : t.monitors;
-    if (m === null) return;
-    m.delete(ck);
-    if (m.size === 0) {
-      if (kind === Kind.Link) t.links = null;
-      else t.monitors = null;
-    }
-    if (t.links === null && t.monitors === null) this.byTarget.delete(tk);
-  }
-}
-
-function kindName(kind: Kind): string {
-  return kind === Kind.Link ? 'link' : 'monitor';
 }
 
 /** Classifies targets for info output. */

@@ -41,7 +41,7 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
   }
   p.mb.clear();
   node.relations.consumerEnded(p);
-  node.relations.targetEnded(p.pid, reason, p.pid);
+  node.relations.targetEnded(p.pid, reason, p.pid, p);
   if (p.name !== '') {
     if (node.names.get(p.name) === p) {
       node.names.delete(p.name);
@@ -135,7 +135,7 @@ export function failedInit(node: NodeImpl, p: ProcessImpl, err: Error): void {
   node.initializing.delete(p.pid.id);
   if (p.st === S_TERMINATED) return;
   // Children spawned during init with LinkChild are stopped with the same reason.
-  const own = node.targets.targetsOf(p.pid).links;
+  const own = node.targets.targetsOf(p).links;
   p.st = S_TERMINATED;
   release(node, p, err);
   for (const t of own) {
