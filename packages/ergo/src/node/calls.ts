@@ -84,7 +84,7 @@ export class CallRegistry {
   }
 
   /** Registers a call that times out after `timeoutMs` (0 = never). */
-  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number): PendingCall {
+  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, now = Date.now()): PendingCall {
     const c = new PendingCall(ref, caller, owner, holder);
     this.byId.set(ref.id[0], c);
     if (holder !== null) holder.held++;
@@ -94,7 +94,7 @@ export class CallRegistry {
         list = new TimeoutList(timeoutMs);
         this.lists.set(timeoutMs, list);
       }
-      c.deadline = Date.now() + timeoutMs;
+      c.deadline = now + timeoutMs;
       list.append(c);
       if (c.deadline < this.timerAt) this.arm(c.deadline);
     }

@@ -462,7 +462,7 @@ export class NodeImpl implements Node {
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
     const now = Date.now();
     const ref = this.callRef(now, timeout);
-    const c = this.calls.create(ref, from, owner, p, timeout);
+    const c = this.calls.create(ref, from, owner, p, timeout, now);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     try {
