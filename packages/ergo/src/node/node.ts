@@ -410,7 +410,8 @@ export class NodeImpl implements Node {
     this.checkAlive();
     if (to.node !== this.name) this.remote(to, false);
     const p = this.localProcess(to);
-    p.deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, reason), undefined);
+    const r = this.simulate === null ? reason : (this.simulate(reason) as Error);
+    p.deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, r), undefined);
   }
 
   /** Delivers a reply to the pending call `ref` of `to`; unknown or late replies are dropped. */
@@ -418,7 +419,7 @@ export class NodeImpl implements Node {
     if (to.node !== this.name) this.remote(to, false);
     const c = this.calls.get(ref);
     if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return;
-    this.calls.settle(c, ok, ok && this.simulate !== null ? this.simulate(value) : value);
+    this.calls.settle(c, ok, this.simulate !== null ? this.simulate(value) : value);
   }
 
   /**
