@@ -3,8 +3,6 @@
 // `exec` to run code inside an actor (as that process, in state Running), deferreds, and a guard
 // that fails the file when an unhandled rejection or uncaught exception escapes.
 
-import { strict as assert } from 'node:assert';
-import { after } from 'node:test';
 
 import {
   Actor,
@@ -21,32 +19,9 @@ import {
 
 // --- promises --------------------------------------------------------------------------------
 
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
+import { deferred, noUnhandled, rejectsWith, thrown, within, type Deferred } from './helpers.js';
 
-/** A promise with its resolve/reject exposed. */
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Fails (instead of hanging) when `p` does not settle within `ms`; a guard, not a timing check. */
-export function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-    timer.unref();
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
-}
+export { deferred, within, noUnhandled as guardUnhandled, rejectsWith as rejectsCode, thrown as throwsCode, type Deferred };
 
 // --- nodes -----------------------------------------------------------------------------------
 
@@ -72,22 +47,6 @@ export class Capture {
   }
 }
 
-/** Records unhandled rejections/uncaught exceptions of this file; asserts none at the end. */
-export function guardUnhandled(): void {
-  const seen: unknown[] = [];
-  const onRej = (e: unknown): void => void seen.push(e);
-  process.on('unhandledRejection', onRej);
-  process.on('uncaughtException', onRej);
-  after(() => {
-    process.off('unhandledRejection', onRej);
-    process.off('uncaughtException', onRej);
-    assert.deepEqual(seen, [], 'an unhandled rejection or uncaught exception escaped');
-  });
-}
-
-// --- inbox -----------------------------------------------------------------------------------
-
-/** One thing a TestActor saw. */
 export type Seen =
   | { kind: 'message'; from: PID; message: unknown }
   | { kind: 'event'; message: MessageEvent }
@@ -296,24 +255,3 @@ export async function exec<T>(node: Node, pid: PID, fn: (a: TestActor) => T | Pr
   return r.ok as T;
 }
 
-/** Asserts `fn` throws an error with `code`; returns it. */
-export function throwsCode(fn: () => unknown, code: string): Error {
-  try {
-    fn();
-  } catch (e) {
-    assert.equal((e as { code?: unknown }).code, code, `expected ${code}, got ${String(e)}`);
-    return e as Error;
-  }
-  assert.fail(`expected a throw with ${code}`);
-}
-
-/** Asserts `p` rejects with an error with `code`; returns it. */
-export async function rejectsCode(p: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    assert.equal((e as { code?: unknown }).code, code, `expected ${code}, got ${String(e)}`);
-    return e as Error;
-  }
-  assert.fail(`expected a rejection with ${code}`);
-}

@@ -4,8 +4,6 @@
 // recorded, `supExec` to run code inside a supervisor handler, and `inspectOf` to inspect a
 // process from a helper actor.
 
-import { strict as assert } from 'node:assert';
-import { after } from 'node:test';
 
 import {
   Actor,
@@ -29,50 +27,12 @@ import {
 
 // --- promises --------------------------------------------------------------------------------
 
-export interface Deferred<T> {
-  promise: Promise<T>;
-  resolve(value: T): void;
-  reject(err: unknown): void;
-}
+import { deferred, noUnhandled, rejectsWith, thrown, within, type Deferred } from './helpers.js';
 
-export function deferred<T = void>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Fails (instead of hanging) when `p` does not settle within `ms`: a guard, never a timing check. */
-export function within<T>(p: Promise<T>, what: string, ms = 4000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    // ref'd on purpose: a missing event fails with this message instead of draining the loop
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
-}
-
-/** Records unhandled rejections / uncaught exceptions of the file; asserts none at the end. */
-export function guardUnhandled(): void {
-  const seen: unknown[] = [];
-  const on = (e: unknown): void => void seen.push(e);
-  process.on('unhandledRejection', on);
-  process.on('uncaughtException', on);
-  after(() => {
-    process.off('unhandledRejection', on);
-    process.off('uncaughtException', on);
-    assert.deepEqual(seen, [], 'an unhandled rejection or uncaught exception escaped');
-  });
-}
-
-// --- nodes -----------------------------------------------------------------------------------
+export { deferred, within, noUnhandled as guardUnhandled, rejectsWith as rejectsCode, thrown as throwsCode, type Deferred };
 
 let nodeSeq = 0;
 
-/** A node with a unique name and the default logger silenced (unless `log.defaultLogger` is given). */
 export function supNode(options: NodeOptions = {}): Promise<Node> {
   const log = { ...options.log, defaultLogger: options.log?.defaultLogger ?? { disable: true } };
   return startNode(`sv${++nodeSeq}_${process.pid}@localhost`, { ...options, log });
@@ -426,28 +386,6 @@ export async function inspectOf(node: Node, pid: PID, ...items: string[]): Promi
 /** The reason a link/monitor/supervisor saw: one level of exit wrapping removed. */
 export function seen(reason: Error): Error {
   return unwrapReason(reason);
-}
-
-/** Asserts `p` rejects with an error carrying `code`; returns it. */
-export async function rejectsCode(p: Promise<unknown>, code: string): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    assert.equal((e as { code?: unknown }).code, code, `expected ${code}, got ${String(e)}`);
-    return e as Error;
-  }
-  assert.fail(`expected a rejection with ${code}`);
-}
-
-/** Asserts `fn` throws an error carrying `code`. */
-export function throwsCode(fn: () => unknown, code: string): Error {
-  try {
-    fn();
-  } catch (e) {
-    assert.equal((e as { code?: unknown }).code, code, `expected ${code}, got ${String(e)}`);
-    return e as Error;
-  }
-  assert.fail(`expected a throw with ${code}`);
 }
 
 /** True while a process exists on the node. */
