@@ -93,8 +93,6 @@ export class NodeImpl implements Node {
   readonly startedAt = Date.now();
 
   readonly processes = new Map<number, ProcessImpl>();
-  /** Processes whose init has not finished (not addressable by PID yet). */
-  readonly initializing = new Map<number, ProcessImpl>();
   readonly names = new Map<Atom, ProcessImpl>();
   private readonly aliasTable = new Map<string, ProcessImpl>();
   readonly scheduler = new Scheduler();

@@ -85,7 +85,7 @@ export class Relations {
   private existingHost(t: Target): TargetHost | undefined {
     if (t instanceof PID) {
       if (t.node !== this.node.name || t.creation !== this.node.creation) return undefined;
-      return this.node.processes.get(t.id) ?? this.node.initializing.get(t.id);
+      return this.node.processes.get(t.id);
     }
     return this.node.targets.keyedHost(t, false);
   }

@@ -82,7 +82,6 @@ export function spawnProcess(
           ? parent.logLevel
           : node.log.level();
     p = new ProcessImpl(node, new PID(node.name, ++node.nextID, node.creation), parentPID, leader, mailboxSize, level);
-    node.initializing.set(p.pid.id, p);
     p.application = extra?.application ?? (parent !== null ? parent.application : ('' as Atom));
 
     // Env: node → application → leader → parent → options (each layer copied at spawn).
@@ -180,7 +179,6 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: Process
     if (options.linkChild) node.targets.add(true, parent, p.pid, p);
   }
   p.st = S_SLEEP;
-  node.initializing.delete(p.pid.id);
   node.processes.set(p.pid.id, p);
   node.processSpawned(p);
   if (p.mb.size > 0) node.scheduler.enqueue(p);

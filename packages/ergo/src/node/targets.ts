@@ -18,6 +18,9 @@ export type Target = PID | ProcessID | Alias | Event | NodeTarget;
 /** A remote node as a link/monitor target. */
 export class NodeTarget {
   constructor(readonly name: Atom) {}
+  equals(other: unknown): boolean {
+    return other instanceof NodeTarget && other.name === this.name;
+  }
   get key(): string {
     return `Node\u0000${this.name}`;
   }
@@ -110,9 +113,14 @@ export class TargetManager {
     consumer.cCount++;
   }
 
-  /** Removes a link or monitor. ErrTargetUnknown when there is none. */
+  /**
+   * Removes a link or monitor. Without a host (a process target that cannot be looked up, e.g.
+   * still in init) the consumer's own list is searched. ErrTargetUnknown when there is none.
+   */
   remove(link: boolean, consumer: ConsumerHost, target: Target, host: TargetHost | undefined): void {
-    const r = host === undefined ? null : this.find(link, consumer, host);
+    let r: Relation | null = null;
+    if (host !== undefined) r = this.find(link, consumer, host);
+    else for (let x = consumer.cHead; x !== null && r === null; x = x.cNext) if (x.link === link && x.target.equals(target)) r = x;
     if (r === null) throw ErrTargetUnknown.with(`${link ? 'link' : 'monitor'} ${consumer.pid} → ${target}`);
     this.unthreadTarget(r);
     this.unthreadConsumer(r);
