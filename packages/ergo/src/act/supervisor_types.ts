@@ -81,15 +81,22 @@ export interface SupervisorChild {
   disabled: boolean;
 }
 
+/** Child management while a restart or shutdown sequence runs. */
 export const ErrSupervisorStrategyActive = defineError('ERR_SUPERVISOR_STRATEGY_ACTIVE', 'supervisor strategy is active');
+/** No child spec of that name. */
 export const ErrSupervisorChildUnknown = defineError('ERR_SUPERVISOR_CHILD_UNKNOWN', 'unknown child');
+/** startChild of a child that runs (OFO/AFO/RFO). */
 export const ErrSupervisorChildRunning = defineError('ERR_SUPERVISOR_CHILD_RUNNING', 'child process is already running');
+/** startChild of a disabled child. */
 export const ErrSupervisorChildDisabled = defineError('ERR_SUPERVISOR_CHILD_DISABLED', 'child is disabled');
+/** Restart intensity exceeded: the exit reason of children and supervisor. */
 export const ErrSupervisorRestartsExceeded = defineError('ERR_SUPERVISOR_RESTARTS_EXCEEDED', 'restart intensity is exceeded');
+/** Two child specs with the same name. */
 export const ErrSupervisorChildDuplicate = defineError('ERR_SUPERVISOR_CHILD_DUPLICATE', 'duplicate child spec Name');
 
 /** Defaults (Ergo's). */
 export const DEFAULT_RESTART_INTENSITY = 5;
+/** Default restart period in seconds. */
 export const DEFAULT_RESTART_PERIOD = 5;
 
 /** Checks one child spec; throws ErrIncorrect naming the problem. */

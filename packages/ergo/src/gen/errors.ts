@@ -59,44 +59,83 @@ export const TerminateReasonKill = defineError('TERMINATE_KILL', 'kill');
 export const TerminateReasonPanic = defineError('TERMINATE_PANIC', 'panic');
 
 // Framework errors (gen/errors.go), Ergo's texts.
+/** Unregistering a name nobody holds; remote spawn/app start of a name not enabled. */
 export const ErrNameUnknown = defineError('ERR_NAME_UNKNOWN', 'unknown name');
+/** Internal spawn without a parent. */
 export const ErrParentUnknown = defineError('ERR_PARENT_UNKNOWN', 'parent/leader is not set');
+/** Any node operation after stop. */
 export const ErrNodeTerminated = defineError('ERR_NODE_TERMINATED', 'node terminated');
+/** A bounded mailbox queue is full. */
 export const ErrProcessMailboxFull = defineError('ERR_PROCESS_MAILBOX_FULL', 'process mailbox is full');
+/** No such process (PID, name or alias). */
 export const ErrProcessUnknown = defineError('ERR_PROCESS_UNKNOWN', 'unknown process');
+/** A remote PID/Alias of a previous incarnation of its node. */
 export const ErrProcessIncarnation = defineError('ERR_PROCESS_INCARNATION', 'process ID belongs to the previous incarnation');
+/** The target exists but is terminating; a call whose target died; a caller killed while waiting. */
 export const ErrProcessTerminated = defineError('ERR_PROCESS_TERMINATED', 'process terminated');
+/** Meta process operations on an unknown alias. */
 export const ErrMetaUnknown = defineError('ERR_META_UNKNOWN', 'unknown meta process');
+/** A bounded meta process mailbox is full. */
 export const ErrMetaMailboxFull = defineError('ERR_META_MAILBOX_FULL', 'meta process mailbox is full');
+/** No such application. */
 export const ErrApplicationUnknown = defineError('ERR_APPLICATION_UNKNOWN', 'unknown application');
+/** A dependency is unknown or failed to start. */
 export const ErrApplicationDepends = defineError('ERR_APPLICATION_DEPENDS', 'dependency fail');
+/** The application is in a state that does not allow the operation. */
 export const ErrApplicationState = defineError('ERR_APPLICATION_STATE', 'application is in running/stopping state');
+/** The application's load threw. */
 export const ErrApplicationLoadPanic = defineError('ERR_APPLICATION_LOAD_PANIC', 'panic in application loading');
+/** An application spec without members. */
 export const ErrApplicationEmpty = defineError('ERR_APPLICATION_EMPTY', 'application has no items');
+/** An application spec without a name. */
 export const ErrApplicationName = defineError('ERR_APPLICATION_NAME', 'application has no name');
+/** A stop did not finish in time, or a stop is already in progress. */
 export const ErrApplicationStopping = defineError('ERR_APPLICATION_STOPPING', 'application stopping is in progress');
+/** Start or unload of a running application. */
 export const ErrApplicationRunning = defineError('ERR_APPLICATION_RUNNING', 'application is still running');
+/** Unlink/demonitor of a relation that does not exist. */
 export const ErrTargetUnknown = defineError('ERR_TARGET_UNKNOWN', 'unknown target');
+/** A link or monitor that exists already. */
 export const ErrTargetExist = defineError('ERR_TARGET_EXIST', 'target is already exist');
+/** The registrar client is gone. */
 export const ErrRegistrarTerminated = defineError('ERR_REGISTRAR_TERMINATED', 'registrar client terminated');
+/** No such alias. */
 export const ErrAliasUnknown = defineError('ERR_ALIAS_UNKNOWN', 'unknown alias');
+/** Deleting another process' alias. */
 export const ErrAliasOwner = defineError('ERR_ALIAS_OWNER', 'not an owner');
+/** No such event. */
 export const ErrEventUnknown = defineError('ERR_EVENT_UNKNOWN', 'unknown event');
+/** A wrong token on publish, or unregistering someone else's event. */
 export const ErrEventOwner = defineError('ERR_EVENT_OWNER', 'not an owner');
+/** A name, event, application, logger, route or cron job that exists already. */
 export const ErrTaken = defineError('ERR_TAKEN', 'resource is taken');
+/** A name longer than 255 bytes. */
 export const ErrAtomTooLong = defineError('ERR_ATOM_TOO_LONG', 'too long Atom (max: 255)');
+/** A call, ack, wait or shutdown that did not finish in time. */
 export const ErrTimeout = defineError('ERR_TIMEOUT', 'timed out');
+/** An unsupported target type, or a feature the peer does not support. */
 export const ErrUnsupported = defineError('ERR_UNSUPPORTED', 'not supported');
+/** Unknown cron job, route or logger. */
 export const ErrUnknown = defineError('ERR_UNKNOWN', 'unknown');
+/** Not allowed in the current state, or towards that target (self, parent, leader). */
 export const ErrNotAllowed = defineError('ERR_NOT_ALLOWED', 'not allowed');
+/** A bad argument or option value. */
 export const ErrIncorrect = defineError('ERR_INCORRECT', 'incorrect value or argument');
+/** A value that could not be decoded. */
 export const ErrMalformed = defineError('ERR_MALFORMED', 'malformed value');
+/** A response nobody waits for. */
 export const ErrResponseIgnored = defineError('ERR_RESPONSE_IGNORED', 'response ignored');
+/** Reason given to watchers when a name, alias or event is withdrawn. */
 export const ErrUnregistered = defineError('ERR_UNREGISTERED', 'unregistered');
+/** A message above the peer's size limit. */
 export const ErrTooLarge = defineError('ERR_TOO_LARGE', 'too large');
+/** A network operation without a running network. */
 export const ErrNetworkStopped = defineError('ERR_NETWORK_STOPPED', 'network stack is stopped');
+/** No connection to the node; reason of node-down notifications. */
 export const ErrNoConnection = defineError('ERR_NO_CONNECTION', 'no connection');
+/** A node that cannot be resolved or reached. */
 export const ErrNoRoute = defineError('ERR_NO_ROUTE', 'no route');
+/** A broken framework invariant. */
 export const ErrInternal = defineError('ERR_INTERNAL', 'internal error');
 /** Port extension: a call cancelled through its AbortSignal. */
 export const ErrAborted = defineError('ERR_ABORTED', 'aborted');

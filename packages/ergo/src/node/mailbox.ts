@@ -14,8 +14,11 @@ export function refOfExtra(extra: unknown): Ref {
 
 /** Queue ids, in the order they are served. */
 export const Q_URGENT = 0;
+/** @see Q_URGENT */
 export const Q_SYSTEM = 1;
+/** @see Q_URGENT */
 export const Q_MAIN = 2;
+/** @see Q_URGENT */
 export const Q_LOG = 3;
 
 const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log'];
