@@ -1,4 +1,5 @@
 // ergo-ts: the Ergo Framework for TypeScript on Node.js.
 export * from './gen/index.js';
 export { startNode } from './node/start.js';
+export { DIAGNOSTICS } from './node/diagnostics.js';
 export * from './act/index.js';

@@ -55,6 +55,7 @@ import { killProcess, panicProcess, terminateProcess } from './termination.js';
 import { Shutdown } from './shutdown.js';
 import { nodeInfo, processInfo, processShortInfo } from './info.js';
 import { CronService } from './cron/service.js';
+import { nodeStartChannel, spawnChannel, terminateChannel } from './diagnostics.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager, DEFAULT_APPLICATION_STOP_TIMEOUT } from './application.js';
 import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
@@ -140,6 +141,7 @@ export class NodeImpl implements Node {
   /** Starts the services that run with the node (called once by startNode). */
   startServices(): void {
     this.cronService.start();
+    if (nodeStartChannel.hasSubscribers) nodeStartChannel.publish({ node: this.name });
   }
 
   cron(): Cron {
@@ -656,10 +658,15 @@ export class NodeImpl implements Node {
   }
 
   /** Hook: a process finished init and entered the table. */
-  processSpawned(_p: ProcessImpl): void {}
+  processSpawned(p: ProcessImpl): void {
+    if (spawnChannel.hasSubscribers) {
+      spawnChannel.publish({ node: this.name, pid: p.pid, name: p.name, behavior: p.behaviorName(), parent: p.parent });
+    }
+  }
 
   /** Hook: a process left the table (applications and shutdown follow it). */
   processTerminated(p: ProcessImpl, reason: Error): void {
+    if (terminateChannel.hasSubscribers) terminateChannel.publish({ node: this.name, pid: p.pid, name: p.name, reason });
     if (p.application !== '') this.apps.memberTerminated(p, reason);
     if (this.nodeState !== NODE_RUNNING) this.shutdown.check();
   }

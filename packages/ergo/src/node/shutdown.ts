@@ -5,6 +5,7 @@
 
 import { ErrNodeTerminated, ErrTimeout, TerminateReasonShutdown } from '../gen/errors.js';
 import { processStateString, type ProcessState } from '../gen/priority.js';
+import { nodeStopChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
 import { forceTerminate } from './termination.js';
 import type { ProcessImpl } from './process.js';
@@ -119,6 +120,7 @@ export class Shutdown {
     node.calls.failAll(ErrNodeTerminated.with(node.name));
     node.logRegistry.terminateAll();
     node.markStopped();
+    if (nodeStopChannel.hasSubscribers) nodeStopChannel.publish({ node: node.name, forced: this.forced });
     for (const w of this.stoppedWaiters.splice(0)) w();
     if (failure !== null) throw failure;
   }

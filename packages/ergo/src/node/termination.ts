@@ -12,6 +12,7 @@ import {
 } from '../gen/errors.js';
 import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
+import { panicChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 
@@ -105,6 +106,7 @@ export function panicProcess(node: NodeImpl, p: ProcessImpl, e: unknown, where: 
   const err = toError(e);
   const log = p.loggerName !== '' ? node.log : p.log;
   log.panic('process %s terminated: panic in %s: %s', p.pid.toString(), where, err.stack ?? err.message);
+  if (panicChannel.hasSubscribers) panicChannel.publish({ node: node.name, pid: p.pid, error: err });
   terminateProcess(node, p, TerminateReasonPanic);
 }
 
