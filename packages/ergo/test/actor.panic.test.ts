@@ -121,6 +121,38 @@ describe('panics', () => {
     );
   });
 
+  test('a thrown or rejected value that cannot be turned into a string is still a panic (regression)', async () => {
+    // String(Object.create(null)) throws: the panic path must not, or the scheduler drain dies
+    // (every other process stalls) and the error escapes as an uncaught exception/rejection.
+    const log = new LogCapture();
+    await withNode(
+      async (node) => {
+        const sync = await victim(node, () => {
+          throw Object.create(null);
+        });
+        const async_ = await victim(node, () => Promise.reject(Object.create(null)));
+        class BadInit extends Actor {
+          override init(): void {
+            throw Object.create(null);
+          }
+        }
+        await assert.rejects(() => node.spawnRegister('bad-init', BadInit), (e: unknown) => typeof e === 'object' && e !== null && Object.getPrototypeOf(e) === null);
+        assert.throws(() => node.processPID('bad-init'), { code: 'ERR_PROCESS_UNKNOWN' }, 'the failed init released its name');
+        node.send(sync.pid, 'x');
+        node.send(async_.pid, 'x');
+        assert.equal(await sync.reason, TerminateReasonPanic);
+        assert.equal(await async_.reason, TerminateReasonPanic);
+        const other = new Inbox();
+        const o = await node.spawn(probe(other.push));
+        node.send(o, 'still running');
+        assert.deepEqual((await other.count(1)).map((s) => s.message), ['still running'], 'the scheduler goes on');
+        assert.match(log.text(), /non-error thrown: \[object Object\]/);
+      },
+      {},
+      log,
+    );
+  });
+
   test('a throw in handleCall: the process panics, the caller is told at once', () =>
     withNode(async (node) => {
       const reason = deferred<Error>();

@@ -9,6 +9,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it, mock } from 'node:test';
 
 import {
+  Actor,
   ApplicationMode,
   ApplicationState,
   LogLevel,
@@ -16,6 +17,7 @@ import {
   TerminateReasonNormal,
   TerminateReasonShutdown,
   createApplication,
+  unwrapReason,
   type ApplicationBehavior,
   type ApplicationMemberSpec,
   type ApplicationSpec,
@@ -583,6 +585,34 @@ describe('application env, log level and info', () => {
     }
   });
 
+  it('an async start or terminate callback that rejects is logged, never an unhandled rejection (regression)', () =>
+    withNode(async (node) => {
+      const rec = new Recorder();
+      const escaped: unknown[] = [];
+      const onRej = (e: unknown): void => void escaped.push(e);
+      process.on('unhandledRejection', onRej);
+      try {
+        const app: ApplicationBehavior = {
+          load: () => ({ name: 'ap', group: [member(rec, 'ap1')] }),
+          async start() {
+            throw new Error('async start bug');
+          },
+          async terminate() {
+            throw new Error('async terminate bug');
+          },
+        };
+        await node.applicationLoad(app);
+        await node.applicationStart('ap');
+        assert.equal(node.applicationInfo('ap').state, ApplicationState.Running);
+        await node.applicationStop('ap');
+        assert.equal(node.applicationInfo('ap').state, ApplicationState.Loaded);
+        for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+      } finally {
+        process.off('unhandledRejection', onRej);
+      }
+      assert.deepEqual(escaped, []);
+    }));
+
   it('a throwing start or terminate callback is logged and the application keeps its state', () =>
     withNode(async (node) => {
       const rec = new Recorder();
@@ -600,5 +630,72 @@ describe('application env, log level and info', () => {
       assert.equal(node.applicationInfo('p').state, ApplicationState.Running);
       await node.applicationStop('p');
       assert.equal(node.applicationInfo('p').state, ApplicationState.Loaded);
+    }));
+});
+
+describe('application start racing with stops and member exits (regression)', () => {
+  /** A member that ends (normally) as soon as it runs: before the start can record it. */
+  class Quick extends Actor {
+    override init(): void {
+      this.send(this.pid, 'bye');
+    }
+    override handleMessage(): Error {
+      return TerminateReasonNormal;
+    }
+  }
+
+  it('applicationStop while a later member is still in its async init: the start fails, nothing is left running, the app starts again', () =>
+    withNode(async (node) => {
+      const inInit = deferred();
+      const gate = deferred();
+      const slowEnded = deferred<Error>();
+      class Slow extends Actor {
+        override async init(): Promise<void> {
+          inInit.resolve();
+          await gate.promise;
+        }
+        override terminate(reason: Error): void {
+          slowEnded.resolve(reason);
+        }
+      }
+      const app = new RecApp({ name: 'race', group: [{ name: 'race1', factory: Actor }, { name: 'race2', factory: Slow }] });
+      await node.applicationLoad(app);
+      const starting = node.applicationStart('race');
+      await within(inInit.promise, 'race2 in init');
+      await node.applicationStopWithTimeout('race', 1000);
+      assert.equal(await app.terminated(1), TerminateReasonShutdown);
+      gate.resolve();
+      await rejectsCode(starting, 'ERR_APPLICATION_STATE');
+      assert.equal(unwrapReason(await within(slowEnded.promise, 'race2 stopped')), TerminateReasonShutdown, 'the member that finished its init after the stop is stopped too');
+      const info = node.applicationInfo('race');
+      assert.equal(info.state, ApplicationState.Loaded);
+      assert.deepEqual(info.group, []);
+      assert.equal(node.processList().length, 0);
+      await node.applicationStart('race');
+      assert.equal(node.applicationInfo('race').group.length, 2, 'it starts again (no name left taken)');
+      assert.deepEqual(app.starts.length, 1, 'start() ran once: for the start that succeeded');
+    }));
+
+  it('a member that ends before the start recorded it is not listed forever (temporary: the app runs on and stops)', () =>
+    withNode(async (node) => {
+      const app = new RecApp({ name: 'tq', group: [{ name: 'tq1', factory: Quick }, { name: 'tq2', factory: Actor }] });
+      await node.applicationLoad(app);
+      await node.applicationStart('tq');
+      const info = node.applicationInfo('tq');
+      assert.equal(info.state, ApplicationState.Running);
+      assert.deepEqual(info.group, [node.processPID('tq2')], 'only the live member is listed');
+      await node.applicationStopWithTimeout('tq', 1000);
+      assert.equal(node.applicationInfo('tq').state, ApplicationState.Loaded);
+    }));
+
+  it('a permanent application whose member ends during the start stops, and the start fails', () =>
+    withNode(async (node) => {
+      const app = new RecApp({ name: 'pq', mode: ApplicationMode.Permanent, group: [{ name: 'pq1', factory: Quick }, { name: 'pq2', factory: Actor }] });
+      await node.applicationLoad(app);
+      await rejectsCode(node.applicationStart('pq'), 'ERR_APPLICATION_STATE');
+      assert.equal(await app.terminated(1), TerminateReasonNormal, 'the app ended with its member reason');
+      assert.equal(node.applicationInfo('pq').state, ApplicationState.Loaded);
+      assert.deepEqual(node.applicationInfo('pq').group, []);
+      assert.equal(node.processList().length, 0, 'the member spawned after the stop was stopped');
     }));
 });

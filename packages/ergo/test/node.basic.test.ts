@@ -411,21 +411,30 @@ describe('stop', () => {
     assert.equal(unwrapReason(await reason.promise), TerminateReasonShutdown);
   });
 
-  test('stop() from inside a handler resolves for that caller once every other process ended', async () => {
+  test('stop() from inside a handler resolves for that caller at once; the node then stops, the caller last', async () => {
     const node = await quietNode();
     const others: Error[] = [];
     for (let i = 0; i < 3; i++) await node.spawn(probe(undefined, undefined, (r) => others.push(r)));
-    const resolvedWith = deferred<number>();
+    const resolvedWith = deferred<boolean>();
+    let stopperEnded = false;
     const stopper = await node.spawn(
-      probe(async () => {
-        await node.stop();
-        // every other process is gone by now
-        resolvedWith.resolve(others.length);
-      }),
+      probe(
+        async () => {
+          await node.stop();
+          // The caller cannot wait for its own end: it is released while the node is stopping.
+          resolvedWith.resolve(node.isAlive());
+        },
+        undefined,
+        () => {
+          stopperEnded = true;
+        },
+      ),
     );
     node.send(stopper, 'stop');
-    assert.equal(await resolvedWith.promise, 3);
+    assert.equal(await resolvedWith.promise, true, 'released before the node finished stopping');
     await node.wait();
+    assert.equal(others.length, 3, 'every other process ended');
+    assert.ok(stopperEnded, 'the caller ended with its own shutdown exit');
     assert.equal(node.isAlive(), false);
   });
 });

@@ -21,6 +21,7 @@ import {
   type ProcessOptions,
   type Ref,
 } from '../src/index.js';
+import type { NodeImpl } from '../src/node/node.js';
 import { deferred, Inbox, probe, rejectsWith, runScript, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();
@@ -206,6 +207,34 @@ describe('LinkParent / LinkChild', () => {
       gate.resolve();
       const r = await result.promise;
       assert.equal((r as { code?: string }).code, 'ERR_PROCESS_TERMINATED');
+      assert.equal(node.info().processesTotal, 0);
+    }));
+
+  test('a LinkChild (only) child whose parent ended during its init starts without a link to the dead parent (regression)', () =>
+    withNode(async (node) => {
+      const gate = deferred<void>();
+      const inInit = deferred<void>();
+      const result = deferred<unknown>();
+      class SlowChild extends Actor {
+        override async init() {
+          inInit.resolve();
+          await gate.promise;
+        }
+      }
+      const parent = await node.spawn(
+        probe((_m, _f, self) => {
+          self.spawn(SlowChild, { linkChild: true }).then(result.resolve, result.resolve);
+          return TerminateReasonNormal;
+        }),
+      );
+      node.send(parent, 'go');
+      await inInit.promise;
+      gate.resolve();
+      const child = (await result.promise) as PID;
+      // The relation parent → child would have no live consumer: nobody can ever be told.
+      const impl = (node as NodeImpl).processes.get(child.id)!;
+      assert.equal(impl.tCount, 0, 'no relation from the ended parent is left on the child');
+      node.kill(child);
       assert.equal(node.info().processesTotal, 0);
     }));
 });

@@ -12,6 +12,7 @@ import {
   isError,
   MessagePriority,
   ProcessState,
+  Stop,
   TerminateReasonKill,
   TerminateReasonNormal,
   type PID,
@@ -269,6 +270,37 @@ describe('operations allowed per state (§2.1)', () => {
       // identity, env reads, lists and logging are "any state"; everything else fails
       assert.deepEqual(results, expect(ANY));
       assert.equal(await reason.promise, TerminateReasonKill);
+    }));
+
+  test('a zombee whose handler then returns (or resolves to) a reason still ends as killed (regression)', () =>
+    withNode(async (node) => {
+      for (const lateResult of ['sync Error', 'async Error', 'async Stop'] as const) {
+        const inHandler = deferred<void>();
+        const gate = deferred<void>();
+        const reason = deferred<Error>();
+        class Victim extends Actor {
+          override handleMessage(): any {
+            if (lateResult === 'sync Error') {
+              this.node.kill(this.pid); // kills itself while running: a zombee
+              return new Error('returned by a zombee');
+            }
+            inHandler.resolve();
+            return gate.promise.then(() => (lateResult === 'async Error' ? new Error('resolved by a zombee') : new Stop(TerminateReasonNormal)));
+          }
+          override terminate(r: Error) {
+            reason.resolve(r);
+          }
+        }
+        const pid = await node.spawn(Victim);
+        node.send(pid, 'go');
+        if (lateResult !== 'sync Error') {
+          await inHandler.promise;
+          node.kill(pid);
+          assert.equal(node.processState(pid), ProcessState.Zombee);
+          gate.resolve();
+        }
+        assert.equal(await reason.promise, TerminateReasonKill, `${lateResult}: the kill reason wins`);
+      }
     }));
 
   test('ErrNotAllowed errors are fresh instances carrying the sentinel code', () =>

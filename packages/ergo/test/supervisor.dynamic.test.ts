@@ -253,3 +253,45 @@ describe('dynamic children: shutdown sequence and handler state', () => {
       assert.deepEqual(s.children().map((c) => c.spec), ['c0', 'c1']);
     }));
 });
+
+it('a startChild that is not awaited: a child ending before its spawn resolved is still handled as a child', async () => {
+  const { startNode, Actor, Supervisor, ErgoError } = await import('../src/index.js');
+  const node = await startNode('sup-noawait@localhost', { log: { defaultLogger: { disable: true } } });
+  try {
+    const crash = new ErgoError('TEST_CRASH', 'crash');
+    let started = 0;
+    let finished!: () => void;
+    const restartedTwice = new Promise<void>((r) => (finished = r));
+    class Flaky extends Actor {
+      override init(): void {
+        if (++started <= 2) this.send(this.pid, 'die');
+        else finished();
+      }
+      override handleMessage(): Error {
+        return crash;
+      }
+    }
+    class Idle extends Actor {}
+    class Sup extends Supervisor {
+      override init() {
+        return {
+          type: SupervisorType.SimpleOneForOne,
+          children: [
+            { name: 'flaky', factory: Flaky },
+            { name: 'idle', factory: Idle },
+          ],
+        };
+      }
+      override handleMessage(): void {
+        void this.startChild('flaky'); // deliberately not awaited
+      }
+    }
+    const sup = await node.spawn(Sup);
+    node.send(sup, 'start one');
+    await restartedTwice;
+    assert.equal(started, 3, 'the crashed instance was restarted, not treated as a stranger');
+    assert.ok(node.processList().some((p) => p.equals(sup)), 'the supervisor is still running');
+  } finally {
+    await node.stopForce();
+  }
+});

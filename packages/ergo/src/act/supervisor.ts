@@ -6,7 +6,7 @@ import { ErgoError, ErrProcessUnknown, TerminateReasonShutdown, toError } from '
 import type { MessageLog } from '../gen/log.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
-import { ProcessState } from '../gen/priority.js';
+import { MessagePriority, ProcessState } from '../gen/priority.js';
 import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import type { HandlerResult } from './actor.js';
@@ -61,6 +61,9 @@ export abstract class Supervisor extends BehaviorBase {
   #mb!: ProcessMailbox;
   #strategy!: ChildrenStrategy;
   #cfg!: NormalizedSpec;
+  /** Child spawns not settled yet, and exits from unknown processes held meanwhile. */
+  #inflight = 0;
+  #held: [PID, MessageExitPID][] = [];
 
   /** Returns the supervisor spec (required). Receives the spawn arguments. */
   abstract init(...args: unknown[]): SupervisorSpec | Promise<SupervisorSpec>;
@@ -157,7 +160,13 @@ export abstract class Supervisor extends BehaviorBase {
     const host: SupervisorHost = {
       spawnChild: (c, args, register) => {
         const options = { ...c.options, linkParent: true, linkChild: true };
-        return register ? this.spawnRegister(c.name, c.factory, options, ...args) : this.spawn(c.factory, options, ...args);
+        this.#inflight++;
+        const spawned = register ? this.spawnRegister(c.name, c.factory, options, ...args) : this.spawn(c.factory, options, ...args);
+        const settled = (): void => {
+          if (--this.#inflight === 0) this.#replayExits();
+        };
+        spawned.then(settled, settled);
+        return spawned;
       },
       stopChild: (pid, reason) => {
         try {
@@ -244,10 +253,29 @@ export abstract class Supervisor extends BehaviorBase {
     return finish(r);
   }
 
-  #exit(_from: PID, message: unknown): unknown {
+  /** Puts exits held back while spawns were in flight into the urgent queue again. */
+  #replayExits(): void {
+    for (const [from, message] of this.#held.splice(0)) {
+      try {
+        this.process.forward(this.pid, MailboxKind.Exit, from, message, undefined, MessagePriority.Max);
+      } catch {
+        // We are gone: nobody left to tell.
+      }
+    }
+  }
+
+  #exit(from: PID, message: unknown): unknown {
     if (message instanceof MessageExitPID) {
       const name = this.#strategy.nameOf(message.pid);
-      if (name === undefined) return this.#strategy.shutdown(message.reason);
+      if (name === undefined) {
+        // A child whose spawn has not resolved yet (e.g. a startChild not awaited) may already
+        // have ended: hold its exit until the spawns settle and the child is known.
+        if (this.#inflight > 0) {
+          this.#held.push([from, message]);
+          return undefined;
+        }
+        return this.#strategy.shutdown(message.reason);
+      }
       if (this.#cfg.handleChild) this.send(this.pid, new ChildTerminated(name, message.pid, message.reason));
       return this.#strategy.exited(message.pid, message.reason);
     }

@@ -173,8 +173,21 @@ export function isNormalReason(reason: unknown): boolean {
   );
 }
 
-/** Turns anything thrown into an Error (non-errors are wrapped, keeping the value as `cause`). */
+/** Turns anything thrown into an Error (non-errors are wrapped, keeping the value as `cause`). Never throws. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
-  return new ErgoError('ERR_THROWN_VALUE', `non-error thrown: ${String(value)}`, { cause: value });
+  return new ErgoError('ERR_THROWN_VALUE', `non-error thrown: ${describeThrown(value)}`, { cause: value });
+}
+
+/** String(value), except that it never throws (e.g. for `Object.create(null)`). */
+function describeThrown(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return `[${typeof value}]`;
+    }
+  }
 }

@@ -217,8 +217,9 @@ export interface Node {
   /**
    * Graceful stop: exit(shutdown) to every process, wait for them (logging the pending ones
    * every 5 s), then stop loggers. Idempotent. Rejects with ErrTimeout (after killing the rest)
-   * when `shutdownTimeout` passes. Called from inside a process, it resolves for that caller
-   * once every other process has ended, so it cannot deadlock.
+   * when `shutdownTimeout` passes. Called from inside a process, it resolves for that caller as
+   * soon as the stop has begun (a process cannot wait for its own end), so it cannot deadlock;
+   * the caller ends with its shutdown exit once its handler returns.
    */
   stop(): Promise<void>;
   /** Kills every process and stops at once. */

@@ -34,7 +34,7 @@ import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
 import { processShortInfo } from './info.js';
 import { entriesOf, type NodeImpl } from './node.js';
-import type { ProcessImpl } from './process.js';
+import { isThenable, type ProcessImpl } from './process.js';
 import { spawnProcess } from './spawn.js';
 import { killProcess } from './termination.js';
 
@@ -48,6 +48,10 @@ class Application {
   readonly group = new Map<number, PID>();
   startedAt = 0;
   reason: Error | null = null;
+  /** Counts starts: a start whose generation is no longer current was overtaken by a stop. */
+  generation = 0;
+  /** Generation of the start in progress (0 = none). */
+  starting = 0;
   private stopWaiters: (() => void)[] = [];
 
   constructor(
@@ -147,36 +151,47 @@ export class ApplicationManager {
     a.state = ApplicationState.Running;
     a.reason = null;
     a.mode = mode ?? a.spec.mode ?? ApplicationMode.Temporary;
+    const gen = ++a.generation;
+    a.starting = gen;
+    // Members start one by one (inits may be async): meanwhile the application can be stopped,
+    // or ended by a member's exit under its mode. Then this start is over: it fails, and the stop
+    // (which also stops the members that arrive late) finishes the application.
+    const current = (): boolean => a.generation === gen && a.state === ApplicationState.Running;
     const env = new Map(a.env);
     if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
     const level = options.logLevel ?? a.spec.logLevel;
     try {
       for (const m of a.spec.group) {
+        if (!current()) throw ErrApplicationState.with(`${a.spec.name} was stopped while starting`);
         const opts = level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined ? { ...m.options, logLevel: level } : (m.options ?? {});
-        const pid = await spawnProcess(this.node, m.factory, opts, m.args ?? [], null, (m.name ?? '') as Atom, {
+        await spawnProcess(this.node, m.factory, opts, m.args ?? [], null, (m.name ?? '') as Atom, {
           application: a.spec.name,
           applicationEnv: env,
+          // Recorded as it enters the table, so its exit is always seen by memberTerminated.
+          onSpawned: (p) => this.memberSpawned(a, gen, p),
         });
-        a.group.set(pid.id, pid);
       }
+      if (!current()) throw ErrApplicationState.with(`${a.spec.name} was stopped while starting`);
     } catch (e) {
-      const started = [...a.group.values()];
-      a.group.clear();
-      a.state = ApplicationState.Loaded;
-      for (const pid of started) {
-        const p = this.node.processes.get(pid.id);
-        if (p !== undefined) killProcess(this.node, p);
+      if (current()) {
+        // A member failed to start: undo.
+        const started = [...a.group.values()];
+        a.group.clear();
+        a.state = ApplicationState.Loaded;
+        for (const pid of started) {
+          const p = this.node.processes.get(pid.id);
+          if (p !== undefined) killProcess(this.node, p);
+        }
       }
       throw e;
+    } finally {
+      if (a.starting === gen) a.starting = 0;
     }
     a.startedAt = Date.now();
     this.node.log.info('application %s (%s) started', a.spec.name, applicationModeString(a.mode));
-    try {
-      a.behavior.start?.(a.mode);
-    } catch (e) {
-      const err = toError(e);
-      this.node.log.panic('application %s start handler failed: %s', a.spec.name, err.stack ?? err.message);
-    }
+    this.callback(a, 'start', () => a.behavior.start?.(a.mode));
+    // Every member may have ended (cleanly) while the later ones started: the application is done.
+    if (a.group.size === 0) this.finish(a);
   }
 
   /** Stops an application: shutdown exits (or kill), then waits up to `timeoutMs`. */
@@ -207,6 +222,18 @@ export class ApplicationManager {
     if (timedOut) throw ErrApplicationStopping.with(`${a.spec.name} did not stop in ${timeoutMs} ms`);
   }
 
+  /** A member of start `gen` entered the table: join the group, or stop at once if the application was stopped meanwhile. */
+  private memberSpawned(a: Application, gen: number, p: ProcessImpl): void {
+    if (a.generation === gen && a.state === ApplicationState.Running) {
+      a.group.set(p.pid.id, p.pid);
+      return;
+    }
+    // Stopped meanwhile: the stop in progress waits for this one too; a finished one does not.
+    // Either way it just finished its init and is idle: a shutdown exit ends it at once.
+    if (a.generation === gen && a.state === ApplicationState.Stopping) a.group.set(p.pid.id, p.pid);
+    this.node.shutdownExit(p, TerminateReasonShutdown);
+  }
+
   /** Follows member exits: the mode decides whether the rest stops. */
   memberTerminated(p: ProcessImpl, reason: Error): void {
     const a = this.apps.get(p.application);
@@ -221,7 +248,8 @@ export class ApplicationManager {
         if (q !== undefined) this.node.shutdownExit(q, TerminateReasonShutdown);
       }
     }
-    if (a.group.size === 0) this.finish(a);
+    // While a start is still adding members, an empty group does not mean the end.
+    if (a.group.size === 0 && !(a.state === ApplicationState.Running && a.starting !== 0)) this.finish(a);
   }
 
   private finish(a: Application): void {
@@ -230,13 +258,22 @@ export class ApplicationManager {
     a.state = ApplicationState.Loaded;
     a.startedAt = 0;
     this.node.log.info('application %s (%s) stopped with reason %s', a.spec.name, applicationModeString(a.mode), reason.message);
-    try {
-      a.behavior.terminate?.(reason);
-    } catch (e) {
-      const err = toError(e);
-      this.node.log.panic('application %s terminate handler failed: %s', a.spec.name, err.stack ?? err.message);
-    }
+    this.callback(a, 'terminate', () => a.behavior.terminate?.(reason));
     a.stopped();
+  }
+
+  /** Runs an application callback: a throw or a rejected promise (async callback) is logged. */
+  private callback(a: Application, what: string, fn: () => unknown): void {
+    const failed = (e: unknown): void => {
+      const err = toError(e);
+      this.node.log.panic('application %s %s handler failed: %s', a.spec.name, what, err.stack ?? err.message);
+    };
+    try {
+      const r = fn();
+      if (isThenable(r)) r.then(undefined, failed);
+    } catch (e) {
+      failed(e);
+    }
   }
 
   info(name: Atom | string): ApplicationInfo {

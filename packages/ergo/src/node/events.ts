@@ -133,6 +133,11 @@ export class EventRegistry {
     if (e.owner !== null) e.owner.notify(Q_SYSTEM, MailboxKind.Regular, this.node.pid, message);
   }
 
+  /** Forgets the node's own events (node stop; every subscriber is gone by then). */
+  dropNodeEvents(reason: Error): void {
+    for (const e of [...this.byName.values()]) if (e.owner === null) this.producerEnded(e.event.name, reason);
+  }
+
   /** Names of all events. */
   names(): Atom[] {
     return [...this.byName.keys()];

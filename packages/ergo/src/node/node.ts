@@ -95,6 +95,8 @@ export class NodeImpl implements Node {
 
   readonly processes = new Map<number, ProcessImpl>();
   readonly names = new Map<Atom, ProcessImpl>();
+  /** Processes inside an async init, with the function that fails their spawn (node stop). */
+  readonly pendingInits = new Map<ProcessImpl, (err: Error) => void>();
   private readonly aliasTable = new Map<string, ProcessImpl>();
   readonly scheduler = new Scheduler();
   readonly calls = new CallRegistry(() => ErrTimeout.with('call'));

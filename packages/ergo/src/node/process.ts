@@ -189,7 +189,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       // forwarded before stopping (Ergo's `return nil, TerminateReasonNormal` from HandleCall,
       // §5.5 TestCallForward). It is no longer "being handled": a normal stop lets it wait.
       this.mb.currentRef = null;
-      this.nodeImpl.terminate(this, r instanceof Stop ? r.reason : r);
+      // A zombee ends as killed whatever its handler returns (as when it returns nothing or panics).
+      this.nodeImpl.terminate(this, this.st === S_ZOMBEE ? TerminateReasonKill : r instanceof Stop ? r.reason : r);
       return;
     }
     // Anything else a behaviour returns is not a termination reason: carry on.
@@ -505,6 +506,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
     if ((this.st & MASK_R) === 0) return Promise.reject(ErrNotAllowed.with('inspect'));
     if (pid.node !== this.nodeImpl.name) return Promise.reject(ErrNotAllowed.with('inspect of a remote process'));
+    // Like a call to its own PID: it could only wait for its own timeout.
+    if (pid.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('inspect of itself'));
     return this.nodeImpl.makeCall(this, this.pid, pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
   }
 

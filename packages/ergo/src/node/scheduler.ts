@@ -66,7 +66,13 @@ export class Scheduler {
       const r = runq.shift()!;
       r.queued = false;
       this.current = r;
-      r.run();
+      try {
+        r.run();
+      } catch (e) {
+        // run() guards behaviour code itself; anything reaching here is a framework bug, and it
+        // must not stop every other process from running.
+        process.emitWarning(`ergo-ts: scheduler caught ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      }
       this.current = null;
       if (++served % CLOCK_EVERY === 0 && performance.now() - start > DRAIN_BUDGET_MS) {
         setImmediate(this.drainMacro);

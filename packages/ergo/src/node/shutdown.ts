@@ -29,9 +29,6 @@ export class Shutdown {
   private forced = false;
   private readonly stoppedWaiters: (() => void)[] = [];
   private emptyWaiters: (() => void)[] = [];
-  /** Processes excluded from the wait (callers of stop from inside a process). */
-  private readonly callers = new Set<ProcessImpl>();
-  private readonly callerWaiters = new Map<ProcessImpl, () => void>();
   readonly hooks: StopHook[] = [];
   private signalHandler: (() => void) | null = null;
 
@@ -47,9 +44,7 @@ export class Shutdown {
   }
 
   stop(force: boolean): Promise<void> {
-    // The caller is the process running a handler right now, or the one that just read
-    // `this.node` (a handler continuing after an await).
-    const caller = (this.node.scheduler.current as ProcessImpl | null) ?? this.node.accessor;
+    const caller = this.callerProcess();
     if (this.stopping === null) {
       this.stopping = this.run(force);
       // Stop is also awaited by wait(); avoid unhandled rejections when nobody awaits it.
@@ -57,25 +52,34 @@ export class Shutdown {
     } else if (force && !this.forced) {
       this.forceAll();
     }
-    if (caller !== null && caller.nodeImpl === this.node && this.node.processes.has(caller.pid.id)) {
-      return this.releaseCaller(caller);
-    }
+    // A process cannot wait for its own end (nor can its supervisor or application wait for it
+    // while it waits): its stop() resolves as soon as the stop has begun. It ends with its
+    // shutdown exit once its handler returns.
+    if (caller !== null) return Promise.resolve();
     return this.stopping;
   }
 
-  /** For a process stopping its own node: resolves when it is the only one left. */
-  private releaseCaller(caller: ProcessImpl): Promise<void> {
-    this.callers.add(caller);
-    return new Promise<void>((resolve) => {
-      this.callerWaiters.set(caller, resolve);
-      this.check();
-    });
+  /**
+   * The process whose code calls stop(), if any: the one the scheduler runs right now, or one
+   * suspended in an async handler that read `this.node` in the current microtask burst (a
+   * handler continuing after an await). The second is a guess: outside code calling stop() in
+   * that same burst is taken for that process (its stop() then resolves early).
+   */
+  private callerProcess(): ProcessImpl | null {
+    const node = this.node;
+    const current = node.scheduler.current as ProcessImpl | null;
+    if (current !== null && current.nodeImpl === node && node.processes.has(current.pid.id)) return current;
+    const p = node.accessor;
+    return p !== null && p.suspended && node.processes.has(p.pid.id) ? p : null;
   }
 
   private async run(force: boolean): Promise<void> {
     const node = this.node;
     node.markStopping();
     this.removeSignals();
+    // Processes still inside an async init are not in the table (nothing would wait for them):
+    // their spawns fail now and what they reserved (a name) is released.
+    for (const abort of [...node.pendingInits.values()]) abort(ErrNodeTerminated.with(node.name));
     for (const h of this.hooks) {
       try {
         await h.beforeProcesses?.(force);
@@ -117,6 +121,7 @@ export class Shutdown {
         node.log.error('stop hook failed: %s', String(e));
       }
     }
+    node.events.dropNodeEvents(TerminateReasonShutdown);
     node.calls.failAll(ErrNodeTerminated.with(node.name));
     node.logRegistry.terminateAll();
     node.markStopped();
@@ -134,16 +139,6 @@ export class Shutdown {
   /** Called whenever a process leaves the table during a stop. */
   check(): void {
     const left = this.node.processes.size;
-    if (this.callers.size > 0) {
-      let others = left;
-      for (const c of this.callers) if (this.node.processes.has(c.pid.id)) others--;
-      if (others === 0) {
-        for (const [c, w] of this.callerWaiters) {
-          this.callerWaiters.delete(c);
-          w();
-        }
-      }
-    }
     if (left === 0) for (const w of this.emptyWaiters.splice(0)) w();
   }
 

@@ -12,7 +12,7 @@ import { PID } from '../gen/pid.js';
 import type { ProcessOptions } from '../gen/options.js';
 import { entriesOf, validateName, type NodeImpl } from './node.js';
 import { isThenable, ProcessImpl, S_INIT, S_SLEEP, S_TERMINATED } from './process.js';
-import { failedInit } from './termination.js';
+import { failedInit, terminateAfterInit } from './termination.js';
 
 /** Internal spawn details the public options do not carry (applications, remote spawns). */
 export interface SpawnExtra {
@@ -21,6 +21,8 @@ export interface SpawnExtra {
   applicationEnv?: Map<string, unknown> | null;
   /** Overrides the parent/leader PIDs when the parent is not a local process. */
   parentPID?: PID;
+  /** Called as the process enters the table (before anything else can end it). */
+  onSpawned?: (p: ProcessImpl) => void;
 }
 
 /** Creates a behaviour from a class (has `processInit` on its prototype) or a factory function. */
@@ -116,8 +118,8 @@ export function spawnProcess(
     }
     return Promise.reject(e);
   }
-  if (isThenable(r)) return awaitInit(node, p, r, options, parent);
-  return finishInit(node, p, r, options, parent);
+  if (isThenable(r)) return awaitInit(node, p, r, options, parent, extra);
+  return finishInit(node, p, r, options, parent, extra);
 }
 
 function logInitFailure(p: ProcessImpl, e: unknown): void {
@@ -125,18 +127,22 @@ function logInitFailure(p: ProcessImpl, e: unknown): void {
   p.nodeImpl.log.panic('init of %s (%s) failed: %s', p.pid.toString(), p.behaviorName(), err.stack ?? err.message);
 }
 
-function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, options: ProcessOptions, parent: ProcessImpl | null): Promise<PID> {
+function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, options: ProcessOptions, parent: ProcessImpl | null, extra: SpawnExtra | undefined): Promise<PID> {
   return new Promise<PID>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     let done = false;
+    // Gives up on the init (timeout, node stopping): the spawn fails now, whatever init does later.
+    const abort = (err: Error): void => {
+      if (done) return;
+      done = true;
+      if (timer !== null) clearTimeout(timer);
+      node.pendingInits.delete(p);
+      failedInit(node, p, err);
+      reject(err);
+    };
+    node.pendingInits.set(p, abort);
     if (options.initTimeout !== undefined && options.initTimeout > 0) {
-      timer = setTimeout(() => {
-        if (done) return;
-        done = true;
-        const err = ErrTimeout.with(`init of ${p.pid} did not finish in ${options.initTimeout} ms`);
-        failedInit(node, p, err);
-        reject(err);
-      }, options.initTimeout);
+      timer = setTimeout(() => abort(ErrTimeout.with(`init of ${p.pid} did not finish in ${options.initTimeout} ms`)), options.initTimeout);
       // Not unref'd: the awaited spawn must settle (ErrTimeout) even when nothing else keeps the
       // process alive; the timer is cleared as soon as init settles.
     }
@@ -144,13 +150,14 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, opti
       if (done) return;
       done = true;
       if (timer !== null) clearTimeout(timer);
+      node.pendingInits.delete(p);
       if (!ok) {
         logInitFailure(p, v);
         failedInit(node, p, toError(v));
         reject(v);
         return;
       }
-      finishInit(node, p, v, options, parent).then(resolve, reject);
+      finishInit(node, p, v, options, parent, extra).then(resolve, reject);
     };
     try {
       r.then(
@@ -163,7 +170,7 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, opti
   });
 }
 
-function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: ProcessOptions, parent: ProcessImpl | null): Promise<PID> {
+function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: ProcessOptions, parent: ProcessImpl | null, extra: SpawnExtra | undefined): Promise<PID> {
   let err: Error | undefined;
   if (r instanceof Error) err = r;
   else if (r instanceof Stop) err = r.reason;
@@ -171,16 +178,21 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: Process
   else if (node.stopping) err = ErrNodeTerminated.with(node.name);
   else if (options.linkParent && parent !== null && parent.st === S_TERMINATED) err = ErrProcessTerminated.with(`parent ${parent.pid} ended during init`);
   if (err !== undefined) {
+    const initSucceeded = !(r instanceof Error || r instanceof Stop) && p.st === S_INIT;
     failedInit(node, p, err);
+    // Init itself succeeded (and may have opened things): the behaviour gets its terminate.
+    if (initSucceeded) terminateAfterInit(node, p, err);
     return Promise.reject(err);
   }
   if (parent !== null) {
     if (options.linkParent) node.targets.add(true, p, parent.pid, parent);
-    if (options.linkChild) node.targets.add(true, parent, p.pid, p);
+    // A parent that ended meanwhile (LinkChild alone does not fail the spawn) cannot be told.
+    if (options.linkChild && parent.st !== S_TERMINATED) node.targets.add(true, parent, p.pid, p);
   }
   p.st = S_SLEEP;
   node.processes.set(p.pid.id, p);
   node.processSpawned(p);
   if (p.mb.size > 0) node.scheduler.enqueue(p);
+  extra?.onSpawned?.(p);
   return Promise.resolve(p.pid);
 }

@@ -91,6 +91,16 @@ export function terminateProcess(node: NodeImpl, p: ProcessImpl, reason: Error):
   node.processTerminated(p, unwrapped);
 }
 
+/** Runs terminate for a process whose init succeeded but which the engine refused afterwards. */
+export function terminateAfterInit(node: NodeImpl, p: ProcessImpl, reason: Error): void {
+  try {
+    const r = p.behaviorObj.processTerminate(reason);
+    if (isThenable(r)) r.then(undefined, (e: unknown) => logTerminatePanic(node, p, e));
+  } catch (e) {
+    logTerminatePanic(node, p, e);
+  }
+}
+
 function logTerminatePanic(node: NodeImpl, p: ProcessImpl, e: unknown): void {
   const err = toError(e);
   node.log.panic('panic in terminate of %s: %s', p.pid.toString(), err.stack ?? err.message);
