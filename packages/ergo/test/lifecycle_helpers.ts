@@ -7,6 +7,9 @@
 import {
   Actor,
   startNode,
+  TerminateReasonKill,
+  TerminateReasonPanic,
+  TerminateReasonShutdown,
   type HandlerResult,
   type MessageEvent,
   type MessageLog,
@@ -255,3 +258,27 @@ export async function exec<T>(node: Node, pid: PID, fn: (a: TestActor) => T | Pr
   return r.ok as T;
 }
 
+
+// --- reasons (the §5.6/§5.7 matrix) ----------------------------------------------------------
+
+/** A custom reason, used as "custom error" in the link/monitor matrices. */
+export const CUSTOM_REASON = new Error('custom');
+
+/** The reasons §5.6/§5.7 run every case with. */
+export const REASONS: [string, Error][] = [
+  ['kill', TerminateReasonKill],
+  ['custom error', CUSTOM_REASON],
+  ['shutdown', TerminateReasonShutdown],
+  ['panic', TerminateReasonPanic],
+];
+
+/** Ends the target process with `reason`: node.kill, a panicking handler, or an exit signal. */
+export function endTarget(node: Node, pid: PID, reason: Error): void {
+  if (reason === TerminateReasonKill) node.kill(pid);
+  else if (reason === TerminateReasonPanic) node.send(pid, new Throw());
+  else node.sendExit(pid, reason);
+}
+
+let uniqSeq = 0;
+/** A name unique within the test run. */
+export const uniq = (p: string): string => `${p}_${++uniqSeq}`;

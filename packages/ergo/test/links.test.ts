@@ -25,28 +25,11 @@ import {
   PID,
   type Node,
 } from '../src/index.js';
-import { deferred, exec, guardUnhandled, Hold, spawnChild, spawnTest, testNode, Throw, throwsCode, type Inbox } from './lifecycle_helpers.js';
+import { deferred, exec, guardUnhandled, Hold, spawnChild, spawnTest, testNode, Throw, throwsCode, type Inbox, CUSTOM_REASON, endTarget, REASONS, uniq } from './lifecycle_helpers.js';
 
 guardUnhandled();
 
-const custom = new Error('custom');
-/** The reasons §5.7 runs every case with, and how the target is made to end with each. */
-const REASONS: [string, Error][] = [
-  ['kill', TerminateReasonKill],
-  ['custom error', custom],
-  ['shutdown', TerminateReasonShutdown],
-  ['panic', TerminateReasonPanic],
-];
-
-/** Ends the target process with `reason`: node.kill, a panicking handler, or an exit signal. */
-function endTarget(node: Node, pid: PID, reason: Error): void {
-  if (reason === TerminateReasonKill) node.kill(pid);
-  else if (reason === TerminateReasonPanic) node.send(pid, new Throw());
-  else node.sendExit(pid, reason);
-}
-
-let seq = 0;
-const uniq = (p: string): string => `${p}_${++seq}`;
+const custom = CUSTOM_REASON;
 
 /**
  * Waits for the linker's reaction: with trap on, the MessageExit* (returned, linker alive);

@@ -21,33 +21,15 @@ import {
   MessageExitPID,
   PID,
   ProcessID,
-  TerminateReasonKill,
-  TerminateReasonPanic,
-  TerminateReasonShutdown,
   unwrapReason,
   type Node,
 } from '../src/index.js';
-import { deferred, exec, guardUnhandled, Hold, Inbox, spawnTest, testNode, Throw, throwsCode } from './lifecycle_helpers.js';
+import { deferred, exec, guardUnhandled, Hold, Inbox, spawnTest, testNode, Throw, throwsCode, CUSTOM_REASON, endTarget, REASONS, uniq } from './lifecycle_helpers.js';
 
 guardUnhandled();
 
-const custom = new Error('custom');
-const REASONS: [string, Error][] = [
-  ['kill', TerminateReasonKill],
-  ['custom error', custom],
-  ['shutdown', TerminateReasonShutdown],
-  ['panic', TerminateReasonPanic],
-];
+const custom = CUSTOM_REASON;
 const WITH_UNREGISTERED: [string, Error][] = [...REASONS, ['unregistered', ErrUnregistered]];
-
-function endTarget(node: Node, pid: PID, reason: Error): void {
-  if (reason === TerminateReasonKill) node.kill(pid);
-  else if (reason === TerminateReasonPanic) node.send(pid, new Throw());
-  else node.sendExit(pid, reason);
-}
-
-let seq = 0;
-const uniq = (p: string): string => `${p}_${++seq}`;
 
 describe('monitors', () => {
   let node: Node;
