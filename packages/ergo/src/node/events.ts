@@ -115,7 +115,7 @@ export class EventRegistry {
     const q = 2 - priority;
     const from = e.producer;
     const node = this.node;
-    node.targets.forEachConsumer(host, (c) => node.deliverEvent(c as ProcessImpl, q, from, m));
+    node.targets.forEachConsumer(host, (c) => node.router.deliverEvent(c as ProcessImpl, q, from, m));
   }
 
   /** A subscriber arrived: count it and tell the producer about the first one. */

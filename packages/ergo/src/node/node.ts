@@ -8,27 +8,22 @@ import {
   ErrAtomTooLong,
   ErrIncorrect,
   ErrNameUnknown,
-  ErrNetworkStopped,
   ErrNodeTerminated,
   ErrNotAllowed,
-  ErrProcessMailboxFull,
   ErrProcessTerminated,
   ErrProcessUnknown,
   ErrTaken,
   ErrTimeout,
-  ErrUnsupported,
-  ErrAborted,
   ErrUnknown,
   ErrUnregistered,
-  toError,
 } from '../gen/errors.js';
 import type { EventOptions } from '../gen/event.js';
 import { LogLevel, MessageLogNode, MessageLogProcess, type LoggerBehavior, type MessageLog } from '../gen/log.js';
-import { MessageExitPID, MessageFallback } from '../gen/messages.js';
+import { MessageExitPID } from '../gen/messages.js';
 import type { NodeInfo, NodeOptions, PinoLike, Version, Node } from '../gen/node.js';
-import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type ProcessOptions, type SendOptions } from '../gen/options.js';
+import { type CallOptions, type ProcessOptions, type SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
-import { isMessagePriority, MessagePriority, ProcessState } from '../gen/priority.js';
+import { MessagePriority, ProcessState } from '../gen/priority.js';
 import { ProcessID } from '../gen/processid.js';
 import {
   MailboxKind,
@@ -40,14 +35,15 @@ import {
   type SendTarget,
 } from '../gen/process.js';
 import { Alias, Ref } from '../gen/ref.js';
-import { CallRegistry, type PendingCall } from './calls.js';
+import { CallRegistry } from './calls.js';
 import { createDefaultLogger } from './default_logger.js';
 import { EventRegistry } from './events.js';
 import { LogHandle } from './log.js';
 import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
-import { Q_URGENT, refOfExtra } from './mailbox.js';
+import { Q_URGENT } from './mailbox.js';
 import { ProcessImpl, S_INIT, S_RUNNING, S_TERMINATED, S_WAIT, S_ZOMBEE } from './process.js';
 import { Relations } from './relations.js';
+import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { TargetManager } from './targets.js';
 import { spawnProcess } from './spawn.js';
@@ -97,8 +93,9 @@ export class NodeImpl implements Node {
   readonly names = new Map<Atom, ProcessImpl>();
   /** Processes inside an async init, with the function that fails their spawn (node stop). */
   readonly pendingInits = new Map<ProcessImpl, (err: Error) => void>();
-  private readonly aliasTable = new Map<string, ProcessImpl>();
+  readonly aliasTable = new Map<string, ProcessImpl>();
   readonly scheduler = new Scheduler();
+  readonly router: Router = new Router(this);
   readonly calls = new CallRegistry(() => ErrTimeout.with('call'));
   readonly targets = new TargetManager();
   readonly relations = new Relations(this);
@@ -220,7 +217,7 @@ export class NodeImpl implements Node {
     return new Ref(this.name, this.creation, [++this.refSeq, 0, deadline]);
   }
 
-  private callRef(nowMs: number, timeoutMs: number): Ref {
+  callRef(nowMs: number, timeoutMs: number): Ref {
     return new Ref(this.name, this.creation, [++this.refSeq, 0, Math.ceil((nowMs + timeoutMs) / 1000)]);
   }
 
@@ -362,168 +359,9 @@ export class NodeImpl implements Node {
     return this.aliasTable.size;
   }
 
-  // --- routing --------------------------------------------------------------------------------
-
-  /**
-   * Sends `message` from `from` to `to`. Throws ErrProcessUnknown, ErrProcessTerminated,
-   * ErrProcessMailboxFull, ErrUnsupported (bad target), ErrNetworkStopped (remote, no network).
-   */
-  routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean): void {
-    if (this.nodeState === NODE_STOPPED) throw ErrNodeTerminated.with(this.name);
-    const q = 2 - priority;
-    if (to instanceof PID) {
-      if (to.node === this.name) {
-        const p = to.creation === this.creation ? this.processes.get(to.id) : undefined;
-        if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-        p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), undefined);
-        return;
-      }
-      return this.remote(to, important);
-    }
-    if (typeof to === 'string') {
-      const p = this.names.get(to as Atom);
-      if (p === undefined) throw ErrProcessUnknown.with(`'${to}'`);
-      p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), to);
-      return;
-    }
-    if (to instanceof ProcessID) {
-      if (to.node !== '' && to.node !== this.name) return this.remote(to, important);
-      const p = this.names.get(to.name);
-      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-      p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), to.name);
-      return;
-    }
-    if (to instanceof Alias) {
-      if (to.node !== this.name) return this.remote(to, important);
-      const p = this.aliasTable.get(to.key);
-      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-      p.deliver(q, MailboxKind.Regular, from, this.simulate === null ? message : this.simulate(message), to);
-      return;
-    }
-    throw ErrUnsupported.with(`send target ${String(to)}`);
-  }
-
-  private remote(to: { toString(): string }, _important: boolean): never {
-    throw ErrNetworkStopped.with(`no network to reach ${to}`);
-  }
-
-  /** Sends an exit signal (urgent queue) from `from` to a process. */
-  routeExit(from: PID, to: PID, reason: Error): void {
-    this.checkAlive();
-    if (to.node !== this.name) this.remote(to, false);
-    const p = this.localProcess(to);
-    const r = this.simulate === null ? reason : (this.simulate(reason) as Error);
-    p.deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, r), undefined);
-  }
-
-  /** Delivers a reply to the pending call `ref` of `to`; unknown or late replies are dropped. */
-  routeResponse(to: PID, ref: Ref, ok: boolean, value: unknown): void {
-    if (to.node !== this.name) this.remote(to, false);
-    const c = this.calls.get(ref);
-    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return;
-    this.calls.settle(c, ok, this.simulate !== null ? this.simulate(value) : value);
-  }
-
-  /**
-   * Issues a call (or an inspect) from `from` (process `owner`, or null for the node) to `to`.
-   * Never throws: every failure rejects the returned promise.
-   */
-  makeCall(owner: ProcessImpl | null, from: PID, to: SendTarget, request: unknown, options: CallOptions | undefined, kind: MailboxKind): Promise<unknown> {
-    let p: ProcessImpl | undefined;
-    let via: Atom | Alias | undefined;
-    let timeout = DEFAULT_REQUEST_TIMEOUT;
-    try {
-      this.checkAlive();
-      if (options?.timeout !== undefined) {
-        timeout = options.timeout;
-        if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 2 ** 31 - 1) throw ErrIncorrect.with(`call timeout ${timeout}`);
-      }
-      if (options?.priority !== undefined && !isMessagePriority(options.priority)) throw ErrIncorrect.with(`priority ${String(options.priority)}`);
-      if (to instanceof PID) {
-        if (to.node !== this.name) this.remote(to, false);
-        p = to.creation === this.creation ? this.processes.get(to.id) : undefined;
-      } else if (typeof to === 'string') {
-        p = this.names.get(to as Atom);
-        via = to as Atom;
-      } else if (to instanceof ProcessID) {
-        if (to.node !== '' && to.node !== this.name) this.remote(to, false);
-        p = this.names.get(to.name);
-        via = to.name;
-      } else if (to instanceof Alias) {
-        if (to.node !== this.name) this.remote(to, false);
-        p = this.aliasTable.get(to.key);
-        via = to;
-      } else {
-        throw ErrUnsupported.with(`call target ${String(to)}`);
-      }
-      if (p === undefined) throw ErrProcessUnknown.with(String(to));
-      if (p.st === S_TERMINATED) throw this.errTerminated(p);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const signal = options?.signal;
-    if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const now = Date.now();
-    const ref = this.callRef(now, timeout);
-    const c = this.calls.create(ref, from, owner, p, timeout, now);
-    if (owner !== null) owner.beginWait();
-    const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
-    try {
-      p.deliver(
-        kind === MailboxKind.Inspect ? Q_URGENT : 2 - priority,
-        kind,
-        from,
-        this.simulate === null || kind === MailboxKind.Inspect ? request : this.simulate(request),
-        via === undefined ? ref : [ref, via],
-      );
-    } catch (e) {
-      this.calls.settle(c, false, e);
-      return c.promise;
-    }
-    if (signal !== undefined) this.watchSignal(c, signal);
-    return c.promise;
-  }
-
-  private watchSignal(c: PendingCall, signal: AbortSignal): void {
-    c.signal = signal;
-    c.onAbort = () => this.calls.settle(c, false, signal.reason ?? ErrAborted.with('call'));
-    signal.addEventListener('abort', c.onAbort, { once: true });
-  }
-
-  /** A forwarded request now belongs to `p` (for the fail-on-target-death rule). */
-  transferCall(extra: unknown, p: ProcessImpl): void {
-    const c = this.calls.get(refOfExtra(extra));
-    if (c === undefined || c.holder === null) return;
-    c.holder.held--;
-    c.holder = p;
-    p.held++;
-  }
-
-  /** Delivers an event message to a local subscriber; overflow is logged, never silent. */
-  deliverEvent(p: ProcessImpl, q: number, from: PID, m: unknown): void {
-    try {
-      p.deliver(q, MailboxKind.Event, from, m, undefined);
-    } catch (e) {
-      this.log.warning('event delivery to %s failed: %s', p.pid.toString(), toError(e).message);
-    }
-  }
-
   /** ErrProcessTerminated for a process that is going away. */
   errTerminated(p: ProcessImpl): Error {
     return ErrProcessTerminated.with(p.pid.toString());
-  }
-
-  /** A bounded mailbox refused a record: try the fallback for plain messages, else throw. */
-  mailboxFull(p: ProcessImpl, q: number, kind: MailboxKind, _from: PID, message: unknown): void {
-    const fb = p.fallback;
-    if (kind === MailboxKind.Regular && fb !== null && fb.enable && fb.name !== p.name) {
-      const target = this.names.get(fb.name);
-      if (target !== undefined && target !== p) {
-        target.deliver(q, MailboxKind.Regular, p.pid, new MessageFallback(p.pid, fb.tag ?? '', message), undefined);
-        return;
-      }
-    }
-    throw ErrProcessMailboxFull.with(p.pid.toString());
   }
 
   /** Terminates a process with `reason` (no-op if already terminated). */
@@ -541,17 +379,17 @@ export class NodeImpl implements Node {
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     const prio = options?.priority ?? MessagePriority.Normal;
     if (prio !== 0 && prio !== 1 && prio !== 2) throw ErrIncorrect.with(`priority ${String(prio)}`);
-    this.routeSend(this.pid, to, message, prio, options?.important ?? false);
+    this.router.routeSend(this.pid, to, message, prio, options?.important ?? false);
   }
 
   sendExit(to: PID, reason: Error): void {
     if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
     if (!(to instanceof PID)) throw ErrIncorrect.with('exit target must be a PID');
-    this.routeExit(this.pid, to, reason);
+    this.router.routeExit(this.pid, to, reason);
   }
 
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
-    return this.makeCall(null, this.pid, to, request, options, MailboxKind.Request);
+    return this.router.makeCall(null, this.pid, to, request, options, MailboxKind.Request);
   }
 
   registerEvent(name: Atom | string, options?: EventOptions): Ref {

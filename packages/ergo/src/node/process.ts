@@ -234,7 +234,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   deliver(q: number, kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
     if (this.st === S_TERMINATED) throw this.nodeImpl.errTerminated(this);
     if (!this.mb.push(q, kind, from, message, extra)) {
-      this.nodeImpl.mailboxFull(this, q, kind, from, message);
+      this.nodeImpl.router.mailboxFull(this, q, kind, from, message);
       return;
     }
     this.messagesIn++;
@@ -403,7 +403,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       // Not in the process table yet: route a self-send straight into the mailbox.
       this.deliver(2 - prio, MailboxKind.Regular, this.pid, this.nodeImpl.transform(message), undefined);
     } else {
-      this.nodeImpl.routeSend(this.pid, to, message, prio, options?.important ?? this.important);
+      this.nodeImpl.router.routeSend(this.pid, to, message, prio, options?.important ?? this.important);
     }
     this.messagesOut++;
   }
@@ -416,7 +416,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   sendImportant(to: SendTarget, message: unknown): Promise<void> {
     try {
       this.allow(MASK_R, 'sendImportant');
-      this.nodeImpl.routeSend(this.pid, to, message, this.priority, true);
+      this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true);
       this.messagesOut++;
       return Promise.resolve();
     } catch (e) {
@@ -449,7 +449,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (!isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);
     return this.addTimer(delayMs, () => {
       try {
-        this.nodeImpl.routeSend(this.pid, to, message, prio, false);
+        this.nodeImpl.router.routeSend(this.pid, to, message, prio, false);
         this.messagesOut++;
       } catch (e) {
         this.log.warning('sendAfter to %s failed: %s', String(to), toError(e).message);
@@ -465,7 +465,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       this.log.warning('sending exit to itself, its parent or its leader is not allowed');
       throw ErrNotAllowed.with(`exit to ${to}`);
     }
-    this.nodeImpl.routeExit(this.pid, to, reason);
+    this.nodeImpl.router.routeExit(this.pid, to, reason);
     this.messagesOut++;
   }
 
@@ -475,7 +475,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader)) throw ErrNotAllowed.with(`exit to ${to}`);
     return this.addTimer(delayMs, () => {
       try {
-        this.nodeImpl.routeExit(this.pid, to, reason);
+        this.nodeImpl.router.routeExit(this.pid, to, reason);
       } catch (e) {
         this.log.warning('sendExitAfter to %s failed: %s', to.toString(), toError(e).message);
       }
@@ -484,13 +484,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   sendResponse(to: PID, ref: Ref, value: unknown): void {
     this.allow(MASK_R, 'sendResponse');
-    this.nodeImpl.routeResponse(to, ref, true, value);
+    this.nodeImpl.router.routeResponse(to, ref, true, value);
     this.messagesOut++;
   }
 
   sendResponseError(to: PID, ref: Ref, error: Error): void {
     this.allow(MASK_R, 'sendResponseError');
-    this.nodeImpl.routeResponse(to, ref, false, error);
+    this.nodeImpl.router.routeResponse(to, ref, false, error);
     this.messagesOut++;
   }
 
@@ -500,7 +500,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     }
     if (to instanceof PID && to.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('call to itself'));
     this.messagesOut++;
-    return this.nodeImpl.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
+    return this.nodeImpl.router.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
   }
 
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
@@ -508,7 +508,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (pid.node !== this.nodeImpl.name) return Promise.reject(ErrNotAllowed.with('inspect of a remote process'));
     // Like a call to its own PID: it could only wait for its own timeout.
     if (pid.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('inspect of itself'));
-    return this.nodeImpl.makeCall(this, this.pid, pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
+    return this.nodeImpl.router.makeCall(this, this.pid, pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
   }
 
   info(): ProcessInfo {
@@ -624,7 +624,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, priority: MessagePriority): void {
     const p = this.nodeImpl.localProcess(to);
     p.deliver(2 - priority, kind, from, message, extra);
-    if (kind === MailboxKind.Request || kind === MailboxKind.Inspect) this.nodeImpl.transferCall(extra, p);
+    if (kind === MailboxKind.Request || kind === MailboxKind.Inspect) this.nodeImpl.router.transferCall(extra, p);
   }
 
   /** Queue index of a priority (Normal → main, High → system, Max → urgent). */
