@@ -60,6 +60,9 @@ interface Options {
 
 const USAGE =
   'usage: npm run bench -- [--quick] [--rounds=N] [--warmup=N] [--only=a,b] [--list] [--spread=N] [--no-wait] [--no-erlang] [--no-nact] [--no-go] [--erl-flags="..."] [--json=path]';
+/** A bad command line: printed without a stack trace. */
+class UsageError extends Error {}
+
 /** Options that take a value (as `--opt=v` or `--opt v`). */
 const VALUED = ['--rounds', '--warmup', '--only', '--spread', '--erl-flags', '--json'];
 
@@ -84,7 +87,7 @@ function parseArgs(argv: string[]): Options {
     let [k, v] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
     if (v === undefined && VALUED.includes(k)) {
       v = argv[++i];
-      if (v === undefined) throw new Error(`${k} needs a value\n${USAGE}`);
+      if (v === undefined) throw new UsageError(`${k} needs a value\n${USAGE}`);
     }
     if (k === '--quick') o.quick = true;
     else if (k === '--rounds') rounds = Number(v);
@@ -101,11 +104,11 @@ function parseArgs(argv: string[]): Options {
     else if (k === '--help' || k === '-h') {
       console.log(USAGE);
       process.exit(0);
-    } else throw new Error(`unknown option ${a}\n${USAGE}`);
+    } else throw new UsageError(`unknown option ${a}\n${USAGE}`);
   }
   o.rounds = rounds ?? (o.quick ? 3 : 5);
-  if (!Number.isInteger(o.rounds) || o.rounds < 1 || !Number.isInteger(o.warmup) || o.warmup < 0) throw new Error('--rounds must be an integer ≥ 1 and --warmup ≥ 0');
-  if (o.spread !== undefined && (!Number.isInteger(o.spread) || o.spread < 1)) throw new Error('--spread must be an integer ≥ 1');
+  if (!Number.isInteger(o.rounds) || o.rounds < 1 || !Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError('--rounds must be an integer ≥ 1 and --warmup ≥ 0');
+  if (o.spread !== undefined && (!Number.isInteger(o.spread) || o.spread < 1)) throw new UsageError('--spread must be an integer ≥ 1');
   return o;
 }
 
@@ -477,6 +480,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(`${e instanceof UsageError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
   process.exit(1);
 });
