@@ -459,7 +459,9 @@ async function main(): Promise<void> {
   for (const s of results.skipped) if (s.what !== 'erlang' && s.what !== 'go') log(`skipped: ${s.what}: ${s.detail}`);
   for (const f of results.failures) log(`FAILED: ${f.what}: ${f.detail}`);
   if (results.busy.length > 0) {
-    log(`⚠ the machine was busy during ${results.busy.length} measurement(s) (other processes used > ${BUSY_CORES} cores): ${results.busy.map((b) => `${b.what} ${b.otherCores.toFixed(2)}`).join(', ')}`);
+    const shown = results.busy.slice(0, 12).map((b) => `${b.what} ${b.otherCores.toFixed(2)}`);
+    const more = results.busy.length > shown.length ? `, … ${results.busy.length - shown.length} more (all in the JSON, "busy")` : '';
+    log(`⚠ the machine was busy during ${results.busy.length} measurement(s) (other processes used > ${BUSY_CORES} cores): ${shown.join(', ')}${more}`);
     log('  rerun them on a quiet machine (e.g. npm run bench -- --only=<suite/scenario>) before drawing conclusions');
   } else log('machine quiet: no other process used more than 0.25 cores during any measurement');
 
