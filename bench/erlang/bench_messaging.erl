@@ -2,10 +2,14 @@
 %% - send: a sender sends Total integers to a receiver in chunks of Chunk, at most Window chunks in
 %%   flight (the receiver acks every Chunk messages, each ack releases the next chunk); the clock
 %%   runs from "go" to the receiver having counted Total.
+%% - burst: the sender sends Total messages (the constant 1) back to back, no acks; the receiver
+%%   counts; the clock runs from "go" to the receiver having counted Total.
+%% - burst_retained: process_info(R, memory) of the idle receiver after a burst has been drained
+%%   minus before it, both after garbage_collect(R) (bytes).
 %% - call: a caller gen_server:call's an echo gen_server Total times in a row.
 -module(bench_messaging).
 -behaviour(gen_server).
--export([send_1to1/5, send_nn/6, call_seq/3]).
+-export([send_1to1/5, send_nn/6, send_burst/3, burst_retained/3, call_seq/3]).
 -export([init/1, handle_call/3, handle_cast/2]).
 
 send_1to1(Rounds, Warmup, Total, Chunk, Window) ->
@@ -15,6 +19,56 @@ send_1to1(Rounds, Warmup, Total, Chunk, Window) ->
 send_nn(Rounds, Warmup, Pairs, Total, Chunk, Window) ->
     Samples = bench_util:rounds(Rounds, Warmup, fun() -> send_round(Pairs, Total, Chunk, Window) end),
     bench_util:row(send_nn, Samples, "same chunking, " ++ note()).
+
+send_burst(Rounds, Warmup, Total) ->
+    Samples = bench_util:rounds(Rounds, Warmup, fun() -> burst_round(Total) end),
+    bench_util:row(send_burst, Samples, "back to back, " ++ note()).
+
+burst_retained(Rounds, Warmup, Total) ->
+    Samples = bench_util:rounds(Rounds, Warmup, fun() -> retained_round(Total) end),
+    bench_util:row(burst_retained, Samples, "process_info(R, memory) after garbage_collect, " ++ note()).
+
+%% A burst pair: the receiver counts to Total, tells the parent, then waits for stop.
+burst_pair(Total) ->
+    Self = self(),
+    R = spawn(fun() -> burst_receiver(Self, Total, 0) end),
+    S = spawn(fun() -> receive go -> burst_send(R, Total) end end),
+    {R, S}.
+
+burst_round(Total) ->
+    {R, S} = burst_pair(Total),
+    T0 = bench_util:now_ns(),
+    S ! go,
+    receive {done, R} -> ok end,
+    T1 = bench_util:now_ns(),
+    R ! stop,
+    bench_util:rate(Total, T1 - T0).
+
+retained_round(Total) ->
+    {R, S} = burst_pair(Total),
+    Before = gc_memory(R),
+    S ! go,
+    receive {done, R} -> ok end,
+    After = gc_memory(R),
+    R ! stop,
+    float(After - Before).
+
+gc_memory(P) ->
+    true = erlang:garbage_collect(P),
+    {memory, M} = erlang:process_info(P, memory),
+    M.
+
+burst_receiver(Parent, Total, N) when N >= Total ->
+    Parent ! {done, self()},
+    receive stop -> ok end;
+burst_receiver(Parent, Total, N) ->
+    receive _ -> burst_receiver(Parent, Total, N + 1) end.
+
+burst_send(_R, 0) ->
+    ok;
+burst_send(R, I) ->
+    R ! 1,
+    burst_send(R, I - 1).
 
 note() ->
     lists:flatten(io_lib:format("schedulers: ~b", [erlang:system_info(schedulers_online)])).

@@ -16,7 +16,8 @@ export interface ChildResult {
 
 /**
  * Runs `cmd args`, hands every stdout line starting with one of `prefixes` to `onLine` (as it
- * arrives) and echoes the other lines through `echo`. Kills the child after `timeoutMs`.
+ * arrives) and echoes the other lines through `echo`. Kills the child after `timeoutMs`. `env`
+ * defaults to this process' environment.
  */
 export function runChild(
   cmd: string,
@@ -26,10 +27,11 @@ export function runChild(
   onLine: (line: string) => void,
   echo: (line: string) => void,
   cwd?: string,
+  env?: NodeJS.ProcessEnv,
 ): Promise<ChildResult> {
   return new Promise((resolve) => {
     const t0 = performance.now();
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], cwd, env });
     const lines: string[] = [];
     let stderr = '';
     let pending = '';

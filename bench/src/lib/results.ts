@@ -1,18 +1,27 @@
-// The results of one run: figures by row (group + name) and peer, ratios, targets, references,
+// The results of one run: figures by row (group + name) and peer, ratios, targets (met or not),
 // the printed tables and the JSON document.
 
-import { REFERENCE_PEERS, referencesOf, targetOf, type References, type Target } from './figures.js';
+import { targetOf, type Target } from './figures.js';
 import { median } from './measure.js';
 import type { Row } from './types.js';
 
 /** Columns of the measured peers, in print order (other peers a suite reports are appended). */
-export const PEER_ORDER = ['ergo-ts', 'nact', 'erlang', 'erlang-1'];
-export const PEER_LABEL: Record<string, string> = { 'ergo-ts': 'ergo-ts', nact: 'nact', erlang: 'Erlang', 'erlang-1': 'Erlang +S1' };
+export const PEER_ORDER = ['ergo-ts', 'nact', 'erlang', 'erlang-1', 'go', 'go-1'];
+export const PEER_LABEL: Record<string, string> = {
+  'ergo-ts': 'ergo-ts',
+  nact: 'nact',
+  erlang: 'Erlang',
+  'erlang-1': 'Erlang +S1',
+  go: 'Go Ergo',
+  'go-1': 'Go Ergo P1',
+};
 
 /** One peer's figure in one row. */
 export interface Figure {
   /** Median of the samples (or of the reported values when a suite reported several). */
   value: number;
+  /** One value per report (per child process when a scenario runs in several): its median. */
+  values: number[];
   samples: number[];
   min: number;
   max: number;
@@ -68,6 +77,7 @@ export class Results {
     if (row.note !== undefined && row.note !== '' && !r.notes.includes(row.note)) r.notes.push(row.note);
     const f: Figure = {
       value: r.values.length === 1 ? r.values[0]! : median(r.values),
+      values: r.values,
       samples: r.samples,
       min: Math.min(...r.samples),
       max: Math.max(...r.samples),
@@ -116,11 +126,35 @@ export function ratio(e: Entry, peer: string): number | undefined {
   return a / b;
 }
 
-/** Whether ergo-ts meets the row's target (undefined without a target or figure). */
+/** `a` is better than (or, unless `strict`, as good as) `b` in the direction `better`. */
+function atLeast(a: number, b: number, better: 'higher' | 'lower', strict: boolean): boolean {
+  if (better === 'lower') return strict ? a < b : a <= b;
+  return strict ? a > b : a >= b;
+}
+
+/**
+ * Whether ergo-ts meets the row's target: the value, and ahead of every `ahead` peer. Undefined
+ * without a target or an ergo-ts figure, or when an `ahead` peer was not measured in this run
+ * (nothing to compare with) while the value itself is met.
+ */
 export function met(e: Entry, t: Target | undefined): boolean | undefined {
   const v = e.figures.get('ergo-ts')?.value;
   if (t === undefined || v === undefined) return undefined;
-  return t.better === 'lower' ? v <= t.value : v >= t.value;
+  if (!atLeast(v, t.value, t.better, t.strict === true)) return false;
+  let unknown = false;
+  for (const p of t.ahead ?? []) {
+    const f = e.figures.get(p);
+    if (f === undefined) unknown = true;
+    else if (!atLeast(v, f.value, t.better, true)) return false;
+  }
+  return unknown ? undefined : true;
+}
+
+/** The target as printed: "≥ 10.0 M, > Erlang, Erlang +S1". */
+export function targetText(t: Target, unit: string): string {
+  const op = t.better === 'lower' ? (t.strict === true ? '<' : '≤') : t.strict === true ? '>' : '≥';
+  const ahead = (t.ahead ?? []).map((p) => PEER_LABEL[p] ?? p);
+  return `${op} ${fmt(t.value, unit)}${ahead.length > 0 ? `, ${t.better === 'lower' ? '<' : '>'} ${ahead.join(' & ')}` : ''}`;
 }
 
 // --- formatting ---------------------------------------------------------------------------------
@@ -178,14 +212,13 @@ export function renderTable(header: string[], rows: string[][], sepAfter: number
   return out;
 }
 
-/** The printed tables, one per group, with ratio/target/reference columns and notes. */
+/** The printed tables, one per group, with ratio and target columns and notes. */
 export function renderResults(results: Results): string[] {
   const out: string[] = [];
   for (const group of results.groups()) {
     const peers = results.peersOf(group);
     const others = peers.filter((p) => p !== 'ergo-ts');
     const entries = [...results.entries.values()].filter((e) => e.group === group);
-    const refPeers = REFERENCE_PEERS.filter((rp) => entries.some((e) => referencesOf(e.group, e.name)?.[rp] !== undefined));
     const header = [
       'scenario',
       'unit',
@@ -194,11 +227,9 @@ export function renderResults(results: Results): string[] {
       'target',
       'vs target',
       'met',
-      ...refPeers.map((rp) => `${rp} (ref)`),
     ];
     const rows = entries.map((e) => {
       const t = targetOf(e.group, e.name);
-      const refs: References | undefined = referencesOf(e.group, e.name);
       const m = met(e, t);
       const ergo = e.figures.get('ergo-ts')?.value;
       return [
@@ -209,21 +240,25 @@ export function renderResults(results: Results): string[] {
           return fmt(f?.value, e.unit) + (f !== undefined && (f.otherCores ?? 0) > BUSY_CORES && !isBytes(e.unit) ? ' !' : '');
         }),
         ...others.map((p) => fmtRatio(ratio(e, p))),
-        t === undefined ? '—' : `${t.better === 'lower' ? '≤' : '≥'} ${fmt(t.value, e.unit)}`,
+        t === undefined ? '—' : targetText(t, e.unit),
         t === undefined || ergo === undefined ? '—' : fmtRatio(ergo / t.value),
-        m === undefined ? '—' : m ? 'yes' : 'NO',
-        ...refPeers.map((rp) => fmt(refs?.[rp], e.unit)),
+        t === undefined || ergo === undefined ? '—' : m === undefined ? '?' : m ? 'met' : 'NOT MET',
       ];
     });
-    const sep = refPeers.length > 0 ? [header.length - refPeers.length - 1] : [];
-    out.push('', `■ ${group}`, ...renderTable(header, rows, sep).map((l) => '  ' + l));
+    out.push('', `■ ${group}`, ...renderTable(header, rows).map((l) => '  ' + l));
     const notes: string[] = [];
     for (const e of entries) {
       const parts: string[] = [];
       for (const p of peers) {
         const f = e.figures.get(p);
         if (f === undefined) continue;
-        const spread = f.samples.length > 1 ? `${f.samples.length} rounds ${fmt(f.min, e.unit)}…${fmt(f.max, e.unit)}` : '1 value';
+        const vs = f.values;
+        const spread =
+          vs.length > 1
+            ? `${vs.length} processes: min ${fmt(Math.min(...vs), e.unit)} / median ${fmt(median(vs), e.unit)} / max ${fmt(Math.max(...vs), e.unit)} (${vs.map((v) => fmt(v, e.unit)).join(', ')})`
+            : f.samples.length > 1
+              ? `${f.samples.length} rounds ${fmt(f.min, e.unit)}…${fmt(f.max, e.unit)}`
+              : '1 value';
         parts.push(`${PEER_LABEL[p] ?? p}: ${spread}${f.note !== undefined ? `, ${f.note}` : ''}`);
       }
       if (parts.length > 0) notes.push(`    ${e.name} — ${parts.join(' | ')}`);
@@ -251,7 +286,6 @@ export function resultsJSON(results: Results, meta: Record<string, unknown>): un
         target: t ?? null,
         vsTarget: t !== undefined && ergo !== undefined ? ergo / t.value : null,
         met: met(e, t) ?? null,
-        references: referencesOf(e.group, e.name) ?? null,
       };
     }),
     failures: results.failures,

@@ -3,7 +3,8 @@
 // It measures and calls `report` once per figure. Optionally it exports `scenarios`, a list of
 // ScenarioSpec: the runner then starts one fresh child process per scenario and per JS peer
 // (ctx.scenario / ctx.peer say which), and runs the Erlang peer of the scenario when `erl` is
-// installed, so every figure of one scenario lands in the same table row.
+// installed and the Go Ergo peer when `ergo-bench` is there, so every figure of one scenario
+// lands in the same table row.
 
 /** One measured figure. Rows with the same `group` + `name` are one table row; `peer` picks the column. */
 export interface Row {
@@ -53,26 +54,52 @@ export interface ErlangSpec {
   flags?: string[];
 }
 
-/** One scenario of a suite module: a child process per peer, plus the Erlang peer. */
+/**
+ * Go Ergo side of a scenario: `ergo-bench -s=<scenario>` (the Go Ergo 3.2 program in
+ * ../shared/peers/ergo-bench), run once with GOMAXPROCS=2 and once with GOMAXPROCS=1, each in a
+ * fresh OS process. Its summary line becomes this table row.
+ */
+export interface GoSpec {
+  /** ergo-bench's scenario id (`ergo-bench -list`). */
+  scenario: string;
+  group: string;
+  name: string;
+  unit: string;
+  better?: 'higher' | 'lower';
+  /** At most this many measured rounds (e.g. 3 for deterministic memory figures). */
+  maxRounds?: number;
+  /** At most this many warm-up rounds. */
+  maxWarmup?: number;
+}
+
+/** One scenario of a suite module: a child process per peer, plus the Erlang and Go peers. */
 export interface ScenarioSpec {
   id: string;
   /** JS peers, each measured in its own child process (default ["ergo-ts"]). */
   peers?: string[];
   erlang?: ErlangSpec;
+  go?: GoSpec;
+  /**
+   * Run each JS peer in this many fresh child processes (default 1; `--spread=N` overrides):
+   * the row's figure is the median of the per-process medians, and the table notes give their
+   * min / median / max, so a process-dependent (e.g. bimodal JIT) outcome is visible.
+   */
+  processes?: number;
   /** At least this many warm-up rounds, for every peer (scenarios that reach steady state slowly). */
   minWarmup?: number;
   /** Seconds before the child is killed (default 180). */
   timeout?: number;
 }
 
-/** Target and reference figures a suite declares for one of its rows (printed, never measured). */
+/** A target a suite declares for one of its rows (printed with a met / not met mark). */
 export interface FigureSpec {
   group: string;
   name: string;
-  /** Target for ergo-ts in the row's unit. */
-  target?: { value: number; better: 'higher' | 'lower' };
-  /** Figures measured earlier (not in this run), by peer label ("Go Ergo", "Erlang", "nact"). */
-  references?: Record<string, number>;
+  /**
+   * Target for ergo-ts in the row's unit; `strict`: < / > instead of ≤ / ≥; `ahead`: peers
+   * (column ids) ergo-ts must also beat in the same run.
+   */
+  target?: { value: number; better: 'higher' | 'lower'; strict?: boolean; ahead?: string[] };
 }
 
 /** The shape of a suite module as the runner sees it. */

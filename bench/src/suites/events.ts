@@ -1,4 +1,5 @@
-// Events, links and monitors (Erlang peer: bench/erlang/bench_events.erl).
+// Events, links and monitors (Erlang peer: bench/erlang/bench_events.erl; Go Ergo peer: ergo-bench's
+// fanout, the same shape as ergo-ts: node.SendEvent to MonitorEvent subscribers).
 //
 // Event fan-out: SUBSCRIBERS local processes subscribe (monitorEvent) to one event; the producer
 // publishes PUBLISHES messages back to back; every subscriber counts its deliveries in a shared
@@ -50,6 +51,7 @@ export const scenarios: ScenarioSpec[] = [
       args: [SUBSCRIBERS, PUBLISHES],
       rows: { fanout: { group: G_EVENTS, name: N_FANOUT, unit: 'deliveries/s' } },
     },
+    go: { scenario: 'fanout', group: G_EVENTS, name: N_FANOUT, unit: 'deliveries/s' },
   },
   {
     id: 'relations',

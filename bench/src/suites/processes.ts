@@ -1,5 +1,5 @@
 // Processes: spawn rate and heap per idle process, for ergo-ts and nact (Erlang peer:
-// bench/erlang/bench_processes.erl).
+// bench/erlang/bench_processes.erl; Go Ergo peer: ergo-bench's spawn and heap).
 //
 // Spawn rate: spawn SPAWN_N idle processes and wait until every spawn has completed (ergo-ts:
 // `node.spawn` N times, then await all the promises; nact: `spawnStateless` N times, synchronous;
@@ -29,6 +29,7 @@ export const scenarios: ScenarioSpec[] = [
       args: [SPAWN_N],
       rows: { spawn_rate: { group: G_PROCESSES, name: N_SPAWN, unit: 'spawns/s' } },
     },
+    go: { scenario: 'spawn', group: G_PROCESSES, name: N_SPAWN, unit: 'spawns/s' },
   },
   {
     id: 'heap',
@@ -39,6 +40,8 @@ export const scenarios: ScenarioSpec[] = [
       args: [HEAP_N],
       rows: { heap_idle: { group: G_PROCESSES, name: N_HEAP, unit: 'B/process', better: 'lower' } },
     },
+    // Deterministic, as in the JS peers: at most one warm-up and three rounds.
+    go: { scenario: 'heap', group: G_PROCESSES, name: N_HEAP, unit: 'B/process', better: 'lower', maxRounds: 3, maxWarmup: 1 },
   },
 ];
 
