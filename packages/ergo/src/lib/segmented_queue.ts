@@ -202,7 +202,10 @@ export class SegmentedQueue<T = unknown> {
       for (let left = s.used; left > 0; ) {
         const a = buf[i] as T;
         const w = widthOf(a);
-        fn(a, (w > 1 ? buf[(i + 1) & m] : undefined) as T, (w > 2 ? buf[(i + 2) & m] : undefined) as T, (w > 2 ? buf[(i + 3) & m] : undefined) as T);
+        const b = (w > 1 ? buf[(i + 1) & m] : undefined) as T;
+        const c = (w > 2 ? buf[(i + 2) & m] : undefined) as T;
+        const d = (w > 2 ? buf[(i + 3) & m] : undefined) as T;
+        fn(a, b, c, d);
         i = (i + w) & m;
         left -= w;
       }
