@@ -294,6 +294,11 @@ describe('application specs', () => {
     assert.deepEqual(n.applicationsRunning(), []);
     await n.applicationStart(name, { logLevel: LogLevel.Warning });
     assert.deepEqual(n.applicationsRunning(), [name]);
+    // A stop timeout Node cannot honour (it would fire after 1 ms) is refused; nothing is stopped.
+    for (const bad of [Infinity, 2 ** 31, 0, -1, NaN]) await rejectsWith(n.applicationStopWithTimeout(name, bad), 'ERR_INCORRECT', String(bad));
+    assert.deepEqual(n.applicationsRunning(), [name]);
+    await n.applicationStopWithTimeout(name, 2 ** 31 - 1);
+    assert.deepEqual(n.applicationsRunning(), []);
   });
 });
 

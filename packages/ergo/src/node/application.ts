@@ -33,7 +33,7 @@ import { LogLevel } from '../gen/log.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
 import { processShortInfo } from './info.js';
-import { describeValue, validateArgs, validateAtomName, validateEnv, validateLogLevelOption, validateProcessOptions } from '../gen/validate.js';
+import { describeValue, validateArgs, validateAtomName, validateEnv, validateLogLevelOption, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, type ProcessImpl } from './process.js';
 import { spawnProcess } from './spawn.js';
@@ -194,8 +194,12 @@ export class ApplicationManager {
     if (a.group.size === 0) this.finish(a);
   }
 
-  /** Stops an application: shutdown exits (or kill), then waits up to `timeoutMs`. */
+  /**
+   * Stops an application: shutdown exits (or kill), then waits up to `timeoutMs`.
+   * @throws ErrIncorrect (a timeout that is not 1..2^31-1 ms), ErrApplicationUnknown, ErrApplicationStopping.
+   */
   async stop(name: Atom | string, force: boolean, timeoutMs: number): Promise<void> {
+    if (!force) validateTimeoutMs(timeoutMs, 'application stop timeout', false);
     const a = this.get(name);
     if (a.state === ApplicationState.Loaded) return;
     if (a.state === ApplicationState.Stopping && !force) throw ErrApplicationStopping.with(a.spec.name);

@@ -59,8 +59,9 @@ function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, un
 }
 
 /**
- * Spawns a process. Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options), ErrTaken
- * (name), init's error (returned, thrown or rejected), or ErrTimeout (`initTimeout`).
+ * Spawns a process. Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options, checked by
+ * validateProcessOptions), ErrTaken (name), init's error (returned, thrown or rejected; a thrown
+ * non-Error is wrapped by toError: ERR_THROWN_VALUE), or ErrTimeout (`initTimeout`).
  */
 export function spawnProcess(
   node: NodeImpl,
