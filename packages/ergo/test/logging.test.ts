@@ -526,6 +526,33 @@ describe('extra loggers', () => {
     }
   });
 
+  test('a logger that keeps failing gets a count line at most once a minute, with its last error', async () => {
+    const node = await logNode();
+    const realNow = Date.now;
+    let shift = 0;
+    Date.now = () => realNow() + shift; // the summary clock only: no timer is involved
+    try {
+      const reports = await stderrOf(async () => {
+        node.loggerAdd('stuck', {
+          log(m) {
+            throw new Error(`cannot write ${String(m.args[0])}`);
+          },
+        });
+        for (let i = 0; i < 5; i++) node.log.info('%d', i);
+        shift = 61_000;
+        node.log.info('%d', 5);
+        node.log.info('%d', 6);
+        node.loggerDelete('stuck');
+      });
+      assert.equal(reports.length, 3, reports.join(''));
+      assert.match(reports[0]!, /logger "stuck" failed .*cannot write 0/);
+      assert.match(reports[1]!, /logger "stuck" is still failing: 5 more failure\(s\), the last: cannot write 5/);
+      assert.match(reports[2]!, /logger "stuck" failed 1 more time\(s\) until it was removed/);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
   test('a failing logger that recovers gets one count line; a new failure is reported in full again', async () => {
     const node = await logNode();
     let failing = true;
