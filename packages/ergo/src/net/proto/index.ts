@@ -1,0 +1,28 @@
+// ENP:R1 — the Ergo Network Protocol (WIRE.md §3).
+
+export {
+  protoTypeName,
+  registerProtoTypes,
+  type ControlFields,
+  ControlMessage,
+  MessageLinkPID,
+  MessageUnlinkPID,
+  MessageMonitorPID,
+  MessageDemonitorPID,
+  MessageLinkProcessID,
+  MessageUnlinkProcessID,
+  MessageMonitorProcessID,
+  MessageDemonitorProcessID,
+  MessageLinkAlias,
+  MessageUnlinkAlias,
+  MessageMonitorAlias,
+  MessageDemonitorAlias,
+  MessageLinkEvent,
+  MessageUnlinkEvent,
+  MessageMonitorEvent,
+  MessageDemonitorEvent,
+  MessageSpawn,
+  MessageApplicationStart,
+  MessageUpdateCache,
+  MessageResult,
+} from './messages.js';
