@@ -1,0 +1,163 @@
+// The first proof of wire compatibility: the EHS:R1 handshake (and a first ENP exchange) against
+// a real Go Ergo 3.2 node (ergo-peer) over loopback TCP, both directions. ergo-ts dials Go with
+// the right cookie and is accepted (then calls Go's `calc` by name and gets its answer), and with
+// a wrong cookie is refused; Go dials an ergo-ts listener through a static route, completes the
+// handshake (then sends us a message), and with a wrong cookie is refused by us.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { once } from 'node:events';
+import net from 'node:net';
+import { NetworkFlags } from '../src/net/index.js';
+import { acceptHandshake, startHandshake, type HandshakeOptions, type HandshakeResult } from '../src/net/handshake/handshake.js';
+import { EnpDecoder } from '../src/net/proto/decoder.js';
+import { EnpEncoder } from '../src/net/proto/encoder.js';
+import { PacketType, type EnpPacket } from '../src/net/proto/packet.js';
+import { EnpFrameReader } from '../src/net/proto/stream.js';
+import { Peer, requirePeer } from './ergo_peer.js';
+
+const COOKIE = 'wire-secret';
+const creation = Math.floor(Date.now() / 1000);
+const ts: HandshakeOptions = { node: 'ts1@localhost', cookie: COOKIE, creation, flags: NetworkFlags.defaults(), poolSize: 1 };
+
+/** Reads ENP packets from a socket after the handshake, decoding with the peer's caches. */
+function enpReader(socket: net.Socket, hs: HandshakeResult): AsyncGenerator<EnpPacket> {
+  const reader = new EnpFrameReader();
+  const dec = new EnpDecoder({ atomCache: hs.peerAtomCache, typeCache: hs.peerRegCache, errorCache: hs.peerErrCache });
+  const queue: EnpPacket[] = [];
+  let wake: (() => void) | undefined;
+  const onChunk = (chunk: Uint8Array): void => {
+    reader.push(chunk);
+    while (reader.next()) {
+      try {
+        queue.push(dec.decode(reader.bytes, reader.start, reader.end));
+      } catch {
+        // a packet we cannot decode is dropped, as Ergo does
+      }
+    }
+    wake?.();
+  };
+  if (hs.tail.length > 0) onChunk(hs.tail);
+  socket.on('data', onChunk);
+  socket.resume();
+  return (async function* () {
+    for (;;) {
+      while (queue.length > 0) yield queue.splice(0, 1)[0]!;
+      await new Promise<void>((r) => (wake = r));
+    }
+  })();
+}
+
+async function next(it: AsyncGenerator<EnpPacket>, what: (p: EnpPacket) => boolean): Promise<EnpPacket> {
+  for (;;) {
+    const r = await it.next();
+    assert.ok(!r.done);
+    if (what(r.value)) return r.value;
+  }
+}
+
+test('ergo-ts dials Go Ergo: accepted with the right cookie, then calls calc by name', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const go = await Peer.start(bin, ['-name', 'go1@localhost', '-registrar', 'none', '-cookie', COOKIE]);
+  try {
+    const port = go.ready.port as number;
+    const socket = net.connect(port, '127.0.0.1');
+    await once(socket, 'connect');
+    const hs = await startHandshake(socket, ts, 'go1@localhost');
+    assert.equal(hs.peer, 'go1@localhost');
+    assert.equal(hs.peerCreation, go.ready.creation);
+    assert.equal(hs.poolSize, 3, "Go's default pool");
+    assert.equal(hs.poolDSN.length, 1);
+    assert.equal(hs.peerFlags.enableImportantDelivery, true);
+    assert.equal(hs.peerErrCache.size, 15);
+    assert.ok(hs.peerRegCache.size > 100);
+
+    // A first ENP exchange on this single link: call calc by name, Go answers with a response.
+    const packets = enpReader(socket, hs);
+    const enc = new EnpEncoder({ peerMaxMessageSize: hs.peerMaxMessageSize });
+    const deadline = Math.floor(Date.now() / 1000) + 5;
+    enc.callProcessID(1001, 'calc', [7, 8, deadline], { priority: 0, important: false, messageID: 0, keepNetworkOrder: true }, 'ping');
+    socket.write(enc.flush()!);
+    const resp = await next(packets, (p) => p.type === PacketType.Response || p.type === PacketType.ResponseError);
+    assert.equal(resp.type, PacketType.Response);
+    assert.equal(resp.toID, 1001);
+    assert.deepEqual(resp.id, [7, 8, deadline]);
+    assert.equal(resp.payload, 'pong');
+    const info = await go.cmd('info');
+    const nodes = (info.value as { nodes: { node: string }[] }).nodes;
+    assert.ok(nodes.some((n) => n.node === 'ts1@localhost'), 'Go lists the connection');
+    socket.destroy();
+  } finally {
+    await go.stop();
+  }
+});
+
+test('ergo-ts dials Go Ergo with a wrong cookie: Go closes without a reply', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const go = await Peer.start(bin, ['-name', 'go1@localhost', '-registrar', 'none', '-cookie', COOKIE]);
+  try {
+    const socket = net.connect(go.ready.port as number, '127.0.0.1');
+    await once(socket, 'connect');
+    await assert.rejects(startHandshake(socket, { ...ts, cookie: 'wrong', timeout: 5000 }, 'go1@localhost'), { code: 'ERR_HANDSHAKE_CLOSED' });
+  } finally {
+    await go.stop();
+  }
+});
+
+async function listener(): Promise<{ server: net.Server; port: number; socket: Promise<net.Socket> }> {
+  let resolve!: (s: net.Socket) => void;
+  const socket = new Promise<net.Socket>((r) => (resolve = r));
+  const server = net.createServer((s) => resolve(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, port: (server.address() as net.AddressInfo).port, socket };
+}
+
+test('Go Ergo dials an ergo-ts acceptor through a static route: handshake completes, then a message arrives', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const l = await listener();
+  const go = await Peer.start(bin, ['-name', 'go2@localhost', '-registrar', 'none', '-cookie', COOKIE, '-route', `ts1@localhost=127.0.0.1:${l.port}`]);
+  try {
+    const connecting = go.cmd('connect', { node: 'ts1@localhost' });
+    const hs = await acceptHandshake(await l.socket, ts);
+    assert.equal(hs.join, false);
+    assert.equal(hs.peer, 'go2@localhost');
+    assert.equal(hs.peerCreation, go.ready.creation);
+    const connected = await connecting;
+    assert.equal(connected.kind, 'result', JSON.stringify(connected));
+    const info = connected.value as { node: string; creation: number; pool_size: number };
+    assert.equal(info.node, 'ts1@localhost');
+    assert.equal(info.creation, creation);
+    assert.equal(info.pool_size, 1);
+
+    const packets = enpReader(await l.socket, hs);
+    const sent = await go.cmd('send', { to: { name: 'inbox', node: 'ts1@localhost' }, msg: { $: 'int32', v: -5 } });
+    assert.equal(sent.kind, 'result', JSON.stringify(sent));
+    const p = await next(packets, (x) => x.type === PacketType.SendName || x.type === PacketType.SendNameCached);
+    assert.equal(p.name, 'inbox');
+    assert.equal(p.payload, -5);
+    assert.equal(p.fromID, (go.ready.processes as { ctl: { v: { id: number } } }).ctl.v.id);
+  } finally {
+    await go.stop();
+    l.server.close();
+  }
+});
+
+test('Go Ergo dials an ergo-ts acceptor with a wrong cookie: refused by us, Go reports the failure', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const l = await listener();
+  const go = await Peer.start(bin, ['-name', 'go3@localhost', '-registrar', 'none', '-cookie', 'not-ours', '-route', `ts1@localhost=127.0.0.1:${l.port}`]);
+  try {
+    const connecting = go.cmd('connect', { node: 'ts1@localhost' });
+    await assert.rejects(acceptHandshake(await l.socket, ts), { code: 'ERR_HANDSHAKE_DIGEST' });
+    const r = await connecting;
+    assert.equal(r.kind, 'error', JSON.stringify(r));
+  } finally {
+    await go.stop();
+    l.server.close();
+  }
+});
