@@ -120,13 +120,16 @@ export class EnpDecoder {
 
   #decode(bytes: Uint8Array, start: number, end: number, p: EnpPacket, inner: boolean): void {
     const length = end - start;
-    if (length < ENP_HEADER) throw new WireError('ERR_ENP_FRAME', `packet of ${length} bytes is shorter than its header`);
+    // Framing of the outer packet is the stream's (fatal); inside a compressed packet only that packet is bad.
+    const framing = inner ? 'ERR_ENP_MALFORMED' : 'ERR_ENP_FRAME';
+    const what = inner ? 'decompressed packet' : 'packet';
+    if (length < ENP_HEADER) throw new WireError(framing, `${what} of ${length} bytes is shorter than its header`);
     if (bytes[start] !== ENP_MAGIC || bytes[start + 1] !== ENP_VERSION) {
-      throw new WireError('ERR_ENP_FRAME', `bad ENP header 0x${hex2(bytes[start]!)}${hex2(bytes[start + 1]!)}`);
+      throw new WireError(framing, `bad ENP header 0x${hex2(bytes[start]!)}${hex2(bytes[start + 1]!)} in a ${what}`);
     }
     const dv = this.#view(bytes);
     const declared = dv.getUint32(start + 2);
-    if (declared !== length) throw new WireError('ERR_ENP_FRAME', `packet length field ${declared} does not match its ${length} bytes`);
+    if (declared !== length) throw new WireError(framing, `${what} length field ${declared} does not match its ${length} bytes`);
     const type = bytes[start + 7]!;
     p.order = bytes[start + 6]!;
     p.type = type;
