@@ -1,4 +1,5 @@
-// ENP:R1 — the Ergo Network Protocol (WIRE.md §3).
+// ENP:R1 — the Ergo Network Protocol (WIRE.md §3). The packet codec is used by the network stack
+// inside the package; users see the control message types and the defaults.
 
 export {
   protoTypeName,
@@ -26,3 +27,4 @@ export {
   MessageUpdateCache,
   MessageResult,
 } from './messages.js';
+export { DEFAULT_MAX_DECOMPRESSED_SIZE, DEFAULT_COMPRESSION_THRESHOLD } from './compression.js';

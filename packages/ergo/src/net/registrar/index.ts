@@ -8,4 +8,4 @@ export {
   MessageResolveReply,
   registerRegistrarTypes,
 } from './messages.js';
-export { RegistrarCodec, RegistrarPacketType, DEFAULT_REGISTRAR_PORT, type RegistrarMessage } from './packet.js';
+export { DEFAULT_REGISTRAR_PORT } from './packet.js';
