@@ -61,7 +61,10 @@ export const CompressionAlgorithm = Object.freeze({ LZW: 100, ZLIB: 101, GZIP: 1
 export const IMPORTANT_BIT = 0x80;
 
 /** A reference / alias id: three u64 words (numbers when safe, else bigint). */
-export type WireID3 = [number | bigint, number | bigint, number | bigint];
+export type WireID3 = readonly [number | bigint, number | bigint, number | bigint];
+
+/** The zero id (shared; packets without an id keep it, so clearing allocates nothing). */
+export const ZERO_ID3: WireID3 = Object.freeze([0, 0, 0] as const);
 
 /**
  * One decoded ENP packet. Every field is always present (one shape for every type); fields the
@@ -92,9 +95,9 @@ export class EnpPacket {
   /** Target name (send/call to name), event name, or terminated name/event; cached ids are resolved. */
   name = '';
   /** Ref id (call, response, response error / delivery ack: `[messageID, 0, 0]`). */
-  id: WireID3 = [0, 0, 0];
+  id: WireID3 = ZERO_ID3;
   /** Alias id (send/call to alias, terminate alias). */
-  alias: WireID3 = [0, 0, 0];
+  alias: WireID3 = ZERO_ID3;
   /** Event timestamp (nanoseconds, i64). */
   timestamp: number | bigint = 0;
   /** Response code (130). */
@@ -116,8 +119,8 @@ export class EnpPacket {
     this.messageID = 0;
     this.toID = 0;
     this.name = '';
-    this.id = [0, 0, 0];
-    this.alias = [0, 0, 0];
+    this.id = ZERO_ID3;
+    this.alias = ZERO_ID3;
     this.timestamp = 0;
     this.code = 0;
     this.payload = undefined;
