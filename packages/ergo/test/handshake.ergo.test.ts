@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import net from 'node:net';
+import tls from 'node:tls';
 import { NetworkFlags } from '../src/net/index.js';
+import { tlsFingerprint } from '../src/net/handshake/digest.js';
 import { acceptHandshake, startHandshake, type HandshakeOptions, type HandshakeResult } from '../src/net/handshake/handshake.js';
 import { EnpDecoder } from '../src/net/proto/decoder.js';
 import { EnpEncoder } from '../src/net/proto/encoder.js';
@@ -87,6 +89,81 @@ test('ergo-ts dials Go Ergo: accepted with the right cookie, then calls calc by 
     const info = await go.cmd('info');
     const nodes = (info.value as { nodes: { node: string }[] }).nodes;
     assert.ok(nodes.some((n) => n.node === 'ts1@localhost'), 'Go lists the connection');
+    socket.destroy();
+  } finally {
+    await go.stop();
+  }
+});
+
+test('ENP on a live link to Go: important delivery acks, compressed calls both ways in gzip, zlib and lzw', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const go = await Peer.start(bin, ['-name', 'go1@localhost', '-registrar', 'none', '-cookie', COOKIE]);
+  try {
+    const socket = net.connect(go.ready.port as number, '127.0.0.1');
+    await once(socket, 'connect');
+    const hs = await startHandshake(socket, ts, 'go1@localhost');
+    const packets = enpReader(socket, hs);
+    const enc = new EnpEncoder({ peerMaxMessageSize: hs.peerMaxMessageSize });
+    const echo = (go.ready.processes as { echo: { v: { id: number } } }).echo.v.id;
+    const base = { priority: 0, important: false, messageID: 0, keepNetworkOrder: true };
+
+    // Important send to echo: Go acks with code 0 and ref [messageID, 0, 0]; to an unknown PID: code 1.
+    enc.sendPID(1001, echo, { ...base, important: true, messageID: 4242 }, 'important hello');
+    enc.sendPID(1001, 999999, { ...base, important: true, messageID: 4343 }, 'lost');
+    socket.write(enc.flush()!);
+    const acks = [
+      await next(packets, (p) => p.type === PacketType.ResponseError),
+      await next(packets, (p) => p.type === PacketType.ResponseError),
+    ].sort((x, y) => Number(x.id[0]) - Number(y.id[0]));
+    assert.deepEqual(acks.map((a) => [a.id[0], a.code]), [[4242, 0], [4343, 1]]);
+    assert.equal(acks[0]!.fromID, echo);
+
+    // Compressed requests in every algorithm: Go inflates them and calc upper-cases the string.
+    const text = 'compress me '.repeat(200);
+    const deadline = Math.floor(Date.now() / 1000) + 5;
+    for (const [i, type] of (['gzip', 'zlib', 'lzw'] as const).entries()) {
+      enc.callProcessID(1001, 'calc', [100 + i, 0, deadline], { ...base, compression: { enable: true, type, level: 2, threshold: 1024 } }, text);
+      const out = enc.flush()!;
+      assert.equal(out[7], PacketType.Compressed);
+      socket.write(out);
+      const resp = await next(packets, (p) => p.type === PacketType.Response && p.id[0] === 100 + i);
+      assert.equal(resp.payload, text.toUpperCase(), type);
+    }
+
+    // Go compresses what it sends us: echo replies to our sends with ctl's settings... set them on
+    // ctl and let ctl send to our PID; each algorithm arrives compressed and inflates to the message.
+    for (const type of ['gzip', 'zlib', 'lzw']) {
+      const c = await go.cmd('compression', { enable: true, type, threshold: 1024 });
+      assert.equal(c.kind, 'result', JSON.stringify(c));
+      const sent = await go.cmd('send', { to: { node: 'ts1@localhost', id: 1001, creation }, msg: `${type} `.repeat(600) });
+      assert.equal(sent.kind, 'result', JSON.stringify(sent));
+      const p = await next(packets, (x) => x.type === PacketType.SendPID && x.toID === 1001);
+      assert.equal(p.compressed, type === 'gzip' ? 102 : type === 'zlib' ? 101 : 100, type);
+      assert.equal(p.payload, `${type} `.repeat(600));
+    }
+    socket.destroy();
+  } finally {
+    await go.stop();
+  }
+});
+
+test('ergo-ts dials a Go Ergo TLS acceptor: the cookie digest is bound to Go’s certificate', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const go = await Peer.start(bin, ['-name', 'go1@localhost', '-registrar', 'none', '-cookie', COOKIE, '-tls']);
+  try {
+    assert.equal(go.ready.tls, true);
+    const connect = (): Promise<tls.TLSSocket> =>
+      new Promise((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port: go.ready.port as number, rejectUnauthorized: false }, () => resolve(s));
+        s.once('error', reject);
+      });
+    const socket = await connect();
+    const fp = Buffer.from(tlsFingerprint(socket.getPeerX509Certificate()!.raw)).toString('hex');
+    assert.equal(fp, go.ready.cert_sha1, 'the fingerprint the handshake binds');
+    const hs = await startHandshake(socket, ts, 'go1@localhost');
+    assert.equal(hs.peer, 'go1@localhost');
     socket.destroy();
   } finally {
     await go.stop();
