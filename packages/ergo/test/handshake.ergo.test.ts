@@ -17,6 +17,7 @@ import { EnpEncoder } from '../src/net/proto/encoder.js';
 import { PacketType, type EnpPacket } from '../src/net/proto/packet.js';
 import { EnpFrameReader } from '../src/net/proto/stream.js';
 import { Peer, requirePeer } from './ergo_peer.js';
+import { selfSigned } from './selfsigned.js';
 
 const COOKIE = 'wire-secret';
 const creation = Math.floor(Date.now() / 1000);
@@ -167,6 +168,32 @@ test('ergo-ts dials a Go Ergo TLS acceptor: the cookie digest is bound to Go’s
     socket.destroy();
   } finally {
     await go.stop();
+  }
+});
+
+test('Go Ergo dials an ergo-ts TLS acceptor: Go checks our certificate binding and connects', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const cert = selfSigned();
+  let resolve!: (s: tls.TLSSocket) => void;
+  const accepted = new Promise<tls.TLSSocket>((r) => (resolve = r));
+  const server = tls.createServer({ cert: cert.cert, key: cert.key }, (s) => resolve(s));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const go = await Peer.start(bin, ['-name', 'go4@localhost', '-registrar', 'none', '-cookie', COOKIE, '-route', `ts1@localhost=127.0.0.1:${port},tls`]);
+  try {
+    const connecting = go.cmd('connect', { node: 'ts1@localhost' });
+    const socket = await accepted;
+    const hs = await acceptHandshake(socket, ts);
+    assert.equal(hs.peer, 'go4@localhost');
+    const r = await connecting;
+    assert.equal(r.kind, 'result', JSON.stringify(r));
+    assert.equal((r.value as { node: string }).node, 'ts1@localhost');
+    socket.destroy();
+  } finally {
+    await go.stop();
+    server.close();
   }
 });
 
