@@ -250,6 +250,40 @@ test('Go Ergo dials an ergo-ts acceptor through a static route: handshake comple
   }
 });
 
+test('Go Ergo joins the pool an ergo-ts acceptor offers: two Join links with the connection id', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const sockets: net.Socket[] = [];
+  const results: Promise<HandshakeResult>[] = [];
+  let third!: () => void;
+  const three = new Promise<void>((r) => (third = r));
+  const server = net.createServer((s) => {
+    sockets.push(s);
+    results.push(acceptHandshake(s, { ...ts, poolSize: 3 }));
+    if (results.length === 3) third();
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const port = (server.address() as net.AddressInfo).port;
+  const go = await Peer.start(bin, ['-name', 'go6@localhost', '-registrar', 'none', '-cookie', COOKIE, '-route', `ts1@localhost=127.0.0.1:${port}`]);
+  try {
+    const r = await go.cmd('connect', { node: 'ts1@localhost' });
+    assert.equal(r.kind, 'result', JSON.stringify(r));
+    await three;
+    const [full, j1, j2] = await Promise.all(results);
+    assert.equal(full!.join, false);
+    for (const j of [j1!, j2!]) {
+      assert.equal(j.join, true);
+      assert.equal(j.peer, 'go6@localhost');
+      assert.equal(j.connectionID, full!.connectionID);
+    }
+  } finally {
+    await go.stop();
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
+});
+
 test('Go Ergo dials an ergo-ts acceptor with a wrong cookie: refused by us, Go reports the failure', async (t) => {
   const bin = requirePeer(t);
   if (bin === undefined) return;
