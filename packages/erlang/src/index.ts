@@ -1,0 +1,4 @@
+// @ergo-ts/erlang: the Erlang distribution protocol for ergo-ts — ETF codec, EPMD client and
+// server, and the version 6 distribution handshake.
+
+export * from './etf/index.js';
