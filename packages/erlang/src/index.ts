@@ -2,3 +2,5 @@
 // server, and the version 6 distribution handshake.
 
 export * from './etf/index.js';
+export * from './epmd/index.js';
+export { EpmdError, HandshakeError, type EpmdErrorCode, type HandshakeErrorCode } from './errors.js';

@@ -4,7 +4,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -186,12 +186,32 @@ export async function startEpmd(): Promise<{ port: number; proc: LineProcess }> 
     const proc = new LineProcess('epmd', ['-port', String(port), '-address', '127.0.0.1', '-d'], { ERL_EPMD_PORT: String(port) });
     try {
       await proc.waitFor(/epmd running/, 10000);
+      // the line comes just before epmd listens; nothing signals the listen itself
+      if (!(await waitPortOpen(port, 5000))) throw new Error(`epmd is not listening on ${port}`);
       return { port, proc };
     } catch (e) {
       await proc.kill();
       if (attempt >= 3) throw e;
     }
   }
+}
+
+/** Polls until something accepts TCP connections on 127.0.0.1:port (for daemons that print nothing once listening). */
+export async function waitPortOpen(port: number, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
 }
 
 export type { ChildProcess };
