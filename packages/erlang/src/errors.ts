@@ -69,3 +69,21 @@ export class HandshakeError extends ErgoError {
   }
 }
 HandshakeError.prototype.name = 'HandshakeError';
+
+/**
+ * Codes of {@link DistError} (the connection phase):
+ * - `ERR_DIST_CLOSED` — the connection was closed (by us or the peer).
+ * - `ERR_DIST_TIMEOUT` — nothing arrived from the peer within `peerTimeout` (no ticks either).
+ * - `ERR_DIST_PROTOCOL` — a packet that is not a distribution message, a broken fragment sequence,
+ *   or a packet above the size limit; the connection is closed, as OTP does.
+ */
+export type DistErrorCode = 'ERR_DIST_CLOSED' | 'ERR_DIST_TIMEOUT' | 'ERR_DIST_PROTOCOL';
+
+/** The error of a distribution connection. */
+export class DistError extends ErgoError {
+  declare readonly code: DistErrorCode;
+  constructor(code: DistErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, `dist: ${message}`, options);
+  }
+}
+DistError.prototype.name = 'DistError';

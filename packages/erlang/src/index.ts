@@ -3,4 +3,6 @@
 
 export * from './etf/index.js';
 export * from './epmd/index.js';
-export { EpmdError, HandshakeError, type EpmdErrorCode, type HandshakeErrorCode } from './errors.js';
+export { EpmdError, HandshakeError, DistError, type EpmdErrorCode, type HandshakeErrorCode, type DistErrorCode } from './errors.js';
+export * from './handshake/index.js';
+export { DistConnection, type DistConnectionOptions, type DistConnectionEvents } from './dist/connection.js';
