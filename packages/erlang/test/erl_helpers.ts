@@ -22,14 +22,22 @@ function which(cmd: string): string | undefined {
 const TOOLS = { erl: which('erl'), erlc: which('erlc'), epmd: which('epmd') };
 
 /**
- * Whether `tool` is installed. If not: under CI=true throws (a missing peer fails CI), otherwise
- * marks the test skipped with the reason and returns false.
+ * Why the test cannot run (`tools` missing), or undefined. Under CI=true a missing tool throws
+ * instead: CI must have every peer.
  */
-export function haveTool(t: TestContext, tool: keyof typeof TOOLS): boolean {
-  if (TOOLS[tool] !== undefined) return true;
-  const why = `${tool} is not installed (Debian: apt-get install erlang-base)`;
+export function missingTool(...tools: (keyof typeof TOOLS)[]): string | undefined {
+  const missing = tools.filter((t) => TOOLS[t] === undefined);
+  if (missing.length === 0) return undefined;
+  const why = `${missing.join(', ')} not installed (Debian: apt-get install erlang-base)`;
   if (process.env['CI'] === 'true') throw new Error(`${why}; CI must have it`);
   console.log(`# skipped: ${why}`);
+  return why;
+}
+
+/** Whether `tool` is installed; if not, marks the test skipped with the reason (throws under CI=true). */
+export function haveTool(t: TestContext, tool: keyof typeof TOOLS): boolean {
+  const why = missingTool(tool);
+  if (why === undefined) return true;
   t.skip(why);
   return false;
 }
