@@ -5,6 +5,7 @@ import { ErgoError } from 'ergo-ts';
 /**
  * Codes of {@link EpmdError}:
  * - `ERR_EPMD_CONNECT` — EPMD could not be reached (connection refused, reset, closed early).
+ * - `ERR_EPMD_NOT_FOUND` — `resolve` of a node EPMD does not know.
  * - `ERR_EPMD_TIMEOUT` — no complete answer within the request's timeout.
  * - `ERR_EPMD_ABORTED` — the request's AbortSignal fired.
  * - `ERR_EPMD_TAKEN` — ALIVE2 refused: the name is registered already (result 1).
@@ -14,6 +15,7 @@ import { ErgoError } from 'ergo-ts';
  */
 export type EpmdErrorCode =
   | 'ERR_EPMD_CONNECT'
+  | 'ERR_EPMD_NOT_FOUND'
   | 'ERR_EPMD_TIMEOUT'
   | 'ERR_EPMD_ABORTED'
   | 'ERR_EPMD_TAKEN'

@@ -46,7 +46,7 @@ test('EPMD client against the real epmd: register, resolve, names, taken, unregi
     const r = await client.resolve('e1@127.0.0.1');
     assert.equal(r.host, '127.0.0.1');
     assert.ok(r.port > 0);
-    await assert.rejects(client.resolve('nobody@127.0.0.1'), code('ERR_EPMD_CONNECT'));
+    await assert.rejects(client.resolve('nobody@127.0.0.1'), code('ERR_EPMD_NOT_FOUND'));
     await assert.rejects(client.resolve('no-at-sign'), code('ERR_EPMD_INCORRECT'));
     assert.deepEqual((await client.names()).nodes.map((n) => n.name).sort(), ['e1', 'tsnode']);
 

@@ -223,8 +223,8 @@ export class EpmdClient {
   /**
    * Resolves a full node name `alive@host`: asks the EPMD on `host` (at this client's port).
    * @returns host, port and the announced versions.
-   * @throws EpmdError `ERR_EPMD_INCORRECT` (not exactly one `@`), `ERR_EPMD_CONNECT` (unknown
-   *   node: "not registered"), `ERR_EPMD_PROTOCOL` (the node does not speak version 6), or a
+   * @throws EpmdError `ERR_EPMD_INCORRECT` (not exactly one `@`), `ERR_EPMD_NOT_FOUND` (EPMD
+   *   does not know the name), `ERR_EPMD_PROTOCOL` (the node does not speak version 6), or a
    *   request error.
    */
   async resolve(node: string, options: EpmdRequestOptions = {}): Promise<{ host: string; port: number; info: EpmdNodeInfo }> {
@@ -232,7 +232,7 @@ export class EpmdClient {
     if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw new EpmdError('ERR_EPMD_INCORRECT', `node name ${JSON.stringify(node)} is not alive@host`);
     const host = parts[1]!;
     const info = await this.portPlease(parts[0]!, { ...options, host });
-    if (info === undefined) throw new EpmdError('ERR_EPMD_CONNECT', `${node} is not registered with EPMD on ${host}`);
+    if (info === undefined) throw new EpmdError('ERR_EPMD_NOT_FOUND', `${node} is not registered with EPMD on ${host}`);
     if (info.highestVersion < 6 || info.lowestVersion > 6) {
       throw new EpmdError('ERR_EPMD_PROTOCOL', `${node} speaks handshake versions ${info.lowestVersion}..${info.highestVersion}, not 6`);
     }
