@@ -87,6 +87,7 @@ test('JS values map to Erlang terms as documented', () => {
   assert.ok(termEqual(true, atom('true')));
   assert.ok(!termEqual(1, new ErlFloat(1)));
   assert.ok(termEqual(5, 5n));
+  assert.throws(() => new ErlMap().set(undefined as never, 1), code('ERR_ETF_ENCODE'));
   // values with no Erlang term
   for (const v of [undefined, null, NaN, Infinity, () => 1, Symbol('s'), new Date()]) {
     assert.throws(() => encodeTerm(v as unknown as Term), code('ERR_ETF_ENCODE'), String(v));

@@ -21,6 +21,7 @@ import {
   HandshakeError,
   acceptHandshake,
   atom,
+  binaryToTerm,
   connectNode,
   isAtom,
   termEqual,
@@ -30,7 +31,7 @@ import {
   type HandshakeResult,
 } from '../src/index.js';
 import { TestNode } from './dist_helpers.js';
-import { missingTool, startEpmd, startErl, type LineProcess } from './erl_helpers.js';
+import { compileErl, evalErl, missingTool, startEpmd, startErl, tempDir, type LineProcess } from './erl_helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof HandshakeError && e.code === c;
 const creation = (): number => randomInt(1, 0x7fffffff);
@@ -168,6 +169,58 @@ describe('distribution with a real erl', () => {
       assert.ok(termEqual(back.payload!, tuple(atom('echo'), atom('still_here'))));
     } finally {
       conn.close();
+    }
+  });
+
+  test('the term corpus crosses the connection both ways exactly (echo on erl, mirror on our side)', async (t) => {
+    if (skip !== undefined) return t.skip(skip);
+    const tmp = tempDir('dist-corpus-');
+    try {
+      compileErl(tmp.dir, 'etf_corpus');
+      const dump = await evalErl('etf_corpus:dump(), halt().', { pa: [tmp.dir] });
+      const corpus = dump
+        .split('\n')
+        .filter((l) => l.startsWith('T '))
+        .map((l) => binaryToTerm(Buffer.from(l.split(' ')[2]!, 'hex')));
+      assert.equal(corpus.length, 60);
+      const e5 = await startErl(
+        ['-name', 'e5@127.0.0.1', '-setcookie', 'abc', '-start_epmd', 'false'],
+        `register(echo, spawn(fun etf_corpus:echo/0)), register(starter, self()), io:format("ready~n"),
+         receive {go, Node} -> etf_corpus:mirror(Node) end, receive stop -> ok end.`,
+        env,
+        [tmp.dir],
+      );
+      erls.push(e5);
+      const me = creation();
+      const hs = await connectNode('e5@127.0.0.1', { name: 'ts5@127.0.0.1', cookie: 'abc', creation: me, epmd: client });
+      const conn = new DistConnection(hs);
+      const node = new TestNode(conn, 'ts5@127.0.0.1', me, new Set(['net_kernel', 'mirror']));
+      try {
+        // ours → erl → ours
+        for (const [i, term] of corpus.entries()) {
+          conn.send(tuple(6, node.pid, atom(''), atom('echo')), tuple(node.pid, term));
+          const back = await node.waitFor((r) => r.op === 2);
+          assert.ok(termEqual(back.payload!, tuple(atom('echo'), term)), `corpus #${i} came back from erl unchanged`);
+        }
+        // erl → ours → erl: the mirror answers {From, T} with {mirror, T}
+        let mirrored = 0;
+        const mirror = (): void => {
+          void node.waitFor((r) => r.op === 6 && isAtom(r.control.get(3), 'mirror')).then((m) => {
+            const [from, term] = (m.payload as ErlTuple).elements;
+            conn.send(tuple(2, atom(''), from!), tuple(atom('mirror'), term!));
+            mirrored++;
+            if (conn.open) mirror();
+          });
+        };
+        mirror();
+        conn.send(tuple(6, node.pid, atom(''), atom('starter')), tuple(atom('go'), atom('ts5@127.0.0.1')));
+        assert.equal(await e5.waitFor(/^SUMMARY/), 'SUMMARY 60/60 round-trips ok []');
+        assert.equal(mirrored, 60);
+      } finally {
+        conn.close();
+      }
+    } finally {
+      tmp.remove();
     }
   });
 

@@ -14,6 +14,8 @@
 //   pid/ref/port → ErlPid / ErlRef / ErlPort
 //   fun M:F/A    → ErlExport; closures → ErlFun (kept whole so it can be sent back)
 
+import { EtfError } from './errors.js';
+
 /** Any value this package encodes or decodes as an Erlang term. */
 export type Term =
   | number
@@ -184,19 +186,24 @@ export class ErlMap {
     if (entries !== undefined) for (const [k, v] of entries) this.set(k, v);
   }
 
+  /** Number of entries. */
   get size(): number {
     return this.#entries.size;
   }
+  /** The value stored under a key equal (`=:=`) to `key`. @throws EtfError if `key` is not a term. */
   get(key: Term): Term | undefined {
     return this.#entries.get(termKey(key))?.[1];
   }
+  /** Whether a key equal to `key` is present. @throws EtfError if `key` is not a term. */
   has(key: Term): boolean {
     return this.#entries.has(termKey(key));
   }
+  /** Stores `value` under `key`, replacing the entry of an equal key. @throws EtfError if `key` is not a term. */
   set(key: Term, value: Term): this {
     this.#entries.set(termKey(key), [key, value]);
     return this;
   }
+  /** Removes the entry of a key equal to `key`. @throws EtfError if `key` is not a term. */
   delete(key: Term): boolean {
     return this.#entries.delete(termKey(key));
   }
@@ -207,12 +214,15 @@ export class ErlMap {
     this.#entries.set(k, [key, value]);
     return true;
   }
+  /** The entries as `[key, value]` pairs, in insertion order. */
   *entries(): IterableIterator<[Term, Term]> {
     for (const e of this.#entries.values()) yield [e[0], e[1]];
   }
+  /** The keys, in insertion order. */
   *keys(): IterableIterator<Term> {
     for (const e of this.#entries.values()) yield e[0];
   }
+  /** The values, in insertion order. */
   *values(): IterableIterator<Term> {
     for (const e of this.#entries.values()) yield e[1];
   }
@@ -221,7 +231,11 @@ export class ErlMap {
   }
 }
 
-/** A canonical string for a term: equal terms (Erlang `=:=`) give equal keys. */
+/**
+ * A canonical string for a term: equal terms (Erlang `=:=`) give equal keys, so it can key a JS
+ * Map. @throws EtfError `ERR_ETF_ENCODE` for a value that is not a term, `ERR_ETF_TOO_DEEP` for a
+ * cyclic one.
+ */
 export function termKey(t: Term): string {
   const parts: string[] = [];
   keyInto(t, parts, 0);
@@ -231,7 +245,7 @@ export function termKey(t: Term): string {
 const MAX_KEY_DEPTH = 10000;
 
 function keyInto(t: Term, out: string[], depth: number): void {
-  if (depth > MAX_KEY_DEPTH) throw new RangeError('term too deep for a key');
+  if (depth > MAX_KEY_DEPTH) throw new EtfError('ERR_ETF_TOO_DEEP', `term nested deeper than ${MAX_KEY_DEPTH} (a cyclic value?)`);
   switch (typeof t) {
     case 'number':
       if (Number.isInteger(t)) out.push('i', String(t), ';');
@@ -297,11 +311,11 @@ function keyInto(t: Term, out: string[], depth: number): void {
     ks.sort();
     out.push('#{', ks.join(','), '}');
   } else {
-    throw new TypeError(`not a term: ${typeof t}`);
+    throw new EtfError('ERR_ETF_ENCODE', `${t === null ? 'null' : typeof t} is not an Erlang term`);
   }
 }
 
-/** Erlang's exact equality (`=:=`) over the term model: `1 =/= 1.0`, `true =:= atom('true')`. */
+/** Erlang's exact equality (`=:=`) over the term model: `1 =/= 1.0`, `true =:= atom('true')`. @throws EtfError as {@link termKey}. */
 export function termEqual(a: Term, b: Term): boolean {
   if (a === b) return true;
   return termKey(a) === termKey(b);

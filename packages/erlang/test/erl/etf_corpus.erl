@@ -1,9 +1,10 @@
 %% Term corpus for the ETF codec tests of @ergo-ts/erlang.
 %% dump/0 prints every term as term_to_binary bytes (OTP's default and minor_version 2, and
-%% compressed); check/1 reads "Index WantHex GotHex" lines and tells whether the two decode to
+%% compressed); mirror/1 sends every term to {mirror, Node} and expects it back exactly;
+%% echo/0 answers {From, T} with {echo, T}; check/1 reads "Index WantHex GotHex" lines and tells whether the two decode to
 %% exactly equal terms (=:=).
 -module(etf_corpus).
--export([corpus/0, dump/0, check/1]).
+-export([corpus/0, dump/0, check/1, mirror/1, echo/0]).
 
 corpus() ->
     Y = erlang:phash2(node()),
@@ -51,3 +52,16 @@ check(File) ->
               end
       end, Lines),
     io:format("END~n").
+
+mirror(Node) ->
+    Terms = corpus(),
+    Results = [begin
+                   {mirror, Node} ! {self(), T},
+                   receive {mirror, Back} -> Back =:= T after 5000 -> timeout end
+               end || T <- Terms],
+    Bad = [I || {I, R} <- lists:zip(lists:seq(0, length(Terms) - 1), Results), R =/= true],
+    io:format("SUMMARY ~b/~b round-trips ok ~w~n", [length(Terms) - length(Bad), length(Terms), Bad]).
+
+echo() ->
+    receive {From, T} -> From ! {echo, T} end,
+    echo().
