@@ -115,7 +115,8 @@ export class EpmdRegistration extends EventEmitter<EpmdRegistrationEvents> {
     if (this.#closed) return;
     this.#retry = setTimeout(() => {
       this.#retry = undefined;
-      this.#client.alive2(this.#options).then(
+      // the first registration's signal governed that request only, not the retries
+      this.#client.alive2({ ...this.#options, signal: undefined }).then(
         ({ socket, creation }) => {
           if (this.#closed) {
             socket.destroy();
