@@ -21,7 +21,7 @@ import {
   type ProcessOptions,
   type Ref,
 } from '../src/index.js';
-import type { NodeImpl } from '../src/node/node.js';
+import { engineOf } from '../src/node/internals.js';
 import { deferred, Inbox, probe, rejectsWith, runScript, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();
@@ -232,7 +232,7 @@ describe('LinkParent / LinkChild', () => {
       gate.resolve();
       const child = (await result.promise) as PID;
       // The relation parent → child would have no live consumer: nobody can ever be told.
-      const impl = (node as NodeImpl).processes.get(child.id)!;
+      const impl = engineOf(node).processes.get(child.id)!;
       assert.equal(impl.tCount, 0, 'no relation from the ended parent is left on the child');
       node.kill(child);
       assert.equal(node.info().processesTotal, 0);

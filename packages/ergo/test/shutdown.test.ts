@@ -20,7 +20,7 @@ import {
   type SupervisorSpec,
   type Node,
 } from '../src/index.js';
-import type { NodeImpl } from '../src/node/node.js';
+import { engineOf } from '../src/node/internals.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT, PENDING_LOG_INTERVAL } from '../src/node/shutdown.js';
 import { deferred, exec, guardUnhandled, Hold, Inbox, rejectsCode, spawnChild, spawnTest, TestActor, testNode, within } from './lifecycle_helpers.js';
 
@@ -142,8 +142,7 @@ describe('graceful stop', () => {
     });
     await initStarted.promise;
     await within(node.stop(), 'stop');
-    const impl = node as NodeImpl;
-    assert.equal(impl.names.size, 0, 'the spawn-time name is released by the stop');
+    assert.equal(engineOf(node).names.size, 0, 'the spawn-time name is released by the stop');
     await within(rejectsCode(spawning, 'ERR_NODE_TERMINATED'), 'the spawn to fail', 1000);
   });
 
@@ -164,12 +163,11 @@ describe('graceful stop', () => {
     await reply; // resumes after the reader touched node, before the microtask that forgets it
     await node.stop();
     assert.equal(node.isAlive(), false, 'stop() resolved only once the node stopped');
-    assert.equal((node as NodeImpl).processes.size, 0);
+    assert.equal(engineOf(node).processes.size, 0);
   });
 
   test(
     'a stop called right after an await, in the same tick as a suspended handler touching node, is still the caller\'s own',
-    { todo: 'needs a per-process node view (design change): the engine cannot tell which code called stop()' },
     async () => {
       const node = await testNode({ shutdownTimeout: 2000 });
       const gate = deferred<void>();

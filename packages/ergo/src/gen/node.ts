@@ -81,6 +81,15 @@ export interface NodeOptions {
    * and rejecting with ErrTimeout (default 180000, three minutes). Port extension.
    */
   shutdownTimeout?: number;
+  /**
+   * How long a killed process whose handler is still running (a zombee) may keep running, in
+   * milliseconds (default 5000; 0 = none). When the grace passes before its handler settles, the
+   * process is terminated (reason kill, its terminate callback runs) and detached: the value its
+   * handler returns later is ignored and every operation its late code attempts fails with
+   * ErrProcessTerminated. An integer from 0 to 2^31-1; anything else fails startNode with
+   * ErrIncorrect. Port extension: Ergo waits for the handler however long it takes.
+   */
+  killGraceMs?: number;
   /** Stop gracefully on SIGTERM/SIGINT (default false; opt-in). */
   handleSignals?: boolean;
   /**
