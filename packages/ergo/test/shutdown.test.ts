@@ -283,6 +283,73 @@ describe('shutdown timeout', () => {
   });
 });
 
+describe('stop hooks after processes (async: closing sockets after the last terminate packets)', () => {
+  test('the stop waits for an async hook; it runs once every process has ended, before the node is stopped', async () => {
+    const node = await testNode();
+    const p = await spawnTest(node);
+    const seen: string[] = [];
+    const release = deferred<void>();
+    const entered = deferred<void>();
+    engineOf(node).shutdown.hooks.push({
+      afterProcesses: async () => {
+        seen.push(`hook: ${node.processList().length} processes, alive ${node.isAlive()}`);
+        entered.resolve();
+        await release.promise;
+        seen.push('hook done');
+      },
+    });
+    let stopped = false;
+    const stopping = node.stop().then(() => {
+      stopped = true;
+    });
+    await within(entered.promise, 'the hook to run');
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, 'the stop waits for the hook');
+    release.resolve();
+    await stopping;
+    assert.deepEqual(seen, ['hook: 0 processes, alive true', 'hook done']);
+    assert.equal(unwrapReason(await p.inbox.terminated()), TerminateReasonShutdown);
+    assert.equal(node.isAlive(), false);
+  });
+
+  test('a hook that never settles is bounded by shutdownTimeout: the stop rejects with ErrTimeout and the node is stopped', async () => {
+    const node = await testNode({ shutdownTimeout: 100 });
+    engineOf(node).shutdown.hooks.push({ afterProcesses: () => new Promise<void>(() => undefined) });
+    const waited = node.wait();
+    const e = await rejectsCode(node.stop(), 'ERR_TIMEOUT');
+    assert.match(e.message, /hook/);
+    await within(waited, 'wait() to resolve');
+    assert.equal(node.isAlive(), false);
+  });
+
+  test('a failing hook (throw or rejection) is logged and the stop goes on', async () => {
+    const logs = new Inbox();
+    const node = await testNode();
+    node.loggerAdd('capture', { log: (m) => logs.push({ kind: 'log', message: m }) });
+    const ran: string[] = [];
+    engineOf(node).shutdown.hooks.push(
+      {
+        afterProcesses: () => {
+          ran.push('throws');
+          throw new Error('hook threw');
+        },
+      },
+      {
+        afterProcesses: async () => {
+          ran.push('rejects');
+          throw new Error('hook rejected');
+        },
+      },
+      { afterProcesses: () => void ran.push('last') },
+    );
+    await node.stop();
+    assert.deepEqual(ran, ['throws', 'rejects', 'last']);
+    const lines = logs.ofKind('log').map((s) => text(s.message));
+    assert.ok(lines.some((l) => l.includes('hook threw')));
+    assert.ok(lines.some((l) => l.includes('hook rejected')));
+  });
+});
+
 describe('the shutdownTimeout option', () => {
   test('defaults: 3 minutes, pending processes logged every 5 s', () => {
     assert.equal(DEFAULT_SHUTDOWN_TIMEOUT, 180_000);
