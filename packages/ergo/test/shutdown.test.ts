@@ -1,7 +1,8 @@
 // Node shutdown (issue 3 item 7, ERGO-API §1 Graceful stop / Forced stop / Wait / Signals rows,
 // §7 item 5): stop() sends untrappable shutdown exits and waits; the shutdownTimeout path logs
 // the pending processes and ends them by force with an error; stopForce() kills; a process that
-// stops its own node does not deadlock; idempotence, wait(), asyncDispose, opt-in signal handling.
+// stops its own node (through its own handle) does not deadlock; async stop hooks after
+// processes, bounded by shutdownTimeout; idempotence, wait(), asyncDispose, opt-in signals.
 
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
@@ -146,9 +147,9 @@ describe('graceful stop', () => {
     await within(rejectsCode(spawning, 'ERR_NODE_TERMINATED'), 'the spawn to fail', 1000);
   });
 
-  test('a stop called right after an await that resumed in the same tick as a handler touching node is the caller\'s own (regression)', async () => {
-    // The engine guesses which process called stop() (the one that last read `this.node`). A
-    // process that read it in a handler that already returned is not the caller.
+  test('a root-handle stop called right after an await that resumed in the same tick as a handler touching node waits for every process (regression)', async () => {
+    // Before node handles the engine guessed which process called stop() (the one that last read
+    // `this.node`). A root-handle stop() waits for every process, whoever touched their handles.
     const node = await testNode({ shutdownTimeout: 2000 });
     const reader = await spawnTest(node, {
       hooks: {
@@ -167,7 +168,7 @@ describe('graceful stop', () => {
   });
 
   test(
-    'a stop called right after an await, in the same tick as a suspended handler touching node, is still the caller\'s own',
+    'a root-handle stop called right after an await, in the same tick as a suspended handler touching its node handle, waits for that handler (formerly todo)',
     async () => {
       const node = await testNode({ shutdownTimeout: 2000 });
       const gate = deferred<void>();
@@ -290,7 +291,7 @@ describe('stop hooks after processes (async: closing sockets after the last term
     const seen: string[] = [];
     const release = deferred<void>();
     const entered = deferred<void>();
-    engineOf(node).shutdown.hooks.push({
+    engineOf(node).addStopHook({
       afterProcesses: async () => {
         seen.push(`hook: ${node.processList().length} processes, alive ${node.isAlive()}`);
         entered.resolve();
@@ -314,7 +315,7 @@ describe('stop hooks after processes (async: closing sockets after the last term
 
   test('a hook that never settles is bounded by shutdownTimeout: the stop rejects with ErrTimeout and the node is stopped', async () => {
     const node = await testNode({ shutdownTimeout: 100 });
-    engineOf(node).shutdown.hooks.push({ afterProcesses: () => new Promise<void>(() => undefined) });
+    engineOf(node).addStopHook({ afterProcesses: () => new Promise<void>(() => undefined) });
     const waited = node.wait();
     const e = await rejectsCode(node.stop(), 'ERR_TIMEOUT');
     assert.match(e.message, /hook/);
@@ -327,21 +328,20 @@ describe('stop hooks after processes (async: closing sockets after the last term
     const node = await testNode();
     node.loggerAdd('capture', { log: (m) => logs.push({ kind: 'log', message: m }) });
     const ran: string[] = [];
-    engineOf(node).shutdown.hooks.push(
-      {
-        afterProcesses: () => {
-          ran.push('throws');
-          throw new Error('hook threw');
-        },
+    const engine = engineOf(node);
+    engine.addStopHook({
+      afterProcesses: () => {
+        ran.push('throws');
+        throw new Error('hook threw');
       },
-      {
-        afterProcesses: async () => {
-          ran.push('rejects');
-          throw new Error('hook rejected');
-        },
+    });
+    engine.addStopHook({
+      afterProcesses: async () => {
+        ran.push('rejects');
+        throw new Error('hook rejected');
       },
-      { afterProcesses: () => void ran.push('last') },
-    );
+    });
+    engine.addStopHook({ afterProcesses: () => void ran.push('last') });
     await node.stop();
     assert.deepEqual(ran, ['throws', 'rejects', 'last']);
     const lines = logs.ofKind('log').map((s) => text(s.message));

@@ -33,7 +33,7 @@ import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { Relations } from './relations.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
-import { Shutdown } from './shutdown.js';
+import { Shutdown, type StopHook } from './shutdown.js';
 import { TargetManager } from './targets.js';
 import { panicProcess, terminateProcess } from './termination.js';
 
@@ -134,7 +134,17 @@ export class NodeImpl {
     this.shutdown = new Shutdown(this);
     this.cronService = new CronService(this.root, { jobs: options.cron?.jobs });
     this.apps = new ApplicationManager(this);
-    this.shutdown.hooks.push({ beforeProcesses: (force) => this.apps.stopAll(force) }, { beforeProcesses: () => this.cronService.stop() });
+    this.addStopHook({ beforeProcesses: (force) => this.apps.stopAll(force) });
+    this.addStopHook({ beforeProcesses: () => this.cronService.stop() });
+  }
+
+  /**
+   * Registers a service to be stopped with the node, in registration order: `beforeProcesses`
+   * before the exits go out, `afterProcesses` (may be async; e.g. closing connections after the
+   * last terminate packets) once the processes are gone. Both are bounded by `shutdownTimeout`.
+   */
+  addStopHook(hook: StopHook): void {
+    this.shutdown.hooks.push(hook);
   }
 
   /** Starts the services that run with the node (called once by startNode). */
