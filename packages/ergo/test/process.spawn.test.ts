@@ -331,6 +331,29 @@ describe('init failures', () => {
     }));
 });
 
+describe('what can be spawned', () => {
+  test('a class that extends no behaviour, a non-function, a factory returning no behaviour: ErrIncorrect, nothing left behind', () =>
+    withNode(async (node) => {
+      class NotAnActor {
+        x = 1;
+      }
+      const e = await rejectsWith(node.spawn(NotAnActor as unknown as typeof Actor), 'ERR_INCORRECT');
+      assert.match(e.message, /NotAnActor does not extend a process behaviour/);
+      await rejectsWith(node.spawn(class {} as unknown as typeof Actor), 'ERR_INCORRECT');
+      await rejectsWith(node.spawn(42 as unknown as typeof Actor), 'ERR_INCORRECT');
+      await rejectsWith(node.spawn((() => ({})) as unknown as typeof Actor), 'ERR_INCORRECT');
+      // A factory's own TypeError is its own: passed through.
+      const own = await node.spawn((() => {
+        throw new TypeError('factory bug');
+      }) as unknown as typeof Actor).then(
+        () => assert.fail('must reject'),
+        (err: unknown) => err as Error,
+      );
+      assert.ok(own instanceof TypeError && own.message === 'factory bug');
+      assert.equal(node.info().processesTotal, 0);
+    }));
+});
+
 describe('InitTimeout (port extension)', () => {
   test('an init that does not finish in time fails the spawn with ErrTimeout and is discarded', () =>
     withNode(async (node) => {

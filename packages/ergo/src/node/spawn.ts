@@ -59,10 +59,20 @@ export interface LocalSpawn {
 /** Creates a behaviour from a class (has `processInit` on its prototype) or a factory function. */
 export function instantiate(factory: ProcessFactory): ProcessBehavior {
   const proto = (factory as { prototype?: { processInit?: unknown } }).prototype;
-  const b =
-    proto !== undefined && typeof proto.processInit === 'function'
-      ? new (factory as new () => ProcessBehavior)()
-      : (factory as () => ProcessBehavior)();
+  let b: ProcessBehavior;
+  if (proto !== undefined && typeof proto.processInit === 'function') {
+    b = new (factory as new () => ProcessBehavior)();
+  } else {
+    try {
+      b = (factory as () => ProcessBehavior)();
+    } catch (e) {
+      // A class that extends no behaviour cannot be called: say so instead of V8's TypeError.
+      if (e instanceof TypeError && Function.prototype.toString.call(factory).startsWith('class')) {
+        throw ErrIncorrect.with(`${factory.name || 'the class'} does not extend a process behaviour (e.g. Actor)`);
+      }
+      throw e;
+    }
+  }
   if (b === null || typeof b !== 'object' || typeof b.processInit !== 'function' || typeof b.processRun !== 'function') {
     throw ErrIncorrect.with('factory must return a process behaviour (e.g. an Actor)');
   }
@@ -81,8 +91,8 @@ function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, un
 
 /**
  * Resolves a local spawn: parent and leader PIDs, log level (the option, else the parent's, else
- * the node's) and the env layers node → application → leader → parent → options. Throws for an
- * option it cannot read.
+ * the node's) and the env layers node → application → leader → parent → options. The options
+ * must have passed checkSpawnOptions.
  */
 export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
   const options = s.options ?? {};
@@ -121,11 +131,15 @@ export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
   };
 }
 
-/** Spawns a local process (localSpawnRequest + spawnProcess). Never throws: failures reject. */
+/**
+ * Spawns a local process: checkSpawnOptions, localSpawnRequest, spawnProcess. Never throws:
+ * failures reject (ErrNodeTerminated, ErrIncorrect, and spawnProcess' errors).
+ */
 export function spawnLocal(node: NodeImpl, s: LocalSpawn): Promise<PID> {
   let req: SpawnRequest;
   try {
     node.checkRunning();
+    if (s.options !== undefined) checkSpawnOptions(s.options);
     req = localSpawnRequest(node, s);
   } catch (e) {
     return Promise.reject(e);
@@ -134,10 +148,11 @@ export function spawnLocal(node: NodeImpl, s: LocalSpawn): Promise<PID> {
 }
 
 /**
- * Checks the options every spawn reads (local or remote). Throws ErrIncorrect.
- * Option validators (node/validate.ts) belong here.
+ * Checks spawn options before anything reads them. Throws ErrIncorrect. Every spawn path calls it
+ * once: spawnLocal before it resolves the request, a remote spawn (the network Core) before it
+ * fills one. The option validators (node/validate.ts) belong here, one per option.
  */
-function checkSpawnOptions(options: ProcessOptions): void {
+export function checkSpawnOptions(options: ProcessOptions): void {
   const mailboxSize = options.mailboxSize ?? 0;
   if (!Number.isInteger(mailboxSize) || mailboxSize < 0) throw ErrIncorrect.with(`mailboxSize ${mailboxSize}`);
   if (options.sendPriority !== undefined && !isMessagePriority(options.sendPriority)) throw ErrIncorrect.with(`sendPriority ${String(options.sendPriority)}`);
@@ -145,8 +160,8 @@ function checkSpawnOptions(options: ProcessOptions): void {
 }
 
 /**
- * Spawns the process a request describes: init runs before the process enters the table.
- * Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options), ErrTaken (name), init's
+ * Spawns the process a request describes (its options already checked by checkSpawnOptions):
+ * init runs before the process enters the table. Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options), ErrTaken (name), init's
  * error (returned, thrown or rejected), or ErrTimeout (`initTimeout`). Never throws.
  */
 export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
@@ -160,7 +175,6 @@ export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
       validateName(register);
       if (node.names.has(register)) throw ErrTaken.with(`name '${register}'`);
     }
-    checkSpawnOptions(options);
 
     p = new ProcessImpl(node, new PID(node.name, ++node.nextID, node.creation), req.parentPID, req.leader, options.mailboxSize ?? 0, req.logLevel);
     p.application = req.application;
