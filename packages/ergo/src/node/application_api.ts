@@ -4,7 +4,7 @@
 // with it once a stop has begun.
 
 import type { Atom } from '../gen/atom.js';
-import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
+import type { ApplicationBehavior, ApplicationInfo, ApplicationMode, ApplicationOptions } from '../gen/application.js';
 import { ErrIncorrect } from '../gen/errors.js';
 import type { Node } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
@@ -81,4 +81,3 @@ export function applicationsRunning(node: NodeImpl): Atom[] {
   return node.apps.running();
 }
 
-export { ApplicationMode };

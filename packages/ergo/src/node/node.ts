@@ -357,6 +357,7 @@ export class NodeImpl {
   }
 }
 
+/** The entries of an env given as a plain object or a Map. */
 function entriesOf(env: Record<string, unknown> | Map<string, unknown>): Iterable<[string, unknown]> {
   return env instanceof Map ? env.entries() : Object.entries(env);
 }
