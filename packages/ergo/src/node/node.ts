@@ -13,7 +13,6 @@ import {
   ErrProcessTerminated,
   ErrProcessUnknown,
   ErrTaken,
-  ErrTimeout,
   ErrUnknown,
   ErrUnregistered,
 } from '../gen/errors.js';
@@ -96,8 +95,8 @@ export class NodeImpl implements Node {
   readonly aliasTable = new Map<string, ProcessImpl>();
   readonly scheduler = new Scheduler();
   readonly router: Router = new Router(this);
-  readonly calls = new CallRegistry(() => ErrTimeout.with('call'));
-  readonly targets = new TargetManager();
+  readonly calls = new CallRegistry();
+  readonly targets = new TargetManager(this);
   readonly relations = new Relations(this);
   readonly events = new EventRegistry(this);
   readonly logRegistry = new LoggerRegistry();
