@@ -322,8 +322,10 @@ export class Router {
     if (host === undefined || !targets.has(link, p, host)) return;
     targets.remove(link, p, t, host);
     const c = p as ProcessImpl;
-    if (link) c.notify(Q_URGENT, MailboxKind.Exit, this.node.pid, exitMessage(t, reason));
-    else c.notify(Q_SYSTEM, MailboxKind.Regular, this.node.pid, downMessage(t, reason));
+    // As when the target ends: a PID target is the sender (never the parent's untrappable exit).
+    const from = t instanceof PID ? t : this.node.pid;
+    if (link) c.notify(Q_URGENT, MailboxKind.Exit, from, exitMessage(t, reason));
+    else c.notify(Q_SYSTEM, MailboxKind.Regular, from, downMessage(t, reason));
   }
 
   /**
