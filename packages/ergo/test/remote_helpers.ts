@@ -76,8 +76,12 @@ export class RecordingConnection implements Connection {
   node(): RemoteNode {
     throw new Error('not used by the engine');
   }
-  sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
+  /** What an important send or call returns (the peer's ack); undefined = no ack. */
+  ack: (() => Promise<void>) | undefined;
+
+  sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): Promise<void> | void {
     this.rec('sendPID', [from, to, options, message]);
+    return options.important && this.ack !== undefined ? this.ack() : undefined;
   }
   sendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): void {
     this.rec('sendProcessID', [from, to, options, message]);
@@ -109,8 +113,9 @@ export class RecordingConnection implements Connection {
   sendTerminateEvent(target: Event, reason: Error): void {
     this.rec('sendTerminateEvent', [target, reason]);
   }
-  callPID(from: PID, to: PID, options: MessageOptions, request: unknown): void {
+  callPID(from: PID, to: PID, options: MessageOptions, request: unknown): Promise<void> | void {
     this.rec('callPID', [from, to, options, request]);
+    return options.important && this.ack !== undefined ? this.ack() : undefined;
   }
   callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): void {
     this.rec('callProcessID', [from, to, options, request]);

@@ -130,6 +130,17 @@ describe('outbound: what the engine sends to node X', () => {
     await rejectsCode(failing, 'ERR_PROCESS_UNKNOWN');
   });
 
+  test('important delivery: sendImportant and important calls report the remote ack', async () => {
+    const conn = fakeNetwork(node, X).get(X)!;
+    const a = await spawnTest(node);
+    conn.ack = () => Promise.resolve();
+    await exec(node, a.pid, (p) => p.sendImportant(rpid(1001), 'ok'));
+    conn.ack = () => Promise.reject(ErrProcessUnknown);
+    await exec(node, a.pid, (p) => rejectsCode(p.sendImportant(rpid(1001), 'lost'), 'ERR_PROCESS_UNKNOWN'));
+    await rejectsCode(node.call(rpid(1001), 'q', { important: true, timeout: 60_000 }), 'ERR_PROCESS_UNKNOWN');
+    assert.equal(conn.of('sendPID').length, 2);
+  });
+
   test('a local process answers a remote caller: sendResponse carries from and the ref', async () => {
     const conn = fakeNetwork(node, X).get(X)!;
     const name = uniq('answering');

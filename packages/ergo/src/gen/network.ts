@@ -221,14 +221,19 @@ export interface Proto {
 /**
  * One connection to a remote node (`gen.Connection`): what the engine's router asks of it. Every
  * method is non-blocking towards the local caller except those returning a Promise (their answer
- * crosses the wire). Methods throw ErrNoConnection once the connection is down.
+ * crosses the wire). Methods throw ErrNoConnection once the connection is down, and
+ * ErrTooLarge / encoding errors synchronously, before anything is written.
+ *
+ * Sends and calls with `options.important` (and a peer that supports important delivery) return
+ * a Promise that resolves on the remote node's delivery ack and rejects with the error it
+ * reported (ErrProcessUnknown, ErrProcessMailboxFull...); otherwise they return undefined.
  */
 export interface Connection {
   node(): RemoteNode;
 
-  sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): void;
-  sendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): void;
-  sendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): void;
+  sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): Promise<void> | void;
+  sendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): Promise<void> | void;
+  sendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): Promise<void> | void;
   /** Fans an event out to the subscribers on that node (one frame per node). */
   sendEvent(from: PID, options: MessageOptions, message: MessageEvent): void;
   sendExit(from: PID, to: PID, reason: Error): void;
@@ -243,9 +248,9 @@ export interface Connection {
   sendTerminateEvent(target: Event, reason: Error): void;
 
   /** Sends a request; `options.ref` is the call's ref, the reply arrives via Core.routeSendResponse. */
-  callPID(from: PID, to: PID, options: MessageOptions, request: unknown): void;
-  callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): void;
-  callAlias(from: PID, to: Alias, options: MessageOptions, request: unknown): void;
+  callPID(from: PID, to: PID, options: MessageOptions, request: unknown): Promise<void> | void;
+  callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): Promise<void> | void;
+  callAlias(from: PID, to: Alias, options: MessageOptions, request: unknown): Promise<void> | void;
 
   /**
    * Link/monitor requests. They resolve when the remote side accepted; a refusal rejects (the

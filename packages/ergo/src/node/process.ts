@@ -419,9 +419,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   sendImportant(to: SendTarget, message: unknown): Promise<void> {
     try {
       this.allow(MASK_R, 'sendImportant');
-      this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true, this);
+      // Local: delivered (or thrown) now. Remote: the promise of the peer's delivery ack.
+      const ack = this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true, this);
       this.messagesOut++;
-      return Promise.resolve();
+      return ack ?? Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
     }

@@ -95,9 +95,10 @@ export class Router {
   /**
    * Sends `message` from `from` (process `owner`, null for the node) to `to`. Throws
    * ErrProcessUnknown, ErrProcessTerminated, ErrProcessMailboxFull, ErrUnsupported (bad target),
-   * ErrNetworkStopped (remote, no network).
+   * ErrNetworkStopped (remote, no network). Returns the remote delivery ack of an important send
+   * to another node (a Promise), undefined otherwise.
    */
-  routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): void {
+  routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): Promise<void> | void {
     const n = this.node;
     if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
     const q = 2 - priority;
@@ -136,12 +137,12 @@ export class Router {
     p.deliver(q, MailboxKind.Regular, p.pid, this.copy(message), undefined);
   }
 
-  private sendRemote(owner: ProcessImpl | null, from: PID, to: PID | ProcessID | Alias, message: unknown, priority: MessagePriority, important: boolean): void {
+  private sendRemote(owner: ProcessImpl | null, from: PID, to: PID | ProcessID | Alias, message: unknown, priority: MessagePriority, important: boolean): Promise<void> | void {
     const conn = this.connection(to.node);
     const options = this.messageOptions(owner, priority, important, undefined);
-    if (to instanceof PID) conn.sendPID(from, to, options, message);
-    else if (to instanceof ProcessID) conn.sendProcessID(from, to, options, message);
-    else conn.sendAlias(from, to, options, message);
+    if (to instanceof PID) return conn.sendPID(from, to, options, message);
+    if (to instanceof ProcessID) return conn.sendProcessID(from, to, options, message);
+    return conn.sendAlias(from, to, options, message);
   }
 
   /** Sends an exit signal (urgent queue) from `from` to a process. */
@@ -163,10 +164,16 @@ export class Router {
   routeResponse(from: PID, to: PID, ref: Ref, ok: boolean, value: unknown, owner: ProcessImpl | null = null): void {
     const n = this.node;
     if (to.node !== n.name) {
-      const conn = this.connection(to.node);
-      const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, owner !== null && owner.important, ref);
-      if (ok) conn.sendResponse(from, to, options, value);
-      else conn.sendResponseError(from, to, options, toError(value));
+      // Like a local reply to a caller that is gone, a reply that cannot cross is dropped (and
+      // logged): the caller's node fails the call itself when the connection is lost.
+      try {
+        const conn = this.connection(to.node);
+        const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, owner !== null && owner.important, ref);
+        if (ok) conn.sendResponse(from, to, options, value);
+        else conn.sendResponseError(from, to, options, toError(value));
+      } catch (e) {
+        n.log.warning('response from %s to %s dropped: %s', from.toString(), to.toString(), toError(e).message);
+      }
       return;
     }
     this.settleLocal(to, ref, ok, n.simulate === null ? value : this.copy(value));
@@ -268,14 +275,17 @@ export class Router {
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     const important = options?.important ?? (owner !== null && owner.important);
     const mo = this.messageOptions(owner, priority, important, ref);
+    let ack: Promise<void> | void;
     try {
-      if (to instanceof PID) conn.callPID(from, to, mo, request);
-      else if (to instanceof ProcessID) conn.callProcessID(from, to, mo, request);
-      else conn.callAlias(from, to, mo, request);
+      if (to instanceof PID) ack = conn.callPID(from, to, mo, request);
+      else if (to instanceof ProcessID) ack = conn.callProcessID(from, to, mo, request);
+      else ack = conn.callAlias(from, to, mo, request);
     } catch (e) {
       n.calls.settle(c, false, e);
       return c.promise;
     }
+    // Important delivery: the remote node reports a request it could not deliver.
+    if (ack !== undefined) ack.then(undefined, (e: unknown) => n.calls.settle(c, false, toError(e)));
     if (signal !== undefined) this.watchSignal(c, signal);
     return c.promise;
   }
