@@ -23,13 +23,18 @@ import {
   PID,
   ProcessID,
   TerminateReasonKill,
+  ApplicationMode,
+  createApplication,
+  LogLevel,
   type Atom,
+  type RemoteApplicationStart,
+  type RemoteSpawnRequest,
   type MessageOptions,
   type Node,
   type Ref,
 } from '../src/index.js';
-import { exec, guardUnhandled, rejectsCode, spawnTest, testNode, throwsCode, uniq } from './lifecycle_helpers.js';
-import { coreOf, fakeNetwork, targetsOf } from './remote_helpers.js';
+import { exec, guardUnhandled, rejectsCode, spawnTest, TestActor, testNode, throwsCode, uniq } from './lifecycle_helpers.js';
+import { coreOf, fakeNetwork, routerOf, targetsOf } from './remote_helpers.js';
 
 guardUnhandled();
 
@@ -313,6 +318,46 @@ describe('links and monitors across nodes', () => {
     conn.pending[0]!.reject(ErrProcessUnknown);
     await rejectsCode(refused, 'ERR_PROCESS_UNKNOWN');
     await exec(node, b.pid, (p) => assert.deepEqual(p.info().monitorsEvent, [], 'a refused subscription is dropped'));
+  });
+});
+
+describe('remote spawn and application start through Core', () => {
+  let node: Node;
+  before(async () => {
+    node = await testNode({ security: { exposeEnvRemoteSpawn: true } });
+  });
+  after(() => node.stop());
+
+  const request = (register = '', env: Map<string, unknown> | null = null): RemoteSpawnRequest => ({
+    processOptions: {},
+    parentPID: rpid(1001),
+    parentLeader: rpid(1001),
+    parentEnv: env,
+    parentLogLevel: LogLevel.Info,
+    register: register as Atom,
+    application: '' as Atom,
+    args: [],
+  });
+
+  test('only what the node enabled, only for the nodes it named; env crosses when security allows', async () => {
+    const core = coreOf(node);
+    await rejectsCode(core.routeSpawn(node.name, 'worker' as Atom, request(), X), 'ERR_NOT_ALLOWED');
+    routerOf(node).core.enableSpawn('worker' as Atom, TestActor, [X]);
+    await rejectsCode(core.routeSpawn(node.name, 'worker' as Atom, request(), Y), 'ERR_NOT_ALLOWED');
+    const name = uniq('spawned');
+    const pid = await core.routeSpawn(node.name, 'worker' as Atom, request(name, new Map([['REGION', 'eu']])), X);
+    assert.ok(node.processPID(name).equals(pid));
+    assert.equal(await exec(node, pid, (p) => p.env('REGION')), 'eu');
+    routerOf(node).core.disableSpawn('worker' as Atom, []);
+    await rejectsCode(core.routeSpawn(node.name, 'worker' as Atom, request(), X), 'ERR_NOT_ALLOWED');
+
+    const app = uniq('app');
+    await node.applicationLoad(createApplication({ name: app, group: [{ factory: TestActor }] }));
+    const start: RemoteApplicationStart = { mode: ApplicationMode.Temporary, applicationOptions: {}, corePID: rpid(1), coreEnv: null, coreLogLevel: LogLevel.Info };
+    await rejectsCode(core.routeApplicationStart(app as Atom, start, X), 'ERR_NOT_ALLOWED');
+    routerOf(node).core.enableApplicationStart(app as Atom, []);
+    await core.routeApplicationStart(app as Atom, start, X);
+    assert.ok(node.applicationsRunning().includes(app as Atom));
   });
 });
 
