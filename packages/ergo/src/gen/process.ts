@@ -260,7 +260,10 @@ export interface Process {
    */
   linkEvent(target: Event): Promise<MessageEvent[]>;
   unlinkEvent(target: Event): void;
-  /** Monitor (R): this process gets a MessageDown* when the target ends. */
+  /**
+   * Monitor (R): this process gets a MessageDown* when the target ends. A target on another node
+   * is recorded at once; a refusal or a lost connection arrives as the down reason (see link).
+   */
   monitor(target: LinkTarget): void;
   demonitor(target: LinkTarget): void;
   monitorPID(target: PID): void;

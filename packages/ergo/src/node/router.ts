@@ -101,35 +101,28 @@ export class Router {
   routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): Promise<void> | void {
     const n = this.node;
     if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
-    const q = 2 - priority;
+    let p: ProcessImpl | undefined;
+    // How the sender addressed the target (the mailbox record's `extra`).
+    let via: Atom | Alias | undefined;
     if (to instanceof PID) {
       if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
-      const p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
-      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-      p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), undefined);
-      return;
-    }
-    if (typeof to === 'string') {
-      const p = n.names.get(to as Atom);
-      if (p === undefined) throw ErrProcessUnknown.with(`'${to}'`);
-      p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), to);
-      return;
-    }
-    if (to instanceof ProcessID) {
+      p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+    } else if (typeof to === 'string') {
+      p = n.names.get(to as Atom);
+      via = to as Atom;
+    } else if (to instanceof ProcessID) {
       if (to.node !== '' && to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
-      const p = n.names.get(to.name);
-      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-      p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), to.name);
-      return;
-    }
-    if (to instanceof Alias) {
+      p = n.names.get(to.name);
+      via = to.name;
+    } else if (to instanceof Alias) {
       if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
-      const p = n.aliasTable.get(to.key);
-      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-      p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), to);
-      return;
+      p = n.aliasTable.get(to.key);
+      via = to;
+    } else {
+      throw ErrUnsupported.with(`send target ${String(to)}`);
     }
-    throw ErrUnsupported.with(`send target ${String(to)}`);
+    if (p === undefined) throw ErrProcessUnknown.with(typeof to === 'string' ? `'${to}'` : to.toString());
+    p.deliver(2 - priority, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), via);
   }
 
   /** A send to itself from a process still in init (not in the table yet). */
