@@ -34,6 +34,8 @@ describe('routing defects', () => {
     node.call(t.pid, 'q', { timeout: 60_000 }).catch((e: unknown) => (failure = e));
     await turn();
     assert.equal((failure as { code?: string } | undefined)?.code, 'ERR_PROCESS_TERMINATED', 'the call failed while the handler still runs');
+    // An exit changes nothing for a process that ends as killed: no error for whoever stops it.
+    node.sendExit(t.pid, new Error('stop'));
     gate.resolve();
     await t.inbox.terminated();
     assert.deepEqual(t.inbox.messages().filter((m) => m === 'late'), []);

@@ -147,6 +147,9 @@ export class Router {
       return;
     }
     const p = n.localProcess(to);
+    // A zombee ends as killed whatever arrives: an exit to it changes nothing (as before it was
+    // refused mail), and its supervisor or pool must not see a failure for stopping it.
+    if (p.st === S_ZOMBEE) return;
     p.deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, this.copy(reason) as Error), undefined);
   }
 
@@ -444,6 +447,8 @@ export class Router {
   /** Delivers an event message to a local subscriber; overflow is logged, never silent. */
   deliverEvent(p: ProcessImpl, q: number, from: PID, m: unknown): void {
     const n = this.node;
+    // A killed subscriber still in its handler takes no more events (it is about to leave).
+    if ((p.st & S_GONE) !== 0) return;
     try {
       p.deliver(q, MailboxKind.Event, from, m, undefined);
     } catch (e) {
