@@ -20,7 +20,7 @@ import {
 } from '../gen/errors.js';
 import { Event } from '../gen/event.js';
 import { MessageEvent, MessageExitPID, MessageFallback } from '../gen/messages.js';
-import type { Connection } from '../gen/network.js';
+import type { Connection, ProtocolAttachment } from '../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority } from '../gen/priority.js';
@@ -46,6 +46,8 @@ const S_GONE = S_TERMINATED | S_ZOMBEE;
 export class Router {
   private connector: Connector | null = null;
   private coreImpl: CoreImpl | null = null;
+  /** Protocols attached with attachProtocol, asked before the connector (attach order). */
+  private protocols: ProtocolAttachment[] = [];
 
   constructor(private readonly node: NodeImpl) {}
 
@@ -61,8 +63,21 @@ export class Router {
    * and whatever the connector throws (ErrNoConnection, ErrNoRoute) otherwise.
    */
   connection(node: Atom): Connection {
+    const ps = this.protocols;
+    for (let i = 0; i < ps.length; i++) {
+      const c = ps[i]!.connection(node);
+      if (c !== undefined) return c;
+    }
     if (this.connector === null) throw ErrNetworkStopped.with(`no network to reach ${node}`);
     return this.connector(node);
+  }
+
+  /** Adds a protocol asked before the connector; returns the function that removes it. */
+  addProtocol(p: ProtocolAttachment): () => void {
+    this.protocols = [...this.protocols, p];
+    return () => {
+      this.protocols = this.protocols.filter((x) => x !== p);
+    };
   }
 
   /** Installs (or with null removes) the network's connector. */
@@ -374,7 +389,7 @@ export class Router {
 
   /** Tells the target's node that `pid` no longer watches `t` (no connection: nothing to tell). */
   forgetRemote(pid: PID, t: Target, link: boolean): void {
-    if (t instanceof NodeTarget || this.connector === null) return;
+    if (t instanceof NodeTarget || (this.connector === null && this.protocols.length === 0)) return;
     let conn: Connection;
     try {
       conn = this.connection(t.node);
