@@ -217,6 +217,8 @@ export class ErlangNode {
         flags: this.#flags,
         epmd: this.#epmd,
         timeout: this.#options.setupTimeout ?? 7000,
+        // we dial only without a connection of our own: the peer's old one is stale
+        onAlive: () => true,
       });
     } catch (e) {
       // lost a simultaneous connect: the peer's own connection (accepted) takes this one's place
