@@ -1,0 +1,391 @@
+// The simulated network of the test node (Ergo's TestNetwork, TestRemoteNode, TestRegistrar):
+// remote nodes the test connects and disconnects, routes, a registrar with nodes, config and
+// application routes. Remote spawns and application starts are recorded, never performed; a
+// disconnect tells the actor's watchers of that node ErrNoConnection, as a real node does.
+
+import type { Atom } from '../gen/atom.js';
+import type { ApplicationOptions } from '../gen/application.js';
+import { ErrIncorrect, ErrNoConnection, ErrNoRoute, ErrTaken, ErrUnknown } from '../gen/errors.js';
+import type { Version } from '../gen/node.js';
+import type { ProcessOptions } from '../gen/options.js';
+import { PID } from '../gen/pid.js';
+import { ConnectionEvent, EventLog, RemoteApplicationStartEvent, RemoteSpawnEvent } from './events.js';
+import { Failures } from './failures.js';
+import type { TestNode } from './node.js';
+
+/** One way to reach a node (the shape of gen `Route`). */
+export interface TestRoute {
+  host: string;
+  port: number;
+  tls: boolean;
+  handshakeVersion?: Version;
+  protoVersion?: Version;
+}
+
+/** A static route (the shape of gen `NetworkRoute`). */
+export interface TestNetworkRoute {
+  route?: TestRoute;
+  cookie?: string;
+  [k: string]: unknown;
+}
+
+/** Where an application runs, as a registrar publishes it (gen `ApplicationRoute`). */
+export interface TestApplicationRoute {
+  node: Atom;
+  name: Atom;
+  weight: number;
+  mode: number;
+  state: number;
+}
+
+/** Network modes (gen `NetworkMode`). */
+export const TestNetworkMode = { Enabled: 0, Hidden: 1, Disabled: -1 } as const;
+
+/** The part of the harness the network tells about node-down (set by spawnTest). */
+export interface NodeDownListener {
+  (node: Atom): void;
+}
+
+/**
+ * A simulated remote node (Ergo's TestRemoteNode). `spawn`/`applicationStart` record a
+ * {@link RemoteSpawnEvent} / {@link RemoteApplicationStartEvent} and succeed while connected;
+ * they reject with ErrNoConnection once disconnected. Uptime, version and creation are settable.
+ */
+export class TestRemoteNode {
+  #uptime = 1000;
+  #connectionUptime = 100;
+  #version: Version = { name: 'test', release: '1.0' };
+  #creation = 1234567890;
+  #nextId = 12344;
+  /** Failure injection for this remote node's methods (`spawn`, `applicationStart`...). */
+  readonly failures: Failures;
+  /** @internal set by the network */
+  connected: boolean;
+
+  constructor(
+    readonly network: TestNetwork,
+    readonly nodeName: Atom,
+    connected: boolean,
+  ) {
+    this.connected = connected;
+    this.failures = new Failures('remoteNode', network.history);
+  }
+
+  name(): Atom {
+    return this.nodeName;
+  }
+  uptime(): number {
+    return this.#uptime;
+  }
+  connectionUptime(): number {
+    return this.#connectionUptime;
+  }
+  version(): Version {
+    return this.#version;
+  }
+  creation(): number {
+    return this.#creation;
+  }
+  info(): { node: Atom; uptime: number; connectionUptime: number; version: Version } {
+    return { node: this.nodeName, uptime: this.#uptime, connectionUptime: this.#connectionUptime, version: this.#version };
+  }
+  /** Sets the reported uptime (seconds). */
+  setUptime(seconds: number): void {
+    this.#uptime = seconds;
+  }
+  /** Sets the reported connection uptime (seconds). */
+  setConnectionUptime(seconds: number): void {
+    this.#connectionUptime = seconds;
+  }
+  /** Sets the reported version. */
+  setVersion(version: Version): void {
+    this.#version = version;
+  }
+  /** Sets the creation stamped on PIDs it hands out. */
+  setCreation(creation: number): void {
+    this.#creation = creation;
+  }
+  /** Whether the connection is up. */
+  isConnected(): boolean {
+    return this.connected;
+  }
+
+  /** Records a remote spawn of the factory enabled under `name`; resolves with a PID of this node. */
+  spawn(name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+    return this.#spawn('spawn', '' as Atom, name as Atom, options, args);
+  }
+  /** Records a remote spawn registered under `register`. */
+  spawnRegister(register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+    return this.#spawn('spawnRegister', register as Atom, name as Atom, options, args);
+  }
+  #spawn(op: string, register: Atom, name: Atom, options: ProcessOptions | undefined, args: unknown[]): Promise<PID> {
+    try {
+      const err = this.failures.check(op, register ? [register, name, ...args] : [name, ...args]);
+      if (err !== undefined) throw err;
+      if (!this.connected) throw ErrNoConnection.with(`node '${this.nodeName}'`);
+      const pid = new PID(this.nodeName, ++this.#nextId, this.#creation);
+      this.network.history.push(new RemoteSpawnEvent(this.nodeName, name, register, options, args, pid));
+      return Promise.resolve(pid);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.#start('applicationStart', '', name as Atom, options);
+  }
+  applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.#start('applicationStartTemporary', 'temporary', name as Atom, options);
+  }
+  applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.#start('applicationStartTransient', 'transient', name as Atom, options);
+  }
+  applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void> {
+    return this.#start('applicationStartPermanent', 'permanent', name as Atom, options);
+  }
+  #start(op: string, mode: RemoteApplicationStartEvent['mode'], name: Atom, options: ApplicationOptions | undefined): Promise<void> {
+    try {
+      const err = this.failures.check(op, [name, options]);
+      if (err !== undefined) throw err;
+      if (!this.connected) throw ErrNoConnection.with(`node '${this.nodeName}'`);
+      this.network.history.push(new RemoteApplicationStartEvent(this.nodeName, name, mode, options));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  /** Closes the connection: the actor's watchers of this node get ErrNoConnection. */
+  disconnect(): void {
+    this.network.disconnectNode(this.nodeName);
+  }
+}
+
+/**
+ * A simulated registrar (Ergo's TestRegistrar): nodes with routes, config items and
+ * application routes the test sets up; the resolver answers from them (ErrNoRoute otherwise).
+ */
+export class TestRegistrar {
+  readonly #nodes = new Map<Atom, TestRoute[]>();
+  readonly #config = new Map<string, unknown>();
+  readonly #apps = new Map<Atom, TestApplicationRoute[]>();
+  /** Failure injection for the registrar's methods. */
+  readonly failures: Failures;
+
+  constructor(history: EventLog) {
+    this.failures = new Failures('registrar', history);
+  }
+  #fail(method: string, args: unknown[]): void {
+    const err = this.failures.check(method, args);
+    if (err !== undefined) throw err;
+  }
+
+  /** Makes the registrar know `node` with these routes. */
+  addNode(node: Atom | string, routes: TestRoute[]): void {
+    this.#nodes.set(node as Atom, routes.slice());
+  }
+  /** Forgets a node. */
+  removeNode(node: Atom | string): void {
+    this.#nodes.delete(node as Atom);
+  }
+  /** Sets a cluster configuration item. */
+  setConfig(item: string, value: unknown): void {
+    this.#config.set(item, value);
+  }
+  async nodes(): Promise<Atom[]> {
+    this.#fail('nodes', []);
+    return [...this.#nodes.keys()];
+  }
+  async configItem(item: string): Promise<unknown> {
+    this.#fail('configItem', [item]);
+    if (!this.#config.has(item)) throw ErrUnknown.with(`config item '${item}'`);
+    return this.#config.get(item);
+  }
+  async config(...items: string[]): Promise<Map<string, unknown>> {
+    this.#fail('config', items);
+    const out = new Map<string, unknown>();
+    for (const i of items) if (this.#config.has(i)) out.set(i, this.#config.get(i));
+    return out;
+  }
+  async registerApplicationRoute(route: TestApplicationRoute): Promise<void> {
+    this.#fail('registerApplicationRoute', [route]);
+    const list = this.#apps.get(route.name) ?? [];
+    list.push({ ...route });
+    this.#apps.set(route.name, list);
+  }
+  async unregisterApplicationRoute(name: Atom | string): Promise<void> {
+    this.#fail('unregisterApplicationRoute', [name]);
+    this.#apps.delete(name as Atom);
+  }
+  /** The resolver: routes of known nodes and applications. */
+  resolver(): {
+    resolve(node: Atom | string): Promise<TestRoute[]>;
+    resolveApplication(name: Atom | string): Promise<TestApplicationRoute[]>;
+    resolveProxy(node: Atom | string): Promise<never[]>;
+  } {
+    return {
+      resolve: async (node) => {
+        this.#fail('resolve', [node]);
+        const r = this.#nodes.get(node as Atom);
+        if (r === undefined) throw ErrNoRoute.with(`node '${node}'`);
+        return r.slice();
+      },
+      resolveApplication: async (name) => {
+        this.#fail('resolveApplication', [name]);
+        const r = this.#apps.get(name as Atom);
+        if (r === undefined || r.length === 0) throw ErrNoRoute.with(`application '${name}'`);
+        return r.map((x) => ({ ...x }));
+      },
+      resolveProxy: async (node) => {
+        this.#fail('resolveProxy', [node]);
+        throw ErrNoRoute.with(`proxy to '${node}'`);
+      },
+    };
+  }
+  info(): { server: string; embeddedServer: boolean; version: Version; supportConfig: boolean; supportEvent: boolean; supportRegisterProxy: boolean; supportRegisterApplication: boolean } {
+    return {
+      server: 'test',
+      embeddedServer: true,
+      version: { name: 'test-registrar', release: '1.0' },
+      supportConfig: true,
+      supportEvent: false,
+      supportRegisterProxy: false,
+      supportRegisterApplication: true,
+    };
+  }
+}
+
+/**
+ * The simulated network (Ergo's TestNetwork), from `testNode.network()`. Method names follow
+ * gen `Network`: `node(name)` returns a connected node or throws ErrNoConnection; `getNode(name)`
+ * connects (creating the remote node when unknown, as Ergo's kit does).
+ */
+export class TestNetwork {
+  readonly #nodes = new Map<Atom, TestRemoteNode>();
+  readonly #routes = new Map<string, { route: TestNetworkRoute; weight: number; re: RegExp }>();
+  readonly #registrar: TestRegistrar;
+  #mode: number = TestNetworkMode.Enabled;
+  #cookie = 'test-cookie';
+  #maxMessageSize = 0;
+  /** Failure injection for the network's methods (`getNode`, `addRoute`...). */
+  readonly failures: Failures;
+  /** Called with a node's name when its connection goes down (the harness delivers the notices). */
+  onNodeDown: NodeDownListener | undefined;
+
+  constructor(
+    /** The test node this network belongs to. */
+    readonly owner: TestNode,
+    readonly history: EventLog,
+  ) {
+    this.failures = new Failures('network', history);
+    this.#registrar = new TestRegistrar(history);
+  }
+  #fail(method: string, args: unknown[]): void {
+    const err = this.failures.check(method, args);
+    if (err !== undefined) throw err;
+  }
+
+  registrar(): TestRegistrar {
+    return this.#registrar;
+  }
+  cookie(): string {
+    return this.#cookie;
+  }
+  setCookie(cookie: string): void {
+    this.#cookie = cookie;
+  }
+  maxMessageSize(): number {
+    return this.#maxMessageSize;
+  }
+  setMaxMessageSize(size: number): void {
+    this.#maxMessageSize = size;
+  }
+  mode(): number {
+    return this.#mode;
+  }
+  /** Sets the reported mode (TestNetworkMode). */
+  setMode(mode: number): void {
+    this.#mode = mode;
+  }
+  info(): { mode: number; nodes: Atom[]; routes: number } {
+    return { mode: this.#mode, nodes: this.nodes(), routes: this.#routes.size };
+  }
+
+  /** A connected remote node. @throws ErrNoConnection when unknown or disconnected. */
+  node(name: Atom | string): TestRemoteNode {
+    this.#fail('node', [name]);
+    const n = this.#nodes.get(name as Atom);
+    if (n === undefined || !n.connected) throw ErrNoConnection.with(`node '${name}'`);
+    return n;
+  }
+  /** Connects to a remote node (created when unknown) and resolves with it. */
+  async getNode(name: Atom | string): Promise<TestRemoteNode> {
+    this.#fail('getNode', [name]);
+    return this.connectNode(name);
+  }
+  /** As getNode; the route is ignored. */
+  async getNodeWithRoute(name: Atom | string, _route: TestNetworkRoute): Promise<TestRemoteNode> {
+    this.#fail('getNodeWithRoute', [name]);
+    return this.connectNode(name);
+  }
+  /** Names of the connected remote nodes. */
+  nodes(): Atom[] {
+    return [...this.#nodes.values()].filter((n) => n.connected).map((n) => n.nodeName);
+  }
+
+  /** Adds a remote node, connected or not (Ergo's AddRemoteNode / CreateRemoteNode). */
+  addRemoteNode(name: Atom | string, connected: boolean): TestRemoteNode {
+    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('remote node: empty name');
+    const existing = this.#nodes.get(name as Atom);
+    if (existing) {
+      if (connected) this.connectNode(name);
+      return existing;
+    }
+    const n = new TestRemoteNode(this, name as Atom, connected);
+    this.#nodes.set(name as Atom, n);
+    if (connected) this.history.push(new ConnectionEvent('connect', name as Atom));
+    return n;
+  }
+  /** Connects a remote node (creating it when unknown); records the connection when it was down. */
+  connectNode(name: Atom | string): TestRemoteNode {
+    const n = this.#nodes.get(name as Atom);
+    if (n === undefined) return this.addRemoteNode(name, true);
+    if (!n.connected) {
+      n.connected = true;
+      this.history.push(new ConnectionEvent('connect', n.nodeName));
+    }
+    return n;
+  }
+  /**
+   * Disconnects a remote node: records the disconnect and tells the harness, which delivers
+   * ErrNoConnection to the actor's links and monitors of that node. No-op when not connected.
+   */
+  disconnectNode(name: Atom | string): void {
+    const n = this.#nodes.get(name as Atom);
+    if (n === undefined || !n.connected) return;
+    n.connected = false;
+    this.history.push(new ConnectionEvent('disconnect', n.nodeName));
+    this.onNodeDown?.(n.nodeName);
+  }
+
+  /** Adds a static route for node names matching the regular expression `match`. @throws ErrTaken. */
+  addRoute(match: string, route: TestNetworkRoute, weight: number): void {
+    this.#fail('addRoute', [match, route, weight]);
+    if (this.#routes.has(match)) throw ErrTaken.with(`route '${match}'`);
+    let re: RegExp;
+    try {
+      re = new RegExp(match);
+    } catch {
+      throw ErrIncorrect.with(`route pattern '${match}'`);
+    }
+    this.#routes.set(match, { route, weight, re });
+  }
+  /** @throws ErrUnknown when no such route. */
+  removeRoute(match: string): void {
+    this.#fail('removeRoute', [match]);
+    if (!this.#routes.delete(match)) throw ErrUnknown.with(`route '${match}'`);
+  }
+  /** Static routes matching `name`, heaviest first. */
+  route(name: Atom | string): TestNetworkRoute[] {
+    this.#fail('route', [name]);
+    return [...this.#routes.values()].filter((r) => r.re.test(name)).sort((a, b) => b.weight - a.weight).map((r) => r.route);
+  }
+}
