@@ -554,8 +554,17 @@ export class TestProcess implements Process {
     if (this.#behavior === undefined) throw ErrProcessUnknown.with('no behaviour bound');
     return this.#behavior;
   }
-  forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, _priority: MessagePriority): void {
+  /**
+   * Records a forward to another process; a forward to itself (a supervisor replaying held
+   * exits) goes into its own mailbox, as on a real node, and is handled on the next drive.
+   */
+  forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, priority: MessagePriority): void {
     this.#fail('forward', [to, message]);
+    if (to.equals(this.pid)) {
+      const queue = priority === MessagePriority.Max ? 'urgent' : priority === MessagePriority.High ? 'system' : 'main';
+      this.#mailbox.put(queue, kind, from, message, extra);
+      return;
+    }
     this.history.push(new ForwardEvent(to, kind, from, message, extra));
   }
 }
