@@ -18,7 +18,7 @@ import type { Alias, Ref } from '../gen/ref.js';
 export function show(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (value instanceof Error) return `${value.constructor.name}(${JSON.stringify(value.message)})`;
-  if (value !== null && typeof value === 'object' && typeof (value as { toString?: unknown }).toString === 'function') {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { toString?: unknown }).toString === 'function') {
     const s = String(value);
     if (!s.startsWith('[object')) return s;
   }
