@@ -142,11 +142,14 @@ export interface Node {
 
   env(name: string): unknown;
   envDefault<T>(name: string, defaultValue: T): T;
-  /** Sets (undefined/null deletes) a node env value. Ignored once stopped. */
+  /** Sets (undefined/null deletes) a node env value. Ignored once stopped. ErrIncorrect for an empty or non-string name. */
   setEnv(name: string, value: unknown): void;
   envList(): Record<string, unknown>;
 
-  /** Spawns a process (parent and leader = the core PID). Rejects with init's error. */
+  /**
+   * Spawns a process (parent and leader = the core PID). Rejects with ErrIncorrect (a bad option,
+   * a class that is not a behaviour) or init's error (a non-Error is wrapped: ERR_THROWN_VALUE).
+   */
   spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
   /** Spawns a process registered under `name` (the name is reserved before init). ErrTaken. */
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
@@ -205,7 +208,7 @@ export interface Node {
   cron(): Cron;
   logLevelProcess(pid: PID): LogLevel;
   setLogLevelProcess(pid: PID, level: LogLevel): void;
-  /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name. */
+  /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name; ErrIncorrect for a level outside Trace..Panic. */
   loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void;
   /** Makes a process a logger: records arrive in its log queue (handleLog). ErrNotAllowed if it already is one. */
   loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void;

@@ -35,6 +35,7 @@ import {
   type SendTarget,
 } from '../gen/process.js';
 import type { ProcessOptions } from '../gen/options.js';
+import { validateCompressionLevel, validateCompressionThreshold, validateCompressionType, validateTimeoutMs } from '../gen/validate.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner } from './calls.js';
 import { LogHandle } from './log.js';
@@ -295,8 +296,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   setEnv(name: string, value: unknown): void {
+    const k = envName(name); // validates first: a bad name is an error in every state
     if ((this.st & MASK_IR) === 0) return;
-    const k = envName(name);
     if (value === undefined || value === null) {
       this.envMap?.delete(k);
       return;
@@ -352,17 +353,17 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   setCompressionType(type: 'gzip' | 'zlib' | 'lzw'): void {
-    if (type !== 'gzip' && type !== 'zlib' && type !== 'lzw') throw ErrIncorrect.with(`compression type ${String(type)}`);
+    validateCompressionType(type);
     this.editCompression('setCompressionType', { type });
   }
 
   setCompressionLevel(level: 0 | 1 | 2): void {
-    if (level !== 0 && level !== 1 && level !== 2) throw ErrIncorrect.with(`compression level ${String(level)}`);
+    validateCompressionLevel(level);
     this.editCompression('setCompressionLevel', { level });
   }
 
   setCompressionThreshold(threshold: number): void {
-    if (!Number.isInteger(threshold) || threshold < 1024) throw ErrIncorrect.with(`compression threshold ${threshold} (minimum 1024)`);
+    validateCompressionThreshold(threshold);
     this.editCompression('setCompressionThreshold', { threshold });
   }
 
@@ -426,7 +427,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   private addTimer(delayMs: number, fire: () => void): CancelFunc {
     // Node fires a timer longer than 2^31-1 ms after 1 ms: refuse it (as call timeouts do).
-    if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > 2 ** 31 - 1) throw ErrIncorrect.with(`delay ${delayMs}`);
+    validateTimeoutMs(delayMs, 'delay', true);
     const timers = (this.timers ??= new Set());
     let fired = false;
     const h = setTimeout(() => {

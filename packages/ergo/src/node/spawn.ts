@@ -6,11 +6,12 @@ import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
 import { ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrTaken, ErrTimeout, toError } from '../gen/errors.js';
 import { LogLevel } from '../gen/log.js';
-import { isMessagePriority, MessagePriority } from '../gen/priority.js';
+import { MessagePriority } from '../gen/priority.js';
 import { Stop, type ProcessBehavior, type ProcessFactory } from '../gen/process.js';
 import { PID } from '../gen/pid.js';
 import type { ProcessOptions } from '../gen/options.js';
-import { entriesOf, validateName, type NodeImpl } from './node.js';
+import { validateEnv, validateProcessOptions } from '../gen/validate.js';
+import { validateName, type NodeImpl } from './node.js';
 import { isThenable, ProcessImpl, S_INIT, S_SLEEP, S_TERMINATED } from './process.js';
 import { failedInit, terminateAfterInit } from './termination.js';
 
@@ -28,6 +29,10 @@ export interface SpawnExtra {
 /** Creates a behaviour from a class (has `processInit` on its prototype) or a factory function. */
 export function instantiate(factory: ProcessFactory): ProcessBehavior {
   const proto = (factory as { prototype?: { processInit?: unknown } }).prototype;
+  if (proto !== undefined && typeof proto.processInit !== 'function' && isClass(factory)) {
+    // A class that does not extend a behaviour: calling it would be a TypeError.
+    throw ErrIncorrect.with(`${factory.name || 'the class'} does not extend a process behaviour (e.g. Actor)`);
+  }
   const b =
     proto !== undefined && typeof proto.processInit === 'function'
       ? new (factory as new () => ProcessBehavior)()
@@ -36,6 +41,11 @@ export function instantiate(factory: ProcessFactory): ProcessBehavior {
     throw ErrIncorrect.with('factory must return a process behaviour (e.g. an Actor)');
   }
   return b;
+}
+
+/** True for a `class` (only checked on the rare path: a function whose prototype has no processInit). */
+function isClass(f: ProcessFactory): boolean {
+  return /^class\b/.test(Function.prototype.toString.call(f));
 }
 
 function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, unknown]> | null | undefined, normalize: boolean): Map<string, unknown> | null {
@@ -49,8 +59,9 @@ function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, un
 }
 
 /**
- * Spawns a process. Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options), ErrTaken
- * (name), init's error (returned, thrown or rejected), or ErrTimeout (`initTimeout`).
+ * Spawns a process. Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options, checked by
+ * validateProcessOptions), ErrTaken (name), init's error (returned, thrown or rejected; a thrown
+ * non-Error is wrapped by toError: ERR_THROWN_VALUE), or ErrTimeout (`initTimeout`).
  */
 export function spawnProcess(
   node: NodeImpl,
@@ -70,10 +81,8 @@ export function spawnProcess(
       validateName(register);
       if (node.names.has(register)) throw ErrTaken.with(`name '${register}'`);
     }
+    validateProcessOptions(options);
     const mailboxSize = options.mailboxSize ?? 0;
-    if (!Number.isInteger(mailboxSize) || mailboxSize < 0) throw ErrIncorrect.with(`mailboxSize ${mailboxSize}`);
-    if (options.sendPriority !== undefined && !isMessagePriority(options.sendPriority)) throw ErrIncorrect.with(`sendPriority ${String(options.sendPriority)}`);
-    if (options.initTimeout !== undefined && !(options.initTimeout >= 0)) throw ErrIncorrect.with(`initTimeout ${options.initTimeout}`);
 
     const parentPID = parent !== null ? parent.pid : (extra?.parentPID ?? node.pid);
     const leader = options.leader ?? (parent !== null ? parent.leader : parentPID);
@@ -97,7 +106,7 @@ export function spawnProcess(
       }
       if (parent.envMap !== null) env = copyEnvInto(env, parent.envMap, false);
     }
-    if (options.env !== undefined) env = copyEnvInto(env, entriesOf(options.env), true);
+    if (options.env !== undefined) env = copyEnvInto(env, validateEnv(options.env, 'env'), true);
     p.envMap = env;
 
     p.priority = options.sendPriority ?? MessagePriority.Normal;
@@ -112,11 +121,14 @@ export function spawnProcess(
     }
     r = p.behaviorObj.processInit(p, args);
   } catch (e) {
+    // Anything init throws is wrapped like a handler's panic (a non-Error becomes an ErgoError
+    // with the value as its cause); validation errors are ErgoErrors already.
+    const err = toError(e);
     if (p !== undefined) {
-      logInitFailure(p, e);
-      failedInit(node, p, toError(e));
+      logInitFailure(p, err);
+      failedInit(node, p, err);
     }
-    return Promise.reject(e);
+    return Promise.reject(err);
   }
   if (isThenable(r)) return awaitInit(node, p, r, options, parent, extra);
   return finishInit(node, p, r, options, parent, extra);
@@ -152,9 +164,10 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, opti
       if (timer !== null) clearTimeout(timer);
       node.pendingInits.delete(p);
       if (!ok) {
-        logInitFailure(p, v);
-        failedInit(node, p, toError(v));
-        reject(v);
+        const err = toError(v);
+        logInitFailure(p, err);
+        failedInit(node, p, err);
+        reject(err);
         return;
       }
       finishInit(node, p, v, options, parent, extra).then(resolve, reject);

@@ -3,6 +3,8 @@
 import type { Atom } from '../gen/atom.js';
 import type { Node, NodeOptions } from '../gen/node.js';
 import { ErrIncorrect } from '../gen/errors.js';
+import { LogLevel } from '../gen/log.js';
+import { validateEnv, validateLogLevelOption, validateLoggerFilter, describeValue } from '../gen/validate.js';
 import { NodeImpl, validateNodeName } from './node.js';
 
 /**
@@ -15,6 +17,9 @@ export async function startNode(name: Atom | string, options: NodeOptions = {}):
   if (st !== undefined && !(Number.isInteger(st) && st > 0 && st <= 2 ** 31 - 1)) {
     throw ErrIncorrect.with(`shutdownTimeout ${String(st)} (milliseconds, a positive integer)`);
   }
+  validateNodeOptions(options);
+  // Ergo: a node at LogLevel.Default runs at Info.
+  if (options.log?.level === LogLevel.Default) options = { ...options, log: { ...options.log, level: LogLevel.Info } };
   const node = new NodeImpl(n, options);
   node.startServices();
   try {
@@ -27,4 +32,26 @@ export async function startNode(name: Atom | string, options: NodeOptions = {}):
     throw e;
   }
   return node;
+}
+
+/**
+ * Checks the node options the node constructor reads (with the validators the matching setters
+ * use), so a bad value fails startNode before anything starts.
+ * @throws ErrIncorrect.
+ */
+function validateNodeOptions(options: NodeOptions): void {
+  if (options === null || typeof options !== 'object') throw ErrIncorrect.with(`node options ${describeValue(options)} (expected an object)`);
+  if (options.env !== undefined) validateEnv(options.env, 'env');
+  const log = options.log;
+  if (log === undefined) return;
+  if (log === null || typeof log !== 'object') throw ErrIncorrect.with(`log ${describeValue(log)} (expected an object)`);
+  if (log.level !== undefined) validateLogLevelOption(log.level, 'log.level');
+  if (log.loggers !== undefined) {
+    if (!Array.isArray(log.loggers)) throw ErrIncorrect.with(`log.loggers ${describeValue(log.loggers)} (expected an array)`);
+    for (const l of log.loggers) {
+      if (l === null || typeof l !== 'object') throw ErrIncorrect.with(`log.loggers entry ${describeValue(l)} (expected { name, logger, filter? })`);
+      if (l.filter !== undefined) validateLoggerFilter(l.filter, `log.loggers "${l.name}" filter`);
+    }
+  }
+  if (log.defaultLogger?.filter !== undefined) validateLoggerFilter(log.defaultLogger.filter, 'log.defaultLogger.filter');
 }
