@@ -5,4 +5,4 @@ export * from './etf/index.js';
 export * from './epmd/index.js';
 export { EpmdError, HandshakeError, DistError, type EpmdErrorCode, type HandshakeErrorCode, type DistErrorCode } from './errors.js';
 export * from './handshake/index.js';
-export { DistConnection, type DistConnectionOptions, type DistConnectionEvents } from './dist/connection.js';
+export { DistConnection, type DistConnectionOptions, type DistConnectionEvents } from './distribution/connection.js';
