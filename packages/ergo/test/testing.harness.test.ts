@@ -215,6 +215,47 @@ describe('testing harness: driving', () => {
     actor.shouldSend().to('out').message('value-of-k').once();
   });
 
+  test('one message at a time: mail sent while an async handler is suspended waits its turn', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class Slow extends Actor {
+      log2: string[] = [];
+      override async handleMessage(_from: PID, m: unknown): Promise<void> {
+        this.log2.push(`start ${String(m)}`);
+        if (m === 'first') await gate;
+        this.log2.push(`end ${String(m)}`);
+      }
+    }
+    const actor = await spawnTest(Slow);
+    const first = actor.sendMessage(client, 'first');
+    const second = actor.sendMessage(client, 'second');
+    assert.deepEqual(actor.behavior.log2, ['start first']);
+    release();
+    await Promise.all([first, second]);
+    assert.deepEqual(actor.behavior.log2, ['start first', 'end first', 'start second', 'end second']);
+  });
+
+  test('a remote node disconnected from inside a handler notifies the actor after that handler', async () => {
+    class Dropper extends Actor {
+      seen: unknown[] = [];
+      override async handleMessage(_from: PID, m: unknown): Promise<void> {
+        if (m === 'go') {
+          const net = (this.node as unknown as { network(): { getNode(n: string): Promise<{ spawn(n: string): Promise<PID>; disconnect(): void }> } }).network();
+          const remote = await net.getNode('edge@host');
+          this.monitor(await remote.spawn('w'));
+          remote.disconnect();
+          this.seen.push('handler done');
+          return;
+        }
+        this.seen.push(m);
+      }
+    }
+    const actor = await spawnTest(Dropper);
+    await actor.sendMessage(client, 'go');
+    assert.equal(actor.behavior.seen[0], 'handler done');
+    assert.ok(actor.behavior.seen[1] instanceof MessageDownPID);
+  });
+
   test('a call responder returning an Error makes the actor\'s call reject', async () => {
     class Caller extends Actor {
       failure: unknown;

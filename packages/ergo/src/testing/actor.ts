@@ -130,6 +130,10 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   #terminated: Error | undefined;
   readonly #captures = new Map<string, unknown>();
   readonly #delivered = new WeakSet<TestEvent>();
+  /** True while processRun runs synchronously (mail delivered meanwhile waits for this run). */
+  #inHandler = false;
+  /** The run in progress while an async handler is suspended. */
+  #running: Promise<void> | undefined;
 
   /** @internal use {@link spawnTest}. */
   constructor(behavior: B, options: SpawnTestOptions<B>) {
@@ -153,7 +157,7 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     this.behavior = behavior;
     this.process.setBehavior(behavior);
     this.node.attach(this.process);
-    this.node.network().onNodeDown = (name) => void this.#nodeDown(name);
+    this.node.network().onNodeDown = (name) => void this.#nodeDown(name).catch(() => undefined);
   }
 
   /** The actor's PID. */
@@ -294,10 +298,21 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     return this;
   }
 
+  /**
+   * Queues one record and runs the behaviour. One record at a time, as on a node: mail that
+   * arrives while a handler runs (from the handler itself, or from the test while an async
+   * handler is suspended) waits in the mailbox and is handled by the run in progress, whose
+   * promise is returned.
+   */
   #deliver(queue: 'urgent' | 'system' | 'main', kind: MailboxKind, from: PID, message: unknown, extra: unknown): Promise<void> {
     if (this.#terminated !== undefined) return Promise.reject(ErrProcessTerminated.with(`${this.pid} terminated: ${this.#terminated.message}`));
     this.process.testMailbox.put(queue, kind, from, message, extra);
-    return this.#pump() ?? Promise.resolve();
+    if (this.#inHandler) return Promise.resolve();
+    if (this.#running !== undefined) return this.#running;
+    const p = this.#pump();
+    if (p === undefined) return Promise.resolve();
+    this.#running = p;
+    return p;
   }
 
   /** Runs the behaviour until its mailbox is empty; returns a promise only when a handler went async. */
@@ -306,11 +321,15 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     while (mb.size > 0 && this.#terminated === undefined) {
       this.process.setState(ProcessState.Running);
       let r: unknown;
+      this.#inHandler = true;
       try {
         r = this.behavior.processRun();
       } catch (e) {
+        this.#inHandler = false;
+        this.#running = undefined;
         return this.#panic(e);
       }
+      this.#inHandler = false;
       if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') {
         return Promise.resolve(r).then(
           (v) => this.#after(v) ?? this.#pump(),
@@ -320,6 +339,7 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
       const t = this.#after(r);
       if (t !== undefined) return t;
     }
+    this.#running = undefined;
     if (this.#terminated === undefined) this.process.setState(ProcessState.Sleep);
     return undefined;
   }
@@ -338,6 +358,7 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
 
   #terminate(reason: Error): Promise<void> | undefined {
     this.#terminated = reason;
+    this.#running = undefined;
     this.process.setState(ProcessState.Terminated);
     this.history.push(new TerminateEvent(this.pid, reason));
     let r: unknown;
@@ -448,6 +469,7 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   shouldSend(): SendExpectation {
     return new SendExpectation(this.history, 'send', 'send');
   }
+  /** No send matched (finish with `assert()`). */
   shouldNotSend(): SendExpectation {
     return new SendExpectation(this.history, 'send', 'send', true);
   }
@@ -455,90 +477,119 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   shouldSendAfter(): SendAfterExpectation {
     return new SendAfterExpectation(this.history, 'sendAfter', 'sendAfter');
   }
+  /** Children spawned by the actor (`spawn`, `spawnRegister`). */
   shouldSpawn(): SpawnExpectation {
     return new SpawnExpectation(this.history, 'spawn', 'spawn');
   }
+  /** No matching spawn. */
   shouldNotSpawn(): SpawnExpectation {
     return new SpawnExpectation(this.history, 'spawn', 'spawn', true);
   }
+  /** Log records the actor wrote at or above its level. */
   shouldLog(): LogExpectation {
     return new LogExpectation(this.history, 'log', 'log');
   }
+  /** No matching log record. */
   shouldNotLog(): LogExpectation {
     return new LogExpectation(this.history, 'log', 'log', true);
   }
+  /** Calls the actor made. */
   shouldCall(): CallExpectation {
     return new CallExpectation(this.history, 'call', 'call');
   }
+  /** No matching call. */
   shouldNotCall(): CallExpectation {
     return new CallExpectation(this.history, 'call', 'call', true);
   }
+  /** Replies the actor sent (returned from handleCall or with sendResponse). */
   shouldSendResponse(): SendResponseExpectation {
     return new SendResponseExpectation(this.history, 'sendResponse', 'sendResponse');
   }
+  /** No matching reply. */
   shouldNotSendResponse(): SendResponseExpectation {
     return new SendResponseExpectation(this.history, 'sendResponse', 'sendResponse', true);
   }
+  /** Error replies the actor sent (sendResponseError). */
   shouldSendResponseError(): SendResponseErrorExpectation {
     return new SendResponseErrorExpectation(this.history, 'sendResponseError', 'sendResponseError');
   }
+  /** No matching error reply. */
   shouldNotSendResponseError(): SendResponseErrorExpectation {
     return new SendResponseErrorExpectation(this.history, 'sendResponseError', 'sendResponseError', true);
   }
+  /** Exit signals the actor sent (sendExit, fired sendExitAfter). */
   shouldSendExit(): ExitExpectation {
     return new ExitExpectation(this.history, 'sendExit', 'sendExit');
   }
+  /** No matching exit signal. */
   shouldNotSendExit(): ExitExpectation {
     return new ExitExpectation(this.history, 'sendExit', 'sendExit', true);
   }
+  /** The actor terminated. */
   shouldTerminate(): TerminateExpectation {
     return new TerminateExpectation(this.history, 'terminate', 'terminate');
   }
+  /** The actor did not terminate (finish with `assert()`). */
   shouldNotTerminate(): TerminateExpectation {
     return new TerminateExpectation(this.history, 'terminate', 'terminate', true);
   }
+  /** Spawns on simulated remote nodes. */
   shouldRemoteSpawn(): RemoteSpawnExpectation {
     return new RemoteSpawnExpectation(this.history, 'remoteSpawn', 'remoteSpawn');
   }
+  /** No matching remote spawn. */
   shouldNotRemoteSpawn(): RemoteSpawnExpectation {
     return new RemoteSpawnExpectation(this.history, 'remoteSpawn', 'remoteSpawn', true);
   }
+  /** Application starts on simulated remote nodes. */
   shouldRemoteApplicationStart(): RemoteApplicationStartExpectation {
     return new RemoteApplicationStartExpectation(this.history, 'remoteApplicationStart', 'remoteApplicationStart');
   }
+  /** Remote nodes connected (by the actor's getNode or the test). */
   shouldConnect(): ConnectionExpectation {
     return new ConnectionExpectation(this.history, 'connection', 'connect').where('', (e) => e.op === 'connect');
   }
+  /** Remote nodes disconnected. */
   shouldDisconnect(): ConnectionExpectation {
     return new ConnectionExpectation(this.history, 'connection', 'disconnect').where('', (e) => e.op === 'disconnect');
   }
+  /** Links the actor made. */
   shouldLink(): WatchExpectation {
     return new WatchExpectation(this.history, 'watch', 'link').where('', (e) => e.op === 'link');
   }
+  /** Monitors the actor made. */
   shouldMonitor(): WatchExpectation {
     return new WatchExpectation(this.history, 'watch', 'monitor').where('', (e) => e.op === 'monitor');
   }
+  /** Events the actor registered. */
   shouldRegisterEvent(): EventExpectation {
     return new EventExpectation(this.history, 'event', 'registerEvent').where('', (e) => e.op === 'register');
   }
+  /** Event messages the actor published. */
   shouldSendEvent(): EventExpectation {
     return new EventExpectation(this.history, 'event', 'sendEvent').where('', (e) => e.op === 'send');
   }
+  /** Cron jobs added. */
   shouldAddCronJob(): CronExpectation {
     return new CronExpectation(this.history, 'cron', 'cron add').where('', (e) => e.op === 'add');
   }
+  /** Cron jobs removed. */
   shouldRemoveCronJob(): CronExpectation {
     return new CronExpectation(this.history, 'cron', 'cron remove').where('', (e) => e.op === 'remove');
   }
+  /** Cron jobs enabled. */
   shouldEnableCronJob(): CronExpectation {
     return new CronExpectation(this.history, 'cron', 'cron enable').where('', (e) => e.op === 'enable');
   }
+  /** Cron jobs disabled. */
   shouldDisableCronJob(): CronExpectation {
     return new CronExpectation(this.history, 'cron', 'cron disable').where('', (e) => e.op === 'disable');
   }
+  /** Cron job runs (the clock passed their minute, or triggerCronJob). */
   shouldExecuteCronJob(): CronExpectation {
     return new CronExpectation(this.history, 'cron', 'cron execute').where('', (e) => e.op === 'execute');
   }
+  /** No matching cron run. */
   shouldNotExecuteCronJob(): CronExpectation {
     return new CronExpectation(this.history, 'cron', 'cron execute', true).where('', (e) => e.op === 'execute');
   }

@@ -134,9 +134,11 @@ export class SendExpectation extends Expectation<'send'> {
 
 /** ShouldSendAfter: delayed sends that were scheduled. */
 export class SendAfterExpectation extends Expectation<'sendAfter'> {
+  /** Only events addressed to this target (a value compared as `matches` does, or a matcher). */
   to(target: unknown): this {
     return this.where(`to ${valueText(target)}`, (e) => matches(target, e.to));
   }
+  /** Only events whose message matches `m` (a value compared deeply, or a matcher). */
   message(m: unknown): this {
     return this.where(`with message ${valueText(m)}`, (e) => matches(m, e.message));
   }
@@ -186,6 +188,7 @@ export class LogExpectation extends Expectation<'log'> {
 
 /** ShouldCall. */
 export class CallExpectation extends Expectation<'call'> {
+  /** Only events addressed to this target (a value compared as `matches` does, or a matcher). */
   to(target: unknown): this {
     return this.where(`to ${valueText(target)}`, (e) => matches(target, e.to));
   }
@@ -197,6 +200,7 @@ export class CallExpectation extends Expectation<'call'> {
 
 /** ShouldSendResponse. */
 export class SendResponseExpectation extends Expectation<'sendResponse'> {
+  /** Only events addressed to this target (a value compared as `matches` does, or a matcher). */
   to(pid: unknown): this {
     return this.where(`to ${valueText(pid)}`, (e) => matches(pid, e.to));
   }
@@ -212,9 +216,11 @@ export class SendResponseExpectation extends Expectation<'sendResponse'> {
 
 /** ShouldSendResponseError. */
 export class SendResponseErrorExpectation extends Expectation<'sendResponseError'> {
+  /** Only events addressed to this target (a value compared as `matches` does, or a matcher). */
   to(pid: unknown): this {
     return this.where(`to ${valueText(pid)}`, (e) => matches(pid, e.to));
   }
+  /** Only replies to the call with this Ref (or a matcher). */
   ref(ref: unknown): this {
     return this.where(`for ${valueText(ref)}`, (e) => matches(ref, e.ref));
   }
@@ -226,9 +232,11 @@ export class SendResponseErrorExpectation extends Expectation<'sendResponseError
 
 /** ShouldSendExit. */
 export class ExitExpectation extends Expectation<'sendExit'> {
+  /** Only events addressed to this target (a value compared as `matches` does, or a matcher). */
   to(pid: unknown): this {
     return this.where(`to ${valueText(pid)}`, (e) => matches(pid, e.to));
   }
+  /** Only events with this reason (an Error compared by class, code and message, or a matcher). */
   withReason(reason: unknown): this {
     return this.where(`with reason ${valueText(reason)}`, (e) => matches(reason, e.reason));
   }
@@ -256,9 +264,11 @@ export class RemoteSpawnExpectation extends Expectation<'remoteSpawn'> {
   name(name: string): this {
     return this.where(`of '${name}'`, (e) => e.name === name);
   }
+  /** Only spawns registered under `name`. */
   register(name: string): this {
     return this.where(`registered as '${name}'`, (e) => e.register === name);
   }
+  /** Only spawns with these arguments (values or matchers). */
   args(...args: unknown[]): this {
     return this.where(`with args ${show(args.map(valueText))}`, (e) => matches(args, e.args));
   }
@@ -266,9 +276,11 @@ export class RemoteSpawnExpectation extends Expectation<'remoteSpawn'> {
 
 /** ShouldRemoteApplicationStart. */
 export class RemoteApplicationStartExpectation extends Expectation<'remoteApplicationStart'> {
+  /** Only operations on this remote node. */
   onNode(node: string): this {
     return this.where(`on '${node}'`, (e) => e.node === node);
   }
+  /** Only operations of the factory or application enabled under `name`. */
   name(name: string): this {
     return this.where(`of '${name}'`, (e) => e.name === name);
   }
@@ -280,6 +292,7 @@ export class RemoteApplicationStartExpectation extends Expectation<'remoteApplic
 
 /** ShouldAddCronJob, ShouldRemoveCronJob, ShouldEnableCronJob, ShouldDisableCronJob, ShouldExecuteCronJob. */
 export class CronExpectation extends Expectation<'cron'> {
+  /** Only jobs with this name. */
   withName(name: string): this {
     return this.where(`named '${name}'`, (e) => e.name === name);
   }
@@ -295,6 +308,7 @@ export class CronExpectation extends Expectation<'cron'> {
 
 /** ShouldConnect / ShouldDisconnect. */
 export class ConnectionExpectation extends Expectation<'connection'> {
+  /** Only connections to or disconnections from this node. */
   toNode(node: string): this {
     return this.where(`'${node}'`, (e) => e.node === node);
   }
@@ -302,6 +316,7 @@ export class ConnectionExpectation extends Expectation<'connection'> {
 
 /** ShouldLink / ShouldMonitor (and their undo). */
 export class WatchExpectation extends Expectation<'watch'> {
+  /** Only links/monitors of this target (a value or a matcher). */
   target(t: unknown): this {
     return this.where(`${valueText(t)}`, (e) => matches(t, e.target));
   }
@@ -309,9 +324,11 @@ export class WatchExpectation extends Expectation<'watch'> {
 
 /** ShouldRegisterEvent / ShouldSendEvent. */
 export class EventExpectation extends Expectation<'event'> {
+  /** Only events with this name. */
   named(name: string): this {
     return this.where(`'${name}'`, (e) => e.name === name);
   }
+  /** Only events whose message matches `m` (a value compared deeply, or a matcher). */
   message(m: unknown): this {
     return this.where(`with message ${valueText(m)}`, (e) => matches(m, e.message));
   }

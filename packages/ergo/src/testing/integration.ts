@@ -145,6 +145,7 @@ class ProbeInbox {
   waiters: Waiter[] = [];
   responder: ((request: unknown, from: PID) => unknown) | undefined;
 
+  /** Records one received item and wakes the first waiter it matches. */
   add(r: ProbeRecord): void {
     const index = this.records.push(r) - 1;
     for (const w of this.waiters) {

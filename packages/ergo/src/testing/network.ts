@@ -71,21 +71,27 @@ export class TestRemoteNode {
     this.failures = new Failures('remoteNode', network.history);
   }
 
+  /** The remote node's name. */
   name(): Atom {
     return this.nodeName;
   }
+  /** Reported uptime of the remote node, seconds (settable). */
   uptime(): number {
     return this.#uptime;
   }
+  /** Reported connection uptime, seconds (settable). */
   connectionUptime(): number {
     return this.#connectionUptime;
   }
+  /** Reported version (settable). */
   version(): Version {
     return this.#version;
   }
+  /** Creation stamped on the PIDs it hands out (settable). */
   creation(): number {
     return this.#creation;
   }
+  /** A snapshot of what the simulated component reports. */
   info(): { node: Atom; uptime: number; connectionUptime: number; version: Version } {
     return { node: this.nodeName, uptime: this.#uptime, connectionUptime: this.#connectionUptime, version: this.#version };
   }
@@ -130,15 +136,19 @@ export class TestRemoteNode {
       return Promise.reject(e);
     }
   }
+  /** Records an application start in the spec's mode; ErrNoConnection once disconnected. */
   applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void> {
     return this.#start('applicationStart', '', name as Atom, options);
   }
+  /** Records an application start in temporary mode. */
   applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void> {
     return this.#start('applicationStartTemporary', 'temporary', name as Atom, options);
   }
+  /** Records an application start in transient mode. */
   applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void> {
     return this.#start('applicationStartTransient', 'transient', name as Atom, options);
   }
+  /** Records an application start in permanent mode. */
   applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void> {
     return this.#start('applicationStartPermanent', 'permanent', name as Atom, options);
   }
@@ -170,6 +180,7 @@ export class TestRegistrar {
   /** Failure injection for the registrar's methods. */
   readonly failures: Failures;
 
+  /** Creates an empty registrar whose failures are recorded in `history`. */
   constructor(history: EventLog) {
     this.failures = new Failures('registrar', history);
   }
@@ -190,27 +201,32 @@ export class TestRegistrar {
   setConfig(item: string, value: unknown): void {
     this.#config.set(item, value);
   }
+  /** Names of the nodes the registrar knows. */
   async nodes(): Promise<Atom[]> {
     this.#fail('nodes', []);
     return [...this.#nodes.keys()];
   }
+  /** One config item. Rejects with ErrUnknown when it is not set. */
   async configItem(item: string): Promise<unknown> {
     this.#fail('configItem', [item]);
     if (!this.#config.has(item)) throw ErrUnknown.with(`config item '${item}'`);
     return this.#config.get(item);
   }
+  /** The config items that are set, among `items`. */
   async config(...items: string[]): Promise<Map<string, unknown>> {
     this.#fail('config', items);
     const out = new Map<string, unknown>();
     for (const i of items) if (this.#config.has(i)) out.set(i, this.#config.get(i));
     return out;
   }
+  /** Publishes where an application runs (resolveApplication finds it). */
   async registerApplicationRoute(route: TestApplicationRoute): Promise<void> {
     this.#fail('registerApplicationRoute', [route]);
     const list = this.#apps.get(route.name) ?? [];
     list.push({ ...route });
     this.#apps.set(route.name, list);
   }
+  /** Forgets the routes of an application. */
   async unregisterApplicationRoute(name: Atom | string): Promise<void> {
     this.#fail('unregisterApplicationRoute', [name]);
     this.#apps.delete(name as Atom);
@@ -240,6 +256,7 @@ export class TestRegistrar {
       },
     };
   }
+  /** A snapshot of what the simulated component reports. */
   info(): { server: string; embeddedServer: boolean; version: Version; supportConfig: boolean; supportEvent: boolean; supportRegisterProxy: boolean; supportRegisterApplication: boolean } {
     return {
       server: 'test',
@@ -283,21 +300,27 @@ export class TestNetwork {
     if (err !== undefined) throw err;
   }
 
+  /** The simulated registrar. */
   registrar(): TestRegistrar {
     return this.#registrar;
   }
+  /** The network cookie (settable). */
   cookie(): string {
     return this.#cookie;
   }
+  /** Sets the cookie. */
   setCookie(cookie: string): void {
     this.#cookie = cookie;
   }
+  /** The max message size (settable; 0 = unlimited). */
   maxMessageSize(): number {
     return this.#maxMessageSize;
   }
+  /** Sets the max message size. */
   setMaxMessageSize(size: number): void {
     this.#maxMessageSize = size;
   }
+  /** The network mode (TestNetworkMode; settable). */
   mode(): number {
     return this.#mode;
   }
@@ -305,6 +328,7 @@ export class TestNetwork {
   setMode(mode: number): void {
     this.#mode = mode;
   }
+  /** A snapshot of what the simulated component reports. */
   info(): { mode: number; nodes: Atom[]; routes: number } {
     return { mode: this.#mode, nodes: this.nodes(), routes: this.#routes.size };
   }
