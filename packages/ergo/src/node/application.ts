@@ -30,13 +30,14 @@ import {
   toError,
 } from '../gen/errors.js';
 import { LogLevel } from '../gen/log.js';
+import type { Node } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
 import { processShortInfo } from './info.js';
 import { describeValue, validateArgs, validateAtomName, validateEnv, validateLogLevelOption, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, type ProcessImpl } from './process.js';
-import { spawnProcess } from './spawn.js';
+import { spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 
 /** Default graceful stop timeout of an application (Ergo: 5 s). */
@@ -91,15 +92,15 @@ export class ApplicationManager {
     return a;
   }
 
-  /** Loads (declares) an application; resolves with its name. */
-  async load(behavior: ApplicationBehavior, args: unknown[]): Promise<Atom> {
+  /** Loads (declares) an application; resolves with its name. `load` gets the caller's node handle. */
+  async load(behavior: ApplicationBehavior, args: unknown[], handle: Node): Promise<Atom> {
     this.node.checkRunning();
     if (behavior === null || typeof behavior !== 'object' || typeof behavior.load !== 'function') {
       throw ErrIncorrect.with('an application needs a load(node, ...args) method');
     }
     let spec: ApplicationSpec;
     try {
-      spec = await behavior.load(this.node, ...args);
+      spec = await behavior.load(handle, ...args);
     } catch (e) {
       const err = toError(e);
       this.node.log.panic('panic in application load: %s', err.stack ?? err.message);
@@ -164,7 +165,11 @@ export class ApplicationManager {
       for (const m of a.spec.group) {
         if (!current()) throw ErrApplicationState.with(`${a.spec.name} was stopped while starting`);
         const opts = level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined ? { ...m.options, logLevel: level } : (m.options ?? {});
-        await spawnProcess(this.node, m.factory, opts, m.args ?? [], null, (m.name ?? '') as Atom, {
+        await spawnLocal(this.node, {
+          factory: m.factory,
+          options: opts,
+          args: m.args ?? [],
+          register: m.name ?? '',
           application: a.spec.name,
           applicationEnv: env,
           // Recorded as it enters the table, so its exit is always seen by memberTerminated.
