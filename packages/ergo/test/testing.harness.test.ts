@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 
 import {
   Actor,
+  Alias,
   ErrNotAllowed,
   ErrProcessTerminated,
   Event,
@@ -27,7 +28,7 @@ import {
   type HandlerResult,
   type Ref,
 } from '../src/index.js';
-import { anyPID, anyRef, spawnTest, type TestEvent } from '../src/testing/index.js';
+import { anyAlias, anyPID, anyRef, spawnTest, type TestEvent, type TestProcess } from '../src/testing/index.js';
 
 const client = new PID('client@host', 5, 1);
 
@@ -319,6 +320,36 @@ describe('testing harness: driving', () => {
     await actor.kill();
     assert.equal(actor.behavior.terminated, TerminateReasonKill);
     assert.deepEqual(actor.behavior.got, []);
+  });
+});
+
+describe('testing harness: meta processes', () => {
+  test('spawnMeta is recorded with a fresh alias; sendExitMeta and its delayed form are recorded', async () => {
+    class Handler {
+      constructor(readonly port: number) {}
+    }
+    class Owner extends Actor {
+      id!: Alias;
+      override handleMessage(_from: PID, m: unknown): void {
+        // ergo-ts/meta adds spawnMeta to actors; the kit's process already records it
+        const p = this.process as unknown as TestProcess;
+        if (m === 'spawn') this.id = p.spawnMeta(new Handler(8080), { mailboxSize: 10 });
+        if (m === 'stop') p.sendExitMeta(this.id, TerminateReasonNormal);
+        if (m === 'stop-later') p.sendExitMetaAfter(this.id, TerminateReasonNormal, 50);
+      }
+    }
+    const actor = await spawnTest(Owner);
+    await actor.sendMessage(client, 'spawn');
+    const spawned = actor.shouldSpawnMeta().behavior(Handler).options({ mailboxSize: 10 }).once();
+    assert.ok(anyAlias().test(spawned.id));
+    assert.ok(spawned.id.equals(actor.behavior.id));
+    await actor.sendMessage(client, 'stop');
+    actor.shouldSendExitMeta().toMeta(spawned.id).withReason(TerminateReasonNormal).once();
+    actor.clearEvents();
+    await actor.sendMessage(client, 'stop-later');
+    actor.advanceTime(50);
+    actor.shouldSendExitMeta().toMeta(anyAlias()).times(2); // scheduled, then fired
+    actor.shouldNotSendExitMeta().toMeta(new Alias('x', 1, [1, 0, 0])).assert();
   });
 });
 

@@ -11,7 +11,9 @@ import {
   Actor,
   ErrNoConnection,
   ErrNoRoute,
+  MessageDownNode,
   MessageDownPID,
+  MessageExitNode,
   MessageDownProcessID,
   MessageExitPID,
   PID,
@@ -19,7 +21,7 @@ import {
   isError,
   type Node,
 } from '../src/index.js';
-import { anyPID, spawnTest, TestNetworkMode, type TestRemoteNode } from '../src/testing/index.js';
+import { anyPID, spawnTest, TestNetworkMode, type TestProcess, type TestRemoteNode } from '../src/testing/index.js';
 
 class Idle extends Actor {}
 
@@ -194,6 +196,43 @@ describe('testing kit, Ergo network scenarios', () => {
     await actor.sendMessage(operator, 'go');
     await actor.disconnectRemoteNode('edge@host');
     actor.shouldTerminate().reasonMatching((r) => r.message.includes('no connection')).once();
+  });
+
+  test('node links and monitors: MessageDownNode / MessageExitNode when the node goes', async () => {
+    class NodeWatcher extends Actor {
+      seen: unknown[] = [];
+      override init(): void {
+        this.setTrapExit(true);
+      }
+      override handleMessage(_from: PID, m: unknown): void {
+        const p = this.process as unknown as TestProcess;
+        if (m === 'watch') {
+          p.monitorNode('edge@host');
+          p.linkNode('edge@host');
+          return;
+        }
+        if (m === 'watch-unknown') {
+          try {
+            p.monitorNode('nowhere@host');
+          } catch (e) {
+            this.seen.push(e);
+          }
+          return;
+        }
+        this.seen.push(m);
+      }
+    }
+    const actor = await spawnTest(NodeWatcher);
+    actor.createRemoteNode('edge@host', true);
+    await actor.sendMessage(operator, 'watch');
+    actor.shouldMonitorNode().target('edge@host').once();
+    actor.shouldLinkNode().target('edge@host').once();
+    await actor.disconnectRemoteNode('edge@host');
+    assert.ok(actor.behavior.seen[0] instanceof MessageDownNode);
+    assert.equal((actor.behavior.seen[0] as MessageDownNode).name, 'edge@host');
+    assert.ok(actor.behavior.seen[1] instanceof MessageExitNode);
+    await actor.sendMessage(operator, 'watch-unknown');
+    assert.ok(isError(actor.behavior.seen[2], ErrNoConnection));
   });
 
   test('remote node failures are injectable', async () => {

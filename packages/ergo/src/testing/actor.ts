@@ -30,6 +30,7 @@ import {
   CronExpectation,
   EventExpectation,
   ExitExpectation,
+  ExitMetaExpectation,
   LogExpectation,
   RemoteApplicationStartExpectation,
   RemoteSpawnExpectation,
@@ -38,6 +39,7 @@ import {
   SendResponseErrorExpectation,
   SendResponseExpectation,
   SpawnExpectation,
+  SpawnMetaExpectation,
   TerminateExpectation,
   WatchExpectation,
 } from './assertions.js';
@@ -385,6 +387,10 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   async #nodeDown(name: Atom): Promise<void> {
     const hit = [...this.process.watches.entries()].filter(([, w]) => targetNode(w.target) === name);
     for (const [key] of hit) this.process.watches.delete(key);
+    const nodeOps = this.process.nodeWatches.get(name);
+    this.process.nodeWatches.delete(name);
+    if (nodeOps?.has('monitor')) await this.deliver(new MessageDownNode(name));
+    if (nodeOps?.has('link') && this.#terminated === undefined) await this.deliver(new MessageExitNode(name));
     for (const [, w] of hit) {
       if (this.#terminated !== undefined) return;
       const notice = noticeFor(w.op, w.target as PID | ProcessID | Alias | Event);
@@ -524,6 +530,26 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   /** No matching exit signal. */
   shouldNotSendExit(): ExitExpectation {
     return new ExitExpectation(this.history, 'sendExit', 'sendExit', true);
+  }
+  /** Meta processes spawned by the actor (`spawnMeta`). */
+  shouldSpawnMeta(): SpawnMetaExpectation {
+    return new SpawnMetaExpectation(this.history, 'spawnMeta', 'spawnMeta');
+  }
+  /** Exit signals the actor sent to meta processes (`sendExitMeta`). */
+  shouldSendExitMeta(): ExitMetaExpectation {
+    return new ExitMetaExpectation(this.history, 'sendExitMeta', 'sendExitMeta');
+  }
+  /** No matching exit to a meta process. */
+  shouldNotSendExitMeta(): ExitMetaExpectation {
+    return new ExitMetaExpectation(this.history, 'sendExitMeta', 'sendExitMeta', true);
+  }
+  /** Links the actor made to whole remote nodes (`linkNode`). */
+  shouldLinkNode(): WatchExpectation {
+    return new WatchExpectation(this.history, 'watch', 'linkNode').where('', (e) => e.op === 'linkNode');
+  }
+  /** Monitors the actor made of whole remote nodes (`monitorNode`). */
+  shouldMonitorNode(): WatchExpectation {
+    return new WatchExpectation(this.history, 'watch', 'monitorNode').where('', (e) => e.op === 'monitorNode');
   }
   /** The actor terminated. */
   shouldTerminate(): TerminateExpectation {

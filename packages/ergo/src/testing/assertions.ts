@@ -333,3 +333,27 @@ export class EventExpectation extends Expectation<'event'> {
     return this.where(`with message ${valueText(m)}`, (e) => matches(m, e.message));
   }
 }
+
+/** ShouldSpawnMeta. */
+export class SpawnMetaExpectation extends Expectation<'spawnMeta'> {
+  /** Only metas whose behaviour is an instance of `cls`. */
+  behavior(cls: abstract new (...args: never[]) => unknown): this {
+    return this.where(`of ${cls.name}`, (e) => e.behavior instanceof cls);
+  }
+  /** Only metas spawned with options matching `m`. */
+  options(m: unknown): this {
+    return this.where(`with options ${valueText(m)}`, (e) => matches(m, e.options));
+  }
+}
+
+/** ShouldSendExitMeta / ShouldNotSendExitMeta. */
+export class ExitMetaExpectation extends Expectation<'sendExitMeta'> {
+  /** Only exits to this meta (an Alias or a matcher). */
+  toMeta(meta: unknown): this {
+    return this.where(`to ${valueText(meta)}`, (e) => matches(meta, e.to));
+  }
+  /** Only exits with this reason. */
+  withReason(reason: unknown): this {
+    return this.where(`with reason ${valueText(reason)}`, (e) => matches(reason, e.reason));
+  }
+}

@@ -131,6 +131,35 @@ export class SpawnEvent {
   }
 }
 
+/** A meta process the actor spawned (`spawnMeta`). Its `init` does not run; `id` is the alias handed back. */
+export class SpawnMetaEvent {
+  readonly kind = 'spawnMeta' as const;
+  constructor(
+    readonly parent: PID,
+    readonly id: Alias,
+    readonly behavior: unknown,
+    readonly options: unknown,
+  ) {}
+  toString(): string {
+    const b = this.behavior as { constructor?: { name?: string } } | undefined;
+    return `spawnMeta ${b?.constructor?.name || 'behavior'} → ${show(this.id)}`;
+  }
+}
+
+/** An exit signal the actor sent to a meta process (`sendExitMeta`; `delay` > 0 for `sendExitMetaAfter`). */
+export class SendExitMetaEvent {
+  readonly kind = 'sendExitMeta' as const;
+  constructor(
+    readonly from: PID,
+    readonly to: Alias,
+    readonly reason: Error,
+    readonly delay: number,
+  ) {}
+  toString(): string {
+    return `sendExitMeta to ${show(this.to)}: ${show(this.reason)}${this.delay > 0 ? ` after ${this.delay} ms` : ''}`;
+  }
+}
+
 /** A process spawned on a simulated remote node (`remoteNode.spawn` / `spawnRegister`). */
 export class RemoteSpawnEvent {
   readonly kind = 'remoteSpawn' as const;
@@ -162,12 +191,15 @@ export class RemoteApplicationStartEvent {
   }
 }
 
-/** A link or monitor made or dropped (`link*`, `unlink*`, `monitor*`, `demonitor*`). */
+/**
+ * A link or monitor made or dropped (`link*`, `unlink*`, `monitor*`, `demonitor*`); for the node
+ * variants (`linkNode`...) `target` is the node's name.
+ */
 export class WatchEvent {
   readonly kind = 'watch' as const;
   constructor(
     readonly from: PID,
-    readonly op: 'link' | 'unlink' | 'monitor' | 'demonitor',
+    readonly op: 'link' | 'unlink' | 'monitor' | 'demonitor' | 'linkNode' | 'unlinkNode' | 'monitorNode' | 'demonitorNode',
     readonly target: LinkTarget,
   ) {}
   toString(): string {
@@ -308,6 +340,8 @@ export type TestEvent =
   | SendResponseErrorEvent
   | SendExitEvent
   | SpawnEvent
+  | SpawnMetaEvent
+  | SendExitMetaEvent
   | RemoteSpawnEvent
   | RemoteApplicationStartEvent
   | WatchEvent

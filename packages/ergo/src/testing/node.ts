@@ -4,7 +4,7 @@
 
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from '../gen/application.js';
-import { ErrApplicationUnknown, ErrIncorrect, ErrNameUnknown, ErrProcessUnknown, ErrTaken } from '../gen/errors.js';
+import { ErrApplicationUnknown, ErrIncorrect, ErrMetaUnknown, ErrNameUnknown, ErrProcessUnknown, ErrTaken } from '../gen/errors.js';
 import type { Event, EventOptions } from '../gen/event.js';
 import { LogLevel, type LoggerBehavior } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
@@ -325,6 +325,22 @@ export class TestNode implements Node {
   setLogLevelProcess(pid: PID, level: LogLevel): void {
     if (this.#process?.pid.equals(pid)) return this.#process.log.setLevel(level);
     throw ErrProcessUnknown.with(String(pid));
+  }
+  /** Meta processes do not run under the kit: always ErrMetaUnknown. */
+  metaInfo(meta: Alias): never {
+    throw ErrMetaUnknown.with(String(meta));
+  }
+  /** Always rejects with ErrMetaUnknown. */
+  inspectMeta(meta: Alias, ..._items: string[]): Promise<Record<string, string>> {
+    return Promise.reject(ErrMetaUnknown.with(String(meta)));
+  }
+  /** Always ErrMetaUnknown. */
+  logLevelMeta(meta: Alias): never {
+    throw ErrMetaUnknown.with(String(meta));
+  }
+  /** Always ErrMetaUnknown. */
+  setLogLevelMeta(meta: Alias, _level: LogLevel): void {
+    throw ErrMetaUnknown.with(String(meta));
   }
   loggerAdd(name: string, _logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void {
     this.#record('loggerAdd', [name, ...filter]);

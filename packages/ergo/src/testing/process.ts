@@ -4,7 +4,7 @@
 // here too.
 
 import type { Atom } from '../gen/atom.js';
-import { ErrIncorrect, ErrNotAllowed, ErrProcessUnknown, ErrTaken, ErrNameUnknown, ErrAliasUnknown, ErrEventUnknown } from '../gen/errors.js';
+import { ErrIncorrect, ErrNotAllowed, ErrProcessUnknown, ErrTaken, ErrNameUnknown, ErrAliasUnknown, ErrEventUnknown, ErrMetaUnknown, ErrTargetUnknown } from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
 import { LogLevel } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
@@ -35,7 +35,9 @@ import {
   SendExitEvent,
   SendResponseErrorEvent,
   SendResponseEvent,
+  SendExitMetaEvent,
   SpawnEvent,
+  SpawnMetaEvent,
   WatchEvent,
 } from './events.js';
 import { Failures } from './failures.js';
@@ -99,6 +101,8 @@ export class TestProcess implements Process {
   readonly failures: Failures;
   /** Links and monitors currently held (the simulated network notifies them on disconnect). */
   readonly watches = new Map<string, Watch>();
+  /** Links and monitors of whole remote nodes (`linkNode`, `monitorNode`), by node name. */
+  readonly nodeWatches = new Map<Atom, Set<'link' | 'monitor'>>();
   /** How calls made by the actor are answered. */
   callResponder: CallResponder = () => undefined;
 
@@ -543,6 +547,100 @@ export class TestProcess implements Process {
   }
   demonitorEvent(target: Event): void {
     this.#unwatch('monitor', target);
+  }
+
+  // --- node links and monitors --------------------------------------------------------------
+
+  #watchNode(op: 'link' | 'monitor', node: Atom | string): void {
+    const name = op === 'link' ? 'linkNode' : 'monitorNode';
+    this.#allow(MASK_R, name);
+    if (typeof node !== 'string' || node === '') throw ErrIncorrect.with(`${name}: empty node name`);
+    if (node === this.node.name) throw ErrNotAllowed.with(`${name} to its own node`);
+    this.#fail(name, [node]);
+    this.node.network().node(node); // ErrNoConnection when not connected, as a real node
+    const ops = this.nodeWatches.get(node as Atom) ?? new Set();
+    ops.add(op);
+    this.nodeWatches.set(node as Atom, ops);
+    this.history.push(new WatchEvent(this.pid, name, node as Atom));
+  }
+  #unwatchNode(op: 'link' | 'monitor', node: Atom | string): void {
+    const name = op === 'link' ? 'unlinkNode' : 'demonitorNode';
+    this.#allow(MASK_R, name);
+    this.#fail(name, [node]);
+    const ops = this.nodeWatches.get(node as Atom);
+    if (ops === undefined || !ops.delete(op)) throw ErrTargetUnknown.with(`node '${node}'`);
+    if (ops.size === 0) this.nodeWatches.delete(node as Atom);
+    this.history.push(new WatchEvent(this.pid, name, node as Atom));
+  }
+  /** Links to a simulated remote node (R): MessageExitNode when the test disconnects it. ErrNoConnection when not connected. */
+  linkNode(node: Atom | string): void {
+    this.#watchNode('link', node);
+  }
+  /** Drops a node link (R). ErrTargetUnknown when there is none. */
+  unlinkNode(node: Atom | string): void {
+    this.#unwatchNode('link', node);
+  }
+  /** Monitors a simulated remote node (R): MessageDownNode when the test disconnects it. */
+  monitorNode(node: Atom | string): void {
+    this.#watchNode('monitor', node);
+  }
+  /** Drops a node monitor (R). ErrTargetUnknown when there is none. */
+  demonitorNode(node: Atom | string): void {
+    this.#unwatchNode('monitor', node);
+  }
+
+  // --- meta processes ------------------------------------------------------------------------
+
+  /**
+   * Records a meta process spawn (I/R) and returns a fresh alias as its id; the meta's `init`
+   * does not run. ErrIncorrect when `behavior` is not an object.
+   */
+  spawnMeta(behavior: object, options?: object): Alias {
+    this.#allow(MASK_IR, 'spawnMeta');
+    if (behavior === null || typeof behavior !== 'object') throw ErrIncorrect.with('spawnMeta: behavior must be an object');
+    this.#fail('spawnMeta', [behavior, options]);
+    const id = this.node.nextAlias();
+    this.history.push(new SpawnMetaEvent(this.pid, id, behavior, options));
+    return id;
+  }
+  /** Records an exit signal to a meta process (I/R/T). ErrIncorrect without an Alias and an Error. */
+  sendExitMeta(meta: Alias, reason: Error): void {
+    this.#allow(MASK_IRT, 'sendExitMeta');
+    this.#checkExitMeta(meta, reason);
+    this.#fail('sendExitMeta', [meta, reason]);
+    this.history.push(new SendExitMetaEvent(this.pid, meta, reason, 0));
+  }
+  /** Records a delayed exit to a meta (I/R); the exit itself is recorded when the test clock passes the delay. */
+  sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc {
+    this.#allow(MASK_IR, 'sendExitMetaAfter');
+    this.#checkExitMeta(meta, reason);
+    this.#fail('sendExitMetaAfter', [meta, reason, delayMs]);
+    this.history.push(new SendExitMetaEvent(this.pid, meta, reason, delayMs));
+    let fired = false;
+    const handle = this.clock.setTimeout(() => {
+      fired = true;
+      if (this.#state !== ProcessState.Terminated) this.history.push(new SendExitMetaEvent(this.pid, meta, reason, 0));
+    }, delayMs);
+    return () => !fired && this.clock.clearTimeout(handle);
+  }
+  #checkExitMeta(meta: Alias, reason: Error): void {
+    if (!(meta instanceof Alias)) throw ErrIncorrect.with('sendExitMeta: target must be an Alias');
+    if (!(reason instanceof Error)) throw ErrIncorrect.with('sendExitMeta: reason must be an Error');
+  }
+  /** Records the request and resolves with an empty map (the meta does not run). */
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    try {
+      this.#allow(MASK_R, 'inspectMeta');
+      this.#fail('inspectMeta', [meta, ...items]);
+      this.history.push(new CallEvent(this.pid, meta, { inspect: items }, undefined));
+      return Promise.resolve({});
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  /** Meta processes do not run under the kit: always ErrMetaUnknown. */
+  metaInfo(meta: Alias): never {
+    throw ErrMetaUnknown.with(String(meta));
   }
 
   // --- low level -------------------------------------------------------------------------------
