@@ -323,6 +323,29 @@ describe('testing harness: driving', () => {
   });
 });
 
+describe('testing harness: node-level operations', () => {
+  test('application starts, kills and logger changes through this.node are recorded', async () => {
+    class Operator extends Actor {
+      override async handleMessage(from: PID, m: unknown): Promise<void> {
+        if (m === 'start') await this.node.applicationStartPermanent('web', { logLevel: LogLevel.Debug });
+        if (m === 'kill') this.node.kill(from);
+        if (m === 'logger') this.node.loggerAddPID(this.pid, 'audit');
+      }
+    }
+    const actor = await spawnTest(Operator);
+    await actor.sendMessage(client, 'start');
+    await actor.sendMessage(client, 'kill');
+    await actor.sendMessage(client, 'logger');
+    actor.shouldCallNode().method('applicationStartPermanent').args('web').once();
+    actor.shouldCallNode().method('kill').args(client).once();
+    actor.shouldCallNode().method('loggerAddPID').args(actor.pid, 'audit').once();
+    actor.shouldNotCallNode().method('applicationStop').assert();
+    actor.node.failures.setMethodFailure('applicationStartPermanent', new Error('no such app'));
+    await actor.sendMessage(client, 'start');
+    actor.shouldTerminate().withReason(TerminateReasonPanic).once();
+  });
+});
+
 describe('testing harness: meta processes', () => {
   test('spawnMeta is recorded with a fresh alias; sendExitMeta and its delayed form are recorded', async () => {
     class Handler {

@@ -32,6 +32,7 @@ import {
   ExitExpectation,
   ExitMetaExpectation,
   LogExpectation,
+  NodeCallExpectation,
   RemoteApplicationStartExpectation,
   RemoteSpawnExpectation,
   SendAfterExpectation,
@@ -530,6 +531,14 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   /** No matching exit signal. */
   shouldNotSendExit(): ExitExpectation {
     return new ExitExpectation(this.history, 'sendExit', 'sendExit', true);
+  }
+  /** Node-level operations the actor made through `this.node` (`applicationStart`, `kill`, loggers...). */
+  shouldCallNode(): NodeCallExpectation {
+    return new NodeCallExpectation(this.history, 'node', 'node call');
+  }
+  /** No matching node-level operation. */
+  shouldNotCallNode(): NodeCallExpectation {
+    return new NodeCallExpectation(this.history, 'node', 'node call', true);
   }
   /** Meta processes spawned by the actor (`spawnMeta`). */
   shouldSpawnMeta(): SpawnMetaExpectation {

@@ -357,3 +357,15 @@ export class ExitMetaExpectation extends Expectation<'sendExitMeta'> {
     return this.where(`with reason ${valueText(reason)}`, (e) => matches(reason, e.reason));
   }
 }
+
+/** ShouldCallNode: node-level operations the actor made through `this.node` (application starts, kills, loggers...). */
+export class NodeCallExpectation extends Expectation<'node'> {
+  /** Only calls of this node method (`applicationStart`, `kill`, `loggerAddPID`...). */
+  method(name: string): this {
+    return this.where(`${name}()`, (e) => e.method === name);
+  }
+  /** Only calls whose leading arguments match these (values or matchers). */
+  args(...args: unknown[]): this {
+    return this.where(`with args ${show(args.map(valueText))}`, (e) => matches(args, e.args.slice(0, args.length)));
+  }
+}
