@@ -162,6 +162,7 @@ describe('testing integration helpers', () => {
     await waitForState(node, echo, ProcessState.Running);
     await waitForState(node, echo, ProcessState.Sleep);
     await assert.rejects(waitFor(() => undefined, 'nothing', { timeout: 20 }), (e) => isError(e, ErrTimeout) && /waiting for nothing/.test((e as Error).message));
+    await assert.rejects(waitForState(node, echo, ProcessState.Running, { timeout: 20 }), (e) => isError(e, ErrTimeout) && /to be running \(it is sleep\)/.test((e as Error).message));
     assert.ok(anyPID().test(echo));
   });
 });

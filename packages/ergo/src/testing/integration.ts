@@ -53,10 +53,11 @@ function timeoutOf(options: WaitOptions | undefined): number {
 
 /**
  * Polls `probe` (every millisecond, and at once) until it returns something other than
- * undefined, and resolves with that. Rejects with ErrTimeout naming `what`. For conditions that
- * have no event to await; prefer an event where there is one.
+ * undefined, and resolves with that. Rejects with ErrTimeout naming `what` (a string, or a
+ * function asked at the timeout), or with what `probe` throws. For conditions that have no event
+ * to await; prefer an event where there is one.
  */
-export function waitFor<T>(probe: () => T | undefined, what = 'condition', options?: WaitOptions): Promise<T> {
+export function waitFor<T>(probe: () => T | undefined, what: string | (() => string) = 'condition', options?: WaitOptions): Promise<T> {
   const timeout = timeoutOf(options);
   return new Promise<T>((resolve, reject) => {
     const deadline = Date.now() + timeout;
@@ -69,7 +70,7 @@ export function waitFor<T>(probe: () => T | undefined, what = 'condition', optio
         return;
       }
       if (v !== undefined) resolve(v);
-      else if (Date.now() >= deadline) reject(ErrTimeout.with(`waiting for ${what} (${timeout} ms)`));
+      else if (Date.now() >= deadline) reject(ErrTimeout.with(`waiting for ${typeof what === 'function' ? what() : what} (${timeout} ms)`));
       else setTimeout(check, 1);
     };
     check();
@@ -93,7 +94,7 @@ export function waitForState(node: Node, pid: PID, state: ProcessState, options?
       }
       return last === state ? true : undefined;
     },
-    `${pid} to be ${processStateString(state)}${last === undefined ? '' : ` (now ${processStateString(last)})`}`,
+    () => `${pid} to be ${processStateString(state)}${last === undefined ? '' : ` (it is ${processStateString(last)})`}`,
     options,
   ).then(() => undefined);
 }
