@@ -9,8 +9,11 @@ import { describe, test } from 'node:test';
 
 import {
   Actor,
+  ErrIncorrect,
   ErrNoConnection,
   ErrNoRoute,
+  ErrTaken,
+  ErrUnknown,
   MessageDownNode,
   MessageDownPID,
   MessageExitNode,
@@ -18,19 +21,21 @@ import {
   MessageExitPID,
   PID,
   ProcessID,
+  NetworkMode,
   isError,
+  type Network,
   type Node,
 } from '../src/index.js';
-import { anyPID, spawnTest, TestNetworkMode, type TestProcess, type TestRemoteNode } from '../src/testing/index.js';
+import { anyPID, spawnTest, type TestProcess } from '../src/testing/index.js';
 
 class Idle extends Actor {}
 
 /**
  * The network of a node. gen `Node` has no `network()` yet (the network stack is being built);
- * the kit's node has it with the names of gen `Network`, so actor code reaches it like this.
+ * the kit's node has it, implementing gen `Network`, so actor code reaches it like this.
  */
-function networkOf(node: Node): { getNode(name: string): Promise<TestRemoteNode> } {
-  return (node as unknown as { network(): { getNode(name: string): Promise<TestRemoteNode> } }).network();
+function networkOf(node: Node): Network {
+  return (node as unknown as { network(): Network }).network();
 }
 
 /** Deploys a worker and an application on a remote node, and watches the worker. */
@@ -65,7 +70,7 @@ describe('testing kit, Ergo network scenarios', () => {
   test('TestNetworkOperations: info, registrar, getNode, routes, resolver', async () => {
     const actor = await spawnTest(Idle);
     const network = actor.node.network();
-    assert.equal(network.info().mode, TestNetworkMode.Enabled);
+    assert.equal(network.info().mode, NetworkMode.Enabled);
     const registrar = network.registrar();
     assert.equal(registrar.info().embeddedServer, true);
     assert.equal(registrar.info().supportConfig, true);
@@ -233,6 +238,33 @@ describe('testing kit, Ergo network scenarios', () => {
     assert.ok(actor.behavior.seen[1] instanceof MessageExitNode);
     await actor.sendMessage(operator, 'watch-unknown');
     assert.ok(isError(actor.behavior.seen[2], ErrNoConnection));
+  });
+
+  test('the simulated network is a gen Network: info, flags, proxy routes, spawn permissions, registrar', async () => {
+    const actor = await spawnTest(Idle);
+    const network: Network = actor.node.network();
+    network.addRoute('^db@', { route: { host: 'db.local', port: 15000, tls: true, handshakeVersion: { name: 'EHS', release: '1.3' }, protoVersion: { name: 'ENP', release: '1.2' } } }, 10);
+    network.addProxyRoute('^far@', { route: { to: 'far@host', proxy: 'relay@host' } }, 5);
+    assert.equal(network.proxyRoute('far@host')[0].route.proxy, 'relay@host');
+    network.enableSpawn('worker', Idle, 'edge@host');
+    network.enableApplicationStart('metrics');
+    assert.throws(() => network.enableSpawn('worker', Deployer), (e) => isError(e, ErrTaken));
+    const info = network.info();
+    assert.deepEqual(info.routes.map((r) => [r.match, r.host, r.port, r.tls]), [['^db@', 'db.local', 15000, true]]);
+    assert.deepEqual(info.enabledSpawn, [{ name: 'worker', behavior: 'Idle', nodes: ['edge@host'] }]);
+    assert.deepEqual(info.enabledApplicationStart, [{ name: 'metrics', nodes: [] }]);
+    assert.equal(info.flags.enableRemoteSpawn, true);
+    network.disableSpawn('worker');
+    assert.deepEqual(network.info().enabledSpawn, []);
+    network.removeProxyRoute('^far@');
+    assert.throws(() => network.removeRoute('^nothing@'), (e) => isError(e, ErrUnknown));
+    assert.throws(() => network.addRoute('(', {}, 1), (e) => isError(e, ErrIncorrect));
+
+    const remote = await network.getNode('edge@host');
+    assert.equal(remote.info().node, 'edge@host');
+    const registrar = network.registrar();
+    assert.equal(registrar.version().name, 'test-registrar');
+    await assert.rejects(registrar.resolver().resolveProxy('far@host'), (e) => isError(e, ErrNoRoute));
   });
 
   test('remote node failures are injectable', async () => {

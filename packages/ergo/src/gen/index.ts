@@ -13,3 +13,5 @@ export * from './process.js';
 export * from './node.js';
 export * from './cron.js';
 export * from './application.js';
+export * from './core.js';
+export * from './network.js';

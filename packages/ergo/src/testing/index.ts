@@ -13,10 +13,8 @@ export {
   TestNetwork,
   TestRemoteNode,
   TestRegistrar,
-  TestNetworkMode,
   type TestRoute,
   type TestNetworkRoute,
-  type TestApplicationRoute,
   type NodeDownListener,
 } from './network.js';
 export * from './events.js';

@@ -6,40 +6,58 @@
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationOptions } from '../gen/application.js';
 import { ErrIncorrect, ErrNoConnection, ErrNoRoute, ErrTaken, ErrUnknown } from '../gen/errors.js';
+import {
+  NetworkMode,
+  type Acceptor,
+  type ApplicationRoute,
+  type Handshake,
+  type Network,
+  type NetworkFlags,
+  type NetworkInfo,
+  type NetworkProxyRoute,
+  type NetworkRoute,
+  type NodeRegistrar,
+  type Proto,
+  type ProxyRoute,
+  type RegisterRoutes,
+  type Registrar,
+  type RegistrarInfo,
+  type RemoteNode,
+  type RemoteNodeInfo,
+  type Resolver,
+  type Route,
+} from '../gen/network.js';
 import type { Version } from '../gen/node.js';
 import type { ProcessOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
+import type { ProcessFactory } from '../gen/process.js';
 import { ConnectionEvent, EventLog, RemoteApplicationStartEvent, RemoteSpawnEvent } from './events.js';
 import { Failures } from './failures.js';
 import type { TestNode } from './node.js';
 
-/** One way to reach a node (the shape of gen `Route`). */
-export interface TestRoute {
-  host: string;
-  port: number;
-  tls: boolean;
-  handshakeVersion?: Version;
-  protoVersion?: Version;
+/** A route as tests write it: the versions may be left out (they default to empty ones). */
+export type TestRoute = Omit<Route, 'handshakeVersion' | 'protoVersion'> & Partial<Pick<Route, 'handshakeVersion' | 'protoVersion'>>;
+
+/** A static route as tests write it (gen `NetworkRoute` with a {@link TestRoute}). */
+export type TestNetworkRoute = Omit<NetworkRoute, 'route'> & { route?: TestRoute };
+
+const NO_VERSION: Version = { name: '', release: '' };
+
+/** A complete gen `Route` from a test's shorthand. */
+function fullRoute(r: TestRoute): Route {
+  return { handshakeVersion: NO_VERSION, protoVersion: NO_VERSION, ...r };
 }
 
-/** A static route (the shape of gen `NetworkRoute`). */
-export interface TestNetworkRoute {
-  route?: TestRoute;
-  cookie?: string;
-  [k: string]: unknown;
-}
-
-/** Where an application runs, as a registrar publishes it (gen `ApplicationRoute`). */
-export interface TestApplicationRoute {
-  node: Atom;
-  name: Atom;
-  weight: number;
-  mode: number;
-  state: number;
-}
-
-/** Network modes (gen `NetworkMode`). */
-export const TestNetworkMode = { Enabled: 0, Hidden: 1, Disabled: -1 } as const;
+/** Every capability on, as a default node announces them. */
+const ALL_FLAGS: NetworkFlags = {
+  enable: true,
+  enableRemoteSpawn: true,
+  enableRemoteApplicationStart: true,
+  enableFragmentation: false,
+  enableProxyTransit: false,
+  enableProxyAccept: true,
+  enableImportantDelivery: true,
+};
 
 /** The part of the harness the network tells about node-down (set by spawnTest). */
 export interface NodeDownListener {
@@ -51,7 +69,7 @@ export interface NodeDownListener {
  * {@link RemoteSpawnEvent} / {@link RemoteApplicationStartEvent} and succeed while connected;
  * they reject with ErrNoConnection once disconnected. Uptime, version and creation are settable.
  */
-export class TestRemoteNode {
+export class TestRemoteNode implements RemoteNode {
   #uptime = 1000;
   #connectionUptime = 100;
   #version: Version = { name: 'test', release: '1.0' };
@@ -91,9 +109,26 @@ export class TestRemoteNode {
   creation(): number {
     return this.#creation;
   }
-  /** A snapshot of what the simulated component reports. */
-  info(): { node: Atom; uptime: number; connectionUptime: number; version: Version } {
-    return { node: this.nodeName, uptime: this.#uptime, connectionUptime: this.#connectionUptime, version: this.#version };
+  /** A snapshot of the remote node and its (simulated) connection. */
+  info(): RemoteNodeInfo {
+    return {
+      node: this.nodeName,
+      uptime: this.#uptime,
+      connectionUptime: this.#connectionUptime,
+      version: this.#version,
+      handshakeVersion: NO_VERSION,
+      protoVersion: NO_VERSION,
+      networkFlags: { ...ALL_FLAGS },
+      poolSize: 1,
+      poolDSN: [],
+      maxMessageSize: 0,
+      messagesIn: 0,
+      messagesOut: 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      transitBytesIn: 0,
+      transitBytesOut: 0,
+    };
   }
   /** Sets the reported uptime (seconds). */
   setUptime(seconds: number): void {
@@ -173,10 +208,11 @@ export class TestRemoteNode {
  * A simulated registrar (Ergo's TestRegistrar): nodes with routes, config items and
  * application routes the test sets up; the resolver answers from them (ErrNoRoute otherwise).
  */
-export class TestRegistrar {
-  readonly #nodes = new Map<Atom, TestRoute[]>();
+export class TestRegistrar implements Registrar {
+  readonly #nodes = new Map<Atom, Route[]>();
   readonly #config = new Map<string, unknown>();
-  readonly #apps = new Map<Atom, TestApplicationRoute[]>();
+  readonly #apps = new Map<Atom, ApplicationRoute[]>();
+  #registered: RegisterRoutes | undefined;
   /** Failure injection for the registrar's methods. */
   readonly failures: Failures;
 
@@ -191,7 +227,7 @@ export class TestRegistrar {
 
   /** Makes the registrar know `node` with these routes. */
   addNode(node: Atom | string, routes: TestRoute[]): void {
-    this.#nodes.set(node as Atom, routes.slice());
+    this.#nodes.set(node as Atom, routes.map(fullRoute));
   }
   /** Forgets a node. */
   removeNode(node: Atom | string): void {
@@ -220,7 +256,30 @@ export class TestRegistrar {
     return out;
   }
   /** Publishes where an application runs (resolveApplication finds it). */
-  async registerApplicationRoute(route: TestApplicationRoute): Promise<void> {
+  /** Records what the node registered (readable with {@link registered}). */
+  async register(_node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
+    this.#fail('register', [routes]);
+    this.#registered = routes;
+  }
+  /** The routes the node registered last, or undefined. */
+  registered(): RegisterRoutes | undefined {
+    return this.#registered;
+  }
+  /** Accepted and forgotten (proxies are not simulated). */
+  async registerProxy(to: Atom): Promise<void> {
+    this.#fail('registerProxy', [to]);
+  }
+  /** Accepted and forgotten. */
+  async unregisterProxy(to: Atom): Promise<void> {
+    this.#fail('unregisterProxy', [to]);
+  }
+  /** The registrar's version. */
+  version(): Version {
+    return { name: 'test-registrar', release: '1.0' };
+  }
+  /** Nothing to stop. */
+  terminate(): void {}
+  async registerApplicationRoute(route: ApplicationRoute): Promise<void> {
     this.#fail('registerApplicationRoute', [route]);
     const list = this.#apps.get(route.name) ?? [];
     list.push({ ...route });
@@ -231,37 +290,32 @@ export class TestRegistrar {
     this.#fail('unregisterApplicationRoute', [name]);
     this.#apps.delete(name as Atom);
   }
-  /** The resolver: routes of known nodes and applications. */
-  resolver(): {
-    resolve(node: Atom | string): Promise<TestRoute[]>;
-    resolveApplication(name: Atom | string): Promise<TestApplicationRoute[]>;
-    resolveProxy(node: Atom | string): Promise<never[]>;
-  } {
+  /** The resolver: routes of known nodes and applications (ErrNoRoute otherwise; proxies: none). */
+  resolver(): Resolver {
     return {
-      resolve: async (node) => {
+      resolve: async (node: Atom): Promise<Route[]> => {
         this.#fail('resolve', [node]);
-        const r = this.#nodes.get(node as Atom);
+        const r = this.#nodes.get(node);
         if (r === undefined) throw ErrNoRoute.with(`node '${node}'`);
-        return r.slice();
+        return r.map((x) => ({ ...x }));
       },
-      resolveApplication: async (name) => {
+      resolveApplication: async (name: Atom): Promise<ApplicationRoute[]> => {
         this.#fail('resolveApplication', [name]);
-        const r = this.#apps.get(name as Atom);
+        const r = this.#apps.get(name);
         if (r === undefined || r.length === 0) throw ErrNoRoute.with(`application '${name}'`);
         return r.map((x) => ({ ...x }));
       },
-      resolveProxy: async (node) => {
+      resolveProxy: async (node: Atom): Promise<ProxyRoute[]> => {
         this.#fail('resolveProxy', [node]);
         throw ErrNoRoute.with(`proxy to '${node}'`);
       },
     };
   }
-  /** A snapshot of what the simulated component reports. */
-  info(): { server: string; embeddedServer: boolean; version: Version; supportConfig: boolean; supportEvent: boolean; supportRegisterProxy: boolean; supportRegisterApplication: boolean } {
+  info(): RegistrarInfo {
     return {
       server: 'test',
       embeddedServer: true,
-      version: { name: 'test-registrar', release: '1.0' },
+      version: this.version(),
       supportConfig: true,
       supportEvent: false,
       supportRegisterProxy: false,
@@ -275,11 +329,15 @@ export class TestRegistrar {
  * gen `Network`: `node(name)` returns a connected node or throws ErrNoConnection; `getNode(name)`
  * connects (creating the remote node when unknown, as Ergo's kit does).
  */
-export class TestNetwork {
+export class TestNetwork implements Network {
   readonly #nodes = new Map<Atom, TestRemoteNode>();
-  readonly #routes = new Map<string, { route: TestNetworkRoute; weight: number; re: RegExp }>();
+  readonly #routes = new Map<string, { route: NetworkRoute; weight: number; re: RegExp }>();
+  readonly #proxyRoutes = new Map<string, { route: NetworkProxyRoute; weight: number; re: RegExp }>();
+  readonly #spawns = new Map<Atom, { factory: ProcessFactory; nodes: Set<Atom> }>();
+  readonly #appStarts = new Map<Atom, Set<Atom>>();
   readonly #registrar: TestRegistrar;
-  #mode: number = TestNetworkMode.Enabled;
+  #mode: NetworkMode = NetworkMode.Enabled;
+  #flags: NetworkFlags = { ...ALL_FLAGS };
   #cookie = 'test-cookie';
   #maxMessageSize = 0;
   /** Failure injection for the network's methods (`getNode`, `addRoute`...). */
@@ -320,17 +378,100 @@ export class TestNetwork {
   setMaxMessageSize(size: number): void {
     this.#maxMessageSize = size;
   }
-  /** The network mode (TestNetworkMode; settable). */
-  mode(): number {
+  /** The network mode (settable). */
+  mode(): NetworkMode {
     return this.#mode;
   }
-  /** Sets the reported mode (TestNetworkMode). */
-  setMode(mode: number): void {
+  /** Sets the reported mode. */
+  setMode(mode: NetworkMode): void {
     this.#mode = mode;
   }
-  /** A snapshot of what the simulated component reports. */
-  info(): { mode: number; nodes: Atom[]; routes: number } {
-    return { mode: this.#mode, nodes: this.nodes(), routes: this.#routes.size };
+  /** The announced capabilities (settable). */
+  networkFlags(): NetworkFlags {
+    return { ...this.#flags };
+  }
+  /** Sets the announced capabilities. */
+  setNetworkFlags(flags: NetworkFlags): void {
+    this.#flags = { ...flags };
+  }
+  /** No acceptors are simulated. */
+  acceptors(): Acceptor[] {
+    return [];
+  }
+  /** Accepted and ignored: no protocol runs under the kit. */
+  registerProto(_proto: Proto): void {}
+  /** Accepted and ignored: no handshake runs under the kit. */
+  registerHandshake(_handshake: Handshake): void {}
+  /** Records that remote nodes (all, or only `nodes`) may spawn `factory` under `name` (shown by info()). ErrTaken. */
+  enableSpawn(name: Atom | string, factory: ProcessFactory, ...nodes: (Atom | string)[]): void {
+    this.#fail('enableSpawn', [name, ...nodes]);
+    const e = this.#spawns.get(name as Atom);
+    if (e !== undefined && e.factory !== factory) throw ErrTaken.with(`spawn name '${name}'`);
+    const entry = e ?? { factory, nodes: new Set<Atom>() };
+    for (const n of nodes) entry.nodes.add(n as Atom);
+    this.#spawns.set(name as Atom, entry);
+  }
+  /** Drops the permission (for `nodes`, or entirely). */
+  disableSpawn(name: Atom | string, ...nodes: (Atom | string)[]): void {
+    this.#fail('disableSpawn', [name, ...nodes]);
+    const e = this.#spawns.get(name as Atom);
+    if (e === undefined) return;
+    if (nodes.length === 0) this.#spawns.delete(name as Atom);
+    else for (const n of nodes) e.nodes.delete(n as Atom);
+  }
+  /** Records that remote nodes (all, or only `nodes`) may start application `name`. */
+  enableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void {
+    this.#fail('enableApplicationStart', [name, ...nodes]);
+    const set = this.#appStarts.get(name as Atom) ?? new Set<Atom>();
+    for (const n of nodes) set.add(n as Atom);
+    this.#appStarts.set(name as Atom, set);
+  }
+  /** Drops the permission (for `nodes`, or entirely). */
+  disableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void {
+    this.#fail('disableApplicationStart', [name, ...nodes]);
+    const set = this.#appStarts.get(name as Atom);
+    if (set === undefined) return;
+    if (nodes.length === 0) this.#appStarts.delete(name as Atom);
+    else for (const n of nodes) set.delete(n as Atom);
+  }
+  /** A snapshot in gen `NetworkInfo` form. */
+  info(): NetworkInfo {
+    return {
+      mode: this.#mode,
+      registrar: this.#registrar.info(),
+      acceptors: [],
+      maxMessageSize: this.#maxMessageSize,
+      handshakeVersion: NO_VERSION,
+      protoVersion: NO_VERSION,
+      nodes: this.nodes(),
+      routes: [...this.#routes.entries()].map(([match, r]) => ({
+        match,
+        weight: r.weight,
+        useResolver: r.route.resolver !== undefined,
+        useCookie: r.route.cookie !== undefined,
+        useCertManager: r.route.cert !== undefined,
+        flagsEnable: r.route.flags?.enable ?? false,
+        host: r.route.route?.host ?? '',
+        port: r.route.route?.port ?? 0,
+        tls: r.route.route?.tls ?? false,
+      })),
+      proxyRoutes: [...this.#proxyRoutes.entries()].map(([match, r]) => ({
+        match,
+        weight: r.weight,
+        useResolver: r.route.resolver !== undefined,
+        useCookie: r.route.cookie !== undefined,
+        flagsEnable: r.route.flags?.enable ?? false,
+        maxHop: r.route.maxHop ?? 8,
+        proxy: r.route.route.proxy,
+      })),
+      flags: this.networkFlags(),
+      enabledSpawn: [...this.#spawns.entries()].map(([name, e]) => ({
+        name,
+        behavior: (e.factory as { name?: string }).name ?? '',
+        nodes: [...e.nodes],
+      })),
+      enabledApplicationStart: [...this.#appStarts.entries()].map(([name, nodes]) => ({ name, nodes: [...nodes] })),
+    };
   }
 
   /** A connected remote node. @throws ErrNoConnection when unknown or disconnected. */
@@ -346,7 +487,7 @@ export class TestNetwork {
     return this.connectNode(name);
   }
   /** As getNode; the route is ignored. */
-  async getNodeWithRoute(name: Atom | string, _route: TestNetworkRoute): Promise<TestRemoteNode> {
+  async getNodeWithRoute(name: Atom | string, _route: NetworkRoute): Promise<TestRemoteNode> {
     this.#fail('getNodeWithRoute', [name]);
     return this.connectNode(name);
   }
@@ -394,13 +535,8 @@ export class TestNetwork {
   addRoute(match: string, route: TestNetworkRoute, weight: number): void {
     this.#fail('addRoute', [match, route, weight]);
     if (this.#routes.has(match)) throw ErrTaken.with(`route '${match}'`);
-    let re: RegExp;
-    try {
-      re = new RegExp(match);
-    } catch {
-      throw ErrIncorrect.with(`route pattern '${match}'`);
-    }
-    this.#routes.set(match, { route, weight, re });
+    const full: NetworkRoute = route.route === undefined ? (route as NetworkRoute) : { ...route, route: fullRoute(route.route) };
+    this.#routes.set(match, { route: full, weight, re: pattern(match) });
   }
   /** @throws ErrUnknown when no such route. */
   removeRoute(match: string): void {
@@ -408,8 +544,33 @@ export class TestNetwork {
     if (!this.#routes.delete(match)) throw ErrUnknown.with(`route '${match}'`);
   }
   /** Static routes matching `name`, heaviest first. */
-  route(name: Atom | string): TestNetworkRoute[] {
+  route(name: Atom | string): NetworkRoute[] {
     this.#fail('route', [name]);
     return [...this.#routes.values()].filter((r) => r.re.test(name)).sort((a, b) => b.weight - a.weight).map((r) => r.route);
+  }
+  /** Adds a proxy route for node names matching `match`. @throws ErrTaken. */
+  addProxyRoute(match: string, route: NetworkProxyRoute, weight: number): void {
+    this.#fail('addProxyRoute', [match, route, weight]);
+    if (this.#proxyRoutes.has(match)) throw ErrTaken.with(`proxy route '${match}'`);
+    this.#proxyRoutes.set(match, { route, weight, re: pattern(match) });
+  }
+  /** @throws ErrUnknown when no such proxy route. */
+  removeProxyRoute(match: string): void {
+    this.#fail('removeProxyRoute', [match]);
+    if (!this.#proxyRoutes.delete(match)) throw ErrUnknown.with(`proxy route '${match}'`);
+  }
+  /** Proxy routes matching `name`, heaviest first. */
+  proxyRoute(name: Atom | string): NetworkProxyRoute[] {
+    this.#fail('proxyRoute', [name]);
+    return [...this.#proxyRoutes.values()].filter((r) => r.re.test(name)).sort((a, b) => b.weight - a.weight).map((r) => r.route);
+  }
+}
+
+/** A route pattern as a RegExp. @throws ErrIncorrect for an invalid one. */
+function pattern(match: string): RegExp {
+  try {
+    return new RegExp(match);
+  } catch {
+    throw ErrIncorrect.with(`route pattern '${match}'`);
   }
 }

@@ -510,9 +510,14 @@ export class TestProcess implements Process {
   unlinkAlias(target: Alias): void {
     this.#unwatch('link', target);
   }
-  linkEvent(target: Event): MessageEvent[] {
-    this.#watch('link', target);
-    return this.node.bufferedEvents(target);
+  /** Records the link and resolves with the buffered messages the test set (`node.setEventBuffer`). */
+  linkEvent(target: Event): Promise<MessageEvent[]> {
+    try {
+      this.#watch('link', target);
+      return Promise.resolve(this.node.bufferedEvents(target));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   unlinkEvent(target: Event): void {
     this.#unwatch('link', target);
@@ -541,9 +546,14 @@ export class TestProcess implements Process {
   demonitorAlias(target: Alias): void {
     this.#unwatch('monitor', target);
   }
-  monitorEvent(target: Event): MessageEvent[] {
-    this.#watch('monitor', target);
-    return this.node.bufferedEvents(target);
+  /** Records the monitor and resolves with the buffered messages the test set (`node.setEventBuffer`). */
+  monitorEvent(target: Event): Promise<MessageEvent[]> {
+    try {
+      this.#watch('monitor', target);
+      return Promise.resolve(this.node.bufferedEvents(target));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   demonitorEvent(target: Event): void {
     this.#unwatch('monitor', target);
