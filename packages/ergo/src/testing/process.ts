@@ -392,6 +392,7 @@ export class TestProcess implements Process {
       return Promise.reject(e);
     }
   }
+  /** Records the request as a call `{ inspect: items }` to `pid` and resolves with an empty map. */
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
     try {
       this.#allow(MASK_R, 'inspect');
