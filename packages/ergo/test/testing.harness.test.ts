@@ -124,6 +124,30 @@ describe('testing harness: spawnTest and init', () => {
     assert.deepEqual(actor.behavior.initArgs, ['x']);
   });
 
+  test('arguments the engine refuses are refused here too (spawn options, call timeout, names)', async () => {
+    class Careless extends Actor {
+      errors: string[] = [];
+      override async handleMessage(): Promise<void> {
+        for (const attempt of [
+          () => this.spawn(Careless, { mailboxSize: -1 }),
+          () => this.spawnRegister('', Careless),
+          () => this.call('x', 'q', { timeout: -5 }),
+        ]) {
+          try {
+            await attempt();
+          } catch (e) {
+            this.errors.push((e as { code?: string }).code ?? 'no code');
+          }
+        }
+      }
+    }
+    const actor = await spawnTest(Careless);
+    await actor.sendMessage(client, 'go');
+    assert.deepEqual(actor.behavior.errors, ['ERR_INCORRECT', 'ERR_INCORRECT', 'ERR_INCORRECT']);
+    actor.shouldNotSpawn().assert();
+    actor.shouldNotCall().assert();
+  });
+
   test('operations the engine refuses in init are refused here too', async () => {
     class EarlyEvent extends Actor {
       override init(): void {

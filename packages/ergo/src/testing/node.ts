@@ -14,6 +14,7 @@ import { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
 import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from '../gen/process.js';
 import { Alias, Ref } from '../gen/ref.js';
+import { validateAtomName, validateProcessOptions } from '../gen/validate.js';
 import type { TestClock } from './clock.js';
 import { TestCron } from './cron.js';
 import { CallEvent, EventEvent, EventLog, NodeCallEvent, SendEvent, SendExitEvent, SpawnEvent } from './events.js';
@@ -153,6 +154,9 @@ export class TestNode implements Node {
   }
   #spawn(op: string, register: Atom, factory: unknown, options: ProcessOptions | undefined, args: unknown[]): Promise<PID> {
     try {
+      if (typeof factory !== 'function') throw ErrIncorrect.with(`${op}: factory must be a class or a function`);
+      if (options !== undefined) validateProcessOptions(options);
+      if (op === 'spawnRegister') validateAtomName(register, 'name');
       this.#fail(op, register ? [register, factory, ...args] : [factory, ...args]);
       if (register && this.#names.has(register)) throw ErrTaken.with(`name '${register}'`);
       const pid = this.nextPID();

@@ -6,6 +6,7 @@
 import type { Atom } from '../gen/atom.js';
 import { ErrIncorrect, ErrNotAllowed, ErrProcessUnknown, ErrTaken, ErrNameUnknown, ErrAliasUnknown, ErrEventUnknown, ErrMetaUnknown, ErrTargetUnknown } from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
+import { validateAtomName, validatePriority, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
 import { LogLevel } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type { CallOptions, CancelFunc, Compression, ProcessFallback, ProcessOptions, SendOptions } from '../gen/options.js';
@@ -186,6 +187,8 @@ export class TestProcess implements Process {
     try {
       this.#allow(MASK_IR, op);
       if (typeof factory !== 'function') throw ErrIncorrect.with(`${op}: factory must be a class or a function`);
+      if (options !== undefined) validateProcessOptions(options);
+      if (op === 'spawnRegister') validateAtomName(register, 'name');
       this.#fail(op, register ? [register, factory, options, ...args] : [factory, options, ...args]);
       const pid = this.node.nextPID();
       this.history.push(new SpawnEvent(this.pid, pid, factory, options, args, register));
@@ -306,6 +309,7 @@ export class TestProcess implements Process {
     this.#allow(MASK_IRT, 'send');
     this.#fail('send', [to, message]);
     this.#checkTarget('send', to);
+    if (options?.priority !== undefined) validatePriority(options.priority);
     this.history.push(new SendEvent(this.pid, to, message, options?.priority ?? this.#priority, options?.important ?? this.#important, false));
   }
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
@@ -382,6 +386,8 @@ export class TestProcess implements Process {
       this.#allow(MASK_R, 'call');
       if (to instanceof PID && to.equals(this.pid)) throw ErrNotAllowed.with('call to itself');
       this.#checkTarget('call', to);
+      if (options?.timeout !== undefined) validateTimeoutMs(options.timeout, 'call timeout', false);
+      if (options?.priority !== undefined) validatePriority(options.priority);
       this.#fail('call', [to, request]);
       const event = new CallEvent(this.pid, to, request, options);
       this.history.push(event);
