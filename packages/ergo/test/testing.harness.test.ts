@@ -339,6 +339,25 @@ describe('testing harness: driving', () => {
     actor.shouldRegisterEvent().named('ev').once();
   });
 
+  test('a kill during a suspended async handler stands; what the handler returns later is ignored', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    class Suspended extends Actor {
+      override async handleMessage(): Promise<Error> {
+        await gate;
+        throw new Error('late failure');
+      }
+    }
+    const actor = await spawnTest(Suspended);
+    const running = actor.sendMessage(client, 'go');
+    await actor.kill();
+    release();
+    await running;
+    actor.shouldTerminate().withReason(TerminateReasonKill).once();
+    actor.shouldNotLog().level(LogLevel.Panic).assert();
+    await assert.rejects(actor.kill(), (e) => isError(e, ErrProcessTerminated));
+  });
+
   test('kill terminates without running a handler', async () => {
     const actor = await spawnTest(Recorder);
     await actor.kill();

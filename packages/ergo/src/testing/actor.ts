@@ -281,7 +281,11 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     return false;
   }
 
-  /** Kills the actor (no handler runs; terminate is called with TerminateReasonKill). */
+  /**
+   * Kills the actor: it terminates at once with TerminateReasonKill (its `terminate` runs); no
+   * further handler runs, and whatever a suspended async handler returns later is ignored.
+   * Rejects with ErrProcessTerminated when it already ended.
+   */
   async kill(): Promise<void> {
     if (this.#terminated !== undefined) throw ErrProcessTerminated.with(String(this.pid));
     await this.#terminate(TerminateReasonKill);
@@ -354,12 +358,14 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   }
 
   #panic(e: unknown): Promise<void> | undefined {
+    if (this.#terminated !== undefined) return undefined; // killed while suspended: the kill stands
     const err = toError(e);
     this.process.log.panic('process %s terminated: panic in a handler: %s', this.pid.toString(), err.stack ?? err.message);
     return this.#terminate(TerminateReasonPanic);
   }
 
   #terminate(reason: Error): Promise<void> | undefined {
+    if (this.#terminated !== undefined) return undefined; // already ended (a kill during an async handler)
     this.#terminated = reason;
     this.#running = undefined;
     this.process.setState(ProcessState.Terminated);
