@@ -10,6 +10,8 @@ import { describe, test } from 'node:test';
 import {
   Actor,
   Alias,
+  MailboxKind,
+  MessagePriority,
   ErrNotAllowed,
   ErrProcessTerminated,
   Event,
@@ -26,6 +28,8 @@ import {
   TerminateReasonPanic,
   isError,
   type HandlerResult,
+  type Process,
+  type ProcessBehavior,
   type Ref,
 } from '../src/index.js';
 import { anyAlias, anyPID, anyRef, spawnTest, type TestEvent, type TestProcess } from '../src/testing/index.js';
@@ -146,6 +150,34 @@ describe('testing harness: spawnTest and init', () => {
     assert.deepEqual(actor.behavior.errors, ['ERR_INCORRECT', 'ERR_INCORRECT', 'ERR_INCORRECT']);
     actor.shouldNotSpawn().assert();
     actor.shouldNotCall().assert();
+  });
+
+  test('a custom ProcessBehavior works; mail it queued for itself during init is handled right after', async () => {
+    class Raw implements ProcessBehavior {
+      process!: Process;
+      got: unknown[] = [];
+      processInit(process: Process): undefined {
+        this.process = process;
+        process.forward(process.pid, MailboxKind.Regular, process.pid, 'early', undefined, MessagePriority.Normal);
+        return undefined;
+      }
+      processRun(): undefined {
+        const mb = this.process.mailbox();
+        while (mb.take()) {
+          this.got.push(mb.message);
+          mb.release();
+        }
+        return undefined;
+      }
+      processTerminate(): undefined {
+        return undefined;
+      }
+    }
+    const actor = await spawnTest(Raw);
+    assert.deepEqual(actor.behavior.got, ['early']);
+    await actor.sendMessage(client, 'later');
+    assert.deepEqual(actor.behavior.got, ['early', 'later']);
+    assert.equal(actor.process.behaviorName(), 'Raw');
   });
 
   test('operations the engine refuses in init are refused here too', async () => {

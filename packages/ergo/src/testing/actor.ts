@@ -127,8 +127,11 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   readonly history: EventLog;
   /** The test clock (sendAfter timers, cron). */
   readonly clock: TestClock;
+  /** The recording node: `this.node` for the actor; its `network()`, `cron()` and `failures`. */
   readonly node: TestNode;
+  /** The recording process the behaviour is bound to; its `failures`, state and watches. */
   readonly process: TestProcess;
+  /** The behaviour object under test (read its fields to check its state). */
   readonly behavior: B;
   #terminated: Error | undefined;
   readonly #captures = new Map<string, unknown>();
@@ -186,6 +189,14 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
       throw r;
     }
     this.process.setState(ProcessState.Sleep);
+    // mail that reached the mailbox during init (a forward to itself) is handled now, as on a node
+    if (this.process.testMailbox.size > 0) {
+      const p = this.#pump();
+      if (p !== undefined) {
+        this.#running = p;
+        await p;
+      }
+    }
   }
   #initFailed(err: Error): void {
     this.history.push(new LogEvent(LogLevel.Panic, 'init of %s failed: %s', [this.pid.toString(), err.message], `init of ${this.pid} failed: ${err.message}`, []));
