@@ -98,8 +98,9 @@ describe('demo actors, unit-tested with ergo-ts/testing', () => {
     await using node = await startTestNode();
     await node.spawnRegister('workers', WorkerSupervisor);
     const before = node.processPID('worker1');
+    const ended = waitForTermination(node, before); // listening before the crash is sent
     node.send('worker1', 'crash');
-    assert.equal(await waitForTermination(node, before), TerminateReasonPanic);
+    assert.equal(await ended, TerminateReasonPanic);
     const after = await waitFor(() => {
       try {
         const pid = node.processPID('worker1');
