@@ -19,6 +19,7 @@ import {
   isError,
   type Node,
   type PID,
+  type Ref,
 } from '../src/index.js';
 import { anyPID, instanceOf, spawnProbe, startTestNode, structureMatching, waitFor, waitForState, waitForTermination } from '../src/testing/index.js';
 
@@ -101,9 +102,10 @@ describe('testing integration helpers', () => {
     class Watcher extends Actor {
       override handleMessage(_from: PID, m: unknown): void {
         if (m === 'watch') {
+          this.setTrapExit(true);
           this.link(echo);
           this.monitor(echo);
-          this.setTrapExit(true);
+          this.send(probe.pid, 'watching');
           return;
         }
         this.send(probe.pid, m);
@@ -111,27 +113,31 @@ describe('testing integration helpers', () => {
     }
     const watcher = await node.spawn(Watcher);
     node.send(watcher, 'watch');
-    await waitForState(node, watcher, ProcessState.Sleep);
+    await probe.waitForMessage('watching');
     node.send(echo, 'stop');
     const exit = await probe.waitForMessage(instanceOf(MessageExitPID));
     assert.ok((exit.message as MessageExitPID).pid.equals(echo));
+    assert.ok(exit.from?.equals(watcher));
     const down = await probe.waitForMessage(instanceOf(MessageDownPID));
     assert.equal((down.message as MessageDownPID).reason, TerminateReasonNormal);
-    assert.ok(exit.from?.equals(watcher));
 
     class Publisher extends Actor {
-      token: unknown;
+      token: Ref | undefined;
       override handleMessage(_f: PID, m: unknown): void {
-        if (m === 'register') this.token = this.registerEvent('news');
-        if (m === 'publish') this.sendEvent('news', this.token as never, 'extra!');
+        if (m === 'register') {
+          this.token = this.registerEvent('news');
+          this.send(probe.pid, 'registered');
+        }
+        if (m === 'publish') this.sendEvent('news', this.token!, 'extra!');
       }
     }
     const publisher = await node.spawn(Publisher);
     node.send(publisher, 'register');
-    await waitForState(node, publisher, ProcessState.Sleep);
+    await probe.waitForMessage('registered');
     class Subscriber extends Actor {
-      override handleMessage(): void {
-        this.monitorEvent(new Event('news', node.name));
+      override async handleMessage(): Promise<void> {
+        await this.monitorEvent(new Event('news', node.name));
+        this.send(probe.pid, 'subscribed');
       }
       override handleEvent(m: MessageEvent): void {
         this.send(probe.pid, m);
@@ -139,7 +145,7 @@ describe('testing integration helpers', () => {
     }
     const sub = await node.spawn(Subscriber);
     node.send(sub, 'subscribe');
-    await waitFor(() => (node.processInfo(sub).monitorsEvent.length === 1 ? true : undefined), 'the subscription');
+    await probe.waitForMessage('subscribed');
     node.send(publisher, 'publish');
     const ev = await probe.waitForMessage(structureMatching(MessageEvent, { message: 'extra!' }));
     assert.ok(ev.message instanceof MessageEvent);
