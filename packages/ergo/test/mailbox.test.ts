@@ -270,6 +270,95 @@ describe('mailbox limit', () => {
       gate2.resolve();
     }));
 
+  test('fallbacks pointing at each other: the send fails with ErrProcessMailboxFull after one hop, nothing is delivered twice', () =>
+    withNode(async (node) => {
+      const gates = [deferred<void>(), deferred<void>()];
+      const parks = [deferred<void>(), deferred<void>()];
+      const inboxes = [new Inbox(), new Inbox()];
+      const a = await node.spawnRegister('fb-a', parked(gates[0]!, parks[0]!, inboxes[0]!), {
+        mailboxSize: 1,
+        fallback: { enable: true, name: 'fb-b', tag: 'from-a' },
+      });
+      const b = await node.spawnRegister('fb-b', parked(gates[1]!, parks[1]!, inboxes[1]!), {
+        mailboxSize: 1,
+        fallback: { enable: true, name: 'fb-a', tag: 'from-b' },
+      });
+      node.send(a, 'park');
+      node.send(b, 'park');
+      await Promise.all(parks.map((d) => d.promise));
+      node.send(a, 'fits-a');
+      node.send(b, 'fits-b');
+      // both full: a → b's fallback would be a MessageFallback, which goes no further
+      for (const [to, name] of [
+        [a, 'fb-a'],
+        [b, 'fb-b'],
+      ] as const) {
+        for (const target of [to, name]) {
+          const e = thrown(() => node.send(target, 'overflow'), 'ERR_PROCESS_MAILBOX_FULL');
+          assert.ok(!(e instanceof RangeError), 'no stack overflow');
+          assert.ok(isError(e, ErrProcessMailboxFull));
+        }
+      }
+      assert.deepEqual(node.processInfo(a).mailboxQueues, { urgent: 0, system: 0, main: 1, log: 0 });
+      assert.deepEqual(node.processInfo(b).mailboxQueues, { urgent: 0, system: 0, main: 1, log: 0 });
+      gates[0]!.resolve();
+      gates[1]!.resolve();
+      await Promise.all(inboxes.map((i) => i.count(1)));
+      // FIFO: anything queued by the failed sends would arrive before the end marker
+      node.send(a, 'end');
+      node.send(b, 'end');
+      assert.deepEqual(
+        (await inboxes[0]!.count(2)).map((s) => s.message),
+        ['fits-a', 'end'],
+      );
+      assert.deepEqual(
+        (await inboxes[1]!.count(2)).map((s) => s.message),
+        ['fits-b', 'end'],
+      );
+      assert.equal(inboxes[0]!.items.length + inboxes[1]!.items.length, 4, 'nothing delivered twice');
+    }));
+
+  test('a MessageFallback is never redirected: one hop when the fallback has room, none for a MessageFallback sent to a full process', () =>
+    withNode(async (node) => {
+      const gates = [deferred<void>(), deferred<void>()];
+      const parks = [deferred<void>(), deferred<void>()];
+      const inboxes = [new Inbox(), new Inbox()];
+      const a = await node.spawnRegister('fb1-a', parked(gates[0]!, parks[0]!, inboxes[0]!), {
+        mailboxSize: 1,
+        fallback: { enable: true, name: 'fb1-b', tag: 'from-a' },
+      });
+      const b = await node.spawnRegister('fb1-b', parked(gates[1]!, parks[1]!, inboxes[1]!), {
+        mailboxSize: 2,
+        fallback: { enable: true, name: 'fb1-a', tag: 'from-b' },
+      });
+      node.send(a, 'park');
+      node.send(b, 'park');
+      await Promise.all(parks.map((d) => d.promise));
+      node.send(a, 'fits-a');
+      node.send(a, 'to-b'); // a full: wrapped once and queued at b
+      node.send(b, 'fits-b'); // b now full too
+      // a MessageFallback sent by hand to a full process with a fallback is refused, not wrapped
+      const forged = new MessageFallback(b, 'forged', 'x');
+      thrown(() => node.send(a, forged), 'ERR_PROCESS_MAILBOX_FULL');
+      gates[0]!.resolve();
+      gates[1]!.resolve();
+      await Promise.all([inboxes[0]!.count(1), inboxes[1]!.count(2)]);
+      node.send(a, 'end');
+      node.send(b, 'end');
+      assert.deepEqual(
+        (await inboxes[0]!.count(2)).map((s) => s.message),
+        ['fits-a', 'end'],
+      );
+      const atB = (await inboxes[1]!.count(3)).map((s) => s.message);
+      assert.equal(atB.length, 3);
+      const fb = atB[0] as MessageFallback;
+      assert.ok(fb instanceof MessageFallback);
+      assert.ok(fb.pid.equals(a));
+      assert.equal(fb.tag, 'from-a');
+      assert.equal(fb.message, 'to-b', 'wrapped exactly once');
+      assert.deepEqual(atB.slice(1), ['fits-b', 'end']);
+    }));
+
   test('the shutdown exit is a notification: it reaches a process whose urgent queue is full', async () => {
     const node = await quietNode();
     const gate = deferred<void>();

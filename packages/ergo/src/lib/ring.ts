@@ -1,5 +1,7 @@
-// A growable FIFO ring of fixed-width records. Mailbox queues and the run queue use it so that
-// enqueue/dequeue never allocate per item and never call Array.shift().
+// A growable FIFO ring of fixed-width records. The run queue and the pool's worker list use it so
+// that enqueue/dequeue never allocate per item and never call Array.shift(). It never shrinks
+// while it holds records: mailbox queues, which can take bursts of millions, use
+// SegmentedQueue (segmented_queue.ts) instead.
 
 /**
  * FIFO of records of `width` slots each, stored flat in one array whose capacity doubles when

@@ -1,15 +1,24 @@
-// The four-queue mailbox of a process. Records are stored flat in rings (kind, from, message,
-// extra) so a message costs no allocation; queues are created on first use so an idle process
-// carries four null slots, not four arrays.
+// The four-queue mailbox of a process. Records are stored flat in segmented queues so a message
+// costs no allocation: a regular message sent to a PID takes two slots (from, message), every
+// other record four (kind, from, message, extra), told apart by the first slot (a kind is a
+// number, a sender never is). Queues are created on first use so an idle process carries four
+// null slots, not four arrays, and they give their memory back as they drain.
 
-import { Ring } from '../lib/ring.js';
+import { SegmentedQueue } from '../lib/segmented_queue.js';
 import type { MailboxKind, MailboxQueue, ProcessMailbox } from '../gen/process.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 
+type Queue = SegmentedQueue;
+
 /** The Ref stored in a request's `extra` slot (`ref` or `[ref, target]`). */
 export function refOfExtra(extra: unknown): Ref {
   return (Array.isArray(extra) ? extra[0] : extra) as Ref;
+}
+
+/** Width of a record from its first slot: four for a kind, two for a compact regular message. */
+function recordWidth(first: unknown): 2 | 4 {
+  return typeof first === 'number' ? 4 : 2;
 }
 
 /** Queue ids, in the order they are served. */
@@ -29,10 +38,10 @@ const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log']
  * urgent first, into the `kind/from/message/extra` fields.
  */
 export class Mailbox implements ProcessMailbox {
-  private urgent: Ring | null = null;
-  private system: Ring | null = null;
-  private main: Ring | null = null;
-  private log: Ring | null = null;
+  private urgent: Queue | null = null;
+  private system: Queue | null = null;
+  private main: Queue | null = null;
+  private log: Queue | null = null;
   /** Total records queued over all four queues. */
   size = 0;
 
@@ -46,36 +55,56 @@ export class Mailbox implements ProcessMailbox {
 
   constructor(readonly limit: number) {}
 
-  private ring(q: number): Ring {
+  private queueOf(q: number): Queue {
     switch (q) {
       case Q_URGENT:
-        return (this.urgent ??= new Ring(4, 2));
+        return (this.urgent ??= this.newQueue(8));
       case Q_SYSTEM:
-        return (this.system ??= new Ring(4, 2));
+        return (this.system ??= this.newQueue(8));
       case Q_MAIN:
-        return (this.main ??= new Ring(4, 4));
+        return (this.main ??= this.newQueue(16));
       default:
-        return (this.log ??= new Ring(4, 2));
+        return (this.log ??= this.newQueue(8));
     }
   }
 
-  /** Queues a record; false when the queue is full (unless `force`, used for notifications). */
+  /** Creates a queue on its first record (tests override it to get tiny segments). */
+  protected newQueue(initialSlots: number): Queue {
+    return new SegmentedQueue(initialSlots);
+  }
+
+  /**
+   * Queues a record; false when the queue is full (unless `force`, used for notifications).
+   * `from` is never a number: a number in the first slot marks a four-slot record.
+   */
   push(q: number, kind: MailboxKind, from: PID, message: unknown, extra: unknown, force = false): boolean {
-    const r = q === Q_MAIN ? (this.main ??= new Ring(4, 4)) : this.ring(q);
+    const r = q === Q_MAIN ? (this.main ?? this.queueOf(Q_MAIN)) : this.queueOf(q);
     if (this.limit > 0 && r.length >= this.limit && !force) return false;
-    r.push4(kind, from, message, extra);
+    if (kind === 0 && extra === undefined) r.push2(from, message);
+    else r.push4(kind, from, message, extra);
     this.size++;
     return true;
   }
 
-  private takeFrom(r: Ring, q: number): true {
-    this.kind = r.peek(0) as MailboxKind;
-    this.from = r.peek(1) as PID;
-    this.message = r.peek(2);
-    this.extra = r.peek(3);
+  private takeFrom(r: Queue, q: number): true {
+    const first = r.peek(0);
+    if (typeof first === 'number') {
+      this.kind = first as MailboxKind;
+      this.from = r.peek(1) as PID;
+      this.message = r.peek(2);
+      const extra = r.peek(3);
+      this.extra = extra;
+      this.currentRef = first === 1 || first === 4 ? refOfExtra(extra) : null;
+      r.drop4();
+    } else {
+      this.kind = 0;
+      this.from = first as PID;
+      this.message = r.peek(1);
+      this.extra = undefined;
+      this.currentRef = null;
+      r.drop2();
+    }
     this.queue = QUEUE_NAMES[q]!;
-    this.currentRef = this.kind === 1 || this.kind === 4 ? refOfExtra(this.extra) : null;
-    r.drop();
     this.size--;
     return true;
   }
@@ -118,7 +147,11 @@ export class Mailbox implements ProcessMailbox {
   /** Visits every queued record of every queue (termination uses it to fail queued requests). */
   forEachRecord(fn: (kind: MailboxKind, from: PID, message: unknown, extra: unknown) => void): void {
     for (const r of [this.urgent, this.system, this.main, this.log]) {
-      if (r !== null && r.length > 0) r.forEach((k, f, m, e) => fn(k as MailboxKind, f as PID, m, e));
+      if (r === null || r.length === 0) continue;
+      r.forEachRecord(recordWidth, (a, b, c, d) => {
+        if (typeof a === 'number') fn(a as MailboxKind, b as PID, c, d);
+        else fn(0, a as PID, b, undefined);
+      });
     }
   }
 
@@ -130,6 +163,16 @@ export class Mailbox implements ProcessMailbox {
       if (kind === 1 || kind === 4) ids.add(refOfExtra(extra).id[0]);
     });
     return ids;
+  }
+
+  /**
+   * Segments held over all four queues (tests check that a drained burst leaves at most a
+   * couple per queue, whatever its size).
+   */
+  segmentCount(): number {
+    let n = 0;
+    for (const r of [this.urgent, this.system, this.main, this.log]) if (r !== null) n += r.segmentCount();
+    return n;
   }
 
   /** Drops everything. */

@@ -183,11 +183,15 @@ export class Router {
   }
 
 
-  /** A bounded mailbox refused a record: try the fallback for plain messages, else throw. */
+  /**
+   * A bounded mailbox refused a record: try the fallback for plain messages, else throw. A
+   * MessageFallback is never redirected again, so fallbacks pointing at each other end after one
+   * hop with ErrProcessMailboxFull instead of recursing.
+   */
   mailboxFull(p: ProcessImpl, q: number, kind: MailboxKind, _from: PID, message: unknown): void {
     const n = this.node;
     const fb = p.fallback;
-    if (kind === MailboxKind.Regular && fb !== null && fb.enable && fb.name !== p.name) {
+    if (kind === MailboxKind.Regular && fb !== null && fb.enable && fb.name !== p.name && !(message instanceof MessageFallback)) {
       const target = n.names.get(fb.name);
       if (target !== undefined && target !== p) {
         target.deliver(q, MailboxKind.Regular, p.pid, new MessageFallback(p.pid, fb.tag ?? '', message), undefined);

@@ -1,0 +1,235 @@
+// A FIFO of small fixed-width records (1, 2 or 4 slots each, mixed freely) stored flat in a chain
+// of ring segments. Mailbox queues use it: pushing and taking allocate nothing per record, a
+// burst never copies what is queued (it chains another segment instead of doubling one array),
+// and draining gives the segments back to the GC, so a queue that once held millions of records
+// holds at most two segments once it is empty again.
+
+/** Default size (in slots) of a full segment: large queues are chains of segments of this size. */
+export const SEGMENT_SLOTS = 4096;
+
+/** One ring of slots; a record never straddles two segments (it may wrap inside one). */
+class Segment<T> {
+  buf: (T | undefined)[];
+  /** Capacity - 1 (capacity is a power of two). */
+  mask: number;
+  /** Slot index of the oldest slot. */
+  head = 0;
+  /** Slot index where the next slot is written. */
+  tail = 0;
+  /** Slots in use. */
+  used = 0;
+  next: Segment<T> | null = null;
+
+  constructor(slots: number) {
+    this.buf = new Array<T | undefined>(slots);
+    this.mask = slots - 1;
+  }
+}
+
+function powerOfTwoAtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p <<= 1;
+  return p;
+}
+
+/**
+ * FIFO of records of 1, 2 or 4 slots. Write a record with `push1`/`push2`/`push4`, read the head
+ * record slot by slot with `peek(k)`, release it with `drop1`/`drop2`/`drop4` (the width it was
+ * pushed with: the caller encodes the width in its first slot if it mixes widths). `length` counts
+ * records.
+ *
+ * Storage: while the queue fits in one segment, that segment is a plain ring that starts small
+ * and doubles up to `segmentSlots` (so a small queue costs little and the windowed hot path never
+ * leaves one ring). Beyond that, full-size segments are chained; a drained head segment is
+ * dropped, except one full-size segment kept as a spare for the next burst.
+ */
+export class SegmentedQueue<T = unknown> {
+  private head: Segment<T>;
+  private tail: Segment<T>;
+  private spare: Segment<T> | null = null;
+  private readonly segmentSlots: number;
+  /** Records queued. */
+  length = 0;
+
+  /**
+   * @param initialSlots slots of the first segment (rounded up to a power of two, at least 4).
+   * @param segmentSlots slots of a full segment (rounded up to a power of two, at least 4 and at
+   *   least `initialSlots`); tests pass small values to exercise segment boundaries.
+   */
+  constructor(initialSlots = 16, segmentSlots = SEGMENT_SLOTS) {
+    const first = powerOfTwoAtLeast(Math.max(4, initialSlots));
+    this.segmentSlots = Math.max(first, powerOfTwoAtLeast(Math.max(4, segmentSlots)));
+    this.head = this.tail = new Segment<T>(first);
+  }
+
+  /**
+   * The segment that takes a record the tail cannot: the only ring grown in place, or a new
+   * chained segment. Capacities are powers of two ≥ 4, so any record (≤ 4 slots) fits either.
+   */
+  private room(): Segment<T> {
+    const t = this.tail;
+    if (t === this.head && t.mask + 1 < this.segmentSlots) {
+      this.growSingle(t);
+      return t;
+    }
+    let s = this.spare;
+    if (s !== null) this.spare = null;
+    else s = new Segment<T>(this.segmentSlots);
+    t.next = s;
+    this.tail = s;
+    return s;
+  }
+
+  /** Doubles the only segment in place (two straight copies: head..end, then 0..tail). */
+  private growSingle(s: Segment<T>): void {
+    const old = s.buf;
+    const cap = old.length;
+    const next = new Array<T | undefined>(cap * 2);
+    const used = s.used;
+    const head = s.head;
+    const first = Math.min(used, cap - head);
+    for (let i = 0; i < first; i++) next[i] = old[head + i];
+    for (let i = first; i < used; i++) next[i] = old[i - first];
+    s.buf = next;
+    s.mask = cap * 2 - 1;
+    s.head = 0;
+    s.tail = used;
+  }
+
+  /** Appends a one-slot record. */
+  push1(a: T): void {
+    let t = this.tail;
+    if (t.used + 1 > t.mask + 1) t = this.room();
+    const i = t.tail;
+    t.buf[i] = a;
+    t.tail = (i + 1) & t.mask;
+    t.used += 1;
+    this.length++;
+  }
+
+  /** Appends a two-slot record. */
+  push2(a: T, b: T): void {
+    let t = this.tail;
+    if (t.used + 2 > t.mask + 1) t = this.room();
+    const buf = t.buf;
+    const m = t.mask;
+    const i = t.tail;
+    buf[i] = a;
+    buf[(i + 1) & m] = b;
+    t.tail = (i + 2) & m;
+    t.used += 2;
+    this.length++;
+  }
+
+  /** Appends a four-slot record. */
+  push4(a: T, b: T, c: T, d: T): void {
+    let t = this.tail;
+    if (t.used + 4 > t.mask + 1) t = this.room();
+    const buf = t.buf;
+    const m = t.mask;
+    const i = t.tail;
+    buf[i] = a;
+    buf[(i + 1) & m] = b;
+    buf[(i + 2) & m] = c;
+    buf[(i + 3) & m] = d;
+    t.tail = (i + 4) & m;
+    t.used += 4;
+    this.length++;
+  }
+
+  /** Slot `k` of the head record. Undefined behaviour when the queue is empty. */
+  peek(k: number): T {
+    const h = this.head;
+    return h.buf[(h.head + k) & h.mask] as T;
+  }
+
+  /** Removes a one-slot head record. */
+  drop1(): void {
+    const h = this.head;
+    const i = h.head;
+    h.buf[i] = undefined;
+    this.advance(h, (i + 1) & h.mask, 1);
+  }
+
+  /** Removes a two-slot head record. */
+  drop2(): void {
+    const h = this.head;
+    const buf = h.buf;
+    const m = h.mask;
+    const i = h.head;
+    buf[i] = undefined;
+    buf[(i + 1) & m] = undefined;
+    this.advance(h, (i + 2) & m, 2);
+  }
+
+  /** Removes a four-slot head record. */
+  drop4(): void {
+    const h = this.head;
+    const buf = h.buf;
+    const m = h.mask;
+    const i = h.head;
+    buf[i] = undefined;
+    buf[(i + 1) & m] = undefined;
+    buf[(i + 2) & m] = undefined;
+    buf[(i + 3) & m] = undefined;
+    this.advance(h, (i + 4) & m, 4);
+  }
+
+  private advance(h: Segment<T>, next: number, w: number): void {
+    h.head = next;
+    h.used -= w;
+    this.length--;
+    if (h.used === 0 && h !== this.tail) this.retire(h);
+  }
+
+  /** The drained head segment leaves the chain; one full-size segment is kept as the spare. */
+  private retire(h: Segment<T>): void {
+    this.head = h.next!;
+    h.next = null;
+    h.head = h.tail = 0;
+    if (this.spare === null && h.mask + 1 === this.segmentSlots) this.spare = h;
+  }
+
+  /**
+   * Visits every record, oldest first. `widthOf(first)` tells the width of a record from its
+   * first slot; slots past the width are passed as undefined. Do not push or drop meanwhile.
+   */
+  forEachRecord(widthOf: (first: T) => 1 | 2 | 4, fn: (a: T, b: T, c: T, d: T) => void): void {
+    for (let s: Segment<T> | null = this.head; s !== null; s = s.next) {
+      const buf = s.buf;
+      const m = s.mask;
+      let i = s.head;
+      for (let left = s.used; left > 0; ) {
+        const a = buf[i] as T;
+        const w = widthOf(a);
+        const b = (w > 1 ? buf[(i + 1) & m] : undefined) as T;
+        const c = (w > 2 ? buf[(i + 2) & m] : undefined) as T;
+        const d = (w > 2 ? buf[(i + 3) & m] : undefined) as T;
+        fn(a, b, c, d);
+        i = (i + w) & m;
+        left -= w;
+      }
+    }
+  }
+
+  /** Segments held (the chain plus the spare): bounded by 2 once the queue is drained. */
+  segmentCount(): number {
+    let n = this.spare === null ? 0 : 1;
+    for (let s: Segment<T> | null = this.head; s !== null; s = s.next) n++;
+    return n;
+  }
+
+  /** Slots allocated over all segments held (the memory the queue keeps, in slots). */
+  capacity(): number {
+    let n = this.spare === null ? 0 : this.spare.mask + 1;
+    for (let s: Segment<T> | null = this.head; s !== null; s = s.next) n += s.mask + 1;
+    return n;
+  }
+
+  /** Drops every record and every segment but a fresh small one. */
+  clear(initialSlots = 16): void {
+    this.head = this.tail = new Segment<T>(powerOfTwoAtLeast(Math.max(4, Math.min(initialSlots, this.segmentSlots))));
+    this.spare = null;
+    this.length = 0;
+  }
+}
