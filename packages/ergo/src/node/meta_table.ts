@@ -18,7 +18,7 @@ import { MailboxKind } from '../gen/process.js';
 import { Alias } from '../gen/ref.js';
 import { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, MASK_IR, MASK_IRT, MASK_R, type ProcessImpl } from './process.js';
+import { isThenable, MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED, type ProcessImpl } from './process.js';
 
 /** Meta processes of one node. */
 export class MetaTable {
@@ -53,6 +53,8 @@ export class MetaTable {
   spawn(owner: ProcessImpl, behavior: MetaBehavior, options: MetaOptions): Alias {
     const node = this.node;
     node.checkRunning();
+    // A meta still finishing its handler after its parent ended cannot add siblings to it.
+    if ((owner.st & (S_TERMINATED | S_DETACHED)) !== 0) throw ErrNotAllowed.with(`spawnMeta: ${owner.pid} has terminated`);
     if (behavior === null || typeof behavior !== 'object' || typeof behavior.init !== 'function' || typeof behavior.start !== 'function') {
       throw ErrIncorrect.with('spawnMeta needs a MetaBehavior object (init, start, handleMessage, handleCall, handleInspect, terminate)');
     }
