@@ -1,20 +1,23 @@
 // The embedded registrar (ESRD:R1) between ergo-ts nodes, on real loopback sockets and a free
 // port per test (never 4499): the first node serves, later ones register as clients, names are
 // unique per host, resolving goes over UDP (or memory on the server), and when the serving node
-// goes a client takes over and the others re-register with it.
+// goes (also killed, in another OS process) a client takes over and the others re-register.
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import net from 'node:net';
-import { EmbeddedRegistrar, EmbeddedResolver } from '../src/net/registrar/index.js';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createEmbeddedRegistrar, EmbeddedRegistrar, EmbeddedResolver } from '../src/net/registrar/index.js';
 import { freePort, localNode, routesOn } from './registrar_helpers.js';
 
 test('first node serves, the second registers as a client; both resolve each other; duplicates are refused', async () => {
   const port = await freePort();
   const a = await localNode('rega@localhost');
   const b = await localNode('regb@localhost');
-  const ra = new EmbeddedRegistrar({ port });
+  const ra = createEmbeddedRegistrar({ port });
   const rb = new EmbeddedRegistrar({ port });
   const dup = new EmbeddedRegistrar({ port });
   try {
@@ -125,4 +128,28 @@ test('a resolver with nobody on the port times out with ERR_TIMEOUT', async () =
   const port = await freePort();
   const resolver = new EmbeddedResolver({ port, resolveTimeout: 150 });
   await assert.rejects(resolver.resolve('x@127.0.0.1'), { code: 'ERR_TIMEOUT' });
+});
+
+test('a serving node in another OS process is killed with SIGKILL: the client here takes over', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./registrar_child.js', import.meta.url)), 'crash@localhost', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const n = await localNode('survivor@localhost');
+  const survivor = new EmbeddedRegistrar({ port, retryInterval: 100 });
+  try {
+    const [line] = (await once(readline.createInterface({ input: child.stdout }), 'line')) as [string];
+    assert.deepEqual(JSON.parse(line), { role: 'server' });
+    await survivor.register(n.reg, routesOn(18002));
+    assert.equal(survivor.role(), 'client');
+    assert.equal((await survivor.resolver().resolve('crash@localhost'))[0]!.port, 18001);
+
+    const tookOver = once(survivor, 'role');
+    child.kill('SIGKILL');
+    assert.deepEqual(await tookOver, ['server']);
+    assert.deepEqual(await survivor.nodes(), ['survivor@localhost']);
+    await assert.rejects(survivor.resolver().resolve('crash@localhost'), { code: 'ERR_NO_ROUTE' });
+  } finally {
+    child.kill('SIGKILL');
+    survivor.terminate();
+    await n.node.stop();
+  }
 });

@@ -334,3 +334,8 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
     }, this.#retryInterval);
   }
 }
+
+/** The embedded registrar (Go's `registrar.Create(registrar.Options{...})`). @see EmbeddedRegistrar */
+export function createEmbeddedRegistrar(options: EmbeddedRegistrarOptions = {}): EmbeddedRegistrar {
+  return new EmbeddedRegistrar(options);
+}
