@@ -231,7 +231,9 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
             problem: (text) => this.#node?.log().warning('%s', text),
           },
           { registerReadTimeout: this.#registerTimeout },
-        );
+        ).catch((err: NodeJS.ErrnoException) => {
+          throw ErrNoConnection.with(`cannot serve the registrar on port ${this.#port}: ${err.code ?? err.message}`, err);
+        });
         if (server !== null) {
           if (this.#terminated) {
             server.close();
