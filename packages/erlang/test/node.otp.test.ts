@@ -25,7 +25,8 @@ import {
   type Node,
 } from 'ergo-ts';
 import { ErlImproperList, ErlRef, ErlTuple, ErlangReason, atom, attachErlang, isAtom, termEqual, tuple, genServerCall, genServerCast, type ErlangNode, type Term } from '../src/index.js';
-import { compileErl, missingTool, startEpmd, startErl, tempDir, type LineProcess } from './erl_helpers.js';
+import { fileURLToPath } from 'node:url';
+import { LineProcess, compileErl, missingTool, startEpmd, startErl, tempDir } from './erl_helpers.js';
 import { Calc, Echo, Probe, erlEval } from './node_helpers.js';
 
 const why = missingTool('erl', 'erlc', 'epmd');
@@ -325,6 +326,20 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     const fresh = (await inside(p, (x) => genServerCall(x, new ProcessID('calc' as Atom, E1), atom('whoami')))) as PID;
     assert.notEqual(fresh.creation, calc.creation, 'new creation');
     await inside(p, (x) => assert.throws(() => x.send(calc, atom('stale')), (e: Error) => isError(e, ErrProcessIncarnation)));
+  });
+
+  test('#22 (Erlang side) a monitor and a link on a TS process see noconnection when the TS node is killed', async () => {
+    const child = new LineProcess(process.execPath, [fileURLToPath(new URL('./ts_node_child.js', import.meta.url)), 'tsk@127.0.0.1', String(epmd.port)]);
+    try {
+      await child.waitFor(/^ready/, 20000);
+      const pending = ev(`process_flag(trap_exit, true), P = gen_server:call({calc, 'tsk@127.0.0.1'}, whoami), link(P), R = monitor(process, P), io:format("WATCHING~n"),
+        A = receive {'DOWN', R, process, P, W1} -> W1 after 15000 -> none end, B = receive {'EXIT', P, W2} -> W2 after 1000 -> none end, {A, B}`, 30000);
+      await e1.waitFor(/^WATCHING/, 20000, e1.lines.length - 5);
+      await child.kill();
+      assert.equal(await pending, '{noconnection,noconnection}');
+    } finally {
+      await child.kill();
+    }
   });
 
   void Ref;

@@ -172,6 +172,7 @@ export class ErlangConnection implements Connection {
   readonly #oddRefs = new Map<string, ErlRef>();
   #pendingUnlinks: LinkRecord[] | null = null;
   #unlinkId = 0;
+  #nobody: PID | null = null;
   #sweep: NodeJS.Timeout;
   readonly #remoteNode: ErlangRemoteNode;
 
@@ -688,9 +689,11 @@ export class ErlangConnection implements Connection {
     }
   }
 
-  /** The sender of a SEND without one: the peer's `<0.0.0>`. */
+  /** The sender of a SEND without one: the peer's `<0.0.0>` (made once per connection). */
   #anyPid(): PID {
-    return new PID(this.peer, 0, this.#peerCreation);
+    const p = this.#nobody;
+    if (p !== null && p.creation === this.#peerCreation) return p;
+    return (this.#nobody = new PID(this.peer, 0, this.#peerCreation));
   }
 
   #inCall(caller: PID, tag: Term, to: Term | undefined, request: Term): void {
