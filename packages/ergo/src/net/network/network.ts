@@ -195,12 +195,12 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     if (!this.running) return;
     this.running = false;
     this.env.setConnector(null);
-    await Promise.all(this.acceptorList.map((a) => a.close()));
+    // A server's close waits for its connections: close them in the same turn, await both.
+    const closing: Promise<unknown>[] = this.acceptorList.map((a) => a.close());
     this.acceptorList.length = 0;
     const reason = ErrNodeTerminated.with(this.core.name());
     for (const d of this.dialling.values()) d.pending.fail(reason);
     this.dialling.clear();
-    const closing: Promise<unknown>[] = [];
     for (const c of [...this.connections.values()]) {
       for (const l of c.links) closing.push(new Promise((r) => l.socket.once('close', r)));
       c.terminate(reason);
