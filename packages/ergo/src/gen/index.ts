@@ -13,3 +13,4 @@ export * from './process.js';
 export * from './node.js';
 export * from './cron.js';
 export * from './application.js';
+export * from './meta.js';

@@ -43,6 +43,8 @@ import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
 import { Q_URGENT } from './mailbox.js';
 import { ProcessImpl, S_INIT, S_RUNNING, S_TERMINATED, S_WAIT, S_ZOMBEE } from './process.js';
 import { Relations } from './relations.js';
+import { MetaTable } from './meta_table.js';
+import type { MetaInfo } from '../gen/meta.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { TargetManager } from './targets.js';
@@ -99,6 +101,7 @@ export class NodeImpl implements Node {
   readonly calls = new CallRegistry(() => ErrTimeout.with('call'));
   readonly targets = new TargetManager();
   readonly relations = new Relations(this);
+  readonly metas = new MetaTable(this);
   readonly events = new EventRegistry(this);
   readonly logRegistry = new LoggerRegistry();
   readonly logSink = (record: MessageLog, only: string): void => {
@@ -402,6 +405,27 @@ export class NodeImpl implements Node {
 
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
     this.events.publish(name as Atom, token, message, options?.priority ?? MessagePriority.Normal);
+  }
+
+  // --- meta processes (meta_table.ts) ---------------------------------------------------------
+
+  metaInfo(meta: Alias): MetaInfo {
+    this.checkAlive();
+    return this.metas.info(meta);
+  }
+
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    return this.metas.inspect(null, this.pid, meta, items);
+  }
+
+  logLevelMeta(meta: Alias): LogLevel {
+    this.checkAlive();
+    return this.metas.logLevel(meta);
+  }
+
+  setLogLevelMeta(meta: Alias, level: LogLevel): void {
+    this.checkAlive();
+    this.metas.setLogLevel(meta, level);
   }
 
   // --- logging --------------------------------------------------------------------------------

@@ -72,7 +72,8 @@ export class Relations {
     } else if (t instanceof Alias) {
       if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
       const owner = node.aliasOwner(t);
-      if (owner === undefined) throw ErrAliasUnknown.with(t.toString());
+      // A meta process' alias is a target too (its parent may watch it).
+      if (owner === undefined && node.metas.get(t) === undefined) throw ErrAliasUnknown.with(t.toString());
       if (owner === p) throw ErrNotAllowed.with('link/monitor to its own alias');
     } else if (t instanceof Event) {
       if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);

@@ -22,6 +22,7 @@ import { MailboxKind, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
 import { Q_URGENT, refOfExtra } from './mailbox.js';
+import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { S_TERMINATED, type ProcessImpl } from './process.js';
 
@@ -61,7 +62,8 @@ export class Router {
     }
     if (to instanceof Alias) {
       if (to.node !== n.name) return this.remote(to, important);
-      const p = n.aliasTable.get(to.key);
+      // A process alias, else a meta process (meta_table.ts): priority does not apply to metas.
+      const p = n.aliasTable.get(to.key) ?? n.metas.get(to);
       if (p === undefined) throw ErrProcessUnknown.with(to.toString());
       p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : n.simulate(message), to);
       return;
@@ -98,7 +100,7 @@ export class Router {
    */
   makeCall(owner: ProcessImpl | null, from: PID, to: SendTarget, request: unknown, options: CallOptions | undefined, kind: MailboxKind): Promise<unknown> {
     const n = this.node;
-    let p: ProcessImpl | undefined;
+    let p: ProcessImpl | MetaImpl | undefined;
     let via: Atom | Alias | undefined;
     let timeout = DEFAULT_REQUEST_TIMEOUT;
     try {
@@ -120,13 +122,13 @@ export class Router {
         via = to.name;
       } else if (to instanceof Alias) {
         if (to.node !== n.name) this.remote(to, false);
-        p = n.aliasTable.get(to.key);
+        p = n.aliasTable.get(to.key) ?? n.metas.get(to);
         via = to;
       } else {
         throw ErrUnsupported.with(`call target ${String(to)}`);
       }
       if (p === undefined) throw ErrProcessUnknown.with(String(to));
-      if (p.st === S_TERMINATED) throw n.errTerminated(p);
+      if (p.st === S_TERMINATED) throw n.errTerminated(p as ProcessImpl); // metas leave the table as they end
     } catch (e) {
       return Promise.reject(e);
     }
