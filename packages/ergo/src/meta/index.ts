@@ -1,3 +1,19 @@
 // ergo-ts/meta: meta processes — the bridge between I/O and processes (TCP, UDP, external
 // programs), and MetaBase, the base of your own.
 export { MetaBase } from './base.js';
+// Web (HTTP/HTTPS server, handler → worker, path mux) and Server-Sent Events.
+export { MessageWebRequest, type WebRequestWaiter } from './web_request.js';
+export {
+  WebHandler,
+  DEFAULT_WEB_REQUEST_TIMEOUT,
+  DEFAULT_WEB_MAX_PENDING,
+  ErrWebTooManyRequests,
+  type WebHandlerOptions,
+  type WebRequestListener,
+} from './web_handler.js';
+export { WebServer, createWebServer, DEFAULT_WEB_HOST, type WebServerOptions, type WebRequestHandler } from './web_server.js';
+export { WebMux } from './web_mux.js';
+export { MessageSSE, MessageSSEConnect, MessageSSEDisconnect, MessageSSELastEventID, formatSSEEvent, type SSEEventInit } from './sse_types.js';
+export { SSEParser, DEFAULT_SSE_MAX_EVENT, type SSEParsedEvent } from './sse_parser.js';
+export { SSEHandler, SSEConnection, DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_MAX_BUFFERED, type SSEHandlerOptions } from './sse_handler.js';
+export { SSEClient, createSSEConnection, DEFAULT_SSE_RECONNECT_INTERVAL, DEFAULT_SSE_CONNECT_TIMEOUT, type SSEClientOptions } from './sse_client.js';
