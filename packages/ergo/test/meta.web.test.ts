@@ -19,7 +19,7 @@ import {
   type PID,
   type PoolOptions,
 } from '../src/index.js';
-import { MessageWebRequest, WebHandler, WebMux, createWebServer, type WebServer } from '../src/meta/index.js';
+import { MessageWebRequest, WebHandler, WebMux, createCertManager, createWebServer, type WebServer } from '../src/meta/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { deferred, exec, guardUnhandled, rejectsCode, spawnTest, throwsCode, within, type Deferred } from './lifecycle_helpers.js';
 import { request, selfSignedCert, startHost, type Host } from './web_helpers.js';
@@ -252,22 +252,20 @@ describe('web meta processes and WebWorker', () => {
     await host.spawnMeta(s);
     await host.spawnMeta(h);
     assert.ok(s.url.startsWith('https://'));
-    const body = await new Promise<string>((resolve, reject) => {
-      https
-        .get(s.url + '/secure', { ca: tls.cert, agent: false }, (res) => {
-          let text = '';
-          res.setEncoding('utf8');
-          res.on('data', (c: string) => (text += c));
-          res.on('end', () => resolve(text));
-        })
-        .on('error', reject);
-    });
-    assert.equal(JSON.parse(body).url, '/secure');
+    assert.equal(JSON.parse(await httpsGet(s.url + '/secure', tls.cert)).url, '/secure');
     // a client that does not trust the certificate is refused by TLS
-    await assert.rejects(
-      new Promise((resolve, reject) => https.get(s.url + '/', { agent: false }, resolve).on('error', reject)),
-      (e: NodeJS.ErrnoException) => /self[- ]signed|unable to verify/i.test(e.message),
-    );
+    await assert.rejects(httpsGet(s.url + '/', undefined), /self[- ]signed|unable to verify/i);
+
+    // with a certificate manager: an update serves new connections with the new certificate
+    const tls2 = selfSignedCert()!;
+    const cm = createCertManager(tls);
+    const s2 = await createWebServer({ port: 0, host: '127.0.0.1', handler: h, certManager: cm });
+    await host.spawnMeta(s2);
+    assert.equal(JSON.parse(await httpsGet(s2.url + '/one', tls.cert)).url, '/one');
+    cm.update(tls2);
+    assert.equal(JSON.parse(await httpsGet(s2.url + '/two', tls2.cert)).url, '/two');
+    await assert.rejects(httpsGet(s2.url + '/three', tls.cert), /self[- ]signed|unable to verify|certificate/i);
+    await exec(host.node, host.pid, (a) => a.sendExitMeta(s2.id, TerminateReasonNormal));
     await exec(host.node, host.pid, (a) => a.sendExitMeta(s.id, TerminateReasonNormal));
   });
 
@@ -308,6 +306,20 @@ describe('web meta processes and WebWorker', () => {
     holds.shift()!.resolve();
   });
 });
+
+/** GET over HTTPS trusting `ca` (a fresh connection each time); the body. */
+function httpsGet(url: string, ca: string | undefined): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    https
+      .get(url, { ca, agent: false }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve(text));
+      })
+      .on('error', reject);
+  });
+}
 
 /** The pool's workers (the processes it is linked to), as strings. */
 function poolWorkers(host: Host, pool: PID): string[] {

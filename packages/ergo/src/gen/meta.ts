@@ -100,6 +100,12 @@ export interface MetaProcess {
   compression(): boolean;
   /** Enables/disables compression (Running only, else ErrNotAllowed). */
   setCompression(enable: boolean): void;
+  /**
+   * Records waiting in the mailbox of a local target (PID, name, ProcessID, alias), or -1 when it
+   * is not a local process or meta. Any state. Port extension for back-pressure: the I/O side
+   * pauses its source while the consumer is behind instead of queueing without bound.
+   */
+  backlog(to: SendTarget): number;
   /** The parent's env value (case-insensitive name), or undefined. Any state. */
   env(name: string): unknown;
   /** The parent's env value or `defaultValue`. Any state. */

@@ -11,6 +11,7 @@ import { ErrIncorrect, ErrUnsupported, toError } from '../gen/errors.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 import { MetaBase } from './base.js';
+import { secureContextOptions, type CertManager } from './cert.js';
 import type { WebRequestListener } from './web_handler.js';
 
 /** Default host a web server binds (Ergo's). */
@@ -29,9 +30,14 @@ export interface WebServerOptions {
   handler: WebRequestHandler;
   /**
    * TLS material (key, cert, ca, ... as node:https takes): when given, the server speaks HTTPS.
-   * Reload certificates with `server.setSecureContext(...)`.
+   * Reload certificates with `server.setSecureContext(...)`, or use `certManager`.
    */
   tls?: https.ServerOptions;
+  /**
+   * HTTPS with the manager's certificate (Ergo's CertManager); `update` on the manager swaps it
+   * for new connections. Combined with `tls`, the manager's certificate wins.
+   */
+  certManager?: CertManager;
   /** Passed to node:http(s) as is (timeouts, header limits...). */
   serverOptions?: http.ServerOptions;
 }
@@ -49,16 +55,24 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
   const listener = typeof h === 'function' ? h : h !== null && typeof h === 'object' && typeof h.listener === 'function' ? h.listener : null;
   if (listener === null) throw ErrIncorrect.with('web server handler (a request listener or an object with one)');
   const host = options.host ?? DEFAULT_WEB_HOST;
-  const secure = options.tls !== undefined;
-  const server = secure ? https.createServer({ ...options.serverOptions, ...options.tls }, listener) : http.createServer(options.serverOptions ?? {}, listener);
+  const cm = options.certManager;
+  const secure = options.tls !== undefined || cm !== undefined;
+  const server = secure
+    ? https.createServer({ ...options.serverOptions, ...options.tls, ...(cm === undefined ? {} : secureContextOptions(cm.certificate())) }, listener)
+    : http.createServer(options.serverOptions ?? {}, listener);
+  const unsubscribe = cm === undefined ? null : cm.subscribe((c) => (server as https.Server).setSecureContext(secureContextOptions(c)));
   await new Promise<void>((resolve, reject) => {
-    const onError = (e: Error): void => reject(e);
+    const onError = (e: Error): void => {
+      unsubscribe?.();
+      reject(e);
+    };
     server.once('error', onError);
     server.listen(port, host, () => {
       server.off('error', onError);
       resolve();
     });
   });
+  if (unsubscribe !== null) server.once('close', unsubscribe);
   return new WebServer(server, host, secure);
 }
 

@@ -15,10 +15,12 @@ import {
 } from '../gen/errors.js';
 import { LogLevel, MessageLogMeta } from '../gen/log.js';
 import { metaStateString, type MetaBehavior, type MetaOptions, type MetaProcess } from '../gen/meta.js';
-import type { PID } from '../gen/pid.js';
+import type { Atom } from '../gen/atom.js';
+import { PID } from '../gen/pid.js';
+import { ProcessID } from '../gen/processid.js';
 import { isMessagePriority, MessagePriority, MetaState } from '../gen/priority.js';
 import { MailboxKind, Stop, type SendTarget } from '../gen/process.js';
-import type { Alias, Ref } from '../gen/ref.js';
+import { Alias, type Ref } from '../gen/ref.js';
 import type { CallHolder } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_MAIN, Q_SYSTEM, refOfExtra } from './mailbox.js';
@@ -129,6 +131,16 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   setCompression(enable: boolean): void {
     this.allowRunning('setCompression');
     this.compressionOn = enable === true;
+  }
+
+  backlog(to: SendTarget): number {
+    const n = this.node;
+    let target: { mb: Mailbox } | undefined;
+    if (to instanceof PID) target = to.node === n.name && to.creation === n.creation ? n.processes.get(to.id) : undefined;
+    else if (typeof to === 'string') target = n.names.get(to as Atom);
+    else if (to instanceof ProcessID) target = to.node === '' || to.node === n.name ? n.names.get(to.name) : undefined;
+    else if (to instanceof Alias) target = n.aliasTable.get(to.key) ?? n.metas.get(to);
+    return target === undefined ? -1 : target.mb.size;
   }
 
   env(name: string): unknown {
