@@ -7,6 +7,7 @@
 
 import { strict as assert } from 'node:assert';
 import http from 'node:http';
+import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
 import { MessageDownAlias, TerminateReasonNormal } from '../src/index.js';
@@ -224,6 +225,39 @@ describe('SSE server handler and client meta', () => {
     for (const s of streams) s.close();
     await one.inbox.message(MessageSSEDisconnect);
     await two.inbox.message(MessageSSEDisconnect);
+  });
+
+  test('compression: a gzip stream, flushed after every event, for clients that accept it', async () => {
+    const h = new SSEHandler({ heartbeat: 0, compression: true });
+    mux.handle('/gz', h);
+    await host.spawnMeta(h);
+    const gunzip = zlib.createGunzip();
+    let text = '';
+    gunzip.setEncoding('utf8');
+    const got = new Promise<void>((resolve) =>
+      gunzip.on('data', (c: string) => {
+        text += c;
+        if (text.includes('data: zipped\n\n')) resolve();
+      }),
+    );
+    const req = http.get(base + '/gz', { agent: false, headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip' } }, (res) => {
+      assert.equal(res.headers['content-encoding'], 'gzip');
+      res.pipe(gunzip);
+    });
+    const { message: c } = await host.inbox.message(MessageSSEConnect);
+    await exec(host.node, host.pid, (a) => a.send(c.id, new MessageSSE({ event: 'z', data: 'zipped' })));
+    await within(got, 'the gzip-compressed event');
+    assert.equal(text, ': connected\n\nevent: z\ndata: zipped\n\n');
+    req.destroy();
+    await host.inbox.message(MessageSSEDisconnect);
+
+    // a client without gzip gets plain text from the same handler
+    const plain = await RawStream.open(base + '/gz');
+    assert.equal(plain.headers['content-encoding'], undefined);
+    await plain.until(': connected\n\n');
+    await host.inbox.message(MessageSSEConnect);
+    plain.close();
+    await host.inbox.message(MessageSSEDisconnect);
   });
 
   test('the client meta reads events into messages and reconnects with Last-Event-ID', async () => {

@@ -3,6 +3,7 @@
 // One shared timer writes heartbeat comments to every open stream, so idle proxies keep them.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import zlib from 'node:zlib';
 
 import { ErrIncorrect, ErrTooLarge, ErrUnsupported, toError } from '../gen/errors.js';
 import type { MetaProcess } from '../gen/meta.js';
@@ -29,6 +30,8 @@ export interface SSEHandlerOptions {
   heartbeat?: number;
   /** Bytes queued for one client before it is cut off as too slow (default 1 MiB). */
   maxBuffered?: number;
+  /** Gzip the stream (fastest level, flushed after every event) for clients that accept it (default false). */
+  compression?: boolean;
 }
 
 /**
@@ -40,13 +43,15 @@ export interface SSEHandlerOptions {
  * Each connection meta sends to its process MessageSSEConnect, then MessageSSELastEventID when
  * the request carries `Last-Event-ID`, and MessageSSEDisconnect when the stream closes. Send
  * MessageSSE to its alias to push an event; `sendExitMeta` on it closes the stream.
- * Terminating the handler closes no stream (they are metas of their own).
+ * Terminating the handler closes no stream (they are metas of their own). With `compression`,
+ * clients sending `Accept-Encoding: gzip` get a gzip stream flushed after every write.
  */
 export class SSEHandler extends MetaBase {
   readonly listener: WebRequestListener;
   readonly #pool: SendTarget[];
   readonly #heartbeat: number;
   readonly #maxBuffered: number;
+  readonly #compression: boolean;
   #live = false;
   #next = 0;
   #timer: ReturnType<typeof setInterval> | null = null;
@@ -64,6 +69,7 @@ export class SSEHandler extends MetaBase {
     this.#pool = options.processPool ?? [];
     this.#heartbeat = hb;
     this.#maxBuffered = mb;
+    this.#compression = options.compression ?? false;
     this.listener = (req, res) => this.#serve(req, res);
   }
 
@@ -81,6 +87,7 @@ export class SSEHandler extends MetaBase {
     return {
       process_pool: this.#pool.map(String).join(','),
       heartbeat_ms: String(this.#heartbeat),
+      compression: String(this.#compression),
       streams: String(this.streams.size),
       connections: String(this.#connections),
     };
@@ -109,7 +116,8 @@ export class SSEHandler extends MetaBase {
     }
     const pool = this.#pool;
     const target = pool.length === 0 ? this.meta.parent : pool[this.#next++ % pool.length]!;
-    const conn = new SSEConnection(this, target, req, res, this.#maxBuffered);
+    const gzip = this.#compression && /\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''));
+    const conn = new SSEConnection(this, target, req, res, this.#maxBuffered, gzip);
     try {
       this.meta.spawn(conn);
     } catch (e) {
@@ -133,19 +141,21 @@ export class SSEConnection extends MetaBase {
   readonly #req: IncomingMessage;
   readonly #res: ServerResponse;
   readonly #maxBuffered: number;
+  readonly #gzip: zlib.Gzip | null;
   #ended = false;
   #connected = false;
   #finish: ((r: Error | undefined) => void) | null = null;
   #bytesOut = 0;
   #events = 0;
 
-  constructor(handler: SSEHandler, target: SendTarget, req: IncomingMessage, res: ServerResponse, maxBuffered: number) {
+  constructor(handler: SSEHandler, target: SendTarget, req: IncomingMessage, res: ServerResponse, maxBuffered: number, gzip = false) {
     super();
     this.#handler = handler;
     this.#target = target;
     this.#req = req;
     this.#res = res;
     this.#maxBuffered = maxBuffered;
+    this.#gzip = gzip ? zlib.createGzip({ level: zlib.constants.Z_BEST_SPEED }) : null;
   }
 
   override start(): Promise<Error | undefined> {
@@ -158,12 +168,20 @@ export class SSEConnection extends MetaBase {
       this.#end(undefined);
       return closed;
     }
-    res.writeHead(200, {
+    const headers: Record<string, string> = {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
       'x-accel-buffering': 'no',
-    });
+    };
+    const gz = this.#gzip;
+    if (gz !== null) {
+      headers['content-encoding'] = 'gzip';
+      headers['vary'] = 'accept-encoding';
+      gz.pipe(res);
+      gz.on('error', (e) => this.log.debug('sse connection: gzip: %s', e.message));
+    }
+    res.writeHead(200, headers);
     res.flushHeaders();
     this.write(': connected\n\n');
     const s = req.socket;
@@ -184,13 +202,19 @@ export class SSEConnection extends MetaBase {
   write(text: string): void {
     const res = this.#res;
     if (res.writableEnded || res.destroyed) return;
-    if (res.writableLength > this.#maxBuffered) {
+    const gz = this.#gzip;
+    if (res.writableLength + (gz === null ? 0 : gz.writableLength) > this.#maxBuffered) {
       this.log.warning('sse connection: %s', ErrTooLarge.with(`more than ${this.#maxBuffered} bytes wait for a slow client`).message);
       this.#end(ErrTooLarge);
       return;
     }
     this.#bytesOut += Buffer.byteLength(text);
-    res.write(text);
+    if (gz === null) {
+      res.write(text);
+    } else {
+      gz.write(text);
+      gz.flush(zlib.constants.Z_SYNC_FLUSH);
+    }
   }
 
   override handleMessage(_from: PID, message: unknown): unknown {
@@ -238,8 +262,15 @@ export class SSEConnection extends MetaBase {
     this.#finish = null;
     this.#handler.streams.delete(this);
     const res = this.#res;
-    if (reason !== undefined) res.destroy();
-    else if (!res.writableEnded) res.end();
+    const gz = this.#gzip;
+    if (reason !== undefined || res.destroyed) {
+      gz?.destroy();
+      res.destroy();
+    } else if (gz !== null && res.headersSent) {
+      if (!gz.writableEnded) gz.end(); // ends res through the pipe
+    } else if (!res.writableEnded) {
+      res.end();
+    }
     if (this.#connected) {
       try {
         this.send(this.#target, new MessageSSEDisconnect(this.id as Alias));
