@@ -12,6 +12,7 @@ import { after, before, describe, test } from 'node:test';
 
 import {
   MessageDownAlias,
+  MessageDownPID,
   Pool,
   TerminateReasonNormal,
   WebWorker,
@@ -77,6 +78,16 @@ class EchoWorker extends WebWorker {
     // left open on purpose: done() must end it
     return undefined;
   }
+  override handlePatch(_from: PID, _req: IncomingMessage, res: ServerResponse): HandlerResult {
+    res.end('patched');
+  }
+  override handleHead(_from: PID, _req: IncomingMessage, res: ServerResponse): HandlerResult {
+    res.setHeader('x-head', 'yes');
+  }
+  override handleOptions(_from: PID, _req: IncomingMessage, res: ServerResponse): HandlerResult {
+    res.statusCode = 204;
+    res.setHeader('allow', 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS');
+  }
   override handleCall(): unknown {
     return 'pong';
   }
@@ -135,9 +146,15 @@ describe('web meta processes and WebWorker', () => {
     assert.equal((await request(base + '/ww/d', { method: 'DELETE' })).status, 204);
     // an async callback: the answer comes when its promise settles
     assert.equal((await request(base + '/ww/async1')).body, 'async /ww/async1');
+    // PATCH, HEAD and OPTIONS reach their callbacks
+    assert.equal((await request(base + '/ww/p', { method: 'PATCH' })).body, 'patched');
+    const head = await request(base + '/ww/h', { method: 'HEAD' });
+    assert.deepEqual([head.status, head.headers['x-head']], [200, 'yes']);
+    const opts = await request(base + '/ww/o', { method: 'OPTIONS' });
+    assert.deepEqual([opts.status, opts.headers['allow']], [204, 'GET, PUT, PATCH, DELETE, HEAD, OPTIONS']);
     const insp = await exec(host.node, host.pid, (a) => a.inspectMeta(h.id));
     assert.equal(insp['worker'], 'webworker');
-    assert.equal(insp['requests'], '6');
+    assert.equal(insp['requests'], '9');
     assert.equal(insp['pending'], '0');
   });
 
@@ -148,9 +165,14 @@ describe('web meta processes and WebWorker', () => {
   });
 
   test('t015: a worker that is gone → 502; a terminated handler → 503', async () => {
-    const h = new WebHandler({ worker: 'nobody_here' });
+    const doomed = await host.node.spawnRegister('doomed_worker', EchoWorker, {});
+    const h = new WebHandler({ worker: 'doomed_worker' });
     mux.handle('/gone', h);
     const id = await host.spawnMeta(h);
+    assert.equal((await request(base + '/gone')).status, 200);
+    await exec(host.node, host.pid, (a) => a.monitorPID(doomed));
+    host.node.kill(doomed);
+    await host.inbox.message(MessageDownPID);
     assert.equal((await request(base + '/gone')).status, 502);
     assert.equal((await exec(host.node, host.pid, (a) => a.inspectMeta(id)))['send_errors'], '1');
     await exec(host.node, host.pid, (a) => {
@@ -292,6 +314,20 @@ describe('web meta processes and WebWorker', () => {
     const closed2 = once(s2.server, 'close');
     host.node.kill(pid);
     await within(closed2, 'server closed with its parent');
+  });
+
+  test('maxPending: requests over the limit get 503 while the others wait', async () => {
+    const h = new WebHandler({ worker: 'webworker', maxPending: 1 });
+    mux.handle('/limited/', h);
+    const id = await host.spawnMeta(h);
+    const held = nextHold();
+    const first = request(base + '/limited/hold');
+    await held;
+    assert.equal((await request(base + '/limited/second')).status, 503);
+    assert.equal((await exec(host.node, host.pid, (a) => a.inspectMeta(id)))['rejected'], '1');
+    holds.shift()!.resolve();
+    assert.equal((await first).status, 200);
+    assert.equal((await request(base + '/limited/third')).status, 200);
   });
 
   test('terminating a handler answers its waiting requests 503', async () => {
