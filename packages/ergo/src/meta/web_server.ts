@@ -88,6 +88,7 @@ export class WebServer extends MetaBase {
   readonly #secure: boolean;
   #closed: Promise<void>;
   #connections = 0;
+  #spawned = false;
 
   constructor(server: http.Server | https.Server, host: string, secure: boolean) {
     super();
@@ -99,6 +100,16 @@ export class WebServer extends MetaBase {
       this.#connections++;
       socket.once('close', () => this.#connections--);
     });
+    // Listeners from the start, so an error before spawnMeta cannot crash the process.
+    server.on('error', (e: Error) => this.#logged('error', 'web server: %s', toError(e).message));
+    server.on('clientError', (e: Error, socket) => {
+      if (!socket.destroyed) socket.destroy();
+      this.#logged('debug', 'web server: client error: %s', e.message);
+    });
+  }
+
+  #logged(level: 'error' | 'debug', format: string, arg: string): void {
+    if (this.#spawned) this.log[level](format, arg);
   }
 
   /** The node:http(s) server (for upgrade listeners, timeouts, setSecureContext...). */
@@ -131,11 +142,7 @@ export class WebServer extends MetaBase {
   }
 
   override start(): Promise<void> {
-    this.#server.on('error', (e: Error) => this.log.error('web server: %s', toError(e).message));
-    this.#server.on('clientError', (e: Error, socket) => {
-      if (!socket.destroyed) socket.destroy();
-      this.log.debug('web server: client error: %s', e.message);
-    });
+    this.#spawned = true;
     return this.#closed;
   }
 
