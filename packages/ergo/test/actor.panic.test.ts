@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 
 import {
   Actor,
+  ErgoError,
   ErrProcessUnknown,
   isError,
   Stop,
@@ -136,7 +137,11 @@ describe('panics', () => {
             throw Object.create(null);
           }
         }
-        await assert.rejects(() => node.spawnRegister('bad-init', BadInit), (e: unknown) => typeof e === 'object' && e !== null && Object.getPrototypeOf(e) === null);
+        // Wrapped like a handler's panic (issue 8): an ErgoError whose cause is the thrown value.
+        await assert.rejects(
+          () => node.spawnRegister('bad-init', BadInit),
+          (e: unknown) => e instanceof ErgoError && e.code === 'ERR_THROWN_VALUE' && typeof e.cause === 'object' && e.cause !== null && Object.getPrototypeOf(e.cause) === null,
+        );
         assert.throws(() => node.processPID('bad-init'), { code: 'ERR_PROCESS_UNKNOWN' }, 'the failed init released its name');
         node.send(sync.pid, 'x');
         node.send(async_.pid, 'x');

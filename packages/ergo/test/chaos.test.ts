@@ -52,6 +52,7 @@ import {
   type PID,
   type SupervisorSpec,
 } from '../src/index.js';
+import { keyedHostsOf } from '../src/node/internals.js';
 import type { Relation } from '../src/node/targets.js';
 import {
   ChaosActor,
@@ -115,7 +116,6 @@ async function loadApps(w: World, node: Node, rnd: () => number): Promise<void> 
 
 function driverOp(w: World, node: Node, rnd: () => number): void {
   const x = rnd();
-  const n = w.node;
   try {
     if (x < 0.5) {
       // A command for an actor, by PID / name / alias / pool, with a random priority.
@@ -219,7 +219,7 @@ function driverOp(w: World, node: Node, rnd: () => number): void {
     } else {
       // While everything runs: a random live actor's relations, aliases and events match the model.
       const pid = w.pickPid(rnd() * 0.85);
-      if (pid !== undefined && w.procs.get(pid.toString())?.chaos === true && n.processes.has(pid.id)) checkLive(w, pid, 'running', true);
+      if (pid !== undefined && w.procs.get(pid.toString())?.chaos === true && w.engine.processes.has(pid.id)) checkLive(w, pid, 'running', true);
     }
   } catch (e) {
     w.expectError(e, 'driver op');
@@ -228,7 +228,7 @@ function driverOp(w: World, node: Node, rnd: () => number): void {
 
 /** True when nothing is going on: no runnable or busy process, no pending call or promise. */
 function idle(w: World): boolean {
-  const n = w.node;
+  const n = w.engine;
   if (n.scheduler.length > 0 || w.inflight > 0 || n.calls.size > w.inspects || n.pendingInits.size > 0) return false;
   for (const p of n.processes.values()) if (p.st !== ProcessState.Sleep || p.mb.size > 0) return false;
   return true;
@@ -242,8 +242,8 @@ async function quiesce(w: World, phase: string): Promise<boolean> {
       if (idle(w)) return true;
     }
     if (Date.now() > deadline) {
-      const busy = [...w.node.processes.values()].filter((p) => p.st !== ProcessState.Sleep || p.mb.size > 0).map((p) => `${p.pid} st=${p.st} mb=${p.mb.size}`);
-      w.fail(`${phase}: the node never became idle (inflight ${w.inflight}, calls ${w.node.calls.size}, runq ${w.node.scheduler.length}, busy ${busy.slice(0, 5).join(', ')})`);
+      const busy = [...w.engine.processes.values()].filter((p) => p.st !== ProcessState.Sleep || p.mb.size > 0).map((p) => `${p.pid} st=${p.st} mb=${p.mb.size}`);
+      w.fail(`${phase}: the node never became idle (inflight ${w.inflight}, calls ${w.engine.calls.size}, runq ${w.engine.scheduler.length}, busy ${busy.slice(0, 5).join(', ')})`);
       return false;
     }
     await delay(3);
@@ -289,7 +289,7 @@ function checkLive(w: World, pid: PID, phase: string, initAlive: boolean): void 
 
 /** The checks that need a quiet node: engine relations and tables against the model. */
 function checkQuiet(w: World, phase: string): void {
-  const n = w.node;
+  const n = w.engine;
   // process table vs the model
   const engine = new Set([...n.processes.values()].map((p) => p.pid.toString()));
   const model = new Set(w.alive.map((p) => p.toString()));
@@ -303,7 +303,7 @@ function checkQuiet(w: World, phase: string): void {
   if (n.aliasCount !== w.aliases.size) w.fail(`${phase}: ${n.aliasCount} aliases in the engine, ${w.aliases.size} in the model`);
   if (n.events.size !== w.events.size) w.fail(`${phase}: ${n.events.size} events in the engine, ${w.events.size} in the model`);
   // process loggers: exactly the ones the model holds (a logger process that ended is gone)
-  const engineLoggers = n.loggers().filter((l) => l.startsWith('lg')).sort().join(',');
+  const engineLoggers = w.node.loggers().filter((l) => l.startsWith('lg')).sort().join(',');
   const modelLoggers = [...w.loggers.keys()].sort().join(',');
   if (engineLoggers !== modelLoggers) w.fail(`${phase}: process loggers differ: engine [${engineLoggers}] model [${modelLoggers}]`);
   for (const [name, key] of w.loggers) {
@@ -313,7 +313,7 @@ function checkQuiet(w: World, phase: string): void {
   }
   // applications: a loaded one has no member left; a running one only live members
   for (let i = 0; i < APPS; i++) {
-    const info = n.applicationInfo(`app${i}`);
+    const info = w.node.applicationInfo(`app${i}`);
     if (info.state === ApplicationState.Stopping) w.fail(`${phase}: app${i} is still stopping on a quiet node`);
     if (info.state === ApplicationState.Loaded && info.group.length > 0) w.fail(`${phase}: app${i} is loaded (stopped) but lists members ${info.group.join()}`);
     for (const pid of info.group) if (!w.isAlive(pid)) w.fail(`${phase}: app${i} lists ended member ${pid}`);
@@ -327,13 +327,13 @@ function checkQuiet(w: World, phase: string): void {
   // watcher, and both sides count the same relations (nothing left behind by a termination).
   let onTargets = 0;
   let ofConsumers = 0;
-  const hosts: { tHead: Relation | null; tCount: number }[] = [...n.processes.values(), ...(n.targets as unknown as { keyed: Map<string, { tHead: Relation | null; tCount: number }> }).keyed.values()];
+  const hosts: { tHead: Relation | null; tCount: number }[] = [...n.processes.values(), ...keyedHostsOf(n)];
   for (const h of hosts) {
     let count = 0;
     for (let r = h.tHead; r !== null; r = r.tNext) {
       count++;
-      const c = r.consumer as unknown as { pid: PID };
-      if (n.processes.get(c.pid.id) !== (c as unknown)) w.fail(`${phase}: a relation on ${String(r.target)} belongs to ${c.pid}, which is not in the table`);
+      const c = r.consumer;
+      if (n.processes.get(c.pid.id) !== c) w.fail(`${phase}: a relation on ${String(r.target)} belongs to ${c.pid}, which is not in the table`);
     }
     if (count !== h.tCount) w.fail(`${phase}: a target host counts ${h.tCount} relations but lists ${count}`);
     onTargets += count;
@@ -430,7 +430,7 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
     // (A top-level one: a supervised child or an application member awaiting stop() would hold
     // the stop until shutdownTimeout — see the todo in shutdown.test.ts.)
     const topLevel = (p: PID): boolean => {
-      const q = w.node.processes.get(p.id);
+      const q = w.engine.processes.get(p.id);
       return q !== undefined && q.parent.equals(node.pid) && q.application === '' && q.mb.limit === 0;
     };
     const insider = !stuck && seed % 3 === 1 ? w.alive.find((p) => w.procs.get(p.toString())?.chaos === true && topLevel(p)) : undefined;
@@ -458,7 +458,7 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
     else assert.equal(stopped, 'resolved', `seed ${seed}: stop() must resolve`);
     for (let i = 0; i < 3; i++) await turn();
 
-    const n = w.node;
+    const n = w.engine;
     assert.equal(n.processes.size, 0, `seed ${seed}: processes left`);
     assert.equal(n.names.size, 0, `seed ${seed}: names left: ${[...n.names.keys()].join()}`);
     assert.equal(n.aliasCount, 0, `seed ${seed}: aliases left`);

@@ -32,7 +32,7 @@ import {
   type Ref,
   type SupervisorSpec,
 } from '../src/index.js';
-import type { NodeImpl } from '../src/node/node.js';
+import { engineOf, type NodeImpl } from '../src/node/internals.js';
 
 // --- seeded randomness ---------------------------------------------------------------------------
 
@@ -112,13 +112,14 @@ export class World {
   /** Inspects in flight (not awaited by anyone; excluded from quiescence). */
   inspects = 0;
   gen = 0;
-  readonly node: NodeImpl;
+  /** The engine behind `node`, for the invariant checks on its tables. */
+  readonly engine: NodeImpl;
 
   constructor(
     readonly seed: number,
-    node: Node,
+    readonly node: Node,
   ) {
-    this.node = node as NodeImpl;
+    this.engine = engineOf(node);
   }
 
   fail(msg: string): void {

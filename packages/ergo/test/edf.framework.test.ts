@@ -30,7 +30,7 @@ import {
   NetworkFlags,
   ProcessOptionsExtra,
   Route,
-  Version,
+  WireVersion,
   defaultRegistry,
 } from '../src/net/index.js';
 import { hex, loadVectors, unhex } from './edf.fixtures.js';
@@ -74,7 +74,7 @@ test('deterministic handshake frames decode to the framework classes and re-enco
   const intro = new EdfDecoder().decode(handshakePayload(frame(handshake, 'det_3_introduce_initiator')));
   assert.ok(intro instanceof MessageIntroduce);
   assert.equal(intro.node, 'a@localhost');
-  assert.deepStrictEqual(intro.version, new Version({ name: 'MyApp', release: '1.0', license: 'MIT' }));
+  assert.deepStrictEqual(intro.version, new WireVersion({ name: 'MyApp', release: '1.0', license: 'MIT' }));
   assert.equal(intro.flags.mask(), 0x67);
   assert.equal(intro.creation, 1700000000);
   assert.deepStrictEqual(intro.atomCache, new Map([[256, 'a@localhost']]));
@@ -90,7 +90,7 @@ test('deterministic handshake frames decode to the framework classes and re-enco
 test('building the handshake messages from classes gives Go’s bytes', () => {
   const intro = new MessageIntroduce({
     node: 'a@localhost',
-    version: new Version({ name: 'MyApp', release: '1.0', license: 'MIT' }),
+    version: new WireVersion({ name: 'MyApp', release: '1.0', license: 'MIT' }),
     flags: NetworkFlags.defaults(),
     creation: 1700000000,
     atomCache: new Map([[256, 'a@localhost']]),
@@ -228,7 +228,7 @@ test('registrar messages decode and re-encode identically', () => {
   assert.equal(reg.node, 'demo@127.0.0.1');
   assert.ok(reg.routes !== null && reg.routes[0] instanceof Route);
   assert.equal(reg.routes[0].port, 0x3a98);
-  assert.deepStrictEqual(reg.routes[0].handshakeVersion, new Version({ name: 'EHS', release: 'R1', license: 'MIT' }));
+  assert.deepStrictEqual(reg.routes[0].handshakeVersion, new WireVersion({ name: 'EHS', release: 'R1', license: 'MIT' }));
   const taken = new EdfDecoder().decode(unhex(frame(registrar, 'register_reply_taken').hex).subarray(4));
   assert.ok(taken instanceof MessageRegisterReply && taken.error === ErrTaken);
   const unknown = new EdfDecoder().decode(unhex(frame(registrar, 'resolve_reply_unknown').hex).subarray(4));

@@ -199,14 +199,18 @@ export async function withNode<T>(fn: (node: Node) => Promise<T> | T, options: N
 /** URL of the compiled package entry point (for scripts run in a child process). */
 export const INDEX_URL = new URL('../src/index.js', import.meta.url).href;
 
+/** URL of the compiled engine internals (test-only module, not exported by the package). */
+export const INTERNALS_URL = new URL('../src/node/internals.js', import.meta.url).href;
+
 /**
  * Runs an ES module snippet in a child Node process (`INDEX` in the code is replaced by the
- * package entry URL). Resolves with its exit code and output.
+ * package entry URL, `INTERNALS` by the engine internals module). Resolves with its exit code
+ * and output.
  */
 export async function runScript(code: string, flags: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', code.replaceAll('INDEX', INDEX_URL)], {
+    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', code.replaceAll('INTERNALS', INTERNALS_URL).replaceAll('INDEX', INDEX_URL)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

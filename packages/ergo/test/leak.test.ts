@@ -11,6 +11,7 @@ import { runScript } from './helpers.js';
 
 const SCRIPT = `
 import { startNode, Actor, TerminateReasonNormal } from 'INDEX';
+import { engineOf } from 'INTERNALS';
 
 let ended = 0;
 let onEnded = null;
@@ -42,7 +43,7 @@ class Worker extends Actor {
 }
 
 const node = await startNode('leak@localhost', { log: { defaultLogger: { disable: true } } });
-const impl = node;
+const impl = engineOf(node);
 const settle = () => new Promise((r) => setImmediate(r));
 async function heap() {
   for (let i = 0; i < 4; i++) { globalThis.gc(); await settle(); }

@@ -480,6 +480,8 @@ describe('extra loggers', () => {
       node.log.info('node logging is safe too');
       // The rejection is reported once the microtask queue runs.
       await new Promise((res) => setImmediate(res));
+      // Removed while stderr is captured: their failure counts are printed at removal.
+      for (const name of ['throws', 'rejects', 'pino-throws']) node.loggerDelete(name);
     } finally {
       process.stderr.write = origWrite;
     }
@@ -487,6 +489,91 @@ describe('extra loggers', () => {
     assert.match(all, /logger "throws" failed/);
     assert.match(all, /logger "rejects" failed/);
     assert.match(all, /logger "pino-throws" failed/);
+  });
+
+  /** Runs `fn` with stderr captured; returns the reports written meanwhile. */
+  async function stderrOf(fn: () => Promise<void>): Promise<string[]> {
+    const reported: string[] = [];
+    const origWrite = process.stderr.write;
+    process.stderr.write = ((chunk: string | Uint8Array) => {
+      reported.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    try {
+      await fn();
+    } finally {
+      process.stderr.write = origWrite;
+    }
+    return reported;
+  }
+
+  test('a logger that always throws is reported once with its error, then once with a count when removed or at node stop', async () => {
+    for (const end of ['delete', 'stop'] as const) {
+      const node = await logNode();
+      const reports = await stderrOf(async () => {
+        node.loggerAdd('broken', {
+          log() {
+            throw new Error('disk full');
+          },
+        });
+        for (let i = 0; i < 100; i++) node.log.info('record %d', i);
+        if (end === 'delete') node.loggerDelete('broken');
+        else await node.stop();
+      });
+      assert.equal(reports.length, 2, `${end}: ${reports.join('')}`);
+      assert.match(reports[0]!, /logger "broken" failed \(further failures are counted until it logs successfully again\): Error: disk full/);
+      assert.match(reports[1]!, /logger "broken" failed 99 more time\(s\) until it was removed/);
+    }
+  });
+
+  test('a logger that keeps failing gets a count line at most once a minute, with its last error', async () => {
+    const node = await logNode();
+    const realNow = Date.now;
+    let shift = 0;
+    Date.now = () => realNow() + shift; // the summary clock only: no timer is involved
+    try {
+      const reports = await stderrOf(async () => {
+        node.loggerAdd('stuck', {
+          log(m) {
+            throw new Error(`cannot write ${String(m.args[0])}`);
+          },
+        });
+        for (let i = 0; i < 5; i++) node.log.info('%d', i);
+        shift = 61_000;
+        node.log.info('%d', 5);
+        node.log.info('%d', 6);
+        node.loggerDelete('stuck');
+      });
+      assert.equal(reports.length, 3, reports.join(''));
+      assert.match(reports[0]!, /logger "stuck" failed .*cannot write 0/);
+      assert.match(reports[1]!, /logger "stuck" is still failing: 5 more failure\(s\), the last: cannot write 5/);
+      assert.match(reports[2]!, /logger "stuck" failed 1 more time\(s\) until it was removed/);
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  test('a failing logger that recovers gets one count line; a new failure is reported in full again', async () => {
+    const node = await logNode();
+    let failing = true;
+    const reports = await stderrOf(async () => {
+      node.loggerAdd('flaky', {
+        log() {
+          if (failing) return Promise.reject(new Error('network down')) as unknown as void;
+        },
+      });
+      for (let i = 0; i < 10; i++) node.log.info('lost %d', i);
+      await new Promise((res) => setImmediate(res)); // rejections are seen once microtasks ran
+      failing = false;
+      node.log.info('delivered');
+      failing = true;
+      node.log.info('lost again');
+      await new Promise((res) => setImmediate(res));
+    });
+    assert.equal(reports.length, 3, reports.join(''));
+    assert.match(reports[0]!, /logger "flaky" failed .*network down/);
+    assert.match(reports[1]!, /logger "flaky" failed 9 more time\(s\), then logged successfully again/);
+    assert.match(reports[2]!, /logger "flaky" failed .*network down/);
   });
 });
 

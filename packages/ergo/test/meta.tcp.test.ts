@@ -22,7 +22,7 @@ import {
   type ChunkOptions,
   type TCPServerOptions,
 } from '../src/meta/index.js';
-import { deferred, exec, guardUnhandled, Hold, spawnTest, testNode, uniq, within, type Hooks } from './lifecycle_helpers.js';
+import { Capture, deferred, exec, guardUnhandled, Hold, spawnTest, testNode, uniq, within, type Hooks } from './lifecycle_helpers.js';
 import { activeHandles, closed, connect, eventually, haveOpenSSL, makeCert, readBytes } from './meta_helpers.js';
 
 guardUnhandled();
@@ -295,6 +295,26 @@ describe('meta TCP', () => {
     assert.equal(Buffer.from((await client.inbox.message(MessageTCP)).message.data).toString(), 'over tls');
     await exec(node, client.pid, (x) => x.sendExitMeta(conn, new Error('bye')));
     await client.inbox.message(MessageTCPDisconnect);
+  });
+
+  test('the reason a connection closes is logged with the meta as source; stopping the node closes servers and connections', async () => {
+    const capture = new Capture();
+    const own = await testNode({ log: { defaultLogger: { output: capture.output } } });
+    const h = await spawnTest(own, { hooks: echo });
+    const { port } = await serve(own, h.pid, { readChunk: { enable: true, fixedLength: 2, maxLength: 1 } });
+    const big = await serve(own, h.pid, { readChunk: { enable: true, headerSize: 1, headerLengthSize: 1, maxLength: 4 } });
+    const c = await connect(big.port);
+    const { message } = await h.inbox.message(MessageTCPConnect);
+    c.write(Buffer.from([9]));
+    await closed(c);
+    await h.inbox.message(MessageTCPDisconnect);
+    await eventually(() => capture.text().includes('exceeds the limit (maxLength 4)'), 'the reason is logged');
+    assert.ok(capture.lines.some((l) => l.includes(message.id.toString()) && l.includes('exceeds the limit')), capture.text());
+    const open = await connect(port);
+    await h.inbox.message(MessageTCPConnect);
+    await own.stop();
+    await closed(open);
+    await assert.rejects(connect(port), /ECONNREFUSED/);
   });
 
   test('bad options are refused with ERR_INCORRECT; a busy port with the listen error', async () => {

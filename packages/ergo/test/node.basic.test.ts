@@ -411,7 +411,7 @@ describe('stop', () => {
     assert.equal(unwrapReason(await reason.promise), TerminateReasonShutdown);
   });
 
-  test('stop() from inside a handler resolves for that caller at once; the node then stops, the caller last', async () => {
+  test('stop() through the handler\'s own node handle resolves for that caller at once; the node then stops, the caller last', async () => {
     const node = await quietNode();
     const others: Error[] = [];
     for (let i = 0; i < 3; i++) await node.spawn(probe(undefined, undefined, (r) => others.push(r)));
@@ -419,8 +419,8 @@ describe('stop', () => {
     let stopperEnded = false;
     const stopper = await node.spawn(
       probe(
-        async () => {
-          await node.stop();
+        async (_m, _f, self) => {
+          await self.node.stop();
           // The caller cannot wait for its own end: it is released while the node is stopping.
           resolvedWith.resolve(node.isAlive());
         },

@@ -5,10 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, ProcessState, type PID, type Ref } from '../src/index.js';
-import type { Atom } from '../src/gen/atom.js';
-import { spawnProcess } from '../src/node/spawn.js';
-import type { NodeImpl } from '../src/node/node.js';
+import { Actor, createApplication, ProcessState, type PID, type Ref } from '../src/index.js';
 import { deferred, probe, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();
@@ -126,7 +123,6 @@ describe('process env', () => {
   test('layers: node → application → leader → parent → options', () =>
     withNode(
       async (node) => {
-        const impl = node as unknown as NodeImpl;
         // An application member (the application layer sits between the node and the member).
         const appEnv = new Map<string, unknown>([
           ['L1', 'app'],
@@ -134,7 +130,9 @@ describe('process env', () => {
           ['L3', 'app'],
           ['L4', 'app'],
         ]);
-        const member = await spawnProcess(impl, EnvActor, {}, [], null, '' as Atom, { application: 'app1' as Atom, applicationEnv: appEnv });
+        await node.applicationLoad(createApplication({ name: 'app1', env: appEnv, group: [{ factory: EnvActor }] }));
+        await node.applicationStart('app1');
+        const [member] = node.applicationProcessList('app1') as [PID];
         assert.deepEqual(await node.call(member, 'env'), { L0: 'node', L1: 'app', L2: 'app', L3: 'app', L4: 'app' });
         assert.equal(node.processInfo(member).application, 'app1');
 

@@ -40,7 +40,8 @@ describe('§5.2 TestT1ProcessBasic', () => {
     withNode(async (node) => {
       const pid = await node.spawnRegister('a', Runner);
       const r = await run(node, pid, (self) => ({
-        node: self.node === node,
+        // The process' own handle on the same node: cached, not the root handle.
+        node: self.node === self.node && self.node !== node && self.node.pid.equals(node.pid) && self.node.name === node.name,
         name: self.name,
         pid: self.pid,
         parent: self.parent,

@@ -21,7 +21,7 @@ import {
   type ProcessOptions,
   type Ref,
 } from '../src/index.js';
-import type { NodeImpl } from '../src/node/node.js';
+import { engineOf } from '../src/node/internals.js';
 import { deferred, Inbox, probe, rejectsWith, runScript, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();
@@ -232,7 +232,7 @@ describe('LinkParent / LinkChild', () => {
       gate.resolve();
       const child = (await result.promise) as PID;
       // The relation parent → child would have no live consumer: nobody can ever be told.
-      const impl = (node as NodeImpl).processes.get(child.id)!;
+      const impl = engineOf(node).processes.get(child.id)!;
       assert.equal(impl.tCount, 0, 'no relation from the ended parent is left on the child');
       node.kill(child);
       assert.equal(node.info().processesTotal, 0);
@@ -327,6 +327,29 @@ describe('init failures', () => {
       assert.equal(await node.spawn(P).catch((e: unknown) => e), why);
       await both.promise;
       for (const r of reasons) assert.equal(unwrapReason(r), why);
+      assert.equal(node.info().processesTotal, 0);
+    }));
+});
+
+describe('what can be spawned', () => {
+  test('a class that extends no behaviour, a non-function, a factory returning no behaviour: ErrIncorrect, nothing left behind', () =>
+    withNode(async (node) => {
+      class NotAnActor {
+        x = 1;
+      }
+      const e = await rejectsWith(node.spawn(NotAnActor as unknown as typeof Actor), 'ERR_INCORRECT');
+      assert.match(e.message, /NotAnActor does not extend a process behaviour/);
+      await rejectsWith(node.spawn(class {} as unknown as typeof Actor), 'ERR_INCORRECT');
+      await rejectsWith(node.spawn(42 as unknown as typeof Actor), 'ERR_INCORRECT');
+      await rejectsWith(node.spawn((() => ({})) as unknown as typeof Actor), 'ERR_INCORRECT');
+      // A factory's own TypeError is its own: passed through.
+      const own = await node.spawn((() => {
+        throw new TypeError('factory bug');
+      }) as unknown as typeof Actor).then(
+        () => assert.fail('must reject'),
+        (err: unknown) => err as Error,
+      );
+      assert.ok(own instanceof TypeError && own.message === 'factory bug');
       assert.equal(node.info().processesTotal, 0);
     }));
 });

@@ -1,7 +1,8 @@
 // Node shutdown (issue 3 item 7, ERGO-API §1 Graceful stop / Forced stop / Wait / Signals rows,
 // §7 item 5): stop() sends untrappable shutdown exits and waits; the shutdownTimeout path logs
 // the pending processes and ends them by force with an error; stopForce() kills; a process that
-// stops its own node does not deadlock; idempotence, wait(), asyncDispose, opt-in signal handling.
+// stops its own node (through its own handle) does not deadlock; async stop hooks after
+// processes, bounded by shutdownTimeout; idempotence, wait(), asyncDispose, opt-in signals.
 
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
@@ -20,7 +21,7 @@ import {
   type SupervisorSpec,
   type Node,
 } from '../src/index.js';
-import type { NodeImpl } from '../src/node/node.js';
+import { engineOf } from '../src/node/internals.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT, PENDING_LOG_INTERVAL } from '../src/node/shutdown.js';
 import { deferred, exec, guardUnhandled, Hold, Inbox, rejectsCode, spawnChild, spawnTest, TestActor, testNode, within } from './lifecycle_helpers.js';
 
@@ -142,14 +143,13 @@ describe('graceful stop', () => {
     });
     await initStarted.promise;
     await within(node.stop(), 'stop');
-    const impl = node as NodeImpl;
-    assert.equal(impl.names.size, 0, 'the spawn-time name is released by the stop');
+    assert.equal(engineOf(node).names.size, 0, 'the spawn-time name is released by the stop');
     await within(rejectsCode(spawning, 'ERR_NODE_TERMINATED'), 'the spawn to fail', 1000);
   });
 
-  test('a stop called right after an await that resumed in the same tick as a handler touching node is the caller\'s own (regression)', async () => {
-    // The engine guesses which process called stop() (the one that last read `this.node`). A
-    // process that read it in a handler that already returned is not the caller.
+  test('a root-handle stop called right after an await that resumed in the same tick as a handler touching node waits for every process (regression)', async () => {
+    // Before node handles the engine guessed which process called stop() (the one that last read
+    // `this.node`). A root-handle stop() waits for every process, whoever touched their handles.
     const node = await testNode({ shutdownTimeout: 2000 });
     const reader = await spawnTest(node, {
       hooks: {
@@ -164,12 +164,11 @@ describe('graceful stop', () => {
     await reply; // resumes after the reader touched node, before the microtask that forgets it
     await node.stop();
     assert.equal(node.isAlive(), false, 'stop() resolved only once the node stopped');
-    assert.equal((node as NodeImpl).processes.size, 0);
+    assert.equal(engineOf(node).processes.size, 0);
   });
 
   test(
-    'a stop called right after an await, in the same tick as a suspended handler touching node, is still the caller\'s own',
-    { todo: 'needs a per-process node view (design change): the engine cannot tell which code called stop()' },
+    'a root-handle stop called right after an await, in the same tick as a suspended handler touching its node handle, waits for that handler (formerly todo)',
     async () => {
       const node = await testNode({ shutdownTimeout: 2000 });
       const gate = deferred<void>();
@@ -282,6 +281,72 @@ describe('shutdown timeout', () => {
     await within(graceful.catch(() => undefined), 'the graceful stop to settle');
     assert.equal(await stuck.inbox.terminated(), TerminateReasonKill);
     assert.equal(node.isAlive(), false);
+  });
+});
+
+describe('stop hooks after processes (async: closing sockets after the last terminate packets)', () => {
+  test('the stop waits for an async hook; it runs once every process has ended, before the node is stopped', async () => {
+    const node = await testNode();
+    const p = await spawnTest(node);
+    const seen: string[] = [];
+    const release = deferred<void>();
+    const entered = deferred<void>();
+    engineOf(node).addStopHook({
+      afterProcesses: async () => {
+        seen.push(`hook: ${node.processList().length} processes, alive ${node.isAlive()}`);
+        entered.resolve();
+        await release.promise;
+        seen.push('hook done');
+      },
+    });
+    let stopped = false;
+    const stopping = node.stop().then(() => {
+      stopped = true;
+    });
+    await within(entered.promise, 'the hook to run');
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(stopped, false, 'the stop waits for the hook');
+    release.resolve();
+    await stopping;
+    assert.deepEqual(seen, ['hook: 0 processes, alive true', 'hook done']);
+    assert.equal(unwrapReason(await p.inbox.terminated()), TerminateReasonShutdown);
+    assert.equal(node.isAlive(), false);
+  });
+
+  test('a hook that never settles is bounded by shutdownTimeout: the stop rejects with ErrTimeout and the node is stopped', async () => {
+    const node = await testNode({ shutdownTimeout: 100 });
+    engineOf(node).addStopHook({ afterProcesses: () => new Promise<void>(() => undefined) });
+    const waited = node.wait();
+    const e = await rejectsCode(node.stop(), 'ERR_TIMEOUT');
+    assert.match(e.message, /hook/);
+    await within(waited, 'wait() to resolve');
+    assert.equal(node.isAlive(), false);
+  });
+
+  test('a failing hook (throw or rejection) is logged and the stop goes on', async () => {
+    const logs = new Inbox();
+    const node = await testNode();
+    node.loggerAdd('capture', { log: (m) => logs.push({ kind: 'log', message: m }) });
+    const ran: string[] = [];
+    const engine = engineOf(node);
+    engine.addStopHook({
+      afterProcesses: () => {
+        ran.push('throws');
+        throw new Error('hook threw');
+      },
+    });
+    engine.addStopHook({
+      afterProcesses: async () => {
+        ran.push('rejects');
+        throw new Error('hook rejected');
+      },
+    });
+    engine.addStopHook({ afterProcesses: () => void ran.push('last') });
+    await node.stop();
+    assert.deepEqual(ran, ['throws', 'rejects', 'last']);
+    const lines = logs.ofKind('log').map((s) => text(s.message));
+    assert.ok(lines.some((l) => l.includes('hook threw')));
+    assert.ok(lines.some((l) => l.includes('hook rejected')));
   });
 });
 

@@ -9,6 +9,7 @@ import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
 import { MailboxKind, Stop, type Process, type ProcessFactory, type ProcessMailbox } from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
+import { describeValue, validateArgs, validateMailboxSize } from '../gen/validate.js';
 import { Ring } from '../lib/ring.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
@@ -19,15 +20,26 @@ export const ErrPoolEmpty = defineError('ERR_POOL_EMPTY', 'no worker process in 
 
 /** Default number of workers (Ergo's). */
 export const DEFAULT_POOL_SIZE = 3;
+
+/**
+ * Checks `poolSize`: undefined or an integer ≥ 0 (0 and undefined mean {@link DEFAULT_POOL_SIZE}).
+ * Returns it (0 for undefined). @throws ErrIncorrect (negative, fractional, NaN, Infinity).
+ */
+export function validatePoolSize(size: unknown): number {
+  if (size === undefined) return 0;
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw ErrIncorrect.with(`poolSize ${describeValue(size)} (expected an integer ≥ 0; 0 = ${DEFAULT_POOL_SIZE})`);
+  return size;
+}
 const POOL_BATCH = 128;
 
 /** What a pool's `init` returns. */
 export interface PoolOptions {
-  /** Workers to start (default 3). */
+  /** Workers to start: an integer ≥ 0; 0 or absent = 3 (Ergo's default). Anything else: ErrIncorrect. */
   poolSize?: number;
   workerFactory: ProcessFactory;
+  /** Arguments of every worker's init (an array, else ErrIncorrect). */
   workerArgs?: unknown[];
-  /** Mailbox limit of each worker (0 = unbounded). A full worker is skipped. */
+  /** Mailbox limit of each worker (an integer ≥ 0; 0 = unbounded). A full worker is skipped. */
   workerMailboxSize?: number;
 }
 
@@ -140,8 +152,10 @@ export abstract class Pool extends BehaviorBase {
 
   async #setup(o: PoolOptions): Promise<undefined> {
     if (o === null || typeof o !== 'object' || typeof o.workerFactory !== 'function') throw ErrIncorrect.with('pool init must return options with a workerFactory');
-    const size = o.poolSize !== undefined && o.poolSize >= 1 ? Math.floor(o.poolSize) : DEFAULT_POOL_SIZE;
-    this.#opts = { poolSize: size, workerFactory: o.workerFactory, workerArgs: o.workerArgs ?? [], workerMailboxSize: o.workerMailboxSize ?? 0 };
+    const size = validatePoolSize(o.poolSize) || DEFAULT_POOL_SIZE;
+    const workerArgs = o.workerArgs === undefined ? [] : validateArgs(o.workerArgs, 'workerArgs');
+    const workerMailboxSize = o.workerMailboxSize === undefined ? 0 : validateMailboxSize(o.workerMailboxSize, 'workerMailboxSize');
+    this.#opts = { poolSize: size, workerFactory: o.workerFactory, workerArgs, workerMailboxSize };
     for (let i = 0; i < size; i++) await this.#startWorker();
     return undefined;
   }

@@ -5,6 +5,7 @@ import { defineError, ErrIncorrect } from '../gen/errors.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessFactory } from '../gen/process.js';
+import { describeValue, validateArgs, validateAtomName, validateProcessOptions } from '../gen/validate.js';
 
 /** How a supervisor reacts to a child's exit (Ergo's values). */
 export const SupervisorType = {
@@ -99,12 +100,41 @@ export const DEFAULT_RESTART_INTENSITY = 5;
 /** Default restart period in seconds. */
 export const DEFAULT_RESTART_PERIOD = 5;
 
-/** Checks one child spec; throws ErrIncorrect naming the problem. */
+/**
+ * Checks one child spec with the validators spawn uses (name as an Atom, options as spawn
+ * options, args an array). @throws ErrIncorrect naming the problem, ErrAtomTooLong.
+ */
 export function validateChildSpec(c: SupervisorChildSpec): void {
   if (c === null || typeof c !== 'object') throw ErrIncorrect.with('child spec must be an object');
-  if (typeof c.name !== 'string' || c.name === '') throw ErrIncorrect.with('invalid child spec name');
+  validateAtomName(c.name, 'child spec name');
   if (typeof c.factory !== 'function') throw ErrIncorrect.with(`child spec "${c.name}" has no factory`);
-  if (c.args !== undefined && !Array.isArray(c.args)) throw ErrIncorrect.with(`child spec "${c.name}" args must be an array`);
+  if (c.args !== undefined) validateArgs(c.args, `child spec "${c.name}" args`);
+  if (c.options !== undefined) validateProcessOptions(c.options, `child spec "${c.name}" options`);
+  if (c.significant !== undefined && typeof c.significant !== 'boolean') throw ErrIncorrect.with(`child spec "${c.name}" significant ${describeValue(c.significant)} (expected a boolean)`);
+}
+
+/**
+ * Checks `restart.intensity`: undefined or an integer ≥ 0 (0 and undefined mean the default, as in
+ * Ergo). Returns the effective value. @throws ErrIncorrect (negative, fractional, NaN, Infinity).
+ */
+export function validateRestartIntensity(intensity: unknown): number {
+  if (intensity === undefined || intensity === 0) return DEFAULT_RESTART_INTENSITY;
+  if (typeof intensity !== 'number' || !Number.isSafeInteger(intensity) || intensity < 0) {
+    throw ErrIncorrect.with(`restart intensity ${describeValue(intensity)} (expected an integer ≥ 0; 0 = ${DEFAULT_RESTART_INTENSITY})`);
+  }
+  return intensity;
+}
+
+/**
+ * Checks `restart.period` (seconds): undefined, 0 (both mean the default) or a finite number > 0.
+ * Returns the effective value in seconds. @throws ErrIncorrect (negative, NaN, Infinity).
+ */
+export function validateRestartPeriod(period: unknown): number {
+  if (period === undefined || period === 0) return DEFAULT_RESTART_PERIOD;
+  if (typeof period !== 'number' || !Number.isFinite(period) || period < 0) {
+    throw ErrIncorrect.with(`restart period ${describeValue(period)} (seconds, a finite number above 0; 0 = ${DEFAULT_RESTART_PERIOD})`);
+  }
+  return period;
 }
 
 /** The spec with defaults applied; throws on anything invalid. */
@@ -127,10 +157,8 @@ export function normalizeSpec(spec: SupervisorSpec): NormalizedSpec {
   const r = spec.restart ?? {};
   const strategy = r.strategy ?? SupervisorStrategy.Transient;
   if (strategy !== 0 && strategy !== 1 && strategy !== 2) throw ErrIncorrect.with(`unknown supervisor restart strategy ${String(strategy)}`);
-  const intensity = r.intensity || DEFAULT_RESTART_INTENSITY;
-  const period = r.period || DEFAULT_RESTART_PERIOD;
-  if (!Number.isInteger(intensity) || intensity < 0) throw ErrIncorrect.with(`restart intensity ${intensity}`);
-  if (!(period > 0)) throw ErrIncorrect.with(`restart period ${period}`);
+  const intensity = validateRestartIntensity(r.intensity);
+  const period = validateRestartPeriod(r.period);
   if (!Array.isArray(spec.children) || spec.children.length === 0) throw ErrIncorrect.with('children list can not be empty');
   const seen = new Set<string>();
   for (const c of spec.children) {

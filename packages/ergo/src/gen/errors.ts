@@ -16,11 +16,41 @@ export class ErgoError extends Error {
     return err === this || (err instanceof ErgoError && err.code === this.code);
   }
 
-  /** A fresh error of this kind (same code), with `detail` appended to the message. */
+  /**
+   * A fresh error of this kind (same code), with `detail` appended to the message. A detail longer
+   * than {@link MAX_ERROR_DETAIL} characters (user input quoted in full: a 1 MB name) is cut, see
+   * {@link boundText}.
+   */
   with(detail?: string, cause?: unknown): ErgoError {
-    const e = new ErgoError(this.code, detail ? `${this.message}: ${detail}` : this.message, cause === undefined ? undefined : { cause });
+    const e = new ErgoError(this.code, detail ? `${this.message}: ${boundText(detail)}` : this.message, cause === undefined ? undefined : { cause });
     return e;
   }
+}
+
+/** Longest error detail kept whole, in UTF-16 characters (a 255-byte name plus context fits). */
+export const MAX_ERROR_DETAIL = 512;
+const KEEP_HEAD = 384;
+const KEEP_TAIL = 64;
+
+/**
+ * `text` if it has at most {@link MAX_ERROR_DETAIL} characters; otherwise its first 384 and last
+ * 64 characters around `…[N chars]…` (N = the original length), so the message still names the
+ * option and what surrounds the quoted value. Never splits a surrogate pair.
+ */
+export function boundText(text: string): string {
+  if (text.length <= MAX_ERROR_DETAIL) return text;
+  let head = KEEP_HEAD;
+  if (isHighSurrogate(text.charCodeAt(head - 1))) head--;
+  let tail = text.length - KEEP_TAIL;
+  if (isLowSurrogate(text.charCodeAt(tail))) tail++;
+  return `${text.slice(0, head)}…[${text.length} chars]…${text.slice(tail)}`;
+}
+
+function isHighSurrogate(c: number): boolean {
+  return c >= 0xd800 && c <= 0xdbff;
+}
+function isLowSurrogate(c: number): boolean {
+  return c >= 0xdc00 && c <= 0xdfff;
 }
 ErgoError.prototype.name = 'ErgoError';
 
@@ -176,7 +206,7 @@ export function isNormalReason(reason: unknown): boolean {
 /** Turns anything thrown into an Error (non-errors are wrapped, keeping the value as `cause`). Never throws. */
 export function toError(value: unknown): Error {
   if (value instanceof Error) return value;
-  return new ErgoError('ERR_THROWN_VALUE', `non-error thrown: ${describeThrown(value)}`, { cause: value });
+  return new ErgoError('ERR_THROWN_VALUE', `non-error thrown: ${boundText(describeThrown(value))}`, { cause: value });
 }
 
 /** String(value), except that it never throws (e.g. for `Object.create(null)`). */

@@ -82,6 +82,15 @@ export interface NodeOptions {
    * and rejecting with ErrTimeout (default 180000, three minutes). Port extension.
    */
   shutdownTimeout?: number;
+  /**
+   * How long a killed process whose handler is still running (a zombee) may keep running, in
+   * milliseconds (default 5000; 0 = none). When the grace passes before its handler settles, the
+   * process is terminated (reason kill, its terminate callback runs) and detached: the value its
+   * handler returns later is ignored and every operation its late code attempts fails with
+   * ErrProcessTerminated. An integer from 0 to 2^31-1; anything else fails startNode with
+   * ErrIncorrect. Port extension: Ergo waits for the handler however long it takes.
+   */
+  killGraceMs?: number;
   /** Stop gracefully on SIGTERM/SIGINT (default false; opt-in). */
   handleSignals?: boolean;
   /**
@@ -125,8 +134,16 @@ export interface NodeInfo {
 }
 
 /**
- * A running node. After `stop()` every operation throws ErrNodeTerminated (queries included),
- * except `isAlive`, `uptime`, `stop`, `stopForce`, `wait`.
+ * A handle on a running node. `startNode` returns the root handle, which acts for the node
+ * itself; inside a process, `process.node` (`this.node` in an actor) is that process's own handle,
+ * made on first use and cached. All handles of a node act on the same node and differ only in
+ * who is asking: stop()/stopForce() through a process's handle never wait for processes, and a
+ * process's handle refuses everything (ErrProcessTerminated) once its process was detached (a
+ * zombee that outlived `killGraceMs`). Handles need no closing.
+ *
+ * After `stop()` every operation throws ErrNodeTerminated (queries included), except `isAlive`,
+ * `uptime`, `stop`, `stopForce`, `wait`. Every method taking a PID throws ErrIncorrect for a value
+ * that is not a PID instance (a plain object shaped like one included).
  */
 export interface Node {
   readonly name: Atom;
@@ -143,11 +160,14 @@ export interface Node {
 
   env(name: string): unknown;
   envDefault<T>(name: string, defaultValue: T): T;
-  /** Sets (undefined/null deletes) a node env value. Ignored once stopped. */
+  /** Sets (undefined/null deletes) a node env value. Ignored once stopped. ErrIncorrect for a name that is not a non-empty string. */
   setEnv(name: string, value: unknown): void;
   envList(): Record<string, unknown>;
 
-  /** Spawns a process (parent and leader = the core PID). Rejects with init's error. */
+  /**
+   * Spawns a process (parent and leader = the core PID). Rejects with ErrIncorrect (a bad option,
+   * a class that is not a behaviour) or init's error (a non-Error is wrapped: ERR_THROWN_VALUE).
+   */
   spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
   /** Spawns a process registered under `name` (the name is reserved before init). ErrTaken. */
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
@@ -162,7 +182,11 @@ export interface Node {
   processListShortInfo(start?: number, limit?: number): ProcessShortInfo[];
   processInfo(pid: PID): ProcessInfo;
   processState(pid: PID): ProcessState;
-  /** A sleeping process terminates at once; a running one becomes a zombee. */
+  /**
+   * A sleeping process terminates at once; a running one becomes a zombee, which terminates when
+   * its handler settles or, at the latest, `killGraceMs` after the kill (then its late
+   * continuation is detached). ErrIncorrect (not a PID), ErrProcessUnknown.
+   */
   kill(pid: PID): void;
 
   send(to: SendTarget, message: unknown, options?: SendOptions): void;
@@ -214,7 +238,7 @@ export interface Node {
   /** Sets the log level of a local meta process. ErrMetaUnknown, ErrIncorrect for a bad level. */
   setLogLevelMeta(meta: Alias, level: LogLevel): void;
   setLogLevelProcess(pid: PID, level: LogLevel): void;
-  /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name. */
+  /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name; ErrIncorrect for a level outside Trace..Panic. */
   loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void;
   /** Makes a process a logger: records arrive in its log queue (handleLog). ErrNotAllowed if it already is one. */
   loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void;
@@ -224,18 +248,34 @@ export interface Node {
   loggerLevels(name: string): LogLevel[];
 
   /**
-   * Graceful stop: exit(shutdown) to every process, wait for them (logging the pending ones
-   * every 5 s), then stop loggers. Idempotent. Rejects with ErrTimeout (after killing the rest)
-   * when `shutdownTimeout` passes. Called from inside a process, it resolves for that caller as
-   * soon as the stop has begun (a process cannot wait for its own end), so it cannot deadlock;
-   * the caller ends with its shutdown exit once its handler returns.
+   * Graceful stop: stop hooks, exit(shutdown) to every process, wait for them (logging the
+   * pending ones every 5 s), async hooks after processes, then loggers. Idempotent.
+   * - Through the root handle: resolves once all of that is done; rejects with ErrTimeout (after
+   *   killing the rest and abandoning pending hooks) when `shutdownTimeout` passes. Awaiting it in
+   *   a handler of one of the node's processes waits for that very process: use `this.node`.
+   * - Through a process's handle: begins the same stop (spawns refused from then on) and resolves
+   *   at once, without waiting for any process, wherever the handle was captured and even after
+   *   its process ended; so it never deadlocks. The calling process ends with its shutdown exit
+   *   once its handler returns. `wait()` tells when the node has stopped.
    */
   stop(): Promise<void>;
-  /** Kills every process and stops at once. */
+  /**
+   * Kills every process (busy ones are detached) and stops. Through the root handle resolves once
+   * the node has stopped; through a process's handle resolves once the stop has begun.
+   */
   stopForce(): Promise<void>;
-  /** Resolves when the node has stopped. */
+  /**
+   * Resolves when the node has stopped (at once if it has). While it is pending on a running
+   * node, the OS process stays alive (as Go's `Wait()` blocks); a node nobody waits on keeps
+   * nothing alive. Awaiting it inside a handler of the node's own process waits forever (until
+   * something else stops the node).
+   */
   wait(): Promise<void>;
-  /** Like wait(); rejects with ErrTimeout after `ms`, or ErrNodeTerminated if already stopped. */
+  /**
+   * Like wait(); rejects with ErrTimeout after `ms`, ErrNodeTerminated if already stopped, and
+   * ErrIncorrect unless `ms` is an integer from 0 to 2^31-1.
+   */
   waitWithTimeout(ms: number): Promise<void>;
+  /** Same as stop(). */
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -168,7 +168,7 @@ export interface Process {
   env(name: string): unknown;
   /** Env value or `defaultValue`. */
   envDefault<T>(name: string, defaultValue: T): T;
-  /** Sets (or with undefined/null deletes) an env value of this process only (I/R; ignored otherwise). */
+  /** Sets (or with undefined/null deletes) an env value of this process only (I/R; ignored otherwise). ErrIncorrect for an empty or non-string name, in any state. */
   setEnv(name: string, value: unknown): void;
   /** A copy of this process' env. */
   envList(): Record<string, unknown>;

@@ -59,6 +59,7 @@ export class TCPConnection extends MetaBase {
   private keepAliveTimer: ReturnType<typeof setInterval> | null = null;
   private lastWrite = Date.now();
   private failed = false;
+  private corked = false;
   private bytesIn = 0;
   private bytesOut = 0;
   /** Remote and local endpoints (kept: a closed socket forgets them). */
@@ -74,6 +75,12 @@ export class TCPConnection extends MetaBase {
       this.log.error('unable to send MessageTCP to %s: %s', String(this.target), err.message);
       this.fail(err);
     }
+  };
+
+  // Writes of one scheduler batch leave in one go: corked at the first, uncorked after the batch.
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
   };
 
   private readonly onData = (data: Buffer): void => {
@@ -178,7 +185,14 @@ export class TCPConnection extends MetaBase {
     }
     this.bytesOut += data.length;
     this.lastWrite = Date.now();
+    if (!this.corked) {
+      this.corked = true;
+      s.cork();
+      process.nextTick(this.uncork);
+    }
     if (s.write(data)) return undefined;
+    // Full: flush now and wait for the peer to read.
+    this.uncork();
     return new Promise<undefined>((resolve) => {
       const done = (): void => {
         s.off('drain', done);

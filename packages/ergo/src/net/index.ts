@@ -1,4 +1,9 @@
-// ergo-ts/net: the network stack's public surface. For now the EDF codec (issue 5); the
-// handshake, ENP protocol and registrar join it as they land.
+// ergo-ts/net: the network stack's public surface: the EDF codec, and the message types of the
+// EHS:R1 handshake, the ENP:R1 protocol and the ESRD:R1 registrar (importing this module
+// registers them in the default registry, as Go's packages do in their init).
 
 export * from './edf/index.js';
+export * from './handshake/index.js';
+export * from './proto/index.js';
+export * from './registrar/index.js';
+export { WireError, type WireErrorCode } from './error.js';

@@ -30,12 +30,14 @@ import {
   toError,
 } from '../gen/errors.js';
 import { LogLevel } from '../gen/log.js';
+import type { Node } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
 import { processShortInfo } from './info.js';
-import { entriesOf, type NodeImpl } from './node.js';
+import { describeValue, validateArgs, validateAtomName, validateEnv, validateLogLevelOption, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
+import type { NodeImpl } from './node.js';
 import { isThenable, type ProcessImpl } from './process.js';
-import { spawnProcess } from './spawn.js';
+import { spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 
 /** Default graceful stop timeout of an application (Ergo: 5 s). */
@@ -90,15 +92,15 @@ export class ApplicationManager {
     return a;
   }
 
-  /** Loads (declares) an application; resolves with its name. */
-  async load(behavior: ApplicationBehavior, args: unknown[]): Promise<Atom> {
+  /** Loads (declares) an application; resolves with its name. `load` gets the caller's node handle. */
+  async load(behavior: ApplicationBehavior, args: unknown[], handle: Node): Promise<Atom> {
     this.node.checkRunning();
     if (behavior === null || typeof behavior !== 'object' || typeof behavior.load !== 'function') {
       throw ErrIncorrect.with('an application needs a load(node, ...args) method');
     }
     let spec: ApplicationSpec;
     try {
-      spec = await behavior.load(this.node, ...args);
+      spec = await behavior.load(handle, ...args);
     } catch (e) {
       const err = toError(e);
       this.node.log.panic('panic in application load: %s', err.stack ?? err.message);
@@ -106,13 +108,11 @@ export class ApplicationManager {
     }
     if (spec === null || typeof spec !== 'object') throw ErrIncorrect.with('load must return an application spec');
     if (typeof spec.name !== 'string' || spec.name === '') throw ErrApplicationName.with();
-    if (!Array.isArray(spec.group) || spec.group.length === 0) throw ErrApplicationEmpty.with(spec.name);
-    for (const m of spec.group) if (typeof m?.factory !== 'function') throw ErrIncorrect.with(`member of ${spec.name} without a factory`);
-    if (spec.mode !== undefined && spec.mode !== 1 && spec.mode !== 2 && spec.mode !== 3) throw ErrIncorrect.with(`application mode ${String(spec.mode)}`);
+    validateSpec(spec);
     if (spec.depends?.network) throw ErrApplicationDepends.with(`${spec.name} needs the network, which is not running`);
     if (this.apps.has(spec.name as Atom)) throw ErrTaken.with(`application ${spec.name}`);
     const env = new Map<string, unknown>();
-    if (spec.env) for (const [k, v] of entriesOf(spec.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
+    if (spec.env) for (const [k, v] of validateEnv(spec.env, 'application env')) if (v !== undefined && v !== null) env.set(envName(k), v);
     this.apps.set(spec.name as Atom, new Application(spec as ApplicationSpec & { name: Atom }, env, behavior));
     return spec.name as Atom;
   }
@@ -126,6 +126,7 @@ export class ApplicationManager {
   /** Starts an application (dependencies first). `mode` overrides the spec's. */
   async start(name: Atom | string, options: ApplicationOptions, mode?: ApplicationMode, chain: Set<string> = new Set()): Promise<void> {
     this.node.checkRunning();
+    validateStartOptions(options);
     const a = this.get(name);
     if (mode === undefined) {
       // `chain` is the path of applications being started above this one: only a name on the
@@ -158,13 +159,17 @@ export class ApplicationManager {
     // (which also stops the members that arrive late) finishes the application.
     const current = (): boolean => a.generation === gen && a.state === ApplicationState.Running;
     const env = new Map(a.env);
-    if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
+    if (options.env) for (const [k, v] of validateEnv(options.env, 'env')) if (v !== undefined && v !== null) env.set(envName(k), v);
     const level = options.logLevel ?? a.spec.logLevel;
     try {
       for (const m of a.spec.group) {
         if (!current()) throw ErrApplicationState.with(`${a.spec.name} was stopped while starting`);
         const opts = level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined ? { ...m.options, logLevel: level } : (m.options ?? {});
-        await spawnProcess(this.node, m.factory, opts, m.args ?? [], null, (m.name ?? '') as Atom, {
+        await spawnLocal(this.node, {
+          factory: m.factory,
+          options: opts,
+          args: m.args ?? [],
+          register: m.name ?? '',
           application: a.spec.name,
           applicationEnv: env,
           // Recorded as it enters the table, so its exit is always seen by memberTerminated.
@@ -194,8 +199,12 @@ export class ApplicationManager {
     if (a.group.size === 0) this.finish(a);
   }
 
-  /** Stops an application: shutdown exits (or kill), then waits up to `timeoutMs`. */
+  /**
+   * Stops an application: shutdown exits (or kill), then waits up to `timeoutMs`.
+   * @throws ErrIncorrect (a timeout that is not 1..2^31-1 ms), ErrApplicationUnknown, ErrApplicationStopping.
+   */
   async stop(name: Atom | string, force: boolean, timeoutMs: number): Promise<void> {
+    if (!force) validateTimeoutMs(timeoutMs, 'application stop timeout', false);
     const a = this.get(name);
     if (a.state === ApplicationState.Loaded) return;
     if (a.state === ApplicationState.Stopping && !force) throw ErrApplicationStopping.with(a.spec.name);
@@ -340,4 +349,39 @@ export class ApplicationManager {
       }
     }
   }
+}
+
+/**
+ * Checks an application spec returned by load (its name is checked before): members, mode, env,
+ * log level, weight and depends, with the validators spawn and the setters use.
+ * @throws ErrApplicationEmpty, ErrIncorrect, ErrAtomTooLong.
+ */
+function validateSpec(spec: ApplicationSpec): void {
+  validateAtomName(spec.name, 'application name');
+  if (!Array.isArray(spec.group) || spec.group.length === 0) throw ErrApplicationEmpty.with(spec.name);
+  for (const m of spec.group) {
+    if (m === null || typeof m !== 'object' || typeof m.factory !== 'function') throw ErrIncorrect.with(`member of ${spec.name} without a factory`);
+    if (m.name !== undefined && m.name !== '') validateAtomName(m.name, `member name of ${spec.name}`);
+    if (m.options !== undefined) validateProcessOptions(m.options, `member options of ${spec.name}`);
+    if (m.args !== undefined) validateArgs(m.args, `member args of ${spec.name}`);
+  }
+  if (spec.mode !== undefined && spec.mode !== 1 && spec.mode !== 2 && spec.mode !== 3) throw ErrIncorrect.with(`application mode ${describeValue(spec.mode)}`);
+  if (spec.logLevel !== undefined) validateLogLevelOption(spec.logLevel, 'application logLevel');
+  if (spec.weight !== undefined && (typeof spec.weight !== 'number' || !Number.isFinite(spec.weight))) throw ErrIncorrect.with(`application weight ${describeValue(spec.weight)} (expected a number)`);
+  const d = spec.depends;
+  if (d === undefined) return;
+  if (d === null || typeof d !== 'object' || Array.isArray(d)) throw ErrIncorrect.with(`depends of ${spec.name} ${describeValue(d)} (expected { applications?, network? })`);
+  if (d.applications !== undefined) {
+    // A string here would be read one character at a time: refuse anything but an array.
+    if (!Array.isArray(d.applications)) throw ErrIncorrect.with(`depends.applications of ${spec.name} ${describeValue(d.applications)} (expected an array of application names)`);
+    for (const dep of d.applications) validateAtomName(dep, `depends.applications entry of ${spec.name}`);
+  }
+  if (d.network !== undefined && typeof d.network !== 'boolean') throw ErrIncorrect.with(`depends.network of ${spec.name} ${describeValue(d.network)} (expected a boolean)`);
+}
+
+/** Checks the options of applicationStart*: env and logLevel. @throws ErrIncorrect. */
+function validateStartOptions(options: ApplicationOptions): void {
+  if (options === null || typeof options !== 'object') throw ErrIncorrect.with(`application start options ${describeValue(options)} (expected an object)`);
+  if (options.env !== undefined) validateEnv(options.env, 'env');
+  if (options.logLevel !== undefined) validateLogLevelOption(options.logLevel, 'logLevel');
 }

@@ -2,7 +2,7 @@
 // push/pop scopes, optional routing to one named logger. Filtering happens before any record is
 // built, so a disabled level costs a comparison.
 
-import { ErrIncorrect } from '../gen/errors.js';
+import { validateLogLevel } from '../gen/validate.js';
 import { LogLevel, MessageLog, type Log, type LogField, type LogSource } from '../gen/log.js';
 
 /** Receives built records (the node's logger fan-out). */
@@ -25,10 +25,7 @@ export class LogHandle implements Log {
   }
 
   setLevel(level: LogLevel): void {
-    if (level < LogLevel.Trace || level > LogLevel.Disabled || level === LogLevel.Default) {
-      throw ErrIncorrect.with(`log level ${level}`);
-    }
-    this.lvl = level;
+    this.lvl = validateLogLevel(level);
   }
 
   /** Sets the level without validation (engine use: logger processes, inherited levels). */

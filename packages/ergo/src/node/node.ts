@@ -1,66 +1,51 @@
-// The node: process table, names, aliases, routing of messages, calls, exits and responses, and
-// the public Node API. Spawn, termination, shutdown and info snapshots live in their own files
-// and operate on this class.
+// The node engine: identity, state, the tables (processes, names, aliases, env) and the services
+// every other engine module works on (scheduler, router, calls, relations, events, loggers,
+// applications, cron, shutdown). It is private: users hold a NodeHandle (handle.ts), which keeps
+// the public API surface and acts either for the node itself (the root handle startNode returns)
+// or for one process (`process.node`). Names and aliases live in names.ts, the logging API in
+// logging.ts, the application API in application_api.ts, spawn/termination/shutdown/info in
+// their own files.
 
 import { ATOM_MAX_BYTES, utf8Length, type Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
-import {
-  ErrAtomTooLong,
-  ErrIncorrect,
-  ErrNameUnknown,
-  ErrNodeTerminated,
-  ErrNotAllowed,
-  ErrProcessTerminated,
-  ErrProcessUnknown,
-  ErrTaken,
-  ErrTimeout,
-  ErrUnknown,
-  ErrUnregistered,
-} from '../gen/errors.js';
-import type { EventOptions } from '../gen/event.js';
-import { LogLevel, MessageLogNode, MessageLogProcess, type LoggerBehavior, type MessageLog } from '../gen/log.js';
+import { ErrAtomTooLong, ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrProcessUnknown, ErrTimeout } from '../gen/errors.js';
+import { LogLevel, MessageLogNode, type MessageLog } from '../gen/log.js';
 import { MessageExitPID } from '../gen/messages.js';
-import type { NodeInfo, NodeOptions, PinoLike, Version, Node } from '../gen/node.js';
-import { type CallOptions, type ProcessOptions, type SendOptions } from '../gen/options.js';
+import type { NodeInfo, NodeOptions, Version } from '../gen/node.js';
 import { PID } from '../gen/pid.js';
-import { MessagePriority, ProcessState } from '../gen/priority.js';
-import { ProcessID } from '../gen/processid.js';
-import {
-  MailboxKind,
-  type InitArgs,
-  type ProcessBehavior,
-  type ProcessFactory,
-  type ProcessInfo,
-  type ProcessShortInfo,
-  type SendTarget,
-} from '../gen/process.js';
-import { Alias, Ref } from '../gen/ref.js';
+import { MailboxKind } from '../gen/process.js';
+import { Ref, type Alias } from '../gen/ref.js';
+import type { Cron } from '../gen/cron.js';
+import { roundTrip } from '../net/edf/codec.js';
+import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
+import { CronService } from './cron/service.js';
 import { createDefaultLogger } from './default_logger.js';
+import { nodeStartChannel, spawnChannel, terminateChannel } from './diagnostics.js';
 import { EventRegistry } from './events.js';
+import { NodeHandle } from './handle.js';
+import { nodeInfo, processInfo } from './info.js';
 import { LogHandle } from './log.js';
 import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
 import { Q_URGENT } from './mailbox.js';
-import { ProcessImpl, S_INIT, S_RUNNING, S_TERMINATED, S_WAIT, S_ZOMBEE } from './process.js';
+import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
+import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { Relations } from './relations.js';
 import { MetaTable } from './meta_table.js';
-import type { MetaInfo } from '../gen/meta.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
+import { Shutdown, type StopHook } from './shutdown.js';
 import { TargetManager } from './targets.js';
-import { spawnProcess } from './spawn.js';
-import { killProcess, panicProcess, terminateProcess } from './termination.js';
-import { Shutdown } from './shutdown.js';
-import { nodeInfo, processInfo, processShortInfo } from './info.js';
-import { CronService } from './cron/service.js';
-import { nodeStartChannel, spawnChannel, terminateChannel } from './diagnostics.js';
-import { roundTrip } from '../net/edf/codec.js';
-import { ApplicationManager, DEFAULT_APPLICATION_STOP_TIMEOUT } from './application.js';
-import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
-import type { Cron } from '../gen/cron.js';
+import { panicProcess, terminateProcess } from './termination.js';
 
 /** The framework's own version. */
 export const FRAMEWORK_VERSION: Version = { name: 'ergo-ts', release: '0.1.0', license: 'MIT' };
+
+/**
+ * Default grace of a kill (milliseconds): a killed process whose handler is still running (a
+ * zombee) is terminated by force this long after the kill, and its late continuation detached.
+ */
+export const DEFAULT_KILL_GRACE = 5_000;
 
 const NODE_RUNNING = 0;
 const NODE_STOPPING = 1;
@@ -82,8 +67,16 @@ export function validateName(name: unknown): Atom {
   return name as Atom;
 }
 
-/** The engine's node. Users see it through the gen `Node` interface. */
-export class NodeImpl implements Node {
+/** A short printable form of a value a user passed where something else was expected. */
+export function describeValue(v: unknown): string {
+  if (v === null) return 'null';
+  if (typeof v === 'object') return v.constructor === Object ? 'a plain object' : `a ${v.constructor?.name ?? 'object'}`;
+  const s = typeof v === 'string' ? `'${v}'` : String(v);
+  return s.length > 64 ? `${s.slice(0, 61)}...` : s;
+}
+
+/** The engine's node. Private: user code reaches it only through a NodeHandle. */
+export class NodeImpl {
   readonly name: Atom;
   readonly creation: number;
   readonly pid: PID;
@@ -111,6 +104,10 @@ export class NodeImpl implements Node {
   readonly envMap = new Map<string, unknown>();
   readonly options: NodeOptions;
   readonly shutdown: Shutdown;
+  /** The handle that acts for the node itself (startNode returns it; cron actions and application loads get it). */
+  readonly root: NodeHandle;
+  /** See NodeOptions.killGraceMs. */
+  readonly killGrace: number;
   private readonly cronService: CronService;
   readonly apps: ApplicationManager;
   nodeState = NODE_RUNNING;
@@ -125,6 +122,7 @@ export class NodeImpl implements Node {
     this.creation = Math.floor(Date.now() / 1000);
     this.pid = new PID(name, 1, this.creation);
     this.version = options.version ?? { name, release: '0.0.0' };
+    this.killGrace = options.killGraceMs ?? DEFAULT_KILL_GRACE;
     const logOpts = options.log ?? {};
     this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
     if (!logOpts.defaultLogger?.disable) {
@@ -134,10 +132,21 @@ export class NodeImpl implements Node {
     // "Simulate remote": every local message goes through EDF, as if it crossed the network.
     if (options.simulateRemote) this.simulate = (value: unknown) => roundTrip(value);
     if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
+    this.root = new NodeHandle(this, null);
     this.shutdown = new Shutdown(this);
-    this.cronService = new CronService(this, { jobs: options.cron?.jobs });
+    this.cronService = new CronService(this.root, { jobs: options.cron?.jobs });
     this.apps = new ApplicationManager(this);
-    this.shutdown.hooks.push({ beforeProcesses: (force) => this.apps.stopAll(force) }, { beforeProcesses: () => this.cronService.stop() });
+    this.addStopHook({ beforeProcesses: (force) => this.apps.stopAll(force) });
+    this.addStopHook({ beforeProcesses: () => this.cronService.stop() });
+  }
+
+  /**
+   * Registers a service to be stopped with the node, in registration order: `beforeProcesses`
+   * before the exits go out, `afterProcesses` (may be async; e.g. closing connections after the
+   * last terminate packets) once the processes are gone. Both are bounded by `shutdownTimeout`.
+   */
+  addStopHook(hook: StopHook): void {
+    this.shutdown.hooks.push(hook);
   }
 
   /** Starts the services that run with the node (called once by startNode). */
@@ -188,18 +197,6 @@ export class NodeImpl implements Node {
     return nodeInfo(this);
   }
 
-  /** The process that last read `process.node` in the current synchronous stretch (see shutdown). */
-  accessor: ProcessImpl | null = null;
-  private readonly clearAccessor = (): void => {
-    this.accessor = null;
-  };
-
-  /** Records that `p` reached for the node; forgotten at the end of the current task. */
-  noteAccess(p: ProcessImpl): void {
-    if (this.accessor === null) queueMicrotask(this.clearAccessor);
-    this.accessor = p;
-  }
-
   /** Applies the "simulate remote" round trip to a message (identity when off). */
   transform(message: unknown): unknown {
     return this.simulate === null ? message : this.simulate(message);
@@ -226,20 +223,22 @@ export class NodeImpl implements Node {
 
   // --- env ------------------------------------------------------------------------------------
 
-  env(name: string): unknown {
-    this.checkAlive();
-    return this.envMap.get(envName(name));
+  /** The normalized env name; ErrIncorrect for anything but a non-empty string. */
+  envKey(name: unknown): string {
+    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with(`env name must be a non-empty string, not ${describeValue(name)}`);
+    return envName(name);
   }
 
-  envDefault<T>(name: string, defaultValue: T): T {
-    const v = this.env(name);
-    return v === undefined ? defaultValue : (v as T);
+  env(name: string): unknown {
+    this.checkAlive();
+    return this.envMap.get(this.envKey(name));
   }
 
   setEnv(name: string, value: unknown): void {
+    const key = this.envKey(name);
     if (this.nodeState === NODE_STOPPED) return;
-    if (value === undefined || value === null) this.envMap.delete(envName(name));
-    else this.envMap.set(envName(name), value);
+    if (value === undefined || value === null) this.envMap.delete(key);
+    else this.envMap.set(key, value);
   }
 
   envList(): Record<string, unknown> {
@@ -249,14 +248,6 @@ export class NodeImpl implements Node {
 
   // --- processes ------------------------------------------------------------------------------
 
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
-    return spawnProcess(this, factory as ProcessFactory, options ?? {}, args, null, '' as Atom);
-  }
-
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
-    return spawnProcess(this, factory as ProcessFactory, options ?? {}, args, null, name as Atom);
-  }
-
   /** The local process of `pid`; ErrProcessUnknown otherwise. */
   localProcess(pid: PID): ProcessImpl {
     const p = pid.node === this.name && pid.creation === this.creation ? this.processes.get(pid.id) : undefined;
@@ -264,102 +255,23 @@ export class NodeImpl implements Node {
     return p;
   }
 
-  registerName(name: Atom | string, pid: PID): void {
-    this.checkAlive();
-    const n = validateName(name);
-    const p = this.localProcess(pid);
-    if (this.names.has(n)) throw ErrTaken.with(`name '${n}'`);
-    if (p.name !== '') throw ErrTaken.with(`${pid} is registered as '${p.name}'`);
-    this.names.set(n, p);
-    p.name = n;
-    // Keep the source a MessageLogProcess (loggers tell sources apart with instanceof).
-    if (p.logHandle !== null) p.logHandle.source = new MessageLogProcess(this.name, p.pid, n, p.behaviorName());
+  /**
+   * The local process of a PID argument of a public method: ErrIncorrect when `pid` is not a PID
+   * (a plain object shaped like one included), ErrProcessUnknown when no such local process.
+   */
+  processArg(pid: unknown, op: string): ProcessImpl {
+    this.checkPID(pid, op);
+    return this.localProcess(pid);
   }
 
-  unregisterName(name: Atom | string): PID {
-    this.checkAlive();
-    const p = this.names.get(name as Atom);
-    if (p === undefined) throw ErrNameUnknown.with(`'${name}'`);
-    this.names.delete(name as Atom);
-    p.name = '' as Atom;
-    this.relations.targetEnded(new ProcessID(name as Atom, this.name), ErrUnregistered, this.pid);
-    return p.pid;
-  }
-
-  processName(pid: PID): Atom {
-    this.checkAlive();
-    return this.localProcess(pid).name;
-  }
-
-  processPID(name: Atom | string): PID {
-    this.checkAlive();
-    const p = this.names.get(name as Atom);
-    if (p === undefined || p.st === S_INIT) throw ErrProcessUnknown.with(`'${name}'`);
-    return p.pid;
-  }
-
-  processList(): PID[] {
-    this.checkAlive();
-    return [...this.processes.values()].map((p) => p.pid);
-  }
-
-  processListShortInfo(start = 1000, limit = 100): ProcessShortInfo[] {
-    this.checkAlive();
-    if (start < 1000 || limit < 0) throw ErrIncorrect.with('start must be ≥ 1000 and limit ≥ 0');
-    const max = limit === 0 ? 100 : limit;
-    const out: ProcessShortInfo[] = [];
-    for (let id = start; id <= this.nextID && out.length < max; id++) {
-      const p = this.processes.get(id);
-      if (p !== undefined) out.push(processShortInfo(p));
-    }
-    return out;
-  }
-
-  processInfo(pid: PID): ProcessInfo {
-    this.checkAlive();
-    return processInfo(this.localProcess(pid));
+  /** ErrIncorrect unless `pid` is a PID (one rule for every public method taking a PID). */
+  checkPID(pid: unknown, op: string): asserts pid is PID {
+    if (!(pid instanceof PID)) throw ErrIncorrect.with(`${op}: ${describeValue(pid)} is not a PID`);
   }
 
   /** Snapshot of a process (no state checks). */
-  processInfoOf(p: ProcessImpl): ProcessInfo {
+  processInfoOf(p: ProcessImpl): ReturnType<typeof processInfo> {
     return processInfo(p);
-  }
-
-  processState(pid: PID): ProcessState {
-    this.checkAlive();
-    return this.localProcess(pid).st as ProcessState;
-  }
-
-  kill(pid: PID): void {
-    this.checkAlive();
-    killProcess(this, this.localProcess(pid));
-  }
-
-  // --- aliases --------------------------------------------------------------------------------
-
-  registerAlias(alias: Alias, p: ProcessImpl): void {
-    if (this.aliasTable.has(alias.key)) throw ErrTaken.with(alias.toString());
-    this.aliasTable.set(alias.key, p);
-  }
-
-  /** Removes an alias and notifies its watchers (ErrUnregistered). */
-  unregisterAlias(alias: Alias): void {
-    this.aliasTable.delete(alias.key);
-    this.relations.targetEnded(alias, ErrUnregistered, this.pid);
-  }
-
-  /** Drops an alias of a terminating process, notifying watchers with its reason. */
-  dropAlias(alias: Alias, reason: Error): void {
-    this.aliasTable.delete(alias.key);
-    this.relations.targetEnded(alias, reason, this.pid);
-  }
-
-  aliasOwner(alias: Alias): ProcessImpl | undefined {
-    return this.aliasTable.get(alias.key);
-  }
-
-  get aliasCount(): number {
-    return this.aliasTable.size;
   }
 
   /** ErrProcessTerminated for a process that is going away. */
@@ -377,149 +289,55 @@ export class NodeImpl implements Node {
     panicProcess(this, p, err, where);
   }
 
-  // --- node-level messaging -------------------------------------------------------------------
-
-  send(to: SendTarget, message: unknown, options?: SendOptions): void {
-    const prio = options?.priority ?? MessagePriority.Normal;
-    if (prio !== 0 && prio !== 1 && prio !== 2) throw ErrIncorrect.with(`priority ${String(prio)}`);
-    this.router.routeSend(this.pid, to, message, prio, options?.important ?? false);
+  /** Counts of processes per state (for node info). */
+  countStates(): { total: number; running: number; zombee: number } {
+    let running = 0;
+    let zombee = 0;
+    for (const p of this.processes.values()) {
+      if (p.st === S_RUNNING || p.st === S_WAIT) running++;
+      else if (p.st === S_ZOMBEE) zombee++;
+    }
+    return { total: this.processes.size, running, zombee };
   }
 
-  sendExit(to: PID, reason: Error): void {
-    if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
-    if (!(to instanceof PID)) throw ErrIncorrect.with('exit target must be a PID');
-    this.router.routeExit(this.pid, to, reason);
+  /** Default exit for shutdown: as if from the process' parent (untrappable). */
+  shutdownExit(p: ProcessImpl, reason: Error): void {
+    p.notify(Q_URGENT, MailboxKind.Exit, p.parent, new MessageExitPID(p.parent, reason));
   }
 
-  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
-    return this.router.makeCall(null, this.pid, to, request, options, MailboxKind.Request);
+  // --- names and aliases (names.ts) -----------------------------------------------------------
+
+  registerName(name: Atom | string, pid: PID): void {
+    registerName(this, name, pid);
   }
 
-  registerEvent(name: Atom | string, options?: EventOptions): Ref {
-    return this.events.register(name as Atom, this.pid, null, options ?? {});
+  unregisterName(name: Atom | string): PID {
+    return unregisterName(this, name);
   }
 
-  unregisterEvent(name: Atom | string): void {
-    this.events.unregister(name as Atom, this.pid);
+  registerAlias(alias: Alias, p: ProcessImpl): void {
+    registerAlias(this, alias, p);
   }
 
-  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
-    this.events.publish(name as Atom, token, message, options?.priority ?? MessagePriority.Normal);
+  /** Removes an alias and notifies its watchers (ErrUnregistered). */
+  unregisterAlias(alias: Alias): void {
+    unregisterAlias(this, alias);
   }
 
-  // --- meta processes (meta_table.ts) ---------------------------------------------------------
-
-  metaInfo(meta: Alias): MetaInfo {
-    this.checkAlive();
-    return this.metas.info(meta);
+  /** Drops an alias of a terminating process, notifying watchers with its reason. */
+  dropAlias(alias: Alias, reason: Error): void {
+    dropAlias(this, alias, reason);
   }
 
-  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
-    return this.metas.inspect(null, this.pid, meta, items);
+  aliasOwner(alias: Alias): ProcessImpl | undefined {
+    return this.aliasTable.get(alias.key);
   }
 
-  logLevelMeta(meta: Alias): LogLevel {
-    this.checkAlive();
-    return this.metas.logLevel(meta);
+  get aliasCount(): number {
+    return this.aliasTable.size;
   }
 
-  setLogLevelMeta(meta: Alias, level: LogLevel): void {
-    this.checkAlive();
-    this.metas.setLogLevel(meta, level);
-  }
-
-  // --- logging --------------------------------------------------------------------------------
-
-  logLevelProcess(pid: PID): LogLevel {
-    this.checkAlive();
-    return this.localProcess(pid).logLevel;
-  }
-
-  setLogLevelProcess(pid: PID, level: LogLevel): void {
-    this.checkAlive();
-    const p = this.localProcess(pid);
-    if (level < LogLevel.Trace || level > LogLevel.Disabled || level === LogLevel.Default) throw ErrIncorrect.with(`log level ${level}`);
-    p.logLevel = level;
-    if (p.logHandle !== null && p.loggerName === '') p.logHandle.forceLevel(level);
-  }
-
-  loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void {
-    this.checkAlive();
-    this.logRegistry.add(name, logger, filter);
-  }
-
-  loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void {
-    this.checkAlive();
-    const p = this.localProcess(pid);
-    if (p.loggerName !== '') throw ErrNotAllowed.with(`${pid} is a logger already`);
-    this.logRegistry.add(
-      name,
-      {
-        log: (m: MessageLog) => {
-          if (p.st !== S_TERMINATED) p.notify(3, MailboxKind.Regular, this.pid, m);
-        },
-      },
-      filter,
-      pid,
-      p.behaviorName(),
-    );
-    p.loggerName = name;
-    // A logger process must not log to the loggers (it would feed itself).
-    p.logHandle?.forceLevel(LogLevel.Disabled);
-  }
-
-  loggerDelete(name: string): void {
-    this.checkAlive();
-    const pid = this.logRegistry.delete(name);
-    if (pid !== null) this.loggerReleased(pid);
-  }
-
-  loggerDeletePID(pid: PID): void {
-    this.checkAlive();
-    const name = this.logRegistry.nameOf(pid);
-    if (name === undefined) throw ErrUnknown.with(`${pid} is not a logger`);
-    this.loggerDelete(name);
-  }
-
-  /** A process stopped being a logger: its own logging comes back. */
-  loggerReleased(pid: PID): void {
-    const p = this.processes.get(pid.id);
-    if (p === undefined) return;
-    p.loggerName = '';
-    p.logHandle?.forceLevel(p.logLevel);
-  }
-
-  loggers(): string[] {
-    this.checkAlive();
-    return this.logRegistry.names();
-  }
-
-  loggerLevels(name: string): LogLevel[] {
-    this.checkAlive();
-    return this.logRegistry.levels(name);
-  }
-
-  // --- lifecycle ------------------------------------------------------------------------------
-
-  stop(): Promise<void> {
-    return this.shutdown.stop(false);
-  }
-
-  stopForce(): Promise<void> {
-    return this.shutdown.stop(true);
-  }
-
-  wait(): Promise<void> {
-    return this.shutdown.wait();
-  }
-
-  waitWithTimeout(ms: number): Promise<void> {
-    return this.shutdown.waitWithTimeout(ms);
-  }
-
-  [Symbol.asyncDispose](): Promise<void> {
-    return this.stop();
-  }
+  // --- hooks ----------------------------------------------------------------------------------
 
   /** Hook: a process finished init and entered the table. */
   processSpawned(p: ProcessImpl): void {
@@ -539,80 +357,11 @@ export class NodeImpl implements Node {
   applicationCounts(): { total: number; running: number } {
     return this.apps.counts();
   }
-
-  // --- applications ---------------------------------------------------------------------------
-
-  applicationLoad(app: ApplicationBehavior, ...args: unknown[]): Promise<Atom> {
-    return this.apps.load(app, args);
-  }
-  applicationInfo(name: Atom | string): ApplicationInfo {
-    this.checkAlive();
-    return this.apps.info(name);
-  }
-  applicationUnload(name: Atom | string): void {
-    this.checkAlive();
-    this.apps.unload(name);
-  }
-  applicationProcessList(name: Atom | string, limit = 0): PID[] {
-    this.checkAlive();
-    return this.apps.processList(name, limit).map((p) => p.pid);
-  }
-  applicationProcessListShortInfo(name: Atom | string, limit = 0): ProcessShortInfo[] {
-    this.checkAlive();
-    return this.apps.processListShortInfo(name, limit);
-  }
-  applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void> {
-    return this.apps.start(name, options ?? {});
-  }
-  applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void> {
-    return this.apps.start(name, options ?? {}, ApplicationMode.Temporary);
-  }
-  applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void> {
-    return this.apps.start(name, options ?? {}, ApplicationMode.Transient);
-  }
-  applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void> {
-    return this.apps.start(name, options ?? {}, ApplicationMode.Permanent);
-  }
-  applicationStop(name: Atom | string): Promise<void> {
-    return this.apps.stop(name, false, DEFAULT_APPLICATION_STOP_TIMEOUT);
-  }
-  applicationStopWithTimeout(name: Atom | string, timeoutMs: number): Promise<void> {
-    return this.apps.stop(name, false, timeoutMs);
-  }
-  applicationStopForce(name: Atom | string): Promise<void> {
-    return this.apps.stop(name, true, 0);
-  }
-  applications(): Atom[] {
-    this.checkAlive();
-    return this.apps.names();
-  }
-  applicationsRunning(): Atom[] {
-    this.checkAlive();
-    return this.apps.running();
-  }
-
-  /** Counts of processes per state (for node info). */
-  countStates(): { total: number; running: number; zombee: number } {
-    let running = 0;
-    let zombee = 0;
-    for (const p of this.processes.values()) {
-      if (p.st === S_RUNNING || p.st === S_WAIT) running++;
-      else if (p.st === S_ZOMBEE) zombee++;
-    }
-    return { total: this.processes.size, running, zombee };
-  }
-
-  /** Default exit for shutdown: as if from the process' parent (untrappable). */
-  shutdownExit(p: ProcessImpl, reason: Error): void {
-    p.notify(Q_URGENT, MailboxKind.Exit, p.parent, new MessageExitPID(p.parent, reason));
-  }
-
 }
 
-
+/** The entries of an env given as a plain object or a Map. */
 function entriesOf(env: Record<string, unknown> | Map<string, unknown>): Iterable<[string, unknown]> {
   return env instanceof Map ? env.entries() : Object.entries(env);
 }
 
 export { ALL_LEVELS, entriesOf };
-

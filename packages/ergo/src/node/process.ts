@@ -7,6 +7,7 @@ import { envName } from '../gen/env.js';
 import {
   ErrIncorrect,
   ErrNameUnknown,
+  ErrProcessTerminated,
   ErrNotAllowed,
   ErrTaken,
   ErrAliasOwner,
@@ -17,7 +18,6 @@ import {
 import type { Event, EventOptions } from '../gen/event.js';
 import { LogLevel, MessageLogProcess, type Log } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
-import type { Node } from '../gen/node.js';
 import type { CallOptions, CancelFunc, Compression, ProcessFallback, SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { isMessagePriority, MessagePriority, ProcessState, processStateString } from '../gen/priority.js';
@@ -35,14 +35,17 @@ import {
   type SendTarget,
 } from '../gen/process.js';
 import type { ProcessOptions } from '../gen/options.js';
+import { validateCompressionLevel, validateCompressionThreshold, validateCompressionType, validateTimeoutMs } from '../gen/validate.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_URGENT } from './mailbox.js';
+import { NodeHandle } from './handle.js';
+import { resolveLocal } from './names.js';
 import type { NodeImpl } from './node.js';
 import type { Runnable } from './scheduler.js';
 import type { ConsumerHost, Relation, TargetHost } from './targets.js';
-import { spawnProcess } from './spawn.js';
+import { spawnLocal } from './spawn.js';
 import { processInspectMeta, processMetaInfo, processSendExitMeta, processSendExitMetaAfter, processSpawnMeta } from './meta_table.js';
 import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 
@@ -53,6 +56,18 @@ const S_RUNNING = ProcessState.Running;
 const S_WAIT = ProcessState.WaitResponse;
 const S_TERMINATED = ProcessState.Terminated;
 const S_ZOMBEE = ProcessState.Zombee;
+/**
+ * Engine-only state of a process terminated while its handler still ran (a zombee past the kill
+ * grace, or a forced stop): outside every mask, so every operation of its late code fails.
+ */
+const S_DETACHED = 64;
+/** Terminated, detached included. */
+const MASK_GONE = S_TERMINATED | S_DETACHED;
+
+/** True for a process that has ended (terminated or detached). */
+export function isGone(st: number): boolean {
+  return (st & MASK_GONE) !== 0;
+}
 const MASK_R = S_RUNNING | S_WAIT;
 const MASK_IR = S_INIT | MASK_R;
 const MASK_IRT = MASK_IR | S_TERMINATED;
@@ -102,6 +117,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   behaviorObj!: ProcessBehavior;
   readonly mb: Mailbox;
   readonly startedAt = Date.now();
+  /** This process' node handle, made on first use of `node`. */
+  private handle: NodeHandle | null = null;
   private onSettled: ((v: unknown) => void) | null = null;
   private onFailed: ((e: unknown) => void) | null = null;
 
@@ -117,11 +134,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     this.logLevel = logLevel;
   }
 
-  get node(): Node {
-    // Remember who reached for the node in this synchronous stretch: `await this.node.stop()`
-    // after an earlier await runs outside the scheduler, and stop() must still know its caller.
-    this.nodeImpl.noteAccess(this);
-    return this.nodeImpl;
+  /**
+   * The node, through a handle that acts for this process (made on first use, then cached): its
+   * stop()/stopForce() begin the stop and resolve at once, and it refuses everything once this
+   * process is detached. See NodeHandle.
+   */
+  get node(): NodeHandle {
+    return (this.handle ??= new NodeHandle(this.nodeImpl, this));
   }
 
   uptime(): number {
@@ -149,6 +168,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   /** Throws ErrNotAllowed unless the state is in `mask`. */
   allow(mask: number, op: string): void {
+    if (this.st === S_DETACHED) throw ErrProcessTerminated.with(`${op}: ${this.pid} was killed and its handler outlived the kill grace: it is detached`);
     if ((this.st & mask) === 0) throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.st as ProcessState)}`);
   }
 
@@ -203,12 +223,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     this.suspended = true;
     this.onSettled ??= (v: unknown) => {
       this.suspended = false;
-      if (this.st === S_TERMINATED) return;
+      // A terminated or detached process' late result is ignored.
+      if ((this.st & MASK_GONE) !== 0) return;
       this.afterRun(v);
     };
     this.onFailed ??= (e: unknown) => {
       this.suspended = false;
-      if (this.st === S_TERMINATED) return;
+      if ((this.st & MASK_GONE) !== 0) return;
       this.nodeImpl.panic(this, e, 'an async handler');
     };
     try {
@@ -259,16 +280,17 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     } catch (e) {
       return Promise.reject(e);
     }
-    return spawnProcess(this.nodeImpl, factory as ProcessFactory, options ?? {}, args, this, '' as Atom);
+    return spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this });
   }
 
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
     try {
       this.allow(MASK_IR, 'spawnRegister');
+      if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
     } catch (e) {
       return Promise.reject(e);
     }
-    return spawnProcess(this.nodeImpl, factory as ProcessFactory, options ?? {}, args, this, name as Atom);
+    return spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this, register: name });
   }
 
   // --- names ----------------------------------------------------------------------------------
@@ -297,8 +319,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   setEnv(name: string, value: unknown): void {
+    const k = envName(name); // validates first: a bad name is an error in every state
     if ((this.st & MASK_IR) === 0) return;
-    const k = envName(name);
     if (value === undefined || value === null) {
       this.envMap?.delete(k);
       return;
@@ -354,17 +376,17 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   setCompressionType(type: 'gzip' | 'zlib' | 'lzw'): void {
-    if (type !== 'gzip' && type !== 'zlib' && type !== 'lzw') throw ErrIncorrect.with(`compression type ${String(type)}`);
+    validateCompressionType(type);
     this.editCompression('setCompressionType', { type });
   }
 
   setCompressionLevel(level: 0 | 1 | 2): void {
-    if (level !== 0 && level !== 1 && level !== 2) throw ErrIncorrect.with(`compression level ${String(level)}`);
+    validateCompressionLevel(level);
     this.editCompression('setCompressionLevel', { level });
   }
 
   setCompressionThreshold(threshold: number): void {
-    if (!Number.isInteger(threshold) || threshold < 1024) throw ErrIncorrect.with(`compression threshold ${threshold} (minimum 1024)`);
+    validateCompressionThreshold(threshold);
     this.editCompression('setCompressionThreshold', { threshold });
   }
 
@@ -429,7 +451,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   /** A timer owned by this process (cancelled when it terminates). */
   addTimer(delayMs: number, fire: () => void): CancelFunc {
     // Node fires a timer longer than 2^31-1 ms after 1 ms: refuse it (as call timeouts do).
-    if (!Number.isFinite(delayMs) || delayMs < 0 || delayMs > 2 ** 31 - 1) throw ErrIncorrect.with(`delay ${delayMs}`);
+    validateTimeoutMs(delayMs, 'delay', true);
     const timers = (this.timers ??= new Set());
     let fired = false;
     const h = setTimeout(() => {
@@ -506,12 +528,24 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return this.nodeImpl.router.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
   }
 
-  inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
-    if ((this.st & MASK_R) === 0) return Promise.reject(ErrNotAllowed.with('inspect'));
-    if (pid.node !== this.nodeImpl.name) return Promise.reject(ErrNotAllowed.with('inspect of a remote process'));
+  /**
+   * Inspects a local process (its behaviour's handleInspect), by PID or registered name. Running
+   * states only. Rejects with ErrIncorrect (neither a PID nor a name), ErrProcessUnknown (naming
+   * the target), ErrNotAllowed (a remote process, or itself: it could only time out).
+   */
+  inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {
+    let target: ProcessImpl;
+    try {
+      this.allow(MASK_R, 'inspect');
+      const n = this.nodeImpl;
+      if (pid instanceof PID && pid.node !== n.name) throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
+      target = resolveLocal(n, pid, 'inspect');
+    } catch (e) {
+      return Promise.reject(e);
+    }
     // Like a call to its own PID: it could only wait for its own timeout.
-    if (pid.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('inspect of itself'));
-    return this.nodeImpl.router.makeCall(this, this.pid, pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
+    if (target === this) return Promise.reject(ErrNotAllowed.with('inspect of itself'));
+    return this.nodeImpl.router.makeCall(this, this.pid, target.pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
   }
 
   info(): ProcessInfo {
@@ -654,4 +688,4 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 }
 
-export { S_INIT, S_SLEEP, S_RUNNING, S_WAIT, S_TERMINATED, S_ZOMBEE, MASK_R, MASK_IR, MASK_IRT, Q_URGENT };
+export { S_INIT, S_SLEEP, S_RUNNING, S_WAIT, S_TERMINATED, S_ZOMBEE, S_DETACHED, MASK_R, MASK_IR, MASK_IRT, Q_URGENT };

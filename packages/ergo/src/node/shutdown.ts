@@ -1,14 +1,18 @@
-// Node shutdown. Graceful: exit(shutdown) to every process as if from its parent (untrappable),
-// wait for all of them (logging the pending ones every 5 s), and after `shutdownTimeout` kill
-// what is left and reject. Forced: terminate everything now. A process that stops its own node
-// and awaits it is released once every other process has ended, so it cannot deadlock.
+// Node shutdown. Graceful: run the stop hooks before processes (applications, cron), send
+// exit(shutdown) to every process as if from its parent (untrappable), wait for all of them
+// (logging the pending ones every 5 s), run the hooks after processes (network: closing sockets
+// after the last terminate packets; they may be async), then stop loggers. `shutdownTimeout`
+// bounds the whole: when it passes, what is left is killed, hooks still pending are abandoned, and
+// the stop rejects with ErrTimeout. Forced: terminate everything now, then the same end.
+//
+// Who waits is the node handle's business (handle.ts): the root handle's stop() returns the stop
+// promise; a process's handle begins the stop and resolves at once.
 
-import { ErrNodeTerminated, ErrTimeout, TerminateReasonShutdown } from '../gen/errors.js';
+import { ErrIncorrect, ErrNodeTerminated, ErrTimeout, TerminateReasonShutdown, toError } from '../gen/errors.js';
 import { processStateString, type ProcessState } from '../gen/priority.js';
 import { nodeStopChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
 import { forceTerminate } from './termination.js';
-import type { ProcessImpl } from './process.js';
 
 /** Default graceful shutdown limit (3 minutes). */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 180_000;
@@ -19,8 +23,11 @@ export const PENDING_LOG_INTERVAL = 5_000;
 export interface StopHook {
   /** Runs before processes get their exit signals. */
   beforeProcesses?(force: boolean): Promise<void> | void;
-  /** Runs after processes are gone. */
-  afterProcesses?(): void;
+  /**
+   * Runs after processes are gone (or were killed at the deadline); may be async: the stop waits
+   * for it, within what is left of `shutdownTimeout`.
+   */
+  afterProcesses?(): Promise<void> | void;
 }
 
 /** The stop machinery of one node. */
@@ -29,6 +36,7 @@ export class Shutdown {
   private forced = false;
   private readonly stoppedWaiters: (() => void)[] = [];
   private emptyWaiters: (() => void)[] = [];
+  private keepAlive: ReturnType<typeof setInterval> | null = null;
   readonly hooks: StopHook[] = [];
   private signalHandler: (() => void) | null = null;
 
@@ -36,15 +44,18 @@ export class Shutdown {
     if (node.options.handleSignals) {
       this.signalHandler = () => {
         node.log.info('node %s is starting a graceful shutdown...', node.name);
-        node.stop().catch(() => undefined);
+        this.begin(false).catch(() => undefined);
       };
       process.once('SIGTERM', this.signalHandler);
       process.once('SIGINT', this.signalHandler);
     }
   }
 
-  stop(force: boolean): Promise<void> {
-    const caller = this.callerProcess();
+  /**
+   * Begins the stop (idempotent; a forced begin during a graceful stop forces it) and returns the
+   * promise of its end, which rejects with ErrTimeout when `shutdownTimeout` passed. Never throws.
+   */
+  begin(force: boolean): Promise<void> {
     if (this.stopping === null) {
       this.stopping = this.run(force);
       // Stop is also awaited by wait(); avoid unhandled rejections when nobody awaits it.
@@ -52,25 +63,7 @@ export class Shutdown {
     } else if (force && !this.forced) {
       this.forceAll();
     }
-    // A process cannot wait for its own end (nor can its supervisor or application wait for it
-    // while it waits): its stop() resolves as soon as the stop has begun. It ends with its
-    // shutdown exit once its handler returns.
-    if (caller !== null) return Promise.resolve();
     return this.stopping;
-  }
-
-  /**
-   * The process whose code calls stop(), if any: the one the scheduler runs right now, or one
-   * suspended in an async handler that read `this.node` in the current microtask burst (a
-   * handler continuing after an await). The second is a guess: outside code calling stop() in
-   * that same burst is taken for that process (its stop() then resolves early).
-   */
-  private callerProcess(): ProcessImpl | null {
-    const node = this.node;
-    const current = node.scheduler.current as ProcessImpl | null;
-    if (current !== null && current.nodeImpl === node && node.processes.has(current.pid.id)) return current;
-    const p = node.accessor;
-    return p !== null && p.suspended && node.processes.has(p.pid.id) ? p : null;
   }
 
   private async run(force: boolean): Promise<void> {
@@ -80,54 +73,76 @@ export class Shutdown {
     // Processes still inside an async init are not in the table (nothing would wait for them):
     // their spawns fail now and what they reserved (a name) is released.
     for (const abort of [...node.pendingInits.values()]) abort(ErrNodeTerminated.with(node.name));
-    for (const h of this.hooks) {
-      try {
-        await h.beforeProcesses?.(force);
-      } catch (e) {
-        node.log.error('stop hook failed: %s', String(e));
-      }
-    }
-    if (force) this.forceAll();
-    else for (const p of [...node.processes.values()]) node.shutdownExit(p, TerminateReasonShutdown);
-
+    const timeout = node.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    // Not unref'd: an awaited stop must reach its deadline (kill the rest, reject with ErrTimeout)
+    // even when a stuck process or hook holds nothing that keeps the event loop alive.
+    const expired = new Promise<typeof EXPIRED>((resolve) => {
+      timer = setTimeout(() => resolve(EXPIRED), timeout);
+    });
     let failure: Error | null = null;
-    if (node.processes.size > 0) {
-      const timeout = node.options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT;
-      const ticker = setInterval(() => this.logPending(), PENDING_LOG_INTERVAL);
-      ticker.unref();
-      let timer: ReturnType<typeof setTimeout> | null = null;
-      const expired = new Promise<boolean>((resolve) => {
-        // Not unref'd: an awaited stop must reach its deadline (kill the rest, reject with
-        // ErrTimeout) even when a stuck process holds nothing that keeps the event loop alive.
-        timer = setTimeout(() => resolve(true), timeout);
-      });
-      const empty = new Promise<boolean>((resolve) => {
-        this.emptyWaiters.push(() => resolve(false));
-        this.check();
-      });
-      const timedOut = await Promise.race([empty, expired]);
-      clearInterval(ticker);
+    const timedOut = (what: string): Error =>
+      ErrTimeout.with(`graceful shutdown of ${node.name} did not finish in ${timeout} ms (${what})`);
+    try {
+      for (const h of this.hooks) {
+        if (h.beforeProcesses === undefined) continue;
+        if ((await this.bounded(() => h.beforeProcesses!(force), expired)) === EXPIRED) {
+          failure ??= timedOut('a stop hook before processes was still running');
+          break;
+        }
+      }
+      if (force) this.forceAll();
+      else for (const p of [...node.processes.values()]) node.shutdownExit(p, TerminateReasonShutdown);
+
+      if (node.processes.size > 0) {
+        const ticker = setInterval(() => this.logPending(), PENDING_LOG_INTERVAL);
+        ticker.unref();
+        const empty = new Promise<void>((resolve) => {
+          this.emptyWaiters.push(resolve);
+          this.check();
+        });
+        const r = await Promise.race([empty, expired]);
+        clearInterval(ticker);
+        if (r === EXPIRED) {
+          this.logPending();
+          failure ??= timedOut('remaining processes were killed');
+          this.forceAll();
+        }
+      }
+      for (const h of this.hooks) {
+        if (h.afterProcesses === undefined) continue;
+        if ((await this.bounded(() => h.afterProcesses!(), expired)) === EXPIRED) {
+          failure ??= timedOut('a stop hook after processes was abandoned');
+          break;
+        }
+      }
+    } finally {
       if (timer !== null) clearTimeout(timer);
-      if (timedOut) {
-        this.logPending();
-        failure = ErrTimeout.with(`graceful shutdown of ${node.name} did not finish in ${timeout} ms; remaining processes were killed`);
-        this.forceAll();
-      }
-    }
-    for (const h of this.hooks) {
-      try {
-        h.afterProcesses?.();
-      } catch (e) {
-        node.log.error('stop hook failed: %s', String(e));
-      }
     }
     node.events.dropNodeEvents(TerminateReasonShutdown);
     node.calls.failAll(ErrNodeTerminated.with(node.name));
     node.logRegistry.terminateAll();
     node.markStopped();
     if (nodeStopChannel.hasSubscribers) nodeStopChannel.publish({ node: node.name, forced: this.forced });
-    for (const w of this.stoppedWaiters.splice(0)) w();
+    this.releaseWaiters();
     if (failure !== null) throw failure;
+  }
+
+  /** Runs a hook, logging its failure; resolves EXPIRED when the deadline comes first. */
+  private async bounded(hook: () => Promise<void> | void, expired: Promise<typeof EXPIRED>): Promise<void | typeof EXPIRED> {
+    const node = this.node;
+    const failed = (e: unknown): void => {
+      node.log.error('stop hook failed: %s', toError(e).message);
+    };
+    let r: Promise<void> | void;
+    try {
+      r = hook();
+    } catch (e) {
+      failed(e);
+      return;
+    }
+    if (r === undefined || r === null || typeof (r as { then?: unknown }).then !== 'function') return;
+    return Promise.race([Promise.resolve(r).then(undefined, failed), expired]);
   }
 
   private forceAll(): void {
@@ -167,19 +182,66 @@ export class Shutdown {
     }
   }
 
+  /**
+   * Resolves when the node has stopped (at once when it has). While a node runs and someone waits
+   * here, the OS process stays alive (a ref'd keep-alive timer, dropped when the node stops), as
+   * Go's `node.Wait()` blocks: `await node.wait()` as the last line of a server keeps it serving.
+   */
   wait(): Promise<void> {
     if (!this.node.isAlive()) return Promise.resolve();
-    return new Promise<void>((resolve) => this.stoppedWaiters.push(resolve));
+    return new Promise<void>((resolve) => this.addWaiter(resolve));
   }
 
+  /**
+   * Like wait(); rejects with ErrTimeout after `ms`, ErrNodeTerminated if already stopped, and
+   * ErrIncorrect unless `ms` is an integer of milliseconds from 0 to 2^31-1.
+   */
   waitWithTimeout(ms: number): Promise<void> {
+    if (!(Number.isInteger(ms) && ms >= 0 && ms <= MAX_TIMER_MS)) {
+      return Promise.reject(ErrIncorrect.with(`waitWithTimeout(${typeof ms === 'number' ? ms : typeof ms}): the timeout must be an integer of milliseconds from 0 to 2^31-1`));
+    }
     if (!this.node.isAlive()) return Promise.reject(ErrNodeTerminated.with(this.node.name));
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(ErrTimeout.with(`node did not stop in ${ms} ms`)), ms);
-      this.stoppedWaiters.push(() => {
+      let waiter: (() => void) | null = null;
+      const timer = setTimeout(() => {
+        this.removeWaiter(waiter!);
+        reject(ErrTimeout.with(`node ${this.node.name} did not stop in ${ms} ms`));
+      }, ms);
+      waiter = () => {
         clearTimeout(timer);
         resolve();
-      });
+      };
+      this.addWaiter(waiter);
     });
   }
+
+  private addWaiter(w: () => void): void {
+    this.stoppedWaiters.push(w);
+    // Something keeps the OS process alive while anyone waits for this node.
+    this.keepAlive ??= setInterval(noop, KEEP_ALIVE_INTERVAL);
+  }
+
+  private removeWaiter(w: () => void): void {
+    const i = this.stoppedWaiters.indexOf(w);
+    if (i >= 0) this.stoppedWaiters.splice(i, 1);
+    if (this.stoppedWaiters.length === 0) this.dropKeepAlive();
+  }
+
+  private releaseWaiters(): void {
+    this.dropKeepAlive();
+    for (const w of this.stoppedWaiters.splice(0)) w();
+  }
+
+  private dropKeepAlive(): void {
+    if (this.keepAlive !== null) {
+      clearInterval(this.keepAlive);
+      this.keepAlive = null;
+    }
+  }
 }
+
+const EXPIRED: unique symbol = Symbol('expired');
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** The keep-alive timer never does anything; a long interval costs nothing. */
+const KEEP_ALIVE_INTERVAL = 2 ** 31 - 1;
+function noop(): void {}

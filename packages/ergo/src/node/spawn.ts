@@ -6,28 +6,64 @@ import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
 import { ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrTaken, ErrTimeout, toError } from '../gen/errors.js';
 import { LogLevel } from '../gen/log.js';
-import { isMessagePriority, MessagePriority } from '../gen/priority.js';
+import { MessagePriority } from '../gen/priority.js';
 import { Stop, type ProcessBehavior, type ProcessFactory } from '../gen/process.js';
 import { PID } from '../gen/pid.js';
 import type { ProcessOptions } from '../gen/options.js';
-import { entriesOf, validateName, type NodeImpl } from './node.js';
-import { isThenable, ProcessImpl, S_INIT, S_SLEEP, S_TERMINATED } from './process.js';
+import { validateEnv, validateProcessOptions } from '../gen/validate.js';
+import { validateName, type NodeImpl } from './node.js';
+import { isGone, isThenable, ProcessImpl, S_INIT, S_SLEEP } from './process.js';
 import { failedInit, terminateAfterInit } from './termination.js';
 
-/** Internal spawn details the public options do not carry (applications, remote spawns). */
-export interface SpawnExtra {
+/**
+ * One spawn, fully resolved: who asks (parent, leader), what the process gets (env, log level,
+ * application, name, args) and the options. A local spawn builds it with localSpawnRequest; a
+ * remote spawn (the network Core) fills it from the wire, with `parent: null` and `parentPID`
+ * the remote parent. spawnProcess takes ownership of `env`.
+ */
+export interface SpawnRequest {
+  factory: ProcessFactory;
+  options: ProcessOptions;
+  /** Arguments of the behaviour's init. */
+  args: unknown[];
+  /** Name registered before init ('' = none). */
+  register: Atom;
+  /** The parent when it is a process of this node (null for the node, an application, a remote node). */
+  parent: ProcessImpl | null;
+  /** The parent's PID (the node's core PID for node spawns, a remote PID for remote spawns). */
+  parentPID: PID;
+  leader: PID;
+  /** The whole env of the new process, every layer applied (null = empty). */
+  env: Map<string, unknown> | null;
+  /** The process' log level (resolved: never LogLevel.Default). */
+  logLevel: LogLevel;
+  /** The application the process belongs to ('' = none). */
+  application: Atom;
+  /** Called as the process enters the table (before anything else can end it). */
+  onSpawned: ((p: ProcessImpl) => void) | null;
+}
+
+/** What a local spawn names; localSpawnRequest resolves the rest from the parent and the node. */
+export interface LocalSpawn {
+  factory: ProcessFactory;
+  options?: ProcessOptions;
+  args?: unknown[];
+  register?: Atom | string;
+  /** The spawning process (null/undefined: the node itself). */
+  parent?: ProcessImpl | null;
   application?: Atom;
   /** Env layer between the node and the parent (the application's env). */
   applicationEnv?: Map<string, unknown> | null;
-  /** Overrides the parent/leader PIDs when the parent is not a local process. */
-  parentPID?: PID;
-  /** Called as the process enters the table (before anything else can end it). */
   onSpawned?: (p: ProcessImpl) => void;
 }
 
 /** Creates a behaviour from a class (has `processInit` on its prototype) or a factory function. */
 export function instantiate(factory: ProcessFactory): ProcessBehavior {
   const proto = (factory as { prototype?: { processInit?: unknown } }).prototype;
+  if (proto !== undefined && typeof proto.processInit !== 'function' && isClass(factory)) {
+    // A class that does not extend a behaviour: calling it would be a TypeError.
+    throw ErrIncorrect.with(`${factory.name || 'the class'} does not extend a process behaviour (e.g. Actor)`);
+  }
   const b =
     proto !== undefined && typeof proto.processInit === 'function'
       ? new (factory as new () => ProcessBehavior)()
@@ -36,6 +72,11 @@ export function instantiate(factory: ProcessFactory): ProcessBehavior {
     throw ErrIncorrect.with('factory must return a process behaviour (e.g. an Actor)');
   }
   return b;
+}
+
+/** True for a `class` (only checked on the rare path: a function whose prototype has no processInit). */
+function isClass(f: ProcessFactory): boolean {
+  return /^class\b/.test(Function.prototype.toString.call(f));
 }
 
 function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, unknown]> | null | undefined, normalize: boolean): Map<string, unknown> | null {
@@ -49,20 +90,82 @@ function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, un
 }
 
 /**
- * Spawns a process. Rejects with ErrNodeTerminated, ErrIncorrect (bad factory/options), ErrTaken
- * (name), init's error (returned, thrown or rejected), or ErrTimeout (`initTimeout`).
+ * Resolves a local spawn: parent and leader PIDs, log level (the option, else the parent's, else
+ * the node's) and the env layers node → application → leader → parent → options. The options
+ * must have passed checkSpawnOptions.
  */
-export function spawnProcess(
-  node: NodeImpl,
-  factory: ProcessFactory,
-  options: ProcessOptions,
-  args: unknown[],
-  parent: ProcessImpl | null,
-  register: Atom,
-  extra?: SpawnExtra,
-): Promise<PID> {
+export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
+  const options = s.options ?? {};
+  const parent = s.parent ?? null;
+  const parentPID = parent !== null ? parent.pid : node.pid;
+  const leader = options.leader ?? (parent !== null ? parent.leader : parentPID);
+  const logLevel =
+    options.logLevel !== undefined && options.logLevel !== LogLevel.Default
+      ? options.logLevel
+      : parent !== null
+        ? parent.logLevel
+        : node.log.level();
+  let env: Map<string, unknown> | null = null;
+  if (node.envMap.size > 0) env = copyEnvInto(env, node.envMap, false);
+  if (s.applicationEnv) env = copyEnvInto(env, s.applicationEnv, false);
+  if (parent !== null) {
+    if (!leader.equals(parent.pid) && leader.node === node.name) {
+      const l = node.processes.get(leader.id);
+      if (l !== undefined && l.envMap !== null) env = copyEnvInto(env, l.envMap, false);
+    }
+    if (parent.envMap !== null) env = copyEnvInto(env, parent.envMap, false);
+  }
+  if (options.env !== undefined) env = copyEnvInto(env, validateEnv(options.env, 'env'), true);
+  return {
+    factory: s.factory,
+    options,
+    args: s.args ?? [],
+    register: (s.register ?? '') as Atom,
+    parent,
+    parentPID,
+    leader,
+    env,
+    logLevel,
+    application: s.application ?? (parent !== null ? parent.application : ('' as Atom)),
+    onSpawned: s.onSpawned ?? null,
+  };
+}
+
+/**
+ * Spawns a local process: checkSpawnOptions, localSpawnRequest, spawnProcess. Never throws:
+ * failures reject (ErrNodeTerminated, ErrIncorrect, and spawnProcess' errors).
+ */
+export function spawnLocal(node: NodeImpl, s: LocalSpawn): Promise<PID> {
+  let req: SpawnRequest;
+  try {
+    node.checkRunning();
+    if (s.options !== undefined) checkSpawnOptions(s.options);
+    req = localSpawnRequest(node, s);
+  } catch (e) {
+    return Promise.reject(e);
+  }
+  return spawnProcess(node, req);
+}
+
+/**
+ * Checks spawn options before anything reads them. Throws ErrIncorrect. Every spawn path calls it
+ * once: spawnLocal before it resolves the request, a remote spawn (the network Core) before it
+ * fills one. Each option has one validator (gen/validate.ts), shared with its setter.
+ */
+export function checkSpawnOptions(options: ProcessOptions): void {
+  validateProcessOptions(options);
+}
+
+/**
+ * Spawns the process a request describes (its options already checked by checkSpawnOptions):
+ * init runs before the process enters the table. Rejects with ErrNodeTerminated, ErrIncorrect
+ * (bad factory), ErrTaken (name), init's error (returned, thrown or rejected; a thrown non-Error
+ * is wrapped by toError: ERR_THROWN_VALUE), or ErrTimeout (`initTimeout`). Never throws.
+ */
+export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
   let p: ProcessImpl | undefined;
   let r: unknown;
+  const { factory, options, register } = req;
   try {
     node.checkRunning();
     if (typeof factory !== 'function') throw ErrIncorrect.with('factory must be a class or a function');
@@ -70,35 +173,10 @@ export function spawnProcess(
       validateName(register);
       if (node.names.has(register)) throw ErrTaken.with(`name '${register}'`);
     }
-    const mailboxSize = options.mailboxSize ?? 0;
-    if (!Number.isInteger(mailboxSize) || mailboxSize < 0) throw ErrIncorrect.with(`mailboxSize ${mailboxSize}`);
-    if (options.sendPriority !== undefined && !isMessagePriority(options.sendPriority)) throw ErrIncorrect.with(`sendPriority ${String(options.sendPriority)}`);
-    if (options.initTimeout !== undefined && !(options.initTimeout >= 0)) throw ErrIncorrect.with(`initTimeout ${options.initTimeout}`);
 
-    const parentPID = parent !== null ? parent.pid : (extra?.parentPID ?? node.pid);
-    const leader = options.leader ?? (parent !== null ? parent.leader : parentPID);
-    const level =
-      options.logLevel !== undefined && options.logLevel !== LogLevel.Default
-        ? options.logLevel
-        : parent !== null
-          ? parent.logLevel
-          : node.log.level();
-    p = new ProcessImpl(node, new PID(node.name, ++node.nextID, node.creation), parentPID, leader, mailboxSize, level);
-    p.application = extra?.application ?? (parent !== null ? parent.application : ('' as Atom));
-
-    // Env: node → application → leader → parent → options (each layer copied at spawn).
-    let env: Map<string, unknown> | null = null;
-    if (node.envMap.size > 0) env = copyEnvInto(env, node.envMap, false);
-    if (extra?.applicationEnv) env = copyEnvInto(env, extra.applicationEnv, false);
-    if (parent !== null) {
-      if (!leader.equals(parent.pid) && leader.node === node.name) {
-        const l = node.processes.get(leader.id);
-        if (l !== undefined && l.envMap !== null) env = copyEnvInto(env, l.envMap, false);
-      }
-      if (parent.envMap !== null) env = copyEnvInto(env, parent.envMap, false);
-    }
-    if (options.env !== undefined) env = copyEnvInto(env, entriesOf(options.env), true);
-    p.envMap = env;
+    p = new ProcessImpl(node, new PID(node.name, ++node.nextID, node.creation), req.parentPID, req.leader, options.mailboxSize ?? 0, req.logLevel);
+    p.application = req.application;
+    p.envMap = req.env;
 
     p.priority = options.sendPriority ?? MessagePriority.Normal;
     p.important = options.importantDelivery === true;
@@ -110,16 +188,19 @@ export function spawnProcess(
       node.names.set(register, p);
       p.name = register;
     }
-    r = p.behaviorObj.processInit(p, args);
+    r = p.behaviorObj.processInit(p, req.args);
   } catch (e) {
+    // Anything init throws is wrapped like a handler's panic (a non-Error becomes an ErgoError
+    // with the value as its cause); validation errors are ErgoErrors already.
+    const err = toError(e);
     if (p !== undefined) {
-      logInitFailure(p, e);
-      failedInit(node, p, toError(e));
+      logInitFailure(p, err);
+      failedInit(node, p, err);
     }
-    return Promise.reject(e);
+    return Promise.reject(err);
   }
-  if (isThenable(r)) return awaitInit(node, p, r, options, parent, extra);
-  return finishInit(node, p, r, options, parent, extra);
+  if (isThenable(r)) return awaitInit(node, p, r, req);
+  return finishInit(node, p, r, req);
 }
 
 function logInitFailure(p: ProcessImpl, e: unknown): void {
@@ -127,7 +208,8 @@ function logInitFailure(p: ProcessImpl, e: unknown): void {
   p.nodeImpl.log.panic('init of %s (%s) failed: %s', p.pid.toString(), p.behaviorName(), err.stack ?? err.message);
 }
 
-function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, options: ProcessOptions, parent: ProcessImpl | null, extra: SpawnExtra | undefined): Promise<PID> {
+function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, req: SpawnRequest): Promise<PID> {
+  const options = req.options;
   return new Promise<PID>((resolve, reject) => {
     let timer: ReturnType<typeof setTimeout> | null = null;
     let done = false;
@@ -152,12 +234,13 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, opti
       if (timer !== null) clearTimeout(timer);
       node.pendingInits.delete(p);
       if (!ok) {
-        logInitFailure(p, v);
-        failedInit(node, p, toError(v));
-        reject(v);
+        const err = toError(v);
+        logInitFailure(p, err);
+        failedInit(node, p, err);
+        reject(err);
         return;
       }
-      finishInit(node, p, v, options, parent, extra).then(resolve, reject);
+      finishInit(node, p, v, req).then(resolve, reject);
     };
     try {
       r.then(
@@ -170,13 +253,14 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, opti
   });
 }
 
-function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: ProcessOptions, parent: ProcessImpl | null, extra: SpawnExtra | undefined): Promise<PID> {
+function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnRequest): Promise<PID> {
+  const { options, parent } = req;
   let err: Error | undefined;
   if (r instanceof Error) err = r;
   else if (r instanceof Stop) err = r.reason;
   else if (p.st !== S_INIT) err = ErrProcessTerminated.with(`${p.pid} was terminated during init`);
   else if (node.stopping) err = ErrNodeTerminated.with(node.name);
-  else if (options.linkParent && parent !== null && parent.st === S_TERMINATED) err = ErrProcessTerminated.with(`parent ${parent.pid} ended during init`);
+  else if (options.linkParent && parent !== null && isGone(parent.st)) err = ErrProcessTerminated.with(`parent ${parent.pid} ended during init`);
   if (err !== undefined) {
     const initSucceeded = !(r instanceof Error || r instanceof Stop) && p.st === S_INIT;
     failedInit(node, p, err);
@@ -187,12 +271,12 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, options: Process
   if (parent !== null) {
     if (options.linkParent) node.targets.add(true, p, parent.pid, parent);
     // A parent that ended meanwhile (LinkChild alone does not fail the spawn) cannot be told.
-    if (options.linkChild && parent.st !== S_TERMINATED) node.targets.add(true, parent, p.pid, p);
+    if (options.linkChild && !isGone(parent.st)) node.targets.add(true, parent, p.pid, p);
   }
   p.st = S_SLEEP;
   node.processes.set(p.pid.id, p);
   node.processSpawned(p);
   if (p.mb.size > 0) node.scheduler.enqueue(p);
-  extra?.onSpawned?.(p);
+  req.onSpawned?.(p);
   return Promise.resolve(p.pid);
 }

@@ -1,6 +1,6 @@
 // How processes end: terminate (normal path, from a returned reason, an exit signal, a panic),
-// kill (zombee rule), and failed init. Termination removes everything the process owned and
-// turns every relation on it into one notification.
+// kill (zombee rule, bounded by the kill grace), and failed init. Termination removes everything
+// the process owned and turns every relation on it into one notification.
 
 import {
   ErrProcessTerminated,
@@ -14,7 +14,7 @@ import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
 import { panicChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { isGone, isThenable, S_DETACHED, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 
 function callFailure(p: ProcessImpl, reason: Error): Error {
   return ErrProcessTerminated.with(`${p.pid} terminated: ${reason.message}`, reason);
@@ -73,7 +73,7 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
  * unwrapped one level, then runs the behaviour's terminate callback (guarded, may be async).
  */
 export function terminateProcess(node: NodeImpl, p: ProcessImpl, reason: Error): void {
-  if (p.st === S_TERMINATED) return;
+  if (isGone(p.st)) return;
   p.st = S_TERMINATED;
   node.processes.delete(p.pid.id);
   const unwrapped = unwrapReason(reason);
@@ -109,7 +109,7 @@ function logTerminatePanic(node: NodeImpl, p: ProcessImpl, e: unknown): void {
 
 /** A callback threw or rejected. A zombee simply finishes as killed. */
 export function panicProcess(node: NodeImpl, p: ProcessImpl, e: unknown, where: string): void {
-  if (p.st === S_TERMINATED) return;
+  if (isGone(p.st)) return;
   if (p.st === S_ZOMBEE) {
     terminateProcess(node, p, TerminateReasonKill);
     return;
@@ -121,7 +121,12 @@ export function panicProcess(node: NodeImpl, p: ProcessImpl, e: unknown, where: 
   terminateProcess(node, p, TerminateReasonPanic);
 }
 
-/** Kill: an idle process terminates now; a running one becomes a zombee until its handler settles. */
+/**
+ * Kill: an idle process terminates now; a running one becomes a zombee until its handler
+ * settles, for at most the node's kill grace (`killGraceMs`). When the grace passes first, the
+ * process is terminated (reason kill) and detached: whatever its handler does later is ignored,
+ * and every operation it attempts fails (see detach).
+ */
 export function killProcess(node: NodeImpl, p: ProcessImpl): void {
   switch (p.st) {
     case S_SLEEP:
@@ -134,18 +139,54 @@ export function killProcess(node: NodeImpl, p: ProcessImpl): void {
         const err = ErrProcessTerminated.with(`${p.pid} was killed while waiting for a reply`);
         node.calls.failWhere((c) => (c.owner === p ? err : undefined));
       }
+      armKillGrace(node, p);
       return;
   }
 }
 
-/** Forced termination (stopForce, shutdown timeout): ends the process whatever it is doing. */
-export function forceTerminate(node: NodeImpl, p: ProcessImpl): void {
+/** Ends a zombee at the end of the grace unless its handler settled first (release clears it). */
+function armKillGrace(node: NodeImpl, p: ProcessImpl): void {
+  if (node.killGrace === 0) {
+    detach(node, p);
+    return;
+  }
+  const timers = (p.timers ??= new Set());
+  const h = setTimeout(() => {
+    timers.delete(h);
+    if (p.st === S_ZOMBEE) {
+      node.log.warning('process %s was killed and its handler did not return within %d ms: terminated and detached', p.pid.toString(), node.killGrace);
+      detach(node, p);
+    }
+  }, node.killGrace);
+  // The grace never keeps the OS process alive by itself (a graceful stop holds its own timer).
+  h.unref();
+  timers.add(h);
+}
+
+/**
+ * Terminates a zombee whose handler is still running, as killed (its terminate callback runs, as
+ * for any termination), then detaches it: its state becomes S_DETACHED, outside every state mask,
+ * so every process operation its late continuation attempts (send, call, spawn, link...) fails,
+ * as does everything through its node handle; the value its handler finally returns or throws is
+ * ignored. It is out of every table already, so nothing can reach it either.
+ */
+export function detach(node: NodeImpl, p: ProcessImpl): void {
   terminateProcess(node, p, TerminateReasonKill);
+  p.st = S_DETACHED;
+}
+
+/**
+ * Forced termination (stopForce, shutdown timeout): ends the process whatever it is doing. One
+ * whose handler is still running is detached, as at the end of a kill grace.
+ */
+export function forceTerminate(node: NodeImpl, p: ProcessImpl): void {
+  if (p.st === S_RUNNING || p.st === S_WAIT || p.st === S_ZOMBEE) detach(node, p);
+  else terminateProcess(node, p, TerminateReasonKill);
 }
 
 /** Init failed (error, throw, timeout, node stopping): undo the spawn; terminate is not called. */
 export function failedInit(node: NodeImpl, p: ProcessImpl, err: Error): void {
-  if (p.st === S_TERMINATED) return;
+  if (isGone(p.st)) return;
   // Children spawned during init with LinkChild are stopped with the same reason.
   const own = node.targets.targetsOf(p).links;
   p.st = S_TERMINATED;

@@ -21,6 +21,7 @@ import {
   type CronNode,
   type CronSchedule,
 } from '../../gen/cron.js';
+import { validateAtomName, validateFallback } from '../../gen/validate.js';
 import { ErrIncorrect, ErrTaken, ErrTooLarge, ErrUnknown, toError } from '../../gen/errors.js';
 import type { ProcessFallback } from '../../gen/options.js';
 import { MINUTE_MS, ZoneCalendar, floorToMinute } from './calendar.js';
@@ -328,17 +329,15 @@ function compileJob(job: CronJob): JobEntry {
   if (job === null || typeof job !== 'object') throw ErrIncorrect.with('cron job: expected a CronJob object');
   const name = job.name;
   if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('cron job: empty name');
+  validateAtomName(name, 'cron job name');
   const action = job.action as Partial<CronJob['action']> | undefined;
   if (action === null || typeof action !== 'object' || typeof action.do !== 'function' || typeof action.info !== 'function') {
     throw ErrIncorrect.with(`cron job ${JSON.stringify(name)}: the action must implement do() and info()`);
   }
   const spec = parseCronSpec(job.spec);
   const calendar = ZoneCalendar.of(job.location);
-  const f = job.fallback;
+  const f = job.fallback === undefined ? undefined : validateFallback(job.fallback, `cron job ${JSON.stringify(name)}: fallback`);
   const fallback: Required<ProcessFallback> = { enable: f?.enable === true, name: f?.name ?? '', tag: f?.tag ?? '' };
-  if (fallback.enable && (typeof fallback.name !== 'string' || fallback.name === '')) {
-    throw ErrIncorrect.with(`cron job ${JSON.stringify(name)}: the fallback is enabled but names no process`);
-  }
   return { name, job: Object.freeze({ ...job }), spec, calendar, fallback, disabled: false, lastRun: null, lastErr: '' };
 }
 

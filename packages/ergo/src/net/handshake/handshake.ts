@@ -1,0 +1,380 @@
+// The EHS:R1 handshake over one socket (WIRE.md §2.2–2.7): the full handshake of a connection's
+// first TCP link, the Join of its extra pool links, and the acceptor that answers both. Each read
+// waits at most `timeout` (Ergo: 1 s); any failed check closes the socket without a word to the
+// peer, as Ergo does, and rejects with a WireError naming the step. On success the socket is
+// paused with the listeners removed, and the bytes that followed the last frame are returned as
+// `tail`: the ENP link takes the socket from there (push the tail, then resume).
+
+import type { Socket } from 'node:net';
+import { TLSSocket } from 'node:tls';
+import type { Version } from '../../gen/node.js';
+import type { EdfRegistry } from '../edf/registry.js';
+import { NetworkFlags, WireVersion } from '../edf/framework.js';
+import { WireError, type WireErrorCode } from '../error.js';
+import {
+  helloCertDigest,
+  helloDigest,
+  helloReplyDigest,
+  introduceDigest,
+  joinAcceptCertDigest,
+  joinAcceptDigest,
+  joinDigest,
+  makeConnectionID,
+  makeSalt,
+  sameDigest,
+  tlsFingerprint,
+} from './digest.js';
+import { HandshakeCodec, type HandshakeMessage } from './frame.js';
+import { MessageAccept, MessageHello, MessageIntroduce, MessageJoin } from './messages.js';
+
+/** Ergo's per-read handshake timeout in milliseconds. */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 1000;
+/** Ergo's default pool size (TCP links per connection) offered by an acceptor. */
+export const DEFAULT_POOL_SIZE = 3;
+
+/** What this node announces and checks in a handshake. */
+export interface HandshakeOptions {
+  /** This node's name (`name@host`). */
+  node: string;
+  /** The shared secret. */
+  cookie: string;
+  /** This node's creation (Unix seconds at start): the incarnation of its PIDs/Refs/Aliases. */
+  creation: number;
+  /** Application version announced in Introduce (default empty). */
+  version?: Version;
+  /** Network flags announced (default Go's 0x67). */
+  flags?: NetworkFlags;
+  /** This node's incoming packet limit announced to the peer (0 = none, the default). */
+  maxMessageSize?: number;
+  /** Atom cache this node announces (id → atom; default none: always inline). */
+  atomCache?: Map<number, string> | null;
+  /** Type cache this node announces (id → type name; default none). */
+  regCache?: Map<number, string> | null;
+  /** Error cache this node announces (id → error; default none). */
+  errCache?: Map<number, Error | null> | null;
+  /** Acceptor: links per connection offered to the initiator (default 3). */
+  poolSize?: number;
+  /** Per-read timeout in ms (default 1000, Ergo's). `ERR_HANDSHAKE_TIMEOUT` when it passes. */
+  timeout?: number;
+  /** Largest handshake frame accepted (default 65535, Ergo's). */
+  maxFrame?: number;
+  /** Registry of the framework types (default: the default registry). */
+  registry?: EdfRegistry;
+  /**
+   * Initiator on TLS: do not check the acceptor's certificate digest (Go's
+   * `DisableTLSFingerprint`). Default false: a TLS acceptor must prove the cookie for its certificate.
+   */
+  disableTLSFingerprint?: boolean;
+}
+
+/** What a completed handshake established. */
+export interface HandshakeResult {
+  /** True for a Join (an extra pool link of an existing connection). */
+  join: boolean;
+  /** The connection id (initiator: from Accept; acceptor: its own; join: the one the initiator named). */
+  connectionID: string;
+  /** The peer's node name. */
+  peer: string;
+  /** The peer's creation (0 on a join). */
+  peerCreation: number | bigint;
+  /** The peer's application version (empty on a join). */
+  peerVersion: Version;
+  /** The peer's flags (all false on a join). */
+  peerFlags: NetworkFlags;
+  /** The peer's incoming limit (0 = none). */
+  peerMaxMessageSize: number;
+  /** Links of the connection (initiator: Accept.PoolSize; acceptor: its own). */
+  poolSize: number;
+  /** Addresses to dial extra links to (initiator of a full handshake only). */
+  poolDSN: string[];
+  /** The peer's announced caches: decode with these. */
+  peerAtomCache: Map<number, string>;
+  peerRegCache: Map<number, string>;
+  peerErrCache: Map<number, Error>;
+  /** Bytes received after the last handshake frame: the start of ENP. */
+  tail: Uint8Array;
+}
+
+function fail(code: WireErrorCode, message: string): WireError {
+  return new WireError(code, message);
+}
+
+function toNumber(v: number | bigint): number {
+  return typeof v === 'bigint' ? Number(v) : v;
+}
+
+/** One socket's frame I/O during the handshake; removes itself when done. */
+class FrameIO {
+  readonly codec: HandshakeCodec;
+  readonly #socket: Socket;
+  readonly #timeout: number;
+  #waiter: ((err: Error | undefined) => void) | undefined;
+  #error: Error | undefined;
+  readonly #onData = (chunk: Buffer): void => {
+    this.codec.push(chunk);
+    this.#wake(undefined);
+  };
+  readonly #onEnd = (): void => this.#broken(fail('ERR_HANDSHAKE_CLOSED', 'peer closed the connection during the handshake'));
+  readonly #onError = (err: Error): void => this.#broken(new WireError('ERR_HANDSHAKE_CLOSED', `socket error during the handshake: ${err.message}`, { cause: err }));
+
+  constructor(socket: Socket, options: HandshakeOptions) {
+    this.#socket = socket;
+    this.#timeout = options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.codec = new HandshakeCodec({ registry: options.registry, maxFrame: options.maxFrame });
+    socket.on('data', this.#onData);
+    socket.on('end', this.#onEnd);
+    socket.on('close', this.#onEnd);
+    socket.on('error', this.#onError);
+  }
+
+  #broken(err: Error): void {
+    this.#error ??= err;
+    this.#wake(err);
+  }
+
+  #wake(err: Error | undefined): void {
+    const w = this.#waiter;
+    this.#waiter = undefined;
+    w?.(err);
+  }
+
+  send(message: HandshakeMessage): void {
+    this.#socket.write(this.codec.encode(message));
+  }
+
+  /** The next message, within the timeout. */
+  async read(step: string): Promise<HandshakeMessage> {
+    const deadline = Date.now() + this.#timeout;
+    for (;;) {
+      const m = this.codec.next();
+      if (m !== undefined) return m;
+      if (this.#error !== undefined) throw this.#error;
+      const left = deadline - Date.now();
+      if (left <= 0) throw fail('ERR_HANDSHAKE_TIMEOUT', `no ${step} within ${this.#timeout} ms`);
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#waiter = undefined;
+          reject(fail('ERR_HANDSHAKE_TIMEOUT', `no ${step} within ${this.#timeout} ms`));
+        }, left);
+        this.#waiter = (err) => {
+          clearTimeout(timer);
+          if (err !== undefined) reject(err);
+          else resolve();
+        };
+      });
+    }
+  }
+
+  /** Detaches from the socket (paused, so no byte is lost before ENP takes it). */
+  detach(): Uint8Array {
+    const s = this.#socket;
+    s.pause();
+    s.off('data', this.#onData);
+    s.off('end', this.#onEnd);
+    s.off('close', this.#onEnd);
+    s.off('error', this.#onError);
+    return this.codec.tail();
+  }
+}
+
+async function run<T>(socket: Socket, options: HandshakeOptions, steps: (io: FrameIO) => Promise<T>): Promise<T> {
+  validate(options);
+  const io = new FrameIO(socket, options);
+  try {
+    return await steps(io);
+  } catch (err) {
+    io.detach();
+    socket.destroy();
+    if (err instanceof WireError) throw err;
+    throw new WireError('ERR_HANDSHAKE_MESSAGE', `handshake failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+  }
+}
+
+function validate(o: HandshakeOptions): void {
+  if (o === null || typeof o !== 'object') throw new WireError('ERR_HANDSHAKE_MESSAGE', 'handshake options must be an object');
+  if (typeof o.node !== 'string' || !/^[^@]+@[^@]+$/.test(o.node)) throw new WireError('ERR_HANDSHAKE_NAME', `node name must be name@host, got ${JSON.stringify(String(o.node).slice(0, 64))}`);
+  if (typeof o.cookie !== 'string') throw new WireError('ERR_HANDSHAKE_DIGEST', 'cookie must be a string');
+  const t = o.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (!Number.isFinite(t) || t <= 0 || t > 2 ** 31 - 1) throw new WireError('ERR_HANDSHAKE_TIMEOUT', `timeout must be 1..2147483647 ms, got ${String(t)}`);
+}
+
+function introduce(o: HandshakeOptions, digest: string): MessageIntroduce {
+  return new MessageIntroduce({
+    node: o.node,
+    version: new WireVersion(o.version),
+    flags: o.flags ?? NetworkFlags.defaults(),
+    creation: o.creation,
+    maxMessageSize: o.maxMessageSize ?? 0,
+    atomCache: o.atomCache?.size ? o.atomCache : null,
+    regCache: o.regCache?.size ? o.regCache : null,
+    errCache: o.errCache?.size ? o.errCache : null,
+    digest,
+  });
+}
+
+function peerErrors(m: Map<number, Error | null> | null): Map<number, Error> {
+  const out = new Map<number, Error>();
+  if (m !== null) for (const [k, v] of m) if (v !== null) out.set(k, v);
+  return out;
+}
+
+function localFingerprint(socket: Socket): Uint8Array | undefined {
+  if (!(socket instanceof TLSSocket)) return undefined;
+  const cert = socket.getX509Certificate();
+  return cert === undefined ? undefined : tlsFingerprint(cert.raw);
+}
+
+function remoteFingerprint(socket: Socket): Uint8Array | undefined {
+  if (!(socket instanceof TLSSocket)) return undefined;
+  const cert = socket.getPeerX509Certificate();
+  return cert === undefined ? undefined : tlsFingerprint(cert.raw);
+}
+
+function expect<T>(m: HandshakeMessage, cls: new () => T, step: string): T {
+  if (!(m instanceof cls)) throw fail('ERR_HANDSHAKE_MESSAGE', `expected ${cls.name} at ${step}, got ${m.constructor.name}`);
+  return m;
+}
+
+/**
+ * Initiator, first link of a connection (steps 1–6 of WIRE §2.2).
+ * @param expectedPeer the node the caller wants to reach; the acceptor's Introduce must name it.
+ * @throws WireError (the socket is destroyed): `ERR_HANDSHAKE_DIGEST` (the acceptor does not know
+ *   the cookie), `ERR_HANDSHAKE_CERT`, `ERR_HANDSHAKE_NAME`, `ERR_HANDSHAKE_TIMEOUT`,
+ *   `ERR_HANDSHAKE_CLOSED` (e.g. the acceptor refused our cookie and closed), `ERR_HANDSHAKE_MESSAGE`,
+ *   `ERR_HANDSHAKE_FRAME`, `ERR_HANDSHAKE_TOO_LARGE`.
+ */
+export function startHandshake(socket: Socket, options: HandshakeOptions, expectedPeer?: string): Promise<HandshakeResult> {
+  return run(socket, options, async (io) => {
+    const cookie = options.cookie;
+    const sI = makeSalt();
+    const dI = helloDigest(sI, cookie);
+    io.send(new MessageHello({ salt: sI, digest: dI }));
+    const hello = expect(await io.read('Hello'), MessageHello, 'hello');
+    if (!sameDigest(hello.digest, helloReplyDigest(hello.salt, dI, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest from the acceptor (stage hello): cookies differ');
+    const fp = remoteFingerprint(socket);
+    if (fp !== undefined && options.disableTLSFingerprint !== true) {
+      if (!sameDigest(hello.digestCert, helloCertDigest(hello.salt, sI, cookie, fp))) {
+        throw fail('ERR_HANDSHAKE_CERT', "the acceptor's cookie digest is not bound to its TLS certificate");
+      }
+    }
+    io.send(introduce(options, introduceDigest(hello.salt, cookie)));
+    const accept = expect(await io.read('Accept'), MessageAccept, 'accept');
+    const intro = expect(await io.read('Introduce'), MessageIntroduce, 'introduce');
+    if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
+    if (expectedPeer !== undefined && intro.node !== expectedPeer) throw fail('ERR_HANDSHAKE_NAME', `dialed ${expectedPeer} but ${intro.node} answered`);
+    io.send(new MessageAccept());
+    const tail = io.detach();
+    return {
+      join: false,
+      connectionID: accept.id,
+      peer: intro.node,
+      peerCreation: intro.creation,
+      peerVersion: intro.version,
+      peerFlags: intro.flags,
+      peerMaxMessageSize: toNumber(intro.maxMessageSize),
+      poolSize: toNumber(accept.poolSize),
+      poolDSN: accept.poolDSN ?? [],
+      peerAtomCache: intro.atomCache ?? new Map(),
+      peerRegCache: intro.regCache ?? new Map(),
+      peerErrCache: peerErrors(intro.errCache),
+      tail,
+    };
+  });
+}
+
+/**
+ * Initiator, an extra pool link of the connection `connectionID` (WIRE §2.3).
+ * @throws WireError as {@link startHandshake}.
+ */
+export function joinHandshake(socket: Socket, options: HandshakeOptions, connectionID: string, peer: string): Promise<HandshakeResult> {
+  return run(socket, options, async (io) => {
+    const cookie = options.cookie;
+    const sJ = makeSalt();
+    const dJ = joinDigest(connectionID, sJ, cookie);
+    io.send(new MessageJoin({ node: options.node, connectionID, salt: sJ, digest: dJ }));
+    const accept = expect(await io.read('Accept'), MessageAccept, 'join');
+    if (!sameDigest(accept.digest, joinAcceptDigest(dJ, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest from the acceptor (stage join): cookies differ');
+    const fp = remoteFingerprint(socket);
+    if (fp !== undefined && options.disableTLSFingerprint !== true) {
+      if (!sameDigest(accept.digestCert, joinAcceptCertDigest(dJ, sJ, cookie, fp))) throw fail('ERR_HANDSHAKE_CERT', "the acceptor's join digest is not bound to its TLS certificate");
+    }
+    return joinResult(connectionID, peer, toNumber(accept.poolSize), io.detach());
+  });
+}
+
+function joinResult(connectionID: string, peer: string, poolSize: number, tail: Uint8Array): HandshakeResult {
+  return {
+    join: true,
+    connectionID,
+    peer,
+    peerCreation: 0,
+    peerVersion: new WireVersion(),
+    peerFlags: new NetworkFlags(),
+    peerMaxMessageSize: 0,
+    poolSize,
+    poolDSN: [],
+    peerAtomCache: new Map(),
+    peerRegCache: new Map(),
+    peerErrCache: new Map(),
+    tail,
+  };
+}
+
+/**
+ * Acceptor: answers a full handshake or a Join on an accepted socket. For a Join the result has
+ * `join: true` and the connection id the initiator named: the caller attaches the link only if
+ * it has that connection with that peer, else closes the socket (Ergo's rule).
+ * @throws WireError as {@link startHandshake}; a wrong cookie is `ERR_HANDSHAKE_DIGEST` and the
+ *   socket is closed without a reply.
+ */
+export function acceptHandshake(socket: Socket, options: HandshakeOptions): Promise<HandshakeResult> {
+  return run(socket, options, async (io) => {
+    const cookie = options.cookie;
+    const first = await io.read('Hello or Join');
+    const fp = localFingerprint(socket);
+    if (first instanceof MessageJoin) {
+      if (!sameDigest(first.digest, joinDigest(first.connectionID, first.salt, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest (accept stage join): cookies differ');
+      if (first.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
+      const reply = new MessageAccept({ digest: joinAcceptDigest(first.digest, cookie) });
+      if (fp !== undefined) reply.digestCert = joinAcceptCertDigest(first.digest, first.salt, cookie, fp);
+      io.send(reply);
+      return joinResult(first.connectionID, first.node, 0, io.detach());
+    }
+    const hello = expect(first, MessageHello, 'hello');
+    if (!sameDigest(hello.digest, helloDigest(hello.salt, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'hello'): cookies differ");
+    const sA = makeSalt();
+    const reply = new MessageHello({ salt: sA, digest: helloReplyDigest(sA, hello.digest, cookie) });
+    if (fp !== undefined) reply.digestCert = helloCertDigest(sA, hello.salt, cookie, fp);
+    io.send(reply);
+    const intro = expect(await io.read('Introduce'), MessageIntroduce, 'introduce');
+    if (!sameDigest(intro.digest, introduceDigest(sA, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'introduce'): cookies differ");
+    if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
+    const id = makeConnectionID();
+    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    const dsn = socket.localAddress !== undefined && socket.localPort !== undefined ? [dsnOf(socket.localAddress, socket.localPort)] : [];
+    io.send(new MessageAccept({ id, poolSize, poolDSN: dsn }));
+    io.send(introduce(options, ''));
+    expect(await io.read('final Accept'), MessageAccept, 'final accept');
+    return {
+      join: false,
+      connectionID: id,
+      peer: intro.node,
+      peerCreation: intro.creation,
+      peerVersion: intro.version,
+      peerFlags: intro.flags,
+      peerMaxMessageSize: toNumber(intro.maxMessageSize),
+      poolSize,
+      poolDSN: [],
+      peerAtomCache: intro.atomCache ?? new Map(),
+      peerRegCache: intro.regCache ?? new Map(),
+      peerErrCache: peerErrors(intro.errCache),
+      tail: io.detach(),
+    };
+  });
+}
+
+/** `host:port`, IPv6 hosts in brackets (Go's net.JoinHostPort). */
+function dsnOf(address: string, port: number): string {
+  const host = address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}

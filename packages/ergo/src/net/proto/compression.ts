@@ -1,0 +1,97 @@
+// Packet compression (WIRE.md §3.6): the whole packet, header included, compressed with gzip
+// (Go's header: mtime 0, no name, OS byte 0xff), zlib or Go's LZW (LSB, 8-bit literals) and
+// wrapped as `4e 01 u32 L order c8 algo u32 innerLength stream`. Levels as Ergo: 0 default
+// (deflate 6), 1 best speed (1), 2 best size (9). Decompression is bounded: the announced inner
+// length and the bytes actually inflated may not exceed `maxDecompressedSize` (zip-bomb
+// protection, Ergo 3.2.0), and must equal each other.
+
+import { deflateSync, gzipSync, inflateSync, gunzipSync, constants as zc } from 'node:zlib';
+import { LzwCompressor, LzwError, LzwOrder, lzwDecompress } from '../../lib/lzw.js';
+import { WireError } from '../error.js';
+import { CompressionAlgorithm } from './packet.js';
+
+/** Default `maxDecompressedSize`: 64 MiB (a packet may not inflate beyond it). */
+export const DEFAULT_MAX_DECOMPRESSED_SIZE = 64 * 1024 * 1024;
+/** Ergo's default compression threshold in bytes (packets must be longer to be compressed). */
+export const DEFAULT_COMPRESSION_THRESHOLD = 1024;
+
+/** `gen.CompressionType` names → wire algorithm ids; unknown names fall back to gzip (as Go). */
+export function algorithmOf(type: string | undefined): number {
+  if (type === 'lzw') return CompressionAlgorithm.LZW;
+  if (type === 'zlib') return CompressionAlgorithm.ZLIB;
+  return CompressionAlgorithm.GZIP;
+}
+
+/** Deflate level of an Ergo `CompressionLevel` (0 default, 1 best speed, 2 best size). */
+export function deflateLevelOf(level: number | undefined): number {
+  if (level === 1) return zc.Z_BEST_SPEED;
+  if (level === 2) return zc.Z_BEST_COMPRESSION;
+  return zc.Z_DEFAULT_COMPRESSION;
+}
+
+/**
+ * Compresses with one algorithm. Holds the LZW dictionary for reuse; one per link (not shared
+ * between concurrent users).
+ */
+export class PacketCompressor {
+  #lzw: LzwCompressor | undefined;
+
+  /**
+   * The compressed stream of `data`.
+   * @throws WireError `ERR_ENP_COMPRESSION` for an unknown algorithm.
+   */
+  compress(algorithm: number, level: number | undefined, data: Uint8Array): Uint8Array {
+    switch (algorithm) {
+      case CompressionAlgorithm.GZIP: {
+        const out = gzipSync(data, { level: deflateLevelOf(level) });
+        out[9] = 0xff; // OS "unknown", as Go's gzip writer
+        return out;
+      }
+      case CompressionAlgorithm.ZLIB:
+        // Ergo's zlib writer always uses the default level.
+        return deflateSync(data);
+      case CompressionAlgorithm.LZW:
+        return (this.#lzw ??= new LzwCompressor(LzwOrder.LSB, 8)).compress(data);
+      default:
+        throw new WireError('ERR_ENP_COMPRESSION', `unknown compression algorithm ${algorithm}`);
+    }
+  }
+}
+
+/**
+ * Inflates a compressed packet's stream and checks it yields exactly `expected` bytes.
+ * @throws WireError `ERR_ENP_DECOMPRESSED_TOO_LARGE` (expected length or output over `max`),
+ *   `ERR_ENP_COMPRESSION` (unknown algorithm, corrupt stream, length mismatch).
+ */
+export function decompressPacket(algorithm: number, stream: Uint8Array, expected: number, max: number): Uint8Array {
+  if (expected > max) {
+    throw new WireError('ERR_ENP_DECOMPRESSED_TOO_LARGE', `compressed packet announces ${expected} bytes, more than maxDecompressedSize (${max})`);
+  }
+  let out: Uint8Array;
+  try {
+    switch (algorithm) {
+      case CompressionAlgorithm.GZIP:
+        out = gunzipSync(stream, { maxOutputLength: expected + 1 });
+        break;
+      case CompressionAlgorithm.ZLIB:
+        out = inflateSync(stream, { maxOutputLength: expected + 1 });
+        break;
+      case CompressionAlgorithm.LZW:
+        out = lzwDecompress(stream, expected + 1, LzwOrder.LSB, 8);
+        break;
+      default:
+        throw new WireError('ERR_ENP_COMPRESSION', `unknown compression algorithm ${algorithm}`);
+    }
+  } catch (err) {
+    if (err instanceof WireError) throw err;
+    const e = err as { code?: string; message?: string };
+    if (e.code === 'ERR_BUFFER_TOO_LARGE' || (err instanceof LzwError && err.code === 'ERR_LZW_TOO_LARGE') || e.code === 'ERR_OUT_OF_RANGE') {
+      throw new WireError('ERR_ENP_COMPRESSION', `compressed packet inflates beyond its announced ${expected} bytes`, { cause: err });
+    }
+    throw new WireError('ERR_ENP_COMPRESSION', `corrupt compressed packet: ${String(e.message ?? err)}`, { cause: err });
+  }
+  if (out.length !== expected) {
+    throw new WireError('ERR_ENP_COMPRESSION', `compressed packet inflates to ${out.length} bytes, announced ${expected}`);
+  }
+  return out;
+}

@@ -1,0 +1,303 @@
+// The ENP:R1 packet decoder of one TCP link (WIRE.md §3.2–3.6): one complete packet (as the
+// frame reader delivers it) into an EnpPacket. Fixed fields are read in place; the EDF payload
+// is decoded with the peer's announced caches; a compressed packet is inflated under a size
+// limit and the packet inside is decoded. Failures are WireErrors with a code; none of them is
+// fatal here (framing was checked by the frame reader): Ergo drops such a packet and keeps the
+// link.
+
+import { EdfDecoder } from '../edf/decoder.js';
+import { defaultRegistry } from '../edf/default.js';
+import { EdfError } from '../edf/errors.js';
+import type { EdfLimits } from '../edf/limits.js';
+import type { EdfRegistry } from '../edf/registry.js';
+import { WireError } from '../error.js';
+import { DEFAULT_MAX_DECOMPRESSED_SIZE, decompressPacket } from './compression.js';
+import { registerProtoTypes } from './messages.js';
+import { ENP_HEADER, ENP_MAGIC, ENP_VERSION, EnpPacket, IMPORTANT_BIT, PacketType, ResponseCode, type WireID3 } from './packet.js';
+
+/** Options of an {@link EnpDecoder}: the peer's announced caches and this side's limits. */
+export interface EnpDecoderOptions {
+  /** Registry of user and framework types (default: the default registry). */
+  registry?: EdfRegistry;
+  /** The peer's AtomCache from its Introduce (id → atom; also resolves cached target names). */
+  atomCache?: ReadonlyMap<number, string>;
+  /** The peer's RegCache (id → type name). */
+  typeCache?: ReadonlyMap<number, string>;
+  /** The peer's ErrCache (id → error; use this side's sentinels for known texts). */
+  errorCache?: ReadonlyMap<number, Error>;
+  /** Wire atom → local atom (the inverse of the peer's mapping). */
+  atomMapping?: ReadonlyMap<string, string>;
+  /** Exact EDF mode (see EdfDecodeOptions.exact). */
+  exact?: boolean;
+  /** EDF limits for payloads. */
+  limits?: Partial<EdfLimits>;
+  /**
+   * Largest size a compressed packet may inflate to, in bytes (zip-bomb protection). Default
+   * 64 MiB ({@link DEFAULT_MAX_DECOMPRESSED_SIZE}). Code `ERR_ENP_DECOMPRESSED_TOO_LARGE`.
+   */
+  maxDecompressedSize?: number;
+}
+
+/** Smallest length of each packet type (header + fixed fields + at least one payload byte where one is required). */
+const MIN_LENGTH: Record<number, number> = {
+  [PacketType.SendPID]: 34,
+  [PacketType.SendName]: 27,
+  [PacketType.SendNameCached]: 28,
+  [PacketType.SendAlias]: 50,
+  [PacketType.Event]: 27,
+  [PacketType.EventCached]: 28,
+  [PacketType.Exit]: 26,
+  [PacketType.CallPID]: 50,
+  [PacketType.CallName]: 43,
+  [PacketType.CallNameCached]: 44,
+  [PacketType.CallAlias]: 66,
+  [PacketType.Response]: 50,
+  [PacketType.ResponseError]: 50,
+  [PacketType.TerminatePID]: 18,
+  [PacketType.TerminateName]: 11,
+  [PacketType.TerminateNameCached]: 12,
+  [PacketType.TerminateAlias]: 34,
+  [PacketType.TerminateEvent]: 11,
+  [PacketType.TerminateEventCached]: 12,
+  [PacketType.Control]: 9,
+  [PacketType.Compressed]: 14,
+};
+
+/**
+ * Decodes ENP packets of one link. Lifecycle: one per TCP link, created after the handshake
+ * with the peer's caches; call {@link EnpDecoder.decode} per packet, synchronously. Not re-entrant.
+ */
+export class EnpDecoder {
+  readonly maxDecompressedSize: number;
+  readonly #d: EdfDecoder;
+  readonly #atomCache: ReadonlyMap<number, string> | undefined;
+  readonly #atomMapping: ReadonlyMap<string, string> | undefined;
+  #dv: DataView = new DataView(new ArrayBuffer(0));
+  #dvSource: ArrayBufferLike | undefined;
+
+  /** @throws WireError `ERR_ENP_DECOMPRESSED_TOO_LARGE` for a bad `maxDecompressedSize`; EdfError for bad caches. */
+  constructor(options: EnpDecoderOptions = {}) {
+    const registry = options.registry ?? defaultRegistry;
+    registerProtoTypes(registry);
+    this.#d = new EdfDecoder({
+      registry,
+      atomCache: options.atomCache,
+      typeCache: options.typeCache,
+      errorCache: options.errorCache,
+      atomMapping: options.atomMapping,
+      exact: options.exact,
+      limits: options.limits,
+    });
+    this.#atomCache = options.atomCache;
+    this.#atomMapping = options.atomMapping?.size ? options.atomMapping : undefined;
+    const max = options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE;
+    if (!Number.isSafeInteger(max) || max < 0 || max > 0xffffffff) {
+      throw new WireError('ERR_ENP_DECOMPRESSED_TOO_LARGE', `maxDecompressedSize must be an integer in 0..4294967295, got ${String(max)}`);
+    }
+    this.maxDecompressedSize = max;
+  }
+
+  /**
+   * Decodes the packet `bytes[start, end)` (exactly one packet, header included) into `out`
+   * (cleared first; a fresh EnpPacket by default).
+   * @throws WireError `ERR_ENP_FRAME` (header inconsistent with the bounds), `ERR_ENP_MALFORMED`,
+   *   `ERR_ENP_UNKNOWN_TYPE`, `ERR_ENP_COMPRESSION`, `ERR_ENP_DECOMPRESSED_TOO_LARGE`,
+   *   `ERR_ENP_PAYLOAD` (the EdfError is the cause). The link can continue with the next packet.
+   */
+  decode(bytes: Uint8Array, start = 0, end: number = bytes.length, out: EnpPacket = new EnpPacket()): EnpPacket {
+    out.clear();
+    this.#decode(bytes, start, end, out, false);
+    return out;
+  }
+
+  #view(bytes: Uint8Array): DataView {
+    if (this.#dvSource !== bytes.buffer || this.#dv.byteOffset !== bytes.byteOffset || this.#dv.byteLength !== bytes.byteLength) {
+      this.#dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      this.#dvSource = bytes.buffer;
+    }
+    return this.#dv;
+  }
+
+  #decode(bytes: Uint8Array, start: number, end: number, p: EnpPacket, inner: boolean): void {
+    const length = end - start;
+    // Framing of the outer packet is the stream's (fatal); inside a compressed packet only that packet is bad.
+    const framing = inner ? 'ERR_ENP_MALFORMED' : 'ERR_ENP_FRAME';
+    const what = inner ? 'decompressed packet' : 'packet';
+    if (length < ENP_HEADER) throw new WireError(framing, `${what} of ${length} bytes is shorter than its header`);
+    if (bytes[start] !== ENP_MAGIC || bytes[start + 1] !== ENP_VERSION) {
+      throw new WireError(framing, `bad ENP header 0x${hex2(bytes[start]!)}${hex2(bytes[start + 1]!)} in a ${what}`);
+    }
+    const dv = this.#view(bytes);
+    const declared = dv.getUint32(start + 2);
+    if (declared !== length) throw new WireError(framing, `${what} length field ${declared} does not match its ${length} bytes`);
+    const type = bytes[start + 7]!;
+    p.order = bytes[start + 6]!;
+    p.type = type;
+    p.length = length;
+    const min = MIN_LENGTH[type];
+    if (min === undefined) throw new WireError('ERR_ENP_UNKNOWN_TYPE', `packet type ${type} is not defined by ENP:R1`);
+    if (length < min) throw new WireError('ERR_ENP_MALFORMED', `packet type ${type} of ${length} bytes is shorter than its fixed fields`);
+
+    const o = start + ENP_HEADER;
+    switch (type) {
+      case PacketType.SendPID:
+      case PacketType.SendName:
+      case PacketType.SendNameCached:
+      case PacketType.SendAlias: {
+        p.fromID = u64(dv, o);
+        this.#prio(p, bytes[o + 8]!);
+        p.messageID = p.important ? u64(dv, o + 9) : 0;
+        let q = o + 17;
+        if (type === PacketType.SendPID) {
+          p.toID = u64(dv, q);
+          q += 8;
+        } else if (type === PacketType.SendAlias) {
+          p.alias = id3(dv, q);
+          q += 24;
+        } else q = this.#name(bytes, dv, q, end, type === PacketType.SendNameCached, p);
+        p.payload = this.#payload(bytes, q, end);
+        return;
+      }
+      case PacketType.Event:
+      case PacketType.EventCached: {
+        p.fromID = u64(dv, o);
+        p.priority = bytes[o + 8]!;
+        p.timestamp = i64(dv, o + 9);
+        const q = this.#name(bytes, dv, o + 17, end, type === PacketType.EventCached, p);
+        p.payload = this.#payload(bytes, q, end);
+        return;
+      }
+      case PacketType.Exit:
+        p.fromID = u64(dv, o);
+        p.priority = bytes[o + 8]! & 3;
+        p.toID = u64(dv, o + 9);
+        p.reason = this.#error(bytes, o + 17, end);
+        return;
+      case PacketType.CallPID:
+      case PacketType.CallName:
+      case PacketType.CallNameCached:
+      case PacketType.CallAlias: {
+        p.fromID = u64(dv, o);
+        this.#prio(p, bytes[o + 8]!);
+        p.id = id3(dv, o + 9);
+        let q = o + 33;
+        if (type === PacketType.CallPID) {
+          p.toID = u64(dv, q);
+          q += 8;
+        } else if (type === PacketType.CallAlias) {
+          p.alias = id3(dv, q);
+          q += 24;
+        } else q = this.#name(bytes, dv, q, end, type === PacketType.CallNameCached, p);
+        p.payload = this.#payload(bytes, q, end);
+        return;
+      }
+      case PacketType.Response:
+      case PacketType.ResponseError: {
+        p.fromID = u64(dv, o);
+        this.#prio(p, bytes[o + 8]!);
+        p.toID = u64(dv, o + 9);
+        p.id = id3(dv, o + 17);
+        if (type === PacketType.Response) {
+          p.payload = this.#payload(bytes, o + 41, end);
+          return;
+        }
+        const code = bytes[o + 41]!;
+        p.code = code;
+        if (code === ResponseCode.Error) p.reason = this.#error(bytes, o + 42, end);
+        else if (code > ResponseCode.Terminated) throw new WireError('ERR_ENP_MALFORMED', `response code ${code} is not defined`);
+        return;
+      }
+      case PacketType.TerminatePID:
+        p.priority = bytes[o]! & 3;
+        p.toID = u64(dv, o + 1);
+        p.reason = this.#error(bytes, o + 9, end);
+        return;
+      case PacketType.TerminateAlias:
+        p.priority = bytes[o]! & 3;
+        p.alias = id3(dv, o + 1);
+        p.reason = this.#error(bytes, o + 25, end);
+        return;
+      case PacketType.TerminateName:
+      case PacketType.TerminateNameCached:
+      case PacketType.TerminateEvent:
+      case PacketType.TerminateEventCached: {
+        p.priority = bytes[o]! & 3;
+        const cached = type === PacketType.TerminateNameCached || type === PacketType.TerminateEventCached;
+        const q = this.#name(bytes, dv, o + 1, end, cached, p);
+        p.reason = this.#error(bytes, q, end);
+        return;
+      }
+      case PacketType.Control:
+        p.payload = this.#payload(bytes, o, end);
+        if (p.payload === null || typeof p.payload !== 'object') throw new WireError('ERR_ENP_MALFORMED', 'control packet does not hold a control message');
+        return;
+      case PacketType.Compressed: {
+        if (inner) throw new WireError('ERR_ENP_COMPRESSION', 'a compressed packet wraps another compressed packet');
+        const algo = bytes[o]!;
+        const innerLength = dv.getUint32(o + 1);
+        const plain = decompressPacket(algo, bytes.subarray(o + 5, end), innerLength, this.maxDecompressedSize);
+        this.#decode(plain, 0, plain.length, p, true);
+        p.compressed = algo;
+        return;
+      }
+      default:
+        throw new WireError('ERR_ENP_UNKNOWN_TYPE', `packet type ${type} is reserved and not implemented in ENP:R1`);
+    }
+  }
+
+  #prio(p: EnpPacket, b: number): void {
+    p.priority = b & 3;
+    p.important = (b & IMPORTANT_BIT) !== 0;
+  }
+
+  /** A target name at `q`: u16 cache id (cached types) or u8 length + bytes. Returns the offset after it. */
+  #name(bytes: Uint8Array, dv: DataView, q: number, end: number, cached: boolean, p: EnpPacket): number {
+    if (cached) {
+      const id = dv.getUint16(q);
+      const name = this.#atomCache?.get(id);
+      if (name === undefined) throw new WireError('ERR_ENP_MALFORMED', `atom cache id ${id} is not in the peer's atom cache`);
+      p.name = this.#atomMapping?.get(name) ?? name;
+      return q + 2;
+    }
+    const n = bytes[q]!;
+    if (q + 1 + n > end) throw new WireError('ERR_ENP_MALFORMED', `target name of ${n} bytes runs past the packet`);
+    const name = Buffer.from(bytes.buffer, bytes.byteOffset + q + 1, n).toString('utf8');
+    p.name = this.#atomMapping?.get(name) ?? name;
+    return q + 1 + n;
+  }
+
+  #payload(bytes: Uint8Array, q: number, end: number): unknown {
+    if (q >= end) throw new WireError('ERR_ENP_MALFORMED', 'packet has no payload');
+    try {
+      return this.#d.decode(bytes, q, end);
+    } catch (err) {
+      throw new WireError('ERR_ENP_PAYLOAD', `payload does not decode: ${err instanceof EdfError ? err.message : String(err)}`, { cause: err });
+    }
+  }
+
+  #error(bytes: Uint8Array, q: number, end: number): Error | null {
+    const v = this.#payload(bytes, q, end);
+    if (v === null || v instanceof Error) return v;
+    throw new WireError('ERR_ENP_MALFORMED', 'reason is not an error');
+  }
+}
+
+function hex2(b: number): string {
+  return b.toString(16).padStart(2, '0');
+}
+
+const TWO32 = 4294967296;
+
+function u64(dv: DataView, at: number): number | bigint {
+  const v = dv.getUint32(at) * TWO32 + dv.getUint32(at + 4);
+  return v <= Number.MAX_SAFE_INTEGER ? v : dv.getBigUint64(at);
+}
+
+function i64(dv: DataView, at: number): number | bigint {
+  const v = dv.getInt32(at) * TWO32 + dv.getUint32(at + 4);
+  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER ? v : dv.getBigInt64(at);
+}
+
+function id3(dv: DataView, at: number): WireID3 {
+  return [u64(dv, at), u64(dv, at + 8), u64(dv, at + 16)];
+}

@@ -1,0 +1,464 @@
+// The ENP:R1 packet encoder of one TCP link (WIRE.md §3.2–3.6). Packets are written straight
+// into the link's growable output buffer — header, fixed fields and the EDF payload in one pass,
+// the length patched afterwards — so a batch of packets costs no per-message concatenation; the
+// link takes the whole batch with `flush()` once per event-loop turn and writes it at once.
+// Compression replaces the packet just written by its wrapped form; the peer's announced
+// MaxMessageSize is checked on the final (compressed) packet.
+
+import { ErrProcessMailboxFull, ErrProcessTerminated, ErrProcessUnknown, ErrTooLarge, ErgoError } from '../../gen/errors.js';
+import type { Compression } from '../../gen/options.js';
+import { EdfEncoder } from '../edf/encoder.js';
+import { EdfError } from '../edf/errors.js';
+import type { EdfLimits } from '../edf/limits.js';
+import type { EdfRegistry } from '../edf/registry.js';
+import { WireError } from '../error.js';
+import { DEFAULT_COMPRESSION_THRESHOLD, PacketCompressor, algorithmOf } from './compression.js';
+import { registerProtoTypes } from './messages.js';
+import { defaultRegistry } from '../edf/default.js';
+import { ENP_HEADER, ENP_MAGIC, ENP_VERSION, IMPORTANT_BIT, PacketType, ResponseCode } from './packet.js';
+
+type U64 = number | bigint;
+type ID3 = readonly [U64, U64, U64];
+
+/** Options of an {@link EnpEncoder}: this side's announced caches and the peer's size limit. */
+export interface EnpEncoderOptions {
+  /** Registry of user and framework types (default: the default registry). */
+  registry?: EdfRegistry;
+  /** Atom → id announced by this side in its Introduce (also used for target names: types 103/106/123/183/186). */
+  atomCache?: ReadonlyMap<string, number>;
+  /** Type name → id announced by this side. */
+  typeCache?: ReadonlyMap<string, number>;
+  /** Error text → id announced by this side. */
+  errorCache?: ReadonlyMap<string, number>;
+  /** Local atom → wire atom (not negotiated). */
+  atomMapping?: ReadonlyMap<string, string>;
+  /** The peer's MaxMessageSize from its Introduce (0 = none): larger packets fail with `ERR_TOO_LARGE`. */
+  peerMaxMessageSize?: number;
+  /** EDF limits (maxMessageSize is replaced by `peerMaxMessageSize`). */
+  limits?: Partial<EdfLimits>;
+}
+
+/**
+ * Per-message options: what `MessageOptions` carries to the wire. Reuse one object per sender to
+ * avoid an allocation per message.
+ */
+export interface EnpMessageOptions {
+  /** 0 normal, 1 high, 2 max. */
+  priority: number;
+  /** Sets the important bit (the receiver acks delivery). */
+  important: boolean;
+  /** Delivery-ack key of an important send (ignored otherwise). */
+  messageID: U64;
+  /** Ordered delivery per sender→receiver pair (order byte from the ids); false: order byte 0. */
+  keepNetworkOrder: boolean;
+  /** The sender process's compression settings (null/undefined or `enable: false`: none). */
+  compression?: Compression | null | undefined;
+}
+
+/** The code byte that stands for `err` in a response-error packet (130). */
+export function responseCodeOf(err: Error | null | undefined): number {
+  if (err === null || err === undefined) return ResponseCode.OK;
+  if (ErrProcessUnknown.is(err)) return ResponseCode.ProcessUnknown;
+  if (ErrProcessMailboxFull.is(err)) return ResponseCode.MailboxFull;
+  if (ErrProcessTerminated.is(err)) return ResponseCode.Terminated;
+  return ResponseCode.Error;
+}
+
+function orderByte(id: U64): number {
+  return typeof id === 'bigint' ? Number(id % 255n) : id % 255;
+}
+
+/**
+ * Encodes ENP packets into one link's output buffer. Lifecycle: one per TCP link, created after
+ * the handshake with this side's caches and the peer's limit; call the packet methods, then
+ * {@link EnpEncoder.flush} to take the bytes. Not re-entrant. Every method either appends one
+ * complete packet or appends nothing and throws: EdfError (payload not encodable, with its
+ * path), WireError `ERR_ENP_ENCODE` (bad id, name too long), ErgoError `ERR_TOO_LARGE` (over the
+ * peer's MaxMessageSize).
+ */
+export class EnpEncoder {
+  /** The peer's MaxMessageSize (0 = none). */
+  peerMaxMessageSize: number;
+  readonly #e: EdfEncoder;
+  readonly #atomCache: ReadonlyMap<string, number> | undefined;
+  readonly #atomMapping: ReadonlyMap<string, string> | undefined;
+  readonly #compressor = new PacketCompressor();
+  #packets = 0;
+
+  constructor(options: EnpEncoderOptions = {}) {
+    const registry = options.registry ?? defaultRegistry;
+    registerProtoTypes(registry);
+    this.#e = new EdfEncoder({
+      registry,
+      atomCache: options.atomCache,
+      typeCache: options.typeCache,
+      errorCache: options.errorCache,
+      atomMapping: options.atomMapping,
+      limits: { ...options.limits, maxMessageSize: 0xffffffff },
+    });
+    this.#atomCache = options.atomCache?.size ? options.atomCache : undefined;
+    this.#atomMapping = options.atomMapping?.size ? options.atomMapping : undefined;
+    const max = options.peerMaxMessageSize ?? 0;
+    if (!Number.isSafeInteger(max) || max < 0) throw new WireError('ERR_ENP_ENCODE', `peerMaxMessageSize must be a non-negative integer, got ${String(max)}`);
+    this.peerMaxMessageSize = max;
+  }
+
+  /** Bytes waiting in the buffer. */
+  get pending(): number {
+    return this.#e.pos;
+  }
+
+  /** Packets waiting in the buffer. */
+  get pendingPackets(): number {
+    return this.#packets;
+  }
+
+  /** Takes every packet written since the last flush (a fresh Buffer the caller owns), or undefined if none. */
+  flush(): Buffer | undefined {
+    const e = this.#e;
+    if (e.pos === 0) return undefined;
+    const out = Buffer.allocUnsafe(e.pos);
+    e.buf.copy(out, 0, 0, e.pos);
+    e.reset();
+    this.#packets = 0;
+    return out;
+  }
+
+  // ---- messages ----
+
+  /** 101: send to a PID. Order byte to.ID (keepNetworkOrder). */
+  sendPID(fromID: U64, toID: U64, opts: EnpMessageOptions, message: unknown): void {
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.SendPID);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#u64(opts.important ? opts.messageID : 0);
+      this.#u64(toID);
+      this.#payload(message);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /** 102/103: send to a registered name on the peer. Order byte from.ID. */
+  sendProcessID(fromID: U64, name: string, opts: EnpMessageOptions, message: unknown): void {
+    const id = this.#cachedName(name);
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(fromID) : 0, id === 0 ? PacketType.SendName : PacketType.SendNameCached);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#u64(opts.important ? opts.messageID : 0);
+      this.#name(name, id);
+      this.#payload(message);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /** 104: send to an alias of the peer. Order byte alias.ID[1]. */
+  sendAlias(fromID: U64, aliasID: ID3, opts: EnpMessageOptions, message: unknown): void {
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(aliasID[1]) : 0, PacketType.SendAlias);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#u64(opts.important ? opts.messageID : 0);
+      this.#id3(aliasID);
+      this.#payload(message);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /** 105/106: an event of this node, `message` being `MessageEvent.Message`. Order byte from.ID. */
+  sendEvent(fromID: U64, eventName: string, timestamp: U64, opts: EnpMessageOptions, message: unknown): void {
+    const id = this.#cachedName(eventName);
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(fromID) : 0, id === 0 ? PacketType.Event : PacketType.EventCached);
+    try {
+      this.#u64(fromID);
+      this.#e.u8(opts.priority & 0xff);
+      this.#i64(timestamp);
+      this.#name(eventName, id);
+      this.#payload(message);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /** 107: exit signal from a local process to a peer PID (never compressed; always ordered). */
+  sendExit(fromID: U64, toID: U64, reason: Error): void {
+    const s = this.#begin(orderByte(toID), PacketType.Exit);
+    try {
+      this.#u64(fromID);
+      this.#e.u8(2);
+      this.#u64(toID);
+      this.#payload(reason);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, null);
+  }
+
+  // ---- requests and responses ----
+
+  /** 121: call a PID. `refID` is the caller's ref (Go puts the deadline in refID[2]). Order to.ID. */
+  callPID(fromID: U64, toID: U64, refID: ID3, opts: EnpMessageOptions, request: unknown): void {
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.CallPID);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#id3(refID);
+      this.#u64(toID);
+      this.#payload(request);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /** 122/123: call a registered name on the peer. Order from.ID. */
+  callProcessID(fromID: U64, name: string, refID: ID3, opts: EnpMessageOptions, request: unknown): void {
+    const id = this.#cachedName(name);
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(fromID) : 0, id === 0 ? PacketType.CallName : PacketType.CallNameCached);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#id3(refID);
+      this.#name(name, id);
+      this.#payload(request);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /** 124: call an alias of the peer. Order alias.ID[1]. */
+  callAlias(fromID: U64, aliasID: ID3, refID: ID3, opts: EnpMessageOptions, request: unknown): void {
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(aliasID[1]) : 0, PacketType.CallAlias);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#id3(refID);
+      this.#id3(aliasID);
+      this.#payload(request);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /** 129: the response to a call (`toID` = the caller, `refID` = its ref). Order to.ID. */
+  sendResponse(fromID: U64, toID: U64, refID: ID3, opts: EnpMessageOptions, response: unknown): void {
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.Response);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#u64(toID);
+      this.#id3(refID);
+      this.#payload(response);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, opts);
+  }
+
+  /**
+   * 130: an error response or a delivery ack. `err` null → code 0; Ergo's ProcessUnknown,
+   * MailboxFull and ProcessTerminated → codes 1–3; any other error → 255 with the error encoded.
+   * For an ack of an important send, `refID` is `[messageID, 0, 0]`. Order to.ID.
+   */
+  sendResponseError(fromID: U64, toID: U64, refID: ID3, opts: EnpMessageOptions, err: Error | null): void {
+    const code = responseCodeOf(err);
+    const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.ResponseError);
+    try {
+      this.#u64(fromID);
+      this.#prio(opts);
+      this.#u64(toID);
+      this.#id3(refID);
+      this.#e.u8(code);
+      if (code === ResponseCode.Error) this.#payload(err);
+    } catch (e) {
+      throw this.#abort(s, e);
+    }
+    this.#end(s, opts);
+  }
+
+  // ---- termination notifications (never compressed, unordered) ----
+
+  /** 181: a local process the peer links/monitors terminated. */
+  sendTerminatePID(targetID: U64, reason: Error): void {
+    const s = this.#begin(0, PacketType.TerminatePID);
+    try {
+      this.#e.u8(1);
+      this.#u64(targetID);
+      this.#payload(reason);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, null);
+  }
+
+  /** 182/183: a local registered name the peer links/monitors terminated or was unregistered. */
+  sendTerminateProcessID(name: string, reason: Error): void {
+    this.#terminateNamed(name, reason, PacketType.TerminateName, PacketType.TerminateNameCached);
+  }
+
+  /** 184: a local alias the peer links/monitors was deleted or its owner terminated. */
+  sendTerminateAlias(aliasID: ID3, reason: Error): void {
+    const s = this.#begin(0, PacketType.TerminateAlias);
+    try {
+      this.#e.u8(1);
+      this.#id3(aliasID);
+      this.#payload(reason);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, null);
+  }
+
+  /** 185/186: a local event the peer subscribed to was unregistered or its producer terminated. */
+  sendTerminateEvent(eventName: string, reason: Error): void {
+    this.#terminateNamed(eventName, reason, PacketType.TerminateEvent, PacketType.TerminateEventCached);
+  }
+
+  // ---- control ----
+
+  /**
+   * 199: a control request or result (a registered `proto` struct). `route` is the result of
+   * `controlRouteOf` / `controlResultRouteOf` (its low byte is the order byte). Never compressed.
+   */
+  sendControl(route: number, message: object): void {
+    const s = this.#begin(route & 0xff, PacketType.Control);
+    try {
+      this.#payload(message);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, null);
+  }
+
+  // ---- internals ----
+
+  #terminateNamed(name: string, reason: Error, plain: number, cached: number): void {
+    const id = this.#cachedName(name);
+    const s = this.#begin(0, id === 0 ? plain : cached);
+    try {
+      this.#e.u8(1);
+      this.#name(name, id);
+      this.#payload(reason);
+    } catch (err) {
+      throw this.#abort(s, err);
+    }
+    this.#end(s, null);
+  }
+
+  #begin(order: number, type: number): number {
+    const e = this.#e;
+    const start = e.pos;
+    e.ensure(ENP_HEADER);
+    const b = e.buf;
+    b[start] = ENP_MAGIC;
+    b[start + 1] = ENP_VERSION;
+    b[start + 6] = order;
+    b[start + 7] = type;
+    e.pos = start + ENP_HEADER;
+    return start;
+  }
+
+  /** Finishes the packet at `start`: length, compression, the peer's size limit. */
+  #end(start: number, opts: EnpMessageOptions | null): void {
+    const e = this.#e;
+    let length = e.pos - start;
+    e.dv.setUint32(start + 2, length);
+    const c = opts?.compression;
+    if (c != null && c.enable && length > (c.threshold ?? DEFAULT_COMPRESSION_THRESHOLD)) {
+      const algo = algorithmOf(c.type);
+      const inner = e.buf.subarray(start, e.pos);
+      const order = inner[6]!;
+      let z: Uint8Array;
+      try {
+        z = this.#compressor.compress(algo, c.level, inner);
+      } catch (err) {
+        throw this.#abort(start, err);
+      }
+      e.pos = start;
+      this.#begin(order, PacketType.Compressed);
+      e.u8(algo);
+      e.u32(length);
+      e.bytes(z);
+      length = e.pos - start;
+      e.dv.setUint32(start + 2, length);
+    }
+    if (this.peerMaxMessageSize > 0 && length > this.peerMaxMessageSize) {
+      e.pos = start;
+      throw ErrTooLarge.with(`packet of ${length} bytes exceeds the peer's MaxMessageSize (${this.peerMaxMessageSize})`);
+    }
+    this.#packets++;
+  }
+
+  #abort(start: number, err: unknown): Error {
+    this.#e.pos = start;
+    if (err instanceof EdfError || err instanceof WireError || err instanceof ErgoError) return err;
+    return new WireError('ERR_ENP_ENCODE', `packet cannot be encoded: ${String((err as Error)?.message ?? err)}`, { cause: err });
+  }
+
+  #payload(value: unknown): void {
+    this.#e.encodeTo(value);
+  }
+
+  #prio(opts: EnpMessageOptions): void {
+    this.#e.u8((opts.priority & 3) | (opts.important ? IMPORTANT_BIT : 0));
+  }
+
+  #u64(v: U64): void {
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v) || v < 0) throw new WireError('ERR_ENP_ENCODE', `id ${v} is not a u64`);
+      this.#e.u64n(v);
+    } else {
+      if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new WireError('ERR_ENP_ENCODE', `id ${String(v)} is not a u64`);
+      this.#e.b64(v, false);
+    }
+  }
+
+  #i64(v: U64): void {
+    if (typeof v === 'number') {
+      if (!Number.isSafeInteger(v)) throw new WireError('ERR_ENP_ENCODE', `${v} is not an int64`);
+      this.#e.i64n(v);
+    } else {
+      if (typeof v !== 'bigint' || v < -(2n ** 63n) || v >= 2n ** 63n) throw new WireError('ERR_ENP_ENCODE', `${String(v)} is not an int64`);
+      this.#e.b64(v, true);
+    }
+  }
+
+  #id3(id: ID3): void {
+    this.#u64(id[0]);
+    this.#u64(id[1]);
+    this.#u64(id[2]);
+  }
+
+  /** The atom-cache id of a target name (after mapping), or 0 to send it inline. */
+  #cachedName(name: string): number {
+    const c = this.#atomCache;
+    if (c === undefined) return 0;
+    return c.get(this.#atomMapping?.get(name) ?? name) ?? 0;
+  }
+
+  /** A target name: u16 cache id, or u8 length + bytes (≤ 255). */
+  #name(name: string, cacheID: number): void {
+    const e = this.#e;
+    if (cacheID !== 0) {
+      e.u16(cacheID);
+      return;
+    }
+    if (typeof name !== 'string') throw new WireError('ERR_ENP_ENCODE', 'target name must be a string');
+    const wire = this.#atomMapping?.get(name) ?? name;
+    const at = e.pos;
+    e.u8(0);
+    const n = e.utf8(wire);
+    if (n > 255) throw new WireError('ERR_ENP_ENCODE', `target name of ${n} bytes exceeds 255`);
+    e.buf[at] = n;
+  }
+}

@@ -1,0 +1,223 @@
+// The distribution header ('D', ERLANG.md §3.4) and its atom cache. Each connection direction
+// has a 2048-slot table; a message's header lists the atoms it uses (new entries with their
+// text, old ones by slot) and the terms refer to them by position with ATOM_CACHE_REF. The
+// receiving table is updated while the header is read, before the terms are decoded, so it
+// stays in step with the sender even when the message itself is later dropped.
+
+import { EtfError } from './errors.js';
+import { TermReader } from './decoder.js';
+import { TermWriter, type AtomRefSink } from './encoder.js';
+import { resolveEtfLimits, type EtfLimits } from './limits.js';
+import { DIST_HEADER, PASS_THROUGH, VERSION } from './tags.js';
+import type { Term } from './terms.js';
+
+/** Number of slots of a connection's atom cache. */
+export const ATOM_CACHE_SIZE = 2048;
+/** Most atom cache refs one message header can carry. */
+export const MAX_ATOM_CACHE_REFS = 255;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/** The receiving side's atom cache of one connection. */
+export class AtomCacheIn {
+  readonly slots: (string | undefined)[] = new Array<string | undefined>(ATOM_CACHE_SIZE).fill(undefined);
+}
+
+/**
+ * The sending side's atom cache of one connection. Atoms get a slot by hash; a message marks an
+ * atom new when its slot holds something else. The table changes only when a message encoded
+ * with it is complete (a failed encode leaves it untouched).
+ */
+export class AtomCacheOut {
+  readonly slots: (string | undefined)[] = new Array<string | undefined>(ATOM_CACHE_SIZE).fill(undefined);
+}
+
+/**
+ * Reads a distribution header's atom cache section (from NumberOfAtomCacheRefs, just after
+ * `131 68`), updating `cache`.
+ * @returns the message's atom refs (index → atom text) and the offset after the header.
+ * @throws EtfError `ERR_ETF_ATOM_CACHE` (unknown slot, truncated header), `ERR_ETF_ATOM_TOO_LONG`.
+ */
+export function decodeAtomCacheRefs(
+  input: Uint8Array,
+  offset: number,
+  cache: AtomCacheIn,
+  limits: Readonly<EtfLimits>,
+): { atomRefs: string[]; end: number } {
+  const r = new TermReader(input, offset, input.length, limits);
+  const fail = (reason: string, at: number): EtfError => new EtfError('ERR_ETF_ATOM_CACHE', reason, at);
+  try {
+    const n = r.u8();
+    if (n === 0) return { atomRefs: [], end: r.pos };
+    const flags = r.bytes((n >> 1) + 1);
+    const long = ((flags[n >> 1]! >> ((n & 1) * 4)) & 1) === 1;
+    const refs = new Array<string>(n);
+    for (let i = 0; i < n; i++) {
+      const nib = (flags[i >> 1]! >> ((i & 1) * 4)) & 0xf;
+      const at = r.pos;
+      const slot = (nib & 7) * 256 + r.u8();
+      if ((nib & 8) !== 0) {
+        const len = long ? r.u16() : r.u8();
+        let name: string;
+        try {
+          name = utf8.decode(r.bytes(len));
+        } catch (err) {
+          if (err instanceof EtfError) throw err;
+          throw fail('atom cache entry is not valid UTF-8', at);
+        }
+        if (name.length > limits.maxAtomChars && [...name].length > limits.maxAtomChars) {
+          throw new EtfError('ERR_ETF_ATOM_TOO_LONG', `atom cache entry of ${[...name].length} characters (maxAtomChars ${limits.maxAtomChars})`, at);
+        }
+        cache.slots[slot] = name;
+        refs[i] = name;
+      } else {
+        const name = cache.slots[slot];
+        if (name === undefined) throw fail(`atom cache slot ${slot} is empty`, at);
+        refs[i] = name;
+      }
+    }
+    return { atomRefs: refs, end: r.pos };
+  } catch (err) {
+    if (err instanceof EtfError && err.code === 'ERR_ETF_DECODE') throw fail(`header: ${err.reason}`, err.offset);
+    throw err;
+  }
+}
+
+/** One message's use of an {@link AtomCacheOut}: collects refs while its terms are encoded. */
+class MessageRefs implements AtomRefSink {
+  readonly names: string[] = [];
+  readonly slotOf: number[] = [];
+  readonly fresh: boolean[] = [];
+  readonly index = new Map<string, number>();
+  /** Slot contents as this message leaves them (the table itself is updated on commit). */
+  readonly pending = new Map<number, string>();
+
+  constructor(readonly cache: AtomCacheOut) {}
+
+  ref(name: string): number {
+    const known = this.index.get(name);
+    if (known !== undefined) return known;
+    if (this.names.length >= MAX_ATOM_CACHE_REFS || Buffer.byteLength(name, 'utf8') > 0xffff) return -1;
+    const slot = atomSlot(name);
+    const current = this.pending.has(slot) ? this.pending.get(slot) : this.cache.slots[slot];
+    const i = this.names.length;
+    this.names.push(name);
+    this.slotOf.push(slot);
+    this.fresh.push(current !== name);
+    this.pending.set(slot, name);
+    this.index.set(name, i);
+    return i;
+  }
+
+  commit(): void {
+    for (const [slot, name] of this.pending) this.cache.slots[slot] = name;
+  }
+}
+
+/** The cache slot of an atom: FNV-1a of its UTF-16 units, folded to 0..2047. */
+function atomSlot(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % ATOM_CACHE_SIZE;
+}
+
+/** Options of {@link encodeDistMessage}. */
+export interface EncodeDistOptions {
+  limits?: Partial<EtfLimits>;
+  /** The connection's outgoing atom cache; without it the header carries no refs (N = 0). */
+  cache?: AtomCacheOut;
+}
+
+/**
+ * Encodes a normal distribution message: `131 68 header Control [Payload]` (the 4-byte packet
+ * length is the connection's business).
+ * @throws EtfError `ERR_ETF_ENCODE` or a limit code; the cache is then left unchanged.
+ */
+export function encodeDistMessage(control: Term, payload: Term | undefined, options?: EncodeDistOptions): Buffer {
+  const limits = resolveEtfLimits(options?.limits);
+  const refs = options?.cache === undefined ? undefined : new MessageRefs(options.cache);
+  const body = new TermWriter(limits, refs);
+  body.term(control, 0);
+  if (payload !== undefined) body.term(payload, 0);
+  const terms = body.result();
+  const head = new TermWriter(limits, undefined, 64);
+  head.u8(VERSION);
+  head.u8(DIST_HEADER);
+  const n = refs === undefined ? 0 : refs.names.length;
+  head.u8(n);
+  if (refs !== undefined && n > 0) {
+    const texts = refs.names.map((s) => Buffer.from(s, 'utf8'));
+    const long = texts.some((t, i) => refs.fresh[i] && t.length > 255);
+    const flags = Buffer.alloc((n >> 1) + 1);
+    for (let i = 0; i < n; i++) {
+      const nib = (refs.fresh[i] ? 8 : 0) | (refs.slotOf[i]! >> 8);
+      flags[i >> 1]! |= nib << ((i & 1) * 4);
+    }
+    if (long) flags[n >> 1]! |= 1 << ((n & 1) * 4);
+    head.raw(flags);
+    for (let i = 0; i < n; i++) {
+      head.u8(refs.slotOf[i]! & 0xff);
+      if (refs.fresh[i]) {
+        if (long) head.u16(texts[i]!.length);
+        else head.u8(texts[i]!.length);
+        head.raw(texts[i]!);
+      }
+    }
+  }
+  const out = Buffer.allocUnsafe(head.pos + terms.length);
+  head.result().copy(out, 0);
+  terms.copy(out, head.pos);
+  if (out.length > limits.maxMessageSize) {
+    throw new EtfError('ERR_ETF_MESSAGE_TOO_LARGE', `distribution message of ${out.length} bytes (maxMessageSize ${limits.maxMessageSize})`);
+  }
+  refs?.commit();
+  return out;
+}
+
+/** A decoded distribution message. */
+export interface DistMessage {
+  control: Term;
+  /** The payload term (message, reason…) when the control op has one. */
+  payload: Term | undefined;
+}
+
+/** Options of {@link decodeDistMessage}. */
+export interface DecodeDistOptions {
+  limits?: Partial<EtfLimits>;
+}
+
+/**
+ * Decodes one distribution packet (4-byte length already stripped): a normal message
+ * `131 68 header Control [Payload]`, or a pass-through one `112 131 Control [131 Payload]`.
+ * Fragments (`131 69/70`) are reassembled by the connection first, then passed here as `'D'`.
+ * @throws EtfError `ERR_ETF_DECODE`, `ERR_ETF_ATOM_CACHE` or a limit code.
+ */
+export function decodeDistMessage(input: Uint8Array, cache: AtomCacheIn, options?: DecodeDistOptions): DistMessage {
+  const limits = resolveEtfLimits(options?.limits);
+  if (input.length > limits.maxMessageSize) {
+    throw new EtfError('ERR_ETF_MESSAGE_TOO_LARGE', `packet of ${input.length} bytes (maxMessageSize ${limits.maxMessageSize})`);
+  }
+  if (input.length >= 2 && input[0] === PASS_THROUGH && input[1] === VERSION) {
+    const r = new TermReader(input, 2, input.length, limits);
+    const control = r.term(0);
+    if (r.pos === input.length) return { control, payload: undefined };
+    if (input[r.pos] !== VERSION) throw new EtfError('ERR_ETF_DECODE', 'pass-through payload without its version byte', r.pos);
+    r.pos++;
+    const payload = r.term(0);
+    if (r.pos !== input.length) throw new EtfError('ERR_ETF_DECODE', `${input.length - r.pos} bytes after the payload`, r.pos);
+    return { control, payload };
+  }
+  if (input.length < 3 || input[0] !== VERSION || input[1] !== DIST_HEADER) {
+    throw new EtfError('ERR_ETF_DECODE', 'not a distribution message (expected 131 68 or 112 131)', 0);
+  }
+  const { atomRefs, end } = decodeAtomCacheRefs(input, 2, cache, limits);
+  const r = new TermReader(input, end, input.length, limits, atomRefs);
+  const control = r.term(0);
+  if (r.pos === input.length) return { control, payload: undefined };
+  const payload = r.term(0);
+  if (r.pos !== input.length) throw new EtfError('ERR_ETF_DECODE', `${input.length - r.pos} bytes after the payload`, r.pos);
+  return { control, payload };
+}

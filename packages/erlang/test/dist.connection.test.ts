@@ -1,0 +1,142 @@
+// The connection phase on its own, between two of our connections or against hand-written
+// packets: interleaved fragment sequences, pass-through framing, broken fragments, the packet
+// size limit, and hostile packets (each must close the connection with a DistError, never
+// throw out of the socket handler).
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { createServer, connect, type Socket } from 'node:net';
+import {
+  DEFAULT_FLAGS,
+  DFLAG,
+  DistConnection,
+  DistError,
+  acceptHandshake,
+  atom,
+  encodeDistMessage,
+  initiateHandshake,
+  termEqual,
+  tuple,
+  type DistConnectionOptions,
+  type DistMessage,
+  type HandshakeResult,
+} from '../src/index.js';
+import { rng } from './etf_gen.js';
+
+async function connected(flags = DEFAULT_FLAGS): Promise<[HandshakeResult, HandshakeResult]> {
+  const server = createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<Socket>((r) => server.once('connection', r));
+  const client = connect((server.address() as { port: number }).port, '127.0.0.1');
+  const s = await accepted;
+  server.close();
+  return Promise.all([
+    initiateHandshake(client, { name: 'a@h', cookie: 'c', creation: 1, flags }),
+    acceptHandshake(s, { name: 'b@h', cookie: 'c', creation: 2, flags }),
+  ]);
+}
+
+function frame(p: Buffer): Buffer {
+  const l = Buffer.alloc(4);
+  l.writeUInt32BE(p.length, 0);
+  return Buffer.concat([l, p]);
+}
+
+function fragment(seq: number, id: number, first: boolean, body: Buffer): Buffer {
+  const h = Buffer.alloc(18);
+  h[0] = 131;
+  h[1] = first ? 69 : 70;
+  h.writeBigUInt64BE(BigInt(seq), 2);
+  h.writeBigUInt64BE(BigInt(id), 10);
+  return frame(Buffer.concat([h, body]));
+}
+
+/** Our connection on one side; the other side is the raw socket. */
+async function withRaw(options?: DistConnectionOptions): Promise<{ conn: DistConnection; raw: Socket; got: DistMessage[]; closed: Promise<Error | undefined> }> {
+  const [a, b] = await connected();
+  const conn = new DistConnection(a, options);
+  b.socket.on('data', () => {});
+  b.socket.on('error', () => {});
+  const got: DistMessage[] = [];
+  conn.on('message', (m) => got.push(m));
+  const closed = new Promise<Error | undefined>((r) => conn.once('close', r));
+  return { conn, raw: b.socket, got, closed };
+}
+
+test('interleaved fragment sequences are reassembled each on its own', async () => {
+  const { conn, raw, got } = await withRaw();
+  const m1 = encodeDistMessage(tuple(2, atom(''), atom('p1')), Buffer.alloc(300, 1)).subarray(2);
+  const m2 = encodeDistMessage(tuple(2, atom(''), atom('p2')), Buffer.alloc(300, 2)).subarray(2);
+  const arrived = new Promise<void>((r) => conn.on('message', () => got.length === 2 && r()));
+  raw.write(fragment(7, 3, true, m1.subarray(0, 100)));
+  raw.write(fragment(9, 2, true, m2.subarray(0, 150)));
+  raw.write(Buffer.alloc(4)); // a tick between fragments
+  raw.write(fragment(7, 2, false, m1.subarray(100, 200)));
+  raw.write(fragment(9, 1, false, m2.subarray(150)));
+  raw.write(fragment(7, 1, false, m1.subarray(200)));
+  await arrived;
+  assert.ok(termEqual(got[0]!.control, tuple(2, atom(''), atom('p2'))));
+  assert.deepEqual(got[0]!.payload, Buffer.alloc(300, 2));
+  assert.deepEqual(got[1]!.payload, Buffer.alloc(300, 1));
+  assert.equal(conn.ticksIn, 1);
+  conn.close();
+  raw.destroy();
+});
+
+test('pass-through framing when neither the atom cache header nor fragments are negotiated', async () => {
+  const plain = DEFAULT_FLAGS & ~(DFLAG.DIST_HDR_ATOM_CACHE | DFLAG.FRAGMENTS);
+  const [a, b] = await connected(plain);
+  const ca = new DistConnection(a);
+  const cb = new DistConnection(b);
+  const raw: Buffer[] = [];
+  b.socket.on('data', (d) => raw.push(d));
+  const got = new Promise<DistMessage>((r) => cb.once('message', r));
+  ca.send(tuple(2, atom(''), atom('x')), Buffer.alloc(100_000, 3));
+  const m = await got;
+  assert.deepEqual(m.payload, Buffer.alloc(100_000, 3));
+  assert.equal(Buffer.concat(raw)[4], 112, "framed as 'p'");
+  ca.close();
+  cb.close();
+});
+
+test('broken input closes the connection with a protocol error', async () => {
+  const cases: [string, Buffer, DistConnectionOptions?][] = [
+    ['unknown packet', frame(Buffer.from([1, 2, 3]))],
+    ['fragment out of order', Buffer.concat([fragment(1, 3, true, Buffer.from([0, 104])), fragment(1, 1, false, Buffer.from([0]))])],
+    ['continuation without a start', fragment(5, 1, false, Buffer.from([0]))],
+    ['sequence started twice', Buffer.concat([fragment(1, 2, true, Buffer.from([0])), fragment(1, 2, true, Buffer.from([0]))])],
+    ['too many sequences', Buffer.concat([fragment(1, 2, true, Buffer.from([0])), fragment(2, 2, true, Buffer.from([0]))]), { maxFragmentSequences: 1 }],
+    ['packet over the size limit', Buffer.from([0x7f, 0xff, 0xff, 0xff]), { limits: { maxMessageSize: 1000 } }],
+    ['undecodable term', frame(Buffer.from([131, 68, 0, 104, 9]))],
+    ['unknown atom cache slot', frame(Buffer.from([131, 68, 1, 0, 5, 82, 0]))],
+  ];
+  for (const [what, bytes, options] of cases) {
+    const { raw, closed } = await withRaw(options);
+    raw.write(bytes);
+    const reason = await closed;
+    assert.ok(reason instanceof DistError && reason.code === 'ERR_DIST_PROTOCOL', `${what}: ${reason}`);
+    raw.destroy();
+  }
+});
+
+test('random packets: messages or a DistError close, nothing thrown', async () => {
+  const r = rng(99);
+  const int = (n: number): number => Math.floor(r() * n);
+  for (let round = 0; round < 30; round++) {
+    const { conn, raw, closed } = await withRaw({ limits: { maxMessageSize: 1 << 16 } });
+    const parts: Buffer[] = [];
+    for (let i = 0; i < 20; i++) {
+      const body = Buffer.alloc(int(40));
+      for (let k = 0; k < body.length; k++) body[k] = int(256);
+      if (body.length > 1 && r() < 0.7) body[0] = 131;
+      if (body.length > 2 && r() < 0.7) body[1] = [68, 69, 70][int(3)]!;
+      parts.push(r() < 0.1 ? Buffer.alloc(4) : frame(body));
+    }
+    raw.write(Buffer.concat(parts));
+    raw.end();
+    const reason = await closed;
+    assert.ok(reason instanceof DistError, `round ${round}: ${reason}`);
+    conn.close();
+    raw.destroy();
+  }
+});
