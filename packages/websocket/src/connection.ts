@@ -54,6 +54,8 @@ export class WebsocketConnection extends MetaBase {
   #finish: ((r: Error | undefined) => void) | null = null;
   #closeCode = 1006;
   #closeReason = '';
+  #errorCode = 0;
+  #errorText = '';
   #bytesIn = 0;
   #bytesOut = 0;
   #messagesIn = 0;
@@ -73,11 +75,20 @@ export class WebsocketConnection extends MetaBase {
     this.#maxEarly = limits.maxEarlyFrames ?? DEFAULT_WEBSOCKET_MAX_EARLY_FRAMES;
     ws.on('message', (data: RawData, isBinary: boolean) => this.#read(data, isBinary));
     ws.on('close', (code: number, reason: Buffer) => {
-      this.#closeCode = code;
-      this.#closeReason = reason.toString('utf8');
+      // A frame this side refused (too large, bad UTF-8...) is closed by ws with a status code
+      // but reported as 1006; report the code that was actually sent.
+      if (code === 1006 && this.#errorCode !== 0) {
+        this.#closeCode = this.#errorCode;
+        this.#closeReason = this.#errorText;
+      } else {
+        this.#closeCode = code;
+        this.#closeReason = reason.toString('utf8');
+      }
       this.#end(undefined);
     });
-    ws.on('error', (e: Error) => {
+    ws.on('error', (e: Error & { code?: string }) => {
+      this.#errorCode = closeCodeOf(e.code);
+      this.#errorText = e.message;
       if (this.#started) this.log.debug('websocket: %s', e.message);
     });
   }
@@ -235,4 +246,12 @@ export class WebsocketConnection extends MetaBase {
     this.#finish = null;
     if (f !== null) f(reason);
   }
+}
+
+/** The close code ws sends for a frame error it raised (RFC 6455 §7.4.1). */
+function closeCodeOf(code: string | undefined): number {
+  if (code === undefined || !code.startsWith('WS_ERR_')) return 0;
+  if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') return 1009;
+  if (code === 'WS_ERR_INVALID_UTF8') return 1007;
+  return 1002;
 }

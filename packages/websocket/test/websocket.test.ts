@@ -288,6 +288,21 @@ describe('@ergo-ts/websocket', () => {
     assert.equal((await host.inbox.next(MessageWebsocketDisconnect)).code, 1001);
   });
 
+  test('a message over maxPayload closes the connection with 1009', async () => {
+    const h = new WebsocketHandler({ maxPayload: 1024 });
+    await host.run((a) => a.spawnMeta(h));
+    h.attach(server, '/small');
+    const c = await Client.open(wsBase + '/small');
+    await host.inbox.next(MessageWebsocketConnect);
+    c.ws.send('x'.repeat(100));
+    assert.equal((await host.inbox.next(MessageWebsocket)).body, 'x'.repeat(100));
+    c.ws.send('y'.repeat(2000));
+    assert.equal((await within(c.closed, 'close')).code, 1009);
+    const d = await host.inbox.next(MessageWebsocketDisconnect);
+    assert.equal(d.code, 1009);
+    assert.equal(host.inbox.items.filter((m) => m instanceof MessageWebsocket && m.id?.equals(d.id)).length, 1);
+  });
+
   test('refusals: origin 403, handler not spawned 503, unknown path 404, plain HTTP 426; bad client options', async () => {
     const picky = new WebsocketHandler({ checkOrigin: (origin) => origin === 'https://good.example' });
     await host.run((a) => a.spawnMeta(picky));
