@@ -10,7 +10,7 @@ import http from 'node:http';
 import zlib from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 
-import { MessageDownAlias, TerminateReasonNormal } from '../src/index.js';
+import { MessageDownAlias, TerminateReasonNormal, type Alias } from '../src/index.js';
 import {
   MessageSSE,
   MessageSSEConnect,
@@ -225,6 +225,23 @@ describe('SSE server handler and client meta', () => {
     for (const s of streams) s.close();
     await one.inbox.message(MessageSSEDisconnect);
     await two.inbox.message(MessageSSEDisconnect);
+  });
+
+  test('100 streams opened and closed leave no connection meta behind', async () => {
+    const metas = (): Set<string> => new Set(host.node.processInfo(host.pid).metas.map(String));
+    for (let round = 0; round < 2; round++) {
+      const streams = await Promise.all(Array.from({ length: 50 }, () => RawStream.open(base + '/events')));
+      const ids: Alias[] = [];
+      for (let i = 0; i < 50; i++) ids.push((await host.inbox.message(MessageSSEConnect)).message.id);
+      const open = metas();
+      assert.ok(ids.every((id) => open.has(String(id))), 'every stream is a meta of the host');
+      await exec(host.node, host.pid, (a) => ids.forEach((id) => a.monitorAlias(id)));
+      for (const s of streams) s.close();
+      for (let i = 0; i < 50; i++) await host.inbox.message(MessageSSEDisconnect);
+      for (let i = 0; i < 50; i++) await host.inbox.message(MessageDownAlias);
+      const left = metas();
+      assert.deepEqual(ids.filter((id) => left.has(String(id))), [], 'no stream meta left');
+    }
   });
 
   test('compression: a gzip stream, flushed after every event, for clients that accept it', async () => {

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 
-import { Actor, TerminateReasonNormal, startNode, type HandlerResult, type Node, type PID, type Ref } from 'ergo-ts';
+import { Actor, MessageDownAlias, TerminateReasonNormal, startNode, type Alias, type HandlerResult, type Node, type PID, type Ref } from 'ergo-ts';
 import { WebMux, createWebServer, type WebServer } from 'ergo-ts/meta';
 import { WebSocket } from 'ws';
 
@@ -286,6 +286,23 @@ describe('@ergo-ts/websocket', () => {
     await reader.run((a) => a.sendExitMeta(clientId, TerminateReasonNormal));
     assert.equal((await reader.inbox.next(MessageWebsocketDisconnect)).code, 1001);
     assert.equal((await host.inbox.next(MessageWebsocketDisconnect)).code, 1001);
+  });
+
+  test('200 connections opened and closed leave no connection meta behind', async () => {
+    const metas = (): Set<string> => new Set(node.processInfo(host.pid).metas.map(String));
+    for (let round = 0; round < 4; round++) {
+      const clients = await Promise.all(Array.from({ length: 50 }, () => Client.open(wsBase + '/ws')));
+      const ids: Alias[] = [];
+      for (let i = 0; i < 50; i++) ids.push((await host.inbox.next(MessageWebsocketConnect)).id);
+      const open = metas();
+      assert.ok(ids.every((id) => open.has(String(id))), 'every connection is a meta of the host');
+      await host.run((a) => ids.forEach((id) => a.monitorAlias(id)));
+      for (const c of clients) c.ws.close();
+      for (let i = 0; i < 50; i++) await host.inbox.next(MessageWebsocketDisconnect);
+      for (let i = 0; i < 50; i++) await host.inbox.next(MessageDownAlias);
+      const left = metas();
+      assert.deepEqual(ids.filter((id) => left.has(String(id))), [], 'no connection meta left');
+    }
   });
 
   test('a message over maxPayload closes the connection with 1009', async () => {
