@@ -68,9 +68,9 @@ class Watcher extends Actor {
     this.log.info('price update: %j', m.message);
   }
 
-  override handleMessage(from: PID, message: unknown): void {
+  override async handleMessage(from: PID, message: unknown): Promise<void> {
     if (message === 'subscribe') {
-      const history = this.monitorEvent(new Event('prices', this.node.name));
+      const history = await this.monitorEvent(new Event('prices', this.node.name));
       this.monitor('counter');
       this.log.info('subscribed to prices (%d buffered)', history.length);
       return;

@@ -104,7 +104,8 @@ class Subscriber extends Actor {
 
   override handleMessage(_from: PID, message: unknown): void {
     if (message === SUB) {
-      this.monitorEvent(this.event);
+      // monitor(event) subscribes synchronously (monitorEvent would also hand back the buffer).
+      this.monitor(this.event);
       this.subscribed.tick();
     }
   }

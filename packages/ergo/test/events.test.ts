@@ -103,9 +103,9 @@ describe('events', () => {
     await exec(node, producer.pid, (a) => a.registerEvent(name, { notify: true }));
     const event = new Event(name, node.name);
     const c = await spawnTest(node);
-    await exec(node, c.pid, (a) => {
-      a.linkEvent(event);
-      a.monitorEvent(event);
+    await exec(node, c.pid, async (a) => {
+      await a.linkEvent(event);
+      await a.monitorEvent(event);
       a.unlinkEvent(event);
     });
     await exec(node, producer.pid, () => undefined);
@@ -129,8 +129,8 @@ describe('events', () => {
     const producer = await spawnTest(node);
     await exec(node, producer.pid, (a) => a.registerEvent(name));
     const c = await spawnTest(node);
-    await exec(node, c.pid, (a) => {
-      a.monitorEvent(new Event(name, node.name));
+    await exec(node, c.pid, async (a) => {
+      await a.monitorEvent(new Event(name, node.name));
       a.demonitorEvent(new Event(name, node.name));
     });
     await exec(node, producer.pid, () => undefined);
@@ -208,24 +208,22 @@ describe('events', () => {
     await exec(node, producer.pid, (a) => a.registerEvent(name));
     const event = new Event(name, node.name);
     const c = await spawnTest(node);
-    await exec(node, c.pid, (a) => {
-      throwsCode(() => a.linkEvent(new Event(uniq('none'), node.name)), 'ERR_EVENT_UNKNOWN');
-      throwsCode(() => a.monitorEvent(new Event(uniq('none'), node.name)), 'ERR_EVENT_UNKNOWN');
-      a.linkEvent(event);
-      throwsCode(() => a.linkEvent(event), 'ERR_TARGET_EXIST');
-      a.monitorEvent(event);
-      throwsCode(() => a.monitorEvent(event), 'ERR_TARGET_EXIST');
+    await exec(node, c.pid, async (a) => {
+      await rejectsCode(a.linkEvent(new Event(uniq('none'), node.name)), 'ERR_EVENT_UNKNOWN');
+      await rejectsCode(a.monitorEvent(new Event(uniq('none'), node.name)), 'ERR_EVENT_UNKNOWN');
+      await a.linkEvent(event);
+      await rejectsCode(a.linkEvent(event), 'ERR_TARGET_EXIST');
+      await a.monitorEvent(event);
+      await rejectsCode(a.monitorEvent(event), 'ERR_TARGET_EXIST');
     });
     const inInit = deferred<unknown>();
     await spawnTest(node, {
       hooks: {
         init(a) {
-          try {
-            a.monitorEvent(event);
-            inInit.resolve('subscribed');
-          } catch (e) {
-            inInit.resolve(e);
-          }
+          a.monitorEvent(event).then(
+            () => inInit.resolve('subscribed'),
+            (e: unknown) => inInit.resolve(e),
+          );
         },
       },
     });
@@ -253,9 +251,9 @@ describe('events', () => {
       const event = new Event(name, node.name);
       const linker = await spawnTest(node);
       const monitor = await spawnTest(node);
-      await exec(node, linker.pid, (a) => {
+      await exec(node, linker.pid, async (a) => {
         a.setTrapExit(true);
-        a.linkEvent(event);
+        await a.linkEvent(event);
       });
       await exec(node, monitor.pid, (a) => a.monitorEvent(event));
       if (how === 'unregister') await exec(node, producer.pid, (a) => a.unregisterEvent(name));
@@ -268,9 +266,9 @@ describe('events', () => {
       assert.ok(down.message.event.equals(event));
       assert.equal(down.message.reason, reason);
       throwsCode(() => node.sendEvent(name, node.makeRef(), 'x'), 'ERR_EVENT_UNKNOWN');
-      await exec(node, linker.pid, (a) => {
+      await exec(node, linker.pid, async (a) => {
         assert.deepEqual(a.info().linksEvent, []);
-        throwsCode(() => a.linkEvent(event), 'ERR_EVENT_UNKNOWN');
+        await rejectsCode(a.linkEvent(event), 'ERR_EVENT_UNKNOWN');
       });
     }
   });

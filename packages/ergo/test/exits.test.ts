@@ -393,9 +393,9 @@ describe('exits and termination', () => {
       await exec(node, producer.pid, (a) => a.registerEvent(evName, { notify: true }));
       const sub = await spawnTest(node);
       const other = await spawnTest(node);
-      await exec(node, sub.pid, (a) => {
-        a.linkEvent(new Event(evName, node.name));
-        a.monitorEvent(new Event(evName, node.name));
+      await exec(node, sub.pid, async (a) => {
+        await a.linkEvent(new Event(evName, node.name));
+        await a.monitorEvent(new Event(evName, node.name));
         a.linkPID(other.pid);
       });
       node.kill(sub.pid);

@@ -108,7 +108,7 @@ describe('inspect and info', () => {
         const al = a.createAlias();
         a.linkPID(other.pid);
         a.monitorProcessID(new ProcessID('info_other', node.name));
-        a.monitorEvent(new Event(evName, node.name));
+        void a.monitorEvent(new Event(evName, node.name));
         // Inside a handler the process is Running.
         assert.equal(a.info().state, ProcessState.Running);
         return al;

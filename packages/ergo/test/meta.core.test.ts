@@ -19,10 +19,12 @@ import {
   type Alias,
   type MetaProcess,
   type Node,
-  type PID,
   type Ref,
 } from '../src/index.js';
 import { MetaBase } from '../src/meta/index.js';
+import { PID, type Atom } from '../src/index.js';
+import { eventually } from './meta_helpers.js';
+import { coreOf, fakeNetwork } from './remote_helpers.js';
 import { deferred, exec, guardUnhandled, rejectsCode, spawnTest, testNode, throwsCode, type Deferred } from './lifecycle_helpers.js';
 
 guardUnhandled();
@@ -314,6 +316,38 @@ describe('meta processes: core', () => {
       busy.seen.map((s) => s.message),
       ['block', 1, 2],
     );
+  });
+
+  test('remote peers reach a meta through the Core: send, call (the reply crosses back), monitor', async () => {
+    const own = await testNode();
+    const X = 'peer_meta@remote' as Atom;
+    const conn = fakeNetwork(own, X).get(X)!;
+    const core = coreOf(own);
+    const { pid } = await spawnTest(own);
+    const m = new TestMeta();
+    const id = await exec(own, pid, (a) => a.spawnMeta(m));
+    const remote = new PID(X, 1001, 7);
+    const options = { priority: MessagePriority.Normal, important: false, compression: null, keepNetworkOrder: true };
+    const got = m.nextMessage();
+    core.routeSendAlias(remote, id, options, 'from afar');
+    assert.equal(await got, 'from afar');
+    assert.ok(m.seen[0]!.from.equals(remote));
+
+    core.routeCallAlias(remote, id, { ...options, ref: own.makeRef() }, 'ping');
+    await eventually(() => conn.of('sendResponse').length === 1, 'the reply crosses back');
+    const [from, to, , reply] = conn.of('sendResponse')[0]! as [PID, PID, unknown, unknown];
+    assert.ok(from.equals(pid), 'a meta answers as its parent');
+    assert.ok(to.equals(remote));
+    assert.equal(reply, 'ping');
+
+    core.routeMonitorAlias(remote, id);
+    const reason = new Error('gone');
+    await exec(own, pid, (a) => a.sendExitMeta(id, reason));
+    await m.terminated.promise;
+    const [target, why] = conn.of('sendTerminateAlias')[0]! as [Alias, Error];
+    assert.ok(target.equals(id));
+    assert.equal(why, reason);
+    await own.stop();
   });
 
   test('sendExitMetaAfter fires later and can be cancelled; a running meta ends with its parent after its handler', async () => {

@@ -24,7 +24,7 @@ import {
   unwrapReason,
   type Node,
 } from '../src/index.js';
-import { deferred, exec, guardUnhandled, Hold, Inbox, spawnTest, testNode, Throw, throwsCode, CUSTOM_REASON, endTarget, REASONS, uniq } from './lifecycle_helpers.js';
+import { deferred, exec, rejectsCode, guardUnhandled, Hold, Inbox, spawnTest, testNode, Throw, throwsCode, CUSTOM_REASON, endTarget, REASONS, uniq } from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -131,7 +131,7 @@ describe('monitors', () => {
         await exec(node, target.pid, (a) => a.registerEvent(evName));
         const event = new Event(evName, node.name);
         const watcher = await spawnTest(node);
-        await exec(node, watcher.pid, (a) => assert.deepEqual(a.monitorEvent(event), []));
+        await exec(node, watcher.pid, async (a) => assert.deepEqual(await a.monitorEvent(event), []));
         const mons = node.processInfo(watcher.pid).monitorsEvent;
         assert.equal(mons.length, 1);
         assert.ok(mons[0]!.equals(event));
@@ -148,7 +148,7 @@ describe('monitors', () => {
 
   test('unknown targets (§5.6 TestMonitorUnknown)', async () => {
     const watcher = await spawnTest(node);
-    await exec(node, watcher.pid, (a) => {
+    await exec(node, watcher.pid, async (a) => {
       const ghost = new PID(a.pid.node, a.pid.id + 10000, a.pid.creation);
       throwsCode(() => a.monitorPID(ghost), 'ERR_PROCESS_UNKNOWN');
       throwsCode(() => a.monitorProcessID(new ProcessID('test', node.name)), 'ERR_PROCESS_UNKNOWN');
@@ -156,7 +156,8 @@ describe('monitors', () => {
       const alias = a.createAlias();
       a.deleteAlias(alias);
       throwsCode(() => a.monitorAlias(alias), 'ERR_ALIAS_UNKNOWN');
-      throwsCode(() => a.monitorEvent(new Event('test', node.name)), 'ERR_EVENT_UNKNOWN');
+      throwsCode(() => a.monitor(new Event('test', node.name)), 'ERR_EVENT_UNKNOWN');
+      await rejectsCode(a.monitorEvent(new Event('test', node.name)), 'ERR_EVENT_UNKNOWN');
       // A PID of a previous incarnation of this node is unknown too.
       throwsCode(() => a.monitorPID(new PID(a.pid.node, a.pid.id, a.pid.creation - 1)), 'ERR_PROCESS_UNKNOWN');
     });

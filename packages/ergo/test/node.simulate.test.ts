@@ -32,9 +32,9 @@ class Recorder extends Actor {
     this.seen = seen;
     this.setTrapExit(true);
   }
-  override handleMessage(_from: PID, m: unknown): void {
+  override async handleMessage(_from: PID, m: unknown): Promise<void> {
     if (m instanceof MessageExitPID) this.seen({ kind: 'exit', value: m.reason });
-    else if (m === 'subscribe') this.seen({ kind: 'history', value: this.monitorEvent(new Event('sim', this.node.name)) });
+    else if (m === 'subscribe') this.seen({ kind: 'history', value: await this.monitorEvent(new Event('sim', this.node.name)) });
     else this.seen({ kind: 'message', value: m });
   }
   override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {

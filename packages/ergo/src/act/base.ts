@@ -231,7 +231,8 @@ export abstract class BehaviorBase implements ProcessBehavior {
   unlinkAlias(target: Alias): void {
     this.#process.unlinkAlias(target);
   }
-  linkEvent(target: Event): MessageEvent[] {
+  /** Links to an event; resolves to its buffered messages (see Process.linkEvent). */
+  linkEvent(target: Event): Promise<MessageEvent[]> {
     return this.#process.linkEvent(target);
   }
   unlinkEvent(target: Event): void {
@@ -261,10 +262,25 @@ export abstract class BehaviorBase implements ProcessBehavior {
   demonitorAlias(target: Alias): void {
     this.#process.demonitorAlias(target);
   }
-  monitorEvent(target: Event): MessageEvent[] {
+  /** Monitors an event; resolves to its buffered messages (see Process.monitorEvent). */
+  monitorEvent(target: Event): Promise<MessageEvent[]> {
     return this.#process.monitorEvent(target);
   }
   demonitorEvent(target: Event): void {
     this.#process.demonitorEvent(target);
+  }
+  /** Links to a remote node: MessageExitNode when the connection to it is lost. */
+  linkNode(node: Atom | string): void {
+    this.#process.linkNode(node);
+  }
+  unlinkNode(node: Atom | string): void {
+    this.#process.unlinkNode(node);
+  }
+  /** Monitors a remote node: MessageDownNode when the connection to it is lost. */
+  monitorNode(node: Atom | string): void {
+    this.#process.monitorNode(node);
+  }
+  demonitorNode(node: Atom | string): void {
+    this.#process.demonitorNode(node);
   }
 }

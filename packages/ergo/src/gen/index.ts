@@ -14,3 +14,5 @@ export * from './node.js';
 export * from './cron.js';
 export * from './application.js';
 export * from './meta.js';
+export * from './core.js';
+export * from './network.js';

@@ -65,7 +65,10 @@ export interface SendOptions {
 export interface CallOptions {
   /** Milliseconds to wait for the reply (default 5000). */
   timeout?: number;
-  /** Cancels the wait; the call rejects with the signal's reason (ErrAborted by default). */
+  /**
+   * Cancels the wait; the call rejects with the signal's reason (ErrAborted by default). Anything
+   * but an AbortSignal is refused with ErrIncorrect before the request is sent.
+   */
   signal?: AbortSignal;
   priority?: MessagePriority;
   important?: boolean;
@@ -77,9 +80,18 @@ export type CancelFunc = () => boolean;
 /** Default call / inspect timeout in milliseconds (Ergo: 5 s). */
 export const DEFAULT_REQUEST_TIMEOUT = 5000;
 
-/** Routing details of a message (what the engine stores with it). */
+/**
+ * How one message travels (Ergo's `gen.MessageOptions`): what the router hands a connection with
+ * every remote send, call and response. Local deliveries never build one.
+ */
 export interface MessageOptions {
+  /** The call's ref (requests and responses). */
   ref?: Ref;
   priority: MessagePriority;
+  /** Wait for the remote node to confirm delivery (important delivery). */
   important: boolean;
+  /** Compress the payload (the sender's settings), or null for none. */
+  compression: Compression | null;
+  /** Messages from one sender to one target arrive in order (Ergo's default). */
+  keepNetworkOrder: boolean;
 }

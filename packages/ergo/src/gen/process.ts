@@ -239,7 +239,13 @@ export interface Process {
   /** Names of the events this process produces. */
   events(): Atom[];
 
-  /** One-way link (R): this process gets an exit signal when the target ends. */
+  /**
+   * One-way link (R): this process gets an exit signal when the target ends. Synchronous for
+   * every target: a target on another node is recorded at once and asked over the wire; if that
+   * node refuses (no such process...) or the connection is lost, the exit signal arrives with
+   * that reason (Erlang's `noproc` style). Throws ErrNetworkStopped / ErrNoConnection at once
+   * when the node cannot be reached, ErrTargetExist when the link exists.
+   */
   link(target: LinkTarget): void;
   unlink(target: LinkTarget): void;
   linkPID(target: PID): void;
@@ -248,10 +254,17 @@ export interface Process {
   unlinkProcessID(target: ProcessID): void;
   linkAlias(target: Alias): void;
   unlinkAlias(target: Alias): void;
-  /** Links to an event and returns its buffered messages. */
-  linkEvent(target: Event): MessageEvent[];
+  /**
+   * Links to an event (R) and resolves to its buffered messages, oldest first. A local event
+   * resolves at once (the subscription is recorded before this returns); a remote one when its
+   * node answered. Rejects with ErrEventUnknown, ErrTargetExist, ErrNotAllowed (state).
+   */
+  linkEvent(target: Event): Promise<MessageEvent[]>;
   unlinkEvent(target: Event): void;
-  /** Monitor (R): this process gets a MessageDown* when the target ends. */
+  /**
+   * Monitor (R): this process gets a MessageDown* when the target ends. A target on another node
+   * is recorded at once; a refusal or a lost connection arrives as the down reason (see link).
+   */
   monitor(target: LinkTarget): void;
   demonitor(target: LinkTarget): void;
   monitorPID(target: PID): void;
@@ -260,9 +273,20 @@ export interface Process {
   demonitorProcessID(target: ProcessID): void;
   monitorAlias(target: Alias): void;
   demonitorAlias(target: Alias): void;
-  /** Monitors an event and returns its buffered messages. */
-  monitorEvent(target: Event): MessageEvent[];
+  /** Monitors an event (R) and resolves to its buffered messages; see {@link linkEvent}. */
+  monitorEvent(target: Event): Promise<MessageEvent[]>;
   demonitorEvent(target: Event): void;
+  /**
+   * Links to a remote node (R): this process gets MessageExitNode when the connection to it is
+   * lost. ErrNotAllowed for its own node; ErrNetworkStopped / ErrNoConnection when unreachable.
+   */
+  linkNode(node: Atom | string): void;
+  /** Drops a node link (R). ErrTargetUnknown when there is none. */
+  unlinkNode(node: Atom | string): void;
+  /** Monitors a remote node (R): MessageDownNode when the connection to it is lost. */
+  monitorNode(node: Atom | string): void;
+  /** Drops a node monitor (R). ErrTargetUnknown when there is none. */
+  demonitorNode(node: Atom | string): void;
 
   /**
    * Spawns a meta process owned by this one (I/R) and returns its alias. Its `init` runs now

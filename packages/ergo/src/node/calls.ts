@@ -4,7 +4,11 @@
 // million calls a second cost no timer each. The timer is ref'd only while calls are pending: a
 // pending call keeps the process alive until it settles or times out (otherwise an awaited call
 // could be left unsettled when nothing else is running), an idle registry never does.
+// Deadlines use the monotonic clock (performance.now()): a wall-clock jump neither fires nor
+// delays them; only the deadline stored in the call's ref is wall-clock time.
 
+import type { Atom } from '../gen/atom.js';
+import { ErrTimeout } from '../gen/errors.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 
@@ -30,12 +34,18 @@ export class PendingCall {
   deadline = 0;
   signal: AbortSignal | null = null;
   onAbort: (() => void) | null = null;
+  /** Milliseconds the caller waits (0 = no limit), for the timeout error. */
+  timeout = 0;
 
   constructor(
     readonly ref: Ref,
     readonly caller: PID,
     readonly owner: CallOwner | null,
     public holder: CallHolder | null,
+    /** Whom the request went to (for the timeout error). */
+    readonly target: unknown,
+    /** The remote node the request went to, or null for a local target. */
+    readonly node: Atom | null,
   ) {
     this.promise = new Promise<unknown>((res, rej) => {
       this.resolve = res;
@@ -76,19 +86,19 @@ export class CallRegistry {
   private timerAt = Infinity;
   private readonly onTimer = (): void => this.expire();
 
-  constructor(private readonly timeoutError: () => Error) {}
-
   /** Number of pending calls. */
   get size(): number {
     return this.byId.size;
   }
 
-  /** Registers a call that times out after `timeoutMs` (0 = never). */
-  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, now = Date.now()): PendingCall {
-    const c = new PendingCall(ref, caller, owner, holder);
+  /** Registers a call to `target` (on `node`, null = local) that times out after `timeoutMs` (0 = never). */
+  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, target: unknown, node: Atom | null): PendingCall {
+    const c = new PendingCall(ref, caller, owner, holder, target, node);
     this.byId.set(ref.id[0], c);
     if (holder !== null) holder.held++;
     if (timeoutMs > 0) {
+      const now = performance.now();
+      c.timeout = timeoutMs;
       let list = this.lists.get(timeoutMs);
       if (list === undefined) {
         list = new TimeoutList(timeoutMs);
@@ -142,20 +152,21 @@ export class CallRegistry {
   private arm(at: number): void {
     if (this.timer !== null) clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(this.onTimer, Math.max(0, at - Date.now()));
+    // +1: setTimeout may fire a fraction of a millisecond early against performance.now().
+    this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(at - performance.now()) + 1));
     if (this.byId.size === 0) this.timer.unref();
   }
 
   private expire(): void {
     this.timer = null;
     this.timerAt = Infinity;
-    const now = Date.now();
+    const now = performance.now();
     let next = Infinity;
     for (const list of this.lists.values()) {
       let c = list.head;
       while (c !== null && c.deadline <= now) {
         const n = c.next;
-        this.settle(c, false, this.timeoutError());
+        this.settle(c, false, callTimeoutError(c));
         c = n;
       }
       if (c !== null && c.deadline < next) next = c.deadline;
@@ -164,8 +175,23 @@ export class CallRegistry {
     if (next !== Infinity) this.arm(next);
   }
 
+  /** Fails every call that waits for a reply from `node` (its connection is gone). */
+  failNode(node: Atom, err: Error): void {
+    this.failWhere((c) => (c.node === node ? err : undefined));
+  }
+
   /** Rejects everything (node stopping). */
   failAll(err: Error): void {
     this.failWhere(() => err);
   }
+}
+
+/**
+ * The error of a call that got no reply in time. It names the target and the timeout, and says
+ * the usual cause: a `handleCall` that returns `undefined` means "I will reply later".
+ */
+export function callTimeoutError(c: PendingCall): Error {
+  return ErrTimeout.with(
+    `call to ${String(c.target)} got no reply within ${c.timeout} ms (a handleCall that returns undefined replies later with sendResponse: a missing return?)`,
+  );
 }

@@ -7,7 +7,7 @@ import type { Atom } from '../gen/atom.js';
 import { ATOM_MAX_BYTES, utf8Length } from '../gen/atom.js';
 import { ErrAtomTooLong, ErrEventOwner, ErrEventUnknown, ErrIncorrect, ErrTaken, ErrUnregistered } from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
-import { MessageEvent, MessageEventStart, MessageEventStop } from '../gen/messages.js';
+import { MessageEventStart, MessageEventStop, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
 import { isMessagePriority, type MessagePriority } from '../gen/priority.js';
@@ -108,14 +108,7 @@ export class EventRegistry {
     const e = this.byName.get(name);
     if (e === undefined) throw ErrEventUnknown.with(`'${name}'`);
     if (!e.token.equals(token)) throw ErrEventOwner.with(`wrong token for '${name}'`);
-    const m = new MessageEvent(e.event, nowNanos(), this.node.transform(message));
-    e.remember(m);
-    const host = this.node.targets.keyedHost(e.event, false);
-    if (host === undefined) return;
-    const q = 2 - priority;
-    const from = e.producer;
-    const node = this.node;
-    node.targets.forEachConsumer(host, (c) => node.router.deliverEvent(c as ProcessImpl, q, from, m));
+    this.node.router.publishEvent(e, message, priority);
   }
 
   /** A subscriber arrived: count it and tell the producer about the first one. */

@@ -88,7 +88,8 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
 
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
     if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
-    this.node.router.routeSend(this.owner.pid, to, message, priority, false);
+    // Remote sends carry the parent's delivery settings (compression, network order).
+    void this.node.router.routeSend(this.owner.pid, to, message, priority, false, this.owner);
     this.messagesOut++;
   }
 
@@ -98,14 +99,14 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
 
   sendResponse(to: PID, ref: Ref, value: unknown): void {
     this.allowRunning('sendResponse');
-    this.node.router.routeResponse(to, ref, true, value);
+    this.node.router.routeResponse(this.owner.pid, to, ref, true, value, this.owner);
     this.messagesOut++;
   }
 
   sendResponseError(to: PID, ref: Ref, error: Error): void {
     this.allowRunning('sendResponseError');
     if (!(error instanceof Error)) throw ErrIncorrect.with('sendResponseError needs an Error');
-    this.node.router.routeResponse(to, ref, false, error);
+    this.node.router.routeResponse(this.owner.pid, to, ref, false, error, this.owner);
     this.messagesOut++;
   }
 
@@ -292,7 +293,7 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   }
 
   private answerInspect(from: PID, ref: Ref, r: unknown): undefined {
-    this.node.router.routeResponse(from, ref, true, r ?? {});
+    this.node.router.routeResponse(this.owner.pid, from, ref, true, r ?? {}, this.owner);
     this.messagesOut++;
     return undefined;
   }

@@ -8,7 +8,7 @@
 
 import { ATOM_MAX_BYTES, utf8Length, type Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
-import { ErrAtomTooLong, ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrProcessUnknown, ErrTimeout } from '../gen/errors.js';
+import { ErrAtomTooLong, ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrProcessUnknown } from '../gen/errors.js';
 import { LogLevel, MessageLogNode, type MessageLog } from '../gen/log.js';
 import { MessageExitPID } from '../gen/messages.js';
 import type { NodeInfo, NodeOptions, Version } from '../gen/node.js';
@@ -91,8 +91,8 @@ export class NodeImpl {
   readonly aliasTable = new Map<string, ProcessImpl>();
   readonly scheduler = new Scheduler();
   readonly router: Router = new Router(this);
-  readonly calls = new CallRegistry(() => ErrTimeout.with('call'));
-  readonly targets = new TargetManager();
+  readonly calls = new CallRegistry();
+  readonly targets = new TargetManager(this);
   readonly relations = new Relations(this);
   readonly metas = new MetaTable(this);
   readonly events = new EventRegistry(this);

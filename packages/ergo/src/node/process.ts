@@ -71,6 +71,8 @@ export function isGone(st: number): boolean {
 const MASK_R = S_RUNNING | S_WAIT;
 const MASK_IR = S_INIT | MASK_R;
 const MASK_IRT = MASK_IR | S_TERMINATED;
+/** States that refuse new mail and requests. */
+const S_GONE = S_TERMINATED | S_ZOMBEE;
 
 /** True when `v` has a callable `then`. */
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
@@ -255,7 +257,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
    * (after trying the fallback for plain messages) when the queue is at its limit.
    */
   deliver(q: number, kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
-    if (this.st === S_TERMINATED) throw this.nodeImpl.errTerminated(this);
+    // A killed process (zombee) refuses new mail as a terminated one does (Ergo).
+    if ((this.st & S_GONE) !== 0) throw this.nodeImpl.errTerminated(this);
     if (!this.mb.push(q, kind, from, message, extra)) {
       this.nodeImpl.router.mailboxFull(this, q, kind, from, message);
       return;
@@ -425,9 +428,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (prio !== this.priority && !isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);
     if (this.st === S_INIT && (to === this.pid || (to instanceof PID && to.equals(this.pid)))) {
       // Not in the process table yet: route a self-send straight into the mailbox.
-      this.deliver(2 - prio, MailboxKind.Regular, this.pid, this.nodeImpl.transform(message), undefined);
+      this.nodeImpl.router.routeSelf(this, 2 - prio, message);
     } else {
-      this.nodeImpl.router.routeSend(this.pid, to, message, prio, options?.important ?? this.important);
+      this.nodeImpl.router.routeSend(this.pid, to, message, prio, options?.important ?? this.important, this);
     }
     this.messagesOut++;
   }
@@ -440,9 +443,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   sendImportant(to: SendTarget, message: unknown): Promise<void> {
     try {
       this.allow(MASK_R, 'sendImportant');
-      this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true);
+      // Local: delivered (or thrown) now. Remote: the promise of the peer's delivery ack.
+      const ack = this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true, this);
       this.messagesOut++;
-      return Promise.resolve();
+      return ack ?? Promise.resolve();
     } catch (e) {
       return Promise.reject(e);
     }
@@ -474,7 +478,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (!isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);
     return this.addTimer(delayMs, () => {
       try {
-        this.nodeImpl.router.routeSend(this.pid, to, message, prio, false);
+        this.nodeImpl.router.routeSend(this.pid, to, message, prio, this.important, this);
         this.messagesOut++;
       } catch (e) {
         this.log.warning('sendAfter to %s failed: %s', String(to), toError(e).message);
@@ -509,13 +513,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   sendResponse(to: PID, ref: Ref, value: unknown): void {
     this.allow(MASK_R, 'sendResponse');
-    this.nodeImpl.router.routeResponse(to, ref, true, value);
+    this.nodeImpl.router.routeResponse(this.pid, to, ref, true, value, this);
     this.messagesOut++;
   }
 
   sendResponseError(to: PID, ref: Ref, error: Error): void {
     this.allow(MASK_R, 'sendResponseError');
-    this.nodeImpl.router.routeResponse(to, ref, false, error);
+    this.nodeImpl.router.routeResponse(this.pid, to, ref, false, error, this);
     this.messagesOut++;
   }
 
@@ -607,9 +611,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   unlinkAlias(target: Alias): void {
     this.unlink(target);
   }
-  linkEvent(target: Event): MessageEvent[] {
-    this.allow(MASK_R, 'linkEvent');
-    return this.nodeImpl.relations.linkEvent(this, target);
+  linkEvent(target: Event): Promise<MessageEvent[]> {
+    try {
+      this.allow(MASK_R, 'linkEvent');
+      return this.nodeImpl.relations.linkEvent(this, target);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   unlinkEvent(target: Event): void {
     this.unlink(target);
@@ -640,12 +648,32 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   demonitorAlias(target: Alias): void {
     this.demonitor(target);
   }
-  monitorEvent(target: Event): MessageEvent[] {
-    this.allow(MASK_R, 'monitorEvent');
-    return this.nodeImpl.relations.monitorEvent(this, target);
+  monitorEvent(target: Event): Promise<MessageEvent[]> {
+    try {
+      this.allow(MASK_R, 'monitorEvent');
+      return this.nodeImpl.relations.monitorEvent(this, target);
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   demonitorEvent(target: Event): void {
     this.demonitor(target);
+  }
+  linkNode(node: Atom | string): void {
+    this.allow(MASK_R, 'linkNode');
+    this.nodeImpl.relations.linkNode(this, node as Atom, true);
+  }
+  unlinkNode(node: Atom | string): void {
+    this.allow(MASK_R, 'unlinkNode');
+    this.nodeImpl.relations.unlinkNode(this, node as Atom, true);
+  }
+  monitorNode(node: Atom | string): void {
+    this.allow(MASK_R, 'monitorNode');
+    this.nodeImpl.relations.linkNode(this, node as Atom, false);
+  }
+  demonitorNode(node: Atom | string): void {
+    this.allow(MASK_R, 'demonitorNode');
+    this.nodeImpl.relations.unlinkNode(this, node as Atom, false);
   }
 
   // --- meta processes (meta_table.ts) ---------------------------------------------------------

@@ -1,6 +1,7 @@
 // Links and monitors as processes use them: resolve and validate the target, record the relation,
 // and when a target ends turn every relation on it into exactly one exit signal (links, urgent
-// queue) or down message (monitors, system queue).
+// queue) or down message (monitors, system queue). Targets on other nodes and watchers from
+// other nodes go through the router (the only place that talks to connections).
 
 import type { Atom } from '../gen/atom.js';
 import {
@@ -10,7 +11,7 @@ import {
   ErrNotAllowed,
   ErrProcessTerminated,
   ErrProcessUnknown,
-  ErrNetworkStopped,
+  ErrTargetUnknown,
 } from '../gen/errors.js';
 import { Event } from '../gen/event.js';
 import {
@@ -33,7 +34,7 @@ import { Alias } from '../gen/ref.js';
 import { Q_SYSTEM, Q_URGENT } from './mailbox.js';
 import type { NodeImpl } from './node.js';
 import { ProcessImpl, S_TERMINATED } from './process.js';
-import { NodeTarget, type Target, type TargetHost } from './targets.js';
+import { NodeTarget, RemoteConsumer, type ConsumerHost, type Target, type TargetHost } from './targets.js';
 
 /** Link/monitor operations of a node. */
 export class Relations {
@@ -50,33 +51,30 @@ export class Relations {
   }
 
   /**
-   * Checks that a target exists (and is not the caller itself) and returns the host holding its
-   * relations: the process itself for a local PID, a keyed host otherwise (created here).
+   * Checks that a local target exists (and is not `p` itself, when a local process asks) and
+   * returns the host holding its relations: the process itself for a PID, a keyed host otherwise
+   * (created here). `p` is null for a watcher on another node.
    */
-  private resolve(p: ProcessImpl, t: Target, forMonitor: boolean): TargetHost {
+  private resolve(p: ProcessImpl | null, t: Target, forMonitor: boolean): TargetHost {
     const node = this.node;
     if (t instanceof PID) {
-      if (t.equals(p.pid)) throw ErrNotAllowed.with('link/monitor to itself');
-      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
+      if (p !== null && t.equals(p.pid)) throw ErrNotAllowed.with('link/monitor to itself');
       const q = t.creation === node.creation ? node.processes.get(t.id) : undefined;
       if (q === undefined) throw ErrProcessUnknown.with(t.toString());
       if (forMonitor && q.st === S_TERMINATED) throw ErrProcessTerminated.with(t.toString());
       return q;
     }
     if (t instanceof ProcessID) {
-      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
       const q = node.names.get(t.name);
       if (q === undefined) throw ErrProcessUnknown.with(t.toString());
       // Ergo refuses a link to the caller's own name or alias, as to its own PID.
       if (q === p) throw ErrNotAllowed.with('link/monitor to its own name');
     } else if (t instanceof Alias) {
-      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
       const owner = node.aliasOwner(t);
       // A meta process' alias is a target too (its parent may watch it).
       if (owner === undefined && node.metas.get(t) === undefined) throw ErrAliasUnknown.with(t.toString());
       if (owner === p) throw ErrNotAllowed.with('link/monitor to its own alias');
     } else if (t instanceof Event) {
-      if (t.node !== node.name) throw ErrNetworkStopped.with(`remote target ${t}`);
       if (node.events.get(t.name) === undefined) throw ErrEventUnknown.with(t.toString());
     }
     return node.targets.keyedHost(t, true)!;
@@ -84,61 +82,128 @@ export class Relations {
 
   /** The host of an existing target, for removals (undefined when it has no relations). */
   private existingHost(t: Target): TargetHost | undefined {
-    if (t instanceof PID) {
-      if (t.node !== this.node.name || t.creation !== this.node.creation) return undefined;
+    if (t instanceof PID && t.node === this.node.name) {
+      if (t.creation !== this.node.creation) return undefined;
       return this.node.processes.get(t.id);
     }
     return this.node.targets.keyedHost(t, false);
   }
 
+  /** Records a link (`link`) or monitor of `p` on a process, name or alias, local or remote. */
+  private watch(p: ProcessImpl, t: PID | ProcessID | Alias, link: boolean): void {
+    const router = this.node.router;
+    if (!router.isLocal(t.node)) {
+      if (t instanceof PID && t.equals(p.pid)) throw ErrNotAllowed.with('link/monitor to itself');
+      router.watchRemote(p, t, link);
+      return;
+    }
+    const host = this.resolve(p, t, !link);
+    this.node.targets.add(link, p, host instanceof ProcessImpl ? host.pid : t, host);
+  }
+
   link(p: ProcessImpl, target: LinkTarget): void {
     const t = this.normalize(target);
     if (t instanceof Event) {
-      this.linkEvent(p, t);
+      this.subscribeSync(p, t, true);
       return;
     }
-    const host = this.resolve(p, t, false);
-    this.node.targets.add(true, p, host instanceof ProcessImpl ? host.pid : t, host);
+    this.watch(p, t as PID | ProcessID | Alias, true);
   }
 
   monitor(p: ProcessImpl, target: LinkTarget): void {
     const t = this.normalize(target);
     if (t instanceof Event) {
-      this.monitorEvent(p, t);
+      this.subscribeSync(p, t, false);
       return;
     }
-    const host = this.resolve(p, t, true);
-    this.node.targets.add(false, p, host instanceof ProcessImpl ? host.pid : t, host);
+    this.watch(p, t as PID | ProcessID | Alias, false);
   }
 
   unlink(p: ProcessImpl, target: LinkTarget): void {
-    const t = this.normalize(target);
-    this.node.targets.remove(true, p, t, this.existingHost(t));
-    if (t instanceof Event) this.eventUnsubscribed(t);
+    this.unwatch(p, this.normalize(target), true);
   }
 
   demonitor(p: ProcessImpl, target: LinkTarget): void {
-    const t = this.normalize(target);
-    this.node.targets.remove(false, p, t, this.existingHost(t));
+    this.unwatch(p, this.normalize(target), false);
+  }
+
+  private unwatch(p: ProcessImpl, t: Target, link: boolean): void {
+    if (!this.node.router.isLocal(t.node)) {
+      this.node.router.unwatchRemote(p, t, link, this.existingHost(t));
+      return;
+    }
+    this.node.targets.remove(link, p, t, this.existingHost(t));
     if (t instanceof Event) this.eventUnsubscribed(t);
   }
 
-  linkEvent(p: ProcessImpl, target: Event): MessageEvent[] {
+  /** Links to or monitors a remote node: MessageExitNode / MessageDownNode when it goes down. */
+  linkNode(p: ProcessImpl, node: Atom, link: boolean): void {
+    this.node.router.watchNode(p, node, link);
+  }
+
+  /** Drops a link or monitor on a node. ErrTargetUnknown when there is none. */
+  unlinkNode(p: ProcessImpl, node: Atom, link: boolean): void {
+    const t = new NodeTarget(node);
+    this.node.targets.remove(link, p, t, this.node.targets.keyedHost(t, false));
+  }
+
+  linkEvent(p: ProcessImpl, target: Event): Promise<MessageEvent[]> {
     return this.subscribe(p, target, true);
   }
 
-  monitorEvent(p: ProcessImpl, target: Event): MessageEvent[] {
+  monitorEvent(p: ProcessImpl, target: Event): Promise<MessageEvent[]> {
     return this.subscribe(p, target, false);
   }
 
-  private subscribe(p: ProcessImpl, target: Event, link: boolean): MessageEvent[] {
+  /**
+   * Subscribes `p` to an event. Local: recorded and resolved at once with the buffer. Remote:
+   * recorded at once, resolved when the remote buffer arrives. Bad input throws synchronously.
+   */
+  private subscribe(p: ProcessImpl, target: Event, link: boolean): Promise<MessageEvent[]> {
     if (!(target instanceof Event)) throw ErrIncorrect.with('not an Event');
     const t = target.node === '' ? new Event(target.name, this.node.name) : target;
+    if (!this.node.router.isLocal(t.node)) return this.node.router.subscribeRemote(p, t, link);
+    return Promise.resolve(this.subscribeSync(p, t, link));
+  }
+
+  /** `link(event)`/`monitor(event)`: a local subscription returning the buffer; remote ones drop it. */
+  private subscribeSync(p: ProcessImpl, t: Event, link: boolean): MessageEvent[] {
+    if (!this.node.router.isLocal(t.node)) {
+      void this.node.router.subscribeRemote(p, t, link, true);
+      return [];
+    }
     const host = this.resolve(p, t, false);
     const e = this.node.events.get(t.name)!;
     this.node.targets.add(link, p, e.event, host);
     this.node.events.subscribed(e);
     return e.history();
+  }
+
+  /**
+   * A watcher on another node (`pid`) links to (`link`) or monitors a local target. Throws as a
+   * local request would (ErrProcessUnknown...); returns the buffer for events.
+   */
+  addRemoteWatcher(pid: PID, target: Target, link: boolean): MessageEvent[] {
+    const host = this.resolve(null, target, !link);
+    const c = this.node.targets.remoteConsumer(pid, true)!;
+    try {
+      this.node.targets.add(link, c, host instanceof ProcessImpl ? host.pid : target, host);
+    } catch (e) {
+      if (c.cCount === 0) this.node.targets.cleanupConsumer(c);
+      throw e;
+    }
+    if (!(target instanceof Event)) return [];
+    const e = this.node.events.get(target.name)!;
+    this.node.events.subscribed(e);
+    return e.history();
+  }
+
+  /** A watcher on another node drops its link/monitor on a local target. ErrTargetUnknown. */
+  removeRemoteWatcher(pid: PID, target: Target, link: boolean): void {
+    const c = this.node.targets.remoteConsumer(pid, false);
+    if (c === undefined) throw ErrTargetUnknown.with(`${link ? 'link' : 'monitor'} ${pid} → ${target}`);
+    this.node.targets.remove(link, c, target, this.existingHost(target));
+    if (target instanceof Event) this.eventUnsubscribed(target);
   }
 
   private eventUnsubscribed(t: Event): void {
@@ -147,29 +212,46 @@ export class Relations {
     if (e !== undefined) this.node.events.unsubscribed(e);
   }
 
-  /** The watcher ended: drop its relations silently (event subscriber counts follow). */
-  consumerEnded(p: ProcessImpl): void {
+  /**
+   * The watcher ended (a local process, or a remote one whose node went down): drop its
+   * relations silently; event subscriber counts follow, remote targets hear it.
+   */
+  consumerEnded(p: ConsumerHost): void {
     if (p.cHead === null) return;
-    const targets = this.node.targets.cleanupConsumer(p);
-    for (const t of targets) if (t instanceof Event) this.eventUnsubscribed(t);
+    const router = this.node.router;
+    for (const r of this.node.targets.cleanupConsumer(p)) {
+      const t = r.target;
+      if (t instanceof Event && t.node === this.node.name) this.eventUnsubscribed(t);
+      else if (!router.isLocal(t.node) && !(p instanceof RemoteConsumer)) router.forgetRemote(p.pid, t, r.link);
+    }
   }
 
   /**
    * A target ended (process, name, alias, event, node): every link gets an exit signal and every
    * monitor a down message, once; the relations are removed. `from` is the sender Ergo uses:
    * the terminated process for PID targets, the core PID otherwise. `host` is the process itself
-   * for a local PID target.
+   * for a local PID target. Watchers on other nodes are told once per node.
    */
   targetEnded(target: Target, reason: Error, from: PID, host?: TargetHost): void {
     const h = host ?? this.node.targets.keyedHost(target, false);
     if (h === undefined || h.tHead === null) return;
     let exit: unknown;
     let down: unknown;
+    let told: Atom[] | null = null;
     for (let r = this.node.targets.take(h); r !== null; r = r.tNext) {
+      const c = r.consumer;
+      if (c instanceof RemoteConsumer) {
+        const node = c.pid.node;
+        if (told === null) told = [node];
+        else if (told.includes(node)) continue;
+        else told.push(node);
+        this.node.router.terminateRemote(node, target, reason);
+        continue;
+      }
       // Local consumers are processes (still in init, possibly): their mailbox takes it directly.
-      const c = r.consumer as ProcessImpl;
-      if (r.link) c.notify(Q_URGENT, MailboxKind.Exit, from, (exit ??= exitMessage(target, reason)));
-      else c.notify(Q_SYSTEM, MailboxKind.Regular, from, (down ??= downMessage(target, reason)));
+      const p = c as ProcessImpl;
+      if (r.link) p.notify(Q_URGENT, MailboxKind.Exit, from, (exit ??= exitMessage(target, reason)));
+      else p.notify(Q_SYSTEM, MailboxKind.Regular, from, (down ??= downMessage(target, reason)));
     }
   }
 }

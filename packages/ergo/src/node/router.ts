@@ -1,108 +1,203 @@
 // The router: the one place that decides whether a target is local or remote. Every outbound
-// operation of a process or of the node (send, call, response, exit, event delivery) goes through
-// it. Until the network exists a remote target fails with ErrNetworkStopped.
+// operation of a process or of the node (send, call, response, exit, link, monitor, event
+// subscription and fan-out, "a watched target ended") goes through it. The decision is one
+// string compare (`isLocal`); the remote branch asks `connection(node)` for the Connection to
+// that node, which fails with ErrNetworkStopped until a network installs a connector. The
+// "simulate remote" round trip is applied here, to local deliveries only.
 
 import type { Atom } from '../gen/atom.js';
 import {
   ErrIncorrect,
   ErrNetworkStopped,
   ErrNodeTerminated,
+  ErrNotAllowed,
   ErrProcessMailboxFull,
   ErrProcessUnknown,
   ErrUnsupported,
   ErrAborted,
   toError,
 } from '../gen/errors.js';
-import { MessageExitPID, MessageFallback } from '../gen/messages.js';
-import { DEFAULT_REQUEST_TIMEOUT, type CallOptions } from '../gen/options.js';
+import { Event } from '../gen/event.js';
+import { MessageEvent, MessageExitPID, MessageFallback } from '../gen/messages.js';
+import type { Connection } from '../gen/network.js';
+import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { isMessagePriority, MessagePriority } from '../gen/priority.js';
 import { ProcessID } from '../gen/processid.js';
 import { MailboxKind, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
-import { Q_URGENT, refOfExtra } from './mailbox.js';
+import { CoreImpl } from './core.js';
+import { nowNanos, type EventEntry } from './events.js';
+import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { S_TERMINATED, type ProcessImpl } from './process.js';
+import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { downMessage, exitMessage } from './relations.js';
+import { NodeTarget, RemoteConsumer, type ConsumerHost, type Target, type TargetHost } from './targets.js';
 
-/** Routes messages, calls, responses, exits and events of one node. */
+/** Finds the Connection to a remote node (installed by the network stack). */
+export type Connector = (node: Atom) => Connection;
+
+/** A process that is going away refuses new mail and requests (Ergo: terminated or zombee). */
+const S_GONE = S_TERMINATED | S_ZOMBEE;
+
+/** Routes messages, calls, responses, exits, relations and events of one node. */
 export class Router {
+  private connector: Connector | null = null;
+  private coreImpl: CoreImpl | null = null;
+
   constructor(private readonly node: NodeImpl) {}
 
-  /**
-   * Sends `message` from `from` to `to`. Throws ErrProcessUnknown, ErrProcessTerminated,
-   * ErrProcessMailboxFull, ErrUnsupported (bad target), ErrNetworkStopped (remote, no network).
-   */
-  routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean): void {
-    const n = this.node;
-    if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
-    const q = 2 - priority;
-    if (to instanceof PID) {
-      if (to.node === n.name) {
-        const p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
-        if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-        p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : n.simulate(message), undefined);
-        return;
-      }
-      return this.remote(to, important);
-    }
-    if (typeof to === 'string') {
-      const p = n.names.get(to as Atom);
-      if (p === undefined) throw ErrProcessUnknown.with(`'${to}'`);
-      p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : n.simulate(message), to);
-      return;
-    }
-    if (to instanceof ProcessID) {
-      if (to.node !== '' && to.node !== n.name) return this.remote(to, important);
-      const p = n.names.get(to.name);
-      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-      p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : n.simulate(message), to.name);
-      return;
-    }
-    if (to instanceof Alias) {
-      if (to.node !== n.name) return this.remote(to, important);
-      // A process alias, else a meta process (meta_table.ts): priority does not apply to metas.
-      const p = n.aliasTable.get(to.key) ?? n.metas.get(to);
-      if (p === undefined) throw ErrProcessUnknown.with(to.toString());
-      p.deliver(q, MailboxKind.Regular, from, n.simulate === null ? message : n.simulate(message), to);
-      return;
-    }
-    throw ErrUnsupported.with(`send target ${String(to)}`);
+  // --- the decision -----------------------------------------------------------------------------
+
+  /** True when `node` is this node (an empty node name means local too). */
+  isLocal(node: Atom | string): boolean {
+    return node === this.node.name || node === '';
   }
 
-  private remote(to: { toString(): string }, _important: boolean): never {
-    throw ErrNetworkStopped.with(`no network to reach ${to}`);
+  /**
+   * The connection to a remote node. Throws ErrNetworkStopped while no network is installed,
+   * and whatever the connector throws (ErrNoConnection, ErrNoRoute) otherwise.
+   */
+  connection(node: Atom): Connection {
+    if (this.connector === null) throw ErrNetworkStopped.with(`no network to reach ${node}`);
+    return this.connector(node);
+  }
+
+  /** Installs (or with null removes) the network's connector. */
+  setConnector(connector: Connector | null): void {
+    this.connector = connector;
+  }
+
+  /** The node as its connections see it (created on first use). */
+  get core(): CoreImpl {
+    return (this.coreImpl ??= new CoreImpl(this.node));
+  }
+
+  /** The "simulate remote" round trip of a local delivery (identity when off). */
+  private copy(value: unknown): unknown {
+    const sim = this.node.simulate;
+    return sim === null ? value : sim(value);
+  }
+
+  private messageOptions(owner: ProcessImpl | null, priority: MessagePriority, important: boolean, ref: Ref | undefined): MessageOptions {
+    return {
+      ref,
+      priority,
+      important,
+      compression: owner === null ? null : owner.compressionCfg,
+      keepNetworkOrder: owner === null ? true : owner.keepOrder,
+    };
+  }
+
+  // --- messages ---------------------------------------------------------------------------------
+
+  /**
+   * Sends `message` from `from` (process `owner`, null for the node) to `to`. Throws
+   * ErrProcessUnknown, ErrProcessTerminated, ErrProcessMailboxFull, ErrUnsupported (bad target),
+   * ErrNetworkStopped (remote, no network). Returns the remote delivery ack of an important send
+   * to another node (a Promise), undefined otherwise.
+   */
+  routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): Promise<void> | void {
+    const n = this.node;
+    if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
+    let p: ProcessImpl | MetaImpl | undefined;
+    // How the sender addressed the target (the mailbox record's `extra`).
+    let via: Atom | Alias | undefined;
+    if (to instanceof PID) {
+      if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
+      p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+    } else if (typeof to === 'string') {
+      p = n.names.get(to as Atom);
+      via = to as Atom;
+    } else if (to instanceof ProcessID) {
+      if (to.node !== '' && to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
+      p = n.names.get(to.name);
+      via = to.name;
+    } else if (to instanceof Alias) {
+      if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
+      // A process alias, else a meta process (meta_table.ts): priority does not apply to metas.
+      p = n.aliasTable.get(to.key) ?? n.metas.get(to);
+      via = to;
+    } else {
+      throw ErrUnsupported.with(`send target ${String(to)}`);
+    }
+    if (p === undefined) throw ErrProcessUnknown.with(typeof to === 'string' ? `'${to}'` : to.toString());
+    p.deliver(2 - priority, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), via);
+  }
+
+  /** A send to itself from a process still in init (not in the table yet). */
+  routeSelf(p: ProcessImpl, q: number, message: unknown): void {
+    p.deliver(q, MailboxKind.Regular, p.pid, this.copy(message), undefined);
+  }
+
+  private sendRemote(owner: ProcessImpl | null, from: PID, to: PID | ProcessID | Alias, message: unknown, priority: MessagePriority, important: boolean): Promise<void> | void {
+    const conn = this.connection(to.node);
+    const options = this.messageOptions(owner, priority, important, undefined);
+    if (to instanceof PID) return conn.sendPID(from, to, options, message);
+    if (to instanceof ProcessID) return conn.sendProcessID(from, to, options, message);
+    return conn.sendAlias(from, to, options, message);
   }
 
   /** Sends an exit signal (urgent queue) from `from` to a process. */
   routeExit(from: PID, to: PID, reason: Error): void {
     const n = this.node;
     n.checkAlive();
-    if (to.node !== n.name) this.remote(to, false);
+    if (to.node !== n.name) {
+      this.connection(to.node).sendExit(from, to, reason);
+      return;
+    }
     const p = n.localProcess(to);
-    const r = n.simulate === null ? reason : (n.simulate(reason) as Error);
-    p.deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, r), undefined);
-  }
-
-  /** Delivers a reply to the pending call `ref` of `to`; unknown or late replies are dropped. */
-  routeResponse(to: PID, ref: Ref, ok: boolean, value: unknown): void {
-    const n = this.node;
-    if (to.node !== n.name) this.remote(to, false);
-    const c = n.calls.get(ref);
-    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return;
-    n.calls.settle(c, ok, n.simulate !== null ? n.simulate(value) : value);
+    // A zombee ends as killed whatever arrives: an exit to it changes nothing (as before it was
+    // refused mail), and its supervisor or pool must not see a failure for stopping it.
+    if (p.st === S_ZOMBEE) return;
+    p.deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, this.copy(reason) as Error), undefined);
   }
 
   /**
+   * Delivers a reply from `from` to the pending call `ref` of `to`; unknown or late local replies
+   * are dropped. A remote caller gets it through its node's connection.
+   */
+  routeResponse(from: PID, to: PID, ref: Ref, ok: boolean, value: unknown, owner: ProcessImpl | null = null): void {
+    const n = this.node;
+    if (to.node !== n.name) {
+      // Like a local reply to a caller that is gone, a reply that cannot cross is dropped (and
+      // logged): the caller's node fails the call itself when the connection is lost.
+      try {
+        const conn = this.connection(to.node);
+        const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, owner !== null && owner.important, ref);
+        if (ok) conn.sendResponse(from, to, options, value);
+        else conn.sendResponseError(from, to, options, toError(value));
+      } catch (e) {
+        n.log.warning('response from %s to %s dropped: %s', from.toString(), to.toString(), toError(e).message);
+      }
+      return;
+    }
+    this.settleLocal(to, ref, ok, n.simulate === null ? value : this.copy(value));
+  }
+
+  /** Settles the local pending call `ref` of `to` (a reply from here or from a connection). */
+  settleLocal(to: PID, ref: Ref, ok: boolean, value: unknown): void {
+    const n = this.node;
+    const c = n.calls.get(ref);
+    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return;
+    n.calls.settle(c, ok, value);
+  }
+
+  // --- calls ------------------------------------------------------------------------------------
+
+  /**
    * Issues a call (or an inspect) from `from` (process `owner`, or null for the node) to `to`.
-   * Never throws: every failure rejects the returned promise.
+   * Never throws: every failure rejects the returned promise, and a bad option sends nothing.
    */
   makeCall(owner: ProcessImpl | null, from: PID, to: SendTarget, request: unknown, options: CallOptions | undefined, kind: MailboxKind): Promise<unknown> {
     const n = this.node;
     let p: ProcessImpl | MetaImpl | undefined;
     let via: Atom | Alias | undefined;
+    let remote: PID | ProcessID | Alias | undefined;
     let timeout = DEFAULT_REQUEST_TIMEOUT;
+    const signal = options?.signal;
     try {
       n.checkAlive();
       if (options?.timeout !== undefined) {
@@ -110,33 +205,39 @@ export class Router {
         if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 2 ** 31 - 1) throw ErrIncorrect.with(`call timeout ${timeout}`);
       }
       if (options?.priority !== undefined && !isMessagePriority(options.priority)) throw ErrIncorrect.with(`priority ${String(options.priority)}`);
+      // Checked before anything is delivered: a bad signal must not leave a request behind.
+      if (signal !== undefined && !(signal instanceof AbortSignal)) throw ErrIncorrect.with('call signal must be an AbortSignal');
       if (to instanceof PID) {
-        if (to.node !== n.name) this.remote(to, false);
-        p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+        if (to.node !== n.name) remote = to;
+        else p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
       } else if (typeof to === 'string') {
         p = n.names.get(to as Atom);
         via = to as Atom;
       } else if (to instanceof ProcessID) {
-        if (to.node !== '' && to.node !== n.name) this.remote(to, false);
-        p = n.names.get(to.name);
+        if (to.node !== '' && to.node !== n.name) remote = to;
+        else p = n.names.get(to.name);
         via = to.name;
       } else if (to instanceof Alias) {
-        if (to.node !== n.name) this.remote(to, false);
-        p = n.aliasTable.get(to.key) ?? n.metas.get(to);
+        if (to.node !== n.name) remote = to;
+        else p = n.aliasTable.get(to.key) ?? n.metas.get(to);
         via = to;
       } else {
         throw ErrUnsupported.with(`call target ${String(to)}`);
       }
+      if (remote !== undefined) {
+        if (kind === MailboxKind.Inspect) throw ErrNotAllowed.with('inspect of a remote process');
+        return this.callRemote(owner, from, remote, request, options, timeout, signal);
+      }
       if (p === undefined) throw ErrProcessUnknown.with(String(to));
-      if (p.st === S_TERMINATED) throw n.errTerminated(p as ProcessImpl); // metas leave the table as they end
+      // A killed process (zombee) takes no new requests: the call fails at once.
+      // (Metas leave the table as they end: their states never match.)
+      if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
     } catch (e) {
       return Promise.reject(e);
     }
-    const signal = options?.signal;
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const now = Date.now();
-    const ref = n.callRef(now, timeout);
-    const c = n.calls.create(ref, from, owner, p, timeout, now);
+    const ref = n.callRef(Date.now(), timeout);
+    const c = n.calls.create(ref, from, owner, p, timeout, to, null);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     try {
@@ -144,13 +245,46 @@ export class Router {
         kind === MailboxKind.Inspect ? Q_URGENT : 2 - priority,
         kind,
         from,
-        n.simulate === null || kind === MailboxKind.Inspect ? request : n.simulate(request),
+        n.simulate === null || kind === MailboxKind.Inspect ? request : this.copy(request),
         via === undefined ? ref : [ref, via],
       );
     } catch (e) {
       n.calls.settle(c, false, e);
       return c.promise;
     }
+    if (signal !== undefined) this.watchSignal(c, signal);
+    return c.promise;
+  }
+
+  private callRemote(
+    owner: ProcessImpl | null,
+    from: PID,
+    to: PID | ProcessID | Alias,
+    request: unknown,
+    options: CallOptions | undefined,
+    timeout: number,
+    signal: AbortSignal | undefined,
+  ): Promise<unknown> {
+    const n = this.node;
+    const conn = this.connection(to.node);
+    if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
+    const ref = n.callRef(Date.now(), timeout);
+    const c = n.calls.create(ref, from, owner, null, timeout, to, to.node);
+    if (owner !== null) owner.beginWait();
+    const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
+    const important = options?.important ?? (owner !== null && owner.important);
+    const mo = this.messageOptions(owner, priority, important, ref);
+    let ack: Promise<void> | void;
+    try {
+      if (to instanceof PID) ack = conn.callPID(from, to, mo, request);
+      else if (to instanceof ProcessID) ack = conn.callProcessID(from, to, mo, request);
+      else ack = conn.callAlias(from, to, mo, request);
+    } catch (e) {
+      n.calls.settle(c, false, e);
+      return c.promise;
+    }
+    // Important delivery: the remote node reports a request it could not deliver.
+    if (ack !== undefined) ack.then(undefined, (e: unknown) => n.calls.settle(c, false, toError(e)));
     if (signal !== undefined) this.watchSignal(c, signal);
     return c.promise;
   }
@@ -172,9 +306,152 @@ export class Router {
     p.held++;
   }
 
+  // --- links and monitors on remote targets -------------------------------------------------------
+
+  /**
+   * Records a link (`link`) or monitor of local `p` on a target of another node at once, and
+   * asks that node. A refusal or failure of the request arrives later as the exit/down reason.
+   * Throws at once (nothing recorded) when there is no connection to that node.
+   */
+  watchRemote(p: ProcessImpl, t: PID | ProcessID | Alias, link: boolean): void {
+    const conn = this.connection(t.node);
+    const host = this.node.targets.keyedHost(t, true)!;
+    this.node.targets.add(link, p, t, host);
+    let req: Promise<void>;
+    if (t instanceof PID) req = link ? conn.linkPID(p.pid, t) : conn.monitorPID(p.pid, t);
+    else if (t instanceof ProcessID) req = link ? conn.linkProcessID(p.pid, t) : conn.monitorProcessID(p.pid, t);
+    else req = link ? conn.linkAlias(p.pid, t) : conn.monitorAlias(p.pid, t);
+    req.then(undefined, (e: unknown) => this.remoteRefused(p, t, link, toError(e)));
+  }
+
+  /** The remote side refused or never answered: the relation ends with that reason. */
+  private remoteRefused(p: ConsumerHost, t: Target, link: boolean, reason: Error): void {
+    const targets = this.node.targets;
+    const host = targets.keyedHost(t, false);
+    if (host === undefined || !targets.has(link, p, host)) return;
+    targets.remove(link, p, t, host);
+    const c = p as ProcessImpl;
+    // As when the target ends: a PID target is the sender (never the parent's untrappable exit).
+    const from = t instanceof PID ? t : this.node.pid;
+    if (link) c.notify(Q_URGENT, MailboxKind.Exit, from, exitMessage(t, reason));
+    else c.notify(Q_SYSTEM, MailboxKind.Regular, from, downMessage(t, reason));
+  }
+
+  /**
+   * Subscribes local `p` to an event of another node: recorded at once; resolves to the remote
+   * buffer. A refusal drops the subscription and rejects, or with `notify` (a plain
+   * `link(event)`) arrives as the exit/down reason instead.
+   */
+  subscribeRemote(p: ProcessImpl, t: Event, link: boolean, notify = false): Promise<MessageEvent[]> {
+    const conn = this.connection(t.node);
+    const targets = this.node.targets;
+    targets.add(link, p, t, targets.keyedHost(t, true)!);
+    const req = link ? conn.linkEvent(p.pid, t) : conn.monitorEvent(p.pid, t);
+    return req.then(undefined, (e: unknown) => {
+      const err = toError(e);
+      if (notify) {
+        this.remoteRefused(p, t, link, err);
+        return [];
+      }
+      const h = targets.keyedHost(t, false);
+      if (h !== undefined && targets.has(link, p, h)) targets.remove(link, p, t, h);
+      throw err;
+    });
+  }
+
+  /** Links (`link`) or monitors a node: fires MessageExitNode/MessageDownNode when it goes down. */
+  watchNode(p: ProcessImpl, node: Atom, link: boolean): void {
+    if (typeof node !== 'string' || node === '') throw ErrIncorrect.with('node name must be a non-empty string');
+    if (this.isLocal(node)) throw ErrNotAllowed.with(`${link ? 'link' : 'monitor'} to its own node`);
+    this.connection(node);
+    const t = new NodeTarget(node);
+    this.node.targets.add(link, p, t, this.node.targets.keyedHost(t, true)!);
+  }
+
+  /** Drops a relation of local `p` on a remote target and tells that node (when connected). */
+  unwatchRemote(p: ConsumerHost, t: Target, link: boolean, host: TargetHost | undefined): void {
+    this.node.targets.remove(link, p, t, host);
+    this.forgetRemote(p.pid, t, link);
+  }
+
+  /** Tells the target's node that `pid` no longer watches `t` (no connection: nothing to tell). */
+  forgetRemote(pid: PID, t: Target, link: boolean): void {
+    if (t instanceof NodeTarget || this.connector === null) return;
+    let conn: Connection;
+    try {
+      conn = this.connection(t.node);
+    } catch {
+      return;
+    }
+    try {
+      if (t instanceof PID) link ? conn.unlinkPID(pid, t) : conn.demonitorPID(pid, t);
+      else if (t instanceof ProcessID) link ? conn.unlinkProcessID(pid, t) : conn.demonitorProcessID(pid, t);
+      else if (t instanceof Alias) link ? conn.unlinkAlias(pid, t) : conn.demonitorAlias(pid, t);
+      else link ? conn.unlinkEvent(pid, t) : conn.demonitorEvent(pid, t);
+    } catch (e) {
+      this.node.log.warning('un%s of %s by %s failed: %s', link ? 'link' : 'monitor', String(t), pid.toString(), toError(e).message);
+    }
+  }
+
+  /**
+   * A local target ended and processes of `node` watch it: tell that node once (it notifies its
+   * own watchers). Failures are logged: the peer's node-down handling covers a lost connection.
+   */
+  terminateRemote(node: Atom, target: Target, reason: Error): void {
+    try {
+      const conn = this.connection(node);
+      if (target instanceof PID) conn.sendTerminatePID(target, reason);
+      else if (target instanceof ProcessID) conn.sendTerminateProcessID(target, reason);
+      else if (target instanceof Alias) conn.sendTerminateAlias(target, reason);
+      else if (target instanceof Event) conn.sendTerminateEvent(target, reason);
+    } catch (e) {
+      this.node.log.warning('telling %s that %s ended failed: %s', node, String(target), toError(e).message);
+    }
+  }
+
+  // --- events -----------------------------------------------------------------------------------
+
+  /**
+   * Publishes `message` on the local event `e`: buffers it, local subscribers get it in their
+   * mailbox, each remote node with subscribers gets it once through its connection (and fans it
+   * out there).
+   */
+  publishEvent(e: EventEntry, message: unknown, priority: MessagePriority): void {
+    const m = new MessageEvent(e.event, nowNanos(), this.copy(message));
+    e.remember(m);
+    const host = this.node.targets.keyedHost(e.event, false);
+    if (host !== undefined) this.fanOut(host, 2 - priority, e.producer, m, priority);
+  }
+
+  /** Delivers `m` to every subscriber on `host`; `remote` false: local subscribers only. */
+  fanOut(host: TargetHost, q: number, from: PID, m: MessageEvent, priority: MessagePriority, remote = true): void {
+    let nodes: Atom[] | null = null;
+    for (let r = host.tHead; r !== null; r = r.tNext) {
+      const c = r.consumer;
+      if (c instanceof RemoteConsumer) {
+        if (!remote) continue;
+        const node = c.pid.node;
+        if (nodes === null) nodes = [node];
+        else if (!nodes.includes(node)) nodes.push(node);
+        continue;
+      }
+      this.deliverEvent(c as ProcessImpl, q, from, m);
+    }
+    if (nodes === null) return;
+    for (const node of nodes) {
+      try {
+        this.connection(node).sendEvent(from, this.messageOptions(null, priority, false, undefined), m);
+      } catch (e) {
+        this.node.log.warning('event delivery to %s failed: %s', node, toError(e).message);
+      }
+    }
+  }
+
   /** Delivers an event message to a local subscriber; overflow is logged, never silent. */
   deliverEvent(p: ProcessImpl, q: number, from: PID, m: unknown): void {
     const n = this.node;
+    // A killed subscriber still in its handler takes no more events (it is about to leave).
+    if ((p.st & S_GONE) !== 0) return;
     try {
       p.deliver(q, MailboxKind.Event, from, m, undefined);
     } catch (e) {

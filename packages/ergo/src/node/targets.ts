@@ -4,6 +4,10 @@
 // string keys for process targets (the process itself holds the list heads). Other targets
 // (names, aliases, events, nodes) get a keyed host object while they have watchers. Every
 // notification removes the relation: one notification per relationship.
+//
+// Remote-ready: a watcher living on another node is a RemoteConsumer (one per remote PID, owned
+// by its node), and every keyed host of a remote target is indexed by its node, so "node X went
+// down" reaches exactly the relations that involve X.
 
 import { ErrTargetExist, ErrTargetUnknown } from '../gen/errors.js';
 import type { Atom } from '../gen/atom.js';
@@ -21,8 +25,13 @@ export class NodeTarget {
   equals(other: unknown): boolean {
     return other instanceof NodeTarget && other.name === this.name;
   }
+  /** '@' starts no other target's key (PID 'P', ProcessID 'N', Event 'E', Alias 'A'). */
   get key(): string {
-    return `Node\u0000${this.name}`;
+    return `@${this.name}`;
+  }
+  /** The node a NodeTarget is about is its own node (for the per-node index). */
+  get node(): Atom {
+    return this.name;
   }
   toString(): string {
     return this.name;
@@ -58,17 +67,77 @@ export class Relation {
   ) {}
 }
 
-/** The host of a target that is not a local process. */
-class KeyedHost implements TargetHost {
+/** The host of a target that is not a local process. `node` is set for remote targets. */
+export class KeyedHost implements TargetHost {
   tHead: Relation | null = null;
   tTail: Relation | null = null;
   tCount = 0;
-  constructor(readonly key: string) {}
+  constructor(
+    readonly key: string,
+    readonly target: Target,
+    readonly node: Atom | null,
+  ) {}
+}
+
+/** A watcher that lives on another node: one per remote PID, while it watches something here. */
+export class RemoteConsumer implements ConsumerHost {
+  cHead: Relation | null = null;
+  cTail: Relation | null = null;
+  cCount = 0;
+  constructor(readonly pid: PID) {}
+}
+
+/** What the store knows about one remote node: the targets there and the watchers from there. */
+export class NodeIndex {
+  /** Keyed hosts of targets on that node (and of the node itself) watched by local processes. */
+  readonly targets = new Set<KeyedHost>();
+  /** Watchers on that node of local targets, by PID key. */
+  readonly consumers = new Map<string, RemoteConsumer>();
+  constructor(readonly node: Atom) {}
 }
 
 /** Registry of links and monitors of one node. */
 export class TargetManager {
   private readonly keyed = new Map<string, KeyedHost>();
+  private readonly byNode = new Map<Atom, NodeIndex>();
+
+  /** `local` names this node (read lazily): its targets are not indexed by node. */
+  constructor(private readonly local: { readonly name: Atom } = { name: '' as Atom }) {}
+
+  /** The index of a remote node, or undefined when nothing involves it. */
+  nodeIndex(node: Atom): NodeIndex | undefined {
+    return this.byNode.get(node);
+  }
+
+  private index(node: Atom): NodeIndex {
+    let x = this.byNode.get(node);
+    if (x === undefined) {
+      x = new NodeIndex(node);
+      this.byNode.set(node, x);
+    }
+    return x;
+  }
+
+  private unindex(x: NodeIndex): void {
+    if (x.targets.size === 0 && x.consumers.size === 0) this.byNode.delete(x.node);
+  }
+
+  /** The consumer entry of a remote watcher (`create`: make one if it has none yet). */
+  remoteConsumer(pid: PID, create: boolean): RemoteConsumer | undefined {
+    const x = create ? this.index(pid.node) : this.byNode.get(pid.node);
+    if (x === undefined) return undefined;
+    let c = x.consumers.get(pid.key);
+    if (c === undefined && create) {
+      c = new RemoteConsumer(pid);
+      x.consumers.set(pid.key, c);
+    }
+    return c;
+  }
+
+  /** Number of remote nodes the store indexes (0 when nothing remote is involved). */
+  get indexedNodes(): number {
+    return this.byNode.size;
+  }
 
   /** Number of non-process targets that have watchers (0 when nothing is watched). */
   get keyedHosts(): number {
@@ -80,8 +149,10 @@ export class TargetManager {
     const key = target.key;
     let h = this.keyed.get(key);
     if (h === undefined && create) {
-      h = new KeyedHost(key);
+      const node = target.node === '' || target.node === this.local.name ? null : target.node;
+      h = new KeyedHost(key, target, node);
       this.keyed.set(key, h);
+      if (node !== null) this.index(node).targets.add(h);
     }
     return h;
   }
@@ -137,7 +208,23 @@ export class TargetManager {
     if (r.tNext !== null) r.tNext.tPrev = r.tPrev;
     else h.tTail = r.tPrev;
     r.tPrev = r.tNext = null;
-    if (--h.tCount === 0 && h instanceof KeyedHost) this.keyed.delete(h.key);
+    if (--h.tCount === 0 && h instanceof KeyedHost) this.dropHost(h);
+  }
+
+  private dropHost(h: KeyedHost): void {
+    this.keyed.delete(h.key);
+    if (h.node === null) return;
+    const x = this.byNode.get(h.node);
+    if (x === undefined) return;
+    x.targets.delete(h);
+    this.unindex(x);
+  }
+
+  private dropRemoteConsumer(c: RemoteConsumer): void {
+    const x = this.byNode.get(c.pid.node);
+    if (x === undefined) return;
+    x.consumers.delete(c.pid.key);
+    this.unindex(x);
   }
 
   private unthreadConsumer(r: Relation): void {
@@ -147,7 +234,7 @@ export class TargetManager {
     if (r.cNext !== null) r.cNext.cPrev = r.cPrev;
     else c.cTail = r.cPrev;
     r.cPrev = r.cNext = null;
-    c.cCount--;
+    if (--c.cCount === 0 && c instanceof RemoteConsumer) this.dropRemoteConsumer(c);
   }
 
   /** Visits the consumers on a host without removing anything (event fan-out). */
@@ -164,23 +251,24 @@ export class TargetManager {
     for (let r = head; r !== null; r = r.tNext) this.unthreadConsumer(r);
     host.tHead = host.tTail = null;
     host.tCount = 0;
-    if (host instanceof KeyedHost) this.keyed.delete(host.key);
+    if (host instanceof KeyedHost) this.dropHost(host);
     return head;
   }
 
-  /** Drops every relation of a consumer; returns the targets it had (links and monitors). */
-  cleanupConsumer(consumer: ConsumerHost): Target[] {
-    const out: Target[] = [];
+  /** Drops every relation of a consumer; returns them (their targets and kinds). */
+  cleanupConsumer(consumer: ConsumerHost): Relation[] {
+    const out: Relation[] = [];
     let r = consumer.cHead;
     while (r !== null) {
       const next = r.cNext;
-      out.push(r.target);
+      out.push(r);
       this.unthreadTarget(r);
       r.cPrev = r.cNext = null;
       r = next;
     }
     consumer.cHead = consumer.cTail = null;
     consumer.cCount = 0;
+    if (consumer instanceof RemoteConsumer) this.dropRemoteConsumer(consumer);
     return out;
   }
 

@@ -1,0 +1,433 @@
+// The network contracts (Ergo's gen/network.go, in camelCase): what a node's network stack is
+// made of — a handshake, a protocol that turns an authenticated socket into a Connection, a
+// registrar that resolves node names to routes, and acceptors that listen. The default stack
+// (EHS + ENP + EDF + ESRD) and the Erlang distribution package implement these against `gen/`
+// only; the engine reaches a remote node solely through a {@link Connection}.
+//
+// Types only: no engine code lives here.
+
+import type { Atom } from './atom.js';
+import type { ApplicationOptions } from './application.js';
+import type { Core, RemoteApplicationStart, RemoteSpawnRequest } from './core.js';
+import type { Event } from './event.js';
+import type { Log, LogLevel } from './log.js';
+import type { MessageEvent } from './messages.js';
+import type { Version } from './node.js';
+import type { MessageOptions, ProcessOptions } from './options.js';
+import type { PID } from './pid.js';
+import type { ProcessFactory } from './process.js';
+import type { ProcessID } from './processid.js';
+import type { Alias } from './ref.js';
+
+/** How a node takes part in the network (Ergo's `gen.NetworkMode`). */
+export const NetworkMode = { Enabled: 0, Hidden: 1, Disabled: -1 } as const;
+/** @see NetworkMode */
+export type NetworkMode = (typeof NetworkMode)[keyof typeof NetworkMode];
+
+/** Capabilities a node announces in the handshake (`gen.NetworkFlags`; `enable` false = all off). */
+export interface NetworkFlags {
+  enable: boolean;
+  enableRemoteSpawn: boolean;
+  enableRemoteApplicationStart: boolean;
+  enableFragmentation: boolean;
+  enableProxyTransit: boolean;
+  enableProxyAccept: boolean;
+  enableImportantDelivery: boolean;
+}
+
+/** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */
+export interface NetworkProxyFlags {
+  enable: boolean;
+  enableRemoteSpawn: boolean;
+  enableRemoteApplicationStart: boolean;
+  enableEncryption: boolean;
+  enableImportantDelivery: boolean;
+}
+
+/** TLS material of a connection or acceptor (`gen.CertManager`). Opaque to the engine. */
+export interface CertManager {
+  /** PEM key and certificate chain (Node's `tls.SecureContextOptions` accepts them). */
+  certificate(): { key: string | Uint8Array; cert: string | Uint8Array };
+}
+
+/** One way to reach a node (`gen.Route`). An empty host means the node name's host. */
+export interface Route {
+  host: string;
+  port: number;
+  tls: boolean;
+  handshakeVersion: Version;
+  protoVersion: Version;
+}
+
+/** One way to reach a node through proxies (`gen.ProxyRoute`). */
+export interface ProxyRoute {
+  to: Atom;
+  proxy: Atom;
+}
+
+/** Resolves node names to routes (`gen.Resolver`); the registrar client provides it. */
+export interface Resolver {
+  /** Routes to `node`; rejects with ErrNoRoute when the registrar does not know it. */
+  resolve(node: Atom): Promise<Route[]>;
+  resolveProxy(node: Atom): Promise<ProxyRoute[]>;
+  resolveApplication(name: Atom): Promise<ApplicationRoute[]>;
+}
+
+/** Where an application runs (`gen.ApplicationRoute`), as a registrar publishes it. */
+export interface ApplicationRoute {
+  node: Atom;
+  name: Atom;
+  weight: number;
+  mode: number;
+  state: number;
+}
+
+/** A static route (`gen.NetworkRoute`): how to connect to nodes matching a pattern. */
+export interface NetworkRoute {
+  resolver?: Resolver;
+  route?: Route;
+  cookie?: string;
+  cert?: CertManager;
+  insecureSkipVerify?: boolean;
+  flags?: NetworkFlags;
+  atomMapping?: Map<Atom, Atom>;
+  logLevel?: LogLevel;
+}
+
+/** A static proxy route (`gen.NetworkProxyRoute`); `maxHop` defaults to 8. */
+export interface NetworkProxyRoute {
+  resolver?: Resolver;
+  route: ProxyRoute;
+  cookie?: string;
+  flags?: NetworkProxyFlags;
+  maxHop?: number;
+}
+
+/** What a node tells its registrar when it registers (`gen.RegisterRoutes`). */
+export interface RegisterRoutes {
+  routes: Route[];
+  applicationRoutes: ApplicationRoute[];
+  proxies: ProxyRoute[];
+}
+
+/** What a registrar may ask of its node (`gen.NodeRegistrar`). */
+export interface NodeRegistrar {
+  name(): Atom;
+  log(): Log;
+}
+
+/** Facts about a registrar (`gen.RegistrarInfo`). */
+export interface RegistrarInfo {
+  server: string;
+  embeddedServer: boolean;
+  version: Version;
+  supportConfig: boolean;
+  supportEvent: boolean;
+  supportRegisterProxy: boolean;
+  supportRegisterApplication: boolean;
+}
+
+/**
+ * The registrar client (`gen.Registrar`): registers this node and resolves others. The embedded
+ * ESRD (port 4499) is the default; etcd and Saturn plug in here.
+ */
+export interface Registrar {
+  /** Registers the node and its routes; resolves to the static routes the registrar hands back. */
+  register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void>;
+  resolver(): Resolver;
+  registerProxy(to: Atom): Promise<void>;
+  unregisterProxy(to: Atom): Promise<void>;
+  registerApplicationRoute(route: ApplicationRoute): Promise<void>;
+  unregisterApplicationRoute(name: Atom): Promise<void>;
+  /** Nodes the registrar knows. */
+  nodes(): Promise<Atom[]>;
+  /** Cluster configuration items (registrars that support config). */
+  configItem(item: string): Promise<unknown>;
+  config(...items: string[]): Promise<Map<string, unknown>>;
+  info(): RegistrarInfo;
+  version(): Version;
+  terminate(): void;
+}
+
+/** Options of the handshake of one connection (`gen.HandshakeOptions`). */
+export interface HandshakeOptions {
+  cookie: string;
+  flags: NetworkFlags;
+  certManager?: CertManager;
+  maxMessageSize: number;
+}
+
+/** What a handshake produced (`gen.HandshakeResult`): the authenticated peer and its terms. */
+export interface HandshakeResult {
+  handshakeVersion: Version;
+  connectionID: string;
+  peer: Atom;
+  peerCreation: number;
+  peerVersion: Version;
+  peerFlags: NetworkFlags;
+  peerMaxMessageSize: number;
+  nodeFlags: NetworkFlags;
+  nodeMaxMessageSize: number;
+  atomMapping: Map<Atom, Atom>;
+  /** Bytes read past the handshake, for the protocol to consume first. */
+  tail: Uint8Array | null;
+  /** Anything the handshake wants the protocol to have. */
+  custom?: unknown;
+}
+
+/** What a handshake may ask of its node (`gen.NodeHandshake`). */
+export interface NodeHandshake {
+  name(): Atom;
+  creation(): number;
+  version(): Version;
+}
+
+/** A duplex byte stream (Node's `net.Socket` and `tls.TLSSocket` are ones). */
+export interface NetworkSocket {
+  write(chunk: Uint8Array): boolean;
+  end(): void;
+  destroy(err?: Error): void;
+  on(event: 'data', fn: (chunk: Uint8Array) => void): unknown;
+  on(event: 'close' | 'drain', fn: () => void): unknown;
+  on(event: 'error', fn: (err: Error) => void): unknown;
+}
+
+/**
+ * The handshake (`gen.NetworkHandshake`): authenticates a fresh socket. `start` dials, `accept`
+ * answers, `join` adds one more socket to an existing connection's pool.
+ */
+export interface Handshake {
+  networkFlags(): NetworkFlags;
+  start(node: NodeHandshake, socket: NetworkSocket, options: HandshakeOptions): Promise<HandshakeResult>;
+  join(node: NodeHandshake, socket: NetworkSocket, connectionID: string, options: HandshakeOptions): Promise<Uint8Array | null>;
+  accept(node: NodeHandshake, socket: NetworkSocket, options: HandshakeOptions): Promise<HandshakeResult>;
+  version(): Version;
+}
+
+/** Dials one more socket of a connection's pool (`gen.NetworkDial`): the socket and the tail. */
+export type NetworkDial = (dsn: string, connectionID: string) => Promise<{ socket: NetworkSocket; tail: Uint8Array | null }>;
+
+/**
+ * The protocol (`gen.NetworkProto`): makes a {@link Connection} of a handshake result and serves
+ * it. Inbound traffic goes to the {@link Core} it was given.
+ */
+export interface Proto {
+  newConnection(core: Core, result: HandshakeResult, log: Log): Connection;
+  /** Runs the connection until it ends; resolves when it is down. */
+  serve(connection: Connection, dial: NetworkDial): Promise<void>;
+  version(): Version;
+}
+
+/**
+ * One connection to a remote node (`gen.Connection`): what the engine's router asks of it. Every
+ * method is non-blocking towards the local caller except those returning a Promise (their answer
+ * crosses the wire). Methods throw ErrNoConnection once the connection is down, and
+ * ErrTooLarge / encoding errors synchronously, before anything is written.
+ *
+ * Sends and calls with `options.important` (and a peer that supports important delivery) return
+ * a Promise that resolves on the remote node's delivery ack and rejects with the error it
+ * reported (ErrProcessUnknown, ErrProcessMailboxFull...); otherwise they return undefined.
+ */
+export interface Connection {
+  node(): RemoteNode;
+
+  sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): Promise<void> | void;
+  sendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): Promise<void> | void;
+  sendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): Promise<void> | void;
+  /** Fans an event out to the subscribers on that node (one frame per node). */
+  sendEvent(from: PID, options: MessageOptions, message: MessageEvent): void;
+  sendExit(from: PID, to: PID, reason: Error): void;
+  /** `options.ref` is the call's ref. */
+  sendResponse(from: PID, to: PID, options: MessageOptions, response: unknown): void;
+  sendResponseError(from: PID, to: PID, options: MessageOptions, error: Error): void;
+
+  /** A local target that remote processes watch has ended. */
+  sendTerminatePID(target: PID, reason: Error): void;
+  sendTerminateProcessID(target: ProcessID, reason: Error): void;
+  sendTerminateAlias(target: Alias, reason: Error): void;
+  sendTerminateEvent(target: Event, reason: Error): void;
+
+  /** Sends a request; `options.ref` is the call's ref, the reply arrives via Core.routeSendResponse. */
+  callPID(from: PID, to: PID, options: MessageOptions, request: unknown): Promise<void> | void;
+  callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): Promise<void> | void;
+  callAlias(from: PID, to: Alias, options: MessageOptions, request: unknown): Promise<void> | void;
+
+  /**
+   * Link/monitor requests. They resolve when the remote side accepted; a refusal rejects (the
+   * engine turns it into the exit/down reason of the relation it recorded at once).
+   */
+  linkPID(pid: PID, target: PID): Promise<void>;
+  unlinkPID(pid: PID, target: PID): void;
+  linkProcessID(pid: PID, target: ProcessID): Promise<void>;
+  unlinkProcessID(pid: PID, target: ProcessID): void;
+  linkAlias(pid: PID, target: Alias): Promise<void>;
+  unlinkAlias(pid: PID, target: Alias): void;
+  /** Resolves to the event's buffered messages. */
+  linkEvent(pid: PID, target: Event): Promise<MessageEvent[]>;
+  unlinkEvent(pid: PID, target: Event): void;
+  monitorPID(pid: PID, target: PID): Promise<void>;
+  demonitorPID(pid: PID, target: PID): void;
+  monitorProcessID(pid: PID, target: ProcessID): Promise<void>;
+  demonitorProcessID(pid: PID, target: ProcessID): void;
+  monitorAlias(pid: PID, target: Alias): Promise<void>;
+  demonitorAlias(pid: PID, target: Alias): void;
+  monitorEvent(pid: PID, target: Event): Promise<MessageEvent[]>;
+  demonitorEvent(pid: PID, target: Event): void;
+
+  remoteSpawn(name: Atom, request: RemoteSpawnRequest): Promise<PID>;
+  remoteApplicationStart(name: Atom, request: RemoteApplicationStart): Promise<void>;
+
+  /** Adds one more socket to the pool (after `Handshake.join`). */
+  join(socket: NetworkSocket, connectionID: string, dial: NetworkDial, tail: Uint8Array | null): void;
+  /** Closes the connection; the node hears it through Core.routeNodeDown. */
+  terminate(reason: Error): void;
+}
+
+/** Facts about a remote node and its connection (`gen.RemoteNodeInfo`). */
+export interface RemoteNodeInfo {
+  node: Atom;
+  uptime: number;
+  connectionUptime: number;
+  version: Version;
+  handshakeVersion: Version;
+  protoVersion: Version;
+  networkFlags: NetworkFlags;
+  poolSize: number;
+  poolDSN: string[];
+  maxMessageSize: number;
+  messagesIn: number;
+  messagesOut: number;
+  bytesIn: number;
+  bytesOut: number;
+  transitBytesIn: number;
+  transitBytesOut: number;
+}
+
+/** A connected remote node, as users see it (`gen.RemoteNode`). */
+export interface RemoteNode {
+  name(): Atom;
+  /** Seconds the remote node has been up (from the handshake). */
+  uptime(): number;
+  /** Seconds this connection has been up. */
+  connectionUptime(): number;
+  version(): Version;
+  info(): RemoteNodeInfo;
+  creation(): number;
+  /** Spawns a process the remote node enabled with `Network.enableSpawn(name)`. */
+  spawn(name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  spawnRegister(register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  /** Closes the connection: every watcher of that node and of its processes is notified. */
+  disconnect(): void;
+}
+
+/** Facts about one acceptor (`gen.AcceptorInfo`). */
+export interface AcceptorInfo {
+  interface: string;
+  maxMessageSize: number;
+  flags: NetworkFlags;
+  tls: boolean;
+  customRegistrar: boolean;
+  registrarServer: string;
+  registrarVersion: Version;
+  handshakeVersion: Version;
+  protoVersion: Version;
+}
+
+/** A listener for incoming connections (`gen.Acceptor`). */
+export interface Acceptor {
+  cookie(): string;
+  setCookie(cookie: string): void;
+  networkFlags(): NetworkFlags;
+  setNetworkFlags(flags: NetworkFlags): void;
+  maxMessageSize(): number;
+  setMaxMessageSize(size: number): void;
+  info(): AcceptorInfo;
+}
+
+/** Options of one acceptor (`gen.AcceptorOptions`); port 15000 with a range of 50 by default. */
+export interface AcceptorOptions {
+  cookie?: string;
+  host?: string;
+  port?: number;
+  portRange?: number;
+  tcp?: 'tcp' | 'tcp4' | 'tcp6';
+  bufferSize?: number;
+  maxMessageSize?: number;
+  flags?: NetworkFlags;
+  atomMapping?: Map<Atom, Atom>;
+  certManager?: CertManager;
+  insecureSkipVerify?: boolean;
+  registrar?: Registrar;
+  handshake?: Handshake;
+  proto?: Proto;
+}
+
+/** Options of the network stack (`gen.NetworkOptions`). */
+export interface NetworkOptions {
+  mode?: NetworkMode;
+  /** Shared secret; a random one is generated (with a warning) when empty. */
+  cookie?: string;
+  flags?: NetworkFlags;
+  registrar?: Registrar;
+  handshake?: Handshake;
+  proto?: Proto;
+  acceptors?: AcceptorOptions[];
+  insecureSkipVerify?: boolean;
+  /** Largest incoming message in bytes (0 = no limit). */
+  maxMessageSize?: number;
+  proxyAccept?: { cookie?: string; flags?: NetworkProxyFlags };
+  proxyTransit?: Record<string, never>;
+}
+
+/** A snapshot of the network (`gen.NetworkInfo`). */
+export interface NetworkInfo {
+  mode: NetworkMode;
+  registrar: RegistrarInfo | null;
+  acceptors: AcceptorInfo[];
+  maxMessageSize: number;
+  handshakeVersion: Version;
+  protoVersion: Version;
+  nodes: Atom[];
+  routes: { match: string; weight: number; useResolver: boolean; useCookie: boolean; useCertManager: boolean; flagsEnable: boolean; host: string; port: number; tls: boolean }[];
+  proxyRoutes: { match: string; weight: number; useResolver: boolean; useCookie: boolean; flagsEnable: boolean; maxHop: number; proxy: Atom }[];
+  flags: NetworkFlags;
+  enabledSpawn: { name: Atom; behavior: string; nodes: Atom[] }[];
+  enabledApplicationStart: { name: Atom; nodes: Atom[] }[];
+}
+
+/** The network of a node (`gen.Network`), from `node.network()`. */
+export interface Network {
+  registrar(): Registrar;
+  cookie(): string;
+  setCookie(cookie: string): void;
+  maxMessageSize(): number;
+  setMaxMessageSize(size: number): void;
+  networkFlags(): NetworkFlags;
+  setNetworkFlags(flags: NetworkFlags): void;
+  acceptors(): Acceptor[];
+  /** An existing connection; ErrNoConnection when there is none (never dials). */
+  node(name: Atom | string): RemoteNode;
+  /** A connection, dialling when needed (routes, then the registrar). ErrNoRoute / ErrNoConnection. */
+  getNode(name: Atom | string): Promise<RemoteNode>;
+  getNodeWithRoute(name: Atom | string, route: NetworkRoute): Promise<RemoteNode>;
+  nodes(): Atom[];
+  addRoute(match: string, route: NetworkRoute, weight: number): void;
+  removeRoute(match: string): void;
+  route(name: Atom | string): NetworkRoute[];
+  addProxyRoute(match: string, route: NetworkProxyRoute, weight: number): void;
+  removeProxyRoute(match: string): void;
+  proxyRoute(name: Atom | string): NetworkProxyRoute[];
+  registerProto(proto: Proto): void;
+  registerHandshake(handshake: Handshake): void;
+  /** Lets remote nodes (all, or only `nodes`) spawn `factory` under `name`. ErrTaken. */
+  enableSpawn(name: Atom | string, factory: ProcessFactory, ...nodes: (Atom | string)[]): void;
+  disableSpawn(name: Atom | string, ...nodes: (Atom | string)[]): void;
+  enableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void;
+  disableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void;
+  info(): NetworkInfo;
+  mode(): NetworkMode;
+}

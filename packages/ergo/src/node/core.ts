@@ -1,0 +1,319 @@
+// The engine's side of gen.Core: what a connection asks of this node when a frame arrives.
+// Deliveries go to local targets exactly as local sends do (same errors, same queues); watchers
+// from other nodes are recorded as RemoteConsumers (one per remote PID, indexed by node); a node
+// going down notifies exactly the relations that involve it. Reached as `router.core`.
+
+import type { Atom } from '../gen/atom.js';
+import type { RemoteApplicationStart, RemoteSpawnRequest, Core } from '../gen/core.js';
+import { ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrProcessUnknown, ErrTaken } from '../gen/errors.js';
+import type { Event } from '../gen/event.js';
+import { LogLevel } from '../gen/log.js';
+import { envName } from '../gen/env.js';
+import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
+import type { SecurityOptions } from '../gen/node.js';
+import type { MessageOptions } from '../gen/options.js';
+import { PID } from '../gen/pid.js';
+import { MailboxKind, type ProcessFactory } from '../gen/process.js';
+import type { ProcessID } from '../gen/processid.js';
+import type { Alias, Ref } from '../gen/ref.js';
+import { Q_URGENT } from './mailbox.js';
+import { checkSpawnOptions, spawnProcess } from './spawn.js';
+import type { MetaImpl } from './meta.js';
+import type { NodeImpl } from './node.js';
+import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { NodeTarget, type KeyedHost, type Target } from './targets.js';
+
+/** Who may ask for a remote spawn or application start: everyone (empty) or these nodes. */
+interface Permission {
+  factory: ProcessFactory | null;
+  nodes: Set<Atom>;
+}
+
+/** The node as its connections see it. */
+export class CoreImpl implements Core {
+  private readonly spawnable = new Map<Atom, Permission>();
+  private readonly startable = new Map<Atom, Permission>();
+
+  constructor(private readonly n: NodeImpl) {}
+
+  // --- deliveries ---------------------------------------------------------------------------------
+
+  private byPID(to: PID): ProcessImpl {
+    this.n.checkAlive();
+    return this.n.localProcess(to);
+  }
+
+  private byName(to: ProcessID): ProcessImpl {
+    this.n.checkAlive();
+    const p = this.n.names.get(to.name);
+    if (p === undefined) throw ErrProcessUnknown.with(to.toString());
+    return p;
+  }
+
+  private byAlias(to: Alias): ProcessImpl | MetaImpl {
+    this.n.checkAlive();
+    // A process alias, else a meta process: remote peers reach metas too (Ergo's RouteSendAlias).
+    const p = this.n.aliasOwner(to) ?? this.n.metas.get(to);
+    if (p === undefined) throw ErrProcessUnknown.with(to.toString());
+    return p;
+  }
+
+  routeSendPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
+    this.byPID(to).deliver(2 - options.priority, MailboxKind.Regular, from, message, undefined);
+  }
+
+  routeSendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): void {
+    this.byName(to).deliver(2 - options.priority, MailboxKind.Regular, from, message, to.name);
+  }
+
+  routeSendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): void {
+    this.byAlias(to).deliver(2 - options.priority, MailboxKind.Regular, from, message, to);
+  }
+
+  routeSendEvent(from: PID, _token: Ref, options: MessageOptions, message: MessageEvent): void {
+    this.n.checkAlive();
+    const host = this.n.targets.keyedHost(message.event, false);
+    if (host !== undefined) this.n.router.fanOut(host, 2 - options.priority, from, message, options.priority, false);
+  }
+
+  routeSendExit(from: PID, to: PID, reason: Error): void {
+    if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
+    this.byPID(to).deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, reason), undefined);
+  }
+
+  routeSendResponse(_from: PID, to: PID, options: MessageOptions, message: unknown, ok = true): void {
+    if (options.ref === undefined) throw ErrIncorrect.with('response without a ref');
+    this.n.router.settleLocal(to, options.ref, ok, message);
+  }
+
+  private request(p: ProcessImpl | MetaImpl, from: PID, options: MessageOptions, message: unknown, extra: unknown): void {
+    if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
+    if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
+    p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
+  }
+
+  routeCallPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
+    this.request(this.byPID(to), from, options, message, options.ref);
+  }
+
+  routeCallProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): void {
+    this.request(this.byName(to), from, options, message, [options.ref, to.name]);
+  }
+
+  routeCallAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): void {
+    this.request(this.byAlias(to), from, options, message, [options.ref, to]);
+  }
+
+  // --- remote watchers ------------------------------------------------------------------------------
+
+  private watch(pid: PID, target: Target, link: boolean): MessageEvent[] {
+    this.n.checkAlive();
+    if (this.n.router.isLocal(pid.node)) throw ErrIncorrect.with(`${pid} is not a remote process`);
+    if (!this.n.router.isLocal(target.node)) throw ErrIncorrect.with(`${target} is not a local target`);
+    return this.n.relations.addRemoteWatcher(pid, target, link);
+  }
+
+  private unwatch(pid: PID, target: Target, link: boolean): void {
+    this.n.checkAlive();
+    this.n.relations.removeRemoteWatcher(pid, target, link);
+  }
+
+  routeLinkPID(pid: PID, target: PID): void {
+    this.watch(pid, target, true);
+  }
+  routeUnlinkPID(pid: PID, target: PID): void {
+    this.unwatch(pid, target, true);
+  }
+  routeLinkProcessID(pid: PID, target: ProcessID): void {
+    this.watch(pid, target, true);
+  }
+  routeUnlinkProcessID(pid: PID, target: ProcessID): void {
+    this.unwatch(pid, target, true);
+  }
+  routeLinkAlias(pid: PID, target: Alias): void {
+    this.watch(pid, target, true);
+  }
+  routeUnlinkAlias(pid: PID, target: Alias): void {
+    this.unwatch(pid, target, true);
+  }
+  routeLinkEvent(pid: PID, target: Event): MessageEvent[] {
+    return this.watch(pid, target, true);
+  }
+  routeUnlinkEvent(pid: PID, target: Event): void {
+    this.unwatch(pid, target, true);
+  }
+  routeMonitorPID(pid: PID, target: PID): void {
+    this.watch(pid, target, false);
+  }
+  routeDemonitorPID(pid: PID, target: PID): void {
+    this.unwatch(pid, target, false);
+  }
+  routeMonitorProcessID(pid: PID, target: ProcessID): void {
+    this.watch(pid, target, false);
+  }
+  routeDemonitorProcessID(pid: PID, target: ProcessID): void {
+    this.unwatch(pid, target, false);
+  }
+  routeMonitorAlias(pid: PID, target: Alias): void {
+    this.watch(pid, target, false);
+  }
+  routeDemonitorAlias(pid: PID, target: Alias): void {
+    this.unwatch(pid, target, false);
+  }
+  routeMonitorEvent(pid: PID, target: Event): MessageEvent[] {
+    return this.watch(pid, target, false);
+  }
+  routeDemonitorEvent(pid: PID, target: Event): void {
+    this.unwatch(pid, target, false);
+  }
+
+  // --- remote targets ended -------------------------------------------------------------------------
+
+  routeTerminatePID(target: PID, reason: Error): void {
+    this.n.relations.targetEnded(target, reason, target);
+  }
+  routeTerminateProcessID(target: ProcessID, reason: Error): void {
+    this.n.relations.targetEnded(target, reason, this.n.pid);
+  }
+  routeTerminateEvent(target: Event, reason: Error): void {
+    this.n.relations.targetEnded(target, reason, this.n.pid);
+  }
+  routeTerminateAlias(target: Alias, reason: Error): void {
+    this.n.relations.targetEnded(target, reason, this.n.pid);
+  }
+
+  // --- remote spawn and application start -------------------------------------------------------
+
+  /** Lets `nodes` (all when empty) spawn `factory` under `name` here. ErrTaken when enabled already. */
+  enableSpawn(name: Atom, factory: ProcessFactory, nodes: Atom[]): void {
+    const had = this.spawnable.get(name);
+    if (had !== undefined && had.factory !== factory) throw ErrTaken.with(`spawn '${name}'`);
+    if (had === undefined) this.spawnable.set(name, { factory, nodes: new Set(nodes) });
+    else for (const x of nodes) had.nodes.add(x);
+  }
+
+  /** Revokes remote spawn of `name` for `nodes` (for everyone when empty). */
+  disableSpawn(name: Atom, nodes: Atom[]): void {
+    revoke(this.spawnable, name, nodes);
+  }
+
+  enableApplicationStart(name: Atom, nodes: Atom[]): void {
+    const had = this.startable.get(name);
+    if (had === undefined) this.startable.set(name, { factory: null, nodes: new Set(nodes) });
+    else for (const x of nodes) had.nodes.add(x);
+  }
+
+  disableApplicationStart(name: Atom, nodes: Atom[]): void {
+    revoke(this.startable, name, nodes);
+  }
+
+  /**
+   * Spawns `name`'s factory for a process on `source`: the remote parent is the new process's
+   * parent (and its leader the leader), its env travels only with `exposeEnvRemoteSpawn`, and
+   * init is capped at REMOTE_INIT_CAP_MS (Ergo 3.2).
+   */
+  async routeSpawn(_node: Atom, name: Atom, request: RemoteSpawnRequest, source: Atom): Promise<PID> {
+    const perm = allowed(this.spawnable, name, source, 'spawn');
+    const options = { ...request.processOptions };
+    checkSpawnOptions(options);
+    options.initTimeout = options.initTimeout ? Math.min(options.initTimeout, REMOTE_INIT_CAP_MS) : REMOTE_INIT_CAP_MS;
+    const n = this.n;
+    const env = new Map<string, unknown>();
+    for (const [k, v] of n.envMap) env.set(k, v);
+    if (this.security().exposeEnvRemoteSpawn && request.parentEnv !== null) for (const [k, v] of request.parentEnv) env.set(envName(k), v);
+    for (const [k, v] of entries(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
+    const level = options.logLevel !== undefined && options.logLevel !== LogLevel.Default ? options.logLevel : request.parentLogLevel;
+    return spawnProcess(n, {
+      factory: perm.factory!,
+      options,
+      args: request.args ?? [],
+      register: request.register,
+      parent: null,
+      parentPID: request.parentPID,
+      leader: request.parentLeader,
+      env: env.size > 0 ? env : null,
+      logLevel: level === LogLevel.Default ? n.log.level() : level,
+      application: request.application,
+      onSpawned: null,
+    });
+  }
+
+  async routeApplicationStart(name: Atom, request: RemoteApplicationStart, source: Atom): Promise<void> {
+    allowed(this.startable, name, source, 'application start');
+    const opts = { ...request.applicationOptions };
+    if (this.security().exposeEnvRemoteApplicationStart && request.coreEnv !== null) {
+      opts.env = new Map([...request.coreEnv, ...entries(opts.env)]);
+    }
+    await this.n.apps.start(name, opts, request.mode);
+  }
+
+  // --- node down --------------------------------------------------------------------------------------
+
+  /**
+   * The connection to `node` is gone. Local watchers of targets there get exit/down with
+   * ErrNoConnection; watchers of the node itself MessageExitNode / MessageDownNode; watchers
+   * from there are dropped (event subscriber counts fall); calls waiting for it fail.
+   */
+  routeNodeDown(node: Atom, _reason: Error): void {
+    const n = this.n;
+    const lost = ErrNoConnection.with(`node ${node} is down`);
+    n.calls.failNode(node, lost);
+    const x = n.targets.nodeIndex(node);
+    if (x === undefined) return;
+    // Watchers of the node itself last: their MessageExitNode/MessageDownNode follows the
+    // notifications about the node's processes.
+    let self: KeyedHost | null = null;
+    for (const h of [...x.targets]) {
+      const t = h.target;
+      if (t instanceof NodeTarget) self = h;
+      else n.relations.targetEnded(t, lost, t instanceof PID ? t : n.pid, h);
+    }
+    if (self !== null) n.relations.targetEnded(self.target, lost, n.pid, self);
+    for (const c of [...x.consumers.values()]) n.relations.consumerEnded(c);
+  }
+
+  // --- identity ----------------------------------------------------------------------------------------
+
+  makeRef(): Ref {
+    return this.n.makeRef();
+  }
+  name(): Atom {
+    return this.n.name;
+  }
+  creation(): number {
+    return this.n.creation;
+  }
+  pid(): PID {
+    return this.n.pid;
+  }
+  logLevel(): LogLevel {
+    return this.n.log.level();
+  }
+  security(): SecurityOptions {
+    return this.n.options.security ?? {};
+  }
+  envList(): Record<string, unknown> {
+    return this.n.envList();
+  }
+}
+
+function revoke(table: Map<Atom, Permission>, name: Atom, nodes: Atom[]): void {
+  const p = table.get(name);
+  if (p === undefined) return;
+  if (nodes.length === 0) table.delete(name);
+  else for (const x of nodes) p.nodes.delete(x);
+}
+
+function allowed(table: Map<Atom, Permission>, name: Atom, source: Atom, what: string): Permission {
+  const p = table.get(name);
+  if (p === undefined || (p.nodes.size > 0 && !p.nodes.has(source))) throw ErrNotAllowed.with(`remote ${what} of '${name}' for ${source}`);
+  return p;
+}
+
+/** Ergo 3.2 caps the init of a remotely spawned process at 15 s. */
+export const REMOTE_INIT_CAP_MS = 15_000;
+
+function entries(env: Record<string, unknown> | Map<string, unknown> | undefined): Iterable<[string, unknown]> {
+  if (env === undefined) return [];
+  return env instanceof Map ? env.entries() : Object.entries(env);
+}
