@@ -9,6 +9,7 @@
 //   the kill grace): nothing its late continuation does reaches anyone.
 // The engine is kept in a private field: user code cannot reach the tables through a handle.
 
+import { validatePriority } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
 import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
 import type { Cron } from '../gen/cron.js';
@@ -195,7 +196,7 @@ export class NodeHandle implements Node {
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     const n = this.#e();
     const prio = options?.priority ?? MessagePriority.Normal;
-    if (prio !== 0 && prio !== 1 && prio !== 2) throw ErrIncorrect.with(`priority ${String(prio)}`);
+    validatePriority(prio);
     n.router.routeSend(n.pid, to, message, prio, options?.important ?? false);
   }
   sendExit(to: PID, reason: Error): void {

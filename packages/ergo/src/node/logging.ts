@@ -3,7 +3,8 @@
 // failing loggers) is loggers.ts; the per-source handle is log.ts. Every function here throws
 // ErrNodeTerminated once the node has stopped.
 
-import { ErrIncorrect, ErrNotAllowed, ErrUnknown } from '../gen/errors.js';
+import { validateLogLevel } from '../gen/validate.js';
+import { ErrNotAllowed, ErrUnknown } from '../gen/errors.js';
 import { LogLevel, type LoggerBehavior, type MessageLog } from '../gen/log.js';
 import type { PinoLike } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
@@ -24,8 +25,7 @@ export function logLevelProcess(node: NodeImpl, pid: PID): LogLevel {
 export function setLogLevelProcess(node: NodeImpl, pid: PID, level: LogLevel): void {
   node.checkAlive();
   const p = node.processArg(pid, 'setLogLevelProcess');
-  if (level < LogLevel.Trace || level > LogLevel.Disabled || level === LogLevel.Default) throw ErrIncorrect.with(`log level ${level}`);
-  p.logLevel = level;
+  p.logLevel = validateLogLevel(level);
   if (p.logHandle !== null && p.loggerName === '') p.logHandle.forceLevel(level);
 }
 

@@ -5,6 +5,7 @@
 // that node, which fails with ErrNetworkStopped until a network installs a connector. The
 // "simulate remote" round trip is applied here, to local deliveries only.
 
+import { validatePriority, validateTimeoutMs } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
 import {
   ErrIncorrect,
@@ -22,7 +23,7 @@ import { MessageEvent, MessageExitPID, MessageFallback } from '../gen/messages.j
 import type { Connection } from '../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
-import { isMessagePriority, MessagePriority } from '../gen/priority.js';
+import { MessagePriority } from '../gen/priority.js';
 import { ProcessID } from '../gen/processid.js';
 import { MailboxKind, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
@@ -202,9 +203,9 @@ export class Router {
       n.checkAlive();
       if (options?.timeout !== undefined) {
         timeout = options.timeout;
-        if (typeof timeout !== 'number' || !(timeout > 0) || timeout > 2 ** 31 - 1) throw ErrIncorrect.with(`call timeout ${timeout}`);
+        validateTimeoutMs(timeout, 'call timeout', false);
       }
-      if (options?.priority !== undefined && !isMessagePriority(options.priority)) throw ErrIncorrect.with(`priority ${String(options.priority)}`);
+      if (options?.priority !== undefined) validatePriority(options.priority);
       // Checked before anything is delivered: a bad signal must not leave a request behind.
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw ErrIncorrect.with('call signal must be an AbortSignal');
       if (to instanceof PID) {
