@@ -56,6 +56,7 @@ export class WebsocketHandler extends MetaBase {
   #refused = 0;
   #detach: (() => void)[] = [];
 
+  /** ErrIncorrect for a bad `processPool`, `maxPayload`, `maxBuffered` or `maxEarlyFrames`. */
   constructor(options: WebsocketHandlerOptions = {}) {
     super();
     if (options.processPool !== undefined && !Array.isArray(options.processPool)) throw ErrIncorrect.with('websocket processPool (an array)');

@@ -89,6 +89,7 @@ export class SSEClient extends MetaBase {
   #events = 0;
   #reconnects = 0;
 
+  /** Use {@link createSSEConnection}, which validates the options and makes the first request. */
   constructor(url: URL, options: SSEClientOptions, interval: number) {
     super();
     this.#url = url;

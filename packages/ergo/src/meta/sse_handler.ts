@@ -47,6 +47,7 @@ export interface SSEHandlerOptions {
  * clients sending `Accept-Encoding: gzip` get a gzip stream flushed after every write.
  */
 export class SSEHandler extends MetaBase {
+  /** The request listener to serve (directly or under a WebMux path); 503 before spawn. */
   readonly listener: WebRequestListener;
   readonly #pool: SendTarget[];
   readonly #heartbeat: number;
@@ -55,10 +56,11 @@ export class SSEHandler extends MetaBase {
   #live = false;
   #next = 0;
   #timer: ReturnType<typeof setInterval> | null = null;
-  /** Open streams (for the heartbeat). */
+  /** Open streams of this handler (its connections add and remove themselves; read-only for others). */
   readonly streams = new Set<SSEConnection>();
   #connections = 0;
 
+  /** ErrIncorrect for a negative `heartbeat`, a bad `maxBuffered` or a `processPool` that is not an array. */
   constructor(options: SSEHandlerOptions = {}) {
     super();
     const hb = options.heartbeat ?? DEFAULT_SSE_HEARTBEAT;
@@ -148,6 +150,7 @@ export class SSEConnection extends MetaBase {
   #bytesOut = 0;
   #events = 0;
 
+  /** Made by SSEHandler for each accepted request (not meant to be built by hand). */
   constructor(handler: SSEHandler, target: SendTarget, req: IncomingMessage, res: ServerResponse, maxBuffered: number, gzip = false) {
     super();
     this.#handler = handler;

@@ -67,6 +67,7 @@ export class WebHandler extends MetaBase implements WebRequestWaiter {
   #sendErrors = 0;
   #rejected = 0;
 
+  /** ErrIncorrect for a non-positive `requestTimeout` or `maxPending`. Spawn it with `spawnMeta`. */
   constructor(options: WebHandlerOptions = {}) {
     super();
     const t = options.requestTimeout ?? DEFAULT_WEB_REQUEST_TIMEOUT;

@@ -26,6 +26,7 @@ export class WebMux {
   #routes: Route[] = [];
   #exact = new Map<string, WebRequestListener>();
 
+  /** An empty mux: every path answers 404 until routes are added. */
   constructor() {
     this.listener = (req, res) => this.#route(req, res);
   }

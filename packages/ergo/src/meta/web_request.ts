@@ -32,6 +32,7 @@ export class MessageWebRequest {
   deadline = 0;
   #waiter: WebRequestWaiter | null;
 
+  /** Made by WebHandler per request; `waiter` is told when `done()` is called. */
   constructor(request: IncomingMessage, response: ServerResponse, waiter: WebRequestWaiter | null = null) {
     this.request = request;
     this.response = response;

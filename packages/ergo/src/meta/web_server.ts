@@ -90,6 +90,7 @@ export class WebServer extends MetaBase {
   #connections = 0;
   #spawned = false;
 
+  /** Wraps a listening server; use {@link createWebServer}. */
   constructor(server: http.Server | https.Server, host: string, secure: boolean) {
     super();
     this.#server = server;
