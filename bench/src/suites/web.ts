@@ -16,7 +16,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { LoadRequest, LoadResult } from '../lib/netload.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
-const GROUP = 'meta: web and TCP';
+const GROUP = 'meta processes';
 const HTTP_ROW = 'HTTP GET, 16 connections × 16 pipelined';
 const TCP_ROW = 'TCP echo, 8 connections × 64 KiB in flight';
 const HTTP_CONCURRENCY = 16;

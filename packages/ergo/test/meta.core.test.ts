@@ -361,10 +361,18 @@ describe('meta processes: core', () => {
     assert.equal(await m.terminated.promise, late);
 
     const release = deferred<void>();
+    let siblingError: unknown;
     class Busy extends TestMeta {
       override handleMessage(): unknown {
         this.messageWaiters.shift()?.resolve(undefined);
-        return release.promise;
+        return release.promise.then(() => {
+          // Its parent is gone: it cannot add a sibling that nobody would end.
+          try {
+            this.meta.spawn(new TestMeta());
+          } catch (e) {
+            siblingError = e;
+          }
+        });
       }
     }
     const busy = new Busy();
@@ -377,6 +385,7 @@ describe('meta processes: core', () => {
     // The parent is gone; its meta ends once its handler settles, with the parent's reason.
     release.resolve();
     assert.equal(await busy.terminated.promise, reason);
+    assert.equal((siblingError as { code?: string }).code, 'ERR_NOT_ALLOWED');
     throwsCode(() => node.metaInfo(idB), 'ERR_META_UNKNOWN');
   });
 });

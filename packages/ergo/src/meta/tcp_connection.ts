@@ -126,6 +126,11 @@ export class TCPConnection extends MetaBase {
     this.finish?.(err);
   }
 
+  /** Closes the socket of a connection that was never spawned (a spawned one closes as it ends). */
+  close(): void {
+    this.socket.destroy();
+  }
+
   /** Announces the connection and reads until the socket closes (then the meta ends normally). */
   override start(): Promise<Error | undefined> {
     const meta = this.meta;

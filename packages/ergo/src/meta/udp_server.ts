@@ -52,12 +52,17 @@ export class UDPServer extends MetaBase {
   private bytesOut = 0;
   private droppedTooLarge = 0;
   private droppedBusy = 0;
+  private droppedEarly = 0;
   private busy = false;
   private finish: ((reason: Error | undefined) => void) | null = null;
   private readonly bufferSize: number;
   private readonly readQueueLimit: number;
   private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
-    if (!this.started) return;
+    if (!this.started) {
+      // Bound but not spawned yet: nobody to deliver to (UDP cannot hold them back).
+      this.droppedEarly++;
+      return;
+    }
     const meta = this.meta;
     const target = this.target!;
     if (msg.length > this.bufferSize) {
@@ -158,6 +163,7 @@ export class UDPServer extends MetaBase {
       'bytes out': String(this.bytesOut),
       'dropped too large': String(this.droppedTooLarge),
       'dropped busy': String(this.droppedBusy),
+      'dropped before start': String(this.droppedEarly),
     };
   }
 

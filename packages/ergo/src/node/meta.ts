@@ -18,7 +18,8 @@ import { metaStateString, type MetaBehavior, type MetaOptions, type MetaProcess 
 import type { Atom } from '../gen/atom.js';
 import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
-import { isMessagePriority, MessagePriority, MetaState } from '../gen/priority.js';
+import { MessagePriority, MetaState } from '../gen/priority.js';
+import { validatePriority } from '../gen/validate.js';
 import { MailboxKind, Stop, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { CallHolder } from './calls.js';
@@ -87,7 +88,7 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   }
 
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
-    if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
+    validatePriority(priority);
     // Remote sends carry the parent's delivery settings (compression, network order).
     void this.node.router.routeSend(this.owner.pid, to, message, priority, false, this.owner);
     this.messagesOut++;
@@ -121,7 +122,7 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
 
   setSendPriority(priority: MessagePriority): void {
     this.allowRunning('setSendPriority');
-    if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
+    validatePriority(priority);
     this.priority = priority;
   }
 

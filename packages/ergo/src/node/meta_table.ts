@@ -9,16 +9,17 @@ import {
   ErrNotAllowed,
   toError,
 } from '../gen/errors.js';
-import { LogLevel } from '../gen/log.js';
+import type { LogLevel } from '../gen/log.js';
+import { validateLogLevel, validateLogLevelOption, validateMailboxSize, validatePriority } from '../gen/validate.js';
 import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 import type { CancelFunc } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
-import { isMessagePriority, MessagePriority, MetaState } from '../gen/priority.js';
+import { MessagePriority, MetaState } from '../gen/priority.js';
 import { MailboxKind } from '../gen/process.js';
 import { Alias } from '../gen/ref.js';
 import { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, MASK_IR, MASK_IRT, MASK_R, type ProcessImpl } from './process.js';
+import { isThenable, MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED, type ProcessImpl } from './process.js';
 
 /** Meta processes of one node. */
 export class MetaTable {
@@ -53,16 +54,16 @@ export class MetaTable {
   spawn(owner: ProcessImpl, behavior: MetaBehavior, options: MetaOptions): Alias {
     const node = this.node;
     node.checkRunning();
+    // A meta still finishing its handler after its parent ended cannot add siblings to it.
+    if ((owner.st & (S_TERMINATED | S_DETACHED)) !== 0) throw ErrNotAllowed.with(`spawnMeta: ${owner.pid} has terminated`);
     if (behavior === null || typeof behavior !== 'object' || typeof behavior.init !== 'function' || typeof behavior.start !== 'function') {
       throw ErrIncorrect.with('spawnMeta needs a MetaBehavior object (init, start, handleMessage, handleCall, handleInspect, terminate)');
     }
-    const size = options.mailboxSize ?? 0;
-    if (!Number.isInteger(size) || size < 0) throw ErrIncorrect.with(`meta mailboxSize ${size}`);
-    if (options.sendPriority !== undefined && !isMessagePriority(options.sendPriority)) {
-      throw ErrIncorrect.with(`meta sendPriority ${String(options.sendPriority)}`);
-    }
-    const lvl = options.logLevel;
-    if (lvl !== undefined && lvl !== LogLevel.Default && (lvl < LogLevel.Trace || lvl > LogLevel.Disabled)) throw ErrIncorrect.with(`meta logLevel ${lvl}`);
+    if (options === null || typeof options !== 'object') throw ErrIncorrect.with('meta options must be an object');
+    if (options.mailboxSize !== undefined) validateMailboxSize(options.mailboxSize, 'meta mailboxSize');
+    if (options.sendPriority !== undefined) validatePriority(options.sendPriority, 'meta sendPriority');
+    if (options.logLevel !== undefined) validateLogLevelOption(options.logLevel, 'meta logLevel');
+    if (options.compression !== undefined && typeof options.compression !== 'boolean') throw ErrIncorrect.with('meta compression must be a boolean');
     const ref = node.makeRef();
     const alias = new Alias(ref.node, ref.creation, ref.id);
     const m = new MetaImpl(node, owner, alias, behavior, options);
@@ -169,7 +170,8 @@ export class MetaTable {
 
   /** ErrMetaUnknown, ErrIncorrect for a level outside Trace..Disabled (or Default). */
   setLogLevel(alias: Alias, level: LogLevel): void {
-    this.require(alias).log.setLevel(level);
+    const m = this.require(alias);
+    m.log.setLevel(validateLogLevel(level));
   }
 }
 
