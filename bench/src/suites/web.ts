@@ -1,4 +1,5 @@
-// Web and TCP meta processes against bare Node (issue 11 performance): HTTP requests/s through a
+// Web and TCP meta processes against bare Node (issue 11 performance; rows in the 'meta processes'
+// table next to suites/meta.ts's one-connection echo): HTTP requests/s through a
 // WebWorker pool (WebServer → WebHandler → Pool of 4 WebWorkers) versus a bare node:http handler,
 // and TCP echo MB/s through the meta TCP server (connection metas → an echo actor) versus a bare
 // net echo. Each peer runs in its own child process; the load comes from a forked generator
