@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   const role = process.argv[2];
   if (role === 'node') {
     const node = await startNode(process.argv[3] ?? `benchb${process.pid}@localhost`, {
-      network: { cookie: 'bench', acceptors: [{ port: 0 }] },
+      network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },
       log: { defaultLogger: { disable: true } },
     });
     await node.spawnRegister('recv', () => new Receiver());

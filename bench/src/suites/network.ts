@@ -107,7 +107,7 @@ function route(port: number): { route: { host: string; port: number; tls: boolea
 
 async function nodeA(peer: string, port: number, cookie = 'bench'): Promise<Node> {
   return startNode(`bencha${process.pid}@localhost`, {
-    network: { cookie, mode: 1, routes: [{ match: peer.replace(/\./g, '\\.'), route: route(port) }] },
+    network: { cookie, mode: 1, registrar: null, routes: [{ match: peer.replace(/\./g, '\\.'), route: route(port) }] },
     log: { defaultLogger: { disable: true } },
   });
 }
@@ -313,7 +313,7 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
     }
   }
   if (want('net1-call')) {
-    const b = await startNode(`benchb${process.pid}@localhost`, { network: { cookie: 'bench', acceptors: [{ port: 0 }] }, log: { defaultLogger: { disable: true } } });
+    const b = await startNode(`benchb${process.pid}@localhost`, { network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null }, log: { defaultLogger: { disable: true } } });
     await b.spawnRegister('echo', () => new Echo());
     const i = b.network().acceptors()[0]!.info().interface;
     const a = await nodeA(b.name, Number(i.slice(i.lastIndexOf(':') + 1)));

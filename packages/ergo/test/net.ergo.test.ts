@@ -17,10 +17,11 @@ import {
   type Node,
 } from '../src/index.js';
 import { defaultRegistry, Go, int32, typed, GoTime } from '../src/net/index.js';
+import { createEmbeddedRegistrar } from '../src/net/registrar/embedded.js';
 import { LogCapture, Inbox, probe, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
 import { Peer, requirePeer } from './ergo_peer.js';
-import { selfSigned } from './selfsigned.js';
+import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const COOKIE = 'go-secret';
 
@@ -294,4 +295,33 @@ test('a wrong cookie is refused both ways; a message over the limit is refused b
   const big = await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'y'.repeat(10_000) });
   assert.equal(big.kind, 'error');
   assert.match(String(big.error), /too large/);
+});
+
+test('through the embedded registrar shared with Go: each side finds the other by name', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  // A registrar port of its own, so other suites' registrars on 4499 do not matter.
+  const port = 20000 + (process.pid % 20000);
+  const ts = await netNode('tsreg', { cookie: COOKIE, registrar: createEmbeddedRegistrar({ port }) });
+  t.after(() => ts.stop());
+  const go = await goPeer(bin, 'gonet6@localhost', ['-registrar', 'embedded', '-registrar-port', String(port)]);
+  t.after(() => go.stop());
+  assert.equal((go.ready.registrar as { embedded_server: boolean }).embedded_server, false, 'Go registered with the ergo-ts server');
+  await ts.spawnRegister('svc', probe(undefined, (req) => `ts:${String(req)}`));
+  // ergo-ts resolves Go by name (no static route) and calls it.
+  assert.equal(await ts.call(new ProcessID('calc' as never, go.ready.node as never), 'ping'), 'pong');
+  ts.network().node(go.ready.node as string).disconnect();
+  await within(
+    (async () => {
+      while (ts.network().nodes().length > 0) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    'disconnected',
+  );
+  // Go resolves ergo-ts through the registrar (UDP) and calls it.
+  let r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
+  for (let i = 0; i < 20 && r.kind !== 'result'; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
+  }
+  assert.deepEqual(r.value, 'ts:x', JSON.stringify(r));
 });

@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { Actor, ErrNoConnection, ErrNoRoute, ErrProcessUnknown, ErrTooLarge, ProcessID, startNode, type Node, type PID } from '../src/index.js';
+import { Actor, ErrNoConnection, ErrNoRoute, ErrProcessUnknown, ErrTooLarge, ProcessID, type Node, type PID } from '../src/index.js';
+import { netPair } from './net_helpers.js';
 
 const COOKIE = 'local-secret';
 
@@ -18,18 +19,8 @@ class Echo extends Actor {
   }
 }
 
-async function pair(t: { after(fn: () => Promise<void>): void }, extraA = {}, extraB = {}): Promise<{ a: Node; b: Node; portB: number }> {
-  const b = await startNode(`b${Date.now() % 100000}@localhost`, { network: { cookie: COOKIE, acceptors: [{ port: 0 }], ...extraB }, log: { level: 5 as never } });
-  const portB = (b.network().acceptors()[0]!.info().interface.split(':').pop() as unknown as number) * 1;
-  const a = await startNode(`a${Date.now() % 100000}@localhost`, {
-    network: { cookie: COOKIE, acceptors: [{ port: 0 }], routes: [{ match: b.name, route: { route: { host: '127.0.0.1', port: portB, tls: false, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } } } }], ...extraA },
-    log: { level: 5 as never },
-  });
-  t.after(async () => {
-    await a.stop();
-    await b.stop();
-  });
-  return { a, b, portB };
+function pair(t: { after(fn: () => Promise<void>): void }, extraA = {}, extraB = {}): Promise<{ a: Node; b: Node }> {
+  return netPair(t, { cookie: COOKIE, ...extraA }, { cookie: COOKIE, ...extraB });
 }
 
 test('send and call across two nodes, connecting on demand', async (t) => {

@@ -9,7 +9,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { DIAGNOSTICS, ErrNoConnection, ProcessID } from '../src/index.js';
 import { LogCapture, probe, within } from './helpers.js';
 import { netNode, netPair, portOf, routeTo } from './net_helpers.js';
-import { selfSigned } from './selfsigned.js';
+import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 test('a wrong cookie is refused on both sides', async (t) => {
   const failures: unknown[] = [];

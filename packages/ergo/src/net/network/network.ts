@@ -7,7 +7,8 @@
 import diagnostics from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import tls from 'node:tls';
+import { dialTls } from '../tls/socket.js';
+import { createEmbeddedRegistrar } from '../registrar/embedded.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core } from '../../gen/core.js';
 import {
@@ -151,7 +152,9 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
     if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1) throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
     if (options.handshake !== undefined || options.proto !== undefined) throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
-    this.registrarValue = options.registrar ?? null;
+    // The embedded registrar (ESRD, port 4499) unless one is given or `registrar: null` (none).
+    this.registrarValue =
+      options.registrar === null || this.modeValue === NetworkMode.Disabled ? null : (options.registrar ?? createEmbeddedRegistrar());
     for (const r of options.routes ?? []) this.routes.add(r.match, r.route, r.weight ?? 0);
   }
 
@@ -333,20 +336,13 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   }
 
   private openSocket(host: string, port: number, c: Candidate): Promise<net.Socket> {
+    if (c.route.tls) {
+      // The route's certificate (mutual TLS), else the network's; verification unless insecureSkipVerify.
+      return dialTls(c.cert ?? this.options.certManager, { host, port, insecureSkipVerify: c.insecureSkipVerify, handshakeTimeout: this.dialTimeout });
+    }
     return new Promise((resolve, reject) => {
-      let socket: net.Socket;
-      const event = c.route.tls ? 'secureConnect' : 'connect';
-      if (c.route.tls) {
-        const cert = c.cert?.certificate();
-        socket = tls.connect({
-          host,
-          port,
-          servername: net.isIP(host) === 0 ? host : undefined,
-          rejectUnauthorized: !c.insecureSkipVerify,
-          key: cert?.key as string | undefined,
-          cert: cert?.cert as string | undefined,
-        });
-      } else socket = net.connect({ host, port });
+      const socket = net.connect({ host, port });
+      const event = 'connect';
       const timer = setTimeout(() => {
         socket.destroy();
         reject(ErrTimeout.with(`connect to ${host}:${port} (dialTimeout ${this.dialTimeout} ms)`));
