@@ -325,3 +325,35 @@ test('through the embedded registrar shared with Go: each side finds the other b
   }
   assert.deepEqual(r.value, 'ts:x', JSON.stringify(r));
 });
+
+test('remote spawn both ways and remote application start on Go', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const go = await goPeer(bin, 'gonet7@localhost');
+  t.after(() => go.stop());
+  const ts = await tsNode(t, 'tsspawn', go);
+  const goName = go.ready.node as string;
+  const remote = await ts.network().getNode(goName);
+  // ergo-ts spawns Go's peer_worker with args; Go reports the parent (our core) and the args.
+  const since = go.mark();
+  const pid = await remote.spawnRegister('w1', 'peer_worker', {}, 7, 'seven');
+  assert.equal(pid.node, goName);
+  const spawned = await go.waitFor((l) => l.kind === 'spawned' && l.name === 'w1', { since });
+  assert.deepEqual(spawned.args, [7, 'seven']);
+  assert.equal(await ts.call(pid, 'ping'), 'pong');
+  await assert.rejects(remote.spawn('no_such_factory'), /unknown|not allowed/);
+  // Application start on Go.
+  const appSince = go.mark();
+  await remote.applicationStartTemporary('peer_app');
+  await go.waitFor((l) => l.kind === 'app_started' && l.app === 'peer_app', { since: appSince });
+  // Go spawns a factory ergo-ts enabled for it.
+  ts.network().enableSpawn('tsworker', probe(undefined, (req) => `worker:${String(req)}`));
+  const r = await go.cmd('spawn_remote', { node: ts.name, factory: 'tsworker', register: 'tsw' });
+  assert.equal(r.kind, 'result', JSON.stringify(r));
+  const wpid = ts.processPID('tsw');
+  assert.equal((r.value as { v: { id: number } }).v.id, wpid.id);
+  assert.equal(await ts.call(new ProcessID('tsw' as never), 'hi'), 'worker:hi');
+  ts.network().disableSpawn('tsworker');
+  const refused = await go.cmd('spawn_remote', { node: ts.name, factory: 'tsworker' });
+  assert.equal(refused.kind, 'error');
+});

@@ -31,6 +31,7 @@ test('send and call across two nodes, connecting on demand', async (t) => {
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'hello'), 'hello');
   assert.deepEqual(a.network().nodes(), [b.name]);
   assert.deepEqual(b.network().nodes(), [a.name]);
+  assert.equal(a.info().connections, 1);
   const pid = (await a.call(new ProcessID('echo' as never, b.name), 'whoami')) as PID;
   assert.ok(pid.equals(echo));
   // A plain object crosses as a Go map[string]any and comes back as a Map.
