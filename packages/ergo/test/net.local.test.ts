@@ -56,3 +56,17 @@ test('the peer limit refuses a large message with ErrTooLarge', async (t) => {
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
   await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000)), (e: Error) => ErrTooLarge.is(e));
 });
+
+test('a lost pool link is re-dialled by the side that dialled', async (t) => {
+  const { a, b } = await pair(t);
+  await b.spawnRegister('echo', () => new Echo());
+  const remote = await a.network().getNode(b.name);
+  assert.equal(remote.info().poolSize, 3);
+  // Break one link from the dialling side's sockets: the connection lives on and refills its pool.
+  const conn = (a.network() as unknown as { connections: Map<string, { links: { socket: { destroy(): void } }[] }> }).connections.get(b.name)!;
+  conn.links[1]!.socket.destroy();
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'still here'), 'still here');
+  for (let i = 0; i < 200 && remote.info().poolSize < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(remote.info().poolSize, 3);
+  assert.deepEqual(a.network().nodes(), [b.name]);
+});

@@ -320,19 +320,35 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const conn = new EnpConnection(this.core, this, this.log, hs, { flags: c.flags, maxMessageSize: this.maxSize });
     conn.addLink(socket, hs.tail);
     // The rest of the pool joins before the connection is used, so link selection is stable.
-    for (let i = 1; i < hs.poolSize; i++) {
+    const join = async (i: number): Promise<void> => {
       const dsn = hs.poolDSN.length > 0 ? splitDSN(hs.poolDSN[i % hs.poolDSN.length]!) : { host, port: c.route.port };
+      const s = await this.openSocket(dsn.host, dsn.port, c);
+      const j = await joinHandshake(s, opts, hs.connectionID, name);
+      conn.addLink(s, j.tail);
+    };
+    for (let i = 1; i < hs.poolSize; i++) {
       try {
-        const s = await this.openSocket(dsn.host, dsn.port, c);
-        const j = await joinHandshake(s, opts, hs.connectionID, name);
-        conn.addLink(s, j.tail);
+        await join(i);
       } catch (e) {
         this.log.warning('pool link %d to %s failed: %s', i, name, toError(e).message);
       }
     }
     if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`);
+    this.redials.set(conn, join);
     this.register(conn, true);
     return conn;
+  }
+
+  /** Re-dials lost links of connections this node dialled (Ergo: the initiator re-dials with Join). */
+  private readonly redials = new Map<EnpConnection, (i: number) => Promise<void>>();
+
+  linkLost(conn: EnpConnection): void {
+    const join = this.redials.get(conn);
+    if (join === undefined || !this.running) return;
+    join(conn.links.length).then(
+      () => this.log.info('pool link to %s re-dialled', conn.peer),
+      (e: unknown) => this.log.warning('re-dialling a pool link to %s failed: %s', conn.peer, toError(e).message),
+    );
   }
 
   private openSocket(host: string, port: number, c: Candidate): Promise<net.Socket> {
@@ -379,6 +395,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
 
   connectionDown(conn: EnpConnection, reason: Error): void {
     const peer = conn.peer;
+    this.redials.delete(conn);
     if (this.connections.get(peer) !== conn) return;
     this.connections.delete(peer);
     this.log.info('disconnected from %s: %s', peer, reason.message);

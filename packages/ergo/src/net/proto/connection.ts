@@ -79,6 +79,8 @@ export interface ConnectionHost {
   connectionDown(conn: EnpConnection, reason: Error): void;
   /** Builds the RemoteNode view of a connection. */
   remoteNode(conn: EnpConnection): RemoteNode;
+  /** One link of a live connection closed (the dialling side re-dials it, WIRE §3.8). */
+  linkLost(conn: EnpConnection): void;
 }
 
 /** This side's terms of a connection. */
@@ -202,6 +204,8 @@ export class EnpConnection implements Connection, LinkOwner {
       this.rr = (this.rr + 1) & 0x3fffffff;
       return l;
     }
+    // A link that broke stays listed until its close event: its packets move to another link
+    // when it is flushed (onOrphanBytes).
     return ls[key % ls.length]!;
   }
 
@@ -566,6 +570,17 @@ export class EnpConnection implements Connection, LinkOwner {
     this.closedBytesOut += link.bytesOut;
     if (reason !== null) this.log.warning('link %s to %s closed: %s', link.dsn, this.peer, reason.message);
     if (this.links.length === 0) this.down(reason ?? ErrNoConnection.with(`${this.peer} closed the connection`));
+    else if (this.alive) this.host.linkLost(this);
+  }
+
+  onOrphanBytes(link: EnpLink, bytes: Buffer): void {
+    for (const l of this.links) {
+      if (l === link || !l.writable) continue;
+      l.flushNow();
+      l.write(bytes);
+      return;
+    }
+    this.log.warning('%d bytes for %s lost with the last link', bytes.length, this.peer);
   }
 
   onBadPacket(err: WireError, link: EnpLink): void {
