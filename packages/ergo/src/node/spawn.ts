@@ -1,6 +1,8 @@
 // Spawning: build the process (identity, env layers, options), run the behaviour's init, and only
 // then put it in the process table. A spawn-time name is reserved before init so others can
 // already send to it; messages sent meanwhile (self-sends included) wait and run right after.
+// While init runs the process is in `node.initing`: Ergo 3.2 lets init link, monitor, call and
+// register, so others may already watch it by PID; a failed init undoes all of it (failedInit).
 
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
