@@ -25,6 +25,7 @@ import {
   type PID,
   type Ref,
 } from '../src/index.js';
+import { MetaBase } from '../src/meta/index.js';
 import { engineOf } from '../src/node/internals.js';
 import { deferred, Inbox, noUnhandled, rejectsWith, thrown, withNode, type Deferred } from './helpers.js';
 
@@ -325,12 +326,23 @@ describe('each method Ergo 3.2 allows in init', () => {
       assert.ok(node.processList().some((p) => p.equals(pid)));
     }));
 
-  test('inspect in init answers', () =>
+  test('inspect and inspectMeta in init answer', () =>
     withNode(async (node) => {
       const target = await node.spawn(Recorder, {}, new Inbox());
-      const got = deferred<unknown>();
-      await node.spawn(InitRunner, {}, async (self) => got.resolve(await self.inspect(target)));
-      assert.deepEqual(await got.promise, { role: 'recorder' });
+      class InspectedMeta extends MetaBase {
+        override start(): unknown {
+          return new Promise(() => undefined); // stays up until its owner ends
+        }
+        override handleInspect(_from: PID, ...items: string[]): Record<string, string> {
+          return { meta: items.join(',') };
+        }
+      }
+      const got = deferred<unknown[]>();
+      await node.spawn(InitRunner, {}, async (self) => {
+        const meta = self.spawnMeta(new InspectedMeta());
+        got.resolve([await self.inspect(target), await self.inspectMeta(meta, 'x', 'y')]);
+      });
+      assert.deepEqual(await got.promise, [{ role: 'recorder' }, { meta: 'x,y' }]);
     }));
 
   test('sendResponse / sendResponseError / sendResponseImportant in init: a child answers the call its parent deferred', () =>

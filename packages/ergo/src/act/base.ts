@@ -21,6 +21,7 @@ import type {
   SendTarget,
 } from '../gen/process.js';
 import type { Alias, Ref } from '../gen/ref.js';
+import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 
 /**
  * Base of Actor, Supervisor and Pool: holds the bound {@link Process} and forwards the process
@@ -141,6 +142,22 @@ export abstract class BehaviorBase implements ProcessBehavior {
   }
   aliases(): Alias[] {
     return this.#process.aliases();
+  }
+
+  spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias {
+    return this.#process.spawnMeta(behavior, options);
+  }
+  sendExitMeta(meta: Alias, reason: Error): void {
+    this.#process.sendExitMeta(meta, reason);
+  }
+  sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc {
+    return this.#process.sendExitMetaAfter(meta, reason, delayMs);
+  }
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    return this.#process.inspectMeta(meta, ...items);
+  }
+  metaInfo(meta: Alias): MetaInfo {
+    return this.#process.metaInfo(meta);
   }
 
   send(to: SendTarget, message: unknown, options?: SendOptions): void {

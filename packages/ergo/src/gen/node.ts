@@ -11,6 +11,7 @@ import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessSho
 import type { MessagePriority, ProcessState } from './priority.js';
 import type { ProcessID } from './processid.js';
 import type { Alias, Ref } from './ref.js';
+import type { MetaInfo } from './meta.js';
 
 /** Version stamp of a node, the framework or a protocol. */
 export interface Version {
@@ -256,6 +257,14 @@ export interface Node {
   /** The node's cron service (jobs, previews). ErrNodeTerminated once stopped. */
   cron(): Cron;
   logLevelProcess(pid: PID): LogLevel;
+  /** Snapshot of a local meta process. ErrMetaUnknown. */
+  metaInfo(meta: Alias): MetaInfo;
+  /** Asks a local meta for its `handleInspect` map (5 s). ErrMetaUnknown; ErrNotAllowed if remote. */
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>>;
+  /** Log level of a local meta process. ErrMetaUnknown. */
+  logLevelMeta(meta: Alias): LogLevel;
+  /** Sets the log level of a local meta process. ErrMetaUnknown, ErrIncorrect for a bad level. */
+  setLogLevelMeta(meta: Alias, level: LogLevel): void;
   setLogLevelProcess(pid: PID, level: LogLevel): void;
   /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name; ErrIncorrect for a level outside Trace..Panic. */
   loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void;

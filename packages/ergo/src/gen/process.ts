@@ -5,6 +5,7 @@
 import type { Atom } from './atom.js';
 import type { Event, EventOptions } from './event.js';
 import type { Log, LogLevel } from './log.js';
+import type { MetaBehavior, MetaInfo, MetaOptions } from './meta.js';
 import type { MessageEvent } from './messages.js';
 import type { Node } from './node.js';
 import type { CallOptions, CancelFunc, Compression, ProcessFallback, ProcessOptions, SendOptions } from './options.js';
@@ -326,6 +327,24 @@ export interface Process {
   monitorNode(node: Atom | string): void;
   /** Drops a node monitor (I/R). ErrTargetUnknown when there is none. */
   demonitorNode(node: Atom | string): void;
+
+  /**
+   * Spawns a meta process owned by this one (I/R) and returns its alias. Its `init` runs now
+   * (synchronously; its error is thrown), `start` right after in the scheduler. The meta ends
+   * with this process (same reason). ErrIncorrect for a bad behaviour or options.
+   */
+  spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias;
+  /**
+   * Sends an exit signal to a meta process (I/R/T): it terminates with `reason`. ErrIncorrect
+   * without an Error, ErrAliasUnknown / ErrMetaUnknown, ErrMetaMailboxFull.
+   */
+  sendExitMeta(meta: Alias, reason: Error): void;
+  /** sendExitMeta after `delayMs` (I/R); the timer is this process' (cancelled when it ends). */
+  sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc;
+  /** Asks a local meta for its `handleInspect` map (I/R). ErrMetaUnknown; ErrNotAllowed if remote. */
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>>;
+  /** Snapshot of a meta process (R). ErrMetaUnknown. */
+  metaInfo(meta: Alias): MetaInfo;
 
   /** The logging handle of this process (any state). */
   readonly log: Log;

@@ -18,6 +18,7 @@ import type { ProcessID } from '../gen/processid.js';
 import type { Alias, Ref } from '../gen/ref.js';
 import { Q_URGENT } from './mailbox.js';
 import { cappedInitTimeout, checkSpawnOptions, INIT_CAP_MS, spawnProcess } from './spawn.js';
+import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { NodeTarget, type KeyedHost, type Target } from './targets.js';
@@ -49,9 +50,10 @@ export class CoreImpl implements Core {
     return p;
   }
 
-  private byAlias(to: Alias): ProcessImpl {
+  private byAlias(to: Alias): ProcessImpl | MetaImpl {
     this.n.checkAlive();
-    const p = this.n.aliasOwner(to);
+    // A process alias, else a meta process: remote peers reach metas too (Ergo's RouteSendAlias).
+    const p = this.n.aliasOwner(to) ?? this.n.metas.get(to);
     if (p === undefined) throw ErrProcessUnknown.with(to.toString());
     return p;
   }
@@ -85,9 +87,9 @@ export class CoreImpl implements Core {
     if (!this.n.router.settleLocal(to, options.ref, ok, message) && options.important) throw ErrResponseIgnored.with(`${to} no longer waits for ${options.ref}`);
   }
 
-  private request(p: ProcessImpl, from: PID, options: MessageOptions, message: unknown, extra: unknown): void {
+  private request(p: ProcessImpl | MetaImpl, from: PID, options: MessageOptions, message: unknown, extra: unknown): void {
     if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
-    if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p);
+    if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
   }
 

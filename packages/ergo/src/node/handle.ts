@@ -23,6 +23,7 @@ import { ProcessID } from '../gen/processid.js';
 import { MessagePriority, type ProcessState } from '../gen/priority.js';
 import { MailboxKind, type InitArgs, type ProcessBehavior, type ProcessFactory, type ProcessInfo, type ProcessShortInfo, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
+import type { MetaInfo } from '../gen/meta.js';
 import * as apps from './application_api.js';
 import { processInfo, processShortInfo } from './info.js';
 import * as logging from './logging.js';
@@ -327,6 +328,33 @@ export class NodeHandle implements Node {
   }
   applicationsRunning(): Atom[] {
     return apps.applicationsRunning(this.#e());
+  }
+
+  // --- meta processes (meta_table.ts) ---------------------------------------------------------
+
+  metaInfo(meta: Alias): MetaInfo {
+    const n = this.#e();
+    n.checkAlive();
+    return n.metas.info(meta);
+  }
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    try {
+      const n = this.#e();
+      n.checkAlive();
+      return n.metas.inspect(null, n.pid, meta, items);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  logLevelMeta(meta: Alias): LogLevel {
+    const n = this.#e();
+    n.checkAlive();
+    return n.metas.logLevel(meta);
+  }
+  setLogLevelMeta(meta: Alias, level: LogLevel): void {
+    const n = this.#e();
+    n.checkAlive();
+    n.metas.setLogLevel(meta, level);
   }
 
   // --- logging (logging.ts) -------------------------------------------------------------------

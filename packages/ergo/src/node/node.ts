@@ -31,6 +31,7 @@ import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { Relations } from './relations.js';
+import { MetaTable } from './meta_table.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { Shutdown, type StopHook } from './shutdown.js';
@@ -99,6 +100,7 @@ export class NodeImpl {
   readonly calls = new CallRegistry();
   readonly targets = new TargetManager(this);
   readonly relations = new Relations(this);
+  readonly metas = new MetaTable(this);
   readonly events = new EventRegistry(this);
   readonly logRegistry = new LoggerRegistry();
   readonly logSink = (record: MessageLog, only: string): void => {

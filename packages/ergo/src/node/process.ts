@@ -47,6 +47,8 @@ import type { NodeImpl } from './node.js';
 import type { Runnable } from './scheduler.js';
 import type { ConsumerHost, Relation, TargetHost } from './targets.js';
 import { spawnLocal } from './spawn.js';
+import { processInspectMeta, processMetaInfo, processSendExitMeta, processSendExitMetaAfter, processSpawnMeta } from './meta_table.js';
+import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 
 /** State masks (Ergo's isStateIR / isStateIRT / isRunning). WaitResponse counts as running. */
 const S_INIT = ProcessState.Init;
@@ -452,7 +454,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     }
   }
 
-  private addTimer(delayMs: number, fire: () => void): CancelFunc {
+  /** A timer owned by this process (cancelled when it terminates). */
+  addTimer(delayMs: number, fire: () => void): CancelFunc {
     // Node fires a timer longer than 2^31-1 ms after 1 ms: refuse it (as call timeouts do).
     validateTimeoutMs(delayMs, 'delay', true);
     const timers = (this.timers ??= new Set());
@@ -728,6 +731,24 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   demonitorNode(node: Atom | string): void {
     this.allow(MASK_IR, 'demonitorNode');
     this.nodeImpl.relations.unlinkNode(this, node as Atom, false);
+  }
+
+  // --- meta processes (meta_table.ts) ---------------------------------------------------------
+
+  spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias {
+    return processSpawnMeta(this, behavior, options);
+  }
+  sendExitMeta(meta: Alias, reason: Error): void {
+    processSendExitMeta(this, meta, reason);
+  }
+  sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc {
+    return processSendExitMetaAfter(this, meta, reason, delayMs);
+  }
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    return processInspectMeta(this, meta, items);
+  }
+  metaInfo(meta: Alias): MetaInfo {
+    return processMetaInfo(this, meta);
   }
 
   // --- low level ------------------------------------------------------------------------------

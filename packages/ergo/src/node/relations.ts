@@ -72,7 +72,8 @@ export class Relations {
       if (q === p) throw ErrNotAllowed.with('link/monitor to its own name');
     } else if (t instanceof Alias) {
       const owner = node.aliasOwner(t);
-      if (owner === undefined) throw ErrAliasUnknown.with(t.toString());
+      // A meta process' alias is a target too (its parent may watch it).
+      if (owner === undefined && node.metas.get(t) === undefined) throw ErrAliasUnknown.with(t.toString());
       if (owner === p) throw ErrNotAllowed.with('link/monitor to its own alias');
     } else if (t instanceof Event) {
       if (node.events.get(t.name) === undefined) throw ErrEventUnknown.with(t.toString());

@@ -32,6 +32,7 @@ import type { PendingCall } from './calls.js';
 import { CoreImpl } from './core.js';
 import { nowNanos, type EventEntry } from './events.js';
 import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
+import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { downMessage, exitMessage } from './relations.js';
@@ -103,7 +104,7 @@ export class Router {
   routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): Promise<void> | void {
     const n = this.node;
     if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
-    let p: ProcessImpl | undefined;
+    let p: ProcessImpl | MetaImpl | undefined;
     // How the sender addressed the target (the mailbox record's `extra`).
     let via: Atom | Alias | undefined;
     if (to instanceof PID) {
@@ -118,7 +119,8 @@ export class Router {
       via = to.name;
     } else if (to instanceof Alias) {
       if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
-      p = n.aliasTable.get(to.key);
+      // A process alias, else a meta process (meta_table.ts): priority does not apply to metas.
+      p = n.aliasTable.get(to.key) ?? n.metas.get(to);
       via = to;
     } else {
       throw ErrUnsupported.with(`send target ${String(to)}`);
@@ -217,7 +219,7 @@ export class Router {
    */
   makeCall(owner: ProcessImpl | null, from: PID, to: SendTarget, request: unknown, options: CallOptions | undefined, kind: MailboxKind): Promise<unknown> {
     const n = this.node;
-    let p: ProcessImpl | undefined;
+    let p: ProcessImpl | MetaImpl | undefined;
     let via: Atom | Alias | undefined;
     let remote: PID | ProcessID | Alias | undefined;
     let timeout = DEFAULT_REQUEST_TIMEOUT;
@@ -243,7 +245,7 @@ export class Router {
         via = to.name;
       } else if (to instanceof Alias) {
         if (to.node !== n.name) remote = to;
-        else p = n.aliasTable.get(to.key);
+        else p = n.aliasTable.get(to.key) ?? n.metas.get(to);
         via = to;
       } else {
         throw ErrUnsupported.with(`call target ${String(to)}`);
@@ -254,7 +256,8 @@ export class Router {
       }
       if (p === undefined) throw ErrProcessUnknown.with(String(to));
       // A killed process (zombee) takes no new requests: the call fails at once.
-      if ((p.st & S_GONE) !== 0) throw n.errTerminated(p);
+      // (Metas leave the table as they end: their states never match.)
+      if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
     } catch (e) {
       return Promise.reject(e);
     }

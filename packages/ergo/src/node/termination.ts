@@ -55,6 +55,7 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
   if (p.eventNames !== null) {
     for (const name of p.eventNames) node.events.producerEnded(name, reason);
   }
+  if (node.metas.size > 0) node.metas.parentEnded(p, reason);
   if (p.loggerName !== '') {
     try {
       node.logRegistry.delete(p.loggerName);
