@@ -1,6 +1,7 @@
 // The node contract: what user code (and the network stack later) can do with a node.
 
 import type { Atom } from './atom.js';
+import type { Network, NetworkOptions } from './network.js';
 import type { Cron, CronOptions } from './cron.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from './application.js';
 import type { EventOptions } from './event.js';
@@ -8,7 +9,8 @@ import type { Log, LogLevel, LoggerBehavior } from './log.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
 import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from './process.js';
-import type { ProcessState } from './priority.js';
+import type { MessagePriority, ProcessState } from './priority.js';
+import type { ProcessID } from './processid.js';
 import type { Alias, Ref } from './ref.js';
 import type { MetaInfo } from './meta.js';
 
@@ -98,8 +100,12 @@ export interface NodeOptions {
    * tested on one node (default false).
    */
   simulateRemote?: boolean;
-  /** Reserved for the network stack. */
-  network?: { cookie?: string; [k: string]: unknown };
+  /**
+   * The network stack (Ergo's `gen.NetworkOptions`): mode, cookie, flags, acceptors, registrar,
+   * static routes. Absent: the node starts without a network (remote targets fail with
+   * ErrNetworkStopped until `networkStart`).
+   */
+  network?: NetworkOptions;
   /** Applications loaded and started (in order) with the node; a failure fails startNode. */
   applications?: ApplicationBehavior[];
   /** Cron jobs started with the node. */
@@ -124,6 +130,8 @@ export interface NodeInfo {
   registeredEvents: number;
   applicationsTotal: number;
   applicationsRunning: number;
+  /** Remote nodes connected now (port extension; 0 without a network). */
+  connections: number;
   /** Bytes (process.memoryUsage().rss). */
   memoryUsed: number;
   /** Bytes (heapUsed). */
@@ -191,13 +199,40 @@ export interface Node {
 
   send(to: SendTarget, message: unknown, options?: SendOptions): void;
   sendExit(to: PID, reason: Error): void;
+  /**
+   * A synchronous request from the node (its core PID is the caller): resolves with the reply;
+   * rejects with ErrTimeout (default 5000 ms), ErrProcessUnknown, ErrProcessTerminated (the target
+   * ended first), ErrIncorrect (a bad option), the signal's reason. Never throws.
+   */
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  /** call() with a timeout in milliseconds (Ergo 3.2 takes seconds). ErrIncorrect unless 1..2^31-1. */
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown>;
+  /** call() with a priority. ErrIncorrect for an unknown priority. */
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
+  /** call() with important delivery: a remote target that is missing fails at once instead of timing out. */
+  callImportant(to: SendTarget, request: unknown): Promise<unknown>;
+  /** call() to a PID, with an optional timeout in milliseconds. ErrIncorrect for anything but a PID. */
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to a ProcessID, with an optional timeout in milliseconds. ErrIncorrect for anything but a ProcessID. */
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to an Alias, with an optional timeout in milliseconds. ErrIncorrect for anything but an Alias. */
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /**
+   * Asks a local process for its `handleInspect` map, by PID or registered name (Ergo 3.2's
+   * Node.Inspect); the request jumps to the target's urgent queue, the wait is 5 s. Rejects with
+   * ErrIncorrect (neither a PID nor a name), ErrProcessUnknown, ErrNotAllowed (a process of
+   * another node), ErrTimeout. Never throws.
+   */
+  inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref;
   unregisterEvent(name: Atom | string): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
 
   makeRef(): Ref;
-  /** ErrIncorrect unless `deadline` (Unix seconds) is in the future. */
+  /**
+   * A ref carrying `deadline` (Unix seconds, in id[2]): `ref.deadline()` reads it back and
+   * `ref.isAlive()` tells whether it has passed. ErrIncorrect unless the deadline is in the future.
+   */
   makeRefWithDeadline(deadline: number): Ref;
 
   /** Loads (declares) an application; resolves with its name. ErrTaken, ErrApplicationEmpty/Name/LoadPanic. */
@@ -278,4 +313,13 @@ export interface Node {
   waitWithTimeout(ms: number): Promise<void>;
   /** Same as stop(). */
   [Symbol.asyncDispose](): Promise<void>;
+  /**
+   * The node's network (connections, routes, acceptors, cookie). ErrNetworkStopped when the node
+   * runs without one; ErrNodeTerminated after stop.
+   */
+  network(): Network;
+  /** Starts the network at run time (ErrTaken when it runs already). Rejects with the listen error. */
+  networkStart(options: NetworkOptions): Promise<void>;
+  /** Stops the network: acceptors close, every connection goes down (its watchers are notified). */
+  networkStop(): Promise<void>;
 }

@@ -12,3 +12,19 @@ export { UDPServer, createUDPServer, MessageUDP, DEFAULT_UDP_BUFFER_SIZE, type U
 export * from './port_types.js';
 export { Port, createPort, DEFAULT_PORT_READ_BUFFER_SIZE } from './port.js';
 export { splitLines, TextScanner, DEFAULT_MAX_TOKEN_SIZE, type SplitFunc } from './split.js';
+// Web (HTTP/HTTPS server, handler → worker, path mux) and Server-Sent Events.
+export { MessageWebRequest, type WebRequestWaiter } from './web_request.js';
+export {
+  WebHandler,
+  DEFAULT_WEB_REQUEST_TIMEOUT,
+  DEFAULT_WEB_MAX_PENDING,
+  ErrWebTooManyRequests,
+  type WebHandlerOptions,
+  type WebRequestListener,
+} from './web_handler.js';
+export { WebServer, createWebServer, DEFAULT_WEB_HOST, type WebServerOptions, type WebRequestHandler } from './web_server.js';
+export { WebMux } from './web_mux.js';
+export { MessageSSE, MessageSSEConnect, MessageSSEDisconnect, MessageSSELastEventID, formatSSEEvent, type SSEEventInit } from './sse_types.js';
+export { SSEParser, DEFAULT_SSE_MAX_EVENT, type SSEParsedEvent } from './sse_parser.js';
+export { SSEHandler, SSEConnection, DEFAULT_SSE_HEARTBEAT, DEFAULT_SSE_MAX_BUFFERED, type SSEHandlerOptions } from './sse_handler.js';
+export { SSEClient, createSSEConnection, DEFAULT_SSE_RECONNECT_INTERVAL, DEFAULT_SSE_CONNECT_TIMEOUT, type SSEClientOptions } from './sse_client.js';
