@@ -159,6 +159,18 @@ export interface Process {
   /** Spawns a child registered under `name` (I/R). ErrTaken if the name is in use. */
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
 
+  /**
+   * Spawns the factory `node` enabled under `name` (`Network.enableSpawn`) on that node (I/R).
+   * The child's parent is this process, its leader this process' leader; it inherits this
+   * process' log level and, only with `security.exposeEnvRemoteSpawn`, its env. With
+   * `options.linkChild` this process links to the child once it runs. Errors: ErrNotAllowed
+   * for this node's own name or when the peer disallows remote spawn, ErrNameUnknown for a
+   * name the peer never enabled, ErrTaken, ErrNoConnection / ErrNoRoute.
+   */
+  remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  /** {@link remoteSpawn}, registering the child under `register` on the remote node (ErrTaken if used). */
+  remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+
   /** Registers a name for this process (R). ErrTaken when it already has one or the name is used. */
   registerName(name: Atom | string): void;
   /** Drops this process' name (R); watchers of the name get ErrUnregistered. ErrNameUnknown if none. */
