@@ -309,7 +309,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (n.router.isLocal(node)) throw ErrNotAllowed.with(`remoteSpawn: ${node} is this node; use spawn`);
     const security = n.options.security ?? {};
     const pid = await n.router.connection(node as Atom).remoteSpawn(name as Atom, {
-      processOptions: options,
+      // linkChild is the requester's business (below); the remote side must not act on it.
+      processOptions: options.linkChild ? { ...options, linkChild: false } : options,
       parentPID: this.pid,
       parentLeader: this.leader,
       parentEnv: security.exposeEnvRemoteSpawn && this.envMap !== null ? new Map(this.envMap) : null,
