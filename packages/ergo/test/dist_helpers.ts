@@ -4,7 +4,6 @@
 // (dist_fixture.ts) driven over IPC.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { Actor, Alias, PID, type MessageEvent, type Node, type Ref, type Atom } from '../src/index.js';
 import { Inbox, within } from './helpers.js';
@@ -132,7 +131,19 @@ export interface ChildNode {
 
 export async function startChild(name: string): Promise<ChildNode> {
   const proc = fork(FIXTURE, [], { env: { ...process.env, DIST_FIXTURE_NAME: name, DIST_FIXTURE_COOKIE: DIST_COOKIE }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const [ready] = (await within(once(proc, 'message'), 'fixture ready', 15_000)) as [{ name: string; port: number; creation: number }];
+  const ready = await within(
+    new Promise<{ name: string; port: number; creation: number }>((resolve, reject) => {
+      const onMessage = (m: { kind?: string; name: string; port: number; creation: number }): void => {
+        if (m.kind !== 'ready') return;
+        proc.off('message', onMessage);
+        resolve(m);
+      };
+      proc.on('message', onMessage);
+      proc.once('exit', (code) => reject(new Error(`fixture exited with ${String(code)} before ready`)));
+    }),
+    'fixture ready',
+    15_000,
+  );
   let next = 1;
   const waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   const reports: Record<string, unknown>[] = [];
