@@ -17,6 +17,7 @@ import {
   type Node,
 } from '../src/index.js';
 import { defaultRegistry, Go, int32, typed, GoTime } from '../src/net/index.js';
+import { createEmbeddedRegistrar } from '../src/net/registrar/embedded.js';
 import { LogCapture, Inbox, probe, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
 import { Peer, requirePeer } from './ergo_peer.js';
@@ -294,4 +295,65 @@ test('a wrong cookie is refused both ways; a message over the limit is refused b
   const big = await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'y'.repeat(10_000) });
   assert.equal(big.kind, 'error');
   assert.match(String(big.error), /too large/);
+});
+
+test('through the embedded registrar shared with Go: each side finds the other by name', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  // A registrar port of its own, so other suites' registrars on 4499 do not matter.
+  const port = 20000 + (process.pid % 20000);
+  const ts = await netNode('tsreg', { cookie: COOKIE, registrar: createEmbeddedRegistrar({ port }) });
+  t.after(() => ts.stop());
+  const go = await goPeer(bin, 'gonet6@localhost', ['-registrar', 'embedded', '-registrar-port', String(port)]);
+  t.after(() => go.stop());
+  assert.equal((go.ready.registrar as { embedded_server: boolean }).embedded_server, false, 'Go registered with the ergo-ts server');
+  await ts.spawnRegister('svc', probe(undefined, (req) => `ts:${String(req)}`));
+  // ergo-ts resolves Go by name (no static route) and calls it.
+  assert.equal(await ts.call(new ProcessID('calc' as never, go.ready.node as never), 'ping'), 'pong');
+  ts.network().node(go.ready.node as string).disconnect();
+  await within(
+    (async () => {
+      while (ts.network().nodes().length > 0) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    'disconnected',
+  );
+  // Go resolves ergo-ts through the registrar (UDP) and calls it.
+  let r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
+  for (let i = 0; i < 20 && r.kind !== 'result'; i++) {
+    await new Promise((res) => setTimeout(res, 50));
+    r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
+  }
+  assert.deepEqual(r.value, 'ts:x', JSON.stringify(r));
+});
+
+test('remote spawn both ways and remote application start on Go', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const go = await goPeer(bin, 'gonet7@localhost');
+  t.after(() => go.stop());
+  const ts = await tsNode(t, 'tsspawn', go);
+  const goName = go.ready.node as string;
+  const remote = await ts.network().getNode(goName);
+  // ergo-ts spawns Go's peer_worker with args; Go reports the parent (our core) and the args.
+  const since = go.mark();
+  const pid = await remote.spawnRegister('w1', 'peer_worker', {}, 7, 'seven');
+  assert.equal(pid.node, goName);
+  const spawned = await go.waitFor((l) => l.kind === 'spawned' && l.name === 'w1', { since });
+  assert.deepEqual(spawned.args, [7, 'seven']);
+  assert.equal(await ts.call(pid, 'ping'), 'pong');
+  await assert.rejects(remote.spawn('no_such_factory'), /unknown|not allowed/);
+  // Application start on Go.
+  const appSince = go.mark();
+  await remote.applicationStartTemporary('peer_app');
+  await go.waitFor((l) => l.kind === 'app_started' && l.app === 'peer_app', { since: appSince });
+  // Go spawns a factory ergo-ts enabled for it.
+  ts.network().enableSpawn('tsworker', probe(undefined, (req) => `worker:${String(req)}`));
+  const r = await go.cmd('spawn_remote', { node: ts.name, factory: 'tsworker', register: 'tsw' });
+  assert.equal(r.kind, 'result', JSON.stringify(r));
+  const wpid = ts.processPID('tsw');
+  assert.equal((r.value as { v: { id: number } }).v.id, wpid.id);
+  assert.equal(await ts.call(new ProcessID('tsw' as never), 'hi'), 'worker:hi');
+  ts.network().disableSpawn('tsworker');
+  const refused = await go.cmd('spawn_remote', { node: ts.name, factory: 'tsworker' });
+  assert.equal(refused.kind, 'error');
 });

@@ -4,7 +4,8 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { Actor, ErrNoConnection, ErrNoRoute, ErrProcessUnknown, ErrTooLarge, ProcessID, startNode, type Node, type PID } from '../src/index.js';
+import { Actor, ErrNoConnection, ErrNoRoute, ErrProcessUnknown, ErrTooLarge, ProcessID, type Node, type PID } from '../src/index.js';
+import { netPair } from './net_helpers.js';
 
 const COOKIE = 'local-secret';
 
@@ -18,18 +19,8 @@ class Echo extends Actor {
   }
 }
 
-async function pair(t: { after(fn: () => Promise<void>): void }, extraA = {}, extraB = {}): Promise<{ a: Node; b: Node; portB: number }> {
-  const b = await startNode(`b${Date.now() % 100000}@localhost`, { network: { cookie: COOKIE, acceptors: [{ port: 0 }], ...extraB }, log: { level: 5 as never } });
-  const portB = (b.network().acceptors()[0]!.info().interface.split(':').pop() as unknown as number) * 1;
-  const a = await startNode(`a${Date.now() % 100000}@localhost`, {
-    network: { cookie: COOKIE, acceptors: [{ port: 0 }], routes: [{ match: b.name, route: { route: { host: '127.0.0.1', port: portB, tls: false, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } } } }], ...extraA },
-    log: { level: 5 as never },
-  });
-  t.after(async () => {
-    await a.stop();
-    await b.stop();
-  });
-  return { a, b, portB };
+function pair(t: { after(fn: () => Promise<void>): void }, extraA = {}, extraB = {}): Promise<{ a: Node; b: Node }> {
+  return netPair(t, { cookie: COOKIE, ...extraA }, { cookie: COOKIE, ...extraB });
 }
 
 test('send and call across two nodes, connecting on demand', async (t) => {
@@ -40,6 +31,7 @@ test('send and call across two nodes, connecting on demand', async (t) => {
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'hello'), 'hello');
   assert.deepEqual(a.network().nodes(), [b.name]);
   assert.deepEqual(b.network().nodes(), [a.name]);
+  assert.equal(a.info().connections, 1);
   const pid = (await a.call(new ProcessID('echo' as never, b.name), 'whoami')) as PID;
   assert.ok(pid.equals(echo));
   // A plain object crosses as a Go map[string]any and comes back as a Map.
@@ -63,4 +55,18 @@ test('the peer limit refuses a large message with ErrTooLarge', async (t) => {
   await a.network().getNode(b.name);
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
   await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000)), (e: Error) => ErrTooLarge.is(e));
+});
+
+test('a lost pool link is re-dialled by the side that dialled', async (t) => {
+  const { a, b } = await pair(t);
+  await b.spawnRegister('echo', () => new Echo());
+  const remote = await a.network().getNode(b.name);
+  assert.equal(remote.info().poolSize, 3);
+  // Break one link from the dialling side's sockets: the connection lives on and refills its pool.
+  const conn = (a.network() as unknown as { connections: Map<string, { links: { socket: { destroy(): void } }[] }> }).connections.get(b.name)!;
+  conn.links[1]!.socket.destroy();
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'still here'), 'still here');
+  for (let i = 0; i < 200 && remote.info().poolSize < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(remote.info().poolSize, 3);
+  assert.deepEqual(a.network().nodes(), [b.name]);
 });

@@ -30,7 +30,7 @@ class Sleeper extends Actor {
 
 const name = process.env.NET_FIXTURE_NAME ?? `fixture${process.pid}@localhost`;
 const node = await startNode(name, {
-  network: { cookie: process.env.NET_FIXTURE_COOKIE ?? 'fixture', acceptors: [{ port: 0 }] },
+  network: { cookie: process.env.NET_FIXTURE_COOKIE ?? 'fixture', acceptors: [{ port: 0 }], registrar: null },
   log: { defaultLogger: { disable: true } },
 });
 await node.spawnRegister('sink', () => new Sink());

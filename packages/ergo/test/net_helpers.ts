@@ -19,7 +19,7 @@ export function routeTo(port: number, extra: Partial<NetworkRoute> = {}, tls = f
 
 /** A quiet node with a network listening on a port the OS picks. */
 export function netNode(prefix: string, network: NetworkOptions = {}, capture?: LogCapture): Promise<Node> {
-  return quietNode({ network: { cookie: 'net-secret', acceptors: [{ port: 0 }], ...network } }, capture, nodeName(prefix));
+  return quietNode({ network: { cookie: 'net-secret', acceptors: [{ port: 0 }], registrar: null, ...network } }, capture, nodeName(prefix));
 }
 
 /** Two nodes; `a` has a static route to `b`. Both stop after the test. */

@@ -383,10 +383,13 @@ export interface NetworkOptions {
   /** Shared secret; a random one is generated (with a warning) when empty. */
   cookie?: string;
   flags?: NetworkFlags;
-  registrar?: Registrar;
+  /** The registrar: default Ergo's embedded one (ESRD, port 4499); `null` = none (static routes only). */
+  registrar?: Registrar | null;
   handshake?: Handshake;
   proto?: Proto;
   acceptors?: AcceptorOptions[];
+  /** Certificate for dialling TLS routes that have none of their own (client certificate for mutual TLS). */
+  certManager?: CertManager;
   insecureSkipVerify?: boolean;
   /** Largest incoming message in bytes (0 = no limit). */
   maxMessageSize?: number;

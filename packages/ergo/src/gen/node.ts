@@ -129,6 +129,8 @@ export interface NodeInfo {
   registeredEvents: number;
   applicationsTotal: number;
   applicationsRunning: number;
+  /** Remote nodes connected now (port extension; 0 without a network). */
+  connections: number;
   /** Bytes (process.memoryUsage().rss). */
   memoryUsed: number;
   /** Bytes (heapUsed). */

@@ -133,6 +133,7 @@ export class TestNode implements Node {
       registeredEvents: 0,
       applicationsTotal: 0,
       applicationsRunning: 0,
+      connections: this.#network.nodes().length,
       memoryUsed: 0,
       memoryAlloc: 0,
       userTime: 0,

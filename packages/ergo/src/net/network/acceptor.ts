@@ -5,7 +5,7 @@
 // registers for this acceptor when it sits behind NAT or a port mapping (Ergo 3.2).
 
 import net from 'node:net';
-import tls from 'node:tls';
+import { TlsAcceptContext } from '../tls/socket.js';
 import type { Atom } from '../../gen/atom.js';
 import { ErrIncorrect, toError } from '../../gen/errors.js';
 import type { Log } from '../../gen/log.js';
@@ -99,13 +99,20 @@ export class AcceptorImpl implements Acceptor {
   }
 
   private makeServer(cm: CertManager | undefined): net.Server {
-    const onSocket = (socket: net.Socket): void => this.onSocket(socket);
-    if (cm === undefined) return net.createServer({ pauseOnConnect: false }, onSocket);
-    const c = cm.certificate();
-    const server = tls.createServer({ key: c.key as string, cert: c.cert as string }, onSocket);
-    server.on('tlsClientError', (err) => this.host_.log.warning('TLS handshake on %s failed: %s', this.interface(), err.message));
-    return server;
+    if (cm === undefined) return net.createServer((socket) => this.onSocket(socket));
+    // TLS per connection with the manager's current certificate (swappable) and client-auth mode.
+    const tlsContext = (this.tlsContext ??= new TlsAcceptContext(cm));
+    return net.createServer((raw) => {
+      this.sockets.add(raw);
+      raw.once('close', () => this.sockets.delete(raw));
+      tlsContext.accept(raw).then(
+        (socket) => this.onSocket(socket),
+        (err: unknown) => this.host_.refused(`${raw.remoteAddress ?? ''}:${raw.remotePort ?? 0}`, toError(err), this),
+      );
+    });
   }
+
+  private tlsContext: TlsAcceptContext | null = null;
 
   private onSocket(socket: net.Socket): void {
     this.sockets.add(socket);

@@ -7,7 +7,8 @@
 import diagnostics from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
-import tls from 'node:tls';
+import { dialTls } from '../tls/socket.js';
+import { createEmbeddedRegistrar } from '../registrar/embedded.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core } from '../../gen/core.js';
 import {
@@ -151,7 +152,9 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
     if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1) throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
     if (options.handshake !== undefined || options.proto !== undefined) throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
-    this.registrarValue = options.registrar ?? null;
+    // The embedded registrar (ESRD, port 4499) unless one is given or `registrar: null` (none).
+    this.registrarValue =
+      options.registrar === null || this.modeValue === NetworkMode.Disabled ? null : (options.registrar ?? createEmbeddedRegistrar());
     for (const r of options.routes ?? []) this.routes.add(r.match, r.route, r.weight ?? 0);
   }
 
@@ -317,36 +320,45 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const conn = new EnpConnection(this.core, this, this.log, hs, { flags: c.flags, maxMessageSize: this.maxSize });
     conn.addLink(socket, hs.tail);
     // The rest of the pool joins before the connection is used, so link selection is stable.
-    for (let i = 1; i < hs.poolSize; i++) {
+    const join = async (i: number): Promise<void> => {
       const dsn = hs.poolDSN.length > 0 ? splitDSN(hs.poolDSN[i % hs.poolDSN.length]!) : { host, port: c.route.port };
+      const s = await this.openSocket(dsn.host, dsn.port, c);
+      const j = await joinHandshake(s, opts, hs.connectionID, name);
+      conn.addLink(s, j.tail);
+    };
+    for (let i = 1; i < hs.poolSize; i++) {
       try {
-        const s = await this.openSocket(dsn.host, dsn.port, c);
-        const j = await joinHandshake(s, opts, hs.connectionID, name);
-        conn.addLink(s, j.tail);
+        await join(i);
       } catch (e) {
         this.log.warning('pool link %d to %s failed: %s', i, name, toError(e).message);
       }
     }
     if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`);
+    this.redials.set(conn, join);
     this.register(conn, true);
     return conn;
   }
 
+  /** Re-dials lost links of connections this node dialled (Ergo: the initiator re-dials with Join). */
+  private readonly redials = new Map<EnpConnection, (i: number) => Promise<void>>();
+
+  linkLost(conn: EnpConnection): void {
+    const join = this.redials.get(conn);
+    if (join === undefined || !this.running) return;
+    join(conn.links.length).then(
+      () => this.log.info('pool link to %s re-dialled', conn.peer),
+      (e: unknown) => this.log.warning('re-dialling a pool link to %s failed: %s', conn.peer, toError(e).message),
+    );
+  }
+
   private openSocket(host: string, port: number, c: Candidate): Promise<net.Socket> {
+    if (c.route.tls) {
+      // The route's certificate (mutual TLS), else the network's; verification unless insecureSkipVerify.
+      return dialTls(c.cert ?? this.options.certManager, { host, port, insecureSkipVerify: c.insecureSkipVerify, handshakeTimeout: this.dialTimeout });
+    }
     return new Promise((resolve, reject) => {
-      let socket: net.Socket;
-      const event = c.route.tls ? 'secureConnect' : 'connect';
-      if (c.route.tls) {
-        const cert = c.cert?.certificate();
-        socket = tls.connect({
-          host,
-          port,
-          servername: net.isIP(host) === 0 ? host : undefined,
-          rejectUnauthorized: !c.insecureSkipVerify,
-          key: cert?.key as string | undefined,
-          cert: cert?.cert as string | undefined,
-        });
-      } else socket = net.connect({ host, port });
+      const socket = net.connect({ host, port });
+      const event = 'connect';
       const timer = setTimeout(() => {
         socket.destroy();
         reject(ErrTimeout.with(`connect to ${host}:${port} (dialTimeout ${this.dialTimeout} ms)`));
@@ -383,6 +395,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
 
   connectionDown(conn: EnpConnection, reason: Error): void {
     const peer = conn.peer;
+    this.redials.delete(conn);
     if (this.connections.get(peer) !== conn) return;
     this.connections.delete(peer);
     this.log.info('disconnected from %s: %s', peer, reason.message);

@@ -89,9 +89,10 @@ export class PendingConnection implements Connection {
     let dropped = 0;
     for (const op of q) {
       if (op.reject !== null) op.reject(err);
-      else dropped++;
+      // Calls fail through the node-down that follows; anything else is reported here.
+      else if (!op.method.startsWith('call')) dropped++;
     }
-    if (dropped > 0) this.log.warning('%d operations for %s dropped: %s', dropped, this.peer, err.message);
+    if (dropped > 0) this.log.warning('%d messages for %s dropped: %s', dropped, this.peer, err.message);
   }
 
   node(): RemoteNode {

@@ -79,6 +79,8 @@ export interface ConnectionHost {
   connectionDown(conn: EnpConnection, reason: Error): void;
   /** Builds the RemoteNode view of a connection. */
   remoteNode(conn: EnpConnection): RemoteNode;
+  /** One link of a live connection closed (the dialling side re-dials it, WIRE §3.8). */
+  linkLost(conn: EnpConnection): void;
 }
 
 /** This side's terms of a connection. */
@@ -202,6 +204,8 @@ export class EnpConnection implements Connection, LinkOwner {
       this.rr = (this.rr + 1) & 0x3fffffff;
       return l;
     }
+    // A link that broke stays listed until its close event: its packets move to another link
+    // when it is flushed (onOrphanBytes).
     return ls[key % ls.length]!;
   }
 
@@ -566,6 +570,17 @@ export class EnpConnection implements Connection, LinkOwner {
     this.closedBytesOut += link.bytesOut;
     if (reason !== null) this.log.warning('link %s to %s closed: %s', link.dsn, this.peer, reason.message);
     if (this.links.length === 0) this.down(reason ?? ErrNoConnection.with(`${this.peer} closed the connection`));
+    else if (this.alive) this.host.linkLost(this);
+  }
+
+  onOrphanBytes(link: EnpLink, bytes: Buffer): void {
+    for (const l of this.links) {
+      if (l === link || !l.writable) continue;
+      l.flushNow();
+      l.write(bytes);
+      return;
+    }
+    this.log.warning('%d bytes for %s lost with the last link', bytes.length, this.peer);
   }
 
   onBadPacket(err: WireError, link: EnpLink): void {
@@ -573,16 +588,36 @@ export class EnpConnection implements Connection, LinkOwner {
     else this.log.warning('packet from %s dropped: %s', this.peer, err.message);
   }
 
+  // The last sender and name target seen: a stream from one process to one name allocates
+  // neither a PID nor a ProcessID per message.
+  private lastFrom: PID = new PID('' as Atom, -1, 0);
+  private lastName: ProcessID = new ProcessID('' as Atom);
+
   private remotePID(id: number | bigint): PID {
-    return new PID(this.peer, num(id), this.peerCreation);
+    const n = num(id);
+    if (this.lastFrom.id === n) return this.lastFrom;
+    return (this.lastFrom = new PID(this.peer, n, this.peerCreation));
+  }
+
+  private localName(name: string): ProcessID {
+    if (this.lastName.name === name) return this.lastName;
+    return (this.lastName = new ProcessID(name as Atom, this.local));
   }
 
   private localPID(id: number | bigint): PID {
     return new PID(this.local, num(id), this.localCreation);
   }
 
+  // Inbound options, refilled per packet: the Core reads them synchronously and keeps none.
+  private readonly inbound: MessageOptions = { ref: undefined, priority: 0, important: false, compression: null, keepNetworkOrder: true };
+
   private inOptions(p: EnpPacket, ref: Ref | undefined): MessageOptions {
-    return { ref, priority: p.priority as 0 | 1 | 2, important: p.important, compression: null, keepNetworkOrder: p.order !== 0 };
+    const o = this.inbound;
+    o.ref = ref;
+    o.priority = p.priority as 0 | 1 | 2;
+    o.important = p.important;
+    o.keepNetworkOrder = p.order !== 0;
+    return o;
   }
 
   onPacket(p: EnpPacket, link: EnpLink): void {
@@ -607,7 +642,7 @@ export class EnpConnection implements Connection, LinkOwner {
         try {
           if (p.type === PacketType.SendPID) core.routeSendPID(from, this.localPID(p.toID), options, p.payload);
           else if (p.type === PacketType.SendAlias) core.routeSendAlias(from, this.localAlias(p.alias), options, p.payload);
-          else core.routeSendProcessID(from, new ProcessID(p.name as Atom, this.local), options, p.payload);
+          else core.routeSendProcessID(from, this.localName(p.name), options, p.payload);
         } catch (e) {
           err = toError(e);
           if (!p.important) this.log.debug('message from %s dropped: %s', from.toString(), err.message);
@@ -639,7 +674,7 @@ export class EnpConnection implements Connection, LinkOwner {
         try {
           if (p.type === PacketType.CallPID) core.routeCallPID(from, this.localPID(p.toID), options, p.payload);
           else if (p.type === PacketType.CallAlias) core.routeCallAlias(from, this.localAlias(p.alias), options, p.payload);
-          else core.routeCallProcessID(from, new ProcessID(p.name as Atom, this.local), options, p.payload);
+          else core.routeCallProcessID(from, this.localName(p.name), options, p.payload);
         } catch (e) {
           // The caller would wait for its timeout: tell it now (Ergo answers important calls
           // only; answering every failed call is what the caller wants and Go accepts it).

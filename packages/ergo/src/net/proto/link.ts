@@ -18,6 +18,8 @@ export interface LinkOwner {
   onBadPacket(err: WireError, link: EnpLink): void;
   /** The socket closed (or was destroyed after a fatal error). */
   onLinkDown(link: EnpLink, reason: Error | null): void;
+  /** Packets encoded for a link whose socket broke before they were written: send them on another. */
+  onOrphanBytes(link: EnpLink, bytes: Buffer): void;
 }
 
 /** Links with packets waiting to be written, flushed together once per event-loop turn. */
@@ -91,9 +93,23 @@ export class EnpLink {
   flushNow(): void {
     this.#scheduled = false;
     const out = this.enc.flush();
-    if (out === undefined || this.#closed) return;
-    this.bytesOut += out.length;
-    this.socket.write(out);
+    if (out === undefined) return;
+    if (this.#closed || this.socket.destroyed || !this.socket.writable) {
+      this.owner.onOrphanBytes(this, out);
+      return;
+    }
+    this.write(out);
+  }
+
+  /** Writes whole packets now (after what this link already holds). */
+  write(bytes: Buffer): void {
+    this.bytesOut += bytes.length;
+    this.socket.write(bytes);
+  }
+
+  /** True while its socket takes writes. */
+  get writable(): boolean {
+    return !this.#closed && !this.socket.destroyed && this.socket.writable;
   }
 
   /** Writes what is pending, then closes the socket. */
