@@ -61,7 +61,8 @@ async function pair(t: { after(fn: () => Promise<void>): void; skip(m: string): 
   const bin = requirePeer(t);
   if (bin === undefined) return undefined;
   const go = await goPeer(bin, `${prefix}${process.pid}@localhost`, extra);
-  t.after(() => go.stop());
+  // A killed peer's stdin is closed: stopping it would write into a broken pipe.
+  t.after(() => (go.child.killed ? go.exited.then(() => undefined) : go.stop()));
   const ts = await tsFor(t, `ts${prefix}`, go, network);
   return { go, ts };
 }

@@ -107,7 +107,7 @@ test('process-level remote spawn: parent = the caller; its env travels only with
   const { child, parent } = await setup(t, 'dspenv');
   await child.cmd('enable_spawn');
   const exposing = await quietNode(
-    { network: { cookie: DIST_COOKIE, acceptors: [{ port: 0 }], routes: [{ match: child.name.replace(/[.$]/g, '\\$&'), route: routeTo(child.port) }] }, security: { exposeEnvRemoteSpawn: true } },
+    { network: { cookie: DIST_COOKIE, acceptors: [{ port: 0 }], registrar: null, routes: [{ match: child.name.replace(/[.$]/g, '\\$&'), route: routeTo(child.port) }] }, security: { exposeEnvRemoteSpawn: true } },
     undefined,
     nodeName('pexpose'),
   );

@@ -128,7 +128,7 @@ class Events extends Actor {
 
 const name = process.env.DIST_FIXTURE_NAME ?? `distfixture${process.pid}@localhost`;
 const node: Node = await startNode(name, {
-  network: { cookie: process.env.DIST_FIXTURE_COOKIE ?? 'fixture', acceptors: [{ port: 0 }] },
+  network: { cookie: process.env.DIST_FIXTURE_COOKIE ?? 'fixture', acceptors: [{ port: 0 }], registrar: null },
   log: { defaultLogger: { disable: true } },
   env: { fixture_env: 'from-child' },
   security: { exposeEnvRemoteSpawn: true },
