@@ -24,6 +24,7 @@ import {
   PID,
   ProcessID,
   createApplication,
+  createCronActionRemoteSpawn,
   type Atom,
   type Node,
   type Ref,
@@ -120,6 +121,24 @@ test('process-level remote spawn: parent = the caller; its env travels only with
     assert.ok(toPID(rep.parent).equals(w.pid));
     assert.equal((rep.env as Record<string, unknown>).FROM_PARENT, expect);
   }
+});
+
+test('cron remote spawn action: spawns on the other node with the CRON_* env; refusals fail the run', async (t) => {
+  const { child, parent } = await setup(t, 'dcron');
+  await child.cmd('enable_spawn');
+  assert.throws(() => createCronActionRemoteSpawn('', 'child_worker'), (e) => (e as { code?: string }).code === 'ERR_INCORRECT');
+  const action = createCronActionRemoteSpawn(child.name, 'child_worker', { register: 'cronned', args: ['tick'] });
+  assert.equal(action.info(), `remote spawn child_worker with registered name cronned at ${child.name}`);
+  const time = new Date('2026-01-02T03:04:00Z');
+  await action.do('nightly' as Atom, parent, time);
+  const rep = await child.report((r) => r.what === 'spawned' && r.name === 'cronned', 'cron spawn');
+  assert.deepEqual(rep.args, ['tick']);
+  const env = rep.env as Record<string, unknown>;
+  assert.equal(env.CRON_JOB_NAME, 'nightly');
+  assert.equal(env.CRON_NODE_NAME, parent.name);
+  // The name is taken while the first one lives: the run fails with ErrTaken.
+  await assert.rejects(Promise.resolve(action.do('nightly' as Atom, parent, time)), (e) => (e as { code?: string }).code === 'ERR_TAKEN');
+  await assert.rejects(Promise.resolve(createCronActionRemoteSpawn(child.name, 'nothing').do('j' as Atom, parent, time)), (e) => (e as { code?: string }).code === 'ERR_NAME_UNKNOWN');
 });
 
 test('remote application start both ways with modes and ACLs', async (t) => {
