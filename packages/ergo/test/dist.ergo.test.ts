@@ -16,6 +16,7 @@ import {
   ErrNoConnection,
   ErrNotAllowed,
   ErrProcessUnknown,
+  ErrUnsupported,
   MessageDownAlias,
   MessageDownEvent,
   MessageDownNode,
@@ -288,9 +289,9 @@ test('remote application start both ways, with modes and ACLs', async (t) => {
   assert.equal(ai.group.length, 1);
 });
 
-test('network flags: a peer without remote spawn/app start is refused cleanly both ways', async (t) => {
-  const p = await pair(t, 'goflags', ['-no-remote-spawn', '-no-remote-app-start'], {
-    flags: { enable: true, enableRemoteSpawn: false, enableRemoteApplicationStart: false, enableImportantDelivery: true, enableFragmentation: false, enableProxyTransit: false, enableProxyAccept: false },
+test('network flags: remote spawn, app start and important delivery refused cleanly both ways when not announced', async (t) => {
+  const p = await pair(t, 'goflags', ['-no-remote-spawn', '-no-remote-app-start', '-no-important-delivery'], {
+    flags: { enable: true, enableRemoteSpawn: false, enableRemoteApplicationStart: false, enableImportantDelivery: false, enableFragmentation: false, enableProxyTransit: false, enableProxyAccept: false },
   });
   if (p === undefined) return;
   const { go, ts } = p;
@@ -300,6 +301,15 @@ test('network flags: a peer without remote spawn/app start is refused cleanly bo
   ts.network().enableSpawn('ts_worker', probe());
   assert.equal((await go.cmd('spawn_remote', { node: ts.name, factory: 'ts_worker' })).error, 'not allowed');
   assert.equal((await go.cmd('app_start_remote', { node: ts.name, app: 'x' })).error, 'not allowed');
+  // Important delivery needs both sides to announce it.
+  const w = await watcher(ts);
+  await assert.rejects(
+    w.run((self) => self.sendImportant(new ProcessID('echo' as Atom, goName(go)), 'x')),
+    (e) => ErrUnsupported.is(e),
+  );
+  await ts.spawnRegister('sink', probe());
+  assert.equal((await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'x', important: true })).error, 'not supported');
+  assert.equal((await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'x' })).value, 'ok', 'plain sends still go');
 });
 
 test('kill -9 of the Go peer: every link, monitor, subscription and call ends with ErrNoConnection; nothing left', async (t) => {
