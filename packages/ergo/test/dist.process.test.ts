@@ -121,6 +121,14 @@ test('process-level remote spawn: parent = the caller; its env travels only with
     assert.ok(toPID(rep.parent).equals(w.pid));
     assert.equal((rep.env as Record<string, unknown>).FROM_PARENT, expect);
   }
+  // linkParent across nodes: the child links to its remote parent and ends with it.
+  const w = await watcher(parent);
+  const linked = await w.run((self) => self.remoteSpawn(child.name, 'child_worker', { linkParent: true }));
+  // The child's link request travels before anything it sends: wait for a round trip through it.
+  assert.equal(await w.run((self) => self.call(linked, 'ping')), 'pong');
+  parent.sendExit(w.pid, new Error('parent gone'));
+  const ended = await child.report((r) => r.what === 'terminated' && toPID(r.pid).id === linked.id, 'linked child ended');
+  assert.match(String(ended.reason), /parent gone/);
 });
 
 test('cron remote spawn action: spawns on the other node with the CRON_* env; refusals fail the run', async (t) => {

@@ -56,6 +56,9 @@ class Worker extends Actor {
   override init(...args: unknown[]): void {
     report('spawned', { pid: plain(this.pid), name: this.name, parent: plain(this.parent), leader: plain(this.leader), args, env: this.envList() });
   }
+  override terminate(reason: Error): void {
+    report('terminated', { pid: plain(this.pid), reason: reason.message });
+  }
   override handleMessage(_from: PID, message: unknown): HandlerResult {
     if (message === 'stop') return TerminateReasonNormal;
     if (message === 'crash') return new Error('crash');
