@@ -17,7 +17,12 @@ let expected = 0;
 class Sub extends Actor {
   override async handleMessage(_from: PID, message: unknown): Promise<void> {
     const m = message as { event: Event };
-    await this.monitorEvent(m.event);
+    try {
+      await this.monitorEvent(m.event);
+    } catch (e) {
+      process.send!({ kind: 'error', error: String(e) });
+      throw e;
+    }
     if (++subscribed === expected) process.send!({ kind: 'subscribed' });
   }
   override handleEvent(_message: MessageEvent): void {
@@ -42,6 +47,8 @@ process.on('message', (m: { cmd: string; producer?: string; port?: number; event
       const v = { name: '', release: '' };
       node.network().addRoute(m.producer!.replace(/[.$]/g, '\\$&'), { route: { host: '127.0.0.1', port: m.port!, tls: false, handshakeVersion: v, protoVersion: v } }, 0);
       expected = m.k!;
+      // Connected first: requests made while dialling wait in a bounded queue (dialQueueLimit).
+      await node.network().getNode(m.producer!);
       const ev = new Event(m.event!, m.producer!);
       for (let i = 0; i < m.k!; i++) node.send(await node.spawn(() => new Sub()), { event: ev });
     } else if (m.cmd === 'targets') {

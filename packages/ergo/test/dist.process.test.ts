@@ -232,6 +232,20 @@ test('events both ways: buffer, notify, one network message per subscribing node
   await producer.run((self) => self.sendEvent('parent_events', token!, 'p1'));
   const got = await child.report((r) => r.what === 'event' && r.msg === 'p1', 'event on the child');
   assert.deepEqual(got.event, { event: 'parent_events', node: parent.name });
+
+  // A producer that ends takes its event with it: remote subscribers get its reason.
+  const dying = await parent.spawn(
+    probe((m, _from, self) => {
+      if (m === 'register') self.registerEvent('dying_events');
+      return m === 'die' ? new Error('producer died') : undefined;
+    }),
+  );
+  parent.send(dying, 'register');
+  await parent.call(dying, 'sync');
+  assert.deepEqual(await child.cmd('watcher', { req: { op: 'monitor', target: { event: 'dying_events', node: parent.name } } }), []);
+  parent.send(dying, 'die');
+  const ended = await child.report((r) => r.what === 'message' && r.type === 'MessageDownEvent' && (r.target as { event?: string })?.event === 'dying_events', 'down of the dying event');
+  assert.equal(ended.reason, 'producer died');
 });
 
 test('kill -9 of a node with 10k relations, links, subscriptions and a pending call; restart with a new creation', async (t) => {
