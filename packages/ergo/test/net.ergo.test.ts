@@ -4,6 +4,8 @@
 // wrong cookie refused both ways; a message over the peer's limit refused on both sides.
 
 import { test } from 'node:test';
+import dgram from 'node:dgram';
+import net from 'node:net';
 import { strict as assert } from 'node:assert';
 import {
   Alias,
@@ -300,8 +302,8 @@ test('a wrong cookie is refused both ways; a message over the limit is refused b
 test('through the embedded registrar shared with Go: each side finds the other by name', async (t) => {
   const bin = requirePeer(t);
   if (bin === undefined) return;
-  // A registrar port of its own, so other suites' registrars on 4499 do not matter.
-  const port = 20000 + (process.pid % 20000);
+  // A registrar port of its own (free for TCP and UDP now), so registrars on 4499 do not matter.
+  const port = await freeTcpUdpPort();
   const ts = await netNode('tsreg', { cookie: COOKIE, registrar: createEmbeddedRegistrar({ port }) });
   t.after(() => ts.stop());
   const go = await goPeer(bin, 'gonet6@localhost', ['-registrar', 'embedded', '-registrar-port', String(port)]);
@@ -357,3 +359,20 @@ test('remote spawn both ways and remote application start on Go', async (t) => {
   const refused = await go.cmd('spawn_remote', { node: ts.name, factory: 'tsworker' });
   assert.equal(refused.kind, 'error');
 });
+
+/** A port free for both TCP on 127.0.0.1 and UDP right now. */
+async function freeTcpUdpPort(): Promise<number> {
+  for (;;) {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const udp = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((r) => {
+      udp.once('error', () => r(false));
+      udp.bind(port, () => r(true));
+    });
+    udp.close();
+    await new Promise((r) => server.close(r));
+    if (ok) return port;
+  }
+}

@@ -133,3 +133,43 @@ test('events published on one node reach a subscriber on the other', async (t) =
 function pair2(t: { after(fn: () => Promise<void>): void }) {
   return netPair(t);
 }
+
+test('an important response is acked by the caller node; a late one reports ErrResponseIgnored', async (t) => {
+  const { a, b } = await netPair(t);
+  const results = new Inbox();
+  let pending: { from: PID; ref: unknown } | null = null;
+  const callee = await b.spawnRegister(
+    'slow',
+    probe(
+      async (m, _f, self) => {
+        if (m !== 'answer' || pending === null) return;
+        const p = pending;
+        pending = null;
+        try {
+          await self.sendResponseImportant(p.from, p.ref as never, 'late or not');
+          results.push('acked', self.pid);
+        } catch (e) {
+          results.push((e as { code?: string }).code, self.pid);
+        }
+      },
+      (_req, from, ref) => {
+        pending = { from, ref };
+        return undefined;
+      },
+    ),
+  );
+  const reply = a.call(new ProcessID('slow' as never, b.name), 'q', { timeout: 2000 });
+  await within(
+    (async () => {
+      while (pending === null) await new Promise((r) => setTimeout(r, 5));
+    })(),
+    'request arrived',
+  );
+  b.send(callee, 'answer');
+  assert.equal(await reply, 'late or not');
+  assert.equal((await within(results.count(1), 'ack'))[0]!.message, 'acked');
+  // The caller gives up first: the important response comes back as ignored.
+  await assert.rejects(a.call(new ProcessID('slow' as never, b.name), 'q2', { timeout: 100 }), /timed out|timeout/i);
+  b.send(callee, 'answer');
+  assert.equal((await within(results.count(2), 'ignored'))[1]!.message, 'ERR_RESPONSE_IGNORED');
+});

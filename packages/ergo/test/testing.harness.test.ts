@@ -180,13 +180,28 @@ describe('testing harness: spawnTest and init', () => {
     assert.equal(actor.process.behaviorName(), 'Raw');
   });
 
-  test('operations the engine refuses in init are refused here too', async () => {
-    class EarlyEvent extends Actor {
+  test('operations the engine refuses in init are refused here too; Ergo 3.2’s wider init is allowed', async () => {
+    class EarlyInfo extends Actor {
       override init(): void {
-        this.registerEvent('too-early');
+        this.info();
       }
     }
-    await assert.rejects(spawnTest(EarlyEvent), (e) => isError(e, ErrNotAllowed));
+    await assert.rejects(spawnTest(EarlyInfo), (e) => isError(e, ErrNotAllowed));
+    class WideInit extends Actor {
+      override init(): void {
+        this.registerName('wide');
+        this.registerEvent('in-init');
+        this.createAlias();
+        this.link(client);
+        this.monitor(client);
+        void this.call(client, 'hello');
+      }
+    }
+    const actor = await spawnTest(WideInit);
+    assert.equal(actor.process.name, 'wide');
+    assert.deepEqual(actor.process.events(), ['in-init']);
+    assert.equal(actor.process.aliases().length, 1);
+    assert.equal(actor.process.watches.size, 2);
   });
 });
 

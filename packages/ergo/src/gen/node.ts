@@ -9,7 +9,8 @@ import type { Log, LogLevel, LoggerBehavior } from './log.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
 import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from './process.js';
-import type { ProcessState } from './priority.js';
+import type { MessagePriority, ProcessState } from './priority.js';
+import type { ProcessID } from './processid.js';
 import type { Alias, Ref } from './ref.js';
 import type { MetaInfo } from './meta.js';
 
@@ -198,13 +199,40 @@ export interface Node {
 
   send(to: SendTarget, message: unknown, options?: SendOptions): void;
   sendExit(to: PID, reason: Error): void;
+  /**
+   * A synchronous request from the node (its core PID is the caller): resolves with the reply;
+   * rejects with ErrTimeout (default 5000 ms), ErrProcessUnknown, ErrProcessTerminated (the target
+   * ended first), ErrIncorrect (a bad option), the signal's reason. Never throws.
+   */
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  /** call() with a timeout in milliseconds (Ergo 3.2 takes seconds). ErrIncorrect unless 1..2^31-1. */
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown>;
+  /** call() with a priority. ErrIncorrect for an unknown priority. */
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
+  /** call() with important delivery: a remote target that is missing fails at once instead of timing out. */
+  callImportant(to: SendTarget, request: unknown): Promise<unknown>;
+  /** call() to a PID, with an optional timeout in milliseconds. ErrIncorrect for anything but a PID. */
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to a ProcessID, with an optional timeout in milliseconds. ErrIncorrect for anything but a ProcessID. */
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to an Alias, with an optional timeout in milliseconds. ErrIncorrect for anything but an Alias. */
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /**
+   * Asks a local process for its `handleInspect` map, by PID or registered name (Ergo 3.2's
+   * Node.Inspect); the request jumps to the target's urgent queue, the wait is 5 s. Rejects with
+   * ErrIncorrect (neither a PID nor a name), ErrProcessUnknown, ErrNotAllowed (a process of
+   * another node), ErrTimeout. Never throws.
+   */
+  inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref;
   unregisterEvent(name: Atom | string): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
 
   makeRef(): Ref;
-  /** ErrIncorrect unless `deadline` (Unix seconds) is in the future. */
+  /**
+   * A ref carrying `deadline` (Unix seconds, in id[2]): `ref.deadline()` reads it back and
+   * `ref.isAlive()` tells whether it has passed. ErrIncorrect unless the deadline is in the future.
+   */
   makeRefWithDeadline(deadline: number): Ref;
 
   /** Loads (declares) an application; resolves with its name. ErrTaken, ErrApplicationEmpty/Name/LoadPanic. */

@@ -207,9 +207,10 @@ export function processSendExitMetaAfter(p: ProcessImpl, alias: Alias, reason: E
   });
 }
 
-/** `Process.inspectMeta` (Running). */
+/** `Process.inspectMeta` (Init, Running). */
 export function processInspectMeta(p: ProcessImpl, alias: Alias, items: string[]): Promise<Record<string, string>> {
-  if ((p.st & MASK_R) === 0) return Promise.reject(ErrNotAllowed.with('inspectMeta'));
+  // Init too (Ergo 3.2's wider ProcessInit state).
+  if ((p.st & MASK_IR) === 0) return Promise.reject(ErrNotAllowed.with('inspectMeta'));
   return p.nodeImpl.metas.inspect(p, p.pid, alias, items);
 }
 

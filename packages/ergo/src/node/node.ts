@@ -87,6 +87,12 @@ export class NodeImpl {
 
   readonly processes = new Map<number, ProcessImpl>();
   readonly names = new Map<Atom, ProcessImpl>();
+  /**
+   * Processes whose init is running (not in `processes` yet), by id. Ergo 3.2 lets init link,
+   * monitor, call and register: others may already link to or monitor such a process by PID, and
+   * a reply to it is told apart from one to nobody. Sends by PID still wait for the table.
+   */
+  readonly initing = new Map<number, ProcessImpl>();
   /** Processes inside an async init, with the function that fails their spawn (node stop). */
   readonly pendingInits = new Map<ProcessImpl, (err: Error) => void>();
   readonly aliasTable = new Map<string, ProcessImpl>();
@@ -258,6 +264,12 @@ export class NodeImpl {
     const p = pid.node === this.name && pid.creation === this.creation ? this.processes.get(pid.id) : undefined;
     if (p === undefined) throw ErrProcessUnknown.with(String(pid));
     return p;
+  }
+
+  /** The local process of `pid`, in the table or still in init; undefined when none. */
+  processOrInit(pid: PID): ProcessImpl | undefined {
+    if (pid.node !== this.name || pid.creation !== this.creation) return undefined;
+    return this.processes.get(pid.id) ?? this.initing.get(pid.id);
   }
 
   /**

@@ -16,6 +16,7 @@ import {
   ErrProcessUnknown,
   ErrUnsupported,
   ErrAborted,
+  ErrResponseIgnored,
   toError,
 } from '../gen/errors.js';
 import { Event } from '../gen/event.js';
@@ -33,7 +34,7 @@ import { nowNanos, type EventEntry } from './events.js';
 import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { isThenable, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { downMessage, exitMessage } from './relations.js';
 import { NodeTarget, RemoteConsumer, type ConsumerHost, type Target, type TargetHost } from './targets.js';
 
@@ -178,12 +179,36 @@ export class Router {
     this.settleLocal(to, ref, ok, n.simulate === null ? value : this.copy(value));
   }
 
-  /** Settles the local pending call `ref` of `to` (a reply from here or from a connection). */
-  settleLocal(to: PID, ref: Ref, ok: boolean, value: unknown): void {
+  /**
+   * Settles the local pending call `ref` of `to` (a reply from here or from a connection). False
+   * when nobody waits for it (timed out, caller gone, unknown ref): the reply is dropped.
+   */
+  settleLocal(to: PID, ref: Ref, ok: boolean, value: unknown): boolean {
     const n = this.node;
     const c = n.calls.get(ref);
-    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return;
-    n.calls.settle(c, ok, value);
+    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return false;
+    return n.calls.settle(c, ok, value);
+  }
+
+  /**
+   * An important reply (Ergo 3.2's SendResponseImportant): locally it settles the call now and
+   * resolves, or throws ErrResponseIgnored when the caller no longer waits (ErrProcessUnknown
+   * when the caller does not exist at all). Remotely it goes with the important flag and the
+   * promise is the connection's delivery ack (resolved at once by a connection without one).
+   * Throws ErrNodeTerminated, ErrNetworkStopped / the connector's errors.
+   */
+  routeResponseImportant(from: PID, to: PID, ref: Ref, ok: boolean, value: unknown, owner: ProcessImpl | null): Promise<void> {
+    const n = this.node;
+    n.checkAlive();
+    if (to.node !== n.name) {
+      const conn = this.connection(to.node);
+      const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, true, ref);
+      const ack: unknown = ok ? conn.sendResponse(from, to, options, value) : conn.sendResponseError(from, to, options, toError(value));
+      return isThenable(ack) ? Promise.resolve(ack).then(() => undefined) : Promise.resolve();
+    }
+    if (this.settleLocal(to, ref, ok, n.simulate === null ? value : this.copy(value))) return Promise.resolve();
+    if (!to.equals(n.pid) && n.processOrInit(to) === undefined) throw ErrProcessUnknown.with(to.toString());
+    throw ErrResponseIgnored.with(`${to} no longer waits for ${ref}`);
   }
 
   // --- calls ------------------------------------------------------------------------------------

@@ -186,6 +186,7 @@ export function forceTerminate(node: NodeImpl, p: ProcessImpl): void {
 
 /** Init failed (error, throw, timeout, node stopping): undo the spawn; terminate is not called. */
 export function failedInit(node: NodeImpl, p: ProcessImpl, err: Error): void {
+  node.initing.delete(p.pid.id);
   if (isGone(p.st)) return;
   // Children spawned during init with LinkChild are stopped with the same reason.
   const own = node.targets.targetsOf(p).links;

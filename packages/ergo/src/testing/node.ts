@@ -13,6 +13,7 @@ import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
+import { ProcessID } from '../gen/processid.js';
 import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from '../gen/process.js';
 import { Alias, Ref } from '../gen/ref.js';
 import { validateAtomName, validateProcessOptions } from '../gen/validate.js';
@@ -245,6 +246,37 @@ export class TestNode implements Node {
       this.history.push(event);
       const answer = this.#process ? this.#process.callResponder(event) : undefined;
       return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
+    return this.call(to, request, { timeout: timeoutMs });
+  }
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
+    return this.call(to, request, { priority });
+  }
+  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
+    return this.call(to, request, { important: true });
+  }
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  /** Records the request as a node call `{ inspect: items }` to `pid` and resolves with an empty map. */
+  inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {
+    try {
+      this.#fail('inspect', [pid, ...items]);
+      this.history.push(new CallEvent(this.pid, pid, { inspect: items }, undefined));
+      return Promise.resolve({});
     } catch (e) {
       return Promise.reject(e);
     }

@@ -1,7 +1,7 @@
 // The recording process: the gen `Process` a behaviour under test is bound to. Every side
 // effect becomes an event in the harness' history instead of reaching a node; state rules are
-// the engine's, so an operation the real node would refuse (registerEvent in init...) is refused
-// here too.
+// the engine's (Ergo 3.2's, with the wider Init), so an operation the real node would refuse
+// (sendEvent or info in init...) is refused here too.
 
 import type { Atom } from '../gen/atom.js';
 import { ErrIncorrect, ErrNotAllowed, ErrProcessUnknown, ErrTaken, ErrNameUnknown, ErrAliasUnknown, ErrEventUnknown, ErrMetaUnknown, ErrTargetUnknown } from '../gen/errors.js';
@@ -210,14 +210,14 @@ export class TestProcess implements Process {
   // --- naming ----------------------------------------------------------------------------------
 
   registerName(name: Atom | string): void {
-    this.#allow(MASK_R, 'registerName');
+    this.#allow(MASK_IR, 'registerName');
     this.#fail('registerName', [name]);
     if (this.#name !== '') throw ErrTaken.with(`process already has the name '${this.#name}'`);
     this.#name = name as Atom;
     this.history.push(new NameEvent('registerName', name as Atom));
   }
   unregisterName(): void {
-    this.#allow(MASK_R, 'unregisterName');
+    this.#allow(MASK_IR, 'unregisterName');
     this.#fail('unregisterName', []);
     if (this.#name === '') throw ErrNameUnknown.with('process has no name');
     const old = this.#name;
@@ -293,7 +293,7 @@ export class TestProcess implements Process {
   // --- aliases ---------------------------------------------------------------------------------
 
   createAlias(): Alias {
-    this.#allow(MASK_R, 'createAlias');
+    this.#allow(MASK_IR, 'createAlias');
     this.#fail('createAlias', []);
     const alias = this.node.nextAlias();
     this.#aliases.push(alias);
@@ -301,7 +301,7 @@ export class TestProcess implements Process {
     return alias;
   }
   deleteAlias(alias: Alias): void {
-    this.#allow(MASK_R, 'deleteAlias');
+    this.#allow(MASK_IR, 'deleteAlias');
     this.#fail('deleteAlias', [alias]);
     const i = this.#aliases.findIndex((a) => a.equals(alias));
     if (i < 0) throw ErrAliasUnknown.with(String(alias));
@@ -351,6 +351,12 @@ export class TestProcess implements Process {
     }, delayMs);
     return () => !fired && this.clock.clearTimeout(handle);
   }
+  /** sendAfter with an explicit priority (I/R); recorded as sendAfter, its send with that priority. */
+  sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
+    this.#allow(MASK_IR, 'sendWithPriorityAfter');
+    if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
+    return this.sendAfter(to, message, delayMs, priority);
+  }
   sendExit(to: PID, reason: Error): void {
     this.#allow(MASK_IRT, 'sendExit');
     this.#checkExit(to, reason);
@@ -370,14 +376,40 @@ export class TestProcess implements Process {
     return () => !fired && this.clock.clearTimeout(handle);
   }
   sendResponse(to: PID, ref: Ref, value: unknown): void {
-    this.#allow(MASK_R, 'sendResponse');
+    this.#allow(MASK_IR, 'sendResponse');
     this.#fail('sendResponse', [to, ref, value]);
     this.history.push(new SendResponseEvent(this.pid, to, ref, value));
   }
   sendResponseError(to: PID, ref: Ref, error: Error): void {
-    this.#allow(MASK_R, 'sendResponseError');
+    this.#allow(MASK_IR, 'sendResponseError');
     this.#fail('sendResponseError', [to, ref, error]);
     this.history.push(new SendResponseErrorEvent(this.pid, to, ref, error));
+  }
+  /**
+   * Records the reply as sendResponse does and resolves: under the kit the caller is taken to be
+   * waiting (make it fail with `failures` on 'sendResponseImportant', e.g. ErrResponseIgnored).
+   */
+  sendResponseImportant(to: PID, ref: Ref, value: unknown): Promise<void> {
+    try {
+      this.#allow(MASK_IR, 'sendResponseImportant');
+      this.#fail('sendResponseImportant', [to, ref, value]);
+      this.history.push(new SendResponseEvent(this.pid, to, ref, value));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  /** Records the error reply as sendResponseError does and resolves (see sendResponseImportant). */
+  sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
+    try {
+      this.#allow(MASK_IR, 'sendResponseErrorImportant');
+      if (!(error instanceof Error)) throw ErrIncorrect.with('sendResponseErrorImportant: the error must be an Error');
+      this.#fail('sendResponseErrorImportant', [to, ref, error]);
+      this.history.push(new SendResponseErrorEvent(this.pid, to, ref, error));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   #checkTarget(op: string, to: unknown): void {
     if (to === undefined || to === null || to === '') throw ErrIncorrect.with(`${op}: empty target`);
@@ -392,7 +424,7 @@ export class TestProcess implements Process {
 
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     try {
-      this.#allow(MASK_R, 'call');
+      this.#allow(MASK_IR, 'call');
       if (to instanceof PID && to.equals(this.pid)) throw ErrNotAllowed.with('call to itself');
       this.#checkTarget('call', to);
       if (options?.timeout !== undefined) validateTimeoutMs(options.timeout, 'call timeout', false);
@@ -407,10 +439,31 @@ export class TestProcess implements Process {
       return Promise.reject(e);
     }
   }
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
+    return this.call(to, request, { timeout: timeoutMs });
+  }
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
+    return this.call(to, request, { priority });
+  }
+  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
+    return this.call(to, request, { important: true });
+  }
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
   /** Records the request as a call `{ inspect: items }` to `pid` and resolves with an empty map. */
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
     try {
-      this.#allow(MASK_R, 'inspect');
+      this.#allow(MASK_IR, 'inspect');
       if (pid.equals(this.pid)) throw ErrNotAllowed.with('inspect of itself');
       this.#fail('inspect', [pid, ...items]);
       this.history.push(new CallEvent(this.pid, pid, { inspect: items }, undefined));
@@ -463,7 +516,7 @@ export class TestProcess implements Process {
   // --- events ----------------------------------------------------------------------------------
 
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
-    this.#allow(MASK_R, 'registerEvent');
+    this.#allow(MASK_IR, 'registerEvent');
     this.#fail('registerEvent', [name, options]);
     if (this.#events.has(name as Atom)) throw ErrTaken.with(`event '${name}'`);
     const token = this.node.makeRef();
@@ -472,7 +525,7 @@ export class TestProcess implements Process {
     return token;
   }
   unregisterEvent(name: Atom | string): void {
-    this.#allow(MASK_R, 'unregisterEvent');
+    this.#allow(MASK_IR, 'unregisterEvent');
     this.#fail('unregisterEvent', [name]);
     if (!this.#events.delete(name as Atom)) throw ErrEventUnknown.with(`event '${name}'`);
     this.history.push(new EventEvent('unregister', name as Atom, undefined, undefined, undefined));
@@ -489,7 +542,7 @@ export class TestProcess implements Process {
   // --- links and monitors ----------------------------------------------------------------------
 
   #watch(op: 'link' | 'monitor', target: LinkTarget): void {
-    this.#allow(MASK_R, op);
+    this.#allow(MASK_IR, op);
     if (target === undefined || target === null || (target as unknown) === '') throw ErrIncorrect.with(`${op}: empty target`);
     this.#fail(op, [target]);
     this.watches.set(`${op}:${targetKey(target)}`, { op, target });
@@ -497,7 +550,7 @@ export class TestProcess implements Process {
   }
   #unwatch(op: 'link' | 'monitor', target: LinkTarget): void {
     const undo = op === 'link' ? 'unlink' : 'demonitor';
-    this.#allow(MASK_R, undo);
+    this.#allow(MASK_IR, undo);
     this.#fail(undo, [target]);
     this.watches.delete(`${op}:${targetKey(target)}`);
     this.history.push(new WatchEvent(this.pid, undo, target));
@@ -579,7 +632,7 @@ export class TestProcess implements Process {
 
   #watchNode(op: 'link' | 'monitor', node: Atom | string): void {
     const name = op === 'link' ? 'linkNode' : 'monitorNode';
-    this.#allow(MASK_R, name);
+    this.#allow(MASK_IR, name);
     if (typeof node !== 'string' || node === '') throw ErrIncorrect.with(`${name}: empty node name`);
     if (node === this.node.name) throw ErrNotAllowed.with(`${name} to its own node`);
     this.#fail(name, [node]);
@@ -591,26 +644,26 @@ export class TestProcess implements Process {
   }
   #unwatchNode(op: 'link' | 'monitor', node: Atom | string): void {
     const name = op === 'link' ? 'unlinkNode' : 'demonitorNode';
-    this.#allow(MASK_R, name);
+    this.#allow(MASK_IR, name);
     this.#fail(name, [node]);
     const ops = this.nodeWatches.get(node as Atom);
     if (ops === undefined || !ops.delete(op)) throw ErrTargetUnknown.with(`node '${node}'`);
     if (ops.size === 0) this.nodeWatches.delete(node as Atom);
     this.history.push(new WatchEvent(this.pid, name, node as Atom));
   }
-  /** Links to a simulated remote node (R): MessageExitNode when the test disconnects it. ErrNoConnection when not connected. */
+  /** Links to a simulated remote node (I/R): MessageExitNode when the test disconnects it. ErrNoConnection when not connected. */
   linkNode(node: Atom | string): void {
     this.#watchNode('link', node);
   }
-  /** Drops a node link (R). ErrTargetUnknown when there is none. */
+  /** Drops a node link (I/R). ErrTargetUnknown when there is none. */
   unlinkNode(node: Atom | string): void {
     this.#unwatchNode('link', node);
   }
-  /** Monitors a simulated remote node (R): MessageDownNode when the test disconnects it. */
+  /** Monitors a simulated remote node (I/R): MessageDownNode when the test disconnects it. */
   monitorNode(node: Atom | string): void {
     this.#watchNode('monitor', node);
   }
-  /** Drops a node monitor (R). ErrTargetUnknown when there is none. */
+  /** Drops a node monitor (I/R). ErrTargetUnknown when there is none. */
   demonitorNode(node: Atom | string): void {
     this.#unwatchNode('monitor', node);
   }
@@ -656,7 +709,7 @@ export class TestProcess implements Process {
   /** Records the request and resolves with an empty map (the meta does not run). */
   inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
     try {
-      this.#allow(MASK_R, 'inspectMeta');
+      this.#allow(MASK_IR, 'inspectMeta');
       this.#fail('inspectMeta', [meta, ...items]);
       this.history.push(new CallEvent(this.pid, meta, { inspect: items }, undefined));
       return Promise.resolve({});

@@ -105,6 +105,11 @@ function ackKey(id: number | bigint): string {
   return `a${String(id)}`;
 }
 
+/** Key of the ack of an important response (the caller's ref id). */
+function responseAckKey(id: WireID3): string {
+  return `r${String(id[0])}.${String(id[1])}.${String(id[2])}`;
+}
+
 /**
  * One connection. Lifecycle: created by the network after the first link's handshake; extra
  * links arrive through {@link EnpConnection.addLink}; it ends when its last link closes or on
@@ -344,24 +349,31 @@ export class EnpConnection implements Connection, LinkOwner {
     this.sent(link, undefined);
   }
 
-  sendResponse(from: PID, to: PID, options: MessageOptions, response: unknown): void {
-    this.checkPID(to);
-    const ref = options.ref;
-    if (ref === undefined) throw ErrIncorrect.with('response without a ref');
-    const mo = this.opts(options);
-    const link = this.link(poolKeyOf(routeOf(from.id, to.id, mo.keepNetworkOrder)));
-    link.enc.sendResponse(from.id, to.id, ref.id, mo, response);
-    this.sent(link, undefined);
+  /** With `options.important` the caller's node acks the response: the Promise settles on it. */
+  sendResponse(from: PID, to: PID, options: MessageOptions, response: unknown): Promise<void> | void {
+    return this.respond(from, to, options, true, response);
   }
 
-  sendResponseError(from: PID, to: PID, options: MessageOptions, error: Error): void {
+  sendResponseError(from: PID, to: PID, options: MessageOptions, error: Error): Promise<void> | void {
+    return this.respond(from, to, options, false, error);
+  }
+
+  private respond(from: PID, to: PID, options: MessageOptions, ok: boolean, value: unknown): Promise<void> | void {
     this.checkPID(to);
     const ref = options.ref;
     if (ref === undefined) throw ErrIncorrect.with('response without a ref');
     const mo = this.opts(options);
     const link = this.link(poolKeyOf(routeOf(from.id, to.id, mo.keepNetworkOrder)));
-    link.enc.sendResponseError(from.id, to.id, ref.id, mo, error);
-    this.sent(link, undefined);
+    const key = mo.important ? responseAckKey(ref.id) : null;
+    const ack = key === null ? undefined : this.wait<void>(key);
+    try {
+      if (ok) link.enc.sendResponse(from.id, to.id, ref.id, mo, value);
+      else link.enc.sendResponseError(from.id, to.id, ref.id, mo, value as Error);
+    } catch (e) {
+      if (key !== null) this.waiting.delete(key);
+      throw e;
+    }
+    return this.sent(link, ack);
   }
 
   // --- termination notifications (Go sends PID/alias ones only to a peer of the same creation) ---
@@ -684,17 +696,15 @@ export class EnpConnection implements Connection, LinkOwner {
         }
         return;
       }
-      case PacketType.Response: {
-        const ref = new Ref(this.local, this.localCreation, [num(p.id[0]), num(p.id[1]), num(p.id[2])]);
-        core.routeSendResponse(this.remotePID(p.fromID), this.localPID(p.toID), this.inOptions(p, ref), p.payload, true);
+      case PacketType.Response:
+        this.onResponse(p, link, true, p.payload);
         return;
-      }
       case PacketType.ResponseError: {
         const err = codeError(p.code, p.reason);
         if (num(p.id[1]) === 0 && num(p.id[2]) === 0 && this.settle(ackKey(p.id[0]), err)) return;
-        const ref = new Ref(this.local, this.localCreation, [num(p.id[0]), num(p.id[1]), num(p.id[2])]);
-        if (err === null) core.routeSendResponse(this.remotePID(p.fromID), this.localPID(p.toID), this.inOptions(p, ref), null, true);
-        else core.routeSendResponse(this.remotePID(p.fromID), this.localPID(p.toID), this.inOptions(p, ref), err, false);
+        // The ack of an important response this node sent.
+        if (this.waiting.size > 0 && this.settle(responseAckKey(p.id), err)) return;
+        this.onResponse(p, link, err === null, err);
         return;
       }
       case PacketType.TerminatePID:
@@ -716,6 +726,22 @@ export class EnpConnection implements Connection, LinkOwner {
         return;
       default:
         this.log.warning('packet type %d from %s is not supported: dropped', p.type, this.peer);
+    }
+  }
+
+  /** A response to a local call; an important one is acked with what delivery gave (WIRE §3.3). */
+  private onResponse(p: EnpPacket, link: EnpLink, ok: boolean, value: unknown): void {
+    const ref = new Ref(this.local, this.localCreation, [num(p.id[0]), num(p.id[1]), num(p.id[2])]);
+    let err: Error | null = null;
+    try {
+      this.core.routeSendResponse(this.remotePID(p.fromID), this.localPID(p.toID), this.inOptions(p, ref), value, ok);
+    } catch (e) {
+      err = toError(e);
+      if (!p.important) throw e;
+    }
+    if (p.important) {
+      link.enc.sendResponseError(p.toID, p.fromID, p.id, this.ackOptions(p), err);
+      link.touch();
     }
   }
 
