@@ -24,6 +24,7 @@ class Sub extends Actor {
       throw e;
     }
     if (++subscribed === expected) process.send!({ kind: 'subscribed' });
+    else if (queued < pending.length) node.send(pending[queued++]!, message);
   }
   override handleEvent(_message: MessageEvent): void {
     if (++got === expected) {
@@ -33,6 +34,9 @@ class Sub extends Actor {
   }
 }
 let subscribed = 0;
+let pending: PID[] = [];
+let queued = 0;
+const WINDOW = 1000;
 
 const node = await startNode(`distb${process.pid}@localhost`, {
   network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },
@@ -50,7 +54,10 @@ process.on('message', (m: { cmd: string; producer?: string; port?: number; event
       // Connected first: requests made while dialling wait in a bounded queue (dialQueueLimit).
       await node.network().getNode(m.producer!);
       const ev = new Event(m.event!, m.producer!);
-      for (let i = 0; i < m.k!; i++) node.send(await node.spawn(() => new Sub()), { event: ev });
+      // Subscribe WINDOW at a time: each request waits for its answer (a bounded time).
+      pending = [];
+      for (let i = 0; i < m.k!; i++) pending.push(await node.spawn(() => new Sub()));
+      for (queued = 0; queued < Math.min(WINDOW, pending.length); queued++) node.send(pending[queued]!, { event: ev });
     } else if (m.cmd === 'targets') {
       targets = [];
       for (let i = 0; i < m.k!; i++) targets.push(await node.spawn(() => new Idle()));
