@@ -16,11 +16,13 @@ let expected = 0;
 
 class Sub extends Actor {
   override async handleMessage(_from: PID, message: unknown): Promise<void> {
-    const m = message as { event: Event };
+    const m = message as { event?: Event };
+    // Only subscribe orders: the MessageDownEvent of a producer that went away is ignored.
+    if (!(m.event instanceof Event)) return;
     try {
       await this.monitorEvent(m.event);
     } catch (e) {
-      process.send!({ kind: 'error', error: String(e) });
+      if (process.connected) process.send!({ kind: 'error', error: String(e) });
       throw e;
     }
     if (++subscribed === expected) process.send!({ kind: 'subscribed' });
