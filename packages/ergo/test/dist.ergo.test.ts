@@ -35,7 +35,7 @@ import {
   type Ref,
 } from '../src/index.js';
 import { engineOf, keyedHostsOf } from '../src/node/internals.js';
-import { Probe, probe, within } from './helpers.js';
+import { Probe, deferred, probe, within } from './helpers.js';
 import { requirePeer, type Peer } from './ergo_peer.js';
 import { aliasOf, goPeer, pidJSON, pidOf, seen, tsFor, watcher } from './dist_helpers.js';
 
@@ -155,6 +155,29 @@ test('ergo-ts links and monitors Go targets: ProcessID, PID, alias, node; unknow
   remote.disconnect();
   await seen(w.inbox, is(MessageDownNode), 'node down');
   assert.equal(w.inbox.items.filter((s) => s.message instanceof MessageDownPID).length, 0, 'w3 was demonitored');
+});
+
+test('exit signals both ways with Go: trapped as messages, otherwise "<sender>: <reason>"', async (t) => {
+  const p = await pair(t, 'goexit');
+  if (p === undefined) return;
+  const { go, ts } = p;
+  const w = await watcher(ts);
+  assert.equal((await go.cmd('send_exit', { to: pidJSON(w.pid), reason: 'go says bye' })).value, 'ok');
+  const trapped = await seen(w.inbox, is(MessageExitPID), 'trapped exit from Go');
+  assert.equal(trapped.reason.message, 'go says bye');
+  assert.ok(trapped.pid.equals(pidOf((go.ready.processes as Record<string, unknown>).ctl)));
+  const ended0 = deferred<Error>();
+  const plain = await ts.spawn(probe(undefined, undefined, (r) => ended0.resolve(r)));
+  await go.cmd('send_exit', { to: pidJSON(plain), reason: 'go says bye' });
+  const reason = await within(ended0.promise, 'the plain actor ended');
+  assert.equal(reason.message, `${pidOf((go.ready.processes as Record<string, unknown>).ctl).toString()}: go says bye`);
+  // ergo-ts → Go: a peer_worker ends with the reason Go's act.Actor gives.
+  const remote = await ts.network().getNode(goName(go));
+  const wk = await remote.spawn('peer_worker');
+  const mark = go.mark();
+  ts.sendExit(wk, new Error('ts says bye'));
+  const ended = await go.waitFor((l) => l.kind === 'terminated' && pidOf(l.pid).id === wk.id, { since: mark });
+  assert.match(String(ended.reason), /ts says bye/);
 });
 
 test('events both ways: buffers returned, notify start/stop, publish reaches subscribers, unregister ends subscriptions', async (t) => {

@@ -201,6 +201,22 @@ test('links and monitors both ways with real reasons; an unknown remote name giv
   assert.equal(keyedHostsOf(engineOf(parent)).reduce((n, h) => n + h.tCount, 0), 0, 'remote watchers forgotten once fired');
 });
 
+test('exit signals across nodes follow the trap-exit rules', async (t) => {
+  const { child, parent } = await setup(t, 'dexit');
+  await child.cmd('enable_spawn');
+  const remote = await parent.network().getNode(child.name);
+  const worker = await remote.spawn('child_worker');
+  parent.sendExit(worker, new Error('bye'));
+  const ended = await child.report((r) => r.what === 'terminated' && toPID(r.pid).id === worker.id, 'worker ended by the exit signal');
+  // As act.Actor in Ergo: an exit signal ends it with "<sender>: <reason>".
+  assert.equal(ended.reason, `${engineOf(parent).pid.toString()}: bye`);
+  // A trapping process gets it as a message.
+  const w = toPID(await child.cmd('whereis', { name: 'watcher' }));
+  parent.sendExit(w, new Error('trapped'));
+  const trapped = await child.report((r) => r.what === 'message' && r.type === 'MessageExitPID' && r.reason === 'trapped', 'trapped exit');
+  assert.equal((trapped.target as PlainPID).pid.node, parent.name);
+});
+
 test('events both ways: buffer, notify, one network message per subscribing node, unregister', async (t) => {
   const { child, parent } = await setup(t, 'devent');
   await child.cmd('events', { req: { op: 'publish', msg: 'e0' } });

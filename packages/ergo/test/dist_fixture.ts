@@ -192,6 +192,8 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
       for (const pid of workers) await node.call(pid, 'ping');
       return m.list === true ? pids : pids.length;
     }
+    case 'whereis':
+      return plain(node.processPID(m.name as string));
     case 'tables': {
       const e = engineOf(node);
       return { keyed: keyedHostsOf(e).reduce((n, h) => n + h.tCount, 0), nodeIndex: e.targets.nodeIndex(m.node as Atom) !== undefined, calls: e.calls.size, connected: net.nodes() };
