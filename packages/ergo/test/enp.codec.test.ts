@@ -113,6 +113,18 @@ test('cached target names: encoded by this side’s atom cache, decoded by the p
   assert.throws(() => new EnpDecoder().decode(r.bytes, r.start, r.end), { code: 'ERR_ENP_MALFORMED' });
 });
 
+test('uncached target names decode to the right string when one repeats, changes or differs in one byte', () => {
+  const names = ['recv', 'recv', 'recw', 'recv', 'échoé', 'échoé', 'a', '', 'recv', 'x'.repeat(255), 'x'.repeat(254) + 'y'];
+  const enc = new EnpEncoder();
+  for (const name of names) enc.sendProcessID(1, name, o, 0);
+  const r = new EnpFrameReader();
+  r.push(enc.flush()!);
+  const d = new EnpDecoder();
+  const got: string[] = [];
+  while (r.next()) got.push(d.decode(r.bytes, r.start, r.end).name);
+  assert.deepEqual(got, names);
+});
+
 test('order bytes and pool keys: id % 255, multiples of 255 unordered, off without keepNetworkOrder', () => {
   assert.equal(mod255(2002), 217);
   assert.equal(mod255(510), 0);

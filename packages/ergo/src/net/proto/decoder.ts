@@ -73,7 +73,12 @@ export class EnpDecoder {
   readonly #atomCache: ReadonlyMap<number, string> | undefined;
   readonly #atomMapping: ReadonlyMap<string, string> | undefined;
   #dv: DataView = new DataView(new ArrayBuffer(0));
-  #dvSource: ArrayBufferLike | undefined;
+  // The array #dv views: packets of one read share it, so one identity check reuses the view.
+  #dvFor: Uint8Array | undefined;
+  // The last uncached target name and its bytes: a stream to one name decodes no string per packet.
+  readonly #lastNameBytes = new Uint8Array(255);
+  #lastNameLength = -1;
+  #lastName = '';
 
   /** @throws WireError `ERR_ENP_DECOMPRESSED_TOO_LARGE` for a bad `maxDecompressedSize`; EdfError for bad caches. */
   constructor(options: EnpDecoderOptions = {}) {
@@ -111,9 +116,9 @@ export class EnpDecoder {
   }
 
   #view(bytes: Uint8Array): DataView {
-    if (this.#dvSource !== bytes.buffer || this.#dv.byteOffset !== bytes.byteOffset || this.#dv.byteLength !== bytes.byteLength) {
+    if (this.#dvFor !== bytes) {
       this.#dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.#dvSource = bytes.buffer;
+      this.#dvFor = bytes;
     }
     return this.#dv;
   }
@@ -261,9 +266,24 @@ export class EnpDecoder {
     }
     const n = bytes[q]!;
     if (q + 1 + n > end) throw new WireError('ERR_ENP_MALFORMED', `target name of ${n} bytes runs past the packet`);
-    const name = Buffer.from(bytes.buffer, bytes.byteOffset + q + 1, n).toString('utf8');
+    const name = this.#nameAt(bytes, q + 1, n);
     p.name = this.#atomMapping?.get(name) ?? name;
     return q + 1 + n;
+  }
+
+  /** The name in `bytes[at, at + n)`; the previous string again when its bytes repeat. */
+  #nameAt(bytes: Uint8Array, at: number, n: number): string {
+    const last = this.#lastNameBytes;
+    if (n === this.#lastNameLength) {
+      let i = 0;
+      while (i < n && bytes[at + i] === last[i]) i++;
+      if (i === n) return this.#lastName;
+    }
+    const name = Buffer.from(bytes.buffer, bytes.byteOffset + at, n).toString('utf8');
+    last.set(bytes.subarray(at, at + n));
+    this.#lastNameLength = n;
+    this.#lastName = name;
+    return name;
   }
 
   #payload(bytes: Uint8Array, q: number, end: number): unknown {
