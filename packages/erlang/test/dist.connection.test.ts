@@ -14,6 +14,8 @@ import {
   acceptHandshake,
   atom,
   encodeDistMessage,
+  isAtom,
+  type ErlTuple,
   initiateHandshake,
   termEqual,
   tuple,
@@ -81,6 +83,38 @@ test('interleaved fragment sequences are reassembled each on its own', async () 
   assert.equal(conn.ticksIn, 1);
   conn.close();
   raw.destroy();
+});
+
+test('sends of one turn are batched yet arrive in order, mixed with direct and fragmented ones', async () => {
+  const [a, b] = await connected();
+  const ca = new DistConnection(a, { fragmentSize: 40_000 });
+  const cb = new DistConnection(b);
+  const writes: number[] = [];
+  const write = a.socket.write.bind(a.socket);
+  a.socket.write = ((chunk: Buffer, ...rest: never[]) => {
+    writes.push(chunk.length);
+    return write(chunk, ...rest);
+  }) as typeof a.socket.write;
+  const sizes = [10, 20, 30_000, 5, 100_000, 7, 1, 70_000, 3];
+  const seen: number[] = [];
+  const done = new Promise<void>((r) =>
+    cb.on('message', (m) => {
+      if (isAtom((m.control as ErlTuple).get(2), 'x')) seen.push((m.payload as Buffer).length);
+      if (seen.length === sizes.length * 2) r();
+    }),
+  );
+  for (const n of sizes) ca.send(tuple(2, atom(''), atom('x')), Buffer.alloc(n, n & 0xff));
+  for (let i = 0; i < 300; i++) ca.send(tuple(2, atom(''), atom('y')), Buffer.alloc(1 + (i % 3))); // one write
+  await new Promise((r) => setImmediate(r));
+  const queuedWrites = writes.length;
+  // later turn: the same sizes again, then close right away (queued packets still go out)
+  for (const n of sizes) ca.send(tuple(2, atom(''), atom('x')), Buffer.alloc(n, n & 0xff));
+  ca.close();
+  await done;
+  assert.deepEqual(seen, [...sizes, ...sizes]);
+  assert.ok(queuedWrites < 30, `300 small sends of one turn took ${queuedWrites} socket writes`);
+  assert.ok(ca.fragmentsOut > 0, 'the 100 kB and 70 kB messages were fragmented');
+  cb.close();
 });
 
 test('pass-through framing when neither the atom cache header nor fragments are negotiated', async () => {

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { DistError } from '../errors.js';
-import { AtomCacheIn, AtomCacheOut, decodeAtomCacheRefs, decodeDistMessage, encodeDistMessage, type DistMessage } from '../etf/atom_cache.js';
+import { AtomCacheIn, AtomCacheOut, decodeAtomCacheRefs, decodeDistMessage, encodeDistMessage, type DistMessage, type EncodeDistOptions } from '../etf/atom_cache.js';
 import { TermReader } from '../etf/decoder.js';
 import { EtfError } from '../etf/errors.js';
 import { TermWriter } from '../etf/encoder.js';
@@ -69,6 +69,10 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
   readonly #passThrough: boolean;
   readonly #fragmenting: boolean;
   readonly #mapPid: ((p: ErlPid) => Term) | undefined;
+  readonly #encodeOptions: EncodeDistOptions;
+  #out = Buffer.allocUnsafe(OUT_BUFFER);
+  #outLen = 0;
+  #flushQueued = false;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #wrote = false;
@@ -103,6 +107,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     this.#passThrough = (this.flags & (DFLAG.DIST_HDR_ATOM_CACHE | DFLAG.FRAGMENTS)) === 0n;
     this.#fragmenting = (this.flags & DFLAG.FRAGMENTS) !== 0n;
     this.#cacheOut = options.atomCache !== false && (this.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n ? new AtomCacheOut() : undefined;
+    this.#encodeOptions = this.#cacheOut ? { limits: this.#limits, cache: this.#cacheOut } : { limits: this.#limits };
     const tick = options.tickInterval ?? 15000;
     const peerTimeout = options.peerTimeout ?? 60000;
     this.#timer = setInterval(() => this.#onTimer(tick, peerTimeout), tick);
@@ -140,7 +145,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
       this.messagesOut++;
       return;
     }
-    const msg = encodeDistMessage(control, payload, { limits: this.#limits, ...(this.#cacheOut ? { cache: this.#cacheOut } : {}) });
+    const msg = encodeDistMessage(control, payload, this.#encodeOptions);
     const headerEnd = atomCacheSectionEnd(msg);
     this.messagesOut++;
     if (!this.#fragmenting || msg.length - headerEnd <= this.#fragmentSize) {
@@ -167,23 +172,58 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
   /** Closes the connection (the peer sees the socket close). Idempotent. */
   close(): void {
     if (this.#closed) return;
+    this.#flush();
     this.#shutdown(undefined);
     this.#socket.end();
     setTimeout(() => this.#socket.destroy(), 1000).unref();
   }
 
+  /**
+   * Queues one framed packet. Packets are framed into a per-connection buffer and written with
+   * one socket write per event-loop turn (no per-packet allocation, closure or tick); a packet
+   * larger than the buffer goes out at once after what is queued, so order is kept.
+   */
   #writePacket(p: Buffer): void {
-    const len = Buffer.allocUnsafe(4);
-    len.writeUInt32BE(p.length, 0);
-    this.#socket.cork();
-    this.#socket.write(len);
-    this.#socket.write(p);
-    process.nextTick(uncork, this.#socket);
+    const need = 4 + p.length;
+    if (need > OUT_DIRECT) {
+      this.#flush();
+      const len = Buffer.allocUnsafe(4);
+      len.writeUInt32BE(p.length, 0);
+      this.#socket.write(len);
+      this.#socket.write(p);
+    } else {
+      if (this.#outLen + need > this.#out.length) this.#flush();
+      const out = this.#out;
+      out.writeUInt32BE(p.length, this.#outLen);
+      p.copy(out, this.#outLen + 4);
+      this.#outLen += need;
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        setImmediate(this.#flushNow);
+      }
+    }
     this.#wrote = true;
     this.#wroteSinceTickIn = true;
   }
 
+  /** Writes what is queued (a copy: the buffer is reused at once). */
+  #flush(): void {
+    const n = this.#outLen;
+    if (n === 0 || this.#closed) {
+      this.#outLen = 0;
+      return;
+    }
+    this.#outLen = 0;
+    this.#socket.write(Buffer.from(this.#out.subarray(0, n)));
+  }
+
+  readonly #flushNow = (): void => {
+    this.#flushQueued = false;
+    this.#flush();
+  };
+
   #tick(): void {
+    this.#flush();
     this.#socket.write(TICK);
     this.ticksOut++;
     this.#wrote = true;
@@ -313,6 +353,10 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
 }
 
 const TICK = Buffer.alloc(4);
+/** Size of the per-connection output buffer that packets of one turn are framed into. */
+const OUT_BUFFER = 65536;
+/** Packets (with their length) above this are written directly rather than copied. */
+const OUT_DIRECT = 16384;
 
 /** Offset just after the atom cache section of a message we encoded (`131 68 N ...`). */
 function atomCacheSectionEnd(msg: Buffer): number {
@@ -332,6 +376,3 @@ function atomCacheSectionEnd(msg: Buffer): number {
   return o;
 }
 
-function uncork(s: Socket): void {
-  s.uncork();
-}

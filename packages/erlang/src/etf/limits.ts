@@ -45,6 +45,8 @@ const MAXIMA: Readonly<EtfLimits> = Object.freeze({
  */
 export function resolveEtfLimits(partial?: Partial<EtfLimits>): Readonly<EtfLimits> {
   if (partial === undefined) return DEFAULT_ETF_LIMITS;
+  // already resolved (a connection passes its own on every message): no copy, no checks
+  if (RESOLVED.has(partial)) return partial as Readonly<EtfLimits>;
   const out = { ...DEFAULT_ETF_LIMITS };
   for (const k of Object.keys(partial) as (keyof EtfLimits)[]) {
     const v = partial[k];
@@ -55,5 +57,10 @@ export function resolveEtfLimits(partial?: Partial<EtfLimits>): Readonly<EtfLimi
     }
     out[k] = v;
   }
-  return Object.freeze(out);
+  const done = Object.freeze(out);
+  RESOLVED.add(done);
+  return done;
 }
+
+/** Results of {@link resolveEtfLimits} (frozen, so they stay valid). */
+const RESOLVED = new WeakSet<object>([DEFAULT_ETF_LIMITS]);
