@@ -1,6 +1,7 @@
 // An ergo-ts node in an Erlang/OTP cluster, against a real `erl` (ERLANG.md §6.2): ping both
 // ways, sends both ways, the term corpus both ways, gen_server calls both ways (noproc, timeouts),
-// links and monitors both ways, unlink, exit reasons as terms, rpc without spawn, visibility, node
+// links and monitors both ways, unlink, exit reasons as terms, rpc without spawn, visibility
+// (published, and hidden through attachErlang), a wrong cookie both ways through attachErlang, node
 // down by kill -9 and a restart with a new creation. One ergo-ts node (ts@127.0.0.1) and one
 // Erlang node (e1@127.0.0.1, driven by ctl.erl) on a private epmd.
 
@@ -270,6 +271,30 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
   test('#26 rpc without SPAWN: {badrpc, notsup}', async () => {
     assert.equal(await ev(`rpc:call('${TS}', erlang, node, [], 2000)`), '{badrpc,notsup}');
     assert.equal(await ev(`net_adm:ping('${TS}')`), 'pong', 'connection unaffected');
+  });
+
+  test('#25 hidden mode through attachErlang: ping answers, not in nodes(), in nodes(hidden)', async () => {
+    const h = await startNode('tsh@127.0.0.1' as Atom, { log: { defaultLogger: { disable: true } } });
+    try {
+      await attachErlang(h, { cookie: 'abc', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false, hidden: true });
+      assert.equal(await ev(`net_adm:ping('tsh@127.0.0.1')`), 'pong');
+      assert.equal(await ev(`{lists:member('tsh@127.0.0.1', nodes()), lists:member('tsh@127.0.0.1', nodes(hidden))}`), '{false,true}');
+    } finally {
+      await h.stop();
+    }
+  });
+
+  test('#6 wrong cookie through attachErlang, both ways: pang for Erlang, a refused dial for us', async () => {
+    const w = await startNode('tsw@127.0.0.1' as Atom, { log: { defaultLogger: { disable: true } } });
+    try {
+      const we = await attachErlang(w, { cookie: 'wrong', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false });
+      assert.equal(await ev(`net_adm:ping('tsw@127.0.0.1')`), 'pang');
+      await assert.rejects(we.connect(E1), (e: Error & { code?: string }) => typeof e.code === 'string');
+      assert.deepEqual(we.nodes(), []);
+      assert.equal(await ev(`lists:member('tsw@127.0.0.1', nodes(connected))`), 'false');
+    } finally {
+      await w.stop();
+    }
   });
 
   test('#10 a 10 MB binary through the node: fragmented both ways, back intact', async () => {
