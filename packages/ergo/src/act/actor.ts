@@ -122,35 +122,47 @@ export class Actor extends BehaviorBase {
   }
 
   processRun(): unknown {
+    // Loaded once per batch: with many actor classes every load from `this` is megamorphic, so
+    // the per-message path reads only the mailbox and the process (one shape each).
     const mb = this.#mb;
+    const proc = this.process;
     for (let i = 0; i < ACTOR_BATCH; i++) {
       if (!mb.take()) return undefined;
-      const kind = mb.kind;
-      const from = mb.from as PID;
-      const message = mb.message;
-      const extra = mb.extra;
-      const fromLog = mb.queue === 'log';
-      mb.release();
       let r: unknown;
-      switch (kind) {
-        case MailboxKind.Regular:
-          r = fromLog ? this.handleLog(message as MessageLog) : this.#regular(from, message, extra);
-          break;
-        case MailboxKind.Request:
-          r = this.#request(from, message, extra);
-          break;
-        case MailboxKind.Event:
-          r = this.handleEvent(message as MessageEvent);
-          break;
-        case MailboxKind.Exit:
-          r = this.#exit(from, message);
-          break;
-        case MailboxKind.Inspect:
-          r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
-          break;
+      if (mb.kind === MailboxKind.Regular && mb.extra === undefined && mb.queue !== 'log') {
+        // The common case: a message sent to the PID (no name or alias to split on).
+        const from = mb.from as PID;
+        const message = mb.message;
+        mb.release();
+        r = this.handleMessage(from, message);
+      } else {
+        r = this.#other(mb);
       }
       if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
-      if (this.process.state() === ProcessState.Zombee) return undefined;
+      if (proc.state() === ProcessState.Zombee) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Every record but a plain message to the PID: requests, events, exits, inspects, logs, split mail. */
+  #other(mb: ProcessMailbox): unknown {
+    const kind = mb.kind;
+    const from = mb.from as PID;
+    const message = mb.message;
+    const extra = mb.extra;
+    const fromLog = mb.queue === 'log';
+    mb.release();
+    switch (kind) {
+      case MailboxKind.Regular:
+        return fromLog ? this.handleLog(message as MessageLog) : this.#regular(from, message, extra);
+      case MailboxKind.Request:
+        return this.#request(from, message, extra);
+      case MailboxKind.Event:
+        return this.handleEvent(message as MessageEvent);
+      case MailboxKind.Exit:
+        return this.#exit(from, message);
+      case MailboxKind.Inspect:
+        return answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
     }
     return undefined;
   }
