@@ -97,6 +97,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   suspended = false;
   messagesIn = 0;
   messagesOut = 0;
+  /** Milliseconds spent in this process' batches (charged by the scheduler). */
   runningTime = 0;
   name: Atom = '' as Atom;
   application: Atom = '' as Atom;
@@ -178,16 +179,14 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   run(): void {
     if (this.st !== S_SLEEP) return;
     this.st = S_RUNNING;
-    const t0 = performance.now();
+    // The scheduler charges the batch to runningTime (one clock reading per batch).
     let r: unknown;
     try {
       r = this.behaviorObj.processRun();
     } catch (e) {
-      this.runningTime += performance.now() - t0;
       this.nodeImpl.panic(this, e, 'a handler');
       return;
     }
-    this.runningTime += performance.now() - t0;
     this.afterRun(r);
   }
 

@@ -258,8 +258,9 @@ export class Router {
       return Promise.reject(e);
     }
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const ref = n.callRef(Date.now(), timeout);
-    const c = n.calls.create(ref, from, owner, p, timeout, to, null);
+    const now = performance.now();
+    const ref = n.callRef(n.calls.wallClock(now), timeout);
+    const c = n.calls.create(ref, from, owner, p, timeout, to, null, now);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     try {
