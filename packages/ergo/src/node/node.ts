@@ -30,6 +30,7 @@ import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
 import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { ProcessTable } from './process_table.js';
 import { Relations } from './relations.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
@@ -83,7 +84,7 @@ export class NodeImpl {
   readonly frameworkVersion = FRAMEWORK_VERSION;
   readonly startedAt = Date.now();
 
-  readonly processes = new Map<number, ProcessImpl>();
+  readonly processes = new ProcessTable<ProcessImpl>();
   readonly names = new Map<Atom, ProcessImpl>();
   /** Processes inside an async init, with the function that fails their spawn (node stop). */
   readonly pendingInits = new Map<ProcessImpl, (err: Error) => void>();
