@@ -2,7 +2,7 @@
 // id): a seeded fuzz against a Map (set, replace, get, has, delete, size, values in id order)
 // with sequential ids as spawn hands them out, churn that grows and shrinks the table across its
 // resize points, colliding ids, and ids that must miss (not integers, negative, beyond 2^32,
-// equal modulo the capacity). A failing seed is printed; rerun it alone with FUZZ_SEED=<seed>.
+// equal modulo 2^20). A failing seed is printed; rerun it alone with FUZZ_SEED=<seed>.
 
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
@@ -104,18 +104,21 @@ describe('process table', () => {
     }
   });
 
-  test('colliding ids (equal modulo the capacity) are all found, and deleting one keeps the others', () => {
+  test('ids sharing a home slot are all found, and deleting one keeps the others', () => {
     const table = new ProcessTable<Entry>();
     const ref = new Map<number, Entry>();
-    // All land on the same home slot of a 64-slot table; then deletions from the middle of the run.
-    const ids = Array.from({ length: 20 }, (_, i) => 7 + i * 64);
+    // Ids with one home slot in the 64-slot table (its hash keeps the top 6 bits of id × 2^32/φ),
+    // so they form one probe run; then deletions from its middle, start and end.
+    const home = (id: number): number => Math.imul(id, 0x9e3779b1) >>> 26;
+    const ids: number[] = [];
+    for (let id = 1000; ids.length < 20; id++) if (home(id) === home(1000)) ids.push(id);
     for (const id of ids) {
       const e = entry(id);
       table.set(id, e);
       ref.set(id, e);
     }
-    check(table, ref, [7 + 20 * 64]);
-    for (const id of [7 + 5 * 64, 7, 7 + 19 * 64, 7 + 10 * 64]) {
+    check(table, ref, [ids[19]! + 1]);
+    for (const id of [ids[5]!, ids[0]!, ids[19]!, ids[10]!]) {
       assert.equal(table.delete(id), true);
       ref.delete(id);
       check(table, ref, [id]);

@@ -3,17 +3,20 @@
 // whole life, so it is a flat open-addressing hash table rather than a Map: a slot is one pointer
 // (a Map entry is three plus its bucket share), a lookup is an index and one compare, and an
 // insert allocates nothing until the table doubles. The key is the process' own `pid.id`, so no
-// key is stored. Ids are handed out in sequence, so `id & mask` spreads them with almost no
-// collisions; any other id (a PID made by hand, from another incarnation, not an integer) just
-// misses.
+// key is stored. The slot comes from Fibonacci hashing (multiply, keep the top bits): ids are
+// handed out in sequence, and `id & mask` would pack them into one long probe run that every
+// delete then walks. Any other id (a PID made by hand, from another incarnation, not an integer)
+// just misses.
 
 /** What the table stores: anything with a PID id (the engine's ProcessImpl). */
 export interface TableEntry {
   readonly pid: { readonly id: number };
 }
 
-/** Smallest capacity (slots); the table never shrinks below it. */
+/** Smallest capacity (slots, a power of two); the table never shrinks below it. */
 const MIN_CAPACITY = 64;
+/** 2^32 / golden ratio: consecutive ids land far apart. */
+const FIB = 0x9e3779b1;
 
 /**
  * Live processes by PID id, with the part of the Map API the engine uses (`get`, `has`, `set`,
@@ -24,6 +27,8 @@ const MIN_CAPACITY = 64;
 export class ProcessTable<T extends TableEntry> {
   private slots: (T | undefined)[] = new Array<T | undefined>(MIN_CAPACITY);
   private mask = MIN_CAPACITY - 1;
+  /** 32 − log2(capacity): the hash keeps the top bits of the product. */
+  private shift = 32 - Math.log2(MIN_CAPACITY);
   /** Entries in the table. */
   size = 0;
 
@@ -31,7 +36,7 @@ export class ProcessTable<T extends TableEntry> {
   get(id: number): T | undefined {
     const slots = this.slots;
     const mask = this.mask;
-    for (let i = id & mask; ; i = (i + 1) & mask) {
+    for (let i = Math.imul(id, FIB) >>> this.shift; ; i = (i + 1) & mask) {
       const e = slots[i];
       if (e === undefined || e.pid.id === id) return e;
     }
@@ -45,7 +50,7 @@ export class ProcessTable<T extends TableEntry> {
   set(id: number, e: T): this {
     const slots = this.slots;
     const mask = this.mask;
-    let i = id & mask;
+    let i = Math.imul(id, FIB) >>> this.shift;
     for (let cur = slots[i]; cur !== undefined; cur = slots[i]) {
       if (cur.pid.id === id) {
         slots[i] = e;
@@ -62,7 +67,7 @@ export class ProcessTable<T extends TableEntry> {
   delete(id: number): boolean {
     const slots = this.slots;
     const mask = this.mask;
-    let i = id & mask;
+    let i = Math.imul(id, FIB) >>> this.shift;
     for (;;) {
       const e = slots[i];
       if (e === undefined) return false;
@@ -74,7 +79,7 @@ export class ProcessTable<T extends TableEntry> {
     for (let j = (i + 1) & mask; ; j = (j + 1) & mask) {
       const e = slots[j];
       if (e === undefined) break;
-      const home = e.pid.id & mask;
+      const home = Math.imul(e.pid.id, FIB) >>> this.shift;
       const stays = i <= j ? i < home && home <= j : i < home || home <= j;
       if (!stays) {
         slots[i] = e;
@@ -90,22 +95,34 @@ export class ProcessTable<T extends TableEntry> {
 
   /** The entries in id (spawn) order, as a snapshot: safe to change the table meanwhile. */
   values(): IterableIterator<T> {
-    const out: T[] = [];
-    for (const e of this.slots) if (e !== undefined) out.push(e);
-    return out.sort((a, b) => a.pid.id - b.pid.id).values();
+    // Slot order is scrambled by the hash: sort the ids (a typed-array sort, no comparator).
+    const slots = this.slots;
+    const ids = new Float64Array(this.size);
+    let n = 0;
+    for (let i = 0; i < slots.length; i++) {
+      const e = slots[i];
+      if (e !== undefined) ids[n++] = e.pid.id;
+    }
+    ids.sort();
+    const out = new Array<T>(n);
+    for (let k = 0; k < n; k++) out[k] = this.get(ids[k]!)!;
+    return out.values();
   }
 
   private resize(capacity: number): void {
     const old = this.slots;
     const slots = new Array<T | undefined>(capacity);
     const mask = capacity - 1;
-    for (const e of old) {
+    const shift = 32 - Math.log2(capacity);
+    for (let k = 0; k < old.length; k++) {
+      const e = old[k];
       if (e === undefined) continue;
-      let i = e.pid.id & mask;
+      let i = Math.imul(e.pid.id, FIB) >>> shift;
       while (slots[i] !== undefined) i = (i + 1) & mask;
       slots[i] = e;
     }
     this.slots = slots;
     this.mask = mask;
+    this.shift = shift;
   }
 }
