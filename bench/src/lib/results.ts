@@ -14,6 +14,7 @@ export const PEER_LABEL: Record<string, string> = {
   'erlang-1': 'Erlang +S1',
   go: 'Go Ergo',
   'go-1': 'Go Ergo P1',
+  node: 'bare Node',
 };
 
 /** One peer's figure in one row. */

@@ -17,7 +17,7 @@ import { EnpEncoder } from '../src/net/proto/encoder.js';
 import { PacketType, type EnpPacket } from '../src/net/proto/packet.js';
 import { EnpFrameReader } from '../src/net/proto/stream.js';
 import { Peer, requirePeer } from './ergo_peer.js';
-import { selfSigned } from './selfsigned.js';
+import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const COOKIE = 'wire-secret';
 const creation = Math.floor(Date.now() / 1000);

@@ -9,7 +9,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { acceptHandshake, joinHandshake, startHandshake, type HandshakeOptions } from '../src/net/handshake/handshake.js';
-import { selfSigned } from './selfsigned.js';
+import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const a: HandshakeOptions = { node: 'a@localhost', cookie: 'secret', creation: 1700000000 };
 const b: HandshakeOptions = { node: 'b@localhost', cookie: 'secret', creation: 1700000001 };

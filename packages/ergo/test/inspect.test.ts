@@ -76,7 +76,7 @@ describe('inspect and info', () => {
       );
     });
 
-    test('errors: unknown process, remote process, outside Running', async () => {
+    test('errors: unknown process, remote process, inside terminate; allowed in init (Ergo 3.2)', async () => {
       const asker = await spawnTest(node);
       const ghost = new PID(node.name, 999_999, node.creation);
       await rejectsCode(exec(node, asker.pid, (a) => a.inspect(ghost)), 'ERR_PROCESS_UNKNOWN');
@@ -86,13 +86,26 @@ describe('inspect and info', () => {
         hooks: {
           init(a) {
             a.inspect(asker.pid).then(
-              () => inInit.resolve('answered'),
+              (m) => inInit.resolve(m.actor),
               (e: unknown) => inInit.resolve(e),
             );
           },
         },
       });
-      assert.equal(((await inInit.promise) as { code?: string }).code, 'ERR_NOT_ALLOWED');
+      assert.equal(await inInit.promise, 'test');
+      const inTerminate = deferred<unknown>();
+      const leaving = await spawnTest(node, {
+        hooks: {
+          terminate(a) {
+            a.inspect(asker.pid).then(
+              () => inTerminate.resolve('answered'),
+              (e: unknown) => inTerminate.resolve(e),
+            );
+          },
+        },
+      });
+      node.kill(leaving.pid);
+      assert.equal(((await inTerminate.promise) as { code?: string }).code, 'ERR_NOT_ALLOWED');
     });
   });
 

@@ -316,10 +316,10 @@ describe('links', () => {
     assert.deepEqual(target.inbox.messages(), [], 'no MessageExitPID towards the target');
   });
 
-  test('link is allowed only while running (not in init)', async () => {
+  test('link is allowed in init (Ergo 3.2) and while running, not inside terminate', async () => {
     const target = await spawnTest(node);
     const seen = deferred<unknown>();
-    await spawnTest(node, {
+    const linker = await spawnTest(node, {
       hooks: {
         init(a) {
           try {
@@ -331,8 +331,23 @@ describe('links', () => {
         },
       },
     });
-    const e = (await seen.promise) as { code?: string };
-    assert.equal(e.code, 'ERR_NOT_ALLOWED');
+    assert.equal(await seen.promise, 'linked');
+    assert.ok(node.processInfo(linker.pid).linksPID[0]!.equals(target.pid), 'the link made in init is live');
+    const inTerminate = deferred<unknown>();
+    const leaving = await spawnTest(node, {
+      hooks: {
+        terminate(a) {
+          try {
+            a.linkPID(target.pid);
+            inTerminate.resolve('linked');
+          } catch (e) {
+            inTerminate.resolve(e);
+          }
+        },
+      },
+    });
+    node.kill(leaving.pid);
+    assert.equal(((await inTerminate.promise) as { code?: string }).code, 'ERR_NOT_ALLOWED');
   });
 
   test('exit signals use the urgent queue: they overtake queued messages', async () => {

@@ -1,6 +1,7 @@
 // Process states (issue 2, item 6; ERGO-API §1 "Identity & states", §2.1, §5.2 TestState):
 // init, sleep, running, wait-response, zombee, terminated, and Ergo's rule of which operations
-// each state allows (I, I/R, R, I/R/T, any). WaitResponse counts as running; a zombee can do
+// each state allows (I, I/R, R, I/R/T, any), with Ergo 3.2's wider Init (names, aliases, events,
+// links, monitors, calls, inspect, responses). WaitResponse counts as running; a zombee can do
 // nothing; inside terminate only sends and exits work. Elsewhere: ErrNotAllowed.
 
 import { strict as assert } from 'node:assert';
@@ -25,22 +26,31 @@ noUnhandled();
 type Results = Record<string, string>;
 
 /** The operations Ergo restricts, grouped by the states that allow them. */
-const IR = ['spawn', 'setEnv', 'setSendPriority', 'setCompression', 'setImportantDelivery', 'setKeepNetworkOrder', 'sendAfter', 'sendExitAfter'];
-const R = [
+const IR = [
+  'spawn',
+  'setEnv',
+  'setSendPriority',
+  'setCompression',
+  'setImportantDelivery',
+  'setKeepNetworkOrder',
+  'sendAfter',
+  'sendWithPriorityAfter',
+  'sendExitAfter',
+  // Ergo 3.2 (ProcessInit state widened)
   'registerName',
   'unregisterName',
   'createAlias',
   'deleteAlias',
-  'sendImportant',
   'sendResponse',
   'sendResponseError',
-  'info',
+  'sendResponseImportant',
   'registerEvent',
   'link',
   'monitor',
   'call',
   'inspect',
 ];
+const R = ['sendImportant', 'info', 'sendEvent'];
 const IRT = ['send', 'sendWithPriority', 'sendExit'];
 const ANY = ['identity', 'env', 'lists', 'getters', 'log'];
 
@@ -91,6 +101,7 @@ function tryAll(self: Actor, sink: PID, tag: string): Promise<Results> {
   sync('setImportantDelivery', () => self.setImportantDelivery(false));
   sync('setKeepNetworkOrder', () => self.setKeepNetworkOrder(true));
   sync('sendAfter', () => self.sendAfter(sink, 'late', 60_000)());
+  sync('sendWithPriorityAfter', () => self.sendWithPriorityAfter(sink, 'late', MessagePriority.High, 60_000)());
   sync('sendExitAfter', () => self.sendExitAfter(sink, TerminateReasonNormal, 60_000)());
   // I/R/T
   sync('send', () => self.send(sink, `send from ${tag}`));
@@ -106,10 +117,20 @@ function tryAll(self: Actor, sink: PID, tag: string): Promise<Results> {
   const fakeRef = self.node.isAlive() ? self.node.makeRef() : (undefined as never);
   sync('sendResponse', () => self.sendResponse(sink, fakeRef, 1));
   sync('sendResponseError', () => self.sendResponseError(sink, fakeRef, new Error('x')));
+  // Allowed means past the state check: nobody waits for this ref, which is the next check.
+  sync('sendResponseImportant', () =>
+    self.sendResponseImportant(sink, fakeRef, 1).catch((e: { code?: string }) => {
+      if (e.code !== 'ERR_RESPONSE_IGNORED') throw e;
+    }),
+  );
   sync('info', () => self.info());
   sync('registerEvent', () => {
     self.registerEvent(`ev-${tag}`);
     self.unregisterEvent(`ev-${tag}`);
+  });
+  sync('sendEvent', () => {
+    // The token of an event the sink produced: the state check comes first.
+    self.sendEvent('sink-events', sinkToken!, 'x');
   });
   sync('link', () => {
     self.link(sink);
@@ -125,6 +146,8 @@ function tryAll(self: Actor, sink: PID, tag: string): Promise<Results> {
   return Promise.all(pending).then(() => out);
 }
 
+let sinkToken: Ref | undefined;
+
 class Idle extends Actor {
   override handleMessage() {}
 }
@@ -133,6 +156,7 @@ class Idle extends Actor {
 class Sink extends Actor {
   override init() {
     this.setTrapExit(true);
+    sinkToken = this.registerEvent('sink-events');
   }
   override handleMessage() {}
   override handleCall(_f: PID, _r: Ref, req: unknown) {
@@ -146,7 +170,7 @@ interface Observed {
 }
 
 describe('operations allowed per state (§2.1)', () => {
-  test('Init: I/R, I/R/T and any-state operations work; R-only ones fail with ErrNotAllowed', () =>
+  test('Init: I/R (Ergo 3.2: names, aliases, events, links, monitors, calls, inspect, responses), I/R/T and any-state operations work; R-only ones fail with ErrNotAllowed', () =>
     withNode(async (node) => {
       const sink = await node.spawn(Sink);
       const seen = deferred<Observed>();
@@ -309,7 +333,7 @@ describe('operations allowed per state (§2.1)', () => {
       class A extends Actor {
         override init() {
           try {
-            this.createAlias();
+            this.info();
           } catch (e) {
             got.resolve(e);
           }

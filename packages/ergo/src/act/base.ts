@@ -21,6 +21,7 @@ import type {
   SendTarget,
 } from '../gen/process.js';
 import type { Alias, Ref } from '../gen/ref.js';
+import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 
 /**
  * Base of Actor, Supervisor and Pool: holds the bound {@link Process} and forwards the process
@@ -143,6 +144,22 @@ export abstract class BehaviorBase implements ProcessBehavior {
     return this.#process.aliases();
   }
 
+  spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias {
+    return this.#process.spawnMeta(behavior, options);
+  }
+  sendExitMeta(meta: Alias, reason: Error): void {
+    this.#process.sendExitMeta(meta, reason);
+  }
+  sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc {
+    return this.#process.sendExitMetaAfter(meta, reason, delayMs);
+  }
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    return this.#process.inspectMeta(meta, ...items);
+  }
+  metaInfo(meta: Alias): MetaInfo {
+    return this.#process.metaInfo(meta);
+  }
+
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     this.#process.send(to, message, options);
   }
@@ -154,6 +171,9 @@ export abstract class BehaviorBase implements ProcessBehavior {
   }
   sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc {
     return this.#process.sendAfter(to, message, delayMs, priority);
+  }
+  sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
+    return this.#process.sendWithPriorityAfter(to, message, priority, delayMs);
   }
   sendExit(to: PID, reason: Error): void {
     this.#process.sendExit(to, reason);
@@ -167,8 +187,34 @@ export abstract class BehaviorBase implements ProcessBehavior {
   sendResponseError(to: PID, ref: Ref, error: Error): void {
     this.#process.sendResponseError(to, ref, error);
   }
+  /** Answers a call and reports whether the caller got it (see Process.sendResponseImportant). */
+  sendResponseImportant(to: PID, ref: Ref, value: unknown): Promise<void> {
+    return this.#process.sendResponseImportant(to, ref, value);
+  }
+  /** Answers a call with an error and reports whether the caller got it. */
+  sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
+    return this.#process.sendResponseErrorImportant(to, ref, error);
+  }
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     return this.#process.call(to, request, options);
+  }
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
+    return this.#process.callWithTimeout(to, request, timeoutMs);
+  }
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
+    return this.#process.callWithPriority(to, request, priority);
+  }
+  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
+    return this.#process.callImportant(to, request);
+  }
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.#process.callPID(to, request, timeoutMs);
+  }
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.#process.callProcessID(to, request, timeoutMs);
+  }
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
+    return this.#process.callAlias(to, request, timeoutMs);
   }
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
     return this.#process.inspect(pid, ...items);

@@ -40,6 +40,10 @@ export interface ApplicationMemberSpec {
   /** Registered name of the member ('' = unnamed). */
   name?: Atom | string;
   factory: ProcessFactory;
+  /**
+   * Spawn options of the member. Its init may take at most 15 s (Ergo 3.2): `initTimeout` is
+   * lowered to 15000 ms, and an async init still pending then fails the start with ErrTimeout.
+   */
   options?: ProcessOptions;
   args?: unknown[];
 }

@@ -58,7 +58,11 @@ export interface Core {
   /** An event published on the remote node, for the local subscribers of `message.event`. */
   routeSendEvent(from: PID, token: Ref, options: MessageOptions, message: MessageEvent): void;
   routeSendExit(from: PID, to: PID, reason: Error): void;
-  /** A reply to a local call (`options.ref`); `ok` false: `message` is the Error to reject with. */
+  /**
+   * A reply to a local call (`options.ref`); `ok` false: `message` is the Error to reject with. A
+   * reply nobody waits for is dropped, except an important one (`options.important`), which
+   * throws ErrResponseIgnored for the connection to report in its ack (Ergo 3.2).
+   */
   routeSendResponse(from: PID, to: PID, options: MessageOptions, message: unknown, ok?: boolean): void;
 
   // --- requests ------------------------------------------------------------------------------

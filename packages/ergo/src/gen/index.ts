@@ -13,5 +13,6 @@ export * from './process.js';
 export * from './node.js';
 export * from './cron.js';
 export * from './application.js';
+export * from './meta.js';
 export * from './core.js';
 export * from './network.js';

@@ -237,9 +237,13 @@ export interface Connection {
   /** Fans an event out to the subscribers on that node (one frame per node). */
   sendEvent(from: PID, options: MessageOptions, message: MessageEvent): void;
   sendExit(from: PID, to: PID, reason: Error): void;
-  /** `options.ref` is the call's ref. */
-  sendResponse(from: PID, to: PID, options: MessageOptions, response: unknown): void;
-  sendResponseError(from: PID, to: PID, options: MessageOptions, error: Error): void;
+  /**
+   * `options.ref` is the call's ref. With `options.important` (sendResponseImportant) a connection
+   * may return the Promise of the caller's node ack: it rejects with what that node reported
+   * (ErrResponseIgnored when the caller no longer waits, ErrProcessUnknown...).
+   */
+  sendResponse(from: PID, to: PID, options: MessageOptions, response: unknown): Promise<void> | void;
+  sendResponseError(from: PID, to: PID, options: MessageOptions, error: Error): Promise<void> | void;
 
   /** A local target that remote processes watch has ended. */
   sendTerminatePID(target: PID, reason: Error): void;

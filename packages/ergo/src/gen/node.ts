@@ -8,8 +8,10 @@ import type { Log, LogLevel, LoggerBehavior } from './log.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
 import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from './process.js';
-import type { ProcessState } from './priority.js';
-import type { Ref } from './ref.js';
+import type { MessagePriority, ProcessState } from './priority.js';
+import type { ProcessID } from './processid.js';
+import type { Alias, Ref } from './ref.js';
+import type { MetaInfo } from './meta.js';
 
 /** Version stamp of a node, the framework or a protocol. */
 export interface Version {
@@ -190,13 +192,40 @@ export interface Node {
 
   send(to: SendTarget, message: unknown, options?: SendOptions): void;
   sendExit(to: PID, reason: Error): void;
+  /**
+   * A synchronous request from the node (its core PID is the caller): resolves with the reply;
+   * rejects with ErrTimeout (default 5000 ms), ErrProcessUnknown, ErrProcessTerminated (the target
+   * ended first), ErrIncorrect (a bad option), the signal's reason. Never throws.
+   */
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  /** call() with a timeout in milliseconds (Ergo 3.2 takes seconds). ErrIncorrect unless 1..2^31-1. */
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown>;
+  /** call() with a priority. ErrIncorrect for an unknown priority. */
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
+  /** call() with important delivery: a remote target that is missing fails at once instead of timing out. */
+  callImportant(to: SendTarget, request: unknown): Promise<unknown>;
+  /** call() to a PID, with an optional timeout in milliseconds. ErrIncorrect for anything but a PID. */
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to a ProcessID, with an optional timeout in milliseconds. ErrIncorrect for anything but a ProcessID. */
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to an Alias, with an optional timeout in milliseconds. ErrIncorrect for anything but an Alias. */
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /**
+   * Asks a local process for its `handleInspect` map, by PID or registered name (Ergo 3.2's
+   * Node.Inspect); the request jumps to the target's urgent queue, the wait is 5 s. Rejects with
+   * ErrIncorrect (neither a PID nor a name), ErrProcessUnknown, ErrNotAllowed (a process of
+   * another node), ErrTimeout. Never throws.
+   */
+  inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref;
   unregisterEvent(name: Atom | string): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
 
   makeRef(): Ref;
-  /** ErrIncorrect unless `deadline` (Unix seconds) is in the future. */
+  /**
+   * A ref carrying `deadline` (Unix seconds, in id[2]): `ref.deadline()` reads it back and
+   * `ref.isAlive()` tells whether it has passed. ErrIncorrect unless the deadline is in the future.
+   */
   makeRefWithDeadline(deadline: number): Ref;
 
   /** Loads (declares) an application; resolves with its name. ErrTaken, ErrApplicationEmpty/Name/LoadPanic. */
@@ -228,6 +257,14 @@ export interface Node {
   /** The node's cron service (jobs, previews). ErrNodeTerminated once stopped. */
   cron(): Cron;
   logLevelProcess(pid: PID): LogLevel;
+  /** Snapshot of a local meta process. ErrMetaUnknown. */
+  metaInfo(meta: Alias): MetaInfo;
+  /** Asks a local meta for its `handleInspect` map (5 s). ErrMetaUnknown; ErrNotAllowed if remote. */
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>>;
+  /** Log level of a local meta process. ErrMetaUnknown. */
+  logLevelMeta(meta: Alias): LogLevel;
+  /** Sets the log level of a local meta process. ErrMetaUnknown, ErrIncorrect for a bad level. */
+  setLogLevelMeta(meta: Alias, level: LogLevel): void;
   setLogLevelProcess(pid: PID, level: LogLevel): void;
   /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name; ErrIncorrect for a level outside Trace..Panic. */
   loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void;

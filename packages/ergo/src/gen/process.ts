@@ -5,6 +5,7 @@
 import type { Atom } from './atom.js';
 import type { Event, EventOptions } from './event.js';
 import type { Log, LogLevel } from './log.js';
+import type { MetaBehavior, MetaInfo, MetaOptions } from './meta.js';
 import type { MessageEvent } from './messages.js';
 import type { Node } from './node.js';
 import type { CallOptions, CancelFunc, Compression, ProcessFallback, ProcessOptions, SendOptions } from './options.js';
@@ -129,9 +130,17 @@ export interface ProcessShortInfo {
 }
 
 /**
- * A process, as its behaviour sees it. States where each operation is allowed follow Ergo
+ * A process, as its behaviour sees it. States where each operation is allowed follow Ergo 3.2
  * (I = Init, R = Running, including waiting for a reply, T = inside terminate); elsewhere the
  * operation throws ErrNotAllowed. Synchronous operations throw ErgoError; async ones reject.
+ *
+ * In Init the process is not in the node's table yet: sends to its PID and lookups of it by name
+ * (processPID, inspect) fail until init has succeeded, while what it sets up in init is live at
+ * once: names and aliases take mail (queued until init ends), events take subscribers, links and
+ * monitors (its own, and those others make on its PID) are recorded, calls go out (an async
+ * `init` awaits them). If init fails, all of it is undone as at termination: names, aliases and
+ * events are released and their watchers notified with init's error, and so are the watchers of
+ * its PID; its own links and monitors are dropped, its pending calls fail.
  */
 export interface Process {
   /** The node this process lives on. */
@@ -158,9 +167,13 @@ export interface Process {
   /** Spawns a child registered under `name` (I/R). ErrTaken if the name is in use. */
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
 
-  /** Registers a name for this process (R). ErrTaken when it already has one or the name is used. */
+  /**
+   * Registers a name for this process (I/R). ErrTaken when it already has one or the name is
+   * used. Registered in init, the name takes mail at once (handled after init); processPID finds
+   * it once init has succeeded.
+   */
   registerName(name: Atom | string): void;
-  /** Drops this process' name (R); watchers of the name get ErrUnregistered. ErrNameUnknown if none. */
+  /** Drops this process' name (I/R); watchers of the name get ErrUnregistered. ErrNameUnknown if none. */
   unregisterName(): void;
 
   /** Env value (case-insensitive name), or undefined. */
@@ -186,9 +199,9 @@ export interface Process {
   setCompressionLevel(level: 0 | 1 | 2): void;
   setCompressionThreshold(threshold: number): void;
 
-  /** Creates an extra address of this process (R). */
+  /** Creates an extra address of this process (I/R). */
   createAlias(): Alias;
-  /** Deletes one of this process' aliases (R); watchers get ErrUnregistered. ErrAliasOwner / ErrAliasUnknown. */
+  /** Deletes one of this process' aliases (I/R); watchers get ErrUnregistered. ErrAliasOwner / ErrAliasUnknown. */
   deleteAlias(alias: Alias): void;
   /** This process' aliases, in creation order. */
   aliases(): Alias[];
@@ -208,30 +221,58 @@ export interface Process {
    * terminates. Returns a function that cancels it (true if it had not fired yet).
    */
   sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc;
+  /** sendAfter with an explicit priority (I/R; Ergo 3.2). ErrIncorrect for an unknown priority or a bad delay. */
+  sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc;
   /** Sends an exit signal (I/R/T). ErrNotAllowed towards self, parent or leader; ErrIncorrect without a reason. */
   sendExit(to: PID, reason: Error): void;
   /** sendExit after `delayMs` (I/R). */
   sendExitAfter(to: PID, reason: Error, delayMs: number): CancelFunc;
-  /** Answers a call (R): any process holding (pid, ref) may answer. */
+  /**
+   * Answers a call (I/R): any process holding (pid, ref) may answer. A reply nobody waits for any
+   * more is dropped. With the important flag on, a remote reply carries it (no wait for the ack).
+   */
   sendResponse(to: PID, ref: Ref, value: unknown): void;
-  /** Answers a call with an error (R): the caller's promise rejects with it. */
+  /** Answers a call with an error (I/R): the caller's promise rejects with it. */
   sendResponseError(to: PID, ref: Ref, error: Error): void;
+  /**
+   * Answers a call and reports whether the caller got it (I/R; Ergo 3.2). A local caller gets it
+   * at once: resolves, or rejects with ErrResponseIgnored when it no longer waits (timed out,
+   * ended) or ErrProcessUnknown when there is no such process. A remote reply travels with the
+   * important flag and resolves on the caller's node ack (it rejects with what that node
+   * reported, or ErrTimeout). ErrIncorrect for a `to` that is not a PID or a `ref` that is not a Ref.
+   */
+  sendResponseImportant(to: PID, ref: Ref, value: unknown): Promise<void>;
+  /** sendResponseImportant with an error for the caller to reject with (I/R; Ergo 3.2). */
+  sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void>;
 
   /**
-   * Makes a synchronous request (R) and suspends until the reply, the timeout (default 5000 ms,
+   * Makes a synchronous request (I/R) and suspends until the reply, the timeout (default 5000 ms,
    * ErrTimeout) or the signal. Calling your own PID fails at once (ErrNotAllowed); a local
    * target that dies with the request unanswered fails the call at once (ErrProcessTerminated,
-   * cause = its reason). Rejects rather than throws.
+   * cause = its reason). Rejects rather than throws. In init, an async `init` awaits it (the
+   * spawn waits meanwhile, bounded by `initTimeout`).
    */
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
-  /** Asks a local process for its `handleInspect` map (R); jumps to its urgent queue. */
+  /** call() with a timeout in milliseconds (I/R). ErrIncorrect unless 1..2^31-1. */
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown>;
+  /** call() with a priority (I/R). */
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
+  /** call() with important delivery (I/R): a remote target that is missing fails at once instead of timing out. */
+  callImportant(to: SendTarget, request: unknown): Promise<unknown>;
+  /** call() to a PID (I/R), with an optional timeout in milliseconds. ErrIncorrect for anything but a PID. */
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to a ProcessID (I/R), with an optional timeout in milliseconds. ErrIncorrect for anything but a ProcessID. */
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** call() to an Alias (I/R), with an optional timeout in milliseconds. ErrIncorrect for anything but an Alias. */
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown>;
+  /** Asks a local process for its `handleInspect` map (I/R); jumps to its urgent queue. */
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>>;
   /** Snapshot of this process (R). */
   info(): ProcessInfo;
 
-  /** Registers an event produced by this process (R); returns its token. ErrTaken when the name is used. */
+  /** Registers an event produced by this process (I/R); returns its token. ErrTaken when the name is used. */
   registerEvent(name: Atom | string, options?: EventOptions): Ref;
-  /** Unregisters one of this process' events (R); subscribers get ErrUnregistered. */
+  /** Unregisters one of this process' events (I/R); subscribers get ErrUnregistered. */
   unregisterEvent(name: Atom | string): void;
   /** Publishes to an event (R); any holder of the token may publish. ErrEventOwner on a wrong token. */
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
@@ -239,7 +280,7 @@ export interface Process {
   events(): Atom[];
 
   /**
-   * One-way link (R): this process gets an exit signal when the target ends. Synchronous for
+   * One-way link (I/R): this process gets an exit signal when the target ends. Synchronous for
    * every target: a target on another node is recorded at once and asked over the wire; if that
    * node refuses (no such process...) or the connection is lost, the exit signal arrives with
    * that reason (Erlang's `noproc` style). Throws ErrNetworkStopped / ErrNoConnection at once
@@ -254,14 +295,14 @@ export interface Process {
   linkAlias(target: Alias): void;
   unlinkAlias(target: Alias): void;
   /**
-   * Links to an event (R) and resolves to its buffered messages, oldest first. A local event
+   * Links to an event (I/R) and resolves to its buffered messages, oldest first. A local event
    * resolves at once (the subscription is recorded before this returns); a remote one when its
    * node answered. Rejects with ErrEventUnknown, ErrTargetExist, ErrNotAllowed (state).
    */
   linkEvent(target: Event): Promise<MessageEvent[]>;
   unlinkEvent(target: Event): void;
   /**
-   * Monitor (R): this process gets a MessageDown* when the target ends. A target on another node
+   * Monitor (I/R): this process gets a MessageDown* when the target ends. A target on another node
    * is recorded at once; a refusal or a lost connection arrives as the down reason (see link).
    */
   monitor(target: LinkTarget): void;
@@ -272,20 +313,38 @@ export interface Process {
   demonitorProcessID(target: ProcessID): void;
   monitorAlias(target: Alias): void;
   demonitorAlias(target: Alias): void;
-  /** Monitors an event (R) and resolves to its buffered messages; see {@link linkEvent}. */
+  /** Monitors an event (I/R) and resolves to its buffered messages; see {@link linkEvent}. */
   monitorEvent(target: Event): Promise<MessageEvent[]>;
   demonitorEvent(target: Event): void;
   /**
-   * Links to a remote node (R): this process gets MessageExitNode when the connection to it is
+   * Links to a remote node (I/R): this process gets MessageExitNode when the connection to it is
    * lost. ErrNotAllowed for its own node; ErrNetworkStopped / ErrNoConnection when unreachable.
    */
   linkNode(node: Atom | string): void;
-  /** Drops a node link (R). ErrTargetUnknown when there is none. */
+  /** Drops a node link (I/R). ErrTargetUnknown when there is none. */
   unlinkNode(node: Atom | string): void;
-  /** Monitors a remote node (R): MessageDownNode when the connection to it is lost. */
+  /** Monitors a remote node (I/R): MessageDownNode when the connection to it is lost. */
   monitorNode(node: Atom | string): void;
-  /** Drops a node monitor (R). ErrTargetUnknown when there is none. */
+  /** Drops a node monitor (I/R). ErrTargetUnknown when there is none. */
   demonitorNode(node: Atom | string): void;
+
+  /**
+   * Spawns a meta process owned by this one (I/R) and returns its alias. Its `init` runs now
+   * (synchronously; its error is thrown), `start` right after in the scheduler. The meta ends
+   * with this process (same reason). ErrIncorrect for a bad behaviour or options.
+   */
+  spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias;
+  /**
+   * Sends an exit signal to a meta process (I/R/T): it terminates with `reason`. ErrIncorrect
+   * without an Error, ErrAliasUnknown / ErrMetaUnknown, ErrMetaMailboxFull.
+   */
+  sendExitMeta(meta: Alias, reason: Error): void;
+  /** sendExitMeta after `delayMs` (I/R); the timer is this process' (cancelled when it ends). */
+  sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc;
+  /** Asks a local meta for its `handleInspect` map (I/R). ErrMetaUnknown; ErrNotAllowed if remote. */
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>>;
+  /** Snapshot of a meta process (R). ErrMetaUnknown. */
+  metaInfo(meta: Alias): MetaInfo;
 
   /** The logging handle of this process (any state). */
   readonly log: Log;

@@ -6,4 +6,5 @@ export * from './edf/index.js';
 export * from './handshake/index.js';
 export * from './proto/index.js';
 export * from './registrar/index.js';
+export * from './tls/index.js';
 export { WireError, type WireErrorCode } from './error.js';

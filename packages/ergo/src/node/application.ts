@@ -31,13 +31,14 @@ import {
 } from '../gen/errors.js';
 import { LogLevel } from '../gen/log.js';
 import type { Node } from '../gen/node.js';
+import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
 import { processShortInfo } from './info.js';
 import { describeValue, validateArgs, validateAtomName, validateEnv, validateLogLevelOption, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, type ProcessImpl } from './process.js';
-import { spawnLocal } from './spawn.js';
+import { cappedInitTimeout, spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 
 /** Default graceful stop timeout of an application (Ergo: 5 s). */
@@ -164,7 +165,9 @@ export class ApplicationManager {
     try {
       for (const m of a.spec.group) {
         if (!current()) throw ErrApplicationState.with(`${a.spec.name} was stopped while starting`);
-        const opts = level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined ? { ...m.options, logLevel: level } : (m.options ?? {});
+        const opts: ProcessOptions = level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined ? { ...m.options, logLevel: level } : { ...m.options };
+        // Ergo 3.2: a member's init may take at most 15 s, whatever its options say.
+        opts.initTimeout = cappedInitTimeout(opts.initTimeout);
         await spawnLocal(this.node, {
           factory: m.factory,
           options: opts,

@@ -5,7 +5,7 @@
 
 import type { Atom } from '../gen/atom.js';
 import type { RemoteApplicationStart, RemoteSpawnRequest, Core } from '../gen/core.js';
-import { ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrProcessUnknown, ErrTaken } from '../gen/errors.js';
+import { ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrProcessUnknown, ErrResponseIgnored, ErrTaken } from '../gen/errors.js';
 import type { Event } from '../gen/event.js';
 import { LogLevel } from '../gen/log.js';
 import { envName } from '../gen/env.js';
@@ -17,7 +17,8 @@ import { MailboxKind, type ProcessFactory } from '../gen/process.js';
 import type { ProcessID } from '../gen/processid.js';
 import type { Alias, Ref } from '../gen/ref.js';
 import { Q_URGENT } from './mailbox.js';
-import { checkSpawnOptions, spawnProcess } from './spawn.js';
+import { cappedInitTimeout, checkSpawnOptions, INIT_CAP_MS, spawnProcess } from './spawn.js';
+import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { NodeTarget, type KeyedHost, type Target } from './targets.js';
@@ -49,9 +50,10 @@ export class CoreImpl implements Core {
     return p;
   }
 
-  private byAlias(to: Alias): ProcessImpl {
+  private byAlias(to: Alias): ProcessImpl | MetaImpl {
     this.n.checkAlive();
-    const p = this.n.aliasOwner(to);
+    // A process alias, else a meta process: remote peers reach metas too (Ergo's RouteSendAlias).
+    const p = this.n.aliasOwner(to) ?? this.n.metas.get(to);
     if (p === undefined) throw ErrProcessUnknown.with(to.toString());
     return p;
   }
@@ -81,12 +83,13 @@ export class CoreImpl implements Core {
 
   routeSendResponse(_from: PID, to: PID, options: MessageOptions, message: unknown, ok = true): void {
     if (options.ref === undefined) throw ErrIncorrect.with('response without a ref');
-    this.n.router.settleLocal(to, options.ref, ok, message);
+    // An important reply is acked: the responder learns that nobody waited for it (Ergo 3.2).
+    if (!this.n.router.settleLocal(to, options.ref, ok, message) && options.important) throw ErrResponseIgnored.with(`${to} no longer waits for ${options.ref}`);
   }
 
-  private request(p: ProcessImpl, from: PID, options: MessageOptions, message: unknown, extra: unknown): void {
+  private request(p: ProcessImpl | MetaImpl, from: PID, options: MessageOptions, message: unknown, extra: unknown): void {
     if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
-    if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p);
+    if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
   }
 
@@ -214,7 +217,7 @@ export class CoreImpl implements Core {
     const perm = allowed(this.spawnable, name, source, 'spawn');
     const options = { ...request.processOptions };
     checkSpawnOptions(options);
-    options.initTimeout = options.initTimeout ? Math.min(options.initTimeout, REMOTE_INIT_CAP_MS) : REMOTE_INIT_CAP_MS;
+    options.initTimeout = cappedInitTimeout(options.initTimeout);
     const n = this.n;
     const env = new Map<string, unknown>();
     for (const [k, v] of n.envMap) env.set(k, v);
@@ -308,8 +311,8 @@ function allowed(table: Map<Atom, Permission>, name: Atom, source: Atom, what: s
   return p;
 }
 
-/** Ergo 3.2 caps the init of a remotely spawned process at 15 s. */
-export const REMOTE_INIT_CAP_MS = 15_000;
+/** Ergo 3.2 caps the init of a remotely spawned process at 15 s (the cap application members share). */
+export const REMOTE_INIT_CAP_MS = INIT_CAP_MS;
 
 function entries(env: Record<string, unknown> | Map<string, unknown> | undefined): Iterable<[string, unknown]> {
   if (env === undefined) return [];

@@ -13,15 +13,17 @@ import { validatePriority } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
 import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
 import type { Cron } from '../gen/cron.js';
-import { ErrIncorrect, ErrProcessTerminated } from '../gen/errors.js';
+import { ErrIncorrect, ErrNotAllowed, ErrProcessTerminated } from '../gen/errors.js';
 import type { EventOptions } from '../gen/event.js';
 import type { Log, LoggerBehavior, LogLevel } from '../gen/log.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
-import type { PID } from '../gen/pid.js';
+import { PID } from '../gen/pid.js';
+import { ProcessID } from '../gen/processid.js';
 import { MessagePriority, type ProcessState } from '../gen/priority.js';
 import { MailboxKind, type InitArgs, type ProcessBehavior, type ProcessFactory, type ProcessInfo, type ProcessShortInfo, type SendTarget } from '../gen/process.js';
-import type { Ref } from '../gen/ref.js';
+import { Alias, type Ref } from '../gen/ref.js';
+import type { MetaInfo } from '../gen/meta.js';
 import * as apps from './application_api.js';
 import { processInfo, processShortInfo } from './info.js';
 import * as logging from './logging.js';
@@ -213,6 +215,40 @@ export class NodeHandle implements Node {
     }
     return n.router.makeCall(null, n.pid, to, request, options, MailboxKind.Request);
   }
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
+    return this.call(to, request, { timeout: timeoutMs });
+  }
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
+    return this.call(to, request, { priority });
+  }
+  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
+    return this.call(to, request, { important: true });
+  }
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+  inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {
+    let n: NodeImpl;
+    let target: ProcessImpl;
+    try {
+      n = this.#e();
+      n.checkAlive();
+      if (pid instanceof PID && pid.node !== n.name) throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
+      target = names.resolveLocal(n, pid, 'inspect');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return n.router.makeCall(null, n.pid, target.pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
+  }
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
     const n = this.#e();
     return n.events.register(name as Atom, n.pid, null, options ?? {});
@@ -292,6 +328,33 @@ export class NodeHandle implements Node {
   }
   applicationsRunning(): Atom[] {
     return apps.applicationsRunning(this.#e());
+  }
+
+  // --- meta processes (meta_table.ts) ---------------------------------------------------------
+
+  metaInfo(meta: Alias): MetaInfo {
+    const n = this.#e();
+    n.checkAlive();
+    return n.metas.info(meta);
+  }
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    try {
+      const n = this.#e();
+      n.checkAlive();
+      return n.metas.inspect(null, n.pid, meta, items);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  logLevelMeta(meta: Alias): LogLevel {
+    const n = this.#e();
+    n.checkAlive();
+    return n.metas.logLevel(meta);
+  }
+  setLogLevelMeta(meta: Alias, level: LogLevel): void {
+    const n = this.#e();
+    n.checkAlive();
+    n.metas.setLogLevel(meta, level);
   }
 
   // --- logging (logging.ts) -------------------------------------------------------------------

@@ -34,7 +34,7 @@ export function processInfo(p: ProcessImpl): ProcessInfo {
     env: node.options.security?.exposeEnvInfo ? p.envList() : {},
     aliases: p.aliases(),
     events: p.events(),
-    metas: [],
+    metas: node.metas.aliasesOf(p),
     monitorsPID: monitors.pids,
     monitorsProcessID: monitors.processIDs,
     monitorsAlias: monitors.aliases,

@@ -22,9 +22,23 @@ import { ErrIncorrect } from '../gen/errors.js';
 export function registerName(node: NodeImpl, name: Atom | string, pid: PID): void {
   node.checkAlive();
   const n = validateName(name);
-  const p = node.processArg(pid, 'registerName');
+  bindName(node, n, node.processArg(pid, 'registerName'));
+}
+
+/**
+ * Registers `name` for a process of this node that may still be in init (Ergo 3.2 allows
+ * RegisterName there): like a spawn-time name, it takes mail at once (queued until init ends),
+ * while lookups by name (processPID, inspect) see the process only once it is in the table. A
+ * failed init releases it. Throws ErrNodeTerminated, ErrIncorrect, ErrAtomTooLong, ErrTaken.
+ */
+export function registerNameOf(node: NodeImpl, name: Atom | string, p: ProcessImpl): void {
+  node.checkAlive();
+  bindName(node, validateName(name), p);
+}
+
+function bindName(node: NodeImpl, n: Atom, p: ProcessImpl): void {
   if (node.names.has(n)) throw ErrTaken.with(`name '${n}'`);
-  if (p.name !== '') throw ErrTaken.with(`${pid} is registered as '${p.name}'`);
+  if (p.name !== '') throw ErrTaken.with(`${p.pid} is registered as '${p.name}'`);
   node.names.set(n, p);
   p.name = n;
   // Keep the source a MessageLogProcess (loggers tell sources apart with instanceof).

@@ -32,6 +32,7 @@ import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { ProcessTable } from './process_table.js';
 import { Relations } from './relations.js';
+import { MetaTable } from './meta_table.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { Shutdown, type StopHook } from './shutdown.js';
@@ -86,6 +87,12 @@ export class NodeImpl {
 
   readonly processes = new ProcessTable<ProcessImpl>();
   readonly names = new Map<Atom, ProcessImpl>();
+  /**
+   * Processes whose init is running (not in `processes` yet), by id. Ergo 3.2 lets init link,
+   * monitor, call and register: others may already link to or monitor such a process by PID, and
+   * a reply to it is told apart from one to nobody. Sends by PID still wait for the table.
+   */
+  readonly initing = new Map<number, ProcessImpl>();
   /** Processes inside an async init, with the function that fails their spawn (node stop). */
   readonly pendingInits = new Map<ProcessImpl, (err: Error) => void>();
   readonly aliasTable = new Map<string, ProcessImpl>();
@@ -94,6 +101,7 @@ export class NodeImpl {
   readonly calls = new CallRegistry();
   readonly targets = new TargetManager(this);
   readonly relations = new Relations(this);
+  readonly metas = new MetaTable(this);
   readonly events = new EventRegistry(this);
   readonly logRegistry = new LoggerRegistry();
   readonly logSink = (record: MessageLog, only: string): void => {
@@ -252,6 +260,12 @@ export class NodeImpl {
     const p = pid.node === this.name && pid.creation === this.creation ? this.processes.get(pid.id) : undefined;
     if (p === undefined) throw ErrProcessUnknown.with(String(pid));
     return p;
+  }
+
+  /** The local process of `pid`, in the table or still in init; undefined when none. */
+  processOrInit(pid: PID): ProcessImpl | undefined {
+    if (pid.node !== this.name || pid.creation !== this.creation) return undefined;
+    return this.processes.get(pid.id) ?? this.initing.get(pid.id);
   }
 
   /**

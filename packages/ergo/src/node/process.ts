@@ -1,6 +1,7 @@
 // The engine's process: identity, state machine, mailbox and the operations a behaviour performs
 // through it. Routing, registries and termination live on the node; this class checks the state
-// rules (Ergo's I/R/T masks) and delegates.
+// rules (Ergo's I/R/T masks, with Ergo 3.2's wider Init: names, aliases, events, links, monitors,
+// calls, inspect and responses work in init too) and delegates.
 
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
@@ -36,16 +37,18 @@ import {
 } from '../gen/process.js';
 import type { ProcessOptions } from '../gen/options.js';
 import { validateCompressionLevel, validateCompressionThreshold, validateCompressionType, validateTimeoutMs } from '../gen/validate.js';
-import { Alias, type Ref } from '../gen/ref.js';
+import { Alias, Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_URGENT } from './mailbox.js';
 import { NodeHandle } from './handle.js';
-import { resolveLocal } from './names.js';
+import { registerNameOf, resolveLocal } from './names.js';
 import type { NodeImpl } from './node.js';
 import type { Runnable } from './scheduler.js';
 import type { ConsumerHost, Relation, TargetHost } from './targets.js';
 import { spawnLocal } from './spawn.js';
+import { processInspectMeta, processMetaInfo, processSendExitMeta, processSendExitMetaAfter, processSpawnMeta } from './meta_table.js';
+import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 
 /** State masks (Ergo's isStateIR / isStateIRT / isRunning). WaitResponse counts as running. */
 const S_INIT = ProcessState.Init;
@@ -367,13 +370,14 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   // --- names ----------------------------------------------------------------------------------
 
   registerName(name: Atom | string): void {
-    this.allow(MASK_R, 'registerName');
+    this.allow(MASK_IR, 'registerName');
     if (this.name !== '') throw ErrTaken.with(`${this.pid} is registered as '${this.name}'`);
-    this.nodeImpl.registerName(name, this.pid);
+    // By the process itself: it may still be in init, outside the table (Ergo 3.2).
+    registerNameOf(this.nodeImpl, name, this);
   }
 
   unregisterName(): void {
-    this.allow(MASK_R, 'unregisterName');
+    this.allow(MASK_IR, 'unregisterName');
     if (this.name === '') throw ErrNameUnknown.with(`${this.pid} has no name`);
     this.nodeImpl.unregisterName(this.name);
   }
@@ -464,7 +468,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   // --- aliases --------------------------------------------------------------------------------
 
   createAlias(): Alias {
-    this.allow(MASK_R, 'createAlias');
+    this.allow(MASK_IR, 'createAlias');
     const ref = this.nodeImpl.makeRef();
     const alias = new Alias(ref.node, ref.creation, ref.id);
     this.nodeImpl.registerAlias(alias, this);
@@ -473,7 +477,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   deleteAlias(alias: Alias): void {
-    this.allow(MASK_R, 'deleteAlias');
+    this.allow(MASK_IR, 'deleteAlias');
     const owner = this.nodeImpl.aliasOwner(alias);
     if (owner === undefined) throw ErrAliasUnknown.with(alias.toString());
     if (owner !== this) throw ErrAliasOwner.with(alias.toString());
@@ -520,7 +524,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     }
   }
 
-  private addTimer(delayMs: number, fire: () => void): CancelFunc {
+  /** A timer owned by this process (cancelled when it terminates). */
+  addTimer(delayMs: number, fire: () => void): CancelFunc {
     // Node fires a timer longer than 2^31-1 ms after 1 ms: refuse it (as call timeouts do).
     validateTimeoutMs(delayMs, 'delay', true);
     const timers = (this.timers ??= new Set());
@@ -553,6 +558,12 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     });
   }
 
+  sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
+    this.allow(MASK_IR, 'sendWithPriorityAfter');
+    if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
+    return this.sendAfter(to, message, delayMs, priority);
+  }
+
   sendExit(to: PID, reason: Error): void {
     this.allow(MASK_IRT, 'sendExit');
     if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
@@ -579,19 +590,41 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   sendResponse(to: PID, ref: Ref, value: unknown): void {
-    this.allow(MASK_R, 'sendResponse');
+    this.allow(MASK_IR, 'sendResponse');
     this.nodeImpl.router.routeResponse(this.pid, to, ref, true, value, this);
     this.messagesOut++;
   }
 
   sendResponseError(to: PID, ref: Ref, error: Error): void {
-    this.allow(MASK_R, 'sendResponseError');
+    this.allow(MASK_IR, 'sendResponseError');
     this.nodeImpl.router.routeResponse(this.pid, to, ref, false, error, this);
     this.messagesOut++;
   }
 
+  sendResponseImportant(to: PID, ref: Ref, value: unknown): Promise<void> {
+    return this.respondImportant('sendResponseImportant', to, ref, true, value);
+  }
+
+  sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
+    if (!(error instanceof Error)) return Promise.reject(ErrIncorrect.with('sendResponseErrorImportant: the error must be an Error'));
+    return this.respondImportant('sendResponseErrorImportant', to, ref, false, error);
+  }
+
+  private respondImportant(op: string, to: PID, ref: Ref, ok: boolean, value: unknown): Promise<void> {
+    try {
+      this.allow(MASK_IR, op);
+      if (!(to instanceof PID)) throw ErrIncorrect.with(`${op}: the caller must be a PID`);
+      if (!(ref instanceof Ref)) throw ErrIncorrect.with(`${op}: the call's ref must be a Ref`);
+      const ack = this.nodeImpl.router.routeResponseImportant(this.pid, to, ref, ok, value, this);
+      this.messagesOut++;
+      return ack;
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
-    if ((this.st & MASK_R) === 0) {
+    if ((this.st & MASK_IR) === 0) {
       return Promise.reject(ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`));
     }
     if (to instanceof PID && to.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('call to itself'));
@@ -599,15 +632,42 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return this.nodeImpl.router.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
   }
 
+  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
+    return this.call(to, request, { timeout: timeoutMs });
+  }
+
+  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
+    return this.call(to, request, { priority });
+  }
+
+  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
+    return this.call(to, request, { important: true });
+  }
+
+  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+
+  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+
+  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
+    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
+    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+  }
+
   /**
-   * Inspects a local process (its behaviour's handleInspect), by PID or registered name. Running
-   * states only. Rejects with ErrIncorrect (neither a PID nor a name), ErrProcessUnknown (naming
+   * Inspects a local process (its behaviour's handleInspect), by PID or registered name. Init and
+   * running states. Rejects with ErrIncorrect (neither a PID nor a name), ErrProcessUnknown (naming
    * the target), ErrNotAllowed (a remote process, or itself: it could only time out).
    */
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {
     let target: ProcessImpl;
     try {
-      this.allow(MASK_R, 'inspect');
+      this.allow(MASK_IR, 'inspect');
       const n = this.nodeImpl;
       if (pid instanceof PID && pid.node !== n.name) throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
       target = resolveLocal(n, pid, 'inspect');
@@ -627,14 +687,14 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   // --- events ---------------------------------------------------------------------------------
 
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
-    this.allow(MASK_R, 'registerEvent');
+    this.allow(MASK_IR, 'registerEvent');
     const token = this.nodeImpl.events.register(name as Atom, this.pid, this, options ?? {});
     (this.eventNames ??= []).push(name as Atom);
     return token;
   }
 
   unregisterEvent(name: Atom | string): void {
-    this.allow(MASK_R, 'unregisterEvent');
+    this.allow(MASK_IR, 'unregisterEvent');
     this.nodeImpl.events.unregister(name as Atom, this.pid);
     const i = this.eventNames?.indexOf(name as Atom) ?? -1;
     if (i >= 0) this.eventNames!.splice(i, 1);
@@ -653,11 +713,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   // --- links and monitors ---------------------------------------------------------------------
 
   link(target: LinkTarget): void {
-    this.allow(MASK_R, 'link');
+    this.allow(MASK_IR, 'link');
     this.nodeImpl.relations.link(this, target);
   }
   unlink(target: LinkTarget): void {
-    this.allow(MASK_R, 'unlink');
+    this.allow(MASK_IR, 'unlink');
     this.nodeImpl.relations.unlink(this, target);
   }
   linkPID(target: PID): void {
@@ -680,7 +740,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
   linkEvent(target: Event): Promise<MessageEvent[]> {
     try {
-      this.allow(MASK_R, 'linkEvent');
+      this.allow(MASK_IR, 'linkEvent');
       return this.nodeImpl.relations.linkEvent(this, target);
     } catch (e) {
       return Promise.reject(e);
@@ -690,11 +750,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     this.unlink(target);
   }
   monitor(target: LinkTarget): void {
-    this.allow(MASK_R, 'monitor');
+    this.allow(MASK_IR, 'monitor');
     this.nodeImpl.relations.monitor(this, target);
   }
   demonitor(target: LinkTarget): void {
-    this.allow(MASK_R, 'demonitor');
+    this.allow(MASK_IR, 'demonitor');
     this.nodeImpl.relations.demonitor(this, target);
   }
   monitorPID(target: PID): void {
@@ -717,7 +777,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
   monitorEvent(target: Event): Promise<MessageEvent[]> {
     try {
-      this.allow(MASK_R, 'monitorEvent');
+      this.allow(MASK_IR, 'monitorEvent');
       return this.nodeImpl.relations.monitorEvent(this, target);
     } catch (e) {
       return Promise.reject(e);
@@ -727,20 +787,38 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     this.demonitor(target);
   }
   linkNode(node: Atom | string): void {
-    this.allow(MASK_R, 'linkNode');
+    this.allow(MASK_IR, 'linkNode');
     this.nodeImpl.relations.linkNode(this, node as Atom, true);
   }
   unlinkNode(node: Atom | string): void {
-    this.allow(MASK_R, 'unlinkNode');
+    this.allow(MASK_IR, 'unlinkNode');
     this.nodeImpl.relations.unlinkNode(this, node as Atom, true);
   }
   monitorNode(node: Atom | string): void {
-    this.allow(MASK_R, 'monitorNode');
+    this.allow(MASK_IR, 'monitorNode');
     this.nodeImpl.relations.linkNode(this, node as Atom, false);
   }
   demonitorNode(node: Atom | string): void {
-    this.allow(MASK_R, 'demonitorNode');
+    this.allow(MASK_IR, 'demonitorNode');
     this.nodeImpl.relations.unlinkNode(this, node as Atom, false);
+  }
+
+  // --- meta processes (meta_table.ts) ---------------------------------------------------------
+
+  spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias {
+    return processSpawnMeta(this, behavior, options);
+  }
+  sendExitMeta(meta: Alias, reason: Error): void {
+    processSendExitMeta(this, meta, reason);
+  }
+  sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc {
+    return processSendExitMetaAfter(this, meta, reason, delayMs);
+  }
+  inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
+    return processInspectMeta(this, meta, items);
+  }
+  metaInfo(meta: Alias): MetaInfo {
+    return processMetaInfo(this, meta);
   }
 
   // --- low level ------------------------------------------------------------------------------

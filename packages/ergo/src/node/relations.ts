@@ -59,7 +59,8 @@ export class Relations {
     const node = this.node;
     if (t instanceof PID) {
       if (p !== null && t.equals(p.pid)) throw ErrNotAllowed.with('link/monitor to itself');
-      const q = t.creation === node.creation ? node.processes.get(t.id) : undefined;
+      // A process still in init counts (Ergo 3.2 lets it call out, so others may watch it).
+      const q = node.processOrInit(t);
       if (q === undefined) throw ErrProcessUnknown.with(t.toString());
       if (forMonitor && q.st === S_TERMINATED) throw ErrProcessTerminated.with(t.toString());
       return q;
@@ -71,7 +72,8 @@ export class Relations {
       if (q === p) throw ErrNotAllowed.with('link/monitor to its own name');
     } else if (t instanceof Alias) {
       const owner = node.aliasOwner(t);
-      if (owner === undefined) throw ErrAliasUnknown.with(t.toString());
+      // A meta process' alias is a target too (its parent may watch it).
+      if (owner === undefined && node.metas.get(t) === undefined) throw ErrAliasUnknown.with(t.toString());
       if (owner === p) throw ErrNotAllowed.with('link/monitor to its own alias');
     } else if (t instanceof Event) {
       if (node.events.get(t.name) === undefined) throw ErrEventUnknown.with(t.toString());
@@ -81,10 +83,7 @@ export class Relations {
 
   /** The host of an existing target, for removals (undefined when it has no relations). */
   private existingHost(t: Target): TargetHost | undefined {
-    if (t instanceof PID && t.node === this.node.name) {
-      if (t.creation !== this.node.creation) return undefined;
-      return this.node.processes.get(t.id);
-    }
+    if (t instanceof PID && t.node === this.node.name) return this.node.processOrInit(t);
     return this.node.targets.keyedHost(t, false);
   }
 

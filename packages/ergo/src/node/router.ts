@@ -16,6 +16,7 @@ import {
   ErrProcessUnknown,
   ErrUnsupported,
   ErrAborted,
+  ErrResponseIgnored,
   toError,
 } from '../gen/errors.js';
 import { Event } from '../gen/event.js';
@@ -31,8 +32,9 @@ import type { PendingCall } from './calls.js';
 import { CoreImpl } from './core.js';
 import { nowNanos, type EventEntry } from './events.js';
 import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
+import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { S_DETACHED, S_INIT, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { isThenable, S_DETACHED, S_INIT, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { downMessage, exitMessage } from './relations.js';
 import { NodeTarget, RemoteConsumer, type ConsumerHost, type Target, type TargetHost } from './targets.js';
 
@@ -122,16 +124,17 @@ export class Router {
         return;
       }
     }
-    let p: ProcessImpl | undefined;
+    let p: ProcessImpl | MetaImpl | undefined;
     // How the sender addressed the target (the mailbox record's `extra`).
     let via: Atom | Alias | undefined;
     if (to instanceof PID) {
       if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
-      p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
-      if (p !== undefined) {
+      const pp = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+      if (pp !== undefined) {
         this.lastTo = to;
-        this.lastP = p;
+        this.lastP = pp;
       }
+      p = pp;
     } else if (typeof to === 'string') {
       p = n.names.get(to as Atom);
       via = to as Atom;
@@ -141,7 +144,8 @@ export class Router {
       via = to.name;
     } else if (to instanceof Alias) {
       if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
-      p = n.aliasTable.get(to.key);
+      // A process alias, else a meta process (meta_table.ts): priority does not apply to metas.
+      p = n.aliasTable.get(to.key) ?? n.metas.get(to);
       via = to;
     } else {
       throw ErrUnsupported.with(`send target ${String(to)}`);
@@ -200,12 +204,36 @@ export class Router {
     this.settleLocal(to, ref, ok, n.simulate === null ? value : this.copy(value));
   }
 
-  /** Settles the local pending call `ref` of `to` (a reply from here or from a connection). */
-  settleLocal(to: PID, ref: Ref, ok: boolean, value: unknown): void {
+  /**
+   * Settles the local pending call `ref` of `to` (a reply from here or from a connection). False
+   * when nobody waits for it (timed out, caller gone, unknown ref): the reply is dropped.
+   */
+  settleLocal(to: PID, ref: Ref, ok: boolean, value: unknown): boolean {
     const n = this.node;
     const c = n.calls.get(ref);
-    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return;
-    n.calls.settle(c, ok, value);
+    if (c === undefined || c.caller.id !== to.id || c.caller.creation !== to.creation) return false;
+    return n.calls.settle(c, ok, value);
+  }
+
+  /**
+   * An important reply (Ergo 3.2's SendResponseImportant): locally it settles the call now and
+   * resolves, or throws ErrResponseIgnored when the caller no longer waits (ErrProcessUnknown
+   * when the caller does not exist at all). Remotely it goes with the important flag and the
+   * promise is the connection's delivery ack (resolved at once by a connection without one).
+   * Throws ErrNodeTerminated, ErrNetworkStopped / the connector's errors.
+   */
+  routeResponseImportant(from: PID, to: PID, ref: Ref, ok: boolean, value: unknown, owner: ProcessImpl | null): Promise<void> {
+    const n = this.node;
+    n.checkAlive();
+    if (to.node !== n.name) {
+      const conn = this.connection(to.node);
+      const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, true, ref);
+      const ack: unknown = ok ? conn.sendResponse(from, to, options, value) : conn.sendResponseError(from, to, options, toError(value));
+      return isThenable(ack) ? Promise.resolve(ack).then(() => undefined) : Promise.resolve();
+    }
+    if (this.settleLocal(to, ref, ok, n.simulate === null ? value : this.copy(value))) return Promise.resolve();
+    if (!to.equals(n.pid) && n.processOrInit(to) === undefined) throw ErrProcessUnknown.with(to.toString());
+    throw ErrResponseIgnored.with(`${to} no longer waits for ${ref}`);
   }
 
   // --- calls ------------------------------------------------------------------------------------
@@ -216,7 +244,7 @@ export class Router {
    */
   makeCall(owner: ProcessImpl | null, from: PID, to: SendTarget, request: unknown, options: CallOptions | undefined, kind: MailboxKind): Promise<unknown> {
     const n = this.node;
-    let p: ProcessImpl | undefined;
+    let p: ProcessImpl | MetaImpl | undefined;
     let via: Atom | Alias | undefined;
     let remote: PID | ProcessID | Alias | undefined;
     let timeout = DEFAULT_REQUEST_TIMEOUT;
@@ -242,7 +270,7 @@ export class Router {
         via = to.name;
       } else if (to instanceof Alias) {
         if (to.node !== n.name) remote = to;
-        else p = n.aliasTable.get(to.key);
+        else p = n.aliasTable.get(to.key) ?? n.metas.get(to);
         via = to;
       } else {
         throw ErrUnsupported.with(`call target ${String(to)}`);
@@ -253,7 +281,8 @@ export class Router {
       }
       if (p === undefined) throw ErrProcessUnknown.with(String(to));
       // A killed process (zombee) takes no new requests: the call fails at once.
-      if ((p.st & S_GONE) !== 0) throw n.errTerminated(p);
+      // (Metas leave the table as they end: their states never match.)
+      if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
     } catch (e) {
       return Promise.reject(e);
     }

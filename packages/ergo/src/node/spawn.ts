@@ -1,6 +1,8 @@
 // Spawning: build the process (identity, env layers, options), run the behaviour's init, and only
 // then put it in the process table. A spawn-time name is reserved before init so others can
 // already send to it; messages sent meanwhile (self-sends included) wait and run right after.
+// While init runs the process is in `node.initing`: Ergo 3.2 lets init link, monitor, call and
+// register, so others may already watch it by PID; a failed init undoes all of it (failedInit).
 
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
@@ -55,6 +57,17 @@ export interface LocalSpawn {
   /** Env layer between the node and the parent (the application's env). */
   applicationEnv?: Map<string, unknown> | null;
   onSpawned?: (p: ProcessImpl) => void;
+}
+
+/**
+ * Ergo 3.2 caps the init of a remotely spawned process and of an application member at 15 s
+ * (milliseconds here): an async init still pending then fails the spawn with ErrTimeout.
+ */
+export const INIT_CAP_MS = 15_000;
+
+/** An `initTimeout` under the cap: unset or 0 becomes the cap, a larger value is lowered to it. */
+export function cappedInitTimeout(initTimeout: number | undefined): number {
+  return initTimeout ? Math.min(initTimeout, INIT_CAP_MS) : INIT_CAP_MS;
 }
 
 /** Creates a behaviour from a class (has `processInit` on its prototype) or a factory function. */
@@ -188,6 +201,7 @@ export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
       node.names.set(register, p);
       p.name = register;
     }
+    node.initing.set(p.pid.id, p);
     r = p.behaviorObj.processInit(p, req.args);
   } catch (e) {
     // Anything init throws is wrapped like a handler's panic (a non-Error becomes an ErgoError
@@ -269,11 +283,13 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnReques
     return Promise.reject(err);
   }
   if (parent !== null) {
-    if (options.linkParent) node.targets.add(true, p, parent.pid, parent);
+    // Either side may have linked already, in init (Ergo 3.2) or to the child still in init.
+    if (options.linkParent && !node.targets.has(true, p, parent)) node.targets.add(true, p, parent.pid, parent);
     // A parent that ended meanwhile (LinkChild alone does not fail the spawn) cannot be told.
-    if (options.linkChild && !isGone(parent.st)) node.targets.add(true, parent, p.pid, p);
+    if (options.linkChild && !isGone(parent.st) && !node.targets.has(true, parent, p)) node.targets.add(true, parent, p.pid, p);
   }
   p.st = S_SLEEP;
+  node.initing.delete(p.pid.id);
   node.processes.set(p.pid.id, p);
   node.processSpawned(p);
   if (p.mb.size > 0) node.scheduler.enqueue(p);

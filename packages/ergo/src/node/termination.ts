@@ -55,6 +55,7 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
   if (p.eventNames !== null) {
     for (const name of p.eventNames) node.events.producerEnded(name, reason);
   }
+  if (node.metas.size > 0) node.metas.parentEnded(p, reason);
   if (p.loggerName !== '') {
     try {
       node.logRegistry.delete(p.loggerName);
@@ -185,6 +186,7 @@ export function forceTerminate(node: NodeImpl, p: ProcessImpl): void {
 
 /** Init failed (error, throw, timeout, node stopping): undo the spawn; terminate is not called. */
 export function failedInit(node: NodeImpl, p: ProcessImpl, err: Error): void {
+  node.initing.delete(p.pid.id);
   if (isGone(p.st)) return;
   // Children spawned during init with LinkChild are stopped with the same reason.
   const own = node.targets.targetsOf(p).links;

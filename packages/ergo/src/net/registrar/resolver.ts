@@ -1,0 +1,125 @@
+// Resolving node names through the embedded registrar (WIRE.md §4.3): one UDP request to the
+// registrar port on the host part of the name, one datagram back. A node that serves the
+// registrar itself answers names on its own host from memory.
+
+import dgram from 'node:dgram';
+import { ErgoError, ErrIncorrect, ErrNoRoute, ErrTimeout, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
+import type { Atom } from '../../gen/atom.js';
+import type { ApplicationRoute, ProxyRoute, Resolver, Route } from '../../gen/network.js';
+import { Route as WireRoute, WireVersion } from '../edf/framework.js';
+import { MessageResolveReply, MessageResolveRoutes } from './messages.js';
+import { RegistrarCodec, RegistrarPacketType } from './packet.js';
+
+/** Longest node name on the wire (an atom), in UTF-8 bytes. */
+export const MAX_NODE_NAME = 255;
+
+/**
+ * Splits `name@host`.
+ * @throws ErgoError ERR_INCORRECT unless there is exactly one `@` between non-empty parts and the
+ *   name fits in {@link MAX_NODE_NAME} UTF-8 bytes.
+ */
+export function splitNodeName(node: string): { name: string; host: string } {
+  const at = node.indexOf('@');
+  if (at <= 0 || at === node.length - 1 || node.indexOf('@', at + 1) !== -1) throw ErrIncorrect.with(`node name must be name@host, got ${JSON.stringify(node)}`);
+  if (Buffer.byteLength(node, 'utf8') > MAX_NODE_NAME) throw ErrIncorrect.with(`node name is longer than ${MAX_NODE_NAME} bytes`);
+  return { name: node.slice(0, at), host: node.slice(at + 1) };
+}
+
+/** A gen Route as the wire carries it. */
+export function toWireRoute(r: Route): WireRoute {
+  return new WireRoute({
+    host: r.host,
+    port: r.port,
+    tls: r.tls,
+    handshakeVersion: new WireVersion(r.handshakeVersion),
+    protoVersion: new WireVersion(r.protoVersion),
+  });
+}
+
+/** A wire route as gen's plain {@link Route} (an empty host stays empty: it means the name's host). */
+export function fromWireRoute(r: WireRoute): Route {
+  return { host: r.host, port: r.port, tls: r.tls, handshakeVersion: { ...r.handshakeVersion }, protoVersion: { ...r.protoVersion } };
+}
+
+/** Options of {@link EmbeddedResolver}. */
+export interface EmbeddedResolverOptions {
+  /** Registrar port on every host. Default 4499. */
+  port: number;
+  /** How long to wait for the UDP reply, in ms (Ergo: 3 s). Expiry rejects with ERR_TIMEOUT. */
+  resolveTimeout: number;
+  /** Answers from memory for names on `host` when this node serves the registrar; undefined = ask by UDP. */
+  local?: (host: string, node: string) => Route[] | null | undefined;
+}
+
+/**
+ * The {@link Resolver} of the embedded registrar. Stateless between calls (one UDP socket per
+ * request, closed when it is answered), so it works before and without registration.
+ */
+export class EmbeddedResolver implements Resolver {
+  readonly #codec = new RegistrarCodec();
+  readonly #options: EmbeddedResolverOptions;
+
+  constructor(options: EmbeddedResolverOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * Routes of `node`, each as registered (an empty host means the host of the node name).
+   * @throws ErgoError ERR_INCORRECT (not name@host), ERR_NO_ROUTE (the registrar does not know
+   *   the name, or the host cannot be reached), ERR_TIMEOUT (no reply within `resolveTimeout`).
+   */
+  async resolve(node: Atom): Promise<Route[]> {
+    const { host } = splitNodeName(node);
+    const local = this.#options.local?.(host, node);
+    if (local !== undefined) {
+      if (local === null || local.length === 0) throw ErrNoRoute.with(`registrar does not know ${node}`);
+      return local;
+    }
+    const reply = await this.#ask(host, node);
+    if (reply.error !== null) {
+      if (ErrUnknown.is(reply.error)) throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port} does not know ${node}`);
+      throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port}: ${reply.error.message}`, reply.error);
+    }
+    if (reply.routes === null || reply.routes.length === 0) throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port} has no routes for ${node}`);
+    return reply.routes.map(fromWireRoute);
+  }
+
+  /** The embedded registrar has no proxy routes. @throws ErgoError ERR_UNSUPPORTED always. */
+  resolveProxy(_node: Atom): Promise<ProxyRoute[]> {
+    return Promise.reject(ErrUnsupported.with('the embedded registrar does not resolve proxy routes'));
+  }
+
+  /** The embedded registrar has no application routes. @throws ErgoError ERR_UNSUPPORTED always. */
+  resolveApplication(_name: Atom): Promise<ApplicationRoute[]> {
+    return Promise.reject(ErrUnsupported.with('the embedded registrar does not resolve application routes'));
+  }
+
+  #ask(host: string, node: string): Promise<MessageResolveReply> {
+    const { port, resolveTimeout } = this.#options;
+    const request = this.#codec.encode(new MessageResolveRoutes({ node }));
+    return new Promise((resolve, reject) => {
+      const udp = dgram.createSocket('udp4');
+      let settled = false;
+      const finish = (err: ErgoError | null, reply?: MessageResolveReply): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        udp.close();
+        if (err !== null) reject(err);
+        else resolve(reply!);
+      };
+      const timer = setTimeout(() => finish(ErrTimeout.with(`no reply from the registrar at ${host}:${port} within ${resolveTimeout} ms resolving ${node}`)), resolveTimeout);
+      udp.on('error', (err) => finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err)));
+      udp.on('message', (msg) => {
+        try {
+          finish(null, this.#codec.decode(msg, RegistrarPacketType.ResolveReply) as MessageResolveReply);
+        } catch (err) {
+          finish(ErrNoRoute.with(`registrar at ${host}:${port} sent a bad reply: ${(err as Error).message}`, err));
+        }
+      });
+      udp.send(request, port, host, (err) => {
+        if (err) finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err));
+      });
+    });
+  }
+}

@@ -1,0 +1,155 @@
+// The embedded registrar (ESRD:R1) between ergo-ts nodes, on real loopback sockets and a free
+// port per test (never 4499): the first node serves, later ones register as clients, names are
+// unique per host, resolving goes over UDP (or memory on the server), and when the serving node
+// goes (also killed, in another OS process) a client takes over and the others re-register.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import net from 'node:net';
+import readline from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { createEmbeddedRegistrar, EmbeddedRegistrar, EmbeddedResolver } from '../src/net/registrar/index.js';
+import { freePort, localNode, routesOn } from './registrar_helpers.js';
+
+test('first node serves, the second registers as a client; both resolve each other; duplicates are refused', async () => {
+  const port = await freePort();
+  const a = await localNode('rega@localhost');
+  const b = await localNode('regb@localhost');
+  const ra = createEmbeddedRegistrar({ port });
+  const rb = new EmbeddedRegistrar({ port });
+  const dup = new EmbeddedRegistrar({ port });
+  try {
+    await ra.register(a.reg, routesOn(15001));
+    assert.equal(ra.role(), 'server');
+    assert.equal(ra.info().embeddedServer, true);
+    const seen = once(ra, 'registered');
+    await rb.register(b.reg, routesOn(15002));
+    assert.equal(rb.role(), 'client');
+    assert.equal(rb.info().embeddedServer, false);
+    assert.deepEqual(await seen, ['regb@localhost']);
+    assert.deepEqual((await ra.nodes()).sort(), ['rega@localhost', 'regb@localhost']);
+    await assert.rejects(rb.nodes(), { code: 'ERR_UNSUPPORTED' });
+
+    // The client resolves over UDP, the server from memory; the host stays empty (the name's host).
+    const [viaUdp] = await rb.resolver().resolve('rega@localhost');
+    assert.equal(viaUdp!.port, 15001);
+    assert.equal(viaUdp!.host, '');
+    assert.equal(viaUdp!.handshakeVersion.name, 'EHS');
+    assert.equal((await ra.resolver().resolve('regb@localhost'))[0]!.port, 15002);
+    await assert.rejects(rb.resolver().resolve('nobody@localhost'), { code: 'ERR_NO_ROUTE' });
+    await assert.rejects(ra.resolver().resolve('nobody@localhost'), { code: 'ERR_NO_ROUTE' });
+    await assert.rejects(ra.resolver().resolve('no-at-sign'), { code: 'ERR_INCORRECT' });
+
+    // A duplicate name (the server's own, or a client's) gets ERR_TAKEN: the node must not start.
+    await assert.rejects(dup.register(a.reg, routesOn(15003)), { code: 'ERR_TAKEN' });
+    await assert.rejects(dup.register(b.reg, routesOn(15003)), { code: 'ERR_TAKEN' });
+    await assert.rejects(ra.register(a.reg, routesOn(15001)), { code: 'ERR_NOT_ALLOWED' });
+
+    // A client leaving unregisters its name.
+    const gone = once(ra, 'unregistered');
+    rb.terminate();
+    assert.deepEqual(await gone, ['regb@localhost']);
+    await assert.rejects(ra.resolver().resolve('regb@localhost'), { code: 'ERR_NO_ROUTE' });
+  } finally {
+    for (const r of [ra, rb, dup]) r.terminate();
+    await a.node.stop();
+    await b.node.stop();
+  }
+});
+
+test('when the serving node goes, a client takes over and the other clients re-register with it', async () => {
+  const port = await freePort();
+  const nodes = await Promise.all(['tka@localhost', 'tkb@localhost', 'tkc@localhost'].map(localNode));
+  const opts = { port, retryInterval: 100 };
+  const server = new EmbeddedRegistrar(opts);
+  const taker = new EmbeddedRegistrar(opts);
+  const follower = new EmbeddedRegistrar({ ...opts, disableServer: true });
+  try {
+    await server.register(nodes[0]!.reg, routesOn(16001));
+    await taker.register(nodes[1]!.reg, routesOn(16002));
+    await follower.register(nodes[2]!.reg, routesOn(16003));
+    assert.equal(taker.role(), 'client');
+    assert.equal(follower.role(), 'client');
+
+    const tookOver = once(taker, 'role');
+    const followerBack = once(follower, 'role');
+    server.terminate();
+    assert.deepEqual(await tookOver, ['server']);
+    assert.deepEqual(await followerBack, ['client']);
+    // The follower may register before or after the taker's 'role' event; the table converges.
+    assert.deepEqual((await taker.nodes()).sort(), ['tkb@localhost', 'tkc@localhost']);
+    assert.equal((await follower.resolver().resolve('tkb@localhost'))[0]!.port, 16002);
+    await assert.rejects(follower.resolver().resolve('tka@localhost'), { code: 'ERR_NO_ROUTE' });
+    assert.ok(nodes[1]!.logs.some((l) => l.includes('lost the connection to the registrar server')), nodes[1]!.logs.join(''));
+  } finally {
+    for (const r of [server, taker, follower]) r.terminate();
+    for (const n of nodes) await n.node.stop();
+  }
+});
+
+test('client-only mode without a server, a foreign program on the port, bad options', async () => {
+  const port = await freePort();
+  const n = await localNode('lone@localhost');
+  try {
+    await assert.rejects(new EmbeddedRegistrar({ port, disableServer: true }).register(n.reg, routesOn(17001)), { code: 'ERR_NO_CONNECTION' });
+
+    // Something that accepts TCP on the port but never answers: registration times out (the
+    // UDP side is free, but the TCP bind fails, so this node must be a client).
+    const foreign = net.createServer((s) => s.on('error', () => {}));
+    foreign.listen(port, '127.0.0.1');
+    await once(foreign, 'listening');
+    try {
+      const r = new EmbeddedRegistrar({ port, registerTimeout: 200 });
+      await assert.rejects(r.register(n.reg, routesOn(17001)), { code: 'ERR_TIMEOUT' });
+      assert.equal(r.role(), 'none');
+    } finally {
+      foreign.close();
+    }
+
+    assert.throws(() => new EmbeddedRegistrar({ port: 0 }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => new EmbeddedRegistrar({ port: 70000 }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => new EmbeddedRegistrar({ registerTimeout: 0.5 }), { code: 'ERR_INCORRECT' });
+    await assert.rejects(new EmbeddedRegistrar({ port }).register(n.reg, routesOn(0)), { code: 'ERR_INCORRECT' });
+    const r = new EmbeddedRegistrar({ port });
+    r.terminate();
+    await assert.rejects(r.register(n.reg, routesOn(17001)), { code: 'ERR_NOT_ALLOWED' });
+    await assert.rejects(r.registerProxy('x@y'), { code: 'ERR_UNSUPPORTED' });
+    await assert.rejects(r.resolver().resolveApplication('app'), { code: 'ERR_UNSUPPORTED' });
+    await assert.rejects(r.config('a'), { code: 'ERR_UNSUPPORTED' });
+    assert.deepEqual(r.version(), { name: 'ESRD', release: 'R1', license: 'MIT' });
+  } finally {
+    await n.node.stop();
+  }
+});
+
+test('a resolver with nobody on the port times out with ERR_TIMEOUT', async () => {
+  const port = await freePort();
+  const resolver = new EmbeddedResolver({ port, resolveTimeout: 150 });
+  await assert.rejects(resolver.resolve('x@127.0.0.1'), { code: 'ERR_TIMEOUT' });
+});
+
+test('a serving node in another OS process is killed with SIGKILL: the client here takes over', async () => {
+  const port = await freePort();
+  const child = spawn(process.execPath, [fileURLToPath(new URL('./registrar_child.js', import.meta.url)), 'crash@localhost', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const n = await localNode('survivor@localhost');
+  const survivor = new EmbeddedRegistrar({ port, retryInterval: 100 });
+  try {
+    const [line] = (await once(readline.createInterface({ input: child.stdout }), 'line')) as [string];
+    assert.deepEqual(JSON.parse(line), { role: 'server' });
+    await survivor.register(n.reg, routesOn(18002));
+    assert.equal(survivor.role(), 'client');
+    assert.equal((await survivor.resolver().resolve('crash@localhost'))[0]!.port, 18001);
+
+    const tookOver = once(survivor, 'role');
+    child.kill('SIGKILL');
+    assert.deepEqual(await tookOver, ['server']);
+    assert.deepEqual(await survivor.nodes(), ['survivor@localhost']);
+    await assert.rejects(survivor.resolver().resolve('crash@localhost'), { code: 'ERR_NO_ROUTE' });
+  } finally {
+    child.kill('SIGKILL');
+    survivor.terminate();
+    await n.node.stop();
+  }
+});
