@@ -12,6 +12,9 @@ import { Alias, type Ref } from '../gen/ref.js';
 import { BehaviorBase } from './base.js';
 import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
 
+const TRAP_EXIT = 1;
+const SPLIT_HANDLE = 2;
+
 /** Messages an actor handles per scheduling turn before others get theirs. */
 export const ACTOR_BATCH = 64;
 
@@ -35,23 +38,23 @@ export type HandlerResult = void | undefined | Error | Stop | Promise<void | und
  * from the parent, which always terminates.
  */
 export class Actor extends BehaviorBase {
-  #trap = false;
-  #split = false;
+  /** TRAP_EXIT | SPLIT_HANDLE (one field: an idle actor stays small). */
+  #flags = 0;
   #mb!: ProcessMailbox;
 
   /** When on, exit signals (except the parent's) arrive as MessageExit* messages. */
   setTrapExit(trap: boolean): void {
-    this.#trap = trap;
+    this.#flags = trap ? this.#flags | TRAP_EXIT : this.#flags & ~TRAP_EXIT;
   }
   trapExit(): boolean {
-    return this.#trap;
+    return (this.#flags & TRAP_EXIT) !== 0;
   }
   /** When on, mail addressed by name/alias goes to the *Name / *Alias callbacks. */
   setSplitHandle(split: boolean): void {
-    this.#split = split;
+    this.#flags = split ? this.#flags | SPLIT_HANDLE : this.#flags & ~SPLIT_HANDLE;
   }
   splitHandle(): boolean {
-    return this.#split;
+    return (this.#flags & SPLIT_HANDLE) !== 0;
   }
 
   /** Called with the spawn arguments. Return an Error (or throw) to fail the spawn. */
@@ -168,7 +171,7 @@ export class Actor extends BehaviorBase {
   }
 
   #regular(from: PID, message: unknown, via: unknown): unknown {
-    if (this.#split && via !== undefined) {
+    if ((this.#flags & SPLIT_HANDLE) !== 0 && via !== undefined) {
       if (typeof via === 'string') return this.handleMessageName(via as Atom, from, message);
       if (via instanceof Alias) return this.handleMessageAlias(via, from, message);
     }
@@ -181,8 +184,8 @@ export class Actor extends BehaviorBase {
     if (Array.isArray(extra)) {
       ref = extra[0] as Ref;
       const via = extra[1] as unknown;
-      if (this.#split && typeof via === 'string') r = this.handleCallName(via as Atom, from, ref, request);
-      else if (this.#split && via instanceof Alias) r = this.handleCallAlias(via, from, ref, request);
+      if ((this.#flags & SPLIT_HANDLE) !== 0 && typeof via === 'string') r = this.handleCallName(via as Atom, from, ref, request);
+      else if ((this.#flags & SPLIT_HANDLE) !== 0 && via instanceof Alias) r = this.handleCallAlias(via, from, ref, request);
       else r = this.handleCall(from, ref, request);
     } else {
       ref = extra as Ref;
@@ -195,7 +198,7 @@ export class Actor extends BehaviorBase {
   #exit(from: PID, message: unknown): unknown {
     // Trapped exits become messages, except an exit from the parent, which always terminates.
     const fromParent = message instanceof MessageExitPID && from.equals(this.parent);
-    if (this.#trap && !fromParent) return this.#regular(from, message, undefined);
+    if ((this.#flags & TRAP_EXIT) !== 0 && !fromParent) return this.#regular(from, message, undefined);
     return exitReason(message);
   }
 }
