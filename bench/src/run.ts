@@ -36,7 +36,7 @@ const childPath = join(here, 'child.js');
 const tmpDir = join(benchDir, '.bench-tmp');
 
 /** Suites run first, in this order; any other file in suites/ follows alphabetically. */
-const SUITE_ORDER = ['messaging', 'processes', 'events', 'edf', 'web'];
+const SUITE_ORDER = ['messaging', 'processes', 'events', 'edf', 'web', 'network'];
 /** Suites the runner expects; a missing one is reported as not available (not as a failure). */
 const EXPECTED = ['edf'];
 const DEFAULT_TIMEOUT_S = 180;

@@ -352,12 +352,23 @@ export interface Acceptor {
   info(): AcceptorInfo;
 }
 
-/** Options of one acceptor (`gen.AcceptorOptions`); port 15000 with a range of 50 by default. */
+/**
+ * Options of one acceptor (`gen.AcceptorOptions`). Port: unset = Ergo's scan from 11144 up to
+ * `portRange` (an absolute last port, default 50000); a number = that port (or up to
+ * `portRange`); 0 = a port the OS picks (port extension, for tests).
+ */
 export interface AcceptorOptions {
   cookie?: string;
+  /** Listen host (default: the host part of the node name). */
   host?: string;
   port?: number;
   portRange?: number;
+  /** Host registered for this acceptor when the node is reached through NAT (Ergo 3.2). */
+  routeHost?: string;
+  /** Port registered for this acceptor when the node is reached through NAT (Ergo 3.2). */
+  routePort?: number;
+  /** TCP links per connection offered to nodes that connect here (default 3, Ergo's). */
+  poolSize?: number;
   tcp?: 'tcp' | 'tcp4' | 'tcp6';
   bufferSize?: number;
   maxMessageSize?: number;
@@ -376,13 +387,25 @@ export interface NetworkOptions {
   /** Shared secret; a random one is generated (with a warning) when empty. */
   cookie?: string;
   flags?: NetworkFlags;
-  registrar?: Registrar;
+  /** The registrar: default Ergo's embedded one (ESRD, port 4499); `null` = none (static routes only). */
+  registrar?: Registrar | null;
   handshake?: Handshake;
   proto?: Proto;
   acceptors?: AcceptorOptions[];
+  /** Certificate for dialling TLS routes that have none of their own (client certificate for mutual TLS). */
+  certManager?: CertManager;
   insecureSkipVerify?: boolean;
   /** Largest incoming message in bytes (0 = no limit). */
   maxMessageSize?: number;
+  /** Static routes added at start (as `Network.addRoute`). */
+  routes?: { match: string; route: NetworkRoute; weight?: number }[];
+  /**
+   * Operations queued for one node while it is being connected (default 10000); more fail with
+   * `ERR_DIAL_QUEUE_FULL`.
+   */
+  dialQueueLimit?: number;
+  /** Milliseconds to set up a connection (TCP, TLS and handshake; default 5000). ErrNoConnection after. */
+  dialTimeout?: number;
   proxyAccept?: { cookie?: string; flags?: NetworkProxyFlags };
   proxyTransit?: Record<string, never>;
 }

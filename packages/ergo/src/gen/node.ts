@@ -1,6 +1,7 @@
 // The node contract: what user code (and the network stack later) can do with a node.
 
 import type { Atom } from './atom.js';
+import type { Network, NetworkOptions } from './network.js';
 import type { Cron, CronOptions } from './cron.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from './application.js';
 import type { EventOptions } from './event.js';
@@ -99,8 +100,12 @@ export interface NodeOptions {
    * tested on one node (default false).
    */
   simulateRemote?: boolean;
-  /** Reserved for the network stack. */
-  network?: { cookie?: string; [k: string]: unknown };
+  /**
+   * The network stack (Ergo's `gen.NetworkOptions`): mode, cookie, flags, acceptors, registrar,
+   * static routes. Absent: the node starts without a network (remote targets fail with
+   * ErrNetworkStopped until `networkStart`).
+   */
+  network?: NetworkOptions;
   /** Applications loaded and started (in order) with the node; a failure fails startNode. */
   applications?: ApplicationBehavior[];
   /** Cron jobs started with the node. */
@@ -125,6 +130,8 @@ export interface NodeInfo {
   registeredEvents: number;
   applicationsTotal: number;
   applicationsRunning: number;
+  /** Remote nodes connected now (port extension; 0 without a network). */
+  connections: number;
   /** Bytes (process.memoryUsage().rss). */
   memoryUsed: number;
   /** Bytes (heapUsed). */
@@ -306,4 +313,13 @@ export interface Node {
   waitWithTimeout(ms: number): Promise<void>;
   /** Same as stop(). */
   [Symbol.asyncDispose](): Promise<void>;
+  /**
+   * The node's network (connections, routes, acceptors, cookie). ErrNetworkStopped when the node
+   * runs without one; ErrNodeTerminated after stop.
+   */
+  network(): Network;
+  /** Starts the network at run time (ErrTaken when it runs already). Rejects with the listen error. */
+  networkStart(options: NetworkOptions): Promise<void>;
+  /** Stops the network: acceptors close, every connection goes down (its watchers are notified). */
+  networkStop(): Promise<void>;
 }

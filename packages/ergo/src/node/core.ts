@@ -245,7 +245,8 @@ export class CoreImpl implements Core {
     if (this.security().exposeEnvRemoteApplicationStart && request.coreEnv !== null) {
       opts.env = new Map([...request.coreEnv, ...entries(opts.env)]);
     }
-    await this.n.apps.start(name, opts, request.mode);
+    // Mode 0 on the wire: the application's own mode.
+    await this.n.apps.start(name, opts, request.mode === (0 as never) ? undefined : request.mode);
   }
 
   // --- node down --------------------------------------------------------------------------------------

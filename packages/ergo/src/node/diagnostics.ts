@@ -15,6 +15,12 @@ export const DIAGNOSTICS = {
   nodeStart: 'ergo-ts:node:start',
   /** `{ node, forced }` — a node stopped. */
   nodeStop: 'ergo-ts:node:stop',
+  /** `{ node, peer, connectionID, initiator, poolSize }` — a network connection is up. */
+  networkConnect: 'ergo-ts:network:connect',
+  /** `{ node, peer, reason }` — a network connection went down. */
+  networkDisconnect: 'ergo-ts:network:disconnect',
+  /** `{ node, peer, remote, error }` — a handshake failed (peer '' for an inbound one). */
+  networkHandshakeFailed: 'ergo-ts:network:handshake-failed',
 } as const;
 
 export const spawnChannel = diagnostics.channel(DIAGNOSTICS.spawn);

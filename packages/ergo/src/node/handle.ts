@@ -17,6 +17,7 @@ import { ErrIncorrect, ErrNotAllowed, ErrProcessTerminated } from '../gen/errors
 import type { EventOptions } from '../gen/event.js';
 import type { Log, LoggerBehavior, LogLevel } from '../gen/log.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
+import type { Network, NetworkOptions } from '../gen/network.js';
 import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
@@ -97,6 +98,23 @@ export class NodeHandle implements Node {
   }
   info(): NodeInfo {
     return this.#e().info();
+  }
+  network(): Network {
+    return this.#e().net.network();
+  }
+  networkStart(options: NetworkOptions): Promise<void> {
+    try {
+      return this.#e().net.start(options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  networkStop(): Promise<void> {
+    try {
+      return this.#e().net.stop();
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
   cron(): Cron {
     return this.#e().cron();

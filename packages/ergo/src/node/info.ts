@@ -92,6 +92,7 @@ export function nodeInfo(node: NodeImpl): NodeInfo {
     registeredEvents: node.events.size,
     applicationsTotal: apps.total,
     applicationsRunning: apps.running,
+    connections: node.net.connections,
     memoryUsed: mem.rss,
     memoryAlloc: mem.heapUsed,
     userTime: cpu.user,

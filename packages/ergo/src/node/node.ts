@@ -33,6 +33,7 @@ import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { ProcessTable } from './process_table.js';
 import { Relations } from './relations.js';
 import { MetaTable } from './meta_table.js';
+import { NodeNetwork } from './network.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { Shutdown, type StopHook } from './shutdown.js';
@@ -145,7 +146,11 @@ export class NodeImpl {
     this.apps = new ApplicationManager(this);
     this.addStopHook({ beforeProcesses: (force) => this.apps.stopAll(force) });
     this.addStopHook({ beforeProcesses: () => this.cronService.stop() });
+    this.net = new NodeNetwork(this);
   }
+
+  /** The network stack (started by startNode with `options.network`, or networkStart). */
+  readonly net: NodeNetwork;
 
   /**
    * Registers a service to be stopped with the node, in registration order: `beforeProcesses`

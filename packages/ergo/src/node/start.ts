@@ -34,6 +34,7 @@ export async function startNode(name: Atom | string, options: NodeOptions = {}):
   node.startServices();
   const root = node.root;
   try {
+    if (options.network !== undefined) await node.net.start(options.network);
     for (const app of options.applications ?? []) {
       const name = await root.applicationLoad(app);
       await root.applicationStart(name);

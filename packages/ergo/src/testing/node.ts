@@ -4,7 +4,8 @@
 
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from '../gen/application.js';
-import { ErrApplicationUnknown, ErrIncorrect, ErrMetaUnknown, ErrNameUnknown, ErrProcessUnknown, ErrTaken } from '../gen/errors.js';
+import { ErrApplicationUnknown, ErrIncorrect, ErrMetaUnknown, ErrNameUnknown, ErrProcessUnknown, ErrTaken, ErrUnsupported } from '../gen/errors.js';
+import type { NetworkOptions } from '../gen/network.js';
 import type { Event, EventOptions } from '../gen/event.js';
 import { LogLevel, type LoggerBehavior } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
@@ -92,6 +93,14 @@ export class TestNode implements Node {
   network(): TestNetwork {
     return this.#network;
   }
+  /** The simulated network is always up: starting a real one is not supported here (ErrUnsupported). */
+  networkStart(_options: NetworkOptions): Promise<void> {
+    return Promise.reject(ErrUnsupported.with('networkStart in the test kit (its network is simulated)'));
+  }
+  /** ErrUnsupported: the simulated network cannot be stopped. */
+  networkStop(): Promise<void> {
+    return Promise.reject(ErrUnsupported.with('networkStop in the test kit (its network is simulated)'));
+  }
 
   #fail(method: string, args: unknown[]): void {
     const err = this.failures.check(method, args);
@@ -125,6 +134,7 @@ export class TestNode implements Node {
       registeredEvents: 0,
       applicationsTotal: 0,
       applicationsRunning: 0,
+      connections: this.#network.nodes().length,
       memoryUsed: 0,
       memoryAlloc: 0,
       userTime: 0,

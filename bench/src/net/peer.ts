@@ -1,0 +1,83 @@
+// The second OS process of the network scenarios, forked by suites/network.ts. argv[2] picks
+// the role; it reports `{ kind: 'ready', port, name? }` over IPC and exits when IPC closes.
+//   node  — an ergo-ts node with an acceptor; `recv` counts messages (ack to the sender every
+//           CHUNK, "done" after `total`; a number message resets `total`), `echo` answers calls
+//   raw-send — a TCP server counting 4-byte length-prefixed frames, one ack byte every CHUNK
+//   raw-pingpong — a TCP server writing every frame back
+
+import net from 'node:net';
+import { Actor, startNode, type PID, type Ref } from 'ergo-ts';
+
+export const CHUNK = 1000;
+
+class Receiver extends Actor {
+  total = 0;
+  count = 0;
+  override handleMessage(from: PID, message: unknown): void {
+    // A negative number starts a round of that many messages.
+    if (typeof message === 'number' && message < 0) {
+      this.total = -message;
+      this.count = 0;
+      return;
+    }
+    this.count++;
+    if (this.count % CHUNK === 0) this.send(from, 'ack');
+    if (this.count === this.total) this.send(from, 'done');
+  }
+}
+
+class Echo extends Actor {
+  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+    return request;
+  }
+}
+
+function frames(socket: net.Socket, onFrame: (start: number, end: number, chunk: Buffer) => void): void {
+  let pending: Buffer | null = null;
+  socket.on('data', (data: Buffer) => {
+    let buf = pending === null ? data : Buffer.concat([pending, data]);
+    let pos = 0;
+    while (buf.length - pos >= 4) {
+      const n = buf.readUInt32BE(pos);
+      if (buf.length - pos - 4 < n) break;
+      onFrame(pos, pos + 4 + n, buf);
+      pos += 4 + n;
+    }
+    pending = pos === buf.length ? null : buf.subarray(pos);
+    buf = Buffer.alloc(0);
+  });
+}
+
+async function main(): Promise<void> {
+  const role = process.argv[2];
+  if (role === 'node') {
+    const node = await startNode(process.argv[3] ?? `benchb${process.pid}@localhost`, {
+      network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },
+      log: { defaultLogger: { disable: true } },
+    });
+    await node.spawnRegister('recv', () => new Receiver());
+    await node.spawnRegister('echo', () => new Echo());
+    const i = node.network().acceptors()[0]!.info().interface;
+    process.send!({ kind: 'ready', name: node.name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+    process.on('disconnect', () => void node.stopForce().then(() => process.exit(0)));
+    return;
+  }
+  const server = net.createServer((socket) => {
+    socket.setNoDelay(true);
+    let count = 0;
+    if (role === 'raw-send') {
+      frames(socket, () => {
+        if (++count % CHUNK === 0) socket.write(ACK);
+      });
+    } else {
+      frames(socket, (start, end, chunk) => socket.write(chunk.subarray(start, end)));
+    }
+  });
+  server.listen(0, '127.0.0.1', () => {
+    process.send!({ kind: 'ready', port: (server.address() as net.AddressInfo).port });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+const ACK = Buffer.from([1]);
+await main();

@@ -1,0 +1,603 @@
+// The network of a node (Ergo's `gen.Network`): acceptors, the table of connections (one per
+// remote node), static routes and the registrar, and the connector the router asks for a
+// Connection on every remote operation. A node that is not connected yet is dialled on demand
+// (static routes first, then the registrar, WIRE.md §4.3); while it is being dialled its
+// operations queue in a PendingConnection and are replayed once the handshake is done.
+
+import diagnostics from 'node:diagnostics_channel';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { dialTls } from '../tls/socket.js';
+import { createEmbeddedRegistrar } from '../registrar/embedded.js';
+import type { Atom } from '../../gen/atom.js';
+import type { Core } from '../../gen/core.js';
+import {
+  ErrIncorrect,
+  ErrNetworkStopped,
+  ErrNoConnection,
+  ErrNoRoute,
+  ErrNodeTerminated,
+  ErrTimeout,
+  ErrUnsupported,
+  toError,
+} from '../../gen/errors.js';
+import type { Log } from '../../gen/log.js';
+import {
+  NetworkMode,
+  type Acceptor,
+  type Connection,
+  type Handshake,
+  type NetworkFlags as GenNetworkFlags,
+  type Network,
+  type NetworkInfo,
+  type NetworkOptions,
+  type NetworkProxyRoute,
+  type NetworkRoute,
+  type Proto,
+  type Registrar,
+  type RemoteNode,
+  type Route,
+} from '../../gen/network.js';
+import type { Version } from '../../gen/node.js';
+import type { ProcessFactory } from '../../gen/process.js';
+import { NetworkFlags } from '../edf/framework.js';
+import { joinHandshake, startHandshake, type HandshakeOptions, type HandshakeResult } from '../handshake/handshake.js';
+import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
+import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
+import { DEFAULT_DIAL_QUEUE_LIMIT, PendingConnection } from './pending.js';
+import { RemoteNodeImpl } from './remote_node.js';
+import { RouteTable } from './routes.js';
+import { HANDSHAKE_VERSION, NO_REGISTRAR_VERSION, PROTO_VERSION } from './versions.js';
+
+/** diagnostics_channel names of the network (stable). */
+export const NETWORK_CHANNELS = {
+  /** `{ node, peer, connectionID, initiator, poolSize }` — a connection is up. */
+  connect: 'ergo-ts:network:connect',
+  /** `{ node, peer, reason }` — a connection went down. */
+  disconnect: 'ergo-ts:network:disconnect',
+  /** `{ node, peer, remote, error }` — a handshake failed (peer '' when unknown: an inbound one). */
+  handshakeFailed: 'ergo-ts:network:handshake-failed',
+} as const;
+
+const connectChannel = diagnostics.channel(NETWORK_CHANNELS.connect);
+const disconnectChannel = diagnostics.channel(NETWORK_CHANNELS.disconnect);
+const handshakeChannel = diagnostics.channel(NETWORK_CHANNELS.handshakeFailed);
+
+/** Default time to set up one connection (TCP/TLS connect), in milliseconds. */
+export const DEFAULT_DIAL_TIMEOUT = 5_000;
+
+/** The node as the network needs it: its Core plus the remote spawn/start permissions. */
+export interface NetworkCore extends Core {
+  enableSpawn(name: Atom, factory: ProcessFactory, nodes: Atom[]): void;
+  disableSpawn(name: Atom, nodes: Atom[]): void;
+  enableApplicationStart(name: Atom, nodes: Atom[]): void;
+  disableApplicationStart(name: Atom, nodes: Atom[]): void;
+}
+
+/** What the engine hands the network when it starts it. */
+export interface NetworkEnv {
+  core: NetworkCore;
+  log: Log;
+  version: Version;
+  /** Installs (or removes) the router's connector. */
+  setConnector(connector: ((node: Atom) => Connection) | null): void;
+}
+
+interface Candidate {
+  route: Route;
+  cookie: string;
+  insecureSkipVerify: boolean;
+  cert: NetworkRoute['cert'];
+  flags: NetworkFlags;
+}
+
+interface Dialling {
+  pending: PendingConnection;
+  promise: Promise<EnpConnection>;
+}
+
+function atomOf(name: Atom | string): Atom {
+  if (typeof name !== 'string' || !/^[^@]+@[^@]+$/.test(name)) throw ErrIncorrect.with(`node name must be name@host, got ${JSON.stringify(String(name))}`);
+  return name as Atom;
+}
+
+function hostOf(name: string): string {
+  return name.slice(name.indexOf('@') + 1);
+}
+
+function splitDSN(dsn: string): { host: string; port: number } {
+  const i = dsn.lastIndexOf(':');
+  const host = dsn.slice(0, i).replace(/^\[|\]$/g, '');
+  return { host, port: Number(dsn.slice(i + 1)) };
+}
+
+/**
+ * The network stack of one node. Lifecycle: {@link NetworkImpl.start} once (acceptors listen,
+ * the node registers, the connector is installed), {@link NetworkImpl.stop} once (connections
+ * close after what they hold is written). Methods throw ErrNetworkStopped after stop.
+ */
+export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
+  private readonly connections = new Map<Atom, EnpConnection>();
+  private readonly dialling = new Map<Atom, Dialling>();
+  private readonly routes = new RouteTable();
+  private readonly acceptorList: AcceptorImpl[] = [];
+  private running = false;
+  private cookieValue: string;
+  private flags: NetworkFlags;
+  private maxSize: number;
+  private readonly modeValue: NetworkMode;
+  private readonly dialQueueLimit: number;
+  private readonly dialTimeout: number;
+  private readonly registrarValue: Registrar | null;
+  readonly log: Log;
+  private readonly core: NetworkCore;
+
+  constructor(
+    private readonly env: NetworkEnv,
+    private readonly options: NetworkOptions,
+  ) {
+    this.core = env.core;
+    this.log = env.log;
+    this.modeValue = options.mode ?? NetworkMode.Enabled;
+    if (this.modeValue !== NetworkMode.Enabled && this.modeValue !== NetworkMode.Hidden && this.modeValue !== NetworkMode.Disabled) {
+      throw ErrIncorrect.with(`network mode ${String(options.mode)}`);
+    }
+    if (options.cookie !== undefined && typeof options.cookie !== 'string') throw ErrIncorrect.with('network cookie must be a string');
+    this.cookieValue = options.cookie ?? '';
+    this.flags = wireFlags(options.flags, NetworkFlags.defaults());
+    this.maxSize = options.maxMessageSize ?? 0;
+    if (!Number.isInteger(this.maxSize) || this.maxSize < 0) throw ErrIncorrect.with(`network maxMessageSize ${String(this.maxSize)} (an integer ≥ 0)`);
+    this.dialQueueLimit = options.dialQueueLimit ?? DEFAULT_DIAL_QUEUE_LIMIT;
+    if (!Number.isInteger(this.dialQueueLimit) || this.dialQueueLimit < 1) throw ErrIncorrect.with(`dialQueueLimit ${String(this.dialQueueLimit)} (an integer ≥ 1)`);
+    this.dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
+    if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1) throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
+    if (options.handshake !== undefined || options.proto !== undefined) throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
+    // The embedded registrar (ESRD, port 4499) unless one is given or `registrar: null` (none).
+    this.registrarValue =
+      options.registrar === null || this.modeValue === NetworkMode.Disabled ? null : (options.registrar ?? createEmbeddedRegistrar());
+    for (const r of options.routes ?? []) this.routes.add(r.match, r.route, r.weight ?? 0);
+  }
+
+  // --- lifecycle --------------------------------------------------------------------------------
+
+  /** Starts acceptors (mode Enabled), registers with the registrar, installs the connector. */
+  async start(): Promise<void> {
+    if (this.modeValue === NetworkMode.Disabled) return;
+    if (this.cookieValue === '') {
+      this.cookieValue = randomBytes(16).toString('hex');
+      this.log.warning('no network cookie given: a random one is used (other nodes cannot connect)');
+    }
+    if (this.modeValue === NetworkMode.Enabled) {
+      const list = this.options.acceptors ?? [{}];
+      try {
+        for (const o of list) {
+          const a = new AcceptorImpl(this, o, { cookie: this.cookieValue, flags: this.flags, maxMessageSize: this.maxSize });
+          await a.listen();
+          this.acceptorList.push(a);
+          this.log.info('acceptor listens on %s%s', a.interface(), a.tls ? ' (TLS)' : '');
+        }
+      } catch (e) {
+        await Promise.all(this.acceptorList.map((a) => a.close()));
+        this.acceptorList.length = 0;
+        throw e;
+      }
+    }
+    this.running = true;
+    this.env.setConnector(this.connector);
+    if (this.registrarValue !== null) {
+      const name = this.core.name();
+      await this.registrarValue.register(
+        { name: () => name, log: () => this.log },
+        { routes: this.acceptorList.map((a) => a.route()), applicationRoutes: [], proxies: [] },
+      );
+    }
+  }
+
+  /** Closes acceptors and every connection (pending writes first). Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.env.setConnector(null);
+    // A server's close waits for its connections: close them in the same turn, await both.
+    const closing: Promise<unknown>[] = this.acceptorList.map((a) => a.close());
+    this.acceptorList.length = 0;
+    const reason = ErrNodeTerminated.with(this.core.name());
+    for (const d of this.dialling.values()) d.pending.fail(reason);
+    this.dialling.clear();
+    for (const c of [...this.connections.values()]) {
+      for (const l of c.links) closing.push(new Promise((r) => l.socket.once('close', r)));
+      c.terminate(reason);
+    }
+    this.registrarValue?.terminate();
+    await Promise.all(closing);
+  }
+
+  /** Connections up (for nodeInfo). */
+  get connectionCount(): number {
+    return this.connections.size;
+  }
+
+  // --- the connector ------------------------------------------------------------------------------
+
+  /** The router's connector: the connection to `node`, dialling it on first use. */
+  readonly connector = (node: Atom): Connection => {
+    const c = this.connections.get(node);
+    if (c !== undefined) return c;
+    if (!this.running) throw ErrNetworkStopped.with(`network of ${this.core.name()} is stopped`);
+    return this.dial(atomOf(node)).pending;
+  };
+
+  private dial(name: Atom): Dialling {
+    let d = this.dialling.get(name);
+    if (d !== undefined) return d;
+    const pending = new PendingConnection(name, this.dialQueueLimit, this.log);
+    const promise = this.connectTo(name).then(
+      (conn) => {
+        if (this.dialling.get(name)?.pending === pending) this.dialling.delete(name);
+        pending.ready(conn);
+        return conn;
+      },
+      (err: unknown) => {
+        const e = toError(err);
+        if (this.dialling.get(name)?.pending === pending) this.dialling.delete(name);
+        pending.fail(e);
+        this.log.warning('cannot connect to %s: %s', name, e.message);
+        // Calls and watchers waiting for that node fail now rather than at their timeouts.
+        if (this.running) this.core.routeNodeDown(name, e);
+        throw e;
+      },
+    );
+    promise.catch(() => undefined);
+    d = { pending, promise };
+    this.dialling.set(name, d);
+    return d;
+  }
+
+  /** Routes to try for `name`: static routes (with their resolvers), else the registrar. */
+  private async candidates(name: Atom, only?: NetworkRoute): Promise<Candidate[]> {
+    const out: Candidate[] = [];
+    const add = (r: NetworkRoute, route: Route): void => {
+      out.push({
+        route,
+        cookie: r.cookie ?? this.cookieValue,
+        insecureSkipVerify: r.insecureSkipVerify ?? this.options.insecureSkipVerify ?? false,
+        cert: r.cert,
+        flags: wireFlags(r.flags, this.flags),
+      });
+    };
+    const statics = only !== undefined ? [{ route: only }] : this.routes.lookup(name);
+    if (statics.length > 0) {
+      for (const s of statics) {
+        const r = s.route;
+        if (r.route !== undefined) add(r, r.route);
+        else if (r.resolver !== undefined) {
+          try {
+            for (const x of await r.resolver.resolve(name)) add(r, x);
+          } catch (e) {
+            this.log.warning('route resolver for %s failed: %s', name, toError(e).message);
+          }
+        }
+      }
+      if (out.length === 0) throw ErrNoRoute.with(name);
+      return out;
+    }
+    if (this.registrarValue === null) throw ErrNoRoute.with(`${name} (no static route and no registrar)`);
+    for (const x of await this.registrarValue.resolver().resolve(name)) add({}, x);
+    if (out.length === 0) throw ErrNoRoute.with(name);
+    return out;
+  }
+
+  private async connectTo(name: Atom, only?: NetworkRoute): Promise<EnpConnection> {
+    if (name === this.core.name()) throw ErrIncorrect.with('a node cannot connect to itself');
+    const list = await this.candidates(name, only);
+    let last: Error | null = null;
+    for (const c of list) {
+      try {
+        return await this.dialRoute(name, c);
+      } catch (e) {
+        last = toError(e);
+        if (handshakeChannel.hasSubscribers) handshakeChannel.publish({ node: this.core.name(), peer: name, remote: `${c.route.host || hostOf(name)}:${c.route.port}`, error: last });
+      }
+    }
+    throw ErrNoConnection.with(`${name}: ${last?.message ?? 'no route worked'}`);
+  }
+
+  private handshakeOptions(c: Candidate): HandshakeOptions {
+    return { ...this.handshakeBase(), cookie: c.cookie, flags: c.flags, maxMessageSize: this.maxSize };
+  }
+
+  private async dialRoute(name: Atom, c: Candidate): Promise<EnpConnection> {
+    const host = c.route.host || hostOf(name);
+    const opts = this.handshakeOptions(c);
+    const socket = await this.openSocket(host, c.route.port, c);
+    const hs = await startHandshake(socket, opts, name);
+    const existing = this.connections.get(name);
+    if (existing !== undefined) {
+      // An inbound connection from that node won the race: keep it (one connection per pair).
+      socket.destroy();
+      return existing;
+    }
+    const conn = new EnpConnection(this.core, this, this.log, hs, { flags: c.flags, maxMessageSize: this.maxSize });
+    conn.addLink(socket, hs.tail);
+    // The rest of the pool joins before the connection is used, so link selection is stable.
+    const join = async (i: number): Promise<void> => {
+      const dsn = hs.poolDSN.length > 0 ? splitDSN(hs.poolDSN[i % hs.poolDSN.length]!) : { host, port: c.route.port };
+      const s = await this.openSocket(dsn.host, dsn.port, c);
+      const j = await joinHandshake(s, opts, hs.connectionID, name);
+      conn.addLink(s, j.tail);
+    };
+    for (let i = 1; i < hs.poolSize; i++) {
+      try {
+        await join(i);
+      } catch (e) {
+        this.log.warning('pool link %d to %s failed: %s', i, name, toError(e).message);
+      }
+    }
+    if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`);
+    this.redials.set(conn, join);
+    this.register(conn, true);
+    return conn;
+  }
+
+  /** Re-dials lost links of connections this node dialled (Ergo: the initiator re-dials with Join). */
+  private readonly redials = new Map<EnpConnection, (i: number) => Promise<void>>();
+
+  linkLost(conn: EnpConnection): void {
+    const join = this.redials.get(conn);
+    if (join === undefined || !this.running) return;
+    join(conn.links.length).then(
+      () => this.log.info('pool link to %s re-dialled', conn.peer),
+      (e: unknown) => this.log.warning('re-dialling a pool link to %s failed: %s', conn.peer, toError(e).message),
+    );
+  }
+
+  private openSocket(host: string, port: number, c: Candidate): Promise<net.Socket> {
+    if (c.route.tls) {
+      // The route's certificate (mutual TLS), else the network's; verification unless insecureSkipVerify.
+      return dialTls(c.cert ?? this.options.certManager, { host, port, insecureSkipVerify: c.insecureSkipVerify, handshakeTimeout: this.dialTimeout });
+    }
+    return new Promise((resolve, reject) => {
+      const socket = net.connect({ host, port });
+      const event = 'connect';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(ErrTimeout.with(`connect to ${host}:${port} (dialTimeout ${this.dialTimeout} ms)`));
+      }, this.dialTimeout);
+      socket.once(event, () => {
+        clearTimeout(timer);
+        socket.off('error', onError);
+        resolve(socket);
+      });
+      const onError = (err: Error): void => {
+        clearTimeout(timer);
+        reject(ErrNoConnection.with(`${host}:${port}: ${err.message}`));
+      };
+      socket.once('error', onError);
+    });
+  }
+
+  private register(conn: EnpConnection, initiator: boolean): void {
+    const peer = conn.peer;
+    this.connections.set(peer, conn);
+    const d = this.dialling.get(peer);
+    if (d !== undefined && !initiator) {
+      // Dialling that node while it connected to us: its queue goes out on this connection.
+      this.dialling.delete(peer);
+      d.pending.ready(conn);
+    }
+    this.log.info('connected to %s (%s, %d links)', peer, initiator ? 'outgoing' : 'incoming', conn.links.length);
+    if (connectChannel.hasSubscribers) {
+      connectChannel.publish({ node: this.core.name(), peer, connectionID: conn.connectionID, initiator, poolSize: conn.links.length });
+    }
+  }
+
+  // --- ConnectionHost / AcceptorHost -------------------------------------------------------------
+
+  connectionDown(conn: EnpConnection, reason: Error): void {
+    const peer = conn.peer;
+    this.redials.delete(conn);
+    if (this.connections.get(peer) !== conn) return;
+    this.connections.delete(peer);
+    this.log.info('disconnected from %s: %s', peer, reason.message);
+    if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ node: this.core.name(), peer, reason });
+    this.core.routeNodeDown(peer, reason);
+  }
+
+  remoteNode(conn: EnpConnection): RemoteNode {
+    return new RemoteNodeImpl(conn, this.core);
+  }
+
+  nodeName(): Atom {
+    return this.core.name();
+  }
+
+  creation(): number {
+    return this.core.creation();
+  }
+
+  handshakeBase(): Omit<HandshakeOptions, 'cookie' | 'flags' | 'maxMessageSize' | 'poolSize'> {
+    return { node: this.core.name(), creation: this.core.creation(), version: this.env.version };
+  }
+
+  accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptorImpl): void {
+    const peer = hs.peer as Atom;
+    const existing = this.connections.get(peer);
+    if (hs.join) {
+      if (existing === undefined || existing.connectionID !== hs.connectionID) {
+        this.log.warning('join from %s for an unknown connection refused', peer);
+        socket.destroy();
+        return;
+      }
+      existing.addLink(socket, hs.tail);
+      return;
+    }
+    if (!this.running || existing !== undefined) {
+      // Ergo's rule: one connection per pair; a restarted peer waits until the old one is gone.
+      this.log.warning('connection from %s refused: %s', peer, this.running ? 'already connected' : 'network stopped');
+      socket.destroy();
+      return;
+    }
+    const conn = new EnpConnection(this.core, this, this.log, hs, { flags: acceptor.networkFlags(), maxMessageSize: acceptor.maxMessageSize() });
+    conn.addLink(socket, hs.tail);
+    this.register(conn, false);
+  }
+
+  refused(remote: string, err: Error, acceptor: AcceptorImpl): void {
+    this.log.warning('handshake from %s on %s failed: %s', remote, acceptor.interface(), err.message);
+    if (handshakeChannel.hasSubscribers) handshakeChannel.publish({ node: this.core.name(), peer: '', remote, error: err });
+  }
+
+  // --- gen.Network ------------------------------------------------------------------------------
+
+  private checkRunning(): void {
+    if (!this.running) throw ErrNetworkStopped.with(`network of ${this.core.name()} is not running`);
+  }
+
+  /** The registrar. ErrUnsupported in "no registrar" mode. */
+  registrar(): Registrar {
+    if (this.registrarValue === null) throw ErrUnsupported.with('this node runs without a registrar');
+    return this.registrarValue;
+  }
+  cookie(): string {
+    return this.cookieValue;
+  }
+  /** Changes the cookie for connections made from now on (acceptors without their own cookie too). */
+  setCookie(cookie: string): void {
+    if (typeof cookie !== 'string' || cookie === '') throw ErrIncorrect.with('cookie must be a non-empty string');
+    for (const a of this.acceptorList) if (a.options.cookie === undefined) a.setCookie(cookie);
+    this.cookieValue = cookie;
+  }
+  maxMessageSize(): number {
+    return this.maxSize;
+  }
+  setMaxMessageSize(size: number): void {
+    if (!Number.isInteger(size) || size < 0) throw ErrIncorrect.with(`maxMessageSize ${String(size)} (an integer ≥ 0)`);
+    this.maxSize = size;
+  }
+  networkFlags(): NetworkFlags {
+    return this.flags;
+  }
+  setNetworkFlags(flags: GenNetworkFlags): void {
+    this.flags = wireFlags(flags, this.flags);
+    for (const a of this.acceptorList) if (a.options.flags === undefined) a.setNetworkFlags(this.flags);
+  }
+  acceptors(): Acceptor[] {
+    return [...this.acceptorList];
+  }
+  /** The RemoteNode of an existing connection. ErrNoConnection when there is none (never dials). */
+  node(name: Atom | string): RemoteNode {
+    const c = this.connections.get(name as Atom);
+    if (c === undefined) throw ErrNoConnection.with(String(name));
+    return c.node();
+  }
+  /** The RemoteNode of `name`, connecting when needed. Rejects with ErrNoRoute / ErrNoConnection. */
+  async getNode(name: Atom | string, signal?: AbortSignal): Promise<RemoteNode> {
+    this.checkRunning();
+    const n = atomOf(name);
+    const c = this.connections.get(n);
+    if (c !== undefined) return c.node();
+    const p = this.dial(n).promise;
+    const conn = signal === undefined ? await p : await abortable(p, signal);
+    return conn.node();
+  }
+  async getNodeWithRoute(name: Atom | string, route: NetworkRoute): Promise<RemoteNode> {
+    this.checkRunning();
+    const n = atomOf(name);
+    const c = this.connections.get(n);
+    if (c !== undefined) return c.node();
+    return (await this.connectTo(n, route)).node();
+  }
+  nodes(): Atom[] {
+    return [...this.connections.keys()];
+  }
+  addRoute(match: string, route: NetworkRoute, weight: number): void {
+    this.routes.add(match, route, weight);
+  }
+  removeRoute(match: string): void {
+    this.routes.remove(match);
+  }
+  route(name: Atom | string): NetworkRoute[] {
+    return this.routes.lookup(String(name)).map((r) => r.route);
+  }
+  addProxyRoute(_match: string, _route: NetworkProxyRoute, _weight: number): void {
+    throw ErrUnsupported.with('proxy routes (not implemented by Ergo 3.2 either)');
+  }
+  removeProxyRoute(_match: string): void {
+    throw ErrUnsupported.with('proxy routes');
+  }
+  proxyRoute(_name: Atom | string): NetworkProxyRoute[] {
+    return [];
+  }
+  registerProto(_proto: Proto): void {
+    throw ErrUnsupported.with('custom protos: only ENP:R1 is built in');
+  }
+  registerHandshake(_handshake: Handshake): void {
+    throw ErrUnsupported.with('custom handshakes: only EHS:R1 is built in');
+  }
+  enableSpawn(name: Atom | string, factory: ProcessFactory, ...nodes: (Atom | string)[]): void {
+    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('spawn name must be a non-empty string');
+    if (typeof factory !== 'function') throw ErrIncorrect.with('factory must be a process factory');
+    this.core.enableSpawn(name as Atom, factory, nodes as Atom[]);
+  }
+  disableSpawn(name: Atom | string, ...nodes: (Atom | string)[]): void {
+    this.core.disableSpawn(name as Atom, nodes as Atom[]);
+  }
+  enableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void {
+    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('application name must be a non-empty string');
+    this.core.enableApplicationStart(name as Atom, nodes as Atom[]);
+  }
+  disableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void {
+    this.core.disableApplicationStart(name as Atom, nodes as Atom[]);
+  }
+  info(): NetworkInfo {
+    return {
+      mode: this.modeValue,
+      registrar: this.registrarValue?.info() ?? null,
+      acceptors: this.acceptorList.map((a) => a.info()),
+      maxMessageSize: this.maxSize,
+      handshakeVersion: HANDSHAKE_VERSION,
+      protoVersion: PROTO_VERSION,
+      nodes: this.nodes(),
+      routes: this.routes.all().map((r) => ({
+        match: r.match,
+        weight: r.weight,
+        useResolver: r.route.resolver !== undefined,
+        useCookie: r.route.cookie !== undefined,
+        useCertManager: r.route.cert !== undefined,
+        flagsEnable: r.route.flags?.enable ?? false,
+        host: r.route.route?.host ?? '',
+        port: r.route.route?.port ?? 0,
+        tls: r.route.route?.tls ?? false,
+      })),
+      proxyRoutes: [],
+      flags: this.flags,
+      enabledSpawn: [],
+      enabledApplicationStart: [],
+    };
+  }
+  mode(): NetworkMode {
+    return this.modeValue;
+  }
+  /** The registrar's version, or "none:R0" without one. */
+  registrarVersion(): Version {
+    return this.registrarValue?.version() ?? NO_REGISTRAR_VERSION;
+  }
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,205 @@
+// The connection the router gets while the network is still dialling a node: it records every
+// operation (bounded by `dialQueueLimit`) and replays them in order on the real connection once
+// the handshake is done. If the node cannot be reached, operations that return a promise reject
+// with the dial error, plain sends are logged as dropped, and the node goes down in the Core
+// (calls waiting for it fail with ErrNoConnection) — nothing is lost silently.
+
+import type { Atom } from '../../gen/atom.js';
+import type { RemoteApplicationStart, RemoteSpawnRequest } from '../../gen/core.js';
+import { ErgoError, ErrNoConnection, toError } from '../../gen/errors.js';
+import type { Event } from '../../gen/event.js';
+import type { Log } from '../../gen/log.js';
+import type { MessageEvent } from '../../gen/messages.js';
+import type { Connection, NetworkDial, NetworkSocket, RemoteNode } from '../../gen/network.js';
+import type { MessageOptions } from '../../gen/options.js';
+import type { PID } from '../../gen/pid.js';
+import type { ProcessID } from '../../gen/processid.js';
+import type { Alias } from '../../gen/ref.js';
+
+/** Default bound of the operations queued for one node while it is being dialled. */
+export const DEFAULT_DIAL_QUEUE_LIMIT = 10_000;
+
+/** Code of the error a send gets when the dial queue of its node is full. */
+export const ErrDialQueueFull = new ErgoError('ERR_DIAL_QUEUE_FULL', 'dial queue full');
+
+type Method = keyof Connection;
+
+interface Op {
+  method: Method;
+  args: unknown[];
+  resolve: ((v: unknown) => void) | null;
+  reject: ((e: Error) => void) | null;
+}
+
+/**
+ * A connection being set up. Lifecycle: created when the first operation for a node arrives;
+ * {@link PendingConnection.ready} replays the queue on the real connection;
+ * {@link PendingConnection.fail} rejects it. Either happens once.
+ */
+export class PendingConnection implements Connection {
+  private queue: Op[] = [];
+
+  constructor(
+    readonly peer: Atom,
+    private readonly limit: number,
+    private readonly log: Log,
+  ) {}
+
+  /** Operations waiting. */
+  get size(): number {
+    return this.queue.length;
+  }
+
+  private push(method: Method, args: unknown[], promise: boolean): Promise<never> | undefined {
+    if (this.queue.length >= this.limit) {
+      throw new ErgoError(ErrDialQueueFull.code, `${this.queue.length} operations wait for the connection to ${this.peer} (dialQueueLimit)`);
+    }
+    if (!promise) {
+      this.queue.push({ method, args, resolve: null, reject: null });
+      return undefined;
+    }
+    return new Promise<never>((resolve, reject) => {
+      this.queue.push({ method, args, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  /** Replays every queued operation on `conn`, in order. */
+  ready(conn: Connection): void {
+    const q = this.queue;
+    this.queue = [];
+    for (const op of q) {
+      try {
+        const r = (conn[op.method] as (...a: unknown[]) => unknown)(...op.args);
+        if (op.resolve !== null) {
+          if (r instanceof Promise) r.then(op.resolve, op.reject!);
+          else op.resolve(r);
+        }
+      } catch (e) {
+        const err = toError(e);
+        if (op.reject !== null) op.reject(err);
+        else this.log.warning('%s to %s after connecting failed: %s', op.method, this.peer, err.message);
+      }
+    }
+  }
+
+  /** The node cannot be reached: every queued operation fails with `err`. */
+  fail(err: Error): void {
+    const q = this.queue;
+    this.queue = [];
+    let dropped = 0;
+    for (const op of q) {
+      if (op.reject !== null) op.reject(err);
+      // Calls fail through the node-down that follows; anything else is reported here.
+      else if (!op.method.startsWith('call')) dropped++;
+    }
+    if (dropped > 0) this.log.warning('%d messages for %s dropped: %s', dropped, this.peer, err.message);
+  }
+
+  node(): RemoteNode {
+    throw ErrNoConnection.with(`${this.peer} is being connected`);
+  }
+
+  // Sends return the important ack promise only when the sender asked for one.
+  sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): Promise<void> | void {
+    return this.push('sendPID', [from, to, options, message], options.important);
+  }
+  sendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): Promise<void> | void {
+    return this.push('sendProcessID', [from, to, options, message], options.important);
+  }
+  sendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): Promise<void> | void {
+    return this.push('sendAlias', [from, to, options, message], options.important);
+  }
+  sendEvent(from: PID, options: MessageOptions, message: MessageEvent): void {
+    this.push('sendEvent', [from, options, message], false);
+  }
+  sendExit(from: PID, to: PID, reason: Error): void {
+    this.push('sendExit', [from, to, reason], false);
+  }
+  sendResponse(from: PID, to: PID, options: MessageOptions, response: unknown): void {
+    this.push('sendResponse', [from, to, options, response], false);
+  }
+  sendResponseError(from: PID, to: PID, options: MessageOptions, error: Error): void {
+    this.push('sendResponseError', [from, to, options, error], false);
+  }
+  sendTerminatePID(target: PID, reason: Error): void {
+    this.push('sendTerminatePID', [target, reason], false);
+  }
+  sendTerminateProcessID(target: ProcessID, reason: Error): void {
+    this.push('sendTerminateProcessID', [target, reason], false);
+  }
+  sendTerminateAlias(target: Alias, reason: Error): void {
+    this.push('sendTerminateAlias', [target, reason], false);
+  }
+  sendTerminateEvent(target: Event, reason: Error): void {
+    this.push('sendTerminateEvent', [target, reason], false);
+  }
+  callPID(from: PID, to: PID, options: MessageOptions, request: unknown): Promise<void> | void {
+    return this.push('callPID', [from, to, options, request], options.important);
+  }
+  callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): Promise<void> | void {
+    return this.push('callProcessID', [from, to, options, request], options.important);
+  }
+  callAlias(from: PID, to: Alias, options: MessageOptions, request: unknown): Promise<void> | void {
+    return this.push('callAlias', [from, to, options, request], options.important);
+  }
+  linkPID(pid: PID, target: PID): Promise<void> {
+    return this.push('linkPID', [pid, target], true)!;
+  }
+  unlinkPID(pid: PID, target: PID): void {
+    this.push('unlinkPID', [pid, target], false);
+  }
+  linkProcessID(pid: PID, target: ProcessID): Promise<void> {
+    return this.push('linkProcessID', [pid, target], true)!;
+  }
+  unlinkProcessID(pid: PID, target: ProcessID): void {
+    this.push('unlinkProcessID', [pid, target], false);
+  }
+  linkAlias(pid: PID, target: Alias): Promise<void> {
+    return this.push('linkAlias', [pid, target], true)!;
+  }
+  unlinkAlias(pid: PID, target: Alias): void {
+    this.push('unlinkAlias', [pid, target], false);
+  }
+  linkEvent(pid: PID, target: Event): Promise<MessageEvent[]> {
+    return this.push('linkEvent', [pid, target], true)!;
+  }
+  unlinkEvent(pid: PID, target: Event): void {
+    this.push('unlinkEvent', [pid, target], false);
+  }
+  monitorPID(pid: PID, target: PID): Promise<void> {
+    return this.push('monitorPID', [pid, target], true)!;
+  }
+  demonitorPID(pid: PID, target: PID): void {
+    this.push('demonitorPID', [pid, target], false);
+  }
+  monitorProcessID(pid: PID, target: ProcessID): Promise<void> {
+    return this.push('monitorProcessID', [pid, target], true)!;
+  }
+  demonitorProcessID(pid: PID, target: ProcessID): void {
+    this.push('demonitorProcessID', [pid, target], false);
+  }
+  monitorAlias(pid: PID, target: Alias): Promise<void> {
+    return this.push('monitorAlias', [pid, target], true)!;
+  }
+  demonitorAlias(pid: PID, target: Alias): void {
+    this.push('demonitorAlias', [pid, target], false);
+  }
+  monitorEvent(pid: PID, target: Event): Promise<MessageEvent[]> {
+    return this.push('monitorEvent', [pid, target], true)!;
+  }
+  demonitorEvent(pid: PID, target: Event): void {
+    this.push('demonitorEvent', [pid, target], false);
+  }
+  remoteSpawn(name: Atom, request: RemoteSpawnRequest): Promise<PID> {
+    return this.push('remoteSpawn', [name, request], true)!;
+  }
+  remoteApplicationStart(name: Atom, request: RemoteApplicationStart): Promise<void> {
+    return this.push('remoteApplicationStart', [name, request], true)!;
+  }
+  join(socket: NetworkSocket, _connectionID: string, _dial: NetworkDial, _tail: Uint8Array | null): void {
+    socket.destroy(ErrNoConnection.with(`${this.peer} is being connected`));
+  }
+  terminate(reason: Error): void {
+    this.fail(reason);
+  }
+}

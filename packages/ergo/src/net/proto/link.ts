@@ -1,0 +1,163 @@
+// One TCP (or TLS) link of an ENP connection: the socket, its packet encoder (an output buffer
+// written once per event-loop turn), its frame reader and packet decoder. Inbound packets are
+// decoded in the socket's data handler and handed to the connection synchronously, one reused
+// EnpPacket at a time — no Promise, no timer, no copy per message.
+
+import type { Socket } from 'node:net';
+import { EnpDecoder, type EnpDecoderOptions } from './decoder.js';
+import { EnpEncoder, type EnpEncoderOptions } from './encoder.js';
+import { EnpPacket } from './packet.js';
+import { EnpFrameReader } from './stream.js';
+import { WireError } from '../error.js';
+
+/** What a link reports to its connection. */
+export interface LinkOwner {
+  /** One decoded packet (valid only during the call). */
+  onPacket(packet: EnpPacket, link: EnpLink): void;
+  /** A packet that could not be decoded (dropped; the link continues unless `fatal`). */
+  onBadPacket(err: WireError, link: EnpLink): void;
+  /** The socket closed (or was destroyed after a fatal error). */
+  onLinkDown(link: EnpLink, reason: Error | null): void;
+  /** Packets encoded for a link whose socket broke before they were written: send them on another. */
+  onOrphanBytes(link: EnpLink, bytes: Buffer): void;
+}
+
+/** Links with packets waiting to be written, flushed together once per event-loop turn. */
+const dirty: EnpLink[] = [];
+let flushScheduled = false;
+
+function flushAll(): void {
+  flushScheduled = false;
+  // Index loop: a flush never adds links (writes are synchronous), but be safe with the length.
+  for (let i = 0; i < dirty.length; i++) dirty[i]!.flushNow();
+  dirty.length = 0;
+}
+
+/**
+ * One link. Lifecycle: created after the handshake with the socket paused; {@link EnpLink.start}
+ * pushes the handshake's tail and resumes; {@link EnpLink.close} ends it. The encoder methods of
+ * {@link EnpLink.enc} append packets; {@link EnpLink.touch} schedules the write.
+ */
+export class EnpLink {
+  readonly enc: EnpEncoder;
+  readonly #dec: EnpDecoder;
+  readonly #reader: EnpFrameReader;
+  readonly #packet = new EnpPacket();
+  #scheduled = false;
+  #closed = false;
+  bytesIn = 0;
+  bytesOut = 0;
+  readonly dsn: string;
+
+  constructor(
+    readonly socket: Socket,
+    private readonly owner: LinkOwner,
+    encoder: EnpEncoderOptions,
+    decoder: EnpDecoderOptions,
+    maxMessageSize: number,
+  ) {
+    this.enc = new EnpEncoder(encoder);
+    this.#dec = new EnpDecoder(decoder);
+    this.#reader = new EnpFrameReader(maxMessageSize);
+    this.dsn = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, KEEPALIVE_MS);
+  }
+
+  /** Starts reading: the handshake's leftover bytes first, then the socket. */
+  start(tail: Uint8Array | null): void {
+    const s = this.socket;
+    s.on('data', (chunk: Buffer) => this.#onData(chunk));
+    s.on('error', (err: Error) => this.#down(err));
+    s.on('close', () => this.#down(null));
+    if (tail !== null && tail.length > 0) this.#onData(tail);
+    s.resume();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** Schedules the write of what the encoder holds (once per turn). */
+  touch(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    dirty.push(this);
+    if (!flushScheduled) {
+      flushScheduled = true;
+      setImmediate(flushAll);
+    }
+  }
+
+  /** Writes what the encoder holds now. */
+  flushNow(): void {
+    this.#scheduled = false;
+    const out = this.enc.flush();
+    if (out === undefined) return;
+    if (this.#closed || this.socket.destroyed || !this.socket.writable) {
+      this.owner.onOrphanBytes(this, out);
+      return;
+    }
+    this.write(out);
+  }
+
+  /** Writes whole packets now (after what this link already holds). */
+  write(bytes: Buffer): void {
+    this.bytesOut += bytes.length;
+    this.socket.write(bytes);
+  }
+
+  /** True while its socket takes writes. */
+  get writable(): boolean {
+    return !this.#closed && !this.socket.destroyed && this.socket.writable;
+  }
+
+  /** Writes what is pending, then closes the socket. */
+  close(): void {
+    if (this.#closed) return;
+    this.flushNow();
+    this.socket.end();
+    // A peer that never closes its side must not hold the socket open forever.
+    setTimeout(() => this.socket.destroy(), CLOSE_GRACE_MS).unref();
+  }
+
+  #onData(chunk: Uint8Array): void {
+    if (this.#closed) return;
+    this.bytesIn += chunk.length;
+    const r = this.#reader;
+    const p = this.#packet;
+    try {
+      r.push(chunk);
+      while (r.next()) {
+        try {
+          this.#dec.decode(r.bytes, r.start, r.end, p);
+        } catch (err) {
+          if (err instanceof WireError) {
+            this.owner.onBadPacket(err, this);
+            if (err.fatal) throw err;
+            continue;
+          }
+          throw err;
+        }
+        this.owner.onPacket(p, this);
+        if (this.#closed) return;
+      }
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err));
+      if (err instanceof WireError) this.owner.onBadPacket(err, this);
+      this.socket.destroy();
+      this.#down(e);
+    }
+  }
+
+  #down(reason: Error | null): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.owner.onLinkDown(this, reason);
+  }
+}
+
+/** TCP keepalive of every link (Ergo: 15 s). */
+export const KEEPALIVE_MS = 15_000;
+/** How long a closing link waits for the peer to close its side before destroying the socket. */
+export const CLOSE_GRACE_MS = 2_000;

@@ -1,0 +1,57 @@
+// The engine's side of the network stack: starts and stops the node's NetworkImpl (net/network)
+// with the node's Core, a network log source and the router's connector, and closes every
+// connection after the processes are gone (so their last terminate packets go out first).
+
+import { ErrNetworkStopped, ErrTaken } from '../gen/errors.js';
+import { MessageLogNetwork } from '../gen/log.js';
+import type { Network, NetworkOptions } from '../gen/network.js';
+import { NetworkImpl } from '../net/network/network.js';
+import { LogHandle } from './log.js';
+import type { NodeImpl } from './node.js';
+
+/** The network of one node (none until started). */
+export class NodeNetwork {
+  private impl: NetworkImpl | null = null;
+
+  constructor(private readonly n: NodeImpl) {
+    n.addStopHook({ afterProcesses: () => this.stop() });
+  }
+
+  /**
+   * Starts the network. ErrTaken when one runs; ErrIncorrect for bad options; the listen or
+   * registrar error otherwise (nothing is left running then).
+   */
+  async start(options: NetworkOptions): Promise<void> {
+    const n = this.n;
+    n.checkRunning();
+    if (this.impl !== null) throw ErrTaken.with('the network runs already');
+    const log = new LogHandle(n.log.level(), new MessageLogNetwork(n.name, '' as never, n.creation), n.logSink);
+    const impl = new NetworkImpl({ core: n.router.core, log, version: n.version, setConnector: (c) => n.router.setConnector(c) }, options);
+    this.impl = impl;
+    try {
+      await impl.start();
+    } catch (e) {
+      this.impl = null;
+      await impl.stop();
+      throw e;
+    }
+  }
+
+  /** Stops the network (idempotent): acceptors close, connections go down. */
+  async stop(): Promise<void> {
+    const impl = this.impl;
+    this.impl = null;
+    if (impl !== null) await impl.stop();
+  }
+
+  /** The running network. ErrNetworkStopped when there is none. */
+  network(): Network {
+    if (this.impl === null) throw ErrNetworkStopped.with(`node ${this.n.name} runs without a network`);
+    return this.impl;
+  }
+
+  /** Connections up (0 without a network). */
+  get connections(): number {
+    return this.impl?.connectionCount ?? 0;
+  }
+}

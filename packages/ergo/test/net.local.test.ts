@@ -1,0 +1,72 @@
+// The network stack between two nodes in one OS process over loopback TCP: connect on demand,
+// send/call by PID, name and alias, important delivery, exits, links and monitors across, node
+// down, max message size, wrong cookie, static routes and the RemoteNode/Network API.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { Actor, ErrNoConnection, ErrNoRoute, ErrProcessUnknown, ErrTooLarge, ProcessID, type Node, type PID } from '../src/index.js';
+import { netPair } from './net_helpers.js';
+
+const COOKIE = 'local-secret';
+
+class Echo extends Actor {
+  override handleMessage(from: PID, message: unknown): void {
+    this.send(from, message);
+  }
+  override handleCall(_from: PID, _ref: unknown, request: unknown): unknown {
+    if (request === 'whoami') return this.pid;
+    return request;
+  }
+}
+
+function pair(t: { after(fn: () => Promise<void>): void }, extraA = {}, extraB = {}): Promise<{ a: Node; b: Node }> {
+  return netPair(t, { cookie: COOKIE, ...extraA }, { cookie: COOKIE, ...extraB });
+}
+
+test('send and call across two nodes, connecting on demand', async (t) => {
+  const { a, b } = await pair(t);
+  const echo = await b.spawnRegister('echo', () => new Echo());
+  assert.deepEqual(a.network().nodes(), []);
+  // A call by name connects; the reply crosses back.
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'hello'), 'hello');
+  assert.deepEqual(a.network().nodes(), [b.name]);
+  assert.deepEqual(b.network().nodes(), [a.name]);
+  assert.equal(a.info().connections, 1);
+  const pid = (await a.call(new ProcessID('echo' as never, b.name), 'whoami')) as PID;
+  assert.ok(pid.equals(echo));
+  // A plain object crosses as a Go map[string]any and comes back as a Map.
+  assert.deepEqual(await a.call(echo, { x: [1, 2, 3], y: 'z' }), new Map<string, unknown>([['x', [1, 2, 3]], ['y', 'z']]));
+  const info = a.network().node(b.name).info();
+  assert.equal(info.poolSize, 3);
+  assert.ok(info.messagesOut >= 3 && info.messagesIn >= 3);
+  // Unknown process: the call fails with the remote error at once.
+  await assert.rejects(a.call(new ProcessID('nobody' as never, b.name), 1), (e: Error) => ErrProcessUnknown.is(e));
+});
+
+test('a node without a route fails the call with ErrNoRoute / ErrNoConnection', async (t) => {
+  const { a } = await pair(t);
+  await assert.rejects(a.call(new ProcessID('x' as never, 'ghost@localhost' as never), 1), (e: Error) => ErrNoConnection.is(e) || ErrNoRoute.is(e));
+  await assert.rejects(a.network().getNode('ghost@localhost'), (e: Error) => ErrNoRoute.is(e));
+});
+
+test('the peer limit refuses a large message with ErrTooLarge', async (t) => {
+  const { a, b } = await pair(t, {}, { maxMessageSize: 4096 });
+  await b.spawnRegister('echo', () => new Echo());
+  await a.network().getNode(b.name);
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
+  await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000)), (e: Error) => ErrTooLarge.is(e));
+});
+
+test('a lost pool link is re-dialled by the side that dialled', async (t) => {
+  const { a, b } = await pair(t);
+  await b.spawnRegister('echo', () => new Echo());
+  const remote = await a.network().getNode(b.name);
+  assert.equal(remote.info().poolSize, 3);
+  // Break one link from the dialling side's sockets: the connection lives on and refills its pool.
+  const conn = (a.network() as unknown as { connections: Map<string, { links: { socket: { destroy(): void } }[] }> }).connections.get(b.name)!;
+  conn.links[1]!.socket.destroy();
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'still here'), 'still here');
+  for (let i = 0; i < 200 && remote.info().poolSize < 3; i++) await new Promise((r) => setTimeout(r, 10));
+  assert.equal(remote.info().poolSize, 3);
+  assert.deepEqual(a.network().nodes(), [b.name]);
+});

@@ -1,0 +1,40 @@
+// Test helpers for the network suites: quiet nodes with a network on an OS-picked port, and a
+// static route from one to the other.
+
+import type { NetworkOptions, NetworkRoute, Node } from '../src/index.js';
+import { nodeName, quietNode, type LogCapture } from './helpers.js';
+
+const V = { name: '', release: '' };
+
+/** The port of a node's first acceptor. */
+export function portOf(node: Node): number {
+  const i = node.network().acceptors()[0]!.info().interface;
+  return Number(i.slice(i.lastIndexOf(':') + 1));
+}
+
+/** A static route to 127.0.0.1:port. */
+export function routeTo(port: number, extra: Partial<NetworkRoute> = {}, tls = false): NetworkRoute {
+  return { route: { host: '127.0.0.1', port, tls, handshakeVersion: V, protoVersion: V }, ...extra };
+}
+
+/** A quiet node with a network listening on a port the OS picks. */
+export function netNode(prefix: string, network: NetworkOptions = {}, capture?: LogCapture): Promise<Node> {
+  return quietNode({ network: { cookie: 'net-secret', acceptors: [{ port: 0 }], registrar: null, ...network } }, capture, nodeName(prefix));
+}
+
+/** Two nodes; `a` has a static route to `b`. Both stop after the test. */
+export async function netPair(
+  t: { after(fn: () => Promise<void>): void },
+  networkA: NetworkOptions = {},
+  networkB: NetworkOptions = {},
+  captureA?: LogCapture,
+  captureB?: LogCapture,
+): Promise<{ a: Node; b: Node }> {
+  const b = await netNode('b', networkB, captureB);
+  const a = await netNode('a', { ...networkA, routes: [{ match: b.name.replace(/[.$]/g, '\\$&'), route: routeTo(portOf(b)) }] }, captureA);
+  t.after(async () => {
+    await a.stop().catch(() => undefined);
+    await b.stop().catch(() => undefined);
+  });
+  return { a, b };
+}
