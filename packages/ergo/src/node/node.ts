@@ -30,7 +30,6 @@ import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
 import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
-import { ProcessTable } from './process_table.js';
 import { Relations } from './relations.js';
 import { MetaTable } from './meta_table.js';
 import { NodeNetwork } from './network.js';
@@ -86,7 +85,7 @@ export class NodeImpl {
   readonly frameworkVersion = FRAMEWORK_VERSION;
   readonly startedAt = Date.now();
 
-  readonly processes = new ProcessTable<ProcessImpl>();
+  readonly processes = new Map<number, ProcessImpl>();
   readonly names = new Map<Atom, ProcessImpl>();
   /**
    * Processes whose init is running (not in `processes` yet), by id. Ergo 3.2 lets init link,
