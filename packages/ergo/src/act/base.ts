@@ -80,6 +80,14 @@ export abstract class BehaviorBase implements ProcessBehavior {
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
     return this.#process.spawnRegister(name, factory, options, ...args);
   }
+  /** See {@link Process.remoteSpawn}. */
+  remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+    return this.#process.remoteSpawn(node, name, options, ...args);
+  }
+  /** See {@link Process.remoteSpawnRegister}. */
+  remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+    return this.#process.remoteSpawnRegister(node, register, name, options, ...args);
+  }
   registerName(name: Atom | string): void {
     this.#process.registerName(name);
   }

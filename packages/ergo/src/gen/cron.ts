@@ -10,6 +10,7 @@ import type { PID } from './pid.js';
 import { MessagePriority, isMessagePriority, priorityString } from './priority.js';
 import type { ProcessID } from './processid.js';
 import type { Alias } from './ref.js';
+import type { RemoteNode } from './network.js';
 
 /** Env key set on processes spawned by {@link createCronActionSpawn}: the node's name. */
 export const CronEnvNodeName = 'CRON_NODE_NAME';
@@ -33,6 +34,8 @@ export interface CronNode {
   spawn(factory: unknown, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
   /** Spawns a process registered under `name`; rejects with ErrTaken when the name is used. */
   spawnRegister(name: Atom | string, factory: unknown, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  /** The network, for {@link createCronActionRemoteSpawn} (a run fails without one). */
+  network?(): { getNode(name: Atom | string): Promise<RemoteNode> };
   readonly log: Log;
 }
 
@@ -255,6 +258,38 @@ export function createCronActionSpawn<F>(factory: F, options: CronActionSpawnOpt
       const spawned =
         register === undefined || register === '' ? node.spawn(factory, opts, ...args) : node.spawnRegister(register, factory, opts, ...args);
       return spawned.then(() => undefined);
+    },
+    info(): string {
+      return description;
+    },
+  };
+}
+
+/**
+ * An action that spawns a process on `node` per run through remote spawn (`RemoteNode.spawn`,
+ * or `spawnRegister` with `options.register`): `name` is the factory name the remote node
+ * enabled with `Network.enableSpawn`. The CRON_* env keys travel in `processOptions.env`. The
+ * run fails when the node cannot be reached or refuses (ErrNoRoute, ErrNotAllowed,
+ * ErrNameUnknown, ErrTaken...).
+ * @throws ErrIncorrect for an empty node or factory name.
+ */
+export function createCronActionRemoteSpawn(node: Atom | string, name: Atom | string, options: CronActionSpawnOptions = {}): CronAction {
+  if (typeof node !== 'string' || node === '') throw ErrIncorrect.with('cron remote spawn action: empty node name');
+  if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('cron remote spawn action: empty spawn name');
+  const register = options.register;
+  const processOptions = options.processOptions ?? {};
+  const args = options.args ?? [];
+  const description =
+    register === undefined || register === ''
+      ? `remote spawn ${name} at ${node}`
+      : `remote spawn ${name} with registered name ${register} at ${node}`;
+  return {
+    async do(job: Atom, local: CronNode, time: Date): Promise<void> {
+      if (local.network === undefined) throw ErrIncorrect.with('cron remote spawn action: the node has no network');
+      const remote = await local.network().getNode(node);
+      const opts: ProcessOptions = { ...processOptions, env: withCronEnv(processOptions.env, local.name, job, time) };
+      if (register === undefined || register === '') await remote.spawn(name, opts, ...args);
+      else await remote.spawnRegister(register, name, opts, ...args);
     },
     info(): string {
       return description;

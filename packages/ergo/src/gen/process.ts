@@ -168,6 +168,19 @@ export interface Process {
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
 
   /**
+   * Spawns the factory `node` enabled under `name` (`Network.enableSpawn`) on that node (I/R).
+   * The child's parent is this process, its leader this process' leader; it inherits this
+   * process' log level and, only with `security.exposeEnvRemoteSpawn`, its env. With
+   * `options.linkChild` this process links to the child once it runs; with `linkParent` the child
+   * links to this process. Errors: ErrNotAllowed
+   * for this node's own name or when the peer disallows remote spawn, ErrNameUnknown for a
+   * name the peer never enabled, ErrTaken, ErrNoConnection / ErrNoRoute.
+   */
+  remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  /** {@link remoteSpawn}, registering the child under `register` on the remote node (ErrTaken if used). */
+  remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+
+  /**
    * Registers a name for this process (I/R). ErrTaken when it already has one or the name is
    * used. Registered in init, the name takes mail at once (handled after init); processPID finds
    * it once init has succeeded.

@@ -5,7 +5,7 @@
 
 import type { Atom } from '../gen/atom.js';
 import type { RemoteApplicationStart, RemoteSpawnRequest, Core } from '../gen/core.js';
-import { ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrProcessUnknown, ErrResponseIgnored, ErrTaken } from '../gen/errors.js';
+import { ErrIncorrect, ErrNameUnknown, ErrNoConnection, ErrNotAllowed, ErrProcessUnknown, ErrResponseIgnored, ErrTaken } from '../gen/errors.js';
 import type { Event } from '../gen/event.js';
 import { LogLevel } from '../gen/log.js';
 import { envName } from '../gen/env.js';
@@ -23,10 +23,14 @@ import type { NodeImpl } from './node.js';
 import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { NodeTarget, type KeyedHost, type Target } from './targets.js';
 
-/** Who may ask for a remote spawn or application start: everyone (empty) or these nodes. */
+/**
+ * Who may ask for a remote spawn or application start, as Ergo keeps it: an empty list admits
+ * every node, a non-empty one only the nodes marked true (so `disableSpawn(name, A)` on an
+ * everyone-entry, which marks A false, admits nobody — Ergo's behaviour).
+ */
 interface Permission {
   factory: ProcessFactory | null;
-  nodes: Set<Atom>;
+  nodes: Map<Atom, boolean>;
 }
 
 /** The node as its connections see it. */
@@ -189,19 +193,19 @@ export class CoreImpl implements Core {
   enableSpawn(name: Atom, factory: ProcessFactory, nodes: Atom[]): void {
     const had = this.spawnable.get(name);
     if (had !== undefined && had.factory !== factory) throw ErrTaken.with(`spawn '${name}'`);
-    if (had === undefined) this.spawnable.set(name, { factory, nodes: new Set(nodes) });
-    else for (const x of nodes) had.nodes.add(x);
+    if (had === undefined) this.spawnable.set(name, { factory, nodes: new Map(nodes.map((x) => [x, true])) });
+    else for (const x of nodes) had.nodes.set(x, true);
   }
 
   /** Revokes remote spawn of `name` for `nodes` (for everyone when empty). */
   disableSpawn(name: Atom, nodes: Atom[]): void {
-    revoke(this.spawnable, name, nodes);
+    revoke(this.spawnable, name, nodes, true);
   }
 
   enableApplicationStart(name: Atom, nodes: Atom[]): void {
     const had = this.startable.get(name);
-    if (had === undefined) this.startable.set(name, { factory: null, nodes: new Set(nodes) });
-    else for (const x of nodes) had.nodes.add(x);
+    if (had === undefined) this.startable.set(name, { factory: null, nodes: new Map(nodes.map((x) => [x, true])) });
+    else for (const x of nodes) had.nodes.set(x, true);
   }
 
   disableApplicationStart(name: Atom, nodes: Atom[]): void {
@@ -299,16 +303,18 @@ export class CoreImpl implements Core {
   }
 }
 
-function revoke(table: Map<Atom, Permission>, name: Atom, nodes: Atom[]): void {
+/** Without nodes the entry goes (requests then get ErrNameUnknown); spawn marks nodes denied, app start forgets them (Ergo's asymmetry). */
+function revoke(table: Map<Atom, Permission>, name: Atom, nodes: Atom[], mark = false): void {
   const p = table.get(name);
   if (p === undefined) return;
   if (nodes.length === 0) table.delete(name);
-  else for (const x of nodes) p.nodes.delete(x);
+  else for (const x of nodes) mark ? p.nodes.set(x, false) : p.nodes.delete(x);
 }
 
 function allowed(table: Map<Atom, Permission>, name: Atom, source: Atom, what: string): Permission {
   const p = table.get(name);
-  if (p === undefined || (p.nodes.size > 0 && !p.nodes.has(source))) throw ErrNotAllowed.with(`remote ${what} of '${name}' for ${source}`);
+  if (p === undefined) throw ErrNameUnknown.with(`remote ${what} of '${name}': not enabled`);
+  if (p.nodes.size > 0 && p.nodes.get(source) !== true) throw ErrNotAllowed.with(`remote ${what} of '${name}' for ${source}`);
   return p;
 }
 

@@ -367,6 +367,34 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this, register: name });
   }
 
+  remoteSpawn(node: Atom | string, name: Atom | string, options: ProcessOptions = {}, ...args: unknown[]): Promise<PID> {
+    return this.remoteSpawnRegister(node, '', name, options, ...args);
+  }
+
+  async remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options: ProcessOptions = {}, ...args: unknown[]): Promise<PID> {
+    this.allow(MASK_IR, 'remoteSpawn');
+    if (typeof node !== 'string' || node === '') throw ErrIncorrect.with('remoteSpawn: node must be a non-empty string');
+    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('remoteSpawn: name must be a non-empty string');
+    if (typeof register !== 'string') throw ErrIncorrect.with('remoteSpawnRegister: register must be a string');
+    const n = this.nodeImpl;
+    if (n.router.isLocal(node)) throw ErrNotAllowed.with(`remoteSpawn: ${node} is this node; use spawn`);
+    const security = n.options.security ?? {};
+    const pid = await n.router.connection(node as Atom).remoteSpawn(name as Atom, {
+      // linkChild is the requester's business (below); the remote side must not act on it.
+      processOptions: options.linkChild ? { ...options, linkChild: false } : options,
+      parentPID: this.pid,
+      parentLeader: this.leader,
+      parentEnv: security.exposeEnvRemoteSpawn && this.envMap !== null ? new Map(this.envMap) : null,
+      parentLogLevel: this.logLevel,
+      register: register as Atom,
+      application: this.application,
+      args,
+    });
+    // linkChild is honoured here, on the requesting side (Ergo does the same).
+    if (options.linkChild && (this.st & MASK_IR) !== 0) this.nodeImpl.relations.link(this, pid);
+    return pid;
+  }
+
   // --- names ----------------------------------------------------------------------------------
 
   registerName(name: Atom | string): void {

@@ -291,6 +291,14 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnReques
   p.st = S_SLEEP;
   node.initing.delete(p.pid.id);
   node.processes.set(p.pid.id, p);
+  // Remote spawn with linkParent: the child links to its parent on the requesting node.
+  if (parent === null && options.linkParent && req.parentPID.node !== node.name) {
+    try {
+      node.router.watchRemote(p, req.parentPID, true);
+    } catch (e) {
+      node.log.warning('%s could not link to its remote parent %s: %s', p.pid.toString(), req.parentPID.toString(), toError(e).message);
+    }
+  }
   node.processSpawned(p);
   if (p.mb.size > 0) node.scheduler.enqueue(p);
   req.onSpawned?.(p);

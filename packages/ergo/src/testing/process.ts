@@ -183,6 +183,15 @@ export class TestProcess implements Process {
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
     return this.#spawn('spawnRegister', name as Atom, factory, options, args as unknown[]);
   }
+  /** Spawns through the simulated network (recorded as a RemoteSpawnEvent); the node must be connected. */
+  remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+    return this.remoteSpawnRegister(node, '', name, options, ...args);
+  }
+  async remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+    this.#allow(MASK_IR, 'remoteSpawn');
+    const remote = await this.node.network().getNode(node);
+    return register === '' ? remote.spawn(name, options, ...args) : remote.spawnRegister(register, name, options, ...args);
+  }
   #spawn(op: string, register: Atom, factory: unknown, options: ProcessOptions | undefined, args: unknown[]): Promise<PID> {
     try {
       this.#allow(MASK_IR, op);
