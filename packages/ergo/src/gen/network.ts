@@ -458,3 +458,15 @@ export interface Network {
   info(): NetworkInfo;
   mode(): NetworkMode;
 }
+
+/**
+ * A protocol attached to a running node with `attachProtocol` (e.g. the Erlang distribution of
+ * `@ergo-ts/erlang`), beside or instead of the network stack. The engine asks every attached
+ * protocol, in attach order, before its own network: `connection(node)` returns the Connection
+ * that reaches `node` (connected, or dialling with operations queued), or undefined when this
+ * protocol does not serve that node. `stop` runs once when the node stops, after its processes.
+ */
+export interface ProtocolAttachment {
+  connection(node: Atom): Connection | undefined;
+  stop(): Promise<void> | void;
+}

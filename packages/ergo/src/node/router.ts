@@ -21,7 +21,7 @@ import {
 } from '../gen/errors.js';
 import { Event } from '../gen/event.js';
 import { MessageEvent, MessageExitPID, MessageFallback } from '../gen/messages.js';
-import type { Connection } from '../gen/network.js';
+import type { Connection, ProtocolAttachment } from '../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority } from '../gen/priority.js';
@@ -54,10 +54,12 @@ const S_OUT_OF_TABLE = S_INIT | S_TERMINATED | S_DETACHED;
 export class Router {
   private connector: Connector | null = null;
   private coreImpl: CoreImpl | null = null;
+  /** Protocols attached with attachProtocol, asked before the connector (attach order). */
+  private protocols: ProtocolAttachment[] = [];
   /**
    * The PID a message was last routed to and its process: a sender usually sends many messages
    * to one target in a row, and this skips the process-table lookup for them. Valid while the
-   * process is in the table (see `cached`).
+   * process is in the table (its state is outside S_OUT_OF_TABLE).
    */
   private lastTo: PID | null = null;
   private lastP: ProcessImpl | null = null;
@@ -76,8 +78,21 @@ export class Router {
    * and whatever the connector throws (ErrNoConnection, ErrNoRoute) otherwise.
    */
   connection(node: Atom): Connection {
+    const ps = this.protocols;
+    for (let i = 0; i < ps.length; i++) {
+      const c = ps[i]!.connection(node);
+      if (c !== undefined) return c;
+    }
     if (this.connector === null) throw ErrNetworkStopped.with(`no network to reach ${node}`);
     return this.connector(node);
+  }
+
+  /** Adds a protocol asked before the connector; returns the function that removes it. */
+  addProtocol(p: ProtocolAttachment): () => void {
+    this.protocols = [...this.protocols, p];
+    return () => {
+      this.protocols = this.protocols.filter((x) => x !== p);
+    };
   }
 
   /** Installs (or with null removes) the network's connector. */
@@ -428,7 +443,7 @@ export class Router {
 
   /** Tells the target's node that `pid` no longer watches `t` (no connection: nothing to tell). */
   forgetRemote(pid: PID, t: Target, link: boolean): void {
-    if (t instanceof NodeTarget || this.connector === null) return;
+    if (t instanceof NodeTarget || (this.connector === null && this.protocols.length === 0)) return;
     let conn: Connection;
     try {
       conn = this.connection(t.node);

@@ -14,7 +14,7 @@ import { EtfError } from '../etf/errors.js';
 import { TermWriter } from '../etf/encoder.js';
 import { resolveEtfLimits, type EtfLimits } from '../etf/limits.js';
 import { DIST_FRAG_CONT, DIST_FRAG_HEADER, DIST_HEADER, PASS_THROUGH, VERSION } from '../etf/tags.js';
-import type { Term } from '../etf/terms.js';
+import type { ErlPid, Term } from '../etf/terms.js';
 import { DFLAG } from '../handshake/flags.js';
 import type { HandshakeResult } from '../handshake/handshake.js';
 
@@ -32,6 +32,8 @@ export interface DistConnectionOptions {
   fragmentSize?: number;
   /** Use an outgoing atom cache when the peer accepts cache refs. Default true. */
   atomCache?: boolean;
+  /** What pids in received messages become (default: ErlPid; a node maps them to ergo-ts PIDs). */
+  mapPid?: (p: ErlPid) => Term;
 }
 
 /** Events of {@link DistConnection}. */
@@ -66,6 +68,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
   readonly #fragmentSize: number;
   readonly #passThrough: boolean;
   readonly #fragmenting: boolean;
+  readonly #mapPid: ((p: ErlPid) => Term) | undefined;
   #pending: Buffer[] = [];
   #pendingBytes = 0;
   #wrote = false;
@@ -96,6 +99,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     this.#limits = resolveEtfLimits(options.limits);
     this.#maxSequences = options.maxFragmentSequences ?? 256;
     this.#fragmentSize = options.fragmentSize ?? 65536;
+    this.#mapPid = options.mapPid;
     this.#passThrough = (this.flags & (DFLAG.DIST_HDR_ATOM_CACHE | DFLAG.FRAGMENTS)) === 0n;
     this.#fragmenting = (this.flags & DFLAG.FRAGMENTS) !== 0n;
     this.#cacheOut = options.atomCache !== false && (this.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n ? new AtomCacheOut() : undefined;
@@ -251,7 +255,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
   #packet(p: Buffer): DistMessage | undefined {
     if (p[0] === VERSION && p[1] === DIST_FRAG_HEADER) return this.#firstFragment(p);
     if (p[0] === VERSION && p[1] === DIST_FRAG_CONT) return this.#nextFragment(p);
-    if ((p[0] === VERSION && p[1] === DIST_HEADER) || p[0] === PASS_THROUGH) return decodeDistMessage(p, this.#cacheIn, { limits: this.#limits });
+    if ((p[0] === VERSION && p[1] === DIST_HEADER) || p[0] === PASS_THROUGH) return decodeDistMessage(p, this.#cacheIn, { limits: this.#limits, ...(this.#mapPid ? { mapPid: this.#mapPid } : {}) });
     throw new DistError('ERR_DIST_PROTOCOL', `packet starting ${p.subarray(0, 2).toString('hex')} is not a distribution message`);
   }
 
@@ -292,6 +296,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
   #complete(r: Reassembly): DistMessage {
     const body = Buffer.concat(r.parts, r.size);
     const reader = new TermReader(body, 0, body.length, this.#limits, r.atomRefs);
+    reader.mapPid = this.#mapPid;
     const control = reader.term(0);
     const payload = reader.pos < body.length ? reader.term(0) : undefined;
     if (reader.pos !== body.length) throw new EtfError('ERR_ETF_DECODE', `${body.length - reader.pos} bytes after the payload`, reader.pos);

@@ -9,7 +9,7 @@ import { TermReader } from './decoder.js';
 import { TermWriter, type AtomRefSink } from './encoder.js';
 import { resolveEtfLimits, type EtfLimits } from './limits.js';
 import { DIST_HEADER, PASS_THROUGH, VERSION } from './tags.js';
-import type { Term } from './terms.js';
+import type { ErlPid, Term } from './terms.js';
 
 /** Number of slots of a connection's atom cache. */
 export const ATOM_CACHE_SIZE = 2048;
@@ -187,6 +187,8 @@ export interface DistMessage {
 /** Options of {@link decodeDistMessage}. */
 export interface DecodeDistOptions {
   limits?: Partial<EtfLimits>;
+  /** What pids in the control message and payload become (default: ErlPid). */
+  mapPid?: (p: ErlPid) => Term;
 }
 
 /**
@@ -202,6 +204,7 @@ export function decodeDistMessage(input: Uint8Array, cache: AtomCacheIn, options
   }
   if (input.length >= 2 && input[0] === PASS_THROUGH && input[1] === VERSION) {
     const r = new TermReader(input, 2, input.length, limits);
+    r.mapPid = options?.mapPid;
     const control = r.term(0);
     if (r.pos === input.length) return { control, payload: undefined };
     if (input[r.pos] !== VERSION) throw new EtfError('ERR_ETF_DECODE', 'pass-through payload without its version byte', r.pos);
@@ -215,6 +218,7 @@ export function decodeDistMessage(input: Uint8Array, cache: AtomCacheIn, options
   }
   const { atomRefs, end } = decodeAtomCacheRefs(input, 2, cache, limits);
   const r = new TermReader(input, end, input.length, limits, atomRefs);
+  r.mapPid = options?.mapPid;
   const control = r.term(0);
   if (r.pos === input.length) return { control, payload: undefined };
   const payload = r.term(0);

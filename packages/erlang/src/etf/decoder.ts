@@ -39,6 +39,8 @@ export class TermReader {
   readonly end: number;
   readonly limits: Readonly<EtfLimits>;
   readonly atomRefs: readonly string[] | undefined;
+  /** What a pid term becomes (undefined: an ErlPid); funs keep their ErlPid. */
+  mapPid: ((p: ErlPid) => Term) | undefined = undefined;
 
   constructor(input: Uint8Array, offset: number, end: number, limits: Readonly<EtfLimits>, atomRefs?: readonly string[]) {
     this.buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
@@ -157,7 +159,8 @@ export class TermReader {
       case T.NEW_PID_EXT:
       case T.PID_EXT: {
         this.pos = at;
-        return this.pid();
+        const p = this.pid();
+        return this.mapPid === undefined ? p : this.mapPid(p);
       }
       case T.NEWER_REFERENCE_EXT:
       case T.NEW_REFERENCE_EXT: {

@@ -1,3 +1,4 @@
+import { Alias, PID, Ref } from 'ergo-ts';
 // ETF encoder: the term model → bytes, choosing the tags OTP 25 itself writes with
 // `term_to_binary(T, [{minor_version, 2}])` (UTF-8 atoms, NEW_FLOAT, NEW_PID, NEWER_REFERENCE,
 // STRING_EXT for short lists of bytes), so encoded terms are byte-identical to OTP's. Atoms may go
@@ -16,6 +17,8 @@ import {
   ErlImproperList,
   ErlMap,
   ErlPid,
+  pidToErl,
+  refToErl,
   ErlPort,
   ErlRef,
   ErlTuple,
@@ -150,6 +153,10 @@ export class TermWriter {
       this.bitString(t);
     } else if (t instanceof ErlPid) {
       this.pid(t);
+    } else if (t instanceof PID) {
+      this.pid(pidToErl(t));
+    } else if (t instanceof Ref || t instanceof Alias) {
+      this.term(refToErl(t), depth);
     } else if (t instanceof ErlRef) {
       const n = t.ids.length;
       if (n < 1 || n > 5) throw new EtfError('ERR_ETF_ENCODE', `a reference has 1..5 words, not ${n}`);

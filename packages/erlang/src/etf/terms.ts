@@ -11,9 +11,11 @@
 //   [] / list    → Array (proper); ErlImproperList (non-[] tail); "abc" → [97, 98, 99]
 //   tuple        → ErlTuple
 //   map          → ErlMap (any keys: tuples, lists, maps, pids...)
-//   pid/ref/port → ErlPid / ErlRef / ErlPort
+//   pid/ref/port → ErlPid / ErlRef / ErlPort (a connection of a node decodes pids as ergo-ts
+//                  PIDs; ergo-ts PID, Ref and Alias values encode as pids and refs)
 //   fun M:F/A    → ErlExport; closures → ErlFun (kept whole so it can be sent back)
 
+import { Alias, PID, Ref, type Atom } from 'ergo-ts';
 import { EtfError } from './errors.js';
 
 /** Any value this package encodes or decodes as an Erlang term. */
@@ -34,6 +36,9 @@ export type Term =
   | ErlPort
   | ErlExport
   | ErlFun
+  | PID
+  | Ref
+  | Alias
   | readonly Term[]
   | ReadonlyMap<Term, Term>
   | TermObject;
@@ -291,6 +296,10 @@ function keyInto(t: Term, out: string[], depth: number): void {
     for (const [k, v] of t as Iterable<[Term, Term]>) ks.push(termKey(k) + '=>' + termKey(v));
     ks.sort();
     out.push('#{', ks.join(','), '}');
+  } else if (t instanceof PID) {
+    keyInto(pidToErl(t), out, depth);
+  } else if (t instanceof Ref || t instanceof Alias) {
+    keyInto(refToErl(t), out, depth);
   } else if (t instanceof ErlPid) {
     out.push('P', String(t.node.length), ':', t.node, '.', String(t.id), '.', String(t.serial), '.', String(t.creation), ';');
   } else if (t instanceof ErlRef) {
@@ -319,4 +328,35 @@ function keyInto(t: Term, out: string[], depth: number): void {
 export function termEqual(a: Term, b: Term): boolean {
   if (a === b) return true;
   return termKey(a) === termKey(b);
+}
+
+/** Largest pid serial whose ergo-ts PID id (`id + serial * 2^32`) is still an exact JS number. */
+const MAX_SAFE_SERIAL = 0x1fffff;
+
+/**
+ * The ergo-ts PID of an Erlang pid: same node and creation, `id + serial * 2^32` as the id (the
+ * 64-bit process number of V4_NC), so it converts back exactly ({@link pidToErl}). Undefined when
+ * the serial is too large for an exact JS number (beyond 2^21; OTP never gets there in practice).
+ */
+export function erlToPid(p: ErlPid): PID | undefined {
+  if (p.serial > MAX_SAFE_SERIAL) return undefined;
+  return new PID(p.node as Atom, p.id + p.serial * 0x100000000, p.creation);
+}
+
+/** The Erlang pid of an ergo-ts PID (the inverse of {@link erlToPid}). @throws EtfError when the id or creation does not fit. */
+export function pidToErl(p: PID): ErlPid {
+  if (!Number.isSafeInteger(p.id) || p.id < 0) throw new EtfError('ERR_ETF_ENCODE', `pid id ${p.id} is not a 64-bit process number`);
+  if (!Number.isInteger(p.creation) || p.creation < 0 || p.creation > 0xffffffff) throw new EtfError('ERR_ETF_ENCODE', `pid creation ${p.creation} is not 32-bit`);
+  return new ErlPid(p.node, p.id % 0x100000000, Math.floor(p.id / 0x100000000), p.creation);
+}
+
+/**
+ * The Erlang reference of an ergo-ts Ref or Alias: its three ids as three 32-bit words.
+ * @throws EtfError when an id is not a 32-bit unsigned integer.
+ */
+export function refToErl(r: Ref | Alias): ErlRef {
+  for (const w of r.id) {
+    if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new EtfError('ERR_ETF_ENCODE', `reference word ${w} of ${r} is not 32-bit`);
+  }
+  return new ErlRef(r.node, r.creation, [r.id[0], r.id[1], r.id[2]]);
 }

@@ -1,0 +1,971 @@
+// The gen `Connection` of an ergo-ts node to one Erlang node (ERLANG.md §4): it turns what the
+// engine asks (send, call, link, monitor, exit, "a watched target ended") into control messages on
+// a DistConnection, and every control message that arrives into a Core call.
+//
+// Identities: Erlang pids are ergo-ts PIDs (`id + serial * 2^32`, same node and creation, exact
+// both ways); Erlang refs are ergo-ts Refs/Aliases when they have 3 words (OTP's), others are
+// remembered per connection so they go back exactly.
+//
+// Links. Erlang links are one bidirectional relation; ergo-ts links are one-way. A link between a
+// TS process T and an Erlang process E is kept here as one record and wired both ways:
+// - E's side (T ends → E hears it): E is a remote watcher of T in the Core (routeLinkPID), so the
+//   engine calls sendTerminatePID(T) and we send EXIT {3, T, E, Reason}.
+// - T's side (E ends → T hears it): when T linked (linkPID), the engine holds the one-way relation
+//   and an EXIT from E ends it through routeTerminatePID, as any ergo-ts link would (any reason,
+//   normal included). When E linked (LINK from Erlang), an EXIT is an exit signal to T
+//   (routeSendExit) with Erlang's rule: reason `normal` does not reach T. Node down gives T
+//   `noconnection` either way.
+// Unlink uses UNLINK_ID (op 35, answered with 36); EXITs crossing our unlink are ignored.
+//
+// Calls. A `'$gen_call'` from Erlang becomes an ergo-ts request (any Actor's handleCall answers
+// it); the reply goes back to the caller's alias (`[alias|Ref]` tag, ALIAS_SEND) or pid. A call
+// from TS to an Erlang pid or name is a gen_server call: MONITOR_P first (a missing name fails at
+// once with noproc, a crash with its reason), then `'$gen_call'`, DEMONITOR_P after the reply.
+
+import {
+  Alias,
+  ErrNoConnection,
+  ErrProcessIncarnation,
+  ErrUnsupported,
+  MessagePriority,
+  PID,
+  ProcessID,
+  Ref,
+  toError,
+  type Atom,
+  type Connection,
+  type Core,
+  type Event,
+  type Log,
+  type MessageEvent,
+  type MessageOptions,
+  type NetworkSocket,
+  type RemoteApplicationStart,
+  type RemoteNode,
+  type RemoteNodeInfo,
+  type RemoteSpawnRequest,
+  type Version,
+} from 'ergo-ts';
+import type { DistConnection } from '../distribution/connection.js';
+import { DFLAG } from '../handshake/flags.js';
+import { ErlAtom, ErlImproperList, ErlRef, ErlTuple, atom, isAtom, refToErl, termKey, tuple, type Term } from '../etf/terms.js';
+import { reasonFromTerm, reasonToTerm } from './reasons.js';
+
+/** Control message operation codes (ERLANG.md §4). */
+export const OP = {
+  LINK: 1,
+  SEND: 2,
+  EXIT: 3,
+  UNLINK: 4,
+  NODE_LINK: 5,
+  REG_SEND: 6,
+  GROUP_LEADER: 7,
+  EXIT2: 8,
+  SEND_TT: 12,
+  EXIT_TT: 13,
+  REG_SEND_TT: 16,
+  EXIT2_TT: 18,
+  MONITOR_P: 19,
+  DEMONITOR_P: 20,
+  MONITOR_P_EXIT: 21,
+  SEND_SENDER: 22,
+  SEND_SENDER_TT: 23,
+  PAYLOAD_EXIT: 24,
+  PAYLOAD_EXIT_TT: 25,
+  PAYLOAD_EXIT2: 26,
+  PAYLOAD_EXIT2_TT: 27,
+  PAYLOAD_MONITOR_P_EXIT: 28,
+  SPAWN_REQUEST: 29,
+  SPAWN_REQUEST_TT: 30,
+  ALIAS_SEND: 33,
+  ALIAS_SEND_TT: 34,
+  UNLINK_ID: 35,
+  UNLINK_ID_ACK: 36,
+} as const;
+
+/** Options of an {@link ErlangConnection}. */
+export interface ErlangConnectionOptions {
+  /**
+   * Tag style of calls to Erlang gen_servers: `'alias'` sends `{Pid, [alias|Ref]}` (OTP 24+; the
+   * reply comes as ALIAS_SEND), `'ref'` sends `{Pid, Ref}`. Default `'alias'` when the peer
+   * supports aliases.
+   */
+  callTag?: 'alias' | 'ref';
+}
+
+/** One link between a local process and an Erlang process. */
+interface LinkRecord {
+  local: PID;
+  remote: PID;
+  /** The local process linked (the engine holds its one-way relation). */
+  engine: boolean;
+  /** The Erlang side linked (LINK arrived). */
+  erlang: boolean;
+  /** Non-zero while our UNLINK_ID waits for its ack. */
+  unlinking: number;
+}
+
+/** An Erlang process monitoring a local target. */
+interface MonitorIn {
+  watcher: PID;
+  ref: ErlRef;
+  /** The target as Erlang named it: a local PID, or an atom (by name). */
+  target: PID | ErlAtom;
+  targetKey: string;
+}
+
+/** A local process monitoring an Erlang target. */
+interface MonitorOut {
+  watcher: PID;
+  target: PID | ProcessID;
+  ref: ErlRef;
+}
+
+/** A local process waiting for an Erlang gen_server's reply. */
+interface CallOut {
+  caller: PID;
+  ref: Ref;
+  target: PID | ErlAtom;
+  /** Unix seconds after which the entry is dropped. */
+  deadline: number;
+}
+
+/** An Erlang caller waiting for a local process's reply. */
+interface CallIn {
+  caller: PID;
+  tag: Term;
+  /** The ref inside the tag (the caller's monitor ref), for DEMONITOR_P cleanup. */
+  mref: string;
+}
+
+const EMPTY = atom('');
+const GEN_CALL = '$gen_call';
+const NORMAL_OPTIONS: MessageOptions = { priority: MessagePriority.Normal, important: false, compression: null, keepNetworkOrder: true };
+
+/**
+ * The Connection to one Erlang node. Created by the node's Erlang integration while dialling
+ * (operations are queued) or from an accepted handshake; `attach` gives it the DistConnection.
+ * Every method follows the gen `Connection` contract: ErrNoConnection once closed; sends to an
+ * Erlang pid of an older incarnation of the peer fail with ErrProcessIncarnation.
+ */
+export class ErlangConnection implements Connection {
+  readonly peer: Atom;
+  #dist: DistConnection | null = null;
+  #queue: (() => void)[] | null = [];
+  #closed = false;
+  #failure: Error | undefined;
+  #peerCreation = 0;
+  #flags = 0n;
+  #connectedAt = 0;
+  readonly #core: Core;
+  readonly #log: Log;
+  readonly #options: ErlangConnectionOptions;
+  readonly #onClose: (c: ErlangConnection) => void;
+  readonly #links = new Map<string, LinkRecord>();
+  readonly #monitorsIn = new Map<string, MonitorIn>();
+  readonly #monitorsOut = new Map<string, MonitorOut>();
+  readonly #monitorsOutByRef = new Map<string, MonitorOut>();
+  readonly #callsOut = new Map<string, CallOut>();
+  readonly #callsIn = new Map<string, CallIn>();
+  readonly #callsInByMref = new Map<string, string>();
+  /** Erlang refs that are not 3 words, by the key of the Ref/Alias standing for them. */
+  readonly #oddRefs = new Map<string, ErlRef>();
+  #pendingUnlinks: LinkRecord[] | null = null;
+  #unlinkId = 0;
+  #nobody: PID | null = null;
+  #sweep: NodeJS.Timeout;
+  readonly #remoteNode: ErlangRemoteNode;
+
+  constructor(peer: Atom, core: Core, log: Log, options: ErlangConnectionOptions, onClose: (c: ErlangConnection) => void) {
+    this.peer = peer;
+    this.#core = core;
+    this.#log = log;
+    this.#options = options;
+    this.#onClose = onClose;
+    this.#remoteNode = new ErlangRemoteNode(this);
+    this.#sweep = setInterval(() => this.#sweepCalls(), 5000);
+    this.#sweep.unref();
+  }
+
+  /** True once the handshake completed and until the connection closes. */
+  get connected(): boolean {
+    return this.#dist !== null && !this.#closed;
+  }
+  /** False once closed. */
+  get open(): boolean {
+    return !this.#closed;
+  }
+  /** Why the connection closed (undefined while open). */
+  get failure(): Error | undefined {
+    return this.#failure;
+  }
+  /** The peer's creation (0 while dialling). */
+  get peerCreation(): number {
+    return this.#peerCreation;
+  }
+  /** The distribution connection (null while dialling). */
+  get dist(): DistConnection | null {
+    return this.#dist;
+  }
+
+  /** Gives the connection its DistConnection (after the handshake) and flushes queued operations. */
+  attach(dist: DistConnection): void {
+    if (this.#closed) {
+      dist.close();
+      return;
+    }
+    this.#dist = dist;
+    this.#peerCreation = dist.peerCreation;
+    this.#flags = dist.flags;
+    this.#connectedAt = Date.now();
+    dist.on('message', ({ control, payload }) => this.#dispatch(control, payload));
+    dist.on('close', (reason) => this.#down(reason ?? ErrNoConnection.with(`connection to ${this.peer} closed`)));
+    const q = this.#queue!;
+    this.#queue = null;
+    for (const op of q) {
+      try {
+        op();
+      } catch (e) {
+        this.#log.warning('erlang: queued operation for %s dropped: %s', this.peer, toError(e).message);
+      }
+    }
+  }
+
+  /** The dial failed: everything queued is lost, watchers hear the node is down. */
+  fail(reason: Error): void {
+    this.#down(reason);
+  }
+
+  // --- writing ----------------------------------------------------------------------------------
+
+  #write(control: Term, payload?: Term): void {
+    if (this.#closed) throw ErrNoConnection.with(this.peer);
+    const d = this.#dist;
+    if (d === null) {
+      this.#queue!.push(() => this.#write(control, payload));
+      return;
+    }
+    d.send(control, payload);
+  }
+
+  /** Writes, logging instead of throwing (for notifications nobody waits for). */
+  #tell(control: Term, payload?: Term): void {
+    try {
+      this.#write(control, payload);
+    } catch (e) {
+      this.#log.debug('erlang: to %s not sent: %s', this.peer, toError(e).message);
+    }
+  }
+
+  #checkPid(to: PID): void {
+    if (this.#closed) throw ErrNoConnection.with(this.peer);
+    // a pid of an older incarnation of the peer is dead: OTP drops such messages, we refuse them
+    if (this.#peerCreation !== 0 && to.creation !== this.#peerCreation) throw ErrProcessIncarnation.with(to.toString());
+  }
+
+  #erlRef(r: Ref | Alias): ErlRef {
+    return this.#oddRefs.get(r.key) ?? refToErl(r);
+  }
+
+  #toRef(r: ErlRef, alias: boolean): Ref | Alias {
+    const w = r.ids;
+    const ids: [number, number, number] = [w[0] ?? 0, w[1] ?? 0, w[2] ?? 0];
+    const x = alias ? new Alias(r.node as Atom, r.creation, ids) : new Ref(r.node as Atom, r.creation, ids);
+    if (w.length !== 3) this.#oddRefs.set(x.key, r);
+    return x;
+  }
+
+  #hasFlag(f: bigint): boolean {
+    return this.#dist === null || (this.#flags & f) !== 0n;
+  }
+
+  // --- Connection: messages ---------------------------------------------------------------------
+
+  node(): RemoteNode {
+    return this.#remoteNode;
+  }
+
+  /** While dialling, an operation on a pid waits for the peer's creation (queued whole). */
+  #later(op: () => void): boolean {
+    if (this.#dist !== null || this.#closed) return false;
+    this.#queue!.push(op);
+    return true;
+  }
+
+  sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
+    if (this.#later(() => this.sendPID(from, to, options, message))) return;
+    this.#checkPid(to);
+    this.#write(tuple(OP.SEND, EMPTY, to), message as Term);
+  }
+
+  sendProcessID(from: PID, to: ProcessID, _options: MessageOptions, message: unknown): void {
+    this.#write(tuple(OP.REG_SEND, from, EMPTY, atom(to.name)), message as Term);
+  }
+
+  sendAlias(from: PID, to: Alias, _options: MessageOptions, message: unknown): void {
+    if (!this.#hasFlag(DFLAG.ALIAS)) throw ErrUnsupported.with(`${this.peer} does not support aliases`);
+    this.#write(tuple(OP.ALIAS_SEND, from, this.#erlRef(to)), message as Term);
+  }
+
+  sendEvent(_from: PID, _options: MessageOptions, _message: MessageEvent): void {
+    throw ErrUnsupported.with(`events on Erlang node ${this.peer}`);
+  }
+
+  sendExit(from: PID, to: PID, reason: Error): void {
+    if (this.#later(() => this.sendExit(from, to, reason))) return;
+    this.#checkPid(to);
+    this.#write(tuple(OP.EXIT2, from, to, reasonToTerm(reason, true)));
+  }
+
+  sendResponse(from: PID, _to: PID, options: MessageOptions, response: unknown): void {
+    this.#reply(from, options.ref, response as Term);
+  }
+
+  sendResponseError(from: PID, _to: PID, options: MessageOptions, error: Error): void {
+    // gen_server has no error channel: the caller gets {error, Reason}
+    this.#reply(from, options.ref, tuple(atom('error'), reasonToTerm(error)));
+  }
+
+  #reply(from: PID, ref: Ref | undefined, value: Term): void {
+    if (ref === undefined) return;
+    const c = this.#callsIn.get(ref.key);
+    // unknown: the caller gave up (DEMONITOR_P after its timeout) or the connection is new
+    if (c === undefined) return;
+    this.#callsIn.delete(ref.key);
+    this.#callsInByMref.delete(c.mref);
+    const tag = c.tag;
+    const reply = tuple(tag, value);
+    const alias = aliasOfTag(tag);
+    if (alias !== undefined && this.#hasFlag(DFLAG.ALIAS)) this.#tell(tuple(OP.ALIAS_SEND, from, alias), reply);
+    else this.#tell(tuple(OP.SEND, EMPTY, c.caller), reply);
+  }
+
+  // --- Connection: watched local targets ended ------------------------------------------------------
+
+  sendTerminatePID(target: PID, reason: Error): void {
+    const r = reasonToTerm(reason);
+    for (const [k, l] of this.#links) {
+      if (!l.local.equals(target)) continue;
+      this.#links.delete(k);
+      if (l.unlinking === 0) this.#tell(tuple(OP.EXIT, target, l.remote, r));
+    }
+    this.#monitorsEnded(target.key, r);
+  }
+
+  sendTerminateProcessID(target: ProcessID, reason: Error): void {
+    this.#monitorsEnded(`N${target.name}`, reasonToTerm(reason));
+  }
+
+  sendTerminateAlias(_target: Alias, _reason: Error): void {
+    // Erlang cannot watch an alias
+  }
+
+  sendTerminateEvent(_target: Event, _reason: Error): void {
+    // Erlang cannot watch an event
+  }
+
+  #monitorsEnded(targetKey: string, reason: Term): void {
+    for (const [k, m] of this.#monitorsIn) {
+      if (m.targetKey !== targetKey) continue;
+      this.#monitorsIn.delete(k);
+      this.#tell(tuple(OP.MONITOR_P_EXIT, m.target, m.watcher, m.ref, reason));
+    }
+  }
+
+  // --- Connection: calls ------------------------------------------------------------------------
+
+  callPID(from: PID, to: PID, options: MessageOptions, request: unknown): void {
+    if (this.#later(() => this.callPID(from, to, options, request))) return;
+    this.#checkPid(to);
+    this.#call(from, to, to, options, request as Term);
+  }
+
+  callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): void {
+    const name = atom(to.name);
+    this.#call(from, name, name, options, request as Term);
+  }
+
+  callAlias(from: PID, to: Alias, options: MessageOptions, request: unknown): void {
+    const ref = options.ref;
+    if (ref === undefined) throw ErrUnsupported.with('call without a ref');
+    if (!this.#hasFlag(DFLAG.ALIAS)) throw ErrUnsupported.with(`${this.peer} does not support aliases`);
+    const mref = refToErl(ref);
+    this.#callsOut.set(termKey(mref), { caller: from, ref, target: EMPTY, deadline: ref.deadline() });
+    this.#write(tuple(OP.ALIAS_SEND, from, this.#erlRef(to)), tuple(atom(GEN_CALL), tuple(from, this.#tag(mref)), request as Term));
+  }
+
+  #tag(mref: ErlRef): Term {
+    const style = this.#options.callTag ?? (this.#hasFlag(DFLAG.ALIAS) ? 'alias' : 'ref');
+    return style === 'alias' ? new ErlImproperList([atom('alias')], mref) : mref;
+  }
+
+  #call(from: PID, to: PID | ErlAtom, dest: PID | ErlAtom, options: MessageOptions, request: Term): void {
+    const ref = options.ref;
+    if (ref === undefined) throw ErrUnsupported.with('call without a ref');
+    const mref = refToErl(ref);
+    const key = termKey(mref);
+    this.#callsOut.set(key, { caller: from, ref, target: to, deadline: ref.deadline() });
+    const msg = tuple(atom(GEN_CALL), tuple(from, this.#tag(mref)), request);
+    try {
+      // monitor first: a missing name answers noproc at once, a crash its reason
+      this.#write(tuple(OP.MONITOR_P, from, to, mref));
+      if (dest instanceof PID) this.#write(tuple(OP.SEND, EMPTY, dest), msg);
+      else this.#write(tuple(OP.REG_SEND, from, EMPTY, dest), msg);
+    } catch (e) {
+      this.#callsOut.delete(key);
+      throw e;
+    }
+  }
+
+  /** A reply (or a monitor exit) for a call to Erlang: settles it and drops the monitor. */
+  #settleCall(key: string, from: PID, ok: boolean, value: unknown): boolean {
+    const c = this.#callsOut.get(key);
+    if (c === undefined) return false;
+    this.#callsOut.delete(key);
+    if (ok && !(c.target instanceof ErlAtom && c.target.name === '')) this.#tell(tuple(OP.DEMONITOR_P, c.caller, c.target, refToErl(c.ref)));
+    try {
+      this.#core.routeSendResponse(from, c.caller, { ...NORMAL_OPTIONS, ref: c.ref }, value, ok);
+    } catch (e) {
+      this.#log.debug('erlang: reply from %s dropped: %s', this.peer, toError(e).message);
+    }
+    return true;
+  }
+
+  #sweepCalls(): void {
+    const now = Math.floor(Date.now() / 1000);
+    for (const [k, c] of this.#callsOut) {
+      if (c.deadline !== 0 && c.deadline < now - 1) {
+        this.#callsOut.delete(k);
+        if (!(c.target instanceof ErlAtom && c.target.name === '')) this.#tell(tuple(OP.DEMONITOR_P, c.caller, c.target, refToErl(c.ref)));
+      }
+    }
+  }
+
+  // --- Connection: links and monitors -------------------------------------------------------------
+
+  linkPID(pid: PID, target: PID): Promise<void> {
+    if (this.#later(() => void this.linkPID(pid, target).catch((e: unknown) => this.#refused(pid, target, true, e)))) return Promise.resolve();
+    try {
+      this.#checkPid(target);
+      const k = linkKey(pid, target);
+      let l = this.#links.get(k);
+      if (l === undefined) {
+        l = { local: pid, remote: target, engine: true, erlang: false, unlinking: 0 };
+        this.#links.set(k, l);
+      } else {
+        l.engine = true;
+        l.unlinking = 0;
+      }
+      // the Erlang side of the link: when `pid` ends, the engine tells us (sendTerminatePID)
+      this.#watchLocal(() => this.#core.routeLinkPID(target, pid));
+      this.#write(tuple(OP.LINK, pid, target));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** A link/monitor queued while dialling was refused (stale pid): the relation ends with that reason. */
+  #refused(pid: PID, target: PID, link: boolean, e: unknown): void {
+    const reason = toError(e);
+    this.#links.delete(linkKey(pid, target));
+    this.#watchLocal(() => this.#core.routeTerminatePID(target, reason));
+    void link;
+  }
+
+  unlinkPID(pid: PID, target: PID): void {
+    const l = this.#links.get(linkKey(pid, target));
+    if (l === undefined) return;
+    // The engine calls this both for unlink() and when `pid` ends (before sendTerminatePID): wait
+    // for the end of the current turn; a termination in between sends EXIT instead.
+    if (this.#pendingUnlinks === null) {
+      this.#pendingUnlinks = [];
+      queueMicrotask(() => this.#flushUnlinks());
+    }
+    this.#pendingUnlinks.push(l);
+  }
+
+  #flushUnlinks(): void {
+    const ls = this.#pendingUnlinks ?? [];
+    this.#pendingUnlinks = null;
+    for (const l of ls) {
+      const k = linkKey(l.local, l.remote);
+      if (this.#links.get(k) !== l || this.#closed) continue;
+      const id = (this.#unlinkId = (this.#unlinkId % 0x7fffffff) + 1);
+      l.unlinking = id;
+      l.engine = false;
+      l.erlang = false;
+      this.#watchLocal(() => this.#core.routeUnlinkPID(l.remote, l.local));
+      if (this.#hasFlag(DFLAG.UNLINK_ID)) this.#tell(tuple(OP.UNLINK_ID, id, l.local, l.remote));
+      else {
+        this.#links.delete(k);
+        this.#tell(tuple(OP.UNLINK, l.local, l.remote));
+      }
+    }
+  }
+
+  linkProcessID(_pid: PID, target: ProcessID): Promise<void> {
+    return Promise.reject(ErrUnsupported.with(`Erlang links to names (${target})`));
+  }
+  unlinkProcessID(_pid: PID, _target: ProcessID): void {}
+  linkAlias(_pid: PID, target: Alias): Promise<void> {
+    return Promise.reject(ErrUnsupported.with(`Erlang links to aliases (${target})`));
+  }
+  unlinkAlias(_pid: PID, _target: Alias): void {}
+  linkEvent(_pid: PID, target: Event): Promise<MessageEvent[]> {
+    return Promise.reject(ErrUnsupported.with(`events on Erlang node (${target})`));
+  }
+  unlinkEvent(_pid: PID, _target: Event): void {}
+
+  monitorPID(pid: PID, target: PID): Promise<void> {
+    if (this.#later(() => void this.monitorPID(pid, target).catch((e: unknown) => this.#refused(pid, target, false, e)))) return Promise.resolve();
+    try {
+      this.#checkPid(target);
+      this.#monitor(pid, target, target);
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  demonitorPID(pid: PID, target: PID): void {
+    this.#demonitor(pid, target, target);
+  }
+
+  monitorProcessID(pid: PID, target: ProcessID): Promise<void> {
+    try {
+      this.#monitor(pid, target, atom(target.name));
+      return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  demonitorProcessID(pid: PID, target: ProcessID): void {
+    this.#demonitor(pid, target, atom(target.name));
+  }
+
+  #monitor(pid: PID, target: PID | ProcessID, proc: PID | ErlAtom): void {
+    const k = `${pid.key}|${target.key}`;
+    if (this.#monitorsOut.has(k)) return;
+    const ref = refToErl(this.#core.makeRef());
+    const m: MonitorOut = { watcher: pid, target, ref };
+    this.#monitorsOut.set(k, m);
+    this.#monitorsOutByRef.set(termKey(ref), m);
+    this.#write(tuple(OP.MONITOR_P, pid, proc, ref));
+  }
+
+  #demonitor(pid: PID, target: PID | ProcessID, proc: PID | ErlAtom): void {
+    const k = `${pid.key}|${target.key}`;
+    const m = this.#monitorsOut.get(k);
+    if (m === undefined) return;
+    this.#monitorsOut.delete(k);
+    this.#monitorsOutByRef.delete(termKey(m.ref));
+    this.#tell(tuple(OP.DEMONITOR_P, pid, proc, m.ref));
+  }
+
+  monitorAlias(_pid: PID, target: Alias): Promise<void> {
+    return Promise.reject(ErrUnsupported.with(`monitors of Erlang aliases (${target})`));
+  }
+  demonitorAlias(_pid: PID, _target: Alias): void {}
+  monitorEvent(_pid: PID, target: Event): Promise<MessageEvent[]> {
+    return Promise.reject(ErrUnsupported.with(`events on Erlang node (${target})`));
+  }
+  demonitorEvent(_pid: PID, _target: Event): void {}
+
+  remoteSpawn(_name: Atom, _request: RemoteSpawnRequest): Promise<PID> {
+    return Promise.reject(ErrUnsupported.with(`remote spawn on Erlang node ${this.peer}`));
+  }
+  remoteApplicationStart(_name: Atom, _request: RemoteApplicationStart): Promise<void> {
+    return Promise.reject(ErrUnsupported.with(`application start on Erlang node ${this.peer}`));
+  }
+  join(_socket: NetworkSocket, _connectionID: string): void {
+    throw ErrUnsupported.with('connection pools on Erlang distribution');
+  }
+
+  terminate(reason: Error): void {
+    if (this.#dist !== null) this.#dist.close();
+    this.#down(reason);
+  }
+
+  /** Runs a Core watcher update, logging a refusal (the relation is then simply absent). */
+  #watchLocal(fn: () => void): boolean {
+    try {
+      fn();
+      return true;
+    } catch (e) {
+      this.#log.debug('erlang: %s', toError(e).message);
+      return false;
+    }
+  }
+
+  // --- inbound ----------------------------------------------------------------------------------
+
+  #dispatch(control: Term, payload: Term | undefined): void {
+    if (!(control instanceof ErlTuple) || typeof control.elements[0] !== 'number') {
+      this.#log.warning('erlang: %s sent a control message that is not a tuple; ignored', this.peer);
+      return;
+    }
+    const c = control.elements;
+    try {
+      switch (c[0]) {
+        case OP.SEND:
+        case OP.SEND_TT:
+          return this.#deliver(undefined, c[2], payload);
+        case OP.SEND_SENDER:
+        case OP.SEND_SENDER_TT:
+          return this.#deliver(c[1] as PID, c[2], payload);
+        case OP.REG_SEND:
+        case OP.REG_SEND_TT:
+          return this.#deliver(c[1] as PID, c[3], payload);
+        case OP.ALIAS_SEND:
+        case OP.ALIAS_SEND_TT:
+          return this.#deliver(c[1] as PID, c[2], payload);
+        case OP.LINK:
+          return this.#inLink(c[1] as PID, c[2] as PID);
+        case OP.UNLINK:
+          return this.#inUnlink(c[1] as PID, c[2] as PID, 0);
+        case OP.UNLINK_ID:
+          return this.#inUnlink(c[2] as PID, c[3] as PID, c[1] as number);
+        case OP.UNLINK_ID_ACK: {
+          const l = this.#links.get(linkKey(c[3] as PID, c[2] as PID));
+          if (l !== undefined && l.unlinking === c[1]) this.#links.delete(linkKey(l.local, l.remote));
+          return;
+        }
+        case OP.EXIT:
+          return this.#inExit(c[1] as PID, c[2] as PID, c[3]!);
+        case OP.EXIT_TT:
+          return this.#inExit(c[1] as PID, c[2] as PID, c[4]!);
+        case OP.PAYLOAD_EXIT:
+        case OP.PAYLOAD_EXIT_TT:
+          return this.#inExit(c[1] as PID, c[2] as PID, payload!);
+        case OP.EXIT2:
+          return this.#inExit2(c[1] as PID, c[2] as PID, c[3]!);
+        case OP.EXIT2_TT:
+          return this.#inExit2(c[1] as PID, c[2] as PID, c[4]!);
+        case OP.PAYLOAD_EXIT2:
+        case OP.PAYLOAD_EXIT2_TT:
+          return this.#inExit2(c[1] as PID, c[2] as PID, payload!);
+        case OP.MONITOR_P:
+          return this.#inMonitor(c[1] as PID, c[2]!, c[3] as ErlRef);
+        case OP.DEMONITOR_P:
+          return this.#inDemonitor(c[3] as ErlRef);
+        case OP.MONITOR_P_EXIT:
+          return this.#inMonitorExit(c[1]!, c[3] as ErlRef, c[4]!);
+        case OP.PAYLOAD_MONITOR_P_EXIT:
+          return this.#inMonitorExit(c[1]!, c[3] as ErlRef, payload!);
+        case OP.NODE_LINK:
+        case OP.GROUP_LEADER:
+          return;
+        default:
+          this.#log.debug('erlang: control message %d from %s ignored', c[0], this.peer);
+      }
+    } catch (e) {
+      this.#log.debug('erlang: control message %d from %s: %s', c[0], this.peer, toError(e).message);
+    }
+  }
+
+  /** SEND / REG_SEND / ALIAS_SEND to a local target: a call, a reply to our call, or a message. */
+  #deliver(from: PID | undefined, to: Term | undefined, payload: Term | undefined): void {
+    const core = this.#core;
+    if (payload instanceof ErlTuple) {
+      const p = payload.elements;
+      if (p.length === 3 && isAtom(p[0], GEN_CALL) && p[1] instanceof ErlTuple && p[1].elements.length === 2 && p[1].elements[0] instanceof PID) {
+        return this.#inCall(p[1].elements[0], p[1].elements[1]!, to, p[2]!);
+      }
+      if (p.length === 2 && this.#callsOut.size > 0) {
+        const r = refOfTag(p[0]!);
+        if (r !== undefined && this.#settleCall(termKey(r), from ?? this.#anyPid(), true, p[1])) return;
+      }
+    }
+    const sender = from ?? this.#anyPid();
+    try {
+      if (to instanceof PID) core.routeSendPID(sender, to, NORMAL_OPTIONS, payload);
+      else if (to instanceof ErlAtom) core.routeSendProcessID(sender, new ProcessID(to.name as Atom, core.name()), NORMAL_OPTIONS, payload);
+      else if (to instanceof ErlRef) core.routeSendAlias(sender, this.#toRef(to, true) as Alias, NORMAL_OPTIONS, payload);
+    } catch (e) {
+      // unknown names (rex, global_name_server...) are normal right after connecting
+      this.#log.debug('erlang: message from %s to %s dropped: %s', this.peer, String(to), toError(e).message);
+    }
+  }
+
+  /** The sender of a SEND without one: the peer's `<0.0.0>` (made once per connection). */
+  #anyPid(): PID {
+    const p = this.#nobody;
+    if (p !== null && p.creation === this.#peerCreation) return p;
+    return (this.#nobody = new PID(this.peer, 0, this.#peerCreation));
+  }
+
+  #inCall(caller: PID, tag: Term, to: Term | undefined, request: Term): void {
+    const core = this.#core;
+    const ref = core.makeRef();
+    const mr = refOfTag(tag);
+    const mref = mr === undefined ? '' : termKey(mr);
+    this.#callsIn.set(ref.key, { caller, tag, mref });
+    if (mref !== '') this.#callsInByMref.set(mref, ref.key);
+    const options = { ...NORMAL_OPTIONS, ref };
+    try {
+      if (to instanceof PID) core.routeCallPID(caller, to, options, request);
+      else if (to instanceof ErlAtom) core.routeCallProcessID(caller, new ProcessID(to.name as Atom, core.name()), options, request);
+      else if (to instanceof ErlRef) core.routeCallAlias(caller, this.#toRef(to, true) as Alias, options, request);
+    } catch (e) {
+      // the caller's monitor has told it already (noproc), or its timeout will
+      this.#callsIn.delete(ref.key);
+      if (mref !== '') this.#callsInByMref.delete(mref);
+      this.#log.debug('erlang: call from %s to %s dropped: %s', caller.toString(), String(to), toError(e).message);
+    }
+  }
+
+  #inLink(from: PID, to: PID): void {
+    const k = linkKey(to, from);
+    let l = this.#links.get(k);
+    if (l === undefined) {
+      if (!this.#watchLocal(() => this.#core.routeLinkPID(from, to))) {
+        // linking a process that does not exist: the link breaks at once
+        this.#tell(tuple(OP.EXIT, to, from, atom('noproc')));
+        return;
+      }
+      l = { local: to, remote: from, engine: false, erlang: true, unlinking: 0 };
+      this.#links.set(k, l);
+      return;
+    }
+    l.erlang = true;
+    l.unlinking = 0;
+    this.#watchLocal(() => this.#core.routeLinkPID(from, to));
+  }
+
+  #inUnlink(from: PID, to: PID, id: number): void {
+    const k = linkKey(to, from);
+    const l = this.#links.get(k);
+    if (l !== undefined && l.unlinking === 0) {
+      this.#links.delete(k);
+      // a one-way relation the local process made stays in the engine until it unlinks or the
+      // node goes down (the Core has no way to drop another process's relation)
+      this.#watchLocal(() => this.#core.routeUnlinkPID(from, to));
+    }
+    if (id !== 0) this.#tell(tuple(OP.UNLINK_ID_ACK, id, to, from));
+  }
+
+  #inExit(from: PID, to: PID, reason: Term): void {
+    const k = linkKey(to, from);
+    const l = this.#links.get(k);
+    // no link (never made, or our UNLINK_ID is on its way): Erlang ignores such an exit
+    if (l === undefined || l.unlinking !== 0) return;
+    this.#links.delete(k);
+    this.#watchLocal(() => this.#core.routeUnlinkPID(from, to));
+    const r = reasonFromTerm(reason);
+    if (l.engine) {
+      this.#core.routeTerminatePID(from, r);
+      return;
+    }
+    if (isAtom(reason, 'normal')) return;
+    this.#core.routeSendExit(from, to, r);
+  }
+
+  #inExit2(from: PID, to: PID, reason: Term): void {
+    this.#core.routeSendExit(from, to, reasonFromTerm(reason));
+  }
+
+  #inMonitor(from: PID, target: Term, ref: ErlRef): void {
+    const core = this.#core;
+    let targetKey: string;
+    let ok: boolean;
+    if (target instanceof PID) {
+      targetKey = target.key;
+      ok = this.#monitorFirst(from, targetKey) ? this.#watchLocal(() => core.routeMonitorPID(from, target)) : true;
+    } else if (target instanceof ErlAtom) {
+      targetKey = `N${target.name}`;
+      const pid = new ProcessID(target.name as Atom, core.name());
+      ok = this.#monitorFirst(from, targetKey) ? this.#watchLocal(() => core.routeMonitorProcessID(from, pid)) : true;
+    } else {
+      this.#log.warning('erlang: MONITOR_P from %s with target %s ignored', this.peer, String(target));
+      return;
+    }
+    if (!ok) {
+      // a missing pid or name: the monitor fires at once with noproc (not Ergo's 'DOWN')
+      this.#tell(tuple(OP.MONITOR_P_EXIT, target as PID | ErlAtom, from, ref, atom('noproc')));
+      return;
+    }
+    this.#monitorsIn.set(termKey(ref), { watcher: from, ref, target: target as PID | ErlAtom, targetKey });
+  }
+
+  /** True if `watcher` has no monitor on `targetKey` yet (the Core keeps one relation per pair). */
+  #monitorFirst(watcher: PID, targetKey: string): boolean {
+    for (const m of this.#monitorsIn.values()) if (m.targetKey === targetKey && m.watcher.equals(watcher)) return false;
+    return true;
+  }
+
+  #inDemonitor(ref: ErlRef): void {
+    const k = termKey(ref);
+    // a gen_server:call that gave up: a late reply must not reach the caller
+    const call = this.#callsInByMref.get(k);
+    if (call !== undefined) {
+      this.#callsInByMref.delete(k);
+      this.#callsIn.delete(call);
+    }
+    const m = this.#monitorsIn.get(k);
+    if (m === undefined) return;
+    this.#monitorsIn.delete(k);
+    if (!this.#monitorFirst(m.watcher, m.targetKey)) return;
+    const core = this.#core;
+    const t = m.target;
+    if (t instanceof PID) this.#watchLocal(() => core.routeDemonitorPID(m.watcher, t));
+    else this.#watchLocal(() => core.routeDemonitorProcessID(m.watcher, new ProcessID(t.name as Atom, core.name())));
+  }
+
+  #inMonitorExit(from: Term, ref: ErlRef, reason: Term): void {
+    const k = termKey(ref);
+    const r = reasonFromTerm(reason);
+    if (this.#callsOut.has(k)) {
+      // the gen_server we called is gone (noproc) or crashed: the call fails with that reason
+      this.#settleCall(k, from instanceof PID ? from : this.#anyPid(), false, r);
+      return;
+    }
+    const m = this.#monitorsOutByRef.get(k);
+    if (m === undefined) return;
+    this.#monitorsOutByRef.delete(k);
+    this.#monitorsOut.delete(`${m.watcher.key}|${m.target.key}`);
+    if (m.target instanceof PID) this.#core.routeTerminatePID(m.target, r);
+    else this.#core.routeTerminateProcessID(m.target, r);
+  }
+
+  // --- down -------------------------------------------------------------------------------------
+
+  #down(reason: Error): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failure = reason;
+    clearInterval(this.#sweep);
+    this.#queue = null;
+    const core = this.#core;
+    const lost = ErrNoConnection.with(`node ${this.peer} is down`);
+    // links the Erlang side made: the local process hears noconnection (the Core knows only
+    // the relations local processes made)
+    for (const l of this.#links.values()) {
+      if (!l.engine && l.unlinking === 0) {
+        try {
+          core.routeSendExit(l.remote, l.local, lost);
+        } catch {
+          // the local process is gone already
+        }
+      }
+    }
+    this.#links.clear();
+    this.#monitorsIn.clear();
+    this.#monitorsOut.clear();
+    this.#monitorsOutByRef.clear();
+    this.#callsOut.clear();
+    this.#callsIn.clear();
+    this.#callsInByMref.clear();
+    this.#onClose(this);
+    try {
+      core.routeNodeDown(this.peer, reason);
+    } catch (e) {
+      this.#log.warning('erlang: node down of %s: %s', this.peer, toError(e).message);
+    }
+  }
+
+  /** Facts for RemoteNode.info(). */
+  infoOf(): RemoteNodeInfo {
+    const d = this.#dist;
+    const now = Date.now();
+    return {
+      node: this.peer,
+      uptime: 0,
+      connectionUptime: d === null ? 0 : Math.floor((now - this.#connectedAt) / 1000),
+      version: ERLANG_VERSION,
+      handshakeVersion: { name: 'Erlang distribution handshake', release: '6', license: '' },
+      protoVersion: { name: 'Erlang distribution protocol', release: '6', license: '' },
+      networkFlags: {
+        enable: true,
+        enableRemoteSpawn: false,
+        enableRemoteApplicationStart: false,
+        enableFragmentation: (this.#flags & DFLAG.FRAGMENTS) !== 0n,
+        enableProxyTransit: false,
+        enableProxyAccept: false,
+        enableImportantDelivery: false,
+      },
+      poolSize: 1,
+      poolDSN: [],
+      maxMessageSize: 0,
+      messagesIn: d?.messagesIn ?? 0,
+      messagesOut: d?.messagesOut ?? 0,
+      bytesIn: 0,
+      bytesOut: 0,
+      transitBytesIn: 0,
+      transitBytesOut: 0,
+    };
+  }
+
+  get connectedAt(): number {
+    return this.#connectedAt;
+  }
+}
+
+const ERLANG_VERSION: Version = { name: 'Erlang/OTP', release: '', license: '' };
+
+/** The key of a link between local `local` and Erlang `remote`. */
+function linkKey(local: PID, remote: PID): string {
+  return `${local.key}|${remote.key}`;
+}
+
+/** The alias to reply to for a gen_server tag `[alias|Ref]` (or `[[alias|Ref]|_]`). */
+function aliasOfTag(tag: Term): ErlRef | Ref | undefined {
+  if (!(tag instanceof ErlImproperList)) return undefined;
+  const head = tag.elements[0];
+  if (isAtom(head, 'alias') && (tag.tail instanceof ErlRef || tag.tail instanceof Ref)) return tag.tail;
+  if (head instanceof ErlImproperList) return aliasOfTag(head);
+  return undefined;
+}
+
+/** The ref inside a gen_server tag: `Ref`, `[alias|Ref]`, `[[alias|Ref]|_]`. */
+function refOfTag(tag: Term): ErlRef | undefined {
+  if (tag instanceof ErlRef) return tag;
+  const a = aliasOfTag(tag);
+  return a instanceof ErlRef ? a : a instanceof Ref ? refToErl(a) : undefined;
+}
+
+/** The Erlang node as users see it through `RemoteNode`. */
+class ErlangRemoteNode implements RemoteNode {
+  constructor(readonly conn: ErlangConnection) {}
+  name(): Atom {
+    return this.conn.peer;
+  }
+  uptime(): number {
+    return 0;
+  }
+  connectionUptime(): number {
+    return this.conn.connectedAt === 0 ? 0 : Math.floor((Date.now() - this.conn.connectedAt) / 1000);
+  }
+  version(): Version {
+    return ERLANG_VERSION;
+  }
+  info(): RemoteNodeInfo {
+    return this.conn.infoOf();
+  }
+  creation(): number {
+    return this.conn.peerCreation;
+  }
+  spawn(): Promise<PID> {
+    return Promise.reject(ErrUnsupported.with('remote spawn on an Erlang node'));
+  }
+  spawnRegister(): Promise<PID> {
+    return Promise.reject(ErrUnsupported.with('remote spawn on an Erlang node'));
+  }
+  applicationStart(): Promise<void> {
+    return Promise.reject(ErrUnsupported.with('application start on an Erlang node'));
+  }
+  applicationStartTemporary(): Promise<void> {
+    return this.applicationStart();
+  }
+  applicationStartTransient(): Promise<void> {
+    return this.applicationStart();
+  }
+  applicationStartPermanent(): Promise<void> {
+    return this.applicationStart();
+  }
+  disconnect(): void {
+    this.conn.terminate(ErrNoConnection.with(`disconnected from ${this.conn.peer}`));
+  }
+}
+

@@ -1,0 +1,293 @@
+// attachErlang: an ergo-ts node joins an Erlang/OTP cluster. It listens for distribution
+// connections, registers its alive name with EPMD (or with a built-in EPMD server when none runs),
+// dials Erlang nodes on demand, and plugs into the node through the core's public attachProtocol
+// hook, so processes reach Erlang processes with ordinary PIDs and ProcessIDs. It also starts the
+// OTP processes Erlang nodes expect on a peer: `net_kernel` (net_adm:ping) and `rex`.
+
+import { createServer, type Server, type Socket } from 'node:net';
+import { ErrIncorrect, ErrNoConnection, ErrTaken, attachProtocol, toError, type Atom, type Core, type Log, type Node } from 'ergo-ts';
+import { DistConnection, type DistConnectionOptions } from '../distribution/connection.js';
+import { EpmdClient, type EpmdRegistration } from '../epmd/client.js';
+import { EpmdServer } from '../epmd/server.js';
+import { EpmdError } from '../errors.js';
+import { erlToPid, type ErlPid, type Term } from '../etf/terms.js';
+import { DEFAULT_FLAGS, DFLAG } from '../handshake/flags.js';
+import { acceptHandshake, connectNode, resolveSimultaneous, type HandshakeResult } from '../handshake/handshake.js';
+import { NetKernel, Rex } from './compat.js';
+import { ErlangConnection, type ErlangConnectionOptions } from './connection.js';
+
+/** Options of {@link attachErlang}. */
+export interface AttachErlangOptions {
+  /** The distribution cookie (Erlang's `-setcookie`). Required. */
+  cookie: string;
+  /** Address to listen on. Default `0.0.0.0`. */
+  host?: string;
+  /** Port to listen on. Default 0 (any free port; EPMD tells peers). */
+  port?: number;
+  /** EPMD to register with and resolve through: host and port (default 127.0.0.1 and `ERL_EPMD_PORT` or 4369), or a client. */
+  epmd?: EpmdClient | { host?: string; port?: number };
+  /**
+   * Start a built-in EPMD server when none answers: `'auto'` (default), `true` (always; fails
+   * when the port is taken), `false` (never; attach fails without an EPMD).
+   */
+  epmdServer?: 'auto' | boolean;
+  /** Which remote nodes are Erlang nodes (dialled through this protocol). Default: every node. */
+  match?: RegExp | ((node: string) => boolean);
+  /** Announce the node as hidden (not in Erlang's `nodes()`). Default false. */
+  hidden?: boolean;
+  /** Distribution flags announced. Default DEFAULT_FLAGS (without PUBLISHED when hidden). */
+  flags?: bigint;
+  /** Connection options (ticks, peer timeout, limits, fragments). */
+  connection?: Omit<DistConnectionOptions, 'mapPid'>;
+  /** Tag style of calls to Erlang gen_servers (see ErlangConnectionOptions). */
+  callTag?: ErlangConnectionOptions['callTag'];
+  /** Handshake step timeout, ms. Default 7000 (OTP's net_setuptime). */
+  setupTimeout?: number;
+  /** Start `net_kernel` (answers net_adm:ping) and `rex` (answers rpc with badrpc). Default true. */
+  kernel?: boolean;
+}
+
+/** An ergo-ts node's membership in an Erlang cluster, from {@link attachErlang}. */
+export class ErlangNode {
+  readonly #node: Node;
+  readonly #options: AttachErlangOptions;
+  readonly #connections = new Map<string, ErlangConnection>();
+  readonly #match: (node: string) => boolean;
+  readonly #flags: bigint;
+  #server: Server | null = null;
+  #registration: EpmdRegistration | null = null;
+  #epmdServer: EpmdServer | null = null;
+  #epmd!: EpmdClient;
+  #core!: Core;
+  #log: Log;
+  #port = 0;
+  #detach: (() => void) | null = null;
+  #stopped = false;
+
+  private constructor(node: Node, options: AttachErlangOptions) {
+    this.#node = node;
+    this.#options = options;
+    this.#log = node.log;
+    const m = options.match;
+    this.#match = m === undefined ? () => true : m instanceof RegExp ? (n) => m.test(n) : m;
+    this.#flags = options.flags ?? (options.hidden ? DEFAULT_FLAGS & ~DFLAG.PUBLISHED : DEFAULT_FLAGS);
+  }
+
+  /** @internal Use {@link attachErlang}. */
+  static async start(node: Node, options: AttachErlangOptions): Promise<ErlangNode> {
+    const name = String(node.name);
+    const at = name.indexOf('@');
+    if (at <= 0 || at !== name.lastIndexOf('@') || at === name.length - 1) throw ErrIncorrect.with(`an Erlang node name is alive@host, not ${name}`);
+    if (typeof options?.cookie !== 'string' || options.cookie === '') throw ErrIncorrect.with('attachErlang needs a cookie');
+    const e = new ErlangNode(node, options);
+    try {
+      await e.#listen();
+      await e.#register(name.slice(0, at));
+      e.#detach = attachProtocol(node, (core) => {
+        e.#core = core;
+        return { connection: (n) => e.#connection(n), stop: () => e.stop() };
+      });
+      if (options.kernel !== false) {
+        await node.spawnRegister('net_kernel', () => new NetKernel());
+        await node.spawnRegister('rex', () => new Rex());
+      }
+    } catch (err) {
+      await e.stop();
+      throw err;
+    }
+    return e;
+  }
+
+  /** The port the distribution listener is bound to. */
+  get port(): number {
+    return this.#port;
+  }
+  /** The node's creation, as Erlang nodes see it in its pids. */
+  get creation(): number {
+    return this.#node.creation;
+  }
+  /** Names of the Erlang nodes connected now. */
+  nodes(): string[] {
+    return [...this.#connections.values()].filter((c) => c.connected).map((c) => c.peer);
+  }
+  /** The connection to `node`, if any (connected or dialling). */
+  connectionOf(node: string): ErlangConnection | undefined {
+    return this.#connections.get(node);
+  }
+
+  /**
+   * Connects to `node` now (Erlang's `net_kernel:connect_node`). Resolves once connected.
+   * @throws ErrNoConnection with the handshake or EPMD error as cause.
+   */
+  async connect(node: string): Promise<void> {
+    const c = this.#connection(node as Atom);
+    if (c === undefined) throw ErrIncorrect.with(`${node} does not match the Erlang node pattern`);
+    if (c.connected) return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (c.connected) {
+          clearInterval(timer);
+          resolve();
+        } else if (!c.open) {
+          clearInterval(timer);
+          reject(ErrNoConnection.with(`cannot connect to ${node}`, c.failure));
+        }
+      }, 5);
+    });
+  }
+
+  /** Closes every connection, the listener and the EPMD registration. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#detach?.();
+    for (const c of [...this.#connections.values()]) c.terminate(ErrNoConnection.with('Erlang distribution stopped'));
+    this.#connections.clear();
+    const s = this.#server;
+    if (s !== null) await new Promise<void>((r) => s.close(() => r()));
+    await this.#registration?.close().catch(() => {});
+    await this.#epmdServer?.close().catch(() => {});
+  }
+
+  // --- setup ------------------------------------------------------------------------------------
+
+  async #listen(): Promise<void> {
+    const server = createServer((socket) => void this.#accept(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.#options.port ?? 0, this.#options.host ?? '0.0.0.0', () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', (e) => this.#log.error('erlang: listener: %s', e.message));
+    this.#server = server;
+    this.#port = (server.address() as { port: number }).port;
+  }
+
+  async #register(alive: string): Promise<void> {
+    const o = this.#options.epmd;
+    this.#epmd = o instanceof EpmdClient ? o : new EpmdClient({ ...(o?.host ? { host: o.host } : {}), ...(o?.port ? { port: o.port } : {}) });
+    const mode = this.#options.epmdServer ?? 'auto';
+    if (mode === true) this.#epmdServer = await EpmdServer.start({ port: this.#epmd.port });
+    const register = (): Promise<EpmdRegistration> => this.#epmd.register({ name: alive, port: this.#port, hidden: this.#options.hidden === true });
+    try {
+      this.#registration = await register();
+    } catch (e) {
+      if (e instanceof EpmdError && e.code === 'ERR_EPMD_TAKEN') throw ErrTaken.with(`Erlang node name ${this.#node.name} (EPMD)`, e);
+      if (!(e instanceof EpmdError && e.code === 'ERR_EPMD_CONNECT' && mode === 'auto')) throw e;
+      this.#epmdServer = await EpmdServer.start({ port: this.#epmd.port });
+      this.#registration = await register();
+    }
+    this.#registration.on('lost', () => this.#log.warning('erlang: EPMD registration lost; re-registering'));
+  }
+
+  #connectionOptions(): DistConnectionOptions {
+    return { ...this.#options.connection, mapPid: mapPid };
+  }
+
+  #newConnection(peer: Atom): ErlangConnection {
+    const opts: ErlangConnectionOptions = this.#options.callTag ? { callTag: this.#options.callTag } : {};
+    const c = new ErlangConnection(peer, this.#core, this.#log, opts, (x) => {
+      if (this.#connections.get(x.peer) === x) this.#connections.delete(x.peer);
+    });
+    this.#connections.set(peer, c);
+    return c;
+  }
+
+  // --- connections ------------------------------------------------------------------------------
+
+  /** The engine asks for `node`: an existing connection, or a new one dialling. */
+  #connection(node: Atom): ErlangConnection | undefined {
+    if (this.#stopped || !this.#match(node)) return undefined;
+    const had = this.#connections.get(node);
+    if (had !== undefined) return had;
+    const c = this.#newConnection(node);
+    void this.#dial(c);
+    return c;
+  }
+
+  async #dial(c: ErlangConnection): Promise<void> {
+    let hs: HandshakeResult;
+    try {
+      hs = await connectNode(c.peer, {
+        name: this.#node.name,
+        cookie: this.#options.cookie,
+        creation: this.#node.creation,
+        flags: this.#flags,
+        epmd: this.#epmd,
+        timeout: this.#options.setupTimeout ?? 7000,
+        // we dial only without a connection of our own: the peer's old one is stale
+        onAlive: () => true,
+      });
+    } catch (e) {
+      // lost a simultaneous connect: the peer's own connection (accepted) takes this one's place
+      if (c.connected || !c.open) return;
+      this.#log.info('erlang: cannot connect to %s: %s', c.peer, toError(e).message);
+      c.fail(toError(e));
+      return;
+    }
+    if (!c.open || c.connected) {
+      hs.socket.destroy();
+      return;
+    }
+    this.#log.info('erlang: connected to %s', c.peer);
+    c.attach(new DistConnection(hs, this.#connectionOptions()));
+  }
+
+  async #accept(socket: Socket): Promise<void> {
+    socket.on('error', () => {});
+    let hs: HandshakeResult;
+    try {
+      hs = await acceptHandshake(socket, {
+        name: this.#node.name,
+        cookie: this.#options.cookie,
+        creation: this.#node.creation,
+        flags: this.#flags,
+        timeout: this.#options.setupTimeout ?? 7000,
+        accept: ({ name }) => {
+          const had = this.#connections.get(name);
+          if (had === undefined || !had.open) return 'ok';
+          // a connection we still hold: the peer restarted, or both sides dialled at once
+          if (had.connected) return 'alive';
+          return resolveSimultaneous(this.#node.name, name);
+        },
+      });
+    } catch (e) {
+      this.#log.warning('erlang: inbound handshake failed: %s', toError(e).message);
+      socket.destroy();
+      return;
+    }
+    if (this.#stopped) {
+      hs.socket.destroy();
+      return;
+    }
+    const peer = hs.peerName as Atom;
+    this.#log.info('erlang: inbound connection from %s', peer);
+    let c = this.#connections.get(peer);
+    if (c !== undefined && c.connected) {
+      // 'alive' answered and the peer replaced it: the old one is dead
+      c.terminate(ErrNoConnection.with(`${peer} reconnected`));
+      c = undefined;
+    }
+    if (c === undefined || !c.open) c = this.#newConnection(peer);
+    c.attach(new DistConnection(hs, this.#connectionOptions()));
+  }
+}
+
+/** Pids decode as ergo-ts PIDs (exactly convertible back); the rare unconvertible stays an ErlPid. */
+function mapPid(p: ErlPid): Term {
+  return erlToPid(p) ?? p;
+}
+
+/**
+ * Attaches the Erlang distribution to a started ergo-ts node whose name is `alive@host` (as
+ * Erlang nodes will address it, e.g. `ts@localhost`): listens, registers with EPMD (starting a
+ * built-in EPMD server when none runs, by default), dials Erlang nodes on demand and serves the
+ * ones that dial in. Stops with the node, or with `stop()`.
+ * @throws ErrIncorrect for a node name without one `@` or a missing cookie; ErrTaken when EPMD
+ *   has the name already; EpmdError when no EPMD can be reached or started.
+ */
+export function attachErlang(node: Node, options: AttachErlangOptions): Promise<ErlangNode> {
+  return ErlangNode.start(node, options);
+}
