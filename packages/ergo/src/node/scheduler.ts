@@ -31,8 +31,6 @@ const CLOCK_EVERY = 32;
 export class Scheduler {
   private readonly runq = new Ring<Runnable>(1, 64);
   private scheduled = false;
-  /** The runnable whose batch is executing right now (null between batches). */
-  current: Runnable | null = null;
   /**
    * When the current event-loop slice began (reset by every macrotask drain), and how many
    * microtask drains were scheduled since. Handlers that return promises settle in microtasks,
@@ -75,7 +73,6 @@ export class Scheduler {
     while (runq.length > 0) {
       const r = runq.shift()!;
       r.queued = false;
-      this.current = r;
       try {
         r.run();
       } catch (e) {
@@ -83,7 +80,6 @@ export class Scheduler {
         // must not stop every other process from running.
         process.emitWarning(`ergo-ts: scheduler caught ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
       }
-      this.current = null;
       const now = performance.now();
       r.runningTime += now - prev;
       prev = now;
