@@ -70,3 +70,20 @@ test('a lost pool link is re-dialled by the side that dialled', async (t) => {
   assert.equal(remote.info().poolSize, 3);
   assert.deepEqual(a.network().nodes(), [b.name]);
 });
+
+test('network info lists what remote nodes may spawn and start here', async (t) => {
+  const { a, b } = await pair(t);
+  const net = a.network();
+  assert.deepEqual(net.info().enabledSpawn, []);
+  net.enableSpawn('echo', Echo);
+  net.enableSpawn('echo2', Echo, b.name);
+  net.enableApplicationStart('shop', b.name);
+  const info = net.info();
+  assert.deepEqual(info.enabledSpawn, [
+    { name: 'echo', behavior: 'Echo', nodes: [] },
+    { name: 'echo2', behavior: 'Echo', nodes: [b.name] },
+  ]);
+  assert.deepEqual(info.enabledApplicationStart, [{ name: 'shop', nodes: [b.name] }]);
+  net.disableApplicationStart('shop', b.name);
+  assert.deepEqual(net.info().enabledApplicationStart, [{ name: 'shop', nodes: [] }]);
+});

@@ -20,6 +20,11 @@ import { deferred, Inbox, probe, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();
 
+/** Resolves after the current scheduler drain (the batch that resolved a deferred) has ended. */
+function turnAfter(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Runs the function it receives by call inside its handler and returns the result or error code. */
 class Runner extends Actor {
   override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
@@ -187,5 +192,29 @@ describe('aliases (§5.2 TestAliases)', () => {
       assert.equal(r.ok!.state, ProcessState.Running);
       const p = await node.spawn(probe());
       assert.equal(node.processInfo(p).behavior, 'Probe');
+    }));
+
+  test('runningTime counts the time its handlers ran: at least what they spent, at most the time that passed', () =>
+    withNode(async (node) => {
+      const spent = deferred<number>();
+      let total = 0;
+      let handled = 0;
+      const pid = await node.spawn(
+        probe(() => {
+          // Busy for a while by the handler's own clock (three messages, one batch or several).
+          const t0 = performance.now();
+          while (performance.now() - t0 < 5);
+          total += performance.now() - t0;
+          if (++handled === 3) spent.resolve(total);
+        }),
+      );
+      const before = performance.now();
+      for (let i = 0; i < 3; i++) node.send(pid, i);
+      const ms = await spent.promise;
+      await turnAfter();
+      const running = node.processInfo(pid).runningTime; // nanoseconds
+      const elapsed = performance.now() - before;
+      assert.ok(running >= ms * 1e6, `runningTime ${running} ns < ${ms} ms spent in handlers`);
+      assert.ok(running <= elapsed * 1e6, `runningTime ${running} ns > ${elapsed} ms elapsed`);
     }));
 });

@@ -105,6 +105,28 @@ describe('send between processes (§5.4)', () => {
       assert.notEqual(e, ErrProcessUnknown);
       assert.match(e.message, /unknown process/);
     }));
+
+  test('the PID just sent to (the router remembers it) still fails with ErrProcessUnknown once it ended', () =>
+    withNode(async (node) => {
+      const inbox = new Inbox();
+      const pid = await node.spawn(probe((m, from) => inbox.push(m, from)));
+      const other = await node.spawn(probe());
+      node.send(pid, 1);
+      node.send(pid, 2);
+      assert.deepEqual((await inbox.count(2)).map((s) => s.message), [1, 2]);
+      node.kill(pid);
+      assert.ok(isError(thrown(() => node.send(pid, 3)), ErrProcessUnknown));
+      // Another target in between, then the same PID object again: still unknown.
+      node.send(other, 'x');
+      assert.ok(isError(thrown(() => node.send(pid, 4)), ErrProcessUnknown));
+      // A process that is killed while it is the last target is never served by the shortcut.
+      const again = await node.spawn(probe((m, from) => inbox.push(m, from)));
+      node.send(again, 5);
+      await inbox.count(3);
+      node.kill(again);
+      assert.ok(isError(thrown(() => node.send(again, 6)), ErrProcessUnknown));
+      assert.deepEqual(inbox.messages(), [1, 2, 5]);
+    }));
 });
 
 describe('priorities', () => {

@@ -12,6 +12,9 @@ import { Alias, type Ref } from '../gen/ref.js';
 import { BehaviorBase } from './base.js';
 import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
 
+const TRAP_EXIT = 1;
+const SPLIT_HANDLE = 2;
+
 /** Messages an actor handles per scheduling turn before others get theirs. */
 export const ACTOR_BATCH = 64;
 
@@ -35,23 +38,23 @@ export type HandlerResult = void | undefined | Error | Stop | Promise<void | und
  * from the parent, which always terminates.
  */
 export class Actor extends BehaviorBase {
-  #trap = false;
-  #split = false;
+  /** TRAP_EXIT | SPLIT_HANDLE (one field: an idle actor stays small). */
+  #flags = 0;
   #mb!: ProcessMailbox;
 
   /** When on, exit signals (except the parent's) arrive as MessageExit* messages. */
   setTrapExit(trap: boolean): void {
-    this.#trap = trap;
+    this.#flags = trap ? this.#flags | TRAP_EXIT : this.#flags & ~TRAP_EXIT;
   }
   trapExit(): boolean {
-    return this.#trap;
+    return (this.#flags & TRAP_EXIT) !== 0;
   }
   /** When on, mail addressed by name/alias goes to the *Name / *Alias callbacks. */
   setSplitHandle(split: boolean): void {
-    this.#split = split;
+    this.#flags = split ? this.#flags | SPLIT_HANDLE : this.#flags & ~SPLIT_HANDLE;
   }
   splitHandle(): boolean {
-    return this.#split;
+    return (this.#flags & SPLIT_HANDLE) !== 0;
   }
 
   /** Called with the spawn arguments. Return an Error (or throw) to fail the spawn. */
@@ -122,41 +125,53 @@ export class Actor extends BehaviorBase {
   }
 
   processRun(): unknown {
+    // Loaded once per batch: with many actor classes every load from `this` is megamorphic, so
+    // the per-message path reads only the mailbox and the process (one shape each).
     const mb = this.#mb;
+    const proc = this.process;
     for (let i = 0; i < ACTOR_BATCH; i++) {
       if (!mb.take()) return undefined;
-      const kind = mb.kind;
-      const from = mb.from as PID;
-      const message = mb.message;
-      const extra = mb.extra;
-      const fromLog = mb.queue === 'log';
-      mb.release();
       let r: unknown;
-      switch (kind) {
-        case MailboxKind.Regular:
-          r = fromLog ? this.handleLog(message as MessageLog) : this.#regular(from, message, extra);
-          break;
-        case MailboxKind.Request:
-          r = this.#request(from, message, extra);
-          break;
-        case MailboxKind.Event:
-          r = this.handleEvent(message as MessageEvent);
-          break;
-        case MailboxKind.Exit:
-          r = this.#exit(from, message);
-          break;
-        case MailboxKind.Inspect:
-          r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
-          break;
+      if (mb.kind === MailboxKind.Regular && mb.extra === undefined && mb.queue !== 'log') {
+        // The common case: a message sent to the PID (no name or alias to split on).
+        const from = mb.from as PID;
+        const message = mb.message;
+        mb.release();
+        r = this.handleMessage(from, message);
+      } else {
+        r = this.#other(mb);
       }
       if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
-      if (this.process.state() === ProcessState.Zombee) return undefined;
+      if (proc.state() === ProcessState.Zombee) return undefined;
+    }
+    return undefined;
+  }
+
+  /** Every record but a plain message to the PID: requests, events, exits, inspects, logs, split mail. */
+  #other(mb: ProcessMailbox): unknown {
+    const kind = mb.kind;
+    const from = mb.from as PID;
+    const message = mb.message;
+    const extra = mb.extra;
+    const fromLog = mb.queue === 'log';
+    mb.release();
+    switch (kind) {
+      case MailboxKind.Regular:
+        return fromLog ? this.handleLog(message as MessageLog) : this.#regular(from, message, extra);
+      case MailboxKind.Request:
+        return this.#request(from, message, extra);
+      case MailboxKind.Event:
+        return this.handleEvent(message as MessageEvent);
+      case MailboxKind.Exit:
+        return this.#exit(from, message);
+      case MailboxKind.Inspect:
+        return answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
     }
     return undefined;
   }
 
   #regular(from: PID, message: unknown, via: unknown): unknown {
-    if (this.#split && via !== undefined) {
+    if ((this.#flags & SPLIT_HANDLE) !== 0 && via !== undefined) {
       if (typeof via === 'string') return this.handleMessageName(via as Atom, from, message);
       if (via instanceof Alias) return this.handleMessageAlias(via, from, message);
     }
@@ -169,8 +184,8 @@ export class Actor extends BehaviorBase {
     if (Array.isArray(extra)) {
       ref = extra[0] as Ref;
       const via = extra[1] as unknown;
-      if (this.#split && typeof via === 'string') r = this.handleCallName(via as Atom, from, ref, request);
-      else if (this.#split && via instanceof Alias) r = this.handleCallAlias(via, from, ref, request);
+      if ((this.#flags & SPLIT_HANDLE) !== 0 && typeof via === 'string') r = this.handleCallName(via as Atom, from, ref, request);
+      else if ((this.#flags & SPLIT_HANDLE) !== 0 && via instanceof Alias) r = this.handleCallAlias(via, from, ref, request);
       else r = this.handleCall(from, ref, request);
     } else {
       ref = extra as Ref;
@@ -183,7 +198,7 @@ export class Actor extends BehaviorBase {
   #exit(from: PID, message: unknown): unknown {
     // Trapped exits become messages, except an exit from the parent, which always terminates.
     const fromParent = message instanceof MessageExitPID && from.equals(this.parent);
-    if (this.#trap && !fromParent) return this.#regular(from, message, undefined);
+    if ((this.#flags & TRAP_EXIT) !== 0 && !fromParent) return this.#regular(from, message, undefined);
     return exitReason(message);
   }
 }

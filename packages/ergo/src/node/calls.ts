@@ -3,7 +3,9 @@
 // value (deadlines in a list are in insertion order) and a single timer for the earliest, so a
 // million calls a second cost no timer each. The timer is ref'd only while calls are pending: a
 // pending call keeps the process alive until it settles or times out (otherwise an awaited call
-// could be left unsettled when nothing else is running), an idle registry never does.
+// could be left unsettled when nothing else is running), an idle registry never does. It is
+// un-ref'd one event-loop turn after the registry empties (a setImmediate), not at once: calls in
+// a row (each created right after the previous one settled) then toggle nothing.
 // Deadlines use the monotonic clock (performance.now()): a wall-clock jump neither fires nor
 // delays them; only the deadline stored in the call's ref is wall-clock time.
 
@@ -47,11 +49,20 @@ export class PendingCall {
     /** The remote node the request went to, or null for a local target. */
     readonly node: Atom | null,
   ) {
-    this.promise = new Promise<unknown>((res, rej) => {
-      this.resolve = res;
-      this.reject = rej;
-    });
+    this.promise = new Promise<unknown>(captureResolvers);
+    this.resolve = capturedResolve!;
+    this.reject = capturedReject!;
+    capturedResolve = capturedReject = null;
   }
+}
+
+// One shared executor instead of a closure per call: the Promise constructor calls it
+// synchronously, and the constructor above picks the functions up right away.
+let capturedResolve: ((value: unknown) => void) | null = null;
+let capturedReject: ((err: unknown) => void) | null = null;
+function captureResolvers(res: (value: unknown) => void, rej: (err: unknown) => void): void {
+  capturedResolve = res;
+  capturedReject = rej;
 }
 
 class TimeoutList {
@@ -78,26 +89,58 @@ class TimeoutList {
   }
 }
 
+/** Calls between two re-reads of the wall clock's offset (see CallRegistry.wallClock). */
+const WALL_SYNC_EVERY = 1024;
+
 /** Registry of pending calls keyed by ref id[0] (unique per node incarnation). */
 export class CallRegistry {
   private readonly byId = new Map<number, PendingCall>();
   private readonly lists = new Map<number, TimeoutList>();
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAt = Infinity;
+  /** Whether `timer` is ref'd (tracked here: ref()/unref() are not free). */
+  private timerRefd = false;
+  private idleCheckQueued = false;
   private readonly onTimer = (): void => this.expire();
+  private readonly onIdleCheck = (): void => {
+    this.idleCheckQueued = false;
+    if (this.byId.size === 0 && this.timer !== null && this.timerRefd) {
+      this.timer.unref();
+      this.timerRefd = false;
+    }
+  };
+  /** Date.now() − performance.now(), refreshed every WALL_SYNC_EVERY reads (see `wallClock`). */
+  private wallOffset = Date.now() - performance.now();
+  private wallReads = 0;
 
   /** Number of pending calls. */
   get size(): number {
     return this.byId.size;
   }
 
-  /** Registers a call to `target` (on `node`, null = local) that times out after `timeoutMs` (0 = never). */
-  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, target: unknown, node: Atom | null): PendingCall {
+  /**
+   * The wall clock (ms) for the deadline a call's Ref carries, from a monotonic reading `now` the
+   * caller already took: one clock read per call instead of two. The offset is re-read from
+   * Date.now() every WALL_SYNC_EVERY calls, so a wall-clock step shows within that many calls
+   * (the Ref deadline has a one-second resolution).
+   */
+  wallClock(now: number): number {
+    if (++this.wallReads >= WALL_SYNC_EVERY) {
+      this.wallReads = 0;
+      this.wallOffset = Date.now() - now;
+    }
+    return now + this.wallOffset;
+  }
+
+  /**
+   * Registers a call to `target` (on `node`, null = local) that times out after `timeoutMs` (0 =
+   * never); `now` is a performance.now() reading taken for this call (read here when omitted).
+   */
+  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, target: unknown, node: Atom | null, now = performance.now()): PendingCall {
     const c = new PendingCall(ref, caller, owner, holder, target, node);
     this.byId.set(ref.id[0], c);
     if (holder !== null) holder.held++;
     if (timeoutMs > 0) {
-      const now = performance.now();
       c.timeout = timeoutMs;
       let list = this.lists.get(timeoutMs);
       if (list === undefined) {
@@ -108,7 +151,10 @@ export class CallRegistry {
       list.append(c);
       if (c.deadline < this.timerAt) this.arm(c.deadline);
     }
-    if (this.byId.size === 1 && this.timer !== null) this.timer.ref();
+    if (this.timer !== null && !this.timerRefd) {
+      this.timer.ref();
+      this.timerRefd = true;
+    }
     return c;
   }
 
@@ -126,7 +172,10 @@ export class CallRegistry {
   settle(c: PendingCall, ok: boolean, value: unknown): boolean {
     if (this.byId.get(c.ref.id[0]) !== c) return false;
     this.byId.delete(c.ref.id[0]);
-    if (this.byId.size === 0 && this.timer !== null) this.timer.unref();
+    if (this.byId.size === 0 && this.timerRefd && !this.idleCheckQueued) {
+      this.idleCheckQueued = true;
+      setImmediate(this.onIdleCheck);
+    }
     if (c.list !== null) c.list.remove(c);
     if (c.holder !== null) {
       c.holder.held--;
@@ -154,11 +203,13 @@ export class CallRegistry {
     this.timerAt = at;
     // +1: setTimeout may fire a fraction of a millisecond early against performance.now().
     this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(at - performance.now()) + 1));
-    if (this.byId.size === 0) this.timer.unref();
+    this.timerRefd = this.byId.size > 0;
+    if (!this.timerRefd) this.timer.unref();
   }
 
   private expire(): void {
     this.timer = null;
+    this.timerRefd = false;
     this.timerAt = Infinity;
     const now = performance.now();
     let next = Infinity;

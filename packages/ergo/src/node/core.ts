@@ -202,6 +202,16 @@ export class CoreImpl implements Core {
     revoke(this.spawnable, name, nodes, true);
   }
 
+  /** What remote nodes may spawn here, for `Network.info()`: names, behaviours, allowed nodes (empty = all). */
+  enabledSpawns(): { name: Atom; behavior: string; nodes: Atom[] }[] {
+    return [...this.spawnable].map(([name, p]) => ({ name, behavior: p.factory?.name ?? '', nodes: allowedNodes(p) }));
+  }
+
+  /** Which applications remote nodes may start here, for `Network.info()`. */
+  enabledApplicationStarts(): { name: Atom; nodes: Atom[] }[] {
+    return [...this.startable].map(([name, p]) => ({ name, nodes: allowedNodes(p) }));
+  }
+
   enableApplicationStart(name: Atom, nodes: Atom[]): void {
     const had = this.startable.get(name);
     if (had === undefined) this.startable.set(name, { factory: null, nodes: new Map(nodes.map((x) => [x, true])) });
@@ -316,6 +326,13 @@ function allowed(table: Map<Atom, Permission>, name: Atom, source: Atom, what: s
   if (p === undefined) throw ErrNameUnknown.with(`remote ${what} of '${name}': not enabled`);
   if (p.nodes.size > 0 && p.nodes.get(source) !== true) throw ErrNotAllowed.with(`remote ${what} of '${name}' for ${source}`);
   return p;
+}
+
+/** The nodes a permission admits by name (denied entries left out). */
+function allowedNodes(p: Permission): Atom[] {
+  const out: Atom[] = [];
+  for (const [node, allowed] of p.nodes) if (allowed) out.push(node);
+  return out;
 }
 
 /** Ergo 3.2 caps the init of a remotely spawned process at 15 s (the cap application members share). */

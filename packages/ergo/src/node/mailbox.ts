@@ -1,8 +1,9 @@
 // The four-queue mailbox of a process. Records are stored flat in segmented queues so a message
 // costs no allocation: a regular message sent to a PID takes two slots (from, message), every
 // other record four (kind, from, message, extra), told apart by the first slot (a kind is a
-// number, a sender never is). Queues are created on first use so an idle process carries four
-// null slots, not four arrays, and they give their memory back as they drain.
+// number, a sender never is). Queues are created on first use so an idle process carries two
+// null slots (main, and the holder of the three rarely used queues), not four arrays, and they
+// give their memory back as they drain.
 
 import { SegmentedQueue } from '../lib/segmented_queue.js';
 import type { MailboxKind, MailboxQueue, ProcessMailbox } from '../gen/process.js';
@@ -32,16 +33,21 @@ export const Q_LOG = 3;
 
 const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log'];
 
+/** The urgent, system and log queues: most processes never use them, so they share one holder. */
+class RareQueues {
+  urgent: Queue | null = null;
+  system: Queue | null = null;
+  log: Queue | null = null;
+}
+
 /**
  * Mailbox of one process. `push` returns false when the target queue is at its limit (the
  * caller turns that into ErrProcessMailboxFull or a fallback). `take` moves the next record,
  * urgent first, into the `kind/from/message/extra` fields.
  */
 export class Mailbox implements ProcessMailbox {
-  private urgent: Queue | null = null;
-  private system: Queue | null = null;
   private main: Queue | null = null;
-  private log: Queue | null = null;
+  private rare: RareQueues | null = null;
   /** Total records queued over all four queues. */
   size = 0;
 
@@ -56,15 +62,15 @@ export class Mailbox implements ProcessMailbox {
   constructor(readonly limit: number) {}
 
   private queueOf(q: number): Queue {
+    if (q === Q_MAIN) return (this.main ??= this.newQueue(16));
+    const x = (this.rare ??= new RareQueues());
     switch (q) {
       case Q_URGENT:
-        return (this.urgent ??= this.newQueue(8));
+        return (x.urgent ??= this.newQueue(8));
       case Q_SYSTEM:
-        return (this.system ??= this.newQueue(8));
-      case Q_MAIN:
-        return (this.main ??= this.newQueue(16));
+        return (x.system ??= this.newQueue(8));
       default:
-        return (this.log ??= this.newQueue(8));
+        return (x.log ??= this.newQueue(8));
     }
   }
 
@@ -110,20 +116,28 @@ export class Mailbox implements ProcessMailbox {
   }
 
   take(): boolean {
-    if (this.size === 0) return false;
-    let r = this.urgent;
-    if (r !== null && r.length > 0) return this.takeFrom(r, Q_URGENT);
-    r = this.system;
-    if (r !== null && r.length > 0) return this.takeFrom(r, Q_SYSTEM);
-    r = this.main;
-    if (r !== null && r.length > 0) return this.takeFrom(r, Q_MAIN);
-    r = this.log;
-    if (r !== null && r.length > 0) return this.takeFrom(r, Q_LOG);
+    const size = this.size;
+    if (size === 0) return false;
+    const m = this.main;
+    // Everything queued is in main (the common case): no other queue to look at.
+    if (m !== null && m.length === size) return this.takeFrom(m, Q_MAIN);
+    const x = this.rare;
+    if (x !== null) {
+      let r = x.urgent;
+      if (r !== null && r.length > 0) return this.takeFrom(r, Q_URGENT);
+      r = x.system;
+      if (r !== null && r.length > 0) return this.takeFrom(r, Q_SYSTEM);
+    }
+    if (m !== null && m.length > 0) return this.takeFrom(m, Q_MAIN);
+    if (x !== null) {
+      const r = x.log;
+      if (r !== null && r.length > 0) return this.takeFrom(r, Q_LOG);
+    }
     return false;
   }
 
   takeUrgent(): boolean {
-    const r = this.urgent;
+    const r = this.rare === null ? null : this.rare.urgent;
     if (r !== null && r.length > 0) return this.takeFrom(r, Q_URGENT);
     return false;
   }
@@ -137,16 +151,16 @@ export class Mailbox implements ProcessMailbox {
 
   lengths(): { urgent: number; system: number; main: number; log: number } {
     return {
-      urgent: this.urgent?.length ?? 0,
-      system: this.system?.length ?? 0,
+      urgent: this.rare?.urgent?.length ?? 0,
+      system: this.rare?.system?.length ?? 0,
       main: this.main?.length ?? 0,
-      log: this.log?.length ?? 0,
+      log: this.rare?.log?.length ?? 0,
     };
   }
 
   /** Visits every queued record of every queue (termination uses it to fail queued requests). */
   forEachRecord(fn: (kind: MailboxKind, from: PID, message: unknown, extra: unknown) => void): void {
-    for (const r of [this.urgent, this.system, this.main, this.log]) {
+    for (const r of this.queues()) {
       if (r === null || r.length === 0) continue;
       r.forEachRecord(recordWidth, (a, b, c, d) => {
         if (typeof a === 'number') fn(a as MailboxKind, b as PID, c, d);
@@ -171,14 +185,20 @@ export class Mailbox implements ProcessMailbox {
    */
   segmentCount(): number {
     let n = 0;
-    for (const r of [this.urgent, this.system, this.main, this.log]) if (r !== null) n += r.segmentCount();
+    for (const r of this.queues()) if (r !== null) n += r.segmentCount();
     return n;
+  }
+
+  /** The four queues in service order (null: never used). */
+  private queues(): (Queue | null)[] {
+    const x = this.rare;
+    return x === null ? [null, null, this.main, null] : [x.urgent, x.system, this.main, x.log];
   }
 
   /** Drops everything. */
   clear(): void {
     this.currentRef = null;
-    this.urgent = this.system = this.main = this.log = null;
+    this.main = this.rare = null;
     this.size = 0;
     this.release();
   }

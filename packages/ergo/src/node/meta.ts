@@ -44,6 +44,8 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   held = 0;
   messagesIn = 0;
   messagesOut = 0;
+  /** Milliseconds spent in this meta's batches (charged by the scheduler). */
+  runningTime = 0;
   priority: MessagePriority;
   compressionOn: boolean;
   readonly mb: Mailbox;

@@ -208,11 +208,6 @@ export class NodeImpl {
     return nodeInfo(this);
   }
 
-  /** Applies the "simulate remote" round trip to a message (identity when off). */
-  transform(message: unknown): unknown {
-    return this.simulate === null ? message : this.simulate(message);
-  }
-
   // --- refs -----------------------------------------------------------------------------------
 
   makeRef(): Ref {

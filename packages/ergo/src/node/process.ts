@@ -82,6 +82,25 @@ export function isThenable(v: unknown): v is PromiseLike<unknown> {
 
 const DEFAULT_COMPRESSION: Compression = { enable: false, type: 'gzip', level: 0, threshold: 1024 };
 
+/**
+ * The state of a process that most processes never use (env, aliases, events, timers, its log
+ * handle, logger name, fallback, compression, node handle, async continuations): kept out of
+ * ProcessImpl so an idle process stays small; made on first use.
+ */
+class ProcessExtras {
+  compressionCfg: Compression | null = null;
+  envMap: Map<string, unknown> | null = null;
+  aliasList: Alias[] | null = null;
+  eventNames: Atom[] | null = null;
+  timers: Set<ReturnType<typeof setTimeout>> | null = null;
+  logHandle: LogHandle | null = null;
+  loggerName = '';
+  fallback: ProcessFallback | null = null;
+  handle: NodeHandle | null = null;
+  onSettled: ((v: unknown) => void) | null = null;
+  onFailed: ((e: unknown) => void) | null = null;
+}
+
 /** A process of this node. Created by NodeImpl.spawnProcess. */
 export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, TargetHost, ConsumerHost {
   queued = false;
@@ -100,30 +119,20 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   suspended = false;
   messagesIn = 0;
   messagesOut = 0;
+  /** Milliseconds spent in this process' batches (charged by the scheduler). */
   runningTime = 0;
   name: Atom = '' as Atom;
   application: Atom = '' as Atom;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
   keepOrder = true;
-  compressionCfg: Compression | null = null;
-  /** This process' env (own copy; null = empty). */
-  envMap: Map<string, unknown> | null = null;
-  aliasList: Alias[] | null = null;
-  eventNames: Atom[] | null = null;
-  timers: Set<ReturnType<typeof setTimeout>> | null = null;
   logLevel: LogLevel;
-  logHandle: LogHandle | null = null;
-  /** Name under which this process is registered as a logger ('' = not a logger). */
-  loggerName = '';
-  fallback: ProcessFallback | null = null;
   behaviorObj!: ProcessBehavior;
   readonly mb: Mailbox;
-  readonly startedAt = Date.now();
-  /** This process' node handle, made on first use of `node`. */
-  private handle: NodeHandle | null = null;
-  private onSettled: ((v: unknown) => void) | null = null;
-  private onFailed: ((e: unknown) => void) | null = null;
+  /** Spawn time in ms after the node's start (a small integer: no boxed number per process). */
+  private readonly startOffset: number;
+  /** What most processes never use, made on first use (see ProcessExtras). */
+  private x: ProcessExtras | null = null;
 
   constructor(
     readonly nodeImpl: NodeImpl,
@@ -135,6 +144,67 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   ) {
     this.mb = new Mailbox(mailboxSize);
     this.logLevel = logLevel;
+    this.startOffset = Date.now() - nodeImpl.startedAt;
+  }
+
+  private extras(): ProcessExtras {
+    return (this.x ??= new ProcessExtras());
+  }
+
+  /** Spawn time (ms since the epoch). */
+  get startedAt(): number {
+    return this.nodeImpl.startedAt + this.startOffset;
+  }
+
+  get compressionCfg(): Compression | null {
+    return this.x === null ? null : this.x.compressionCfg;
+  }
+  set compressionCfg(v: Compression | null) {
+    if (v !== null || this.x !== null) this.extras().compressionCfg = v;
+  }
+  /** This process' env (own copy; null = empty). */
+  get envMap(): Map<string, unknown> | null {
+    return this.x === null ? null : this.x.envMap;
+  }
+  set envMap(v: Map<string, unknown> | null) {
+    if (v !== null || this.x !== null) this.extras().envMap = v;
+  }
+  get aliasList(): Alias[] | null {
+    return this.x === null ? null : this.x.aliasList;
+  }
+  set aliasList(v: Alias[] | null) {
+    if (v !== null || this.x !== null) this.extras().aliasList = v;
+  }
+  get eventNames(): Atom[] | null {
+    return this.x === null ? null : this.x.eventNames;
+  }
+  set eventNames(v: Atom[] | null) {
+    if (v !== null || this.x !== null) this.extras().eventNames = v;
+  }
+  get timers(): Set<ReturnType<typeof setTimeout>> | null {
+    return this.x === null ? null : this.x.timers;
+  }
+  set timers(v: Set<ReturnType<typeof setTimeout>> | null) {
+    if (v !== null || this.x !== null) this.extras().timers = v;
+  }
+  get logHandle(): LogHandle | null {
+    return this.x === null ? null : this.x.logHandle;
+  }
+  set logHandle(v: LogHandle | null) {
+    if (v !== null || this.x !== null) this.extras().logHandle = v;
+  }
+  /** Name under which this process is registered as a logger ('' = not a logger). */
+  get loggerName(): string {
+    return this.x === null ? '' : this.x.loggerName;
+  }
+  set loggerName(v: string) {
+    if (v !== '' || this.x !== null) this.extras().loggerName = v;
+  }
+  get fallback(): ProcessFallback | null {
+    return this.x === null ? null : this.x.fallback;
+  }
+  set fallback(v: ProcessFallback | null) {
+    if (v !== null || this.x !== null) this.extras().fallback = v;
   }
 
   /**
@@ -143,7 +213,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
    * process is detached. See NodeHandle.
    */
   get node(): NodeHandle {
-    return (this.handle ??= new NodeHandle(this.nodeImpl, this));
+    const x = this.extras();
+    return (x.handle ??= new NodeHandle(this.nodeImpl, this));
   }
 
   uptime(): number {
@@ -181,16 +252,14 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   run(): void {
     if (this.st !== S_SLEEP) return;
     this.st = S_RUNNING;
-    const t0 = performance.now();
+    // The scheduler charges the batch to runningTime (one clock reading per batch).
     let r: unknown;
     try {
       r = this.behaviorObj.processRun();
     } catch (e) {
-      this.runningTime += performance.now() - t0;
       this.nodeImpl.panic(this, e, 'a handler');
       return;
     }
-    this.runningTime += performance.now() - t0;
     this.afterRun(r);
   }
 
@@ -224,21 +293,22 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   private suspend(t: PromiseLike<unknown>): void {
     this.suspended = true;
-    this.onSettled ??= (v: unknown) => {
+    const x = this.extras();
+    x.onSettled ??= (v: unknown) => {
       this.suspended = false;
       // A terminated or detached process' late result is ignored.
       if ((this.st & MASK_GONE) !== 0) return;
       this.afterRun(v);
     };
-    this.onFailed ??= (e: unknown) => {
+    x.onFailed ??= (e: unknown) => {
       this.suspended = false;
       if ((this.st & MASK_GONE) !== 0) return;
       this.nodeImpl.panic(this, e, 'an async handler');
     };
     try {
-      t.then(this.onSettled, this.onFailed);
+      t.then(x.onSettled, x.onFailed);
     } catch (e) {
-      this.onFailed(e);
+      x.onFailed(e);
     }
   }
 

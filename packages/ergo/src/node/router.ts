@@ -34,7 +34,7 @@ import { nowNanos, type EventEntry } from './events.js';
 import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { isThenable, S_DETACHED, S_INIT, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { downMessage, exitMessage } from './relations.js';
 import { NodeTarget, RemoteConsumer, type ConsumerHost, type Target, type TargetHost } from './targets.js';
 
@@ -43,6 +43,12 @@ export type Connector = (node: Atom) => Connection;
 
 /** A process that is going away refuses new mail and requests (Ergo: terminated or zombee). */
 const S_GONE = S_TERMINATED | S_ZOMBEE;
+/**
+ * States of a process that is not in the process table: still in init, or ended (terminated or
+ * detached). Any other state means the table maps its PID to it (spawn adds it as it leaves init,
+ * termination removes it as it sets S_TERMINATED).
+ */
+const S_OUT_OF_TABLE = S_INIT | S_TERMINATED | S_DETACHED;
 
 /** Routes messages, calls, responses, exits, relations and events of one node. */
 export class Router {
@@ -50,6 +56,13 @@ export class Router {
   private coreImpl: CoreImpl | null = null;
   /** Protocols attached with attachProtocol, asked before the connector (attach order). */
   private protocols: ProtocolAttachment[] = [];
+  /**
+   * The PID a message was last routed to and its process: a sender usually sends many messages
+   * to one target in a row, and this skips the process-table lookup for them. Valid while the
+   * process is in the table (its state is outside S_OUT_OF_TABLE).
+   */
+  private lastTo: PID | null = null;
+  private lastP: ProcessImpl | null = null;
 
   constructor(private readonly node: NodeImpl) {}
 
@@ -119,12 +132,24 @@ export class Router {
   routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): Promise<void> | void {
     const n = this.node;
     if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
+    if (to === this.lastTo) {
+      const c = this.lastP!;
+      if ((c.st & S_OUT_OF_TABLE) === 0) {
+        c.deliver(2 - priority, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), undefined);
+        return;
+      }
+    }
     let p: ProcessImpl | MetaImpl | undefined;
     // How the sender addressed the target (the mailbox record's `extra`).
     let via: Atom | Alias | undefined;
     if (to instanceof PID) {
       if (to.node !== n.name) return this.sendRemote(owner, from, to, message, priority, important);
-      p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+      const pp = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+      if (pp !== undefined) {
+        this.lastTo = to;
+        this.lastP = pp;
+      }
+      p = pp;
     } else if (typeof to === 'string') {
       p = n.names.get(to as Atom);
       via = to as Atom;
@@ -277,8 +302,9 @@ export class Router {
       return Promise.reject(e);
     }
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const ref = n.callRef(Date.now(), timeout);
-    const c = n.calls.create(ref, from, owner, p, timeout, to, null);
+    const now = performance.now();
+    const ref = n.callRef(n.calls.wallClock(now), timeout);
+    const c = n.calls.create(ref, from, owner, p, timeout, to, null, now);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     try {

@@ -72,6 +72,8 @@ export interface NetworkCore extends Core {
   disableSpawn(name: Atom, nodes: Atom[]): void;
   enableApplicationStart(name: Atom, nodes: Atom[]): void;
   disableApplicationStart(name: Atom, nodes: Atom[]): void;
+  enabledSpawns(): { name: Atom; behavior: string; nodes: Atom[] }[];
+  enabledApplicationStarts(): { name: Atom; nodes: Atom[] }[];
 }
 
 /** What the engine hands the network when it starts it. */
@@ -571,8 +573,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       })),
       proxyRoutes: [],
       flags: this.flags,
-      enabledSpawn: [],
-      enabledApplicationStart: [],
+      enabledSpawn: this.core.enabledSpawns(),
+      enabledApplicationStart: this.core.enabledApplicationStarts(),
     };
   }
   mode(): NetworkMode {
