@@ -1,9 +1,9 @@
 // An ergo-ts node in an Erlang/OTP cluster, against a real `erl` (ERLANG.md §6.2): ping both
 // ways, sends both ways, the term corpus both ways, gen_server calls both ways (noproc, timeouts),
 // links and monitors both ways, unlink, exit reasons as terms, rpc without spawn, visibility
-// (published, and hidden through attachErlang), a wrong cookie both ways through attachErlang, node
-// down by kill -9 and a restart with a new creation. One ergo-ts node (ts@127.0.0.1) and one
-// Erlang node (e1@127.0.0.1, driven by ctl.erl) on a private epmd.
+// (published, and hidden through attachErlang), a wrong cookie and missing mandatory flags both
+// ways through attachErlang, node down by kill -9 and a restart with a new creation. One ergo-ts
+// node (ts@127.0.0.1) and one Erlang node (e1@127.0.0.1, driven by ctl.erl) on a private epmd.
 
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
@@ -25,7 +25,7 @@ import {
   type Atom,
   type Node,
 } from 'ergo-ts';
-import { ErlImproperList, ErlRef, ErlTuple, ErlangReason, atom, attachErlang, isAtom, termEqual, tuple, genServerCall, genServerCast, type ErlangNode, type Term } from '../src/index.js';
+import { DEFAULT_FLAGS, DFLAG, ErlImproperList, ErlRef, ErlTuple, ErlangReason, atom, attachErlang, isAtom, termEqual, tuple, genServerCall, genServerCast, type ErlangNode, type Term } from '../src/index.js';
 import { fileURLToPath } from 'node:url';
 import { LineProcess, compileErl, missingTool, startEpmd, startErl, tempDir } from './erl_helpers.js';
 import { Calc, Echo, Probe, erlEval } from './node_helpers.js';
@@ -289,11 +289,23 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     try {
       const we = await attachErlang(w, { cookie: 'wrong', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false });
       assert.equal(await ev(`net_adm:ping('tsw@127.0.0.1')`), 'pang');
-      await assert.rejects(we.connect(E1), (e: Error & { code?: string }) => typeof e.code === 'string');
+      await assert.rejects(we.connect(E1), (e: Error & { code?: string }) => e.code === 'ERR_NO_CONNECTION' && (e.cause as { code?: string } | undefined)?.code === 'ERR_HANDSHAKE_COOKIE');
       assert.deepEqual(we.nodes(), []);
       assert.equal(await ev(`lists:member('tsw@127.0.0.1', nodes(connected))`), 'false');
     } finally {
       await w.stop();
+    }
+  });
+
+  test('#5 mandatory flags through attachErlang: without HANDSHAKE_23 Erlang refuses both ways', async () => {
+    const o = await startNode('tsold@127.0.0.1' as Atom, { log: { defaultLogger: { disable: true } } });
+    try {
+      const oe = await attachErlang(o, { cookie: 'abc', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false, flags: DEFAULT_FLAGS & ~(DFLAG.HANDSHAKE_23 | DFLAG.MANDATORY_25_DIGEST) });
+      await assert.rejects(oe.connect(E1), (e: Error & { code?: string }) => e.code === 'ERR_NO_CONNECTION' && (e.cause as { code?: string } | undefined)?.code === 'ERR_HANDSHAKE_NOT_ALLOWED');
+      assert.equal(await ev(`net_adm:ping('tsold@127.0.0.1')`), 'pang');
+      assert.deepEqual(oe.nodes(), []);
+    } finally {
+      await o.stop();
     }
   });
 
