@@ -9,6 +9,7 @@
 //   the kill grace): nothing its late continuation does reaches anyone.
 // The engine is kept in a private field: user code cannot reach the tables through a handle.
 
+import { typedCall } from '../gen/call_variants.js';
 import { validatePriority } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
 import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
@@ -243,16 +244,13 @@ export class NodeHandle implements Node {
     return this.call(to, request, { important: true });
   }
   callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
   }
   callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
   }
   callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
   }
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {
     let n: NodeImpl;

@@ -3,6 +3,7 @@
 // rules (Ergo's I/R/T masks, with Ergo 3.2's wider Init: names, aliases, events, links, monitors,
 // calls, inspect and responses work in init too) and delegates.
 
+import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
 import {
@@ -673,18 +674,15 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
   }
 
   callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
   }
 
   callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
   }
 
   /**

@@ -2,6 +2,7 @@
 // (spawns, sends, exits, kills, application starts...) are recorded; queries answer from what
 // the test set up (env, names, buffered events).
 
+import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from '../gen/application.js';
 import { ErrApplicationUnknown, ErrIncorrect, ErrMetaUnknown, ErrNameUnknown, ErrProcessUnknown, ErrTaken, ErrUnsupported } from '../gen/errors.js';
@@ -260,16 +261,13 @@ export class TestNode implements Node {
     return this.call(to, request, { important: true });
   }
   callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
   }
   callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
   }
   callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
   }
   /** Records the request as a node call `{ inspect: items }` to `pid` and resolves with an empty map. */
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {

@@ -3,6 +3,7 @@
 // the engine's (Ergo 3.2's, with the wider Init), so an operation the real node would refuse
 // (sendEvent or info in init...) is refused here too.
 
+import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import { ErrIncorrect, ErrNotAllowed, ErrProcessUnknown, ErrTaken, ErrNameUnknown, ErrAliasUnknown, ErrEventUnknown, ErrMetaUnknown, ErrTargetUnknown } from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
@@ -449,16 +450,13 @@ export class TestProcess implements Process {
     return this.call(to, request, { important: true });
   }
   callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof PID)) return Promise.reject(ErrIncorrect.with('callPID: the target must be a PID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
   }
   callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof ProcessID)) return Promise.reject(ErrIncorrect.with('callProcessID: the target must be a ProcessID'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
   }
   callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    if (!(to instanceof Alias)) return Promise.reject(ErrIncorrect.with('callAlias: the target must be an Alias'));
-    return this.call(to, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
+    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
   }
   /** Records the request as a call `{ inspect: items }` to `pid` and resolves with an empty map. */
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
