@@ -27,7 +27,7 @@ import {
   type PID,
 } from 'ergo-ts';
 import { G_EVENTS, N_FANOUT, N_LINK, N_MONITOR, N_STOP } from '../lib/figures.js';
-import { deferred, gc, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
+import { deferred, gc, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
 import { nact, type NactRef } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -127,10 +127,10 @@ async function ergoFanout(report: Report, c: SuiteContext): Promise<void> {
     await ready;
     const s = await runRounds(c, async () => {
       const all = count.reset(SUBSCRIBERS * PUBLISHES);
-      const t0 = performance.now();
+      const t0 = now();
       for (let i = 0; i < PUBLISHES; i++) node.sendEvent(EVENT_NAME, token, i);
       await all;
-      return rate(SUBSCRIBERS * PUBLISHES, performance.now() - t0);
+      return rate(SUBSCRIBERS * PUBLISHES, now() - t0);
     });
     reportSamples(report, { group: G_EVENTS, name: N_FANOUT, unit: 'deliveries/s', note: `${PUBLISHES} events × ${SUBSCRIBERS / 1e3}K, node.sendEvent` }, s);
   } finally {
@@ -145,13 +145,13 @@ async function nactFanout(report: Report, c: SuiteContext): Promise<void> {
   for (let i = 0; i < SUBSCRIBERS; i++) subs[i] = nact.spawnStateless(system, () => count.tick(), `s${i}`);
   const s = await runRounds(c, async () => {
     const all = count.reset(SUBSCRIBERS * NACT_PUBLISHES);
-    const t0 = performance.now();
+    const t0 = now();
     for (let i = 0; i < NACT_PUBLISHES; i++) {
       const m = { event: EVENT_NAME, message: i };
       for (let k = 0; k < SUBSCRIBERS; k++) nact.dispatch(subs[k]!, m);
     }
     await all;
-    return rate(SUBSCRIBERS * NACT_PUBLISHES, performance.now() - t0);
+    return rate(SUBSCRIBERS * NACT_PUBLISHES, now() - t0);
   });
   nact.stop(system);
   reportSamples(report, { group: G_EVENTS, name: N_FANOUT, unit: 'deliveries/s', peer: 'nact', note: `${NACT_PUBLISHES} × ${SUBSCRIBERS / 1e3}K, dispatch loop (no pub/sub)` }, s);
@@ -216,10 +216,10 @@ async function relationsRound(node: Node, mode: Mode, n: number): Promise<number
   // collect it now (one forced GC after the set-up, none between rounds).
   gc();
   await settle();
-  const t0 = performance.now();
+  const t0 = now();
   node.send(watcher, GO);
   await all;
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   node.kill(watcher);
   return rate(n, ms);
 }

@@ -29,7 +29,7 @@
 import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
 import { ACK, CLASS_PAIRS, GO } from '../lib/classes8.js';
 import { G_MESSAGING, N_CALL, N_RETAINED, N_SEND_1, N_SEND_8, N_SEND_BURST, N_SEND_N, N_SEND_SPREAD } from '../lib/figures.js';
-import { deferred, hasGC, heapAfterGC, median, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
+import { deferred, hasGC, heapAfterGC, median, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
 import { nact, type NactRef } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -249,10 +249,10 @@ async function ergoSendRound(node: Node, classes: readonly PairClasses[], perPai
     senders.push(s);
     spawned.push(r, s);
   }
-  const t0 = performance.now();
+  const t0 = now();
   for (const s of senders) node.send(s, GO);
   await all.promise;
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   const running = runningShare(node, spawned, ms);
   for (const pid of spawned) node.kill(pid);
   return { rate: rate(classes.length * perPair, ms), running };
@@ -270,10 +270,10 @@ async function ergoBurstRound(node: Node, total: number): Promise<SendRound> {
   const fin = deferred();
   const r = await node.spawn(BurstReceiver, {}, total, () => fin.resolve());
   const s = await node.spawn(BurstSender, {}, r, total);
-  const t0 = performance.now();
+  const t0 = now();
   node.send(s, GO);
   await fin.promise;
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   const running = runningShare(node, [r, s], ms);
   node.kill(s);
   node.kill(r);
@@ -303,10 +303,10 @@ async function ergoCallRound(node: Node, total: number): Promise<number> {
   const fin = deferred();
   const echo = await node.spawn(Echo, {});
   const caller = await node.spawn(Caller, {}, echo, total, () => fin.resolve());
-  const t0 = performance.now();
+  const t0 = now();
   node.send(caller, GO);
   await fin.promise;
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   node.kill(caller);
   node.kill(echo);
   return rate(total, ms);
@@ -334,10 +334,10 @@ async function nactBurstRound(total: number): Promise<number> {
     },
     'sender',
   );
-  const t0 = performance.now();
+  const t0 = now();
   nact.dispatch(sender, GO);
   await fin.promise;
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   nact.stop(system);
   return rate(total, ms);
 }
@@ -378,10 +378,10 @@ async function nactSendRound(pairs: number, perPair: number): Promise<number> {
     );
     senders.push(sender);
   }
-  const t0 = performance.now();
+  const t0 = now();
   for (const s of senders) nact.dispatch(s, GO);
   await all.promise;
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   nact.stop(system);
   return rate(pairs * perPair, ms);
 }
@@ -401,10 +401,10 @@ async function nactCallRound(total: number): Promise<number> {
     },
     'caller',
   );
-  const t0 = performance.now();
+  const t0 = now();
   nact.dispatch(caller, GO);
   await fin.promise;
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   nact.stop(system);
   return rate(total, ms);
 }

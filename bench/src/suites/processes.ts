@@ -12,7 +12,7 @@
 
 import { Actor, startNode, type Node, type PID } from 'ergo-ts';
 import { G_PROCESSES, N_HEAP, N_SPAWN } from '../lib/figures.js';
-import { hasGC, heapAfterGC, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
+import { hasGC, heapAfterGC, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
 import { nact } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -60,9 +60,9 @@ async function ergoSpawnN(node: Node, n: number): Promise<void> {
 
 async function ergoSpawnRound(n: number): Promise<number> {
   const node = await startBenchNode();
-  const t0 = performance.now();
+  const t0 = now();
   await ergoSpawnN(node, n);
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   await node.stopForce();
   return rate(n, ms);
 }
@@ -88,9 +88,9 @@ const NAMES: string[] = Array.from({ length: Math.max(SPAWN_N, HEAP_N) }, (_, i)
 
 async function nactSpawnRound(n: number): Promise<number> {
   const system = nact.start();
-  const t0 = performance.now();
+  const t0 = now();
   for (let i = 0; i < n; i++) nact.spawnStateless(system, noop, NAMES[i]);
-  const ms = performance.now() - t0;
+  const ms = now() - t0;
   nact.stop(system);
   await settle();
   return rate(n, ms);
