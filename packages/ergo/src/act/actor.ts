@@ -21,6 +21,87 @@ export const ACTOR_BATCH = 64;
 /** Return value of a handler: nothing (carry on), a termination reason, a {@link Stop}, or a promise of those. */
 export type HandlerResult = void | undefined | Error | Stop | Promise<void | undefined | Error | Stop>;
 
+/** Handles a record that is not a plain message to the PID (Actor's private slow path). */
+type OtherRecord = (a: Actor, mb: ProcessMailbox) => unknown;
+/** The mailbox loop of one batch: see {@link actorLoop}. */
+type Loop = (self: Actor, mb: ProcessMailbox, proc: Process, other: OtherRecord, ends: (r: unknown) => boolean, batch: number, zombee: number) => unknown;
+
+/** Key of an actor class' own copy of the mailbox loop, on its prototype. */
+const LOOP = Symbol('ergo-ts.actorLoop');
+/** The prototype a LOOP was made for (an inherited LOOP is a parent class' copy). */
+const LOOP_OWNER = Symbol('ergo-ts.actorLoopOwner');
+interface LoopHolder {
+  [LOOP]: Loop;
+  [LOOP_OWNER]: unknown;
+}
+
+let otherOf: OtherRecord;
+
+/** True for a handler result that ends the batch: a termination reason or a promise. */
+function endsBatch(r: unknown): boolean {
+  return r instanceof Error || r instanceof Stop || isThenable(r);
+}
+
+/**
+ * One batch of an actor's mailbox loop: at most `batch` records, plain messages to the PID
+ * straight to handleMessage, anything else to `other`; stops at a termination reason, a promise
+ * (the process suspends), an empty mailbox or a kill (zombee: no more mail after the current).
+ *
+ * Every actor class runs its own copy of this function (see ownLoop): with one shared loop,
+ * `self.handleMessage` would see every actor class of the application, and past four classes
+ * the call goes megamorphic (a generic lookup and call per message, nothing inlined). So this
+ * function must use nothing but its parameters: no module-level name, no constant it does not
+ * receive (its source is compiled again for each class).
+ */
+function actorLoop(self: Actor, mb: ProcessMailbox, proc: Process, other: OtherRecord, ends: (r: unknown) => boolean, batch: number, zombee: number): unknown {
+  for (let i = 0; i < batch; i++) {
+    if (!mb.take()) return undefined;
+    let r: unknown;
+    // MailboxKind.Regular is 0 (a literal: see above).
+    if (mb.kind === 0 && mb.extra === undefined && mb.queue !== 'log') {
+      // The common case: a message sent to the PID (no name or alias to split on).
+      const from = mb.from as PID;
+      const message = mb.message;
+      mb.release();
+      r = self.handleMessage(from, message);
+    } else {
+      r = other(self, mb);
+    }
+    if (r !== undefined && r !== null && ends(r)) return r;
+    if (proc.state() === zombee) return undefined;
+  }
+  return undefined;
+}
+
+/** Prototypes that refused an own loop (frozen): they keep the inherited one. */
+const noOwnLoop = new WeakSet<object>();
+
+/**
+ * Gives an actor class (its prototype) its own compiled copy of actorLoop, so the loop's call
+ * sites see that class only. Where code cannot be generated (a CSP, Node's
+ * --disallow-code-generation-from-strings) or the source was rewritten (coverage tools add
+ * counters: free variables, caught by the dry run with an empty batch), the class shares
+ * actorLoop: slower with many classes, same behaviour.
+ */
+function ownLoop(proto: LoopHolder): void {
+  if (noOwnLoop.has(proto)) return;
+  let loop: Loop = actorLoop;
+  try {
+    const copy = new Function(`return ${actorLoop.toString()}`)() as Loop;
+    // A dry run that takes nothing (batch 0) leaves the copy's feedback clean.
+    copy(undefined as unknown as Actor, undefined as unknown as ProcessMailbox, undefined as unknown as Process, otherOf, endsBatch, 0, -1);
+    loop = copy;
+  } catch {
+    // Keep the shared loop.
+  }
+  try {
+    Object.defineProperty(proto, LOOP, { value: loop, configurable: true, writable: true });
+    Object.defineProperty(proto, LOOP_OWNER, { value: proto, configurable: true, writable: true });
+  } catch {
+    noOwnLoop.add(proto);
+  }
+}
+
 /**
  * The general-purpose behaviour (Ergo's act.Actor).
  *
@@ -117,6 +198,8 @@ export class Actor extends BehaviorBase {
   processInit(process: Process, args: unknown[]): unknown {
     this.bind(process);
     this.#mb = process.mailbox();
+    const proto = Object.getPrototypeOf(this) as LoopHolder;
+    if (proto[LOOP_OWNER] !== proto) ownLoop(proto);
     return this.init(...args);
   }
 
@@ -125,26 +208,8 @@ export class Actor extends BehaviorBase {
   }
 
   processRun(): unknown {
-    // Loaded once per batch: with many actor classes every load from `this` is megamorphic, so
-    // the per-message path reads only the mailbox and the process (one shape each).
-    const mb = this.#mb;
-    const proc = this.process;
-    for (let i = 0; i < ACTOR_BATCH; i++) {
-      if (!mb.take()) return undefined;
-      let r: unknown;
-      if (mb.kind === MailboxKind.Regular && mb.extra === undefined && mb.queue !== 'log') {
-        // The common case: a message sent to the PID (no name or alias to split on).
-        const from = mb.from as PID;
-        const message = mb.message;
-        mb.release();
-        r = this.handleMessage(from, message);
-      } else {
-        r = this.#other(mb);
-      }
-      if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
-      if (proc.state() === ProcessState.Zombee) return undefined;
-    }
-    return undefined;
+    const loop = (this as unknown as LoopHolder)[LOOP];
+    return loop(this, this.#mb, this.process, otherOf, endsBatch, ACTOR_BATCH, ProcessState.Zombee);
   }
 
   /** Every record but a plain message to the PID: requests, events, exits, inspects, logs, split mail. */
@@ -201,6 +266,13 @@ export class Actor extends BehaviorBase {
     if ((this.#flags & TRAP_EXIT) !== 0 && !fromParent) return this.#regular(from, message, undefined);
     return exitReason(message);
   }
+
+  static {
+    otherOf = (a, mb) => a.#other(mb);
+  }
 }
+
+// Actor itself (and a class whose init skipped the above) runs the shared loop.
+(Actor.prototype as unknown as LoopHolder)[LOOP] = actorLoop;
 
 export { Stop };

@@ -5,7 +5,7 @@
 // holds at most two segments once it is empty again.
 
 /** Default size (in slots) of a full segment: large queues are chains of segments of this size. */
-export const SEGMENT_SLOTS = 4096;
+export const SEGMENT_SLOTS = 32768;
 
 /** One ring of slots; a record never straddles two segments (it may wrap inside one). */
 class Segment<T> {

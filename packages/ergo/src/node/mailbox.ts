@@ -119,8 +119,23 @@ export class Mailbox implements ProcessMailbox {
     const size = this.size;
     if (size === 0) return false;
     const m = this.main;
-    // Everything queued is in main (the common case): no other queue to look at.
-    if (m !== null && m.length === size) return this.takeFrom(m, Q_MAIN);
+    if (m !== null && m.length === size) {
+      // Everything queued is in main (the common case): no other queue to look at, and a plain
+      // message to the PID (two slots) is read before any field is written, so the JIT keeps
+      // the segment's fields in registers.
+      const first = m.peek(0);
+      if (typeof first === 'number') return this.takeFrom(m, Q_MAIN);
+      const message = m.peek(1);
+      m.drop2();
+      this.kind = 0;
+      this.from = first as PID;
+      this.message = message;
+      this.extra = undefined;
+      this.currentRef = null;
+      this.queue = 'main';
+      this.size = size - 1;
+      return true;
+    }
     const x = this.rare;
     if (x !== null) {
       let r = x.urgent;
