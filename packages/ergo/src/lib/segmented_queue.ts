@@ -4,8 +4,13 @@
 // and draining gives the segments back to the GC, so a queue that once held millions of records
 // holds at most two segments once it is empty again.
 
-/** Default size (in slots) of a full segment: large queues are chains of segments of this size. */
-export const SEGMENT_SLOTS = 32768;
+/**
+ * Default size (in slots) of a full segment: large queues are chains of segments of this size.
+ * 16 K slots (128 KB + header) is past V8's largest regular object, so a burst's segments are
+ * large objects: a scavenge promotes them by moving their page instead of copying them (with 4 K
+ * slots, copying the segments of a 3 M message burst was most of its GC time).
+ */
+export const SEGMENT_SLOTS = 16384;
 
 /** One ring of slots; a record never straddles two segments (it may wrap inside one). */
 class Segment<T> {
@@ -41,7 +46,8 @@ function powerOfTwoAtLeast(n: number): number {
  * Storage: while the queue fits in one segment, that segment is a plain ring that starts small
  * and doubles up to `segmentSlots` (so a small queue costs little and the windowed hot path never
  * leaves one ring). Beyond that, full-size segments are chained; a drained head segment is
- * dropped, except one full-size segment kept as a spare for the next burst.
+ * dropped, except one full-size segment kept as a spare for the chain's next segment (dropped
+ * too once the queue is empty).
  */
 export class SegmentedQueue<T = unknown> {
   private head: Segment<T>;
@@ -179,7 +185,11 @@ export class SegmentedQueue<T = unknown> {
     h.head = next;
     h.used -= w;
     this.length--;
-    if (h.used === 0 && h !== this.tail) this.retire(h);
+    if (h.used === 0) {
+      if (h !== this.tail) this.retire(h);
+      // Empty: the spare only served the chain that just drained.
+      else this.spare = null;
+    }
   }
 
   /** The drained head segment leaves the chain; one full-size segment is kept as the spare. */
