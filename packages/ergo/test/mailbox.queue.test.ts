@@ -1,8 +1,8 @@
 // The mailbox's queue storage (node/mailbox.ts over lib/segmented_queue.ts): a seeded fuzz of the
 // four-queue mailbox against a plain reference (push with limits and forced notifications, take,
-// takeUrgent, lengths, forEachRecord, live request ids, clear) in bursty phases that cross segment
-// boundaries, both record layouts (a regular message to a PID in two slots, everything else in
-// four), and the structural check that a drained multi-million burst gives its memory back.
+// takeUrgent, Actor's peekSender/takeMessage fast path, lengths, forEachRecord, live request ids,
+// clear) in bursty phases that cross segment boundaries, both record layouts (a regular message
+// to a PID in two slots, everything else in four), and the structural check that a drained multi-million burst gives its memory back.
 // A failing seed is printed; rerun it alone with FUZZ_SEED=<seed>.
 
 import { strict as assert } from 'node:assert';
@@ -95,6 +95,7 @@ function fuzz(seed: number, ops: number): void {
   let pushBias = 0.5;
   let lastRef: Ref | null = null;
   let deepest = 0;
+  let fastTaken = 0;
   const record = (): Rec => {
     const id = n++;
     const r = rand();
@@ -132,6 +133,22 @@ function fuzz(seed: number, ops: number): void {
       const rec = record();
       const force = rand() < 0.05;
       assert.equal(mb.push(q, rec.kind, rec.from, rec.message, rec.extra, force), ref.push(q, rec, force), ctx(op, `push to ${q}`));
+    } else if (rand() < 0.3) {
+      // Actor's fast path: peekSender offers the next record only when it is a plain message to
+      // the PID at the head of main with nothing queued elsewhere; takeMessage takes it.
+      const sender = mb.peekSender();
+      const head = ref.len(Q_MAIN) > 0 ? ref.queues[Q_MAIN]![ref.heads[Q_MAIN]!]! : null;
+      const plainNext = head !== null && ref.size === ref.len(Q_MAIN) && head.kind === MailboxKind.Regular && head.extra === undefined;
+      assert.equal(sender, plainNext ? head.from : undefined, ctx(op, 'peekSender'));
+      if (sender !== undefined) {
+        const fields = [mb.kind, mb.from, mb.message, mb.extra, mb.queue];
+        assert.equal(mb.takeMessage(), head!.message, ctx(op, 'takeMessage'));
+        assert.deepEqual([mb.kind, mb.from, mb.message, mb.extra, mb.queue], fields, ctx(op, 'takeMessage leaves the record fields'));
+        assert.equal(mb.currentRef, null, ctx(op, 'currentRef after takeMessage'));
+        ref.take(false);
+        lastRef = null;
+        fastTaken++;
+      }
     } else {
       const urgentOnly = rand() < 0.1;
       const want = ref.take(urgentOnly);
@@ -163,6 +180,7 @@ function fuzz(seed: number, ops: number): void {
   }
   assert.equal(mb.take(), false);
   assert.ok(mb.segmentCount() <= 4, ctx(ops, `drained mailbox holds ${mb.segmentCount()} segments`));
+  assert.ok(fastTaken > 0, ctx(ops, `the fast path served only ${fastTaken} records`));
   assert.ok(deepest * 4 > segmentSlots * 2, ctx(ops, `the run never chained segments (deepest queue ${deepest})`));
 }
 

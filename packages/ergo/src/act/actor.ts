@@ -55,17 +55,23 @@ function endsBatch(r: unknown): boolean {
  */
 function actorLoop(self: Actor, mb: ProcessMailbox, proc: Process, other: OtherRecord, ends: (r: unknown) => boolean, batch: number, zombee: number): unknown {
   for (let i = 0; i < batch; i++) {
-    if (!mb.take()) return undefined;
     let r: unknown;
-    // MailboxKind.Regular is 0 (a literal: see above).
-    if (mb.kind === 0 && mb.extra === undefined && mb.queue !== 'log') {
-      // The common case: a message sent to the PID (no name or alias to split on).
-      const from = mb.from as PID;
-      const message = mb.message;
-      mb.release();
-      r = self.handleMessage(from, message);
+    const sender = mb.peekSender();
+    if (sender !== undefined) {
+      // The common case: a message sent to the PID, next in line (see ProcessMailbox.takeMessage).
+      r = self.handleMessage(sender, mb.takeMessage());
     } else {
-      r = other(self, mb);
+      if (!mb.take()) return undefined;
+      // MailboxKind.Regular is 0 (a literal: see above).
+      if (mb.kind === 0 && mb.extra === undefined && mb.queue !== 'log') {
+        // A message sent to the PID from another queue (a higher priority).
+        const from = mb.from as PID;
+        const message = mb.message;
+        mb.release();
+        r = self.handleMessage(from, message);
+      } else {
+        r = other(self, mb);
+      }
     }
     if (r !== undefined && r !== null && ends(r)) return r;
     if (proc.state() === zombee) return undefined;

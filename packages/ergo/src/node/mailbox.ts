@@ -151,6 +151,26 @@ export class Mailbox implements ProcessMailbox {
     return false;
   }
 
+  peekSender(): PID | undefined {
+    const m = this.main;
+    const size = this.size;
+    if (m === null || m.length !== size || size === 0) return undefined;
+    // A number in the first slot marks a four-slot record (a request, event, exit, inspect, or
+    // a message sent by name or alias): not for this path.
+    const first = m.peek(0);
+    return typeof first === 'number' ? undefined : (first as PID);
+  }
+
+  takeMessage(): unknown {
+    const m = this.main!;
+    const message = m.peek(1);
+    m.drop2();
+    this.size--;
+    // A plain message is not a request: nothing of this process is being answered any more.
+    this.currentRef = null;
+    return message;
+  }
+
   takeUrgent(): boolean {
     const r = this.rare === null ? null : this.rare.urgent;
     if (r !== null && r.length > 0) return this.takeFrom(r, Q_URGENT);
