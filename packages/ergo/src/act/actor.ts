@@ -79,6 +79,9 @@ function actorLoop(self: Actor, mb: ProcessMailbox, proc: Process, other: OtherR
   return undefined;
 }
 
+/** Copies of actorLoop made so far (each copy's source is made unique with it). */
+let loopCopies = 0;
+
 /** Prototypes that refused an own loop (frozen): they keep the inherited one. */
 const noOwnLoop = new WeakSet<object>();
 
@@ -93,7 +96,9 @@ function ownLoop(proto: LoopHolder): void {
   if (noOwnLoop.has(proto)) return;
   let loop: Loop = actorLoop;
   try {
-    const copy = new Function(`return ${actorLoop.toString()}`)() as Loop;
+    // The source differs per copy: V8 caches `new Function` by its source text, and a cached
+    // copy would share its JIT feedback with every other class.
+    const copy = new Function(`return ${actorLoop.toString()}\n// actor loop copy ${++loopCopies}`)() as Loop;
     // A dry run that takes nothing (batch 0) leaves the copy's feedback clean.
     copy(undefined as unknown as Actor, undefined as unknown as ProcessMailbox, undefined as unknown as Process, otherOf, endsBatch, 0, -1);
     loop = copy;
