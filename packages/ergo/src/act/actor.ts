@@ -47,7 +47,7 @@ function endsBatch(r: unknown): boolean {
  * straight to handleMessage, anything else to `other`; stops at a termination reason, a promise
  * (the process suspends), an empty mailbox or a kill (zombee: no more mail after the current).
  *
- * Every actor class runs its own copy of this function (see ownLoop): with one shared loop,
+ * Every busy actor class runs its own copy of this function (see ownLoop): with one shared loop,
  * `self.handleMessage` would see every actor class of the application, and past four classes
  * the call goes megamorphic (a generic lookup and call per message, nothing inlined). So this
  * function must use nothing but its parameters: no module-level name, no constant it does not
@@ -82,18 +82,36 @@ function actorLoop(self: Actor, mb: ProcessMailbox, proc: Process, other: OtherR
 /** Copies of actorLoop made so far (each copy's source is made unique with it). */
 let loopCopies = 0;
 
+/**
+ * Batches a class runs on its inherited loop before it gets its own copy: a class with little
+ * traffic (or one made per spawn) is not worth a compilation.
+ */
+const OWN_LOOP_AFTER = 16;
+/** Batches run so far by classes still on their inherited loop. */
+const warmBatches = new WeakMap<object, number>();
 /** Prototypes that refused an own loop (frozen): they keep the inherited one. */
 const noOwnLoop = new WeakSet<object>();
+
+/** The loop for a class without its own yet: the inherited one, and its own after the warm-up. */
+function warmLoop(proto: LoopHolder): Loop {
+  if (noOwnLoop.has(proto)) return proto[LOOP];
+  const n = (warmBatches.get(proto) ?? 0) + 1;
+  if (n < OWN_LOOP_AFTER) {
+    warmBatches.set(proto, n);
+    return proto[LOOP];
+  }
+  warmBatches.delete(proto);
+  return ownLoop(proto);
+}
 
 /**
  * Gives an actor class (its prototype) its own compiled copy of actorLoop, so the loop's call
  * sites see that class only. Where code cannot be generated (a CSP, Node's
  * --disallow-code-generation-from-strings) or the source was rewritten (coverage tools add
- * counters: free variables, caught by the dry run with an empty batch), the class shares
- * actorLoop: slower with many classes, same behaviour.
+ * counters: free variables, caught by the dry run with an empty batch), the class gets the
+ * shared actorLoop: slower with many classes, same behaviour.
  */
-function ownLoop(proto: LoopHolder): void {
-  if (noOwnLoop.has(proto)) return;
+function ownLoop(proto: LoopHolder): Loop {
   let loop: Loop = actorLoop;
   try {
     // The source differs per copy: V8 caches `new Function` by its source text, and a cached
@@ -110,7 +128,9 @@ function ownLoop(proto: LoopHolder): void {
     Object.defineProperty(proto, LOOP_OWNER, { value: proto, configurable: true, writable: true });
   } catch {
     noOwnLoop.add(proto);
+    return proto[LOOP];
   }
+  return loop;
 }
 
 /**
@@ -209,8 +229,6 @@ export class Actor extends BehaviorBase {
   processInit(process: Process, args: unknown[]): unknown {
     this.bind(process);
     this.#mb = process.mailbox();
-    const proto = Object.getPrototypeOf(this) as LoopHolder;
-    if (proto[LOOP_OWNER] !== proto) ownLoop(proto);
     return this.init(...args);
   }
 
@@ -219,7 +237,8 @@ export class Actor extends BehaviorBase {
   }
 
   processRun(): unknown {
-    const loop = (this as unknown as LoopHolder)[LOOP];
+    const proto = Object.getPrototypeOf(this) as LoopHolder;
+    const loop = proto[LOOP_OWNER] === proto ? proto[LOOP] : warmLoop(proto);
     return loop(this, this.#mb, this.process, otherOf, endsBatch, ACTOR_BATCH, ProcessState.Zombee);
   }
 
@@ -283,7 +302,8 @@ export class Actor extends BehaviorBase {
   }
 }
 
-// Actor itself (and a class whose init skipped the above) runs the shared loop.
+// Actor itself owns the shared loop; its subclasses inherit it until their warm-up is over.
 (Actor.prototype as unknown as LoopHolder)[LOOP] = actorLoop;
+(Actor.prototype as unknown as LoopHolder)[LOOP_OWNER] = Actor.prototype;
 
 export { Stop };
