@@ -12,6 +12,13 @@
  */
 export const SEGMENT_SLOTS = 16384;
 
+/**
+ * An emptied queue whose ring is larger than this (a burst grew it) starts again from a small
+ * ring, so a process that once had a burst does not keep a large segment while it idles; rings
+ * up to this size (a steady flow's working set) are kept.
+ */
+const KEEP_EMPTY_SLOTS = 4096;
+
 /** One ring of slots; a record never straddles two segments (it may wrap inside one). */
 class Segment<T> {
   buf: (T | undefined)[];
@@ -187,9 +194,15 @@ export class SegmentedQueue<T = unknown> {
     this.length--;
     if (h.used === 0) {
       if (h !== this.tail) this.retire(h);
-      // Empty: the spare only served the chain that just drained.
-      else this.spare = null;
+      else this.emptied(h);
     }
+  }
+
+  /** The queue is empty (`h` is its only segment): keep it small while it idles. */
+  private emptied(h: Segment<T>): void {
+    // The spare only served the chain that just drained.
+    this.spare = null;
+    if (h.mask >= KEEP_EMPTY_SLOTS) this.head = this.tail = new Segment<T>(16);
   }
 
   /** The drained head segment leaves the chain; one full-size segment is kept as the spare. */
