@@ -302,9 +302,8 @@ export class Router {
       return Promise.reject(e);
     }
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const now = performance.now();
-    const ref = n.callRef(n.calls.wallClock(now), timeout);
-    const c = n.calls.create(ref, from, owner, p, timeout, to, null, now);
+    const ref = n.callRef(n.calls.wallClock(), timeout);
+    const c = n.calls.create(ref, from, owner, p, timeout, to, null);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     try {
@@ -335,7 +334,7 @@ export class Router {
     const n = this.node;
     const conn = this.connection(to.node);
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const ref = n.callRef(Date.now(), timeout);
+    const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, null, timeout, to, to.node);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
