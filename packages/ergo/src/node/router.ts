@@ -63,6 +63,9 @@ export class Router {
    */
   private lastTo: PID | null = null;
   private lastP: ProcessImpl | null = null;
+  /** The same for calls (a caller usually calls one target many times in a row). */
+  private callTo: PID | null = null;
+  private callP: ProcessImpl | null = null;
 
   constructor(private readonly node: NodeImpl) {}
 
@@ -273,9 +276,18 @@ export class Router {
       if (options?.priority !== undefined) validatePriority(options.priority);
       // Checked before anything is delivered: a bad signal must not leave a request behind.
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw ErrIncorrect.with('call signal must be an AbortSignal');
-      if (to instanceof PID) {
+      if (to === this.callTo && (this.callP!.st & S_OUT_OF_TABLE) === 0) {
+        p = this.callP!;
+      } else if (to instanceof PID) {
         if (to.node !== n.name) remote = to;
-        else p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+        else {
+          const pp = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+          if (pp !== undefined) {
+            this.callTo = to;
+            this.callP = pp;
+          }
+          p = pp;
+        }
       } else if (typeof to === 'string') {
         p = n.names.get(to as Atom);
         via = to as Atom;
