@@ -7,11 +7,12 @@
 //
 // Timeouts live in one structure: a doubly linked list per distinct timeout value (entries in
 // insertion order) and a single timer for the earliest deadline, so a million calls a second
-// cost no timer each. A call does not read the clock either: it joins the open *epoch*, which
-// reads the clock when it opens (the wall-clock base of its refs' deadlines) and when it closes:
-// after EPOCH_CALLS calls, or at the end of the event-loop turn (a setImmediate). A call expires
-// at its epoch's closing reading + its timeout: never early, late by at most the rest of the
-// turn it was made in (or EPOCH_CALLS calls).
+// cost no timer each. Most calls do not read the clock either: the first call of an event-loop
+// turn reads it and times out that reading + its timeout; the calls after it join the open
+// *epoch*, which closes (reading the clock again) after EPOCH_CALLS calls or at the end of the
+// turn (a setImmediate), and they time out at that closing reading + their timeout: never early,
+// late by at most the rest of the turn they were made in. The clock reading that opened the
+// epoch is the wall-clock base of its refs' deadlines (one-second resolution).
 //
 // The timer is ref'd only while calls are pending: a pending call keeps the process alive until
 // it settles or times out (otherwise an awaited call could be left unsettled when nothing else
@@ -135,8 +136,11 @@ export class CallRegistry {
   private readonly lists = new Map<number, TimeoutList>();
   /** The list used last (most calls use one timeout: this skips the Map lookup). */
   private lastList: TimeoutList | null = null;
+  /** The epoch later calls of this turn join (open: its `at` is Infinity). */
   private open: Epoch | null = null;
   private openCalls = 0;
+  /** The epoch `wallClock` chose for the call `create` registers next. */
+  private next: Epoch | null = null;
   private closeQueued = false;
   private readonly onClose = (): void => {
     this.closeQueued = false;
@@ -172,22 +176,32 @@ export class CallRegistry {
    */
   wallClock(): number {
     const e = this.open;
-    if (e !== null && ++this.openCalls < EPOCH_CALLS) return e.wall;
+    if (e !== null && ++this.openCalls < EPOCH_CALLS) {
+      this.next = e;
+      return e.wall;
+    }
     return this.openEpoch().wall;
   }
 
+  /**
+   * Reads the clock: closes the open epoch (if any) and opens the next one. Returns the epoch of
+   * the call that reads it, already closed at this reading (that call's deadline is exact).
+   */
   private openEpoch(): Epoch {
     const now = performance.now();
     const prev = this.open;
     if (prev !== null) this.close(prev, now);
-    const e = new Epoch(Date.now());
-    this.open = e;
+    const wall = Date.now();
+    const first = new Epoch(wall);
+    first.at = now;
+    this.open = new Epoch(wall);
     this.openCalls = 0;
+    this.next = first;
     if (!this.closeQueued) {
       this.closeQueued = true;
       setImmediate(this.onClose);
     }
-    return e;
+    return first;
   }
 
   /** Ends epoch `e` at reading `now`: its calls' deadlines are known from here on. */
@@ -199,12 +213,14 @@ export class CallRegistry {
 
   /**
    * Registers a call to `target` (on `node`, null = local) that times out `timeoutMs` (0 = never)
-   * after the open epoch closes (`wallClock` opened it).
+   * after the epoch `wallClock` chose for it closes (call `wallClock` right before).
    */
   create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, target: unknown, node: Atom | null): PendingCall {
     const c = new PendingCall(ref, caller, owner, holder, target, node);
     this.insert(c);
     if (holder !== null) holder.held++;
+    let e = this.next;
+    this.next = null;
     if (timeoutMs > 0) {
       c.timeout = timeoutMs;
       let list = this.lastList;
@@ -216,10 +232,18 @@ export class CallRegistry {
         }
         this.lastList = list = l;
       }
-      const e = this.open ?? this.openEpoch();
+      if (e === null) {
+        this.wallClock();
+        e = this.next!;
+        this.next = null;
+      }
       c.epoch = e;
-      if (timeoutMs < e.minTimeout) e.minTimeout = timeoutMs;
       list.append(c);
+      if (e.at === Infinity) {
+        if (timeoutMs < e.minTimeout) e.minTimeout = timeoutMs;
+      } else if (e.at + timeoutMs < this.timerAt) {
+        this.arm(e.at + timeoutMs);
+      }
     }
     if (this.timer !== null && !this.timerRefd) {
       this.timer.ref();
