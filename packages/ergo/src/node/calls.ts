@@ -128,9 +128,16 @@ class TimeoutList {
 /** Buckets of an empty table (it never shrinks below). */
 const MIN_BUCKETS = 64;
 
+/** `size` empty buckets, as a packed array (no hole checks on the hot path). */
+function emptyBuckets(size: number): (PendingCall | null)[] {
+  const b: (PendingCall | null)[] = [];
+  for (let i = 0; i < size; i++) b.push(null);
+  return b;
+}
+
 /** Registry of pending calls keyed by ref id[0] (unique per node incarnation). */
 export class CallRegistry {
-  private buckets: (PendingCall | null)[] = new Array<PendingCall | null>(MIN_BUCKETS).fill(null);
+  private buckets = emptyBuckets(MIN_BUCKETS);
   private mask = MIN_BUCKETS - 1;
   private count = 0;
   private readonly lists = new Map<number, TimeoutList>();
@@ -279,7 +286,7 @@ export class CallRegistry {
 
   private resize(size: number): void {
     const old = this.buckets;
-    const b = new Array<PendingCall | null>(size).fill(null);
+    const b = emptyBuckets(size);
     const mask = size - 1;
     for (let i = 0; i < old.length; i++) {
       let c = old[i] as PendingCall | null;
@@ -341,10 +348,16 @@ export class CallRegistry {
 
   /** Settles with an error every call for which `pick` returns an error, oldest first. */
   failWhere(pick: (c: PendingCall) => Error | undefined): void {
-    for (const c of this.pending()) {
-      const err = pick(c);
-      if (err !== undefined) this.settle(c, false, err);
+    const hit: [PendingCall, Error][] = [];
+    const b = this.buckets;
+    for (let i = 0; i < b.length; i++) {
+      for (let c = b[i] as PendingCall | null; c !== null; c = c.chain) {
+        const err = pick(c);
+        if (err !== undefined) hit.push([c, err]);
+      }
     }
+    if (hit.length > 1) hit.sort((x, y) => x[0].key - y[0].key);
+    for (const [c, err] of hit) this.settle(c, false, err);
   }
 
   private arm(at: number): void {
