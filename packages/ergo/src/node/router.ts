@@ -268,7 +268,7 @@ export class Router {
     let timeout = DEFAULT_REQUEST_TIMEOUT;
     const signal = options?.signal;
     try {
-      n.checkAlive();
+      if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
       if (options?.timeout !== undefined) {
         timeout = options.timeout;
         validateTimeoutMs(timeout, 'call timeout', false);
