@@ -81,7 +81,7 @@ describe('pending-call table', () => {
       assert.equal(engine.calls.size, 0);
     }));
 
-  test('a reply with an equal but distinct Ref settles the call; one differing in any word does not', () =>
+  test('a reply with an equal but distinct Ref settles the call; one differing in any word or type does not', () =>
     withNode(async (node) => {
       const held: [PID, Ref, unknown][] = [];
       const target = await node.spawn(
@@ -93,6 +93,8 @@ describe('pending-call table', () => {
               self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b + 1, c]), 'wrong id[1]');
               self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b, c + 1]), 'wrong id[2]');
               self.sendResponse(from, new Ref(ref.node, ref.creation + 1, [a, b, c]), 'wrong creation');
+              // A hand-made ref with words of another type is dropped too (no TypeError).
+              self.sendResponse(from, new Ref(ref.node, ref.creation, [BigInt(a), BigInt(b), BigInt(c)] as never), 'bigint words');
             }
             if (m === 'right') self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b, c]), 'copy');
           },

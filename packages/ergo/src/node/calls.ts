@@ -306,6 +306,8 @@ export class CallRegistry {
   get(ref: Ref): PendingCall | undefined {
     const id = ref.id;
     const key = id[0];
+    // A hand-made ref may hold anything: it matches no call (as a Map lookup would not).
+    if (typeof key !== 'number') return undefined;
     for (let c = this.buckets[key & this.mask] as PendingCall | null; c !== null; c = c.chain) {
       if (c.key !== key) continue;
       const r = c.ref;
