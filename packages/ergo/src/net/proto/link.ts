@@ -1,5 +1,5 @@
 // One TCP (or TLS) link of an ENP connection: the socket, its packet encoder (an output buffer
-// written once per event-loop turn), its frame reader and packet decoder. Inbound packets are
+// written once per task, see `touch`), its frame reader and packet decoder. Inbound packets are
 // decoded in the socket's data handler and handed to the connection synchronously, one reused
 // EnpPacket at a time — no Promise, no timer, no copy per message.
 
@@ -22,7 +22,7 @@ export interface LinkOwner {
   onOrphanBytes(link: EnpLink, bytes: Buffer): void;
 }
 
-/** Links with packets waiting to be written, flushed together once per event-loop turn. */
+/** Links with packets waiting to be written, flushed together at the end of the current task. */
 const dirty: EnpLink[] = [];
 let flushScheduled = false;
 
@@ -78,27 +78,44 @@ export class EnpLink {
     return this.#closed;
   }
 
-  /** Schedules the write of what the encoder holds (once per turn). */
+  /**
+   * Schedules the write of what the encoder holds. The flush is a `process.nextTick` queued by
+   * the first packet of a batch: queued from a microtask (where processes run), it runs once
+   * every microtask of the current task has run, so a process sending many messages in a row
+   * still makes one write; and a lone request or reply goes out at once, without waiting for
+   * the event loop's check phase (a setImmediate cost a macrotask per round trip).
+   */
   touch(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
     dirty.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
-      setImmediate(flushAll);
+      process.nextTick(flushAll);
     }
   }
 
-  /** Writes what the encoder holds now. */
+  /**
+   * Writes what the encoder holds now, straight from the encoder's buffer: a write that completes
+   * synchronously (the usual case: the kernel takes it whole) leaves the buffer free for the next
+   * batch; one that the socket had to queue keeps it, and the encoder moves to a fresh buffer.
+   */
   flushNow(): void {
     this.#scheduled = false;
-    const out = this.enc.flush();
+    const enc = this.enc;
+    const out = enc.peek();
     if (out === undefined) return;
-    if (this.#closed || this.socket.destroyed || !this.socket.writable) {
-      this.owner.onOrphanBytes(this, out);
+    const s = this.socket;
+    if (this.#closed || s.destroyed || !s.writable) {
+      // Another link writes them, maybe later: hand over a copy.
+      const copy = Buffer.from(out);
+      enc.release(false);
+      this.owner.onOrphanBytes(this, copy);
       return;
     }
-    this.write(out);
+    this.bytesOut += out.length;
+    s.write(out);
+    enc.release(s.writableLength > 0);
   }
 
   /** Writes whole packets now (after what this link already holds). */
