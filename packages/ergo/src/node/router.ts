@@ -335,8 +335,10 @@ export class Router {
     const n = this.node;
     const conn = this.connection(to.node);
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const ref = n.callRef(Date.now(), timeout);
-    const c = n.calls.create(ref, from, owner, null, timeout, to, to.node);
+    // One clock read for the ref's deadline and the timeout (as a local call).
+    const now = performance.now();
+    const ref = n.callRef(n.calls.wallClock(now), timeout);
+    const c = n.calls.create(ref, from, owner, null, timeout, to, to.node, now);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     const important = options?.important ?? (owner !== null && owner.important);

@@ -26,6 +26,14 @@ export interface LinkOwner {
 const dirty: EnpLink[] = [];
 let flushScheduled = false;
 
+/** An already resolved promise: `then` on it queues a plain microtask. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Runs in a microtask: a tick queued from a microtask runs once every microtask has run. */
+function flushAfterMicrotasks(): void {
+  process.nextTick(flushAll);
+}
+
 function flushAll(): void {
   flushScheduled = false;
   // Index loop: a flush never adds links (writes are synchronous), but be safe with the length.
@@ -79,10 +87,12 @@ export class EnpLink {
   }
 
   /**
-   * Schedules the write of what the encoder holds. The flush is a `process.nextTick` queued by
-   * the first packet of a batch: queued from a microtask (where processes run), it runs once
-   * every microtask of the current task has run, so a process sending many messages in a row
-   * still makes one write; and a lone request or reply goes out at once, without waiting for
+   * Schedules the write of what the encoder holds, at the end of the current task: the first
+   * packet of a batch queues a microtask that queues a `process.nextTick`, and Node runs a tick
+   * queued from a microtask only once every microtask has run. So everything the task's
+   * processes send (they run in microtasks) leaves in one write, an important-delivery ack
+   * queued by the data handler leaves after the process it delivered to has run (as with the
+   * former setImmediate), and a lone request or reply goes out at once instead of waiting for
    * the event loop's check phase (a setImmediate cost a macrotask per round trip).
    */
   touch(): void {
@@ -91,7 +101,7 @@ export class EnpLink {
     dirty.push(this);
     if (!flushScheduled) {
       flushScheduled = true;
-      process.nextTick(flushAll);
+      void RESOLVED.then(flushAfterMicrotasks);
     }
   }
 
