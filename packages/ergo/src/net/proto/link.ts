@@ -4,6 +4,8 @@
 // EnpPacket at a time — no Promise, no timer, no copy per message.
 
 import type { Socket } from 'node:net';
+// Imported, not the `process` global: that global is an accessor, a slow lookup on every flush.
+import { nextTick } from 'node:process';
 import { EnpDecoder, type EnpDecoderOptions } from './decoder.js';
 import { EnpEncoder, type EnpEncoderOptions } from './encoder.js';
 import { EnpPacket } from './packet.js';
@@ -22,8 +24,13 @@ export interface LinkOwner {
   onOrphanBytes(link: EnpLink, bytes: Buffer): void;
 }
 
-/** Links with packets waiting to be written, flushed together at the end of the current task. */
-const dirty: EnpLink[] = [];
+/**
+ * Links with packets waiting to be written, flushed together at the end of the current task:
+ * `dirty[0, dirtyCount)`. The array is reused, never truncated (setting `length` is a runtime
+ * call); flushed slots are cleared so a closed link is not kept alive.
+ */
+const dirty: (EnpLink | null)[] = [];
+let dirtyCount = 0;
 let flushScheduled = false;
 
 /** An already resolved promise: `then` on it queues a plain microtask. */
@@ -31,14 +38,18 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Runs in a microtask: a tick queued from a microtask runs once every microtask has run. */
 function flushAfterMicrotasks(): void {
-  process.nextTick(flushAll);
+  nextTick(flushAll);
 }
 
 function flushAll(): void {
   flushScheduled = false;
-  // Index loop: a flush never adds links (writes are synchronous), but be safe with the length.
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flushNow();
-  dirty.length = 0;
+  // Index loop: a flush never adds links (writes are synchronous), but be safe with the count.
+  for (let i = 0; i < dirtyCount; i++) {
+    const l = dirty[i]!;
+    dirty[i] = null;
+    l.flushNow();
+  }
+  dirtyCount = 0;
 }
 
 /**
@@ -98,7 +109,7 @@ export class EnpLink {
   touch(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    dirty.push(this);
+    dirty[dirtyCount++] = this;
     if (!flushScheduled) {
       flushScheduled = true;
       void RESOLVED.then(flushAfterMicrotasks);
