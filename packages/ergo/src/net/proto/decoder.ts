@@ -270,7 +270,7 @@ export class EnpDecoder {
       while (i < n && bytes[at + i] === last[i]) i++;
       if (i === n) return this.#lastName;
     }
-    const name = Buffer.from(bytes.buffer, bytes.byteOffset + at, n).toString('utf8');
+    const name = internalized(Buffer.from(bytes.buffer, bytes.byteOffset + at, n).toString('utf8'));
     last.set(bytes.subarray(at, at + n));
     this.#lastNameLength = n;
     this.#lastName = name;
@@ -298,6 +298,18 @@ function hex2(b: number): string {
 }
 
 const TWO32 = 4294967296;
+
+/**
+ * `s` as V8's internalized copy (property keys are internalized). A target name is looked up in
+ * the node's name table per packet: with both strings internalized the map's key compare is a
+ * pointer compare instead of reading the characters. Made once per new name (the decoder keeps
+ * the last one).
+ */
+function internalized(s: string): string {
+  const o: Record<string, 0> = { [s]: 0 };
+  for (const k in o) return k;
+  return s;
+}
 
 function be16(b: Uint8Array, at: number): number {
   return (b[at]! << 8) | b[at + 1]!;
