@@ -98,7 +98,15 @@ export interface ProcessInfo {
   mailboxQueues: { urgent: number; system: number; main: number; log: number };
   messagesIn: number;
   messagesOut: number;
-  /** Nanoseconds spent in callbacks. */
+  /**
+   * Nanoseconds spent in this process' batches (its callbacks run by the scheduler), estimated:
+   * the first batch of a scheduler slice and every batch while batches are long (≥ 20 µs on
+   * average) are timed exactly; short batches are timed with probability 1/16 and charged 16
+   * times (up to 0.1 ms each, the rest once). Unbiased for batches up to 0.1 ms: within a few
+   * percent on a steady load; 0 for a process that handled nothing; a process with a handful of
+   * short batches may show 0 or a multiple of one batch. Time after an async handler's first
+   * `await` is not counted. docs/actors.md, "The scheduler".
+   */
   runningTime: number;
   compression: Compression;
   messagePriority: MessagePriority;
@@ -136,6 +144,7 @@ export interface ProcessShortInfo {
   messagesIn: number;
   messagesOut: number;
   messagesMailbox: number;
+  /** As `ProcessInfo.runningTime` (nanoseconds, sampled). */
   runningTime: number;
   uptime: number;
   state: ProcessState;
