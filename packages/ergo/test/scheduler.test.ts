@@ -152,6 +152,38 @@ describe('event-loop yielding with async handlers', () => {
   );
 });
 
+describe('event-loop yielding when the clock is read rarely', () => {
+  // Short batches are timed 1 in 16 (runningTime is sampled), so the budget rests on the
+  // readings the scheduler still takes: after at most 64 untimed batches, across drains.
+  test('a storm of one-message batches over many processes does not starve a timer', { timeout: 60_000 }, () =>
+    withNode(async (node) => {
+      const CAP = 2_000_000;
+      const workers: PID[] = [];
+      for (let i = 0; i < 8; i++) workers.push(await node.spawn(probe()));
+      let rounds = 0;
+      let stop = false;
+      const finished = deferred<void>();
+      // One message to each worker per turn, and the next turn to itself: every batch is one
+      // message, the run queue never empties, and no batch is long.
+      const driver = await node.spawn(
+        probe((_m, _f, self) => {
+          for (const w of workers) self.send(w, rounds);
+          if (stop || ++rounds >= CAP) return void finished.resolve();
+          self.send(self.pid, 'turn');
+        }),
+      );
+      let atTimer = -1;
+      node.send(driver, 'turn');
+      setTimeout(() => {
+        atTimer = rounds;
+        stop = true;
+      }, 0);
+      await finished.promise;
+      assert.ok(atTimer >= 0 && rounds < CAP, `the timer ran before the storm hit its cap (${atTimer}, ${rounds} < ${CAP})`);
+    }),
+  );
+});
+
 describe('fairness', () => {
   test('batches: a process with a long queue does not run to completion before others get a turn', () =>
     withNode(async (node) => {
