@@ -33,6 +33,9 @@ export const Q_LOG = 3;
 
 const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log'];
 
+/** Slots of the main queue's first ring (see queueOf). */
+const MAIN_FIRST_SLOTS = 4;
+
 /** The urgent, system and log queues: most processes never use them, so they share one holder. */
 class RareQueues {
   urgent: Queue | null = null;
@@ -62,7 +65,9 @@ export class Mailbox implements ProcessMailbox {
   constructor(readonly limit: number) {}
 
   private queueOf(q: number): Queue {
-    if (q === Q_MAIN) return (this.main ??= this.newQueue(16));
+    // Main starts at one four-slot record: many processes only ever get one message (a stop, a
+    // request) before they end, and a busy queue doubles in place in a few pushes.
+    if (q === Q_MAIN) return (this.main ??= this.newQueue(MAIN_FIRST_SLOTS));
     const x = (this.rare ??= new RareQueues());
     switch (q) {
       case Q_URGENT:
