@@ -97,6 +97,7 @@ class ProcessExtras {
   logHandle: LogHandle | null = null;
   loggerName = '';
   fallback: ProcessFallback | null = null;
+  application: Atom = '' as Atom;
   handle: NodeHandle | null = null;
   onSettled: ((v: unknown) => void) | null = null;
   onFailed: ((e: unknown) => void) | null = null;
@@ -123,7 +124,6 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   /** Milliseconds spent in this process' batches (charged by the scheduler). */
   runningTime = 0;
   name: Atom = '' as Atom;
-  application: Atom = '' as Atom;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
   keepOrder = true;
@@ -200,6 +200,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
   set loggerName(v: string) {
     if (v !== '' || this.x !== null) this.extras().loggerName = v;
+  }
+  /** The application this process belongs to ('' = none; most processes: kept in the extras). */
+  get application(): Atom {
+    return this.x === null ? ('' as Atom) : this.x.application;
+  }
+  set application(v: Atom) {
+    if (v !== '' || this.x !== null) this.extras().application = v;
   }
   get fallback(): ProcessFallback | null {
     return this.x === null ? null : this.x.fallback;
