@@ -310,6 +310,7 @@ test('remote application start both ways, with modes and ACLs', async (t) => {
   assert.equal(ai.state, ApplicationState.Running);
   assert.equal(ai.mode, ApplicationMode.Permanent);
   assert.equal(ai.group.length, 1);
+  assert.equal(ai.parent, go.ready.node, 'the parent of a remotely started application is the node that asked');
 });
 
 test('network flags: remote spawn, app start and important delivery refused cleanly both ways when not announced', async (t) => {

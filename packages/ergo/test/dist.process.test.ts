@@ -164,7 +164,7 @@ test('remote application start both ways with modes and ACLs', async (t) => {
   parent.network().enableApplicationStart('parent_app', child.name);
   await child.cmd('app_start_remote', { node: parent.name, app: 'parent_app', mode: 'transient' });
   const pi = parent.applicationInfo('parent_app');
-  assert.deepEqual([pi.state, pi.mode], [ApplicationState.Running, ApplicationMode.Transient]);
+  assert.deepEqual([pi.state, pi.mode, pi.parent], [ApplicationState.Running, ApplicationMode.Transient, child.name]);
 });
 
 test('links and monitors both ways with real reasons; an unknown remote name gives ErrProcessUnknown', async (t) => {

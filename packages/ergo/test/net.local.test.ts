@@ -57,6 +57,16 @@ test('the peer limit refuses a large message with ErrTooLarge', async (t) => {
   await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000)), (e: Error) => ErrTooLarge.is(e));
 });
 
+test('a call queued while dialling that the connection then refuses fails at once with the reason', async (t) => {
+  const { a, b } = await pair(t, {}, { maxMessageSize: 4096 });
+  await b.spawnRegister('echo', () => new Echo());
+  // Nothing is connected yet: the call waits in the dial queue, and its replay on the real
+  // connection meets the peer's limit. It must fail with ErrTooLarge, not wait for its timeout.
+  assert.deepEqual(a.network().nodes(), []);
+  await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000), { timeout: 20_000 }), (e: Error) => ErrTooLarge.is(e));
+  assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
+});
+
 test('a lost pool link is re-dialled by the side that dialled', async (t) => {
   const { a, b } = await pair(t);
   await b.spawnRegister('echo', () => new Echo());

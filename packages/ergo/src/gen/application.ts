@@ -104,7 +104,10 @@ export interface ApplicationInfo {
   depends: { applications: Atom[]; network: boolean };
   mode: ApplicationMode;
   state: ApplicationState;
-  /** Node that started it ('' when not running). */
+  /**
+   * Node that started it: this node, or the remote node that asked for a remote start ('' when
+   * not running). Go Ergo 3.2 records the starter too but never fills this field in.
+   */
   parent: Atom;
   /** Seconds since start (0 when not running). */
   uptime: number;

@@ -50,6 +50,8 @@ class Application {
   mode: ApplicationMode;
   readonly group = new Map<number, PID>();
   startedAt = 0;
+  /** The node that started it: this node, or the remote node that asked ('' while loaded). */
+  startedBy = '' as Atom;
   reason: Error | null = null;
   /** Counts starts: a start whose generation is no longer current was overtaken by a stop. */
   generation = 0;
@@ -124,8 +126,12 @@ export class ApplicationManager {
     this.apps.delete(a.spec.name);
   }
 
-  /** Starts an application (dependencies first). `mode` overrides the spec's. */
-  async start(name: Atom | string, options: ApplicationOptions, mode?: ApplicationMode, chain: Set<string> = new Set()): Promise<void> {
+  /**
+   * Starts an application (dependencies first). `mode` overrides the spec's; `startedBy` is the
+   * node that asked (a remote node for a remote start; this node by default), reported as the
+   * application's `parent`.
+   */
+  async start(name: Atom | string, options: ApplicationOptions, mode?: ApplicationMode, startedBy: Atom = this.node.name, chain: Set<string> = new Set()): Promise<void> {
     this.node.checkRunning();
     validateStartOptions(options);
     const a = this.get(name);
@@ -137,7 +143,7 @@ export class ApplicationManager {
       try {
         for (const dep of a.spec.depends?.applications ?? []) {
           try {
-            await this.start(dep, options, undefined, chain);
+            await this.start(dep, options, undefined, startedBy, chain);
           } catch (e) {
             if (ErrApplicationRunning.is(e)) continue;
             this.node.log.error('unable to start %s: dependency %s failed: %s', a.spec.name, String(dep), toError(e).message);
@@ -196,6 +202,7 @@ export class ApplicationManager {
       if (a.starting === gen) a.starting = 0;
     }
     a.startedAt = Date.now();
+    a.startedBy = startedBy;
     this.node.log.info('application %s (%s) started', a.spec.name, applicationModeString(a.mode));
     this.callback(a, 'start', () => a.behavior.start?.(a.mode));
     // Every member may have ended (cleanly) while the later ones started: the application is done.
@@ -269,6 +276,7 @@ export class ApplicationManager {
     const reason = a.reason ?? TerminateReasonNormal;
     a.state = ApplicationState.Loaded;
     a.startedAt = 0;
+    a.startedBy = '' as Atom;
     this.node.log.info('application %s (%s) stopped with reason %s', a.spec.name, applicationModeString(a.mode), reason.message);
     this.callback(a, 'terminate', () => a.behavior.terminate?.(reason));
     a.stopped();
@@ -300,7 +308,7 @@ export class ApplicationManager {
       depends: { applications: (s.depends?.applications ?? []) as Atom[], network: s.depends?.network === true },
       mode: a.mode,
       state: a.state,
-      parent: a.state === ApplicationState.Loaded ? ('' as Atom) : this.node.name,
+      parent: a.state === ApplicationState.Loaded ? ('' as Atom) : a.startedBy || this.node.name,
       uptime: a.startedAt === 0 ? 0 : Math.floor((Date.now() - a.startedAt) / 1000),
       group: [...a.group.values()],
       tags: s.tags?.slice() ?? [],

@@ -260,7 +260,7 @@ export class CoreImpl implements Core {
       opts.env = new Map([...request.coreEnv, ...entries(opts.env)]);
     }
     // Mode 0 on the wire: the application's own mode.
-    await this.n.apps.start(name, opts, request.mode === (0 as never) ? undefined : request.mode);
+    await this.n.apps.start(name, opts, request.mode === (0 as never) ? undefined : request.mode, source);
   }
 
   // --- node down --------------------------------------------------------------------------------------

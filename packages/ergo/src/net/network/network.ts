@@ -232,7 +232,9 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private dial(name: Atom): Dialling {
     let d = this.dialling.get(name);
     if (d !== undefined) return d;
-    const pending = new PendingConnection(name, this.dialQueueLimit, this.log);
+    const pending = new PendingConnection(name, this.dialQueueLimit, this.log, (caller, options, err) =>
+      this.core.routeSendResponse(caller, caller, options, err, false),
+    );
     const promise = this.connectTo(name).then(
       (conn) => {
         if (this.dialling.get(name)?.pending === pending) this.dialling.delete(name);

@@ -2,7 +2,9 @@
 // operation (bounded by `dialQueueLimit`) and replays them in order on the real connection once
 // the handshake is done. If the node cannot be reached, operations that return a promise reject
 // with the dial error, plain sends are logged as dropped, and the node goes down in the Core
-// (calls waiting for it fail with ErrNoConnection) — nothing is lost silently.
+// (calls waiting for it fail with ErrNoConnection) — nothing is lost silently. A call whose
+// replay fails (the real connection refuses it: too large, not encodable...) fails at once with
+// that error, not at its timeout.
 
 import type { Atom } from '../../gen/atom.js';
 import type { RemoteApplicationStart, RemoteSpawnRequest } from '../../gen/core.js';
@@ -43,6 +45,11 @@ export class PendingConnection implements Connection {
     readonly peer: Atom,
     private readonly limit: number,
     private readonly log: Log,
+    /**
+     * Fails a call whose replay threw: settles the caller's pending call (`options.ref`) with
+     * `err` (the Core's `routeSendResponse(..., ok = false)`).
+     */
+    private readonly failCall: (caller: PID, options: MessageOptions, err: Error) => void,
   ) {}
 
   /** Operations waiting. */
@@ -77,8 +84,18 @@ export class PendingConnection implements Connection {
       } catch (e) {
         const err = toError(e);
         if (op.reject !== null) op.reject(err);
+        else if (op.method.startsWith('call')) this.failQueuedCall(op, err);
         else this.log.warning('%s to %s after connecting failed: %s', op.method, this.peer, err.message);
       }
+    }
+  }
+
+  /** A replayed call threw: its caller gets the error now (args: from, to, options, request). */
+  private failQueuedCall(op: Op, err: Error): void {
+    try {
+      this.failCall(op.args[0] as PID, op.args[2] as MessageOptions, err);
+    } catch (e) {
+      this.log.warning('%s to %s after connecting failed (%s), and failing the call failed too: %s', op.method, this.peer, err.message, toError(e).message);
     }
   }
 
