@@ -121,8 +121,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   suspended = false;
   messagesIn = 0;
   messagesOut = 0;
-  /** Milliseconds spent in this process' batches (charged by the scheduler). */
-  runningTime = 0;
+  /**
+   * Milliseconds spent in this process' batches (charged by the scheduler). Starts as -0, a
+   * double: the scheduler adds fractional milliseconds, and a field that starts as a small
+   * integer changes V8's hidden class of the process the first time it runs, which deoptimizes
+   * every function that has seen processes (the scheduler's drain among them) again and again.
+   */
+  runningTime = -0;
   name: Atom = '' as Atom;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
@@ -130,7 +135,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   logLevel: LogLevel;
   behaviorObj!: ProcessBehavior;
   readonly mb: Mailbox;
-  /** Spawn time in ms after the node's start (a small integer: no boxed number per process). */
+  /**
+   * Spawn time in ms after the node's start: a small integer, so no boxed number per process
+   * (Math.floor makes it one: a difference of two clock readings is a heap double even when whole).
+   */
   private readonly startOffset: number;
   /** What most processes never use, made on first use (see ProcessExtras). */
   private x: ProcessExtras | null = null;
@@ -145,7 +153,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   ) {
     this.mb = new Mailbox(mailboxSize);
     this.logLevel = logLevel;
-    this.startOffset = Date.now() - nodeImpl.startedAt;
+    this.startOffset = Math.floor(Date.now() - nodeImpl.startedAt);
   }
 
   private extras(): ProcessExtras {
