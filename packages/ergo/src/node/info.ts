@@ -22,8 +22,7 @@ export function processInfo(p: ProcessImpl): ProcessInfo {
     mailboxQueues: p.mb.lengths(),
     messagesIn: p.messagesIn,
     messagesOut: p.messagesOut,
-    // + 0: a process that never ran reports 0, not the -0 its counter starts with.
-    runningTime: Math.round(p.runningTime * 1e6) + 0,
+    runningTime: Math.round(p.runningTime * 1e6),
     compression: p.compression(),
     messagePriority: p.priority,
     uptime: p.uptime(),

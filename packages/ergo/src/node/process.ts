@@ -122,12 +122,14 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   messagesIn = 0;
   messagesOut = 0;
   /**
-   * Milliseconds spent in this process' batches (charged by the scheduler). Starts as -0, a
-   * double: the scheduler adds fractional milliseconds, and a field that starts as a small
-   * integer changes V8's hidden class of the process the first time it runs, which deoptimizes
-   * every function that has seen processes (the scheduler's drain among them) again and again.
+   * Milliseconds spent in this process' batches (charged by the scheduler). Declared without a
+   * value and set to 0 in the constructor, so V8 types the field as "any value" from the first
+   * process on: a field that starts as a small integer changes the process' hidden class the first
+   * time the scheduler adds fractional milliseconds (every function that has seen processes, the
+   * scheduler's drain among them, then deoptimizes, again and again), and one that starts as a
+   * double costs a boxed number per process even if it never runs.
    */
-  runningTime = -0;
+  runningTime!: number;
   name: Atom = '' as Atom;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
@@ -152,6 +154,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     logLevel: LogLevel,
   ) {
     this.mb = new Mailbox(mailboxSize);
+    this.runningTime = 0;
     this.logLevel = logLevel;
     this.startOffset = Math.floor(Date.now() - nodeImpl.startedAt);
   }
