@@ -304,7 +304,7 @@ describe('each method Ergo 3.2 allows in init', () => {
         })
         .then((pid) => ((spawned = true), pid));
       assert.equal(await asked.promise, 'wait for me');
-      for (const c of engine.calls['byId'].values()) held = { from: c.caller, ref: c.ref };
+      for (const c of engine.calls.pending()) held = { from: c.caller, ref: c.ref };
       assert.equal(engine.initing.size, 1, 'the caller is a process in init');
       await new Promise((r) => setImmediate(r));
       assert.equal(spawned, false, 'the spawn waits for the init that waits for the reply');

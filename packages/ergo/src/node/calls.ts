@@ -1,11 +1,24 @@
 // Pending calls of a node. A reply goes straight to its pending entry (never through the
-// caller's mailbox). Timeouts live in one structure: a doubly linked list per distinct timeout
-// value (deadlines in a list are in insertion order) and a single timer for the earliest, so a
-// million calls a second cost no timer each. The timer is ref'd only while calls are pending: a
-// pending call keeps the process alive until it settles or times out (otherwise an awaited call
-// could be left unsettled when nothing else is running), an idle registry never does. It is
-// un-ref'd one event-loop turn after the registry empties (a setImmediate), not at once: calls in
-// a row (each created right after the previous one settled) then toggle nothing.
+// caller's mailbox).
+//
+// The table is a power-of-two array of buckets indexed by the ref's id[0] (a per-node sequence,
+// so calls in flight spread over the buckets), chained through the entries: adding and removing
+// a call allocates nothing, where a Map that empties after every reply shrinks and regrows.
+//
+// Timeouts live in one structure: a doubly linked list per distinct timeout value (entries in
+// insertion order) and a single timer for the earliest deadline, so a million calls a second
+// cost no timer each. Most calls do not read the clock either: the first call of an event-loop
+// turn reads it and times out that reading + its timeout; the calls after it join the open
+// *epoch*, which closes (reading the clock again) after EPOCH_CALLS calls or at the end of the
+// turn (a setImmediate), and they time out at that closing reading + their timeout: never early,
+// late by at most the rest of the turn they were made in. The clock reading that opened the
+// epoch is the wall-clock base of its refs' deadlines (one-second resolution).
+//
+// The timer is ref'd only while calls are pending: a pending call keeps the process alive until
+// it settles or times out (otherwise an awaited call could be left unsettled when nothing else
+// is running), an idle registry never does (until its epoch closes the setImmediate keeps the
+// process alive). It is un-ref'd one event-loop turn after the registry empties (a
+// setImmediate), not at once: calls in a row toggle nothing.
 // Deadlines use the monotonic clock (performance.now()): a wall-clock jump neither fires nor
 // delays them; only the deadline stored in the call's ref is wall-clock time.
 
@@ -30,10 +43,17 @@ export class PendingCall {
   resolve!: (value: unknown) => void;
   reject!: (err: unknown) => void;
   readonly promise: Promise<unknown>;
+  /** ref.id[0]: the table key. */
+  readonly key: number;
+  /** The next entry of the same table bucket. */
+  chain: PendingCall | null = null;
+  /** True while the call is in the table (registered and not settled). */
+  live = false;
   prev: PendingCall | null = null;
   next: PendingCall | null = null;
   list: TimeoutList | null = null;
-  deadline = 0;
+  /** The epoch the call was made in: it expires at epoch.at + timeout. */
+  epoch: Epoch | null = null;
   signal: AbortSignal | null = null;
   onAbort: (() => void) | null = null;
   /** Milliseconds the caller waits (0 = no limit), for the timeout error. */
@@ -49,6 +69,7 @@ export class PendingCall {
     /** The remote node the request went to, or null for a local target. */
     readonly node: Atom | null,
   ) {
+    this.key = ref.id[0];
     this.promise = new Promise<unknown>(captureResolvers);
     this.resolve = capturedResolve!;
     this.reject = capturedReject!;
@@ -63,6 +84,21 @@ let capturedReject: ((err: unknown) => void) | null = null;
 function captureResolvers(res: (value: unknown) => void, rej: (err: unknown) => void): void {
   capturedResolve = res;
   capturedReject = rej;
+}
+
+/** Calls made between two clock readings (see the file comment). */
+const EPOCH_CALLS = 64;
+
+/** A run of calls that share their clock readings. */
+class Epoch {
+  /** performance.now() when the epoch closed; Infinity while it is open. */
+  at = Infinity;
+  /** The shortest timeout of its calls. */
+  minTimeout = Infinity;
+  constructor(
+    /** Date.now() when it opened: the base of its refs' deadlines. */
+    readonly wall: number,
+  ) {}
 }
 
 class TimeoutList {
@@ -89,13 +125,38 @@ class TimeoutList {
   }
 }
 
-/** Calls between two re-reads of the wall clock's offset (see CallRegistry.wallClock). */
-const WALL_SYNC_EVERY = 1024;
+/** Buckets of an empty table (it never shrinks below). */
+const MIN_BUCKETS = 64;
+
+/** `size` empty buckets, as a packed array (no hole checks on the hot path). */
+function emptyBuckets(size: number): (PendingCall | null)[] {
+  const b: (PendingCall | null)[] = [];
+  for (let i = 0; i < size; i++) b.push(null);
+  return b;
+}
 
 /** Registry of pending calls keyed by ref id[0] (unique per node incarnation). */
 export class CallRegistry {
-  private readonly byId = new Map<number, PendingCall>();
+  private buckets = emptyBuckets(MIN_BUCKETS);
+  private mask = MIN_BUCKETS - 1;
+  private count = 0;
   private readonly lists = new Map<number, TimeoutList>();
+  /** The list used last (most calls use one timeout: this skips the Map lookup). */
+  private lastList: TimeoutList | null = null;
+  /** The epoch later calls of this turn join (open: its `at` is Infinity). */
+  private open: Epoch | null = null;
+  private openCalls = 0;
+  /** The epoch `wallClock` chose for the call `create` registers next. */
+  private next: Epoch | null = null;
+  private closeQueued = false;
+  private readonly onClose = (): void => {
+    this.closeQueued = false;
+    const e = this.open;
+    if (e !== null) {
+      this.open = null;
+      this.close(e, performance.now());
+    }
+  };
   private timer: ReturnType<typeof setTimeout> | null = null;
   private timerAt = Infinity;
   /** Whether `timer` is ref'd (tracked here: ref()/unref() are not free). */
@@ -104,52 +165,92 @@ export class CallRegistry {
   private readonly onTimer = (): void => this.expire();
   private readonly onIdleCheck = (): void => {
     this.idleCheckQueued = false;
-    if (this.byId.size === 0 && this.timer !== null && this.timerRefd) {
+    if (this.count === 0 && this.timer !== null && this.timerRefd) {
       this.timer.unref();
       this.timerRefd = false;
     }
   };
-  /** Date.now() − performance.now(), refreshed every WALL_SYNC_EVERY reads (see `wallClock`). */
-  private wallOffset = Date.now() - performance.now();
-  private wallReads = 0;
 
   /** Number of pending calls. */
   get size(): number {
-    return this.byId.size;
+    return this.count;
   }
 
   /**
-   * The wall clock (ms) for the deadline a call's Ref carries, from a monotonic reading `now` the
-   * caller already took: one clock read per call instead of two. The offset is re-read from
-   * Date.now() every WALL_SYNC_EVERY calls, so a wall-clock step shows within that many calls
-   * (the Ref deadline has a one-second resolution).
+   * The wall clock (ms) a new call's Ref deadline counts from: when the open epoch began. Opens
+   * an epoch (reading the clock) when none is open or the open one is full; call it right before
+   * `create`.
    */
-  wallClock(now: number): number {
-    if (++this.wallReads >= WALL_SYNC_EVERY) {
-      this.wallReads = 0;
-      this.wallOffset = Date.now() - now;
+  wallClock(): number {
+    const e = this.open;
+    if (e !== null && ++this.openCalls < EPOCH_CALLS) {
+      this.next = e;
+      return e.wall;
     }
-    return now + this.wallOffset;
+    return this.openEpoch().wall;
   }
 
   /**
-   * Registers a call to `target` (on `node`, null = local) that times out after `timeoutMs` (0 =
-   * never); `now` is a performance.now() reading taken for this call (read here when omitted).
+   * Reads the clock: closes the open epoch (if any) and opens the next one. Returns the epoch of
+   * the call that reads it, already closed at this reading (that call's deadline is exact).
    */
-  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, target: unknown, node: Atom | null, now = performance.now()): PendingCall {
+  private openEpoch(): Epoch {
+    const now = performance.now();
+    const prev = this.open;
+    if (prev !== null) this.close(prev, now);
+    const wall = Date.now();
+    const first = new Epoch(wall);
+    first.at = now;
+    this.open = new Epoch(wall);
+    this.openCalls = 0;
+    this.next = first;
+    if (!this.closeQueued) {
+      this.closeQueued = true;
+      setImmediate(this.onClose);
+    }
+    return first;
+  }
+
+  /** Ends epoch `e` at reading `now`: its calls' deadlines are known from here on. */
+  private close(e: Epoch, now: number): void {
+    e.at = now;
+    const first = now + e.minTimeout;
+    if (first < this.timerAt && this.count > 0) this.arm(first);
+  }
+
+  /**
+   * Registers a call to `target` (on `node`, null = local) that times out `timeoutMs` (0 = never)
+   * after the epoch `wallClock` chose for it closes (call `wallClock` right before).
+   */
+  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, target: unknown, node: Atom | null): PendingCall {
     const c = new PendingCall(ref, caller, owner, holder, target, node);
-    this.byId.set(ref.id[0], c);
+    this.insert(c);
     if (holder !== null) holder.held++;
+    let e = this.next;
+    this.next = null;
     if (timeoutMs > 0) {
       c.timeout = timeoutMs;
-      let list = this.lists.get(timeoutMs);
-      if (list === undefined) {
-        list = new TimeoutList(timeoutMs);
-        this.lists.set(timeoutMs, list);
+      let list = this.lastList;
+      if (list === null || list.timeout !== timeoutMs) {
+        let l = this.lists.get(timeoutMs);
+        if (l === undefined) {
+          l = new TimeoutList(timeoutMs);
+          this.lists.set(timeoutMs, l);
+        }
+        this.lastList = list = l;
       }
-      c.deadline = now + timeoutMs;
+      if (e === null) {
+        this.wallClock();
+        e = this.next!;
+        this.next = null;
+      }
+      c.epoch = e;
       list.append(c);
-      if (c.deadline < this.timerAt) this.arm(c.deadline);
+      if (e.at === Infinity) {
+        if (timeoutMs < e.minTimeout) e.minTimeout = timeoutMs;
+      } else if (e.at + timeoutMs < this.timerAt) {
+        this.arm(e.at + timeoutMs);
+      }
     }
     if (this.timer !== null && !this.timerRefd) {
       this.timer.ref();
@@ -158,21 +259,70 @@ export class CallRegistry {
     return c;
   }
 
+  private insert(c: PendingCall): void {
+    if (this.count >= this.buckets.length) this.resize(this.buckets.length * 2);
+    const i = c.key & this.mask;
+    c.chain = this.buckets[i] as PendingCall | null;
+    this.buckets[i] = c;
+    c.live = true;
+    this.count++;
+  }
+
+  /** Takes `c` out of the table. */
+  private unlink(c: PendingCall): void {
+    const b = this.buckets;
+    const i = c.key & this.mask;
+    let p = b[i] as PendingCall;
+    if (p === c) b[i] = c.chain;
+    else {
+      while (p.chain !== c) p = p.chain as PendingCall;
+      p.chain = c.chain;
+    }
+    c.chain = null;
+    c.live = false;
+    // Shrinks only well below the grow point: a steady load never resizes back and forth.
+    if (--this.count < b.length >>> 3 && b.length > MIN_BUCKETS) this.resize(b.length >>> 1);
+  }
+
+  private resize(size: number): void {
+    const old = this.buckets;
+    const b = emptyBuckets(size);
+    const mask = size - 1;
+    for (let i = 0; i < old.length; i++) {
+      let c = old[i] as PendingCall | null;
+      while (c !== null) {
+        const n = c.chain;
+        const j = c.key & mask;
+        c.chain = b[j] as PendingCall | null;
+        b[j] = c;
+        c = n;
+      }
+    }
+    this.buckets = b;
+    this.mask = mask;
+  }
+
   /** The pending call for `ref`, if any (checks the full ref, not only id[0]). */
   get(ref: Ref): PendingCall | undefined {
-    const c = this.byId.get(ref.id[0]);
-    if (c === undefined) return undefined;
-    const r = c.ref;
-    return r.id[1] === ref.id[1] && r.id[2] === ref.id[2] && r.node === ref.node && r.creation === ref.creation
-      ? c
-      : undefined;
+    const id = ref.id;
+    const key = id[0];
+    // A hand-made ref may hold anything: it matches no call (as a Map lookup would not).
+    if (typeof key !== 'number') return undefined;
+    for (let c = this.buckets[key & this.mask] as PendingCall | null; c !== null; c = c.chain) {
+      if (c.key !== key) continue;
+      const r = c.ref;
+      if (r === ref) return c;
+      const rid = r.id;
+      if (rid[1] === id[1] && rid[2] === id[2] && r.node === ref.node && r.creation === ref.creation) return c;
+    }
+    return undefined;
   }
 
   /** Settles `c` with a value or an error and forgets it. False if it was already settled. */
   settle(c: PendingCall, ok: boolean, value: unknown): boolean {
-    if (this.byId.get(c.ref.id[0]) !== c) return false;
-    this.byId.delete(c.ref.id[0]);
-    if (this.byId.size === 0 && this.timerRefd && !this.idleCheckQueued) {
+    if (!c.live) return false;
+    this.unlink(c);
+    if (this.count === 0 && this.timerRefd && !this.idleCheckQueued) {
       this.idleCheckQueued = true;
       setImmediate(this.onIdleCheck);
     }
@@ -188,13 +338,27 @@ export class CallRegistry {
     return true;
   }
 
-  /** Settles with an error every call for which `pick` returns an error. */
+  /** The pending calls, oldest first (diagnostics and tests). */
+  pending(): PendingCall[] {
+    const all: PendingCall[] = [];
+    const b = this.buckets;
+    for (let i = 0; i < b.length; i++) {
+      for (let c = b[i] as PendingCall | null; c !== null; c = c.chain) all.push(c);
+    }
+    return all.sort((x, y) => x.key - y.key);
+  }
+
+  /** Settles with an error every call for which `pick` returns an error, oldest first. */
   failWhere(pick: (c: PendingCall) => Error | undefined): void {
     const hit: [PendingCall, Error][] = [];
-    for (const c of this.byId.values()) {
-      const err = pick(c);
-      if (err !== undefined) hit.push([c, err]);
+    const b = this.buckets;
+    for (let i = 0; i < b.length; i++) {
+      for (let c = b[i] as PendingCall | null; c !== null; c = c.chain) {
+        const err = pick(c);
+        if (err !== undefined) hit.push([c, err]);
+      }
     }
+    if (hit.length > 1) hit.sort((x, y) => x[0].key - y[0].key);
     for (const [c, err] of hit) this.settle(c, false, err);
   }
 
@@ -203,7 +367,7 @@ export class CallRegistry {
     this.timerAt = at;
     // +1: setTimeout may fire a fraction of a millisecond early against performance.now().
     this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(at - performance.now()) + 1));
-    this.timerRefd = this.byId.size > 0;
+    this.timerRefd = this.count > 0;
     if (!this.timerRefd) this.timer.unref();
   }
 
@@ -214,14 +378,19 @@ export class CallRegistry {
     const now = performance.now();
     let next = Infinity;
     for (const list of this.lists.values()) {
+      const t = list.timeout;
       let c = list.head;
-      while (c !== null && c.deadline <= now) {
+      // An open epoch's `at` is Infinity: its calls wait for its close, which arms the timer.
+      while (c !== null && c.epoch!.at + t <= now) {
         const n = c.next;
         this.settle(c, false, callTimeoutError(c));
         c = n;
       }
-      if (c !== null && c.deadline < next) next = c.deadline;
-      if (list.head === null) this.lists.delete(list.timeout);
+      if (c !== null && c.epoch!.at + t < next) next = c.epoch!.at + t;
+      if (list.head === null) {
+        this.lists.delete(t);
+        if (this.lastList === list) this.lastList = null;
+      }
     }
     if (next !== Infinity) this.arm(next);
   }

@@ -63,6 +63,9 @@ export class Router {
    */
   private lastTo: PID | null = null;
   private lastP: ProcessImpl | null = null;
+  /** The same for calls (a caller usually calls one target many times in a row). */
+  private callTo: PID | null = null;
+  private callP: ProcessImpl | null = null;
 
   constructor(private readonly node: NodeImpl) {}
 
@@ -265,7 +268,7 @@ export class Router {
     let timeout = DEFAULT_REQUEST_TIMEOUT;
     const signal = options?.signal;
     try {
-      n.checkAlive();
+      if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
       if (options?.timeout !== undefined) {
         timeout = options.timeout;
         validateTimeoutMs(timeout, 'call timeout', false);
@@ -273,9 +276,18 @@ export class Router {
       if (options?.priority !== undefined) validatePriority(options.priority);
       // Checked before anything is delivered: a bad signal must not leave a request behind.
       if (signal !== undefined && !(signal instanceof AbortSignal)) throw ErrIncorrect.with('call signal must be an AbortSignal');
-      if (to instanceof PID) {
+      if (to === this.callTo && (this.callP!.st & S_OUT_OF_TABLE) === 0) {
+        p = this.callP!;
+      } else if (to instanceof PID) {
         if (to.node !== n.name) remote = to;
-        else p = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+        else {
+          const pp = to.creation === n.creation ? n.processes.get(to.id) : undefined;
+          if (pp !== undefined) {
+            this.callTo = to;
+            this.callP = pp;
+          }
+          p = pp;
+        }
       } else if (typeof to === 'string') {
         p = n.names.get(to as Atom);
         via = to as Atom;
@@ -302,9 +314,8 @@ export class Router {
       return Promise.reject(e);
     }
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const now = performance.now();
-    const ref = n.callRef(n.calls.wallClock(now), timeout);
-    const c = n.calls.create(ref, from, owner, p, timeout, to, null, now);
+    const ref = n.callRef(n.calls.wallClock(), timeout);
+    const c = n.calls.create(ref, from, owner, p, timeout, to, null);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     try {
@@ -335,7 +346,7 @@ export class Router {
     const n = this.node;
     const conn = this.connection(to.node);
     if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
-    const ref = n.callRef(Date.now(), timeout);
+    const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, null, timeout, to, to.node);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);

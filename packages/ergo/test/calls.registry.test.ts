@@ -1,0 +1,173 @@
+// The pending-call registry (node/calls.ts) under load: thousands of calls in flight answered
+// out of order (the bucket table grows and shrinks back), a call that stays pending while
+// thousands of others come and go, a reply carrying an equal but distinct Ref (as one decoded
+// from the network), and timeouts of calls made in a row: a call joins a clock epoch instead of
+// reading the clock, and must still never time out before its timeout.
+
+import { strict as assert } from 'node:assert';
+import { describe, test } from 'node:test';
+
+import { Ref, type PID } from '../src/index.js';
+import { engineOf } from '../src/node/internals.js';
+import { noUnhandled, probe, withNode } from './helpers.js';
+
+noUnhandled();
+
+/** A target that holds every request until told 'answer' (then replies in the order given). */
+function holder(held: [PID, Ref, unknown][], order: (n: number) => number[]) {
+  return probe(
+    (m, _from, self) => {
+      if (m !== 'answer') return;
+      const all = held.splice(0);
+      for (const i of order(all.length)) self.sendResponse(all[i]![0], all[i]![1], all[i]![2]);
+    },
+    (req, from, ref) => {
+      held.push([from, ref, req]);
+      return undefined;
+    },
+  );
+}
+
+/** A deterministic shuffle of 0..n-1 (xorshift), so a failure replays. */
+function shuffled(n: number): number[] {
+  const a = Array.from({ length: n }, (_, i) => i);
+  let x = 0x2545f491;
+  for (let i = n - 1; i > 0; i--) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    const j = (x >>> 0) % (i + 1);
+    [a[i], a[j]] = [a[j]!, a[i]!];
+  }
+  return a;
+}
+
+describe('pending-call table', () => {
+  test('5 000 calls in flight answered in shuffled order: each gets its own reply, the table empties', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, shuffled));
+      const engine = engineOf(node);
+      const n = 5000;
+      const calls: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) {
+        // Refs made between calls leave gaps in the ids (buckets shared unevenly).
+        if (i % 7 === 0) node.makeRef();
+        calls.push(node.call(target, i, { timeout: 60_000 }));
+      }
+      assert.equal(engine.calls.size, n);
+      const pending = engine.calls.pending();
+      assert.equal(pending.length, n);
+      for (let i = 1; i < n; i++) assert.ok(pending[i - 1]!.ref.id[0] < pending[i]!.ref.id[0], 'pending() lists the oldest first');
+      while (held.length < n) await new Promise((r) => setImmediate(r));
+      node.send(target, 'answer');
+      const got = await Promise.all(calls);
+      for (let i = 0; i < n; i++) assert.equal(got[i], i);
+      assert.equal(engine.calls.size, 0);
+      assert.deepEqual(engine.calls.pending(), []);
+    }));
+
+  test('a call stays pending while 3 000 others come and go, then gets its reply', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const slow = await node.spawn(holder(held, (n) => Array.from({ length: n }, (_, i) => i)));
+      const echo = await node.spawn(probe(undefined, (req) => req));
+      const engine = engineOf(node);
+      const long = node.call(slow, 'long', { timeout: 60_000 });
+      for (let i = 0; i < 3000; i++) assert.equal(await node.call(echo, i), i);
+      assert.equal(engine.calls.size, 1);
+      node.send(slow, 'answer');
+      assert.equal(await long, 'long');
+      assert.equal(engine.calls.size, 0);
+    }));
+
+  test('a reply with an equal but distinct Ref settles the call; one differing in any word or type does not', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(
+        probe(
+          (m, _from, self) => {
+            const [from, ref] = held[0]!;
+            const [a, b, c] = ref.id;
+            if (m === 'wrong') {
+              self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b + 1, c]), 'wrong id[1]');
+              self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b, c + 1]), 'wrong id[2]');
+              self.sendResponse(from, new Ref(ref.node, ref.creation + 1, [a, b, c]), 'wrong creation');
+              // A hand-made ref with words of another type is dropped too (no TypeError).
+              self.sendResponse(from, new Ref(ref.node, ref.creation, [BigInt(a), BigInt(b), BigInt(c)] as never), 'bigint words');
+            }
+            if (m === 'right') self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b, c]), 'copy');
+          },
+          (req, from, ref) => {
+            held.push([from, ref, req]);
+            return undefined;
+          },
+        ),
+      );
+      const engine = engineOf(node);
+      const call = node.call(target, 'q', { timeout: 60_000 });
+      while (held.length === 0) await new Promise((r) => setImmediate(r));
+      node.send(target, 'wrong');
+      await new Promise((r) => setImmediate(r));
+      assert.equal(engine.calls.size, 1, 'no reply with a different ref settles it');
+      node.send(target, 'right');
+      assert.equal(await call, 'copy');
+    }));
+});
+
+describe('timeouts of calls made in a row', () => {
+  test('300 calls with mixed timeouts: each times out, none before its timeout', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, () => []));
+      const timeouts = [5, 12, 30, 5, 45];
+      const results = await Promise.all(
+        Array.from({ length: 300 }, (_, i) => {
+          const timeout = timeouts[i % timeouts.length]!;
+          const t0 = performance.now();
+          return node.call(target, i, { timeout }).then(
+            () => ({ timeout, waited: performance.now() - t0, code: 'resolved' }),
+            (e: { code?: string }) => ({ timeout, waited: performance.now() - t0, code: e.code }),
+          );
+        }),
+      );
+      for (const r of results) {
+        assert.equal(r.code, 'ERR_TIMEOUT');
+        assert.ok(r.waited >= r.timeout, `a ${r.timeout} ms call timed out after ${r.waited} ms`);
+      }
+      assert.equal(engineOf(node).calls.size, 0);
+    }));
+
+  test('a call after an idle gap counts its timeout from its own start, not from an earlier reading', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, () => []));
+      const echo = await node.spawn(probe(undefined, (req) => req));
+      for (let round = 0; round < 3; round++) {
+        assert.equal(await node.call(echo, round), round);
+        // The idle gap is the scenario: the registry read the clock before it, not since.
+        await new Promise((r) => setTimeout(r, 60));
+        const t0 = performance.now();
+        const code = await node.call(target, round, { timeout: 50 }).catch((e: { code?: string }) => e.code);
+        const waited = performance.now() - t0;
+        assert.equal(code, 'ERR_TIMEOUT');
+        assert.ok(waited >= 50, `a 50 ms call timed out after ${waited} ms`);
+      }
+    }));
+
+  test('a call made before a long synchronous stretch still times out no earlier than its timeout', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, () => []));
+      const t0 = performance.now();
+      const first = node.call(target, 'a', { timeout: 20 }).catch((e: { code?: string }) => [e.code, performance.now() - t0]);
+      // The same event-loop turn goes on for 30 ms: later calls join the same clock epoch.
+      while (performance.now() - t0 < 30);
+      const t1 = performance.now();
+      const second = node.call(target, 'b', { timeout: 20 }).catch((e: { code?: string }) => [e.code, performance.now() - t1]);
+      const [[c1, w1], [c2, w2]] = (await Promise.all([first, second])) as [string, number][];
+      assert.equal(c1, 'ERR_TIMEOUT');
+      assert.equal(c2, 'ERR_TIMEOUT');
+      assert.ok(w1! >= 20 && w2! >= 20, `timed out after ${w1} and ${w2} ms`);
+    }));
+});
