@@ -1,5 +1,6 @@
 // The second OS process of the network scenarios, forked by suites/network.ts. argv[2] picks
-// the role; it reports `{ kind: 'ready', port, name? }` over IPC and exits when IPC closes.
+// the role; it reports `{ kind: 'ready', port, name? }` over IPC, answers "cpu" with
+// `{ kind: 'cpu', cpu: process.cpuUsage() }` (BENCH_CLOCK=cpu rounds), and exits when IPC closes.
 //   node  — an ergo-ts node with an acceptor; `recv` counts messages (ack to the sender every
 //           CHUNK, "done" after `total`; a number message resets `total`), `echo` answers calls
 //   raw-send — a TCP server counting 4-byte length-prefixed frames, one ack byte every CHUNK
@@ -50,6 +51,10 @@ function frames(socket: net.Socket, onFrame: (start: number, end: number, chunk:
 
 async function main(): Promise<void> {
   const role = process.argv[2];
+  // The suite asks for this process' CPU time around each round (BENCH_CLOCK=cpu).
+  process.on('message', (m) => {
+    if (m === 'cpu') process.send!({ kind: 'cpu', cpu: process.cpuUsage() });
+  });
   if (role === 'node') {
     const node = await startNode(process.argv[3] ?? `benchb${process.pid}@localhost`, {
       network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },

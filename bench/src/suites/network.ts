@@ -11,6 +11,10 @@
 // ergo-ts ↔ Go: the same shapes against ergo-peer's `echo` (a call returns the request; a send
 // is echoed back, so each echo is the ack) — ergo-peer prints one JSON line per message it
 // handles, so these figures are a lower bound of what Go Ergo itself can take.
+// BENCH_CLOCK=cpu: a round is timed with the CPU time of this process plus the forked peer's (it
+// reports its own over IPC), so the figure is operations per CPU-second of both processes, and the
+// note gives the CPU µs per operation of each side (for A/B runs on a loaded machine; the Go
+// peer's CPU is not counted).
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -19,7 +23,7 @@ import { dirname, join, resolve } from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Actor, ProcessID, startNode, type Node, type PID, type Ref } from 'ergo-ts';
-import { deferred, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -60,6 +64,67 @@ export const figures: FigureSpec[] = [
   { group: G_NETWORK, name: N_NET_SEND2, target: { value: 2e6, better: 'higher' } },
   { group: G_NETWORK, name: N_NET_CALL1, target: { value: 40e3, better: 'higher' } },
 ];
+
+// --- the round clock -----------------------------------------------------------------------------
+
+const CPU_CLOCK = process.env.BENCH_CLOCK === 'cpu';
+
+/** CPU time (µs, user + system) of a forked peer, asked over IPC; 0 without one. */
+function peerCpu(child: ChildProcess | null): Promise<number> {
+  if (child === null) return Promise.resolve(0);
+  return new Promise((res) => {
+    const on = (m: unknown): void => {
+      const r = m as { kind?: string; cpu?: NodeJS.CpuUsage };
+      if (r.kind !== 'cpu' || r.cpu === undefined) return;
+      child.off('message', on);
+      res(r.cpu.user + r.cpu.system);
+    };
+    child.on('message', on);
+    child.send('cpu');
+  });
+}
+
+/**
+ * Times the measured part of each round: wall time, or with BENCH_CLOCK=cpu the CPU time of this
+ * process plus the peer's, keeping each side's CPU µs per operation for the note.
+ */
+class RoundClock {
+  #t0 = 0;
+  #self0: NodeJS.CpuUsage = { user: 0, system: 0 };
+  #peer0 = 0;
+  readonly #perOp: { self: number; peer: number }[] = [];
+
+  constructor(private readonly peer: ChildProcess | null) {}
+
+  async start(): Promise<void> {
+    if (!CPU_CLOCK) {
+      this.#t0 = performance.now();
+      return;
+    }
+    this.#peer0 = await peerCpu(this.peer);
+    this.#self0 = process.cpuUsage();
+  }
+
+  /** Milliseconds of the round (`ops` operations). */
+  async stop(ops: number): Promise<number> {
+    if (!CPU_CLOCK) return performance.now() - this.#t0;
+    const u = process.cpuUsage(this.#self0);
+    const self = u.user + u.system;
+    const peer = (await peerCpu(this.peer)) - this.#peer0;
+    this.#perOp.push({ self: self / ops, peer: peer / ops });
+    return (self + peer) / 1000;
+  }
+
+  /** The CPU split of the measured rounds (medians), for the row's note; empty on the wall clock. */
+  note(rounds: number): string {
+    if (!CPU_CLOCK) return '';
+    const last = this.#perOp.slice(-rounds);
+    const f = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
+    const self = f(median(last.map((x) => x.self)));
+    if (this.peer === null) return `; BENCH_CLOCK=cpu: ${self} CPU µs/op`;
+    return `; BENCH_CLOCK=cpu (both processes): CPU µs/op ${self} here, ${f(median(last.map((x) => x.peer)))} in the peer`;
+  }
+}
 
 // --- processes on the other end ----------------------------------------------------------------
 
@@ -159,26 +224,26 @@ class Echo extends Actor {
   }
 }
 
-async function sendRound(node: Node, to: ProcessID, total: number, echoes: boolean): Promise<number> {
+async function sendRound(node: Node, to: ProcessID, total: number, echoes: boolean, clock: RoundClock): Promise<number> {
   const d = deferred();
   let s: Sender | null = null;
   const pid = await node.spawn(() => (s = new Sender()));
   const sender = s! as Sender;
   Object.assign(sender, { to, total, done: () => d.resolve(), echoes });
   if (!echoes) node.send(to, -total);
-  const t0 = performance.now();
+  await clock.start();
   node.send(pid, 'go');
   await d.promise;
-  const ms = performance.now() - t0;
+  const ms = await clock.stop(total);
   node.kill(pid);
   return rate(total, ms);
 }
 
-async function callRound(node: Node, to: ProcessID, total: number): Promise<number> {
+async function callRound(node: Node, to: ProcessID, total: number, clock: RoundClock): Promise<number> {
   const pid = await node.spawn(() => new Caller());
-  const t0 = performance.now();
+  await clock.start();
   await node.call(pid, { to, total }, { timeout: 600_000 });
-  const ms = performance.now() - t0;
+  const ms = await clock.stop(total);
   node.kill(pid);
   return rate(total, ms);
 }
@@ -194,7 +259,7 @@ function connect(port: number): Promise<net.Socket> {
 }
 
 /** Windowed one-way frames: `total` 9-byte frames, one write per chunk. */
-async function rawSendRound(port: number, total: number): Promise<number> {
+async function rawSendRound(port: number, total: number, clock: RoundClock): Promise<number> {
   const s = await connect(port);
   const frame = Buffer.alloc(13);
   frame.writeUInt32BE(9, 0);
@@ -212,16 +277,16 @@ async function rawSendRound(port: number, total: number): Promise<number> {
     if (acked >= total) d.resolve();
     else writeChunk();
   });
-  const t0 = performance.now();
+  await clock.start();
   for (let w = 0; w < WINDOW; w++) writeChunk();
   await d.promise;
-  const ms = performance.now() - t0;
+  const ms = await clock.stop(total);
   s.destroy();
   return rate(total, ms);
 }
 
 /** Ping-pong: one 13-byte frame out, the same back, `total` times. */
-async function rawCallRound(port: number, total: number): Promise<number> {
+async function rawCallRound(port: number, total: number, clock: RoundClock): Promise<number> {
   const s = await connect(port);
   const frame = Buffer.alloc(13);
   frame.writeUInt32BE(9, 0);
@@ -236,10 +301,10 @@ async function rawCallRound(port: number, total: number): Promise<number> {
       s.write(frame);
     }
   });
-  const t0 = performance.now();
+  await clock.start();
   s.write(frame);
   await d.promise;
-  const ms = performance.now() - t0;
+  const ms = await clock.stop(total);
   s.destroy();
   return rate(total, ms);
 }
@@ -257,15 +322,17 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
   if (c.peer === 'raw-tcp') {
     if (want('net2-send')) {
       const { child, ready } = await forkPeer('raw-send');
-      const s = await runRounds(c, () => rawSendRound(ready.port, sendTotal));
+      const clock = new RoundClock(child);
+      const s = await runRounds(c, () => rawSendRound(ready.port, sendTotal, clock));
       child.disconnect();
-      reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', peer: 'raw-tcp', note: `raw TCP: ${sendTotal / 1e3}K 13-byte frames, ${chunking}` }, s);
+      reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', peer: 'raw-tcp', note: `raw TCP: ${sendTotal / 1e3}K 13-byte frames, ${chunking}${clock.note(c.rounds)}` }, s);
     }
     if (want('net2-call')) {
       const { child, ready } = await forkPeer('raw-pingpong');
-      const s = await runRounds(c, () => rawCallRound(ready.port, callTotal));
+      const clock = new RoundClock(child);
+      const s = await runRounds(c, () => rawCallRound(ready.port, callTotal, clock));
       child.disconnect();
-      reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', peer: 'raw-tcp', note: `raw TCP ping-pong, ${callTotal / 1e3}K round trips` }, s);
+      reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', peer: 'raw-tcp', note: `raw TCP ping-pong, ${callTotal / 1e3}K round trips${clock.note(c.rounds)}` }, s);
     }
     return;
   }
@@ -279,11 +346,11 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
       const echo = new ProcessID('echo', go.name);
       await node.network().getNode(go.name);
       if (want('net2-send')) {
-        const s = await runRounds(c, () => sendRound(node, echo, GO_SEND_TOTAL * (c.quick ? 0.5 : 1), true));
+        const s = await runRounds(c, () => sendRound(node, echo, GO_SEND_TOTAL * (c.quick ? 0.5 : 1), true, new RoundClock(null)));
         reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', peer: 'ts-go', note: 'ergo-ts → Go ergo-peer echo (echoed back, one JSON line each): lower bound' }, s);
       }
       if (want('net2-call')) {
-        const s = await runRounds(c, () => callRound(node, echo, GO_CALL_TOTAL * (c.quick ? 0.5 : 1)));
+        const s = await runRounds(c, () => callRound(node, echo, GO_CALL_TOTAL * (c.quick ? 0.5 : 1), new RoundClock(null)));
         reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', peer: 'ts-go', note: 'ergo-ts → Go ergo-peer echo (one JSON line per call): lower bound' }, s);
       }
     } finally {
@@ -300,12 +367,14 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
     try {
       await node.network().getNode(ready.name!);
       if (want('net2-send')) {
-        const s = await runRounds(c, () => sendRound(node, new ProcessID('recv', ready.name!), sendTotal, false));
-        reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', note: `${sendTotal / 1e3}K ints, ${chunking}, pool of 3 links` }, s);
+        const clock = new RoundClock(child);
+        const s = await runRounds(c, () => sendRound(node, new ProcessID('recv', ready.name!), sendTotal, false, clock));
+        reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', note: `${sendTotal / 1e3}K ints, ${chunking}, pool of 3 links${clock.note(c.rounds)}` }, s);
       }
       if (want('net2-call')) {
-        const s = await runRounds(c, () => callRound(node, new ProcessID('echo', ready.name!), callTotal));
-        reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', note: `${callTotal / 1e3}K calls actor → actor across processes` }, s);
+        const clock = new RoundClock(child);
+        const s = await runRounds(c, () => callRound(node, new ProcessID('echo', ready.name!), callTotal, clock));
+        reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', note: `${callTotal / 1e3}K calls actor → actor across processes${clock.note(c.rounds)}` }, s);
       }
     } finally {
       await node.stopForce();
@@ -318,8 +387,9 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
     const i = b.network().acceptors()[0]!.info().interface;
     const a = await nodeA(b.name, Number(i.slice(i.lastIndexOf(':') + 1)));
     try {
-      const s = await runRounds(c, () => callRound(a, new ProcessID('echo', b.name), callTotal));
-      reportSamples(report, { group: G_NETWORK, name: N_NET_CALL1, unit: 'calls/s', note: `${callTotal / 1e3}K calls, both nodes in one process` }, s);
+      const clock = new RoundClock(null);
+      const s = await runRounds(c, () => callRound(a, new ProcessID('echo', b.name), callTotal, clock));
+      reportSamples(report, { group: G_NETWORK, name: N_NET_CALL1, unit: 'calls/s', note: `${callTotal / 1e3}K calls, both nodes in one process${clock.note(c.rounds)}` }, s);
     } finally {
       await a.stopForce();
       await b.stopForce();

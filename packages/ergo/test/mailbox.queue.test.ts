@@ -1,8 +1,8 @@
 // The mailbox's queue storage (node/mailbox.ts over lib/segmented_queue.ts): a seeded fuzz of the
 // four-queue mailbox against a plain reference (push with limits and forced notifications, take,
-// takeUrgent, lengths, forEachRecord, live request ids, clear) in bursty phases that cross segment
-// boundaries, both record layouts (a regular message to a PID in two slots, everything else in
-// four), and the structural check that a drained multi-million burst gives its memory back.
+// takeUrgent, Actor's peekSender/takeMessage fast path, lengths, forEachRecord, live request ids,
+// clear) in bursty phases that cross segment boundaries, both record layouts (a regular message
+// to a PID in two slots, everything else in four), and the structural check that a drained multi-million burst gives its memory back.
 // A failing seed is printed; rerun it alone with FUZZ_SEED=<seed>.
 
 import { strict as assert } from 'node:assert';
@@ -95,6 +95,7 @@ function fuzz(seed: number, ops: number): void {
   let pushBias = 0.5;
   let lastRef: Ref | null = null;
   let deepest = 0;
+  let fastTaken = 0;
   const record = (): Rec => {
     const id = n++;
     const r = rand();
@@ -132,6 +133,22 @@ function fuzz(seed: number, ops: number): void {
       const rec = record();
       const force = rand() < 0.05;
       assert.equal(mb.push(q, rec.kind, rec.from, rec.message, rec.extra, force), ref.push(q, rec, force), ctx(op, `push to ${q}`));
+    } else if (rand() < 0.3) {
+      // Actor's fast path: peekSender offers the next record only when it is a plain message to
+      // the PID at the head of main with nothing queued elsewhere; takeMessage takes it.
+      const sender = mb.peekSender();
+      const head = ref.len(Q_MAIN) > 0 ? ref.queues[Q_MAIN]![ref.heads[Q_MAIN]!]! : null;
+      const plainNext = head !== null && ref.size === ref.len(Q_MAIN) && head.kind === MailboxKind.Regular && head.extra === undefined;
+      assert.equal(sender, plainNext ? head.from : undefined, ctx(op, 'peekSender'));
+      if (sender !== undefined) {
+        const fields = [mb.kind, mb.from, mb.message, mb.extra, mb.queue];
+        assert.equal(mb.takeMessage(), head!.message, ctx(op, 'takeMessage'));
+        assert.deepEqual([mb.kind, mb.from, mb.message, mb.extra, mb.queue], fields, ctx(op, 'takeMessage leaves the record fields'));
+        assert.equal(mb.currentRef, null, ctx(op, 'currentRef after takeMessage'));
+        ref.take(false);
+        lastRef = null;
+        fastTaken++;
+      }
     } else {
       const urgentOnly = rand() < 0.1;
       const want = ref.take(urgentOnly);
@@ -153,7 +170,7 @@ function fuzz(seed: number, ops: number): void {
     assert.equal(mb.size, ref.size, ctx(op, 'size'));
     assert.deepEqual(mb.lengths(), { urgent: ref.len(0), system: ref.len(1), main: ref.len(2), log: ref.len(3) }, ctx(op, 'lengths'));
     deepest = Math.max(deepest, ref.len(0), ref.len(1), ref.len(2), ref.len(3));
-    if (ref.size === 0) assert.ok(mb.segmentCount() <= 8, ctx(op, `empty mailbox holds ${mb.segmentCount()} segments`));
+    if (ref.size === 0) assert.ok(mb.segmentCount() <= 4, ctx(op, `empty mailbox holds ${mb.segmentCount()} segments`));
     if (op % 2_000 === 0) checkContents(mb, ref, lastRef, ctx(op, 'contents'));
   }
   checkContents(mb, ref, lastRef, ctx(ops, 'final contents'));
@@ -162,7 +179,8 @@ function fuzz(seed: number, ops: number): void {
     assert.equal(mb.message, want[1].message, ctx(ops, 'final drain'));
   }
   assert.equal(mb.take(), false);
-  assert.ok(mb.segmentCount() <= 8, ctx(ops, `drained mailbox holds ${mb.segmentCount()} segments`));
+  assert.ok(mb.segmentCount() <= 4, ctx(ops, `drained mailbox holds ${mb.segmentCount()} segments`));
+  assert.ok(fastTaken > 0, ctx(ops, `the fast path served only ${fastTaken} records`));
   assert.ok(deepest * 4 > segmentSlots * 2, ctx(ops, `the run never chained segments (deepest queue ${deepest})`));
 }
 
@@ -192,7 +210,7 @@ describe('mailbox queue storage', () => {
     for (const seed of seeds) fuzz(seed, 20_000);
   });
 
-  test('a 2.5 M message burst, drained, leaves at most two segments (and FIFO held throughout)', () => {
+  test('a 2.5 M message burst, drained, leaves one segment (and FIFO held throughout)', () => {
     const mb = new Mailbox(0);
     const from = SENDERS[0]!;
     const n = 2_500_000;
@@ -214,7 +232,7 @@ describe('mailbox queue storage', () => {
     take(n - 500_000);
     assert.equal(mb.size, 0);
     assert.equal(mb.take(), false);
-    assert.ok(mb.segmentCount() <= 2, `${mb.segmentCount()} segments after the drain`);
+    assert.equal(mb.segmentCount(), 1, `${mb.segmentCount()} segments after the drain`);
     // still a working queue afterwards
     mb.push(Q_MAIN, MailboxKind.Regular, from, 'after', undefined);
     assert.ok(mb.take());

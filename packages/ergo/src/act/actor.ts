@@ -21,6 +21,118 @@ export const ACTOR_BATCH = 64;
 /** Return value of a handler: nothing (carry on), a termination reason, a {@link Stop}, or a promise of those. */
 export type HandlerResult = void | undefined | Error | Stop | Promise<void | undefined | Error | Stop>;
 
+/** Handles a record that is not a plain message to the PID (Actor's private slow path). */
+type OtherRecord = (a: Actor, mb: ProcessMailbox) => unknown;
+/** The mailbox loop of one batch: see {@link actorLoop}. */
+type Loop = (self: Actor, mb: ProcessMailbox, proc: Process, other: OtherRecord, ends: (r: unknown) => boolean, batch: number, zombee: number) => unknown;
+
+/** Key of an actor class' own copy of the mailbox loop, on its prototype. */
+const LOOP = Symbol('ergo-ts.actorLoop');
+/** The prototype a LOOP was made for (an inherited LOOP is a parent class' copy). */
+const LOOP_OWNER = Symbol('ergo-ts.actorLoopOwner');
+interface LoopHolder {
+  [LOOP]: Loop;
+  [LOOP_OWNER]: unknown;
+}
+
+let otherOf: OtherRecord;
+
+/** True for a handler result that ends the batch: a termination reason or a promise. */
+function endsBatch(r: unknown): boolean {
+  return r instanceof Error || r instanceof Stop || isThenable(r);
+}
+
+/**
+ * One batch of an actor's mailbox loop: at most `batch` records, plain messages to the PID
+ * straight to handleMessage, anything else to `other`; stops at a termination reason, a promise
+ * (the process suspends), an empty mailbox or a kill (zombee: no more mail after the current).
+ *
+ * Every busy actor class runs its own copy of this function (see ownLoop): with one shared loop,
+ * `self.handleMessage` would see every actor class of the application, and past four classes
+ * the call goes megamorphic (a generic lookup and call per message, nothing inlined). So this
+ * function must use nothing but its parameters: no module-level name, no constant it does not
+ * receive (its source is compiled again for each class).
+ */
+function actorLoop(self: Actor, mb: ProcessMailbox, proc: Process, other: OtherRecord, ends: (r: unknown) => boolean, batch: number, zombee: number): unknown {
+  for (let i = 0; i < batch; i++) {
+    let r: unknown;
+    const sender = mb.peekSender();
+    if (sender !== undefined) {
+      // The common case: a message sent to the PID, next in line (see ProcessMailbox.takeMessage).
+      r = self.handleMessage(sender, mb.takeMessage());
+    } else {
+      if (!mb.take()) return undefined;
+      // MailboxKind.Regular is 0 (a literal: see above).
+      if (mb.kind === 0 && mb.extra === undefined && mb.queue !== 'log') {
+        // A message sent to the PID from another queue (a higher priority).
+        const from = mb.from as PID;
+        const message = mb.message;
+        mb.release();
+        r = self.handleMessage(from, message);
+      } else {
+        r = other(self, mb);
+      }
+    }
+    if (r !== undefined && r !== null && ends(r)) return r;
+    if (proc.state() === zombee) return undefined;
+  }
+  return undefined;
+}
+
+/** Copies of actorLoop made so far (each copy's source is made unique with it). */
+let loopCopies = 0;
+
+/**
+ * Batches a class runs on its inherited loop before it gets its own copy: a class with little
+ * traffic (or one made per spawn) is not worth a compilation.
+ */
+const OWN_LOOP_AFTER = 16;
+/** Batches run so far by classes still on their inherited loop. */
+const warmBatches = new WeakMap<object, number>();
+/** Prototypes that refused an own loop (frozen): they keep the inherited one. */
+const noOwnLoop = new WeakSet<object>();
+
+/** The loop for a class without its own yet: the inherited one, and its own after the warm-up. */
+function warmLoop(proto: LoopHolder): Loop {
+  if (noOwnLoop.has(proto)) return proto[LOOP];
+  const n = (warmBatches.get(proto) ?? 0) + 1;
+  if (n < OWN_LOOP_AFTER) {
+    warmBatches.set(proto, n);
+    return proto[LOOP];
+  }
+  warmBatches.delete(proto);
+  return ownLoop(proto);
+}
+
+/**
+ * Gives an actor class (its prototype) its own compiled copy of actorLoop, so the loop's call
+ * sites see that class only. Where code cannot be generated (a CSP, Node's
+ * --disallow-code-generation-from-strings) or the source was rewritten (coverage tools add
+ * counters: free variables, caught by the dry run with an empty batch), the class gets the
+ * shared actorLoop: slower with many classes, same behaviour.
+ */
+function ownLoop(proto: LoopHolder): Loop {
+  let loop: Loop = actorLoop;
+  try {
+    // The source differs per copy: V8 caches `new Function` by its source text, and a cached
+    // copy would share its JIT feedback with every other class.
+    const copy = new Function(`return ${actorLoop.toString()}\n// actor loop copy ${++loopCopies}`)() as Loop;
+    // A dry run that takes nothing (batch 0) leaves the copy's feedback clean.
+    copy(undefined as unknown as Actor, undefined as unknown as ProcessMailbox, undefined as unknown as Process, otherOf, endsBatch, 0, -1);
+    loop = copy;
+  } catch {
+    // Keep the shared loop.
+  }
+  try {
+    Object.defineProperty(proto, LOOP, { value: loop, configurable: true, writable: true });
+    Object.defineProperty(proto, LOOP_OWNER, { value: proto, configurable: true, writable: true });
+  } catch {
+    noOwnLoop.add(proto);
+    return proto[LOOP];
+  }
+  return loop;
+}
+
 /**
  * The general-purpose behaviour (Ergo's act.Actor).
  *
@@ -125,26 +237,9 @@ export class Actor extends BehaviorBase {
   }
 
   processRun(): unknown {
-    // Loaded once per batch: with many actor classes every load from `this` is megamorphic, so
-    // the per-message path reads only the mailbox and the process (one shape each).
-    const mb = this.#mb;
-    const proc = this.process;
-    for (let i = 0; i < ACTOR_BATCH; i++) {
-      if (!mb.take()) return undefined;
-      let r: unknown;
-      if (mb.kind === MailboxKind.Regular && mb.extra === undefined && mb.queue !== 'log') {
-        // The common case: a message sent to the PID (no name or alias to split on).
-        const from = mb.from as PID;
-        const message = mb.message;
-        mb.release();
-        r = this.handleMessage(from, message);
-      } else {
-        r = this.#other(mb);
-      }
-      if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
-      if (proc.state() === ProcessState.Zombee) return undefined;
-    }
-    return undefined;
+    const proto = Object.getPrototypeOf(this) as LoopHolder;
+    const loop = proto[LOOP_OWNER] === proto ? proto[LOOP] : warmLoop(proto);
+    return loop(this, this.#mb, this.process, otherOf, endsBatch, ACTOR_BATCH, ProcessState.Zombee);
   }
 
   /** Every record but a plain message to the PID: requests, events, exits, inspects, logs, split mail. */
@@ -201,6 +296,14 @@ export class Actor extends BehaviorBase {
     if ((this.#flags & TRAP_EXIT) !== 0 && !fromParent) return this.#regular(from, message, undefined);
     return exitReason(message);
   }
+
+  static {
+    otherOf = (a, mb) => a.#other(mb);
+  }
 }
+
+// Actor itself owns the shared loop; its subclasses inherit it until their warm-up is over.
+(Actor.prototype as unknown as LoopHolder)[LOOP] = actorLoop;
+(Actor.prototype as unknown as LoopHolder)[LOOP_OWNER] = Actor.prototype;
 
 export { Stop };

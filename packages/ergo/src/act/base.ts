@@ -30,16 +30,22 @@ import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
  * constructor) throws a TypeError.
  */
 export abstract class BehaviorBase implements ProcessBehavior {
-  #process!: Process;
+  /**
+   * The bound process. A TypeScript-private property rather than a #private field: V8 compiles a
+   * #private load as a keyed load, and once many behaviour classes run through `send` that load
+   * goes megamorphic (a generic lookup on every send); a named load stays specialised to the
+   * caller's class wherever `send` is inlined into a handler.
+   */
+  private ergoProcess!: Process;
 
   /** The process this behaviour runs in (bound right before init). */
   get process(): Process {
-    return this.#process;
+    return this.ergoProcess;
   }
 
   /** Binds the process. Called by the engine only. */
   protected bind(process: Process): void {
-    this.#process = process;
+    this.ergoProcess = process;
   }
 
   abstract processInit(process: Process, args: unknown[]): unknown;
@@ -47,277 +53,277 @@ export abstract class BehaviorBase implements ProcessBehavior {
   abstract processTerminate(reason: Error): unknown;
 
   get node(): Node {
-    return this.#process.node;
+    return this.ergoProcess.node;
   }
   get pid(): PID {
-    return this.#process.pid;
+    return this.ergoProcess.pid;
   }
   get name(): Atom {
-    return this.#process.name;
+    return this.ergoProcess.name;
   }
   get parent(): PID {
-    return this.#process.parent;
+    return this.ergoProcess.parent;
   }
   get leader(): PID {
-    return this.#process.leader;
+    return this.ergoProcess.leader;
   }
   get application(): Atom {
-    return this.#process.application;
+    return this.ergoProcess.application;
   }
   get log(): Log {
-    return this.#process.log;
+    return this.ergoProcess.log;
   }
   uptime(): number {
-    return this.#process.uptime();
+    return this.ergoProcess.uptime();
   }
   state(): ProcessState {
-    return this.#process.state();
+    return this.ergoProcess.state();
   }
 
   spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
-    return this.#process.spawn(factory, options, ...args);
+    return this.ergoProcess.spawn(factory, options, ...args);
   }
   spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
-    return this.#process.spawnRegister(name, factory, options, ...args);
+    return this.ergoProcess.spawnRegister(name, factory, options, ...args);
   }
   /** See {@link Process.remoteSpawn}. */
   remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
-    return this.#process.remoteSpawn(node, name, options, ...args);
+    return this.ergoProcess.remoteSpawn(node, name, options, ...args);
   }
   /** See {@link Process.remoteSpawnRegister}. */
   remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
-    return this.#process.remoteSpawnRegister(node, register, name, options, ...args);
+    return this.ergoProcess.remoteSpawnRegister(node, register, name, options, ...args);
   }
   registerName(name: Atom | string): void {
-    this.#process.registerName(name);
+    this.ergoProcess.registerName(name);
   }
   unregisterName(): void {
-    this.#process.unregisterName();
+    this.ergoProcess.unregisterName();
   }
 
   env(name: string): unknown {
-    return this.#process.env(name);
+    return this.ergoProcess.env(name);
   }
   envDefault<T>(name: string, defaultValue: T): T {
-    return this.#process.envDefault(name, defaultValue);
+    return this.ergoProcess.envDefault(name, defaultValue);
   }
   setEnv(name: string, value: unknown): void {
-    this.#process.setEnv(name, value);
+    this.ergoProcess.setEnv(name, value);
   }
   envList(): Record<string, unknown> {
-    return this.#process.envList();
+    return this.ergoProcess.envList();
   }
 
   sendPriority(): MessagePriority {
-    return this.#process.sendPriority();
+    return this.ergoProcess.sendPriority();
   }
   setSendPriority(priority: MessagePriority): void {
-    this.#process.setSendPriority(priority);
+    this.ergoProcess.setSendPriority(priority);
   }
   importantDelivery(): boolean {
-    return this.#process.importantDelivery();
+    return this.ergoProcess.importantDelivery();
   }
   setImportantDelivery(important: boolean): void {
-    this.#process.setImportantDelivery(important);
+    this.ergoProcess.setImportantDelivery(important);
   }
   keepNetworkOrder(): boolean {
-    return this.#process.keepNetworkOrder();
+    return this.ergoProcess.keepNetworkOrder();
   }
   setKeepNetworkOrder(keep: boolean): void {
-    this.#process.setKeepNetworkOrder(keep);
+    this.ergoProcess.setKeepNetworkOrder(keep);
   }
   compression(): Compression {
-    return this.#process.compression();
+    return this.ergoProcess.compression();
   }
   setCompression(enable: boolean): void {
-    this.#process.setCompression(enable);
+    this.ergoProcess.setCompression(enable);
   }
   setCompressionType(type: 'gzip' | 'zlib' | 'lzw'): void {
-    this.#process.setCompressionType(type);
+    this.ergoProcess.setCompressionType(type);
   }
   setCompressionLevel(level: 0 | 1 | 2): void {
-    this.#process.setCompressionLevel(level);
+    this.ergoProcess.setCompressionLevel(level);
   }
   setCompressionThreshold(threshold: number): void {
-    this.#process.setCompressionThreshold(threshold);
+    this.ergoProcess.setCompressionThreshold(threshold);
   }
 
   createAlias(): Alias {
-    return this.#process.createAlias();
+    return this.ergoProcess.createAlias();
   }
   deleteAlias(alias: Alias): void {
-    this.#process.deleteAlias(alias);
+    this.ergoProcess.deleteAlias(alias);
   }
   aliases(): Alias[] {
-    return this.#process.aliases();
+    return this.ergoProcess.aliases();
   }
 
   spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias {
-    return this.#process.spawnMeta(behavior, options);
+    return this.ergoProcess.spawnMeta(behavior, options);
   }
   sendExitMeta(meta: Alias, reason: Error): void {
-    this.#process.sendExitMeta(meta, reason);
+    this.ergoProcess.sendExitMeta(meta, reason);
   }
   sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc {
-    return this.#process.sendExitMetaAfter(meta, reason, delayMs);
+    return this.ergoProcess.sendExitMetaAfter(meta, reason, delayMs);
   }
   inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
-    return this.#process.inspectMeta(meta, ...items);
+    return this.ergoProcess.inspectMeta(meta, ...items);
   }
   metaInfo(meta: Alias): MetaInfo {
-    return this.#process.metaInfo(meta);
+    return this.ergoProcess.metaInfo(meta);
   }
 
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
-    this.#process.send(to, message, options);
+    this.ergoProcess.send(to, message, options);
   }
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
-    this.#process.sendWithPriority(to, message, priority);
+    this.ergoProcess.sendWithPriority(to, message, priority);
   }
   sendImportant(to: SendTarget, message: unknown): Promise<void> {
-    return this.#process.sendImportant(to, message);
+    return this.ergoProcess.sendImportant(to, message);
   }
   sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc {
-    return this.#process.sendAfter(to, message, delayMs, priority);
+    return this.ergoProcess.sendAfter(to, message, delayMs, priority);
   }
   sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
-    return this.#process.sendWithPriorityAfter(to, message, priority, delayMs);
+    return this.ergoProcess.sendWithPriorityAfter(to, message, priority, delayMs);
   }
   sendExit(to: PID, reason: Error): void {
-    this.#process.sendExit(to, reason);
+    this.ergoProcess.sendExit(to, reason);
   }
   sendExitAfter(to: PID, reason: Error, delayMs: number): CancelFunc {
-    return this.#process.sendExitAfter(to, reason, delayMs);
+    return this.ergoProcess.sendExitAfter(to, reason, delayMs);
   }
   sendResponse(to: PID, ref: Ref, value: unknown): void {
-    this.#process.sendResponse(to, ref, value);
+    this.ergoProcess.sendResponse(to, ref, value);
   }
   sendResponseError(to: PID, ref: Ref, error: Error): void {
-    this.#process.sendResponseError(to, ref, error);
+    this.ergoProcess.sendResponseError(to, ref, error);
   }
   /** Answers a call and reports whether the caller got it (see Process.sendResponseImportant). */
   sendResponseImportant(to: PID, ref: Ref, value: unknown): Promise<void> {
-    return this.#process.sendResponseImportant(to, ref, value);
+    return this.ergoProcess.sendResponseImportant(to, ref, value);
   }
   /** Answers a call with an error and reports whether the caller got it. */
   sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
-    return this.#process.sendResponseErrorImportant(to, ref, error);
+    return this.ergoProcess.sendResponseErrorImportant(to, ref, error);
   }
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
-    return this.#process.call(to, request, options);
+    return this.ergoProcess.call(to, request, options);
   }
   callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
-    return this.#process.callWithTimeout(to, request, timeoutMs);
+    return this.ergoProcess.callWithTimeout(to, request, timeoutMs);
   }
   callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
-    return this.#process.callWithPriority(to, request, priority);
+    return this.ergoProcess.callWithPriority(to, request, priority);
   }
   callImportant(to: SendTarget, request: unknown): Promise<unknown> {
-    return this.#process.callImportant(to, request);
+    return this.ergoProcess.callImportant(to, request);
   }
   callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return this.#process.callPID(to, request, timeoutMs);
+    return this.ergoProcess.callPID(to, request, timeoutMs);
   }
   callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return this.#process.callProcessID(to, request, timeoutMs);
+    return this.ergoProcess.callProcessID(to, request, timeoutMs);
   }
   callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return this.#process.callAlias(to, request, timeoutMs);
+    return this.ergoProcess.callAlias(to, request, timeoutMs);
   }
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
-    return this.#process.inspect(pid, ...items);
+    return this.ergoProcess.inspect(pid, ...items);
   }
   info(): ProcessInfo {
-    return this.#process.info();
+    return this.ergoProcess.info();
   }
 
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
-    return this.#process.registerEvent(name, options);
+    return this.ergoProcess.registerEvent(name, options);
   }
   unregisterEvent(name: Atom | string): void {
-    this.#process.unregisterEvent(name);
+    this.ergoProcess.unregisterEvent(name);
   }
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
-    this.#process.sendEvent(name, token, message, options);
+    this.ergoProcess.sendEvent(name, token, message, options);
   }
   events(): Atom[] {
-    return this.#process.events();
+    return this.ergoProcess.events();
   }
 
   link(target: LinkTarget): void {
-    this.#process.link(target);
+    this.ergoProcess.link(target);
   }
   unlink(target: LinkTarget): void {
-    this.#process.unlink(target);
+    this.ergoProcess.unlink(target);
   }
   linkPID(target: PID): void {
-    this.#process.linkPID(target);
+    this.ergoProcess.linkPID(target);
   }
   unlinkPID(target: PID): void {
-    this.#process.unlinkPID(target);
+    this.ergoProcess.unlinkPID(target);
   }
   linkProcessID(target: ProcessID): void {
-    this.#process.linkProcessID(target);
+    this.ergoProcess.linkProcessID(target);
   }
   unlinkProcessID(target: ProcessID): void {
-    this.#process.unlinkProcessID(target);
+    this.ergoProcess.unlinkProcessID(target);
   }
   linkAlias(target: Alias): void {
-    this.#process.linkAlias(target);
+    this.ergoProcess.linkAlias(target);
   }
   unlinkAlias(target: Alias): void {
-    this.#process.unlinkAlias(target);
+    this.ergoProcess.unlinkAlias(target);
   }
   /** Links to an event; resolves to its buffered messages (see Process.linkEvent). */
   linkEvent(target: Event): Promise<MessageEvent[]> {
-    return this.#process.linkEvent(target);
+    return this.ergoProcess.linkEvent(target);
   }
   unlinkEvent(target: Event): void {
-    this.#process.unlinkEvent(target);
+    this.ergoProcess.unlinkEvent(target);
   }
   monitor(target: LinkTarget): void {
-    this.#process.monitor(target);
+    this.ergoProcess.monitor(target);
   }
   demonitor(target: LinkTarget): void {
-    this.#process.demonitor(target);
+    this.ergoProcess.demonitor(target);
   }
   monitorPID(target: PID): void {
-    this.#process.monitorPID(target);
+    this.ergoProcess.monitorPID(target);
   }
   demonitorPID(target: PID): void {
-    this.#process.demonitorPID(target);
+    this.ergoProcess.demonitorPID(target);
   }
   monitorProcessID(target: ProcessID): void {
-    this.#process.monitorProcessID(target);
+    this.ergoProcess.monitorProcessID(target);
   }
   demonitorProcessID(target: ProcessID): void {
-    this.#process.demonitorProcessID(target);
+    this.ergoProcess.demonitorProcessID(target);
   }
   monitorAlias(target: Alias): void {
-    this.#process.monitorAlias(target);
+    this.ergoProcess.monitorAlias(target);
   }
   demonitorAlias(target: Alias): void {
-    this.#process.demonitorAlias(target);
+    this.ergoProcess.demonitorAlias(target);
   }
   /** Monitors an event; resolves to its buffered messages (see Process.monitorEvent). */
   monitorEvent(target: Event): Promise<MessageEvent[]> {
-    return this.#process.monitorEvent(target);
+    return this.ergoProcess.monitorEvent(target);
   }
   demonitorEvent(target: Event): void {
-    this.#process.demonitorEvent(target);
+    this.ergoProcess.demonitorEvent(target);
   }
   /** Links to a remote node: MessageExitNode when the connection to it is lost. */
   linkNode(node: Atom | string): void {
-    this.#process.linkNode(node);
+    this.ergoProcess.linkNode(node);
   }
   unlinkNode(node: Atom | string): void {
-    this.#process.unlinkNode(node);
+    this.ergoProcess.unlinkNode(node);
   }
   /** Monitors a remote node: MessageDownNode when the connection to it is lost. */
   monitorNode(node: Atom | string): void {
-    this.#process.monitorNode(node);
+    this.ergoProcess.monitorNode(node);
   }
   demonitorNode(node: Atom | string): void {
-    this.#process.demonitorNode(node);
+    this.ergoProcess.demonitorNode(node);
   }
 }

@@ -30,6 +30,21 @@ export type MailboxQueue = 'urgent' | 'system' | 'main' | 'log';
  */
 export interface ProcessMailbox {
   take(): boolean;
+  /**
+   * A fast path for the common record, used by Actor: the sender of the next record when it is a
+   * plain message sent to the PID (kind Regular, no name or alias, main queue) and nothing waits
+   * in the urgent or system queues, so it is what `take()` would serve next; undefined otherwise
+   * (an implementation may always answer undefined: `take()` then serves every record). After a
+   * PID, call `takeMessage()` before anything else touches the mailbox.
+   */
+  peekSender(): PID | undefined;
+  /**
+   * Removes the record `peekSender()` just found and returns its message. Unlike `take()` it
+   * writes no record field (`kind/from/message/extra/queue` keep describing the record `take()`
+   * served last): a long-lived mailbox then never stores a young sender per message, which costs
+   * a remembered-set write barrier in V8 until that sender's PID is promoted.
+   */
+  takeMessage(): unknown;
   /** Like take(), but only from the urgent queue (supervisors in a restart sequence). */
   takeUrgent(): boolean;
   /** Drops the references of the last taken record. */

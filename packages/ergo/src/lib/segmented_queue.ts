@@ -4,8 +4,20 @@
 // and draining gives the segments back to the GC, so a queue that once held millions of records
 // holds at most two segments once it is empty again.
 
-/** Default size (in slots) of a full segment: large queues are chains of segments of this size. */
-export const SEGMENT_SLOTS = 4096;
+/**
+ * Default size (in slots) of a full segment: large queues are chains of segments of this size.
+ * 16 K slots (128 KB + header) is past V8's largest regular object, so a burst's segments are
+ * large objects: a scavenge promotes them by moving their page instead of copying them (with 4 K
+ * slots, copying the segments of a 3 M message burst was most of its GC time).
+ */
+export const SEGMENT_SLOTS = 16384;
+
+/**
+ * An emptied queue whose ring is larger than this (a burst grew it) starts again from a small
+ * ring, so a process that once had a burst does not keep a large segment while it idles; rings
+ * up to this size (a steady flow's working set) are kept.
+ */
+const KEEP_EMPTY_SLOTS = 4096;
 
 /** One ring of slots; a record never straddles two segments (it may wrap inside one). */
 class Segment<T> {
@@ -41,7 +53,8 @@ function powerOfTwoAtLeast(n: number): number {
  * Storage: while the queue fits in one segment, that segment is a plain ring that starts small
  * and doubles up to `segmentSlots` (so a small queue costs little and the windowed hot path never
  * leaves one ring). Beyond that, full-size segments are chained; a drained head segment is
- * dropped, except one full-size segment kept as a spare for the next burst.
+ * dropped, except one full-size segment kept as a spare for the chain's next segment (dropped
+ * too once the queue is empty).
  */
 export class SegmentedQueue<T = unknown> {
   private head: Segment<T>;
@@ -182,7 +195,17 @@ export class SegmentedQueue<T = unknown> {
     h.head = next;
     h.used -= w;
     this.length--;
-    if (h.used === 0 && h !== this.tail) this.retire(h);
+    if (h.used === 0) {
+      if (h !== this.tail) this.retire(h);
+      else this.emptied(h);
+    }
+  }
+
+  /** The queue is empty (`h` is its only segment): keep it small while it idles. */
+  private emptied(h: Segment<T>): void {
+    // The spare only served the chain that just drained.
+    this.spare = null;
+    if (h.mask >= KEEP_EMPTY_SLOTS) this.head = this.tail = new Segment<T>(16);
   }
 
   /** The drained head segment leaves the chain; one full-size segment is kept as the spare. */

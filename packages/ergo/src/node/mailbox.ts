@@ -134,8 +134,23 @@ export class Mailbox implements ProcessMailbox {
     const size = this.size;
     if (size === 0) return false;
     const m = this.main;
-    // Everything queued is in main (the common case): no other queue to look at.
-    if (m !== null && m.length === size) return this.takeFrom(m, Q_MAIN);
+    if (m !== null && m.length === size) {
+      // Everything queued is in main (the common case): no other queue to look at, and a plain
+      // message to the PID (two slots) is read before any field is written, so the JIT keeps
+      // the segment's fields in registers.
+      const first = m.peek(0);
+      if (typeof first === 'number') return this.takeFrom(m, Q_MAIN);
+      const message = m.peek(1);
+      m.drop2();
+      this.kind = 0;
+      this.from = first as PID;
+      this.message = message;
+      this.extra = undefined;
+      this.currentRef = null;
+      this.queue = 'main';
+      this.size = size - 1;
+      return true;
+    }
     const x = this.rare;
     if (x !== null) {
       let r = x.urgent;
@@ -149,6 +164,26 @@ export class Mailbox implements ProcessMailbox {
       if (r !== null && r.length > 0) return this.takeFrom(r, Q_LOG);
     }
     return false;
+  }
+
+  peekSender(): PID | undefined {
+    const m = this.main;
+    const size = this.size;
+    if (m === null || m.length !== size || size === 0) return undefined;
+    // A number in the first slot marks a four-slot record (a request, event, exit, inspect, or
+    // a message sent by name or alias): not for this path.
+    const first = m.peek(0);
+    return typeof first === 'number' ? undefined : (first as PID);
+  }
+
+  takeMessage(): unknown {
+    const m = this.main!;
+    const message = m.peek(1);
+    m.drop2();
+    this.size--;
+    // A plain message is not a request: nothing of this process is being answered any more.
+    this.currentRef = null;
+    return message;
   }
 
   takeUrgent(): boolean {

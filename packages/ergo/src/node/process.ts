@@ -542,6 +542,18 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   // --- messaging ------------------------------------------------------------------------------
 
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
+    // Kept small so the JIT inlines it into the handler's loop: a running process sending with
+    // its own defaults; options, other states and the init self-send go through sendWith.
+    if (options === undefined && (this.st & MASK_R) !== 0) {
+      this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, this.important, this);
+      this.messagesOut++;
+      return;
+    }
+    this.sendWith(to, message, options);
+  }
+
+  /** send() with options, or from a process in init or terminated (after its state check). */
+  private sendWith(to: SendTarget, message: unknown, options: SendOptions | undefined): void {
     if ((this.st & MASK_IRT) === 0) this.allow(MASK_IRT, 'send');
     const prio = options?.priority ?? this.priority;
     if (prio !== this.priority && !isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);

@@ -133,6 +133,21 @@ export class Router {
    * to another node (a Promise), undefined otherwise.
    */
   routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): Promise<void> | void {
+    // Kept small so the JIT inlines it into the sender's loop: the repeated target, in the table,
+    // with no "simulate remote" copy, goes straight to its mailbox; everything else is routeLookup.
+    if (to === this.lastTo) {
+      const c = this.lastP!;
+      const n = this.node;
+      if ((c.st & S_OUT_OF_TABLE) === 0 && n.simulate === null && n.isAlive()) {
+        c.deliver(2 - priority, MailboxKind.Regular, from, message, undefined);
+        return;
+      }
+    }
+    return this.routeLookup(from, to, message, priority, important, owner);
+  }
+
+  /** routeSend for a target other than the last one (or with a copy to make): the full lookup. */
+  private routeLookup(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null): Promise<void> | void {
     const n = this.node;
     if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
     if (to === this.lastTo) {

@@ -55,6 +55,13 @@ export class TestMailbox implements ProcessMailbox {
   takeUrgent(): boolean {
     return this.#takeFrom('urgent');
   }
+  /** No fast path here: `take()` serves every record of the test mailbox. */
+  peekSender(): PID | undefined {
+    return undefined;
+  }
+  takeMessage(): unknown {
+    throw new Error('TestMailbox.takeMessage: peekSender never offers a record');
+  }
   release(): void {
     this.from = undefined;
     this.message = undefined;

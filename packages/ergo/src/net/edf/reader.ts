@@ -15,7 +15,9 @@ const EMPTY = new Uint8Array(0);
  */
 export class EdfReader {
   /** @internal */ buf: Uint8Array = EMPTY;
-  /** @internal */ dv: DataView = new DataView(EMPTY.buffer);
+  // Made on first use (floats, 64-bit values past 2^53): integers are read from the bytes, and a
+  // DataView per input (each socket read is a fresh ArrayBuffer) cost more than a small message.
+  #dv: DataView | undefined;
   /** Read position. */
   pos = 0;
   /** End of the readable range (exclusive). */
@@ -30,8 +32,8 @@ export class EdfReader {
     }
     if (bytes !== this.buf) {
       this.buf = bytes;
-      this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.#nodeBuf = Buffer.isBuffer(bytes) ? bytes : undefined;
+      this.#dv = undefined;
+      this.#nodeBuf = undefined;
     }
     this.pos = start;
     this.end = end;
@@ -40,7 +42,7 @@ export class EdfReader {
   /** Drops the reference to the last input (so it can be collected). */
   clearInput(): void {
     this.buf = EMPTY;
-    this.dv = new DataView(EMPTY.buffer);
+    this.#dv = undefined;
     this.#nodeBuf = undefined;
     this.pos = this.end = 0;
   }
@@ -58,6 +60,18 @@ export class EdfReader {
   /** @internal Throws unless `n` more bytes are available. */
   need(n: number): void {
     if (this.end - this.pos < n) throw this.eod(n);
+  }
+
+  /** A DataView of the input (made once per input). */
+  #view(): DataView {
+    const b = this.buf;
+    return (this.#dv ??= new DataView(b.buffer, b.byteOffset, b.byteLength));
+  }
+
+  /** The big-endian u32 at `p` (bounds already checked). */
+  #be32(p: number): number {
+    const b = this.buf;
+    return b[p]! * 0x1000000 + ((b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!);
   }
 
   /** @internal */
@@ -89,14 +103,14 @@ export class EdfReader {
 
   u32(): number {
     if (this.end - this.pos < 4) throw this.eod(4);
-    const v = this.dv.getUint32(this.pos);
+    const v = this.#be32(this.pos);
     this.pos += 4;
     return v;
   }
 
   i32(): number {
     if (this.end - this.pos < 4) throw this.eod(4);
-    const v = this.dv.getInt32(this.pos);
+    const v = this.#be32(this.pos) | 0;
     this.pos += 4;
     return v;
   }
@@ -106,10 +120,10 @@ export class EdfReader {
     if (this.end - this.pos < 8) throw this.eod(8);
     const p = this.pos;
     this.pos = p + 8;
-    const v = this.dv.getInt32(p) * TWO32 + this.dv.getUint32(p + 4);
+    const v = (this.#be32(p) | 0) * TWO32 + this.#be32(p + 4);
     // Rounding is monotonic, so an unsafe true value never rounds into the safe range.
     if (v <= MAX_SAFE && v >= -MAX_SAFE) return v;
-    return this.dv.getBigInt64(p);
+    return this.#view().getBigInt64(p);
   }
 
   /** An unsigned 64-bit value: a number when safe, else a bigint. */
@@ -117,21 +131,21 @@ export class EdfReader {
     if (this.end - this.pos < 8) throw this.eod(8);
     const p = this.pos;
     this.pos = p + 8;
-    const v = this.dv.getUint32(p) * TWO32 + this.dv.getUint32(p + 4);
+    const v = this.#be32(p) * TWO32 + this.#be32(p + 4);
     if (v <= MAX_SAFE) return v;
-    return this.dv.getBigUint64(p);
+    return this.#view().getBigUint64(p);
   }
 
   f32(): number {
     if (this.end - this.pos < 4) throw this.eod(4);
-    const v = this.dv.getFloat32(this.pos);
+    const v = this.#view().getFloat32(this.pos);
     this.pos += 4;
     return v;
   }
 
   f64(): number {
     if (this.end - this.pos < 8) throw this.eod(8);
-    const v = this.dv.getFloat64(this.pos);
+    const v = this.#view().getFloat64(this.pos);
     this.pos += 8;
     return v;
   }
@@ -159,7 +173,7 @@ export class EdfReader {
     let nb = this.#nodeBuf;
     if (nb === undefined) {
       const b = this.buf;
-      nb = this.#nodeBuf = Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+      nb = this.#nodeBuf = Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
     }
     return (nb as unknown as BufferInternals).utf8Slice(start, stop);
   }

@@ -33,6 +33,16 @@ export class EdfWriter {
     this.pos = 0;
   }
 
+  /**
+   * Rewinds to empty on a fresh buffer of the same capacity: for when bytes of the old buffer
+   * are still referenced elsewhere (a socket write that did not complete synchronously).
+   */
+  detach(): void {
+    this.buf = Buffer.allocUnsafeSlow(this.buf.length);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.pos = 0;
+  }
+
   /** A view of the output `[start, pos)`, valid until the next write or reset. */
   view(start = 0): Uint8Array {
     return this.buf.subarray(start, this.pos);

@@ -120,6 +120,9 @@ function splitDSN(dsn: string): { host: string; port: number } {
  */
 export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly connections = new Map<Atom, EnpConnection>();
+  /** The connector's last answer (always an entry of `connections`; cleared when that map changes). */
+  private lastPeer: Atom | null = null;
+  private lastConn: EnpConnection | null = null;
   private readonly dialling = new Map<Atom, Dialling>();
   private readonly routes = new RouteTable();
   private readonly acceptorList: AcceptorImpl[] = [];
@@ -223,8 +226,16 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
 
   /** The router's connector: the connection to `node`, dialling it on first use. */
   readonly connector = (node: Atom): Connection => {
+    // A stream of sends to one node asks with the same name string each time: one compare
+    // instead of a map lookup (whose key compare reads the characters: the map's key is the
+    // name the handshake decoded, another string).
+    if (node === this.lastPeer) return this.lastConn!;
     const c = this.connections.get(node);
-    if (c !== undefined) return c;
+    if (c !== undefined) {
+      this.lastPeer = node;
+      this.lastConn = c;
+      return c;
+    }
     if (!this.running) throw ErrNetworkStopped.with(`network of ${this.core.name()} is stopped`);
     return this.dial(atomOf(node)).pending;
   };
@@ -383,6 +394,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private register(conn: EnpConnection, initiator: boolean): void {
     const peer = conn.peer;
     this.connections.set(peer, conn);
+    this.lastPeer = this.lastConn = null;
     const d = this.dialling.get(peer);
     if (d !== undefined && !initiator) {
       // Dialling that node while it connected to us: its queue goes out on this connection.
@@ -402,6 +414,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.redials.delete(conn);
     if (this.connections.get(peer) !== conn) return;
     this.connections.delete(peer);
+    this.lastPeer = this.lastConn = null;
     this.log.info('disconnected from %s: %s', peer, reason.message);
     if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ node: this.core.name(), peer, reason });
     this.core.routeNodeDown(peer, reason);

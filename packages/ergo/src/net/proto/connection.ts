@@ -101,6 +101,12 @@ function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
+/** A packet's 3-part id as numbers: its own array (the decoder makes one per packet) unless it holds a bigint. */
+function numIds(id: WireID3): [number, number, number] {
+  if (typeof id[0] === 'number' && typeof id[1] === 'number' && typeof id[2] === 'number') return id as unknown as [number, number, number];
+  return [num(id[0]), num(id[1]), num(id[2])];
+}
+
 function ackKey(id: number | bigint): string {
   return `a${String(id)}`;
 }
@@ -616,8 +622,13 @@ export class EnpConnection implements Connection, LinkOwner {
     return (this.lastName = new ProcessID(name as Atom, this.local));
   }
 
+  // The last local target PID: replies to one caller (and sends to one PID) allocate none.
+  private lastLocal: PID = new PID('' as Atom, -1, 0);
+
   private localPID(id: number | bigint): PID {
-    return new PID(this.local, num(id), this.localCreation);
+    const n = num(id);
+    if (this.lastLocal.id === n) return this.lastLocal;
+    return (this.lastLocal = new PID(this.local, n, this.localCreation));
   }
 
   // Inbound options, refilled per packet: the Core reads them synchronously and keeps none.
@@ -681,7 +692,7 @@ export class EnpConnection implements Connection, LinkOwner {
       case PacketType.CallNameCached:
       case PacketType.CallAlias: {
         const from = this.remotePID(p.fromID);
-        const ref = new Ref(this.peer, this.peerCreation, [num(p.id[0]), num(p.id[1]), num(p.id[2])]);
+        const ref = new Ref(this.peer, this.peerCreation, numIds(p.id));
         const options = this.inOptions(p, ref);
         try {
           if (p.type === PacketType.CallPID) core.routeCallPID(from, this.localPID(p.toID), options, p.payload);
@@ -731,7 +742,7 @@ export class EnpConnection implements Connection, LinkOwner {
 
   /** A response to a local call; an important one is acked with what delivery gave (WIRE §3.3). */
   private onResponse(p: EnpPacket, link: EnpLink, ok: boolean, value: unknown): void {
-    const ref = new Ref(this.local, this.localCreation, [num(p.id[0]), num(p.id[1]), num(p.id[2])]);
+    const ref = new Ref(this.local, this.localCreation, numIds(p.id));
     let err: Error | null = null;
     try {
       this.core.routeSendResponse(this.remotePID(p.fromID), this.localPID(p.toID), this.inOptions(p, ref), value, ok);

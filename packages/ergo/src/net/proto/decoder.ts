@@ -72,9 +72,6 @@ export class EnpDecoder {
   readonly #d: EdfDecoder;
   readonly #atomCache: ReadonlyMap<number, string> | undefined;
   readonly #atomMapping: ReadonlyMap<string, string> | undefined;
-  #dv: DataView = new DataView(new ArrayBuffer(0));
-  // The array #dv views: packets of one read share it, so one identity check reuses the view.
-  #dvFor: Uint8Array | undefined;
   // The last uncached target name and its bytes: a stream to one name decodes no string per packet.
   readonly #lastNameBytes = new Uint8Array(255);
   #lastNameLength = -1;
@@ -115,14 +112,6 @@ export class EnpDecoder {
     return out;
   }
 
-  #view(bytes: Uint8Array): DataView {
-    if (this.#dvFor !== bytes) {
-      this.#dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-      this.#dvFor = bytes;
-    }
-    return this.#dv;
-  }
-
   #decode(bytes: Uint8Array, start: number, end: number, p: EnpPacket, inner: boolean): void {
     const length = end - start;
     // Framing of the outer packet is the stream's (fatal); inside a compressed packet only that packet is bad.
@@ -132,8 +121,10 @@ export class EnpDecoder {
     if (bytes[start] !== ENP_MAGIC || bytes[start + 1] !== ENP_VERSION) {
       throw new WireError(framing, `bad ENP header 0x${hex2(bytes[start]!)}${hex2(bytes[start + 1]!)} in a ${what}`);
     }
-    const dv = this.#view(bytes);
-    const declared = dv.getUint32(start + 2);
+    // Fixed fields are read from the bytes directly: a DataView per read chunk (a fresh
+    // ArrayBuffer each time) cost more than the whole header.
+    const dv = bytes;
+    const declared = be32(dv, start + 2);
     if (declared !== length) throw new WireError(framing, `${what} length field ${declared} does not match its ${length} bytes`);
     const type = bytes[start + 7]!;
     p.order = bytes[start + 6]!;
@@ -239,7 +230,7 @@ export class EnpDecoder {
       case PacketType.Compressed: {
         if (inner) throw new WireError('ERR_ENP_COMPRESSION', 'a compressed packet wraps another compressed packet');
         const algo = bytes[o]!;
-        const innerLength = dv.getUint32(o + 1);
+        const innerLength = be32(dv, o + 1);
         const plain = decompressPacket(algo, bytes.subarray(o + 5, end), innerLength, this.maxDecompressedSize);
         this.#decode(plain, 0, plain.length, p, true);
         p.compressed = algo;
@@ -256,9 +247,9 @@ export class EnpDecoder {
   }
 
   /** A target name at `q`: u16 cache id (cached types) or u8 length + bytes. Returns the offset after it. */
-  #name(bytes: Uint8Array, dv: DataView, q: number, end: number, cached: boolean, p: EnpPacket): number {
+  #name(bytes: Uint8Array, dv: Uint8Array, q: number, end: number, cached: boolean, p: EnpPacket): number {
     if (cached) {
-      const id = dv.getUint16(q);
+      const id = be16(dv, q);
       const name = this.#atomCache?.get(id);
       if (name === undefined) throw new WireError('ERR_ENP_MALFORMED', `atom cache id ${id} is not in the peer's atom cache`);
       p.name = this.#atomMapping?.get(name) ?? name;
@@ -279,7 +270,7 @@ export class EnpDecoder {
       while (i < n && bytes[at + i] === last[i]) i++;
       if (i === n) return this.#lastName;
     }
-    const name = Buffer.from(bytes.buffer, bytes.byteOffset + at, n).toString('utf8');
+    const name = internalized(Buffer.from(bytes.buffer, bytes.byteOffset + at, n).toString('utf8'));
     last.set(bytes.subarray(at, at + n));
     this.#lastNameLength = n;
     this.#lastName = name;
@@ -308,16 +299,36 @@ function hex2(b: number): string {
 
 const TWO32 = 4294967296;
 
-function u64(dv: DataView, at: number): number | bigint {
-  const v = dv.getUint32(at) * TWO32 + dv.getUint32(at + 4);
-  return v <= Number.MAX_SAFE_INTEGER ? v : dv.getBigUint64(at);
+/**
+ * `s` as V8's internalized copy (property keys are internalized). A target name is looked up in
+ * the node's name table per packet: with both strings internalized the map's key compare is a
+ * pointer compare instead of reading the characters. Made once per new name (the decoder keeps
+ * the last one).
+ */
+function internalized(s: string): string {
+  const o: Record<string, 0> = { [s]: 0 };
+  for (const k in o) return k;
+  return s;
 }
 
-function i64(dv: DataView, at: number): number | bigint {
-  const v = dv.getInt32(at) * TWO32 + dv.getUint32(at + 4);
-  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER ? v : dv.getBigInt64(at);
+function be16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
 }
 
-function id3(dv: DataView, at: number): WireID3 {
-  return [u64(dv, at), u64(dv, at + 8), u64(dv, at + 16)];
+function be32(b: Uint8Array, at: number): number {
+  return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
+}
+
+function u64(b: Uint8Array, at: number): number | bigint {
+  const v = be32(b, at) * TWO32 + be32(b, at + 4);
+  return v <= Number.MAX_SAFE_INTEGER ? v : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at);
+}
+
+function i64(b: Uint8Array, at: number): number | bigint {
+  const v = (be32(b, at) | 0) * TWO32 + be32(b, at + 4);
+  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER ? v : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(at);
+}
+
+function id3(b: Uint8Array, at: number): WireID3 {
+  return [u64(b, at), u64(b, at + 8), u64(b, at + 16)];
 }

@@ -124,6 +124,27 @@ export class EnpEncoder {
     return out;
   }
 
+  /**
+   * Every packet written since the last flush as a view of the encoder's own buffer (no copy),
+   * or undefined if none. The view stays valid until {@link EnpEncoder.release}, which must be
+   * called before the next packet is written.
+   */
+  peek(): Buffer | undefined {
+    const e = this.#e;
+    return e.pos === 0 ? undefined : e.buf.subarray(0, e.pos);
+  }
+
+  /**
+   * Ends a {@link EnpEncoder.peek}: the buffer is empty again. `kept`: the peeked bytes are still
+   * referenced (a socket write queued them), so the encoder moves to a fresh buffer instead of
+   * overwriting them.
+   */
+  release(kept: boolean): void {
+    if (kept) this.#e.detach();
+    else this.#e.reset();
+    this.#packets = 0;
+  }
+
   // ---- messages ----
 
   /** 101: send to a PID. Order byte to.ID (keepNetworkOrder). */

@@ -1,9 +1,11 @@
 // One TCP (or TLS) link of an ENP connection: the socket, its packet encoder (an output buffer
-// written once per event-loop turn), its frame reader and packet decoder. Inbound packets are
+// written once per task, see `touch`), its frame reader and packet decoder. Inbound packets are
 // decoded in the socket's data handler and handed to the connection synchronously, one reused
 // EnpPacket at a time — no Promise, no timer, no copy per message.
 
 import type { Socket } from 'node:net';
+// Imported, not the `process` global: that global is an accessor, a slow lookup on every flush.
+import { nextTick } from 'node:process';
 import { EnpDecoder, type EnpDecoderOptions } from './decoder.js';
 import { EnpEncoder, type EnpEncoderOptions } from './encoder.js';
 import { EnpPacket } from './packet.js';
@@ -22,15 +24,32 @@ export interface LinkOwner {
   onOrphanBytes(link: EnpLink, bytes: Buffer): void;
 }
 
-/** Links with packets waiting to be written, flushed together once per event-loop turn. */
-const dirty: EnpLink[] = [];
+/**
+ * Links with packets waiting to be written, flushed together at the end of the current task:
+ * `dirty[0, dirtyCount)`. The array is reused, never truncated (setting `length` is a runtime
+ * call); flushed slots are cleared so a closed link is not kept alive.
+ */
+const dirty: (EnpLink | null)[] = [];
+let dirtyCount = 0;
 let flushScheduled = false;
+
+/** An already resolved promise: `then` on it queues a plain microtask. */
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Runs in a microtask: a tick queued from a microtask runs once every microtask has run. */
+function flushAfterMicrotasks(): void {
+  nextTick(flushAll);
+}
 
 function flushAll(): void {
   flushScheduled = false;
-  // Index loop: a flush never adds links (writes are synchronous), but be safe with the length.
-  for (let i = 0; i < dirty.length; i++) dirty[i]!.flushNow();
-  dirty.length = 0;
+  // Index loop: a flush never adds links (writes are synchronous), but be safe with the count.
+  for (let i = 0; i < dirtyCount; i++) {
+    const l = dirty[i]!;
+    dirty[i] = null;
+    l.flushNow();
+  }
+  dirtyCount = 0;
 }
 
 /**
@@ -78,27 +97,46 @@ export class EnpLink {
     return this.#closed;
   }
 
-  /** Schedules the write of what the encoder holds (once per turn). */
+  /**
+   * Schedules the write of what the encoder holds, at the end of the current task: the first
+   * packet of a batch queues a microtask that queues a `process.nextTick`, and Node runs a tick
+   * queued from a microtask only once every microtask has run. So everything the task's
+   * processes send (they run in microtasks) leaves in one write, an important-delivery ack
+   * queued by the data handler leaves after the process it delivered to has run (as with the
+   * former setImmediate), and a lone request or reply goes out at once instead of waiting for
+   * the event loop's check phase (a setImmediate cost a macrotask per round trip).
+   */
   touch(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    dirty.push(this);
+    dirty[dirtyCount++] = this;
     if (!flushScheduled) {
       flushScheduled = true;
-      setImmediate(flushAll);
+      void RESOLVED.then(flushAfterMicrotasks);
     }
   }
 
-  /** Writes what the encoder holds now. */
+  /**
+   * Writes what the encoder holds now, straight from the encoder's buffer: a write that completes
+   * synchronously (the usual case: the kernel takes it whole) leaves the buffer free for the next
+   * batch; one that the socket had to queue keeps it, and the encoder moves to a fresh buffer.
+   */
   flushNow(): void {
     this.#scheduled = false;
-    const out = this.enc.flush();
+    const enc = this.enc;
+    const out = enc.peek();
     if (out === undefined) return;
-    if (this.#closed || this.socket.destroyed || !this.socket.writable) {
-      this.owner.onOrphanBytes(this, out);
+    const s = this.socket;
+    if (this.#closed || s.destroyed || !s.writable) {
+      // Another link writes them, maybe later: hand over a copy.
+      const copy = Buffer.from(out);
+      enc.release(false);
+      this.owner.onOrphanBytes(this, copy);
       return;
     }
-    this.write(out);
+    this.bytesOut += out.length;
+    s.write(out);
+    enc.release(s.writableLength > 0);
   }
 
   /** Writes whole packets now (after what this link already holds). */
