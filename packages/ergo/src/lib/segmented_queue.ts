@@ -93,18 +93,21 @@ export class SegmentedQueue<T = unknown> {
     return s;
   }
 
-  /** Doubles the only segment in place (two straight copies: head..end, then 0..tail). */
+  /** Grows the only segment in place (two straight copies: head..end, then 0..tail). */
   private growSingle(s: Segment<T>): void {
     const old = s.buf;
     const cap = old.length;
-    const next = new Array<T | undefined>(cap * 2);
+    // A tiny first ring (a mailbox that got one record) jumps to 16 slots: a queue that grows at
+    // all usually grows on, and each doubling below that would be an array and a copy more.
+    const grown = Math.min(cap < 16 ? 16 : cap * 2, this.segmentSlots);
+    const next = new Array<T | undefined>(grown);
     const used = s.used;
     const head = s.head;
     const first = Math.min(used, cap - head);
     for (let i = 0; i < first; i++) next[i] = old[head + i];
     for (let i = first; i < used; i++) next[i] = old[i - first];
     s.buf = next;
-    s.mask = cap * 2 - 1;
+    s.mask = grown - 1;
     s.head = 0;
     s.tail = used;
   }

@@ -22,7 +22,8 @@ export function processInfo(p: ProcessImpl): ProcessInfo {
     mailboxQueues: p.mb.lengths(),
     messagesIn: p.messagesIn,
     messagesOut: p.messagesOut,
-    runningTime: Math.round(p.runningTime * 1e6),
+    // + 0: a process that never ran reports 0, not the -0 its counter starts with.
+    runningTime: Math.round(p.runningTime * 1e6) + 0,
     compression: p.compression(),
     messagePriority: p.priority,
     uptime: p.uptime(),

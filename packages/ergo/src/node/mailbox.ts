@@ -33,12 +33,25 @@ export const Q_LOG = 3;
 
 const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log'];
 
+/** Slots of the main queue's first ring (see queueOf). */
+const MAIN_FIRST_SLOTS = 4;
+
 /** The urgent, system and log queues: most processes never use them, so they share one holder. */
 class RareQueues {
   urgent: Queue | null = null;
   system: Queue | null = null;
   log: Queue | null = null;
 }
+
+/**
+ * @internal A queue and a rare-queue holder that live as long as the module. V8 holds hidden
+ * classes weakly: once every mailbox queue has died (all the processes that got mail have ended),
+ * a full GC drops the queues' classes, the next queue gets new ones, and every optimized function
+ * that handles mail (push, take, the scheduler's drain) deoptimizes and is compiled again, on
+ * every such cycle (issue 14: it made a round of 50 K stops three times slower). With one
+ * instance of each alive the classes stay.
+ */
+export const SHAPE_KEEPERS: readonly object[] = [new SegmentedQueue(MAIN_FIRST_SLOTS), new RareQueues()];
 
 /**
  * Mailbox of one process. `push` returns false when the target queue is at its limit (the
@@ -62,7 +75,9 @@ export class Mailbox implements ProcessMailbox {
   constructor(readonly limit: number) {}
 
   private queueOf(q: number): Queue {
-    if (q === Q_MAIN) return (this.main ??= this.newQueue(16));
+    // Main starts at one four-slot record: many processes only ever get one message (a stop, a
+    // request) before they end, and a busy queue doubles in place in a few pushes.
+    if (q === Q_MAIN) return (this.main ??= this.newQueue(MAIN_FIRST_SLOTS));
     const x = (this.rare ??= new RareQueues());
     switch (q) {
       case Q_URGENT:

@@ -16,6 +16,7 @@ import { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
 import { Ref, type Alias } from '../gen/ref.js';
 import type { Cron } from '../gen/cron.js';
+import { IdTable } from '../lib/id_table.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
@@ -85,7 +86,8 @@ export class NodeImpl {
   readonly frameworkVersion = FRAMEWORK_VERSION;
   readonly startedAt = Date.now();
 
-  readonly processes = new Map<number, ProcessImpl>();
+  /** Live processes (out of init) by PID id: see IdTable for why not a Map. */
+  readonly processes = new IdTable<ProcessImpl>();
   readonly names = new Map<Atom, ProcessImpl>();
   /**
    * Processes whose init is running (not in `processes` yet), by id. Ergo 3.2 lets init link,

@@ -59,6 +59,9 @@ export interface LocalSpawn {
   onSpawned?: (p: ProcessImpl) => void;
 }
 
+/** The options of a spawn that gives none (shared: spawning only reads options). */
+const NO_OPTIONS: ProcessOptions = Object.freeze({});
+
 /**
  * Ergo 3.2 caps the init of a remotely spawned process and of an application member at 15 s
  * (milliseconds here): an async init still pending then fails the spawn with ErrTimeout.
@@ -108,7 +111,7 @@ function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, un
  * must have passed checkSpawnOptions.
  */
 export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
-  const options = s.options ?? {};
+  const options = s.options ?? NO_OPTIONS;
   const parent = s.parent ?? null;
   const parentPID = parent !== null ? parent.pid : node.pid;
   const leader = options.leader ?? (parent !== null ? parent.leader : parentPID);
