@@ -93,8 +93,10 @@ export class NodeImpl {
    * Processes whose init is running (not in `processes` yet), by id. Ergo 3.2 lets init link,
    * monitor, call and register: others may already link to or monitor such a process by PID, and
    * a reply to it is told apart from one to nobody. Sends by PID still wait for the table.
+   * An IdTable, not a Map: with a synchronous init it holds one process at a time, and a Map
+   * emptied after every spawn shrinks and regrows its storage each time (spawn +8 %).
    */
-  readonly initing = new Map<number, ProcessImpl>();
+  readonly initing = new IdTable<ProcessImpl>();
   /** Processes inside an async init, with the function that fails their spawn (node stop). */
   readonly pendingInits = new Map<ProcessImpl, (err: Error) => void>();
   readonly aliasTable = new Map<string, ProcessImpl>();
