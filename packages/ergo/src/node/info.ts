@@ -62,7 +62,7 @@ export function processShortInfo(p: ProcessImpl): ProcessShortInfo {
     messagesIn: p.messagesIn,
     messagesOut: p.messagesOut,
     messagesMailbox: p.mb.size,
-    runningTime: Math.round(p.runningTime * 1e6),
+    runningTime: Math.round(p.runningTime * 1e6) + 0,
     uptime: p.uptime(),
     state: p.st as ProcessState,
     parent: p.parent,

@@ -44,8 +44,12 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   held = 0;
   messagesIn = 0;
   messagesOut = 0;
-  /** Milliseconds spent in this meta's batches (charged by the scheduler). */
-  runningTime = 0;
+  /**
+   * Milliseconds spent in this meta's batches (charged by the scheduler). A double from birth
+   * (-0), as ProcessImpl's: a small integer turning into a double on the first batch would change
+   * the meta's hidden class and deoptimize the scheduler's drain.
+   */
+  runningTime = -0;
   priority: MessagePriority;
   compressionOn: boolean;
   readonly mb: Mailbox;

@@ -271,7 +271,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   run(): void {
     if (this.st !== S_SLEEP) return;
     this.st = S_RUNNING;
-    // The scheduler charges the batch to runningTime (one clock reading per batch).
+    // The scheduler charges the batch to runningTime (sampled: see Scheduler).
     let r: unknown;
     try {
       r = this.behaviorObj.processRun();
