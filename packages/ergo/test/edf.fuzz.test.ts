@@ -9,6 +9,7 @@ import { strict as assert } from 'node:assert';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { EdfDecoder, EdfEncoder, EdfError } from '../src/net/index.js';
 import { hex, loadVectors, unhex, vectorCaches, wiregen } from './edf.fixtures.js';
+import { rng } from './seeded_rng.js';
 
 const TOTAL_CASES = 1_000_000;
 const WORKERS = 2;
@@ -24,17 +25,6 @@ interface Stats {
   maxArrayBuffersMB: number;
   maxHeapMB: number;
   failure: string | undefined;
-}
-
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const TAGS = [

@@ -11,18 +11,9 @@ import { ProcessID } from '../src/gen/processid.js';
 import { Alias, Ref } from '../src/gen/ref.js';
 import { EdfDecoder, EdfEncoder, Go, GoTime, createRegistry, roundTrip, type EdfType } from '../src/net/index.js';
 import { hex } from './edf.fixtures.js';
+import { rng } from './seeded_rng.js';
 
 /** mulberry32: small, fast, seedable. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const registry = createRegistry();
 class Rec {

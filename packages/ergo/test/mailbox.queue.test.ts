@@ -11,18 +11,7 @@ import { describe, test } from 'node:test';
 import { MailboxKind, type PID, type Ref } from '../src/index.js';
 import { SegmentedQueue } from '../src/lib/segmented_queue.js';
 import { Mailbox, Q_LOG, Q_MAIN, Q_SYSTEM, Q_URGENT } from '../src/node/mailbox.js';
-
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './seeded_rng.js';
 
 const QUEUE_NAMES = ['urgent', 'system', 'main', 'log'] as const;
 

@@ -8,18 +8,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
 import { SEGMENT_SLOTS, SegmentedQueue } from '../src/lib/segmented_queue.js';
-
-/** mulberry32: small, seeded, reproducible. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from './seeded_rng.js';
 
 type Width = 1 | 2 | 4;
 type Slot = number | string;
