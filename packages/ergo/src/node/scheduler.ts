@@ -141,14 +141,7 @@ export class Scheduler {
         this.runOne(r);
         if (++this.untimed < MAX_UNTIMED) continue;
         // Budget check only: nothing is charged for the untimed batches (their samples are).
-        const now = performance.now();
-        this.lastRead = now;
-        this.fresh = true;
-        this.untimed = 0;
-        if (now - this.sliceStart > DRAIN_BUDGET_MS) {
-          setImmediate(this.drainMacro);
-          return;
-        }
+        if (this.overBudget(performance.now())) return;
         continue;
       }
       const start = this.fresh ? this.lastRead : performance.now();
@@ -163,15 +156,23 @@ export class Scheduler {
       const mean = this.meanBatch + (took - this.meanBatch) * MEAN_SHIFT;
       this.meanBatch = mean;
       this.timeAll = mean >= LONG_BATCH_MS;
-      this.lastRead = now;
-      this.fresh = true;
-      this.untimed = 0;
-      if (now - this.sliceStart > DRAIN_BUDGET_MS) {
-        setImmediate(this.drainMacro);
-        return;
-      }
+      if (this.overBudget(now)) return;
     }
     void RESOLVED.then(this.drainLinger);
+  }
+
+  /**
+   * Records a clock reading `now` (the next batch may start from it) and checks the slice's
+   * budget: past it, schedules the next drain on the event loop and returns true (the drain
+   * must return).
+   */
+  private overBudget(now: number): boolean {
+    this.lastRead = now;
+    this.fresh = true;
+    this.untimed = 0;
+    if (now - this.sliceStart <= DRAIN_BUDGET_MS) return false;
+    setImmediate(this.drainMacro);
+    return true;
   }
 
   private runOne(r: Runnable): void {
