@@ -31,6 +31,24 @@ const PIPELINE = 16;
  * counts the responses by their status lines, so the generator costs far less than the server
  * under test (node:http's client would be the bottleneck).
  */
+/** Opens `count` loopback connections to `port` (Nagle off); resolves once all are connected. */
+async function connectAll(port: number, count: number): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<void>((resolve, reject) => {
+          const s = net.connect(port, '127.0.0.1', () => resolve());
+          s.setNoDelay(true);
+          s.once('error', reject);
+          sockets.push(s);
+        }),
+    ),
+  );
+  return sockets;
+}
+
 async function httpLoad(r: LoadRequest): Promise<LoadResult> {
   const request = Buffer.from(`GET / HTTP/1.1\r\nHost: 127.0.0.1:${r.port}\r\n\r\n`);
   const batch = Buffer.concat(Array.from({ length: PIPELINE }, () => request));
@@ -38,19 +56,7 @@ async function httpLoad(r: LoadRequest): Promise<LoadResult> {
   let count = 0;
   let errors = 0;
   let running = true;
-  const sockets: net.Socket[] = [];
-  await Promise.all(
-    Array.from(
-      { length: r.concurrency },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const s = net.connect(r.port, '127.0.0.1', () => resolve());
-          s.setNoDelay(true);
-          s.once('error', reject);
-          sockets.push(s);
-        }),
-    ),
-  );
+  const sockets = await connectAll(r.port, r.concurrency);
   const t0 = performance.now();
   for (const s of sockets) {
     let pending = PIPELINE;
@@ -89,19 +95,7 @@ async function tcpLoad(r: LoadRequest): Promise<LoadResult> {
   let bytes = 0;
   let errors = 0;
   let running = true;
-  const sockets: net.Socket[] = [];
-  await Promise.all(
-    Array.from(
-      { length: r.concurrency },
-      () =>
-        new Promise<void>((resolve, reject) => {
-          const s = net.connect(r.port, '127.0.0.1', () => resolve());
-          s.setNoDelay(true);
-          s.once('error', reject);
-          sockets.push(s);
-        }),
-    ),
-  );
+  const sockets = await connectAll(r.port, r.concurrency);
   const t0 = performance.now();
   for (const s of sockets) {
     let outstanding = 0;
