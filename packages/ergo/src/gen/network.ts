@@ -410,6 +410,34 @@ export interface NetworkOptions {
   proxyTransit?: Record<string, never>;
 }
 
+/** One static route as `NetworkInfo.routes` reports it (`gen.RouteInfo`). */
+export interface StaticRouteInfo {
+  match: string;
+  weight: number;
+  useResolver: boolean;
+  useCookie: boolean;
+  useCertManager: boolean;
+  flagsEnable: boolean;
+  host: string;
+  port: number;
+  tls: boolean;
+}
+
+/** The report of a static route added with `match` and `weight` (what every Network lists). */
+export function staticRouteInfo(match: string, route: NetworkRoute, weight: number): StaticRouteInfo {
+  return {
+    match,
+    weight,
+    useResolver: route.resolver !== undefined,
+    useCookie: route.cookie !== undefined,
+    useCertManager: route.cert !== undefined,
+    flagsEnable: route.flags?.enable ?? false,
+    host: route.route?.host ?? '',
+    port: route.route?.port ?? 0,
+    tls: route.route?.tls ?? false,
+  };
+}
+
 /** A snapshot of the network (`gen.NetworkInfo`). */
 export interface NetworkInfo {
   mode: NetworkMode;
@@ -419,7 +447,7 @@ export interface NetworkInfo {
   handshakeVersion: Version;
   protoVersion: Version;
   nodes: Atom[];
-  routes: { match: string; weight: number; useResolver: boolean; useCookie: boolean; useCertManager: boolean; flagsEnable: boolean; host: string; port: number; tls: boolean }[];
+  routes: StaticRouteInfo[];
   proxyRoutes: { match: string; weight: number; useResolver: boolean; useCookie: boolean; flagsEnable: boolean; maxHop: number; proxy: Atom }[];
   flags: NetworkFlags;
   enabledSpawn: { name: Atom; behavior: string; nodes: Atom[] }[];

@@ -8,6 +8,7 @@ import type { ApplicationOptions } from '../gen/application.js';
 import { ErrIncorrect, ErrNoConnection, ErrNoRoute, ErrTaken, ErrUnknown } from '../gen/errors.js';
 import {
   NetworkMode,
+  staticRouteInfo,
   type Acceptor,
   type ApplicationRoute,
   type Handshake,
@@ -444,17 +445,7 @@ export class TestNetwork implements Network {
       handshakeVersion: NO_VERSION,
       protoVersion: NO_VERSION,
       nodes: this.nodes(),
-      routes: [...this.#routes.entries()].map(([match, r]) => ({
-        match,
-        weight: r.weight,
-        useResolver: r.route.resolver !== undefined,
-        useCookie: r.route.cookie !== undefined,
-        useCertManager: r.route.cert !== undefined,
-        flagsEnable: r.route.flags?.enable ?? false,
-        host: r.route.route?.host ?? '',
-        port: r.route.route?.port ?? 0,
-        tls: r.route.route?.tls ?? false,
-      })),
+      routes: [...this.#routes.entries()].map(([match, r]) => staticRouteInfo(match, r.route, r.weight)),
       proxyRoutes: [...this.#proxyRoutes.entries()].map(([match, r]) => ({
         match,
         weight: r.weight,

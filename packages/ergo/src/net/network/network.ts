@@ -24,6 +24,7 @@ import {
 import type { Log } from '../../gen/log.js';
 import {
   NetworkMode,
+  staticRouteInfo,
   type Acceptor,
   type Connection,
   type Handshake,
@@ -575,17 +576,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       handshakeVersion: HANDSHAKE_VERSION,
       protoVersion: PROTO_VERSION,
       nodes: this.nodes(),
-      routes: this.routes.all().map((r) => ({
-        match: r.match,
-        weight: r.weight,
-        useResolver: r.route.resolver !== undefined,
-        useCookie: r.route.cookie !== undefined,
-        useCertManager: r.route.cert !== undefined,
-        flagsEnable: r.route.flags?.enable ?? false,
-        host: r.route.route?.host ?? '',
-        port: r.route.route?.port ?? 0,
-        tls: r.route.route?.tls ?? false,
-      })),
+      routes: this.routes.all().map((r) => staticRouteInfo(r.match, r.route, r.weight)),
       proxyRoutes: [],
       flags: this.flags,
       enabledSpawn: this.core.enabledSpawns(),
