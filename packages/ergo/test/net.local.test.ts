@@ -67,6 +67,17 @@ test('a call queued while dialling that the connection then refuses fails at onc
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
 });
 
+test('network info reports each static route, highest weight first', async (t) => {
+  const { a } = await pair(t);
+  a.network().addRoute('^db@', { route: { host: 'db.local', port: 15000, tls: true, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } }, cookie: 'x' }, 10);
+  a.network().addRoute('^web@', { route: { host: 'web.local', port: 15001, tls: false, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } }, flags: { enable: true } as never }, 20);
+  // netPair's own route to b is listed too: keep the two added here.
+  assert.deepEqual(a.network().info().routes.filter((r) => r.match.startsWith('^')), [
+    { match: '^web@', weight: 20, useResolver: false, useCookie: false, useCertManager: false, flagsEnable: true, host: 'web.local', port: 15001, tls: false },
+    { match: '^db@', weight: 10, useResolver: false, useCookie: true, useCertManager: false, flagsEnable: false, host: 'db.local', port: 15000, tls: true },
+  ]);
+});
+
 test('a lost pool link is re-dialled by the side that dialled', async (t) => {
   const { a, b } = await pair(t);
   await b.spawnRegister('echo', () => new Echo());
