@@ -50,7 +50,7 @@ class Application {
   mode: ApplicationMode;
   readonly group = new Map<number, PID>();
   startedAt = 0;
-  /** The node that started it: this node, or the remote node that asked ('' while loaded). */
+  /** The node that started it (this node, or the remote node that asked); read while running. */
   startedBy = '' as Atom;
   reason: Error | null = null;
   /** Counts starts: a start whose generation is no longer current was overtaken by a stop. */
@@ -157,6 +157,7 @@ export class ApplicationManager {
     if (a.state === ApplicationState.Running) throw ErrApplicationRunning.with(a.spec.name);
     if (a.state !== ApplicationState.Loaded) throw ErrApplicationState.with(a.spec.name);
     a.state = ApplicationState.Running;
+    a.startedBy = startedBy;
     a.reason = null;
     a.mode = mode ?? a.spec.mode ?? ApplicationMode.Temporary;
     const gen = ++a.generation;
@@ -202,7 +203,6 @@ export class ApplicationManager {
       if (a.starting === gen) a.starting = 0;
     }
     a.startedAt = Date.now();
-    a.startedBy = startedBy;
     this.node.log.info('application %s (%s) started', a.spec.name, applicationModeString(a.mode));
     this.callback(a, 'start', () => a.behavior.start?.(a.mode));
     // Every member may have ended (cleanly) while the later ones started: the application is done.
@@ -276,7 +276,6 @@ export class ApplicationManager {
     const reason = a.reason ?? TerminateReasonNormal;
     a.state = ApplicationState.Loaded;
     a.startedAt = 0;
-    a.startedBy = '' as Atom;
     this.node.log.info('application %s (%s) stopped with reason %s', a.spec.name, applicationModeString(a.mode), reason.message);
     this.callback(a, 'terminate', () => a.behavior.terminate?.(reason));
     a.stopped();
@@ -308,7 +307,7 @@ export class ApplicationManager {
       depends: { applications: (s.depends?.applications ?? []) as Atom[], network: s.depends?.network === true },
       mode: a.mode,
       state: a.state,
-      parent: a.state === ApplicationState.Loaded ? ('' as Atom) : a.startedBy || this.node.name,
+      parent: a.state === ApplicationState.Loaded ? ('' as Atom) : a.startedBy,
       uptime: a.startedAt === 0 ? 0 : Math.floor((Date.now() - a.startedAt) / 1000),
       group: [...a.group.values()],
       tags: s.tags?.slice() ?? [],
