@@ -7,7 +7,16 @@
 
 import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { CPU_PREFIX, LIST_PREFIX, ROW_PREFIX, suiteFunction, type Report, type Row, type SuiteContext, type SuiteModule } from './lib/types.js';
+import {
+  CPU_PREFIX,
+  LIST_PREFIX,
+  ROW_PREFIX,
+  suiteFunction,
+  type Report,
+  type Row,
+  type SuiteContext,
+  type SuiteModule,
+} from './lib/types.js';
 
 function emit(line: string): void {
   writeSync(1, line + '\n');
@@ -18,7 +27,14 @@ async function main(): Promise<void> {
   if (file === undefined) throw new Error('usage: child.js run|list <suite-file> ...');
   const mod = (await import(pathToFileURL(file).href)) as SuiteModule;
   if (mode === 'list') {
-    emit(LIST_PREFIX + JSON.stringify({ scenarios: mod.scenarios ?? null, figures: mod.figures ?? [], hasSuite: suiteFunction(mod) !== undefined }));
+    emit(
+      LIST_PREFIX +
+        JSON.stringify({
+          scenarios: mod.scenarios ?? null,
+          figures: mod.figures ?? [],
+          hasSuite: suiteFunction(mod) !== undefined,
+        }),
+    );
     return;
   }
   const fn = suiteFunction(mod);

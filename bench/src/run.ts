@@ -107,8 +107,10 @@ function parseArgs(argv: string[]): Options {
     } else throw new UsageError(`unknown option ${a}\n${USAGE}`);
   }
   o.rounds = rounds ?? (o.quick ? 3 : 5);
-  if (!Number.isInteger(o.rounds) || o.rounds < 1 || !Number.isInteger(o.warmup) || o.warmup < 0) throw new UsageError('--rounds must be an integer ≥ 1 and --warmup ≥ 0');
-  if (o.spread !== undefined && (!Number.isInteger(o.spread) || o.spread < 1)) throw new UsageError('--spread must be an integer ≥ 1');
+  if (!Number.isInteger(o.rounds) || o.rounds < 1 || !Number.isInteger(o.warmup) || o.warmup < 0)
+    throw new UsageError('--rounds must be an integer ≥ 1 and --warmup ≥ 0');
+  if (o.spread !== undefined && (!Number.isInteger(o.spread) || o.spread < 1))
+    throw new UsageError('--spread must be an integer ≥ 1');
   return o;
 }
 
@@ -119,7 +121,10 @@ const indent = (prefix: string) => (line: string) => log(`${prefix}${line}`);
 function discoverSuites(): { name: string; file: string }[] {
   const files = existsSync(suitesDir) ? readdirSync(suitesDir).filter((f) => f.endsWith('.js')) : [];
   const names = files.map((f) => basename(f, '.js'));
-  const ordered = [...SUITE_ORDER.filter((n) => names.includes(n)), ...names.filter((n) => !SUITE_ORDER.includes(n)).sort()];
+  const ordered = [
+    ...SUITE_ORDER.filter((n) => names.includes(n)),
+    ...names.filter((n) => !SUITE_ORDER.includes(n)).sort(),
+  ];
   return ordered.map((name) => ({ name, file: join(suitesDir, `${name}.js`) }));
 }
 
@@ -129,7 +134,9 @@ function selected(o: Options, id: string): boolean {
 
 function childFailure(r: ChildResult): string {
   const tail = r.stderr.trim().split('\n').slice(-8).join('\n      ');
-  return r.timedOut ? `timed out after ${(r.ms / 1000).toFixed(0)} s` : `exit code ${r.code}${tail !== '' ? `:\n      ${tail}` : ''}`;
+  return r.timedOut
+    ? `timed out after ${(r.ms / 1000).toFixed(0)} s`
+    : `exit code ${r.code}${tail !== '' ? `:\n      ${tail}` : ''}`;
 }
 
 /** Busy CPU milliseconds of the whole machine (all cores) so far. */
@@ -168,7 +175,9 @@ async function waitQuiet(): Promise<void> {
     quietBudgetMs -= 300;
     if (others <= BUSY_CORES) return;
     if (performance.now() - t0 > QUIET_WAIT_MS || quietBudgetMs <= 0) {
-      log(`      (machine still busy after ${QUIET_WAIT_MS / 1000} s: ~${others.toFixed(2)} cores used by other processes; measuring anyway)`);
+      log(
+        `      (machine still busy after ${QUIET_WAIT_MS / 1000} s: ~${others.toFixed(2)} cores used by other processes; measuring anyway)`,
+      );
       return;
     }
     if (!said) log(`      (waiting for the machine to calm down: other processes use ~${others.toFixed(2)} cores)`);
@@ -212,7 +221,10 @@ async function attempt(run: (onRow: (row: Row) => void) => Promise<ChildResult>)
     rows.push(row);
     const peer = PEER_LABEL[row.peer ?? 'ergo-ts'] ?? row.peer;
     const xs = row.samples !== undefined && row.samples.length > 0 ? row.samples : [row.value];
-    const spread = xs.length > 1 ? ` (median of ${xs.length}; ${fmt(Math.min(...xs), row.unit)}…${fmt(Math.max(...xs), row.unit)})` : '';
+    const spread =
+      xs.length > 1
+        ? ` (median of ${xs.length}; ${fmt(Math.min(...xs), row.unit)}…${fmt(Math.max(...xs), row.unit)})`
+        : '';
     log(`      ${peer}: ${row.name} = ${fmtWithUnit(median(xs), row.unit)}${spread}`);
   });
   const busy = machineBusyMs() - busy0;
@@ -231,7 +243,11 @@ async function attempt(run: (onRow: (row: Row) => void) => Promise<ChildResult>)
  * Runs a child up to maxAttempts times while other processes compete for the CPU (memory figures do
  * not care, so those are never repeated), keeps the quietest attempt, and records its rows.
  */
-async function measured(results: Results, label: string, run: (onRow: (row: Row) => void) => Promise<ChildResult>): Promise<ChildResult> {
+async function measured(
+  results: Results,
+  label: string,
+  run: (onRow: (row: Row) => void) => Promise<ChildResult>,
+): Promise<ChildResult> {
   let best: Attempt | undefined;
   for (let a = 1; a <= maxAttempts; a++) {
     await waitQuiet();
@@ -241,13 +257,17 @@ async function measured(results: Results, label: string, run: (onRow: (row: Row)
     const cpuBound = at.rows.some((row) => !row.unit.startsWith('B'));
     if (at.r.code !== 0 || at.others <= BUSY_CORES || !cpuBound) break;
     const again = a < maxAttempts && quietBudgetMs > 0;
-    log(`      ⚠ other processes used ~${at.others.toFixed(2)} cores during this measurement${again ? ': measuring again' : ''}`);
+    log(
+      `      ⚠ other processes used ~${at.others.toFixed(2)} cores during this measurement${again ? ': measuring again' : ''}`,
+    );
     if (!again) break;
   }
   for (const row of best!.rows) results.add(row, best!.others);
   if (best!.others > BUSY_CORES && best!.rows.some((row) => !row.unit.startsWith('B'))) {
     results.busy.push({ what: label, otherCores: best!.others });
-    log(`      ⚠ kept the quietest attempt (other processes used ~${best!.others.toFixed(2)} cores): figures unreliable`);
+    log(
+      `      ⚠ kept the quietest attempt (other processes used ~${best!.others.toFixed(2)} cores): figures unreliable`,
+    );
   }
   return best!.r;
 }
@@ -256,22 +276,55 @@ async function measured(results: Results, label: string, run: (onRow: (row: Row)
  * Runs one suite child (one scenario and peer, or the whole suite); scenarios that ask for
  * several fresh processes (`processes`, `--spread`) run that many children one after another.
  */
-async function runJS(o: Options, results: Results, suite: string, file: string, sc: ScenarioSpec | undefined, peer: string): Promise<void> {
+async function runJS(
+  o: Options,
+  results: Results,
+  suite: string,
+  file: string,
+  sc: ScenarioSpec | undefined,
+  peer: string,
+): Promise<void> {
   const n = sc?.processes !== undefined ? (o.spread ?? sc.processes) : 1;
-  for (let i = 1; i <= n; i++) await runJSOnce(o, results, suite, file, sc, peer, n > 1 ? ` (process ${i} of ${n})` : '');
+  for (let i = 1; i <= n; i++)
+    await runJSOnce(o, results, suite, file, sc, peer, n > 1 ? ` (process ${i} of ${n})` : '');
 }
 
-async function runJSOnce(o: Options, results: Results, suite: string, file: string, sc: ScenarioSpec | undefined, peer: string, which: string): Promise<void> {
+async function runJSOnce(
+  o: Options,
+  results: Results,
+  suite: string,
+  file: string,
+  sc: ScenarioSpec | undefined,
+  peer: string,
+  which: string,
+): Promise<void> {
   const scenario = sc?.id;
   const label = `${suite}${scenario !== undefined ? `/${scenario}` : ''} [${peer}]${which}`;
   log(`  ▸ ${label}`);
   const timeoutS = sc?.timeout ?? DEFAULT_TIMEOUT_S;
   const warmup = Math.max(o.warmup, sc?.minWarmup ?? 0);
-  const args = ['--expose-gc', childPath, 'run', file, scenario ?? '-', peer, String(o.rounds), String(warmup), o.quick ? '1' : '0'];
+  const args = [
+    '--expose-gc',
+    childPath,
+    'run',
+    file,
+    scenario ?? '-',
+    peer,
+    String(o.rounds),
+    String(warmup),
+    o.quick ? '1' : '0',
+  ];
   const r = await measured(results, label, (onRow) =>
-    runChild(process.execPath, args, [ROW_PREFIX, CPU_PREFIX], timeoutS * 1000, (line) => {
-      if (line.startsWith(ROW_PREFIX)) onRow({ peer, ...(JSON.parse(line.slice(ROW_PREFIX.length)) as Row) });
-    }, indent('      | ')),
+    runChild(
+      process.execPath,
+      args,
+      [ROW_PREFIX, CPU_PREFIX],
+      timeoutS * 1000,
+      (line) => {
+        if (line.startsWith(ROW_PREFIX)) onRow({ peer, ...(JSON.parse(line.slice(ROW_PREFIX.length)) as Row) });
+      },
+      indent('      | '),
+    ),
   );
   for (const l of r.stderr.trim().split('\n')) if (r.code === 0 && l.trim() !== '') log(`      ! ${l}`);
   if (r.code !== 0) {
@@ -290,19 +343,36 @@ const ERLANG_PEERS: { peer: string; flags: string[] }[] = [
   { peer: 'erlang-1', flags: ['+S', '1'] },
 ];
 
-async function runErl(o: Options, info: ErlangInfo, results: Results, suite: string, sc: ScenarioSpec, peer: string, flags: string[]): Promise<void> {
+async function runErl(
+  o: Options,
+  info: ErlangInfo,
+  results: Results,
+  suite: string,
+  sc: ScenarioSpec,
+  peer: string,
+  flags: string[],
+): Promise<void> {
   const spec = sc.erlang!;
   const label = `${suite}/${sc.id} [${peer}]`;
   log(`  ▸ ${label}`);
   const r = await measured(results, label, (onRow) =>
-    runErlang(info, spec, o.rounds, Math.max(o.warmup, sc.minWarmup ?? 0), [...o.erlFlags, ...flags], (sc.timeout ?? DEFAULT_TIMEOUT_S) * 1000, (er) => {
-      const target = spec.rows[er.id];
-      if (target === undefined) {
-        log(`      ! Erlang printed an unknown id '${er.id}'`);
-        return;
-      }
-      onRow({ ...target, peer, value: median(er.samples), samples: er.samples, note: er.note });
-    }, indent('      | ')),
+    runErlang(
+      info,
+      spec,
+      o.rounds,
+      Math.max(o.warmup, sc.minWarmup ?? 0),
+      [...o.erlFlags, ...flags],
+      (sc.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+      (er) => {
+        const target = spec.rows[er.id];
+        if (target === undefined) {
+          log(`      ! Erlang printed an unknown id '${er.id}'`);
+          return;
+        }
+        onRow({ ...target, peer, value: median(er.samples), samples: er.samples, note: er.note });
+      },
+      indent('      | '),
+    ),
   );
   const errors = r.lines.filter((l) => l.startsWith('@@error'));
   if (r.code !== 0 || errors.length > 0) {
@@ -313,17 +383,43 @@ async function runErl(o: Options, info: ErlangInfo, results: Results, suite: str
 }
 
 /** Runs the Go Ergo peer of a scenario with GOMAXPROCS=`procs` (a fresh ergo-bench process). */
-async function runGoPeer(o: Options, info: GoInfo, results: Results, suite: string, sc: ScenarioSpec, peer: string, procs: number): Promise<void> {
+async function runGoPeer(
+  o: Options,
+  info: GoInfo,
+  results: Results,
+  suite: string,
+  sc: ScenarioSpec,
+  peer: string,
+  procs: number,
+): Promise<void> {
   const spec = sc.go!;
   const label = `${suite}/${sc.id} [${peer}, GOMAXPROCS=${procs}]`;
   log(`  ▸ ${label}`);
   const r = await measured(results, label, (onRow) =>
-    runGo(info, spec, procs, o.rounds, Math.max(o.warmup, sc.minWarmup ?? 0), (sc.timeout ?? DEFAULT_TIMEOUT_S) * 1000, (g) => {
-      if (g.unit !== spec.unit) log(`      ! ergo-bench reported ${g.scenario} in ${g.unit}, the row is in ${spec.unit}`);
-      const row: Row = { group: spec.group, name: spec.name, unit: spec.unit, peer, value: g.median, samples: g.samples, note: g.note };
-      if (spec.better !== undefined) row.better = spec.better;
-      onRow(row);
-    }, indent('      | ')),
+    runGo(
+      info,
+      spec,
+      procs,
+      o.rounds,
+      Math.max(o.warmup, sc.minWarmup ?? 0),
+      (sc.timeout ?? DEFAULT_TIMEOUT_S) * 1000,
+      (g) => {
+        if (g.unit !== spec.unit)
+          log(`      ! ergo-bench reported ${g.scenario} in ${g.unit}, the row is in ${spec.unit}`);
+        const row: Row = {
+          group: spec.group,
+          name: spec.name,
+          unit: spec.unit,
+          peer,
+          value: g.median,
+          samples: g.samples,
+          note: g.note,
+        };
+        if (spec.better !== undefined) row.better = spec.better;
+        onRow(row);
+      },
+      indent('      | '),
+    ),
   );
   const errors = r.lines.filter((l) => l.includes('"type":"error"'));
   if (r.code !== 0 || errors.length > 0) {
@@ -336,7 +432,14 @@ async function runGoPeer(o: Options, info: GoInfo, results: Results, suite: stri
 /** Prints the suite/scenario ids (what --only matches) and who runs them. */
 async function listScenarios(o: Options, suites: { name: string; file: string }[]): Promise<void> {
   for (const { name, file } of suites) {
-    const listing = await runChild(process.execPath, [childPath, 'list', file], [LIST_PREFIX], 60_000, () => {}, indent('      | '));
+    const listing = await runChild(
+      process.execPath,
+      [childPath, 'list', file],
+      [LIST_PREFIX],
+      60_000,
+      () => {},
+      indent('      | '),
+    );
     if (listing.code !== 0 || listing.lines.length === 0) {
       log(`${name}: not available (${childFailure(listing)})`);
       continue;
@@ -347,7 +450,11 @@ async function listScenarios(o: Options, suites: { name: string; file: string }[
       continue;
     }
     for (const sc of list.scenarios) {
-      const who = [...(sc.peers ?? ['ergo-ts']), ...(sc.erlang !== undefined ? ['erlang', 'erlang-1'] : []), ...(sc.go !== undefined ? ['go', 'go-1'] : [])];
+      const who = [
+        ...(sc.peers ?? ['ergo-ts']),
+        ...(sc.erlang !== undefined ? ['erlang', 'erlang-1'] : []),
+        ...(sc.go !== undefined ? ['go', 'go-1'] : []),
+      ];
       const procs = sc.processes !== undefined ? `, ${o.spread ?? sc.processes} fresh processes` : '';
       log(`${`${name}/${sc.id}`.padEnd(34)} ${who.map((p) => PEER_LABEL[p] ?? p).join(', ')}${procs}`);
     }
@@ -370,15 +477,30 @@ async function main(): Promise<void> {
 
   const cpu = cpus();
   log(`ergo-ts benchmarks — ${new Date().toISOString()}`);
-  log(`machine: ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${platform()} ${osRelease()}`);
-  log(`node ${process.version} (V8 ${process.versions.v8}); every scenario runs in a fresh child process (--expose-gc)`);
-  log(`figures: median of ${o.rounds} measured rounds after ${o.warmup} warm-up round(s) (no forced GC between rounds: steady state)`);
-  if (o.noWait) log(`busy-machine guard off (--no-wait): each child runs once; a measurement during which other processes use > ${BUSY_CORES} cores is flagged "!"`);
-  else log(`busy-machine guard: a measurement during which other processes use > ${BUSY_CORES} cores is flagged and repeated (up to ${maxAttempts} attempts, quietest kept)`);
+  log(
+    `machine: ${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ${platform()} ${osRelease()}`,
+  );
+  log(
+    `node ${process.version} (V8 ${process.versions.v8}); every scenario runs in a fresh child process (--expose-gc)`,
+  );
+  log(
+    `figures: median of ${o.rounds} measured rounds after ${o.warmup} warm-up round(s) (no forced GC between rounds: steady state)`,
+  );
+  if (o.noWait)
+    log(
+      `busy-machine guard off (--no-wait): each child runs once; a measurement during which other processes use > ${BUSY_CORES} cores is flagged "!"`,
+    );
+  else
+    log(
+      `busy-machine guard: a measurement during which other processes use > ${BUSY_CORES} cores is flagged and repeated (up to ${maxAttempts} attempts, quietest kept)`,
+    );
 
   let erl: ErlangInfo = { available: false, reason: 'disabled with --no-erlang' };
   if (o.erlang) erl = prepareErlang(join(benchDir, 'erlang'), join(tmpDir, 'erlang-beam'), o.erlFlags);
-  if (erl.available) log(`Erlang/OTP ${erl.release}: ${erl.schedulers} scheduler(s)${o.erlFlags.length > 0 ? ` (erl ${o.erlFlags.join(' ')})` : ''}; erl start-up is not timed (the scripts time themselves)`);
+  if (erl.available)
+    log(
+      `Erlang/OTP ${erl.release}: ${erl.schedulers} scheduler(s)${o.erlFlags.length > 0 ? ` (erl ${o.erlFlags.join(' ')})` : ''}; erl start-up is not timed (the scripts time themselves)`,
+    );
   else {
     log(`Erlang skipped: ${erl.reason}`);
     results.skipped.push({ what: 'erlang', detail: erl.reason ?? '' });
@@ -386,7 +508,10 @@ async function main(): Promise<void> {
   if (!o.nact) results.skipped.push({ what: 'nact', detail: 'disabled with --no-nact' });
   let go: GoInfo = { available: false, reason: 'disabled with --no-go' };
   if (o.go) go = prepareGo(repoRoot);
-  if (go.available) log(`Go Ergo: ${relative(process.cwd(), go.bin!) || go.bin}, columns GOMAXPROCS=${GO_PEERS.map((g) => g.procs).join(' and ')}; each scenario in a fresh ergo-bench process (it times itself)`);
+  if (go.available)
+    log(
+      `Go Ergo: ${relative(process.cwd(), go.bin!) || go.bin}, columns GOMAXPROCS=${GO_PEERS.map((g) => g.procs).join(' and ')}; each scenario in a fresh ergo-bench process (it times itself)`,
+    );
   else {
     log(`Go Ergo skipped: ${go.reason}`);
     results.skipped.push({ what: 'go', detail: go.reason ?? '' });
@@ -401,7 +526,14 @@ async function main(): Promise<void> {
   }
 
   for (const { name, file } of suites) {
-    const listing = await runChild(process.execPath, [childPath, 'list', file], [LIST_PREFIX], 60_000, () => {}, indent('      | '));
+    const listing = await runChild(
+      process.execPath,
+      [childPath, 'list', file],
+      [LIST_PREFIX],
+      60_000,
+      () => {},
+      indent('      | '),
+    );
     if (listing.code !== 0 || listing.lines.length === 0) {
       const detail = childFailure(listing);
       if (selected(o, name)) {
@@ -410,7 +542,11 @@ async function main(): Promise<void> {
       }
       continue;
     }
-    const list = JSON.parse(listing.lines[0]!.slice(LIST_PREFIX.length)) as { scenarios: ScenarioSpec[] | null; figures: FigureSpec[]; hasSuite: boolean };
+    const list = JSON.parse(listing.lines[0]!.slice(LIST_PREFIX.length)) as {
+      scenarios: ScenarioSpec[] | null;
+      figures: FigureSpec[];
+      hasSuite: boolean;
+    };
     addFigures(list.figures);
     if (!list.hasSuite) {
       if (selected(o, name)) results.failures.push({ what: `${name} suite`, detail: 'exports no *Suite function' });
@@ -426,12 +562,14 @@ async function main(): Promise<void> {
     if (todo.length === 0) continue;
     log(`\n● ${name}`);
     for (const sc of todo) {
-      for (const row of Object.values(sc.erlang?.rows ?? {})) for (const e of ERLANG_PEERS) results.expect(row.group, e.peer);
+      for (const row of Object.values(sc.erlang?.rows ?? {}))
+        for (const e of ERLANG_PEERS) results.expect(row.group, e.peer);
       for (const peer of sc.peers ?? ['ergo-ts']) {
         if (peer === 'nact' && !o.nact) continue;
         await runJS(o, results, name, file, sc, peer);
       }
-      if (sc.erlang !== undefined && erl.available) for (const e of ERLANG_PEERS) await runErl(o, erl, results, name, sc, e.peer, e.flags);
+      if (sc.erlang !== undefined && erl.available)
+        for (const e of ERLANG_PEERS) await runErl(o, erl, results, name, sc, e.peer, e.flags);
       if (sc.go !== undefined) {
         for (const g of GO_PEERS) results.expect(sc.go.group, g.peer);
         if (!go.available) continue;
@@ -447,30 +585,55 @@ async function main(): Promise<void> {
 
   const seconds = (performance.now() - t0) / 1000;
   log('\n════════ results ════════');
-  log(`figures: median of ${o.rounds} rounds after ${o.warmup} warm-up (more where a scenario asks for it); "vs X" = ergo-ts ÷ X (for ↓ rows lower is better, so < 1 favours ergo-ts)`);
+  log(
+    `figures: median of ${o.rounds} rounds after ${o.warmup} warm-up (more where a scenario asks for it); "vs X" = ergo-ts ÷ X (for ↓ rows lower is better, so < 1 favours ergo-ts)`,
+  );
   log('"met": ergo-ts meets the target in this run ("?": the target names a peer that was not measured)');
-  if (results.busy.length > 0) log(`"!" after a figure: other processes used > ${BUSY_CORES} cores while it was measured — unreliable`);
+  if (results.busy.length > 0)
+    log(`"!" after a figure: other processes used > ${BUSY_CORES} cores while it was measured — unreliable`);
   for (const l of renderResults(results)) log(l);
   log('');
   if (!erl.available) log(`Erlang column empty: ${erl.reason}`);
-  else log(`"Erlang": the VM's default, ${erl.schedulers} scheduler(s) (one per core); "Erlang +S1": erl +S 1, one scheduler. ergo-ts and nact use one thread.`);
+  else
+    log(
+      `"Erlang": the VM's default, ${erl.schedulers} scheduler(s) (one per core); "Erlang +S1": erl +S 1, one scheduler. ergo-ts and nact use one thread.`,
+    );
   if (!go.available) log(`Go Ergo columns empty: ${go.reason}`);
-  else log(`"Go Ergo": ergo-bench (Go Ergo 3.2) with GOMAXPROCS=${GO_PEERS[0]!.procs}; "Go Ergo P1": GOMAXPROCS=1, the like-for-like match for single-threaded ergo-ts.`);
+  else
+    log(
+      `"Go Ergo": ergo-bench (Go Ergo 3.2) with GOMAXPROCS=${GO_PEERS[0]!.procs}; "Go Ergo P1": GOMAXPROCS=1, the like-for-like match for single-threaded ergo-ts.`,
+    );
   for (const s of results.skipped) if (s.what !== 'erlang' && s.what !== 'go') log(`skipped: ${s.what}: ${s.detail}`);
   for (const f of results.failures) log(`FAILED: ${f.what}: ${f.detail}`);
   if (results.busy.length > 0) {
     const shown = results.busy.slice(0, 12).map((b) => `${b.what} ${b.otherCores.toFixed(2)}`);
-    const more = results.busy.length > shown.length ? `, … ${results.busy.length - shown.length} more (all in the JSON, "busy")` : '';
-    log(`⚠ the machine was busy during ${results.busy.length} measurement(s) (other processes used > ${BUSY_CORES} cores): ${shown.join(', ')}${more}`);
+    const more =
+      results.busy.length > shown.length
+        ? `, … ${results.busy.length - shown.length} more (all in the JSON, "busy")`
+        : '';
+    log(
+      `⚠ the machine was busy during ${results.busy.length} measurement(s) (other processes used > ${BUSY_CORES} cores): ${shown.join(', ')}${more}`,
+    );
     log('  rerun them on a quiet machine (e.g. npm run bench -- --only=<suite/scenario>) before drawing conclusions');
   } else log('machine quiet: no other process used more than 0.25 cores during any measurement');
 
   const json = resultsJSON(results, {
     date: new Date().toISOString(),
     seconds,
-    machine: { cpu: cpu[0]?.model, cores: cpu.length, memoryGiB: totalmem() / 2 ** 30, os: `${platform()} ${osRelease()}`, node: process.version, v8: process.versions.v8 },
-    erlang: erl.available ? { available: true, release: erl.release, schedulers: erl.schedulers, flags: o.erlFlags } : { available: false, reason: erl.reason },
-    go: go.available ? { available: true, bin: go.bin, gomaxprocs: GO_PEERS.map((g) => g.procs) } : { available: false, reason: go.reason },
+    machine: {
+      cpu: cpu[0]?.model,
+      cores: cpu.length,
+      memoryGiB: totalmem() / 2 ** 30,
+      os: `${platform()} ${osRelease()}`,
+      node: process.version,
+      v8: process.versions.v8,
+    },
+    erlang: erl.available
+      ? { available: true, release: erl.release, schedulers: erl.schedulers, flags: o.erlFlags }
+      : { available: false, reason: erl.reason },
+    go: go.available
+      ? { available: true, bin: go.bin, gomaxprocs: GO_PEERS.map((g) => g.procs) }
+      : { available: false, reason: go.reason },
     options: { rounds: o.rounds, warmup: o.warmup, quick: o.quick, only: o.only, spread: o.spread ?? null },
     methodology:
       'each scenario and peer in a fresh process; figure = median of the measured rounds after warm-up (spread rows: median of the per-process medians); no forced GC between rounds; Erlang scripts and ergo-bench time themselves inside their process; a measurement during which other processes used > 0.25 cores is repeated (quietest attempt kept) and flagged in `busy`',
@@ -482,6 +645,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((e: unknown) => {
-  process.stderr.write(`${e instanceof UsageError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.stderr.write(
+    `${e instanceof UsageError ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+  );
   process.exit(1);
 });

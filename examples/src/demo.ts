@@ -37,7 +37,12 @@ const after = await waitFor(() => {
     return undefined;
   }
 });
-node.log.info('worker1 healed: %s → %s, jobs so far %d', before.toString(), after.toString(), await node.call('worker1', 'jobs'));
+node.log.info(
+  'worker1 healed: %s → %s, jobs so far %d',
+  before.toString(),
+  after.toString(),
+  await node.call('worker1', 'jobs'),
+);
 
 node.log.info('counter: %s', await node.call(counter, 'stop'));
 node.log.info('processes: %d, names: %d', node.info().processesTotal, node.info().registeredNames);

@@ -6,8 +6,25 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Event, LogLevel, MessageDownProcessID, MessageEvent, PID, ProcessID, TerminateReasonNormal, TerminateReasonPanic } from 'ergo-ts';
-import { anyPID, satisfies, spawnTest, startTestNode, structureMatching, waitFor, waitForTermination } from 'ergo-ts/testing';
+import {
+  Event,
+  LogLevel,
+  MessageDownProcessID,
+  MessageEvent,
+  PID,
+  ProcessID,
+  TerminateReasonNormal,
+  TerminateReasonPanic,
+} from 'ergo-ts';
+import {
+  anyPID,
+  satisfies,
+  spawnTest,
+  startTestNode,
+  structureMatching,
+  waitFor,
+  waitForTermination,
+} from 'ergo-ts/testing';
 
 import { Counter, Ticker, Watcher, Worker, WorkerSupervisor } from './demo_actors.js';
 
@@ -41,14 +58,21 @@ describe('demo actors, unit-tested with ergo-ts/testing', () => {
     ticker
       .shouldSendEvent()
       .named('prices')
-      .message(structureMatching(undefined, { price: satisfies((p: number) => Number.isInteger(p) && p >= 95 && p <= 105, 'a price within 5 of 100') }))
+      .message(
+        structureMatching(undefined, {
+          price: satisfies((p: number) => Number.isInteger(p) && p >= 95 && p <= 105, 'a price within 5 of 100'),
+        }),
+      )
       .once();
   });
 
   test('Watcher: subscribes to prices and the counter, logs updates and downs', async () => {
     const watcher = await spawnTest(Watcher);
     const prices = new Event('prices', watcher.node.name);
-    watcher.node.setEventBuffer(prices, [new MessageEvent(prices, 1n, { price: 99 }), new MessageEvent(prices, 2n, { price: 101 })]);
+    watcher.node.setEventBuffer(prices, [
+      new MessageEvent(prices, 1n, { price: 99 }),
+      new MessageEvent(prices, 2n, { price: 101 }),
+    ]);
 
     await watcher.deliverSelfMessages(); // its 'subscribe'
     watcher.shouldMonitor().target(prices).once();
@@ -75,7 +99,13 @@ describe('demo actors, unit-tested with ergo-ts/testing', () => {
 
   test('WorkerSupervisor: starts both workers linked, reports starts, restarts a crashed one', async () => {
     const sup = await spawnTest(WorkerSupervisor);
-    const first1 = sup.shouldSpawn().factory(Worker).register('worker1').args(1).options(structureMatching(undefined, { linkParent: true, linkChild: true })).once();
+    const first1 = sup
+      .shouldSpawn()
+      .factory(Worker)
+      .register('worker1')
+      .args(1)
+      .options(structureMatching(undefined, { linkParent: true, linkChild: true }))
+      .once();
     sup.shouldSpawn().factory(Worker).register('worker2').args(2).once();
 
     await sup.deliverSelfMessages(); // the child-start notices it sent itself

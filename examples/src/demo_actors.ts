@@ -72,7 +72,8 @@ export class Watcher extends Actor {
       this.log.info('subscribed to prices (%d buffered)', history.length);
       return;
     }
-    if (message instanceof MessageDownProcessID) this.log.info('watched process %s went down: %s', message.processID.name, message.reason.message);
+    if (message instanceof MessageDownProcessID)
+      this.log.info('watched process %s went down: %s', message.processID.name, message.reason.message);
   }
 }
 

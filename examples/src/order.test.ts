@@ -30,9 +30,13 @@ test('an order is paid with the discount, retrying a failed payment', async () =
   order.shouldSendAfter().to(order.pid).delay(1000).once();
   order.shouldNotTerminate().assert();
 
-  order.advanceTime(1000);             // the retry timer fires on the test clock...
-  await order.deliverSelfMessages();   // ...and its message reaches the actor
+  order.advanceTime(1000); // the retry timer fires on the test clock...
+  await order.deliverSelfMessages(); // ...and its message reaches the actor
   order.shouldSend().to(customer).message(new Paid('A-1', 22)).once();
-  order.shouldSend().to(customer).message(structureMatching(Paid, { total: satisfies((t: number) => t < 25) })).once();
+  order
+    .shouldSend()
+    .to(customer)
+    .message(structureMatching(Paid, { total: satisfies((t: number) => t < 25) }))
+    .once();
   order.shouldTerminate().withReason(TerminateReasonNormal).once();
 });

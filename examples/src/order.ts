@@ -4,11 +4,17 @@
 import { Actor, Stop, TerminateReasonNormal, type PID, type Ref } from 'ergo-ts';
 
 export class AddItem {
-  constructor(readonly sku: string, readonly price: number) {}
+  constructor(
+    readonly sku: string,
+    readonly price: number,
+  ) {}
 }
 export class Pay {}
 export class Paid {
-  constructor(readonly orderID: string, readonly total: number) {}
+  constructor(
+    readonly orderID: string,
+    readonly total: number,
+  ) {}
 }
 
 export class Order extends Actor {

@@ -3,9 +3,15 @@ import { startNode, Actor, type PID, type Ref } from 'ergo-ts';
 
 class Counter extends Actor {
   count = 0;
-  override init(start: number) { this.count = start; }
-  override handleMessage(from: PID, msg: unknown) { if (msg === 'inc') this.count++; }
-  override handleCall(from: PID, ref: Ref, req: unknown) { if (req === 'get') return this.count; }
+  override init(start: number) {
+    this.count = start;
+  }
+  override handleMessage(from: PID, msg: unknown) {
+    if (msg === 'inc') this.count++;
+  }
+  override handleCall(from: PID, ref: Ref, req: unknown) {
+    if (req === 'get') return this.count;
+  }
 }
 
 const node = await startNode('demo@localhost');

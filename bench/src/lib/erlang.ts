@@ -33,14 +33,26 @@ export interface ErlangRow {
 export function prepareErlang(srcDir: string, beamDir: string, flags: string[]): ErlangInfo {
   const probe = spawnSync(
     'erl',
-    [...flags, '-noshell', '-eval', 'io:format("~s ~b~n", [erlang:system_info(otp_release), erlang:system_info(schedulers_online)]), halt().'],
+    [
+      ...flags,
+      '-noshell',
+      '-eval',
+      'io:format("~s ~b~n", [erlang:system_info(otp_release), erlang:system_info(schedulers_online)]), halt().',
+    ],
     { encoding: 'utf8', timeout: 30_000 },
   );
   if (probe.error !== undefined) {
     const code = (probe.error as NodeJS.ErrnoException).code;
-    return { available: false, reason: code === 'ENOENT' ? '`erl` is not on PATH (install Erlang/OTP, e.g. Debian package erlang-base)' : `erl failed to start: ${probe.error.message}` };
+    return {
+      available: false,
+      reason:
+        code === 'ENOENT'
+          ? '`erl` is not on PATH (install Erlang/OTP, e.g. Debian package erlang-base)'
+          : `erl failed to start: ${probe.error.message}`,
+    };
   }
-  if (probe.status !== 0) return { available: false, reason: `erl exited with ${probe.status}: ${probe.stderr.trim()}` };
+  if (probe.status !== 0)
+    return { available: false, reason: `erl exited with ${probe.status}: ${probe.stderr.trim()}` };
   const [release, schedulers] = probe.stdout.trim().split(/\s+/);
   let sources: string[];
   try {
@@ -50,10 +62,16 @@ export function prepareErlang(srcDir: string, beamDir: string, flags: string[]):
   }
   rmSync(beamDir, { recursive: true, force: true });
   mkdirSync(beamDir, { recursive: true });
-  const c = spawnSync('erlc', ['-o', beamDir, ...sources.map((f) => join(srcDir, f))], { encoding: 'utf8', timeout: 120_000 });
+  const c = spawnSync('erlc', ['-o', beamDir, ...sources.map((f) => join(srcDir, f))], {
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
   if (c.error !== undefined) {
     const code = (c.error as NodeJS.ErrnoException).code;
-    return { available: false, reason: code === 'ENOENT' ? '`erl` is installed but `erlc` is not on PATH' : `erlc failed: ${c.error.message}` };
+    return {
+      available: false,
+      reason: code === 'ENOENT' ? '`erl` is installed but `erlc` is not on PATH' : `erlc failed: ${c.error.message}`,
+    };
   }
   if (c.status !== 0) return { available: false, reason: `erlc failed: ${(c.stdout + c.stderr).trim()}` };
   return { available: true, release, schedulers: Number(schedulers), beamDir };
@@ -85,7 +103,14 @@ export function runErlang(
     String(warmup),
     ...(spec.args ?? []).map(String),
   ];
-  return runChild('erl', args, [ERL_PREFIX, ERL_ERROR_PREFIX, CPU_PREFIX], timeoutMs, (line) => {
-    if (line.startsWith(ERL_PREFIX)) onRow(JSON.parse(line.slice(ERL_PREFIX.length)) as ErlangRow);
-  }, echo);
+  return runChild(
+    'erl',
+    args,
+    [ERL_PREFIX, ERL_ERROR_PREFIX, CPU_PREFIX],
+    timeoutMs,
+    (line) => {
+      if (line.startsWith(ERL_PREFIX)) onRow(JSON.parse(line.slice(ERL_PREFIX.length)) as ErlangRow);
+    },
+    echo,
+  );
 }

@@ -49,17 +49,30 @@ export interface GoSummary {
 /** Finds ergo-bench ($ERGO_BENCH_BIN, else `<repoRoot>/../shared/peers/ergo-bench/ergo-bench`) and lists its scenarios. */
 export function prepareGo(repoRoot: string): GoInfo {
   const fromEnv = process.env[GO_BENCH_ENV];
-  const bin = fromEnv !== undefined && fromEnv !== '' ? resolve(fromEnv) : join(repoRoot, '..', 'shared', 'peers', 'ergo-bench', 'ergo-bench');
-  const where = fromEnv !== undefined && fromEnv !== '' ? `$${GO_BENCH_ENV}=${bin}` : `${bin} (set $${GO_BENCH_ENV} to use another path)`;
+  const bin =
+    fromEnv !== undefined && fromEnv !== ''
+      ? resolve(fromEnv)
+      : join(repoRoot, '..', 'shared', 'peers', 'ergo-bench', 'ergo-bench');
+  const where =
+    fromEnv !== undefined && fromEnv !== ''
+      ? `$${GO_BENCH_ENV}=${bin}`
+      : `${bin} (set $${GO_BENCH_ENV} to use another path)`;
   try {
     accessSync(bin, constants.X_OK);
   } catch {
     return { available: false, reason: `ergo-bench not found or not executable: ${where}` };
   }
   const probe = spawnSync(bin, ['-list'], { encoding: 'utf8', timeout: 30_000 });
-  if (probe.error !== undefined) return { available: false, reason: `ergo-bench failed to start (${where}): ${probe.error.message}` };
-  if (probe.status !== 0) return { available: false, reason: `ergo-bench -list exited with ${probe.status}: ${probe.stderr.trim()}` };
-  const scenarios = new Set(probe.stdout.split('\n').map((l) => l.trim().split(/\s+/)[0]!).filter((id) => id !== ''));
+  if (probe.error !== undefined)
+    return { available: false, reason: `ergo-bench failed to start (${where}): ${probe.error.message}` };
+  if (probe.status !== 0)
+    return { available: false, reason: `ergo-bench -list exited with ${probe.status}: ${probe.stderr.trim()}` };
+  const scenarios = new Set(
+    probe.stdout
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/)[0]!)
+      .filter((id) => id !== ''),
+  );
   if (scenarios.size === 0) return { available: false, reason: `ergo-bench -list printed no scenarios (${where})` };
   return { available: true, bin, scenarios };
 }
@@ -80,10 +93,26 @@ export function runGo(
 ): Promise<ChildResult> {
   const r = Math.min(rounds, spec.maxRounds ?? rounds);
   const w = Math.min(warmup, spec.maxWarmup ?? warmup);
-  const args = [`-s=${spec.scenario}`, `-procs=${procs}`, '-fresh=false', `-rounds=${r}`, `-warmup=${w}`, `-timeout=${Math.max(1, Math.floor(timeoutMs / 1000))}s`];
+  const args = [
+    `-s=${spec.scenario}`,
+    `-procs=${procs}`,
+    '-fresh=false',
+    `-rounds=${r}`,
+    `-warmup=${w}`,
+    `-timeout=${Math.max(1, Math.floor(timeoutMs / 1000))}s`,
+  ];
   const env = { ...process.env, GOMAXPROCS: String(procs) };
-  return runChild(info.bin!, args, [GO_PREFIX], timeoutMs, (line) => {
-    const o = JSON.parse(line) as { type: string };
-    if (o.type === 'summary') onSummary(o as GoSummary);
-  }, echo, undefined, env);
+  return runChild(
+    info.bin!,
+    args,
+    [GO_PREFIX],
+    timeoutMs,
+    (line) => {
+      const o = JSON.parse(line) as { type: string };
+      if (o.type === 'summary') onSummary(o as GoSummary);
+    },
+    echo,
+    undefined,
+    env,
+  );
 }

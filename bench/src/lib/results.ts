@@ -65,7 +65,13 @@ export class Results {
     const key = `${row.group}|${row.name}`;
     let e = this.entries.get(key);
     if (e === undefined) {
-      e = { group: row.group, name: row.name, unit: row.unit, better: row.better ?? targetOf(row.group, row.name)?.better ?? 'higher', figures: new Map() };
+      e = {
+        group: row.group,
+        name: row.name,
+        unit: row.unit,
+        better: row.better ?? targetOf(row.group, row.name)?.better ?? 'higher',
+        figures: new Map(),
+      };
       this.entries.set(key, e);
     }
     if (row.better !== undefined) e.better = row.better;
@@ -83,7 +89,10 @@ export class Results {
       min: Math.min(...r.samples),
       max: Math.max(...r.samples),
       note: r.notes.length > 0 ? r.notes.join('; ') : undefined,
-      otherCores: otherCores !== undefined ? Math.max(otherCores, e.figures.get(peer)?.otherCores ?? 0) : e.figures.get(peer)?.otherCores,
+      otherCores:
+        otherCores !== undefined
+          ? Math.max(otherCores, e.figures.get(peer)?.otherCores ?? 0)
+          : e.figures.get(peer)?.otherCores,
     };
     e.figures.set(peer, f);
     return f;
@@ -101,7 +110,11 @@ export class Results {
     const seen = new Set<string>(this.expected.get(group) ?? []);
     for (const e of this.entries.values()) if (e.group === group) for (const p of e.figures.keys()) seen.add(p);
     seen.delete('ergo-ts');
-    return ['ergo-ts', ...PEER_ORDER.filter((p) => seen.has(p)), ...[...seen].filter((p) => !PEER_ORDER.includes(p)).sort()];
+    return [
+      'ergo-ts',
+      ...PEER_ORDER.filter((p) => seen.has(p)),
+      ...[...seen].filter((p) => !PEER_ORDER.includes(p)).sort(),
+    ];
   }
 
   /** Group names in first-reported order. */
@@ -238,7 +251,10 @@ export function renderResults(results: Results): string[] {
         e.unit,
         ...peers.map((p) => {
           const f = e.figures.get(p);
-          return fmt(f?.value, e.unit) + (f !== undefined && (f.otherCores ?? 0) > BUSY_CORES && !isBytes(e.unit) ? ' !' : '');
+          return (
+            fmt(f?.value, e.unit) +
+            (f !== undefined && (f.otherCores ?? 0) > BUSY_CORES && !isBytes(e.unit) ? ' !' : '')
+          );
         }),
         ...others.map((p) => fmtRatio(ratio(e, p))),
         t === undefined ? '—' : targetText(t, e.unit),
@@ -283,7 +299,9 @@ export function resultsJSON(results: Results, meta: Record<string, unknown>): un
         unit: e.unit,
         better: e.better,
         figures: Object.fromEntries([...e.figures.entries()].map(([p, f]) => [p, f])),
-        ratios: Object.fromEntries(peers.filter((p) => p !== 'ergo-ts' && e.figures.has(p)).map((p) => [p, ratio(e, p) ?? null])),
+        ratios: Object.fromEntries(
+          peers.filter((p) => p !== 'ergo-ts' && e.figures.has(p)).map((p) => [p, ratio(e, p) ?? null]),
+        ),
         target: t ?? null,
         vsTarget: t !== undefined && ergo !== undefined ? ergo / t.value : null,
         met: met(e, t) ?? null,

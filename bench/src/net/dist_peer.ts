@@ -51,7 +51,13 @@ process.on('message', (m: { cmd: string; producer?: string; port?: number; event
   void (async () => {
     if (m.cmd === 'subscribe') {
       const v = { name: '', release: '' };
-      node.network().addRoute(m.producer!.replace(/[.$]/g, '\\$&'), { route: { host: '127.0.0.1', port: m.port!, tls: false, handshakeVersion: v, protoVersion: v } }, 0);
+      node
+        .network()
+        .addRoute(
+          m.producer!.replace(/[.$]/g, '\\$&'),
+          { route: { host: '127.0.0.1', port: m.port!, tls: false, handshakeVersion: v, protoVersion: v } },
+          0,
+        );
       expected = m.k!;
       // Connected first: requests made while dialling wait in a bounded queue (dialQueueLimit).
       await node.network().getNode(m.producer!);

@@ -17,7 +17,17 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Actor, Event, MessageDownPID, PID, startNode, type Atom, type MessageEvent, type Node, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  Event,
+  MessageDownPID,
+  PID,
+  startNode,
+  type Atom,
+  type MessageEvent,
+  type Node,
+  type Ref,
+} from 'ergo-ts';
 import { deferred, rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -73,7 +83,12 @@ function route(port: number) {
 
 async function mainNode(peers: { name: string; port: number }[]): Promise<Node> {
   return startNode(`distbench${process.pid}@localhost`, {
-    network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null, routes: peers.map((p) => ({ match: p.name.replace(/[.$]/g, '\\$&'), route: route(p.port) })) },
+    network: {
+      cookie: 'bench',
+      acceptors: [{ port: 0 }],
+      registrar: null,
+      routes: peers.map((p) => ({ match: p.name.replace(/[.$]/g, '\\$&'), route: route(p.port) })),
+    },
     log: { defaultLogger: { disable: true } },
   });
 }
@@ -139,7 +154,18 @@ async function pubsub(report: Report, c: SuiteContext): Promise<void> {
       await d.promise;
       return performance.now() - t0;
     });
-    reportSamples(report, { group: G_DIST, name: N_PUBSUB, unit: 'ms', better: 'lower', peer: 'local', note: `${subs / 1e3}K subscribers on the producer's node` }, s);
+    reportSamples(
+      report,
+      {
+        group: G_DIST,
+        name: N_PUBSUB,
+        unit: 'ms',
+        better: 'lower',
+        peer: 'local',
+        note: `${subs / 1e3}K subscribers on the producer's node`,
+      },
+      s,
+    );
     await node.stopForce();
     return;
   }
@@ -150,7 +176,8 @@ async function pubsub(report: Report, c: SuiteContext): Promise<void> {
     const prod = await node.spawn(() => new Producer());
     await node.call(prod, 'register');
     const port = Number(node.network().acceptors()[0]!.info().interface.split(':').pop());
-    for (const p of peers) p.child.send({ cmd: 'subscribe', producer: node.name, port, event: 'bench_event', k: perNode });
+    for (const p of peers)
+      p.child.send({ cmd: 'subscribe', producer: node.name, port, event: 'bench_event', k: perNode });
     await Promise.all(peers.map((p) => p.next('subscribed')));
     let messages = 0;
     const s = await runRounds(c, async () => {
@@ -165,7 +192,13 @@ async function pubsub(report: Report, c: SuiteContext): Promise<void> {
     });
     reportSamples(
       report,
-      { group: G_DIST, name: N_PUBSUB, unit: 'ms', better: 'lower', note: `${(perNode * NODES) / 1e3}K subscribers over ${NODES} node processes; network messages per publish: ${messages} (one per subscribing node)` },
+      {
+        group: G_DIST,
+        name: N_PUBSUB,
+        unit: 'ms',
+        better: 'lower',
+        note: `${(perNode * NODES) / 1e3}K subscribers over ${NODES} node processes; network messages per publish: ${messages} (one per subscribing node)`,
+      },
       s,
     );
   } finally {
@@ -178,7 +211,8 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
   const k = c.quick ? MONITORS / 4 : MONITORS;
   let node: Node;
   let peer: Peer | null = null;
-  if (c.peer === 'local') node = await startNode(`distlocal${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
+  if (c.peer === 'local')
+    node = await startNode(`distlocal${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
   else {
     peer = await forkPeer();
     node = await mainNode([peer]);
@@ -209,7 +243,17 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
       node.kill(wp);
       return rate(k, ms);
     });
-    reportSamples(report, { group: G_DIST, name: N_MONITOR, unit: 'pairs/s', peer: c.peer === 'local' ? 'local' : undefined, note: `${k / 1e3}K monitors by one watcher, then every target ends` }, s);
+    reportSamples(
+      report,
+      {
+        group: G_DIST,
+        name: N_MONITOR,
+        unit: 'pairs/s',
+        peer: c.peer === 'local' ? 'local' : undefined,
+        note: `${k / 1e3}K monitors by one watcher, then every target ends`,
+      },
+      s,
+    );
   } finally {
     await node.stopForce();
     peer?.child.disconnect();
@@ -230,7 +274,17 @@ async function spawns(report: Report, c: SuiteContext): Promise<void> {
       for (let i = 0; i < total; i++) await node.spawn(() => new Idle());
       return rate(total, performance.now() - t0);
     });
-    reportSamples(report, { group: G_DIST, name: N_SPAWN, unit: 'spawns/s', peer: 'local', note: `${total / 1e3}K node.spawn, one at a time` }, s);
+    reportSamples(
+      report,
+      {
+        group: G_DIST,
+        name: N_SPAWN,
+        unit: 'spawns/s',
+        peer: 'local',
+        note: `${total / 1e3}K node.spawn, one at a time`,
+      },
+      s,
+    );
     await node.stopForce();
     return;
   }
@@ -243,7 +297,11 @@ async function spawns(report: Report, c: SuiteContext): Promise<void> {
     const bin = goPeerBinary();
     if (bin === null) return;
     name = `gobench${process.pid}@localhost`;
-    const child = spawn(bin, ['-name', name, '-registrar', 'none', '-cookie', 'bench', '-loglevel', 'error', '-log-stdout', 'disabled'], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const child = spawn(
+      bin,
+      ['-name', name, '-registrar', 'none', '-cookie', 'bench', '-loglevel', 'error', '-log-stdout', 'disabled'],
+      { stdio: ['pipe', 'pipe', 'ignore'] },
+    );
     const rl = readline.createInterface({ input: child.stdout! });
     port = await new Promise<number>((res, rej) => {
       rl.once('line', (l) => {
@@ -280,8 +338,15 @@ async function spawns(report: Report, c: SuiteContext): Promise<void> {
       await Promise.all(Array.from({ length: WINDOW }, lane));
       return rate(total, performance.now() - t0);
     });
-    const note = c.peer === 'ts-go' ? `${total / 1e3}K RemoteNode.spawn of Go's peer_worker (ergo-peer prints a JSON line per spawn: lower bound), ≤ ${WINDOW} in flight` : `${total / 1e3}K RemoteNode.spawn of an idle actor, ≤ ${WINDOW} in flight`;
-    reportSamples(report, { group: G_DIST, name: N_SPAWN, unit: 'spawns/s', peer: c.peer === 'ts-go' ? 'ts-go' : undefined, note }, s);
+    const note =
+      c.peer === 'ts-go'
+        ? `${total / 1e3}K RemoteNode.spawn of Go's peer_worker (ergo-peer prints a JSON line per spawn: lower bound), ≤ ${WINDOW} in flight`
+        : `${total / 1e3}K RemoteNode.spawn of an idle actor, ≤ ${WINDOW} in flight`;
+    reportSamples(
+      report,
+      { group: G_DIST, name: N_SPAWN, unit: 'spawns/s', peer: c.peer === 'ts-go' ? 'ts-go' : undefined, note },
+      s,
+    );
   } finally {
     await node.stopForce();
     stopPeer();

@@ -29,13 +29,24 @@ function shapes(): { registry: ReturnType<typeof createRegistry>; list: Shape[] 
   const OrderT = registry.register({
     name: '#example.com/bench/Order',
     class: Order,
-    fields: { id: Go.int64, name: Go.string, paid: Go.bool, ratio: Go.float64, from: Go.pid, tags: Go.slice(Go.string) },
+    fields: {
+      id: Go.int64,
+      name: Go.string,
+      paid: Go.bool,
+      ratio: Go.float64,
+      from: Go.pid,
+      tags: Go.slice(Go.string),
+    },
   });
   class Line {
     sku = 0;
     title = '';
   }
-  const LineT = registry.register({ name: '#example.com/bench/Line', class: Line, fields: { sku: Go.int32, title: Go.string } });
+  const LineT = registry.register({
+    name: '#example.com/bench/Line',
+    class: Line,
+    fields: { sku: Go.int32, title: Go.string },
+  });
   class Envelope {
     seq = 0;
     first: Line = new Line();

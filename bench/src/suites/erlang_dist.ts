@@ -32,12 +32,22 @@ export const scenarios: ScenarioSpec[] = [
   {
     id: 'send',
     peers: ['ergo-ts'],
-    erlang: { module: 'bench_dist', fun: 'send', args: [SEND_TOTAL, CHUNK, WINDOW], rows: { dist_send: { group: GROUP, name: N_SEND, unit: 'msg/s' } } },
+    erlang: {
+      module: 'bench_dist',
+      fun: 'send',
+      args: [SEND_TOTAL, CHUNK, WINDOW],
+      rows: { dist_send: { group: GROUP, name: N_SEND, unit: 'msg/s' } },
+    },
   },
   {
     id: 'call',
     peers: ['ergo-ts'],
-    erlang: { module: 'bench_dist', fun: 'call', args: [CALL_TOTAL], rows: { dist_call: { group: GROUP, name: N_CALL, unit: 'calls/s' } } },
+    erlang: {
+      module: 'bench_dist',
+      fun: 'call',
+      args: [CALL_TOTAL],
+      rows: { dist_call: { group: GROUP, name: N_CALL, unit: 'calls/s' } },
+    },
   },
 ];
 
@@ -98,7 +108,11 @@ class Caller extends Actor {
 
 function startErl(dir: string, name: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const p = spawn('erl', ['-name', name, '-setcookie', 'bench', '-noshell', '-pa', dir, '-eval', 'bench_dist:serve().'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      'erl',
+      ['-name', name, '-setcookie', 'bench', '-noshell', '-pa', dir, '-eval', 'bench_dist:serve().'],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     p.on('error', reject);
     p.on('exit', (code) => reject(new Error(`erl exited (${code}) before it was ready: ${out}`)));
@@ -114,10 +128,14 @@ export async function erlangDistSuite(report: Report, ctx?: SuiteContext): Promi
   if (c.peer !== 'ergo-ts') return;
   const dir = mkdtempSync(join(tmpdir(), 'bench-dist-'));
   const src = fileURLToPath(new URL('../../erlang/', import.meta.url));
-  const erlc = spawnSync('erlc', ['-o', dir, join(src, 'bench_dist.erl'), join(src, 'bench_util.erl')], { encoding: 'utf8' });
+  const erlc = spawnSync('erlc', ['-o', dir, join(src, 'bench_dist.erl'), join(src, 'bench_util.erl')], {
+    encoding: 'utf8',
+  });
   if (erlc.error !== undefined || erlc.status !== 0) {
     rmSync(dir, { recursive: true, force: true });
-    console.log(`# Erlang distribution suite skipped: erlc unavailable or failed (${erlc.error?.message ?? erlc.stderr})`);
+    console.log(
+      `# Erlang distribution suite skipped: erlc unavailable or failed (${erlc.error?.message ?? erlc.stderr})`,
+    );
     return;
   }
   const remote = `bench_rx_${process.pid}@127.0.0.1` as Atom;
@@ -128,12 +146,18 @@ export async function erlangDistSuite(report: Report, ctx?: SuiteContext): Promi
     const scale = c.quick ? 4 : 1;
     if (c.scenario === undefined || c.scenario === 'send') {
       const pid = await node.spawn(() => Object.assign(new Sender(), { remote }));
-      const samples = await runRounds(c, () => node.call(pid, SEND_TOTAL / scale, { timeout: 120_000 }) as Promise<number>);
+      const samples = await runRounds(
+        c,
+        () => node.call(pid, SEND_TOTAL / scale, { timeout: 120_000 }) as Promise<number>,
+      );
       reportSamples(report, { group: GROUP, name: N_SEND, unit: 'msg/s' }, samples);
     }
     if (c.scenario === undefined || c.scenario === 'call') {
       const pid = await node.spawn(() => Object.assign(new Caller(), { remote }));
-      const samples = await runRounds(c, () => node.call(pid, CALL_TOTAL / scale, { timeout: 120_000 }) as Promise<number>);
+      const samples = await runRounds(
+        c,
+        () => node.call(pid, CALL_TOTAL / scale, { timeout: 120_000 }) as Promise<number>,
+      );
       reportSamples(report, { group: GROUP, name: N_CALL, unit: 'calls/s' }, samples);
     }
   } finally {

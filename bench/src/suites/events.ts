@@ -132,7 +132,16 @@ async function ergoFanout(report: Report, c: SuiteContext): Promise<void> {
       await all;
       return rate(SUBSCRIBERS * PUBLISHES, now() - t0);
     });
-    reportSamples(report, { group: G_EVENTS, name: N_FANOUT, unit: 'deliveries/s', note: `${PUBLISHES} events × ${SUBSCRIBERS / 1e3}K, node.sendEvent` }, s);
+    reportSamples(
+      report,
+      {
+        group: G_EVENTS,
+        name: N_FANOUT,
+        unit: 'deliveries/s',
+        note: `${PUBLISHES} events × ${SUBSCRIBERS / 1e3}K, node.sendEvent`,
+      },
+      s,
+    );
   } finally {
     await node.stopForce();
   }
@@ -154,7 +163,17 @@ async function nactFanout(report: Report, c: SuiteContext): Promise<void> {
     return rate(SUBSCRIBERS * NACT_PUBLISHES, now() - t0);
   });
   nact.stop(system);
-  reportSamples(report, { group: G_EVENTS, name: N_FANOUT, unit: 'deliveries/s', peer: 'nact', note: `${NACT_PUBLISHES} × ${SUBSCRIBERS / 1e3}K, dispatch loop (no pub/sub)` }, s);
+  reportSamples(
+    report,
+    {
+      group: G_EVENTS,
+      name: N_FANOUT,
+      unit: 'deliveries/s',
+      peer: 'nact',
+      note: `${NACT_PUBLISHES} × ${SUBSCRIBERS / 1e3}K, dispatch loop (no pub/sub)`,
+    },
+    s,
+  );
 }
 
 // --- links and monitors -----------------------------------------------------------------------

@@ -28,7 +28,16 @@
 
 import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
 import { ACK, CLASS_PAIRS, GO } from '../lib/classes8.js';
-import { G_MESSAGING, N_CALL, N_RETAINED, N_SEND_1, N_SEND_8, N_SEND_BURST, N_SEND_N, N_SEND_SPREAD } from '../lib/figures.js';
+import {
+  G_MESSAGING,
+  N_CALL,
+  N_RETAINED,
+  N_SEND_1,
+  N_SEND_8,
+  N_SEND_BURST,
+  N_SEND_N,
+  N_SEND_SPREAD,
+} from '../lib/figures.js';
 import { deferred, hasGC, heapAfterGC, median, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
 import { nact, type NactRef } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
@@ -389,7 +398,11 @@ async function nactSendRound(pairs: number, perPair: number): Promise<number> {
 async function nactCallRound(total: number): Promise<number> {
   const system = nact.start();
   const fin = deferred();
-  const echo = nact.spawnStateless(system, (msg: { sender: NactRef; value: number }) => nact.dispatch(msg.sender, msg.value), 'echo');
+  const echo = nact.spawnStateless(
+    system,
+    (msg: { sender: NactRef; value: number }) => nact.dispatch(msg.sender, msg.value),
+    'echo',
+  );
   const caller = nact.spawnStateless(
     system,
     async () => {
@@ -412,7 +425,10 @@ async function nactCallRound(total: number): Promise<number> {
 // --- suite --------------------------------------------------------------------------------------
 
 /** Runs the rounds of `one`; returns the measured rates and the runningTime shares of those rounds. */
-async function sendRounds(c: SuiteContext, one: () => Promise<SendRound>): Promise<{ rates: number[]; running: number[] }> {
+async function sendRounds(
+  c: SuiteContext,
+  one: () => Promise<SendRound>,
+): Promise<{ rates: number[]; running: number[] }> {
   const running: number[] = [];
   const rates = await runRounds(c, async () => {
     const r = await one();
@@ -441,7 +457,11 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
       if (c.scenario === 'windowed-spread') {
         // One process of the spread: the runner starts this scenario in many fresh processes.
         const s = await sendRounds(c, () => ergoSendRound(node, one, SEND_1_TOTAL));
-        reportSamples(report, { group: G_MESSAGING, name: N_SEND_SPREAD, unit: 'msg/s', note: 'the windowed row, one fresh process each' }, s.rates);
+        reportSamples(
+          report,
+          { group: G_MESSAGING, name: N_SEND_SPREAD, unit: 'msg/s', note: 'the windowed row, one fresh process each' },
+          s.rates,
+        );
       }
       if (want('send-1to1-burst')) {
         const s = await sendRounds(c, () => ergoBurstRound(node, BURST_TOTAL));
@@ -456,17 +476,38 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
       if (want('burst-retained')) {
         if (!hasGC()) throw new Error('the retained-heap row needs --expose-gc');
         // Deterministic to within a few KB: at most one warm-up and three rounds (as heap per process).
-        const s = await runRounds({ ...c, rounds: Math.min(c.rounds, 3), warmup: Math.min(c.warmup, 1) }, () => ergoRetainedRound(node, BURST_TOTAL));
+        const s = await runRounds({ ...c, rounds: Math.min(c.rounds, 3), warmup: Math.min(c.warmup, 1) }, () =>
+          ergoRetainedRound(node, BURST_TOTAL),
+        );
         const note = `V8 heapUsed after GC, idle pair after ${BURST_TOTAL / 1e6}M msgs − before`;
         reportSamples(report, { group: G_MESSAGING, name: N_RETAINED, unit: 'B', better: 'lower', note }, s);
       }
       if (want('send-NtoN')) {
-        const s = await sendRounds(c, () => ergoSendRound(node, Array.from({ length: SEND_N_PAIRS }, () => one[0]!), SEND_N_TOTAL));
-        reportSamples(report, { group: G_MESSAGING, name: N_SEND_N, unit: 'msg/s', note: `${SEND_N_PAIRS}×${SEND_N_TOTAL / 1e6}M msgs, one thread` }, s.rates);
+        const s = await sendRounds(c, () =>
+          ergoSendRound(
+            node,
+            Array.from({ length: SEND_N_PAIRS }, () => one[0]!),
+            SEND_N_TOTAL,
+          ),
+        );
+        reportSamples(
+          report,
+          {
+            group: G_MESSAGING,
+            name: N_SEND_N,
+            unit: 'msg/s',
+            note: `${SEND_N_PAIRS}×${SEND_N_TOTAL / 1e6}M msgs, one thread`,
+          },
+          s.rates,
+        );
       }
       if (want('call')) {
         const s = await runRounds(c, () => ergoCallRound(node, CALL_TOTAL));
-        reportSamples(report, { group: G_MESSAGING, name: N_CALL, unit: 'calls/s', note: `${CALL_TOTAL / 1e3}K calls, actor → actor` }, s);
+        reportSamples(
+          report,
+          { group: G_MESSAGING, name: N_CALL, unit: 'calls/s', note: `${CALL_TOTAL / 1e3}K calls, actor → actor` },
+          s,
+        );
       }
     } finally {
       await node.stopForce();
@@ -477,19 +518,53 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
   if (c.peer === 'nact') {
     if (want('send-1to1-windowed')) {
       const s = await runRounds(c, () => nactSendRound(1, NACT_SEND_1_TOTAL));
-      reportSamples(report, { group: G_MESSAGING, name: N_SEND_1, unit: 'msg/s', peer: 'nact', note: `${NACT_SEND_1_TOTAL / 1e3}K msgs (fewer: nact is slow), same chunking` }, s);
+      reportSamples(
+        report,
+        {
+          group: G_MESSAGING,
+          name: N_SEND_1,
+          unit: 'msg/s',
+          peer: 'nact',
+          note: `${NACT_SEND_1_TOTAL / 1e3}K msgs (fewer: nact is slow), same chunking`,
+        },
+        s,
+      );
     }
     if (want('send-1to1-burst')) {
       const s = await runRounds(c, () => nactBurstRound(NACT_BURST_TOTAL));
-      reportSamples(report, { group: G_MESSAGING, name: N_SEND_BURST, unit: 'msg/s', peer: 'nact', note: `${NACT_BURST_TOTAL / 1e3}K msgs back to back (fewer: nact is slow)` }, s);
+      reportSamples(
+        report,
+        {
+          group: G_MESSAGING,
+          name: N_SEND_BURST,
+          unit: 'msg/s',
+          peer: 'nact',
+          note: `${NACT_BURST_TOTAL / 1e3}K msgs back to back (fewer: nact is slow)`,
+        },
+        s,
+      );
     }
     if (want('send-NtoN')) {
       const s = await runRounds(c, () => nactSendRound(SEND_N_PAIRS, NACT_SEND_N_TOTAL));
-      reportSamples(report, { group: G_MESSAGING, name: N_SEND_N, unit: 'msg/s', peer: 'nact', note: `${SEND_N_PAIRS}×${NACT_SEND_N_TOTAL / 1e3}K msgs, same chunking` }, s);
+      reportSamples(
+        report,
+        {
+          group: G_MESSAGING,
+          name: N_SEND_N,
+          unit: 'msg/s',
+          peer: 'nact',
+          note: `${SEND_N_PAIRS}×${NACT_SEND_N_TOTAL / 1e3}K msgs, same chunking`,
+        },
+        s,
+      );
     }
     if (want('call')) {
       const s = await runRounds(c, () => nactCallRound(CALL_TOTAL));
-      reportSamples(report, { group: G_MESSAGING, name: N_CALL, unit: 'calls/s', peer: 'nact', note: 'query (one timer per query)' }, s);
+      reportSamples(
+        report,
+        { group: G_MESSAGING, name: N_CALL, unit: 'calls/s', peer: 'nact', note: 'query (one timer per query)' },
+        s,
+      );
     }
   }
 }

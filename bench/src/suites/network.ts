@@ -150,7 +150,11 @@ function goPeerBinary(): string | null {
 
 async function startGoPeer(bin: string): Promise<{ child: ChildProcess; name: string; port: number }> {
   const name = `gobench${process.pid}@localhost`;
-  const child = spawn(bin, ['-name', name, '-registrar', 'none', '-cookie', 'bench', '-loglevel', 'error', '-log-stdout', 'disabled'], { stdio: ['pipe', 'pipe', 'ignore'] });
+  const child = spawn(
+    bin,
+    ['-name', name, '-registrar', 'none', '-cookie', 'bench', '-loglevel', 'error', '-log-stdout', 'disabled'],
+    { stdio: ['pipe', 'pipe', 'ignore'] },
+  );
   const rl = readline.createInterface({ input: child.stdout! });
   const ready = await new Promise<{ port: number }>((res, rej) => {
     rl.once('line', (l) => {
@@ -165,7 +169,15 @@ async function startGoPeer(bin: string): Promise<{ child: ChildProcess; name: st
   return { child, name, port: ready.port };
 }
 
-function route(port: number): { route: { host: string; port: number; tls: boolean; handshakeVersion: { name: string; release: string }; protoVersion: { name: string; release: string } } } {
+function route(port: number): {
+  route: {
+    host: string;
+    port: number;
+    tls: boolean;
+    handshakeVersion: { name: string; release: string };
+    protoVersion: { name: string; release: string };
+  };
+} {
   const v = { name: '', release: '' };
   return { route: { host: '127.0.0.1', port, tls: false, handshakeVersion: v, protoVersion: v } };
 }
@@ -224,7 +236,13 @@ class Echo extends Actor {
   }
 }
 
-async function sendRound(node: Node, to: ProcessID, total: number, echoes: boolean, clock: RoundClock): Promise<number> {
+async function sendRound(
+  node: Node,
+  to: ProcessID,
+  total: number,
+  echoes: boolean,
+  clock: RoundClock,
+): Promise<number> {
   const d = deferred();
   let s: Sender | null = null;
   const pid = await node.spawn(() => (s = new Sender()));
@@ -325,14 +343,34 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
       const clock = new RoundClock(child);
       const s = await runRounds(c, () => rawSendRound(ready.port, sendTotal, clock));
       child.disconnect();
-      reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', peer: 'raw-tcp', note: `raw TCP: ${sendTotal / 1e3}K 13-byte frames, ${chunking}${clock.note(c.rounds)}` }, s);
+      reportSamples(
+        report,
+        {
+          group: G_NETWORK,
+          name: N_NET_SEND2,
+          unit: 'msg/s',
+          peer: 'raw-tcp',
+          note: `raw TCP: ${sendTotal / 1e3}K 13-byte frames, ${chunking}${clock.note(c.rounds)}`,
+        },
+        s,
+      );
     }
     if (want('net2-call')) {
       const { child, ready } = await forkPeer('raw-pingpong');
       const clock = new RoundClock(child);
       const s = await runRounds(c, () => rawCallRound(ready.port, callTotal, clock));
       child.disconnect();
-      reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', peer: 'raw-tcp', note: `raw TCP ping-pong, ${callTotal / 1e3}K round trips${clock.note(c.rounds)}` }, s);
+      reportSamples(
+        report,
+        {
+          group: G_NETWORK,
+          name: N_NET_CALL2,
+          unit: 'calls/s',
+          peer: 'raw-tcp',
+          note: `raw TCP ping-pong, ${callTotal / 1e3}K round trips${clock.note(c.rounds)}`,
+        },
+        s,
+      );
     }
     return;
   }
@@ -346,12 +384,36 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
       const echo = new ProcessID('echo', go.name);
       await node.network().getNode(go.name);
       if (want('net2-send')) {
-        const s = await runRounds(c, () => sendRound(node, echo, GO_SEND_TOTAL * (c.quick ? 0.5 : 1), true, new RoundClock(null)));
-        reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', peer: 'ts-go', note: 'ergo-ts → Go ergo-peer echo (echoed back, one JSON line each): lower bound' }, s);
+        const s = await runRounds(c, () =>
+          sendRound(node, echo, GO_SEND_TOTAL * (c.quick ? 0.5 : 1), true, new RoundClock(null)),
+        );
+        reportSamples(
+          report,
+          {
+            group: G_NETWORK,
+            name: N_NET_SEND2,
+            unit: 'msg/s',
+            peer: 'ts-go',
+            note: 'ergo-ts → Go ergo-peer echo (echoed back, one JSON line each): lower bound',
+          },
+          s,
+        );
       }
       if (want('net2-call')) {
-        const s = await runRounds(c, () => callRound(node, echo, GO_CALL_TOTAL * (c.quick ? 0.5 : 1), new RoundClock(null)));
-        reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', peer: 'ts-go', note: 'ergo-ts → Go ergo-peer echo (one JSON line per call): lower bound' }, s);
+        const s = await runRounds(c, () =>
+          callRound(node, echo, GO_CALL_TOTAL * (c.quick ? 0.5 : 1), new RoundClock(null)),
+        );
+        reportSamples(
+          report,
+          {
+            group: G_NETWORK,
+            name: N_NET_CALL2,
+            unit: 'calls/s',
+            peer: 'ts-go',
+            note: 'ergo-ts → Go ergo-peer echo (one JSON line per call): lower bound',
+          },
+          s,
+        );
       }
     } finally {
       await node.stopForce();
@@ -368,13 +430,33 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
       await node.network().getNode(ready.name!);
       if (want('net2-send')) {
         const clock = new RoundClock(child);
-        const s = await runRounds(c, () => sendRound(node, new ProcessID('recv', ready.name!), sendTotal, false, clock));
-        reportSamples(report, { group: G_NETWORK, name: N_NET_SEND2, unit: 'msg/s', note: `${sendTotal / 1e3}K ints, ${chunking}, pool of 3 links${clock.note(c.rounds)}` }, s);
+        const s = await runRounds(c, () =>
+          sendRound(node, new ProcessID('recv', ready.name!), sendTotal, false, clock),
+        );
+        reportSamples(
+          report,
+          {
+            group: G_NETWORK,
+            name: N_NET_SEND2,
+            unit: 'msg/s',
+            note: `${sendTotal / 1e3}K ints, ${chunking}, pool of 3 links${clock.note(c.rounds)}`,
+          },
+          s,
+        );
       }
       if (want('net2-call')) {
         const clock = new RoundClock(child);
         const s = await runRounds(c, () => callRound(node, new ProcessID('echo', ready.name!), callTotal, clock));
-        reportSamples(report, { group: G_NETWORK, name: N_NET_CALL2, unit: 'calls/s', note: `${callTotal / 1e3}K calls actor → actor across processes${clock.note(c.rounds)}` }, s);
+        reportSamples(
+          report,
+          {
+            group: G_NETWORK,
+            name: N_NET_CALL2,
+            unit: 'calls/s',
+            note: `${callTotal / 1e3}K calls actor → actor across processes${clock.note(c.rounds)}`,
+          },
+          s,
+        );
       }
     } finally {
       await node.stopForce();
@@ -382,14 +464,26 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
     }
   }
   if (want('net1-call')) {
-    const b = await startNode(`benchb${process.pid}@localhost`, { network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null }, log: { defaultLogger: { disable: true } } });
+    const b = await startNode(`benchb${process.pid}@localhost`, {
+      network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },
+      log: { defaultLogger: { disable: true } },
+    });
     await b.spawnRegister('echo', () => new Echo());
     const i = b.network().acceptors()[0]!.info().interface;
     const a = await nodeA(b.name, Number(i.slice(i.lastIndexOf(':') + 1)));
     try {
       const clock = new RoundClock(null);
       const s = await runRounds(c, () => callRound(a, new ProcessID('echo', b.name), callTotal, clock));
-      reportSamples(report, { group: G_NETWORK, name: N_NET_CALL1, unit: 'calls/s', note: `${callTotal / 1e3}K calls, both nodes in one process${clock.note(c.rounds)}` }, s);
+      reportSamples(
+        report,
+        {
+          group: G_NETWORK,
+          name: N_NET_CALL1,
+          unit: 'calls/s',
+          note: `${callTotal / 1e3}K calls, both nodes in one process${clock.note(c.rounds)}`,
+        },
+        s,
+      );
     } finally {
       await a.stopForce();
       await b.stopForce();

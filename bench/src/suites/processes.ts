@@ -41,7 +41,15 @@ export const scenarios: ScenarioSpec[] = [
       rows: { heap_idle: { group: G_PROCESSES, name: N_HEAP, unit: 'B/process', better: 'lower' } },
     },
     // Deterministic, as in the JS peers: at most one warm-up and three rounds.
-    go: { scenario: 'heap', group: G_PROCESSES, name: N_HEAP, unit: 'B/process', better: 'lower', maxRounds: 3, maxWarmup: 1 },
+    go: {
+      scenario: 'heap',
+      group: G_PROCESSES,
+      name: N_HEAP,
+      unit: 'B/process',
+      better: 'lower',
+      maxRounds: 3,
+      maxWarmup: 1,
+    },
   },
 ];
 
@@ -120,12 +128,29 @@ export async function processesSuite(report: Report, ctx?: SuiteContext): Promis
 
   if (want('spawn')) {
     const s = await runRounds(c, () => spawnRound(SPAWN_N));
-    reportSamples(report, { group: G_PROCESSES, name: N_SPAWN, unit: 'spawns/s', peer, note: `${SPAWN_N / 1e3}K idle, ${how}` }, s);
+    reportSamples(
+      report,
+      { group: G_PROCESSES, name: N_SPAWN, unit: 'spawns/s', peer, note: `${SPAWN_N / 1e3}K idle, ${how}` },
+      s,
+    );
   }
   if (want('heap')) {
     if (!hasGC()) throw new Error('heap per process needs --expose-gc');
     // Deterministic (±0.5 %): at most one warm-up and three rounds.
-    const s = await runRounds({ ...c, rounds: Math.min(c.rounds, 3), warmup: Math.min(c.warmup, 1) }, () => heapRound(HEAP_N));
-    reportSamples(report, { group: G_PROCESSES, name: N_HEAP, unit: 'B/process', peer, better: 'lower', note: `${HEAP_N / 1e3}K idle, V8 heapUsed delta after GC` }, s);
+    const s = await runRounds({ ...c, rounds: Math.min(c.rounds, 3), warmup: Math.min(c.warmup, 1) }, () =>
+      heapRound(HEAP_N),
+    );
+    reportSamples(
+      report,
+      {
+        group: G_PROCESSES,
+        name: N_HEAP,
+        unit: 'B/process',
+        peer,
+        better: 'lower',
+        note: `${HEAP_N / 1e3}K idle, V8 heapUsed delta after GC`,
+      },
+      s,
+    );
   }
 }

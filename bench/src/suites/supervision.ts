@@ -116,7 +116,12 @@ async function ergoRestart(report: Report, c: SuiteContext): Promise<void> {
     });
     reportSamples(
       report,
-      { group: G_SUPERVISION, name: N_RESTART, unit: 'restarts/s', note: `${LIFETIMES} supervisors × ${RESTARTS} restarts; child stops with an error right after init` },
+      {
+        group: G_SUPERVISION,
+        name: N_RESTART,
+        unit: 'restarts/s',
+        note: `${LIFETIMES} supervisors × ${RESTARTS} restarts; child stops with an error right after init`,
+      },
       s,
     );
   } finally {
@@ -178,7 +183,16 @@ async function ergoPool(report: Report, c: SuiteContext): Promise<void> {
       await done;
       return rate(MESSAGES, performance.now() - t0);
     });
-    reportSamples(report, { group: G_SUPERVISION, name: N_POOL, unit: 'msg/s', note: `${MESSAGES / 1e6}M messages, chunks of ${CHUNK}, round-robin forward` }, s);
+    reportSamples(
+      report,
+      {
+        group: G_SUPERVISION,
+        name: N_POOL,
+        unit: 'msg/s',
+        note: `${MESSAGES / 1e6}M messages, chunks of ${CHUNK}, round-robin forward`,
+      },
+      s,
+    );
   } finally {
     await node.stopForce();
   }

@@ -87,7 +87,10 @@ async function startServer(scenario: string, peer: string): Promise<{ port: numb
         res.end('ok');
       });
       await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-      return { port: (s.address() as net.AddressInfo).port, stop: () => new Promise((r) => (s.closeAllConnections(), s.close(() => r()))) };
+      return {
+        port: (s.address() as net.AddressInfo).port,
+        stop: () => new Promise((r) => (s.closeAllConnections(), s.close(() => r()))),
+      };
     }
     const s = net.createServer((c) => {
       c.setNoDelay(true);
@@ -97,7 +100,9 @@ async function startServer(scenario: string, peer: string): Promise<{ port: numb
     await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
     return { port: (s.address() as net.AddressInfo).port, stop: () => new Promise((r) => s.close(() => r())) };
   }
-  const node: Node = await startNode(`bench_web_${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
+  const node: Node = await startNode(`bench_web_${process.pid}@localhost`, {
+    log: { defaultLogger: { disable: true } },
+  });
   const owner = await node.spawn(Owner, {});
   let port: number;
   if (scenario === 'http') {

@@ -54,7 +54,11 @@ class Burst extends Actor {
   }
 }
 
-async function record(node: Node, cls: typeof Recorder, expect: number): Promise<{ pid: PID; seen: Promise<[string, unknown][]> }> {
+async function record(
+  node: Node,
+  cls: typeof Recorder,
+  expect: number,
+): Promise<{ pid: PID; seen: Promise<[string, unknown][]> }> {
   const d = deferred<[string, unknown][]>();
   const pid = await node.spawn(cls, {}, expect, (s: [string, unknown][]) => d.resolve(s));
   return { pid, seen: d.promise };
@@ -81,12 +85,17 @@ describe('actor mailbox loop per class', () => {
       await b.seen;
       // the busy classes (dozens of batches) got their own copies, a subclass too; the senders
       // (two messages each) still share the loop
-      for (const cls of [Recorder, TaggedRecorder]) assert.notEqual(loopOf(cls), shared, `${cls.name} runs its own loop`);
+      for (const cls of [Recorder, TaggedRecorder])
+        assert.notEqual(loopOf(cls), shared, `${cls.name} runs its own loop`);
       assert.notEqual(loopOf(Recorder), loopOf(TaggedRecorder));
       assert.equal(loopOf(Burst), shared);
       for (const s of [s1, s2]) {
         const mine = seenA.filter(([from]) => from === s.toString()).map(([, m]) => m);
-        assert.deepEqual(mine, Array.from({ length: n }, (_, i) => i), `FIFO from ${s}`);
+        assert.deepEqual(
+          mine,
+          Array.from({ length: n }, (_, i) => i),
+          `FIFO from ${s}`,
+        );
       }
       assert.deepEqual(
         (await b.seen).map(([, m]) => m),
@@ -157,9 +166,18 @@ describe('actor mailbox loop per class', () => {
       node.send(target, 'park');
       await parked.promise;
       node.send(sender, [target, 5]);
-      assert.deepEqual(await results.promise, ['ok', 'ok', 'ok', 'ERR_PROCESS_MAILBOX_FULL', 'ERR_PROCESS_MAILBOX_FULL']);
+      assert.deepEqual(await results.promise, [
+        'ok',
+        'ok',
+        'ok',
+        'ERR_PROCESS_MAILBOX_FULL',
+        'ERR_PROCESS_MAILBOX_FULL',
+      ]);
       gate.resolve();
-      assert.deepEqual((await inbox.count(3)).map((s) => s.message), [0, 1, 2]);
+      assert.deepEqual(
+        (await inbox.count(3)).map((s) => s.message),
+        [0, 1, 2],
+      );
 
       // the target is the sender's last target (cached); kill it while it is parked again
       const gate2 = deferred<void>();
@@ -198,7 +216,10 @@ describe('actor mailbox loop per class', () => {
       );
       assert.equal(loopOf(Frozen), loopOf(Recorder), 'past its warm-up it still runs its parent class loop');
       node.send(again.pid, 'x');
-      assert.deepEqual((await again.seen).map(([, m]) => m), ['x']);
+      assert.deepEqual(
+        (await again.seen).map(([, m]) => m),
+        ['x'],
+      );
     }));
 
   test('with code generation disallowed, actors run the shared loop and behave the same', async () => {

@@ -23,7 +23,10 @@ import { deferred, Inbox, LogCapture, probe, noUnhandled, withNode } from './hel
 noUnhandled();
 
 /** Spawns a probe whose message handler runs `fn`, and resolves its terminate reason. */
-async function victim(node: import('../src/index.js').Node, fn: (m: unknown) => unknown): Promise<{ pid: PID; reason: Promise<Error> }> {
+async function victim(
+  node: import('../src/index.js').Node,
+  fn: (m: unknown) => unknown,
+): Promise<{ pid: PID; reason: Promise<Error> }> {
   const reason = deferred<Error>();
   const pid = await node.spawn(probe(fn, undefined, (r) => reason.resolve(r)));
   return { pid, reason: reason.promise };
@@ -140,9 +143,18 @@ describe('panics', () => {
         // Wrapped like a handler's panic (issue 8): an ErgoError whose cause is the thrown value.
         await assert.rejects(
           () => node.spawnRegister('bad-init', BadInit),
-          (e: unknown) => e instanceof ErgoError && e.code === 'ERR_THROWN_VALUE' && typeof e.cause === 'object' && e.cause !== null && Object.getPrototypeOf(e.cause) === null,
+          (e: unknown) =>
+            e instanceof ErgoError &&
+            e.code === 'ERR_THROWN_VALUE' &&
+            typeof e.cause === 'object' &&
+            e.cause !== null &&
+            Object.getPrototypeOf(e.cause) === null,
         );
-        assert.throws(() => node.processPID('bad-init'), { code: 'ERR_PROCESS_UNKNOWN' }, 'the failed init released its name');
+        assert.throws(
+          () => node.processPID('bad-init'),
+          { code: 'ERR_PROCESS_UNKNOWN' },
+          'the failed init released its name',
+        );
         node.send(sync.pid, 'x');
         node.send(async_.pid, 'x');
         assert.equal(await sync.reason, TerminateReasonPanic);
@@ -150,7 +162,11 @@ describe('panics', () => {
         const other = new Inbox();
         const o = await node.spawn(probe(other.push));
         node.send(o, 'still running');
-        assert.deepEqual((await other.count(1)).map((s) => s.message), ['still running'], 'the scheduler goes on');
+        assert.deepEqual(
+          (await other.count(1)).map((s) => s.message),
+          ['still running'],
+          'the scheduler goes on',
+        );
         assert.match(log.text(), /non-error thrown: \[object Object\]/);
       },
       {},
@@ -170,7 +186,11 @@ describe('panics', () => {
           (r) => reason.resolve(r),
         ),
       );
-      await assert.rejects(node.call(pid, 'x'), (e: { code: string; cause: unknown }) => e.code === 'ERR_PROCESS_TERMINATED' && e.cause === TerminateReasonPanic);
+      await assert.rejects(
+        node.call(pid, 'x'),
+        (e: { code: string; cause: unknown }) =>
+          e.code === 'ERR_PROCESS_TERMINATED' && e.cause === TerminateReasonPanic,
+      );
       assert.equal(await reason.promise, TerminateReasonPanic);
     }));
 
@@ -295,7 +315,11 @@ describe('panics', () => {
       );
       node.send(producer, 'go');
       await allGood.promise;
-      for (const g of good) assert.deepEqual(got.get(g.key), Array.from({ length: PER }, (_, i) => i));
+      for (const g of good)
+        assert.deepEqual(
+          got.get(g.key),
+          Array.from({ length: PER }, (_, i) => i),
+        );
       for (const b of bad) assert.equal(await b.reason, TerminateReasonPanic);
       assert.ok(unknownAfterDeath.n > 0, 'sends to dead processes failed with ErrProcessUnknown');
       assert.equal(node.info().processesTotal, GOOD + 1);

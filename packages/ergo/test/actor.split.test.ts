@@ -81,8 +81,10 @@ describe('split handling (§5.9)', () => {
         node.send(pid, 'alias');
         const alias = (await inbox.count(1))[0]!.message as [string, Alias];
         const relay = await node.spawn(Relay);
-        const send = (to: PID | string | Alias | ProcessID, m: unknown) => (from === 'node' ? Promise.resolve(node.send(to, m)) : node.call(relay, ['send', to, m]));
-        const call = (to: PID | string | Alias | ProcessID, m: unknown) => (from === 'node' ? node.call(to, m) : node.call(relay, ['call', to, m]));
+        const send = (to: PID | string | Alias | ProcessID, m: unknown) =>
+          from === 'node' ? Promise.resolve(node.send(to, m)) : node.call(relay, ['send', to, m]);
+        const call = (to: PID | string | Alias | ProcessID, m: unknown) =>
+          from === 'node' ? node.call(to, m) : node.call(relay, ['call', to, m]);
         await send(pid, 'by pid');
         await send('split', 'by name');
         await send(new ProcessID('split', node.name), 'by processid');
@@ -111,8 +113,10 @@ describe('split handling (§5.9)', () => {
         node.send(pid, ['split', true]);
         await inbox.count(2);
         const relay = await node.spawn(Relay);
-        const send = (to: PID | string | Alias | ProcessID, m: unknown) => (from === 'node' ? Promise.resolve(node.send(to, m)) : node.call(relay, ['send', to, m]));
-        const call = (to: PID | string | Alias | ProcessID, m: unknown) => (from === 'node' ? node.call(to, m) : node.call(relay, ['call', to, m]));
+        const send = (to: PID | string | Alias | ProcessID, m: unknown) =>
+          from === 'node' ? Promise.resolve(node.send(to, m)) : node.call(relay, ['send', to, m]);
+        const call = (to: PID | string | Alias | ProcessID, m: unknown) =>
+          from === 'node' ? node.call(to, m) : node.call(relay, ['call', to, m]);
         await send(pid, 'by pid');
         await send('split', 'by name');
         await send(new ProcessID('split'), 'by processid');

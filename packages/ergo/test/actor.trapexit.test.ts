@@ -6,7 +6,15 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, ExitReason, MessageExitPID, TerminateReasonShutdown, unwrapReason, type PID, type Ref } from '../src/index.js';
+import {
+  Actor,
+  ExitReason,
+  MessageExitPID,
+  TerminateReasonShutdown,
+  unwrapReason,
+  type PID,
+  type Ref,
+} from '../src/index.js';
 import { deferred, Inbox, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();

@@ -22,10 +22,20 @@ class SlowMember extends Actor {
 }
 
 /** Starts an application with one slow member; resolves with what the start did after `ms` of fake time. */
-async function startAfter(node: import('../src/index.js').Node, name: string, options: ProcessOptions | undefined, ms: number): Promise<unknown> {
+async function startAfter(
+  node: import('../src/index.js').Node,
+  name: string,
+  options: ProcessOptions | undefined,
+  ms: number,
+): Promise<unknown> {
   const entered = deferred<void>();
   const gate = deferred<void>();
-  await node.applicationLoad(createApplication({ name, group: [{ name: `${name}_member`, factory: SlowMember, options, args: [entered, gate.promise] }] }));
+  await node.applicationLoad(
+    createApplication({
+      name,
+      group: [{ name: `${name}_member`, factory: SlowMember, options, args: [entered, gate.promise] }],
+    }),
+  );
   mock.timers.enable({ apis: ['setTimeout'] });
   let settled: unknown = 'pending';
   try {

@@ -53,7 +53,12 @@ class AppMember extends Worker {
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (request instanceof MemberExec) {
       const r = request.fn(this);
-      return r instanceof Promise ? r.then((ok) => ({ ok }), (err: unknown) => ({ err })) : { ok: r };
+      return r instanceof Promise
+        ? r.then(
+            (ok) => ({ ok }),
+            (err: unknown) => ({ err }),
+          )
+        : { ok: r };
     }
     return super.handleCall(from, ref, request);
   }
@@ -65,7 +70,12 @@ async function inMember<T>(node: Node, pid: PID | string, fn: (m: AppMember) => 
   return r.ok as T;
 }
 
-function member(rec: Recorder, name: string, extra: Partial<ApplicationMemberSpec> = {}, args: unknown[] = []): ApplicationMemberSpec {
+function member(
+  rec: Recorder,
+  name: string,
+  extra: Partial<ApplicationMemberSpec> = {},
+  args: unknown[] = [],
+): ApplicationMemberSpec {
   return { name, factory: AppMember, args: [rec, name, ...args], ...extra };
 }
 
@@ -111,7 +121,12 @@ function threeMembers(rec: Recorder, name: string, mode?: ApplicationMode): RecA
 
 type Ending = 'normal' | 'shutdown' | 'kill' | 'custom';
 const CUSTOM = new Error('custom');
-const REASON: Record<Ending, Error> = { normal: TerminateReasonNormal, shutdown: TerminateReasonShutdown, kill: TerminateReasonKill, custom: CUSTOM };
+const REASON: Record<Ending, Error> = {
+  normal: TerminateReasonNormal,
+  shutdown: TerminateReasonShutdown,
+  kill: TerminateReasonKill,
+  custom: CUSTOM,
+};
 
 function endMember(node: Node, pid: PID, how: Ending): void {
   if (how === 'normal') node.send(pid, new Quit(TerminateReasonNormal));
@@ -169,7 +184,10 @@ describe('application basics (§5.13 TestBasic)', () => {
   it('load errors: no name, empty group, a throwing load, a duplicate, an unknown name', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      await rejectsCode(node.applicationLoad(createApplication({ name: '', group: [member(rec, 'x')] })), 'ERR_APPLICATION_NAME');
+      await rejectsCode(
+        node.applicationLoad(createApplication({ name: '', group: [member(rec, 'x')] })),
+        'ERR_APPLICATION_NAME',
+      );
       await rejectsCode(node.applicationLoad(createApplication({ name: 'e', group: [] })), 'ERR_APPLICATION_EMPTY');
       const err = await rejectsCode(
         node.applicationLoad({
@@ -180,13 +198,19 @@ describe('application basics (§5.13 TestBasic)', () => {
         'ERR_APPLICATION_LOAD_PANIC',
       );
       assert.match(err.message, /load bug/);
-      await rejectsCode(node.applicationLoad(createApplication({ name: 'm', mode: 9 as never, group: [member(rec, 'x')] })), 'ERR_INCORRECT');
+      await rejectsCode(
+        node.applicationLoad(createApplication({ name: 'm', mode: 9 as never, group: [member(rec, 'x')] })),
+        'ERR_INCORRECT',
+      );
       assert.equal(await node.applicationLoad(createApplication({ name: 'a', group: [member(rec, 'x')] })), 'a');
       await rejectsCode(node.applicationLoad(createApplication({ name: 'a', group: [member(rec, 'y')] })), 'ERR_TAKEN');
       await rejectsCode(node.applicationStart('nope'), 'ERR_APPLICATION_UNKNOWN');
       await rejectsCode(node.applicationStop('nope'), 'ERR_APPLICATION_UNKNOWN');
       throwsCode(() => node.applicationUnload('nope'), 'ERR_APPLICATION_UNKNOWN');
-      const asyncLoad = await node.applicationLoad({ load: async (_n: Node, suffix: unknown) => ({ name: `async${String(suffix)}`, group: [member(rec, 'z')] }) }, 'X');
+      const asyncLoad = await node.applicationLoad(
+        { load: async (_n: Node, suffix: unknown) => ({ name: `async${String(suffix)}`, group: [member(rec, 'z')] }) },
+        'X',
+      );
       assert.equal(asyncLoad, 'asyncX', 'load may be async and gets the load args');
       await node.applicationStart('a');
       await rejectsCode(node.applicationStart('a'), 'ERR_APPLICATION_RUNNING');
@@ -196,7 +220,10 @@ describe('application basics (§5.13 TestBasic)', () => {
     withNode(async (node) => {
       const rec = new Recorder();
       const fail = new InitFail(new Error('member 2 refuses'));
-      const app = new RecApp({ name: 'f', group: [member(rec, 'f1'), member(rec, 'f2', {}, [fail]), member(rec, 'f3')] });
+      const app = new RecApp({
+        name: 'f',
+        group: [member(rec, 'f1'), member(rec, 'f2', {}, [fail]), member(rec, 'f3')],
+      });
       await node.applicationLoad(app);
       await assert.rejects(node.applicationStart('f'), (e) => e === fail.error);
       assert.equal(seen(await rec.terminated('f1')), TerminateReasonKill, 'the started member is killed');
@@ -207,8 +234,14 @@ describe('application basics (§5.13 TestBasic)', () => {
       assert.equal(node.processList().length, 0);
       fail.error = null;
       await node.applicationStart('f');
-      assert.deepEqual(rec.lifecycle().filter((s) => s.startsWith('init:')), ['init:f1', 'init:f1', 'init:f2', 'init:f3']);
-      assert.deepEqual(node.applicationInfo('f').group.map((p) => node.processName(p)), ['f1', 'f2', 'f3']);
+      assert.deepEqual(
+        rec.lifecycle().filter((s) => s.startsWith('init:')),
+        ['init:f1', 'init:f1', 'init:f2', 'init:f3'],
+      );
+      assert.deepEqual(
+        node.applicationInfo('f').group.map((p) => node.processName(p)),
+        ['f1', 'f2', 'f3'],
+      );
     }));
 });
 
@@ -292,7 +325,11 @@ describe('application modes (§5.13 TestApplicationMode)', () => {
       assert.equal(node.applicationInfo('v').mode, ApplicationMode.Permanent);
       endMember(node, node.processPID('v1'), 'normal');
       assert.equal(await app.terminated(1), TerminateReasonNormal);
-      assert.equal(rec.count((r) => r.ev === 'terminate'), 3, 'permanent: one exit stopped them all');
+      assert.equal(
+        rec.count((r) => r.ev === 'terminate'),
+        3,
+        'permanent: one exit stopped them all',
+      );
 
       await node.applicationStartTransient('v');
       assert.equal(node.applicationInfo('v').mode, ApplicationMode.Transient);
@@ -308,7 +345,7 @@ describe('application modes (§5.13 TestApplicationMode)', () => {
       assert.deepEqual(app.starts, [ApplicationMode.Permanent, ApplicationMode.Transient, ApplicationMode.Temporary]);
     }));
 
-  it("a descendant of a member is not a member: its exit does not touch the app", () =>
+  it('a descendant of a member is not a member: its exit does not touch the app', () =>
     withNode(async (node) => {
       const rec = new Recorder();
       const app = new RecApp({ name: 'd', mode: ApplicationMode.Permanent, group: [member(rec, 'd1')] });
@@ -317,7 +354,11 @@ describe('application modes (§5.13 TestApplicationMode)', () => {
       const child = await inMember(node, 'd1', (m) => m.spawn(Worker, {}, rec, 'kid'));
       const d1 = node.processPID('d1');
       assert.deepEqual(node.applicationProcessList('d'), [d1], 'limit 0: members only');
-      assert.deepEqual(node.applicationProcessList('d', 5), [d1, child], 'members plus up to `limit` others of the app');
+      assert.deepEqual(
+        node.applicationProcessList('d', 5),
+        [d1, child],
+        'members plus up to `limit` others of the app',
+      );
       assert.deepEqual(node.applicationInfo('d').group, [d1], 'the descendant is not in the group');
       node.kill(child);
       await rec.terminated('kid');
@@ -426,7 +467,11 @@ describe('applications and node stop', () => {
       assert.deepEqual(order, ['start:early', 'start:late'], "'late' is being stopped first and is stuck");
       mock.timers.tick(4999);
       await new Promise((r) => setImmediate(r));
-      assert.equal(rec.count((r) => r.ev === 'terminate' && r.tag === 'e1'), 0, "'early' waits for 'late' (5 s)");
+      assert.equal(
+        rec.count((r) => r.ev === 'terminate' && r.tag === 'e1'),
+        0,
+        "'early' waits for 'late' (5 s)",
+      );
       mock.timers.tick(1);
       await rec.terminated('e1');
       assert.deepEqual(order, ['start:early', 'start:late', 'stop:early'], "after 5 s 'early' is stopped anyway");
@@ -450,9 +495,14 @@ describe('applications in node options', () => {
     await assert.rejects(supNode({ applications: [ok, bad] }), (e) => e === boom);
     assert.equal(seen(await rec.terminated('b1')), TerminateReasonKill);
     await rec.terminated('o1');
-    await assert.rejects(supNode({ applications: [new RecApp({ name: 'x', depends: { applications: ['missing'] }, group: [member(rec, 'x1')] })] }), {
-      code: 'ERR_APPLICATION_DEPENDS',
-    });
+    await assert.rejects(
+      supNode({
+        applications: [new RecApp({ name: 'x', depends: { applications: ['missing'] }, group: [member(rec, 'x1')] })],
+      }),
+      {
+        code: 'ERR_APPLICATION_DEPENDS',
+      },
+    );
   });
 });
 
@@ -477,9 +527,15 @@ describe('application dependencies', () => {
       const rec = new Recorder();
       const order: string[] = [];
       await node.applicationLoad(new RecApp({ name: 'd', group: [member(rec, 'd1')] }, order));
-      await node.applicationLoad(new RecApp({ name: 'b', depends: { applications: ['d'] }, group: [member(rec, 'b1')] }, order));
-      await node.applicationLoad(new RecApp({ name: 'c', depends: { applications: ['d'] }, group: [member(rec, 'c1')] }, order));
-      await node.applicationLoad(new RecApp({ name: 'a', depends: { applications: ['b', 'c'] }, group: [member(rec, 'a1')] }, order));
+      await node.applicationLoad(
+        new RecApp({ name: 'b', depends: { applications: ['d'] }, group: [member(rec, 'b1')] }, order),
+      );
+      await node.applicationLoad(
+        new RecApp({ name: 'c', depends: { applications: ['d'] }, group: [member(rec, 'c1')] }, order),
+      );
+      await node.applicationLoad(
+        new RecApp({ name: 'a', depends: { applications: ['b', 'c'] }, group: [member(rec, 'a1')] }, order),
+      );
       await node.applicationStart('a');
       assert.deepEqual(order, ['start:d', 'start:b', 'start:c', 'start:a']);
       assert.deepEqual(node.applicationsRunning().sort(), ['a', 'b', 'c', 'd']);
@@ -488,18 +544,28 @@ describe('application dependencies', () => {
   it('a cycle and a failing dependency are ErrApplicationDepends', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      await node.applicationLoad(new RecApp({ name: 'x', depends: { applications: ['y'] }, group: [member(rec, 'x1')] }));
-      await node.applicationLoad(new RecApp({ name: 'y', depends: { applications: ['x'] }, group: [member(rec, 'y1')] }));
+      await node.applicationLoad(
+        new RecApp({ name: 'x', depends: { applications: ['y'] }, group: [member(rec, 'x1')] }),
+      );
+      await node.applicationLoad(
+        new RecApp({ name: 'y', depends: { applications: ['x'] }, group: [member(rec, 'y1')] }),
+      );
       await rejectsCode(node.applicationStart('x'), 'ERR_APPLICATION_DEPENDS');
       assert.deepEqual(node.applicationsRunning(), []);
-      await node.applicationLoad(new RecApp({ name: 'broken', group: [member(rec, 'br1', {}, [new InitFail(new Error('no'))])] }));
-      await node.applicationLoad(new RecApp({ name: 'user', depends: { applications: ['broken'] }, group: [member(rec, 'u1')] }));
+      await node.applicationLoad(
+        new RecApp({ name: 'broken', group: [member(rec, 'br1', {}, [new InitFail(new Error('no'))])] }),
+      );
+      await node.applicationLoad(
+        new RecApp({ name: 'user', depends: { applications: ['broken'] }, group: [member(rec, 'u1')] }),
+      );
       await rejectsCode(node.applicationStart('user'), 'ERR_APPLICATION_DEPENDS');
       assert.equal(rec.inits('u1'), 0);
-      await node.applicationLoad(new RecApp({ name: 'net', depends: { network: true }, group: [member(rec, 'n1')] })).then(
-        () => assert.fail('loaded without a network'),
-        (e: { code?: string }) => assert.equal(e.code, 'ERR_APPLICATION_DEPENDS'),
-      );
+      await node
+        .applicationLoad(new RecApp({ name: 'net', depends: { network: true }, group: [member(rec, 'n1')] }))
+        .then(
+          () => assert.fail('loaded without a network'),
+          (e: { code?: string }) => assert.equal(e.code, 'ERR_APPLICATION_DEPENDS'),
+        );
     }));
 });
 
@@ -508,7 +574,9 @@ describe('application env, log level and info', () => {
     withNode(
       async (node) => {
         const rec = new Recorder();
-        await node.applicationLoad(new RecApp({ name: 'e', env: { y: 'spec', z: 'spec' }, group: [member(rec, 'e1')] }));
+        await node.applicationLoad(
+          new RecApp({ name: 'e', env: { y: 'spec', z: 'spec' }, group: [member(rec, 'e1')] }),
+        );
         await node.applicationStart('e', { env: { Z: 'opt' } });
         assert.deepEqual(await inMember(node, 'e1', (m) => m.envList()), { X: 'node', Y: 'spec', Z: 'opt' });
       },
@@ -658,7 +726,13 @@ describe('application start racing with stops and member exits (regression)', ()
           slowEnded.resolve(reason);
         }
       }
-      const app = new RecApp({ name: 'race', group: [{ name: 'race1', factory: Actor }, { name: 'race2', factory: Slow }] });
+      const app = new RecApp({
+        name: 'race',
+        group: [
+          { name: 'race1', factory: Actor },
+          { name: 'race2', factory: Slow },
+        ],
+      });
       await node.applicationLoad(app);
       const starting = node.applicationStart('race');
       await within(inInit.promise, 'race2 in init');
@@ -666,7 +740,11 @@ describe('application start racing with stops and member exits (regression)', ()
       assert.equal(await app.terminated(1), TerminateReasonShutdown);
       gate.resolve();
       await rejectsCode(starting, 'ERR_APPLICATION_STATE');
-      assert.equal(unwrapReason(await within(slowEnded.promise, 'race2 stopped')), TerminateReasonShutdown, 'the member that finished its init after the stop is stopped too');
+      assert.equal(
+        unwrapReason(await within(slowEnded.promise, 'race2 stopped')),
+        TerminateReasonShutdown,
+        'the member that finished its init after the stop is stopped too',
+      );
       const info = node.applicationInfo('race');
       assert.equal(info.state, ApplicationState.Loaded);
       assert.deepEqual(info.group, []);
@@ -678,7 +756,13 @@ describe('application start racing with stops and member exits (regression)', ()
 
   it('a member that ends before the start recorded it is not listed forever (temporary: the app runs on and stops)', () =>
     withNode(async (node) => {
-      const app = new RecApp({ name: 'tq', group: [{ name: 'tq1', factory: Quick }, { name: 'tq2', factory: Actor }] });
+      const app = new RecApp({
+        name: 'tq',
+        group: [
+          { name: 'tq1', factory: Quick },
+          { name: 'tq2', factory: Actor },
+        ],
+      });
       await node.applicationLoad(app);
       await node.applicationStart('tq');
       const info = node.applicationInfo('tq');
@@ -690,7 +774,14 @@ describe('application start racing with stops and member exits (regression)', ()
 
   it('a permanent application whose member ends during the start stops, and the start fails', () =>
     withNode(async (node) => {
-      const app = new RecApp({ name: 'pq', mode: ApplicationMode.Permanent, group: [{ name: 'pq1', factory: Quick }, { name: 'pq2', factory: Actor }] });
+      const app = new RecApp({
+        name: 'pq',
+        mode: ApplicationMode.Permanent,
+        group: [
+          { name: 'pq1', factory: Quick },
+          { name: 'pq2', factory: Actor },
+        ],
+      });
       await node.applicationLoad(app);
       await rejectsCode(node.applicationStart('pq'), 'ERR_APPLICATION_STATE');
       assert.equal(await app.terminated(1), TerminateReasonNormal, 'the app ended with its member reason');

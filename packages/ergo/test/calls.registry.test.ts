@@ -58,7 +58,8 @@ describe('pending-call table', () => {
       assert.equal(engine.calls.size, n);
       const pending = engine.calls.pending();
       assert.equal(pending.length, n);
-      for (let i = 1; i < n; i++) assert.ok(pending[i - 1]!.ref.id[0] < pending[i]!.ref.id[0], 'pending() lists the oldest first');
+      for (let i = 1; i < n; i++)
+        assert.ok(pending[i - 1]!.ref.id[0] < pending[i]!.ref.id[0], 'pending() lists the oldest first');
       while (held.length < n) await new Promise((r) => setImmediate(r));
       node.send(target, 'answer');
       const got = await Promise.all(calls);
@@ -94,7 +95,11 @@ describe('pending-call table', () => {
               self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b, c + 1]), 'wrong id[2]');
               self.sendResponse(from, new Ref(ref.node, ref.creation + 1, [a, b, c]), 'wrong creation');
               // A hand-made ref with words of another type is dropped too (no TypeError).
-              self.sendResponse(from, new Ref(ref.node, ref.creation, [BigInt(a), BigInt(b), BigInt(c)] as never), 'bigint words');
+              self.sendResponse(
+                from,
+                new Ref(ref.node, ref.creation, [BigInt(a), BigInt(b), BigInt(c)] as never),
+                'bigint words',
+              );
             }
             if (m === 'right') self.sendResponse(from, new Ref(ref.node, ref.creation, [a, b, c]), 'copy');
           },
@@ -160,11 +165,15 @@ describe('timeouts of calls made in a row', () => {
       const held: [PID, Ref, unknown][] = [];
       const target = await node.spawn(holder(held, () => []));
       const t0 = performance.now();
-      const first = node.call(target, 'a', { timeout: 20 }).catch((e: { code?: string }) => [e.code, performance.now() - t0]);
+      const first = node
+        .call(target, 'a', { timeout: 20 })
+        .catch((e: { code?: string }) => [e.code, performance.now() - t0]);
       // The same event-loop turn goes on for 30 ms: later calls join the same clock epoch.
       while (performance.now() - t0 < 30);
       const t1 = performance.now();
-      const second = node.call(target, 'b', { timeout: 20 }).catch((e: { code?: string }) => [e.code, performance.now() - t1]);
+      const second = node
+        .call(target, 'b', { timeout: 20 })
+        .catch((e: { code?: string }) => [e.code, performance.now() - t1]);
       const [[c1, w1], [c2, w2]] = (await Promise.all([first, second])) as [string, number][];
       assert.equal(c1, 'ERR_TIMEOUT');
       assert.equal(c2, 'ERR_TIMEOUT');

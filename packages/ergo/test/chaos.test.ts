@@ -87,7 +87,9 @@ function supSpec(w: World, rnd: () => number, type: number): { spec: SupervisorS
     const cfg: ActorCfg = { trap: rnd() < 0.3, init: rnd() < 0.7 ? 'sync' : 'async', linkParent: true };
     children.push({ name, factory: ChaosActor, args: [w, cfg], significant: i === 0 && rnd() < 0.2 });
   }
-  const strategy = [SupervisorStrategy.Transient, SupervisorStrategy.Temporary, SupervisorStrategy.Permanent][Math.floor(rnd() * 3)]!;
+  const strategy = [SupervisorStrategy.Transient, SupervisorStrategy.Temporary, SupervisorStrategy.Permanent][
+    Math.floor(rnd() * 3)
+  ]!;
   return {
     names,
     spec: {
@@ -135,7 +137,10 @@ function driverOp(w: World, node: Node, rnd: () => number): void {
         else setTimeout(() => ac.abort(), t);
         signal = ac.signal;
       }
-      void w.track(node.call(to, randomCmd(rnd, 2), { timeout: 20 + Math.floor(rnd() * 120), signal }), `driver call ${String(to)}`);
+      void w.track(
+        node.call(to, randomCmd(rnd, 2), { timeout: 20 + Math.floor(rnd() * 120), signal }),
+        `driver call ${String(to)}`,
+      );
     } else if (x < 0.7) {
       if (w.alive.length > 60) return;
       const r = rnd();
@@ -145,7 +150,10 @@ function driverOp(w: World, node: Node, rnd: () => number): void {
         linkParent: false,
       };
       const opts = rnd() < 0.25 ? { mailboxSize: 1 + Math.floor(rnd() * 4) } : {};
-      const spawning = rnd() < 0.3 ? node.spawnRegister(NAMES_TOP[Math.floor(rnd() * NAMES_TOP.length)]!, ChaosActor, opts, w, cfg) : node.spawn(ChaosActor, opts, w, cfg);
+      const spawning =
+        rnd() < 0.3
+          ? node.spawnRegister(NAMES_TOP[Math.floor(rnd() * NAMES_TOP.length)]!, ChaosActor, opts, w, cfg)
+          : node.spawn(ChaosActor, opts, w, cfg);
       void w.track(spawning, 'driver spawn');
     } else if (x < 0.75) {
       const pid = w.pickPid(rnd());
@@ -172,7 +180,9 @@ function driverOp(w: World, node: Node, rnd: () => number): void {
         const type = Math.floor(rnd() * 4);
         const { spec, names } = supSpec(w, rnd, type);
         const register = rnd() < 0.3;
-        const spawning = register ? node.spawnRegister(`sup${supSeq}`, ChaosSup, {}, w, spec) : node.spawn(ChaosSup, {}, w, spec);
+        const spawning = register
+          ? node.spawnRegister(`sup${supSeq}`, ChaosSup, {}, w, spec)
+          : node.spawn(ChaosSup, {}, w, spec);
         void w.track(spawning, 'driver spawn supervisor').then((pid) => {
           if (pid !== undefined) w.sups.push({ pid, type, names });
         });
@@ -181,20 +191,29 @@ function driverOp(w: World, node: Node, rnd: () => number): void {
       if (live.length === 0) return;
       const s = live[Math.floor(rnd() * live.length)]!;
       const ops = ['start', 'start', 'disable', 'enable', 'children'] as const;
-      void w.track(node.call(s.pid, new SupCmd(ops[Math.floor(rnd() * ops.length)]!, rnd()), { timeout: 200 }), 'driver supervisor op');
+      void w.track(
+        node.call(s.pid, new SupCmd(ops[Math.floor(rnd() * ops.length)]!, rnd()), { timeout: 200 }),
+        'driver supervisor op',
+      );
     } else if (x < 0.94) {
       if (w.pools.some((p) => w.isAlive(p))) {
         const p = w.pools.find((q) => w.isAlive(q))!;
         const y = rnd();
         if (y < 0.2) node.kill(p);
-        else if (y < 0.5) void w.track(node.call(p, y < 0.4 ? 'add' : 'remove', { priority: MessagePriority.High, timeout: 300 }), 'driver pool resize');
+        else if (y < 0.5)
+          void w.track(
+            node.call(p, y < 0.4 ? 'add' : 'remove', { priority: MessagePriority.High, timeout: 300 }),
+            'driver pool resize',
+          );
         else node.send(p, randomCmd(rnd, 1));
         return;
       }
       w.pools.length = 0;
-      void w.track(node.spawn(ChaosPool, {}, w, 2 + Math.floor(rnd() * 3), rnd() < 0.5), 'driver spawn pool').then((pid) => {
-        if (pid !== undefined) w.pools.push(pid);
-      });
+      void w
+        .track(node.spawn(ChaosPool, {}, w, 2 + Math.floor(rnd() * 3), rnd() < 0.5), 'driver spawn pool')
+        .then((pid) => {
+          if (pid !== undefined) w.pools.push(pid);
+        });
     } else if (x < 0.955) {
       // Process loggers: a live actor becomes one (or stops being one).
       const name = `lg${Math.floor(rnd() * 3)}`;
@@ -212,14 +231,22 @@ function driverOp(w: World, node: Node, rnd: () => number): void {
       const app = `app${Math.floor(rnd() * APPS)}`;
       const y = rnd();
       if (y < 0.5) {
-        const start = y < 0.2 ? node.applicationStart(app) : y < 0.3 ? node.applicationStartPermanent(app) : y < 0.4 ? node.applicationStartTransient(app) : node.applicationStartTemporary(app);
+        const start =
+          y < 0.2
+            ? node.applicationStart(app)
+            : y < 0.3
+              ? node.applicationStartPermanent(app)
+              : y < 0.4
+                ? node.applicationStartTransient(app)
+                : node.applicationStartTemporary(app);
         void w.track(start, `start ${app}`);
       } else if (y < 0.85) void w.track(node.applicationStopWithTimeout(app, 1000), `stop ${app}`);
       else void w.track(node.applicationStopForce(app), `stop-force ${app}`);
     } else {
       // While everything runs: a random live actor's relations, aliases and events match the model.
       const pid = w.pickPid(rnd() * 0.85);
-      if (pid !== undefined && w.procs.get(pid.toString())?.chaos === true && w.engine.processes.has(pid.id)) checkLive(w, pid, 'running', true);
+      if (pid !== undefined && w.procs.get(pid.toString())?.chaos === true && w.engine.processes.has(pid.id))
+        checkLive(w, pid, 'running', true);
     }
   } catch (e) {
     w.expectError(e, 'driver op');
@@ -242,8 +269,12 @@ async function quiesce(w: World, phase: string): Promise<boolean> {
       if (idle(w)) return true;
     }
     if (Date.now() > deadline) {
-      const busy = [...w.engine.processes.values()].filter((p) => p.st !== ProcessState.Sleep || p.mb.size > 0).map((p) => `${p.pid} st=${p.st} mb=${p.mb.size}`);
-      w.fail(`${phase}: the node never became idle (inflight ${w.inflight}, calls ${w.engine.calls.size}, runq ${w.engine.scheduler.length}, busy ${busy.slice(0, 5).join(', ')})`);
+      const busy = [...w.engine.processes.values()]
+        .filter((p) => p.st !== ProcessState.Sleep || p.mb.size > 0)
+        .map((p) => `${p.pid} st=${p.st} mb=${p.mb.size}`);
+      w.fail(
+        `${phase}: the node never became idle (inflight ${w.inflight}, calls ${w.engine.calls.size}, runq ${w.engine.scheduler.length}, busy ${busy.slice(0, 5).join(', ')})`,
+      );
       return false;
     }
     await delay(3);
@@ -271,10 +302,23 @@ function relKeys(info: ReturnType<Node['processInfo']>, link: boolean): string[]
 function checkLive(w: World, pid: PID, phase: string, initAlive: boolean): void {
   const key = pid.toString();
   const info = w.node.processInfo(pid);
-  const ownAliases = [...w.aliases.values()].filter((v) => v.owner === key).map((v) => v.alias.key).sort();
-  if (info.aliases.map((a) => a.key).sort().join() !== ownAliases.join()) w.fail(`${phase}: ${key} aliases differ from the model`);
-  const ownEvents = [...w.events.entries()].filter(([, v]) => v.owner === key).map(([k]) => k).sort();
-  if (info.events.slice().sort().join() !== ownEvents.join()) w.fail(`${phase}: ${key} events [${info.events.join()}] differ from the model [${ownEvents.join()}]`);
+  const ownAliases = [...w.aliases.values()]
+    .filter((v) => v.owner === key)
+    .map((v) => v.alias.key)
+    .sort();
+  if (
+    info.aliases
+      .map((a) => a.key)
+      .sort()
+      .join() !== ownAliases.join()
+  )
+    w.fail(`${phase}: ${key} aliases differ from the model`);
+  const ownEvents = [...w.events.entries()]
+    .filter(([, v]) => v.owner === key)
+    .map(([k]) => k)
+    .sort();
+  if (info.events.slice().sort().join() !== ownEvents.join())
+    w.fail(`${phase}: ${key} events [${info.events.join()}] differ from the model [${ownEvents.join()}]`);
   for (const link of [true, false]) {
     const want = w
       .relsOf(key)
@@ -293,33 +337,47 @@ function checkQuiet(w: World, phase: string): void {
   // process table vs the model
   const engine = new Set([...n.processes.values()].map((p) => p.pid.toString()));
   const model = new Set(w.alive.map((p) => p.toString()));
-  for (const k of engine) if (!model.has(k)) w.fail(`${phase}: ${k} is in the process table but the model thinks it ended or never started`);
-  for (const k of model) if (!engine.has(k)) w.fail(`${phase}: ${k} is alive in the model but not in the process table`);
+  for (const k of engine)
+    if (!model.has(k)) w.fail(`${phase}: ${k} is in the process table but the model thinks it ended or never started`);
+  for (const k of model)
+    if (!engine.has(k)) w.fail(`${phase}: ${k} is alive in the model but not in the process table`);
   // names, aliases, events
   const engineNames = [...n.names.keys()].sort().join(',');
   const modelNames = [...w.names.keys()].sort().join(',');
   if (engineNames !== modelNames) w.fail(`${phase}: names differ: engine [${engineNames}] model [${modelNames}]`);
-  for (const [name, v] of w.names) if (n.names.get(name as Atom)?.pid.equals(v.pid) !== true) w.fail(`${phase}: name ${name} is held by another process than the model says`);
-  if (n.aliasCount !== w.aliases.size) w.fail(`${phase}: ${n.aliasCount} aliases in the engine, ${w.aliases.size} in the model`);
-  if (n.events.size !== w.events.size) w.fail(`${phase}: ${n.events.size} events in the engine, ${w.events.size} in the model`);
+  for (const [name, v] of w.names)
+    if (n.names.get(name as Atom)?.pid.equals(v.pid) !== true)
+      w.fail(`${phase}: name ${name} is held by another process than the model says`);
+  if (n.aliasCount !== w.aliases.size)
+    w.fail(`${phase}: ${n.aliasCount} aliases in the engine, ${w.aliases.size} in the model`);
+  if (n.events.size !== w.events.size)
+    w.fail(`${phase}: ${n.events.size} events in the engine, ${w.events.size} in the model`);
   // process loggers: exactly the ones the model holds (a logger process that ended is gone)
-  const engineLoggers = w.node.loggers().filter((l) => l.startsWith('lg')).sort().join(',');
+  const engineLoggers = w.node
+    .loggers()
+    .filter((l) => l.startsWith('lg'))
+    .sort()
+    .join(',');
   const modelLoggers = [...w.loggers.keys()].sort().join(',');
-  if (engineLoggers !== modelLoggers) w.fail(`${phase}: process loggers differ: engine [${engineLoggers}] model [${modelLoggers}]`);
+  if (engineLoggers !== modelLoggers)
+    w.fail(`${phase}: process loggers differ: engine [${engineLoggers}] model [${modelLoggers}]`);
   for (const [name, key] of w.loggers) {
     const p = w.procs.get(key);
     if (p === undefined || !p.alive) w.fail(`${phase}: logger ${name} is backed by ended ${key}`);
-    else if (n.logRegistry.nameOf(p.pid) !== name) w.fail(`${phase}: logger ${name} is not backed by ${key} in the engine`);
+    else if (n.logRegistry.nameOf(p.pid) !== name)
+      w.fail(`${phase}: logger ${name} is not backed by ${key} in the engine`);
   }
   // applications: a loaded one has no member left; a running one only live members
   for (let i = 0; i < APPS; i++) {
     const info = w.node.applicationInfo(`app${i}`);
     if (info.state === ApplicationState.Stopping) w.fail(`${phase}: app${i} is still stopping on a quiet node`);
-    if (info.state === ApplicationState.Loaded && info.group.length > 0) w.fail(`${phase}: app${i} is loaded (stopped) but lists members ${info.group.join()}`);
+    if (info.state === ApplicationState.Loaded && info.group.length > 0)
+      w.fail(`${phase}: app${i} is loaded (stopped) but lists members ${info.group.join()}`);
     for (const pid of info.group) if (!w.isAlive(pid)) w.fail(`${phase}: app${i} lists ended member ${pid}`);
     for (let j = 0; j < 2; j++) {
       const holder = n.names.get(`app${i}_${j}` as Atom);
-      if (info.state === ApplicationState.Loaded && holder !== undefined) w.fail(`${phase}: app${i} is loaded (stopped) but its member app${i}_${j} (${holder.pid}) still runs`);
+      if (info.state === ApplicationState.Loaded && holder !== undefined)
+        w.fail(`${phase}: app${i} is loaded (stopped) but its member app${i}_${j} (${holder.pid}) still runs`);
     }
   }
 
@@ -333,7 +391,8 @@ function checkQuiet(w: World, phase: string): void {
     for (let r = h.tHead; r !== null; r = r.tNext) {
       count++;
       const c = r.consumer;
-      if (n.processes.get(c.pid.id) !== c) w.fail(`${phase}: a relation on ${String(r.target)} belongs to ${c.pid}, which is not in the table`);
+      if (n.processes.get(c.pid.id) !== c)
+        w.fail(`${phase}: a relation on ${String(r.target)} belongs to ${c.pid}, which is not in the table`);
     }
     if (count !== h.tCount) w.fail(`${phase}: a target host counts ${h.tCount} relations but lists ${count}`);
     onTargets += count;
@@ -355,22 +414,29 @@ function checkQuiet(w: World, phase: string): void {
         continue;
       }
       if (!r.link) {
-        if (r.notes !== 1) w.fail(`${phase}: ${key} monitor on ended ${id} produced ${r.notes} downs (expected exactly 1)`);
+        if (r.notes !== 1)
+          w.fail(`${phase}: ${key} monitor on ended ${id} produced ${r.notes} downs (expected exactly 1)`);
         continue;
       }
       if (!rec.trap) w.fail(`${phase}: ${key} does not trap exits, is linked to ended ${id}, and is still alive`);
-      else if (r.fromParent) w.fail(`${phase}: ${key} survived the end of its parent ${r.key} (linkParent exits are untrappable)`);
+      else if (r.fromParent)
+        w.fail(`${phase}: ${key} survived the end of its parent ${r.key} (linkParent exits are untrappable)`);
       else if (r.kind === 'pid') endedPidLinks.set(r.key, (endedPidLinks.get(r.key) ?? 0) + 1);
-      else if (r.notes !== 1) w.fail(`${phase}: ${key} link on ended ${id} produced ${r.notes} exits (expected exactly 1)`);
+      else if (r.notes !== 1)
+        w.fail(`${phase}: ${key} link on ended ${id} produced ${r.notes} exits (expected exactly 1)`);
     }
     if (rec.trap) {
       const sources = new Set<string>(endedPidLinks.keys());
-      for (const k of [...w.sentExits.keys(), ...w.recvExits.keys()]) if (k.startsWith(`${key}|`)) sources.add(k.slice(key.length + 1));
+      for (const k of [...w.sentExits.keys(), ...w.recvExits.keys()])
+        if (k.startsWith(`${key}|`)) sources.add(k.slice(key.length + 1));
       for (const s of sources) {
         const sent = w.sentExits.get(`${key}|${s}`) ?? 0;
         const recv = w.recvExits.get(`${key}|${s}`) ?? 0;
         const ended = endedPidLinks.get(s) ?? 0;
-        if (recv !== sent + ended) w.fail(`${phase}: ${key} trapped ${recv} exits from ${s}; expected ${sent} exit signals + ${ended} ended links`);
+        if (recv !== sent + ended)
+          w.fail(
+            `${phase}: ${key} trapped ${recv} exits from ${s}; expected ${sent} exit signals + ${ended} ended links`,
+          );
       }
     }
   }
@@ -380,7 +446,12 @@ function report(w: World): void {
   assert.deepEqual(w.violations, [], `seed ${w.seed}: ${w.violations.length} invariant violations`);
 }
 
-async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuck = false): Promise<{ ops: number; spawned: number }> {
+async function runSeed(
+  seed: number,
+  opsPerPhase: number,
+  budgetMs: number,
+  stuck = false,
+): Promise<{ ops: number; spawned: number }> {
   const guard = trackUnhandled();
   const node = await quietNode({ shutdownTimeout: stuck ? 300 : 3000 });
   const w = new World(seed, node);
@@ -400,7 +471,10 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
     await loadApps(w, node, rnd);
     for (let i = 0; i < 12; i++) {
       const cfg: ActorCfg = { trap: i % 3 === 0, init: i % 4 === 0 ? 'async' : 'sync', linkParent: false };
-      await w.track(i < 4 ? node.spawnRegister(NAMES_TOP[i]!, ChaosActor, {}, w, cfg) : node.spawn(ChaosActor, {}, w, cfg), 'initial spawn');
+      await w.track(
+        i < 4 ? node.spawnRegister(NAMES_TOP[i]!, ChaosActor, {}, w, cfg) : node.spawn(ChaosActor, {}, w, cfg),
+        'initial spawn',
+      );
     }
     for (const phase of ['phase 1', 'phase 2', 'phase 3']) {
       const started = Date.now();
@@ -416,14 +490,18 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
     // Graceful stop with everything still going on. Half the seeds stop right after awaiting a
     // call (in the microtask that the reply resumes), as test code naturally does.
     for (let i = 0; i < 40; i++) driverOp(w, node, rnd);
-    if (seed % 2 === 0 && w.alive.length > 0) await w.track(node.call(w.alive[0]!, 'ping', { timeout: 500 }), 'last call');
+    if (seed % 2 === 0 && w.alive.length > 0)
+      await w.track(node.call(w.alive[0]!, 'ping', { timeout: 500 }), 'last call');
     if (stuck) {
       // Deliberately keep one handler pending forever and one init: stop must give up after
       // shutdownTimeout, kill the rest and reject with ErrTimeout, leaving the same clean tables.
       const cfg: ActorCfg = { trap: false, init: 'sync', linkParent: false };
       const hung = await w.track(node.spawn(ChaosActor, {}, w, cfg), 'spawn hung');
       if (hung !== undefined) node.send(hung, new Hang());
-      void w.track(node.spawnRegister('stuck-in-init', ChaosActor, {}, w, { ...cfg, init: 'forever' }), 'spawn stuck in init');
+      void w.track(
+        node.spawnRegister('stuck-in-init', ChaosActor, {}, w, { ...cfg, init: 'forever' }),
+        'spawn stuck in init',
+      );
       await turn();
     }
     let stopped: string;
@@ -433,7 +511,10 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
       const q = w.engine.processes.get(p.id);
       return q !== undefined && q.parent.equals(node.pid) && q.application === '' && q.mb.limit === 0;
     };
-    const insider = !stuck && seed % 3 === 1 ? w.alive.find((p) => w.procs.get(p.toString())?.chaos === true && topLevel(p)) : undefined;
+    const insider =
+      !stuck && seed % 3 === 1
+        ? w.alive.find((p) => w.procs.get(p.toString())?.chaos === true && topLevel(p))
+        : undefined;
     if (insider !== undefined) {
       // A third of the seeds stop the node from inside a (busy) actor that awaits the stop.
       let inside = 'not settled';
@@ -454,7 +535,12 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
         (e: unknown) => `rejected: ${String(e)}`,
       );
     }
-    if (stuck) assert.match(stopped, /^rejected: .*did not finish in 300 ms/, `seed ${seed}: stop() must give up with ErrTimeout`);
+    if (stuck)
+      assert.match(
+        stopped,
+        /^rejected: .*did not finish in 300 ms/,
+        `seed ${seed}: stop() must give up with ErrTimeout`,
+      );
     else assert.equal(stopped, 'resolved', `seed ${seed}: stop() must resolve`);
     for (let i = 0; i < 3; i++) await turn();
 
@@ -474,7 +560,13 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
     }
     if (w.inspects !== 0) w.fail(`${w.inspects} inspects never settled`);
     const unsettled = w.tracked.filter((t) => !t.settled);
-    if (unsettled.length > 0) w.fail(`${unsettled.length} promises never settled: ${unsettled.slice(0, 5).map((t) => t.what).join('; ')}`);
+    if (unsettled.length > 0)
+      w.fail(
+        `${unsettled.length} promises never settled: ${unsettled
+          .slice(0, 5)
+          .map((t) => t.what)
+          .join('; ')}`,
+      );
     report(w);
     guard.check();
     if (process.env.CHAOS_DEBUG) {
@@ -482,7 +574,9 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
       let notes = 0;
       for (const l of w.rels.values()) for (const r of l) (rels++, (notes += r.notes));
       const exits = [...w.recvExits.values()].reduce((a, b) => a + b, 0);
-      console.log(`seed ${seed}: ${ops} ops, ${w.procs.size} processes, ${w.tracked.length} promises, ${rels} relations, ${notes} downs/exits matched, ${exits} PID exits trapped, ${w.logRecords} log records`);
+      console.log(
+        `seed ${seed}: ${ops} ops, ${w.procs.size} processes, ${w.tracked.length} promises, ${rels} relations, ${notes} downs/exits matched, ${exits} PID exits trapped, ${w.logRecords} log records`,
+      );
     }
     return { ops, spawned: w.procs.size };
   } finally {
@@ -496,7 +590,14 @@ async function runSeed(seed: number, opsPerPhase: number, budgetMs: number, stuc
 // CHAOS_SEEDS=n runs n more seeds from CHAOS_BASE (exploration; not part of the suite's budget).
 const EXTRA = Number(process.env.CHAOS_SEEDS ?? 0);
 const BASE = Number(process.env.CHAOS_BASE ?? 1);
-const SEEDS = [0x5eed0001, 0x5eed0002, 0x5eed0003, 0xc0ffee, 0xdecaf, ...Array.from({ length: EXTRA }, (_, i) => BASE + i)];
+const SEEDS = [
+  0x5eed0001,
+  0x5eed0002,
+  0x5eed0003,
+  0xc0ffee,
+  0xdecaf,
+  ...Array.from({ length: EXTRA }, (_, i) => BASE + i),
+];
 
 describe('chaos: a seeded random workload keeps every invariant', () => {
   for (const seed of SEEDS) {

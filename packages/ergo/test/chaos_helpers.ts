@@ -164,7 +164,15 @@ export class World {
     }
     const chaos = behavior === 'ChaosActor';
     const pre = this.pendingTrap.get(key);
-    this.procs.set(key, { pid, kind: behavior, alive: true, terminates: 0, terminateEvents: 0, chaos, trap: pre ?? false });
+    this.procs.set(key, {
+      pid,
+      kind: behavior,
+      alive: true,
+      terminates: 0,
+      terminateEvents: 0,
+      chaos,
+      trap: pre ?? false,
+    });
     this.pendingTrap.delete(key);
     this.alive.push(pid);
     if (name !== '') this.names.set(name, { pid, gen: ++this.gen });
@@ -221,7 +229,10 @@ export class World {
   // --- picking targets ---
 
   pickPid(r: number): PID | undefined {
-    if (r < 0.85 || this.dead.length === 0) return this.alive.length === 0 ? undefined : this.alive[Math.floor((r / 0.85) * this.alive.length) % this.alive.length];
+    if (r < 0.85 || this.dead.length === 0)
+      return this.alive.length === 0
+        ? undefined
+        : this.alive[Math.floor((r / 0.85) * this.alive.length) % this.alive.length];
     return this.dead[Math.floor(((r - 0.85) / 0.15) * this.dead.length) % this.dead.length];
   }
 
@@ -233,7 +244,8 @@ export class World {
 
   pickAlias(r: number): Alias | undefined {
     const live = [...this.aliases.values()];
-    if ((r < 0.15 || live.length === 0) && this.deadAliases.length > 0) return this.deadAliases[Math.floor(r * this.deadAliases.length) % this.deadAliases.length];
+    if ((r < 0.15 || live.length === 0) && this.deadAliases.length > 0)
+      return this.deadAliases[Math.floor(r * this.deadAliases.length) % this.deadAliases.length];
     return live.length === 0 ? undefined : live[Math.floor(r * live.length) % live.length]!.alias;
   }
 
@@ -280,10 +292,15 @@ export class World {
   addRel(watcher: string, link: boolean, kind: RelKind, key: string, implicit?: 'parent' | 'child'): void {
     const list = this.relsOf(watcher);
     const gen = this.genOf(kind, key);
-    if (gen === -1) this.fail(`${watcher} ${link ? 'linked' : 'monitored'} ${kind} ${key}, which the test does not know as registered`);
+    if (gen === -1)
+      this.fail(
+        `${watcher} ${link ? 'linked' : 'monitored'} ${kind} ${key}, which the test does not know as registered`,
+      );
     for (const r of list) {
       if (!r.removed && r.notes === 0 && r.link === link && r.kind === kind && r.key === key && this.targetAlive(r)) {
-        this.fail(`${watcher}: a second ${link ? 'link' : 'monitor'} on ${kind} ${key} was accepted (expected ErrTargetExist)`);
+        this.fail(
+          `${watcher}: a second ${link ? 'link' : 'monitor'} on ${kind} ${key} was accepted (expected ErrTargetExist)`,
+        );
       }
     }
     list.push({ link, kind, key, gen, removed: false, notes: 0, implicit });
@@ -291,7 +308,9 @@ export class World {
 
   /** Relations of `watcher` on (link, kind, key) not removed and not notified yet, oldest first. */
   private open(watcher: string, link: boolean, kind: RelKind, key: string): RelRec[] {
-    return this.relsOf(watcher).filter((x) => !x.removed && x.notes === 0 && x.link === link && x.kind === kind && x.key === key);
+    return this.relsOf(watcher).filter(
+      (x) => !x.removed && x.notes === 0 && x.link === link && x.kind === kind && x.key === key,
+    );
   }
 
   removeRel(watcher: string, link: boolean, kind: RelKind, key: string): void {
@@ -300,7 +319,9 @@ export class World {
     const open = this.open(watcher, link, kind, key);
     const r = open.find((x) => this.targetAlive(x));
     if (r === undefined) {
-      this.fail(`${watcher}: ${link ? 'unlink' : 'demonitor'} ${kind} ${key} succeeded, but the test has no live relation on a live target (${open.length} open on ended targets)`);
+      this.fail(
+        `${watcher}: ${link ? 'unlink' : 'demonitor'} ${kind} ${key} succeeded, but the test has no live relation on a live target (${open.length} open on ended targets)`,
+      );
       return;
     }
     r.removed = true;
@@ -427,7 +448,16 @@ export class ChaosActor extends Actor {
     w.pendingTrap.set(this.key, cfg.trap);
     if (cfg.linkParent) {
       const l = w.relsOf(this.key);
-      l.push({ link: true, kind: 'pid', key: this.parent.toString(), gen: 0, removed: false, notes: 0, implicit: 'parent', fromParent: true });
+      l.push({
+        link: true,
+        kind: 'pid',
+        key: this.parent.toString(),
+        gen: 0,
+        removed: false,
+        notes: 0,
+        implicit: 'parent',
+        fromParent: true,
+      });
     }
     switch (cfg.init) {
       case 'sync':
@@ -492,16 +522,22 @@ export class ChaosActor extends Actor {
       return undefined;
     }
     if (message instanceof MessageDownPID) w.noted(this.key, false, 'pid', message.pid.toString(), 'MessageDownPID');
-    else if (message instanceof MessageDownProcessID) w.noted(this.key, false, 'name', message.processID.name, 'MessageDownProcessID');
-    else if (message instanceof MessageDownAlias) w.noted(this.key, false, 'alias', message.alias.key, 'MessageDownAlias');
-    else if (message instanceof MessageDownEvent) w.noted(this.key, false, 'event', message.event.name, 'MessageDownEvent');
+    else if (message instanceof MessageDownProcessID)
+      w.noted(this.key, false, 'name', message.processID.name, 'MessageDownProcessID');
+    else if (message instanceof MessageDownAlias)
+      w.noted(this.key, false, 'alias', message.alias.key, 'MessageDownAlias');
+    else if (message instanceof MessageDownEvent)
+      w.noted(this.key, false, 'event', message.event.name, 'MessageDownEvent');
     else if (message instanceof MessageExitPID) {
       if (!this.cfg.trap) w.fail(`${this.key} does not trap exits but got ${String(message)} as a message`);
       if (from.equals(this.parent)) w.fail(`${this.key} trapped an exit from its parent`);
       w.countExit(w.recvExits, this.key, message.pid.toString());
-    } else if (message instanceof MessageExitProcessID) w.noted(this.key, true, 'name', message.processID.name, 'MessageExitProcessID');
-    else if (message instanceof MessageExitAlias) w.noted(this.key, true, 'alias', message.alias.key, 'MessageExitAlias');
-    else if (message instanceof MessageExitEvent) w.noted(this.key, true, 'event', message.event.name, 'MessageExitEvent');
+    } else if (message instanceof MessageExitProcessID)
+      w.noted(this.key, true, 'name', message.processID.name, 'MessageExitProcessID');
+    else if (message instanceof MessageExitAlias)
+      w.noted(this.key, true, 'alias', message.alias.key, 'MessageExitAlias');
+    else if (message instanceof MessageExitEvent)
+      w.noted(this.key, true, 'event', message.event.name, 'MessageExitEvent');
     return undefined;
   }
 
@@ -551,7 +587,14 @@ export class ChaosActor extends Actor {
             setTimeout(() => ac.abort(), Math.floor(d * 30));
             signal = ac.signal;
           }
-          const p = w.track(this.call(to, req, { timeout: 10 + Math.floor(e * 80), signal, priority: Math.floor(d * 3) as MessagePriority }), `${this.key} call ${String(to)}`);
+          const p = w.track(
+            this.call(to, req, {
+              timeout: 10 + Math.floor(e * 80),
+              signal,
+              priority: Math.floor(d * 3) as MessagePriority,
+            }),
+            `${this.key} call ${String(to)}`,
+          );
           return e < 0.7 ? p.then(() => undefined) : undefined;
         }
         case 'link':
@@ -580,14 +623,17 @@ export class ChaosActor extends Actor {
           const name = own.length > 0 && a < 0.8 ? own[Math.floor(b * own.length)]! : w.pickEvent(b);
           this.unregisterEvent(name);
           const ev = w.events.get(name);
-          if (ev === undefined || ev.owner !== this.key) w.fail(`${this.key} unregistered event ${name} it does not own`);
+          if (ev === undefined || ev.owner !== this.key)
+            w.fail(`${this.key} unregistered event ${name} it does not own`);
           w.events.delete(name);
           return undefined;
         }
         case 'sendEvent': {
           const name = w.pickEvent(a);
           const ev = w.events.get(name);
-          this.sendEvent(name, ev?.token ?? this.makeFakeToken(), 'tick', { priority: Math.floor(b * 3) as MessagePriority });
+          this.sendEvent(name, ev?.token ?? this.makeFakeToken(), 'tick', {
+            priority: Math.floor(b * 3) as MessagePriority,
+          });
           return undefined;
         }
         case 'createAlias': {
@@ -614,7 +660,8 @@ export class ChaosActor extends Actor {
         case 'unregName': {
           const name = this.name;
           this.unregisterName();
-          if (w.names.get(name)?.pid.equals(this.pid) !== true) w.fail(`${this.key} unregistered ${name}, which the test did not see it hold`);
+          if (w.names.get(name)?.pid.equals(this.pid) !== true)
+            w.fail(`${this.key} unregistered ${name}, which the test did not see it hold`);
           w.names.delete(name);
           return undefined;
         }
@@ -635,7 +682,8 @@ export class ChaosActor extends Actor {
         case 'killSelf': {
           this.expectKill = true;
           this.node.kill(this.pid);
-          if (this.state() !== ProcessState.Zombee) w.fail(`${this.key} killed itself while running but is not a zombee`);
+          if (this.state() !== ProcessState.Zombee)
+            w.fail(`${this.key} killed itself while running but is not a zombee`);
           try {
             this.send(this.pid, 'x');
             w.fail(`${this.key}: send allowed in state zombee`);
@@ -667,7 +715,12 @@ export class ChaosActor extends Actor {
           return undefined;
       }
     } catch (err) {
-      if (err instanceof ChaosError || typeof err === 'string' || (typeof err === 'object' && err !== null && Object.getPrototypeOf(err) === null)) throw err;
+      if (
+        err instanceof ChaosError ||
+        typeof err === 'string' ||
+        (typeof err === 'object' && err !== null && Object.getPrototypeOf(err) === null)
+      )
+        throw err;
       w.expectError(err, `${this.key} ${c.op}`);
       return undefined;
     }
@@ -695,7 +748,10 @@ export class ChaosActor extends Actor {
     if (a < 0.45) {
       // prefer own relations for removals
       const mine = w.relsOf(this.key).filter((r) => !r.removed && r.notes === 0 && r.kind === 'pid' && r.link === link);
-      const pid = !add && mine.length > 0 && b < 0.7 ? w.procs.get(mine[Math.floor(b * mine.length) % mine.length]!.key)?.pid : w.pickPid(b);
+      const pid =
+        !add && mine.length > 0 && b < 0.7
+          ? w.procs.get(mine[Math.floor(b * mine.length) % mine.length]!.key)?.pid
+          : w.pickPid(b);
       if (pid === undefined) return undefined;
       kind = 'pid';
       target = pid;
@@ -704,7 +760,12 @@ export class ChaosActor extends Actor {
       const name = w.pickName(b);
       kind = 'name';
       const form = (b * 10) % 1;
-      target = form < 0.33 ? new ProcessID(name as Atom, this.pid.node) : form < 0.66 ? name : new ProcessID(name as Atom, '' as Atom);
+      target =
+        form < 0.33
+          ? new ProcessID(name as Atom, this.pid.node)
+          : form < 0.66
+            ? name
+            : new ProcessID(name as Atom, '' as Atom);
       key = name;
     } else if (a < 0.85) {
       const al = w.pickAlias(b);
@@ -740,7 +801,8 @@ export class ChaosActor extends Actor {
     const linkChild = (d * 10) % 1 < 0.5;
     const opts = { linkParent: cfg.linkParent, linkChild, mailboxSize: (d * 13) % 1 < 0.2 ? 2 : 0 };
     const name = NAMES_CHILD[Math.floor(a * 100) % NAMES_CHILD.length]!;
-    const spawning = (d * 7) % 1 < 0.3 ? this.spawnRegister(name, ChaosActor, opts, w, cfg) : this.spawn(ChaosActor, opts, w, cfg);
+    const spawning =
+      (d * 7) % 1 < 0.3 ? this.spawnRegister(name, ChaosActor, opts, w, cfg) : this.spawn(ChaosActor, opts, w, cfg);
     const pid = await w.track(spawning, `${this.key} spawn`);
     if (pid !== undefined && linkChild) w.addRel(this.key, true, 'pid', pid.toString(), 'child');
     return undefined;
@@ -806,7 +868,8 @@ export class ChaosPool extends Pool {
   /** High-priority calls reach the pool itself (normal ones are forwarded): resize it. */
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
     try {
-      if (request === 'add') return this.addWorkers(1).then(String, (e: unknown) => (this.w.expectError(e, 'addWorkers'), 'error'));
+      if (request === 'add')
+        return this.addWorkers(1).then(String, (e: unknown) => (this.w.expectError(e, 'addWorkers'), 'error'));
       if (request === 'remove') return String(this.removeWorkers(1));
     } catch (e) {
       this.w.expectError(e, 'removeWorkers');

@@ -81,7 +81,9 @@ function nextMinute(): Date {
 }
 
 function messagesOf(rec: Recorder, tag: string): unknown[] {
-  return rec.log.flatMap((r) => (r.ev === 'message' && r.tag === tag ? [(r.message as { message: unknown }).message] : []));
+  return rec.log.flatMap((r) =>
+    r.ev === 'message' && r.tag === tag ? [(r.message as { message: unknown }).message] : [],
+  );
 }
 
 function job(name: string, action: CronJob['action'], extra: Partial<CronJob> = {}): CronJob {
@@ -119,9 +121,16 @@ describe('cron on a real node', () => {
   it('node.cron().addJob: a spawn action starts a process that sees CRON_* in its env', async () => {
     const rec = new Recorder();
     const n = await start();
-    n.cron().addJob(job('spawner', createCronActionSpawn(CronSpawned, { args: [rec, 'spawned'], processOptions: { env: { extra: 1 } } })));
+    n.cron().addJob(
+      job(
+        'spawner',
+        createCronActionSpawn(CronSpawned, { args: [rec, 'spawned'], processOptions: { env: { extra: 1 } } }),
+      ),
+    );
     const t = nextMinute();
-    const r = (await rec.until((x) => x.ev === 'init' && x.tag === 'spawned', 1, 'the spawned process'))[0] as unknown as { args: [Record<string, unknown>, PID]; pid: PID };
+    const r = (
+      await rec.until((x) => x.ev === 'init' && x.tag === 'spawned', 1, 'the spawned process')
+    )[0] as unknown as { args: [Record<string, unknown>, PID]; pid: PID };
     const [env, parent] = r.args;
     assert.equal(env[CronEnvNodeName], n.name);
     assert.equal(env[CronEnvJobName], 'spawner');
@@ -129,7 +138,10 @@ describe('cron on a real node', () => {
     assert.equal((env[CronEnvJobActionTime] as Date).getTime(), t.getTime());
     assert.equal(env.EXTRA, 1, 'processOptions.env kept');
     assert.ok(parent.equals(n.pid), 'spawned by the node');
-    assert.ok(n.processList().some((p) => p.equals(r.pid)), 'it runs on the node');
+    assert.ok(
+      n.processList().some((p) => p.equals(r.pid)),
+      'it runs on the node',
+    );
 
     nextMinute();
     await rec.until((x) => x.ev === 'init' && x.tag === 'spawned', 2, 'a second spawn the next minute');
@@ -139,10 +151,14 @@ describe('cron on a real node', () => {
     const rec = new Recorder();
     const n = await start();
     await n.spawnRegister('fb', Sink, {}, rec, 'fb');
-    n.cron().addJob(job('orphan', createCronActionMessage('nobody'), { fallback: { enable: true, name: 'fb', tag: 'T1' } }));
+    n.cron().addJob(
+      job('orphan', createCronActionMessage('nobody'), { fallback: { enable: true, name: 'fb', tag: 'T1' } }),
+    );
     await n.spawnRegister('taken', Sink, {}, rec, 'taken');
     n.cron().addJob(
-      job('clash', createCronActionSpawn(CronSpawned, { register: 'taken', args: [rec, 'never'] }), { fallback: { enable: true, name: 'fb', tag: 'T2' } }),
+      job('clash', createCronActionSpawn(CronSpawned, { register: 'taken', args: [rec, 'never'] }), {
+        fallback: { enable: true, name: 'fb', tag: 'T2' },
+      }),
     );
     const t = nextMinute();
     await rec.until((r) => r.ev === 'message' && r.tag === 'fb', 2, 'two fallbacks');
@@ -181,19 +197,29 @@ describe('cron on a real node', () => {
     const t = nextMinute();
     await rec.until((r) => r.ev === 'message' && r.tag === 'r', 1, 'a MessageCron');
     const got = messagesOf(rec, 'r') as MessageCron[];
-    assert.deepEqual(got.map((m) => [m.job, m.time.getTime()]), [['a', t.getTime()]], 'only the re-enabled job, only at the later minute');
+    assert.deepEqual(
+      got.map((m) => [m.job, m.time.getTime()]),
+      [['a', t.getTime()]],
+      'only the re-enabled job, only at the later minute',
+    );
     assert.equal(cron.jobInfo('c').lastRun, null);
   });
 
   it('an invalid job in the node options fails startNode; cron is gone once the node stopped', async () => {
-    await assert.rejects(supNode({ cron: { jobs: [{ name: 'x', spec: 'nope', action: createCronActionMessage('r') }] } }), { code: 'ERR_INCORRECT' });
+    await assert.rejects(
+      supNode({ cron: { jobs: [{ name: 'x', spec: 'nope', action: createCronActionMessage('r') }] } }),
+      { code: 'ERR_INCORRECT' },
+    );
     const rec = new Recorder();
     const n = await start({ cron: { jobs: [job('t', createCronActionMessage('r'))] } });
     await n.spawnRegister('r', Sink, {}, rec, 'r');
     await n.stop();
     throwsCode(() => n.cron(), 'ERR_NODE_TERMINATED');
     nextMinute(); // the stopped service does not fire
-    assert.equal(rec.count((r) => r.ev === 'message'), 0);
+    assert.equal(
+      rec.count((r) => r.ev === 'message'),
+      0,
+    );
     await rejectsCode(n.call('r', 'x'), 'ERR_NODE_TERMINATED');
   });
 });

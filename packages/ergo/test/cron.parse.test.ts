@@ -109,9 +109,11 @@ describe('cron spec: day-of-week field', () => {
     assert.deepEqual(daysOf(parseCronSpec('0 0 * * 2#3,3#2'), 1), [8, 21]);
     assert.deepEqual(daysOf(parseCronSpec('0 0 * * 3#5'), 1), [29]);
     assert.deepEqual(daysOf(parseCronSpec('0 0 * * 1#5'), 1), [], 'January 2025 has four Mondays');
-    assert.deepEqual(daysOf(parseCronSpec('0 0 * * 2-6,1#5,7L'), 3), [
-      1, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30, 31,
-    ], 'March 2025: Tuesday–Saturday, the fifth Monday (31st), the last Sunday (30th)');
+    assert.deepEqual(
+      daysOf(parseCronSpec('0 0 * * 2-6,1#5,7L'), 3),
+      [1, 4, 5, 6, 7, 8, 11, 12, 13, 14, 15, 18, 19, 20, 21, 22, 25, 26, 27, 28, 29, 30, 31],
+      'March 2025: Tuesday–Saturday, the fifth Monday (31st), the last Sunday (30th)',
+    );
   });
 
   it('ORs day-of-month and day-of-week when both are restricted', () => {
@@ -212,7 +214,10 @@ describe('cron spec: errors', () => {
           assert.equal(err.spec, spec);
           assert.equal(err.field, field);
           assert.equal(err.token, token);
-          assert.ok(err.message.includes(fragment), `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(fragment)}`);
+          assert.ok(
+            err.message.includes(fragment),
+            `message ${JSON.stringify(err.message)} lacks ${JSON.stringify(fragment)}`,
+          );
           assert.ok(err.message.startsWith(`incorrect value or argument: cron spec ${JSON.stringify(spec)}: `));
           if (field !== undefined) assert.ok(err.message.includes(`${field} field: `));
           return true;
@@ -222,6 +227,9 @@ describe('cron spec: errors', () => {
   }
 
   it('rejects a spec that is not a string', () => {
-    assert.throws(() => parseCronSpec(5 as unknown as string), (err: unknown) => err instanceof CronSpecError && /must be a string/.test(err.message));
+    assert.throws(
+      () => parseCronSpec(5 as unknown as string),
+      (err: unknown) => err instanceof CronSpecError && /must be a string/.test(err.message),
+    );
   });
 });

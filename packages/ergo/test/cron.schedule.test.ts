@@ -29,21 +29,75 @@ describe('cron schedule: a year of runs (2025, UTC)', () => {
   const year = (spec: string): string[] => runs(spec, '2025-01-01T00:00Z', '2026-01-01T00:00Z');
 
   it('1 19 * * 3#2 — the second Wednesday of every month', () => {
-    assert.deepEqual(year('1 19 * * 3#2'), at1901('01-08', '02-12', '03-12', '04-09', '05-14', '06-11', '07-09', '08-13', '09-10', '10-08', '11-12', '12-10'));
+    assert.deepEqual(
+      year('1 19 * * 3#2'),
+      at1901(
+        '01-08',
+        '02-12',
+        '03-12',
+        '04-09',
+        '05-14',
+        '06-11',
+        '07-09',
+        '08-13',
+        '09-10',
+        '10-08',
+        '11-12',
+        '12-10',
+      ),
+    );
   });
 
   it('1 19 3 * 3#2 — the 3rd OR the second Wednesday', () => {
     assert.deepEqual(
       year('1 19 3 * 3#2'),
       at1901(
-        '01-03', '01-08', '02-03', '02-12', '03-03', '03-12', '04-03', '04-09', '05-03', '05-14', '06-03', '06-11',
-        '07-03', '07-09', '08-03', '08-13', '09-03', '09-10', '10-03', '10-08', '11-03', '11-12', '12-03', '12-10',
+        '01-03',
+        '01-08',
+        '02-03',
+        '02-12',
+        '03-03',
+        '03-12',
+        '04-03',
+        '04-09',
+        '05-03',
+        '05-14',
+        '06-03',
+        '06-11',
+        '07-03',
+        '07-09',
+        '08-03',
+        '08-13',
+        '09-03',
+        '09-10',
+        '10-03',
+        '10-08',
+        '11-03',
+        '11-12',
+        '12-03',
+        '12-10',
       ),
     );
   });
 
   it('1 19 3 * * — the 3rd of every month', () => {
-    assert.deepEqual(year('1 19 3 * *'), at1901('01-03', '02-03', '03-03', '04-03', '05-03', '06-03', '07-03', '08-03', '09-03', '10-03', '11-03', '12-03'));
+    assert.deepEqual(
+      year('1 19 3 * *'),
+      at1901(
+        '01-03',
+        '02-03',
+        '03-03',
+        '04-03',
+        '05-03',
+        '06-03',
+        '07-03',
+        '08-03',
+        '09-03',
+        '10-03',
+        '11-03',
+        '12-03',
+      ),
+    );
   });
 
   it('1 19 */15,L 2,7 * — days 1, 16, 31 and the last day, in February and July', () => {
@@ -54,8 +108,30 @@ describe('cron schedule: a year of runs (2025, UTC)', () => {
     assert.deepEqual(
       year('1 19 * * 1#1,7L'),
       at1901(
-        '01-06', '01-26', '02-03', '02-23', '03-03', '03-30', '04-07', '04-27', '05-05', '05-25', '06-02', '06-29',
-        '07-07', '07-27', '08-04', '08-31', '09-01', '09-28', '10-06', '10-26', '11-03', '11-30', '12-01', '12-28',
+        '01-06',
+        '01-26',
+        '02-03',
+        '02-23',
+        '03-03',
+        '03-30',
+        '04-07',
+        '04-27',
+        '05-05',
+        '05-25',
+        '06-02',
+        '06-29',
+        '07-07',
+        '07-27',
+        '08-04',
+        '08-31',
+        '09-01',
+        '09-28',
+        '10-06',
+        '10-26',
+        '11-03',
+        '11-30',
+        '12-01',
+        '12-28',
       ),
     );
   });
@@ -92,7 +168,12 @@ describe('cron schedule: a year of runs (2025, UTC)', () => {
   });
 
   it('every minute of a year', () => {
-    const all = runTimes(parseCronSpec('* * * * *'), UTC, Date.parse('2025-01-01T00:00Z'), Date.parse('2026-01-01T00:00Z'));
+    const all = runTimes(
+      parseCronSpec('* * * * *'),
+      UTC,
+      Date.parse('2025-01-01T00:00Z'),
+      Date.parse('2026-01-01T00:00Z'),
+    );
     assert.equal(all.length, 365 * 24 * 60);
     assert.ok(all.every((t, i) => t === Date.parse('2025-01-01T00:00Z') + i * MINUTE_MS));
   });
@@ -100,9 +181,18 @@ describe('cron schedule: a year of runs (2025, UTC)', () => {
 
 describe('cron schedule: leap years and month ends', () => {
   it('L is the 29th of February in leap years only', () => {
-    assert.deepEqual(runs('0 12 L 2 *', '2023-01-01T00:00Z', '2026-01-01T00:00Z'), ['2023-02-28T12:00Z', '2024-02-29T12:00Z', '2025-02-28T12:00Z']);
+    assert.deepEqual(runs('0 12 L 2 *', '2023-01-01T00:00Z', '2026-01-01T00:00Z'), [
+      '2023-02-28T12:00Z',
+      '2024-02-29T12:00Z',
+      '2025-02-28T12:00Z',
+    ]);
     assert.deepEqual(runs('0 0 L * *', '2024-01-01T00:00Z', '2024-07-01T00:00Z'), [
-      '2024-01-31T00:00Z', '2024-02-29T00:00Z', '2024-03-31T00:00Z', '2024-04-30T00:00Z', '2024-05-31T00:00Z', '2024-06-30T00:00Z',
+      '2024-01-31T00:00Z',
+      '2024-02-29T00:00Z',
+      '2024-03-31T00:00Z',
+      '2024-04-30T00:00Z',
+      '2024-05-31T00:00Z',
+      '2024-06-30T00:00Z',
     ]);
   });
 
@@ -116,7 +206,10 @@ describe('cron schedule: leap years and month ends', () => {
 
   it('the 29th of February: 2096, then 2104 (2100 is not a leap year)', () => {
     const spec = parseCronSpec('0 0 29 2 *');
-    assert.deepEqual(runTimes(spec, UTC, Date.parse('2096-01-01T00:00Z'), Date.parse('2105-01-01T00:00Z')).map(iso), ['2096-02-29T00:00Z', '2104-02-29T00:00Z']);
+    assert.deepEqual(runTimes(spec, UTC, Date.parse('2096-01-01T00:00Z'), Date.parse('2105-01-01T00:00Z')).map(iso), [
+      '2096-02-29T00:00Z',
+      '2104-02-29T00:00Z',
+    ]);
     assert.equal(iso(nextRunTime(spec, UTC, Date.parse('2096-03-01T00:00Z'))!), '2104-02-29T00:00Z');
   });
 
@@ -131,14 +224,23 @@ describe('cron schedule: zones without daylight saving', () => {
   it('reads the spec on the zone’s wall clock', () => {
     // Tokyo is UTC+9: 09:00 on weekdays is 00:00Z
     assert.deepEqual(runs('0 9 * * 1-5', '2025-01-05T15:00Z', '2025-01-12T15:00Z', 'Asia/Tokyo'), [
-      '2025-01-06T00:00Z', '2025-01-07T00:00Z', '2025-01-08T00:00Z', '2025-01-09T00:00Z', '2025-01-10T00:00Z',
+      '2025-01-06T00:00Z',
+      '2025-01-07T00:00Z',
+      '2025-01-08T00:00Z',
+      '2025-01-09T00:00Z',
+      '2025-01-10T00:00Z',
     ]);
     // Kolkata is UTC+5:30: midnight of the 1st is 18:30Z the day before
     assert.deepEqual(runs('0 0 1 * *', '2025-01-01T00:00Z', '2025-04-01T00:00Z', 'Asia/Kolkata'), [
-      '2025-01-31T18:30Z', '2025-02-28T18:30Z', '2025-03-31T18:30Z',
+      '2025-01-31T18:30Z',
+      '2025-02-28T18:30Z',
+      '2025-03-31T18:30Z',
     ]);
     // Chatham is UTC+13:45 in January
-    assert.deepEqual(runs('0 0 * * *', '2025-01-10T00:00Z', '2025-01-12T00:00Z', 'Pacific/Chatham'), ['2025-01-10T10:15Z', '2025-01-11T10:15Z']);
+    assert.deepEqual(runs('0 0 * * *', '2025-01-10T00:00Z', '2025-01-12T00:00Z', 'Pacific/Chatham'), [
+      '2025-01-10T10:15Z',
+      '2025-01-11T10:15Z',
+    ]);
   });
 });
 
@@ -146,17 +248,35 @@ describe('cron schedule: windows and limits', () => {
   it('rounds `from` up to a minute, excludes `to`, honours `limit`', () => {
     const spec = parseCronSpec('*/10 * * * *');
     const from = Date.parse('2025-01-01T00:00:30Z');
-    assert.deepEqual(runTimes(spec, UTC, from, Date.parse('2025-01-01T00:30Z')).map(iso), ['2025-01-01T00:10Z', '2025-01-01T00:20Z']);
-    assert.deepEqual(runTimes(spec, UTC, from, from + DAY_MS, 3).map(iso), ['2025-01-01T00:10Z', '2025-01-01T00:20Z', '2025-01-01T00:30Z']);
+    assert.deepEqual(runTimes(spec, UTC, from, Date.parse('2025-01-01T00:30Z')).map(iso), [
+      '2025-01-01T00:10Z',
+      '2025-01-01T00:20Z',
+    ]);
+    assert.deepEqual(runTimes(spec, UTC, from, from + DAY_MS, 3).map(iso), [
+      '2025-01-01T00:10Z',
+      '2025-01-01T00:20Z',
+      '2025-01-01T00:30Z',
+    ]);
     assert.deepEqual(runTimes(spec, UTC, Date.parse('2025-01-01T00:10Z'), Date.parse('2025-01-01T00:10Z')), []);
   });
 
   it('works before 1970', () => {
-    assert.deepEqual(runs('0 0 1 1 *', '1968-06-01T00:00Z', '1970-06-01T00:00Z'), ['1969-01-01T00:00Z', '1970-01-01T00:00Z']);
+    assert.deepEqual(runs('0 0 1 1 *', '1968-06-01T00:00Z', '1970-06-01T00:00Z'), [
+      '1969-01-01T00:00Z',
+      '1970-01-01T00:00Z',
+    ]);
   });
 
   it('jumping over non-matching minutes finds exactly what a minute-by-minute walk finds', () => {
-    const specs = ['30 2 * * *', '*/7 1-3 * * *', '0,59 * L * 7L', '15 */2 * * 1#1', '@hourly', '* 2 * * 7', '45 0-2 * * *'];
+    const specs = [
+      '30 2 * * *',
+      '*/7 1-3 * * *',
+      '0,59 * L * 7L',
+      '15 */2 * * 1#1',
+      '@hourly',
+      '* 2 * * 7',
+      '45 0-2 * * *',
+    ];
     // windows around DST changes (and one quiet week) in zones with 60- and 30-minute shifts
     const windows: [string, string][] = [
       ['Europe/Berlin', '2025-03-28T00:00Z'],

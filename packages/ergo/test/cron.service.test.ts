@@ -105,14 +105,18 @@ interface Sent {
 class FakeNode implements CronNode {
   readonly name = 'cron@localhost';
   readonly sent: Sent[] = [];
-  readonly spawned: { register?: string; factory: unknown; options: ProcessOptions | undefined; args: unknown[] }[] = [];
+  readonly spawned: { register?: string; factory: unknown; options: ProcessOptions | undefined; args: unknown[] }[] =
+    [];
   readonly logs: { level: string; text: string }[] = [];
   readonly unknownTargets = new Set<string>();
   spawnError: Error | undefined;
   readonly log: Log;
 
   constructor() {
-    const record = (level: string) => (fmt: string, ...args: unknown[]) => void this.logs.push({ level, text: format(fmt, ...args) });
+    const record =
+      (level: string) =>
+      (fmt: string, ...args: unknown[]) =>
+        void this.logs.push({ level, text: format(fmt, ...args) });
     let fields: LogField[] = [];
     this.log = {
       level: () => LogLevel.Trace,
@@ -159,7 +163,9 @@ function job(name: string, spec: string, action: CronAction, extra: Partial<Cron
 }
 
 /** An action whose runs are recorded and settle when the test says so. */
-function controlledAction(): CronAction & { runs: { time: Date; resolve: () => void; reject: (e: unknown) => void }[] } {
+function controlledAction(): CronAction & {
+  runs: { time: Date; resolve: () => void; reject: (e: unknown) => void }[];
+} {
   const runs: { time: Date; resolve: () => void; reject: (e: unknown) => void }[] = [];
   return {
     runs,
@@ -170,7 +176,10 @@ function controlledAction(): CronAction & { runs: { time: Date; resolve: () => v
   };
 }
 
-function setup(start = '2025-06-01T10:00:30Z', jobs: CronJob[] = []): { clock: FakeClock; node: FakeNode; cron: CronService } {
+function setup(
+  start = '2025-06-01T10:00:30Z',
+  jobs: CronJob[] = [],
+): { clock: FakeClock; node: FakeNode; cron: CronService } {
   const clock = new FakeClock(start);
   const node = new FakeNode();
   const cron = new CronService(node, { clock, jobs });
@@ -187,7 +196,9 @@ after(() => {
 
 describe('cron service: firing', () => {
   it('fires at every minute boundary, not in the minute it starts', () => {
-    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [job('tick', '* * * * *', createCronActionMessage('worker'))]);
+    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
+      job('tick', '* * * * *', createCronActionMessage('worker')),
+    ]);
     cron.start();
     assert.equal(cron.running, true);
     assert.equal(clock.nextDelay, 30_000, 'aligned to the next boundary');
@@ -204,7 +215,10 @@ describe('cron service: firing', () => {
     assert.equal(node.sent[0]!.priority, MessagePriority.Normal);
     assert.equal(clock.nextDelay, MINUTE);
     clock.advanceTo('2025-06-01T10:05:00Z');
-    assert.deepEqual(node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)), ['10:01', '10:02', '10:03', '10:04', '10:05']);
+    assert.deepEqual(
+      node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)),
+      ['10:01', '10:02', '10:03', '10:04', '10:05'],
+    );
     assert.ok(clock.unrefCalls >= 6, 'every timer handle is unref()d');
     cron.stop();
   });
@@ -218,7 +232,10 @@ describe('cron service: firing', () => {
     ]);
     cron.start();
     clock.advanceTo('2025-06-01T10:00:00Z');
-    assert.deepEqual(node.sent.map((s) => s.to), ['a', 'b', 'd']);
+    assert.deepEqual(
+      node.sent.map((s) => s.to),
+      ['a', 'b', 'd'],
+    );
     clock.advanceTo('2025-06-01T14:00:00Z');
     assert.equal(node.sent.filter((s) => s.to === 'c').length, 1);
     assert.equal(node.sent.filter((s) => s.to === 'd').length, 121);
@@ -226,7 +243,9 @@ describe('cron service: firing', () => {
   });
 
   it('a timer that fires early waits for the boundary instead of skipping the minute', () => {
-    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [job('tick', '* * * * *', createCronActionMessage('w'))]);
+    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
+      job('tick', '* * * * *', createCronActionMessage('w')),
+    ]);
     cron.start();
     clock.fireEarly(1);
     assert.equal(node.sent.length, 0);
@@ -238,7 +257,9 @@ describe('cron service: firing', () => {
   });
 
   it('a clock set back never runs a minute twice', () => {
-    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [job('tick', '* * * * *', createCronActionMessage('w'))]);
+    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
+      job('tick', '* * * * *', createCronActionMessage('w')),
+    ]);
     cron.start();
     clock.advance(30_000); // 10:01 runs
     clock.jump(-30 * MINUTE); // wall clock reads 09:31
@@ -247,23 +268,33 @@ describe('cron service: firing', () => {
     assert.ok(node.logged('warning', 'the clock went back'));
     assert.equal(node.logs.filter((l) => l.text.includes('the clock went back')).length, 1, 'warned once');
     clock.advance(MINUTE);
-    assert.deepEqual(node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)), ['10:01', '10:02']);
+    assert.deepEqual(
+      node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)),
+      ['10:01', '10:02'],
+    );
     cron.stop();
   });
 
   it('a clock set forward skips the minutes in between instead of running them late', () => {
-    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [job('tick', '* * * * *', createCronActionMessage('w'))]);
+    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
+      job('tick', '* * * * *', createCronActionMessage('w')),
+    ]);
     cron.start();
     clock.advance(30_000); // 10:01
     clock.jump(10 * MINUTE);
     clock.advance(MINUTE); // the timer set for 10:02 fires when the wall reads 10:12
-    assert.deepEqual(node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)), ['10:01', '10:12']);
+    assert.deepEqual(
+      node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)),
+      ['10:01', '10:12'],
+    );
     assert.ok(node.logged('warning', 'skipped minutes 2025-06-01T10:02:00.000Z to 2025-06-01T10:11:00.000Z'));
     cron.stop();
   });
 
   it('stop() clears the timer; start() resumes at the next boundary; both are idempotent', () => {
-    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [job('tick', '* * * * *', createCronActionMessage('w'))]);
+    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
+      job('tick', '* * * * *', createCronActionMessage('w')),
+    ]);
     cron.start();
     cron.start();
     assert.equal(clock.pending, 1);
@@ -277,7 +308,10 @@ describe('cron service: firing', () => {
     clock.advance(30_000); // 11:01:30
     cron.start();
     clock.advance(30_000);
-    assert.deepEqual(node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)), ['10:01', '11:02']);
+    assert.deepEqual(
+      node.sent.map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16)),
+      ['10:01', '11:02'],
+    );
     cron.stop();
   });
 
@@ -319,7 +353,8 @@ describe('cron service: firing', () => {
     ]);
     cron.start();
     clock.advanceTo('2025-10-26T02:10:00Z');
-    const times = (to: string): string[] => node.sent.filter((s) => s.to === to).map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16));
+    const times = (to: string): string[] =>
+      node.sent.filter((s) => s.to === to).map((s) => (s.message as MessageCron).time.toISOString().slice(11, 16));
     assert.deepEqual(times('fixed'), ['00:30']);
     assert.deepEqual(times('every30'), ['00:00', '00:30', '01:00', '01:30', '02:00']);
     cron.stop();
@@ -329,8 +364,17 @@ describe('cron service: firing', () => {
 describe('cron service: jobs table', () => {
   it('rejects duplicate names with ErrTaken and unknown names with ErrUnknown', () => {
     const { cron } = setup('2025-06-01T10:00:30Z', [job('a', '* * * * *', createCronActionMessage('w'))]);
-    assert.throws(() => cron.addJob(job('a', '0 0 * * *', createCronActionMessage('w'))), (e: unknown) => isError(e, ErrTaken) && /"a"/.test(String(e)));
-    for (const op of [() => cron.removeJob('x'), () => cron.enableJob('x'), () => cron.disableJob('x'), () => cron.jobInfo('x'), () => cron.jobSchedule('x', new Date(), MINUTE)]) {
+    assert.throws(
+      () => cron.addJob(job('a', '0 0 * * *', createCronActionMessage('w'))),
+      (e: unknown) => isError(e, ErrTaken) && /"a"/.test(String(e)),
+    );
+    for (const op of [
+      () => cron.removeJob('x'),
+      () => cron.enableJob('x'),
+      () => cron.disableJob('x'),
+      () => cron.jobInfo('x'),
+      () => cron.jobSchedule('x', new Date(), MINUTE),
+    ]) {
       assert.throws(op, (e: unknown) => isError(e, ErrUnknown) && /"x"/.test(String(e)));
     }
   });
@@ -338,21 +382,38 @@ describe('cron service: jobs table', () => {
   it('validates jobs: spec, zone, name, action, fallback — also in the constructor', () => {
     const { cron } = setup();
     const act = createCronActionMessage('w');
-    assert.throws(() => cron.addJob(job('bad', '61 * * * *', act)), (e: unknown) => e instanceof CronSpecError && e.field === 'minute' && e.token === '61');
-    assert.throws(() => cron.addJob(job('tz', '* * * * *', act, { location: 'Nowhere/Land' })), (e: unknown) => isError(e, ErrIncorrect) && /Nowhere\/Land/.test(String(e)));
-    assert.throws(() => cron.addJob(job('', '* * * * *', act)), (e: unknown) => isError(e, ErrIncorrect) && /empty name/.test(String(e)));
-    assert.throws(() => cron.addJob({ name: 'noaction', spec: '* * * * *' } as unknown as CronJob), (e: unknown) => isError(e, ErrIncorrect) && /do\(\) and info\(\)/.test(String(e)));
+    assert.throws(
+      () => cron.addJob(job('bad', '61 * * * *', act)),
+      (e: unknown) => e instanceof CronSpecError && e.field === 'minute' && e.token === '61',
+    );
+    assert.throws(
+      () => cron.addJob(job('tz', '* * * * *', act, { location: 'Nowhere/Land' })),
+      (e: unknown) => isError(e, ErrIncorrect) && /Nowhere\/Land/.test(String(e)),
+    );
+    assert.throws(
+      () => cron.addJob(job('', '* * * * *', act)),
+      (e: unknown) => isError(e, ErrIncorrect) && /empty name/.test(String(e)),
+    );
+    assert.throws(
+      () => cron.addJob({ name: 'noaction', spec: '* * * * *' } as unknown as CronJob),
+      (e: unknown) => isError(e, ErrIncorrect) && /do\(\) and info\(\)/.test(String(e)),
+    );
     assert.throws(
       () => cron.addJob(job('fb', '* * * * *', act, { fallback: { enable: true, name: '' } })),
       (e: unknown) => isError(e, ErrIncorrect) && /fallback/.test(String(e)),
     );
-    assert.throws(() => cron.addJob(null as unknown as CronJob), (e: unknown) => isError(e, ErrIncorrect));
+    assert.throws(
+      () => cron.addJob(null as unknown as CronJob),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
     assert.equal(cron.info().jobs.length, 0, 'nothing half-added');
     assert.throws(() => new CronService(new FakeNode(), { jobs: [job('a', '* * *', act)] }), CronSpecError);
   });
 
   it('disable stops runs, enable resumes them, remove forgets the job', () => {
-    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [job('tick', '* * * * *', createCronActionMessage('w'))]);
+    const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
+      job('tick', '* * * * *', createCronActionMessage('w')),
+    ]);
     cron.start();
     clock.advance(30_000); // 10:01
     cron.disableJob('tick');
@@ -387,7 +448,10 @@ describe('cron service: info and previews', () => {
     let info = cron.info();
     assert.equal(info.next.toISOString(), '2025-06-01T10:01:00.000Z', 'computed before start too');
     assert.deepEqual(info.spool, ['every', 'hourly']);
-    assert.deepEqual(info.jobs.map((j) => j.name), ['every', 'hourly', 'off', 'local']);
+    assert.deepEqual(
+      info.jobs.map((j) => j.name),
+      ['every', 'hourly', 'off', 'local'],
+    );
     cron.start();
     clock.advance(30_000);
     info = cron.info();
@@ -439,20 +503,34 @@ describe('cron service: info and previews', () => {
       ],
     );
     assert.equal(cron.jobSchedule('off', new Date('2025-06-01T10:00:00Z'), 3 * MINUTE).length, 3);
-    assert.deepEqual(cron.jobSchedule('h', new Date('2025-06-01T10:00:00Z'), 3 * 60 * MINUTE).map((d) => d.toISOString()), [
-      '2025-06-01T10:00:00.000Z',
-      '2025-06-01T11:00:00.000Z',
-      '2025-06-01T12:00:00.000Z',
-    ]);
+    assert.deepEqual(
+      cron.jobSchedule('h', new Date('2025-06-01T10:00:00Z'), 3 * 60 * MINUTE).map((d) => d.toISOString()),
+      ['2025-06-01T10:00:00.000Z', '2025-06-01T11:00:00.000Z', '2025-06-01T12:00:00.000Z'],
+    );
   });
 
   it('previews reject invalid windows', () => {
     const { cron } = setup('2025-06-01T10:00:30Z', [job('q', '*/15 * * * *', createCronActionMessage('w'))]);
-    assert.throws(() => cron.schedule(new Date('nope'), MINUTE), (e: unknown) => isError(e, ErrIncorrect));
-    assert.throws(() => cron.schedule('2025-01-01' as unknown as Date, MINUTE), (e: unknown) => isError(e, ErrIncorrect));
-    assert.throws(() => cron.schedule(new Date(), -1), (e: unknown) => isError(e, ErrIncorrect));
-    assert.throws(() => cron.schedule(new Date(), Number.NaN), (e: unknown) => isError(e, ErrIncorrect));
-    assert.throws(() => cron.jobSchedule('q', new Date(), 11 * 366 * 24 * 60 * MINUTE), (e: unknown) => isError(e, ErrTooLarge));
+    assert.throws(
+      () => cron.schedule(new Date('nope'), MINUTE),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
+    assert.throws(
+      () => cron.schedule('2025-01-01' as unknown as Date, MINUTE),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
+    assert.throws(
+      () => cron.schedule(new Date(), -1),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
+    assert.throws(
+      () => cron.schedule(new Date(), Number.NaN),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
+    assert.throws(
+      () => cron.jobSchedule('q', new Date(), 11 * 366 * 24 * 60 * MINUTE),
+      (e: unknown) => isError(e, ErrTooLarge),
+    );
     assert.deepEqual(cron.schedule(new Date(), 0), []);
   });
 });
@@ -461,25 +539,42 @@ describe('cron service: actions', () => {
   it('createCronActionMessage: target, priority, description and validation', () => {
     const pid = new PID('cron@localhost', 1005, 1);
     assert.equal(createCronActionMessage('reporter').info(), "send message to 'reporter' with normal priority");
-    assert.equal(createCronActionMessage(pid, MessagePriority.Max).info(), `send message to ${pid.toString()} with max priority`);
-    assert.throws(() => createCronActionMessage('w', 7 as MessagePriority), (e: unknown) => isError(e, ErrIncorrect));
-    assert.throws(() => createCronActionMessage(''), (e: unknown) => isError(e, ErrIncorrect));
+    assert.equal(
+      createCronActionMessage(pid, MessagePriority.Max).info(),
+      `send message to ${pid.toString()} with max priority`,
+    );
+    assert.throws(
+      () => createCronActionMessage('w', 7 as MessagePriority),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
+    assert.throws(
+      () => createCronActionMessage(''),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
     const node = new FakeNode();
     const time = new Date('2025-06-01T10:01:00Z');
     createCronActionMessage(pid, MessagePriority.High).do('j', node, time);
-    assert.deepEqual(node.sent, [{ to: pid, message: new MessageCron('cron@localhost', 'j', time), priority: MessagePriority.High }]);
+    assert.deepEqual(node.sent, [
+      { to: pid, message: new MessageCron('cron@localhost', 'j', time), priority: MessagePriority.High },
+    ]);
   });
 
   it('createCronActionSpawn: a fresh process per run with the CRON_* env', async () => {
     class ReportWorker {}
     const env = { REGION: 'eu' };
     const plain = createCronActionSpawn(ReportWorker, { processOptions: { env, mailboxSize: 10 }, args: [1, 'two'] });
-    const named = createCronActionSpawn(ReportWorker, { register: 'reporter', processOptions: { env: new Map([['REGION', 'us']]) } });
+    const named = createCronActionSpawn(ReportWorker, {
+      register: 'reporter',
+      processOptions: { env: new Map([['REGION', 'us']]) },
+    });
     assert.equal(plain.info(), 'spawn process using behavior ReportWorker');
     assert.equal(named.info(), 'spawn process with registered name reporter using behavior ReportWorker');
     const createWorker = (): ReportWorker => new ReportWorker();
     assert.equal(createCronActionSpawn(createWorker).info(), 'spawn process using behavior createWorker');
-    assert.throws(() => createCronActionSpawn(42), (e: unknown) => isError(e, ErrIncorrect));
+    assert.throws(
+      () => createCronActionSpawn(42),
+      (e: unknown) => isError(e, ErrIncorrect),
+    );
 
     const node = new FakeNode();
     const time = new Date('2025-06-01T10:01:00Z');
@@ -490,15 +585,30 @@ describe('cron service: actions', () => {
     assert.equal(first!.register, undefined);
     assert.deepEqual(first!.args, [1, 'two']);
     assert.equal(first!.options!.mailboxSize, 10);
-    assert.deepEqual(first!.options!.env, { REGION: 'eu', [CronEnvNodeName]: 'cron@localhost', [CronEnvJobName]: 'nightly', [CronEnvJobActionTime]: time });
+    assert.deepEqual(first!.options!.env, {
+      REGION: 'eu',
+      [CronEnvNodeName]: 'cron@localhost',
+      [CronEnvJobName]: 'nightly',
+      [CronEnvJobActionTime]: time,
+    });
     assert.deepEqual(env, { REGION: 'eu' }, 'the caller’s env is not modified');
     assert.equal(second!.register, 'reporter');
-    assert.deepEqual(second!.options!.env, new Map<string, unknown>([['REGION', 'us'], ['CRON_NODE_NAME', 'cron@localhost'], ['CRON_JOB_NAME', 'nightly'], ['CRON_JOB_ACTION_TIME', time]]));
+    assert.deepEqual(
+      second!.options!.env,
+      new Map<string, unknown>([
+        ['REGION', 'us'],
+        ['CRON_NODE_NAME', 'cron@localhost'],
+        ['CRON_JOB_NAME', 'nightly'],
+        ['CRON_JOB_ACTION_TIME', time],
+      ]),
+    );
   });
 
   it('a spawn that fails fails the run', async () => {
     const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
-      job('spawner', '* * * * *', createCronActionSpawn(class Worker {}, { register: 'w' }), { fallback: { enable: true, name: 'alarms' } }),
+      job('spawner', '* * * * *', createCronActionSpawn(class Worker {}, { register: 'w' }), {
+        fallback: { enable: true, name: 'alarms' },
+      }),
     ]);
     node.spawnError = ErrTaken.with('w');
     cron.start();
@@ -514,7 +624,17 @@ describe('cron service: failures and fallbacks', () => {
   it('a throwing action sends MessageCronFallback to the fallback process', () => {
     const boom = new Error('boom');
     const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
-      job('fails', '* * * * *', { do: () => { throw boom; }, info: () => 'throws' }, { fallback: { enable: true, name: 'alarms', tag: 'nightly' } }),
+      job(
+        'fails',
+        '* * * * *',
+        {
+          do: () => {
+            throw boom;
+          },
+          info: () => 'throws',
+        },
+        { fallback: { enable: true, name: 'alarms', tag: 'nightly' } },
+      ),
     ]);
     cron.start();
     clock.advance(30_000);
@@ -534,7 +654,17 @@ describe('cron service: failures and fallbacks', () => {
   it('a rejecting action does the same once it settles; success clears lastErr', async () => {
     let fail = true;
     const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
-      job('async', '* * * * *', { do: async () => { if (fail) throw new Error('no disk'); }, info: () => 'async' }, { fallback: { enable: true, name: 'alarms' } }),
+      job(
+        'async',
+        '* * * * *',
+        {
+          do: async () => {
+            if (fail) throw new Error('no disk');
+          },
+          info: () => 'async',
+        },
+        { fallback: { enable: true, name: 'alarms' } },
+      ),
     ]);
     cron.start();
     clock.advance(30_000);
@@ -570,11 +700,20 @@ describe('cron service: failures and fallbacks', () => {
   });
 
   it('guards user code: odd rejections, throwing thenables, info(), a throwing logger', async () => {
-    const thenable = { then: () => { throw new Error('bad then'); } };
+    const thenable = {
+      then: () => {
+        throw new Error('bad then');
+      },
+    };
     const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
       job('string', '* * * * *', { do: () => Promise.reject('just a string'), info: () => 'rejects a string' }),
       job('thenable', '* * * * *', { do: () => thenable as unknown as Promise<void>, info: () => 'thenable' }),
-      job('info', '* * * * *', { do: () => undefined, info: () => { throw new Error('no info'); } }),
+      job('info', '* * * * *', {
+        do: () => undefined,
+        info: () => {
+          throw new Error('no info');
+        },
+      }),
     ]);
     cron.start();
     clock.advance(30_000);

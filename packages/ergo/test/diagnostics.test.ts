@@ -34,7 +34,10 @@ test('lifecycle events are published on diagnostics channels', async () => {
     assert.equal(names[0], DIAGNOSTICS.nodeStart);
     assert.equal(names.at(-1), DIAGNOSTICS.nodeStop);
     const spawns = seen.filter(([n]) => n === DIAGNOSTICS.spawn).map(([, m]) => m);
-    assert.deepEqual(spawns.map((m) => m.behavior), ['Quits', 'Panics']);
+    assert.deepEqual(
+      spawns.map((m) => m.behavior),
+      ['Quits', 'Panics'],
+    );
     assert.equal(spawns[0]!.name, 'quits');
     const ends = seen.filter(([n]) => n === DIAGNOSTICS.terminate).map(([, m]) => m);
     assert.ok(ends.some((m) => (m.pid as typeof a).equals(a) && m.reason === TerminateReasonNormal));

@@ -58,7 +58,12 @@ function goName(go: Peer): Atom {
   return String(go.ready.node) as Atom;
 }
 
-async function pair(t: { after(fn: () => Promise<void>): void; skip(m: string): void }, prefix: string, extra: string[] = [], network: Record<string, unknown> = {}): Promise<{ go: Peer; ts: Node } | undefined> {
+async function pair(
+  t: { after(fn: () => Promise<void>): void; skip(m: string): void },
+  prefix: string,
+  extra: string[] = [],
+  network: Record<string, unknown> = {},
+): Promise<{ go: Peer; ts: Node } | undefined> {
   const bin = requirePeer(t);
   if (bin === undefined) return undefined;
   const go = await goPeer(bin, `${prefix}${process.pid}@localhost`, extra);
@@ -101,7 +106,11 @@ test('Go links and monitors ergo-ts processes: real reasons on crash, unknown na
   assert.equal(pidOf(down.target).id, other.id);
   // quiet was demonitored: its end reaches nobody on Go; the TS side holds no relation for Go.
   await ts.call(quiet, 'sync');
-  assert.equal(keyedHostsOf(engine).reduce((n, h) => n + h.tCount, 0), 0, 'no keyed relations left');
+  assert.equal(
+    keyedHostsOf(engine).reduce((n, h) => n + h.tCount, 0),
+    0,
+    'no keyed relations left',
+  );
 });
 
 test('ergo-ts links and monitors Go targets: ProcessID, PID, alias, node; unknown gives ErrProcessUnknown', async (t) => {
@@ -121,11 +130,19 @@ test('ergo-ts links and monitors Go targets: ProcessID, PID, alias, node; unknow
   });
   // Calls from the watcher travel after its requests (one sender, one ordered link).
   assert.equal(await w.run((self) => self.call(w2, 'ping')), 'pong');
-  const unknown = await seen(w.inbox, is(MessageDownProcessID, (m) => m.processID.name === 'nobody'), 'down of an unknown name');
+  const unknown = await seen(
+    w.inbox,
+    is(MessageDownProcessID, (m) => m.processID.name === 'nobody'),
+    'down of an unknown name',
+  );
   assert.ok(ErrProcessUnknown.is(unknown.reason), String(unknown.reason));
 
   ts.send(new ProcessID('w1' as Atom, g), 'stop');
-  const down = await seen(w.inbox, is(MessageDownProcessID, (m) => m.processID.name === 'w1'), 'down of w1');
+  const down = await seen(
+    w.inbox,
+    is(MessageDownProcessID, (m) => m.processID.name === 'w1'),
+    'down of w1',
+  );
   assert.equal(down.reason.message, 'normal');
   ts.send(w2, 'crash');
   const exit = await seen(w.inbox, is(MessageExitPID), 'exit of w2');
@@ -139,7 +156,9 @@ test('ergo-ts links and monitors Go targets: ProcessID, PID, alias, node; unknow
     return self.call(new ProcessID('calc' as Atom, g), 'ping');
   });
   await go.cmd('alias_delete', { alias: (await go.cmd('alias_create')).value }); // a second alias, unrelated
-  await go.cmd('alias_delete', { alias: { $: 'gen.Alias', v: { node: alias.node, creation: alias.creation, id: alias.id } } });
+  await go.cmd('alias_delete', {
+    alias: { $: 'gen.Alias', v: { node: alias.node, creation: alias.creation, id: alias.id } },
+  });
   const aliasDown = await seen(w.inbox, is(MessageDownAlias), 'down of the alias');
   assert.ok(aliasDown.alias.equals(alias));
 
@@ -191,10 +210,17 @@ test('events both ways: buffers returned, notify start/stop, publish reaches sub
   const ev = new Event('peer_events' as Atom, g);
   const mark = go.mark();
   const buffer = await w.run((self) => self.monitorEvent(ev));
-  assert.deepEqual(buffer.map((m) => m.message), ['e0']);
+  assert.deepEqual(
+    buffer.map((m) => m.message),
+    ['e0'],
+  );
   await go.waitFor((l) => l.kind === 'event_notify' && l.state === 'start', { since: mark });
   await go.cmd('publish', { msg: 'e1' });
-  const got = await seen(w.inbox, is(MessageEvent, (m) => m.message === 'e1'), 'event e1');
+  const got = await seen(
+    w.inbox,
+    is(MessageEvent, (m) => m.message === 'e1'),
+    'event e1',
+  );
   assert.ok(got.event.node === g);
   await w.run((self) => self.demonitorEvent(ev));
   await go.waitFor((l) => l.kind === 'event_notify' && l.state === 'stop', { since: mark });
@@ -211,7 +237,10 @@ test('events both ways: buffers returned, notify start/stop, publish reaches sub
     self.sendEvent('ts_events', token, 'b0');
   });
   const sub = await go.cmd('subscribe', { node: ts.name, event: 'ts_events' });
-  assert.deepEqual((sub.value as { msg: unknown }[]).map((e) => e.msg), ['b0']);
+  assert.deepEqual(
+    (sub.value as { msg: unknown }[]).map((e) => e.msg),
+    ['b0'],
+  );
   await seen(producer.inbox, is(MessageEventStart), 'event start on the producer');
   const m2 = go.mark();
   await producer.run((self) => self.sendEvent('ts_events', token!, 'b1'));
@@ -248,9 +277,21 @@ test('remote spawn both ways: parent/leader/args, process-level spawn, unknown n
   // A call from the watcher travels after its link request (one sender, one ordered link).
   assert.equal(await w.run((self) => self.call(b, 'ping')), 'pong');
   ts.send(b, 'crash');
-  assert.equal((await seen(w.inbox, is(MessageExitPID, (m) => m.pid.equals(b)), 'linked child exit')).reason.message, 'crash');
+  assert.equal(
+    (
+      await seen(
+        w.inbox,
+        is(MessageExitPID, (m) => m.pid.equals(b)),
+        'linked child exit',
+      )
+    ).reason.message,
+    'crash',
+  );
   await assert.rejects(remote.spawn('no_such_factory'), (e) => ErrNameUnknown.is(e));
-  await assert.rejects(w.run((self) => self.remoteSpawn(ts.name, 'x')), (e) => ErrNotAllowed.is(e));
+  await assert.rejects(
+    w.run((self) => self.remoteSpawn(ts.name, 'x')),
+    (e) => ErrNotAllowed.is(e),
+  );
   // Ergo's ACL: disabling for one node denies every node.
   await go.cmd('disable_spawn', { nodes: [ts.name] });
   await assert.rejects(remote.spawn('peer_worker'), (e) => ErrNotAllowed.is(e));
@@ -259,7 +300,10 @@ test('remote spawn both ways: parent/leader/args, process-level spawn, unknown n
 
   // Go spawns a TS factory.
   const inits: unknown[][] = [];
-  ts.network().enableSpawn('ts_worker', probe((m) => (m === 'stop' ? Promise.reject(new Error('stopped')) : undefined)));
+  ts.network().enableSpawn(
+    'ts_worker',
+    probe((m) => (m === 'stop' ? Promise.reject(new Error('stopped')) : undefined)),
+  );
   ts.network().enableSpawn('ts_args', () => new ArgsProbe(inits));
   const r = await go.cmd('spawn_remote', { node: ts.name, factory: 'ts_worker', register: 'tw' });
   assert.equal(r.kind, 'result', String(r.error));
@@ -300,7 +344,11 @@ test('remote application start both ways, with modes and ACLs', async (t) => {
 
   // Go starts a TS application.
   await ts.applicationLoad(createApplication({ name: 'ts_app', group: [{ name: 'ts_app_member', factory: probe() }] }));
-  assert.equal((await go.cmd('app_start_remote', { node: ts.name, app: 'ts_app' })).error, 'unknown name', 'not enabled yet');
+  assert.equal(
+    (await go.cmd('app_start_remote', { node: ts.name, app: 'ts_app' })).error,
+    'unknown name',
+    'not enabled yet',
+  );
   ts.network().enableApplicationStart('ts_app', 'someone@else');
   assert.equal((await go.cmd('app_start_remote', { node: ts.name, app: 'ts_app' })).error, 'not allowed');
   ts.network().enableApplicationStart('ts_app', go.ready.node as string);
@@ -315,7 +363,15 @@ test('remote application start both ways, with modes and ACLs', async (t) => {
 
 test('network flags: remote spawn, app start and important delivery refused cleanly both ways when not announced', async (t) => {
   const p = await pair(t, 'goflags', ['-no-remote-spawn', '-no-remote-app-start', '-no-important-delivery'], {
-    flags: { enable: true, enableRemoteSpawn: false, enableRemoteApplicationStart: false, enableImportantDelivery: false, enableFragmentation: false, enableProxyTransit: false, enableProxyAccept: false },
+    flags: {
+      enable: true,
+      enableRemoteSpawn: false,
+      enableRemoteApplicationStart: false,
+      enableImportantDelivery: false,
+      enableFragmentation: false,
+      enableProxyTransit: false,
+      enableProxyAccept: false,
+    },
   });
   if (p === undefined) return;
   const { go, ts } = p;
@@ -332,8 +388,15 @@ test('network flags: remote spawn, app start and important delivery refused clea
     (e) => ErrUnsupported.is(e),
   );
   await ts.spawnRegister('sink', probe());
-  assert.equal((await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'x', important: true })).error, 'not supported');
-  assert.equal((await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'x' })).value, 'ok', 'plain sends still go');
+  assert.equal(
+    (await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'x', important: true })).error,
+    'not supported',
+  );
+  assert.equal(
+    (await go.cmd('send', { to: { name: 'sink', node: ts.name }, msg: 'x' })).value,
+    'ok',
+    'plain sends still go',
+  );
 });
 
 test('kill -9 of the Go peer: every link, monitor, subscription and call ends with ErrNoConnection; nothing left', async (t) => {
@@ -370,10 +433,16 @@ test('kill -9 of the Go peer: every link, monitor, subscription and call ends wi
   }
   const engine = engineOf(ts);
   assert.equal(engine.targets.nodeIndex(g), undefined, 'node index dropped');
-  assert.equal(keyedHostsOf(engine).reduce((n, h) => n + h.tCount, 0), 0, 'no keyed relations left');
+  assert.equal(
+    keyedHostsOf(engine).reduce((n, h) => n + h.tCount, 0),
+    0,
+    'no keyed relations left',
+  );
   assert.equal(engine.calls.size, 0, 'no pending calls');
   const wi = ts.processInfo(w.pid);
-  const held = [wi.linksPID, wi.linksNode, wi.monitorsProcessID, wi.monitorsNode, wi.monitorsEvent].map((l) => l.length);
+  const held = [wi.linksPID, wi.linksNode, wi.monitorsProcessID, wi.monitorsNode, wi.monitorsEvent].map(
+    (l) => l.length,
+  );
   assert.deepEqual(held, [0, 0, 0, 0, 0]);
   // Go's watcher of `watched` was forgotten with its node.
   assert.equal(keyedHostsOf(engine).length === 0 || keyedHostsOf(engine).every((h) => h.tCount === 0), true);

@@ -13,7 +13,10 @@ class Spawner extends Actor {
   override async handleMessage(_from: PID, message: unknown): Promise<void> {
     const m = message as { node: string; register?: string };
     try {
-      this.spawned = m.register === undefined ? await this.remoteSpawn(m.node, 'worker', {}, 'cfg') : await this.remoteSpawnRegister(m.node, m.register, 'worker', {}, 'cfg');
+      this.spawned =
+        m.register === undefined
+          ? await this.remoteSpawn(m.node, 'worker', {}, 'cfg')
+          : await this.remoteSpawnRegister(m.node, m.register, 'worker', {}, 'cfg');
     } catch (e) {
       this.failed = e;
     }

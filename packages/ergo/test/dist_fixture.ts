@@ -54,7 +54,14 @@ function target(t: Fields): PID | ProcessID | Event | string {
 
 class Worker extends Actor {
   override init(...args: unknown[]): void {
-    report('spawned', { pid: plain(this.pid), name: this.name, parent: plain(this.parent), leader: plain(this.leader), args, env: this.envList() });
+    report('spawned', {
+      pid: plain(this.pid),
+      name: this.name,
+      parent: plain(this.parent),
+      leader: plain(this.leader),
+      args,
+      env: this.envList(),
+    });
   }
   override terminate(reason: Error): void {
     report('terminated', { pid: plain(this.pid), reason: reason.message });
@@ -92,7 +99,8 @@ class Watcher extends Actor {
       case 'link':
       case 'monitor': {
         const link = r.op === 'link';
-        if (t instanceof Event) return plain((await (link ? this.linkEvent(t) : this.monitorEvent(t))).map((e) => e.message));
+        if (t instanceof Event)
+          return plain((await (link ? this.linkEvent(t) : this.monitorEvent(t))).map((e) => e.message));
         if (typeof t === 'string') link ? this.linkNode(t) : this.monitorNode(t);
         else link ? this.link(t) : this.monitor(t);
         return 'ok';
@@ -106,7 +114,15 @@ class Watcher extends Actor {
       case 'call':
         return this.call(t as PID, r.req, { timeout: 5000 });
       case 'remote_spawn':
-        return plain(await this.remoteSpawnRegister(r.node as string, (r.register as string) ?? '', r.name as string, {}, ...((r.args as unknown[]) ?? [])));
+        return plain(
+          await this.remoteSpawnRegister(
+            r.node as string,
+            (r.register as string) ?? '',
+            r.name as string,
+            {},
+            ...((r.args as unknown[]) ?? []),
+          ),
+        );
       default:
         throw new Error(`unknown op ${r.op}`);
     }
@@ -140,7 +156,9 @@ await node.spawnRegister('watcher', () => new Watcher());
 await node.spawnRegister('events', () => new Events());
 await node.spawnRegister('echo', () => new Worker());
 await node.call(new ProcessID('events' as Atom), { op: 'register' });
-await node.applicationLoad(createApplication({ name: 'child_app', group: [{ name: 'child_app_worker', factory: () => new Worker() }] }));
+await node.applicationLoad(
+  createApplication({ name: 'child_app', group: [{ name: 'child_app_worker', factory: () => new Worker() }] }),
+);
 const workers: PID[] = [];
 const workerFactory = (): Worker => new Worker();
 
@@ -148,7 +166,19 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
   const net = node.network();
   switch (m.cmd) {
     case 'route':
-      net.addRoute(m.match as string, { route: { host: '127.0.0.1', port: m.port as number, tls: false, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } } }, 0);
+      net.addRoute(
+        m.match as string,
+        {
+          route: {
+            host: '127.0.0.1',
+            port: m.port as number,
+            tls: false,
+            handshakeVersion: { name: '', release: '' },
+            protoVersion: { name: '', release: '' },
+          },
+        },
+        0,
+      );
       return 'ok';
     case 'enable_spawn':
       net.enableSpawn('child_worker', workerFactory, ...((m.nodes as string[]) ?? []));
@@ -169,7 +199,14 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
       return node.call(new ProcessID('events' as Atom), m.req);
     case 'spawn_remote': {
       const remote = await net.getNode(m.node as string);
-      return plain(await remote.spawnRegister((m.register as string) ?? '', m.name as string, {}, ...((m.args as unknown[]) ?? [])));
+      return plain(
+        await remote.spawnRegister(
+          (m.register as string) ?? '',
+          m.name as string,
+          {},
+          ...((m.args as unknown[]) ?? []),
+        ),
+      );
     }
     case 'app_start_remote': {
       const remote = await net.getNode(m.node as string);
@@ -196,7 +233,12 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
       return plain(node.processPID(m.name as string));
     case 'tables': {
       const e = engineOf(node);
-      return { keyed: keyedHostsOf(e).reduce((n, h) => n + h.tCount, 0), nodeIndex: e.targets.nodeIndex(m.node as Atom) !== undefined, calls: e.calls.size, connected: net.nodes() };
+      return {
+        keyed: keyedHostsOf(e).reduce((n, h) => n + h.tCount, 0),
+        nodeIndex: e.targets.nodeIndex(m.node as Atom) !== undefined,
+        calls: e.calls.size,
+        connected: net.nodes(),
+      };
     }
     case 'stop':
       await node.stop();
@@ -210,7 +252,11 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
 process.on('message', (m: Fields & { cmd: string; id: number }) => {
   run(m).then(
     (ok) => process.send!({ id: m.id, ok: ok === undefined ? null : ok }),
-    (e: unknown) => process.send!({ id: m.id, err: e instanceof Error ? `${(e as { code?: string }).code ?? ''} ${e.message}`.trim() : String(e) }),
+    (e: unknown) =>
+      process.send!({
+        id: m.id,
+        err: e instanceof Error ? `${(e as { code?: string }).code ?? ''} ${e.message}`.trim() : String(e),
+      }),
   );
 });
 const i = node.network().acceptors()[0]!.info().interface;

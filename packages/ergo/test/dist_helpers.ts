@@ -60,7 +60,11 @@ export async function watcher(node: Node): Promise<WatcherRef> {
     pid,
     inbox,
     async run<T>(fn: Job<T>): Promise<T> {
-      const r = (await within(node.call(pid, new Run(fn as Job<unknown>), { timeout: 10_000 }), 'watcher job', 12_000)) as { ok?: T; err?: unknown };
+      const r = (await within(
+        node.call(pid, new Run(fn as Job<unknown>), { timeout: 10_000 }),
+        'watcher job',
+        12_000,
+      )) as { ok?: T; err?: unknown };
       if ('err' in r) throw r.err;
       return r.ok as T;
     },
@@ -99,7 +103,12 @@ export function goPeer(bin: string, name: string, extra: string[] = []): Promise
 }
 
 /** A TS node with a route to `go` and a route on `go` back to it. */
-export async function tsFor(t: { after(fn: () => Promise<void>): void }, prefix: string, go: Peer, network: Record<string, unknown> = {}): Promise<Node> {
+export async function tsFor(
+  t: { after(fn: () => Promise<void>): void },
+  prefix: string,
+  go: Peer,
+  network: Record<string, unknown> = {},
+): Promise<Node> {
   const goName = String(go.ready.node);
   const node = await netNode(prefix, {
     cookie: DIST_COOKIE,
@@ -107,7 +116,11 @@ export async function tsFor(t: { after(fn: () => Promise<void>): void }, prefix:
     ...network,
   });
   t.after(() => node.stop().catch(() => undefined));
-  const r = await go.cmd('route_add', { match: '^' + node.name.replace(/[.$]/g, '\\$&') + '$', host: '127.0.0.1', port: portOf(node) });
+  const r = await go.cmd('route_add', {
+    match: '^' + node.name.replace(/[.$]/g, '\\$&') + '$',
+    host: '127.0.0.1',
+    port: portOf(node),
+  });
   if (r.kind !== 'result') throw new Error(`route_add: ${String(r.error)}`);
   return node;
 }
@@ -130,7 +143,10 @@ export interface ChildNode {
 }
 
 export async function startChild(name: string): Promise<ChildNode> {
-  const proc = fork(FIXTURE, [], { env: { ...process.env, DIST_FIXTURE_NAME: name, DIST_FIXTURE_COOKIE: DIST_COOKIE }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(FIXTURE, [], {
+    env: { ...process.env, DIST_FIXTURE_NAME: name, DIST_FIXTURE_COOKIE: DIST_COOKIE },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const ready = await within(
     new Promise<{ name: string; port: number; creation: number }>((resolve, reject) => {
       const onMessage = (m: { kind?: string; name: string; port: number; creation: number }): void => {
@@ -204,8 +220,17 @@ export async function startChild(name: string): Promise<ChildNode> {
 }
 
 /** A TS node in this process with a route to `child`. */
-export async function parentFor(t: { after(fn: () => Promise<void>): void }, prefix: string, child: ChildNode, network: Record<string, unknown> = {}): Promise<Node> {
-  const node = await netNode(prefix, { cookie: DIST_COOKIE, routes: [{ match: child.name.replace(/[.$]/g, '\\$&'), route: routeTo(child.port) }], ...network });
+export async function parentFor(
+  t: { after(fn: () => Promise<void>): void },
+  prefix: string,
+  child: ChildNode,
+  network: Record<string, unknown> = {},
+): Promise<Node> {
+  const node = await netNode(prefix, {
+    cookie: DIST_COOKIE,
+    routes: [{ match: child.name.replace(/[.$]/g, '\\$&'), route: routeTo(child.port) }],
+    ...network,
+  });
   t.after(() => node.stop().catch(() => undefined));
   return node;
 }

@@ -29,7 +29,10 @@ test('encode: atoms, types and errors in the cache are written as ids, others in
 
 test('decode: ids are resolved with the peer’s maps; errors keep their identity', () => {
   const dec = new EdfDecoder({ registry: W.registry, ...vectorCaches.decode });
-  assert.deepStrictEqual(dec.decode(unhex('aa012c00000000000003e9000000006553f100')), new PID('node@localhost', 1001, 1700000000));
+  assert.deepStrictEqual(
+    dec.decode(unhex('aa012c00000000000003e9000000006553f100')),
+    new PID('node@localhost', 1001, 1700000000),
+  );
   assert.equal(dec.decode(unhex('9c800b')), TerminateReasonNormal);
   assert.deepStrictEqual(dec.decode(unhex('8310770000000100000002')), W.Point.make({ x: 1, y: 2 }));
 });
@@ -38,7 +41,10 @@ test('unknown ids and missing caches fail with ERR_EDF_CACHE at the id', () => {
   const withCaches = new EdfDecoder({ registry: W.registry, ...vectorCaches.decode });
   const none = new EdfDecoder({ registry: W.registry });
   const check = (d: EdfDecoder, h: string, offset: number, re: RegExp) =>
-    assert.throws(() => d.decode(unhex(h)), (e: unknown) => e instanceof EdfError && e.code === 'ERR_EDF_CACHE' && e.offset === offset && re.test(e.message));
+    assert.throws(
+      () => d.decode(unhex(h)),
+      (e: unknown) => e instanceof EdfError && e.code === 'ERR_EDF_CACHE' && e.offset === offset && re.test(e.message),
+    );
   check(withCaches, '8c0200', 1, /unknown atom cache id 512/);
   check(none, '8c012c', 1, /without an atom cache/);
   check(withCaches, '831001', 1, /unknown type cache id 4097/);
@@ -71,10 +77,16 @@ test('the two directions of a connection use unrelated id spaces', () => {
 });
 
 test('atom mapping renames atoms on the way out, before the cache, and back on the way in', () => {
-  const enc = new EdfEncoder({ atomMapping: new Map([['local@host', 'public@host']]), atomCache: new Map([['public@host', 400]]) });
+  const enc = new EdfEncoder({
+    atomMapping: new Map([['local@host', 'public@host']]),
+    atomCache: new Map([['public@host', 400]]),
+  });
   assert.equal(hex(enc.encode(new PID('local@host', 1, 2))), 'aa019000000000000000010000000000000002');
   assert.equal(hex(new EdfEncoder({ atomMapping: new Map([['a', 'b']]) }).encode(asAtom('a'))), '8c000162');
-  const dec = new EdfDecoder({ atomCache: new Map([[400, 'public@host']]), atomMapping: new Map([['public@host', 'local@host']]) });
+  const dec = new EdfDecoder({
+    atomCache: new Map([[400, 'public@host']]),
+    atomMapping: new Map([['public@host', 'local@host']]),
+  });
   assert.deepStrictEqual(dec.decode(unhex('aa019000000000000000010000000000000002')), new PID('local@host', 1, 2));
   // Strings are not atoms: never mapped.
   assert.equal(new EdfDecoder({ atomMapping: new Map([['a', 'b']]) }).decode(unhex('8d000161')), 'a');

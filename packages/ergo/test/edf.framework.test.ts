@@ -82,9 +82,16 @@ test('deterministic handshake frames decode to the framework classes and re-enco
   assert.equal(intro.errCache?.get(32768), ErrIncorrect, 'error texts map to the sentinels');
 
   const accept = new EdfDecoder().decode(handshakePayload(frame(handshake, 'det_4_accept_acceptor')));
-  assert.deepStrictEqual(accept, new MessageAccept({ id: '0123456789abcdef0123456789abcdef', poolSize: 3, poolDSN: ['127.0.0.1:11144'] }));
+  assert.deepStrictEqual(
+    accept,
+    new MessageAccept({ id: '0123456789abcdef0123456789abcdef', poolSize: 3, poolDSN: ['127.0.0.1:11144'] }),
+  );
   const join = new EdfDecoder().decode(handshakePayload(frame(handshake, 'det_7_join')));
-  assert.ok(join instanceof MessageJoin && join.node === 'a@localhost' && join.connectionID === '0123456789abcdef0123456789abcdef');
+  assert.ok(
+    join instanceof MessageJoin &&
+      join.node === 'a@localhost' &&
+      join.connectionID === '0123456789abcdef0123456789abcdef',
+  );
 });
 
 test('building the handshake messages from classes gives Go’s bytes', () => {
@@ -98,7 +105,10 @@ test('building the handshake messages from classes gives Go’s bytes', () => {
     errCache: new Map([[32768, ErrIncorrect]]),
     digest: 'b535a09ff8422504a436aa561cf4de805f94db07e97266b7061dbc2fa23fda75',
   });
-  assert.equal(hex(new EdfEncoder().encode(intro)), hex(handshakePayload(frame(handshake, 'det_3_introduce_initiator'))));
+  assert.equal(
+    hex(new EdfEncoder().encode(intro)),
+    hex(handshakePayload(frame(handshake, 'det_3_introduce_initiator'))),
+  );
   const final = new MessageAccept();
   assert.equal(hex(new EdfEncoder().encode(final)), hex(handshakePayload(frame(handshake, 'det_6_accept_initiator'))));
 });
@@ -118,7 +128,9 @@ test('live Introduce from a Go node: 132 type-cache entries and the 15 framework
 });
 
 test('ENP control payloads (type 199) decode and re-encode identically', () => {
-  const control = enp.filter((f) => /^(un)?link_|^(de)?monitor_|^spawn$|^application_start$|^in_.*(link|monitor|spawn).*$/.test(f.name));
+  const control = enp.filter((f) =>
+    /^(un)?link_|^(de)?monitor_|^spawn$|^application_start$|^in_.*(link|monitor|spawn).*$/.test(f.name),
+  );
   assert.ok(control.length >= 18);
   for (const f of control) {
     const payload = unhex(f.fields!.payload_hex!);
@@ -153,7 +165,11 @@ test('ENP control payloads (type 199) decode and re-encode identically', () => {
 test('control messages built from classes encode as Go encodes them', () => {
   const mon = new EdfDecoder().decode(unhex(frame(enp, 'monitor_processid').fields!.payload_hex!));
   assert.ok(mon instanceof MessageMonitorProcessID);
-  const rebuilt = new MessageMonitorProcessID({ source: mon.source, target: new ProcessID(mon.target.name, mon.target.node), ref: mon.ref });
+  const rebuilt = new MessageMonitorProcessID({
+    source: mon.source,
+    target: new ProcessID(mon.target.name, mon.target.node),
+    ref: mon.ref,
+  });
   assert.equal(hex(new EdfEncoder().encode(rebuilt)), frame(enp, 'monitor_processid').fields!.payload_hex);
 });
 
@@ -228,7 +244,10 @@ test('registrar messages decode and re-encode identically', () => {
   assert.equal(reg.node, 'demo@127.0.0.1');
   assert.ok(reg.routes !== null && reg.routes[0] instanceof Route);
   assert.equal(reg.routes[0].port, 0x3a98);
-  assert.deepStrictEqual(reg.routes[0].handshakeVersion, new WireVersion({ name: 'EHS', release: 'R1', license: 'MIT' }));
+  assert.deepStrictEqual(
+    reg.routes[0].handshakeVersion,
+    new WireVersion({ name: 'EHS', release: 'R1', license: 'MIT' }),
+  );
   const taken = new EdfDecoder().decode(unhex(frame(registrar, 'register_reply_taken').hex).subarray(4));
   assert.ok(taken instanceof MessageRegisterReply && taken.error === ErrTaken);
   const unknown = new EdfDecoder().decode(unhex(frame(registrar, 'resolve_reply_unknown').hex).subarray(4));

@@ -28,8 +28,8 @@ interface Stats {
 }
 
 const TAGS = [
-  0x82, 0x83, 0x84, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b, 0x9c, 0x9d, 0x9e, 0x9f,
-  0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xff,
+  0x82, 0x83, 0x84, 0x8c, 0x8d, 0x8e, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96, 0x97, 0x98, 0x99, 0x9a, 0x9b,
+  0x9c, 0x9d, 0x9e, 0x9f, 0xaa, 0xab, 0xac, 0xad, 0xae, 0xaf, 0xff,
 ];
 const INTERESTING = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, ...TAGS];
 const WIDE = [0xffffffff, 0x7fffffff, 0x00010000, 0x0000ffff, 0x00001000, 0x80000000, 0x01000000];
@@ -80,7 +80,15 @@ function mutate(r: () => number, s: Uint8Array[]): Uint8Array {
       else if (kind === 1) parts.push(0x82, 0x00, 0x02, 0x9d, 0x84, 0x9d, 0x00, 0x00, 0x00, 0x01);
       else {
         const chain = 1 + int(12);
-        parts.push(0x82, 0x00, chain + 1, ...new Array<number>(chain).fill(0x9d), 0x91, ...new Array<number>(chain).fill(0).flatMap(() => [0x9d, 0, 0, 0, 1]), 0x01);
+        parts.push(
+          0x82,
+          0x00,
+          chain + 1,
+          ...new Array<number>(chain).fill(0x9d),
+          0x91,
+          ...new Array<number>(chain).fill(0).flatMap(() => [0x9d, 0, 0, 0, 1]),
+          0x01,
+        );
         break;
       }
     }
@@ -132,12 +140,25 @@ function runFuzz(seed: number, cases: number): Stats {
   const decoders = [
     new EdfDecoder({ registry: W.registry, ...vectorCaches.decode }),
     new EdfDecoder({ registry: W.registry, exact: true, ...vectorCaches.decode }),
-    new EdfDecoder({ registry: W.registry, limits: { maxDepth: 6, maxZeroSizeElements: 64, maxMessageSize: 4096, maxAtomBytes: 16 } }),
+    new EdfDecoder({
+      registry: W.registry,
+      limits: { maxDepth: 6, maxZeroSizeElements: 64, maxMessageSize: 4096, maxAtomBytes: 16 },
+    }),
   ];
   const encoder = new EdfEncoder({ registry: W.registry, ...vectorCaches.encode });
   const s = seeds();
   const r = rng(seed);
-  const st: Stats = { cases: 0, decoded: 0, reencoded: 0, codes: {}, maxCaseMs: 0, slowestRetimedMs: 0, maxArrayBuffersMB: 0, maxHeapMB: 0, failure: undefined };
+  const st: Stats = {
+    cases: 0,
+    decoded: 0,
+    reencoded: 0,
+    codes: {},
+    maxCaseMs: 0,
+    slowestRetimedMs: 0,
+    maxArrayBuffersMB: 0,
+    maxHeapMB: 0,
+    failure: undefined,
+  };
   let slowest: { input: Uint8Array; d: EdfDecoder } | undefined;
   for (let i = 0; i < cases; i++) {
     const input = mutate(r, s);
@@ -158,7 +179,12 @@ function runFuzz(seed: number, cases: number): Stats {
         }
       }
     } catch (err) {
-      if (!(err instanceof EdfError) || !err.code.startsWith('ERR_EDF_') || err.offset < 0 || err.offset > input.length) {
+      if (
+        !(err instanceof EdfError) ||
+        !err.code.startsWith('ERR_EDF_') ||
+        err.offset < 0 ||
+        err.offset > input.length
+      ) {
         st.failure = `decode of ${hex(input)} threw ${String((err as Error)?.stack ?? err)}`;
         return st;
       }
@@ -196,47 +222,55 @@ if (!isMainThread && (workerData as { edfFuzz?: boolean } | null)?.edfFuzz === t
   const { seed, cases } = workerData as { seed: number; cases: number };
   parentPort!.postMessage(runFuzz(seed, cases));
 } else {
-  test(`decoder fuzz: ${TOTAL_CASES} random and mutated inputs give only EdfErrors, fast, with bounded memory`, { timeout: 120_000 }, async (t) => {
-    const t0 = performance.now();
-    const per = Math.ceil(TOTAL_CASES / WORKERS);
-    const results = await Promise.all(
-      Array.from(
-        { length: WORKERS },
-        (_, k) =>
-          new Promise<Stats>((resolve, reject) => {
-            const w = new Worker(new URL(import.meta.url), {
-              workerData: { edfFuzz: true, seed: 0xf0220 + k, cases: per },
-              resourceLimits: { maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 32 },
-            });
-            w.once('message', (m: Stats) => resolve(m));
-            w.once('error', reject);
-            w.once('exit', (code) => code !== 0 && reject(new Error(`fuzz worker exited with ${code}`)));
-          }),
-      ),
-    );
-    const seconds = (performance.now() - t0) / 1000;
-    const codes: Record<string, number> = {};
-    let cases = 0;
-    let decoded = 0;
-    let reencoded = 0;
-    for (const st of results) {
-      assert.equal(st.failure, undefined, st.failure);
-      cases += st.cases;
-      decoded += st.decoded;
-      reencoded += st.reencoded;
-      for (const [c, n] of Object.entries(st.codes)) codes[c] = (codes[c] ?? 0) + n;
-      // Inputs are small: a case that is slow again when re-timed alone is an algorithmic blow-up.
-      assert.ok(st.slowestRetimedMs < 20, `slowest case takes ${st.slowestRetimedMs} ms alone (${st.maxCaseMs} ms in the run)`);
-      assert.ok(st.maxArrayBuffersMB < 64, `ArrayBuffer memory reached ${st.maxArrayBuffersMB} MB`);
-    }
-    assert.ok(cases >= TOTAL_CASES, `ran ${cases} cases`);
-    // The mix must reach both outcomes and the interesting failure kinds.
-    assert.ok(decoded > cases / 50, `only ${decoded} inputs decoded`);
-    for (const c of ['ERR_EDF_DECODE', 'ERR_EDF_UNREGISTERED', 'ERR_EDF_CACHE', 'ERR_EDF_TOO_DEEP']) assert.ok((codes[c] ?? 0) > 0, `no ${c} seen`);
-    t.diagnostic(
-      `fuzz: ${cases} cases in ${seconds.toFixed(1)} s, ${decoded} decoded, ${reencoded} re-encoded, errors ${JSON.stringify(codes)}, ` +
-        `slowest ${Math.max(...results.map((x) => x.maxCaseMs)).toFixed(2)} ms (alone ${Math.max(...results.map((x) => x.slowestRetimedMs)).toFixed(3)} ms), max heap ${Math.max(...results.map((x) => x.maxHeapMB)).toFixed(0)} MB, ` +
-        `max ArrayBuffers ${Math.max(...results.map((x) => x.maxArrayBuffersMB)).toFixed(1)} MB`,
-    );
-  });
+  test(
+    `decoder fuzz: ${TOTAL_CASES} random and mutated inputs give only EdfErrors, fast, with bounded memory`,
+    { timeout: 120_000 },
+    async (t) => {
+      const t0 = performance.now();
+      const per = Math.ceil(TOTAL_CASES / WORKERS);
+      const results = await Promise.all(
+        Array.from(
+          { length: WORKERS },
+          (_, k) =>
+            new Promise<Stats>((resolve, reject) => {
+              const w = new Worker(new URL(import.meta.url), {
+                workerData: { edfFuzz: true, seed: 0xf0220 + k, cases: per },
+                resourceLimits: { maxOldGenerationSizeMb: 192, maxYoungGenerationSizeMb: 32 },
+              });
+              w.once('message', (m: Stats) => resolve(m));
+              w.once('error', reject);
+              w.once('exit', (code) => code !== 0 && reject(new Error(`fuzz worker exited with ${code}`)));
+            }),
+        ),
+      );
+      const seconds = (performance.now() - t0) / 1000;
+      const codes: Record<string, number> = {};
+      let cases = 0;
+      let decoded = 0;
+      let reencoded = 0;
+      for (const st of results) {
+        assert.equal(st.failure, undefined, st.failure);
+        cases += st.cases;
+        decoded += st.decoded;
+        reencoded += st.reencoded;
+        for (const [c, n] of Object.entries(st.codes)) codes[c] = (codes[c] ?? 0) + n;
+        // Inputs are small: a case that is slow again when re-timed alone is an algorithmic blow-up.
+        assert.ok(
+          st.slowestRetimedMs < 20,
+          `slowest case takes ${st.slowestRetimedMs} ms alone (${st.maxCaseMs} ms in the run)`,
+        );
+        assert.ok(st.maxArrayBuffersMB < 64, `ArrayBuffer memory reached ${st.maxArrayBuffersMB} MB`);
+      }
+      assert.ok(cases >= TOTAL_CASES, `ran ${cases} cases`);
+      // The mix must reach both outcomes and the interesting failure kinds.
+      assert.ok(decoded > cases / 50, `only ${decoded} inputs decoded`);
+      for (const c of ['ERR_EDF_DECODE', 'ERR_EDF_UNREGISTERED', 'ERR_EDF_CACHE', 'ERR_EDF_TOO_DEEP'])
+        assert.ok((codes[c] ?? 0) > 0, `no ${c} seen`);
+      t.diagnostic(
+        `fuzz: ${cases} cases in ${seconds.toFixed(1)} s, ${decoded} decoded, ${reencoded} re-encoded, errors ${JSON.stringify(codes)}, ` +
+          `slowest ${Math.max(...results.map((x) => x.maxCaseMs)).toFixed(2)} ms (alone ${Math.max(...results.map((x) => x.slowestRetimedMs)).toFixed(3)} ms), max heap ${Math.max(...results.map((x) => x.maxHeapMB)).toFixed(0)} MB, ` +
+          `max ArrayBuffers ${Math.max(...results.map((x) => x.maxArrayBuffersMB)).toFixed(1)} MB`,
+      );
+    },
+  );
 }

@@ -4,7 +4,16 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { DEFAULT_LIMITS, EdfDecoder, EdfEncoder, EdfError, Go, asAtom, createRegistry, resolveLimits } from '../src/net/index.js';
+import {
+  DEFAULT_LIMITS,
+  EdfDecoder,
+  EdfEncoder,
+  EdfError,
+  Go,
+  asAtom,
+  createRegistry,
+  resolveLimits,
+} from '../src/net/index.js';
 import { unhex } from './edf.fixtures.js';
 
 function code(f: () => unknown): string {
@@ -28,15 +37,18 @@ function decodeErr(bytes: Uint8Array, limits?: Parameters<typeof resolveLimits>[
 }
 
 test('defaults are documented protocol maxima plus safe bounds', () => {
-  assert.deepStrictEqual({ ...DEFAULT_LIMITS }, {
-    maxMessageSize: 64 * 1024 * 1024,
-    maxDepth: 100,
-    maxAtomBytes: 255,
-    maxStringBytes: 65535,
-    maxErrorBytes: 32767,
-    maxBinaryBytes: 0xffffffff,
-    maxZeroSizeElements: 65536,
-  });
+  assert.deepStrictEqual(
+    { ...DEFAULT_LIMITS },
+    {
+      maxMessageSize: 64 * 1024 * 1024,
+      maxDepth: 100,
+      maxAtomBytes: 255,
+      maxStringBytes: 65535,
+      maxErrorBytes: 32767,
+      maxBinaryBytes: 0xffffffff,
+      maxZeroSizeElements: 65536,
+    },
+  );
   assert.throws(() => resolveLimits({ maxAtomBytes: 256 }), { code: 'ERR_EDF_ENCODE' });
   assert.throws(() => resolveLimits({ maxDepth: -1 }), { code: 'ERR_EDF_ENCODE' });
   assert.throws(() => resolveLimits({ bogus: 1 } as never), { code: 'ERR_EDF_ENCODE' });
@@ -45,18 +57,55 @@ test('defaults are documented protocol maxima plus safe bounds', () => {
 
 test('atom, string, error text and binary lengths on encode', () => {
   const enc = new EdfEncoder();
-  assert.equal(code(() => enc.encode(asAtom('a'.repeat(256)))), 'ERR_EDF_ATOM_TOO_LONG');
-  assert.equal(code(() => enc.encode(asAtom('é'.repeat(128)))), 'ERR_EDF_ATOM_TOO_LONG', '256 UTF-8 bytes');
-  assert.equal(code(() => enc.encode(asAtom('é'.repeat(127)))), 'no error');
-  assert.equal(code(() => enc.encode('a'.repeat(65536))), 'ERR_EDF_STRING_TOO_LONG');
-  assert.equal(code(() => enc.encode('世'.repeat(21846))), 'ERR_EDF_STRING_TOO_LONG', '65538 UTF-8 bytes');
-  assert.equal(code(() => enc.encode('a'.repeat(65535))), 'no error');
-  assert.equal(code(() => enc.encode(new Error('e'.repeat(32768)))), 'ERR_EDF_ERROR_TOO_LONG');
-  const small = new EdfEncoder({ limits: { maxBinaryBytes: 10, maxStringBytes: 3, maxAtomBytes: 2, maxErrorBytes: 1 } });
-  assert.equal(code(() => small.encode(new Uint8Array(11))), 'ERR_EDF_BINARY_TOO_LONG');
-  assert.equal(code(() => small.encode('abcd')), 'ERR_EDF_STRING_TOO_LONG');
-  assert.equal(code(() => small.encode(asAtom('abc'))), 'ERR_EDF_ATOM_TOO_LONG');
-  assert.equal(code(() => small.encode(new Error('ab'))), 'ERR_EDF_ERROR_TOO_LONG');
+  assert.equal(
+    code(() => enc.encode(asAtom('a'.repeat(256)))),
+    'ERR_EDF_ATOM_TOO_LONG',
+  );
+  assert.equal(
+    code(() => enc.encode(asAtom('é'.repeat(128)))),
+    'ERR_EDF_ATOM_TOO_LONG',
+    '256 UTF-8 bytes',
+  );
+  assert.equal(
+    code(() => enc.encode(asAtom('é'.repeat(127)))),
+    'no error',
+  );
+  assert.equal(
+    code(() => enc.encode('a'.repeat(65536))),
+    'ERR_EDF_STRING_TOO_LONG',
+  );
+  assert.equal(
+    code(() => enc.encode('世'.repeat(21846))),
+    'ERR_EDF_STRING_TOO_LONG',
+    '65538 UTF-8 bytes',
+  );
+  assert.equal(
+    code(() => enc.encode('a'.repeat(65535))),
+    'no error',
+  );
+  assert.equal(
+    code(() => enc.encode(new Error('e'.repeat(32768)))),
+    'ERR_EDF_ERROR_TOO_LONG',
+  );
+  const small = new EdfEncoder({
+    limits: { maxBinaryBytes: 10, maxStringBytes: 3, maxAtomBytes: 2, maxErrorBytes: 1 },
+  });
+  assert.equal(
+    code(() => small.encode(new Uint8Array(11))),
+    'ERR_EDF_BINARY_TOO_LONG',
+  );
+  assert.equal(
+    code(() => small.encode('abcd')),
+    'ERR_EDF_STRING_TOO_LONG',
+  );
+  assert.equal(
+    code(() => small.encode(asAtom('abc'))),
+    'ERR_EDF_ATOM_TOO_LONG',
+  );
+  assert.equal(
+    code(() => small.encode(new Error('ab'))),
+    'ERR_EDF_ERROR_TOO_LONG',
+  );
   const e = (() => {
     try {
       small.encode(new Uint8Array(11));
@@ -78,9 +127,18 @@ test('atom, string, error text and binary lengths on decode', () => {
 
 test('message size: encode stops growing at maxMessageSize, decode refuses larger inputs', () => {
   const enc = new EdfEncoder({ limits: { maxMessageSize: 100 } });
-  assert.equal(code(() => enc.encode(new Uint8Array(200))), 'ERR_EDF_MESSAGE_TOO_LARGE');
-  assert.equal(code(() => enc.encode(['x'.repeat(60), 'y'.repeat(60)])), 'ERR_EDF_MESSAGE_TOO_LARGE');
-  assert.equal(code(() => enc.encode('x'.repeat(90))), 'no error');
+  assert.equal(
+    code(() => enc.encode(new Uint8Array(200))),
+    'ERR_EDF_MESSAGE_TOO_LARGE',
+  );
+  assert.equal(
+    code(() => enc.encode(['x'.repeat(60), 'y'.repeat(60)])),
+    'ERR_EDF_MESSAGE_TOO_LARGE',
+  );
+  assert.equal(
+    code(() => enc.encode('x'.repeat(90))),
+    'no error',
+  );
   const big = new EdfEncoder().encode(new Uint8Array(200));
   assert.equal(decodeErr(big, { maxMessageSize: 100 }).code, 'ERR_EDF_MESSAGE_TOO_LARGE');
 });
@@ -117,9 +175,15 @@ test('zero-size elements draw on maxZeroSizeElements', () => {
   const desc = '9d83' + nameHex;
   const lying = unhex('82' + (desc.length / 2).toString(16).padStart(4, '0') + desc + '9dffffffff');
   const d = new EdfDecoder({ registry: r });
-  assert.throws(() => d.decode(lying), (e: unknown) => e instanceof EdfError && e.code === 'ERR_EDF_ZERO_SIZE_ELEMENTS' && e.limit === 'maxZeroSizeElements');
+  assert.throws(
+    () => d.decode(lying),
+    (e: unknown) =>
+      e instanceof EdfError && e.code === 'ERR_EDF_ZERO_SIZE_ELEMENTS' && e.limit === 'maxZeroSizeElements',
+  );
   // [N][0]int nested arrays multiply: refused too.
-  assert.throws(() => d.decode(unhex('8200109e000100009e000100009e0000000096')), { code: 'ERR_EDF_ZERO_SIZE_ELEMENTS' });
+  assert.throws(() => d.decode(unhex('8200109e000100009e000100009e0000000096')), {
+    code: 'ERR_EDF_ZERO_SIZE_ELEMENTS',
+  });
   // A reasonable number of empty elements is fine.
   const ok = new EdfEncoder({ registry: r }).encode(Go.slice(Empty).of([{}, {}, {}]));
   assert.equal((d.decode(ok) as unknown[]).length, 3);
@@ -139,7 +203,10 @@ test('nesting depth: cyclic values and deep inputs fail with ERR_EDF_TOO_DEEP, n
   assert.ok(e!.path.startsWith('value[0][0][0]'));
   const obj: Record<string, unknown> = {};
   obj.self = obj;
-  assert.equal(code(() => new EdfEncoder().encode(obj)), 'ERR_EDF_TOO_DEEP');
+  assert.equal(
+    code(() => new EdfEncoder().encode(obj)),
+    'ERR_EDF_TOO_DEEP',
+  );
 
   // 0x84 0x84 ... (any-in-any) and nested []any descriptors.
   assert.equal(decodeErr(unhex('84'.repeat(100000) + '9101')).code, 'ERR_EDF_TOO_DEEP');
@@ -151,8 +218,14 @@ test('nesting depth: cyclic values and deep inputs fail with ERR_EDF_TOO_DEEP, n
   assert.equal(decodeErr(unhex('84'.repeat(5) + '9101'), { maxDepth: 3 }).code, 'ERR_EDF_TOO_DEEP');
   let deep: unknown = 1;
   for (let i = 0; i < 20; i++) deep = [deep];
-  assert.equal(code(() => new EdfEncoder({ limits: { maxDepth: 10 } }).encode(deep)), 'ERR_EDF_TOO_DEEP');
-  assert.equal(code(() => new EdfEncoder().encode(deep)), 'no error');
+  assert.equal(
+    code(() => new EdfEncoder({ limits: { maxDepth: 10 } }).encode(deep)),
+    'ERR_EDF_TOO_DEEP',
+  );
+  assert.equal(
+    code(() => new EdfEncoder().encode(deep)),
+    'no error',
+  );
 });
 
 test('descriptors longer than 65535 bytes are refused', () => {
@@ -169,5 +242,8 @@ test('descriptors longer than 65535 bytes are refused', () => {
   assert.equal(new EdfDecoder({ registry: r, typeCache }).decode(wire), null);
   const exact = new EdfDecoder({ registry: r, typeCache, exact: true }).decode(wire);
   assert.throws(() => new EdfEncoder({ registry: r }).encode(exact), { code: 'ERR_EDF_DESCRIPTOR_TOO_LONG' });
-  assert.equal(new EdfEncoder({ registry: r, typeCache: new Map([[Long.regName, 5000]]) }).encode(exact).length, wire.length);
+  assert.equal(
+    new EdfEncoder({ registry: r, typeCache: new Map([[Long.regName, 5000]]) }).encode(exact).length,
+    wire.length,
+  );
 });

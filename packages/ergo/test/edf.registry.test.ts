@@ -31,7 +31,11 @@ class Money {
 
 function setup() {
   const r = createRegistry({ framework: false });
-  const MoneyT = r.register({ name: '#example.com/shop/Money', class: Money, fields: { currency: Go.string, cents: Go.int64 } });
+  const MoneyT = r.register({
+    name: '#example.com/shop/Money',
+    class: Money,
+    fields: { currency: Go.string, cents: Go.int64 },
+  });
   class Order {
     id = 0;
     tags: string[] | null = null;
@@ -53,11 +57,26 @@ function setup() {
 
 test('a registered struct encodes its fields in order, untagged, and decodes into its class', () => {
   const { r, Order } = setup();
-  const o = Object.assign(new Order(), { id: 7, tags: ['a'], total: new Money('EUR', 250), lines: new Map([['x', 2]]) });
+  const o = Object.assign(new Order(), {
+    id: 7,
+    tags: ['a'],
+    total: new Money('EUR', 250),
+    lines: new Map([['x', 2]]),
+  });
   const bytes = new EdfEncoder({ registry: r }).encode(o);
   assert.equal(
     hex(bytes),
-    '83' + '0017' + Buffer.from('#example.com/shop/Order').toString('hex') + '00000007' + '9d00000001' + '000161' + '0003455552' + '00000000000000fa' + '9f00000001' + '000178' + '02',
+    '83' +
+      '0017' +
+      Buffer.from('#example.com/shop/Order').toString('hex') +
+      '00000007' +
+      '9d00000001' +
+      '000161' +
+      '0003455552' +
+      '00000000000000fa' +
+      '9f00000001' +
+      '000178' +
+      '02',
   );
   const back = new EdfDecoder({ registry: r }).decode(bytes);
   assert.ok(back instanceof Order);
@@ -69,7 +88,10 @@ test('plain objects fill struct fields; missing fields are Go zero values', () =
   const { r, OrderT, Order } = setup();
   const bytes = new EdfEncoder({ registry: r }).encode(OrderT.of({ id: 1, total: { currency: 'USD' } } as never));
   const back = new EdfDecoder({ registry: r }).decode(bytes);
-  assert.deepStrictEqual(back, Object.assign(new Order(), { id: 1, tags: null, total: new Money('USD', 0), lines: null }));
+  assert.deepStrictEqual(
+    back,
+    Object.assign(new Order(), { id: 1, tags: null, total: new Money('USD', 0), lines: null }),
+  );
 });
 
 test('without a class a struct gets a generated one named after the Go type', () => {
@@ -92,7 +114,12 @@ test('create builds values of classes whose constructor takes arguments', () => 
   class Temp {
     constructor(readonly celsius: number) {}
   }
-  r.register({ name: '#example.com/t/Temp', class: Temp, fields: { celsius: Go.float32 }, create: (f: Record<string, unknown>) => new Temp(f.celsius as number) });
+  r.register({
+    name: '#example.com/t/Temp',
+    class: Temp,
+    fields: { celsius: Go.float32 },
+    create: (f: Record<string, unknown>) => new Temp(f.celsius as number),
+  });
   const back = new EdfDecoder({ registry: r }).decode(new EdfEncoder({ registry: r }).encode(new Temp(21.5)));
   assert.deepStrictEqual(back, new Temp(21.5));
   // A create that throws is reported as a decode error with the cause.
@@ -112,7 +139,12 @@ test('create builds values of classes whose constructor takes arguments', () => 
       return e;
     }
   })();
-  assert.ok(err instanceof EdfError && err.code === 'ERR_EDF_DECODE' && err.cause instanceof RangeError && /too cold/.test(err.message));
+  assert.ok(
+    err instanceof EdfError &&
+      err.code === 'ERR_EDF_DECODE' &&
+      err.cause instanceof RangeError &&
+      /too cold/.test(err.message),
+  );
 });
 
 test('named types: the underlying body, 0x83 markers for slices/maps, Typed in any slots, classes via valueOf', () => {
@@ -138,7 +170,10 @@ test('named types: the underlying body, 0x83 markers for slices/maps, Typed in a
   const S = r.register({ name: '#example.com/x/S', fields: { level: Level, names: Names } });
   const back = dec.decode(enc.encode(S.make({ level: 2, names: Names.of(['z']) }))) as Record<string, unknown>;
   assert.deepStrictEqual({ ...back }, { level: 2, names: ['z'] });
-  assert.throws(() => enc.encode(S.make({ level: int(2) })), { code: 'ERR_EDF_ENCODE', message: /expected x\.Level, got a int value/ });
+  assert.throws(() => enc.encode(S.make({ level: int(2) })), {
+    code: 'ERR_EDF_ENCODE',
+    message: /expected x\.Level, got a int value/,
+  });
   assert.throws(() => r.register({ name: '#example.com/x/Bad', type: Go.pid }), { code: 'ERR_EDF_REGISTER' });
 });
 
@@ -161,15 +196,26 @@ test('custom marshalers: u32 length + bytes; callback failures become codec erro
   });
   const enc = new EdfEncoder({ registry: r });
   const bytes = enc.encode(new Blob('hi'));
-  assert.equal(hex(bytes), `83${(B.regName.length).toString(16).padStart(4, '0')}${Buffer.from(B.regName).toString('hex')}000000026869`);
+  assert.equal(
+    hex(bytes),
+    `83${B.regName.length.toString(16).padStart(4, '0')}${Buffer.from(B.regName).toString('hex')}000000026869`,
+  );
   assert.deepStrictEqual(new EdfDecoder({ registry: r }).decode(bytes), new Blob('hi'));
-  assert.throws(() => enc.encode([1, new Blob('bad')]), (e: unknown) => e instanceof EdfError && e.code === 'ERR_EDF_ENCODE' && e.path === 'value[1]' && e.cause instanceof TypeError);
-  assert.throws(() => new EdfDecoder({ registry: r }).decode(enc.encode(new Blob(''))), (e: unknown) => e instanceof EdfError && e.code === 'ERR_EDF_DECODE' && e.offset > 0);
+  assert.throws(
+    () => enc.encode([1, new Blob('bad')]),
+    (e: unknown) =>
+      e instanceof EdfError && e.code === 'ERR_EDF_ENCODE' && e.path === 'value[1]' && e.cause instanceof TypeError,
+  );
+  assert.throws(
+    () => new EdfDecoder({ registry: r }).decode(enc.encode(new Blob(''))),
+    (e: unknown) => e instanceof EdfError && e.code === 'ERR_EDF_DECODE' && e.offset > 0,
+  );
 });
 
 test('registration errors', () => {
   const r = createRegistry({ framework: false });
-  const err = (f: () => unknown, code = 'ERR_EDF_REGISTER') => assert.throws(f, (e: unknown) => e instanceof EdfError && e.code === code);
+  const err = (f: () => unknown, code = 'ERR_EDF_REGISTER') =>
+    assert.throws(f, (e: unknown) => e instanceof EdfError && e.code === code);
   err(() => r.register({ name: 'Point', fields: {} }));
   err(() => r.register({ name: '#nopackage', fields: {} }));
   err(() => r.register({ name: '#a/' + 'x'.repeat(5000), fields: {} }), 'ERR_EDF_TYPE_NAME_TOO_LONG');
@@ -258,7 +304,11 @@ test('errors: sentinel identity on decode, canonical sentinel text on encode, re
   const enc = new EdfEncoder({ registry: r });
   assert.equal(dec.decode(enc.encode(ErrTimeout)), ErrTimeout);
   assert.equal(hex(enc.encode(ErrTimeout.with('while calling'))), '9c0009' + Buffer.from('timed out').toString('hex'));
-  assert.equal(dec.decode(enc.encode(new Error('timed out'))), ErrTimeout, 'Go sends plain texts; they map to our sentinel');
+  assert.equal(
+    dec.decode(enc.encode(new Error('timed out'))),
+    ErrTimeout,
+    'Go sends plain texts; they map to our sentinel',
+  );
   // Two sentinels share "not an owner": the first defined wins.
   assert.equal(dec.decode(enc.encode(ErrEventOwner)), ErrAliasOwner);
   // Sentinels defined later are found too.

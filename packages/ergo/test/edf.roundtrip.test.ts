@@ -111,9 +111,12 @@ function gen(r: () => number, depth: number): Pair {
       return [p, new PID(p.node, p.id, p.creation)];
     }
     case 14: {
-      const x = [new ProcessID(str(5), str(5)), new Event(str(5), str(5)), new Ref(str(4), int(0, 1e9), [int(0, 1e9), 7, 9]), new Alias('', 1, [1, 2, 3])][
-        int(0, 3)
-      ]!;
+      const x = [
+        new ProcessID(str(5), str(5)),
+        new Event(str(5), str(5)),
+        new Ref(str(4), int(0, 1e9), [int(0, 1e9), 7, 9]),
+        new Alias('', 1, [1, 2, 3]),
+      ][int(0, 3)]!;
       return [x, x];
     }
     case 15: {
@@ -122,7 +125,14 @@ function gen(r: () => number, depth: number): Pair {
     }
     case 16: {
       const e = [new Error(str(10)), ErrTimeout, TerminateReasonNormal, ErrTimeout.with('detail')][int(0, 3)]!;
-      return [e, e === ErrTimeout || e.message.startsWith('timed out') ? ErrTimeout : e === TerminateReasonNormal ? e : new Error(e.message)];
+      return [
+        e,
+        e === ErrTimeout || e.message.startsWith('timed out')
+          ? ErrTimeout
+          : e === TerminateReasonNormal
+            ? e
+            : new Error(e.message),
+      ];
     }
     case 17: {
       const b = new Uint8Array(int(0, 20)).map(() => int(0, 255));
@@ -185,7 +195,14 @@ function gen(r: () => number, depth: number): Pair {
       const who = new PID(str(3), int(1, 5000), 1);
       const when = new Date(int(0, 2e12));
       const inp = Object.assign(new Rec(), { n: int(-5, 5), s: str(5), tags, who, any: ai, when });
-      const out = Object.assign(new Rec(), { n: inp.n, s: inp.s, tags, who: new PID(who.node, who.id, who.creation), any: ao, when: new Date(when.getTime()) });
+      const out = Object.assign(new Rec(), {
+        n: inp.n,
+        s: inp.s,
+        tags,
+        who: new PID(who.node, who.id, who.creation),
+        any: ao,
+        when: new Date(when.getTime()),
+      });
       return [inp, out];
     }
   }
@@ -213,7 +230,8 @@ function containsRec(v: unknown): boolean {
   if (v instanceof Rec) return true;
   if (Array.isArray(v)) return v.some(containsRec);
   if (v instanceof Map) return [...v.values()].some(containsRec);
-  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype) return Object.values(v).some(containsRec);
+  if (v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype)
+    return Object.values(v).some(containsRec);
   return false;
 }
 

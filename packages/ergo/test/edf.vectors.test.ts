@@ -162,7 +162,12 @@ const expected: Record<string, unknown> = {
   reg_struct_order_nils: (v: unknown) => {
     assert.ok(v instanceof Order);
     const { err, ...rest } = v as Order;
-    const { err: _unused, ...want } = Object.assign(order(), { tags: null, attrs: null, payload: null, blob: new Uint8Array(0) });
+    const { err: _unused, ...want } = Object.assign(order(), {
+      tags: null,
+      attrs: null,
+      payload: null,
+      blob: new Uint8Array(0),
+    });
     assert.deepStrictEqual(rest, want);
     assert.ok(err instanceof Error && err.message === 'bad');
   },
@@ -258,7 +263,15 @@ const natural: Record<string, () => unknown> = {
   reg_struct_point_cached: () => W.Point.of({ x: 1, y: -2 }),
   reg_struct_order: () => Object.assign(order(), { payload: asAtom('pl') }),
   reg_struct_order_cached: () => Object.assign(order(), { payload: asAtom('pl') }),
-  reg_struct_order_nils: () => Object.assign(order(), { tags: null, attrs: undefined, payload: undefined, blob: null, err: new Error('bad'), payload2: 1 }),
+  reg_struct_order_nils: () =>
+    Object.assign(order(), {
+      tags: null,
+      attrs: undefined,
+      payload: undefined,
+      blob: null,
+      err: new Error('bad'),
+      payload2: 1,
+    }),
   reg_string: () => W.MyString.of('hi'),
   reg_int16: () => W.MyInt16.of(-3),
   reg_slice: () => W.PointList.of([{ x: 1, y: 2 }, point(3, 4)]),

@@ -71,7 +71,7 @@ test('ids beyond 2^53 travel as bigint both ways; important sends carry the mess
   assert.equal(p.messageID, big);
   assert.deepEqual(p.alias, [big, 2n ** 60n, 3]);
   assert.equal(p.important, true);
-  assert.equal(p.order, Number((2n ** 60n) % 255n));
+  assert.equal(p.order, Number(2n ** 60n % 255n));
 });
 
 test('response codes: Ergo’s three process errors have codes, other errors travel as EDF, nil is 0', () => {
@@ -114,7 +114,19 @@ test('cached target names: encoded by this side’s atom cache, decoded by the p
 });
 
 test('uncached target names decode to the right string when one repeats, changes or differs in one byte', () => {
-  const names = ['recv', 'recv', 'recw', 'recv', 'échoé', 'échoé', 'a', '', 'recv', 'x'.repeat(255), 'x'.repeat(254) + 'y'];
+  const names = [
+    'recv',
+    'recv',
+    'recw',
+    'recv',
+    'échoé',
+    'échoé',
+    'a',
+    '',
+    'recv',
+    'x'.repeat(255),
+    'x'.repeat(254) + 'y',
+  ];
   const enc = new EnpEncoder();
   for (const name of names) enc.sendProcessID(1, name, o, 0);
   const r = new EnpFrameReader();
@@ -146,15 +158,29 @@ test('malformed packets are refused with their codes (the link continues)', () =
     b.set(body, 8);
     return b;
   };
-  for (const t of [101, 102, 103, 104, 105, 106, 107, 121, 122, 123, 124, 129, 130, 181, 182, 183, 184, 185, 186, 199, 200]) {
+  for (const t of [
+    101, 102, 103, 104, 105, 106, 107, 121, 122, 123, 124, 129, 130, 181, 182, 183, 184, 185, 186, 199, 200,
+  ]) {
     assert.throws(() => d.decode(pkt(t, [])), { code: 'ERR_ENP_MALFORMED' }, `type ${t}`);
   }
   assert.throws(() => d.decode(pkt(99, [1, 2, 3])), { code: 'ERR_ENP_UNKNOWN_TYPE' });
   assert.throws(() => d.decode(pkt(201, [1, 2, 3])), { code: 'ERR_ENP_UNKNOWN_TYPE' });
-  assert.throws(() => d.decode(pkt(102, [...new Array(17).fill(0), 200, 0x8d, 0, 0])), { code: 'ERR_ENP_MALFORMED' }, 'name past the end');
-  assert.throws(() => d.decode(pkt(130, [...new Array(41).fill(0), 7])), { code: 'ERR_ENP_MALFORMED' }, 'response code');
+  assert.throws(
+    () => d.decode(pkt(102, [...new Array(17).fill(0), 200, 0x8d, 0, 0])),
+    { code: 'ERR_ENP_MALFORMED' },
+    'name past the end',
+  );
+  assert.throws(
+    () => d.decode(pkt(130, [...new Array(41).fill(0), 7])),
+    { code: 'ERR_ENP_MALFORMED' },
+    'response code',
+  );
   assert.throws(() => d.decode(pkt(101, [...new Array(25).fill(0), 0x83, 0, 1])), { code: 'ERR_ENP_PAYLOAD' });
-  assert.throws(() => d.decode(pkt(107, [...new Array(17).fill(0), 0x8d, 0, 0])), { code: 'ERR_ENP_MALFORMED' }, 'exit reason not an error');
+  assert.throws(
+    () => d.decode(pkt(107, [...new Array(17).fill(0), 0x8d, 0, 0])),
+    { code: 'ERR_ENP_MALFORMED' },
+    'exit reason not an error',
+  );
   assert.throws(() => d.decode(pkt(199, [0x8d, 0, 0])), { code: 'ERR_ENP_MALFORMED' }, 'control not a struct');
   const ok = pkt(101, [...new Array(25).fill(0), 0x91, 1]);
   assert.equal(d.decode(ok).payload, true);

@@ -11,7 +11,13 @@ import { EnpDecoder } from '../src/net/proto/decoder.js';
 import { EnpEncoder, type EnpMessageOptions } from '../src/net/proto/encoder.js';
 import { CompressionAlgorithm, PacketType } from '../src/net/proto/packet.js';
 
-const opts = (compression: EnpMessageOptions['compression']): EnpMessageOptions => ({ priority: 0, important: false, messageID: 0, keepNetworkOrder: true, compression });
+const opts = (compression: EnpMessageOptions['compression']): EnpMessageOptions => ({
+  priority: 0,
+  important: false,
+  messageID: 0,
+  keepNetworkOrder: true,
+  compression,
+});
 
 test('gzip, zlib and lzw at every level round-trip, compressed only above the threshold', () => {
   const enc = new EnpEncoder();
@@ -22,7 +28,15 @@ test('gzip, zlib and lzw at every level round-trip, compressed only above the th
       enc.sendPID(1001, 2002, opts({ enable: true, type: type as 'gzip', level, threshold: 1024 }), msg);
       const out = enc.flush()!;
       assert.equal(out[7], PacketType.Compressed);
-      assert.equal(out[8], type === 'zlib' ? CompressionAlgorithm.ZLIB : type === 'lzw' ? CompressionAlgorithm.LZW : CompressionAlgorithm.GZIP, 'unknown types fall back to gzip');
+      assert.equal(
+        out[8],
+        type === 'zlib'
+          ? CompressionAlgorithm.ZLIB
+          : type === 'lzw'
+            ? CompressionAlgorithm.LZW
+            : CompressionAlgorithm.GZIP,
+        'unknown types fall back to gzip',
+      );
       assert.ok(out.length < msg.length / 4);
       const p = dec.decode(out);
       assert.equal(p.payload, msg);
@@ -55,14 +69,18 @@ test('zip bombs are refused: announced size over the limit, or inflating past th
   const dec = new EnpDecoder({ maxDecompressedSize: 1 << 20 });
   const bomb = gzipSync(new Uint8Array(64 << 20));
   assert.ok(bomb.length < 100_000);
-  assert.throws(() => dec.decode(wrapped(CompressionAlgorithm.GZIP, 64 << 20, bomb)), { code: 'ERR_ENP_DECOMPRESSED_TOO_LARGE' });
+  assert.throws(() => dec.decode(wrapped(CompressionAlgorithm.GZIP, 64 << 20, bomb)), {
+    code: 'ERR_ENP_DECOMPRESSED_TOO_LARGE',
+  });
   // Lies about its size: announces 100 bytes, inflates to 64 MB — stopped after 101 bytes.
   const before = process.memoryUsage().arrayBuffers;
   assert.throws(() => dec.decode(wrapped(CompressionAlgorithm.GZIP, 100, bomb)), { code: 'ERR_ENP_COMPRESSION' });
   assert.ok(process.memoryUsage().arrayBuffers - before < 32 << 20);
   const lzwBomb = new LzwCompressor().compress(new Uint8Array(8 << 20));
   assert.throws(() => dec.decode(wrapped(CompressionAlgorithm.LZW, 100, lzwBomb)), { code: 'ERR_ENP_COMPRESSION' });
-  assert.throws(() => dec.decode(wrapped(CompressionAlgorithm.LZW, 8 << 20, lzwBomb)), { code: 'ERR_ENP_DECOMPRESSED_TOO_LARGE' });
+  assert.throws(() => dec.decode(wrapped(CompressionAlgorithm.LZW, 8 << 20, lzwBomb)), {
+    code: 'ERR_ENP_DECOMPRESSED_TOO_LARGE',
+  });
   assert.throws(() => new EnpDecoder({ maxDecompressedSize: -1 }), { code: 'ERR_ENP_DECOMPRESSED_TOO_LARGE' });
 });
 
@@ -72,12 +90,32 @@ test('corrupt streams, short output, unknown algorithms and nested compression a
   enc.sendPID(1, 2, opts(null), 'hello');
   const inner = enc.flush()!;
   const cases: [string, Uint8Array, string][] = [
-    ['corrupt gzip', wrapped(CompressionAlgorithm.GZIP, inner.length, Uint8Array.of(1, 2, 3, 4)), 'ERR_ENP_COMPRESSION'],
-    ['corrupt lzw', wrapped(CompressionAlgorithm.LZW, inner.length, Uint8Array.of(0xff, 0xff, 0xff)), 'ERR_ENP_COMPRESSION'],
-    ['truncated lzw', wrapped(CompressionAlgorithm.LZW, inner.length, new LzwCompressor().compress(inner).subarray(0, 5)), 'ERR_ENP_COMPRESSION'],
-    ['shorter than announced', wrapped(CompressionAlgorithm.GZIP, inner.length + 1, gzipSync(inner)), 'ERR_ENP_COMPRESSION'],
+    [
+      'corrupt gzip',
+      wrapped(CompressionAlgorithm.GZIP, inner.length, Uint8Array.of(1, 2, 3, 4)),
+      'ERR_ENP_COMPRESSION',
+    ],
+    [
+      'corrupt lzw',
+      wrapped(CompressionAlgorithm.LZW, inner.length, Uint8Array.of(0xff, 0xff, 0xff)),
+      'ERR_ENP_COMPRESSION',
+    ],
+    [
+      'truncated lzw',
+      wrapped(CompressionAlgorithm.LZW, inner.length, new LzwCompressor().compress(inner).subarray(0, 5)),
+      'ERR_ENP_COMPRESSION',
+    ],
+    [
+      'shorter than announced',
+      wrapped(CompressionAlgorithm.GZIP, inner.length + 1, gzipSync(inner)),
+      'ERR_ENP_COMPRESSION',
+    ],
     ['unknown algorithm', wrapped(99, inner.length, inner), 'ERR_ENP_COMPRESSION'],
-    ['nested', wrapped(CompressionAlgorithm.GZIP, 13 + 20, gzipSync(wrapped(CompressionAlgorithm.GZIP, 5, gzipSync(inner)))), 'ERR_ENP_COMPRESSION'],
+    [
+      'nested',
+      wrapped(CompressionAlgorithm.GZIP, 13 + 20, gzipSync(wrapped(CompressionAlgorithm.GZIP, 5, gzipSync(inner)))),
+      'ERR_ENP_COMPRESSION',
+    ],
   ];
   for (const [what, bytes, code] of cases) assert.throws(() => dec.decode(bytes), { code }, what);
   assert.equal(dec.decode(wrapped(CompressionAlgorithm.GZIP, inner.length, gzipSync(inner))).payload, 'hello');

@@ -11,7 +11,9 @@ import { enpVectors, wireRegistry } from './wire_fixtures.js';
 
 const registry = wireRegistry();
 // Every single-packet vector (in_two_packets_one_write holds two: it has its own test).
-const plain = enpVectors.filter((v) => v.hex !== '' && v.connection === 'plain' && v.name !== 'in_two_packets_one_write').map((v) => unhex(v.hex));
+const plain = enpVectors
+  .filter((v) => v.hex !== '' && v.connection === 'plain' && v.name !== 'in_two_packets_one_write')
+  .map((v) => unhex(v.hex));
 const stream = Buffer.concat(plain);
 
 function collect(chunks: Uint8Array[], max = 0): string[] {
@@ -52,7 +54,7 @@ test('random splits decode to the packets Go sent', () => {
   const rnd = (n: number): number => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) % n) + 1;
   for (let round = 0; round < 50; round++) {
     const chunks: Uint8Array[] = [];
-    for (let i = 0; i < stream.length; ) {
+    for (let i = 0; i < stream.length;) {
       const k = rnd(300);
       chunks.push(stream.subarray(i, i + k));
       i += k;
@@ -76,7 +78,10 @@ test('two packets Go accepted in one write come out as two', () => {
   assert.equal(got.length, 2);
   assert.equal(got.join(''), hex(both));
   const d = new EnpDecoder({ registry });
-  assert.deepEqual(got.map((h) => d.decode(unhex(h)).payload), ['first', 'second']);
+  assert.deepEqual(
+    got.map((h) => d.decode(unhex(h)).payload),
+    ['first', 'second'],
+  );
 });
 
 test('a packet larger than the first assembly buffer spread over many reads', () => {
@@ -96,9 +101,12 @@ test('framing errors are fatal with their code, as soon as the header shows them
   const fails = (bytes: number[], code: string, max = 0): void => {
     const r = new EnpFrameReader(max);
     r.push(Uint8Array.from(bytes));
-    assert.throws(() => {
-      while (r.next());
-    }, { code });
+    assert.throws(
+      () => {
+        while (r.next());
+      },
+      { code },
+    );
     assert.throws(() => r.next(), { code: 'ERR_ENP_FRAME' }, 'unusable afterwards');
   };
   fails([0x4f], 'ERR_ENP_FRAME');

@@ -16,19 +16,40 @@ import { controlResultRouteOf, controlRouteOf } from '../src/net/proto/order.js'
 import { CompressionAlgorithm, type EnpPacket, PacketType } from '../src/net/proto/packet.js';
 import { EnpFrameReader } from '../src/net/proto/stream.js';
 import { hex, unhex } from './edf.fixtures.js';
-import { enpCaches, enpVectors, introduceOf, invert, reencode, vector, wireRegistry, type WireVector } from './wire_fixtures.js';
+import {
+  enpCaches,
+  enpVectors,
+  introduceOf,
+  invert,
+  reencode,
+  vector,
+  wireRegistry,
+  type WireVector,
+} from './wire_fixtures.js';
 
 const registry = wireRegistry();
-const errs = (m: Map<number, string>): Map<number, Error> => new Map([...m].map(([k, v]) => [k, v === 'normal' ? TerminateReasonNormal : new Error(v)]));
+const errs = (m: Map<number, string>): Map<number, Error> =>
+  new Map([...m].map(([k, v]) => [k, v === 'normal' ? TerminateReasonNormal : new Error(v)]));
 
 function plainDecoder(): EnpDecoder {
   return new EnpDecoder({ registry, exact: true });
 }
 function cachedDecoder(): EnpDecoder {
-  return new EnpDecoder({ registry, exact: true, atomCache: enpCaches.atoms, typeCache: enpCaches.types, errorCache: errs(enpCaches.errors) });
+  return new EnpDecoder({
+    registry,
+    exact: true,
+    atomCache: enpCaches.atoms,
+    typeCache: enpCaches.types,
+    errorCache: errs(enpCaches.errors),
+  });
 }
 function cachedEncoder(): EnpEncoder {
-  return new EnpEncoder({ registry, atomCache: invert(enpCaches.atoms), typeCache: invert(enpCaches.types), errorCache: invert(enpCaches.errors) });
+  return new EnpEncoder({
+    registry,
+    atomCache: invert(enpCaches.atoms),
+    typeCache: invert(enpCaches.types),
+    errorCache: invert(enpCaches.errors),
+  });
 }
 
 /** Go's bytes with the message-id slot of a non-important 101–104 zeroed (it holds garbage). */
@@ -47,7 +68,10 @@ test('the vector file holds every packet kind', () => {
   assert.equal(incoming.length, 16);
   const types = new Set<number>();
   for (const v of [...outgoing, ...incoming]) types.add(unhex(v.hex)[7]!);
-  for (const t of [101, 102, 103, 104, 105, 106, 107, 121, 122, 123, 124, 129, 130, 181, 182, 183, 184, 185, 186, 199, 200]) assert.ok(types.has(t), `type ${t}`);
+  for (const t of [
+    101, 102, 103, 104, 105, 106, 107, 121, 122, 123, 124, 129, 130, 181, 182, 183, 184, 185, 186, 199, 200,
+  ])
+    assert.ok(types.has(t), `type ${t}`);
 });
 
 for (const v of outgoing) {
@@ -67,7 +91,7 @@ for (const v of outgoing) {
       // Re-encode with Go's garbage message id so the inner packets are identical.
       p.messageID = BigInt(inner.message_id as number);
       p.important = true;
-      const innerHex = (f.inner_packet_hex as string);
+      const innerHex = f.inner_packet_hex as string;
       const ours = new EnpEncoder({ registry });
       reencode(ours, p);
       const ourInner = ours.flush()!;
@@ -90,8 +114,10 @@ for (const v of outgoing) {
         const back = new EnpDecoder({ registry, exact: true }).decode(out);
         assert.equal(back.type, PacketType.SendPID);
       }
-      if (algo === CompressionAlgorithm.GZIP) assert.equal(hex(out.subarray(13, 23)), hex(go.subarray(13, 23)), "gzip header as Go's");
-      if (algo === CompressionAlgorithm.ZLIB) assert.equal(hex(out.subarray(13, 15)), hex(go.subarray(13, 15)), "zlib header as Go's");
+      if (algo === CompressionAlgorithm.GZIP)
+        assert.equal(hex(out.subarray(13, 23)), hex(go.subarray(13, 23)), "gzip header as Go's");
+      if (algo === CompressionAlgorithm.ZLIB)
+        assert.equal(hex(out.subarray(13, 15)), hex(go.subarray(13, 15)), "zlib header as Go's");
       return;
     }
     assert.equal(p.type, f.type);
@@ -159,14 +185,28 @@ for (const v of incoming) {
     // What Go routed, as its log line printed it.
     for (const line of v.verified ?? []) {
       const m = /msg="([^"]*)"/.exec(line);
-      if (m !== null) assert.ok(got.some((x) => x.payload === m[1]), `${line}`);
+      if (m !== null)
+        assert.ok(
+          got.some((x) => x.payload === m[1]),
+          `${line}`,
+        );
     }
   });
 }
 
 test('control packets: order bytes of requests and results follow WIRE §3.5', () => {
   const d = plainDecoder();
-  for (const name of ['link_pid', 'unlink_pid', 'link_alias', 'monitor_alias', 'link_processid', 'monitor_pid', 'link_event', 'spawn', 'application_start']) {
+  for (const name of [
+    'link_pid',
+    'unlink_pid',
+    'link_alias',
+    'monitor_alias',
+    'link_processid',
+    'monitor_pid',
+    'link_event',
+    'spawn',
+    'application_start',
+  ]) {
     const v = vector(enpVectors, name);
     const p = d.decode(unhex(v.hex));
     assert.equal(controlRouteOf(p.payload as object) & 0xff, p.order, name);
@@ -192,9 +232,13 @@ test('live packets between two Go nodes decode with the caches each announced, a
   const caches = (i: typeof a) => ({
     atomCache: i.atomCache ?? new Map<number, string>(),
     typeCache: i.regCache ?? new Map<number, string>(),
-    errorCache: new Map([...(i.errCache ?? new Map<number, Error | null>())].filter((e): e is [number, Error] => e[1] !== null)),
+    errorCache: new Map(
+      [...(i.errCache ?? new Map<number, Error | null>())].filter((e): e is [number, Error] => e[1] !== null),
+    ),
   });
-  const live = enpVectors.filter((v) => v.name.startsWith('live_') && v.hex !== '' && !v.name.startsWith('live_same_creation'));
+  const live = enpVectors.filter(
+    (v) => v.name.startsWith('live_') && v.hex !== '' && !v.name.startsWith('live_same_creation'),
+  );
   assert.ok(live.length >= 25);
   for (const v of live) {
     const from = /_atob_/.test(v.name) ? a : b;

@@ -11,7 +11,8 @@ export type Line = Record<string, unknown> & { kind: string };
 
 /** The ergo-peer binary, or the reason it cannot be used. */
 export function peerBinary(): { path: string } | { missing: string } {
-  const path = process.env.ERGO_PEER ?? fileURLToPath(new URL('../../../../../shared/peers/ergo-peer/ergo-peer', import.meta.url));
+  const path =
+    process.env.ERGO_PEER ?? fileURLToPath(new URL('../../../../../shared/peers/ergo-peer/ergo-peer', import.meta.url));
   try {
     accessSync(path, constants.X_OK);
     return { path };

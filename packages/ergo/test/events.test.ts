@@ -20,7 +20,16 @@ import {
   TerminateReasonKill,
   type Node,
 } from '../src/index.js';
-import { deferred, exec, guardUnhandled, Hold, rejectsCode, spawnTest, testNode, throwsCode } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  rejectsCode,
+  spawnTest,
+  testNode,
+  throwsCode,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -60,7 +69,10 @@ describe('events', () => {
     assert.equal(typeof e1.timestamp, 'bigint');
     assert.ok(e1.timestamp > 0n);
     // Unix nanoseconds of the send (a 1 s allowance: the engine may read a different clock than Date).
-    assert.ok(e1.timestamp >= before - 1_000_000_000n && e1.timestamp <= afterSend + 1_000_000_000n, 'timestamp is Unix nanoseconds');
+    assert.ok(
+      e1.timestamp >= before - 1_000_000_000n && e1.timestamp <= afterSend + 1_000_000_000n,
+      'timestamp is Unix nanoseconds',
+    );
     assert.deepEqual(e1.message, { n: 1 });
 
     // consumer2 monitors: the history holds exactly the one previous event.
@@ -82,7 +94,11 @@ describe('events', () => {
     // One start only; after unlink + demonitor the producer hears the stop.
     await exec(node, c1.pid, (a) => a.unlinkEvent(event));
     await exec(node, producer.pid, () => undefined);
-    assert.equal(producer.inbox.messages().filter((m) => m instanceof MessageEventStop).length, 0, 'one subscriber left: no stop yet');
+    assert.equal(
+      producer.inbox.messages().filter((m) => m instanceof MessageEventStop).length,
+      0,
+      'one subscriber left: no stop yet',
+    );
     await exec(node, c2.pid, (a) => a.demonitorEvent(event));
     const stop = await producer.inbox.message(MessageEventStop);
     assert.equal(stop.message.name, name);
@@ -109,7 +125,10 @@ describe('events', () => {
       a.unlinkEvent(event);
     });
     await exec(node, producer.pid, () => undefined);
-    assert.deepEqual(producer.inbox.messages().map((m) => m?.constructor.name), ['MessageEventStart']);
+    assert.deepEqual(
+      producer.inbox.messages().map((m) => m?.constructor.name),
+      ['MessageEventStart'],
+    );
     await exec(node, c.pid, (a) => a.demonitorEvent(event));
     await producer.inbox.message(MessageEventStop);
     await exec(node, c.pid, (a) => a.monitorEvent(event));

@@ -92,7 +92,7 @@ describe('exits and termination', () => {
       assert.deepEqual(t.inbox.messages(), []);
     });
 
-    test("from the node to a trapping process that another process spawned: trappable (the core PID is not its parent)", async () => {
+    test('from the node to a trapping process that another process spawned: trappable (the core PID is not its parent)', async () => {
       const parent = await spawnTest(node);
       const child = await spawnChild(node, parent.pid);
       await exec(node, child.pid, (a) => a.setTrapExit(true));
@@ -108,7 +108,10 @@ describe('exits and termination', () => {
       const t = await spawnTest(node);
       throwsCode(() => node.sendExit(t.pid, undefined as unknown as Error), 'ERR_INCORRECT');
       throwsCode(() => node.sendExit(t.pid, 'reason' as unknown as Error), 'ERR_INCORRECT');
-      throwsCode(() => node.sendExit(new PID(node.name, 999_999, node.creation), TerminateReasonNormal), 'ERR_PROCESS_UNKNOWN');
+      throwsCode(
+        () => node.sendExit(new PID(node.name, 999_999, node.creation), TerminateReasonNormal),
+        'ERR_PROCESS_UNKNOWN',
+      );
       node.kill(t.pid);
       throwsCode(() => node.sendExit(t.pid, TerminateReasonNormal), 'ERR_PROCESS_UNKNOWN');
     });
@@ -135,7 +138,9 @@ describe('exits and termination', () => {
         throwsCode(() => x.sendExit(b.pid, null as unknown as Error), 'ERR_INCORRECT');
         x.sendExit(b.pid, TerminateReasonShutdown);
       });
-      await exec(node, c.pid, (x) => throwsCode(() => x.sendExit(leader.pid, TerminateReasonNormal), 'ERR_NOT_ALLOWED'));
+      await exec(node, c.pid, (x) =>
+        throwsCode(() => x.sendExit(leader.pid, TerminateReasonNormal), 'ERR_NOT_ALLOWED'),
+      );
       const r = await b.inbox.terminated();
       assert.ok((r as ExitReason).source.toString() === a.pid.toString());
       assert.equal(unwrapReason(r), TerminateReasonShutdown);
@@ -266,12 +271,42 @@ describe('exits and termination', () => {
   describe('termination reasons', () => {
     // Last column: logged as an error (Ergo logs abnormal returns; it does not log kills: null = not checked).
     const cases: [string, (pid: PID) => void, (r: Error) => void, Error, boolean | null][] = [
-      ['normal (returned)', (pid) => node.send(pid, new Return(TerminateReasonNormal)), (r) => assert.equal(r, TerminateReasonNormal), TerminateReasonNormal, false],
-      ['shutdown (returned)', (pid) => node.send(pid, new Return(TerminateReasonShutdown)), (r) => assert.equal(r, TerminateReasonShutdown), TerminateReasonShutdown, false],
-      ['custom (returned)', (pid) => node.send(pid, new Return(customReturned)), (r) => assert.equal(r, customReturned), customReturned, true],
+      [
+        'normal (returned)',
+        (pid) => node.send(pid, new Return(TerminateReasonNormal)),
+        (r) => assert.equal(r, TerminateReasonNormal),
+        TerminateReasonNormal,
+        false,
+      ],
+      [
+        'shutdown (returned)',
+        (pid) => node.send(pid, new Return(TerminateReasonShutdown)),
+        (r) => assert.equal(r, TerminateReasonShutdown),
+        TerminateReasonShutdown,
+        false,
+      ],
+      [
+        'custom (returned)',
+        (pid) => node.send(pid, new Return(customReturned)),
+        (r) => assert.equal(r, customReturned),
+        customReturned,
+        true,
+      ],
       ['kill', (pid) => node.kill(pid), (r) => assert.equal(r, TerminateReasonKill), TerminateReasonKill, null],
-      ['panic (thrown)', (pid) => node.send(pid, new Throw(new Error('boom'))), (r) => assert.equal(r, TerminateReasonPanic), TerminateReasonPanic, false],
-      ['panic (rejected promise)', (pid) => node.send(pid, new Hold(new Promise((_, rej) => setImmediate(() => rej(new Error('async boom')))))), (r) => assert.equal(r, TerminateReasonPanic), TerminateReasonPanic, false],
+      [
+        'panic (thrown)',
+        (pid) => node.send(pid, new Throw(new Error('boom'))),
+        (r) => assert.equal(r, TerminateReasonPanic),
+        TerminateReasonPanic,
+        false,
+      ],
+      [
+        'panic (rejected promise)',
+        (pid) => node.send(pid, new Hold(new Promise((_, rej) => setImmediate(() => rej(new Error('async boom')))))),
+        (r) => assert.equal(r, TerminateReasonPanic),
+        TerminateReasonPanic,
+        false,
+      ],
     ];
     for (const [label, end, checkTerminate, expected, loggedAsError] of cases) {
       test(label, async () => {
@@ -283,9 +318,16 @@ describe('exits and termination', () => {
         checkTerminate(await t.inbox.terminated());
         const { message } = await w.inbox.message(MessageDownPID);
         assert.equal(message.reason, expected);
-        const mine = records.slice(before).filter((m) => text(m).includes(t.pid.toString()) || (m.source instanceof MessageLogProcess && m.source.pid.equals(t.pid)));
+        const mine = records
+          .slice(before)
+          .filter(
+            (m) =>
+              text(m).includes(t.pid.toString()) ||
+              (m.source instanceof MessageLogProcess && m.source.pid.equals(t.pid)),
+          );
         const errors = mine.filter((m) => m.level === LogLevel.Error);
-        if (loggedAsError !== null) assert.equal(errors.length > 0, loggedAsError, `abnormal reasons are logged as errors (${label})`);
+        if (loggedAsError !== null)
+          assert.equal(errors.length > 0, loggedAsError, `abnormal reasons are logged as errors (${label})`);
         if (expected === TerminateReasonPanic) {
           const panics = mine.filter((m) => m.level === LogLevel.Panic);
           assert.equal(panics.length, 1, 'a panic is logged once');
@@ -295,7 +337,9 @@ describe('exits and termination', () => {
     }
 
     test('Stop(reason, reply) from handleCall replies first, then stops', async () => {
-      const t = await spawnTest(node, { hooks: { call: (_a, _f, _r, req) => new Stop(TerminateReasonNormal, `bye ${String(req)}`) } });
+      const t = await spawnTest(node, {
+        hooks: { call: (_a, _f, _r, req) => new Stop(TerminateReasonNormal, `bye ${String(req)}`) },
+      });
       assert.equal(await node.call(t.pid, 'x'), 'bye x');
       assert.equal(await t.inbox.terminated(), TerminateReasonNormal);
       assert.throws(() => node.processInfo(t.pid), { code: 'ERR_PROCESS_UNKNOWN' });
@@ -318,7 +362,10 @@ describe('exits and termination', () => {
       node.kill(a.pid);
       node.kill(b);
       await logs.next((s) => s.kind === 'log' && text(s.message).includes('terminate threw'), 'the throw logged');
-      await logs.next((s) => s.kind === 'log' && text(s.message).includes('terminate rejected'), 'the rejection logged');
+      await logs.next(
+        (s) => s.kind === 'log' && text(s.message).includes('terminate rejected'),
+        'the rejection logged',
+      );
     });
   });
 

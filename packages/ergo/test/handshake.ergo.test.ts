@@ -11,7 +11,12 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { NetworkFlags } from '../src/net/index.js';
 import { tlsFingerprint } from '../src/net/handshake/digest.js';
-import { acceptHandshake, startHandshake, type HandshakeOptions, type HandshakeResult } from '../src/net/handshake/handshake.js';
+import {
+  acceptHandshake,
+  startHandshake,
+  type HandshakeOptions,
+  type HandshakeResult,
+} from '../src/net/handshake/handshake.js';
 import { EnpDecoder } from '../src/net/proto/decoder.js';
 import { EnpEncoder } from '../src/net/proto/encoder.js';
 import { PacketType, type EnpPacket } from '../src/net/proto/packet.js';
@@ -21,7 +26,13 @@ import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const COOKIE = 'wire-secret';
 const creation = Math.floor(Date.now() / 1000);
-const ts: HandshakeOptions = { node: 'ts1@localhost', cookie: COOKIE, creation, flags: NetworkFlags.defaults(), poolSize: 1 };
+const ts: HandshakeOptions = {
+  node: 'ts1@localhost',
+  cookie: COOKIE,
+  creation,
+  flags: NetworkFlags.defaults(),
+  poolSize: 1,
+};
 
 /** Reads ENP packets from a socket after the handshake, decoding with the peer's caches. */
 function enpReader(socket: net.Socket, hs: HandshakeResult): AsyncGenerator<EnpPacket> {
@@ -80,7 +91,13 @@ test('ergo-ts dials Go Ergo: accepted with the right cookie, then calls calc by 
     const packets = enpReader(socket, hs);
     const enc = new EnpEncoder({ peerMaxMessageSize: hs.peerMaxMessageSize });
     const deadline = Math.floor(Date.now() / 1000) + 5;
-    enc.callProcessID(1001, 'calc', [7, 8, deadline], { priority: 0, important: false, messageID: 0, keepNetworkOrder: true }, 'ping');
+    enc.callProcessID(
+      1001,
+      'calc',
+      [7, 8, deadline],
+      { priority: 0, important: false, messageID: 0, keepNetworkOrder: true },
+      'ping',
+    );
     socket.write(enc.flush()!);
     const resp = await next(packets, (p) => p.type === PacketType.Response || p.type === PacketType.ResponseError);
     assert.equal(resp.type, PacketType.Response);
@@ -89,7 +106,10 @@ test('ergo-ts dials Go Ergo: accepted with the right cookie, then calls calc by 
     assert.equal(resp.payload, 'pong');
     const info = await go.cmd('info');
     const nodes = (info.value as { nodes: { node: string }[] }).nodes;
-    assert.ok(nodes.some((n) => n.node === 'ts1@localhost'), 'Go lists the connection');
+    assert.ok(
+      nodes.some((n) => n.node === 'ts1@localhost'),
+      'Go lists the connection',
+    );
     socket.destroy();
   } finally {
     await go.stop();
@@ -117,14 +137,26 @@ test('ENP on a live link to Go: important delivery acks, compressed calls both w
       await next(packets, (p) => p.type === PacketType.ResponseError),
       await next(packets, (p) => p.type === PacketType.ResponseError),
     ].sort((x, y) => Number(x.id[0]) - Number(y.id[0]));
-    assert.deepEqual(acks.map((a) => [a.id[0], a.code]), [[4242, 0], [4343, 1]]);
+    assert.deepEqual(
+      acks.map((a) => [a.id[0], a.code]),
+      [
+        [4242, 0],
+        [4343, 1],
+      ],
+    );
     assert.equal(acks[0]!.fromID, echo);
 
     // Compressed requests in every algorithm: Go inflates them and calc upper-cases the string.
     const text = 'compress me '.repeat(200);
     const deadline = Math.floor(Date.now() / 1000) + 5;
     for (const [i, type] of (['gzip', 'zlib', 'lzw'] as const).entries()) {
-      enc.callProcessID(1001, 'calc', [100 + i, 0, deadline], { ...base, compression: { enable: true, type, level: 2, threshold: 1024 } }, text);
+      enc.callProcessID(
+        1001,
+        'calc',
+        [100 + i, 0, deadline],
+        { ...base, compression: { enable: true, type, level: 2, threshold: 1024 } },
+        text,
+      );
       const out = enc.flush()!;
       assert.equal(out[7], PacketType.Compressed);
       socket.write(out);
@@ -137,7 +169,10 @@ test('ENP on a live link to Go: important delivery acks, compressed calls both w
     for (const type of ['gzip', 'zlib', 'lzw']) {
       const c = await go.cmd('compression', { enable: true, type, threshold: 1024 });
       assert.equal(c.kind, 'result', JSON.stringify(c));
-      const sent = await go.cmd('send', { to: { node: 'ts1@localhost', id: 1001, creation }, msg: `${type} `.repeat(600) });
+      const sent = await go.cmd('send', {
+        to: { node: 'ts1@localhost', id: 1001, creation },
+        msg: `${type} `.repeat(600),
+      });
       assert.equal(sent.kind, 'result', JSON.stringify(sent));
       const p = await next(packets, (x) => x.type === PacketType.SendPID && x.toID === 1001);
       assert.equal(p.compressed, type === 'gzip' ? 102 : type === 'zlib' ? 101 : 100, type);
@@ -157,7 +192,9 @@ test('ergo-ts dials a Go Ergo TLS acceptor: the cookie digest is bound to Go’s
     assert.equal(go.ready.tls, true);
     const connect = (): Promise<tls.TLSSocket> =>
       new Promise((resolve, reject) => {
-        const s = tls.connect({ host: '127.0.0.1', port: go.ready.port as number, rejectUnauthorized: false }, () => resolve(s));
+        const s = tls.connect({ host: '127.0.0.1', port: go.ready.port as number, rejectUnauthorized: false }, () =>
+          resolve(s),
+        );
         s.once('error', reject);
       });
     const socket = await connect();
@@ -181,7 +218,16 @@ test('Go Ergo dials an ergo-ts TLS acceptor: Go checks our certificate binding a
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
-  const go = await Peer.start(bin, ['-name', 'go4@localhost', '-registrar', 'none', '-cookie', COOKIE, '-route', `ts1@localhost=127.0.0.1:${port},tls`]);
+  const go = await Peer.start(bin, [
+    '-name',
+    'go4@localhost',
+    '-registrar',
+    'none',
+    '-cookie',
+    COOKIE,
+    '-route',
+    `ts1@localhost=127.0.0.1:${port},tls`,
+  ]);
   try {
     const connecting = go.cmd('connect', { node: 'ts1@localhost' });
     const socket = await accepted;
@@ -204,7 +250,9 @@ test('ergo-ts dials Go Ergo with a wrong cookie: Go closes without a reply', asy
   try {
     const socket = net.connect(go.ready.port as number, '127.0.0.1');
     await once(socket, 'connect');
-    await assert.rejects(startHandshake(socket, { ...ts, cookie: 'wrong', timeout: 5000 }, 'go1@localhost'), { code: 'ERR_HANDSHAKE_CLOSED' });
+    await assert.rejects(startHandshake(socket, { ...ts, cookie: 'wrong', timeout: 5000 }, 'go1@localhost'), {
+      code: 'ERR_HANDSHAKE_CLOSED',
+    });
   } finally {
     await go.stop();
   }
@@ -223,7 +271,16 @@ test('Go Ergo dials an ergo-ts acceptor through a static route: handshake comple
   const bin = requirePeer(t);
   if (bin === undefined) return;
   const l = await listener();
-  const go = await Peer.start(bin, ['-name', 'go2@localhost', '-registrar', 'none', '-cookie', COOKIE, '-route', `ts1@localhost=127.0.0.1:${l.port}`]);
+  const go = await Peer.start(bin, [
+    '-name',
+    'go2@localhost',
+    '-registrar',
+    'none',
+    '-cookie',
+    COOKIE,
+    '-route',
+    `ts1@localhost=127.0.0.1:${l.port}`,
+  ]);
   try {
     const connecting = go.cmd('connect', { node: 'ts1@localhost' });
     const hs = await acceptHandshake(await l.socket, ts);
@@ -265,7 +322,16 @@ test('Go Ergo joins the pool an ergo-ts acceptor offers: two Join links with the
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
-  const go = await Peer.start(bin, ['-name', 'go6@localhost', '-registrar', 'none', '-cookie', COOKIE, '-route', `ts1@localhost=127.0.0.1:${port}`]);
+  const go = await Peer.start(bin, [
+    '-name',
+    'go6@localhost',
+    '-registrar',
+    'none',
+    '-cookie',
+    COOKIE,
+    '-route',
+    `ts1@localhost=127.0.0.1:${port}`,
+  ]);
   try {
     const r = await go.cmd('connect', { node: 'ts1@localhost' });
     assert.equal(r.kind, 'result', JSON.stringify(r));
@@ -288,7 +354,16 @@ test('Go Ergo dials an ergo-ts acceptor with a wrong cookie: refused by us, Go r
   const bin = requirePeer(t);
   if (bin === undefined) return;
   const l = await listener();
-  const go = await Peer.start(bin, ['-name', 'go3@localhost', '-registrar', 'none', '-cookie', 'not-ours', '-route', `ts1@localhost=127.0.0.1:${l.port}`]);
+  const go = await Peer.start(bin, [
+    '-name',
+    'go3@localhost',
+    '-registrar',
+    'none',
+    '-cookie',
+    'not-ours',
+    '-route',
+    `ts1@localhost=127.0.0.1:${l.port}`,
+  ]);
   try {
     const connecting = go.cmd('connect', { node: 'ts1@localhost' });
     await assert.rejects(acceptHandshake(await l.socket, ts), { code: 'ERR_HANDSHAKE_DIGEST' });

@@ -9,7 +9,12 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { ErrTimeout } from '../src/gen/errors.js';
 import { NetworkFlags } from '../src/net/index.js';
-import { acceptHandshake, joinHandshake, startHandshake, type HandshakeOptions } from '../src/net/handshake/handshake.js';
+import {
+  acceptHandshake,
+  joinHandshake,
+  startHandshake,
+  type HandshakeOptions,
+} from '../src/net/handshake/handshake.js';
 
 interface Pair {
   client: net.Socket;
@@ -37,19 +42,33 @@ async function pair(): Promise<Pair> {
   };
 }
 
-const a: HandshakeOptions = { node: 'a@localhost', cookie: 'secret', creation: 1700000000, flags: NetworkFlags.defaults() };
-const b: HandshakeOptions = { node: 'b@localhost', cookie: 'secret', creation: 1700000001, maxMessageSize: 1 << 20, poolSize: 2 };
+const a: HandshakeOptions = {
+  node: 'a@localhost',
+  cookie: 'secret',
+  creation: 1700000000,
+  flags: NetworkFlags.defaults(),
+};
+const b: HandshakeOptions = {
+  node: 'b@localhost',
+  cookie: 'secret',
+  creation: 1700000001,
+  maxMessageSize: 1 << 20,
+  poolSize: 2,
+};
 
 test('full handshake: both sides learn the other; the acceptor offers its pool and its address', async () => {
   const p = await pair();
   try {
-    const [ini, acc] = await Promise.all([startHandshake(p.client, a, 'b@localhost'), p.server.then((s) => acceptHandshake(s, b))]);
+    const [ini, acc] = await Promise.all([
+      startHandshake(p.client, a, 'b@localhost'),
+      p.server.then((s) => acceptHandshake(s, b)),
+    ]);
     assert.equal(ini.join, false);
     assert.equal(ini.peer, 'b@localhost');
     assert.equal(ini.peerCreation, 1700000001);
     assert.equal(ini.peerMaxMessageSize, 1 << 20);
     assert.equal(ini.poolSize, 2);
-    assert.deepEqual(ini.poolDSN, [`127.0.0.1:${(p.client.remotePort)}`]);
+    assert.deepEqual(ini.poolDSN, [`127.0.0.1:${p.client.remotePort}`]);
     assert.equal(acc.peer, 'a@localhost');
     assert.equal(acc.peerFlags.mask(), 0x67);
     assert.equal(acc.connectionID, ini.connectionID);
@@ -85,7 +104,10 @@ test('a Join attaches a link with the connection id; bytes right after the hands
 async function refused(ini: HandshakeOptions, acc: HandshakeOptions, expected?: string): Promise<[unknown, unknown]> {
   const p = await pair();
   try {
-    const results = await Promise.allSettled([startHandshake(p.client, ini, expected), p.server.then((s) => acceptHandshake(s, acc))]);
+    const results = await Promise.allSettled([
+      startHandshake(p.client, ini, expected),
+      p.server.then((s) => acceptHandshake(s, acc)),
+    ]);
     return results.map((r) => (r.status === 'rejected' ? r.reason : r.value)) as [unknown, unknown];
   } finally {
     p.close();

@@ -8,7 +8,12 @@ import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { acceptHandshake, joinHandshake, startHandshake, type HandshakeOptions } from '../src/net/handshake/handshake.js';
+import {
+  acceptHandshake,
+  joinHandshake,
+  startHandshake,
+  type HandshakeOptions,
+} from '../src/net/handshake/handshake.js';
 import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const a: HandshakeOptions = { node: 'a@localhost', cookie: 'secret', creation: 1700000000 };

@@ -63,7 +63,12 @@ test('frames split at every byte and concatenated come out whole, in order, with
       }
     }
     assert.equal(got.length, 8, `step ${step}`);
-    assert.ok(got[0] instanceof MessageHello && got[2] instanceof MessageIntroduce && got[6] instanceof MessageJoin && got[7] instanceof MessageAccept);
+    assert.ok(
+      got[0] instanceof MessageHello &&
+        got[2] instanceof MessageIntroduce &&
+        got[6] instanceof MessageJoin &&
+        got[7] instanceof MessageAccept,
+    );
     assert.equal(hex(c.tail()), hex(tail));
   }
 });
@@ -145,6 +150,8 @@ test('bad frames fail with a code: magic, version, size over the limit (checked 
   bad(Uint8Array.of(0x57, 1, 0, 0, 0, 3, 0x8d, 0, 0), 'ERR_HANDSHAKE_MESSAGE');
   bad(Uint8Array.of(0x57, 1, 0, 0, 0, 2, 0x83, 0xff), 'ERR_HANDSHAKE_MESSAGE');
   const c = new HandshakeCodec({ maxFrame: 100 });
-  assert.throws(() => c.encode(decode('det_3_introduce_initiator') as MessageIntroduce), { code: 'ERR_HANDSHAKE_TOO_LARGE' });
+  assert.throws(() => c.encode(decode('det_3_introduce_initiator') as MessageIntroduce), {
+    code: 'ERR_HANDSHAKE_TOO_LARGE',
+  });
   assert.throws(() => new HandshakeCodec({ maxFrame: 0 }), { code: 'ERR_HANDSHAKE_TOO_LARGE' });
 });

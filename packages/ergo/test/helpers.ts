@@ -163,7 +163,11 @@ export function turn(): Promise<void> {
 }
 
 /** Asserts that `p` rejects with an error whose code is `code`; returns the error. */
-export async function rejectsWith(p: Promise<unknown>, code: string, msg?: string): Promise<Error & { code: string; cause?: unknown }> {
+export async function rejectsWith(
+  p: Promise<unknown>,
+  code: string,
+  msg?: string,
+): Promise<Error & { code: string; cause?: unknown }> {
   try {
     await p;
   } catch (e) {
@@ -187,7 +191,11 @@ export function thrown(fn: () => unknown, code?: string): Error & { code?: strin
 export type { Node };
 
 /** Runs `fn` with a fresh quiet node and force-stops the node afterwards. */
-export async function withNode<T>(fn: (node: Node) => Promise<T> | T, options: NodeOptions = {}, capture?: LogCapture): Promise<T> {
+export async function withNode<T>(
+  fn: (node: Node) => Promise<T> | T,
+  options: NodeOptions = {},
+  capture?: LogCapture,
+): Promise<T> {
   const node = await quietNode(options, capture);
   try {
     return await fn(node);
@@ -207,12 +215,24 @@ export const INTERNALS_URL = new URL('../src/node/internals.js', import.meta.url
  * package entry URL, `INTERNALS` by the engine internals module). Resolves with its exit code
  * and output.
  */
-export async function runScript(code: string, flags: string[] = []): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export async function runScript(
+  code: string,
+  flags: string[] = [],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const { spawn } = await import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...flags, '--input-type=module', '-e', code.replaceAll('INTERNALS', INTERNALS_URL).replaceAll('INDEX', INDEX_URL)], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        ...flags,
+        '--input-type=module',
+        '-e',
+        code.replaceAll('INTERNALS', INTERNALS_URL).replaceAll('INDEX', INDEX_URL),
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -58,7 +58,10 @@ describe('IdTable', () => {
             live.push(id);
           } else if (x < 0.9 && live.length > 0) {
             // Deletes favour recent ids (short lives) but reach old ones too.
-            const i = r() < 0.8 ? live.length - 1 - Math.floor(r() * Math.min(live.length, 200)) : Math.floor(r() * live.length);
+            const i =
+              r() < 0.8
+                ? live.length - 1 - Math.floor(r() * Math.min(live.length, 200))
+                : Math.floor(r() * live.length);
             const id = live[i]!;
             live[i] = live[live.length - 1]!;
             live.pop();

@@ -48,7 +48,7 @@ describe('Atom', () => {
 });
 
 describe('PID', () => {
-  test("prints as Ergo does: <CRC32(node).hi32.lo32>", () => {
+  test('prints as Ergo does: <CRC32(node).hi32.lo32>', () => {
     assert.equal(new PID(atom('a@localhost'), 1001, 1700000000).toString(), '<2887105A.0.1001>');
     assert.equal(new PID(atom('b@localhost'), 1, 1).toString(), '<3BA2E807.0.1>');
     assert.equal(new PID(atom('spec@localhost'), 2 ** 32 + 7, 1).toString(), '<8D2BA23B.1.7>');

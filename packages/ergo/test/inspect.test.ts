@@ -6,17 +6,17 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 
+import { Actor, Event, LogLevel, MessagePriority, PID, ProcessID, ProcessState, type Node } from '../src/index.js';
 import {
-  Actor,
-  Event,
-  LogLevel,
-  MessagePriority,
-  PID,
-  ProcessID,
-  ProcessState,
-  type Node,
-} from '../src/index.js';
-import { deferred, exec, guardUnhandled, Hold, rejectsCode, spawnChild, spawnTest, testNode } from './lifecycle_helpers.js';
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  rejectsCode,
+  spawnChild,
+  spawnTest,
+  testNode,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -31,7 +31,9 @@ describe('inspect and info', () => {
 
   describe('inspect', () => {
     test('calls handleInspect with the caller and the items; returns its map', async () => {
-      const target = await spawnTest(node, { hooks: { inspect: (_a, _from, items) => ({ answer: '42', items: items.join('|') }) } });
+      const target = await spawnTest(node, {
+        hooks: { inspect: (_a, _from, items) => ({ answer: '42', items: items.join('|') }) },
+      });
       const asker = await spawnTest(node);
       const r = await exec(node, asker.pid, (a) => a.inspect(target.pid, 'x', 'y'));
       assert.deepEqual(r, { answer: '42', items: 'x|y' });
@@ -71,7 +73,9 @@ describe('inspect and info', () => {
       await pending;
       await target.inbox.next((s) => s.kind === 'message' && s.message === 'queued 1');
       assert.deepEqual(
-        target.inbox.items.map((s) => (s.kind === 'message' ? String(s.message instanceof Hold ? 'hold' : s.message) : s.kind)),
+        target.inbox.items.map((s) =>
+          s.kind === 'message' ? String(s.message instanceof Hold ? 'hold' : s.message) : s.kind,
+        ),
         ['hold', 'inspect', 'queued 2', 'queued 1'],
       );
     });
@@ -79,8 +83,14 @@ describe('inspect and info', () => {
     test('errors: unknown process, remote process, inside terminate; allowed in init (Ergo 3.2)', async () => {
       const asker = await spawnTest(node);
       const ghost = new PID(node.name, 999_999, node.creation);
-      await rejectsCode(exec(node, asker.pid, (a) => a.inspect(ghost)), 'ERR_PROCESS_UNKNOWN');
-      await rejectsCode(exec(node, asker.pid, (a) => a.inspect(new PID('other@host', 1001, 1))), 'ERR_NOT_ALLOWED');
+      await rejectsCode(
+        exec(node, asker.pid, (a) => a.inspect(ghost)),
+        'ERR_PROCESS_UNKNOWN',
+      );
+      await rejectsCode(
+        exec(node, asker.pid, (a) => a.inspect(new PID('other@host', 1001, 1))),
+        'ERR_NOT_ALLOWED',
+      );
       const inInit = deferred<unknown>();
       await spawnTest(node, {
         hooks: {
@@ -114,7 +124,10 @@ describe('inspect and info', () => {
       const name = 'info_target';
       const parent = await spawnTest(node);
       const other = await spawnTest(node, { name: 'info_other' });
-      const child = await spawnChild(node, parent.pid, { name, options: { logLevel: LogLevel.Warning, env: { Color: 'blue' } } });
+      const child = await spawnChild(node, parent.pid, {
+        name,
+        options: { logLevel: LogLevel.Warning, env: { Color: 'blue' } },
+      });
       const evName = 'info_event';
       const alias = await exec(node, child.pid, (a) => {
         a.registerEvent(evName);
@@ -180,11 +193,7 @@ describe('inspect and info', () => {
       await target.inbox.next((s) => s.kind === 'message' && s.message === 2);
       await exec(node, target.pid, () => undefined);
       assert.deepEqual(node.processInfo(target.pid).mailboxQueues, { urgent: 0, system: 0, main: 0, log: 0 });
-      assert.deepEqual(
-        target.inbox.messages().slice(1),
-        [4, 3, 1, 2],
-        'urgent → system → main',
-      );
+      assert.deepEqual(target.inbox.messages().slice(1), [4, 3, 1, 2], 'urgent → system → main');
     });
 
     test('info() needs state Running; processInfo of an unknown process is ErrProcessUnknown', async () => {
@@ -202,7 +211,9 @@ describe('inspect and info', () => {
         },
       });
       assert.equal(((await seen.promise) as { code?: string }).code, 'ERR_NOT_ALLOWED');
-      assert.throws(() => node.processInfo(new PID(node.name, 999_999, node.creation)), { code: 'ERR_PROCESS_UNKNOWN' });
+      assert.throws(() => node.processInfo(new PID(node.name, 999_999, node.creation)), {
+        code: 'ERR_PROCESS_UNKNOWN',
+      });
     });
 
     test('processList and processListShortInfo', async () => {

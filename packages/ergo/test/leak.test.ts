@@ -114,7 +114,8 @@ describe('leak', () => {
     assert.equal(m.aliveNames, 100_000 / 8);
     assert.equal(m.aliveAliases, 100_000 / 4);
     assert.deepEqual(m.codes, ['ERR_PROCESS_TERMINATED'], 'deferred calls failed when their targets ended');
-    for (const k of ['processes', 'names', 'aliases', 'table', 'nameTable', 'calls', 'runq', 'targets']) assert.equal(m[k], 0, `${k} is empty`);
+    for (const k of ['processes', 'names', 'aliases', 'table', 'nameTable', 'calls', 'runq', 'targets'])
+      assert.equal(m[k], 0, `${k} is empty`);
     const base = m.base as number;
     const grown = (m.alive as number) - base;
     const left = (m.end as number) - base;

@@ -3,7 +3,6 @@
 // `exec` to run code inside an actor (as that process, in state Running), deferreds, and a guard
 // that fails the file when an unhandled rejection or uncaught exception escapes.
 
-
 import {
   Actor,
   startNode,
@@ -24,7 +23,14 @@ import {
 
 import { deferred, noUnhandled, rejectsWith, thrown, within, type Deferred } from './helpers.js';
 
-export { deferred, within, noUnhandled as guardUnhandled, rejectsWith as rejectsCode, thrown as throwsCode, type Deferred };
+export {
+  deferred,
+  within,
+  noUnhandled as guardUnhandled,
+  rejectsWith as rejectsCode,
+  thrown as throwsCode,
+  type Deferred,
+};
 
 // --- nodes -----------------------------------------------------------------------------------
 
@@ -257,7 +263,6 @@ export async function exec<T>(node: Node, pid: PID, fn: (a: TestActor) => T | Pr
   if ('err' in r) throw r.err;
   return r.ok as T;
 }
-
 
 // --- reasons (the §5.6/§5.7 matrix) ----------------------------------------------------------
 

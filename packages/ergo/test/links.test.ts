@@ -25,7 +25,23 @@ import {
   PID,
   type Node,
 } from '../src/index.js';
-import { deferred, exec, rejectsCode, guardUnhandled, Hold, spawnChild, spawnTest, testNode, Throw, throwsCode, type Inbox, CUSTOM_REASON, endTarget, REASONS, uniq } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  rejectsCode,
+  guardUnhandled,
+  Hold,
+  spawnChild,
+  spawnTest,
+  testNode,
+  Throw,
+  throwsCode,
+  type Inbox,
+  CUSTOM_REASON,
+  endTarget,
+  REASONS,
+  uniq,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -45,7 +61,10 @@ async function reaction<T>(
     const { message, from } = await linker.inbox.message(cls);
     // Still alive, and the relation is gone after its one notification.
     const info = await exec(node, linker.pid, (a) => a.info());
-    assert.equal(info.linksPID.length + info.linksProcessID.length + info.linksAlias.length + info.linksEvent.length, 0);
+    assert.equal(
+      info.linksPID.length + info.linksProcessID.length + info.linksAlias.length + info.linksEvent.length,
+      0,
+    );
     assert.equal(linker.inbox.ofKind('terminate').length, 0);
     return { exit: message, from };
   }
@@ -139,7 +158,10 @@ describe('links', () => {
         a.link(name);
         const links = a.info().linksProcessID;
         assert.equal(links.length, 1);
-        assert.ok(links[0]!.equals(new ProcessID(name, node.name)), 'an Atom is normalised to ProcessID{name, local node}');
+        assert.ok(
+          links[0]!.equals(new ProcessID(name, node.name)),
+          'an Atom is normalised to ProcessID{name, local node}',
+        );
       });
       node.unregisterName(name);
       const { message } = await linker.inbox.message(MessageExitProcessID);

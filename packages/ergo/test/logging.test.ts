@@ -22,7 +22,18 @@ import {
   type Node,
   type PID,
 } from '../src/index.js';
-import { Capture, deferred, exec, guardUnhandled, Hold, Inbox, spawnChild, spawnTest, testNode, throwsCode } from './lifecycle_helpers.js';
+import {
+  Capture,
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  Inbox,
+  spawnChild,
+  spawnTest,
+  testNode,
+  throwsCode,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -182,7 +193,10 @@ describe('levels', () => {
     assert.ok(m2.source instanceof MessageLogProcess, 'still a MessageLogProcess');
     assert.equal(m2.source.name, 'late_name');
     assert.ok(m2.source.pid.equals(p.pid));
-    assert.match(cap.lines[1]!, new RegExp(`^\\d+ \\[info\\] ${p.pid.toString().replace(/[.<>]/g, '\\$&')} 'late_name': after the name$`));
+    assert.match(
+      cap.lines[1]!,
+      new RegExp(`^\\d+ \\[info\\] ${p.pid.toString().replace(/[.<>]/g, '\\$&')} 'late_name': after the name$`),
+    );
   });
 
   test('panic-level logging just logs (the process lives on)', async () => {
@@ -220,7 +234,12 @@ describe('default logger', () => {
   });
 
   test('includeName, includeBehavior, includeFields (aligned fields line), timeFormat iso', async () => {
-    const { node, cap } = await withDefault({ includeName: true, includeBehavior: true, includeFields: true, timeFormat: 'iso' });
+    const { node, cap } = await withDefault({
+      includeName: true,
+      includeBehavior: true,
+      includeFields: true,
+      timeFormat: 'iso',
+    });
     const p = await spawnTest(node, { name: 'named' });
     await exec(node, p.pid, (a) => {
       a.log.addFields({ name: 'k1', value: 'v1' }, { name: 'k2', value: 42 });
@@ -245,7 +264,13 @@ describe('default logger', () => {
   });
 
   test('JSON lines (Ergo TestDefaultLoggerJSON / TestJSONEscaping)', async () => {
-    const { node, cap } = await withDefault({ enableJSON: true, includeName: true, includeBehavior: true, includeFields: true, timeFormat: 'iso' });
+    const { node, cap } = await withDefault({
+      enableJSON: true,
+      includeName: true,
+      includeBehavior: true,
+      includeFields: true,
+      timeFormat: 'iso',
+    });
     const p = await spawnTest(node, { name: 'test_process' });
     await exec(node, p.pid, (a) => {
       a.log.addFields({ name: 'key1', value: 'value1' }, { name: 'key2', value: 42 });
@@ -254,11 +279,20 @@ describe('default logger', () => {
     });
     node.log.warning('from the node');
     assert.equal(cap.lines.length, 3, 'one line per record (newlines escaped)');
-    const [j1, j2, j3] = cap.lines.map((l) => JSON.parse(l) as Record<string, unknown>) as [Record<string, any>, Record<string, any>, Record<string, any>];
+    const [j1, j2, j3] = cap.lines.map((l) => JSON.parse(l) as Record<string, unknown>) as [
+      Record<string, any>,
+      Record<string, any>,
+      Record<string, any>,
+    ];
     assert.ok(!Number.isNaN(Date.parse(j1.time)));
     assert.equal(j1.level, 'info');
     assert.equal(j1.message, 'Test message with arguments');
-    assert.deepEqual(j1.source, { type: 'process', pid: p.pid.toString(), name: "'test_process'", behavior: 'TestActor' });
+    assert.deepEqual(j1.source, {
+      type: 'process',
+      pid: p.pid.toString(),
+      name: "'test_process'",
+      behavior: 'TestActor',
+    });
     assert.deepEqual(j1.fields, { key1: 'value1', key2: '42' });
     assert.equal(j2.level, 'error');
     assert.equal(j2.message, 'Error with "quotes" and \n newlines and \t tabs');
@@ -269,7 +303,10 @@ describe('default logger', () => {
   test('JSON with the default Unix-ns time writes it as a bare integer', async () => {
     const { node, cap } = await withDefault({ enableJSON: true });
     node.log.info('x');
-    assert.match(cap.lines[0]!, /^\{"time":\d+,"level":"info","source":\{"type":"node","node":"[0-9A-F]{8}"\},"message":"x"\}$/);
+    assert.match(
+      cap.lines[0]!,
+      /^\{"time":\d+,"level":"info","source":\{"type":"node","node":"[0-9A-F]{8}"\},"message":"x"\}$/,
+    );
   });
 
   test('meta and network sources (the formatter on its own, as Ergo’s default_logger_test does)', async () => {
@@ -277,9 +314,28 @@ describe('default logger', () => {
     const alias = new Alias(node.name, node.creation, [7, 8, 9]);
     const cap = new Capture();
     const plain = createDefaultLogger({ output: cap.output, timeFormat: () => 'T', includeBehavior: true });
-    const json = createDefaultLogger({ output: cap.output, timeFormat: () => 'T', includeBehavior: true, enableJSON: true });
-    const meta = new MessageLog(new Date(), LogLevel.Info, new MessageLogMeta(node.name, node.pid, alias, 'TCPMeta'), 'meta %s', ['says'], []);
-    const net = new MessageLog(new Date(), LogLevel.Warning, new MessageLogNetwork(node.name, 'peer@host', 1), 'link down', [], []);
+    const json = createDefaultLogger({
+      output: cap.output,
+      timeFormat: () => 'T',
+      includeBehavior: true,
+      enableJSON: true,
+    });
+    const meta = new MessageLog(
+      new Date(),
+      LogLevel.Info,
+      new MessageLogMeta(node.name, node.pid, alias, 'TCPMeta'),
+      'meta %s',
+      ['says'],
+      [],
+    );
+    const net = new MessageLog(
+      new Date(),
+      LogLevel.Warning,
+      new MessageLogNetwork(node.name, 'peer@host', 1),
+      'link down',
+      [],
+      [],
+    );
     plain.log(meta);
     plain.log(net);
     json.log(meta);
@@ -307,7 +363,14 @@ describe('extra loggers', () => {
     node.loggerAdd('all', all.logger);
     node.loggerAdd('errors', errorsOnly.logger, LogLevel.Error, LogLevel.Panic);
     assert.deepEqual(node.loggers().sort(), ['all', 'errors']);
-    assert.deepEqual(node.loggerLevels('all'), [LogLevel.Trace, LogLevel.Debug, LogLevel.Info, LogLevel.Warning, LogLevel.Error, LogLevel.Panic]);
+    assert.deepEqual(node.loggerLevels('all'), [
+      LogLevel.Trace,
+      LogLevel.Debug,
+      LogLevel.Info,
+      LogLevel.Warning,
+      LogLevel.Error,
+      LogLevel.Panic,
+    ]);
     assert.deepEqual(node.loggerLevels('errors'), [LogLevel.Error, LogLevel.Panic]);
     throwsCode(() => node.loggerAdd('all', collector().logger), 'ERR_TAKEN');
     const info = node.info().loggers.find((l) => l.name === 'errors');
@@ -363,7 +426,11 @@ describe('extra loggers', () => {
     node.log.info('one record');
     assert.deepEqual(textsOf(after1.inbox), ['one record']);
     assert.deepEqual(textsOf(after2.inbox), ['one record']);
-    assert.deepEqual(textsOf(removed.inbox), [], 'a logger removed during the dispatch gets nothing after its terminate');
+    assert.deepEqual(
+      textsOf(removed.inbox),
+      [],
+      'a logger removed during the dispatch gets nothing after its terminate',
+    );
     assert.equal(removed.terminated.count, 1);
     assert.deepEqual(node.loggers().sort(), ['late', 'second', 'third']);
   });
@@ -416,8 +483,18 @@ describe('extra loggers', () => {
 
   test('pino-compatible sinks: (obj, msg) with source and fields; levels mapped (warning→warn, panic→fatal)', async () => {
     const calls: [string, Record<string, unknown>, string | undefined][] = [];
-    const mk = (lvl: string) => (obj: object, msg?: string) => void calls.push([lvl, obj as Record<string, unknown>, msg]);
-    const pino = { trace: mk('trace'), debug: mk('debug'), info: mk('info'), warn: mk('warn'), error: mk('error'), fatal: mk('fatal'), level: 'trace', child: () => pino };
+    const mk = (lvl: string) => (obj: object, msg?: string) =>
+      void calls.push([lvl, obj as Record<string, unknown>, msg]);
+    const pino = {
+      trace: mk('trace'),
+      debug: mk('debug'),
+      info: mk('info'),
+      warn: mk('warn'),
+      error: mk('error'),
+      fatal: mk('fatal'),
+      level: 'trace',
+      child: () => pino,
+    };
     const node = await logNode({ log: { level: LogLevel.Trace } });
     node.loggerAdd('pino', pino);
     const p = await spawnTest(node);
@@ -440,7 +517,21 @@ describe('extra loggers', () => {
     const calls2: string[] = [];
     const mk2 = (lvl: string) => (_o: object, msg?: string) => void calls2.push(`${lvl}:${msg}`);
     const node2 = await logNode({
-      log: { loggers: [{ name: 'pino', logger: { trace: mk2('trace'), debug: mk2('debug'), info: mk2('info'), warn: mk2('warn'), error: mk2('error'), fatal: mk2('fatal') } }] },
+      log: {
+        loggers: [
+          {
+            name: 'pino',
+            logger: {
+              trace: mk2('trace'),
+              debug: mk2('debug'),
+              info: mk2('info'),
+              warn: mk2('warn'),
+              error: mk2('error'),
+              fatal: mk2('fatal'),
+            },
+          },
+        ],
+      },
     });
     node2.log.warning('from options');
     assert.deepEqual(calls2, ['warn:from options']);
@@ -466,7 +557,16 @@ describe('extra loggers', () => {
           return Promise.reject(new Error('logger rejected')) as unknown as void;
         },
       });
-      const pinoThrows = { trace() {}, debug() {}, info() { throw new Error('pino exploded'); }, warn() {}, error() {}, fatal() {} };
+      const pinoThrows = {
+        trace() {},
+        debug() {},
+        info() {
+          throw new Error('pino exploded');
+        },
+        warn() {},
+        error() {},
+        fatal() {},
+      };
       node.loggerAdd('pino-throws', pinoThrows);
       node.loggerAdd('good', good.logger);
       const p = await spawnTest(node);
@@ -521,7 +621,10 @@ describe('extra loggers', () => {
         else await node.stop();
       });
       assert.equal(reports.length, 2, `${end}: ${reports.join('')}`);
-      assert.match(reports[0]!, /logger "broken" failed \(further failures are counted until it logs successfully again\): Error: disk full/);
+      assert.match(
+        reports[0]!,
+        /logger "broken" failed \(further failures are counted until it logs successfully again\): Error: disk full/,
+      );
       assert.match(reports[1]!, /logger "broken" failed 99 more time\(s\) until it was removed/);
     }
   });

@@ -79,7 +79,8 @@ function fuzz(seed: number, ops: number): void {
   const segmentSlots = limit === 0 ? ([4, 8, 32, 128] as const)[seed % 4]! : ([4, 8, 16, 32] as const)[seed % 4]!;
   const mb = new SmallSegmentMailbox(limit, segmentSlots);
   const ref = new ReferenceMailbox(limit);
-  const ctx = (op: number, what: string): string => `seed ${seed} (limit ${limit}, segment ${segmentSlots}), op ${op}: ${what}`;
+  const ctx = (op: number, what: string): string =>
+    `seed ${seed} (limit ${limit}, segment ${segmentSlots}), op ${op}: ${what}`;
   let n = 0;
   let pushBias = 0.5;
   let lastRef: Ref | null = null;
@@ -91,8 +92,20 @@ function fuzz(seed: number, ops: number): void {
     // mostly regular messages to a PID (the two-slot layout), the rest four-slot records
     if (r < 0.6) return { kind: MailboxKind.Regular, from: pick(SENDERS), message: id, extra: undefined };
     if (r < 0.7) return { kind: MailboxKind.Regular, from: pick(SENDERS), message: id, extra: pick(['name', 'other']) };
-    if (r < 0.8) return { kind: MailboxKind.Request, from: pick(SENDERS), message: id, extra: rand() < 0.5 ? refOf(id) : [refOf(id), 'name'] };
-    if (r < 0.9) return { kind: pick([MailboxKind.Event, MailboxKind.Exit] as const), from: pick(SENDERS), message: { id }, extra: undefined };
+    if (r < 0.8)
+      return {
+        kind: MailboxKind.Request,
+        from: pick(SENDERS),
+        message: id,
+        extra: rand() < 0.5 ? refOf(id) : [refOf(id), 'name'],
+      };
+    if (r < 0.9)
+      return {
+        kind: pick([MailboxKind.Event, MailboxKind.Exit] as const),
+        from: pick(SENDERS),
+        message: { id },
+        extra: undefined,
+      };
     // a message whose own value is a number or undefined must not confuse the layouts
     return { kind: MailboxKind.Inspect, from: pick(SENDERS), message: undefined, extra: refOf(id) };
   };
@@ -102,7 +115,30 @@ function fuzz(seed: number, ops: number): void {
   const MIXES = [
     [Q_URGENT, Q_SYSTEM, Q_MAIN, Q_MAIN, Q_MAIN, Q_LOG],
     [Q_MAIN],
-    [Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_MAIN, Q_URGENT, Q_SYSTEM, Q_LOG],
+    [
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_MAIN,
+      Q_URGENT,
+      Q_SYSTEM,
+      Q_LOG,
+    ],
   ] as const;
   let mix: readonly number[] = MIXES[0];
   for (let op = 0; op < ops; op++) {
@@ -121,18 +157,27 @@ function fuzz(seed: number, ops: number): void {
       const q = pick(mix);
       const rec = record();
       const force = rand() < 0.05;
-      assert.equal(mb.push(q, rec.kind, rec.from, rec.message, rec.extra, force), ref.push(q, rec, force), ctx(op, `push to ${q}`));
+      assert.equal(
+        mb.push(q, rec.kind, rec.from, rec.message, rec.extra, force),
+        ref.push(q, rec, force),
+        ctx(op, `push to ${q}`),
+      );
     } else if (rand() < 0.3) {
       // Actor's fast path: peekSender offers the next record only when it is a plain message to
       // the PID at the head of main with nothing queued elsewhere; takeMessage takes it.
       const sender = mb.peekSender();
       const head = ref.len(Q_MAIN) > 0 ? ref.queues[Q_MAIN]![ref.heads[Q_MAIN]!]! : null;
-      const plainNext = head !== null && ref.size === ref.len(Q_MAIN) && head.kind === MailboxKind.Regular && head.extra === undefined;
+      const plainNext =
+        head !== null && ref.size === ref.len(Q_MAIN) && head.kind === MailboxKind.Regular && head.extra === undefined;
       assert.equal(sender, plainNext ? head.from : undefined, ctx(op, 'peekSender'));
       if (sender !== undefined) {
         const fields = [mb.kind, mb.from, mb.message, mb.extra, mb.queue];
         assert.equal(mb.takeMessage(), head!.message, ctx(op, 'takeMessage'));
-        assert.deepEqual([mb.kind, mb.from, mb.message, mb.extra, mb.queue], fields, ctx(op, 'takeMessage leaves the record fields'));
+        assert.deepEqual(
+          [mb.kind, mb.from, mb.message, mb.extra, mb.queue],
+          fields,
+          ctx(op, 'takeMessage leaves the record fields'),
+        );
         assert.equal(mb.currentRef, null, ctx(op, 'currentRef after takeMessage'));
         ref.take(false);
         lastRef = null;
@@ -157,7 +202,11 @@ function fuzz(seed: number, ops: number): void {
       }
     }
     assert.equal(mb.size, ref.size, ctx(op, 'size'));
-    assert.deepEqual(mb.lengths(), { urgent: ref.len(0), system: ref.len(1), main: ref.len(2), log: ref.len(3) }, ctx(op, 'lengths'));
+    assert.deepEqual(
+      mb.lengths(),
+      { urgent: ref.len(0), system: ref.len(1), main: ref.len(2), log: ref.len(3) },
+      ctx(op, 'lengths'),
+    );
     deepest = Math.max(deepest, ref.len(0), ref.len(1), ref.len(2), ref.len(3));
     if (ref.size === 0) assert.ok(mb.segmentCount() <= 4, ctx(op, `empty mailbox holds ${mb.segmentCount()} segments`));
     if (op % 2_000 === 0) checkContents(mb, ref, lastRef, ctx(op, 'contents'));
@@ -188,14 +237,18 @@ function checkContents(mb: Mailbox, ref: ReferenceMailbox, current: Ref | null, 
   const ids = new Set<number>();
   if (current !== null) ids.add(current.id[0]);
   for (const r of want) {
-    if (r.kind === MailboxKind.Request || r.kind === MailboxKind.Inspect) ids.add((Array.isArray(r.extra) ? (r.extra[0] as Ref) : (r.extra as Ref)).id[0]);
+    if (r.kind === MailboxKind.Request || r.kind === MailboxKind.Inspect)
+      ids.add((Array.isArray(r.extra) ? (r.extra[0] as Ref) : (r.extra as Ref)).id[0]);
   }
   assert.deepEqual(mb.liveRequestIds(), ids, `${what}: live request ids`);
 }
 
 describe('mailbox queue storage', () => {
   test('fuzz: the four-queue mailbox against a reference mailbox (seeded, across segment boundaries)', () => {
-    const seeds = process.env['FUZZ_SEED'] !== undefined ? [Number(process.env['FUZZ_SEED'])] : [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
+    const seeds =
+      process.env['FUZZ_SEED'] !== undefined
+        ? [Number(process.env['FUZZ_SEED'])]
+        : [11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22];
     for (const seed of seeds) fuzz(seed, 20_000);
   });
 
@@ -216,7 +269,8 @@ describe('mailbox queue storage', () => {
     };
     for (; pushed < 1_000_000; pushed++) mb.push(Q_MAIN, MailboxKind.Regular, from, pushed, undefined);
     take(500_000);
-    for (; pushed < n; pushed++) mb.push(Q_MAIN, MailboxKind.Regular, from, pushed, pushed % 1000 === 0 ? 'via-name' : undefined);
+    for (; pushed < n; pushed++)
+      mb.push(Q_MAIN, MailboxKind.Regular, from, pushed, pushed % 1000 === 0 ? 'via-name' : undefined);
     assert.ok(mb.segmentCount() > 100, 'the burst spans many segments');
     take(n - 500_000);
     assert.equal(mb.size, 0);

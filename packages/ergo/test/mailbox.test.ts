@@ -48,7 +48,15 @@ describe('Mailbox (unit)', () => {
     mb.push(Q_URGENT, MailboxKind.Regular, from, 'urg3', undefined);
     while (mb.size > 0) take();
     assert.equal(mb.take(), false);
-    assert.deepEqual(seen, ['urgent:urg1', 'urgent:urg2', 'system:sys1', 'urgent:urg3', 'main:main1', 'main:main2', 'log:log1']);
+    assert.deepEqual(seen, [
+      'urgent:urg1',
+      'urgent:urg2',
+      'system:sys1',
+      'urgent:urg3',
+      'main:main1',
+      'main:main2',
+      'log:log1',
+    ]);
   });
 
   test('a limit bounds each queue separately; forced pushes (notifications) bypass it', () => {
@@ -113,7 +121,10 @@ describe('mailbox limit', () => {
       // a call does not fit either, and is not left pending
       await assert.rejects(node.call(pid, 'q'), { code: 'ERR_PROCESS_MAILBOX_FULL' });
       gate.resolve();
-      assert.deepEqual((await inbox.count(5)).map((s) => s.message), ['m1', 'h1', 'h2', 'n1', 'n2']);
+      assert.deepEqual(
+        (await inbox.count(5)).map((s) => s.message),
+        ['m1', 'h1', 'h2', 'n1', 'n2'],
+      );
       // room again
       node.send(pid, 'n4');
       await inbox.count(6);
@@ -139,14 +150,22 @@ describe('mailbox limit', () => {
               codes.push((e as { code: string }).code);
             }
           }
-          codes.push(await self.sendImportant(target, 'imp').then(() => 'ok', (e: { code: string }) => e.code));
+          codes.push(
+            await self.sendImportant(target, 'imp').then(
+              () => 'ok',
+              (e: { code: string }) => e.code,
+            ),
+          );
           out.resolve(codes);
         }),
       );
       node.send(sender, 'go');
       assert.deepEqual(await out.promise, ['ok', 'ERR_PROCESS_MAILBOX_FULL', 'ERR_PROCESS_MAILBOX_FULL']);
       gate.resolve();
-      assert.deepEqual((await inbox.count(1)).map((s) => s.message), [0]);
+      assert.deepEqual(
+        (await inbox.count(1)).map((s) => s.message),
+        [0],
+      );
     }));
 
   test('under load: every accepted message arrives exactly once, in order; rejected ones never do', () =>
@@ -239,7 +258,10 @@ describe('mailbox limit', () => {
       const gate = deferred<void>();
       const isParked = deferred<void>();
       const inbox = new Inbox();
-      const pid = await node.spawn(parked(gate, isParked, inbox), { mailboxSize: 1, fallback: { enable: true, name: 'fb', tag: 'overflow' } });
+      const pid = await node.spawn(parked(gate, isParked, inbox), {
+        mailboxSize: 1,
+        fallback: { enable: true, name: 'fb', tag: 'overflow' },
+      });
       node.send(pid, 'park');
       await isParked.promise;
       node.send(pid, 'fits');
@@ -254,7 +276,10 @@ describe('mailbox limit', () => {
       // calls are never redirected
       await assert.rejects(node.call(pid, 'q'), { code: 'ERR_PROCESS_MAILBOX_FULL' });
       gate.resolve();
-      assert.deepEqual((await inbox.count(1)).map((s) => s.message), ['fits']);
+      assert.deepEqual(
+        (await inbox.count(1)).map((s) => s.message),
+        ['fits'],
+      );
 
       // a fallback naming the process itself is ignored
       const gate2 = deferred<void>();

@@ -5,7 +5,14 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Chunker, splitLines, TextScanner, validateChunkOptions, type ChunkOptions, type SplitFunc } from '../src/meta/index.js';
+import {
+  Chunker,
+  splitLines,
+  TextScanner,
+  validateChunkOptions,
+  type ChunkOptions,
+  type SplitFunc,
+} from '../src/meta/index.js';
 import { throwsCode } from './lifecycle_helpers.js';
 
 /** Feeds `stream` cut at `cuts` and returns the frames (as hex) or the error. */
@@ -26,7 +33,8 @@ function everySplit(options: ChunkOptions, stream: Buffer, expected: string[]): 
   assert.deepEqual(feed(options, stream, []).frames, expected, 'one read');
   for (let i = 1; i < stream.length; i++) {
     assert.deepEqual(feed(options, stream, [i]).frames, expected, `cut at ${i}`);
-    for (let j = i + 1; j < stream.length; j++) assert.deepEqual(feed(options, stream, [i, j]).frames, expected, `cut at ${i},${j}`);
+    for (let j = i + 1; j < stream.length; j++)
+      assert.deepEqual(feed(options, stream, [i, j]).frames, expected, `cut at ${i},${j}`);
   }
   const bytes = [...Array(stream.length).keys()].slice(1);
   assert.deepEqual(feed(options, stream, bytes).frames, expected, 'byte by byte');
@@ -41,16 +49,26 @@ describe('meta chunking', () => {
 
   test('3-byte header, 1-byte length at offset 2, length without the header (TestPortBinaryWithHeader)', () => {
     const stream = Buffer.from([0xaa, 0xbb, 2, 1, 2, 0xaa, 0xbb, 0, 0xaa, 0xbb, 3, 7, 8, 9]);
-    everySplit({ enable: true, headerSize: 3, headerLengthPosition: 2, headerLengthSize: 1 }, stream, ['aabb020102', 'aabb00', 'aabb03070809']);
+    everySplit({ enable: true, headerSize: 3, headerLengthPosition: 2, headerLengthSize: 1 }, stream, [
+      'aabb020102',
+      'aabb00',
+      'aabb03070809',
+    ]);
   });
 
   test('2- and 4-byte big-endian lengths, with and without the header counted', () => {
     const two = Buffer.from([0, 3, 1, 2, 3, 0, 1, 9]);
     everySplit({ enable: true, headerSize: 2, headerLengthSize: 2 }, two, ['0003010203', '000109']);
     const twoIncl = Buffer.from([0, 5, 1, 2, 3, 0, 2]);
-    everySplit({ enable: true, headerSize: 2, headerLengthSize: 2, headerLengthIncludesHeader: true }, twoIncl, ['0005010203', '0002']);
+    everySplit({ enable: true, headerSize: 2, headerLengthSize: 2, headerLengthIncludesHeader: true }, twoIncl, [
+      '0005010203',
+      '0002',
+    ]);
     const four = Buffer.from([9, 0, 0, 0, 2, 0xab, 0xcd, 9, 0, 0, 0, 0]);
-    everySplit({ enable: true, headerSize: 5, headerLengthPosition: 1, headerLengthSize: 4 }, four, ['0900000002abcd', '0900000000']);
+    everySplit({ enable: true, headerSize: 5, headerLengthPosition: 1, headerLengthSize: 4 }, four, [
+      '0900000002abcd',
+      '0900000000',
+    ]);
   });
 
   test('a large frame over many reads is copied once and comes out whole', () => {
@@ -60,7 +78,8 @@ describe('meta chunking', () => {
     const stream = Buffer.concat([header, body, header, body]);
     const c = new Chunker({ enable: true, headerSize: 4, headerLengthSize: 4 });
     const sizes: number[] = [];
-    for (let off = 0; off < stream.length; off += 65536) c.push(stream.subarray(off, off + 65536), (f) => sizes.push(f.length));
+    for (let off = 0; off < stream.length; off += 65536)
+      c.push(stream.subarray(off, off + 65536), (f) => sizes.push(f.length));
     assert.deepEqual(sizes, [body.length + 4, body.length + 4]);
     assert.equal(c.buffered, 0);
   });
@@ -68,7 +87,11 @@ describe('meta chunking', () => {
   test('maxLength: a longer frame is an ERR_TOO_LARGE error, a length shorter than its header ERR_MALFORMED', () => {
     const r = feed({ enable: true, headerSize: 1, headerLengthSize: 1, maxLength: 10 }, Buffer.from([20, 1, 2]), []);
     assert.equal((r.error as { code?: string }).code, 'ERR_TOO_LARGE');
-    const m = feed({ enable: true, headerSize: 2, headerLengthSize: 1, headerLengthIncludesHeader: true }, Buffer.from([1, 0, 0]), []);
+    const m = feed(
+      { enable: true, headerSize: 2, headerLengthSize: 1, headerLengthIncludesHeader: true },
+      Buffer.from([1, 0, 0]),
+      [],
+    );
     assert.equal((m.error as { code?: string }).code, 'ERR_MALFORMED');
   });
 
@@ -77,7 +100,10 @@ describe('meta chunking', () => {
     validateChunkOptions({ enable: true, fixedLength: 4 });
     throwsCode(() => validateChunkOptions({ enable: true }), 'ERR_INCORRECT');
     throwsCode(() => validateChunkOptions({ enable: true, headerSize: 2, headerLengthSize: 3 as 4 }), 'ERR_INCORRECT');
-    throwsCode(() => validateChunkOptions({ enable: true, headerSize: 2, headerLengthPosition: 1, headerLengthSize: 2 }), 'ERR_INCORRECT');
+    throwsCode(
+      () => validateChunkOptions({ enable: true, headerSize: 2, headerLengthPosition: 1, headerLengthSize: 2 }),
+      'ERR_INCORRECT',
+    );
     throwsCode(() => validateChunkOptions({ enable: true, fixedLength: -1 }), 'ERR_INCORRECT');
   });
 });

@@ -25,7 +25,16 @@ import { MetaBase } from '../src/meta/index.js';
 import { PID, type Atom } from '../src/index.js';
 import { eventually } from './meta_helpers.js';
 import { coreOf, fakeNetwork } from './remote_helpers.js';
-import { deferred, exec, guardUnhandled, rejectsCode, spawnTest, testNode, throwsCode, type Deferred } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  rejectsCode,
+  spawnTest,
+  testNode,
+  throwsCode,
+  type Deferred,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -128,7 +137,10 @@ describe('meta processes: core', () => {
       [child.toString()],
     );
     throwsCode(() => node.metaInfo(id), 'ERR_META_UNKNOWN');
-    await rejectsCode(exec(node, pid, (a) => a.call(id, 'x')), 'ERR_PROCESS_UNKNOWN');
+    await rejectsCode(
+      exec(node, pid, (a) => a.call(id, 'x')),
+      'ERR_PROCESS_UNKNOWN',
+    );
   });
 
   test('t013 TestLinkMonitor: meta sends as its parent; link/monitor on the alias; parent exit ends its meta with the same reason', async () => {
@@ -202,7 +214,10 @@ describe('meta processes: core', () => {
     const a = new TestMeta();
     const idA = await exec(node, pid, (x) => x.spawnMeta(a));
     assert.equal(await exec(node, pid, (x) => x.call(idA, 'later')), 'answered later');
-    await assert.rejects(exec(node, pid, (x) => x.call(idA, 'fail')), /refused/);
+    await assert.rejects(
+      exec(node, pid, (x) => x.call(idA, 'fail')),
+      /refused/,
+    );
     assert.equal(await exec(node, pid, (x) => x.call(idA, 'state')), MetaState.Running);
     assert.equal(await exec(node, pid, (x) => x.call(idA, 'stop')), 'bye');
     assert.equal(await a.terminated.promise, TerminateReasonNormal);
@@ -238,7 +253,14 @@ describe('meta processes: core', () => {
   test('metaInfo, log levels, env of the parent, send priority and compression options', async () => {
     const { pid } = await spawnTest(node, { options: { env: { color: 'blue' } } });
     const m = new TestMeta();
-    const id = await exec(node, pid, (x) => x.spawnMeta(m, { mailboxSize: 7, sendPriority: MessagePriority.High, compression: true, logLevel: LogLevel.Warning }));
+    const id = await exec(node, pid, (x) =>
+      x.spawnMeta(m, {
+        mailboxSize: 7,
+        sendPriority: MessagePriority.High,
+        compression: true,
+        logLevel: LogLevel.Warning,
+      }),
+    );
     await m.started.promise;
     const info = node.metaInfo(id);
     assert.ok(info.id.equals(id));

@@ -19,7 +19,16 @@ import {
   type PortOptions,
   type SplitFunc,
 } from '../src/meta/index.js';
-import { deferred, exec, guardUnhandled, Hold, spawnTest, testNode, throwsCode, type Hooks } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  spawnTest,
+  testNode,
+  throwsCode,
+  type Hooks,
+} from './lifecycle_helpers.js';
 import { eventually } from './meta_helpers.js';
 
 guardUnhandled();
@@ -115,7 +124,12 @@ describe('meta Port', () => {
       binary: { enable: true, readChunk: { enable: true, headerSize: 2, headerLengthSize: 2 } },
     });
     const got: string[] = [];
-    for (let i = 0; i < 3; i++) got.push(Buffer.from((await h.inbox.message(MessagePortData)).message.data).subarray(2).toString());
+    for (let i = 0; i < 3; i++)
+      got.push(
+        Buffer.from((await h.inbox.message(MessagePortData)).message.data)
+          .subarray(2)
+          .toString(),
+      );
     assert.deepEqual(got, ['alpha', '', 'gamma-gamma']);
     assert.equal((await h.inbox.message(MessagePortError)).message.error.message, 'warming up');
     assert.equal((await h.inbox.message(MessagePortTerminate)).message.exitCode, 0);
@@ -123,11 +137,15 @@ describe('meta Port', () => {
 
   test('t018 binary: MessagePortData to cat comes back in fixed 4-byte frames', async () => {
     const h = await spawnTest(node);
-    const id = await port(node, h.pid, { cmd: 'cat', binary: { enable: true, readChunk: { enable: true, fixedLength: 4 } } });
+    const id = await port(node, h.pid, {
+      cmd: 'cat',
+      binary: { enable: true, readChunk: { enable: true, fixedLength: 4 } },
+    });
     await h.inbox.message(MessagePortStart);
     await exec(node, h.pid, (a) => a.send(id, new MessagePortData(undefined, '', Buffer.from('T18 binary pong!'))));
     const frames: string[] = [];
-    for (let i = 0; i < 4; i++) frames.push(Buffer.from((await h.inbox.message(MessagePortData)).message.data).toString());
+    for (let i = 0; i < 4; i++)
+      frames.push(Buffer.from((await h.inbox.message(MessagePortData)).message.data).toString());
     assert.deepEqual(frames, ['T18 ', 'bina', 'ry p', 'ong!']);
     await exec(node, h.pid, (a) => a.sendExitMeta(id, TerminateReasonNormal));
     await h.inbox.message(MessagePortTerminate);
@@ -161,8 +179,18 @@ describe('meta Port', () => {
     assert.deepEqual(node.processInfo(h.pid).metas, []);
     assert.equal(h.inbox.messages().filter((m) => m instanceof MessagePortStart).length, 0);
     throwsCode(() => createPort({ cmd: '' }), 'ERR_INCORRECT');
-    throwsCode(() => createPort({ cmd: 'cat', binary: { enable: true, writeBufferKeepAlive: Buffer.from([0]) } }), 'ERR_INCORRECT');
-    throwsCode(() => createPort({ cmd: 'cat', binary: { enable: true, readChunk: { enable: true, headerSize: 1, headerLengthSize: 2 } } }), 'ERR_INCORRECT');
+    throwsCode(
+      () => createPort({ cmd: 'cat', binary: { enable: true, writeBufferKeepAlive: Buffer.from([0]) } }),
+      'ERR_INCORRECT',
+    );
+    throwsCode(
+      () =>
+        createPort({
+          cmd: 'cat',
+          binary: { enable: true, readChunk: { enable: true, headerSize: 1, headerLengthSize: 2 } },
+        }),
+      'ERR_INCORRECT',
+    );
   });
 
   test('the parent ending kills the program (reaped, no zombie)', async () => {

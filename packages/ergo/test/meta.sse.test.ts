@@ -177,7 +177,10 @@ describe('SSE server handler and client meta', () => {
       a.send(c.id, new MessageSSE({ data: 'after' }));
     });
     await s.until('data: after\n\n');
-    assert.equal(s.text, ': connected\n\nevent: tick\nid: 7\nretry: 100\ndata: one\ndata: two\n\ndata: plain\n\ndata: after\n\n');
+    assert.equal(
+      s.text,
+      ': connected\n\nevent: tick\nid: 7\nretry: 100\ndata: one\ndata: two\n\ndata: plain\n\ndata: after\n\n',
+    );
     const insp = await exec(host.node, host.pid, (a) => a.inspectMeta(c.id));
     assert.equal(insp['events'], '3');
 
@@ -234,13 +237,20 @@ describe('SSE server handler and client meta', () => {
       const ids: Alias[] = [];
       for (let i = 0; i < 50; i++) ids.push((await host.inbox.message(MessageSSEConnect)).message.id);
       const open = metas();
-      assert.ok(ids.every((id) => open.has(String(id))), 'every stream is a meta of the host');
+      assert.ok(
+        ids.every((id) => open.has(String(id))),
+        'every stream is a meta of the host',
+      );
       await exec(host.node, host.pid, (a) => ids.forEach((id) => a.monitorAlias(id)));
       for (const s of streams) s.close();
       for (let i = 0; i < 50; i++) await host.inbox.message(MessageSSEDisconnect);
       for (let i = 0; i < 50; i++) await host.inbox.message(MessageDownAlias);
       const left = metas();
-      assert.deepEqual(ids.filter((id) => left.has(String(id))), [], 'no stream meta left');
+      assert.deepEqual(
+        ids.filter((id) => left.has(String(id))),
+        [],
+        'no stream meta left',
+      );
     }
   });
 
@@ -257,10 +267,14 @@ describe('SSE server handler and client meta', () => {
         if (text.includes('data: zipped\n\n')) resolve();
       }),
     );
-    const req = http.get(base + '/gz', { agent: false, headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip' } }, (res) => {
-      assert.equal(res.headers['content-encoding'], 'gzip');
-      res.pipe(gunzip);
-    });
+    const req = http.get(
+      base + '/gz',
+      { agent: false, headers: { accept: 'text/event-stream', 'accept-encoding': 'gzip' } },
+      (res) => {
+        assert.equal(res.headers['content-encoding'], 'gzip');
+        res.pipe(gunzip);
+      },
+    );
     const { message: c } = await host.inbox.message(MessageSSEConnect);
     await exec(host.node, host.pid, (a) => a.send(c.id, new MessageSSE({ event: 'z', data: 'zipped' })));
     await within(got, 'the gzip-compressed event');

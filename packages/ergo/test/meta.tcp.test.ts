@@ -22,7 +22,18 @@ import {
   type ChunkOptions,
   type TCPServerOptions,
 } from '../src/meta/index.js';
-import { Capture, deferred, exec, guardUnhandled, Hold, spawnTest, testNode, uniq, within, type Hooks } from './lifecycle_helpers.js';
+import {
+  Capture,
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  spawnTest,
+  testNode,
+  uniq,
+  within,
+  type Hooks,
+} from './lifecycle_helpers.js';
 import { activeHandles, closed, connect, eventually, haveOpenSSL, makeCert, readBytes } from './meta_helpers.js';
 
 guardUnhandled();
@@ -108,7 +119,9 @@ describe('meta TCP', () => {
     const server = await spawnTest(node, { hooks: echo });
     const { port } = await serve(node, server.pid);
     const client = await spawnTest(node);
-    const conn = await exec(node, client.pid, async (a) => a.spawnMeta(await createTCPConnection({ host: '127.0.0.1', port })));
+    const conn = await exec(node, client.pid, async (a) =>
+      a.spawnMeta(await createTCPConnection({ host: '127.0.0.1', port })),
+    );
     const { message: cc } = await client.inbox.message(MessageTCPConnect);
     assert.ok(cc.id.equals(conn));
     assert.equal(cc.remoteAddr.port, port);
@@ -159,7 +172,8 @@ describe('meta TCP', () => {
       c.write(frames[0]!.subarray(3));
       c.write(Buffer.concat([frames[1]!, frames[2]!]));
       const got: string[] = [];
-      for (let i = 0; i < 3; i++) got.push(Buffer.from((await h.inbox.message(MessageTCP)).message.data).toString('hex'));
+      for (let i = 0; i < 3; i++)
+        got.push(Buffer.from((await h.inbox.message(MessageTCP)).message.data).toString('hex'));
       assert.deepEqual(
         got,
         frames.map((f) => f.toString('hex')),
@@ -173,7 +187,9 @@ describe('meta TCP', () => {
 
   test('maxLength: a longer frame closes the connection; the meta ends with ERR_TOO_LARGE', async () => {
     const h = await spawnTest(node, { hooks: echo });
-    const { port } = await serve(node, h.pid, { readChunk: { enable: true, headerSize: 2, headerLengthSize: 2, maxLength: 100 } });
+    const { port } = await serve(node, h.pid, {
+      readChunk: { enable: true, headerSize: 2, headerLengthSize: 2, maxLength: 100 },
+    });
     const c = await connect(port);
     const { message } = await h.inbox.message(MessageTCPConnect);
     c.write(Buffer.from([0x10, 0x00, 1, 2, 3]));
@@ -264,52 +280,63 @@ describe('meta TCP', () => {
     await closed(c);
   });
 
-  test('TLS with a certificate manager; update() swaps the certificate for new connections', { skip: !haveOpenSSL() && !process.env.CI && 'openssl is not installed' }, async () => {
-    const first = makeCert();
-    const second = makeCert();
-    const cm = createCertManager(first);
-    const h = await spawnTest(node, { hooks: echo });
-    const { port } = await serve(node, h.pid, { certManager: cm });
-    const fingerprint = (pem: string): string => new crypto.X509Certificate(pem).fingerprint256;
-    const dial = async (): Promise<tls.TLSSocket> => {
-      const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
-      await once(s, 'secureConnect');
-      return s;
-    };
-    const a = await dial();
-    assert.equal(a.getPeerX509Certificate()!.fingerprint256, fingerprint(first.cert));
-    a.write('secret');
-    assert.equal((await readBytes(a as unknown as net.Socket, 6)).toString(), 'secret');
-    cm.update(second);
-    const b = await dial();
-    assert.equal(b.getPeerX509Certificate()!.fingerprint256, fingerprint(second.cert));
-    a.destroy();
-    b.destroy();
+  test(
+    'TLS with a certificate manager; update() swaps the certificate for new connections',
+    { skip: !haveOpenSSL() && !process.env.CI && 'openssl is not installed' },
+    async () => {
+      const first = makeCert();
+      const second = makeCert();
+      const cm = createCertManager(first);
+      const h = await spawnTest(node, { hooks: echo });
+      const { port } = await serve(node, h.pid, { certManager: cm });
+      const fingerprint = (pem: string): string => new crypto.X509Certificate(pem).fingerprint256;
+      const dial = async (): Promise<tls.TLSSocket> => {
+        const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+        await once(s, 'secureConnect');
+        return s;
+      };
+      const a = await dial();
+      assert.equal(a.getPeerX509Certificate()!.fingerprint256, fingerprint(first.cert));
+      a.write('secret');
+      assert.equal((await readBytes(a as unknown as net.Socket, 6)).toString(), 'secret');
+      cm.update(second);
+      const b = await dial();
+      assert.equal(b.getPeerX509Certificate()!.fingerprint256, fingerprint(second.cert));
+      a.destroy();
+      b.destroy();
 
-    // The meta client side, trusting the first certificate as its CA.
-    const client = await spawnTest(node);
-    cm.update(first);
-    const conn = await exec(node, client.pid, async (x) => x.spawnMeta(await createTCPConnection({ host: 'localhost', port, tls: true, ca: first.cert })));
-    await client.inbox.message(MessageTCPConnect);
-    await exec(node, client.pid, (x) => x.send(conn, new MessageTCP(undefined, Buffer.from('over tls'))));
-    assert.equal(Buffer.from((await client.inbox.message(MessageTCP)).message.data).toString(), 'over tls');
-    await exec(node, client.pid, (x) => x.sendExitMeta(conn, new Error('bye')));
-    await client.inbox.message(MessageTCPDisconnect);
-  });
+      // The meta client side, trusting the first certificate as its CA.
+      const client = await spawnTest(node);
+      cm.update(first);
+      const conn = await exec(node, client.pid, async (x) =>
+        x.spawnMeta(await createTCPConnection({ host: 'localhost', port, tls: true, ca: first.cert })),
+      );
+      await client.inbox.message(MessageTCPConnect);
+      await exec(node, client.pid, (x) => x.send(conn, new MessageTCP(undefined, Buffer.from('over tls'))));
+      assert.equal(Buffer.from((await client.inbox.message(MessageTCP)).message.data).toString(), 'over tls');
+      await exec(node, client.pid, (x) => x.sendExitMeta(conn, new Error('bye')));
+      await client.inbox.message(MessageTCPDisconnect);
+    },
+  );
 
   test('the reason a connection closes is logged with the meta as source; stopping the node closes servers and connections', async () => {
     const capture = new Capture();
     const own = await testNode({ log: { defaultLogger: { output: capture.output } } });
     const h = await spawnTest(own, { hooks: echo });
     const { port } = await serve(own, h.pid, { readChunk: { enable: true, fixedLength: 2, maxLength: 1 } });
-    const big = await serve(own, h.pid, { readChunk: { enable: true, headerSize: 1, headerLengthSize: 1, maxLength: 4 } });
+    const big = await serve(own, h.pid, {
+      readChunk: { enable: true, headerSize: 1, headerLengthSize: 1, maxLength: 4 },
+    });
     const c = await connect(big.port);
     const { message } = await h.inbox.message(MessageTCPConnect);
     c.write(Buffer.from([9]));
     await closed(c);
     await h.inbox.message(MessageTCPDisconnect);
     await eventually(() => capture.text().includes('exceeds the limit (maxLength 4)'), 'the reason is logged');
-    assert.ok(capture.lines.some((l) => l.includes(message.id.toString()) && l.includes('exceeds the limit')), capture.text());
+    assert.ok(
+      capture.lines.some((l) => l.includes(message.id.toString()) && l.includes('exceeds the limit')),
+      capture.text(),
+    );
     const open = await connect(port);
     await h.inbox.message(MessageTCPConnect);
     await own.stop();
@@ -328,4 +355,3 @@ describe('meta TCP', () => {
     s.close();
   });
 });
-

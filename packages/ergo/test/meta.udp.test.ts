@@ -10,7 +10,17 @@ import { after, before, describe, test } from 'node:test';
 
 import type { Node, PID } from '../src/index.js';
 import { createUDPServer, MessageUDP, NetAddr, type UDPServerOptions } from '../src/meta/index.js';
-import { deferred, exec, guardUnhandled, Hold, spawnTest, testNode, uniq, within, type Hooks } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  spawnTest,
+  testNode,
+  uniq,
+  within,
+  type Hooks,
+} from './lifecycle_helpers.js';
 import { eventually } from './meta_helpers.js';
 
 guardUnhandled();
@@ -18,11 +28,16 @@ guardUnhandled();
 /** Replies "<data>-pong" to every datagram, through the server alias. */
 const pong: Hooks = {
   message: (a, _from, m) => {
-    if (m instanceof MessageUDP) a.send(m.id!, new MessageUDP(undefined, m.addr, Buffer.concat([Buffer.from(m.data), Buffer.from('-pong')])));
+    if (m instanceof MessageUDP)
+      a.send(m.id!, new MessageUDP(undefined, m.addr, Buffer.concat([Buffer.from(m.data), Buffer.from('-pong')])));
   },
 };
 
-async function serveUDP(node: Node, owner: PID, options: UDPServerOptions = {}): Promise<{ id: import('../src/index.js').Alias; port: number }> {
+async function serveUDP(
+  node: Node,
+  owner: PID,
+  options: UDPServerOptions = {},
+): Promise<{ id: import('../src/index.js').Alias; port: number }> {
   return exec(node, owner, async (a) => {
     const s = await createUDPServer({ host: '127.0.0.1', port: 0, ...options });
     return { id: a.spawnMeta(s), port: s.address().port };
@@ -37,7 +52,10 @@ async function client(): Promise<dgram.Socket> {
 }
 
 function reply(c: dgram.Socket): Promise<string> {
-  return within(once(c, 'message').then(([m]) => (m as Buffer).toString()), 'a reply datagram');
+  return within(
+    once(c, 'message').then(([m]) => (m as Buffer).toString()),
+    'a reply datagram',
+  );
 }
 
 describe('meta UDP', () => {
@@ -86,11 +104,19 @@ describe('meta UDP', () => {
     const { id, port } = await serveUDP(node, h.pid, { bufferSize: 8, readQueueLimit: 4 });
     const c = await client();
     c.send(Buffer.alloc(9), port, '127.0.0.1');
-    await eventually(async () => (await node.inspectMeta(id))['dropped too large'] === '1', 'oversized datagram counted');
+    await eventually(
+      async () => (await node.inspectMeta(id))['dropped too large'] === '1',
+      'oversized datagram counted',
+    );
 
     node.send(h.pid, new Hold(release.promise));
     for (let i = 0; i < 20; i++) c.send(`d${i}`, port, '127.0.0.1');
-    await eventually(async () => Number((await node.inspectMeta(id))['dropped busy']) + Number((await node.inspectMeta(id))['bytes in']) / 2 >= 20, 'all datagrams seen');
+    await eventually(
+      async () =>
+        Number((await node.inspectMeta(id))['dropped busy']) + Number((await node.inspectMeta(id))['bytes in']) / 2 >=
+        20,
+      'all datagrams seen',
+    );
     const info = await node.inspectMeta(id);
     const delivered = Number(info['bytes in']) / 2;
     assert.ok(delivered <= 4, `at most the limit waited in the mailbox (${delivered})`);

@@ -20,9 +20,25 @@ import {
   type PID,
   type PoolOptions,
 } from '../src/index.js';
-import { MessageWebRequest, WebHandler, WebMux, createCertManager, createWebServer, type WebServer } from '../src/meta/index.js';
+import {
+  MessageWebRequest,
+  WebHandler,
+  WebMux,
+  createCertManager,
+  createWebServer,
+  type WebServer,
+} from '../src/meta/index.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { deferred, exec, guardUnhandled, rejectsCode, spawnTest, throwsCode, within, type Deferred } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  rejectsCode,
+  spawnTest,
+  throwsCode,
+  within,
+  type Deferred,
+} from './lifecycle_helpers.js';
 import { request, selfSignedCert, startHost, type Host } from './web_helpers.js';
 
 guardUnhandled();
@@ -194,7 +210,10 @@ describe('web meta processes and WebWorker', () => {
     const r = await request(base + '/pool/throw');
     assert.equal(r.status, 500);
     // the worker that threw is replaced: the pool again has 8 workers, one of them new
-    await within(waitFor(async () => (await exec(host.node, host.pid, (a) => a.inspect(poolPid)))['worker_restarts'] === '1'), 'worker replaced');
+    await within(
+      waitFor(async () => (await exec(host.node, host.pid, (a) => a.inspect(poolPid)))['worker_restarts'] === '1'),
+      'worker replaced',
+    );
     const afterList = poolWorkers(host, poolPid);
     assert.equal(afterList.length, 8);
     assert.equal(afterList.filter((p) => !before.includes(p)).length, 1);
@@ -245,7 +264,9 @@ describe('web meta processes and WebWorker', () => {
     const m = new WebMux();
     const a = new WebHandler();
     const b = new WebHandler({ worker: 'webworker' });
-    m.handle('/api/', a).handle('/api/v2/', b).handle('/health', (_req, res) => res.end('up'));
+    m.handle('/api/', a)
+      .handle('/api/v2/', b)
+      .handle('/health', (_req, res) => res.end('up'));
     assert.equal(m.match('/api/x'), a.listener);
     assert.equal(m.match('/api'), a.listener);
     assert.equal(m.match('/api/v2/x'), b.listener);
@@ -292,7 +313,10 @@ describe('web meta processes and WebWorker', () => {
   });
 
   test('web server: a busy port fails at creation; sendExitMeta closes it; it ends with its parent', async () => {
-    await rejectsCode(createWebServer({ port: server.port, host: '127.0.0.1', handler: () => undefined }), 'EADDRINUSE');
+    await rejectsCode(
+      createWebServer({ port: server.port, host: '127.0.0.1', handler: () => undefined }),
+      'EADDRINUSE',
+    );
     await rejectsCode(createWebServer({ port: -1, handler: () => undefined }), 'ERR_INCORRECT');
     await rejectsCode(createWebServer({ port: 0, handler: {} as never }), 'ERR_INCORRECT');
     throwsCode(() => new WebHandler({ requestTimeout: 0 }), 'ERR_INCORRECT');

@@ -24,7 +24,22 @@ import {
   unwrapReason,
   type Node,
 } from '../src/index.js';
-import { deferred, exec, rejectsCode, guardUnhandled, Hold, Inbox, spawnTest, testNode, Throw, throwsCode, CUSTOM_REASON, endTarget, REASONS, uniq } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  rejectsCode,
+  guardUnhandled,
+  Hold,
+  Inbox,
+  spawnTest,
+  testNode,
+  Throw,
+  throwsCode,
+  CUSTOM_REASON,
+  endTarget,
+  REASONS,
+  uniq,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -201,7 +216,10 @@ describe('monitors', () => {
       a.demonitor(alias);
       a.demonitorEvent(event);
       const info = a.info();
-      assert.equal(info.monitorsPID.length + info.monitorsProcessID.length + info.monitorsAlias.length + info.monitorsEvent.length, 0);
+      assert.equal(
+        info.monitorsPID.length + info.monitorsProcessID.length + info.monitorsAlias.length + info.monitorsEvent.length,
+        0,
+      );
       throwsCode(() => a.demonitorPID(target.pid), 'ERR_TARGET_UNKNOWN');
     });
     node.kill(target.pid);
@@ -251,7 +269,10 @@ describe('monitors', () => {
       node.send(producer.pid, new Hold(relP.promise, inP));
       await inP.promise;
       node.send(producer.pid, 'p-system', { priority: MessagePriority.High });
-      throwsCode(() => node.send(producer.pid, 'p-system 2', { priority: MessagePriority.High }), 'ERR_PROCESS_MAILBOX_FULL');
+      throwsCode(
+        () => node.send(producer.pid, 'p-system 2', { priority: MessagePriority.High }),
+        'ERR_PROCESS_MAILBOX_FULL',
+      );
       const w = await spawnTest(node, { options: { mailboxSize: 1 } });
       await exec(node, w.pid, (a) => {
         a.setTrapExit(true);
@@ -275,7 +296,10 @@ describe('monitors', () => {
       assert.deepEqual({ urgent: q.urgent, system: q.system, main: q.main }, { urgent: 2, system: 2, main: 1 });
       // An event to a full queue is not dropped silently: the failure is logged.
       node.sendEvent(evName, token, 'overflow');
-      await logs.next((s) => s.kind === 'log' && format(s.message.format, ...s.message.args).includes(w.pid.toString()), 'the overflow warning');
+      await logs.next(
+        (s) => s.kind === 'log' && format(s.message.format, ...s.message.args).includes(w.pid.toString()),
+        'the overflow warning',
+      );
       release.resolve();
       await w.inbox.message(MessageDownPID);
       await w.inbox.message(MessageExitPID);

@@ -35,7 +35,13 @@ class Point {
     public label = '',
   ) {}
 }
-const PointT = defaultRegistry.type('#main/Point') ?? defaultRegistry.register({ name: '#main/Point', class: Point, fields: { x: Go.int64, y: Go.int64, label: Go.string } });
+const PointT =
+  defaultRegistry.type('#main/Point') ??
+  defaultRegistry.register({
+    name: '#main/Point',
+    class: Point,
+    fields: { x: Go.int64, y: Go.int64, label: Go.string },
+  });
 const ColorT = defaultRegistry.type('#main/Color') ?? defaultRegistry.register({ name: '#main/Color', type: Go.int32 });
 class Shape {
   name = '';
@@ -75,8 +81,22 @@ async function goPeer(bin: string, name: string, extra: string[] = []): Promise<
   return Peer.start(bin, ['-name', name, '-registrar', 'none', '-cookie', COOKIE, ...extra]);
 }
 
-async function tsNode(t: { after(fn: () => Promise<void>): void }, prefix: string, go: Peer | null, network: Record<string, unknown> = {}, capture?: LogCapture): Promise<Node> {
-  const routes = go === null ? [] : [{ match: String(go.ready.node).replace(/\./g, '\\.'), route: routeTo(go.ready.port as number, {}, go.ready.tls === true) }];
+async function tsNode(
+  t: { after(fn: () => Promise<void>): void },
+  prefix: string,
+  go: Peer | null,
+  network: Record<string, unknown> = {},
+  capture?: LogCapture,
+): Promise<Node> {
+  const routes =
+    go === null
+      ? []
+      : [
+          {
+            match: String(go.ready.node).replace(/\./g, '\\.'),
+            route: routeTo(go.ready.port as number, {}, go.ready.tls === true),
+          },
+        ];
   const node = await netNode(prefix, { cookie: COOKIE, insecureSkipVerify: true, routes, ...network }, capture);
   t.after(() => node.stop());
   return node;
@@ -135,11 +155,16 @@ test('ergo-ts → Go: calls with every EDF type class, send/echo, important deli
     const got = await ts.call(calc, { op: 'typeof', a: value });
     assert.equal(got, goType, `${what}: Go decoded ${String(got)}`);
     const back = await ts.call(calc, { op: 'echo', a: value });
-    const expect = value instanceof Object && 'value' in (value as object) && 'type' in (value as object) ? (value as { value: unknown }).value : value;
+    const expect =
+      value instanceof Object && 'value' in (value as object) && 'type' in (value as object)
+        ? (value as { value: unknown }).value
+        : value;
     if (expect instanceof Error) assert.equal((back as Error).message, expect.message, what);
-    else if (expect instanceof Date) assert.equal(back instanceof Date ? back.getTime() : (back as GoTime).toDate().getTime(), expect.getTime(), what);
+    else if (expect instanceof Date)
+      assert.equal(back instanceof Date ? back.getTime() : (back as GoTime).toDate().getTime(), expect.getTime(), what);
     else if (typeof expect === 'number' && !Number.isInteger(expect)) assert.equal(back, expect, what);
-    else if (typeof expect === 'number' || typeof expect === 'bigint') assert.equal(BigInt(back as number), BigInt(expect), what);
+    else if (typeof expect === 'number' || typeof expect === 'bigint')
+      assert.equal(BigInt(back as number), BigInt(expect), what);
     else if (what === 'map') assert.deepEqual(back, new Map([['a', 1]]), what);
     else if (expect instanceof Shape) {
       const s = back as Shape;
@@ -192,7 +217,11 @@ test('Go → ergo-ts: Go calls and sends to ergo-ts processes through a static r
       (req) => (req instanceof Point ? new Point(BigInt(req.x) + 1n, req.y, `${req.label}+1`) : req),
     ),
   );
-  const added = await go.cmd('route_add', { match: ts.name.replace(/\./g, '\\.'), host: '127.0.0.1', port: portOf(ts) });
+  const added = await go.cmd('route_add', {
+    match: ts.name.replace(/\./g, '\\.'),
+    host: '127.0.0.1',
+    port: portOf(ts),
+  });
   assert.equal(added.kind, 'result', JSON.stringify(added));
   const to = { name: 'svc', node: ts.name };
   const r1 = await go.cmd('call', { to, req: 'hi from go' });
@@ -218,7 +247,10 @@ test('compression gzip/zlib/lzw both ways with Go', async (t) => {
   const ts = await tsNode(t, 'tszip', go);
   const goName = go.ready.node as string;
   const inbox = new Inbox();
-  await ts.spawnRegister('sink', probe((m, from) => inbox.push(m, from)));
+  await ts.spawnRegister(
+    'sink',
+    probe((m, from) => inbox.push(m, from)),
+  );
   await ts.network().getNode(goName);
   let n = 0;
   for (const type of ['gzip', 'zlib', 'lzw'] as const) {
@@ -233,7 +265,10 @@ test('compression gzip/zlib/lzw both ways with Go', async (t) => {
     );
     const before = ts.network().node(goName).info().bytesOut;
     assert.equal(await ts.call(caller, text), text);
-    assert.ok(ts.network().node(goName).info().bytesOut - before < text.length / 4, `${type} compressed on the way out`);
+    assert.ok(
+      ts.network().node(goName).info().bytesOut - before < text.length / 4,
+      `${type} compressed on the way out`,
+    );
     // Go compresses: ctl sends with the same algorithm.
     assert.equal((await go.cmd('compression', { enable: true, type, threshold: 1024 })).kind, 'result');
     const bytesIn = ts.network().node(goName).info().bytesIn;
@@ -255,14 +290,22 @@ test('TLS both ways with Go', async (t) => {
   assert.equal(await ts.call(new ProcessID('calc' as never, goName as never), 'ping'), 'pong');
   ts.network().node(goName).disconnect();
   // Go dials our TLS acceptor (it skips verification of self-signed peers by default).
-  await ts.spawnRegister('svc', probe(undefined, (req) => `tls:${String(req)}`));
+  await ts.spawnRegister(
+    'svc',
+    probe(undefined, (req) => `tls:${String(req)}`),
+  );
   await within(
     (async () => {
       while (ts.network().nodes().length > 0) await new Promise((r) => setTimeout(r, 5));
     })(),
     'disconnected',
   );
-  const added = await go.cmd('route_add', { match: ts.name.replace(/\./g, '\\.'), host: '127.0.0.1', port: portOf(ts), tls: true });
+  const added = await go.cmd('route_add', {
+    match: ts.name.replace(/\./g, '\\.'),
+    host: '127.0.0.1',
+    port: portOf(ts),
+    tls: true,
+  });
   assert.equal(added.kind, 'result');
   // Go may still hold the old connection for a moment: retry until the new one is made.
   let r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
@@ -280,8 +323,14 @@ test('a wrong cookie is refused both ways; a message over the limit is refused b
   t.after(() => go.stop());
   const capture = new LogCapture();
   const wrong = await tsNode(t, 'tswrong', go, { cookie: 'not-the-cookie' }, capture);
-  await assert.rejects(wrong.call(new ProcessID('calc' as never, go.ready.node as never), 'ping'), (e: Error) => ErrNoConnection.is(e));
-  const added = await go.cmd('route_add', { match: wrong.name.replace(/\./g, '\\.'), host: '127.0.0.1', port: portOf(wrong) });
+  await assert.rejects(wrong.call(new ProcessID('calc' as never, go.ready.node as never), 'ping'), (e: Error) =>
+    ErrNoConnection.is(e),
+  );
+  const added = await go.cmd('route_add', {
+    match: wrong.name.replace(/\./g, '\\.'),
+    host: '127.0.0.1',
+    port: portOf(wrong),
+  });
   assert.equal(added.kind, 'result');
   const r = await go.cmd('call', { to: { name: 'x', node: wrong.name }, req: 'x' });
   assert.equal(r.kind, 'error', 'Go cannot connect with the wrong cookie');
@@ -308,11 +357,20 @@ test('through the embedded registrar shared with Go: each side finds the other b
   t.after(() => ts.stop());
   const go = await goPeer(bin, 'gonet6@localhost', ['-registrar', 'embedded', '-registrar-port', String(port)]);
   t.after(() => go.stop());
-  assert.equal((go.ready.registrar as { embedded_server: boolean }).embedded_server, false, 'Go registered with the ergo-ts server');
-  await ts.spawnRegister('svc', probe(undefined, (req) => `ts:${String(req)}`));
+  assert.equal(
+    (go.ready.registrar as { embedded_server: boolean }).embedded_server,
+    false,
+    'Go registered with the ergo-ts server',
+  );
+  await ts.spawnRegister(
+    'svc',
+    probe(undefined, (req) => `ts:${String(req)}`),
+  );
   // ergo-ts resolves Go by name (no static route) and calls it.
   assert.equal(await ts.call(new ProcessID('calc' as never, go.ready.node as never), 'ping'), 'pong');
-  ts.network().node(go.ready.node as string).disconnect();
+  ts.network()
+    .node(go.ready.node as string)
+    .disconnect();
   await within(
     (async () => {
       while (ts.network().nodes().length > 0) await new Promise((r) => setTimeout(r, 5));
@@ -349,7 +407,10 @@ test('remote spawn both ways and remote application start on Go', async (t) => {
   await remote.applicationStartTemporary('peer_app');
   await go.waitFor((l) => l.kind === 'app_started' && l.app === 'peer_app', { since: appSince });
   // Go spawns a factory ergo-ts enabled for it.
-  ts.network().enableSpawn('tsworker', probe(undefined, (req) => `worker:${String(req)}`));
+  ts.network().enableSpawn(
+    'tsworker',
+    probe(undefined, (req) => `worker:${String(req)}`),
+  );
   const r = await go.cmd('spawn_remote', { node: ts.name, factory: 'tsworker', register: 'tsw' });
   assert.equal(r.kind, 'result', JSON.stringify(r));
   const wpid = ts.processPID('tsw');

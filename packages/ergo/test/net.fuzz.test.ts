@@ -21,7 +21,10 @@ function closed(s: net.Socket): Promise<unknown> {
 test('random handshake bytes and random/mutated ENP frames close the link, never the node', async (t) => {
   const target = await netNode('fuzzt', { cookie: 'fuzz' });
   t.after(() => target.stop());
-  await target.spawnRegister('echo', probe(undefined, (r) => r));
+  await target.spawnRegister(
+    'echo',
+    probe(undefined, (r) => r),
+  );
   const port = portOf(target);
   // 1. Garbage instead of a handshake: the acceptor closes the socket.
   for (let i = 0; i < 20; i++) {
@@ -37,14 +40,25 @@ test('random handshake bytes and random/mutated ENP frames close the link, never
     const s = net.connect(port, '127.0.0.1');
     await once(s, 'connect');
     s.on('error', () => undefined);
-    await startHandshake(s, { node: `fuzzer${i}@localhost`, cookie: 'fuzz', creation: 1, flags: NetworkFlags.defaults() });
+    await startHandshake(s, {
+      node: `fuzzer${i}@localhost`,
+      cookie: 'fuzz',
+      creation: 1,
+      flags: NetworkFlags.defaults(),
+    });
     s.resume();
     const frames: Buffer[] = [];
     for (let k = 0; k < 20; k++) {
-      enc.sendProcessID(1001, 'echo', { priority: 0, important: k % 2 === 0, messageID: k, keepNetworkOrder: true }, { k, s: 'x'.repeat(k) });
+      enc.sendProcessID(
+        1001,
+        'echo',
+        { priority: 0, important: k % 2 === 0, messageID: k, keepNetworkOrder: true },
+        { k, s: 'x'.repeat(k) },
+      );
       const valid = enc.flush()!;
       const m = Buffer.from(valid);
-      for (let j = 0; j < 1 + (k % 4); j++) m[8 + Math.floor(Math.random() * (m.length - 8))] = Math.floor(Math.random() * 256);
+      for (let j = 0; j < 1 + (k % 4); j++)
+        m[8 + Math.floor(Math.random() * (m.length - 8))] = Math.floor(Math.random() * 256);
       frames.push(m);
       const body = randomBytes(Math.floor(Math.random() * 64));
       const h = Buffer.from([0x4e, 0x01, 0, 0, 0, 0, 0, 100 + Math.floor(Math.random() * 110)]);
@@ -58,7 +72,19 @@ test('random handshake bytes and random/mutated ENP frames close the link, never
   }
   // The node still serves a real peer.
   const { a } = await netPair(t, { cookie: 'fuzz', routes: [] });
-  a.network().addRoute(target.name, { route: { host: '127.0.0.1', port, tls: false, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } } }, 0);
+  a.network().addRoute(
+    target.name,
+    {
+      route: {
+        host: '127.0.0.1',
+        port,
+        tls: false,
+        handshakeVersion: { name: '', release: '' },
+        protoVersion: { name: '', release: '' },
+      },
+    },
+    0,
+  );
   assert.equal(await a.call(new ProcessID('echo' as never, target.name), 'alive'), 'alive');
   assert.ok(target.isAlive());
 });

@@ -4,7 +4,16 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { Actor, ErrNoConnection, ErrNoRoute, ErrProcessUnknown, ErrTooLarge, ProcessID, type Node, type PID } from '../src/index.js';
+import {
+  Actor,
+  ErrNoConnection,
+  ErrNoRoute,
+  ErrProcessUnknown,
+  ErrTooLarge,
+  ProcessID,
+  type Node,
+  type PID,
+} from '../src/index.js';
 import { netPair } from './net_helpers.js';
 
 const COOKIE = 'local-secret';
@@ -35,7 +44,13 @@ test('send and call across two nodes, connecting on demand', async (t) => {
   const pid = (await a.call(new ProcessID('echo' as never, b.name), 'whoami')) as PID;
   assert.ok(pid.equals(echo));
   // A plain object crosses as a Go map[string]any and comes back as a Map.
-  assert.deepEqual(await a.call(echo, { x: [1, 2, 3], y: 'z' }), new Map<string, unknown>([['x', [1, 2, 3]], ['y', 'z']]));
+  assert.deepEqual(
+    await a.call(echo, { x: [1, 2, 3], y: 'z' }),
+    new Map<string, unknown>([
+      ['x', [1, 2, 3]],
+      ['y', 'z'],
+    ]),
+  );
   const info = a.network().node(b.name).info();
   assert.equal(info.poolSize, 3);
   assert.ok(info.messagesOut >= 3 && info.messagesIn >= 3);
@@ -45,7 +60,10 @@ test('send and call across two nodes, connecting on demand', async (t) => {
 
 test('a node without a route fails the call with ErrNoRoute / ErrNoConnection', async (t) => {
   const { a } = await pair(t);
-  await assert.rejects(a.call(new ProcessID('x' as never, 'ghost@localhost' as never), 1), (e: Error) => ErrNoConnection.is(e) || ErrNoRoute.is(e));
+  await assert.rejects(
+    a.call(new ProcessID('x' as never, 'ghost@localhost' as never), 1),
+    (e: Error) => ErrNoConnection.is(e) || ErrNoRoute.is(e),
+  );
   await assert.rejects(a.network().getNode('ghost@localhost'), (e: Error) => ErrNoRoute.is(e));
 });
 
@@ -54,7 +72,9 @@ test('the peer limit refuses a large message with ErrTooLarge', async (t) => {
   await b.spawnRegister('echo', () => new Echo());
   await a.network().getNode(b.name);
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
-  await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000)), (e: Error) => ErrTooLarge.is(e));
+  await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000)), (e: Error) =>
+    ErrTooLarge.is(e),
+  );
 });
 
 test('a call queued while dialling that the connection then refuses fails at once with the reason', async (t) => {
@@ -63,19 +83,74 @@ test('a call queued while dialling that the connection then refuses fails at onc
   // Nothing is connected yet: the call waits in the dial queue, and its replay on the real
   // connection meets the peer's limit. It must fail with ErrTooLarge, not wait for its timeout.
   assert.deepEqual(a.network().nodes(), []);
-  await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000), { timeout: 20_000 }), (e: Error) => ErrTooLarge.is(e));
+  await assert.rejects(
+    a.call(new ProcessID('echo' as never, b.name), 'x'.repeat(10000), { timeout: 20_000 }),
+    (e: Error) => ErrTooLarge.is(e),
+  );
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'small'), 'small');
 });
 
 test('network info reports each static route, highest weight first', async (t) => {
   const { a } = await pair(t);
-  a.network().addRoute('^db@', { route: { host: 'db.local', port: 15000, tls: true, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } }, cookie: 'x' }, 10);
-  a.network().addRoute('^web@', { route: { host: 'web.local', port: 15001, tls: false, handshakeVersion: { name: '', release: '' }, protoVersion: { name: '', release: '' } }, flags: { enable: true } as never }, 20);
+  a.network().addRoute(
+    '^db@',
+    {
+      route: {
+        host: 'db.local',
+        port: 15000,
+        tls: true,
+        handshakeVersion: { name: '', release: '' },
+        protoVersion: { name: '', release: '' },
+      },
+      cookie: 'x',
+    },
+    10,
+  );
+  a.network().addRoute(
+    '^web@',
+    {
+      route: {
+        host: 'web.local',
+        port: 15001,
+        tls: false,
+        handshakeVersion: { name: '', release: '' },
+        protoVersion: { name: '', release: '' },
+      },
+      flags: { enable: true } as never,
+    },
+    20,
+  );
   // netPair's own route to b is listed too: keep the two added here.
-  assert.deepEqual(a.network().info().routes.filter((r) => r.match.startsWith('^')), [
-    { match: '^web@', weight: 20, useResolver: false, useCookie: false, useCertManager: false, flagsEnable: true, host: 'web.local', port: 15001, tls: false },
-    { match: '^db@', weight: 10, useResolver: false, useCookie: true, useCertManager: false, flagsEnable: false, host: 'db.local', port: 15000, tls: true },
-  ]);
+  assert.deepEqual(
+    a
+      .network()
+      .info()
+      .routes.filter((r) => r.match.startsWith('^')),
+    [
+      {
+        match: '^web@',
+        weight: 20,
+        useResolver: false,
+        useCookie: false,
+        useCertManager: false,
+        flagsEnable: true,
+        host: 'web.local',
+        port: 15001,
+        tls: false,
+      },
+      {
+        match: '^db@',
+        weight: 10,
+        useResolver: false,
+        useCookie: true,
+        useCertManager: false,
+        flagsEnable: false,
+        host: 'db.local',
+        port: 15000,
+        tls: true,
+      },
+    ],
+  );
 });
 
 test('a lost pool link is re-dialled by the side that dialled', async (t) => {
@@ -84,7 +159,9 @@ test('a lost pool link is re-dialled by the side that dialled', async (t) => {
   const remote = await a.network().getNode(b.name);
   assert.equal(remote.info().poolSize, 3);
   // Break one link from the dialling side's sockets: the connection lives on and refills its pool.
-  const conn = (a.network() as unknown as { connections: Map<string, { links: { socket: { destroy(): void } }[] }> }).connections.get(b.name)!;
+  const conn = (
+    a.network() as unknown as { connections: Map<string, { links: { socket: { destroy(): void } }[] }> }
+  ).connections.get(b.name)!;
   conn.links[1]!.socket.destroy();
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'still here'), 'still here');
   for (let i = 0; i < 200 && remote.info().poolSize < 3; i++) await new Promise((r) => setTimeout(r, 10));

@@ -24,7 +24,10 @@ interface Child {
 }
 
 async function startChild(name: string, log: string): Promise<Child> {
-  const proc = fork(FIXTURE, [], { env: { ...process.env, NET_FIXTURE_NAME: name, NET_FIXTURE_COOKIE: 'proc-secret', NET_FIXTURE_LOG: log }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const proc = fork(FIXTURE, [], {
+    env: { ...process.env, NET_FIXTURE_NAME: name, NET_FIXTURE_COOKIE: 'proc-secret', NET_FIXTURE_LOG: log },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   const [ready] = (await within(once(proc, 'message'), 'fixture ready', 10_000)) as [{ name: string; port: number }];
   return { proc, name: ready.name, port: ready.port };
 }

@@ -22,7 +22,10 @@ import { netPair } from './net_helpers.js';
 
 test('a remote monitor fires when the process ends, a link and a node monitor when the connection goes', async (t) => {
   const { a, b } = await netPair(t);
-  const target = await b.spawnRegister('target', probe((m) => (m === 'stop' ? Promise.reject(new Error('asked to stop')) : undefined)));
+  const target = await b.spawnRegister(
+    'target',
+    probe((m) => (m === 'stop' ? Promise.reject(new Error('asked to stop')) : undefined)),
+  );
   const other = await b.spawn(probe());
   const inbox = new Inbox();
   const watcher = await a.spawn(
@@ -40,7 +43,8 @@ test('a remote monitor fires when the process ends, a link and a node monitor wh
   // Wait until b recorded the remote watchers (the requests crossed).
   await within(
     (async () => {
-      while (a.network().nodes().length === 0 || b.network().nodes().length === 0) await new Promise((r) => setTimeout(r, 5));
+      while (a.network().nodes().length === 0 || b.network().nodes().length === 0)
+        await new Promise((r) => setTimeout(r, 5));
       assert.equal(await a.call(new ProcessID('target' as never, b.name), 'sync'), 'sync');
     })(),
     'connected',
@@ -61,9 +65,7 @@ test('a remote monitor fires when the process ends, a link and a node monitor wh
 test('exit signal and important delivery cross; an unknown target is reported', async (t) => {
   const { a, b } = await pair2(t);
   const inbox = new Inbox();
-  const victim = await b.spawn(
-    probe((m, from) => inbox.push(m, from)),
-  );
+  const victim = await b.spawn(probe((m, from) => inbox.push(m, from)));
   const sender = await a.spawn(
     probe(async (m, _from, self) => {
       if (m === 'important') {
@@ -79,7 +81,10 @@ test('exit signal and important delivery cross; an unknown target is reported', 
   );
   a.send(sender, 'important');
   const got = await within(inbox.count(2), 'important results');
-  assert.deepEqual(got.map((s) => s.message), ['hello', 'unknown']);
+  assert.deepEqual(
+    got.map((s) => s.message),
+    ['hello', 'unknown'],
+  );
   // An exit signal from a's node to b's process ends it.
   const done = new Promise<void>((resolve) => {
     const check = setInterval(() => {

@@ -24,7 +24,8 @@ test('a wrong cookie is refused on both sides', async (t) => {
   assert.deepEqual(b.network().nodes(), []);
   await within(
     (async () => {
-      while (!/handshake from .* failed: incorrect digest/.test(capture.text())) await new Promise((r) => setTimeout(r, 5));
+      while (!/handshake from .* failed: incorrect digest/.test(capture.text()))
+        await new Promise((r) => setTimeout(r, 5));
     })(),
     'acceptor log line',
   );
@@ -36,9 +37,15 @@ test('TLS: a TLS acceptor serves a TLS route (self-signed, insecureSkipVerify)',
   const b = await netNode('tlsb', { acceptors: [{ port: 0, certManager: { certificate: () => cert } }] });
   t.after(() => b.stop());
   assert.equal(b.network().acceptors()[0]!.info().tls, true);
-  const a = await netNode('tlsa', { insecureSkipVerify: true, routes: [{ match: b.name, route: routeTo(portOf(b), {}, true) }] });
+  const a = await netNode('tlsa', {
+    insecureSkipVerify: true,
+    routes: [{ match: b.name, route: routeTo(portOf(b), {}, true) }],
+  });
   t.after(() => a.stop());
-  await b.spawnRegister('echo', probe(undefined, (req) => req));
+  await b.spawnRegister(
+    'echo',
+    probe(undefined, (req) => req),
+  );
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'over tls'), 'over tls');
   assert.equal(a.network().node(b.name).info().poolSize, 3);
   // Without skipping verification the self-signed certificate is refused.
@@ -49,7 +56,10 @@ test('TLS: a TLS acceptor serves a TLS route (self-signed, insecureSkipVerify)',
 
 test('compressed messages cross intact (gzip, zlib, lzw)', async (t) => {
   const { a, b } = await netPair(t);
-  await b.spawnRegister('echo', probe(undefined, (req) => req));
+  await b.spawnRegister(
+    'echo',
+    probe(undefined, (req) => req),
+  );
   await a.network().getNode(b.name);
   const big = 'ergo '.repeat(2000);
   for (const type of ['gzip', 'zlib', 'lzw'] as const) {

@@ -19,7 +19,11 @@ export function routeTo(port: number, extra: Partial<NetworkRoute> = {}, tls = f
 
 /** A quiet node with a network listening on a port the OS picks. */
 export function netNode(prefix: string, network: NetworkOptions = {}, capture?: LogCapture): Promise<Node> {
-  return quietNode({ network: { cookie: 'net-secret', acceptors: [{ port: 0 }], registrar: null, ...network } }, capture, nodeName(prefix));
+  return quietNode(
+    { network: { cookie: 'net-secret', acceptors: [{ port: 0 }], registrar: null, ...network } },
+    capture,
+    nodeName(prefix),
+  );
 }
 
 /** Two nodes; `a` has a static route to `b`. Both stop after the test. */
@@ -31,7 +35,11 @@ export async function netPair(
   captureB?: LogCapture,
 ): Promise<{ a: Node; b: Node }> {
   const b = await netNode('b', networkB, captureB);
-  const a = await netNode('a', { ...networkA, routes: [{ match: b.name.replace(/[.$]/g, '\\$&'), route: routeTo(portOf(b)) }] }, captureA);
+  const a = await netNode(
+    'a',
+    { ...networkA, routes: [{ match: b.name.replace(/[.$]/g, '\\$&'), route: routeTo(portOf(b)) }] },
+    captureA,
+  );
   t.after(async () => {
     await a.stop().catch(() => undefined);
     await b.stop().catch(() => undefined);

@@ -115,8 +115,14 @@ describe('spawn', () => {
       node.send(new ProcessID('inbox'), 'by-processid');
       node.send(new ProcessID('inbox', node.name), 'by-processid-with-node');
       const got = await inbox.count(4);
-      assert.deepEqual(got.map((s) => s.message), ['by-pid', 'by-name', 'by-processid', 'by-processid-with-node']);
-      assert.ok(got.every((s) => s.from.equals(node.pid)), 'the node sends as its core PID');
+      assert.deepEqual(
+        got.map((s) => s.message),
+        ['by-pid', 'by-name', 'by-processid', 'by-processid-with-node'],
+      );
+      assert.ok(
+        got.every((s) => s.from.equals(node.pid)),
+        'the node sends as its core PID',
+      );
       thrown(() => node.send('nobody', 1), 'ERR_PROCESS_UNKNOWN');
       thrown(() => node.send(new PID(node.name, 99999, node.creation), 1), 'ERR_PROCESS_UNKNOWN');
       thrown(() => node.send(new PID(node.name, p.id, node.creation - 1), 1), 'ERR_PROCESS_UNKNOWN');
@@ -181,7 +187,10 @@ describe('process list and info', () => {
       const pids: PID[] = [];
       for (let i = 0; i < 5; i++) pids.push(await node.spawn(Echo));
       assert.deepEqual(
-        node.processList().map((p) => p.id).sort(),
+        node
+          .processList()
+          .map((p) => p.id)
+          .sort(),
         pids.map((p) => p.id).sort(),
       );
       const short = node.processListShortInfo();
@@ -209,7 +218,12 @@ describe('process list and info', () => {
             self.createAlias();
             self.createAlias();
             const i = node.info();
-            seen.resolve({ running: i.processesRunning, total: i.processesTotal, aliases: i.registeredAliases, names: i.registeredNames });
+            seen.resolve({
+              running: i.processesRunning,
+              total: i.processesTotal,
+              aliases: i.registeredAliases,
+              names: i.registeredNames,
+            });
             await gate.promise;
           }
         }),
@@ -258,7 +272,10 @@ describe('send and call from the node', () => {
       node.send(pid, 'normal');
       node.send(pid, 'high', { priority: MessagePriority.High });
       node.send(pid, 'max', { priority: MessagePriority.Max });
-      assert.deepEqual((await inbox.count(3)).map((s) => s.message), ['max', 'high', 'normal']);
+      assert.deepEqual(
+        (await inbox.count(3)).map((s) => s.message),
+        ['max', 'high', 'normal'],
+      );
     }));
 });
 
@@ -266,7 +283,10 @@ describe('kill and sendExit', () => {
   test('kill of an idle process: gone at once, terminate gets TerminateReasonKill (§5.1)', () =>
     withNode(async (node) => {
       const reason = deferred<Error>();
-      const pid = await node.spawnRegister('victim', probe(undefined, undefined, (r) => reason.resolve(r)));
+      const pid = await node.spawnRegister(
+        'victim',
+        probe(undefined, undefined, (r) => reason.resolve(r)),
+      );
       node.kill(pid);
       assert.equal(await reason.promise, TerminateReasonKill);
       thrown(() => node.processInfo(pid), 'ERR_PROCESS_UNKNOWN');
@@ -315,7 +335,10 @@ describe('kill and sendExit', () => {
       const pid = await node.spawn(Trapper);
       thrown(() => node.sendExit(pid, undefined as never), 'ERR_INCORRECT');
       thrown(() => node.sendExit(pid, 'x' as never), 'ERR_INCORRECT');
-      thrown(() => node.sendExit(new PID(node.name, 31337, node.creation), TerminateReasonNormal), 'ERR_PROCESS_UNKNOWN');
+      thrown(
+        () => node.sendExit(new PID(node.name, 31337, node.creation), TerminateReasonNormal),
+        'ERR_PROCESS_UNKNOWN',
+      );
       node.sendExit(pid, TerminateReasonNormal);
       const r = await reason.promise;
       assert.equal(unwrapReason(r), TerminateReasonNormal, 'the parent (core PID) exit cannot be trapped');
@@ -411,7 +434,7 @@ describe('stop', () => {
     assert.equal(unwrapReason(await reason.promise), TerminateReasonShutdown);
   });
 
-  test('stop() through the handler\'s own node handle resolves for that caller at once; the node then stops, the caller last', async () => {
+  test("stop() through the handler's own node handle resolves for that caller at once; the node then stops, the caller last", async () => {
     const node = await quietNode();
     const others: Error[] = [];
     for (let i = 0; i < 3; i++) await node.spawn(probe(undefined, undefined, (r) => others.push(r)));

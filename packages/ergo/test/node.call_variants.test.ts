@@ -93,7 +93,10 @@ describe('Node call variants', () => {
       const reply = node.callWithPriority(s, 'urgent', MessagePriority.High);
       gate.release.resolve();
       assert.equal(await reply, 're:urgent');
-      assert.deepEqual((await seen.count(3)).map((x) => x.message), ['call:urgent', 'a', 'b']);
+      assert.deepEqual(
+        (await seen.count(3)).map((x) => x.message),
+        ['call:urgent', 'a', 'b'],
+      );
       await rejectsWith(node.callWithPriority(s, 'q', 7 as MessagePriority), 'ERR_INCORRECT');
     }));
 
@@ -102,7 +105,10 @@ describe('Node call variants', () => {
       const s = await node.spawnRegister('variants_server', Server);
       const alias = await inside(node, s, (self) => self.createAlias());
       assert.equal(await node.callPID(s, 'pid'), 're:pid');
-      assert.equal(await node.callProcessID(new ProcessID('variants_server' as Atom, node.name), 'name', 1000), 're:name');
+      assert.equal(
+        await node.callProcessID(new ProcessID('variants_server' as Atom, node.name), 'name', 1000),
+        're:name',
+      );
       assert.equal(await node.callAlias(alias, 'alias', 1000), 're:alias');
       await rejectsWith(node.callPID(s, 'silence', 10), 'ERR_TIMEOUT');
       await rejectsWith(node.callPID('variants_server' as unknown as PID, 'x'), 'ERR_INCORRECT');
@@ -148,7 +154,18 @@ describe('Process call variants', () => {
         await self.callProcessID(alias as unknown as ProcessID, 'x').catch((e: { code?: string }) => e.code),
         await self.callPID(alias as unknown as PID, 'x').catch((e: { code?: string }) => e.code),
       ]);
-      assert.deepEqual(replies, ['re:t', 're:p', 're:i', 're:pid', 're:pid2', 're:a', 'ERR_TIMEOUT', 'ERR_INCORRECT', 'ERR_INCORRECT', 'ERR_INCORRECT']);
+      assert.deepEqual(replies, [
+        're:t',
+        're:p',
+        're:i',
+        're:pid',
+        're:pid2',
+        're:a',
+        'ERR_TIMEOUT',
+        'ERR_INCORRECT',
+        'ERR_INCORRECT',
+        'ERR_INCORRECT',
+      ]);
       const X = 'x@remote' as Atom;
       const conn = fakeNetwork(node, X).get(X)!;
       await inside(node, caller, (self) => void self.callImportant(new PID(X, 1001, 7), 'q').catch(() => undefined));
@@ -163,7 +180,10 @@ describe('Node.inspect', () => {
       const s = await node.spawnRegister('inspected', Server);
       assert.deepEqual(await node.inspect(s, 'a', 'b'), { server: 'yes', items: 'a,b' });
       assert.deepEqual(await node.inspect('inspected'), { server: 'yes', items: '' });
-      assert.deepEqual(await node.inspect(new ProcessID('inspected' as Atom, node.name) as unknown as string), { server: 'yes', items: '' });
+      assert.deepEqual(await node.inspect(new ProcessID('inspected' as Atom, node.name) as unknown as string), {
+        server: 'yes',
+        items: '',
+      });
       await rejectsWith(node.inspect(new PID(node.name, 999_999, node.creation)), 'ERR_PROCESS_UNKNOWN');
       await rejectsWith(node.inspect('nobody'), 'ERR_PROCESS_UNKNOWN');
       await rejectsWith(node.inspect(new PID('other@host', 1001, 1)), 'ERR_NOT_ALLOWED');
@@ -181,7 +201,11 @@ describe('Node.inspect', () => {
       const inspecting = node.inspect(s);
       gate.release.resolve();
       assert.equal((await inspecting).server, 'yes');
-      assert.deepEqual((await seen.count(2)).map((x) => x.message), ['inspect', 'queued'], 'answered before the queued message');
+      assert.deepEqual(
+        (await seen.count(2)).map((x) => x.message),
+        ['inspect', 'queued'],
+        'answered before the queued message',
+      );
     }));
 });
 
@@ -209,7 +233,10 @@ describe('sendWithPriorityAfter', () => {
         mock.timers.reset();
       }
       gate.release.resolve();
-      assert.deepEqual((await seen.count(2)).map((x) => x.message), ['max later', 'high later']);
+      assert.deepEqual(
+        (await seen.count(2)).map((x) => x.message),
+        ['max later', 'high later'],
+      );
       const codes = await inside(node, sender, (self) =>
         [
           () => self.sendWithPriorityAfter(target, 'x', 9 as MessagePriority, 10),

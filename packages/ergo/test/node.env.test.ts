@@ -84,10 +84,19 @@ describe('process env', () => {
         assert.deepEqual(await node.call(pid, 'env'), { NODE_ONLY: 'n', SHARED: 'process', EXTRA: 'e' });
         assert.equal(await node.call(pid, ['get', 'Extra']), 'e');
         assert.equal(await node.call(pid, ['default', 'nope', 'dflt']), 'dflt');
-        assert.deepEqual(await node.call(pid, ['set', 'mine', 1]), { NODE_ONLY: 'n', SHARED: 'process', EXTRA: 'e', MINE: 1 });
+        assert.deepEqual(await node.call(pid, ['set', 'mine', 1]), {
+          NODE_ONLY: 'n',
+          SHARED: 'process',
+          EXTRA: 'e',
+          MINE: 1,
+        });
         assert.deepEqual(await node.call(pid, ['set', 'node_only', null]), { SHARED: 'process', EXTRA: 'e', MINE: 1 });
         assert.deepEqual(node.envList(), { NODE_ONLY: 'n', SHARED: 'node' }, 'node env unaffected');
-        assert.deepEqual(node.processInfo(pid).env, { SHARED: 'process', EXTRA: 'e', MINE: 1 }, 'exposed with security.exposeEnvInfo');
+        assert.deepEqual(
+          node.processInfo(pid).env,
+          { SHARED: 'process', EXTRA: 'e', MINE: 1 },
+          'exposed with security.exposeEnvInfo',
+        );
         assert.deepEqual(node.info().env, { NODE_ONLY: 'n', SHARED: 'node' });
       },
       { env: { node_only: 'n', shared: 'node' }, security: { exposeEnvInfo: true } },
@@ -112,7 +121,13 @@ describe('process env', () => {
         const parent = await node.spawn(EnvActor, { env: { p: 'parent', both: 'parent' } });
         await node.call(parent, ['set', 'runtime', 'r']);
         const child = (await node.call(parent, ['spawn', '', { env: { both: 'child', c: 'c' } }])) as PID;
-        assert.deepEqual(await node.call(child, 'env'), { N: 'node', P: 'parent', BOTH: 'child', RUNTIME: 'r', C: 'c' });
+        assert.deepEqual(await node.call(child, 'env'), {
+          N: 'node',
+          P: 'parent',
+          BOTH: 'child',
+          RUNTIME: 'r',
+          C: 'c',
+        });
         // and the parent's later change does not reach the child
         await node.call(parent, ['set', 'p', 'again']);
         assert.equal(await node.call(child, ['get', 'p']), 'parent');
@@ -139,14 +154,29 @@ describe('process env', () => {
         // A leader with its own values, and a parent (spawned by the member) overriding some. The
         // parent's env is complete (it inherited node and application values), so the leader layer
         // shows through only where the parent has no value of its own.
-        const leader = (await node.call(member, ['spawn', '', { env: { only_leader: 'leader', l3: 'leader' } }])) as PID;
+        const leader = (await node.call(member, [
+          'spawn',
+          '',
+          { env: { only_leader: 'leader', l3: 'leader' } },
+        ])) as PID;
         const parent = (await node.call(member, ['spawn', '', { env: { l3: 'parent', l4: 'parent' } }])) as PID;
         const child = (await node.call(parent, ['spawnLeader', '', leader])) as PID;
         assert.ok(node.processInfo(child).leader.equals(leader));
         assert.equal(node.processInfo(child).application, 'app1', 'application name inherited');
-        assert.deepEqual(await node.call(child, 'env'), { L0: 'node', L1: 'app', L2: 'app', L3: 'parent', L4: 'parent', ONLY_LEADER: 'leader' });
+        assert.deepEqual(await node.call(child, 'env'), {
+          L0: 'node',
+          L1: 'app',
+          L2: 'app',
+          L3: 'parent',
+          L4: 'parent',
+          ONLY_LEADER: 'leader',
+        });
         // and options on top of everything
-        const top = (await node.call(parent, ['spawn', '', { leader, env: { l4: 'options', only_leader: 'options' } }])) as PID;
+        const top = (await node.call(parent, [
+          'spawn',
+          '',
+          { leader, env: { l4: 'options', only_leader: 'options' } },
+        ])) as PID;
         assert.equal(await node.call(top, ['get', 'l4']), 'options');
         assert.equal(await node.call(top, ['get', 'only_leader']), 'options');
         assert.equal(await node.call(top, ['get', 'l3']), 'parent');
@@ -154,7 +184,14 @@ describe('process env', () => {
         // leader for the keys it has; the leader-only key shows through
         const plain = await node.spawn(EnvActor);
         const viaLeader = (await node.call(plain, ['spawnLeader', '', leader])) as PID;
-        assert.deepEqual(await node.call(viaLeader, 'env'), { L0: 'node', L1: 'node', L2: 'node', L3: 'node', L4: 'node', ONLY_LEADER: 'leader' });
+        assert.deepEqual(await node.call(viaLeader, 'env'), {
+          L0: 'node',
+          L1: 'node',
+          L2: 'node',
+          L3: 'node',
+          L4: 'node',
+          ONLY_LEADER: 'leader',
+        });
       },
       { env: { l0: 'node', l1: 'node', l2: 'node', l3: 'node', l4: 'node' } },
     ));

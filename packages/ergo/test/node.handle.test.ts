@@ -9,7 +9,16 @@ import { describe, test } from 'node:test';
 
 import { PID, ProcessID, TerminateReasonShutdown, unwrapReason, type Node } from '../src/index.js';
 import { callerOf, engineOf } from '../src/node/internals.js';
-import { deferred, exec, guardUnhandled, rejectsCode, spawnTest, testNode, throwsCode, within } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  rejectsCode,
+  spawnTest,
+  testNode,
+  throwsCode,
+  within,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -17,7 +26,17 @@ describe('the root handle', () => {
   test('startNode returns a handle: the engine and its tables are not reachable from it', async () => {
     const node = await testNode();
     try {
-      for (const k of ['processes', 'names', 'aliasTable', 'calls', 'targets', 'router', 'scheduler', 'shutdown', 'accessor']) {
+      for (const k of [
+        'processes',
+        'names',
+        'aliasTable',
+        'calls',
+        'targets',
+        'router',
+        'scheduler',
+        'shutdown',
+        'accessor',
+      ]) {
         assert.equal(k in node, false, `${k} is not on the handle`);
       }
       assert.deepEqual(Object.keys(node), [], 'no own enumerable state');
@@ -46,7 +65,11 @@ describe('a process handle', () => {
       // It acts on the same node: what it spawns is in the node's table.
       const c = await ha.spawn((await import('./lifecycle_helpers.js')).TestActor);
       assert.ok(node.processList().some((p) => p.equals(c)));
-      assert.equal(node.processInfo(c).parent.toString(), node.pid.toString(), 'node-level spawns: the core PID is the parent');
+      assert.equal(
+        node.processInfo(c).parent.toString(),
+        node.pid.toString(),
+        'node-level spawns: the core PID is the parent',
+      );
     } finally {
       await node.stop();
     }
@@ -69,9 +92,17 @@ describe('a process handle', () => {
     });
     const other = await spawnTest(node);
     node.send(stopper.pid, 'stop');
-    assert.equal(await within(inside.promise, 'stop() to resolve inside the handler'), true, 'resolved without waiting for the caller to end');
+    assert.equal(
+      await within(inside.promise, 'stop() to resolve inside the handler'),
+      true,
+      'resolved without waiting for the caller to end',
+    );
     await within(node.wait(), 'the node to stop');
-    assert.equal(unwrapReason(await stopper.inbox.terminated()), TerminateReasonShutdown, 'the caller ended with its shutdown exit');
+    assert.equal(
+      unwrapReason(await stopper.inbox.terminated()),
+      TerminateReasonShutdown,
+      'the caller ended with its shutdown exit',
+    );
     assert.equal(unwrapReason(await other.inbox.terminated()), TerminateReasonShutdown);
   });
 
@@ -94,7 +125,11 @@ describe('a process handle', () => {
     node.send(stopper.pid, 'force');
     await within(node.wait(), 'the node to stop');
     assert.equal(await stopper.inbox.terminated(), (await import('../src/index.js')).TerminateReasonKill);
-    assert.equal(await within(inside.promise, 'the stopForce promise'), 'resolved', 'resolved for the caller once the stop began');
+    assert.equal(
+      await within(inside.promise, 'the stopForce promise'),
+      'resolved',
+      'resolved for the caller once the stop began',
+    );
   });
 
   test('a process handle used after its process ended still begins the stop without waiting', async () => {
@@ -143,7 +178,14 @@ describe('argument rules of the node handle', () => {
     try {
       const real = (await spawnTest(node)).pid;
       const fake = pidShaped(node) as unknown as PID;
-      for (const bad of [undefined, null, 42, 'name', fake, new ProcessID('x' as never, node.name)] as unknown as PID[]) {
+      for (const bad of [
+        undefined,
+        null,
+        42,
+        'name',
+        fake,
+        new ProcessID('x' as never, node.name),
+      ] as unknown as PID[]) {
         throwsCode(() => node.kill(bad), 'ERR_INCORRECT');
         throwsCode(() => node.processInfo(bad), 'ERR_INCORRECT');
         throwsCode(() => node.processState(bad), 'ERR_INCORRECT');

@@ -11,7 +11,7 @@ import { runScript } from './helpers.js';
 const QUIET = `{ log: { defaultLogger: { disable: true } } }`;
 
 describe('keeping the OS process alive', () => {
-  test('await node.wait() keeps it alive until the node is stopped (here by an unref\'d timer); exit code 0', async () => {
+  test("await node.wait() keeps it alive until the node is stopped (here by an unref'd timer); exit code 0", async () => {
     const r = await runScript(`
       import { startNode, Actor } from 'INDEX';
       const node = await startNode('server@localhost', ${QUIET});

@@ -34,7 +34,8 @@ class Recorder extends Actor {
   }
   override async handleMessage(_from: PID, m: unknown): Promise<void> {
     if (m instanceof MessageExitPID) this.seen({ kind: 'exit', value: m.reason });
-    else if (m === 'subscribe') this.seen({ kind: 'history', value: await this.monitorEvent(new Event('sim', this.node.name)) });
+    else if (m === 'subscribe')
+      this.seen({ kind: 'history', value: await this.monitorEvent(new Event('sim', this.node.name)) });
     else this.seen({ kind: 'message', value: m });
   }
   override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
@@ -47,7 +48,10 @@ class Recorder extends Actor {
 }
 
 async function withNode(fn: (node: Node, next: () => Promise<Seen>, pid: PID) => Promise<void>): Promise<void> {
-  const node = await startNode('simulate@localhost', { simulateRemote: true, log: { defaultLogger: { disable: true } } });
+  const node = await startNode('simulate@localhost', {
+    simulateRemote: true,
+    log: { defaultLogger: { disable: true } },
+  });
   const queue: Seen[] = [];
   const waiters: ((s: Seen) => void)[] = [];
   const seen = (s: Seen): void => {
@@ -55,7 +59,8 @@ async function withNode(fn: (node: Node, next: () => Promise<Seen>, pid: PID) =>
     if (w) w(s);
     else queue.push(s);
   };
-  const next = (): Promise<Seen> => (queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r)));
+  const next = (): Promise<Seen> =>
+    queue.length > 0 ? Promise.resolve(queue.shift()!) : new Promise((r) => waiters.push(r));
   try {
     const pid = await node.spawn(Recorder, {}, seen);
     await fn(node, next, pid);
@@ -70,7 +75,13 @@ test('messages arrive as a remote receiver would see them (plain objects as Maps
     node.send(pid, sent);
     const got = await next();
     assert.equal(got.kind, 'message');
-    assert.deepEqual(got.value, new Map<string, unknown>([['n', 1], ['tags', ['a']]]));
+    assert.deepEqual(
+      got.value,
+      new Map<string, unknown>([
+        ['n', 1],
+        ['tags', ['a']],
+      ]),
+    );
     node.send(pid, Object.assign(new Order(), { id: 7, item: 'tea' }));
     const order = (await next()).value;
     assert.ok(order instanceof Order, 'a registered type arrives as its class');
@@ -95,7 +106,10 @@ test('a message that cannot cross the network fails at send time with the path',
       () => node.send(pid, { deep: [new Unregistered()] }),
       (e: unknown) => e instanceof EdfError && e.code === 'ERR_EDF_UNREGISTERED' && /deep/.test(e.message),
     );
-    await assert.rejects(node.call(pid, () => 1), { code: 'ERR_EDF_UNREGISTERED' });
+    await assert.rejects(
+      node.call(pid, () => 1),
+      { code: 'ERR_EDF_UNREGISTERED' },
+    );
   });
 });
 

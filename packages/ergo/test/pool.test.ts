@@ -22,7 +22,19 @@ import {
   type PoolOptions,
   type Ref,
 } from '../src/index.js';
-import { Block, Crash, Quit, Recorder, deferred, guardUnhandled, inspectOf, rejectsCode, seen, within, withNode } from './supervision_helpers.js';
+import {
+  Block,
+  Crash,
+  Quit,
+  Recorder,
+  deferred,
+  guardUnhandled,
+  inspectOf,
+  rejectsCode,
+  seen,
+  within,
+  withNode,
+} from './supervision_helpers.js';
 
 guardUnhandled();
 
@@ -80,7 +92,11 @@ class TestPool extends Pool {
     if (request instanceof PoolExec) {
       try {
         const r = request.fn(this);
-        if (r instanceof Promise) return r.then((ok) => ({ ok }), (err: unknown) => ({ err }));
+        if (r instanceof Promise)
+          return r.then(
+            (ok) => ({ ok }),
+            (err: unknown) => ({ err }),
+          );
         return { ok: r };
       } catch (err) {
         return { err };
@@ -95,7 +111,10 @@ class TestPool extends Pool {
 
 /** Runs `fn` inside the pool (a high-priority call, so the pool handles it itself). */
 async function poolExec<T>(node: Node, pool: PID, fn: (p: TestPool) => T | Promise<T>): Promise<T> {
-  const r = (await within(node.call(pool, new PoolExec(fn), { priority: MessagePriority.High }), 'poolExec')) as { ok?: T; err?: unknown };
+  const r = (await within(node.call(pool, new PoolExec(fn), { priority: MessagePriority.High }), 'poolExec')) as {
+    ok?: T;
+    err?: unknown;
+  };
   if ('err' in r) throw r.err;
   return r.ok as T;
 }
@@ -117,7 +136,9 @@ async function callMany(node: Node, pool: PID, n: number): Promise<PID[]> {
 }
 
 function workerMessages(rec: Recorder, mark: number): { pid: PID; from?: PID; message?: unknown; event?: unknown }[] {
-  return rec.since(mark).flatMap((r) => (r.ev === 'message' && r.tag === 'pw' ? [{ pid: r.pid, ...(r.message as object) }] : []));
+  return rec
+    .since(mark)
+    .flatMap((r) => (r.ev === 'message' && r.tag === 'pw' ? [{ pid: r.pid, ...(r.message as object) }] : []));
 }
 
 describe('pool (§5.15 TestBasic, PoolSize 5)', () => {
@@ -132,7 +153,11 @@ describe('pool (§5.15 TestBasic, PoolSize 5)', () => {
       node.send(pool, 'm', { priority: MessagePriority.Max });
       const got = await rec.until((r) => r.ev === 'message' && r.tag === 'pool', 2, 'pool messages');
       assert.deepEqual(got.map((r) => (r as { message: { message: unknown } }).message.message).sort(), ['h', 'm']);
-      assert.equal(rec.count((r) => r.ev === 'message' && r.tag === 'pw'), 0, 'no worker got them');
+      assert.equal(
+        rec.count((r) => r.ev === 'message' && r.tag === 'pw'),
+        0,
+        'no worker got them',
+      );
       const i = await inspectOf(node, pool);
       assert.equal(i.messages_forwarded, '0');
     }));
@@ -148,14 +173,24 @@ describe('pool (§5.15 TestBasic, PoolSize 5)', () => {
       await rec.until((r) => r.ev === 'message' && r.tag === 'pw', 10, 'forwarded messages');
       const msgs = workerMessages(rec, mark);
       const byMessage = Array.from({ length: 10 }, (_, i) => msgs.find((m) => m.message === `msg${i}`)!.pid);
-      assert.deepEqual(indexes(rec, byMessage), [1, 2, 3, 4, 5, 1, 2, 3, 4, 5], 'message i went to worker (i mod 5) + 1');
+      assert.deepEqual(
+        indexes(rec, byMessage),
+        [1, 2, 3, 4, 5, 1, 2, 3, 4, 5],
+        'message i went to worker (i mod 5) + 1',
+      );
       for (const pid of workerPids(rec)) {
         const own = msgs.filter((m) => m.pid.equals(pid)).map((m) => m.message);
         assert.deepEqual(own, [...own].sort(), 'each worker got its share in order');
       }
-      assert.ok(msgs.every((m) => m.from!.equals(node.pid)), 'the original sender is kept');
+      assert.ok(
+        msgs.every((m) => m.from!.equals(node.pid)),
+        'the original sender is kept',
+      );
       const inits = rec.log.filter((r) => r.ev === 'init') as { args: unknown[] }[];
-      assert.ok(inits.every((r) => r.args[0] === 'shared-arg'), 'workerArgs delivered to every worker');
+      assert.ok(
+        inits.every((r) => r.args[0] === 'shared-arg'),
+        'workerArgs delivered to every worker',
+      );
       const i = await inspectOf(node, pool);
       assert.equal(i.messages_forwarded, '20');
     }));
@@ -170,10 +205,21 @@ describe('pool (§5.15 TestBasic, PoolSize 5)', () => {
       const mark = rec.mark();
       assert.equal(await poolExec(node, pool, (p) => p.removeWorkers(5)), 3);
       const gone = await rec.until((r) => r.ev === 'terminate' && r.tag === 'pw', 5, 'removed workers');
-      assert.deepEqual(indexes(rec, gone.map((r) => r.pid)).sort(), [1, 2, 3, 4, 5]);
-      for (const r of gone) assert.equal(seen((r as { reason: Error }).reason), TerminateReasonNormal, 'removed with a normal exit');
+      assert.deepEqual(
+        indexes(
+          rec,
+          gone.map((r) => r.pid),
+        ).sort(),
+        [1, 2, 3, 4, 5],
+      );
+      for (const r of gone)
+        assert.equal(seen((r as { reason: Error }).reason), TerminateReasonNormal, 'removed with a normal exit');
       assert.deepEqual(indexes(rec, await callMany(node, pool, 10)), [6, 7, 8, 6, 7, 8, 6, 7, 8, 6]);
-      assert.equal(rec.count((r) => r.ev === 'init'), 8, 'removed workers are not replaced');
+      assert.equal(
+        rec.count((r) => r.ev === 'init'),
+        8,
+        'removed workers are not replaced',
+      );
       const i = await inspectOf(node, pool);
       assert.equal(i.pool_size, '3');
       assert.equal(i.worker_restarts, '0');
@@ -194,7 +240,10 @@ describe('pool (§5.15 TestBasic, PoolSize 5)', () => {
       );
       assert.throws(() => captured!.removeWorkers(1), { code: 'ERR_NOT_ALLOWED' });
       await rejectsCode(captured!.addWorkers(1), 'ERR_NOT_ALLOWED');
-      await rejectsCode(poolExec(node, pool, (p) => p.addWorkers(-1)), 'ERR_INCORRECT');
+      await rejectsCode(
+        poolExec(node, pool, (p) => p.addWorkers(-1)),
+        'ERR_INCORRECT',
+      );
     }));
 });
 
@@ -214,10 +263,17 @@ describe('pool: worker recovery', () => {
         const i = await inspectOf(node, pool);
         assert.equal(i.pool_size, '3');
         assert.equal(i.worker_restarts, '1');
-        assert.deepEqual(indexes(rec, await callMany(node, pool, 6)), [2, 3, 4, 2, 3, 4], 'the replacement joins the rotation at its end');
+        assert.deepEqual(
+          indexes(rec, await callMany(node, pool, 6)),
+          [2, 3, 4, 2, 3, 4],
+          'the replacement joins the rotation at its end',
+        );
         const info = node.processInfo(workerPids(rec)[3]!);
         assert.ok(info.parent.equals(pool));
-        assert.ok(info.linksPID.some((p) => p.equals(pool)), 'linked to the pool');
+        assert.ok(
+          info.linksPID.some((p) => p.equals(pool)),
+          'linked to the pool',
+        );
       }));
   }
 
@@ -251,10 +307,25 @@ describe('pool: full workers', () => {
       assert.equal(i.messages_unhandled, '2');
       assert.equal(i.messages_forwarded, '6');
       release.resolve();
-      await rec.until((r) => r.ev === 'message' && r.tag === 'pw' && String((r as { message: { message: unknown } }).message.message).startsWith('fill'), 3, 'fills');
+      await rec.until(
+        (r) =>
+          r.ev === 'message' &&
+          r.tag === 'pw' &&
+          String((r as { message: { message: unknown } }).message.message).startsWith('fill'),
+        3,
+        'fills',
+      );
       const answered = await callMany(node, pool, 3);
       assert.equal(new Set(answered.map(String)).size, 3, 'workers answer again once drained');
-      assert.equal(rec.count((r) => r.ev === 'message' && r.tag === 'pw' && (r as { message: { message: unknown } }).message.message === 'dropped'), 0);
+      assert.equal(
+        rec.count(
+          (r) =>
+            r.ev === 'message' &&
+            r.tag === 'pw' &&
+            (r as { message: { message: unknown } }).message.message === 'dropped',
+        ),
+        0,
+      );
     }));
 
   it('a full worker is skipped and the next one takes the call', () =>
@@ -268,7 +339,10 @@ describe('pool: full workers', () => {
       await entered.promise;
       node.send(w1, 'fill'); // w1 is full now
       const answered = await callMany(node, pool, 2);
-      assert.ok(answered.every((p) => p.equals(w2)), 'both calls skip the full w1');
+      assert.ok(
+        answered.every((p) => p.equals(w2)),
+        'both calls skip the full w1',
+      );
       release.resolve();
     }));
 });
@@ -282,7 +356,9 @@ describe('pool: events, inspect, options, termination', () => {
       await poolExec(node, pool, (p) => void p.monitorEvent(new Event('ticks', node.name)));
       for (let i = 0; i < 4; i++) node.sendEvent('ticks', token, i);
       const got = await rec.until((r) => r.ev === 'message' && r.tag === 'pw', 4, 'events');
-      const byEvent = [0, 1, 2, 3].map((i) => got.find((r) => (r as { message: { event: unknown } }).message.event === i)!.pid);
+      const byEvent = [0, 1, 2, 3].map(
+        (i) => got.find((r) => (r as { message: { event: unknown } }).message.event === i)!.pid,
+      );
       assert.deepEqual(indexes(rec, byEvent), [1, 2, 1, 2]);
     }));
 
@@ -308,13 +384,18 @@ describe('pool: events, inspect, options, termination', () => {
       const rec = new Recorder();
       await node.spawn(TestPool, {}, { rec, options: { poolSize: 0 } });
       assert.equal(workerPids(rec).length, 3);
-      await rejectsCode(node.spawn(TestPool, {}, { rec, options: { workerFactory: undefined as never } }), 'ERR_INCORRECT');
+      await rejectsCode(
+        node.spawn(TestPool, {}, { rec, options: { workerFactory: undefined as never } }),
+        'ERR_INCORRECT',
+      );
       class BadWorker extends Actor {
         override init(): unknown {
           return new Error('no worker');
         }
       }
-      await assert.rejects(node.spawn(TestPool, {}, { rec, options: { workerFactory: BadWorker } }), { message: 'no worker' });
+      await assert.rejects(node.spawn(TestPool, {}, { rec, options: { workerFactory: BadWorker } }), {
+        message: 'no worker',
+      });
       assert.equal(node.processList().length, 4, 'the first pool and its workers only');
     }));
 
@@ -327,7 +408,11 @@ describe('pool: events, inspect, options, termination', () => {
       const r = (await rec.until((x) => x.ev === 'supTerminate', 1, 'pool terminate'))[0] as { reason: Error };
       assert.equal(seen(r.reason), exit);
       await rec.until((x) => x.ev === 'terminate' && x.tag === 'pw', 3, 'workers');
-      assert.equal(rec.count((x) => x.ev === 'init'), 3, 'no replacement during the pool shutdown');
+      assert.equal(
+        rec.count((x) => x.ev === 'init'),
+        3,
+        'no replacement during the pool shutdown',
+      );
       assert.equal(node.processList().length, 0);
     }));
 

@@ -46,7 +46,11 @@ describe('§5.2 TestT1ProcessBasic', () => {
       const pid = await node.spawnRegister('a', Runner);
       const r = await run(node, pid, (self) => ({
         // The process' own handle on the same node: cached, not the root handle.
-        node: self.node === self.node && self.node !== node && self.node.pid.equals(node.pid) && self.node.name === node.name,
+        node:
+          self.node === self.node &&
+          self.node !== node &&
+          self.node.pid.equals(node.pid) &&
+          self.node.name === node.name,
         name: self.name,
         pid: self.pid,
         parent: self.parent,
@@ -88,9 +92,13 @@ describe('§5.2 TestT1ProcessBasic', () => {
       assert.deepEqual(await run(node, pid, (s) => s.setCompressionLevel(7 as never)), { err: 'ERR_INCORRECT' });
       assert.deepEqual(await run(node, pid, (s) => (s.setCompressionLevel(2), s.compression().level)), { ok: 2 });
       assert.deepEqual(await run(node, pid, (s) => s.setCompressionThreshold(1)), { err: 'ERR_INCORRECT' });
-      assert.deepEqual(await run(node, pid, (s) => (s.setCompressionThreshold(1124), s.compression().threshold)), { ok: 1124 });
+      assert.deepEqual(await run(node, pid, (s) => (s.setCompressionThreshold(1124), s.compression().threshold)), {
+        ok: 1124,
+      });
       assert.deepEqual(await run(node, pid, (s) => s.setCompressionType('brotli' as never)), { err: 'ERR_INCORRECT' });
-      assert.deepEqual(await run(node, pid, (s) => (s.setCompressionType('zlib'), s.compression().type)), { ok: 'zlib' });
+      assert.deepEqual(await run(node, pid, (s) => (s.setCompressionType('zlib'), s.compression().type)), {
+        ok: 'zlib',
+      });
       assert.equal(node.processInfo(pid).compression.enable, true);
     }));
 
@@ -98,7 +106,9 @@ describe('§5.2 TestT1ProcessBasic', () => {
     withNode(async (node) => {
       const pid = await node.spawn(Runner);
       assert.deepEqual(await run(node, pid, (s) => s.sendPriority()), { ok: MessagePriority.Normal });
-      assert.deepEqual(await run(node, pid, (s) => (s.setSendPriority(MessagePriority.Max), s.sendPriority())), { ok: MessagePriority.Max });
+      assert.deepEqual(await run(node, pid, (s) => (s.setSendPriority(MessagePriority.Max), s.sendPriority())), {
+        ok: MessagePriority.Max,
+      });
       assert.deepEqual(await run(node, pid, (s) => s.setSendPriority(3 as never)), { err: 'ERR_INCORRECT' });
       assert.equal(node.processInfo(pid).messagePriority, MessagePriority.Max);
       await assert.rejects(node.spawn(Runner, { sendPriority: 9 as never }), { code: 'ERR_INCORRECT' });
@@ -107,7 +117,9 @@ describe('§5.2 TestT1ProcessBasic', () => {
   test('important delivery and network order flags', () =>
     withNode(async (node) => {
       const pid = await node.spawn(Runner, { importantDelivery: true });
-      assert.deepEqual(await run(node, pid, (s) => [s.importantDelivery(), s.keepNetworkOrder()]), { ok: [true, true] });
+      assert.deepEqual(await run(node, pid, (s) => [s.importantDelivery(), s.keepNetworkOrder()]), {
+        ok: [true, true],
+      });
       await run(node, pid, (s) => (s.setImportantDelivery(false), s.setKeepNetworkOrder(false)));
       const info = node.processInfo(pid);
       assert.equal(info.importantDelivery, false);

@@ -37,7 +37,11 @@ class Caller extends Actor {
     try {
       return { ok: await this.call(to as PID, request, options as never) };
     } catch (e) {
-      return { err: (e as { code?: string }).code ?? (e as Error).name, cause: (e as { cause?: unknown }).cause, error: e };
+      return {
+        err: (e as { code?: string }).code ?? (e as Error).name,
+        cause: (e as { cause?: unknown }).cause,
+        error: e,
+      };
     }
   }
 }
@@ -70,7 +74,9 @@ describe('call (§5.5)', () => {
       assert.throws(() => node.processPID('echo'), { code: 'ERR_PROCESS_UNKNOWN' });
 
       await node.spawnRegister('echo2', echoStop);
-      assert.deepEqual(await node.call(caller, ['call', new ProcessID('echo2', node.name), 'by-processid']), { ok: 'by-processid' });
+      assert.deepEqual(await node.call(caller, ['call', new ProcessID('echo2', node.name), 'by-processid']), {
+        ok: 'by-processid',
+      });
 
       const aliasD = deferred<Alias>();
       const c = await node.spawn(
@@ -83,7 +89,12 @@ describe('call (§5.5)', () => {
       node.send(c, 'make alias');
       const alias = await aliasD.promise;
       assert.deepEqual(await node.call(caller, ['call', alias, 'by-alias']), { ok: 'by-alias' });
-      assert.deepEqual(ends, [TerminateReasonNormal, TerminateReasonNormal, TerminateReasonNormal, TerminateReasonNormal]);
+      assert.deepEqual(ends, [
+        TerminateReasonNormal,
+        TerminateReasonNormal,
+        TerminateReasonNormal,
+        TerminateReasonNormal,
+      ]);
       assert.equal(node.info().processesTotal, 1, 'only the caller is left');
     }));
 
@@ -185,7 +196,8 @@ describe('timeouts', () => {
   test('invalid timeouts are rejected with ErrIncorrect', () =>
     withNode(async (node) => {
       const target = await node.spawn(probe());
-      for (const t of [0, -5, Number.NaN, 2 ** 40]) await rejectsWith(node.call(target, 1, { timeout: t }), 'ERR_INCORRECT');
+      for (const t of [0, -5, Number.NaN, 2 ** 40])
+        await rejectsWith(node.call(target, 1, { timeout: t }), 'ERR_INCORRECT');
     }));
 });
 

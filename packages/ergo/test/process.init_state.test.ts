@@ -182,16 +182,29 @@ describe('each method Ergo 3.2 allows in init', () => {
       const tok = await token.promise;
       const subscriberInbox = new Inbox();
       const subscribed = deferred<unknown>();
-      await node.spawn(InitRunner, {}, (self) => {
-        self.monitorEvent(new Event('made_in_init' as never, node.name)).then(subscribed.resolve, subscribed.resolve);
-        self.monitorEvent(new Event('gone_in_init' as never, node.name)).then(subscribed.resolve, (e: { code?: string }) => void producerInbox.push(e.code, self.pid));
-      }, subscriberInbox);
+      await node.spawn(
+        InitRunner,
+        {},
+        (self) => {
+          self.monitorEvent(new Event('made_in_init' as never, node.name)).then(subscribed.resolve, subscribed.resolve);
+          self
+            .monitorEvent(new Event('gone_in_init' as never, node.name))
+            .then(subscribed.resolve, (e: { code?: string }) => void producerInbox.push(e.code, self.pid));
+        },
+        subscriberInbox,
+      );
       assert.deepEqual(await subscribed.promise, [], 'subscribed to an event whose producer is still in init');
       gate.resolve();
       await spawning;
       const seen = await producerInbox.count(2);
-      assert.ok(seen.some((s) => s.message === 'ERR_EVENT_UNKNOWN'), 'an event unregistered in init is gone');
-      assert.ok(seen.some((s) => s.message instanceof MessageEventStart), 'notify: the start queued in init is handled after it');
+      assert.ok(
+        seen.some((s) => s.message === 'ERR_EVENT_UNKNOWN'),
+        'an event unregistered in init is gone',
+      );
+      assert.ok(
+        seen.some((s) => s.message instanceof MessageEventStart),
+        'notify: the start queued in init is handled after it',
+      );
       node.sendEvent('made_in_init', tok, 'published');
       const [ev] = await subscriberInbox.count(1);
       assert.equal((ev!.message as MessageEvent).message, 'published');
@@ -236,7 +249,11 @@ describe('each method Ergo 3.2 allows in init', () => {
       );
       await watching.promise;
       // Past the state check: without a network a node cannot be watched; nothing was recorded.
-      assert.deepEqual(codes, { monitorNode: 'ERR_NETWORK_STOPPED', linkNode: 'ERR_NETWORK_STOPPED', unlinkNode: 'ERR_TARGET_UNKNOWN' });
+      assert.deepEqual(codes, {
+        monitorNode: 'ERR_NETWORK_STOPPED',
+        linkNode: 'ERR_NETWORK_STOPPED',
+        unlinkNode: 'ERR_TARGET_UNKNOWN',
+      });
       node.kill(linked);
       gate.resolve();
       const pid = await spawning;
@@ -244,7 +261,10 @@ describe('each method Ergo 3.2 allows in init', () => {
       assert.deepEqual(info.linksPID, [], 'the link on the killed process was consumed by its exit');
       assert.deepEqual(info.monitorsProcessID, [new ProcessID('monitored_by_name' as never, node.name)]);
       const [exit] = await inbox.count(1);
-      assert.ok(exit!.message instanceof MessageExitPID && exit!.message.pid.equals(linked), 'the exit queued in init arrived');
+      assert.ok(
+        exit!.message instanceof MessageExitPID && exit!.message.pid.equals(linked),
+        'the exit queued in init arrived',
+      );
       assert.equal((exit!.message as MessageExitPID).reason, TerminateReasonKill);
       node.kill(monitored);
       const [, down] = await inbox.count(2);
@@ -257,7 +277,9 @@ describe('each method Ergo 3.2 allows in init', () => {
 
   test('linkEvent / monitorEvent resolve with the buffer in init', () =>
     withNode(async (node) => {
-      const tok = await new Promise<Ref>((resolve) => void node.spawn(InitRunner, {}, (self) => resolve(self.registerEvent('buffered', { buffer: 2 }))));
+      const tok = await new Promise<Ref>(
+        (resolve) => void node.spawn(InitRunner, {}, (self) => resolve(self.registerEvent('buffered', { buffer: 2 }))),
+      );
       node.sendEvent('buffered', tok, 'one');
       const got = deferred<unknown[]>();
       await node.spawn(InitRunner, {}, async (self) => {
@@ -272,7 +294,9 @@ describe('each method Ergo 3.2 allows in init', () => {
   test('call and its variants: an async init awaits the reply, and the spawn waits for init', () =>
     withNode(async (node) => {
       const server = await node.spawnRegister('server', Recorder, {}, new Inbox());
-      const alias = await new Promise<Alias>((resolve) => void node.spawn(InitRunner, {}, (self) => resolve(self.createAlias())));
+      const alias = await new Promise<Alias>(
+        (resolve) => void node.spawn(InitRunner, {}, (self) => resolve(self.createAlias())),
+      );
       const replies = deferred<unknown[]>();
       await node.spawn(InitRunner, {}, async (self) => {
         replies.resolve([
@@ -287,7 +311,16 @@ describe('each method Ergo 3.2 allows in init', () => {
         ]);
       });
       // The alias belongs to an InitRunner, which answers only functions: that call times out.
-      assert.deepEqual(await replies.promise, ['re:plain', 're:by name', 're:pid', 're:processID', 're:timeout', 're:priority', 're:important', 'ERR_TIMEOUT']);
+      assert.deepEqual(await replies.promise, [
+        're:plain',
+        're:by name',
+        're:pid',
+        're:processID',
+        're:timeout',
+        're:priority',
+        're:important',
+        'ERR_TIMEOUT',
+      ]);
     }));
 
   test('a pending call holds the spawn: it resolves only after the reply reached init', () =>
@@ -351,7 +384,11 @@ describe('each method Ergo 3.2 allows in init', () => {
       class Answerer extends Actor {
         override init(from: PID, ref: Ref, request: string) {
           if (request === 'fail') this.sendResponseError(from, ref, new Error('refused in init'));
-          else if (request === 'important') this.sendResponseImportant(from, ref, 'acked in init').then(() => important.resolve('ok'), important.resolve);
+          else if (request === 'important')
+            this.sendResponseImportant(from, ref, 'acked in init').then(
+              () => important.resolve('ok'),
+              important.resolve,
+            );
           else this.sendResponse(from, ref, `child:${request}`);
         }
       }
@@ -484,15 +521,11 @@ describe('others and a process in init', () => {
             return;
           }
           if (message === 'spawn') {
-            this.spawn(
-              InitRunner,
-              { linkParent: true, linkChild: true },
-              async (child) => {
-                child.link(child.parent);
-                child.send(child.parent, 'link me');
-                await gate.promise;
-              },
-            ).then(spawned.resolve, spawned.reject);
+            this.spawn(InitRunner, { linkParent: true, linkChild: true }, async (child) => {
+              child.link(child.parent);
+              child.send(child.parent, 'link me');
+              await gate.promise;
+            }).then(spawned.resolve, spawned.reject);
             return;
           }
           super.handleMessage(from, message);
@@ -517,7 +550,12 @@ describe('init failing after it set things up', () => {
       const ready = deferred<Alias>();
       const callFailed: Deferred<unknown> = deferred<unknown>();
       const producerInbox = new Inbox();
-      const producer = await node.spawn(InitRunner, {}, (self) => void self.registerEvent('watched_by_doomed', { notify: true }), producerInbox);
+      const producer = await node.spawn(
+        InitRunner,
+        {},
+        (self) => void self.registerEvent('watched_by_doomed', { notify: true }),
+        producerInbox,
+      );
       const target = await node.spawn(Recorder, {}, new Inbox());
       const silent = await node.spawn(Silent);
       const spawning = node.spawn(InitRunner, {}, async (self) => {
@@ -551,12 +589,28 @@ describe('init failing after it set things up', () => {
       assert.equal(await spawning.catch((e: unknown) => e), BOOM);
 
       const downs = (await watcherInbox.count(3)).map((s) => s.message);
-      assert.ok(downs.some((m) => m instanceof MessageDownProcessID && m.reason === BOOM), 'the name’s watchers hear init’s error');
-      assert.ok(downs.some((m) => m instanceof MessageDownAlias && m.reason === BOOM), 'the alias’s watchers too');
-      assert.ok(downs.some((m) => m instanceof MessageDownEvent && m.reason === BOOM), 'the event’s subscribers too');
+      assert.ok(
+        downs.some((m) => m instanceof MessageDownProcessID && m.reason === BOOM),
+        'the name’s watchers hear init’s error',
+      );
+      assert.ok(
+        downs.some((m) => m instanceof MessageDownAlias && m.reason === BOOM),
+        'the alias’s watchers too',
+      );
+      assert.ok(
+        downs.some((m) => m instanceof MessageDownEvent && m.reason === BOOM),
+        'the event’s subscribers too',
+      );
       const producerSaw = (await producerInbox.count(2)).map((s) => s.message);
-      assert.ok(producerSaw[0] instanceof MessageEventStart && producerSaw[1] instanceof MessageEventStop, 'its subscription was dropped');
-      assert.equal(((await callFailed.promise) as { code?: string }).code, 'ERR_PROCESS_TERMINATED', 'its pending call failed');
+      assert.ok(
+        producerSaw[0] instanceof MessageEventStart && producerSaw[1] instanceof MessageEventStop,
+        'its subscription was dropped',
+      );
+      assert.equal(
+        ((await callFailed.promise) as { code?: string }).code,
+        'ERR_PROCESS_TERMINATED',
+        'its pending call failed',
+      );
 
       thrown(() => node.processPID('doomed'), 'ERR_PROCESS_UNKNOWN');
       thrown(() => node.send(alias, 'x'), 'ERR_PROCESS_UNKNOWN');
@@ -584,7 +638,11 @@ describe('init failing after it set things up', () => {
       });
       await asked.promise;
       await rejectsWith(spawning, 'ERR_TIMEOUT');
-      assert.equal(((await lateError.promise) as { code?: string }).code, 'ERR_PROCESS_TERMINATED', 'the late init sees its call fail');
+      assert.equal(
+        ((await lateError.promise) as { code?: string }).code,
+        'ERR_PROCESS_TERMINATED',
+        'the late init sees its call fail',
+      );
       thrown(() => node.processPID('slowpoke'), 'ERR_PROCESS_UNKNOWN');
       assert.equal(engine.calls.size, 0);
       assert.equal(engine.initing.size, 0);

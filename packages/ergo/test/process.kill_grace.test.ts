@@ -9,7 +9,17 @@ import { describe, test } from 'node:test';
 
 import { ProcessState, TerminateReasonKill, TerminateReasonShutdown, unwrapReason, type PID } from '../src/index.js';
 import { DEFAULT_KILL_GRACE } from '../src/node/internals.js';
-import { deferred, guardUnhandled, Hold, rejectsCode, spawnTest, TestActor, testNode, throwsCode, within } from './lifecycle_helpers.js';
+import {
+  deferred,
+  guardUnhandled,
+  Hold,
+  rejectsCode,
+  spawnTest,
+  TestActor,
+  testNode,
+  throwsCode,
+  within,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -23,7 +33,10 @@ describe('kill grace', () => {
     await entered.promise;
     node.kill(stuck.pid);
     assert.equal(node.processState(stuck.pid), ProcessState.Zombee);
-    assert.equal(await within(stuck.inbox.terminated(), 'the zombee to be terminated after its grace', 5000), TerminateReasonKill);
+    assert.equal(
+      await within(stuck.inbox.terminated(), 'the zombee to be terminated after its grace', 5000),
+      TerminateReasonKill,
+    );
     throwsCode(() => node.processInfo(stuck.pid), 'ERR_PROCESS_UNKNOWN');
     const other = await spawnTest(node);
     await within(node.stop(), 'the graceful stop', 5000);
@@ -75,7 +88,8 @@ describe('kill grace', () => {
       const out = await within(outcomes.promise, 'the late continuation');
       for (const [k, v] of Object.entries(out)) {
         // call checks its state mask itself (ErrNotAllowed); everything else names the detachment.
-        if (k === 'call') assert.ok(v === 'ERR_NOT_ALLOWED' || v === 'ERR_PROCESS_TERMINATED', `call from a detached process: ${v}`);
+        if (k === 'call')
+          assert.ok(v === 'ERR_NOT_ALLOWED' || v === 'ERR_PROCESS_TERMINATED', `call from a detached process: ${v}`);
         else assert.equal(v, 'ERR_PROCESS_TERMINATED', `${k} from a detached process`);
       }
       // Its returned reason is ignored: no second terminate, and the witness saw nothing.

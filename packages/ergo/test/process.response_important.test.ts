@@ -7,7 +7,16 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, MessageDownPID, PID, type Atom, type HandlerResult, type MessageOptions, type Node, type Ref } from '../src/index.js';
+import {
+  Actor,
+  MessageDownPID,
+  PID,
+  type Atom,
+  type HandlerResult,
+  type MessageOptions,
+  type Node,
+  type Ref,
+} from '../src/index.js';
 import { RecordingConnection, coreOf, routerOf } from './remote_helpers.js';
 import { deferred, noUnhandled, rejectsWith, withNode } from './helpers.js';
 
@@ -98,15 +107,27 @@ describe('locally', () => {
       const holder = await node.spawn(Holder, {}, (h: Held) => asked.resolve(h));
       await rejectsWith(node.call(holder, 'q', { timeout: 10 }), 'ERR_TIMEOUT');
       const h = await asked.promise;
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseImportant(h.from, h.ref, 'late')), 'ERR_RESPONSE_IGNORED');
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseErrorImportant(h.from, h.ref, new Error('late'))), 'ERR_RESPONSE_IGNORED');
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseImportant(h.from, h.ref, 'late')),
+        'ERR_RESPONSE_IGNORED',
+      );
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseErrorImportant(h.from, h.ref, new Error('late'))),
+        'ERR_RESPONSE_IGNORED',
+      );
 
       const asked2 = deferred<Held>();
       const holder2 = await node.spawn(Holder, {}, (x: Held) => asked2.resolve(x));
       const caller = await node.spawn(Holder);
-      await rejectsWith(inHolder(node, caller, (self) => self.call(holder2, 'q', { timeout: 10 })), 'ERR_TIMEOUT');
+      await rejectsWith(
+        inHolder(node, caller, (self) => self.call(holder2, 'q', { timeout: 10 })),
+        'ERR_TIMEOUT',
+      );
       const h2 = await asked2.promise;
-      await rejectsWith(inHolder(node, holder2, (self) => self.sendResponseImportant(h2.from, h2.ref, 'late')), 'ERR_RESPONSE_IGNORED');
+      await rejectsWith(
+        inHolder(node, holder2, (self) => self.sendResponseImportant(h2.from, h2.ref, 'late')),
+        'ERR_RESPONSE_IGNORED',
+      );
       // A plain sendResponse to the same caller is dropped silently, as before.
       await inHolder(node, holder2, (self) => self.sendResponse(h2.from, h2.ref, 'late'));
     }));
@@ -123,18 +144,35 @@ describe('locally', () => {
       const h = await asked.promise;
       node.kill(caller);
       assert.ok((await down.promise) instanceof MessageDownPID, 'the caller has left the node');
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseImportant(h.from, h.ref, 'too late')), 'ERR_PROCESS_UNKNOWN');
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseImportant(h.from, h.ref, 'too late')),
+        'ERR_PROCESS_UNKNOWN',
+      );
       const ghost = new PID(node.name, 999_999, node.creation);
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseImportant(ghost, node.makeRef(), 'x')), 'ERR_PROCESS_UNKNOWN');
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseImportant(ghost, node.makeRef(), 'x')),
+        'ERR_PROCESS_UNKNOWN',
+      );
     }));
 
   test('bad arguments are ErrIncorrect; inside terminate it is ErrNotAllowed', () =>
     withNode(async (node) => {
       const holder = await node.spawn(Holder);
       const ref = node.makeRef();
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseImportant({ node: node.name, id: 1, creation: 1 } as unknown as PID, ref, 1)), 'ERR_INCORRECT');
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseImportant(node.pid, 'ref' as unknown as Ref, 1)), 'ERR_INCORRECT');
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseErrorImportant(node.pid, ref, 'oops' as unknown as Error)), 'ERR_INCORRECT');
+      await rejectsWith(
+        inHolder(node, holder, (self) =>
+          self.sendResponseImportant({ node: node.name, id: 1, creation: 1 } as unknown as PID, ref, 1),
+        ),
+        'ERR_INCORRECT',
+      );
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseImportant(node.pid, 'ref' as unknown as Ref, 1)),
+        'ERR_INCORRECT',
+      );
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseErrorImportant(node.pid, ref, 'oops' as unknown as Error)),
+        'ERR_INCORRECT',
+      );
       const inTerminate = deferred<unknown>();
       class Leaving extends Actor {
         override terminate() {
@@ -173,8 +211,12 @@ describe('across nodes', () => {
       await inHolder(node, holder, (self) => self.sendResponseImportant(remoteCaller, ref, 'v1'));
       conn.responseAck = () => Promise.resolve();
       await inHolder(node, holder, (self) => self.sendResponseImportant(remoteCaller, ref, 'v2'));
-      conn.responseAck = () => Promise.reject(Object.assign(new Error('response ignored'), { code: 'ERR_RESPONSE_IGNORED' }));
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseErrorImportant(remoteCaller, ref, new Error('e'))), 'ERR_RESPONSE_IGNORED');
+      conn.responseAck = () =>
+        Promise.reject(Object.assign(new Error('response ignored'), { code: 'ERR_RESPONSE_IGNORED' }));
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseErrorImportant(remoteCaller, ref, new Error('e'))),
+        'ERR_RESPONSE_IGNORED',
+      );
       const sent = conn.of('sendResponse') as [PID, PID, MessageOptions, unknown][];
       assert.deepEqual(
         sent.map(([from, to, o, v]) => [from.equals(holder), to.equals(remoteCaller), o.important, o.ref === ref, v]),
@@ -194,16 +236,27 @@ describe('across nodes', () => {
   test('without a network: ErrNetworkStopped', () =>
     withNode(async (node) => {
       const holder = await node.spawn(Holder);
-      await rejectsWith(inHolder(node, holder, (self) => self.sendResponseImportant(remoteCaller, node.makeRef(), 1)), 'ERR_NETWORK_STOPPED');
+      await rejectsWith(
+        inHolder(node, holder, (self) => self.sendResponseImportant(remoteCaller, node.makeRef(), 1)),
+        'ERR_NETWORK_STOPPED',
+      );
     }));
 
   test('Core: an important reply nobody waits for is ErrResponseIgnored; a plain one is dropped silently', () =>
     withNode(async (node) => {
       const core = coreOf(node);
-      const opts = (important: boolean, ref: Ref): MessageOptions => ({ ref, priority: 0, important, compression: null, keepNetworkOrder: true });
+      const opts = (important: boolean, ref: Ref): MessageOptions => ({
+        ref,
+        priority: 0,
+        important,
+        compression: null,
+        keepNetworkOrder: true,
+      });
       const ref = node.makeRef();
       core.routeSendResponse(remoteCaller, node.pid, opts(false, ref), 'nobody waits');
-      assert.throws(() => core.routeSendResponse(remoteCaller, node.pid, opts(true, ref), 'nobody waits'), { code: 'ERR_RESPONSE_IGNORED' });
+      assert.throws(() => core.routeSendResponse(remoteCaller, node.pid, opts(true, ref), 'nobody waits'), {
+        code: 'ERR_RESPONSE_IGNORED',
+      });
       const holder = await node.spawn(Holder);
       const asked = deferred<Held>();
       const server = await node.spawn(Holder, {}, (h: Held) => asked.resolve(h));

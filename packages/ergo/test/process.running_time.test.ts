@@ -103,7 +103,10 @@ describe('runningTime is sampled', () => {
       for (let w = 0; w < workers.length; w++) {
         const running = node.processInfo(workers[w]!).runningTime / 1e6;
         total += running;
-        assert.ok(running >= 0.8 * spent[w]!, `worker ${w}: runningTime ${running} ms < 80 % of the ${spent[w]} ms its handlers spun`);
+        assert.ok(
+          running >= 0.8 * spent[w]!,
+          `worker ${w}: runningTime ${running} ms < 80 % of the ${spent[w]} ms its handlers spun`,
+        );
       }
       total += node.processInfo(driver).runningTime / 1e6;
       // Here batches fill nearly all the elapsed time (exact timing gives 96–99 %): the sampled

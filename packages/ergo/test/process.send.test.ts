@@ -89,7 +89,10 @@ describe('send between processes (§5.4)', () => {
       assert.equal(await node.call(sender, ['send', new ProcessID('no-such-name'), 1]), 'ERR_PROCESS_UNKNOWN');
       assert.equal(await node.call(sender, ['send', gone, 1]), 'ERR_PROCESS_UNKNOWN');
       const deadAlias = node.makeRef();
-      assert.equal(await node.call(sender, ['send', new Alias(deadAlias.node, deadAlias.creation, deadAlias.id), 1]), 'ERR_PROCESS_UNKNOWN');
+      assert.equal(
+        await node.call(sender, ['send', new Alias(deadAlias.node, deadAlias.creation, deadAlias.id), 1]),
+        'ERR_PROCESS_UNKNOWN',
+      );
       assert.equal(await node.call(sender, ['send', 123, 1]), 'ERR_UNSUPPORTED');
       // a PID of another node: no network in this issue
       assert.equal(await node.call(sender, ['send', new PID('other@host', 1001, 1), 1]), 'ERR_NETWORK_STOPPED');
@@ -113,18 +116,36 @@ describe('send between processes (§5.4)', () => {
       const other = await node.spawn(probe());
       node.send(pid, 1);
       node.send(pid, 2);
-      assert.deepEqual((await inbox.count(2)).map((s) => s.message), [1, 2]);
+      assert.deepEqual(
+        (await inbox.count(2)).map((s) => s.message),
+        [1, 2],
+      );
       node.kill(pid);
-      assert.ok(isError(thrown(() => node.send(pid, 3)), ErrProcessUnknown));
+      assert.ok(
+        isError(
+          thrown(() => node.send(pid, 3)),
+          ErrProcessUnknown,
+        ),
+      );
       // Another target in between, then the same PID object again: still unknown.
       node.send(other, 'x');
-      assert.ok(isError(thrown(() => node.send(pid, 4)), ErrProcessUnknown));
+      assert.ok(
+        isError(
+          thrown(() => node.send(pid, 4)),
+          ErrProcessUnknown,
+        ),
+      );
       // A process that is killed while it is the last target is never served by the shortcut.
       const again = await node.spawn(probe((m, from) => inbox.push(m, from)));
       node.send(again, 5);
       await inbox.count(3);
       node.kill(again);
-      assert.ok(isError(thrown(() => node.send(again, 6)), ErrProcessUnknown));
+      assert.ok(
+        isError(
+          thrown(() => node.send(again, 6)),
+          ErrProcessUnknown,
+        ),
+      );
       assert.deepEqual(inbox.messages(), [1, 2, 5]);
     }));
 });
@@ -174,7 +195,10 @@ describe('priorities', () => {
       await node.call(hi, ['send', busy, 'from-high']);
       await node.call(mx, ['send', busy, 'from-max']);
       gate.resolve();
-      assert.deepEqual((await inbox.count(3)).map((s) => s.message), ['from-max', 'from-high', 'from-normal']);
+      assert.deepEqual(
+        (await inbox.count(3)).map((s) => s.message),
+        ['from-max', 'from-high', 'from-normal'],
+      );
       assert.throws(() => node.send(busy, 1, { priority: -1 as never }), { code: 'ERR_INCORRECT' });
     }));
 });
@@ -197,7 +221,10 @@ describe('send during init', () => {
       }
       const pid = await node.spawnRegister('starter', Starter);
       const got = await inbox.count(4);
-      assert.deepEqual(got.map((s) => s.message), ['urgent-self', 'self-by-pid', 'self-by-name', 'self-by-equal-pid']);
+      assert.deepEqual(
+        got.map((s) => s.message),
+        ['urgent-self', 'self-by-pid', 'self-by-name', 'self-by-equal-pid'],
+      );
       assert.ok(got.every((s) => s.from.equals(pid)));
     }));
 
@@ -222,7 +249,10 @@ describe('send during init', () => {
       assert.equal(inbox.items.length, 0);
       gate.resolve();
       await spawning;
-      assert.deepEqual((await inbox.count(2)).map((s) => s.message), [1, 2]);
+      assert.deepEqual(
+        (await inbox.count(2)).map((s) => s.message),
+        [1, 2],
+      );
     }));
 });
 
@@ -236,7 +266,10 @@ describe('important delivery', () => {
       assert.equal(await node.call(sender, ['important', 't', 'by-name']), 'ok');
       assert.equal(await node.call(sender, ['important', 'missing', 'x']), 'ERR_PROCESS_UNKNOWN');
       assert.equal(await node.call(sender, ['send', 'missing', 'x', { important: true }]), 'ERR_PROCESS_UNKNOWN');
-      assert.deepEqual((await inbox.count(2)).map((s) => s.message), ['hello', 'by-name']);
+      assert.deepEqual(
+        (await inbox.count(2)).map((s) => s.message),
+        ['hello', 'by-name'],
+      );
       assert.throws(() => node.send('missing', 1, { important: true }), { code: 'ERR_PROCESS_UNKNOWN' });
     }));
 });
@@ -261,7 +294,10 @@ describe('sendAfter', () => {
       );
       node.send(timer, 'arm');
       const got = await inbox.count(2);
-      assert.deepEqual(got.map((s) => s.message), ['fired', 'sentinel']);
+      assert.deepEqual(
+        got.map((s) => s.message),
+        ['fired', 'sentinel'],
+      );
       assert.ok(got.every((s) => s.from.equals(timer)));
       assert.equal(results.cancel, true);
       assert.equal(results.cancelTwice, false);

@@ -31,8 +31,10 @@ class Parent extends Actor {
   override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
     const [op, a, b, c] = req as [string, unknown, unknown, unknown];
     try {
-      if (op === 'spawn') return await this.spawn(a as typeof Actor, (b ?? {}) as ProcessOptions, ...((c as unknown[]) ?? []));
-      if (op === 'spawnRegister') return await this.spawnRegister(a as string, b as typeof Actor, (c ?? {}) as ProcessOptions);
+      if (op === 'spawn')
+        return await this.spawn(a as typeof Actor, (b ?? {}) as ProcessOptions, ...((c as unknown[]) ?? []));
+      if (op === 'spawnRegister')
+        return await this.spawnRegister(a as string, b as typeof Actor, (c ?? {}) as ProcessOptions);
       if (op === 'info') return this.info();
     } catch (e) {
       return (e as { code?: string }).code ?? e;
@@ -253,10 +255,14 @@ describe('init failures', () => {
           },
         ],
         ['rejected', new Error('rejected'), async (e) => Promise.reject(e)],
-        ['async-thrown', new Error('async thrown'), async (e) => {
-          await null;
-          throw e;
-        }],
+        [
+          'async-thrown',
+          new Error('async thrown'),
+          async (e) => {
+            await null;
+            throw e;
+          },
+        ],
         ['stop', new Error('stopped'), (e) => new Stop(e)],
       ];
       for (const [name, err, how] of failures) {
@@ -343,12 +349,14 @@ describe('what can be spawned', () => {
       await rejectsWith(node.spawn(42 as unknown as typeof Actor), 'ERR_INCORRECT');
       await rejectsWith(node.spawn((() => ({})) as unknown as typeof Actor), 'ERR_INCORRECT');
       // A factory's own TypeError is its own: passed through.
-      const own = await node.spawn((() => {
-        throw new TypeError('factory bug');
-      }) as unknown as typeof Actor).then(
-        () => assert.fail('must reject'),
-        (err: unknown) => err as Error,
-      );
+      const own = await node
+        .spawn((() => {
+          throw new TypeError('factory bug');
+        }) as unknown as typeof Actor)
+        .then(
+          () => assert.fail('must reject'),
+          (err: unknown) => err as Error,
+        );
       assert.ok(own instanceof TypeError && own.message === 'factory bug');
       assert.equal(node.info().processesTotal, 0);
     }));
@@ -360,7 +368,10 @@ describe('InitTimeout (port extension)', () => {
       const childEnded = deferred<Error>();
       class Stuck extends Actor {
         override async init() {
-          await this.spawn(probe(undefined, undefined, (r) => childEnded.resolve(r)), { linkChild: true });
+          await this.spawn(
+            probe(undefined, undefined, (r) => childEnded.resolve(r)),
+            { linkChild: true },
+          );
           await new Promise(() => undefined); // never
         }
       }

@@ -84,11 +84,14 @@ function tryAll(self: Actor, sink: PID, tag: string): Promise<Results> {
   };
   // any state
   sync('identity', () => {
-    void self.pid, self.parent, self.leader, self.name, self.node, self.state(), self.uptime();
+    (void self.pid, self.parent, self.leader, self.name, self.node, self.state(), self.uptime());
   });
   sync('env', () => void self.env('x'));
   sync('lists', () => void (self.envList(), self.aliases(), self.events()));
-  sync('getters', () => void (self.sendPriority(), self.compression(), self.importantDelivery(), self.keepNetworkOrder()));
+  sync(
+    'getters',
+    () => void (self.sendPriority(), self.compression(), self.importantDelivery(), self.keepNetworkOrder()),
+  );
   sync('log', () => self.log.debug('hello from %s', tag));
   // I/R
   sync('spawn', () => self.spawn(Idle));
@@ -309,7 +312,9 @@ describe('operations allowed per state (§2.1)', () => {
               return new Error('returned by a zombee');
             }
             inHandler.resolve();
-            return gate.promise.then(() => (lateResult === 'async Error' ? new Error('resolved by a zombee') : new Stop(TerminateReasonNormal)));
+            return gate.promise.then(() =>
+              lateResult === 'async Error' ? new Error('resolved by a zombee') : new Stop(TerminateReasonNormal),
+            );
           }
           override terminate(r: Error) {
             reason.resolve(r);

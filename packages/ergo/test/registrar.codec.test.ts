@@ -5,7 +5,12 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { ErrTaken, ErrUnknown } from '../src/gen/errors.js';
 import { Route, WireVersion } from '../src/net/index.js';
-import { MessageRegisterReply, MessageRegisterRoutes, MessageResolveReply, MessageResolveRoutes } from '../src/net/registrar/messages.js';
+import {
+  MessageRegisterReply,
+  MessageRegisterRoutes,
+  MessageResolveReply,
+  MessageResolveRoutes,
+} from '../src/net/registrar/messages.js';
 import { RegistrarCodec, RegistrarPacketType } from '../src/net/registrar/packet.js';
 import { hex, unhex } from './edf.fixtures.js';
 import { registrarVectors, vector } from './wire_fixtures.js';
@@ -30,10 +35,22 @@ test('our packets are the vectors: register, register replies, resolve, resolve 
   const reg = new MessageRegisterRoutes({ node: 'demo@127.0.0.1', routes: [route(15000)] });
   assert.equal(hex(codec.encode(reg)), vector(registrarVectors, 'register_request').hex);
   assert.equal(hex(codec.encode(new MessageRegisterReply())), vector(registrarVectors, 'register_reply_ok').hex);
-  assert.equal(hex(codec.encode(new MessageRegisterReply({ error: ErrTaken }))), vector(registrarVectors, 'register_reply_taken').hex);
-  assert.equal(hex(codec.encode(new MessageResolveRoutes({ node: 'target@127.0.0.1' }))), vector(registrarVectors, 'resolve_request').hex);
-  assert.equal(hex(codec.encode(new MessageResolveReply({ routes: [route(15000)] }))), vector(registrarVectors, 'resolve_reply_routes').hex);
-  assert.equal(hex(codec.encode(new MessageResolveReply({ error: ErrUnknown }))), vector(registrarVectors, 'resolve_reply_unknown').hex);
+  assert.equal(
+    hex(codec.encode(new MessageRegisterReply({ error: ErrTaken }))),
+    vector(registrarVectors, 'register_reply_taken').hex,
+  );
+  assert.equal(
+    hex(codec.encode(new MessageResolveRoutes({ node: 'target@127.0.0.1' }))),
+    vector(registrarVectors, 'resolve_request').hex,
+  );
+  assert.equal(
+    hex(codec.encode(new MessageResolveReply({ routes: [route(15000)] }))),
+    vector(registrarVectors, 'resolve_reply_routes').hex,
+  );
+  assert.equal(
+    hex(codec.encode(new MessageResolveReply({ error: ErrUnknown }))),
+    vector(registrarVectors, 'resolve_reply_unknown').hex,
+  );
 });
 
 test('decoded messages carry Go’s values; known error texts decode to the sentinels', () => {

@@ -82,7 +82,10 @@ test('when the serving node goes, a client takes over and the other clients re-r
     assert.deepEqual((await taker.nodes()).sort(), ['tkb@localhost', 'tkc@localhost']);
     assert.equal((await follower.resolver().resolve('tkb@localhost'))[0]!.port, 16002);
     await assert.rejects(follower.resolver().resolve('tka@localhost'), { code: 'ERR_NO_ROUTE' });
-    assert.ok(nodes[1]!.logs.some((l) => l.includes('lost the connection to the registrar server')), nodes[1]!.logs.join(''));
+    assert.ok(
+      nodes[1]!.logs.some((l) => l.includes('lost the connection to the registrar server')),
+      nodes[1]!.logs.join(''),
+    );
   } finally {
     for (const r of [server, taker, follower]) r.terminate();
     for (const n of nodes) await n.node.stop();
@@ -93,7 +96,9 @@ test('client-only mode without a server, a foreign program on the port, bad opti
   const port = await freePort();
   const n = await localNode('lone@localhost');
   try {
-    await assert.rejects(new EmbeddedRegistrar({ port, disableServer: true }).register(n.reg, routesOn(17001)), { code: 'ERR_NO_CONNECTION' });
+    await assert.rejects(new EmbeddedRegistrar({ port, disableServer: true }).register(n.reg, routesOn(17001)), {
+      code: 'ERR_NO_CONNECTION',
+    });
 
     // Something that accepts TCP on the port but never answers: registration times out (the
     // UDP side is free, but the TCP bind fails, so this node must be a client).
@@ -132,7 +137,11 @@ test('a resolver with nobody on the port times out with ERR_TIMEOUT', async () =
 
 test('a serving node in another OS process is killed with SIGKILL: the client here takes over', async () => {
   const port = await freePort();
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./registrar_child.js', import.meta.url)), 'crash@localhost', String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [fileURLToPath(new URL('./registrar_child.js', import.meta.url)), 'crash@localhost', String(port)],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const n = await localNode('survivor@localhost');
   const survivor = new EmbeddedRegistrar({ port, retryInterval: 100 });
   try {

@@ -10,7 +10,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { ErrTaken, ErrUnknown } from '../src/gen/errors.js';
 import { Route, WireVersion } from '../src/net/index.js';
-import { MessageRegisterReply, MessageRegisterRoutes, MessageResolveReply, MessageResolveRoutes } from '../src/net/registrar/messages.js';
+import {
+  MessageRegisterReply,
+  MessageRegisterRoutes,
+  MessageResolveReply,
+  MessageResolveRoutes,
+} from '../src/net/registrar/messages.js';
 import { RegistrarCodec, RegistrarPacketType } from '../src/net/registrar/packet.js';
 import { Peer, requirePeer } from './ergo_peer.js';
 
@@ -33,7 +38,11 @@ async function freePort(): Promise<number> {
   }
 }
 
-async function register(port: number, node: string, acceptorPort: number): Promise<{ reply: MessageRegisterReply; socket: net.Socket }> {
+async function register(
+  port: number,
+  node: string,
+  acceptorPort: number,
+): Promise<{ reply: MessageRegisterReply; socket: net.Socket }> {
   const socket = net.connect(port, '127.0.0.1');
   await once(socket, 'connect');
   const route = new Route({
@@ -79,7 +88,10 @@ test('an ergo-ts registrar client registers with, and resolves through, a Go Erg
     assert.equal(goRoutes.routes?.[0]?.port, go.ready.port);
     assert.equal(goRoutes.routes?.[0]?.handshakeVersion.name, 'EHS');
     const ours = await resolve(port, 'ts9@localhost');
-    assert.deepEqual(ours.routes?.map((r) => r.port), [15000]);
+    assert.deepEqual(
+      ours.routes?.map((r) => r.port),
+      [15000],
+    );
     const none = await resolve(port, 'nobody@localhost');
     assert.equal(none.routes, null);
     assert.ok(ErrUnknown.is(none.error));

@@ -44,7 +44,10 @@ test('a TS registrar server: Go clients register, resolve TS names, and cannot t
 
     await goDials(go, 'tssrv@localhost', witness);
 
-    await assert.rejects(Peer.start(bin, ['-name', 'tssrv@localhost', '-registrar-port', String(port)]), /resource is taken/);
+    await assert.rejects(
+      Peer.start(bin, ['-name', 'tssrv@localhost', '-registrar-port', String(port)]),
+      /resource is taken/,
+    );
   } finally {
     await go?.stop();
     registrar.terminate();
@@ -96,7 +99,13 @@ test('TS takes over from a Go server that stops; a Go client re-registers with t
   try {
     await registrar.register(ts.reg, routesOn(witness.port));
     assert.equal(registrar.role(), 'client');
-    goClient = await Peer.start(bin, ['-name', 'gosecond@localhost', '-registrar-port', String(port), '-registrar-client-only']);
+    goClient = await Peer.start(bin, [
+      '-name',
+      'gosecond@localhost',
+      '-registrar-port',
+      String(port),
+      '-registrar-client-only',
+    ]);
 
     const tookOver = once(registrar, 'role');
     const goBack = once(registrar, 'registered');

@@ -28,7 +28,9 @@ export async function freePort(): Promise<number> {
 /** A started local node, its NodeRegistrar view, and its log lines (kept, not printed). */
 export async function localNode(name: string): Promise<{ node: Node; reg: NodeRegistrar; logs: string[] }> {
   const logs: string[] = [];
-  const node = await startNode(name, { log: { defaultLogger: { output: { write: (chunk: string) => logs.push(chunk) } } } });
+  const node = await startNode(name, {
+    log: { defaultLogger: { output: { write: (chunk: string) => logs.push(chunk) } } },
+  });
   return { node, reg: { name: () => node.name, log: () => node.log }, logs };
 }
 

@@ -4,7 +4,19 @@
 // engine's remote branch and its Core can be driven before the network exists. It stands in for
 // the wire only: the node, its processes and its relations are the real ones.
 
-import type { Atom, Connection, Core, Event, MessageEvent, MessageOptions, Node, PID, ProcessID, Alias, RemoteNode } from '../src/index.js';
+import type {
+  Atom,
+  Connection,
+  Core,
+  Event,
+  MessageEvent,
+  MessageOptions,
+  Node,
+  PID,
+  ProcessID,
+  Alias,
+  RemoteNode,
+} from '../src/index.js';
 import { ErrNoConnection } from '../src/index.js';
 import { engineOf, type NodeImpl } from '../src/node/internals.js';
 import type { Router } from '../src/node/router.js';
@@ -70,7 +82,9 @@ export class RecordingConnection implements Connection {
   private req<T>(op: string, args: unknown[], value: T): Promise<T> {
     this.rec(op, args);
     if (this.autoAccept) return Promise.resolve(value);
-    return new Promise<T>((resolve, reject) => this.pending.push({ op, args, resolve: resolve as (v: unknown) => void, reject }));
+    return new Promise<T>((resolve, reject) =>
+      this.pending.push({ op, args, resolve: resolve as (v: unknown) => void, reject }),
+    );
   }
 
   node(): RemoteNode {

@@ -8,7 +8,16 @@ import { after, before, describe, test } from 'node:test';
 
 import { ProcessState, type Node } from '../src/index.js';
 import { turn } from './helpers.js';
-import { deferred, exec, guardUnhandled, Hold, rejectsCode, spawnTest, testNode, throwsCode } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  rejectsCode,
+  spawnTest,
+  testNode,
+  throwsCode,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -33,12 +42,19 @@ describe('routing defects', () => {
     let failure: unknown;
     node.call(t.pid, 'q', { timeout: 60_000 }).catch((e: unknown) => (failure = e));
     await turn();
-    assert.equal((failure as { code?: string } | undefined)?.code, 'ERR_PROCESS_TERMINATED', 'the call failed while the handler still runs');
+    assert.equal(
+      (failure as { code?: string } | undefined)?.code,
+      'ERR_PROCESS_TERMINATED',
+      'the call failed while the handler still runs',
+    );
     // An exit changes nothing for a process that ends as killed: no error for whoever stops it.
     node.sendExit(t.pid, new Error('stop'));
     gate.resolve();
     await t.inbox.terminated();
-    assert.deepEqual(t.inbox.messages().filter((m) => m === 'late'), []);
+    assert.deepEqual(
+      t.inbox.messages().filter((m) => m === 'late'),
+      [],
+    );
   });
 
   test('a call with a signal that is not an AbortSignal: ERR_INCORRECT, nothing delivered', async () => {
@@ -46,7 +62,12 @@ describe('routing defects', () => {
     const t = await spawnTest(node, { hooks: { call: (_a, _f, _r, req) => (seen.push(req), 'ok') } });
     for (const signal of ['nope', {}, 42, { aborted: false, addEventListener() {} }]) {
       await rejectsCode(node.call(t.pid, 'q', { signal: signal as unknown as AbortSignal }), 'ERR_INCORRECT');
-      await rejectsCode(exec(node, (await spawnTest(node)).pid, (p) => p.call(t.pid, 'q', { signal: signal as unknown as AbortSignal })), 'ERR_INCORRECT');
+      await rejectsCode(
+        exec(node, (await spawnTest(node)).pid, (p) =>
+          p.call(t.pid, 'q', { signal: signal as unknown as AbortSignal }),
+        ),
+        'ERR_INCORRECT',
+      );
     }
     assert.equal(await node.call(t.pid, 'real'), 'ok');
     assert.deepEqual(seen, ['real']);

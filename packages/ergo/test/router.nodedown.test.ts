@@ -28,7 +28,16 @@ import {
   type Node,
 } from '../src/index.js';
 import { NodeTarget } from '../src/node/targets.js';
-import { Inbox, exec, guardUnhandled, rejectsCode, spawnTest, testNode, throwsCode, uniq } from './lifecycle_helpers.js';
+import {
+  Inbox,
+  exec,
+  guardUnhandled,
+  rejectsCode,
+  spawnTest,
+  testNode,
+  throwsCode,
+  uniq,
+} from './lifecycle_helpers.js';
 import { coreOf, fakeNetwork, nodeDown, targetsOf } from './remote_helpers.js';
 
 guardUnhandled();
@@ -92,7 +101,13 @@ describe('node down', () => {
     });
     assert.equal(bystander.inbox.messages().length, 0);
     assert.equal(targetsOf(node).nodeIndex(X), undefined);
-    const settled = await Promise.race([otherCall.then(() => 'settled', () => 'settled'), Promise.resolve('pending')]);
+    const settled = await Promise.race([
+      otherCall.then(
+        () => 'settled',
+        () => 'settled',
+      ),
+      Promise.resolve('pending'),
+    ]);
     assert.equal(settled, 'pending');
     // A second node-down report finds nothing left to notify.
     coreOf(node).routeNodeDown(X, ErrNoConnection);
@@ -120,7 +135,11 @@ describe('node down', () => {
 
     nodeDown(node, nets.get(X)!);
     await exec(node, producer.pid, () => undefined);
-    assert.equal(producer.inbox.messages().filter((m) => m instanceof MessageEventStop).length, 0, 'Y still subscribes');
+    assert.equal(
+      producer.inbox.messages().filter((m) => m instanceof MessageEventStop).length,
+      0,
+      'Y still subscribes',
+    );
     assert.equal(targetsOf(node).nodeIndex(X), undefined);
     // The remote link on `target` is gone: its end is not reported to X any more.
     node.kill(target.pid);

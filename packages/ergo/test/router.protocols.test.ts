@@ -51,8 +51,12 @@ test('attachProtocol: asked before the connector, falls through, stops with the 
 });
 
 test('attachProtocol refuses what is not a node handle, and a stopped node', async () => {
-  assert.throws(() => attachProtocol({} as never, () => ({ connection: () => undefined, stop: () => {} })), { code: 'ERR_INCORRECT' });
+  assert.throws(() => attachProtocol({} as never, () => ({ connection: () => undefined, stop: () => {} })), {
+    code: 'ERR_INCORRECT',
+  });
   const node = await startNode('proto2@localhost', quiet);
   await node.stop();
-  assert.throws(() => attachProtocol(node, () => ({ connection: () => undefined, stop: () => {} })), { code: 'ERR_NODE_TERMINATED' });
+  assert.throws(() => attachProtocol(node, () => ({ connection: () => undefined, stop: () => {} })), {
+    code: 'ERR_NODE_TERMINATED',
+  });
 });

@@ -33,7 +33,16 @@ import {
   type Node,
   type Ref,
 } from '../src/index.js';
-import { exec, guardUnhandled, rejectsCode, spawnTest, TestActor, testNode, throwsCode, uniq } from './lifecycle_helpers.js';
+import {
+  exec,
+  guardUnhandled,
+  rejectsCode,
+  spawnTest,
+  TestActor,
+  testNode,
+  throwsCode,
+  uniq,
+} from './lifecycle_helpers.js';
 import { coreOf, fakeNetwork, routerOf, targetsOf } from './remote_helpers.js';
 
 guardUnhandled();
@@ -121,7 +130,9 @@ describe('outbound: what the engine sends to node X', () => {
     const conn = fakeNetwork(node, X).get(X)!;
     const a = await spawnTest(node);
     const pending = exec(node, a.pid, (p) => p.call(new ProcessID('svc' as Atom, X), 'ping', { important: true }));
-    const out = await waitFor(() => conn.of('callProcessID')[0] as [PID, ProcessID, MessageOptions, unknown] | undefined);
+    const out = await waitFor(
+      () => conn.of('callProcessID')[0] as [PID, ProcessID, MessageOptions, unknown] | undefined,
+    );
     assert.ok(out[0].equals(a.pid));
     assert.equal(out[3], 'ping');
     assert.equal(out[2].important, true);
@@ -131,7 +142,13 @@ describe('outbound: what the engine sends to node X', () => {
 
     const failing = node.call(rpid(1001), 'q');
     const req = conn.of('callPID').at(-1) as [PID, PID, MessageOptions, unknown];
-    coreOf(node).routeSendResponse(rpid(1001), node.pid, opts(MessagePriority.Normal, req[2].ref), ErrProcessUnknown, false);
+    coreOf(node).routeSendResponse(
+      rpid(1001),
+      node.pid,
+      opts(MessagePriority.Normal, req[2].ref),
+      ErrProcessUnknown,
+      false,
+    );
     await rejectsCode(failing, 'ERR_PROCESS_UNKNOWN');
   });
 
@@ -151,8 +168,15 @@ describe('outbound: what the engine sends to node X', () => {
     const name = uniq('answering');
     const a = await spawnTest(node, { name, hooks: { call: (_a, _from, _ref, req) => `re:${String(req)}` } });
     const ref = node.makeRef();
-    coreOf(node).routeCallProcessID(rpid(1001), new ProcessID(name as Atom, node.name), opts(MessagePriority.Normal, ref), 'q');
-    const [from, to, o, value] = await waitFor(() => conn.of('sendResponse')[0] as [PID, PID, MessageOptions, unknown] | undefined);
+    coreOf(node).routeCallProcessID(
+      rpid(1001),
+      new ProcessID(name as Atom, node.name),
+      opts(MessagePriority.Normal, ref),
+      'q',
+    );
+    const [from, to, o, value] = await waitFor(
+      () => conn.of('sendResponse')[0] as [PID, PID, MessageOptions, unknown] | undefined,
+    );
     assert.ok(from.equals(a.pid), 'the response says who answered');
     assert.ok(to.equals(rpid(1001)));
     assert.ok(o.ref!.equals(ref));
@@ -182,7 +206,9 @@ describe('outbound: what the engine sends to node X', () => {
     core.routeSendAlias(rpid(1001), alias, opts(MessagePriority.High), 'by-alias');
     await exec(node, a.pid, () => undefined);
     assert.deepEqual(new Set(a.inbox.messages()), new Set(['by-pid', 'by-name', 'by-alias']));
-    assert.throws(() => core.routeSendPID(rpid(1001), new PID(node.name, 999_999, node.creation), opts(), 'x'), { code: 'ERR_PROCESS_UNKNOWN' });
+    assert.throws(() => core.routeSendPID(rpid(1001), new PID(node.name, 999_999, node.creation), opts(), 'x'), {
+      code: 'ERR_PROCESS_UNKNOWN',
+    });
   });
 });
 
@@ -259,7 +285,9 @@ describe('links and monitors across nodes', () => {
     core.routeMonitorPID(rpid(1002), a.pid);
     core.routeLinkPID(rpid(1003, Y), a.pid);
     assert.throws(() => core.routeLinkPID(rpid(1001), a.pid), { code: 'ERR_TARGET_EXIST' });
-    assert.throws(() => core.routeLinkPID(rpid(1001), new PID(node.name, 999_999, node.creation)), { code: 'ERR_PROCESS_UNKNOWN' });
+    assert.throws(() => core.routeLinkPID(rpid(1001), new PID(node.name, 999_999, node.creation)), {
+      code: 'ERR_PROCESS_UNKNOWN',
+    });
     core.routeUnlinkPID(rpid(1003, Y), a.pid);
     assert.throws(() => core.routeUnlinkPID(rpid(1003, Y), a.pid), { code: 'ERR_TARGET_UNKNOWN' });
     core.routeLinkPID(rpid(1003, Y), a.pid);
@@ -285,7 +313,10 @@ describe('links and monitors across nodes', () => {
     const core = coreOf(node);
     const ev = new Event(name, node.name);
     const history = core.routeLinkEvent(rpid(1001), ev);
-    assert.deepEqual(history.map((m) => m.message), ['old']);
+    assert.deepEqual(
+      history.map((m) => m.message),
+      ['old'],
+    );
     core.routeMonitorEvent(rpid(1002), ev);
     core.routeMonitorEvent(rpid(1003, Y), ev);
     await producer.inbox.message(MessageEventStart);
@@ -293,7 +324,7 @@ describe('links and monitors across nodes', () => {
     assert.equal((await local.inbox.event()).message, 'new');
     assert.equal(nets.get(X)!.of('sendEvent').length, 1, 'two subscribers on X: one frame');
     assert.equal(nets.get(Y)!.of('sendEvent').length, 1);
-    assert.equal(((nets.get(X)!.of('sendEvent')[0] as [PID, MessageOptions, MessageEvent])[2]).message, 'new');
+    assert.equal((nets.get(X)!.of('sendEvent')[0] as [PID, MessageOptions, MessageEvent])[2].message, 'new');
     await exec(node, local.pid, (p) => p.demonitorEvent(ev));
     core.routeUnlinkEvent(rpid(1001), ev);
     core.routeDemonitorEvent(rpid(1002), ev);
@@ -308,7 +339,10 @@ describe('links and monitors across nodes', () => {
     conn.buffer = [new MessageEvent(ev, 1n, 'buffered')];
     const a = await spawnTest(node);
     const history = await exec(node, a.pid, (p) => p.linkEvent(ev));
-    assert.deepEqual(history.map((m) => m.message), ['buffered']);
+    assert.deepEqual(
+      history.map((m) => m.message),
+      ['buffered'],
+    );
     coreOf(node).routeSendEvent(rpid(1001), node.makeRef(), opts(), new MessageEvent(ev, 2n, 'live'));
     assert.equal((await a.inbox.event()).message, 'live');
     conn.autoAccept = false;
@@ -354,7 +388,13 @@ describe('remote spawn and application start through Core', () => {
 
     const app = uniq('app');
     await node.applicationLoad(createApplication({ name: app, group: [{ factory: TestActor }] }));
-    const start: RemoteApplicationStart = { mode: ApplicationMode.Temporary, applicationOptions: {}, corePID: rpid(1), coreEnv: null, coreLogLevel: LogLevel.Info };
+    const start: RemoteApplicationStart = {
+      mode: ApplicationMode.Temporary,
+      applicationOptions: {},
+      corePID: rpid(1),
+      coreEnv: null,
+      coreLogLevel: LogLevel.Info,
+    };
     await rejectsCode(core.routeApplicationStart(app as Atom, start, X), 'ERR_NAME_UNKNOWN');
     routerOf(node).core.enableApplicationStart(app as Atom, []);
     await core.routeApplicationStart(app as Atom, start, X);

@@ -80,7 +80,8 @@ test('a chain of 10,000 linked processes dies completely when its head dies', as
     await within(ctx.ended.done.promise, 'the whole chain to end', 20_000);
     assert.equal(ctx.reasons.length, N);
     assert.equal(ctx.reasons[0], TerminateReasonKill, 'the head was killed');
-    for (const r of ctx.reasons) assert.equal(unwrapReason(r), TerminateReasonKill, 'the reason travels down the chain');
+    for (const r of ctx.reasons)
+      assert.equal(unwrapReason(r), TerminateReasonKill, 'the reason travels down the chain');
     assert.equal(node.info().processesTotal, 0);
     assert.deepEqual(node.processList(), []);
   } finally {

@@ -36,45 +36,49 @@ class Storm extends Actor {
 }
 
 describe('event-loop yielding', () => {
-  test('a self-sustaining message storm does not starve a timer, an immediate or a TCP round trip', { timeout: 60_000 }, () =>
-    withNode(async (node) => {
-      const server = createServer((sock) => sock.on('data', (d) => sock.write(d)));
-      await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-      const port = (server.address() as AddressInfo).port;
-      try {
-        const CAP = 5_000_000; // far more than a few event-loop turns' worth
-        const st = { stop: false, count: 0, capped: false };
-        const finished = deferred<void>();
-        const pid = await node.spawn(() => new Storm(st, CAP, finished.resolve));
+  test(
+    'a self-sustaining message storm does not starve a timer, an immediate or a TCP round trip',
+    { timeout: 60_000 },
+    () =>
+      withNode(async (node) => {
+        const server = createServer((sock) => sock.on('data', (d) => sock.write(d)));
+        await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+        const port = (server.address() as AddressInfo).port;
+        try {
+          const CAP = 5_000_000; // far more than a few event-loop turns' worth
+          const st = { stop: false, count: 0, capped: false };
+          const finished = deferred<void>();
+          const pid = await node.spawn(() => new Storm(st, CAP, finished.resolve));
 
-        const seen: Record<string, number> = {};
-        const timer = deferred<void>();
-        const immediate = deferred<void>();
-        const echo = deferred<void>();
-        node.send(pid, 'start');
-        setTimeout(() => {
-          seen.timer = st.count;
-          timer.resolve();
-        }, 0);
-        setImmediate(() => {
-          seen.immediate = st.count;
-          immediate.resolve();
-        });
-        const client = createConnection(port, '127.0.0.1', () => client.write('ping'));
-        client.on('data', () => {
-          seen.echo = st.count;
-          client.destroy();
-          echo.resolve();
-        });
-        await Promise.all([timer.promise, immediate.promise, echo.promise]);
-        st.stop = true;
-        await finished.promise;
-        assert.equal(st.capped, false, `the storm reached its cap (${CAP}) before timers and sockets got a turn`);
-        for (const [k, v] of Object.entries(seen)) assert.ok(v < st.count, `${k} ran while the storm was still going (${v} < ${st.count})`);
-      } finally {
-        server.close();
-      }
-    }),
+          const seen: Record<string, number> = {};
+          const timer = deferred<void>();
+          const immediate = deferred<void>();
+          const echo = deferred<void>();
+          node.send(pid, 'start');
+          setTimeout(() => {
+            seen.timer = st.count;
+            timer.resolve();
+          }, 0);
+          setImmediate(() => {
+            seen.immediate = st.count;
+            immediate.resolve();
+          });
+          const client = createConnection(port, '127.0.0.1', () => client.write('ping'));
+          client.on('data', () => {
+            seen.echo = st.count;
+            client.destroy();
+            echo.resolve();
+          });
+          await Promise.all([timer.promise, immediate.promise, echo.promise]);
+          st.stop = true;
+          await finished.promise;
+          assert.equal(st.capped, false, `the storm reached its cap (${CAP}) before timers and sockets got a turn`);
+          for (const [k, v] of Object.entries(seen))
+            assert.ok(v < st.count, `${k} ran while the storm was still going (${v} < ${st.count})`);
+        } finally {
+          server.close();
+        }
+      }),
   );
 
   test('a large pre-queued burst is processed in slices: a timer runs before it is done', () =>
@@ -93,8 +97,7 @@ describe('event-loop yielding', () => {
       await done.promise;
       assert.ok(atTimer >= 0, 'the timer ran');
       assert.ok(atTimer < N, `the timer ran before the burst was fully processed (${atTimer} < ${N})`);
-    }),
-  );
+    }));
 });
 
 describe('event-loop yielding with async handlers', () => {
@@ -120,7 +123,10 @@ describe('event-loop yielding with async handlers', () => {
         stop = true;
       }, 0);
       await finished.promise;
-      assert.ok(atTimer >= 0 && count < CAP, `the timer ran before the storm hit its cap (${atTimer}, ${count} < ${CAP})`);
+      assert.ok(
+        atTimer >= 0 && count < CAP,
+        `the timer ran before the storm hit its cap (${atTimer}, ${count} < ${CAP})`,
+      );
     }),
   );
 
@@ -147,7 +153,10 @@ describe('event-loop yielding with async handlers', () => {
         stop = true;
       }, 0);
       await finished.promise;
-      assert.ok(atTimer >= 0 && calls < CAP, `the timer ran before the call storm hit its cap (${atTimer}, ${calls} < ${CAP})`);
+      assert.ok(
+        atTimer >= 0 && calls < CAP,
+        `the timer ran before the call storm hit its cap (${atTimer}, ${calls} < ${CAP})`,
+      );
     }),
   );
 });
@@ -179,7 +188,10 @@ describe('event-loop yielding when the clock is read rarely', () => {
         stop = true;
       }, 0);
       await finished.promise;
-      assert.ok(atTimer >= 0 && rounds < CAP, `the timer ran before the storm hit its cap (${atTimer}, ${rounds} < ${CAP})`);
+      assert.ok(
+        atTimer >= 0 && rounds < CAP,
+        `the timer ran before the storm hit its cap (${atTimer}, ${rounds} < ${CAP})`,
+      );
     }),
   );
 });
@@ -203,7 +215,10 @@ describe('fairness', () => {
       assert.ok(order.indexOf('b0') < order.indexOf('a1999'), 'b started before a finished');
       // per-process FIFO still holds
       const as = order.filter((s) => s.startsWith('a')).map((s) => Number(s.slice(1)));
-      assert.deepEqual(as, Array.from({ length: 2000 }, (_, i) => i));
+      assert.deepEqual(
+        as,
+        Array.from({ length: 2000 }, (_, i) => i),
+      );
     }));
 
   test('many processes each with mail are all served in one drain round-robin', () =>

@@ -185,7 +185,8 @@ describe('SegmentedQueue', () => {
   });
 
   test('fuzz: random push/pop/peek/clear against a reference queue (seeded)', () => {
-    const seeds = process.env['FUZZ_SEED'] !== undefined ? [Number(process.env['FUZZ_SEED'])] : [1, 2, 3, 4, 5, 6, 7, 8];
+    const seeds =
+      process.env['FUZZ_SEED'] !== undefined ? [Number(process.env['FUZZ_SEED'])] : [1, 2, 3, 4, 5, 6, 7, 8];
     for (const seed of seeds) fuzz(seed, 20_000);
   });
 });
@@ -197,7 +198,8 @@ function fuzz(seed: number, ops: number): void {
   const initial = pick([1, 4, 8, 16] as const);
   const q = new SegmentedQueue<Slot>(initial, segmentSlots);
   const ref = new Reference();
-  const ctx = (op: number, what: string): string => `seed ${seed} (segment ${segmentSlots}, initial ${initial}), op ${op}: ${what}`;
+  const ctx = (op: number, what: string): string =>
+    `seed ${seed} (segment ${segmentSlots}, initial ${initial}), op ${op}: ${what}`;
   let id = 0;
   let pushBias = 0.5;
   for (let op = 0; op < ops; op++) {

@@ -23,7 +23,19 @@ import {
 } from '../src/index.js';
 import { engineOf } from '../src/node/internals.js';
 import { DEFAULT_SHUTDOWN_TIMEOUT, PENDING_LOG_INTERVAL } from '../src/node/shutdown.js';
-import { deferred, exec, guardUnhandled, Hold, Inbox, rejectsCode, spawnChild, spawnTest, TestActor, testNode, within } from './lifecycle_helpers.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  Inbox,
+  rejectsCode,
+  spawnChild,
+  spawnTest,
+  TestActor,
+  testNode,
+  within,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -167,33 +179,30 @@ describe('graceful stop', () => {
     assert.equal(engineOf(node).processes.size, 0);
   });
 
-  test(
-    'a root-handle stop called right after an await, in the same tick as a suspended handler touching its node handle, waits for that handler (formerly todo)',
-    async () => {
-      const node = await testNode({ shutdownTimeout: 2000 });
-      const gate = deferred<void>();
-      const hold = deferred<void>();
-      const reader = await spawnTest(node, {
-        hooks: {
-          message(a, _f, m) {
-            if (m === 'read later') return gate.promise.then(() => void a.node.name).then(() => hold.promise);
-          },
+  test('a root-handle stop called right after an await, in the same tick as a suspended handler touching its node handle, waits for that handler (formerly todo)', async () => {
+    const node = await testNode({ shutdownTimeout: 2000 });
+    const gate = deferred<void>();
+    const hold = deferred<void>();
+    const reader = await spawnTest(node, {
+      hooks: {
+        message(a, _f, m) {
+          if (m === 'read later') return gate.promise.then(() => void a.node.name).then(() => hold.promise);
         },
-      });
-      node.send(reader.pid, 'read later');
-      await new Promise((r) => setImmediate(r));
-      gate.resolve(); // the reader's continuation is queued first...
-      await Promise.resolve(); // ...then ours, before the microtask that forgets the reader
-      const stopping = node.stop();
-      let resolved = false;
-      void stopping.then(() => (resolved = true));
-      for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
-      const early = resolved && node.isAlive();
-      hold.resolve();
-      await stopping;
-      assert.equal(early, false, 'stop() resolved while the node was still running');
-    },
-  );
+      },
+    });
+    node.send(reader.pid, 'read later');
+    await new Promise((r) => setImmediate(r));
+    gate.resolve(); // the reader's continuation is queued first...
+    await Promise.resolve(); // ...then ours, before the microtask that forgets the reader
+    const stopping = node.stop();
+    let resolved = false;
+    void stopping.then(() => (resolved = true));
+    for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+    const early = resolved && node.isAlive();
+    hold.resolve();
+    await stopping;
+    assert.equal(early, false, 'stop() resolved while the node was still running');
+  });
 
   test('loggers are terminated after the processes ended', async () => {
     const node = await testNode();
@@ -223,14 +232,19 @@ describe('shutdown timeout', () => {
     assert.equal(unwrapReason(await quick.inbox.terminated()), TerminateReasonShutdown);
     assert.equal(await stuck.inbox.terminated(), TerminateReasonKill, 'killed when the time is up');
     assert.equal(node.isAlive(), false);
-    const pending = logs.ofKind('log').filter((s) => s.message.level === LogLevel.Warning && text(s.message).includes(stuck.pid.toString()));
+    const pending = logs
+      .ofKind('log')
+      .filter((s) => s.message.level === LogLevel.Warning && text(s.message).includes(stuck.pid.toString()));
     assert.ok(pending.length >= 1, 'the pending process is logged');
     const line = text(pending[0]!.message);
     assert.match(line, /'stuck_one'/);
     assert.match(line, /running/);
     assert.match(line, /urgent 1/, 'its undelivered shutdown exit');
     assert.match(line, /main 1/);
-    assert.ok(!logs.ofKind('log').some((s) => text(s.message).includes(quick.pid.toString())), 'processes that ended are not listed');
+    assert.ok(
+      !logs.ofKind('log').some((s) => text(s.message).includes(quick.pid.toString())),
+      'processes that ended are not listed',
+    );
   });
 
   test('while waiting, the pending processes are logged every 5 s (mocked timers)', async (t) => {
@@ -247,7 +261,8 @@ describe('shutdown timeout', () => {
       stopping = node.stop();
       stopping.catch(() => undefined);
       // Stop hooks may await before the exits go out: wait until the stuck process has its exit.
-      for (let i = 0; i < 100 && node.processInfo(stuck.pid).mailboxQueues.urgent === 0; i++) await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 100 && node.processInfo(stuck.pid).mailboxQueues.urgent === 0; i++)
+        await new Promise((r) => setImmediate(r));
       assert.equal(node.processInfo(stuck.pid).mailboxQueues.urgent, 1);
       const pendingLines = (): string[] =>
         logs
@@ -278,7 +293,10 @@ describe('shutdown timeout', () => {
     await entered.promise;
     const graceful = node.stop();
     await node.stopForce();
-    await within(graceful.catch(() => undefined), 'the graceful stop to settle');
+    await within(
+      graceful.catch(() => undefined),
+      'the graceful stop to settle',
+    );
     assert.equal(await stuck.inbox.terminated(), TerminateReasonKill);
     assert.equal(node.isAlive(), false);
   });
@@ -399,72 +417,66 @@ describe('stop from inside a process', () => {
     assert.equal(unwrapReason(await stopper.inbox.terminated()), TerminateReasonShutdown);
   });
 
-  test(
-    'awaiting node.stop() after an earlier await in the same handler does not deadlock',
-    async () => {
-      const node = await testNode({ shutdownTimeout: 300 });
-      const done = deferred<string>();
-      const stopper = await spawnTest(node, {
-        hooks: {
-          async message(a, _f, m) {
-            if (m !== 'stop later') return;
-            await Promise.resolve();
-            await new Promise((r) => setImmediate(r));
-            try {
-              await a.node.stop();
-              done.resolve('resolved');
-            } catch (e) {
-              done.resolve(String((e as { code?: string }).code));
-            }
-          },
+  test('awaiting node.stop() after an earlier await in the same handler does not deadlock', async () => {
+    const node = await testNode({ shutdownTimeout: 300 });
+    const done = deferred<string>();
+    const stopper = await spawnTest(node, {
+      hooks: {
+        async message(a, _f, m) {
+          if (m !== 'stop later') return;
+          await Promise.resolve();
+          await new Promise((r) => setImmediate(r));
+          try {
+            await a.node.stop();
+            done.resolve('resolved');
+          } catch (e) {
+            done.resolve(String((e as { code?: string }).code));
+          }
         },
-      });
-      node.send(stopper.pid, 'stop later');
-      assert.equal(await within(done.promise, 'stop to settle inside the handler', 5000), 'resolved');
-      await node.wait();
-    },
-  );
+      },
+    });
+    node.send(stopper.pid, 'stop later');
+    assert.equal(await within(done.promise, 'stop to settle inside the handler', 5000), 'resolved');
+    await node.wait();
+  });
 
-  test(
-    'a supervised child (or an application member) awaiting node.stop() does not hold the stop until shutdownTimeout',
-    async () => {
-      const node = await testNode({ shutdownTimeout: 1000 });
-      const inside = deferred<string>();
-      class Sup extends Supervisor {
-        override init(): SupervisorSpec {
-          return {
-            type: SupervisorType.OneForOne,
-            children: [
-              {
-                name: 'admin',
-                factory: TestActor,
-                args: [
-                  new Inbox(),
-                  {
-                    message: async (a: TestActor, _f: unknown, m: unknown) => {
-                      if (m !== 'shut everything down') return;
-                      await a.node.stop().then(
-                        () => inside.resolve('resolved'),
-                        (e: unknown) => inside.resolve(String(e)),
-                      );
-                    },
+  test('a supervised child (or an application member) awaiting node.stop() does not hold the stop until shutdownTimeout', async () => {
+    const node = await testNode({ shutdownTimeout: 1000 });
+    const inside = deferred<string>();
+    class Sup extends Supervisor {
+      override init(): SupervisorSpec {
+        return {
+          type: SupervisorType.OneForOne,
+          children: [
+            {
+              name: 'admin',
+              factory: TestActor,
+              args: [
+                new Inbox(),
+                {
+                  message: async (a: TestActor, _f: unknown, m: unknown) => {
+                    if (m !== 'shut everything down') return;
+                    await a.node.stop().then(
+                      () => inside.resolve('resolved'),
+                      (e: unknown) => inside.resolve(String(e)),
+                    );
                   },
-                ],
-              },
-            ],
-          };
-        }
+                },
+              ],
+            },
+          ],
+        };
       }
-      await node.spawn(Sup);
-      node.send('admin', 'shut everything down');
-      const outcome = await node.stop().then(
-        () => 'resolved',
-        (e: { code?: string }) => e.code,
-      );
-      assert.equal(outcome, 'resolved', 'the graceful stop finished without timing out');
-      assert.equal(await within(inside.promise, 'the stop inside the child'), 'resolved');
-    },
-  );
+    }
+    await node.spawn(Sup);
+    node.send('admin', 'shut everything down');
+    const outcome = await node.stop().then(
+      () => 'resolved',
+      (e: { code?: string }) => e.code,
+    );
+    assert.equal(outcome, 'resolved', 'the graceful stop finished without timing out');
+    assert.equal(await within(inside.promise, 'the stop inside the child'), 'resolved');
+  });
 
   test('stopForce from inside a handler', async () => {
     const node = await testNode();

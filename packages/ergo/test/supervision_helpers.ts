@@ -4,7 +4,6 @@
 // recorded, `supExec` to run code inside a supervisor handler, and `inspectOf` to inspect a
 // process from a helper actor.
 
-
 import {
   Actor,
   Supervisor,
@@ -29,7 +28,14 @@ import {
 
 import { deferred, noUnhandled, rejectsWith, thrown, within, type Deferred } from './helpers.js';
 
-export { deferred, within, noUnhandled as guardUnhandled, rejectsWith as rejectsCode, thrown as throwsCode, type Deferred };
+export {
+  deferred,
+  within,
+  noUnhandled as guardUnhandled,
+  rejectsWith as rejectsCode,
+  thrown as throwsCode,
+  type Deferred,
+};
 
 let nodeSeq = 0;
 
@@ -131,13 +137,21 @@ export class Recorder {
 
   /** The n-th handleChildTerminate of `name` on supervisor `sup`. */
   async childTerminate(name: string, n = 1, sup = 'sup'): Promise<{ pid: PID; reason: Error }> {
-    const m = await this.until((r) => r.ev === 'childTerminate' && r.name === name && r.sup === sup, n, `handleChildTerminate(${name})`);
+    const m = await this.until(
+      (r) => r.ev === 'childTerminate' && r.name === name && r.sup === sup,
+      n,
+      `handleChildTerminate(${name})`,
+    );
     return m[n - 1] as { pid: PID; reason: Error };
   }
 
   /** The n-th handleChildStart of `name` on supervisor `sup`. */
   async childStart(name: string, n = 1, sup = 'sup'): Promise<PID> {
-    const m = await this.until((r) => r.ev === 'childStart' && r.name === name && r.sup === sup, n, `handleChildStart(${name})`);
+    const m = await this.until(
+      (r) => r.ev === 'childStart' && r.name === name && r.sup === sup,
+      n,
+      `handleChildStart(${name})`,
+    );
     return (m[n - 1] as { pid: PID }).pid;
   }
 
@@ -328,7 +342,10 @@ export function spawnSup(node: Node, cfg: SupConfig): Promise<PID> {
 }
 
 /** Children as [name, pid|null] pairs, read inside the supervisor. */
-export function childrenOf(node: Node, sup: PID): Promise<{ spec: string; name: string; pid: PID | null; significant: boolean; disabled: boolean }[]> {
+export function childrenOf(
+  node: Node,
+  sup: PID,
+): Promise<{ spec: string; name: string; pid: PID | null; significant: boolean; disabled: boolean }[]> {
   return supExec(node, sup, (s) => s.children());
 }
 

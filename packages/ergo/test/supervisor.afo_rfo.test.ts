@@ -51,7 +51,13 @@ function expectedCallbacks(type: SupervisorType, i: number): string[] {
   return expectedSequence(type, i).map((s) => s.replace('terminate:', 'term:').replace('init:', 'start:'));
 }
 
-async function startSup(node: Node, rec: Recorder, type: SupervisorType, strategy: SupervisorStrategy, keepOrder = true): Promise<PID> {
+async function startSup(
+  node: Node,
+  rec: Recorder,
+  type: SupervisorType,
+  strategy: SupervisorStrategy,
+  keepOrder = true,
+): Promise<PID> {
   return spawnSup(node, {
     rec,
     spec: {
@@ -79,22 +85,40 @@ for (const [tname, type] of TYPES) {
         const sup = await startSup(node, rec, type, SupervisorStrategy.Transient);
         assert.deepEqual(rec.lifecycle(), ['init:c0', 'init:c1', 'init:c2']);
         for (const c of await childrenOf(node, sup)) assert.ok(node.processPID(c.name).equals(c.pid!));
-        await rejectsCode(supExec(node, sup, (s) => s.startChild('c0')), 'ERR_SUPERVISOR_CHILD_RUNNING');
-        await rejectsCode(supExec(node, sup, (s) => s.startChild('zz')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+        await rejectsCode(
+          supExec(node, sup, (s) => s.startChild('c0')),
+          'ERR_SUPERVISOR_CHILD_RUNNING',
+        );
+        await rejectsCode(
+          supExec(node, sup, (s) => s.startChild('zz')),
+          'ERR_SUPERVISOR_CHILD_UNKNOWN',
+        );
         await supExec(node, sup, (s) => s.addChild(workerSpec(rec, 'c3')));
         assert.ok(node.processPID('c3').equals(await rec.started('c3')));
-        await rejectsCode(supExec(node, sup, (s) => s.startChild('c3')), 'ERR_SUPERVISOR_CHILD_RUNNING');
-        await rejectsCode(supExec(node, sup, (s) => s.disableChild('zz')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+        await rejectsCode(
+          supExec(node, sup, (s) => s.startChild('c3')),
+          'ERR_SUPERVISOR_CHILD_RUNNING',
+        );
+        await rejectsCode(
+          supExec(node, sup, (s) => s.disableChild('zz')),
+          'ERR_SUPERVISOR_CHILD_UNKNOWN',
+        );
         await supExec(node, sup, (s) => s.disableChild('c0'));
         await rec.terminated('c0');
-        await rejectsCode(supExec(node, sup, (s) => s.startChild('c0')), 'ERR_SUPERVISOR_CHILD_DISABLED');
+        await rejectsCode(
+          supExec(node, sup, (s) => s.startChild('c0')),
+          'ERR_SUPERVISOR_CHILD_DISABLED',
+        );
         const children = await childrenOf(node, sup);
-        assert.deepEqual(children.map((c) => [c.spec, c.pid === null, c.disabled]), [
-          ['c0', true, true],
-          ['c1', false, false],
-          ['c2', false, false],
-          ['c3', false, false],
-        ]);
+        assert.deepEqual(
+          children.map((c) => [c.spec, c.pid === null, c.disabled]),
+          [
+            ['c0', true, true],
+            ['c1', false, false],
+            ['c2', false, false],
+            ['c3', false, false],
+          ],
+        );
         assert.equal(rec.inits('c1'), 1, 'disabling a child is not a restart trigger');
       }));
 
@@ -113,22 +137,35 @@ for (const [tname, type] of TYPES) {
             if (!expect) {
               const after = await childrenOf(node, sup);
               assert.equal(after[1]!.pid, null);
-              assert.ok(after[0]!.pid!.equals(before[0]!.pid!) && after[2]!.pid!.equals(before[2]!.pid!), 'siblings untouched');
+              assert.ok(
+                after[0]!.pid!.equals(before[0]!.pid!) && after[2]!.pid!.equals(before[2]!.pid!),
+                'siblings untouched',
+              );
               assert.deepEqual(rec.lifecycle(mark), ['terminate:c1']);
               assert.deepEqual(rec.callbacks(mark), ['term:c1']);
               return;
             }
             await restartDone(rec, type, 1);
             assert.deepEqual(rec.lifecycle(mark), expectedSequence(type, 1));
-            assert.deepEqual(rec.callbacks(mark), expectedCallbacks(type, 1), 'callbacks after the strategy step, in order');
+            assert.deepEqual(
+              rec.callbacks(mark),
+              expectedCallbacks(type, 1),
+              'callbacks after the strategy step, in order',
+            );
             for (const sib of type === SupervisorType.AllForOne ? ['c0', 'c2'] : ['c2']) {
-              assert.equal(seen(await rec.terminated(sib)), EXIT_REASON[kind], `${sib} stopped with the trigger's reason`);
+              assert.equal(
+                seen(await rec.terminated(sib)),
+                EXIT_REASON[kind],
+                `${sib} stopped with the trigger's reason`,
+              );
               const t2 = await rec.childTerminate(sib);
               assert.equal(t2.reason, EXIT_REASON[kind]);
             }
             const after = await childrenOf(node, sup);
-            for (const c of after) assert.ok(c.pid !== null && node.processPID(c.name).equals(c.pid), `${c.name} running and registered`);
-            if (type === SupervisorType.RestForOne) assert.ok(after[0]!.pid!.equals(before[0]!.pid!), 'rest-for-one leaves c0 alone');
+            for (const c of after)
+              assert.ok(c.pid !== null && node.processPID(c.name).equals(c.pid), `${c.name} running and registered`);
+            if (type === SupervisorType.RestForOne)
+              assert.ok(after[0]!.pid!.equals(before[0]!.pid!), 'rest-for-one leaves c0 alone');
             else assert.ok(!after[0]!.pid!.equals(before[0]!.pid!), 'all-for-one restarts c0 too');
           }));
       }
@@ -183,8 +220,15 @@ for (const [tname, type] of TYPES) {
         node.kill(trigger);
         await inspectOf(node, sup); // urgent barrier: the supervisor has handled the kill
         node.send(sup, 'queued while restarting');
-        assert.ok(alive(node, type === SupervisorType.AllForOne ? c0 : c1), 'the next sibling has not been stopped yet');
-        assert.equal(rec.count((r) => r.ev === 'message' && r.tag === 'sup'), 0, 'main-queue mail waits during the sequence');
+        assert.ok(
+          alive(node, type === SupervisorType.AllForOne ? c0 : c1),
+          'the next sibling has not been stopped yet',
+        );
+        assert.equal(
+          rec.count((r) => r.ev === 'message' && r.tag === 'sup'),
+          0,
+          'main-queue mail waits during the sequence',
+        );
         release.resolve();
         await restartDone(rec, type, type === SupervisorType.AllForOne ? 1 : 0);
         const expected =
@@ -215,7 +259,14 @@ for (const [tname, type] of TYPES) {
         assert.equal(rec.inits('c0'), 1, 'no restart before every sibling stopped');
         release.resolve();
         await restartDone(rec, type, 0);
-        assert.deepEqual(rec.lifecycle(mark), ['terminate:c0', 'terminate:c1', 'terminate:c2', 'init:c0', 'init:c1', 'init:c2']);
+        assert.deepEqual(rec.lifecycle(mark), [
+          'terminate:c0',
+          'terminate:c1',
+          'terminate:c2',
+          'init:c0',
+          'init:c1',
+          'init:c2',
+        ]);
         assert.equal((await inspectOf(node, sup)).keep_order, 'false');
       }));
 
@@ -241,9 +292,17 @@ for (const [tname, type] of TYPES) {
           release.resolve();
           assert.equal(await rec.supTerminated(), exit);
           const seq = rec.lifecycle(mark);
-          assert.ok(seq.every((x) => x.startsWith('terminate:')), 'nothing restarted');
+          assert.ok(
+            seq.every((x) => x.startsWith('terminate:')),
+            'nothing restarted',
+          );
           assert.deepEqual([...seq].sort(), ['terminate:c0', 'terminate:c1', 'terminate:c2', 'terminate:c3']);
-          if (keepOrder) assert.deepEqual(seq, ['terminate:c1', 'terminate:c3', 'terminate:c2', 'terminate:c0'], 'still one at a time, in reverse order');
+          if (keepOrder)
+            assert.deepEqual(
+              seq,
+              ['terminate:c1', 'terminate:c3', 'terminate:c2', 'terminate:c0'],
+              'still one at a time, in reverse order',
+            );
         }));
     }
 
@@ -255,7 +314,12 @@ for (const [tname, type] of TYPES) {
           rec,
           spec: {
             type,
-            children: [workerSpec(rec, 'c0', { args: [token] }), workerSpec(rec, 'c1'), workerSpec(rec, 'c2'), workerSpec(rec, 'c3')],
+            children: [
+              workerSpec(rec, 'c0', { args: [token] }),
+              workerSpec(rec, 'c1'),
+              workerSpec(rec, 'c2'),
+              workerSpec(rec, 'c3'),
+            ],
             restart: { strategy: SupervisorStrategy.Permanent, keepOrder: true },
             disableAutoShutdown: true,
           },
@@ -266,7 +330,14 @@ for (const [tname, type] of TYPES) {
         const mark = rec.mark();
         node.kill(await rec.started('c0'));
         await rec.started('c3', 2);
-        assert.deepEqual(rec.lifecycle(mark), ['terminate:c0', 'terminate:c3', 'terminate:c1', 'init:c0', 'init:c1', 'init:c3']);
+        assert.deepEqual(rec.lifecycle(mark), [
+          'terminate:c0',
+          'terminate:c3',
+          'terminate:c1',
+          'init:c0',
+          'init:c1',
+          'init:c3',
+        ]);
         const inits = rec.log.filter((r) => r.ev === 'init' && r.tag === 'c0') as { args: unknown[] }[];
         assert.equal(inits[1]!.args[0], token);
         assert.equal(rec.inits('c2'), 1, 'the disabled child was not restarted');
@@ -279,15 +350,30 @@ for (const [tname, type] of TYPES) {
           rec,
           spec: {
             type,
-            children: [workerSpec(rec, 'c0'), workerSpec(rec, 'c1', { args: [TRAP_EXITS] }), workerSpec(rec, 'c2', { args: [TRAP_EXITS] })],
+            children: [
+              workerSpec(rec, 'c0'),
+              workerSpec(rec, 'c1', { args: [TRAP_EXITS] }),
+              workerSpec(rec, 'c2', { args: [TRAP_EXITS] }),
+            ],
             restart: { keepOrder: true },
           },
         });
         const mark = rec.mark();
         node.kill(await rec.started('c0'));
         await rec.started('c2', 2);
-        assert.deepEqual(rec.lifecycle(mark), ['terminate:c0', 'terminate:c2', 'terminate:c1', 'init:c0', 'init:c1', 'init:c2']);
-        assert.equal(rec.count((r) => r.ev === 'message'), 0, 'no exit was delivered as a message');
+        assert.deepEqual(rec.lifecycle(mark), [
+          'terminate:c0',
+          'terminate:c2',
+          'terminate:c1',
+          'init:c0',
+          'init:c1',
+          'init:c2',
+        ]);
+        assert.equal(
+          rec.count((r) => r.ev === 'message'),
+          0,
+          'no exit was delivered as a message',
+        );
         const exit = new Error('down');
         node.sendExit(sup, exit);
         assert.equal(await rec.supTerminated(), exit);
@@ -337,7 +423,11 @@ for (const [tname, type] of TYPES) {
           } else {
             const affected = [0, 1, 2].filter((k) => type === SupervisorType.AllForOne || k >= i);
             const stops = affected.filter((k) => k !== i && running.has(k)).sort((a, b) => b - a);
-            expected = [`terminate:c${i}`, ...stops.map((k) => `terminate:c${k}`), ...affected.map((k) => `init:c${k}`)];
+            expected = [
+              `terminate:c${i}`,
+              ...stops.map((k) => `terminate:c${k}`),
+              ...affected.map((k) => `init:c${k}`),
+            ];
             for (const k of affected) running.add(k);
             await rec.until((r) => r.ev === 'init', initsBefore + affected.length, 'the restarted children');
           }

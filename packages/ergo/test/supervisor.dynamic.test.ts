@@ -69,10 +69,17 @@ for (const [tname, type] of ORDERED) {
         assert.ok((await childrenOf(node, sup))[0]!.pid!.equals(second), 'children() has it once startChild resolved');
         assert.ok(await rec.childStart('c0', 2), 'handleChildStart for a dynamic start');
         // a restart (of c0 itself, or taken along by a sibling) reuses the new args
-        node.kill(type === SupervisorType.OneForOne ? second : (await childrenOf(node, sup))[type === SupervisorType.AllForOne ? 2 : 0]!.pid!);
+        node.kill(
+          type === SupervisorType.OneForOne
+            ? second
+            : (await childrenOf(node, sup))[type === SupervisorType.AllForOne ? 2 : 0]!.pid!,
+        );
         await rec.started('c0', 3);
         const inits = rec.log.filter((r) => r.ev === 'init' && r.tag === 'c0') as { args: unknown[] }[];
-        assert.deepEqual(inits.map((r) => r.args), [[], [fresh], [fresh]]);
+        assert.deepEqual(
+          inits.map((r) => r.args),
+          [[], [fresh], [fresh]],
+        );
       }));
 
     it('addChild: validation, duplicates, a failing init, and the new child joins later restarts', () =>
@@ -80,11 +87,25 @@ for (const [tname, type] of ORDERED) {
         const rec = new Recorder();
         const sup = await spawnSup(node, {
           rec,
-          spec: { type, children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent }, disableAutoShutdown: true },
+          spec: {
+            type,
+            children: workers(rec, 2),
+            restart: { strategy: SupervisorStrategy.Permanent },
+            disableAutoShutdown: true,
+          },
         });
-        await rejectsCode(supExec(node, sup, (s) => s.addChild(workerSpec(rec, 'c1'))), 'ERR_SUPERVISOR_CHILD_DUPLICATE');
-        await rejectsCode(supExec(node, sup, (s) => s.addChild({ name: '', factory: () => null as never })), 'ERR_INCORRECT');
-        await rejectsCode(supExec(node, sup, (s) => s.addChild({ name: 'nofactory' } as never)), 'ERR_INCORRECT');
+        await rejectsCode(
+          supExec(node, sup, (s) => s.addChild(workerSpec(rec, 'c1'))),
+          'ERR_SUPERVISOR_CHILD_DUPLICATE',
+        );
+        await rejectsCode(
+          supExec(node, sup, (s) => s.addChild({ name: '', factory: () => null as never })),
+          'ERR_INCORRECT',
+        );
+        await rejectsCode(
+          supExec(node, sup, (s) => s.addChild({ name: 'nofactory' } as never)),
+          'ERR_INCORRECT',
+        );
         const boom = new Error('bad init');
         const fail = new InitFail(boom);
         await assert.rejects(
@@ -113,7 +134,15 @@ for (const [tname, type] of ORDERED) {
         if (type === SupervisorType.OneForOne) assert.deepEqual(rec.lifecycle(mark), ['terminate:c0', 'init:c0']);
         else {
           // every affected child that is not running is started, the never-started 'bad' too
-          assert.deepEqual(rec.lifecycle(mark), ['terminate:c0', 'terminate:c2', 'terminate:c1', 'init:c0', 'init:c1', 'init:bad', 'init:c2']);
+          assert.deepEqual(rec.lifecycle(mark), [
+            'terminate:c0',
+            'terminate:c2',
+            'terminate:c1',
+            'init:c0',
+            'init:c1',
+            'init:bad',
+            'init:c2',
+          ]);
         }
       }));
 
@@ -122,7 +151,12 @@ for (const [tname, type] of ORDERED) {
         const rec = new Recorder();
         const sup = await spawnSup(node, {
           rec,
-          spec: { type, children: workers(rec, 3), restart: { strategy: SupervisorStrategy.Permanent }, enableHandleChild: true },
+          spec: {
+            type,
+            children: workers(rec, 3),
+            restart: { strategy: SupervisorStrategy.Permanent },
+            enableHandleChild: true,
+          },
         });
         const before = await childrenOf(node, sup);
         await supExec(node, sup, (s) => s.disableChild('c1'));
@@ -130,8 +164,14 @@ for (const [tname, type] of ORDERED) {
         const t = await rec.childTerminate('c1');
         assert.equal(t.reason, TerminateReasonShutdown);
         let children = await childrenOf(node, sup);
-        assert.deepEqual(children.map((c) => c.disabled), [false, true, false]);
-        assert.ok(children[0]!.pid!.equals(before[0]!.pid!) && children[2]!.pid!.equals(before[2]!.pid!), 'not a restart trigger, even for permanent');
+        assert.deepEqual(
+          children.map((c) => c.disabled),
+          [false, true, false],
+        );
+        assert.ok(
+          children[0]!.pid!.equals(before[0]!.pid!) && children[2]!.pid!.equals(before[2]!.pid!),
+          'not a restart trigger, even for permanent',
+        );
         assert.equal(rec.inits('c1'), 1);
         await supExec(node, sup, (s) => s.disableChild('c1')); // again: no-op
         await supExec(node, sup, (s) => s.enableChild('c1'));
@@ -140,7 +180,10 @@ for (const [tname, type] of ORDERED) {
         assert.ok(children[1]!.pid!.equals(c1) && !children[1]!.disabled);
         await supExec(node, sup, (s) => s.enableChild('c1')); // enabled and running: no-op
         assert.equal(rec.inits('c1'), 2);
-        await rejectsCode(supExec(node, sup, (s) => s.enableChild('zz')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+        await rejectsCode(
+          supExec(node, sup, (s) => s.enableChild('zz')),
+          'ERR_SUPERVISOR_CHILD_UNKNOWN',
+        );
       }));
 
     it('disableChild of a child that is not running marks it disabled (port decision)', () =>
@@ -148,7 +191,12 @@ for (const [tname, type] of ORDERED) {
         const rec = new Recorder();
         const sup = await spawnSup(node, {
           rec,
-          spec: { type, children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Temporary }, disableAutoShutdown: true },
+          spec: {
+            type,
+            children: workers(rec, 2),
+            restart: { strategy: SupervisorStrategy.Temporary },
+            disableAutoShutdown: true,
+          },
         });
         exitChild(node, await rec.started('c1'), 'crash');
         await rec.terminated('c1');
@@ -156,7 +204,10 @@ for (const [tname, type] of ORDERED) {
         await supExec(node, sup, (s) => s.disableChild('c1'));
         const c = (await childrenOf(node, sup))[1]!;
         assert.deepEqual([c.pid, c.disabled], [null, true]);
-        await rejectsCode(supExec(node, sup, (s) => s.startChild('c1')), 'ERR_SUPERVISOR_CHILD_DISABLED');
+        await rejectsCode(
+          supExec(node, sup, (s) => s.startChild('c1')),
+          'ERR_SUPERVISOR_CHILD_DISABLED',
+        );
         await supExec(node, sup, (s) => s.enableChild('c1'));
         await rec.started('c1', 2);
       }));
@@ -192,13 +243,19 @@ for (const [tname, type] of ORDERED) {
         release.resolve();
         await rec.started('c2', 2);
         // after the sequence they work again
-        await rejectsCode(supExec(node, sup, (s) => s.startChild('c0')), 'ERR_SUPERVISOR_CHILD_RUNNING');
+        await rejectsCode(
+          supExec(node, sup, (s) => s.startChild('c0')),
+          'ERR_SUPERVISOR_CHILD_RUNNING',
+        );
       }));
   });
 }
 
 describe('dynamic children: shutdown sequence and handler state', () => {
-  for (const [tname, type] of [...ORDERED, ['simple-one-for-one', SupervisorType.SimpleOneForOne] as [string, SupervisorType]]) {
+  for (const [tname, type] of [
+    ...ORDERED,
+    ['simple-one-for-one', SupervisorType.SimpleOneForOne] as [string, SupervisorType],
+  ]) {
     it(`${tname}: during a shutdown sequence child operations fail with ErrSupervisorStrategyActive`, () =>
       withNode(async (node) => {
         const rec = new Recorder();
@@ -250,7 +307,10 @@ describe('dynamic children: shutdown sequence and handler state', () => {
       await rejectsCode(s.addChild(workerSpec(rec, 'x')), 'ERR_NOT_ALLOWED');
       await rejectsCode(s.enableChild('c0'), 'ERR_NOT_ALLOWED');
       await rejectsCode(s.disableChild('c0'), 'ERR_NOT_ALLOWED');
-      assert.deepEqual(s.children().map((c) => c.spec), ['c0', 'c1']);
+      assert.deepEqual(
+        s.children().map((c) => c.spec),
+        ['c0', 'c1'],
+      );
     }));
 });
 
@@ -290,7 +350,10 @@ it('a startChild that is not awaited: a child ending before its spawn resolved i
     node.send(sup, 'start one');
     await restartedTwice;
     assert.equal(started, 3, 'the crashed instance was restarted, not treated as a stranger');
-    assert.ok(node.processList().some((p) => p.equals(sup)), 'the supervisor is still running');
+    assert.ok(
+      node.processList().some((p) => p.equals(sup)),
+      'the supervisor is still running',
+    );
   } finally {
     await node.stopForce();
   }

@@ -54,7 +54,11 @@ describe('restart intensity: exceeding it stops everything with ErrSupervisorRes
         const rec = new Recorder();
         const sup = await spawnSup(node, {
           rec,
-          spec: { type, children: workers(rec, 3), restart: { strategy: SupervisorStrategy.Permanent, intensity: 2, period: 60 } },
+          spec: {
+            type,
+            children: workers(rec, 3),
+            restart: { strategy: SupervisorStrategy.Permanent, intensity: 2, period: 60 },
+          },
         });
         await killAndAwaitRestart(node, rec, sup);
         await killAndAwaitRestart(node, rec, sup);
@@ -64,8 +68,14 @@ describe('restart intensity: exceeding it stops everything with ErrSupervisorRes
         const reason = await rec.supTerminated();
         assert.equal(reason, ErrSupervisorRestartsExceeded, 'the supervisor ends with the sentinel');
         for (const pid of survivors) {
-          const r = (await rec.until((x) => x.ev === 'terminate' && x.pid.equals(pid), 1, 'a survivor stop'))[0] as { reason: Error };
-          assert.equal(seen(r.reason), ErrSupervisorRestartsExceeded, 'running children get the sentinel as exit reason');
+          const r = (await rec.until((x) => x.ev === 'terminate' && x.pid.equals(pid), 1, 'a survivor stop'))[0] as {
+            reason: Error;
+          };
+          assert.equal(
+            seen(r.reason),
+            ErrSupervisorRestartsExceeded,
+            'running children get the sentinel as exit reason',
+          );
         }
         assert.equal(rec.inits('c0'), 3, 'no third restart');
         assert.equal(node.processList().filter((p) => !p.equals(sup)).length, 1, 'only the inspect helper is left');
@@ -135,7 +145,10 @@ describe('restart intensity: what counts', () => {
       const rec = new Recorder();
       const sup = await spawnSup(node, {
         rec,
-        spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent, intensity: 0, period: 0 } },
+        spec: {
+          children: workers(rec, 2),
+          restart: { strategy: SupervisorStrategy.Permanent, intensity: 0, period: 0 },
+        },
       });
       const i = await inspectOf(node, sup);
       assert.equal(i.intensity, '5');
@@ -152,7 +165,11 @@ describe('restart intensity: what counts', () => {
       const rec = new Recorder();
       const sup = await spawnSup(node, {
         rec,
-        spec: { children: workers(rec, 3), restart: { strategy: SupervisorStrategy.Transient, intensity: 1 }, disableAutoShutdown: true },
+        spec: {
+          children: workers(rec, 3),
+          restart: { strategy: SupervisorStrategy.Transient, intensity: 1 },
+          disableAutoShutdown: true,
+        },
       });
       exitChild(node, await rec.started('c0'), 'normal');
       exitChild(node, await rec.started('c1'), 'shutdown');
@@ -162,7 +179,10 @@ describe('restart intensity: what counts', () => {
       assert.equal((await inspectOf(node, sup)).restarts, '0');
       await killAndAwaitRestartOf(node, rec, sup, 'c2', 2);
       assert.equal((await inspectOf(node, sup)).restarts, '1');
-      assert.equal(rec.count((r) => r.ev === 'supTerminate'), 0);
+      assert.equal(
+        rec.count((r) => r.ev === 'supTerminate'),
+        0,
+      );
     }));
 
   it('temporary: never restarts, so never exceeds', () =>
@@ -170,7 +190,11 @@ describe('restart intensity: what counts', () => {
       const rec = new Recorder();
       const sup = await spawnSup(node, {
         rec,
-        spec: { children: workers(rec, 4), restart: { strategy: SupervisorStrategy.Temporary, intensity: 1 }, disableAutoShutdown: true },
+        spec: {
+          children: workers(rec, 4),
+          restart: { strategy: SupervisorStrategy.Temporary, intensity: 1 },
+          disableAutoShutdown: true,
+        },
       });
       for (let i = 0; i < 4; i++) exitChild(node, await rec.started(`c${i}`), 'crash');
       for (let i = 0; i < 4; i++) await rec.terminated(`c${i}`);
@@ -184,7 +208,10 @@ describe('restart intensity: what counts', () => {
     try {
       await withNode(async (node) => {
         const rec = new Recorder();
-        const spec: SupervisorSpec = { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent, intensity: 2, period: 5 } };
+        const spec: SupervisorSpec = {
+          children: workers(rec, 2),
+          restart: { strategy: SupervisorStrategy.Permanent, intensity: 2, period: 5 },
+        };
         const sup = await spawnSup(node, { rec, spec });
         await killAndAwaitRestart(node, rec, sup);
         await killAndAwaitRestart(node, rec, sup);
@@ -195,7 +222,10 @@ describe('restart intensity: what counts', () => {
         await killAndAwaitRestart(node, rec, sup);
         await killAndAwaitRestart(node, rec, sup);
         assert.equal((await inspectOf(node, sup)).restarts, '2', 'only the two recent restarts are in the window');
-        assert.equal(rec.count((r) => r.ev === 'supTerminate'), 0);
+        assert.equal(
+          rec.count((r) => r.ev === 'supTerminate'),
+          0,
+        );
         node.kill((await childrenOf(node, sup))[0]!.pid!);
         assert.equal(await rec.supTerminated(), ErrSupervisorRestartsExceeded);
       });
@@ -203,13 +233,20 @@ describe('restart intensity: what counts', () => {
         const rec = new Recorder();
         const sup = await spawnSup(node, {
           rec,
-          spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent, intensity: 2, period: 5 } },
+          spec: {
+            children: workers(rec, 2),
+            restart: { strategy: SupervisorStrategy.Permanent, intensity: 2, period: 5 },
+          },
         });
         await killAndAwaitRestart(node, rec, sup);
         await killAndAwaitRestart(node, rec, sup);
         mock.timers.tick(5000);
         node.kill((await childrenOf(node, sup))[0]!.pid!);
-        assert.equal(await rec.supTerminated(), ErrSupervisorRestartsExceeded, 'restarts exactly `period` ago still count');
+        assert.equal(
+          await rec.supTerminated(),
+          ErrSupervisorRestartsExceeded,
+          'restarts exactly `period` ago still count',
+        );
       });
     } finally {
       mock.timers.reset();
@@ -226,7 +263,7 @@ describe('restart intensity: what counts', () => {
     v.exceeded(2000);
     assert.equal(v.exceeded(6001), false, '1000 dropped out');
     assert.equal(v.count, 2);
-    assert.equal(v.exceeded(7000), true, "2000 is exactly 5000 ms before 7000");
+    assert.equal(v.exceeded(7000), true, '2000 is exactly 5000 ms before 7000');
   });
 });
 

@@ -55,7 +55,11 @@ describe('supervisor one-for-one: start and registration', () => {
         rec,
         spec: { children: [workerSpec(rec, 'c0', { args: [extra] }), workerSpec(rec, 'c1'), workerSpec(rec, 'c2')] },
       });
-      assert.deepEqual(rec.lifecycle(), ['init:c0', 'init:c1', 'init:c2'], 'started in spec order before spawn resolved');
+      assert.deepEqual(
+        rec.lifecycle(),
+        ['init:c0', 'init:c1', 'init:c2'],
+        'started in spec order before spawn resolved',
+      );
       const first = rec.log[0] as { args: unknown[] };
       assert.equal(first.args[0], extra, 'child init got the spec args');
 
@@ -73,10 +77,17 @@ describe('supervisor one-for-one: start and registration', () => {
         assert.ok(node.processPID(c.name).equals(c.pid), `${c.name} is registered`);
         const info = node.processInfo(c.pid);
         assert.ok(info.parent.equals(sup), 'the supervisor is the parent');
-        assert.ok(info.linksPID.some((p) => p.equals(sup)), 'child linked to the supervisor (LinkParent)');
+        assert.ok(
+          info.linksPID.some((p) => p.equals(sup)),
+          'child linked to the supervisor (LinkParent)',
+        );
       }
       const supInfo = node.processInfo(sup);
-      for (const c of children) assert.ok(supInfo.linksPID.some((p) => p.equals(c.pid!)), 'supervisor linked to the child (LinkChild)');
+      for (const c of children)
+        assert.ok(
+          supInfo.linksPID.some((p) => p.equals(c.pid!)),
+          'supervisor linked to the child (LinkChild)',
+        );
       assert.equal(supInfo.behavior, 'TestSup');
     }));
 
@@ -85,23 +96,42 @@ describe('supervisor one-for-one: start and registration', () => {
       const rec = new Recorder();
       const sup = await spawnSup(node, { rec, spec: { children: workers(rec, 3) } });
 
-      await rejectsCode(supExec(node, sup, (s) => s.startChild('c0')), 'ERR_SUPERVISOR_CHILD_RUNNING');
-      await rejectsCode(supExec(node, sup, (s) => s.startChild('nope')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+      await rejectsCode(
+        supExec(node, sup, (s) => s.startChild('c0')),
+        'ERR_SUPERVISOR_CHILD_RUNNING',
+      );
+      await rejectsCode(
+        supExec(node, sup, (s) => s.startChild('nope')),
+        'ERR_SUPERVISOR_CHILD_UNKNOWN',
+      );
       assert.equal((await childrenOf(node, sup)).length, 3, 'children unchanged');
 
       await supExec(node, sup, (s) => s.addChild(workerSpec(rec, 'c3')));
       const c3 = await rec.started('c3');
       assert.ok(node.processPID('c3').equals(c3), 'added child started and registered');
-      await rejectsCode(supExec(node, sup, (s) => s.startChild('c3')), 'ERR_SUPERVISOR_CHILD_RUNNING');
+      await rejectsCode(
+        supExec(node, sup, (s) => s.startChild('c3')),
+        'ERR_SUPERVISOR_CHILD_RUNNING',
+      );
       assert.deepEqual(
         (await childrenOf(node, sup)).map((c) => c.spec),
         ['c0', 'c1', 'c2', 'c3'],
       );
 
-      await rejectsCode(supExec(node, sup, (s) => s.disableChild('nope')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+      await rejectsCode(
+        supExec(node, sup, (s) => s.disableChild('nope')),
+        'ERR_SUPERVISOR_CHILD_UNKNOWN',
+      );
       await supExec(node, sup, (s) => s.disableChild('c1'));
-      assert.equal(seen(await rec.terminated('c1')), TerminateReasonShutdown, 'a disabled child is stopped with shutdown');
-      await rejectsCode(supExec(node, sup, (s) => s.startChild('c1')), 'ERR_SUPERVISOR_CHILD_DISABLED');
+      assert.equal(
+        seen(await rec.terminated('c1')),
+        TerminateReasonShutdown,
+        'a disabled child is stopped with shutdown',
+      );
+      await rejectsCode(
+        supExec(node, sup, (s) => s.startChild('c1')),
+        'ERR_SUPERVISOR_CHILD_DISABLED',
+      );
       const c1 = (await childrenOf(node, sup)).find((c) => c.spec === 'c1')!;
       assert.equal(c1.pid, null);
       assert.equal(c1.disabled, true);
@@ -126,7 +156,11 @@ describe('supervisor one-for-one: restart strategies (§5.11 TestStrategy)', () 
             },
           });
           const before = await childrenOf(node, sup);
-          assert.deepEqual(rec.callbacks(), ['start:c0', 'start:c1', 'start:c2'], 'handleChildStart for the initial children');
+          assert.deepEqual(
+            rec.callbacks(),
+            ['start:c0', 'start:c1', 'start:c2'],
+            'handleChildStart for the initial children',
+          );
           const mark = rec.mark();
           const old = before[1]!.pid!;
           exitChild(node, old, kind);
@@ -151,7 +185,10 @@ describe('supervisor one-for-one: restart strategies (§5.11 TestStrategy)', () 
             assert.deepEqual(rec.callbacks(mark), ['term:c1']);
             assert.throws(() => node.processPID('c1'), { code: 'ERR_PROCESS_UNKNOWN' });
           }
-          assert.ok(node.processList().some((p) => p.equals(sup)), 'supervisor keeps running');
+          assert.ok(
+            node.processList().some((p) => p.equals(sup)),
+            'supervisor keeps running',
+          );
         }));
     }
   }
@@ -162,12 +199,18 @@ describe('supervisor one-for-one: restart strategies (§5.11 TestStrategy)', () 
         const rec = new Recorder();
         const sup = await spawnSup(node, {
           rec,
-          spec: { children: workers(rec, 3), restart: { strategy }, enableHandleChild: true, disableAutoShutdown: true },
+          spec: {
+            children: workers(rec, 3),
+            restart: { strategy },
+            enableHandleChild: true,
+            disableAutoShutdown: true,
+          },
         });
         const exit = new Error('my exit');
         node.sendExit(sup, exit);
         assert.equal(await rec.supTerminated(), exit, 'terminate gets the parent exit reason unwrapped');
-        for (const c of ['c0', 'c1', 'c2']) assert.equal(seen(await rec.terminated(c)), exit, `${c} stopped with the same reason`);
+        for (const c of ['c0', 'c1', 'c2'])
+          assert.equal(seen(await rec.terminated(c)), exit, `${c} stopped with the same reason`);
         const order = rec.log.filter((r) => r.ev === 'terminate' || r.ev === 'supTerminate').map((r) => r.ev);
         assert.equal(order.at(-1), 'supTerminate', 'the supervisor ends after its children');
         assert.equal(rec.inits('c0') + rec.inits('c1') + rec.inits('c2'), 3, 'nothing restarted while shutting down');
@@ -214,7 +257,11 @@ describe('supervisor one-for-one: restart details', () => {
       const rec = new Recorder();
       const sup = await spawnSup(node, {
         rec,
-        spec: { children: workers(rec, 3), restart: { strategy: SupervisorStrategy.Permanent, intensity: 7, period: 9 }, disableAutoShutdown: true },
+        spec: {
+          children: workers(rec, 3),
+          restart: { strategy: SupervisorStrategy.Permanent, intensity: 7, period: 9 },
+          disableAutoShutdown: true,
+        },
       });
       assert.deepEqual(await inspectOf(node, sup), {
         type: 'One For One',
@@ -244,7 +291,10 @@ describe('supervisor one-for-one: own errors and the parent', () => {
   it('a handler returning an error stops every child with it, then the supervisor', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      const sup = await spawnSup(node, { rec, spec: { children: workers(rec, 3), restart: { strategy: SupervisorStrategy.Permanent } } });
+      const sup = await spawnSup(node, {
+        rec,
+        spec: { children: workers(rec, 3), restart: { strategy: SupervisorStrategy.Permanent } },
+      });
       const reason = new Error('sup gives up');
       node.send(sup, new Quit(reason));
       assert.equal(await rec.supTerminated(), reason);
@@ -303,7 +353,10 @@ describe('supervisor one-for-one: own errors and the parent', () => {
   it('killing the supervisor takes its children down', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      const sup = await spawnSup(node, { rec, spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent } } });
+      const sup = await spawnSup(node, {
+        rec,
+        spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent } },
+      });
       node.kill(sup);
       await rec.supTerminated();
       await rec.terminated('c0');
@@ -330,7 +383,11 @@ describe('supervisor one-for-one: callbacks, calls and foreign exits', () => {
       const stop = new Error('child callback says stop');
       await spawnSup(node, {
         rec,
-        spec: { children: workers(rec, 3), enableHandleChild: true, restart: { strategy: SupervisorStrategy.Permanent } },
+        spec: {
+          children: workers(rec, 3),
+          enableHandleChild: true,
+          restart: { strategy: SupervisorStrategy.Permanent },
+        },
         onChildTerminate: (_s, name) => (name === 'c0' ? stop : undefined),
       });
       node.kill(await rec.started('c0'));
@@ -368,7 +425,10 @@ describe('supervisor one-for-one: callbacks, calls and foreign exits', () => {
     withNode(async (node) => {
       const rec = new Recorder();
       const other = await node.spawn(Worker, {}, rec, 'outsider');
-      const sup = await spawnSup(node, { rec, spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent } } });
+      const sup = await spawnSup(node, {
+        rec,
+        spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent } },
+      });
       await supExec(node, sup, (s) => s.linkPID(other));
       node.kill(other);
       assert.equal(await rec.supTerminated(), TerminateReasonKill);
@@ -397,7 +457,11 @@ describe('supervisor spec validation', () => {
     ['an empty child list', () => ({ children: [] }), 'ERR_INCORRECT'],
     ['a child without a name', (rec) => ({ children: [{ ...workerSpec(rec, 'x'), name: '' }] }), 'ERR_INCORRECT'],
     ['a child without a factory', () => ({ children: [{ name: 'x' }] }), 'ERR_INCORRECT'],
-    ['duplicate child names', (rec) => ({ children: [workerSpec(rec, 'x'), workerSpec(rec, 'x')] }), 'ERR_SUPERVISOR_CHILD_DUPLICATE'],
+    [
+      'duplicate child names',
+      (rec) => ({ children: [workerSpec(rec, 'x'), workerSpec(rec, 'x')] }),
+      'ERR_SUPERVISOR_CHILD_DUPLICATE',
+    ],
     ['an unknown type', (rec) => ({ children: workers(rec, 1), type: 9 }), 'ERR_INCORRECT'],
     ['an unknown strategy', (rec) => ({ children: workers(rec, 1), restart: { strategy: 7 } }), 'ERR_INCORRECT'],
     ['a negative intensity', (rec) => ({ children: workers(rec, 1), restart: { intensity: -1 } }), 'ERR_INCORRECT'],
@@ -418,7 +482,13 @@ describe('supervisor spec validation', () => {
       const boom = new Error('no');
       const spawn = spawnSup(node, {
         rec,
-        spec: { children: [workerSpec(rec, 'c0'), workerSpec(rec, 'c1', { args: [new InitFail(boom)] }), workerSpec(rec, 'c2')] },
+        spec: {
+          children: [
+            workerSpec(rec, 'c0'),
+            workerSpec(rec, 'c1', { args: [new InitFail(boom)] }),
+            workerSpec(rec, 'c2'),
+          ],
+        },
       });
       await assert.rejects(spawn, (e) => e === boom);
       assert.equal(seen(await rec.terminated('c0')), boom, 'c0 stopped with the same reason');

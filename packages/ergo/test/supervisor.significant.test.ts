@@ -39,7 +39,13 @@ const TYPES: [string, SupervisorType][] = [
   ['rest-for-one', SupervisorType.RestForOne],
 ];
 
-function startSig(node: Node, rec: Recorder, type: SupervisorType, strategy: SupervisorStrategy, autoShutdown = false): Promise<PID> {
+function startSig(
+  node: Node,
+  rec: Recorder,
+  type: SupervisorType,
+  strategy: SupervisorStrategy,
+  autoShutdown = false,
+): Promise<PID> {
   return spawnSup(node, {
     rec,
     spec: {
@@ -53,17 +59,34 @@ function startSig(node: Node, rec: Recorder, type: SupervisorType, strategy: Sup
 }
 
 /** The significant middle child ends with `kind`: the supervisor stops with that reason. */
-async function expectSupervisorEnds(node: Node, rec: Recorder, type: SupervisorType, sup: PID, kind: ExitKind): Promise<void> {
+async function expectSupervisorEnds(
+  node: Node,
+  rec: Recorder,
+  type: SupervisorType,
+  sup: PID,
+  kind: ExitKind,
+): Promise<void> {
   const mark = rec.mark();
   const c1 = (await childrenOf(node, sup))[1]!.pid!;
   exitChild(node, c1, kind);
   const reason = await rec.supTerminated();
   assert.equal(reason, EXIT_REASON[kind], 'the supervisor ends with the significant child reason');
-  for (const c of ['c0', 'c2']) assert.equal(seen(await rec.terminated(c)), EXIT_REASON[kind], `${c} stopped with the same reason`);
+  for (const c of ['c0', 'c2'])
+    assert.equal(seen(await rec.terminated(c)), EXIT_REASON[kind], `${c} stopped with the same reason`);
   const seq = rec.lifecycle(mark);
-  if (type === SupervisorType.OneForOne) assert.deepEqual([...seq].sort(), ['terminate:c0', 'terminate:c1', 'terminate:c2']);
-  else assert.deepEqual(seq, ['terminate:c1', 'terminate:c2', 'terminate:c0'], 'siblings stopped in reverse order (KeepOrder)');
-  assert.equal(rec.count((r) => r.ev === 'init'), 3, 'nothing restarted');
+  if (type === SupervisorType.OneForOne)
+    assert.deepEqual([...seq].sort(), ['terminate:c0', 'terminate:c1', 'terminate:c2']);
+  else
+    assert.deepEqual(
+      seq,
+      ['terminate:c1', 'terminate:c2', 'terminate:c0'],
+      'siblings stopped in reverse order (KeepOrder)',
+    );
+  assert.equal(
+    rec.count((r) => r.ev === 'init'),
+    3,
+    'nothing restarted',
+  );
   assert.equal(rec.log.at(-1)!.ev, 'supTerminate');
 }
 
@@ -75,11 +98,26 @@ async function expectRestart(node: Node, rec: Recorder, type: SupervisorType, su
   const affected = type === SupervisorType.OneForOne ? 1 : type === SupervisorType.AllForOne ? 3 : 2;
   await rec.until((r) => r.ev === 'init', inits + affected, 'restarted children');
   const after = await childrenOf(node, sup);
-  assert.ok(after.every((c) => c.pid !== null), 'all running');
+  assert.ok(
+    after.every((c) => c.pid !== null),
+    'all running',
+  );
   assert.ok(!after[1]!.pid!.equals(before[1]!.pid!), 'the significant child restarted');
-  assert.equal(after[0]!.pid!.equals(before[0]!.pid!), type !== SupervisorType.AllForOne, 'c0 restarted only by all-for-one');
-  assert.equal(after[2]!.pid!.equals(before[2]!.pid!), type === SupervisorType.OneForOne, 'c2 restarted by all/rest-for-one');
-  assert.equal(rec.count((r) => r.ev === 'supTerminate'), 0, 'the supervisor keeps running');
+  assert.equal(
+    after[0]!.pid!.equals(before[0]!.pid!),
+    type !== SupervisorType.AllForOne,
+    'c0 restarted only by all-for-one',
+  );
+  assert.equal(
+    after[2]!.pid!.equals(before[2]!.pid!),
+    type === SupervisorType.OneForOne,
+    'c2 restarted by all/rest-for-one',
+  );
+  assert.equal(
+    rec.count((r) => r.ev === 'supTerminate'),
+    0,
+    'the supervisor keeps running',
+  );
 }
 
 for (const [tname, type] of TYPES) {
@@ -117,8 +155,14 @@ for (const [tname, type] of TYPES) {
         exitChild(node, await rec.started('c2'), 'crash');
         await rec.childTerminate('c2');
         const children = await childrenOf(node, sup);
-        assert.deepEqual(children.map((c) => c.pid !== null), [true, true, false]);
-        assert.deepEqual(children.map((c) => c.significant), [false, true, false]);
+        assert.deepEqual(
+          children.map((c) => c.pid !== null),
+          [true, true, false],
+        );
+        assert.deepEqual(
+          children.map((c) => c.significant),
+          [false, true, false],
+        );
       }));
 
     it('permanent: the significant child is restarted whatever the reason (normal, shutdown, custom)', () =>
@@ -140,7 +184,11 @@ describe('auto-shutdown', () => {
         const sup = await spawnSup(node, { rec, spec: { type, children: workers(rec, 2), enableHandleChild: true } });
         exitChild(node, await rec.started('c0'), 'normal');
         await rec.childTerminate('c0');
-        assert.equal(rec.count((r) => r.ev === 'supTerminate'), 0, 'one child left: still running');
+        assert.equal(
+          rec.count((r) => r.ev === 'supTerminate'),
+          0,
+          'one child left: still running',
+        );
         assert.equal((await childrenOf(node, sup))[1]!.pid !== null, true);
         exitChild(node, await rec.started('c1'), 'shutdown');
         assert.equal(await rec.supTerminated(), TerminateReasonShutdown, "ends with the last child's reason");
@@ -150,7 +198,10 @@ describe('auto-shutdown', () => {
   it('temporary: crashes are not restarted, and when none is left the supervisor ends with the last reason', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      await spawnSup(node, { rec, spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Temporary } } });
+      await spawnSup(node, {
+        rec,
+        spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Temporary } },
+      });
       exitChild(node, await rec.started('c0'), 'crash');
       await rec.terminated('c0');
       exitChild(node, await rec.started('c1'), 'kill');
@@ -160,13 +211,19 @@ describe('auto-shutdown', () => {
   it('DisableAutoShutdown: the supervisor outlives all its children', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      const sup = await spawnSup(node, { rec, spec: { children: workers(rec, 2), disableAutoShutdown: true, enableHandleChild: true } });
+      const sup = await spawnSup(node, {
+        rec,
+        spec: { children: workers(rec, 2), disableAutoShutdown: true, enableHandleChild: true },
+      });
       exitChild(node, await rec.started('c0'), 'normal');
       exitChild(node, await rec.started('c1'), 'normal');
       await rec.childTerminate('c0');
       await rec.childTerminate('c1');
       assert.ok((await childrenOf(node, sup)).every((c) => c.pid === null));
-      assert.equal(rec.count((r) => r.ev === 'supTerminate'), 0);
+      assert.equal(
+        rec.count((r) => r.ev === 'supTerminate'),
+        0,
+      );
       await supExec(node, sup, (s) => s.startChild('c0'));
       await rec.started('c0', 2);
     }));
@@ -174,7 +231,10 @@ describe('auto-shutdown', () => {
   it('permanent: never auto-shuts down (every exit is restarted)', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      const sup = await spawnSup(node, { rec, spec: { children: workers(rec, 1), restart: { strategy: SupervisorStrategy.Permanent } } });
+      const sup = await spawnSup(node, {
+        rec,
+        spec: { children: workers(rec, 1), restart: { strategy: SupervisorStrategy.Permanent } },
+      });
       exitChild(node, await rec.started('c0'), 'normal');
       await rec.started('c0', 2);
       assert.equal((await childrenOf(node, sup))[0]!.pid !== null, true);
@@ -183,11 +243,18 @@ describe('auto-shutdown', () => {
   it('disabling the last running child ends the supervisor (auto-shutdown on)', () =>
     withNode(async (node) => {
       const rec = new Recorder();
-      const sup = await spawnSup(node, { rec, spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent } } });
+      const sup = await spawnSup(node, {
+        rec,
+        spec: { children: workers(rec, 2), restart: { strategy: SupervisorStrategy.Permanent } },
+      });
       await supExec(node, sup, (s) => s.disableChild('c0'));
       await rec.terminated('c0');
       await childrenOf(node, sup);
-      assert.equal(rec.count((r) => r.ev === 'supTerminate'), 0, 'c1 still runs');
+      assert.equal(
+        rec.count((r) => r.ev === 'supTerminate'),
+        0,
+        'c1 still runs',
+      );
       await supExec(node, sup, (s) => s.disableChild('c1'));
       assert.equal(await rec.supTerminated(), TerminateReasonShutdown);
       assert.equal(rec.inits('c0') + rec.inits('c1'), 2, 'disabled children are not restarted');

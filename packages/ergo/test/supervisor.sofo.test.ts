@@ -7,7 +7,14 @@
 import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 
-import { SupervisorStrategy, SupervisorType, TerminateReasonNormal, TerminateReasonShutdown, type Node, type PID } from '../src/index.js';
+import {
+  SupervisorStrategy,
+  SupervisorType,
+  TerminateReasonNormal,
+  TerminateReasonShutdown,
+  type Node,
+  type PID,
+} from '../src/index.js';
 import {
   EXIT_KINDS,
   EXIT_REASON,
@@ -28,7 +35,12 @@ import {
 
 guardUnhandled();
 
-function sofo(node: Node, rec: Recorder, strategy: SupervisorStrategy = SupervisorStrategy.Transient, extra: object = {}): Promise<PID> {
+function sofo(
+  node: Node,
+  rec: Recorder,
+  strategy: SupervisorStrategy = SupervisorStrategy.Transient,
+  extra: object = {},
+): Promise<PID> {
   return spawnSup(node, {
     rec,
     spec: {
@@ -57,32 +69,61 @@ describe('supervisor simple-one-for-one: basics (§5.10 TestBasic)', () => {
       assert.ok(children[0]!.pid!.equals(w1));
       assert.equal(node.processName(w1), '', 'not registered');
 
-      await rejectsCode(supExec(node, sup, (s) => s.startChild('nope')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+      await rejectsCode(
+        supExec(node, sup, (s) => s.startChild('nope')),
+        'ERR_SUPERVISOR_CHILD_UNKNOWN',
+      );
       assert.equal((await childrenOf(node, sup)).length, 1, 'children unchanged');
 
       await supExec(node, sup, (s) => s.addChild(workerSpec(rec, 'x', { tag: 'x-spec' })));
       assert.equal((await childrenOf(node, sup)).length, 1, 'addChild does not start anything');
       assert.equal(rec.inits('x-spec'), 0);
-      await rejectsCode(supExec(node, sup, (s) => s.addChild(workerSpec(rec, 'x'))), 'ERR_SUPERVISOR_CHILD_DUPLICATE');
+      await rejectsCode(
+        supExec(node, sup, (s) => s.addChild(workerSpec(rec, 'x'))),
+        'ERR_SUPERVISOR_CHILD_DUPLICATE',
+      );
 
       await supExec(node, sup, (s) => s.startChild('x'));
       await rec.started('x-spec');
       children = await childrenOf(node, sup);
-      assert.deepEqual(children.map((c) => c.spec), ['w', 'x'], 'two children, sorted by spec order');
+      assert.deepEqual(
+        children.map((c) => c.spec),
+        ['w', 'x'],
+        'two children, sorted by spec order',
+      );
       assert.ok(children[0]!.pid!.equals(w1), 'the first one unchanged');
 
-      await rejectsCode(supExec(node, sup, (s) => s.disableChild('nope')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+      await rejectsCode(
+        supExec(node, sup, (s) => s.disableChild('nope')),
+        'ERR_SUPERVISOR_CHILD_UNKNOWN',
+      );
       await supExec(node, sup, (s) => s.disableChild('w'));
-      assert.equal(seen(await rec.terminated('w1')), TerminateReasonShutdown, 'instances of a disabled spec stop with shutdown');
-      await rejectsCode(supExec(node, sup, (s) => s.startChild('w')), 'ERR_SUPERVISOR_CHILD_DISABLED');
-      assert.deepEqual((await childrenOf(node, sup)).map((c) => c.spec), ['x']);
+      assert.equal(
+        seen(await rec.terminated('w1')),
+        TerminateReasonShutdown,
+        'instances of a disabled spec stop with shutdown',
+      );
+      await rejectsCode(
+        supExec(node, sup, (s) => s.startChild('w')),
+        'ERR_SUPERVISOR_CHILD_DISABLED',
+      );
+      assert.deepEqual(
+        (await childrenOf(node, sup)).map((c) => c.spec),
+        ['x'],
+      );
 
-      await rejectsCode(supExec(node, sup, (s) => s.enableChild('nope')), 'ERR_SUPERVISOR_CHILD_UNKNOWN');
+      await rejectsCode(
+        supExec(node, sup, (s) => s.enableChild('nope')),
+        'ERR_SUPERVISOR_CHILD_UNKNOWN',
+      );
       await supExec(node, sup, (s) => s.enableChild('w'));
       assert.equal((await childrenOf(node, sup)).length, 1, 'enableChild does not start an instance');
       await supExec(node, sup, (s) => s.startChild('w', rec, 'w2'));
       await rec.started('w2');
-      assert.deepEqual((await childrenOf(node, sup)).map((c) => c.spec), ['w', 'x']);
+      assert.deepEqual(
+        (await childrenOf(node, sup)).map((c) => c.spec),
+        ['w', 'x'],
+      );
     }));
 
   it('startChild without args uses the spec args; many instances of one spec are listed by spec then pid', () =>
@@ -99,7 +140,10 @@ describe('supervisor simple-one-for-one: basics (§5.10 TestBasic)', () => {
       assert.equal(specStarts.length, 2);
       assert.deepEqual(specStarts[0]!.args, ['spec-arg']);
       const children = await childrenOf(node, sup);
-      assert.deepEqual(children.map((c) => c.spec), ['w', 'w', 'v', 'v']);
+      assert.deepEqual(
+        children.map((c) => c.spec),
+        ['w', 'w', 'v', 'v'],
+      );
       assert.ok(children[0]!.pid!.id < children[1]!.pid!.id && children[2]!.pid!.id < children[3]!.pid!.id);
     }));
 });
@@ -141,14 +185,21 @@ describe('supervisor simple-one-for-one: strategies (§5.10 TestStrategy)', () =
             assert.ok(!after.some((c) => c.pid!.equals(victim)));
             assert.deepEqual(rec.callbacks(mark), ['term:w']);
           }
-          for (const c of before) if (!c.pid!.equals(victim)) assert.ok(after.some((a) => a.pid!.equals(c.pid!)), 'other instances untouched');
+          for (const c of before)
+            if (!c.pid!.equals(victim))
+              assert.ok(
+                after.some((a) => a.pid!.equals(c.pid!)),
+                'other instances untouched',
+              );
 
           const exit = new Error('my exit');
           node.sendExit(sup, exit);
           assert.equal(await rec.supTerminated(), exit, 'parent exit → terminate with exactly that reason');
           const live = after.map((c) => c.pid!);
           for (const pid of live) {
-            const r = (await rec.until((x) => x.ev === 'terminate' && x.pid.equals(pid), 1, 'instance stop'))[0] as { reason: Error };
+            const r = (await rec.until((x) => x.ev === 'terminate' && x.pid.equals(pid), 1, 'instance stop'))[0] as {
+              reason: Error;
+            };
             assert.equal(seen(r.reason), exit);
           }
         }));
@@ -179,8 +230,14 @@ describe('supervisor simple-one-for-one: rules that do not apply', () => {
       assert.deepEqual(await childrenOf(node, sup), []);
       const children = await supExec(node, sup, (s) => s.children());
       assert.deepEqual(children, []);
-      assert.ok(node.processList().some((p) => p.equals(sup)), 'still running with no children');
-      assert.equal(rec.count((r) => r.ev === 'supTerminate'), 0);
+      assert.ok(
+        node.processList().some((p) => p.equals(sup)),
+        'still running with no children',
+      );
+      assert.equal(
+        rec.count((r) => r.ev === 'supTerminate'),
+        0,
+      );
       // and it can start new ones
       await supExec(node, sup, (s) => s.startChild('w', rec, 'c'));
       await rec.started('c');

@@ -115,7 +115,11 @@ describe('supervision trees', () => {
       const t = await rec.childTerminate('subA', 1, 'root');
       assert.equal(t.reason, TerminateReasonKill);
       assert.equal(await rec.supTerminated('subA'), TerminateReasonKill);
-      assert.equal(seen(await rec.terminated('a0')), TerminateReasonKill, 'workers follow their supervisor (LinkParent)');
+      assert.equal(
+        seen(await rec.terminated('a0')),
+        TerminateReasonKill,
+        'workers follow their supervisor (LinkParent)',
+      );
       assert.equal(seen(await rec.terminated('a1')), TerminateReasonKill);
       const subA2 = await rec.childStart('subA', 2, 'root');
       await rec.started('a1', 2);
@@ -155,14 +159,24 @@ describe('supervision trees', () => {
       const exit = new Error('root exit');
       node.sendExit(root, exit);
       assert.equal(await rec.supTerminated('root'), exit);
-      assert.equal(await rec.supTerminated('subA'), exit, 'a sub-supervisor ends with its parent exit reason unwrapped');
+      assert.equal(
+        await rec.supTerminated('subA'),
+        exit,
+        'a sub-supervisor ends with its parent exit reason unwrapped',
+      );
       assert.equal(await rec.supTerminated('subB'), exit);
       for (const w of ['a0', 'a1', 'b0', 'b1', 'x']) assert.equal(seen(await rec.terminated(w)), exit);
-      const order = rec.log.filter((r) => r.ev === 'terminate' || r.ev === 'supTerminate').map((r) => (r.ev === 'terminate' ? r.tag : (r as { sup: string }).sup));
+      const order = rec.log
+        .filter((r) => r.ev === 'terminate' || r.ev === 'supTerminate')
+        .map((r) => (r.ev === 'terminate' ? r.tag : (r as { sup: string }).sup));
       assert.ok(order.indexOf('a0') < order.indexOf('subA') && order.indexOf('a1') < order.indexOf('subA'));
       assert.ok(order.indexOf('b0') < order.indexOf('subB') && order.indexOf('b1') < order.indexOf('subB'));
       assert.equal(order.at(-1), 'root');
-      assert.equal(rec.count((r) => r.ev === 'init'), 5, 'no restarts on the way down');
+      assert.equal(
+        rec.count((r) => r.ev === 'init'),
+        5,
+        'no restarts on the way down',
+      );
       assert.equal(node.processList().length, 0);
     }));
 
@@ -172,7 +186,11 @@ describe('supervision trees', () => {
     await startTree(node, rec, SupervisorStrategy.Permanent);
     await node.stop();
     assert.equal(node.isAlive(), false);
-    assert.equal(rec.count((r) => r.ev === 'init'), 5, 'nothing restarted');
+    assert.equal(
+      rec.count((r) => r.ev === 'init'),
+      5,
+      'nothing restarted',
+    );
     for (const s of ['root', 'subA', 'subB']) assert.equal(seen(await rec.supTerminated(s)), TerminateReasonShutdown);
     for (const w of ['a0', 'a1', 'b0', 'b1', 'x']) assert.equal(seen(await rec.terminated(w)), TerminateReasonShutdown);
   });
@@ -191,7 +209,9 @@ describe('supervision trees', () => {
       node.kill(pool);
       assert.equal((await rec.childTerminate('pool', 1, 'root')).reason, TerminateReasonKill);
       for (const w of first) {
-        const t = (await rec.until((r) => r.ev === 'terminate' && r.pid.equals(w.pid), 1, 'old worker'))[0] as { reason: Error };
+        const t = (await rec.until((r) => r.ev === 'terminate' && r.pid.equals(w.pid), 1, 'old worker'))[0] as {
+          reason: Error;
+        };
         assert.equal(seen(t.reason), TerminateReasonKill, 'workers follow their pool');
       }
       await rec.childStart('pool', 2, 'root');

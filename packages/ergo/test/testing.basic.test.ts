@@ -82,7 +82,11 @@ describe('testing kit, Ergo basic scenarios', () => {
       .to('manager')
       .messageMatching((m) => m instanceof WorkerCreated && m.id.node === actor.node.name && m.id.equals(id))
       .once();
-    actor.shouldSend().to('manager').message(structureMatching(WorkerCreated, { id: anyAlias() })).once();
+    actor
+      .shouldSend()
+      .to('manager')
+      .message(structureMatching(WorkerCreated, { id: anyAlias() }))
+      .once();
     actor.shouldSend().to('manager').message(new WorkerCreated(id)).once();
   });
 
@@ -102,7 +106,9 @@ describe('testing kit, Ergo basic scenarios', () => {
   test('TestEventInspection: events, clearEvents, lastEvent', async () => {
     const actor = await spawnTest(ExampleActor);
     assert.ok(actor.eventCount() > 0);
-    const hello = actor.events().find((e) => e.kind === 'send' && e.to instanceof PID && e.to.equals(actor.pid) && e.message === 'hello');
+    const hello = actor
+      .events()
+      .find((e) => e.kind === 'send' && e.to instanceof PID && e.to.equals(actor.pid) && e.message === 'hello');
     assert.ok(hello, 'the hello send is in the history');
     actor.clearEvents();
     assert.equal(actor.eventCount(), 0);

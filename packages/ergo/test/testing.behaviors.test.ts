@@ -81,19 +81,30 @@ describe('testing kit with other behaviours', () => {
 
   test('pool: workers spawned linked, mail forwarded round-robin with the caller kept', async () => {
     const pool = await spawnTest(WorkerPool, { args: [2] });
-    const workers = pool.shouldSpawn().factory(Worker).args('w').times(2).map((e) => e.pid);
+    const workers = pool
+      .shouldSpawn()
+      .factory(Worker)
+      .args('w')
+      .times(2)
+      .map((e) => e.pid);
     await pool.sendMessage(client, 'a');
     await pool.sendMessage(client, 'b');
     await pool.sendMessage(client, 'c');
     const forwards = pool.events().filter((e): e is ForwardEvent => e.kind === 'forward');
-    assert.deepEqual(forwards.map((f) => f.message), ['a', 'b', 'c']);
+    assert.deepEqual(
+      forwards.map((f) => f.message),
+      ['a', 'b', 'c'],
+    );
     assert.ok(forwards[0].to.equals(workers[0]));
     assert.ok(forwards[1].to.equals(workers[1]));
     assert.ok(forwards[2].to.equals(workers[0]));
     assert.ok(forwards.every((f) => f.from.equals(client) && f.mailboxKind === MailboxKind.Regular));
 
     const call = await pool.call(client, 'req');
-    const fwdCall = pool.events().filter((e): e is ForwardEvent => e.kind === 'forward').at(-1)!;
+    const fwdCall = pool
+      .events()
+      .filter((e): e is ForwardEvent => e.kind === 'forward')
+      .at(-1)!;
     assert.equal(fwdCall.mailboxKind, MailboxKind.Request);
     assert.equal(call.responded, false); // a worker answers the caller directly
 

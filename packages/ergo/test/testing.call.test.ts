@@ -14,7 +14,10 @@ interface Pending {
   data: unknown;
 }
 
-type Command = { command: 'start_task'; task_id: string; data: unknown } | { command: 'complete_task'; task_id: string } | { command: 'list_tasks' };
+type Command =
+  | { command: 'start_task'; task_id: string; data: unknown }
+  | { command: 'complete_task'; task_id: string }
+  | { command: 'list_tasks' };
 
 class AdvancedCallActor extends Actor {
   pending = new Map<string, Pending>();

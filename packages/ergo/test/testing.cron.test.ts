@@ -6,7 +6,17 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, ErrIncorrect, ErrTaken, ErrUnknown, MessageCron, PID, createCronActionMessage, isError, type Atom } from '../src/index.js';
+import {
+  Actor,
+  ErrIncorrect,
+  ErrTaken,
+  ErrUnknown,
+  MessageCron,
+  PID,
+  createCronActionMessage,
+  isError,
+  type Atom,
+} from '../src/index.js';
 import { instanceOf, spawnTest, structureMatching } from '../src/testing/index.js';
 
 /** Schedules its own report job and collects the cron messages it receives. */
@@ -15,7 +25,14 @@ class CronTestActor extends Actor {
   override handleMessage(_from: PID, message: unknown): void {
     if (message instanceof MessageCron) this.received.push(message);
     if (message === 'schedule') {
-      this.node.cron().addJob({ name: 'report' as Atom, spec: '*/15 * * * *', location: 'UTC', action: createCronActionMessage(this.pid) });
+      this.node
+        .cron()
+        .addJob({
+          name: 'report' as Atom,
+          spec: '*/15 * * * *',
+          location: 'UTC',
+          action: createCronActionMessage(this.pid),
+        });
     }
     if (message === 'pause') this.node.cron().disableJob('report' as Atom);
     if (message === 'resume') this.node.cron().enableJob('report' as Atom);
@@ -33,7 +50,10 @@ describe('testing kit, Ergo cron scenarios', () => {
     assert.equal(info.actionInfo, "send message to 'worker' with normal priority");
     cron.removeJob('test_job' as Atom);
     actor.shouldRemoveCronJob().withName('test_job').once();
-    assert.throws(() => cron.jobInfo('test_job' as Atom), (e) => isError(e, ErrUnknown));
+    assert.throws(
+      () => cron.jobInfo('test_job' as Atom),
+      (e) => isError(e, ErrUnknown),
+    );
   });
 
   test('jobs run when the clock passes their minute; the message is recorded as a send from the node', async () => {
@@ -88,10 +108,16 @@ describe('testing kit, Ergo cron scenarios', () => {
   test('the cron validates as the node does: bad spec, duplicate name', async () => {
     const actor = await spawnTest(CronTestActor);
     const cron = actor.node.cron();
-    assert.throws(() => cron.addJob({ name: 'bad' as Atom, spec: '61 * * * *', action: createCronActionMessage('x') }), (e) => isError(e, ErrIncorrect));
+    assert.throws(
+      () => cron.addJob({ name: 'bad' as Atom, spec: '61 * * * *', action: createCronActionMessage('x') }),
+      (e) => isError(e, ErrIncorrect),
+    );
     actor.shouldAddCronJob().times(0);
     cron.addJob({ name: 'j' as Atom, spec: '@hourly', location: 'UTC', action: createCronActionMessage('x') });
-    assert.throws(() => cron.addJob({ name: 'j' as Atom, spec: '@daily', action: createCronActionMessage('x') }), (e) => isError(e, ErrTaken));
+    assert.throws(
+      () => cron.addJob({ name: 'j' as Atom, spec: '@daily', action: createCronActionMessage('x') }),
+      (e) => isError(e, ErrTaken),
+    );
     assert.deepEqual(
       cron.jobSchedule('j' as Atom, new Date('2025-01-01T00:00:00Z'), 3 * 3600_000).map((d) => d.toISOString()),
       // Ergo's @hourly is minute 1

@@ -84,8 +84,14 @@ describe('testing kit, Ergo failure injection scenarios', () => {
     const node = actor.node;
     node.failures.setMethodFailure('registerName', ErrTaken);
     node.failures.setMethodFailure('kill', ErrProcessUnknown);
-    assert.throws(() => node.registerName('x', someone), (e) => e === ErrTaken);
-    assert.throws(() => node.kill(someone), (e) => isError(e, ErrProcessUnknown));
+    assert.throws(
+      () => node.registerName('x', someone),
+      (e) => e === ErrTaken,
+    );
+    assert.throws(
+      () => node.kill(someone),
+      (e) => isError(e, ErrProcessUnknown),
+    );
     node.failures.clearMethodFailures();
     node.kill(someone);
     assert.equal(node.failures.getMethodCallCount('kill'), 1); // counters were reset by the clear
@@ -111,7 +117,13 @@ describe('testing kit, Ergo failure injection scenarios', () => {
 
   test('a bad rule is refused with ErrIncorrect', async () => {
     const actor = await spawnTest(Idle);
-    assert.throws(() => actor.node.failures.setMethodFailureAfter('spawn', -1, new Error('x')), /ERR_INCORRECT|incorrect/);
-    assert.throws(() => actor.node.failures.setMethodFailure('spawn', 'not an error' as unknown as Error), /must be an Error/);
+    assert.throws(
+      () => actor.node.failures.setMethodFailureAfter('spawn', -1, new Error('x')),
+      /ERR_INCORRECT|incorrect/,
+    );
+    assert.throws(
+      () => actor.node.failures.setMethodFailure('spawn', 'not an error' as unknown as Error),
+      /must be an Error/,
+    );
   });
 });

@@ -312,7 +312,11 @@ describe('testing harness: driving', () => {
       seen: unknown[] = [];
       override async handleMessage(_from: PID, m: unknown): Promise<void> {
         if (m === 'go') {
-          const net = (this.node as unknown as { network(): { getNode(n: string): Promise<{ spawn(n: string): Promise<PID>; disconnect(): void }> } }).network();
+          const net = (
+            this.node as unknown as {
+              network(): { getNode(n: string): Promise<{ spawn(n: string): Promise<PID>; disconnect(): void }> };
+            }
+          ).network();
           const remote = await net.getNode('edge@host');
           this.monitor(await remote.spawn('w'));
           remote.disconnect();
@@ -328,7 +332,7 @@ describe('testing harness: driving', () => {
     assert.ok(actor.behavior.seen[1] instanceof MessageDownPID);
   });
 
-  test('a call responder returning an Error makes the actor\'s call reject', async () => {
+  test("a call responder returning an Error makes the actor's call reject", async () => {
     class Caller extends Actor {
       failure: unknown;
       override async handleMessage(): Promise<void> {
@@ -462,7 +466,10 @@ describe('testing harness: meta processes', () => {
     await actor.sendMessage(client, 'stop-later');
     actor.advanceTime(50);
     actor.shouldSendExitMeta().toMeta(anyAlias()).times(2); // scheduled, then fired
-    actor.shouldNotSendExitMeta().toMeta(new Alias('x', 1, [1, 0, 0])).assert();
+    actor
+      .shouldNotSendExitMeta()
+      .toMeta(new Alias('x', 1, [1, 0, 0]))
+      .assert();
   });
 });
 

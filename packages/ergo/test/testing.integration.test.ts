@@ -21,7 +21,16 @@ import {
   type PID,
   type Ref,
 } from '../src/index.js';
-import { anyPID, instanceOf, spawnProbe, startTestNode, structureMatching, waitFor, waitForState, waitForTermination } from '../src/testing/index.js';
+import {
+  anyPID,
+  instanceOf,
+  spawnProbe,
+  startTestNode,
+  structureMatching,
+  waitFor,
+  waitForState,
+  waitForTermination,
+} from '../src/testing/index.js';
 
 class Echo extends Actor {
   override async handleMessage(from: PID, message: unknown): Promise<Error | undefined> {
@@ -76,7 +85,10 @@ describe('testing integration helpers', () => {
     probe.respond((req) => `answer to ${String(req)}`);
     assert.equal(await node.call('probe', 'q2'), 'answer to q2');
     assert.deepEqual(
-      probe.received().filter((r) => r.kind === 'call').map((r) => r.message),
+      probe
+        .received()
+        .filter((r) => r.kind === 'call')
+        .map((r) => r.message),
       ['question', 'q2'],
     );
   });
@@ -167,8 +179,14 @@ describe('testing integration helpers', () => {
     node.send(echo, 'slow');
     await waitForState(node, echo, ProcessState.Running);
     await waitForState(node, echo, ProcessState.Sleep);
-    await assert.rejects(waitFor(() => undefined, 'nothing', { timeout: 20 }), (e) => isError(e, ErrTimeout) && /waiting for nothing/.test((e as Error).message));
-    await assert.rejects(waitForState(node, echo, ProcessState.Running, { timeout: 20 }), (e) => isError(e, ErrTimeout) && /to be running \(it is sleep\)/.test((e as Error).message));
+    await assert.rejects(
+      waitFor(() => undefined, 'nothing', { timeout: 20 }),
+      (e) => isError(e, ErrTimeout) && /waiting for nothing/.test((e as Error).message),
+    );
+    await assert.rejects(
+      waitForState(node, echo, ProcessState.Running, { timeout: 20 }),
+      (e) => isError(e, ErrTimeout) && /to be running \(it is sleep\)/.test((e as Error).message),
+    );
     assert.ok(anyPID().test(echo));
   });
 });

@@ -63,11 +63,18 @@ describe('testing kit: matching', () => {
     assert.ok(anyRef().test(new Ref('n', 1, [1, 0, 0])) && !anyRef().test(pid));
     assert.ok(instanceOf(Point).test(new Point(0, 0)) && !instanceOf(Point).test({}));
     assert.ok(satisfies((n: number) => n > 2).test(3) && !satisfies((n: number) => n > 2).test(1));
-    assert.ok(!satisfies(() => {
-      throw new Error('predicate bug');
-    }).test(1), 'a throwing predicate rejects');
+    assert.ok(
+      !satisfies(() => {
+        throw new Error('predicate bug');
+      }).test(1),
+      'a throwing predicate rejects',
+    );
     assert.ok(equals([1, 2]).test([1, 2]) && !equals([1, 2]).test([2, 1]));
-    assert.ok(hasField('x').test(new Point(1, 2)) && hasField('x', 1).test(new Point(1, 2)) && !hasField('x', 2).test(new Point(1, 2)));
+    assert.ok(
+      hasField('x').test(new Point(1, 2)) &&
+        hasField('x', 1).test(new Point(1, 2)) &&
+        !hasField('x', 2).test(new Point(1, 2)),
+    );
     assert.ok(!hasField('z').test(new Point(1, 2)));
     assert.ok(structureMatching(Point, { x: 1 }).test(new Point(1, 9)));
     assert.ok(!structureMatching(Point, { x: 1 }).test({ x: 1 }));

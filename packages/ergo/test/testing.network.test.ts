@@ -45,7 +45,11 @@ class Deployer extends Actor {
     this.setTrapExit(true);
   }
   override async handleMessage(from: PID, message: unknown): Promise<void> {
-    if (message instanceof MessageDownPID || message instanceof MessageDownProcessID || message instanceof MessageExitPID) {
+    if (
+      message instanceof MessageDownPID ||
+      message instanceof MessageDownProcessID ||
+      message instanceof MessageExitPID
+    ) {
       this.downs.push(message);
       return;
     }
@@ -107,7 +111,13 @@ describe('testing kit, Ergo network scenarios', () => {
     ]);
     registrar.setConfig('cluster.name', 'test-cluster');
     registrar.setConfig('worker.pool_size', 10);
-    await registrar.registerApplicationRoute({ node: 'worker@node1', name: 'web-server', weight: 100, mode: 3, state: 2 });
+    await registrar.registerApplicationRoute({
+      node: 'worker@node1',
+      name: 'web-server',
+      weight: 100,
+      mode: 3,
+      state: 2,
+    });
 
     const routes = network.route('worker@node1');
     assert.equal(routes.length, 1);
@@ -116,7 +126,10 @@ describe('testing kit, Ergo network scenarios', () => {
 
     assert.deepEqual(network.nodes().sort(), ['database@prod', 'worker@node1']);
     assert.equal(network.node('worker@node1').name(), 'worker@node1');
-    assert.throws(() => network.node('worker@node2'), (e) => isError(e, ErrNoConnection));
+    assert.throws(
+      () => network.node('worker@node2'),
+      (e) => isError(e, ErrNoConnection),
+    );
 
     assert.equal((await registrar.resolver().resolve('worker@cluster')).length, 2);
     const config = await registrar.config('cluster.name', 'worker.pool_size');
@@ -157,7 +170,13 @@ describe('testing kit, Ergo network scenarios', () => {
     const actor = await spawnTest(Deployer);
     await actor.sendMessage(operator, { deploy: 'edge@host' });
     actor.shouldConnect().toNode('edge@host').once();
-    const spawned = actor.shouldRemoteSpawn().onNode('edge@host').name('worker_factory').register('worker').args('cfg').once();
+    const spawned = actor
+      .shouldRemoteSpawn()
+      .onNode('edge@host')
+      .name('worker_factory')
+      .register('worker')
+      .args('cfg')
+      .once();
     assert.equal(spawned.pid.node, 'edge@host');
     actor.shouldRemoteApplicationStart().onNode('edge@host').name('metrics').mode('permanent').once();
     actor.shouldMonitor().target(spawned.pid).once();
@@ -200,7 +219,10 @@ describe('testing kit, Ergo network scenarios', () => {
     const actor = await spawnTest(Linker);
     await actor.sendMessage(operator, 'go');
     await actor.disconnectRemoteNode('edge@host');
-    actor.shouldTerminate().reasonMatching((r) => r.message.includes('no connection')).once();
+    actor
+      .shouldTerminate()
+      .reasonMatching((r) => r.message.includes('no connection'))
+      .once();
   });
 
   test('node links and monitors: MessageDownNode / MessageExitNode when the node goes', async () => {
@@ -243,22 +265,46 @@ describe('testing kit, Ergo network scenarios', () => {
   test('the simulated network is a gen Network: info, flags, proxy routes, spawn permissions, registrar', async () => {
     const actor = await spawnTest(Idle);
     const network: Network = actor.node.network();
-    network.addRoute('^db@', { route: { host: 'db.local', port: 15000, tls: true, handshakeVersion: { name: 'EHS', release: '1.3' }, protoVersion: { name: 'ENP', release: '1.2' } } }, 10);
+    network.addRoute(
+      '^db@',
+      {
+        route: {
+          host: 'db.local',
+          port: 15000,
+          tls: true,
+          handshakeVersion: { name: 'EHS', release: '1.3' },
+          protoVersion: { name: 'ENP', release: '1.2' },
+        },
+      },
+      10,
+    );
     network.addProxyRoute('^far@', { route: { to: 'far@host', proxy: 'relay@host' } }, 5);
     assert.equal(network.proxyRoute('far@host')[0].route.proxy, 'relay@host');
     network.enableSpawn('worker', Idle, 'edge@host');
     network.enableApplicationStart('metrics');
-    assert.throws(() => network.enableSpawn('worker', Deployer), (e) => isError(e, ErrTaken));
+    assert.throws(
+      () => network.enableSpawn('worker', Deployer),
+      (e) => isError(e, ErrTaken),
+    );
     const info = network.info();
-    assert.deepEqual(info.routes.map((r) => [r.match, r.host, r.port, r.tls]), [['^db@', 'db.local', 15000, true]]);
+    assert.deepEqual(
+      info.routes.map((r) => [r.match, r.host, r.port, r.tls]),
+      [['^db@', 'db.local', 15000, true]],
+    );
     assert.deepEqual(info.enabledSpawn, [{ name: 'worker', behavior: 'Idle', nodes: ['edge@host'] }]);
     assert.deepEqual(info.enabledApplicationStart, [{ name: 'metrics', nodes: [] }]);
     assert.equal(info.flags.enableRemoteSpawn, true);
     network.disableSpawn('worker');
     assert.deepEqual(network.info().enabledSpawn, []);
     network.removeProxyRoute('^far@');
-    assert.throws(() => network.removeRoute('^nothing@'), (e) => isError(e, ErrUnknown));
-    assert.throws(() => network.addRoute('(', {}, 1), (e) => isError(e, ErrIncorrect));
+    assert.throws(
+      () => network.removeRoute('^nothing@'),
+      (e) => isError(e, ErrUnknown),
+    );
+    assert.throws(
+      () => network.addRoute('(', {}, 1),
+      (e) => isError(e, ErrIncorrect),
+    );
 
     const remote = await network.getNode('edge@host');
     assert.equal(remote.info().node, 'edge@host');

@@ -74,8 +74,14 @@ describe('testing kit, Ergo termination scenarios', () => {
     const actor = await spawnTest(ErrorActor);
     await actor.sendMessage(sender, 'error');
     assert.match(actor.terminationReason()!.message, /custom error/);
-    actor.shouldTerminate().reasonMatching((r) => r.message.includes('custom error')).once();
-    assert.throws(() => actor.shouldTerminate().withReason(TerminateReasonNormal).once(), /recorded terminate events \(1 of/);
+    actor
+      .shouldTerminate()
+      .reasonMatching((r) => r.message.includes('custom error'))
+      .once();
+    assert.throws(
+      () => actor.shouldTerminate().withReason(TerminateReasonNormal).once(),
+      /recorded terminate events \(1 of/,
+    );
   });
 
   test('TestSendExit_Operations: exits sent by the actor', async () => {
@@ -84,7 +90,10 @@ describe('testing kit, Ergo termination scenarios', () => {
     const target = new PID('test', 123, 1);
     await actor.sendMessage(sender, new ExitMessage(target, TerminateReasonShutdown));
     actor.shouldSendExit().to(target).withReason(TerminateReasonShutdown).once();
-    actor.shouldNotSendExit().to(new PID('other', 999, 1)).assert();
+    actor
+      .shouldNotSendExit()
+      .to(new PID('other', 999, 1))
+      .assert();
   });
 
   test('an exit to its own parent is refused as on a real node (the handler panics)', async () => {

@@ -151,19 +151,37 @@ describe('testing kit, Ergo workflow scenarios', () => {
     const order = await spawnTest(OrderActor, { args: ['ORDER-001', customer] });
     await order.sendMessage(nobody, new AddItem('laptop', 899.99));
     await order.sendMessage(nobody, new AddItem('mouse', 29.99));
-    order.shouldSend().to(customer).message(new ItemAdded('ORDER-001', 'laptop', 899.99)).once();
-    order.shouldSend().to(customer).message(new ItemAdded('ORDER-001', 'mouse', 929.98)).once();
+    order
+      .shouldSend()
+      .to(customer)
+      .message(new ItemAdded('ORDER-001', 'laptop', 899.99))
+      .once();
+    order
+      .shouldSend()
+      .to(customer)
+      .message(new ItemAdded('ORDER-001', 'mouse', 929.98))
+      .once();
 
     await order.sendMessage(nobody, new GetOrderStatus());
     order
       .shouldSend()
       .to(nobody)
-      .message(structureMatching(OrderStatus, { orderID: 'ORDER-001', state: 'pending', items: satisfies((i: string[]) => i.length === 2) }))
+      .message(
+        structureMatching(OrderStatus, {
+          orderID: 'ORDER-001',
+          state: 'pending',
+          items: satisfies((i: string[]) => i.length === 2),
+        }),
+      )
       .once();
 
     await order.sendMessage(nobody, new SubmitOrder());
     const validator = order.shouldSpawn().factory(Validator).once().pid;
-    order.shouldSend().to(validator).message(new ValidateOrder('ORDER-001', ['laptop', 'mouse'], 929.98)).once();
+    order
+      .shouldSend()
+      .to(validator)
+      .message(new ValidateOrder('ORDER-001', ['laptop', 'mouse'], 929.98))
+      .once();
 
     // play the validator's part: test it with the kit too, then feed its answer back
     const v = await spawnTest(Validator);
@@ -193,12 +211,20 @@ describe('testing kit, Ergo workflow scenarios', () => {
     await order.sendMessage(nobody, new SubmitOrder());
     order.shouldSpawn().once();
     await order.sendMessage(nobody, new GetOrderStatus());
-    order.shouldSend().to(nobody).message(structureMatching(OrderStatus, { state: 'validating' })).once();
+    order
+      .shouldSend()
+      .to(nobody)
+      .message(structureMatching(OrderStatus, { state: 'validating' }))
+      .once();
 
     await order.sendMessage(nobody, new ValidationResult('ORDER-004', true, ''));
     await order.deliverSelfMessages(); // first payment attempt fails: a retry is scheduled
     for (let i = 0; i < 3; i++) {
-      order.shouldSendAfter().to(order.pid).delay(100).times(i + 1);
+      order
+        .shouldSendAfter()
+        .to(order.pid)
+        .delay(100)
+        .times(i + 1);
       order.advanceTime(100);
       await order.deliverSelfMessages();
     }

@@ -53,7 +53,11 @@ async function acceptor(ctx: TlsAcceptContext): Promise<{ port: number; next(): 
 }
 
 /** Dials and waits for the acceptor's verdict; the client socket is closed afterwards. */
-async function attempt(acc: Awaited<ReturnType<typeof acceptor>>, cm: CertManager | undefined, insecureSkipVerify = true): Promise<Outcome> {
+async function attempt(
+  acc: Awaited<ReturnType<typeof acceptor>>,
+  cm: CertManager | undefined,
+  insecureSkipVerify = true,
+): Promise<Outcome> {
   const client = await dialTls(cm, { host: '127.0.0.1', port: acc.port, insecureSkipVerify }).catch(() => undefined);
   const outcome = await acc.next();
   client?.destroy();
@@ -63,7 +67,12 @@ async function attempt(acc: Awaited<ReturnType<typeof acceptor>>, cm: CertManage
 
 const fingerprint = (pem: string): string => new X509Certificate(pem).fingerprint256;
 
-function pki(): { ca: GeneratedCertificate; server: GeneratedCertificate; client: GeneratedCertificate; rogue: GeneratedCertificate } {
+function pki(): {
+  ca: GeneratedCertificate;
+  server: GeneratedCertificate;
+  client: GeneratedCertificate;
+  rogue: GeneratedCertificate;
+} {
   const ca = generateCertificate({ commonName: 'ergo test CA', isCA: true, hosts: [] });
   const otherCa = generateCertificate({ commonName: 'rogue CA', isCA: true, hosts: [] });
   return {
@@ -145,7 +154,10 @@ test('dialling verifies the acceptor unless insecureSkipVerify: root CAs, server
     trusting.setServerName('localhost');
     assert.equal((await attempt(acc, trusting, false)).ok, true);
     trusting.setServerName('elsewhere.example');
-    await assert.rejects(dialTls(trusting, { host: '127.0.0.1', port: acc.port }), { code: 'ERR_NO_CONNECTION', message: /elsewhere\.example/ });
+    await assert.rejects(dialTls(trusting, { host: '127.0.0.1', port: acc.port }), {
+      code: 'ERR_NO_CONNECTION',
+      message: /elsewhere\.example/,
+    });
     await acc.next();
   } finally {
     acc.close();
@@ -225,6 +237,9 @@ test('bad TLS input is refused with ERR_INCORRECT and changes nothing', () => {
   assert.throws(() => generateCertificate({ issuer: { cert: 'junk', key: good.key } }), { code: 'ERR_INCORRECT' });
   assert.throws(() => new TlsAcceptContext(cm, { handshakeTimeout: -1 }), { code: 'ERR_INCORRECT' });
   // Bytes work as well as PEM strings.
-  const fromBytes = new CertificateManager({ key: new TextEncoder().encode(good.key), cert: new TextEncoder().encode(good.cert) });
+  const fromBytes = new CertificateManager({
+    key: new TextEncoder().encode(good.key),
+    cert: new TextEncoder().encode(good.cert),
+  });
   assert.ok(Buffer.isBuffer(fromBytes.certificate().cert));
 });

@@ -61,7 +61,12 @@ async function inProcess<T>(n: Node, fn: (a: Actor) => T): Promise<T> {
 }
 
 /** The spawn is refused with `code` and no process was created. */
-async function spawnRefused(n: Node, options: unknown, code = 'ERR_INCORRECT', factory: unknown = Idle): Promise<ErgoError> {
+async function spawnRefused(
+  n: Node,
+  options: unknown,
+  code = 'ERR_INCORRECT',
+  factory: unknown = Idle,
+): Promise<ErgoError> {
   const before = n.processList().length;
   const e = await rejectsWith(n.spawn(factory as typeof Idle, options as ProcessOptions), code);
   assert.ok(e instanceof ErgoError, `an ErgoError, got ${String(e)}`);
@@ -131,7 +136,13 @@ describe('spawn options', () => {
     });
     thrown(() => n.setLogLevelProcess(n.processList()[0]!, 99 as LogLevel), 'ERR_INCORRECT');
     // Valid values still work.
-    const pid = await n.spawn(Idle, { logLevel: LogLevel.Debug, env: { a: 1 }, compression: { enable: true, level: 2, type: 'zlib', threshold: 2048 }, mailboxSize: 1, fallback: { enable: true, name: 'fb' } });
+    const pid = await n.spawn(Idle, {
+      logLevel: LogLevel.Debug,
+      env: { a: 1 },
+      compression: { enable: true, level: 2, type: 'zlib', threshold: 2048 },
+      mailboxSize: 1,
+      fallback: { enable: true, name: 'fb' },
+    });
     assert.equal(n.logLevelProcess(pid), LogLevel.Debug);
   });
 
@@ -142,7 +153,11 @@ describe('spawn options', () => {
     await spawnRefused(n, {}, 'ERR_INCORRECT', class {});
     // Factory functions and arrow functions still work.
     assert.ok((await n.spawn(() => new Idle())) instanceof PID);
-    assert.ok((await n.spawn(function make() { return new Idle(); })) instanceof PID);
+    assert.ok(
+      (await n.spawn(function make() {
+        return new Idle();
+      })) instanceof PID,
+    );
   });
 });
 
@@ -185,11 +200,28 @@ describe('env names', () => {
 
 describe('startNode options', () => {
   test('a log level of 42, an env with an empty name or a bad logger filter fails startNode', async () => {
-    await rejectsWith(startNode(nodeName(), { log: { level: 42 as LogLevel, defaultLogger: { disable: true } } }), 'ERR_INCORRECT');
-    await rejectsWith(startNode(nodeName(), { env: { '': 1 }, log: { defaultLogger: { disable: true } } }), 'ERR_INCORRECT');
-    await rejectsWith(startNode(nodeName(), { env: 'x' as unknown as Record<string, unknown>, log: { defaultLogger: { disable: true } } }), 'ERR_INCORRECT');
     await rejectsWith(
-      startNode(nodeName(), { log: { defaultLogger: { disable: true }, loggers: [{ name: 'l', logger: { log() {} }, filter: [99 as LogLevel] }] } }),
+      startNode(nodeName(), { log: { level: 42 as LogLevel, defaultLogger: { disable: true } } }),
+      'ERR_INCORRECT',
+    );
+    await rejectsWith(
+      startNode(nodeName(), { env: { '': 1 }, log: { defaultLogger: { disable: true } } }),
+      'ERR_INCORRECT',
+    );
+    await rejectsWith(
+      startNode(nodeName(), {
+        env: 'x' as unknown as Record<string, unknown>,
+        log: { defaultLogger: { disable: true } },
+      }),
+      'ERR_INCORRECT',
+    );
+    await rejectsWith(
+      startNode(nodeName(), {
+        log: {
+          defaultLogger: { disable: true },
+          loggers: [{ name: 'l', logger: { log() {} }, filter: [99 as LogLevel] }],
+        },
+      }),
       'ERR_INCORRECT',
     );
   });
@@ -227,10 +259,20 @@ describe('pool options', () => {
 
   test('poolSize Infinity, -1, 1.5 or NaN and workerArgs that is not an array are ERR_INCORRECT', async () => {
     const n = await node();
-    for (const o of [{ poolSize: Infinity }, { poolSize: -1 }, { poolSize: 1.5 }, { poolSize: NaN }, { workerArgs: 'x' }, { workerMailboxSize: -1 }]) {
+    for (const o of [
+      { poolSize: Infinity },
+      { poolSize: -1 },
+      { poolSize: 1.5 },
+      { poolSize: NaN },
+      { workerArgs: 'x' },
+      { workerMailboxSize: -1 },
+    ]) {
       const before = n.processList().length;
       // The guard turns the old behaviour (spawning workers until the heap is gone) into a failure.
-      await within(rejectsWith(n.spawn(P, {}, o as Partial<PoolOptions>), 'ERR_INCORRECT', JSON.stringify(o)), `pool ${JSON.stringify(o)}`);
+      await within(
+        rejectsWith(n.spawn(P, {}, o as Partial<PoolOptions>), 'ERR_INCORRECT', JSON.stringify(o)),
+        `pool ${JSON.stringify(o)}`,
+      );
       assert.equal(n.processList().length, before, `nothing left behind by ${JSON.stringify(o)}`);
     }
     // 0 and absent mean the default of 3 workers.
@@ -250,8 +292,20 @@ describe('supervisor specs', () => {
 
   test('intensity and period NaN, Infinity or negative are ERR_INCORRECT; 0 means the default', async () => {
     const n = await node();
-    for (const restart of [{ intensity: NaN }, { period: NaN }, { intensity: Infinity }, { period: Infinity }, { intensity: -1 }, { period: -5 }, { intensity: 1.5 }]) {
-      await rejectsWith(n.spawn(S, {}, { children: [child], restart } as SupervisorSpec), 'ERR_INCORRECT', JSON.stringify(restart));
+    for (const restart of [
+      { intensity: NaN },
+      { period: NaN },
+      { intensity: Infinity },
+      { period: Infinity },
+      { intensity: -1 },
+      { period: -5 },
+      { intensity: 1.5 },
+    ]) {
+      await rejectsWith(
+        n.spawn(S, {}, { children: [child], restart } as SupervisorSpec),
+        'ERR_INCORRECT',
+        JSON.stringify(restart),
+      );
     }
     const pid = await n.spawn(S, {}, { children: [{ ...child, name: 'c0' }], restart: { intensity: 0, period: 0 } });
     const info = await inProcess(n, (a) => a.inspect(pid));
@@ -261,8 +315,14 @@ describe('supervisor specs', () => {
 
   test('child specs are checked with the spawn validators (options, args, name length)', async () => {
     const n = await node();
-    await rejectsWith(n.spawn(S, {}, { children: [{ ...child, options: { logLevel: 99 as LogLevel } }] }), 'ERR_INCORRECT');
-    await rejectsWith(n.spawn(S, {}, { children: [{ ...child, options: { initTimeout: Infinity } }] }), 'ERR_INCORRECT');
+    await rejectsWith(
+      n.spawn(S, {}, { children: [{ ...child, options: { logLevel: 99 as LogLevel } }] }),
+      'ERR_INCORRECT',
+    );
+    await rejectsWith(
+      n.spawn(S, {}, { children: [{ ...child, options: { initTimeout: Infinity } }] }),
+      'ERR_INCORRECT',
+    );
     await rejectsWith(n.spawn(S, {}, { children: [{ ...child, args: 'x' as unknown as unknown[] }] }), 'ERR_INCORRECT');
     await rejectsWith(n.spawn(S, {}, { children: [{ ...child, name: 'n'.repeat(256) }] }), 'ERR_ATOM_TOO_LONG');
   });
@@ -275,10 +335,16 @@ describe('application specs', () => {
 
   test('depends.applications must be an array of names (a string is not read one character at a time)', async () => {
     const n = await node();
-    const e = await rejectsWith(n.applicationLoad(app({ depends: { applications: 'db' as unknown as string[] } })), 'ERR_INCORRECT');
+    const e = await rejectsWith(
+      n.applicationLoad(app({ depends: { applications: 'db' as unknown as string[] } })),
+      'ERR_INCORRECT',
+    );
     assert.match(e.message, /depends\.applications/);
     await rejectsWith(n.applicationLoad(app({ depends: { applications: [''] } })), 'ERR_INCORRECT');
-    await rejectsWith(n.applicationLoad(app({ depends: 'db' as unknown as ApplicationSpec['depends'] })), 'ERR_INCORRECT');
+    await rejectsWith(
+      n.applicationLoad(app({ depends: 'db' as unknown as ApplicationSpec['depends'] })),
+      'ERR_INCORRECT',
+    );
     assert.deepEqual(n.applications(), []);
   });
 
@@ -286,7 +352,10 @@ describe('application specs', () => {
     const n = await node();
     await rejectsWith(n.applicationLoad(app({ env: 'str' as unknown as Record<string, unknown> })), 'ERR_INCORRECT');
     await rejectsWith(n.applicationLoad(app({ logLevel: 42 as LogLevel })), 'ERR_INCORRECT');
-    await rejectsWith(n.applicationLoad(app({ group: [{ factory: Idle, options: { compression: { enable: true, level: 9 as 0 } } }] })), 'ERR_INCORRECT');
+    await rejectsWith(
+      n.applicationLoad(app({ group: [{ factory: Idle, options: { compression: { enable: true, level: 9 as 0 } } }] })),
+      'ERR_INCORRECT',
+    );
     assert.deepEqual(n.applications(), []);
     const name = await n.applicationLoad(app({}));
     await rejectsWith(n.applicationStart(name, { logLevel: 42 as LogLevel }), 'ERR_INCORRECT');
@@ -295,7 +364,8 @@ describe('application specs', () => {
     await n.applicationStart(name, { logLevel: LogLevel.Warning });
     assert.deepEqual(n.applicationsRunning(), [name]);
     // A stop timeout Node cannot honour (it would fire after 1 ms) is refused; nothing is stopped.
-    for (const bad of [Infinity, 2 ** 31, 0, -1, NaN]) await rejectsWith(n.applicationStopWithTimeout(name, bad), 'ERR_INCORRECT', String(bad));
+    for (const bad of [Infinity, 2 ** 31, 0, -1, NaN])
+      await rejectsWith(n.applicationStopWithTimeout(name, bad), 'ERR_INCORRECT', String(bad));
     assert.deepEqual(n.applicationsRunning(), [name]);
     await n.applicationStopWithTimeout(name, 2 ** 31 - 1);
     assert.deepEqual(n.applicationsRunning(), []);
@@ -306,7 +376,13 @@ describe('cron jobs', () => {
   test('a job name over 255 bytes is ERR_ATOM_TOO_LONG; a fallback without a name is ERR_INCORRECT', async () => {
     const n = await node();
     const act = createCronActionMessage('w');
-    const job = (name: string, extra: Partial<CronJob> = {}): CronJob => ({ name, spec: '* * * * *', location: 'UTC', action: act, ...extra });
+    const job = (name: string, extra: Partial<CronJob> = {}): CronJob => ({
+      name,
+      spec: '* * * * *',
+      location: 'UTC',
+      action: act,
+      ...extra,
+    });
     thrown(() => n.cron().addJob(job('j'.repeat(256))), 'ERR_ATOM_TOO_LONG');
     thrown(() => n.cron().addJob(job('é'.repeat(128))), 'ERR_ATOM_TOO_LONG'); // 256 bytes, 128 chars
     thrown(() => n.cron().addJob(job('fb', { fallback: { enable: true } as CronJob['fallback'] })), 'ERR_INCORRECT');
@@ -334,7 +410,9 @@ describe('error messages quoting user input', () => {
     bounded(thrown(() => n.send(huge, 'hi'), 'ERR_PROCESS_UNKNOWN'));
     bounded(await rejectsWith(n.call(huge, 'hi'), 'ERR_PROCESS_UNKNOWN'));
     bounded(thrown(() => n.processPID(huge), 'ERR_PROCESS_UNKNOWN'));
-    bounded(await rejectsWith(n.spawn(Idle, { env: { [huge]: 1 }, logLevel: huge as unknown as LogLevel }), 'ERR_INCORRECT'));
+    bounded(
+      await rejectsWith(n.spawn(Idle, { env: { [huge]: 1 }, logLevel: huge as unknown as LogLevel }), 'ERR_INCORRECT'),
+    );
     // A thrown 1 MB string from init is wrapped with a short message; the value is the cause.
     class Throws extends Actor {
       override init(): void {

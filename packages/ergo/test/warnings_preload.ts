@@ -11,9 +11,7 @@ const emitWarning = process.emitWarning;
 function isMockTimersWarning(warning: string | Error, typeOrOptions: unknown): boolean {
   if (typeof warning === 'string') {
     const type =
-      typeof typeOrOptions === 'string'
-        ? typeOrOptions
-        : (typeOrOptions as { type?: unknown } | undefined)?.type;
+      typeof typeOrOptions === 'string' ? typeOrOptions : (typeOrOptions as { type?: unknown } | undefined)?.type;
     return type === 'ExperimentalWarning' && warning.startsWith(MOCK_TIMERS_WARNING);
   }
   return warning.name === 'ExperimentalWarning' && warning.message.startsWith(MOCK_TIMERS_WARNING);

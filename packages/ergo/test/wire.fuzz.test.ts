@@ -98,7 +98,7 @@ test('ENP streams: random and mutated packets decode or fail with a WireError; f
     const reader = new EnpFrameReader(r(2) === 0 ? 0 : 1 << 16);
     const d = decoders[r(2)]!;
     try {
-      for (let k = 0; k < input.length; ) {
+      for (let k = 0; k < input.length;) {
         const n = 1 + r(80);
         reader.push(input.subarray(k, k + n));
         k += n;

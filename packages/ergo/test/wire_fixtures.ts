@@ -76,7 +76,13 @@ export function introduceOf(name: string, registry: EdfRegistry): MessageIntrodu
 
 /** Message options reproducing a decoded packet's header (order byte derived as the encoder does). */
 export function optionsOf(p: EnpPacket, compression: EnpMessageOptions['compression'] = null): EnpMessageOptions {
-  return { priority: p.priority, important: p.important, messageID: p.messageID, keepNetworkOrder: p.order !== 0, compression };
+  return {
+    priority: p.priority,
+    important: p.important,
+    messageID: p.messageID,
+    keepNetworkOrder: p.order !== 0,
+    compression,
+  };
 }
 
 /** Re-encodes `p` with the encoder method of its type. */

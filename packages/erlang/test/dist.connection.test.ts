@@ -54,7 +54,9 @@ function fragment(seq: number, id: number, first: boolean, body: Buffer): Buffer
 }
 
 /** Our connection on one side; the other side is the raw socket. */
-async function withRaw(options?: DistConnectionOptions): Promise<{ conn: DistConnection; raw: Socket; got: DistMessage[]; closed: Promise<Error | undefined> }> {
+async function withRaw(
+  options?: DistConnectionOptions,
+): Promise<{ conn: DistConnection; raw: Socket; got: DistMessage[]; closed: Promise<Error | undefined> }> {
   const [a, b] = await connected();
   const conn = new DistConnection(a, options);
   b.socket.on('data', () => {});
@@ -136,10 +138,20 @@ test('pass-through framing when neither the atom cache header nor fragments are 
 test('broken input closes the connection with a protocol error', async () => {
   const cases: [string, Buffer, DistConnectionOptions?][] = [
     ['unknown packet', frame(Buffer.from([1, 2, 3]))],
-    ['fragment out of order', Buffer.concat([fragment(1, 3, true, Buffer.from([0, 104])), fragment(1, 1, false, Buffer.from([0]))])],
+    [
+      'fragment out of order',
+      Buffer.concat([fragment(1, 3, true, Buffer.from([0, 104])), fragment(1, 1, false, Buffer.from([0]))]),
+    ],
     ['continuation without a start', fragment(5, 1, false, Buffer.from([0]))],
-    ['sequence started twice', Buffer.concat([fragment(1, 2, true, Buffer.from([0])), fragment(1, 2, true, Buffer.from([0]))])],
-    ['too many sequences', Buffer.concat([fragment(1, 2, true, Buffer.from([0])), fragment(2, 2, true, Buffer.from([0]))]), { maxFragmentSequences: 1 }],
+    [
+      'sequence started twice',
+      Buffer.concat([fragment(1, 2, true, Buffer.from([0])), fragment(1, 2, true, Buffer.from([0]))]),
+    ],
+    [
+      'too many sequences',
+      Buffer.concat([fragment(1, 2, true, Buffer.from([0])), fragment(2, 2, true, Buffer.from([0]))]),
+      { maxFragmentSequences: 1 },
+    ],
     ['packet over the size limit', Buffer.from([0x7f, 0xff, 0xff, 0xff]), { limits: { maxMessageSize: 1000 } }],
     ['undecodable term', frame(Buffer.from([131, 68, 0, 104, 9]))],
     ['unknown atom cache slot', frame(Buffer.from([131, 68, 1, 0, 5, 82, 0]))],

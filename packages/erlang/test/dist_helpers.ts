@@ -3,7 +3,17 @@
 // `{is_auth, _}` with `yes` through the gen_server reply protocol, MONITOR_P on unknown names
 // answered with `noproc`, and every other message kept in an inbox the test can wait on.
 
-import { ErlImproperList, ErlPid, ErlRef, ErlTuple, atom, isAtom, tuple, type DistConnection, type Term } from '../src/index.js';
+import {
+  ErlImproperList,
+  ErlPid,
+  ErlRef,
+  ErlTuple,
+  atom,
+  isAtom,
+  tuple,
+  type DistConnection,
+  type Term,
+} from '../src/index.js';
 
 /** A received control message with its payload. */
 export interface Received {
@@ -26,7 +36,8 @@ export class TestNode {
   ) {
     this.pid = new ErlPid(name, 1, 0, creation);
     conn.on('message', ({ control, payload }) => {
-      if (!(control instanceof ErlTuple) || typeof control.get(0) !== 'number') throw new Error(`not a control tuple: ${String(control)}`);
+      if (!(control instanceof ErlTuple) || typeof control.get(0) !== 'number')
+        throw new Error(`not a control tuple: ${String(control)}`);
       this.#handle({ op: control.get(0) as number, control, payload });
     });
   }

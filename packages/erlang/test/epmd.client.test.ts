@@ -30,7 +30,10 @@ test('EPMD client against the real epmd: register, resolve, names, taken, unregi
     assert.ok(reg.registered);
 
     const info = await client.portPlease('tsnode');
-    assert.deepEqual(info && { port: info.port, hi: info.highestVersion, lo: info.lowestVersion, type: info.nodeType }, { port: 40123, hi: 6, lo: 5, type: 77 });
+    assert.deepEqual(
+      info && { port: info.port, hi: info.highestVersion, lo: info.lowestVersion, type: info.nodeType },
+      { port: 40123, hi: 6, lo: 5, type: 77 },
+    );
     assert.equal(await client.portPlease('nobody'), undefined);
     const names = await client.names();
     assert.equal(names.epmdPort, port);
@@ -38,11 +41,17 @@ test('EPMD client against the real epmd: register, resolve, names, taken, unregi
     await assert.rejects(client.register({ name: 'tsnode', port: 40124 }), code('ERR_EPMD_TAKEN'));
 
     // erl's own EPMD client finds our registration
-    const seen = await evalErl('io:format("~p~n", [erl_epmd:port_please("tsnode", "127.0.0.1")]), halt().', { env: { ERL_EPMD_PORT: String(port) } });
+    const seen = await evalErl('io:format("~p~n", [erl_epmd:port_please("tsnode", "127.0.0.1")]), halt().', {
+      env: { ERL_EPMD_PORT: String(port) },
+    });
     assert.match(seen, /\{port,40123,6\}/);
 
     // an erl node registers; we resolve it by its full name
-    erl = await startErl(['-name', 'e1@127.0.0.1', '-setcookie', 'c', '-start_epmd', 'false'], 'io:format("ready~n").', { ERL_EPMD_PORT: String(port) });
+    erl = await startErl(
+      ['-name', 'e1@127.0.0.1', '-setcookie', 'c', '-start_epmd', 'false'],
+      'io:format("ready~n").',
+      { ERL_EPMD_PORT: String(port) },
+    );
     const r = await client.resolve('e1@127.0.0.1');
     assert.equal(r.host, '127.0.0.1');
     assert.ok(r.port > 0);

@@ -29,12 +29,23 @@ test('EPMD server with our client: register, resolve, names, taken, unregister o
   const b = await client.register({ name: 'beta', port: 41002, hidden: true });
   assert.notEqual(a.creation, b.creation);
   assert.ok(a.creation > 0 && b.creation > 0);
-  assert.deepEqual(await client.portPlease('beta'), { name: 'beta', port: 41002, nodeType: 72, protocol: 0, highestVersion: 6, lowestVersion: 5, extra: new Uint8Array(0) });
+  assert.deepEqual(await client.portPlease('beta'), {
+    name: 'beta',
+    port: 41002,
+    nodeType: 72,
+    protocol: 0,
+    highestVersion: 6,
+    lowestVersion: 5,
+    extra: new Uint8Array(0),
+  });
   assert.equal(await client.portPlease('gamma'), undefined);
-  assert.deepEqual((await client.names()).nodes.sort((x, y) => x.port - y.port), [
-    { name: 'alpha', port: 41001 },
-    { name: 'beta', port: 41002 },
-  ]);
+  assert.deepEqual(
+    (await client.names()).nodes.sort((x, y) => x.port - y.port),
+    [
+      { name: 'alpha', port: 41001 },
+      { name: 'beta', port: 41002 },
+    ],
+  );
   assert.equal((await client.names()).epmdPort, server.port);
   await assert.rejects(client.register({ name: 'alpha', port: 41003 }), code('ERR_EPMD_TAKEN'));
   // a version 5 node gets the short answer with a 2-byte creation
@@ -78,12 +89,22 @@ test('EPMD server with real Erlang: erl registers with it and resolves through i
   let erl: LineProcess | undefined;
   try {
     const registered = once(server, 'register');
-    erl = await startErl(['-name', 'e2@127.0.0.1', '-setcookie', 'c', '-start_epmd', 'false'], 'io:format("ready~n").', env);
+    erl = await startErl(
+      ['-name', 'e2@127.0.0.1', '-setcookie', 'c', '-start_epmd', 'false'],
+      'io:format("ready~n").',
+      env,
+    );
     assert.equal((await registered)[0], 'e2');
     const info = await client.portPlease('e2');
     assert.ok(info !== undefined && info.port > 0, 'erl registered');
     assert.deepEqual([info.highestVersion, info.lowestVersion, info.nodeType], [6, 5, 77]);
-    assert.deepEqual(server.names().map((n) => n.name).sort(), ['e2', 'tsnode']);
+    assert.deepEqual(
+      server
+        .names()
+        .map((n) => n.name)
+        .sort(),
+      ['e2', 'tsnode'],
+    );
     const out = await evalErl(
       'io:format("~p~n~p~n~p~n", [erl_epmd:port_please("tsnode", "127.0.0.1"), erl_epmd:port_please("nobody", "127.0.0.1"), net_adm:names("127.0.0.1")]), halt().',
       { env },
@@ -98,7 +119,10 @@ test('EPMD server with real Erlang: erl registers with it and resolves through i
     await erl.kill();
     erl = undefined;
     assert.deepEqual(await gone, ['e2']);
-    assert.deepEqual(server.names().map((n) => n.name), ['tsnode']);
+    assert.deepEqual(
+      server.names().map((n) => n.name),
+      ['tsnode'],
+    );
   } finally {
     await erl?.kill();
     await ours.close();

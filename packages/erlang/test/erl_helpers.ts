@@ -55,7 +55,10 @@ export function compileErl(outDir: string, ...modules: string[]): void {
 }
 
 /** Runs `erl -noshell -pa <paths> -eval <expr>` to completion and returns its stdout. */
-export function evalErl(expr: string, options: { pa?: string[]; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<string> {
+export function evalErl(
+  expr: string,
+  options: { pa?: string[]; args?: string[]; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const args = ['-noshell', ...(options.pa ?? []).flatMap((p) => ['-pa', p]), ...(options.args ?? []), '-eval', expr];
     const p = spawn('erl', args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -68,7 +71,10 @@ export function evalErl(expr: string, options: { pa?: string[]; args?: string[];
     p.on('close', (code) => {
       clearTimeout(timer);
       const text = Buffer.concat(out).toString('utf8');
-      if (code !== 0) reject(new Error(`erl exited with ${code}: ${text.slice(-2000)}${Buffer.concat(err).toString('utf8').slice(-2000)}`));
+      if (code !== 0)
+        reject(
+          new Error(`erl exited with ${code}: ${text.slice(-2000)}${Buffer.concat(err).toString('utf8').slice(-2000)}`),
+        );
       else resolve(text);
     });
   });
@@ -95,7 +101,8 @@ export class LineProcess {
     this.#exitPromise = new Promise((resolve) => {
       this.proc.on('exit', (code, signal) => {
         this.#exited = `exited (code ${code}, signal ${signal})`;
-        for (const w of this.#waiters.splice(0)) w.reject(new Error(`${cmd} ${this.#exited} before printing ${w.re}; output:\n${this.lines.join('\n')}`));
+        for (const w of this.#waiters.splice(0))
+          w.reject(new Error(`${cmd} ${this.#exited} before printing ${w.re}; output:\n${this.lines.join('\n')}`));
         resolve();
       });
       this.proc.on('error', (e) => {
@@ -121,7 +128,10 @@ export class LineProcess {
   /** Resolves with the first line (from line index `from`) matching `re`; rejects on exit or timeout. */
   waitFor(re: RegExp, timeoutMs = 20000, from = 0): Promise<string> {
     for (let i = from; i < this.lines.length; i++) if (re.test(this.lines[i]!)) return Promise.resolve(this.lines[i]!);
-    if (this.#exited !== undefined) return Promise.reject(new Error(`process ${this.#exited} before printing ${re}; output:\n${this.lines.join('\n')}`));
+    if (this.#exited !== undefined)
+      return Promise.reject(
+        new Error(`process ${this.#exited} before printing ${re}; output:\n${this.lines.join('\n')}`),
+      );
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.re !== re);
@@ -163,7 +173,12 @@ export class LineProcess {
  * Starts `erl` with `args` and an `-eval` that must print `ready` when the node is up; resolves
  * once that line is seen. The caller kills it (`after`/`finally`).
  */
-export async function startErl(args: string[], evalExpr: string, env?: NodeJS.ProcessEnv, pa: string[] = []): Promise<LineProcess> {
+export async function startErl(
+  args: string[],
+  evalExpr: string,
+  env?: NodeJS.ProcessEnv,
+  pa: string[] = [],
+): Promise<LineProcess> {
   const p = new LineProcess('erl', ['-noshell', ...pa.flatMap((d) => ['-pa', d]), ...args, '-eval', evalExpr], env);
   try {
     await p.waitFor(/^ready\b/, 30000);
@@ -191,7 +206,9 @@ export async function startEpmd(): Promise<{ port: number; proc: LineProcess }> 
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
     // -d makes epmd print "epmd running" once it listens
-    const proc = new LineProcess('epmd', ['-port', String(port), '-address', '127.0.0.1', '-d'], { ERL_EPMD_PORT: String(port) });
+    const proc = new LineProcess('epmd', ['-port', String(port), '-address', '127.0.0.1', '-d'], {
+      ERL_EPMD_PORT: String(port),
+    });
     try {
       await proc.waitFor(/epmd running/, 10000);
       // the line comes just before epmd listens; nothing signals the listen itself

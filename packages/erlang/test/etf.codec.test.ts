@@ -74,7 +74,10 @@ test('JS values map to Erlang terms as documented', () => {
   assert.deepEqual(encodeTerm({ a: 1 }), b(116, 0, 0, 0, 1, 119, 1, 97, 97, 1));
   assert.deepEqual(encodeTerm(new Map([[tuple(atom('x')), 1]])), b(116, 0, 0, 0, 1, 104, 1, 119, 1, 120, 97, 1));
   // improper lists keep their tails; tails that are lists are merged like Erlang does
-  assert.deepEqual(decodeTerm(b(108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97, 2, 97, 3)).term, new ErlImproperList([1, 2], 3));
+  assert.deepEqual(
+    decodeTerm(b(108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97, 2, 97, 3)).term,
+    new ErlImproperList([1, 2], 3),
+  );
   assert.deepEqual(decodeTerm(b(108, 0, 0, 0, 1, 97, 1, 107, 0, 1, 2)).term, [1, 2]);
   assert.equal(decodeTerm(b(108, 0, 0, 0, 0, 97, 9)).term, 9);
   // tuple keys survive in maps and are found by value
@@ -82,7 +85,10 @@ test('JS values map to Erlang terms as documented', () => {
   assert.equal(m.get(tuple(atom('x'), atom('y'))), 1);
   assert.equal(m.get(tuple(atom('x'))), undefined);
   // 1 and 1.0 are different keys; true and atom true are the same
-  const k = new ErlMap([[1, atom('int')], [new ErlFloat(1), atom('float')]]);
+  const k = new ErlMap([
+    [1, atom('int')],
+    [new ErlFloat(1), atom('float')],
+  ]);
   assert.equal(k.size, 2);
   assert.ok(termEqual(true, atom('true')));
   assert.ok(!termEqual(1, new ErlFloat(1)));
@@ -126,7 +132,11 @@ test('legacy tags OTP 25 no longer writes decode to the same terms', () => {
   assert.throws(() => decodeTerm(b(121, 0)), code('ERR_ETF_DECODE'));
   assert.throws(() => decodeTerm(b(90, 0, 6, ...node, 0, 0, 0, 0)), code('ERR_ETF_DECODE'));
   assert.throws(() => decodeTerm(b(88, 97, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)), code('ERR_ETF_DECODE'));
-  assert.throws(() => decodeTerm(b(116, 0, 0, 0, 2, 97, 1, 97, 1, 97, 1, 97, 2)), code('ERR_ETF_DECODE'), 'duplicate key');
+  assert.throws(
+    () => decodeTerm(b(116, 0, 0, 0, 2, 97, 1, 97, 1, 97, 1, 97, 2)),
+    code('ERR_ETF_DECODE'),
+    'duplicate key',
+  );
   assert.throws(() => decodeTerm(b(70, 0x7f, 0xf0, 0, 0, 0, 0, 0, 0)), code('ERR_ETF_DECODE'), 'infinity');
   assert.throws(() => decodeTerm(b(119, 2, 0xc3, 0x28)), code('ERR_ETF_DECODE'), 'bad UTF-8');
   assert.throws(() => decodeTerm(b(82, 0)), code('ERR_ETF_ATOM_CACHE'));
@@ -137,7 +147,10 @@ test('legacy tags OTP 25 no longer writes decode to the same terms', () => {
 
 test('limits: every option stops its own kind of input with its own code', () => {
   const err = (fn: () => unknown, c: string, limit?: string): void => {
-    assert.throws(fn, (e: unknown) => e instanceof EtfError && e.code === c && (limit === undefined || e.limit === limit));
+    assert.throws(
+      fn,
+      (e: unknown) => e instanceof EtfError && e.code === c && (limit === undefined || e.limit === limit),
+    );
   };
   // lying lengths never allocate: counts are checked against the bytes left
   err(() => decodeTerm(b(108, 0xff, 0xff, 0xff, 0xff, 106)), 'ERR_ETF_DECODE');
@@ -145,19 +158,39 @@ test('limits: every option stops its own kind of input with its own code', () =>
   err(() => decodeTerm(b(116, 0x7f, 0xff, 0xff, 0xff)), 'ERR_ETF_DECODE');
   err(() => decodeTerm(b(109, 0x00, 0xff, 0xff, 0xff)), 'ERR_ETF_DECODE');
   err(() => decodeTerm(b(109, 0x7f, 0xff, 0xff, 0xff)), 'ERR_ETF_BINARY_TOO_LONG', 'maxBinaryBytes');
-  err(() => decodeTerm(b(109, 0, 0, 0, 4, 1, 2, 3, 4), 0, { limits: { maxBinaryBytes: 3 } }), 'ERR_ETF_BINARY_TOO_LONG', 'maxBinaryBytes');
-  err(() => encodeTerm(new Uint8Array(4), { limits: { maxBinaryBytes: 3 } }), 'ERR_ETF_BINARY_TOO_LONG', 'maxBinaryBytes');
+  err(
+    () => decodeTerm(b(109, 0, 0, 0, 4, 1, 2, 3, 4), 0, { limits: { maxBinaryBytes: 3 } }),
+    'ERR_ETF_BINARY_TOO_LONG',
+    'maxBinaryBytes',
+  );
+  err(
+    () => encodeTerm(new Uint8Array(4), { limits: { maxBinaryBytes: 3 } }),
+    'ERR_ETF_BINARY_TOO_LONG',
+    'maxBinaryBytes',
+  );
   err(() => decodeTerm(b(111, 0x7f, 0xff, 0xff, 0xff, 0)), 'ERR_ETF_BIG_TOO_LARGE', 'maxBigBytes');
   err(() => encodeTerm(2n ** 70000n), 'ERR_ETF_BIG_TOO_LARGE', 'maxBigBytes');
   err(() => encodeTerm(atom('x'.repeat(256))), 'ERR_ETF_ATOM_TOO_LONG', 'maxAtomChars');
   err(() => decodeTerm(b(118, 1, 0, ...new Array(256).fill(0x61))), 'ERR_ETF_ATOM_TOO_LONG', 'maxAtomChars');
-  assert.equal((decodeTerm(b(118, 1, 0, ...Buffer.from('λ'.repeat(128)))).term as ErlAtom).name.length, 128, '256 bytes but 128 characters is fine');
+  assert.equal(
+    (decodeTerm(b(118, 1, 0, ...Buffer.from('λ'.repeat(128)))).term as ErlAtom).name.length,
+    128,
+    '256 bytes but 128 characters is fine',
+  );
   const deep = Buffer.concat([Buffer.alloc(1200, 0), b(106)]);
   for (let i = 0; i < 1200; i += 2) deep.set([104, 1], i);
   err(() => decodeTerm(deep), 'ERR_ETF_TOO_DEEP', 'maxDepth');
   assert.ok(decodeTerm(deep, 0, { limits: { maxDepth: 1000 } }).term instanceof ErlTuple);
-  err(() => decodeTerm(new Uint8Array(11), 0, { limits: { maxMessageSize: 10 } }), 'ERR_ETF_MESSAGE_TOO_LARGE', 'maxMessageSize');
-  err(() => encodeTerm(new Uint8Array(300), { limits: { maxMessageSize: 100 } }), 'ERR_ETF_MESSAGE_TOO_LARGE', 'maxMessageSize');
+  err(
+    () => decodeTerm(new Uint8Array(11), 0, { limits: { maxMessageSize: 10 } }),
+    'ERR_ETF_MESSAGE_TOO_LARGE',
+    'maxMessageSize',
+  );
+  err(
+    () => encodeTerm(new Uint8Array(300), { limits: { maxMessageSize: 100 } }),
+    'ERR_ETF_MESSAGE_TOO_LARGE',
+    'maxMessageSize',
+  );
   err(() => decodeTerm(b(97, 1), 0, { limits: { maxDepth: -1 } }), 'ERR_ETF_ENCODE');
   err(() => decodeTerm(b(97, 1), 0, { limits: { bogus: 1 } as never }), 'ERR_ETF_ENCODE');
 });
@@ -173,7 +206,10 @@ test('compressed terms: inflated within the announced size and maxDecompressedBy
   // a bomb: 8 MiB of zeros announced honestly, refused before inflating
   const zeros = deflateSync(Buffer.alloc(8 * 1024 * 1024));
   const bomb = Buffer.concat([b(131, 80, 0x00, 0x80, 0, 0), zeros]);
-  assert.throws(() => binaryToTerm(bomb, { limits: { maxDecompressedBytes: 1 << 20 } }), code('ERR_ETF_DECOMPRESSED_TOO_LARGE'));
+  assert.throws(
+    () => binaryToTerm(bomb, { limits: { maxDecompressedBytes: 1 << 20 } }),
+    code('ERR_ETF_DECOMPRESSED_TOO_LARGE'),
+  );
   // the same stream announced as small: inflation stops at the announced size
   const lying = Buffer.concat([b(131, 80, 0, 0, 0, 10), zeros]);
   assert.throws(() => binaryToTerm(lying), code('ERR_ETF_COMPRESSED'));
@@ -185,14 +221,66 @@ test('atom cache: OTP header bytes decode, the table carries entries to later me
   // OTP 25's first message to a probe (ERLANG.md §3.4): 4 new refs in segments 7, 0, 4, 5
   const node = 'e1@localhost';
   const first = Buffer.from([
-    131, 68, 4, 0x8f, 0xdc, 0x00,
-    0x97, node.length, ...ascii(node),
-    0x05, 0,
-    0x75, 3, ...ascii('rex'),
-    0x5d, 16, ...ascii('features_request'),
+    131,
+    68,
+    4,
+    0x8f,
+    0xdc,
+    0x00,
+    0x97,
+    node.length,
+    ...ascii(node),
+    0x05,
+    0,
+    0x75,
+    3,
+    ...ascii('rex'),
+    0x5d,
+    16,
+    ...ascii('features_request'),
     // {6, <e1@localhost.86.0>, '', rex} + {<pid>, features_request}
-    104, 4, 97, 6, 88, 82, 0, 0, 0, 0, 86, 0, 0, 0, 0, 0, 0, 0, 7, 82, 1, 82, 2,
-    104, 2, 88, 82, 0, 0, 0, 0, 86, 0, 0, 0, 0, 0, 0, 0, 7, 82, 3,
+    104,
+    4,
+    97,
+    6,
+    88,
+    82,
+    0,
+    0,
+    0,
+    0,
+    86,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    7,
+    82,
+    1,
+    82,
+    2,
+    104,
+    2,
+    88,
+    82,
+    0,
+    0,
+    0,
+    0,
+    86,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    0,
+    7,
+    82,
+    3,
   ]);
   const cache = new AtomCacheIn();
   const pid = new ErlPid(node, 86, 0, 7);
@@ -211,7 +299,11 @@ test('atom cache: OTP header bytes decode, the table carries entries to later me
   const lb = Buffer.from(long);
   const withLong = Buffer.concat([b(131, 68, 1, 0x18, 0x02, lb.length >> 8, lb.length & 0xff), lb, b(82, 0)]);
   assert.deepEqual(decodeDistMessage(withLong, cache).control, atom(long));
-  assert.throws(() => decodeDistMessage(b(131, 68, 1, 0x08, 0x02, 5, 1), cache), code('ERR_ETF_ATOM_CACHE'), 'truncated header');
+  assert.throws(
+    () => decodeDistMessage(b(131, 68, 1, 0x08, 0x02, 5, 1), cache),
+    code('ERR_ETF_ATOM_CACHE'),
+    'truncated header',
+  );
 });
 
 test('atom cache: our encoder sends new entries once, then refers to them by slot', () => {
@@ -237,7 +329,10 @@ test('atom cache: our encoder sends new entries once, then refers to them by slo
   assert.ok(termEqual(decodeDistMessage(again, inn).payload!, atom('features_request')));
   // a failed encode leaves the table alone
   const before = [...out.slots];
-  assert.throws(() => encodeDistMessage(tuple(atom('fresh_atom_x')), null as never, { cache: out }), code('ERR_ETF_ENCODE'));
+  assert.throws(
+    () => encodeDistMessage(tuple(atom('fresh_atom_x')), null as never, { cache: out }),
+    code('ERR_ETF_ENCODE'),
+  );
   assert.deepEqual(out.slots, before);
   // without a cache: N = 0 and plain atoms
   assert.deepEqual(encodeDistMessage(tuple(2, atom(''), 1), undefined), b(131, 68, 0, 104, 3, 97, 2, 119, 0, 97, 1));

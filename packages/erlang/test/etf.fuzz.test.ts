@@ -6,11 +6,24 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { AtomCacheIn, AtomCacheOut, EtfError, binaryToTerm, decodeDistMessage, encodeDistMessage, termToBinary, tuple, atom } from '../src/index.js';
+import {
+  AtomCacheIn,
+  AtomCacheOut,
+  EtfError,
+  binaryToTerm,
+  decodeDistMessage,
+  encodeDistMessage,
+  termToBinary,
+  tuple,
+  atom,
+} from '../src/index.js';
 import { randomTerm, rng } from './etf_gen.js';
 
 const CASES = 25_000;
-const TAGS = [70, 77, 80, 82, 88, 89, 90, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 131];
+const TAGS = [
+  70, 77, 80, 82, 88, 89, 90, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111, 112, 113, 114,
+  115, 116, 117, 118, 119, 120, 121, 131,
+];
 const WIDE = [0xffffffff, 0x7fffffff, 0x00010000, 0x0000ffff, 0x80000000, 0x01000000, 5];
 
 function seeds(r: () => number): Buffer[] {

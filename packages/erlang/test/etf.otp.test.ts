@@ -117,7 +117,18 @@ test('term corpus: OTP binaries decode, re-encode byte for byte, and erl reads b
       back.push(`${row.i} ${hex(row.minor2)} ${hex(termToBinary(term, { compressed: true }))}`);
       kinds.add(kindOf(term));
     }
-    for (const k of ['ErlPid', 'ErlRef', 'ErlPort', 'ErlFun', 'ErlExport', 'ErlBitString', 'ErlImproperList', 'ErlMap', 'bigint', 'ErlFloat']) {
+    for (const k of [
+      'ErlPid',
+      'ErlRef',
+      'ErlPort',
+      'ErlFun',
+      'ErlExport',
+      'ErlBitString',
+      'ErlImproperList',
+      'ErlMap',
+      'bigint',
+      'ErlFloat',
+    ]) {
       assert.ok(kinds.has(k), `corpus covers ${k}`);
     }
     const file = join(tmp.dir, 'back.txt');

@@ -68,7 +68,11 @@ export function randomTerm(r: () => number, depth = 0): Term {
       case 10:
         return new ErlPid(pick(NODES), int(2 ** 32), int(2 ** 32), int(2 ** 32));
       case 11:
-        return new ErlRef(pick(NODES), int(2 ** 32), Array.from({ length: 1 + int(5) }, () => int(2 ** 32)));
+        return new ErlRef(
+          pick(NODES),
+          int(2 ** 32),
+          Array.from({ length: 1 + int(5) }, () => int(2 ** 32)),
+        );
       case 12:
         return new ErlPort(pick(NODES), r() < 0.5 ? BigInt(int(2 ** 32)) : 2n ** 40n + BigInt(int(1e9)), int(2 ** 32));
       case 13:
@@ -111,6 +115,16 @@ export function randomTerm(r: () => number, depth = 0): Term {
         kids(),
       );
     default:
-      return new ErlTuple([atom('$gen_call'), new ErlTuple([randomTerm(r, depth + 1), new ErlImproperList([atom('alias')], new ErlRef(pick(NODES), int(2 ** 32), [int(2 ** 32), int(2 ** 32), int(2 ** 32)]))]), randomTerm(r, depth + 1)]);
+      return new ErlTuple([
+        atom('$gen_call'),
+        new ErlTuple([
+          randomTerm(r, depth + 1),
+          new ErlImproperList(
+            [atom('alias')],
+            new ErlRef(pick(NODES), int(2 ** 32), [int(2 ** 32), int(2 ** 32), int(2 ** 32)]),
+          ),
+        ]),
+        randomTerm(r, depth + 1),
+      ]);
   }
 }

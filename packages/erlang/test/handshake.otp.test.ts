@@ -55,7 +55,11 @@ describe('distribution with a real erl', () => {
   });
 
   async function erl(name: string, cookie: string, evalExpr: string): Promise<LineProcess> {
-    const p = await startErl(['-name', name, '-setcookie', cookie, '-start_epmd', 'false', '-kernel', 'net_setuptime', '5'], evalExpr, env);
+    const p = await startErl(
+      ['-name', name, '-setcookie', cookie, '-start_epmd', 'false', '-kernel', 'net_setuptime', '5'],
+      evalExpr,
+      env,
+    );
     erls.push(p);
     return p;
   }
@@ -91,7 +95,10 @@ describe('distribution with a real erl', () => {
       // 200 KB each way: we send fragments, OTP answers with fragments ('E' + 'F'...)
       const big = Buffer.alloc(200_000);
       for (let i = 0; i < big.length; i++) big[i] = i % 251;
-      for (const payload of [big, tuple(atom('привет_λ'), atom('a'.repeat(255)), -(2n ** 70n), new ErlBitString(Buffer.from([0xa0]), 3))]) {
+      for (const payload of [
+        big,
+        tuple(atom('привет_λ'), atom('a'.repeat(255)), -(2n ** 70n), new ErlBitString(Buffer.from([0xa0]), 3)),
+      ]) {
         conn.send(tuple(6, node.pid, atom(''), atom('echo')), tuple(node.pid, payload));
         const back = await node.waitFor((r) => r.op === 2);
         assert.ok(termEqual(back.payload!, tuple(atom('echo'), payload)), 'echoed exactly');
@@ -99,14 +106,23 @@ describe('distribution with a real erl', () => {
       assert.ok(conn.fragmentsOut >= 4, `we fragmented (${conn.fragmentsOut})`);
       assert.ok(conn.fragmentsIn >= 4, `OTP fragmented (${conn.fragmentsIn})`);
       // a term we cannot encode is refused locally and the connection stays up
-      assert.throws(() => conn.send(tuple(6, node.pid, atom(''), atom('echo')), tuple(node.pid, atom('x'.repeat(256)))), { code: 'ERR_ETF_ATOM_TOO_LONG' });
+      assert.throws(
+        () => conn.send(tuple(6, node.pid, atom(''), atom('echo')), tuple(node.pid, atom('x'.repeat(256)))),
+        { code: 'ERR_ETF_ATOM_TOO_LONG' },
+      );
       conn.send(tuple(6, node.pid, atom(''), atom('echo')), tuple(node.pid, 1));
       assert.equal((await node.waitFor((r) => r.op === 2)).payload instanceof ErlTuple, true);
       assert.ok(conn.open);
 
       // OTP answers 'alive' to a second connection under the same name; we keep the first
       await assert.rejects(
-        connectNode('e1@127.0.0.1', { name: 'ts@127.0.0.1', cookie: 'abc', creation: creation(), epmd: client, onAlive: () => false }),
+        connectNode('e1@127.0.0.1', {
+          name: 'ts@127.0.0.1',
+          cookie: 'abc',
+          creation: creation(),
+          epmd: client,
+          onAlive: () => false,
+        }),
         code('ERR_HANDSHAKE_ALIVE'),
       );
       assert.ok(conn.open);
@@ -115,7 +131,10 @@ describe('distribution with a real erl', () => {
     }
 
     // wrong cookie: OTP closes without an ack
-    await assert.rejects(connectNode('e1@127.0.0.1', { name: 'tsbad@127.0.0.1', cookie: 'zzz', creation: creation(), epmd: client }), code('ERR_HANDSHAKE_COOKIE'));
+    await assert.rejects(
+      connectNode('e1@127.0.0.1', { name: 'tsbad@127.0.0.1', cookie: 'zzz', creation: creation(), epmd: client }),
+      code('ERR_HANDSHAKE_COOKIE'),
+    );
     await e1.waitFor(/Invalid challenge reply/);
     // without HANDSHAKE_23 (a mandatory flag) OTP answers not_allowed and names the flag
     await assert.rejects(
@@ -192,7 +211,12 @@ describe('distribution with a real erl', () => {
       );
       erls.push(e5);
       const me = creation();
-      const hs = await connectNode('e5@127.0.0.1', { name: 'ts5@127.0.0.1', cookie: 'abc', creation: me, epmd: client });
+      const hs = await connectNode('e5@127.0.0.1', {
+        name: 'ts5@127.0.0.1',
+        cookie: 'abc',
+        creation: me,
+        epmd: client,
+      });
       const conn = new DistConnection(hs);
       const node = new TestNode(conn, 'ts5@127.0.0.1', me, new Set(['net_kernel', 'mirror']));
       try {
@@ -205,12 +229,14 @@ describe('distribution with a real erl', () => {
         // erl → ours → erl: the mirror answers {From, T} with {mirror, T}
         let mirrored = 0;
         const mirror = (): void => {
-          void node.waitFor((r) => r.op === 6 && isAtom(r.control.get(3), 'mirror')).then((m) => {
-            const [from, term] = (m.payload as ErlTuple).elements;
-            conn.send(tuple(2, atom(''), from!), tuple(atom('mirror'), term!));
-            mirrored++;
-            if (conn.open) mirror();
-          });
+          void node
+            .waitFor((r) => r.op === 6 && isAtom(r.control.get(3), 'mirror'))
+            .then((m) => {
+              const [from, term] = (m.payload as ErlTuple).elements;
+              conn.send(tuple(2, atom(''), from!), tuple(atom('mirror'), term!));
+              mirrored++;
+              if (conn.open) mirror();
+            });
         };
         mirror();
         conn.send(tuple(6, node.pid, atom(''), atom('starter')), tuple(atom('go'), atom('ts5@127.0.0.1')));
@@ -229,7 +255,10 @@ describe('distribution with a real erl', () => {
     const me = creation();
     const server: Server = createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const reg: EpmdRegistration = await client.register({ name: 'ts2', port: (server.address() as { port: number }).port });
+    const reg: EpmdRegistration = await client.register({
+      name: 'ts2',
+      port: (server.address() as { port: number }).port,
+    });
     const opts: AcceptorOptions = { name: 'ts2@127.0.0.1', cookie: 'abc', creation: me };
     const results: (HandshakeResult | Error)[] = [];
     const waiting: ((r: HandshakeResult | Error) => void)[] = [];
@@ -241,7 +270,8 @@ describe('distribution with a real erl', () => {
     server.on('connection', (s: Socket) => {
       acceptHandshake(s, opts).then(deliver, deliver);
     });
-    const nextAccept = (): Promise<HandshakeResult | Error> => (results.length > 0 ? Promise.resolve(results.shift()!) : new Promise((r) => waiting.push(r)));
+    const nextAccept = (): Promise<HandshakeResult | Error> =>
+      results.length > 0 ? Promise.resolve(results.shift()!) : new Promise((r) => waiting.push(r));
     const conns: DistConnection[] = [];
     try {
       const accepted = nextAccept();
@@ -267,14 +297,21 @@ describe('distribution with a real erl', () => {
       assert.ok(from instanceof ErlPid && from.node === 'e2@127.0.0.1');
       assert.ok(isAtom(hi, 'hi'));
       assert.deepEqual(bin, Buffer.from('bin'));
-      assert.ok(map instanceof ErlMap && termEqual(map.get(tuple(atom('x'), atom('y')))!, new ErlImproperList([1, 2], 3)), 'tuple key and improper list kept');
+      assert.ok(
+        map instanceof ErlMap && termEqual(map.get(tuple(atom('x'), atom('y')))!, new ErlImproperList([1, 2], 3)),
+        'tuple key and improper list kept',
+      );
       assert.ok(bits instanceof ErlBitString && bits.bits === 3 && bits.bytes[0] === 0xa0, 'bit count kept');
       conn.send(tuple(2, atom(''), from), tuple(atom('reply'), atom('ok')));
       assert.equal(await e2.waitFor(/^(REPLY|NOREPLY)/), 'REPLY ok');
 
       // an erl with another cookie: its ping fails, our acceptor saw a wrong digest
       const refused = nextAccept();
-      const e3 = await erl('e3@127.0.0.1', 'WRONG', `io:format("ready~n"), io:format("PING ~p~n", [net_adm:ping('ts2@127.0.0.1')]).`);
+      const e3 = await erl(
+        'e3@127.0.0.1',
+        'WRONG',
+        `io:format("ready~n"), io:format("PING ~p~n", [net_adm:ping('ts2@127.0.0.1')]).`,
+      );
       const bad = await refused;
       assert.ok(bad instanceof HandshakeError && bad.code === 'ERR_HANDSHAKE_COOKIE', String(bad));
       assert.equal(await e3.waitFor(/^PING /), 'PING pang');

@@ -85,7 +85,10 @@ test('ok: both sides learn each other, flags are ANDed, and the connection carri
     assert.deepEqual(m2!.payload, big);
     assert.ok(termEqual(m3!.payload, atom('after')));
     // an unencodable term is refused locally; the connection stays usable
-    assert.throws(() => ca.send(tuple(2), atom('x'.repeat(256))), (e: unknown) => (e as { code?: string }).code === 'ERR_ETF_ATOM_TOO_LONG');
+    assert.throws(
+      () => ca.send(tuple(2), atom('x'.repeat(256))),
+      (e: unknown) => (e as { code?: string }).code === 'ERR_ETF_ATOM_TOO_LONG',
+    );
     assert.ok(ca.open);
   } finally {
     ca.close();

@@ -7,7 +7,17 @@
 
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { Actor, ProcessID, startNode, type Atom, type HandlerResult, type Node, type NetworkRoute, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  ProcessID,
+  startNode,
+  type Atom,
+  type HandlerResult,
+  type Node,
+  type NetworkRoute,
+  type PID,
+  type Ref,
+} from 'ergo-ts';
 import { ErlTuple, GenServer, atom, attachErlang, isAtom, tuple, type ErlangNode } from '../src/index.js';
 import { LineProcess, compileErl, missingTool, startEpmd, startErl, tempDir } from './erl_helpers.js';
 import { erlEval } from './node_helpers.js';
@@ -50,7 +60,8 @@ class Relay extends Actor {
     }
     if (!(message instanceof ErlTuple)) return;
     if (isAtom(message.get(0), 'echo')) this.send(new ProcessID('ctl' as Atom, GO), `erl:${text(message.get(1))}`);
-    else if (isAtom(message.get(0), 'to_go')) this.send(new ProcessID('echo' as Atom, GO), `back:${text(message.get(1))}`);
+    else if (isAtom(message.get(0), 'to_go'))
+      this.send(new ProcessID('echo' as Atom, GO), `back:${text(message.get(1))}`);
   }
 }
 
@@ -79,17 +90,39 @@ describe('one ergo-ts node on Ergo and Erlang networks at once', { skip: why }, 
       network: { cookie: GO_COOKIE, acceptors: [{ port: 0 }], registrar: null },
       log: { defaultLogger: { disable: true } },
     });
-    erlang = await attachErlang(node, { cookie: 'abc', host: '127.0.0.1', match: /^e1@/, epmd: { port: epmd.port }, epmdServer: false });
+    erlang = await attachErlang(node, {
+      cookie: 'abc',
+      host: '127.0.0.1',
+      match: /^e1@/,
+      epmd: { port: epmd.port },
+      epmdServer: false,
+    });
     await node.spawnRegister('relay', () => new Relay());
     await node.spawnRegister('bridge', () => new Bridge());
     const i = node.network().acceptors()[0]!.info().interface;
     const tsPort = Number(i.slice(i.lastIndexOf(':') + 1));
     const bin = (peerBinary() as { path: string }).path;
-    go = await Peer.start(bin, ['-name', GO, '-registrar', 'none', '-cookie', GO_COOKIE, '-route', `^ts@127\\.0\\.0\\.1$=127.0.0.1:${tsPort}`]);
-    const route: NetworkRoute = { route: { host: '127.0.0.1', port: go.ready.port as number, tls: false, handshakeVersion: V, protoVersion: V } };
+    go = await Peer.start(bin, [
+      '-name',
+      GO,
+      '-registrar',
+      'none',
+      '-cookie',
+      GO_COOKIE,
+      '-route',
+      `^ts@127\\.0\\.0\\.1$=127.0.0.1:${tsPort}`,
+    ]);
+    const route: NetworkRoute = {
+      route: { host: '127.0.0.1', port: go.ready.port as number, tls: false, handshakeVersion: V, protoVersion: V },
+    };
     node.network().addRoute('^gomix@localhost$', route, 0);
     const env = { ERL_EPMD_PORT: String(epmd.port), ERL_EPMD_ADDRESS: '127.0.0.1' };
-    e1 = await startErl(['-name', E1, '-setcookie', 'abc', '-start_epmd', 'false', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}'], 'ctl:start().', env, [tmp.dir]);
+    e1 = await startErl(
+      ['-name', E1, '-setcookie', 'abc', '-start_epmd', 'false', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}'],
+      'ctl:start().',
+      env,
+      [tmp.dir],
+    );
   });
 
   after(async () => {
@@ -107,7 +140,10 @@ describe('one ergo-ts node on Ergo and Erlang networks at once', { skip: why }, 
       assert.equal(r.kind, 'result', JSON.stringify(r));
     }
     for (const s of ['ping-1', 'ping-2', 'ping-3']) {
-      const got = await go.waitFor((l) => l.kind === 'recv' && l.process === 'ctl' && l.msg === `erl:${s}`, { since, timeout: 10000 });
+      const got = await go.waitFor((l) => l.kind === 'recv' && l.process === 'ctl' && l.msg === `erl:${s}`, {
+        since,
+        timeout: 10000,
+      });
       assert.equal(got.msg, `erl:${s}`);
     }
     // the node holds one connection of each kind: Erlang's through attachErlang, Go's through ENP
@@ -117,7 +153,9 @@ describe('one ergo-ts node on Ergo and Erlang networks at once', { skip: why }, 
   });
 
   test('Erlang → relay → Go echo → relay → Erlang probe', async () => {
-    const out = await ev(`register(probe, self()), {relay, '${TS}'} ! {to_go, <<"hi-go">>}, R = receive {from_go, B} -> B after 10000 -> none end, unregister(probe), R =:= <<"hi-go">>`);
+    const out = await ev(
+      `register(probe, self()), {relay, '${TS}'} ! {to_go, <<"hi-go">>}, R = receive {from_go, B} -> B after 10000 -> none end, unregister(probe), R =:= <<"hi-go">>`,
+    );
     assert.equal(out, 'true');
   });
 

@@ -25,7 +25,23 @@ import {
   type Atom,
   type Node,
 } from 'ergo-ts';
-import { DEFAULT_FLAGS, DFLAG, ErlImproperList, ErlRef, ErlTuple, ErlangReason, atom, attachErlang, isAtom, termEqual, tuple, genServerCall, genServerCast, type ErlangNode, type Term } from '../src/index.js';
+import {
+  DEFAULT_FLAGS,
+  DFLAG,
+  ErlImproperList,
+  ErlRef,
+  ErlTuple,
+  ErlangReason,
+  atom,
+  attachErlang,
+  isAtom,
+  termEqual,
+  tuple,
+  genServerCall,
+  genServerCast,
+  type ErlangNode,
+  type Term,
+} from '../src/index.js';
 import { fileURLToPath } from 'node:url';
 import { LineProcess, compileErl, missingTool, startEpmd, startErl, tempDir } from './erl_helpers.js';
 import { Calc, Echo, Probe, erlEval } from './node_helpers.js';
@@ -46,7 +62,25 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
   let e1: LineProcess;
   const env = (): NodeJS.ProcessEnv => ({ ERL_EPMD_PORT: String(epmd.port), ERL_EPMD_ADDRESS: '127.0.0.1' });
   const startE1 = (): Promise<LineProcess> =>
-    startErl(['-name', E1, '-setcookie', 'abc', '-start_epmd', 'false', '-kernel', 'inet_dist_use_interface', '{127,0,0,1}', '-kernel', 'net_ticktime', '4'], 'ctl:start().', env(), [tmp.dir]);
+    startErl(
+      [
+        '-name',
+        E1,
+        '-setcookie',
+        'abc',
+        '-start_epmd',
+        'false',
+        '-kernel',
+        'inet_dist_use_interface',
+        '{127,0,0,1}',
+        '-kernel',
+        'net_ticktime',
+        '4',
+      ],
+      'ctl:start().',
+      env(),
+      [tmp.dir],
+    );
   const ev = (expr: string, timeoutMs?: number): Promise<string> => erlEval(e1, expr, timeoutMs);
   /** A fresh probe (trapping exits when asked), spawned on the TS node. */
   const probe = async (trap = false, name?: string): Promise<Probe> => {
@@ -65,14 +99,21 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     await p.waitFor((m) => m instanceof ErlTuple && termEqual(m.get(1)!, tag));
   };
   /** Runs `fn` inside `p` (calls, links, monitors need a process). */
-  const inside = <T>(p: Probe, fn: (p: Probe) => T | Promise<T>): Promise<T> => node.call(p.pid, fn, { timeout: 15000 }) as Promise<T>;
+  const inside = <T>(p: Probe, fn: (p: Probe) => T | Promise<T>): Promise<T> =>
+    node.call(p.pid, fn, { timeout: 15000 }) as Promise<T>;
 
   before(async () => {
     tmp = tempDir('erlint-');
     compileErl(tmp.dir, 'ctl', 'calc_server', 'etf_corpus');
     epmd = await startEpmd();
     node = await startNode(TS, { log: { defaultLogger: { disable: true } } });
-    erlang = await attachErlang(node, { cookie: 'abc', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false, connection: { tickInterval: 500, peerTimeout: 3000 } });
+    erlang = await attachErlang(node, {
+      cookie: 'abc',
+      host: '127.0.0.1',
+      epmd: { port: epmd.port },
+      epmdServer: false,
+      connection: { tickInterval: 500, peerTimeout: 3000 },
+    });
     await node.spawnRegister('echo', () => new Echo());
     await node.spawnRegister('calc', () => new Calc());
     e1 = await startE1();
@@ -89,7 +130,10 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     assert.equal(await ev(`erl_epmd:port_please("ts", "127.0.0.1")`), `{port,${erlang.port},6}`);
     const other = await startNode('ts@127.0.0.1' as Atom, { log: { defaultLogger: { disable: true } } });
     try {
-      await assert.rejects(attachErlang(other, { cookie: 'abc', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false }), { code: 'ERR_TAKEN' });
+      await assert.rejects(
+        attachErlang(other, { cookie: 'abc', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false }),
+        { code: 'ERR_TAKEN' },
+      );
     } finally {
       await other.stop();
     }
@@ -120,11 +164,16 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     const got = await q.waitFor<ErlTuple>((m) => m instanceof ErlTuple && isAtom(m.get(0), 'corpus'));
     const corpus = got.get(1) as Term[];
     assert.equal(corpus.length, 60);
-    assert.ok(corpus.some((t) => t instanceof PID), 'pids decode as ergo-ts PIDs');
+    assert.ok(
+      corpus.some((t) => t instanceof PID),
+      'pids decode as ergo-ts PIDs',
+    );
     for (let i = 0; i < corpus.length; i++) {
       const ref = tuple(atom('n'), i);
       await inside(p, (x) => x.send(new ProcessID('echo' as Atom, E1), tuple(x.pid, ref, corpus[i]!)));
-      const back = await p.waitFor<ErlTuple>((m) => m instanceof ErlTuple && m.length === 3 && termEqual(m.get(1)!, ref));
+      const back = await p.waitFor<ErlTuple>(
+        (m) => m instanceof ErlTuple && m.length === 3 && termEqual(m.get(1)!, ref),
+      );
       assert.ok(termEqual(back.get(2)!, corpus[i]!), `corpus term ${i + 1} round-trips`);
     }
   });
@@ -135,18 +184,28 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
 
   test('#12 gen_server:call Erlang→TS: call, cast then call, alias tag', async () => {
     assert.equal(await ev(`gen_server:call({calc, '${TS}'}, {add, 40, 2})`), '42');
-    assert.equal(await ev(`gen_server:cast({calc, '${TS}'}, {set, k, 42}), gen_server:call({calc, '${TS}'}, {get, k})`), '42');
+    assert.equal(
+      await ev(`gen_server:cast({calc, '${TS}'}, {set, k, 42}), gen_server:call({calc, '${TS}'}, {get, k})`),
+      '42',
+    );
     // by pid, too
     assert.equal(await ev(`P = gen_server:call({calc, '${TS}'}, whoami), gen_server:call(P, {mul, 6, 7})`), '42');
   });
 
   test('#13 call to a missing TS name fails fast with noproc; monitor of it too', async () => {
     assert.match(await ev(`catch gen_server:call({nosuch, '${TS}'}, x, 5000)`), /^\{'EXIT',\{noproc,/);
-    assert.equal(await ev(`R = monitor(process, {nosuch, '${TS}'}), receive {'DOWN', R, process, _, W} -> W after 2000 -> none end`), 'noproc');
+    assert.equal(
+      await ev(
+        `R = monitor(process, {nosuch, '${TS}'}), receive {'DOWN', R, process, _, W} -> W after 2000 -> none end`,
+      ),
+      'noproc',
+    );
   });
 
   test('#14 call timeout: a late TS reply does not leak to the caller', async () => {
-    const out = await ev(`T = (catch gen_server:call({calc, '${TS}'}, {sleep, 1000}, 200)), receive M -> {leak, T, M} after 1500 -> element(1, element(2, T)) end`);
+    const out = await ev(
+      `T = (catch gen_server:call({calc, '${TS}'}, {sleep, 1000}, 200)), receive M -> {leak, T, M} after 1500 -> element(1, element(2, T)) end`,
+    );
     assert.equal(out, 'timeout');
   });
 
@@ -157,10 +216,23 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     await inside(p, (x) => genServerCast(x, calc, tuple(atom('set'), atom('k'), atom('v'))));
     assert.ok(isAtom(await inside(p, (x) => genServerCall(x, calc, tuple(atom('get'), atom('k')))), 'v'));
     const tag = await inside(p, (x) => genServerCall(x, calc, tuple(atom('from_tag'), 1)));
-    assert.ok(tag instanceof ErlImproperList && isAtom(tag.elements[0], 'alias') && tag.tail instanceof ErlRef, 'the [alias|Ref] tag');
-    const err = await inside(p, (x) => genServerCall(x, new ProcessID('nosuch' as Atom, E1), atom('x'), 10000).then(() => undefined, (e: Error) => [e]));
+    assert.ok(
+      tag instanceof ErlImproperList && isAtom(tag.elements[0], 'alias') && tag.tail instanceof ErlRef,
+      'the [alias|Ref] tag',
+    );
+    const err = await inside(p, (x) =>
+      genServerCall(x, new ProcessID('nosuch' as Atom, E1), atom('x'), 10000).then(
+        () => undefined,
+        (e: Error) => [e],
+      ),
+    );
     assert.ok(err !== undefined && isError(err[0], ErrProcessUnknown), `noproc, got ${err}`);
-    const slow = await inside(p, (x) => genServerCall(x, calc, tuple(atom('sleep'), 2000), 300).then(() => undefined, (e: Error) => [e]));
+    const slow = await inside(p, (x) =>
+      genServerCall(x, calc, tuple(atom('sleep'), 2000), 300).then(
+        () => undefined,
+        (e: Error) => [e],
+      ),
+    );
     assert.ok(slow !== undefined && isError(slow[0], ErrTimeout), `timeout, got ${slow}`);
     // by pid
     const pid = await inside(p, (x) => genServerCall(x, calc, atom('whoami')));
@@ -169,7 +241,8 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
   });
 
   test('#16 link Erlang→TS, TS dies: Erlang gets the term reason', async () => {
-    const out = await ev(`process_flag(trap_exit, true), P = ctl:whoami('${TS}'), link(P), gen_server:cast({calc, '${TS}'}, {stop, link_test}),
+    const out =
+      await ev(`process_flag(trap_exit, true), P = ctl:whoami('${TS}'), link(P), gen_server:cast({calc, '${TS}'}, {stop, link_test}),
       receive {'EXIT', P, R} -> R after 3000 -> none end`);
     assert.equal(out, 'link_test');
     await node.spawnRegister('calc', () => new Calc());
@@ -177,12 +250,20 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
 
   test('#17 link Erlang→TS, Erlang dies: the TS process gets the exit signal with the term reason', async () => {
     const p = await probe(true, 'victim');
-    assert.equal(await ev(`P = gen_server:call({victim, '${TS}'}, whoami), spawn(fun() -> link(P), exit(boom) end), ok`), 'ok');
+    assert.equal(
+      await ev(`P = gen_server:call({victim, '${TS}'}, whoami), spawn(fun() -> link(P), exit(boom) end), ok`),
+      'ok',
+    );
     const m = await p.waitFor<MessageExitPID>((m) => m instanceof MessageExitPID);
     assert.ok(reasonIs(m.reason, 'boom'), `reason ${m.reason}`);
     assert.equal(m.pid.node, E1);
     // a normal exit over an Erlang-made link does not reach the process (Erlang's rule)
-    assert.equal(await ev(`P = gen_server:call({victim, '${TS}'}, whoami), spawn(fun() -> link(P), exit(normal) end), {victim, '${TS}'} ! marker, ok`), 'ok');
+    assert.equal(
+      await ev(
+        `P = gen_server:call({victim, '${TS}'}, whoami), spawn(fun() -> link(P), exit(normal) end), {victim, '${TS}'} ! marker, ok`,
+      ),
+      'ok',
+    );
     await p.waitFor((m) => isAtom(m, 'marker'));
     assert.equal(p.inbox.filter((m) => m instanceof MessageExitPID).length, 0);
   });
@@ -198,21 +279,28 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     assert.ok(reasonIs(m.reason, 'bye') && m.pid.equals(calc), `reason ${m.reason}`);
     await ev(`{ok, _} = calc_server:start(), ok`);
     // reverse: an Erlang process that traps exits; our process links to it and stops
-    await node.spawnRegister('linker', () => new (class extends Probe {
-      override handleMessage(_f: PID, msg: unknown) {
-        if (msg instanceof ErlTuple && isAtom(msg.get(0), 'link_me')) {
-          this.link(msg.get(1) as PID);
-          return new ErlangReason(tuple(atom('shutdown'), atom('x')));
-        }
-        return undefined;
-      }
-    })());
-    const out = await ev(`process_flag(trap_exit, true), {linker, '${TS}'} ! {link_me, self()}, receive {'EXIT', From, R} -> {node(From), R} after 3000 -> none end`);
+    await node.spawnRegister(
+      'linker',
+      () =>
+        new (class extends Probe {
+          override handleMessage(_f: PID, msg: unknown) {
+            if (msg instanceof ErlTuple && isAtom(msg.get(0), 'link_me')) {
+              this.link(msg.get(1) as PID);
+              return new ErlangReason(tuple(atom('shutdown'), atom('x')));
+            }
+            return undefined;
+          }
+        })(),
+    );
+    const out = await ev(
+      `process_flag(trap_exit, true), {linker, '${TS}'} ! {link_me, self()}, receive {'EXIT', From, R} -> {node(From), R} after 3000 -> none end`,
+    );
     assert.equal(out, `{'${TS}',{shutdown,x}}`);
   });
 
   test('#19 unlink: UNLINK_ID both ways, no exit after unlinking', async () => {
-    const out = await ev(`process_flag(trap_exit, true), P = ctl:whoami('${TS}'), link(P), unlink(P), gen_server:cast({calc, '${TS}'}, {stop, x}),
+    const out =
+      await ev(`process_flag(trap_exit, true), P = ctl:whoami('${TS}'), link(P), unlink(P), gen_server:cast({calc, '${TS}'}, {stop, x}),
       receive M -> M after 1000 -> none end`);
     assert.equal(out, 'none');
     await node.spawnRegister('calc', () => new Calc());
@@ -221,23 +309,34 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     await inside(p, (x) => x.link(calc as PID));
     await inside(p, (x) => x.unlink(calc as PID));
     // the stop's EXIT (if any) would be written before the marker sent after calc is gone
-    await ev(`R = monitor(process, calc), gen_server:cast(calc, {stop, x}), receive {'DOWN', R, _, _, _} -> ok end, {unlinker, '${TS}'} ! marker, calc_server:start(), ok`);
+    await ev(
+      `R = monitor(process, calc), gen_server:cast(calc, {stop, x}), receive {'DOWN', R, _, _, _} -> ok end, {unlinker, '${TS}'} ! marker, calc_server:start(), ok`,
+    );
     await p.waitFor((m) => isAtom(m, 'marker'));
     assert.equal(p.inbox.filter((m) => m instanceof MessageExitPID).length, 0, 'no exit after unlink');
   });
 
   test('#20 monitors Erlang→TS by pid and by name: DOWN with the term reason', async () => {
-    assert.equal(await ev(`P = ctl:whoami('${TS}'), R = monitor(process, P), gen_server:cast({calc, '${TS}'}, {stop, monitor_test}),
-      receive {'DOWN', R, process, _, W} -> W after 3000 -> none end`), 'monitor_test');
+    assert.equal(
+      await ev(`P = ctl:whoami('${TS}'), R = monitor(process, P), gen_server:cast({calc, '${TS}'}, {stop, monitor_test}),
+      receive {'DOWN', R, process, _, W} -> W after 3000 -> none end`),
+      'monitor_test',
+    );
     await node.spawnRegister('calc', () => new Calc());
-    assert.equal(await ev(`R = monitor(process, {calc, '${TS}'}), gen_server:cast({calc, '${TS}'}, {stop, name_monitor_test}),
-      receive {'DOWN', R, process, O, W} -> {O, W} after 3000 -> none end`), `{{calc,'${TS}'},name_monitor_test}`);
+    assert.equal(
+      await ev(`R = monitor(process, {calc, '${TS}'}), gen_server:cast({calc, '${TS}'}, {stop, name_monitor_test}),
+      receive {'DOWN', R, process, O, W} -> {O, W} after 3000 -> none end`),
+      `{{calc,'${TS}'},name_monitor_test}`,
+    );
     await node.spawnRegister('calc', () => new Calc());
   });
 
   test('#21 monitors TS→Erlang by pid and by name; demonitor stops them', async () => {
     // an Erlang process registered as `watched` that stops with `bye` when told
-    assert.equal(await ev(`W = spawn(fun() -> register(watched, self()), receive stop -> exit(bye) end end), is_pid(W)`), 'true');
+    assert.equal(
+      await ev(`W = spawn(fun() -> register(watched, self()), receive stop -> exit(bye) end end), is_pid(W)`),
+      'true',
+    );
     const p = await probe();
     const name = new ProcessID('watched' as Atom, E1);
     const q = await probe(false, 'probe_w');
@@ -262,7 +361,11 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
 
   test('#11 unicode atoms and limits: a 256-character atom fails locally, the connection stays', async () => {
     const p = await probe();
-    await inside(p, (x) => assert.throws(() => x.send(new ProcessID('echo' as Atom, E1), tuple(x.pid, atom('x'.repeat(256)))), { code: 'ERR_ETF_ATOM_TOO_LONG' }));
+    await inside(p, (x) =>
+      assert.throws(() => x.send(new ProcessID('echo' as Atom, E1), tuple(x.pid, atom('x'.repeat(256)))), {
+        code: 'ERR_ETF_ATOM_TOO_LONG',
+      }),
+    );
     await inside(p, (x) => x.send(new ProcessID('echo' as Atom, E1), tuple(x.pid, atom('привет_λ'))));
     const m = await p.waitFor<ErlTuple>((m) => m instanceof ErlTuple && isAtom(m.get(0), 'echo'));
     assert.ok(isAtom(m.get(1), 'привет_λ'));
@@ -276,9 +379,18 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
   test('#25 hidden mode through attachErlang: ping answers, not in nodes(), in nodes(hidden)', async () => {
     const h = await startNode('tsh@127.0.0.1' as Atom, { log: { defaultLogger: { disable: true } } });
     try {
-      await attachErlang(h, { cookie: 'abc', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false, hidden: true });
+      await attachErlang(h, {
+        cookie: 'abc',
+        host: '127.0.0.1',
+        epmd: { port: epmd.port },
+        epmdServer: false,
+        hidden: true,
+      });
       assert.equal(await ev(`net_adm:ping('tsh@127.0.0.1')`), 'pong');
-      assert.equal(await ev(`{lists:member('tsh@127.0.0.1', nodes()), lists:member('tsh@127.0.0.1', nodes(hidden))}`), '{false,true}');
+      assert.equal(
+        await ev(`{lists:member('tsh@127.0.0.1', nodes()), lists:member('tsh@127.0.0.1', nodes(hidden))}`),
+        '{false,true}',
+      );
     } finally {
       await h.stop();
     }
@@ -287,9 +399,18 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
   test('#6 wrong cookie through attachErlang, both ways: pang for Erlang, a refused dial for us', async () => {
     const w = await startNode('tsw@127.0.0.1' as Atom, { log: { defaultLogger: { disable: true } } });
     try {
-      const we = await attachErlang(w, { cookie: 'wrong', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false });
+      const we = await attachErlang(w, {
+        cookie: 'wrong',
+        host: '127.0.0.1',
+        epmd: { port: epmd.port },
+        epmdServer: false,
+      });
       assert.equal(await ev(`net_adm:ping('tsw@127.0.0.1')`), 'pang');
-      await assert.rejects(we.connect(E1), (e: Error & { code?: string }) => e.code === 'ERR_NO_CONNECTION' && (e.cause as { code?: string } | undefined)?.code === 'ERR_HANDSHAKE_COOKIE');
+      await assert.rejects(
+        we.connect(E1),
+        (e: Error & { code?: string }) =>
+          e.code === 'ERR_NO_CONNECTION' && (e.cause as { code?: string } | undefined)?.code === 'ERR_HANDSHAKE_COOKIE',
+      );
       assert.deepEqual(we.nodes(), []);
       assert.equal(await ev(`lists:member('tsw@127.0.0.1', nodes(connected))`), 'false');
     } finally {
@@ -300,8 +421,19 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
   test('#5 mandatory flags through attachErlang: without HANDSHAKE_23 Erlang refuses both ways', async () => {
     const o = await startNode('tsold@127.0.0.1' as Atom, { log: { defaultLogger: { disable: true } } });
     try {
-      const oe = await attachErlang(o, { cookie: 'abc', host: '127.0.0.1', epmd: { port: epmd.port }, epmdServer: false, flags: DEFAULT_FLAGS & ~(DFLAG.HANDSHAKE_23 | DFLAG.MANDATORY_25_DIGEST) });
-      await assert.rejects(oe.connect(E1), (e: Error & { code?: string }) => e.code === 'ERR_NO_CONNECTION' && (e.cause as { code?: string } | undefined)?.code === 'ERR_HANDSHAKE_NOT_ALLOWED');
+      const oe = await attachErlang(o, {
+        cookie: 'abc',
+        host: '127.0.0.1',
+        epmd: { port: epmd.port },
+        epmdServer: false,
+        flags: DEFAULT_FLAGS & ~(DFLAG.HANDSHAKE_23 | DFLAG.MANDATORY_25_DIGEST),
+      });
+      await assert.rejects(
+        oe.connect(E1),
+        (e: Error & { code?: string }) =>
+          e.code === 'ERR_NO_CONNECTION' &&
+          (e.cause as { code?: string } | undefined)?.code === 'ERR_HANDSHAKE_NOT_ALLOWED',
+      );
       assert.equal(await ev(`net_adm:ping('tsold@127.0.0.1')`), 'pang');
       assert.deepEqual(oe.nodes(), []);
     } finally {
@@ -362,15 +494,27 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     assert.ok(m);
     const fresh = (await inside(p, (x) => genServerCall(x, new ProcessID('calc' as Atom, E1), atom('whoami')))) as PID;
     assert.notEqual(fresh.creation, calc.creation, 'new creation');
-    await inside(p, (x) => assert.throws(() => x.send(calc, atom('stale')), (e: Error) => isError(e, ErrProcessIncarnation)));
+    await inside(p, (x) =>
+      assert.throws(
+        () => x.send(calc, atom('stale')),
+        (e: Error) => isError(e, ErrProcessIncarnation),
+      ),
+    );
   });
 
   test('#22 (Erlang side) a monitor and a link on a TS process see noconnection when the TS node is killed', async () => {
-    const child = new LineProcess(process.execPath, [fileURLToPath(new URL('./ts_node_child.js', import.meta.url)), 'tsk@127.0.0.1', String(epmd.port)]);
+    const child = new LineProcess(process.execPath, [
+      fileURLToPath(new URL('./ts_node_child.js', import.meta.url)),
+      'tsk@127.0.0.1',
+      String(epmd.port),
+    ]);
     try {
       await child.waitFor(/^ready/, 20000);
-      const pending = ev(`process_flag(trap_exit, true), P = gen_server:call({calc, 'tsk@127.0.0.1'}, whoami), link(P), R = monitor(process, P), io:format("WATCHING~n"),
-        A = receive {'DOWN', R, process, P, W1} -> W1 after 15000 -> none end, B = receive {'EXIT', P, W2} -> W2 after 1000 -> none end, {A, B}`, 30000);
+      const pending = ev(
+        `process_flag(trap_exit, true), P = gen_server:call({calc, 'tsk@127.0.0.1'}, whoami), link(P), R = monitor(process, P), io:format("WATCHING~n"),
+        A = receive {'DOWN', R, process, P, W1} -> W1 after 15000 -> none end, B = receive {'EXIT', P, W2} -> W2 after 1000 -> none end, {A, B}`,
+        30000,
+      );
       await e1.waitFor(/^WATCHING/, 20000, e1.lines.length - 5);
       await child.kill();
       assert.equal(await pending, '{noconnection,noconnection}');

@@ -43,7 +43,8 @@ export class Probe extends Actor {
   }
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
     // a function runs inside the actor; its result (or `true` for none) is the reply
-    if (typeof request === 'function') return Promise.resolve((request as (p: Probe) => unknown)(this)).then((v) => (v === undefined ? true : v));
+    if (typeof request === 'function')
+      return Promise.resolve((request as (p: Probe) => unknown)(this)).then((v) => (v === undefined ? true : v));
     if (isAtom(request, 'whoami')) return this.pid;
     return undefined;
   }

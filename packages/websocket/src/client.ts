@@ -30,7 +30,12 @@ export interface WebsocketConnectionOptions extends WebsocketConnectionLimits {
   /** Largest message accepted (default 16 MiB). */
   maxPayload?: number;
   /** TLS options for wss: (ca, rejectUnauthorized, ...). */
-  tls?: { ca?: string | Buffer | (string | Buffer)[]; rejectUnauthorized?: boolean; cert?: string | Buffer; key?: string | Buffer };
+  tls?: {
+    ca?: string | Buffer | (string | Buffer)[];
+    rejectUnauthorized?: boolean;
+    cert?: string | Buffer;
+    key?: string | Buffer;
+  };
 }
 
 /**
@@ -40,16 +45,19 @@ export interface WebsocketConnectionOptions extends WebsocketConnectionLimits {
  * `close()` to release the socket.
  */
 export function createWebsocketConnection(options: WebsocketConnectionOptions): Promise<WebsocketConnection> {
-  if (options === null || typeof options !== 'object') return Promise.reject(ErrIncorrect.with('websocket connection options'));
+  if (options === null || typeof options !== 'object')
+    return Promise.reject(ErrIncorrect.with('websocket connection options'));
   let url: URL;
   try {
     url = new URL(String(options.url));
   } catch (e) {
     return Promise.reject(ErrIncorrect.with(`websocket url ${String(options.url)}`, e));
   }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') return Promise.reject(ErrIncorrect.with(`websocket url protocol ${url.protocol}`));
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:')
+    return Promise.reject(ErrIncorrect.with(`websocket url protocol ${url.protocol}`));
   const timeout = options.handshakeTimeout ?? DEFAULT_WEBSOCKET_HANDSHAKE_TIMEOUT;
-  if (!Number.isFinite(timeout) || timeout <= 0) return Promise.reject(ErrIncorrect.with(`websocket handshakeTimeout ${String(timeout)}`));
+  if (!Number.isFinite(timeout) || timeout <= 0)
+    return Promise.reject(ErrIncorrect.with(`websocket handshakeTimeout ${String(timeout)}`));
   return new Promise<WebsocketConnection>((resolve, reject) => {
     const ws = new WebSocket(url, options.protocols ?? [], {
       perMessageDeflate: options.enableCompression ?? false,

@@ -10,7 +10,12 @@ import { ErrTooLarge, ErrUnsupported, toError, type MetaProcess, type PID, type 
 import { MetaBase } from 'ergo-ts/meta';
 import type { RawData, WebSocket } from 'ws';
 
-import { MessageWebsocket, MessageWebsocketConnect, MessageWebsocketDisconnect, WebsocketMessageType } from './messages.js';
+import {
+  MessageWebsocket,
+  MessageWebsocketConnect,
+  MessageWebsocketDisconnect,
+  WebsocketMessageType,
+} from './messages.js';
 
 /** Default limit of bytes queued for a slow peer before the connection is closed. */
 export const DEFAULT_WEBSOCKET_MAX_BUFFERED = 4 << 20;
@@ -65,7 +70,13 @@ export class WebsocketConnection extends MetaBase {
    * Wraps an open `ws` socket. `target` null = the parent that spawns the meta. Frames are
    * listened to from here on (kept until `start`).
    */
-  constructor(ws: WebSocket, target: SendTarget | null, request: IncomingMessage | null, socket: Socket | null, limits: WebsocketConnectionLimits = {}) {
+  constructor(
+    ws: WebSocket,
+    target: SendTarget | null,
+    request: IncomingMessage | null,
+    socket: Socket | null,
+    limits: WebsocketConnectionLimits = {},
+  ) {
     super();
     this.#ws = ws;
     this.#target = target ?? undefined;
@@ -113,7 +124,19 @@ export class WebsocketConnection extends MetaBase {
     const done = new Promise<Error | undefined>((resolve) => (this.#finish = resolve));
     this.#started = true;
     const s = this.#socket;
-    if (!this.#deliver(new MessageWebsocketConnect(this.id, s?.remoteAddress ?? '', s?.remotePort ?? 0, s?.localAddress ?? '', s?.localPort ?? 0, this.#request))) return done;
+    if (
+      !this.#deliver(
+        new MessageWebsocketConnect(
+          this.id,
+          s?.remoteAddress ?? '',
+          s?.remotePort ?? 0,
+          s?.localAddress ?? '',
+          s?.localPort ?? 0,
+          this.#request,
+        ),
+      )
+    )
+      return done;
     this.#connected = true;
     const early = this.#early;
     this.#early = null;
@@ -137,11 +160,22 @@ export class WebsocketConnection extends MetaBase {
         this.#ws.close(1008, 'too many messages before the connection was ready');
         return;
       }
-      early.push(new MessageWebsocket(isBinary ? buf : buf.toString('utf8'), isBinary ? WebsocketMessageType.Binary : WebsocketMessageType.Text));
+      early.push(
+        new MessageWebsocket(
+          isBinary ? buf : buf.toString('utf8'),
+          isBinary ? WebsocketMessageType.Binary : WebsocketMessageType.Text,
+        ),
+      );
       return;
     }
     if (this.#ended) return;
-    this.#deliver(new MessageWebsocket(isBinary ? buf : buf.toString('utf8'), isBinary ? WebsocketMessageType.Binary : WebsocketMessageType.Text, this.id));
+    this.#deliver(
+      new MessageWebsocket(
+        isBinary ? buf : buf.toString('utf8'),
+        isBinary ? WebsocketMessageType.Binary : WebsocketMessageType.Text,
+        this.id,
+      ),
+    );
   }
 
   override handleMessage(from: PID, message: unknown): unknown {
@@ -156,7 +190,10 @@ export class WebsocketConnection extends MetaBase {
       case WebsocketMessageType.Text:
       case WebsocketMessageType.Binary: {
         if (ws.bufferedAmount > this.#maxBuffered) {
-          this.log.warning('websocket: %s', ErrTooLarge.with(`more than ${this.#maxBuffered} bytes wait for a slow peer`).message);
+          this.log.warning(
+            'websocket: %s',
+            ErrTooLarge.with(`more than ${this.#maxBuffered} bytes wait for a slow peer`).message,
+          );
           ws.terminate();
           return ErrTooLarge;
         }
@@ -181,7 +218,11 @@ export class WebsocketConnection extends MetaBase {
   }
 
   override handleCall(from: PID, ref: Ref, _request: unknown): unknown {
-    this.meta.sendResponseError(from, ref, ErrUnsupported.with('a websocket connection answers no calls; send MessageWebsocket'));
+    this.meta.sendResponseError(
+      from,
+      ref,
+      ErrUnsupported.with('a websocket connection answers no calls; send MessageWebsocket'),
+    );
     return undefined;
   }
 

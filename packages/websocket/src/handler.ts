@@ -11,7 +11,11 @@ import { ErrIncorrect, toError, type MetaProcess, type PID, type SendTarget } fr
 import { MetaBase } from 'ergo-ts/meta';
 import { WebSocketServer, type WebSocket } from 'ws';
 
-import { DEFAULT_WEBSOCKET_MAX_BUFFERED, DEFAULT_WEBSOCKET_MAX_EARLY_FRAMES, WebsocketConnection } from './connection.js';
+import {
+  DEFAULT_WEBSOCKET_MAX_BUFFERED,
+  DEFAULT_WEBSOCKET_MAX_EARLY_FRAMES,
+  WebsocketConnection,
+} from './connection.js';
 
 /** Default largest message accepted from a peer (bytes); over it the connection closes with 1009. */
 export const DEFAULT_WEBSOCKET_MAX_PAYLOAD = 16 << 20;
@@ -59,17 +63,26 @@ export class WebsocketHandler extends MetaBase {
   /** ErrIncorrect for a bad `processPool`, `maxPayload`, `maxBuffered` or `maxEarlyFrames`. */
   constructor(options: WebsocketHandlerOptions = {}) {
     super();
-    if (options.processPool !== undefined && !Array.isArray(options.processPool)) throw ErrIncorrect.with('websocket processPool (an array)');
+    if (options.processPool !== undefined && !Array.isArray(options.processPool))
+      throw ErrIncorrect.with('websocket processPool (an array)');
     const maxPayload = options.maxPayload ?? DEFAULT_WEBSOCKET_MAX_PAYLOAD;
-    if (!Number.isInteger(maxPayload) || maxPayload < 1) throw ErrIncorrect.with(`websocket maxPayload ${String(maxPayload)}`);
+    if (!Number.isInteger(maxPayload) || maxPayload < 1)
+      throw ErrIncorrect.with(`websocket maxPayload ${String(maxPayload)}`);
     const maxBuffered = options.maxBuffered ?? DEFAULT_WEBSOCKET_MAX_BUFFERED;
-    if (!Number.isInteger(maxBuffered) || maxBuffered < 1) throw ErrIncorrect.with(`websocket maxBuffered ${String(maxBuffered)}`);
+    if (!Number.isInteger(maxBuffered) || maxBuffered < 1)
+      throw ErrIncorrect.with(`websocket maxBuffered ${String(maxBuffered)}`);
     const maxEarlyFrames = options.maxEarlyFrames ?? DEFAULT_WEBSOCKET_MAX_EARLY_FRAMES;
-    if (!Number.isInteger(maxEarlyFrames) || maxEarlyFrames < 0) throw ErrIncorrect.with(`websocket maxEarlyFrames ${String(maxEarlyFrames)}`);
+    if (!Number.isInteger(maxEarlyFrames) || maxEarlyFrames < 0)
+      throw ErrIncorrect.with(`websocket maxEarlyFrames ${String(maxEarlyFrames)}`);
     this.#pool = options.processPool ?? [];
     this.#checkOrigin = options.checkOrigin;
     this.#limits = { maxBuffered, maxEarlyFrames };
-    this.#wss = new WebSocketServer({ noServer: true, perMessageDeflate: options.enableCompression ?? false, maxPayload, clientTracking: false });
+    this.#wss = new WebSocketServer({
+      noServer: true,
+      perMessageDeflate: options.enableCompression ?? false,
+      maxPayload,
+      clientTracking: false,
+    });
     this.listener = (_req, res) => {
       res.statusCode = 426;
       res.setHeader('upgrade', 'websocket');
@@ -160,5 +173,7 @@ export class WebsocketHandler extends MetaBase {
 /** Answers an upgrade request with a plain HTTP status and closes the socket. */
 function refuse(socket: Duplex, status: number, text: string): void {
   if (socket.destroyed) return;
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+  );
 }

@@ -36,12 +36,19 @@ export class MessageWebsocket {
     type?: WebsocketMessageType | 0,
     readonly id: Alias | null = null,
   ) {
-    this.type = type === undefined || type === 0 ? (typeof body === 'string' ? WebsocketMessageType.Text : WebsocketMessageType.Binary) : type;
+    this.type =
+      type === undefined || type === 0
+        ? typeof body === 'string'
+          ? WebsocketMessageType.Text
+          : WebsocketMessageType.Binary
+        : type;
   }
 
   /** The body as text (UTF-8 decoded when binary). */
   text(): string {
-    return typeof this.body === 'string' ? this.body : Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString('utf8');
+    return typeof this.body === 'string'
+      ? this.body
+      : Buffer.from(this.body.buffer, this.body.byteOffset, this.body.byteLength).toString('utf8');
   }
 }
 

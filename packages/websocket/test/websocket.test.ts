@@ -7,7 +7,17 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 
-import { Actor, MessageDownAlias, TerminateReasonNormal, startNode, type Alias, type HandlerResult, type Node, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  MessageDownAlias,
+  TerminateReasonNormal,
+  startNode,
+  type Alias,
+  type HandlerResult,
+  type Node,
+  type PID,
+  type Ref,
+} from 'ergo-ts';
 import { WebMux, createWebServer, type WebServer } from 'ergo-ts/meta';
 import { WebSocket } from 'ws';
 
@@ -48,7 +58,10 @@ class Inbox {
       this.#used.add(found);
       return Promise.resolve(found as T);
     }
-    return within(new Promise<T>((resolve) => this.#waiters.push({ cls, resolve: resolve as (v: unknown) => void })), `a ${cls.name}`);
+    return within(
+      new Promise<T>((resolve) => this.#waiters.push({ cls, resolve: resolve as (v: unknown) => void })),
+      `a ${cls.name}`,
+    );
   }
 }
 
@@ -109,7 +122,9 @@ class Client {
       this.got.push({ data: binary ? data : data.toString('utf8'), binary });
       this.#waiters = this.#waiters.filter((w) => (this.got.length >= w.n ? (w.resolve(), false) : true));
     });
-    this.closed = new Promise((resolve) => ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      ws.on('close', (code: number, reason: Buffer) => resolve({ code, reason: reason.toString() })),
+    );
   }
   static open(url: string, options: { origin?: string } = {}): Promise<Client> {
     const ws = new WebSocket(url, options);
@@ -213,7 +228,10 @@ describe('@ergo-ts/websocket', () => {
       assert.ok(m.id?.equals(conn.id));
       seen.push(m.body as string);
     }
-    assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => `m${i}`));
+    assert.deepEqual(
+      seen,
+      Array.from({ length: 50 }, (_, i) => `m${i}`),
+    );
     ws.close();
     await c.closed;
     await host.inbox.next(MessageWebsocketDisconnect);
@@ -295,13 +313,20 @@ describe('@ergo-ts/websocket', () => {
       const ids: Alias[] = [];
       for (let i = 0; i < 50; i++) ids.push((await host.inbox.next(MessageWebsocketConnect)).id);
       const open = metas();
-      assert.ok(ids.every((id) => open.has(String(id))), 'every connection is a meta of the host');
+      assert.ok(
+        ids.every((id) => open.has(String(id))),
+        'every connection is a meta of the host',
+      );
       await host.run((a) => ids.forEach((id) => a.monitorAlias(id)));
       for (const c of clients) c.ws.close();
       for (let i = 0; i < 50; i++) await host.inbox.next(MessageWebsocketDisconnect);
       for (let i = 0; i < 50; i++) await host.inbox.next(MessageDownAlias);
       const left = metas();
-      assert.deepEqual(ids.filter((id) => left.has(String(id))), [], 'no connection meta left');
+      assert.deepEqual(
+        ids.filter((id) => left.has(String(id))),
+        [],
+        'no connection meta left',
+      );
     }
   });
 
@@ -347,7 +372,10 @@ describe('@ergo-ts/websocket', () => {
     assert.equal(plain.status, 426);
     await plain.arrayBuffer();
 
-    await assert.rejects(createWebsocketConnection({ url: 'http://x/' }), (e: { code?: string }) => e.code === 'ERR_INCORRECT');
+    await assert.rejects(
+      createWebsocketConnection({ url: 'http://x/' }),
+      (e: { code?: string }) => e.code === 'ERR_INCORRECT',
+    );
     await assert.rejects(createWebsocketConnection({ url: wsBase + '/picky' }), /403/);
   });
 });

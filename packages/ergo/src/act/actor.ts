@@ -24,7 +24,15 @@ export type HandlerResult = void | undefined | Error | Stop | Promise<void | und
 /** Handles a record that is not a plain message to the PID (Actor's private slow path). */
 type OtherRecord = (a: Actor, mb: ProcessMailbox) => unknown;
 /** The mailbox loop of one batch: see {@link actorLoop}. */
-type Loop = (self: Actor, mb: ProcessMailbox, proc: Process, other: OtherRecord, ends: (r: unknown) => boolean, batch: number, zombee: number) => unknown;
+type Loop = (
+  self: Actor,
+  mb: ProcessMailbox,
+  proc: Process,
+  other: OtherRecord,
+  ends: (r: unknown) => boolean,
+  batch: number,
+  zombee: number,
+) => unknown;
 
 /** Key of an actor class' own copy of the mailbox loop, on its prototype. */
 const LOOP = Symbol('ergo-ts.actorLoop');
@@ -53,7 +61,15 @@ function endsBatch(r: unknown): boolean {
  * function must use nothing but its parameters: no module-level name, no constant it does not
  * receive (its source is compiled again for each class).
  */
-function actorLoop(self: Actor, mb: ProcessMailbox, proc: Process, other: OtherRecord, ends: (r: unknown) => boolean, batch: number, zombee: number): unknown {
+function actorLoop(
+  self: Actor,
+  mb: ProcessMailbox,
+  proc: Process,
+  other: OtherRecord,
+  ends: (r: unknown) => boolean,
+  batch: number,
+  zombee: number,
+): unknown {
   for (let i = 0; i < batch; i++) {
     let r: unknown;
     const sender = mb.peekSender();
@@ -118,7 +134,15 @@ function ownLoop(proto: LoopHolder): Loop {
     // copy would share its JIT feedback with every other class.
     const copy = new Function(`return ${actorLoop.toString()}\n// actor loop copy ${++loopCopies}`)() as Loop;
     // A dry run that takes nothing (batch 0) leaves the copy's feedback clean.
-    copy(undefined as unknown as Actor, undefined as unknown as ProcessMailbox, undefined as unknown as Process, otherOf, endsBatch, 0, -1);
+    copy(
+      undefined as unknown as Actor,
+      undefined as unknown as ProcessMailbox,
+      undefined as unknown as Process,
+      otherOf,
+      endsBatch,
+      0,
+      -1,
+    );
     loop = copy;
   } catch {
     // Keep the shared loop.
@@ -279,8 +303,10 @@ export class Actor extends BehaviorBase {
     if (Array.isArray(extra)) {
       ref = extra[0] as Ref;
       const via = extra[1] as unknown;
-      if ((this.#flags & SPLIT_HANDLE) !== 0 && typeof via === 'string') r = this.handleCallName(via as Atom, from, ref, request);
-      else if ((this.#flags & SPLIT_HANDLE) !== 0 && via instanceof Alias) r = this.handleCallAlias(via, from, ref, request);
+      if ((this.#flags & SPLIT_HANDLE) !== 0 && typeof via === 'string')
+        r = this.handleCallName(via as Atom, from, ref, request);
+      else if ((this.#flags & SPLIT_HANDLE) !== 0 && via instanceof Alias)
+        r = this.handleCallAlias(via, from, ref, request);
       else r = this.handleCall(from, ref, request);
     } else {
       ref = extra as Ref;

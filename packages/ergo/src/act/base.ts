@@ -80,10 +80,19 @@ export abstract class BehaviorBase implements ProcessBehavior {
     return this.ergoProcess.state();
   }
 
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     return this.ergoProcess.spawn(factory, options, ...args);
   }
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     return this.ergoProcess.spawnRegister(name, factory, options, ...args);
   }
   /** See {@link Process.remoteSpawn}. */
@@ -91,7 +100,13 @@ export abstract class BehaviorBase implements ProcessBehavior {
     return this.ergoProcess.remoteSpawn(node, name, options, ...args);
   }
   /** See {@link Process.remoteSpawnRegister}. */
-  remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+  remoteSpawnRegister(
+    node: Atom | string,
+    register: Atom | string,
+    name: Atom | string,
+    options?: ProcessOptions,
+    ...args: unknown[]
+  ): Promise<PID> {
     return this.ergoProcess.remoteSpawnRegister(node, register, name, options, ...args);
   }
   registerName(name: Atom | string): void {

@@ -2,7 +2,15 @@
 // are forwarded round-robin (from and ref preserved, so workers answer callers directly);
 // high/max-priority mail is handled by the pool's own callbacks.
 
-import { defineError, ErgoError, ErrIncorrect, ErrProcessMailboxFull, isNormalReason, TerminateReasonNormal, toError } from '../gen/errors.js';
+import {
+  defineError,
+  ErgoError,
+  ErrIncorrect,
+  ErrProcessMailboxFull,
+  isNormalReason,
+  TerminateReasonNormal,
+  toError,
+} from '../gen/errors.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
@@ -27,7 +35,8 @@ export const DEFAULT_POOL_SIZE = 3;
  */
 export function validatePoolSize(size: unknown): number {
   if (size === undefined) return 0;
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw ErrIncorrect.with(`poolSize ${describeValue(size)} (expected an integer ≥ 0; 0 = ${DEFAULT_POOL_SIZE})`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    throw ErrIncorrect.with(`poolSize ${describeValue(size)} (expected an integer ≥ 0; 0 = ${DEFAULT_POOL_SIZE})`);
   return size;
 }
 const POOL_BATCH = 128;
@@ -121,7 +130,8 @@ export abstract class Pool extends BehaviorBase {
 
   #checkRunning(): void {
     const s = this.state();
-    if (s !== ProcessState.Running && s !== ProcessState.WaitResponse) throw new ErgoError('ERR_NOT_ALLOWED', 'not allowed outside a handler');
+    if (s !== ProcessState.Running && s !== ProcessState.WaitResponse)
+      throw new ErgoError('ERR_NOT_ALLOWED', 'not allowed outside a handler');
   }
 
   async #startWorker(): Promise<PID> {
@@ -151,10 +161,12 @@ export abstract class Pool extends BehaviorBase {
   }
 
   async #setup(o: PoolOptions): Promise<undefined> {
-    if (o === null || typeof o !== 'object' || typeof o.workerFactory !== 'function') throw ErrIncorrect.with('pool init must return options with a workerFactory');
+    if (o === null || typeof o !== 'object' || typeof o.workerFactory !== 'function')
+      throw ErrIncorrect.with('pool init must return options with a workerFactory');
     const size = validatePoolSize(o.poolSize) || DEFAULT_POOL_SIZE;
     const workerArgs = o.workerArgs === undefined ? [] : validateArgs(o.workerArgs, 'workerArgs');
-    const workerMailboxSize = o.workerMailboxSize === undefined ? 0 : validateMailboxSize(o.workerMailboxSize, 'workerMailboxSize');
+    const workerMailboxSize =
+      o.workerMailboxSize === undefined ? 0 : validateMailboxSize(o.workerMailboxSize, 'workerMailboxSize');
     this.#opts = { poolSize: size, workerFactory: o.workerFactory, workerArgs, workerMailboxSize };
     for (let i = 0; i < size; i++) await this.#startWorker();
     return undefined;
@@ -254,7 +266,8 @@ export abstract class Pool extends BehaviorBase {
       this.#workers = new Ring<PID>(1, Math.max(8, kept.length));
       for (const p of kept) this.#workers.push(p);
     }
-    if (!isNormalReason(reason)) this.log.warning('pool: worker %s ended (%s), starting a new one', pid.toString(), reason.message);
+    if (!isNormalReason(reason))
+      this.log.warning('pool: worker %s ended (%s), starting a new one', pid.toString(), reason.message);
     this.#restarts++;
     return this.#startWorker().then(
       () => undefined,

@@ -161,7 +161,9 @@ export abstract class Supervisor extends BehaviorBase {
       spawnChild: (c, args, register) => {
         const options = { ...c.options, linkParent: true, linkChild: true };
         this.#inflight++;
-        const spawned = register ? this.spawnRegister(c.name, c.factory, options, ...args) : this.spawn(c.factory, options, ...args);
+        const spawned = register
+          ? this.spawnRegister(c.name, c.factory, options, ...args)
+          : this.spawn(c.factory, options, ...args);
         const settled = (): void => {
           if (--this.#inflight === 0) this.#replayExits();
         };
@@ -173,14 +175,18 @@ export abstract class Supervisor extends BehaviorBase {
           this.sendExit(pid, reason);
         } catch (e) {
           // A child that is already gone has its exit on the way to us; nothing to stop.
-          if (!ErrProcessUnknown.is(e)) this.log.warning('supervisor: unable to stop child %s: %s', pid.toString(), toError(e).message);
+          if (!ErrProcessUnknown.is(e))
+            this.log.warning('supervisor: unable to stop child %s: %s', pid.toString(), toError(e).message);
         }
       },
       childStarted: (name, pid) => {
         if (this.#cfg.handleChild) this.send(this.pid, new ChildStarted(name, pid));
       },
     };
-    this.#strategy = this.#cfg.type === SupervisorType.SimpleOneForOne ? new SimpleChildren(host, this.#cfg) : new OrderedChildren(host, this.#cfg);
+    this.#strategy =
+      this.#cfg.type === SupervisorType.SimpleOneForOne
+        ? new SimpleChildren(host, this.#cfg)
+        : new OrderedChildren(host, this.#cfg);
     return this.#strategy.start();
   }
 
@@ -234,7 +240,8 @@ export abstract class Supervisor extends BehaviorBase {
 
   #regular(from: PID, message: unknown): unknown {
     if (this.#cfg.handleChild) {
-      if (message instanceof ChildStarted && from.equals(this.pid)) return this.#ownResult(this.handleChildStart(message.name, message.pid));
+      if (message instanceof ChildStarted && from.equals(this.pid))
+        return this.#ownResult(this.handleChildStart(message.name, message.pid));
       if (message instanceof ChildTerminated && from.equals(this.pid)) {
         return this.#ownResult(this.handleChildTerminate(message.name, message.pid, message.reason));
       }

@@ -59,7 +59,14 @@ export class OrderedChildren implements ChildrenStrategy {
   }
 
   private addEntry(c: SupervisorChildSpec): Entry {
-    const e: Entry = { spec: c, name: c.name as Atom, index: this.entries.length, args: c.args ?? [], pid: null, disabled: false };
+    const e: Entry = {
+      spec: c,
+      name: c.name as Atom,
+      index: this.entries.length,
+      args: c.args ?? [],
+      pid: null,
+      disabled: false,
+    };
     this.entries.push(e);
     return e;
   }
@@ -127,7 +134,10 @@ export class OrderedChildren implements ChildrenStrategy {
     const cfg = this.cfg;
     const running = this.running();
     if (e.disabled) return running.length === 0 && cfg.autoShutdown ? reason : undefined;
-    if (cfg.strategy === SupervisorStrategy.Temporary || (cfg.strategy === SupervisorStrategy.Transient && isNormalReason(reason))) {
+    if (
+      cfg.strategy === SupervisorStrategy.Temporary ||
+      (cfg.strategy === SupervisorStrategy.Transient && isNormalReason(reason))
+    ) {
       if (e.spec.significant) return this.shutdown(reason);
       return running.length === 0 && cfg.autoShutdown ? reason : undefined;
     }
@@ -251,6 +261,12 @@ export class OrderedChildren implements ChildrenStrategy {
   }
 
   children(): SupervisorChild[] {
-    return this.entries.map((e) => ({ spec: e.name, name: e.name, pid: e.pid, significant: e.spec.significant === true, disabled: e.disabled }));
+    return this.entries.map((e) => ({
+      spec: e.name,
+      name: e.name,
+      pid: e.pid,
+      significant: e.spec.significant === true,
+      disabled: e.disabled,
+    }));
   }
 }

@@ -143,6 +143,12 @@ export class SimpleChildren implements ChildrenStrategy {
   children(): SupervisorChild[] {
     return [...this.instances.values()]
       .sort((a, b) => a.template.index - b.template.index || a.pid.id - b.pid.id)
-      .map((i) => ({ spec: i.template.spec.name as Atom, name: '' as Atom, pid: i.pid, significant: i.template.spec.significant === true, disabled: i.template.disabled }));
+      .map((i) => ({
+        spec: i.template.spec.name as Atom,
+        name: '' as Atom,
+        pid: i.pid,
+        significant: i.template.spec.significant === true,
+        disabled: i.template.disabled,
+      }));
   }
 }

@@ -83,15 +83,24 @@ export interface SupervisorChild {
 }
 
 /** Child management while a restart or shutdown sequence runs. */
-export const ErrSupervisorStrategyActive = defineError('ERR_SUPERVISOR_STRATEGY_ACTIVE', 'supervisor strategy is active');
+export const ErrSupervisorStrategyActive = defineError(
+  'ERR_SUPERVISOR_STRATEGY_ACTIVE',
+  'supervisor strategy is active',
+);
 /** No child spec of that name. */
 export const ErrSupervisorChildUnknown = defineError('ERR_SUPERVISOR_CHILD_UNKNOWN', 'unknown child');
 /** startChild of a child that runs (OFO/AFO/RFO). */
-export const ErrSupervisorChildRunning = defineError('ERR_SUPERVISOR_CHILD_RUNNING', 'child process is already running');
+export const ErrSupervisorChildRunning = defineError(
+  'ERR_SUPERVISOR_CHILD_RUNNING',
+  'child process is already running',
+);
 /** startChild of a disabled child. */
 export const ErrSupervisorChildDisabled = defineError('ERR_SUPERVISOR_CHILD_DISABLED', 'child is disabled');
 /** Restart intensity exceeded: the exit reason of children and supervisor. */
-export const ErrSupervisorRestartsExceeded = defineError('ERR_SUPERVISOR_RESTARTS_EXCEEDED', 'restart intensity is exceeded');
+export const ErrSupervisorRestartsExceeded = defineError(
+  'ERR_SUPERVISOR_RESTARTS_EXCEEDED',
+  'restart intensity is exceeded',
+);
 /** Two child specs with the same name. */
 export const ErrSupervisorChildDuplicate = defineError('ERR_SUPERVISOR_CHILD_DUPLICATE', 'duplicate child spec Name');
 
@@ -110,7 +119,8 @@ export function validateChildSpec(c: SupervisorChildSpec): void {
   if (typeof c.factory !== 'function') throw ErrIncorrect.with(`child spec "${c.name}" has no factory`);
   if (c.args !== undefined) validateArgs(c.args, `child spec "${c.name}" args`);
   if (c.options !== undefined) validateProcessOptions(c.options, `child spec "${c.name}" options`);
-  if (c.significant !== undefined && typeof c.significant !== 'boolean') throw ErrIncorrect.with(`child spec "${c.name}" significant ${describeValue(c.significant)} (expected a boolean)`);
+  if (c.significant !== undefined && typeof c.significant !== 'boolean')
+    throw ErrIncorrect.with(`child spec "${c.name}" significant ${describeValue(c.significant)} (expected a boolean)`);
 }
 
 /**
@@ -120,7 +130,9 @@ export function validateChildSpec(c: SupervisorChildSpec): void {
 export function validateRestartIntensity(intensity: unknown): number {
   if (intensity === undefined || intensity === 0) return DEFAULT_RESTART_INTENSITY;
   if (typeof intensity !== 'number' || !Number.isSafeInteger(intensity) || intensity < 0) {
-    throw ErrIncorrect.with(`restart intensity ${describeValue(intensity)} (expected an integer ≥ 0; 0 = ${DEFAULT_RESTART_INTENSITY})`);
+    throw ErrIncorrect.with(
+      `restart intensity ${describeValue(intensity)} (expected an integer ≥ 0; 0 = ${DEFAULT_RESTART_INTENSITY})`,
+    );
   }
   return intensity;
 }
@@ -132,7 +144,9 @@ export function validateRestartIntensity(intensity: unknown): number {
 export function validateRestartPeriod(period: unknown): number {
   if (period === undefined || period === 0) return DEFAULT_RESTART_PERIOD;
   if (typeof period !== 'number' || !Number.isFinite(period) || period < 0) {
-    throw ErrIncorrect.with(`restart period ${describeValue(period)} (seconds, a finite number above 0; 0 = ${DEFAULT_RESTART_PERIOD})`);
+    throw ErrIncorrect.with(
+      `restart period ${describeValue(period)} (seconds, a finite number above 0; 0 = ${DEFAULT_RESTART_PERIOD})`,
+    );
   }
   return period;
 }
@@ -153,13 +167,16 @@ export interface NormalizedSpec {
 export function normalizeSpec(spec: SupervisorSpec): NormalizedSpec {
   if (spec === null || typeof spec !== 'object') throw ErrIncorrect.with('init must return a supervisor spec');
   const type = spec.type ?? SupervisorType.OneForOne;
-  if (type !== 0 && type !== 1 && type !== 2 && type !== 3) throw ErrIncorrect.with(`unknown supervisor type ${String(type)}`);
+  if (type !== 0 && type !== 1 && type !== 2 && type !== 3)
+    throw ErrIncorrect.with(`unknown supervisor type ${String(type)}`);
   const r = spec.restart ?? {};
   const strategy = r.strategy ?? SupervisorStrategy.Transient;
-  if (strategy !== 0 && strategy !== 1 && strategy !== 2) throw ErrIncorrect.with(`unknown supervisor restart strategy ${String(strategy)}`);
+  if (strategy !== 0 && strategy !== 1 && strategy !== 2)
+    throw ErrIncorrect.with(`unknown supervisor restart strategy ${String(strategy)}`);
   const intensity = validateRestartIntensity(r.intensity);
   const period = validateRestartPeriod(r.period);
-  if (!Array.isArray(spec.children) || spec.children.length === 0) throw ErrIncorrect.with('children list can not be empty');
+  if (!Array.isArray(spec.children) || spec.children.length === 0)
+    throw ErrIncorrect.with('children list can not be empty');
   const seen = new Set<string>();
   for (const c of spec.children) {
     validateChildSpec(c);

@@ -23,7 +23,12 @@ export const WEB_WORKER_BATCH = 64;
  * Signature of the per-method callbacks: the sender (the handler meta's parent), Node's request
  * and response, and the message itself (for `timedOut`, `reply`, or to finish it early).
  */
-export type WebMethodHandler = (from: PID, request: IncomingMessage, response: ServerResponse, message: MessageWebRequest) => HandlerResult;
+export type WebMethodHandler = (
+  from: PID,
+  request: IncomingMessage,
+  response: ServerResponse,
+  message: MessageWebRequest,
+) => HandlerResult;
 
 /**
  * Ergo's act.WebWorker. Override the callbacks for the methods you serve; the others answer
@@ -50,31 +55,66 @@ export class WebWorker extends BehaviorBase {
   }
 
   /** GET (default 501). */
-  handleGet(_from: PID, _request: IncomingMessage, response: ServerResponse, _message: MessageWebRequest): HandlerResult {
+  handleGet(
+    _from: PID,
+    _request: IncomingMessage,
+    response: ServerResponse,
+    _message: MessageWebRequest,
+  ): HandlerResult {
     notImplemented(response);
   }
   /** POST (default 501). */
-  handlePost(_from: PID, _request: IncomingMessage, response: ServerResponse, _message: MessageWebRequest): HandlerResult {
+  handlePost(
+    _from: PID,
+    _request: IncomingMessage,
+    response: ServerResponse,
+    _message: MessageWebRequest,
+  ): HandlerResult {
     notImplemented(response);
   }
   /** PUT (default 501). */
-  handlePut(_from: PID, _request: IncomingMessage, response: ServerResponse, _message: MessageWebRequest): HandlerResult {
+  handlePut(
+    _from: PID,
+    _request: IncomingMessage,
+    response: ServerResponse,
+    _message: MessageWebRequest,
+  ): HandlerResult {
     notImplemented(response);
   }
   /** PATCH (default 501). */
-  handlePatch(_from: PID, _request: IncomingMessage, response: ServerResponse, _message: MessageWebRequest): HandlerResult {
+  handlePatch(
+    _from: PID,
+    _request: IncomingMessage,
+    response: ServerResponse,
+    _message: MessageWebRequest,
+  ): HandlerResult {
     notImplemented(response);
   }
   /** DELETE (default 501). */
-  handleDelete(_from: PID, _request: IncomingMessage, response: ServerResponse, _message: MessageWebRequest): HandlerResult {
+  handleDelete(
+    _from: PID,
+    _request: IncomingMessage,
+    response: ServerResponse,
+    _message: MessageWebRequest,
+  ): HandlerResult {
     notImplemented(response);
   }
   /** HEAD (default 501). */
-  handleHead(_from: PID, _request: IncomingMessage, response: ServerResponse, _message: MessageWebRequest): HandlerResult {
+  handleHead(
+    _from: PID,
+    _request: IncomingMessage,
+    response: ServerResponse,
+    _message: MessageWebRequest,
+  ): HandlerResult {
     notImplemented(response);
   }
   /** OPTIONS (default 501). */
-  handleOptions(_from: PID, _request: IncomingMessage, response: ServerResponse, _message: MessageWebRequest): HandlerResult {
+  handleOptions(
+    _from: PID,
+    _request: IncomingMessage,
+    response: ServerResponse,
+    _message: MessageWebRequest,
+  ): HandlerResult {
     notImplemented(response);
   }
 

@@ -117,6 +117,8 @@ export interface ApplicationInfo {
 }
 
 /** Wraps a plain spec as an application (for specs that need no code of their own). */
-export function createApplication(spec: ApplicationSpec | ((node: Node, ...args: unknown[]) => ApplicationSpec | Promise<ApplicationSpec>)): ApplicationBehavior {
+export function createApplication(
+  spec: ApplicationSpec | ((node: Node, ...args: unknown[]) => ApplicationSpec | Promise<ApplicationSpec>),
+): ApplicationBehavior {
   return { load: typeof spec === 'function' ? spec : () => spec };
 }

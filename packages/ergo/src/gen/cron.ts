@@ -185,7 +185,10 @@ export class CronSpecError extends ErgoError {
     readonly token: string | undefined,
     readonly reason: string,
   ) {
-    super(ErrIncorrect.code, `${ErrIncorrect.message}: cron spec ${JSON.stringify(spec)}: ${field === undefined ? '' : `${field} field: `}${reason}`);
+    super(
+      ErrIncorrect.code,
+      `${ErrIncorrect.message}: cron spec ${JSON.stringify(spec)}: ${field === undefined ? '' : `${field} field: `}${reason}`,
+    );
   }
 }
 CronSpecError.prototype.name = 'CronSpecError';
@@ -199,9 +202,13 @@ function targetString(to: CronMessageTarget): string {
  * Normal). The run fails when the send throws (unknown target, full mailbox).
  * @throws ErrIncorrect for a missing target or an invalid priority.
  */
-export function createCronActionMessage(to: CronMessageTarget, priority: MessagePriority = MessagePriority.Normal): CronAction {
+export function createCronActionMessage(
+  to: CronMessageTarget,
+  priority: MessagePriority = MessagePriority.Normal,
+): CronAction {
   if (to === undefined || to === null || to === '') throw ErrIncorrect.with('cron message action: empty target');
-  if (!isMessagePriority(priority)) throw ErrIncorrect.with(`cron message action: invalid priority ${String(priority)}`);
+  if (!isMessagePriority(priority))
+    throw ErrIncorrect.with(`cron message action: invalid priority ${String(priority)}`);
   const description = `send message to ${targetString(to)} with ${priorityString(priority)} priority`;
   const options = { priority };
   return {
@@ -224,7 +231,12 @@ export interface CronActionSpawnOptions {
   args?: unknown[];
 }
 
-function withCronEnv(env: ProcessOptions['env'], node: Atom, job: Atom, time: Date): Record<string, unknown> | Map<string, unknown> {
+function withCronEnv(
+  env: ProcessOptions['env'],
+  node: Atom,
+  job: Atom,
+  time: Date,
+): Record<string, unknown> | Map<string, unknown> {
   if (env instanceof Map) {
     const copy = new Map(env);
     copy.set(CronEnvNodeName, node);
@@ -243,7 +255,8 @@ function withCronEnv(env: ProcessOptions['env'], node: Atom, job: Atom, time: Da
  * @throws ErrIncorrect when `factory` is not a function.
  */
 export function createCronActionSpawn<F>(factory: F, options: CronActionSpawnOptions = {}): CronAction {
-  if (typeof factory !== 'function') throw ErrIncorrect.with('cron spawn action: factory must be a behaviour class or a factory function');
+  if (typeof factory !== 'function')
+    throw ErrIncorrect.with('cron spawn action: factory must be a behaviour class or a factory function');
   const behavior = (factory as { name?: string }).name || 'anonymous';
   const register = options.register;
   const processOptions = options.processOptions ?? {};
@@ -256,7 +269,9 @@ export function createCronActionSpawn<F>(factory: F, options: CronActionSpawnOpt
     do(job: Atom, node: CronNode, time: Date): Promise<void> {
       const opts: ProcessOptions = { ...processOptions, env: withCronEnv(processOptions.env, node.name, job, time) };
       const spawned =
-        register === undefined || register === '' ? node.spawn(factory, opts, ...args) : node.spawnRegister(register, factory, opts, ...args);
+        register === undefined || register === ''
+          ? node.spawn(factory, opts, ...args)
+          : node.spawnRegister(register, factory, opts, ...args);
       return spawned.then(() => undefined);
     },
     info(): string {
@@ -273,7 +288,11 @@ export function createCronActionSpawn<F>(factory: F, options: CronActionSpawnOpt
  * ErrNameUnknown, ErrTaken...).
  * @throws ErrIncorrect for an empty node or factory name.
  */
-export function createCronActionRemoteSpawn(node: Atom | string, name: Atom | string, options: CronActionSpawnOptions = {}): CronAction {
+export function createCronActionRemoteSpawn(
+  node: Atom | string,
+  name: Atom | string,
+  options: CronActionSpawnOptions = {},
+): CronAction {
   if (typeof node !== 'string' || node === '') throw ErrIncorrect.with('cron remote spawn action: empty node name');
   if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('cron remote spawn action: empty spawn name');
   const register = options.register;

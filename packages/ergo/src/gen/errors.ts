@@ -22,7 +22,11 @@ export class ErgoError extends Error {
    * {@link boundText}.
    */
   with(detail?: string, cause?: unknown): ErgoError {
-    const e = new ErgoError(this.code, detail ? `${this.message}: ${boundText(detail)}` : this.message, cause === undefined ? undefined : { cause });
+    const e = new ErgoError(
+      this.code,
+      detail ? `${this.message}: ${boundText(detail)}` : this.message,
+      cause === undefined ? undefined : { cause },
+    );
     return e;
   }
 }
@@ -100,7 +104,10 @@ export const ErrProcessMailboxFull = defineError('ERR_PROCESS_MAILBOX_FULL', 'pr
 /** No such process (PID, name or alias). */
 export const ErrProcessUnknown = defineError('ERR_PROCESS_UNKNOWN', 'unknown process');
 /** A remote PID/Alias of a previous incarnation of its node. */
-export const ErrProcessIncarnation = defineError('ERR_PROCESS_INCARNATION', 'process ID belongs to the previous incarnation');
+export const ErrProcessIncarnation = defineError(
+  'ERR_PROCESS_INCARNATION',
+  'process ID belongs to the previous incarnation',
+);
 /** The target exists but is terminating; a call whose target died; a caller killed while waiting. */
 export const ErrProcessTerminated = defineError('ERR_PROCESS_TERMINATED', 'process terminated');
 /** Meta process operations on an unknown alias. */

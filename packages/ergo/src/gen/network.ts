@@ -199,13 +199,21 @@ export interface NetworkSocket {
 export interface Handshake {
   networkFlags(): NetworkFlags;
   start(node: NodeHandshake, socket: NetworkSocket, options: HandshakeOptions): Promise<HandshakeResult>;
-  join(node: NodeHandshake, socket: NetworkSocket, connectionID: string, options: HandshakeOptions): Promise<Uint8Array | null>;
+  join(
+    node: NodeHandshake,
+    socket: NetworkSocket,
+    connectionID: string,
+    options: HandshakeOptions,
+  ): Promise<Uint8Array | null>;
   accept(node: NodeHandshake, socket: NetworkSocket, options: HandshakeOptions): Promise<HandshakeResult>;
   version(): Version;
 }
 
 /** Dials one more socket of a connection's pool (`gen.NetworkDial`): the socket and the tail. */
-export type NetworkDial = (dsn: string, connectionID: string) => Promise<{ socket: NetworkSocket; tail: Uint8Array | null }>;
+export type NetworkDial = (
+  dsn: string,
+  connectionID: string,
+) => Promise<{ socket: NetworkSocket; tail: Uint8Array | null }>;
 
 /**
  * The protocol (`gen.NetworkProto`): makes a {@link Connection} of a handshake result and serves
@@ -319,7 +327,12 @@ export interface RemoteNode {
   creation(): number;
   /** Spawns a process the remote node enabled with `Network.enableSpawn(name)`. */
   spawn(name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
-  spawnRegister(register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  spawnRegister(
+    register: Atom | string,
+    name: Atom | string,
+    options?: ProcessOptions,
+    ...args: unknown[]
+  ): Promise<PID>;
   applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void>;
   applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void>;
   applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void>;
@@ -448,7 +461,15 @@ export interface NetworkInfo {
   protoVersion: Version;
   nodes: Atom[];
   routes: StaticRouteInfo[];
-  proxyRoutes: { match: string; weight: number; useResolver: boolean; useCookie: boolean; flagsEnable: boolean; maxHop: number; proxy: Atom }[];
+  proxyRoutes: {
+    match: string;
+    weight: number;
+    useResolver: boolean;
+    useCookie: boolean;
+    flagsEnable: boolean;
+    maxHop: number;
+    proxy: Atom;
+  }[];
   flags: NetworkFlags;
   enabledSpawn: { name: Atom; behavior: string; nodes: Atom[] }[];
   enabledApplicationStart: { name: Atom; nodes: Atom[] }[];

@@ -8,7 +8,14 @@ import type { EventOptions } from './event.js';
 import type { Log, LogLevel, LoggerBehavior } from './log.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
-import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from './process.js';
+import type {
+  InitArgs,
+  ProcessBehavior,
+  ProcessFactory,
+  ProcessInfo,
+  ProcessShortInfo,
+  SendTarget,
+} from './process.js';
 import type { MessagePriority, ProcessState } from './priority.js';
 import type { ProcessID } from './processid.js';
 import type { Alias, Ref } from './ref.js';
@@ -176,9 +183,18 @@ export interface Node {
    * Spawns a process (parent and leader = the core PID). Rejects with ErrIncorrect (a bad option,
    * a class that is not a behaviour) or init's error (a non-Error is wrapped: ERR_THROWN_VALUE).
    */
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+  spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID>;
   /** Spawns a process registered under `name` (the name is reserved before init). ErrTaken. */
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID>;
   /** ErrTaken (name used or process already named), ErrProcessUnknown. */
   registerName(name: Atom | string, pid: PID): void;
   /** Returns the PID that held the name. ErrNameUnknown. */

@@ -21,10 +21,7 @@ export class PID {
   equals(other: unknown): boolean {
     return (
       other === this ||
-      (other instanceof PID &&
-        other.id === this.id &&
-        other.node === this.node &&
-        other.creation === this.creation)
+      (other instanceof PID && other.id === this.id && other.node === this.node && other.creation === this.creation)
     );
   }
 

@@ -187,9 +187,18 @@ export interface Process {
   behaviorName(): string;
 
   /** Spawns a child (I/R). Parent = this process; env, log level, leader and application inherited. */
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+  spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID>;
   /** Spawns a child registered under `name` (I/R). ErrTaken if the name is in use. */
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID>;
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID>;
 
   /**
    * Spawns the factory `node` enabled under `name` (`Network.enableSpawn`) on that node (I/R).
@@ -202,7 +211,13 @@ export interface Process {
    */
   remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
   /** {@link remoteSpawn}, registering the child under `register` on the remote node (ErrTaken if used). */
-  remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  remoteSpawnRegister(
+    node: Atom | string,
+    register: Atom | string,
+    name: Atom | string,
+    options?: ProcessOptions,
+    ...args: unknown[]
+  ): Promise<PID>;
 
   /**
    * Registers a name for this process (I/R). ErrTaken when it already has one or the name is

@@ -19,7 +19,9 @@ interface RefFields {
 }
 
 function sameFields(a: RefFields, b: RefFields): boolean {
-  return a.node === b.node && a.creation === b.creation && a.id[0] === b.id[0] && a.id[1] === b.id[1] && a.id[2] === b.id[2];
+  return (
+    a.node === b.node && a.creation === b.creation && a.id[0] === b.id[0] && a.id[1] === b.id[1] && a.id[2] === b.id[2]
+  );
 }
 
 function keyOf(prefix: string, r: RefFields): string {

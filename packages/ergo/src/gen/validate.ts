@@ -52,7 +52,8 @@ export function describeValue(value: unknown): string {
  * @throws ErrIncorrect (not a string, or empty), ErrAtomTooLong.
  */
 export function validateAtomName(name: unknown, what: string): Atom {
-  if (typeof name !== 'string' || name === '') throw ErrIncorrect.with(`${what} ${describeValue(name)} (expected a non-empty string)`);
+  if (typeof name !== 'string' || name === '')
+    throw ErrIncorrect.with(`${what} ${describeValue(name)} (expected a non-empty string)`);
   if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(`${what} ${describeValue(name)}`);
   return name as Atom;
 }
@@ -63,15 +64,31 @@ export function validateAtomName(name: unknown, what: string): Atom {
  * @throws ErrIncorrect.
  */
 export function validateTimeoutMs(value: unknown, option: string, allowZero: boolean): number {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || (value === 0 && !allowZero) || value > MAX_TIMER_MS) {
-    throw ErrIncorrect.with(`${option} ${describeValue(value)} (milliseconds, ${allowZero ? '0' : 'above 0'} to ${MAX_TIMER_MS})`);
+  if (
+    typeof value !== 'number' ||
+    !Number.isFinite(value) ||
+    value < 0 ||
+    (value === 0 && !allowZero) ||
+    value > MAX_TIMER_MS
+  ) {
+    throw ErrIncorrect.with(
+      `${option} ${describeValue(value)} (milliseconds, ${allowZero ? '0' : 'above 0'} to ${MAX_TIMER_MS})`,
+    );
   }
   return value;
 }
 
 /** True for a level a node, process or log handle can run at (Trace..Disabled, not Default/System). */
 function isConcreteLevel(level: unknown): level is LogLevel {
-  return level === LogLevel.Trace || level === LogLevel.Debug || level === LogLevel.Info || level === LogLevel.Warning || level === LogLevel.Error || level === LogLevel.Panic || level === LogLevel.Disabled;
+  return (
+    level === LogLevel.Trace ||
+    level === LogLevel.Debug ||
+    level === LogLevel.Info ||
+    level === LogLevel.Warning ||
+    level === LogLevel.Error ||
+    level === LogLevel.Panic ||
+    level === LogLevel.Disabled
+  );
 }
 
 /**
@@ -80,7 +97,8 @@ function isConcreteLevel(level: unknown): level is LogLevel {
  * @throws ErrIncorrect.
  */
 export function validateLogLevel(level: unknown, option = 'log level'): LogLevel {
-  if (!isConcreteLevel(level)) throw ErrIncorrect.with(`${option} ${describeValue(level)} (expected LogLevel.Trace..LogLevel.Disabled)`);
+  if (!isConcreteLevel(level))
+    throw ErrIncorrect.with(`${option} ${describeValue(level)} (expected LogLevel.Trace..LogLevel.Disabled)`);
   return level;
 }
 
@@ -91,7 +109,10 @@ export function validateLogLevel(level: unknown, option = 'log level'): LogLevel
  */
 export function validateLogLevelOption(level: unknown, option: string): LogLevel {
   if (level === LogLevel.Default) return LogLevel.Default;
-  if (!isConcreteLevel(level)) throw ErrIncorrect.with(`${option} ${describeValue(level)} (expected LogLevel.Default or LogLevel.Trace..LogLevel.Disabled)`);
+  if (!isConcreteLevel(level))
+    throw ErrIncorrect.with(
+      `${option} ${describeValue(level)} (expected LogLevel.Default or LogLevel.Trace..LogLevel.Disabled)`,
+    );
   return level;
 }
 
@@ -101,9 +122,11 @@ export function validateLogLevelOption(level: unknown, option: string): LogLevel
  * @throws ErrIncorrect.
  */
 export function validateLoggerFilter(levels: unknown, option = 'logger filter'): LogLevel[] {
-  if (!Array.isArray(levels)) throw ErrIncorrect.with(`${option} ${describeValue(levels)} (expected an array of log levels)`);
+  if (!Array.isArray(levels))
+    throw ErrIncorrect.with(`${option} ${describeValue(levels)} (expected an array of log levels)`);
   for (const l of levels) {
-    if (l === LogLevel.Disabled || !isConcreteLevel(l)) throw ErrIncorrect.with(`${option} level ${describeValue(l)} (expected LogLevel.Trace..LogLevel.Panic)`);
+    if (l === LogLevel.Disabled || !isConcreteLevel(l))
+      throw ErrIncorrect.with(`${option} level ${describeValue(l)} (expected LogLevel.Trace..LogLevel.Panic)`);
   }
   return levels as LogLevel[];
 }
@@ -124,13 +147,15 @@ export function validateEnv(env: unknown, option: string): [string, unknown][] {
 
 /** A queue limit: an integer ≥ 0 (0 = unbounded). @throws ErrIncorrect. */
 export function validateMailboxSize(size: unknown, option = 'mailboxSize'): number {
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) throw ErrIncorrect.with(`${option} ${describeValue(size)} (expected an integer ≥ 0)`);
+  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0)
+    throw ErrIncorrect.with(`${option} ${describeValue(size)} (expected an integer ≥ 0)`);
   return size;
 }
 
 /** A send priority (Normal, High, Max). @throws ErrIncorrect. */
 export function validatePriority(priority: unknown, option = 'priority'): MessagePriority {
-  if (!isMessagePriority(priority)) throw ErrIncorrect.with(`${option} ${describeValue(priority)} (expected MessagePriority.Normal, High or Max)`);
+  if (!isMessagePriority(priority))
+    throw ErrIncorrect.with(`${option} ${describeValue(priority)} (expected MessagePriority.Normal, High or Max)`);
   return priority;
 }
 
@@ -142,13 +167,18 @@ export function validateLeader(leader: unknown, option = 'leader'): PID {
 
 /** Compression type (`setCompressionType`, `compression.type`). @throws ErrIncorrect. */
 export function validateCompressionType(type: unknown, option = 'compression type'): NonNullable<Compression['type']> {
-  if (type !== 'gzip' && type !== 'zlib' && type !== 'lzw') throw ErrIncorrect.with(`${option} ${describeValue(type)} (expected 'gzip', 'zlib' or 'lzw')`);
+  if (type !== 'gzip' && type !== 'zlib' && type !== 'lzw')
+    throw ErrIncorrect.with(`${option} ${describeValue(type)} (expected 'gzip', 'zlib' or 'lzw')`);
   return type;
 }
 
 /** Compression level 0 (default), 1 (best speed), 2 (best size). @throws ErrIncorrect. */
-export function validateCompressionLevel(level: unknown, option = 'compression level'): NonNullable<Compression['level']> {
-  if (level !== 0 && level !== 1 && level !== 2) throw ErrIncorrect.with(`${option} ${describeValue(level)} (expected 0, 1 or 2)`);
+export function validateCompressionLevel(
+  level: unknown,
+  option = 'compression level',
+): NonNullable<Compression['level']> {
+  if (level !== 0 && level !== 1 && level !== 2)
+    throw ErrIncorrect.with(`${option} ${describeValue(level)} (expected 0, 1 or 2)`);
   return level;
 }
 
@@ -162,9 +192,11 @@ export function validateCompressionThreshold(threshold: unknown, option = 'compr
 
 /** A compression option (spawn `compression`): each field present is checked like its setter. @throws ErrIncorrect. */
 export function validateCompression(c: unknown, option = 'compression'): Partial<Compression> {
-  if (c === null || typeof c !== 'object' || Array.isArray(c)) throw ErrIncorrect.with(`${option} ${describeValue(c)} (expected an object)`);
+  if (c === null || typeof c !== 'object' || Array.isArray(c))
+    throw ErrIncorrect.with(`${option} ${describeValue(c)} (expected an object)`);
   const o = c as Partial<Compression>;
-  if (o.enable !== undefined && typeof o.enable !== 'boolean') throw ErrIncorrect.with(`${option}.enable ${describeValue(o.enable)} (expected a boolean)`);
+  if (o.enable !== undefined && typeof o.enable !== 'boolean')
+    throw ErrIncorrect.with(`${option}.enable ${describeValue(o.enable)} (expected a boolean)`);
   if (o.type !== undefined) validateCompressionType(o.type, `${option}.type`);
   if (o.level !== undefined) validateCompressionLevel(o.level, `${option}.level`);
   if (o.threshold !== undefined) validateCompressionThreshold(o.threshold, `${option}.threshold`);
@@ -177,12 +209,15 @@ export function validateCompression(c: unknown, option = 'compression'): Partial
  * @throws ErrIncorrect, ErrAtomTooLong.
  */
 export function validateFallback(f: unknown, option = 'fallback'): ProcessFallback {
-  if (f === null || typeof f !== 'object' || Array.isArray(f)) throw ErrIncorrect.with(`${option} ${describeValue(f)} (expected an object)`);
+  if (f === null || typeof f !== 'object' || Array.isArray(f))
+    throw ErrIncorrect.with(`${option} ${describeValue(f)} (expected an object)`);
   const o = f as Partial<ProcessFallback>;
-  if (o.enable !== undefined && typeof o.enable !== 'boolean') throw ErrIncorrect.with(`${option}.enable ${describeValue(o.enable)} (expected a boolean)`);
+  if (o.enable !== undefined && typeof o.enable !== 'boolean')
+    throw ErrIncorrect.with(`${option}.enable ${describeValue(o.enable)} (expected a boolean)`);
   if (o.enable === true) validateAtomName(o.name, `${option}.name (the fallback is enabled)`);
   else if (o.name !== undefined && o.name !== '') validateAtomName(o.name, `${option}.name`);
-  if (o.tag !== undefined && typeof o.tag !== 'string') throw ErrIncorrect.with(`${option}.tag ${describeValue(o.tag)} (expected a string)`);
+  if (o.tag !== undefined && typeof o.tag !== 'string')
+    throw ErrIncorrect.with(`${option}.tag ${describeValue(o.tag)} (expected a string)`);
   return o as ProcessFallback;
 }
 
@@ -193,7 +228,8 @@ export function validateArgs(args: unknown, option: string): unknown[] {
 }
 
 function validateFlag(v: unknown, option: string): void {
-  if (v !== undefined && typeof v !== 'boolean') throw ErrIncorrect.with(`${option} ${describeValue(v)} (expected a boolean)`);
+  if (v !== undefined && typeof v !== 'boolean')
+    throw ErrIncorrect.with(`${option} ${describeValue(v)} (expected a boolean)`);
 }
 
 /**
@@ -202,7 +238,8 @@ function validateFlag(v: unknown, option: string): void {
  * @throws ErrIncorrect (ErrAtomTooLong for an over-long fallback name).
  */
 export function validateProcessOptions(options: unknown, option = 'spawn options'): ProcessOptions {
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw ErrIncorrect.with(`${option} ${describeValue(options)} (expected an object)`);
+  if (options === null || typeof options !== 'object' || Array.isArray(options))
+    throw ErrIncorrect.with(`${option} ${describeValue(options)} (expected an object)`);
   const o = options as ProcessOptions;
   if (o.mailboxSize !== undefined) validateMailboxSize(o.mailboxSize, 'mailboxSize');
   if (o.leader !== undefined) validateLeader(o.leader, 'leader');

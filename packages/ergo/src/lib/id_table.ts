@@ -70,7 +70,8 @@ export class IdTable<T> {
 
   /** Sets the value of `id` (a non-negative safe integer; throws RangeError otherwise). */
   set(id: number, v: T): this {
-    if (!Number.isSafeInteger(id) || id < 0) throw new RangeError(`IdTable: id ${id} is not a non-negative safe integer`);
+    if (!Number.isSafeInteger(id) || id < 0)
+      throw new RangeError(`IdTable: id ${id} is not a non-negative safe integer`);
     const c = Math.floor(id / CHUNK_SLOTS);
     let ch = this.chunkAt(c);
     if (ch === undefined) {

@@ -28,7 +28,8 @@ export class LzwError extends Error {
 LzwError.prototype.name = 'LzwError';
 
 function checkLitWidth(litWidth: number): void {
-  if (!Number.isInteger(litWidth) || litWidth < 2 || litWidth > 8) throw new RangeError(`lzw: litWidth must be 2..8, got ${String(litWidth)}`);
+  if (!Number.isInteger(litWidth) || litWidth < 2 || litWidth > 8)
+    throw new RangeError(`lzw: litWidth must be 2..8, got ${String(litWidth)}`);
 }
 
 /** A growable output byte buffer. */
@@ -171,7 +172,12 @@ export class LzwCompressor {
  * @throws LzwError `ERR_LZW_CORRUPT` (invalid code, stream ends before EOF code),
  *   `ERR_LZW_TOO_LARGE` (output would exceed `maxOutput`); RangeError for a bad litWidth.
  */
-export function lzwDecompress(data: Uint8Array, maxOutput: number, order: LzwOrder = LzwOrder.LSB, litWidth = 8): Uint8Array {
+export function lzwDecompress(
+  data: Uint8Array,
+  maxOutput: number,
+  order: LzwOrder = LzwOrder.LSB,
+  litWidth = 8,
+): Uint8Array {
   checkLitWidth(litWidth);
   const clear = 1 << litWidth;
   const eof = clear + 1;

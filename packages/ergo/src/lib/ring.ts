@@ -16,7 +16,10 @@ export class Ring<T = unknown> {
   /** Number of records queued. */
   length = 0;
 
-  constructor(readonly width: 1 | 2 | 4 = 1, initialRecords = 8) {
+  constructor(
+    readonly width: 1 | 2 | 4 = 1,
+    initialRecords = 8,
+  ) {
     let cap = 1;
     while (cap < initialRecords * width) cap <<= 1;
     this.buf = new Array<T | undefined>(cap);

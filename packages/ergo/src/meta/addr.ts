@@ -16,6 +16,11 @@ export class NetAddr {
   }
 
   equals(other: unknown): boolean {
-    return other instanceof NetAddr && other.network === this.network && other.address === this.address && other.port === this.port;
+    return (
+      other instanceof NetAddr &&
+      other.network === this.network &&
+      other.address === this.address &&
+      other.port === this.port
+    );
   }
 }

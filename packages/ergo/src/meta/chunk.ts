@@ -24,7 +24,8 @@ export interface ChunkOptions {
 
 function nonNegativeInt(v: unknown, what: string): number {
   if (v === undefined) return 0;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw ErrIncorrect.with(`chunk ${what} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw ErrIncorrect.with(`chunk ${what} must be a non-negative integer, got ${String(v)}`);
   return v;
 }
 
@@ -38,8 +39,10 @@ export function validateChunkOptions(o: ChunkOptions | undefined): void {
   const pos = nonNegativeInt(o.headerLengthPosition, 'headerLengthPosition');
   if (size === 0) throw ErrIncorrect.with('chunk headerSize must be non-zero for dynamic chunk size');
   const len = o.headerLengthSize;
-  if (len !== 1 && len !== 2 && len !== 4) throw ErrIncorrect.with('chunk headerLengthSize must be either: 1, 2, or 4 bytes');
-  if (pos + len > size) throw ErrIncorrect.with('chunk headerLengthPosition + headerLengthSize is out of headerSize bounds');
+  if (len !== 1 && len !== 2 && len !== 4)
+    throw ErrIncorrect.with('chunk headerLengthSize must be either: 1, 2, or 4 bytes');
+  if (pos + len > size)
+    throw ErrIncorrect.with('chunk headerLengthPosition + headerLengthSize is out of headerSize bounds');
 }
 
 /** Reassembles frames from a stream of reads. */

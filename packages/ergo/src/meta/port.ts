@@ -264,7 +264,11 @@ export function createPort(options: PortOptions): Port {
   const b = options.binary;
   if (b?.enable) {
     positiveInt(b.readBufferSize, 'binary.readBufferSize', DEFAULT_PORT_READ_BUFFER_SIZE);
-    if (b.writeBufferKeepAlive !== undefined && b.writeBufferKeepAlive.length > 0 && !((b.writeBufferKeepAlivePeriod ?? 0) > 0)) {
+    if (
+      b.writeBufferKeepAlive !== undefined &&
+      b.writeBufferKeepAlive.length > 0 &&
+      !((b.writeBufferKeepAlivePeriod ?? 0) > 0)
+    ) {
       throw ErrIncorrect.with('enabled writeBufferKeepAlive with zero period');
     }
     new ByteSplitter(1, b.readChunk);

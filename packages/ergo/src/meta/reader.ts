@@ -22,14 +22,16 @@ export const BACKPRESSURE_POLL_MS = 8;
 /** Checks a positive integer option (undefined → `def`); ErrIncorrect naming it otherwise. */
 export function positiveInt(v: unknown, what: string, def: number): number {
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw ErrIncorrect.with(`${what} must be a positive integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1)
+    throw ErrIncorrect.with(`${what} must be a positive integer, got ${String(v)}`);
   return v;
 }
 
 /** Checks a non-negative integer option (undefined → `def`). */
 export function nonNegative(v: unknown, what: string, def: number): number {
   if (v === undefined) return def;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw ErrIncorrect.with(`${what} must be a non-negative integer, got ${String(v)}`);
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0)
+    throw ErrIncorrect.with(`${what} must be a non-negative integer, got ${String(v)}`);
   return v;
 }
 

@@ -56,7 +56,8 @@ export async function createSSEConnection(options: SSEClientOptions): Promise<SS
   } catch (e) {
     throw ErrIncorrect.with(`SSE url ${String(options.url)}`, e);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw ErrIncorrect.with(`SSE url protocol ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw ErrIncorrect.with(`SSE url protocol ${url.protocol}`);
   const interval = options.reconnectInterval ?? DEFAULT_SSE_RECONNECT_INTERVAL;
   if (!Number.isFinite(interval) || interval < 0) throw ErrIncorrect.with(`SSE reconnectInterval ${String(interval)}`);
   const client = new SSEClient(url, options, interval);
@@ -107,7 +108,11 @@ export class SSEClient extends MetaBase {
   /** Makes one request; resolves when a valid stream answered. Used by createSSEConnection. */
   dial(): Promise<void> {
     const url = this.#url;
-    const headers: Record<string, string> = { accept: 'text/event-stream', 'cache-control': 'no-cache', ...this.#opts.headers };
+    const headers: Record<string, string> = {
+      accept: 'text/event-stream',
+      'cache-control': 'no-cache',
+      ...this.#opts.headers,
+    };
     if (this.#parser.lastEventId !== '') headers['last-event-id'] = this.#parser.lastEventId;
     const timeout = this.#opts.connectTimeout ?? DEFAULT_SSE_CONNECT_TIMEOUT;
     return new Promise<void>((resolve, reject) => {
@@ -123,7 +128,10 @@ export class SSEClient extends MetaBase {
         this.#res = res;
         resolve();
       };
-      const req = url.protocol === 'https:' ? https.get(url, { ...this.#opts.tls, headers }, onResponse) : http.get(url, { headers }, onResponse);
+      const req =
+        url.protocol === 'https:'
+          ? https.get(url, { ...this.#opts.tls, headers }, onResponse)
+          : http.get(url, { headers }, onResponse);
       this.#req = req;
       const timer = setTimeout(() => {
         req.destroy(ErrTimeout.with(`SSE endpoint ${url.href}: no answer in ${timeout} ms`));
@@ -161,7 +169,19 @@ export class SSEClient extends MetaBase {
       return;
     }
     const s = res.socket;
-    if (!this.#send(new MessageSSEConnect(this.id, s?.remoteAddress ?? '', s?.remotePort ?? 0, s?.localAddress ?? '', s?.localPort ?? 0, null))) return;
+    if (
+      !this.#send(
+        new MessageSSEConnect(
+          this.id,
+          s?.remoteAddress ?? '',
+          s?.remotePort ?? 0,
+          s?.localAddress ?? '',
+          s?.localPort ?? 0,
+          null,
+        ),
+      )
+    )
+      return;
     this.#connected = true;
     res.on('data', (chunk: Buffer) => {
       this.#bytesIn += chunk.length;

@@ -12,7 +12,13 @@ import type { SendTarget } from '../gen/process.js';
 import type { Alias, Ref } from '../gen/ref.js';
 import { MetaBase } from './base.js';
 import { answer, type WebRequestListener } from './web_handler.js';
-import { MessageSSE, MessageSSEConnect, MessageSSEDisconnect, MessageSSELastEventID, formatSSEEvent } from './sse_types.js';
+import {
+  MessageSSE,
+  MessageSSEConnect,
+  MessageSSEDisconnect,
+  MessageSSELastEventID,
+  formatSSEEvent,
+} from './sse_types.js';
 
 /** Default interval of heartbeat comments (ms). */
 export const DEFAULT_SSE_HEARTBEAT = 30_000;
@@ -67,7 +73,8 @@ export class SSEHandler extends MetaBase {
     if (!Number.isFinite(hb) || hb < 0) throw ErrIncorrect.with(`SSE heartbeat ${String(hb)}`);
     const mb = options.maxBuffered ?? DEFAULT_SSE_MAX_BUFFERED;
     if (!Number.isInteger(mb) || mb < 1) throw ErrIncorrect.with(`SSE maxBuffered ${String(mb)}`);
-    if (options.processPool !== undefined && !Array.isArray(options.processPool)) throw ErrIncorrect.with('SSE processPool (an array)');
+    if (options.processPool !== undefined && !Array.isArray(options.processPool))
+      throw ErrIncorrect.with('SSE processPool (an array)');
     this.#pool = options.processPool ?? [];
     this.#heartbeat = hb;
     this.#maxBuffered = mb;
@@ -151,7 +158,14 @@ export class SSEConnection extends MetaBase {
   #events = 0;
 
   /** Made by SSEHandler for each accepted request (not meant to be built by hand). */
-  constructor(handler: SSEHandler, target: SendTarget, req: IncomingMessage, res: ServerResponse, maxBuffered: number, gzip = false) {
+  constructor(
+    handler: SSEHandler,
+    target: SendTarget,
+    req: IncomingMessage,
+    res: ServerResponse,
+    maxBuffered: number,
+    gzip = false,
+  ) {
     super();
     this.#handler = handler;
     this.#target = target;
@@ -190,7 +204,17 @@ export class SSEConnection extends MetaBase {
     const s = req.socket;
     this.#handler.streams.add(this);
     try {
-      this.send(this.#target, new MessageSSEConnect(this.id, s.remoteAddress ?? '', s.remotePort ?? 0, s.localAddress ?? '', s.localPort ?? 0, req));
+      this.send(
+        this.#target,
+        new MessageSSEConnect(
+          this.id,
+          s.remoteAddress ?? '',
+          s.remotePort ?? 0,
+          s.localAddress ?? '',
+          s.localPort ?? 0,
+          req,
+        ),
+      );
       this.#connected = true;
       const last = req.headers['last-event-id'];
       if (typeof last === 'string' && last !== '') this.send(this.#target, new MessageSSELastEventID(this.id, last));
@@ -207,7 +231,10 @@ export class SSEConnection extends MetaBase {
     if (res.writableEnded || res.destroyed) return;
     const gz = this.#gzip;
     if (res.writableLength + (gz === null ? 0 : gz.writableLength) > this.#maxBuffered) {
-      this.log.warning('sse connection: %s', ErrTooLarge.with(`more than ${this.#maxBuffered} bytes wait for a slow client`).message);
+      this.log.warning(
+        'sse connection: %s',
+        ErrTooLarge.with(`more than ${this.#maxBuffered} bytes wait for a slow client`).message,
+      );
       this.#end(ErrTooLarge);
       return;
     }

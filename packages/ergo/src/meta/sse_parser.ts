@@ -75,7 +75,8 @@ export class SSEParser {
     }
     if (start < n) {
       this.#buf += text.slice(start);
-      if (this.#buf.length + this.#size > this.#maxEvent) throw ErrTooLarge.with(`SSE event over ${this.#maxEvent} characters`);
+      if (this.#buf.length + this.#size > this.#maxEvent)
+        throw ErrTooLarge.with(`SSE event over ${this.#maxEvent} characters`);
     }
   }
 

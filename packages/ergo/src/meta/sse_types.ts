@@ -83,7 +83,8 @@ export function formatSSEEvent(m: MessageSSE): string {
     out += `event: ${m.event}\n`;
   }
   if (m.eventId !== '') {
-    if (LINE_BREAK.test(m.eventId) || m.eventId.includes('\0')) throw ErrIncorrect.with('SSE event id with a line break or NUL');
+    if (LINE_BREAK.test(m.eventId) || m.eventId.includes('\0'))
+      throw ErrIncorrect.with('SSE event id with a line break or NUL');
     out += `id: ${m.eventId}\n`;
   }
   if (m.retry !== 0) {

@@ -36,8 +36,12 @@ export function validateTCPCommon(o: TCPCommonOptions): void {
   nonNegative(o.readQueueLimit, 'readQueueLimit', DEFAULT_READ_QUEUE_LIMIT);
   nonNegative(o.keepAlivePeriod, 'keepAlivePeriod', 0);
   if (o.writeBufferKeepAlive !== undefined) {
-    if (!(o.writeBufferKeepAlive instanceof Uint8Array)) throw ErrIncorrect.with('writeBufferKeepAlive must be a Uint8Array');
-    if (o.writeBufferKeepAlive.length > 0 && !(positiveInt(o.writeBufferKeepAlivePeriod, 'writeBufferKeepAlivePeriod', 0) > 0)) {
+    if (!(o.writeBufferKeepAlive instanceof Uint8Array))
+      throw ErrIncorrect.with('writeBufferKeepAlive must be a Uint8Array');
+    if (
+      o.writeBufferKeepAlive.length > 0 &&
+      !(positiveInt(o.writeBufferKeepAlivePeriod, 'writeBufferKeepAlivePeriod', 0) > 0)
+    ) {
       throw ErrIncorrect.with('writeBufferKeepAlive needs a non-zero writeBufferKeepAlivePeriod');
     }
   }
@@ -259,8 +263,10 @@ export class TCPConnection extends MetaBase {
 export function createTCPConnection(options: TCPConnectionOptions): Promise<TCPConnection> {
   try {
     if (options === null || typeof options !== 'object') throw ErrIncorrect.with('createTCPConnection needs options');
-    if (typeof options.host !== 'string' || options.host === '') throw ErrIncorrect.with('createTCPConnection needs a host');
-    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535) throw ErrIncorrect.with(`port ${String(options.port)}`);
+    if (typeof options.host !== 'string' || options.host === '')
+      throw ErrIncorrect.with('createTCPConnection needs a host');
+    if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65535)
+      throw ErrIncorrect.with(`port ${String(options.port)}`);
     validateTCPCommon(options);
   } catch (e) {
     return Promise.reject(e);

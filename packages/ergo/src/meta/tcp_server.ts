@@ -42,7 +42,9 @@ export class TCPServer extends MetaBase {
     this.pool = (options.processPool ?? []).map(String);
     server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', this.onConnection);
     if (server instanceof tls.Server && options.certManager !== undefined) {
-      this.unsubscribe = options.certManager.subscribe((cert) => (server as tls.Server).setSecureContext(secureContextOptions(cert)));
+      this.unsubscribe = options.certManager.subscribe((cert) =>
+        (server as tls.Server).setSecureContext(secureContextOptions(cert)),
+      );
     }
   }
 
@@ -96,7 +98,11 @@ export class TCPServer extends MetaBase {
   }
 
   override handleInspect(): Record<string, string> {
-    return { listener: this.address().toString(), accepted: String(this.accepted), tls: String(this.server instanceof tls.Server) };
+    return {
+      listener: this.address().toString(),
+      accepted: String(this.accepted),
+      tls: String(this.server instanceof tls.Server),
+    };
   }
 
   override terminate(reason: Error): void {
@@ -117,11 +123,18 @@ export function createTCPServer(options: TCPServerOptions = {}): Promise<TCPServ
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw ErrIncorrect.with(`port ${String(port)}`);
     nonNegative(options.maxConnections, 'maxConnections', 0);
-    if (options.processPool !== undefined && (!Array.isArray(options.processPool) || options.processPool.some((n) => typeof n !== 'string' || n === ''))) {
+    if (
+      options.processPool !== undefined &&
+      (!Array.isArray(options.processPool) || options.processPool.some((n) => typeof n !== 'string' || n === ''))
+    ) {
       throw ErrIncorrect.with('processPool must be a list of process names');
     }
     validateTCPCommon(options);
-    const common = { noDelay: true, keepAlive: (options.keepAlivePeriod ?? 0) > 0, keepAliveInitialDelay: options.keepAlivePeriod ?? 0 };
+    const common = {
+      noDelay: true,
+      keepAlive: (options.keepAlivePeriod ?? 0) > 0,
+      keepAliveInitialDelay: options.keepAlivePeriod ?? 0,
+    };
     server =
       options.certManager !== undefined
         ? tls.createServer({ ...common, ...secureContextOptions(options.certManager.certificate()) })

@@ -67,7 +67,13 @@ export class UDPServer extends MetaBase {
     const target = this.target!;
     if (msg.length > this.bufferSize) {
       this.droppedTooLarge++;
-      this.log.warning('datagram of %d bytes from %s:%d dropped: over bufferSize %d', msg.length, rinfo.address, rinfo.port, this.bufferSize);
+      this.log.warning(
+        'datagram of %d bytes from %s:%d dropped: over bufferSize %d',
+        msg.length,
+        rinfo.address,
+        rinfo.port,
+        this.bufferSize,
+      );
       return;
     }
     if (this.readQueueLimit > 0) {
@@ -138,7 +144,11 @@ export class UDPServer extends MetaBase {
 
   /** MessageUDP sent to the alias: sent to its `addr`. */
   override handleMessage(from: PID, message: unknown): unknown {
-    if (!(message instanceof MessageUDP) || !(message.data instanceof Uint8Array) || !(message.addr instanceof NetAddr)) {
+    if (
+      !(message instanceof MessageUDP) ||
+      !(message.data instanceof Uint8Array) ||
+      !(message.addr instanceof NetAddr)
+    ) {
       this.log.error('unsupported message from %s. ignored', from.toString());
       return undefined;
     }

@@ -132,7 +132,12 @@ export class WebHandler extends MetaBase implements WebRequestWaiter {
     }
     if (this.#inFlight >= this.#maxPending) {
       this.#rejected++;
-      this.log.warning('web handler: %s; %s %s answered 503', ErrWebTooManyRequests.with(`maxPending ${this.#maxPending}`).message, req.method ?? '', req.url ?? '');
+      this.log.warning(
+        'web handler: %s; %s %s answered 503',
+        ErrWebTooManyRequests.with(`maxPending ${this.#maxPending}`).message,
+        req.method ?? '',
+        req.url ?? '',
+      );
       answer(res, 503, 'Service Unavailable');
       return;
     }

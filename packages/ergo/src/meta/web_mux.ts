@@ -37,11 +37,18 @@ export class WebMux {
    * pattern is already mounted. Returns the mux for chaining.
    */
   handle(pattern: string, handler: WebRequestHandler): this {
-    if (typeof pattern !== 'string' || !pattern.startsWith('/')) throw ErrIncorrect.with(`mux pattern ${String(pattern)} (must start with '/')`);
-    const listener = typeof handler === 'function' ? handler : handler !== null && typeof handler === 'object' && typeof handler.listener === 'function' ? handler.listener : null;
+    if (typeof pattern !== 'string' || !pattern.startsWith('/'))
+      throw ErrIncorrect.with(`mux pattern ${String(pattern)} (must start with '/')`);
+    const listener =
+      typeof handler === 'function'
+        ? handler
+        : handler !== null && typeof handler === 'object' && typeof handler.listener === 'function'
+          ? handler.listener
+          : null;
     if (listener === null) throw ErrIncorrect.with(`mux handler for ${pattern}`);
     const subtree = pattern.endsWith('/');
-    if (subtree ? this.#routes.some((r) => r.pattern === pattern) : this.#exact.has(pattern)) throw ErrTaken.with(`mux pattern ${pattern}`);
+    if (subtree ? this.#routes.some((r) => r.pattern === pattern) : this.#exact.has(pattern))
+      throw ErrTaken.with(`mux pattern ${pattern}`);
     if (subtree) {
       this.#routes.push({ pattern, subtree, listener });
       // longest first, so the first prefix that matches is the most specific one

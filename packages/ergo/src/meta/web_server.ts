@@ -52,15 +52,28 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
   const port = options.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw ErrIncorrect.with(`web server port ${String(port)}`);
   const h = options.handler;
-  const listener = typeof h === 'function' ? h : h !== null && typeof h === 'object' && typeof h.listener === 'function' ? h.listener : null;
+  const listener =
+    typeof h === 'function'
+      ? h
+      : h !== null && typeof h === 'object' && typeof h.listener === 'function'
+        ? h.listener
+        : null;
   if (listener === null) throw ErrIncorrect.with('web server handler (a request listener or an object with one)');
   const host = options.host ?? DEFAULT_WEB_HOST;
   const cm = options.certManager;
   const secure = options.tls !== undefined || cm !== undefined;
   const server = secure
-    ? https.createServer({ ...options.serverOptions, ...options.tls, ...(cm === undefined ? {} : secureContextOptions(cm.certificate())) }, listener)
+    ? https.createServer(
+        {
+          ...options.serverOptions,
+          ...options.tls,
+          ...(cm === undefined ? {} : secureContextOptions(cm.certificate())),
+        },
+        listener,
+      )
     : http.createServer(options.serverOptions ?? {}, listener);
-  const unsubscribe = cm === undefined ? null : cm.subscribe((c) => (server as https.Server).setSecureContext(secureContextOptions(c)));
+  const unsubscribe =
+    cm === undefined ? null : cm.subscribe((c) => (server as https.Server).setSecureContext(secureContextOptions(c)));
   await new Promise<void>((resolve, reject) => {
     const onError = (e: Error): void => {
       unsubscribe?.();

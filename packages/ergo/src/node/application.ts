@@ -35,7 +35,15 @@ import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
 import { processShortInfo } from './info.js';
-import { describeValue, validateArgs, validateAtomName, validateEnv, validateLogLevelOption, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
+import {
+  describeValue,
+  validateArgs,
+  validateAtomName,
+  validateEnv,
+  validateLogLevelOption,
+  validateProcessOptions,
+  validateTimeoutMs,
+} from '../gen/validate.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, type ProcessImpl } from './process.js';
 import { cappedInitTimeout, spawnLocal } from './spawn.js';
@@ -115,7 +123,9 @@ export class ApplicationManager {
     if (spec.depends?.network) throw ErrApplicationDepends.with(`${spec.name} needs the network, which is not running`);
     if (this.apps.has(spec.name as Atom)) throw ErrTaken.with(`application ${spec.name}`);
     const env = new Map<string, unknown>();
-    if (spec.env) for (const [k, v] of validateEnv(spec.env, 'application env')) if (v !== undefined && v !== null) env.set(envName(k), v);
+    if (spec.env)
+      for (const [k, v] of validateEnv(spec.env, 'application env'))
+        if (v !== undefined && v !== null) env.set(envName(k), v);
     this.apps.set(spec.name as Atom, new Application(spec as ApplicationSpec & { name: Atom }, env, behavior));
     return spec.name as Atom;
   }
@@ -131,7 +141,13 @@ export class ApplicationManager {
    * node that asked (a remote node for a remote start; this node by default), reported as the
    * application's `parent`.
    */
-  async start(name: Atom | string, options: ApplicationOptions, mode?: ApplicationMode, startedBy: Atom = this.node.name, chain: Set<string> = new Set()): Promise<void> {
+  async start(
+    name: Atom | string,
+    options: ApplicationOptions,
+    mode?: ApplicationMode,
+    startedBy: Atom = this.node.name,
+    chain: Set<string> = new Set(),
+  ): Promise<void> {
     this.node.checkRunning();
     validateStartOptions(options);
     const a = this.get(name);
@@ -146,7 +162,12 @@ export class ApplicationManager {
             await this.start(dep, options, undefined, startedBy, chain);
           } catch (e) {
             if (ErrApplicationRunning.is(e)) continue;
-            this.node.log.error('unable to start %s: dependency %s failed: %s', a.spec.name, String(dep), toError(e).message);
+            this.node.log.error(
+              'unable to start %s: dependency %s failed: %s',
+              a.spec.name,
+              String(dep),
+              toError(e).message,
+            );
             throw ErrApplicationDepends.with(`${a.spec.name} needs ${dep}: ${toError(e).message}`, e);
           }
         }
@@ -167,12 +188,16 @@ export class ApplicationManager {
     // (which also stops the members that arrive late) finishes the application.
     const current = (): boolean => a.generation === gen && a.state === ApplicationState.Running;
     const env = new Map(a.env);
-    if (options.env) for (const [k, v] of validateEnv(options.env, 'env')) if (v !== undefined && v !== null) env.set(envName(k), v);
+    if (options.env)
+      for (const [k, v] of validateEnv(options.env, 'env')) if (v !== undefined && v !== null) env.set(envName(k), v);
     const level = options.logLevel ?? a.spec.logLevel;
     try {
       for (const m of a.spec.group) {
         if (!current()) throw ErrApplicationState.with(`${a.spec.name} was stopped while starting`);
-        const opts: ProcessOptions = level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined ? { ...m.options, logLevel: level } : { ...m.options };
+        const opts: ProcessOptions =
+          level !== undefined && level !== LogLevel.Default && m.options?.logLevel === undefined
+            ? { ...m.options, logLevel: level }
+            : { ...m.options };
         // Ergo 3.2: a member's init may take at most 15 s, whatever its options say.
         opts.initTimeout = cappedInitTimeout(opts.initTimeout);
         await spawnLocal(this.node, {
@@ -258,8 +283,17 @@ export class ApplicationManager {
     const a = this.apps.get(p.application);
     if (a === undefined || !a.group.delete(p.pid.id)) return;
     const abnormal = !isNormalReason(reason);
-    if (a.state === ApplicationState.Running && (a.mode === ApplicationMode.Permanent || (a.mode === ApplicationMode.Transient && abnormal))) {
-      this.node.log.info('application %s (%s) will be stopped due to termination of %s with reason: %s', a.spec.name, applicationModeString(a.mode), p.pid.toString(), reason.message);
+    if (
+      a.state === ApplicationState.Running &&
+      (a.mode === ApplicationMode.Permanent || (a.mode === ApplicationMode.Transient && abnormal))
+    ) {
+      this.node.log.info(
+        'application %s (%s) will be stopped due to termination of %s with reason: %s',
+        a.spec.name,
+        applicationModeString(a.mode),
+        p.pid.toString(),
+        reason.message,
+      );
       a.state = ApplicationState.Stopping;
       a.reason = reason;
       for (const pid of a.group.values()) {
@@ -276,7 +310,12 @@ export class ApplicationManager {
     const reason = a.reason ?? TerminateReasonNormal;
     a.state = ApplicationState.Loaded;
     a.startedAt = 0;
-    this.node.log.info('application %s (%s) stopped with reason %s', a.spec.name, applicationModeString(a.mode), reason.message);
+    this.node.log.info(
+      'application %s (%s) stopped with reason %s',
+      a.spec.name,
+      applicationModeString(a.mode),
+      reason.message,
+    );
     this.callback(a, 'terminate', () => a.behavior.terminate?.(reason));
     a.stopped();
   }
@@ -370,28 +409,37 @@ function validateSpec(spec: ApplicationSpec): void {
   validateAtomName(spec.name, 'application name');
   if (!Array.isArray(spec.group) || spec.group.length === 0) throw ErrApplicationEmpty.with(spec.name);
   for (const m of spec.group) {
-    if (m === null || typeof m !== 'object' || typeof m.factory !== 'function') throw ErrIncorrect.with(`member of ${spec.name} without a factory`);
+    if (m === null || typeof m !== 'object' || typeof m.factory !== 'function')
+      throw ErrIncorrect.with(`member of ${spec.name} without a factory`);
     if (m.name !== undefined && m.name !== '') validateAtomName(m.name, `member name of ${spec.name}`);
     if (m.options !== undefined) validateProcessOptions(m.options, `member options of ${spec.name}`);
     if (m.args !== undefined) validateArgs(m.args, `member args of ${spec.name}`);
   }
-  if (spec.mode !== undefined && spec.mode !== 1 && spec.mode !== 2 && spec.mode !== 3) throw ErrIncorrect.with(`application mode ${describeValue(spec.mode)}`);
+  if (spec.mode !== undefined && spec.mode !== 1 && spec.mode !== 2 && spec.mode !== 3)
+    throw ErrIncorrect.with(`application mode ${describeValue(spec.mode)}`);
   if (spec.logLevel !== undefined) validateLogLevelOption(spec.logLevel, 'application logLevel');
-  if (spec.weight !== undefined && (typeof spec.weight !== 'number' || !Number.isFinite(spec.weight))) throw ErrIncorrect.with(`application weight ${describeValue(spec.weight)} (expected a number)`);
+  if (spec.weight !== undefined && (typeof spec.weight !== 'number' || !Number.isFinite(spec.weight)))
+    throw ErrIncorrect.with(`application weight ${describeValue(spec.weight)} (expected a number)`);
   const d = spec.depends;
   if (d === undefined) return;
-  if (d === null || typeof d !== 'object' || Array.isArray(d)) throw ErrIncorrect.with(`depends of ${spec.name} ${describeValue(d)} (expected { applications?, network? })`);
+  if (d === null || typeof d !== 'object' || Array.isArray(d))
+    throw ErrIncorrect.with(`depends of ${spec.name} ${describeValue(d)} (expected { applications?, network? })`);
   if (d.applications !== undefined) {
     // A string here would be read one character at a time: refuse anything but an array.
-    if (!Array.isArray(d.applications)) throw ErrIncorrect.with(`depends.applications of ${spec.name} ${describeValue(d.applications)} (expected an array of application names)`);
+    if (!Array.isArray(d.applications))
+      throw ErrIncorrect.with(
+        `depends.applications of ${spec.name} ${describeValue(d.applications)} (expected an array of application names)`,
+      );
     for (const dep of d.applications) validateAtomName(dep, `depends.applications entry of ${spec.name}`);
   }
-  if (d.network !== undefined && typeof d.network !== 'boolean') throw ErrIncorrect.with(`depends.network of ${spec.name} ${describeValue(d.network)} (expected a boolean)`);
+  if (d.network !== undefined && typeof d.network !== 'boolean')
+    throw ErrIncorrect.with(`depends.network of ${spec.name} ${describeValue(d.network)} (expected a boolean)`);
 }
 
 /** Checks the options of applicationStart*: env and logLevel. @throws ErrIncorrect. */
 function validateStartOptions(options: ApplicationOptions): void {
-  if (options === null || typeof options !== 'object') throw ErrIncorrect.with(`application start options ${describeValue(options)} (expected an object)`);
+  if (options === null || typeof options !== 'object')
+    throw ErrIncorrect.with(`application start options ${describeValue(options)} (expected an object)`);
   if (options.env !== undefined) validateEnv(options.env, 'env');
   if (options.logLevel !== undefined) validateLogLevelOption(options.logLevel, 'logLevel');
 }

@@ -20,7 +20,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * through). Resolves with its name; rejects with ErrNodeTerminated (stopping), ErrTaken,
  * ErrApplicationEmpty, ErrApplicationName, ErrApplicationLoadPanic, ErrIncorrect.
  */
-export function applicationLoad(node: NodeImpl, handle: Node, app: ApplicationBehavior, args: unknown[]): Promise<Atom> {
+export function applicationLoad(
+  node: NodeImpl,
+  handle: Node,
+  app: ApplicationBehavior,
+  args: unknown[],
+): Promise<Atom> {
   return node.apps.load(app, args, handle);
 }
 
@@ -43,7 +48,11 @@ export function applicationProcessList(node: NodeImpl, name: Atom | string, limi
 }
 
 /** Short snapshots of the processes applicationProcessList lists. */
-export function applicationProcessListShortInfo(node: NodeImpl, name: Atom | string, limit: number): ProcessShortInfo[] {
+export function applicationProcessListShortInfo(
+  node: NodeImpl,
+  name: Atom | string,
+  limit: number,
+): ProcessShortInfo[] {
   node.checkAlive();
   return node.apps.processListShortInfo(name, limit);
 }
@@ -53,7 +62,12 @@ export function applicationProcessListShortInfo(node: NodeImpl, name: Atom | str
  * with ErrNodeTerminated, ErrApplicationUnknown, ErrApplicationRunning, ErrApplicationDepends, or
  * the error of the member that failed (the started ones are killed).
  */
-export function applicationStart(node: NodeImpl, name: Atom | string, options: ApplicationOptions | undefined, mode?: ApplicationMode): Promise<void> {
+export function applicationStart(
+  node: NodeImpl,
+  name: Atom | string,
+  options: ApplicationOptions | undefined,
+  mode?: ApplicationMode,
+): Promise<void> {
   return node.apps.start(name, options ?? {}, mode);
 }
 
@@ -62,9 +76,16 @@ export function applicationStart(node: NodeImpl, name: Atom | string, options: A
  * when it passes) or forced (kills the members, resolves at once). ErrIncorrect for a timeout
  * that is not a positive integer of milliseconds below 2^31.
  */
-export function applicationStop(node: NodeImpl, name: Atom | string, force: boolean, timeoutMs = DEFAULT_APPLICATION_STOP_TIMEOUT): Promise<void> {
+export function applicationStop(
+  node: NodeImpl,
+  name: Atom | string,
+  force: boolean,
+  timeoutMs = DEFAULT_APPLICATION_STOP_TIMEOUT,
+): Promise<void> {
   if (!force && !(Number.isInteger(timeoutMs) && timeoutMs > 0 && timeoutMs <= MAX_TIMER_MS)) {
-    return Promise.reject(ErrIncorrect.with(`application stop timeout ${String(timeoutMs)} (milliseconds, a positive integer)`));
+    return Promise.reject(
+      ErrIncorrect.with(`application stop timeout ${String(timeoutMs)} (milliseconds, a positive integer)`),
+    );
   }
   return node.apps.stop(name, force, force ? 0 : timeoutMs);
 }
@@ -80,4 +101,3 @@ export function applicationsRunning(node: NodeImpl): Atom[] {
   node.checkAlive();
   return node.apps.running();
 }
-

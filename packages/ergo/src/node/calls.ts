@@ -222,7 +222,15 @@ export class CallRegistry {
    * Registers a call to `target` (on `node`, null = local) that times out `timeoutMs` (0 = never)
    * after the epoch `wallClock` chose for it closes (call `wallClock` right before).
    */
-  create(ref: Ref, caller: PID, owner: CallOwner | null, holder: CallHolder | null, timeoutMs: number, target: unknown, node: Atom | null): PendingCall {
+  create(
+    ref: Ref,
+    caller: PID,
+    owner: CallOwner | null,
+    holder: CallHolder | null,
+    timeoutMs: number,
+    target: unknown,
+    node: Atom | null,
+  ): PendingCall {
     const c = new PendingCall(ref, caller, owner, holder, target, node);
     this.insert(c);
     if (holder !== null) holder.held++;

@@ -5,7 +5,15 @@
 
 import type { Atom } from '../gen/atom.js';
 import type { RemoteApplicationStart, RemoteSpawnRequest, Core } from '../gen/core.js';
-import { ErrIncorrect, ErrNameUnknown, ErrNoConnection, ErrNotAllowed, ErrProcessUnknown, ErrResponseIgnored, ErrTaken } from '../gen/errors.js';
+import {
+  ErrIncorrect,
+  ErrNameUnknown,
+  ErrNoConnection,
+  ErrNotAllowed,
+  ErrProcessUnknown,
+  ErrResponseIgnored,
+  ErrTaken,
+} from '../gen/errors.js';
 import type { Event } from '../gen/event.js';
 import { LogLevel } from '../gen/log.js';
 import { envName } from '../gen/env.js';
@@ -88,10 +96,17 @@ export class CoreImpl implements Core {
   routeSendResponse(_from: PID, to: PID, options: MessageOptions, message: unknown, ok = true): void {
     if (options.ref === undefined) throw ErrIncorrect.with('response without a ref');
     // An important reply is acked: the responder learns that nobody waited for it (Ergo 3.2).
-    if (!this.n.router.settleLocal(to, options.ref, ok, message) && options.important) throw ErrResponseIgnored.with(`${to} no longer waits for ${options.ref}`);
+    if (!this.n.router.settleLocal(to, options.ref, ok, message) && options.important)
+      throw ErrResponseIgnored.with(`${to} no longer waits for ${options.ref}`);
   }
 
-  private request(p: ProcessImpl | MetaImpl, from: PID, options: MessageOptions, message: unknown, extra: unknown): void {
+  private request(
+    p: ProcessImpl | MetaImpl,
+    from: PID,
+    options: MessageOptions,
+    message: unknown,
+    extra: unknown,
+  ): void {
     if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
     if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
@@ -235,9 +250,13 @@ export class CoreImpl implements Core {
     const n = this.n;
     const env = new Map<string, unknown>();
     for (const [k, v] of n.envMap) env.set(k, v);
-    if (this.security().exposeEnvRemoteSpawn && request.parentEnv !== null) for (const [k, v] of request.parentEnv) env.set(envName(k), v);
+    if (this.security().exposeEnvRemoteSpawn && request.parentEnv !== null)
+      for (const [k, v] of request.parentEnv) env.set(envName(k), v);
     for (const [k, v] of entries(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
-    const level = options.logLevel !== undefined && options.logLevel !== LogLevel.Default ? options.logLevel : request.parentLogLevel;
+    const level =
+      options.logLevel !== undefined && options.logLevel !== LogLevel.Default
+        ? options.logLevel
+        : request.parentLogLevel;
     return spawnProcess(n, {
       factory: perm.factory!,
       options,
@@ -324,7 +343,8 @@ function revoke(table: Map<Atom, Permission>, name: Atom, nodes: Atom[], mark = 
 function allowed(table: Map<Atom, Permission>, name: Atom, source: Atom, what: string): Permission {
   const p = table.get(name);
   if (p === undefined) throw ErrNameUnknown.with(`remote ${what} of '${name}': not enabled`);
-  if (p.nodes.size > 0 && p.nodes.get(source) !== true) throw ErrNotAllowed.with(`remote ${what} of '${name}' for ${source}`);
+  if (p.nodes.size > 0 && p.nodes.get(source) !== true)
+    throw ErrNotAllowed.with(`remote ${what} of '${name}' for ${source}`);
   return p;
 }
 

@@ -30,7 +30,13 @@ function nanos(d: Date): string {
 
 function fieldText(v: unknown): string {
   if (typeof v === 'string') return v;
-  if (typeof v === 'object' && v !== null && !(v instanceof Error) && typeof (v as object).toString === 'function' && (v as object).toString !== Object.prototype.toString) {
+  if (
+    typeof v === 'object' &&
+    v !== null &&
+    !(v instanceof Error) &&
+    typeof (v as object).toString === 'function' &&
+    (v as object).toString !== Object.prototype.toString
+  ) {
     return String(v);
   }
   return format('%s', v);
@@ -56,7 +62,8 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
                 ? { type: 'network', node: crc32Hex(src.node), peer: crc32Hex(src.peer) }
                 : { type: 'node', node: crc32Hex((src as MessageLogNode).node) };
         if (src instanceof MessageLogProcess && options.includeName && src.name !== '') source.name = `'${src.name}'`;
-        if ((src instanceof MessageLogProcess || src instanceof MessageLogMeta) && options.includeBehavior) source.behavior = src.behavior;
+        if ((src instanceof MessageLogProcess || src instanceof MessageLogMeta) && options.includeBehavior)
+          source.behavior = src.behavior;
         const rec: Record<string, unknown> = {
           level: logLevelString(m.level),
           source,
@@ -80,7 +87,8 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
       let line = `${t} [${logLevelString(m.level)}] ${formatSource(m.source)}`;
       const src = m.source;
       if (options.includeName && src instanceof MessageLogProcess && src.name !== '') line += ` '${src.name}'`;
-      if (options.includeBehavior && (src instanceof MessageLogProcess || src instanceof MessageLogMeta)) line += ` ${src.behavior}`;
+      if (options.includeBehavior && (src instanceof MessageLogProcess || src instanceof MessageLogMeta))
+        line += ` ${src.behavior}`;
       line += `: ${message(m)}`;
       if (options.includeFields && m.fields.length > 0) {
         line += `\n${' '.repeat(Math.max(0, t.length - 6))}fields ${m.fields.map((f) => `${f.name}:${fieldText(f.value)}`).join(' ')}`;

@@ -5,7 +5,14 @@
 
 import type { Atom } from '../gen/atom.js';
 import { ATOM_MAX_BYTES, utf8Length } from '../gen/atom.js';
-import { ErrAtomTooLong, ErrEventOwner, ErrEventUnknown, ErrIncorrect, ErrTaken, ErrUnregistered } from '../gen/errors.js';
+import {
+  ErrAtomTooLong,
+  ErrEventOwner,
+  ErrEventUnknown,
+  ErrIncorrect,
+  ErrTaken,
+  ErrUnregistered,
+} from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
 import { MessageEventStart, MessageEventStop, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
@@ -79,7 +86,10 @@ export class EventRegistry {
     if (!Number.isInteger(buffer) || buffer < 0) throw ErrIncorrect.with(`event buffer ${buffer}`);
     if (this.byName.has(name)) throw ErrTaken.with(`event '${name}'`);
     const token = this.node.makeRef();
-    this.byName.set(name, new EventEntry(new Event(name, this.node.name), producer, owner, token, options.notify === true, buffer));
+    this.byName.set(
+      name,
+      new EventEntry(new Event(name, this.node.name), producer, owner, token, options.notify === true, buffer),
+    );
     return token;
   }
 

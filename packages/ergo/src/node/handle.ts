@@ -12,7 +12,12 @@
 import { typedCall } from '../gen/call_variants.js';
 import { validatePriority } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
-import { ApplicationMode, type ApplicationBehavior, type ApplicationInfo, type ApplicationOptions } from '../gen/application.js';
+import {
+  ApplicationMode,
+  type ApplicationBehavior,
+  type ApplicationInfo,
+  type ApplicationOptions,
+} from '../gen/application.js';
 import type { Cron } from '../gen/cron.js';
 import { ErrIncorrect, ErrNotAllowed, ErrProcessTerminated } from '../gen/errors.js';
 import type { EventOptions } from '../gen/event.js';
@@ -23,7 +28,15 @@ import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js
 import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
 import { MessagePriority, type ProcessState } from '../gen/priority.js';
-import { MailboxKind, type InitArgs, type ProcessBehavior, type ProcessFactory, type ProcessInfo, type ProcessShortInfo, type SendTarget } from '../gen/process.js';
+import {
+  MailboxKind,
+  type InitArgs,
+  type ProcessBehavior,
+  type ProcessFactory,
+  type ProcessInfo,
+  type ProcessShortInfo,
+  type SendTarget,
+} from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { MetaInfo } from '../gen/meta.js';
 import * as apps from './application_api.js';
@@ -139,7 +152,11 @@ export class NodeHandle implements Node {
 
   // --- processes ------------------------------------------------------------------------------
 
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     let n: NodeImpl;
     try {
       n = this.#e();
@@ -148,11 +165,17 @@ export class NodeHandle implements Node {
     }
     return spawnLocal(n, { factory: factory as ProcessFactory, options, args });
   }
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     let n: NodeImpl;
     try {
       n = this.#e();
-      if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
+      if (typeof name !== 'string' || name === '')
+        throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
     } catch (e) {
       return Promise.reject(e);
     }
@@ -258,12 +281,20 @@ export class NodeHandle implements Node {
     try {
       n = this.#e();
       n.checkAlive();
-      if (pid instanceof PID && pid.node !== n.name) throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
+      if (pid instanceof PID && pid.node !== n.name)
+        throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
       target = names.resolveLocal(n, pid, 'inspect');
     } catch (e) {
       return Promise.reject(e);
     }
-    return n.router.makeCall(null, n.pid, target.pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
+    return n.router.makeCall(
+      null,
+      n.pid,
+      target.pid,
+      items,
+      { priority: MessagePriority.Max },
+      MailboxKind.Inspect,
+    ) as Promise<Record<string, string>>;
   }
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
     const n = this.#e();
@@ -316,7 +347,11 @@ export class NodeHandle implements Node {
   applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void> {
     return this.#start(name, options, ApplicationMode.Permanent);
   }
-  #start(name: Atom | string, options: ApplicationOptions | undefined, mode: ApplicationMode | undefined): Promise<void> {
+  #start(
+    name: Atom | string,
+    options: ApplicationOptions | undefined,
+    mode: ApplicationMode | undefined,
+  ): Promise<void> {
     try {
       return apps.applicationStart(this.#e(), name, options, mode);
     } catch (e) {

@@ -32,5 +32,12 @@ export function keyedHostsOf(node: NodeImpl): TargetHost[] {
 export type { NodeImpl } from './node.js';
 export type { ProcessImpl } from './process.js';
 export type { StopHook } from './shutdown.js';
-export { checkSpawnOptions, localSpawnRequest, spawnLocal, spawnProcess, type LocalSpawn, type SpawnRequest } from './spawn.js';
+export {
+  checkSpawnOptions,
+  localSpawnRequest,
+  spawnLocal,
+  spawnProcess,
+  type LocalSpawn,
+  type SpawnRequest,
+} from './spawn.js';
 export { DEFAULT_KILL_GRACE } from './node.js';

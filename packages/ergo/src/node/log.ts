@@ -52,7 +52,10 @@ export class LogHandle implements Log {
   deleteFields(...names: string[]): void {
     if (names.length === 0) return;
     if (this.stack !== null && this.stack.length > 0) {
-      this.error('cannot delete log field(s) while the field stack has %d active frame(s); use popFields', this.stack.length);
+      this.error(
+        'cannot delete log field(s) while the field stack has %d active frame(s); use popFields',
+        this.stack.length,
+      );
       return;
     }
     const drop = new Set(names);

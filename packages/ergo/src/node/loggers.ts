@@ -96,12 +96,20 @@ export class LoggerRegistry {
    * Adds a logger for `levels` (empty = Trace..Panic).
    * @throws ErrIncorrect (empty name, a level outside Trace..Panic, no log method), ErrTaken, ErrNotAllowed.
    */
-  add(name: string, logger: LoggerBehavior | PinoLike, levels: LogLevel[], pid: PID | null = null, kind?: string): void {
-    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with(`logger name ${describeValue(name)} (expected a non-empty string)`);
+  add(
+    name: string,
+    logger: LoggerBehavior | PinoLike,
+    levels: LogLevel[],
+    pid: PID | null = null,
+    kind?: string,
+  ): void {
+    if (typeof name !== 'string' || name === '')
+      throw ErrIncorrect.with(`logger name ${describeValue(name)} (expected a non-empty string)`);
     validateLoggerFilter(levels);
     if (this.byName.has(name)) throw ErrTaken.with(`logger "${name}"`);
     if (pid !== null) {
-      for (const e of this.byName.values()) if (e.pid !== null && e.pid.equals(pid)) throw ErrNotAllowed.with(`${pid} is a logger already`);
+      for (const e of this.byName.values())
+        if (e.pid !== null && e.pid.equals(pid)) throw ErrNotAllowed.with(`${pid} is a logger already`);
     }
     const behavior = isPino(logger) ? pinoAdapter(logger) : (logger as LoggerBehavior);
     if (typeof behavior?.log !== 'function') throw ErrIncorrect.with('a logger needs a log(message) method');
@@ -129,7 +137,11 @@ export class LoggerRegistry {
     const e = this.byName.get(name);
     if (e === undefined) throw ErrUnknown.with(`logger "${name}"`);
     this.byName.delete(name);
-    for (const l of e.levels) this.byLevel.set(l, this.byLevel.get(l)!.filter((x) => x !== e));
+    for (const l of e.levels)
+      this.byLevel.set(
+        l,
+        this.byLevel.get(l)!.filter((x) => x !== e),
+      );
     this.safe(e, () => e.behavior.terminate?.());
     if (e.unreported > 0) this.write(`logger "${e.name}" failed ${e.unreported} more time(s) until it was removed`);
     return e.pid;
@@ -206,7 +218,9 @@ export class LoggerRegistry {
     const now = Date.now();
     if (now - e.reportedAt >= LOGGER_FAILURE_SUMMARY_INTERVAL) {
       e.reportedAt = now;
-      this.write(`logger "${e.name}" is still failing: ${e.unreported} more failure(s), the last: ${toError(err).message}`);
+      this.write(
+        `logger "${e.name}" is still failing: ${e.unreported} more failure(s), the last: ${toError(err).message}`,
+      );
       e.unreported = 0;
     }
   }
@@ -214,7 +228,8 @@ export class LoggerRegistry {
   private succeeded(e: Entry): void {
     if (!e.failing) return;
     e.failing = false;
-    if (e.unreported > 0) this.write(`logger "${e.name}" failed ${e.unreported} more time(s), then logged successfully again`);
+    if (e.unreported > 0)
+      this.write(`logger "${e.name}" failed ${e.unreported} more time(s), then logged successfully again`);
     e.unreported = 0;
   }
 
@@ -225,10 +240,14 @@ export class LoggerRegistry {
 
   /** Runs a logger's terminate; a throw or rejection is printed. */
   private safe(e: Entry, fn: () => unknown): void {
-    const report = (err: unknown): void => this.write(`logger "${e.name}" failed in terminate: ${err instanceof Error ? (err.stack ?? err.message) : toError(err).message}`);
+    const report = (err: unknown): void =>
+      this.write(
+        `logger "${e.name}" failed in terminate: ${err instanceof Error ? (err.stack ?? err.message) : toError(err).message}`,
+      );
     try {
       const r = fn() as { then?: unknown } | undefined;
-      if (r !== undefined && r !== null && typeof r.then === 'function') (r as Promise<unknown>).then(undefined, report);
+      if (r !== undefined && r !== null && typeof r.then === 'function')
+        (r as Promise<unknown>).then(undefined, report);
     } catch (err) {
       report(err);
     }

@@ -71,7 +71,8 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
     this.priority = options.sendPriority ?? MessagePriority.Normal;
     this.compressionOn = options.compression === true;
     this.behaviorName = (behavior as object).constructor?.name ?? 'unknown';
-    const level = options.logLevel === undefined || options.logLevel === LogLevel.Default ? owner.log.level() : options.logLevel;
+    const level =
+      options.logLevel === undefined || options.logLevel === LogLevel.Default ? owner.log.level() : options.logLevel;
     this.log = new LogHandle(level, new MessageLogMeta(node.name, owner.pid, id, this.behaviorName), node.logSink);
   }
 
@@ -101,7 +102,8 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   }
 
   private allowRunning(op: string): void {
-    if (this.st !== M_RUNNING) throw ErrNotAllowed.with(`${op} is not allowed in meta state ${metaStateString(this.st as MetaState)}`);
+    if (this.st !== M_RUNNING)
+      throw ErrNotAllowed.with(`${op} is not allowed in meta state ${metaStateString(this.st as MetaState)}`);
   }
 
   sendResponse(to: PID, ref: Ref, value: unknown): void {
@@ -144,7 +146,8 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   backlog(to: SendTarget): number {
     const n = this.node;
     let target: { mb: Mailbox } | undefined;
-    if (to instanceof PID) target = to.node === n.name && to.creation === n.creation ? n.processes.get(to.id) : undefined;
+    if (to instanceof PID)
+      target = to.node === n.name && to.creation === n.creation ? n.processes.get(to.id) : undefined;
     else if (typeof to === 'string') target = n.names.get(to as Atom);
     else if (to instanceof ProcessID) target = to.node === '' || to.node === n.name ? n.names.get(to.name) : undefined;
     else if (to instanceof Alias) target = n.aliasTable.get(to.key) ?? n.metas.get(to);
@@ -251,7 +254,9 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
           case MailboxKind.Request: {
             const ref = refOfExtra(extra);
             r = b.handleCall(from, ref, message);
-            r = isThenable(r) ? Promise.resolve(r).then((v) => this.finishCall(from, ref, v)) : this.finishCall(from, ref, r);
+            r = isThenable(r)
+              ? Promise.resolve(r).then((v) => this.finishCall(from, ref, v))
+              : this.finishCall(from, ref, r);
             break;
           }
           case MailboxKind.Exit:
@@ -260,7 +265,9 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
           case MailboxKind.Inspect: {
             const ref = refOfExtra(extra);
             r = b.handleInspect(from, ...(message as string[]));
-            r = isThenable(r) ? Promise.resolve(r).then((v) => this.answerInspect(from, ref, v)) : this.answerInspect(from, ref, r);
+            r = isThenable(r)
+              ? Promise.resolve(r).then((v) => this.answerInspect(from, ref, v))
+              : this.answerInspect(from, ref, r);
             break;
           }
         }

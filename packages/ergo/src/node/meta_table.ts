@@ -2,13 +2,7 @@
 // process alias, the metas of each parent (terminated with it), spawning, exit signals,
 // inspection and the node-level queries (metaInfo, log levels).
 
-import {
-  ErrAliasUnknown,
-  ErrIncorrect,
-  ErrMetaUnknown,
-  ErrNotAllowed,
-  toError,
-} from '../gen/errors.js';
+import { ErrAliasUnknown, ErrIncorrect, ErrMetaUnknown, ErrNotAllowed, toError } from '../gen/errors.js';
 import type { LogLevel } from '../gen/log.js';
 import { validateLogLevel, validateLogLevelOption, validateMailboxSize, validatePriority } from '../gen/validate.js';
 import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
@@ -55,15 +49,24 @@ export class MetaTable {
     const node = this.node;
     node.checkRunning();
     // A meta still finishing its handler after its parent ended cannot add siblings to it.
-    if ((owner.st & (S_TERMINATED | S_DETACHED)) !== 0) throw ErrNotAllowed.with(`spawnMeta: ${owner.pid} has terminated`);
-    if (behavior === null || typeof behavior !== 'object' || typeof behavior.init !== 'function' || typeof behavior.start !== 'function') {
-      throw ErrIncorrect.with('spawnMeta needs a MetaBehavior object (init, start, handleMessage, handleCall, handleInspect, terminate)');
+    if ((owner.st & (S_TERMINATED | S_DETACHED)) !== 0)
+      throw ErrNotAllowed.with(`spawnMeta: ${owner.pid} has terminated`);
+    if (
+      behavior === null ||
+      typeof behavior !== 'object' ||
+      typeof behavior.init !== 'function' ||
+      typeof behavior.start !== 'function'
+    ) {
+      throw ErrIncorrect.with(
+        'spawnMeta needs a MetaBehavior object (init, start, handleMessage, handleCall, handleInspect, terminate)',
+      );
     }
     if (options === null || typeof options !== 'object') throw ErrIncorrect.with('meta options must be an object');
     if (options.mailboxSize !== undefined) validateMailboxSize(options.mailboxSize, 'meta mailboxSize');
     if (options.sendPriority !== undefined) validatePriority(options.sendPriority, 'meta sendPriority');
     if (options.logLevel !== undefined) validateLogLevelOption(options.logLevel, 'meta logLevel');
-    if (options.compression !== undefined && typeof options.compression !== 'boolean') throw ErrIncorrect.with('meta compression must be a boolean');
+    if (options.compression !== undefined && typeof options.compression !== 'boolean')
+      throw ErrIncorrect.with('meta compression must be a boolean');
     const ref = node.makeRef();
     const alias = new Alias(ref.node, ref.creation, ref.id);
     const m = new MetaImpl(node, owner, alias, behavior, options);
@@ -75,7 +78,9 @@ export class MetaTable {
     }
     if (isThenable(r)) {
       (r as Promise<unknown>).then(undefined, () => undefined);
-      throw ErrIncorrect.with('meta init must be synchronous (do async preparation before spawnMeta, e.g. await createTCPServer)');
+      throw ErrIncorrect.with(
+        'meta init must be synchronous (do async preparation before spawnMeta, e.g. await createTCPServer)',
+      );
     }
     if (r instanceof Error) throw r;
     this.byKey.set(alias.key, m);
@@ -140,9 +145,14 @@ export class MetaTable {
     } catch (e) {
       return Promise.reject(e);
     }
-    return this.node.router.makeCall(owner, from, alias, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<
-      Record<string, string>
-    >;
+    return this.node.router.makeCall(
+      owner,
+      from,
+      alias,
+      items,
+      { priority: MessagePriority.Max },
+      MailboxKind.Inspect,
+    ) as Promise<Record<string, string>>;
   }
 
   /** Snapshot of a meta. ErrMetaUnknown. */

@@ -26,7 +26,10 @@ export class NodeNetwork {
     n.checkRunning();
     if (this.impl !== null) throw ErrTaken.with('the network runs already');
     const log = new LogHandle(n.log.level(), new MessageLogNetwork(n.name, '' as never, n.creation), n.logSink);
-    const impl = new NetworkImpl({ core: n.router.core, log, version: n.version, setConnector: (c) => n.router.setConnector(c) }, options);
+    const impl = new NetworkImpl(
+      { core: n.router.core, log, version: n.version, setConnector: (c) => n.router.setConnector(c) },
+      options,
+    );
     this.impl = impl;
     try {
       await impl.start();

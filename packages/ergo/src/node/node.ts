@@ -8,7 +8,13 @@
 
 import { ATOM_MAX_BYTES, utf8Length, type Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
-import { ErrAtomTooLong, ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrProcessUnknown } from '../gen/errors.js';
+import {
+  ErrAtomTooLong,
+  ErrIncorrect,
+  ErrNodeTerminated,
+  ErrProcessTerminated,
+  ErrProcessUnknown,
+} from '../gen/errors.js';
 import { LogLevel, MessageLogNode, type MessageLog } from '../gen/log.js';
 import { MessageExitPID } from '../gen/messages.js';
 import type { NodeInfo, NodeOptions, Version } from '../gen/node.js';
@@ -57,7 +63,8 @@ const NODE_STOPPED = 2;
 export function validateNodeName(name: string): Atom {
   if (typeof name !== 'string') throw ErrIncorrect.with('node name must be a string');
   const parts = name.split('@');
-  if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw ErrIncorrect.with(`node name "${name}" must be name@host`);
+  if (parts.length !== 2 || parts[0] === '' || parts[1] === '')
+    throw ErrIncorrect.with(`node name "${name}" must be name@host`);
   if (utf8Length(name) > ATOM_MAX_BYTES) throw ErrAtomTooLong.with(name);
   return name as Atom;
 }
@@ -72,7 +79,8 @@ export function validateName(name: unknown): Atom {
 /** A short printable form of a value a user passed where something else was expected. */
 export function describeValue(v: unknown): string {
   if (v === null) return 'null';
-  if (typeof v === 'object') return v.constructor === Object ? 'a plain object' : `a ${v.constructor?.name ?? 'object'}`;
+  if (typeof v === 'object')
+    return v.constructor === Object ? 'a plain object' : `a ${v.constructor?.name ?? 'object'}`;
   const s = typeof v === 'string' ? `'${v}'` : String(v);
   return s.length > 64 ? `${s.slice(0, 61)}...` : s;
 }
@@ -137,12 +145,19 @@ export class NodeImpl {
     const logOpts = options.log ?? {};
     this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
     if (!logOpts.defaultLogger?.disable) {
-      this.logRegistry.add('default', createDefaultLogger(logOpts.defaultLogger), logOpts.defaultLogger?.filter ?? [], null, 'default');
+      this.logRegistry.add(
+        'default',
+        createDefaultLogger(logOpts.defaultLogger),
+        logOpts.defaultLogger?.filter ?? [],
+        null,
+        'default',
+      );
     }
     for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, l.filter ?? []);
     // "Simulate remote": every local message goes through EDF, as if it crossed the network.
     if (options.simulateRemote) this.simulate = (value: unknown) => roundTrip(value);
-    if (options.env) for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
+    if (options.env)
+      for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
     this.root = new NodeHandle(this, null);
     this.shutdown = new Shutdown(this);
     this.cronService = new CronService(this.root, { jobs: options.cron?.jobs });
@@ -235,7 +250,8 @@ export class NodeImpl {
 
   /** The normalized env name; ErrIncorrect for anything but a non-empty string. */
   envKey(name: unknown): string {
-    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with(`env name must be a non-empty string, not ${describeValue(name)}`);
+    if (typeof name !== 'string' || name === '')
+      throw ErrIncorrect.with(`env name must be a non-empty string, not ${describeValue(name)}`);
     return envName(name);
   }
 
@@ -364,7 +380,8 @@ export class NodeImpl {
 
   /** Hook: a process left the table (applications and shutdown follow it). */
   processTerminated(p: ProcessImpl, reason: Error): void {
-    if (terminateChannel.hasSubscribers) terminateChannel.publish({ node: this.name, pid: p.pid, name: p.name, reason });
+    if (terminateChannel.hasSubscribers)
+      terminateChannel.publish({ node: this.name, pid: p.pid, name: p.name, reason });
     if (p.application !== '') this.apps.memberTerminated(p, reason);
     if (this.nodeState !== NODE_RUNNING) this.shutdown.check();
   }

@@ -37,7 +37,12 @@ import {
   type SendTarget,
 } from '../gen/process.js';
 import type { ProcessOptions } from '../gen/options.js';
-import { validateCompressionLevel, validateCompressionThreshold, validateCompressionType, validateTimeoutMs } from '../gen/validate.js';
+import {
+  validateCompressionLevel,
+  validateCompressionThreshold,
+  validateCompressionType,
+  validateTimeoutMs,
+} from '../gen/validate.js';
 import { Alias, Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner } from './calls.js';
 import { LogHandle } from './log.js';
@@ -48,7 +53,13 @@ import type { NodeImpl } from './node.js';
 import type { Runnable } from './scheduler.js';
 import type { ConsumerHost, Relation, TargetHost } from './targets.js';
 import { spawnLocal } from './spawn.js';
-import { processInspectMeta, processMetaInfo, processSendExitMeta, processSendExitMetaAfter, processSpawnMeta } from './meta_table.js';
+import {
+  processInspectMeta,
+  processMetaInfo,
+  processSendExitMeta,
+  processSendExitMetaAfter,
+  processSpawnMeta,
+} from './meta_table.js';
 import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 
 /** State masks (Ergo's isStateIR / isStateIRT / isRunning). WaitResponse counts as running. */
@@ -78,7 +89,11 @@ const S_GONE = S_TERMINATED | S_ZOMBEE;
 
 /** True when `v` has a callable `then`. */
 export function isThenable(v: unknown): v is PromiseLike<unknown> {
-  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 const DEFAULT_COMPRESSION: Compression = { enable: false, type: 'gzip', level: 0, threshold: 1024 };
@@ -261,8 +276,12 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   /** Throws ErrNotAllowed unless the state is in `mask`. */
   allow(mask: number, op: string): void {
-    if (this.st === S_DETACHED) throw ErrProcessTerminated.with(`${op}: ${this.pid} was killed and its handler outlived the kill grace: it is detached`);
-    if ((this.st & mask) === 0) throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.st as ProcessState)}`);
+    if (this.st === S_DETACHED)
+      throw ErrProcessTerminated.with(
+        `${op}: ${this.pid} was killed and its handler outlived the kill grace: it is detached`,
+      );
+    if ((this.st & mask) === 0)
+      throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.st as ProcessState)}`);
   }
 
   // --- scheduling -----------------------------------------------------------------------------
@@ -367,7 +386,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   // --- spawning -------------------------------------------------------------------------------
 
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     try {
       this.allow(MASK_IR, 'spawn');
     } catch (e) {
@@ -376,24 +399,49 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this });
   }
 
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     try {
       this.allow(MASK_IR, 'spawnRegister');
-      if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
+      if (typeof name !== 'string' || name === '')
+        throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
     } catch (e) {
       return Promise.reject(e);
     }
-    return spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this, register: name });
+    return spawnLocal(this.nodeImpl, {
+      factory: factory as ProcessFactory,
+      options,
+      args,
+      parent: this,
+      register: name,
+    });
   }
 
-  remoteSpawn(node: Atom | string, name: Atom | string, options: ProcessOptions = {}, ...args: unknown[]): Promise<PID> {
+  remoteSpawn(
+    node: Atom | string,
+    name: Atom | string,
+    options: ProcessOptions = {},
+    ...args: unknown[]
+  ): Promise<PID> {
     return this.remoteSpawnRegister(node, '', name, options, ...args);
   }
 
-  async remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options: ProcessOptions = {}, ...args: unknown[]): Promise<PID> {
+  async remoteSpawnRegister(
+    node: Atom | string,
+    register: Atom | string,
+    name: Atom | string,
+    options: ProcessOptions = {},
+    ...args: unknown[]
+  ): Promise<PID> {
     this.allow(MASK_IR, 'remoteSpawn');
-    if (typeof node !== 'string' || node === '') throw ErrIncorrect.with('remoteSpawn: node must be a non-empty string');
-    if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('remoteSpawn: name must be a non-empty string');
+    if (typeof node !== 'string' || node === '')
+      throw ErrIncorrect.with('remoteSpawn: node must be a non-empty string');
+    if (typeof name !== 'string' || name === '')
+      throw ErrIncorrect.with('remoteSpawn: name must be a non-empty string');
     if (typeof register !== 'string') throw ErrIncorrect.with('remoteSpawnRegister: register must be a string');
     const n = this.nodeImpl;
     if (n.router.isLocal(node)) throw ErrNotAllowed.with(`remoteSpawn: ${node} is this node; use spawn`);
@@ -638,7 +686,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   sendExitAfter(to: PID, reason: Error, delayMs: number): CancelFunc {
     this.allow(MASK_IR, 'sendExitAfter');
     if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
-    if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader)) throw ErrNotAllowed.with(`exit to ${to}`);
+    if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader))
+      throw ErrNotAllowed.with(`exit to ${to}`);
     return this.addTimer(delayMs, () => {
       try {
         this.nodeImpl.router.routeExit(this.pid, to, reason);
@@ -665,7 +714,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
-    if (!(error instanceof Error)) return Promise.reject(ErrIncorrect.with('sendResponseErrorImportant: the error must be an Error'));
+    if (!(error instanceof Error))
+      return Promise.reject(ErrIncorrect.with('sendResponseErrorImportant: the error must be an Error'));
     return this.respondImportant('sendResponseErrorImportant', to, ref, false, error);
   }
 
@@ -684,7 +734,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     if ((this.st & MASK_IR) === 0) {
-      return Promise.reject(ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`));
+      return Promise.reject(
+        ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`),
+      );
     }
     if (to instanceof PID && to.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('call to itself'));
     this.messagesOut++;
@@ -725,14 +777,22 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     try {
       this.allow(MASK_IR, 'inspect');
       const n = this.nodeImpl;
-      if (pid instanceof PID && pid.node !== n.name) throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
+      if (pid instanceof PID && pid.node !== n.name)
+        throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
       target = resolveLocal(n, pid, 'inspect');
     } catch (e) {
       return Promise.reject(e);
     }
     // Like a call to its own PID: it could only wait for its own timeout.
     if (target === this) return Promise.reject(ErrNotAllowed.with('inspect of itself'));
-    return this.nodeImpl.router.makeCall(this, this.pid, target.pid, items, { priority: MessagePriority.Max }, MailboxKind.Inspect) as Promise<Record<string, string>>;
+    return this.nodeImpl.router.makeCall(
+      this,
+      this.pid,
+      target.pid,
+      items,
+      { priority: MessagePriority.Max },
+      MailboxKind.Inspect,
+    ) as Promise<Record<string, string>>;
   }
 
   info(): ProcessInfo {

@@ -46,7 +46,8 @@ export class Relations {
     if (target instanceof ProcessID && target.node === '') return new ProcessID(target.name, this.node.name);
     // An Event with an empty node is local too (subscribe normalises it; unsubscribe must match).
     if (target instanceof Event && target.node === '') return new Event(target.name, this.node.name);
-    if (target instanceof PID || target instanceof ProcessID || target instanceof Alias || target instanceof Event) return target;
+    if (target instanceof PID || target instanceof ProcessID || target instanceof Alias || target instanceof Event)
+      return target;
     throw ErrIncorrect.with(`unsupported link/monitor target ${String(target)}`);
   }
 

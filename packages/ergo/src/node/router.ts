@@ -114,7 +114,12 @@ export class Router {
     return sim === null ? value : sim(value);
   }
 
-  private messageOptions(owner: ProcessImpl | null, priority: MessagePriority, important: boolean, ref: Ref | undefined): MessageOptions {
+  private messageOptions(
+    owner: ProcessImpl | null,
+    priority: MessagePriority,
+    important: boolean,
+    ref: Ref | undefined,
+  ): MessageOptions {
     return {
       ref,
       priority,
@@ -132,7 +137,14 @@ export class Router {
    * ErrNetworkStopped (remote, no network). Returns the remote delivery ack of an important send
    * to another node (a Promise), undefined otherwise.
    */
-  routeSend(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null = null): Promise<void> | void {
+  routeSend(
+    from: PID,
+    to: SendTarget,
+    message: unknown,
+    priority: MessagePriority,
+    important: boolean,
+    owner: ProcessImpl | null = null,
+  ): Promise<void> | void {
     // Kept small so the JIT inlines it into the sender's loop: the repeated target, in the table,
     // with no "simulate remote" copy, goes straight to its mailbox; everything else is routeLookup.
     if (to === this.lastTo) {
@@ -147,13 +159,26 @@ export class Router {
   }
 
   /** routeSend for a target other than the last one (or with a copy to make): the full lookup. */
-  private routeLookup(from: PID, to: SendTarget, message: unknown, priority: MessagePriority, important: boolean, owner: ProcessImpl | null): Promise<void> | void {
+  private routeLookup(
+    from: PID,
+    to: SendTarget,
+    message: unknown,
+    priority: MessagePriority,
+    important: boolean,
+    owner: ProcessImpl | null,
+  ): Promise<void> | void {
     const n = this.node;
     if (!n.isAlive()) throw ErrNodeTerminated.with(n.name);
     if (to === this.lastTo) {
       const c = this.lastP!;
       if ((c.st & S_OUT_OF_TABLE) === 0) {
-        c.deliver(2 - priority, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), undefined);
+        c.deliver(
+          2 - priority,
+          MailboxKind.Regular,
+          from,
+          n.simulate === null ? message : this.copy(message),
+          undefined,
+        );
         return;
       }
     }
@@ -192,7 +217,14 @@ export class Router {
     p.deliver(q, MailboxKind.Regular, p.pid, this.copy(message), undefined);
   }
 
-  private sendRemote(owner: ProcessImpl | null, from: PID, to: PID | ProcessID | Alias, message: unknown, priority: MessagePriority, important: boolean): Promise<void> | void {
+  private sendRemote(
+    owner: ProcessImpl | null,
+    from: PID,
+    to: PID | ProcessID | Alias,
+    message: unknown,
+    priority: MessagePriority,
+    important: boolean,
+  ): Promise<void> | void {
     const conn = this.connection(to.node);
     const options = this.messageOptions(owner, priority, important, undefined);
     if (to instanceof PID) return conn.sendPID(from, to, options, message);
@@ -226,7 +258,12 @@ export class Router {
       // logged): the caller's node fails the call itself when the connection is lost.
       try {
         const conn = this.connection(to.node);
-        const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, owner !== null && owner.important, ref);
+        const options = this.messageOptions(
+          owner,
+          owner === null ? MessagePriority.Normal : owner.priority,
+          owner !== null && owner.important,
+          ref,
+        );
         if (ok) conn.sendResponse(from, to, options, value);
         else conn.sendResponseError(from, to, options, toError(value));
       } catch (e) {
@@ -255,13 +292,22 @@ export class Router {
    * promise is the connection's delivery ack (resolved at once by a connection without one).
    * Throws ErrNodeTerminated, ErrNetworkStopped / the connector's errors.
    */
-  routeResponseImportant(from: PID, to: PID, ref: Ref, ok: boolean, value: unknown, owner: ProcessImpl | null): Promise<void> {
+  routeResponseImportant(
+    from: PID,
+    to: PID,
+    ref: Ref,
+    ok: boolean,
+    value: unknown,
+    owner: ProcessImpl | null,
+  ): Promise<void> {
     const n = this.node;
     n.checkAlive();
     if (to.node !== n.name) {
       const conn = this.connection(to.node);
       const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, true, ref);
-      const ack: unknown = ok ? conn.sendResponse(from, to, options, value) : conn.sendResponseError(from, to, options, toError(value));
+      const ack: unknown = ok
+        ? conn.sendResponse(from, to, options, value)
+        : conn.sendResponseError(from, to, options, toError(value));
       return isThenable(ack) ? Promise.resolve(ack).then(() => undefined) : Promise.resolve();
     }
     if (this.settleLocal(to, ref, ok, n.simulate === null ? value : this.copy(value))) return Promise.resolve();
@@ -275,7 +321,14 @@ export class Router {
    * Issues a call (or an inspect) from `from` (process `owner`, or null for the node) to `to`.
    * Never throws: every failure rejects the returned promise, and a bad option sends nothing.
    */
-  makeCall(owner: ProcessImpl | null, from: PID, to: SendTarget, request: unknown, options: CallOptions | undefined, kind: MailboxKind): Promise<unknown> {
+  makeCall(
+    owner: ProcessImpl | null,
+    from: PID,
+    to: SendTarget,
+    request: unknown,
+    options: CallOptions | undefined,
+    kind: MailboxKind,
+  ): Promise<unknown> {
     const n = this.node;
     let p: ProcessImpl | MetaImpl | undefined;
     let via: Atom | Alias | undefined;
@@ -290,7 +343,8 @@ export class Router {
       }
       if (options?.priority !== undefined) validatePriority(options.priority);
       // Checked before anything is delivered: a bad signal must not leave a request behind.
-      if (signal !== undefined && !(signal instanceof AbortSignal)) throw ErrIncorrect.with('call signal must be an AbortSignal');
+      if (signal !== undefined && !(signal instanceof AbortSignal))
+        throw ErrIncorrect.with('call signal must be an AbortSignal');
       if (to === this.callTo && (this.callP!.st & S_OUT_OF_TABLE) === 0) {
         p = this.callP!;
       } else if (to instanceof PID) {
@@ -482,7 +536,13 @@ export class Router {
       else if (t instanceof Alias) link ? conn.unlinkAlias(pid, t) : conn.demonitorAlias(pid, t);
       else link ? conn.unlinkEvent(pid, t) : conn.demonitorEvent(pid, t);
     } catch (e) {
-      this.node.log.warning('un%s of %s by %s failed: %s', link ? 'link' : 'monitor', String(t), pid.toString(), toError(e).message);
+      this.node.log.warning(
+        'un%s of %s by %s failed: %s',
+        link ? 'link' : 'monitor',
+        String(t),
+        pid.toString(),
+        toError(e).message,
+      );
     }
   }
 
@@ -552,7 +612,6 @@ export class Router {
     }
   }
 
-
   /**
    * A bounded mailbox refused a record: try the fallback for plain messages, else throw. A
    * MessageFallback is never redirected again, so fallbacks pointing at each other end after one
@@ -561,7 +620,13 @@ export class Router {
   mailboxFull(p: ProcessImpl, q: number, kind: MailboxKind, _from: PID, message: unknown): void {
     const n = this.node;
     const fb = p.fallback;
-    if (kind === MailboxKind.Regular && fb !== null && fb.enable && fb.name !== p.name && !(message instanceof MessageFallback)) {
+    if (
+      kind === MailboxKind.Regular &&
+      fb !== null &&
+      fb.enable &&
+      fb.name !== p.name &&
+      !(message instanceof MessageFallback)
+    ) {
       const target = n.names.get(fb.name);
       if (target !== undefined && target !== p) {
         target.deliver(q, MailboxKind.Regular, p.pid, new MessageFallback(p.pid, fb.tag ?? '', message), undefined);

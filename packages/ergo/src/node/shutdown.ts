@@ -129,7 +129,10 @@ export class Shutdown {
   }
 
   /** Runs a hook, logging its failure; resolves EXPIRED when the deadline comes first. */
-  private async bounded(hook: () => Promise<void> | void, expired: Promise<typeof EXPIRED>): Promise<void | typeof EXPIRED> {
+  private async bounded(
+    hook: () => Promise<void> | void,
+    expired: Promise<typeof EXPIRED>,
+  ): Promise<void | typeof EXPIRED> {
     const node = this.node;
     const failed = (e: unknown): void => {
       node.log.error('stop hook failed: %s', toError(e).message);
@@ -198,7 +201,11 @@ export class Shutdown {
    */
   waitWithTimeout(ms: number): Promise<void> {
     if (!(Number.isInteger(ms) && ms >= 0 && ms <= MAX_TIMER_MS)) {
-      return Promise.reject(ErrIncorrect.with(`waitWithTimeout(${typeof ms === 'number' ? ms : typeof ms}): the timeout must be an integer of milliseconds from 0 to 2^31-1`));
+      return Promise.reject(
+        ErrIncorrect.with(
+          `waitWithTimeout(${typeof ms === 'number' ? ms : typeof ms}): the timeout must be an integer of milliseconds from 0 to 2^31-1`,
+        ),
+      );
     }
     if (!this.node.isAlive()) return Promise.reject(ErrNodeTerminated.with(this.node.name));
     return new Promise<void>((resolve, reject) => {

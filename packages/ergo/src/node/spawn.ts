@@ -84,7 +84,12 @@ export function instantiate(factory: ProcessFactory): ProcessBehavior {
     proto !== undefined && typeof proto.processInit === 'function'
       ? new (factory as new () => ProcessBehavior)()
       : (factory as () => ProcessBehavior)();
-  if (b === null || typeof b !== 'object' || typeof b.processInit !== 'function' || typeof b.processRun !== 'function') {
+  if (
+    b === null ||
+    typeof b !== 'object' ||
+    typeof b.processInit !== 'function' ||
+    typeof b.processRun !== 'function'
+  ) {
     throw ErrIncorrect.with('factory must return a process behaviour (e.g. an Actor)');
   }
   return b;
@@ -95,7 +100,11 @@ function isClass(f: ProcessFactory): boolean {
   return /^class\b/.test(Function.prototype.toString.call(f));
 }
 
-function copyEnvInto(dst: Map<string, unknown> | null, src: Iterable<[string, unknown]> | null | undefined, normalize: boolean): Map<string, unknown> | null {
+function copyEnvInto(
+  dst: Map<string, unknown> | null,
+  src: Iterable<[string, unknown]> | null | undefined,
+  normalize: boolean,
+): Map<string, unknown> | null {
   if (src === null || src === undefined) return dst;
   for (const [k, v] of src) {
     const key = normalize ? envName(k) : k;
@@ -190,13 +199,21 @@ export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
       if (node.names.has(register)) throw ErrTaken.with(`name '${register}'`);
     }
 
-    p = new ProcessImpl(node, new PID(node.name, ++node.nextID, node.creation), req.parentPID, req.leader, options.mailboxSize ?? 0, req.logLevel);
+    p = new ProcessImpl(
+      node,
+      new PID(node.name, ++node.nextID, node.creation),
+      req.parentPID,
+      req.leader,
+      options.mailboxSize ?? 0,
+      req.logLevel,
+    );
     p.application = req.application;
     p.envMap = req.env;
 
     p.priority = options.sendPriority ?? MessagePriority.Normal;
     p.important = options.importantDelivery === true;
-    if (options.fallback?.enable) p.fallback = { enable: true, name: options.fallback.name, tag: options.fallback.tag ?? '' };
+    if (options.fallback?.enable)
+      p.fallback = { enable: true, name: options.fallback.name, tag: options.fallback.tag ?? '' };
     if (options.compression !== undefined) p.compressionCfg = { ...p.compression(), ...options.compression };
     p.behaviorObj = instantiate(factory);
 
@@ -241,7 +258,10 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, req:
     };
     node.pendingInits.set(p, abort);
     if (options.initTimeout !== undefined && options.initTimeout > 0) {
-      timer = setTimeout(() => abort(ErrTimeout.with(`init of ${p.pid} did not finish in ${options.initTimeout} ms`)), options.initTimeout);
+      timer = setTimeout(
+        () => abort(ErrTimeout.with(`init of ${p.pid} did not finish in ${options.initTimeout} ms`)),
+        options.initTimeout,
+      );
       // Not unref'd: the awaited spawn must settle (ErrTimeout) even when nothing else keeps the
       // process alive; the timer is cleared as soon as init settles.
     }
@@ -277,7 +297,8 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnReques
   else if (r instanceof Stop) err = r.reason;
   else if (p.st !== S_INIT) err = ErrProcessTerminated.with(`${p.pid} was terminated during init`);
   else if (node.stopping) err = ErrNodeTerminated.with(node.name);
-  else if (options.linkParent && parent !== null && isGone(parent.st)) err = ErrProcessTerminated.with(`parent ${parent.pid} ended during init`);
+  else if (options.linkParent && parent !== null && isGone(parent.st))
+    err = ErrProcessTerminated.with(`parent ${parent.pid} ended during init`);
   if (err !== undefined) {
     const initSucceeded = !(r instanceof Error || r instanceof Stop) && p.st === S_INIT;
     failedInit(node, p, err);
@@ -289,7 +310,8 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnReques
     // Either side may have linked already, in init (Ergo 3.2) or to the child still in init.
     if (options.linkParent && !node.targets.has(true, p, parent)) node.targets.add(true, p, parent.pid, parent);
     // A parent that ended meanwhile (LinkChild alone does not fail the spawn) cannot be told.
-    if (options.linkChild && !isGone(parent.st) && !node.targets.has(true, parent, p)) node.targets.add(true, parent, p.pid, p);
+    if (options.linkChild && !isGone(parent.st) && !node.targets.has(true, parent, p))
+      node.targets.add(true, parent, p.pid, p);
   }
   p.st = S_SLEEP;
   node.initing.delete(p.pid.id);
@@ -299,7 +321,12 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnReques
     try {
       node.router.watchRemote(p, req.parentPID, true);
     } catch (e) {
-      node.log.warning('%s could not link to its remote parent %s: %s', p.pid.toString(), req.parentPID.toString(), toError(e).message);
+      node.log.warning(
+        '%s could not link to its remote parent %s: %s',
+        p.pid.toString(),
+        req.parentPID.toString(),
+        toError(e).message,
+      );
     }
   }
   node.processSpawned(p);

@@ -52,18 +52,23 @@ export async function startNode(name: Atom | string, options: NodeOptions = {}):
  * @throws ErrIncorrect.
  */
 function validateNodeOptions(options: NodeOptions): void {
-  if (options === null || typeof options !== 'object') throw ErrIncorrect.with(`node options ${describeValue(options)} (expected an object)`);
+  if (options === null || typeof options !== 'object')
+    throw ErrIncorrect.with(`node options ${describeValue(options)} (expected an object)`);
   if (options.env !== undefined) validateEnv(options.env, 'env');
   const log = options.log;
   if (log === undefined) return;
-  if (log === null || typeof log !== 'object') throw ErrIncorrect.with(`log ${describeValue(log)} (expected an object)`);
+  if (log === null || typeof log !== 'object')
+    throw ErrIncorrect.with(`log ${describeValue(log)} (expected an object)`);
   if (log.level !== undefined) validateLogLevelOption(log.level, 'log.level');
   if (log.loggers !== undefined) {
-    if (!Array.isArray(log.loggers)) throw ErrIncorrect.with(`log.loggers ${describeValue(log.loggers)} (expected an array)`);
+    if (!Array.isArray(log.loggers))
+      throw ErrIncorrect.with(`log.loggers ${describeValue(log.loggers)} (expected an array)`);
     for (const l of log.loggers) {
-      if (l === null || typeof l !== 'object') throw ErrIncorrect.with(`log.loggers entry ${describeValue(l)} (expected { name, logger, filter? })`);
+      if (l === null || typeof l !== 'object')
+        throw ErrIncorrect.with(`log.loggers entry ${describeValue(l)} (expected { name, logger, filter? })`);
       if (l.filter !== undefined) validateLoggerFilter(l.filter, `log.loggers "${l.name}" filter`);
     }
   }
-  if (log.defaultLogger?.filter !== undefined) validateLoggerFilter(log.defaultLogger.filter, 'log.defaultLogger.filter');
+  if (log.defaultLogger?.filter !== undefined)
+    validateLoggerFilter(log.defaultLogger.filter, 'log.defaultLogger.filter');
 }

@@ -169,7 +169,8 @@ export class TargetManager {
 
   /** Adds a link (`link`) or monitor. ErrTargetExist when it exists already. */
   add(link: boolean, consumer: ConsumerHost, target: Target, host: TargetHost): void {
-    if (this.find(link, consumer, host) !== null) throw ErrTargetExist.with(`${link ? 'link' : 'monitor'} ${consumer.pid} → ${target}`);
+    if (this.find(link, consumer, host) !== null)
+      throw ErrTargetExist.with(`${link ? 'link' : 'monitor'} ${consumer.pid} → ${target}`);
     const r = new Relation(link, consumer, target, host);
     // Appended at the tails: notifications and listings come oldest first.
     r.tPrev = host.tTail;
@@ -191,7 +192,9 @@ export class TargetManager {
   remove(link: boolean, consumer: ConsumerHost, target: Target, host: TargetHost | undefined): void {
     let r: Relation | null = null;
     if (host !== undefined) r = this.find(link, consumer, host);
-    else for (let x = consumer.cHead; x !== null && r === null; x = x.cNext) if (x.link === link && x.target.equals(target)) r = x;
+    else
+      for (let x = consumer.cHead; x !== null && r === null; x = x.cNext)
+        if (x.link === link && x.target.equals(target)) r = x;
     if (r === null) throw ErrTargetUnknown.with(`${link ? 'link' : 'monitor'} ${consumer.pid} → ${target}`);
     this.unthreadTarget(r);
     this.unthreadConsumer(r);
@@ -289,7 +292,13 @@ export function splitTargets(targets: Target[]): {
   events: Event[];
   nodes: Atom[];
 } {
-  const out = { pids: [] as PID[], processIDs: [] as ProcessID[], aliases: [] as Alias[], events: [] as Event[], nodes: [] as Atom[] };
+  const out = {
+    pids: [] as PID[],
+    processIDs: [] as ProcessID[],
+    aliases: [] as Alias[],
+    events: [] as Event[],
+    nodes: [] as Atom[],
+  };
   for (const t of targets) {
     if (t instanceof PID) out.pids.push(t);
     else if (t instanceof ProcessID) out.processIDs.push(t);

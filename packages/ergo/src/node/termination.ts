@@ -14,7 +14,17 @@ import { PID } from '../gen/pid.js';
 import { ProcessID } from '../gen/processid.js';
 import { panicChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
-import { isGone, isThenable, S_DETACHED, S_RUNNING, S_SLEEP, S_TERMINATED, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
+import {
+  isGone,
+  isThenable,
+  S_DETACHED,
+  S_RUNNING,
+  S_SLEEP,
+  S_TERMINATED,
+  S_WAIT,
+  S_ZOMBEE,
+  type ProcessImpl,
+} from './process.js';
 
 function callFailure(p: ProcessImpl, reason: Error): Error {
   return ErrProcessTerminated.with(`${p.pid} terminated: ${reason.message}`, reason);
@@ -154,7 +164,11 @@ function armKillGrace(node: NodeImpl, p: ProcessImpl): void {
   const h = setTimeout(() => {
     timers.delete(h);
     if (p.st === S_ZOMBEE) {
-      node.log.warning('process %s was killed and its handler did not return within %d ms: terminated and detached', p.pid.toString(), node.killGrace);
+      node.log.warning(
+        'process %s was killed and its handler did not return within %d ms: terminated and detached',
+        p.pid.toString(),
+        node.killGrace,
+      );
       detach(node, p);
     }
   }, node.killGrace);

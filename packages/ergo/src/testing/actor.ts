@@ -3,7 +3,14 @@
 // in the test's own flow; what the actor did is then asserted on the recorded history.
 
 import type { Atom } from '../gen/atom.js';
-import { ErrIncorrect, ErrNoConnection, ErrProcessTerminated, TerminateReasonKill, TerminateReasonPanic, toError } from '../gen/errors.js';
+import {
+  ErrIncorrect,
+  ErrNoConnection,
+  ErrProcessTerminated,
+  TerminateReasonKill,
+  TerminateReasonPanic,
+  toError,
+} from '../gen/errors.js';
 import { Event } from '../gen/event.js';
 import { LogLevel } from '../gen/log.js';
 import {
@@ -199,7 +206,15 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     }
   }
   #initFailed(err: Error): void {
-    this.history.push(new LogEvent(LogLevel.Panic, 'init of %s failed: %s', [this.pid.toString(), err.message], `init of ${this.pid} failed: ${err.message}`, []));
+    this.history.push(
+      new LogEvent(
+        LogLevel.Panic,
+        'init of %s failed: %s',
+        [this.pid.toString(), err.message],
+        `init of ${this.pid} failed: ${err.message}`,
+        [],
+      ),
+    );
     this.process.setState(ProcessState.Terminated);
     this.#terminated = err;
   }
@@ -219,7 +234,11 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
    * Delivers a regular message from `from` and runs the handler. `via` addresses it by name or
    * alias (for split handling); `priority` picks the queue (Max → urgent, High → system).
    */
-  sendMessage(from: PID, message: unknown, options: { via?: Atom | Alias; priority?: MessagePriority } = {}): Promise<void> {
+  sendMessage(
+    from: PID,
+    message: unknown,
+    options: { via?: Atom | Alias; priority?: MessagePriority } = {},
+  ): Promise<void> {
     return this.#deliver(queueOf(options.priority), MailboxKind.Regular, from, message, options.via);
   }
 
@@ -228,7 +247,11 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
    * reply if the handler returned one (or sent one) at once; a reply sent later is found by the
    * same result object.
    */
-  async call(from: PID, request: unknown, options: { via?: Atom | Alias; priority?: MessagePriority } = {}): Promise<CallResult> {
+  async call(
+    from: PID,
+    request: unknown,
+    options: { via?: Atom | Alias; priority?: MessagePriority } = {},
+  ): Promise<CallResult> {
     const ref = this.node.makeRef();
     const extra = options.via === undefined ? ref : [ref, options.via];
     const before = this.#terminated;
@@ -245,7 +268,13 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   /** Delivers a published event message to `handleEvent` (the actor must have subscribed for it to make sense). */
   sendEvent(event: Event | Atom | string, message: unknown, from: PID = this.node.pid): Promise<void> {
     const ev = event instanceof Event ? event : new Event(event as Atom, this.node.name);
-    return this.#deliver('main', MailboxKind.Event, from, new MessageEvent(ev, BigInt(this.clock.now()) * 1_000_000n, message), undefined);
+    return this.#deliver(
+      'main',
+      MailboxKind.Event,
+      from,
+      new MessageEvent(ev, BigInt(this.clock.now()) * 1_000_000n, message),
+      undefined,
+    );
   }
 
   /**
@@ -253,11 +282,18 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
    * queue, MessageExit* as an exit signal in the urgent queue.
    */
   deliver(notice: object): Promise<void> {
-    if (notice instanceof MessageExitPID) return this.#deliver('urgent', MailboxKind.Exit, notice.pid, notice, undefined);
-    if (notice instanceof MessageExitProcessID || notice instanceof MessageExitAlias || notice instanceof MessageExitEvent || notice instanceof MessageExitNode) {
+    if (notice instanceof MessageExitPID)
+      return this.#deliver('urgent', MailboxKind.Exit, notice.pid, notice, undefined);
+    if (
+      notice instanceof MessageExitProcessID ||
+      notice instanceof MessageExitAlias ||
+      notice instanceof MessageExitEvent ||
+      notice instanceof MessageExitNode
+    ) {
       return this.#deliver('urgent', MailboxKind.Exit, this.node.pid, notice, undefined);
     }
-    if (notice instanceof MessageDownPID) return this.#deliver('system', MailboxKind.Regular, notice.pid, notice, undefined);
+    if (notice instanceof MessageDownPID)
+      return this.#deliver('system', MailboxKind.Regular, notice.pid, notice, undefined);
     if (
       notice instanceof MessageDownProcessID ||
       notice instanceof MessageDownAlias ||
@@ -322,8 +358,15 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
    * handler is suspended) waits in the mailbox and is handled by the run in progress, whose
    * promise is returned.
    */
-  #deliver(queue: 'urgent' | 'system' | 'main', kind: MailboxKind, from: PID, message: unknown, extra: unknown): Promise<void> {
-    if (this.#terminated !== undefined) return Promise.reject(ErrProcessTerminated.with(`${this.pid} terminated: ${this.#terminated.message}`));
+  #deliver(
+    queue: 'urgent' | 'system' | 'main',
+    kind: MailboxKind,
+    from: PID,
+    message: unknown,
+    extra: unknown,
+  ): Promise<void> {
+    if (this.#terminated !== undefined)
+      return Promise.reject(ErrProcessTerminated.with(`${this.pid} terminated: ${this.#terminated.message}`));
     this.process.testMailbox.put(queue, kind, from, message, extra);
     if (this.#inHandler) return Promise.resolve();
     if (this.#running !== undefined) return this.#running;
@@ -371,7 +414,11 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
   #panic(e: unknown): Promise<void> | undefined {
     if (this.#terminated !== undefined) return undefined; // killed while suspended: the kill stands
     const err = toError(e);
-    this.process.log.panic('process %s terminated: panic in a handler: %s', this.pid.toString(), err.stack ?? err.message);
+    this.process.log.panic(
+      'process %s terminated: panic in a handler: %s',
+      this.pid.toString(),
+      err.stack ?? err.message,
+    );
     return this.#terminate(TerminateReasonPanic);
   }
 
@@ -673,10 +720,17 @@ function noticeFor(op: 'link' | 'monitor', target: PID | ProcessID | Alias | Eve
  * process, binds the behaviour and runs `init` with `options.args`. Resolves with the harness;
  * rejects with init's error (returned or thrown) when init fails.
  */
-export async function spawnTest<B extends ProcessBehavior>(factory: ProcessFactory<B>, options: SpawnTestOptions<B> = {}): Promise<TestActor<B>> {
-  if (typeof factory !== 'function') throw ErrIncorrect.with('spawnTest: factory must be a behaviour class or a function returning one');
+export async function spawnTest<B extends ProcessBehavior>(
+  factory: ProcessFactory<B>,
+  options: SpawnTestOptions<B> = {},
+): Promise<TestActor<B>> {
+  if (typeof factory !== 'function')
+    throw ErrIncorrect.with('spawnTest: factory must be a behaviour class or a function returning one');
   const proto = (factory as { prototype?: { processInit?: unknown } }).prototype;
-  const behavior: B = proto !== undefined && typeof proto.processInit === 'function' ? new (factory as new () => B)() : (factory as () => B)();
+  const behavior: B =
+    proto !== undefined && typeof proto.processInit === 'function'
+      ? new (factory as new () => B)()
+      : (factory as () => B)();
   if (behavior === null || typeof behavior !== 'object' || typeof behavior.processInit !== 'function') {
     throw ErrIncorrect.with('spawnTest: the factory did not produce a ProcessBehavior');
   }

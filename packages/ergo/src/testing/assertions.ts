@@ -48,7 +48,8 @@ export class Expectation<K extends TestEventKind> {
    */
   assert(): TestEventOf<K>[] {
     const found = this.matching();
-    if (this.negated ? found.length !== 0 : found.length === 0) this.#fail(this.negated ? 'no' : 'at least one', found.length);
+    if (this.negated ? found.length !== 0 : found.length === 0)
+      this.#fail(this.negated ? 'no' : 'at least one', found.length);
     return found;
   }
 
@@ -80,7 +81,9 @@ export class Expectation<K extends TestEventKind> {
 
   /** The filters, as a readable description. */
   describe(): string {
-    return this.#filters.length === 0 ? this.label : `${this.label} ${this.#filters.map((f) => f.description).join(' ')}`;
+    return this.#filters.length === 0
+      ? this.label
+      : `${this.label} ${this.#filters.map((f) => f.description).join(' ')}`;
   }
 
   #fail(expected: string, got: number): never {
@@ -90,7 +93,12 @@ export class Expectation<K extends TestEventKind> {
     const message =
       `expected ${expected} ${this.describe()}, found ${got}\n` +
       `recorded ${this.label} events (${same.length} of ${all.length} events in total):\n${lines.join('\n')}`;
-    throw new AssertionError({ message, actual: same.map(String), expected: [`${expected}: ${this.describe()}`], operator: `should ${this.label}` });
+    throw new AssertionError({
+      message,
+      actual: same.map(String),
+      expected: [`${expected}: ${this.describe()}`],
+      operator: `should ${this.label}`,
+    });
   }
 }
 

@@ -56,7 +56,8 @@ export class TestClock {
 
   /** Moves time forward by `ms`, firing due timers in order. @throws ErrIncorrect for a negative or non-finite ms. */
   advance(ms: number): void {
-    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw ErrIncorrect.with(`TestClock.advance: invalid duration ${String(ms)}`);
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0)
+      throw ErrIncorrect.with(`TestClock.advance: invalid duration ${String(ms)}`);
     this.#runUntil(this.#now + ms);
   }
 
@@ -77,7 +78,8 @@ export class TestClock {
   #runUntil(to: number): void {
     for (;;) {
       let next: Timer | undefined;
-      for (const t of this.#timers) if (t.at <= to && (next === undefined || t.at < next.at || (t.at === next.at && t.id < next.id))) next = t;
+      for (const t of this.#timers)
+        if (t.at <= to && (next === undefined || t.at < next.at || (t.at === next.at && t.id < next.id))) next = t;
       if (next === undefined) break;
       this.#timers.splice(this.#timers.indexOf(next), 1);
       if (next.at > this.#now) this.#now = next.at;

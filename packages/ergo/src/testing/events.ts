@@ -18,7 +18,12 @@ import type { Alias, Ref } from '../gen/ref.js';
 export function show(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (value instanceof Error) return `${value.constructor.name}(${JSON.stringify(value.message)})`;
-  if (value !== null && typeof value === 'object' && !Array.isArray(value) && typeof (value as { toString?: unknown }).toString === 'function') {
+  if (
+    value !== null &&
+    typeof value === 'object' &&
+    !Array.isArray(value) &&
+    typeof (value as { toString?: unknown }).toString === 'function'
+  ) {
     const s = String(value);
     if (!s.startsWith('[object')) return s;
   }
@@ -199,7 +204,8 @@ export class WatchEvent {
   readonly kind = 'watch' as const;
   constructor(
     readonly from: PID,
-    readonly op: 'link' | 'unlink' | 'monitor' | 'demonitor' | 'linkNode' | 'unlinkNode' | 'monitorNode' | 'demonitorNode',
+    readonly op:
+      'link' | 'unlink' | 'monitor' | 'demonitor' | 'linkNode' | 'unlinkNode' | 'monitorNode' | 'demonitorNode',
     readonly target: LinkTarget,
   ) {}
   toString(): string {
@@ -369,7 +375,8 @@ export class EventLog {
   /** Appends an event. */
   push(e: TestEvent): void {
     this.#events.push(e);
-    if ((e.kind === 'sendResponse' || e.kind === 'sendResponseError') && !this.#replies.has(e.ref.key)) this.#replies.set(e.ref.key, e);
+    if ((e.kind === 'sendResponse' || e.kind === 'sendResponseError') && !this.#replies.has(e.ref.key))
+      this.#replies.set(e.ref.key, e);
   }
   /** The first reply recorded for a call Ref (survives clear()). */
   replyFor(ref: Ref): SendResponseEvent | SendResponseErrorEvent | undefined {
@@ -395,4 +402,3 @@ export class EventLog {
     return this.#events.length;
   }
 }
-

@@ -39,7 +39,8 @@ export class Failures {
 
   /** Lets the next `calls` calls of `method` pass, then fails every later one. */
   setMethodFailureAfter(method: string, calls: number, error: Error): void {
-    if (!Number.isInteger(calls) || calls < 0) throw ErrIncorrect.with(`setMethodFailureAfter: calls must be a non-negative integer, got ${String(calls)}`);
+    if (!Number.isInteger(calls) || calls < 0)
+      throw ErrIncorrect.with(`setMethodFailureAfter: calls must be a non-negative integer, got ${String(calls)}`);
     this.#set(method, { error, after: (this.#counts.get(method) ?? 0) + calls, pattern: undefined, once: false });
   }
 
@@ -83,7 +84,9 @@ export class Failures {
     const rule = this.#rules.get(method);
     if (rule === undefined || n <= rule.after) return undefined;
     if (rule.pattern !== undefined) {
-      const text = args.map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 3, breakLength: Infinity }))).join(' ');
+      const text = args
+        .map((a) => (typeof a === 'string' ? a : inspect(a, { depth: 3, breakLength: Infinity })))
+        .join(' ');
       const hit = typeof rule.pattern === 'string' ? text.includes(rule.pattern) : rule.pattern.test(text);
       if (!hit) return undefined;
     }
@@ -94,7 +97,8 @@ export class Failures {
 
   #set(method: string, rule: Rule): void {
     if (typeof method !== 'string' || method === '') throw ErrIncorrect.with('failure injection: empty method name');
-    if (!(rule.error instanceof Error)) throw ErrIncorrect.with(`failure injection for ${method}: the failure must be an Error`);
+    if (!(rule.error instanceof Error))
+      throw ErrIncorrect.with(`failure injection for ${method}: the failure must be an Error`);
     this.#rules.set(method, rule);
   }
 }

@@ -57,7 +57,11 @@ function timeoutOf(options: WaitOptions | undefined): number {
  * function asked at the timeout), or with what `probe` throws. For conditions that have no event
  * to await; prefer an event where there is one.
  */
-export function waitFor<T>(probe: () => T | undefined, what: string | (() => string) = 'condition', options?: WaitOptions): Promise<T> {
+export function waitFor<T>(
+  probe: () => T | undefined,
+  what: string | (() => string) = 'condition',
+  options?: WaitOptions,
+): Promise<T> {
   const timeout = timeoutOf(options);
   return new Promise<T>((resolve, reject) => {
     const deadline = Date.now() + timeout;
@@ -70,7 +74,8 @@ export function waitFor<T>(probe: () => T | undefined, what: string | (() => str
         return;
       }
       if (v !== undefined) resolve(v);
-      else if (Date.now() >= deadline) reject(ErrTimeout.with(`waiting for ${typeof what === 'function' ? what() : what} (${timeout} ms)`));
+      else if (Date.now() >= deadline)
+        reject(ErrTimeout.with(`waiting for ${typeof what === 'function' ? what() : what} (${timeout} ms)`));
       else setTimeout(check, 1);
     };
     check();
@@ -94,7 +99,8 @@ export function waitForState(node: Node, pid: PID, state: ProcessState, options?
       }
       return last === state ? true : undefined;
     },
-    () => `${pid} to be ${processStateString(state)}${last === undefined ? '' : ` (it is ${processStateString(last)})`}`,
+    () =>
+      `${pid} to be ${processStateString(state)}${last === undefined ? '' : ` (it is ${processStateString(last)})`}`,
     options,
   ).then(() => undefined);
 }
@@ -110,7 +116,10 @@ export function waitForTermination(node: Node, pid: PID, options?: WaitOptions):
       const m = msg as { pid?: PID; reason?: Error };
       if (m.pid !== undefined && m.pid.equals(pid)) finish(() => resolve(m.reason));
     };
-    const timer = setTimeout(() => finish(() => reject(ErrTimeout.with(`waiting for ${pid} to terminate (${timeout} ms)`))), timeout);
+    const timer = setTimeout(
+      () => finish(() => reject(ErrTimeout.with(`waiting for ${pid} to terminate (${timeout} ms)`))),
+      timeout,
+    );
     const finish = (fn: () => void): void => {
       clearTimeout(timer);
       unsubscribe(DIAGNOSTICS.terminate, onTerminate);
@@ -223,7 +232,11 @@ export class Probe {
       const timer = setTimeout(() => {
         inbox.waiters = inbox.waiters.filter((w) => w !== waiter);
         const got = inbox.records.map((r) => `  ${r.kind}: ${show(r.message)}`).join('\n') || '  (nothing)';
-        reject(ErrTimeout.with(`probe ${this.pid} got no message matching ${show(match)} within ${timeout} ms; received:\n${got}`));
+        reject(
+          ErrTimeout.with(
+            `probe ${this.pid} got no message matching ${show(match)} within ${timeout} ms; received:\n${got}`,
+          ),
+        );
       }, timeout);
       const waiter: Waiter = {
         match,
@@ -240,6 +253,9 @@ export class Probe {
 /** Spawns a {@link Probe} on `node` (registered under `register` when given). */
 export async function spawnProbe(node: Node, register?: Atom | string): Promise<Probe> {
   const inbox = new ProbeInbox();
-  const pid = register === undefined ? await node.spawn(ProbeActor, {}, inbox) : await node.spawnRegister(register, ProbeActor, {}, inbox);
+  const pid =
+    register === undefined
+      ? await node.spawn(ProbeActor, {}, inbox)
+      : await node.spawnRegister(register, ProbeActor, {}, inbox);
   return new Probe(node, pid, inbox);
 }

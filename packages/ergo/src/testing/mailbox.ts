@@ -36,7 +36,12 @@ const ORDER: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log'];
 
 /** A {@link ProcessMailbox} fed by the test harness. */
 export class TestMailbox implements ProcessMailbox {
-  readonly #queues: Record<MailboxQueue, Queue> = { urgent: new Queue(), system: new Queue(), main: new Queue(), log: new Queue() };
+  readonly #queues: Record<MailboxQueue, Queue> = {
+    urgent: new Queue(),
+    system: new Queue(),
+    main: new Queue(),
+    log: new Queue(),
+  };
   kind: MailboxKind = MailboxKind.Regular;
   from: PID | undefined = undefined;
   message: unknown = undefined;
@@ -71,7 +76,12 @@ export class TestMailbox implements ProcessMailbox {
     return this.#queues.urgent.length + this.#queues.system.length + this.#queues.main.length + this.#queues.log.length;
   }
   lengths(): { urgent: number; system: number; main: number; log: number } {
-    return { urgent: this.#queues.urgent.length, system: this.#queues.system.length, main: this.#queues.main.length, log: this.#queues.log.length };
+    return {
+      urgent: this.#queues.urgent.length,
+      system: this.#queues.system.length,
+      main: this.#queues.main.length,
+      log: this.#queues.log.length,
+    };
   }
 
   #takeFrom(q: MailboxQueue): boolean {

@@ -48,7 +48,10 @@ export function instanceOf(cls: abstract new (...args: never[]) => unknown): Mat
 }
 
 /** Accepts values for which `predicate` returns true; `description` names it in failures. */
-export function satisfies<T = unknown>(predicate: (value: T) => boolean, description = 'a value satisfying the predicate'): Matcher<T> {
+export function satisfies<T = unknown>(
+  predicate: (value: T) => boolean,
+  description = 'a value satisfying the predicate',
+): Matcher<T> {
   return new Matcher<T>(description, (v) => {
     try {
       return predicate(v);
@@ -122,7 +125,10 @@ export function matches(expected: unknown, actual: unknown): boolean {
     return true;
   }
   const proto = Object.getPrototypeOf(expected);
-  if ((proto === Object.prototype || proto === null || isPlainClassInstance(expected)) && Object.getPrototypeOf(actual) === proto) {
+  if (
+    (proto === Object.prototype || proto === null || isPlainClassInstance(expected)) &&
+    Object.getPrototypeOf(actual) === proto
+  ) {
     const ek = Object.keys(expected);
     const ak = Object.keys(actual);
     if (ek.length !== ak.length) return false;

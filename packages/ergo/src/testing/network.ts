@@ -37,7 +37,8 @@ import { Failures } from './failures.js';
 import type { TestNode } from './node.js';
 
 /** A route as tests write it: the versions may be left out (they default to empty ones). */
-export type TestRoute = Omit<Route, 'handshakeVersion' | 'protoVersion'> & Partial<Pick<Route, 'handshakeVersion' | 'protoVersion'>>;
+export type TestRoute = Omit<Route, 'handshakeVersion' | 'protoVersion'> &
+  Partial<Pick<Route, 'handshakeVersion' | 'protoVersion'>>;
 
 /** A static route as tests write it (gen `NetworkRoute` with a {@link TestRoute}). */
 export type TestNetworkRoute = Omit<NetworkRoute, 'route'> & { route?: TestRoute };
@@ -157,7 +158,12 @@ export class TestRemoteNode implements RemoteNode {
     return this.#spawn('spawn', '' as Atom, name as Atom, options, args);
   }
   /** Records a remote spawn registered under `register`. */
-  spawnRegister(register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+  spawnRegister(
+    register: Atom | string,
+    name: Atom | string,
+    options?: ProcessOptions,
+    ...args: unknown[]
+  ): Promise<PID> {
     return this.#spawn('spawnRegister', register as Atom, name as Atom, options, args);
   }
   #spawn(op: string, register: Atom, name: Atom, options: ProcessOptions | undefined, args: unknown[]): Promise<PID> {
@@ -188,7 +194,12 @@ export class TestRemoteNode implements RemoteNode {
   applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void> {
     return this.#start('applicationStartPermanent', 'permanent', name as Atom, options);
   }
-  #start(op: string, mode: RemoteApplicationStartEvent['mode'], name: Atom, options: ApplicationOptions | undefined): Promise<void> {
+  #start(
+    op: string,
+    mode: RemoteApplicationStartEvent['mode'],
+    name: Atom,
+    options: ApplicationOptions | undefined,
+  ): Promise<void> {
     try {
       const err = this.failures.check(op, [name, options]);
       if (err !== undefined) throw err;
@@ -526,7 +537,8 @@ export class TestNetwork implements Network {
   addRoute(match: string, route: TestNetworkRoute, weight: number): void {
     this.#fail('addRoute', [match, route, weight]);
     if (this.#routes.has(match)) throw ErrTaken.with(`route '${match}'`);
-    const full: NetworkRoute = route.route === undefined ? (route as NetworkRoute) : { ...route, route: fullRoute(route.route) };
+    const full: NetworkRoute =
+      route.route === undefined ? (route as NetworkRoute) : { ...route, route: fullRoute(route.route) };
     this.#routes.set(match, { route: full, weight, re: pattern(match) });
   }
   /** @throws ErrUnknown when no such route. */
@@ -537,7 +549,10 @@ export class TestNetwork implements Network {
   /** Static routes matching `name`, heaviest first. */
   route(name: Atom | string): NetworkRoute[] {
     this.#fail('route', [name]);
-    return [...this.#routes.values()].filter((r) => r.re.test(name)).sort((a, b) => b.weight - a.weight).map((r) => r.route);
+    return [...this.#routes.values()]
+      .filter((r) => r.re.test(name))
+      .sort((a, b) => b.weight - a.weight)
+      .map((r) => r.route);
   }
   /** Adds a proxy route for node names matching `match`. @throws ErrTaken. */
   addProxyRoute(match: string, route: NetworkProxyRoute, weight: number): void {
@@ -553,7 +568,10 @@ export class TestNetwork implements Network {
   /** Proxy routes matching `name`, heaviest first. */
   proxyRoute(name: Atom | string): NetworkProxyRoute[] {
     this.#fail('proxyRoute', [name]);
-    return [...this.#proxyRoutes.values()].filter((r) => r.re.test(name)).sort((a, b) => b.weight - a.weight).map((r) => r.route);
+    return [...this.#proxyRoutes.values()]
+      .filter((r) => r.re.test(name))
+      .sort((a, b) => b.weight - a.weight)
+      .map((r) => r.route);
   }
 }
 

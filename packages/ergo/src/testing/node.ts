@@ -5,7 +5,15 @@
 import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from '../gen/application.js';
-import { ErrApplicationUnknown, ErrIncorrect, ErrMetaUnknown, ErrNameUnknown, ErrProcessUnknown, ErrTaken, ErrUnsupported } from '../gen/errors.js';
+import {
+  ErrApplicationUnknown,
+  ErrIncorrect,
+  ErrMetaUnknown,
+  ErrNameUnknown,
+  ErrProcessUnknown,
+  ErrTaken,
+  ErrUnsupported,
+} from '../gen/errors.js';
 import type { NetworkOptions } from '../gen/network.js';
 import type { Event, EventOptions } from '../gen/event.js';
 import { LogLevel, type LoggerBehavior } from '../gen/log.js';
@@ -15,7 +23,14 @@ import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js
 import { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
 import { ProcessID } from '../gen/processid.js';
-import type { InitArgs, ProcessBehavior, ProcessFactory, ProcessInfo, ProcessShortInfo, SendTarget } from '../gen/process.js';
+import type {
+  InitArgs,
+  ProcessBehavior,
+  ProcessFactory,
+  ProcessInfo,
+  ProcessShortInfo,
+  SendTarget,
+} from '../gen/process.js';
 import { Alias, Ref } from '../gen/ref.js';
 import { validateAtomName, validateProcessOptions } from '../gen/validate.js';
 import type { TestClock } from './clock.js';
@@ -158,13 +173,28 @@ export class TestNode implements Node {
     return Object.fromEntries(this.#env);
   }
 
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     return this.#spawn('spawn', '' as Atom, factory, options, args as unknown[]);
   }
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     return this.#spawn('spawnRegister', name as Atom, factory, options, args as unknown[]);
   }
-  #spawn(op: string, register: Atom, factory: unknown, options: ProcessOptions | undefined, args: unknown[]): Promise<PID> {
+  #spawn(
+    op: string,
+    register: Atom,
+    factory: unknown,
+    options: ProcessOptions | undefined,
+    args: unknown[],
+  ): Promise<PID> {
     try {
       if (typeof factory !== 'function') throw ErrIncorrect.with(`${op}: factory must be a class or a function`);
       if (options !== undefined) validateProcessOptions(options);
@@ -234,7 +264,16 @@ export class TestNode implements Node {
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     this.#fail('send', [to, message]);
     if (to === undefined || to === null || to === '') throw ErrIncorrect.with('send: empty target');
-    this.history.push(new SendEvent(this.pid, to, message, options?.priority ?? MessagePriority.Normal, options?.important ?? false, false));
+    this.history.push(
+      new SendEvent(
+        this.pid,
+        to,
+        message,
+        options?.priority ?? MessagePriority.Normal,
+        options?.important ?? false,
+        false,
+      ),
+    );
   }
   sendExit(to: PID, reason: Error): void {
     this.#fail('sendExit', [to, reason]);

@@ -5,12 +5,29 @@
 
 import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
-import { ErrIncorrect, ErrNotAllowed, ErrProcessUnknown, ErrTaken, ErrNameUnknown, ErrAliasUnknown, ErrEventUnknown, ErrMetaUnknown, ErrTargetUnknown } from '../gen/errors.js';
+import {
+  ErrIncorrect,
+  ErrNotAllowed,
+  ErrProcessUnknown,
+  ErrTaken,
+  ErrNameUnknown,
+  ErrAliasUnknown,
+  ErrEventUnknown,
+  ErrMetaUnknown,
+  ErrTargetUnknown,
+} from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
 import { validateAtomName, validatePriority, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
 import { LogLevel } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
-import type { CallOptions, CancelFunc, Compression, ProcessFallback, ProcessOptions, SendOptions } from '../gen/options.js';
+import type {
+  CallOptions,
+  CancelFunc,
+  Compression,
+  ProcessFallback,
+  ProcessOptions,
+  SendOptions,
+} from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState, isMessagePriority, processStateString } from '../gen/priority.js';
 import type {
@@ -154,7 +171,8 @@ export class TestProcess implements Process {
   }
 
   #allow(mask: number, op: string): void {
-    if ((this.#state & mask) === 0) throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.#state)}`);
+    if ((this.#state & mask) === 0)
+      throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.#state)}`);
   }
   #fail(method: string, args: unknown[]): void {
     const err = this.failures.check(method, args);
@@ -178,22 +196,45 @@ export class TestProcess implements Process {
 
   // --- spawning --------------------------------------------------------------------------------
 
-  spawn<B extends ProcessBehavior>(factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     return this.#spawn('spawn', '' as Atom, factory, options, args as unknown[]);
   }
-  spawnRegister<B extends ProcessBehavior>(name: Atom | string, factory: ProcessFactory<B>, options?: ProcessOptions, ...args: InitArgs<B>): Promise<PID> {
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID> {
     return this.#spawn('spawnRegister', name as Atom, factory, options, args as unknown[]);
   }
   /** Spawns through the simulated network (recorded as a RemoteSpawnEvent); the node must be connected. */
   remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
     return this.remoteSpawnRegister(node, '', name, options, ...args);
   }
-  async remoteSpawnRegister(node: Atom | string, register: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+  async remoteSpawnRegister(
+    node: Atom | string,
+    register: Atom | string,
+    name: Atom | string,
+    options?: ProcessOptions,
+    ...args: unknown[]
+  ): Promise<PID> {
     this.#allow(MASK_IR, 'remoteSpawn');
     const remote = await this.node.network().getNode(node);
-    return register === '' ? remote.spawn(name, options, ...args) : remote.spawnRegister(register, name, options, ...args);
+    return register === ''
+      ? remote.spawn(name, options, ...args)
+      : remote.spawnRegister(register, name, options, ...args);
   }
-  #spawn(op: string, register: Atom, factory: unknown, options: ProcessOptions | undefined, args: unknown[]): Promise<PID> {
+  #spawn(
+    op: string,
+    register: Atom,
+    factory: unknown,
+    options: ProcessOptions | undefined,
+    args: unknown[],
+  ): Promise<PID> {
     try {
       this.#allow(MASK_IR, op);
       if (typeof factory !== 'function') throw ErrIncorrect.with(`${op}: factory must be a class or a function`);
@@ -320,7 +361,16 @@ export class TestProcess implements Process {
     this.#fail('send', [to, message]);
     this.#checkTarget('send', to);
     if (options?.priority !== undefined) validatePriority(options.priority);
-    this.history.push(new SendEvent(this.pid, to, message, options?.priority ?? this.#priority, options?.important ?? this.#important, false));
+    this.history.push(
+      new SendEvent(
+        this.pid,
+        to,
+        message,
+        options?.priority ?? this.#priority,
+        options?.important ?? this.#important,
+        false,
+      ),
+    );
   }
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
     if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
@@ -341,7 +391,8 @@ export class TestProcess implements Process {
     this.#allow(MASK_IR, 'sendAfter');
     this.#fail('sendAfter', [to, message, delayMs]);
     this.#checkTarget('sendAfter', to);
-    if (typeof delayMs !== 'number' || !(delayMs >= 0)) throw ErrIncorrect.with(`sendAfter: invalid delay ${String(delayMs)}`);
+    if (typeof delayMs !== 'number' || !(delayMs >= 0))
+      throw ErrIncorrect.with(`sendAfter: invalid delay ${String(delayMs)}`);
     this.history.push(new SendAfterEvent(this.pid, to, message, delayMs));
     const prio = priority ?? this.#priority;
     let fired = false;
@@ -418,7 +469,8 @@ export class TestProcess implements Process {
   #checkExit(to: PID, reason: Error): void {
     if (!(to instanceof PID)) throw ErrIncorrect.with('sendExit: target must be a PID');
     if (!(reason instanceof Error)) throw ErrIncorrect.with('sendExit: reason must be an Error');
-    if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader)) throw ErrNotAllowed.with(`exit to ${to}`);
+    if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader))
+      throw ErrNotAllowed.with(`exit to ${to}`);
   }
 
   // --- calls -----------------------------------------------------------------------------------
@@ -541,7 +593,8 @@ export class TestProcess implements Process {
 
   #watch(op: 'link' | 'monitor', target: LinkTarget): void {
     this.#allow(MASK_IR, op);
-    if (target === undefined || target === null || (target as unknown) === '') throw ErrIncorrect.with(`${op}: empty target`);
+    if (target === undefined || target === null || (target as unknown) === '')
+      throw ErrIncorrect.with(`${op}: empty target`);
     this.#fail(op, [target]);
     this.watches.set(`${op}:${targetKey(target)}`, { op, target });
     this.history.push(new WatchEvent(this.pid, op, target));
@@ -674,7 +727,8 @@ export class TestProcess implements Process {
    */
   spawnMeta(behavior: object, options?: object): Alias {
     this.#allow(MASK_IR, 'spawnMeta');
-    if (behavior === null || typeof behavior !== 'object') throw ErrIncorrect.with('spawnMeta: behavior must be an object');
+    if (behavior === null || typeof behavior !== 'object')
+      throw ErrIncorrect.with('spawnMeta: behavior must be an object');
     this.#fail('spawnMeta', [behavior, options]);
     const id = this.node.nextAlias();
     this.history.push(new SpawnMetaEvent(this.pid, id, behavior, options));

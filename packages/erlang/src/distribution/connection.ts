@@ -8,7 +8,15 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { DistError } from '../errors.js';
-import { AtomCacheIn, AtomCacheOut, decodeAtomCacheRefs, decodeDistMessage, encodeDistMessage, type DistMessage, type EncodeDistOptions } from '../etf/atom_cache.js';
+import {
+  AtomCacheIn,
+  AtomCacheOut,
+  decodeAtomCacheRefs,
+  decodeDistMessage,
+  encodeDistMessage,
+  type DistMessage,
+  type EncodeDistOptions,
+} from '../etf/atom_cache.js';
 import { TermReader } from '../etf/decoder.js';
 import { EtfError } from '../etf/errors.js';
 import { TermWriter } from '../etf/encoder.js';
@@ -106,7 +114,8 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     this.#mapPid = options.mapPid;
     this.#passThrough = (this.flags & (DFLAG.DIST_HDR_ATOM_CACHE | DFLAG.FRAGMENTS)) === 0n;
     this.#fragmenting = (this.flags & DFLAG.FRAGMENTS) !== 0n;
-    this.#cacheOut = options.atomCache !== false && (this.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n ? new AtomCacheOut() : undefined;
+    this.#cacheOut =
+      options.atomCache !== false && (this.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n ? new AtomCacheOut() : undefined;
     this.#encodeOptions = this.#cacheOut ? { limits: this.#limits, cache: this.#cacheOut } : { limits: this.#limits };
     const tick = options.tickInterval ?? 15000;
     const peerTimeout = options.peerTimeout ?? 60000;
@@ -164,7 +173,9 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
       head.writeBigUInt64BE(seq, 2);
       head.writeBigUInt64BE(BigInt(count - i), 10);
       const part = terms.subarray(i * this.#fragmentSize, (i + 1) * this.#fragmentSize);
-      this.#writePacket(i === 0 ? Buffer.concat([head, msg.subarray(2, headerEnd), part]) : Buffer.concat([head, part]));
+      this.#writePacket(
+        i === 0 ? Buffer.concat([head, msg.subarray(2, headerEnd), part]) : Buffer.concat([head, part]),
+      );
       this.fragmentsOut++;
     }
   }
@@ -237,7 +248,8 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     if (this.#read) this.#silentFor = 0;
     else this.#silentFor += tick;
     this.#read = false;
-    if (this.#silentFor >= peerTimeout) this.#fail(new DistError('ERR_DIST_TIMEOUT', `nothing from ${this.peerName} for ${this.#silentFor} ms`));
+    if (this.#silentFor >= peerTimeout)
+      this.#fail(new DistError('ERR_DIST_TIMEOUT', `nothing from ${this.peerName} for ${this.#silentFor} ms`));
   }
 
   #onData(chunk: Buffer): void {
@@ -261,7 +273,12 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
         continue;
       }
       if (len > this.#limits.maxMessageSize + 64) {
-        this.#fail(new DistError('ERR_DIST_PROTOCOL', `packet of ${len} bytes exceeds maxMessageSize ${this.#limits.maxMessageSize}`));
+        this.#fail(
+          new DistError(
+            'ERR_DIST_PROTOCOL',
+            `packet of ${len} bytes exceeds maxMessageSize ${this.#limits.maxMessageSize}`,
+          ),
+        );
         return;
       }
       if (buf.length - o - 4 < len) break;
@@ -271,7 +288,13 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
       try {
         msg = this.#packet(packet);
       } catch (e) {
-        this.#fail(e instanceof DistError ? e : new DistError('ERR_DIST_PROTOCOL', `undecodable message from ${this.peerName}: ${(e as Error).message}`, { cause: e }));
+        this.#fail(
+          e instanceof DistError
+            ? e
+            : new DistError('ERR_DIST_PROTOCOL', `undecodable message from ${this.peerName}: ${(e as Error).message}`, {
+                cause: e,
+              }),
+        );
         return;
       }
       // listeners run outside the decoder's error handling: their exceptions are theirs
@@ -295,8 +318,15 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
   #packet(p: Buffer): DistMessage | undefined {
     if (p[0] === VERSION && p[1] === DIST_FRAG_HEADER) return this.#firstFragment(p);
     if (p[0] === VERSION && p[1] === DIST_FRAG_CONT) return this.#nextFragment(p);
-    if ((p[0] === VERSION && p[1] === DIST_HEADER) || p[0] === PASS_THROUGH) return decodeDistMessage(p, this.#cacheIn, { limits: this.#limits, ...(this.#mapPid ? { mapPid: this.#mapPid } : {}) });
-    throw new DistError('ERR_DIST_PROTOCOL', `packet starting ${p.subarray(0, 2).toString('hex')} is not a distribution message`);
+    if ((p[0] === VERSION && p[1] === DIST_HEADER) || p[0] === PASS_THROUGH)
+      return decodeDistMessage(p, this.#cacheIn, {
+        limits: this.#limits,
+        ...(this.#mapPid ? { mapPid: this.#mapPid } : {}),
+      });
+    throw new DistError(
+      'ERR_DIST_PROTOCOL',
+      `packet starting ${p.subarray(0, 2).toString('hex')} is not a distribution message`,
+    );
   }
 
   #firstFragment(p: Buffer): DistMessage | undefined {
@@ -306,7 +336,8 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     const count = p.readBigUInt64BE(10);
     if (count === 0n) throw new DistError('ERR_DIST_PROTOCOL', 'fragment count 0');
     if (this.#fragments.has(seq)) throw new DistError('ERR_DIST_PROTOCOL', `fragment sequence ${seq} started twice`);
-    if (this.#fragments.size >= this.#maxSequences) throw new DistError('ERR_DIST_PROTOCOL', `more than ${this.#maxSequences} fragmented messages in flight`);
+    if (this.#fragments.size >= this.#maxSequences)
+      throw new DistError('ERR_DIST_PROTOCOL', `more than ${this.#maxSequences} fragmented messages in flight`);
     // the atom cache section is read now, in arrival order, like any header
     const { atomRefs, end } = decodeAtomCacheRefs(p, 18, this.#cacheIn, this.#limits);
     const first = p.subarray(end);
@@ -322,10 +353,15 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     const seq = p.readBigUInt64BE(2);
     const id = p.readBigUInt64BE(10);
     const r = this.#fragments.get(seq);
-    if (r === undefined || id !== r.next) throw new DistError('ERR_DIST_PROTOCOL', `fragment ${id} of sequence ${seq} out of order`);
+    if (r === undefined || id !== r.next)
+      throw new DistError('ERR_DIST_PROTOCOL', `fragment ${id} of sequence ${seq} out of order`);
     const part = p.subarray(18);
     r.size += part.length;
-    if (r.size > this.#limits.maxMessageSize) throw new DistError('ERR_DIST_PROTOCOL', `fragmented message exceeds maxMessageSize ${this.#limits.maxMessageSize}`);
+    if (r.size > this.#limits.maxMessageSize)
+      throw new DistError(
+        'ERR_DIST_PROTOCOL',
+        `fragmented message exceeds maxMessageSize ${this.#limits.maxMessageSize}`,
+      );
     r.parts.push(Buffer.from(part));
     r.next--;
     if (r.next !== 0n) return undefined;
@@ -339,7 +375,8 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     reader.mapPid = this.#mapPid;
     const control = reader.term(0);
     const payload = reader.pos < body.length ? reader.term(0) : undefined;
-    if (reader.pos !== body.length) throw new EtfError('ERR_ETF_DECODE', `${body.length - reader.pos} bytes after the payload`, reader.pos);
+    if (reader.pos !== body.length)
+      throw new EtfError('ERR_ETF_DECODE', `${body.length - reader.pos} bytes after the payload`, reader.pos);
     return { control, payload };
   }
 
@@ -375,4 +412,3 @@ function atomCacheSectionEnd(msg: Buffer): number {
   }
   return o;
 }
-

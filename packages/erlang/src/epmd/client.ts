@@ -106,7 +106,10 @@ export class EpmdRegistration extends EventEmitter<EpmdRegistrationEvents> {
     socket.on('error', () => {});
     socket.on('close', () => {
       if (this.#closed || socket !== this.#socket) return;
-      this.emit('lost', new EpmdError('ERR_EPMD_CONNECT', `registration of ${this.#options.name} lost: EPMD closed the connection`));
+      this.emit(
+        'lost',
+        new EpmdError('ERR_EPMD_CONNECT', `registration of ${this.#options.name} lost: EPMD closed the connection`),
+      );
       this.#scheduleRetry();
     });
   }
@@ -164,7 +167,8 @@ export class EpmdClient {
     this.port = options.port ?? defaultEpmdPort();
     this.timeout = options.timeout ?? 5000;
     this.maxResponseBytes = options.maxResponseBytes ?? 1024 * 1024;
-    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535) throw new EpmdError('ERR_EPMD_INCORRECT', `port ${this.port}`);
+    if (!Number.isInteger(this.port) || this.port < 1 || this.port > 65535)
+      throw new EpmdError('ERR_EPMD_INCORRECT', `port ${this.port}`);
     if (!(this.timeout > 0)) throw new EpmdError('ERR_EPMD_INCORRECT', `timeout ${this.timeout}`);
   }
 
@@ -181,7 +185,8 @@ export class EpmdClient {
   /** @internal One ALIVE2 exchange; resolves with the still-open socket. */
   async alive2(options: EpmdRegisterOptions): Promise<{ socket: Socket; creation: number }> {
     const { name, port } = options;
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new EpmdError('ERR_EPMD_INCORRECT', `listener port ${port}`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new EpmdError('ERR_EPMD_INCORRECT', `listener port ${port}`);
     const body = encodeNodeInfo({
       name,
       port,
@@ -198,7 +203,8 @@ export class EpmdClient {
       if (head[0] === ALIVE2_X_RESP) creation = (await reader.read(4)).readUInt32BE(0);
       else if (head[0] === ALIVE2_RESP) creation = (await reader.read(2)).readUInt16BE(0);
       else throw new EpmdError('ERR_EPMD_PROTOCOL', `unexpected ALIVE2 answer tag ${head[0]}`);
-      if (result !== 0) throw new EpmdError('ERR_EPMD_TAKEN', `EPMD refused to register ${name} (result ${result}): the name is taken`);
+      if (result !== 0)
+        throw new EpmdError('ERR_EPMD_TAKEN', `EPMD refused to register ${name} (result ${result}): the name is taken`);
       return { socket, creation };
     });
   }
@@ -209,11 +215,18 @@ export class EpmdClient {
    * @throws EpmdError `ERR_EPMD_CONNECT`, `ERR_EPMD_TIMEOUT`, `ERR_EPMD_ABORTED`, `ERR_EPMD_PROTOCOL`,
    *   `ERR_EPMD_INCORRECT`.
    */
-  async portPlease(name: string, options: EpmdRequestOptions & { host?: string } = {}): Promise<EpmdNodeInfo | undefined> {
+  async portPlease(
+    name: string,
+    options: EpmdRequestOptions & { host?: string } = {},
+  ): Promise<EpmdNodeInfo | undefined> {
     const req = request(PORT_PLEASE2_REQ, checkAliveName(name));
     return this.#exchange(options.host ?? this.host, req, options, false, async (reader) => {
-      const b = await reader.readToEnd(this.maxResponseBytes, () => new EpmdError('ERR_EPMD_PROTOCOL', 'PORT2 answer too long'));
-      if (b.length < 2 || b[0] !== PORT2_RESP) throw new EpmdError('ERR_EPMD_PROTOCOL', `bad PORT2 answer (${b.subarray(0, 16).toString('hex')})`);
+      const b = await reader.readToEnd(
+        this.maxResponseBytes,
+        () => new EpmdError('ERR_EPMD_PROTOCOL', 'PORT2 answer too long'),
+      );
+      if (b.length < 2 || b[0] !== PORT2_RESP)
+        throw new EpmdError('ERR_EPMD_PROTOCOL', `bad PORT2 answer (${b.subarray(0, 16).toString('hex')})`);
       if (b[1] !== 0) return undefined;
       const info = decodeNodeInfo(b, 2);
       if (info === undefined) throw new EpmdError('ERR_EPMD_PROTOCOL', 'malformed PORT2 answer');
@@ -228,14 +241,21 @@ export class EpmdClient {
    *   does not know the name), `ERR_EPMD_PROTOCOL` (the node does not speak version 6), or a
    *   request error.
    */
-  async resolve(node: string, options: EpmdRequestOptions = {}): Promise<{ host: string; port: number; info: EpmdNodeInfo }> {
+  async resolve(
+    node: string,
+    options: EpmdRequestOptions = {},
+  ): Promise<{ host: string; port: number; info: EpmdNodeInfo }> {
     const parts = node.split('@');
-    if (parts.length !== 2 || parts[0] === '' || parts[1] === '') throw new EpmdError('ERR_EPMD_INCORRECT', `node name ${JSON.stringify(node)} is not alive@host`);
+    if (parts.length !== 2 || parts[0] === '' || parts[1] === '')
+      throw new EpmdError('ERR_EPMD_INCORRECT', `node name ${JSON.stringify(node)} is not alive@host`);
     const host = parts[1]!;
     const info = await this.portPlease(parts[0]!, { ...options, host });
     if (info === undefined) throw new EpmdError('ERR_EPMD_NOT_FOUND', `${node} is not registered with EPMD on ${host}`);
     if (info.highestVersion < 6 || info.lowestVersion > 6) {
-      throw new EpmdError('ERR_EPMD_PROTOCOL', `${node} speaks handshake versions ${info.lowestVersion}..${info.highestVersion}, not 6`);
+      throw new EpmdError(
+        'ERR_EPMD_PROTOCOL',
+        `${node} speaks handshake versions ${info.lowestVersion}..${info.highestVersion}, not 6`,
+      );
     }
     return { host, port: info.port, info };
   }
@@ -246,7 +266,10 @@ export class EpmdClient {
    */
   async names(options: EpmdRequestOptions = {}): Promise<EpmdNames> {
     return this.#exchange(this.host, request(NAMES_REQ), options, false, async (reader) => {
-      const b = await reader.readToEnd(this.maxResponseBytes, () => new EpmdError('ERR_EPMD_PROTOCOL', 'NAMES answer too long'));
+      const b = await reader.readToEnd(
+        this.maxResponseBytes,
+        () => new EpmdError('ERR_EPMD_PROTOCOL', 'NAMES answer too long'),
+      );
       if (b.length < 4) throw new EpmdError('ERR_EPMD_PROTOCOL', 'NAMES answer shorter than its port field');
       const nodes: { name: string; port: number }[] = [];
       for (const line of b.toString('utf8', 4).split('\n')) {
@@ -260,7 +283,13 @@ export class EpmdClient {
   }
 
   /** Connects, writes `req`, runs `answer` under the timeout/signal; closes unless `keep` and it succeeded. */
-  async #exchange<R>(host: string, req: Buffer, options: EpmdRequestOptions, keepOpen: boolean, answer: (reader: SocketReader, socket: Socket) => Promise<R>): Promise<R> {
+  async #exchange<R>(
+    host: string,
+    req: Buffer,
+    options: EpmdRequestOptions,
+    keepOpen: boolean,
+    answer: (reader: SocketReader, socket: Socket) => Promise<R>,
+  ): Promise<R> {
     const timeout = options.timeout ?? this.timeout;
     const signal = options.signal;
     if (signal?.aborted) throw new EpmdError('ERR_EPMD_ABORTED', 'aborted', { cause: signal.reason });
@@ -272,7 +301,10 @@ export class EpmdClient {
       () => new EpmdError('ERR_EPMD_CONNECT', `EPMD at ${where} closed the connection early`),
       (e) => new EpmdError('ERR_EPMD_CONNECT', `cannot reach EPMD at ${where}: ${e.message}`, { cause: e }),
     );
-    const timer = setTimeout(() => reader.fail(new EpmdError('ERR_EPMD_TIMEOUT', `no answer from EPMD at ${where} within ${timeout} ms`)), timeout);
+    const timer = setTimeout(
+      () => reader.fail(new EpmdError('ERR_EPMD_TIMEOUT', `no answer from EPMD at ${where} within ${timeout} ms`)),
+      timeout,
+    );
     const onAbort = (): void => reader.fail(new EpmdError('ERR_EPMD_ABORTED', 'aborted', { cause: signal?.reason }));
     signal?.addEventListener('abort', onAbort, { once: true });
     let keep = false;

@@ -46,7 +46,10 @@ export const MAX_NAME_BYTES = 255;
 export function checkAliveName(name: string): Buffer {
   const b = Buffer.from(name, 'utf8');
   if (b.length === 0 || b.length > MAX_NAME_BYTES || name.includes('@')) {
-    throw new EpmdError('ERR_EPMD_INCORRECT', `alive name ${JSON.stringify(name)} must be 1..${MAX_NAME_BYTES} bytes without '@'`);
+    throw new EpmdError(
+      'ERR_EPMD_INCORRECT',
+      `alive name ${JSON.stringify(name)} must be 1..${MAX_NAME_BYTES} bytes without '@'`,
+    );
   }
   return b;
 }

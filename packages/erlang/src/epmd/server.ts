@@ -81,7 +81,9 @@ export class EpmdServer extends EventEmitter<EpmdServerEvents> {
     const server = createServer();
     const epmd = new EpmdServer(server, options);
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (e) => reject(new EpmdError('ERR_EPMD_CONNECT', `cannot listen on port ${port}: ${e.message}`, { cause: e })));
+      server.once('error', (e) =>
+        reject(new EpmdError('ERR_EPMD_CONNECT', `cannot listen on port ${port}: ${e.message}`, { cause: e })),
+      );
       server.listen(port, options.host ?? '127.0.0.1', () => resolve());
     });
     server.on('error', () => {});
@@ -141,7 +143,11 @@ export class EpmdServer extends EventEmitter<EpmdServerEvents> {
         return;
       case PORT_PLEASE2_REQ: {
         const r = this.#nodes.get(req.toString('utf8', 1));
-        s.end(r === undefined ? Buffer.from([PORT2_RESP, 1]) : Buffer.concat([Buffer.from([PORT2_RESP, 0]), encodeNodeInfo(r.info)]));
+        s.end(
+          r === undefined
+            ? Buffer.from([PORT2_RESP, 1])
+            : Buffer.concat([Buffer.from([PORT2_RESP, 0]), encodeNodeInfo(r.info)]),
+        );
         return;
       }
       case NAMES_REQ:
@@ -149,7 +155,9 @@ export class EpmdServer extends EventEmitter<EpmdServerEvents> {
         const head = Buffer.alloc(4);
         head.writeUInt32BE(this.port, 0);
         const lines = [...this.#nodes.values()].map((r) =>
-          req[0] === NAMES_REQ ? `name ${r.info.name} at port ${r.info.port}\n` : `active name     <${r.info.name}> at port ${r.info.port}\n`,
+          req[0] === NAMES_REQ
+            ? `name ${r.info.name} at port ${r.info.port}\n`
+            : `active name     <${r.info.name}> at port ${r.info.port}\n`,
         );
         s.end(Buffer.concat([head, Buffer.from(lines.join(''), 'utf8')]));
         return;
@@ -161,7 +169,12 @@ export class EpmdServer extends EventEmitter<EpmdServerEvents> {
 
   #alive2(s: Socket, req: Buffer): void {
     const info = decodeNodeInfo(req, 1);
-    if (info === undefined || info.name === '' || Buffer.byteLength(info.name) > MAX_NAME_BYTES || info.name.includes('@')) {
+    if (
+      info === undefined ||
+      info.name === '' ||
+      Buffer.byteLength(info.name) > MAX_NAME_BYTES ||
+      info.name.includes('@')
+    ) {
       s.destroy();
       return;
     }

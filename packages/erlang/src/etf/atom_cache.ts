@@ -66,7 +66,11 @@ export function decodeAtomCacheRefs(
           throw fail('atom cache entry is not valid UTF-8', at);
         }
         if (name.length > limits.maxAtomChars && [...name].length > limits.maxAtomChars) {
-          throw new EtfError('ERR_ETF_ATOM_TOO_LONG', `atom cache entry of ${[...name].length} characters (maxAtomChars ${limits.maxAtomChars})`, at);
+          throw new EtfError(
+            'ERR_ETF_ATOM_TOO_LONG',
+            `atom cache entry of ${[...name].length} characters (maxAtomChars ${limits.maxAtomChars})`,
+            at,
+          );
         }
         cache.slots[slot] = name;
         refs[i] = name;
@@ -171,7 +175,10 @@ export function encodeDistMessage(control: Term, payload: Term | undefined, opti
   head.result().copy(out, 0);
   terms.copy(out, head.pos);
   if (out.length > limits.maxMessageSize) {
-    throw new EtfError('ERR_ETF_MESSAGE_TOO_LARGE', `distribution message of ${out.length} bytes (maxMessageSize ${limits.maxMessageSize})`);
+    throw new EtfError(
+      'ERR_ETF_MESSAGE_TOO_LARGE',
+      `distribution message of ${out.length} bytes (maxMessageSize ${limits.maxMessageSize})`,
+    );
   }
   refs?.commit();
   return out;
@@ -200,17 +207,22 @@ export interface DecodeDistOptions {
 export function decodeDistMessage(input: Uint8Array, cache: AtomCacheIn, options?: DecodeDistOptions): DistMessage {
   const limits = resolveEtfLimits(options?.limits);
   if (input.length > limits.maxMessageSize) {
-    throw new EtfError('ERR_ETF_MESSAGE_TOO_LARGE', `packet of ${input.length} bytes (maxMessageSize ${limits.maxMessageSize})`);
+    throw new EtfError(
+      'ERR_ETF_MESSAGE_TOO_LARGE',
+      `packet of ${input.length} bytes (maxMessageSize ${limits.maxMessageSize})`,
+    );
   }
   if (input.length >= 2 && input[0] === PASS_THROUGH && input[1] === VERSION) {
     const r = new TermReader(input, 2, input.length, limits);
     r.mapPid = options?.mapPid;
     const control = r.term(0);
     if (r.pos === input.length) return { control, payload: undefined };
-    if (input[r.pos] !== VERSION) throw new EtfError('ERR_ETF_DECODE', 'pass-through payload without its version byte', r.pos);
+    if (input[r.pos] !== VERSION)
+      throw new EtfError('ERR_ETF_DECODE', 'pass-through payload without its version byte', r.pos);
     r.pos++;
     const payload = r.term(0);
-    if (r.pos !== input.length) throw new EtfError('ERR_ETF_DECODE', `${input.length - r.pos} bytes after the payload`, r.pos);
+    if (r.pos !== input.length)
+      throw new EtfError('ERR_ETF_DECODE', `${input.length - r.pos} bytes after the payload`, r.pos);
     return { control, payload };
   }
   if (input.length < 3 || input[0] !== VERSION || input[1] !== DIST_HEADER) {
@@ -222,6 +234,7 @@ export function decodeDistMessage(input: Uint8Array, cache: AtomCacheIn, options
   const control = r.term(0);
   if (r.pos === input.length) return { control, payload: undefined };
   const payload = r.term(0);
-  if (r.pos !== input.length) throw new EtfError('ERR_ETF_DECODE', `${input.length - r.pos} bytes after the payload`, r.pos);
+  if (r.pos !== input.length)
+    throw new EtfError('ERR_ETF_DECODE', `${input.length - r.pos} bytes after the payload`, r.pos);
   return { control, payload };
 }

@@ -40,7 +40,8 @@ export function termToBinary(t: Term, options?: TermToBinaryOptions): Buffer {
   const c = options?.compressed;
   if (c === undefined || c === false) return Buffer.from(plain);
   const level = c === true ? 6 : c;
-  if (!Number.isInteger(level) || level < 0 || level > 9) throw new EtfError('ERR_ETF_ENCODE', `compression level ${String(level)} is not 0..9`);
+  if (!Number.isInteger(level) || level < 0 || level > 9)
+    throw new EtfError('ERR_ETF_ENCODE', `compression level ${String(level)} is not 0..9`);
   const body = plain.subarray(1);
   const z = deflateSync(body, { level });
   if (z.length + 5 >= body.length) return Buffer.from(plain);
@@ -60,7 +61,10 @@ export function termToBinary(t: Term, options?: TermToBinaryOptions): Buffer {
 export function binaryToTerm(input: Uint8Array, options?: BinaryToTermOptions): Term {
   const limits = resolveEtfLimits(options?.limits);
   if (input.length > limits.maxMessageSize) {
-    throw new EtfError('ERR_ETF_MESSAGE_TOO_LARGE', `input of ${input.length} bytes (maxMessageSize ${limits.maxMessageSize})`);
+    throw new EtfError(
+      'ERR_ETF_MESSAGE_TOO_LARGE',
+      `input of ${input.length} bytes (maxMessageSize ${limits.maxMessageSize})`,
+    );
   }
   if (input.length < 2) throw new EtfError('ERR_ETF_DECODE', 'input shorter than a version byte and a tag', 0);
   if (input[0] !== VERSION) throw new EtfError('ERR_ETF_DECODE', `version byte ${input[0]} (expected 131)`, 0);
@@ -82,7 +86,11 @@ function inflateTerm(input: Uint8Array, limits: Readonly<EtfLimits>): Buffer {
   if (input.length < 6) throw new EtfError('ERR_ETF_DECODE', 'truncated compressed term header', 1);
   const size = Buffer.from(input.buffer, input.byteOffset, input.byteLength).readUInt32BE(2);
   if (size > limits.maxDecompressedBytes) {
-    throw new EtfError('ERR_ETF_DECOMPRESSED_TOO_LARGE', `compressed term announces ${size} bytes (maxDecompressedBytes ${limits.maxDecompressedBytes})`, 2);
+    throw new EtfError(
+      'ERR_ETF_DECOMPRESSED_TOO_LARGE',
+      `compressed term announces ${size} bytes (maxDecompressedBytes ${limits.maxDecompressedBytes})`,
+      2,
+    );
   }
   if (size === 0) throw new EtfError('ERR_ETF_COMPRESSED', 'compressed term announces 0 bytes', 2);
   let out: Buffer;
@@ -92,6 +100,7 @@ function inflateTerm(input: Uint8Array, limits: Readonly<EtfLimits>): Buffer {
   } catch (err) {
     throw new EtfError('ERR_ETF_COMPRESSED', `zlib: ${(err as Error).message}`, 6, { cause: err });
   }
-  if (out.length !== size) throw new EtfError('ERR_ETF_COMPRESSED', `inflated to ${out.length} bytes, announced ${size}`, 2);
+  if (out.length !== size)
+    throw new EtfError('ERR_ETF_COMPRESSED', `inflated to ${out.length} bytes, announced ${size}`, 2);
   return out;
 }

@@ -42,7 +42,13 @@ export class TermReader {
   /** What a pid term becomes (undefined: an ErlPid); funs keep their ErlPid. */
   mapPid: ((p: ErlPid) => Term) | undefined = undefined;
 
-  constructor(input: Uint8Array, offset: number, end: number, limits: Readonly<EtfLimits>, atomRefs?: readonly string[]) {
+  constructor(
+    input: Uint8Array,
+    offset: number,
+    end: number,
+    limits: Readonly<EtfLimits>,
+    atomRefs?: readonly string[],
+  ) {
     this.buf = Buffer.isBuffer(input) ? input : Buffer.from(input.buffer, input.byteOffset, input.byteLength);
     this.pos = offset;
     this.end = end;
@@ -87,7 +93,8 @@ export class TermReader {
   }
   /** Checks that `count` elements of at least `minBytes` each can still follow. */
   count(count: number, minBytes: number, what: string): void {
-    if (count * minBytes > this.end - this.pos) throw this.fail(`${what} count ${count} exceeds the ${this.end - this.pos} bytes left`);
+    if (count * minBytes > this.end - this.pos)
+      throw this.fail(`${what} count ${count} exceeds the ${this.end - this.pos} bytes left`);
   }
 
   term(depth: number): Term {
@@ -112,7 +119,8 @@ export class TermReader {
         const text = this.bytes(31).toString('latin1');
         const nul = text.indexOf('\0');
         const s = (nul < 0 ? text : text.slice(0, nul)).trim();
-        if (!/^[-+]?\d+(\.\d*)?([eE][-+]?\d+)?$/.test(s)) throw this.fail(`FLOAT_EXT text ${JSON.stringify(s)} is not a number`, at);
+        if (!/^[-+]?\d+(\.\d*)?([eE][-+]?\d+)?$/.test(s))
+          throw this.fail(`FLOAT_EXT text ${JSON.stringify(s)} is not a number`, at);
         return this.float(Number(s), at);
       }
       case T.ATOM_EXT:
@@ -148,7 +156,8 @@ export class TermReader {
         const n = this.u32();
         const bits = this.u8();
         this.binaryLimit(n, at);
-        if (n === 0 ? bits !== 0 : bits < 1 || bits > 8) throw this.fail(`BIT_BINARY_EXT with ${n} bytes cannot use ${bits} bits of the last byte`, at);
+        if (n === 0 ? bits !== 0 : bits < 1 || bits > 8)
+          throw this.fail(`BIT_BINARY_EXT with ${n} bytes cannot use ${bits} bits of the last byte`, at);
         const data = Buffer.from(this.bytes(n));
         if (n === 0 || bits === 8) return data;
         data[n - 1] = data[n - 1]! & ((0xff << (8 - bits)) & 0xff);
@@ -242,7 +251,11 @@ export class TermReader {
         const i = this.u8();
         const refs = this.atomRefs;
         if (refs === undefined || i >= refs.length) {
-          throw new EtfError('ERR_ETF_ATOM_CACHE', `ATOM_CACHE_REF ${i} outside the message's ${refs?.length ?? 0} atom refs`, at);
+          throw new EtfError(
+            'ERR_ETF_ATOM_CACHE',
+            `ATOM_CACHE_REF ${i} outside the message's ${refs?.length ?? 0} atom refs`,
+            at,
+          );
         }
         return refs[i]!;
       }
@@ -250,7 +263,11 @@ export class TermReader {
         throw this.fail(`expected an atom, got tag ${tag}`, at);
     }
     if (name.length > this.limits.maxAtomChars && countCodePoints(name) > this.limits.maxAtomChars) {
-      throw new EtfError('ERR_ETF_ATOM_TOO_LONG', `atom of ${countCodePoints(name)} characters (maxAtomChars ${this.limits.maxAtomChars})`, at);
+      throw new EtfError(
+        'ERR_ETF_ATOM_TOO_LONG',
+        `atom of ${countCodePoints(name)} characters (maxAtomChars ${this.limits.maxAtomChars})`,
+        at,
+      );
     }
     return name;
   }
@@ -261,7 +278,12 @@ export class TermReader {
   }
 
   private big(n: number, at: number): number | bigint {
-    if (n > this.limits.maxBigBytes) throw new EtfError('ERR_ETF_BIG_TOO_LARGE', `big integer of ${n} bytes (maxBigBytes ${this.limits.maxBigBytes})`, at);
+    if (n > this.limits.maxBigBytes)
+      throw new EtfError(
+        'ERR_ETF_BIG_TOO_LARGE',
+        `big integer of ${n} bytes (maxBigBytes ${this.limits.maxBigBytes})`,
+        at,
+      );
     const sign = this.u8();
     const digits = this.bytes(n);
     let v: bigint;
@@ -277,11 +299,17 @@ export class TermReader {
   }
 
   private binaryLimit(n: number, at: number): void {
-    if (n > this.limits.maxBinaryBytes) throw new EtfError('ERR_ETF_BINARY_TOO_LONG', `binary of ${n} bytes (maxBinaryBytes ${this.limits.maxBinaryBytes})`, at);
+    if (n > this.limits.maxBinaryBytes)
+      throw new EtfError(
+        'ERR_ETF_BINARY_TOO_LONG',
+        `binary of ${n} bytes (maxBinaryBytes ${this.limits.maxBinaryBytes})`,
+        at,
+      );
   }
 
   private deeper(depth: number, at: number): number {
-    if (depth >= this.limits.maxDepth) throw new EtfError('ERR_ETF_TOO_DEEP', `nesting deeper than maxDepth ${this.limits.maxDepth}`, at);
+    if (depth >= this.limits.maxDepth)
+      throw new EtfError('ERR_ETF_TOO_DEEP', `nesting deeper than maxDepth ${this.limits.maxDepth}`, at);
     return depth + 1;
   }
 
@@ -342,7 +370,8 @@ export class TermReader {
     const d = this.deeper(depth, at);
     const sizeAt = this.pos;
     const size = this.u32();
-    if (size < 4 || size > this.end - sizeAt) throw this.fail(`NEW_FUN_EXT size ${size} does not fit the ${this.end - sizeAt} bytes left`, at);
+    if (size < 4 || size > this.end - sizeAt)
+      throw this.fail(`NEW_FUN_EXT size ${size} does not fit the ${this.end - sizeAt} bytes left`, at);
     const stop = sizeAt + size;
     const arity = this.u8();
     const uniq = Buffer.from(this.bytes(16));
@@ -355,7 +384,8 @@ export class TermReader {
     this.count(numFree, 1, 'fun free variable');
     const free = new Array<Term>(numFree);
     for (let i = 0; i < numFree; i++) free[i] = this.term(d);
-    if (this.pos !== stop) throw this.fail(`NEW_FUN_EXT size ${size} does not match its content (${this.pos - sizeAt} bytes)`, at);
+    if (this.pos !== stop)
+      throw this.fail(`NEW_FUN_EXT size ${size} does not match its content (${this.pos - sizeAt} bytes)`, at);
     return new ErlFun(arity, uniq, index, module, oldIndex, oldUniq, pid, free);
   }
 }
@@ -387,7 +417,10 @@ export const atomChars = countCodePoints;
 export function decodeTerm(input: Uint8Array, offset = 0, options?: DecodeOptions): { term: Term; end: number } {
   const limits = resolveEtfLimits(options?.limits);
   if (input.length > limits.maxMessageSize) {
-    throw new EtfError('ERR_ETF_MESSAGE_TOO_LARGE', `input of ${input.length} bytes (maxMessageSize ${limits.maxMessageSize})`);
+    throw new EtfError(
+      'ERR_ETF_MESSAGE_TOO_LARGE',
+      `input of ${input.length} bytes (maxMessageSize ${limits.maxMessageSize})`,
+    );
   }
   const r = new TermReader(input, offset, input.length, limits, options?.atomRefs);
   const term = r.term(0);

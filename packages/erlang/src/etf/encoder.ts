@@ -59,7 +59,10 @@ export class TermWriter {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
     if (need > this.limits.maxMessageSize) {
-      throw new EtfError('ERR_ETF_MESSAGE_TOO_LARGE', `encoded term exceeds ${this.limits.maxMessageSize} bytes (maxMessageSize)`);
+      throw new EtfError(
+        'ERR_ETF_MESSAGE_TOO_LARGE',
+        `encoded term exceeds ${this.limits.maxMessageSize} bytes (maxMessageSize)`,
+      );
     }
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
@@ -117,7 +120,8 @@ export class TermWriter {
       this.raw(t);
       return;
     }
-    if (depth >= this.limits.maxDepth) throw new EtfError('ERR_ETF_TOO_DEEP', `nesting deeper than maxDepth ${this.limits.maxDepth} (a cyclic value?)`);
+    if (depth >= this.limits.maxDepth)
+      throw new EtfError('ERR_ETF_TOO_DEEP', `nesting deeper than maxDepth ${this.limits.maxDepth} (a cyclic value?)`);
     const d = depth + 1;
     if (Array.isArray(t)) {
       this.list(t as readonly Term[], d);
@@ -166,7 +170,8 @@ export class TermWriter {
       this.u32(checkU32(t.creation, 'ref creation'));
       for (const id of t.ids) this.u32(checkU32(id, 'ref word'));
     } else if (t instanceof ErlPort) {
-      if (t.id < 0n || t.id > 0xffffffffffffffffn) throw new EtfError('ERR_ETF_ENCODE', `port id ${t.id} is not a 64-bit unsigned integer`);
+      if (t.id < 0n || t.id > 0xffffffffffffffffn)
+        throw new EtfError('ERR_ETF_ENCODE', `port id ${t.id} is not a 64-bit unsigned integer`);
       const v4 = t.id > 0xffffffffn;
       this.u8(v4 ? T.V4_PORT_EXT : T.NEW_PORT_EXT);
       this.atom(t.node);
@@ -177,7 +182,8 @@ export class TermWriter {
       } else this.u32(Number(t.id));
       this.u32(checkU32(t.creation, 'port creation'));
     } else if (t instanceof ErlExport) {
-      if (!Number.isInteger(t.arity) || t.arity < 0 || t.arity > 255) throw new EtfError('ERR_ETF_ENCODE', `export arity ${t.arity} is not 0..255`);
+      if (!Number.isInteger(t.arity) || t.arity < 0 || t.arity > 255)
+        throw new EtfError('ERR_ETF_ENCODE', `export arity ${t.arity} is not 0..255`);
       this.u8(T.EXPORT_EXT);
       this.atom(t.module);
       this.atom(t.fun);
@@ -204,7 +210,10 @@ export class TermWriter {
     if (n > 255 || name.length > this.limits.maxAtomChars) {
       const chars = atomChars(name);
       if (chars > this.limits.maxAtomChars) {
-        throw new EtfError('ERR_ETF_ATOM_TOO_LONG', `atom of ${chars} characters (maxAtomChars ${this.limits.maxAtomChars})`);
+        throw new EtfError(
+          'ERR_ETF_ATOM_TOO_LONG',
+          `atom of ${chars} characters (maxAtomChars ${this.limits.maxAtomChars})`,
+        );
       }
     }
     const sink = this.atomRefs;
@@ -258,7 +267,8 @@ export class TermWriter {
     let hex = (neg ? -v : v).toString(16);
     if (hex.length & 1) hex = '0' + hex;
     const n = hex.length / 2;
-    if (n > this.limits.maxBigBytes) throw new EtfError('ERR_ETF_BIG_TOO_LARGE', `big integer of ${n} bytes (maxBigBytes ${this.limits.maxBigBytes})`);
+    if (n > this.limits.maxBigBytes)
+      throw new EtfError('ERR_ETF_BIG_TOO_LARGE', `big integer of ${n} bytes (maxBigBytes ${this.limits.maxBigBytes})`);
     if (n <= 255) {
       this.u8(T.SMALL_BIG_EXT);
       this.u8(n);
@@ -279,7 +289,11 @@ export class TermWriter {
   }
 
   private binaryHeader(n: number): void {
-    if (n > this.limits.maxBinaryBytes) throw new EtfError('ERR_ETF_BINARY_TOO_LONG', `binary of ${n} bytes (maxBinaryBytes ${this.limits.maxBinaryBytes})`);
+    if (n > this.limits.maxBinaryBytes)
+      throw new EtfError(
+        'ERR_ETF_BINARY_TOO_LONG',
+        `binary of ${n} bytes (maxBinaryBytes ${this.limits.maxBinaryBytes})`,
+      );
     this.u8(T.BINARY_EXT);
     this.u32(n);
   }
@@ -287,14 +301,21 @@ export class TermWriter {
   private bitString(b: ErlBitString): void {
     const n = b.bytes.length;
     if (!Number.isInteger(b.bits) || b.bits < 1 || b.bits > 8 || n === 0) {
-      throw new EtfError('ERR_ETF_ENCODE', `a bit string needs at least one byte and 1..8 used bits, got ${n} bytes and ${b.bits} bits`);
+      throw new EtfError(
+        'ERR_ETF_ENCODE',
+        `a bit string needs at least one byte and 1..8 used bits, got ${n} bytes and ${b.bits} bits`,
+      );
     }
     if (b.bits === 8) {
       this.binaryHeader(n);
       this.raw(b.bytes);
       return;
     }
-    if (n > this.limits.maxBinaryBytes) throw new EtfError('ERR_ETF_BINARY_TOO_LONG', `bit string of ${n} bytes (maxBinaryBytes ${this.limits.maxBinaryBytes})`);
+    if (n > this.limits.maxBinaryBytes)
+      throw new EtfError(
+        'ERR_ETF_BINARY_TOO_LONG',
+        `bit string of ${n} bytes (maxBinaryBytes ${this.limits.maxBinaryBytes})`,
+      );
     this.u8(T.BIT_BINARY_EXT);
     this.u32(n);
     this.u8(b.bits);
@@ -351,7 +372,8 @@ export class TermWriter {
 }
 
 function checkU32(v: number, what: string): number {
-  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new EtfError('ERR_ETF_ENCODE', `${what} ${v} is not a 32-bit unsigned integer`);
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff)
+    throw new EtfError('ERR_ETF_ENCODE', `${what} ${v} is not a 32-bit unsigned integer`);
   return v;
 }
 

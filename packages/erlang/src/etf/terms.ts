@@ -70,7 +70,11 @@ export function isAtom(t: unknown, name?: string): t is ErlAtom {
 export class ErlFloat {
   constructor(readonly value: number) {}
   toString(): string {
-    return Object.is(this.value, -0) ? '-0.0' : Number.isFinite(this.value) && Number.isInteger(this.value) ? `${this.value}.0` : String(this.value);
+    return Object.is(this.value, -0)
+      ? '-0.0'
+      : Number.isFinite(this.value) && Number.isInteger(this.value)
+        ? `${this.value}.0`
+        : String(this.value);
   }
 }
 
@@ -250,7 +254,8 @@ export function termKey(t: Term): string {
 const MAX_KEY_DEPTH = 10000;
 
 function keyInto(t: Term, out: string[], depth: number): void {
-  if (depth > MAX_KEY_DEPTH) throw new EtfError('ERR_ETF_TOO_DEEP', `term nested deeper than ${MAX_KEY_DEPTH} (a cyclic value?)`);
+  if (depth > MAX_KEY_DEPTH)
+    throw new EtfError('ERR_ETF_TOO_DEEP', `term nested deeper than ${MAX_KEY_DEPTH} (a cyclic value?)`);
   switch (typeof t) {
     case 'number':
       if (Number.isInteger(t)) out.push('i', String(t), ';');
@@ -290,7 +295,14 @@ function keyInto(t: Term, out: string[], depth: number): void {
     keyInto(t.tail, out, depth + 1);
     out.push(']');
   } else if (t instanceof ErlBitString) {
-    out.push('B', String(t.bits), '/', String(t.bytes.length), ':', Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length).toString('latin1'));
+    out.push(
+      'B',
+      String(t.bits),
+      '/',
+      String(t.bytes.length),
+      ':',
+      Buffer.from(t.bytes.buffer, t.bytes.byteOffset, t.bytes.length).toString('latin1'),
+    );
   } else if (t instanceof ErlMap || t instanceof Map) {
     const ks: string[] = [];
     for (const [k, v] of t as Iterable<[Term, Term]>) ks.push(termKey(k) + '=>' + termKey(v));
@@ -301,7 +313,19 @@ function keyInto(t: Term, out: string[], depth: number): void {
   } else if (t instanceof Ref || t instanceof Alias) {
     keyInto(refToErl(t), out, depth);
   } else if (t instanceof ErlPid) {
-    out.push('P', String(t.node.length), ':', t.node, '.', String(t.id), '.', String(t.serial), '.', String(t.creation), ';');
+    out.push(
+      'P',
+      String(t.node.length),
+      ':',
+      t.node,
+      '.',
+      String(t.id),
+      '.',
+      String(t.serial),
+      '.',
+      String(t.creation),
+      ';',
+    );
   } else if (t instanceof ErlRef) {
     out.push('R', String(t.node.length), ':', t.node, '.', String(t.creation), '.', t.ids.join('.'), ';');
   } else if (t instanceof ErlPort) {
@@ -309,12 +333,28 @@ function keyInto(t: Term, out: string[], depth: number): void {
   } else if (t instanceof ErlExport) {
     out.push('E', String(t.module.length), ':', t.module, String(t.fun.length), ':', t.fun, '/', String(t.arity), ';');
   } else if (t instanceof ErlFun) {
-    out.push('F', Buffer.from(t.uniq).toString('hex'), '.', String(t.index), '.', String(t.oldIndex), '.', String(t.oldUniq), '.', t.module, '.');
+    out.push(
+      'F',
+      Buffer.from(t.uniq).toString('hex'),
+      '.',
+      String(t.index),
+      '.',
+      String(t.oldIndex),
+      '.',
+      String(t.oldUniq),
+      '.',
+      t.module,
+      '.',
+    );
     keyInto(t.pid, out, depth + 1);
     out.push('(');
     for (const e of t.freeVars) keyInto(e, out, depth + 1);
     out.push(')');
-  } else if (t !== null && typeof t === 'object' && (Object.getPrototypeOf(t) === Object.prototype || Object.getPrototypeOf(t) === null)) {
+  } else if (
+    t !== null &&
+    typeof t === 'object' &&
+    (Object.getPrototypeOf(t) === Object.prototype || Object.getPrototypeOf(t) === null)
+  ) {
     const ks: string[] = [];
     for (const k of Object.keys(t)) ks.push(`a${k.length}:${k}=>` + termKey((t as TermObject)[k]!));
     ks.sort();
@@ -345,8 +385,10 @@ export function erlToPid(p: ErlPid): PID | undefined {
 
 /** The Erlang pid of an ergo-ts PID (the inverse of {@link erlToPid}). @throws EtfError when the id or creation does not fit. */
 export function pidToErl(p: PID): ErlPid {
-  if (!Number.isSafeInteger(p.id) || p.id < 0) throw new EtfError('ERR_ETF_ENCODE', `pid id ${p.id} is not a 64-bit process number`);
-  if (!Number.isInteger(p.creation) || p.creation < 0 || p.creation > 0xffffffff) throw new EtfError('ERR_ETF_ENCODE', `pid creation ${p.creation} is not 32-bit`);
+  if (!Number.isSafeInteger(p.id) || p.id < 0)
+    throw new EtfError('ERR_ETF_ENCODE', `pid id ${p.id} is not a 64-bit process number`);
+  if (!Number.isInteger(p.creation) || p.creation < 0 || p.creation > 0xffffffff)
+    throw new EtfError('ERR_ETF_ENCODE', `pid creation ${p.creation} is not 32-bit`);
   return new ErlPid(p.node, p.id % 0x100000000, Math.floor(p.id / 0x100000000), p.creation);
 }
 
@@ -356,7 +398,8 @@ export function pidToErl(p: PID): ErlPid {
  */
 export function refToErl(r: Ref | Alias): ErlRef {
   for (const w of r.id) {
-    if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new EtfError('ERR_ETF_ENCODE', `reference word ${w} of ${r} is not 32-bit`);
+    if (!Number.isInteger(w) || w < 0 || w > 0xffffffff)
+      throw new EtfError('ERR_ETF_ENCODE', `reference word ${w} of ${r} is not 32-bit`);
   }
   return new ErlRef(r.node, r.creation, [r.id[0], r.id[1], r.id[2]]);
 }

@@ -131,12 +131,21 @@ function check(o: HandshakeOptions): Checked {
   };
   if (!isNodeName(o.name)) bad(`node name ${JSON.stringify(o.name)} is not alive@host`);
   if (typeof o.cookie !== 'string' || /[^\u0000-\u00ff]/.test(o.cookie)) bad('cookie must be Latin-1 text');
-  if (!Number.isInteger(o.creation) || o.creation < 1 || o.creation > 0xffffffff) bad(`creation ${o.creation} must be a non-zero 32-bit integer`);
+  if (!Number.isInteger(o.creation) || o.creation < 1 || o.creation > 0xffffffff)
+    bad(`creation ${o.creation} must be a non-zero 32-bit integer`);
   const flags = o.flags ?? DEFAULT_FLAGS;
   if (flags < 0n || flags > 0xffffffffffffffffn) bad('flags must fit 64 bits');
   const timeout = o.timeout ?? 7000;
   if (!(timeout > 0)) bad(`timeout ${timeout}`);
-  return { name: Buffer.from(o.name, 'utf8'), cookie: o.cookie, creation: o.creation, flags, required: o.requiredFlags ?? MANDATORY_OTP25, timeout, signal: o.signal };
+  return {
+    name: Buffer.from(o.name, 'utf8'),
+    cookie: o.cookie,
+    creation: o.creation,
+    flags,
+    required: o.requiredFlags ?? MANDATORY_OTP25,
+    timeout,
+    signal: o.signal,
+  };
 }
 
 function checkOrClose(socket: Socket, o: HandshakeOptions): Checked {
@@ -168,9 +177,13 @@ class Exchange {
     this.reader = new SocketReader(
       socket,
       () => new HandshakeError('ERR_HANDSHAKE_CLOSED', `peer closed the connection (state ${this.state})`),
-      (e) => new HandshakeError('ERR_HANDSHAKE_CLOSED', `socket error in state ${this.state}: ${e.message}`, { cause: e }),
+      (e) =>
+        new HandshakeError('ERR_HANDSHAKE_CLOSED', `socket error in state ${this.state}: ${e.message}`, { cause: e }),
     );
-    this.#onAbort = () => this.reader.fail(new HandshakeError('ERR_HANDSHAKE_ABORTED', `aborted in state ${this.state}`, { cause: c.signal?.reason }));
+    this.#onAbort = () =>
+      this.reader.fail(
+        new HandshakeError('ERR_HANDSHAKE_ABORTED', `aborted in state ${this.state}`, { cause: c.signal?.reason }),
+      );
     if (c.signal?.aborted) this.#onAbort();
     else c.signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
@@ -178,10 +191,17 @@ class Exchange {
   /** Reads one 2-byte-framed handshake message. */
   async recv(state: string): Promise<Buffer> {
     this.state = state;
-    this.#timer = setTimeout(() => this.reader.fail(new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `no message within ${this.c.timeout} ms in state ${state}`)), this.c.timeout);
+    this.#timer = setTimeout(
+      () =>
+        this.reader.fail(
+          new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `no message within ${this.c.timeout} ms in state ${state}`),
+        ),
+      this.c.timeout,
+    );
     try {
       const len = (await this.reader.read(2)).readUInt16BE(0);
-      if (len === 0 || len > MAX_HANDSHAKE_MESSAGE) throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `handshake message of ${len} bytes in state ${state}`);
+      if (len === 0 || len > MAX_HANDSHAKE_MESSAGE)
+        throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `handshake message of ${len} bytes in state ${state}`);
       return await this.reader.read(len);
     } finally {
       clearTimeout(this.#timer);
@@ -219,17 +239,33 @@ function challengeNumber(): number {
   return randomBytes(4).readUInt32BE(0);
 }
 
-function parseName(b: Buffer, withChallenge: boolean, state: string): { flags: bigint; challenge: number; creation: number; name: string } {
+function parseName(
+  b: Buffer,
+  withChallenge: boolean,
+  state: string,
+): { flags: bigint; challenge: number; creation: number; name: string } {
   const fixed = withChallenge ? 19 : 15;
-  if (b[0] === OLD_SEND_NAME) throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `peer uses handshake version 5 ('n') in state ${state}; only version 6 is spoken`);
-  if (b[0] !== SEND_NAME || b.length < fixed) throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `expected an 'N' message in state ${state}, got tag ${b[0]} (${b.length} bytes)`);
+  if (b[0] === OLD_SEND_NAME)
+    throw new HandshakeError(
+      'ERR_HANDSHAKE_PROTOCOL',
+      `peer uses handshake version 5 ('n') in state ${state}; only version 6 is spoken`,
+    );
+  if (b[0] !== SEND_NAME || b.length < fixed)
+    throw new HandshakeError(
+      'ERR_HANDSHAKE_PROTOCOL',
+      `expected an 'N' message in state ${state}, got tag ${b[0]} (${b.length} bytes)`,
+    );
   const flags = b.readBigUInt64BE(1);
   let o = 9;
   const challenge = withChallenge ? b.readUInt32BE(o) : 0;
   if (withChallenge) o += 4;
   const creation = b.readUInt32BE(o);
   const nlen = b.readUInt16BE(o + 4);
-  if (b.length !== o + 6 + nlen) throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `'N' message name length ${nlen} does not match its size in state ${state}`);
+  if (b.length !== o + 6 + nlen)
+    throw new HandshakeError(
+      'ERR_HANDSHAKE_PROTOCOL',
+      `'N' message name length ${nlen} does not match its size in state ${state}`,
+    );
   return { flags, challenge, creation, name: b.toString('utf8', o + 6) };
 }
 
@@ -271,13 +307,23 @@ export async function initiateHandshake(socket: Socket, options: InitiatorOption
         result = status;
         break;
       case 'nok':
-        throw new HandshakeError('ERR_HANDSHAKE_NOK', `${options.peer ?? 'peer'} is connecting to us at the same time and its attempt wins`);
+        throw new HandshakeError(
+          'ERR_HANDSHAKE_NOK',
+          `${options.peer ?? 'peer'} is connecting to us at the same time and its attempt wins`,
+        );
       case 'not_allowed':
-        throw new HandshakeError('ERR_HANDSHAKE_NOT_ALLOWED', `${options.peer ?? 'peer'} does not allow us (name refused, or a flag it requires is missing from ${flagNames(c.flags).join('|')})`);
+        throw new HandshakeError(
+          'ERR_HANDSHAKE_NOT_ALLOWED',
+          `${options.peer ?? 'peer'} does not allow us (name refused, or a flag it requires is missing from ${flagNames(c.flags).join('|')})`,
+        );
       case 'alive': {
         const replace = options.onAlive === undefined ? false : await options.onAlive();
         x.sendStatus(replace ? 'true' : 'false');
-        if (!replace) throw new HandshakeError('ERR_HANDSHAKE_ALIVE', `${options.peer ?? 'peer'} has a connection with ${options.name} already`);
+        if (!replace)
+          throw new HandshakeError(
+            'ERR_HANDSHAKE_ALIVE',
+            `${options.peer ?? 'peer'} has a connection with ${options.name} already`,
+          );
         result = 'alive';
         break;
       }
@@ -291,7 +337,11 @@ export async function initiateHandshake(socket: Socket, options: InitiatorOption
       throw new HandshakeError('ERR_HANDSHAKE_NAME', `dialled ${options.peer} but the peer is ${ch.name}`);
     }
     const missing = missingFlags(c, ch.flags);
-    if (missing !== 0n) throw new HandshakeError('ERR_HANDSHAKE_FLAGS', `${ch.name} lacks required flags ${flagNames(missing).join('|')}`);
+    if (missing !== 0n)
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_FLAGS',
+        `${ch.name} lacks required flags ${flagNames(missing).join('|')}`,
+      );
 
     // send_challenge_reply
     const ours = challengeNumber();
@@ -307,16 +357,35 @@ export async function initiateHandshake(socket: Socket, options: InitiatorOption
       ack = await x.recv('recv_challenge_ack');
     } catch (e) {
       if (e instanceof HandshakeError && e.code === 'ERR_HANDSHAKE_CLOSED') {
-        throw new HandshakeError('ERR_HANDSHAKE_COOKIE', `${ch.name} closed the connection after our challenge reply: it does not accept our cookie`, { cause: e });
+        throw new HandshakeError(
+          'ERR_HANDSHAKE_COOKIE',
+          `${ch.name} closed the connection after our challenge reply: it does not accept our cookie`,
+          { cause: e },
+        );
       }
       throw e;
     }
-    if (ack[0] !== CHALLENGE_ACK || ack.length !== 17) throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `expected a challenge ack, got tag ${ack[0]} (${ack.length} bytes)`);
+    if (ack[0] !== CHALLENGE_ACK || ack.length !== 17)
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_PROTOCOL',
+        `expected a challenge ack, got tag ${ack[0]} (${ack.length} bytes)`,
+      );
     if (!ack.subarray(1).equals(cookieDigest(c.cookie, ours))) {
-      throw new HandshakeError('ERR_HANDSHAKE_COOKIE', `${ch.name} answered our challenge with a wrong digest: its cookie differs from ours`);
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_COOKIE',
+        `${ch.name} answered our challenge with a wrong digest: its cookie differs from ours`,
+      );
     }
     const peerFlags = expandFlags(ch.flags);
-    return { socket, buffered: x.finish(), peerName: ch.name, peerFlags, peerCreation: ch.creation, flags: c.flags & peerFlags, status: result };
+    return {
+      socket,
+      buffered: x.finish(),
+      peerName: ch.name,
+      peerFlags,
+      peerCreation: ch.creation,
+      flags: c.flags & peerFlags,
+      status: result,
+    };
   } catch (e) {
     x.abort();
     throw e;
@@ -341,25 +410,40 @@ export async function acceptHandshake(socket: Socket, options: AcceptorOptions):
     const peer = parseName(await x.recv('recv_name'), false, 'recv_name');
     if ((peer.flags & DFLAG.NAME_ME) !== 0n || !isNodeName(peer.name)) {
       x.sendStatus('not_allowed');
-      throw new HandshakeError('ERR_HANDSHAKE_NAME', `peer asks for a dynamic name or sent a bad one (${JSON.stringify(peer.name.slice(0, 60))})`);
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_NAME',
+        `peer asks for a dynamic name or sent a bad one (${JSON.stringify(peer.name.slice(0, 60))})`,
+      );
     }
     const missing = missingFlags(c, peer.flags);
     if (missing !== 0n) {
       x.sendStatus('not_allowed');
-      throw new HandshakeError('ERR_HANDSHAKE_FLAGS', `${peer.name} lacks required flags ${flagNames(missing).join('|')}`);
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_FLAGS',
+        `${peer.name} lacks required flags ${flagNames(missing).join('|')}`,
+      );
     }
     const peerFlags = expandFlags(peer.flags);
-    const status = options.accept === undefined ? 'ok' : await options.accept({ name: peer.name, flags: peerFlags, creation: peer.creation });
+    const status =
+      options.accept === undefined
+        ? 'ok'
+        : await options.accept({ name: peer.name, flags: peerFlags, creation: peer.creation });
 
     // send_status
     x.sendStatus(status);
     if (status === 'not_allowed') throw new HandshakeError('ERR_HANDSHAKE_NOT_ALLOWED', `${peer.name} refused`);
-    if (status === 'nok') throw new HandshakeError('ERR_HANDSHAKE_NOK', `${peer.name} told to wait for our own connection`);
+    if (status === 'nok')
+      throw new HandshakeError('ERR_HANDSHAKE_NOK', `${peer.name} told to wait for our own connection`);
     if (status === 'alive') {
       const answer = await x.recv('recv_status');
       const replace = answer.toString('latin1');
-      if (replace === 'sfalse') throw new HandshakeError('ERR_HANDSHAKE_ALIVE', `${peer.name} keeps its existing connection`);
-      if (replace !== 'strue') throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `expected 's' true|false after 'alive', got ${JSON.stringify(replace.slice(0, 20))}`);
+      if (replace === 'sfalse')
+        throw new HandshakeError('ERR_HANDSHAKE_ALIVE', `${peer.name} keeps its existing connection`);
+      if (replace !== 'strue')
+        throw new HandshakeError(
+          'ERR_HANDSHAKE_PROTOCOL',
+          `expected 's' true|false after 'alive', got ${JSON.stringify(replace.slice(0, 20))}`,
+        );
     }
 
     // send_challenge
@@ -375,9 +459,16 @@ export async function acceptHandshake(socket: Socket, options: AcceptorOptions):
 
     // recv_challenge_reply
     const reply = await x.recv('recv_challenge_reply');
-    if (reply[0] !== CHALLENGE_REPLY || reply.length !== 21) throw new HandshakeError('ERR_HANDSHAKE_PROTOCOL', `expected a challenge reply, got tag ${reply[0]} (${reply.length} bytes)`);
+    if (reply[0] !== CHALLENGE_REPLY || reply.length !== 21)
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_PROTOCOL',
+        `expected a challenge reply, got tag ${reply[0]} (${reply.length} bytes)`,
+      );
     if (!reply.subarray(5).equals(cookieDigest(c.cookie, ours))) {
-      throw new HandshakeError('ERR_HANDSHAKE_COOKIE', `connection attempt from ${peer.name} rejected: invalid challenge reply (cookie differs)`);
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_COOKIE',
+        `connection attempt from ${peer.name} rejected: invalid challenge reply (cookie differs)`,
+      );
     }
 
     // send_challenge_ack
@@ -385,7 +476,15 @@ export async function acceptHandshake(socket: Socket, options: AcceptorOptions):
     ack[0] = CHALLENGE_ACK;
     cookieDigest(c.cookie, reply.readUInt32BE(1)).copy(ack, 1);
     x.send(ack);
-    return { socket, buffered: x.finish(), peerName: peer.name, peerFlags, peerCreation: peer.creation, flags: c.flags & peerFlags, status };
+    return {
+      socket,
+      buffered: x.finish(),
+      peerName: peer.name,
+      peerFlags,
+      peerCreation: peer.creation,
+      flags: c.flags & peerFlags,
+      status,
+    };
   } catch (e) {
     x.abort();
     throw e;
@@ -413,7 +512,12 @@ export async function connectNode(peer: string, options: ConnectNodeOptions): Pr
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new HandshakeError('ERR_HANDSHAKE_TIMEOUT', `TCP connect to ${peer} (${host}:${port}) took longer than ${timeout} ms`));
+      reject(
+        new HandshakeError(
+          'ERR_HANDSHAKE_TIMEOUT',
+          `TCP connect to ${peer} (${host}:${port}) took longer than ${timeout} ms`,
+        ),
+      );
     }, timeout);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -421,7 +525,11 @@ export async function connectNode(peer: string, options: ConnectNodeOptions): Pr
     });
     socket.once('error', (e) => {
       clearTimeout(timer);
-      reject(new HandshakeError('ERR_HANDSHAKE_CLOSED', `cannot connect to ${peer} (${host}:${port}): ${e.message}`, { cause: e }));
+      reject(
+        new HandshakeError('ERR_HANDSHAKE_CLOSED', `cannot connect to ${peer} (${host}:${port}): ${e.message}`, {
+          cause: e,
+        }),
+      );
     });
   });
   return initiateHandshake(socket, { ...options, peer });

@@ -66,7 +66,8 @@ export class GenServer extends Actor {
     this.log.warning('GenServer.handleInfo: unhandled message');
   }
   override handleMessage(from: PID, message: unknown): HandlerResult {
-    if (message instanceof ErlTuple && message.length === 2 && isAtom(message.get(0), '$gen_cast')) return this.handleCast(message.get(1)!);
+    if (message instanceof ErlTuple && message.length === 2 && isAtom(message.get(0), '$gen_cast'))
+      return this.handleCast(message.get(1)!);
     return this.handleInfo(from, message);
   }
 }

@@ -48,7 +48,18 @@ import {
 } from 'ergo-ts';
 import type { DistConnection } from '../distribution/connection.js';
 import { DFLAG } from '../handshake/flags.js';
-import { ErlAtom, ErlImproperList, ErlRef, ErlTuple, atom, isAtom, refToErl, termKey, tuple, type Term } from '../etf/terms.js';
+import {
+  ErlAtom,
+  ErlImproperList,
+  ErlRef,
+  ErlTuple,
+  atom,
+  isAtom,
+  refToErl,
+  termKey,
+  tuple,
+  type Term,
+} from '../etf/terms.js';
 import { reasonFromTerm, reasonToTerm } from './reasons.js';
 
 /** Control message operation codes (ERLANG.md §4). */
@@ -140,7 +151,12 @@ interface CallIn {
 
 const EMPTY = atom('');
 const GEN_CALL = '$gen_call';
-const NORMAL_OPTIONS: MessageOptions = { priority: MessagePriority.Normal, important: false, compression: null, keepNetworkOrder: true };
+const NORMAL_OPTIONS: MessageOptions = {
+  priority: MessagePriority.Normal,
+  important: false,
+  compression: null,
+  keepNetworkOrder: true,
+};
 
 /**
  * The Connection to one Erlang node. Created by the node's Erlang integration while dialling
@@ -176,7 +192,13 @@ export class ErlangConnection implements Connection {
   #sweep: NodeJS.Timeout;
   readonly #remoteNode: ErlangRemoteNode;
 
-  constructor(peer: Atom, core: Core, log: Log, options: ErlangConnectionOptions, onClose: (c: ErlangConnection) => void) {
+  constructor(
+    peer: Atom,
+    core: Core,
+    log: Log,
+    options: ErlangConnectionOptions,
+    onClose: (c: ErlangConnection) => void,
+  ) {
     this.peer = peer;
     this.#core = core;
     this.#log = log;
@@ -391,7 +413,10 @@ export class ErlangConnection implements Connection {
     if (!this.#hasFlag(DFLAG.ALIAS)) throw ErrUnsupported.with(`${this.peer} does not support aliases`);
     const mref = refToErl(ref);
     this.#callsOut.set(termKey(mref), { caller: from, ref, target: EMPTY, deadline: ref.deadline() });
-    this.#write(tuple(OP.ALIAS_SEND, from, this.#erlRef(to)), tuple(atom(GEN_CALL), tuple(from, this.#tag(mref)), request as Term));
+    this.#write(
+      tuple(OP.ALIAS_SEND, from, this.#erlRef(to)),
+      tuple(atom(GEN_CALL), tuple(from, this.#tag(mref)), request as Term),
+    );
   }
 
   #tag(mref: ErlRef): Term {
@@ -422,7 +447,8 @@ export class ErlangConnection implements Connection {
     const c = this.#callsOut.get(key);
     if (c === undefined) return false;
     this.#callsOut.delete(key);
-    if (ok && !(c.target instanceof ErlAtom && c.target.name === '')) this.#tell(tuple(OP.DEMONITOR_P, c.caller, c.target, refToErl(c.ref)));
+    if (ok && !(c.target instanceof ErlAtom && c.target.name === ''))
+      this.#tell(tuple(OP.DEMONITOR_P, c.caller, c.target, refToErl(c.ref)));
     try {
       this.#core.routeSendResponse(from, c.caller, { ...NORMAL_OPTIONS, ref: c.ref }, value, ok);
     } catch (e) {
@@ -436,7 +462,8 @@ export class ErlangConnection implements Connection {
     for (const [k, c] of this.#callsOut) {
       if (c.deadline !== 0 && c.deadline < now - 1) {
         this.#callsOut.delete(k);
-        if (!(c.target instanceof ErlAtom && c.target.name === '')) this.#tell(tuple(OP.DEMONITOR_P, c.caller, c.target, refToErl(c.ref)));
+        if (!(c.target instanceof ErlAtom && c.target.name === ''))
+          this.#tell(tuple(OP.DEMONITOR_P, c.caller, c.target, refToErl(c.ref)));
       }
     }
   }
@@ -444,7 +471,8 @@ export class ErlangConnection implements Connection {
   // --- Connection: links and monitors -------------------------------------------------------------
 
   linkPID(pid: PID, target: PID): Promise<void> {
-    if (this.#later(() => void this.linkPID(pid, target).catch((e: unknown) => this.#refused(pid, target, true, e)))) return Promise.resolve();
+    if (this.#later(() => void this.linkPID(pid, target).catch((e: unknown) => this.#refused(pid, target, true, e))))
+      return Promise.resolve();
     try {
       this.#checkPid(target);
       const k = linkKey(pid, target);
@@ -518,7 +546,10 @@ export class ErlangConnection implements Connection {
   unlinkEvent(_pid: PID, _target: Event): void {}
 
   monitorPID(pid: PID, target: PID): Promise<void> {
-    if (this.#later(() => void this.monitorPID(pid, target).catch((e: unknown) => this.#refused(pid, target, false, e)))) return Promise.resolve();
+    if (
+      this.#later(() => void this.monitorPID(pid, target).catch((e: unknown) => this.#refused(pid, target, false, e)))
+    )
+      return Promise.resolve();
     try {
       this.#checkPid(target);
       this.#monitor(pid, target, target);
@@ -670,7 +701,13 @@ export class ErlangConnection implements Connection {
     const core = this.#core;
     if (payload instanceof ErlTuple) {
       const p = payload.elements;
-      if (p.length === 3 && isAtom(p[0], GEN_CALL) && p[1] instanceof ErlTuple && p[1].elements.length === 2 && p[1].elements[0] instanceof PID) {
+      if (
+        p.length === 3 &&
+        isAtom(p[0], GEN_CALL) &&
+        p[1] instanceof ErlTuple &&
+        p[1].elements.length === 2 &&
+        p[1].elements[0] instanceof PID
+      ) {
         return this.#inCall(p[1].elements[0], p[1].elements[1]!, to, p[2]!);
       }
       if (p.length === 2 && this.#callsOut.size > 0) {
@@ -681,8 +718,10 @@ export class ErlangConnection implements Connection {
     const sender = from ?? this.#anyPid();
     try {
       if (to instanceof PID) core.routeSendPID(sender, to, NORMAL_OPTIONS, payload);
-      else if (to instanceof ErlAtom) core.routeSendProcessID(sender, new ProcessID(to.name as Atom, core.name()), NORMAL_OPTIONS, payload);
-      else if (to instanceof ErlRef) core.routeSendAlias(sender, this.#toRef(to, true) as Alias, NORMAL_OPTIONS, payload);
+      else if (to instanceof ErlAtom)
+        core.routeSendProcessID(sender, new ProcessID(to.name as Atom, core.name()), NORMAL_OPTIONS, payload);
+      else if (to instanceof ErlRef)
+        core.routeSendAlias(sender, this.#toRef(to, true) as Alias, NORMAL_OPTIONS, payload);
     } catch (e) {
       // unknown names (rex, global_name_server...) are normal right after connecting
       this.#log.debug('erlang: message from %s to %s dropped: %s', this.peer, String(to), toError(e).message);
@@ -706,7 +745,8 @@ export class ErlangConnection implements Connection {
     const options = { ...NORMAL_OPTIONS, ref };
     try {
       if (to instanceof PID) core.routeCallPID(caller, to, options, request);
-      else if (to instanceof ErlAtom) core.routeCallProcessID(caller, new ProcessID(to.name as Atom, core.name()), options, request);
+      else if (to instanceof ErlAtom)
+        core.routeCallProcessID(caller, new ProcessID(to.name as Atom, core.name()), options, request);
       else if (to instanceof ErlRef) core.routeCallAlias(caller, this.#toRef(to, true) as Alias, options, request);
     } catch (e) {
       // the caller's monitor has told it already (noproc), or its timeout will
@@ -968,4 +1008,3 @@ class ErlangRemoteNode implements RemoteNode {
     this.conn.terminate(ErrNoConnection.with(`disconnected from ${this.conn.peer}`));
   }
 }
-

@@ -5,7 +5,17 @@
 // OTP processes Erlang nodes expect on a peer: `net_kernel` (net_adm:ping) and `rex`.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { ErrIncorrect, ErrNoConnection, ErrTaken, attachProtocol, toError, type Atom, type Core, type Log, type Node } from 'ergo-ts';
+import {
+  ErrIncorrect,
+  ErrNoConnection,
+  ErrTaken,
+  attachProtocol,
+  toError,
+  type Atom,
+  type Core,
+  type Log,
+  type Node,
+} from 'ergo-ts';
 import { DistConnection, type DistConnectionOptions } from '../distribution/connection.js';
 import { EpmdClient, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
@@ -77,8 +87,10 @@ export class ErlangNode {
   static async start(node: Node, options: AttachErlangOptions): Promise<ErlangNode> {
     const name = String(node.name);
     const at = name.indexOf('@');
-    if (at <= 0 || at !== name.lastIndexOf('@') || at === name.length - 1) throw ErrIncorrect.with(`an Erlang node name is alive@host, not ${name}`);
-    if (typeof options?.cookie !== 'string' || options.cookie === '') throw ErrIncorrect.with('attachErlang needs a cookie');
+    if (at <= 0 || at !== name.lastIndexOf('@') || at === name.length - 1)
+      throw ErrIncorrect.with(`an Erlang node name is alive@host, not ${name}`);
+    if (typeof options?.cookie !== 'string' || options.cookie === '')
+      throw ErrIncorrect.with('attachErlang needs a cookie');
     const e = new ErlangNode(node, options);
     try {
       await e.#listen();
@@ -167,14 +179,19 @@ export class ErlangNode {
 
   async #register(alive: string): Promise<void> {
     const o = this.#options.epmd;
-    this.#epmd = o instanceof EpmdClient ? o : new EpmdClient({ ...(o?.host ? { host: o.host } : {}), ...(o?.port ? { port: o.port } : {}) });
+    this.#epmd =
+      o instanceof EpmdClient
+        ? o
+        : new EpmdClient({ ...(o?.host ? { host: o.host } : {}), ...(o?.port ? { port: o.port } : {}) });
     const mode = this.#options.epmdServer ?? 'auto';
     if (mode === true) this.#epmdServer = await EpmdServer.start({ port: this.#epmd.port });
-    const register = (): Promise<EpmdRegistration> => this.#epmd.register({ name: alive, port: this.#port, hidden: this.#options.hidden === true });
+    const register = (): Promise<EpmdRegistration> =>
+      this.#epmd.register({ name: alive, port: this.#port, hidden: this.#options.hidden === true });
     try {
       this.#registration = await register();
     } catch (e) {
-      if (e instanceof EpmdError && e.code === 'ERR_EPMD_TAKEN') throw ErrTaken.with(`Erlang node name ${this.#node.name} (EPMD)`, e);
+      if (e instanceof EpmdError && e.code === 'ERR_EPMD_TAKEN')
+        throw ErrTaken.with(`Erlang node name ${this.#node.name} (EPMD)`, e);
       if (!(e instanceof EpmdError && e.code === 'ERR_EPMD_CONNECT' && mode === 'auto')) throw e;
       this.#epmdServer = await EpmdServer.start({ port: this.#epmd.port });
       this.#registration = await register();

@@ -209,7 +209,10 @@ const ZERO_REF = { node: '', creation: 0, id: [0, 0, 0] };
 const ZERO_NAMED = { node: '', name: '' };
 
 const encPID: BodyEncoder = (e, v) => {
-  const p = (v instanceof PID ? v : identSlow(PID_T, v, ZERO_PID, ['node', 'id', 'creation'])) as Record<string, unknown>;
+  const p = (v instanceof PID ? v : identSlow(PID_T, v, ZERO_PID, ['node', 'id', 'creation'])) as Record<
+    string,
+    unknown
+  >;
   atomField(e, p.node, 'PID node');
   u64Field(e, p.id, 'PID id');
   i64Field(e, p.creation, 'PID creation');
@@ -229,7 +232,10 @@ const encEvent: BodyEncoder = (e, v) => {
 
 function encRefLike(t: () => EdfType, cls: typeof Ref | typeof Alias, what: string): BodyEncoder {
   return (e, v) => {
-    const r = (v instanceof cls ? v : identSlow(t(), v, ZERO_REF, ['node', 'creation', 'id'])) as Record<string, unknown>;
+    const r = (v instanceof cls ? v : identSlow(t(), v, ZERO_REF, ['node', 'creation', 'id'])) as Record<
+      string,
+      unknown
+    >;
     atomField(e, r.node, `${what} node`);
     i64Field(e, r.creation, `${what} creation`);
     const id = r.id as ArrayLike<unknown> | undefined;
@@ -292,9 +298,23 @@ export const INT16 = scalar(Kind.Int16, 'int16', Tag.Int16, 2, encInt16, (d) => 
 /** Go `int32`. */
 export const INT32 = scalar(Kind.Int32, 'int32', Tag.Int32, 4, encInt32, (d) => d.i32());
 /** Go `int64`. Decodes to a number when safe, else a bigint. */
-export const INT64: EdfType = scalar(Kind.Int64, 'int64', Tag.Int64, 8, signed64(() => INT64), (d) => d.i64());
+export const INT64: EdfType = scalar(
+  Kind.Int64,
+  'int64',
+  Tag.Int64,
+  8,
+  signed64(() => INT64),
+  (d) => d.i64(),
+);
 /** Go `int` (8 bytes on the wire). Decodes to a number when safe, else a bigint. */
-export const INT: EdfType = scalar(Kind.Int, 'int', Tag.Int, 8, signed64(() => INT), (d) => d.i64());
+export const INT: EdfType = scalar(
+  Kind.Int,
+  'int',
+  Tag.Int,
+  8,
+  signed64(() => INT),
+  (d) => d.i64(),
+);
 /** Go `uint8` (= `byte`). */
 export const UINT8 = scalar(Kind.Uint8, 'uint8', Tag.Uint8, 1, encUint8, (d) => d.u8());
 /** Go `uint16`. */
@@ -302,9 +322,23 @@ export const UINT16 = scalar(Kind.Uint16, 'uint16', Tag.Uint16, 2, encUint16, (d
 /** Go `uint32`. */
 export const UINT32 = scalar(Kind.Uint32, 'uint32', Tag.Uint32, 4, encUint32, (d) => d.u32());
 /** Go `uint64`. Decodes to a number when safe, else a bigint. */
-export const UINT64: EdfType = scalar(Kind.Uint64, 'uint64', Tag.Uint64, 8, unsigned64(() => UINT64), (d) => d.u64());
+export const UINT64: EdfType = scalar(
+  Kind.Uint64,
+  'uint64',
+  Tag.Uint64,
+  8,
+  unsigned64(() => UINT64),
+  (d) => d.u64(),
+);
 /** Go `uint` (8 bytes on the wire). */
-export const UINT: EdfType = scalar(Kind.Uint, 'uint', Tag.Uint, 8, unsigned64(() => UINT), (d) => d.u64());
+export const UINT: EdfType = scalar(
+  Kind.Uint,
+  'uint',
+  Tag.Uint,
+  8,
+  unsigned64(() => UINT),
+  (d) => d.u64(),
+);
 /** Go `float32` (numbers are rounded to single precision). */
 export const FLOAT32 = scalar(Kind.Float32, 'float32', Tag.Float32, 4, encFloat32, (d) => d.f32());
 /** Go `float64`. NaN is written with Go's bit pattern `7ff8000000000001`. */
@@ -316,13 +350,29 @@ export const BINARY = scalar(Kind.Binary, '[]byte', Tag.Binary, 4, encBinary, (d
 /** `gen.Atom`: a string of at most 255 bytes; subject to the atom cache and mapping. */
 export const ATOM = scalar(Kind.Atom, 'gen.Atom', Tag.Atom, 2, encAtom, (d) => d.atom());
 /** Go `error`: an Error (only its text travels) or nil. Registered texts decode to their sentinel. */
-export const ERROR = scalar(Kind.Error, 'error', Tag.Error, 2, (e, v) => e.errBody(v), (d) => d.errBody(), true, true);
+export const ERROR = scalar(
+  Kind.Error,
+  'error',
+  Tag.Error,
+  2,
+  (e, v) => e.errBody(v),
+  (d) => d.errBody(),
+  true,
+  true,
+);
 /** `gen.PID`. */
 export const PID_T = scalar(Kind.PID, 'gen.PID', Tag.PID, 18, encPID, decPID);
 /** `gen.ProcessID` (node before name on the wire). */
 export const PROCESSID_T = scalar(Kind.ProcessID, 'gen.ProcessID', Tag.ProcessID, 4, encProcessID, decProcessID);
 /** `gen.Ref` (creation before the ids on the wire). */
-export const REF_T: EdfType = scalar(Kind.Ref, 'gen.Ref', Tag.Ref, 34, encRefLike(() => REF_T, Ref, 'Ref'), decRefLike(Ref, 'Ref'));
+export const REF_T: EdfType = scalar(
+  Kind.Ref,
+  'gen.Ref',
+  Tag.Ref,
+  34,
+  encRefLike(() => REF_T, Ref, 'Ref'),
+  decRefLike(Ref, 'Ref'),
+);
 /** `gen.Alias`. */
 export const ALIAS_T: EdfType = scalar(
   Kind.Alias,
@@ -354,7 +404,8 @@ export const ANY = new EdfType({
 /** @internal Builtin scalar types by tag byte (for descriptors). */
 export const SCALAR_BY_TAG: readonly (EdfType | undefined)[] = (() => {
   const t: (EdfType | undefined)[] = new Array(256).fill(undefined);
-  for (const x of [BOOL, INT8, INT16, INT32, INT64, INT, UINT8, UINT16, UINT32, UINT64, UINT, FLOAT32, FLOAT64, STRING]) t[x.tag] = x;
+  for (const x of [BOOL, INT8, INT16, INT32, INT64, INT, UINT8, UINT16, UINT32, UINT64, UINT, FLOAT32, FLOAT64, STRING])
+    t[x.tag] = x;
   for (const x of [BINARY, ATOM, ERROR, PID_T, PROCESSID_T, REF_T, ALIAS_T, EVENT_T, TIME, ANY]) t[x.tag] = x;
   return t;
 })();

@@ -73,7 +73,8 @@ export function decode(bytes: Uint8Array, options?: EdfDecodeOptions): unknown {
  */
 export function roundTrip(value: unknown, registry: EdfRegistry = defaultRegistry): unknown {
   const p = pair(registry);
-  if (p.encBusy || p.decBusy) return new EdfDecoder({ registry }).decode(new EdfEncoder({ registry }).encodeView(value));
+  if (p.encBusy || p.decBusy)
+    return new EdfDecoder({ registry }).decode(new EdfEncoder({ registry }).encodeView(value));
   p.encBusy = p.decBusy = true;
   try {
     return p.dec.decode(p.enc.encodeView(value));

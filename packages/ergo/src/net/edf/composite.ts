@@ -6,7 +6,17 @@
 
 import { EdfError, keySegment, wrapForeign } from './errors.js';
 import { DESCRIPTOR_MAX_BYTES, Tag } from './tags.js';
-import { EdfType, Kind, TagForm, Typed, concatBytes, mismatch, unwrapTyped, type BodyDecoder, type BodyEncoder } from './type.js';
+import {
+  EdfType,
+  Kind,
+  TagForm,
+  Typed,
+  concatBytes,
+  mismatch,
+  unwrapTyped,
+  type BodyDecoder,
+  type BodyEncoder,
+} from './type.js';
 import type { EdfEncoder } from './encoder.js';
 
 /** @internal Adds one path segment to an error unwinding out of a container. */
@@ -134,13 +144,19 @@ function isPlainObject(v: object): boolean {
 }
 
 /** @internal Body codec of a map whose non-nil marker is `marker` (0x9f, or 0x83 when registered). */
-export function mapCodec(self: () => EdfType, kt: EdfType, vt: EdfType, marker: number): { enc: BodyEncoder; dec: BodyDecoder } {
+export function mapCodec(
+  self: () => EdfType,
+  kt: EdfType,
+  vt: EdfType,
+  marker: number,
+): { enc: BodyEncoder; dec: BodyDecoder } {
   const ke = kt.enc;
   const ve = vt.enc;
   const kd = kt.dec;
   const vd = vt.dec;
   const min = kt.minSize + vt.minSize;
-  const keyKind = kt.kind === Kind.Registered ? ((kt as { underlyingKind?: number }).underlyingKind ?? kt.kind) : kt.kind;
+  const keyKind =
+    kt.kind === Kind.Registered ? ((kt as { underlyingKind?: number }).underlyingKind ?? kt.kind) : kt.kind;
   const fromMap = (e: EdfEncoder, m: Map<unknown, unknown>): void => {
     e.u8(marker);
     e.u32(m.size);
@@ -202,7 +218,10 @@ function u32be(n: number): number[] {
 
 function checkDesc(desc: Uint8Array, name: string): Uint8Array {
   if (desc.length > DESCRIPTOR_MAX_BYTES) {
-    throw new EdfError('ERR_EDF_DESCRIPTOR_TOO_LONG', `descriptor of ${name} is ${desc.length} bytes (max ${DESCRIPTOR_MAX_BYTES})`);
+    throw new EdfError(
+      'ERR_EDF_DESCRIPTOR_TOO_LONG',
+      `descriptor of ${name} is ${desc.length} bytes (max ${DESCRIPTOR_MAX_BYTES})`,
+    );
   }
   return desc;
 }
@@ -258,7 +277,8 @@ export function makeSlice(elem: EdfType, memo = true): EdfType {
  */
 export function makeArray(n: number, elem: EdfType, memo = true): EdfType {
   checkType(elem, 'array element type');
-  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw new EdfError('ERR_EDF_REGISTER', `array length must be in 0..2^32-1, got ${n}`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff)
+    throw new EdfError('ERR_EDF_REGISTER', `array length must be in 0..2^32-1, got ${n}`);
   if (memo) {
     const m = arrayMemo.get(elem)?.get(n);
     if (m !== undefined) return m;
@@ -296,7 +316,8 @@ export function makeArray(n: number, elem: EdfType, memo = true): EdfType {
 export function makeMap(key: EdfType, value: EdfType, memo = true): EdfType {
   checkType(key, 'map key type');
   checkType(value, 'map value type');
-  if (!key.comparable) throw new EdfError('ERR_EDF_REGISTER', `invalid map key type ${key.name} (not comparable in Go)`);
+  if (!key.comparable)
+    throw new EdfError('ERR_EDF_REGISTER', `invalid map key type ${key.name} (not comparable in Go)`);
   if (memo) {
     const m = mapMemo.get(key)?.get(value);
     if (m !== undefined) return m;

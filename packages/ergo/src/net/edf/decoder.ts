@@ -3,7 +3,26 @@
 // allocated, nesting is bounded, unknown tags/types/cache ids fail with a located EdfError.
 // One decoder per connection and direction holds the caches the peer announced (§1.6).
 
-import { ALIAS_T, ATOM, EVENT_T, FLOAT32, FLOAT64, INT, INT16, INT32, INT8, PID_T, PROCESSID_T, REF_T, SCALAR_BY_TAG, UINT, UINT16, UINT32, UINT64, UINT8 } from './builtin.js';
+import {
+  ALIAS_T,
+  ATOM,
+  EVENT_T,
+  FLOAT32,
+  FLOAT64,
+  INT,
+  INT16,
+  INT32,
+  INT8,
+  PID_T,
+  PROCESSID_T,
+  REF_T,
+  SCALAR_BY_TAG,
+  UINT,
+  UINT16,
+  UINT32,
+  UINT64,
+  UINT8,
+} from './builtin.js';
 import { makeArray, makeMap, makeSlice } from './composite.js';
 import { EdfError, wrapForeign } from './errors.js';
 import { resolveLimits, type EdfLimits } from './limits.js';
@@ -106,7 +125,10 @@ export class EdfDecoder extends EdfReader {
     if (this.#busy) throw new EdfError('ERR_EDF_DECODE', 'decoder is busy (re-entrant use from a callback)');
     this.setInput(bytes, start, end);
     if (end - start > this.limits.maxMessageSize) {
-      throw this.fail('ERR_EDF_MESSAGE_TOO_LARGE', `message of ${end - start} bytes exceeds maxMessageSize (${this.limits.maxMessageSize})`);
+      throw this.fail(
+        'ERR_EDF_MESSAGE_TOO_LARGE',
+        `message of ${end - start} bytes exceeds maxMessageSize (${this.limits.maxMessageSize})`,
+      );
     }
     this.depth = 0;
     this.zeroBudget = this.limits.maxZeroSizeElements;
@@ -333,7 +355,10 @@ export class EdfDecoder extends EdfReader {
     } else if (n > 0) {
       this.zeroBudget -= n;
       if (this.zeroBudget < 0) {
-        throw this.fail('ERR_EDF_ZERO_SIZE_ELEMENTS', `more zero-size elements than maxZeroSizeElements (${this.limits.maxZeroSizeElements})`);
+        throw this.fail(
+          'ERR_EDF_ZERO_SIZE_ELEMENTS',
+          `more zero-size elements than maxZeroSizeElements (${this.limits.maxZeroSizeElements})`,
+        );
       }
     }
   }
@@ -357,7 +382,10 @@ export class EdfDecoder extends EdfReader {
       const x = ac?.get(n);
       if (x === undefined) {
         this.pos -= 2;
-        throw this.fail('ERR_EDF_CACHE', ac === undefined ? `atom cache id ${n} without an atom cache` : `unknown atom cache id ${n}`);
+        throw this.fail(
+          'ERR_EDF_CACHE',
+          ac === undefined ? `atom cache id ${n} without an atom cache` : `unknown atom cache id ${n}`,
+        );
       }
       a = x;
     } else {
@@ -384,7 +412,10 @@ export class EdfDecoder extends EdfReader {
       const e = ec?.get(x);
       if (e === undefined) {
         this.pos -= 2;
-        throw this.fail('ERR_EDF_CACHE', ec === undefined ? `error cache id ${x} without an error cache` : `unknown error cache id ${x}`);
+        throw this.fail(
+          'ERR_EDF_CACHE',
+          ec === undefined ? `error cache id ${x} without an error cache` : `unknown error cache id ${x}`,
+        );
       }
       return e;
     }

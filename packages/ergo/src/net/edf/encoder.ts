@@ -38,7 +38,8 @@ function checkCache(m: ReadonlyMap<unknown, number> | undefined, min: number, ma
   if (m === undefined) return;
   if (!(m instanceof Map)) throw new EdfError('ERR_EDF_CACHE', `${what} must be a Map`);
   for (const id of m.values()) {
-    if (!Number.isInteger(id) || id < min || id > max) throw new EdfError('ERR_EDF_CACHE', `${what} id ${String(id)} outside ${min}..${max}`);
+    if (!Number.isInteger(id) || id < min || id > max)
+      throw new EdfError('ERR_EDF_CACHE', `${what} id ${String(id)} outside ${min}..${max}`);
   }
 }
 
@@ -47,7 +48,8 @@ function rootName(v: unknown): string {
   if (v instanceof Typed) return v.type instanceof RegisteredType ? v.type.shortName : 'value';
   if (v !== null && typeof v === 'object') {
     const c = (v as { constructor?: { name?: unknown } }).constructor;
-    if (c !== undefined && c !== Object && c !== Array && c !== Map && typeof c.name === 'string' && c.name !== '') return c.name;
+    if (c !== undefined && c !== Object && c !== Array && c !== Map && typeof c.name === 'string' && c.name !== '')
+      return c.name;
   }
   return 'value';
 }
@@ -86,7 +88,8 @@ export class EdfEncoder extends EdfWriter {
     checkCache(options.atomCache, ATOM_CACHE_MIN_ID, 0xffff, 'atomCache');
     checkCache(options.typeCache, TYPE_CACHE_MIN_ID, 0xffff, 'typeCache');
     checkCache(options.errorCache, ERROR_CACHE_MIN_ID, 0xfffe, 'errorCache');
-    if (options.atomMapping !== undefined && !(options.atomMapping instanceof Map)) throw new EdfError('ERR_EDF_CACHE', 'atomMapping must be a Map');
+    if (options.atomMapping !== undefined && !(options.atomMapping instanceof Map))
+      throw new EdfError('ERR_EDF_CACHE', 'atomMapping must be a Map');
     this.atomCache = options.atomCache?.size ? options.atomCache : undefined;
     this.typeCache = options.typeCache?.size ? options.typeCache : undefined;
     this.errorCache = options.errorCache?.size ? options.errorCache : undefined;
@@ -121,7 +124,8 @@ export class EdfEncoder extends EdfWriter {
    * header). On error the position is restored and the error thrown.
    */
   encodeTo(value: unknown): void {
-    if (this.#busy) throw new EdfError('ERR_EDF_ENCODE', 'encoder is busy (re-entrant use from a callback)').finishEncode('value');
+    if (this.#busy)
+      throw new EdfError('ERR_EDF_ENCODE', 'encoder is busy (re-entrant use from a callback)').finishEncode('value');
     if (value === null || value === undefined) {
       throw new EdfError('ERR_EDF_ENCODE', 'nothing to encode: a message cannot be nil').finishEncode('value');
     }
@@ -226,13 +230,15 @@ export class EdfEncoder extends EdfWriter {
       this.u8u16(Tag.Type, 0);
       this.descCached(t);
       const n = this.pos - start - 3;
-      if (n > DESCRIPTOR_MAX_BYTES) throw new EdfError('ERR_EDF_DESCRIPTOR_TOO_LONG', `descriptor of ${t.name} is ${n} bytes`);
+      if (n > DESCRIPTOR_MAX_BYTES)
+        throw new EdfError('ERR_EDF_DESCRIPTOR_TOO_LONG', `descriptor of ${t.name} is ${n} bytes`);
       this.buf[start + 1] = n >>> 8;
       this.buf[start + 2] = n;
       return;
     }
     const d = t.desc;
-    if (d.length > DESCRIPTOR_MAX_BYTES) throw new EdfError('ERR_EDF_DESCRIPTOR_TOO_LONG', `descriptor of ${t.name} is ${d.length} bytes`);
+    if (d.length > DESCRIPTOR_MAX_BYTES)
+      throw new EdfError('ERR_EDF_DESCRIPTOR_TOO_LONG', `descriptor of ${t.name} is ${d.length} bytes`);
     this.u8u16(Tag.Type, d.length);
     this.bytes(d);
   }
@@ -322,7 +328,8 @@ export class EdfEncoder extends EdfWriter {
         return;
       }
     }
-    if (text.length > this.#maxError) throw this.#tooLong('ERR_EDF_ERROR_TOO_LONG', 'error text', text.length, this.#maxError);
+    if (text.length > this.#maxError)
+      throw this.#tooLong('ERR_EDF_ERROR_TOO_LONG', 'error text', text.length, this.#maxError);
     const start = this.pos;
     this.ensure(2);
     this.pos = start + 2;
@@ -339,7 +346,12 @@ export class EdfEncoder extends EdfWriter {
     this.bytes(b);
   }
 
-  #tooLong(code: 'ERR_EDF_STRING_TOO_LONG' | 'ERR_EDF_ATOM_TOO_LONG' | 'ERR_EDF_ERROR_TOO_LONG' | 'ERR_EDF_BINARY_TOO_LONG', what: string, n: number, max: number): EdfError {
+  #tooLong(
+    code: 'ERR_EDF_STRING_TOO_LONG' | 'ERR_EDF_ATOM_TOO_LONG' | 'ERR_EDF_ERROR_TOO_LONG' | 'ERR_EDF_BINARY_TOO_LONG',
+    what: string,
+    n: number,
+    max: number,
+  ): EdfError {
     return new EdfError(code, `${what} of ${n} bytes or more exceeds the limit of ${max}`);
   }
 }

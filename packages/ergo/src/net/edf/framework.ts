@@ -285,7 +285,12 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
     class: ApplicationOptionsExtra,
     fields: { applicationOptions: appOptions, corePID: Go.pid, coreEnv: envMap, coreLogLevel: logLevel },
   });
-  r.register({ name: FrameworkTypeName.NetworkFlags, class: NetworkFlags, marshal: flagsMarshal, unmarshal: flagsUnmarshal });
+  r.register({
+    name: FrameworkTypeName.NetworkFlags,
+    class: NetworkFlags,
+    marshal: flagsMarshal,
+    unmarshal: flagsUnmarshal,
+  });
   r.register({
     name: FrameworkTypeName.Route,
     class: Route,
@@ -295,8 +300,19 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
     name: FrameworkTypeName.MessageEvent,
     class: MessageEvent,
     fields: { event: Go.event, timestamp: Go.int64, message: Go.any },
-    create: (f: Record<string, unknown>) => new MessageEvent(f.event as Event, BigInt(f.timestamp as number | bigint), f.message),
+    create: (f: Record<string, unknown>) =>
+      new MessageEvent(f.event as Event, BigInt(f.timestamp as number | bigint), f.message),
   });
-  r.register({ name: FrameworkTypeName.MessageEventStart, class: MessageEventStart, fields: { name: Go.atom }, create: (f: Record<string, unknown>) => new MessageEventStart(f.name as string) });
-  r.register({ name: FrameworkTypeName.MessageEventStop, class: MessageEventStop, fields: { name: Go.atom }, create: (f: Record<string, unknown>) => new MessageEventStop(f.name as string) });
+  r.register({
+    name: FrameworkTypeName.MessageEventStart,
+    class: MessageEventStart,
+    fields: { name: Go.atom },
+    create: (f: Record<string, unknown>) => new MessageEventStart(f.name as string),
+  });
+  r.register({
+    name: FrameworkTypeName.MessageEventStop,
+    class: MessageEventStop,
+    fields: { name: Go.atom },
+    create: (f: Record<string, unknown>) => new MessageEventStop(f.name as string),
+  });
 }

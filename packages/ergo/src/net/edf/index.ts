@@ -1,11 +1,35 @@
 // EDF — the Ergo Data Format codec, byte-compatible with Go Ergo 3.2 (WIRE.md §1).
 
-export { Tag, ATOM_CACHE_MIN_ID, TYPE_CACHE_MIN_ID, ERROR_CACHE_MIN_ID, ERROR_NIL, TYPE_NAME_MAX_BYTES, DESCRIPTOR_MAX_BYTES } from './tags.js';
+export {
+  Tag,
+  ATOM_CACHE_MIN_ID,
+  TYPE_CACHE_MIN_ID,
+  ERROR_CACHE_MIN_ID,
+  ERROR_NIL,
+  TYPE_NAME_MAX_BYTES,
+  DESCRIPTOR_MAX_BYTES,
+} from './tags.js';
 export { EdfError, type EdfErrorCode } from './errors.js';
 export { DEFAULT_LIMITS, resolveLimits, type EdfLimits } from './limits.js';
 export { EdfType, Typed, Kind } from './type.js';
 export { GoTime } from './time.js';
-export { Go, int8, int16, int32, int64, int, uint8, uint16, uint32, uint64, uint, float32, float64, asAtom, typed } from './wrappers.js';
+export {
+  Go,
+  int8,
+  int16,
+  int32,
+  int64,
+  int,
+  uint8,
+  uint16,
+  uint32,
+  uint64,
+  uint,
+  float32,
+  float64,
+  asAtom,
+  typed,
+} from './wrappers.js';
 export {
   EdfRegistry,
   RegisteredType,

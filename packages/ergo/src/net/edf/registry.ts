@@ -34,7 +34,17 @@ import { EdfError, describe, wrapForeign } from './errors.js';
 import { compileStruct, type StructField } from './struct.js';
 import { Tag, TYPE_NAME_MAX_BYTES } from './tags.js';
 import { GoTime } from './time.js';
-import { EdfType, Kind, TagForm, Typed, concatBytes, mismatch, unwrapTyped, type BodyDecoder, type BodyEncoder } from './type.js';
+import {
+  EdfType,
+  Kind,
+  TagForm,
+  Typed,
+  concatBytes,
+  mismatch,
+  unwrapTyped,
+  type BodyDecoder,
+  type BodyEncoder,
+} from './type.js';
 
 /** A class whose instances are values of a registered type (decoding calls `new C()` for structs). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -213,7 +223,9 @@ export const MAP_STRING_ANY = makeMap(STRING, ANY);
  */
 export class EdfRegistry {
   readonly #byName = new Map<string, RegisteredType>();
-  readonly #nameTable: (RegisteredType[] | undefined)[] = new Array<RegisteredType[] | undefined>(NAME_TABLE_SIZE).fill(undefined);
+  readonly #nameTable: (RegisteredType[] | undefined)[] = new Array<RegisteredType[] | undefined>(NAME_TABLE_SIZE).fill(
+    undefined,
+  );
   readonly #byCtor = new Map<unknown, EdfType>();
   readonly #errorsByText = new Map<string, Error>();
   readonly #sentinels = new Map<string, Error>();
@@ -252,14 +264,21 @@ export class EdfRegistry {
    *   already registered; `ERR_EDF_TYPE_NAME_TOO_LONG` for names over 4095 bytes.
    */
   register<T>(spec: TypeSpec<T>): RegisteredType<T> {
-    if (spec === null || typeof spec !== 'object') throw new EdfError('ERR_EDF_REGISTER', 'register needs a spec object');
+    if (spec === null || typeof spec !== 'object')
+      throw new EdfError('ERR_EDF_REGISTER', 'register needs a spec object');
     const name = spec.name;
     if (typeof name !== 'string' || !TYPE_NAME_RE.test(name)) {
-      throw new EdfError('ERR_EDF_REGISTER', `type name must look like "#<import path>/<Type>", got ${JSON.stringify(name)}`);
+      throw new EdfError(
+        'ERR_EDF_REGISTER',
+        `type name must look like "#<import path>/<Type>", got ${JSON.stringify(name)}`,
+      );
     }
     const nameBytes = utf8.encode(name);
     if (nameBytes.length > TYPE_NAME_MAX_BYTES) {
-      throw new EdfError('ERR_EDF_TYPE_NAME_TOO_LONG', `type name is ${nameBytes.length} bytes (max ${TYPE_NAME_MAX_BYTES})`);
+      throw new EdfError(
+        'ERR_EDF_TYPE_NAME_TOO_LONG',
+        `type name is ${nameBytes.length} bytes (max ${TYPE_NAME_MAX_BYTES})`,
+      );
     }
     if (this.#byName.has(name)) throw new EdfError('ERR_EDF_REGISTER', `type ${name} is already registered`);
     const cls = spec.class;
@@ -270,7 +289,8 @@ export class EdfRegistry {
       }
     }
     const forms = ['fields' in spec, 'type' in spec, 'marshal' in spec].filter(Boolean).length;
-    if (forms !== 1) throw new EdfError('ERR_EDF_REGISTER', `${name}: give exactly one of fields, type, marshal/unmarshal`);
+    if (forms !== 1)
+      throw new EdfError('ERR_EDF_REGISTER', `${name}: give exactly one of fields, type, marshal/unmarshal`);
 
     let t: RegisteredType<T>;
     if ('fields' in spec) t = this.#struct(spec, nameBytes);
@@ -294,10 +314,12 @@ export class EdfRegistry {
    * @throws EdfError `ERR_EDF_REGISTER` if another error with the same text is registered.
    */
   registerError(err: Error): void {
-    if (!(err instanceof Error)) throw new EdfError('ERR_EDF_REGISTER', `registerError needs an Error, got ${describe(err)}`);
+    if (!(err instanceof Error))
+      throw new EdfError('ERR_EDF_REGISTER', `registerError needs an Error, got ${describe(err)}`);
     const text = String(err.message);
     const prev = this.#errorsByText.get(text);
-    if (prev !== undefined && prev !== err) throw new EdfError('ERR_EDF_REGISTER', `an error with text ${JSON.stringify(text)} is already registered`);
+    if (prev !== undefined && prev !== err)
+      throw new EdfError('ERR_EDF_REGISTER', `an error with text ${JSON.stringify(text)} is already registered`);
     this.#errorsByText.set(text, err);
   }
 
@@ -359,7 +381,10 @@ export class EdfRegistry {
     if (v instanceof Date) return TIME;
     const proto = Object.getPrototypeOf(v);
     if (proto === null || proto === Object.prototype) return MAP_STRING_ANY;
-    throw new EdfError('ERR_EDF_UNREGISTERED', `${describe(v)} has no EDF type: register its class (registry.register) or wrap it with Typed`);
+    throw new EdfError(
+      'ERR_EDF_UNREGISTERED',
+      `${describe(v)} has no EDF type: register its class (registry.register) or wrap it with Typed`,
+    );
   }
 
   /** @internal The registered type whose name is the `n` bytes at `buf[start]`. */
@@ -375,11 +400,15 @@ export class EdfRegistry {
   }
 
   #checkFieldType(t: unknown, where: string): EdfType {
-    if (!(t instanceof EdfType)) throw new EdfError('ERR_EDF_REGISTER', `${where}: type must be an EdfType, got ${describe(t)}`);
+    if (!(t instanceof EdfType))
+      throw new EdfError('ERR_EDF_REGISTER', `${where}: type must be an EdfType, got ${describe(t)}`);
     const walk = (x: EdfType): void => {
       if (x instanceof RegisteredType) {
         if (this.#byName.get(x.regName) !== x) {
-          throw new EdfError('ERR_EDF_REGISTER', `${where}: type ${x.regName} must be registered in this registry first`);
+          throw new EdfError(
+            'ERR_EDF_REGISTER',
+            `${where}: type ${x.regName} must be registered in this registry first`,
+          );
         }
         return;
       }
@@ -394,7 +423,8 @@ export class EdfRegistry {
   #struct<T>(spec: StructTypeSpec<T>, nameBytes: Uint8Array): RegisteredType<T> {
     const name = spec.name;
     const raw = spec.fields;
-    if (raw === null || typeof raw !== 'object') throw new EdfError('ERR_EDF_REGISTER', `${name}: fields must be an object or a list of [name, type]`);
+    if (raw === null || typeof raw !== 'object')
+      throw new EdfError('ERR_EDF_REGISTER', `${name}: fields must be an object or a list of [name, type]`);
     const pairs: (readonly [string, unknown])[] = Array.isArray(raw) ? raw : Object.entries(raw);
     const fields: StructField[] = [];
     const seen = new Set<string>();
@@ -404,13 +434,17 @@ export class EdfRegistry {
       }
       const fname = p[0];
       if (!Array.isArray(raw) && INTEGER_KEY_RE.test(fname)) {
-        throw new EdfError('ERR_EDF_REGISTER', `${name}: field name "${fname}" would be reordered by JS; use the [name, type] list form`);
+        throw new EdfError(
+          'ERR_EDF_REGISTER',
+          `${name}: field name "${fname}" would be reordered by JS; use the [name, type] list form`,
+        );
       }
       if (seen.has(fname)) throw new EdfError('ERR_EDF_REGISTER', `${name}: duplicate field ${fname}`);
       seen.add(fname);
       fields.push({ name: fname, type: this.#checkFieldType(p[1], `${name}.${fname}`) });
     }
-    if (spec.create !== undefined && typeof spec.create !== 'function') throw new EdfError('ERR_EDF_REGISTER', `${name}: create must be a function`);
+    if (spec.create !== undefined && typeof spec.create !== 'function')
+      throw new EdfError('ERR_EDF_REGISTER', `${name}: create must be a function`);
     const shortName = name.slice(name.lastIndexOf('/') + 1);
     const cls = (spec.class ?? generatedClass(shortName)) as EdfClass<T>;
     let minSize = 0;
@@ -419,7 +453,10 @@ export class EdfRegistry {
       minSize += f.type.minSize;
       comparable &&= f.type.comparable;
     }
-    const t = new RegisteredType<T>({ regName: name, nameBytes, form: 'struct', fields, cls, minSize, comparable, nillable: false }, this);
+    const t = new RegisteredType<T>(
+      { regName: name, nameBytes, form: 'struct', fields, cls, minSize, comparable, nillable: false },
+      this,
+    );
     const byCtor = this.#byCtor;
     const slow = (v: unknown): object => {
       if (typeof v !== 'object' || v === null) throw mismatch(t, v);
@@ -432,7 +469,13 @@ export class EdfRegistry {
       if (known !== undefined && known !== t) throw mismatch(t, v);
       return v;
     };
-    const codec = compileStruct({ shortName, fields, cls: cls as unknown as new () => object, create: spec.create, slow });
+    const codec = compileStruct({
+      shortName,
+      fields,
+      cls: cls as unknown as new () => object,
+      create: spec.create,
+      slow,
+    });
     t.enc = codec.enc;
     t.dec = codec.dec;
     const create = spec.create;
@@ -451,13 +494,26 @@ export class EdfRegistry {
     const k = u.kind;
     const scalar = k <= Kind.String; // bool, ints, uints, floats, string
     if (!(scalar || k === Kind.Slice || k === Kind.Map || k === Kind.Array)) {
-      throw new EdfError('ERR_EDF_REGISTER', `${name}: underlying type must be a bool, number, string, slice, map or array (got ${u.name}); use fields for structs`);
+      throw new EdfError(
+        'ERR_EDF_REGISTER',
+        `${name}: underlying type must be a bool, number, string, slice, map or array (got ${u.name}); use fields for structs`,
+      );
     }
     const cls = spec.class;
     const create = spec.create;
-    if (create !== undefined && typeof create !== 'function') throw new EdfError('ERR_EDF_REGISTER', `${name}: create must be a function`);
+    if (create !== undefined && typeof create !== 'function')
+      throw new EdfError('ERR_EDF_REGISTER', `${name}: create must be a function`);
     const t = new RegisteredType<T>(
-      { regName: name, nameBytes, form: 'named', underlying: u, cls, minSize: u.minSize, comparable: u.comparable, nillable: u.nillable },
+      {
+        regName: name,
+        nameBytes,
+        form: 'named',
+        underlying: u,
+        cls,
+        minSize: u.minSize,
+        comparable: u.comparable,
+        nillable: u.nillable,
+      },
       this,
     );
     let base: { enc: BodyEncoder; dec: BodyDecoder };
@@ -494,7 +550,10 @@ export class EdfRegistry {
     if (typeof marshal !== 'function' || typeof unmarshal !== 'function') {
       throw new EdfError('ERR_EDF_REGISTER', `${name}: marshal and unmarshal must both be functions`);
     }
-    const t = new RegisteredType<T>({ regName: name, nameBytes, form: 'custom', cls: spec.class, minSize: 4, comparable: true, nillable: false }, this);
+    const t = new RegisteredType<T>(
+      { regName: name, nameBytes, form: 'custom', cls: spec.class, minSize: 4, comparable: true, nillable: false },
+      this,
+    );
     t.enc = (e, v) => {
       if (v instanceof Typed) v = unwrapTyped(t, v);
       let bytes: unknown;
@@ -503,7 +562,8 @@ export class EdfRegistry {
       } catch (err) {
         throw wrapForeign('ERR_EDF_ENCODE', `marshal of ${t.name} failed`, err);
       }
-      if (!(bytes instanceof Uint8Array)) throw new EdfError('ERR_EDF_ENCODE', `marshal of ${t.name} must return a Uint8Array, got ${describe(bytes)}`);
+      if (!(bytes instanceof Uint8Array))
+        throw new EdfError('ERR_EDF_ENCODE', `marshal of ${t.name} must return a Uint8Array, got ${describe(bytes)}`);
       e.u32(bytes.length);
       e.bytes(bytes);
     };

@@ -26,12 +26,19 @@ export class GoTime {
     readonly nanoseconds: number = 0,
     readonly offsetSeconds: number | null = null,
   ) {
-    if (typeof unixSeconds !== 'bigint') throw new EdfError('ERR_EDF_ENCODE', `GoTime seconds must be a bigint, got ${describe(unixSeconds)}`);
+    if (typeof unixSeconds !== 'bigint')
+      throw new EdfError('ERR_EDF_ENCODE', `GoTime seconds must be a bigint, got ${describe(unixSeconds)}`);
     if (!Number.isInteger(nanoseconds) || nanoseconds < 0 || nanoseconds > 999_999_999) {
-      throw new EdfError('ERR_EDF_RANGE', `GoTime nanoseconds must be an integer in 0..999999999, got ${String(nanoseconds)}`);
+      throw new EdfError(
+        'ERR_EDF_RANGE',
+        `GoTime nanoseconds must be an integer in 0..999999999, got ${String(nanoseconds)}`,
+      );
     }
     if (offsetSeconds !== null && (!Number.isInteger(offsetSeconds) || Math.abs(offsetSeconds) > 32768 * 60 + 255)) {
-      throw new EdfError('ERR_EDF_RANGE', `GoTime offset must be an integer number of seconds, got ${String(offsetSeconds)}`);
+      throw new EdfError(
+        'ERR_EDF_RANGE',
+        `GoTime offset must be an integer number of seconds, got ${String(offsetSeconds)}`,
+      );
     }
   }
 
@@ -121,9 +128,11 @@ export function encodeTime(e: EdfEncoder, v: unknown): void {
     return;
   }
   if (v === null || v === undefined) v = GoTime.zero;
-  if (!(v instanceof GoTime)) throw new EdfError('ERR_EDF_ENCODE', `expected time.Time (Date or GoTime), got ${describe(v)}`);
+  if (!(v instanceof GoTime))
+    throw new EdfError('ERR_EDF_ENCODE', `expected time.Time (Date or GoTime), got ${describe(v)}`);
   const wire = v.unixSeconds + EPOCH_OFFSET_N;
-  if (wire < I64_MIN || wire > I64_MAX) throw new EdfError('ERR_EDF_RANGE', 'time is outside the int64 seconds range of Go');
+  if (wire < I64_MIN || wire > I64_MAX)
+    throw new EdfError('ERR_EDF_RANGE', 'time is outside the int64 seconds range of Go');
   let version = 1;
   let minutes = -1;
   let secPart = 0;

@@ -178,7 +178,8 @@ export class Typed<T = unknown> {
     readonly type: EdfType<T>,
     readonly value: T,
   ) {
-    if (!(type instanceof EdfType)) throw new EdfError('ERR_EDF_ENCODE', `Typed needs an EdfType, got ${describe(type)}`);
+    if (!(type instanceof EdfType))
+      throw new EdfError('ERR_EDF_ENCODE', `Typed needs an EdfType, got ${describe(type)}`);
   }
 
   valueOf(): T {

@@ -41,7 +41,12 @@ export function helloReplyDigest(acceptorSalt: string, initiatorDigest: string, 
 }
 
 /** Step 2 on TLS, acceptor's Hello DigestCert: `hex(sha256(sA:sI:cookie ‖ fp))`. */
-export function helloCertDigest(acceptorSalt: string, initiatorSalt: string, cookie: string, fingerprint: Uint8Array): string {
+export function helloCertDigest(
+  acceptorSalt: string,
+  initiatorSalt: string,
+  cookie: string,
+  fingerprint: Uint8Array,
+): string {
   return certDigestOf(fingerprint, acceptorSalt, initiatorSalt, cookie);
 }
 
@@ -61,7 +66,12 @@ export function joinAcceptDigest(joinDigestValue: string, cookie: string): strin
 }
 
 /** Join reply on TLS, Accept DigestCert: `hex(sha256(dJ:sJ:cookie ‖ fp))`. */
-export function joinAcceptCertDigest(joinDigestValue: string, joinSalt: string, cookie: string, fingerprint: Uint8Array): string {
+export function joinAcceptCertDigest(
+  joinDigestValue: string,
+  joinSalt: string,
+  cookie: string,
+  fingerprint: Uint8Array,
+): string {
   return certDigestOf(fingerprint, joinDigestValue, joinSalt, cookie);
 }
 

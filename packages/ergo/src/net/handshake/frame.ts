@@ -49,7 +49,10 @@ export class HandshakeCodec {
     registerHandshakeTypes(registry);
     const max = options.maxFrame ?? DEFAULT_MAX_HANDSHAKE_FRAME;
     if (!Number.isInteger(max) || max < 1 || max > 0xffffffff) {
-      throw new WireError('ERR_HANDSHAKE_TOO_LARGE', `maxFrame must be an integer in 1..4294967295, got ${String(max)}`);
+      throw new WireError(
+        'ERR_HANDSHAKE_TOO_LARGE',
+        `maxFrame must be an integer in 1..4294967295, got ${String(max)}`,
+      );
     }
     this.maxFrame = max;
     this.#enc = new EdfEncoder({ registry });
@@ -71,10 +74,13 @@ export class HandshakeCodec {
     try {
       e.encodeTo(message);
     } catch (err) {
-      throw new WireError('ERR_HANDSHAKE_MESSAGE', `handshake message cannot be encoded: ${(err as Error).message}`, { cause: err });
+      throw new WireError('ERR_HANDSHAKE_MESSAGE', `handshake message cannot be encoded: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const n = e.pos - HANDSHAKE_HEADER;
-    if (n > this.maxFrame) throw new WireError('ERR_HANDSHAKE_TOO_LARGE', `handshake frame of ${n} bytes exceeds ${this.maxFrame}`);
+    if (n > this.maxFrame)
+      throw new WireError('ERR_HANDSHAKE_TOO_LARGE', `handshake frame of ${n} bytes exceeds ${this.maxFrame}`);
     e.dv.setUint32(2, n);
     return e.copy();
   }
@@ -91,11 +97,14 @@ export class HandshakeCodec {
    */
   next(): HandshakeMessage | undefined {
     const b = this.#buf;
-    if (b.length >= 1 && b[0] !== HANDSHAKE_MAGIC) throw new WireError('ERR_HANDSHAKE_FRAME', `bad handshake magic 0x${b[0]!.toString(16)}`);
-    if (b.length >= 2 && b[1] !== HANDSHAKE_VERSION) throw new WireError('ERR_HANDSHAKE_FRAME', `unsupported handshake frame version ${b[1]!}`);
+    if (b.length >= 1 && b[0] !== HANDSHAKE_MAGIC)
+      throw new WireError('ERR_HANDSHAKE_FRAME', `bad handshake magic 0x${b[0]!.toString(16)}`);
+    if (b.length >= 2 && b[1] !== HANDSHAKE_VERSION)
+      throw new WireError('ERR_HANDSHAKE_FRAME', `unsupported handshake frame version ${b[1]!}`);
     if (b.length < HANDSHAKE_HEADER) return undefined;
     const n = b.readUInt32BE(2);
-    if (n > this.maxFrame) throw new WireError('ERR_HANDSHAKE_TOO_LARGE', `handshake frame of ${n} bytes exceeds ${this.maxFrame}`);
+    if (n > this.maxFrame)
+      throw new WireError('ERR_HANDSHAKE_TOO_LARGE', `handshake frame of ${n} bytes exceeds ${this.maxFrame}`);
     if (b.length < HANDSHAKE_HEADER + n) return undefined;
     let v: unknown;
     try {
@@ -106,7 +115,13 @@ export class HandshakeCodec {
     } finally {
       this.#buf = b.subarray(HANDSHAKE_HEADER + n);
     }
-    if (v instanceof MessageHello || v instanceof MessageJoin || v instanceof MessageIntroduce || v instanceof MessageAccept) return v;
+    if (
+      v instanceof MessageHello ||
+      v instanceof MessageJoin ||
+      v instanceof MessageIntroduce ||
+      v instanceof MessageAccept
+    )
+      return v;
     throw new WireError('ERR_HANDSHAKE_MESSAGE', `handshake frame holds ${describe(v)}, not a handshake message`);
   }
 

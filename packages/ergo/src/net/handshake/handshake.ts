@@ -114,8 +114,12 @@ class FrameIO {
     this.codec.push(chunk);
     this.#wake(undefined);
   };
-  readonly #onEnd = (): void => this.#broken(fail('ERR_HANDSHAKE_CLOSED', 'peer closed the connection during the handshake'));
-  readonly #onError = (err: Error): void => this.#broken(new WireError('ERR_HANDSHAKE_CLOSED', `socket error during the handshake: ${err.message}`, { cause: err }));
+  readonly #onEnd = (): void =>
+    this.#broken(fail('ERR_HANDSHAKE_CLOSED', 'peer closed the connection during the handshake'));
+  readonly #onError = (err: Error): void =>
+    this.#broken(
+      new WireError('ERR_HANDSHAKE_CLOSED', `socket error during the handshake: ${err.message}`, { cause: err }),
+    );
 
   constructor(socket: Socket, options: HandshakeOptions) {
     this.#socket = socket;
@@ -186,16 +190,24 @@ async function run<T>(socket: Socket, options: HandshakeOptions, steps: (io: Fra
     io.detach();
     socket.destroy();
     if (err instanceof WireError) throw err;
-    throw new WireError('ERR_HANDSHAKE_MESSAGE', `handshake failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+    throw new WireError('ERR_HANDSHAKE_MESSAGE', `handshake failed: ${(err as Error)?.message ?? String(err)}`, {
+      cause: err,
+    });
   }
 }
 
 function validate(o: HandshakeOptions): void {
-  if (o === null || typeof o !== 'object') throw new WireError('ERR_HANDSHAKE_MESSAGE', 'handshake options must be an object');
-  if (typeof o.node !== 'string' || !/^[^@]+@[^@]+$/.test(o.node)) throw new WireError('ERR_HANDSHAKE_NAME', `node name must be name@host, got ${JSON.stringify(String(o.node).slice(0, 64))}`);
+  if (o === null || typeof o !== 'object')
+    throw new WireError('ERR_HANDSHAKE_MESSAGE', 'handshake options must be an object');
+  if (typeof o.node !== 'string' || !/^[^@]+@[^@]+$/.test(o.node))
+    throw new WireError(
+      'ERR_HANDSHAKE_NAME',
+      `node name must be name@host, got ${JSON.stringify(String(o.node).slice(0, 64))}`,
+    );
   if (typeof o.cookie !== 'string') throw new WireError('ERR_HANDSHAKE_DIGEST', 'cookie must be a string');
   const t = o.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
-  if (!Number.isFinite(t) || t <= 0 || t > 2 ** 31 - 1) throw new WireError('ERR_HANDSHAKE_TIMEOUT', `timeout must be 1..2147483647 ms, got ${String(t)}`);
+  if (!Number.isFinite(t) || t <= 0 || t > 2 ** 31 - 1)
+    throw new WireError('ERR_HANDSHAKE_TIMEOUT', `timeout must be 1..2147483647 ms, got ${String(t)}`);
 }
 
 function introduce(o: HandshakeOptions, digest: string): MessageIntroduce {
@@ -231,7 +243,8 @@ function remoteFingerprint(socket: Socket): Uint8Array | undefined {
 }
 
 function expect<T>(m: HandshakeMessage, cls: new () => T, step: string): T {
-  if (!(m instanceof cls)) throw fail('ERR_HANDSHAKE_MESSAGE', `expected ${cls.name} at ${step}, got ${m.constructor.name}`);
+  if (!(m instanceof cls))
+    throw fail('ERR_HANDSHAKE_MESSAGE', `expected ${cls.name} at ${step}, got ${m.constructor.name}`);
   return m;
 }
 
@@ -243,14 +256,19 @@ function expect<T>(m: HandshakeMessage, cls: new () => T, step: string): T {
  *   `ERR_HANDSHAKE_CLOSED` (e.g. the acceptor refused our cookie and closed), `ERR_HANDSHAKE_MESSAGE`,
  *   `ERR_HANDSHAKE_FRAME`, `ERR_HANDSHAKE_TOO_LARGE`.
  */
-export function startHandshake(socket: Socket, options: HandshakeOptions, expectedPeer?: string): Promise<HandshakeResult> {
+export function startHandshake(
+  socket: Socket,
+  options: HandshakeOptions,
+  expectedPeer?: string,
+): Promise<HandshakeResult> {
   return run(socket, options, async (io) => {
     const cookie = options.cookie;
     const sI = makeSalt();
     const dI = helloDigest(sI, cookie);
     io.send(new MessageHello({ salt: sI, digest: dI }));
     const hello = expect(await io.read('Hello'), MessageHello, 'hello');
-    if (!sameDigest(hello.digest, helloReplyDigest(hello.salt, dI, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest from the acceptor (stage hello): cookies differ');
+    if (!sameDigest(hello.digest, helloReplyDigest(hello.salt, dI, cookie)))
+      throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest from the acceptor (stage hello): cookies differ');
     const fp = remoteFingerprint(socket);
     if (fp !== undefined && options.disableTLSFingerprint !== true) {
       if (!sameDigest(hello.digestCert, helloCertDigest(hello.salt, sI, cookie, fp))) {
@@ -261,7 +279,8 @@ export function startHandshake(socket: Socket, options: HandshakeOptions, expect
     const accept = expect(await io.read('Accept'), MessageAccept, 'accept');
     const intro = expect(await io.read('Introduce'), MessageIntroduce, 'introduce');
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
-    if (expectedPeer !== undefined && intro.node !== expectedPeer) throw fail('ERR_HANDSHAKE_NAME', `dialed ${expectedPeer} but ${intro.node} answered`);
+    if (expectedPeer !== undefined && intro.node !== expectedPeer)
+      throw fail('ERR_HANDSHAKE_NAME', `dialed ${expectedPeer} but ${intro.node} answered`);
     io.send(new MessageAccept());
     const tail = io.detach();
     return {
@@ -286,17 +305,24 @@ export function startHandshake(socket: Socket, options: HandshakeOptions, expect
  * Initiator, an extra pool link of the connection `connectionID` (WIRE §2.3).
  * @throws WireError as {@link startHandshake}.
  */
-export function joinHandshake(socket: Socket, options: HandshakeOptions, connectionID: string, peer: string): Promise<HandshakeResult> {
+export function joinHandshake(
+  socket: Socket,
+  options: HandshakeOptions,
+  connectionID: string,
+  peer: string,
+): Promise<HandshakeResult> {
   return run(socket, options, async (io) => {
     const cookie = options.cookie;
     const sJ = makeSalt();
     const dJ = joinDigest(connectionID, sJ, cookie);
     io.send(new MessageJoin({ node: options.node, connectionID, salt: sJ, digest: dJ }));
     const accept = expect(await io.read('Accept'), MessageAccept, 'join');
-    if (!sameDigest(accept.digest, joinAcceptDigest(dJ, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest from the acceptor (stage join): cookies differ');
+    if (!sameDigest(accept.digest, joinAcceptDigest(dJ, cookie)))
+      throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest from the acceptor (stage join): cookies differ');
     const fp = remoteFingerprint(socket);
     if (fp !== undefined && options.disableTLSFingerprint !== true) {
-      if (!sameDigest(accept.digestCert, joinAcceptCertDigest(dJ, sJ, cookie, fp))) throw fail('ERR_HANDSHAKE_CERT', "the acceptor's join digest is not bound to its TLS certificate");
+      if (!sameDigest(accept.digestCert, joinAcceptCertDigest(dJ, sJ, cookie, fp)))
+        throw fail('ERR_HANDSHAKE_CERT', "the acceptor's join digest is not bound to its TLS certificate");
     }
     return joinResult(connectionID, peer, toNumber(accept.poolSize), io.detach());
   });
@@ -333,7 +359,8 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
     const first = await io.read('Hello or Join');
     const fp = localFingerprint(socket);
     if (first instanceof MessageJoin) {
-      if (!sameDigest(first.digest, joinDigest(first.connectionID, first.salt, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest (accept stage join): cookies differ');
+      if (!sameDigest(first.digest, joinDigest(first.connectionID, first.salt, cookie)))
+        throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest (accept stage join): cookies differ');
       if (first.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
       const reply = new MessageAccept({ digest: joinAcceptDigest(first.digest, cookie) });
       if (fp !== undefined) reply.digestCert = joinAcceptCertDigest(first.digest, first.salt, cookie, fp);
@@ -341,17 +368,22 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
       return joinResult(first.connectionID, first.node, 0, io.detach());
     }
     const hello = expect(first, MessageHello, 'hello');
-    if (!sameDigest(hello.digest, helloDigest(hello.salt, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'hello'): cookies differ");
+    if (!sameDigest(hello.digest, helloDigest(hello.salt, cookie)))
+      throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'hello'): cookies differ");
     const sA = makeSalt();
     const reply = new MessageHello({ salt: sA, digest: helloReplyDigest(sA, hello.digest, cookie) });
     if (fp !== undefined) reply.digestCert = helloCertDigest(sA, hello.salt, cookie, fp);
     io.send(reply);
     const intro = expect(await io.read('Introduce'), MessageIntroduce, 'introduce');
-    if (!sameDigest(intro.digest, introduceDigest(sA, cookie))) throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'introduce'): cookies differ");
+    if (!sameDigest(intro.digest, introduceDigest(sA, cookie)))
+      throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'introduce'): cookies differ");
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
     const id = makeConnectionID();
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
-    const dsn = socket.localAddress !== undefined && socket.localPort !== undefined ? [dsnOf(socket.localAddress, socket.localPort)] : [];
+    const dsn =
+      socket.localAddress !== undefined && socket.localPort !== undefined
+        ? [dsnOf(socket.localAddress, socket.localPort)]
+        : [];
     io.send(new MessageAccept({ id, poolSize, poolDSN: dsn }));
     io.send(introduce(options, ''));
     expect(await io.read('final Accept'), MessageAccept, 'final accept');

@@ -71,7 +71,8 @@ export class MessageAccept {
 
 function framework(r: EdfRegistry, name: string): RegisteredType {
   const t = r.type(name);
-  if (t === undefined) throw new EdfError('ERR_EDF_REGISTER', `registry lacks the framework type ${name} (use createRegistry())`);
+  if (t === undefined)
+    throw new EdfError('ERR_EDF_REGISTER', `registry lacks the framework type ${name} (use createRegistry())`);
   return t;
 }
 
@@ -83,7 +84,11 @@ export function registerHandshakeTypes(r: EdfRegistry): void {
   if (r.type(HandshakeTypeName.MessageHello) !== undefined) return;
   const version = framework(r, FrameworkTypeName.Version);
   const flags = framework(r, FrameworkTypeName.NetworkFlags);
-  r.register({ name: HandshakeTypeName.MessageHello, class: MessageHello, fields: { salt: Go.string, digest: Go.string, digestCert: Go.string } });
+  r.register({
+    name: HandshakeTypeName.MessageHello,
+    class: MessageHello,
+    fields: { salt: Go.string, digest: Go.string, digestCert: Go.string },
+  });
   r.register({
     name: HandshakeTypeName.MessageJoin,
     class: MessageJoin,

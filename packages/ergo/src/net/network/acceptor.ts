@@ -9,9 +9,21 @@ import { TlsAcceptContext } from '../tls/socket.js';
 import type { Atom } from '../../gen/atom.js';
 import { ErrIncorrect, toError } from '../../gen/errors.js';
 import type { Log } from '../../gen/log.js';
-import type { Acceptor, AcceptorInfo, AcceptorOptions, CertManager, NetworkFlags as GenNetworkFlags, Route } from '../../gen/network.js';
+import type {
+  Acceptor,
+  AcceptorInfo,
+  AcceptorOptions,
+  CertManager,
+  NetworkFlags as GenNetworkFlags,
+  Route,
+} from '../../gen/network.js';
 import { NetworkFlags } from '../edf/framework.js';
-import { acceptHandshake, DEFAULT_POOL_SIZE, type HandshakeOptions, type HandshakeResult } from '../handshake/handshake.js';
+import {
+  acceptHandshake,
+  DEFAULT_POOL_SIZE,
+  type HandshakeOptions,
+  type HandshakeResult,
+} from '../handshake/handshake.js';
 import { HANDSHAKE_VERSION, PROTO_VERSION } from './versions.js';
 
 /** Ergo's first acceptor port. */
@@ -60,8 +72,10 @@ export class AcceptorImpl implements Acceptor {
     const nodeHost = host_.nodeName().split('@')[1] ?? 'localhost';
     const h = options.host ?? nodeHost;
     this.host = h === 'localhost' && options.tcp !== 'tcp6' ? '127.0.0.1' : h;
-    if (!Number.isInteger(this.poolSize) || this.poolSize < 1 || this.poolSize > 255) throw ErrIncorrect.with(`acceptor poolSize ${String(this.poolSize)} (1..255)`);
-    if (!Number.isInteger(this.maxSize) || this.maxSize < 0) throw ErrIncorrect.with(`acceptor maxMessageSize ${String(this.maxSize)} (an integer ≥ 0)`);
+    if (!Number.isInteger(this.poolSize) || this.poolSize < 1 || this.poolSize > 255)
+      throw ErrIncorrect.with(`acceptor poolSize ${String(this.poolSize)} (1..255)`);
+    if (!Number.isInteger(this.maxSize) || this.maxSize < 0)
+      throw ErrIncorrect.with(`acceptor maxMessageSize ${String(this.maxSize)} (an integer ≥ 0)`);
   }
 
   get tls(): boolean {
@@ -72,7 +86,8 @@ export class AcceptorImpl implements Acceptor {
   async listen(): Promise<void> {
     const o = this.options;
     const first = o.port ?? DEFAULT_ACCEPTOR_PORT;
-    if (!Number.isInteger(first) || first < 0 || first > 65535) throw ErrIncorrect.with(`acceptor port ${String(first)} (0..65535)`);
+    if (!Number.isInteger(first) || first < 0 || first > 65535)
+      throw ErrIncorrect.with(`acceptor port ${String(first)} (0..65535)`);
     const last = first === 0 ? 0 : Math.max(first, o.portRange ?? (o.port === undefined ? DEFAULT_PORT_RANGE : first));
     let lastErr: Error | null = null;
     for (let port = first; port <= last; port++) {

@@ -100,7 +100,8 @@ interface Dialling {
 }
 
 function atomOf(name: Atom | string): Atom {
-  if (typeof name !== 'string' || !/^[^@]+@[^@]+$/.test(name)) throw ErrIncorrect.with(`node name must be name@host, got ${JSON.stringify(String(name))}`);
+  if (typeof name !== 'string' || !/^[^@]+@[^@]+$/.test(name))
+    throw ErrIncorrect.with(`node name must be name@host, got ${JSON.stringify(String(name))}`);
   return name as Atom;
 }
 
@@ -145,22 +146,33 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.core = env.core;
     this.log = env.log;
     this.modeValue = options.mode ?? NetworkMode.Enabled;
-    if (this.modeValue !== NetworkMode.Enabled && this.modeValue !== NetworkMode.Hidden && this.modeValue !== NetworkMode.Disabled) {
+    if (
+      this.modeValue !== NetworkMode.Enabled &&
+      this.modeValue !== NetworkMode.Hidden &&
+      this.modeValue !== NetworkMode.Disabled
+    ) {
       throw ErrIncorrect.with(`network mode ${String(options.mode)}`);
     }
-    if (options.cookie !== undefined && typeof options.cookie !== 'string') throw ErrIncorrect.with('network cookie must be a string');
+    if (options.cookie !== undefined && typeof options.cookie !== 'string')
+      throw ErrIncorrect.with('network cookie must be a string');
     this.cookieValue = options.cookie ?? '';
     this.flags = wireFlags(options.flags, NetworkFlags.defaults());
     this.maxSize = options.maxMessageSize ?? 0;
-    if (!Number.isInteger(this.maxSize) || this.maxSize < 0) throw ErrIncorrect.with(`network maxMessageSize ${String(this.maxSize)} (an integer ≥ 0)`);
+    if (!Number.isInteger(this.maxSize) || this.maxSize < 0)
+      throw ErrIncorrect.with(`network maxMessageSize ${String(this.maxSize)} (an integer ≥ 0)`);
     this.dialQueueLimit = options.dialQueueLimit ?? DEFAULT_DIAL_QUEUE_LIMIT;
-    if (!Number.isInteger(this.dialQueueLimit) || this.dialQueueLimit < 1) throw ErrIncorrect.with(`dialQueueLimit ${String(this.dialQueueLimit)} (an integer ≥ 1)`);
+    if (!Number.isInteger(this.dialQueueLimit) || this.dialQueueLimit < 1)
+      throw ErrIncorrect.with(`dialQueueLimit ${String(this.dialQueueLimit)} (an integer ≥ 1)`);
     this.dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
-    if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1) throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
-    if (options.handshake !== undefined || options.proto !== undefined) throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
+    if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1)
+      throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
+    if (options.handshake !== undefined || options.proto !== undefined)
+      throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
     // The embedded registrar (ESRD, port 4499) unless one is given or `registrar: null` (none).
     this.registrarValue =
-      options.registrar === null || this.modeValue === NetworkMode.Disabled ? null : (options.registrar ?? createEmbeddedRegistrar());
+      options.registrar === null || this.modeValue === NetworkMode.Disabled
+        ? null
+        : (options.registrar ?? createEmbeddedRegistrar());
     for (const r of options.routes ?? []) this.routes.add(r.match, r.route, r.weight ?? 0);
   }
 
@@ -177,7 +189,11 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       const list = this.options.acceptors ?? [{}];
       try {
         for (const o of list) {
-          const a = new AcceptorImpl(this, o, { cookie: this.cookieValue, flags: this.flags, maxMessageSize: this.maxSize });
+          const a = new AcceptorImpl(this, o, {
+            cookie: this.cookieValue,
+            flags: this.flags,
+            maxMessageSize: this.maxSize,
+          });
           await a.listen();
           this.acceptorList.push(a);
           this.log.info('acceptor listens on %s%s', a.interface(), a.tls ? ' (TLS)' : '');
@@ -312,7 +328,13 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         return await this.dialRoute(name, c);
       } catch (e) {
         last = toError(e);
-        if (handshakeChannel.hasSubscribers) handshakeChannel.publish({ node: this.core.name(), peer: name, remote: `${c.route.host || hostOf(name)}:${c.route.port}`, error: last });
+        if (handshakeChannel.hasSubscribers)
+          handshakeChannel.publish({
+            node: this.core.name(),
+            peer: name,
+            remote: `${c.route.host || hostOf(name)}:${c.route.port}`,
+            error: last,
+          });
       }
     }
     throw ErrNoConnection.with(`${name}: ${last?.message ?? 'no route worked'}`);
@@ -370,7 +392,12 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private openSocket(host: string, port: number, c: Candidate): Promise<net.Socket> {
     if (c.route.tls) {
       // The route's certificate (mutual TLS), else the network's; verification unless insecureSkipVerify.
-      return dialTls(c.cert ?? this.options.certManager, { host, port, insecureSkipVerify: c.insecureSkipVerify, handshakeTimeout: this.dialTimeout });
+      return dialTls(c.cert ?? this.options.certManager, {
+        host,
+        port,
+        insecureSkipVerify: c.insecureSkipVerify,
+        handshakeTimeout: this.dialTimeout,
+      });
     }
     return new Promise((resolve, reject) => {
       const socket = net.connect({ host, port });
@@ -404,7 +431,13 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     }
     this.log.info('connected to %s (%s, %d links)', peer, initiator ? 'outgoing' : 'incoming', conn.links.length);
     if (connectChannel.hasSubscribers) {
-      connectChannel.publish({ node: this.core.name(), peer, connectionID: conn.connectionID, initiator, poolSize: conn.links.length });
+      connectChannel.publish({
+        node: this.core.name(),
+        peer,
+        connectionID: conn.connectionID,
+        initiator,
+        poolSize: conn.links.length,
+      });
     }
   }
 
@@ -455,14 +488,18 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       socket.destroy();
       return;
     }
-    const conn = new EnpConnection(this.core, this, this.log, hs, { flags: acceptor.networkFlags(), maxMessageSize: acceptor.maxMessageSize() });
+    const conn = new EnpConnection(this.core, this, this.log, hs, {
+      flags: acceptor.networkFlags(),
+      maxMessageSize: acceptor.maxMessageSize(),
+    });
     conn.addLink(socket, hs.tail);
     this.register(conn, false);
   }
 
   refused(remote: string, err: Error, acceptor: AcceptorImpl): void {
     this.log.warning('handshake from %s on %s failed: %s', remote, acceptor.interface(), err.message);
-    if (handshakeChannel.hasSubscribers) handshakeChannel.publish({ node: this.core.name(), peer: '', remote, error: err });
+    if (handshakeChannel.hasSubscribers)
+      handshakeChannel.publish({ node: this.core.name(), peer: '', remote, error: err });
   }
 
   // --- gen.Network ------------------------------------------------------------------------------

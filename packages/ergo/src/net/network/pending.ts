@@ -59,7 +59,10 @@ export class PendingConnection implements Connection {
 
   private push(method: Method, args: unknown[], promise: boolean): Promise<never> | undefined {
     if (this.queue.length >= this.limit) {
-      throw new ErgoError(ErrDialQueueFull.code, `${this.queue.length} operations wait for the connection to ${this.peer} (dialQueueLimit)`);
+      throw new ErgoError(
+        ErrDialQueueFull.code,
+        `${this.queue.length} operations wait for the connection to ${this.peer} (dialQueueLimit)`,
+      );
     }
     if (!promise) {
       this.queue.push({ method, args, resolve: null, reject: null });
@@ -95,7 +98,13 @@ export class PendingConnection implements Connection {
     try {
       this.failCall(op.args[0] as PID, op.args[2] as MessageOptions, err);
     } catch (e) {
-      this.log.warning('%s to %s after connecting failed (%s), and failing the call failed too: %s', op.method, this.peer, err.message, toError(e).message);
+      this.log.warning(
+        '%s to %s after connecting failed (%s), and failing the call failed too: %s',
+        op.method,
+        this.peer,
+        err.message,
+        toError(e).message,
+      );
     }
   }
 

@@ -82,7 +82,12 @@ export class RemoteNodeImpl implements RemoteNode {
     return this.spawnRegister('', name, options, ...args);
   }
 
-  spawnRegister(register: Atom | string, name: Atom | string, options: ProcessOptions = {}, ...args: unknown[]): Promise<PID> {
+  spawnRegister(
+    register: Atom | string,
+    name: Atom | string,
+    options: ProcessOptions = {},
+    ...args: unknown[]
+  ): Promise<PID> {
     try {
       this.alive();
       const core = this.core;

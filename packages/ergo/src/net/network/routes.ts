@@ -23,10 +23,13 @@ export class RouteTable {
    * @throws ErrIncorrect for a bad pattern, weight or route; ErrTaken when `match` has a route.
    */
   add(match: string, route: NetworkRoute, weight: number): void {
-    if (typeof match !== 'string' || match === '') throw ErrIncorrect.with('route match must be a non-empty regular expression');
-    if (!Number.isInteger(weight) || weight < 0) throw ErrIncorrect.with(`route weight ${String(weight)} (an integer ≥ 0)`);
+    if (typeof match !== 'string' || match === '')
+      throw ErrIncorrect.with('route match must be a non-empty regular expression');
+    if (!Number.isInteger(weight) || weight < 0)
+      throw ErrIncorrect.with(`route weight ${String(weight)} (an integer ≥ 0)`);
     if (route === null || typeof route !== 'object') throw ErrIncorrect.with('route must be an object');
-    if (route.route === undefined && route.resolver === undefined) throw ErrIncorrect.with('route needs a route (host, port) or a resolver');
+    if (route.route === undefined && route.resolver === undefined)
+      throw ErrIncorrect.with('route needs a route (host, port) or a resolver');
     if (route.route !== undefined) {
       const p = route.route.port;
       if (!Number.isInteger(p) || p < 1 || p > 65535) throw ErrIncorrect.with(`route port ${String(p)} (1..65535)`);

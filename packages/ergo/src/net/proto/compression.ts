@@ -65,7 +65,10 @@ export class PacketCompressor {
  */
 export function decompressPacket(algorithm: number, stream: Uint8Array, expected: number, max: number): Uint8Array {
   if (expected > max) {
-    throw new WireError('ERR_ENP_DECOMPRESSED_TOO_LARGE', `compressed packet announces ${expected} bytes, more than maxDecompressedSize (${max})`);
+    throw new WireError(
+      'ERR_ENP_DECOMPRESSED_TOO_LARGE',
+      `compressed packet announces ${expected} bytes, more than maxDecompressedSize (${max})`,
+    );
   }
   let out: Uint8Array;
   try {
@@ -85,13 +88,24 @@ export function decompressPacket(algorithm: number, stream: Uint8Array, expected
   } catch (err) {
     if (err instanceof WireError) throw err;
     const e = err as { code?: string; message?: string };
-    if (e.code === 'ERR_BUFFER_TOO_LARGE' || (err instanceof LzwError && err.code === 'ERR_LZW_TOO_LARGE') || e.code === 'ERR_OUT_OF_RANGE') {
-      throw new WireError('ERR_ENP_COMPRESSION', `compressed packet inflates beyond its announced ${expected} bytes`, { cause: err });
+    if (
+      e.code === 'ERR_BUFFER_TOO_LARGE' ||
+      (err instanceof LzwError && err.code === 'ERR_LZW_TOO_LARGE') ||
+      e.code === 'ERR_OUT_OF_RANGE'
+    ) {
+      throw new WireError('ERR_ENP_COMPRESSION', `compressed packet inflates beyond its announced ${expected} bytes`, {
+        cause: err,
+      });
     }
-    throw new WireError('ERR_ENP_COMPRESSION', `corrupt compressed packet: ${String(e.message ?? err)}`, { cause: err });
+    throw new WireError('ERR_ENP_COMPRESSION', `corrupt compressed packet: ${String(e.message ?? err)}`, {
+      cause: err,
+    });
   }
   if (out.length !== expected) {
-    throw new WireError('ERR_ENP_COMPRESSION', `compressed packet inflates to ${out.length} bytes, announced ${expected}`);
+    throw new WireError(
+      'ERR_ENP_COMPRESSION',
+      `compressed packet inflates to ${out.length} bytes, announced ${expected}`,
+    );
   }
   return out;
 }

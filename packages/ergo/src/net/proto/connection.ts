@@ -29,7 +29,12 @@ import { PID } from '../../gen/pid.js';
 import { ProcessID } from '../../gen/processid.js';
 import { Alias, Ref } from '../../gen/ref.js';
 import type { NetworkFlags } from '../edf/framework.js';
-import { ApplicationOptionsExtra, FrameworkTypeName, ProcessOptionsExtra, WireApplicationOptions } from '../edf/framework.js';
+import {
+  ApplicationOptionsExtra,
+  FrameworkTypeName,
+  ProcessOptionsExtra,
+  WireApplicationOptions,
+} from '../edf/framework.js';
 import { defaultRegistry } from '../edf/default.js';
 import type { EdfType } from '../edf/type.js';
 import { Go, typed } from '../edf/wrappers.js';
@@ -103,7 +108,8 @@ function num(v: number | bigint): number {
 
 /** A packet's 3-part id as numbers: its own array (the decoder makes one per packet) unless it holds a bigint. */
 function numIds(id: WireID3): [number, number, number] {
-  if (typeof id[0] === 'number' && typeof id[1] === 'number' && typeof id[2] === 'number') return id as unknown as [number, number, number];
+  if (typeof id[0] === 'number' && typeof id[1] === 'number' && typeof id[2] === 'number')
+    return id as unknown as [number, number, number];
   return [num(id[0]), num(id[1]), num(id[2])];
 }
 
@@ -146,7 +152,13 @@ export class EnpConnection implements Connection, LinkOwner {
   private readonly local: Atom;
   private readonly localCreation: number;
   // One options object reused for every message (filled per call).
-  private readonly mo: EnpMessageOptions = { priority: 0, important: false, messageID: 0, keepNetworkOrder: true, compression: null };
+  private readonly mo: EnpMessageOptions = {
+    priority: 0,
+    important: false,
+    messageID: 0,
+    keepNetworkOrder: true,
+    compression: null,
+  };
 
   constructor(
     private readonly core: Core,
@@ -445,7 +457,10 @@ export class EnpConnection implements Connection, LinkOwner {
   // --- control requests -------------------------------------------------------------------------
 
   /** Sends a control request and waits for its MessageResult (matched by the whole Ref). */
-  private control<T>(request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart, timeout = DEFAULT_REQUEST_TIMEOUT): Promise<T> {
+  private control<T>(
+    request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart,
+    timeout = DEFAULT_REQUEST_TIMEOUT,
+  ): Promise<T> {
     const ref = this.core.makeRef();
     request.ref = ref;
     let link: EnpLink;
@@ -523,7 +538,8 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   remoteSpawn(name: Atom, request: RemoteSpawnRequest): Promise<PID> {
-    if (this.peerFlags.enable && !this.peerFlags.enableRemoteSpawn) return Promise.reject(ErrNotAllowed.with(`${this.peer} does not allow remote spawn`));
+    if (this.peerFlags.enable && !this.peerFlags.enableRemoteSpawn)
+      return Promise.reject(ErrNotAllowed.with(`${this.peer} does not allow remote spawn`));
     const options = new ProcessOptionsExtra({
       processOptions: toWireProcessOptions(request.processOptions),
       parentPID: request.parentPID,
@@ -632,7 +648,13 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   // Inbound options, refilled per packet: the Core reads them synchronously and keeps none.
-  private readonly inbound: MessageOptions = { ref: undefined, priority: 0, important: false, compression: null, keepNetworkOrder: true };
+  private readonly inbound: MessageOptions = {
+    ref: undefined,
+    priority: 0,
+    important: false,
+    compression: null,
+    keepNetworkOrder: true,
+  };
 
   private inOptions(p: EnpPacket, ref: Ref | undefined): MessageOptions {
     const o = this.inbound;
@@ -664,7 +686,8 @@ export class EnpConnection implements Connection, LinkOwner {
         let err: Error | null = null;
         try {
           if (p.type === PacketType.SendPID) core.routeSendPID(from, this.localPID(p.toID), options, p.payload);
-          else if (p.type === PacketType.SendAlias) core.routeSendAlias(from, this.localAlias(p.alias), options, p.payload);
+          else if (p.type === PacketType.SendAlias)
+            core.routeSendAlias(from, this.localAlias(p.alias), options, p.payload);
           else core.routeSendProcessID(from, this.localName(p.name), options, p.payload);
         } catch (e) {
           err = toError(e);
@@ -685,7 +708,11 @@ export class EnpConnection implements Connection, LinkOwner {
         return;
       }
       case PacketType.Exit:
-        core.routeSendExit(this.remotePID(p.fromID), this.localPID(p.toID), p.reason ?? ErrIncorrect.with('exit without a reason'));
+        core.routeSendExit(
+          this.remotePID(p.fromID),
+          this.localPID(p.toID),
+          p.reason ?? ErrIncorrect.with('exit without a reason'),
+        );
         return;
       case PacketType.CallPID:
       case PacketType.CallName:
@@ -696,7 +723,8 @@ export class EnpConnection implements Connection, LinkOwner {
         const options = this.inOptions(p, ref);
         try {
           if (p.type === PacketType.CallPID) core.routeCallPID(from, this.localPID(p.toID), options, p.payload);
-          else if (p.type === PacketType.CallAlias) core.routeCallAlias(from, this.localAlias(p.alias), options, p.payload);
+          else if (p.type === PacketType.CallAlias)
+            core.routeCallAlias(from, this.localAlias(p.alias), options, p.payload);
           else core.routeCallProcessID(from, this.localName(p.name), options, p.payload);
         } catch (e) {
           // The caller would wait for its timeout: tell it now (Ergo answers important calls
@@ -726,7 +754,10 @@ export class EnpConnection implements Connection, LinkOwner {
         core.routeTerminateProcessID(new ProcessID(p.name as Atom, this.peer), p.reason ?? ErrNoConnection);
         return;
       case PacketType.TerminateAlias:
-        core.routeTerminateAlias(new Alias(this.peer, this.peerCreation, [num(p.alias[0]), num(p.alias[1]), num(p.alias[2])]), p.reason ?? ErrNoConnection);
+        core.routeTerminateAlias(
+          new Alias(this.peer, this.peerCreation, [num(p.alias[0]), num(p.alias[1]), num(p.alias[2])]),
+          p.reason ?? ErrNoConnection,
+        );
         return;
       case PacketType.TerminateEvent:
       case PacketType.TerminateEventCached:
@@ -777,7 +808,8 @@ export class EnpConnection implements Connection, LinkOwner {
       return;
     }
     if (m instanceof MessageSpawn) {
-      if (!this.terms.flags.enableRemoteSpawn) return this.log.warning('remote spawn of %s by %s refused: not enabled', m.name, this.peer);
+      if (!this.terms.flags.enableRemoteSpawn)
+        return this.log.warning('remote spawn of %s by %s refused: not enabled', m.name, this.peer);
       const o = m.options;
       const request: RemoteSpawnRequest = {
         processOptions: fromWireProcessOptions(o.processOptions),
@@ -796,11 +828,15 @@ export class EnpConnection implements Connection, LinkOwner {
       return;
     }
     if (m instanceof MessageApplicationStart) {
-      if (!this.terms.flags.enableRemoteApplicationStart) return this.log.warning('remote start of %s by %s refused: not enabled', m.name, this.peer);
+      if (!this.terms.flags.enableRemoteApplicationStart)
+        return this.log.warning('remote start of %s by %s refused: not enabled', m.name, this.peer);
       const o = m.options;
       const request: RemoteApplicationStart = {
         mode: num(m.mode) as RemoteApplicationStart['mode'],
-        applicationOptions: { env: o.applicationOptions.env ?? undefined, logLevel: num(o.applicationOptions.logLevel) as RemoteSpawnRequest['parentLogLevel'] },
+        applicationOptions: {
+          env: o.applicationOptions.env ?? undefined,
+          logLevel: num(o.applicationOptions.logLevel) as RemoteSpawnRequest['parentLogLevel'],
+        },
         corePID: o.corePID,
         coreEnv: o.coreEnv,
         coreLogLevel: num(o.coreLogLevel) as RemoteSpawnRequest['parentLogLevel'],
@@ -813,7 +849,11 @@ export class EnpConnection implements Connection, LinkOwner {
     }
     if (m instanceof MessageUpdateCache) return this.reply(m as never, null, null, link);
     if (!(m instanceof ControlMessage)) {
-      this.log.warning('control message %s from %s is not supported: dropped', String((m as object)?.constructor?.name), this.peer);
+      this.log.warning(
+        'control message %s from %s is not supported: dropped',
+        String((m as object)?.constructor?.name),
+        this.peer,
+      );
       return;
     }
     let err: Error | null = null;
@@ -843,7 +883,12 @@ export class EnpConnection implements Connection, LinkOwner {
     this.reply(m, err, result, link);
   }
 
-  private reply(request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart, err: Error | null, result: unknown, _link: EnpLink): void {
+  private reply(
+    request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart,
+    err: Error | null,
+    result: unknown,
+    _link: EnpLink,
+  ): void {
     if (!this.alive) return;
     try {
       const route = controlResultRouteOf(request);

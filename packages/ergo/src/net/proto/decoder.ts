@@ -13,7 +13,16 @@ import type { EdfRegistry } from '../edf/registry.js';
 import { WireError } from '../error.js';
 import { DEFAULT_MAX_DECOMPRESSED_SIZE, decompressPacket } from './compression.js';
 import { registerProtoTypes } from './messages.js';
-import { ENP_HEADER, ENP_MAGIC, ENP_VERSION, EnpPacket, IMPORTANT_BIT, PacketType, ResponseCode, type WireID3 } from './packet.js';
+import {
+  ENP_HEADER,
+  ENP_MAGIC,
+  ENP_VERSION,
+  EnpPacket,
+  IMPORTANT_BIT,
+  PacketType,
+  ResponseCode,
+  type WireID3,
+} from './packet.js';
 
 /** Options of an {@link EnpDecoder}: the peer's announced caches and this side's limits. */
 export interface EnpDecoderOptions {
@@ -94,7 +103,10 @@ export class EnpDecoder {
     this.#atomMapping = options.atomMapping?.size ? options.atomMapping : undefined;
     const max = options.maxDecompressedSize ?? DEFAULT_MAX_DECOMPRESSED_SIZE;
     if (!Number.isSafeInteger(max) || max < 0 || max > 0xffffffff) {
-      throw new WireError('ERR_ENP_DECOMPRESSED_TOO_LARGE', `maxDecompressedSize must be an integer in 0..4294967295, got ${String(max)}`);
+      throw new WireError(
+        'ERR_ENP_DECOMPRESSED_TOO_LARGE',
+        `maxDecompressedSize must be an integer in 0..4294967295, got ${String(max)}`,
+      );
     }
     this.maxDecompressedSize = max;
   }
@@ -125,14 +137,19 @@ export class EnpDecoder {
     // ArrayBuffer each time) cost more than the whole header.
     const dv = bytes;
     const declared = be32(dv, start + 2);
-    if (declared !== length) throw new WireError(framing, `${what} length field ${declared} does not match its ${length} bytes`);
+    if (declared !== length)
+      throw new WireError(framing, `${what} length field ${declared} does not match its ${length} bytes`);
     const type = bytes[start + 7]!;
     p.order = bytes[start + 6]!;
     p.type = type;
     p.length = length;
     const min = MIN_LENGTH[type];
     if (min === undefined) throw new WireError('ERR_ENP_UNKNOWN_TYPE', `packet type ${type} is not defined by ENP:R1`);
-    if (length < min) throw new WireError('ERR_ENP_MALFORMED', `packet type ${type} of ${length} bytes is shorter than its fixed fields`);
+    if (length < min)
+      throw new WireError(
+        'ERR_ENP_MALFORMED',
+        `packet type ${type} of ${length} bytes is shorter than its fixed fields`,
+      );
 
     const o = start + ENP_HEADER;
     switch (type) {
@@ -200,7 +217,8 @@ export class EnpDecoder {
         const code = bytes[o + 41]!;
         p.code = code;
         if (code === ResponseCode.Error) p.reason = this.#error(bytes, o + 42, end);
-        else if (code > ResponseCode.Terminated) throw new WireError('ERR_ENP_MALFORMED', `response code ${code} is not defined`);
+        else if (code > ResponseCode.Terminated)
+          throw new WireError('ERR_ENP_MALFORMED', `response code ${code} is not defined`);
         return;
       }
       case PacketType.TerminatePID:
@@ -225,7 +243,8 @@ export class EnpDecoder {
       }
       case PacketType.Control:
         p.payload = this.#payload(bytes, o, end);
-        if (p.payload === null || typeof p.payload !== 'object') throw new WireError('ERR_ENP_MALFORMED', 'control packet does not hold a control message');
+        if (p.payload === null || typeof p.payload !== 'object')
+          throw new WireError('ERR_ENP_MALFORMED', 'control packet does not hold a control message');
         return;
       case PacketType.Compressed: {
         if (inner) throw new WireError('ERR_ENP_COMPRESSION', 'a compressed packet wraps another compressed packet');
@@ -251,7 +270,8 @@ export class EnpDecoder {
     if (cached) {
       const id = be16(dv, q);
       const name = this.#atomCache?.get(id);
-      if (name === undefined) throw new WireError('ERR_ENP_MALFORMED', `atom cache id ${id} is not in the peer's atom cache`);
+      if (name === undefined)
+        throw new WireError('ERR_ENP_MALFORMED', `atom cache id ${id} is not in the peer's atom cache`);
       p.name = this.#atomMapping?.get(name) ?? name;
       return q + 2;
     }
@@ -282,7 +302,11 @@ export class EnpDecoder {
     try {
       return this.#d.decode(bytes, q, end);
     } catch (err) {
-      throw new WireError('ERR_ENP_PAYLOAD', `payload does not decode: ${err instanceof EdfError ? err.message : String(err)}`, { cause: err });
+      throw new WireError(
+        'ERR_ENP_PAYLOAD',
+        `payload does not decode: ${err instanceof EdfError ? err.message : String(err)}`,
+        { cause: err },
+      );
     }
   }
 
@@ -326,7 +350,9 @@ function u64(b: Uint8Array, at: number): number | bigint {
 
 function i64(b: Uint8Array, at: number): number | bigint {
   const v = (be32(b, at) | 0) * TWO32 + be32(b, at + 4);
-  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER ? v : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(at);
+  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER
+    ? v
+    : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(at);
 }
 
 function id3(b: Uint8Array, at: number): WireID3 {

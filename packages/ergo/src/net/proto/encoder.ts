@@ -5,7 +5,13 @@
 // Compression replaces the packet just written by its wrapped form; the peer's announced
 // MaxMessageSize is checked on the final (compressed) packet.
 
-import { ErrProcessMailboxFull, ErrProcessTerminated, ErrProcessUnknown, ErrTooLarge, ErgoError } from '../../gen/errors.js';
+import {
+  ErrProcessMailboxFull,
+  ErrProcessTerminated,
+  ErrProcessUnknown,
+  ErrTooLarge,
+  ErgoError,
+} from '../../gen/errors.js';
 import type { Compression } from '../../gen/options.js';
 import { EdfEncoder } from '../edf/encoder.js';
 import { EdfError } from '../edf/errors.js';
@@ -99,7 +105,8 @@ export class EnpEncoder {
     this.#atomCache = options.atomCache?.size ? options.atomCache : undefined;
     this.#atomMapping = options.atomMapping?.size ? options.atomMapping : undefined;
     const max = options.peerMaxMessageSize ?? 0;
-    if (!Number.isSafeInteger(max) || max < 0) throw new WireError('ERR_ENP_ENCODE', `peerMaxMessageSize must be a non-negative integer, got ${String(max)}`);
+    if (!Number.isSafeInteger(max) || max < 0)
+      throw new WireError('ERR_ENP_ENCODE', `peerMaxMessageSize must be a non-negative integer, got ${String(max)}`);
     this.peerMaxMessageSize = max;
   }
 
@@ -165,7 +172,10 @@ export class EnpEncoder {
   /** 102/103: send to a registered name on the peer. Order byte from.ID. */
   sendProcessID(fromID: U64, name: string, opts: EnpMessageOptions, message: unknown): void {
     const id = this.#cachedName(name);
-    const s = this.#begin(opts.keepNetworkOrder ? orderByte(fromID) : 0, id === 0 ? PacketType.SendName : PacketType.SendNameCached);
+    const s = this.#begin(
+      opts.keepNetworkOrder ? orderByte(fromID) : 0,
+      id === 0 ? PacketType.SendName : PacketType.SendNameCached,
+    );
     try {
       this.#u64(fromID);
       this.#prio(opts);
@@ -196,7 +206,10 @@ export class EnpEncoder {
   /** 105/106: an event of this node, `message` being `MessageEvent.Message`. Order byte from.ID. */
   sendEvent(fromID: U64, eventName: string, timestamp: U64, opts: EnpMessageOptions, message: unknown): void {
     const id = this.#cachedName(eventName);
-    const s = this.#begin(opts.keepNetworkOrder ? orderByte(fromID) : 0, id === 0 ? PacketType.Event : PacketType.EventCached);
+    const s = this.#begin(
+      opts.keepNetworkOrder ? orderByte(fromID) : 0,
+      id === 0 ? PacketType.Event : PacketType.EventCached,
+    );
     try {
       this.#u64(fromID);
       this.#e.u8(opts.priority & 0xff);
@@ -243,7 +256,10 @@ export class EnpEncoder {
   /** 122/123: call a registered name on the peer. Order from.ID. */
   callProcessID(fromID: U64, name: string, refID: ID3, opts: EnpMessageOptions, request: unknown): void {
     const id = this.#cachedName(name);
-    const s = this.#begin(opts.keepNetworkOrder ? orderByte(fromID) : 0, id === 0 ? PacketType.CallName : PacketType.CallNameCached);
+    const s = this.#begin(
+      opts.keepNetworkOrder ? orderByte(fromID) : 0,
+      id === 0 ? PacketType.CallName : PacketType.CallNameCached,
+    );
     try {
       this.#u64(fromID);
       this.#prio(opts);
@@ -415,7 +431,9 @@ export class EnpEncoder {
     }
     if (this.peerMaxMessageSize > 0 && length > this.peerMaxMessageSize) {
       e.pos = start;
-      throw ErrTooLarge.with(`packet of ${length} bytes exceeds the peer's MaxMessageSize (${this.peerMaxMessageSize})`);
+      throw ErrTooLarge.with(
+        `packet of ${length} bytes exceeds the peer's MaxMessageSize (${this.peerMaxMessageSize})`,
+      );
     }
     this.#packets++;
   }
@@ -423,7 +441,9 @@ export class EnpEncoder {
   #abort(start: number, err: unknown): Error {
     this.#e.pos = start;
     if (err instanceof EdfError || err instanceof WireError || err instanceof ErgoError) return err;
-    return new WireError('ERR_ENP_ENCODE', `packet cannot be encoded: ${String((err as Error)?.message ?? err)}`, { cause: err });
+    return new WireError('ERR_ENP_ENCODE', `packet cannot be encoded: ${String((err as Error)?.message ?? err)}`, {
+      cause: err,
+    });
   }
 
   #payload(value: unknown): void {
@@ -439,7 +459,8 @@ export class EnpEncoder {
       if (!Number.isSafeInteger(v) || v < 0) throw new WireError('ERR_ENP_ENCODE', `id ${v} is not a u64`);
       this.#e.u64n(v);
     } else {
-      if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn) throw new WireError('ERR_ENP_ENCODE', `id ${String(v)} is not a u64`);
+      if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn)
+        throw new WireError('ERR_ENP_ENCODE', `id ${String(v)} is not a u64`);
       this.#e.b64(v, false);
     }
   }
@@ -449,7 +470,8 @@ export class EnpEncoder {
       if (!Number.isSafeInteger(v)) throw new WireError('ERR_ENP_ENCODE', `${v} is not an int64`);
       this.#e.i64n(v);
     } else {
-      if (typeof v !== 'bigint' || v < -(2n ** 63n) || v >= 2n ** 63n) throw new WireError('ERR_ENP_ENCODE', `${String(v)} is not an int64`);
+      if (typeof v !== 'bigint' || v < -(2n ** 63n) || v >= 2n ** 63n)
+        throw new WireError('ERR_ENP_ENCODE', `${String(v)} is not an int64`);
       this.#e.b64(v, true);
     }
   }

@@ -19,7 +19,6 @@ const ZERO_PID = new PID('', 0, 0);
 const ZERO_REF = new Ref('', 0, [0, 0, 0]);
 const ZERO_ALIAS = new Alias('', 0, [0, 0, 0]);
 
-
 /** Fields shared by every Link/Unlink/Monitor/Demonitor request. */
 export interface ControlFields<T> {
   source?: PID;
@@ -207,7 +206,8 @@ export function protoTypeName(short: string): string {
 
 function framework(r: EdfRegistry, name: string): RegisteredType {
   const t = r.type(name);
-  if (t === undefined) throw new EdfError('ERR_EDF_REGISTER', `registry lacks the framework type ${name} (use createRegistry())`);
+  if (t === undefined)
+    throw new EdfError('ERR_EDF_REGISTER', `registry lacks the framework type ${name} (use createRegistry())`);
   return t;
 }
 
@@ -223,7 +223,11 @@ export function registerProtoTypes(r: EdfRegistry): void {
   for (const [name, cls, target] of CONTROL) {
     r.register({ name: protoTypeName(name), class: cls, fields: { source: Go.pid, target, ref: Go.ref } });
   }
-  r.register({ name: protoTypeName('MessageSpawn'), class: MessageSpawn, fields: { name: Go.atom, options: processOptionsExtra, ref: Go.ref } });
+  r.register({
+    name: protoTypeName('MessageSpawn'),
+    class: MessageSpawn,
+    fields: { name: Go.atom, options: processOptionsExtra, ref: Go.ref },
+  });
   r.register({
     name: protoTypeName('MessageApplicationStart'),
     class: MessageApplicationStart,
@@ -240,7 +244,11 @@ export function registerProtoTypes(r: EdfRegistry): void {
       ref: Go.ref,
     },
   });
-  r.register({ name: protoTypeName('MessageResult'), class: MessageResult, fields: { error: Go.error, result: Go.any, ref: Go.ref } });
+  r.register({
+    name: protoTypeName('MessageResult'),
+    class: MessageResult,
+    fields: { error: Go.error, result: Go.any, ref: Go.ref },
+  });
 }
 
 registerProtoTypes(defaultRegistry);

@@ -3,7 +3,17 @@
 // order byte (header offset 6) picks the receiver's decode queue (0 = any). Both are
 // `id % 255`, so an id that is a multiple of 255 means "unordered" — as in Go.
 
-import { MessageLinkAlias, MessageLinkPID, MessageUnlinkAlias, MessageUnlinkPID, MessageMonitorAlias, MessageDemonitorAlias, MessageSpawn, MessageApplicationStart, ControlMessage } from './messages.js';
+import {
+  MessageLinkAlias,
+  MessageLinkPID,
+  MessageUnlinkAlias,
+  MessageUnlinkPID,
+  MessageMonitorAlias,
+  MessageDemonitorAlias,
+  MessageSpawn,
+  MessageApplicationStart,
+  ControlMessage,
+} from './messages.js';
 
 /** `uint8(id % 255)` for a u64 id given as a number or bigint. */
 export function mod255(id: number | bigint): number {
@@ -46,7 +56,8 @@ export function controlRouteOf(request: object): number {
   if (!(request instanceof ControlMessage)) return 0;
   const key = mod255(request.source.id);
   let order = 0;
-  if (request instanceof MessageLinkPID || request instanceof MessageUnlinkPID) order = mod255((request.target as { id: number }).id);
+  if (request instanceof MessageLinkPID || request instanceof MessageUnlinkPID)
+    order = mod255((request.target as { id: number }).id);
   else if (
     request instanceof MessageLinkAlias ||
     request instanceof MessageUnlinkAlias ||

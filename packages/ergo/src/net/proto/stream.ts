@@ -39,7 +39,10 @@ export class EnpFrameReader {
   /** @throws WireError `ERR_ENP_TOO_LARGE` for a bad limit. */
   constructor(maxMessageSize = 0) {
     if (!Number.isSafeInteger(maxMessageSize) || maxMessageSize < 0) {
-      throw new WireError('ERR_ENP_TOO_LARGE', `maxMessageSize must be a non-negative integer, got ${String(maxMessageSize)}`);
+      throw new WireError(
+        'ERR_ENP_TOO_LARGE',
+        `maxMessageSize must be a non-negative integer, got ${String(maxMessageSize)}`,
+      );
     }
     this.maxMessageSize = maxMessageSize;
   }
@@ -51,7 +54,8 @@ export class EnpFrameReader {
 
   /** Hands the next chunk to the reader (the previous one must have been drained with `next()`). */
   push(chunk: Uint8Array): void {
-    if (this.#pos < this.#chunk.length) throw new WireError('ERR_ENP_FRAME', 'push before the previous chunk was drained');
+    if (this.#pos < this.#chunk.length)
+      throw new WireError('ERR_ENP_FRAME', 'push before the previous chunk was drained');
     this.#chunk = chunk;
     this.#pos = 0;
   }
@@ -134,12 +138,16 @@ export class EnpFrameReader {
   /** Validates a header at `b[at]` and returns the packet length. */
   #check(b: Uint8Array, at: number): number {
     if (b[at] !== ENP_MAGIC) return this.#fail('ERR_ENP_FRAME', `bad ENP magic 0x${b[at]!.toString(16)}`);
-    if (at + 1 < b.length && b[at + 1] !== ENP_VERSION) return this.#fail('ERR_ENP_FRAME', `unsupported ENP version ${b[at + 1]!}`);
+    if (at + 1 < b.length && b[at + 1] !== ENP_VERSION)
+      return this.#fail('ERR_ENP_FRAME', `unsupported ENP version ${b[at + 1]!}`);
     if (at + ENP_HEADER > b.length) return 0;
     const n = ((b[at + 2]! << 24) >>> 0) + (b[at + 3]! << 16) + (b[at + 4]! << 8) + b[at + 5]!;
     if (n < ENP_HEADER) return this.#fail('ERR_ENP_FRAME', `ENP packet length ${n} is shorter than its header`);
     if (this.maxMessageSize > 0 && n > this.maxMessageSize) {
-      return this.#fail('ERR_ENP_TOO_LARGE', `ENP packet of ${n} bytes exceeds maxMessageSize (${this.maxMessageSize})`);
+      return this.#fail(
+        'ERR_ENP_TOO_LARGE',
+        `ENP packet of ${n} bytes exceeds maxMessageSize (${this.maxMessageSize})`,
+      );
     }
     return n;
   }

@@ -8,8 +8,23 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Atom } from '../../gen/atom.js';
-import { ErgoError, ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrTaken, ErrTimeout, ErrUnsupported } from '../../gen/errors.js';
-import type { ApplicationRoute, NodeRegistrar, RegisterRoutes, Registrar, RegistrarInfo, Resolver } from '../../gen/network.js';
+import {
+  ErgoError,
+  ErrIncorrect,
+  ErrNoConnection,
+  ErrNotAllowed,
+  ErrTaken,
+  ErrTimeout,
+  ErrUnsupported,
+} from '../../gen/errors.js';
+import type {
+  ApplicationRoute,
+  NodeRegistrar,
+  RegisterRoutes,
+  Registrar,
+  RegistrarInfo,
+  Resolver,
+} from '../../gen/network.js';
 import type { Version } from '../../gen/node.js';
 import type { Route as WireRoute } from '../edf/framework.js';
 import { MessageRegisterReply, MessageRegisterRoutes } from './messages.js';
@@ -66,7 +81,8 @@ export interface EmbeddedRegistrarEvents {
 
 function positiveInt(name: string, v: number | undefined, dflt: number, max = Number.MAX_SAFE_INTEGER): number {
   if (v === undefined) return dflt;
-  if (!Number.isInteger(v) || v < 1 || v > max) throw ErrIncorrect.with(`registrar option ${name} must be an integer in 1..${max}, got ${String(v)}`);
+  if (!Number.isInteger(v) || v < 1 || v > max)
+    throw ErrIncorrect.with(`registrar option ${name} must be an integer in 1..${max}, got ${String(v)}`);
   return v;
 }
 
@@ -104,7 +120,10 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
     this.#resolver = new EmbeddedResolver({
       port: this.#port,
       resolveTimeout,
-      local: (host, node) => (this.#server !== null && host === this.#host ? (this.#server.lookup(node)?.map(fromWireRoute) ?? null) : undefined),
+      local: (host, node) =>
+        this.#server !== null && host === this.#host
+          ? (this.#server.lookup(node)?.map(fromWireRoute) ?? null)
+          : undefined,
     });
   }
 
@@ -134,7 +153,8 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
     const name = node.name();
     const { host } = splitNodeName(name);
     for (const r of routes.routes) {
-      if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535) throw ErrIncorrect.with(`route port must be 1..65535, got ${String(r.port)}`);
+      if (!Number.isInteger(r.port) || r.port < 1 || r.port > 65535)
+        throw ErrIncorrect.with(`route port must be 1..65535, got ${String(r.port)}`);
     }
     this.#node = node;
     this.#name = name;
@@ -175,7 +195,8 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
    * @throws ErgoError ERR_UNSUPPORTED while this node is a client (or not registered).
    */
   nodes(): Promise<Atom[]> {
-    if (this.#server === null) return Promise.reject(ErrUnsupported.with('only the node serving the embedded registrar knows its nodes'));
+    if (this.#server === null)
+      return Promise.reject(ErrUnsupported.with('only the node serving the embedded registrar knows its nodes'));
     return Promise.resolve(this.#server.nodes() as Atom[]);
   }
 
@@ -232,7 +253,10 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
           },
           { registerReadTimeout: this.#registerTimeout },
         ).catch((err: NodeJS.ErrnoException) => {
-          throw ErrNoConnection.with(`cannot serve the registrar on port ${this.#port}: ${err.code ?? err.message}`, err);
+          throw ErrNoConnection.with(
+            `cannot serve the registrar on port ${this.#port}: ${err.code ?? err.message}`,
+            err,
+          );
         });
         if (server !== null) {
           if (this.#terminated) {
@@ -270,9 +294,21 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
         socket.destroy();
         reject(err);
       };
-      const timer = setTimeout(() => fail(ErrTimeout.with(`no register reply from the registrar on 127.0.0.1:${port} within ${timeout} ms (is another program using that port?)`)), timeout);
-      socket.once('error', (err: NodeJS.ErrnoException) => fail(ErrNoConnection.with(`registrar on 127.0.0.1:${port}: ${err.code ?? err.message}`, err)));
-      socket.once('close', () => fail(ErrNoConnection.with(`registrar on 127.0.0.1:${port} closed the connection before replying`)));
+      const timer = setTimeout(
+        () =>
+          fail(
+            ErrTimeout.with(
+              `no register reply from the registrar on 127.0.0.1:${port} within ${timeout} ms (is another program using that port?)`,
+            ),
+          ),
+        timeout,
+      );
+      socket.once('error', (err: NodeJS.ErrnoException) =>
+        fail(ErrNoConnection.with(`registrar on 127.0.0.1:${port}: ${err.code ?? err.message}`, err)),
+      );
+      socket.once('close', () =>
+        fail(ErrNoConnection.with(`registrar on 127.0.0.1:${port} closed the connection before replying`)),
+      );
       socket.once('connect', () => {
         try {
           socket.write(this.#codec.encode(new MessageRegisterRoutes({ node: this.#name, routes: this.#routes })));
@@ -289,8 +325,15 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
           return;
         }
         if (reply.error !== null) {
-          if (ErrTaken.is(reply.error)) fail(ErrTaken.with(`node name ${this.#name} is already registered on this host`));
-          else fail(ErrNoConnection.with(`registrar on 127.0.0.1:${port} refused ${this.#name}: ${reply.error.message}`, reply.error));
+          if (ErrTaken.is(reply.error))
+            fail(ErrTaken.with(`node name ${this.#name} is already registered on this host`));
+          else
+            fail(
+              ErrNoConnection.with(
+                `registrar on 127.0.0.1:${port} refused ${this.#name}: ${reply.error.message}`,
+                reply.error,
+              ),
+            );
           return;
         }
         if (done) return;
@@ -305,7 +348,9 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
         socket.on('error', () => {
           // 'close' follows and starts the takeover
         });
-        socket.on('data', (extra: Buffer) => this.#node?.log().warning('registrar: ignored %d bytes from the server', extra.length));
+        socket.on('data', (extra: Buffer) =>
+          this.#node?.log().warning('registrar: ignored %d bytes from the server', extra.length),
+        );
         socket.on('close', () => this.#lost(socket));
         this.#conn = socket;
         this.emit('role', 'client');
@@ -318,7 +363,13 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
     if (this.#conn !== socket) return;
     this.#conn = null;
     if (this.#terminated) return;
-    this.#node?.log().warning('registrar: lost the connection to the registrar server on port %d; retrying every %d ms', this.#port, this.#retryInterval);
+    this.#node
+      ?.log()
+      .warning(
+        'registrar: lost the connection to the registrar server on port %d; retrying every %d ms',
+        this.#port,
+        this.#retryInterval,
+      );
     this.emit('lost');
     this.#scheduleRetry();
   }

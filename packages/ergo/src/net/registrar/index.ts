@@ -9,5 +9,20 @@ export {
   registerRegistrarTypes,
 } from './messages.js';
 export { DEFAULT_REGISTRAR_PORT } from './packet.js';
-export { EmbeddedRegistrar, createEmbeddedRegistrar, EMBEDDED_REGISTRAR_DEFAULTS, EMBEDDED_REGISTRAR_VERSION, type EmbeddedRegistrarOptions, type EmbeddedRegistrarEvents, type RegistrarRole } from './embedded.js';
-export { EmbeddedResolver, splitNodeName, toWireRoute, fromWireRoute, MAX_NODE_NAME, type EmbeddedResolverOptions } from './resolver.js';
+export {
+  EmbeddedRegistrar,
+  createEmbeddedRegistrar,
+  EMBEDDED_REGISTRAR_DEFAULTS,
+  EMBEDDED_REGISTRAR_VERSION,
+  type EmbeddedRegistrarOptions,
+  type EmbeddedRegistrarEvents,
+  type RegistrarRole,
+} from './embedded.js';
+export {
+  EmbeddedResolver,
+  splitNodeName,
+  toWireRoute,
+  fromWireRoute,
+  MAX_NODE_NAME,
+  type EmbeddedResolverOptions,
+} from './resolver.js';

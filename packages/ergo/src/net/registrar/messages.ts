@@ -59,12 +59,28 @@ export class MessageResolveReply {
 export function registerRegistrarTypes(r: EdfRegistry): void {
   if (r.type(RegistrarTypeName.MessageRegisterRoutes) !== undefined) return;
   const route = r.type(FrameworkTypeName.Route);
-  if (route === undefined) throw new EdfError('ERR_EDF_REGISTER', `registry lacks the framework type ${FrameworkTypeName.Route} (use createRegistry())`);
+  if (route === undefined)
+    throw new EdfError(
+      'ERR_EDF_REGISTER',
+      `registry lacks the framework type ${FrameworkTypeName.Route} (use createRegistry())`,
+    );
   const routes = Go.slice(route);
-  r.register({ name: RegistrarTypeName.MessageRegisterRoutes, class: MessageRegisterRoutes, fields: { node: Go.atom, routes } });
-  r.register({ name: RegistrarTypeName.MessageRegisterReply, class: MessageRegisterReply, fields: { error: Go.error } });
+  r.register({
+    name: RegistrarTypeName.MessageRegisterRoutes,
+    class: MessageRegisterRoutes,
+    fields: { node: Go.atom, routes },
+  });
+  r.register({
+    name: RegistrarTypeName.MessageRegisterReply,
+    class: MessageRegisterReply,
+    fields: { error: Go.error },
+  });
   r.register({ name: RegistrarTypeName.MessageResolveRoutes, class: MessageResolveRoutes, fields: { node: Go.atom } });
-  r.register({ name: RegistrarTypeName.MessageResolveReply, class: MessageResolveReply, fields: { routes, error: Go.error } });
+  r.register({
+    name: RegistrarTypeName.MessageResolveReply,
+    class: MessageResolveReply,
+    fields: { routes, error: Go.error },
+  });
 }
 
 registerRegistrarTypes(defaultRegistry);

@@ -7,7 +7,13 @@ import { EdfDecoder } from '../edf/decoder.js';
 import { EdfEncoder } from '../edf/encoder.js';
 import type { EdfRegistry } from '../edf/registry.js';
 import { WireError } from '../error.js';
-import { MessageRegisterReply, MessageRegisterRoutes, MessageResolveReply, MessageResolveRoutes, registerRegistrarTypes } from './messages.js';
+import {
+  MessageRegisterReply,
+  MessageRegisterRoutes,
+  MessageResolveReply,
+  MessageResolveRoutes,
+  registerRegistrarTypes,
+} from './messages.js';
 
 /** First byte of every registrar packet. */
 export const REGISTRAR_VERSION = 1;
@@ -29,7 +35,8 @@ export const RegistrarPacketType = Object.freeze({
 });
 
 /** Any of the four registrar messages. */
-export type RegistrarMessage = MessageRegisterRoutes | MessageRegisterReply | MessageResolveRoutes | MessageResolveReply;
+export type RegistrarMessage =
+  MessageRegisterRoutes | MessageRegisterReply | MessageResolveRoutes | MessageResolveReply;
 
 function typeOf(m: RegistrarMessage): number {
   if (m instanceof MessageRegisterRoutes) return RegistrarPacketType.Register;
@@ -75,7 +82,9 @@ export class RegistrarCodec {
     try {
       e.encodeTo(message);
     } catch (err) {
-      throw new WireError('ERR_REGISTRAR_PACKET', `registrar message cannot be encoded: ${(err as Error).message}`, { cause: err });
+      throw new WireError('ERR_REGISTRAR_PACKET', `registrar message cannot be encoded: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
     const n = e.pos - REGISTRAR_HEADER;
     if (n > 0xffff) throw new WireError('ERR_REGISTRAR_PACKET', `registrar packet of ${n} bytes exceeds 65535`);
@@ -90,21 +99,34 @@ export class RegistrarCodec {
    *   field not matching, payload not the message of that type.
    */
   decode(bytes: Uint8Array, expected?: number): RegistrarMessage {
-    if (bytes.length < REGISTRAR_HEADER) throw new WireError('ERR_REGISTRAR_PACKET', `registrar packet of ${bytes.length} bytes is shorter than its header`);
-    if (bytes[0] !== REGISTRAR_VERSION) throw new WireError('ERR_REGISTRAR_PACKET', `unsupported registrar packet version ${bytes[0]!}`);
+    if (bytes.length < REGISTRAR_HEADER)
+      throw new WireError(
+        'ERR_REGISTRAR_PACKET',
+        `registrar packet of ${bytes.length} bytes is shorter than its header`,
+      );
+    if (bytes[0] !== REGISTRAR_VERSION)
+      throw new WireError('ERR_REGISTRAR_PACKET', `unsupported registrar packet version ${bytes[0]!}`);
     const type = bytes[1]!;
     const cls = CLASS_OF[type];
     if (cls === undefined) throw new WireError('ERR_REGISTRAR_PACKET', `unknown registrar packet type ${type}`);
-    if (expected !== undefined && type !== expected) throw new WireError('ERR_REGISTRAR_PACKET', `registrar packet type ${type}, expected ${expected}`);
+    if (expected !== undefined && type !== expected)
+      throw new WireError('ERR_REGISTRAR_PACKET', `registrar packet type ${type}, expected ${expected}`);
     const n = (bytes[2]! << 8) | bytes[3]!;
-    if (REGISTRAR_HEADER + n > bytes.length) throw new WireError('ERR_REGISTRAR_PACKET', `registrar packet announces ${n} bytes, ${bytes.length - REGISTRAR_HEADER} present`);
+    if (REGISTRAR_HEADER + n > bytes.length)
+      throw new WireError(
+        'ERR_REGISTRAR_PACKET',
+        `registrar packet announces ${n} bytes, ${bytes.length - REGISTRAR_HEADER} present`,
+      );
     let v: unknown;
     try {
       v = this.#dec.decode(bytes, REGISTRAR_HEADER, REGISTRAR_HEADER + n);
     } catch (err) {
-      throw new WireError('ERR_REGISTRAR_PACKET', `registrar payload does not decode: ${(err as Error).message}`, { cause: err });
+      throw new WireError('ERR_REGISTRAR_PACKET', `registrar payload does not decode: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
-    if (!(v instanceof cls)) throw new WireError('ERR_REGISTRAR_PACKET', `registrar packet type ${type} does not hold a ${cls.name}`);
+    if (!(v instanceof cls))
+      throw new WireError('ERR_REGISTRAR_PACKET', `registrar packet type ${type} does not hold a ${cls.name}`);
     return v;
   }
 }

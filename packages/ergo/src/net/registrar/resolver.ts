@@ -20,8 +20,10 @@ export const MAX_NODE_NAME = 255;
  */
 export function splitNodeName(node: string): { name: string; host: string } {
   const at = node.indexOf('@');
-  if (at <= 0 || at === node.length - 1 || node.indexOf('@', at + 1) !== -1) throw ErrIncorrect.with(`node name must be name@host, got ${JSON.stringify(node)}`);
-  if (Buffer.byteLength(node, 'utf8') > MAX_NODE_NAME) throw ErrIncorrect.with(`node name is longer than ${MAX_NODE_NAME} bytes`);
+  if (at <= 0 || at === node.length - 1 || node.indexOf('@', at + 1) !== -1)
+    throw ErrIncorrect.with(`node name must be name@host, got ${JSON.stringify(node)}`);
+  if (Buffer.byteLength(node, 'utf8') > MAX_NODE_NAME)
+    throw ErrIncorrect.with(`node name is longer than ${MAX_NODE_NAME} bytes`);
   return { name: node.slice(0, at), host: node.slice(at + 1) };
 }
 
@@ -38,7 +40,13 @@ export function toWireRoute(r: Route): WireRoute {
 
 /** A wire route as gen's plain {@link Route} (an empty host stays empty: it means the name's host). */
 export function fromWireRoute(r: WireRoute): Route {
-  return { host: r.host, port: r.port, tls: r.tls, handshakeVersion: { ...r.handshakeVersion }, protoVersion: { ...r.protoVersion } };
+  return {
+    host: r.host,
+    port: r.port,
+    tls: r.tls,
+    handshakeVersion: { ...r.handshakeVersion },
+    protoVersion: { ...r.protoVersion },
+  };
 }
 
 /** Options of {@link EmbeddedResolver}. */
@@ -77,10 +85,12 @@ export class EmbeddedResolver implements Resolver {
     }
     const reply = await this.#ask(host, node);
     if (reply.error !== null) {
-      if (ErrUnknown.is(reply.error)) throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port} does not know ${node}`);
+      if (ErrUnknown.is(reply.error))
+        throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port} does not know ${node}`);
       throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port}: ${reply.error.message}`, reply.error);
     }
-    if (reply.routes === null || reply.routes.length === 0) throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port} has no routes for ${node}`);
+    if (reply.routes === null || reply.routes.length === 0)
+      throw ErrNoRoute.with(`registrar at ${host}:${this.#options.port} has no routes for ${node}`);
     return reply.routes.map(fromWireRoute);
   }
 
@@ -108,7 +118,15 @@ export class EmbeddedResolver implements Resolver {
         if (err !== null) reject(err);
         else resolve(reply!);
       };
-      const timer = setTimeout(() => finish(ErrTimeout.with(`no reply from the registrar at ${host}:${port} within ${resolveTimeout} ms resolving ${node}`)), resolveTimeout);
+      const timer = setTimeout(
+        () =>
+          finish(
+            ErrTimeout.with(
+              `no reply from the registrar at ${host}:${port} within ${resolveTimeout} ms resolving ${node}`,
+            ),
+          ),
+        resolveTimeout,
+      );
       udp.on('error', (err) => finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err)));
       udp.on('message', (msg) => {
         try {

@@ -64,7 +64,11 @@ export class RegistrarServer {
    * the host has IPv6, as Go's `:port`). Resolves to null if either is taken (the other is
    * released again); rejects only on an unexpected bind error.
    */
-  static async bind(port: number, hooks: RegistrarServerHooks, limits: RegistrarServerLimits): Promise<RegistrarServer | null> {
+  static async bind(
+    port: number,
+    hooks: RegistrarServerHooks,
+    limits: RegistrarServerLimits,
+  ): Promise<RegistrarServer | null> {
     const tcp = net.createServer({ noDelay: true });
     const tcpOk = await new Promise<boolean>((resolve, reject) => {
       const onError = (err: NodeJS.ErrnoException): void => {
@@ -127,7 +131,9 @@ export class RegistrarServer {
     this.#clients.add(socket);
     let registered: string | null = null;
     const timer = setTimeout(() => {
-      this.#hooks.problem?.(`registrar: no register packet within ${this.#limits.registerReadTimeout} ms from ${socket.remoteAddress}:${socket.remotePort}`);
+      this.#hooks.problem?.(
+        `registrar: no register packet within ${this.#limits.registerReadTimeout} ms from ${socket.remoteAddress}:${socket.remotePort}`,
+      );
       socket.destroy();
     }, this.#limits.registerReadTimeout);
     socket.on('error', () => {
@@ -173,11 +179,16 @@ export class RegistrarServer {
     try {
       req = this.#codec.decode(msg, RegistrarPacketType.Resolve) as MessageResolveRoutes;
     } catch (err) {
-      this.#hooks.problem?.(`registrar: bad resolve request from ${rinfo.address}:${rinfo.port}: ${(err as Error).message}`);
+      this.#hooks.problem?.(
+        `registrar: bad resolve request from ${rinfo.address}:${rinfo.port}: ${(err as Error).message}`,
+      );
       return;
     }
     const routes = this.#table.get(req.node)?.routes;
-    const reply = routes === undefined ? new MessageResolveReply({ routes: null, error: ErrUnknown }) : new MessageResolveReply({ routes, error: null });
+    const reply =
+      routes === undefined
+        ? new MessageResolveReply({ routes: null, error: ErrUnknown })
+        : new MessageResolveReply({ routes, error: null });
     let bytes: Uint8Array;
     try {
       bytes = this.#codec.encode(reply);
@@ -194,7 +205,9 @@ async function bindUdp(port: number): Promise<dgram.Socket | null> {
   for (const type of ['udp6', 'udp4'] as const) {
     const sock = dgram.createSocket({ type, ipv6Only: false, reuseAddr: false });
     const result = await new Promise<'ok' | 'busy' | 'unsupported'>((resolve) => {
-      sock.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? 'busy' : 'unsupported'));
+      sock.once('error', (err: NodeJS.ErrnoException) =>
+        resolve(err.code === 'EADDRINUSE' || err.code === 'EACCES' ? 'busy' : 'unsupported'),
+      );
       sock.bind({ port, address: type === 'udp6' ? '::' : '0.0.0.0', exclusive: true }, () => resolve('ok'));
     });
     if (result === 'ok') {

@@ -2,7 +2,16 @@
 // mutual TLS), node:tls options and socket upgrades for acceptors and dialers, and a
 // certificate generator for tests and development.
 
-export { CertificateManager, CertAuthManager, ClientAuth, createCertManager, createCertAuthManager, tlsBytes, type KeyPair, type TlsKeyPair } from './manager.js';
+export {
+  CertificateManager,
+  CertAuthManager,
+  ClientAuth,
+  createCertManager,
+  createCertAuthManager,
+  tlsBytes,
+  type KeyPair,
+  type TlsKeyPair,
+} from './manager.js';
 export {
   TlsAcceptContext,
   tlsServerOptions,

@@ -178,7 +178,8 @@ export class CertAuthManager extends CertificateManager {
   }
   /** @throws ErgoError ERR_INCORRECT for a value that is not one of {@link ClientAuth}. */
   setClientAuth(mode: ClientAuth): void {
-    if (!Number.isInteger(mode) || mode < 0 || mode > 4) throw ErrIncorrect.with(`clientAuth must be one of ClientAuth (0..4), got ${String(mode)}`);
+    if (!Number.isInteger(mode) || mode < 0 || mode > 4)
+      throw ErrIncorrect.with(`clientAuth must be one of ClientAuth (0..4), got ${String(mode)}`);
     this.#clientAuth = mode;
     this.changed();
   }

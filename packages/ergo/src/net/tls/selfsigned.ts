@@ -44,7 +44,9 @@ function time(d: Date): number[] {
 }
 
 function pem(label: string, der: Uint8Array): string {
-  const b64 = Buffer.from(der).toString('base64').replace(/.{1,64}/g, '$&\n');
+  const b64 = Buffer.from(der)
+    .toString('base64')
+    .replace(/.{1,64}/g, '$&\n');
   return `-----BEGIN ${label}-----\n${b64}-----END ${label}-----\n`;
 }
 
@@ -77,7 +79,10 @@ function generalName(host: string): number[] {
     const h = head === '' ? [] : head.split(':');
     const t = tail === '' ? [] : tail.split(':');
     const groups = host.includes('::') ? [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t] : h;
-    return tlv(0x87, groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]));
+    return tlv(
+      0x87,
+      groups.flatMap((g) => [parseInt(g, 16) >> 8, parseInt(g, 16) & 0xff]),
+    );
   }
   return tlv(0x82, [...Buffer.from(host, 'ascii')]);
 }
@@ -114,7 +119,8 @@ export function generateCertificate(options: CertificateOptions = {}): Generated
   const cn = options.commonName ?? 'localhost';
   const hosts = options.hosts ?? ['localhost', '127.0.0.1', '::1'];
   const days = options.validDays ?? 365;
-  if (!Number.isInteger(days) || days < 1 || days > 36500) throw ErrIncorrect.with(`validDays must be an integer in 1..36500, got ${String(days)}`);
+  if (!Number.isInteger(days) || days < 1 || days > 36500)
+    throw ErrIncorrect.with(`validDays must be an integer in 1..36500, got ${String(days)}`);
   const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let signer: KeyObject = privateKey;
   const subject = seq(set(seq(oid(OID_CN), utf8(cn))));

@@ -43,9 +43,12 @@ export function checkClientAuth(socket: tls.TLSSocket, cm: CertManager): ErgoErr
   const mode = clientAuthOf(cm);
   if (mode === ClientAuth.NoClientCert || mode === ClientAuth.RequestClientCert) return null;
   const given = socket.getPeerX509Certificate() !== undefined;
-  if (!given && mode !== ClientAuth.VerifyClientCertIfGiven) return ErrNotAllowed.with('TLS client presented no certificate');
+  if (!given && mode !== ClientAuth.VerifyClientCertIfGiven)
+    return ErrNotAllowed.with('TLS client presented no certificate');
   if (given && mode !== ClientAuth.RequireAnyClientCert && !socket.authorized) {
-    return ErrNotAllowed.with(`TLS client certificate not trusted: ${String(socket.authorizationError ?? 'unverified')}`);
+    return ErrNotAllowed.with(
+      `TLS client certificate not trusted: ${String(socket.authorizationError ?? 'unverified')}`,
+    );
   }
   return null;
 }
@@ -67,7 +70,8 @@ export interface TlsAcceptOptions {
 
 function handshakeTimeoutOf(v: number | undefined): number {
   if (v === undefined) return DEFAULT_TLS_HANDSHAKE_TIMEOUT;
-  if (!Number.isInteger(v) || v < 1) throw ErrIncorrect.with(`handshakeTimeout must be a positive integer (ms), got ${String(v)}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw ErrIncorrect.with(`handshakeTimeout must be a positive integer (ms), got ${String(v)}`);
   return v;
 }
 
@@ -117,7 +121,8 @@ export class TlsAcceptContext {
       const p = this.#take(s);
       if (p === undefined) return;
       s.destroy();
-      if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') p.reject(ErrTimeout.with(`TLS handshake took longer than ${handshakeTimeout} ms`, err));
+      if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT')
+        p.reject(ErrTimeout.with(`TLS handshake took longer than ${handshakeTimeout} ms`, err));
       else p.reject(ErrNotAllowed.with(`TLS handshake failed: ${err.message}`, err));
     });
   }
@@ -218,7 +223,10 @@ export function tlsClientOptions(cm: CertManager | undefined, options: TlsDialOp
  * (connect failed, or the acceptor's certificate was refused: the message says why), or
  * ERR_TIMEOUT (handshake too slow).
  */
-export function dialTls(cm: CertManager | undefined, options: TlsDialOptions & { port: number }): Promise<tls.TLSSocket> {
+export function dialTls(
+  cm: CertManager | undefined,
+  options: TlsDialOptions & { port: number },
+): Promise<tls.TLSSocket> {
   const timeout = handshakeTimeoutOf(options.handshakeTimeout);
   return new Promise((resolve, reject) => {
     const socket = tls.connect(tlsClientOptions(cm, options));

@@ -69,7 +69,14 @@ export function wallClockFromLocalMs(localMs: number): WallClock {
 }
 
 /** Epoch milliseconds of a wall-clock reading taken as if it were UTC (years 0–99 included). */
-export function localMsFromFields(year: number, month: number, day: number, hour: number, minute: number, second = 0): number {
+export function localMsFromFields(
+  year: number,
+  month: number,
+  day: number,
+  hour: number,
+  minute: number,
+  second = 0,
+): number {
   const d = new Date(0);
   d.setUTCFullYear(year, month - 1, day);
   d.setUTCHours(hour, minute, second, 0);
@@ -96,7 +103,9 @@ export function resolveTimeZone(name?: string): string {
   try {
     canonical = new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone;
   } catch {
-    throw ErrIncorrect.with(`unknown time zone ${JSON.stringify(name)} (expected an IANA name such as "Europe/Berlin" or "UTC")`);
+    throw ErrIncorrect.with(
+      `unknown time zone ${JSON.stringify(name)} (expected an IANA name such as "Europe/Berlin" or "UTC")`,
+    );
   }
   zoneNames.set(name, canonical);
   return canonical;

@@ -51,7 +51,13 @@ export function isDueAt(spec: CronSpec, cal: ZoneCalendar, t: number): boolean {
  * `limit` of them. `from` is rounded up to a minute boundary. Cost is proportional to the number
  * of days and matching hours in the window, not to its minutes.
  */
-export function runTimes(spec: CronSpec, cal: ZoneCalendar, from: number, to: number, limit = Number.POSITIVE_INFINITY): number[] {
+export function runTimes(
+  spec: CronSpec,
+  cal: ZoneCalendar,
+  from: number,
+  to: number,
+  limit = Number.POSITIVE_INFINITY,
+): number[] {
   const out: number[] = [];
   let t = floorToMinute(from);
   if (t < from) t += MINUTE_MS;

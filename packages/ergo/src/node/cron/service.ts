@@ -253,14 +253,23 @@ export class CronService implements Cron {
     if (minute <= this.#lastTick) {
       if (minute < this.#lastTick && !this.#clockBehindLogged) {
         this.#clockBehindLogged = true;
-        this.#log('warning', `${LOG_PREFIX}the clock went back to %s; jobs resume after %s`, new Date(now).toISOString(), new Date(this.#lastTick).toISOString());
+        this.#log(
+          'warning',
+          `${LOG_PREFIX}the clock went back to %s; jobs resume after %s`,
+          new Date(now).toISOString(),
+          new Date(this.#lastTick).toISOString(),
+        );
       }
       return; // early timer, or the clock is behind: wait for a minute not evaluated yet
     }
     this.#clockBehindLogged = false;
     if (minute > this.#armedFor) {
-      this.#log('warning', `${LOG_PREFIX}skipped minutes %s to %s (clock moved forward or event loop blocked)`,
-        new Date(this.#armedFor).toISOString(), new Date(minute - MINUTE_MS).toISOString());
+      this.#log(
+        'warning',
+        `${LOG_PREFIX}skipped minutes %s to %s (clock moved forward or event loop blocked)`,
+        new Date(this.#armedFor).toISOString(),
+        new Date(minute - MINUTE_MS).toISOString(),
+      );
     }
     this.#lastTick = minute;
     // decide first, then start: the jobs of one minute start together whatever their actions do
@@ -293,21 +302,38 @@ export class CronService implements Cron {
   }
 
   #succeeded(entry: JobEntry, minute: number): void {
-    this.#log('debug', `${LOG_PREFIX}job %s has completed (action time: %s)`, entry.name, new Date(minute).toISOString());
+    this.#log(
+      'debug',
+      `${LOG_PREFIX}job %s has completed (action time: %s)`,
+      entry.name,
+      new Date(minute).toISOString(),
+    );
   }
 
   #failed(entry: JobEntry, minute: number, reason: unknown): void {
     const err = toError(reason);
     // only the latest run speaks for lastErr (an older overlapping run may finish later)
     if (entry.lastRun === minute) entry.lastErr = err.message || String(err);
-    this.#log('error', `${LOG_PREFIX}job %s has failed (action time: %s): %s`, entry.name, new Date(minute).toISOString(), err);
+    this.#log(
+      'error',
+      `${LOG_PREFIX}job %s has failed (action time: %s): %s`,
+      entry.name,
+      new Date(minute).toISOString(),
+      err,
+    );
     const fallback = entry.fallback;
     if (!fallback.enable) return;
     try {
       this.#node.send(fallback.name, new MessageCronFallback(entry.name, fallback.tag, new Date(minute), err));
       this.#log('debug', `${LOG_PREFIX}sent fallback message to %s (job: %s)`, fallback.name, entry.name);
     } catch (e) {
-      this.#log('error', `${LOG_PREFIX}fallback process %s for job %s is unreachable: %s`, fallback.name, entry.name, toError(e));
+      this.#log(
+        'error',
+        `${LOG_PREFIX}fallback process %s for job %s is unreachable: %s`,
+        fallback.name,
+        entry.name,
+        toError(e),
+      );
     }
   }
 
@@ -331,14 +357,31 @@ function compileJob(job: CronJob): JobEntry {
   if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('cron job: empty name');
   validateAtomName(name, 'cron job name');
   const action = job.action as Partial<CronJob['action']> | undefined;
-  if (action === null || typeof action !== 'object' || typeof action.do !== 'function' || typeof action.info !== 'function') {
+  if (
+    action === null ||
+    typeof action !== 'object' ||
+    typeof action.do !== 'function' ||
+    typeof action.info !== 'function'
+  ) {
     throw ErrIncorrect.with(`cron job ${JSON.stringify(name)}: the action must implement do() and info()`);
   }
   const spec = parseCronSpec(job.spec);
   const calendar = ZoneCalendar.of(job.location);
-  const f = job.fallback === undefined ? undefined : validateFallback(job.fallback, `cron job ${JSON.stringify(name)}: fallback`);
+  const f =
+    job.fallback === undefined
+      ? undefined
+      : validateFallback(job.fallback, `cron job ${JSON.stringify(name)}: fallback`);
   const fallback: Required<ProcessFallback> = { enable: f?.enable === true, name: f?.name ?? '', tag: f?.tag ?? '' };
-  return { name, job: Object.freeze({ ...job }), spec, calendar, fallback, disabled: false, lastRun: null, lastErr: '' };
+  return {
+    name,
+    job: Object.freeze({ ...job }),
+    spec,
+    calendar,
+    fallback,
+    disabled: false,
+    lastRun: null,
+    lastErr: '',
+  };
 }
 
 /** `[from, to)` of a preview. */
@@ -348,7 +391,8 @@ function previewWindow(since: Date, durationMs: number): [number, number] {
   if (typeof durationMs !== 'number' || !Number.isFinite(durationMs) || durationMs < 0) {
     throw ErrIncorrect.with('cron preview: the duration must be a finite number of milliseconds ≥ 0');
   }
-  if (durationMs > PREVIEW_MAX_MS) throw ErrTooLarge.with(`cron preview: the window exceeds ten years (${PREVIEW_MAX_MS} ms)`);
+  if (durationMs > PREVIEW_MAX_MS)
+    throw ErrTooLarge.with(`cron preview: the window exceeds ten years (${PREVIEW_MAX_MS} ms)`);
   const from = floorToMinute(start);
   return [from, from + durationMs];
 }

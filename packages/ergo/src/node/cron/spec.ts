@@ -32,11 +32,46 @@ interface FieldRule {
   readonly forms: string;
 }
 
-const MINUTE: FieldRule = { name: 'minute', min: 0, max: 59, wildcardStep: true, rangeStep: true, forms: '*, n, a-b, */s, a-b/s' };
-const HOUR: FieldRule = { name: 'hour', min: 0, max: 23, wildcardStep: true, rangeStep: true, forms: '*, n, a-b, */s, a-b/s' };
-const DAY_OF_MONTH: FieldRule = { name: 'day-of-month', min: 1, max: 31, wildcardStep: true, rangeStep: true, forms: '*, n, a-b, */s, a-b/s, L' };
-const MONTH: FieldRule = { name: 'month', min: 1, max: 12, wildcardStep: true, rangeStep: false, forms: '*, n, a-b, */s' };
-const DAY_OF_WEEK: FieldRule = { name: 'day-of-week', min: 1, max: 7, wildcardStep: false, rangeStep: false, forms: '*, n, a-b, nL, n#k' };
+const MINUTE: FieldRule = {
+  name: 'minute',
+  min: 0,
+  max: 59,
+  wildcardStep: true,
+  rangeStep: true,
+  forms: '*, n, a-b, */s, a-b/s',
+};
+const HOUR: FieldRule = {
+  name: 'hour',
+  min: 0,
+  max: 23,
+  wildcardStep: true,
+  rangeStep: true,
+  forms: '*, n, a-b, */s, a-b/s',
+};
+const DAY_OF_MONTH: FieldRule = {
+  name: 'day-of-month',
+  min: 1,
+  max: 31,
+  wildcardStep: true,
+  rangeStep: true,
+  forms: '*, n, a-b, */s, a-b/s, L',
+};
+const MONTH: FieldRule = {
+  name: 'month',
+  min: 1,
+  max: 12,
+  wildcardStep: true,
+  rangeStep: false,
+  forms: '*, n, a-b, */s',
+};
+const DAY_OF_WEEK: FieldRule = {
+  name: 'day-of-week',
+  min: 1,
+  max: 7,
+  wildcardStep: false,
+  rangeStep: false,
+  forms: '*, n, a-b, nL, n#k',
+};
 
 const RANGE = /^(\d+)-(\d+)(?:\/(.*))?$/;
 const LAST_WEEKDAY = /^(\d+)L$/;
@@ -84,7 +119,13 @@ export class CronSpec {
     this.source = source;
     this.expanded = expanded;
     this.followsRealTime = followsRealTime;
-    [this.#minute, this.#hour, this.#dom, this.#month, this.#dow] = fields as [ParsedField, ParsedField, ParsedField, ParsedField, ParsedField];
+    [this.#minute, this.#hour, this.#dom, this.#month, this.#dow] = fields as [
+      ParsedField,
+      ParsedField,
+      ParsedField,
+      ParsedField,
+      ParsedField,
+    ];
     const next = new Int16Array(1441);
     next[1440] = 1440;
     for (let m = 1439; m >= 0; m--) {
@@ -143,13 +184,19 @@ export class CronSpec {
  * @throws CronSpecError (code `ERR_INCORRECT`) naming the field and the token at fault.
  */
 export function parseCronSpec(spec: string): CronSpec {
-  if (typeof spec !== 'string') throw new CronSpecError(String(spec), undefined, undefined, 'the spec must be a string');
+  if (typeof spec !== 'string')
+    throw new CronSpecError(String(spec), undefined, undefined, 'the spec must be a string');
   const trimmed = spec.trim();
   let text = trimmed;
   if (trimmed.startsWith('@')) {
     const macro = CRON_MACROS[trimmed];
     if (macro === undefined) {
-      throw new CronSpecError(spec, undefined, trimmed, `unknown macro ${trimmed} (supported: ${Object.keys(CRON_MACROS).join(', ')})`);
+      throw new CronSpecError(
+        spec,
+        undefined,
+        trimmed,
+        `unknown macro ${trimmed} (supported: ${Object.keys(CRON_MACROS).join(', ')})`,
+      );
     }
     text = macro;
   }
@@ -178,7 +225,12 @@ function parseField(spec: string, text: string, rule: FieldRule): ParsedField {
   };
   const items = text.split(',');
   const fail = (token: string, reason: string): never => {
-    throw new CronSpecError(spec, rule.name, token, `${JSON.stringify(token)}${items.length > 1 ? ` (in ${JSON.stringify(text)})` : ''} ${reason}`);
+    throw new CronSpecError(
+      spec,
+      rule.name,
+      token,
+      `${JSON.stringify(token)}${items.length > 1 ? ` (in ${JSON.stringify(text)})` : ''} ${reason}`,
+    );
   };
   for (const item of items) {
     if (item === '') fail(item, 'is an empty list item');
@@ -189,7 +241,8 @@ function parseField(spec: string, text: string, rule: FieldRule): ParsedField {
       continue;
     }
     if (item.startsWith('*/')) {
-      if (!rule.wildcardStep) fail(item, `is not supported: steps are not allowed in the ${rule.name} field (use ${rule.forms})`);
+      if (!rule.wildcardStep)
+        fail(item, `is not supported: steps are not allowed in the ${rule.name} field (use ${rule.forms})`);
       const step = parseNumber(item.slice(2), 1, rule.max, 'step', item, fail);
       for (let v = rule.min; v <= rule.max; v += step) field.values[v] = 1;
       continue;
@@ -218,7 +271,8 @@ function parseField(spec: string, text: string, rule: FieldRule): ParsedField {
       const to = parseValue(range[2]!, rule, item, fail);
       let step = 1;
       if (range[3] !== undefined) {
-        if (!rule.rangeStep) fail(item, `is not supported: stepped ranges are not allowed in the ${rule.name} field (use ${rule.forms})`);
+        if (!rule.rangeStep)
+          fail(item, `is not supported: stepped ranges are not allowed in the ${rule.name} field (use ${rule.forms})`);
         step = parseNumber(range[3], 1, rule.max, 'step', item, fail);
       }
       if (from > to) fail(item, `is an empty range: start ${from} is greater than end ${to}`);
@@ -245,9 +299,13 @@ function parseNumber(text: string, min: number, max: number, what: string, item:
 
 function parseValue(text: string, rule: FieldRule, item: string, fail: Fail): number {
   const n = Number(text);
-  if (rule === DAY_OF_WEEK && n === 0) return fail(item, 'uses 0 for Sunday: days of the week are 1 (Monday) to 7 (Sunday)');
+  if (rule === DAY_OF_WEEK && n === 0)
+    return fail(item, 'uses 0 for Sunday: days of the week are 1 (Monday) to 7 (Sunday)');
   if (n < rule.min || n > rule.max) {
-    return fail(item, item === text ? `is out of range ${rule.min}-${rule.max}` : `has value ${n} out of range ${rule.min}-${rule.max}`);
+    return fail(
+      item,
+      item === text ? `is out of range ${rule.min}-${rule.max}` : `has value ${n} out of range ${rule.min}-${rule.max}`,
+    );
   }
   return n;
 }
