@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, Alias, ProcessID, type Atom, type PID, type Ref } from '../src/index.js';
+import { Actor, type Alias, ProcessID, type Atom, type PID, type Ref } from '../src/index.js';
 import { deferred, Inbox, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();

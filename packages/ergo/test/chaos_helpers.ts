@@ -5,7 +5,7 @@
 
 import {
   Actor,
-  Alias,
+  type Alias,
   ErgoError,
   Event,
   MessageDownAlias,
@@ -16,8 +16,8 @@ import {
   MessageExitEvent,
   MessageExitPID,
   MessageExitProcessID,
-  MessagePriority,
-  PID,
+  type MessagePriority,
+  type PID,
   Pool,
   ProcessID,
   ProcessState,

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as crypto from 'node:crypto';
 import { once } from 'node:events';
-import * as net from 'node:net';
+import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 

@@ -18,7 +18,7 @@ import {
   Ref,
   type Node,
 } from '../src/index.js';
-import { defaultRegistry, Go, int32, typed, GoTime } from '../src/net/index.js';
+import { defaultRegistry, Go, int32, typed, type GoTime } from '../src/net/index.js';
 import { createEmbeddedRegistrar } from '../src/net/registrar/embedded.js';
 import { LogCapture, Inbox, probe, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';

@@ -7,7 +7,7 @@ import { describe, mock, test } from 'node:test';
 
 import {
   Actor,
-  Alias,
+  type Alias,
   MessagePriority,
   PID,
   ProcessID,

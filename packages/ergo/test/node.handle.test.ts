@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { PID, ProcessID, TerminateReasonShutdown, unwrapReason, type Node } from '../src/index.js';
+import { type PID, ProcessID, TerminateReasonShutdown, unwrapReason, type Node } from '../src/index.js';
 import { callerOf, engineOf } from '../src/node/internals.js';
 import {
   deferred,

@@ -11,9 +11,9 @@ import net from 'node:net';
 import { ErrTaken, ErrUnknown } from '../src/gen/errors.js';
 import { Route, WireVersion } from '../src/net/index.js';
 import {
-  MessageRegisterReply,
+  type MessageRegisterReply,
   MessageRegisterRoutes,
-  MessageResolveReply,
+  type MessageResolveReply,
   MessageResolveRoutes,
 } from '../src/net/registrar/messages.js';
 import { RegistrarCodec, RegistrarPacketType } from '../src/net/registrar/packet.js';

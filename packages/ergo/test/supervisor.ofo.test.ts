@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 
 import {
-  ErgoError,
+  type ErgoError,
   ExitReason,
   Stop,
   SupervisorStrategy,

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, Alias, LogLevel, PID, TerminateReasonNormal, type Ref } from '../src/index.js';
+import { Actor, type Alias, LogLevel, PID, TerminateReasonNormal, type Ref } from '../src/index.js';
 import { anyAlias, spawnTest, structureMatching, type SendEvent } from '../src/testing/index.js';
 
 /** What the example actor tells the manager about a worker it created. */

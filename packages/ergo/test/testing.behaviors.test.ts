@@ -9,7 +9,7 @@ import { describe, test } from 'node:test';
 
 import {
   Actor,
-  Alias,
+  type Alias,
   MailboxKind,
   PID,
   Pool,

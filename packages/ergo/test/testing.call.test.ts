@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, PID, Ref } from '../src/index.js';
+import { Actor, PID, type Ref } from '../src/index.js';
 import { anyRef, spawnTest } from '../src/testing/index.js';
 
 interface Pending {

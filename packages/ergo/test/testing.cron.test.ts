@@ -12,7 +12,7 @@ import {
   ErrTaken,
   ErrUnknown,
   MessageCron,
-  PID,
+  type PID,
   createCronActionMessage,
   isError,
   type Atom,
@@ -25,14 +25,12 @@ class CronTestActor extends Actor {
   override handleMessage(_from: PID, message: unknown): void {
     if (message instanceof MessageCron) this.received.push(message);
     if (message === 'schedule') {
-      this.node
-        .cron()
-        .addJob({
-          name: 'report' as Atom,
-          spec: '*/15 * * * *',
-          location: 'UTC',
-          action: createCronActionMessage(this.pid),
-        });
+      this.node.cron().addJob({
+        name: 'report' as Atom,
+        spec: '*/15 * * * *',
+        location: 'UTC',
+        action: createCronActionMessage(this.pid),
+      });
     }
     if (message === 'pause') this.node.cron().disableJob('report' as Atom);
     if (message === 'resume') this.node.cron().enableJob('report' as Atom);

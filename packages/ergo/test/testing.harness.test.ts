@@ -18,7 +18,7 @@ import {
   ExitReason,
   LogLevel,
   MessageDownPID,
-  MessageEvent,
+  type MessageEvent,
   MessageExitPID,
   PID,
   ProcessState,

@@ -7,8 +7,8 @@ import { ErrProcessMailboxFull, ErrProcessTerminated, ErrProcessUnknown } from '
 import { Go, type EdfRegistry } from '../src/net/index.js';
 import { HandshakeCodec } from '../src/net/handshake/frame.js';
 import type { MessageIntroduce } from '../src/net/handshake/messages.js';
-import { EnpEncoder, type EnpMessageOptions } from '../src/net/proto/encoder.js';
-import { EnpPacket, PacketType } from '../src/net/proto/packet.js';
+import { type EnpEncoder, type EnpMessageOptions } from '../src/net/proto/encoder.js';
+import { type EnpPacket, PacketType } from '../src/net/proto/packet.js';
 import { loadVectors, unhex, wiregen } from './edf.fixtures.js';
 
 /** One entry of handshake.json / enp.json / registrar.json. */

@@ -8,7 +8,7 @@ import { deflateSync } from 'node:zlib';
 import {
   AtomCacheIn,
   AtomCacheOut,
-  ErlAtom,
+  type ErlAtom,
   ErlBitString,
   ErlFloat,
   ErlImproperList,

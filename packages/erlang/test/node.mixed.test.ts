@@ -19,7 +19,7 @@ import {
   type Ref,
 } from 'ergo-ts';
 import { ErlTuple, GenServer, atom, attachErlang, isAtom, tuple, type ErlangNode } from '../src/index.js';
-import { LineProcess, compileErl, missingTool, startEpmd, startErl, tempDir } from './erl_helpers.js';
+import { type LineProcess, compileErl, missingTool, startEpmd, startErl, tempDir } from './erl_helpers.js';
 import { erlEval } from './node_helpers.js';
 import { Peer, peerBinary } from './ergo_peer.js';
 

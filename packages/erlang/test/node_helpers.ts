@@ -4,7 +4,7 @@
 
 import { Actor, Stop, type HandlerResult, type PID, type Ref } from 'ergo-ts';
 import { ErlTuple, ErlangReason, GenServer, atom, isAtom, tuple, type Term } from '../src/index.js';
-import { LineProcess } from './erl_helpers.js';
+import { type LineProcess } from './erl_helpers.js';
 
 let evalSeq = 0;
 

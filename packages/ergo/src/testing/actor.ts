@@ -52,7 +52,7 @@ import {
   WatchExpectation,
 } from './assertions.js';
 import { TestClock } from './clock.js';
-import { EventLog, LogEvent, SendEvent, TerminateEvent, type TestEvent } from './events.js';
+import { EventLog, LogEvent, type SendEvent, TerminateEvent, type TestEvent } from './events.js';
 import { TestNode } from './node.js';
 import { TestProcess, targetNode, type CallResponder } from './process.js';
 import type { TestRemoteNode } from './network.js';

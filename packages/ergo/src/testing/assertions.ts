@@ -5,9 +5,9 @@
 
 import { AssertionError } from 'node:assert';
 import { ErrIncorrect } from '../gen/errors.js';
-import { LogLevel, logLevelString } from '../gen/log.js';
+import { type LogLevel, logLevelString } from '../gen/log.js';
 import type { MessagePriority } from '../gen/priority.js';
-import { EventLog, show, type TestEventKind, type TestEventOf } from './events.js';
+import { type EventLog, show, type TestEventKind, type TestEventOf } from './events.js';
 import { Matcher, matches } from './matchers.js';
 
 interface Filter<E> {

@@ -8,7 +8,7 @@ import type { Cron, CronAction, CronInfo, CronJob, CronJobInfo, CronNode, CronSc
 import { CronService } from '../node/cron/service.js';
 import { MINUTE_MS, floorToMinute } from '../node/cron/calendar.js';
 import type { TestClock } from './clock.js';
-import { CronEvent, EventLog } from './events.js';
+import { CronEvent, type EventLog } from './events.js';
 import { Failures } from './failures.js';
 
 /**

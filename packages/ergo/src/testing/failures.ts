@@ -4,7 +4,7 @@
 
 import { inspect } from 'node:util';
 import { ErrIncorrect } from '../gen/errors.js';
-import { EventLog, FailureEvent } from './events.js';
+import { type EventLog, FailureEvent } from './events.js';
 
 interface Rule {
   readonly error: Error;

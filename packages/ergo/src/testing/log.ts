@@ -4,7 +4,7 @@
 import { format as formatText } from 'node:util';
 import { ErrIncorrect } from '../gen/errors.js';
 import { LogLevel, logLevelString, type Log, type LogField } from '../gen/log.js';
-import { EventLog, LogEvent } from './events.js';
+import { type EventLog, LogEvent } from './events.js';
 
 /**
  * A {@link Log} that records instead of writing. Level rules are the engine's: a record is kept

@@ -32,7 +32,7 @@ import type { Version } from '../gen/node.js';
 import type { ProcessOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import type { ProcessFactory } from '../gen/process.js';
-import { ConnectionEvent, EventLog, RemoteApplicationStartEvent, RemoteSpawnEvent } from './events.js';
+import { ConnectionEvent, type EventLog, RemoteApplicationStartEvent, RemoteSpawnEvent } from './events.js';
 import { Failures } from './failures.js';
 import type { TestNode } from './node.js';
 

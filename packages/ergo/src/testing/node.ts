@@ -35,7 +35,7 @@ import { Alias, Ref } from '../gen/ref.js';
 import { validateAtomName, validateProcessOptions } from '../gen/validate.js';
 import type { TestClock } from './clock.js';
 import { TestCron } from './cron.js';
-import { CallEvent, EventEvent, EventLog, NodeCallEvent, SendEvent, SendExitEvent, SpawnEvent } from './events.js';
+import { CallEvent, EventEvent, type EventLog, NodeCallEvent, SendEvent, SendExitEvent, SpawnEvent } from './events.js';
 import { Failures } from './failures.js';
 import { TestLog } from './log.js';
 import { TestNetwork } from './network.js';

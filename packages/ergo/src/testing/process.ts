@@ -18,7 +18,7 @@ import {
 } from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
 import { validateAtomName, validatePriority, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
-import { LogLevel } from '../gen/log.js';
+import { type LogLevel } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type {
   CallOptions,
@@ -41,12 +41,12 @@ import type {
   SendTarget,
 } from '../gen/process.js';
 import { ProcessID } from '../gen/processid.js';
-import { Alias, Ref } from '../gen/ref.js';
+import { Alias, type Ref } from '../gen/ref.js';
 import type { TestClock } from './clock.js';
 import {
   CallEvent,
   EventEvent,
-  EventLog,
+  type EventLog,
   ForwardEvent,
   NameEvent,
   SendAfterEvent,

@@ -10,7 +10,7 @@ import { EdfError, wrapForeign } from './errors.js';
 import { resolveLimits, type EdfLimits } from './limits.js';
 import { MAP_STRING_ANY, RegisteredType, type EdfRegistry } from './registry.js';
 import { ATOM_CACHE_MIN_ID, DESCRIPTOR_MAX_BYTES, ERROR_CACHE_MIN_ID, TYPE_CACHE_MIN_ID, Tag } from './tags.js';
-import { EdfType, Kind, TagForm, Typed, mismatch, unwrapTyped } from './type.js';
+import { type EdfType, Kind, TagForm, Typed, mismatch, unwrapTyped } from './type.js';
 import { EdfWriter } from './writer.js';
 import { defaultRegistry } from './default.js';
 

@@ -5,7 +5,7 @@
 // them on import. The classes mirror the Go structs field by field (camelCase); fields start at
 // Go's zero values. int64/int fields decode to a number when safe, else a bigint.
 
-import { Event } from '../../gen/event.js';
+import { type Event } from '../../gen/event.js';
 import { MessageEvent, MessageEventStart, MessageEventStop } from '../../gen/messages.js';
 import { PID } from '../../gen/pid.js';
 import type { Version } from '../../gen/node.js';

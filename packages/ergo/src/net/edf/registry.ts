@@ -47,7 +47,7 @@ import {
 } from './type.js';
 
 /** A class whose instances are values of a registered type (decoding calls `new C()` for structs). */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
+
 export type EdfClass<T = unknown> = new (...args: any[]) => T;
 
 /** Ordered struct fields: an object (key order = Go declaration order) or `[name, type]` pairs. */
@@ -64,7 +64,7 @@ export interface StructTypeSpec<T> {
   name: string;
   fields: FieldList;
   class?: EdfClass<T>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   create?: (fields: Record<string, any>) => T;
 }
 
@@ -79,7 +79,7 @@ export interface NamedTypeSpec<T> {
   name: string;
   type: EdfType;
   class?: EdfClass<T>;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+
   create?: (value: any) => T;
 }
 

@@ -4,7 +4,7 @@
 
 import * as B from './builtin.js';
 import { makeArray, makeMap, makeSlice } from './composite.js';
-import { EdfType, Typed } from './type.js';
+import { type EdfType, Typed } from './type.js';
 
 /**
  * The builtin EDF/Go types and constructors of composite ones. Use them in registered schemas

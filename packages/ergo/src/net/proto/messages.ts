@@ -38,7 +38,6 @@ export abstract class ControlMessage<T> {
   }
 }
 
-/* eslint-disable @typescript-eslint/no-extraneous-class */
 /** `proto.MessageLinkPID`. */
 export class MessageLinkPID extends ControlMessage<PID> {
   constructor(init?: ControlFields<PID>) {

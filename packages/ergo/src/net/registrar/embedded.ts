@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import type { Atom } from '../../gen/atom.js';
 import {
-  ErgoError,
+  type ErgoError,
   ErrIncorrect,
   ErrNoConnection,
   ErrNotAllowed,
@@ -27,7 +27,7 @@ import type {
 } from '../../gen/network.js';
 import type { Version } from '../../gen/node.js';
 import type { Route as WireRoute } from '../edf/framework.js';
-import { MessageRegisterReply, MessageRegisterRoutes } from './messages.js';
+import { type MessageRegisterReply, MessageRegisterRoutes } from './messages.js';
 import { DEFAULT_REGISTRAR_PORT, RegistrarCodec, RegistrarPacketType } from './packet.js';
 import { EmbeddedResolver, fromWireRoute, splitNodeName, toWireRoute } from './resolver.js';
 import { RegistrarServer } from './server.js';

@@ -3,11 +3,11 @@
 // registrar itself answers names on its own host from memory.
 
 import dgram from 'node:dgram';
-import { ErgoError, ErrIncorrect, ErrNoRoute, ErrTimeout, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
+import { type ErgoError, ErrIncorrect, ErrNoRoute, ErrTimeout, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
 import type { Atom } from '../../gen/atom.js';
 import type { ApplicationRoute, ProxyRoute, Resolver, Route } from '../../gen/network.js';
 import { Route as WireRoute, WireVersion } from '../edf/framework.js';
-import { MessageResolveReply, MessageResolveRoutes } from './messages.js';
+import { type MessageResolveReply, MessageResolveRoutes } from './messages.js';
 import { RegistrarCodec, RegistrarPacketType } from './packet.js';
 
 /** Longest node name on the wire (an atom), in UTF-8 bytes. */

@@ -8,7 +8,12 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { ErrTaken, ErrUnknown } from '../../gen/errors.js';
 import type { Route } from '../edf/framework.js';
-import { MessageRegisterReply, MessageRegisterRoutes, MessageResolveReply, MessageResolveRoutes } from './messages.js';
+import {
+  MessageRegisterReply,
+  type MessageRegisterRoutes,
+  MessageResolveReply,
+  type MessageResolveRoutes,
+} from './messages.js';
 import { RegistrarCodec, RegistrarPacketType } from './packet.js';
 
 /** What the server tells its owner (for logs and tests). */

@@ -6,7 +6,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Socket } from 'node:net';
-import { ErgoError, ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrTimeout } from '../../gen/errors.js';
+import { type ErgoError, ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrTimeout } from '../../gen/errors.js';
 import type { CertManager } from '../../gen/network.js';
 import { CertAuthManager, CertificateManager, ClientAuth, tlsBytes } from './manager.js';
 
