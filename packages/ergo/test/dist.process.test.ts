@@ -437,21 +437,19 @@ test('kill -9 of a node with 10k relations, links, subscriptions and a pending c
   t.after(() => again.kill());
   assert.notEqual(again.creation, child.creation);
   parent.network().removeRoute(child.name.replace(/[.$]/g, '\\$&'));
-  parent
-    .network()
-    .addRoute(
-      child.name.replace(/[.$]/g, '\\$&'),
-      {
-        route: {
-          host: '127.0.0.1',
-          port: again.port,
-          tls: false,
-          handshakeVersion: { name: '', release: '' },
-          protoVersion: { name: '', release: '' },
-        },
+  parent.network().addRoute(
+    child.name.replace(/[.$]/g, '\\$&'),
+    {
+      route: {
+        host: '127.0.0.1',
+        port: again.port,
+        tls: false,
+        handshakeVersion: { name: '', release: '' },
+        protoVersion: { name: '', release: '' },
       },
-      0,
-    );
+    },
+    0,
+  );
   assert.equal(await parent.call(new ProcessID('echo' as Atom, child.name as Atom), 'ping'), 'pong');
   assert.throws(
     () => parent.send(oldEcho, 'hello'),

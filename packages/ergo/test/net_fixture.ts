@@ -39,21 +39,19 @@ await node.spawnRegister('sleeper', () => new Sleeper());
 const i = node.network().acceptors()[0]!.info().interface;
 process.on('message', (m: { cmd: string; match?: string; port?: number }) => {
   if (m.cmd === 'route') {
-    node
-      .network()
-      .addRoute(
-        m.match!,
-        {
-          route: {
-            host: '127.0.0.1',
-            port: m.port!,
-            tls: false,
-            handshakeVersion: { name: '', release: '' },
-            protoVersion: { name: '', release: '' },
-          },
+    node.network().addRoute(
+      m.match!,
+      {
+        route: {
+          host: '127.0.0.1',
+          port: m.port!,
+          tls: false,
+          handshakeVersion: { name: '', release: '' },
+          protoVersion: { name: '', release: '' },
         },
-        0,
-      );
+      },
+      0,
+    );
     process.send!({ kind: 'routed' });
   } else if (m.cmd === 'stop') {
     void node.stop().then(() => process.exit(0));
