@@ -7,7 +7,7 @@
 // Types only: no engine code lives here.
 
 import type { Atom } from './atom.js';
-import type { ApplicationOptions } from './application.js';
+import type { ApplicationInfo, ApplicationOptions } from './application.js';
 import type { Core, RemoteApplicationStart, RemoteSpawnRequest } from './core.js';
 import type { Event } from './event.js';
 import type { Log, LogLevel } from './log.js';
@@ -337,6 +337,13 @@ export interface RemoteNode {
   applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void>;
   applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void>;
   applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  /**
+   * A snapshot of the remote node's application `name` (Ergo 3.2.0 `RemoteNode.ApplicationInfo`):
+   * state, mode, parent (the node that started it), group, tags, map; env only when that node
+   * sets `security.exposeEnvInfo`. Rejects with ErrApplicationUnknown, ErrNoConnection, ErrTimeout
+   * (a node older than Ergo 3.2.0 ignores the request), ErrUnsupported (an Erlang node).
+   */
+  applicationInfo(name: Atom | string): Promise<ApplicationInfo>;
   /** Closes the connection: every watcher of that node and of its processes is notified. */
   disconnect(): void;
 }

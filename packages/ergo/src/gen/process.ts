@@ -369,6 +369,15 @@ export interface Process {
   monitorEvent(target: Event): Promise<MessageEvent[]>;
   demonitorEvent(target: Event): void;
   /**
+   * Resolves once the nodes of every remote target this process asked to link, monitor or
+   * subscribe to so far have answered (Ergo's `Link*`/`Monitor*` block until then; here they stay
+   * synchronous). After it resolves the remote side holds each accepted relation, and a refused
+   * one (unknown process, name or alias; lost connection) has already delivered its exit/down
+   * message to the mailbox. Resolves at once when nothing is pending or every target is local.
+   * Never rejects, in any state.
+   */
+  relationsConfirmed(): Promise<void>;
+  /**
    * Links to a remote node (I/R): this process gets MessageExitNode when the connection to it is
    * lost. ErrNotAllowed for its own node; ErrNetworkStopped / ErrNoConnection when unreachable.
    */
