@@ -407,7 +407,10 @@ export interface NetworkOptions {
   /** Shared secret; a random one is generated (with a warning) when empty. */
   cookie?: string;
   flags?: NetworkFlags;
-  /** The registrar: default Ergo's embedded one (ESRD, port 4499); `null` = none (static routes only). */
+  /**
+   * The registrar: default Ergo's embedded one (ESRD, port 4499); `null` = none (static routes
+   * only). Anything else that is not a Registrar fails the start with ErrIncorrect.
+   */
   registrar?: Registrar | null;
   handshake?: Handshake;
   proto?: Proto;
@@ -506,9 +509,13 @@ export interface Network {
   proxyRoute(name: Atom | string): NetworkProxyRoute[];
   registerProto(proto: Proto): void;
   registerHandshake(handshake: Handshake): void;
-  /** Lets remote nodes (all, or only `nodes`) spawn `factory` under `name`. ErrTaken. */
+  /**
+   * Lets remote nodes spawn `factory` under `name`: `nodes` are added to its allow-list; without
+   * nodes every node may (an earlier list is dropped, as in Ergo). ErrTaken for another factory.
+   */
   enableSpawn(name: Atom | string, factory: ProcessFactory, ...nodes: (Atom | string)[]): void;
   disableSpawn(name: Atom | string, ...nodes: (Atom | string)[]): void;
+  /** As {@link enableSpawn}, for the start of application `name` (without nodes: every node). */
   enableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void;
   disableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void;
   info(): NetworkInfo;

@@ -210,7 +210,11 @@ export interface Process {
    * name the peer never enabled, ErrTaken, ErrNoConnection / ErrNoRoute.
    */
   remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
-  /** {@link remoteSpawn}, registering the child under `register` on the remote node (ErrTaken if used). */
+  /**
+   * {@link remoteSpawn}, registering the child under `register` on the remote node (ErrTaken if
+   * used). The name to register comes before the factory name, as in every `spawnRegister` of
+   * this API (Go's `RemoteSpawnRegister(node, name, register)` is the one in the other order).
+   */
   remoteSpawnRegister(
     node: Atom | string,
     register: Atom | string,
