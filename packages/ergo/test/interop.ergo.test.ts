@@ -219,7 +219,7 @@ test('item 8: network.registrar must be a Registrar (ERR_INCORRECT); a failing c
       return () => undefined;
     },
   });
-  const network: NetworkOptions = { cookie: 'x', registrar };
+  const network: NetworkOptions = { cookie: 'x', registrar, acceptors: [{ port: 0 }] };
   await assert.rejects(
     startNode(`reg18b_${process.pid}@localhost`, { network, log: { defaultLogger: { disable: true } } }),
     (e) => e === refusing,

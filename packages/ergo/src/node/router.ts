@@ -487,6 +487,7 @@ export class Router {
     const pending = set;
     const settled = (): void => {
       pending.delete(done);
+      if (pending.size === 0 && this.unanswered.get(p) === pending) this.unanswered.delete(p);
     };
     // Silent on rejection: a subscription's refusal reaches its caller through its own Promise.
     const done: Promise<void> = answered.then(settled, settled);
