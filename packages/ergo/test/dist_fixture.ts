@@ -157,7 +157,12 @@ await node.spawnRegister('events', () => new Events());
 await node.spawnRegister('echo', () => new Worker());
 await node.call(new ProcessID('events' as Atom), { op: 'register' });
 await node.applicationLoad(
-  createApplication({ name: 'child_app', group: [{ name: 'child_app_worker', factory: () => new Worker() }] }),
+  createApplication({
+    name: 'child_app',
+    group: [{ name: 'child_app_worker', factory: () => new Worker() }],
+    tags: ['blue'],
+    map: { worker: 'child_app_worker' },
+  }),
 );
 const workers: PID[] = [];
 const workerFactory = (): Worker => new Worker();

@@ -322,3 +322,28 @@ describe('testing kit, Ergo network scenarios', () => {
     actor.shouldNotRemoteSpawn().assert();
   });
 });
+
+test('TestRemoteNode.applicationInfo answers what the test set, ErrApplicationUnknown otherwise', async () => {
+  const actor = await spawnTest(Idle);
+  const remote = actor.createRemoteNode('apps@host', true);
+  await assert.rejects(remote.applicationInfo('web'), { code: 'ERR_APPLICATION_UNKNOWN' });
+  const snapshot = {
+    name: 'web',
+    weight: 1,
+    description: '',
+    version: { name: 'web', release: '1' },
+    env: {},
+    depends: { applications: [], network: false },
+    mode: 1,
+    state: 2,
+    parent: 'apps@host',
+    uptime: 5,
+    group: [],
+    tags: ['blue'],
+    map: {},
+  } as const;
+  remote.setApplicationInfo('web', snapshot as never);
+  assert.equal(await remote.applicationInfo('web'), snapshot);
+  await actor.disconnectRemoteNode('apps@host');
+  await assert.rejects(remote.applicationInfo('web'), (e) => isError(e, ErrNoConnection));
+});

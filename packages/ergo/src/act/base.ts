@@ -327,6 +327,13 @@ export abstract class BehaviorBase implements ProcessBehavior {
   demonitorEvent(target: Event): void {
     this.ergoProcess.demonitorEvent(target);
   }
+  /**
+   * Resolves once the remote side has answered every remote link/monitor this actor asked for
+   * so far (see Process.relationsConfirmed). Never rejects.
+   */
+  relationsConfirmed(): Promise<void> {
+    return this.ergoProcess.relationsConfirmed();
+  }
   /** Links to a remote node: MessageExitNode when the connection to it is lost. */
   linkNode(node: Atom | string): void {
     this.ergoProcess.linkNode(node);

@@ -7,7 +7,7 @@
 // Every `route*` method throws an ErgoError (with a stable code) that the connection sends back
 // to the peer when the operation had a reply (important delivery, link/monitor requests, spawn).
 
-import type { ApplicationMode, ApplicationOptions } from './application.js';
+import type { ApplicationInfo, ApplicationMode, ApplicationOptions } from './application.js';
 import type { Atom } from './atom.js';
 import type { Event } from './event.js';
 import type { LogLevel } from './log.js';
@@ -99,6 +99,11 @@ export interface Core {
   /** Spawns the factory enabled under `name` for `source`. ErrNotAllowed when not enabled for it. */
   routeSpawn(node: Atom, name: Atom, request: RemoteSpawnRequest, source: Atom): Promise<PID>;
   routeApplicationStart(name: Atom, request: RemoteApplicationStart, source: Atom): Promise<void>;
+  /**
+   * A snapshot of application `name` for node `source` (Ergo 3.2.0's remote ApplicationInfo);
+   * env only with `security.exposeEnvInfo`. Throws ErrApplicationUnknown.
+   */
+  routeApplicationInfo(name: Atom, source: Atom): ApplicationInfo;
 
   /**
    * The connection to `node` is gone: local watchers of its targets get exit/down with

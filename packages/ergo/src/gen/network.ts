@@ -7,7 +7,7 @@
 // Types only: no engine code lives here.
 
 import type { Atom } from './atom.js';
-import type { ApplicationOptions } from './application.js';
+import type { ApplicationInfo, ApplicationOptions } from './application.js';
 import type { Core, RemoteApplicationStart, RemoteSpawnRequest } from './core.js';
 import type { Event } from './event.js';
 import type { Log, LogLevel } from './log.js';
@@ -337,6 +337,13 @@ export interface RemoteNode {
   applicationStartTemporary(name: Atom | string, options?: ApplicationOptions): Promise<void>;
   applicationStartTransient(name: Atom | string, options?: ApplicationOptions): Promise<void>;
   applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void>;
+  /**
+   * A snapshot of the remote node's application `name` (Ergo 3.2.0 `RemoteNode.ApplicationInfo`):
+   * state, mode, parent (the node that started it), group, tags, map; env only when that node
+   * sets `security.exposeEnvInfo`. Rejects with ErrApplicationUnknown, ErrNoConnection, ErrTimeout
+   * (a node older than Ergo 3.2.0 ignores the request), ErrUnsupported (an Erlang node).
+   */
+  applicationInfo(name: Atom | string): Promise<ApplicationInfo>;
   /** Closes the connection: every watcher of that node and of its processes is notified. */
   disconnect(): void;
 }
@@ -400,7 +407,10 @@ export interface NetworkOptions {
   /** Shared secret; a random one is generated (with a warning) when empty. */
   cookie?: string;
   flags?: NetworkFlags;
-  /** The registrar: default Ergo's embedded one (ESRD, port 4499); `null` = none (static routes only). */
+  /**
+   * The registrar: default Ergo's embedded one (ESRD, port 4499); `null` = none (static routes
+   * only). Anything else that is not a Registrar fails the start with ErrIncorrect.
+   */
   registrar?: Registrar | null;
   handshake?: Handshake;
   proto?: Proto;
@@ -499,9 +509,13 @@ export interface Network {
   proxyRoute(name: Atom | string): NetworkProxyRoute[];
   registerProto(proto: Proto): void;
   registerHandshake(handshake: Handshake): void;
-  /** Lets remote nodes (all, or only `nodes`) spawn `factory` under `name`. ErrTaken. */
+  /**
+   * Lets remote nodes spawn `factory` under `name`: `nodes` are added to its allow-list; without
+   * nodes every node may (an earlier list is dropped, as in Ergo). ErrTaken for another factory.
+   */
   enableSpawn(name: Atom | string, factory: ProcessFactory, ...nodes: (Atom | string)[]): void;
   disableSpawn(name: Atom | string, ...nodes: (Atom | string)[]): void;
+  /** As {@link enableSpawn}, for the start of application `name` (without nodes: every node). */
   enableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void;
   disableApplicationStart(name: Atom | string, ...nodes: (Atom | string)[]): void;
   info(): NetworkInfo;

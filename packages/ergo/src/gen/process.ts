@@ -210,7 +210,11 @@ export interface Process {
    * name the peer never enabled, ErrTaken, ErrNoConnection / ErrNoRoute.
    */
   remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
-  /** {@link remoteSpawn}, registering the child under `register` on the remote node (ErrTaken if used). */
+  /**
+   * {@link remoteSpawn}, registering the child under `register` on the remote node (ErrTaken if
+   * used). The name to register comes before the factory name, as in every `spawnRegister` of
+   * this API (Go's `RemoteSpawnRegister(node, name, register)` is the one in the other order).
+   */
   remoteSpawnRegister(
     node: Atom | string,
     register: Atom | string,
@@ -368,6 +372,15 @@ export interface Process {
   /** Monitors an event (I/R) and resolves to its buffered messages; see {@link linkEvent}. */
   monitorEvent(target: Event): Promise<MessageEvent[]>;
   demonitorEvent(target: Event): void;
+  /**
+   * Resolves once the nodes of every remote target this process asked to link, monitor or
+   * subscribe to so far have answered (Ergo's `Link*`/`Monitor*` block until then; here they stay
+   * synchronous). After it resolves the remote side holds each accepted relation, and a refused
+   * one (unknown process, name or alias; lost connection) has already delivered its exit/down
+   * message to the mailbox. Resolves at once when nothing is pending or every target is local.
+   * Never rejects, in any state.
+   */
+  relationsConfirmed(): Promise<void>;
   /**
    * Links to a remote node (I/R): this process gets MessageExitNode when the connection to it is
    * lost. ErrNotAllowed for its own node; ErrNetworkStopped / ErrNoConnection when unreachable.

@@ -137,17 +137,18 @@ export class ApplicationManager {
   }
 
   /**
-   * Starts an application (dependencies first). `mode` overrides the spec's; `startedBy` is the
-   * node that asked (a remote node for a remote start; this node by default), reported as the
-   * application's `parent`.
+   * Starts an application (dependencies first). `mode` overrides the spec's; `corePID` is the core
+   * PID of the node that asked (a remote node for a remote start; this node by default): its node
+   * is reported as the application's `parent`, and it is every member's parent and leader (Ergo).
    */
   async start(
     name: Atom | string,
     options: ApplicationOptions,
     mode?: ApplicationMode,
-    startedBy: Atom = this.node.name,
+    corePID: PID = this.node.pid,
     chain: Set<string> = new Set(),
   ): Promise<void> {
+    const startedBy = corePID.node;
     this.node.checkRunning();
     validateStartOptions(options);
     const a = this.get(name);
@@ -159,7 +160,7 @@ export class ApplicationManager {
       try {
         for (const dep of a.spec.depends?.applications ?? []) {
           try {
-            await this.start(dep, options, undefined, startedBy, chain);
+            await this.start(dep, options, undefined, corePID, chain);
           } catch (e) {
             if (ErrApplicationRunning.is(e)) continue;
             this.node.log.error(
@@ -207,6 +208,7 @@ export class ApplicationManager {
           register: m.name ?? '',
           application: a.spec.name,
           applicationEnv: env,
+          parentPID: corePID,
           // Recorded as it enters the table, so its exit is always seen by memberTerminated.
           onSpawned: (p) => this.memberSpawned(a, gen, p),
         });

@@ -3,6 +3,7 @@
 // from other nodes are recorded as RemoteConsumers (one per remote PID, indexed by node); a node
 // going down notifies exactly the relations that involve it. Reached as `router.core`.
 
+import type { ApplicationInfo } from '../gen/application.js';
 import type { Atom } from '../gen/atom.js';
 import type { RemoteApplicationStart, RemoteSpawnRequest, Core } from '../gen/core.js';
 import {
@@ -204,12 +205,15 @@ export class CoreImpl implements Core {
 
   // --- remote spawn and application start -------------------------------------------------------
 
-  /** Lets `nodes` (all when empty) spawn `factory` under `name` here. ErrTaken when enabled already. */
+  /**
+   * Lets `nodes` spawn `factory` under `name` here; without nodes every node (an earlier list is
+   * dropped, as in Ergo). ErrTaken when `name` is enabled with another factory.
+   */
   enableSpawn(name: Atom, factory: ProcessFactory, nodes: Atom[]): void {
     const had = this.spawnable.get(name);
     if (had !== undefined && had.factory !== factory) throw ErrTaken.with(`spawn '${name}'`);
     if (had === undefined) this.spawnable.set(name, { factory, nodes: new Map(nodes.map((x) => [x, true])) });
-    else for (const x of nodes) had.nodes.set(x, true);
+    else grant(had, nodes);
   }
 
   /** Revokes remote spawn of `name` for `nodes` (for everyone when empty). */
@@ -230,7 +234,7 @@ export class CoreImpl implements Core {
   enableApplicationStart(name: Atom, nodes: Atom[]): void {
     const had = this.startable.get(name);
     if (had === undefined) this.startable.set(name, { factory: null, nodes: new Map(nodes.map((x) => [x, true])) });
-    else for (const x of nodes) had.nodes.set(x, true);
+    else grant(had, nodes);
   }
 
   disableApplicationStart(name: Atom, nodes: Atom[]): void {
@@ -278,21 +282,31 @@ export class CoreImpl implements Core {
     if (this.security().exposeEnvRemoteApplicationStart && request.coreEnv !== null) {
       opts.env = new Map([...request.coreEnv, ...entries(opts.env)]);
     }
-    // Mode 0 on the wire: the application's own mode.
-    await this.n.apps.start(name, opts, request.mode === (0 as never) ? undefined : request.mode, source);
+    // Mode 0 on the wire: the application's own mode. The requesting node's core PID is the
+    // members' parent and leader, as in Ergo (a peer that sends none: its name with core id 1).
+    const core = request.corePID.node === source ? request.corePID : new PID(source, 1, 0);
+    await this.n.apps.start(name, opts, request.mode === (0 as never) ? undefined : request.mode, core);
+  }
+
+  routeApplicationInfo(name: Atom, _source: Atom): ApplicationInfo {
+    this.n.checkAlive();
+    return this.n.apps.info(name);
   }
 
   // --- node down --------------------------------------------------------------------------------------
 
   /**
-   * The connection to `node` is gone. Local watchers of targets there get exit/down with
-   * ErrNoConnection; watchers of the node itself MessageExitNode / MessageDownNode; watchers
+   * The connection to `node` is gone. Local watchers of targets there get exit/down with the
+   * sentinel ErrNoConnection; watchers of the node itself MessageExitNode / MessageDownNode; watchers
    * from there are dropped (event subscriber counts fall); calls waiting for it fail.
    */
   routeNodeDown(node: Atom, _reason: Error): void {
     const n = this.n;
-    const lost = ErrNoConnection.with(`node ${node} is down`);
-    n.calls.failNode(node, lost);
+    // Calls reject with a fresh error naming the node (an API failure); exit/down reasons are the
+    // sentinel itself, as in Ergo (`reason === ErrNoConnection`): the message's target or node
+    // field already says which node it was.
+    n.calls.failNode(node, ErrNoConnection.with(`node ${node} is down`));
+    const lost = ErrNoConnection;
     const x = n.targets.nodeIndex(node);
     if (x === undefined) return;
     // Watchers of the node itself last: their MessageExitNode/MessageDownNode follows the
@@ -330,6 +344,12 @@ export class CoreImpl implements Core {
   envList(): Record<string, unknown> {
     return this.n.envList();
   }
+}
+
+/** Adds `nodes` to an entry's list; none resets it to "every node" (Ergo's Enable* semantics). */
+function grant(p: Permission, nodes: Atom[]): void {
+  if (nodes.length === 0) p.nodes.clear();
+  else for (const x of nodes) p.nodes.set(x, true);
 }
 
 /** Without nodes the entry goes (requests then get ErrNameUnknown); spawn marks nodes denied, app start forgets them (Ergo's asymmetry). */

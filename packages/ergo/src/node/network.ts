@@ -2,7 +2,7 @@
 // with the node's Core, a network log source and the router's connector, and closes every
 // connection after the processes are gone (so their last terminate packets go out first).
 
-import { ErrNetworkStopped, ErrTaken } from '../gen/errors.js';
+import { ErrNetworkStopped, ErrTaken, toError } from '../gen/errors.js';
 import { MessageLogNetwork } from '../gen/log.js';
 import type { Network, NetworkOptions } from '../gen/network.js';
 import { NetworkImpl } from '../net/network/network.js';
@@ -35,7 +35,12 @@ export class NodeNetwork {
       await impl.start();
     } catch (e) {
       this.impl = null;
-      await impl.stop();
+      // The start's own error is what the caller must see: a failing cleanup is only logged.
+      try {
+        await impl.stop();
+      } catch (stopErr) {
+        log.warning('network cleanup after a failed start failed: %s', toError(stopErr).message);
+      }
       throw e;
     }
   }

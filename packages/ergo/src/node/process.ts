@@ -854,6 +854,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   unlinkAlias(target: Alias): void {
     this.unlink(target);
   }
+  relationsConfirmed(): Promise<void> {
+    return this.nodeImpl.router.relationsConfirmed(this);
+  }
   linkEvent(target: Event): Promise<MessageEvent[]> {
     try {
       this.allow(MASK_IR, 'linkEvent');

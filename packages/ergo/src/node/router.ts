@@ -67,6 +67,9 @@ export class Router {
   private callTo: PID | null = null;
   private callP: ProcessImpl | null = null;
 
+  /** Each process' remote link/monitor requests not answered yet (see {@link relationsConfirmed}). */
+  private readonly unanswered = new WeakMap<ProcessImpl, Set<Promise<void>>>();
+
   constructor(private readonly node: NodeImpl) {}
 
   // --- the decision -----------------------------------------------------------------------------
@@ -468,7 +471,38 @@ export class Router {
     if (t instanceof PID) req = link ? conn.linkPID(p.pid, t) : conn.monitorPID(p.pid, t);
     else if (t instanceof ProcessID) req = link ? conn.linkProcessID(p.pid, t) : conn.monitorProcessID(p.pid, t);
     else req = link ? conn.linkAlias(p.pid, t) : conn.monitorAlias(p.pid, t);
-    req.then(undefined, (e: unknown) => this.remoteRefused(p, t, link, toError(e)));
+    this.awaitAnswer(
+      p,
+      req.then(undefined, (e: unknown) => this.remoteRefused(p, t, link, toError(e))),
+    );
+  }
+
+  /**
+   * Tracks a remote link/monitor/subscribe request of `p` until its node answered (and a refusal
+   * was delivered as the exit/down message), for {@link relationsConfirmed}.
+   */
+  private awaitAnswer(p: ProcessImpl, answered: Promise<unknown>): void {
+    let set = this.unanswered.get(p);
+    if (set === undefined) this.unanswered.set(p, (set = new Set()));
+    const pending = set;
+    const settled = (): void => {
+      pending.delete(done);
+      if (pending.size === 0 && this.unanswered.get(p) === pending) this.unanswered.delete(p);
+    };
+    // Silent on rejection: a subscription's refusal reaches its caller through its own Promise.
+    const done: Promise<void> = answered.then(settled, settled);
+    pending.add(done);
+  }
+
+  /**
+   * Resolves once every remote link/monitor request `p` has made so far has been answered by
+   * the target's node: accepted (the remote side holds the relation) or refused / lost (the
+   * exit/down message is already in `p`'s mailbox). Never rejects; at once when none is pending.
+   */
+  relationsConfirmed(p: ProcessImpl): Promise<void> {
+    const set = this.unanswered.get(p);
+    if (set === undefined || set.size === 0) return Promise.resolve();
+    return Promise.all([...set]).then(() => undefined);
   }
 
   /** The remote side refused or never answered: the relation ends with that reason. */
@@ -494,7 +528,7 @@ export class Router {
     const targets = this.node.targets;
     targets.add(link, p, t, targets.keyedHost(t, true)!);
     const req = link ? conn.linkEvent(p.pid, t) : conn.monitorEvent(p.pid, t);
-    return req.then(undefined, (e: unknown) => {
+    const answered = req.then(undefined, (e: unknown) => {
       const err = toError(e);
       if (notify) {
         this.remoteRefused(p, t, link, err);
@@ -504,6 +538,8 @@ export class Router {
       if (h !== undefined && targets.has(link, p, h)) targets.remove(link, p, t, h);
       throw err;
     });
+    this.awaitAnswer(p, answered);
+    return answered;
   }
 
   /** Links (`link`) or monitors a node: fires MessageExitNode/MessageDownNode when it goes down. */

@@ -56,6 +56,11 @@ export interface LocalSpawn {
   application?: Atom;
   /** Env layer between the node and the parent (the application's env). */
   applicationEnv?: Map<string, unknown> | null;
+  /**
+   * Parent and leader when `parent` is null and someone else asked: the requesting node's core
+   * PID for members of a remotely started application (Ergo's rule). Default: this node's core.
+   */
+  parentPID?: PID;
   onSpawned?: (p: ProcessImpl) => void;
 }
 
@@ -122,7 +127,7 @@ function copyEnvInto(
 export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
   const options = s.options ?? NO_OPTIONS;
   const parent = s.parent ?? null;
-  const parentPID = parent !== null ? parent.pid : node.pid;
+  const parentPID = parent !== null ? parent.pid : (s.parentPID ?? node.pid);
   const leader = options.leader ?? (parent !== null ? parent.leader : parentPID);
   const logLevel =
     options.logLevel !== undefined && options.logLevel !== LogLevel.Default

@@ -4,8 +4,15 @@
 // disconnect tells the actor's watchers of that node ErrNoConnection, as a real node does.
 
 import type { Atom } from '../gen/atom.js';
-import type { ApplicationOptions } from '../gen/application.js';
-import { ErrIncorrect, ErrNoConnection, ErrNoRoute, ErrTaken, ErrUnknown } from '../gen/errors.js';
+import type { ApplicationInfo, ApplicationOptions } from '../gen/application.js';
+import {
+  ErrApplicationUnknown,
+  ErrIncorrect,
+  ErrNoConnection,
+  ErrNoRoute,
+  ErrTaken,
+  ErrUnknown,
+} from '../gen/errors.js';
 import {
   NetworkMode,
   staticRouteInfo,
@@ -77,6 +84,7 @@ export class TestRemoteNode implements RemoteNode {
   #version: Version = { name: 'test', release: '1.0' };
   #creation = 1234567890;
   #nextId = 12344;
+  #apps = new Map<string, ApplicationInfo>();
   /** Failure injection for this remote node's methods (`spawn`, `applicationStart`...). */
   readonly failures: Failures;
   /** @internal set by the network */
@@ -206,6 +214,24 @@ export class TestRemoteNode implements RemoteNode {
       if (!this.connected) throw ErrNoConnection.with(`node '${this.nodeName}'`);
       this.network.history.push(new RemoteApplicationStartEvent(this.nodeName, name, mode, options));
       return Promise.resolve();
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  /** Sets (or with `undefined` removes) what {@link applicationInfo} answers for `name`. */
+  setApplicationInfo(name: Atom | string, info: ApplicationInfo | undefined): void {
+    if (info === undefined) this.#apps.delete(name);
+    else this.#apps.set(name, info);
+  }
+  /** The info set with {@link setApplicationInfo}; ErrApplicationUnknown otherwise, ErrNoConnection once disconnected. */
+  applicationInfo(name: Atom | string): Promise<ApplicationInfo> {
+    try {
+      const err = this.failures.check('applicationInfo', [name]);
+      if (err !== undefined) throw err;
+      if (!this.connected) throw ErrNoConnection.with(`node '${this.nodeName}'`);
+      const info = this.#apps.get(name);
+      if (info === undefined) throw ErrApplicationUnknown.with(String(name));
+      return Promise.resolve(info);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -702,6 +702,10 @@ export class TestProcess implements Process {
     if (ops.size === 0) this.nodeWatches.delete(node as Atom);
     this.history.push(new WatchEvent(this.pid, name, node as Atom));
   }
+  /** Relations are recorded at once in the test kit: resolves at once. */
+  relationsConfirmed(): Promise<void> {
+    return Promise.resolve();
+  }
   /** Links to a simulated remote node (I/R): MessageExitNode when the test disconnects it. ErrNoConnection when not connected. */
   linkNode(node: Atom | string): void {
     this.#watchNode('link', node);

@@ -32,6 +32,7 @@ import {
   ProcessID,
   Ref,
   toError,
+  type ApplicationInfo,
   type Atom,
   type Connection,
   type Core,
@@ -1003,6 +1004,9 @@ class ErlangRemoteNode implements RemoteNode {
   }
   applicationStartPermanent(): Promise<void> {
     return this.applicationStart();
+  }
+  applicationInfo(): Promise<ApplicationInfo> {
+    return Promise.reject(ErrUnsupported.with('application info of an Erlang node'));
   }
   disconnect(): void {
     this.conn.terminate(ErrNoConnection.with(`disconnected from ${this.conn.peer}`));

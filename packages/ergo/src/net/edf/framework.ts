@@ -115,6 +115,40 @@ export class ApplicationOptionsExtra {
   }
 }
 
+/** `gen.ApplicationDepends` as it travels. */
+export class WireApplicationDepends {
+  applications: string[] | null = null;
+  network = false;
+  constructor(init?: Fields<WireApplicationDepends>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/**
+ * `gen.ApplicationInfo` as it travels (the answer to `RemoteNode.applicationInfo`, Ergo 3.2.0):
+ * the field order of the 3.2.0 struct, which put `Tags` and `Map` right after `Weight`.
+ */
+export class WireApplicationInfo {
+  name = '';
+  weight: number | bigint = 0;
+  tags: string[] | null = null;
+  map: Map<string, string> | null = null;
+  description = '';
+  version: WireVersion = new WireVersion();
+  env: Map<string, unknown> | null = null;
+  depends: WireApplicationDepends = new WireApplicationDepends();
+  /** `gen.ApplicationMode`: 1 temporary, 2 transient, 3 permanent. */
+  mode: number | bigint = 0;
+  /** `gen.ApplicationState` (int32): 1 loaded, 2 running, 3 stopping. */
+  state: number | bigint = 0;
+  parent = '';
+  uptime: number | bigint = 0;
+  group: PID[] | null = null;
+  constructor(init?: Fields<WireApplicationInfo>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
 /** `gen.Route`: one way to reach a node (the registrar sends Host empty: use the node's host). */
 export class Route {
   host = '';
@@ -191,6 +225,9 @@ export const FrameworkTypeName = Object.freeze({
   CompressionType: `${GEN}CompressionType`,
   CompressionLevel: `${GEN}CompressionLevel`,
   ApplicationMode: `${GEN}ApplicationMode`,
+  ApplicationState: `${GEN}ApplicationState`,
+  ApplicationDepends: `${GEN}ApplicationDepends`,
+  ApplicationInfo: `${GEN}ApplicationInfo`,
   Version: `${GEN}Version`,
   Compression: `${GEN}Compression`,
   ProcessFallback: `${GEN}ProcessFallback`,
@@ -227,7 +264,8 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
   const priority = r.register({ name: FrameworkTypeName.MessagePriority, type: Go.int });
   const ctype = r.register({ name: FrameworkTypeName.CompressionType, type: Go.string });
   const clevel = r.register({ name: FrameworkTypeName.CompressionLevel, type: Go.int });
-  r.register({ name: FrameworkTypeName.ApplicationMode, type: Go.int });
+  const appMode = r.register({ name: FrameworkTypeName.ApplicationMode, type: Go.int });
+  const appState = r.register({ name: FrameworkTypeName.ApplicationState, type: Go.int32 });
   const envMap = Go.map(env, Go.any);
 
   const version = r.register({
@@ -284,6 +322,30 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
     name: FrameworkTypeName.ApplicationOptionsExtra,
     class: ApplicationOptionsExtra,
     fields: { applicationOptions: appOptions, corePID: Go.pid, coreEnv: envMap, coreLogLevel: logLevel },
+  });
+  const depends = r.register({
+    name: FrameworkTypeName.ApplicationDepends,
+    class: WireApplicationDepends,
+    fields: { applications: Go.slice(Go.atom), network: Go.bool },
+  });
+  r.register({
+    name: FrameworkTypeName.ApplicationInfo,
+    class: WireApplicationInfo,
+    fields: {
+      name: Go.atom,
+      weight: Go.int,
+      tags: Go.slice(Go.atom),
+      map: Go.map(Go.string, Go.atom),
+      description: Go.string,
+      version,
+      env: envMap,
+      depends,
+      mode: appMode,
+      state: appState,
+      parent: Go.atom,
+      uptime: Go.int64,
+      group: Go.slice(Go.pid),
+    },
   });
   r.register({
     name: FrameworkTypeName.NetworkFlags,

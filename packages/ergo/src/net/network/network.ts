@@ -168,6 +168,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
     if (options.handshake !== undefined || options.proto !== undefined)
       throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
+    if (options.registrar !== undefined && options.registrar !== null) checkRegistrar(options.registrar);
     // The embedded registrar (ESRD, port 4499) unless one is given or `registrar: null` (none).
     this.registrarValue =
       options.registrar === null || this.modeValue === NetworkMode.Disabled
@@ -230,7 +231,11 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       for (const l of c.links) closing.push(new Promise((r) => l.socket.once('close', r)));
       c.terminate(reason);
     }
-    this.registrarValue?.terminate();
+    try {
+      this.registrarValue?.terminate();
+    } catch (e) {
+      this.log.warning('registrar terminate failed: %s', toError(e).message);
+    }
     await Promise.all(closing);
   }
 
@@ -645,4 +650,32 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
+}
+
+/** The methods the network calls on a registrar (`gen.Registrar`). */
+const REGISTRAR_METHODS = [
+  'register',
+  'resolver',
+  'registerProxy',
+  'unregisterProxy',
+  'registerApplicationRoute',
+  'unregisterApplicationRoute',
+  'nodes',
+  'configItem',
+  'config',
+  'info',
+  'version',
+  'terminate',
+] as const;
+
+/**
+ * Checks that `network.registrar` is a Registrar before anything starts.
+ * @throws ErrIncorrect naming the missing methods.
+ */
+function checkRegistrar(r: unknown): void {
+  if (typeof r !== 'object' || r === null)
+    throw ErrIncorrect.with(`network registrar must be a Registrar object (or null for none), got ${typeof r}`);
+  const missing = REGISTRAR_METHODS.filter((m) => typeof (r as Record<string, unknown>)[m] !== 'function');
+  if (missing.length > 0)
+    throw ErrIncorrect.with(`network registrar is not a Registrar: missing ${missing.join(', ')}`);
 }

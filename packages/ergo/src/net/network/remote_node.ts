@@ -1,7 +1,7 @@
 // RemoteNode (Ergo's `gen.RemoteNode`): a connected node as users see it — its identity, the
-// connection's counters, remote spawn and application start on behalf of this node, disconnect.
+// connection's counters, remote spawn, application start and info on behalf of this node, disconnect.
 
-import { ApplicationMode, type ApplicationOptions } from '../../gen/application.js';
+import { ApplicationMode, type ApplicationInfo, type ApplicationOptions } from '../../gen/application.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core } from '../../gen/core.js';
 import { ErrIncorrect } from '../../gen/errors.js';
@@ -136,6 +136,16 @@ export class RemoteNodeImpl implements RemoteNode {
   }
   applicationStartPermanent(name: Atom | string, options?: ApplicationOptions): Promise<void> {
     return this.start(name, options, ApplicationMode.Permanent);
+  }
+
+  /** Asks the remote node for a snapshot of its application `name` (Ergo 3.2.0). */
+  applicationInfo(name: Atom | string): Promise<ApplicationInfo> {
+    try {
+      this.alive();
+      return this.conn.remoteApplicationInfo(atomOf(name, 'application name'));
+    } catch (e) {
+      return Promise.reject(e);
+    }
   }
 
   disconnect(): void {

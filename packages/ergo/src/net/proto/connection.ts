@@ -5,6 +5,7 @@
 // link's data handler. Requests that wait for the peer (important delivery acks, link/monitor,
 // event subscription, spawn, application start) live in one table swept by one timer.
 
+import type { ApplicationInfo } from '../../gen/application.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core, RemoteApplicationStart, RemoteSpawnRequest } from '../../gen/core.js';
 import {
@@ -33,6 +34,7 @@ import {
   ApplicationOptionsExtra,
   FrameworkTypeName,
   ProcessOptionsExtra,
+  WireApplicationInfo,
   WireApplicationOptions,
 } from '../edf/framework.js';
 import { defaultRegistry } from '../edf/default.js';
@@ -44,6 +46,7 @@ import { type EnpMessageOptions } from './encoder.js';
 import { EnpLink, type LinkOwner } from './link.js';
 import {
   ControlMessage,
+  MessageApplicationInfo,
   MessageApplicationStart,
   MessageDemonitorAlias,
   MessageDemonitorEvent,
@@ -68,6 +71,7 @@ import {
 import { controlResultRouteOf, controlRouteOf, exitRouteOf, poolKeyOf, routeOf } from './order.js';
 import { PacketType, ResponseCode, type EnpPacket, type WireID3 } from './packet.js';
 import { fromWireProcessOptions, toWireProcessOptions } from './spawn_options.js';
+import { fromWireApplicationInfo, toWireApplicationInfo } from './application_info.js';
 
 /** How often the table of requests waiting for the peer is checked for deadlines. */
 export const REQUEST_SWEEP_MS = 250;
@@ -458,7 +462,7 @@ export class EnpConnection implements Connection, LinkOwner {
 
   /** Sends a control request and waits for its MessageResult (matched by the whole Ref). */
   private control<T>(
-    request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart,
+    request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart | MessageApplicationInfo,
     timeout = DEFAULT_REQUEST_TIMEOUT,
   ): Promise<T> {
     const ref = this.core.makeRef();
@@ -571,6 +575,17 @@ export class EnpConnection implements Connection, LinkOwner {
       coreLogLevel: request.coreLogLevel,
     });
     return this.control<void>(new MessageApplicationStart({ name, mode: request.mode, options }));
+  }
+
+  /**
+   * Asks the peer for a snapshot of its application `name` (Ergo 3.2.0). Rejects with the peer's
+   * error (ErrApplicationUnknown...), ErrMalformed for an answer that is not an application info,
+   * ErrTimeout, ErrNoConnection. A peer older than 3.2.0 drops the request: ErrTimeout.
+   */
+  remoteApplicationInfo(name: Atom): Promise<ApplicationInfo> {
+    return this.control<unknown>(new MessageApplicationInfo({ name })).then((v) =>
+      fromWireApplicationInfo(v, this.peer),
+    );
   }
 
   join(socket: NetworkSocket, _connectionID: string, _dial: NetworkDial, tail: Uint8Array | null): void {
@@ -847,6 +862,18 @@ export class EnpConnection implements Connection, LinkOwner {
       );
       return;
     }
+    if (m instanceof MessageApplicationInfo) {
+      // As Go: the result is always an application info (zero beside an error).
+      let info: WireApplicationInfo;
+      let err: Error | null = null;
+      try {
+        info = toWireApplicationInfo(this.core.routeApplicationInfo(m.name as Atom, this.peer));
+      } catch (e) {
+        err = toError(e);
+        info = new WireApplicationInfo();
+      }
+      return this.reply(m, err, info, link);
+    }
     if (m instanceof MessageUpdateCache) return this.reply(m as never, null, null, link);
     if (!(m instanceof ControlMessage)) {
       this.log.warning(
@@ -884,7 +911,7 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   private reply(
-    request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart,
+    request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart | MessageApplicationInfo,
     err: Error | null,
     result: unknown,
     _link: EnpLink,

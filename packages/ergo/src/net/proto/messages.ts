@@ -156,6 +156,19 @@ export class MessageApplicationStart {
   }
 }
 
+/**
+ * `proto.MessageApplicationInfo` (Ergo 3.2.0, `RemoteNode.ApplicationInfo`): asks for a snapshot
+ * of an application; answered by a MessageResult whose result is a `gen.ApplicationInfo` (sent
+ * even beside an error, then zero-valued).
+ */
+export class MessageApplicationInfo {
+  name = '';
+  ref: Ref = ZERO_REF;
+  constructor(init?: Fields<MessageApplicationInfo>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
 /** `proto.MessageUpdateCache` (Go 3.2 never sends it; never send one with entries to Go). */
 export class MessageUpdateCache {
   atomCache: Map<number, string> | null = null;
@@ -231,6 +244,11 @@ export function registerProtoTypes(r: EdfRegistry): void {
     name: protoTypeName('MessageApplicationStart'),
     class: MessageApplicationStart,
     fields: { name: Go.atom, mode: appMode, options: appOptionsExtra, ref: Go.ref },
+  });
+  r.register({
+    name: protoTypeName('MessageApplicationInfo'),
+    class: MessageApplicationInfo,
+    fields: { name: Go.atom, ref: Go.ref },
   });
   r.register({
     name: protoTypeName('MessageUpdateCache'),
