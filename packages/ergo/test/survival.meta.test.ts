@@ -1,9 +1,11 @@
-// Issue 26 items 4, 5, 6, 9, 10 and issue 19 item 6: each scenario runs in a node in a child OS
+// Issue 26 items 4, 5, 6, 8, 9, 10 and issue 19 item 6: each scenario runs in a node in a child OS
 // process (survival.ts), which must stay alive, answer calls and stop cleanly; the scenario's
 // result says the meta (or request) that failed did so alone, in the documented way.
 
 import assert from 'node:assert/strict';
+import { fork } from 'node:child_process';
 import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { survives } from './survival.js';
 
 const S = new URL('./survival.meta.scenarios.js', import.meta.url).href;
@@ -45,4 +47,22 @@ test('client metas (TCP, SSE) spawned from an async init reach their parent once
 test('web worker: a worker that throws answers 500, and the requests queued at it 503 at once', async () => {
   const out = await survives(S, 'webWorkerThrows');
   assert.deepEqual(out.result, { statuses: [500, 503, 503] });
+});
+
+test('default logger: stdout and stderr closed by their reader (node app | head -1) leave the process alive', async () => {
+  const child = fork(fileURLToPath(new URL('./survival.meta.epipe_child.js', import.meta.url)), [], {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: { ...process.env, NODE_OPTIONS: '' },
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  // The first log line arrived: close both reading ends, as `head -1` does after one line.
+  await new Promise<void>((resolve) => child.stdout!.once('data', () => resolve()));
+  child.stdout!.destroy();
+  child.stderr!.destroy();
+  const answer = new Promise<unknown>((resolve) => child.on('message', (m) => m !== 'ready' && resolve(m)));
+  child.send('closed');
+  const alive = await Promise.race([answer, exited.then((code) => ({ died: code }))]);
+  assert.deepEqual(alive, { alive: true, reply: { echo: 'still here' } });
+  child.send('stop');
+  assert.equal(await exited, 0);
 });
