@@ -210,7 +210,13 @@ export class WebsocketConnection extends MetaBase {
         ws.pong(body);
         return undefined;
       case WebsocketMessageType.Close:
-        ws.close(1000, message.text());
+        try {
+          ws.close(1000, message.text());
+        } catch (e) {
+          // A reason over 123 bytes: ws throws. Close without it rather than end the meta.
+          this.log.warning('websocket: close reason dropped: %s', toError(e).message);
+          ws.close(1000);
+        }
         return undefined;
     }
     this.log.warning('websocket: ignored a message of unknown type %d', message.type);
