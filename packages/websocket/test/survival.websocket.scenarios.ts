@@ -9,10 +9,20 @@ import { Actor, type Node, type PID, type Ref } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
 import { WebSocket } from 'ws';
 
-import { WebsocketHandler, type WebsocketHandlerOptions } from '../src/index.js';
+import {
+  MessageWebsocket,
+  MessageWebsocketConnect,
+  WebsocketHandler,
+  WebsocketMessageType,
+  type WebsocketHandlerOptions,
+} from '../src/index.js';
 
-/** Runs what a scenario asks in an actor (spawnMeta needs a process). */
+/** Runs what a scenario asks in an actor (spawnMeta needs a process); keeps what it receives. */
 class Host extends Actor {
+  readonly seen: unknown[] = [];
+  override handleMessage(_from: PID, message: unknown): void {
+    this.seen.push(message);
+  }
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
     return (request as (h: Host) => unknown)(this) ?? null;
   }
@@ -22,7 +32,7 @@ async function serve(
   node: Node,
   options: WebsocketHandlerOptions,
   path?: string,
-): Promise<{ web: WebServer; sockets: net.Socket[] }> {
+): Promise<{ web: WebServer; sockets: net.Socket[]; pid: PID }> {
   const pid = await node.spawn(Host, {});
   const web = await createWebServer({ host: '127.0.0.1', port: 0, handler: (_req, res) => res.end() });
   const ws = new WebsocketHandler(options);
@@ -34,7 +44,7 @@ async function serve(
   // The server-side sockets, to see them close (a 'close' listener handles no error).
   const sockets: net.Socket[] = [];
   web.server.on('connection', (s: net.Socket) => sockets.push(s));
-  return { web, sockets };
+  return { web, sockets, pid };
 }
 
 /**
@@ -90,4 +100,21 @@ export const checkOriginThrows = async ({ node }: { node: Node }): Promise<unkno
     });
   });
   return { refused, accepted };
+};
+
+/** A Close message with a reason over 123 bytes closes with 1000 (reason dropped), not 1001. */
+export const closeReasonTooLong = async ({ node }: { node: Node }): Promise<unknown> => {
+  const { web, pid } = await serve(node, {});
+  const client = new WebSocket(`ws://127.0.0.1:${web.port}/`);
+  const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
+  await new Promise<void>((r) => client.once('open', () => r()));
+  let conn: MessageWebsocketConnect | undefined;
+  while (conn === undefined) {
+    await new Promise((r) => setTimeout(r, 2));
+    conn = (await node.call(pid, (h: Host) => h.seen.find((m) => m instanceof MessageWebsocketConnect))) as
+      MessageWebsocketConnect | undefined;
+  }
+  const id = conn.id;
+  await node.call(pid, (h: Host) => h.send(id, new MessageWebsocket('x'.repeat(200), WebsocketMessageType.Close)));
+  return { code: await closed };
 };

@@ -32,3 +32,8 @@ test('websocket: a checkOrigin that throws refuses that upgrade (403, logged); o
   assert.deepEqual(out.result, { refused: 'Unexpected server response: 403', accepted: 'opened' });
   assert.match(out.stdout, /checkOrigin threw \(upgrade refused\)/);
 });
+
+test('websocket: a Close with a reason over 123 bytes closes normally (1000), the meta does not panic', async () => {
+  const out = await survives(S, 'closeReasonTooLong');
+  assert.deepEqual(out.result, { code: 1000 });
+});
