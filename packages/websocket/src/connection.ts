@@ -204,10 +204,15 @@ export class WebsocketConnection extends MetaBase {
         return undefined;
       }
       case WebsocketMessageType.Ping:
-        ws.ping(body);
-        return undefined;
       case WebsocketMessageType.Pong:
-        ws.pong(body);
+        // A control frame body over 125 bytes: ws throws. One bad message is dropped (logged),
+        // it does not end the connection.
+        try {
+          if (message.type === WebsocketMessageType.Ping) ws.ping(body);
+          else ws.pong(body);
+        } catch (e) {
+          this.log.warning('websocket: control frame dropped: %s', toError(e).message);
+        }
         return undefined;
       case WebsocketMessageType.Close:
         try {

@@ -102,7 +102,10 @@ export const checkOriginThrows = async ({ node }: { node: Node }): Promise<unkno
   return { refused, accepted };
 };
 
-/** A Close message with a reason over 123 bytes closes with 1000 (reason dropped), not 1001. */
+/**
+ * A Ping over 125 bytes is dropped (logged) and a Close with a reason over 123 bytes closes with
+ * 1000 without it: the client sees a normal close, not the 1001 of a meta that panicked.
+ */
 export const closeReasonTooLong = async ({ node }: { node: Node }): Promise<unknown> => {
   const { web, pid } = await serve(node, {});
   const client = new WebSocket(`ws://127.0.0.1:${web.port}/`);
@@ -115,6 +118,10 @@ export const closeReasonTooLong = async ({ node }: { node: Node }): Promise<unkn
       MessageWebsocketConnect | undefined;
   }
   const id = conn.id;
-  await node.call(pid, (h: Host) => h.send(id, new MessageWebsocket('x'.repeat(200), WebsocketMessageType.Close)));
+  await node.call(pid, (h: Host) => {
+    // Both over their protocol limits (125 bytes of ping payload, 123 of close reason).
+    h.send(id, new MessageWebsocket(Buffer.alloc(200), WebsocketMessageType.Ping));
+    h.send(id, new MessageWebsocket('x'.repeat(200), WebsocketMessageType.Close));
+  });
   return { code: await closed };
 };

@@ -33,7 +33,7 @@ test('websocket: a checkOrigin that throws refuses that upgrade (403, logged); o
   assert.match(out.stdout, /checkOrigin threw \(upgrade refused\)/);
 });
 
-test('websocket: a Close with a reason over 123 bytes closes normally (1000), the meta does not panic', async () => {
+test('websocket: an oversized Ping is dropped and a Close with a reason over 123 bytes closes with 1000; the meta does not panic', async () => {
   const out = await survives(S, 'closeReasonTooLong');
   assert.deepEqual(out.result, { code: 1000 });
 });
