@@ -147,7 +147,10 @@ async function webServer(
   return server;
 }
 
-/** Item 6: a WebMux route (and a plain listener) that throws or rejects: 500 for that request. */
+/**
+ * Item 6: a WebMux route that throws or rejects: 500 for that request. A route writing after its
+ * end: logged, nothing else.
+ */
 export const webListenerThrows: SurvivalScenario = async ({ node }) => {
   const pid = await host(node);
   const mux = new WebMux()
@@ -155,12 +158,17 @@ export const webListenerThrows: SurvivalScenario = async ({ node }) => {
       throw new Error('route bug');
     })
     .handle('/reject', () => Promise.reject(new Error('async route bug')) as unknown as void)
+    .handle('/twice', (_req, res) => {
+      res.end('once');
+      res.end('twice'); // write after end: an 'error' event on the response
+    })
     .handle('/ok', (_req, res) => res.end('fine'));
   const server = await webServer(node, pid, mux);
   const thrown = await get(server.url, '/throw');
   const rejected = await get(server.url, '/reject');
+  const twice = await get(server.url, '/twice');
   const ok = await get(server.url, '/ok');
-  return { thrown: thrown.status, rejected: rejected.status, ok: ok.body };
+  return { thrown: thrown.status, rejected: rejected.status, twice: twice.body, ok: ok.body };
 };
 
 /**

@@ -131,6 +131,9 @@ export class WebServer extends MetaBase {
   }
 
   #serve(listener: WebRequestListener, req: IncomingMessage, res: ServerResponse): void {
+    // Whoever writes this response after its end (a late worker, a listener's stray write) gets
+    // 'write after end' as an 'error' event: logged here, never an uncaught exception.
+    res.on('error', this.#responseError);
     let r: unknown;
     try {
       r = listener(req, res);
@@ -141,6 +144,8 @@ export class WebServer extends MetaBase {
     if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function')
       (r as PromiseLike<unknown>).then(undefined, (e: unknown) => this.#listenerFailed(e, req, res));
   }
+
+  readonly #responseError = (e: Error): void => this.#logged('debug', 'web server: response: %s', e.message);
 
   #listenerFailed(e: unknown, req: IncomingMessage, res: ServerResponse): void {
     this.#listenerErrors++;
