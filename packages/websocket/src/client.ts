@@ -79,7 +79,8 @@ export function createWebsocketConnection(options: WebsocketConnectionOptions): 
       clearTimeout(timer);
       reject(e);
     };
-    ws.once('error', onError);
+    // 'on', not 'once': a second error before 'open' (after a timeout's terminate) must find a listener too.
+    ws.on('error', onError);
     // Build the connection before 'open' fires so no frame sent right after the handshake is missed.
     let conn: WebsocketConnection | null = null;
     ws.once('upgrade', (res) => {

@@ -204,13 +204,24 @@ export class WebsocketConnection extends MetaBase {
         return undefined;
       }
       case WebsocketMessageType.Ping:
-        ws.ping(body);
-        return undefined;
       case WebsocketMessageType.Pong:
-        ws.pong(body);
+        // A control frame body over 125 bytes: ws throws. One bad message is dropped (logged),
+        // it does not end the connection.
+        try {
+          if (message.type === WebsocketMessageType.Ping) ws.ping(body);
+          else ws.pong(body);
+        } catch (e) {
+          this.log.warning('websocket: control frame dropped: %s', toError(e).message);
+        }
         return undefined;
       case WebsocketMessageType.Close:
-        ws.close(1000, message.text());
+        try {
+          ws.close(1000, message.text());
+        } catch (e) {
+          // A reason over 123 bytes: ws throws. Close without it rather than end the meta.
+          this.log.warning('websocket: close reason dropped: %s', toError(e).message);
+          ws.close(1000);
+        }
         return undefined;
     }
     this.log.warning('websocket: ignored a message of unknown type %d', message.type);

@@ -26,7 +26,11 @@ export interface WebsocketHandlerOptions {
   processPool?: SendTarget[];
   /** Negotiate permessage-deflate (default false). */
   enableCompression?: boolean;
-  /** Accept or refuse a handshake by its Origin header (default: accept all). Refused → 403. */
+  /**
+   * Accept or refuse a handshake by its Origin header (default: accept all). Refused → 403. Called
+   * outside any actor, so a throw is contained: logged, the upgrade refused with 403. `origin` is
+   * undefined when the client sent no Origin header (any non-browser client can omit it).
+   */
   checkOrigin?: (origin: string | undefined, request: IncomingMessage) => boolean;
   /** Largest message accepted (default 16 MiB); over it the connection closes with 1009. */
   maxPayload?: number;
@@ -42,7 +46,7 @@ export type UpgradeSource = http.Server | { readonly server: http.Server };
 /**
  * Ergo's `websocket.CreateHandler`: spawn it with `spawnMeta`, then `attach(server, path)` (or
  * call `upgrade` from your own 'upgrade' listener). Per upgrade request: handler not spawned or
- * terminated → 503; Origin refused → 403; otherwise the handshake completes and a
+ * terminated → 503; Origin refused (or `checkOrigin` threw) → 403; otherwise the handshake completes and a
  * {@link WebsocketConnection} meta (a sibling, owned by the same parent) carries the socket.
  * Terminating the handler refuses new upgrades; open connections live on (they are metas of
  * their own, ended with their parent). Inspect: process pool, connections made, refused.
@@ -113,7 +117,13 @@ export class WebsocketHandler extends MetaBase {
           return;
         }
       }
-      this.upgrade(req, socket, head);
+      // Runs in Node's 'upgrade' emit, outside any actor: nothing may escape to it.
+      try {
+        this.upgrade(req, socket, head);
+      } catch (e) {
+        this.#report('websocket handler: upgrade failed: %s', toError(e).message);
+        refuse(socket, 500, 'Internal Server Error');
+      }
     };
     server.on('upgrade', onUpgrade);
     this.#detach.push(() => server.off('upgrade', onUpgrade));
@@ -128,12 +138,27 @@ export class WebsocketHandler extends MetaBase {
       return;
     }
     const check = this.#checkOrigin;
-    if (check !== undefined && !check(req.headers.origin, req)) {
-      this.#refused++;
-      refuse(socket, 403, 'Forbidden');
-      return;
+    if (check !== undefined) {
+      // A user callback called outside any actor: a throw refuses this upgrade, nothing more.
+      let ok: boolean;
+      try {
+        ok = check(req.headers.origin, req);
+      } catch (e) {
+        ok = false;
+        this.#report('websocket handler: checkOrigin threw (upgrade refused): %s', toError(e).message);
+      }
+      if (!ok) {
+        this.#refused++;
+        refuse(socket, 403, 'Forbidden');
+        return;
+      }
     }
     this.#wss.handleUpgrade(req, socket, head, (ws: WebSocket) => this.#accepted(ws, req, socket as Socket));
+  }
+
+  /** Logs an error when spawned (before, there is no log to write to; the refusal still happens). */
+  #report(format: string, arg: string): void {
+    if (this.#live) this.log.error(format, arg);
   }
 
   #accepted(ws: WebSocket, req: IncomingMessage, socket: Socket): void {
@@ -170,8 +195,15 @@ export class WebsocketHandler extends MetaBase {
   }
 }
 
-/** Answers an upgrade request with a plain HTTP status and closes the socket. */
+const ignore = (): void => undefined;
+
+/**
+ * Answers an upgrade request with a plain HTTP status and closes the socket. Node's server leaves
+ * an upgrade socket without an 'error' listener: one is added first, so a client that resets
+ * while the answer is written cannot end the OS process.
+ */
 function refuse(socket: Duplex, status: number, text: string): void {
+  if (socket.listenerCount('error') === 0) socket.on('error', ignore);
   if (socket.destroyed) return;
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,

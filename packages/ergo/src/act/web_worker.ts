@@ -5,7 +5,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { ErgoError } from '../gen/errors.js';
+import { ErgoError, isNormalReason } from '../gen/errors.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
@@ -163,32 +163,78 @@ export class WebWorker extends BehaviorBase {
       const fromLog = mb.queue === 'log';
       mb.release();
       let r: unknown;
-      switch (kind) {
-        case MailboxKind.Regular:
-          if (fromLog) return new ErgoError('ERR_NOT_ALLOWED', 'web worker process can not be a logger');
-          r = message instanceof MessageWebRequest ? this.#web(from, message) : this.handleMessage(from, message);
-          break;
-        case MailboxKind.Request: {
-          const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
-          r = this.handleCall(from, ref, message);
-          if (isThenable(r)) r = Promise.resolve(r).then((v) => finishCall(this, from, ref, v));
-          else r = finishCall(this, from, ref, r);
-          break;
-        }
-        case MailboxKind.Event:
-          r = this.handleEvent(message as MessageEvent);
-          break;
-        case MailboxKind.Exit:
-          r = exitReason(message);
-          break;
-        case MailboxKind.Inspect:
-          r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
-          break;
+      try {
+        r = this.#handle(kind, from, message, extra, fromLog);
+      } catch (e) {
+        this.#failQueued();
+        throw e;
       }
-      if (r !== undefined && r !== null && (r instanceof Error || r instanceof Stop || isThenable(r))) return r;
+      if (r === undefined || r === null) {
+        if (this.process.state() === ProcessState.Zombee) return undefined;
+        continue;
+      }
+      if (isThenable(r)) {
+        return Promise.resolve(r).then(
+          (v) => {
+            if (ends(v)) this.#failQueued();
+            return v;
+          },
+          (e: unknown) => {
+            this.#failQueued();
+            throw e;
+          },
+        );
+      }
+      if (r instanceof Error || r instanceof Stop) {
+        if (ends(r)) this.#failQueued();
+        return r;
+      }
       if (this.process.state() === ProcessState.Zombee) return undefined;
     }
     return undefined;
+  }
+
+  /** One mailbox record to its callback; returns what the callback returned. */
+  #handle(kind: MailboxKind, from: PID, message: unknown, extra: unknown, fromLog: boolean): unknown {
+    let r: unknown;
+    switch (kind) {
+      case MailboxKind.Regular:
+        if (fromLog) return new ErgoError('ERR_NOT_ALLOWED', 'web worker process can not be a logger');
+        r = message instanceof MessageWebRequest ? this.#web(from, message) : this.handleMessage(from, message);
+        break;
+      case MailboxKind.Request: {
+        const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
+        r = this.handleCall(from, ref, message);
+        if (isThenable(r)) r = Promise.resolve(r).then((v) => finishCall(this, from, ref, v));
+        else r = finishCall(this, from, ref, r);
+        break;
+      }
+      case MailboxKind.Event:
+        r = this.handleEvent(message as MessageEvent);
+        break;
+      case MailboxKind.Exit:
+        r = exitReason(message);
+        break;
+      case MailboxKind.Inspect:
+        r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
+        break;
+    }
+    return r;
+  }
+
+  /**
+   * The worker is about to end abnormally (a callback threw or rejected, returned an abnormal
+   * Error or Stop, or an exit signal came): the requests still queued here would only get 504
+   * after `requestTimeout`; they get 503 now. Everything else queued is dropped as the engine
+   * would drop it (the calls among it fail, the worker ending abnormally).
+   */
+  #failQueued(): void {
+    const mb = this.#mb;
+    while (mb.take()) {
+      const m = mb.kind === MailboxKind.Regular ? mb.message : undefined;
+      mb.release();
+      if (m instanceof MessageWebRequest && !m.finished) m.reply(503, 'Service Unavailable');
+    }
   }
 
   #web(from: PID, m: MessageWebRequest): unknown {
@@ -234,10 +280,17 @@ export class WebWorker extends BehaviorBase {
         return this.handleHead(from, req, res, m);
       case 'OPTIONS':
         return this.handleOptions(from, req, res, m);
+      default:
+        notImplemented(res);
+        return undefined;
     }
-    notImplemented(res);
-    return undefined;
   }
+}
+
+/** True for a callback result that ends the worker abnormally (an Error or Stop, not normal/shutdown). */
+function ends(r: unknown): boolean {
+  if (r instanceof Stop) return !isNormalReason(r.reason);
+  return r instanceof Error && !isNormalReason(r);
 }
 
 function notImplemented(res: ServerResponse): void {

@@ -105,8 +105,11 @@ export class Port extends MetaBase {
           resolve(e);
         } else this.log.warning('port %s: %s', o.cmd, e.message);
       });
-      // stdin closing early (the program exited) is not an error of ours.
+      // stdin closing early (the program exited) is not an error of ours; a read error on the
+      // output pipes ends in 'close' too. Each needs a listener, or it would be uncaught.
       child.stdin.on('error', (e: Error) => this.log.debug('stdin of %s: %s', o.cmd, e.message));
+      child.stdout.on('error', (e: Error) => this.log.debug('stdout of %s: %s', o.cmd, e.message));
+      child.stderr.on('error', (e: Error) => this.log.debug('stderr of %s: %s', o.cmd, e.message));
       child.on('spawn', () => {
         spawned = true;
         this.sendOrFail(new MessagePortStart(meta.id, this.tag));

@@ -87,9 +87,13 @@ export interface PortOptions {
   tag?: string;
   /** Name of the process that gets the messages (default: the spawning process). */
   process?: Atom | string;
-  /** How stdout is cut into MessagePortText (text mode; default: lines). */
+  /**
+   * How stdout is cut into MessagePortText (text mode; default: lines). Called outside any actor:
+   * a throw (or a bad result) ends the port — the program is killed, the error logged, the meta
+   * ends with ErrIncorrect — and nothing else.
+   */
   splitFuncStdout?: SplitFunc;
-  /** How stderr is cut into MessagePortError (default: lines). */
+  /** How stderr is cut into MessagePortError (default: lines). A throw ends the port, as above. */
   splitFuncStderr?: SplitFunc;
   /** Largest text token; a longer one ends the port with ErrTooLarge. Default 65536. */
   maxTokenSize?: number;

@@ -2,7 +2,7 @@
 // cut into tokens — lines by default — each becoming one message. A token longer than the limit
 // ends the reader with ErrTooLarge (Go: "token too long"), rather than buffering without bound.
 
-import { ErrIncorrect, ErrTooLarge } from '../gen/errors.js';
+import { ErrIncorrect, ErrTooLarge, toError } from '../gen/errors.js';
 
 /**
  * Finds the next token in `data` (Go's bufio.SplitFunc). Return `[advance, token]`: consume
@@ -37,7 +37,10 @@ export class TextScanner {
     private readonly maxTokenSize: number,
   ) {}
 
-  /** Adds a read; returns the error that ends the reader (too long a token, a bad split), if any. */
+  /**
+   * Adds a read; returns the error that ends the reader (too long a token, a bad split, a split
+   * function that threw), if any. Never throws.
+   */
   push(data: Buffer, emit: (token: Buffer) => void): Error | undefined {
     this.buf = this.buf.length === 0 ? data : Buffer.concat([this.buf, data]);
     return this.scan(false, emit);
@@ -50,7 +53,16 @@ export class TextScanner {
 
   private scan(atEOF: boolean, emit: (token: Buffer) => void): Error | undefined {
     while (this.buf.length > 0) {
-      const [advance, token] = this.split(this.buf, atEOF);
+      // A user's SplitFunc, called from a stream's 'data' event (outside any actor): a throw
+      // ends this reader (the port meta logs it and ends), never the OS process.
+      let advance: number;
+      let token: Buffer | null;
+      try {
+        [advance, token] = this.split(this.buf, atEOF);
+      } catch (e) {
+        this.buf = Buffer.alloc(0);
+        return ErrIncorrect.with(`split function threw: ${toError(e).message}`, e);
+      }
       if (!Number.isInteger(advance) || advance < 0 || advance > this.buf.length) {
         this.buf = Buffer.alloc(0);
         return ErrIncorrect.with(`split function advanced ${String(advance)} of ${this.buf.length} bytes`);

@@ -137,7 +137,8 @@ export class SSEClient extends MetaBase {
         req.destroy(ErrTimeout.with(`SSE endpoint ${url.href}: no answer in ${timeout} ms`));
       }, timeout);
       timer.unref();
-      req.once('error', (e) => {
+      // 'on': the request reports a later socket error (a reset mid-stream) here too.
+      req.on('error', (e) => {
         clearTimeout(timer);
         reject(e);
       });

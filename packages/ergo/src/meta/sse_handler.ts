@@ -181,6 +181,9 @@ export class SSEConnection extends MetaBase {
     if (this.#ended) return Promise.resolve(undefined);
     const closed = new Promise<Error | undefined>((resolve) => (this.#finish = resolve));
     res.on('close', () => this.#end(undefined));
+    // A write racing the client's departure (a heartbeat, the gzip pipe) reports here, not as an
+    // unhandled 'error' that would end the OS process.
+    res.on('error', (e: Error) => this.log.debug('sse connection: %s', e.message));
     if (res.destroyed) {
       this.#end(undefined);
       return closed;

@@ -29,9 +29,14 @@ export class TCPServer extends MetaBase {
       socket.destroy();
       return;
     }
-    if (!this.started) this.pending.push(socket);
-    else this.spawnConnection(socket);
+    if (!this.started) {
+      // Waits for spawnMeta without a reader: a client reset meanwhile must not be an
+      // unhandled 'error' (the TCPConnection made at spawn listens for its own).
+      socket.on('error', this.onPendingError);
+      this.pending.push(socket);
+    } else this.spawnConnection(socket);
   };
+  private readonly onPendingError = (): void => undefined;
 
   /** Use createTCPServer (it listens first). */
   constructor(
@@ -65,6 +70,7 @@ export class TCPServer extends MetaBase {
   }
 
   private spawnConnection(socket: net.Socket): void {
+    socket.off('error', this.onPendingError);
     const i = this.accepted++;
     const process = this.pool.length > 0 ? this.pool[i % this.pool.length] : undefined;
     try {

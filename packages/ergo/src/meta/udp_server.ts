@@ -53,6 +53,7 @@ export class UDPServer extends MetaBase {
   private droppedTooLarge = 0;
   private droppedBusy = 0;
   private droppedEarly = 0;
+  private sendErrors = 0;
   private busy = false;
   private finish: ((reason: Error | undefined) => void) | null = null;
   private readonly bufferSize: number;
@@ -142,7 +143,10 @@ export class UDPServer extends MetaBase {
     });
   }
 
-  /** MessageUDP sent to the alias: sent to its `addr`. */
+  /**
+   * MessageUDP sent to the alias: sent to its `addr`. A datagram that cannot be sent (bad port or
+   * address, network error) is logged as a warning and dropped; the server goes on.
+   */
   override handleMessage(from: PID, message: unknown): unknown {
     if (
       !(message instanceof MessageUDP) ||
@@ -154,10 +158,20 @@ export class UDPServer extends MetaBase {
     }
     if (this.closed) return undefined;
     const { data, addr } = message;
+    // A bad destination (port 0, out of range) makes dgram throw at once where other failures
+    // come to the callback: both are the same thing here, one datagram not sent, logged.
+    try {
+      this.socket.send(data, addr.port, addr.address, (err) => {
+        if (!err) return;
+        this.sendErrors++;
+        this.log.warning('send to %s failed: %s', addr.toString(), err.message);
+      });
+    } catch (e) {
+      this.sendErrors++;
+      this.log.warning('send to %s failed: %s', addr.toString(), toError(e).message);
+      return undefined;
+    }
     this.bytesOut += data.length;
-    this.socket.send(data, addr.port, addr.address, (err) => {
-      if (err) this.log.warning('send to %s failed: %s', addr.toString(), err.message);
-    });
     return undefined;
   }
 
@@ -174,6 +188,7 @@ export class UDPServer extends MetaBase {
       'dropped too large': String(this.droppedTooLarge),
       'dropped busy': String(this.droppedBusy),
       'dropped before start': String(this.droppedEarly),
+      'send errors': String(this.sendErrors),
     };
   }
 

@@ -126,6 +126,10 @@ export class WebHandler extends MetaBase implements WebRequestWaiter {
   }
 
   #serve(req: IncomingMessage, res: ServerResponse): void {
+    // The worker may write after this handler answered 503/504 (a response still queued behind a
+    // pipelined one is ended but not finished): Node then emits 'write after end' as an 'error'
+    // on the response, which without a listener would end the OS process.
+    res.on('error', this.#responseError);
     if (!this.#live) {
       answer(res, 503, 'Service Unavailable');
       return;
@@ -159,6 +163,10 @@ export class WebHandler extends MetaBase implements WebRequestWaiter {
     if (this.#timer === null) this.#arm(m.deadline);
   }
 
+  readonly #responseError = (e: Error): void => {
+    if (this.#live) this.log.debug('web handler: response: %s', e.message);
+  };
+
   #arm(at: number): void {
     const t = setTimeout(this.#expire, Math.max(1, Math.ceil(at - performance.now())));
     t.unref();
@@ -187,8 +195,15 @@ export class WebHandler extends MetaBase implements WebRequestWaiter {
   };
 }
 
-/** Writes a short plain-text status answer unless the response already started. */
+const ignore = (): void => undefined;
+
+/**
+ * Writes a short plain-text status answer unless the response already started. Makes sure the
+ * response has an 'error' listener first: whoever else still holds it (a late worker) may write
+ * after this end, and Node reports that as an 'error' event.
+ */
 export function answer(res: ServerResponse, status: number, text: string): void {
+  if (res.listenerCount('error') === 0) res.on('error', ignore);
   if (res.headersSent || res.writableEnded) {
     if (!res.writableEnded) res.destroy();
     return;

@@ -18,7 +18,9 @@ interface Route {
 /**
  * A path router with Go ServeMux's matching rules (patterns, no methods, no host part). Build it
  * before serving; adding routes later is allowed (they apply to the next requests). Give
- * `mux.listener` (or the mux itself) to {@link createWebServer}.
+ * `mux.listener` (or the mux itself) to {@link createWebServer}: the web server contains a route
+ * that throws or rejects (logged, answered 500). The mux passes a route's throw or promise on to
+ * its caller, so under your own `http.Server` that containment is yours.
  */
 export class WebMux {
   /** The request listener to serve. */
@@ -73,15 +75,16 @@ export class WebMux {
     return undefined;
   }
 
-  #route(req: IncomingMessage, res: ServerResponse): void {
+  /** Returns what the route's listener returns, so a server can catch a rejected promise. */
+  #route(req: IncomingMessage, res: ServerResponse): unknown {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q === -1 ? url : url.slice(0, q);
     const l = this.match(path);
     if (l === undefined) {
       answer(res, 404, 'Not Found');
-      return;
+      return undefined;
     }
-    l(req, res);
+    return l(req, res);
   }
 }

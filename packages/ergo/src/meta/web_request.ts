@@ -17,7 +17,8 @@ export interface WebRequestWaiter {
  * Rules: write the status, headers and body on `response`, then call `done()` exactly once
  * (extra calls are ignored). `done()` ends the response if the worker left it open. After the
  * handler's `requestTimeout` the handler answers 504 itself and marks the request `timedOut`;
- * writing afterwards is harmless (Node drops writes to an ended response) but useless.
+ * writing afterwards is harmless (the handler listens for the response's 'write after end'
+ * error and logs it at debug level) but useless.
  */
 export class MessageWebRequest {
   /** The incoming request (method, url, headers; the body is a readable stream). */

@@ -5,6 +5,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import { ErrIncorrect, ErrUnsupported, toError } from '../gen/errors.js';
@@ -12,7 +13,7 @@ import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 import { MetaBase } from './base.js';
 import { secureContextOptions, type CertManager } from './cert.js';
-import type { WebRequestListener } from './web_handler.js';
+import { answer, type WebRequestListener } from './web_handler.js';
 
 /** Default host a web server binds (Ergo's). */
 export const DEFAULT_WEB_HOST = 'localhost';
@@ -63,15 +64,14 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
   const cm = options.certManager;
   const secure = options.tls !== undefined || cm !== undefined;
   const server = secure
-    ? https.createServer(
-        {
-          ...options.serverOptions,
-          ...options.tls,
-          ...(cm === undefined ? {} : secureContextOptions(cm.certificate())),
-        },
-        listener,
-      )
-    : http.createServer(options.serverOptions ?? {}, listener);
+    ? https.createServer({
+        ...options.serverOptions,
+        ...options.tls,
+        ...(cm === undefined ? {} : secureContextOptions(cm.certificate())),
+      })
+    : http.createServer(options.serverOptions ?? {});
+  // Built before listening, so its listeners (request, error) are in place for the first client.
+  const web = new WebServer(server, host, secure, listener);
   const unsubscribe =
     cm === undefined ? null : cm.subscribe((c) => (server as https.Server).setSecureContext(secureContextOptions(c)));
   await new Promise<void>((resolve, reject) => {
@@ -86,14 +86,15 @@ export async function createWebServer(options: WebServerOptions): Promise<WebSer
     });
   });
   if (unsubscribe !== null) server.once('close', unsubscribe);
-  return new WebServer(server, host, secure);
+  return web;
 }
 
 /**
  * Ergo's meta.WebServer. Created listening by {@link createWebServer}. As a meta: `start`
  * returns a promise that settles when the server closes (the meta then ends normally); its
- * `terminate` closes the server and every connection. Server errors go to the meta's log.
- * Inspect reports address, port, tls and open connections.
+ * `terminate` closes the server and every connection. Server errors go to the meta's log, as do
+ * request listeners that throw or reject (those requests get 500). Inspect reports address, port,
+ * tls, open connections and listener errors.
  */
 export class WebServer extends MetaBase {
   readonly #server: http.Server | https.Server;
@@ -101,14 +102,21 @@ export class WebServer extends MetaBase {
   readonly #secure: boolean;
   #closed: Promise<void>;
   #connections = 0;
+  #listenerErrors = 0;
   #spawned = false;
 
-  /** Wraps a listening server; use {@link createWebServer}. */
-  constructor(server: http.Server | https.Server, host: string, secure: boolean) {
+  /**
+   * Wraps a server; use {@link createWebServer}. With `listener`, it serves the server's
+   * requests: a listener that throws (or whose promise rejects) — a user callback run outside
+   * any actor — is logged and answered 500 (the connection is cut when the answer had started),
+   * and nothing else ends.
+   */
+  constructor(server: http.Server | https.Server, host: string, secure: boolean, listener?: WebRequestListener) {
     super();
     this.#server = server;
     this.#host = host;
     this.#secure = secure;
+    if (listener !== undefined) server.on('request', (req, res) => this.#serve(listener, req, res));
     this.#closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
     server.on('connection', (socket) => {
       this.#connections++;
@@ -120,6 +128,36 @@ export class WebServer extends MetaBase {
       if (!socket.destroyed) socket.destroy();
       this.#logged('debug', 'web server: client error: %s', e.message);
     });
+  }
+
+  #serve(listener: WebRequestListener, req: IncomingMessage, res: ServerResponse): void {
+    // Whoever writes this response after its end (a late worker, a listener's stray write) gets
+    // 'write after end' as an 'error' event: logged here, never an uncaught exception.
+    res.on('error', this.#responseError);
+    let r: unknown;
+    try {
+      r = listener(req, res);
+    } catch (e) {
+      this.#listenerFailed(e, req, res);
+      return;
+    }
+    if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function')
+      (r as PromiseLike<unknown>).then(undefined, (e: unknown) => this.#listenerFailed(e, req, res));
+  }
+
+  readonly #responseError = (e: Error): void => this.#logged('debug', 'web server: response: %s', e.message);
+
+  #listenerFailed(e: unknown, req: IncomingMessage, res: ServerResponse): void {
+    this.#listenerErrors++;
+    const err = toError(e);
+    if (this.#spawned)
+      this.log.error(
+        'web server: %s %s: the request listener failed: %s',
+        req.method ?? '',
+        req.url ?? '',
+        err.message,
+      );
+    answer(res, 500, 'Internal Server Error');
   }
 
   #logged(level: 'error' | 'debug', format: string, arg: string): void {
@@ -177,6 +215,7 @@ export class WebServer extends MetaBase {
       port: String(this.port),
       tls: String(this.#secure),
       connections: String(this.#connections),
+      listener_errors: String(this.#listenerErrors),
     };
   }
 

@@ -42,7 +42,47 @@ function fieldText(v: unknown): string {
   return format('%s', v);
 }
 
-/** Creates Ergo's default logger with the given options. */
+/** Sinks that failed (EPIPE: the reader of a pipe went away); nothing more is written to them. */
+const brokenSinks = new WeakSet<object>();
+/** Sinks given an 'error' listener already. */
+const guardedSinks = new WeakSet<object>();
+
+/**
+ * Writes `text` to a log sink (stdout, stderr, a stream from the options) so that its I/O failure
+ * cannot end the OS process: a sink that is an event emitter gets an 'error' listener (once), a
+ * failed sink is written to no more, and a `write` that throws is caught. The first failure of a
+ * sink other than stderr is reported on stderr, once. Never throws.
+ */
+export function writeToSink(sink: { write(chunk: string): unknown }, text: string): void {
+  if (brokenSinks.has(sink)) return;
+  if (!guardedSinks.has(sink)) {
+    guardedSinks.add(sink);
+    const em = sink as { on?: unknown };
+    if (typeof em.on === 'function')
+      (em.on as (ev: string, fn: (e: Error) => void) => void).call(sink, 'error', (e) => sinkFailed(sink, e));
+  }
+  try {
+    sink.write(text);
+  } catch (e) {
+    sinkFailed(sink, e);
+  }
+}
+
+function sinkFailed(sink: object, e: unknown): void {
+  if (brokenSinks.has(sink)) return;
+  brokenSinks.add(sink);
+  if (sink === process.stderr) return;
+  const what = sink === process.stdout ? 'stdout' : 'its output stream';
+  writeToSink(
+    process.stderr,
+    `ergo-ts: the default logger stopped writing to ${what}: ${e instanceof Error ? e.message : String(e)}\n`,
+  );
+}
+
+/**
+ * Creates Ergo's default logger with the given options. A failing output (a closed pipe, as with
+ * `node app | head -1`) stops its writing, reported once on stderr; it never ends the OS process.
+ */
 export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerBehavior {
   const out = options.output ?? process.stdout;
   const tf = options.timeFormat ?? 'unix-ns';
@@ -76,7 +116,7 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
         }
         // Ergo writes unix-ns time as a bare integer, which JSON numbers cannot hold exactly.
         const t = tf === 'unix-ns' ? nanos(m.time) : JSON.stringify(time(m.time));
-        out.write(`{"time":${t},${JSON.stringify(rec).slice(1)}\n`);
+        writeToSink(out, `{"time":${t},${JSON.stringify(rec).slice(1)}\n`);
       },
     };
   }
@@ -93,7 +133,7 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
       if (options.includeFields && m.fields.length > 0) {
         line += `\n${' '.repeat(Math.max(0, t.length - 6))}fields ${m.fields.map((f) => `${f.name}:${fieldText(f.value)}`).join(' ')}`;
       }
-      out.write(line + '\n');
+      writeToSink(out, line + '\n');
     },
   };
 }

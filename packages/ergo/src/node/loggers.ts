@@ -11,7 +11,7 @@ import { LogLevel, type LoggerBehavior, type MessageLog } from '../gen/log.js';
 import type { PinoLike } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import { logLevelString } from '../gen/log.js';
-import { formatSource } from './default_logger.js';
+import { formatSource, writeToSink } from './default_logger.js';
 
 /** All levels a logger gets when no filter is given. */
 export const ALL_LEVELS: readonly LogLevel[] = [
@@ -258,9 +258,8 @@ export class LoggerRegistry {
     if (this.reporting) return;
     this.reporting = true;
     try {
-      process.stderr.write(`ergo-ts: ${line}\n`);
-    } catch {
-      // stderr closed: nothing else to tell.
+      // Guarded: a closed stderr (EPIPE) silences these lines, never ends the OS process.
+      writeToSink(process.stderr, `ergo-ts: ${line}\n`);
     } finally {
       this.reporting = false;
     }

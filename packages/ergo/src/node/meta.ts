@@ -26,7 +26,7 @@ import type { CallHolder } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_MAIN, Q_SYSTEM, refOfExtra } from './mailbox.js';
 import type { NodeImpl } from './node.js';
-import { isThenable, type ProcessImpl } from './process.js';
+import { isThenable, S_INIT, type ProcessImpl } from './process.js';
 import type { Runnable } from './scheduler.js';
 
 /** Records a meta handles per scheduling turn before others get theirs. */
@@ -96,8 +96,16 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
 
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
     validatePriority(priority);
-    // Remote sends carry the parent's delivery settings (compression, network order).
-    void this.node.router.routeSend(this.owner.pid, to, message, priority, false, this.owner);
+    const owner = this.owner;
+    if (owner.st === S_INIT && to instanceof PID && to.equals(owner.pid)) {
+      // A meta spawned from its parent's (async) init starts before the parent is in the process
+      // table: its first messages (MessageTCPConnect...) wait in the parent's mailbox, handled
+      // once init returns, as the parent's own self-sends from init are.
+      this.node.router.routeSelf(owner, 2 - priority, message);
+    } else {
+      // Remote sends carry the parent's delivery settings (compression, network order).
+      void this.node.router.routeSend(owner.pid, to, message, priority, false, owner);
+    }
     this.messagesOut++;
   }
 
@@ -147,7 +155,10 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
     const n = this.node;
     let target: { mb: Mailbox } | undefined;
     if (to instanceof PID)
-      target = to.node === n.name && to.creation === n.creation ? n.processes.get(to.id) : undefined;
+      target =
+        to.node === n.name && to.creation === n.creation
+          ? (n.processes.get(to.id) ?? (to.equals(this.owner.pid) ? this.owner : undefined))
+          : undefined;
     else if (typeof to === 'string') target = n.names.get(to as Atom);
     else if (to instanceof ProcessID) target = to.node === '' || to.node === n.name ? n.names.get(to.name) : undefined;
     else if (to instanceof Alias) target = n.aliasTable.get(to.key) ?? n.metas.get(to);
