@@ -7,7 +7,8 @@
 // provokes the failure and resolves only once the failure has happened (the client reset, the
 // reply was refused, the 5 s ack timeout passed ...), then call
 // `await survives(import.meta.url-of-that-module, 'exportName')` from the test. What the scenario
-// resolves with (JSON) comes back for assertions, with the child's stderr (its log lines).
+// resolves with (JSON) comes back for assertions, with the child's stdout (where the default
+// logger writes its lines) and stderr.
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -25,9 +26,9 @@ export type SurvivalScenario = (ctx: SurvivalContext) => Promise<unknown>;
 export interface SurvivalOutcome {
   /** The scenario's resolved value (JSON). */
   result: unknown;
-  /** Everything the child wrote to stderr (the default logger writes there). */
+  /** Everything the child wrote to stderr. */
   stderr: string;
-  /** Everything the child wrote to stdout. */
+  /** Everything the child wrote to stdout (the default logger writes there). */
   stdout: string;
 }
 
