@@ -22,7 +22,14 @@ import { EpmdServer } from '../epmd/server.js';
 import { EpmdError } from '../errors.js';
 import { erlToPid, type ErlPid, type Term } from '../etf/terms.js';
 import { DEFAULT_FLAGS, DFLAG } from '../handshake/flags.js';
-import { acceptHandshake, connectNode, resolveSimultaneous, type HandshakeResult } from '../handshake/handshake.js';
+import {
+  MAX_NODE_NAME_CHARS,
+  acceptHandshake,
+  connectNode,
+  isNodeName,
+  resolveSimultaneous,
+  type HandshakeResult,
+} from '../handshake/handshake.js';
 import { NetKernel, Rex } from './compat.js';
 import { ErlangConnection, type ErlangConnectionOptions } from './connection.js';
 
@@ -89,6 +96,8 @@ export class ErlangNode {
     const at = name.indexOf('@');
     if (at <= 0 || at !== name.lastIndexOf('@') || at === name.length - 1)
       throw ErrIncorrect.with(`an Erlang node name is alive@host, not ${name}`);
+    if (!isNodeName(name))
+      throw ErrIncorrect.with(`an Erlang node name is an atom: at most ${MAX_NODE_NAME_CHARS} characters`);
     if (typeof options?.cookie !== 'string' || options.cookie === '')
       throw ErrIncorrect.with('attachErlang needs a cookie');
     const e = new ErlangNode(node, options);
