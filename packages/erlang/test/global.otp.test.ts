@@ -3,7 +3,7 @@
 // (this process) that dials only g1: global's handshake runs with g1, the TS node learns g2 and g3
 // and connects to them, `global:sync()` completes on every Erlang node, and global names work
 // both ways (registered before and after joining, sends by name, a name going away with its
-// process, unregister, a taken name refused).
+// process or its node, unregister, a taken name refused).
 
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
@@ -161,5 +161,16 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     assert.equal(await on(2, `global:register_name(by_erlang, gen_server:call({tsp, '${TS}'}, whoami))`), 'yes');
     assert.equal(g.whereisName(atom('by_erlang'))?.equals(tsp.pid), true);
     assert.equal(await on(0, `node(global:whereis_name(by_erlang))`), `'${TS}'`);
+  });
+
+  test('a node going down takes its names with it; the rest of the cluster stays synced', async () => {
+    const g = erlang.global!;
+    assert.equal(g.whereisName(atom('post_g3'))?.node, G[2]);
+    await gs[2]!.kill();
+    await until('post_g3 gone with g3', () => g.whereisName(atom('post_g3')) === undefined);
+    assert.ok(!erlang.nodes().includes(G[2]!));
+    assert.equal(await on(0, 'global:sync()', 30000), 'ok');
+    assert.equal(await on(1, `node(global:whereis_name(ts_svc))`), `'${TS}'`);
+    assert.equal(g.whereisName(atom('pre_g2'))?.node, G[1]);
   });
 });

@@ -159,7 +159,7 @@ describe('issue 18: Erlang/OTP items 10–14', { skip: why }, () => {
     assert.equal(await ev(`exit(gen_server:call({plain, '${TS}'}, whoami), bye), ok`), 'ok');
     assert.match(await ev(alive), /^\{'EXIT',/);
     const local = await probe(false, 'local_victim');
-    await node.sendExit(local.pid, TerminateReasonNormal);
+    node.sendExit(local.pid, TerminateReasonNormal);
     assert.match(await ev(`catch gen_server:call({local_victim, '${TS}'}, whoami, 2000)`), /^\{'EXIT',/);
   });
 

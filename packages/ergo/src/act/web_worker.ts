@@ -235,6 +235,8 @@ export class WebWorker extends BehaviorBase {
         return this.handleHead(from, req, res, m);
       case 'OPTIONS':
         return this.handleOptions(from, req, res, m);
+      default:
+        break;
     }
     notImplemented(res);
     return undefined;

@@ -124,6 +124,8 @@ export class TermWriter {
         this.pos += this.buf.write(t, this.pos, 'utf8');
         return;
       }
+      default:
+        break; // objects below
     }
     if (t instanceof Uint8Array) {
       this.binaryHeader(t.length);
