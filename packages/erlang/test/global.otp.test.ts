@@ -163,6 +163,24 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     assert.equal(await on(0, `node(global:whereis_name(by_erlang))`), `'${TS}'`);
   });
 
+  test('Erlang locks reach the TS node: global:trans across the cluster; a dead holder releases its lock', async () => {
+    assert.equal(await on(0, `global:trans({res1, self()}, fun() -> done end)`), 'done');
+    assert.equal(
+      await on(
+        0,
+        `Me = self(), P = spawn(fun() -> Me ! {set, global:set_lock({res2, a}, ['${TS}'], 0)}, receive stop -> ok end end),
+        register(holder, P), receive {set, S} -> S after 5000 -> timeout end`,
+      ),
+      'true',
+    );
+    // another requester is refused by the TS node's lock table while the holder lives
+    assert.equal(await on(1, `global:set_lock({res2, b}, ['${TS}'], 0)`), 'false');
+    // the holder dies without del_lock: the TS node's monitor of it releases the lock
+    assert.equal(await on(0, `exit(whereis(holder), kill)`), 'true');
+    assert.equal(await on(1, waitErl(`global:set_lock({res2, b}, ['${TS}'], 0)`, 'true')), 'ok');
+    assert.equal(await on(1, `global:del_lock({res2, b}, ['${TS}'])`), 'true');
+  });
+
   test('a node going down takes its names with it; the rest of the cluster stays synced', async () => {
     const g = erlang.global!;
     assert.equal(g.whereisName(atom('post_g3'))?.node, G[2]);

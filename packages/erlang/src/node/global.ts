@@ -328,15 +328,28 @@ export class GlobalNameServer extends Actor {
     const had = this.#names.get(k);
     if (had !== undefined && had.pid.equals(pid)) return;
     if (had !== undefined) this.#delete(name);
-    const watched = this.#pidNames(pid) > 0;
+    const watched = this.#uses(pid) > 0;
     this.#names.set(k, { name, pid, method });
-    if (!watched) {
-      try {
-        this.monitorPID(pid);
-      } catch {
-        // gone already: the name goes with it
-        this.#names.delete(k);
-      }
+    if (!watched && !this.#watch(pid)) this.#names.delete(k); // gone already: the name goes with it
+  }
+
+  /** Monitors a pid that holds a name or a lock; false if it is gone already. */
+  #watch(pid: PID): boolean {
+    try {
+      this.monitorPID(pid);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Drops the monitor of a pid that holds nothing any more. */
+  #unwatch(pid: PID): void {
+    if (this.#uses(pid) > 0) return;
+    try {
+      this.demonitorPID(pid);
+    } catch {
+      // not monitored (ended)
     }
   }
 
@@ -345,18 +358,14 @@ export class GlobalNameServer extends Actor {
     const had = this.#names.get(k);
     if (had === undefined) return;
     this.#names.delete(k);
-    if (this.#pidNames(had.pid) === 0) {
-      try {
-        this.demonitorPID(had.pid);
-      } catch {
-        // not monitored (ended)
-      }
-    }
+    this.#unwatch(had.pid);
   }
 
-  #pidNames(pid: PID): number {
+  /** How many names and locks `pid` holds. */
+  #uses(pid: PID): number {
     let n = 0;
     for (const x of this.#names.values()) if (x.pid.equals(pid)) n++;
+    for (const l of this.#locks.values()) if (l.holders.some((h) => h.equals(pid))) n++;
     return n;
   }
 
@@ -380,8 +389,11 @@ export class GlobalNameServer extends Actor {
     const k = termKey(resource);
     const l = this.#locks.get(k);
     if (l !== undefined && !termEqual(l.requester, requester)) return false;
+    if (l !== undefined && l.holders.some((h) => h.equals(pid))) return true;
+    // a holder that ends without del_lock releases its locks (OTP monitors it too)
+    if (this.#uses(pid) === 0 && !this.#watch(pid)) return false;
     if (l === undefined) this.#locks.set(k, { requester, holders: [pid] });
-    else if (!l.holders.some((h) => h.equals(pid))) l.holders.push(pid);
+    else l.holders.push(pid);
     // the lock a peer's locker sets for its handshake with us: kept for new_nodes' extra info
     if (isAtom(resource, 'global') && pid.node !== this.node.name) {
       const p = this.#pending.get(pid.node);
@@ -398,6 +410,7 @@ export class GlobalNameServer extends Actor {
     if (l === undefined || (requester !== undefined && !termEqual(l.requester, requester))) return;
     l.holders = l.holders.filter((h) => !h.equals(pid));
     if (l.holders.length === 0) this.#locks.delete(k);
+    this.#unwatch(pid);
   }
 
   // --- sending --------------------------------------------------------------------------------
