@@ -1,4 +1,4 @@
-// Issue 18 item 9: the ergo-ts node as a visible member of a 3-node Erlang/OTP cluster. Three
+// Issue 18 item 9: the ergo-ts node as a visible member of a 3-node Erlang/OTP cluster (global and pg). Three
 // `erl` nodes (g1, g2, g3, each its own OS process, meshed through global) and the ergo-ts node
 // (this process) that dials only g1: global's handshake runs with g1, the TS node learns g2 and g3
 // and connects to them, `global:sync()` completes on every Erlang node, and global names work
@@ -52,6 +52,9 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
       '-kernel',
       'inet_dist_use_interface',
       '{127,0,0,1}',
+      '-kernel',
+      'start_pg',
+      'true',
     ];
     gs = await Promise.all(G.map((g) => startErl(args(g), 'ctl:start().', env, [tmp.dir])));
     // the Erlang cluster first: g2 and g3 join g1, global meshes them
@@ -67,6 +70,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
       host: '127.0.0.1',
       epmd: { port: epmd.port },
       epmdServer: false,
+      pg: ['pg'],
     });
     await node.spawnRegister('echo', () => new Echo());
   });
@@ -179,6 +183,37 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     assert.equal(await on(0, `exit(whereis(holder), kill)`), 'true');
     assert.equal(await on(1, waitErl(`global:set_lock({res2, b}, ['${TS}'], 0)`, 'true')), 'ok');
     assert.equal(await on(1, `global:del_lock({res2, b}, ['${TS}'])`), 'true');
+  });
+
+  test('pg: TS and Erlang processes in one group of the default scope, both ways', async () => {
+    const pg = erlang.pg()!;
+    assert.equal(await on(1, `pg:join(grp, whereis(echo))`), 'ok');
+    const echo = await node.spawn(() => new Echo());
+    await pg.join(atom('grp'), echo);
+    const nodesOf = `lists:usort([node(P) || P <- pg:get_members(grp)])`;
+    for (let i = 0; i < 3; i++) assert.equal(await on(i, waitErl(nodesOf, `['${G[1]}','${TS}']`)), 'ok');
+    await until('the g2 member known on the TS node', () => pg.getMembers(atom('grp')).some((p) => p.node === G[1]));
+    assert.deepEqual(pg.getLocalMembers(atom('grp')), [echo]);
+    assert.ok(pg.whichGroups().some((g) => isAtom(g, 'grp')));
+    // a message to every member: both echo back
+    assert.equal(
+      await on(
+        2,
+        `[P ! {self(), pgmsg} || P <- pg:get_members(grp)], [receive {echo, pgmsg} -> ok after 5000 -> timeout end || _ <- [1, 2]]`,
+      ),
+      '[ok,ok]',
+    );
+    // leaving, and a member that ends, leave everywhere
+    assert.equal(await pg.leave(atom('grp'), echo), true);
+    assert.equal(await pg.leave(atom('grp'), echo), false);
+    for (let i = 0; i < 3; i++) assert.equal(await on(i, waitErl(nodesOf, `['${G[1]}']`)), 'ok');
+    const short = await node.spawn(() => new Probe());
+    await pg.join(tuple(atom('g'), 2), [short]);
+    assert.equal(await on(0, waitErl(`length(pg:get_members({g, 2}))`, `1`)), 'ok');
+    node.sendExit(short, new ErlangReason(atom('bye')));
+    assert.equal(await on(0, waitErl(`pg:get_members({g, 2})`, `[]`)), 'ok');
+    assert.equal(await on(1, `pg:leave(grp, whereis(echo))`), 'ok');
+    await until('the g2 member gone on the TS node', () => pg.getMembers(atom('grp')).length === 0);
   });
 
   test('a node going down takes its names with it; the rest of the cluster stays synced', async () => {

@@ -33,6 +33,7 @@ import {
 } from '../handshake/handshake.js';
 import { NetKernel, Rex } from './compat.js';
 import { GlobalNameServer, GlobalNodeDown, GlobalNodeUp, GlobalRegistrar } from './global.js';
+import { PgScope } from './pg.js';
 import { ErlangConnection, type ErlangConnectionOptions } from './connection.js';
 
 /** Options of {@link attachErlang}. */
@@ -70,6 +71,26 @@ export interface AttachErlangOptions {
    * it makes `global:sync()` hang on every Erlang node it connects to (issue 18).
    */
   global?: boolean;
+  /**
+   * OTP `pg` scopes to serve (e.g. `['pg']`, the default scope): for each, a scope server
+   * registered under the scope's name joins the scope of the same name on every visible Erlang
+   * node. Default none (Erlang itself starts the `pg` scope only with `-kernel start_pg true`).
+   */
+  pg?: string[];
+}
+
+/** One OTP `pg` scope seen from the ergo-ts node, from {@link ErlangNode.pg}. */
+export interface ErlangPg {
+  /** `pg:join(Scope, Group, PidOrPids)`: local processes join `group` (any term). */
+  join(group: Term, pids: PID | PID[]): Promise<void>;
+  /** `pg:leave(Scope, Group, PidOrPids)`: false when none of them had joined (`not_joined`). */
+  leave(group: Term, pids: PID | PID[]): Promise<boolean>;
+  /** `pg:get_members(Scope, Group)`: members on every node. */
+  getMembers(group: Term): PID[];
+  /** `pg:get_local_members(Scope, Group)`. */
+  getLocalMembers(group: Term): PID[];
+  /** `pg:which_groups(Scope)`. */
+  whichGroups(): Term[];
 }
 
 /** OTP's `global` names seen from the ergo-ts node, from {@link ErlangNode.global}. */
@@ -107,6 +128,7 @@ export class ErlangNode {
   #detach: (() => void) | null = null;
   #stopped = false;
   #gns: GlobalNameServer | null = null;
+  readonly #pg = new Map<string, PgScope>();
   #registrar: PID | null = null;
 
   private constructor(node: Node, options: AttachErlangOptions) {
@@ -145,6 +167,11 @@ export class ErlangNode {
         await node.spawnRegister('global_name_server', () => gns);
         e.#gns = gns;
         e.#registrar = await node.spawn(() => new GlobalRegistrar(gns));
+      }
+      for (const scope of options.pg ?? []) {
+        const pg = new PgScope(scope);
+        await node.spawnRegister(scope, () => pg);
+        e.#pg.set(scope, pg);
       }
     } catch (err) {
       await e.stop();
@@ -185,6 +212,24 @@ export class ErlangNode {
     };
   }
 
+  /** The OTP `pg` scope `scope` (default `pg`) if attachErlang serves it (option `pg`). */
+  pg(scope = 'pg'): ErlangPg | undefined {
+    const pg = this.#pg.get(scope);
+    if (pg === undefined) return undefined;
+    const node = this.#node;
+    const list = (pids: PID | PID[]): PID[] => (Array.isArray(pids) ? pids : [pids]);
+    return {
+      join: async (group, pids) => {
+        await node.call(pg.pid, tuple(atom('join_local'), group, list(pids)));
+      },
+      leave: async (group, pids) =>
+        isAtom(await node.call(pg.pid, tuple(atom('leave_local'), group, list(pids))), 'ok'),
+      getMembers: (group) => pg.getMembers(group),
+      getLocalMembers: (group) => pg.getLocalMembers(group),
+      whichGroups: () => pg.whichGroups(),
+    };
+  }
+
   /** Connected nodes that see us as visible (both sides PUBLISHED): the ones `global` syncs with. */
   #visible(): Atom[] {
     return [...this.#connections.values()]
@@ -194,12 +239,15 @@ export class ErlangNode {
 
   /** A connection came up: `global` starts its handshake with a visible peer. */
   #up(c: ErlangConnection): void {
-    const g = this.#gns;
-    if (g === null || c.dist === null || (c.dist.flags & DFLAG.PUBLISHED) === 0n) return;
-    try {
-      this.#node.send(g.pid, new GlobalNodeUp(c.peer));
-    } catch (e) {
-      this.#log.debug('erlang: global nodeup of %s: %s', c.peer, toError(e).message);
+    if (c.dist === null || (c.dist.flags & DFLAG.PUBLISHED) === 0n) return;
+    const to = [...this.#pg.values()].map((p) => p.pid);
+    if (this.#gns !== null) to.push(this.#gns.pid);
+    for (const pid of to) {
+      try {
+        this.#node.send(pid, new GlobalNodeUp(c.peer));
+      } catch (e) {
+        this.#log.debug('erlang: nodeup of %s: %s', c.peer, toError(e).message);
+      }
     }
   }
 
