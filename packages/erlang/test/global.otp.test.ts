@@ -216,6 +216,23 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     await until('the g2 member gone on the TS node', () => pg.getMembers(atom('grp')).length === 0);
   });
 
+  test('prevent_overlapping_partitions: g1 drops the TS node, so do g2 and g3; sync completes; it rejoins', async () => {
+    assert.equal(await on(0, `erlang:disconnect_node('${TS}')`), 'true');
+    // g2 and g3 asked the TS node to drop them (remove_connection): nobody straddles the partition
+    for (let i = 1; i < 3; i++) assert.equal(await on(i, waitErl(`lists:member('${TS}', nodes())`, 'false')), 'ok');
+    for (let i = 0; i < 3; i++) assert.equal(await on(i, 'global:sync()', 30000), 'ok');
+    await until('the TS node dropped every connection', () => erlang.nodes().length === 0);
+    // back on demand: the handshake runs again and the TS node's names are back everywhere
+    await erlang.connect(G[0]!);
+    await until('the mesh again', () => G.every((g) => erlang.nodes().includes(g)));
+    for (let i = 0; i < 3; i++) {
+      assert.equal(await on(i, 'global:sync()', 30000), 'ok');
+      assert.equal(await on(i, waitErl(`node(global:whereis_name(ts_svc))`, `'${TS}'`)), 'ok');
+    }
+    await erlang.global!.sync();
+    assert.equal(erlang.global!.whereisName(atom('post_g3'))?.node, G[2]);
+  });
+
   test('a node going down takes its names with it; the rest of the cluster stays synced', async () => {
     const g = erlang.global!;
     assert.equal(g.whereisName(atom('post_g3'))?.node, G[2]);

@@ -163,7 +163,9 @@ export class ErlangNode {
         await node.spawnRegister('rex', () => new Rex());
       }
       if (options.global ?? options.hidden !== true) {
-        const gns = new GlobalNameServer();
+        const gns = new GlobalNameServer((n) =>
+          e.#connections.get(n)?.terminate(ErrNoConnection.with(`disconnected from ${n} (global)`)),
+        );
         await node.spawnRegister('global_name_server', () => gns);
         e.#gns = gns;
         e.#registrar = await node.spawn(() => new GlobalRegistrar(gns));

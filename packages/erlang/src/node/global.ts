@@ -17,10 +17,13 @@
 // Erlang's registrar): lock `{global, Registrar}` on every known node, `{register, ...}` on each,
 // unlock. The server itself never waits for anyone, so a peer's locker calling us cannot deadlock.
 //
+// prevent_overlapping_partitions (OTP 25's default): `remove_connection` and `lost_connection`
+// from Erlang nodes are obeyed (we disconnect, or ask the node across the partition to); we do not
+// announce our own lost connections (`lost_connection` multicasts).
+//
 // Deliberately left out (docs/differences.md): name conflicts at merge keep the pid of the lower
 // node and send `{global_name_conflict, Name}` to the other (random_notify_name, not OTP's default
-// random_exit_name, which kills it); `global_group`, prevent_overlapping_partitions requests
-// (`lost_connection`/`remove_connection` are ignored) and `register_name_external` links.
+// random_exit_name, which kills it); `global_group` and `register_name_external` links.
 
 import { Actor, MessageDownPID, PID, ProcessID, type Atom, type HandlerResult, type Ref } from 'ergo-ts';
 import { ErlAtom, ErlExport, ErlTuple, atom, isAtom, termEqual, termKey, tuple, type Term } from '../etf/terms.js';
@@ -80,6 +83,13 @@ export class GlobalNameServer extends Actor {
   readonly #locks = new Map<string, Lock>();
   /** Callers of {@link whenSynced} waiting per node. */
   readonly #syncWaiters = new Map<Atom, (() => void)[]>();
+  readonly #disconnect: (node: Atom) => void;
+
+  /** `disconnect` drops the connection to a node (what `remove_connection` asks for). */
+  constructor(disconnect: (node: Atom) => void = () => {}) {
+    super();
+    this.#disconnect = disconnect;
+  }
 
   /** The pid registered under `name` cluster-wide, if any. */
   whereis(name: Term): PID | undefined {
@@ -145,7 +155,10 @@ export class GlobalNameServer extends Actor {
     const m = message.elements;
     if (isAtom(m[0], '$gen_cast') && m[1] instanceof ErlTuple) return this.#cast(m[1]);
     if (isAtom(m[0], 'init_connect_ack')) return; // tags checked by the peer; a mismatch restarts there
-    // cancel_connect, lost_connection, remove_connection...: see the file comment
+    if (isAtom(m[0], 'remove_connection') && m[1] instanceof ErlAtom) return this.#removeConnection(m[1].name as Atom);
+    if (isAtom(m[0], 'lost_connection') && m[1] instanceof ErlAtom && m[4] instanceof ErlAtom)
+      return this.#lostConnection(m[1].name as Atom, m[4].name as Atom);
+    // cancel_connect and the rest: see the file comment
   }
 
   #cast(c: ErlTuple): void {
@@ -309,6 +322,32 @@ export class GlobalNameServer extends Actor {
       l.holders = l.holders.filter((h) => h.node !== node);
       if (l.holders.length === 0) this.#locks.delete(k);
     }
+  }
+
+  // --- prevent_overlapping_partitions (OTP 25's default) --------------------------------------
+
+  /**
+   * A node of the cluster lost its connection to us and asks us to drop ours to it: partitions
+   * must not overlap. We disconnect; the next use reconnects and syncs again.
+   */
+  #removeConnection(node: Atom): void {
+    if (!this.known.has(node) && !this.#pending.has(node)) return;
+    this.log.warning('global: %s asks us to disconnect from it (prevent_overlapping_partitions)', node);
+    this.#nodeDown(node);
+    this.#disconnect(node);
+  }
+
+  /**
+   * `a` lost its connection to `b`. If we are `b`, `a` is on the other side: drop it. Otherwise
+   * ask `b` to drop us (OTP's reaction, so no node stays connected across the partition).
+   */
+  #lostConnection(a: Atom, b: Atom): void {
+    const us = this.node.name;
+    const other = b === us ? a : b;
+    if (other === us || (!this.known.has(other) && !this.#pending.has(other))) return;
+    if (b === us) return this.#removeConnection(a);
+    this.#sendTo(other, tuple(atom('remove_connection'), atom(us)));
+    this.#nodeDown(other);
   }
 
   // --- names ----------------------------------------------------------------------------------
