@@ -103,7 +103,7 @@ export class GlobalNameServer extends Actor {
   isGlobalLockSet(): boolean {
     return this.#locks.has(termKey(atom('global')));
   }
-  /** Resolves once `node` is synced (at once if it is). */
+  /** Resolves once `node` is synced (at once if it is), or its connection goes away. */
   whenSynced(node: Atom): Promise<void> {
     if (this.known.has(node)) return Promise.resolve();
     return new Promise((resolve) => {
@@ -177,7 +177,11 @@ export class GlobalNameServer extends Actor {
 
   #nodeUp(node: Atom): void {
     const had = this.#pending.get(node);
-    if (this.known.has(node) || (had !== undefined && had.myTag !== 0)) return;
+    if (this.known.has(node)) {
+      this.#pending.delete(node);
+      return;
+    }
+    if (had !== undefined && had.myTag !== 0) return;
     const early = had?.early;
     const p: Pending = { myTag: ++tagSeq };
     this.#pending.set(node, p);
@@ -197,12 +201,8 @@ export class GlobalNameServer extends Actor {
     const vsn = msg.get(1);
     const p = this.#pending.get(node);
     if (p === undefined) {
-      // before our own nodeup (or the node is known already: it restarted its handshake)
-      if (this.known.has(node)) {
-        this.known.delete(node);
-        this.#nodeUp(node);
-        return this.#initConnect(node, msg);
-      }
+      // synced already (through in_sync or another node's news): OTP keeps it for a later nodeup
+      // and so do we; before our own nodeup: used when it comes
       this.#pending.set(node, { myTag: 0, early: msg });
       return;
     }
@@ -317,6 +317,10 @@ export class GlobalNameServer extends Actor {
   #nodeDown(node: Atom): void {
     this.known.delete(node);
     this.#pending.delete(node);
+    // sync() waits for connected nodes only (as OTP's sync_loop drops a node that goes down)
+    const w = this.#syncWaiters.get(node);
+    this.#syncWaiters.delete(node);
+    for (const f of w ?? []) f();
     for (const [k, n] of this.#names) if (n.pid.node === node) this.#names.delete(k);
     for (const [k, l] of this.#locks) {
       l.holders = l.holders.filter((h) => h.node !== node);
