@@ -15,7 +15,14 @@ import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
-import { MailboxKind, Stop, type Process, type ProcessFactory, type ProcessMailbox } from '../gen/process.js';
+import {
+  ExitIgnoredUnlessTrapped,
+  MailboxKind,
+  Stop,
+  type Process,
+  type ProcessFactory,
+  type ProcessMailbox,
+} from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import { describeValue, validateArgs, validateMailboxSize } from '../gen/validate.js';
 import { Ring } from '../lib/ring.js';
@@ -203,7 +210,8 @@ export abstract class Pool extends BehaviorBase {
           r = this.handleEvent(message as MessageEvent);
           break;
         case MailboxKind.Exit:
-          r = this.#exit(from, message);
+          // Erlang's exit(Pid, normal) does not end a pool (pools do not trap exits)
+          r = extra === ExitIgnoredUnlessTrapped ? undefined : this.#exit(from, message);
           break;
         case MailboxKind.Inspect:
           r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));

@@ -7,7 +7,7 @@ import type { MessageLog } from '../gen/log.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
-import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
+import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
@@ -217,7 +217,8 @@ export abstract class Supervisor extends BehaviorBase {
           r = this.#ownResult(this.handleEvent(message as MessageEvent));
           break;
         case MailboxKind.Exit:
-          r = this.#exit(from, message);
+          // Erlang's exit(Pid, normal) from an Erlang process (never a child) is ignored
+          r = extra === ExitIgnoredUnlessTrapped ? undefined : this.#exit(from, message);
           break;
         case MailboxKind.Inspect:
           r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));

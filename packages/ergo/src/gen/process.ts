@@ -19,6 +19,14 @@ export const MailboxKind = { Regular: 0, Request: 1, Event: 2, Exit: 3, Inspect:
 /** @see MailboxKind */
 export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
 
+/**
+ * The `extra` of an Exit mail carrying Erlang's rule for `exit(Pid, normal)` (issue 18): a
+ * process that does not trap exits ignores it; one that traps gets it as a message. Only exit
+ * signals from Erlang nodes carry it (`Core.routeSendExit(..., true)`); ergo-ts and Go Ergo
+ * processes keep Ergo's rule, where a `normal` exit signal ends a process that does not trap.
+ */
+export const ExitIgnoredUnlessTrapped: unique symbol = Symbol('ExitIgnoredUnlessTrapped');
+
 /** Names of the four queues, in the order they are served. */
 export type MailboxQueue = 'urgent' | 'system' | 'main' | 'log';
 
