@@ -447,10 +447,7 @@ export class Router {
   transferCall(extra: unknown, p: ProcessImpl): void {
     const n = this.node;
     const c = n.calls.get(refOfExtra(extra));
-    if (c === undefined || c.holder === null) return;
-    c.holder.held--;
-    c.holder = p;
-    p.held++;
+    if (c !== undefined) n.calls.transfer(c, p);
   }
 
   // --- links and monitors on remote targets -------------------------------------------------------
