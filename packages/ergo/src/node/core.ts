@@ -293,6 +293,7 @@ export class CoreImpl implements Core {
     const n = this.n;
     const lost = ErrNoConnection.with(`node ${node} is down`);
     n.calls.failNode(node, lost);
+    n.router.dropUnconfirmed(node);
     const x = n.targets.nodeIndex(node);
     if (x === undefined) return;
     // Watchers of the node itself last: their MessageExitNode/MessageDownNode follows the
