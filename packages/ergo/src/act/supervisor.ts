@@ -68,13 +68,17 @@ export abstract class Supervisor extends BehaviorBase {
   /** Returns the supervisor spec (required). Receives the spawn arguments. */
   abstract init(...args: unknown[]): SupervisorSpec | Promise<SupervisorSpec>;
 
-  /** A child (re)started (with `enableHandleChild`). */
+  /**
+   * A child (re)started (with `enableHandleChild`). The default does nothing, silently (Ergo
+   * logs a warning per call; a supervisor overriding only one of the two callbacks would log on
+   * every child start or exit).
+   */
   handleChildStart(_name: Atom, _pid: PID): HandlerResult {
-    this.log.warning('Supervisor.handleChildStart: unhandled message');
+    return undefined;
   }
-  /** A child ended (with `enableHandleChild`). */
+  /** A child ended (with `enableHandleChild`). The default does nothing, silently. */
   handleChildTerminate(_name: Atom, _pid: PID, _reason: Error): HandlerResult {
-    this.log.warning('Supervisor.handleChildTerminate: unhandled message');
+    return undefined;
   }
   handleMessage(from: PID, _message: unknown): HandlerResult {
     this.log.warning('Supervisor.handleMessage: unhandled message from %s', from.toString());

@@ -44,7 +44,7 @@ import {
   validateTimeoutMs,
 } from '../gen/validate.js';
 import { Alias, Ref } from '../gen/ref.js';
-import type { CallHolder, CallOwner } from './calls.js';
+import type { CallHolder, CallOwner, PendingCall } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_URGENT } from './mailbox.js';
 import { NodeHandle } from './handle.js';
@@ -133,6 +133,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   cCount = 0;
   /** Calls this process is waiting for. */
   waiting = 0;
+  /** CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). */
+  ownCalls: PendingCall | null = null;
+  heldCalls: PendingCall | null = null;
   suspended = false;
   messagesIn = 0;
   messagesOut = 0;

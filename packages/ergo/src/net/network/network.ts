@@ -67,6 +67,9 @@ const handshakeChannel = diagnostics.channel(NETWORK_CHANNELS.handshakeFailed);
 /** Default time to set up one connection (TCP/TLS connect), in milliseconds. */
 export const DEFAULT_DIAL_TIMEOUT = 5_000;
 
+/** Default of NetworkOptions.peerStallTimeout, in milliseconds. */
+export const DEFAULT_PEER_STALL_TIMEOUT = 15_000;
+
 /** The node as the network needs it: its Core plus the remote spawn/start permissions. */
 export interface NetworkCore extends Core {
   enableSpawn(name: Atom, factory: ProcessFactory, nodes: Atom[]): void;
@@ -135,6 +138,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly modeValue: NetworkMode;
   private readonly dialQueueLimit: number;
   private readonly dialTimeout: number;
+  /** See NetworkOptions.peerStallTimeout. */
+  private readonly stallTimeout: number;
   private readonly registrarValue: Registrar | null;
   readonly log: Log;
   private readonly core: NetworkCore;
@@ -166,6 +171,9 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
     if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1)
       throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
+    this.stallTimeout = options.peerStallTimeout ?? DEFAULT_PEER_STALL_TIMEOUT;
+    if (!Number.isInteger(this.stallTimeout) || this.stallTimeout < 0 || this.stallTimeout > 2 ** 31 - 1)
+      throw ErrIncorrect.with(`peerStallTimeout ${String(this.stallTimeout)} (milliseconds, an integer ≥ 0)`);
     if (options.handshake !== undefined || options.proto !== undefined)
       throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
     if (options.registrar !== undefined && options.registrar !== null) checkRegistrar(options.registrar);
@@ -360,7 +368,11 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       socket.destroy();
       return existing;
     }
-    const conn = new EnpConnection(this.core, this, this.log, hs, { flags: c.flags, maxMessageSize: this.maxSize });
+    const conn = new EnpConnection(this.core, this, this.log, hs, {
+      flags: c.flags,
+      maxMessageSize: this.maxSize,
+      stallTimeout: this.stallTimeout,
+    });
     conn.addLink(socket, hs.tail);
     // The rest of the pool joins before the connection is used, so link selection is stable.
     const join = async (i: number): Promise<void> => {
@@ -496,6 +508,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const conn = new EnpConnection(this.core, this, this.log, hs, {
       flags: acceptor.networkFlags(),
       maxMessageSize: acceptor.maxMessageSize(),
+      stallTimeout: this.stallTimeout,
     });
     conn.addLink(socket, hs.tail);
     this.register(conn, false);

@@ -22,6 +22,8 @@ export interface LinkOwner {
   onLinkDown(link: EnpLink, reason: Error | null): void;
   /** Packets encoded for a link whose socket broke before they were written: send them on another. */
   onOrphanBytes(link: EnpLink, bytes: Buffer): void;
+  /** A write left bytes the kernel did not take yet (the peer has to read them). */
+  onBacklog(link: EnpLink): void;
 }
 
 /**
@@ -136,13 +138,26 @@ export class EnpLink {
     }
     this.bytesOut += out.length;
     s.write(out);
-    enc.release(s.writableLength > 0);
+    const backlog = s.writableLength > 0;
+    enc.release(backlog);
+    if (backlog) this.owner.onBacklog(this);
+  }
+
+  /** Bytes written to this link that the kernel took (so the peer is reading, or was). */
+  get drained(): number {
+    return this.bytesOut - this.socket.writableLength;
+  }
+
+  /** Ends the link at once, without flushing (a stalled peer would never read it). */
+  destroy(): void {
+    this.socket.destroy();
   }
 
   /** Writes whole packets now (after what this link already holds). */
   write(bytes: Buffer): void {
     this.bytesOut += bytes.length;
     this.socket.write(bytes);
+    if (this.socket.writableLength > 0) this.owner.onBacklog(this);
   }
 
   /** True while its socket takes writes. */
