@@ -58,7 +58,10 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   };
   const setName = (value: string, option: string): void => {
     if (out.name !== undefined)
-      throw new CreateError(CreateErrorCode.Option, `${option} ${value}: the node name was already given (${out.name.name})`);
+      throw new CreateError(
+        CreateErrorCode.Option,
+        `${option} ${value}: the node name was already given (${out.name.name})`,
+      );
     out.name = parseParamSpec(value, option);
   };
   for (let i = 0; i < argv.length; i++) {
@@ -80,8 +83,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
       else out.observer = out.shaped = true;
       continue;
     }
-    if (!VALUED.has(key))
-      throw new CreateError(CreateErrorCode.Option, `unknown option ${arg} (see --help)`);
+    if (!VALUED.has(key)) throw new CreateError(CreateErrorCode.Option, `unknown option ${arg} (see --help)`);
     if (value === undefined) {
       value = argv[i + 1];
       if (value === undefined || (value.startsWith('-') && value.length > 1))

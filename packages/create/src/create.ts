@@ -33,7 +33,11 @@ export function shellQuote(arg: string): string {
 }
 
 /** The checked project and its directory, from parsed options (asking when allowed). */
-export async function resolveProject(opts: CliOptions, argv: readonly string[], io: RunIO): Promise<{ project: Project; dir: string }> {
+export async function resolveProject(
+  opts: CliOptions,
+  argv: readonly string[],
+  io: RunIO,
+): Promise<{ project: Project; dir: string }> {
   let answers: Answers | undefined;
   if (!opts.shaped) {
     if (!opts.yes && io.interactive) answers = await ask(opts.name?.name);
@@ -46,7 +50,10 @@ export async function resolveProject(opts: CliOptions, argv: readonly string[], 
       'node name is empty: npm create ergo-ts@latest <NodeName> -- [options] (see --help)',
     );
   // Keep the node name's own parameters ({tls,module:...}) when the rest came from the questions.
-  const named = opts.name !== undefined ? argv.find((a) => !a.startsWith('-') && parseParamSpec(a, 'node name').name === nameSpec.name) : undefined;
+  const named =
+    opts.name !== undefined
+      ? argv.find((a) => !a.startsWith('-') && parseParamSpec(a, 'node name').name === nameSpec.name)
+      : undefined;
   const args = answers !== undefined ? [named ?? answers.name, ...answers.args.slice(1)] : argv;
   const project = buildProject({
     name: nameSpec,
@@ -54,7 +61,11 @@ export async function resolveProject(opts: CliOptions, argv: readonly string[], 
     loggers: opts.loggers,
     observer: opts.observer || (answers?.observer ?? false),
     tls: opts.tls || (answers?.tls ?? false),
-    commandLine: `npm create ergo-ts@latest ${args.filter((a) => !['--yes', '-y', '--force'].includes(a)).map(shellQuote).join(' ').replace(/^(\S+)/, '$1 --')}`.replace(/ --$/, ''),
+    commandLine: `npm create ergo-ts@latest ${args
+      .filter((a) => !['--yes', '-y', '--force'].includes(a))
+      .map(shellQuote)
+      .join(' ')
+      .replace(/^(\S+)/, '$1 --')}`.replace(/ --$/, ''),
   });
   return { project, dir: resolve(io.cwd, opts.path, project.packageName) };
 }

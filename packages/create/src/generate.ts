@@ -7,7 +7,15 @@ import { dirname, join } from 'node:path';
 
 import { CreateError, CreateErrorCode } from './errors.js';
 import { type Project, usesTls } from './model.js';
-import { renderApp, renderActor, renderPool, renderSupervisor, renderTcp, renderUdp, renderWeb } from './render_process.js';
+import {
+  renderApp,
+  renderActor,
+  renderPool,
+  renderSupervisor,
+  renderTcp,
+  renderUdp,
+  renderWeb,
+} from './render_process.js';
 import {
   renderMessages,
   renderNode,

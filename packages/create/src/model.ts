@@ -131,7 +131,10 @@ export function checkIdentifier(name: string, option: string): void {
       `${option} ${JSON.stringify(name)}: not a valid TypeScript identifier (letters, digits and _, not starting with a digit)`,
     );
   if (TS_RESERVED.has(name))
-    throw new CreateError(CreateErrorCode.Identifier, `${option} ${name}: a TypeScript reserved word cannot name a class`);
+    throw new CreateError(
+      CreateErrorCode.Identifier,
+      `${option} ${name}: a TypeScript reserved word cannot name a class`,
+    );
   if (TEMPLATE_NAMES.has(name))
     throw new CreateError(
       CreateErrorCode.Identifier,
@@ -171,7 +174,8 @@ function where(d: Declaration): string {
 
 function stringParam(d: Declaration, key: string): string | undefined {
   const v = d.spec.params.get(key);
-  if (v === true) throw new CreateError(CreateErrorCode.Param, `${where(d)}: parameter ${key} needs a value (${key}:...)`);
+  if (v === true)
+    throw new CreateError(CreateErrorCode.Param, `${where(d)}: parameter ${key} needs a value (${key}:...)`);
   return v;
 }
 
@@ -219,7 +223,10 @@ export function buildProject(options: ProjectOptions): Project {
   const nodeSpec = options.name;
   const nodeName = nodeSpec.name;
   if (nodeSpec.parent !== undefined)
-    throw new CreateError(CreateErrorCode.NodeName, `node name ${JSON.stringify(`${nodeSpec.parent}:${nodeName}`)}: a node has no parent`);
+    throw new CreateError(
+      CreateErrorCode.NodeName,
+      `node name ${JSON.stringify(`${nodeSpec.parent}:${nodeName}`)}: a node has no parent`,
+    );
   if (!NODE_NAME.test(nodeName) || nodeName.length > 200)
     throw new CreateError(
       CreateErrorCode.NodeName,
@@ -227,7 +234,10 @@ export function buildProject(options: ProjectOptions): Project {
     );
   for (const key of nodeSpec.params.keys())
     if (!['module', 'tls', 'host'].includes(key))
-      throw new CreateError(CreateErrorCode.Param, `node name ${nodeName}: unknown parameter ${key} (module, tls, host)`);
+      throw new CreateError(
+        CreateErrorCode.Param,
+        `node name ${nodeName}: unknown parameter ${key} (module, tls, host)`,
+      );
   const nodeDecl: Declaration = { kind: 'actor', spec: nodeSpec };
   const moduleParam = stringParam(nodeDecl, 'module');
   const host = stringParam(nodeDecl, 'host') ?? 'localhost';
@@ -269,7 +279,8 @@ export function buildProject(options: ProjectOptions): Project {
         );
     let parent: Item | undefined;
     if (parentName !== undefined) {
-      if (d.kind === 'app') throw new CreateError(CreateErrorCode.BadParent, `${where(d)}: an application has no parent`);
+      if (d.kind === 'app')
+        throw new CreateError(CreateErrorCode.BadParent, `${where(d)}: an application has no parent`);
       if (d.kind === 'msg') throw new CreateError(CreateErrorCode.BadParent, `${where(d)}: a message has no parent`);
       parent = byName.get(parentName);
       if (parent === undefined)
@@ -297,7 +308,8 @@ export function buildProject(options: ProjectOptions): Project {
       file: d.kind === 'app' ? `src/apps/${lo}/${lo}` : d.kind === 'msg' ? 'src/messages' : `${dir}/${lo}`,
     };
     if (d.kind === 'app') item.app = item;
-    const workerSuffix = d.kind === 'pool' ? 'Worker' : d.kind === 'web' ? 'WebWorker' : d.kind === 'udp' ? 'UDPWorker' : '';
+    const workerSuffix =
+      d.kind === 'pool' ? 'Worker' : d.kind === 'web' ? 'WebWorker' : d.kind === 'udp' ? 'UDPWorker' : '';
     if (workerSuffix !== '') {
       const workerName = `${name}${workerSuffix}`;
       take(workerName.toLowerCase(), `${workerName} (the worker of ${name})`, d);
@@ -306,7 +318,12 @@ export function buildProject(options: ProjectOptions): Project {
     }
     switch (d.kind) {
       case 'app':
-        item.mode = choice<AppMode>(d, 'mode', { temp: 'Temporary', perm: 'Permanent', trans: 'Transient' }, 'Transient');
+        item.mode = choice<AppMode>(
+          d,
+          'mode',
+          { temp: 'Temporary', perm: 'Permanent', trans: 'Transient' },
+          'Transient',
+        );
         break;
       case 'sup':
         item.supType = choice<SupType>(
@@ -315,7 +332,12 @@ export function buildProject(options: ProjectOptions): Project {
           { ofo: 'OneForOne', afo: 'AllForOne', rfo: 'RestForOne', sofo: 'SimpleOneForOne' },
           'OneForOne',
         );
-        item.strategy = choice<Strategy>(d, 'strategy', { trans: 'Transient', temp: 'Temporary', perm: 'Permanent' }, 'Transient');
+        item.strategy = choice<Strategy>(
+          d,
+          'strategy',
+          { trans: 'Transient', temp: 'Temporary', perm: 'Permanent' },
+          'Transient',
+        );
         break;
       case 'pool':
         item.size = intParam(d, 'size', 3, 1, 10_000);
@@ -348,7 +370,10 @@ export function buildProject(options: ProjectOptions): Project {
       );
   for (const logger of options.loggers)
     if (!(LOGGERS as readonly string[]).includes(logger))
-      throw new CreateError(CreateErrorCode.Logger, `--with-logger ${String(logger)}: unknown logger name (colored, rotate)`);
+      throw new CreateError(
+        CreateErrorCode.Logger,
+        `--with-logger ${String(logger)}: unknown logger name (colored, rotate)`,
+      );
   return {
     nodeName,
     host,

@@ -30,7 +30,10 @@ export function parseParamSpec(value: string, option: string): ParamSpec {
   const open = text.indexOf('{');
   if (open >= 0) {
     if (!text.endsWith('}'))
-      throw new CreateError(CreateErrorCode.Syntax, `${where}: parameters must end with "}" (quote the value in your shell)`);
+      throw new CreateError(
+        CreateErrorCode.Syntax,
+        `${where}: parameters must end with "}" (quote the value in your shell)`,
+      );
     head = text.slice(0, open);
     body = text.slice(open + 1, -1);
     if (body.includes('{') || body.includes('}')) {
@@ -49,7 +52,8 @@ export function parseParamSpec(value: string, option: string): ParamSpec {
     parent = head.slice(0, colon).trim();
     name = head.slice(colon + 1).trim();
     if (parent === '') throw new CreateError(CreateErrorCode.Syntax, `${where}: empty parent before ":"`);
-    if (name.includes(':')) throw new CreateError(CreateErrorCode.Syntax, `${where}: more than one ":" before the name`);
+    if (name.includes(':'))
+      throw new CreateError(CreateErrorCode.Syntax, `${where}: more than one ":" before the name`);
   }
   name = name.trim();
   if (name === '') throw new CreateError(CreateErrorCode.Syntax, `${where}: the name is empty`);

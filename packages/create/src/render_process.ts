@@ -35,9 +35,7 @@ function header(item: Item, what: string): string {
 }
 
 function childImports(item: Item): string {
-  return item.children
-    .map((c) => `import { ${c.name} } from '${importPath(item.file, c.file)}';\n`)
-    .join('');
+  return item.children.map((c) => `import { ${c.name} } from '${importPath(item.file, c.file)}';\n`).join('');
 }
 
 const PING = `    if (request === 'ping') return 'pong';
@@ -45,9 +43,7 @@ const PING = `    if (request === 'ping') return 'pong';
     return null; // the reply (returning undefined would mean "I answer later with sendResponse")`;
 
 function actorBody(item: Item, extraInit: string[] = [], asyncInit = false): string {
-  const spawns = item.children.map(
-    (c) => `    await this.spawnRegister('${c.lo}', ${c.name}, { linkParent: true });`,
-  );
+  const spawns = item.children.map((c) => `    await this.spawnRegister('${c.lo}', ${c.name}, { linkParent: true });`);
   const init = [...extraInit, ...spawns, `    this.log.info('${item.name} started');`];
   const isAsync = asyncInit || spawns.length > 0;
   return `  override ${isAsync ? 'async ' : ''}init(${extraInit.length > 0 ? `options: ${item.name}Options = {}` : ''}): ${isAsync ? 'Promise<void>' : 'void'} {
@@ -178,7 +174,7 @@ export class ${item.name} extends Pool {
 
 function workerFile(item: Item, what: string, extra: string): string {
   const w = item.worker!;
-  return `// ${w.name}: ${what}. The pool starts ${item.kind === 'pool' ? item.size ?? 3 : 3} of them and restarts any that ends.
+  return `// ${w.name}: ${what}. The pool starts ${item.kind === 'pool' ? (item.size ?? 3) : 3} of them and restarts any that ends.
 import { Actor, type PID, type Ref } from 'ergo-ts';
 ${extra}
 /** Handles what the pool forwards to it; answers the caller directly. */
@@ -255,14 +251,18 @@ ${tlsImport(item)}${childImports(item)}
 ${serverOptions(item)}
 /** Owns a TCP server: each connection's events arrive here; it answers every read with "OK". */
 export class ${item.name} extends Actor {
-${actorBody(item, [
-  `    const server = await createTCPServer({
+${actorBody(
+  item,
+  [
+    `    const server = await createTCPServer({
       host: options.host ?? '${item.host ?? 'localhost'}',
       port: options.port ?? ${item.port ?? 7654},${item.tls === true ? '\n      certManager: createCertManager(certificate),' : ''}
     });
     this.spawnMeta(server);
     this.log.info('${item.name} listens on %s', server.address().toString());`,
-], true)}
+  ],
+  true,
+)}
   override handleMessage(from: PID, message: unknown): void {
     if (message instanceof MessageTCPConnect) {
       this.log.info('connection %s from %s', message.id.toString(), message.remoteAddr.toString());

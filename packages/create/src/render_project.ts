@@ -29,7 +29,6 @@ export function pendingExtras(project: Project): string[] {
   return lines;
 }
 
-
 /** `src/node.ts` */
 export function renderNode(project: Project): string {
   const apps = project.items.filter((i) => i.kind === 'app');
@@ -37,7 +36,8 @@ export function renderNode(project: Project): string {
   const hasMsg = project.items.some((i) => i.kind === 'msg');
   const imports: string[] = [];
   for (const a of apps) imports.push(`import { create${a.name} } from '${importPath('src/node', a.file)}';`);
-  if (hasMsg) imports.push(`import './messages.js'; // registers the message types with EDF before any message travels`);
+  if (hasMsg)
+    imports.push(`import './messages.js'; // registers the message types with EDF before any message travels`);
   for (const t of top) imports.push(`import { ${t.name} } from '${importPath('src/node', t.file)}';`);
   if (project.tls) imports.push(`import { certificate } from './tls.js';`);
   imports.sort((a, b) => a.slice(a.indexOf("'")).localeCompare(b.slice(b.indexOf("'"))));
@@ -111,8 +111,9 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     const node = await start(nodeConfig());
     const acceptor = node.network().acceptors()[0]?.info();
     node.log.info(
-      '%s is up%s',
+      '%s is up (pid %s)%s',
       node.name,
+      String(process.pid),
       acceptor === undefined ? '' : \`, accepting nodes on \${acceptor.interface}\${acceptor.tls ? ' (TLS)' : ''}\`,
     );
     await node.wait();
@@ -199,6 +200,8 @@ export function renderTsconfig(): string {
           noUnusedLocals: true,
           noFallthroughCasesInSwitch: true,
           sourceMap: true,
+          incremental: true,
+          tsBuildInfoFile: 'dist/.tsbuildinfo',
           skipLibCheck: true,
           types: ['node'],
           rootDir: '.',
@@ -261,7 +264,8 @@ npm test                     # builds, then runs the tests in test/ (node:test, 
 \`npm start -- --name ${defaultNodeNameOf(project)} --cookie <secret> --port 11144\` sets the node name,
 the cookie every node of the cluster shares and the port other nodes connect to (also from
 \`ERGO_NODE_NAME\`, \`ERGO_COOKIE\`, \`ERGO_PORT\`). Without a cookie the node picks a random one and
-says so.${project.tls ? ' The node accepts connections over TLS with a self-signed certificate made at start (`src/tls.ts`).' : ''}
+says so. In production run \`node dist/src/node.js\` directly (after \`npm run build\`): npm does not
+pass SIGTERM on to the node through its shell, while the node itself stops gracefully on it.${project.tls ? ' The node accepts connections over TLS with a self-signed certificate made at start (`src/tls.ts`).' : ''}
 
 ## Supervision tree
 
@@ -276,7 +280,10 @@ ${
 }${ping !== undefined ? `\nEvery process answers the call \`'ping'\` with \`'pong'\`; from another node: \`await node.call(new ProcessID('${ping.lo}', '${defaultNodeNameOf(project)}'), 'ping')\`.\n` : ''}${
     servers.length > 0
       ? `\nServers: ${servers
-          .map((s) => `${s.name} on ${s.kind === 'web' ? (s.tls === true ? 'https' : 'http') : s.kind}://${s.host}:${s.port}`)
+          .map(
+            (s) =>
+              `${s.name} on ${s.kind === 'web' ? (s.tls === true ? 'https' : 'http') : s.kind}://${s.host}:${s.port}`,
+          )
           .join(', ')}.\n`
       : ''
   }${

@@ -25,7 +25,10 @@ function childImports(testFile: string, item: Item): string {
 
 function spawnChecks(item: Item, indent = '  '): string {
   return item.children
-    .map((c) => `${indent}${item.kind === 'sup' ? 'sup' : 'actor'}.shouldSpawn().factory(${c.name}).register('${c.lo}').once();\n`)
+    .map(
+      (c) =>
+        `${indent}${item.kind === 'sup' ? 'sup' : 'actor'}.shouldSpawn().factory(${c.name}).register('${c.lo}').once();\n`,
+    )
     .join('');
 }
 
@@ -60,9 +63,7 @@ ${CLIENT}
 test('${item.name} ${sofo ? 'starts no child at init (simple one-for-one)' : 'starts its children in order'} and answers ping', async () => {
   const sup = await spawnTest(${item.name});
 ${
-  sofo
-    ? `  assert.equal(sup.events().filter((e) => e.kind === 'spawn').length, 0);\n`
-    : spawnChecks(item)
+  sofo ? `  assert.equal(sup.events().filter((e) => e.kind === 'spawn').length, 0);\n` : spawnChecks(item)
 }  assert.equal((await sup.call(client, 'ping')).response, 'pong');
 });
 `;
