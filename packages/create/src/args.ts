@@ -38,6 +38,11 @@ const WITH: Record<string, ItemKind> = {
 const FLAGS = new Set(['force', 'yes', 'y', 'help', 'h', 'tls', 'with-observer']);
 const VALUED = new Set(['init', 'path', 'with-logger', ...Object.keys(WITH)]);
 
+/** True for an option (without its dashes) that takes a value: `init`, `path`, `with-*`. */
+export function isValuedOption(key: string): boolean {
+  return VALUED.has(key);
+}
+
 /**
  * Parses the arguments after `npm create ergo-ts --` (or of `create-ergo-ts`).
  * @throws CreateError ERR_CREATE_OPTION (unknown option, missing value, two node names),

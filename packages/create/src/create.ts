@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
-import { type CliOptions, USAGE, parseCliArgs } from './args.js';
+import { type CliOptions, USAGE, isValuedOption, parseCliArgs } from './args.js';
 import { CreateError, CreateErrorCode } from './errors.js';
 import { generateFiles, writeProject } from './generate.js';
 import { type Project, buildProject } from './model.js';
@@ -32,6 +32,41 @@ export function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
 
+/**
+ * The command that makes the same project again, for its README: the node name as typed, `--`,
+ * then the options that shape the project (not --path, --force, --yes).
+ */
+export function commandLine(argv: readonly string[], answers?: Answers): string {
+  let name = '';
+  const rest: string[] = [];
+  const source = answers !== undefined ? answers.args.slice(1) : argv;
+  if (answers !== undefined) {
+    // The questions answered for the options; the node name keeps its own parameters if typed.
+    name = argv.find((a) => !a.startsWith('-')) ?? answers.name;
+  }
+  for (let i = 0; i < source.length; i++) {
+    const a = source[i]!;
+    const key = a.replace(/^--?/, '');
+    if (!a.startsWith('-')) {
+      if (answers === undefined) name = a;
+    } else if (key.includes('=')) {
+      if (key.startsWith('init=')) {
+        if (answers === undefined) name = key.slice('init='.length);
+      } else if (!key.startsWith('path=')) rest.push(a);
+    } else if (isValuedOption(key)) {
+      const value = source[++i] ?? '';
+      if (key === 'init') {
+        if (answers === undefined) name = value;
+      } else if (key !== 'path') rest.push(a, value);
+    } else if (!['force', 'yes', 'y'].includes(key)) rest.push(a);
+  }
+  return [
+    'npm create ergo-ts@latest',
+    shellQuote(name),
+    ...(rest.length > 0 ? ['--', ...rest.map(shellQuote)] : []),
+  ].join(' ');
+}
+
 /** The checked project and its directory, from parsed options (asking when allowed). */
 export async function resolveProject(
   opts: CliOptions,
@@ -49,23 +84,13 @@ export async function resolveProject(
       CreateErrorCode.NodeName,
       'node name is empty: npm create ergo-ts@latest <NodeName> -- [options] (see --help)',
     );
-  // Keep the node name's own parameters ({tls,module:...}) when the rest came from the questions.
-  const named =
-    opts.name !== undefined
-      ? argv.find((a) => !a.startsWith('-') && parseParamSpec(a, 'node name').name === nameSpec.name)
-      : undefined;
-  const args = answers !== undefined ? [named ?? answers.name, ...answers.args.slice(1)] : argv;
   const project = buildProject({
     name: nameSpec,
     declarations: answers?.declarations ?? opts.declarations,
     loggers: opts.loggers,
     observer: opts.observer || (answers?.observer ?? false),
     tls: opts.tls || (answers?.tls ?? false),
-    commandLine: `npm create ergo-ts@latest ${args
-      .filter((a) => !['--yes', '-y', '--force'].includes(a))
-      .map(shellQuote)
-      .join(' ')
-      .replace(/^(\S+)/, '$1 --')}`.replace(/ --$/, ''),
+    commandLine: commandLine(argv, answers),
   });
   return { project, dir: resolve(io.cwd, opts.path, project.packageName) };
 }

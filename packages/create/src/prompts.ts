@@ -2,7 +2,7 @@
 // each with a default (Enter takes it), answered in the same value syntax as the options. Uses
 // node:readline so the package keeps zero runtime dependencies.
 
-import { createInterface } from 'node:readline/promises';
+import { createInterface } from 'node:readline';
 
 import { type Declaration } from './model.js';
 import { parseParamSpec } from './params.js';
@@ -32,12 +32,38 @@ function fromArgs(args: string[]): { declarations: Declaration[] } {
   return { declarations };
 }
 
-/** Asks on stdin/stdout. `name` skips the first question when the node name was given. */
-export async function ask(name: string | undefined): Promise<Answers> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
+/**
+ * Asks on `input`/`output` (stdin/stdout by default). `name` skips the first question when the
+ * node name was given. An empty answer takes the default shown; "-" answers "none".
+ */
+export async function ask(
+  name: string | undefined,
+  input: NodeJS.ReadableStream = process.stdin,
+  output: NodeJS.WritableStream = process.stdout,
+): Promise<Answers> {
+  const rl = createInterface({ input, terminal: false });
+  // Lines are queued as they arrive (typed, or piped ahead of the questions); the end of the
+  // input answers every remaining question with its default.
+  const lines: string[] = [];
+  let waiting: ((line: string | undefined) => void) | undefined;
+  let closed = false;
+  rl.on('line', (line) => {
+    if (waiting !== undefined) {
+      const w = waiting;
+      waiting = undefined;
+      w(line);
+    } else lines.push(line);
+  });
+  rl.on('close', () => {
+    closed = true;
+    waiting?.(undefined);
+  });
+  const next = (): Promise<string | undefined> =>
+    lines.length > 0 || closed ? Promise.resolve(lines.shift()) : new Promise((resolve) => (waiting = resolve));
   try {
     const q = async (question: string, fallback: string): Promise<string> => {
-      const a = (await rl.question(`${question} (${fallback === '' ? 'none' : fallback}): `)).trim();
+      output.write(`${question} (${fallback === '' ? 'none' : fallback}): `);
+      const a = ((await next()) ?? '').trim();
       return a === '' ? fallback : a === '-' ? '' : a;
     };
     const yes = async (question: string): Promise<boolean> => /^y/i.test(await q(`${question} y/n`, 'n'));

@@ -2,12 +2,15 @@
 // rules, each error with its stable code.
 
 import { strict as assert } from 'node:assert';
+import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 
 import { parseCliArgs } from '../src/args.js';
 import { CreateError, CreateErrorCode } from '../src/errors.js';
 import { buildProject, pingTarget, startsWithNode, type Project } from '../src/model.js';
+import { commandLine } from '../src/create.js';
 import { parseParamSpec } from '../src/params.js';
+import { type Answers, ask, defaultAnswers } from '../src/prompts.js';
 
 function fails(fn: () => unknown, code: CreateErrorCode, text?: RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -214,5 +217,58 @@ describe('project rules', () => {
     fails(() => project('N{port:1}'), CreateErrorCode.Param, /unknown parameter port/);
     fails(() => project('N{module:a/B C}'), CreateErrorCode.Param);
     fails(() => project('--with-logger', 'fancy'), CreateErrorCode.Logger, /unknown logger name/);
+  });
+});
+
+describe('questions and the command line they stand for', () => {
+  async function answer(name: string | undefined, lines: string[]): Promise<Answers> {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    output.resume();
+    const pending = ask(name, input, output);
+    input.end(lines.map((l) => `${l}\n`).join(''));
+    return pending;
+  }
+
+  test('Enter takes every default: the same project as --yes', async () => {
+    const a = await answer(undefined, ['', '', '', '', '', '', '']);
+    assert.deepEqual(a.args, defaultAnswers().args);
+    assert.equal(a.tls, false);
+  });
+
+  test('answers become options: "-" is none, names are split on spaces', async () => {
+    const a = await answer('Shop', ['-', 'Root{type:afo}', 'A B', 'Api{port:8080}', 'Order', 'y']);
+    assert.deepEqual(a.args, [
+      'Shop',
+      '--with-sup',
+      'Root{type:afo}',
+      '--with-actor',
+      'Root:A',
+      '--with-actor',
+      'Root:B',
+      '--with-web',
+      'Api{port:8080}',
+      '--with-msg',
+      'Order',
+      '--tls',
+    ]);
+    assert.equal(a.tls, true);
+    assert.deepEqual(
+      a.declarations.map((d) => `${d.kind}:${d.spec.parent ?? ''}:${d.spec.name}`),
+      ['sup::Root', 'actor:Root:A', 'actor:Root:B', 'web::Api', 'msg::Order'],
+    );
+  });
+
+  test('the README command line: name first, then --, without --path/--force/--yes', () => {
+    assert.equal(
+      commandLine(['--path', 'out', '--with-sup', 'S{type:sofo}', 'N{tls}', '--force', '--with-actor', 'S:A']),
+      "npm create ergo-ts@latest 'N{tls}' -- --with-sup 'S{type:sofo}' --with-actor S:A",
+    );
+    assert.equal(commandLine(['--init=N', '-y']), 'npm create ergo-ts@latest N');
+    assert.equal(commandLine(['-init', 'N', '-with-app', 'A']), 'npm create ergo-ts@latest N -- -with-app A');
+    assert.equal(
+      commandLine(['N{tls}'], defaultAnswers('N')),
+      `npm create ergo-ts@latest 'N{tls}' -- ${defaultAnswers().args.slice(1).join(' ')}`,
+    );
   });
 });
