@@ -127,7 +127,9 @@ The parent must be declared earlier on the command line.
                                                  supervisor (defaults ofo, trans; intensity 2 in 5 s)
   --with-actor [P:]Name                          actor
   --with-pool [P:]Name{size:N}                   pool of N workers (default 3)
-  --with-web [P:]Name{host:h,port:N,tls}         HTTP server and a pool of web workers (localhost:9090)
+  --with-web [P:]Name{host:h,port:N,tls,websocket}
+                                                 HTTP server and a pool of web workers (localhost:9090);
+                                                 websocket: also WebSocket on /ws (echo)
   --with-tcp [P:]Name{host:h,port:N,tls}         TCP server actor echoing "OK" (localhost:7654)
   --with-udp [P:]Name{host:h,port:N}             UDP server and a pool of workers echoing "OK" (localhost:7654)
   --with-msg Name                                message type registered with EDF (for Go peers)

@@ -73,7 +73,8 @@ export function generateFiles(project: Project, ergoVersion: string): Map<string
   }
   const sorted = [...files.keys(), 'README.md'].sort();
   files.set('README.md', renderReadme(project, sorted));
-  return new Map(sorted.map((k) => [k, files.get(k)!]));
+  // Templates join optional blocks; an absent one must not leave a double blank line.
+  return new Map(sorted.map((k) => [k, files.get(k)!.replace(/\n{3,}/g, '\n\n')]));
 }
 
 /**

@@ -54,6 +54,8 @@ export interface Item {
   host?: string;
   port?: number;
   tls?: boolean;
+  /** A web server that also accepts WebSocket connections on /ws (@ergo-ts/websocket). */
+  websocket?: boolean;
   size?: number;
 }
 
@@ -158,6 +160,7 @@ function paramKeys(kind: ItemKind): readonly string[] {
     case 'pool':
       return ['size'];
     case 'web':
+      return ['host', 'port', 'tls', 'websocket'];
     case 'tcp':
       return ['host', 'port', 'tls'];
     case 'udp':
@@ -273,9 +276,7 @@ export function buildProject(options: ProjectOptions): Project {
       if (!allowed.includes(key))
         throw new CreateError(
           CreateErrorCode.Param,
-          key === 'websocket' && d.kind === 'web'
-            ? `${where(d)}: the websocket parameter is not generated (Ergo's tool ignores it); add a WebsocketHandler from @ergo-ts/websocket by hand (docs/web.md)`
-            : `${where(d)}: unknown parameter ${key}${allowed.length > 0 ? ` (${allowed.join(', ')})` : ' (it takes none)'}`,
+          `${where(d)}: unknown parameter ${key}${allowed.length > 0 ? ` (${allowed.join(', ')})` : ' (it takes none)'}`,
         );
     let parent: Item | undefined;
     if (parentName !== undefined) {
@@ -348,6 +349,7 @@ export function buildProject(options: ProjectOptions): Project {
         item.host = stringParam(d, 'host') ?? 'localhost';
         item.port = intParam(d, 'port', d.kind === 'web' ? 9090 : 7654, 0, 65535);
         item.tls = d.kind === 'udp' ? false : flagParam(d, 'tls');
+        if (d.kind === 'web') item.websocket = flagParam(d, 'websocket');
         break;
       default:
         break;
@@ -393,6 +395,11 @@ export function startsWithNode(item: Item): boolean {
     if (p.kind === 'sup' && p.supType === 'SimpleOneForOne') return false;
   }
   return item.kind !== 'msg' && item.kind !== 'app';
+}
+
+/** Whether any web server accepts WebSocket connections (the project then depends on @ergo-ts/websocket). */
+export function usesWebsocket(project: Project): boolean {
+  return project.items.some((i) => i.websocket === true);
 }
 
 /** Whether any process or the node uses TLS (then `src/tls.ts` holds the certificate). */

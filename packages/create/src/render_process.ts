@@ -198,7 +198,7 @@ export function renderWeb(item: Item): { pool: string; worker: string } {
     pool: `${header(item, `an ${scheme.toUpperCase()} server on ${item.host ?? 'localhost'}:${item.port ?? 9090} with a pool of ${w.name}s`)}
 import { Pool, type PoolOptions } from 'ergo-ts';
 import { WebHandler, createWebServer${item.tls === true ? ', createCertManager' : ''} } from 'ergo-ts/meta';
-
+${item.websocket === true ? "import { WebsocketHandler } from '@ergo-ts/websocket';\n" : ''}
 ${tlsImport(item)}import { ${w.name} } from '${importPath(item.file, w.file)}';
 
 ${serverOptions(item)}
@@ -215,7 +215,16 @@ export class ${item.name} extends Pool {
       handler,${item.tls === true ? '\n      certManager: createCertManager(certificate),' : ''}
     });
     this.spawnMeta(handler);
-    this.spawnMeta(server);
+    this.spawnMeta(server);${
+      item.websocket === true
+        ? `
+    // WebSocket on /ws: each connection is a meta whose messages come to this pool, which hands
+    // them to the workers (an echo needs no per-connection state; keep state in one process).
+    const websocket = new WebsocketHandler({});
+    this.spawnMeta(websocket);
+    websocket.attach(server, '/ws');`
+        : ''
+    }
     this.log.info('${item.name} serves %s', server.url);
     return { poolSize: 3, workerFactory: ${w.name} };
   }
@@ -225,14 +234,27 @@ export class ${item.name} extends Pool {
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { WebWorker, type PID, type Ref } from 'ergo-ts';
-
+${item.websocket === true ? "import { MessageWebsocket } from '@ergo-ts/websocket';\n" : ''}
 /** GET answers with a small JSON document; other methods get 501 until you add their handler. */
 export class ${w.name} extends WebWorker {
   override handleGet(_from: PID, req: IncomingMessage, res: ServerResponse): void {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ node: this.node.name, worker: this.pid.toString(), path: req.url ?? '/' }));
   }
-
+${
+  item.websocket === true
+    ? `
+  override handleMessage(from: PID, message: unknown): void {
+    // A WebSocket message: echo it to its connection (send to the connection's alias).
+    if (message instanceof MessageWebsocket && message.id !== null) {
+      this.send(message.id, new MessageWebsocket(message.body, message.type));
+      return;
+    }
+    this.log.info('message from %s: %s', from.toString(), String(message));
+  }
+`
+    : ''
+}
   override handleCall(from: PID, _ref: Ref, request: unknown): unknown {
 ${PING}
   }

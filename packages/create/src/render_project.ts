@@ -2,7 +2,7 @@
 // package.json, tsconfig.json, .gitignore and the README with the supervision tree and the
 // command line that made the project.
 
-import { type Item, type Project, defaultNodeNameOf, pingTarget, startsWithNode } from './model.js';
+import { type Item, type Project, defaultNodeNameOf, pingTarget, startsWithNode, usesWebsocket } from './model.js';
 import { importPath, startedBy } from './render_process.js';
 
 /** Packages the generated code would need for --with-observer / --with-logger, and whether they exist yet. */
@@ -176,8 +176,15 @@ export function renderPackageJson(project: Project, ergoVersion: string): string
           prestart: 'npm run build',
           test: 'npm run build && node --test dist/test/*.test.js',
         },
-        dependencies: { 'ergo-ts': `^${ergoVersion}` },
-        devDependencies: { '@types/node': '^20.19.0', typescript: '^5.9.0' },
+        dependencies: {
+          'ergo-ts': `^${ergoVersion}`,
+          ...(usesWebsocket(project) ? { '@ergo-ts/websocket': `^${ergoVersion}` } : {}),
+        },
+        devDependencies: {
+          '@types/node': '^20.19.0',
+          ...(usesWebsocket(project) ? { '@types/ws': '^8.18.2', ws: '^8.23.0' } : {}),
+          typescript: '^5.9.0',
+        },
       },
       null,
       2,
@@ -222,7 +229,7 @@ function kindLabel(i: Item): string {
     case 'pool':
       return `pool of ${i.size} ${i.worker?.name}`;
     case 'web':
-      return `${i.tls === true ? 'HTTPS' : 'HTTP'} ${i.host}:${i.port}, pool of ${i.worker?.name}`;
+      return `${i.tls === true ? 'HTTPS' : 'HTTP'} ${i.host}:${i.port}${i.websocket === true ? ' and WebSocket /ws' : ''}, pool of ${i.worker?.name}`;
     case 'tcp':
       return `TCP ${i.host}:${i.port}${i.tls === true ? ' TLS' : ''}`;
     case 'udp':

@@ -88,7 +88,7 @@ test('${item.worker!.name} answers ping with pong', async () => {
 `;
     case 'web':
       return `${HEAD}import { get } from 'node:${item.tls === true ? 'https' : 'http'}';
-
+${item.websocket === true ? "\nimport WebSocket from 'ws';\n" : ''}
 import type { Node, PID } from 'ergo-ts';
 import { startTestNode } from 'ergo-ts/testing';
 
@@ -114,7 +114,21 @@ test('${item.name} answers GET through its workers, and ping', async () => {
     const { status, body } = await fetchText(\`\${url}/hello\`);
     assert.equal(status, 200);
     assert.equal((JSON.parse(body) as { path: string }).path, '/hello');
-    assert.equal(await node.call(pid, 'ping'), 'pong');
+    assert.equal(await node.call(pid, 'ping'), 'pong');${
+      item.websocket === true
+        ? `
+    const echo = await new Promise<string>((resolve, reject) => {
+      const socket = new WebSocket(\`\${url.replace(/^http/, 'ws')}/ws\`${item.tls === true ? ', { rejectUnauthorized: false }' : ''});
+      socket.on('open', () => socket.send('hello'));
+      socket.on('message', (data: Buffer) => {
+        socket.close();
+        resolve(data.toString());
+      });
+      socket.on('error', reject);
+    });
+    assert.equal(echo, 'hello', 'a WebSocket message comes back');`
+        : ''
+    }
   } finally {
     await node.stop();
   }

@@ -166,7 +166,7 @@ describe('project rules', () => {
     fails(() => project('--with-sup', 'S'), CreateErrorCode.Empty, /at least one child/);
   });
 
-  test('parameters: choices, integers, flags, unknown keys, the websocket parameter', () => {
+  test('parameters: choices, integers, flags, unknown keys, websocket', () => {
     const p = project(
       '--with-app',
       'A{mode:perm}',
@@ -202,7 +202,10 @@ describe('project rules', () => {
     fails(() => project('--with-web', 'W{port}'), CreateErrorCode.Param, /needs a value/);
     fails(() => project('--with-actor', 'A{size:3}'), CreateErrorCode.Param, /takes none/);
     fails(() => project('--with-udp', 'U{tls}'), CreateErrorCode.Param, /unknown parameter tls/);
-    fails(() => project('--with-web', 'W{websocket}'), CreateErrorCode.Param, /websocket parameter is not generated/);
+    // Ergo's tool advertises websocket and ignores it; here it adds a WebSocket endpoint.
+    assert.equal(project('--with-web', 'W{websocket}').items[0]?.websocket, true);
+    assert.equal(project('--with-web', 'W').items[0]?.websocket, false);
+    fails(() => project('--with-tcp', 'T{websocket}'), CreateErrorCode.Param, /unknown parameter websocket/);
   });
 
   test('node name, module, host, logger', () => {
