@@ -31,11 +31,13 @@ export function startedBy(item: Item): string {
 
 function header(item: Item, what: string): string {
   const named = item.parent?.kind === 'sup' && item.parent.supType === 'SimpleOneForOne' ? '' : ` as '${item.lo}'`;
-  return `// ${item.name}: ${what}. Started by ${startedBy(item)}${named}.\n`;
+  return `// ${item.name}: ${what}.\n// Started by ${startedBy(item)}${named}.\n`;
 }
 
 function childImports(item: Item): string {
-  return item.children.map((c) => `import { ${c.name} } from '${importPath(item.file, c.file)}';\n`).join('');
+  // Local imports form their own group, after the packages'.
+  const lines = item.children.map((c) => `import { ${c.name} } from '${importPath(item.file, c.file)}';\n`);
+  return lines.length > 0 ? `\n${lines.join('')}` : '';
 }
 
 const PING = `    if (request === 'ping') return 'pong';

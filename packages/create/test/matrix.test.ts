@@ -84,8 +84,16 @@ const MATRIX: [string, string[]][] = [
     ],
   ],
   [
-    'tls',
-    ['SecureNode{tls}', '--with-web', 'Api{port:0,tls}', '--with-tcp', 'Line{port:0,tls}', '--with-actor', 'MyActor'],
+    'tls (and websocket)',
+    [
+      'SecureNode{tls}',
+      '--with-web',
+      'Api{port:0,tls,websocket}',
+      '--with-tcp',
+      'Line{port:0,tls}',
+      '--with-actor',
+      'MyActor',
+    ],
   ],
   ['defaults (--yes)', ['Defaults', '--yes']],
 ];
@@ -146,16 +154,18 @@ describe(
         (await ok('node', [join(ROOT, 'scripts/pack.mjs'), join(tmp, 'pack')], ROOT)).stdout,
       ) as Record<string, string>;
       const tarball = packed['ergo-ts'];
-      assert.ok(tarball !== undefined, 'scripts/pack.mjs packed ergo-ts');
+      const websocket = packed['@ergo-ts/websocket'];
+      assert.ok(tarball !== undefined && websocket !== undefined, 'pack.mjs packed ergo-ts and @ergo-ts/websocket');
       for (const [label, args] of SETS) {
         const { out } = await ok('node', [CLI, ...args], tmp);
         assert.match(out, /Created /, label);
         dirs.set(label, join(tmp, parseParamSpec(args[0]!, 'node name').name.toLowerCase()));
       }
-      // One real install (ergo-ts from its tarball, the dev tools the generated package.json names),
-      // shared by every other project.
+      // One real install (ergo-ts and @ergo-ts/websocket from their tarballs, the dev tools the
+      // generated package.json names, ws for the WebSocket test), shared by every other project.
       const [first, ...rest] = [...dirs.values()];
-      await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], first!);
+      const extra = [websocket, 'ws@^8.23.0', '@types/ws@^8.18.2'];
+      await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], first!);
       for (const dir of rest) symlinkSync(join(first!, 'node_modules'), join(dir, 'node_modules'), 'dir');
       probe = await startNode(`matrix_probe_${process.pid}@localhost`, {
         log: { defaultLogger: { disable: true } },
