@@ -408,12 +408,13 @@ export function usesTls(project: Project): boolean {
 }
 
 /**
- * The first process, in declaration order, that runs once the node is up and answers the call
- * `'ping'` with `'pong'` (every generated process does, pools through their workers); undefined
- * when the project has none.
+ * A process that runs once the node is up, to call `'ping'` (every generated process answers
+ * `'pong'`, pools through their workers): the first non-supervisor in declaration order, else
+ * the first supervisor; undefined when the project has no process.
  */
 export function pingTarget(project: Project): Item | undefined {
-  return project.items.find((i) => startsWithNode(i) && i.kind !== 'sup' && i.lo !== '');
+  const running = project.items.filter(startsWithNode);
+  return running.find((i) => i.kind !== 'sup') ?? running[0];
 }
 
 /** The node's default full name, `<Name>@<host>`. */
