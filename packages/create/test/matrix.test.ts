@@ -156,8 +156,15 @@ describe(
       const tarball = packed['ergo-ts'];
       const websocket = packed['@ergo-ts/websocket'];
       assert.ok(tarball !== undefined && websocket !== undefined, 'pack.mjs packed ergo-ts and @ergo-ts/websocket');
-      for (const [label, args] of SETS) {
-        const { out } = await ok('node', [CLI, ...args], tmp);
+      // The first set runs the bin as users do, from create-ergo-ts's own tarball; the others
+      // run the same file straight from dist.
+      const createTarball = packed['create-ergo-ts'];
+      assert.ok(createTarball !== undefined, 'pack.mjs packed create-ergo-ts');
+      for (const [n, [label, args]] of SETS.entries()) {
+        const { out } =
+          n === 0
+            ? await ok('npm', ['exec', '--yes', `--package=${createTarball}`, '--', 'create-ergo-ts', ...args], tmp)
+            : await ok('node', [CLI, ...args], tmp);
         assert.match(out, /Created /, label);
         dirs.set(label, join(tmp, parseParamSpec(args[0]!, 'node name').name.toLowerCase()));
       }
