@@ -47,7 +47,8 @@ function collectBlocks() {
       const indent = open[1].length;
       const flags = (open[3] ?? '').trim().split(/\s+/).filter(Boolean);
       const where = `${relative(root, file)}:${i + 1}`;
-      for (const f of flags) if (!FLAGS.has(f)) problems.push(`${where}: unknown flag '${f}' (known: ${[...FLAGS].join(', ')})`);
+      for (const f of flags)
+        if (!FLAGS.has(f)) problems.push(`${where}: unknown flag '${f}' (known: ${[...FLAGS].join(', ')})`);
       let end = i + 1;
       while (end < lines.length && !/^\s*```\s*$/.test(lines[end])) end++;
       const code = lines.slice(i + 1, end).map((l) => l.slice(Math.min(indent, l.length - l.trimStart().length)));
@@ -79,7 +80,9 @@ try {
   console.log(`check-docs: packing into ${work}`);
   const tarballs = JSON.parse(run(process.execPath, [join(root, 'scripts', 'pack.mjs'), join(work, 'pack')], root));
   checkTarballs(tarballs);
-  const typesNode = JSON.parse(readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8')).version;
+  const typesNode = JSON.parse(
+    readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8'),
+  ).version;
   writeFileSync(
     join(consumer, 'package.json'),
     JSON.stringify({ name: 'ergo-ts-consumer', private: true, type: 'module' }, null, 2) + '\n',
@@ -103,7 +106,11 @@ try {
   };
   writeFileSync(join(consumer, 'tsconfig.json'), JSON.stringify(tsconfig, null, 2) + '\n');
   console.log('check-docs: installing the tarballs into a strict consumer project');
-  run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', ...Object.values(tarballs), `@types/node@${typesNode}`], consumer);
+  run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', ...Object.values(tarballs), `@types/node@${typesNode}`],
+    consumer,
+  );
 
   const entries = entryPoints(tarballs);
   writeFileSync(join(consumer, 'src', 'smoke.ts'), smokeProgram(entries));
@@ -126,10 +133,14 @@ try {
   failed ||= problems.length > 0;
 
   console.log(`check-docs: compiling the smoke program and ${sources.size} of ${blocks.length} blocks`);
-  const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer, '--pretty', 'false'], {
-    cwd: consumer,
-    encoding: 'utf8',
-  });
+  const tsc = spawnSync(
+    process.execPath,
+    [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', consumer, '--pretty', 'false'],
+    {
+      cwd: consumer,
+      encoding: 'utf8',
+    },
+  );
   const badFiles = new Set();
   for (const line of `${tsc.stdout}${tsc.stderr}`.split('\n').filter(Boolean)) {
     const m = /^(src[\\/][^(]+)\((\d+),(\d+)\): (.*)$/.exec(line);
@@ -137,7 +148,10 @@ try {
     if (src) {
       badFiles.add(m[1]);
       const at = Number(m[2]) - src.offset;
-      const where = at >= 1 ? `${relative(root, src.block.file)}:${src.block.line + at}` : `${src.block.where} (setup line ${m[2]})`;
+      const where =
+        at >= 1
+          ? `${relative(root, src.block.file)}:${src.block.line + at}`
+          : `${src.block.where} (setup line ${m[2]})`;
       console.error(`${where}: ${m[4]}`);
     } else {
       if (m) badFiles.add(m[1]);
@@ -146,7 +160,9 @@ try {
   }
   if (tsc.status !== 0) failed = true;
   const compiled = [...sources.keys()].filter((f) => !badFiles.has(f)).length;
-  console.log(`check-docs: ${compiled} of ${sources.size} checked blocks compile (${blocks.length - sources.size} ignored)`);
+  console.log(
+    `check-docs: ${compiled} of ${sources.size} checked blocks compile (${blocks.length - sources.size} ignored)`,
+  );
 
   if (!noRun && tsc.status === 0) {
     failed = !runProgram('smoke program', join(consumer, 'dist', 'smoke.js')) || failed;
@@ -196,7 +212,9 @@ function checkTarballs(tarballs) {
       }
     }
     if (missing.length > 0) {
-      console.error(`check-docs: ${name}'s tarball lacks ${[...new Set(missing)].slice(0, 5).join(', ')}${missing.length > 5 ? ' ...' : ''}`);
+      console.error(
+        `check-docs: ${name}'s tarball lacks ${[...new Set(missing)].slice(0, 5).join(', ')}${missing.length > 5 ? ' ...' : ''}`,
+      );
       failed = true;
     }
   }
@@ -229,7 +247,12 @@ function rank(specifier) {
 function exportedNames(entries) {
   const program = ts.createProgram(
     entries.map((e) => e.dts),
-    { module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, types: ['node'], noEmit: true },
+    {
+      module: ts.ModuleKind.NodeNext,
+      moduleResolution: ts.ModuleResolutionKind.NodeNext,
+      types: ['node'],
+      noEmit: true,
+    },
   );
   const checker = program.getTypeChecker();
   const names = new Map();
@@ -274,13 +297,24 @@ function blockSource(block, exportsOf) {
     // neither it nor its setup declares or imports.
     const text = [...hoisted, ...before, ...code, ...after].join('\n');
     const declared = new Set();
-    for (const m of text.matchAll(/\b(?:class|interface|type|const|let|var|function|enum)\s+([A-Za-z_$][\w$]*)/g)) declared.add(m[1]);
+    for (const m of text.matchAll(/\b(?:class|interface|type|const|let|var|function|enum)\s+([A-Za-z_$][\w$]*)/g))
+      declared.add(m[1]);
     for (const m of text.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}/g))
       for (const part of m[1].split(',')) {
-        const local = part.trim().split(/\s+as\s+/).pop()?.replace(/^type\s+/, '').trim();
+        const local = part
+          .trim()
+          .split(/\s+as\s+/)
+          .pop()
+          ?.replace(/^type\s+/, '')
+          .trim();
         if (local) declared.add(local);
       }
-    const used = new Set(text.replace(/\/\/.*$/gm, '').replace(/'[^'\n]*'|"[^"\n]*"|`[^`]*`/g, '').match(/\b[A-Za-z_$][\w$]*\b/g) ?? []);
+    const used = new Set(
+      text
+        .replace(/\/\/.*$/gm, '')
+        .replace(/'[^'\n]*'|"[^"\n]*"|`[^`]*`/g, '')
+        .match(/\b[A-Za-z_$][\w$]*\b/g) ?? [],
+    );
     const bySpecifier = new Map();
     for (const n of used) {
       const exp = exportsOf.get(n);
@@ -328,7 +362,10 @@ console.log('smoke: ${entries.length} entry points loaded, a node answered a cal
 function runProgram(label, js) {
   const r = spawnSync(process.execPath, [js], { cwd: consumer, encoding: 'utf8', timeout: RUN_LIMIT_MS });
   if (r.status === 0) return true;
-  const why = r.error?.code === 'ETIMEDOUT' ? `did not end by itself within ${RUN_LIMIT_MS / 1000} s` : `exit code ${r.status ?? r.signal}`;
+  const why =
+    r.error?.code === 'ETIMEDOUT'
+      ? `did not end by itself within ${RUN_LIMIT_MS / 1000} s`
+      : `exit code ${r.status ?? r.signal}`;
   console.error(`${label}: the program failed (${why})`);
   const out = `${r.stdout}${r.stderr}`.trim().split('\n').slice(-15).join('\n');
   if (out) console.error(out.replace(/^/gm, '    '));
