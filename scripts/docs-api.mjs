@@ -101,7 +101,9 @@ function checkDocumented(project) {
       if (!child.kindOf(EXPORT_KINDS)) continue;
       if (!documented(child)) app.logger.warn(`${mod.name}: export ${child.name} has no documentation`);
       for (const member of child.children ?? []) {
+        // Inherited, overriding and implementing members show the documentation of what they refine.
         if (!member.kindOf(MEMBER_KINDS) || member.flags.isPrivate || member.inheritedFrom) continue;
+        if (member.overwrites || member.implementationOf) continue;
         if (!documented(member)) members.add(`${child.name}.${member.name}`);
       }
     }
