@@ -169,7 +169,7 @@ try {
     let ran = 0;
     let passed = 0;
     for (const [file, { block }] of sources) {
-      if (block.flags.has('fragment') || block.flags.has('no-run')) continue;
+      if (block.flags.has('fragment') || block.flags.has('method') || block.flags.has('no-run')) continue;
       ran++;
       const js = join(consumer, 'dist', relative('src', file)).replace(/\.ts$/, '.js');
       if (runProgram(block.where, js)) passed++;
