@@ -82,10 +82,18 @@ export interface ApplicationRoute {
   state: number;
 }
 
+/**
+ * The address of a static route ({@link NetworkRoute.route}): host (empty: the node name's host),
+ * port and TLS. The versions are optional because a dial never reads them (the handshake
+ * negotiates), as Go leaves them at their zero values.
+ */
+export type StaticRouteAddress = Pick<Route, 'host' | 'port' | 'tls'> &
+  Partial<Pick<Route, 'handshakeVersion' | 'protoVersion'>>;
+
 /** A static route (`gen.NetworkRoute`): how to connect to nodes matching a pattern. */
 export interface NetworkRoute {
   resolver?: Resolver;
-  route?: Route;
+  route?: StaticRouteAddress;
   cookie?: string;
   cert?: CertManager;
   insecureSkipVerify?: boolean;

@@ -37,7 +37,6 @@ import {
   type Proto,
   type Registrar,
   type RemoteNode,
-  type Route,
 } from '../../gen/network.js';
 import type { Version } from '../../gen/node.js';
 import type { ProcessFactory } from '../../gen/process.js';
@@ -90,7 +89,7 @@ export interface NetworkEnv {
 }
 
 interface Candidate {
-  route: Route;
+  route: NonNullable<NetworkRoute['route']>; // a dial reads host, port and tls only
   cookie: string;
   insecureSkipVerify: boolean;
   cert: NetworkRoute['cert'];
@@ -301,7 +300,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   /** Routes to try for `name`: static routes (with their resolvers), else the registrar. */
   private async candidates(name: Atom, only?: NetworkRoute): Promise<Candidate[]> {
     const out: Candidate[] = [];
-    const add = (r: NetworkRoute, route: Route): void => {
+    const add = (r: NetworkRoute, route: NonNullable<NetworkRoute['route']>): void => {
       out.push({
         route,
         cookie: r.cookie ?? this.cookieValue,
