@@ -24,6 +24,7 @@
 
 import type { Atom } from '../gen/atom.js';
 import { ErrTimeout } from '../gen/errors.js';
+import type { Log } from '../gen/log.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 
@@ -31,6 +32,8 @@ import type { Ref } from '../gen/ref.js';
 export interface CallOwner {
   /** Called when one of this owner's calls settles (to leave WaitResponse). */
   callSettled(): void;
+  /** Where the failure of a call nobody awaited is logged (at debug). */
+  readonly log: Log;
 }
 
 /** Who holds a call's request: the local target process. */
@@ -170,6 +173,9 @@ export class CallRegistry {
       this.timerRefd = false;
     }
   };
+
+  /** Logs a failed call (the node sets it: at debug, on the caller's logger). */
+  onFailed: ((c: PendingCall, err: unknown) => void) | null = null;
 
   /** Number of pending calls. */
   get size(): number {
@@ -342,7 +348,13 @@ export class CallRegistry {
     if (c.signal !== null && c.onAbort !== null) c.signal.removeEventListener('abort', c.onAbort);
     if (c.owner !== null) c.owner.callSettled();
     if (ok) c.resolve(value);
-    else c.reject(value);
+    else {
+      // Every Promise the framework returns is safe to ignore (ignorable.ts): marked handled
+      // here, at rejection time, so calls that succeed pay nothing. An awaiting caller still
+      // gets the rejection.
+      c.promise.then(undefined, (e: unknown) => this.onFailed?.(c, e));
+      c.reject(value);
+    }
     return true;
   }
 

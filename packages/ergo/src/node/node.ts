@@ -26,6 +26,7 @@ import { IdTable } from '../lib/id_table.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
+import { logIgnorableFailure } from './ignorable.js';
 import { CronService } from './cron/service.js';
 import { createDefaultLogger } from './default_logger.js';
 import { nodeStartChannel, spawnChannel, terminateChannel } from './diagnostics.js';
@@ -144,6 +145,8 @@ export class NodeImpl {
     this.killGrace = options.killGraceMs ?? DEFAULT_KILL_GRACE;
     const logOpts = options.log ?? {};
     this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
+    this.calls.onFailed = (c, err) =>
+      logIgnorableFailure(c.owner === null ? this.log : c.owner.log, `call to ${String(c.target)}`, err);
     if (!logOpts.defaultLogger?.disable) {
       this.logRegistry.add(
         'default',
