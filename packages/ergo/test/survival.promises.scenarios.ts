@@ -136,6 +136,7 @@ class LateReplier extends Actor {
   protected held: { from: PID; ref: Ref } | null = null;
   override handleCall(from: PID, ref: Ref): unknown {
     this.held = { from, ref };
+    this.log.info('holding the call of %s', from.toString());
     return undefined;
   }
   override handleMessage(): undefined {
@@ -152,6 +153,8 @@ export const lateImportantReplyToRemoteCaller: SurvivalScenario = async () => {
     () => 'answered',
     (e: unknown) => (e as { code?: string }).code,
   );
+  // The request may reach B after A gave up (a slow connect): answer only once it is held.
+  await pb.wait(LogLevel.Info, /holding the call/);
   b.send('late', 'answer now');
   const line = await pb.wait(LogLevel.Warning, /response to .* was not delivered/);
   await stopAll(a, b);
@@ -264,6 +267,7 @@ export const ignoredResponseImportant: SurvivalScenario = async () => {
   const [a, pa] = await netNode('a');
   const pid = await a.spawn(LateImportantReplier);
   await a.call(pid, 'q', { timeout: 20 }).catch(() => undefined);
+  await pa.wait(LogLevel.Info, /holding the call/);
   a.send(pid, 'answer now');
   const line = await pa.wait(LogLevel.Debug, /sendResponseImportant to .* failed/);
   await a.stop();

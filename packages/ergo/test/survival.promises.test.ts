@@ -9,6 +9,9 @@ import { survives } from './survival.js';
 
 const S = new URL('./survival.promises.scenarios.js', import.meta.url).href;
 
+/** A guard against a scenario that never finishes (not a timing threshold: each takes ~1 s). */
+const HANG = { timeout: 120_000 };
+
 /** What remoteSend-style scenarios resolve with. */
 interface Warned {
   line: string;
@@ -16,7 +19,7 @@ interface Warned {
 }
 
 for (const name of ['importantSendToUnknownName', 'importantDeliveryPlainSend', 'importantDeliverySendAfter']) {
-  test(`item 1: ${name}: the failed delivery is logged once at warning, with target and reason`, async () => {
+  test(`item 1: ${name}: the failed delivery is logged once at warning, with target and reason`, HANG, async () => {
     const { result } = await survives(S, name);
     const r = result as Warned;
     assert.match(r.line, /nobody/);
@@ -25,12 +28,12 @@ for (const name of ['importantSendToUnknownName', 'importantDeliveryPlainSend', 
   });
 }
 
-test('item 1: node.send with important delivery to an unreachable node is logged, not fatal', async () => {
+test('item 1: node.send with important delivery to an unreachable node is logged, not fatal', HANG, async () => {
   const { result } = await survives(S, 'nodeImportantSendNoRoute');
   assert.match((result as Warned).line, /ghost@host/);
 });
 
-test('item 2: a late important reply to a remote caller that timed out is logged, not fatal', async () => {
+test('item 2: a late important reply to a remote caller that timed out is logged, not fatal', HANG, async () => {
   const { result } = await survives(S, 'lateImportantReplyToRemoteCaller');
   const r = result as Warned & { err: string };
   assert.equal(r.err, 'ERR_TIMEOUT');
@@ -47,7 +50,7 @@ const ignored = [
   'ignoredImmediateRejections',
 ];
 for (const name of ignored) {
-  test(`item 7: ${name}: an ignored failing Promise is logged at debug and never ends the process`, async () => {
+  test(`item 7: ${name}: an ignored failing Promise is logged at debug and never ends the process`, HANG, async () => {
     await survives(S, name);
   });
 }
