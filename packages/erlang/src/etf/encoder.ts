@@ -114,6 +114,9 @@ export class TermWriter {
         this.pos += this.buf.write(t, this.pos, 'utf8');
         return;
       }
+      default:
+        // Objects (binaries, lists, atoms, tuples, maps...) are told apart below by class.
+        break;
     }
     if (t instanceof Uint8Array) {
       this.binaryHeader(t.length);

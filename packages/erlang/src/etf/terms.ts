@@ -272,6 +272,9 @@ function keyInto(t: Term, out: string[], depth: number): void {
       out.push('b', String(b.length), ':', b.toString('latin1'));
       return;
     }
+    default:
+      // Objects are told apart below by class.
+      break;
   }
   if (t instanceof Uint8Array) {
     out.push('b', String(t.length), ':', Buffer.from(t.buffer, t.byteOffset, t.length).toString('latin1'));
