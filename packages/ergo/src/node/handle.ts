@@ -45,7 +45,7 @@ import * as logging from './logging.js';
 import * as names from './names.js';
 import type { NodeImpl } from './node.js';
 import { S_DETACHED, type ProcessImpl } from './process.js';
-import { ignorable, rejected, watchDelivery } from './ignorable.js';
+import { ignorable, rejected, watchDelivery } from '../gen/ignorable.js';
 import { spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 

@@ -11,7 +11,7 @@ import type { PID } from '../gen/pid.js';
 import { MessagePriority, MetaState } from '../gen/priority.js';
 import { MailboxKind } from '../gen/process.js';
 import { Alias } from '../gen/ref.js';
-import { rejected } from './ignorable.js';
+import { rejected } from '../gen/ignorable.js';
 import { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED, type ProcessImpl } from './process.js';

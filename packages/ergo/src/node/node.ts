@@ -26,7 +26,7 @@ import { IdTable } from '../lib/id_table.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
-import { logIgnorableFailure } from './ignorable.js';
+import { logIgnorableFailure } from '../gen/ignorable.js';
 import { CronService } from './cron/service.js';
 import { createDefaultLogger } from './default_logger.js';
 import { nodeStartChannel, spawnChannel, terminateChannel } from './diagnostics.js';

@@ -53,7 +53,7 @@ import type { NodeImpl } from './node.js';
 import type { Runnable } from './scheduler.js';
 import type { ConsumerHost, Relation, TargetHost } from './targets.js';
 import { spawnLocal } from './spawn.js';
-import { ignorable, rejected, watchDelivery } from './ignorable.js';
+import { ignorable, rejected, watchDelivery } from '../gen/ignorable.js';
 import {
   processInspectMeta,
   processMetaInfo,

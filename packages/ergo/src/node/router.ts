@@ -31,7 +31,7 @@ import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
 import { CoreImpl } from './core.js';
 import { nowNanos, type EventEntry } from './events.js';
-import { rejected, watchDelivery } from './ignorable.js';
+import { rejected, watchDelivery } from '../gen/ignorable.js';
 import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';

@@ -10,8 +10,8 @@
 // time (calls.ts); only failure paths and APIs far from the hot path (spawn, inspect, remote
 // requests) attach a handler up front.
 
-import { toError } from '../gen/errors.js';
-import { LogLevel, type Log } from '../gen/log.js';
+import { toError } from './errors.js';
+import { LogLevel, type Log } from './log.js';
 
 /**
  * Logs at debug that a Promise the framework returned failed. Whoever awaited it got the
