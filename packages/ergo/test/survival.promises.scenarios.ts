@@ -295,3 +295,17 @@ export const ignoredImmediateRejections: SurvivalScenario = async () => {
   await stopAll(a, b);
   return { ok: true };
 };
+
+/** Item 7: the network's requests (getNode, a remote node's spawn and application start), ignored. */
+export const ignoredNetworkRequests: SurvivalScenario = async () => {
+  const { a, pa, b } = await pair();
+  void a.network().getNode('ghost@host');
+  await pa.wait(LogLevel.Debug, /getNode ghost@host failed/);
+  const remote = await a.network().getNode(b.name);
+  void remote.spawn('not_enabled');
+  void remote.applicationStart('no_such_app');
+  await pa.wait(LogLevel.Debug, /spawn on .* failed/);
+  await pa.wait(LogLevel.Debug, /applicationStart on .* failed/);
+  await stopAll(a, b);
+  return { ok: true };
+};

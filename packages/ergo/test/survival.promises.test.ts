@@ -48,6 +48,7 @@ const ignored = [
   'ignoredSpawnFailingInit',
   'ignoredResponseImportant',
   'ignoredImmediateRejections',
+  'ignoredNetworkRequests',
 ];
 for (const name of ignored) {
   test(`item 7: ${name}: an ignored failing Promise is logged at debug and never ends the process`, HANG, async () => {
