@@ -145,8 +145,11 @@ export class NodeImpl {
     this.killGrace = options.killGraceMs ?? DEFAULT_KILL_GRACE;
     const logOpts = options.log ?? {};
     this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
-    this.calls.onFailed = (c, err) =>
-      logIgnorableFailure(c.owner === null ? this.log : c.owner.log, `call to ${String(c.target)}`, err);
+    this.calls.onFailed = (c, err) => {
+      const log = c.owner === null ? this.log : c.owner.log;
+      // Checked first: a burst of timeouts must not format a target string each when debug is off.
+      if (log.level() <= LogLevel.Debug) logIgnorableFailure(log, `call to ${String(c.target)}`, err);
+    };
     if (!logOpts.defaultLogger?.disable) {
       this.logRegistry.add(
         'default',
