@@ -11,6 +11,7 @@ import {
   TerminateReasonNormal,
   toError,
 } from '../gen/errors.js';
+import { ignorable } from '../gen/ignorable.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
@@ -108,7 +109,11 @@ export abstract class Pool extends BehaviorBase {
   }
 
   /** Starts `n` more workers (R); resolves with the new pool size. */
-  async addWorkers(n: number): Promise<number> {
+  addWorkers(n: number): Promise<number> {
+    return ignorable(this.#addWorkers(n), this.log, 'addWorkers');
+  }
+
+  async #addWorkers(n: number): Promise<number> {
     this.#checkRunning();
     if (!Number.isInteger(n) || n < 0) throw ErrIncorrect.with(`worker count ${n}`);
     for (let i = 0; i < n; i++) await this.#startWorker();

@@ -3,6 +3,7 @@
 
 import type { Atom } from '../gen/atom.js';
 import { ErgoError, ErrProcessUnknown, TerminateReasonShutdown, toError } from '../gen/errors.js';
+import { ignorable, rejected } from '../gen/ignorable.js';
 import type { MessageLog } from '../gen/log.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
@@ -140,12 +141,13 @@ export abstract class Supervisor extends BehaviorBase {
   #managed(op: () => Promise<void>): Promise<void> {
     const s = this.state();
     if (s !== ProcessState.Running && s !== ProcessState.WaitResponse) {
-      return Promise.reject(new ErgoError('ERR_NOT_ALLOWED', 'not allowed: child management outside a handler'));
+      const err = new ErgoError('ERR_NOT_ALLOWED', 'not allowed: child management outside a handler');
+      return rejected(err, this.log, 'supervisor child management');
     }
     try {
-      return op();
+      return ignorable(op(), this.log, 'supervisor child management');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, 'supervisor child management');
     }
   }
 

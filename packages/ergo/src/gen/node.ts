@@ -176,6 +176,10 @@ export interface NodeInfo {
  * After `stop()` every operation throws ErrNodeTerminated (queries included), except `isAlive`,
  * `uptime`, `stop`, `stopForce`, `wait`. Every method taking a PID throws ErrIncorrect for a value
  * that is not a PID instance (a plain object shaped like one included).
+ *
+ * Every Promise a method returns is safe to ignore: it is marked handled before it rejects (the
+ * failure logged at debug on the caller's logger), so an ignored failure never ends the OS
+ * process; awaiting it still yields the rejection (gen/ignorable.ts).
  */
 export interface Node {
   readonly name: Atom;

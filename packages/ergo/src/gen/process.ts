@@ -173,6 +173,11 @@ export interface ProcessShortInfo {
  * `init` awaits them). If init fails, all of it is undone as at termination: names, aliases and
  * events are released and their watchers notified with init's error, and so are the watchers of
  * its PID; its own links and monitors are dropped, its pending calls fail.
+ *
+ * Every Promise a method returns is safe to ignore (marked handled before it rejects, the failure
+ * logged at debug on this process's logger); awaited in a handler, a rejection is thrown into it.
+ * An important delivery without a Promise (`send` with important delivery, `sendAfter`, a reply)
+ * that fails is logged once at warning on this process's logger.
  */
 export interface Process {
   /** The node this process lives on. */

@@ -32,6 +32,7 @@
 
 import type { Atom } from '../gen/atom.js';
 import { ErrTimeout } from '../gen/errors.js';
+import type { Log } from '../gen/log.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 
@@ -41,6 +42,8 @@ export interface CallOwner {
   callSettled(): void;
   /** Head of the owner's pending calls (kept by the registry). */
   ownCalls: PendingCall | null;
+  /** Where the failure of a call nobody awaited is logged (at debug). */
+  readonly log: Log;
 }
 
 /** Who holds a call's request: the local target process. */
@@ -207,6 +210,9 @@ export class CallRegistry {
       this.timerRefd = false;
     }
   };
+
+  /** Logs a failed call (the node sets it: at debug, on the caller's logger). */
+  onFailed: ((c: PendingCall, err: unknown) => void) | null = null;
 
   /** Number of pending calls. */
   get size(): number {
@@ -397,7 +403,13 @@ export class CallRegistry {
       o.callSettled();
     }
     if (ok) c.resolve(value);
-    else c.reject(value);
+    else {
+      // Every Promise the framework returns is safe to ignore (ignorable.ts): marked handled
+      // here, at rejection time, so calls that succeed pay nothing. An awaiting caller still
+      // gets the rejection.
+      c.promise.then(undefined, (e: unknown) => this.onFailed?.(c, e));
+      c.reject(value);
+    }
     return true;
   }
 

@@ -283,6 +283,9 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
               : this.answerInspect(from, ref, r);
             break;
           }
+          case MailboxKind.Event:
+            // A meta subscribes to no event (monitorEvent/linkEvent are process APIs): none arrives.
+            break;
         }
       } catch (e) {
         this.panic(e, 'a handler');

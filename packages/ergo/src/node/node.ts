@@ -26,6 +26,7 @@ import { IdTable } from '../lib/id_table.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
+import { logIgnorableFailure } from '../gen/ignorable.js';
 import { CronService } from './cron/service.js';
 import { createDefaultLogger } from './default_logger.js';
 import { nodeStartChannel, spawnChannel, terminateChannel } from './diagnostics.js';
@@ -149,6 +150,11 @@ export class NodeImpl {
     this.mailboxHighWater = options.mailboxHighWater ?? DEFAULT_MAILBOX_HIGH_WATER;
     const logOpts = options.log ?? {};
     this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
+    this.calls.onFailed = (c, err) => {
+      const log = c.owner === null ? this.log : c.owner.log;
+      // Checked first: a burst of timeouts must not format a target string each when debug is off.
+      if (log.level() <= LogLevel.Debug) logIgnorableFailure(log, `call to ${String(c.target)}`, err);
+    };
     if (!logOpts.defaultLogger?.disable) {
       this.logRegistry.add(
         'default',

@@ -31,6 +31,7 @@ import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
 import { CoreImpl } from './core.js';
 import { nowNanos, type EventEntry } from './events.js';
+import { rejected, watchDelivery } from '../gen/ignorable.js';
 import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
@@ -276,8 +277,12 @@ export class Router {
           owner !== null && owner.important,
           ref,
         );
-        if (ok) conn.sendResponse(from, to, options, value);
-        else conn.sendResponseError(from, to, options, toError(value));
+        // A reply has no Promise anyone could await: an important one that is not acked
+        // (caller gone, peer reset, no ack in time) is logged on the replier's logger.
+        const ack = ok
+          ? conn.sendResponse(from, to, options, value)
+          : conn.sendResponseError(from, to, options, toError(value));
+        if (ack !== undefined) watchDelivery(ack, owner === null ? n.log : owner.log, 'response', to);
       } catch (e) {
         n.log.warning('response from %s to %s dropped: %s', from.toString(), to.toString(), toError(e).message);
       }
@@ -392,9 +397,10 @@ export class Router {
       // (Metas leave the table as they end: their states never match.)
       if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, owner === null ? n.log : owner.log, 'call');
     }
-    if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
+    if (signal?.aborted)
+      return rejected(signal.reason ?? ErrAborted.with('call'), owner === null ? n.log : owner.log, 'call');
     const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, p, timeout, to, null);
     if (owner !== null) owner.beginWait();
@@ -426,7 +432,8 @@ export class Router {
   ): Promise<unknown> {
     const n = this.node;
     const conn = this.connection(to.node);
-    if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
+    if (signal?.aborted)
+      return rejected(signal.reason ?? ErrAborted.with('call'), owner === null ? n.log : owner.log, 'call');
     const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, null, timeout, to, to.node);
     if (owner !== null) owner.beginWait();

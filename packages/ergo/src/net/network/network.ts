@@ -21,6 +21,7 @@ import {
   ErrUnsupported,
   toError,
 } from '../../gen/errors.js';
+import { ignorable } from '../../gen/ignorable.js';
 import type { Log } from '../../gen/log.js';
 import {
   NetworkMode,
@@ -563,7 +564,10 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     return c.node();
   }
   /** The RemoteNode of `name`, connecting when needed. Rejects with ErrNoRoute / ErrNoConnection. */
-  async getNode(name: Atom | string, signal?: AbortSignal): Promise<RemoteNode> {
+  getNode(name: Atom | string, signal?: AbortSignal): Promise<RemoteNode> {
+    return ignorable(this.getNodeAsync(name, signal), this.log, `getNode ${String(name)}`);
+  }
+  private async getNodeAsync(name: Atom | string, signal: AbortSignal | undefined): Promise<RemoteNode> {
     this.checkRunning();
     const n = atomOf(name);
     const c = this.connections.get(n);
@@ -572,7 +576,10 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const conn = signal === undefined ? await p : await abortable(p, signal);
     return conn.node();
   }
-  async getNodeWithRoute(name: Atom | string, route: NetworkRoute): Promise<RemoteNode> {
+  getNodeWithRoute(name: Atom | string, route: NetworkRoute): Promise<RemoteNode> {
+    return ignorable(this.getNodeWithRouteAsync(name, route), this.log, `getNodeWithRoute ${String(name)}`);
+  }
+  private async getNodeWithRouteAsync(name: Atom | string, route: NetworkRoute): Promise<RemoteNode> {
     this.checkRunning();
     const n = atomOf(name);
     const c = this.connections.get(n);

@@ -381,9 +381,14 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   private sent(link: EnpLink, ack: Promise<void> | undefined): Promise<void> | void {
+    this.counted(link);
+    return ack;
+  }
+
+  /** Counts a packet handed to `link` (nothing to wait for). */
+  private counted(link: EnpLink): void {
     this.messagesOut++;
     link.touch();
-    return ack;
   }
 
   /** Drops a registered wait whose packet could not be encoded. */
@@ -450,14 +455,14 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts({ ...options, important: false });
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
     link.enc.sendEvent(from.id, message.event.name, message.timestamp, mo, message.message);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendExit(from: PID, to: PID, reason: Error): void {
     this.checkPID(to);
     const link = this.link(poolKeyOf(exitRouteOf(from.id, to.id)));
     link.enc.sendExit(from.id, to.id, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   /** With `options.important` the caller's node acks the response: the Promise settles on it. */
@@ -492,25 +497,25 @@ export class EnpConnection implements Connection, LinkOwner {
   sendTerminatePID(target: PID, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminatePID(target.id, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendTerminateProcessID(target: ProcessID, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminateProcessID(target.name, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendTerminateAlias(target: Alias, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminateAlias(target.id, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendTerminateEvent(target: Event, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminateEvent(target.name, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   // --- calls ------------------------------------------------------------------------------------
@@ -527,7 +532,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts(options);
     const link = this.link(poolKeyOf(routeOf(from.id, to.id, mo.keepNetworkOrder)));
     link.enc.callPID(from.id, to.id, ref, mo, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): Promise<void> | void {
@@ -535,7 +540,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts(options);
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
     link.enc.callProcessID(from.id, to.name, ref, mo, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   callAlias(from: PID, to: Alias, options: MessageOptions, request: unknown): Promise<void> | void {
@@ -544,7 +549,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts(options);
     const link = this.link(poolKeyOf(routeOf(from.id, to.id[1], mo.keepNetworkOrder)));
     link.enc.callAlias(from.id, to.id, ref, mo, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   // --- control requests -------------------------------------------------------------------------
@@ -566,7 +571,7 @@ export class EnpConnection implements Connection, LinkOwner {
     // A spawn or an application start is answered after user code ran (init): not a liveness probe.
     const owed = !(request instanceof MessageSpawn || request instanceof MessageApplicationStart);
     const p = this.wait<T>(`c${ref.key}`, timeout, owed);
-    this.sent(link, undefined);
+    this.counted(link);
     return p;
   }
 
@@ -576,7 +581,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const route = controlRouteOf(request);
     const link = this.link(poolKeyOf(route));
     link.enc.sendControl(route, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   linkPID(pid: PID, target: PID): Promise<void> {
