@@ -14,7 +14,7 @@ import {
   createEmbeddedRegistrar,
   EmbeddedRegistrar,
   EmbeddedResolver,
-  MessageRegisterReply,
+  type MessageRegisterReply,
   MessageRegisterRoutes,
   MessageResolveReply,
   toWireRoute,
