@@ -37,8 +37,9 @@ function checkLitWidth(litWidth: number): void {
 class Out {
   buf: Uint8Array;
   n = 0;
-  constructor(cap: number) {
-    this.buf = new Uint8Array(Math.max(64, cap));
+  constructor(cap: number, unsafe = false) {
+    // Unsafe (not zeroed) when it is only ever read up to `n`, which is all written.
+    this.buf = unsafe ? Buffer.allocUnsafeSlow(Math.max(64, cap)) : new Uint8Array(Math.max(64, cap));
   }
   byte(b: number): void {
     if (this.n === this.buf.length) this.grow(1);
@@ -199,7 +200,8 @@ export function lzwDecompressSliced(
 ): void {
   let d: LzwDecoder;
   try {
-    d = new LzwDecoder(data, maxOutput, order, litWidth);
+    // Sized for the whole output at once: growing by doubling copies up to twice its size.
+    d = new LzwDecoder(data, maxOutput, order, litWidth, true);
   } catch (e) {
     setImmediate(done, e as Error);
     return;
@@ -242,7 +244,7 @@ class LzwDecoder {
   #i = 0;
   #done = false;
 
-  constructor(data: Uint8Array, maxOutput: number, order: LzwOrder, litWidth: number) {
+  constructor(data: Uint8Array, maxOutput: number, order: LzwOrder, litWidth: number, presize = false) {
     checkLitWidth(litWidth);
     this.#data = data;
     this.#max = maxOutput;
@@ -250,15 +252,16 @@ class LzwDecoder {
     this.#litWidth = litWidth;
     this.#clear = 1 << litWidth;
     this.#eof = this.#clear + 1;
-    this.#out = new Out(Math.min(maxOutput, data.length * 4) + 16);
+    this.#out = presize ? new Out(maxOutput, true) : new Out(Math.min(maxOutput, data.length * 4) + 16);
     this.#width = litWidth + 1;
     this.#hi = this.#eof;
     this.#overflow = 1 << this.#width;
   }
 
-  /** The output (after `step` returned true). */
+  /** The output (after `step` returned true): a view when the buffer is nearly full, else a copy. */
   result(): Uint8Array {
-    return this.#out.buf.slice(0, this.#out.n);
+    const out = this.#out;
+    return out.buf.length - out.n <= 64 ? out.buf.subarray(0, out.n) : out.buf.slice(0, out.n);
   }
 
   /**

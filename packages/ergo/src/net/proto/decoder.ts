@@ -151,7 +151,13 @@ export class EnpDecoder {
    */
   decodeInflated(plain: Uint8Array, algorithm: number, out: EnpPacket = new EnpPacket()): EnpPacket {
     out.clear();
-    this.#decode(plain, 0, plain.length, out, true);
+    // `plain` is a fresh buffer only this packet uses: large binaries may stay views into it.
+    this.#d.ownsInput = true;
+    try {
+      this.#decode(plain, 0, plain.length, out, true);
+    } finally {
+      this.#d.ownsInput = false;
+    }
     out.compressed = algorithm;
     return out;
   }
