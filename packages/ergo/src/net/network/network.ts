@@ -46,6 +46,7 @@ import { joinHandshake, startHandshake, type HandshakeOptions, type HandshakeRes
 import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { DEFAULT_DIAL_QUEUE_LIMIT, PendingConnection } from './pending.js';
+import { HandshakeRefusals } from './refusals.js';
 import { RemoteNodeImpl } from './remote_node.js';
 import { RouteTable } from './routes.js';
 import { HANDSHAKE_VERSION, NO_REGISTRAR_VERSION, PROTO_VERSION } from './versions.js';
@@ -229,6 +230,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     if (!this.running) return;
     this.running = false;
     this.env.setConnector(null);
+    this.refusals?.stop();
+    this.refusals = null;
     // A server's close waits for its connections: close them in the same turn, await both.
     const closing: Promise<unknown>[] = this.acceptorList.map((a) => a.close());
     this.acceptorList.length = 0;
@@ -515,9 +518,21 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   }
 
   refused(remote: string, err: Error, acceptor: AcceptorImpl): void {
-    this.log.warning('handshake from %s on %s failed: %s', remote, acceptor.interface(), err.message);
+    // One line per source per window, not one per attempt (refusals.ts).
+    (this.refusals ??= new HandshakeRefusals(this.log)).failed(
+      remote.slice(0, Math.max(0, remote.lastIndexOf(':'))),
+      remote,
+      acceptor.interface(),
+      err,
+    );
     if (handshakeChannel.hasSubscribers)
       handshakeChannel.publish({ node: this.core.name(), peer: '', remote, error: err });
+  }
+
+  private refusals: HandshakeRefusals | null = null;
+
+  throttled(address: string): boolean {
+    return this.refusals !== null && this.refusals.blocked(address);
   }
 
   // --- gen.Network ------------------------------------------------------------------------------
