@@ -61,6 +61,7 @@ export interface Item {
 
 /** Logger names `--with-logger` accepts (Ergo's). */
 export const LOGGERS = ['colored', 'rotate'] as const;
+/** A logger `--with-logger` accepts (`colored` or `rotate`). */
 export type LoggerName = (typeof LOGGERS)[number];
 
 /** What the command line (or the questions) asked for. */
