@@ -15,7 +15,7 @@ import {
   ErrProcessTerminated,
   ErrProcessUnknown,
 } from '../gen/errors.js';
-import { LogLevel, MessageLogNode, type MessageLog } from '../gen/log.js';
+import { LogLevel, MessageLogNode, toLogLevel, type MessageLog } from '../gen/log.js';
 import { MessageExitPID } from '../gen/messages.js';
 import type { NodeInfo, NodeOptions, Version } from '../gen/node.js';
 import { PID } from '../gen/pid.js';
@@ -143,17 +143,21 @@ export class NodeImpl {
     this.version = options.version ?? { name, release: '0.0.0' };
     this.killGrace = options.killGraceMs ?? DEFAULT_KILL_GRACE;
     const logOpts = options.log ?? {};
-    this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
+    this.log = new LogHandle(
+      toLogLevel(logOpts.level) ?? LogLevel.Info,
+      new MessageLogNode(name, this.creation),
+      this.logSink,
+    );
     if (!logOpts.defaultLogger?.disable) {
       this.logRegistry.add(
         'default',
         createDefaultLogger(logOpts.defaultLogger),
-        logOpts.defaultLogger?.filter ?? [],
+        (logOpts.defaultLogger?.filter ?? []).map(toLogLevel),
         null,
         'default',
       );
     }
-    for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, l.filter ?? []);
+    for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, (l.filter ?? []).map(toLogLevel));
     // "Simulate remote": every local message goes through EDF, as if it crossed the network.
     if (options.simulateRemote) this.simulate = (value: unknown) => roundTrip(value);
     if (options.env)
