@@ -298,8 +298,13 @@ export class CoreImpl implements Core {
    * sentinel ErrNoConnection; watchers of the node itself MessageExitNode / MessageDownNode; watchers
    * from there are dropped (event subscriber counts fall); calls waiting for it fail.
    */
-  routeNodeDown(node: Atom, _reason: Error): void {
+  routeNodeUp(node: Atom): void {
+    this.n.nodeNotices.nodeUp(node);
+  }
+
+  routeNodeDown(node: Atom, reason: Error): void {
     const n = this.n;
+    n.nodeNotices.nodeDown(node, reason);
     // Calls reject with a fresh error naming the node (an API failure); exit/down reasons are the
     // sentinel itself, as in Ergo (`reason === ErrNoConnection`): the message's target or node
     // field already says which node it was.

@@ -38,6 +38,7 @@ import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { Relations } from './relations.js';
+import { NodeNotices } from './node_notices.js';
 import { MetaTable } from './meta_table.js';
 import { NodeNetwork } from './network.js';
 import { Router } from './router.js';
@@ -116,6 +117,7 @@ export class NodeImpl {
   readonly metas = new MetaTable(this);
   readonly events = new EventRegistry(this);
   readonly logRegistry = new LoggerRegistry();
+  readonly nodeNotices = new NodeNotices(this);
   readonly logSink = (record: MessageLog, only: string): void => {
     if (this.nodeState !== NODE_STOPPED) this.logRegistry.dispatch(record, only);
   };

@@ -242,6 +242,12 @@ export class ErlangConnection implements Connection {
     this.#flags = dist.flags;
     this.#connectedAt = Date.now();
     dist.on('message', ({ control, payload }) => this.#dispatch(control, payload));
+    // Processes that asked for node notices hear of it (MessageNodeUp).
+    try {
+      this.#core.routeNodeUp(this.peer);
+    } catch (e) {
+      this.#log.warning('erlang: node up of %s: %s', this.peer, toError(e).message);
+    }
     dist.on('close', (reason) => this.#down(reason ?? ErrNoConnection.with(`connection to ${this.peer} closed`)));
     const q = this.#queue!;
     this.#queue = null;
