@@ -184,7 +184,7 @@ describe('colored logger', () => {
       l.log(rec(LogLevel.Info, nodeSrc, 'b'));
     });
     assert.equal(calls, 1, 'a failed output is written to no more');
-    assert.equal(err.match(/stopped writing/g)?.length, 1);
+    assert.equal(err.match(/the colored logger stopped writing to its output stream: EPIPE/g)?.length, 1, err);
   });
 
   test('bad options are ERR_INCORRECT', () => {

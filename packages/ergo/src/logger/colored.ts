@@ -128,7 +128,7 @@ export function createColoredLogger(options: ColoredLoggerOptions = {}): LoggerB
       const g = on ? `${ESC}38;2;${90 + i * 50};${140 + i * 30};255m${l}${RESET}` : l;
       return `${paint(COLORS.faint, t)} ${g}\n`;
     });
-    writeToSink(out, lines.join(''));
+    writeToSink(out, lines.join(''), 'the colored logger');
   }
 
   return {
@@ -138,12 +138,12 @@ export function createColoredLogger(options: ColoredLoggerOptions = {}): LoggerB
       if (m.level === LogLevel.Trace) {
         // Ergo prints trace lines all faint, arguments uncoloured.
         const line = `${t} ${levelLabel(LogLevel.Trace, short)} ${source(m, false)}: ${messageText(m)}${fields}`;
-        writeToSink(out, paint(COLORS.faint, line) + '\n');
+        writeToSink(out, paint(COLORS.faint, line) + '\n', 'the colored logger');
         return;
       }
       const msg = messageText(m, on ? m.args.map(arg) : m.args);
       const lv = label[m.level] ?? levelLabel(m.level, short);
-      writeToSink(out, `${paint(COLORS.faint, t)} ${lv} ${source(m, true)}: ${msg}${fields}\n`);
+      writeToSink(out, `${paint(COLORS.faint, t)} ${lv} ${source(m, true)}: ${msg}${fields}\n`, 'the colored logger');
     },
   };
 }

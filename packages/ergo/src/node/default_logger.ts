@@ -50,31 +50,32 @@ const guardedSinks = new WeakSet<object>();
  * Writes `text` to a log sink (stdout, stderr, a stream from the options) so that its I/O failure
  * cannot end the OS process: a sink that is an event emitter gets an 'error' listener (once), a
  * failed sink is written to no more, and a `write` that throws is caught. The first failure of a
- * sink other than stderr is reported on stderr, once. Never throws.
+ * sink other than stderr is reported on stderr, once, naming `who` (the logger that first wrote
+ * to it). Never throws.
  */
-export function writeToSink(sink: { write(chunk: string): unknown }, text: string): void {
+export function writeToSink(sink: { write(chunk: string): unknown }, text: string, who = 'the default logger'): void {
   if (brokenSinks.has(sink)) return;
   if (!guardedSinks.has(sink)) {
     guardedSinks.add(sink);
     const em = sink as { on?: unknown };
     if (typeof em.on === 'function')
-      (em.on as (ev: string, fn: (e: Error) => void) => void).call(sink, 'error', (e) => sinkFailed(sink, e));
+      (em.on as (ev: string, fn: (e: Error) => void) => void).call(sink, 'error', (e) => sinkFailed(sink, e, who));
   }
   try {
     sink.write(text);
   } catch (e) {
-    sinkFailed(sink, e);
+    sinkFailed(sink, e, who);
   }
 }
 
-function sinkFailed(sink: object, e: unknown): void {
+function sinkFailed(sink: object, e: unknown, who: string): void {
   if (brokenSinks.has(sink)) return;
   brokenSinks.add(sink);
   if (sink === process.stderr) return;
   const what = sink === process.stdout ? 'stdout' : 'its output stream';
   writeToSink(
     process.stderr,
-    `ergo-ts: the default logger stopped writing to ${what}: ${e instanceof Error ? e.message : String(e)}\n`,
+    `ergo-ts: ${who} stopped writing to ${what}: ${e instanceof Error ? e.message : String(e)}\n`,
   );
 }
 
