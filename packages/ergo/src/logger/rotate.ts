@@ -62,7 +62,7 @@ export interface RotateLogger extends LoggerBehavior {
   flush(): void;
   /** The active file (`<path>/<prefix>.log`). */
   readonly file: string;
-  /** Rotated files this logger keeps, oldest first (only those it rotated). */
+  /** Rotated files this logger keeps for `depth`, oldest first (empty when depth is 0: all are kept, none tracked). */
   rotated(): string[];
   /** Writes what is queued and stops: later records are dropped. */
   terminate(): void;
