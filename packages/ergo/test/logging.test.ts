@@ -290,7 +290,7 @@ describe('default logger', () => {
     assert.deepEqual(j1.source, {
       type: 'process',
       pid: p.pid.toString(),
-      name: "'test_process'",
+      name: 'test_process', // no quotes (issue 22; Ergo prints them)
       behavior: 'TestActor',
     });
     assert.deepEqual(j1.fields, { key1: 'value1', key2: '42' });

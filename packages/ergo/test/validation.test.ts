@@ -237,7 +237,7 @@ describe('loggers', () => {
   test('loggerAdd with a level outside Trace..Panic is ERR_INCORRECT and adds nothing', async () => {
     const n = await node();
     const before = n.loggers();
-    for (const bad of [99, LogLevel.Disabled, LogLevel.Default, LogLevel.System, 'info']) {
+    for (const bad of [99, LogLevel.Disabled, LogLevel.Default, LogLevel.System, 'verbose', 'disabled']) {
       thrown(() => n.loggerAdd('bad', { log() {} }, bad as LogLevel), 'ERR_INCORRECT');
     }
     assert.deepEqual(n.loggers(), before);

@@ -11,6 +11,8 @@ import { once } from 'node:events';
 import {
   MessageDownNode,
   MessageDownPID,
+  MessageNodeDown,
+  MessageNodeUp,
   MessageDownProcessID,
   MessageExitPID,
   PID,
@@ -481,8 +483,12 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     await inside(p, (x) => x.link(calc));
     await inside(p, (x) => x.monitor(new ProcessID('echo' as Atom, E1)));
     await inside(p, (x) => x.monitorNode(E1));
+    // node notices (monitorNodes) cover Erlang connections too
+    assert.deepEqual(await inside(p, (x) => x.monitorNodes()), [E1]);
     await synced(p);
     await e1.kill();
+    const gone = await p.waitFor<MessageNodeDown>((m) => m instanceof MessageNodeDown && m.name === E1);
+    assert.ok(gone.reason instanceof Error);
     const exit = await p.waitFor<MessageExitPID>((m) => m instanceof MessageExitPID);
     assert.ok(isError(exit.reason, ErrNoConnection), `exit ${exit.reason}`);
     const down = await p.waitFor<MessageDownProcessID>((m) => m instanceof MessageDownProcessID);
@@ -492,6 +498,8 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     await inside(p, (x) => x.send(new ProcessID('echo' as Atom, E1), tuple(x.pid, atom('again'))));
     const m = await p.waitFor<ErlTuple>((m) => m instanceof ErlTuple && isAtom(m.get(1), 'again'));
     assert.ok(m);
+    await p.waitFor<MessageNodeUp>((m) => m instanceof MessageNodeUp && m.name === E1);
+    await inside(p, (x) => x.demonitorNodes());
     const fresh = (await inside(p, (x) => genServerCall(x, new ProcessID('calc' as Atom, E1), atom('whoami')))) as PID;
     assert.notEqual(fresh.creation, calc.creation, 'new creation');
     await inside(p, (x) =>

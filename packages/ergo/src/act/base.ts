@@ -348,4 +348,15 @@ export abstract class BehaviorBase implements ProcessBehavior {
   demonitorNode(node: Atom | string): void {
     this.ergoProcess.demonitorNode(node);
   }
+  /**
+   * Hears about every remote node: MessageNodeUp / MessageNodeDown in handleMessage until
+   * {@link demonitorNodes} or the end of this actor. Returns the nodes connected now.
+   */
+  monitorNodes(): Atom[] {
+    return this.ergoProcess.monitorNodes();
+  }
+  /** Ends the node notices. ErrTargetUnknown when they were not asked for. */
+  demonitorNodes(): void {
+    this.ergoProcess.demonitorNodes();
+  }
 }

@@ -2,7 +2,7 @@
 // that decides what a member's exit does to the rest.
 
 import type { Atom } from './atom.js';
-import type { LogLevel } from './log.js';
+import type { LogLevelInput } from './log.js';
 import type { Node, Version } from './node.js';
 import type { ProcessOptions } from './options.js';
 import type { PID } from './pid.js';
@@ -70,7 +70,7 @@ export interface ApplicationSpec {
   /** Weight published to registrars that route by application. */
   weight?: number;
   /** Log level of members (Default = the node's). */
-  logLevel?: LogLevel;
+  logLevel?: LogLevelInput;
   /** Port extension: free-form labels (reported by info). */
   tags?: string[];
   /** Port extension: role → registered process name, so callers can find "the api" of an app. */
@@ -80,7 +80,7 @@ export interface ApplicationSpec {
 /** Options of a start. */
 export interface ApplicationOptions {
   env?: Record<string, unknown> | Map<string, unknown>;
-  logLevel?: LogLevel;
+  logLevel?: LogLevelInput;
 }
 
 /**

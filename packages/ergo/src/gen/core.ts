@@ -116,6 +116,11 @@ export interface Core {
    * watchers are dropped, and calls waiting for it fail with ErrNoConnection.
    */
   routeNodeDown(node: Atom, reason: Error): void;
+  /**
+   * A connection to `node` is up (the handshake is done): processes that asked for node notices
+   * get MessageNodeUp. Port extension; the network and the Erlang package call it.
+   */
+  routeNodeUp(node: Atom): void;
 
   makeRef(): Ref;
   name(): Atom;

@@ -44,7 +44,17 @@ export function logLevelString(level: LogLevel): string {
   return 'unknown log level';
 }
 
-/** Parses a level name ("info", "WARNING", ...) or returns undefined. */
+/**
+ * A level written by name, as pino and Ergo users write it: Ergo's names (`'warning'`, `'panic'`,
+ * `'disabled'`) and pino's (`'warn'`, `'fatal'`, `'silent'`), any letter case at run time.
+ */
+export type LogLevelName =
+  'trace' | 'debug' | 'info' | 'warning' | 'warn' | 'error' | 'panic' | 'fatal' | 'disabled' | 'silent';
+
+/** A level given by value (`LogLevel.Info`) or by name (`'info'`): accepted wherever a level is. */
+export type LogLevelInput = LogLevel | LogLevelName;
+
+/** Parses a level name ("info", "WARNING", "warn", "silent", ...) or returns undefined. */
 export function parseLogLevel(name: string): LogLevel | undefined {
   switch (name.toLowerCase()) {
     case 'trace':
@@ -66,6 +76,16 @@ export function parseLogLevel(name: string): LogLevel | undefined {
       return LogLevel.Disabled;
   }
   return undefined;
+}
+
+/**
+ * The value of a level given by value or by name (`'info'` → `LogLevel.Info`); `undefined` stays
+ * `undefined`. An unknown name is returned as is: the validators of the API refuse it with
+ * ErrIncorrect before any code reads the level.
+ */
+export function toLogLevel<T extends LogLevelInput | undefined>(level: T): T extends undefined ? undefined : LogLevel {
+  if (typeof level !== 'string') return level as never;
+  return (parseLogLevel(level) ?? level) as never;
 }
 
 /** One structured field attached to log records. */
@@ -137,10 +157,11 @@ export interface Log {
   /** Current level of this source. */
   level(): LogLevel;
   /**
-   * Changes the level (Trace..Disabled; `ErrIncorrect` for Default, System or an unknown value).
+   * Changes the level (Trace..Disabled, or its name: `'info'`, `'disabled'`...; `ErrIncorrect` for
+   * Default, System, an unknown name or value).
    * Port extension: Trace is accepted here too (Ergo only allows it through options).
    */
-  setLevel(level: LogLevel): void;
+  setLevel(level: LogLevelInput): void;
   /** Name of the single logger this source writes to ('' = fan out to all). */
   logger(): string;
   /** Routes this source's records to one logger only ('' restores fan-out). */

@@ -83,6 +83,25 @@ export class MessageDownNode {
 }
 
 /**
+ * A connection to a remote node is up (port extension, as Erlang's `{nodeup, Node}`): sent in the
+ * system queue to processes that called `monitorNodes()`.
+ */
+export class MessageNodeUp {
+  constructor(readonly name: Atom) {}
+}
+
+/**
+ * The connection to a remote node is lost (port extension, as Erlang's `{nodedown, Node}`): sent
+ * in the system queue to processes that called `monitorNodes()`. `reason` is why it ended.
+ */
+export class MessageNodeDown {
+  constructor(
+    readonly name: Atom,
+    readonly reason: Error,
+  ) {}
+}
+
+/**
  * One published event. Subscribers receive it in `handleEvent`; `linkEvent`/`monitorEvent`
  * return the buffered ones. `timestamp` is Unix time in nanoseconds (a bigint, as on the wire).
  */

@@ -6,7 +6,7 @@
 // settles the meta ends (resolved → normal, resolved with an Error → that reason, rejected →
 // panic). `terminate` must release the I/O so that the promise settles.
 
-import type { LogLevel, Log } from './log.js';
+import type { LogLevel, LogLevelInput, Log } from './log.js';
 import type { MessagePriority, MetaState } from './priority.js';
 import type { PID } from './pid.js';
 import type { Alias, Ref } from './ref.js';
@@ -38,7 +38,7 @@ export interface MetaOptions {
   /** Compress what the meta sends to remote nodes (default false). */
   compression?: boolean;
   /** Log level of the meta (Default, the default, inherits the parent's). */
-  logLevel?: LogLevel;
+  logLevel?: LogLevelInput;
 }
 
 /** Snapshot of a meta process (`metaInfo`). */

@@ -5,7 +5,8 @@ import type { Network, NetworkOptions } from './network.js';
 import type { Cron, CronOptions } from './cron.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from './application.js';
 import type { EventOptions } from './event.js';
-import type { Log, LogLevel, LoggerBehavior } from './log.js';
+import type { Log, LogLevel, LogLevelInput, LoggerBehavior } from './log.js';
+import type { TimeFormat } from '../lib/time_format.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
 import type {
@@ -34,7 +35,7 @@ export interface LoggerSpec {
   name: string;
   logger: LoggerBehavior | PinoLike;
   /** Levels this logger receives (default: trace..panic). */
-  filter?: LogLevel[];
+  filter?: LogLevelInput[];
 }
 
 /** Any pino-compatible logger: an object with level methods taking (obj, msg). */
@@ -51,15 +52,18 @@ export interface PinoLike {
 export interface DefaultLoggerOptions {
   /** Do not register the default logger. */
   disable?: boolean;
-  /** Time format: 'unix-ns' (Ergo's default), 'iso', or a function. */
-  timeFormat?: 'unix-ns' | 'iso' | ((d: Date) => string);
+  /**
+   * Time format: 'unix-ns' (Ergo's default), 'iso' (UTC), 'human' (local `2006-01-02
+   * 15:04:05.000`), a Go layout string as Ergo's TimeFormat (`'15:04:05.000'`), or a function.
+   */
+  timeFormat?: TimeFormat;
   includeBehavior?: boolean;
   includeName?: boolean;
   includeFields?: boolean;
   /** One JSON object per line instead of text. */
   enableJSON?: boolean;
   /** Levels written (default trace..panic). */
-  filter?: LogLevel[];
+  filter?: LogLevelInput[];
   /** Where lines go (default process.stdout). */
   output?: { write(chunk: string): unknown };
 }
@@ -67,7 +71,7 @@ export interface DefaultLoggerOptions {
 /** Logging options of a node. */
 export interface LogOptions {
   /** Node level (default Info). */
-  level?: LogLevel;
+  level?: LogLevelInput;
   defaultLogger?: DefaultLoggerOptions;
   loggers?: LoggerSpec[];
 }
@@ -308,12 +312,12 @@ export interface Node {
   /** Log level of a local meta process. ErrMetaUnknown. */
   logLevelMeta(meta: Alias): LogLevel;
   /** Sets the log level of a local meta process. ErrMetaUnknown, ErrIncorrect for a bad level. */
-  setLogLevelMeta(meta: Alias, level: LogLevel): void;
-  setLogLevelProcess(pid: PID, level: LogLevel): void;
+  setLogLevelMeta(meta: Alias, level: LogLevelInput): void;
+  setLogLevelProcess(pid: PID, level: LogLevelInput): void;
   /** Adds a function-style (or pino-compatible) logger. ErrTaken for a duplicate name; ErrIncorrect for a level outside Trace..Panic. */
-  loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void;
+  loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevelInput[]): void;
   /** Makes a process a logger: records arrive in its log queue (handleLog). ErrNotAllowed if it already is one. */
-  loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void;
+  loggerAddPID(pid: PID, name: string, ...filter: LogLevelInput[]): void;
   loggerDelete(name: string): void;
   loggerDeletePID(pid: PID): void;
   loggers(): string[];

@@ -1,7 +1,7 @@
 // Options of processes and messages.
 
 import type { Atom } from './atom.js';
-import type { LogLevel } from './log.js';
+import type { LogLevelInput } from './log.js';
 import type { PID } from './pid.js';
 import type { MessagePriority } from './priority.js';
 import type { Ref } from './ref.js';
@@ -52,7 +52,7 @@ export interface ProcessOptions {
   /** The parent receives an exit signal when the child terminates (ignored for node spawns). */
   linkChild?: boolean;
   /** Log level (Default inherits the parent's). */
-  logLevel?: LogLevel;
+  logLevel?: LogLevelInput;
   /** Compression of remote sends. */
   compression?: Compression;
   /**

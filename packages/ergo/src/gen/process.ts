@@ -405,6 +405,16 @@ export interface Process {
   monitorNode(node: Atom | string): void;
   /** Drops a node monitor (I/R). ErrTargetUnknown when there is none. */
   demonitorNode(node: Atom | string): void;
+  /**
+   * Asks to hear about every remote node (I/R; port extension, Erlang's
+   * `net_kernel:monitor_nodes(true)`): MessageNodeUp (system queue) each time a connection to a
+   * node is made, MessageNodeDown when it is lost, until {@link demonitorNodes} or the end of this
+   * process. Returns the nodes connected now, so nothing falls between the answer and the first
+   * notice. Calling it again changes nothing (one notice per event).
+   */
+  monitorNodes(): Atom[];
+  /** Ends the node notices (I/R). ErrTargetUnknown when this process had not asked for them. */
+  demonitorNodes(): void;
 
   /**
    * Spawns a meta process owned by this one (I/R) and returns its alias. Its `init` runs now

@@ -8,7 +8,7 @@
 import { ATOM_MAX_BYTES, utf8Length, type Atom } from './atom.js';
 import { validateEnvName } from './env.js';
 import { ErrAtomTooLong, ErrIncorrect } from './errors.js';
-import { LogLevel } from './log.js';
+import { LogLevel, parseLogLevel } from './log.js';
 import type { Compression, ProcessFallback, ProcessOptions } from './options.js';
 import { PID } from './pid.js';
 import { isMessagePriority, type MessagePriority } from './priority.js';
@@ -91,15 +91,26 @@ function isConcreteLevel(level: unknown): level is LogLevel {
   );
 }
 
+/** A level name ('info', 'warn', ...) as its value; anything else unchanged (checked after). */
+function levelValue(level: unknown): unknown {
+  if (typeof level !== 'string') return level;
+  return parseLogLevel(level) ?? level;
+}
+
+const LEVEL_NAMES = "or a name: 'trace', 'debug', 'info', 'warning'/'warn', 'error', 'panic'/'fatal'";
+
 /**
  * A level to run at: `log.setLevel`, `setLogLevelProcess`. Trace..Disabled; Default and System are
  * refused (Default only means "inherit" in options, see {@link validateLogLevelOption}).
  * @throws ErrIncorrect.
  */
 export function validateLogLevel(level: unknown, option = 'log level'): LogLevel {
-  if (!isConcreteLevel(level))
-    throw ErrIncorrect.with(`${option} ${describeValue(level)} (expected LogLevel.Trace..LogLevel.Disabled)`);
-  return level;
+  const v = levelValue(level);
+  if (!isConcreteLevel(v))
+    throw ErrIncorrect.with(
+      `${option} ${describeValue(level)} (expected LogLevel.Trace..LogLevel.Disabled, ${LEVEL_NAMES}, 'disabled'/'silent')`,
+    );
+  return v;
 }
 
 /**
@@ -108,12 +119,13 @@ export function validateLogLevel(level: unknown, option = 'log level'): LogLevel
  * @throws ErrIncorrect.
  */
 export function validateLogLevelOption(level: unknown, option: string): LogLevel {
-  if (level === LogLevel.Default) return LogLevel.Default;
-  if (!isConcreteLevel(level))
+  const v = levelValue(level);
+  if (v === LogLevel.Default) return LogLevel.Default;
+  if (!isConcreteLevel(v))
     throw ErrIncorrect.with(
-      `${option} ${describeValue(level)} (expected LogLevel.Default or LogLevel.Trace..LogLevel.Disabled)`,
+      `${option} ${describeValue(level)} (expected LogLevel.Default or LogLevel.Trace..LogLevel.Disabled, ${LEVEL_NAMES}, 'disabled'/'silent')`,
     );
-  return level;
+  return v;
 }
 
 /**
@@ -124,11 +136,14 @@ export function validateLogLevelOption(level: unknown, option: string): LogLevel
 export function validateLoggerFilter(levels: unknown, option = 'logger filter'): LogLevel[] {
   if (!Array.isArray(levels))
     throw ErrIncorrect.with(`${option} ${describeValue(levels)} (expected an array of log levels)`);
-  for (const l of levels) {
-    if (l === LogLevel.Disabled || !isConcreteLevel(l))
-      throw ErrIncorrect.with(`${option} level ${describeValue(l)} (expected LogLevel.Trace..LogLevel.Panic)`);
-  }
-  return levels as LogLevel[];
+  return levels.map((l: unknown) => {
+    const v = levelValue(l);
+    if (v === LogLevel.Disabled || !isConcreteLevel(v))
+      throw ErrIncorrect.with(
+        `${option} level ${describeValue(l)} (expected LogLevel.Trace..LogLevel.Panic ${LEVEL_NAMES})`,
+      );
+    return v;
+  });
 }
 
 /**

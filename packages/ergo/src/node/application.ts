@@ -29,7 +29,7 @@ import {
   TerminateReasonShutdown,
   toError,
 } from '../gen/errors.js';
-import { LogLevel } from '../gen/log.js';
+import { LogLevel, toLogLevel } from '../gen/log.js';
 import type { Node } from '../gen/node.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
@@ -191,7 +191,7 @@ export class ApplicationManager {
     const env = new Map(a.env);
     if (options.env)
       for (const [k, v] of validateEnv(options.env, 'env')) if (v !== undefined && v !== null) env.set(envName(k), v);
-    const level = options.logLevel ?? a.spec.logLevel;
+    const level = toLogLevel(options.logLevel ?? a.spec.logLevel);
     try {
       for (const m of a.spec.group) {
         if (!current()) throw ErrApplicationState.with(`${a.spec.name} was stopped while starting`);

@@ -16,7 +16,7 @@ import {
   ErrTaken,
 } from '../gen/errors.js';
 import type { Event } from '../gen/event.js';
-import { LogLevel } from '../gen/log.js';
+import { LogLevel, toLogLevel } from '../gen/log.js';
 import { envName } from '../gen/env.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { SecurityOptions } from '../gen/node.js';
@@ -258,10 +258,8 @@ export class CoreImpl implements Core {
     if (this.security().exposeEnvRemoteSpawn && request.parentEnv !== null)
       for (const [k, v] of request.parentEnv) env.set(envName(k), v);
     for (const [k, v] of entries(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
-    const level =
-      options.logLevel !== undefined && options.logLevel !== LogLevel.Default
-        ? options.logLevel
-        : request.parentLogLevel;
+    const own = toLogLevel(options.logLevel);
+    const level = own !== undefined && own !== LogLevel.Default ? own : request.parentLogLevel;
     return spawnProcess(n, {
       factory: perm.factory!,
       options,
@@ -301,8 +299,13 @@ export class CoreImpl implements Core {
    * sentinel ErrNoConnection; watchers of the node itself MessageExitNode / MessageDownNode; watchers
    * from there are dropped (event subscriber counts fall); calls waiting for it fail.
    */
-  routeNodeDown(node: Atom, _reason: Error): void {
+  routeNodeUp(node: Atom): void {
+    this.n.nodeNotices.nodeUp(node);
+  }
+
+  routeNodeDown(node: Atom, reason: Error): void {
     const n = this.n;
+    n.nodeNotices.nodeDown(node, reason);
     // Calls reject with a fresh error naming the node (an API failure); exit/down reasons are the
     // sentinel itself, as in Ergo (`reason === ErrNoConnection`): the message's target or node
     // field already says which node it was.

@@ -14,6 +14,9 @@ import {
   type MessageLog,
 } from '../gen/log.js';
 import { crc32Hex } from '../lib/crc32.js';
+import { timeFormatter, unixNanos } from '../lib/time_format.js';
+import { ErrIncorrect } from '../gen/errors.js';
+import { describeValue } from '../gen/validate.js';
 
 /** Plain-text form of a log source (Ergo's). */
 export function formatSource(src: LogSource): string {
@@ -22,10 +25,6 @@ export function formatSource(src: LogSource): string {
   if (src instanceof MessageLogNetwork) return `${crc32Hex(src.node)}-${crc32Hex(src.peer)}`;
   if (src instanceof MessageLogNode) return crc32Hex(src.node);
   return String(src);
-}
-
-function nanos(d: Date): string {
-  return `${d.getTime()}000000`;
 }
 
 function fieldText(v: unknown): string {
@@ -51,31 +50,32 @@ const guardedSinks = new WeakSet<object>();
  * Writes `text` to a log sink (stdout, stderr, a stream from the options) so that its I/O failure
  * cannot end the OS process: a sink that is an event emitter gets an 'error' listener (once), a
  * failed sink is written to no more, and a `write` that throws is caught. The first failure of a
- * sink other than stderr is reported on stderr, once. Never throws.
+ * sink other than stderr is reported on stderr, once, naming `who` (the logger that first wrote
+ * to it). Never throws.
  */
-export function writeToSink(sink: { write(chunk: string): unknown }, text: string): void {
+export function writeToSink(sink: { write(chunk: string): unknown }, text: string, who = 'the default logger'): void {
   if (brokenSinks.has(sink)) return;
   if (!guardedSinks.has(sink)) {
     guardedSinks.add(sink);
     const em = sink as { on?: unknown };
     if (typeof em.on === 'function')
-      (em.on as (ev: string, fn: (e: Error) => void) => void).call(sink, 'error', (e) => sinkFailed(sink, e));
+      (em.on as (ev: string, fn: (e: Error) => void) => void).call(sink, 'error', (e) => sinkFailed(sink, e, who));
   }
   try {
     sink.write(text);
   } catch (e) {
-    sinkFailed(sink, e);
+    sinkFailed(sink, e, who);
   }
 }
 
-function sinkFailed(sink: object, e: unknown): void {
+function sinkFailed(sink: object, e: unknown, who: string): void {
   if (brokenSinks.has(sink)) return;
   brokenSinks.add(sink);
   if (sink === process.stderr) return;
   const what = sink === process.stdout ? 'stdout' : 'its output stream';
   writeToSink(
     process.stderr,
-    `ergo-ts: the default logger stopped writing to ${what}: ${e instanceof Error ? e.message : String(e)}\n`,
+    `ergo-ts: ${who} stopped writing to ${what}: ${e instanceof Error ? e.message : String(e)}\n`,
   );
 }
 
@@ -86,7 +86,14 @@ function sinkFailed(sink: object, e: unknown): void {
 export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerBehavior {
   const out = options.output ?? process.stdout;
   const tf = options.timeFormat ?? 'unix-ns';
-  const time = (d: Date): string => (tf === 'unix-ns' ? nanos(d) : tf === 'iso' ? d.toISOString() : tf(d));
+  let time: (d: Date) => string;
+  try {
+    time = timeFormatter(tf);
+  } catch {
+    throw ErrIncorrect.with(
+      `defaultLogger.timeFormat ${describeValue(tf)} (expected 'unix-ns', 'iso', 'human', a Go layout or a function)`,
+    );
+  }
   const message = (m: MessageLog): string => (m.args.length > 0 ? format(m.format, ...m.args) : m.format);
 
   if (options.enableJSON) {
@@ -101,7 +108,7 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
               : src instanceof MessageLogNetwork
                 ? { type: 'network', node: crc32Hex(src.node), peer: crc32Hex(src.peer) }
                 : { type: 'node', node: crc32Hex((src as MessageLogNode).node) };
-        if (src instanceof MessageLogProcess && options.includeName && src.name !== '') source.name = `'${src.name}'`;
+        if (src instanceof MessageLogProcess && options.includeName && src.name !== '') source.name = src.name;
         if ((src instanceof MessageLogProcess || src instanceof MessageLogMeta) && options.includeBehavior)
           source.behavior = src.behavior;
         const rec: Record<string, unknown> = {
@@ -115,7 +122,7 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
           rec.fields = f;
         }
         // Ergo writes unix-ns time as a bare integer, which JSON numbers cannot hold exactly.
-        const t = tf === 'unix-ns' ? nanos(m.time) : JSON.stringify(time(m.time));
+        const t = tf === 'unix-ns' ? unixNanos(m.time) : JSON.stringify(time(m.time));
         writeToSink(out, `{"time":${t},${JSON.stringify(rec).slice(1)}\n`);
       },
     };

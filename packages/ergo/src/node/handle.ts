@@ -21,7 +21,7 @@ import {
 import type { Cron } from '../gen/cron.js';
 import { ErrIncorrect, ErrNotAllowed, ErrProcessTerminated } from '../gen/errors.js';
 import type { EventOptions } from '../gen/event.js';
-import type { Log, LoggerBehavior, LogLevel } from '../gen/log.js';
+import type { Log, LoggerBehavior, LogLevel, LogLevelInput } from '../gen/log.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { Network, NetworkOptions } from '../gen/network.js';
 import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
@@ -413,7 +413,7 @@ export class NodeHandle implements Node {
     n.checkAlive();
     return n.metas.logLevel(meta);
   }
-  setLogLevelMeta(meta: Alias, level: LogLevel): void {
+  setLogLevelMeta(meta: Alias, level: LogLevelInput): void {
     const n = this.#e();
     n.checkAlive();
     n.metas.setLogLevel(meta, level);
@@ -424,13 +424,13 @@ export class NodeHandle implements Node {
   logLevelProcess(pid: PID): LogLevel {
     return logging.logLevelProcess(this.#e(), pid);
   }
-  setLogLevelProcess(pid: PID, level: LogLevel): void {
+  setLogLevelProcess(pid: PID, level: LogLevelInput): void {
     logging.setLogLevelProcess(this.#e(), pid, level);
   }
-  loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void {
+  loggerAdd(name: string, logger: LoggerBehavior | PinoLike, ...filter: LogLevelInput[]): void {
     logging.loggerAdd(this.#e(), name, logger, filter);
   }
-  loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void {
+  loggerAddPID(pid: PID, name: string, ...filter: LogLevelInput[]): void {
     logging.loggerAddPID(this.#e(), pid, name, filter);
   }
   loggerDelete(name: string): void {

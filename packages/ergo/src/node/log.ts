@@ -3,7 +3,7 @@
 // built, so a disabled level costs a comparison.
 
 import { validateLogLevel } from '../gen/validate.js';
-import { LogLevel, MessageLog, type Log, type LogField, type LogSource } from '../gen/log.js';
+import { LogLevel, MessageLog, type Log, type LogLevelInput, type LogField, type LogSource } from '../gen/log.js';
 
 /** Receives built records (the node's logger fan-out). */
 export type LogSink = (record: MessageLog, loggerName: string) => void;
@@ -24,7 +24,7 @@ export class LogHandle implements Log {
     return this.lvl;
   }
 
-  setLevel(level: LogLevel): void {
+  setLevel(level: LogLevelInput): void {
     this.lvl = validateLogLevel(level);
   }
 

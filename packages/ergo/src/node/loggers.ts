@@ -7,7 +7,7 @@
 import { format } from 'node:util';
 import { ErrNotAllowed, ErrTaken, ErrUnknown, ErrIncorrect, toError } from '../gen/errors.js';
 import { describeValue, validateLoggerFilter } from '../gen/validate.js';
-import { LogLevel, type LoggerBehavior, type MessageLog } from '../gen/log.js';
+import { LogLevel, type LogLevelInput, type LoggerBehavior, type MessageLog } from '../gen/log.js';
 import type { PinoLike } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import { logLevelString } from '../gen/log.js';
@@ -99,13 +99,13 @@ export class LoggerRegistry {
   add(
     name: string,
     logger: LoggerBehavior | PinoLike,
-    levels: LogLevel[],
+    filter: readonly LogLevelInput[],
     pid: PID | null = null,
     kind?: string,
   ): void {
     if (typeof name !== 'string' || name === '')
       throw ErrIncorrect.with(`logger name ${describeValue(name)} (expected a non-empty string)`);
-    validateLoggerFilter(levels);
+    const levels = validateLoggerFilter(filter);
     if (this.byName.has(name)) throw ErrTaken.with(`logger "${name}"`);
     if (pid !== null) {
       for (const e of this.byName.values())

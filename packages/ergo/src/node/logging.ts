@@ -5,7 +5,7 @@
 
 import { validateLogLevel } from '../gen/validate.js';
 import { ErrNotAllowed, ErrUnknown } from '../gen/errors.js';
-import { LogLevel, type LoggerBehavior, type MessageLog } from '../gen/log.js';
+import { LogLevel, type LogLevelInput, type LoggerBehavior, type MessageLog } from '../gen/log.js';
 import type { PinoLike } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
@@ -22,15 +22,20 @@ export function logLevelProcess(node: NodeImpl, pid: PID): LogLevel {
  * Sets the log level of a local process (Trace..Disabled; Default is refused). A process that is
  * a logger keeps its own logging disabled (it would feed itself). ErrIncorrect, ErrProcessUnknown.
  */
-export function setLogLevelProcess(node: NodeImpl, pid: PID, level: LogLevel): void {
+export function setLogLevelProcess(node: NodeImpl, pid: PID, level: LogLevelInput): void {
   node.checkAlive();
   const p = node.processArg(pid, 'setLogLevelProcess');
   p.logLevel = validateLogLevel(level);
-  if (p.logHandle !== null && p.loggerName === '') p.logHandle.forceLevel(level);
+  if (p.logHandle !== null && p.loggerName === '') p.logHandle.forceLevel(p.logLevel);
 }
 
 /** Adds a function-style or pino-compatible logger for `filter` (default: every level). ErrTaken. */
-export function loggerAdd(node: NodeImpl, name: string, logger: LoggerBehavior | PinoLike, filter: LogLevel[]): void {
+export function loggerAdd(
+  node: NodeImpl,
+  name: string,
+  logger: LoggerBehavior | PinoLike,
+  filter: LogLevelInput[],
+): void {
   node.checkAlive();
   node.logRegistry.add(name, logger, filter);
 }
@@ -39,7 +44,7 @@ export function loggerAdd(node: NodeImpl, name: string, logger: LoggerBehavior |
  * Makes a local process a logger: records arrive in its log queue (handleLog). Its own logging is
  * disabled meanwhile. ErrNotAllowed when it is a logger already, ErrTaken for a used name.
  */
-export function loggerAddPID(node: NodeImpl, pid: PID, name: string, filter: LogLevel[]): void {
+export function loggerAddPID(node: NodeImpl, pid: PID, name: string, filter: LogLevelInput[]): void {
   node.checkAlive();
   const p = node.processArg(pid, 'loggerAddPID');
   if (p.loggerName !== '') throw ErrNotAllowed.with(`${pid} is a logger already`);

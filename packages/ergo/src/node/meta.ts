@@ -13,7 +13,7 @@ import {
   TerminateReasonPanic,
   toError,
 } from '../gen/errors.js';
-import { LogLevel, MessageLogMeta } from '../gen/log.js';
+import { LogLevel, MessageLogMeta, toLogLevel } from '../gen/log.js';
 import { metaStateString, type MetaBehavior, type MetaOptions, type MetaProcess } from '../gen/meta.js';
 import type { Atom } from '../gen/atom.js';
 import { PID } from '../gen/pid.js';
@@ -73,8 +73,8 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
     this.priority = options.sendPriority ?? MessagePriority.Normal;
     this.compressionOn = options.compression === true;
     this.behaviorName = (behavior as object).constructor?.name ?? 'unknown';
-    const level =
-      options.logLevel === undefined || options.logLevel === LogLevel.Default ? owner.log.level() : options.logLevel;
+    const own = toLogLevel(options.logLevel);
+    const level = own === undefined || own === LogLevel.Default ? owner.log.level() : own;
     this.log = new LogHandle(level, new MessageLogMeta(node.name, owner.pid, id, this.behaviorName), node.logSink);
   }
 

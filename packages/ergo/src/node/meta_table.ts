@@ -3,7 +3,7 @@
 // inspection and the node-level queries (metaInfo, log levels).
 
 import { ErrAliasUnknown, ErrIncorrect, ErrMetaUnknown, ErrNotAllowed, toError } from '../gen/errors.js';
-import type { LogLevel } from '../gen/log.js';
+import type { LogLevel, LogLevelInput } from '../gen/log.js';
 import { validateLogLevel, validateLogLevelOption, validateMailboxSize, validatePriority } from '../gen/validate.js';
 import type { MetaBehavior, MetaInfo, MetaOptions } from '../gen/meta.js';
 import type { CancelFunc } from '../gen/options.js';
@@ -180,7 +180,7 @@ export class MetaTable {
   }
 
   /** ErrMetaUnknown, ErrIncorrect for a level outside Trace..Disabled (or Default). */
-  setLogLevel(alias: Alias, level: LogLevel): void {
+  setLogLevel(alias: Alias, level: LogLevelInput): void {
     const m = this.require(alias);
     m.log.setLevel(validateLogLevel(level));
   }

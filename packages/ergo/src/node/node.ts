@@ -15,7 +15,7 @@ import {
   ErrProcessTerminated,
   ErrProcessUnknown,
 } from '../gen/errors.js';
-import { LogLevel, MessageLogNode, type MessageLog } from '../gen/log.js';
+import { LogLevel, MessageLogNode, toLogLevel, type MessageLog } from '../gen/log.js';
 import { MessageExitPID } from '../gen/messages.js';
 import { DEFAULT_MAILBOX_HIGH_WATER, type NodeInfo, type NodeOptions, type Version } from '../gen/node.js';
 import { PID } from '../gen/pid.js';
@@ -39,6 +39,7 @@ import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { Relations } from './relations.js';
+import { NodeNotices } from './node_notices.js';
 import { MetaTable } from './meta_table.js';
 import { NodeNetwork } from './network.js';
 import { Router } from './router.js';
@@ -117,6 +118,7 @@ export class NodeImpl {
   readonly metas = new MetaTable(this);
   readonly events = new EventRegistry(this);
   readonly logRegistry = new LoggerRegistry();
+  readonly nodeNotices = new NodeNotices(this);
   readonly logSink = (record: MessageLog, only: string): void => {
     if (this.nodeState !== NODE_STOPPED) this.logRegistry.dispatch(record, only);
   };
@@ -149,7 +151,11 @@ export class NodeImpl {
     this.mailboxSize = options.mailboxSize ?? 0;
     this.mailboxHighWater = options.mailboxHighWater ?? DEFAULT_MAILBOX_HIGH_WATER;
     const logOpts = options.log ?? {};
-    this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
+    this.log = new LogHandle(
+      toLogLevel(logOpts.level) ?? LogLevel.Info,
+      new MessageLogNode(name, this.creation),
+      this.logSink,
+    );
     this.calls.onFailed = (c, err) => {
       const log = c.owner === null ? this.log : c.owner.log;
       // Checked first: a burst of timeouts must not format a target string each when debug is off.
@@ -159,12 +165,12 @@ export class NodeImpl {
       this.logRegistry.add(
         'default',
         createDefaultLogger(logOpts.defaultLogger),
-        logOpts.defaultLogger?.filter ?? [],
+        (logOpts.defaultLogger?.filter ?? []).map(toLogLevel),
         null,
         'default',
       );
     }
-    for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, l.filter ?? []);
+    for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, (l.filter ?? []).map(toLogLevel));
     // "Simulate remote": every local message goes through EDF, as if it crossed the network.
     if (options.simulateRemote) this.simulate = (value: unknown) => roundTrip(value);
     if (options.env)

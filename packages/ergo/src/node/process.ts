@@ -15,6 +15,7 @@ import {
   ErrAliasOwner,
   ErrAliasUnknown,
   TerminateReasonKill,
+  ErrTargetUnknown,
   toError,
 } from '../gen/errors.js';
 import type { Event, EventOptions } from '../gen/event.js';
@@ -950,6 +951,15 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   demonitorNode(node: Atom | string): void {
     this.allow(MASK_IR, 'demonitorNode');
     this.nodeImpl.relations.unlinkNode(this, node as Atom, false);
+  }
+  monitorNodes(): Atom[] {
+    this.allow(MASK_IR, 'monitorNodes');
+    return this.nodeImpl.nodeNotices.subscribe(this);
+  }
+  demonitorNodes(): void {
+    this.allow(MASK_IR, 'demonitorNodes');
+    if (!this.nodeImpl.nodeNotices.unsubscribe(this))
+      throw ErrTargetUnknown.with(`${this.pid} has not asked for node notices`);
   }
 
   // --- meta processes (meta_table.ts) ---------------------------------------------------------

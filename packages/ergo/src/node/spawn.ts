@@ -7,7 +7,7 @@
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
 import { ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrTaken, ErrTimeout, toError } from '../gen/errors.js';
-import { LogLevel } from '../gen/log.js';
+import { LogLevel, toLogLevel } from '../gen/log.js';
 import { MessagePriority } from '../gen/priority.js';
 import { Stop, type ProcessBehavior, type ProcessFactory } from '../gen/process.js';
 import { PID } from '../gen/pid.js';
@@ -129,12 +129,9 @@ export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
   const parent = s.parent ?? null;
   const parentPID = parent !== null ? parent.pid : (s.parentPID ?? node.pid);
   const leader = options.leader ?? (parent !== null ? parent.leader : parentPID);
+  const own = toLogLevel(options.logLevel);
   const logLevel =
-    options.logLevel !== undefined && options.logLevel !== LogLevel.Default
-      ? options.logLevel
-      : parent !== null
-        ? parent.logLevel
-        : node.log.level();
+    own !== undefined && own !== LogLevel.Default ? own : parent !== null ? parent.logLevel : node.log.level();
   let env: Map<string, unknown> | null = null;
   if (node.envMap.size > 0) env = copyEnvInto(env, node.envMap, false);
   if (s.applicationEnv) env = copyEnvInto(env, s.applicationEnv, false);

@@ -53,6 +53,7 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
   p.mb.clear();
   node.relations.consumerEnded(p);
   node.relations.targetEnded(p.pid, reason, p.pid, p);
+  if (node.nodeNotices.size > 0) node.nodeNotices.processEnded(p);
   if (p.name !== '') {
     if (node.names.get(p.name) === p) {
       node.names.delete(p.name);

@@ -2,8 +2,8 @@
 // LogEvent with the formatted text, the same `util.format` rules the real loggers use.
 
 import { format as formatText } from 'node:util';
-import { ErrIncorrect } from '../gen/errors.js';
-import { LogLevel, logLevelString, type Log, type LogField } from '../gen/log.js';
+import { LogLevel, type Log, type LogField, type LogLevelInput } from '../gen/log.js';
+import { validateLogLevel } from '../gen/validate.js';
 import { type EventLog, LogEvent } from './events.js';
 
 /**
@@ -26,11 +26,8 @@ export class TestLog implements Log {
   level(): LogLevel {
     return this.#level;
   }
-  setLevel(level: LogLevel): void {
-    if (level < LogLevel.Trace || level > LogLevel.Disabled || level === LogLevel.Default || !Number.isInteger(level)) {
-      throw ErrIncorrect.with(`log level ${logLevelString(level)}`);
-    }
-    this.#level = level;
+  setLevel(level: LogLevelInput): void {
+    this.#level = validateLogLevel(level);
   }
   logger(): string {
     return this.#logger;

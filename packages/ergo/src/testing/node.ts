@@ -16,7 +16,7 @@ import {
 } from '../gen/errors.js';
 import type { NetworkOptions } from '../gen/network.js';
 import type { Event, EventOptions } from '../gen/event.js';
-import { LogLevel, type LoggerBehavior } from '../gen/log.js';
+import { LogLevel, type LogLevelInput, type LoggerBehavior } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
@@ -405,7 +405,7 @@ export class TestNode implements Node {
     if (this.#process?.pid.equals(pid)) return this.#process.log.level();
     throw ErrProcessUnknown.with(String(pid));
   }
-  setLogLevelProcess(pid: PID, level: LogLevel): void {
+  setLogLevelProcess(pid: PID, level: LogLevelInput): void {
     if (this.#process?.pid.equals(pid)) return this.#process.log.setLevel(level);
     throw ErrProcessUnknown.with(String(pid));
   }
@@ -422,13 +422,13 @@ export class TestNode implements Node {
     throw ErrMetaUnknown.with(String(meta));
   }
   /** Always ErrMetaUnknown. */
-  setLogLevelMeta(meta: Alias, _level: LogLevel): void {
+  setLogLevelMeta(meta: Alias, _level: LogLevelInput): void {
     throw ErrMetaUnknown.with(String(meta));
   }
-  loggerAdd(name: string, _logger: LoggerBehavior | PinoLike, ...filter: LogLevel[]): void {
+  loggerAdd(name: string, _logger: LoggerBehavior | PinoLike, ...filter: LogLevelInput[]): void {
     this.#record('loggerAdd', [name, ...filter]);
   }
-  loggerAddPID(pid: PID, name: string, ...filter: LogLevel[]): void {
+  loggerAddPID(pid: PID, name: string, ...filter: LogLevelInput[]): void {
     this.#record('loggerAddPID', [pid, name, ...filter]);
   }
   loggerDelete(name: string): void {

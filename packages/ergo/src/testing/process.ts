@@ -722,6 +722,22 @@ export class TestProcess implements Process {
   demonitorNode(node: Atom | string): void {
     this.#unwatchNode('monitor', node);
   }
+  /** True after `monitorNodes()` until `demonitorNodes()` (the kit sends no node notices itself). */
+  monitorsNodes = false;
+  /** Records the node-notice subscription (I/R); returns the simulated nodes connected now. */
+  monitorNodes(): Atom[] {
+    this.#allow(MASK_IR, 'monitorNodes');
+    this.#fail('monitorNodes', []);
+    this.monitorsNodes = true;
+    return this.node.network().nodes();
+  }
+  /** Ends the node-notice subscription (I/R). ErrTargetUnknown when there was none. */
+  demonitorNodes(): void {
+    this.#allow(MASK_IR, 'demonitorNodes');
+    this.#fail('demonitorNodes', []);
+    if (!this.monitorsNodes) throw ErrTargetUnknown.with(`${this.pid} has not asked for node notices`);
+    this.monitorsNodes = false;
+  }
 
   // --- meta processes ------------------------------------------------------------------------
 

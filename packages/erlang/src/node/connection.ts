@@ -243,6 +243,12 @@ export class ErlangConnection implements Connection {
     this.#flags = dist.flags;
     this.#connectedAt = Date.now();
     dist.on('message', ({ control, payload }) => this.#dispatch(control, payload));
+    // Processes that asked for node notices hear of it (MessageNodeUp).
+    try {
+      this.#core.routeNodeUp(this.peer);
+    } catch (e) {
+      this.#log.warning('erlang: node up of %s: %s', this.peer, toError(e).message);
+    }
     dist.on('close', (reason) => {
       // a term over a codec limit (or otherwise undecodable): said once, with the peer and the
       // limit, since every link and monitor of the peer is about to fire noconnection

@@ -289,7 +289,16 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         const e = toError(err);
         if (this.dialling.get(name)?.pending === pending) this.dialling.delete(name);
         pending.fail(e);
-        this.log.warning('cannot connect to %s: %s', name, e.message);
+        // Once per node until it connects: a caller polling getNode must not flood the log.
+        if (this.dialFailed.has(name)) this.log.debug('cannot connect to %s (again): %s', name, e.message);
+        else {
+          this.dialFailed.add(name);
+          this.log.warning(
+            'cannot connect to %s: %s (repeats are logged at debug level until it connects)',
+            name,
+            e.message,
+          );
+        }
         // Calls and watchers waiting for that node fail now rather than at their timeouts.
         if (this.running) this.core.routeNodeDown(name, e);
         throw e;
@@ -399,6 +408,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
 
   /** Re-dials lost links of connections this node dialled (Ergo: the initiator re-dials with Join). */
   private readonly redials = new Map<EnpConnection, (i: number) => Promise<void>>();
+  /** Nodes whose last dial failed and was logged as a warning (cleared when they connect). */
+  private readonly dialFailed = new Set<Atom>();
 
   linkLost(conn: EnpConnection): void {
     const join = this.redials.get(conn);
@@ -450,6 +461,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       d.pending.ready(conn);
     }
     this.log.info('connected to %s (%s, %d links)', peer, initiator ? 'outgoing' : 'incoming', conn.links.length);
+    this.dialFailed.delete(peer);
+    this.core.routeNodeUp(peer);
     if (connectChannel.hasSubscribers) {
       connectChannel.publish({
         node: this.core.name(),

@@ -22,7 +22,7 @@ import {
   toError,
 } from '../../gen/errors.js';
 import { Event } from '../../gen/event.js';
-import type { Log } from '../../gen/log.js';
+import { toLogLevel, type Log } from '../../gen/log.js';
 import { MessageEvent } from '../../gen/messages.js';
 import type { Connection, NetworkDial, NetworkSocket, RemoteNode } from '../../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type MessageOptions } from '../../gen/options.js';
@@ -664,7 +664,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const options = new ApplicationOptionsExtra({
       applicationOptions: new WireApplicationOptions({
         env: env === undefined ? null : env instanceof Map ? env : new Map(Object.entries(env)),
-        logLevel: request.applicationOptions.logLevel ?? 0,
+        logLevel: toLogLevel(request.applicationOptions.logLevel) ?? 0,
       }),
       corePID: request.corePID,
       coreEnv: request.coreEnv,

@@ -3,7 +3,7 @@
 // local; zero values on the wire mean "not set".
 
 import type { Atom } from '../../gen/atom.js';
-import type { LogLevel } from '../../gen/log.js';
+import { toLogLevel, type LogLevel } from '../../gen/log.js';
 import type { Compression, ProcessOptions } from '../../gen/options.js';
 import { PID } from '../../gen/pid.js';
 import type { MessagePriority } from '../../gen/priority.js';
@@ -38,7 +38,7 @@ export function toWireProcessOptions(o: ProcessOptions): WireProcessOptions {
     }),
     linkParent: o.linkParent ?? false,
     linkChild: o.linkChild ?? false,
-    logLevel: o.logLevel ?? 0,
+    logLevel: toLogLevel(o.logLevel) ?? 0,
   });
 }
 
