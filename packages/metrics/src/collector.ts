@@ -42,9 +42,11 @@ const UTIL_RANGES: [number, string][] = [
 ];
 const PROCESS_LABELS = ['pid', 'name', 'application', 'behavior'] as const;
 
-function rangeOf(ranges: [number, string][], over: string, v: number): string {
-  for (const [bound, label] of ranges) if (v <= bound) return label;
-  return over;
+/** Index of the first range whose bound holds `v`; ranges.length for the overflow range. */
+function rangeIndex(ranges: [number, string][], v: number): number {
+  let i = 0;
+  while (i < ranges.length && v > ranges[i]![0]) i++;
+  return i;
 }
 
 /**
@@ -137,7 +139,7 @@ export class ErgoCollector {
     const logs = this.g.get('ergo_log_messages_total')!;
     for (const [level, n] of this.logCounts) logs.set({ level }, n);
     this.collectRemotes();
-    this.collectProcesses(info.processesTotal);
+    this.collectProcesses();
     const elu = performance.eventLoopUtilization(this.elu);
     this.elu = performance.eventLoopUtilization();
     set('nodejs_eventloop_utilization', elu.utilization);
@@ -200,47 +202,45 @@ export class ErgoCollector {
 
   // One pass over the process table: distributions, sums and four bounded top-N heaps. No sort
   // of all processes (O(total · log N)).
-  private collectProcesses(total: number): void {
+  private collectProcesses(): void {
     const topN = this.options.topN ?? DEFAULT_TOP_N;
     const depth = new TopN<ProcessShortInfo>(topN);
     const util = new TopN<ProcessShortInfo>(topN);
     const running = new TopN<ProcessShortInfo>(topN);
     const mIn = new TopN<ProcessShortInfo>(topN);
     const mOut = new TopN<ProcessShortInfo>(topN);
-    const depthDist = new Map<string, number>();
-    const utilDist = new Map<string, number>();
+    // Counts per range, the last slot for the overflow range (no string keys in the hot loop).
+    const depthDist = new Array<number>(DEPTH_RANGES.length + 1).fill(0);
+    const utilDist = new Array<number>(UTIL_RANGES.length + 1).fill(0);
     let depthMax = 0;
     let utilMax = 0;
     let sumIn = 0;
     let sumOut = 0;
     let sumRun = 0;
-    const list = total === 0 ? [] : this.node.processListShortInfo(1000, Number.MAX_SAFE_INTEGER);
-    for (const p of list) {
+    this.node.processRangeShortInfo((p) => {
       const runSec = p.runningTime / 1e9;
       sumIn += p.messagesIn;
       sumOut += p.messagesOut;
       sumRun += runSec;
       if (p.messagesMailbox > 0) {
-        const r = rangeOf(DEPTH_RANGES, '10K+', p.messagesMailbox);
-        depthDist.set(r, (depthDist.get(r) ?? 0) + 1);
+        depthDist[rangeIndex(DEPTH_RANGES, p.messagesMailbox)]!++;
         if (p.messagesMailbox > depthMax) depthMax = p.messagesMailbox;
         depth.offer(p.messagesMailbox, p);
       }
       if (p.uptime > 0 && runSec > 0) {
         const u = runSec / p.uptime;
-        const r = rangeOf(UTIL_RANGES, '90%+', u);
-        utilDist.set(r, (utilDist.get(r) ?? 0) + 1);
+        utilDist[rangeIndex(UTIL_RANGES, u)]!++;
         if (u > utilMax) utilMax = u;
         util.offer(u, p);
       }
       if (runSec > 0) running.offer(runSec, p);
       if (p.messagesIn > 0) mIn.offer(p.messagesIn, p);
       if (p.messagesOut > 0) mOut.offer(p.messagesOut, p);
-    }
-    const dist = (name: string, ranges: [number, string][], over: string, counts: Map<string, number>): void => {
+    });
+    const dist = (name: string, ranges: [number, string][], over: string, counts: number[]): void => {
       const g = this.g.get(name)!;
-      for (const [, label] of ranges) g.set({ range: label }, counts.get(label) ?? 0);
-      g.set({ range: over }, counts.get(over) ?? 0);
+      ranges.forEach(([, label], i) => g.set({ range: label }, counts[i]!));
+      g.set({ range: over }, counts[ranges.length]!);
     };
     dist('ergo_mailbox_depth_distribution', DEPTH_RANGES, '10K+', depthDist);
     dist('ergo_process_utilization_distribution', UTIL_RANGES, '90%+', utilDist);
