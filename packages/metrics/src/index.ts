@@ -54,3 +54,4 @@ export {
   signalDown,
   type HealthOptions,
 } from './health.js';
+export { Radar, DEFAULT_RADAR_HOST, DEFAULT_RADAR_PORT, type RadarOptions } from './radar.js';

@@ -4,6 +4,7 @@
 // codes across a signal's register / heartbeat / lapse / down / end.
 
 import { strict as assert } from 'node:assert';
+import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { Registry } from 'prom-client';
 
@@ -14,6 +15,7 @@ import {
   Health,
   Metrics,
   Probe,
+  Radar,
   TopN,
   TopNOrder,
   counterAdd,
@@ -271,3 +273,47 @@ describe('Health actor', () => {
     assert.equal(await probe('live'), 200);
   });
 });
+
+describe('Radar', () => {
+  test('health and metrics on one port; a busy port leaves nothing running', async () => {
+    const node = await startNode(`radar${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
+    try {
+      const radar = await node.spawn(Radar, {}, { port: 0, nodejs: false });
+      const port = Number((await node.inspect(radar)).http_port);
+      assert.equal((await fetch(`http://localhost:${port}/health/ready`)).status, 200);
+      const text = await (await fetch(`http://localhost:${port}/metrics`)).text();
+      assert.ok(text.includes('ergo_processes_total'));
+      const svc = await node.spawn(Service, {});
+      await node.call(svc, { op: 'register', signal: 'api', probe: Probe.Readiness });
+      await node.call(svc, { op: 'down', signal: 'api' });
+      await until(async () => (await fetch(`http://localhost:${port}/health/ready`)).status === 503, 'readiness down');
+
+      node.kill(radar);
+      await until(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
+      await until(async () => (await fetch(`http://localhost:${port}/metrics`).catch(() => null)) === null, 'the port to close');
+
+      // A busy port: the spawn fails and the children started in init end with it.
+      const blocker = net.createServer();
+      await new Promise<void>((r) => blocker.listen(0, 'localhost', r));
+      const busy = (blocker.address() as net.AddressInfo).port;
+      try {
+        await assert.rejects(node.spawn(Radar, {}, { port: busy, nodejs: false }), /EADDRINUSE/);
+        await until(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
+      } finally {
+        blocker.close();
+      }
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+function names(node: Node): string[] {
+  return node.processList().map((pid) => {
+    try {
+      return node.processName(pid);
+    } catch {
+      return ''; // ended meanwhile
+    }
+  });
+}
