@@ -23,7 +23,10 @@ test('visits every process with its short info, and stops on false', async () =>
     });
     assert.deepEqual(
       seen.map((i) => i.pid.toString()).sort(),
-      node.processList().map((p) => p.toString()).sort(),
+      node
+        .processList()
+        .map((p) => p.toString())
+        .sort(),
     );
     const byList = node.processListShortInfo(1000, 1000);
     for (const info of seen) {

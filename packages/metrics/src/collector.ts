@@ -77,7 +77,8 @@ export class ErgoCollector {
     private readonly options: ErgoCollectorOptions = {},
   ) {
     const topN = options.topN ?? DEFAULT_TOP_N;
-    if (!Number.isInteger(topN) || topN < 0) throw new RangeError(`ErgoCollector: topN must be an integer ≥ 0 (got ${topN})`);
+    if (!Number.isInteger(topN) || topN < 0)
+      throw new RangeError(`ErgoCollector: topN must be an integer ≥ 0 (got ${topN})`);
     this.registry = registry ?? new Registry();
     this.registry.setDefaultLabels({ node: node.name });
     for (const [name, help] of NODE_GAUGES) this.gauge(name, help);

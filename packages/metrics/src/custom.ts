@@ -103,12 +103,24 @@ async function register(c: MetricsClient, req: MetricRegisterRequest, to: SendTa
 }
 
 /** Registers a gauge owned by the calling process. Rejects with ErrIncorrect (bad or taken name/labels) or the call's error. */
-export function registerGauge(c: MetricsClient, name: string, help: string, labels: readonly string[] = [], to: SendTarget = METRICS_NAME): Promise<void> {
+export function registerGauge(
+  c: MetricsClient,
+  name: string,
+  help: string,
+  labels: readonly string[] = [],
+  to: SendTarget = METRICS_NAME,
+): Promise<void> {
   return register(c, new MetricRegisterRequest(name, help, MetricType.Gauge, labels), to);
 }
 
 /** Registers a counter owned by the calling process (see {@link registerGauge}). */
-export function registerCounter(c: MetricsClient, name: string, help: string, labels: readonly string[] = [], to: SendTarget = METRICS_NAME): Promise<void> {
+export function registerCounter(
+  c: MetricsClient,
+  name: string,
+  help: string,
+  labels: readonly string[] = [],
+  to: SendTarget = METRICS_NAME,
+): Promise<void> {
   return register(c, new MetricRegisterRequest(name, help, MetricType.Counter, labels), to);
 }
 
@@ -142,22 +154,52 @@ export function unregisterMetric(c: MetricsClient, name: string, to: SendTarget 
   c.send(to, new MessageMetricUnregister(name));
 }
 /** Sets a gauge. */
-export function gaugeSet(c: MetricsClient, name: string, value: number, labels: readonly string[] = [], to: SendTarget = METRICS_NAME): void {
+export function gaugeSet(
+  c: MetricsClient,
+  name: string,
+  value: number,
+  labels: readonly string[] = [],
+  to: SendTarget = METRICS_NAME,
+): void {
   c.send(to, new MessageGaugeSet(name, value, labels));
 }
 /** Adds to a gauge. */
-export function gaugeAdd(c: MetricsClient, name: string, value: number, labels: readonly string[] = [], to: SendTarget = METRICS_NAME): void {
+export function gaugeAdd(
+  c: MetricsClient,
+  name: string,
+  value: number,
+  labels: readonly string[] = [],
+  to: SendTarget = METRICS_NAME,
+): void {
   c.send(to, new MessageGaugeAdd(name, value, labels));
 }
 /** Adds to a counter. */
-export function counterAdd(c: MetricsClient, name: string, value: number, labels: readonly string[] = [], to: SendTarget = METRICS_NAME): void {
+export function counterAdd(
+  c: MetricsClient,
+  name: string,
+  value: number,
+  labels: readonly string[] = [],
+  to: SendTarget = METRICS_NAME,
+): void {
   c.send(to, new MessageCounterAdd(name, value, labels));
 }
 /** Observes a histogram value. */
-export function histogramObserve(c: MetricsClient, name: string, value: number, labels: readonly string[] = [], to: SendTarget = METRICS_NAME): void {
+export function histogramObserve(
+  c: MetricsClient,
+  name: string,
+  value: number,
+  labels: readonly string[] = [],
+  to: SendTarget = METRICS_NAME,
+): void {
   c.send(to, new MessageHistogramObserve(name, value, labels));
 }
 /** Offers a value to a TopN metric. */
-export function topNObserve(c: MetricsClient, name: string, value: number, labels: readonly string[] = [], to: SendTarget = METRICS_NAME): void {
+export function topNObserve(
+  c: MetricsClient,
+  name: string,
+  value: number,
+  labels: readonly string[] = [],
+  to: SendTarget = METRICS_NAME,
+): void {
   c.send(to, new MessageTopNObserve(name, value, labels));
 }

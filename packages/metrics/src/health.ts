@@ -95,12 +95,17 @@ export class Health extends Actor {
   override async init(options: HealthOptions = {}): Promise<void> {
     this.opts = options;
     const interval = options.checkInterval ?? DEFAULT_HEALTH_CHECK_INTERVAL;
-    if (!Number.isInteger(interval) || interval < 1) throw ErrIncorrect.with('Health: checkInterval must be an integer ≥ 1 (ms)');
+    if (!Number.isInteger(interval) || interval < 1)
+      throw ErrIncorrect.with('Health: checkInterval must be an integer ≥ 1 (ms)');
     const base = (options.path ?? DEFAULT_HEALTH_PATH).replace(/\/+$/, '');
     const mux = options.mux ?? new WebMux();
     for (const [suffix, bit] of PROBES) mux.handle(base + suffix, (req, res) => this.serve(bit, req, res));
     if (options.mux === undefined) {
-      this.server = await createWebServer({ host: options.host ?? DEFAULT_HEALTH_HOST, port: options.port ?? DEFAULT_HEALTH_PORT, handler: mux });
+      this.server = await createWebServer({
+        host: options.host ?? DEFAULT_HEALTH_HOST,
+        port: options.port ?? DEFAULT_HEALTH_PORT,
+        handler: mux,
+      });
       this.spawnMeta(this.server);
     }
     this.sendAfter(this.pid, new CheckTick(), interval);
@@ -130,7 +135,11 @@ export class Health extends Actor {
       if ((s.probe & probe) === 0) continue;
       const up = this.isUp(s, now);
       ok &&= up;
-      signals.push({ signal: name, status: up ? 'up' : 'down', timeout: s.timeoutMs === 0 ? '0s' : `${s.timeoutMs / 1000}s` });
+      signals.push({
+        signal: name,
+        status: up ? 'up' : 'down',
+        timeout: s.timeoutMs === 0 ? '0s' : `${s.timeoutMs / 1000}s`,
+      });
     }
     res.statusCode = ok ? 200 : 503;
     res.setHeader('content-type', 'application/json');
@@ -221,11 +230,21 @@ export class Health extends Actor {
 }
 
 /** Registers a signal owned by the calling process (see {@link HealthRegisterRequest}). Rejects with ErrIncorrect. */
-export async function registerService(c: MetricsClient, signal: string, probe: number = Probe.Liveness, timeoutMs = 0, to: SendTarget = HEALTH_NAME): Promise<void> {
+export async function registerService(
+  c: MetricsClient,
+  signal: string,
+  probe: number = Probe.Liveness,
+  timeoutMs = 0,
+  to: SendTarget = HEALTH_NAME,
+): Promise<void> {
   await c.call(to, new HealthRegisterRequest(signal, probe, timeoutMs));
 }
 /** Removes a signal the calling process registered. Resolves with whether it existed. */
-export async function unregisterService(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): Promise<boolean> {
+export async function unregisterService(
+  c: MetricsClient,
+  signal: string,
+  to: SendTarget = HEALTH_NAME,
+): Promise<boolean> {
   return (await c.call(to, new HealthUnregisterRequest(signal))) === true;
 }
 /** Heartbeats a signal. */

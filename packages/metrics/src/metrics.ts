@@ -77,16 +77,24 @@ export class Metrics extends Actor {
   override async init(options: MetricsOptions = {}): Promise<void> {
     this.opts = options;
     this.reg = options.registry ?? new Registry();
-    this.collector = new ErgoCollector(this.node, this.reg, { topN: options.topN ?? DEFAULT_TOP_N, nodejs: options.nodejs ?? true });
+    this.collector = new ErgoCollector(this.node, this.reg, {
+      topN: options.topN ?? DEFAULT_TOP_N,
+      nodejs: options.nodejs ?? true,
+    });
     const path = options.path ?? DEFAULT_METRICS_PATH;
-    const listener = (req: IncomingMessage, res: ServerResponse): Promise<void> => this.serve(req, res);
+    // serve() never rejects (it answers 500 itself), so the promise can be dropped.
+    const listener = (req: IncomingMessage, res: ServerResponse): void => void this.serve(req, res);
     if (options.mux !== undefined) {
       options.mux.handle(path, listener);
       return;
     }
     const mux = new WebMux().handle(path, listener);
     try {
-      this.server = await createWebServer({ host: options.host ?? DEFAULT_METRICS_HOST, port: options.port ?? DEFAULT_METRICS_PORT, handler: mux });
+      this.server = await createWebServer({
+        host: options.host ?? DEFAULT_METRICS_HOST,
+        port: options.port ?? DEFAULT_METRICS_PORT,
+        handler: mux,
+      });
     } catch (err) {
       this.collector.close();
       throw err;
@@ -109,12 +117,19 @@ export class Metrics extends Actor {
       return;
     }
     this.scrapes++;
-    this.collector.collect();
-    this.flushTopN();
-    await this.collectMetrics();
-    const body = await this.reg.metrics();
-    res.setHeader('content-type', this.reg.contentType);
-    res.end(req.method === 'HEAD' ? undefined : body);
+    try {
+      this.collector.collect();
+      this.flushTopN();
+      await this.collectMetrics();
+      const body = await this.reg.metrics();
+      res.setHeader('content-type', this.reg.contentType);
+      res.end(req.method === 'HEAD' ? undefined : body);
+    } catch (err) {
+      // A failing collectMetrics() or collector fails this scrape only.
+      this.log.error('metrics: scrape failed: %s', (err as Error)?.stack ?? String(err));
+      if (!res.headersSent) res.statusCode = 500;
+      res.end();
+    }
   }
 
   override handleCall(from: PID, _ref: Ref, request: unknown): unknown {
@@ -149,7 +164,10 @@ export class Metrics extends Actor {
   override handleInspect(): Record<string, string> {
     return {
       total_metrics: String(this.reg.getMetricsAsArray().length),
-      http_endpoint: this.server !== null ? `http://${this.server.host}:${this.server.port}${this.opts.path ?? DEFAULT_METRICS_PATH}` : '',
+      http_endpoint:
+        this.server !== null
+          ? `http://${this.server.host}:${this.server.port}${this.opts.path ?? DEFAULT_METRICS_PATH}`
+          : '',
       http_port: String(this.server?.port ?? 0),
       http_path: this.opts.path ?? DEFAULT_METRICS_PATH,
       custom_metrics: String(this.custom.size),
@@ -165,11 +183,17 @@ export class Metrics extends Actor {
 
   private register(from: PID, r: MetricRegisterRequest): string {
     if (!NAME_RE.test(r.name)) return `metrics: invalid metric name ${JSON.stringify(r.name)}`;
-    if (this.custom.has(r.name) || this.reg.getSingleMetric(r.name) !== undefined) return `metrics: ${r.name} is already registered`;
+    if (this.custom.has(r.name) || this.reg.getSingleMetric(r.name) !== undefined)
+      return `metrics: ${r.name} is already registered`;
     for (const l of r.labels) {
       if (!LABEL_RE.test(l) || l === 'node') return `metrics: invalid label ${JSON.stringify(l)} ('node' is reserved)`;
     }
-    const base = { name: r.name, help: r.help === '' ? r.name : r.help, labelNames: [...r.labels], registers: [this.reg] };
+    const base = {
+      name: r.name,
+      help: r.help === '' ? r.name : r.help,
+      labelNames: [...r.labels],
+      registers: [this.reg],
+    };
     let metric: Metric;
     let topn: Custom['topn'];
     try {
@@ -201,14 +225,22 @@ export class Metrics extends Actor {
     return '';
   }
 
-  private update(m: MessageGaugeSet | MessageGaugeAdd | MessageCounterAdd | MessageHistogramObserve | MessageTopNObserve): void {
+  private update(
+    m: MessageGaugeSet | MessageGaugeAdd | MessageCounterAdd | MessageHistogramObserve | MessageTopNObserve,
+  ): void {
     const c = this.custom.get(m.name);
     if (c === undefined) {
       this.log.warning('metrics: update of unknown metric %s', m.name);
       return;
     }
     if (m.labels.length !== c.labels.length || !Number.isFinite(m.value)) {
-      this.log.warning('metrics: bad update of %s (labels %d of %d, value %v)', m.name, m.labels.length, c.labels.length, m.value);
+      this.log.warning(
+        'metrics: bad update of %s (labels %d of %d, value %v)',
+        m.name,
+        m.labels.length,
+        c.labels.length,
+        m.value,
+      );
       return;
     }
     const labels = Object.fromEntries(c.labels.map((l, i) => [l, m.labels[i]!]));
@@ -218,8 +250,10 @@ export class Metrics extends Actor {
         c.topn.heap.offer(c.topn.order === TopNOrder.Min ? -m.value : m.value, m.labels);
       } else if (m instanceof MessageGaugeSet && c.type === MetricType.Gauge) (c.metric as Gauge).set(labels, m.value);
       else if (m instanceof MessageGaugeAdd && c.type === MetricType.Gauge) (c.metric as Gauge).inc(labels, m.value);
-      else if (m instanceof MessageCounterAdd && c.type === MetricType.Counter) (c.metric as Counter).inc(labels, m.value);
-      else if (m instanceof MessageHistogramObserve && c.type === MetricType.Histogram) (c.metric as Histogram).observe(labels, m.value);
+      else if (m instanceof MessageCounterAdd && c.type === MetricType.Counter)
+        (c.metric as Counter).inc(labels, m.value);
+      else if (m instanceof MessageHistogramObserve && c.type === MetricType.Histogram)
+        (c.metric as Histogram).observe(labels, m.value);
       else throw new Error('message does not fit the metric type');
     } catch (err) {
       this.log.warning('metrics: update of %s failed: %s', m.name, (err as Error).message);
@@ -233,7 +267,10 @@ export class Metrics extends Actor {
       const g = c.metric as Gauge;
       g.reset();
       for (const { score, item } of c.topn.heap.sorted()) {
-        g.set(Object.fromEntries(c.labels.map((l, i) => [l, item[i]!])), c.topn.order === TopNOrder.Min ? -score : score);
+        g.set(
+          Object.fromEntries(c.labels.map((l, i) => [l, item[i]!])),
+          c.topn.order === TopNOrder.Min ? -score : score,
+        );
       }
       c.topn.heap.clear();
     }

@@ -54,7 +54,11 @@ export class Radar extends Actor {
       topN: options.metricsTopN ?? DEFAULT_TOP_N,
       nodejs: options.nodejs ?? true,
     });
-    this.server = await createWebServer({ host: options.host ?? DEFAULT_RADAR_HOST, port: options.port ?? DEFAULT_RADAR_PORT, handler: mux });
+    this.server = await createWebServer({
+      host: options.host ?? DEFAULT_RADAR_HOST,
+      port: options.port ?? DEFAULT_RADAR_PORT,
+      handler: mux,
+    });
     this.spawnMeta(this.server);
   }
 

@@ -11,7 +11,8 @@ export class TopN<T> {
   private readonly scores: number[] = [];
 
   constructor(readonly limit: number) {
-    if (!Number.isInteger(limit) || limit < 0) throw new RangeError(`TopN: limit must be an integer ≥ 0 (got ${limit})`);
+    if (!Number.isInteger(limit) || limit < 0)
+      throw new RangeError(`TopN: limit must be an integer ≥ 0 (got ${limit})`);
   }
 
   /** Number of items kept. */

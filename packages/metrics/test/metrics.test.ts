@@ -6,9 +6,9 @@
 import { strict as assert } from 'node:assert';
 import net from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { Registry } from 'prom-client';
+import { Gauge, Registry } from 'prom-client';
 
-import { Actor, ErgoError, startNode, type Node, type PID, type Ref } from 'ergo-ts';
+import { Actor, startNode, type ErgoError, type Node, type PID, type Ref } from 'ergo-ts';
 
 import {
   ErgoCollector,
@@ -78,7 +78,12 @@ class Owner extends Actor {
       gaugeSet(this, 'app_queue_len', 7, ['in']);
       counterAdd(this, 'app_jobs_total', 3);
       histogramObserve(this, 'app_job_seconds', 0.5);
-      for (const [job, v] of [['a', 1], ['b', 5], ['c', 3]] as const) topNObserve(this, 'app_slowest', v, [job]);
+      for (const [job, v] of [
+        ['a', 1],
+        ['b', 5],
+        ['c', 3],
+      ] as const)
+        topNObserve(this, 'app_slowest', v, [job]);
       return 'ok';
     }
     if (req === 'bad') {
@@ -161,7 +166,13 @@ describe('collector and Metrics actor', () => {
       assert.equal(sample(text, 'ergo_mailbox_depth_top', `pid="${blocker.toString()}"`), 11);
       assert.equal(sample(text, 'ergo_mailbox_depth_distribution', 'range="50"'), 1);
       assert.equal(sample(text, 'ergo_process_messages_in_top', `pid="${blocker.toString()}"`), 12);
-      for (const name of ['ergo_node_uptime_seconds', 'ergo_memory_used_bytes', 'ergo_cpu_cores', 'ergo_connected_nodes_total', 'nodejs_eventloop_utilization']) {
+      for (const name of [
+        'ergo_node_uptime_seconds',
+        'ergo_memory_used_bytes',
+        'ergo_cpu_cores',
+        'ergo_connected_nodes_total',
+        'nodejs_eventloop_utilization',
+      ]) {
         assert.notEqual(sample(text, name), undefined, name);
       }
       Blocker.release!();
@@ -211,6 +222,29 @@ describe('collector and Metrics actor', () => {
     node.kill(m);
   });
 
+  test('collectMetrics runs before each scrape; a failing one fails that scrape only (500)', async () => {
+    let fail = true;
+    class Mine extends Metrics {
+      calls = 0;
+      override collectMetrics(): void {
+        if (fail) {
+          fail = false;
+          throw new Error('boom');
+        }
+        (this.registry().getSingleMetric('mine_scrapes') as Gauge).set(++this.calls);
+      }
+    }
+    const registry = new Registry();
+    new Gauge({ name: 'mine_scrapes', help: 'scrapes seen by collectMetrics', registers: [registry] });
+    const m = await node.spawn(Mine, {}, { port: 0, nodejs: false, registry });
+    const port = Number((await node.inspect(m)).http_port);
+    assert.equal((await fetch(`http://localhost:${port}/metrics`)).status, 500);
+    const res = await fetch(`http://localhost:${port}/metrics`);
+    assert.equal(res.status, 200);
+    assert.equal(sample(await res.text(), 'mine_scrapes'), 1);
+    node.kill(m);
+  });
+
   test('a busy port fails the spawn', async () => {
     const first = await node.spawn(Metrics, {}, { port: 0, nodejs: false });
     const port = Number((await node.inspect(first)).http_port);
@@ -236,7 +270,10 @@ describe('Health actor', () => {
     assert.equal(await probe('ready'), 200, 'no signals: healthy');
     const svc = await node.spawn(Service, {});
     assert.equal(await node.call(svc, { op: 'bad' }), 'ERR_INCORRECT');
-    assert.equal(await node.call(svc, { op: 'register', signal: 'db', probe: Probe.Readiness | Probe.Startup, timeout: 500 }), 'ok');
+    assert.equal(
+      await node.call(svc, { op: 'register', signal: 'db', probe: Probe.Readiness | Probe.Startup, timeout: 500 }),
+      'ok',
+    );
     assert.equal(await node.call(svc, { op: 'register', signal: 'loop', probe: Probe.Liveness }), 'ok');
     // Up while heartbeaten (beats inside the poll: no assumption on how fast this machine is).
     const beatUntil = (want: number): Promise<void> =>
@@ -245,8 +282,15 @@ describe('Health actor', () => {
         return (await probe('ready')) === want;
       }, `readiness ${want}`);
     await beatUntil(200);
-    const body = (await (await fetch(`http://localhost:${port}/health/ready`)).json()) as { status: string; signals: { signal: string; status: string }[] };
-    assert.deepEqual(body.signals.map((s) => s.signal), ['db'], 'only the readiness signals');
+    const body = (await (await fetch(`http://localhost:${port}/health/ready`)).json()) as {
+      status: string;
+      signals: { signal: string; status: string }[];
+    };
+    assert.deepEqual(
+      body.signals.map((s) => s.signal),
+      ['db'],
+      'only the readiness signals',
+    );
 
     // No heartbeat: the signal lapses; readiness and startup fail, liveness does not.
     await until(async () => (await probe('ready')) === 503, 'the heartbeat to lapse');
@@ -290,7 +334,10 @@ describe('Radar', () => {
 
       node.kill(radar);
       await until(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
-      await until(async () => (await fetch(`http://localhost:${port}/metrics`).catch(() => null)) === null, 'the port to close');
+      await until(
+        async () => (await fetch(`http://localhost:${port}/metrics`).catch(() => null)) === null,
+        'the port to close',
+      );
 
       // A busy port: the spawn fails and the children started in init end with it.
       const blocker = net.createServer();

@@ -101,7 +101,10 @@ test('Prometheus scrapes the node and answers PromQL with its figures', async (t
 
   const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
     const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
-    const body = (await res.json()) as { status: string; data: { result: { metric: Record<string, string>; value: [number, string] }[] } };
+    const body = (await res.json()) as {
+      status: string;
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
     assert.equal(body.status, 'success');
     return body.data.result;
   };
