@@ -201,7 +201,7 @@ export class Health extends Actor {
       if (!wasUp) this.handleSignalUp(m.signal);
       return;
     }
-    this.log.warning('health: unknown message %v from %s', m, from);
+    this.log.warning('health: unknown message %o from %s', m, from);
   }
 
   override handleInspect(): Record<string, string> {

@@ -158,7 +158,7 @@ export class Metrics extends Actor {
       this.update(m);
       return;
     }
-    this.log.warning('metrics: unknown message %v from %s', m, from);
+    this.log.warning('metrics: unknown message %o from %s', m, from);
   }
 
   override handleInspect(): Record<string, string> {
@@ -235,7 +235,7 @@ export class Metrics extends Actor {
     }
     if (m.labels.length !== c.labels.length || !Number.isFinite(m.value)) {
       this.log.warning(
-        'metrics: bad update of %s (labels %d of %d, value %v)',
+        'metrics: bad update of %s (labels %d of %d, value %o)',
         m.name,
         m.labels.length,
         c.labels.length,
