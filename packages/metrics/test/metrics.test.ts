@@ -4,11 +4,13 @@
 // codes across a signal's register / heartbeat / lapse / down / end.
 
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import net from 'node:net';
+import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { Gauge, Registry } from 'prom-client';
 
-import { Actor, startNode, type ErgoError, type Node, type PID, type Ref } from 'ergo-ts';
+import { Actor, ProcessID, startNode, type Atom, type ErgoError, type Node, type PID, type Ref } from 'ergo-ts';
 
 import {
   ErgoCollector,
@@ -364,3 +366,78 @@ function names(node: Node): string[] {
     }
   });
 }
+
+describe('network metrics', () => {
+  test('a remote node in another OS process: connected, messages out, lost after kill -9', async () => {
+    const cookie = 'metrics-secret';
+    const child = spawn(process.execPath, [new URL('./remote_child.js', import.meta.url).pathname, cookie], {
+      stdio: ['pipe', 'pipe', 'inherit'],
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    const node = await (async () => {
+      const first = await new Promise<string>((resolve, reject) => {
+        readline.createInterface({ input: child.stdout! }).once('line', resolve);
+        child.once('exit', (code) => reject(new Error(`child exited ${code}`)));
+      });
+      const { name, port } = JSON.parse(first) as { name: string; port: number };
+      const n = await startNode(`parent${process.pid}@localhost`, {
+        log: { defaultLogger: { disable: true } },
+        network: {
+          cookie,
+          acceptors: [],
+          registrar: null,
+          routes: [
+            {
+              match: name.replace(/[.$]/g, '\\$&'),
+              route: {
+                route: {
+                  host: '127.0.0.1',
+                  port,
+                  tls: false,
+                  handshakeVersion: { name: '', release: '' },
+                  protoVersion: { name: '', release: '' },
+                },
+              },
+            },
+          ],
+        },
+      });
+      return Object.assign(n, { childName: name });
+    })();
+    try {
+      const registry = new Registry();
+      const c = new ErgoCollector(node, registry, { nodejs: false });
+      const remote = node.childName;
+      await node.network().getNode(remote);
+      for (let i = 0; i < 5; i++) node.send(new ProcessID('sink' as Atom, remote as Atom), i);
+      let text = '';
+      await until(async () => {
+        c.collect();
+        text = await registry.metrics();
+        const out = sample(text, 'ergo_remote_messages_out_total', `remote_node="${remote}"`) ?? 0;
+        return out >= 5 && (sample(text, 'ergo_remote_bytes_out_total', `remote_node="${remote}"`) ?? 0) > 0;
+      }, 'the messages to be counted');
+      assert.equal(sample(text, 'ergo_connected_nodes_total'), 1);
+      assert.equal(sample(text, 'ergo_connections_established_total'), 1);
+      assert.notEqual(sample(text, 'ergo_remote_node_uptime_seconds', `remote_node="${remote}"`), undefined);
+
+      child.kill('SIGKILL');
+      await until(async () => {
+        c.collect();
+        text = await registry.metrics();
+        return sample(text, 'ergo_connections_lost_total') === 1;
+      }, 'the connection loss');
+      assert.equal(sample(text, 'ergo_connected_nodes_total'), 0);
+      assert.equal(
+        sample(text, 'ergo_remote_messages_out_total', `remote_node="${remote}"`),
+        undefined,
+        'series of a gone node leave',
+      );
+      c.close();
+    } finally {
+      child.kill('SIGKILL');
+      await exited;
+      await node.stop();
+    }
+  });
+});
