@@ -54,4 +54,11 @@ export {
   signalDown,
   type HealthOptions,
 } from './health.js';
-export { Radar, DEFAULT_RADAR_HOST, DEFAULT_RADAR_PORT, type RadarOptions } from './radar.js';
+export {
+  Radar,
+  createRadarApplication,
+  RADAR_APPLICATION,
+  DEFAULT_RADAR_HOST,
+  DEFAULT_RADAR_PORT,
+  type RadarOptions,
+} from './radar.js';

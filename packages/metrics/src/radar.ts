@@ -1,7 +1,7 @@
 // Radar: health probes and Prometheus metrics on one HTTP port (Ergo's application/radar), the
 // usual set-up of a node in Kubernetes.
 
-import { Actor } from 'ergo-ts';
+import { Actor, createApplication, type ApplicationBehavior } from 'ergo-ts';
 import { WebMux, createWebServer, type WebServer } from 'ergo-ts/meta';
 import { DEFAULT_TOP_N } from './collector.js';
 import { METRICS_NAME } from './custom.js';
@@ -65,4 +65,21 @@ export class Radar extends Actor {
   override handleInspect(): Record<string, string> {
     return { http_host: this.server?.host ?? '', http_port: String(this.server?.port ?? 0) };
   }
+}
+
+/** Name of the application {@link createRadarApplication} makes (Ergo's `radar`). */
+export const RADAR_APPLICATION = 'radar';
+
+/**
+ * Radar as an application (Ergo's `application/radar`): one member, the {@link Radar} actor
+ * registered as `radar`, so a node can start it with `startNode(name, { applications: [...] })`
+ * and stop it with `applicationStop('radar')`. The default (temporary) mode: the node keeps
+ * running if it ends.
+ */
+export function createRadarApplication(options: RadarOptions = {}): ApplicationBehavior {
+  return createApplication({
+    name: RADAR_APPLICATION,
+    description: 'health probes and Prometheus metrics on one HTTP port',
+    group: [{ name: 'radar', factory: Radar, args: [options] }],
+  });
 }

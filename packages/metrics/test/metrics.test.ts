@@ -18,6 +18,7 @@ import {
   Metrics,
   Probe,
   Radar,
+  createRadarApplication,
   TopN,
   TopNOrder,
   counterAdd,
@@ -366,6 +367,28 @@ function names(node: Node): string[] {
     }
   });
 }
+
+describe('Radar application', () => {
+  test('started with the node, stopped with applicationStop', async () => {
+    const node = await startNode(`radarapp${process.pid}@localhost`, {
+      log: { defaultLogger: { disable: true } },
+      applications: [createRadarApplication({ port: 0, nodejs: false })],
+    });
+    try {
+      const port = Number((await node.inspect('radar')).http_port);
+      assert.equal((await fetch(`http://localhost:${port}/health/live`)).status, 200);
+      const text = await (await fetch(`http://localhost:${port}/metrics`)).text();
+      assert.equal(sample(text, 'ergo_applications_running'), 1);
+      await node.applicationStop('radar');
+      assert.deepEqual(
+        names(node).filter((n) => ['radar', 'health', 'metrics'].includes(n)),
+        [],
+      );
+    } finally {
+      await node.stop();
+    }
+  });
+});
 
 describe('network metrics', () => {
   test('a remote node in another OS process: connected, messages out, lost after kill -9', async () => {
