@@ -49,7 +49,7 @@ describe('Actor callbacks', () => {
       class A extends Actor {
         ready = false;
         override async init() {
-          await null;
+          await Promise.resolve();
           this.ready = true;
         }
         override async handleCall(_f: PID, _r: Ref, req: unknown) {
@@ -86,7 +86,7 @@ describe('Actor callbacks', () => {
       }
       class AsyncTarget extends Actor {
         override async handleInspect() {
-          await null;
+          await Promise.resolve();
           return { async: 'yes' };
         }
       }

@@ -18,15 +18,13 @@ import {
   TerminateReasonShutdown,
   type PID,
 } from '../src/index.js';
+import type { Node } from '../src/index.js';
 import { deferred, Inbox, LogCapture, probe, noUnhandled, withNode } from './helpers.js';
 
 noUnhandled();
 
 /** Spawns a probe whose message handler runs `fn`, and resolves its terminate reason. */
-async function victim(
-  node: import('../src/index.js').Node,
-  fn: (m: unknown) => unknown,
-): Promise<{ pid: PID; reason: Promise<Error> }> {
+async function victim(node: Node, fn: (m: unknown) => unknown): Promise<{ pid: PID; reason: Promise<Error> }> {
   const reason = deferred<Error>();
   const pid = await node.spawn(probe(fn, undefined, (r) => reason.resolve(r)));
   return { pid, reason: reason.promise };
@@ -47,7 +45,7 @@ describe('returning a termination reason', () => {
 
         const custom = new Error('custom reason');
         const c = await victim(node, async () => {
-          await null;
+          await Promise.resolve();
           return custom;
         });
         node.send(c.pid, 'x');
@@ -100,7 +98,7 @@ describe('panics', () => {
     await withNode(
       async (node) => {
         const a = await victim(node, async () => {
-          await null;
+          await Promise.resolve();
           throw new Error('async handler bug');
         });
         const b = await victim(node, () => {
@@ -207,7 +205,7 @@ describe('panics', () => {
         assert.equal(await node.spawn(BadInit).catch((e: unknown) => e), boom);
         class BadAsyncInit extends Actor {
           override async init() {
-            await null;
+            await Promise.resolve();
             throw boom;
           }
         }
@@ -235,7 +233,7 @@ describe('panics', () => {
         const asyncRan = deferred<void>();
         class BadAsyncTerminate extends Actor {
           override async terminate() {
-            await null;
+            await Promise.resolve();
             asyncRan.resolve();
             throw new Error('async terminate bug');
           }
@@ -289,7 +287,7 @@ describe('panics', () => {
                   if ((m as number) >= 10) throw new Error(`bad ${i}`);
                 }
               : async (m) => {
-                  await null;
+                  await Promise.resolve();
                   if ((m as number) >= 10) throw new Error(`bad async ${i}`);
                 },
           ),

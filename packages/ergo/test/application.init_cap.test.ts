@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, mock, test } from 'node:test';
 
-import { Actor, ApplicationState, createApplication, type ProcessOptions } from '../src/index.js';
+import { Actor, ApplicationState, createApplication, type Node, type ProcessOptions } from '../src/index.js';
 import { REMOTE_INIT_CAP_MS } from '../src/node/core.js';
 import { INIT_CAP_MS } from '../src/node/spawn.js';
 import { deferred, noUnhandled, withNode, type Deferred } from './helpers.js';
@@ -22,12 +22,7 @@ class SlowMember extends Actor {
 }
 
 /** Starts an application with one slow member; resolves with what the start did after `ms` of fake time. */
-async function startAfter(
-  node: import('../src/index.js').Node,
-  name: string,
-  options: ProcessOptions | undefined,
-  ms: number,
-): Promise<unknown> {
+async function startAfter(node: Node, name: string, options: ProcessOptions | undefined, ms: number): Promise<unknown> {
   const entered = deferred<void>();
   const gate = deferred<void>();
   await node.applicationLoad(

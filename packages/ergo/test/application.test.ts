@@ -662,9 +662,11 @@ describe('application env, log level and info', () => {
       try {
         const app: ApplicationBehavior = {
           load: () => ({ name: 'ap', group: [member(rec, 'ap1')] }),
+          // eslint-disable-next-line @typescript-eslint/no-misused-promises -- an async callback on purpose: its rejection must be logged
           async start() {
             throw new Error('async start bug');
           },
+          // eslint-disable-next-line @typescript-eslint/no-misused-promises -- an async callback on purpose: its rejection must be logged
           async terminate() {
             throw new Error('async terminate bug');
           },

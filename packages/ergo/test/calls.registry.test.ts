@@ -8,8 +8,9 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
 import { Ref, type PID } from '../src/index.js';
+import { EXPIRE_SLICE } from '../src/node/calls.js';
 import { engineOf } from '../src/node/internals.js';
-import { noUnhandled, probe, withNode } from './helpers.js';
+import { deferred, noUnhandled, probe, turn, withNode, within } from './helpers.js';
 
 noUnhandled();
 
@@ -178,5 +179,87 @@ describe('timeouts of calls made in a row', () => {
       assert.equal(c1, 'ERR_TIMEOUT');
       assert.equal(c2, 'ERR_TIMEOUT');
       assert.ok(w1! >= 20 && w2! >= 20, `timed out after ${w1} and ${w2} ms`);
+    }));
+});
+
+describe('mass expiry and ending callers (issue 19 items 4 and 5)', () => {
+  test('calls expiring together are failed in slices: another macrotask runs before the last one fails', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, () => []));
+      const n = 3 * EXPIRE_SLICE;
+      let failed = 0;
+      let seenByMacrotask = -1;
+      const all: Promise<unknown>[] = [];
+      for (let i = 0; i < n; i++) {
+        all.push(
+          node.call(target, i, { timeout: 30 }).then(
+            () => assert.fail('no reply was sent'),
+            (e: { code?: string }) => {
+              assert.equal(e.code, 'ERR_TIMEOUT');
+              // The first failure queues a macrotask: it must run while calls are still pending.
+              if (failed++ === 0) setImmediate(() => (seenByMacrotask = failed));
+            },
+          ),
+        );
+      }
+      // Every deadline passes while the loop is busy, so the timer finds all of them due at once.
+      await turn();
+      const t0 = performance.now();
+      while (performance.now() - t0 < 40);
+      await Promise.all(all);
+      assert.equal(failed, n);
+      assert.ok(
+        seenByMacrotask > 0 && seenByMacrotask < n,
+        `a macrotask ran after ${seenByMacrotask} of ${n} failures`,
+      );
+      assert.equal(engineOf(node).calls.size, 0);
+    }));
+
+  test('a caller that ends fails its own calls without visiting other callers’ pending calls', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, () => []));
+      const engine = engineOf(node);
+      // 2 000 calls of the node itself stay pending throughout.
+      const others: Promise<unknown>[] = [];
+      for (let i = 0; i < 2000; i++) others.push(node.call(target, i, { timeout: 60_000 }).catch(() => undefined));
+      const reads = { n: 0 };
+      for (const c of engine.calls.pending()) {
+        for (const field of ['owner', 'holder', 'node'] as const) {
+          const v = (c as unknown as Record<string, unknown>)[field];
+          Object.defineProperty(c, field, {
+            get: () => (reads.n++, v),
+            set: () => undefined,
+            configurable: true,
+          });
+        }
+      }
+      const outcome = deferred<string>();
+      const caller = await node.spawn(
+        probe((m, _from, self) => {
+          if (m !== 'go') return;
+          for (let i = 0; i < 5; i++) {
+            self.call(target, `c${i}`, { timeout: 60_000 }).then(
+              () => outcome.resolve('replied'),
+              (e: { code?: string }) => outcome.resolve(e.code ?? 'no code'),
+            );
+          }
+        }),
+      );
+      node.send(caller, 'go');
+      await within(
+        (async () => {
+          while (engine.calls.size < 2005) await turn();
+        })(),
+        'the caller’s 5 calls',
+      );
+      reads.n = 0;
+      node.kill(caller);
+      assert.equal(await within(outcome.promise, 'the caller’s calls to fail'), 'ERR_PROCESS_TERMINATED');
+      assert.equal(engine.calls.size, 2000);
+      assert.equal(reads.n, 0, 'ending the caller read fields of other callers’ calls');
+      engine.calls.failAll(new Error('done'));
+      await Promise.all(others);
     }));
 });

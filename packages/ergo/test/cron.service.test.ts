@@ -536,7 +536,7 @@ describe('cron service: info and previews', () => {
 });
 
 describe('cron service: actions', () => {
-  it('createCronActionMessage: target, priority, description and validation', () => {
+  it('createCronActionMessage: target, priority, description and validation', async () => {
     const pid = new PID('cron@localhost', 1005, 1);
     assert.equal(createCronActionMessage('reporter').info(), "send message to 'reporter' with normal priority");
     assert.equal(
@@ -553,7 +553,7 @@ describe('cron service: actions', () => {
     );
     const node = new FakeNode();
     const time = new Date('2025-06-01T10:01:00Z');
-    createCronActionMessage(pid, MessagePriority.High).do('j', node, time);
+    await createCronActionMessage(pid, MessagePriority.High).do('j', node, time);
     assert.deepEqual(node.sent, [
       { to: pid, message: new MessageCron('cron@localhost', 'j', time), priority: MessagePriority.High },
     ]);

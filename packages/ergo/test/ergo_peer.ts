@@ -17,16 +17,32 @@ export function peerBinary(): { path: string } | { missing: string } {
     accessSync(path, constants.X_OK);
     return { path };
   } catch {
-    return { missing: `ergo-peer not found at ${path} (set ERGO_PEER)` };
+    // The default path is outside the repository: name it only when ERGO_PEER was set.
+    return {
+      missing:
+        process.env.ERGO_PEER === undefined
+          ? PEER_MISSING
+          : `ergo-peer not found at ERGO_PEER=${process.env.ERGO_PEER}`,
+    };
   }
 }
+
+/** The short skip reason of every Go-peer test (the run's one-line note says how to get it). */
+export const PEER_MISSING = 'needs the Go Ergo peer (set ERGO_PEER)';
+
+/**
+ * The one line `npm test` prints before the run when the peer is absent (peer_note.ts): what is
+ * skipped and how to get the peer.
+ */
+export const PEER_NOTE =
+  '# Go Ergo interop tests skipped: they need `ergo-peer`, a Go Ergo 3.2 node driven by JSON lines that is not part ' +
+  'of this repository; set ERGO_PEER=/path/to/ergo-peer to run them (docs/testing.md, "Tests against Go Ergo").';
 
 /** Skips `t` with the reason (fails under CI=true) when the binary is absent; else its path. */
 export function requirePeer(t: { skip(msg: string): void }): string | undefined {
   const b = peerBinary();
   if ('path' in b) return b.path;
   if (process.env.CI === 'true') throw new Error(`${b.missing}: required under CI`);
-  console.log(`# skipped: ${b.missing}`);
   t.skip(b.missing);
   return undefined;
 }

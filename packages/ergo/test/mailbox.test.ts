@@ -19,7 +19,17 @@ import {
   type PID,
 } from '../src/index.js';
 import { Mailbox, Q_LOG, Q_MAIN, Q_SYSTEM, Q_URGENT } from '../src/node/mailbox.js';
-import { deferred, Inbox, noUnhandled, probe, quietNode, thrown, withNode, type Deferred } from './helpers.js';
+import {
+  deferred,
+  Inbox,
+  LogCapture,
+  noUnhandled,
+  probe,
+  quietNode,
+  thrown,
+  withNode,
+  type Deferred,
+} from './helpers.js';
 
 noUnhandled();
 
@@ -412,3 +422,61 @@ describe('mailbox limit', () => {
     assert.equal(unwrapReason(await reason.promise), TerminateReasonShutdown);
   });
 });
+
+describe('mailbox high-water mark and the node-wide limit (issue 19 item 9)', () => {
+  test('one warning per process when its mailbox reaches the mark; a spawn may turn it off', async () => {
+    const capture = new LogCapture();
+    const node = await quietNode({ mailboxHighWater: 100 }, capture);
+    try {
+      const gate = deferred();
+      const stuck = probe(() => gate.promise);
+      const a = await node.spawn(stuck);
+      const b = await node.spawn(stuck, { mailboxHighWater: 0 });
+      // The first message blocks each process in its handler; the rest queue up.
+      for (let i = 0; i < 350; i++) {
+        node.send(a, i);
+        node.send(b, i);
+      }
+      const warnings = capture.lines.filter((l) => l.includes('high-water'));
+      assert.equal(warnings.length, 1, warnings.join(''));
+      assert.ok(warnings[0]!.includes(a.toString()), warnings[0]);
+      assert.match(warnings[0]!, /has 100 messages queued/);
+      assert.match(warnings[0]!, /mailboxSize/);
+      gate.resolve();
+    } finally {
+      await node.stopForce();
+    }
+  });
+
+  test('NodeOptions.mailboxSize bounds every process spawned without its own limit', async () => {
+    const node = await quietNode({ mailboxSize: 3 });
+    try {
+      const gate = deferred();
+      const a = await node.spawn(probe(() => gate.promise));
+      const b = await node.spawn(
+        probe(() => gate.promise),
+        { mailboxSize: 0 },
+      );
+      assert.equal(node.processInfo(a).mailboxSize, 3);
+      assert.equal(node.processInfo(b).mailboxSize, 0);
+      node.send(a, 'blocks');
+      await waitState(node, a);
+      for (let i = 0; i < 3; i++) node.send(a, i);
+      thrown(() => node.send(a, 'one too many'), 'ERR_PROCESS_MAILBOX_FULL');
+      for (let i = 0; i < 10; i++) node.send(b, i);
+      gate.resolve();
+    } finally {
+      await node.stopForce();
+    }
+  });
+
+  test('bad node options fail startNode with ERR_INCORRECT', async () => {
+    await assert.rejects(quietNode({ mailboxHighWater: -1 }), (e) => (e as { code?: string }).code === 'ERR_INCORRECT');
+    await assert.rejects(quietNode({ mailboxSize: 1.5 }), (e) => (e as { code?: string }).code === 'ERR_INCORRECT');
+  });
+});
+
+/** Waits until `pid` is inside its handler (Running). */
+async function waitState(node: Awaited<ReturnType<typeof quietNode>>, pid: PID): Promise<void> {
+  while (node.processInfo(pid).state !== ProcessState.Running) await new Promise((r) => setImmediate(r));
+}

@@ -331,11 +331,12 @@ describe('meta processes: core', () => {
     throwsCode(() => node.send(id, 3), 'ERR_META_MAILBOX_FULL');
     assert.equal(node.metaInfo(id).state, MetaState.Running);
     assert.equal(node.metaInfo(id).mailboxQueues.main, 2);
-    busy.nextMessage();
+    const first = busy.nextMessage();
     const drained = busy.nextMessage();
     release.resolve();
     // Handled once its handler's promise settles: wait for that, not for an order of microtasks
     // (a scheduler drain may already be pending and run the call below first).
+    assert.equal(await first, 1);
     assert.equal(await drained, 2);
     // A sleeping meta ends at once with its parent; this one is idle again after the queue drains.
     assert.equal(await exec(node, pid, (x) => x.call(id, 'echo')), 'echo');

@@ -8,7 +8,7 @@ import * as dgram from 'node:dgram';
 import { once } from 'node:events';
 import { after, before, describe, test } from 'node:test';
 
-import type { Node, PID } from '../src/index.js';
+import type { Alias, Node, PID } from '../src/index.js';
 import { createUDPServer, MessageUDP, NetAddr, type UDPServerOptions } from '../src/meta/index.js';
 import {
   deferred,
@@ -33,11 +33,7 @@ const pong: Hooks = {
   },
 };
 
-async function serveUDP(
-  node: Node,
-  owner: PID,
-  options: UDPServerOptions = {},
-): Promise<{ id: import('../src/index.js').Alias; port: number }> {
+async function serveUDP(node: Node, owner: PID, options: UDPServerOptions = {}): Promise<{ id: Alias; port: number }> {
   return exec(node, owner, async (a) => {
     const s = await createUDPServer({ host: '127.0.0.1', port: 0, ...options });
     return { id: a.spawnMeta(s), port: s.address().port };

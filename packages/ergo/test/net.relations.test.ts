@@ -18,7 +18,7 @@ import {
   type PID,
 } from '../src/index.js';
 import { Inbox, Probe, probe, within } from './helpers.js';
-import { netPair } from './net_helpers.js';
+import { netNode, netPair } from './net_helpers.js';
 
 test('a remote monitor fires when the process ends, a link and a node monitor when the connection goes', async (t) => {
   const { a, b } = await netPair(t);
@@ -177,4 +177,38 @@ test('an important response is acked by the caller node; a late one reports ErrR
   await assert.rejects(a.call(new ProcessID('slow' as never, b.name), 'q2', { timeout: 100 }), /timed out|timeout/i);
   b.send(callee, 'answer');
   assert.equal((await within(results.count(2), 'ignored'))[1]!.message, 'ERR_RESPONSE_IGNORED');
+});
+
+test('monitorEvent and linkEvent on an unreachable node reject, and deliver no down or exit message', async (t) => {
+  const a = await netNode('unreach');
+  t.after(() => a.stopForce());
+  const inbox = new Inbox();
+  const outcomes: string[] = [];
+  const watcher = await a.spawn(
+    probe((m, _from, self) => {
+      if (m === 'go') {
+        self.setTrapExit(true);
+        const nowhere = 'nowhere_19@localhost' as never;
+        return Promise.all([
+          self.monitorEvent(new Event('ev' as never, nowhere)).then(
+            () => outcomes.push('monitor resolved'),
+            (e: { code?: string }) => outcomes.push(`monitor ${e.code}`),
+          ),
+          self.linkEvent(new Event('ev' as never, nowhere)).then(
+            () => outcomes.push('link resolved'),
+            (e: { code?: string }) => outcomes.push(`link ${e.code}`),
+          ),
+        ]).then(() => self.send(self.pid, 'marker'));
+      }
+      inbox.push(m, self.pid);
+    }),
+  );
+  a.send(watcher, 'go');
+  const [first] = await within(inbox.count(1), 'the marker');
+  assert.equal(first!.message, 'marker', `got ${String(first!.message)} before the marker`);
+  assert.equal(outcomes.length, 2);
+  assert.ok(
+    outcomes.every((o) => o.endsWith('ERR_NO_CONNECTION') || o.endsWith('ERR_NO_ROUTE')),
+    outcomes.join(', '),
+  );
 });

@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, createApplication, ProcessState, type PID, type Ref } from '../src/index.js';
+import { Actor, createApplication, ProcessState, type Node, type PID, type Ref } from '../src/index.js';
 import { deferred, probe, withNode, noUnhandled } from './helpers.js';
 
 noUnhandled();
@@ -67,7 +67,7 @@ describe('node env', () => {
     ));
 
   test('setEnv is ignored once the node stopped', async () => {
-    let n: import('../src/index.js').Node | undefined;
+    let n: Node | undefined;
     await withNode(async (node) => {
       n = node;
     });

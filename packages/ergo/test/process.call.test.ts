@@ -332,7 +332,7 @@ describe('a call whose target dies', () => {
     withNode(async (node) => {
       const target = await node.spawn(
         probe(undefined, async () => {
-          await null;
+          await Promise.resolve();
           throw new Error('async handler bug');
         }),
       );

@@ -259,7 +259,7 @@ describe('init failures', () => {
           'async-thrown',
           new Error('async thrown'),
           async (e) => {
-            await null;
+            await Promise.resolve();
             throw e;
           },
         ],
@@ -383,8 +383,9 @@ describe('InitTimeout (port extension)', () => {
       // a quick init is not affected
       const ok = await node.spawn(
         class extends Child {
+          // eslint-disable-next-line @typescript-eslint/no-misused-promises -- an async init on purpose: spawn awaits it
           override async init() {
-            await null;
+            await Promise.resolve();
           }
         },
         { initTimeout: 5_000 },

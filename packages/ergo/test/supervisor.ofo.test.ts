@@ -18,7 +18,12 @@ import {
   TerminateReasonShutdown,
   TerminateReasonKill,
   type PID,
+  startNode,
+  Supervisor,
+  type SupervisorSpec,
 } from '../src/index.js';
+import { LogCapture } from './helpers.js';
+import { waitFor } from '../src/testing/index.js';
 import {
   EXIT_KINDS,
   EXIT_REASON,
@@ -506,4 +511,31 @@ describe('supervisor spec validation', () => {
       const pid: PID = await rec.started('c1');
       assert.ok(node.processPID('c1').equals(pid));
     }));
+});
+
+describe('supervisor default callbacks', () => {
+  it('enableHandleChild without overriding handleChildStart/Terminate logs nothing for child starts', async () => {
+    const capture = new LogCapture();
+    const node = await startNode(`svq_${process.pid}@localhost`, {
+      log: { defaultLogger: { output: capture.output } },
+    });
+    try {
+      class Quiet extends Supervisor {
+        init(): SupervisorSpec {
+          return {
+            enableHandleChild: true,
+            children: workers(new Recorder(), 2),
+          };
+        }
+      }
+      const sup = await node.spawn(() => new Quiet());
+      // A message the supervisor does not handle: its warning marks the point where the
+      // callbacks queued before it have run.
+      node.send(sup, 'marker');
+      await waitFor(() => (capture.text().includes('unhandled message from') ? true : undefined), 'the marker');
+      assert.doesNotMatch(capture.text(), /handleChild(Start|Terminate)/);
+    } finally {
+      await node.stopForce();
+    }
+  });
 });

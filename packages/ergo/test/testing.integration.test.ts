@@ -189,4 +189,23 @@ describe('testing integration helpers', () => {
     );
     assert.ok(anyPID().test(echo));
   });
+
+  test('waitFor awaits an async probe: undefined means not yet, a rejection rejects', async () => {
+    let polls = 0;
+    const got = await waitFor(async () => {
+      await new Promise((r) => setImmediate(r));
+      return ++polls >= 3 ? `after ${polls}` : undefined;
+    }, 'three polls');
+    // The value, not the probe's Promise.
+    assert.equal(got, 'after 3');
+    assert.equal(polls, 3);
+    await assert.rejects(
+      waitFor(() => Promise.reject(new Error('probe failed')), 'a failing probe'),
+      /probe failed/,
+    );
+    await assert.rejects(
+      waitFor(() => Promise.resolve(undefined), 'never', { timeout: 20 }),
+      (e) => isError(e, ErrTimeout) && /waiting for never/.test((e as Error).message),
+    );
+  });
 });

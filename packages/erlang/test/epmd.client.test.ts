@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { createServer } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { EpmdClient, EpmdError } from '../src/index.js';
 import { evalErl, haveTool, startEpmd, startErl, waitPortOpen, LineProcess } from './erl_helpers.js';
 
@@ -117,7 +117,7 @@ test('EPMD client errors: nothing listening, a silent server, an abort, bad argu
   });
   await assert.rejects(new EpmdClient({ port: closed }).names(), code('ERR_EPMD_CONNECT'));
   // a server that accepts and never answers
-  const held = new Set<import('node:net').Socket>();
+  const held = new Set<Socket>();
   const silent = createServer((s) => held.add(s));
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const sport = (silent.address() as { port: number }).port;

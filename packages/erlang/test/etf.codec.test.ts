@@ -169,7 +169,7 @@ test('limits: every option stops its own kind of input with its own code', () =>
     'maxBinaryBytes',
   );
   err(() => decodeTerm(b(111, 0x7f, 0xff, 0xff, 0xff, 0)), 'ERR_ETF_BIG_TOO_LARGE', 'maxBigBytes');
-  err(() => encodeTerm(2n ** 70000n), 'ERR_ETF_BIG_TOO_LARGE', 'maxBigBytes');
+  err(() => encodeTerm(1n << 33554432n), 'ERR_ETF_BIG_TOO_LARGE', 'maxBigBytes');
   err(() => encodeTerm(atom('x'.repeat(256))), 'ERR_ETF_ATOM_TOO_LONG', 'maxAtomChars');
   err(() => decodeTerm(b(118, 1, 0, ...new Array(256).fill(0x61))), 'ERR_ETF_ATOM_TOO_LONG', 'maxAtomChars');
   assert.equal(
@@ -179,8 +179,15 @@ test('limits: every option stops its own kind of input with its own code', () =>
   );
   const deep = Buffer.concat([Buffer.alloc(1200, 0), b(106)]);
   for (let i = 0; i < 1200; i += 2) deep.set([104, 1], i);
-  err(() => decodeTerm(deep), 'ERR_ETF_TOO_DEEP', 'maxDepth');
-  assert.ok(decodeTerm(deep, 0, { limits: { maxDepth: 1000 } }).term instanceof ErlTuple);
+  err(() => decodeTerm(deep, 0, { limits: { maxDepth: 500 } }), 'ERR_ETF_TOO_DEEP', 'maxDepth');
+  assert.ok(decodeTerm(deep).term instanceof ErlTuple, '600 levels pass by default (issue 18)');
+  // deeper than the JavaScript stack: the same code, never a RangeError, both ways
+  const abyss = Buffer.concat([Buffer.alloc(400000, 0), b(106)]);
+  for (let i = 0; i < 400000; i += 2) abyss.set([104, 1], i);
+  err(() => decodeTerm(abyss), 'ERR_ETF_TOO_DEEP', 'maxDepth');
+  let nested: Term = [];
+  for (let i = 0; i < 200000; i++) nested = tuple(nested);
+  err(() => encodeTerm(nested), 'ERR_ETF_TOO_DEEP', 'maxDepth');
   err(
     () => decodeTerm(new Uint8Array(11), 0, { limits: { maxMessageSize: 10 } }),
     'ERR_ETF_MESSAGE_TOO_LARGE',

@@ -36,7 +36,6 @@ function missing(): string | undefined {
   const b = peerBinary();
   if ('path' in b) return undefined;
   if (process.env['CI'] === 'true') throw new Error(`${b.missing}: required under CI`);
-  console.log(`# skipped: ${b.missing}`);
   return b.missing;
 }
 const why = missing();

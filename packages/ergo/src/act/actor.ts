@@ -7,7 +7,7 @@ import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { Atom } from '../gen/atom.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
-import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
+import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import { BehaviorBase } from './base.js';
 import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
@@ -282,7 +282,7 @@ export class Actor extends BehaviorBase {
       case MailboxKind.Event:
         return this.handleEvent(message as MessageEvent);
       case MailboxKind.Exit:
-        return this.#exit(from, message);
+        return this.#exit(from, message, extra);
       case MailboxKind.Inspect:
         return answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));
     }
@@ -316,10 +316,12 @@ export class Actor extends BehaviorBase {
     return finishCall(this, from, ref, r);
   }
 
-  #exit(from: PID, message: unknown): unknown {
+  #exit(from: PID, message: unknown, extra: unknown): unknown {
     // Trapped exits become messages, except an exit from the parent, which always terminates.
     const fromParent = message instanceof MessageExitPID && from.equals(this.parent);
     if ((this.#flags & TRAP_EXIT) !== 0 && !fromParent) return this.#regular(from, message, undefined);
+    // Erlang's exit(Pid, normal) does not end a process that does not trap exits
+    if (extra === ExitIgnoredUnlessTrapped) return undefined;
     return exitReason(message);
   }
 

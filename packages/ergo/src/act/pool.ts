@@ -11,11 +11,19 @@ import {
   TerminateReasonNormal,
   toError,
 } from '../gen/errors.js';
+import { ignorable } from '../gen/ignorable.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
-import { MailboxKind, Stop, type Process, type ProcessFactory, type ProcessMailbox } from '../gen/process.js';
+import {
+  ExitIgnoredUnlessTrapped,
+  MailboxKind,
+  Stop,
+  type Process,
+  type ProcessFactory,
+  type ProcessMailbox,
+} from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import { describeValue, validateArgs, validateMailboxSize } from '../gen/validate.js';
 import { Ring } from '../lib/ring.js';
@@ -101,7 +109,11 @@ export abstract class Pool extends BehaviorBase {
   }
 
   /** Starts `n` more workers (R); resolves with the new pool size. */
-  async addWorkers(n: number): Promise<number> {
+  addWorkers(n: number): Promise<number> {
+    return ignorable(this.#addWorkers(n), this.log, 'addWorkers');
+  }
+
+  async #addWorkers(n: number): Promise<number> {
     this.#checkRunning();
     if (!Number.isInteger(n) || n < 0) throw ErrIncorrect.with(`worker count ${n}`);
     for (let i = 0; i < n; i++) await this.#startWorker();
@@ -203,7 +215,8 @@ export abstract class Pool extends BehaviorBase {
           r = this.handleEvent(message as MessageEvent);
           break;
         case MailboxKind.Exit:
-          r = this.#exit(from, message);
+          // Erlang's exit(Pid, normal) does not end a pool (pools do not trap exits)
+          r = extra === ExitIgnoredUnlessTrapped ? undefined : this.#exit(from, message);
           break;
         case MailboxKind.Inspect:
           r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));

@@ -3,11 +3,12 @@
 
 import type { Atom } from '../gen/atom.js';
 import { ErgoError, ErrProcessUnknown, TerminateReasonShutdown, toError } from '../gen/errors.js';
+import { ignorable, rejected } from '../gen/ignorable.js';
 import type { MessageLog } from '../gen/log.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
-import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
+import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import type { HandlerResult } from './actor.js';
 import { BehaviorBase } from './base.js';
@@ -68,13 +69,17 @@ export abstract class Supervisor extends BehaviorBase {
   /** Returns the supervisor spec (required). Receives the spawn arguments. */
   abstract init(...args: unknown[]): SupervisorSpec | Promise<SupervisorSpec>;
 
-  /** A child (re)started (with `enableHandleChild`). */
+  /**
+   * A child (re)started (with `enableHandleChild`). The default does nothing, silently (Ergo
+   * logs a warning per call; a supervisor overriding only one of the two callbacks would log on
+   * every child start or exit).
+   */
   handleChildStart(_name: Atom, _pid: PID): HandlerResult {
-    this.log.warning('Supervisor.handleChildStart: unhandled message');
+    return undefined;
   }
-  /** A child ended (with `enableHandleChild`). */
+  /** A child ended (with `enableHandleChild`). The default does nothing, silently. */
   handleChildTerminate(_name: Atom, _pid: PID, _reason: Error): HandlerResult {
-    this.log.warning('Supervisor.handleChildTerminate: unhandled message');
+    return undefined;
   }
   handleMessage(from: PID, _message: unknown): HandlerResult {
     this.log.warning('Supervisor.handleMessage: unhandled message from %s', from.toString());
@@ -136,12 +141,13 @@ export abstract class Supervisor extends BehaviorBase {
   #managed(op: () => Promise<void>): Promise<void> {
     const s = this.state();
     if (s !== ProcessState.Running && s !== ProcessState.WaitResponse) {
-      return Promise.reject(new ErgoError('ERR_NOT_ALLOWED', 'not allowed: child management outside a handler'));
+      const err = new ErgoError('ERR_NOT_ALLOWED', 'not allowed: child management outside a handler');
+      return rejected(err, this.log, 'supervisor child management');
     }
     try {
-      return op();
+      return ignorable(op(), this.log, 'supervisor child management');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, 'supervisor child management');
     }
   }
 
@@ -217,7 +223,8 @@ export abstract class Supervisor extends BehaviorBase {
           r = this.#ownResult(this.handleEvent(message as MessageEvent));
           break;
         case MailboxKind.Exit:
-          r = this.#exit(from, message);
+          // Erlang's exit(Pid, normal) from an Erlang process (never a child) is ignored
+          r = extra === ExitIgnoredUnlessTrapped ? undefined : this.#exit(from, message);
           break;
         case MailboxKind.Inspect:
           r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));

@@ -9,7 +9,7 @@ import { ErgoError, isNormalReason } from '../gen/errors.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
-import { MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
+import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import { MessageWebRequest } from '../meta/web_request.js';
 import type { HandlerResult } from './actor.js';
@@ -213,7 +213,8 @@ export class WebWorker extends BehaviorBase {
         r = this.handleEvent(message as MessageEvent);
         break;
       case MailboxKind.Exit:
-        r = exitReason(message);
+        // Erlang's exit(Pid, normal) does not end a process that does not trap exits
+        r = extra === ExitIgnoredUnlessTrapped ? undefined : exitReason(message);
         break;
       case MailboxKind.Inspect:
         r = answerInspect(this, from, extra as Ref, this.handleInspect(from, ...(message as string[])));

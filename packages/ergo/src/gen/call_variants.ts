@@ -9,6 +9,8 @@ import type { SendTarget } from './process.js';
 /** Anything with Ergo's `call`. */
 export interface Caller {
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  /** Where the failure of an ignored call is logged (at debug). */
+  readonly log?: { debug(format: string, ...args: unknown[]): void };
 }
 
 /**
@@ -24,6 +26,11 @@ export function typedCall(
   request: unknown,
   timeoutMs: number | undefined,
 ): Promise<unknown> {
-  if (!(to instanceof kind)) return Promise.reject(ErrIncorrect.with(`${method}: the target must be a ${kindName}`));
+  if (!(to instanceof kind)) {
+    const p = Promise.reject(ErrIncorrect.with(`${method}: the target must be a ${kindName}`));
+    // Every Promise the framework returns is safe to ignore: handled before it is handed out.
+    p.then(undefined, (e: unknown) => caller.log?.debug('%s failed: %s', method, String(e)));
+    return p;
+  }
   return caller.call(to as SendTarget, request, timeoutMs === undefined ? undefined : { timeout: timeoutMs });
 }

@@ -57,7 +57,12 @@ export interface Core {
   routeSendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): void;
   /** An event published on the remote node, for the local subscribers of `message.event`. */
   routeSendEvent(from: PID, token: Ref, options: MessageOptions, message: MessageEvent): void;
-  routeSendExit(from: PID, to: PID, reason: Error): void;
+  /**
+   * An exit signal from `from` to local `to`. `ignoreUnlessTrapped` applies Erlang's rule (the
+   * Erlang distribution sets it for reason `normal`): a process that does not trap exits ignores
+   * the signal instead of terminating.
+   */
+  routeSendExit(from: PID, to: PID, reason: Error, ignoreUnlessTrapped?: boolean): void;
   /**
    * A reply to a local call (`options.ref`); `ok` false: `message` is the Error to reject with. A
    * reply nobody waits for is dropped, except an important one (`options.important`), which

@@ -82,10 +82,18 @@ export interface ApplicationRoute {
   state: number;
 }
 
+/**
+ * The address of a static route ({@link NetworkRoute.route}): host (empty: the node name's host),
+ * port and TLS. The versions are optional because a dial never reads them (the handshake
+ * negotiates), as Go leaves them at their zero values.
+ */
+export type StaticRouteAddress = Pick<Route, 'host' | 'port' | 'tls'> &
+  Partial<Pick<Route, 'handshakeVersion' | 'protoVersion'>>;
+
 /** A static route (`gen.NetworkRoute`): how to connect to nodes matching a pattern. */
 export interface NetworkRoute {
   resolver?: Resolver;
-  route?: Route;
+  route?: StaticRouteAddress;
   cookie?: string;
   cert?: CertManager;
   insecureSkipVerify?: boolean;
@@ -429,6 +437,17 @@ export interface NetworkOptions {
   dialQueueLimit?: number;
   /** Milliseconds to set up a connection (TCP, TLS and handshake; default 5000). ErrNoConnection after. */
   dialTimeout?: number;
+  /**
+   * Stalled-peer detection, in milliseconds (default 15000; 0 = off). A connection is declared
+   * down (its watchers get ErrNoConnection, pending calls fail) when the peer owes this node
+   * something — an important-delivery ack, the answer to a link/monitor/event request, or the
+   * reading of bytes the socket could not hand to the kernel — and no byte has come from it,
+   * nor has it taken any of ours, for this long. Detection comes between this timeout and 1.5×
+   * it after the last sign of life. A stopped (SIGSTOP), hung or partitioned peer is found this
+   * way; an idle one that owes nothing is never dropped (ENP has no heartbeat). Port extension:
+   * Go Ergo relies on TCP keepalive, which a stopped process' kernel still answers.
+   */
+  peerStallTimeout?: number;
   proxyAccept?: { cookie?: string; flags?: NetworkProxyFlags };
   proxyTransit?: Record<string, never>;
 }

@@ -79,6 +79,9 @@ export interface SecurityOptions {
   exposeEnvRemoteApplicationStart?: boolean;
 }
 
+/** Default of NodeOptions.mailboxHighWater: 100,000 queued messages. */
+export const DEFAULT_MAILBOX_HIGH_WATER = 100_000;
+
 /** Options of startNode. */
 export interface NodeOptions {
   /** Node env: the lowest layer of every process' env (case-insensitive names). */
@@ -100,6 +103,20 @@ export interface NodeOptions {
    * ErrIncorrect. Port extension: Ergo waits for the handler however long it takes.
    */
   killGraceMs?: number;
+  /**
+   * The mailbox limit of every process spawned without its own `mailboxSize` (each of the four
+   * queues; default 0 = unbounded, as in Ergo). The one switch that bounds mailboxes node-wide:
+   * a send to a full queue then fails with ErrProcessMailboxFull (or goes to the process'
+   * fallback) instead of growing the heap. Port extension.
+   */
+  mailboxSize?: number;
+  /**
+   * Messages queued in one process' mailbox at which the node logs a warning naming the process
+   * (once per process; default {@link DEFAULT_MAILBOX_HIGH_WATER}; 0 = never). A spawn's own
+   * `mailboxHighWater` overrides it. An unbounded mailbox that keeps growing ends in a V8
+   * out-of-memory abort; this warning comes first. Port extension.
+   */
+  mailboxHighWater?: number;
   /** Stop gracefully on SIGTERM/SIGINT (default false; opt-in). */
   handleSignals?: boolean;
   /**
@@ -159,6 +176,10 @@ export interface NodeInfo {
  * After `stop()` every operation throws ErrNodeTerminated (queries included), except `isAlive`,
  * `uptime`, `stop`, `stopForce`, `wait`. Every method taking a PID throws ErrIncorrect for a value
  * that is not a PID instance (a plain object shaped like one included).
+ *
+ * Every Promise a method returns is safe to ignore: it is marked handled before it rejects (the
+ * failure logged at debug on the caller's logger), so an ignored failure never ends the OS
+ * process; awaiting it still yields the rejection (gen/ignorable.ts).
  */
 export interface Node {
   readonly name: Atom;

@@ -27,8 +27,16 @@ export interface Compression {
 
 /** Options of spawn. Every field is optional; the defaults are Ergo's. */
 export interface ProcessOptions {
-  /** Limit of each of the four queues (0 = unbounded). A full queue rejects with ErrProcessMailboxFull. */
+  /**
+   * Limit of each of the four queues (0 = unbounded). A full queue rejects with
+   * ErrProcessMailboxFull. Default: the node's `mailboxSize` (0 unless set).
+   */
   mailboxSize?: number;
+  /**
+   * Messages queued (over all four queues) at which the node logs one warning for this process
+   * (once in its life; 0 = never). Default: the node's `mailboxHighWater`. Port extension.
+   */
+  mailboxHighWater?: number;
   /** Overrides the inherited group leader. */
   leader?: PID;
   /** Env entries layered over the parent's (case-insensitive names). */

@@ -19,6 +19,14 @@ export const MailboxKind = { Regular: 0, Request: 1, Event: 2, Exit: 3, Inspect:
 /** @see MailboxKind */
 export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
 
+/**
+ * The `extra` of an Exit mail carrying Erlang's rule for `exit(Pid, normal)` (issue 18): a
+ * process that does not trap exits ignores it; one that traps gets it as a message. Only exit
+ * signals from Erlang nodes carry it (`Core.routeSendExit(..., true)`); ergo-ts and Go Ergo
+ * processes keep Ergo's rule, where a `normal` exit signal ends a process that does not trap.
+ */
+export const ExitIgnoredUnlessTrapped: unique symbol = Symbol('ExitIgnoredUnlessTrapped');
+
 /** Names of the four queues, in the order they are served. */
 export type MailboxQueue = 'urgent' | 'system' | 'main' | 'log';
 
@@ -165,6 +173,11 @@ export interface ProcessShortInfo {
  * `init` awaits them). If init fails, all of it is undone as at termination: names, aliases and
  * events are released and their watchers notified with init's error, and so are the watchers of
  * its PID; its own links and monitors are dropped, its pending calls fail.
+ *
+ * Every Promise a method returns is safe to ignore (marked handled before it rejects, the failure
+ * logged at debug on this process's logger); awaited in a handler, a rejection is thrown into it.
+ * An important delivery without a Promise (`send` with important delivery, `sendAfter`, a reply)
+ * that fails is logged once at warning on this process's logger.
  */
 export interface Process {
   /** The node this process lives on. */

@@ -242,6 +242,7 @@ export function validateProcessOptions(options: unknown, option = 'spawn options
     throw ErrIncorrect.with(`${option} ${describeValue(options)} (expected an object)`);
   const o = options as ProcessOptions;
   if (o.mailboxSize !== undefined) validateMailboxSize(o.mailboxSize, 'mailboxSize');
+  if (o.mailboxHighWater !== undefined) validateMailboxSize(o.mailboxHighWater, 'mailboxHighWater');
   if (o.leader !== undefined) validateLeader(o.leader, 'leader');
   if (o.env !== undefined) validateEnv(o.env, 'env');
   if (o.sendPriority !== undefined) validatePriority(o.sendPriority, 'sendPriority');

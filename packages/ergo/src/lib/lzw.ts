@@ -3,7 +3,8 @@
 // litWidth+1 to 12 bits, the width growing when the next code to assign reaches 2^width (no
 // TIFF "early change"), a clear code and a fresh table when code 4095 would be assigned, and an
 // EOF code (clear + 1) last. Bits are packed LSB-first (GIF) or MSB-first (TIFF/PDF). The output
-// is byte-identical to Go's for the same input, which the ENP vectors check.
+// is byte-identical to Go's for the same input, which the ENP vectors check. Decompression can
+// run in slices (lzwDecompressSliced) so a large stream never holds the event loop for long.
 
 /** Bit packing order of the code stream. */
 export const enum LzwOrder {
@@ -36,8 +37,9 @@ function checkLitWidth(litWidth: number): void {
 class Out {
   buf: Uint8Array;
   n = 0;
-  constructor(cap: number) {
-    this.buf = new Uint8Array(Math.max(64, cap));
+  constructor(cap: number, unsafe = false) {
+    // Unsafe (not zeroed) when it is only ever read up to `n`, which is all written.
+    this.buf = unsafe ? Buffer.allocUnsafeSlow(Math.max(64, cap)) : new Uint8Array(Math.max(64, cap));
   }
   byte(b: number): void {
     if (this.n === this.buf.length) this.grow(1);
@@ -178,93 +180,200 @@ export function lzwDecompress(
   order: LzwOrder = LzwOrder.LSB,
   litWidth = 8,
 ): Uint8Array {
-  checkLitWidth(litWidth);
-  const clear = 1 << litWidth;
-  const eof = clear + 1;
-  const msb = order === LzwOrder.MSB;
-  const prefix = new Uint16Array(MAX_CODE + 1);
-  const suffix = new Uint8Array(MAX_CODE + 1);
-  const stack = new Uint8Array(MAX_CODE + 1);
-  const out = new Out(Math.min(maxOutput, data.length * 4) + 16);
-  let width = litWidth + 1;
-  let hi = eof;
-  let overflow = 1 << width;
-  let last = NO_CODE;
-  let bits = 0;
-  let nBits = 0;
-  let i = 0;
-  for (;;) {
-    // Read one code.
-    while (nBits < width) {
-      if (i >= data.length) throw new LzwError('ERR_LZW_CORRUPT', 'lzw: stream ends before the EOF code');
-      const x = data[i++]!;
-      if (msb) bits = (bits | (x << (24 - nBits))) >>> 0;
-      else bits |= x << nBits;
-      nBits += 8;
-    }
-    let code: number;
-    if (msb) {
-      code = bits >>> (32 - width);
-      bits = (bits << width) >>> 0;
-    } else {
-      code = bits & ((1 << width) - 1);
-      bits >>>= width;
-    }
-    nBits -= width;
+  const d = new LzwDecoder(data, maxOutput, order, litWidth);
+  while (!d.step(Infinity));
+  return d.result();
+}
 
-    if (code < clear) {
-      if (out.n + 1 > maxOutput) throw new LzwError('ERR_LZW_TOO_LARGE', `lzw: output exceeds ${maxOutput} bytes`);
-      out.byte(code);
-      if (last !== NO_CODE) {
-        suffix[hi] = code;
-        prefix[hi] = last;
-      }
-    } else if (code === clear) {
-      width = litWidth + 1;
-      hi = eof;
-      overflow = 1 << width;
-      last = NO_CODE;
-      continue;
-    } else if (code === eof) {
-      return out.buf.slice(0, out.n);
-    } else if (code <= hi) {
-      // Expand into `stack` from the end backwards, as Go does.
-      let c = code;
-      let s = stack.length - 1;
-      if (code === hi && last !== NO_CODE) {
-        // code == hi: the last expansion followed by its own first byte.
-        let h = last;
-        while (h >= clear) h = prefix[h]!;
-        stack[s--] = h;
-        c = last;
-      }
-      while (c >= clear) {
-        stack[s--] = suffix[c]!;
-        c = prefix[c]!;
-      }
-      stack[s] = c;
-      const n = stack.length - s;
-      if (out.n + n > maxOutput) throw new LzwError('ERR_LZW_TOO_LARGE', `lzw: output exceeds ${maxOutput} bytes`);
-      if (out.n + n > out.buf.length) out.grow(n);
-      out.buf.set(stack.subarray(s), out.n);
-      out.n += n;
-      if (last !== NO_CODE) {
-        suffix[hi] = c;
-        prefix[hi] = last;
-      }
-    } else {
-      throw new LzwError('ERR_LZW_CORRUPT', 'lzw: invalid code');
+/**
+ * Decompresses in slices of about `slice` output bytes, yielding to the event loop
+ * (setImmediate) between them, so a large stream never blocks other work for long. Calls `done`
+ * once, never synchronously, with the output or the error {@link lzwDecompress} would throw.
+ */
+export function lzwDecompressSliced(
+  data: Uint8Array,
+  maxOutput: number,
+  slice: number,
+  done: (err: Error | null, out?: Uint8Array) => void,
+  order: LzwOrder = LzwOrder.LSB,
+  litWidth = 8,
+): void {
+  let d: LzwDecoder;
+  try {
+    // Sized for the whole output at once: growing by doubling copies up to twice its size.
+    d = new LzwDecoder(data, maxOutput, order, litWidth, true);
+  } catch (e) {
+    setImmediate(done, e as Error);
+    return;
+  }
+  const run = (): void => {
+    let finished: boolean;
+    try {
+      finished = d.step(slice);
+    } catch (e) {
+      done(e as Error);
+      return;
     }
-    last = code;
-    hi++;
-    if (hi >= overflow) {
-      if (width === MAX_WIDTH) {
-        last = NO_CODE;
-        hi--;
+    if (finished) done(null, d.result());
+    else setImmediate(run);
+  };
+  setImmediate(run);
+}
+
+/**
+ * The state of one LZW decompression, advanced by {@link LzwDecoder.step}: a code table, the bit
+ * reader's position and the output so far. Not reusable.
+ */
+class LzwDecoder {
+  readonly #data: Uint8Array;
+  readonly #max: number;
+  readonly #msb: boolean;
+  readonly #litWidth: number;
+  readonly #clear: number;
+  readonly #eof: number;
+  readonly #prefix = new Uint16Array(MAX_CODE + 1);
+  readonly #suffix = new Uint8Array(MAX_CODE + 1);
+  readonly #stack = new Uint8Array(MAX_CODE + 1);
+  readonly #out: Out;
+  #width: number;
+  #hi: number;
+  #overflow: number;
+  #last = NO_CODE;
+  #bits = 0;
+  #nBits = 0;
+  #i = 0;
+  #done = false;
+
+  constructor(data: Uint8Array, maxOutput: number, order: LzwOrder, litWidth: number, presize = false) {
+    checkLitWidth(litWidth);
+    this.#data = data;
+    this.#max = maxOutput;
+    this.#msb = order === LzwOrder.MSB;
+    this.#litWidth = litWidth;
+    this.#clear = 1 << litWidth;
+    this.#eof = this.#clear + 1;
+    this.#out = presize ? new Out(maxOutput, true) : new Out(Math.min(maxOutput, data.length * 4) + 16);
+    this.#width = litWidth + 1;
+    this.#hi = this.#eof;
+    this.#overflow = 1 << this.#width;
+  }
+
+  /** The output (after `step` returned true): a view when the buffer is nearly full, else a copy. */
+  result(): Uint8Array {
+    const out = this.#out;
+    return out.buf.length - out.n <= 64 ? out.buf.subarray(0, out.n) : out.buf.slice(0, out.n);
+  }
+
+  /**
+   * Decodes until the EOF code (returns true) or until the output grew by at least `budget`
+   * bytes (returns false: call again). Throws LzwError as lzwDecompress.
+   */
+  step(budget: number): boolean {
+    if (this.#done) return true;
+    const data = this.#data;
+    const msb = this.#msb;
+    const clear = this.#clear;
+    const eof = this.#eof;
+    const prefix = this.#prefix;
+    const suffix = this.#suffix;
+    const stack = this.#stack;
+    const out = this.#out;
+    const maxOutput = this.#max;
+    const stop = out.n + budget;
+    // Locals for the hot loop, written back before returning.
+    let width = this.#width;
+    let hi = this.#hi;
+    let overflow = this.#overflow;
+    let last = this.#last;
+    let bits = this.#bits;
+    let nBits = this.#nBits;
+    let i = this.#i;
+    const save = (): void => {
+      this.#width = width;
+      this.#hi = hi;
+      this.#overflow = overflow;
+      this.#last = last;
+      this.#bits = bits;
+      this.#nBits = nBits;
+      this.#i = i;
+    };
+    while (out.n < stop) {
+      // Read one code.
+      while (nBits < width) {
+        if (i >= data.length) throw new LzwError('ERR_LZW_CORRUPT', 'lzw: stream ends before the EOF code');
+        const x = data[i++]!;
+        if (msb) bits = (bits | (x << (24 - nBits))) >>> 0;
+        else bits |= x << nBits;
+        nBits += 8;
+      }
+      let code: number;
+      if (msb) {
+        code = bits >>> (32 - width);
+        bits = (bits << width) >>> 0;
       } else {
-        width++;
+        code = bits & ((1 << width) - 1);
+        bits >>>= width;
+      }
+      nBits -= width;
+
+      if (code < clear) {
+        if (out.n + 1 > maxOutput) throw new LzwError('ERR_LZW_TOO_LARGE', `lzw: output exceeds ${maxOutput} bytes`);
+        out.byte(code);
+        if (last !== NO_CODE) {
+          suffix[hi] = code;
+          prefix[hi] = last;
+        }
+      } else if (code === clear) {
+        width = this.#litWidth + 1;
+        hi = eof;
         overflow = 1 << width;
+        last = NO_CODE;
+        continue;
+      } else if (code === eof) {
+        this.#done = true;
+        save();
+        return true;
+      } else if (code <= hi) {
+        // Expand into `stack` from the end backwards, as Go does.
+        let c = code;
+        let s = stack.length - 1;
+        if (code === hi && last !== NO_CODE) {
+          // code == hi: the last expansion followed by its own first byte.
+          let h = last;
+          while (h >= clear) h = prefix[h]!;
+          stack[s--] = h;
+          c = last;
+        }
+        while (c >= clear) {
+          stack[s--] = suffix[c]!;
+          c = prefix[c]!;
+        }
+        stack[s] = c;
+        const n = stack.length - s;
+        if (out.n + n > maxOutput) throw new LzwError('ERR_LZW_TOO_LARGE', `lzw: output exceeds ${maxOutput} bytes`);
+        if (out.n + n > out.buf.length) out.grow(n);
+        out.buf.set(stack.subarray(s), out.n);
+        out.n += n;
+        if (last !== NO_CODE) {
+          suffix[hi] = c;
+          prefix[hi] = last;
+        }
+      } else {
+        throw new LzwError('ERR_LZW_CORRUPT', 'lzw: invalid code');
+      }
+      last = code;
+      hi++;
+      if (hi >= overflow) {
+        if (width === MAX_WIDTH) {
+          last = NO_CODE;
+          hi--;
+        } else {
+          width++;
+          overflow = 1 << width;
+        }
       }
     }
+    save();
+    return false;
   }
 }

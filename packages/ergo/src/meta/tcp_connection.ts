@@ -2,8 +2,9 @@
 // the connection's process (raw or chunked), MessageTCP sent to the alias is written to the
 // socket. Reading pauses while the process is behind (FlowControl); a handler writing faster
 // than the peer reads waits for 'drain' (the meta's mailbox holds further writes, and its
-// `mailboxSize` bounds them). Created by a TCP server per accepted socket, or by
-// createTCPConnection as a client.
+// `mailboxSize` bounds them: a TCP server gives its connections `writeQueueLimit`, a client is
+// bounded by the MetaOptions it is spawned with). Created by a TCP server per accepted socket, or
+// by createTCPConnection as a client.
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';

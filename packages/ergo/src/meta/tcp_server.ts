@@ -2,7 +2,8 @@
 // at once (a busy port fails there), then spawnMeta makes it accept: each accepted socket becomes
 // a TCPConnection meta, owned by the same parent, whose messages go to the next process of
 // `processPool` (round-robin) or to the parent. Ending the server closes the listener only;
-// open connections are metas of their own and live on.
+// open connections are metas of their own and live on. Accepted connections get a bounded
+// mailbox (`writeQueueLimit`), so a peer that never reads cannot make the node buffer without end.
 
 import * as net from 'node:net';
 import * as tls from 'node:tls';
@@ -14,7 +15,7 @@ import { MetaBase } from './base.js';
 import { secureContextOptions } from './cert.js';
 import { nonNegative } from './reader.js';
 import { TCPConnection, validateTCPCommon } from './tcp_connection.js';
-import type { TCPServerOptions } from './tcp_types.js';
+import { DEFAULT_TCP_WRITE_QUEUE_LIMIT, type TCPServerOptions } from './tcp_types.js';
 
 /** The meta behaviour of a listening TCP server. */
 export class TCPServer extends MetaBase {
@@ -24,6 +25,7 @@ export class TCPServer extends MetaBase {
   private pending: net.Socket[] = [];
   private unsubscribe: (() => void) | null = null;
   private readonly pool: string[];
+  private readonly writeQueueLimit: number;
   private readonly onConnection = (socket: net.Socket): void => {
     if (this.closed) {
       socket.destroy();
@@ -45,6 +47,7 @@ export class TCPServer extends MetaBase {
   ) {
     super();
     this.pool = (options.processPool ?? []).map(String);
+    this.writeQueueLimit = options.writeQueueLimit ?? DEFAULT_TCP_WRITE_QUEUE_LIMIT;
     server.on(server instanceof tls.Server ? 'secureConnection' : 'connection', this.onConnection);
     if (server instanceof tls.Server && options.certManager !== undefined) {
       this.unsubscribe = options.certManager.subscribe((cert) =>
@@ -53,10 +56,18 @@ export class TCPServer extends MetaBase {
     }
   }
 
-  /** Where the server listens (the real port when created with port 0). */
+  /**
+   * Where the server listens: the bound port, the real one when created with port 0. Valid from
+   * createTCPServer on (it listens before it returns) until the server closes.
+   */
   address(): NetAddr {
     const a = this.server.address() as net.AddressInfo | null;
     return new NetAddr('tcp', a?.address ?? '', a?.port ?? 0);
+  }
+
+  /** The bound port (the real one when created with port 0); 0 once closed. */
+  get port(): number {
+    return this.address().port;
   }
 
   /** Closes the listener of a server that was never spawned (a spawned one closes as it ends). */
@@ -74,7 +85,7 @@ export class TCPServer extends MetaBase {
     const i = this.accepted++;
     const process = this.pool.length > 0 ? this.pool[i % this.pool.length] : undefined;
     try {
-      this.meta.spawn(new TCPConnection(socket, this.options, process));
+      this.meta.spawn(new TCPConnection(socket, this.options, process), { mailboxSize: this.writeQueueLimit });
     } catch (e) {
       socket.destroy();
       this.log.error('unable to spawn meta process for %s: %s', String(socket.remoteAddress), toError(e).message);
@@ -106,6 +117,7 @@ export class TCPServer extends MetaBase {
   override handleInspect(): Record<string, string> {
     return {
       listener: this.address().toString(),
+      port: String(this.port),
       accepted: String(this.accepted),
       tls: String(this.server instanceof tls.Server),
     };
@@ -129,6 +141,7 @@ export function createTCPServer(options: TCPServerOptions = {}): Promise<TCPServ
     const port = options.port ?? 0;
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw ErrIncorrect.with(`port ${String(port)}`);
     nonNegative(options.maxConnections, 'maxConnections', 0);
+    nonNegative(options.writeQueueLimit, 'writeQueueLimit', DEFAULT_TCP_WRITE_QUEUE_LIMIT);
     if (
       options.processPool !== undefined &&
       (!Array.isArray(options.processPool) || options.processPool.some((n) => typeof n !== 'string' || n === ''))

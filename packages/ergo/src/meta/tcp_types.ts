@@ -34,6 +34,12 @@ export class MessageTCPDisconnect {
 /** Default read buffer size: the largest MessageTCP a raw read produces (Ergo's 65535). */
 export const DEFAULT_TCP_READ_BUFFER_SIZE = 65535;
 
+/**
+ * Default `writeQueueLimit` of a TCP server: writes (MessageTCP) that may wait in an accepted
+ * connection's mailbox while its socket is full. A port extension (Go's are unbounded).
+ */
+export const DEFAULT_TCP_WRITE_QUEUE_LIMIT = 1024;
+
 /** What both sides of a TCP connection share. */
 export interface TCPCommonOptions {
   /**
@@ -59,7 +65,7 @@ export interface TCPCommonOptions {
 export interface TCPServerOptions extends TCPCommonOptions {
   /** Interface to listen on (default: all interfaces). */
   host?: string;
-  /** Port (0 = any free port; read it back with `server.address()`). */
+  /** Port (0 = any free port; read the bound one back with `server.port` or `server.address()`). */
   port?: number;
   /** Names of the processes connections go to, round-robin; empty = the spawning process. */
   processPool?: (Atom | string)[];
@@ -67,6 +73,14 @@ export interface TCPServerOptions extends TCPCommonOptions {
   certManager?: CertManager;
   /** Largest number of simultaneous connections (0 = no limit). Over it, new ones are closed. */
   maxConnections?: number;
+  /**
+   * Mailbox limit of each accepted connection meta: how many writes (MessageTCP to its alias)
+   * may wait while the peer does not read. The connection writes one at a time and waits for
+   * the socket's 'drain', so a peer that never reads fills this queue and the next write is
+   * refused — the writer's `send` throws ERR_META_MAILBOX_FULL — instead of buffering without
+   * bound. Default 1024 (DEFAULT_TCP_WRITE_QUEUE_LIMIT); 0 = unbounded (Ergo's behaviour).
+   */
+  writeQueueLimit?: number;
 }
 
 /** Options of `createTCPConnection`. */

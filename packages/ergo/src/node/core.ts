@@ -22,7 +22,7 @@ import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { SecurityOptions } from '../gen/node.js';
 import type { MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
-import { MailboxKind, type ProcessFactory } from '../gen/process.js';
+import { ExitIgnoredUnlessTrapped, MailboxKind, type ProcessFactory } from '../gen/process.js';
 import type { ProcessID } from '../gen/processid.js';
 import type { Alias, Ref } from '../gen/ref.js';
 import { Q_URGENT } from './mailbox.js';
@@ -89,9 +89,10 @@ export class CoreImpl implements Core {
     if (host !== undefined) this.n.router.fanOut(host, 2 - options.priority, from, message, options.priority, false);
   }
 
-  routeSendExit(from: PID, to: PID, reason: Error): void {
+  routeSendExit(from: PID, to: PID, reason: Error, ignoreUnlessTrapped = false): void {
     if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
-    this.byPID(to).deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, reason), undefined);
+    const extra = ignoreUnlessTrapped ? ExitIgnoredUnlessTrapped : undefined;
+    this.byPID(to).deliver(Q_URGENT, MailboxKind.Exit, from, new MessageExitPID(from, reason), extra);
   }
 
   routeSendResponse(_from: PID, to: PID, options: MessageOptions, message: unknown, ok = true): void {
@@ -306,6 +307,7 @@ export class CoreImpl implements Core {
     // sentinel itself, as in Ergo (`reason === ErrNoConnection`): the message's target or node
     // field already says which node it was.
     n.calls.failNode(node, ErrNoConnection.with(`node ${node} is down`));
+    n.router.dropUnconfirmed(node);
     const lost = ErrNoConnection;
     const x = n.targets.nodeIndex(node);
     if (x === undefined) return;

@@ -45,6 +45,7 @@ import * as logging from './logging.js';
 import * as names from './names.js';
 import type { NodeImpl } from './node.js';
 import { S_DETACHED, type ProcessImpl } from './process.js';
+import { ignorable, rejected, watchDelivery } from '../gen/ignorable.js';
 import { spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 
@@ -84,6 +85,11 @@ export class NodeHandle implements Node {
     return this.#node;
   }
 
+  /** The logger failures of ignored Promises go to: the acting process's, else the node's. */
+  #log(): Log {
+    return this.#caller !== null ? this.#caller.log : this.#node.log;
+  }
+
   // --- identity and state ---------------------------------------------------------------------
 
   get name(): Atom {
@@ -118,16 +124,16 @@ export class NodeHandle implements Node {
   }
   networkStart(options: NetworkOptions): Promise<void> {
     try {
-      return this.#e().net.start(options);
+      return ignorable(this.#e().net.start(options), this.#log(), 'networkStart');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'networkStart');
     }
   }
   networkStop(): Promise<void> {
     try {
-      return this.#e().net.stop();
+      return ignorable(this.#e().net.stop(), this.#log(), 'networkStop');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'networkStop');
     }
   }
   cron(): Cron {
@@ -161,9 +167,9 @@ export class NodeHandle implements Node {
     try {
       n = this.#e();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'spawn');
     }
-    return spawnLocal(n, { factory: factory as ProcessFactory, options, args });
+    return ignorable(spawnLocal(n, { factory: factory as ProcessFactory, options, args }), this.#log(), 'spawn');
   }
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
@@ -177,9 +183,13 @@ export class NodeHandle implements Node {
       if (typeof name !== 'string' || name === '')
         throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'spawnRegister');
     }
-    return spawnLocal(n, { factory: factory as ProcessFactory, options, args, register: name });
+    return ignorable(
+      spawnLocal(n, { factory: factory as ProcessFactory, options, args, register: name }),
+      this.#log(),
+      'spawnRegister',
+    );
   }
   registerName(name: Atom | string, pid: PID): void {
     names.registerName(this.#e(), name, pid);
@@ -247,7 +257,8 @@ export class NodeHandle implements Node {
     const n = this.#e();
     const prio = options?.priority ?? MessagePriority.Normal;
     validatePriority(prio);
-    n.router.routeSend(n.pid, to, message, prio, options?.important ?? false);
+    // An important remote send returns its delivery ack, which nobody here can await.
+    watchDelivery(n.router.routeSend(n.pid, to, message, prio, options?.important ?? false), this.#log(), 'send', to);
   }
   sendExit(to: PID, reason: Error): void {
     const n: NodeImpl = this.#e();
@@ -260,7 +271,7 @@ export class NodeHandle implements Node {
     try {
       n = this.#e();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'call');
     }
     return n.router.makeCall(null, n.pid, to, request, options, MailboxKind.Request);
   }
@@ -292,7 +303,7 @@ export class NodeHandle implements Node {
         throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
       target = names.resolveLocal(n, pid, 'inspect');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'inspect');
     }
     return n.router.makeCall(
       null,
@@ -325,9 +336,9 @@ export class NodeHandle implements Node {
 
   applicationLoad(app: ApplicationBehavior, ...args: unknown[]): Promise<Atom> {
     try {
-      return apps.applicationLoad(this.#e(), this, app, args);
+      return ignorable(apps.applicationLoad(this.#e(), this, app, args), this.#log(), 'applicationLoad');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'applicationLoad');
     }
   }
   applicationInfo(name: Atom | string): ApplicationInfo {
@@ -360,9 +371,9 @@ export class NodeHandle implements Node {
     mode: ApplicationMode | undefined,
   ): Promise<void> {
     try {
-      return apps.applicationStart(this.#e(), name, options, mode);
+      return ignorable(apps.applicationStart(this.#e(), name, options, mode), this.#log(), 'applicationStart');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'applicationStart');
     }
   }
   applicationStop(name: Atom | string): Promise<void> {
@@ -376,9 +387,9 @@ export class NodeHandle implements Node {
   }
   #stopApp(name: Atom | string, force: boolean, timeoutMs: number | undefined): Promise<void> {
     try {
-      return apps.applicationStop(this.#e(), name, force, timeoutMs);
+      return ignorable(apps.applicationStop(this.#e(), name, force, timeoutMs), this.#log(), 'applicationStop');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'applicationStop');
     }
   }
   applications(): Atom[] {
@@ -401,7 +412,7 @@ export class NodeHandle implements Node {
       n.checkAlive();
       return n.metas.inspect(null, n.pid, meta, items);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'inspectMeta');
     }
   }
   logLevelMeta(meta: Alias): LogLevel {
@@ -462,16 +473,16 @@ export class NodeHandle implements Node {
     try {
       n = this.#e();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'stop');
     }
     const stopping = n.shutdown.begin(force);
-    return this.#caller === null ? stopping : Promise.resolve();
+    return this.#caller === null ? ignorable(stopping, this.#log(), 'stop') : Promise.resolve();
   }
   wait(): Promise<void> {
-    return this.#node.shutdown.wait();
+    return ignorable(this.#node.shutdown.wait(), this.#log(), 'wait');
   }
   waitWithTimeout(ms: number): Promise<void> {
-    return this.#node.shutdown.waitWithTimeout(ms);
+    return ignorable(this.#node.shutdown.waitWithTimeout(ms), this.#log(), 'waitWithTimeout');
   }
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();

@@ -72,6 +72,13 @@ export class Mailbox implements ProcessMailbox {
   /** Ref of the request (or inspect) taken last, until the next take: the one being handled. */
   currentRef: Ref | null = null;
 
+  /**
+   * The high-water mark: when `size` reaches it, `onHighWater` runs once (0 = never). The
+   * owner resets it to 0 in the hook, so the check costs one compare per push.
+   */
+  highWater = 0;
+  onHighWater: (() => void) | null = null;
+
   constructor(readonly limit: number) {}
 
   private queueOf(q: number): Queue {
@@ -103,7 +110,7 @@ export class Mailbox implements ProcessMailbox {
     if (this.limit > 0 && r.length >= this.limit && !force) return false;
     if (kind === 0 && extra === undefined) r.push2(from, message);
     else r.push4(kind, from, message, extra);
-    this.size++;
+    if (++this.size === this.highWater) this.onHighWater?.();
     return true;
   }
 

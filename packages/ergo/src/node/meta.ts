@@ -22,7 +22,7 @@ import { MessagePriority, MetaState } from '../gen/priority.js';
 import { validatePriority } from '../gen/validate.js';
 import { MailboxKind, Stop, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
-import type { CallHolder } from './calls.js';
+import type { CallHolder, PendingCall } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_MAIN, Q_SYSTEM, refOfExtra } from './mailbox.js';
 import type { NodeImpl } from './node.js';
@@ -42,6 +42,8 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   st: number = M_SLEEP;
   /** Calls queued for (or being handled by) this meta; see CallRegistry. */
   held = 0;
+  /** CallHolder: the calls whose requests it holds (kept by the call registry). */
+  heldCalls: PendingCall | null = null;
   messagesIn = 0;
   messagesOut = 0;
   /**
@@ -281,6 +283,9 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
               : this.answerInspect(from, ref, r);
             break;
           }
+          case MailboxKind.Event:
+            // A meta subscribes to no event (monitorEvent/linkEvent are process APIs): none arrives.
+            break;
         }
       } catch (e) {
         this.panic(e, 'a handler');
@@ -359,7 +364,7 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
     node.metas.remove(this);
     if (this.held > 0) {
       const err = ErrProcessTerminated.with(`meta ${this.id} terminated: ${reason.message}`, reason);
-      node.calls.failWhere((c) => (c.holder === this ? err : undefined));
+      node.calls.failHeldBy(this, () => err);
     }
     this.mb.clear();
     node.relations.targetEnded(this.id, reason, node.pid);

@@ -11,6 +11,7 @@ import type { PID } from '../gen/pid.js';
 import { MessagePriority, MetaState } from '../gen/priority.js';
 import { MailboxKind } from '../gen/process.js';
 import { Alias } from '../gen/ref.js';
+import { rejected } from '../gen/ignorable.js';
 import { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, MASK_IR, MASK_IRT, MASK_R, S_DETACHED, S_TERMINATED, type ProcessImpl } from './process.js';
@@ -143,7 +144,7 @@ export class MetaTable {
       if (alias.node !== this.node.name) throw ErrNotAllowed.with('inspect of a remote meta process');
       this.require(alias);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, owner !== null ? owner.log : this.node.log, 'inspectMeta');
     }
     return this.node.router.makeCall(
       owner,
@@ -220,7 +221,7 @@ export function processSendExitMetaAfter(p: ProcessImpl, alias: Alias, reason: E
 /** `Process.inspectMeta` (Init, Running). */
 export function processInspectMeta(p: ProcessImpl, alias: Alias, items: string[]): Promise<Record<string, string>> {
   // Init too (Ergo 3.2's wider ProcessInit state).
-  if ((p.st & MASK_IR) === 0) return Promise.reject(ErrNotAllowed.with('inspectMeta'));
+  if ((p.st & MASK_IR) === 0) return rejected(ErrNotAllowed.with('inspectMeta'), p.log, 'inspectMeta');
   return p.nodeImpl.metas.inspect(p, p.pid, alias, items);
 }
 

@@ -17,7 +17,7 @@ import {
 } from '../gen/errors.js';
 import { LogLevel, MessageLogNode, type MessageLog } from '../gen/log.js';
 import { MessageExitPID } from '../gen/messages.js';
-import type { NodeInfo, NodeOptions, Version } from '../gen/node.js';
+import { DEFAULT_MAILBOX_HIGH_WATER, type NodeInfo, type NodeOptions, type Version } from '../gen/node.js';
 import { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
 import { Ref, type Alias } from '../gen/ref.js';
@@ -26,6 +26,7 @@ import { IdTable } from '../lib/id_table.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
+import { logIgnorableFailure } from '../gen/ignorable.js';
 import { CronService } from './cron/service.js';
 import { createDefaultLogger } from './default_logger.js';
 import { nodeStartChannel, spawnChannel, terminateChannel } from './diagnostics.js';
@@ -127,6 +128,9 @@ export class NodeImpl {
   readonly root: NodeHandle;
   /** See NodeOptions.killGraceMs. */
   readonly killGrace: number;
+  /** See NodeOptions.mailboxSize and mailboxHighWater. */
+  readonly mailboxSize: number;
+  readonly mailboxHighWater: number;
   private readonly cronService: CronService;
   readonly apps: ApplicationManager;
   nodeState = NODE_RUNNING;
@@ -142,8 +146,15 @@ export class NodeImpl {
     this.pid = new PID(name, 1, this.creation);
     this.version = options.version ?? { name, release: '0.0.0' };
     this.killGrace = options.killGraceMs ?? DEFAULT_KILL_GRACE;
+    this.mailboxSize = options.mailboxSize ?? 0;
+    this.mailboxHighWater = options.mailboxHighWater ?? DEFAULT_MAILBOX_HIGH_WATER;
     const logOpts = options.log ?? {};
     this.log = new LogHandle(logOpts.level ?? LogLevel.Info, new MessageLogNode(name, this.creation), this.logSink);
+    this.calls.onFailed = (c, err) => {
+      const log = c.owner === null ? this.log : c.owner.log;
+      // Checked first: a burst of timeouts must not format a target string each when debug is off.
+      if (log.level() <= LogLevel.Debug) logIgnorableFailure(log, `call to ${String(c.target)}`, err);
+    };
     if (!logOpts.defaultLogger?.disable) {
       this.logRegistry.add(
         'default',

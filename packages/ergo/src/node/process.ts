@@ -44,7 +44,7 @@ import {
   validateTimeoutMs,
 } from '../gen/validate.js';
 import { Alias, Ref } from '../gen/ref.js';
-import type { CallHolder, CallOwner } from './calls.js';
+import type { CallHolder, CallOwner, PendingCall } from './calls.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_URGENT } from './mailbox.js';
 import { NodeHandle } from './handle.js';
@@ -53,6 +53,7 @@ import type { NodeImpl } from './node.js';
 import type { Runnable } from './scheduler.js';
 import type { ConsumerHost, Relation, TargetHost } from './targets.js';
 import { spawnLocal } from './spawn.js';
+import { ignorable, rejected, watchDelivery } from '../gen/ignorable.js';
 import {
   processInspectMeta,
   processMetaInfo,
@@ -133,6 +134,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   cCount = 0;
   /** Calls this process is waiting for. */
   waiting = 0;
+  /** CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). */
+  ownCalls: PendingCall | null = null;
+  heldCalls: PendingCall | null = null;
   suspended = false;
   messagesIn = 0;
   messagesOut = 0;
@@ -394,9 +398,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     try {
       this.allow(MASK_IR, 'spawn');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, 'spawn');
     }
-    return spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this });
+    return ignorable(
+      spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this }),
+      this.log,
+      'spawn',
+    );
   }
 
   spawnRegister<B extends ProcessBehavior>(
@@ -410,15 +418,19 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       if (typeof name !== 'string' || name === '')
         throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, 'spawnRegister');
     }
-    return spawnLocal(this.nodeImpl, {
-      factory: factory as ProcessFactory,
-      options,
-      args,
-      parent: this,
-      register: name,
-    });
+    return ignorable(
+      spawnLocal(this.nodeImpl, {
+        factory: factory as ProcessFactory,
+        options,
+        args,
+        parent: this,
+        register: name,
+      }),
+      this.log,
+      'spawnRegister',
+    );
   }
 
   remoteSpawn(
@@ -430,12 +442,22 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return this.remoteSpawnRegister(node, '', name, options, ...args);
   }
 
-  async remoteSpawnRegister(
+  remoteSpawnRegister(
     node: Atom | string,
     register: Atom | string,
     name: Atom | string,
     options: ProcessOptions = {},
     ...args: unknown[]
+  ): Promise<PID> {
+    return ignorable(this.remoteSpawnAsync(node, register, name, options, args), this.log, `remoteSpawn on ${node}`);
+  }
+
+  private async remoteSpawnAsync(
+    node: Atom | string,
+    register: Atom | string,
+    name: Atom | string,
+    options: ProcessOptions,
+    args: unknown[],
   ): Promise<PID> {
     this.allow(MASK_IR, 'remoteSpawn');
     if (typeof node !== 'string' || node === '')
@@ -593,8 +615,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     // Kept small so the JIT inlines it into the handler's loop: a running process sending with
     // its own defaults; options, other states and the init self-send go through sendWith.
     if (options === undefined && (this.st & MASK_R) !== 0) {
-      this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, this.important, this);
+      const ack = this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, this.important, this);
       this.messagesOut++;
+      // An important remote send: its delivery ack has nobody to await it.
+      if (ack !== undefined) watchDelivery(ack, this.log, 'send', to);
       return;
     }
     this.sendWith(to, message, options);
@@ -609,7 +633,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       // Not in the process table yet: route a self-send straight into the mailbox.
       this.nodeImpl.router.routeSelf(this, 2 - prio, message);
     } else {
-      this.nodeImpl.router.routeSend(this.pid, to, message, prio, options?.important ?? this.important, this);
+      const important = options?.important ?? this.important;
+      watchDelivery(this.nodeImpl.router.routeSend(this.pid, to, message, prio, important, this), this.log, 'send', to);
     }
     this.messagesOut++;
   }
@@ -625,9 +650,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       // Local: delivered (or thrown) now. Remote: the promise of the peer's delivery ack.
       const ack = this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true, this);
       this.messagesOut++;
-      return ack ?? Promise.resolve();
+      return ack === undefined ? Promise.resolve() : ignorable(ack, this.log, `sendImportant to ${String(to)}`);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, `sendImportant to ${String(to)}`);
     }
   }
 
@@ -657,8 +682,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (!isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);
     return this.addTimer(delayMs, () => {
       try {
-        this.nodeImpl.router.routeSend(this.pid, to, message, prio, this.important, this);
+        const ack = this.nodeImpl.router.routeSend(this.pid, to, message, prio, this.important, this);
         this.messagesOut++;
+        watchDelivery(ack, this.log, 'sendAfter', to);
       } catch (e) {
         this.log.warning('sendAfter to %s failed: %s', String(to), toError(e).message);
       }
@@ -715,7 +741,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
     if (!(error instanceof Error))
-      return Promise.reject(ErrIncorrect.with('sendResponseErrorImportant: the error must be an Error'));
+      return rejected(
+        ErrIncorrect.with('sendResponseErrorImportant: the error must be an Error'),
+        this.log,
+        'sendResponseErrorImportant',
+      );
     return this.respondImportant('sendResponseErrorImportant', to, ref, false, error);
   }
 
@@ -726,19 +756,19 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       if (!(ref instanceof Ref)) throw ErrIncorrect.with(`${op}: the call's ref must be a Ref`);
       const ack = this.nodeImpl.router.routeResponseImportant(this.pid, to, ref, ok, value, this);
       this.messagesOut++;
-      return ack;
+      return ignorable(ack, this.log, `${op} to ${String(to)}`);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, `${op} to ${String(to)}`);
     }
   }
 
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     if ((this.st & MASK_IR) === 0) {
-      return Promise.reject(
-        ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`),
-      );
+      const err = ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`);
+      return rejected(err, this.log, 'call');
     }
-    if (to instanceof PID && to.equals(this.pid)) return Promise.reject(ErrNotAllowed.with('call to itself'));
+    if (to instanceof PID && to.equals(this.pid))
+      return rejected(ErrNotAllowed.with('call to itself'), this.log, 'call');
     this.messagesOut++;
     return this.nodeImpl.router.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
   }
@@ -781,10 +811,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
         throw ErrNotAllowed.with(`inspect of ${pid}: a process of another node`);
       target = resolveLocal(n, pid, 'inspect');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, 'inspect');
     }
     // Like a call to its own PID: it could only wait for its own timeout.
-    if (target === this) return Promise.reject(ErrNotAllowed.with('inspect of itself'));
+    if (target === this) return rejected(ErrNotAllowed.with('inspect of itself'), this.log, 'inspect');
     return this.nodeImpl.router.makeCall(
       this,
       this.pid,
@@ -860,9 +890,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   linkEvent(target: Event): Promise<MessageEvent[]> {
     try {
       this.allow(MASK_IR, 'linkEvent');
-      return this.nodeImpl.relations.linkEvent(this, target);
+      return ignorable(this.nodeImpl.relations.linkEvent(this, target), this.log, 'linkEvent');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, 'linkEvent');
     }
   }
   unlinkEvent(target: Event): void {
@@ -897,9 +927,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   monitorEvent(target: Event): Promise<MessageEvent[]> {
     try {
       this.allow(MASK_IR, 'monitorEvent');
-      return this.nodeImpl.relations.monitorEvent(this, target);
+      return ignorable(this.nodeImpl.relations.monitorEvent(this, target), this.log, 'monitorEvent');
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.log, 'monitorEvent');
     }
   }
   demonitorEvent(target: Event): void {

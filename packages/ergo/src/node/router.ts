@@ -31,6 +31,7 @@ import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
 import { CoreImpl } from './core.js';
 import { nowNanos, type EventEntry } from './events.js';
+import { rejected, watchDelivery } from '../gen/ignorable.js';
 import { Q_SYSTEM, Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
@@ -51,8 +52,17 @@ const S_GONE = S_TERMINATED | S_ZOMBEE;
 const S_OUT_OF_TABLE = S_INIT | S_TERMINATED | S_DETACHED;
 
 /** Routes messages, calls, responses, exits, relations and events of one node. */
+/** An event subscription on another node that the node has not confirmed yet. */
+interface Unconfirmed {
+  p: ProcessImpl;
+  t: Event;
+  link: boolean;
+}
+
 export class Router {
   private connector: Connector | null = null;
+  /** Unconfirmed event subscriptions by node (see dropUnconfirmed). */
+  private readonly unconfirmed = new Map<Atom, Set<Unconfirmed>>();
   private coreImpl: CoreImpl | null = null;
   /** Protocols attached with attachProtocol, asked before the connector (attach order). */
   private protocols: ProtocolAttachment[] = [];
@@ -267,8 +277,12 @@ export class Router {
           owner !== null && owner.important,
           ref,
         );
-        if (ok) conn.sendResponse(from, to, options, value);
-        else conn.sendResponseError(from, to, options, toError(value));
+        // A reply has no Promise anyone could await: an important one that is not acked
+        // (caller gone, peer reset, no ack in time) is logged on the replier's logger.
+        const ack = ok
+          ? conn.sendResponse(from, to, options, value)
+          : conn.sendResponseError(from, to, options, toError(value));
+        if (ack !== undefined) watchDelivery(ack, owner === null ? n.log : owner.log, 'response', to);
       } catch (e) {
         n.log.warning('response from %s to %s dropped: %s', from.toString(), to.toString(), toError(e).message);
       }
@@ -383,9 +397,10 @@ export class Router {
       // (Metas leave the table as they end: their states never match.)
       if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, owner === null ? n.log : owner.log, 'call');
     }
-    if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
+    if (signal?.aborted)
+      return rejected(signal.reason ?? ErrAborted.with('call'), owner === null ? n.log : owner.log, 'call');
     const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, p, timeout, to, null);
     if (owner !== null) owner.beginWait();
@@ -417,7 +432,8 @@ export class Router {
   ): Promise<unknown> {
     const n = this.node;
     const conn = this.connection(to.node);
-    if (signal?.aborted) return Promise.reject(signal.reason ?? ErrAborted.with('call'));
+    if (signal?.aborted)
+      return rejected(signal.reason ?? ErrAborted.with('call'), owner === null ? n.log : owner.log, 'call');
     const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, null, timeout, to, to.node);
     if (owner !== null) owner.beginWait();
@@ -450,10 +466,7 @@ export class Router {
   transferCall(extra: unknown, p: ProcessImpl): void {
     const n = this.node;
     const c = n.calls.get(refOfExtra(extra));
-    if (c === undefined || c.holder === null) return;
-    c.holder.held--;
-    c.holder = p;
-    p.held++;
+    if (c !== undefined) n.calls.transfer(c, p);
   }
 
   // --- links and monitors on remote targets -------------------------------------------------------
@@ -528,18 +541,52 @@ export class Router {
     const targets = this.node.targets;
     targets.add(link, p, t, targets.keyedHost(t, true)!);
     const req = link ? conn.linkEvent(p.pid, t) : conn.monitorEvent(p.pid, t);
-    const answered = req.then(undefined, (e: unknown) => {
-      const err = toError(e);
-      if (notify) {
-        this.remoteRefused(p, t, link, err);
+    if (notify) {
+      const refusedOrAnswered = req.then(undefined, (e: unknown) => {
+        this.remoteRefused(p, t, link, toError(e));
         return [];
-      }
-      const h = targets.keyedHost(t, false);
-      if (h !== undefined && targets.has(link, p, h)) targets.remove(link, p, t, h);
-      throw err;
-    });
+      });
+      this.awaitAnswer(p, refusedOrAnswered);
+      return refusedOrAnswered;
+    }
+    // Until the node answers, the node going down only rejects the Promise (no exit/down too).
+    const u: Unconfirmed = { p, t, link };
+    let set = this.unconfirmed.get(t.node);
+    if (set === undefined) this.unconfirmed.set(t.node, (set = new Set()));
+    set.add(u);
+    const done = (): void => {
+      set.delete(u);
+      if (set.size === 0 && this.unconfirmed.get(t.node) === set) this.unconfirmed.delete(t.node);
+    };
+    const answered = req.then(
+      (buffer) => {
+        done();
+        return buffer;
+      },
+      (e: unknown) => {
+        done();
+        const h = targets.keyedHost(t, false);
+        if (h !== undefined && targets.has(link, p, h)) targets.remove(link, p, t, h);
+        throw toError(e);
+      },
+    );
     this.awaitAnswer(p, answered);
     return answered;
+  }
+
+  /**
+   * `node` is down: drops the event subscriptions made there that it has not confirmed yet, so
+   * their callers get only the rejection (ErrNoConnection), not an exit/down message as well.
+   */
+  dropUnconfirmed(node: Atom): void {
+    const set = this.unconfirmed.get(node);
+    if (set === undefined) return;
+    this.unconfirmed.delete(node);
+    const targets = this.node.targets;
+    for (const { p, t, link } of set) {
+      const h = targets.keyedHost(t, false);
+      if (h !== undefined && targets.has(link, p, h)) targets.remove(link, p, t, h);
+    }
   }
 
   /** Links (`link`) or monitors a node: fires MessageExitNode/MessageDownNode when it goes down. */

@@ -5,7 +5,13 @@ import type { Atom } from '../gen/atom.js';
 import type { Node, NodeOptions } from '../gen/node.js';
 import { ErrIncorrect } from '../gen/errors.js';
 import { LogLevel } from '../gen/log.js';
-import { validateEnv, validateLogLevelOption, validateLoggerFilter, describeValue } from '../gen/validate.js';
+import {
+  validateEnv,
+  validateLogLevelOption,
+  validateLoggerFilter,
+  validateMailboxSize,
+  describeValue,
+} from '../gen/validate.js';
 import { NodeImpl, validateNodeName } from './node.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -55,6 +61,8 @@ function validateNodeOptions(options: NodeOptions): void {
   if (options === null || typeof options !== 'object')
     throw ErrIncorrect.with(`node options ${describeValue(options)} (expected an object)`);
   if (options.env !== undefined) validateEnv(options.env, 'env');
+  if (options.mailboxSize !== undefined) validateMailboxSize(options.mailboxSize, 'mailboxSize');
+  if (options.mailboxHighWater !== undefined) validateMailboxSize(options.mailboxHighWater, 'mailboxHighWater');
   const log = options.log;
   if (log === undefined) return;
   if (log === null || typeof log !== 'object')

@@ -39,7 +39,7 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
   // Calls this process was waiting for end with it.
   if (p.waiting > 0) {
     const err = ErrProcessTerminated.with(`${p.pid} terminated while waiting for a reply`);
-    node.calls.failWhere((c) => (c.owner === p ? err : undefined));
+    node.calls.failOwnedBy(p, err);
     p.waiting = 0;
   }
   // Calls this process held: queued or being handled fail at once; a deferred reply may still
@@ -48,7 +48,7 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
     const err = callFailure(p, reason);
     const abnormal = !isNormalReason(reason);
     const live = p.mb.liveRequestIds();
-    node.calls.failWhere((c) => (c.holder === p && (abnormal || live.has(c.ref.id[0])) ? err : undefined));
+    node.calls.failHeldBy(p, (c) => (abnormal || live.has(c.ref.id[0]) ? err : undefined));
   }
   p.mb.clear();
   node.relations.consumerEnded(p);
@@ -147,7 +147,7 @@ export function killProcess(node: NodeImpl, p: ProcessImpl): void {
       p.st = S_ZOMBEE;
       if (p.waiting > 0) {
         const err = ErrProcessTerminated.with(`${p.pid} was killed while waiting for a reply`);
-        node.calls.failWhere((c) => (c.owner === p ? err : undefined));
+        node.calls.failOwnedBy(p, err);
       }
       armKillGrace(node, p);
       return;

@@ -186,7 +186,8 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     let r: unknown;
     try {
       r = this.behavior.processInit(this.process, args);
-      if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function') r = await r;
+      if (r !== null && typeof r === 'object' && typeof (r as { then?: unknown }).then === 'function')
+        r = await (r as PromiseLike<unknown>);
     } catch (e) {
       this.#initFailed(toError(e));
       throw e;

@@ -53,33 +53,57 @@ function timeoutOf(options: WaitOptions | undefined): number {
 
 /**
  * Polls `probe` (every millisecond, and at once) until it returns something other than
- * undefined, and resolves with that. Rejects with ErrTimeout naming `what` (a string, or a
- * function asked at the timeout), or with what `probe` throws. For conditions that have no event
- * to await; prefer an event where there is one.
+ * undefined, and resolves with that. An async probe is awaited: the next poll starts a
+ * millisecond after its Promise settled, and a Promise resolving to undefined means "not yet".
+ * Rejects with ErrTimeout naming `what` (a string, or a function asked at the timeout), or with
+ * what `probe` throws or rejects with. For conditions that have no event to await; prefer an
+ * event where there is one.
  */
 export function waitFor<T>(
+  probe: () => PromiseLike<T | undefined>,
+  what?: string | (() => string),
+  options?: WaitOptions,
+): Promise<T>;
+export function waitFor<T>(
   probe: () => T | undefined,
+  what?: string | (() => string),
+  options?: WaitOptions,
+): Promise<T>;
+export function waitFor<T>(
+  probe: () => T | undefined | PromiseLike<T | undefined>,
   what: string | (() => string) = 'condition',
   options?: WaitOptions,
 ): Promise<T> {
   const timeout = timeoutOf(options);
   return new Promise<T>((resolve, reject) => {
     const deadline = Date.now() + timeout;
+    const settle = (v: T | undefined): void => {
+      if (v !== undefined) resolve(v);
+      else if (Date.now() >= deadline)
+        reject(ErrTimeout.with(`waiting for ${typeof what === 'function' ? what() : what} (${timeout} ms)`));
+      else setTimeout(check, 1);
+    };
     const check = (): void => {
-      let v: T | undefined;
+      let v: T | undefined | PromiseLike<T | undefined>;
       try {
         v = probe();
       } catch (e) {
         reject(e);
         return;
       }
-      if (v !== undefined) resolve(v);
-      else if (Date.now() >= deadline)
-        reject(ErrTimeout.with(`waiting for ${typeof what === 'function' ? what() : what} (${timeout} ms)`));
-      else setTimeout(check, 1);
+      if (isPromiseLike(v)) v.then(settle, reject);
+      else settle(v);
     };
     check();
   });
+}
+
+function isPromiseLike<T>(v: unknown): v is PromiseLike<T> {
+  return (
+    v !== null &&
+    (typeof v === 'object' || typeof v === 'function') &&
+    typeof (v as { then?: unknown }).then === 'function'
+  );
 }
 
 /**

@@ -97,7 +97,20 @@ export class TermReader {
       throw this.fail(`${what} count ${count} exceeds the ${this.end - this.pos} bytes left`);
   }
 
+  /**
+   * Reads one term. Nesting is bounded by `maxDepth` and by the JavaScript stack: a term nested
+   * deeper than the stack allows fails with `ERR_ETF_TOO_DEEP` too (never a RangeError).
+   */
   term(depth: number): Term {
+    try {
+      return this.value(depth);
+    } catch (e) {
+      if (e instanceof RangeError) throw stackExhausted(this.pos);
+      throw e;
+    }
+  }
+
+  private value(depth: number): Term {
     const at = this.pos;
     const tag = this.u8();
     switch (tag) {
@@ -317,7 +330,7 @@ export class TermReader {
     const d = this.deeper(depth, at);
     this.count(arity, 1, 'tuple element');
     const els = new Array<Term>(arity);
-    for (let i = 0; i < arity; i++) els[i] = this.term(d);
+    for (let i = 0; i < arity; i++) els[i] = this.value(d);
     return new ErlTuple(els);
   }
 
@@ -326,8 +339,8 @@ export class TermReader {
     const d = this.deeper(depth, at);
     this.count(n + 1, 1, 'list element');
     const els = new Array<Term>(n);
-    for (let i = 0; i < n; i++) els[i] = this.term(d);
-    const tail = this.term(d);
+    for (let i = 0; i < n; i++) els[i] = this.value(d);
+    const tail = this.value(d);
     if (n === 0) return tail;
     if (Array.isArray(tail)) return tail.length === 0 ? els : els.concat(tail as Term[]);
     if (tail instanceof ErlImproperList) return new ErlImproperList(els.concat(tail.elements as Term[]), tail.tail);
@@ -341,8 +354,8 @@ export class TermReader {
     const m = new ErlMap();
     for (let i = 0; i < n; i++) {
       const kAt = this.pos;
-      const k = this.term(d);
-      const v = this.term(d);
+      const k = this.value(d);
+      const v = this.value(d);
       if (!m.addNew(k, v)) throw this.fail('duplicate map key', kAt);
     }
     return m;
@@ -383,11 +396,16 @@ export class TermReader {
     const pid = this.pid();
     this.count(numFree, 1, 'fun free variable');
     const free = new Array<Term>(numFree);
-    for (let i = 0; i < numFree; i++) free[i] = this.term(d);
+    for (let i = 0; i < numFree; i++) free[i] = this.value(d);
     if (this.pos !== stop)
       throw this.fail(`NEW_FUN_EXT size ${size} does not match its content (${this.pos - sizeAt} bytes)`, at);
     return new ErlFun(arity, uniq, index, module, oldIndex, oldUniq, pid, free);
   }
+}
+
+/** The error of a term nested deeper than the JavaScript stack allows (a RangeError caught). */
+export function stackExhausted(at = -1): EtfError {
+  return new EtfError('ERR_ETF_TOO_DEEP', 'nesting deeper than the JavaScript stack allows (node --stack-size)', at);
 }
 
 function isAscii(b: Uint8Array): boolean {

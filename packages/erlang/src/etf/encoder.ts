@@ -5,7 +5,7 @@ import { Alias, PID, Ref } from 'ergo-ts';
 // through a distribution header's atom cache (see atom_cache.ts) instead of being written inline.
 
 import { EtfError } from './errors.js';
-import { atomChars } from './decoder.js';
+import { atomChars, stackExhausted } from './decoder.js';
 import { resolveEtfLimits, type EtfLimits } from './limits.js';
 import * as T from './tags.js';
 import {
@@ -94,7 +94,17 @@ export class TermWriter {
     return this.buf.subarray(0, this.pos);
   }
 
+  /** Writes one term; nesting deeper than the JavaScript stack allows fails with `ERR_ETF_TOO_DEEP`. */
   term(t: Term, depth: number): void {
+    try {
+      this.value(t, depth);
+    } catch (e) {
+      if (e instanceof RangeError) throw stackExhausted();
+      throw e;
+    }
+  }
+
+  private value(t: Term, depth: number): void {
     switch (typeof t) {
       case 'number':
         if (Number.isInteger(t)) this.integer(t);
@@ -114,6 +124,8 @@ export class TermWriter {
         this.pos += this.buf.write(t, this.pos, 'utf8');
         return;
       }
+      default:
+        break; // objects below
     }
     if (t instanceof Uint8Array) {
       this.binaryHeader(t.length);
@@ -136,13 +148,13 @@ export class TermWriter {
         this.u8(T.LARGE_TUPLE_EXT);
         this.u32(n);
       }
-      for (let i = 0; i < n; i++) this.term(t.elements[i]!, d);
+      for (let i = 0; i < n; i++) this.value(t.elements[i]!, d);
     } else if (t instanceof ErlMap || t instanceof Map) {
       this.u8(T.MAP_EXT);
       this.u32(t.size);
       for (const [k, v] of t as Iterable<[Term, Term]>) {
-        this.term(k, d);
-        this.term(v, d);
+        this.value(k, d);
+        this.value(v, d);
       }
     } else if (t instanceof ErlFloat) {
       if (!Number.isFinite(t.value)) throw new EtfError('ERR_ETF_ENCODE', `${t.value} has no Erlang term`);
@@ -151,8 +163,8 @@ export class TermWriter {
       if (t.elements.length === 0) throw new EtfError('ERR_ETF_ENCODE', 'an improper list needs at least one element');
       this.u8(T.LIST_EXT);
       this.u32(t.elements.length);
-      for (const e of t.elements) this.term(e, d);
-      this.term(t.tail, d);
+      for (const e of t.elements) this.value(e, d);
+      this.value(t.tail, d);
     } else if (t instanceof ErlBitString) {
       this.bitString(t);
     } else if (t instanceof ErlPid) {
@@ -160,7 +172,7 @@ export class TermWriter {
     } else if (t instanceof PID) {
       this.pid(pidToErl(t));
     } else if (t instanceof Ref || t instanceof Alias) {
-      this.term(refToErl(t), depth);
+      this.value(refToErl(t), depth);
     } else if (t instanceof ErlRef) {
       const n = t.ids.length;
       if (n < 1 || n > 5) throw new EtfError('ERR_ETF_ENCODE', `a reference has 1..5 words, not ${n}`);
@@ -198,7 +210,7 @@ export class TermWriter {
       this.u32(keys.length);
       for (const k of keys) {
         this.atom(k);
-        this.term((t as Record<string, Term>)[k]!, d);
+        this.value((t as Record<string, Term>)[k]!, d);
       }
     } else {
       throw new EtfError('ERR_ETF_ENCODE', `${describe(t)} has no Erlang term`);
@@ -349,7 +361,7 @@ export class TermWriter {
     }
     this.u8(T.LIST_EXT);
     this.u32(n);
-    for (let i = 0; i < n; i++) this.term(t[i]!, d);
+    for (let i = 0; i < n; i++) this.value(t[i]!, d);
     this.u8(T.NIL_EXT);
   }
 
@@ -366,7 +378,7 @@ export class TermWriter {
     this.integer(f.oldIndex);
     this.integer(f.oldUniq);
     this.pid(f.pid);
-    for (const v of f.freeVars) this.term(v, d);
+    for (const v of f.freeVars) this.value(v, d);
     this.buf.writeUInt32BE(this.pos - sizeAt, sizeAt);
   }
 }

@@ -1,33 +1,38 @@
 // Limits of the ETF codec. Decoding never trusts a length: every count is checked against the
 // bytes left (each element costs at least one byte) and against these options, so hostile input
-// cannot claim memory out of proportion to its size, overflow the stack or spin on bigints.
+// cannot claim memory out of proportion to its size. The defaults accept what OTP itself sends
+// (issue 18: deep iolists, big bignums, messages over 128 MiB) while keeping memory bounded.
 
 import { EtfError } from './errors.js';
 
 /** Limits applied by the encoder and decoder; each has a default and its own error code. */
 export interface EtfLimits {
-  /** Largest input a decoder accepts and largest output an encoder produces, in bytes. Default 128 MiB. Code `ERR_ETF_MESSAGE_TOO_LARGE`. */
+  /** Largest input a decoder accepts and largest output an encoder produces, in bytes. Default 1 GiB. Code `ERR_ETF_MESSAGE_TOO_LARGE`. */
   maxMessageSize: number;
-  /** Deepest nesting of tuples, lists, maps and funs. Default 512. Code `ERR_ETF_TOO_DEEP`. */
+  /**
+   * Deepest nesting of tuples, lists, maps and funs. Default 100000 (OTP has no limit): in
+   * practice the JavaScript stack ends nesting first (about 1800 levels with node's default
+   * stack), which fails with the same code, never a RangeError. Code `ERR_ETF_TOO_DEEP`.
+   */
   maxDepth: number;
   /** Longest atom in characters (code points). Default and protocol maximum 255. Code `ERR_ETF_ATOM_TOO_LONG`. */
   maxAtomChars: number;
-  /** Longest binary or bit string in bytes. Default 128 MiB. Code `ERR_ETF_BINARY_TOO_LONG`. */
+  /** Longest binary or bit string in bytes. Default 1 GiB. Code `ERR_ETF_BINARY_TOO_LONG`. */
   maxBinaryBytes: number;
-  /** Largest big integer magnitude in bytes (converting huge bigints is quadratic). Default 8192 (65536 bits). Code `ERR_ETF_BIG_TOO_LARGE`. */
+  /** Largest big integer magnitude in bytes. Default 4 MiB: OTP 25's own limit (2^25 bits). Code `ERR_ETF_BIG_TOO_LARGE`. */
   maxBigBytes: number;
-  /** Largest inflated size of a compressed term (tag 80). Default 128 MiB. Code `ERR_ETF_DECOMPRESSED_TOO_LARGE`. */
+  /** Largest inflated size of a compressed term (tag 80). Default 1 GiB. Code `ERR_ETF_DECOMPRESSED_TOO_LARGE`. */
   maxDecompressedBytes: number;
 }
 
 /** The defaults of {@link EtfLimits}. Frozen. */
 export const DEFAULT_ETF_LIMITS: Readonly<EtfLimits> = Object.freeze({
-  maxMessageSize: 128 * 1024 * 1024,
-  maxDepth: 512,
+  maxMessageSize: 1024 * 1024 * 1024,
+  maxDepth: 100000,
   maxAtomChars: 255,
-  maxBinaryBytes: 128 * 1024 * 1024,
-  maxBigBytes: 8192,
-  maxDecompressedBytes: 128 * 1024 * 1024,
+  maxBinaryBytes: 1024 * 1024 * 1024,
+  maxBigBytes: 4 * 1024 * 1024,
+  maxDecompressedBytes: 1024 * 1024 * 1024,
 });
 
 const MAXIMA: Readonly<EtfLimits> = Object.freeze({

@@ -94,6 +94,10 @@ export class ErlTuple {
   [Symbol.iterator](): Iterator<Term> {
     return this.elements[Symbol.iterator]();
   }
+  /** Erlang's notation, e.g. `{shutdown,x}` (see {@link formatTerm}). */
+  toString(): string {
+    return formatTerm(this);
+  }
 }
 
 /** Shorthand for `new ErlTuple([...elements])`. */
@@ -109,6 +113,10 @@ export class ErlImproperList {
     /** Anything but a proper list (`[]` or an array). */
     readonly tail: Term,
   ) {}
+  /** Erlang's notation, e.g. `[alias|#Ref<...>]`. */
+  toString(): string {
+    return formatTerm(this);
+  }
 }
 
 /**
@@ -272,6 +280,8 @@ function keyInto(t: Term, out: string[], depth: number): void {
       out.push('b', String(b.length), ':', b.toString('latin1'));
       return;
     }
+    default:
+      break; // objects below
   }
   if (t instanceof Uint8Array) {
     out.push('b', String(t.length), ':', Buffer.from(t.buffer, t.byteOffset, t.length).toString('latin1'));
@@ -402,4 +412,58 @@ export function refToErl(r: Ref | Alias): ErlRef {
       throw new EtfError('ERR_ETF_ENCODE', `reference word ${w} of ${r} is not 32-bit`);
   }
   return new ErlRef(r.node, r.creation, [r.id[0], r.id[1], r.id[2]]);
+}
+
+/**
+ * A term in Erlang's notation (`{shutdown,{badarith,[1,2]}}`, `<<"text">>`, `#{a => 1}`), for
+ * logs and error messages. Output longer than `max` characters ends with `...`.
+ */
+export function formatTerm(t: Term, max = 300): string {
+  const out: string[] = [];
+  let len = 0;
+  const put = (s: string): boolean => {
+    out.push(s);
+    len += s.length;
+    return len < max;
+  };
+  const seq = (items: readonly Term[], open: string, close: string, tail?: Term): boolean => {
+    if (!put(open)) return false;
+    for (let i = 0; i < items.length; i++) {
+      if (i > 0 && !put(',')) return false;
+      if (!walk(items[i]!)) return false;
+    }
+    if (tail !== undefined && !(put('|') && walk(tail))) return false;
+    return put(close);
+  };
+  const walk = (x: Term): boolean => {
+    if (typeof x === 'string') return put(`<<${JSON.stringify(x)}/utf8>>`);
+    if (typeof x === 'number' || typeof x === 'bigint' || typeof x === 'boolean') return put(String(x));
+    if (x instanceof Uint8Array) {
+      const printable = x.every((b) => b >= 0x20 && b < 0x7f);
+      return put(printable ? `<<${JSON.stringify(Buffer.from(x).toString('latin1'))}>>` : `<<${[...x].join(',')}>>`);
+    }
+    if (Array.isArray(x)) return seq(x as readonly Term[], '[', ']');
+    if (x instanceof ErlTuple) return seq(x.elements, '{', '}');
+    if (x instanceof ErlImproperList) return seq(x.elements, '[', ']', x.tail);
+    if (x instanceof ErlMap) {
+      if (!put('#{')) return false;
+      let first = true;
+      for (const [k, v] of x) {
+        if (!first && !put(',')) return false;
+        first = false;
+        if (!(walk(k) && put(' => ') && walk(v))) return false;
+      }
+      return put('}');
+    }
+    if (x instanceof ErlExport) return put(`fun ${x.module}:${x.fun}/${x.arity}`);
+    if (x instanceof ErlFun) return put(`#Fun<${x.module}.${x.index}>`);
+    if (x instanceof ErlBitString) return put(`<<...:${(x.bytes.length - 1) * 8 + x.bits}>>`);
+    if (x !== null && typeof x === 'object' && Object.getPrototypeOf(x) === Object.prototype) {
+      return walk(new ErlMap(Object.entries(x as TermObject).map(([k, v]) => [atom(k), v] as const)));
+    }
+    return put(String(x));
+  };
+  walk(t);
+  const s = out.join('');
+  return s.length > max ? `${s.slice(0, max)}...` : s;
 }

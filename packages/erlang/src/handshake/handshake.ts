@@ -157,10 +157,14 @@ function checkOrClose(socket: Socket, o: HandshakeOptions): Checked {
   }
 }
 
-function isNodeName(s: unknown): s is string {
+/** Longest node name: a node name is an atom, and Erlang caps atoms at 255 characters. */
+export const MAX_NODE_NAME_CHARS = 255;
+
+/** `alive@host`, both parts non-empty, at most {@link MAX_NODE_NAME_CHARS} characters. */
+export function isNodeName(s: unknown): s is string {
   if (typeof s !== 'string') return false;
   const parts = s.split('@');
-  return parts.length === 2 && parts[0] !== '' && parts[1] !== '' && Buffer.byteLength(s) <= 0xffff;
+  return parts.length === 2 && parts[0] !== '' && parts[1] !== '' && [...s].length <= MAX_NODE_NAME_CHARS;
 }
 
 /** One side's run over the socket: framed reads/writes with per-step timeouts. */
@@ -333,6 +337,12 @@ export async function initiateHandshake(socket: Socket, options: InitiatorOption
 
     // recv_challenge
     const ch = parseName(await x.recv('recv_challenge'), true, 'recv_challenge');
+    if (!isNodeName(ch.name as unknown)) {
+      throw new HandshakeError(
+        'ERR_HANDSHAKE_NAME',
+        `the peer's name is not alive@host of at most ${MAX_NODE_NAME_CHARS} characters (${JSON.stringify(ch.name.slice(0, 60))})`,
+      );
+    }
     if (options.peer !== undefined && ch.name !== options.peer) {
       throw new HandshakeError('ERR_HANDSHAKE_NAME', `dialled ${options.peer} but the peer is ${ch.name}`);
     }

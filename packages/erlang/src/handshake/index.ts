@@ -7,6 +7,8 @@ export {
   connectNode,
   cookieDigest,
   resolveSimultaneous,
+  isNodeName,
+  MAX_NODE_NAME_CHARS,
   type HandshakeStatus,
   type HandshakeOptions,
   type InitiatorOptions,

@@ -48,6 +48,7 @@ import {
   type Version,
 } from 'ergo-ts';
 import type { DistConnection } from '../distribution/connection.js';
+import { DistError } from '../errors.js';
 import { DFLAG } from '../handshake/flags.js';
 import {
   ErlAtom,
@@ -242,7 +243,13 @@ export class ErlangConnection implements Connection {
     this.#flags = dist.flags;
     this.#connectedAt = Date.now();
     dist.on('message', ({ control, payload }) => this.#dispatch(control, payload));
-    dist.on('close', (reason) => this.#down(reason ?? ErrNoConnection.with(`connection to ${this.peer} closed`)));
+    dist.on('close', (reason) => {
+      // a term over a codec limit (or otherwise undecodable): said once, with the peer and the
+      // limit, since every link and monitor of the peer is about to fire noconnection
+      if (reason instanceof DistError && reason.code === 'ERR_DIST_PROTOCOL')
+        this.#log.warning('erlang: refused a message from %s, connection closed: %s', this.peer, reason.message);
+      this.#down(reason ?? ErrNoConnection.with(`connection to ${this.peer} closed`));
+    });
     const q = this.#queue!;
     this.#queue = null;
     for (const op of q) {
@@ -398,6 +405,10 @@ export class ErlangConnection implements Connection {
   // --- Connection: calls ------------------------------------------------------------------------
 
   callPID(from: PID, to: PID, options: MessageOptions, request: unknown): void {
+    // while dialling the call is known here already, so a failed dial can reject it with its cause
+    const ref = options.ref;
+    if (ref !== undefined && this.#dist === null && !this.#closed)
+      this.#callsOut.set(termKey(refToErl(ref)), { caller: from, ref, target: to, deadline: ref.deadline() });
     if (this.#later(() => this.callPID(from, to, options, request))) return;
     this.#checkPid(to);
     this.#call(from, to, to, options, request as Term);
@@ -743,6 +754,7 @@ export class ErlangConnection implements Connection {
     const mref = mr === undefined ? '' : termKey(mr);
     this.#callsIn.set(ref.key, { caller, tag, mref });
     if (mref !== '') this.#callsInByMref.set(mref, ref.key);
+    CALL_TAGS.set(ref, tag);
     const options = { ...NORMAL_OPTIONS, ref };
     try {
       if (to instanceof PID) core.routeCallPID(caller, to, options, request);
@@ -804,7 +816,8 @@ export class ErlangConnection implements Connection {
   }
 
   #inExit2(from: PID, to: PID, reason: Term): void {
-    this.#core.routeSendExit(from, to, reasonFromTerm(reason));
+    // Erlang's rule: exit(Pid, normal) does not end a process that does not trap exits
+    this.#core.routeSendExit(from, to, reasonFromTerm(reason), isAtom(reason, 'normal'));
   }
 
   #inMonitor(from: PID, target: Term, ref: ErlRef): void {
@@ -879,6 +892,17 @@ export class ErlangConnection implements Connection {
     clearInterval(this.#sweep);
     this.#queue = null;
     const core = this.#core;
+    if (this.#dist === null) {
+      // the dial failed: calls made meanwhile fail with why (wrong cookie, not in EPMD...)
+      const err = ErrNoConnection.with(`cannot connect to ${this.peer}: ${reason.message}`, reason);
+      for (const c of this.#callsOut.values()) {
+        try {
+          core.routeSendResponse(this.#anyPid(), c.caller, { ...NORMAL_OPTIONS, ref: c.ref }, err, false);
+        } catch {
+          // the caller gave up already
+        }
+      }
+    }
     const lost = ErrNoConnection.with(`node ${this.peer} is down`);
     // links the Erlang side made: the local process hears noconnection (the Core knows only
     // the relations local processes made)
@@ -944,6 +968,22 @@ export class ErlangConnection implements Connection {
 }
 
 const ERLANG_VERSION: Version = { name: 'Erlang/OTP', release: '', license: '' };
+
+/** The gen_server tag of each call from Erlang, by the Ref its handleCall receives. */
+const CALL_TAGS = new WeakMap<Ref, Term>();
+
+/**
+ * The tag of a `gen_server:call` from an Erlang process, exactly as the caller sent it: `[alias|Ref]`
+ * (OTP 24+), a plain `Ref`, or `{Tag, Node}` (gen_server:multi_call). `ref` is the Ref that
+ * `handleCall(from, ref, request)` received. Undefined for a call that did not come from Erlang.
+ * What OTP code does with `From = {Pid, Tag}` (e.g. `gen_server:reply(From, ...)` from elsewhere, or
+ * checking the tag) needs this; replying through ergo-ts (`handleCall`'s return value or
+ * `sendResponse(from, ref, ...)`) needs nothing: the tag goes back untouched. Valid for the life of
+ * the call (kept weakly by `ref`).
+ */
+export function erlangCallTag(ref: Ref): Term | undefined {
+  return CALL_TAGS.get(ref);
+}
 
 /** The key of a link between local `local` and Erlang `remote`. */
 function linkKey(local: PID, remote: PID): string {

@@ -15,15 +15,25 @@ import {
   type Core,
   type Log,
   type Node,
+  type PID,
 } from 'ergo-ts';
 import { DistConnection, type DistConnectionOptions } from '../distribution/connection.js';
 import { EpmdClient, type EpmdRegistration } from '../epmd/client.js';
 import { EpmdServer } from '../epmd/server.js';
 import { EpmdError } from '../errors.js';
-import { erlToPid, type ErlPid, type Term } from '../etf/terms.js';
+import { atom, erlToPid, isAtom, tuple, type ErlPid, type Term } from '../etf/terms.js';
 import { DEFAULT_FLAGS, DFLAG } from '../handshake/flags.js';
-import { acceptHandshake, connectNode, resolveSimultaneous, type HandshakeResult } from '../handshake/handshake.js';
+import {
+  MAX_NODE_NAME_CHARS,
+  acceptHandshake,
+  connectNode,
+  isNodeName,
+  resolveSimultaneous,
+  type HandshakeResult,
+} from '../handshake/handshake.js';
 import { NetKernel, Rex } from './compat.js';
+import { GlobalNameServer, GlobalNodeDown, GlobalNodeUp, GlobalRegistrar } from './global.js';
+import { PgScope } from './pg.js';
 import { ErlangConnection, type ErlangConnectionOptions } from './connection.js';
 
 /** Options of {@link attachErlang}. */
@@ -55,6 +65,50 @@ export interface AttachErlangOptions {
   setupTimeout?: number;
   /** Start `net_kernel` (answers net_adm:ping) and `rex` (answers rpc with badrpc). Default true. */
   kernel?: boolean;
+  /**
+   * Take part in OTP's `global` (names, locks, the full mesh) as a visible node: a
+   * `global_name_server` runs on the node. Default true unless `hidden`; a visible node without
+   * it makes `global:sync()` hang on every Erlang node it connects to (issue 18).
+   */
+  global?: boolean;
+  /**
+   * OTP `pg` scopes to serve (e.g. `['pg']`, the default scope): for each, a scope server
+   * registered under the scope's name joins the scope of the same name on every visible Erlang
+   * node. Default none (Erlang itself starts the `pg` scope only with `-kernel start_pg true`).
+   */
+  pg?: string[];
+}
+
+/** One OTP `pg` scope seen from the ergo-ts node, from {@link ErlangNode.pg}. */
+export interface ErlangPg {
+  /** `pg:join(Scope, Group, PidOrPids)`: local processes join `group` (any term). */
+  join(group: Term, pids: PID | PID[]): Promise<void>;
+  /** `pg:leave(Scope, Group, PidOrPids)`: false when none of them had joined (`not_joined`). */
+  leave(group: Term, pids: PID | PID[]): Promise<boolean>;
+  /** `pg:get_members(Scope, Group)`: members on every node. */
+  getMembers(group: Term): PID[];
+  /** `pg:get_local_members(Scope, Group)`. */
+  getLocalMembers(group: Term): PID[];
+  /** `pg:which_groups(Scope)`. */
+  whichGroups(): Term[];
+}
+
+/** OTP's `global` names seen from the ergo-ts node, from {@link ErlangNode.global}. */
+export interface ErlangGlobal {
+  /**
+   * `global:register_name(Name, Pid)`: registers `pid` (a local or an Erlang process) under the
+   * term `name` on every node of the cluster. Resolves true (`yes`), or false when the name is
+   * taken (`no`). The name goes away when the process ends or its node goes down.
+   */
+  registerName(name: Term, pid: PID): Promise<boolean>;
+  /** `global:unregister_name(Name)` on every node. */
+  unregisterName(name: Term): Promise<void>;
+  /** `global:whereis_name(Name)`: the pid registered under `name`, or undefined. */
+  whereisName(name: Term): PID | undefined;
+  /** `global:registered_names()`. */
+  registeredNames(): Term[];
+  /** Resolves once every Erlang node connected now is synced with us (`global:sync()`). */
+  sync(): Promise<void>;
 }
 
 /** An ergo-ts node's membership in an Erlang cluster, from {@link attachErlang}. */
@@ -73,6 +127,9 @@ export class ErlangNode {
   #port = 0;
   #detach: (() => void) | null = null;
   #stopped = false;
+  #gns: GlobalNameServer | null = null;
+  readonly #pg = new Map<string, PgScope>();
+  #registrar: PID | null = null;
 
   private constructor(node: Node, options: AttachErlangOptions) {
     this.#node = node;
@@ -89,6 +146,8 @@ export class ErlangNode {
     const at = name.indexOf('@');
     if (at <= 0 || at !== name.lastIndexOf('@') || at === name.length - 1)
       throw ErrIncorrect.with(`an Erlang node name is alive@host, not ${name}`);
+    if (!isNodeName(name))
+      throw ErrIncorrect.with(`an Erlang node name is an atom: at most ${MAX_NODE_NAME_CHARS} characters`);
     if (typeof options?.cookie !== 'string' || options.cookie === '')
       throw ErrIncorrect.with('attachErlang needs a cookie');
     const e = new ErlangNode(node, options);
@@ -102,6 +161,19 @@ export class ErlangNode {
       if (options.kernel !== false) {
         await node.spawnRegister('net_kernel', () => new NetKernel());
         await node.spawnRegister('rex', () => new Rex());
+      }
+      if (options.global ?? options.hidden !== true) {
+        const gns = new GlobalNameServer((n) =>
+          e.#connections.get(n)?.terminate(ErrNoConnection.with(`disconnected from ${n} (global)`)),
+        );
+        await node.spawnRegister('global_name_server', () => gns);
+        e.#gns = gns;
+        e.#registrar = await node.spawn(() => new GlobalRegistrar(gns));
+      }
+      for (const scope of options.pg ?? []) {
+        const pg = new PgScope(scope);
+        await node.spawnRegister(scope, () => pg);
+        e.#pg.set(scope, pg);
       }
     } catch (err) {
       await e.stop();
@@ -122,6 +194,76 @@ export class ErlangNode {
   nodes(): string[] {
     return [...this.#connections.values()].filter((c) => c.connected).map((c) => c.peer);
   }
+  /** OTP's `global` on this node; undefined when it does not take part (hidden, or `global: false`). */
+  get global(): ErlangGlobal | undefined {
+    const gns = this.#gns;
+    const registrar = this.#registrar;
+    if (gns === null || registrar === null) return undefined;
+    const node = this.#node;
+    return {
+      registerName: async (name, pid) =>
+        isAtom(await node.call(registrar, tuple(atom('register'), name, pid), { timeout: 60000 }), 'yes'),
+      unregisterName: async (name) => {
+        await node.call(registrar, tuple(atom('unregister'), name), { timeout: 60000 });
+      },
+      whereisName: (name) => gns.whereis(name),
+      registeredNames: () => gns.names().map((n) => n.name),
+      sync: async () => {
+        await Promise.all(this.#visible().map((n) => gns.whenSynced(n)));
+      },
+    };
+  }
+
+  /** The OTP `pg` scope `scope` (default `pg`) if attachErlang serves it (option `pg`). */
+  pg(scope = 'pg'): ErlangPg | undefined {
+    const pg = this.#pg.get(scope);
+    if (pg === undefined) return undefined;
+    const node = this.#node;
+    const list = (pids: PID | PID[]): PID[] => (Array.isArray(pids) ? pids : [pids]);
+    return {
+      join: async (group, pids) => {
+        await node.call(pg.pid, tuple(atom('join_local'), group, list(pids)));
+      },
+      leave: async (group, pids) =>
+        isAtom(await node.call(pg.pid, tuple(atom('leave_local'), group, list(pids))), 'ok'),
+      getMembers: (group) => pg.getMembers(group),
+      getLocalMembers: (group) => pg.getLocalMembers(group),
+      whichGroups: () => pg.whichGroups(),
+    };
+  }
+
+  /** Connected nodes that see us as visible (both sides PUBLISHED): the ones `global` syncs with. */
+  #visible(): Atom[] {
+    return [...this.#connections.values()]
+      .filter((c) => c.connected && c.dist !== null && (c.dist.flags & DFLAG.PUBLISHED) !== 0n)
+      .map((c) => c.peer);
+  }
+
+  /** A connection came up: `global` starts its handshake with a visible peer. */
+  #up(c: ErlangConnection): void {
+    if (c.dist === null || (c.dist.flags & DFLAG.PUBLISHED) === 0n) return;
+    const to = [...this.#pg.values()].map((p) => p.pid);
+    if (this.#gns !== null) to.push(this.#gns.pid);
+    for (const pid of to) {
+      try {
+        this.#node.send(pid, new GlobalNodeUp(c.peer));
+      } catch (e) {
+        this.#log.debug('erlang: nodeup of %s: %s', c.peer, toError(e).message);
+      }
+    }
+  }
+
+  /** The connection to a node we were connected with went away. */
+  #downOf(c: ErlangConnection): void {
+    const g = this.#gns;
+    if (g === null || c.connectedAt === 0 || this.#stopped) return;
+    try {
+      this.#node.send(g.pid, new GlobalNodeDown(c.peer));
+    } catch {
+      // the server is gone (node stopping)
+    }
+  }
+
   /** The connection to `node`, if any (connected or dialling). */
   connectionOf(node: string): ErlangConnection | undefined {
     return this.#connections.get(node);
@@ -207,6 +349,7 @@ export class ErlangNode {
     const opts: ErlangConnectionOptions = this.#options.callTag ? { callTag: this.#options.callTag } : {};
     const c = new ErlangConnection(peer, this.#core, this.#log, opts, (x) => {
       if (this.#connections.get(x.peer) === x) this.#connections.delete(x.peer);
+      this.#downOf(x);
     });
     this.#connections.set(peer, c);
     return c;
@@ -250,6 +393,7 @@ export class ErlangNode {
     }
     this.#log.info('erlang: connected to %s', c.peer);
     c.attach(new DistConnection(hs, this.#connectionOptions()));
+    this.#up(c);
   }
 
   async #accept(socket: Socket): Promise<void> {
@@ -289,6 +433,7 @@ export class ErlangNode {
     }
     if (c === undefined || !c.open) c = this.#newConnection(peer);
     c.attach(new DistConnection(hs, this.#connectionOptions()));
+    this.#up(c);
   }
 }
 

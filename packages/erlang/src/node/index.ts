@@ -1,6 +1,8 @@
 // The node integration: an ergo-ts node speaking Erlang distribution.
 
-export { attachErlang, ErlangNode, type AttachErlangOptions } from './erlang_node.js';
-export { ErlangConnection, OP, type ErlangConnectionOptions } from './connection.js';
+export { attachErlang, ErlangNode, type AttachErlangOptions, type ErlangGlobal, type ErlangPg } from './erlang_node.js';
+export { PgScope } from './pg.js';
+export { GlobalNameServer, GlobalRegistrar, RANDOM_EXIT_NAME, type GlobalName } from './global.js';
+export { ErlangConnection, OP, erlangCallTag, type ErlangConnectionOptions } from './connection.js';
 export { ErlangReason, reasonFromTerm, reasonToTerm } from './reasons.js';
 export { GenServer, NetKernel, Rex, genServerCall, genServerCast } from './compat.js';

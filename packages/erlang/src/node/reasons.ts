@@ -16,7 +16,7 @@ import {
   TerminateReasonShutdown,
   unwrapReason,
 } from 'ergo-ts';
-import { ErlAtom, atom, tuple, type Term } from '../etf/terms.js';
+import { ErlAtom, atom, formatTerm, tuple, type Term } from '../etf/terms.js';
 
 /**
  * An Erlang exit reason that has no ergo-ts sentinel: `term` is exactly what the Erlang side sent
@@ -31,9 +31,8 @@ export class ErlangReason extends ErgoError {
 ErlangReason.prototype.name = 'ErlangReason';
 
 function describe(t: Term): string {
-  if (t instanceof ErlAtom) return t.toString();
   try {
-    return String(t);
+    return formatTerm(t);
   } catch {
     return '[term]';
   }

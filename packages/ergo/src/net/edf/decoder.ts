@@ -427,13 +427,20 @@ export class EdfDecoder extends EdfReader {
     return this.registry.errorFor(text) ?? new Error(text);
   }
 
-  /** @internal Binary body (a fresh copy). */
+  /**
+   * @internal Set while decoding an input nobody else holds (an inflated packet): binaries of at
+   * least 64 KiB are then views into it instead of copies (a large copy would hold the event loop
+   * for as long as the inflation it follows).
+   */
+  ownsInput = false;
+
+  /** @internal Binary body (a fresh copy, or a view of an owned input). */
   binary(): Uint8Array {
     const n = this.u32();
     if (n > this.#maxBinary) {
       this.pos -= 4;
       throw this.fail('ERR_EDF_BINARY_TOO_LONG', `binary of ${n} bytes exceeds maxBinaryBytes (${this.#maxBinary})`);
     }
-    return this.bytesCopy(n);
+    return this.ownsInput && n >= 65536 ? this.bytesView(n) : this.bytesCopy(n);
   }
 }

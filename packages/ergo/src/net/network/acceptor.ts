@@ -38,8 +38,10 @@ export interface AcceptorHost {
   handshakeBase(): Omit<HandshakeOptions, 'cookie' | 'flags' | 'maxMessageSize' | 'poolSize'>;
   /** A socket passed the handshake: the network attaches it (or closes it). */
   accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptorImpl): void;
-  /** A handshake failed (logged and published by the network). */
+  /** A handshake failed (logged, rate-limited per source, and published by the network). */
   refused(remote: string, err: Error, acceptor: AcceptorImpl): void;
+  /** True when `address` failed too many handshakes lately: close its connection at once. */
+  throttled(address: string): boolean;
   readonly log: Log;
 }
 
@@ -114,10 +116,18 @@ export class AcceptorImpl implements Acceptor {
   }
 
   private makeServer(cm: CertManager | undefined): net.Server {
-    if (cm === undefined) return net.createServer((socket) => this.onSocket(socket));
+    if (cm === undefined)
+      return net.createServer((socket) => {
+        if (this.host_.throttled(socket.remoteAddress ?? '')) socket.destroy();
+        else this.onSocket(socket);
+      });
     // TLS per connection with the manager's current certificate (swappable) and client-auth mode.
     const tlsContext = (this.tlsContext ??= new TlsAcceptContext(cm));
     return net.createServer((raw) => {
+      if (this.host_.throttled(raw.remoteAddress ?? '')) {
+        raw.destroy();
+        return;
+      }
       this.sockets.add(raw);
       raw.once('close', () => this.sockets.delete(raw));
       tlsContext.accept(raw).then(

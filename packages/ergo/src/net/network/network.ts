@@ -21,6 +21,7 @@ import {
   ErrUnsupported,
   toError,
 } from '../../gen/errors.js';
+import { ignorable } from '../../gen/ignorable.js';
 import type { Log } from '../../gen/log.js';
 import {
   NetworkMode,
@@ -37,7 +38,6 @@ import {
   type Proto,
   type Registrar,
   type RemoteNode,
-  type Route,
 } from '../../gen/network.js';
 import type { Version } from '../../gen/node.js';
 import type { ProcessFactory } from '../../gen/process.js';
@@ -46,6 +46,7 @@ import { joinHandshake, startHandshake, type HandshakeOptions, type HandshakeRes
 import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { DEFAULT_DIAL_QUEUE_LIMIT, PendingConnection } from './pending.js';
+import { HandshakeRefusals } from './refusals.js';
 import { RemoteNodeImpl } from './remote_node.js';
 import { RouteTable } from './routes.js';
 import { HANDSHAKE_VERSION, NO_REGISTRAR_VERSION, PROTO_VERSION } from './versions.js';
@@ -67,6 +68,9 @@ const handshakeChannel = diagnostics.channel(NETWORK_CHANNELS.handshakeFailed);
 /** Default time to set up one connection (TCP/TLS connect), in milliseconds. */
 export const DEFAULT_DIAL_TIMEOUT = 5_000;
 
+/** Default of NetworkOptions.peerStallTimeout, in milliseconds. */
+export const DEFAULT_PEER_STALL_TIMEOUT = 15_000;
+
 /** The node as the network needs it: its Core plus the remote spawn/start permissions. */
 export interface NetworkCore extends Core {
   enableSpawn(name: Atom, factory: ProcessFactory, nodes: Atom[]): void;
@@ -87,7 +91,7 @@ export interface NetworkEnv {
 }
 
 interface Candidate {
-  route: Route;
+  route: NonNullable<NetworkRoute['route']>; // a dial reads host, port and tls only
   cookie: string;
   insecureSkipVerify: boolean;
   cert: NetworkRoute['cert'];
@@ -135,6 +139,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly modeValue: NetworkMode;
   private readonly dialQueueLimit: number;
   private readonly dialTimeout: number;
+  /** See NetworkOptions.peerStallTimeout. */
+  private readonly stallTimeout: number;
   private readonly registrarValue: Registrar | null;
   readonly log: Log;
   private readonly core: NetworkCore;
@@ -166,6 +172,9 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
     if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1)
       throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
+    this.stallTimeout = options.peerStallTimeout ?? DEFAULT_PEER_STALL_TIMEOUT;
+    if (!Number.isInteger(this.stallTimeout) || this.stallTimeout < 0 || this.stallTimeout > 2 ** 31 - 1)
+      throw ErrIncorrect.with(`peerStallTimeout ${String(this.stallTimeout)} (milliseconds, an integer ≥ 0)`);
     if (options.handshake !== undefined || options.proto !== undefined)
       throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
     if (options.registrar !== undefined && options.registrar !== null) checkRegistrar(options.registrar);
@@ -221,6 +230,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     if (!this.running) return;
     this.running = false;
     this.env.setConnector(null);
+    this.refusals?.stop();
+    this.refusals = null;
     // A server's close waits for its connections: close them in the same turn, await both.
     const closing: Promise<unknown>[] = this.acceptorList.map((a) => a.close());
     this.acceptorList.length = 0;
@@ -293,7 +304,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   /** Routes to try for `name`: static routes (with their resolvers), else the registrar. */
   private async candidates(name: Atom, only?: NetworkRoute): Promise<Candidate[]> {
     const out: Candidate[] = [];
-    const add = (r: NetworkRoute, route: Route): void => {
+    const add = (r: NetworkRoute, route: NonNullable<NetworkRoute['route']>): void => {
       out.push({
         route,
         cookie: r.cookie ?? this.cookieValue,
@@ -360,7 +371,11 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       socket.destroy();
       return existing;
     }
-    const conn = new EnpConnection(this.core, this, this.log, hs, { flags: c.flags, maxMessageSize: this.maxSize });
+    const conn = new EnpConnection(this.core, this, this.log, hs, {
+      flags: c.flags,
+      maxMessageSize: this.maxSize,
+      stallTimeout: this.stallTimeout,
+    });
     conn.addLink(socket, hs.tail);
     // The rest of the pool joins before the connection is used, so link selection is stable.
     const join = async (i: number): Promise<void> => {
@@ -496,15 +511,28 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const conn = new EnpConnection(this.core, this, this.log, hs, {
       flags: acceptor.networkFlags(),
       maxMessageSize: acceptor.maxMessageSize(),
+      stallTimeout: this.stallTimeout,
     });
     conn.addLink(socket, hs.tail);
     this.register(conn, false);
   }
 
   refused(remote: string, err: Error, acceptor: AcceptorImpl): void {
-    this.log.warning('handshake from %s on %s failed: %s', remote, acceptor.interface(), err.message);
+    // One line per source per window, not one per attempt (refusals.ts).
+    (this.refusals ??= new HandshakeRefusals(this.log)).failed(
+      remote.slice(0, Math.max(0, remote.lastIndexOf(':'))),
+      remote,
+      acceptor.interface(),
+      err,
+    );
     if (handshakeChannel.hasSubscribers)
       handshakeChannel.publish({ node: this.core.name(), peer: '', remote, error: err });
+  }
+
+  private refusals: HandshakeRefusals | null = null;
+
+  throttled(address: string): boolean {
+    return this.refusals !== null && this.refusals.blocked(address);
   }
 
   // --- gen.Network ------------------------------------------------------------------------------
@@ -551,7 +579,10 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     return c.node();
   }
   /** The RemoteNode of `name`, connecting when needed. Rejects with ErrNoRoute / ErrNoConnection. */
-  async getNode(name: Atom | string, signal?: AbortSignal): Promise<RemoteNode> {
+  getNode(name: Atom | string, signal?: AbortSignal): Promise<RemoteNode> {
+    return ignorable(this.getNodeAsync(name, signal), this.log, `getNode ${String(name)}`);
+  }
+  private async getNodeAsync(name: Atom | string, signal: AbortSignal | undefined): Promise<RemoteNode> {
     this.checkRunning();
     const n = atomOf(name);
     const c = this.connections.get(n);
@@ -560,7 +591,10 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const conn = signal === undefined ? await p : await abortable(p, signal);
     return conn.node();
   }
-  async getNodeWithRoute(name: Atom | string, route: NetworkRoute): Promise<RemoteNode> {
+  getNodeWithRoute(name: Atom | string, route: NetworkRoute): Promise<RemoteNode> {
+    return ignorable(this.getNodeWithRouteAsync(name, route), this.log, `getNodeWithRoute ${String(name)}`);
+  }
+  private async getNodeWithRouteAsync(name: Atom | string, route: NetworkRoute): Promise<RemoteNode> {
     this.checkRunning();
     const n = atomOf(name);
     const c = this.connections.get(n);

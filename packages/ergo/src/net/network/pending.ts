@@ -57,20 +57,31 @@ export class PendingConnection implements Connection {
     return this.queue.length;
   }
 
+  /** Queues an operation that returns nothing (a send without an ack). */
+  private pushPlain(method: Method, args: unknown[]): void {
+    this.checkRoom();
+    this.queue.push({ method, args, resolve: null, reject: null });
+  }
+
+  /** Queues an operation; with `promise`, returns the Promise its replay settles. */
   private push(method: Method, args: unknown[], promise: boolean): Promise<never> | undefined {
+    if (!promise) {
+      this.pushPlain(method, args);
+      return undefined;
+    }
+    this.checkRoom();
+    return new Promise<never>((resolve, reject) => {
+      this.queue.push({ method, args, resolve: resolve as (v: unknown) => void, reject });
+    });
+  }
+
+  private checkRoom(): void {
     if (this.queue.length >= this.limit) {
       throw new ErgoError(
         ErrDialQueueFull.code,
         `${this.queue.length} operations wait for the connection to ${this.peer} (dialQueueLimit)`,
       );
     }
-    if (!promise) {
-      this.queue.push({ method, args, resolve: null, reject: null });
-      return undefined;
-    }
-    return new Promise<never>((resolve, reject) => {
-      this.queue.push({ method, args, resolve: resolve as (v: unknown) => void, reject });
-    });
   }
 
   /** Replays every queued operation on `conn`, in order. */
@@ -136,28 +147,28 @@ export class PendingConnection implements Connection {
     return this.push('sendAlias', [from, to, options, message], options.important);
   }
   sendEvent(from: PID, options: MessageOptions, message: MessageEvent): void {
-    this.push('sendEvent', [from, options, message], false);
+    this.pushPlain('sendEvent', [from, options, message]);
   }
   sendExit(from: PID, to: PID, reason: Error): void {
-    this.push('sendExit', [from, to, reason], false);
+    this.pushPlain('sendExit', [from, to, reason]);
   }
   sendResponse(from: PID, to: PID, options: MessageOptions, response: unknown): void {
-    this.push('sendResponse', [from, to, options, response], false);
+    this.pushPlain('sendResponse', [from, to, options, response]);
   }
   sendResponseError(from: PID, to: PID, options: MessageOptions, error: Error): void {
-    this.push('sendResponseError', [from, to, options, error], false);
+    this.pushPlain('sendResponseError', [from, to, options, error]);
   }
   sendTerminatePID(target: PID, reason: Error): void {
-    this.push('sendTerminatePID', [target, reason], false);
+    this.pushPlain('sendTerminatePID', [target, reason]);
   }
   sendTerminateProcessID(target: ProcessID, reason: Error): void {
-    this.push('sendTerminateProcessID', [target, reason], false);
+    this.pushPlain('sendTerminateProcessID', [target, reason]);
   }
   sendTerminateAlias(target: Alias, reason: Error): void {
-    this.push('sendTerminateAlias', [target, reason], false);
+    this.pushPlain('sendTerminateAlias', [target, reason]);
   }
   sendTerminateEvent(target: Event, reason: Error): void {
-    this.push('sendTerminateEvent', [target, reason], false);
+    this.pushPlain('sendTerminateEvent', [target, reason]);
   }
   callPID(from: PID, to: PID, options: MessageOptions, request: unknown): Promise<void> | void {
     return this.push('callPID', [from, to, options, request], options.important);
@@ -172,49 +183,49 @@ export class PendingConnection implements Connection {
     return this.push('linkPID', [pid, target], true)!;
   }
   unlinkPID(pid: PID, target: PID): void {
-    this.push('unlinkPID', [pid, target], false);
+    this.pushPlain('unlinkPID', [pid, target]);
   }
   linkProcessID(pid: PID, target: ProcessID): Promise<void> {
     return this.push('linkProcessID', [pid, target], true)!;
   }
   unlinkProcessID(pid: PID, target: ProcessID): void {
-    this.push('unlinkProcessID', [pid, target], false);
+    this.pushPlain('unlinkProcessID', [pid, target]);
   }
   linkAlias(pid: PID, target: Alias): Promise<void> {
     return this.push('linkAlias', [pid, target], true)!;
   }
   unlinkAlias(pid: PID, target: Alias): void {
-    this.push('unlinkAlias', [pid, target], false);
+    this.pushPlain('unlinkAlias', [pid, target]);
   }
   linkEvent(pid: PID, target: Event): Promise<MessageEvent[]> {
     return this.push('linkEvent', [pid, target], true)!;
   }
   unlinkEvent(pid: PID, target: Event): void {
-    this.push('unlinkEvent', [pid, target], false);
+    this.pushPlain('unlinkEvent', [pid, target]);
   }
   monitorPID(pid: PID, target: PID): Promise<void> {
     return this.push('monitorPID', [pid, target], true)!;
   }
   demonitorPID(pid: PID, target: PID): void {
-    this.push('demonitorPID', [pid, target], false);
+    this.pushPlain('demonitorPID', [pid, target]);
   }
   monitorProcessID(pid: PID, target: ProcessID): Promise<void> {
     return this.push('monitorProcessID', [pid, target], true)!;
   }
   demonitorProcessID(pid: PID, target: ProcessID): void {
-    this.push('demonitorProcessID', [pid, target], false);
+    this.pushPlain('demonitorProcessID', [pid, target]);
   }
   monitorAlias(pid: PID, target: Alias): Promise<void> {
     return this.push('monitorAlias', [pid, target], true)!;
   }
   demonitorAlias(pid: PID, target: Alias): void {
-    this.push('demonitorAlias', [pid, target], false);
+    this.pushPlain('demonitorAlias', [pid, target]);
   }
   monitorEvent(pid: PID, target: Event): Promise<MessageEvent[]> {
     return this.push('monitorEvent', [pid, target], true)!;
   }
   demonitorEvent(pid: PID, target: Event): void {
-    this.push('demonitorEvent', [pid, target], false);
+    this.pushPlain('demonitorEvent', [pid, target]);
   }
   remoteSpawn(name: Atom, request: RemoteSpawnRequest): Promise<PID> {
     return this.push('remoteSpawn', [name, request], true)!;

@@ -5,6 +5,7 @@ import { ApplicationMode, type ApplicationInfo, type ApplicationOptions } from '
 import type { Atom } from '../../gen/atom.js';
 import type { Core } from '../../gen/core.js';
 import { ErrIncorrect } from '../../gen/errors.js';
+import { ignorable, rejected } from '../../gen/ignorable.js';
 import { LogLevel } from '../../gen/log.js';
 import type { RemoteNode, RemoteNodeInfo } from '../../gen/network.js';
 import type { Version } from '../../gen/node.js';
@@ -93,7 +94,7 @@ export class RemoteNodeImpl implements RemoteNode {
       const core = this.core;
       const factory = atomOf(name, 'spawn name');
       if (typeof register !== 'string') throw ErrIncorrect.with('register name must be a string');
-      return this.conn.remoteSpawn(factory, {
+      const spawned = this.conn.remoteSpawn(factory, {
         processOptions: options,
         parentPID: core.pid(),
         parentLeader: core.pid(),
@@ -103,8 +104,9 @@ export class RemoteNodeImpl implements RemoteNode {
         application: '' as Atom,
         args,
       });
+      return ignorable(spawned, this.conn.log, `spawn on ${this.conn.peer}`);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.conn.log, `spawn on ${this.conn.peer}`);
     }
   }
 
@@ -112,15 +114,16 @@ export class RemoteNodeImpl implements RemoteNode {
     try {
       this.alive();
       const core = this.core;
-      return this.conn.remoteApplicationStart(atomOf(name, 'application name'), {
+      const started = this.conn.remoteApplicationStart(atomOf(name, 'application name'), {
         mode: mode as ApplicationMode,
         applicationOptions: options ?? { logLevel: LogLevel.Default },
         corePID: core.pid(),
         coreEnv: core.security().exposeEnvRemoteApplicationStart ? envMap(core.envList()) : null,
         coreLogLevel: core.logLevel(),
       });
+      return ignorable(started, this.conn.log, `applicationStart on ${this.conn.peer}`);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.conn.log, `applicationStart on ${this.conn.peer}`);
     }
   }
 

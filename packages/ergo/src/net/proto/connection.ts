@@ -98,13 +98,20 @@ export interface ConnectionTerms {
   flags: NetworkFlags;
   /** This node's incoming limit (0 = none). */
   maxMessageSize: number;
+  /** Stalled-peer detection in ms (NetworkOptions.peerStallTimeout; 0 = off; default 15000). */
+  stallTimeout?: number;
 }
 
 interface Waiting {
   resolve(value: unknown): void;
   reject(err: Error): void;
   deadline: number;
+  /** Counted by the stalled-peer watchdog (see wait). */
+  owed: boolean;
 }
+
+/** Default stalled-peer timeout when the terms give none (see ConnectionTerms.stallTimeout). */
+const STALL_TIMEOUT_DEFAULT = 15_000;
 
 function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
@@ -151,6 +158,15 @@ export class EnpConnection implements Connection, LinkOwner {
   private alive = true;
   private readonly waiting = new Map<string, Waiting>();
   private sweeper: ReturnType<typeof setInterval> | null = null;
+  // Stalled-peer watchdog (see owe/watch): performance.now() since when the peer owes something
+  // with no sign of life (-1: owes nothing), and the counters seen at the last check.
+  private readonly stallTimeout: number;
+  private owedAt = -1;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private seenIn = -1;
+  private seenDrained = -1;
+  /** Waits whose answers the watchdog counts (important acks, link/monitor/event requests). */
+  private owedWaits = 0;
   private nextMessageID = 1;
   private remote: RemoteNode | null = null;
   private readonly local: Atom;
@@ -181,6 +197,7 @@ export class EnpConnection implements Connection, LinkOwner {
     this.poolDSN = hs.poolDSN;
     this.local = core.name();
     this.localCreation = core.creation();
+    this.stallTimeout = terms.stallTimeout ?? STALL_TIMEOUT_DEFAULT;
   }
 
   /**
@@ -257,10 +274,18 @@ export class EnpConnection implements Connection, LinkOwner {
     if (to.creation !== this.peerCreation) throw ErrProcessIncarnation.with(to.toString());
   }
 
-  /** Registers a wait for the peer's answer; the returned promise settles on it or on the deadline. */
-  private wait<T>(key: string, timeout = DEFAULT_REQUEST_TIMEOUT): Promise<T> {
+  /**
+   * Registers a wait for the peer's answer; the returned promise settles on it or on the
+   * deadline. `owed`: the peer's network layer answers it at once (not after running user code,
+   * as a remote spawn or application start does), so the stalled-peer watchdog counts it.
+   */
+  private wait<T>(key: string, timeout = DEFAULT_REQUEST_TIMEOUT, owed = true): Promise<T> {
+    if (owed) {
+      this.owedWaits++;
+      this.owe();
+    }
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(key, { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + timeout });
+      this.waiting.set(key, { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + timeout, owed });
       if (this.sweeper === null) {
         this.sweeper = setInterval(() => this.sweep(), REQUEST_SWEEP_MS);
         this.sweeper.unref();
@@ -268,12 +293,67 @@ export class EnpConnection implements Connection, LinkOwner {
     });
   }
 
+  // --- stalled-peer watchdog --------------------------------------------------------------------
+  //
+  // ENP has no heartbeat, and TCP keepalive does not notice a stopped peer (its kernel answers
+  // the probes). So the connection watches what it is owed: from the moment the peer owes an
+  // answer (a wait above) or has bytes to read (a write backlog), any byte from it, or any byte
+  // of ours the kernel takes, is a sign of life. `stallTimeout` without one while something is
+  // owed — or was, and timed out unanswered — declares the connection down. Checked every
+  // quarter of the timeout, only while something is owed: an idle connection costs nothing.
+
+  /** The peer owes something from now on (a wait, or a write backlog). */
+  private owe(): void {
+    if (this.owedAt < 0) this.owedAt = performance.now();
+    if (this.watchdog === null && this.stallTimeout > 0 && this.alive) {
+      this.watchdog = setInterval(() => this.watch(), Math.max(1, this.stallTimeout >>> 2));
+      this.watchdog.unref();
+    }
+  }
+
+  private watch(): void {
+    const now = performance.now();
+    let drained = 0;
+    let backlog = false;
+    for (const l of this.links) {
+      drained += l.drained;
+      if (l.socket.writableLength > 0) backlog = true;
+    }
+    const bytesIn = this.bytesIn;
+    if (bytesIn !== this.seenIn || drained !== this.seenDrained) {
+      // A sign of life: the clock restarts if something is still owed.
+      this.seenIn = bytesIn;
+      this.seenDrained = drained;
+      this.owedAt = backlog || this.owedWaits > 0 ? now : -1;
+    } else if (this.owedAt >= 0 && now - this.owedAt >= this.stallTimeout) {
+      this.stalled(now - this.owedAt);
+      return;
+    }
+    if (this.owedAt < 0 && this.watchdog !== null) {
+      clearInterval(this.watchdog);
+      this.watchdog = null;
+    }
+  }
+
+  /** Declares the connection down: the peer has not shown a sign of life while owing an answer. */
+  private stalled(ms: number): void {
+    const reason = ErrNoConnection.with(
+      `${this.peer} stalled: no answer and no byte read or taken for ${Math.round(ms)} ms (peerStallTimeout ${this.stallTimeout} ms)`,
+    );
+    this.log.warning('connection to %s declared down: %s', this.peer, reason.message);
+    this.down(reason);
+    // Its sockets would never drain: no graceful end.
+    for (const l of [...this.links]) l.destroy();
+  }
+
   private sweep(): void {
     const now = Date.now();
     for (const [k, w] of this.waiting) {
       if (w.deadline <= now) {
         this.waiting.delete(k);
-        w.reject(ErrTimeout.with(`no answer from ${this.peer}`));
+        if (w.owed) this.owedWaits--;
+        // The outcome is unknown: the peer may have acted on the request (see the docs).
+        w.reject(ErrTimeout.with(`no answer from ${this.peer} (outcome unknown)`));
       }
     }
     if (this.waiting.size === 0 && this.sweeper !== null) {
@@ -286,6 +366,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const w = this.waiting.get(key);
     if (w === undefined) return false;
     this.waiting.delete(key);
+    if (w.owed) this.owedWaits--;
     if (err !== null) w.reject(err);
     else w.resolve(value);
     return true;
@@ -300,14 +381,27 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   private sent(link: EnpLink, ack: Promise<void> | undefined): Promise<void> | void {
+    this.counted(link);
+    return ack;
+  }
+
+  /** Counts a packet handed to `link` (nothing to wait for). */
+  private counted(link: EnpLink): void {
     this.messagesOut++;
     link.touch();
-    return ack;
   }
 
   /** Drops a registered wait whose packet could not be encoded. */
   private unwait(mo: EnpMessageOptions): void {
-    if (mo.important) this.waiting.delete(ackKey(mo.messageID));
+    if (mo.important) this.forget(ackKey(mo.messageID));
+  }
+
+  /** Drops a registered wait without settling it. */
+  private forget(key: string): void {
+    const w = this.waiting.get(key);
+    if (w === undefined) return;
+    this.waiting.delete(key);
+    if (w.owed) this.owedWaits--;
   }
 
   // --- gen.Connection: messages -----------------------------------------------------------------
@@ -361,14 +455,14 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts({ ...options, important: false });
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
     link.enc.sendEvent(from.id, message.event.name, message.timestamp, mo, message.message);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendExit(from: PID, to: PID, reason: Error): void {
     this.checkPID(to);
     const link = this.link(poolKeyOf(exitRouteOf(from.id, to.id)));
     link.enc.sendExit(from.id, to.id, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   /** With `options.important` the caller's node acks the response: the Promise settles on it. */
@@ -392,7 +486,7 @@ export class EnpConnection implements Connection, LinkOwner {
       if (ok) link.enc.sendResponse(from.id, to.id, ref.id, mo, value);
       else link.enc.sendResponseError(from.id, to.id, ref.id, mo, value as Error);
     } catch (e) {
-      if (key !== null) this.waiting.delete(key);
+      if (key !== null) this.forget(key);
       throw e;
     }
     return this.sent(link, ack);
@@ -403,25 +497,25 @@ export class EnpConnection implements Connection, LinkOwner {
   sendTerminatePID(target: PID, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminatePID(target.id, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendTerminateProcessID(target: ProcessID, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminateProcessID(target.name, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendTerminateAlias(target: Alias, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminateAlias(target.id, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   sendTerminateEvent(target: Event, reason: Error): void {
     const link = this.link(0);
     link.enc.sendTerminateEvent(target.name, reason);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   // --- calls ------------------------------------------------------------------------------------
@@ -438,7 +532,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts(options);
     const link = this.link(poolKeyOf(routeOf(from.id, to.id, mo.keepNetworkOrder)));
     link.enc.callPID(from.id, to.id, ref, mo, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   callProcessID(from: PID, to: ProcessID, options: MessageOptions, request: unknown): Promise<void> | void {
@@ -446,7 +540,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts(options);
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
     link.enc.callProcessID(from.id, to.name, ref, mo, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   callAlias(from: PID, to: Alias, options: MessageOptions, request: unknown): Promise<void> | void {
@@ -455,7 +549,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const mo = this.opts(options);
     const link = this.link(poolKeyOf(routeOf(from.id, to.id[1], mo.keepNetworkOrder)));
     link.enc.callAlias(from.id, to.id, ref, mo, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   // --- control requests -------------------------------------------------------------------------
@@ -474,8 +568,10 @@ export class EnpConnection implements Connection, LinkOwner {
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = this.wait<T>(`c${ref.key}`, timeout);
-    this.sent(link, undefined);
+    // A spawn or an application start is answered after user code ran (init): not a liveness probe.
+    const owed = !(request instanceof MessageSpawn || request instanceof MessageApplicationStart);
+    const p = this.wait<T>(`c${ref.key}`, timeout, owed);
+    this.counted(link);
     return p;
   }
 
@@ -485,7 +581,7 @@ export class EnpConnection implements Connection, LinkOwner {
     const route = controlRouteOf(request);
     const link = this.link(poolKeyOf(route));
     link.enc.sendControl(route, request);
-    this.sent(link, undefined);
+    this.counted(link);
   }
 
   linkPID(pid: PID, target: PID): Promise<void> {
@@ -604,9 +700,12 @@ export class EnpConnection implements Connection, LinkOwner {
     this.alive = false;
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.sweeper = null;
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
     const lost = ErrNoConnection.with(`connection to ${this.peer} is closed`);
     for (const w of this.waiting.values()) w.reject(lost);
     this.waiting.clear();
+    this.owedWaits = 0;
     this.host.connectionDown(this, reason);
   }
 
@@ -620,6 +719,10 @@ export class EnpConnection implements Connection, LinkOwner {
     if (reason !== null) this.log.warning('link %s to %s closed: %s', link.dsn, this.peer, reason.message);
     if (this.links.length === 0) this.down(reason ?? ErrNoConnection.with(`${this.peer} closed the connection`));
     else if (this.alive) this.host.linkLost(this);
+  }
+
+  onBacklog(_link: EnpLink): void {
+    this.owe();
   }
 
   onOrphanBytes(link: EnpLink, bytes: Buffer): void {

@@ -124,6 +124,44 @@ export class EnpDecoder {
     return out;
   }
 
+  /**
+   * When `bytes[start, end)` is a well-formed compressed packet: its algorithm, announced inner
+   * length and compressed stream (a view into `bytes`); otherwise null (decode it with
+   * {@link EnpDecoder.decode}, which reports what is wrong). Lets the link inflate a large packet
+   * off the event loop's critical path, then finish with {@link EnpDecoder.decodeInflated}.
+   */
+  compressedPart(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+  ): { algorithm: number; expected: number; stream: Uint8Array } | null {
+    const length = end - start;
+    if (length < ENP_HEADER || bytes[start + 7] !== PacketType.Compressed) return null;
+    if (bytes[start] !== ENP_MAGIC || bytes[start + 1] !== ENP_VERSION || be32(bytes, start + 2) !== length)
+      return null;
+    if (length < MIN_LENGTH[PacketType.Compressed]!) return null;
+    const o = start + ENP_HEADER;
+    return { algorithm: bytes[o]!, expected: be32(bytes, o + 1), stream: bytes.subarray(o + 5, end) };
+  }
+
+  /**
+   * Decodes the inner packet of a compressed packet inflated elsewhere (see
+   * {@link EnpDecoder.compressedPart}) into `out`, as `decode` would have.
+   * @throws WireError as {@link EnpDecoder.decode} (never fatal: the bytes are not the stream's).
+   */
+  decodeInflated(plain: Uint8Array, algorithm: number, out: EnpPacket = new EnpPacket()): EnpPacket {
+    out.clear();
+    // `plain` is a fresh buffer only this packet uses: large binaries may stay views into it.
+    this.#d.ownsInput = true;
+    try {
+      this.#decode(plain, 0, plain.length, out, true);
+    } finally {
+      this.#d.ownsInput = false;
+    }
+    out.compressed = algorithm;
+    return out;
+  }
+
   #decode(bytes: Uint8Array, start: number, end: number, p: EnpPacket, inner: boolean): void {
     const length = end - start;
     // Framing of the outer packet is the stream's (fatal); inside a compressed packet only that packet is bad.

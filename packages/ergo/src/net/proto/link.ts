@@ -1,11 +1,16 @@
 // One TCP (or TLS) link of an ENP connection: the socket, its packet encoder (an output buffer
 // written once per task, see `touch`), its frame reader and packet decoder. Inbound packets are
 // decoded in the socket's data handler and handed to the connection synchronously, one reused
-// EnpPacket at a time — no Promise, no timer, no copy per message.
+// EnpPacket at a time — no Promise, no timer, no copy per message. The exception is a compressed
+// packet that inflates to more than SYNC_INFLATE_LIMIT bytes, or beyond this turn's inflation
+// budget: the link pauses its socket, inflates it off the critical path (thread pool, or LZW in
+// slices) and then goes on with the packets behind it, in order, so a peer sending large
+// compressed packets slows its own link only.
 
 import type { Socket } from 'node:net';
 // Imported, not the `process` global: that global is an accessor, a slow lookup on every flush.
 import { nextTick } from 'node:process';
+import { inflatePacket, SYNC_INFLATE_LIMIT } from './compression.js';
 import { EnpDecoder, type EnpDecoderOptions } from './decoder.js';
 import { EnpEncoder, type EnpEncoderOptions } from './encoder.js';
 import { EnpPacket } from './packet.js';
@@ -22,6 +27,8 @@ export interface LinkOwner {
   onLinkDown(link: EnpLink, reason: Error | null): void;
   /** Packets encoded for a link whose socket broke before they were written: send them on another. */
   onOrphanBytes(link: EnpLink, bytes: Buffer): void;
+  /** A write left bytes the kernel did not take yet (the peer has to read them). */
+  onBacklog(link: EnpLink): void;
 }
 
 /**
@@ -64,6 +71,9 @@ export class EnpLink {
   readonly #packet = new EnpPacket();
   #scheduled = false;
   #closed = false;
+  /** A packet is being inflated: frames wait in the reader, chunks in `#waiting`, the socket is paused. */
+  #inflating = false;
+  #waiting: Uint8Array[] = [];
   bytesIn = 0;
   bytesOut = 0;
   readonly dsn: string;
@@ -90,7 +100,7 @@ export class EnpLink {
     s.on('error', (err: Error) => this.#down(err));
     s.on('close', () => this.#down(null));
     if (tail !== null && tail.length > 0) this.#onData(tail);
-    s.resume();
+    if (!this.#inflating) s.resume(); // else resumed when the inflation is done
   }
 
   get closed(): boolean {
@@ -136,13 +146,26 @@ export class EnpLink {
     }
     this.bytesOut += out.length;
     s.write(out);
-    enc.release(s.writableLength > 0);
+    const backlog = s.writableLength > 0;
+    enc.release(backlog);
+    if (backlog) this.owner.onBacklog(this);
+  }
+
+  /** Bytes written to this link that the kernel took (so the peer is reading, or was). */
+  get drained(): number {
+    return this.bytesOut - this.socket.writableLength;
+  }
+
+  /** Ends the link at once, without flushing (a stalled peer would never read it). */
+  destroy(): void {
+    this.socket.destroy();
   }
 
   /** Writes whole packets now (after what this link already holds). */
   write(bytes: Buffer): void {
     this.bytesOut += bytes.length;
     this.socket.write(bytes);
+    if (this.socket.writableLength > 0) this.owner.onBacklog(this);
   }
 
   /** True while its socket takes writes. */
@@ -162,30 +185,84 @@ export class EnpLink {
   #onData(chunk: Uint8Array): void {
     if (this.#closed) return;
     this.bytesIn += chunk.length;
+    if (this.#inflating) {
+      this.#waiting.push(chunk); // at most what was in flight when the socket paused
+      return;
+    }
+    this.#process(chunk);
+  }
+
+  /** Frames of `chunk` (null: what the reader still holds), then the chunks that waited. */
+  #process(chunk: Uint8Array | null): void {
     const r = this.#reader;
     const p = this.#packet;
+    const dec = this.#dec;
+    // Synchronous inflation allowed in this turn, in announced bytes.
+    let budget = SYNC_INFLATE_LIMIT;
     try {
-      r.push(chunk);
-      while (r.next()) {
-        try {
-          this.#dec.decode(r.bytes, r.start, r.end, p);
-        } catch (err) {
-          if (err instanceof WireError) {
-            this.owner.onBadPacket(err, this);
-            if (err.fatal) throw err;
-            continue;
+      for (;;) {
+        if (chunk !== null) r.push(chunk);
+        chunk = null;
+        while (r.next()) {
+          const c = dec.compressedPart(r.bytes, r.start, r.end);
+          if (c !== null && c.expected <= dec.maxDecompressedSize) {
+            if (c.expected > budget) {
+              this.#inflate(c.algorithm, c.stream.slice(), c.expected);
+              return;
+            }
+            budget -= c.expected;
           }
-          throw err;
+          try {
+            dec.decode(r.bytes, r.start, r.end, p);
+          } catch (err) {
+            if (err instanceof WireError) {
+              this.owner.onBadPacket(err, this);
+              if (err.fatal) throw err;
+              continue;
+            }
+            throw err;
+          }
+          this.owner.onPacket(p, this);
+          if (this.#closed) return;
         }
-        this.owner.onPacket(p, this);
-        if (this.#closed) return;
+        const next = this.#waiting.shift();
+        if (next === undefined) return;
+        chunk = next;
       }
     } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err));
-      if (err instanceof WireError) this.owner.onBadPacket(err, this);
-      this.socket.destroy();
-      this.#down(e);
+      this.#fail(err);
     }
+  }
+
+  /** Inflates one packet off the critical path, then delivers it and resumes with what follows. */
+  #inflate(algorithm: number, stream: Uint8Array, expected: number): void {
+    this.#inflating = true;
+    this.socket.pause();
+    inflatePacket(algorithm, stream, expected, this.#dec.maxDecompressedSize, (err, plain) => {
+      this.#inflating = false;
+      if (this.#closed) return;
+      try {
+        if (err !== null) throw err;
+        this.#dec.decodeInflated(plain!, algorithm, this.#packet);
+        this.owner.onPacket(this.#packet, this);
+      } catch (e) {
+        if (!(e instanceof WireError)) {
+          this.#fail(e);
+          return;
+        }
+        this.owner.onBadPacket(e, this); // only this packet is bad: the link goes on
+      }
+      if (this.#closed) return;
+      this.#process(null);
+      if (!this.#inflating && !this.#closed) this.socket.resume();
+    });
+  }
+
+  #fail(err: unknown): void {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (err instanceof WireError) this.owner.onBadPacket(err, this);
+    this.socket.destroy();
+    this.#down(e);
   }
 
   #down(reason: Error | null): void {

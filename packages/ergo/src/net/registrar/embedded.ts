@@ -141,7 +141,8 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
 
   /**
    * Registers `node` with `routes.routes` (one per acceptor). Becomes the server if the port is
-   * free (unless `disableServer`), else registers as a client.
+   * free (unless `disableServer`), else registers as a client. With no routes (hidden mode) it
+   * does neither, as Go: the node only resolves others.
    * @throws ErgoError ERR_TAKEN (the name is registered on this host: the node must not start),
    *   ERR_TIMEOUT (no register reply within `registerTimeout`: something else holds the port),
    *   ERR_NO_CONNECTION (no server and not allowed or able to become one), ERR_INCORRECT (bad
@@ -160,6 +161,10 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
     this.#name = name;
     this.#host = host;
     this.#routes = routes.routes.map(toWireRoute);
+    // No routes (hidden mode, no acceptor): nobody could reach the node, so it neither serves
+    // nor registers — as Go, whose registrar refuses such a registration (ErrIncorrect).
+    // Resolving still works (UDP to the registrar of each host); role() stays 'none'.
+    if (this.#routes.length === 0) return;
     try {
       await this.#establish(true);
     } catch (err) {
@@ -327,6 +332,8 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
         if (reply.error !== null) {
           if (ErrTaken.is(reply.error))
             fail(ErrTaken.with(`node name ${this.#name} is already registered on this host`));
+          else if (ErrIncorrect.is(reply.error))
+            fail(ErrIncorrect.with(`registrar on 127.0.0.1:${port} refused ${this.#name}: no routes`, reply.error));
           else
             fail(
               ErrNoConnection.with(

@@ -1,6 +1,8 @@
 // Resolving node names through the embedded registrar (WIRE.md §4.3): one UDP request to the
-// registrar port on the host part of the name, one datagram back. A node that serves the
-// registrar itself answers names on its own host from memory.
+// registrar port on the host part of the name, one datagram back. The socket is connected to the
+// registrar (as Go's DialUDP), so the kernel drops datagrams from any other address or port: a
+// forged reply cannot point the node at an attacker (who would get its Hello) or strip TLS from
+// a route. A node that serves the registrar itself answers names on its own host from memory.
 
 import dgram from 'node:dgram';
 import { type ErgoError, ErrIncorrect, ErrNoRoute, ErrTimeout, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
@@ -61,7 +63,8 @@ export interface EmbeddedResolverOptions {
 
 /**
  * The {@link Resolver} of the embedded registrar. Stateless between calls (one UDP socket per
- * request, closed when it is answered), so it works before and without registration.
+ * request, connected to the registrar's address and port and closed when it is answered), so it
+ * works before and without registration. Replies from any other address or port are ignored.
  */
 export class EmbeddedResolver implements Resolver {
   readonly #codec = new RegistrarCodec();
@@ -128,16 +131,29 @@ export class EmbeddedResolver implements Resolver {
         resolveTimeout,
       );
       udp.on('error', (err) => finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err)));
-      udp.on('message', (msg) => {
+      udp.on('message', (msg, rinfo) => {
+        // The kernel filters a connected socket; checked again so no platform quirk lets one in.
+        let peer: { address: string; port: number };
+        try {
+          peer = udp.remoteAddress();
+        } catch {
+          return; // not connected yet: nothing can be the reply
+        }
+        if (rinfo.address !== peer.address || rinfo.port !== peer.port) return;
         try {
           finish(null, this.#codec.decode(msg, RegistrarPacketType.ResolveReply) as MessageResolveReply);
         } catch (err) {
           finish(ErrNoRoute.with(`registrar at ${host}:${port} sent a bad reply: ${(err as Error).message}`, err));
         }
       });
-      udp.send(request, port, host, (err) => {
-        if (err) finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err));
+      // A lookup or connect failure goes to 'error' (no callback given to connect).
+      udp.once('connect', () => {
+        if (settled) return;
+        udp.send(request, (err) => {
+          if (err) finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err));
+        });
       });
+      udp.connect(port, host);
     });
   }
 }

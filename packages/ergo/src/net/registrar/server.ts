@@ -6,7 +6,7 @@
 
 import dgram from 'node:dgram';
 import net from 'node:net';
-import { ErrTaken, ErrUnknown } from '../../gen/errors.js';
+import { ErrIncorrect, ErrTaken, ErrUnknown } from '../../gen/errors.js';
 import type { Route } from '../edf/framework.js';
 import {
   MessageRegisterReply,
@@ -172,8 +172,14 @@ export class RegistrarServer {
         socket.end(this.#codec.encode(new MessageRegisterReply({ error: ErrTaken })));
         return;
       }
+      if (msg.routes === null || msg.routes.length === 0) {
+        // As Go: a node nobody could reach is refused ("incorrect value or argument").
+        this.#hooks.problem?.(`registrar: ${msg.node} tried to register without routes`);
+        socket.end(this.#codec.encode(new MessageRegisterReply({ error: ErrIncorrect })));
+        return;
+      }
       registered = msg.node;
-      this.#table.set(msg.node, { routes: msg.routes ?? [], socket });
+      this.#table.set(msg.node, { routes: msg.routes, socket });
       socket.write(this.#codec.encode(new MessageRegisterReply({ error: null })));
       this.#hooks.registered?.(msg.node);
     });

@@ -226,6 +226,9 @@ export class ZoneCalendar {
         case 'second':
           sec = Number(part.value);
           break;
+        default:
+          // Separators (literal), era, weekday, dayPeriod...: not part of the wall-clock fields.
+          break;
       }
     }
     const offset = localMsFromFields(year, month, day, hour, minute, sec) - second;

@@ -1,0 +1,325 @@
+// Project-level templates: src/node.ts (the program), src/messages.ts, src/tls.ts,
+// package.json, tsconfig.json, .gitignore and the README with the supervision tree and the
+// command line that made the project.
+
+import { type Item, type Project, defaultNodeNameOf, pingTarget, startsWithNode, usesWebsocket } from './model.js';
+import { importPath, startedBy } from './render_process.js';
+
+/** Packages the generated code would need for --with-observer / --with-logger, and whether they exist yet. */
+export const EXTRA_PACKAGES = {
+  observer: { package: '@ergo-ts/observer', available: false, issue: 21 },
+  colored: { package: '@ergo-ts/logger (colored)', available: false, issue: 22 },
+  rotate: { package: '@ergo-ts/logger (rotate)', available: false, issue: 22 },
+} as const;
+
+/** One line per requested extra whose package does not exist yet: shown at generation and in the README. */
+export function pendingExtras(project: Project): string[] {
+  const lines: string[] = [];
+  const note = (what: string, key: keyof typeof EXTRA_PACKAGES, todo: string): void => {
+    const e = EXTRA_PACKAGES[key];
+    if (!e.available)
+      lines.push(
+        `${what}: ${e.package} is not published yet (ergo-ts issue ${e.issue}), so it was not generated; ${todo}`,
+      );
+  };
+  if (project.observer)
+    note('--with-observer', 'observer', 'inspect the node with node.info(), processInfo() and inspect() meanwhile.');
+  for (const l of project.loggers)
+    note(`--with-logger ${l}`, l, 'the node uses the default logger meanwhile (docs/logging.md).');
+  return lines;
+}
+
+/** `src/node.ts` */
+export function renderNode(project: Project): string {
+  const apps = project.items.filter((i) => i.kind === 'app');
+  const top = project.items.filter((i) => i.parent === undefined && i.kind !== 'app' && i.kind !== 'msg');
+  const hasMsg = project.items.some((i) => i.kind === 'msg');
+  const imports: string[] = [];
+  for (const a of apps) imports.push(`import { create${a.name} } from '${importPath('src/node', a.file)}';`);
+  if (hasMsg)
+    imports.push(`import './messages.js'; // registers the message types with EDF before any message travels`);
+  for (const t of top) imports.push(`import { ${t.name} } from '${importPath('src/node', t.file)}';`);
+  if (project.tls) imports.push(`import { certificate } from './tls.js';`);
+  imports.sort((a, b) => a.slice(a.indexOf("'")).localeCompare(b.slice(b.indexOf("'"))));
+  const spawns = top.map((t) => `    await node.spawnRegister('${t.lo}', ${t.name});`).join('\n');
+  const pending = pendingExtras(project);
+  return `// The node ${project.nodeName}: starts its applications and processes, and stops gracefully on
+// SIGTERM or SIGINT (exit code 0).
+//   npm start -- --name ${defaultNodeNameOf(project)} --cookie <secret> --port <acceptor port>
+// Each option also comes from the environment (ERGO_NODE_NAME, ERGO_COOKIE, ERGO_PORT).
+${pending.map((l) => `// Not generated: ${l}\n`).join('')}import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { startNode, type Node } from 'ergo-ts';
+${project.tls ? "import { createCertManager } from 'ergo-ts/net';\n" : ''}
+${imports.join('\n')}${imports.length > 0 ? '\n' : ''}
+/** How to start the node: the command line first, then the environment, then the defaults. */
+export interface NodeConfig {
+  /** Node name: --name, ERGO_NODE_NAME, default ${defaultNodeNameOf(project)}. */
+  name: string;
+  /** Cookie shared by the nodes of a cluster: --cookie, ERGO_COOKIE; empty means a random one (with a warning). */
+  cookie: string;
+  /** Port of the node's acceptor: --port, ERGO_PORT; 0 picks a free one; undefined scans from 11144 (Ergo's default). */
+  port: number | undefined;
+}
+
+/** Reads the {@link NodeConfig}. Throws for an unknown option or a port that is not 0…65535. */
+export function nodeConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const { values } = parseArgs({
+    args: argv,
+    options: { name: { type: 'string' }, cookie: { type: 'string' }, port: { type: 'string' } },
+  });
+  const portText = values.port ?? env['ERGO_PORT'];
+  const port = portText === undefined || portText === '' ? undefined : Number(portText);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    throw new Error(\`port \${portText} is not a port number (0…65535)\`);
+  return {
+    name: values.name ?? env['ERGO_NODE_NAME'] ?? '${defaultNodeNameOf(project)}',
+    cookie: values.cookie ?? env['ERGO_COOKIE'] ?? '',
+    port,
+  };
+}
+
+/** Starts the node with its applications${top.length > 0 ? ' and top-level processes' : ''}; rejects (node stopped) when one fails to start. */
+export async function start(config: NodeConfig): Promise<Node> {
+  const node = await startNode(config.name, {
+    handleSignals: true, // SIGTERM / SIGINT: graceful stop, then node.wait() resolves
+    network: {
+      cookie: config.cookie,
+      acceptors: [{ port: config.port${project.tls ? ', certManager: createCertManager(certificate)' : ''} }],${
+        project.tls ? '\n      insecureSkipVerify: true, // peers use self-signed certificates too (src/tls.ts)' : ''
+      }
+    },
+    applications: [${apps.map((a) => `create${a.name}()`).join(', ')}],
+  });
+${
+  top.length > 0
+    ? `  try {
+${spawns}
+  } catch (err) {
+    await node.stop();
+    throw err;
+  }
+`
+    : ''
+}  return node;
+}
+
+// Run as a program (not when a test imports this module).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    const node = await start(nodeConfig());
+    const acceptor = node.network().acceptors()[0]?.info();
+    node.log.info(
+      '%s is up (pid %s)%s',
+      node.name,
+      String(process.pid),
+      acceptor === undefined ? '' : \`, accepting nodes on \${acceptor.interface}\${acceptor.tls ? ' (TLS)' : ''}\`,
+    );
+    await node.wait();
+  } catch (err) {
+    console.error(\`${project.nodeName} failed to start: \${(err as Error).message}\`);
+    process.exitCode = 1;
+  }
+}
+`;
+}
+
+/** `src/tls.ts` */
+export function renderTls(project: Project): string {
+  return `// The node's TLS certificate: self-signed, made at start (like Ergo's lib.GenerateSelfSignedCert).
+// Use your PKI's certificate in production: createCertManager({ key, cert }) from PEM files.
+import { selfSigned } from 'ergo-ts/net';
+
+/** A fresh self-signed certificate for localhost, 127.0.0.1 and ::1 (PEM key and certificate). */
+export const certificate = selfSigned('${project.nodeName} service');
+`;
+}
+
+/** `src/messages.ts` */
+export function renderMessages(project: Project): string {
+  const msgs = project.items.filter((i) => i.kind === 'msg');
+  const blocks = msgs.map(
+    (m) => `/** The message ${m.name}. A Go peer declares \`type ${m.name} struct{}\` in package ${project.module}. */
+export class ${m.name} {
+  // Add fields here and in \`fields\` below, in the Go struct's declaration order, e.g.
+  //   text = '';            with  text: Go.string
+}
+registerType({ name: \`\${PKG}${m.name}\`, class: ${m.name}, fields: {} });
+`,
+  );
+  return `// Message types of the node, registered with EDF so they cross the network as themselves: an
+// ergo-ts or Go Ergo peer decodes them to the same type (docs/edf.md). A Go peer registers the
+// same names (edf.RegisterTypeOf) with the same fields in the same order.
+import { registerType } from 'ergo-ts/net';
+
+/** EDF names are "#<Go import path>/<Type>"; the path is the module given to create-ergo-ts. */
+export const PKG = '#${project.module}/';
+
+${blocks.join('\n')}`;
+}
+
+/** `package.json` */
+export function renderPackageJson(project: Project, ergoVersion: string): string {
+  return (
+    JSON.stringify(
+      {
+        name: project.packageName,
+        version: '0.1.0',
+        private: true,
+        type: 'module',
+        description: `The ergo-ts node ${project.nodeName}`,
+        engines: { node: '>=20' },
+        scripts: {
+          build: 'tsc -p .',
+          start: 'node dist/src/node.js',
+          prestart: 'npm run build',
+          test: 'npm run build && node --test dist/test/*.test.js',
+        },
+        dependencies: {
+          'ergo-ts': `^${ergoVersion}`,
+          ...(usesWebsocket(project) ? { '@ergo-ts/websocket': `^${ergoVersion}` } : {}),
+        },
+        devDependencies: {
+          '@types/node': '^20.19.0',
+          ...(usesWebsocket(project) ? { '@types/ws': '^8.18.2', ws: '^8.23.0' } : {}),
+          typescript: '^5.9.0',
+        },
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+/** `tsconfig.json` */
+export function renderTsconfig(): string {
+  return (
+    JSON.stringify(
+      {
+        compilerOptions: {
+          target: 'ES2022',
+          lib: ['ES2023', 'ESNext.Disposable'],
+          module: 'NodeNext',
+          moduleResolution: 'NodeNext',
+          strict: true,
+          noImplicitOverride: true,
+          noUnusedLocals: true,
+          noFallthroughCasesInSwitch: true,
+          sourceMap: true,
+          incremental: true,
+          tsBuildInfoFile: 'dist/.tsbuildinfo',
+          skipLibCheck: true,
+          types: ['node'],
+          rootDir: '.',
+          outDir: 'dist',
+        },
+        include: ['src/**/*.ts', 'test/**/*.ts'],
+      },
+      null,
+      2,
+    ) + '\n'
+  );
+}
+
+function kindLabel(i: Item): string {
+  switch (i.kind) {
+    case 'sup':
+      return `supervisor, ${i.supType}`;
+    case 'pool':
+      return `pool of ${i.size} ${i.worker?.name}`;
+    case 'web':
+      return `${i.tls === true ? 'HTTPS' : 'HTTP'} ${i.host}:${i.port}${i.websocket === true ? ' and WebSocket /ws' : ''}, pool of ${i.worker?.name}`;
+    case 'tcp':
+      return `TCP ${i.host}:${i.port}${i.tls === true ? ' TLS' : ''}`;
+    case 'udp':
+      return `UDP ${i.host}:${i.port}, pool of ${i.worker?.name}`;
+    case 'app':
+      return `application, ${i.mode}`;
+    default:
+      return i.kind;
+  }
+}
+
+function tree(item: Item, prefix: string, last: boolean, out: string[], root: boolean): void {
+  const label = `${item.name} (${kindLabel(item)})${startsWithNode(item) || item.kind === 'app' ? '' : ' — started on demand'}`;
+  out.push(root ? label : `${prefix}${last ? '└─ ' : '├─ '}${label}`);
+  const next = root ? '' : `${prefix}${last ? '   ' : '│  '}`;
+  item.children.forEach((c, n) => tree(c, next, n === item.children.length - 1, out, false));
+}
+
+/** `README.md` */
+export function renderReadme(project: Project, files: string[]): string {
+  const roots = project.items.filter((i) => i.parent === undefined && i.kind !== 'msg');
+  const lines: string[] = [];
+  for (const r of roots) tree(r, '', true, lines, true);
+  const msgs = project.items.filter((i) => i.kind === 'msg');
+  const ping = pingTarget(project);
+  const pending = pendingExtras(project);
+  const servers = project.items.filter((i) => i.kind === 'web' || i.kind === 'tcp' || i.kind === 'udp');
+  return `# ${project.nodeName}
+
+An [ergo-ts](https://www.npmjs.com/package/ergo-ts) node: actors, supervision and network
+transparency (wire-compatible with Go Ergo 3.2 nodes).
+
+\`\`\`sh
+npm install
+npm start                    # builds, then runs the node until Ctrl-C (SIGINT) or SIGTERM
+npm test                     # builds, then runs the tests in test/ (node:test, ergo-ts/testing)
+\`\`\`
+
+\`npm start -- --name ${defaultNodeNameOf(project)} --cookie <secret> --port 11144\` sets the node name,
+the cookie every node of the cluster shares and the port other nodes connect to (also from
+\`ERGO_NODE_NAME\`, \`ERGO_COOKIE\`, \`ERGO_PORT\`). Without a cookie the node picks a random one and
+says so. In production run \`node dist/src/node.js\` directly (after \`npm run build\`): npm does not
+pass SIGTERM on to the node through its shell, while the node itself stops gracefully on it.${project.tls ? ' The node accepts connections over TLS with a self-signed certificate made at start (`src/tls.ts`).' : ''}
+
+## Supervision tree
+
+${lines.length > 0 ? `\`\`\`\n${lines.join('\n')}\n\`\`\`` : 'No processes yet: add actors with `this.spawn` or regenerate with `--with-actor`.'}
+${
+  roots.some((r) => r.kind !== 'app')
+    ? `\nStarted by the node (\`src/node.ts\`): ${roots
+        .filter((r) => r.kind !== 'app')
+        .map((r) => `\`${r.lo}\``)
+        .join(', ')}.\n`
+    : ''
+}${ping !== undefined ? `\nEvery process answers the call \`'ping'\` with \`'pong'\`; from another node: \`await node.call(new ProcessID('${ping.lo}', '${defaultNodeNameOf(project)}'), 'ping')\`.\n` : ''}${
+    servers.length > 0
+      ? `\nServers: ${servers
+          .map(
+            (s) =>
+              `${s.name} on ${s.kind === 'web' ? (s.tls === true ? 'https' : 'http') : s.kind}://${s.host}:${s.port}`,
+          )
+          .join(', ')}.\n`
+      : ''
+  }${
+    msgs.length > 0
+      ? `\n## Messages\n\n${msgs.map((m) => `- \`${m.name}\`: EDF type \`#${project.module}/${m.name}\``).join('\n')}\n\nRegistered in \`src/messages.ts\` when the node starts; a Go peer registers the same names.\n`
+      : ''
+  }${pending.length > 0 ? `\n## Not generated yet\n\n${pending.map((l) => `- ${l}`).join('\n')}\n` : ''}
+## Files
+
+${files
+  .filter((f) => f.startsWith('src/') || f.startsWith('test/'))
+  .map((f) => `- \`${f}\`${describeFile(project, f)}`)
+  .join('\n')}
+
+## Made with
+
+\`\`\`sh
+${project.commandLine}
+\`\`\`
+`;
+}
+
+function describeFile(project: Project, file: string): string {
+  if (file === 'src/node.ts') return ': the node (entry point)';
+  if (file === 'src/messages.ts') return ': message types';
+  if (file === 'src/tls.ts') return ': the TLS certificate';
+  if (file.startsWith('test/')) return '';
+  const item = project.items.find((i) => `${i.file}.ts` === file);
+  if (item !== undefined) return item.kind === 'app' ? ': application' : `: started by ${startedBy(item)}`;
+  const owner = project.items.find((i) => i.worker !== undefined && `${i.worker.file}.ts` === file);
+  return owner !== undefined ? `: workers of ${owner.name}` : '';
+}

@@ -1,0 +1,114 @@
+// The command run in-process: what it writes, what it refuses (a non-empty directory without
+// --force, bad input: nothing written), the defaults without options, the notices for extras
+// whose packages do not exist yet.
+
+import { strict as assert } from 'node:assert';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+
+import { type RunIO, run } from '../src/create.js';
+
+const root = mkdtempSync(join(tmpdir(), 'create-ergo-ts-run-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+function io(cwd: string): RunIO & { stdout: string; stderr: string } {
+  const r = {
+    cwd,
+    interactive: false,
+    stdout: '',
+    stderr: '',
+    out: (t: string) => (r.stdout += t),
+    err: (t: string) => (r.stderr += t),
+  };
+  return r;
+}
+
+describe('npm create ergo-ts, in-process', () => {
+  test('writes the project under <path>/<package name> and says what to do next', async () => {
+    const cwd = join(root, 'a');
+    mkdirSync(cwd);
+    const r = io(cwd);
+    assert.equal(await run(['Shop', '--with-actor', 'Cart', '--path', 'out'], r), 0, r.stderr);
+    const dir = join(cwd, 'out', 'shop');
+    assert.deepEqual(readdirSync(join(dir, 'src')).sort(), ['cart.ts', 'node.ts']);
+    assert.match(r.stdout, /cd out\/shop\n {2}npm install\n {2}npm start/);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      name: string;
+      scripts: Record<string, string>;
+    };
+    assert.equal(pkg.name, 'shop');
+    assert.deepEqual(Object.keys(pkg.scripts).sort(), ['build', 'prestart', 'start', 'test']);
+  });
+
+  test('never writes into a non-empty directory without --force', async () => {
+    const cwd = join(root, 'b');
+    mkdirSync(join(cwd, 'shop'), { recursive: true });
+    writeFileSync(join(cwd, 'shop', 'notes.txt'), 'mine');
+    const r = io(cwd);
+    assert.equal(await run(['Shop', '--with-actor', 'Cart'], r), 1);
+    assert.match(r.stderr, /is not empty: .*--force/);
+    assert.deepEqual(readdirSync(join(cwd, 'shop')), ['notes.txt'], 'nothing written');
+    const forced = io(cwd);
+    assert.equal(await run(['Shop', '--with-actor', 'Cart', '--force'], forced), 0, forced.stderr);
+    assert.equal(readFileSync(join(cwd, 'shop', 'notes.txt'), 'utf8'), 'mine', 'other files stay');
+    assert.ok(existsSync(join(cwd, 'shop', 'src', 'cart.ts')));
+    // An empty directory is fine without --force.
+    mkdirSync(join(cwd, 'empty', 'e'), { recursive: true });
+    assert.equal(await run(['E', '--with-actor', 'A', '--path', 'empty'], io(cwd)), 0);
+  });
+
+  test('bad input: exit code 1, the error on stderr, nothing written', async () => {
+    const cwd = join(root, 'c');
+    mkdirSync(cwd);
+    for (const argv of [
+      ['N', '--with-actor', 'P:A'],
+      ['N', '--with-actor', 'A', '--with-actor', 'a'],
+      ['N', '--with-actor', 'my-actor'],
+      ['N', '--with-logger', 'fancy'],
+      ['--with-actor', 'A'],
+      ['N', '--bogus'],
+    ]) {
+      const r = io(cwd);
+      assert.equal(await run(argv, r), 1, argv.join(' '));
+      assert.match(r.stderr, /^error: /);
+      assert.deepEqual(readdirSync(cwd), [], `${argv.join(' ')} wrote nothing`);
+    }
+    const help = io(cwd);
+    assert.equal(await run(['--help'], help), 0);
+    assert.match(help.stdout, /--with-sup \[P:\]Name\{type:ofo\|afo\|rfo\|sofo/);
+  });
+
+  test('no options and no terminal: the defaults (as --yes), named MyNode unless named', async () => {
+    const cwd = join(root, 'd');
+    mkdirSync(cwd);
+    assert.equal(await run([], io(cwd)), 0);
+    assert.ok(existsSync(join(cwd, 'mynode', 'src', 'apps', 'myapp', 'myactor.ts')));
+    assert.equal(await run(['Other{tls}', '--yes'], io(cwd)), 0);
+    const readme = readFileSync(join(cwd, 'other', 'README.md'), 'utf8');
+    assert.match(
+      readme,
+      /npm create ergo-ts@latest 'Other\{tls\}' -- --with-app MyApp --with-sup MyApp:MySup --with-actor MySup:MyActor/,
+    );
+    assert.ok(existsSync(join(cwd, 'other', 'src', 'tls.ts')));
+  });
+
+  test('--with-observer and --with-logger: a notice and a README section, no import', async () => {
+    const cwd = join(root, 'e');
+    mkdirSync(cwd);
+    const r = io(cwd);
+    assert.equal(
+      await run(
+        ['X', '--with-actor', 'A', '--with-observer', '--with-logger', 'colored', '--with-logger', 'rotate'],
+        r,
+      ),
+      0,
+    );
+    assert.equal(r.stderr.match(/^note: .*not published yet/gm)?.length, 3, r.stderr);
+    const readme = readFileSync(join(cwd, 'x', 'README.md'), 'utf8');
+    assert.match(readme, /## Not generated yet\n\n- --with-observer: @ergo-ts\/observer/);
+    const node = readFileSync(join(cwd, 'x', 'src', 'node.ts'), 'utf8');
+    assert.doesNotMatch(node, /observer'|logger'/, 'no import of a package that does not exist');
+  });
+});

@@ -1,0 +1,285 @@
+// The proof that generated projects work: for a matrix of flag sets (the README example, each
+// option alone, a deep tree, TLS, the defaults), generate a project with the real bin, install
+// ergo-ts from this repository's `npm pack` tarballs (third-party dev tools from the registry,
+// installed once and shared through a node_modules symlink), then `npm run build`, `npm test`
+// and `npm start`: the node comes up, a node started here calls one generated process over the
+// network ('ping' → 'pong'), and SIGTERM stops it with exit code 0.
+
+import { strict as assert } from 'node:assert';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+import { NetworkMode, ProcessID, startNode, type Node } from 'ergo-ts';
+
+import { parseCliArgs } from '../src/args.js';
+import { buildProject, pingTarget } from '../src/model.js';
+import { parseParamSpec } from '../src/params.js';
+import { defaultAnswers } from '../src/prompts.js';
+
+import { README_EXAMPLE } from './fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+const COOKIE = 'matrix-cookie';
+
+/** Flag sets: a name and the arguments after `npm create ergo-ts@latest`. Servers listen on port 0. */
+const MATRIX: [string, string[]][] = [
+  [
+    'readme example (ports 0)',
+    README_EXAMPLE.map((a) => a.replace('{port:9090}', '{port:0}').replace(/^(MyTcp|MyUdp)$/, '$1{port:0}')),
+  ],
+  ['app alone', ['AppNode', '--with-app', 'MyApp{mode:perm}', '--with-actor', 'MyApp:MyActor']],
+  [
+    'sup alone',
+    [
+      'SupNode',
+      '--with-sup',
+      'MySup{type:rfo,strategy:perm}',
+      '--with-actor',
+      'MySup:First',
+      '--with-actor',
+      'MySup:Second',
+    ],
+  ],
+  ['actor alone', ['ActorNode', '--with-actor', 'MyActor']],
+  ['pool alone', ['PoolNode', '--with-pool', 'MyPool{size:2}']],
+  ['web alone', ['WebNode', '--with-web', 'MyWeb{port:0}']],
+  ['tcp alone', ['TcpNode', '--with-tcp', 'MyTcp{port:0}']],
+  ['udp alone', ['UdpNode', '--with-udp', 'MyUdp{port:0}']],
+  ['msg (and an actor to call)', ['MsgNode', '--with-msg', 'Hello', '--with-msg', 'Bye', '--with-actor', 'MyActor']],
+  [
+    'logger and observer (and an actor)',
+    ['ExtrasNode', '--with-logger', 'rotate', '--with-observer', '--with-actor', 'MyActor'],
+  ],
+  [
+    'deep tree',
+    [
+      'DeepNode',
+      '--with-app',
+      'Core',
+      '--with-sup',
+      'Core:Top{type:afo}',
+      '--with-sup',
+      'Top:Mid{type:sofo}',
+      '--with-actor',
+      'Mid:Task',
+      '--with-actor',
+      'Top:Leaf',
+      '--with-pool',
+      'Top:Workers',
+      '--with-actor',
+      'Director',
+      '--with-actor',
+      'Director:Assistant',
+      '--with-tcp',
+      'Gate{port:0}',
+      '--with-sup',
+      'Gate:Sessions',
+      '--with-actor',
+      'Sessions:Session',
+    ],
+  ],
+  [
+    'tls (and websocket)',
+    [
+      'SecureNode{tls}',
+      '--with-web',
+      'Api{port:0,tls,websocket}',
+      '--with-tcp',
+      'Line{port:0,tls}',
+      '--with-actor',
+      'MyActor',
+    ],
+  ],
+  ['defaults (--yes)', ['Defaults', '--yes']],
+];
+
+// Nested runs must not think they are part of this one: npm's workspace run, node:test's
+// child-process context (with it, the generated project's `node --test` would skip its files).
+const ENV: NodeJS.ProcessEnv = Object.fromEntries(
+  Object.entries(process.env).filter(
+    ([k]) =>
+      k !== 'NODE_TEST_CONTEXT' && !/^npm_(package_|lifecycle_|config_workspace|config_include_workspace)/i.test(k),
+  ),
+);
+
+// MATRIX_ONLY=<regexp> runs the matching flag sets only (for working on one template).
+const ONLY = process.env['MATRIX_ONLY'] !== undefined ? new RegExp(process.env['MATRIX_ONLY']) : undefined;
+const SETS = MATRIX.filter(([label]) => ONLY === undefined || ONLY.test(label));
+
+interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** stdout and stderr, interleaved. */
+  out: string;
+  stdout: string;
+}
+
+function exec(cmd: string, args: string[], cwd: string): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      stdout += d.toString();
+    });
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, out, stdout }));
+  });
+}
+
+async function ok(cmd: string, args: string[], cwd: string): Promise<Run> {
+  const r = await exec(cmd, args, cwd);
+  assert.equal(r.code, 0, `${cmd} ${args.join(' ')} in ${cwd} failed (${r.code ?? r.signal}):\n${r.out.slice(-4000)}`);
+  return r;
+}
+
+let tmp = '';
+let probe: Node | undefined;
+const dirs = new Map<string, string>();
+
+describe(
+  'generated projects build, test and run (from npm pack tarballs)',
+  { concurrency: Math.min(2, availableParallelism()) },
+  () => {
+    before(async () => {
+      tmp = mkdtempSync(join(tmpdir(), 'create-ergo-ts-'));
+      const packed = JSON.parse(
+        (await ok('node', [join(ROOT, 'scripts/pack.mjs'), join(tmp, 'pack')], ROOT)).stdout,
+      ) as Record<string, string>;
+      const tarball = packed['ergo-ts'];
+      const websocket = packed['@ergo-ts/websocket'];
+      assert.ok(tarball !== undefined && websocket !== undefined, 'pack.mjs packed ergo-ts and @ergo-ts/websocket');
+      // The first set runs the bin as users do, from create-ergo-ts's own tarball; the others
+      // run the same file straight from dist.
+      const createTarball = packed['create-ergo-ts'];
+      assert.ok(createTarball !== undefined, 'pack.mjs packed create-ergo-ts');
+      for (const [n, [label, args]] of SETS.entries()) {
+        const { out } =
+          n === 0
+            ? await ok('npm', ['exec', '--yes', `--package=${createTarball}`, '--', 'create-ergo-ts', ...args], tmp)
+            : await ok('node', [CLI, ...args], tmp);
+        assert.match(out, /Created /, label);
+        dirs.set(label, join(tmp, parseParamSpec(args[0]!, 'node name').name.toLowerCase()));
+      }
+      // One real install (ergo-ts and @ergo-ts/websocket from their tarballs, the dev tools the
+      // generated package.json names, ws for the WebSocket test), shared by every other project.
+      const [first, ...rest] = [...dirs.values()];
+      const extra = [websocket, 'ws@^8.23.0', '@types/ws@^8.18.2'];
+      await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], first!);
+      for (const dir of rest) symlinkSync(join(first!, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      probe = await startNode(`matrix_probe_${process.pid}@localhost`, {
+        log: { defaultLogger: { disable: true } },
+        network: { mode: NetworkMode.Hidden, cookie: COOKIE, registrar: null, insecureSkipVerify: true },
+      });
+    });
+
+    after(async () => {
+      await probe?.stop();
+      if (tmp !== '' && process.env['KEEP_MATRIX'] !== '1') rmSync(tmp, { recursive: true, force: true });
+    });
+
+    SETS.forEach(([label, args], n) => {
+      test(label, async () => {
+        const dir = dirs.get(label)!;
+        await ok('npm', ['run', 'build'], dir);
+        const tests = (await ok('npm', ['test'], dir)).out;
+        assert.match(tests, /# fail 0/, tests);
+        const name = `matrix${n}_${process.pid}@localhost`;
+        const opts = parseCliArgs(args);
+        const project = buildProject(
+          opts.shaped
+            ? {
+                name: opts.name!,
+                declarations: opts.declarations,
+                loggers: opts.loggers,
+                observer: opts.observer,
+                tls: opts.tls,
+                commandLine: '',
+              }
+            : {
+                name: opts.name!,
+                declarations: defaultAnswers().declarations,
+                loggers: [],
+                observer: false,
+                tls: false,
+                commandLine: '',
+              },
+        );
+        const target = pingTarget(project);
+        assert.ok(target !== undefined, `${label}: the matrix calls one generated process`);
+        if (project.observer || project.loggers.length > 0)
+          assert.match(
+            readFileSync(join(dir, 'README.md'), 'utf8'),
+            /not published yet/,
+            'the README says what was not generated',
+          );
+        await startCallStop(dir, name, target.lo, project.tls);
+      });
+    });
+  },
+);
+
+/** `npm start`, wait for the ready line, call `target` from the probe node, SIGTERM the node, expect exit 0. */
+async function startCallStop(dir: string, name: string, target: string, tls: boolean): Promise<void> {
+  const child: ChildProcess = spawn('npm', ['start', '--', '--name', name, '--cookie', COOKIE, '--port', '0'], {
+    cwd: dir,
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  const exited = new Promise<Run>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal, out, stdout: '' })),
+  );
+  let nodePid = 0;
+  try {
+    const ready = await new Promise<RegExpMatchArray>((resolve, reject) => {
+      const onData = (d: Buffer): void => {
+        out += d.toString();
+        const m = /is up \(pid (\d+)\), accepting nodes on (\S+):(\d+)( \(TLS\))?/.exec(out);
+        if (m !== null) resolve(m);
+      };
+      child.stdout!.on('data', onData);
+      child.stderr!.on('data', onData);
+      void exited.then((r) =>
+        reject(new Error(`npm start ended before the node was up (${r.code ?? r.signal}):\n${out.slice(-4000)}`)),
+      );
+    });
+    nodePid = Number(ready[1]);
+    assert.equal(ready[4] !== undefined, tls, 'the acceptor uses TLS exactly when asked');
+    probe!.network().addRoute(
+      `^${name.replace(/[.@]/g, '\\$&')}$`,
+      {
+        route: {
+          host: ready[2]!,
+          port: Number(ready[3]),
+          tls,
+          handshakeVersion: { name: '', release: '' },
+          protoVersion: { name: '', release: '' },
+        },
+      },
+      0,
+    );
+    assert.equal(await probe!.call(new ProcessID(target, name), 'ping'), 'pong');
+    process.kill(nodePid, 'SIGTERM');
+    const r = await exited;
+    nodePid = 0;
+    assert.equal(r.code, 0, `npm start after SIGTERM: ${r.code ?? r.signal}\n${out.slice(-4000)}`);
+    assert.match(out, /graceful shutdown/);
+  } finally {
+    if (nodePid !== 0) {
+      try {
+        process.kill(nodePid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,38 @@
+// A fresh clone without the Go peer (issue 19 item 11): `npm test` prints one line saying what is
+// skipped and how to get the peer, and the skipping tests name no path outside the repository.
+// Simulated by running the helpers from a temporary directory where the default peer path does
+// not exist, with ERGO_PEER and CI unset.
+
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+test('without the Go peer: one note line for the run, skip reasons without a path', (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'ergo-peer-note-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  // The same depth below the root as dist/test in a clone: the default path resolves inside `root`.
+  const dir = join(root, 'repo', 'packages', 'ergo', 'dist', 'test');
+  mkdirSync(dir, { recursive: true });
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  for (const f of ['ergo_peer.js', 'peer_note.js']) copyFileSync(join(here, f), join(dir, f));
+  writeFileSync(join(root, 'repo', 'packages', 'ergo', 'package.json'), '{"type":"module"}');
+  writeFileSync(
+    join(dir, 'skip.js'),
+    "import { requirePeer } from './ergo_peer.js';\n" + "requirePeer({ skip: (m) => console.log('SKIP ' + m) });\n",
+  );
+  const env = { ...process.env };
+  delete env.ERGO_PEER;
+  delete env.CI;
+  const note = execFileSync(process.execPath, [join(dir, 'peer_note.js')], { env, encoding: 'utf8' });
+  const lines = note.split('\n').filter((l) => l !== '');
+  assert.equal(lines.length, 1, note);
+  assert.match(lines[0]!, /ERGO_PEER=/);
+  assert.match(lines[0]!, /docs\/testing\.md/);
+  assert.doesNotMatch(lines[0]!, new RegExp(root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
+  const skip = execFileSync(process.execPath, [join(dir, 'skip.js')], { env, encoding: 'utf8' });
+  assert.equal(skip.trim(), 'SKIP needs the Go Ergo peer (set ERGO_PEER)');
+});
