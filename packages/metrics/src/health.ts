@@ -10,10 +10,13 @@ import type { MetricsClient } from './custom.js';
 /** Probe bits a signal counts for; 0 means Liveness (as in Ergo). */
 export const Probe = { Liveness: 1, Readiness: 2, Startup: 4 } as const;
 
-/** Ergo's defaults. */
+/** Default host of the Health actor's server (Ergo's). */
 export const DEFAULT_HEALTH_HOST = 'localhost';
+/** Default port of the Health actor's server (Ergo's). */
 export const DEFAULT_HEALTH_PORT = 3000;
+/** Default prefix of the probe endpoints (Ergo's). */
 export const DEFAULT_HEALTH_PATH = '/health';
+/** Default milliseconds between heartbeat checks (Ergo's 1 s). */
 export const DEFAULT_HEALTH_CHECK_INTERVAL = 1000;
 /** Default name the helpers address the Health actor by. */
 export const HEALTH_NAME = 'health';

@@ -20,9 +20,11 @@ import {
 } from './custom.js';
 import { TopN } from './topn.js';
 
-/** Ergo's defaults. */
+/** Default host of the Metrics actor's server (Ergo's). */
 export const DEFAULT_METRICS_HOST = 'localhost';
+/** Default port of the Metrics actor's server (Ergo's). */
 export const DEFAULT_METRICS_PORT = 3000;
+/** Default path of the exposition (Ergo's). */
 export const DEFAULT_METRICS_PATH = '/metrics';
 
 /** Options of the {@link Metrics} actor (its init argument). */

@@ -8,8 +8,9 @@ import { METRICS_NAME } from './custom.js';
 import { DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_HEALTH_PATH, HEALTH_NAME, Health } from './health.js';
 import { DEFAULT_METRICS_PATH, Metrics } from './metrics.js';
 
-/** Radar's defaults (Ergo's). */
+/** Default host of the Radar's server (Ergo's). */
 export const DEFAULT_RADAR_HOST = 'localhost';
+/** Default port of the Radar's server (Ergo's). */
 export const DEFAULT_RADAR_PORT = 9090;
 
 /** Options of the {@link Radar} actor (its init argument). */
