@@ -8,8 +8,16 @@ import { Actor, DIAGNOSTICS, TerminateReasonNormal, TerminateReasonPanic, startN
 
 test('lifecycle events are published on diagnostics channels', async () => {
   const seen: [string, Record<string, unknown>][] = [];
+  // Both processes must have ended before the node stops: a stop's shutdown exit outranks the
+  // 'go' messages in the mailbox, and would otherwise end them before they quit or panic.
+  let terminations = 0;
+  let bothEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (bothEnded = resolve));
   const subs = Object.values(DIAGNOSTICS).map((name) => {
-    const fn = (m: unknown): void => void seen.push([name, m as Record<string, unknown>]);
+    const fn = (m: unknown): void => {
+      seen.push([name, m as Record<string, unknown>]);
+      if (name === DIAGNOSTICS.terminate && ++terminations === 2) bothEnded();
+    };
     diagnostics.subscribe(name, fn);
     return () => diagnostics.unsubscribe(name, fn);
   });
@@ -29,6 +37,7 @@ test('lifecycle events are published on diagnostics channels', async () => {
     const b = await node.spawn(Panics);
     node.send(a, 'go');
     node.send(b, 'go');
+    await ended;
     await node.stop();
     const names = seen.map(([n]) => n);
     assert.equal(names[0], DIAGNOSTICS.nodeStart);

@@ -350,7 +350,14 @@ describe('stop', () => {
     const node = await quietNode();
     const reasons: Error[] = [];
     const slowDone = deferred<void>();
-    for (let i = 0; i < 3; i++) await node.spawn(probe(undefined, undefined, (r) => reasons.push(r)));
+    const idleDone = deferred<void>();
+    for (let i = 0; i < 3; i++)
+      await node.spawn(
+        probe(undefined, undefined, (r) => {
+          reasons.push(r);
+          if (reasons.length === 3) idleDone.resolve();
+        }),
+      );
     // A process busy in an async handler is waited for.
     const release = deferred<void>();
     const slow = await node.spawn(
@@ -372,6 +379,9 @@ describe('stop', () => {
     const stopping = node.stop();
     let stopped = false;
     void stopping.then(() => (stopped = true));
+    // The idle processes end (however many turns that takes on a loaded machine); stop still
+    // waits for the busy one.
+    await idleDone.promise;
     await new Promise((r) => setImmediate(r));
     assert.equal(stopped, false, 'stop waits for the busy process');
     assert.equal(reasons.length, 3);
