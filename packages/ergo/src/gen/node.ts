@@ -229,6 +229,13 @@ export interface Node {
   processList(): PID[];
   /** Up to `limit` (default 100) processes with id ≥ `start` (≥ 1000). */
   processListShortInfo(start?: number, limit?: number): ProcessShortInfo[];
+  /**
+   * Calls `fn` with the short info of every local process until it returns false (Ergo's
+   * ProcessRangeShortInfo). No list is built, so a full scan of a large node (metrics, observers)
+   * stays cheap. Each info is a fresh object; a process spawned or ended by `fn` may or may not be
+   * visited. An error `fn` throws propagates to the caller.
+   */
+  processRangeShortInfo(fn: (info: ProcessShortInfo) => boolean | void): void;
   processInfo(pid: PID): ProcessInfo;
   processState(pid: PID): ProcessState;
   /**

@@ -222,6 +222,13 @@ export class NodeHandle implements Node {
     }
     return out;
   }
+  processRangeShortInfo(fn: (info: ProcessShortInfo) => boolean | void): void {
+    const n = this.#e();
+    n.checkAlive();
+    if (typeof fn !== 'function') throw ErrIncorrect.with('processRangeShortInfo: fn must be a function');
+    const now = Date.now(); // one clock read for the whole scan
+    for (const p of n.processes.values()) if (fn(processShortInfo(p, now)) === false) return;
+  }
   processInfo(pid: PID): ProcessInfo {
     const n = this.#e();
     n.checkAlive();

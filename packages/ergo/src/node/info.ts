@@ -52,8 +52,8 @@ export function processInfo(p: ProcessImpl): ProcessInfo {
   };
 }
 
-/** Short snapshot used by listings. */
-export function processShortInfo(p: ProcessImpl): ProcessShortInfo {
+/** Short snapshot used by listings; `now` (Date.now()) lets a scan read the clock once. */
+export function processShortInfo(p: ProcessImpl, now?: number): ProcessShortInfo {
   return {
     pid: p.pid,
     name: p.name,
@@ -63,7 +63,7 @@ export function processShortInfo(p: ProcessImpl): ProcessShortInfo {
     messagesOut: p.messagesOut,
     messagesMailbox: p.mb.size,
     runningTime: Math.round(p.runningTime * 1e6) + 0,
-    uptime: p.uptime(),
+    uptime: now === undefined ? p.uptime() : Math.floor((now - p.startedAt) / 1000),
     state: p.st as ProcessState,
     parent: p.parent,
     leader: p.leader,

@@ -240,6 +240,7 @@ export class TestNode implements Node {
   processListShortInfo(_start?: number, _limit?: number): ProcessShortInfo[] {
     return [];
   }
+  processRangeShortInfo(_fn: (info: ProcessShortInfo) => boolean | void): void {}
   processInfo(pid: PID): ProcessInfo {
     if (this.#process?.pid.equals(pid) && this.#process.state() !== ProcessState.Terminated) {
       const p = this.#process;

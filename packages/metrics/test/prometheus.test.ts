@@ -1,0 +1,135 @@
+// @ergo-ts/metrics against a real Prometheus (Debian's `prometheus`, /usr/bin/prometheus or
+// PROMETHEUS): the test starts it on a free port with a temporary data dir and a generated config
+// that scrapes the node's Metrics actor every second, then asks PromQL through /api/v1/query for
+// the node's figures. Under CI=true a missing prometheus fails; otherwise the test skips.
+
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { after, test } from 'node:test';
+
+import { Actor, startNode, type Node } from 'ergo-ts';
+
+import { Metrics } from '../src/index.js';
+
+function prometheusBinary(): { path: string } | { missing: string } {
+  const p = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
+  try {
+    accessSync(p, constants.X_OK);
+    return { path: p };
+  } catch {
+    return { missing: `prometheus not found at ${p} (apt-get install prometheus, or set PROMETHEUS)` };
+  }
+}
+
+/** A port free right now (bound then released; Prometheus binds it next). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+class Idle extends Actor {}
+
+let node: Node | undefined;
+let prom: ChildProcess | undefined;
+let dir = '';
+let promLog = '';
+
+after(async () => {
+  if (prom !== undefined && prom.exitCode === null) {
+    const exited = new Promise((r) => prom!.once('exit', r));
+    prom.kill('SIGTERM');
+    await exited;
+  }
+  if (dir !== '') rmSync(dir, { recursive: true, force: true });
+  await node?.stop();
+});
+
+test('Prometheus scrapes the node and answers PromQL with its figures', async (t) => {
+  const bin = prometheusBinary();
+  if ('missing' in bin) {
+    if (process.env.CI === 'true') throw new Error(`${bin.missing}: required under CI`);
+    console.log(`# skipped: ${bin.missing}`);
+    t.skip(bin.missing);
+    return;
+  }
+  node = await startNode(`prom${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
+  const m = await node.spawnRegister('metrics', Metrics, {}, { host: '127.0.0.1', port: 0 });
+  const metricsPort = Number((await node.inspect(m)).http_port);
+  const N = 250;
+  for (let i = 0; i < N; i++) await node.spawn(Idle, {});
+  const expected = node.info().processesTotal; // N plus the Metrics actor
+  assert.equal(expected, N + 1);
+
+  dir = mkdtempSync(path.join(os.tmpdir(), 'ergo-prom-'));
+  const config = path.join(dir, 'prometheus.yml');
+  writeFileSync(
+    config,
+    [
+      'global:',
+      '  scrape_interval: 1s',
+      '  scrape_timeout: 1s',
+      'scrape_configs:',
+      '  - job_name: ergo',
+      '    static_configs:',
+      `      - targets: ['127.0.0.1:${metricsPort}']`,
+      '',
+    ].join('\n'),
+  );
+  const promPort = await freePort();
+  prom = spawn(
+    bin.path,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${path.join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  prom.stdout!.on('data', (d: Buffer) => (promLog += d.toString()));
+  prom.stderr!.on('data', (d: Buffer) => (promLog += d.toString()));
+  prom.on('error', (err) => (promLog += `spawn error: ${err.message}\n`));
+
+  const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const body = (await res.json()) as {
+      status: string;
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
+    assert.equal(body.status, 'success');
+    return body.data.result;
+  };
+  // Poll until Prometheus has scraped (a guard against hanging, not a timing check).
+  const deadline = Date.now() + 90_000;
+  let result: Awaited<ReturnType<typeof query>> = [];
+  for (;;) {
+    if (prom.exitCode !== null) throw new Error(`prometheus exited ${prom.exitCode}:\n${promLog}`);
+    try {
+      result = await query(`ergo_processes_total{node="${node.name}"}`);
+      if (result.length > 0) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`no sample from Prometheus:\n${promLog}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  assert.equal(result.length, 1);
+  assert.equal(result[0]!.metric.job, 'ergo');
+  assert.equal(Number(result[0]!.value[1]), expected);
+
+  const up = await query('up{job="ergo"}');
+  assert.equal(Number(up[0]!.value[1]), 1, 'the scrape target is up');
+  // A Node.js default metric and a top-N family come through as well.
+  assert.ok((await query(`nodejs_heap_size_used_bytes{node="${node.name}"}`)).length === 1);
+  const top = await query(`ergo_process_messages_in_top{node="${node.name}"}`);
+  assert.ok(top.every((s) => s.metric.pid !== undefined && s.metric.behavior !== undefined));
+});
