@@ -316,7 +316,8 @@ function blockSource(block, exportsOf, problems) {
         .replace(/^\s*import\s.*$/gm, '') // imported names are declared, not used
         .replace(/\/\/.*$/gm, '')
         .replace(/'[^'\n]*'|"[^"\n]*"|`[^`]*`/g, '')
-        .match(/(?<![.\w$])[A-Za-z_$][\w$]*\b/g) ?? [],
+        // an object key (`heartbeat: 15_000`) names no export
+        .match(/(?<![.\w$])[A-Za-z_$][\w$]*\b(?!\s*:(?!:))/g) ?? [],
     );
     const bySpecifier = new Map();
     for (const n of used) {
