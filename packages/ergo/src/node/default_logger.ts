@@ -17,6 +17,7 @@ import { crc32Hex } from '../lib/crc32.js';
 import { timeFormatter, unixNanos } from '../lib/time_format.js';
 import { ErrIncorrect } from '../gen/errors.js';
 import { describeValue } from '../gen/validate.js';
+import { fieldValueText } from '../logger/common.js';
 
 /** Plain-text form of a log source (Ergo's). */
 export function formatSource(src: LogSource): string {
@@ -25,20 +26,6 @@ export function formatSource(src: LogSource): string {
   if (src instanceof MessageLogNetwork) return `${crc32Hex(src.node)}-${crc32Hex(src.peer)}`;
   if (src instanceof MessageLogNode) return crc32Hex(src.node);
   return String(src);
-}
-
-function fieldText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  if (
-    typeof v === 'object' &&
-    v !== null &&
-    !(v instanceof Error) &&
-    typeof (v as object).toString === 'function' &&
-    (v as object).toString !== Object.prototype.toString
-  ) {
-    return String(v);
-  }
-  return format('%s', v);
 }
 
 /** Sinks that failed (EPIPE: the reader of a pipe went away); nothing more is written to them. */
@@ -118,7 +105,7 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
         };
         if (options.includeFields && m.fields.length > 0) {
           const f: Record<string, string> = {};
-          for (const x of m.fields) f[x.name] = fieldText(x.value);
+          for (const x of m.fields) f[x.name] = fieldValueText(x.value);
           rec.fields = f;
         }
         // Ergo writes unix-ns time as a bare integer, which JSON numbers cannot hold exactly.
@@ -138,7 +125,7 @@ export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerB
         line += ` ${src.behavior}`;
       line += `: ${message(m)}`;
       if (options.includeFields && m.fields.length > 0) {
-        line += `\n${' '.repeat(Math.max(0, t.length - 6))}fields ${m.fields.map((f) => `${f.name}:${fieldText(f.value)}`).join(' ')}`;
+        line += `\n${' '.repeat(Math.max(0, t.length - 6))}fields ${m.fields.map((f) => `${f.name}:${fieldValueText(f.value)}`).join(' ')}`;
       }
       writeToSink(out, line + '\n');
     },
