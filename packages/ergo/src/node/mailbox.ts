@@ -73,11 +73,10 @@ export class Mailbox implements ProcessMailbox {
   currentRef: Ref | null = null;
 
   /**
-   * The high-water mark: when `size` reaches it, `onHighWater` runs once (0 = never). The
-   * owner resets it to 0 in the hook, so the check costs one compare per push.
+   * The high-water mark (0 = never): the owner checks `size` against it after each push and
+   * resets it to 0 once it warned. A number, not a per-process hook: an idle process pays 8 B.
    */
   highWater = 0;
-  onHighWater: (() => void) | null = null;
 
   constructor(readonly limit: number) {}
 
@@ -110,7 +109,7 @@ export class Mailbox implements ProcessMailbox {
     if (this.limit > 0 && r.length >= this.limit && !force) return false;
     if (kind === 0 && extra === undefined) r.push2(from, message);
     else r.push4(kind, from, message, extra);
-    if (++this.size === this.highWater) this.onHighWater?.();
+    this.size++;
     return true;
   }
 

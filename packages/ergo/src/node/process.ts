@@ -378,6 +378,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       return;
     }
     this.messagesIn++;
+    if (this.mb.size === this.mb.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
@@ -386,7 +387,25 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (this.st === S_TERMINATED) return;
     this.mb.push(q, kind, from, message, undefined, true);
     this.messagesIn++;
+    if (this.mb.size === this.mb.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
+  }
+
+  /**
+   * The mailbox reached its high-water mark (`mailboxHighWater`): one warning naming this
+   * process and the ways to bound it; then the mark is off for good.
+   */
+  private highWaterReached(): void {
+    const mb = this.mb;
+    mb.highWater = 0;
+    this.nodeImpl.log.warning(
+      'process %s has %d messages queued (mailbox high-water mark; warned once). %s',
+      this.pid.toString(),
+      mb.size,
+      mb.limit > 0
+        ? `Its queues are bounded at ${mb.limit} each.`
+        : 'Its mailbox is unbounded: set mailboxSize (spawn or node option) to bound it, or mailboxHighWater to move this mark.',
+    );
   }
 
   // --- spawning -------------------------------------------------------------------------------

@@ -209,7 +209,7 @@ export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
       options.mailboxSize ?? node.mailboxSize,
       req.logLevel,
     );
-    watchHighWater(node, p, options.mailboxHighWater ?? node.mailboxHighWater);
+    p.mb.highWater = Math.max(0, options.mailboxHighWater ?? node.mailboxHighWater);
     p.application = req.application;
     p.envMap = req.env;
 
@@ -336,26 +336,4 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnReques
   if (p.mb.size > 0) node.scheduler.enqueue(p);
   req.onSpawned?.(p);
   return Promise.resolve(p.pid);
-}
-
-/**
- * Arms `p`'s mailbox high-water warning: once its mailbox holds `mark` messages, one warning
- * names the process and the ways to bound it; then the mark is off for good (0 = never).
- */
-function watchHighWater(node: NodeImpl, p: ProcessImpl, mark: number): void {
-  if (mark <= 0) return;
-  const mb = p.mb;
-  mb.highWater = mark;
-  mb.onHighWater = () => {
-    mb.highWater = 0;
-    mb.onHighWater = null;
-    node.log.warning(
-      'process %s has %d messages queued (mailbox high-water mark; warned once). %s',
-      p.pid.toString(),
-      mb.size,
-      mb.limit > 0
-        ? `Its queues are bounded at ${mb.limit} each.`
-        : 'Its mailbox is unbounded: set mailboxSize (spawn or node option) to bound it, or mailboxHighWater to move this mark.',
-    );
-  };
 }
