@@ -17,6 +17,7 @@ import {
   type SuiteContext,
   type SuiteModule,
 } from './lib/types.js';
+import { awaitChildren } from './lib/reap.js';
 
 function emit(line: string): void {
   writeSync(1, line + '\n');
@@ -61,10 +62,21 @@ async function main(): Promise<void> {
   emit(CPU_PREFIX + JSON.stringify({ cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - wall0 }));
 }
 
+/**
+ * Exits once every process this child started has ended and been reaped, so their CPU time
+ * reaches the runner's `cutime` (its busy-machine guard then counts a forked peer as the
+ * scenario's own, not as other load: lib/reap.ts).
+ */
+async function exit(code: number): Promise<never> {
+  const left = await awaitChildren();
+  if (left.length > 0) process.stderr.write(`child processes still running at exit: ${left.join(', ')}\n`);
+  process.exit(code);
+}
+
 main().then(
-  () => process.exit(0),
+  () => exit(0),
   (e: unknown) => {
     process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exit(1);
+    return exit(1);
   },
 );
