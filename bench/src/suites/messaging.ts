@@ -37,6 +37,7 @@ import {
   N_SEND_BURST,
   N_SEND_N,
   N_SEND_SPREAD,
+  N_CALL_SPREAD,
 } from '../lib/figures.js';
 import { deferred, hasGC, heapAfterGC, median, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
 import { nact, type NactRef } from '../lib/nact.js';
@@ -93,6 +94,7 @@ export const scenarios: ScenarioSpec[] = [
     },
   },
   { id: 'windowed-spread', peers: ['ergo-ts'], processes: SPREAD_PROCESSES },
+  { id: 'call-spread', peers: ['ergo-ts'], processes: SPREAD_PROCESSES },
   {
     id: 'send-NtoN',
     peers: ['ergo-ts', 'nact'],
@@ -506,6 +508,15 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
         reportSamples(
           report,
           { group: G_MESSAGING, name: N_CALL, unit: 'calls/s', note: `${CALL_TOTAL / 1e3}K calls, actor → actor` },
+          s,
+        );
+      }
+      if (c.scenario === 'call-spread') {
+        // One process of the call spread (as windowed-spread).
+        const s = await runRounds(c, () => ergoCallRound(node, CALL_TOTAL));
+        reportSamples(
+          report,
+          { group: G_MESSAGING, name: N_CALL_SPREAD, unit: 'calls/s', note: 'the call row, one fresh process each' },
           s,
         );
       }

@@ -11,13 +11,15 @@
 // framework holds the processes (their PIDs/references are dropped).
 
 import { Actor, startNode, type Node, type PID } from 'ergo-ts';
-import { G_PROCESSES, N_HEAP, N_SPAWN } from '../lib/figures.js';
+import { G_PROCESSES, N_HEAP, N_SPAWN, N_SPAWN_SPREAD } from '../lib/figures.js';
 import { hasGC, heapAfterGC, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
 import { nact } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const SPAWN_N = 100_000;
 const HEAP_N = 100_000;
+/** Fresh processes of the spawn spread row (`--spread=N` overrides). */
+const SPREAD_PROCESSES = 10;
 
 export const scenarios: ScenarioSpec[] = [
   {
@@ -51,6 +53,8 @@ export const scenarios: ScenarioSpec[] = [
       maxWarmup: 1,
     },
   },
+  // The spawn row in SPREAD_PROCESSES fresh processes (see messaging's windowed-spread).
+  { id: 'spawn-spread', peers: ['ergo-ts'], processes: SPREAD_PROCESSES },
 ];
 
 /** An actor that does nothing: it sleeps until it is killed. */
@@ -131,6 +135,20 @@ export async function processesSuite(report: Report, ctx?: SuiteContext): Promis
     reportSamples(
       report,
       { group: G_PROCESSES, name: N_SPAWN, unit: 'spawns/s', peer, note: `${SPAWN_N / 1e3}K idle, ${how}` },
+      s,
+    );
+  }
+  if (c.scenario === 'spawn-spread' && peer === 'ergo-ts') {
+    const s = await runRounds(c, () => spawnRound(SPAWN_N));
+    reportSamples(
+      report,
+      {
+        group: G_PROCESSES,
+        name: N_SPAWN_SPREAD,
+        unit: 'spawns/s',
+        peer,
+        note: 'the spawn row, one fresh process each',
+      },
       s,
     );
   }
