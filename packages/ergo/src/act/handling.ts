@@ -2,6 +2,7 @@
 // result, answer an inspect, and turn an untrapped exit signal into a termination reason.
 
 import { ErgoError, ErrNoConnection, ExitReason } from '../gen/errors.js';
+import { stackless } from '../lib/stackless.js';
 import {
   MessageExitAlias,
   MessageExitEvent,
@@ -56,8 +57,15 @@ export function answerInspect(b: Responder, from: PID, ref: Ref, r: unknown): Pr
   return undefined;
 }
 
-/** The reason an untrapped exit signal terminates a behaviour with: Ergo's `"<source>: <reason>"`. */
+/**
+ * The reason an untrapped exit signal terminates a behaviour with: Ergo's `"<source>: <reason>"`.
+ * Built without a stack trace (see {@link stackless}): it would show the mailbox loop only.
+ */
 export function exitReason(message: unknown): Error {
+  return stackless(() => exitReasonOf(message));
+}
+
+function exitReasonOf(message: unknown): Error {
   if (message instanceof MessageExitPID) return new ExitReason(message.pid, message.reason);
   if (message instanceof MessageExitProcessID) return new ExitReason(message.processID, message.reason);
   if (message instanceof MessageExitAlias) return new ExitReason(message.alias, message.reason);

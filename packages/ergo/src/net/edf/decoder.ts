@@ -24,6 +24,7 @@ import {
   UINT8,
 } from './builtin.js';
 import { makeArray, makeMap, makeSlice } from './composite.js';
+import { stackless } from '../../lib/stackless.js';
 import { EdfError, wrapForeign } from './errors.js';
 import { resolveLimits, type EdfLimits } from './limits.js';
 import { EdfReader } from './reader.js';
@@ -424,7 +425,8 @@ export class EdfDecoder extends EdfReader {
       throw this.fail('ERR_EDF_ERROR_TOO_LONG', `error text of ${x} bytes exceeds maxErrorBytes (${this.#maxError})`);
     }
     const text = this.utf8(x);
-    return this.registry.errorFor(text) ?? new Error(text);
+    // A peer's error text: its stack here would show the decoder only (see stackless).
+    return this.registry.errorFor(text) ?? stackless(() => new Error(text));
   }
 
   /**
