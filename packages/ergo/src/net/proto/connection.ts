@@ -108,6 +108,8 @@ interface Waiting {
   deadline: number;
   /** Counted by the stalled-peer watchdog (see wait). */
   owed: boolean;
+  /** A control request's ref: its answer must carry this very ref (the key holds its sequence only). */
+  ref?: Ref;
 }
 
 /** Default stalled-peer timeout when the terms give none (see ConnectionTerms.stallTimeout). */
@@ -126,6 +128,23 @@ function numIds(id: WireID3): [number, number, number] {
 
 function ackKey(id: number | bigint): string {
   return `a${String(id)}`;
+}
+
+/**
+ * Key of the answer to a control request: the sequence number of the request's ref, unique for
+ * this node's incarnation (the whole ref is checked on arrival). A short key, not `Ref.key`:
+ * building and hashing the full key of every decoded answer was a tenth of a remote monitor's
+ * cost on the watcher's side.
+ */
+function controlKey(ref: Ref): string {
+  return `c${ref.id[0]}`;
+}
+
+/** True when an answer's ref is the request's (same node, incarnation and ids). */
+function sameRef(a: Ref, b: Ref): boolean {
+  return (
+    a.id[0] === b.id[0] && a.id[1] === b.id[1] && a.id[2] === b.id[2] && a.node === b.node && a.creation === b.creation
+  );
 }
 
 /** Key of the ack of an important response (the caller's ref id). */
@@ -279,13 +298,15 @@ export class EnpConnection implements Connection, LinkOwner {
    * deadline. `owed`: the peer's network layer answers it at once (not after running user code,
    * as a remote spawn or application start does), so the stalled-peer watchdog counts it.
    */
-  private wait<T>(key: string, timeout = DEFAULT_REQUEST_TIMEOUT, owed = true): Promise<T> {
+  private wait<T>(key: string, timeout = DEFAULT_REQUEST_TIMEOUT, owed = true, ref?: Ref): Promise<T> {
     if (owed) {
       this.owedWaits++;
       this.owe();
     }
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(key, { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + timeout, owed });
+      const w: Waiting = { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + timeout, owed };
+      if (ref !== undefined) w.ref = ref;
+      this.waiting.set(key, w);
       if (this.sweeper === null) {
         this.sweeper = setInterval(() => this.sweep(), REQUEST_SWEEP_MS);
         this.sweeper.unref();
@@ -570,7 +591,7 @@ export class EnpConnection implements Connection, LinkOwner {
     }
     // A spawn or an application start is answered after user code ran (init): not a liveness probe.
     const owed = !(request instanceof MessageSpawn || request instanceof MessageApplicationStart);
-    const p = this.wait<T>(`c${ref.key}`, timeout, owed);
+    const p = this.wait<T>(controlKey(ref), timeout, owed, ref);
     this.counted(link);
     return p;
   }
@@ -921,8 +942,9 @@ export class EnpConnection implements Connection, LinkOwner {
 
   private onControl(m: unknown, link: EnpLink): void {
     if (m instanceof MessageResult) {
-      const err = m.error;
-      this.settle(`c${m.ref.key}`, err, m.result);
+      const key = controlKey(m.ref);
+      const w = this.waiting.get(key);
+      if (w !== undefined && w.ref !== undefined && sameRef(w.ref, m.ref)) this.settle(key, m.error, m.result);
       return;
     }
     if (m instanceof MessageSpawn) {
