@@ -460,7 +460,12 @@ export class EtcdRegistrar implements Registrar {
 
   /** The value of `item` by priority: cluster/node, node, `*`, global. */
   #effective(item: string): { found: boolean; value: unknown } {
-    for (const k of [`${this.#o.cluster}/${this.#name}/${item}`, `${this.#name}/${item}`, `*/${item}`, `global/${item}`])
+    for (const k of [
+      `${this.#o.cluster}/${this.#name}/${item}`,
+      `${this.#name}/${item}`,
+      `*/${item}`,
+      `global/${item}`,
+    ])
       if (this.#config.has(k)) return { found: true, value: this.#config.get(k) };
     return { found: false, value: undefined };
   }

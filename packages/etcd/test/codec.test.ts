@@ -34,7 +34,18 @@ const goRoute: Route = {
 
 // The Routes field of registrar.json `register_request` (Go: Port 15000, EHS/ENP R1 MIT).
 const GO_ROUTES_BODY =
-  '9d00000001' + '0000' + '3a98' + '00' + '0003454853' + '00025231' + '0000' + '00034d4954' + '0003454e50' + '00025231' + '0000' + '00034d4954';
+  '9d00000001' +
+  '0000' +
+  '3a98' +
+  '00' +
+  '0003454853' +
+  '00025231' +
+  '0000' +
+  '00034d4954' +
+  '0003454e50' +
+  '00025231' +
+  '0000' +
+  '00034d4954';
 
 test('node value: base64 of EDF []gen.Route, byte for byte', () => {
   const descriptor = '9d' + '83' + lp(ROUTE_TYPE);
@@ -67,10 +78,13 @@ test('application value: base64 of EDF gen.ApplicationRoute, byte for byte', () 
 
 test('bad values are refused with an error, not a crash', () => {
   assert.throws(() => decodeRoutes('AAAA'));
-  assert.throws(() => decodeRoutes(encodeApplicationRoute({ node: 'a@b' as Atom, name: 'x' as Atom, weight: 0, mode: 1, state: 1 })));
+  assert.throws(() =>
+    decodeRoutes(encodeApplicationRoute({ node: 'a@b' as Atom, name: 'x' as Atom, weight: 0, mode: 1, state: 1 })),
+  );
   assert.throws(() => decodeApplicationRoute(encodeRoutes([goRoute])));
   const valid = Buffer.from(encodeRoutes([goRoute]), 'base64');
-  for (let cut = 0; cut < valid.length; cut++) assert.throws(() => decodeRoutes(valid.subarray(0, cut).toString('base64')));
+  for (let cut = 0; cut < valid.length; cut++)
+    assert.throws(() => decodeRoutes(valid.subarray(0, cut).toString('base64')));
 });
 
 test('config values: int:/float:/bool: prefixes as Ergo parses them', () => {

@@ -59,6 +59,10 @@ rl.on('line', (line) => {
       fail(e);
     }
   } else if (c.cmd === 'nodes') reg.nodes().then((n) => reply({ nodes: n.sort() }), fail);
-  else if (c.cmd === 'resolve') reg.resolver().resolve(c.to as never).then((r) => reply({ routes: r }), fail);
+  else if (c.cmd === 'resolve')
+    reg
+      .resolver()
+      .resolve(c.to as never)
+      .then((r) => reply({ routes: r }), fail);
 });
 rl.on('close', () => void node.stop().then(() => process.exit(0)));

@@ -99,7 +99,10 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       await assert.rejects(reg.configItem('missing'), { code: 'ERR_UNKNOWN' });
       // Peel the levels off from the top: each delete reveals the next one, with an event.
       const expect = async (v: unknown): Promise<void> => {
-        await waitFor(name, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'pool.size' && m.value === v);
+        await waitFor(
+          name,
+          (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'pool.size' && m.value === v,
+        );
         if (v === null) await assert.rejects(reg.configItem('pool.size'), { code: 'ERR_UNKNOWN' });
         else assert.equal(await reg.configItem('pool.size'), v);
       };
@@ -134,28 +137,56 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       await b.applicationLoad(app(10));
       a.network().enableApplicationStart('web', c.name);
       b.network().enableApplicationStart('web', c.name);
-      await waitFor(c.name, (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.node === b.name && m.weight === 10);
-      const routes = await c.network().registrar().resolver().resolveApplication('web' as Atom);
-      assert.deepEqual(routes.map((r) => [r.node, r.weight, r.state]), [
-        [b.name, 10, 1],
-        [a.name, 5, 1],
-      ]);
+      await waitFor(
+        c.name,
+        (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.node === b.name && m.weight === 10,
+      );
+      const routes = await c
+        .network()
+        .registrar()
+        .resolver()
+        .resolveApplication('web' as Atom);
+      assert.deepEqual(
+        routes.map((r) => [r.node, r.weight, r.state]),
+        [
+          [b.name, 10, 1],
+          [a.name, 5, 1],
+        ],
+      );
       // Start it where the weight is highest.
       const remote = await c.network().getNode(routes[0]!.node);
       await remote.applicationStartPermanent('web');
-      const started = await waitFor(c.name, (m): m is EventApplicationStarted => m instanceof EventApplicationStarted && m.node === b.name);
+      const started = await waitFor(
+        c.name,
+        (m): m is EventApplicationStarted => m instanceof EventApplicationStarted && m.node === b.name,
+      );
       assert.equal(started.mode, ApplicationMode.Permanent);
-      assert.equal((await c.network().registrar().resolver().resolveApplication('web' as Atom))[0]!.state, 2);
+      assert.equal(
+        (
+          await c
+            .network()
+            .registrar()
+            .resolver()
+            .resolveApplication('web' as Atom)
+        )[0]!.state,
+        2,
+      );
       await b.applicationStop('web');
-      await b.applicationUnload('web');
-      await waitFor(c.name, (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === b.name);
+      b.applicationUnload('web');
+      await waitFor(
+        c.name,
+        (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === b.name,
+      );
       // A second node with a live name is refused; the first one is untouched.
       await assert.rejects(etcdNode(a.name, { cluster: 'apps', endpoints }), { code: 'ERR_TAKEN' });
       assert.deepEqual((await c.network().registrar().nodes()).sort(), [a.name, b.name]);
       // A graceful stop revokes the lease: the node leaves at once.
       await a.stop();
       await waitFor(c.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === a.name);
-      await waitFor(c.name, (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === a.name);
+      await waitFor(
+        c.name,
+        (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === a.name,
+      );
     } finally {
       await Promise.all([a, b, c].map((n) => n.stop()));
     }

@@ -5,7 +5,13 @@
 import { ErrNetworkStopped, ErrTaken, toError } from '../gen/errors.js';
 import { MessageLogNetwork } from '../gen/log.js';
 import type { Atom } from '../gen/atom.js';
-import { NetworkMode, type ApplicationRoute, type Network, type NetworkOptions, type Registrar } from '../gen/network.js';
+import {
+  NetworkMode,
+  type ApplicationRoute,
+  type Network,
+  type NetworkOptions,
+  type Registrar,
+} from '../gen/network.js';
 import { NetworkImpl } from '../net/network/network.js';
 import { LogHandle } from './log.js';
 import type { NodeImpl } from './node.js';

@@ -239,8 +239,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         {
           routes: this.acceptorList.map((a) => a.route()),
           // Hidden nodes publish no application routes (Ergo: only NetworkModeEnabled does).
-          applicationRoutes:
-            this.modeValue === NetworkMode.Enabled ? (this.env.applicationRoutes?.() ?? []) : [],
+          applicationRoutes: this.modeValue === NetworkMode.Enabled ? (this.env.applicationRoutes?.() ?? []) : [],
           proxies: [],
         },
       );
