@@ -1,8 +1,10 @@
 // Golden values of what the etcd registrar stores (EXTRAS.md §3), built by hand from the layout
 // in EXTRAS.md §3 and WIRE.md §1 (type descriptor 0x82 + u16 length; slice 0x9D; registered type
 // 0x83 + u16 name length + name; struct bodies without tags; strings/atoms u16 length + bytes;
-// big-endian integers). The route body is the same bytes as the Routes field of the registrar
-// vector `register_request` in ../shared/vectors/registrar.json, captured from Go Ergo itself.
+// big-endian integers), then checked against values Go Ergo itself produced
+// (../shared/vectors): the route body is the Routes field of `register_request` in
+// registrar.json, and the header has the shape of `slice_of_reg` in edf.json (Go's top-level
+// `[]msgs.Point`: 82 0017 9d 83 0013 "#wiregen/msgs/Point" 9d 00000001 …).
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
