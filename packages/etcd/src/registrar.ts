@@ -187,8 +187,9 @@ export class EtcdRegistrar implements Registrar {
       await this.#claim('');
       this.#event = new Event(this.#paths.routes as Atom, name);
       this.#token = node.registerEvent(this.#paths.routes);
+      // The watch is up before the config is read: no change can fall between the two.
+      await within(this.#watch(), this.#o.requestTimeout, 'etcd watch not confirmed');
       await this.#loadConfig();
-      this.#watch();
     } catch (e) {
       this.#state = 'new';
       this.#node = null;
@@ -317,11 +318,15 @@ export class EtcdRegistrar implements Registrar {
 
   // --- watch --------------------------------------------------------------------------------
 
-  /** One watch on `services/ergo` (every cluster; others are filtered by path), as Ergo. */
-  #watch(): void {
+  /**
+   * One watch on `services/ergo` (every cluster; others are filtered by path), as Ergo. Resolves
+   * once etcd confirmed it (register waits for that); a failure to start is retried here.
+   */
+  #watch(): Promise<void> {
     const c = this.#client;
-    if (c === null || this.#state !== 'registered') return;
-    c.watch()
+    if (c === null || this.#state !== 'registered') return Promise.resolve();
+    return c
+      .watch()
       .prefix(PATH_PREFIX)
       .create()
       .then(
@@ -349,16 +354,18 @@ export class EtcdRegistrar implements Registrar {
             this.#log().warning('(etcd) watch failed (%s): watching again', err.message);
             this.#watcher = null;
             w.cancel().catch(() => undefined);
-            this.#loadConfig().then(
-              () => this.#watch(),
-              () => this.#watch(),
-            );
+            void this.#watch()
+              .then(
+                () => this.#loadConfig(),
+                () => undefined,
+              )
+              .catch((e: unknown) => this.#log().warning('(etcd) config not reloaded: %s', toError(e).message));
           });
         },
         (err: unknown) => {
           if (this.#state !== 'registered') return;
           this.#log().warning('(etcd) watch not started (%s): retrying', toError(err).message);
-          const t = setTimeout(() => this.#watch(), this.#o.retryInterval);
+          const t = setTimeout(() => void this.#watch(), this.#o.retryInterval);
           t.unref();
         },
       );
@@ -684,6 +691,19 @@ function positive(name: string, v: number | undefined, d: number): number {
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1)
     throw ErrIncorrect.with(`etcd ${name} ${String(v)} (an integer ≥ 1)`);
   return v;
+}
+
+/** `p`, or a rejection after `ms` (the timer is cleared either way). */
+async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} in ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 const noop = (): void => undefined;
