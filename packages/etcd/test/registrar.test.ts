@@ -17,7 +17,7 @@ import {
   EventNodeLeft,
   type EtcdRegistrarOptions,
 } from '../src/index.js';
-import { etcdMissing, members, startCluster, stopCluster, stopMember, type Member } from './etcd_helpers.js';
+import { etcdMissing, freePort, members, startCluster, stopCluster, stopMember, type Member } from './etcd_helpers.js';
 
 const skip = etcdMissing();
 
@@ -219,5 +219,33 @@ describe('etcd registrar, a cluster of three etcd members', { skip: skip ?? fals
     } finally {
       await x.stop();
     }
+  });
+});
+
+describe('etcd registrar without etcd', () => {
+  test('bad options are refused with ERR_INCORRECT before anything connects', () => {
+    assert.throws(() => createEtcdRegistrar({ cluster: 'a/b' }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => createEtcdRegistrar({ endpoints: [] }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => createEtcdRegistrar({ leaseTTL: 0 }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => createEtcdRegistrar({ requestTimeout: 1.5 }), { code: 'ERR_INCORRECT' });
+    const r = createEtcdRegistrar();
+    assert.throws(() => r.event(), { code: 'ERR_NOT_ALLOWED' });
+    assert.equal(r.info().supportEvent, true);
+    assert.deepEqual(r.version(), { name: 'ETCD Client', release: 'R1', license: 'MIT' });
+  });
+
+  test('etcd unreachable at start: the node does not start (ERR_NO_CONNECTION), nothing escapes', async () => {
+    const port = await freePort(); // nothing listens there
+    await assert.rejects(
+      startNode('lonely@127.0.0.1', {
+        log: { defaultLogger: { disable: true } },
+        network: {
+          cookie: 'x',
+          acceptors: [{ host: '127.0.0.1', port: 0 }],
+          registrar: createEtcdRegistrar({ endpoints: [`127.0.0.1:${port}`], dialTimeout: 500, requestTimeout: 500 }),
+        },
+      }),
+      { code: 'ERR_NO_CONNECTION' },
+    );
   });
 });
