@@ -378,9 +378,10 @@ export class EtcdRegistrar implements Registrar {
       if (key.startsWith(this.#paths.nodes)) this.#onNode(type, key.slice(this.#paths.nodes.length) as Atom);
       else if (key.startsWith(this.#paths.applications))
         this.#onApplication(type, key.slice(this.#paths.applications.length), kv);
-      else if (key.startsWith(this.#paths.config)) this.#onConfig(type, key.slice(this.#paths.config.length), kv);
+      else if (key.startsWith(this.#paths.config))
+        this.#onConfig(type, key.slice(this.#paths.config.length), 'cluster', kv);
       else if (key.startsWith(this.#paths.globalConfig))
-        this.#onConfig(type, key.slice(this.#paths.globalConfig.length), kv);
+        this.#onConfig(type, key.slice(this.#paths.globalConfig.length), 'global', kv);
       // Keys of other clusters: not ours.
     } catch (e) {
       this.#log().error('(etcd) cannot handle %s of %s: %s', type, key, toError(e).message);
@@ -421,15 +422,17 @@ export class EtcdRegistrar implements Registrar {
 
   // --- config -------------------------------------------------------------------------------
 
-  /** Is `key` (a config key below either config path) about this node? */
-  #relevant(key: string): string | null {
+  /**
+   * The item `key` sets for this node, or null: below the cluster's config path `<node>/<item>`
+   * or `*\/<item>`; below the global one `global/<item>` or `<cluster>/<node>/<item>`.
+   */
+  #relevant(key: string, scope: 'cluster' | 'global'): string | null {
     const parts = key.split('/');
-    if (parts.length === 2 && parts[1] !== '') {
-      if (parts[0] === this.#name || parts[0] === '*' || parts[0] === 'global') return parts[1]!;
-    } else if (parts.length === 3 && parts[2] !== '') {
-      if (parts[0] === this.#o.cluster && parts[1] === this.#name) return parts[2]!;
-    }
-    return null;
+    if (parts.some((p) => p === '')) return null;
+    if (scope === 'cluster')
+      return parts.length === 2 && (parts[0] === this.#name || parts[0] === '*') ? parts[1]! : null;
+    if (parts.length === 2) return parts[0] === 'global' ? parts[1]! : null;
+    return parts.length === 3 && parts[0] === this.#o.cluster && parts[1] === this.#name ? parts[2]! : null;
   }
 
   async #loadConfig(): Promise<void> {
@@ -442,8 +445,7 @@ export class EtcdRegistrar implements Registrar {
       const all = await c.getAll().prefix(path).strings();
       for (const [k, v] of Object.entries(all)) {
         const rest = k.slice(path.length);
-        // A cluster-level key has 2 parts; a global one 2 (`global/item`) or 3 (cluster/node/item).
-        if (this.#relevant(rest) === null || (scope === 'cluster' && rest.split('/').length !== 2)) {
+        if (this.#relevant(rest, scope) === null) {
           if (!isOtherNodeKey(rest)) this.#log().debug('(etcd) config key %s%s skipped', path, rest);
           continue;
         }
@@ -454,8 +456,8 @@ export class EtcdRegistrar implements Registrar {
     for (const [k, v] of fresh) this.#config.set(k, v);
   }
 
-  #onConfig(type: 'put' | 'delete', rest: string, kv: IKeyValue): void {
-    const item = this.#relevant(rest);
+  #onConfig(type: 'put' | 'delete', rest: string, scope: 'cluster' | 'global', kv: IKeyValue): void {
+    const item = this.#relevant(rest, scope);
     if (item === null) return;
     const before = this.#effective(item);
     if (type === 'put') this.#config.set(rest, parseConfigValue(kv.value.toString()));

@@ -84,6 +84,9 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
     await kv.put(`services/ergo/config/c1/${name}/pool.size`).value('int:4');
     await kv.put('services/ergo/cluster/c1/config/other@127.0.0.1/pool.size').value('int:99');
     await kv.put('services/ergo/cluster/c1/config/*/debug').value('bool:true');
+    // Shapes that are not levels: ignored (a 3-part key below the cluster path, a node key below the global one).
+    await kv.put(`services/ergo/cluster/c1/config/c1/${name}/pool.size`).value('int:100');
+    await kv.put(`services/ergo/config/${name}/pool.size`).value('int:101');
     const node = await etcdNode(name, { cluster: 'c1', endpoints });
     try {
       const reg = node.network().registrar();
