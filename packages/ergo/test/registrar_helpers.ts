@@ -31,7 +31,14 @@ export async function localNode(name: string): Promise<{ node: Node; reg: NodeRe
   const node = await startNode(name, {
     log: { defaultLogger: { output: { write: (chunk: string) => logs.push(chunk) } } },
   });
-  return { node, reg: { name: () => node.name, log: () => node.log }, logs };
+  const reg: NodeRegistrar = {
+    name: () => node.name,
+    log: () => node.log,
+    registerEvent: (n, o) => node.registerEvent(n, o),
+    unregisterEvent: (n) => node.unregisterEvent(n),
+    sendEvent: (n, t, m) => node.sendEvent(n, t, m),
+  };
+  return { node, reg, logs };
 }
 
 /** Registration of one EHS/ENP route on `port`, empty host (as Go registers). */

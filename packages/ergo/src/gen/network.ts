@@ -9,7 +9,7 @@
 import type { Atom } from './atom.js';
 import type { ApplicationInfo, ApplicationOptions } from './application.js';
 import type { Core, RemoteApplicationStart, RemoteSpawnRequest } from './core.js';
-import type { Event } from './event.js';
+import type { Event, EventOptions } from './event.js';
 import type { Log, LogLevel } from './log.js';
 import type { MessageEvent } from './messages.js';
 import type { Version } from './node.js';
@@ -17,7 +17,7 @@ import type { MessageOptions, ProcessOptions } from './options.js';
 import type { PID } from './pid.js';
 import type { ProcessFactory } from './process.js';
 import type { ProcessID } from './processid.js';
-import type { Alias } from './ref.js';
+import type { Alias, Ref } from './ref.js';
 
 /** How a node takes part in the network (Ergo's `gen.NetworkMode`). */
 export const NetworkMode = { Enabled: 0, Hidden: 1, Disabled: -1 } as const;
@@ -118,10 +118,20 @@ export interface RegisterRoutes {
   proxies: ProxyRoute[];
 }
 
-/** What a registrar may ask of its node (`gen.NodeRegistrar`). */
+/**
+ * What a registrar may ask of its node (`gen.NodeRegistrar`): its name, its network log, and an
+ * event the node owns, so a registrar that supports events (etcd) can tell local subscribers
+ * what changed in the cluster (`registrar.event()`). The event calls act for the node itself and
+ * throw as `Node.registerEvent` / `sendEvent` do (ErrTaken, ErrEventUnknown, ErrNodeTerminated).
+ */
 export interface NodeRegistrar {
   name(): Atom;
   log(): Log;
+  /** Registers an event owned by the node; the token is what {@link NodeRegistrar.sendEvent} needs. */
+  registerEvent(name: Atom | string, options?: EventOptions): Ref;
+  unregisterEvent(name: Atom | string): void;
+  /** Sends `message` to the event's subscribers. */
+  sendEvent(name: Atom | string, token: Ref, message: unknown): void;
 }
 
 /** Facts about a registrar (`gen.RegistrarInfo`). */
@@ -152,6 +162,12 @@ export interface Registrar {
   /** Cluster configuration items (registrars that support config). */
   configItem(item: string): Promise<unknown>;
   config(...items: string[]): Promise<Map<string, unknown>>;
+  /**
+   * The event that tells local subscribers of cluster changes (`Registrar.Event`): link or monitor
+   * it to receive them. Throws ErrUnsupported when `info().supportEvent` is false, and
+   * ErrNotAllowed before `register`.
+   */
+  event(): Event;
   info(): RegistrarInfo;
   version(): Version;
   terminate(): void;

@@ -30,6 +30,7 @@ import {
   toError,
 } from '../gen/errors.js';
 import { LogLevel, toLogLevel } from '../gen/log.js';
+import type { ApplicationRoute } from '../gen/network.js';
 import type { Node } from '../gen/node.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
@@ -126,14 +127,32 @@ export class ApplicationManager {
     if (spec.env)
       for (const [k, v] of validateEnv(spec.env, 'application env'))
         if (v !== undefined && v !== null) env.set(envName(k), v);
-    this.apps.set(spec.name as Atom, new Application(spec as ApplicationSpec & { name: Atom }, env, behavior));
-    return spec.name as Atom;
+    const a = new Application(spec as ApplicationSpec & { name: Atom }, env, behavior);
+    this.apps.set(a.spec.name, a);
+    this.publish(a);
+    return a.spec.name;
   }
 
   unload(name: Atom | string): void {
     const a = this.get(name);
     if (a.state !== ApplicationState.Loaded) throw ErrApplicationRunning.with(String(name));
     this.apps.delete(a.spec.name);
+    this.node.net.publishApplication(a.spec.name);
+  }
+
+  /** The route registrars publish for `a` (`gen.ApplicationRoute`) in its current state. */
+  private route(a: Application): ApplicationRoute {
+    return { node: this.node.name, name: a.spec.name, weight: a.spec.weight ?? 0, mode: a.mode, state: a.state };
+  }
+
+  /** Tells the registrar the application's new state (load, start, stop, end), as Ergo does. */
+  private publish(a: Application): void {
+    this.node.net.publishApplication(this.route(a));
+  }
+
+  /** Routes of every loaded application (what the network registers when it starts). */
+  routes(): ApplicationRoute[] {
+    return [...this.apps.values()].map((a) => this.route(a));
   }
 
   /**
@@ -230,6 +249,7 @@ export class ApplicationManager {
       if (a.starting === gen) a.starting = 0;
     }
     a.startedAt = Date.now();
+    this.publish(a);
     this.node.log.info('application %s (%s) started', a.spec.name, applicationModeString(a.mode));
     this.callback(a, 'start', () => a.behavior.start?.(a.mode));
     // Every member may have ended (cleanly) while the later ones started: the application is done.
@@ -248,6 +268,7 @@ export class ApplicationManager {
     a.state = ApplicationState.Stopping;
     a.mode = ApplicationMode.Temporary;
     a.reason = force ? TerminateReasonKill : TerminateReasonShutdown;
+    this.publish(a);
     for (const pid of [...a.group.values()]) {
       const p = this.node.processes.get(pid.id);
       if (p === undefined) continue;
@@ -298,6 +319,7 @@ export class ApplicationManager {
       );
       a.state = ApplicationState.Stopping;
       a.reason = reason;
+      this.publish(a);
       for (const pid of a.group.values()) {
         const q = this.node.processes.get(pid.id);
         if (q !== undefined) this.node.shutdownExit(q, TerminateReasonShutdown);
@@ -312,6 +334,7 @@ export class ApplicationManager {
     const reason = a.reason ?? TerminateReasonNormal;
     a.state = ApplicationState.Loaded;
     a.startedAt = 0;
+    this.publish(a);
     this.node.log.info(
       'application %s (%s) stopped with reason %s',
       a.spec.name,

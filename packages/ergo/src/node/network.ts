@@ -4,7 +4,14 @@
 
 import { ErrNetworkStopped, ErrTaken, toError } from '../gen/errors.js';
 import { MessageLogNetwork } from '../gen/log.js';
-import type { Network, NetworkOptions } from '../gen/network.js';
+import type { Atom } from '../gen/atom.js';
+import {
+  NetworkMode,
+  type ApplicationRoute,
+  type Network,
+  type NetworkOptions,
+  type Registrar,
+} from '../gen/network.js';
 import { NetworkImpl } from '../net/network/network.js';
 import { LogHandle } from './log.js';
 import type { NodeImpl } from './node.js';
@@ -27,7 +34,18 @@ export class NodeNetwork {
     if (this.impl !== null) throw ErrTaken.with('the network runs already');
     const log = new LogHandle(n.log.level(), new MessageLogNetwork(n.name, '' as never, n.creation), n.logSink);
     const impl = new NetworkImpl(
-      { core: n.router.core, log, version: n.version, setConnector: (c) => n.router.setConnector(c) },
+      {
+        core: n.router.core,
+        log,
+        version: n.version,
+        setConnector: (c) => n.router.setConnector(c),
+        events: {
+          registerEvent: (name, o) => n.root.registerEvent(name, o),
+          unregisterEvent: (name) => n.root.unregisterEvent(name),
+          sendEvent: (name, token, message) => n.root.sendEvent(name, token, message),
+        },
+        applicationRoutes: () => n.apps.routes(),
+      },
       options,
     );
     this.impl = impl;
@@ -56,6 +74,34 @@ export class NodeNetwork {
   network(): Network {
     if (this.impl === null) throw ErrNetworkStopped.with(`node ${this.n.name} runs without a network`);
     return this.impl;
+  }
+
+  /**
+   * Publishes an application's route (its new state) with the registrar, or withdraws it (a name:
+   * unloaded), as Ergo does on load, start, stop and unload. Only an enabled network with a
+   * registrar that supports application routes publishes; a failure is logged, never thrown
+   * (the application's own life goes on; the registrar re-puts routes when it re-registers).
+   */
+  publishApplication(route: ApplicationRoute | Atom): void {
+    const impl = this.impl;
+    if (impl === null || impl.mode() !== NetworkMode.Enabled) return;
+    let reg: Registrar;
+    try {
+      reg = impl.registrar();
+      if (!reg.info().supportRegisterApplication) return;
+    } catch {
+      return;
+    }
+    const what = typeof route === 'string' ? route : route.name;
+    const failed = (e: unknown): void => {
+      impl.log.warning('registrar: application route of %s not published: %s', what, toError(e).message);
+    };
+    try {
+      const p = typeof route === 'string' ? reg.unregisterApplicationRoute(route) : reg.registerApplicationRoute(route);
+      p.then(undefined, failed);
+    } catch (e) {
+      failed(e);
+    }
   }
 
   /** Connections up (0 without a network). */

@@ -12,6 +12,7 @@ import {
   ErrNoRoute,
   ErrTaken,
   ErrUnknown,
+  ErrUnsupported,
 } from '../gen/errors.js';
 import {
   NetworkMode,
@@ -35,6 +36,7 @@ import {
   type Resolver,
   type Route,
 } from '../gen/network.js';
+import type { Event } from '../gen/event.js';
 import type { Version } from '../gen/node.js';
 import type { ProcessOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
@@ -317,6 +319,10 @@ export class TestRegistrar implements Registrar {
   }
   /** Nothing to stop. */
   terminate(): void {}
+  /** @throws ErgoError ERR_UNSUPPORTED always (events are not simulated; `info().supportEvent` is false). */
+  event(): Event {
+    throw ErrUnsupported.with('the test registrar has no event');
+  }
   async registerApplicationRoute(route: ApplicationRoute): Promise<void> {
     this.#fail('registerApplicationRoute', [route]);
     const list = this.#apps.get(route.name) ?? [];

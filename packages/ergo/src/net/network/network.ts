@@ -27,6 +27,7 @@ import {
   NetworkMode,
   staticRouteInfo,
   type Acceptor,
+  type ApplicationRoute,
   type Connection,
   type Handshake,
   type NetworkFlags as GenNetworkFlags,
@@ -35,6 +36,7 @@ import {
   type NetworkOptions,
   type NetworkProxyRoute,
   type NetworkRoute,
+  type NodeRegistrar,
   type Proto,
   type Registrar,
   type RemoteNode,
@@ -88,6 +90,10 @@ export interface NetworkEnv {
   version: Version;
   /** Installs (or removes) the router's connector. */
   setConnector(connector: ((node: Atom) => Connection) | null): void;
+  /** The node's own events, for a registrar that tells local subscribers (NodeRegistrar). */
+  events?: Pick<NodeRegistrar, 'registerEvent' | 'unregisterEvent' | 'sendEvent'>;
+  /** Routes of the applications loaded when the network starts (registered with the node). */
+  applicationRoutes?: () => ApplicationRoute[];
 }
 
 interface Candidate {
@@ -218,9 +224,24 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.env.setConnector(this.connector);
     if (this.registrarValue !== null) {
       const name = this.core.name();
+      const ev = this.env.events;
+      const noEvents = (): never => {
+        throw ErrUnsupported.with('this network gives its registrar no events');
+      };
       await this.registrarValue.register(
-        { name: () => name, log: () => this.log },
-        { routes: this.acceptorList.map((a) => a.route()), applicationRoutes: [], proxies: [] },
+        {
+          name: () => name,
+          log: () => this.log,
+          registerEvent: ev !== undefined ? (n, o) => ev.registerEvent(n, o) : noEvents,
+          unregisterEvent: ev !== undefined ? (n) => ev.unregisterEvent(n) : noEvents,
+          sendEvent: ev !== undefined ? (n, t, m) => ev.sendEvent(n, t, m) : noEvents,
+        },
+        {
+          routes: this.acceptorList.map((a) => a.route()),
+          // Hidden nodes publish no application routes (Ergo: only NetworkModeEnabled does).
+          applicationRoutes: this.modeValue === NetworkMode.Enabled ? (this.env.applicationRoutes?.() ?? []) : [],
+          proxies: [],
+        },
       );
     }
   }
@@ -710,6 +731,7 @@ const REGISTRAR_METHODS = [
   'nodes',
   'configItem',
   'config',
+  'event',
   'info',
   'version',
   'terminate',

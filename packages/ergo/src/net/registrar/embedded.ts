@@ -25,6 +25,7 @@ import type {
   RegistrarInfo,
   Resolver,
 } from '../../gen/network.js';
+import type { Event } from '../../gen/event.js';
 import type { Version } from '../../gen/node.js';
 import type { Route as WireRoute } from '../edf/framework.js';
 import { type MessageRegisterReply, MessageRegisterRoutes } from './messages.js';
@@ -212,6 +213,11 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
   /** @throws ErgoError ERR_UNSUPPORTED always. */
   config(..._items: string[]): Promise<Map<string, unknown>> {
     return Promise.reject(ErrUnsupported.with('the embedded registrar has no configuration'));
+  }
+
+  /** @throws ErgoError ERR_UNSUPPORTED always (Go's embedded registrar has no event either). */
+  event(): Event {
+    throw ErrUnsupported.with('the embedded registrar has no event');
   }
 
   /** Facts about the registrar; `embeddedServer` is true while this node serves the port. */

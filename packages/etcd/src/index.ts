@@ -1,0 +1,31 @@
+// @ergo-ts/etcd — the etcd registrar for ergo-ts (Ergo's registrar/etcd, EXTRAS.md §3): pass
+// `createEtcdRegistrar({ cluster, endpoints })` as `network.registrar`.
+
+export {
+  EtcdRegistrar,
+  createEtcdRegistrar,
+  ETCD_REGISTRAR_DEFAULTS,
+  ETCD_REGISTRAR_VERSION,
+  type EtcdRegistrarOptions,
+} from './registrar.js';
+export {
+  EventNodeJoined,
+  EventNodeLeft,
+  EventApplicationLoaded,
+  EventApplicationStarted,
+  EventApplicationStopping,
+  EventApplicationStopped,
+  EventConfigUpdate,
+  type EtcdRegistrarEvent,
+} from './events.js';
+export {
+  encodeRoutes,
+  decodeRoutes,
+  encodeApplicationRoute,
+  decodeApplicationRoute,
+  parseConfigValue,
+  clusterPaths,
+  PATH_PREFIX,
+  APPLICATION_ROUTE_TYPE,
+  type ClusterPaths,
+} from './codec.js';

@@ -1,0 +1,150 @@
+// Five ergo-ts nodes in separate OS processes on one real etcd: they discover each other and
+// exchange messages; kill -9 of one → every other gets EventNodeLeft (lease TTL 2 s); etcd
+// stopped for 20 s and restarted on the same data dir → every node registers again (new lease)
+// and names resolve again, the outage logged once per node, not per retry.
+
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { after, before, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  etcdMissing,
+  members,
+  startCluster,
+  startMember,
+  healthy,
+  stopCluster,
+  stopMember,
+  type Member,
+} from './etcd_helpers.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const skip = etcdMissing();
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  lines: Record<string, unknown>[];
+  stderr: string[];
+  waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[];
+  nextId: number;
+}
+
+function startChild(name: string, endpoints: string, cluster: string): Child {
+  const proc = spawn(process.execPath, [join(here, 'etcd_node.js'), name, endpoints, cluster], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const c: Child = { name, proc, lines: [], stderr: [], waiters: [], nextId: 1 };
+  createInterface({ input: proc.stdout! }).on('line', (line) => {
+    const l = JSON.parse(line) as Record<string, unknown>;
+    c.lines.push(l);
+    c.waiters = c.waiters.filter((w) => (w.pred(l) ? (w.resolve(l), false) : true));
+  });
+  createInterface({ input: proc.stderr! }).on('line', (line) => c.stderr.push(line));
+  return c;
+}
+
+/** The first line (already seen or to come) that matches. */
+function waitLine(c: Child, pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
+  const seen = c.lines.find(pred);
+  if (seen !== undefined) return Promise.resolve(seen);
+  return new Promise((resolve) => c.waiters.push({ pred, resolve }));
+}
+
+function command(c: Child, cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const id = c.nextId++;
+  c.proc.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
+  return waitLine(c, (l) => l.reply === id);
+}
+
+/** Asks until `ok` holds for the reply (the cluster converges through etcd). */
+async function until(
+  c: Child,
+  cmd: Record<string, unknown>,
+  ok: (r: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  for (;;) {
+    const r = await command(c, cmd);
+    if (ok(r)) return r;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe(
+  'etcd cluster of five ergo-ts nodes',
+  { skip: skip ?? false, timeout: Number(process.env.ETCD_TEST_TIMEOUT ?? 150_000) },
+  () => {
+    let etcd: Member[] = [];
+    const nodes: Child[] = [];
+    const names = [1, 2, 3, 4, 5].map((i) => `n${i}@127.0.0.1`);
+
+    before(async () => {
+      etcd = await members(1);
+      await startCluster(etcd);
+      for (const n of names) nodes.push(startChild(n, etcd[0]!.endpoint, 'five'));
+      await Promise.all(nodes.map((c) => waitLine(c, (l) => 'ready' in l)));
+    });
+    after(async () => {
+      if (process.env.ETCD_TEST_DEBUG)
+        for (const c of nodes) console.log(c.name, JSON.stringify(c.lines.slice(-5)), c.stderr.slice(-5).join('\n'));
+      for (const c of nodes) if (c.proc.exitCode === null) c.proc.kill('SIGKILL');
+      await stopCluster(etcd);
+    });
+
+    test('every node sees the other four and messages go both ways', async () => {
+      for (const c of nodes) {
+        const others = names.filter((n) => n !== c.name).sort();
+        await until(c, { cmd: 'nodes' }, (r) => JSON.stringify(r.nodes) === JSON.stringify(others));
+      }
+      // Each node sends to the next one (a ring): the route comes from etcd, the connection is direct.
+      for (let i = 0; i < 5; i++) {
+        const to = nodes[(i + 1) % 5]!;
+        const r = await command(nodes[i]!, { cmd: 'send', to: to.name, msg: `hello from ${nodes[i]!.name}` });
+        assert.equal(r.ok, true, JSON.stringify(r));
+        await waitLine(to, (l) => l.got === `hello from ${nodes[i]!.name}`);
+      }
+    });
+
+    test('kill -9 of one node: the others get EventNodeLeft when its lease (TTL 2 s) expires', async () => {
+      const victim = nodes[4]!;
+      const t0 = Date.now();
+      victim.proc.kill('SIGKILL');
+      await Promise.all(
+        nodes.slice(0, 4).map((c) => waitLine(c, (l) => l.event === 'EventNodeLeft' && l.name === victim.name)),
+      );
+      console.log(`# EventNodeLeft on all four survivors ${Date.now() - t0} ms after kill -9 (lease TTL 2000 ms)`);
+      const r = await command(nodes[0]!, { cmd: 'resolve', to: victim.name });
+      assert.match(String(r.error), /no route/i);
+    });
+
+    test('etcd down for 20 s, then back on the same data dir: every node registers again', async () => {
+      const survivors = nodes.slice(0, 4);
+      const before = survivors.map((c) => c.stderr.length);
+      await stopMember(etcd[0]!);
+      await new Promise((r) => setTimeout(r, 20_000));
+      startMember(etcd[0]!, etcd);
+      await healthy(etcd[0]!);
+      for (const c of survivors)
+        while (!c.stderr.some((s) => s.includes('registered again'))) await new Promise((r) => setTimeout(r, 200));
+      for (const c of survivors) {
+        const others = survivors
+          .map((x) => x.name)
+          .filter((n) => n !== c.name)
+          .sort();
+        await until(c, { cmd: 'nodes' }, (r) => JSON.stringify(r.nodes) === JSON.stringify(others));
+      }
+      const r = await command(survivors[3]!, { cmd: 'send', to: survivors[0]!.name, msg: 'after the outage' });
+      assert.equal(r.ok, true);
+      await waitLine(survivors[0]!, (l) => l.got === 'after the outage');
+      // Logged once per outage, not once per retry.
+      for (const [i, c] of survivors.entries()) {
+        const lines = c.stderr.slice(before[i]);
+        const retries = lines.filter((s) => s.includes('registering') && s.includes('again failed') && /warn/i.test(s));
+        assert.ok(retries.length <= 1, `${c.name} logged ${retries.length} failed retries at warning level`);
+        assert.ok(lines.filter((s) => s.includes('lease of') && s.includes('lost')).length <= 1);
+      }
+    });
+  },
+);

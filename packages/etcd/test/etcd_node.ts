@@ -1,0 +1,68 @@
+// One ergo-ts node on the etcd registrar, in its own OS process, for the cluster test. Args:
+// name, endpoints (comma-separated), cluster. It prints JSON lines on stdout: {"ready":…} once
+// registered, {"event":…} for each registrar event message, {"got":…} for each message its
+// `echo` process receives, {"reply":id,…} for each command read from stdin (JSON lines:
+// send / nodes / resolve).
+
+import { createInterface } from 'node:readline';
+import { Actor, ProcessID, startNode, type Atom, type MessageEvent, type PID } from 'ergo-ts';
+import { createEtcdRegistrar } from '../src/index.js';
+
+const [name, endpoints, cluster] = process.argv.slice(2) as [string, string, string];
+const out = (o: unknown): void => void process.stdout.write(JSON.stringify(o) + '\n');
+
+class Watcher extends Actor {
+  override async init(): Promise<void> {
+    await this.monitorEvent(this.node.network().registrar().event());
+  }
+  override handleEvent(m: MessageEvent): void {
+    out({ event: (m.message as object).constructor.name, ...(m.message as object) });
+  }
+}
+class Echo extends Actor {
+  override handleMessage(from: PID, msg: unknown): void {
+    out({ got: msg, from: from.node });
+  }
+}
+
+const node = await startNode(name, {
+  log: { defaultLogger: { output: { write: (s: string) => void process.stderr.write(s) } } },
+  network: {
+    cookie: 'etcd-secret',
+    acceptors: [{ host: '127.0.0.1', port: 0 }],
+    registrar: createEtcdRegistrar({
+      cluster,
+      endpoints: endpoints.split(','),
+      leaseTTL: 2,
+      retryInterval: 500,
+      retryIntervalMax: 2000,
+      requestTimeout: 2000,
+      dialTimeout: 2000,
+    }),
+  },
+});
+await node.spawnRegister('watcher', Watcher, {});
+await node.spawnRegister('echo', Echo, {});
+out({ ready: node.name });
+
+const rl = createInterface({ input: process.stdin });
+rl.on('line', (line) => {
+  const c = JSON.parse(line) as { id: number; cmd: string; to?: string; msg?: string };
+  const reg = node.network().registrar();
+  const reply = (o: object): void => out({ reply: c.id, ...o });
+  const fail = (e: unknown): void => reply({ error: String(e) });
+  if (c.cmd === 'send') {
+    try {
+      node.send(new ProcessID('echo' as Atom, c.to as Atom), c.msg);
+      reply({ ok: true });
+    } catch (e) {
+      fail(e);
+    }
+  } else if (c.cmd === 'nodes') reg.nodes().then((n) => reply({ nodes: n.sort() }), fail);
+  else if (c.cmd === 'resolve')
+    reg
+      .resolver()
+      .resolve(c.to as never)
+      .then((r) => reply({ routes: r }), fail);
+});
+rl.on('close', () => void node.stop().then(() => process.exit(0)));

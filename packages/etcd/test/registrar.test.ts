@@ -1,0 +1,254 @@
+// The etcd registrar against a real etcd, nodes in this process: config priorities and the
+// update event, application routes (events, resolution by weight, a remote start on the chosen
+// node), a name already held (ErrTaken), and an etcd cluster of three that keeps serving with a
+// member killed.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Actor, ApplicationMode, startNode, type Atom, type MessageEvent, type Node } from 'ergo-ts';
+import { Etcd3 } from 'etcd3';
+import {
+  createEtcdRegistrar,
+  EventApplicationLoaded,
+  EventApplicationStarted,
+  EventApplicationStopped,
+  EventConfigUpdate,
+  EventNodeJoined,
+  EventNodeLeft,
+  type EtcdRegistrarOptions,
+} from '../src/index.js';
+import { etcdMissing, freePort, members, startCluster, stopCluster, stopMember, type Member } from './etcd_helpers.js';
+
+const skip = etcdMissing();
+
+/** Collects what the registrar's event delivers. */
+const seen = new Map<string, unknown[]>();
+class Watcher extends Actor {
+  override async init(): Promise<void> {
+    await this.monitorEvent(this.node.network().registrar().event());
+  }
+  override handleEvent(m: MessageEvent): void {
+    const list = seen.get(this.node.name) ?? [];
+    list.push(m.message);
+    seen.set(this.node.name, list);
+  }
+}
+
+async function waitFor<T>(node: string, pred: (m: unknown) => m is T): Promise<T> {
+  for (;;) {
+    const m = (seen.get(node) ?? []).find(pred);
+    if (m !== undefined) return m;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function etcdNode(name: string, opts: EtcdRegistrarOptions): Promise<Node> {
+  const node = await startNode(name, {
+    log: { level: 'warning' as never },
+    network: {
+      cookie: 'etcd-secret',
+      acceptors: [{ host: '127.0.0.1', port: 0 }],
+      registrar: createEtcdRegistrar({ leaseTTL: 2, requestTimeout: 3000, dialTimeout: 3000, ...opts }),
+    },
+  });
+  await node.spawn(Watcher, {});
+  return node;
+}
+
+class Worker extends Actor {}
+const app = (weight: number) => ({
+  load: () => ({ name: 'web', weight, group: [{ factory: () => new Worker() }] }),
+});
+
+describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, () => {
+  let etcd: Member[] = [];
+  let kv: Etcd3;
+  let endpoints: string[];
+  before(async () => {
+    etcd = await members(1);
+    await startCluster(etcd);
+    endpoints = [etcd[0]!.endpoint];
+    kv = new Etcd3({ hosts: `http://${endpoints[0]}` });
+  });
+  after(async () => {
+    kv.close();
+    await stopCluster(etcd);
+  });
+
+  test('config: the four levels by priority, typed values, one update event per effective change', async () => {
+    const name = 'cfg@127.0.0.1';
+    await kv.put('services/ergo/config/global/pool.size').value('int:1');
+    await kv.put('services/ergo/config/global/ratio').value('float:0.5');
+    await kv.put('services/ergo/cluster/c1/config/*/pool.size').value('int:2');
+    await kv.put(`services/ergo/cluster/c1/config/${name}/pool.size`).value('int:3');
+    await kv.put(`services/ergo/config/c1/${name}/pool.size`).value('int:4');
+    await kv.put('services/ergo/cluster/c1/config/other@127.0.0.1/pool.size').value('int:99');
+    await kv.put('services/ergo/cluster/c1/config/*/debug').value('bool:true');
+    // Shapes that are not levels: ignored (a 3-part key below the cluster path, a node key below the global one).
+    await kv.put(`services/ergo/cluster/c1/config/c1/${name}/pool.size`).value('int:100');
+    await kv.put(`services/ergo/config/${name}/pool.size`).value('int:101');
+    const node = await etcdNode(name, { cluster: 'c1', endpoints });
+    try {
+      const reg = node.network().registrar();
+      assert.equal(await reg.configItem('pool.size'), 4);
+      assert.deepEqual(
+        await reg.config('pool.size', 'ratio', 'debug', 'missing'),
+        new Map<string, unknown>([
+          ['pool.size', 4],
+          ['ratio', 0.5],
+          ['debug', true],
+        ]),
+      );
+      await assert.rejects(reg.configItem('missing'), { code: 'ERR_UNKNOWN' });
+      // Peel the levels off from the top: each delete reveals the next one, with an event.
+      const expect = async (v: unknown): Promise<void> => {
+        await waitFor(
+          name,
+          (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'pool.size' && m.value === v,
+        );
+        if (v === null) await assert.rejects(reg.configItem('pool.size'), { code: 'ERR_UNKNOWN' });
+        else assert.equal(await reg.configItem('pool.size'), v);
+      };
+      await kv.delete().key(`services/ergo/config/c1/${name}/pool.size`);
+      await expect(3);
+      await kv.delete().key(`services/ergo/cluster/c1/config/${name}/pool.size`);
+      await expect(2);
+      await kv.delete().key('services/ergo/cluster/c1/config/*/pool.size');
+      await expect(1);
+      await kv.delete().key('services/ergo/config/global/pool.size');
+      await expect(null);
+      // Another node's item and a change hidden by a higher level send nothing.
+      await kv.put('services/ergo/cluster/c1/config/*/ratio').value('float:0.25');
+      await waitFor(name, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'ratio');
+      await kv.put('services/ergo/config/global/ratio').value('float:0.75');
+      await kv.put('services/ergo/cluster/c1/config/other@127.0.0.1/ratio').value('float:9');
+      await kv.put('services/ergo/cluster/c1/config/*/marker').value('m');
+      await waitFor(name, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'marker');
+      const ratio = (seen.get(name) ?? []).filter((m) => m instanceof EventConfigUpdate && m.item === 'ratio');
+      assert.deepEqual(ratio, [new EventConfigUpdate('ratio', 0.25)]);
+    } finally {
+      await node.stop();
+    }
+  });
+
+  test('application routes: events, resolution by weight, start on the chosen node; a taken name', async () => {
+    const [a, b, c] = await Promise.all(
+      ['a@127.0.0.1', 'b@127.0.0.1', 'c@127.0.0.1'].map((n) => etcdNode(n, { cluster: 'apps', endpoints })),
+    );
+    try {
+      await a.applicationLoad(app(5));
+      await b.applicationLoad(app(10));
+      a.network().enableApplicationStart('web', c.name);
+      b.network().enableApplicationStart('web', c.name);
+      await waitFor(
+        c.name,
+        (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.node === b.name && m.weight === 10,
+      );
+      const routes = await c
+        .network()
+        .registrar()
+        .resolver()
+        .resolveApplication('web' as Atom);
+      assert.deepEqual(
+        routes.map((r) => [r.node, r.weight, r.state]),
+        [
+          [b.name, 10, 1],
+          [a.name, 5, 1],
+        ],
+      );
+      // Start it where the weight is highest.
+      const remote = await c.network().getNode(routes[0]!.node);
+      await remote.applicationStartPermanent('web');
+      const started = await waitFor(
+        c.name,
+        (m): m is EventApplicationStarted => m instanceof EventApplicationStarted && m.node === b.name,
+      );
+      assert.equal(started.mode, ApplicationMode.Permanent);
+      assert.equal(
+        (
+          await c
+            .network()
+            .registrar()
+            .resolver()
+            .resolveApplication('web' as Atom)
+        )[0]!.state,
+        2,
+      );
+      await b.applicationStop('web');
+      b.applicationUnload('web');
+      await waitFor(
+        c.name,
+        (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === b.name,
+      );
+      // A second node with a live name is refused; the first one is untouched.
+      await assert.rejects(etcdNode(a.name, { cluster: 'apps', endpoints }), { code: 'ERR_TAKEN' });
+      assert.deepEqual((await c.network().registrar().nodes()).sort(), [a.name, b.name]);
+      // A graceful stop revokes the lease: the node leaves at once.
+      await a.stop();
+      await waitFor(c.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === a.name);
+      await waitFor(
+        c.name,
+        (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === a.name,
+      );
+    } finally {
+      await Promise.all([a, b, c].map((n) => n.stop()));
+    }
+  });
+});
+
+describe('etcd registrar, a cluster of three etcd members', { skip: skip ?? false, timeout: 60_000 }, () => {
+  let etcd: Member[] = [];
+  before(async () => {
+    etcd = await members(3);
+    await startCluster(etcd);
+  });
+  after(() => stopCluster(etcd));
+
+  test('one member killed: registration, resolution, events and connections go on', async () => {
+    const endpoints = etcd.map((m) => m.endpoint);
+    const x = await etcdNode('x@127.0.0.1', { cluster: 'three', endpoints });
+    try {
+      await stopMember(etcd[0]!, 'SIGKILL');
+      const y = await etcdNode('y@127.0.0.1', { cluster: 'three', endpoints });
+      try {
+        await waitFor(x.name, (m): m is EventNodeJoined => m instanceof EventNodeJoined && m.name === y.name);
+        assert.deepEqual(await y.network().registrar().nodes(), [x.name]);
+        assert.equal((await y.network().registrar().resolver().resolve(x.name)).length, 1);
+        await y.network().getNode(x.name);
+      } finally {
+        await y.stop();
+      }
+      await waitFor(x.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === 'y@127.0.0.1');
+    } finally {
+      await x.stop();
+    }
+  });
+});
+
+describe('etcd registrar without etcd', () => {
+  test('bad options are refused with ERR_INCORRECT before anything connects', () => {
+    assert.throws(() => createEtcdRegistrar({ cluster: 'a/b' }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => createEtcdRegistrar({ endpoints: [] }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => createEtcdRegistrar({ leaseTTL: 0 }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => createEtcdRegistrar({ requestTimeout: 1.5 }), { code: 'ERR_INCORRECT' });
+    const r = createEtcdRegistrar();
+    assert.throws(() => r.event(), { code: 'ERR_NOT_ALLOWED' });
+    assert.equal(r.info().supportEvent, true);
+    assert.deepEqual(r.version(), { name: 'ETCD Client', release: 'R1', license: 'MIT' });
+  });
+
+  test('etcd unreachable at start: the node does not start (ERR_NO_CONNECTION), nothing escapes', async () => {
+    const port = await freePort(); // nothing listens there
+    await assert.rejects(
+      startNode('lonely@127.0.0.1', {
+        log: { defaultLogger: { disable: true } },
+        network: {
+          cookie: 'x',
+          acceptors: [{ host: '127.0.0.1', port: 0 }],
+          registrar: createEtcdRegistrar({ endpoints: [`127.0.0.1:${port}`], dialTimeout: 500, requestTimeout: 500 }),
+        },
+      }),
+      { code: 'ERR_NO_CONNECTION' },
+    );
+  });
+});
