@@ -49,6 +49,7 @@ export { EdfEncoder, type EdfEncodeOptions } from './encoder.js';
 export { EdfDecoder, type EdfDecodeOptions } from './decoder.js';
 export { defaultRegistry, registerType, registerStruct, registerError, createRegistry } from './default.js';
 export { encode, decode, roundTrip } from './codec.js';
+export { JsTag } from './jsvalues.js';
 export {
   registerFrameworkTypes,
   FrameworkTypeName,
