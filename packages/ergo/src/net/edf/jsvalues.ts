@@ -2,7 +2,7 @@
 // its handshake flags (both ends are ergo-ts). Go's type model has no plain object, `undefined`,
 // arbitrary bigint, Set or invalid Date, so the Go mapping turns them into maps, nil or errors;
 // between two ergo-ts nodes these tags carry them as they were sent. The tags sit in a range
-// EDF 3.2 does not use (0xe0..0xe5); an encoder writes them only when its `jsValues` is on, and
+// EDF 3.2 does not use (0xe0..0xe6); an encoder writes them only when its `jsValues` is on, and
 // every decoder reads them, so a Go peer never sees one and an ergo-ts peer accepts both forms.
 
 import { atPath } from './composite.js';
@@ -20,6 +20,7 @@ import type { EdfEncoder } from './encoder.js';
  * - `Date` — `f64` milliseconds since the Unix epoch (NaN for an invalid Date).
  * - `String` — `u32 len` + UTF-8: strings of more than 21845 UTF-16 units (EDF strings stop at
  *   65535 bytes).
+ * - `NullObject` — as `Object`, for an object with a null prototype.
  */
 export const JsTag = {
   Undefined: 0xe0,
@@ -28,6 +29,7 @@ export const JsTag = {
   Set: 0xe3,
   Date: 0xe4,
   String: 0xe5,
+  NullObject: 0xe6,
 } as const;
 
 /** Longest string (UTF-16 units) that always fits an EDF string body (3 bytes per unit at most). */
@@ -63,7 +65,7 @@ export function encodeJsObject(e: EdfEncoder, v: object): boolean {
   if (proto !== Object.prototype && proto !== null) return false;
   const o = v as Record<string, unknown>;
   const keys = Object.keys(o);
-  e.u8(JsTag.Object);
+  e.u8(proto === null ? JsTag.NullObject : JsTag.Object);
   e.u32(keys.length);
   for (let i = 0; i < keys.length; i++) {
     const k = keys[i]!;
@@ -160,11 +162,12 @@ export function decodeJs(d: EdfDecoder, tag: number): unknown {
       return s;
     }
     default: {
-      // JsTag.Object (the caller only passes JS tags)
+      // JsTag.Object or NullObject (the caller only passes JS tags)
       const n = d.u32();
       d.count(n, 3);
       enter(d);
-      const o: Record<string, unknown> = {};
+      const o: Record<string, unknown> =
+        tag === JsTag.NullObject ? (Object.create(null) as Record<string, unknown>) : {};
       for (let i = 0; i < n; i++) {
         const k = d.str();
         const v = d.tagged();
