@@ -13,9 +13,9 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { Actor, ProcessID, type Node, type PID, type Ref } from '../src/index.js';
-import { encode, roundTrip } from '../src/net/index.js';
+import { NetworkFlags, encode, roundTrip } from '../src/net/index.js';
 import { Inbox, probe, within } from './helpers.js';
-import { netNode, portOf, routeTo } from './net_helpers.js';
+import { netNode, netPair, portOf, routeTo } from './net_helpers.js';
 import { Peer, requirePeer } from './ergo_peer.js';
 import { goValue, jsMessage } from './jsvalues_types.js';
 
@@ -202,4 +202,15 @@ test('a Go node gets the Go mapping: generated values echoed by ergo-peer decode
   await assert.rejects(ts.call(calc, { op: 'echo', a: new Set([1]) }), /Set/);
   await assert.rejects(ts.call(calc, { op: 'echo', a: 2n ** 70n }), /outside int64/);
   assert.throws(() => encode({ a: new Set() }), /Set/);
+});
+
+test('a node whose flags say jsValues: false gets the Go mapping from ergo-ts peers', async (t) => {
+  const { a, b } = await netPair(t, {}, { flags: { ...NetworkFlags.defaults(), jsValues: false } });
+  await b.spawnRegister('echo', () => new Echo());
+  const echo = new ProcessID('echo' as never, b.name);
+  // a → b in Go's form (b did not announce the bit); b → a as JS values (a did).
+  const back = await a.call(echo, { k: [undefined, 5n] });
+  same(back, new Map([['k', [null, 5]]]));
+  assert.equal(a.network().node(b.name).info().networkFlags.jsValues, false);
+  assert.equal(b.network().node(a.name).info().networkFlags.jsValues, true);
 });

@@ -176,10 +176,11 @@ export class NetworkFlags {
   /**
    * ergo-ts only (bit 56 of the mask, which Go Ergo 3.2 ignores; independent of `enable`): the
    * node decodes the JS-value extension of EDF (`JsTag`), so a peer that sees it sends plain
-   * objects, `undefined`, bigints, Sets and Dates as they are. ergo-ts handshakes set it; Go
-   * peers never do.
+   * objects, `undefined`, bigints, Sets and Dates as they are. In a node's own flags undefined
+   * means on (ergo-ts handshakes announce it unless it is false); decoded flags say true or
+   * false (Go peers: false).
    */
-  jsValues = false;
+  jsValues?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -263,7 +264,7 @@ const JS_VALUES_BIT = 0x01;
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
   const f = NetworkFlags.fromMask(b[7]!);
-  if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
+  f.jsValues = (b[0]! & JS_VALUES_BIT) !== 0;
   return f;
 }
 

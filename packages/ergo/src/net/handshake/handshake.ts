@@ -45,8 +45,9 @@ export interface HandshakeOptions {
   /** Network flags announced (default Go's 0x67). */
   flags?: NetworkFlags;
   /**
-   * Announce the ergo-ts JS-value extension (bit 56 of the flags, ignored by Go). Default true;
-   * false makes ergo-ts peers send this node exactly what they send a Go node.
+   * Announce the ergo-ts JS-value extension (bit 56 of the flags, ignored by Go). Default true
+   * (unless `flags.jsValues` is false); false makes ergo-ts peers send this node exactly what
+   * they send a Go node.
    */
   jsValues?: boolean;
   /** This node's incoming packet limit announced to the peer (0 = none, the default). */
@@ -229,10 +230,13 @@ function introduce(o: HandshakeOptions, digest: string): MessageIntroduce {
   });
 }
 
-/** The flags this side announces: the configured ones plus the ergo-ts JS-values bit (on by default). */
+/**
+ * The flags this side announces: the configured ones plus the ergo-ts JS-values bit, on unless
+ * the options or the flags say false.
+ */
 function announced(o: HandshakeOptions): NetworkFlags {
   const f = new NetworkFlags(o.flags ?? NetworkFlags.defaults());
-  f.jsValues = o.jsValues !== false;
+  f.jsValues = o.jsValues !== false && o.flags?.jsValues !== false;
   return f;
 }
 
