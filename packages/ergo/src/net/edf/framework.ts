@@ -177,8 +177,8 @@ export class NetworkFlags {
    * ergo-ts only (bit 56 of the mask, which Go Ergo 3.2 ignores; independent of `enable`): the
    * node decodes the JS-value extension of EDF (`JsTag`), so a peer that sees it sends plain
    * objects, `undefined`, bigints, Sets and Dates as they are. In a node's own flags undefined
-   * means on (ergo-ts handshakes announce it unless it is false); decoded flags say true or
-   * false (Go peers: false).
+   * means on (ergo-ts handshakes announce it unless it is false); in decoded flags it is true
+   * when the peer set the bit, else undefined (Go peers).
    */
   jsValues?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
@@ -264,7 +264,8 @@ const JS_VALUES_BIT = 0x01;
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
   const f = NetworkFlags.fromMask(b[7]!);
-  f.jsValues = (b[0]! & JS_VALUES_BIT) !== 0;
+  // Left undefined when clear, so flags from a Go node decode exactly as Go's fields say.
+  if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
   return f;
 }
 
