@@ -33,6 +33,12 @@ export interface NetworkFlags {
   enableProxyTransit: boolean;
   enableProxyAccept: boolean;
   enableImportantDelivery: boolean;
+  /**
+   * ergo-ts only: the node decodes the JS-value extension of EDF, so plain objects, `undefined`,
+   * bigints, Sets and Dates reach it as sent. Set by every ergo-ts handshake, never by Go (see
+   * docs/edf.md §2.1); read it on a peer's `RemoteNodeInfo.networkFlags`.
+   */
+  jsValues?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */

@@ -33,6 +33,7 @@ import { ATOM_CACHE_MIN_ID, ERROR_CACHE_MIN_ID, ERROR_NIL, TYPE_CACHE_MIN_ID, Ta
 import { decodeTime } from './time.js';
 import { Kind, Typed, type EdfType } from './type.js';
 import { defaultRegistry } from './default.js';
+import { JsTag, decodeJs } from './jsvalues.js';
 
 /** Options of an {@link EdfDecoder}. Caches map the ids the *peer* announced to values. */
 export interface EdfDecodeOptions {
@@ -210,6 +211,8 @@ export class EdfDecoder extends EdfReader {
       case Tag.Float32:
         return this.exact ? new Typed(FLOAT32, this.f32()) : this.f32();
       default:
+        // The ergo-ts JS-value extension (JsTag, 0xe0..0xe6): only ergo-ts peers send it.
+        if (t >= JsTag.Undefined && t <= JsTag.NullObject) return decodeJs(this, t);
         this.pos--;
         throw this.fail('ERR_EDF_DECODE', `unknown type tag ${hex(t)}`);
     }

@@ -3,7 +3,7 @@
 // given another registry (tests and embedders can create isolated ones).
 
 import { registerFrameworkTypes } from './framework.js';
-import { EdfRegistry, type RegisteredType, type TypeSpec } from './registry.js';
+import { EdfRegistry, type RegisteredType, type StructFields, type StructOptions, type TypeSpec } from './registry.js';
 
 /**
  * The registry used by default by every encoder and decoder (and by "simulate remote" on the
@@ -19,6 +19,20 @@ registerFrameworkTypes(defaultRegistry);
  */
 export function registerType<T>(spec: TypeSpec<T>): RegisteredType<T> {
   return defaultRegistry.register(spec);
+}
+
+/**
+ * Registers a Go struct by its field names in the default registry (see
+ * {@link EdfRegistry.registerStruct}): `fields` in Go declaration order, each with its Go type;
+ * instances of `options.class` are checked to have exactly those fields. Register at startup.
+ * @throws EdfError `ERR_EDF_REGISTER` (naming the field) / `ERR_EDF_TYPE_NAME_TOO_LONG`.
+ */
+export function registerStruct<T extends object = Record<string, unknown>>(
+  name: string,
+  fields: StructFields<NoInfer<T>>,
+  options?: StructOptions<T>,
+): RegisteredType<T> {
+  return defaultRegistry.registerStruct<T>(name, fields, options);
 }
 
 /**

@@ -12,6 +12,7 @@ import { MAP_STRING_ANY, RegisteredType, type EdfRegistry } from './registry.js'
 import { ATOM_CACHE_MIN_ID, DESCRIPTOR_MAX_BYTES, ERROR_CACHE_MIN_ID, TYPE_CACHE_MIN_ID, Tag } from './tags.js';
 import { type EdfType, Kind, TagForm, Typed, mismatch, unwrapTyped } from './type.js';
 import { EdfWriter } from './writer.js';
+import { SHORT_STRING_UNITS, encodeJsBigInt, encodeJsLongString, encodeJsObject, JsTag } from './jsvalues.js';
 import { defaultRegistry } from './default.js';
 
 const I64_MIN = -(2n ** 63n);
@@ -32,6 +33,14 @@ export interface EdfEncodeOptions {
   atomMapping?: ReadonlyMap<string, string>;
   /** Limits; see {@link EdfLimits}. */
   limits?: Partial<EdfLimits>;
+  /**
+   * Encode JS values Go has no type for with the ergo-ts extension tags ({@link JsTag}): plain
+   * objects as objects (not `map[string]any`), `undefined`, every bigint, Sets, Dates to the
+   * millisecond (invalid ones too), strings over 65535 bytes. Only for a peer that decodes them
+   * (an ergo-ts node: the connection turns it on when the peer's handshake flags announce it).
+   * Default false: the Go mapping.
+   */
+  jsValues?: boolean;
 }
 
 function checkCache(m: ReadonlyMap<unknown, number> | undefined, min: number, max: number, what: string): void {
@@ -72,6 +81,8 @@ export class EdfEncoder extends EdfWriter {
   /** @internal */ errorCache: ReadonlyMap<string, number> | undefined;
   /** @internal */ atomMapping: ReadonlyMap<string, string> | undefined;
   /** @internal */ depth = 0;
+  /** The JS-value extension is on (see {@link EdfEncodeOptions.jsValues}); may be switched between messages. */
+  jsValues: boolean;
   readonly #maxDepth: number;
   readonly #maxAtom: number;
   readonly #maxString: number;
@@ -94,6 +105,7 @@ export class EdfEncoder extends EdfWriter {
     this.typeCache = options.typeCache?.size ? options.typeCache : undefined;
     this.errorCache = options.errorCache?.size ? options.errorCache : undefined;
     this.atomMapping = options.atomMapping?.size ? options.atomMapping : undefined;
+    this.jsValues = options.jsValues === true;
     this.#maxDepth = limits.maxDepth;
     this.#maxAtom = limits.maxAtomBytes;
     this.#maxString = limits.maxStringBytes;
@@ -148,6 +160,7 @@ export class EdfEncoder extends EdfWriter {
   tagged(v: unknown): void {
     switch (typeof v) {
       case 'string':
+        if (v.length > SHORT_STRING_UNITS && this.jsValues) return encodeJsLongString(this, v);
         this.u8(Tag.String);
         this.str(v);
         return;
@@ -169,10 +182,11 @@ export class EdfEncoder extends EdfWriter {
         else this.taggedObject(v);
         return;
       case 'undefined':
-        this.u8(Tag.Nil);
+        this.u8(this.jsValues ? JsTag.Undefined : Tag.Nil);
         return;
       case 'bigint':
-        if (v >= I64_MIN && v <= I64_MAX) {
+        if (this.jsValues) encodeJsBigInt(this, v);
+        else if (v >= I64_MIN && v <= I64_MAX) {
           this.u8(Tag.Int64);
           this.b64(v, true);
         } else if (v > I64_MAX && v <= U64_MAX) {
@@ -192,8 +206,18 @@ export class EdfEncoder extends EdfWriter {
     if (v instanceof Typed) this.typedValue(v.type, v.value);
     else {
       const ctor = v.constructor;
-      const t = ctor === Object ? MAP_STRING_ANY : (this.registry.ctorType(ctor) ?? this.registry.inferObject(v));
-      this.typedValue(t, v);
+      if (this.jsValues) {
+        // Registered classes and builtins keep their EDF type; what Go cannot carry gets a JS tag.
+        const t = ctor === Object || ctor === Date || ctor === Set ? undefined : this.registry.ctorType(ctor);
+        if (t === undefined && encodeJsObject(this, v)) {
+          this.depth--;
+          return;
+        }
+        this.typedValue(t ?? this.registry.inferObject(v), v);
+      } else {
+        const t = ctor === Object ? MAP_STRING_ANY : (this.registry.ctorType(ctor) ?? this.registry.inferObject(v));
+        this.typedValue(t, v);
+      }
     }
     this.depth--;
   }

@@ -17,7 +17,10 @@ import type { EdfLimits } from './limits.js';
  * - `ERR_EDF_DECODE` — malformed input: truncated, unknown tag, bad marker or descriptor.
  * - `ERR_EDF_CACHE` — a cache id that the connection's caches do not hold (or no cache at all),
  *   or a cache map with ids outside the id range of its kind.
- * - `ERR_EDF_REGISTER` — an invalid type registration (bad name, schema, duplicate).
+ * - `ERR_EDF_REGISTER` — an invalid type registration (bad name, schema, duplicate), or a class
+ *   whose instances do not have exactly the fields given to `registerStruct`.
+ * - `ERR_EDF_FIELD_MISSING` — encode: a value of a struct registered with `registerStruct` lacks
+ *   one of its fields (the path names it, e.g. `Order.note`).
  * - limit codes (`ERR_EDF_MESSAGE_TOO_LARGE`, `ERR_EDF_TOO_DEEP`, `ERR_EDF_ATOM_TOO_LONG`,
  *   `ERR_EDF_STRING_TOO_LONG`, `ERR_EDF_ERROR_TOO_LONG`, `ERR_EDF_BINARY_TOO_LONG`,
  *   `ERR_EDF_ZERO_SIZE_ELEMENTS`, `ERR_EDF_TYPE_NAME_TOO_LONG`, `ERR_EDF_DESCRIPTOR_TOO_LONG`)
@@ -30,6 +33,7 @@ export type EdfErrorCode =
   | 'ERR_EDF_DECODE'
   | 'ERR_EDF_CACHE'
   | 'ERR_EDF_REGISTER'
+  | 'ERR_EDF_FIELD_MISSING'
   | 'ERR_EDF_MESSAGE_TOO_LARGE'
   | 'ERR_EDF_TOO_DEEP'
   | 'ERR_EDF_ATOM_TOO_LONG'

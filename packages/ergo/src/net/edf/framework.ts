@@ -173,6 +173,14 @@ export class NetworkFlags {
   enableProxyTransit = false;
   enableProxyAccept = false;
   enableImportantDelivery = false;
+  /**
+   * ergo-ts only (bit 56 of the mask, which Go Ergo 3.2 ignores; independent of `enable`): the
+   * node decodes the JS-value extension of EDF (`JsTag`), so a peer that sees it sends plain
+   * objects, `undefined`, bigints, Sets and Dates as they are. In a node's own flags undefined
+   * means on (ergo-ts handshakes announce it unless it is false); in decoded flags it is true
+   * when the peer set the bit, else undefined (Go peers).
+   */
+  jsValues?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -246,12 +254,19 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   const f = v instanceof NetworkFlags ? v : new NetworkFlags(v ?? undefined);
   const out = new Uint8Array(8);
   out[7] = f.mask();
+  if (f.jsValues === true) out[0] = JS_VALUES_BIT;
   return out;
 }
 
+/** Bit 56 of the mask (in its first byte): far from the bits Go Ergo assigns, from the bottom up. */
+const JS_VALUES_BIT = 0x01;
+
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
-  return NetworkFlags.fromMask(b[7]!);
+  const f = NetworkFlags.fromMask(b[7]!);
+  // Left undefined when clear, so flags from a Go node decode exactly as Go's fields say.
+  if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
+  return f;
 }
 
 /**

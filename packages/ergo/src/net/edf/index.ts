@@ -39,14 +39,17 @@ export {
   type NamedTypeSpec,
   type CustomTypeSpec,
   type TypeSpec,
+  type StructFields,
+  type StructOptions,
 } from './registry.js';
 export type { StructField } from './struct.js';
 export { EdfWriter } from './writer.js';
 export { EdfReader } from './reader.js';
 export { EdfEncoder, type EdfEncodeOptions } from './encoder.js';
 export { EdfDecoder, type EdfDecodeOptions } from './decoder.js';
-export { defaultRegistry, registerType, registerError, createRegistry } from './default.js';
+export { defaultRegistry, registerType, registerStruct, registerError, createRegistry } from './default.js';
 export { encode, decode, roundTrip } from './codec.js';
+export { JsTag } from './jsvalues.js';
 export {
   registerFrameworkTypes,
   FrameworkTypeName,

@@ -98,6 +98,29 @@ export interface CustomTypeSpec<T> {
 /** Any registration. */
 export type TypeSpec<T> = StructTypeSpec<T> | NamedTypeSpec<T> | CustomTypeSpec<T>;
 
+/** The data properties of `T` (methods left out). */
+type DataKeys<T> = { [K in keyof T]-?: T[K] extends (...a: never[]) => unknown ? never : K }[keyof T] & string;
+
+/**
+ * The schema {@link EdfRegistry.registerStruct} takes: every data field of `T`, named, with its
+ * Go type, in Go declaration order (the key order of the object). When `T` is known (from
+ * `options.class` or a type argument) the compiler checks that no field is left out or
+ * misspelt. The `[name, type]` list form is for field names JS would reorder (`"0"`, `"1"`).
+ */
+export type StructFields<T> = { readonly [K in DataKeys<T>]: EdfType } | ReadonlyArray<readonly [DataKeys<T>, EdfType]>;
+
+/** Options of {@link EdfRegistry.registerStruct}. */
+export interface StructOptions<T> {
+  /**
+   * Class of the values: instances encode as this struct wherever they appear, decoding builds
+   * one with `new class()` (or `create`). Without it a class named after the Go type is
+   * generated, and values are sent as the struct with `type.of(value)` or in typed slots.
+   */
+  class?: EdfClass<T>;
+  /** Builds a decoded value from its fields (e.g. `(f) => f` for plain objects). */
+  create?: (fields: Record<string, any>) => T;
+}
+
 /**
  * A type registered under a Go name. Usable as a field/element type in other registrations
  * and with `Go.slice(...)`/`Go.map(...)`; `of(value)` sends a value as this type.
@@ -264,6 +287,47 @@ export class EdfRegistry {
    *   already registered; `ERR_EDF_TYPE_NAME_TOO_LONG` for names over 4095 bytes.
    */
   register<T>(spec: TypeSpec<T>): RegisteredType<T> {
+    return this.#register(spec, false);
+  }
+
+  /**
+   * Registers a Go struct by its field names: `name` is the Go registration name
+   * (`#<import path>/<Type>`), `fields` maps each field's JS name to its Go type, in the order
+   * the Go struct declares them (EDF is positional: names never travel, order is everything).
+   * Unlike {@link EdfRegistry.register} it checks the class: an instance made with
+   * `new class()` (when the constructor takes no arguments and does not throw) must have every
+   * field and no other own enumerable property (it would not travel), and every value encoded
+   * must have every field (`ERR_EDF_FIELD_MISSING`, naming it, instead of a silent zero value).
+   * Register at startup, before values of the type travel; the Go side registers the same
+   * struct with `edf.RegisterTypeOf` under the same name.
+   *
+   * @example
+   * class Order { id = 0n; items: string[] = []; note = ''; }
+   * const OrderT = registry.registerStruct('#github.com/me/shop/msgs/Order',
+   *   { id: Go.int64, items: Go.slice(Go.string), note: Go.string }, { class: Order });
+   * @returns the registered type (use it in other schemas, `Go.slice(t)`, `t.of(value)`).
+   * @throws EdfError `ERR_EDF_REGISTER` (naming the field) for a field the instance lacks, an
+   *   own property not in the schema, a bad name or type, a name or class already registered;
+   *   `ERR_EDF_TYPE_NAME_TOO_LONG`.
+   */
+  registerStruct<T extends object = Record<string, unknown>>(
+    name: string,
+    fields: StructFields<NoInfer<T>>,
+    options: StructOptions<T> = {},
+  ): RegisteredType<T> {
+    if (options === null || typeof options !== 'object')
+      throw new EdfError('ERR_EDF_REGISTER', `${String(name)}: options must be an object`);
+    const cls = options.class;
+    if (cls !== undefined && options.create === undefined && typeof cls === 'function' && fields !== null) {
+      checkInstance(String(name), cls, fields as FieldList);
+    }
+    const spec: StructTypeSpec<T> = { name, fields: fields as FieldList };
+    if (cls !== undefined) spec.class = cls;
+    if (options.create !== undefined) spec.create = options.create;
+    return this.#register(spec, true);
+  }
+
+  #register<T>(spec: TypeSpec<T>, strict: boolean): RegisteredType<T> {
     if (spec === null || typeof spec !== 'object')
       throw new EdfError('ERR_EDF_REGISTER', 'register needs a spec object');
     const name = spec.name;
@@ -293,7 +357,7 @@ export class EdfRegistry {
       throw new EdfError('ERR_EDF_REGISTER', `${name}: give exactly one of fields, type, marshal/unmarshal`);
 
     let t: RegisteredType<T>;
-    if ('fields' in spec) t = this.#struct(spec, nameBytes);
+    if ('fields' in spec) t = this.#struct(spec, nameBytes, strict);
     else if ('type' in spec) t = this.#named(spec, nameBytes);
     else t = this.#custom(spec, nameBytes);
 
@@ -420,7 +484,7 @@ export class EdfRegistry {
     return t;
   }
 
-  #struct<T>(spec: StructTypeSpec<T>, nameBytes: Uint8Array): RegisteredType<T> {
+  #struct<T>(spec: StructTypeSpec<T>, nameBytes: Uint8Array, strict: boolean): RegisteredType<T> {
     const name = spec.name;
     const raw = spec.fields;
     if (raw === null || typeof raw !== 'object')
@@ -475,6 +539,7 @@ export class EdfRegistry {
       cls: cls as unknown as new () => object,
       create: spec.create,
       slow,
+      strict,
     });
     t.enc = codec.enc;
     t.dec = codec.dec;
@@ -579,6 +644,39 @@ export class EdfRegistry {
       }
     };
     return t;
+  }
+}
+
+/**
+ * Checks that an instance of `cls` has exactly the schema's fields (registerStruct). Classes
+ * whose constructor needs arguments (it throws without them) are checked at encode time only.
+ */
+function checkInstance(name: string, cls: EdfClass, fields: FieldList): void {
+  let inst: unknown;
+  try {
+    inst = new cls();
+  } catch {
+    return;
+  }
+  if (inst === null || typeof inst !== 'object') return;
+  const names = Array.isArray(fields)
+    ? (fields as ReadonlyArray<readonly [unknown, unknown]>).map((p) => (Array.isArray(p) ? p[0] : undefined))
+    : Object.keys(fields);
+  const known = new Set<unknown>(names);
+  for (const f of names) {
+    if (typeof f === 'string' && !(f in inst))
+      throw new EdfError(
+        'ERR_EDF_REGISTER',
+        `${name}: field ${JSON.stringify(f)} is not a property of ${cls.name} instances`,
+      );
+  }
+  for (const k of Object.keys(inst)) {
+    if (!known.has(k)) {
+      throw new EdfError(
+        'ERR_EDF_REGISTER',
+        `${name}: property ${JSON.stringify(k)} of ${cls.name} is not in the schema (it would not travel); add it or use register()`,
+      );
+    }
   }
 }
 

@@ -25,6 +25,13 @@ export interface StructPlan {
   create: ((fields: Record<string, unknown>) => unknown) | undefined;
   /** Turns any other value given for the struct into an object to read fields from (or throws). */
   slow: (v: unknown) => object;
+  /** Every field must be present on the value (`registerStruct`): a missing one is an error. */
+  strict: boolean;
+}
+
+/** @internal The error for a field absent from a value of a strict struct. */
+export function missingField(name: string): EdfError {
+  return new EdfError('ERR_EDF_FIELD_MISSING', `missing field ${JSON.stringify(name)}`);
 }
 
 const EMPTY: Readonly<Record<string, unknown>> = Object.freeze({});
@@ -69,17 +76,24 @@ function generate(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
   let body = `if (v === null || v === undefined) v = EMPTY;\n`;
   body += `else if (typeof v !== 'object' || v.constructor !== C) v = slow(v);\n`;
   if (n > 0) {
-    body += `let i = 0;\ntry {\n`;
-    for (let i = 0; i < n; i++) body += `  ${i > 0 ? `i = ${i}; ` : ''}e${i}(e, v[${keys[i]}]);\n`;
+    body += `let i = 0, x;\ntry {\n`;
+    for (let i = 0; i < n; i++) {
+      body += `  ${i > 0 ? `i = ${i}; ` : ''}`;
+      // Strict: an undefined field must at least exist (the common case costs one comparison).
+      if (plan.strict)
+        body += `x = v[${keys[i]}]; if (x === undefined && v !== EMPTY && !(${keys[i]} in v)) throw missing(${keys[i]}); e${i}(e, x);\n`;
+      else body += `e${i}(e, v[${keys[i]}]);\n`;
+    }
     body += `} catch (err) { throw atPath(err, segs[i]); }\n`;
   }
-  const encParams = ['C', 'EMPTY', 'slow', 'atPath', 'segs', ...encs.map((_, i) => `e${i}`)];
+  const encParams = ['C', 'EMPTY', 'slow', 'atPath', 'segs', 'missing', ...encs.map((_, i) => `e${i}`)];
   const enc = new Function(...encParams, `return function enc_${fn}(e, v) {\n${body}};`)(
     cls,
     EMPTY,
     slow,
     atPath,
     segs,
+    missingField,
     ...encs,
   ) as BodyEncoder;
 
@@ -105,7 +119,7 @@ function generate(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
 }
 
 function interpret(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
-  const { fields, cls, create, slow } = plan;
+  const { fields, cls, create, slow, strict } = plan;
   const n = fields.length;
   const names = fields.map((f) => f.name);
   const encs = fields.map((f) => f.type.enc);
@@ -117,7 +131,11 @@ function interpret(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
     else o = v as Record<string, unknown>;
     let i = 0;
     try {
-      for (; i < n; i++) encs[i]!(e, o[names[i]!]);
+      for (; i < n; i++) {
+        const x = o[names[i]!];
+        if (strict && x === undefined && o !== EMPTY && !(names[i]! in o)) throw missingField(names[i]!);
+        encs[i]!(e, x);
+      }
     } catch (err) {
       throw atPath(err, fieldSegment(names[i]!));
     }

@@ -44,6 +44,12 @@ export interface HandshakeOptions {
   version?: Version;
   /** Network flags announced (default Go's 0x67). */
   flags?: NetworkFlags;
+  /**
+   * Announce the ergo-ts JS-value extension (bit 56 of the flags, ignored by Go). Default true
+   * (unless `flags.jsValues` is false); false makes ergo-ts peers send this node exactly what
+   * they send a Go node.
+   */
+  jsValues?: boolean;
   /** This node's incoming packet limit announced to the peer (0 = none, the default). */
   maxMessageSize?: number;
   /** Atom cache this node announces (id → atom; default none: always inline). */
@@ -214,7 +220,7 @@ function introduce(o: HandshakeOptions, digest: string): MessageIntroduce {
   return new MessageIntroduce({
     node: o.node,
     version: new WireVersion(o.version),
-    flags: o.flags ?? NetworkFlags.defaults(),
+    flags: announced(o),
     creation: o.creation,
     maxMessageSize: o.maxMessageSize ?? 0,
     atomCache: o.atomCache?.size ? o.atomCache : null,
@@ -222,6 +228,16 @@ function introduce(o: HandshakeOptions, digest: string): MessageIntroduce {
     errCache: o.errCache?.size ? o.errCache : null,
     digest,
   });
+}
+
+/**
+ * The flags this side announces: the configured ones plus the ergo-ts JS-values bit, on unless
+ * the options or the flags say false.
+ */
+function announced(o: HandshakeOptions): NetworkFlags {
+  const f = new NetworkFlags(o.flags ?? NetworkFlags.defaults());
+  f.jsValues = o.jsValues !== false && o.flags?.jsValues !== false;
+  return f;
 }
 
 function peerErrors(m: Map<number, Error | null> | null): Map<number, Error> {

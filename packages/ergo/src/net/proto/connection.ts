@@ -232,7 +232,8 @@ export class EnpConnection implements Connection, LinkOwner {
     const link = new EnpLink(
       socket as never,
       this,
-      { peerMaxMessageSize: this.peerMaxMessageSize },
+      // JS values only to a peer that announced it decodes them (an ergo-ts node, WIRE.md §2.6).
+      { peerMaxMessageSize: this.peerMaxMessageSize, jsValues: this.peerFlags.jsValues === true },
       { atomCache: hs.peerAtomCache, typeCache: hs.peerRegCache, errorCache: hs.peerErrCache },
       this.terms.maxMessageSize,
     );

@@ -42,6 +42,8 @@ export interface EnpEncoderOptions {
   peerMaxMessageSize?: number;
   /** EDF limits (maxMessageSize is replaced by `peerMaxMessageSize`). */
   limits?: Partial<EdfLimits>;
+  /** Payloads use the ergo-ts JS-value extension (the peer announced it; never for Go peers). */
+  jsValues?: boolean;
 }
 
 /**
@@ -101,6 +103,7 @@ export class EnpEncoder {
       errorCache: options.errorCache,
       atomMapping: options.atomMapping,
       limits: { ...options.limits, maxMessageSize: 0xffffffff },
+      jsValues: options.jsValues === true,
     });
     this.#atomCache = options.atomCache?.size ? options.atomCache : undefined;
     this.#atomMapping = options.atomMapping?.size ? options.atomMapping : undefined;

@@ -1,0 +1,183 @@
+// JS values: the ergo-ts extension of EDF used only on connections whose peer announced it in
+// its handshake flags (both ends are ergo-ts). Go's type model has no plain object, `undefined`,
+// arbitrary bigint, Set or invalid Date, so the Go mapping turns them into maps, nil or errors;
+// between two ergo-ts nodes these tags carry them as they were sent. The tags sit in a range
+// EDF 3.2 does not use (0xe0..0xe6); an encoder writes them only when its `jsValues` is on, and
+// every decoder reads them, so a Go peer never sees one and an ergo-ts peer accepts both forms.
+
+import { atPath } from './composite.js';
+import { EdfError, fieldSegment } from './errors.js';
+import type { EdfDecoder } from './decoder.js';
+import type { EdfEncoder } from './encoder.js';
+
+/**
+ * Tag bytes of the ergo-ts value extension (never sent to a Go peer).
+ * - `Undefined` — no body.
+ * - `Object` — a plain (or null-prototype) object: `u32 count` + count × (`u16 len` + UTF-8 key
+ *   + tagged value), in `Object.keys` order.
+ * - `BigInt` — `u8 sign` (0 or 1) + `u32 len` + magnitude, big-endian.
+ * - `Set` — `u32 count` + count × tagged value, in insertion order.
+ * - `Date` — `f64` milliseconds since the Unix epoch (NaN for an invalid Date).
+ * - `String` — `u32 len` + UTF-8: strings of more than 21845 UTF-16 units (EDF strings stop at
+ *   65535 bytes).
+ * - `NullObject` — as `Object`, for an object with a null prototype.
+ */
+export const JsTag = {
+  Undefined: 0xe0,
+  Object: 0xe1,
+  BigInt: 0xe2,
+  Set: 0xe3,
+  Date: 0xe4,
+  String: 0xe5,
+  NullObject: 0xe6,
+} as const;
+
+/** Longest string (UTF-16 units) that always fits an EDF string body (3 bytes per unit at most). */
+export const SHORT_STRING_UNITS = 21845;
+/** Largest bigint magnitude in bytes (a decoder refuses more: parsing is not linear). */
+export const MAX_BIGINT_BYTES = 65536;
+
+/**
+ * @internal Writes `v` with a JS-value tag if it is a plain or null-prototype object, a Set or a
+ * Date; returns false (nothing written) for anything else.
+ */
+export function encodeJsObject(e: EdfEncoder, v: object): boolean {
+  if (v instanceof Date) {
+    e.u8(JsTag.Date);
+    e.f64(v.getTime());
+    return true;
+  }
+  if (v instanceof Set) {
+    e.u8(JsTag.Set);
+    e.u32(v.size);
+    let i = 0;
+    try {
+      for (const x of v) {
+        e.tagged(x);
+        i++;
+      }
+    } catch (err) {
+      throw atPath(err, `[${i}]`);
+    }
+    return true;
+  }
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  const o = v as Record<string, unknown>;
+  const keys = Object.keys(o);
+  e.u8(proto === null ? JsTag.NullObject : JsTag.Object);
+  e.u32(keys.length);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i]!;
+    try {
+      e.str(k);
+      e.tagged(o[k]);
+    } catch (err) {
+      throw atPath(err, fieldSegment(k));
+    }
+  }
+  return true;
+}
+
+/** @internal Writes a bigint of any size. @throws EdfError `ERR_EDF_RANGE` beyond MAX_BIGINT_BYTES. */
+export function encodeJsBigInt(e: EdfEncoder, v: bigint): void {
+  const neg = v < 0n;
+  let hex = (neg ? -v : v).toString(16);
+  if (hex.length & 1) hex = '0' + hex;
+  const n = hex.length >>> 1;
+  if (n > MAX_BIGINT_BYTES) throw new EdfError('ERR_EDF_RANGE', `bigint of ${n} bytes exceeds ${MAX_BIGINT_BYTES}`);
+  e.u8(JsTag.BigInt);
+  e.u8(neg ? 1 : 0);
+  e.u32(n);
+  e.ensure(n);
+  const b = e.buf;
+  let p = e.pos;
+  for (let i = 0; i < hex.length; i += 2) b[p++] = parseInt(hex.slice(i, i + 2), 16);
+  e.pos = p;
+}
+
+/** @internal Writes a string too long for an EDF string body (`u32` length). */
+export function encodeJsLongString(e: EdfEncoder, s: string): void {
+  e.u8(JsTag.String);
+  const start = e.pos;
+  e.ensure(4);
+  e.pos = start + 4;
+  const n = e.utf8(s);
+  const b = e.buf;
+  b[start] = n >>> 24;
+  b[start + 1] = n >>> 16;
+  b[start + 2] = n >>> 8;
+  b[start + 3] = n;
+}
+
+function enter(d: EdfDecoder): void {
+  if (++d.depth > d.limits.maxDepth)
+    throw d.fail('ERR_EDF_TOO_DEEP', `nesting deeper than maxDepth (${d.limits.maxDepth})`);
+}
+
+/** @internal Reads the body of JS-value tag `tag` (the tag byte is consumed). */
+export function decodeJs(d: EdfDecoder, tag: number): unknown {
+  switch (tag) {
+    case JsTag.Undefined:
+      return undefined;
+    case JsTag.Date:
+      return new Date(d.f64());
+    case JsTag.String: {
+      const n = d.u32();
+      if (n > d.limits.maxBinaryBytes) {
+        d.pos -= 4;
+        throw d.fail(
+          'ERR_EDF_STRING_TOO_LONG',
+          `string of ${n} bytes exceeds maxBinaryBytes (${d.limits.maxBinaryBytes})`,
+        );
+      }
+      return d.utf8(n);
+    }
+    case JsTag.BigInt: {
+      const sign = d.u8();
+      if (sign > 1) {
+        d.pos--;
+        throw d.fail('ERR_EDF_DECODE', `bigint sign byte ${sign}`);
+      }
+      const n = d.u32();
+      if (n > MAX_BIGINT_BYTES) {
+        d.pos -= 4;
+        throw d.fail('ERR_EDF_DECODE', `bigint of ${n} bytes exceeds ${MAX_BIGINT_BYTES}`);
+      }
+      d.need(n);
+      const b = d.buf;
+      let hex = '0x0';
+      for (let i = d.pos, end = d.pos + n; i < end; i++) hex += (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+      d.pos += n;
+      const m = BigInt(hex);
+      return sign === 1 ? -m : m;
+    }
+    case JsTag.Set: {
+      const n = d.u32();
+      d.count(n, 1);
+      enter(d);
+      const s = new Set<unknown>();
+      for (let i = 0; i < n; i++) s.add(d.tagged());
+      d.depth--;
+      return s;
+    }
+    default: {
+      // JsTag.Object or NullObject (the caller only passes JS tags)
+      const n = d.u32();
+      d.count(n, 3);
+      enter(d);
+      const o: Record<string, unknown> =
+        tag === JsTag.NullObject ? (Object.create(null) as Record<string, unknown>) : {};
+      for (let i = 0; i < n; i++) {
+        const k = d.str();
+        const v = d.tagged();
+        // `__proto__` is an own data property on the sender; an assignment would set the prototype.
+        if (k === '__proto__')
+          Object.defineProperty(o, k, { value: v, writable: true, enumerable: true, configurable: true });
+        else o[k] = v;
+      }
+      d.depth--;
+      return o;
+    }
+  }
+}
