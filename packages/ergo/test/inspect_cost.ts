@@ -22,8 +22,8 @@ class Watch extends Actor {
   }
   override handleCall(_f: unknown, _r: unknown, req: unknown): unknown {
     const [op, ev] = req as [string, Event];
-    if (op === 'sub') this.monitorEvent(ev);
-    else this.demonitorEvent(ev);
+    if (op === 'sub') return this.monitorEvent(ev).then(() => true);
+    this.demonitorEvent(ev);
     return true;
   }
 }
