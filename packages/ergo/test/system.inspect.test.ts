@@ -22,6 +22,12 @@ import {
   MessageInspectProcessList,
   MessageInspectProcessState,
   MessageInspectConnectionList,
+  MessageInspectMeta,
+  MessageInspectMetaState,
+  RequestDoSendExitMeta,
+  RequestInspectMeta,
+  RequestInspectMetaState,
+  ResponseInspectMeta,
   MessageInspectEventList,
   RequestInspectEventList,
   ResponseInspectEventList,
@@ -64,6 +70,7 @@ import {
 } from '../src/index.js';
 import { roundTrip } from '../src/net/index.js';
 import { TopK } from '../src/app/system/inspectors_v2.js';
+import { MetaBase } from '../src/meta/index.js';
 import { exec, guardUnhandled, Hold, rejectsCode, spawnTest, testNode, type Inbox } from './lifecycle_helpers.js';
 
 guardUnhandled();
@@ -393,6 +400,42 @@ describe('system application', () => {
     const l2 = (await s2.inbox.event(payload(MessageInspectEventList))).message as MessageInspectEventList;
     assert.equal(l2.events, null);
     for (const x of [s, s2, producer]) node.kill(x.pid);
+  });
+
+  test('meta and meta state inspectors; an exit from RequestDoSendExitMeta ends with a terminated snapshot', async () => {
+    let stopMeta!: () => void;
+    class Probe extends MetaBase {
+      override start(): Promise<void> {
+        return new Promise<void>((res) => (stopMeta = res));
+      }
+      override handleInspect(): Record<string, string> {
+        return { probe: 'meta' };
+      }
+      override terminate(): void {
+        stopMeta?.();
+      }
+    }
+    const owner = await spawnTest(node);
+    const alias = await exec(node, owner.pid, (a) => a.spawnMeta(new Probe()));
+    const rs = (await node.call(SYSTEM_INSPECT, new RequestInspectMetaState({ meta: alias }))) as { event: Event };
+    const ss = await subscribe(node, rs.event);
+    const st = viaWire((await ss.inbox.event(payload(MessageInspectMetaState))).message as MessageInspectMetaState);
+    assert.equal(st.state?.get('probe'), 'meta');
+
+    const r = await node.call(SYSTEM_INSPECT, new RequestInspectMeta({ meta: alias }));
+    assert.ok(r instanceof ResponseInspectMeta);
+    assert.equal(r.event.name, `inspect_meta_${alias.toString()}`);
+    const s = await subscribe(node, r.event);
+    const first = viaWire((await s.inbox.event(payload(MessageInspectMeta))).message as MessageInspectMeta);
+    assert.ok(first.info.id.equals(alias));
+    assert.ok(first.info.parent.equals(owner.pid));
+
+    const x = await node.call(SYSTEM_INSPECT, new RequestDoSendExitMeta({ meta: alias, reason: new Error('bye') }));
+    assert.ok(x instanceof ResponseDoSendExit, 'Go answers the meta exit with ResponseDoSendExit');
+    assert.equal(x.error, null);
+    const last = await s.inbox.event(payload(MessageInspectMeta, (m) => m.terminated));
+    assert.ok((last.message as MessageInspectMeta).info.id.equals(alias));
+    for (const p of [s, ss, owner]) node.kill(p.pid);
   });
 
   test('heap and connection list inspectors', async () => {
