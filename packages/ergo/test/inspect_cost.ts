@@ -4,13 +4,17 @@
 // Not a test (no timing thresholds in tests): run
 //   node packages/ergo/dist/test/inspect_cost.js [processes] [seconds per window]
 
-import { Actor, startNode, SYSTEM_INSPECT, type Event, type MessageEvent } from '../src/index.js';
 import {
+  Actor,
   RequestInspectNode,
   RequestInspectProcessList,
   RequestInspectProcessPage,
   RequestInspectProcessRange,
-} from '../src/gen/inspect.js';
+  startNode,
+  SYSTEM_INSPECT,
+  type Event,
+  type MessageEvent,
+} from '../src/index.js';
 
 class Idle extends Actor {
   override handleMessage(): void {}

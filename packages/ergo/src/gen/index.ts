@@ -17,3 +17,4 @@ export * from './meta.js';
 export * from './core.js';
 export * from './network.js';
 export * from './inspect.js';
+export * from './inspect_v2.js';

@@ -8,6 +8,7 @@ import { Actor } from '../../act/actor.js';
 import type { Atom } from '../../gen/atom.js';
 import { ErrIncorrect, ErrProcessUnknown, ErrTaken, ErrUnsupported, isError, toError } from '../../gen/errors.js';
 import * as I from '../../gen/inspect.js';
+import * as V from '../../gen/inspect_v2.js';
 import { LogLevel } from '../../gen/log.js';
 import type { PID } from '../../gen/pid.js';
 import type { ProcessFactory } from '../../gen/process.js';
@@ -125,14 +126,14 @@ export class SystemInspect extends Actor {
 
   /** The newer-core queries (and the ergo-ts process page). */
   private newer(from: PID, ref: Ref, r: unknown): unknown {
-    if (r instanceof I.RequestInspectProcessRange) {
+    if (r instanceof V.RequestInspectProcessRange) {
       const f = processFilter(r);
       let limit = num(r.limit, 0);
       if (limit < 1 || limit > INSPECT_MAX_ROWS) limit = INSPECT_MAX_ROWS;
       const key = filterKey([f.name, f.behavior, f.application, f.state, f.minMailbox, limit]);
       return this.forward(`inspect_process_range_${key}`, ProcessRangeInspector, [f, limit, key], from, ref);
     }
-    if (r instanceof I.RequestInspectProcessPage) {
+    if (r instanceof V.RequestInspectProcessPage) {
       const f = processFilter(r);
       const sort = ['pid', 'running', 'messages', 'mailbox', 'uptime'].includes(r.sort) ? r.sort : 'pid';
       const offset = Math.max(0, num(r.offset, 0));
@@ -143,21 +144,21 @@ export class SystemInspect extends Actor {
       const args = [f, sort, offset, limit, key];
       return this.forward(`inspect_process_page_${key}`, ProcessPageInspector, args, from, ref);
     }
-    if (r instanceof I.RequestInspectConnectionList) {
+    if (r instanceof V.RequestInspectConnectionList) {
       let limit = num(r.limit, 100);
       if (limit === -1 || limit > INSPECT_MAX_ROWS) limit = INSPECT_MAX_ROWS;
       if (limit < 1) limit = 100;
       const key = filterKey([String(r.name ?? ''), limit]);
       return this.forward(`inspect_connection_list_${key}`, ConnectionListInspector, [r.name, limit, key], from, ref);
     }
-    if (r instanceof I.RequestInspectEventList) {
+    if (r instanceof V.RequestInspectEventList) {
       let limit = num(r.limit, 500);
       if (limit === -1 || limit > 100_000) limit = 100_000;
       if (limit < 1) limit = 500;
       const key = filterKey([r.timestamp, r.name, r.notify, r.buffered, r.open, r.minSubscribers, limit]);
       return this.forward(`inspect_event_list_${key}`, EventListInspector, [r, limit, key], from, ref);
     }
-    if (r instanceof I.RequestInspectHeap) {
+    if (r instanceof V.RequestInspectHeap) {
       let limit = num(r.limit, 100);
       if (limit < 1) limit = 100;
       const key = filterKey([String(r.name ?? ''), limit]);

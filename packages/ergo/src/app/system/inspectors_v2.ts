@@ -6,6 +6,7 @@ import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import type { Event } from '../../gen/event.js';
 import * as I from '../../gen/inspect.js';
+import * as V from '../../gen/inspect_v2.js';
 import { processStateString, type ProcessState } from '../../gen/priority.js';
 import type { ProcessShortInfo } from '../../gen/process.js';
 import { wireRemoteNodeInfo } from './convert.js';
@@ -74,7 +75,7 @@ export class ProcessRangeInspector extends Inspector {
     return `inspect_process_range_${this.key}`;
   }
   protected response(event: Event): unknown {
-    return new I.ResponseInspectProcessRange({ event });
+    return new V.ResponseInspectProcessRange({ event });
   }
   protected snapshot(): unknown {
     const out: ProcessShortInfo[] = [];
@@ -178,7 +179,7 @@ export class ProcessPageInspector extends Inspector {
     return `inspect_process_page_${this.key}`;
   }
   protected response(event: Event): unknown {
-    return new I.ResponseInspectProcessPage({ event });
+    return new V.ResponseInspectProcessPage({ event });
   }
   protected snapshot(): unknown {
     const f = this.filter;
@@ -206,7 +207,7 @@ export class ProcessPageInspector extends Inspector {
       });
       page = top.sorted().slice(from, to);
     }
-    return new I.MessageInspectProcessPage({
+    return new V.MessageInspectProcessPage({
       node: this.node.name,
       total,
       offset: from,
@@ -229,7 +230,7 @@ export class ConnectionListInspector extends Inspector {
     return `inspect_connection_list_${this.key}`;
   }
   protected response(event: Event): unknown {
-    return new I.ResponseInspectConnectionList({ event });
+    return new V.ResponseInspectConnectionList({ event });
   }
   protected snapshot(): unknown {
     const out: I.InspectRemoteNodeInfo[] = [];
@@ -248,17 +249,17 @@ export class ConnectionListInspector extends Inspector {
         // disconnected meanwhile
       }
     }
-    return new I.MessageInspectConnectionList({ node: this.node.name, connections: out.length > 0 ? out : null });
+    return new V.MessageInspectConnectionList({ node: this.node.name, connections: out.length > 0 ? out : null });
   }
 }
 
 /** Publishes the event list (filters and order of the newer core's event list). */
 export class EventListInspector extends Inspector {
-  private q!: I.RequestInspectEventList;
+  private q!: V.RequestInspectEventList;
   private limit = 500;
   private key = '';
   protected override setup(q: unknown, limit: unknown, key: unknown): void {
-    this.q = q as I.RequestInspectEventList;
+    this.q = q as V.RequestInspectEventList;
     this.limit = limit as number;
     this.key = key as string;
   }
@@ -266,7 +267,7 @@ export class EventListInspector extends Inspector {
     return `inspect_event_list_${this.key}`;
   }
   protected response(event: Event): unknown {
-    return new I.ResponseInspectEventList({ event });
+    return new V.ResponseInspectEventList({ event });
   }
   protected snapshot(): unknown {
     const q = this.q;
@@ -275,7 +276,7 @@ export class EventListInspector extends Inspector {
     const minSubs = Number(q.minSubscribers ?? 0);
     let list = this.node.eventList();
     if (Number(q.timestamp) === -1) list = list.reverse();
-    const out: I.InspectEventInfo[] = [];
+    const out: V.InspectEventInfo[] = [];
     for (const e of list) {
       if (out.length >= this.limit) break;
       if (pattern !== '' && !e.event.name.toLowerCase().includes(pattern)) continue;
@@ -284,7 +285,7 @@ export class EventListInspector extends Inspector {
       if (e.subscribers < minSubs) continue;
       out.push(e);
     }
-    return new I.MessageInspectEventList({ node: this.node.name, events: out.length > 0 ? out : null });
+    return new V.MessageInspectEventList({ node: this.node.name, events: out.length > 0 ? out : null });
   }
 }
 
@@ -305,7 +306,7 @@ export class HeapInspector extends Inspector {
     return `inspect_heap_${this.key}`;
   }
   protected response(event: Event): unknown {
-    return new I.ResponseInspectHeap({ event });
+    return new V.ResponseInspectHeap({ event });
   }
   protected override started(): void {
     super.started();
@@ -344,7 +345,7 @@ export class HeapInspector extends Inspector {
       .sort((a, b) => b.inuseBytes - a.inuseBytes)
       .slice(0, this.limit);
     const h = v8.getHeapStatistics();
-    return new I.MessageInspectHeap({
+    return new V.MessageInspectHeap({
       node: this.node.name,
       records: records.length > 0 ? records : null,
       totalInuse: h.used_heap_size,

@@ -4,6 +4,7 @@
 // ergo-ts node and a Go node inspect each other. Registered in the default registry at load.
 
 import * as I from '../../gen/inspect.js';
+import * as V from '../../gen/inspect_v2.js';
 import { FrameworkTypeName } from './framework.js';
 import type { EdfRegistry, RegisteredType } from './registry.js';
 import { Go } from './wrappers.js';
@@ -323,7 +324,7 @@ export function registerInspectTypes(r: EdfRegistry): void {
   reg(I.MessageInspectApplicationTree, { node: Go.atom, application: Go.atom, processes: Go.slice(shortInfo) });
 
   // Newer-core queries (layouts of the core the v0.2 Observer is built against).
-  reg(I.RequestInspectProcessRange, {
+  reg(V.RequestInspectProcessRange, {
     name: Go.string,
     behavior: Go.string,
     application: Go.string,
@@ -331,10 +332,10 @@ export function registerInspectTypes(r: EdfRegistry): void {
     minMailbox: Go.uint64,
     limit: Go.int,
   });
-  reg(I.ResponseInspectProcessRange, event);
-  reg(I.RequestInspectConnectionList, { limit: Go.int, name: Go.string });
-  reg(I.ResponseInspectConnectionList, event);
-  reg(I.MessageInspectConnectionList, { node: Go.atom, connections: Go.slice(remoteInfo) });
+  reg(V.ResponseInspectProcessRange, event);
+  reg(V.RequestInspectConnectionList, { limit: Go.int, name: Go.string });
+  reg(V.ResponseInspectConnectionList, event);
+  reg(V.MessageInspectConnectionList, { node: Go.atom, connections: Go.slice(remoteInfo) });
   const heapRecord = s(`${INS}HeapRecord`, {
     inuseBytes: Go.int64,
     inuseObjects: Go.int64,
@@ -343,9 +344,9 @@ export function registerInspectTypes(r: EdfRegistry): void {
     freeObjects: Go.int64,
     stack: Go.slice(Go.string),
   });
-  reg(I.RequestInspectHeap, { limit: Go.int, name: Go.string });
-  reg(I.ResponseInspectHeap, event);
-  reg(I.MessageInspectHeap, {
+  reg(V.RequestInspectHeap, { limit: Go.int, name: Go.string });
+  reg(V.ResponseInspectHeap, event);
+  reg(V.MessageInspectHeap, {
     node: Go.atom,
     records: Go.slice(heapRecord),
     totalInuse: Go.int64,
@@ -355,7 +356,7 @@ export function registerInspectTypes(r: EdfRegistry): void {
     gcCPUFraction: Go.float64,
   });
 
-  reg(I.RequestInspectEventList, {
+  reg(V.RequestInspectEventList, {
     timestamp: Go.int64,
     limit: Go.int,
     name: Go.string,
@@ -364,13 +365,13 @@ export function registerInspectTypes(r: EdfRegistry): void {
     open: Go.int,
     minSubscribers: Go.int64,
   });
-  reg(I.ResponseInspectEventList, event);
+  reg(V.ResponseInspectEventList, event);
 
   // ergo-ts extensions (no Go counterpart; Go nodes do not know these names).
   const ext = (cls: new () => unknown, fields: Record<string, EdfType>): void => {
     r.register({ name: `${I.INSPECT_EXT_PACKAGE}/${cls.name}`, fields, class: cls });
   };
-  ext(I.RequestInspectProcessPage, {
+  ext(V.RequestInspectProcessPage, {
     name: Go.string,
     behavior: Go.string,
     application: Go.string,
@@ -380,7 +381,7 @@ export function registerInspectTypes(r: EdfRegistry): void {
     offset: Go.int,
     limit: Go.int,
   });
-  ext(I.ResponseInspectProcessPage, event);
+  ext(V.ResponseInspectProcessPage, event);
   const eventInfo = s('#ergo-ts/gen/EventInfo', {
     event: Go.event,
     producer: Go.pid,
@@ -389,6 +390,6 @@ export function registerInspectTypes(r: EdfRegistry): void {
     subscribers: Go.int64,
     published: Go.int64,
   });
-  ext(I.MessageInspectEventList, { node: Go.atom, events: Go.slice(eventInfo) });
-  ext(I.MessageInspectProcessPage, { node: Go.atom, total: Go.int, offset: Go.int, processes: Go.slice(shortInfo) });
+  ext(V.MessageInspectEventList, { node: Go.atom, events: Go.slice(eventInfo) });
+  ext(V.MessageInspectProcessPage, { node: Go.atom, total: Go.int, offset: Go.int, processes: Go.slice(shortInfo) });
 }
