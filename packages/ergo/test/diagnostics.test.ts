@@ -22,7 +22,7 @@ test('lifecycle events are published on diagnostics channels', async () => {
     return () => diagnostics.unsubscribe(name, fn);
   });
   try {
-    const node = await startNode('diag@localhost', { log: { defaultLogger: { disable: true } } });
+    const node = await startNode('diag@localhost', { systemApp: false, log: { defaultLogger: { disable: true } } });
     class Quits extends Actor {
       override handleMessage(): Error {
         return TerminateReasonNormal;

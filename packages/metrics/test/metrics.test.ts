@@ -378,7 +378,7 @@ describe('Radar application', () => {
       const port = Number((await node.inspect('radar')).http_port);
       assert.equal((await fetch(`http://localhost:${port}/health/live`)).status, 200);
       const text = await (await fetch(`http://localhost:${port}/metrics`)).text();
-      assert.equal(sample(text, 'ergo_applications_running'), 1);
+      assert.equal(sample(text, 'ergo_applications_running'), 2, 'system_app and radar');
       await node.applicationStop('radar');
       // The member ends within the stop; its linked children follow on their exit signal.
       assert.ok(!names(node).includes('radar'));

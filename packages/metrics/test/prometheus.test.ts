@@ -62,7 +62,10 @@ test('Prometheus scrapes the node and answers PromQL with its figures', async (t
     t.skip(bin.missing);
     return;
   }
-  node = await startNode(`prom${process.pid}@localhost`, { log: { defaultLogger: { disable: true } } });
+  node = await startNode(`prom${process.pid}@localhost`, {
+    systemApp: false, // counts processes: only the test's own
+    log: { defaultLogger: { disable: true } },
+  });
   const m = await node.spawnRegister('metrics', Metrics, {}, { host: '127.0.0.1', port: 0 });
   const metricsPort = Number((await node.inspect(m)).http_port);
   const N = 250;

@@ -4,7 +4,7 @@ import type { Atom } from './atom.js';
 import type { Network, NetworkOptions } from './network.js';
 import type { Cron, CronOptions } from './cron.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from './application.js';
-import type { EventOptions } from './event.js';
+import type { EventInfo, EventOptions } from './event.js';
 import type { Log, LogLevel, LogLevelInput, LoggerBehavior } from './log.js';
 import type { TimeFormat } from '../lib/time_format.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
@@ -134,6 +134,14 @@ export interface NodeOptions {
    * ErrNetworkStopped until `networkStart`).
    */
   network?: NetworkOptions;
+  /**
+   * Start the system application (`system_app`: `system_sup` and `system_inspect`, which answers
+   * the inspector protocol of Ergo's Observer) before `applications`, as Ergo's `ergo.StartNode`
+   * does (default true). False is Ergo's bare `node.Start`: no system processes (the first
+   * process the user spawns is then `<…0.1001>`, as in Ergo's own test-suite), and the node
+   * cannot be inspected remotely.
+   */
+  systemApp?: boolean;
   /** Applications loaded and started (in order) with the node; a failure fails startNode. */
   applications?: ApplicationBehavior[];
   /** Cron jobs started with the node. */
@@ -274,6 +282,12 @@ export interface Node {
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref;
   unregisterEvent(name: Atom | string): void;
+  /**
+   * Every event registered on this node (by processes or the node), with its producer, options,
+   * current subscribers and messages published (port extension, as the event list of Ergo's
+   * newer cores). ErrNodeTerminated once stopped.
+   */
+  eventList(): EventInfo[];
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
 
   makeRef(): Ref;

@@ -1,0 +1,188 @@
+// The newer queries of the inspector protocol (the core Ergo's v0.2 Observer is built against),
+// as they fit Node.js: process range, connection list, event list, heap; and the ergo-ts sorted,
+// paged process view. Registered like the 3.2 types (net/edf/inspect.ts); see gen/inspect.ts.
+
+import type { Atom } from './atom.js';
+import { Event } from './event.js';
+import type { InspectProcessShortInfo, InspectRemoteNodeInfo } from './inspect.js';
+import type { PID } from './pid.js';
+
+const NO_EVENT = new Event('' as Atom, '' as Atom);
+
+type Init<T> = { -readonly [K in keyof T as T[K] extends (...a: never[]) => unknown ? never : K]?: T[K] };
+
+/**
+ * Processes matching every given filter (substring of name, behaviour, application — case
+ * insensitive; exact state name; minimum mailbox), the first `limit` found (Go's layout of the
+ * newer core's RequestInspectProcessRange). Published as {@link MessageInspectProcessList}.
+ */
+export class RequestInspectProcessRange {
+  name = '';
+  behavior = '';
+  application = '';
+  /** A process state name: `init`, `sleep`, `running`, `wait response`, `terminated`, `zombee`. */
+  state = '';
+  minMailbox: number | bigint = 0;
+  limit = 0;
+  constructor(init?: Init<RequestInspectProcessRange>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The process range inspector's event. */
+export class ResponseInspectProcessRange {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectProcessRange>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/** Sort orders of {@link RequestInspectProcessPage}. */
+export type InspectProcessSort = 'pid' | 'running' | 'messages' | 'mailbox' | 'uptime';
+
+/**
+ * ergo-ts extension (no Go counterpart): one page of the processes matching the filters of
+ * {@link RequestInspectProcessRange}, in `sort` order (`pid` ascending; the others descending:
+ * running time, messages in + out, mailbox, uptime), `offset` matches skipped, at most `limit`
+ * (default 100, at most 10 000). A page costs one pass over the process table per second and
+ * no full sort (a bounded selection of `offset + limit` rows). Published as
+ * {@link MessageInspectProcessPage}. A Go node does not know this request.
+ */
+export class RequestInspectProcessPage {
+  name = '';
+  behavior = '';
+  application = '';
+  state = '';
+  minMailbox: number | bigint = 0;
+  sort: string = 'pid';
+  offset = 0;
+  limit = 0;
+  constructor(init?: Init<RequestInspectProcessPage>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The process page inspector's event. */
+export class ResponseInspectProcessPage {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectProcessPage>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** Published every second: `total` processes match, this page starts at `offset`. */
+export class MessageInspectProcessPage {
+  node = '' as Atom;
+  total = 0;
+  offset = 0;
+  processes: InspectProcessShortInfo[] | null = null;
+  constructor(init?: Init<MessageInspectProcessPage>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/** Connections whose node name contains `name` (all when empty), at most `limit` (default 100; -1: 10 000). */
+export class RequestInspectConnectionList {
+  limit = 0;
+  name = '';
+  constructor(init?: Init<RequestInspectConnectionList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The connection list inspector's event. */
+export class ResponseInspectConnectionList {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectConnectionList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** Published every second: the connections, by node name. */
+export class MessageInspectConnectionList {
+  node = '' as Atom;
+  connections: InspectRemoteNodeInfo[] | null = null;
+  constructor(init?: Init<MessageInspectConnectionList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/**
+ * The heap view (Go's layout; Go fills it from pprof). On Node.js a record is one V8 heap space
+ * (`stack` holds its name), totals come from `v8.getHeapStatistics()`, and `gcCPUFraction` is
+ * the share of wall time spent in garbage collection since the previous snapshot.
+ */
+export class RequestInspectHeap {
+  limit = 0;
+  name = '';
+  constructor(init?: Init<RequestInspectHeap>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The heap inspector's event. */
+export class ResponseInspectHeap {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectHeap>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** One heap record (Go's `inspect.HeapRecord`). */
+export interface InspectHeapRecord {
+  inuseBytes: number;
+  inuseObjects: number;
+  allocBytes: number;
+  allocObjects: number;
+  freeObjects: number;
+  stack: string[] | null;
+}
+/** Published every second. */
+export class MessageInspectHeap {
+  node = '' as Atom;
+  records: InspectHeapRecord[] | null = null;
+  totalInuse = 0;
+  totalObjects = 0;
+  totalAlloc = 0;
+  totalFree = 0;
+  gcCPUFraction = 0;
+  constructor(init?: Init<MessageInspectHeap>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/**
+ * The event list (Go's layout of the newer core's request): events whose name contains `name`;
+ * `notify`, `buffered`, `open` are 1 (yes), -1 (no) or 0 (any) — ergo-ts has no open events, so
+ * `open: 1` matches none; at least `minSubscribers`; `timestamp` -1 lists the newest first, else
+ * registration order; at most `limit` (default 500; -1: 100 000).
+ */
+export class RequestInspectEventList {
+  timestamp: number | bigint = 0;
+  limit = 0;
+  name = '';
+  notify = 0;
+  buffered = 0;
+  open = 0;
+  minSubscribers: number | bigint = 0;
+  constructor(init?: Init<RequestInspectEventList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The event list inspector's event. */
+export class ResponseInspectEventList {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectEventList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** One row of the event list (ergo-ts's layout: the newer core's `gen.EventInfo` is not matched). */
+export interface InspectEventInfo {
+  event: Event;
+  producer: PID;
+  notify: boolean;
+  buffer: number;
+  subscribers: number;
+  published: number;
+}
+/** Published every second (ergo-ts type name: a Go node cannot decode it). */
+export class MessageInspectEventList {
+  node = '' as Atom;
+  events: InspectEventInfo[] | null = null;
+  constructor(init?: Init<MessageInspectEventList>) {
+    if (init) Object.assign(this, init);
+  }
+}
