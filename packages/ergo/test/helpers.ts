@@ -72,6 +72,7 @@ export function nodeName(prefix = 'test'): string {
 export function quietNode(options: NodeOptions = {}, capture?: LogCapture, name = nodeName()): Promise<Node> {
   const write = capture?.output ?? { write: () => true };
   return startNode(name, {
+    systemApp: false,
     ...options,
     log: { ...options.log, defaultLogger: { ...options.log?.defaultLogger, output: write } },
   });

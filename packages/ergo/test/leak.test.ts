@@ -42,7 +42,7 @@ class Worker extends Actor {
   }
 }
 
-const node = await startNode('leak@localhost', { log: { defaultLogger: { disable: true } } });
+const node = await startNode('leak@localhost', { systemApp: false, log: { defaultLogger: { disable: true } } });
 const impl = engineOf(node);
 const settle = () => new Promise((r) => setImmediate(r));
 async function heap() {

@@ -39,7 +39,7 @@ let nodeSeq = 0;
 /** A node with a unique name and a silent default logger (unless `log.defaultLogger` is given). */
 export function testNode(options: NodeOptions = {}): Promise<Node> {
   const log = { ...options.log, defaultLogger: options.log?.defaultLogger ?? { disable: true } };
-  return startNode(`lc${++nodeSeq}_${process.pid}@localhost`, { ...options, log });
+  return startNode(`lc${++nodeSeq}_${process.pid}@localhost`, { systemApp: false, ...options, log });
 }
 
 /** Lines written by a default logger with `output: capture.output`. */

@@ -20,7 +20,7 @@ import {
 const CRASH = new ErgoError('TEST_CRASH', 'crash');
 
 test('a child that dies during its parent init reaches the parent as an exit', async () => {
-  const node = await startNode('initnotify@localhost', { log: { defaultLogger: { disable: true } } });
+  const node = await startNode('initnotify@localhost', { systemApp: false, log: { defaultLogger: { disable: true } } });
   try {
     let trapped: (m: MessageExitPID) => void;
     const got = new Promise<MessageExitPID>((r) => (trapped = r));
@@ -52,7 +52,10 @@ test('a child that dies during its parent init reaches the parent as an exit', a
 });
 
 test('a supervisor restarts a child that crashes right after init, again and again', async () => {
-  const node = await startNode('initnotify2@localhost', { log: { defaultLogger: { disable: true } } });
+  const node = await startNode('initnotify2@localhost', {
+    systemApp: false,
+    log: { defaultLogger: { disable: true } },
+  });
   try {
     let left = 50;
     let finished: () => void;

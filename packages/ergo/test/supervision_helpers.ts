@@ -41,7 +41,7 @@ let nodeSeq = 0;
 
 export function supNode(options: NodeOptions = {}): Promise<Node> {
   const log = { ...options.log, defaultLogger: options.log?.defaultLogger ?? { disable: true } };
-  return startNode(`sv${++nodeSeq}_${process.pid}@localhost`, { ...options, log });
+  return startNode(`sv${++nodeSeq}_${process.pid}@localhost`, { systemApp: false, ...options, log });
 }
 
 /** Runs `fn` with a fresh quiet node; the node is stopped (forced) afterwards whatever happens. */

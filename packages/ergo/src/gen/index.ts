@@ -16,3 +16,4 @@ export * from './application.js';
 export * from './meta.js';
 export * from './core.js';
 export * from './network.js';
+export * from './inspect.js';

@@ -134,6 +134,14 @@ export interface NodeOptions {
    * ErrNetworkStopped until `networkStart`).
    */
   network?: NetworkOptions;
+  /**
+   * Start the system application (`system_app`: `system_sup` and `system_inspect`, which answers
+   * the inspector protocol of Ergo's Observer) before `applications`, as Ergo's `ergo.StartNode`
+   * does (default true). False is Ergo's bare `node.Start`: no system processes (the first
+   * process the user spawns is then `<…0.1001>`, as in Ergo's own test-suite), and the node
+   * cannot be inspected remotely.
+   */
+  systemApp?: boolean;
   /** Applications loaded and started (in order) with the node; a failure fails startNode. */
   applications?: ApplicationBehavior[];
   /** Cron jobs started with the node. */

@@ -35,6 +35,7 @@ import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
 import { processShortInfo } from './info.js';
+import { SYSTEM_APP } from '../gen/inspect.js';
 import {
   describeValue,
   validateArgs,
@@ -128,6 +129,11 @@ export class ApplicationManager {
         if (v !== undefined && v !== null) env.set(envName(k), v);
     this.apps.set(spec.name as Atom, new Application(spec as ApplicationSpec & { name: Atom }, env, behavior));
     return spec.name as Atom;
+  }
+
+  /** True if application `name` is loaded. */
+  has(name: Atom | string): boolean {
+    return this.apps.has(name as Atom);
   }
 
   unload(name: Atom | string): void {
@@ -312,12 +318,14 @@ export class ApplicationManager {
     const reason = a.reason ?? TerminateReasonNormal;
     a.state = ApplicationState.Loaded;
     a.startedAt = 0;
-    this.node.log.info(
-      'application %s (%s) stopped with reason %s',
-      a.spec.name,
-      applicationModeString(a.mode),
-      reason.message,
-    );
+    // The system application ends only with the node (its end is part of the node's stop).
+    if (a.spec.name !== SYSTEM_APP)
+      this.node.log.info(
+        'application %s (%s) stopped with reason %s',
+        a.spec.name,
+        applicationModeString(a.mode),
+        reason.message,
+      );
     this.callback(a, 'terminate', () => a.behavior.terminate?.(reason));
     a.stopped();
   }
@@ -393,6 +401,14 @@ export class ApplicationManager {
   async stopAll(force: boolean): Promise<void> {
     for (const a of [...this.apps.values()].reverse()) {
       if (a.state === ApplicationState.Loaded) continue;
+      if (a.spec.name === SYSTEM_APP) {
+        // Skipped, as in Ergo: its processes end with the rest (the node's exit signals), and
+        // no member exit of a permanent application is taken for a failure then.
+        a.state = ApplicationState.Stopping;
+        a.mode = ApplicationMode.Temporary;
+        a.reason = TerminateReasonShutdown;
+        continue;
+      }
       try {
         await this.stop(a.spec.name, force, DEFAULT_APPLICATION_STOP_TIMEOUT);
       } catch (e) {

@@ -5,7 +5,8 @@
 
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationMode, ApplicationOptions } from '../gen/application.js';
-import { ErrIncorrect } from '../gen/errors.js';
+import { ErrIncorrect, ErrNotAllowed } from '../gen/errors.js';
+import { SYSTEM_APP } from '../gen/inspect.js';
 import type { Node } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import type { ProcessShortInfo } from '../gen/process.js';
@@ -87,6 +88,9 @@ export function applicationStop(
       ErrIncorrect.with(`application stop timeout ${String(timeoutMs)} (milliseconds, a positive integer)`),
     );
   }
+  // As in Ergo: the system application runs as long as the node.
+  if (name === SYSTEM_APP && node.apps.has(SYSTEM_APP))
+    return Promise.reject(ErrNotAllowed.with('the system application cannot be stopped'));
   return node.apps.stop(name, force, force ? 0 : timeoutMs);
 }
 

@@ -13,6 +13,7 @@ import {
   describeValue,
 } from '../gen/validate.js';
 import { NodeImpl, validateNodeName } from './node.js';
+import { createSystemApp } from '../app/system/app.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -41,6 +42,8 @@ export async function startNode(name: Atom | string, options: NodeOptions = {}):
   const root = node.root;
   try {
     if (options.network !== undefined) await node.net.start(options.network);
+    // Ergo's StartNode puts the system application first (system_inspect answers inspectors).
+    if (options.systemApp !== false) await root.applicationStart(await root.applicationLoad(createSystemApp()));
     for (const app of options.applications ?? []) {
       const name = await root.applicationLoad(app);
       await root.applicationStart(name);

@@ -3,6 +3,7 @@
 // given another registry (tests and embedders can create isolated ones).
 
 import { registerFrameworkTypes } from './framework.js';
+import { registerInspectTypes } from './inspect.js';
 import { EdfRegistry, type RegisteredType, type TypeSpec } from './registry.js';
 
 /**
@@ -11,6 +12,7 @@ import { EdfRegistry, type RegisteredType, type TypeSpec } from './registry.js';
  */
 export const defaultRegistry: EdfRegistry = new EdfRegistry();
 registerFrameworkTypes(defaultRegistry);
+registerInspectTypes(defaultRegistry);
 
 /**
  * Registers a type in the default registry (see {@link EdfRegistry.register}). Register at
@@ -35,6 +37,9 @@ export function registerError(err: Error): void {
  */
 export function createRegistry(options: { framework?: boolean } = {}): EdfRegistry {
   const r = new EdfRegistry();
-  if (options.framework !== false) registerFrameworkTypes(r);
+  if (options.framework !== false) {
+    registerFrameworkTypes(r);
+    registerInspectTypes(r);
+  }
   return r;
 }

@@ -1,0 +1,36 @@
+// The system application (Ergo's app/system): `system_app`, whose only member is the supervisor
+// `system_sup`, which runs `system_inspect`. startNode starts it before the applications of the
+// options, as Ergo's StartNode does. It cannot be stopped (ErrNotAllowed), the graceful stop
+// leaves it to the end, and its processes are not waited for. Ergo's usage-metrics reporter
+// (`system_metrics`) is deliberately not part of it (docs/differences.md).
+
+import { Supervisor } from '../../act/supervisor.js';
+import { SupervisorStrategy, SupervisorType, type SupervisorSpec } from '../../act/supervisor_types.js';
+import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec } from '../../gen/application.js';
+import { SYSTEM_APP, SYSTEM_INSPECT, SYSTEM_SUP } from '../../gen/inspect.js';
+import { SystemInspect } from './inspect.js';
+
+/** `system_sup`: one-for-one, permanent restarts, one child: `system_inspect`. */
+export class SystemSup extends Supervisor {
+  init(): SupervisorSpec {
+    return {
+      type: SupervisorType.OneForOne,
+      children: [{ name: SYSTEM_INSPECT, factory: SystemInspect }],
+      restart: { strategy: SupervisorStrategy.Permanent },
+    };
+  }
+}
+
+/** The system application's behaviour (loaded and started by startNode). */
+export function createSystemApp(): ApplicationBehavior {
+  return {
+    load(): ApplicationSpec {
+      return {
+        name: SYSTEM_APP,
+        description: 'System Application',
+        group: [{ name: SYSTEM_SUP, factory: SystemSup }],
+        mode: ApplicationMode.Permanent,
+      };
+    },
+  };
+}

@@ -1,0 +1,186 @@
+// system_inspect: the process that answers the inspector protocol (Ergo's app/system/inspect).
+// A `RequestInspect*` Call is forwarded to the inspector of that query — spawned (linked to this
+// process, registered under a name derived from the query) unless it runs already — which
+// answers with the `ResponseInspect*` naming its event. `RequestDo*` Calls run here and answer
+// with a `ResponseDo*` carrying the error (null on success).
+
+import { Actor } from '../../act/actor.js';
+import type { Atom } from '../../gen/atom.js';
+import { ErrIncorrect, ErrProcessUnknown, ErrTaken, ErrUnsupported, isError, toError } from '../../gen/errors.js';
+import * as I from '../../gen/inspect.js';
+import { LogLevel } from '../../gen/log.js';
+import type { PID } from '../../gen/pid.js';
+import type { ProcessFactory } from '../../gen/process.js';
+import type { Ref } from '../../gen/ref.js';
+import { ForwardedRequest } from './inspector.js';
+import {
+  ApplicationListInspector,
+  ApplicationTreeInspector,
+  ConnectionInspector,
+  LogInspector,
+  MetaInspector,
+  MetaStateInspector,
+  NetworkInspector,
+  NodeInspector,
+  ProcessInspector,
+  ProcessListInspector,
+  ProcessStateInspector,
+} from './inspectors.js';
+
+/** Levels of the default log inspector, and their letters in its name. */
+const LOG_LETTERS: ReadonlyArray<readonly [LogLevel, string]> = [
+  [LogLevel.Debug, 'd'],
+  [LogLevel.Info, 'i'],
+  [LogLevel.Warning, 'w'],
+  [LogLevel.Error, 'e'],
+  [LogLevel.Panic, 'p'],
+];
+
+/** Runs `fn`, returning its error (null when it succeeded): the `Error` field of a ResponseDo*. */
+function attempt(fn: () => void): Error | null {
+  try {
+    fn();
+    return null;
+  } catch (e) {
+    return toError(e);
+  }
+}
+
+function num(v: unknown, dflt: number): number {
+  const n = typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : dflt;
+  return Number.isSafeInteger(n) ? n : dflt;
+}
+
+/**
+ * The `system_inspect` process. Call it with a `RequestInspect*` or `RequestDo*` (locally or from
+ * another node); anything else is answered with ErrUnsupported. Lives as long as the node.
+ */
+export class SystemInspect extends Actor {
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+    if (request instanceof I.RequestInspectNode) return this.forward('inspect_node', NodeInspector, [], from, ref);
+    if (request instanceof I.RequestInspectNetwork)
+      return this.forward('inspect_network', NetworkInspector, [], from, ref);
+    if (request instanceof I.RequestInspectConnection)
+      return this.forward(
+        `inspect_connection_${request.remoteNode}`,
+        ConnectionInspector,
+        [request.remoteNode],
+        from,
+        ref,
+      );
+    if (request instanceof I.RequestInspectProcessList) {
+      const start = Math.max(1000, num(request.start, 1000));
+      let limit = num(request.limit, 1000);
+      if (limit < 1) limit = 1000;
+      const name = `inspect_process_list_${start}_${start + limit - 1}`;
+      return this.forward(name, ProcessListInspector, [start, limit], from, ref);
+    }
+    if (request instanceof I.RequestInspectProcess)
+      return this.forward(`inspect_process_${request.pid.toString()}`, ProcessInspector, [request.pid], from, ref);
+    if (request instanceof I.RequestInspectProcessState) {
+      if (request.pid.equals(this.pid)) {
+        this.sendResponseError(from, ref, ErrIncorrect.with('unable to inspect the state of itself'));
+        return undefined;
+      }
+      const name = `inspect_process_state_${request.pid.toString()}`;
+      return this.forward(name, ProcessStateInspector, [request.pid], from, ref);
+    }
+    if (request instanceof I.RequestInspectMeta)
+      return this.forward(`inspect_meta_${request.meta.toString()}`, MetaInspector, [request.meta], from, ref);
+    if (request instanceof I.RequestInspectMetaState) {
+      const name = `inspect_meta_state_${request.meta.toString()}`;
+      return this.forward(name, MetaStateInspector, [request.meta], from, ref);
+    }
+    if (request instanceof I.RequestInspectLog) {
+      const asked = new Set((request.levels ?? []).map((l) => num(l, 0)));
+      const chosen = asked.size > 0 ? LOG_LETTERS.filter(([l]) => asked.has(l)) : LOG_LETTERS;
+      const letters = chosen.map(([, c]) => c).join('');
+      const levels = chosen.map(([l]) => l);
+      if (letters === '') {
+        this.sendResponseError(from, ref, ErrIncorrect.with('log levels (debug, info, warning, error, panic)'));
+        return undefined;
+      }
+      return this.forward(`inspect_log_${letters}`, LogInspector, [letters, levels], from, ref);
+    }
+    if (request instanceof I.RequestInspectApplicationList)
+      return this.forward('inspect_application_list', ApplicationListInspector, [], from, ref);
+    if (request instanceof I.RequestInspectApplicationTree) {
+      let limit = num(request.limit, 1000);
+      if (limit < 1) limit = 1000;
+      const name = `inspect_application_tree_${request.application}_${limit}`;
+      return this.forward(name, ApplicationTreeInspector, [request.application, limit], from, ref);
+    }
+    return this.command(from, ref, request);
+  }
+
+  /** The `RequestDo*` commands. */
+  private command(from: PID, ref: Ref, r: unknown): unknown {
+    const node = this.node;
+    if (r instanceof I.RequestDoSend)
+      return new I.ResponseDoSend({ error: attempt(() => this.sendWithPriority(r.pid, r.message, r.priority)) });
+    if (r instanceof I.RequestDoSendMeta)
+      return new I.ResponseDoSendMeta({ error: attempt(() => this.send(r.meta, r.message)) });
+    if (r instanceof I.RequestDoSendExit)
+      return new I.ResponseDoSendExit({
+        error: attempt(() => this.sendExit(r.pid, r.reason ?? ErrIncorrect.with('exit reason'))),
+      });
+    if (r instanceof I.RequestDoSendExitMeta)
+      // Go answers this one with ResponseDoSendExit too.
+      return new I.ResponseDoSendExit({
+        error: attempt(() => this.sendExitMeta(r.meta, r.reason ?? ErrIncorrect.with('exit reason'))),
+      });
+    if (r instanceof I.RequestDoKill) return new I.ResponseDoKill({ error: attempt(() => node.kill(r.pid)) });
+    if (r instanceof I.RequestDoSetLogLevel)
+      return new I.ResponseDoSetLogLevel({ error: attempt(() => node.log.setLevel(r.level)) });
+    if (r instanceof I.RequestDoSetLogLevelProcess)
+      return new I.ResponseDoSetLogLevel({ error: attempt(() => node.setLogLevelProcess(r.pid, r.level)) });
+    if (r instanceof I.RequestDoSetLogLevelMeta)
+      return new I.ResponseDoSetLogLevel({ error: attempt(() => node.setLogLevelMeta(r.meta, r.level)) });
+    this.log.error('unsupported request: %o', r);
+    this.sendResponseError(from, ref, ErrUnsupported);
+    return undefined;
+  }
+
+  /**
+   * Hands the request to inspector `name`, spawning it (linked to this process) first when it does
+   * not run. The inspector answers; this call returns nothing itself.
+   */
+  private forward(
+    name: string,
+    factory: ProcessFactory,
+    args: unknown[],
+    from: PID,
+    ref: Ref,
+  ): undefined | Promise<undefined> {
+    const fwd = new ForwardedRequest(from, ref);
+    if (this.trySend(name, fwd)) return undefined;
+    return this.spawnRegister(name as Atom, factory, { linkParent: true }, ...args).then(
+      () => this.deliver(name, fwd),
+      (e: unknown) => {
+        if (isError(e, ErrTaken)) return this.deliver(name, fwd);
+        this.sendResponseError(from, ref, toError(e));
+        return undefined;
+      },
+    );
+  }
+
+  private deliver(name: string, fwd: ForwardedRequest): undefined {
+    if (!this.trySend(name, fwd)) this.sendResponseError(fwd.from, fwd.ref, ErrProcessUnknown.with(name));
+    return undefined;
+  }
+
+  private trySend(name: string, message: unknown): boolean {
+    try {
+      if (!this.node.isAlive()) return false;
+      this.node.processPID(name);
+    } catch {
+      return false;
+    }
+    try {
+      this.send(name, message);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,269 @@
+// The system application and the inspector protocol (issue 21): system_app/system_sup/
+// system_inspect started by startNode, not stoppable, not holding the graceful stop; every
+// RequestInspect* answered with the event of a shared per-query inspector that publishes while
+// subscribed; the log inspector pushing records at once; the RequestDo* commands. Every
+// snapshot a test receives is also passed through the EDF codec (Go's type names and layouts),
+// as it travels between nodes.
+
+import { strict as assert } from 'node:assert';
+import { after, before, describe, test } from 'node:test';
+
+import {
+  Event,
+  LogLevel,
+  MessageDownPID,
+  MessageInspectApplicationList,
+  MessageInspectApplicationTree,
+  MessageInspectLogNode,
+  MessageInspectLogProcess,
+  MessageInspectNetwork,
+  MessageInspectNode,
+  MessageInspectProcess,
+  MessageInspectProcessList,
+  MessageInspectProcessState,
+  RequestDoKill,
+  RequestDoSend,
+  RequestDoSendExit,
+  RequestDoSetLogLevelProcess,
+  RequestInspectApplicationList,
+  RequestInspectApplicationTree,
+  RequestInspectLog,
+  RequestInspectNetwork,
+  RequestInspectNode,
+  RequestInspectProcess,
+  RequestInspectProcessList,
+  RequestInspectProcessState,
+  ResponseDoKill,
+  ResponseDoSend,
+  ResponseDoSendExit,
+  ResponseDoSetLogLevel,
+  ResponseInspectLog,
+  ResponseInspectNode,
+  ResponseInspectProcess,
+  ResponseInspectProcessList,
+  SYSTEM_APP,
+  SYSTEM_INSPECT,
+  type MessageEvent,
+  type Node,
+  type PID,
+} from '../src/index.js';
+import { roundTrip } from '../src/net/index.js';
+import { exec, guardUnhandled, rejectsCode, spawnTest, testNode, type Inbox } from './lifecycle_helpers.js';
+
+guardUnhandled();
+
+/** A subscriber of `event`: a TestActor that monitors it. */
+async function subscribe(node: Node, event: Event): Promise<{ pid: PID; inbox: Inbox }> {
+  const s = await spawnTest(node);
+  await exec(node, s.pid, (a) => a.monitorEvent(event));
+  return s;
+}
+
+/** `m` after an EDF encode/decode round trip (the decoded value must be of the same class). */
+function viaWire<T>(m: T): T {
+  const back = roundTrip(m);
+  assert.equal((back as object).constructor, (m as object).constructor, 'decodes to the same class');
+  return back as T;
+}
+
+function payload<T>(cls: abstract new (...a: never[]) => T, pred: (m: T) => boolean = () => true) {
+  return (m: MessageEvent): boolean => m.message instanceof cls && pred(m.message as T);
+}
+
+describe('system application', () => {
+  let node: Node;
+  before(async () => {
+    node = await testNode({ systemApp: true });
+  });
+  after(async () => {
+    await node.stop();
+  });
+
+  test('startNode runs system_app with system_sup and system_inspect; it cannot be stopped', async () => {
+    assert.ok(node.applicationsRunning().includes(SYSTEM_APP));
+    const inspect = node.processPID(SYSTEM_INSPECT);
+    const sup = node.processPID('system_sup');
+    assert.equal(node.processInfo(inspect).application, SYSTEM_APP);
+    assert.ok(node.processInfo(inspect).parent.equals(sup));
+    await rejectsCode(node.applicationStop(SYSTEM_APP), 'ERR_NOT_ALLOWED');
+    await rejectsCode(node.applicationStopForce(SYSTEM_APP), 'ERR_NOT_ALLOWED');
+    assert.ok(node.applicationsRunning().includes(SYSTEM_APP));
+  });
+
+  test('node inspector: response names the shared event; subscribers get MessageInspectNode', async () => {
+    const r = viaWire(await node.call(SYSTEM_INSPECT, new RequestInspectNode()));
+    assert.ok(r instanceof ResponseInspectNode, `got ${String(r)}`);
+    assert.ok(r.event.equals(new Event('inspect_node', node.name)));
+    assert.equal(r.crc32, node.pid.toString().slice(1, 9));
+    assert.equal(r.os, process.platform);
+    assert.ok(r.cores > 0);
+    const inspector = node.processPID('inspect_node');
+    // The same query shares the inspector.
+    const r2 = (await node.call(SYSTEM_INSPECT, new RequestInspectNode())) as ResponseInspectNode;
+    assert.ok(r2.event.equals(r.event));
+    assert.ok(node.processPID('inspect_node').equals(inspector));
+
+    const s = await subscribe(node, r.event);
+    const ev = await s.inbox.event(payload(MessageInspectNode));
+    const m = viaWire(ev.message as MessageInspectNode);
+    assert.equal(m.node, node.name);
+    assert.equal(m.info.name, node.name);
+    assert.ok(Number(m.info.processesTotal) >= 4);
+    assert.ok(Number(m.info.applicationsRunning) >= 1);
+    // A second snapshot follows while subscribed.
+    await s.inbox.event(payload(MessageInspectNode));
+    node.kill(s.pid);
+  });
+
+  test('process list inspector publishes the range sorted by PID', async () => {
+    const a = await spawnTest(node);
+    const b = await spawnTest(node);
+    const r = await node.call(SYSTEM_INSPECT, new RequestInspectProcessList({ start: 0, limit: 0 }));
+    assert.ok(r instanceof ResponseInspectProcessList);
+    assert.equal(r.event.name, 'inspect_process_list_1000_1999');
+    const s = await subscribe(node, r.event);
+    const ev = await s.inbox.event(payload(MessageInspectProcessList));
+    const list = viaWire(ev.message as MessageInspectProcessList).processes ?? [];
+    const ids = list.map((p) => p.pid.id);
+    assert.deepEqual(
+      ids,
+      [...ids].sort((x, y) => x - y),
+    );
+    assert.ok(ids.includes(a.pid.id) && ids.includes(b.pid.id));
+    assert.ok(list.some((p) => p.name === SYSTEM_INSPECT && p.application === SYSTEM_APP));
+    node.kill(s.pid);
+  });
+
+  test('process inspector: info every second, a last terminated one when the process is killed', async () => {
+    const t = await spawnTest(node);
+    const r = await node.call(SYSTEM_INSPECT, new RequestInspectProcess({ pid: t.pid }));
+    assert.ok(r instanceof ResponseInspectProcess);
+    assert.equal(r.event.name, `inspect_process_${t.pid.toString()}`);
+    const s = await subscribe(node, r.event);
+    const first = await s.inbox.event(payload(MessageInspectProcess));
+    assert.ok((first.message as MessageInspectProcess).info.pid.equals(t.pid));
+    assert.equal((first.message as MessageInspectProcess).terminated, false);
+
+    const k = await node.call(SYSTEM_INSPECT, new RequestDoKill({ pid: t.pid }));
+    assert.ok(k instanceof ResponseDoKill);
+    assert.equal(k.error, null);
+    const last = await s.inbox.event(payload(MessageInspectProcess, (m) => m.terminated));
+    assert.ok(viaWire(last.message as MessageInspectProcess).info.pid.equals(t.pid));
+    // The inspector ends after its final message: the subscriber's monitor fires.
+    await s.inbox.next((x) => x.kind === 'message' && x.message instanceof Object && 'event' in x.message, 'down');
+    node.kill(s.pid);
+  });
+
+  test('process state inspector publishes handleInspect', async () => {
+    const t = await spawnTest(node);
+    const r = (await node.call(SYSTEM_INSPECT, new RequestInspectProcessState({ pid: t.pid }))) as {
+      event: Event;
+    };
+    const s = await subscribe(node, r.event);
+    const ev = await s.inbox.event(payload(MessageInspectProcessState));
+    const m = viaWire(ev.message as MessageInspectProcessState);
+    assert.ok(m.pid.equals(t.pid));
+    assert.equal(m.state?.get('actor'), 'test');
+    node.kill(s.pid);
+    node.kill(t.pid);
+  });
+
+  test('network, application list and tree inspectors', async () => {
+    const rn = (await node.call(SYSTEM_INSPECT, new RequestInspectNetwork())) as { event: Event };
+    const sn = await subscribe(node, rn.event);
+    const net = viaWire((await sn.inbox.event(payload(MessageInspectNetwork))).message as MessageInspectNetwork);
+    assert.equal(net.node, node.name);
+
+    const ra = (await node.call(SYSTEM_INSPECT, new RequestInspectApplicationList())) as { event: Event };
+    const sa = await subscribe(node, ra.event);
+    const apps = viaWire(
+      (await sa.inbox.event(payload(MessageInspectApplicationList))).message as MessageInspectApplicationList,
+    );
+    assert.ok(apps.applications?.has(SYSTEM_APP));
+
+    const rt = (await node.call(
+      SYSTEM_INSPECT,
+      new RequestInspectApplicationTree({ application: SYSTEM_APP, limit: 0 }),
+    )) as { event: Event };
+    assert.equal(rt.event.name, 'inspect_application_tree_system_app_1000');
+    const st = await subscribe(node, rt.event);
+    const tree = viaWire(
+      (await st.inbox.event(payload(MessageInspectApplicationTree))).message as MessageInspectApplicationTree,
+    );
+    const names = (tree.processes ?? []).map((p) => p.name).sort();
+    assert.ok(names.includes('system_sup') && names.includes(SYSTEM_INSPECT));
+    for (const s of [sn, sa, st]) node.kill(s.pid);
+  });
+
+  test('log inspector pushes each record at once, for its levels only', async () => {
+    const r = await node.call(SYSTEM_INSPECT, new RequestInspectLog({ levels: [LogLevel.Warning, LogLevel.Info] }));
+    assert.ok(r instanceof ResponseInspectLog);
+    assert.match(r.event.name, /^inspect_log_iw_<[0-9A-F]{8}\.0\.\d+>$/);
+    const s = await subscribe(node, r.event);
+    // Records are published only while subscribed (the inspector becomes a logger on the first one).
+    const logger = await spawnTest(node);
+    let seen = 0;
+    for (let i = 0; i < 100 && seen === 0; i++) {
+      node.log.info('node says %d', 42);
+      await exec(node, logger.pid, (a) => a.log.warning('process says %s', 'hi'));
+      await exec(node, logger.pid, (a) => a.log.debug('not this one'));
+      seen = s.inbox.ofKind('event').length;
+      if (seen === 0) await new Promise((res) => setImmediate(res));
+    }
+    const n = await s.inbox.event(payload(MessageInspectLogNode, (m) => m.message === 'node says 42'));
+    const nm = viaWire(n.message as MessageInspectLogNode);
+    assert.equal(nm.level, LogLevel.Info);
+    assert.equal(typeof nm.timestamp, 'bigint');
+    const p = await s.inbox.event(payload(MessageInspectLogProcess, (m) => m.message === 'process says hi'));
+    assert.ok(viaWire(p.message as MessageInspectLogProcess).pid.equals(logger.pid));
+    assert.ok(
+      !s.inbox.ofKind('event').some((e) => (e.message.message as { message?: string }).message === 'not this one'),
+    );
+    node.kill(s.pid);
+    node.kill(logger.pid);
+  });
+
+  test('do commands: send, send exit, set log level; errors travel in the response', async () => {
+    const t = await spawnTest(node);
+    const r = await node.call(SYSTEM_INSPECT, new RequestDoSend({ pid: t.pid, priority: 0, message: 'hello' }));
+    assert.ok(r instanceof ResponseDoSend);
+    assert.equal(r.error, null);
+    await t.inbox.next((x) => x.kind === 'message' && x.message === 'hello', 'the sent message');
+
+    const l = await node.call(SYSTEM_INSPECT, new RequestDoSetLogLevelProcess({ pid: t.pid, level: LogLevel.Error }));
+    assert.ok(l instanceof ResponseDoSetLogLevel);
+    assert.equal(l.error, null);
+    assert.equal(node.logLevelProcess(t.pid), LogLevel.Error);
+
+    const reason = new Error('from the observer');
+    const x = await node.call(SYSTEM_INSPECT, new RequestDoSendExit({ pid: t.pid, reason }));
+    assert.ok(x instanceof ResponseDoSendExit);
+    assert.equal(x.error, null);
+    const got = await t.inbox.terminated();
+    assert.match(got.message, /from the observer/);
+
+    const gone = await node.call(SYSTEM_INSPECT, new RequestDoKill({ pid: t.pid }));
+    assert.ok(gone instanceof ResponseDoKill);
+    assert.ok(gone.error instanceof Error, 'killing a dead process reports its error');
+  });
+
+  test('an inspector nobody subscribes to exits after its idle period', async () => {
+    const t = await spawnTest(node);
+    const r = (await node.call(SYSTEM_INSPECT, new RequestInspectProcess({ pid: t.pid }))) as { event: Event };
+    const inspector = node.processPID(`inspect_process_${t.pid.toString()}`);
+    const w = await spawnTest(node);
+    await exec(node, w.pid, (a) => a.monitorPID(inspector));
+    const down = await w.inbox.message(MessageDownPID, 'the idle inspector ends');
+    assert.equal(down.message.reason.message, 'normal');
+    assert.ok(r.event.name.endsWith(t.pid.toString()));
+    node.kill(w.pid);
+    node.kill(t.pid);
+  });
+
+  test('a graceful stop is not held by the system application', async () => {
+    const n2 = await testNode({ systemApp: true });
+    await n2.call(SYSTEM_INSPECT, new RequestInspectNode());
+    await n2.stop();
+    assert.equal(n2.isAlive(), false);
+  });
+});
