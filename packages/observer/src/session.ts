@@ -182,7 +182,7 @@ export class Session extends Actor {
     this.#subs.set(query.key, { type, eventKey: event.key, args });
     if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
     if (joined.last !== null) this.#write(type, joined.last);
-    return new SessionReply(200, null, { key: query.key, event: event.toString() });
+    return new SessionReply(200, null, { key: query.key, event: event.toString(), replayed: joined.last !== null });
   }
 
   #unsubscribe(body: Record<string, unknown>): SessionReply {

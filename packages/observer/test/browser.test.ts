@@ -108,6 +108,8 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     assert.ok(total >= node.info().processesTotal - 5 && total > 5, `process total ${total}`);
     await page.waitForSelector('[data-page=info] .chart .u-title');
     await page.waitForFunction(() => document.querySelectorAll('[data-page=info] .chart').length >= 4);
+    // A few samples in the charts (one a second) before the picture.
+    await page.waitForSelector('[data-page=info] .chart[data-points="4"]');
     shots.push(await shot(page, 'info'));
 
     // Process list: a process spawned after the page opened appears.
@@ -121,6 +123,7 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     node.send(late, 'tick');
     await page.click(`[data-page=processes] .row[data-name=late_comer] a`);
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
+    await page.waitForSelector('[data-page=process] .chart[data-points="3"]');
     await page.waitForFunction(() =>
       /count/.test(document.querySelector('[data-testid=inspect-state]')?.textContent ?? ''),
     );

@@ -52,11 +52,14 @@ test(`${SESSIONS} sessions share the inspectors and leave no inspector, session 
     const late = await StreamClient.open(url);
     await late.waitFor('connected');
     const mark = late.frames.length;
-    await post(url, '/api/subscribe', { type: 'node_info', args: {} }, { 'x-observer-session': late.session });
-    assert.ok(
-      late.frames.slice(mark).some((f) => f.event === 'node_info'),
-      'the last node_info was replayed by the time subscribe answered',
+    const r = await post(
+      url,
+      '/api/subscribe',
+      { type: 'node_info', args: {} },
+      { 'x-observer-session': late.session },
     );
+    assert.equal(r.body.data.replayed, true, 'the hub had the last node_info and wrote it to the new stream');
+    await late.waitFor('node_info', (d) => d.node === node.name, mark);
     clients.push(late);
 
     for (const c of clients) c.close();

@@ -17,10 +17,11 @@ export function Chart(props: { title: string; series: Series; tick: number; form
       title: props.title,
       width: 360,
       height: 160,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { show: false },
-      scales: { x: { time: true } },
-      axes: [{ stroke: '#888' }, { stroke: '#888', size: 60, values: (_u, vals) => vals.map((v) => fmt(v)) }],
+      // Always the last 60 s, whatever number of samples there is yet.
+      scales: { x: { time: true, range: (_u, _min, max) => [max - 60, max] } },
+      axes: [{ stroke: '#888' }, { stroke: '#888', size: 72, values: (_u, vals) => vals.map((v) => fmt(v)) }],
       series: [
         {},
         ...props.series.names.map((n, i) => ({
@@ -37,5 +38,5 @@ export function Chart(props: { title: string; series: Series; tick: number; form
   useEffect(() => {
     plot.current?.setData([props.series.t, ...props.series.v]);
   }, [props.tick, props.series]);
-  return <div class="chart" ref={box} />;
+  return <div class="chart" ref={box} data-points={props.series.t.length} />;
 }

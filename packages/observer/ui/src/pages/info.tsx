@@ -106,6 +106,7 @@ export function InfoPage() {
                 onChange={(level) => api.do('set_log_level', { target: 'node', level })}
               />
               <h3>Loggers</h3>
+              {list(i.loggers).length === 0 ? <p class="muted">none</p> : null}
               <table>
                 <tbody>
                   {list(i.loggers).map((l: Json) => (
