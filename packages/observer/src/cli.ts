@@ -11,6 +11,8 @@ import { parseArgs } from 'node:util';
 
 import { NetworkMode, startNode, type Atom } from 'ergo-ts';
 
+import { createEmbeddedRegistrar } from 'ergo-ts/net';
+
 import { createObserverApp } from './app.js';
 import { DEFAULT_OBSERVER_HOST, DEFAULT_OBSERVER_PORT } from './options.js';
 import { OBSERVER_VERSION } from './manager.js';
@@ -25,6 +27,7 @@ const HELP = `usage: ergo-observer [options]
   --node-port PORT    its acceptor port (default: the registrar's answer)
   --node-tls          connect to it over TLS (certificates are not verified)
   --name NAME         the Observer's node name (default observer-<random>@localhost)
+  --registrar-port N  the embedded registrar's port (default 4499; 0 = none, static routes only)
   --debug             log at debug level
   --version           print the version`;
 
@@ -40,6 +43,7 @@ async function main(): Promise<void> {
       'node-port': { type: 'string' },
       'node-tls': { type: 'boolean' },
       name: { type: 'string' },
+      'registrar-port': { type: 'string' },
       debug: { type: 'boolean' },
       version: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -58,6 +62,9 @@ async function main(): Promise<void> {
   const nodePort = values['node-port'] === undefined ? 0 : Number(values['node-port']);
   if (!Number.isInteger(nodePort) || nodePort < 0 || nodePort > 65535)
     throw new Error(`--node-port ${values['node-port']}: not a port`);
+  const registrarPort = values['registrar-port'] === undefined ? 4499 : Number(values['registrar-port']);
+  if (!Number.isInteger(registrarPort) || registrarPort < 0 || registrarPort > 65535)
+    throw new Error(`--registrar-port ${values['registrar-port']}: not a port`);
   let cookie = process.env.COOKIE ?? '';
   if (cookie === '' && values.cookie !== undefined) {
     cookie = values.cookie;
@@ -83,7 +90,12 @@ async function main(): Promise<void> {
   const node = await startNode(name as Atom, {
     handleSignals: true,
     log: { level: values.debug === true ? 'debug' : 'info' },
-    network: { mode: NetworkMode.Hidden, cookie, insecureSkipVerify: true },
+    network: {
+      mode: NetworkMode.Hidden,
+      cookie,
+      insecureSkipVerify: true,
+      registrar: registrarPort === 0 ? null : createEmbeddedRegistrar({ port: registrarPort }),
+    },
     applications: [app],
   });
   console.log(`open ${app.url}${values.token === undefined ? '' : `/?token=${encodeURIComponent(values.token)}`}`);
