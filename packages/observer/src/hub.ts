@@ -56,7 +56,7 @@ export class HubDown {
   ) {}
 }
 
-/** What {@link Hub} reports through `inspect` (and tests read). */
+/** What the hub (`observer_hub`) reports through `inspect`. */
 export interface HubStats {
   events: number;
   sessions: number;
