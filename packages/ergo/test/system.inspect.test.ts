@@ -21,6 +21,18 @@ import {
   MessageInspectProcess,
   MessageInspectProcessList,
   MessageInspectProcessState,
+  MessageInspectConnectionList,
+  MessageInspectHeap,
+  MessageInspectProcessPage,
+  RequestInspectConnectionList,
+  RequestInspectHeap,
+  RequestInspectProcessPage,
+  RequestInspectProcessRange,
+  ResponseInspectConnectionList,
+  ResponseInspectHeap,
+  ResponseInspectProcessPage,
+  ResponseInspectProcessRange,
+  type ProcessShortInfo,
   RequestDoKill,
   RequestDoSend,
   RequestDoSendExit,
@@ -48,7 +60,8 @@ import {
   type PID,
 } from '../src/index.js';
 import { roundTrip } from '../src/net/index.js';
-import { exec, guardUnhandled, rejectsCode, spawnTest, testNode, type Inbox } from './lifecycle_helpers.js';
+import { TopK } from '../src/app/system/inspectors_v2.js';
+import { exec, guardUnhandled, Hold, rejectsCode, spawnTest, testNode, type Inbox } from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -258,6 +271,120 @@ describe('system application', () => {
     assert.ok(r.event.name.endsWith(t.pid.toString()));
     node.kill(w.pid);
     node.kill(t.pid);
+  });
+
+  test('process range: filters by name, behaviour, state, mailbox; at most limit, by PID', async () => {
+    const named = await spawnTest(node, { name: 'range_probe_a' });
+    await spawnTest(node, { name: 'range_probe_b' });
+    await spawnTest(node, { name: 'other_probe' });
+    const r = await node.call(
+      SYSTEM_INSPECT,
+      new RequestInspectProcessRange({ name: 'RANGE_probe', behavior: 'testactor' }),
+    );
+    assert.ok(r instanceof ResponseInspectProcessRange);
+    assert.match(r.event.name, /^inspect_process_range_[0-9a-f]+$/);
+    const s = await subscribe(node, r.event);
+    const list = viaWire(
+      (await s.inbox.event(payload(MessageInspectProcessList))).message as MessageInspectProcessList,
+    );
+    assert.deepEqual(
+      (list.processes ?? []).map((p) => p.name),
+      ['range_probe_a', 'range_probe_b'],
+    );
+    const one = (await node.call(
+      SYSTEM_INSPECT,
+      new RequestInspectProcessRange({ name: 'range_probe', state: 'sleep', limit: 1 }),
+    )) as ResponseInspectProcessRange;
+    const s1 = await subscribe(node, one.event);
+    const l1 = (await s1.inbox.event(payload(MessageInspectProcessList))).message as MessageInspectProcessList;
+    assert.deepEqual(
+      (l1.processes ?? []).map((p) => p.pid.id),
+      [named.pid.id],
+    );
+    node.kill(s.pid);
+    node.kill(s1.pid);
+  });
+
+  test('process page: sorted (descending by mailbox), paged by offset and limit, with the total', async () => {
+    // Ten processes with mailboxes of 0..9 messages (each holds its first message).
+    const held: { pid: PID; n: number }[] = [];
+    const release: (() => void)[] = [];
+    for (let n = 0; n < 10; n++) {
+      const t = await spawnTest(node, { name: `page_probe_${n}` });
+      const gate = new Promise<void>((res) => release.push(res));
+      node.send(t.pid, new Hold(gate));
+      for (let i = 0; i < n; i++) node.send(t.pid, i);
+      held.push({ pid: t.pid, n });
+    }
+    const r = await node.call(
+      SYSTEM_INSPECT,
+      new RequestInspectProcessPage({ name: 'page_probe', sort: 'mailbox', offset: 2, limit: 3 }),
+    );
+    assert.ok(r instanceof ResponseInspectProcessPage);
+    const s = await subscribe(node, r.event);
+    const page = viaWire(
+      (await s.inbox.event(payload(MessageInspectProcessPage))).message as MessageInspectProcessPage,
+    );
+    assert.equal(page.total, 10);
+    assert.equal(page.offset, 2);
+    assert.deepEqual(
+      (page.processes ?? []).map((p) => p.name),
+      ['page_probe_7', 'page_probe_6', 'page_probe_5'],
+    );
+    const byPid = (await node.call(
+      SYSTEM_INSPECT,
+      new RequestInspectProcessPage({ name: 'page_probe', offset: 8, limit: 5 }),
+    )) as ResponseInspectProcessPage;
+    const s2 = await subscribe(node, byPid.event);
+    const p2 = (await s2.inbox.event(payload(MessageInspectProcessPage))).message as MessageInspectProcessPage;
+    assert.deepEqual(
+      (p2.processes ?? []).map((p) => p.name),
+      ['page_probe_8', 'page_probe_9'],
+    );
+    for (const f of release) f();
+    for (const h of held) node.kill(h.pid);
+    node.kill(s.pid);
+    node.kill(s2.pid);
+  });
+
+  test('TopK keeps the same rows as a full sort', () => {
+    const rows = Array.from({ length: 500 }, (_, i) => ({
+      pid: { id: 1000 + i },
+      messagesMailbox: (i * 7919) % 97,
+    })) as unknown as ProcessShortInfo[];
+    const key = (p: ProcessShortInfo): number => p.messagesMailbox;
+    const top = new TopK(40, key);
+    for (const r of rows) top.offer(r);
+    const full = rows
+      .slice()
+      .sort((a, b) => key(b) - key(a) || a.pid.id - b.pid.id)
+      .slice(0, 40);
+    assert.deepEqual(
+      top.sorted().map((p) => p.pid.id),
+      full.map((p) => p.pid.id),
+    );
+  });
+
+  test('heap and connection list inspectors', async () => {
+    const rh = await node.call(SYSTEM_INSPECT, new RequestInspectHeap({ name: 'space', limit: 3 }));
+    assert.ok(rh instanceof ResponseInspectHeap);
+    const sh = await subscribe(node, rh.event);
+    const heap = viaWire((await sh.inbox.event(payload(MessageInspectHeap))).message as MessageInspectHeap);
+    assert.ok(Number(heap.totalInuse) > 0 && Number(heap.totalAlloc) >= Number(heap.totalInuse));
+    const recs = heap.records ?? [];
+    assert.ok(recs.length > 0 && recs.length <= 3);
+    assert.ok(recs.every((x) => (x.stack ?? [])[0]!.includes('space')));
+    assert.ok(heap.gcCPUFraction >= 0 && heap.gcCPUFraction <= 1);
+
+    const rc = await node.call(SYSTEM_INSPECT, new RequestInspectConnectionList({ limit: -1 }));
+    assert.ok(rc instanceof ResponseInspectConnectionList);
+    const sc = await subscribe(node, rc.event);
+    const conns = viaWire(
+      (await sc.inbox.event(payload(MessageInspectConnectionList))).message as MessageInspectConnectionList,
+    );
+    assert.equal(conns.connections, null, 'a node without network has no connections');
+    node.kill(sh.pid);
+    node.kill(sc.pid);
   });
 
   test('a graceful stop is not held by the system application', async () => {

@@ -18,6 +18,9 @@ import type { MessagePriority } from './priority.js';
 /** Go package path of the inspect types: registration names are `${INSPECT_PACKAGE}/<Type>`. */
 export const INSPECT_PACKAGE = '#ergo.services/ergo/app/system/inspect';
 
+/** Package path of the ergo-ts extensions of the protocol (types Go does not have). */
+export const INSPECT_EXT_PACKAGE = '#ergo-ts/app/system/inspect';
+
 /** Name of the system application (Go's `system.Name`). */
 export const SYSTEM_APP = 'system_app' as Atom;
 /** Name of the system application's supervisor. */
@@ -771,6 +774,141 @@ export class RequestDoSetLogLevelMeta {
 export class ResponseDoSetLogLevel {
   error: Error | null = null;
   constructor(init?: Init<ResponseDoSetLogLevel>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+// ---- newer-core queries (Ergo v0.2 Observer), where they fit Node.js ----
+
+/**
+ * Processes matching every given filter (substring of name, behaviour, application — case
+ * insensitive; exact state name; minimum mailbox), the first `limit` found (Go's layout of the
+ * newer core's RequestInspectProcessRange). Published as {@link MessageInspectProcessList}.
+ */
+export class RequestInspectProcessRange {
+  name = '';
+  behavior = '';
+  application = '';
+  /** A process state name: `init`, `sleep`, `running`, `wait response`, `terminated`, `zombee`. */
+  state = '';
+  minMailbox: number | bigint = 0;
+  limit = 0;
+  constructor(init?: Init<RequestInspectProcessRange>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The process range inspector's event. */
+export class ResponseInspectProcessRange {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectProcessRange>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/** Sort orders of {@link RequestInspectProcessPage}. */
+export type InspectProcessSort = 'pid' | 'running' | 'messages' | 'mailbox' | 'uptime';
+
+/**
+ * ergo-ts extension (no Go counterpart): one page of the processes matching the filters of
+ * {@link RequestInspectProcessRange}, in `sort` order (`pid` ascending; the others descending:
+ * running time, messages in + out, mailbox, uptime), `offset` matches skipped, at most `limit`
+ * (default 100, at most 10 000). A page costs one pass over the process table per second and
+ * no full sort (a bounded selection of `offset + limit` rows). Published as
+ * {@link MessageInspectProcessPage}. A Go node does not know this request.
+ */
+export class RequestInspectProcessPage {
+  name = '';
+  behavior = '';
+  application = '';
+  state = '';
+  minMailbox: number | bigint = 0;
+  sort: string = 'pid';
+  offset = 0;
+  limit = 0;
+  constructor(init?: Init<RequestInspectProcessPage>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The process page inspector's event. */
+export class ResponseInspectProcessPage {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectProcessPage>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** Published every second: `total` processes match, this page starts at `offset`. */
+export class MessageInspectProcessPage {
+  node = '' as Atom;
+  total = 0;
+  offset = 0;
+  processes: InspectProcessShortInfo[] | null = null;
+  constructor(init?: Init<MessageInspectProcessPage>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/** Connections whose node name contains `name` (all when empty), at most `limit` (default 100; -1: 10 000). */
+export class RequestInspectConnectionList {
+  limit = 0;
+  name = '';
+  constructor(init?: Init<RequestInspectConnectionList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The connection list inspector's event. */
+export class ResponseInspectConnectionList {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectConnectionList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** Published every second: the connections, by node name. */
+export class MessageInspectConnectionList {
+  node = '' as Atom;
+  connections: InspectRemoteNodeInfo[] | null = null;
+  constructor(init?: Init<MessageInspectConnectionList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/**
+ * The heap view (Go's layout; Go fills it from pprof). On Node.js a record is one V8 heap space
+ * (`stack` holds its name), totals come from `v8.getHeapStatistics()`, and `gcCPUFraction` is
+ * the share of wall time spent in garbage collection since the previous snapshot.
+ */
+export class RequestInspectHeap {
+  limit = 0;
+  name = '';
+  constructor(init?: Init<RequestInspectHeap>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The heap inspector's event. */
+export class ResponseInspectHeap {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectHeap>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** One heap record (Go's `inspect.HeapRecord`). */
+export interface InspectHeapRecord {
+  inuseBytes: number;
+  inuseObjects: number;
+  allocBytes: number;
+  allocObjects: number;
+  freeObjects: number;
+  stack: string[] | null;
+}
+/** Published every second. */
+export class MessageInspectHeap {
+  node = '' as Atom;
+  records: InspectHeapRecord[] | null = null;
+  totalInuse = 0;
+  totalObjects = 0;
+  totalAlloc = 0;
+  totalFree = 0;
+  gcCPUFraction = 0;
+  constructor(init?: Init<MessageInspectHeap>) {
     if (init) Object.assign(this, init);
   }
 }

@@ -14,6 +14,15 @@ import type { ProcessFactory } from '../../gen/process.js';
 import type { Ref } from '../../gen/ref.js';
 import { ForwardedRequest } from './inspector.js';
 import {
+  ConnectionListInspector,
+  filterKey,
+  HeapInspector,
+  INSPECT_MAX_ROWS,
+  processFilter,
+  ProcessPageInspector,
+  ProcessRangeInspector,
+} from './inspectors_v2.js';
+import {
   ApplicationListInspector,
   ApplicationTreeInspector,
   ConnectionInspector,
@@ -110,7 +119,43 @@ export class SystemInspect extends Actor {
       const name = `inspect_application_tree_${request.application}_${limit}`;
       return this.forward(name, ApplicationTreeInspector, [request.application, limit], from, ref);
     }
-    return this.command(from, ref, request);
+    return this.newer(from, ref, request);
+  }
+
+  /** The newer-core queries (and the ergo-ts process page). */
+  private newer(from: PID, ref: Ref, r: unknown): unknown {
+    if (r instanceof I.RequestInspectProcessRange) {
+      const f = processFilter(r);
+      let limit = num(r.limit, 0);
+      if (limit < 1 || limit > INSPECT_MAX_ROWS) limit = INSPECT_MAX_ROWS;
+      const key = filterKey([f.name, f.behavior, f.application, f.state, f.minMailbox, limit]);
+      return this.forward(`inspect_process_range_${key}`, ProcessRangeInspector, [f, limit, key], from, ref);
+    }
+    if (r instanceof I.RequestInspectProcessPage) {
+      const f = processFilter(r);
+      const sort = ['pid', 'running', 'messages', 'mailbox', 'uptime'].includes(r.sort) ? r.sort : 'pid';
+      const offset = Math.max(0, num(r.offset, 0));
+      let limit = num(r.limit, 100);
+      if (limit < 1) limit = 100;
+      if (limit > INSPECT_MAX_ROWS) limit = INSPECT_MAX_ROWS;
+      const key = filterKey([f.name, f.behavior, f.application, f.state, f.minMailbox, sort, offset, limit]);
+      const args = [f, sort, offset, limit, key];
+      return this.forward(`inspect_process_page_${key}`, ProcessPageInspector, args, from, ref);
+    }
+    if (r instanceof I.RequestInspectConnectionList) {
+      let limit = num(r.limit, 100);
+      if (limit === -1 || limit > INSPECT_MAX_ROWS) limit = INSPECT_MAX_ROWS;
+      if (limit < 1) limit = 100;
+      const key = filterKey([String(r.name ?? ''), limit]);
+      return this.forward(`inspect_connection_list_${key}`, ConnectionListInspector, [r.name, limit, key], from, ref);
+    }
+    if (r instanceof I.RequestInspectHeap) {
+      let limit = num(r.limit, 100);
+      if (limit < 1) limit = 100;
+      const key = filterKey([String(r.name ?? ''), limit]);
+      return this.forward(`inspect_heap_${key}`, HeapInspector, [r.name, limit, key], from, ref);
+    }
+    return this.command(from, ref, r);
   }
 
   /** The `RequestDo*` commands. */

@@ -321,4 +321,54 @@ export function registerInspectTypes(r: EdfRegistry): void {
   reg(I.RequestInspectApplicationTree, { application: Go.atom, limit: Go.int });
   reg(I.ResponseInspectApplicationTree, event);
   reg(I.MessageInspectApplicationTree, { node: Go.atom, application: Go.atom, processes: Go.slice(shortInfo) });
+
+  // Newer-core queries (layouts of the core the v0.2 Observer is built against).
+  reg(I.RequestInspectProcessRange, {
+    name: Go.string,
+    behavior: Go.string,
+    application: Go.string,
+    state: Go.string,
+    minMailbox: Go.uint64,
+    limit: Go.int,
+  });
+  reg(I.ResponseInspectProcessRange, event);
+  reg(I.RequestInspectConnectionList, { limit: Go.int, name: Go.string });
+  reg(I.ResponseInspectConnectionList, event);
+  reg(I.MessageInspectConnectionList, { node: Go.atom, connections: Go.slice(remoteInfo) });
+  const heapRecord = s(`${INS}HeapRecord`, {
+    inuseBytes: Go.int64,
+    inuseObjects: Go.int64,
+    allocBytes: Go.int64,
+    allocObjects: Go.int64,
+    freeObjects: Go.int64,
+    stack: Go.slice(Go.string),
+  });
+  reg(I.RequestInspectHeap, { limit: Go.int, name: Go.string });
+  reg(I.ResponseInspectHeap, event);
+  reg(I.MessageInspectHeap, {
+    node: Go.atom,
+    records: Go.slice(heapRecord),
+    totalInuse: Go.int64,
+    totalObjects: Go.int64,
+    totalAlloc: Go.int64,
+    totalFree: Go.int64,
+    gcCPUFraction: Go.float64,
+  });
+
+  // ergo-ts extensions (no Go counterpart; Go nodes do not know these names).
+  const ext = (cls: new () => unknown, fields: Record<string, EdfType>): void => {
+    r.register({ name: `${I.INSPECT_EXT_PACKAGE}/${cls.name}`, fields, class: cls });
+  };
+  ext(I.RequestInspectProcessPage, {
+    name: Go.string,
+    behavior: Go.string,
+    application: Go.string,
+    state: Go.string,
+    minMailbox: Go.uint64,
+    sort: Go.string,
+    offset: Go.int,
+    limit: Go.int,
+  });
+  ext(I.ResponseInspectProcessPage, event);
+  ext(I.MessageInspectProcessPage, { node: Go.atom, total: Go.int, offset: Go.int, processes: Go.slice(shortInfo) });
 }
