@@ -24,7 +24,11 @@ import {
   RequestInspectNetwork,
   RequestInspectNode,
   RequestInspectProcess,
+  RequestInspectConnectionList,
+  RequestInspectHeap,
   RequestInspectProcessList,
+  RequestInspectProcessPage,
+  RequestInspectProcessRange,
   RequestInspectProcessState,
   SYSTEM_INSPECT,
   TerminateReasonKill,
@@ -113,10 +117,50 @@ export function inspectQuery(type: string, args: Record<string, unknown>, t: Tar
     case 'application_list':
       return { key: type, request: new RequestInspectApplicationList() };
     case 'process_list': {
+      // pidLimit -1: Ergo v0.2's range scan (newer cores), filters applied by the node.
+      if (args.pidLimit === -1 || args.pidLimit === '-1')
+        return {
+          key: type,
+          request: new RequestInspectProcessRange({
+            ...filters(args),
+            limit: intArg(args.limit, 'limit', MAX_PROCESS_PAGE, 1, MAX_PROCESS_PAGE),
+          }),
+        };
       const start = intArg(args.pidStart, 'pidStart', 1000, 0, Number.MAX_SAFE_INTEGER);
       const limit = intArg(args.pidLimit, 'pidLimit', DEFAULT_PROCESS_PAGE, 1, MAX_PROCESS_PAGE);
       return { key: type, request: new RequestInspectProcessList({ start: Math.max(1000, start), limit }) };
     }
+    case 'process_page': {
+      // ergo-ts nodes: filtered, sorted and paged by the node (one pass, no full sort).
+      const sort = args.sort === undefined ? 'pid' : String(args.sort);
+      if (!['pid', 'running', 'messages', 'mailbox', 'uptime'].includes(sort))
+        throw new CommandError(400, 'sort: pid, running, messages, mailbox or uptime');
+      return {
+        key: 'process_list',
+        request: new RequestInspectProcessPage({
+          ...filters(args),
+          sort,
+          offset: intArg(args.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
+          limit: intArg(args.limit, 'limit', DEFAULT_PROCESS_PAGE, 1, MAX_PROCESS_PAGE),
+        }),
+      };
+    }
+    case 'connection_list':
+      return {
+        key: type,
+        request: new RequestInspectConnectionList({
+          limit: intArg(args.limit, 'limit', 100, -1, MAX_PROCESS_PAGE),
+          name: typeof args.namePattern === 'string' ? args.namePattern : '',
+        }),
+      };
+    case 'heap':
+      return {
+        key: type,
+        request: new RequestInspectHeap({
+          limit: intArg(args.limit, 'limit', 100, 1, MAX_PROCESS_PAGE),
+          name: typeof args.name === 'string' ? args.name : '',
+        }),
+      };
     case 'process_info': {
       const pid = pidArg(args.pid, t);
       return { key: `${type}:${String(pid)}`, request: new RequestInspectProcess({ pid }) };
@@ -162,6 +206,28 @@ export function inspectQuery(type: string, args: Record<string, unknown>, t: Tar
     default:
       throw new CommandError(400, `unknown subscription type ${type}`);
   }
+}
+
+/** The filters of a process range or page (name, behavior, application: substrings; state; minMailbox). */
+function filters(args: Record<string, unknown>): {
+  name: string;
+  behavior: string;
+  application: string;
+  state: string;
+  minMailbox: number;
+} {
+  const str = (v: unknown, name: string): string => {
+    if (v === undefined || v === null) return '';
+    if (typeof v !== 'string') throw new CommandError(400, `${name}: a string`);
+    return v;
+  };
+  return {
+    name: str(args.namePattern ?? args.name, 'namePattern'),
+    behavior: str(args.behavior, 'behavior'),
+    application: str(args.application, 'application'),
+    state: str(args.state, 'state'),
+    minMailbox: intArg(args.minMailbox, 'minMailbox', 0, 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 function reasonArg(v: unknown): Error {

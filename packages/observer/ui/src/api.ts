@@ -60,6 +60,9 @@ export class ObserverAPI {
     'application_tree',
     'log',
     'event_list',
+    'process_page',
+    'connection_list',
+    'heap',
   ];
 
   open(): void {

@@ -1,8 +1,10 @@
-// Process list: one page of the node's processes (from a PID, at most N), refreshed each second
-// by the node's process-list inspector; filters and sorting apply to the page in the browser;
-// the table draws only the rows in view, so a page of 10,000 processes scrolls smoothly.
+// Process list, refreshed each second. An ergo-ts node filters, sorts and pages its processes
+// itself (the process page query: one pass over the table, no full sort), so a node with
+// 100,000 processes sends one page; other nodes (Go Ergo 3.2) send a page of processes from a
+// PID, filtered and sorted here. The table draws only the rows in view, so a page of 10,000
+// processes scrolls smoothly.
 
-import { useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { type Json } from '../api';
 import { count, list, nanos, processState, seconds } from '../format';
@@ -30,9 +32,24 @@ export function ProcessesPage() {
   const [minMailbox, setMinMailbox] = useState(0);
   const [sort, setSort] = useState<Sort>('pid');
   const [scroll, setScroll] = useState(0);
-  const [data, error] = useSubscription('process_list', { pidStart: start, pidLimit: limit });
+  const [offset, setOffset] = useState(0);
+  // Another filter, sort or page size starts again from the first page.
+  useEffect(() => setOffset(0), [name, behavior, application, state, minMailbox, sort, limit]);
+  const [node] = useSubscription('node_info', {});
+  // The node does the work when it can (an ergo-ts node); the browser does it for the others.
+  const paged = /ergo-ts/i.test(String(node?.info?.framework?.name ?? ''));
+  const [data, error] = useSubscription(
+    paged ? 'process_page' : 'process_list',
+    paged
+      ? { namePattern: name, behavior, application, state, minMailbox, sort, offset, limit }
+      : { pidStart: start, pidLimit: limit },
+    () => true,
+    node !== null,
+  );
   const all: Json[] = list(data?.processes);
+  const total = Number(data?.total ?? all.length);
   const rows = useMemo(() => {
+    if (paged) return all;
     const n = name.toLowerCase();
     const out = all.filter(
       (p) =>
@@ -50,7 +67,7 @@ export function ProcessesPage() {
     };
     const k = key[sort];
     return out.sort((a, b) => k(b) - k(a));
-  }, [data, name, behavior, application, state, minMailbox, sort]);
+  }, [data, paged, name, behavior, application, state, minMailbox, sort]);
   const first = Math.max(0, Math.floor(scroll / ROW) - 5);
   const visible = rows.slice(first, first + Math.ceil(VIEW / ROW) + 10);
   const last = all.length > 0 ? pidId(all[all.length - 1].pid) : start;
@@ -58,7 +75,7 @@ export function ProcessesPage() {
     <div class="page" data-page="processes">
       <h1>Processes</h1>
       <div class="toolbar">
-        <label>
+        <label style={{ display: paged ? 'none' : undefined }}>
           from PID id{' '}
           <input
             type="number"
@@ -77,10 +94,14 @@ export function ProcessesPage() {
             ))}
           </select>
         </label>
-        <button onClick={() => setStart(1000)} disabled={start <= 1000}>
+        <button onClick={() => (paged ? setOffset(0) : setStart(1000))} disabled={paged ? offset === 0 : start <= 1000}>
           first
         </button>
-        <button data-testid="next-page" onClick={() => setStart(last + 1)} disabled={all.length < limit}>
+        <button
+          data-testid="next-page"
+          onClick={() => (paged ? setOffset(offset + limit) : setStart(last + 1))}
+          disabled={paged ? offset + all.length >= total : all.length < limit}
+        >
           next page
         </button>
         <input
@@ -122,7 +143,9 @@ export function ProcessesPage() {
       </div>
       <Error text={error} />
       <p class="muted" data-testid="process-count">
-        {count(rows.length)} shown of {count(all.length)} in this page
+        {paged
+          ? `${count(rows.length)} shown (from ${count(offset + 1)}) of ${count(total)} matching`
+          : `${count(rows.length)} shown of ${count(all.length)} in this page`}
       </p>
       <div class="table-head proc-grid">
         <span>PID</span>
