@@ -22,7 +22,13 @@ export function EventsPage() {
           onInput={(e) => setName((e.target as HTMLInputElement).value)}
         />
       </div>
-      <Error text={error} />
+      <Error
+        text={
+          error !== null && /event_list/.test(error)
+            ? 'This node does not answer event list queries (a newer inspector query than Ergo 3.2 has).'
+            : error
+        }
+      />
       <table class="grid" data-testid="events">
         <thead>
           <tr>
