@@ -108,6 +108,7 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     assert.ok(total >= node.info().processesTotal - 5 && total > 5, `process total ${total}`);
     await page.waitForSelector('[data-page=info] .chart .u-title');
     await page.waitForFunction(() => document.querySelectorAll('[data-page=info] .chart').length >= 4);
+    await page.waitForSelector('[data-page=info] [data-testid=heap] th');
     // A few samples in the charts (one a second) before the picture.
     await page.waitForSelector('[data-page=info] .chart[data-points="4"]');
     shots.push(await shot(page, 'info'));

@@ -10,6 +10,33 @@ import { bytes, count, list, logLevel, seconds } from '../format';
 import { Series, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect } from '../ui';
 
+/** V8's heap spaces of an ergo-ts node (the heap query; Go nodes answer it from pprof in newer cores only). */
+function Heap() {
+  const [heap, error] = useSubscription('heap', { limit: 20 });
+  if (error !== null || heap === null) return null;
+  return (
+    <div class="card" data-testid="heap">
+      <h3>Heap</h3>
+      <p class="muted small">
+        in use {bytes(heap.totalInuse)} of {bytes(heap.totalAlloc)}, GC {(Number(heap.gcCPUFraction) * 100).toFixed(1)}{' '}
+        % of the time
+      </p>
+      <table class="kv">
+        <tbody>
+          {list(heap.records).map((r: Json) => (
+            <tr key={list(r.stack).join('/')}>
+              <th>{list(r.stack).join(' ')}</th>
+              <td>
+                {bytes(r.inuseBytes)} / {bytes(r.allocBytes)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
 export function InfoPage() {
   const node = api.connected?.node.name ?? '';
   const charts = useMemo(
@@ -127,6 +154,7 @@ export function InfoPage() {
             {runtime ? <Chart title="Event loop utilisation" series={charts.loop} tick={tick} /> : null}
             {runtime ? <Chart title="Event loop delay" series={charts.delay} tick={tick} /> : null}
           </div>
+          {/ergo-ts/i.test(String(i.framework?.name ?? '')) ? <Heap /> : null}
           {i.env !== null && i.env !== undefined && Object.keys(i.env).length > 0 ? (
             <KV title="Env" rows={Object.entries(i.env).map(([k, v]) => [k, String(v)])} />
           ) : (
