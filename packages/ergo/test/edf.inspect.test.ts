@@ -85,7 +85,14 @@ const vectors: { name: string; value: unknown; hex: string }[] = [
       state: new Map([['k', 'v']]),
     }),
     hex:
-      header('MessageInspectProcessState') + atom('a@b') + atom('a@b') + u64(1001) + u64(1) + '9f00000001' + str('k') + str('v'),
+      header('MessageInspectProcessState') +
+      atom('a@b') +
+      atom('a@b') +
+      u64(1001) +
+      u64(1) +
+      '9f00000001' +
+      str('k') +
+      str('v'),
   },
   // {Error error}: nil is ffff; an error travels as its text.
   { name: 'ResponseDoSend (nil error)', value: new ResponseDoSend(), hex: header('ResponseDoSend') + 'ffff' },

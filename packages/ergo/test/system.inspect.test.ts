@@ -22,6 +22,9 @@ import {
   MessageInspectProcessList,
   MessageInspectProcessState,
   MessageInspectConnectionList,
+  MessageInspectEventList,
+  RequestInspectEventList,
+  ResponseInspectEventList,
   MessageInspectHeap,
   MessageInspectProcessPage,
   RequestInspectConnectionList,
@@ -365,6 +368,33 @@ describe('system application', () => {
     );
   });
 
+  test('event list: producer, options, subscribers and published count, with filters', async () => {
+    const producer = await spawnTest(node);
+    const token = await exec(node, producer.pid, (a) => a.registerEvent('evlist_probe', { notify: true, buffer: 2 }));
+    for (let i = 0; i < 3; i++) await exec(node, producer.pid, (a) => a.sendEvent('evlist_probe', token, i));
+    assert.equal(node.eventList().find((e) => e.event.name === 'evlist_probe')?.published, 3);
+    const r = await node.call(SYSTEM_INSPECT, new RequestInspectEventList({ name: 'EVLIST' }));
+    assert.ok(r instanceof ResponseInspectEventList);
+    const s = await subscribe(node, r.event);
+    const list = viaWire((await s.inbox.event(payload(MessageInspectEventList))).message as MessageInspectEventList);
+    const row = (list.events ?? []).find((e) => e.event.name === 'evlist_probe');
+    assert.ok(row, 'the probe event is listed');
+    assert.ok(row.producer.equals(producer.pid));
+    assert.equal(row.notify, true);
+    assert.equal(Number(row.buffer), 2);
+    assert.equal(Number(row.published), 3);
+    assert.equal((list.events ?? []).length, 1, 'only names containing the pattern');
+
+    const unbuffered = (await node.call(
+      SYSTEM_INSPECT,
+      new RequestInspectEventList({ name: 'evlist', buffered: -1 }),
+    )) as ResponseInspectEventList;
+    const s2 = await subscribe(node, unbuffered.event);
+    const l2 = (await s2.inbox.event(payload(MessageInspectEventList))).message as MessageInspectEventList;
+    assert.equal(l2.events, null);
+    for (const x of [s, s2, producer]) node.kill(x.pid);
+  });
+
   test('heap and connection list inspectors', async () => {
     const rh = await node.call(SYSTEM_INSPECT, new RequestInspectHeap({ name: 'space', limit: 3 }));
     assert.ok(rh instanceof ResponseInspectHeap);
@@ -387,10 +417,17 @@ describe('system application', () => {
     node.kill(sc.pid);
   });
 
-  test('a graceful stop is not held by the system application', async () => {
-    const n2 = await testNode({ systemApp: true });
+  test('a graceful stop ends the system application quietly, without waiting for it', async () => {
+    const lines: string[] = [];
+    const n2 = await testNode({
+      systemApp: true,
+      log: { defaultLogger: { output: { write: (c: string) => lines.push(c) } } },
+    });
     await n2.call(SYSTEM_INSPECT, new RequestInspectNode());
+    const before = lines.length;
     await n2.stop();
     assert.equal(n2.isAlive(), false);
+    const during = lines.slice(before).join('');
+    assert.doesNotMatch(during, /system_app/, 'no application stop report for the system application');
   });
 });

@@ -2,6 +2,7 @@
 
 import { crc32Hex } from '../lib/crc32.js';
 import type { Atom } from './atom.js';
+import type { PID } from './pid.js';
 
 /** `{name, node}` of an event, printed `Event#<CRC32(node):name>`. */
 export class Event {
@@ -27,6 +28,19 @@ export class Event {
   toJSON(): string {
     return this.toString();
   }
+}
+
+/**
+ * A registered event as `node.eventList()` reports it: its producer, options, how many
+ * subscribers it has now and how many messages it published since it was registered.
+ */
+export interface EventInfo {
+  event: Event;
+  producer: PID;
+  notify: boolean;
+  buffer: number;
+  subscribers: number;
+  published: number;
 }
 
 /** Options of {@link Event} registration. */

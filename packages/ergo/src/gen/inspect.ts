@@ -912,3 +912,46 @@ export class MessageInspectHeap {
     if (init) Object.assign(this, init);
   }
 }
+
+/**
+ * The event list (Go's layout of the newer core's request): events whose name contains `name`;
+ * `notify`, `buffered`, `open` are 1 (yes), -1 (no) or 0 (any) — ergo-ts has no open events, so
+ * `open: 1` matches none; at least `minSubscribers`; `timestamp` -1 lists the newest first, else
+ * registration order; at most `limit` (default 500; -1: 100 000).
+ */
+export class RequestInspectEventList {
+  timestamp: number | bigint = 0;
+  limit = 0;
+  name = '';
+  notify = 0;
+  buffered = 0;
+  open = 0;
+  minSubscribers: number | bigint = 0;
+  constructor(init?: Init<RequestInspectEventList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The event list inspector's event. */
+export class ResponseInspectEventList {
+  event: Event = NO_EVENT;
+  constructor(init?: Init<ResponseInspectEventList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** One row of the event list (ergo-ts's layout: the newer core's `gen.EventInfo` is not matched). */
+export interface InspectEventInfo {
+  event: Event;
+  producer: PID;
+  notify: boolean;
+  buffer: number;
+  subscribers: number;
+  published: number;
+}
+/** Published every second (ergo-ts type name: a Go node cannot decode it). */
+export class MessageInspectEventList {
+  node = '' as Atom;
+  events: InspectEventInfo[] | null = null;
+  constructor(init?: Init<MessageInspectEventList>) {
+    if (init) Object.assign(this, init);
+  }
+}

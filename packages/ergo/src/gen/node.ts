@@ -4,7 +4,7 @@ import type { Atom } from './atom.js';
 import type { Network, NetworkOptions } from './network.js';
 import type { Cron, CronOptions } from './cron.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from './application.js';
-import type { EventOptions } from './event.js';
+import type { EventInfo, EventOptions } from './event.js';
 import type { Log, LogLevel, LogLevelInput, LoggerBehavior } from './log.js';
 import type { TimeFormat } from '../lib/time_format.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
@@ -282,6 +282,12 @@ export interface Node {
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref;
   unregisterEvent(name: Atom | string): void;
+  /**
+   * Every event registered on this node (by processes or the node), with its producer, options,
+   * current subscribers and messages published (port extension, as the event list of Ergo's
+   * newer cores). ErrNodeTerminated once stopped.
+   */
+  eventList(): EventInfo[];
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
 
   makeRef(): Ref;

@@ -13,7 +13,7 @@ import {
   ErrTaken,
   ErrUnregistered,
 } from '../gen/errors.js';
-import { Event, type EventOptions } from '../gen/event.js';
+import { Event, type EventInfo, type EventOptions } from '../gen/event.js';
 import { MessageEventStart, MessageEventStop, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
@@ -29,6 +29,8 @@ export class EventEntry {
   private buf: MessageEvent[] | null;
   private bufStart = 0;
   subscribers = 0;
+  /** Messages published since registration. */
+  published = 0;
 
   constructor(
     readonly event: Event,
@@ -118,7 +120,24 @@ export class EventRegistry {
     const e = this.byName.get(name);
     if (e === undefined) throw ErrEventUnknown.with(`'${name}'`);
     if (!e.token.equals(token)) throw ErrEventOwner.with(`wrong token for '${name}'`);
+    e.published++;
     this.node.router.publishEvent(e, message, priority);
+  }
+
+  /** Every registered event, in registration order. */
+  list(): EventInfo[] {
+    const out: EventInfo[] = [];
+    for (const e of this.byName.values()) {
+      out.push({
+        event: e.event,
+        producer: e.producer,
+        notify: e.notify,
+        buffer: e.bufferSize,
+        subscribers: e.subscribers,
+        published: e.published,
+      });
+    }
+    return out;
   }
 
   /** A subscriber arrived: count it and tell the producer about the first one. */

@@ -20,7 +20,7 @@ import {
 } from '../gen/application.js';
 import type { Cron } from '../gen/cron.js';
 import { ErrIncorrect, ErrNotAllowed, ErrProcessTerminated } from '../gen/errors.js';
-import type { EventOptions } from '../gen/event.js';
+import type { EventInfo, EventOptions } from '../gen/event.js';
 import type { Log, LoggerBehavior, LogLevel, LogLevelInput } from '../gen/log.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { Network, NetworkOptions } from '../gen/network.js';
@@ -321,6 +321,11 @@ export class NodeHandle implements Node {
   unregisterEvent(name: Atom | string): void {
     const n = this.#e();
     n.events.unregister(name as Atom, n.pid);
+  }
+  eventList(): EventInfo[] {
+    const n = this.#e();
+    n.checkAlive();
+    return n.events.list();
   }
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
     this.#e().events.publish(name as Atom, token, message, options?.priority ?? MessagePriority.Normal);

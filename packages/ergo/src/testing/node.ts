@@ -15,7 +15,7 @@ import {
   ErrUnsupported,
 } from '../gen/errors.js';
 import type { NetworkOptions } from '../gen/network.js';
-import type { Event, EventOptions } from '../gen/event.js';
+import type { Event, EventInfo, EventOptions } from '../gen/event.js';
 import { LogLevel, type LogLevelInput, type LoggerBehavior } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
@@ -328,6 +328,10 @@ export class TestNode implements Node {
   unregisterEvent(name: Atom | string): void {
     this.#fail('unregisterEvent', [name]);
     this.history.push(new EventEvent('unregister', name as Atom, undefined, undefined, undefined));
+  }
+  /** A test node keeps no event table: always empty. */
+  eventList(): EventInfo[] {
+    return [];
   }
   sendEvent(name: Atom | string, token: Ref, message: unknown, _options?: SendOptions): void {
     this.#fail('sendEvent', [name, message]);

@@ -15,6 +15,7 @@ import type { Ref } from '../../gen/ref.js';
 import { ForwardedRequest } from './inspector.js';
 import {
   ConnectionListInspector,
+  EventListInspector,
   filterKey,
   HeapInspector,
   INSPECT_MAX_ROWS,
@@ -148,6 +149,13 @@ export class SystemInspect extends Actor {
       if (limit < 1) limit = 100;
       const key = filterKey([String(r.name ?? ''), limit]);
       return this.forward(`inspect_connection_list_${key}`, ConnectionListInspector, [r.name, limit, key], from, ref);
+    }
+    if (r instanceof I.RequestInspectEventList) {
+      let limit = num(r.limit, 500);
+      if (limit === -1 || limit > 100_000) limit = 100_000;
+      if (limit < 1) limit = 500;
+      const key = filterKey([r.timestamp, r.name, r.notify, r.buffered, r.open, r.minSubscribers, limit]);
+      return this.forward(`inspect_event_list_${key}`, EventListInspector, [r, limit, key], from, ref);
     }
     if (r instanceof I.RequestInspectHeap) {
       let limit = num(r.limit, 100);

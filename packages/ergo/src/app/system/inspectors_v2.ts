@@ -252,6 +252,42 @@ export class ConnectionListInspector extends Inspector {
   }
 }
 
+/** Publishes the event list (filters and order of the newer core's event list). */
+export class EventListInspector extends Inspector {
+  private q!: I.RequestInspectEventList;
+  private limit = 500;
+  private key = '';
+  protected override setup(q: unknown, limit: unknown, key: unknown): void {
+    this.q = q as I.RequestInspectEventList;
+    this.limit = limit as number;
+    this.key = key as string;
+  }
+  protected eventName(): string {
+    return `inspect_event_list_${this.key}`;
+  }
+  protected response(event: Event): unknown {
+    return new I.ResponseInspectEventList({ event });
+  }
+  protected snapshot(): unknown {
+    const q = this.q;
+    const pattern = String(q.name ?? '').toLowerCase();
+    const tri = (want: number, v: boolean): boolean => want === 0 || want > 0 === v;
+    const minSubs = Number(q.minSubscribers ?? 0);
+    let list = this.node.eventList();
+    if (Number(q.timestamp) === -1) list = list.reverse();
+    const out: I.InspectEventInfo[] = [];
+    for (const e of list) {
+      if (out.length >= this.limit) break;
+      if (pattern !== '' && !e.event.name.toLowerCase().includes(pattern)) continue;
+      if (!tri(Number(q.notify), e.notify) || !tri(Number(q.buffered), e.buffer > 0) || !tri(Number(q.open), false))
+        continue;
+      if (e.subscribers < minSubs) continue;
+      out.push(e);
+    }
+    return new I.MessageInspectEventList({ node: this.node.name, events: out.length > 0 ? out : null });
+  }
+}
+
 /** Publishes the V8 heap: one record per heap space, totals, and the GC share of wall time. */
 export class HeapInspector extends Inspector {
   private pattern = '';

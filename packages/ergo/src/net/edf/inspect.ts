@@ -355,6 +355,17 @@ export function registerInspectTypes(r: EdfRegistry): void {
     gcCPUFraction: Go.float64,
   });
 
+  reg(I.RequestInspectEventList, {
+    timestamp: Go.int64,
+    limit: Go.int,
+    name: Go.string,
+    notify: Go.int,
+    buffered: Go.int,
+    open: Go.int,
+    minSubscribers: Go.int64,
+  });
+  reg(I.ResponseInspectEventList, event);
+
   // ergo-ts extensions (no Go counterpart; Go nodes do not know these names).
   const ext = (cls: new () => unknown, fields: Record<string, EdfType>): void => {
     r.register({ name: `${I.INSPECT_EXT_PACKAGE}/${cls.name}`, fields, class: cls });
@@ -370,5 +381,14 @@ export function registerInspectTypes(r: EdfRegistry): void {
     limit: Go.int,
   });
   ext(I.ResponseInspectProcessPage, event);
+  const eventInfo = s('#ergo-ts/gen/EventInfo', {
+    event: Go.event,
+    producer: Go.pid,
+    notify: Go.bool,
+    buffer: Go.int,
+    subscribers: Go.int64,
+    published: Go.int64,
+  });
+  ext(I.MessageInspectEventList, { node: Go.atom, events: Go.slice(eventInfo) });
   ext(I.MessageInspectProcessPage, { node: Go.atom, total: Go.int, offset: Go.int, processes: Go.slice(shortInfo) });
 }
