@@ -45,7 +45,14 @@ export class PostWorker extends WebWorker {
       reply(res, 404, `unknown command ${path}`);
       return;
     }
-    const text = await readBody(req);
+    let text: string | null;
+    try {
+      text = await readBody(req);
+    } catch {
+      // The client went away mid-body: nobody reads an answer, but end the response cleanly.
+      reply(res, 400, 'request body aborted');
+      return;
+    }
     if (text === null) {
       reply(res, 413, `body larger than ${OBSERVER_MAX_BODY} bytes`);
       return;

@@ -25,6 +25,7 @@ import {
   RequestInspectNode,
   RequestInspectProcess,
   RequestInspectConnectionList,
+  RequestInspectEventList,
   RequestInspectHeap,
   RequestInspectProcessList,
   RequestInspectProcessPage,
@@ -153,6 +154,19 @@ export function inspectQuery(type: string, args: Record<string, unknown>, t: Tar
           name: typeof args.namePattern === 'string' ? args.namePattern : '',
         }),
       };
+    case 'event_list': {
+      const tri = (v: unknown): number => (v === 'yes' ? 1 : v === 'no' ? -1 : 0);
+      return {
+        key: type,
+        request: new RequestInspectEventList({
+          limit: intArg(args.limit, 'limit', 500, -1, 100_000),
+          name: typeof args.namePattern === 'string' ? args.namePattern : '',
+          notify: tri(args.notifyMode),
+          buffered: tri(args.bufferedMode),
+          minSubscribers: intArg(args.minSubscribers, 'minSubscribers', 0, 0, Number.MAX_SAFE_INTEGER),
+        }),
+      };
+    }
     case 'heap':
       return {
         key: type,

@@ -158,7 +158,11 @@ export class Session extends Actor {
   }
 
   #write(type: string, json: string): void {
-    this.send(this.#stream, new MessageSSE({ event: type, eventId: String(++this.#frame), data: json }));
+    try {
+      this.send(this.#stream, new MessageSSE({ event: type, eventId: String(++this.#frame), data: json }));
+    } catch {
+      // The stream has just closed: the manager ends this session on its disconnect.
+    }
   }
 
   async #subscribe(body: Record<string, unknown>): Promise<SessionReply> {

@@ -174,6 +174,9 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     // Events (where the node answers event lists), and the graph of a process's links and monitors.
     await page.click('[data-nav=events]');
     await page.waitForSelector('[data-page=events]');
+    // An event registered after the page opened appears in the list.
+    node.registerEvent('shop_orders', { buffer: 2 });
+    await page.waitForSelector('[data-page=events] tr[data-event=shop_orders]');
     shots.push(await shot(page, 'events'));
     const peers = await Promise.all([1, 2, 3, 4].map(() => node.spawn(Worker, {})));
     const hubby = await node.spawnRegister('hubby', Hubby, {}, ...peers);

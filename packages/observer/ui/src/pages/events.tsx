@@ -1,5 +1,5 @@
-// Events: every registered event of the node with its producer, subscribers and traffic (from
-// the node's event list inspector, where the node has one).
+// Events: every registered event of the node with its producer, subscribers and messages
+// published (the event list query; a Go 3.2 node does not answer it), filtered by the node.
 
 import { useState } from 'preact/hooks';
 
@@ -8,10 +8,26 @@ import { count, list } from '../format';
 import { useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
 
+/** `Event#<CRC:name>` → name. */
+function eventName(e: Json): string {
+  const s = String(e ?? '');
+  const m = /^Event#<[0-9A-F]{8}:(.*)>$/.exec(s);
+  return m === null ? s : m[1]!;
+}
+
 export function EventsPage() {
   const [name, setName] = useState('');
-  const [data, error] = useSubscription('event_list', { limit: 1000 });
-  const events: Json[] = list(data?.events).filter((e: Json) => name === '' || String(e.name).includes(name));
+  const [notifyMode, setNotify] = useState('');
+  const [bufferedMode, setBuffered] = useState('');
+  const [minSubscribers, setMin] = useState(0);
+  const [data, error] = useSubscription('event_list', {
+    limit: 1000,
+    namePattern: name,
+    notifyMode,
+    bufferedMode,
+    minSubscribers,
+  });
+  const events: Json[] = list(data?.events);
   return (
     <div class="page" data-page="events">
       <h1>Events</h1>
@@ -21,11 +37,30 @@ export function EventsPage() {
           value={name}
           onInput={(e) => setName((e.target as HTMLInputElement).value)}
         />
+        <select value={notifyMode} onChange={(e) => setNotify((e.target as HTMLSelectElement).value)}>
+          <option value="">notify: any</option>
+          <option value="yes">notify: yes</option>
+          <option value="no">notify: no</option>
+        </select>
+        <select value={bufferedMode} onChange={(e) => setBuffered((e.target as HTMLSelectElement).value)}>
+          <option value="">buffered: any</option>
+          <option value="yes">buffered: yes</option>
+          <option value="no">buffered: no</option>
+        </select>
+        <label>
+          min subscribers{' '}
+          <input
+            type="number"
+            min={0}
+            value={minSubscribers}
+            onInput={(e) => setMin(Number((e.target as HTMLInputElement).value) || 0)}
+          />
+        </label>
       </div>
       <Error
         text={
-          error !== null && /event_list/.test(error)
-            ? 'This node does not answer event list queries (a newer inspector query than Ergo 3.2 has).'
+          error !== null && /event_list|decode|unknown/i.test(error)
+            ? `This node does not answer event list queries (${error}).`
             : error
         }
       />
@@ -36,25 +71,21 @@ export function EventsPage() {
             <th>producer</th>
             <th>subscribers</th>
             <th>published</th>
-            <th>local sent</th>
-            <th>remote sent</th>
             <th>notify</th>
             <th>buffer</th>
           </tr>
         </thead>
         <tbody>
           {events.map((e) => (
-            <tr key={e.name} data-event={e.name}>
-              <td class="mono">{e.name}</td>
+            <tr key={String(e.event)} data-event={eventName(e.event)}>
+              <td class="mono">{eventName(e.event)}</td>
               <td>
                 <PidLink pid={e.producer} />
               </td>
               <td>{count(e.subscribers)}</td>
-              <td>{count(e.messagesPublished ?? e.published)}</td>
-              <td>{count(e.messagesLocalSent ?? e.localSent)}</td>
-              <td>{count(e.messagesRemoteSent ?? e.remoteSent)}</td>
+              <td>{count(e.published)}</td>
               <td>{e.notify ? 'yes' : 'no'}</td>
-              <td>{e.buffered ?? e.buffer ?? ''}</td>
+              <td>{e.buffer ?? ''}</td>
             </tr>
           ))}
         </tbody>
