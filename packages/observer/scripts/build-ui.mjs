@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Builds the Observer's browser UI into dist/ui: type-checks ui/ (tsc --noEmit), bundles
+// ui/src/main.tsx with esbuild (Preact JSX, uPlot), copies index.html, and writes a gzip and a
+// brotli copy of every file beside it, so the package ships the UI prebuilt and compressed and
+// its users need no build step. `--prepare` (the package's `prepare`) does nothing while the
+// monorepo itself is being installed: the root's `npm run build` builds the UI once then.
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { join, resolve, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
+
+const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const root = resolve(pkg, '..', '..');
+if (process.argv.includes('--prepare')) {
+  const prefix = process.env.npm_config_local_prefix;
+  if (prefix && resolve(prefix) === root && process.env.npm_command !== 'pack') process.exit(0);
+}
+
+const out = join(pkg, 'dist', 'ui');
+const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
+if (!process.argv.includes('--no-check') && existsSync(tsc)) {
+  execFileSync(process.execPath, [tsc, '-p', join(pkg, 'ui', 'tsconfig.json')], { stdio: 'inherit' });
+}
+
+const { build } = await import('esbuild');
+rmSync(out, { recursive: true, force: true });
+mkdirSync(out, { recursive: true });
+await build({
+  entryPoints: { app: join(pkg, 'ui', 'src', 'main.tsx') },
+  bundle: true,
+  minify: true,
+  format: 'esm',
+  target: ['es2020'],
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  outdir: out,
+  legalComments: 'eof',
+  logLevel: 'warning',
+});
+writeFileSync(join(out, 'index.html'), readFileSync(join(pkg, 'ui', 'index.html')));
+
+for (const name of readdirSync(out)) {
+  const body = readFileSync(join(out, name));
+  writeFileSync(join(out, `${name}.gz`), gzipSync(body, { level: 9 }));
+  writeFileSync(
+    join(out, `${name}.br`),
+    brotliCompressSync(body, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }),
+  );
+}
+const sizes = readdirSync(out)
+  .filter((n) => n.startsWith('app.js'))
+  .map((n) => `${n} ${readFileSync(join(out, n)).length} B`);
+if (process.argv.includes('--verbose')) console.log(`observer ui: ${sizes.join(', ')}`);

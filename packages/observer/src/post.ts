@@ -1,0 +1,94 @@
+// POST commands: a pool of web workers (Ergo v0.2's `observer_post_pool`). Each request names its
+// session (`X-Observer-Session`), carries a JSON body (1 MiB at most), and is forwarded to that
+// session as a call; the answer is `{ok, error?, data?}` with 200, 400 (a bad command), 401 (no
+// session header), 404 (an unknown path or session), 413 (too large) or 500 (the call failed).
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { Pool, WebWorker, type PID, type PoolOptions } from 'ergo-ts';
+
+import { OBSERVER_MAX_BODY } from './options.js';
+import { SESSION_CALL_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session.js';
+
+/** Registered name of the POST pool. */
+export const POST_POOL_NAME = 'observer_post_pool';
+
+const SESSION_ID = /^[0-9a-f]{32}$/;
+
+function reply(res: ServerResponse, status: number, error: string | null, data: unknown = null): void {
+  const body = JSON.stringify(error === null ? { ok: true, data } : { ok: false, error });
+  res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > OBSERVER_MAX_BODY) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** One POST worker: parses the command and calls the session it names. */
+export class PostWorker extends WebWorker {
+  override async handlePost(_from: PID, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const session = req.headers['x-observer-session'];
+    if (typeof session !== 'string' || !SESSION_ID.test(session)) {
+      reply(res, 401, 'X-Observer-Session header missing or malformed');
+      return;
+    }
+    const path = (req.url ?? '').split('?')[0]!;
+    const m = /^\/api\/(subscribe|unsubscribe|switch|do\/([a-z_]+))$/.exec(path);
+    if (m === null) {
+      reply(res, 404, `unknown command ${path}`);
+      return;
+    }
+    let text: string | null;
+    try {
+      text = await readBody(req);
+    } catch {
+      // The client went away mid-body: nobody reads an answer, but end the response cleanly.
+      reply(res, 400, 'request body aborted');
+      return;
+    }
+    if (text === null) {
+      reply(res, 413, `body larger than ${OBSERVER_MAX_BODY} bytes`);
+      return;
+    }
+    let body: unknown;
+    try {
+      body = text === '' ? {} : JSON.parse(text);
+    } catch {
+      reply(res, 400, 'body: not JSON');
+      return;
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      reply(res, 400, 'body: a JSON object is required');
+      return;
+    }
+    const op = m[2] === undefined ? m[1]! : 'do';
+    const command = new SessionCommand(op, m[2] ?? '', body as Record<string, unknown>);
+    let answer: unknown;
+    try {
+      answer = await this.call(SESSION_PREFIX + session, command, { timeout: SESSION_CALL_TIMEOUT });
+    } catch (err) {
+      const unknown = err instanceof Error && /unknown/i.test(err.message);
+      reply(res, unknown ? 404 : 500, unknown ? 'unknown session' : err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (!(answer instanceof SessionReply)) {
+      reply(res, 500, 'the session did not answer');
+      return;
+    }
+    reply(res, answer.status, answer.status === 200 ? null : (answer.error ?? 'failed'), answer.data);
+  }
+}
+
+/** The pool of {@link PostWorker}s. */
+export class PostPool extends Pool {
+  override init(size: number): PoolOptions {
+    return { poolSize: size, workerFactory: PostWorker };
+  }
+}

@@ -1,0 +1,331 @@
+// What the browser asks for, in the inspector protocol's terms: a subscription type plus its
+// args becomes a RequestInspect* for `system_inspect` and a lookup key (one subscription per key
+// and session: the same key with other args replaces the old one); a `do` action becomes a
+// RequestDo*. PIDs and aliases arrive in their printed forms and are read against the node the
+// session observes. Only Ergo 3.2's requests are used, so a Go node answers them too.
+
+import {
+  LogLevel,
+  MessagePriority,
+  RequestDoKill,
+  RequestDoSend,
+  RequestDoSendExit,
+  RequestDoSendExitMeta,
+  RequestDoSendMeta,
+  RequestDoSetLogLevel,
+  RequestDoSetLogLevelMeta,
+  RequestDoSetLogLevelProcess,
+  RequestInspectApplicationList,
+  RequestInspectApplicationTree,
+  RequestInspectConnection,
+  RequestInspectLog,
+  RequestInspectMeta,
+  RequestInspectMetaState,
+  RequestInspectNetwork,
+  RequestInspectNode,
+  RequestInspectProcess,
+  RequestInspectConnectionList,
+  RequestInspectEventList,
+  RequestInspectHeap,
+  RequestInspectProcessList,
+  RequestInspectProcessPage,
+  RequestInspectProcessRange,
+  RequestInspectProcessState,
+  SYSTEM_INSPECT,
+  TerminateReasonKill,
+  TerminateReasonNormal,
+  TerminateReasonShutdown,
+  parseLogLevel,
+  type Alias,
+  type Atom,
+  type Event,
+  type PID,
+} from 'ergo-ts';
+
+import { parseAlias, parsePID } from './json.js';
+
+/** Registered name of the process that answers the inspector protocol on every node. */
+export const INSPECT_PROCESS = SYSTEM_INSPECT;
+
+/** Default number of processes in one page of the process list. */
+export const DEFAULT_PROCESS_PAGE = 500;
+/** Largest page of the process list. */
+export const MAX_PROCESS_PAGE = 10_000;
+
+/** A command the session cannot carry out: `status` is the HTTP answer (400 bad input, ...). */
+export class CommandError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The node a session observes. */
+export interface Target {
+  node: Atom;
+  creation: number;
+  local: boolean;
+}
+
+/** A subscription request: the lookup key and the RequestInspect* to call with. */
+export interface InspectQuery {
+  key: string;
+  request: unknown;
+}
+
+/** Levels the log page may ask for (Ergo's log inspector takes these five). */
+const LOG_LEVELS: Record<string, LogLevel> = {
+  debug: LogLevel.Debug,
+  info: LogLevel.Info,
+  warning: LogLevel.Warning,
+  error: LogLevel.Error,
+  panic: LogLevel.Panic,
+};
+
+function pidArg(v: unknown, t: Target, name = 'pid'): PID {
+  const pid = parsePID(v, t.node, t.creation);
+  if (pid === null) throw new CommandError(400, `${name}: not a PID of ${t.node} (<CRC.hi.lo>)`);
+  return pid;
+}
+
+function aliasArg(v: unknown, t: Target): Alias {
+  const alias = parseAlias(v, t.node, t.creation);
+  if (alias === null) throw new CommandError(400, `alias: not an alias of ${t.node} (Alias#<CRC.a.b.c>)`);
+  return alias;
+}
+
+function intArg(v: unknown, name: string, def: number, min: number, max: number): number {
+  if (v === undefined || v === null || v === '') return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CommandError(400, `${name}: an integer ${min}..${max}`);
+  return n;
+}
+
+/** The `RequestInspectNode` a switch and the node page use. */
+export function requestInspectNode(): unknown {
+  return new RequestInspectNode();
+}
+
+/** Builds the subscription for `type` (see the POST API in docs/observer.md). ErrorCommand 400 for bad args. */
+export function inspectQuery(type: string, args: Record<string, unknown>, t: Target): InspectQuery {
+  switch (type) {
+    case 'node_info':
+      return { key: type, request: new RequestInspectNode() };
+    case 'network_info':
+      return { key: type, request: new RequestInspectNetwork() };
+    case 'application_list':
+      return { key: type, request: new RequestInspectApplicationList() };
+    case 'process_list': {
+      // pidLimit -1: Ergo v0.2's range scan (newer cores), filters applied by the node.
+      if (args.pidLimit === -1 || args.pidLimit === '-1')
+        return {
+          key: type,
+          request: new RequestInspectProcessRange({
+            ...filters(args),
+            limit: intArg(args.limit, 'limit', MAX_PROCESS_PAGE, 1, MAX_PROCESS_PAGE),
+          }),
+        };
+      const start = intArg(args.pidStart, 'pidStart', 1000, 0, Number.MAX_SAFE_INTEGER);
+      const limit = intArg(args.pidLimit, 'pidLimit', DEFAULT_PROCESS_PAGE, 1, MAX_PROCESS_PAGE);
+      return { key: type, request: new RequestInspectProcessList({ start: Math.max(1000, start), limit }) };
+    }
+    case 'process_page': {
+      // ergo-ts nodes: filtered, sorted and paged by the node (one pass, no full sort).
+      const sort = args.sort === undefined ? 'pid' : String(args.sort);
+      if (!['pid', 'running', 'messages', 'mailbox', 'uptime'].includes(sort))
+        throw new CommandError(400, 'sort: pid, running, messages, mailbox or uptime');
+      return {
+        key: 'process_list',
+        request: new RequestInspectProcessPage({
+          ...filters(args),
+          sort,
+          offset: intArg(args.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
+          limit: intArg(args.limit, 'limit', DEFAULT_PROCESS_PAGE, 1, MAX_PROCESS_PAGE),
+        }),
+      };
+    }
+    case 'connection_list':
+      return {
+        key: type,
+        request: new RequestInspectConnectionList({
+          limit: intArg(args.limit, 'limit', 100, -1, MAX_PROCESS_PAGE),
+          name: typeof args.namePattern === 'string' ? args.namePattern : '',
+        }),
+      };
+    case 'event_list': {
+      const tri = (v: unknown): number => (v === 'yes' ? 1 : v === 'no' ? -1 : 0);
+      return {
+        key: type,
+        request: new RequestInspectEventList({
+          limit: intArg(args.limit, 'limit', 500, -1, 100_000),
+          name: typeof args.namePattern === 'string' ? args.namePattern : '',
+          notify: tri(args.notifyMode),
+          buffered: tri(args.bufferedMode),
+          minSubscribers: intArg(args.minSubscribers, 'minSubscribers', 0, 0, Number.MAX_SAFE_INTEGER),
+        }),
+      };
+    }
+    case 'heap':
+      return {
+        key: type,
+        request: new RequestInspectHeap({
+          limit: intArg(args.limit, 'limit', 100, 1, MAX_PROCESS_PAGE),
+          name: typeof args.name === 'string' ? args.name : '',
+        }),
+      };
+    case 'process_info': {
+      const pid = pidArg(args.pid, t);
+      return { key: `${type}:${String(pid)}`, request: new RequestInspectProcess({ pid }) };
+    }
+    case 'process_state': {
+      const pid = pidArg(args.pid, t);
+      return { key: `${type}:${String(pid)}`, request: new RequestInspectProcessState({ pid }) };
+    }
+    case 'meta_info': {
+      const meta = aliasArg(args.alias ?? args.id, t);
+      return { key: `${type}:${String(meta)}`, request: new RequestInspectMeta({ meta }) };
+    }
+    case 'meta_state': {
+      const meta = aliasArg(args.alias ?? args.id, t);
+      return { key: `${type}:${String(meta)}`, request: new RequestInspectMetaState({ meta }) };
+    }
+    case 'connection_info': {
+      if (typeof args.node !== 'string' || args.node === '') throw new CommandError(400, 'node: a node name');
+      return {
+        key: `${type}:${args.node}`,
+        request: new RequestInspectConnection({ remoteNode: args.node as Atom }),
+      };
+    }
+    case 'log': {
+      const raw = args.levels === undefined ? Object.keys(LOG_LEVELS) : args.levels;
+      if (!Array.isArray(raw)) throw new CommandError(400, 'levels: an array of level names');
+      const levels = raw.map((l) => {
+        const level = typeof l === 'string' ? LOG_LEVELS[l] : undefined;
+        if (level === undefined)
+          throw new CommandError(400, `levels: ${String(l)} is not one of debug, info, warning, error, panic`);
+        return level;
+      });
+      return { key: type, request: new RequestInspectLog({ levels: levels.length === 0 ? null : levels }) };
+    }
+    case 'application_tree': {
+      if (typeof args.app !== 'string' || args.app === '') throw new CommandError(400, 'app: an application name');
+      const limit = intArg(args.limit, 'limit', 1000, 1, MAX_PROCESS_PAGE);
+      return {
+        key: `${type}:${args.app}`,
+        request: new RequestInspectApplicationTree({ application: args.app as Atom, limit }),
+      };
+    }
+    default:
+      throw new CommandError(400, `unknown subscription type ${type}`);
+  }
+}
+
+/** The filters of a process range or page (name, behavior, application: substrings; state; minMailbox). */
+function filters(args: Record<string, unknown>): {
+  name: string;
+  behavior: string;
+  application: string;
+  state: string;
+  minMailbox: number;
+} {
+  const str = (v: unknown, name: string): string => {
+    if (v === undefined || v === null) return '';
+    if (typeof v !== 'string') throw new CommandError(400, `${name}: a string`);
+    return v;
+  };
+  return {
+    name: str(args.namePattern ?? args.name, 'namePattern'),
+    behavior: str(args.behavior, 'behavior'),
+    application: str(args.application, 'application'),
+    state: str(args.state, 'state'),
+    minMailbox: intArg(args.minMailbox, 'minMailbox', 0, 0, Number.MAX_SAFE_INTEGER),
+  };
+}
+
+function reasonArg(v: unknown): Error {
+  if (v === undefined || v === null || v === '' || v === 'normal') return TerminateReasonNormal;
+  if (v === 'shutdown') return TerminateReasonShutdown;
+  if (v === 'kill') return TerminateReasonKill;
+  if (typeof v !== 'string') throw new CommandError(400, 'reason: a string');
+  return new Error(v);
+}
+
+function levelArg(v: unknown): LogLevel {
+  const level = typeof v === 'string' ? parseLogLevel(v) : undefined;
+  if (level === undefined) throw new CommandError(400, `level: ${String(v)} is not a log level name`);
+  return level;
+}
+
+function priorityArg(v: unknown): MessagePriority {
+  if (v === undefined || v === null || v === '' || v === 'normal') return MessagePriority.Normal;
+  if (v === 'high') return MessagePriority.High;
+  if (v === 'max') return MessagePriority.Max;
+  throw new CommandError(400, 'priority: normal, high or max');
+}
+
+/** Builds the RequestDo* of a `do` action (send, send_exit, kill, set_log_level). 400 for bad args. */
+export function doRequest(action: string, body: Record<string, unknown>, t: Target): unknown {
+  switch (action) {
+    case 'send':
+      if (body.message === undefined) throw new CommandError(400, 'message: required (any JSON)');
+      if (body.alias !== undefined)
+        return new RequestDoSendMeta({ meta: aliasArg(body.alias, t), message: body.message });
+      return new RequestDoSend({
+        pid: pidArg(body.pid, t),
+        priority: priorityArg(body.priority),
+        message: body.message,
+      });
+    case 'send_exit':
+      if (body.alias !== undefined)
+        return new RequestDoSendExitMeta({ meta: aliasArg(body.alias, t), reason: reasonArg(body.reason) });
+      return new RequestDoSendExit({ pid: pidArg(body.pid, t), reason: reasonArg(body.reason) });
+    case 'kill':
+      return new RequestDoKill({ pid: pidArg(body.pid, t) });
+    case 'set_log_level': {
+      const level = levelArg(body.level);
+      if (body.target === 'process') return new RequestDoSetLogLevelProcess({ pid: pidArg(body.pid, t), level });
+      if (body.target === 'meta') return new RequestDoSetLogLevelMeta({ meta: aliasArg(body.alias, t), level });
+      return new RequestDoSetLogLevel({ level });
+    }
+    default:
+      throw new CommandError(404, `unknown action ${action}`);
+  }
+}
+
+/** The event a ResponseInspect* names, or null. */
+export function responseEvent(response: unknown): Event | null {
+  const e = (response as { event?: Event } | null)?.event;
+  return e !== undefined && e !== null && typeof e === 'object' && typeof e.key === 'string' && e.name !== ''
+    ? e
+    : null;
+}
+
+/** The error a response carries (`error` of a ResponseDo*), or null. */
+export function responseError(response: unknown): string | null {
+  if (response instanceof Error) return response.message;
+  const e = (response as { error?: unknown } | null)?.error;
+  if (e === undefined || e === null || e === '') return null;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** The node incarnation a ResponseInspectNode reports. */
+export function nodeCreation(response: unknown): number {
+  const c = (response as { creation?: unknown } | null)?.creation;
+  return typeof c === 'bigint' ? Number(c) : typeof c === 'number' ? c : 0;
+}
+
+/** The synthetic last frame of a subscription whose source went away (Ergo v0.2's). */
+export function terminatedFrame(type: string, args: Record<string, unknown>): Record<string, unknown> {
+  switch (type) {
+    case 'process_info':
+      return { terminated: true, info: { pid: args.pid, state: 'terminated' } };
+    case 'meta_info':
+      return { terminated: true, info: { id: args.alias ?? args.id, state: 'terminated' } };
+    case 'connection_info':
+      return { disconnected: true, info: { node: args.node } };
+    default:
+      return { state: 'terminated', terminated: true };
+  }
+}

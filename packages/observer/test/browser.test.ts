@@ -1,0 +1,261 @@
+// The Observer in a real browser: Debian's Chromium driven by playwright-core. One node runs the
+// Observer (and an application, a supervisor, workers, a process with links and monitors); the
+// test opens each page, checks that it shows the node's live data — a process spawned after the
+// page opened appears, a kill from the page ends the process, a record logged after the log page
+// opened shows up, the switcher opens a Go Ergo node — and saves a screenshot of every page to
+// packages/observer/test-output/.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import readline from 'node:readline';
+import { test } from 'node:test';
+
+import { chromium, type Browser, type Page } from 'playwright-core';
+import {
+  Actor,
+  ApplicationMode,
+  Supervisor,
+  SupervisorStrategy,
+  SupervisorType,
+  type ApplicationBehavior,
+  type Atom,
+  type PID,
+  type SupervisorSpec,
+} from 'ergo-ts';
+
+import { chromiumPath, outputDir, peerPath, startObserved, until } from './helpers.js';
+
+/** The page's document, as the functions run in the browser see it (this project has no DOM types). */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
+
+class Worker extends Actor {
+  count = 0;
+  override handleMessage(): void {
+    this.count++;
+  }
+  override handleInspect(): Record<string, string> {
+    return { count: String(this.count), role: 'worker' };
+  }
+}
+
+class Sup extends Supervisor {
+  override init(): SupervisorSpec {
+    return {
+      type: SupervisorType.OneForOne,
+      children: [
+        { name: 'shop_worker_a', factory: Worker },
+        { name: 'shop_worker_b', factory: Worker },
+      ],
+      restart: { strategy: SupervisorStrategy.Transient, intensity: 5, period: 5 },
+    };
+  }
+}
+
+const shopApp: ApplicationBehavior = {
+  load: () => ({
+    name: 'shop',
+    description: 'a demo application',
+    mode: ApplicationMode.Transient,
+    group: [{ name: 'shop_sup', factory: Sup }],
+  }),
+};
+
+/** Links to and monitors a few processes, for the graph page. */
+class Hubby extends Actor {
+  override init(...peers: PID[]): void {
+    for (const [i, p] of peers.entries()) {
+      if (i % 2 === 0) this.linkPID(p);
+      else this.monitorPID(p);
+    }
+  }
+  override handleInspect(): Record<string, string> {
+    return { peers: 'many' };
+  }
+}
+
+async function shot(page: Page, name: string): Promise<string> {
+  const path = join(outputDir(), `${name}.png`);
+  await page.screenshot({ path });
+  return path;
+}
+
+test('the Observer in Chromium: every page shows the live node', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const { node, url } = await startObserved(
+    {},
+    {
+      network: { cookie: 'observer-secret', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null },
+      applications: [shopApp],
+    },
+  );
+  let browser: Browser | undefined;
+  const shots: string[] = [];
+  try {
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+
+    // Node page: facts and the process count, live.
+    await page.goto(url);
+    await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
+    const total = Number((await page.textContent('[data-testid=processes-total]'))!.replace(/,/g, ''));
+    assert.ok(total >= node.info().processesTotal - 5 && total > 5, `process total ${total}`);
+    await page.waitForSelector('[data-page=info] .chart .u-title');
+    await page.waitForFunction(() => document.querySelectorAll('[data-page=info] .chart').length >= 4);
+    await page.waitForSelector('[data-page=info] [data-testid=heap] th');
+    // A few samples in the charts (one a second) before the picture.
+    await page.waitForSelector('[data-page=info] .chart[data-points="4"]');
+    shots.push(await shot(page, 'info'));
+
+    // Process list: a process spawned after the page opened appears.
+    await page.click('[data-nav=processes]');
+    await page.waitForSelector('[data-page=processes] .row');
+    const late = await node.spawnRegister('late_comer', Worker, {});
+    await page.waitForSelector('[data-page=processes] .row[data-name=late_comer]');
+    shots.push(await shot(page, 'processes'));
+
+    // Its page: info, the handleInspect state, then a kill from the page ends it.
+    node.send(late, 'tick');
+    await page.click(`[data-page=processes] .row[data-name=late_comer] a`);
+    await page.waitForSelector('[data-page=process] [data-testid=process-state]');
+    await page.waitForSelector('[data-page=process] .chart[data-points="3"]');
+    await page.waitForFunction(() =>
+      /count/.test(document.querySelector('[data-testid=inspect-state]')?.textContent ?? ''),
+    );
+    assert.match((await page.textContent('[data-page=process] h1'))!, /late_comer/);
+    shots.push(await shot(page, 'process'));
+    await page.click('[data-testid=kill]');
+    await until(() => !node.processList().some((p) => p.equals(late)), 'late_comer to end');
+    await page.waitForSelector('[data-testid=terminated]');
+
+    // Applications: the supervision tree of `shop`.
+    await page.click('[data-nav=applications]');
+    await page.click('[data-app=shop]');
+    await page.waitForFunction(() => {
+      const tree = document.querySelector('[data-testid=app-tree]')?.textContent ?? '';
+      return tree.includes('shop_sup') && tree.includes('shop_worker_a') && tree.includes('shop_worker_b');
+    });
+    assert.ok(
+      (await page.$$('[data-testid=app-tree] ul.tree ul.tree li')).length >= 2,
+      'workers drawn under the supervisor',
+    );
+    shots.push(await shot(page, 'applications'));
+
+    // Log: a record logged after the page opened.
+    await page.click('[data-nav=log]');
+    await page.waitForSelector('[data-page=log]');
+    await page.waitForFunction(() => document.querySelector('[data-page=log] .error') === null);
+    const marker = `observer test record ${process.pid}`;
+    // The subscription is made by the page; log until its first record arrives, then once more.
+    await until(async () => {
+      node.log.info(marker);
+      return (await page.textContent('[data-testid=log-lines]'))!.includes(marker);
+    }, 'the log record in the page');
+    node.log.warning('%s warning', marker);
+    await page.waitForFunction(
+      (m) => document.querySelector('[data-testid=log-lines]')!.textContent!.includes(`${m} warning`),
+      marker,
+    );
+    shots.push(await shot(page, 'log'));
+
+    // Network: the acceptor.
+    await page.click('[data-nav=network]');
+    await page.waitForFunction(() =>
+      /127\.0\.0\.1/.test(document.querySelector('[data-page=network]')?.textContent ?? ''),
+    );
+    shots.push(await shot(page, 'network'));
+
+    // Events (where the node answers event lists), and the graph of a process's links and monitors.
+    await page.click('[data-nav=events]');
+    await page.waitForSelector('[data-page=events]');
+    // An event registered after the page opened appears in the list.
+    node.registerEvent('shop_orders', { buffer: 2 });
+    await page.waitForSelector('[data-page=events] tr[data-event=shop_orders]');
+    shots.push(await shot(page, 'events'));
+    const peers = await Promise.all([1, 2, 3, 4].map(() => node.spawn(Worker, {})));
+    const hubby = await node.spawnRegister('hubby', Hubby, {}, ...peers);
+    await page.goto(`${url}/#/graph/${encodeURIComponent(String(hubby))}`);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=graph] .gnode').length >= 5);
+    await page.waitForFunction(() => document.querySelectorAll('[data-testid=graph] .edge.monitor').length >= 2);
+    shots.push(await shot(page, 'graph'));
+
+    assert.deepEqual(errors, [], 'no script errors in the page');
+  } finally {
+    await browser?.close();
+    await node.stop();
+    console.log(`# screenshots: ${shots.join(', ')}`);
+  }
+});
+
+test('the switcher opens a Go Ergo node (ergo-peer) and shows its node and processes', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const bin = peerPath(t);
+  if (bin === undefined) return;
+  const goName = `goobs${process.pid}@localhost`;
+  const peer = spawn(bin, ['-name', goName, '-cookie', 'observer-secret', '-registrar', 'none', '-port', '0'], {
+    stdio: ['pipe', 'pipe', 'ignore'],
+  });
+  const ready = await new Promise<{ port: number }>((resolve, reject) => {
+    const rl = readline.createInterface({ input: peer.stdout });
+    rl.on('line', (l) => {
+      const line = JSON.parse(l) as { kind: string; port: number };
+      if (line.kind === 'ready') resolve(line);
+    });
+    peer.on('exit', (code) => reject(new Error(`ergo-peer exited ${code}`)));
+  });
+  const { node, url } = await startObserved(
+    {},
+    { network: { cookie: 'observer-secret', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null } },
+  );
+  let browser: Browser | undefined;
+  try {
+    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+    await page.goto(url);
+    await page.waitForSelector('[data-testid=processes-total]');
+    await page.click('text=connect to…');
+    await page.fill('.connect input[placeholder="node@host"]', goName);
+    await page.fill('.connect input[placeholder=host]', '127.0.0.1');
+    await page.fill('.connect input[placeholder=port]', String(ready.port));
+    await page.click('.connect button[type=submit]');
+    await page.waitForFunction((n) => document.querySelector('[data-testid=current-node]')?.textContent === n, goName);
+    await page.waitForFunction(
+      (n) =>
+        (document.querySelector('[data-page=info] h1')?.textContent ?? '').includes(n) &&
+        document.querySelector('[data-testid=processes-total]') !== null,
+      goName,
+    );
+    assert.ok(
+      node
+        .network()
+        .nodes()
+        .includes(goName as Atom),
+      'connected to the Go node',
+    );
+    assert.match((await page.textContent('[data-page=info]'))!, /Ergo/);
+    await page.screenshot({ path: join(outputDir(), 'switch-go-info.png') });
+    // The Go node's processes, and the switcher lists it as connected.
+    await page.click('[data-nav=processes]');
+    await page.waitForSelector('[data-page=processes] .row[data-name=echo]');
+    await page.screenshot({ path: join(outputDir(), 'switch-go-processes.png') });
+    assert.ok(await page.$(`[data-testid=node-list] a[data-node="${goName}"] .dot.up`), 'listed as connected');
+    // And back to the TypeScript node.
+    await page.click(`[data-testid=node-list] a[data-node="${node.name}"]`);
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid=current-node]')?.textContent === n,
+      node.name,
+    );
+  } finally {
+    await browser?.close();
+    await node.stop();
+    peer.stdin.end();
+    await new Promise((r) => peer.once('exit', r));
+  }
+});

@@ -1,0 +1,235 @@
+// Test helpers: a node running the Observer on a free port, a minimal SSE client speaking to it
+// as a browser tab would (frames by type, the session id from `connected`), POST commands,
+// the Chromium the browser tests drive, and where screenshots go.
+
+import http from 'node:http';
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { startNode, type Atom, type Node, type NodeOptions } from 'ergo-ts';
+
+import { createObserverApp, type ObserverApp, type ObserverOptions } from '../src/index.js';
+
+/** Where tests write screenshots (gitignored). */
+export const OUTPUT_DIR = fileURLToPath(new URL('../../test-output/', import.meta.url));
+
+export function outputDir(): string {
+  mkdirSync(OUTPUT_DIR, { recursive: true });
+  return OUTPUT_DIR;
+}
+
+let seq = 0;
+
+/** A node named uniquely, running the Observer on a free port of 127.0.0.1. */
+export async function startObserved(
+  options: ObserverOptions = {},
+  nodeOptions: NodeOptions = {},
+): Promise<{ node: Node; app: ObserverApp; url: string }> {
+  const app = createObserverApp({ host: '127.0.0.1', port: 0, heartbeat: 0, ...options });
+  const node = await startNode(`obs${process.pid}x${++seq}@localhost` as Atom, {
+    log: { level: 'info', defaultLogger: { disable: true } },
+    ...nodeOptions,
+    applications: [...(nodeOptions.applications ?? []), app],
+  });
+  if (app.url === undefined) throw new Error('the observer did not report its url');
+  return { node, app, url: app.url };
+}
+
+/** Polls `fn` (every 20 ms) until it returns a truthy value; rejects after `timeout` ms. */
+export async function until<T>(fn: () => T | Promise<T>, what: string, timeout = 15_000): Promise<T> {
+  const end = Date.now() + timeout;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export interface Frame {
+  event: string;
+  id: string;
+  data: unknown;
+}
+
+/** An event stream of the Observer, read as a browser tab would. */
+export class StreamClient {
+  readonly frames: Frame[] = [];
+  session = '';
+  status = 0;
+  #req: http.ClientRequest | null = null;
+  #waiters = new Set<() => void>();
+  closed = false;
+
+  static async open(url: string, headers: Record<string, string> = {}): Promise<StreamClient> {
+    const c = new StreamClient();
+    await c.#open(url, headers);
+    return c;
+  }
+
+  #open(url: string, headers: Record<string, string>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const req = http.get(`${url}/sse`, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+        this.status = res.statusCode ?? 0;
+        res.setEncoding('utf8');
+        let buf = '';
+        res.on('data', (chunk: string) => {
+          buf += chunk;
+          let i;
+          while ((i = buf.indexOf('\n\n')) >= 0) {
+            this.#frame(buf.slice(0, i));
+            buf = buf.slice(i + 2);
+          }
+        });
+        res.on('end', () => this.#end());
+        res.on('error', () => this.#end());
+        resolve();
+      });
+      req.on('error', (err) => {
+        this.#end();
+        reject(err);
+      });
+      this.#req = req;
+    });
+  }
+
+  #end(): void {
+    this.closed = true;
+    this.#wake();
+  }
+
+  #frame(text: string): void {
+    let event = 'message';
+    let id = '';
+    const data: string[] = [];
+    for (const line of text.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const c = line.indexOf(':');
+      const field = c < 0 ? line : line.slice(0, c);
+      const value = c < 0 ? '' : line.slice(c + 1).replace(/^ /, '');
+      if (field === 'event') event = value;
+      else if (field === 'id') id = value;
+      else if (field === 'data') data.push(value);
+    }
+    if (data.length === 0) return;
+    const parsed: unknown = JSON.parse(data.join('\n'));
+    if (event === 'connected') this.session = (parsed as { sessionId: string }).sessionId;
+    this.frames.push({ event, id, data: parsed });
+    this.#wake();
+  }
+
+  #wake(): void {
+    for (const w of this.#waiters) w();
+  }
+
+  /** The first frame of `event` (from index `since`) that `pred` accepts. */
+  waitFor(event: string, pred: (data: any) => boolean = () => true, since = 0, timeout = 10_000): Promise<any> {
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        for (let i = since; i < this.frames.length; i++) {
+          const f = this.frames[i]!;
+          if (f.event === event && pred(f.data)) {
+            finish();
+            resolve(f.data);
+            return;
+          }
+        }
+        if (this.closed) {
+          finish();
+          reject(new Error(`stream closed while waiting for ${event}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        finish();
+        reject(new Error(`no ${event} frame within ${timeout} ms`));
+      }, timeout);
+      const finish = (): void => {
+        clearTimeout(timer);
+        this.#waiters.delete(check);
+      };
+      this.#waiters.add(check);
+      check();
+    });
+  }
+
+  close(): void {
+    this.#req?.destroy();
+  }
+}
+
+/** A POST to the Observer; resolves with the status and the parsed answer. */
+export function post(
+  url: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: { ok: boolean; error?: string; data?: any } }> {
+  return new Promise((resolve, reject) => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const req = http.request(
+      `${url}${path}`,
+      { method: 'POST', headers: { 'content-type': 'application/json', ...headers } },
+      (res) => {
+        let data = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (data += c));
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode ?? 0, body: JSON.parse(data) });
+          } catch (err) {
+            reject(new Error(`not JSON (${res.statusCode}): ${data}`, { cause: err }));
+          }
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(text);
+  });
+}
+
+/** A GET; resolves with status, headers and the raw body. */
+export function get(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: Buffer }> {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, { headers }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      })
+      .on('error', reject);
+  });
+}
+
+/** Chromium (Debian's package), or the reason it is missing: tests skip then, and fail under CI. */
+export function chromiumPath(t: { skip(msg: string): void }): string | undefined {
+  const path = process.env.CHROMIUM ?? '/usr/bin/chromium';
+  try {
+    accessSync(path, constants.X_OK);
+    return path;
+  } catch {
+    const why = `needs Chromium at ${path} (apt-get install chromium, or set CHROMIUM)`;
+    if (process.env.CI === 'true') throw new Error(`${why}: required under CI`);
+    t.skip(why);
+    return undefined;
+  }
+}
+
+/** The ergo-peer binary (Go Ergo 3.2), or undefined after skipping (a failure under CI). */
+export function peerPath(t: { skip(msg: string): void }): string | undefined {
+  const path =
+    process.env.ERGO_PEER ?? fileURLToPath(new URL('../../../../../shared/peers/ergo-peer/ergo-peer', import.meta.url));
+  try {
+    accessSync(path, constants.X_OK);
+    return path;
+  } catch {
+    const why = 'needs the Go Ergo peer (set ERGO_PEER)';
+    if (process.env.CI === 'true') throw new Error(`${why}: required under CI`);
+    t.skip(why);
+    return undefined;
+  }
+}

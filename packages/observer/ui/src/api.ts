@@ -1,0 +1,150 @@
+// The browser side of the Observer's API: one EventSource per tab (`/sse`), whose `connected`
+// frame gives the session id that every POST (`/api/...`) carries; frames are dispatched to the
+// listeners of their type. The bearer token (if the page was opened with `?token=`) is kept in
+// sessionStorage and sent on: `?token=` for the stream, an Authorization header for the POSTs.
+
+/** A JSON value from the server, read field by field. */
+export type Json = any;
+
+export interface NodeEntry {
+  name: string;
+  crc32: string;
+  connected: boolean;
+}
+
+export interface Connected {
+  sessionId: string;
+  node: NodeEntry;
+  self: string;
+  nodes: NodeEntry[];
+  version: string;
+}
+
+type Listener = (data: Json) => void;
+
+function initialToken(): string {
+  const url = new URL(location.href);
+  const t = url.searchParams.get('token');
+  if (t !== null) {
+    sessionStorage.setItem('observer-token', t);
+    url.searchParams.delete('token');
+    history.replaceState(null, '', url.pathname + url.search + url.hash);
+    return t;
+  }
+  return sessionStorage.getItem('observer-token') ?? '';
+}
+
+/** The connection of this tab to its Observer. */
+export class ObserverAPI {
+  readonly token = initialToken();
+  session = '';
+  connected: Connected | null = null;
+  status: 'connecting' | 'open' | 'closed' = 'connecting';
+  #source: EventSource | null = null;
+  readonly #listeners = new Map<string, Set<Listener>>();
+  readonly #statusListeners = new Set<() => void>();
+  readonly #types = [
+    'connected',
+    'cluster_update',
+    'node_meta',
+    'node_info',
+    'runtime',
+    'process_list',
+    'process_info',
+    'process_state',
+    'meta_info',
+    'meta_state',
+    'network_info',
+    'connection_info',
+    'application_list',
+    'application_tree',
+    'log',
+    'event_list',
+    'process_page',
+    'connection_list',
+    'heap',
+  ];
+
+  open(): void {
+    const url = this.token === '' ? '/sse' : `/sse?token=${encodeURIComponent(this.token)}`;
+    const source = new EventSource(url);
+    this.#source = source;
+    for (const type of this.#types) {
+      source.addEventListener(type, (e) => {
+        let data: Json;
+        try {
+          data = JSON.parse((e as MessageEvent<string>).data);
+        } catch {
+          return;
+        }
+        if (type === 'connected') {
+          this.connected = data as Connected;
+          this.session = this.connected.sessionId;
+          this.status = 'open';
+          this.#notifyStatus();
+        } else if (type === 'cluster_update' && this.connected !== null) {
+          this.connected = { ...this.connected, nodes: data.nodes };
+          this.#notifyStatus();
+        }
+        for (const l of this.#listeners.get(type) ?? []) l(data);
+      });
+    }
+    source.onerror = () => {
+      // The server ended the stream (or the node stopped): every reconnect is a new session.
+      this.status = source.readyState === EventSource.CLOSED ? 'closed' : 'connecting';
+      this.session = '';
+      this.#notifyStatus();
+    };
+  }
+
+  /** Closes the stream (the session ends on the server). */
+  close(): void {
+    this.#source?.close();
+    this.#source = null;
+  }
+
+  on(type: string, l: Listener): () => void {
+    let set = this.#listeners.get(type);
+    if (set === undefined) this.#listeners.set(type, (set = new Set()));
+    set.add(l);
+    return () => set!.delete(l);
+  }
+
+  onStatus(l: () => void): () => void {
+    this.#statusListeners.add(l);
+    return () => this.#statusListeners.delete(l);
+  }
+
+  #notifyStatus(): void {
+    for (const l of this.#statusListeners) l();
+  }
+
+  /** POSTs a command; resolves with `data`, rejects with the server's error text. */
+  async post(path: string, body: Json): Promise<Json> {
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-observer-session': this.session };
+    if (this.token !== '') headers.authorization = `Bearer ${this.token}`;
+    const res = await fetch(`/api/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    let answer: Json;
+    try {
+      answer = await res.json();
+    } catch {
+      throw new Error(`HTTP ${res.status}`);
+    }
+    if (!answer.ok) throw new Error(answer.error ?? `HTTP ${res.status}`);
+    return answer.data;
+  }
+
+  subscribe(type: string, args: Json = {}): Promise<Json> {
+    return this.post('subscribe', { type, args });
+  }
+
+  unsubscribe(type: string, args: Json = {}): Promise<Json> {
+    return this.post('unsubscribe', { type, args }).catch(() => undefined);
+  }
+
+  do(action: string, args: Json): Promise<Json> {
+    return this.post(`do/${action}`, args);
+  }
+}
+
+export const api = new ObserverAPI();

@@ -1,0 +1,143 @@
+// The Observer's UI: a sidebar (pages and the node switcher) and the page of the current route.
+
+import { render } from 'preact';
+import { useState } from 'preact/hooks';
+
+import { api } from './api';
+import { useRoute, useSession, go } from './hooks';
+import { ApplicationsPage } from './pages/applications';
+import { EventsPage } from './pages/events';
+import { GraphPage } from './pages/graph';
+import { InfoPage } from './pages/info';
+import { LogPage } from './pages/log';
+import { ConnectionPage, NetworkPage } from './pages/network';
+import { MetaPage, ProcessPage } from './pages/process';
+import { ProcessesPage } from './pages/processes';
+import './style.css';
+
+const PAGES: [string, string][] = [
+  ['info', 'Node'],
+  ['processes', 'Processes'],
+  ['applications', 'Applications'],
+  ['events', 'Events'],
+  ['network', 'Network'],
+  ['log', 'Log'],
+];
+
+function Switcher() {
+  useSession();
+  const [open, setOpen] = useState(false);
+  const [form, setForm] = useState({ node: '', cookie: '', host: '', port: '', tls: false });
+  const [error, setError] = useState<string | null>(null);
+  const c = api.connected;
+  const doSwitch = (node: string, extra: object = {}): void => {
+    setError(null);
+    api.post('switch', { node, ...extra }).then(
+      () => {
+        setOpen(false);
+        go('info');
+      },
+      (e: Error) => setError(e.message),
+    );
+  };
+  return (
+    <div class="switcher">
+      <div class="current" data-testid="current-node" title="the node observed">
+        {c?.node.name ?? '…'}
+      </div>
+      <ul class="nodes" data-testid="node-list">
+        {(c?.nodes ?? []).map((n) => (
+          <li key={n.name} class={n.name === c?.node.name ? 'on' : ''}>
+            <a href="#" data-node={n.name} onClick={(e) => (e.preventDefault(), doSwitch(n.name))}>
+              <span class={`dot ${n.connected ? 'up' : ''}`} />
+              {n.name}
+            </a>
+          </li>
+        ))}
+      </ul>
+      <button class="small" onClick={() => setOpen(!open)}>
+        connect to…
+      </button>
+      {open ? (
+        <form
+          class="connect"
+          onSubmit={(e) => {
+            e.preventDefault();
+            doSwitch(form.node, { cookie: form.cookie, host: form.host, port: Number(form.port) || 0, tls: form.tls });
+          }}
+        >
+          <input
+            placeholder="node@host"
+            value={form.node}
+            onInput={(e) => setForm({ ...form, node: (e.target as HTMLInputElement).value })}
+          />
+          <input
+            placeholder="cookie"
+            type="password"
+            value={form.cookie}
+            onInput={(e) => setForm({ ...form, cookie: (e.target as HTMLInputElement).value })}
+          />
+          <input
+            placeholder="host"
+            value={form.host}
+            onInput={(e) => setForm({ ...form, host: (e.target as HTMLInputElement).value })}
+          />
+          <input
+            placeholder="port"
+            value={form.port}
+            onInput={(e) => setForm({ ...form, port: (e.target as HTMLInputElement).value })}
+          />
+          <label>
+            <input
+              type="checkbox"
+              checked={form.tls}
+              onChange={(e) => setForm({ ...form, tls: (e.target as HTMLInputElement).checked })}
+            />{' '}
+            TLS
+          </label>
+          <button type="submit">connect</button>
+        </form>
+      ) : null}
+      {error === null ? null : <p class="error">{error}</p>}
+    </div>
+  );
+}
+
+function App() {
+  const session = useSession();
+  const route = useRoute();
+  const [page, arg = ''] = route;
+  let body;
+  if (session === '')
+    body = <p class="muted">{api.status === 'closed' ? 'disconnected from the Observer' : 'connecting…'}</p>;
+  else if (page === 'process') body = <ProcessPage key={arg} pid={arg} />;
+  else if (page === 'graph') body = <GraphPage key={arg} pid={arg} />;
+  else if (page === 'meta') body = <MetaPage key={arg} alias={arg} />;
+  else if (page === 'connection') body = <ConnectionPage key={arg} node={arg} />;
+  else if (page === 'processes') body = <ProcessesPage />;
+  else if (page === 'applications') body = <ApplicationsPage />;
+  else if (page === 'events') body = <EventsPage />;
+  else if (page === 'network') body = <NetworkPage />;
+  else if (page === 'log') body = <LogPage />;
+  else body = <InfoPage />;
+  return (
+    <div class="shell">
+      <nav class="side">
+        <div class="brand">Ergo Observer</div>
+        {PAGES.map(([id, label]) => (
+          <a key={id} href={`#/${id}`} class={page === id ? 'on' : ''} data-nav={id}>
+            {label}
+          </a>
+        ))}
+        <Switcher />
+        <div class="muted small">
+          {api.connected ? `observer ${api.connected.version} on ${api.connected.self}` : ''}
+        </div>
+      </nav>
+      <main>{body}</main>
+    </div>
+  );
+}
+
+api.open();
+render(<App />, document.getElementById('app')!);

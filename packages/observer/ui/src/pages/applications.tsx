@@ -1,0 +1,92 @@
+// Applications: every application of the node with its facts; the selected one's processes drawn
+// as its supervision tree (each process under its parent).
+
+import { useState } from 'preact/hooks';
+
+import { type Json } from '../api';
+import { appMode, appState, list, processState, seconds } from '../format';
+import { useSubscription } from '../hooks';
+import { Error, PidLink } from '../ui';
+
+function Tree(props: { app: string }) {
+  const [data, error] = useSubscription(
+    'application_tree',
+    { app: props.app, limit: 1000 },
+    (d) => d.application === props.app,
+  );
+  const procs: Json[] = list(data?.processes);
+  const byParent = new Map<string, Json[]>();
+  const ids = new Set(procs.map((p) => p.pid));
+  for (const p of procs) {
+    const parent = ids.has(p.parent) ? p.parent : '';
+    byParent.set(parent, [...(byParent.get(parent) ?? []), p]);
+  }
+  const branch = (parent: string, depth: number): Json =>
+    depth > 32 ? null : (
+      <ul class="tree">
+        {(byParent.get(parent) ?? []).map((p) => (
+          <li key={p.pid}>
+            <span class="tnode">
+              <PidLink pid={p.pid} /> <span class="mono">{p.name}</span> <span class="muted">{p.behavior}</span>{' '}
+              <span class="badge">{processState(p.state)}</span>
+            </span>
+            {byParent.has(p.pid) ? branch(p.pid, depth + 1) : null}
+          </li>
+        ))}
+      </ul>
+    );
+  return (
+    <div class="card wide" data-testid="app-tree">
+      <h3>Supervision tree of {props.app}</h3>
+      <Error text={error} />
+      {data === null ? <p class="muted">waiting…</p> : branch('', 0)}
+    </div>
+  );
+}
+
+export function ApplicationsPage() {
+  const [data, error] = useSubscription('application_list', {});
+  const [selected, setSelected] = useState('');
+  const apps: Json[] = Object.values(data?.applications ?? {});
+  apps.sort((a, b) => String(a.name).localeCompare(String(b.name)));
+  return (
+    <div class="page" data-page="applications">
+      <h1>Applications</h1>
+      <Error text={error} />
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>name</th>
+            <th>state</th>
+            <th>mode</th>
+            <th>version</th>
+            <th>uptime</th>
+            <th>members</th>
+            <th>depends on</th>
+            <th>description</th>
+          </tr>
+        </thead>
+        <tbody>
+          {apps.map((a) => (
+            <tr
+              key={a.name}
+              class={a.name === selected ? 'selected' : ''}
+              onClick={() => setSelected(a.name)}
+              data-app={a.name}
+            >
+              <td class="mono link">{a.name}</td>
+              <td>{appState(a.state)}</td>
+              <td>{appMode(a.mode)}</td>
+              <td>{a.version?.release ?? ''}</td>
+              <td>{seconds(a.uptime)}</td>
+              <td>{list(a.group).length}</td>
+              <td>{list(a.depends?.applications).join(', ')}</td>
+              <td>{a.description}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {selected === '' ? <p class="muted">select an application to draw its tree</p> : <Tree app={selected} />}
+    </div>
+  );
+}

@@ -1,0 +1,95 @@
+// Events: every registered event of the node with its producer, subscribers and messages
+// published (the event list query; a Go 3.2 node does not answer it), filtered by the node.
+
+import { useState } from 'preact/hooks';
+
+import { type Json } from '../api';
+import { count, list } from '../format';
+import { useSubscription } from '../hooks';
+import { Error, PidLink } from '../ui';
+
+/** `Event#<CRC:name>` → name. */
+function eventName(e: Json): string {
+  const s = String(e ?? '');
+  const m = /^Event#<[0-9A-F]{8}:(.*)>$/.exec(s);
+  return m === null ? s : m[1]!;
+}
+
+export function EventsPage() {
+  const [name, setName] = useState('');
+  const [notifyMode, setNotify] = useState('');
+  const [bufferedMode, setBuffered] = useState('');
+  const [minSubscribers, setMin] = useState(0);
+  const [data, error] = useSubscription('event_list', {
+    limit: 1000,
+    namePattern: name,
+    notifyMode,
+    bufferedMode,
+    minSubscribers,
+  });
+  const events: Json[] = list(data?.events);
+  return (
+    <div class="page" data-page="events">
+      <h1>Events</h1>
+      <div class="toolbar">
+        <input
+          placeholder="name contains"
+          value={name}
+          onInput={(e) => setName((e.target as HTMLInputElement).value)}
+        />
+        <select value={notifyMode} onChange={(e) => setNotify((e.target as HTMLSelectElement).value)}>
+          <option value="">notify: any</option>
+          <option value="yes">notify: yes</option>
+          <option value="no">notify: no</option>
+        </select>
+        <select value={bufferedMode} onChange={(e) => setBuffered((e.target as HTMLSelectElement).value)}>
+          <option value="">buffered: any</option>
+          <option value="yes">buffered: yes</option>
+          <option value="no">buffered: no</option>
+        </select>
+        <label>
+          min subscribers{' '}
+          <input
+            type="number"
+            min={0}
+            value={minSubscribers}
+            onInput={(e) => setMin(Number((e.target as HTMLInputElement).value) || 0)}
+          />
+        </label>
+      </div>
+      <Error
+        text={
+          error !== null && /event_list|decode|unknown/i.test(error)
+            ? `This node does not answer event list queries (${error}).`
+            : error
+        }
+      />
+      <table class="grid" data-testid="events">
+        <thead>
+          <tr>
+            <th>event</th>
+            <th>producer</th>
+            <th>subscribers</th>
+            <th>published</th>
+            <th>notify</th>
+            <th>buffer</th>
+          </tr>
+        </thead>
+        <tbody>
+          {events.map((e) => (
+            <tr key={String(e.event)} data-event={eventName(e.event)}>
+              <td class="mono">{eventName(e.event)}</td>
+              <td>
+                <PidLink pid={e.producer} />
+              </td>
+              <td>{count(e.subscribers)}</td>
+              <td>{count(e.published)}</td>
+              <td>{e.notify ? 'yes' : 'no'}</td>
+              <td>{e.buffer ?? ''}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

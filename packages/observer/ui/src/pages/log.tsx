@@ -1,0 +1,90 @@
+// Live log: every record of the chosen levels as the node logs it (the log inspector pushes each
+// one at once), with pause and a cap on the lines kept.
+
+import { useCallback, useRef, useState } from 'preact/hooks';
+
+import { type Json } from '../api';
+import { clock, logLevel } from '../format';
+import { useFrames, useSubscription } from '../hooks';
+import { Error, PidLink } from '../ui';
+
+const LEVELS = ['debug', 'info', 'warning', 'error', 'panic'];
+
+export function LogPage() {
+  const [levels, setLevels] = useState<string[]>(['info', 'warning', 'error', 'panic']);
+  const [cap, setCap] = useState(1000);
+  const [paused, setPaused] = useState(false);
+  const [lines, setLines] = useState<Json[]>([]);
+  const pausedRef = useRef(false);
+  pausedRef.current = paused;
+  const capRef = useRef(cap);
+  capRef.current = cap;
+  const [, error] = useSubscription('log', { levels });
+  useFrames(
+    'log',
+    useCallback((r: Json) => {
+      if (pausedRef.current) return;
+      setLines((l) => {
+        const next = l.length >= capRef.current ? l.slice(l.length - capRef.current + 1) : l.slice();
+        next.push(r);
+        return next;
+      });
+    }, []),
+  );
+  return (
+    <div class="page" data-page="log">
+      <h1>Log</h1>
+      <div class="toolbar">
+        {LEVELS.map((l) => (
+          <label key={l}>
+            <input
+              type="checkbox"
+              checked={levels.includes(l)}
+              onChange={(e) =>
+                setLevels(
+                  (e.target as HTMLInputElement).checked
+                    ? LEVELS.filter((x) => x === l || levels.includes(x))
+                    : levels.filter((x) => x !== l),
+                )
+              }
+            />
+            {l}
+          </label>
+        ))}
+        <label>
+          keep last
+          <select value={cap} onChange={(e) => setCap(Number((e.target as HTMLSelectElement).value))}>
+            {[100, 1000, 5000, 20000].map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button data-testid="pause" onClick={() => setPaused(!paused)}>
+          {paused ? 'play' : 'pause'}
+        </button>
+        <button onClick={() => setLines([])}>clear</button>
+        <span class="muted">{lines.length} lines</span>
+      </div>
+      <Error text={error} />
+      <div class="log" data-testid="log-lines">
+        {lines.map((r, i) => (
+          <div key={i} class={`line lvl-${logLevel(r.level)}`}>
+            <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b>{' '}
+            {r.pid ? (
+              <PidLink pid={r.pid} label={r.name ? `${r.name}` : r.pid} />
+            ) : r.meta ? (
+              <span class="mono">{r.meta}</span>
+            ) : r.peer ? (
+              <span class="mono">{r.peer}</span>
+            ) : (
+              <span class="mono">node</span>
+            )}{' '}
+            <span class="msg">{r.message}</span>
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}

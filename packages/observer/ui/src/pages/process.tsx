@@ -1,0 +1,286 @@
+// Process page: info, the four queues, links, monitors, aliases, events, metas, 60 s charts of
+// messages and mailbox, the handleInspect state (refreshed each second), its log, and actions:
+// send, exit, kill, log level. Meta page: the same for a meta process (two queues, no kill).
+
+import { useCallback, useMemo, useState } from 'preact/hooks';
+
+import { api, type Json } from '../api';
+import { Chart } from '../chart';
+import { clock, count, list, logLevel, metaState, nanos, priority, processState, seconds } from '../format';
+import { Series, go, useFrames, useSubscription } from '../hooks';
+import { Error, KV, LevelSelect, PidLink } from '../ui';
+
+function Ids(props: { title: string; items: Json[]; pid?: boolean }) {
+  return (
+    <div class="card">
+      <h3>
+        {props.title} <span class="muted">({props.items.length})</span>
+      </h3>
+      <ul class="ids">
+        {props.items.map((x) => (
+          <li key={String(x)}>{props.pid ? <PidLink pid={String(x)} /> : <span class="mono">{String(x)}</span>}</li>
+        ))}
+      </ul>
+    </div>
+  );
+}
+
+function State(props: { state: Json; error: string | null }) {
+  const entries = Object.entries(props.state?.state ?? {});
+  return (
+    <div class="card" data-testid="inspect-state">
+      <h3>State (handleInspect, each second)</h3>
+      <Error text={props.error} />
+      {entries.length === 0 ? (
+        <p class="muted">nothing reported</p>
+      ) : (
+        <table class="kv">
+          <tbody>
+            {entries.map(([k, v]) => (
+              <tr key={k}>
+                <th>{k}</th>
+                <td class="mono">{String(v)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+function ProcessLog(props: { match: (r: Json) => boolean }) {
+  const [lines, setLines] = useState<Json[]>([]);
+  useSubscription('log', {});
+  useFrames(
+    'log',
+    useCallback((r: Json) => {
+      if (props.match(r)) setLines((l) => [...l.slice(-199), r]);
+    }, []),
+  );
+  return (
+    <div class="card wide">
+      <h3>Log</h3>
+      <div class="log small">
+        {lines.map((r, i) => (
+          <div key={i} class={`lvl-${logLevel(r.level)}`}>
+            <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b> {r.message}
+          </div>
+        ))}
+      </div>
+    </div>
+  );
+}
+
+export function ProcessPage(props: { pid: string }) {
+  const pid = props.pid;
+  const charts = useMemo(() => ({ msgs: new Series(['in', 'out']), mailbox: new Series(['mailbox']) }), [pid]);
+  const [tick, setTick] = useState(0);
+  const [info, error] = useSubscription('process_info', { pid }, (d) => d.info?.pid === pid);
+  const [state, stateError] = useSubscription('process_state', { pid }, (d) => d.pid === pid || d.terminated === true);
+  const [message, setMessage] = useState('"hello"');
+  const [reason, setReason] = useState('normal');
+  const [result, setResult] = useState<string | null>(null);
+  useFrames(
+    'process_info',
+    useCallback(
+      (d: Json) => {
+        if (d.info?.pid !== pid || d.terminated) return;
+        const t = Date.now() / 1000;
+        charts.msgs.push(t, [d.info.messagesIn, d.info.messagesOut]);
+        charts.mailbox.push(t, [d.info.mailboxSize]);
+        setTick((n) => n + 1);
+      },
+      [pid, charts],
+    ),
+  );
+  const i = info?.info;
+  const terminated = info?.terminated === true;
+  const act = (action: string, args: Json): void => {
+    setResult(null);
+    api.do(action, { pid, ...args }).then(
+      () => setResult(`${action}: done`),
+      (e: Error) => setResult(`${action}: ${e.message}`),
+    );
+  };
+  return (
+    <div class="page" data-page="process">
+      <h1>
+        Process <span class="mono">{pid}</span> {i?.name ? <span class="mono">({i.name})</span> : null}
+        {terminated ? (
+          <span class="badge bad" data-testid="terminated">
+            terminated
+          </span>
+        ) : null}
+      </h1>
+      <Error text={error} />
+      <div class="toolbar">
+        <button onClick={() => go('graph', pid)}>links &amp; monitors graph</button>
+        <input
+          value={message}
+          onInput={(e) => setMessage((e.target as HTMLInputElement).value)}
+          title="message (JSON)"
+        />
+        <button
+          onClick={() => {
+            let m: Json;
+            try {
+              m = JSON.parse(message);
+            } catch {
+              setResult('send: the message is not JSON');
+              return;
+            }
+            act('send', { message: m });
+          }}
+        >
+          send
+        </button>
+        <input value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} title="exit reason" />
+        <button onClick={() => act('send_exit', { reason })}>exit</button>
+        <button data-testid="kill" class="danger" onClick={() => act('kill', {})}>
+          kill
+        </button>
+        {i ? (
+          <LevelSelect
+            value={logLevel(i.logLevel)}
+            onChange={(level) => api.do('set_log_level', { target: 'process', pid, level })}
+          />
+        ) : null}
+        {result === null ? null : (
+          <span class="muted" data-testid="action-result">
+            {result}
+          </span>
+        )}
+      </div>
+      {i === undefined ? (
+        <p class="muted">waiting for the process inspector…</p>
+      ) : (
+        <>
+          <div class="cards">
+            <KV
+              title="Info"
+              rows={[
+                ['state', <span data-testid="process-state">{terminated ? 'terminated' : processState(i.state)}</span>],
+                ['behavior', i.behavior],
+                ['application', i.application],
+                ['parent', <PidLink pid={i.parent} />],
+                ['leader', <PidLink pid={i.leader} />],
+                ['uptime', seconds(i.uptime)],
+                ['running time', nanos(i.runningTime)],
+                ['messages in / out', `${count(i.messagesIn)} / ${count(i.messagesOut)}`],
+                ['priority', priority(i.messagePriority)],
+                ['keep order / important', `${i.keepNetworkOrder} / ${i.importantDelivery}`],
+                [
+                  'compression',
+                  i.compression?.enable
+                    ? `${i.compression.type} ${i.compression.level} > ${i.compression.threshold}`
+                    : 'off',
+                ],
+                ['fallback', i.fallback?.enable ? `${i.fallback.name} (${i.fallback.tag})` : 'off'],
+              ]}
+            />
+            <KV
+              title={`Mailbox (${count(i.mailboxSize)})`}
+              rows={[
+                ['urgent', count(i.mailboxQueues?.urgent)],
+                ['system', count(i.mailboxQueues?.system)],
+                ['main', count(i.mailboxQueues?.main)],
+                ['log', count(i.mailboxQueues?.log)],
+              ]}
+            />
+            <State state={state} error={stateError} />
+          </div>
+          <div class="charts">
+            <Chart title="Messages" series={charts.msgs} tick={tick} />
+            <Chart title="Mailbox" series={charts.mailbox} tick={tick} />
+          </div>
+          <div class="cards">
+            <Ids
+              title="Links"
+              items={[
+                ...list(i.linksPID),
+                ...list(i.linksProcessID),
+                ...list(i.linksAlias),
+                ...list(i.linksEvent),
+                ...list(i.linksNode),
+              ]}
+              pid
+            />
+            <Ids
+              title="Monitors"
+              items={[
+                ...list(i.monitorsPID),
+                ...list(i.monitorsProcessID),
+                ...list(i.monitorsAlias),
+                ...list(i.monitorsEvent),
+                ...list(i.monitorsNode),
+              ]}
+              pid
+            />
+            <Ids title="Aliases" items={list(i.aliases)} />
+            <Ids title="Events" items={list(i.events)} />
+            <div class="card">
+              <h3>Metas ({list(i.metas).length})</h3>
+              <ul class="ids">
+                {list(i.metas).map((m: string) => (
+                  <li key={m}>
+                    <a class="mono" href={`#/meta/${encodeURIComponent(m)}`}>
+                      {m}
+                    </a>
+                  </li>
+                ))}
+              </ul>
+            </div>
+          </div>
+        </>
+      )}
+      <ProcessLog match={(r) => r.pid === pid} />
+    </div>
+  );
+}
+
+export function MetaPage(props: { alias: string }) {
+  const alias = props.alias;
+  const [info, error] = useSubscription('meta_info', { alias }, (d) => d.info?.id === alias);
+  const [state, stateError] = useSubscription(
+    'meta_state',
+    { alias },
+    (d) => d.meta === alias || d.terminated === true,
+  );
+  const i = info?.info;
+  return (
+    <div class="page" data-page="meta">
+      <h1>
+        Meta process <span class="mono">{alias}</span>
+        {info?.terminated ? <span class="badge bad">terminated</span> : null}
+      </h1>
+      <Error text={error} />
+      <div class="toolbar">
+        <button
+          onClick={() => void api.do('send_exit', { alias, reason: 'normal' }).catch((e: Error) => alert(e.message))}
+        >
+          exit
+        </button>
+      </div>
+      {i === undefined ? null : (
+        <div class="cards">
+          <KV
+            title="Info"
+            rows={[
+              ['behavior', i.behavior],
+              ['parent', <PidLink pid={i.parent} />],
+              ['application', i.application],
+              ['state', metaState(i.state)],
+              ['uptime', seconds(i.uptime)],
+              ['messages in / out', `${count(i.messagesIn)} / ${count(i.messagesOut)}`],
+              ['mailbox main / system', `${count(i.mailboxQueues?.main)} / ${count(i.mailboxQueues?.system)}`],
+              ['log level', logLevel(i.logLevel)],
+            ]}
+          />
+          <State state={state} error={stateError} />
+        </div>
+      )}
+      <ProcessLog match={(r) => r.meta === alias} />
+    </div>
+  );
+}

@@ -1,0 +1,59 @@
+// Small shared pieces: key/value cards, error lines, PID links, the level picker.
+
+import type { ComponentChildren } from 'preact';
+
+import { go } from './hooks';
+
+export function KV(props: { title: string; rows: [string, ComponentChildren][] }) {
+  return (
+    <div class="card">
+      <h3>{props.title}</h3>
+      <table class="kv">
+        <tbody>
+          {props.rows.map(([k, v]) => (
+            <tr key={k}>
+              <th>{k}</th>
+              <td>{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function Error(props: { text: string | null }) {
+  return props.text === null ? null : <p class="error">{props.text}</p>;
+}
+
+export function PidLink(props: { pid: string; label?: string }) {
+  if (!props.pid || props.pid.endsWith('.0.0>')) return <span class="muted">–</span>;
+  return (
+    <a
+      class="mono"
+      href={`#/process/${encodeURIComponent(props.pid)}`}
+      onClick={(e) => (e.preventDefault(), go('process', props.pid))}
+    >
+      {props.label ?? props.pid}
+    </a>
+  );
+}
+
+export const LEVELS = ['trace', 'debug', 'info', 'warning', 'error', 'panic', 'disabled'];
+
+export function LevelSelect(props: { value: string; onChange: (level: string) => Promise<unknown> }) {
+  return (
+    <select
+      value={props.value}
+      onChange={(e) => {
+        void props.onChange((e.target as HTMLSelectElement).value).catch((err: Error) => alert(err.message));
+      }}
+    >
+      {LEVELS.map((l) => (
+        <option key={l} value={l}>
+          {l}
+        </option>
+      ))}
+    </select>
+  );
+}
