@@ -21,6 +21,7 @@ const USE_STORE = process.env.LEADER_JEPSEN_STORE !== '0';
 const TIMING = { min: 60, max: 120, hb: 20 };
 const CONVERGE_MS = 30_000;
 
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term, a leader after every heal`, async () => {
@@ -37,13 +38,14 @@ test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term,
     return a;
   };
   const counts: Record<string, number> = {};
+  const convergeMs: number[] = [];
   console.log(`# leader jepsen: seed ${SEED}, ${ROUNDS} rounds, store ${USE_STORE ? 'file' : 'none'}`);
   try {
     await cluster.start();
     let { leader } = await cluster.converged(CONVERGE_MS);
     for (let round = 0; round < ROUNDS; round++) {
       const L = cluster.names.indexOf(leader);
-      const hold = TIMING.min + Math.floor(rand() * 4 * TIMING.max);
+      const hold = TIMING.min + Math.floor(rand() * 2 * TIMING.max);
       const r = rand();
       let fault: string;
       if (r < 0.08) {
@@ -83,7 +85,9 @@ test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term,
         cluster.resumeAll();
       }
       counts[fault] = (counts[fault] ?? 0) + 1;
+      const healed = Date.now();
       ({ leader } = await cluster.converged(CONVERGE_MS));
+      convergeMs.push(Date.now() - healed);
     }
   } finally {
     await cluster.stop();
@@ -92,7 +96,8 @@ test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term,
   const violations = checkHistory(cluster.history);
   const leaderTerms = new Set(cluster.history.filter((o) => o.obs === 'leader').map((o) => o.term)).size;
   console.log(
-    `# leader jepsen: ${cluster.history.length} observations, ${leaderTerms} terms with a leader, faults ${JSON.stringify(counts)}`,
+    `# leader jepsen: ${cluster.history.length} observations, ${leaderTerms} terms with a leader, faults ${JSON.stringify(counts)}, ` +
+      `leader known to all after heal: median ${median(convergeMs)} ms`,
   );
   assert.deepEqual(violations, [], `two leaders in one term (seed ${SEED})`);
   // The nemesis must have bitten: faults that force elections happen in most rounds.
