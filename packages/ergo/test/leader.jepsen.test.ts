@@ -17,6 +17,8 @@ import { LeaderCluster, checkHistory, rng } from './leader_cluster.js';
 const ROUNDS = Number(process.env.LEADER_JEPSEN_ROUNDS ?? 200);
 const SEED = Number(process.env.LEADER_JEPSEN_SEED ?? Date.now() % 1_000_000);
 const USE_STORE = process.env.LEADER_JEPSEN_STORE !== '0';
+// 'alive' runs the nemesis against Ergo's quorum rule, to see the checker fail.
+const QUORUM = process.env.LEADER_JEPSEN_QUORUM === 'alive' ? 'alive' : 'membership';
 // Short timeouts keep 200 rounds within a few minutes on a shared 2-core machine.
 const TIMING = { min: 60, max: 120, hb: 20 };
 const CONVERGE_MS = 30_000;
@@ -26,7 +28,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term, a leader after every heal`, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'leader-jepsen-'));
-  const cluster = new LeaderCluster({ size: 5, ...TIMING, storeDir: USE_STORE ? dir : undefined });
+  const cluster = new LeaderCluster({ size: 5, ...TIMING, quorum: QUORUM, storeDir: USE_STORE ? dir : undefined });
   const rand = rng(SEED);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const shuffled = (): number[] => {
@@ -39,7 +41,7 @@ test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term,
   };
   const counts: Record<string, number> = {};
   const convergeMs: number[] = [];
-  console.log(`# leader jepsen: seed ${SEED}, ${ROUNDS} rounds, store ${USE_STORE ? 'file' : 'none'}`);
+  console.log(`# leader jepsen: seed ${SEED}, ${ROUNDS} rounds, store ${USE_STORE ? 'file' : 'none'}, quorum ${QUORUM}`);
   try {
     await cluster.start();
     let { leader } = await cluster.converged(CONVERGE_MS);
