@@ -41,7 +41,9 @@ test(`5 members, ${ROUNDS} randomized fault rounds: at most one leader per term,
   };
   const counts: Record<string, number> = {};
   const convergeMs: number[] = [];
-  console.log(`# leader jepsen: seed ${SEED}, ${ROUNDS} rounds, store ${USE_STORE ? 'file' : 'none'}, quorum ${QUORUM}`);
+  console.log(
+    `# leader jepsen: seed ${SEED}, ${ROUNDS} rounds, store ${USE_STORE ? 'file' : 'none'}, quorum ${QUORUM}`,
+  );
   try {
     await cluster.start();
     let { leader } = await cluster.converged(CONVERGE_MS);

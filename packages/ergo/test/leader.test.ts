@@ -99,7 +99,10 @@ async function leaderOf(node: Node, names: string[]): Promise<{ name: string; te
 
 test('options: an empty clusterID, a max timeout not above the min, or a bad quorum fail the spawn', async () => {
   await withNode(async (node) => {
-    await rejectsWith(node.spawn(() => new Member({ clusterID: '' })), 'ERR_INCORRECT');
+    await rejectsWith(
+      node.spawn(() => new Member({ clusterID: '' })),
+      'ERR_INCORRECT',
+    );
     await rejectsWith(
       node.spawn(() => new Member({ clusterID: 'x', electionTimeoutMin: 100, electionTimeoutMax: 100 })),
       'ERR_INCORRECT',
@@ -118,7 +121,14 @@ test('three members elect one leader; the others follow it; inspect reports it',
     const { name, term } = await leaderOf(node, names);
     assert.ok(term >= 1);
     const info = await node.inspect(node.processPID(name));
-    assert.deepEqual(info, { cluster: 'c1', term: String(term), leader: 'true', peers: '2', members: '3', quorum: '2' });
+    assert.deepEqual(info, {
+      cluster: 'c1',
+      term: String(term),
+      leader: 'true',
+      peers: '2',
+      members: '3',
+      quorum: '2',
+    });
     const seen = (await node.call(new ProcessID(name as Atom), 'seen')) as string[];
     assert.ok(seen.includes(`leader:${term}`), seen.join(' '));
   });
@@ -164,12 +174,15 @@ test('membership quorum: the last of three members never elects itself; with quo
 
 /** A scripted peer: sends what the test asks and hands every reply to an inbox. */
 async function fakePeer(node: Node, name: string, inbox: Inbox): Promise<PID> {
-  return node.spawnRegister(name, probe((msg, from, self) => {
-    if (typeof msg === 'object' && msg !== null && 'to' in msg) {
-      const m = msg as { to: PID; send: unknown };
-      self.send(m.to, m.send);
-    } else inbox.push(msg, from);
-  }));
+  return node.spawnRegister(
+    name,
+    probe((msg, from, self) => {
+      if (typeof msg === 'object' && msg !== null && 'to' in msg) {
+        const m = msg as { to: PID; send: unknown };
+        self.send(m.to, m.send);
+      } else inbox.push(msg, from);
+    }),
+  );
 }
 
 test('one vote per term: not given again after the known leader is lost (Ergo forgets it)', async () => {
@@ -177,7 +190,13 @@ test('one vote per term: not given again after the known leader is lost (Ergo fo
     // A lone voter that never campaigns (long timeouts) and three scripted peers.
     const voter = await node.spawnRegister(
       'v',
-      () => new Member({ clusterID: 'c1', electionTimeoutMin: 60_000, electionTimeoutMax: 60_001, store: memoryLeaderStore() }),
+      () =>
+        new Member({
+          clusterID: 'c1',
+          electionTimeoutMin: 60_000,
+          electionTimeoutMax: 60_001,
+          store: memoryLeaderStore(),
+        }),
     );
     const inbox = new Inbox();
     const x = await fakePeer(node, 'x', inbox);

@@ -31,7 +31,13 @@ interface StartCmd {
 const name = process.env.LEADER_NODE_NAME!;
 
 function observe(obs: string, term: number, leader: PID | undefined): void {
-  const line = JSON.stringify({ obs, node: name, term, leader: leader === undefined ? '' : leader.node, t: Date.now() });
+  const line = JSON.stringify({
+    obs,
+    node: name,
+    term,
+    leader: leader === undefined ? '' : leader.node,
+    t: Date.now(),
+  });
   process.stdout.write(line + '\n');
 }
 

@@ -27,7 +27,11 @@ import type { LeaderStore } from './store.js';
 const LEADER_BATCH = 64;
 
 /** Ergo's defaults, in milliseconds. */
-export const LEADER_DEFAULTS = Object.freeze({ electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 50 });
+export const LEADER_DEFAULTS = Object.freeze({
+  electionTimeoutMin: 150,
+  electionTimeoutMax: 300,
+  heartbeatInterval: 50,
+});
 
 /** What a leader actor's `init` returns (Ergo's `leader.Options`). */
 export interface LeaderOptions {
@@ -340,7 +344,9 @@ export abstract class Leader extends BehaviorBase {
         case MailboxKind.Request: {
           const ref = requestRef(extra);
           const v = this.handleCall(from, ref, message);
-          r = isThenable(v) ? Promise.resolve(v).then((x) => finishCall(this, from, ref, x)) : finishCall(this, from, ref, v);
+          r = isThenable(v)
+            ? Promise.resolve(v).then((x) => finishCall(this, from, ref, x))
+            : finishCall(this, from, ref, v);
           break;
         }
         case MailboxKind.Event:
@@ -402,7 +408,9 @@ export abstract class Leader extends BehaviorBase {
     while (this.#due.length > 0) {
       const r = this.#due.shift()!();
       if (isThenable(r)) {
-        return Promise.resolve(r).then((v) => (v instanceof Error || v instanceof Stop ? this.#fail(v) : this.#flush()));
+        return Promise.resolve(r).then((v) =>
+          v instanceof Error || v instanceof Stop ? this.#fail(v) : this.#flush(),
+        );
       }
       if (r instanceof Error || r instanceof Stop) return this.#fail(r);
     }

@@ -71,19 +71,22 @@ export const leaderWireTypes: {
     name: `#${LEADER_EDF_PACKAGE}/msgVote`,
     class: MessageLeaderVote,
     fields: { clusterID: Go.string, term: Go.uint64, candidate: Go.pid },
-    create: (f: Record<string, unknown>) => new MessageLeaderVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
+    create: (f: Record<string, unknown>) =>
+      new MessageLeaderVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
   }),
   voteReply: registerType({
     name: `#${LEADER_EDF_PACKAGE}/msgVoteReply`,
     class: MessageLeaderVoteReply,
     fields: { clusterID: Go.string, term: Go.uint64, granted: Go.bool },
-    create: (f: Record<string, unknown>) => new MessageLeaderVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
+    create: (f: Record<string, unknown>) =>
+      new MessageLeaderVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
   }),
   heartbeat: registerType({
     name: `#${LEADER_EDF_PACKAGE}/msgHeartbeat`,
     class: MessageLeaderHeartbeat,
     fields: { clusterID: Go.string, term: Go.uint64, leader: Go.pid },
-    create: (f: Record<string, unknown>) => new MessageLeaderHeartbeat(f.clusterID as string, termOf(f.term as number | bigint), f.leader as PID),
+    create: (f: Record<string, unknown>) =>
+      new MessageLeaderHeartbeat(f.clusterID as string, termOf(f.term as number | bigint), f.leader as PID),
   }),
 };
 
