@@ -21,7 +21,7 @@ import {
   type Ref,
 } from '../src/index.js';
 import { decode, encode } from '../src/net/index.js';
-import { Inbox, probe, rejectsWith, withNode, within } from './helpers.js';
+import { Inbox, LogCapture, probe, rejectsWith, withNode, within } from './helpers.js';
 
 const FAST = { electionTimeoutMin: 40, electionTimeoutMax: 80, heartbeatInterval: 10 };
 
@@ -300,4 +300,22 @@ test("wire types: Go's EDF names and field order (ClusterID, Term, Candidate|Gra
     }
     assert.equal(LEADER_EDF_PACKAGE, 'ergo.services/actor/leader');
   });
+});
+
+test('a member that cannot reach a quorum logs its first candidacy and the first dropped send, not every retry', async () => {
+  const capture = new LogCapture();
+  await withNode(
+    async (node) => {
+      const ghosts = ['ghost1', 'ghost2'].map(
+        (n) => new ProcessID('m' as Atom, `${n}_${process.pid}@localhost` as Atom),
+      );
+      await node.spawnRegister('m', () => new Member({ clusterID: 'g', bootstrap: ghosts, startupQuiet: 0 }));
+      await until('five candidacies', async () => (await status(node, 'm')).term >= 5);
+      const text = capture.text();
+      assert.equal(text.match(/election: term=/g)?.length, 1, text);
+      assert.equal(text.match(/messages for ghost1_\d+@localhost dropped/g)?.length, 1, text);
+    },
+    { network: { registrar: null } },
+    capture,
+  );
 });

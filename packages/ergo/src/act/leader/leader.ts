@@ -124,6 +124,8 @@ export abstract class Leader extends BehaviorBase {
   #heartbeatGen = 0;
   #cancelElection: (() => unknown) | undefined;
   #cancelHeartbeat: (() => unknown) | undefined;
+  /** Candidacies since a leader was last known (only the first is logged at info). */
+  #candidacies = 0;
   /** Callbacks due after the current state change (see #flush). */
   #due: (() => unknown)[] = [];
 
@@ -506,6 +508,7 @@ export abstract class Leader extends BehaviorBase {
     }
     this.#role = 'follower';
     this.#votes.clear();
+    this.#candidacies = 0;
     if (this.#leader === undefined || !this.#leader.equals(m.leader)) {
       this.#leader = m.leader;
       const leader = m.leader;
@@ -528,7 +531,10 @@ export abstract class Leader extends BehaviorBase {
     }
     this.#votes.clear();
     this.#votes.add(this.#selfKey);
-    this.log.info('election: term=%d members=%d quorum=%d', this.#term, this.memberCount(), this.quorum());
+    // The first candidacy is news; the retries of a member that cannot reach a quorum are not.
+    if (this.#candidacies++ === 0)
+      this.log.info('election: term=%d members=%d quorum=%d', this.#term, this.memberCount(), this.quorum());
+    else this.log.debug('election: term=%d members=%d quorum=%d', this.#term, this.memberCount(), this.quorum());
     this.#sendAll(new MessageLeaderVote(this.#cluster, this.#term, this.pid));
     // Ergo re-arms nothing here, so a lost election waits for the next message; Raft retries.
     this.#resetElectionTimer();
@@ -537,6 +543,7 @@ export abstract class Leader extends BehaviorBase {
 
   #becomeLeader(): void {
     this.#role = 'leader';
+    this.#candidacies = 0;
     this.#leader = this.pid;
     this.#votes.clear();
     this.#cancelElectionTimer();
