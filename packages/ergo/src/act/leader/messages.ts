@@ -22,8 +22,11 @@ function termOf(v: number | bigint): number {
  */
 export class MessageLeaderVote {
   constructor(
+    /** The cluster (messages of another cluster are ignored). */
     public clusterID = '',
+    /** The candidate's term. */
     public term = 0,
+    /** Who asks for the vote. */
     public candidate: PID = new PID('' as never, 0, 0),
   ) {}
 }
@@ -31,8 +34,11 @@ export class MessageLeaderVote {
 /** The answer to a vote request (Go `msgVoteReply{ClusterID string; Term uint64; Granted bool}`). */
 export class MessageLeaderVoteReply {
   constructor(
+    /** The cluster. */
     public clusterID = '',
+    /** The voter's term (higher than the candidate's: the candidate adopts it and steps down). */
     public term = 0,
+    /** True if the vote was given. */
     public granted = false,
   ) {}
 }
@@ -40,8 +46,11 @@ export class MessageLeaderVoteReply {
 /** A leader's periodic claim (Go `msgHeartbeat{ClusterID string; Term uint64; Leader gen.PID}`). */
 export class MessageLeaderHeartbeat {
   constructor(
+    /** The cluster. */
     public clusterID = '',
+    /** The leader's term. */
     public term = 0,
+    /** The leader. */
     public leader: PID = new PID('' as never, 0, 0),
   ) {}
 }

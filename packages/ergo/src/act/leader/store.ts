@@ -21,7 +21,9 @@ export interface LeaderState {
  * that throws terminates the actor (it must not vote on a state it could not keep).
  */
 export interface LeaderStore {
+  /** The state saved last, or undefined when there is none (a first start). May throw: init fails. */
   load(): LeaderState | undefined;
+  /** Keeps `state` durably before returning. May throw: the actor stops. */
   save(state: LeaderState): void;
 }
 
