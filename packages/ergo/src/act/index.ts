@@ -5,3 +5,12 @@ export { Supervisor } from './supervisor.js';
 export * from './supervisor_types.js';
 export { Pool, ErrPoolEmpty, DEFAULT_POOL_SIZE, type PoolOptions } from './pool.js';
 export { WebWorker, WEB_WORKER_BATCH, type WebMethodHandler } from './web_worker.js';
+export { Leader, LEADER_DEFAULTS, type LeaderOptions } from './leader/leader.js';
+export {
+  MessageLeaderVote,
+  MessageLeaderVoteReply,
+  MessageLeaderHeartbeat,
+  LEADER_EDF_PACKAGE,
+  leaderWireTypes,
+} from './leader/messages.js';
+export { fileLeaderStore, memoryLeaderStore, type LeaderStore, type LeaderState } from './leader/store.js';

@@ -309,8 +309,9 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       (err: unknown) => {
         const e = toError(err);
         if (this.dialling.get(name)?.pending === pending) this.dialling.delete(name);
-        pending.fail(e);
-        // Once per node until it connects: a caller polling getNode must not flood the log.
+        // Once per node until it connects: a caller polling getNode (or a leader actor sending
+        // heartbeats to a member that is down) must not flood the log.
+        pending.fail(e, this.dialFailed.has(name));
         if (this.dialFailed.has(name)) this.log.debug('cannot connect to %s (again): %s', name, e.message);
         else {
           this.dialFailed.add(name);

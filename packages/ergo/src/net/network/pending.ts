@@ -119,8 +119,11 @@ export class PendingConnection implements Connection {
     }
   }
 
-  /** The node cannot be reached: every queued operation fails with `err`. */
-  fail(err: Error): void {
+  /**
+   * The node cannot be reached: every queued operation fails with `err`. `again`: an earlier dial
+   * to that node failed too (the drop is logged at debug level, not as a warning).
+   */
+  fail(err: Error, again = false): void {
     const q = this.queue;
     this.queue = [];
     let dropped = 0;
@@ -129,7 +132,9 @@ export class PendingConnection implements Connection {
       // Calls fail through the node-down that follows; anything else is reported here.
       else if (!op.method.startsWith('call')) dropped++;
     }
-    if (dropped > 0) this.log.warning('%d messages for %s dropped: %s', dropped, this.peer, err.message);
+    if (dropped === 0) return;
+    if (again) this.log.debug('%d messages for %s dropped: %s', dropped, this.peer, err.message);
+    else this.log.warning('%d messages for %s dropped: %s', dropped, this.peer, err.message);
   }
 
   node(): RemoteNode {
