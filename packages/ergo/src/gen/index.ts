@@ -16,3 +16,6 @@ export * from './application.js';
 export * from './meta.js';
 export * from './core.js';
 export * from './network.js';
+export * from './standard_schema.js';
+export * from './schema.js';
+export * from './protocol.js';
