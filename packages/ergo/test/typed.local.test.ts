@@ -42,7 +42,13 @@ test('s builder: valid values pass, the first failing field is reported with its
   assert.equal(order.check(ok), undefined);
   const r = order['~standard'].validate(ok);
   assert.ok(!(r instanceof Promise) && r.issues === undefined && r.value === ok, 'the value is not copied');
-  const bad = { ...ok, lines: [{ sku: 'a', qty: 2 }, { sku: 'b', qty: 'x' }] };
+  const bad = {
+    ...ok,
+    lines: [
+      { sku: 'a', qty: 2 },
+      { sku: 'b', qty: 'x' },
+    ],
+  };
   const found = order.check(bad)!;
   assert.deepEqual(found.path, ['lines', 1, 'qty']);
   assert.equal(formatPath(found.path), 'lines[1].qty');

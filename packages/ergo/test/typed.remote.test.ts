@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import { ErrProtocolViolation, ProcessID, type Node, type PID } from '../src/index.js';
+import { ErrProtocolViolation, type Node, type ProcessID } from '../src/index.js';
 import { within } from './helpers.js';
 import { netNode, routeTo } from './net_helpers.js';
 import { Inc, TypedCounter } from './typed_protocol.js';
@@ -23,7 +23,9 @@ interface Stats {
   text: string[];
 }
 
-async function startChild(t: { after(fn: () => void): void }): Promise<{ proc: ChildProcess; name: string; port: number }> {
+async function startChild(t: {
+  after(fn: () => void): void;
+}): Promise<{ proc: ChildProcess; name: string; port: number }> {
   const proc = fork(FIXTURE, [], {
     env: { ...process.env, TYPED_FIXTURE_NAME: `typed${process.pid}@localhost` },
     execArgv: [...process.execArgv, '--expose-gc'],
@@ -45,7 +47,7 @@ function inc(by: unknown): Inc {
   return Object.assign(new Inc(), { by });
 }
 
-async function setUp(t: { after(fn: () => void): void }): Promise<{
+async function setUp(t: { after(fn: () => unknown): void }): Promise<{
   a: Node;
   child: ChildProcess;
   counter: ProcessID<typeof TypedCounter>;
@@ -116,5 +118,3 @@ test('typed remote: 10,000 invalid messages: one log line, no memory growth, lat
   // their errors would be several MB).
   assert.ok(growth < 2 * 1024 * 1024, `heap grew by ${growth} bytes`);
 });
-
-void (null as unknown as PID);

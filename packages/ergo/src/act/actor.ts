@@ -9,7 +9,14 @@ import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
 import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
-import { ReplyLater, protocolKey, type AnyProtocol, type CallResult, type MessageOf, type RequestOf } from '../gen/protocol.js';
+import {
+  ReplyLater,
+  protocolKey,
+  type AnyProtocol,
+  type CallResult,
+  type MessageOf,
+  type RequestOf,
+} from '../gen/protocol.js';
 import { BehaviorBase } from './base.js';
 import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
 

@@ -230,7 +230,11 @@ export abstract class BehaviorBase implements ProcessBehavior {
   sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
     return this.ergoProcess.sendResponseErrorImportant(to, ref, error);
   }
-  call<T extends SendTarget, const R extends RequestFor<T>>(to: T, request: R, options?: CallOptions): Promise<ReplyFor<T, R>> {
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.call(to, request, options);
   }
   callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(

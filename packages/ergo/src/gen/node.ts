@@ -259,7 +259,11 @@ export interface Node {
    * rejects with ErrTimeout (default 5000 ms), ErrProcessUnknown, ErrProcessTerminated (the target
    * ended first), ErrIncorrect (a bad option), the signal's reason. Never throws.
    */
-  call<T extends SendTarget, const R extends RequestFor<T>>(to: T, request: R, options?: CallOptions): Promise<ReplyFor<T, R>>;
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   /** call() with a timeout in milliseconds (Ergo 3.2 takes seconds). ErrIncorrect unless 1..2^31-1. */
   callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
     to: T,

@@ -327,7 +327,11 @@ export interface Process {
    * cause = its reason). Rejects rather than throws. In init, an async `init` awaits it (the
    * spawn waits meanwhile, bounded by `initTimeout`).
    */
-  call<T extends SendTarget, const R extends RequestFor<T>>(to: T, request: R, options?: CallOptions): Promise<ReplyFor<T, R>>;
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   /** call() with a timeout in milliseconds (I/R). ErrIncorrect unless 1..2^31-1. */
   callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
     to: T,

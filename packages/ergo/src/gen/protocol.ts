@@ -15,7 +15,10 @@ import { firstIssue, type Infer, type SchemaIssue } from './schema.js';
 import type { StandardSchemaV1 } from './standard_schema.js';
 
 /** One call of a protocol: the request's schema and the reply's. */
-export interface CallDecl<Req extends StandardSchemaV1 = StandardSchemaV1, Rep extends StandardSchemaV1 = StandardSchemaV1> {
+export interface CallDecl<
+  Req extends StandardSchemaV1 = StandardSchemaV1,
+  Rep extends StandardSchemaV1 = StandardSchemaV1,
+> {
   readonly request: Req;
   readonly reply: Rep;
 }
@@ -100,9 +103,7 @@ export type ReplyOf<P, R> = P extends AnyProtocol ? OrAll<MatchedReply<P, R>, An
 type OrAll<M, All> = [M] extends [never] ? All : M;
 type MatchedReply<P, R> = P extends AnyProtocol
   ? {
-      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [
-        Infer<NonNullable<SpecOf<P>['calls']>[K]['request']>,
-      ]
+      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [Infer<NonNullable<SpecOf<P>['calls']>[K]['request']>]
         ? Infer<NonNullable<SpecOf<P>['calls']>[K]['reply']>
         : never;
     }[keyof NonNullable<SpecOf<P>['calls']>]

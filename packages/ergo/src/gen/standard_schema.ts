@@ -13,7 +13,6 @@ export interface StandardSchemaV1<Input = unknown, Output = Input> {
 }
 
 /** The types of Standard Schema v1 (namespace as the spec defines it). */
-// eslint-disable-next-line @typescript-eslint/no-namespace -- the spec's shape, so library types line up
 export declare namespace StandardSchemaV1 {
   /** The `~standard` property. */
   export interface Props<Input = unknown, Output = Input> {

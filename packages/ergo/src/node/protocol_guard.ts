@@ -66,7 +66,10 @@ export class ProtocolGuard {
         );
       } else if (!this.#overflowLogged) {
         this.#overflowLogged = true;
-        this.log.warning('protocol guard: %d sender/type pairs logged, further refusals are counted only', GUARD_LOGGED_MAX);
+        this.log.warning(
+          'protocol guard: %d sender/type pairs logged, further refusals are counted only',
+          GUARD_LOGGED_MAX,
+        );
       }
     }
     throw ErrProtocolViolation.with(`${protocol.name}: ${path}: ${found.message}`);
