@@ -7,7 +7,7 @@ import {
   defineProtocol,
   Event,
   MessageDownProcessID,
-  s,
+  schema,
   Stop,
   Supervisor,
   SupervisorStrategy,
@@ -21,10 +21,10 @@ import {
 
 /** The counter's protocol: what it accepts and what each call answers (docs/typed.md). */
 export const CounterProtocol = defineProtocol('demo-counter', {
-  messages: { inc: s.literal('inc') },
+  messages: { inc: schema.literal('inc') },
   calls: {
-    get: { request: s.literal('get'), reply: s.number() },
-    stop: { request: s.literal('stop'), reply: s.string() },
+    get: { request: schema.literal('get'), reply: schema.number() },
+    stop: { request: schema.literal('stop'), reply: schema.string() },
   },
 });
 

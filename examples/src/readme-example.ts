@@ -1,10 +1,10 @@
 // The README's example, compiled with the demos so it cannot drift from the API.
-import { startNode, Actor, defineProtocol, s, type PID, type Ref } from 'ergo-ts';
+import { startNode, Actor, defineProtocol, schema, type PID, type Ref } from 'ergo-ts';
 
 // One declaration: the compiler checks sends, calls and replies; other nodes' traffic is validated.
 const Counter = defineProtocol('counter', {
-  messages: { inc: s.literal('inc') },
-  calls: { get: { request: s.literal('get'), reply: s.number() } },
+  messages: { inc: schema.literal('inc') },
+  calls: { get: { request: schema.literal('get'), reply: schema.number() } },
 });
 
 class CounterActor extends Actor.of(Counter) {

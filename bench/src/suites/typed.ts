@@ -9,7 +9,7 @@
 // the node spawns SPAWN_TOTAL actors one after another (awaiting each), then stops them (not
 // timed); remote call — as the network suite's one-process row, NET_CALL_TOTAL calls.
 
-import { Actor, defineProtocol, s, startNode, type Node, type PID, type ProcessID, type Ref } from 'ergo-ts';
+import { Actor, defineProtocol, schema, startNode, type Node, type PID, type ProcessID, type Ref } from 'ergo-ts';
 import { Go } from 'ergo-ts/net';
 import { z } from 'zod';
 import { deferred, now, rate, reportSamples, runRounds } from '../lib/measure.js';
@@ -29,8 +29,8 @@ export const scenarios: ScenarioSpec[] = [
 ];
 
 const Counter = defineProtocol('bench-counter', {
-  messages: { n: s.number(), done: s.object({ done: s.type<() => void>() }) },
-  calls: { echo: { request: s.number(), reply: s.number() } },
+  messages: { n: schema.number(), done: schema.object({ done: schema.type<() => void>() }) },
+  calls: { echo: { request: schema.number(), reply: schema.number() } },
 });
 
 type Done = { done: () => void };

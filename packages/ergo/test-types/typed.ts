@@ -8,7 +8,7 @@ import {
   ReplyLater,
   Stop,
   defineProtocol,
-  s,
+  schema,
   type Handlers,
   type MessageEvent,
   type Node,
@@ -21,14 +21,14 @@ import { childSpec, poolOptions, type PoolOptions, type SupervisorSpec } from 'e
 
 const Counter = defineProtocol('counter', {
   messages: {
-    inc: s.object({ kind: s.literal('inc'), by: s.number() }),
-    reset: s.object({ kind: s.literal('reset') }),
+    inc: schema.object({ kind: schema.literal('inc'), by: schema.number() }),
+    reset: schema.object({ kind: schema.literal('reset') }),
   },
   calls: {
-    get: { request: s.object({ kind: s.literal('get') }), reply: s.number() },
-    name: { request: s.literal('name'), reply: s.string() },
+    get: { request: schema.object({ kind: schema.literal('get') }), reply: schema.number() },
+    name: { request: schema.literal('name'), reply: schema.string() },
   },
-  events: { changed: s.number() },
+  events: { changed: schema.number() },
 });
 type CounterP = typeof Counter;
 

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { Actor, defineProtocol, ErrProtocolViolation, s, type PID, type Ref } from '../src/index.js';
+import { Actor, defineProtocol, ErrProtocolViolation, schema, type PID, type Ref } from '../src/index.js';
 import { Go } from '../src/net/index.js';
 import { LogCapture } from './helpers.js';
 import { netNode, portOf } from './net_helpers.js';
@@ -22,11 +22,14 @@ class Point {
 }
 
 const Shapes = defineProtocol('shapes', {
-  messages: { tags: s.array(s.string()) },
+  messages: { tags: schema.array(schema.string()) },
   calls: {
     mirror: {
-      request: s.instance(Point, { x: s.union(s.number(), s.bigint()), label: s.enum(['p', 'q']) }),
-      reply: s.instance(Point),
+      request: schema.instance(Point, {
+        x: schema.union(schema.number(), schema.bigint()),
+        label: schema.enum(['p', 'q']),
+      }),
+      reply: schema.instance(Point),
     },
   },
   types: [{ name: '#main/Point', class: Point, fields: { x: Go.int64, y: Go.int64, label: Go.string } }],

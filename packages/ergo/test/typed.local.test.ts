@@ -13,22 +13,24 @@ import {
   defineProtocol,
   firstIssue,
   formatPath,
-  s,
+  schema,
   type MessageEvent,
   type PID,
   type Ref,
 } from '../src/index.js';
 import { LogCapture, quietNode } from './helpers.js';
 
-test('s builder: valid values pass, the first failing field is reported with its path', () => {
-  const order = s.object({
-    id: s.integer(),
-    lines: s.array(s.object({ sku: s.string(), qty: s.number(), note: s.optional(s.string()) })),
-    state: s.enum(['open', 'closed']),
-    at: s.nullable(s.date()),
-    raw: s.bytes(),
-    big: s.bigint(),
-    either: s.union(s.literal(1), s.boolean()),
+test('schema builder: valid values pass, the first failing field is reported with its path', () => {
+  const order = schema.object({
+    id: schema.integer(),
+    lines: schema.array(
+      schema.object({ sku: schema.string(), qty: schema.number(), note: schema.optional(schema.string()) }),
+    ),
+    state: schema.enum(['open', 'closed']),
+    at: schema.nullable(schema.date()),
+    raw: schema.bytes(),
+    big: schema.bigint(),
+    either: schema.union(schema.literal(1), schema.boolean()),
   });
   const ok = {
     id: 1,
@@ -85,12 +87,12 @@ test('an asynchronous schema is refused (ordering): every check fails with a cle
 });
 
 const Acc = defineProtocol('account', {
-  messages: { deposit: s.object({ deposit: s.number() }) },
+  messages: { deposit: schema.object({ deposit: schema.number() }) },
   calls: {
-    balance: { request: s.literal('balance'), reply: s.number() },
-    later: { request: s.literal('later'), reply: s.string() },
+    balance: { request: schema.literal('balance'), reply: schema.number() },
+    later: { request: schema.literal('later'), reply: schema.string() },
   },
-  events: { moved: s.number() },
+  events: { moved: schema.number() },
 });
 
 class Account extends Actor.of(Acc) {

@@ -2,7 +2,7 @@
 // messages are a registered EDF struct (Inc) and a plain string, with two calls.
 
 import { Go } from '../src/net/index.js';
-import { defineProtocol, s } from '../src/index.js';
+import { defineProtocol, schema } from '../src/index.js';
 
 /** A Go-shaped struct; `by` is an `any` field, so a peer can put anything in it. */
 export class Inc {
@@ -11,12 +11,12 @@ export class Inc {
 
 export const TypedCounter = defineProtocol('typed-counter', {
   messages: {
-    inc: s.instance(Inc, { by: s.number() }),
-    reset: s.literal('reset'),
+    inc: schema.instance(Inc, { by: schema.number() }),
+    reset: schema.literal('reset'),
   },
   calls: {
-    get: { request: s.literal('get'), reply: s.number() },
-    add: { request: s.instance(Inc, { by: s.integer() }), reply: s.number() },
+    get: { request: schema.literal('get'), reply: schema.number() },
+    add: { request: schema.instance(Inc, { by: schema.integer() }), reply: schema.number() },
   },
   types: [{ name: '#ergo-ts/test/typed/Inc', class: Inc, fields: { by: Go.any } }],
 });

@@ -190,7 +190,7 @@ export class Actor<P = unknown> extends BehaviorBase {
   /**
    * The base class of a typed actor: `class Counter extends Actor.of(CounterProtocol) { ... }`.
    * Handlers receive the protocol's unions, `handleCall` must return one of its replies (or
-   * {@link ReplyLater}), `spawn` returns a `PID<typeof CounterProtocol>`, and messages or
+   * `ReplyLater`), `spawn` returns a `PID<typeof CounterProtocol>`, and messages or
    * requests from other nodes (and local ones with the node option `validateLocal`) are checked
    * against the protocol's schemas before delivery. The same protocol always gives the same class.
    */
@@ -236,7 +236,7 @@ export class Actor<P = unknown> extends BehaviorBase {
 
   /**
    * A synchronous request. Return the reply; return `undefined` (untyped actors) or
-   * {@link ReplyLater} to answer later with `sendResponse(from, ref, value)` (from any process);
+   * `ReplyLater` to answer later with `sendResponse(from, ref, value)` (from any process);
    * return `new Stop(reason, reply)` to reply and stop. Returning an Error stops the actor (reply
    * with `sendResponseError` instead). In a typed actor (`Actor<typeof Proto>`) the request is the
    * protocol's request union and the return type must be one of its replies (or a promise of one).

@@ -1,7 +1,7 @@
 // Typed protocols: one declaration gives the TypeScript types of what a process accepts (its
 // messages, its calls with their replies, the events it publishes), the runtime check applied to
 // what arrives from another node, and the EDF registrations Go peers need. Schemas are any
-// Standard Schema v1 (zod 4, valibot, arktype) or the built-in `s` builder.
+// Standard Schema v1 (zod 4, valibot, arktype) or the built-in `schema` builder.
 //
 // Typing rides on a phantom `'~protocol'` property that PID, ProcessID, Alias, Ref, Event and
 // Actor declare but never set: `PID<typeof Counter>` is a PID whose sends and calls are checked
@@ -139,7 +139,7 @@ export type PayloadOf<T> = [T] extends [never] ? unknown : T extends { readonly 
 export const ReplyLater: ReplyLaterMarker = Object.freeze({ '~replyLater': true as const });
 /** @see ReplyLater */
 export type ReplyLater = typeof ReplyLater;
-/** The type of {@link ReplyLater} (an object, so it keeps its type where a symbol would widen). */
+/** The type of `ReplyLater` (an object, so it keeps its type where a symbol would widen). */
 export interface ReplyLaterMarker {
   readonly '~replyLater': true;
 }
@@ -178,9 +178,9 @@ function firstOf(schemas: readonly StandardSchemaV1[], value: unknown): SchemaIs
  *
  * @example
  * const Counter = defineProtocol('counter', {
- *   messages: { inc: s.object({ kind: s.literal('inc'), by: s.number() }) },
- *   calls: { get: { request: s.literal('get'), reply: s.number() } },
- *   events: { changed: s.number() },
+ *   messages: { inc: schema.object({ kind: schema.literal('inc'), by: schema.number() }) },
+ *   calls: { get: { request: schema.literal('get'), reply: schema.number() } },
+ *   events: { changed: schema.number() },
  * });
  */
 export function defineProtocol<const S extends ProtocolSpec>(name: string, spec: S): Protocol<S> {
@@ -211,14 +211,6 @@ export function eventName<T>(name: string): EventName<T> {
   return name as EventName<T>;
 }
 
-/** Shorthand for a call declaration: `call(requestSchema, replySchema)`. */
-export function call<Req extends StandardSchemaV1, Rep extends StandardSchemaV1>(
-  request: Req,
-  reply: Rep,
-): CallDecl<Req, Rep> {
-  return { request, reply };
-}
-
 /** Renders an issue path as `a.b[2].c` (`(root)` when empty), for logs. */
 export function formatPath(path: readonly PropertyKey[]): string {
   if (path.length === 0) return '(root)';
@@ -229,7 +221,7 @@ export function formatPath(path: readonly PropertyKey[]): string {
 
 /**
  * What a typed `handleCall` may return: a reply of its protocol (or a promise of one),
- * {@link ReplyLater}, a `Stop` (reply and stop) or an Error (stop). Untyped actors: `unknown`.
+ * `ReplyLater`, a `Stop` (reply and stop) or an Error (stop). Untyped actors: `unknown`.
  */
 export type CallResult<P> = P extends AnyProtocol
   ? AnyReplyOf<P> | ReplyLater | CallStop | Error | Promise<AnyReplyOf<P> | ReplyLater | CallStop | Error>

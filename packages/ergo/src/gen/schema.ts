@@ -5,7 +5,7 @@
 
 import type { StandardSchemaV1 } from './standard_schema.js';
 
-/** A schema made by {@link s}: a Standard Schema v1 whose input and output types are `T`. */
+/** A schema made by {@link schema}: a Standard Schema v1 whose input and output types are `T`. */
 export interface Schema<T> extends StandardSchemaV1<T, T> {
   /** The first problem with `value` (path, message), or undefined when it matches. */
   check(value: unknown): SchemaIssue | undefined;
@@ -82,11 +82,11 @@ type Flat<T> = { [K in keyof T]: T[K] } & {};
 
 /**
  * The built-in schema builder. Every schema it makes is a Standard Schema v1 (vendor "ergo-ts"),
- * validated synchronously with the path of the first failing field. `s.object` checks the named
+ * validated synchronously with the path of the first failing field. `schema.object` checks the named
  * properties of any object (a plain object or a class instance, such as a registered EDF struct)
  * and ignores others.
  */
-export const s = {
+export const schema = {
   /** Any string. */
   string: (): Schema<string> => primitive('string', (v) => typeof v === 'string'),
   /** Any finite number. */
@@ -154,7 +154,7 @@ export const s = {
   },
   /** An instance of `cls` (instanceof), optionally with its fields checked by `shape`. */
   instance: <C extends abstract new (...args: never[]) => unknown>(cls: C, shape?: Shape): Schema<InstanceType<C>> => {
-    const fields = shape === undefined ? undefined : checkOf(s.object(shape));
+    const fields = shape === undefined ? undefined : checkOf(schema.object(shape));
     return make<InstanceType<C>>((v, path) => {
       if (!(v instanceof cls)) return issue(path, `expected ${cls.name}, got ${describe(v)}`);
       return fields === undefined ? undefined : fields(v, path);
