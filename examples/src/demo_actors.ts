@@ -4,8 +4,10 @@
 
 import {
   Actor,
+  defineProtocol,
   Event,
   MessageDownProcessID,
+  schema,
   Stop,
   Supervisor,
   SupervisorStrategy,
@@ -17,8 +19,17 @@ import {
   type SupervisorSpec,
 } from 'ergo-ts';
 
-/** A counter: messages change it, calls read it. */
-export class Counter extends Actor {
+/** The counter's protocol: what it accepts and what each call answers (docs/typed.md). */
+export const CounterProtocol = defineProtocol('demo-counter', {
+  messages: { inc: schema.literal('inc') },
+  calls: {
+    get: { request: schema.literal('get'), reply: schema.number() },
+    stop: { request: schema.literal('stop'), reply: schema.string() },
+  },
+});
+
+/** A counter: messages change it, calls read it (a typed actor: `spawn` gives a typed PID). */
+export class Counter extends Actor.of(CounterProtocol) {
   private count = 0;
 
   override init(start: number): void {
@@ -26,14 +37,13 @@ export class Counter extends Actor {
     this.log.info('counter starts at %d', start);
   }
 
-  override handleMessage(from: PID, message: unknown): void {
-    if (message === 'inc') this.count++;
+  override handleMessage(_from: PID, _message: 'inc'): void {
+    this.count++;
   }
 
-  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+  override handleCall(_from: PID, _ref: Ref, request: 'get' | 'stop') {
     if (request === 'get') return this.count;
-    if (request === 'stop') return new Stop(TerminateReasonNormal, `stopped at ${this.count}`);
-    return undefined;
+    return new Stop(TerminateReasonNormal, `stopped at ${this.count}`);
   }
 }
 

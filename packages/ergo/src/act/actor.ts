@@ -9,11 +9,22 @@ import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
 import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
+import {
+  ReplyLater,
+  protocolKey,
+  type AnyProtocol,
+  type CallResult,
+  type MessageOf,
+  type RequestOf,
+} from '../gen/protocol.js';
 import { BehaviorBase } from './base.js';
 import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
 
 const TRAP_EXIT = 1;
 const SPLIT_HANDLE = 2;
+
+/** The typed base class made for each protocol by `Actor.of`. */
+const typedBases = new WeakMap<AnyProtocol, new () => Actor<AnyProtocol>>();
 
 /** Messages an actor handles per scheduling turn before others get theirs. */
 export const ACTOR_BATCH = 64;
@@ -75,7 +86,7 @@ function actorLoop(
     const sender = mb.peekSender();
     if (sender !== undefined) {
       // The common case: a message sent to the PID, next in line (see ProcessMailbox.takeMessage).
-      r = self.handleMessage(sender, mb.takeMessage());
+      r = self.handleMessage(sender, mb.takeMessage() as never);
     } else {
       if (!mb.take()) return undefined;
       // MailboxKind.Regular is 0 (a literal: see above).
@@ -84,7 +95,7 @@ function actorLoop(
         const from = mb.from as PID;
         const message = mb.message;
         mb.release();
-        r = self.handleMessage(from, message);
+        r = self.handleMessage(from, message as never);
       } else {
         r = other(self, mb);
       }
@@ -173,7 +184,27 @@ function ownLoop(proto: LoopHolder): Loop {
  * trap-exit is on, in which case they arrive in `handleMessage` as MessageExit* — except an exit
  * from the parent, which always terminates.
  */
-export class Actor extends BehaviorBase {
+export class Actor<P = unknown> extends BehaviorBase {
+  /** Phantom: the protocol of this actor (`unknown`: untyped); `spawn` types the PID with it. */
+  declare readonly '~protocol'?: P;
+  /**
+   * The base class of a typed actor: `class Counter extends Actor.of(CounterProtocol) { ... }`.
+   * Handlers receive the protocol's unions, `handleCall` must return one of its replies (or
+   * `ReplyLater`), `spawn` returns a `PID<typeof CounterProtocol>`, and messages or
+   * requests from other nodes (and local ones with the node option `validateLocal`) are checked
+   * against the protocol's schemas before delivery. The same protocol always gives the same class.
+   */
+  static of<P extends AnyProtocol>(protocol: P): new () => Actor<P> {
+    let base = typedBases.get(protocol);
+    if (base === undefined) {
+      base = class extends Actor<AnyProtocol> {};
+      Object.defineProperty(base.prototype, protocolKey, { value: protocol });
+      Object.defineProperty(base, 'name', { value: `Actor<${protocol.name}>` });
+      typedBases.set(protocol, base);
+    }
+    return base as unknown as new () => Actor<P>;
+  }
+
   /** TRAP_EXIT | SPLIT_HANDLE (one field: an idle actor stays small). */
   #flags = 0;
   #mb!: ProcessMailbox;
@@ -199,37 +230,39 @@ export class Actor extends BehaviorBase {
   }
 
   /** An asynchronous message (also MessageDown*, trapped MessageExit*, MessageEventStart/Stop...). */
-  handleMessage(from: PID, _message: unknown): HandlerResult {
+  handleMessage(from: PID, _message: MessageOf<P>): HandlerResult {
     this.log.warning('Actor.handleMessage: unhandled message from %s', from.toString());
   }
 
   /**
-   * A synchronous request. Return the reply; return `undefined` to answer later with
-   * `sendResponse(from, ref, value)` (from any process); return `new Stop(reason, reply)` to reply
-   * and stop. Returning an Error stops the actor (reply with `sendResponseError` instead).
+   * A synchronous request. Return the reply; return `undefined` (untyped actors) or
+   * `ReplyLater` to answer later with `sendResponse(from, ref, value)` (from any process);
+   * return `new Stop(reason, reply)` to reply and stop. Returning an Error stops the actor (reply
+   * with `sendResponseError` instead). In a typed actor (`Actor<typeof Proto>`) the request is the
+   * protocol's request union and the return type must be one of its replies (or a promise of one).
    */
-  handleCall(from: PID, _ref: Ref, _request: unknown): unknown {
+  handleCall(from: PID, _ref: Ref, _request: RequestOf<P>): CallResult<P> {
     this.log.warning('Actor.handleCall: unhandled request from %s', from.toString());
-    return undefined;
+    return ReplyLater as CallResult<P>;
   }
 
   /** A message sent to this actor's registered name (split handling on). */
-  handleMessageName(_name: Atom, from: PID, _message: unknown): HandlerResult {
+  handleMessageName(_name: Atom, from: PID, _message: MessageOf<P>): HandlerResult {
     this.log.warning('Actor.handleMessageName %s: unhandled message from %s', this.name, from.toString());
   }
   /** A message sent to one of this actor's aliases (split handling on). */
-  handleMessageAlias(alias: Alias, from: PID, _message: unknown): HandlerResult {
+  handleMessageAlias(alias: Alias, from: PID, _message: MessageOf<P>): HandlerResult {
     this.log.warning('Actor.handleMessageAlias %s: unhandled message from %s', alias.toString(), from.toString());
   }
   /** A request sent to this actor's registered name (split handling on). */
-  handleCallName(_name: Atom, from: PID, _ref: Ref, _request: unknown): unknown {
+  handleCallName(_name: Atom, from: PID, _ref: Ref, _request: RequestOf<P>): CallResult<P> {
     this.log.warning('Actor.handleCallName %s: unhandled request from %s', this.name, from.toString());
-    return undefined;
+    return ReplyLater as CallResult<P>;
   }
   /** A request sent to one of this actor's aliases (split handling on). */
-  handleCallAlias(alias: Alias, from: PID, _ref: Ref, _request: unknown): unknown {
+  handleCallAlias(alias: Alias, from: PID, _ref: Ref, _request: RequestOf<P>): CallResult<P> {
     this.log.warning('Actor.handleCallAlias %s: unhandled request from %s', alias.toString(), from.toString());
-    return undefined;
+    return ReplyLater as CallResult<P>;
   }
   /** An event this actor subscribed to (linkEvent / monitorEvent). */
   handleEvent(message: MessageEvent): HandlerResult {
@@ -276,9 +309,9 @@ export class Actor extends BehaviorBase {
     mb.release();
     switch (kind) {
       case MailboxKind.Regular:
-        return fromLog ? this.handleLog(message as MessageLog) : this.#regular(from, message, extra);
+        return fromLog ? this.handleLog(message as MessageLog) : this.#regular(from, message as MessageOf<P>, extra);
       case MailboxKind.Request:
-        return this.#request(from, message, extra);
+        return this.#request(from, message as RequestOf<P>, extra);
       case MailboxKind.Event:
         return this.handleEvent(message as MessageEvent);
       case MailboxKind.Exit:
@@ -289,7 +322,7 @@ export class Actor extends BehaviorBase {
     return undefined;
   }
 
-  #regular(from: PID, message: unknown, via: unknown): unknown {
+  #regular(from: PID, message: MessageOf<P>, via: unknown): unknown {
     if ((this.#flags & SPLIT_HANDLE) !== 0 && via !== undefined) {
       if (typeof via === 'string') return this.handleMessageName(via as Atom, from, message);
       if (via instanceof Alias) return this.handleMessageAlias(via, from, message);
@@ -297,7 +330,7 @@ export class Actor extends BehaviorBase {
     return this.handleMessage(from, message);
   }
 
-  #request(from: PID, request: unknown, extra: unknown): unknown {
+  #request(from: PID, request: RequestOf<P>, extra: unknown): unknown {
     let ref: Ref;
     let r: unknown;
     if (Array.isArray(extra)) {
@@ -319,7 +352,7 @@ export class Actor extends BehaviorBase {
   #exit(from: PID, message: unknown, extra: unknown): unknown {
     // Trapped exits become messages, except an exit from the parent, which always terminates.
     const fromParent = message instanceof MessageExitPID && from.equals(this.parent);
-    if ((this.#flags & TRAP_EXIT) !== 0 && !fromParent) return this.#regular(from, message, undefined);
+    if ((this.#flags & TRAP_EXIT) !== 0 && !fromParent) return this.#regular(from, message as MessageOf<P>, undefined);
     // Erlang's exit(Pid, normal) does not end a process that does not trap exits
     if (extra === ExitIgnoredUnlessTrapped) return undefined;
     return exitReason(message);

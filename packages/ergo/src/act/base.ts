@@ -9,6 +9,7 @@ import type { MessageEvent } from '../gen/messages.js';
 import type { Node } from '../gen/node.js';
 import type { CallOptions, CancelFunc, Compression, ProcessOptions, SendOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
+import type { MessageFor, PayloadOf, CheckHandlers, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
 import type { MessagePriority, ProcessState } from '../gen/priority.js';
 import type { ProcessID } from '../gen/processid.js';
 import type {
@@ -81,18 +82,18 @@ export abstract class BehaviorBase implements ProcessBehavior {
   }
 
   spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B>,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
-  ): Promise<PID> {
+  ): Promise<PID<ProtocolOf<B>>> {
     return this.ergoProcess.spawn(factory, options, ...args);
   }
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
-    factory: ProcessFactory<B>,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
-  ): Promise<PID> {
+  ): Promise<PID<ProtocolOf<B>>> {
     return this.ergoProcess.spawnRegister(name, factory, options, ...args);
   }
   /** See {@link Process.remoteSpawn}. */
@@ -189,16 +190,21 @@ export abstract class BehaviorBase implements ProcessBehavior {
     return this.ergoProcess.metaInfo(meta);
   }
 
-  send(to: SendTarget, message: unknown, options?: SendOptions): void {
+  send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void {
     this.ergoProcess.send(to, message, options);
   }
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
     this.ergoProcess.sendWithPriority(to, message, priority);
   }
-  sendImportant(to: SendTarget, message: unknown): Promise<void> {
+  sendImportant<T extends SendTarget>(to: T, message: MessageFor<T>): Promise<void> {
     return this.ergoProcess.sendImportant(to, message);
   }
-  sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc {
+  sendAfter<T extends SendTarget>(
+    to: T,
+    message: MessageFor<T>,
+    delayMs: number,
+    priority?: MessagePriority,
+  ): CancelFunc {
     return this.ergoProcess.sendAfter(to, message, delayMs, priority);
   }
   sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
@@ -224,10 +230,18 @@ export abstract class BehaviorBase implements ProcessBehavior {
   sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
     return this.ergoProcess.sendResponseErrorImportant(to, ref, error);
   }
-  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.call(to, request, options);
   }
-  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
+  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs: number,
+  ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.callWithTimeout(to, request, timeoutMs);
   }
   callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
@@ -252,13 +266,13 @@ export abstract class BehaviorBase implements ProcessBehavior {
     return this.ergoProcess.info();
   }
 
-  registerEvent(name: Atom | string, options?: EventOptions): Ref {
+  registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>> {
     return this.ergoProcess.registerEvent(name, options);
   }
   unregisterEvent(name: Atom | string): void {
     this.ergoProcess.unregisterEvent(name);
   }
-  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
+  sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, options?: SendOptions): void {
     this.ergoProcess.sendEvent(name, token, message, options);
   }
   events(): Atom[] {
@@ -290,7 +304,7 @@ export abstract class BehaviorBase implements ProcessBehavior {
     this.ergoProcess.unlinkAlias(target);
   }
   /** Links to an event; resolves to its buffered messages (see Process.linkEvent). */
-  linkEvent(target: Event): Promise<MessageEvent[]> {
+  linkEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]> {
     return this.ergoProcess.linkEvent(target);
   }
   unlinkEvent(target: Event): void {
@@ -321,7 +335,7 @@ export abstract class BehaviorBase implements ProcessBehavior {
     this.ergoProcess.demonitorAlias(target);
   }
   /** Monitors an event; resolves to its buffered messages (see Process.monitorEvent). */
-  monitorEvent(target: Event): Promise<MessageEvent[]> {
+  monitorEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]> {
     return this.ergoProcess.monitorEvent(target);
   }
   demonitorEvent(target: Event): void {

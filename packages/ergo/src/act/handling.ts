@@ -1,6 +1,7 @@
 // What every behaviour does the same way with a mailbox record: finish a call from a handler's
 // result, answer an inspect, and turn an untrapped exit signal into a termination reason.
 
+import { ReplyLater } from '../gen/protocol.js';
 import { ErgoError, ErrNoConnection, ExitReason } from '../gen/errors.js';
 import { stackless } from '../lib/stackless.js';
 import {
@@ -35,7 +36,7 @@ export interface Responder {
  * anything else — the reply. Returns the termination reason, or undefined to carry on.
  */
 export function finishCall(b: Responder, from: PID, ref: Ref, r: unknown): Error | undefined {
-  if (r === undefined) return undefined;
+  if (r === undefined || r === ReplyLater) return undefined;
   if (r instanceof Stop) {
     if (r.hasReply) b.sendResponse(from, ref, r.reply);
     return r.reason;

@@ -20,7 +20,9 @@ import {
   ExitIgnoredUnlessTrapped,
   MailboxKind,
   Stop,
+  type InitArgs,
   type Process,
+  type ProcessBehavior,
   type ProcessFactory,
   type ProcessMailbox,
 } from '../gen/process.js';
@@ -50,14 +52,25 @@ export function validatePoolSize(size: unknown): number {
 const POOL_BATCH = 128;
 
 /** What a pool's `init` returns. */
-export interface PoolOptions {
+export interface PoolOptions<B extends ProcessBehavior = ProcessBehavior> {
   /** Workers to start: an integer ≥ 0; 0 or absent = 3 (Ergo's default). Anything else: ErrIncorrect. */
   poolSize?: number;
-  workerFactory: ProcessFactory;
+  workerFactory: ProcessFactory<B>;
   /** Arguments of every worker's init (an array, else ErrIncorrect). */
-  workerArgs?: unknown[];
+  workerArgs?: InitArgs<B>;
   /** Mailbox limit of each worker (an integer ≥ 0; 0 = unbounded). A full worker is skipped. */
   workerMailboxSize?: number;
+}
+
+/**
+ * Pool options whose `workerArgs` are checked against the worker's `init` (what a Pool's `init`
+ * returns). Returns `options` as is.
+ *
+ * @example
+ * override init() { return poolOptions({ poolSize: 4, workerFactory: Worker, workerArgs: ['db'] }); }
+ */
+export function poolOptions<B extends ProcessBehavior>(options: PoolOptions<B>): PoolOptions {
+  return options as unknown as PoolOptions;
 }
 
 /**

@@ -4,7 +4,8 @@ import type { Atom } from '../gen/atom.js';
 import { defineError, ErrIncorrect } from '../gen/errors.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
-import type { ProcessFactory } from '../gen/process.js';
+import type { InitArgs, ProcessBehavior, ProcessFactory } from '../gen/process.js';
+import type { CheckHandlers } from '../gen/protocol.js';
 import { describeValue, validateArgs, validateAtomName, validateProcessOptions } from '../gen/validate.js';
 
 /** How a supervisor reacts to a child's exit (Ergo's values). */
@@ -34,7 +35,7 @@ export const SupervisorStrategy = {
 export type SupervisorStrategy = (typeof SupervisorStrategy)[keyof typeof SupervisorStrategy];
 
 /** One child of a supervisor. */
-export interface SupervisorChildSpec {
+export interface SupervisorChildSpec<B extends ProcessBehavior = ProcessBehavior> {
   /** Spec name; OFO/AFO/RFO children are registered under it. */
   name: Atom | string;
   /**
@@ -42,10 +43,23 @@ export interface SupervisorChildSpec {
    * exit (a crash restarts it). Ignored for Permanent and SimpleOneForOne.
    */
   significant?: boolean;
-  factory: ProcessFactory;
+  factory: ProcessFactory<B>;
   options?: ProcessOptions;
   /** Arguments for the child's init; restarts reuse the arguments it was last started with. */
-  args?: unknown[];
+  args?: InitArgs<B>;
+}
+
+/**
+ * A child spec whose `args` are checked against the child's `init` (a plain object literal in
+ * `children` is typed with the default behaviour, where any args pass). Returns `spec` as is.
+ *
+ * @example
+ * children: [childSpec({ name: 'counter', factory: Counter, args: [5] })]
+ */
+export function childSpec<B extends ProcessBehavior>(
+  spec: SupervisorChildSpec<B> & { factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>> },
+): SupervisorChildSpec {
+  return spec as unknown as SupervisorChildSpec;
 }
 
 /** Restart policy. */

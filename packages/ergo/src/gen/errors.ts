@@ -176,6 +176,13 @@ export const ErrNoRoute = defineError('ERR_NO_ROUTE', 'no route');
 export const ErrInternal = defineError('ERR_INTERNAL', 'internal error');
 /** Port extension: a call cancelled through its AbortSignal. */
 export const ErrAborted = defineError('ERR_ABORTED', 'aborted');
+/**
+ * Port extension (typed protocols): a message or call request that does not match the protocol
+ * of the process it was sent to. Remote traffic is checked before delivery (the message is not
+ * delivered; a call is answered with this error); local traffic only with the node option
+ * `validateLocal`. The receiving node logs the failing field's path.
+ */
+export const ErrProtocolViolation = defineError('ERR_PROTOCOL_VIOLATION', 'message does not match the protocol');
 
 /**
  * The reason an actor terminates with when an exit signal reaches it untrapped: Ergo's

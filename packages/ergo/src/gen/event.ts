@@ -3,11 +3,14 @@
 import { crc32Hex } from '../lib/crc32.js';
 import type { Atom } from './atom.js';
 import type { PID } from './pid.js';
+import type { EventName } from './protocol.js';
 
 /** `{name, node}` of an event, printed `Event#<CRC32(node):name>`. */
-export class Event {
+export class Event<T = unknown> {
+  /** Phantom: the payload type of this event (`unknown`: untyped). Never set at run time. */
+  declare readonly '~payload'?: T;
   constructor(
-    readonly name: Atom,
+    readonly name: EventName<T>,
     readonly node: Atom,
   ) {}
 

@@ -18,3 +18,6 @@ export * from './core.js';
 export * from './network.js';
 export * from './inspect.js';
 export * from './inspect_v2.js';
+export * from './standard_schema.js';
+export * from './schema.js';
+export * from './protocol.js';

@@ -107,7 +107,7 @@ export class MessageNodeDown {
  */
 export class MessageEvent<T = unknown> {
   constructor(
-    readonly event: Event,
+    readonly event: Event<T>,
     readonly timestamp: bigint,
     readonly message: T,
   ) {}

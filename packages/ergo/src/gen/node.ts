@@ -9,6 +9,7 @@ import type { Log, LogLevel, LogLevelInput, LoggerBehavior } from './log.js';
 import type { TimeFormat } from '../lib/time_format.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
+import type { MessageFor, PayloadOf, CheckHandlers, ProtocolOf, ReplyFor, RequestFor } from './protocol.js';
 import type {
   InitArgs,
   ProcessBehavior,
@@ -129,6 +130,12 @@ export interface NodeOptions {
    */
   simulateRemote?: boolean;
   /**
+   * Typed protocols: validate local sends and calls to a process with a protocol too, as remote
+   * ones always are (default false: local traffic is trusted, no cost on the hot path). A
+   * debugging aid: a message that does not match is refused with ErrProtocolViolation.
+   */
+  validateLocal?: boolean;
+  /**
    * The network stack (Ergo's `gen.NetworkOptions`): mode, cookie, flags, acceptors, registrar,
    * static routes. Absent: the node starts without a network (remote targets fail with
    * ErrNetworkStopped until `networkStart`).
@@ -217,17 +224,17 @@ export interface Node {
    * a class that is not a behaviour) or init's error (a non-Error is wrapped: ERR_THROWN_VALUE).
    */
   spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B>,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
-  ): Promise<PID>;
+  ): Promise<PID<ProtocolOf<B>>>;
   /** Spawns a process registered under `name` (the name is reserved before init). ErrTaken. */
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
-    factory: ProcessFactory<B>,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
-  ): Promise<PID>;
+  ): Promise<PID<ProtocolOf<B>>>;
   /** ErrTaken (name used or process already named), ErrProcessUnknown. */
   registerName(name: Atom | string, pid: PID): void;
   /** Returns the PID that held the name. ErrNameUnknown. */
@@ -253,16 +260,24 @@ export interface Node {
    */
   kill(pid: PID): void;
 
-  send(to: SendTarget, message: unknown, options?: SendOptions): void;
+  send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   sendExit(to: PID, reason: Error): void;
   /**
    * A synchronous request from the node (its core PID is the caller): resolves with the reply;
    * rejects with ErrTimeout (default 5000 ms), ErrProcessUnknown, ErrProcessTerminated (the target
    * ended first), ErrIncorrect (a bad option), the signal's reason. Never throws.
    */
-  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   /** call() with a timeout in milliseconds (Ergo 3.2 takes seconds). ErrIncorrect unless 1..2^31-1. */
-  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown>;
+  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs: number,
+  ): Promise<ReplyFor<T, R>>;
   /** call() with a priority. ErrIncorrect for an unknown priority. */
   callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
   /** call() with important delivery: a remote target that is missing fails at once instead of timing out. */
@@ -280,7 +295,7 @@ export interface Node {
    * another node), ErrTimeout. Never throws.
    */
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>>;
-  registerEvent(name: Atom | string, options?: EventOptions): Ref;
+  registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>>;
   unregisterEvent(name: Atom | string): void;
   /**
    * Every event registered on this node (by processes or the node), with its producer, options,
@@ -288,7 +303,7 @@ export interface Node {
    * newer cores). ErrNodeTerminated once stopped.
    */
   eventList(): EventInfo[];
-  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
+  sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, options?: SendOptions): void;
 
   makeRef(): Ref;
   /**

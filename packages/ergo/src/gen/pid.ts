@@ -9,7 +9,9 @@ import type { Atom } from './atom.js';
  * node incarnation that spawned it; the node's own core PID has id 1, spawned processes count
  * up from 1001. Immutable; compare with {@link PID.equals}, key maps with {@link PID.key}.
  */
-export class PID {
+export class PID<P = unknown> {
+  /** Phantom: the protocol this process speaks (`unknown`: untyped). Never set at run time. */
+  declare readonly '~protocol'?: P;
   #key: string | undefined;
   constructor(
     readonly node: Atom,

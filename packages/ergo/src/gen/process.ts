@@ -10,6 +10,7 @@ import type { MessageEvent } from './messages.js';
 import type { Node } from './node.js';
 import type { CallOptions, CancelFunc, Compression, ProcessFallback, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
+import type { MessageFor, PayloadOf, CheckHandlers, ProtocolOf, ReplyFor, RequestFor } from './protocol.js';
 import type { MessagePriority, ProcessState } from './priority.js';
 import type { ProcessID } from './processid.js';
 import type { Alias, Ref } from './ref.js';
@@ -201,17 +202,17 @@ export interface Process {
 
   /** Spawns a child (I/R). Parent = this process; env, log level, leader and application inherited. */
   spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B>,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
-  ): Promise<PID>;
+  ): Promise<PID<ProtocolOf<B>>>;
   /** Spawns a child registered under `name` (I/R). ErrTaken if the name is in use. */
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
-    factory: ProcessFactory<B>,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
-  ): Promise<PID>;
+  ): Promise<PID<ProtocolOf<B>>>;
 
   /**
    * Spawns the factory `node` enabled under `name` (`Network.enableSpawn`) on that node (I/R).
@@ -280,16 +281,21 @@ export interface Process {
    * ErrProcessMailboxFull when its mailbox is bounded and full. Remote sends are fire-and-forget
    * unless `important`.
    */
-  send(to: SendTarget, message: unknown, options?: SendOptions): void;
+  send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   /** send() with an explicit priority. */
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void;
   /** send() that reports delivery problems at once (R). */
-  sendImportant(to: SendTarget, message: unknown): Promise<void>;
+  sendImportant<T extends SendTarget>(to: T, message: MessageFor<T>): Promise<void>;
   /**
    * Sends after `delayMs` (I/R). The timer belongs to this process and is cancelled when it
    * terminates. Returns a function that cancels it (true if it had not fired yet).
    */
-  sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc;
+  sendAfter<T extends SendTarget>(
+    to: T,
+    message: MessageFor<T>,
+    delayMs: number,
+    priority?: MessagePriority,
+  ): CancelFunc;
   /** sendAfter with an explicit priority (I/R; Ergo 3.2). ErrIncorrect for an unknown priority or a bad delay. */
   sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc;
   /** Sends an exit signal (I/R/T). ErrNotAllowed towards self, parent or leader; ErrIncorrect without a reason. */
@@ -321,9 +327,17 @@ export interface Process {
    * cause = its reason). Rejects rather than throws. In init, an async `init` awaits it (the
    * spawn waits meanwhile, bounded by `initTimeout`).
    */
-  call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown>;
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   /** call() with a timeout in milliseconds (I/R). ErrIncorrect unless 1..2^31-1. */
-  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown>;
+  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs: number,
+  ): Promise<ReplyFor<T, R>>;
   /** call() with a priority (I/R). */
   callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
   /** call() with important delivery (I/R): a remote target that is missing fails at once instead of timing out. */
@@ -340,11 +354,11 @@ export interface Process {
   info(): ProcessInfo;
 
   /** Registers an event produced by this process (I/R); returns its token. ErrTaken when the name is used. */
-  registerEvent(name: Atom | string, options?: EventOptions): Ref;
+  registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>>;
   /** Unregisters one of this process' events (I/R); subscribers get ErrUnregistered. */
   unregisterEvent(name: Atom | string): void;
   /** Publishes to an event (R); any holder of the token may publish. ErrEventOwner on a wrong token. */
-  sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void;
+  sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, options?: SendOptions): void;
   /** Names of the events this process produces. */
   events(): Atom[];
 
@@ -368,7 +382,7 @@ export interface Process {
    * resolves at once (the subscription is recorded before this returns); a remote one when its
    * node answered. Rejects with ErrEventUnknown, ErrTargetExist, ErrNotAllowed (state).
    */
-  linkEvent(target: Event): Promise<MessageEvent[]>;
+  linkEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]>;
   unlinkEvent(target: Event): void;
   /**
    * Monitor (I/R): this process gets a MessageDown* when the target ends. A target on another node
@@ -383,7 +397,7 @@ export interface Process {
   monitorAlias(target: Alias): void;
   demonitorAlias(target: Alias): void;
   /** Monitors an event (I/R) and resolves to its buffered messages; see {@link linkEvent}. */
-  monitorEvent(target: Event): Promise<MessageEvent[]>;
+  monitorEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]>;
   demonitorEvent(target: Event): void;
   /**
    * Resolves once the nodes of every remote target this process asked to link, monitor or

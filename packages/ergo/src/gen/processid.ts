@@ -7,7 +7,9 @@ import type { Atom } from './atom.js';
  * `{name, node}`: the process registered under `name` on `node`. An empty `node` means the
  * local node. Printed `<CRC32(node).name>`.
  */
-export class ProcessID {
+export class ProcessID<P = unknown> {
+  /** Phantom: the protocol the named process speaks (`unknown`: untyped). Never set at run time. */
+  declare readonly '~protocol'?: P;
   constructor(
     readonly name: Atom,
     readonly node: Atom = '' as Atom,

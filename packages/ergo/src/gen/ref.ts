@@ -36,7 +36,9 @@ function stringOf(prefix: string, r: RefFields): string {
  * Reference `{node, creation, id[3]}`, printed `Ref#<CRC.id0.id1.id2>`. `id[2]` holds a deadline
  * (Unix seconds) when the ref was made with one: every call ref carries now + timeout.
  */
-export class Ref {
+export class Ref<T = unknown> {
+  /** Phantom: the payload type of the event this token publishes (`unknown`: untyped). Never set. */
+  declare readonly '~payload'?: T;
   #key: string | undefined;
   constructor(
     readonly node: Atom,
@@ -76,7 +78,9 @@ export class Ref {
 }
 
 /** An extra address of a process (or the identity of a meta process), printed `Alias#<...>`. */
-export class Alias {
+export class Alias<P = unknown> {
+  /** Phantom: the protocol the owning process speaks (`unknown`: untyped). Never set at run time. */
+  declare readonly '~protocol'?: P;
   #key: string | undefined;
   constructor(
     readonly node: Atom,

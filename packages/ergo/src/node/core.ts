@@ -72,15 +72,21 @@ export class CoreImpl implements Core {
   }
 
   routeSendPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
-    this.byPID(to).deliver(2 - options.priority, MailboxKind.Regular, from, message, undefined);
+    const p = this.byPID(to);
+    this.n.guard.check(p, message, false, from.node);
+    p.deliver(2 - options.priority, MailboxKind.Regular, from, message, undefined);
   }
 
   routeSendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): void {
-    this.byName(to).deliver(2 - options.priority, MailboxKind.Regular, from, message, to.name);
+    const p = this.byName(to);
+    this.n.guard.check(p, message, false, from.node);
+    p.deliver(2 - options.priority, MailboxKind.Regular, from, message, to.name);
   }
 
   routeSendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): void {
-    this.byAlias(to).deliver(2 - options.priority, MailboxKind.Regular, from, message, to);
+    const p = this.byAlias(to);
+    this.n.guard.check(p, message, false, from.node);
+    p.deliver(2 - options.priority, MailboxKind.Regular, from, message, to);
   }
 
   routeSendEvent(from: PID, _token: Ref, options: MessageOptions, message: MessageEvent): void {
@@ -111,6 +117,7 @@ export class CoreImpl implements Core {
   ): void {
     if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
     if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
+    this.n.guard.check(p, message, true, from.node);
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
   }
 

@@ -9,6 +9,7 @@
 //   the kill grace): nothing its late continuation does reaches anyone.
 // The engine is kept in a private field: user code cannot reach the tables through a handle.
 
+import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
 import { typedCall } from '../gen/call_variants.js';
 import { validatePriority } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
@@ -159,6 +160,11 @@ export class NodeHandle implements Node {
   // --- processes ------------------------------------------------------------------------------
 
   spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
+  spawn<B extends ProcessBehavior>(
     factory: ProcessFactory<B>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
@@ -171,6 +177,12 @@ export class NodeHandle implements Node {
     }
     return ignorable(spawnLocal(n, { factory: factory as ProcessFactory, options, args }), this.#log(), 'spawn');
   }
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
     factory: ProcessFactory<B>,
@@ -253,6 +265,7 @@ export class NodeHandle implements Node {
 
   // --- messaging ------------------------------------------------------------------------------
 
+  send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     const n = this.#e();
     const prio = options?.priority ?? MessagePriority.Normal;
@@ -266,6 +279,11 @@ export class NodeHandle implements Node {
     n.checkPID(to, 'sendExit');
     n.router.routeExit(n.pid, to, reason);
   }
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     let n: NodeImpl;
     try {
@@ -275,6 +293,11 @@ export class NodeHandle implements Node {
     }
     return n.router.makeCall(null, n.pid, to, request, options, MailboxKind.Request);
   }
+  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs: number,
+  ): Promise<ReplyFor<T, R>>;
   callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
     return this.call(to, request, { timeout: timeoutMs });
   }
@@ -314,6 +337,7 @@ export class NodeHandle implements Node {
       MailboxKind.Inspect,
     ) as Promise<Record<string, string>>;
   }
+  registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
     const n = this.#e();
     return n.events.register(name as Atom, n.pid, null, options ?? {});
@@ -327,6 +351,7 @@ export class NodeHandle implements Node {
     n.checkAlive();
     return n.events.list();
   }
+  sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, options?: SendOptions): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
     this.#e().events.publish(name as Atom, token, message, options?.priority ?? MessagePriority.Normal);
   }

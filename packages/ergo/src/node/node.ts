@@ -34,6 +34,9 @@ import { EventRegistry } from './events.js';
 import { NodeHandle } from './handle.js';
 import { nodeInfo, processInfo } from './info.js';
 import { LogHandle } from './log.js';
+import { ProtocolGuard } from './protocol_guard.js';
+// Installs the EDF registrar of typed protocols' Go types (gen cannot import the codec).
+import '../net/protocol_types.js';
 import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
 import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
@@ -140,6 +143,10 @@ export class NodeImpl {
   private refSeq = 0;
   /** Round-trip function installed by the "simulate remote" option (null = by reference). */
   simulate: ((value: unknown) => unknown) | null = null;
+  /** Typed protocols: the boundary check of inbound messages (protocol_guard.ts). */
+  readonly guard: ProtocolGuard;
+  /** The `validateLocal` option: local sends and calls are checked too. */
+  readonly checkLocal: boolean;
 
   constructor(name: Atom, options: NodeOptions) {
     this.name = name;
@@ -173,6 +180,10 @@ export class NodeImpl {
     for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, (l.filter ?? []).map(toLogLevel));
     // "Simulate remote": every local message goes through EDF, as if it crossed the network.
     if (options.simulateRemote) this.simulate = (value: unknown) => roundTrip(value);
+    this.guard = new ProtocolGuard(this.log);
+    this.checkLocal = options.validateLocal === true;
+    // Local checks run on the router's slow path: an identity "copy" keeps sends off the fast one.
+    if (this.checkLocal && this.simulate === null) this.simulate = (value: unknown) => value;
     if (options.env)
       for (const [k, v] of entriesOf(options.env)) if (v !== undefined && v !== null) this.envMap.set(envName(k), v);
     this.root = new NodeHandle(this, null);

@@ -3,6 +3,7 @@
 // rules (Ergo's I/R/T masks, with Ergo 3.2's wider Init: names, aliases, events, links, monitors,
 // calls, inspect and responses work in init too) and delegates.
 
+import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
 import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
@@ -411,6 +412,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   // --- spawning -------------------------------------------------------------------------------
 
   spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
+  spawn<B extends ProcessBehavior>(
     factory: ProcessFactory<B>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
@@ -427,6 +433,12 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     );
   }
 
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
     factory: ProcessFactory<B>,
@@ -631,6 +643,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   // --- messaging ------------------------------------------------------------------------------
 
+  send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     // Kept small so the JIT inlines it into the handler's loop: a running process sending with
     // its own defaults; options, other states and the init self-send go through sendWith.
@@ -664,6 +677,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     this.send(to, message, { priority });
   }
 
+  sendImportant<T extends SendTarget>(to: T, message: MessageFor<T>): Promise<void>;
   sendImportant(to: SendTarget, message: unknown): Promise<void> {
     try {
       this.allow(MASK_R, 'sendImportant');
@@ -696,6 +710,12 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     };
   }
 
+  sendAfter<T extends SendTarget>(
+    to: T,
+    message: MessageFor<T>,
+    delayMs: number,
+    priority?: MessagePriority,
+  ): CancelFunc;
   sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc {
     this.allow(MASK_IR, 'sendAfter');
     const prio = priority ?? this.priority;
@@ -782,6 +802,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     }
   }
 
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     if ((this.st & MASK_IR) === 0) {
       const err = ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`);
@@ -793,6 +818,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return this.nodeImpl.router.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
   }
 
+  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs: number,
+  ): Promise<ReplyFor<T, R>>;
   callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
     return this.call(to, request, { timeout: timeoutMs });
   }
@@ -852,6 +882,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   // --- events ---------------------------------------------------------------------------------
 
+  registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
     this.allow(MASK_IR, 'registerEvent');
     const token = this.nodeImpl.events.register(name as Atom, this.pid, this, options ?? {});
@@ -866,6 +897,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (i >= 0) this.eventNames!.splice(i, 1);
   }
 
+  sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, options?: SendOptions): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
     this.allow(MASK_R, 'sendEvent');
     this.nodeImpl.events.publish(name as Atom, token, message, options?.priority ?? this.priority);
@@ -907,6 +939,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   relationsConfirmed(): Promise<void> {
     return this.nodeImpl.router.relationsConfirmed(this);
   }
+  linkEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]>;
   linkEvent(target: Event): Promise<MessageEvent[]> {
     try {
       this.allow(MASK_IR, 'linkEvent');
@@ -944,6 +977,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   demonitorAlias(target: Alias): void {
     this.demonitor(target);
   }
+  monitorEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]>;
   monitorEvent(target: Event): Promise<MessageEvent[]> {
     try {
       this.allow(MASK_IR, 'monitorEvent');

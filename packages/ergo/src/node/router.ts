@@ -185,6 +185,7 @@ export class Router {
     if (to === this.lastTo) {
       const c = this.lastP!;
       if ((c.st & S_OUT_OF_TABLE) === 0) {
+        if (n.checkLocal) n.guard.check(c, message, false, n.name);
         c.deliver(
           2 - priority,
           MailboxKind.Regular,
@@ -222,6 +223,7 @@ export class Router {
       throw ErrUnsupported.with(`send target ${String(to)}`);
     }
     if (p === undefined) throw ErrProcessUnknown.with(typeof to === 'string' ? `'${to}'` : to.toString());
+    if (n.checkLocal) n.guard.check(p, message, false, n.name);
     p.deliver(2 - priority, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), via);
   }
 
@@ -396,6 +398,7 @@ export class Router {
       // A killed process (zombee) takes no new requests: the call fails at once.
       // (Metas leave the table as they end: their states never match.)
       if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
+      if (n.checkLocal && kind === MailboxKind.Request) n.guard.check(p, request, true, n.name);
     } catch (e) {
       return rejected(e, owner === null ? n.log : owner.log, 'call');
     }

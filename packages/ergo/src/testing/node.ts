@@ -2,6 +2,7 @@
 // (spawns, sends, exits, kills, application starts...) are recorded; queries answer from what
 // the test set up (env, names, buffered events).
 
+import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
 import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from '../gen/application.js';
@@ -174,12 +175,23 @@ export class TestNode implements Node {
   }
 
   spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
+  spawn<B extends ProcessBehavior>(
     factory: ProcessFactory<B>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
   ): Promise<PID> {
     return this.#spawn('spawn', '' as Atom, factory, options, args as unknown[]);
   }
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
     factory: ProcessFactory<B>,
@@ -262,6 +274,7 @@ export class TestNode implements Node {
     this.#record('kill', [pid]);
   }
 
+  send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     this.#fail('send', [to, message]);
     if (to === undefined || to === null || to === '') throw ErrIncorrect.with('send: empty target');
@@ -280,6 +293,11 @@ export class TestNode implements Node {
     this.#fail('sendExit', [to, reason]);
     this.history.push(new SendExitEvent(this.pid, to, reason, 0));
   }
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     try {
       this.#fail('call', [to, request]);
@@ -291,6 +309,11 @@ export class TestNode implements Node {
       return Promise.reject(e);
     }
   }
+  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs: number,
+  ): Promise<ReplyFor<T, R>>;
   callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
     return this.call(to, request, { timeout: timeoutMs });
   }
@@ -319,6 +342,7 @@ export class TestNode implements Node {
       return Promise.reject(e);
     }
   }
+  registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
     this.#fail('registerEvent', [name]);
     const token = this.makeRef();
@@ -333,6 +357,7 @@ export class TestNode implements Node {
   eventList(): EventInfo[] {
     return [];
   }
+  sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, _options?: SendOptions): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, _options?: SendOptions): void {
     this.#fail('sendEvent', [name, message]);
     this.history.push(new EventEvent('send', name as Atom, token, message, undefined));

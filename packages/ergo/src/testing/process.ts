@@ -3,6 +3,7 @@
 // the engine's (Ergo 3.2's, with the wider Init), so an operation the real node would refuse
 // (sendEvent or info in init...) is refused here too.
 
+import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
 import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import {
@@ -197,12 +198,23 @@ export class TestProcess implements Process {
   // --- spawning --------------------------------------------------------------------------------
 
   spawn<B extends ProcessBehavior>(
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
+  spawn<B extends ProcessBehavior>(
     factory: ProcessFactory<B>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
   ): Promise<PID> {
     return this.#spawn('spawn', '' as Atom, factory, options, args as unknown[]);
   }
+  spawnRegister<B extends ProcessBehavior>(
+    name: Atom | string,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
     factory: ProcessFactory<B>,
@@ -356,6 +368,7 @@ export class TestProcess implements Process {
 
   // --- sending ---------------------------------------------------------------------------------
 
+  send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     this.#allow(MASK_IRT, 'send');
     this.#fail('send', [to, message]);
@@ -376,6 +389,7 @@ export class TestProcess implements Process {
     if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
     this.send(to, message, { priority });
   }
+  sendImportant<T extends SendTarget>(to: T, message: MessageFor<T>): Promise<void>;
   sendImportant(to: SendTarget, message: unknown): Promise<void> {
     try {
       this.#allow(MASK_R, 'sendImportant');
@@ -387,6 +401,12 @@ export class TestProcess implements Process {
       return Promise.reject(e);
     }
   }
+  sendAfter<T extends SendTarget>(
+    to: T,
+    message: MessageFor<T>,
+    delayMs: number,
+    priority?: MessagePriority,
+  ): CancelFunc;
   sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc {
     this.#allow(MASK_IR, 'sendAfter');
     this.#fail('sendAfter', [to, message, delayMs]);
@@ -475,6 +495,11 @@ export class TestProcess implements Process {
 
   // --- calls -----------------------------------------------------------------------------------
 
+  call<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    options?: CallOptions,
+  ): Promise<ReplyFor<T, R>>;
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     try {
       this.#allow(MASK_IR, 'call');
@@ -492,6 +517,11 @@ export class TestProcess implements Process {
       return Promise.reject(e);
     }
   }
+  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs: number,
+  ): Promise<ReplyFor<T, R>>;
   callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
     return this.call(to, request, { timeout: timeoutMs });
   }
@@ -565,6 +595,7 @@ export class TestProcess implements Process {
 
   // --- events ----------------------------------------------------------------------------------
 
+  registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>>;
   registerEvent(name: Atom | string, options?: EventOptions): Ref {
     this.#allow(MASK_IR, 'registerEvent');
     this.#fail('registerEvent', [name, options]);
@@ -580,6 +611,7 @@ export class TestProcess implements Process {
     if (!this.#events.delete(name as Atom)) throw ErrEventUnknown.with(`event '${name}'`);
     this.history.push(new EventEvent('unregister', name as Atom, undefined, undefined, undefined));
   }
+  sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, _options?: SendOptions): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, _options?: SendOptions): void {
     this.#allow(MASK_R, 'sendEvent');
     this.#fail('sendEvent', [name, message]);
@@ -631,6 +663,7 @@ export class TestProcess implements Process {
     this.#unwatch('link', target);
   }
   /** Records the link and resolves with the buffered messages the test set (`node.setEventBuffer`). */
+  linkEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]>;
   linkEvent(target: Event): Promise<MessageEvent[]> {
     try {
       this.#watch('link', target);
@@ -667,6 +700,7 @@ export class TestProcess implements Process {
     this.#unwatch('monitor', target);
   }
   /** Records the monitor and resolves with the buffered messages the test set (`node.setEventBuffer`). */
+  monitorEvent<V>(target: Event<V>): Promise<MessageEvent<V>[]>;
   monitorEvent(target: Event): Promise<MessageEvent[]> {
     try {
       this.#watch('monitor', target);

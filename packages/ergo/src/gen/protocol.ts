@@ -1,0 +1,257 @@
+// Typed protocols: one declaration gives the TypeScript types of what a process accepts (its
+// messages, its calls with their replies, the events it publishes), the runtime check applied to
+// what arrives from another node, and the EDF registrations Go peers need. Schemas are any
+// Standard Schema v1 (zod 4, valibot, arktype) or the built-in `schema` builder.
+//
+// Typing rides on a phantom `'~protocol'` property that PID, ProcessID, Alias, Ref, Event and
+// Actor declare but never set: `PID<typeof Counter>` is a PID whose sends and calls are checked
+// against Counter; a plain `PID` (protocol `unknown`) keeps today's untyped API.
+
+import type { Alias, Ref } from './ref.js';
+import type { Atom } from './atom.js';
+import type { PID } from './pid.js';
+import { ProcessID } from './processid.js';
+import { firstIssue, type Infer, type SchemaIssue } from './schema.js';
+import type { StandardSchemaV1 } from './standard_schema.js';
+
+/** One call of a protocol: the request's schema and the reply's. */
+export interface CallDecl<
+  Req extends StandardSchemaV1 = StandardSchemaV1,
+  Rep extends StandardSchemaV1 = StandardSchemaV1,
+> {
+  readonly request: Req;
+  readonly reply: Rep;
+}
+
+/**
+ * An EDF registration a protocol carries for Go peers (the spec `registerType` of `ergo-ts/net`
+ * takes: `{ name: '#<import path>/<Type>', class, fields }`, fields in Go declaration order).
+ * Registered in the default EDF registry once `ergo-ts/net` is loaded (the engine loads it).
+ */
+export interface ProtocolTypeDecl {
+  readonly name: string;
+  readonly [key: string]: unknown;
+}
+
+/** What {@link defineProtocol} takes. Every part is optional. */
+export interface ProtocolSpec {
+  /** Asynchronous messages the process accepts, by a name of your choice (names never travel). */
+  readonly messages?: Readonly<Record<string, StandardSchemaV1>>;
+  /** Calls the process answers: request schema → reply schema. */
+  readonly calls?: Readonly<Record<string, CallDecl>>;
+  /** Events the process registers and publishes: event name → payload schema. */
+  readonly events?: Readonly<Record<string, StandardSchemaV1>>;
+  /** EDF struct registrations for Go peers (see {@link ProtocolTypeDecl}). */
+  readonly types?: readonly ProtocolTypeDecl[];
+}
+
+/** An event name that carries its payload type (from a protocol's `events`, or {@link eventName}). */
+export type EventName<T = unknown> = Atom & { readonly '~payload'?: T };
+
+/** The runtime key under which a typed behaviour's prototype holds its protocol. */
+export const protocolKey: unique symbol = Symbol.for('ergo-ts.protocol');
+
+/**
+ * A declared protocol: the types (phantom, for the compiler) and the runtime checks. Use
+ * `typeof MyProtocol` as the type parameter of PID, ProcessID, Alias and Actor.
+ */
+export interface Protocol<S extends ProtocolSpec = ProtocolSpec> {
+  /** A name for logs and errors. */
+  readonly name: string;
+  /** The declaration as given. */
+  readonly spec: S;
+  /** The protocol's event names, typed with their payloads. */
+  readonly events: { readonly [K in keyof S['events']]: EventName<Infer<NonNullable<S['events']>[K]>> };
+  /** Types this PID as speaking this protocol (no check: you vouch for it). */
+  pid(pid: PID): PID<Protocol<S>>;
+  /** A typed ProcessID for a registered name (on `node`, or this node when omitted). */
+  processID(name: Atom | string, node?: Atom | string): ProcessID<Protocol<S>>;
+  /** Types this alias as speaking this protocol. */
+  alias(alias: Alias): Alias<Protocol<S>>;
+  /** Typed name lookup: `node.processPID(name)` typed as this protocol (throws as processPID does). */
+  lookup(where: { processPID(name: Atom | string): PID }, name: Atom | string): PID<Protocol<S>>;
+  /** The first reason `value` is not one of the messages (undefined: it is one). */
+  checkMessage(value: unknown): SchemaIssue | undefined;
+  /** The first reason `value` is not one of the call requests (undefined: it is one). */
+  checkRequest(value: unknown): SchemaIssue | undefined;
+  /** Phantom: never set at run time. */
+  readonly '~types'?: S;
+}
+
+/** A protocol of any declaration. */
+export type AnyProtocol = Protocol<ProtocolSpec>;
+
+type SpecOf<P> = P extends Protocol<infer S> ? S : never;
+type ValuesOf<R> = R extends Readonly<Record<string, unknown>> ? R[keyof R] : never;
+
+/** The messages `P` accepts (unknown for an untyped target). */
+export type MessageOf<P> = P extends AnyProtocol ? Infer<ValuesOf<SpecOf<P>['messages']>> : unknown;
+
+/** The call requests `P` answers (unknown for an untyped target). */
+export type RequestOf<P> = P extends AnyProtocol
+  ? Infer<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>
+  : unknown;
+
+/** Every reply `P` may give (unknown for an untyped target). */
+export type AnyReplyOf<P> = P extends AnyProtocol ? Infer<NonNullable<ValuesOf<SpecOf<P>['calls']>>['reply']> : unknown;
+
+/**
+ * The reply to request `R` under `P`: the replies of every call whose request type `R` fits
+ * (every reply of `P` when `R` is too wide to pick one, never `never`).
+ */
+export type ReplyOf<P, R> = P extends AnyProtocol ? OrAll<MatchedReply<P, R>, AnyReplyOf<P>> : unknown;
+type OrAll<M, All> = [M] extends [never] ? All : M;
+type MatchedReply<P, R> = P extends AnyProtocol
+  ? {
+      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [Infer<NonNullable<SpecOf<P>['calls']>[K]['request']>]
+        ? Infer<NonNullable<SpecOf<P>['calls']>[K]['reply']>
+        : never;
+    }[keyof NonNullable<SpecOf<P>['calls']>]
+  : unknown;
+
+/** The payload of events `P` publishes, by event name. */
+export type EventsOf<P> = P extends AnyProtocol
+  ? { [K in keyof SpecOf<P>['events']]: Infer<NonNullable<SpecOf<P>['events']>[K]> }
+  : Record<string, unknown>;
+
+/** The protocol of a typed address, behaviour or token (`unknown` when untyped). */
+export type ProtocolOf<T> = [T] extends [never]
+  ? unknown
+  : T extends object
+    ? T extends { readonly '~protocol'?: infer P }
+      ? P
+      : unknown
+    : unknown;
+
+/** What `send` accepts for target `T`: its protocol's messages, or anything for an untyped one. */
+export type MessageFor<T> = MessageOf<ProtocolOf<T>>;
+/** What `call` accepts for target `T`. */
+export type RequestFor<T> = RequestOf<ProtocolOf<T>>;
+/** What `call(to, request)` resolves to for target `T` and request `R`. */
+export type ReplyFor<T, R> = ReplyOf<ProtocolOf<T>, R>;
+/** The payload type of an event name, token or Event (unknown when untyped). */
+export type PayloadOf<T> = [T] extends [never] ? unknown : T extends { readonly '~payload'?: infer V } ? V : unknown;
+
+/**
+ * The value a typed `handleCall` returns to answer later (with `sendResponse`) instead of now:
+ * an explicit choice where an untyped handler returns `undefined`.
+ */
+export const ReplyLater: ReplyLaterMarker = Object.freeze({ '~replyLater': true as const });
+/** @see ReplyLater */
+export type ReplyLater = typeof ReplyLater;
+/** The type of `ReplyLater` (an object, so it keeps its type where a symbol would widen). */
+export interface ReplyLaterMarker {
+  readonly '~replyLater': true;
+}
+
+// --- EDF registrations: gen cannot import net, so net installs the registrar when it loads -------
+
+let typeRegistrar: ((decl: ProtocolTypeDecl) => void) | undefined;
+const pendingTypes: ProtocolTypeDecl[] = [];
+
+/**
+ * Internal: the net layer installs the function that registers a protocol's types in the default
+ * EDF registry; declarations made before it loaded are registered then.
+ */
+export function installProtocolTypeRegistrar(register: (decl: ProtocolTypeDecl) => void): void {
+  typeRegistrar = register;
+  for (const d of pendingTypes.splice(0)) register(d);
+}
+
+function firstOf(schemas: readonly StandardSchemaV1[], value: unknown): SchemaIssue | undefined {
+  if (schemas.length === 0) return { path: [], message: 'this protocol declares none' };
+  let best: SchemaIssue | undefined;
+  for (const schema of schemas) {
+    const found = firstIssue(schema, value);
+    if (found === undefined) return undefined;
+    // The deepest issue is the most telling when several options fail.
+    if (best === undefined || found.path.length > best.path.length) best = found;
+  }
+  return best;
+}
+
+/**
+ * Declares a protocol. `name` appears in logs and errors; `spec` lists messages, calls, events
+ * and Go type registrations (all optional). Schemas must validate synchronously (a schema whose
+ * `validate` returns a Promise fails every check: an asynchronous check before delivery would
+ * reorder the mailbox).
+ *
+ * @example
+ * const Counter = defineProtocol('counter', {
+ *   messages: { inc: schema.object({ kind: schema.literal('inc'), by: schema.number() }) },
+ *   calls: { get: { request: schema.literal('get'), reply: schema.number() } },
+ *   events: { changed: schema.number() },
+ * });
+ */
+export function defineProtocol<const S extends ProtocolSpec>(name: string, spec: S): Protocol<S> {
+  const messages = Object.values(spec.messages ?? {});
+  const requests = Object.values(spec.calls ?? {}).map((c) => c.request);
+  const events = Object.fromEntries(Object.keys(spec.events ?? {}).map((k) => [k, k])) as Protocol<S>['events'];
+  for (const decl of spec.types ?? []) {
+    if (typeRegistrar === undefined) pendingTypes.push(decl);
+    else typeRegistrar(decl);
+  }
+  return Object.freeze({
+    name,
+    spec,
+    events,
+    pid: (pid: PID) => pid as PID<Protocol<S>>,
+    processID: (n: Atom | string, node?: Atom | string) =>
+      new ProcessID(n as Atom, (node ?? '') as Atom) as ProcessID<Protocol<S>>,
+    alias: (alias: Alias) => alias as Alias<Protocol<S>>,
+    lookup: (where: { processPID(name: Atom | string): PID }, n: Atom | string) =>
+      where.processPID(n) as PID<Protocol<S>>,
+    checkMessage: (value: unknown) => firstOf(messages, value),
+    checkRequest: (value: unknown) => firstOf(requests, value),
+  });
+}
+
+/** An event name typed with its payload, for events outside a protocol. */
+export function eventName<T>(name: string): EventName<T> {
+  return name as EventName<T>;
+}
+
+/** Renders an issue path as `a.b[2].c` (`(root)` when empty), for logs. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  if (path.length === 0) return '(root)';
+  let out = '';
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
+  return out;
+}
+
+/**
+ * What a typed `handleCall` may return: a reply of its protocol (or a promise of one),
+ * `ReplyLater`, a `Stop` (reply and stop) or an Error (stop). Untyped actors: `unknown`.
+ */
+export type CallResult<P> = P extends AnyProtocol
+  ? AnyReplyOf<P> | ReplyLater | CallStop | Error | Promise<AnyReplyOf<P> | ReplyLater | CallStop | Error>
+  : unknown;
+
+/** The structural shape of `Stop` (gen/process.ts), kept here so this file imports no values from it. */
+interface CallStop {
+  readonly reason: Error;
+  readonly hasReply: boolean;
+}
+
+/**
+ * The handlers a typed behaviour must have, as function-typed properties: TypeScript checks
+ * these parameters strictly (contravariantly), where it checks method parameters bivariantly.
+ * `class C extends Actor<typeof P> implements Handlers<typeof P>` makes a handler that accepts
+ * only part of the protocol a compile error in the class; spawn makes the same check.
+ */
+export interface Handlers<P> {
+  handleMessage: (from: PID, message: MessageOf<P>) => unknown;
+  handleCall: (from: PID, ref: Ref, request: RequestOf<P>) => unknown;
+}
+
+/**
+ * `unknown` when behaviour `B` is untyped or its handlers accept all of its protocol; otherwise a
+ * type with a property naming the problem, so `spawn(B)` fails to compile (used by spawn).
+ */
+export type CheckHandlers<B> = [ProtocolOf<B>] extends [infer P]
+  ? P extends AnyProtocol
+    ? B extends Handlers<P>
+      ? unknown
+      : { readonly '~error: a handler does not accept every message or request of the protocol': Handlers<P> }
+    : unknown
+  : unknown;

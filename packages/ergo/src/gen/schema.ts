@@ -1,0 +1,185 @@
+// A minimal built-in schema builder implementing Standard Schema v1, for protocols written
+// without a schema library (zod, valibot and arktype schemas work the same way). Validation is
+// synchronous, stops at the first issue and reports its path; it never copies or transforms the
+// value (the output is the input), so a validated message is delivered as it arrived.
+
+import type { StandardSchemaV1 } from './standard_schema.js';
+
+/** A schema made by {@link schema}: a Standard Schema v1 whose input and output types are `T`. */
+export interface Schema<T> extends StandardSchemaV1<T, T> {
+  /** The first problem with `value` (path, message), or undefined when it matches. */
+  check(value: unknown): SchemaIssue | undefined;
+}
+
+/** A problem found by a {@link Schema}: where and what. */
+export interface SchemaIssue {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+/** The type a schema (built-in or any Standard Schema) describes. */
+export type Infer<S> = S extends StandardSchemaV1<unknown, infer O> ? O : never;
+
+type Check = (value: unknown, path: PropertyKey[]) => SchemaIssue | undefined;
+
+function issue(path: PropertyKey[], message: string): SchemaIssue {
+  return { path: path.slice(), message };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') return v.constructor?.name ?? 'object';
+  return typeof v;
+}
+
+function make<T>(check: Check): Schema<T> {
+  const schema: Schema<T> = {
+    check: (value) => check(value, []),
+    '~standard': {
+      version: 1,
+      vendor: 'ergo-ts',
+      validate(value: unknown): StandardSchemaV1.Result<T> {
+        const found = check(value, []);
+        return found === undefined ? { value: value as T } : { issues: [found] };
+      },
+    },
+  };
+  checks.set(schema, check);
+  return schema;
+}
+
+/** The check function of each built-in schema, so composites call it directly with their path. */
+const checks = new WeakMap<object, Check>();
+
+/** The check of any Standard Schema: built-in ones directly, others through `~standard.validate`. */
+function checkOf(schema: StandardSchemaV1): Check {
+  const own = checks.get(schema);
+  if (own !== undefined) return own;
+  return (value, path) => {
+    const r = schema['~standard'].validate(value);
+    if (r instanceof Promise) return issue(path, 'asynchronous schema (not allowed in a protocol)');
+    if (r.issues === undefined) return undefined;
+    const first = r.issues[0];
+    const sub = (first?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p));
+    return { path: [...path, ...sub], message: first?.message ?? 'invalid' };
+  };
+}
+
+function primitive<T>(name: string, test: (v: unknown) => boolean): Schema<T> {
+  return make<T>((v, path) => (test(v) ? undefined : issue(path, `expected ${name}, got ${describe(v)}`)));
+}
+
+type Shape = Record<string, StandardSchemaV1>;
+type OptionalKeys<S extends Shape> = {
+  [K in keyof S]: undefined extends Infer<S[K]> ? K : never;
+}[keyof S];
+type ObjectOf<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: Infer<S[K]> } & {
+  [K in OptionalKeys<S>]?: Infer<S[K]>;
+};
+/** Flattens an intersection for readable hover types. */
+type Flat<T> = { [K in keyof T]: T[K] } & {};
+
+/**
+ * The built-in schema builder. Every schema it makes is a Standard Schema v1 (vendor "ergo-ts"),
+ * validated synchronously with the path of the first failing field. `schema.object` checks the named
+ * properties of any object (a plain object or a class instance, such as a registered EDF struct)
+ * and ignores others.
+ */
+export const schema = {
+  /** Any string. */
+  string: (): Schema<string> => primitive('string', (v) => typeof v === 'string'),
+  /** Any finite number. */
+  number: (): Schema<number> => primitive('number', (v) => typeof v === 'number' && Number.isFinite(v)),
+  /** An integer number (a safe integer). */
+  integer: (): Schema<number> => primitive('integer', (v) => Number.isSafeInteger(v)),
+  /** A boolean. */
+  boolean: (): Schema<boolean> => primitive('boolean', (v) => typeof v === 'boolean'),
+  /** A bigint. */
+  bigint: (): Schema<bigint> => primitive('bigint', (v) => typeof v === 'bigint'),
+  /** A Uint8Array (EDF binary). */
+  bytes: (): Schema<Uint8Array> => primitive('Uint8Array', (v) => v instanceof Uint8Array),
+  /** A valid Date. */
+  date: (): Schema<Date> => primitive('Date', (v) => v instanceof Date && !Number.isNaN(v.getTime())),
+  /** Anything (no check): for a field whose type you do not constrain. */
+  unknown: (): Schema<unknown> => make<unknown>(() => undefined),
+  /** Anything, typed as `T`: a type-only declaration (nothing is checked at run time). */
+  type: <T>(): Schema<T> => make<T>(() => undefined),
+  /** Exactly `value` (compared with ===). */
+  literal: <const L extends string | number | boolean | null>(value: L): Schema<L> =>
+    make<L>((v, path) => (v === value ? undefined : issue(path, `expected ${JSON.stringify(value)}`))),
+  /** One of the given literals. */
+  enum: <const L extends readonly (string | number)[]>(values: L): Schema<L[number]> =>
+    make<L[number]>((v, path) =>
+      values.includes(v as L[number]) ? undefined : issue(path, `expected one of ${JSON.stringify(values)}`),
+    ),
+  /** `undefined` or the inner schema's type (as an object field: an optional property). */
+  optional: <T>(inner: StandardSchemaV1<T, T>): Schema<T | undefined> => {
+    const c = checkOf(inner);
+    return make<T | undefined>((v, path) => (v === undefined ? undefined : c(v, path)));
+  },
+  /** `null` or the inner schema's type. */
+  nullable: <T>(inner: StandardSchemaV1<T, T>): Schema<T | null> => {
+    const c = checkOf(inner);
+    return make<T | null>((v, path) => (v === null ? undefined : c(v, path)));
+  },
+  /** An array whose every element matches `item`. */
+  array: <T>(item: StandardSchemaV1<T, T>): Schema<T[]> => {
+    const c = checkOf(item);
+    return make<T[]>((v, path) => {
+      if (!Array.isArray(v)) return issue(path, `expected array, got ${describe(v)}`);
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        const found = c(v[i], path);
+        path.pop();
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    });
+  },
+  /** An object with these properties (others are ignored). */
+  object: <S extends Shape>(shape: S): Schema<Flat<ObjectOf<S>>> => {
+    const fields = Object.keys(shape).map((k) => [k, checkOf(shape[k] as StandardSchemaV1)] as const);
+    return make<Flat<ObjectOf<S>>>((v, path) => {
+      if (typeof v !== 'object' || v === null || Array.isArray(v))
+        return issue(path, `expected object, got ${describe(v)}`);
+      for (const [k, c] of fields) {
+        path.push(k);
+        const found = c((v as Record<string, unknown>)[k], path);
+        path.pop();
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    });
+  },
+  /** An instance of `cls` (instanceof), optionally with its fields checked by `shape`. */
+  instance: <C extends abstract new (...args: never[]) => unknown>(cls: C, shape?: Shape): Schema<InstanceType<C>> => {
+    const fields = shape === undefined ? undefined : checkOf(schema.object(shape));
+    return make<InstanceType<C>>((v, path) => {
+      if (!(v instanceof cls)) return issue(path, `expected ${cls.name}, got ${describe(v)}`);
+      return fields === undefined ? undefined : fields(v, path);
+    });
+  },
+  /** Any of the given schemas (the first that matches); the issue reported is the last one's. */
+  union: <const A extends readonly StandardSchemaV1[]>(...options: A): Schema<Infer<A[number]>> => {
+    const cs = options.map(checkOf);
+    return make<Infer<A[number]>>((v, path) => {
+      let last: SchemaIssue | undefined = issue(path, 'no option matched');
+      for (const c of cs) {
+        last = c(v, path);
+        if (last === undefined) return undefined;
+      }
+      return last;
+    });
+  },
+};
+
+/**
+ * Validates `value` against any Standard Schema synchronously: the first issue (with its path as
+ * property keys), or undefined when valid. A schema that answers with a Promise is refused with
+ * an issue at the root: an asynchronous check cannot run before delivery without reordering the
+ * mailbox, so protocols accept synchronous schemas only.
+ */
+export function firstIssue(schema: StandardSchemaV1, value: unknown): SchemaIssue | undefined {
+  return checkOf(schema)(value, []);
+}
