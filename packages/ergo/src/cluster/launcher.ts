@@ -37,6 +37,11 @@ export interface ClusterOptions {
   /** `'thread'` (default) or `'process'` (isolation; TCP between nodes). */
   mode?: ClusterMode;
   /**
+   * How the nodes reach each other: `'inhost'` (default for threads: ENP over MessagePorts) or
+   * `'tcp'` (loopback TCP, as between hosts; always so for child processes). For comparisons.
+   */
+  transport?: 'inhost' | 'tcp';
+  /**
    * Options of every node (must be structured-cloneable: no functions or class instances; put
    * those in the module). A random shared cookie is set when none is given; acceptors default
    * to one TCP acceptor on a port the OS picks.
@@ -140,6 +145,8 @@ class ClusterImpl implements Cluster {
     this.#mode = o.mode ?? 'thread';
     if (this.#mode !== 'thread' && this.#mode !== 'process')
       throw ErrIncorrect.with(`cluster mode ${String(this.#mode)} ('thread' or 'process')`);
+    if (o.transport !== undefined && o.transport !== 'inhost' && o.transport !== 'tcp')
+      throw ErrIncorrect.with(`cluster transport ${String(o.transport)} ('inhost' or 'tcp')`);
     const count = nodeCount(o.nodes);
     const prefix = o.name ?? 'core';
     const host = o.host ?? 'localhost';
@@ -154,6 +161,7 @@ class ClusterImpl implements Cluster {
           name: `${prefix}${i + 1}@${host}`,
           index: i,
           mode: this.#mode,
+          transport: this.#mode === 'thread' ? (o.transport ?? 'inhost') : 'tcp',
           module: moduleURL(o.module),
           options,
           args: o.args,
@@ -187,7 +195,7 @@ class ClusterImpl implements Cluster {
     const ups = this.#slots.map((s) => new Promise<void>((r) => s.waiters.push(r)));
     try {
       for (const s of this.#slots) this.#launch(s);
-      if (this.#mode === 'thread') {
+      if (this.#slots[0]!.start.transport === 'inhost') {
         for (let i = 0; i < this.#slots.length; i++)
           for (let j = i + 1; j < this.#slots.length; j++) this.#pair(this.#slots[i]!, this.#slots[j]!);
       }
@@ -297,7 +305,7 @@ class ClusterImpl implements Cluster {
     s.start = { ...s.start, afterCreation: s.creation };
     this.#o.onEvent?.({ type: 'restart', node: s.start.name, reason: why });
     this.#launch(s);
-    if (this.#mode === 'thread') for (const o of this.#slots) if (o !== s && o.worker !== null) this.#pair(s, o);
+    if (s.start.transport === 'inhost') for (const o of this.#slots) if (o !== s && o.worker !== null) this.#pair(s, o);
   }
 
   #shareLoads(): void {

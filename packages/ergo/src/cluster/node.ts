@@ -61,10 +61,15 @@ export class ClusterNodeImpl implements ClusterNode {
   /** A TCP route to another node (child processes; a fallback for threads). */
   route(name: string, host: string, port: number): void {
     this.#up.add(name as Atom);
-    if (port === 0) return;
     const net = this.node.network();
-    if (net.route(name).length > 0) net.removeRoute(name);
-    net.addRoute(name, { route: { host, port, tls: false } }, 0);
+    if (port !== 0) {
+      if (net.route(name).length > 0) net.removeRoute(name);
+      net.addRoute(name, { route: { host, port, tls: false } }, 0);
+    }
+    // Connect now rather than on first use: the first burst of traffic to a node need not queue
+    // behind its dial (dialQueueLimit). The node with the smaller name dials, so a pair dials once.
+    if (this.node.name < name)
+      net.getNode(name).catch((e: unknown) => this.node.log.debug('cluster: connect to %s: %s', name, String(e)));
   }
 
   /** Node `name` is down (the launcher restarts it). */

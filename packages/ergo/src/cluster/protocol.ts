@@ -12,6 +12,8 @@ export interface NodeStart {
   name: string;
   index: number;
   mode: ClusterMode;
+  /** How nodes of the cluster reach each other (child processes: always TCP). */
+  transport: 'inhost' | 'tcp';
   /** file: URL of the application module (its default export runs on every node). */
   module: string | null;
   options: NodeOptions;

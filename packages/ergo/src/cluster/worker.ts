@@ -46,7 +46,7 @@ function waitUntilAfter(creation: number): Promise<void> {
 }
 
 async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void> {
-  const transport = start.mode === 'thread' ? new InHostTransport() : null;
+  const transport = start.mode === 'thread' && start.transport === 'inhost' ? new InHostTransport() : null;
   let cluster: ClusterNodeImpl | null = null;
   let node: Node | null = null;
   let stopping = false;
@@ -115,7 +115,7 @@ async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void
     network: { ...network, acceptors: network.acceptors ?? [{ port: 0 }] },
   });
   const net = node.network();
-  if (transport !== null && net instanceof NetworkImpl && process.env.X_NOINHOST === undefined) net.attachInHost(transport);
+  if (transport !== null && net instanceof NetworkImpl) net.attachInHost(transport);
   cluster = new ClusterNodeImpl(node, start.index, start.args);
   for (const m of pending.splice(0)) handle(m);
   if (start.module !== null) {

@@ -1,0 +1,168 @@
+// ergo-ts/cluster: nodes of one host in worker threads, joined by the in-host transport and
+// supervised by the launcher. The test drives them from an ordinary node in the test's own
+// thread, connected to each over TCP (as a Go Ergo node would be): a node killed mid-traffic is
+// restarted with a new creation and its watchers are told; per-sender ordering between two
+// nodes holds under load; ten start/stop cycles leave no worker, port or handle behind.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { ProcessID, startNode, type Node } from '../src/index.js';
+import { startCluster, type Cluster } from '../src/cluster/index.js';
+import { NetworkImpl } from '../src/net/network/network.js';
+
+const APP = new URL('./cluster_app.js', import.meta.url);
+const COOKIE = 'cluster-test';
+const NODE = { network: { registrar: null, cookie: COOKIE }, log: { level: 'warning' as const } };
+
+async function driver(cluster: Cluster): Promise<Node> {
+  const ext = await startNode(`driver${process.pid}@localhost`, {
+    network: { registrar: null, cookie: COOKIE, acceptors: [{ port: 0 }] },
+    log: { level: 'warning' },
+  });
+  for (const n of cluster.nodes()) {
+    const i = n.acceptor.lastIndexOf(':');
+    ext.network().addRoute(n.name, { route: { host: n.acceptor.slice(0, i), port: Number(n.acceptor.slice(i + 1)), tls: false } }, 0);
+  }
+  return ext;
+}
+
+/** Counts of each resource type (handles, timers...) the event loop holds. */
+function resources(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+test('cluster: nodes in threads reach each other in-host, and a TCP node reaches each', async () => {
+  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const names = cluster.nodes().map((n) => n.name);
+    assert.equal(names.length, 3);
+    for (const n of names) assert.deepEqual(await ext.call(new ProcessID('echo', n), 'hi'), [n, 'hi']);
+    // core1 spawns on core2 and core3 (remote spawn over the in-host links), streaming to core1's sink.
+    const sink = new ProcessID('sink', names[0]!);
+    for (const [i, n] of names.slice(1).entries())
+      await (await ext.network().getNode(n)).spawn('source', {}, sink, 1000, i);
+    const [received, violations] = (await ext.call(sink, ['wait', 2000], { timeout: 30_000 })) as number[];
+    assert.equal(received, 2000);
+    assert.equal(violations, 0);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: the in-host transport carries the links between thread nodes (not TCP)', async () => {
+  // The transport attaches to the network only for thread nodes with transport 'inhost'.
+  assert.equal(typeof NetworkImpl.prototype.attachInHost, 'function');
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false, transport: 'tcp' });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name);
+    await (await ext.network().getNode(a!)).spawn('source', {}, new ProcessID('sink', b!), 500, 7);
+    const [received, violations] = (await ext.call(new ProcessID('sink', b!), ['wait', 500], { timeout: 30_000 })) as number[];
+    assert.deepEqual([received, violations], [500, 0]);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: ordering between processes on two nodes holds under load (several senders both ways)', async () => {
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const PER = 50_000;
+    const onA = await ext.network().getNode(a);
+    const onB = await ext.network().getNode(b);
+    // Four senders on a to b's sink, two on b to a's sink, all at once.
+    for (let i = 0; i < 4; i++) await onA.spawn('source', {}, new ProcessID('sink', b), PER, i);
+    for (let i = 0; i < 2; i++) await onB.spawn('source', {}, new ProcessID('sink', a), PER, i);
+    const atB = (await ext.call(new ProcessID('sink', b), ['wait', 4 * PER], { timeout: 120_000 })) as number[];
+    const atA = (await ext.call(new ProcessID('sink', a), ['wait', 2 * PER], { timeout: 120_000 })) as number[];
+    assert.deepEqual(atB, [4 * PER, 0], 'every message at b, none out of order');
+    assert.deepEqual(atA, [2 * PER, 0], 'every message at a, none out of order');
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: a node killed mid-traffic is restarted with a new creation; its watchers are told', async () => {
+  const events: string[] = [];
+  const cluster = await startCluster({
+    nodes: 2,
+    module: APP,
+    node: NODE,
+    signals: false,
+    onEvent: (e) => events.push(`${e.type} ${e.node}`),
+  });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const before = cluster.nodes()[1]!.creation;
+    const watcher = new ProcessID('watcher', a);
+    assert.equal(await ext.call(watcher, ['watch', b]), 'ok');
+    await ext.network().getNode(b); // before b gets busy with the traffic
+    // Traffic a → b in flight when b dies.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 300_000, 1);
+    await ext.call(new ProcessID('sink', b), ['wait', 1000], { timeout: 30_000 });
+    cluster.kill(b);
+    const downs = (await ext.call(watcher, ['downs', 2], { timeout: 30_000 })) as string[];
+    assert.ok(downs.includes(`node ${b}`), `node down seen: ${downs.join('; ')}`);
+    assert.ok(
+      downs.some((d) => d.startsWith('process sink:') && /no connection/.test(d)),
+      `process down with ErrNoConnection: ${downs.join('; ')}`,
+    );
+    const info = await cluster.restarted(b, before);
+    assert.ok(info.creation > before, `new creation ${info.creation} > ${before}`);
+    assert.equal(info.restarts, 1);
+    assert.ok(events.includes(`down ${b}`) && events.includes(`restart ${b}`), events.join(', '));
+    // The new incarnation has a new TCP acceptor: the driver's route follows it.
+    const i = info.acceptor.lastIndexOf(':');
+    ext.network().removeRoute(b);
+    ext.network().addRoute(b, { route: { host: info.acceptor.slice(0, i), port: Number(info.acceptor.slice(i + 1)), tls: false } }, 0);
+    // The new incarnation takes in-host traffic from a again.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 9);
+    const [received, violations] = (await ext.call(new ProcessID('sink', b), ['wait', 100], { timeout: 30_000 })) as number[];
+    assert.deepEqual([received, violations], [100, 0]);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: 10 start/stop cycles leave no worker, port or handle behind', async () => {
+  const base = resources();
+  for (let i = 0; i < 10; i++) {
+    const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    assert.ok(cluster.nodes().every((n) => n.up));
+    const ext = await driver(cluster);
+    // Make the in-host link between the two nodes carry something each cycle.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 1);
+    await ext.call(new ProcessID('sink', b), ['wait', 100], { timeout: 30_000 });
+    await ext.stop();
+    await cluster.stop();
+    await cluster.stop(); // idempotent
+    assert.ok(cluster.nodes().every((n) => !n.up));
+  }
+  // Closed handles leave the list in the next turns of the loop.
+  await new Promise((r) => setImmediate(r));
+  await new Promise((r) => setTimeout(r, 0));
+  const after = resources();
+  for (const [k, v] of after) assert.ok(v <= (base.get(k) ?? 0), `leaked ${k}: ${v} > ${base.get(k) ?? 0} (${[...after].join(' ')})`);
+  assert.equal(process.listenerCount('SIGTERM'), 0);
+});
+
+test('cluster: bad options are refused with ErrIncorrect, nothing started', async () => {
+  await assert.rejects(startCluster({ nodes: 0 }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(startCluster({ mode: 'fork' as never }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(startCluster({ transport: 'udp' as never }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(
+    startCluster({ nodes: 1, node: { ...NODE, log: { level: 'warning', loggers: [() => undefined] } as never }, signals: false }),
+    { code: 'ERR_INCORRECT' },
+  );
+});
