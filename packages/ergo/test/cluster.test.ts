@@ -134,6 +134,28 @@ test('cluster: a node killed mid-traffic is restarted with a new creation; its w
   }
 });
 
+test('cluster: a ClusterPool spreads its workers over the nodes; calls are answered by both', async () => {
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const pool = await (await ext.network().getNode(a)).spawn('pool', {});
+    // Callers on the pool's node (ENP keeps only such a sender): workers answer them directly.
+    const from = new Set<string>();
+    for (const at of [a]) {
+      const answers = (await ext.call(new ProcessID('relay', at), [pool, 8])) as [string, number][];
+      answers.forEach(([node, req], i) => {
+        assert.equal(req, i);
+        from.add(node);
+      });
+    }
+    assert.deepEqual([...from].sort(), [a, b].sort(), 'workers on both nodes answered');
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
 test('cluster: 10 start/stop cycles leave no worker, port or handle behind', async () => {
   const base = resources();
   for (let i = 0; i < 10; i++) {

@@ -5,7 +5,8 @@
 // numbered messages to a target in slices, so the node keeps serving other traffic meanwhile.
 
 import { Actor, MessageDownNode, MessageDownProcessID, ProcessID, type PID, type Ref } from '../src/index.js';
-import type { ClusterNode } from '../src/cluster/index.js';
+import { ClusterPool, type ClusterNode } from '../src/cluster/index.js';
+import type { PoolOptions } from '../src/act/pool.js';
 
 class Echo extends Actor {
   override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
@@ -94,10 +95,33 @@ class Watcher extends Actor {
   }
 }
 
+/** Calls `target` `count` times from inside the cluster and returns the answers. */
+class Relay extends Actor {
+  override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
+    const [target, count] = req as [PID, number];
+    const out: unknown[] = [];
+    for (let i = 0; i < count; i++) out.push(await this.call(target, i));
+    return out;
+  }
+}
+
+let self: ClusterNode | null = null;
+
+/** Four Echo workers spread over the (two) nodes, once both are up. */
+class Spread extends ClusterPool {
+  override async init(): Promise<PoolOptions> {
+    await self!.whenUp(2);
+    return { poolSize: 4, workerFactory: Echo };
+  }
+}
+
 export default async function app(cluster: ClusterNode): Promise<void> {
   cluster.enableSpawn('source', Source);
   cluster.enableSpawn('echo', Echo);
   await cluster.node.spawnRegister('echo', Echo);
   await cluster.node.spawnRegister('sink', Sink);
   await cluster.node.spawnRegister('watcher', Watcher);
+  await cluster.node.spawnRegister('relay', Relay);
+  self = cluster;
+  cluster.enableSpawn('pool', Spread);
 }

@@ -4,3 +4,4 @@
 
 export { startCluster, type Cluster, type ClusterEvent, type ClusterMode, type ClusterNodeInfo, type ClusterOptions } from './launcher.js';
 export type { ClusterApp, ClusterNode } from './node.js';
+export { ClusterPool } from './pool.js';

@@ -23,6 +23,12 @@ export interface ClusterNode {
   readonly args: unknown;
   /** Names of the cluster's nodes known to be up, this one included. */
   nodes(): Atom[];
+  /**
+   * Resolves once at least `count` nodes of the cluster are up (this one included): the others
+   * are announced after they have started, so a module that wants to spread work at start waits
+   * here — without blocking its own start (do not await it in the module itself).
+   */
+  whenUp(count: number): Promise<void>;
   /** Last reported load of each node: event-loop utilisation 0..1 over the last interval. */
   loads(): Map<Atom, number>;
   /** The node with the lowest load (ties: the next in round-robin order). */
@@ -42,12 +48,21 @@ export interface ClusterNode {
 /** The application module's default export: runs once on every node after it starts. */
 export type ClusterApp = (cluster: ClusterNode) => void | Promise<void>;
 
+/** The cluster node of this thread or process (one node per worker), for ClusterPool. */
+let current: ClusterNodeImpl | null = null;
+
+/** The ClusterNode of `node` when it is a node of a cluster run here, else null. */
+export function clusterNodeOf(node: Node): ClusterNodeImpl | null {
+  return current !== null && current.node.name === node.name ? current : null;
+}
+
 /** The engine of {@link ClusterNode} inside a cluster node (internal). */
 export class ClusterNodeImpl implements ClusterNode {
   readonly #factories = new Map<string, ProcessFactory>();
   #loads = new Map<Atom, number>();
   #up = new Set<Atom>();
   #rr = 0;
+  #upWaiters: { count: number; resolve: () => void }[] = [];
 
   constructor(
     readonly node: Node,
@@ -56,11 +71,23 @@ export class ClusterNodeImpl implements ClusterNode {
   ) {
     this.#up.add(node.name);
     this.#loads.set(node.name, 0);
+    current = this;
+  }
+
+  /** The name `factory` was enabled under with {@link enableSpawn}, if any. */
+  nameOf(factory: ProcessFactory): string | undefined {
+    for (const [n, f] of this.#factories) if (f === factory) return n;
+    return undefined;
   }
 
   /** A TCP route to another node (child processes; a fallback for threads). */
   route(name: string, host: string, port: number): void {
     this.#up.add(name as Atom);
+    this.#upWaiters = this.#upWaiters.filter((w) => {
+      if (this.#up.size < w.count) return true;
+      w.resolve();
+      return false;
+    });
     const net = this.node.network();
     if (port !== 0) {
       if (net.route(name).length > 0) net.removeRoute(name);
@@ -82,6 +109,11 @@ export class ClusterNodeImpl implements ClusterNode {
     const m = new Map<Atom, number>();
     for (const [n, l] of loads) if (this.#up.has(n as Atom)) m.set(n as Atom, l);
     this.#loads = m;
+  }
+
+  whenUp(count: number): Promise<void> {
+    if (this.#up.size >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#upWaiters.push({ count, resolve }));
   }
 
   nodes(): Atom[] {
