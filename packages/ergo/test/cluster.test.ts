@@ -8,6 +8,8 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { ProcessID, startNode, type Node } from '../src/index.js';
 import { startCluster, type Cluster } from '../src/cluster/index.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { NetworkImpl } from '../src/net/network/network.js';
 
 const APP = new URL('./cluster_app.js', import.meta.url);
@@ -177,6 +179,46 @@ test('cluster: 10 start/stop cycles leave no worker, port or handle behind', asy
   const after = resources();
   for (const [k, v] of after) assert.ok(v <= (base.get(k) ?? 0), `leaked ${k}: ${v} > ${base.get(k) ?? 0} (${[...after].join(' ')})`);
   assert.equal(process.listenerCount('SIGTERM'), 0);
+});
+
+test('cluster: child processes (mode process) connect over TCP; a killed one is restarted', async () => {
+  const cluster = await startCluster({ nodes: 2, mode: 'process', module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    for (const n of [a, b]) assert.deepEqual(await ext.call(new ProcessID('echo', n), 'hi'), [n, 'hi']);
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 5000, 3);
+    assert.deepEqual(await ext.call(new ProcessID('sink', b), ['wait', 5000], { timeout: 30_000 }), [5000, 0]);
+    const before = cluster.nodes()[1]!.creation;
+    cluster.kill(b);
+    const info = await cluster.restarted(b, before);
+    assert.ok(info.creation > before);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('ergo-ts cluster command: starts the nodes, SIGTERM stops them all gracefully', async () => {
+  const cli = fileURLToPath(new URL('../src/cluster/cli.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [cli, 'cluster', '--nodes', '2', '--no-registrar', '--cookie', COOKIE, fileURLToPath(APP)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/2 nodes up/.test(err)) resolve();
+    });
+    void exited.then(() => reject(new Error(`the command ended before its nodes were up: ${err}`)));
+  });
+  assert.match(err, /core1@localhost 127\.0\.0\.1:\d+, core2@localhost 127\.0\.0\.1:\d+/);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+  assert.doesNotMatch(err, /restart|error|panic/i);
 });
 
 test('cluster: bad options are refused with ErrIncorrect, nothing started', async () => {

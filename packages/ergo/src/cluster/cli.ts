@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { startCluster, type ClusterMode } from './launcher.js';
 
 const USAGE = `usage: ergo-ts cluster [--nodes auto|N] [--mode thread|process] [--name core] [--host localhost]
-                       [--cookie SECRET] [--quiet] app.js`;
+                       [--cookie SECRET] [--no-registrar] [--quiet] app.js`;
 
 async function main(argv: string[]): Promise<number> {
   if (argv[0] !== 'cluster') {
@@ -23,6 +23,7 @@ async function main(argv: string[]): Promise<number> {
       name: { type: 'string' },
       host: { type: 'string' },
       cookie: { type: 'string' },
+      'no-registrar': { type: 'boolean', default: false },
       quiet: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -41,7 +42,13 @@ async function main(argv: string[]): Promise<number> {
     module: positionals[0],
     name: values.name,
     host: values.host,
-    node: values.cookie !== undefined ? { network: { cookie: values.cookie } } : undefined,
+    node: {
+      network: {
+        ...(values.cookie !== undefined ? { cookie: values.cookie } : {}),
+        // Static routes only (the launcher gives every node the others'): no registrar on 4499.
+        ...(values['no-registrar'] ? { registrar: null } : {}),
+      },
+    },
     onEvent: (e) => say(`${e.node} ${e.type}${e.reason !== undefined ? ` (${e.reason})` : ''}`),
   });
   say(`${cluster.nodes().length} nodes up: ${cluster.nodes().map((n) => `${n.name} ${n.acceptor}`).join(', ')}`);
