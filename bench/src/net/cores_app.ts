@@ -55,7 +55,13 @@ class Driver extends Actor {
   private ackIsCount = false;
   private finish: () => void = () => undefined;
 
-  override init(targets: (PID | ProcessID)[], total: number, window: number, ackIsCount: boolean, finish: () => void): void {
+  override init(
+    targets: (PID | ProcessID)[],
+    total: number,
+    window: number,
+    ackIsCount: boolean,
+    finish: () => void,
+  ): void {
     this.targets = targets;
     this.total = total;
     this.window = window;

@@ -2,16 +2,16 @@
 //
 // send: a stream of small messages from a process on node 1 to one on node 2, over the in-host
 // transport (ENP frames over MessagePorts, transferred buffers) vs loopback TCP between the same
-// two thread nodes (transport: 'tcp'). Goal: in-host ≥ ×2 of TCP.
+// two thread nodes (transport: 'tcp'). Goal: in-host ≥ ×2 of TCP (the "vs loopback TCP" column).
 // cpu: a CPU-bound workload, each message ~20 µs of work, on one node vs a cluster of
 // `availableParallelism()` nodes (same driver, workers spread over the nodes). Goal on 2 cores:
-// ≥ ×1.8. The Go peer ergo-bench has no CPU-bound scenario, so this row has no Go column.
+// ≥ ×1.8 (the "vs 1 node" column). The Go peer ergo-bench has no CPU-bound scenario, so this row has no Go column.
 
 import { availableParallelism } from 'node:os';
 import { BroadcastChannel } from 'node:worker_threads';
 import { startCluster } from 'ergo-ts/cluster';
 import { reportSamples } from '../lib/measure.js';
-import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { CHANNEL, type BenchArgs } from '../net/cores_app.js';
 
 export const G_CORES = 'every core of a host (ergo-ts/cluster)';
@@ -21,11 +21,6 @@ export const N_CPU = `CPU-bound messages (~20 µs each): 1 node vs ${availablePa
 export const scenarios: ScenarioSpec[] = [
   { id: 'cores-send', peers: ['ergo-ts', 'tcp'], timeout: 300 },
   { id: 'cores-cpu', peers: ['ergo-ts', '1-node'], timeout: 300 },
-];
-
-export const figures: FigureSpec[] = [
-  { group: G_CORES, name: N_SEND, target: { value: 0, better: 'higher', ahead: ['tcp'] } },
-  { group: G_CORES, name: N_CPU, target: { value: 0, better: 'higher', ahead: ['1-node'] } },
 ];
 
 async function measure(args: BenchArgs, nodes: number, transport: 'inhost' | 'tcp'): Promise<number[]> {
@@ -63,7 +58,11 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
     // ergo-ts: the in-host transport; tcp: loopback TCP between the same two thread nodes.
     const tcp = c.scenario !== undefined && c.peer === 'tcp';
     const v = await measure({ scenario: 'send', rounds }, 2, tcp ? 'tcp' : 'inhost');
-    reportSamples(report, { group: G_CORES, name: N_SEND, unit: 'msg/s', peer: tcp ? 'tcp' : undefined }, v.slice(c.warmup));
+    reportSamples(
+      report,
+      { group: G_CORES, name: N_SEND, unit: 'msg/s', peer: tcp ? 'tcp' : undefined },
+      v.slice(c.warmup),
+    );
   }
   if (c.scenario === undefined || c.scenario === 'cores-cpu') {
     // ergo-ts: a cluster of one node per core; 1-node: the same driver and workers on one node.
@@ -71,7 +70,13 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
     const v = await measure({ scenario: 'cpu', rounds }, one ? 1 : availableParallelism(), 'inhost');
     reportSamples(
       report,
-      { group: G_CORES, name: N_CPU, unit: 'msg/s', peer: one ? '1-node' : undefined, note: 'Go ergo-bench has no CPU-bound scenario' },
+      {
+        group: G_CORES,
+        name: N_CPU,
+        unit: 'msg/s',
+        peer: one ? '1-node' : undefined,
+        note: 'Go ergo-bench has no CPU-bound scenario',
+      },
       v.slice(c.warmup),
     );
   }

@@ -23,7 +23,13 @@ async function driver(cluster: Cluster): Promise<Node> {
   });
   for (const n of cluster.nodes()) {
     const i = n.acceptor.lastIndexOf(':');
-    ext.network().addRoute(n.name, { route: { host: n.acceptor.slice(0, i), port: Number(n.acceptor.slice(i + 1)), tls: false } }, 0);
+    ext
+      .network()
+      .addRoute(
+        n.name,
+        { route: { host: n.acceptor.slice(0, i), port: Number(n.acceptor.slice(i + 1)), tls: false } },
+        0,
+      );
   }
   return ext;
 }
@@ -63,7 +69,9 @@ test('cluster: the in-host transport carries the links between thread nodes (not
   try {
     const [a, b] = cluster.nodes().map((n) => n.name);
     await (await ext.network().getNode(a!)).spawn('source', {}, new ProcessID('sink', b!), 500, 7);
-    const [received, violations] = (await ext.call(new ProcessID('sink', b!), ['wait', 500], { timeout: 30_000 })) as number[];
+    const [received, violations] = (await ext.call(new ProcessID('sink', b!), ['wait', 500], {
+      timeout: 30_000,
+    })) as number[];
     assert.deepEqual([received, violations], [500, 0]);
   } finally {
     await ext.stop();
@@ -125,10 +133,18 @@ test('cluster: a node killed mid-traffic is restarted with a new creation; its w
     // The new incarnation has a new TCP acceptor: the driver's route follows it.
     const i = info.acceptor.lastIndexOf(':');
     ext.network().removeRoute(b);
-    ext.network().addRoute(b, { route: { host: info.acceptor.slice(0, i), port: Number(info.acceptor.slice(i + 1)), tls: false } }, 0);
+    ext
+      .network()
+      .addRoute(
+        b,
+        { route: { host: info.acceptor.slice(0, i), port: Number(info.acceptor.slice(i + 1)), tls: false } },
+        0,
+      );
     // The new incarnation takes in-host traffic from a again.
     await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 9);
-    const [received, violations] = (await ext.call(new ProcessID('sink', b), ['wait', 100], { timeout: 30_000 })) as number[];
+    const [received, violations] = (await ext.call(new ProcessID('sink', b), ['wait', 100], {
+      timeout: 30_000,
+    })) as number[];
     assert.deepEqual([received, violations], [100, 0]);
   } finally {
     await ext.stop();
@@ -177,7 +193,8 @@ test('cluster: 10 start/stop cycles leave no worker, port or handle behind', asy
   await new Promise((r) => setImmediate(r));
   await new Promise((r) => setTimeout(r, 0));
   const after = resources();
-  for (const [k, v] of after) assert.ok(v <= (base.get(k) ?? 0), `leaked ${k}: ${v} > ${base.get(k) ?? 0} (${[...after].join(' ')})`);
+  for (const [k, v] of after)
+    assert.ok(v <= (base.get(k) ?? 0), `leaked ${k}: ${v} > ${base.get(k) ?? 0} (${[...after].join(' ')})`);
   assert.equal(process.listenerCount('SIGTERM'), 0);
 });
 
@@ -226,7 +243,11 @@ test('cluster: bad options are refused with ErrIncorrect, nothing started', asyn
   await assert.rejects(startCluster({ mode: 'fork' as never }), { code: 'ERR_INCORRECT' });
   await assert.rejects(startCluster({ transport: 'udp' as never }), { code: 'ERR_INCORRECT' });
   await assert.rejects(
-    startCluster({ nodes: 1, node: { ...NODE, log: { level: 'warning', loggers: [() => undefined] } as never }, signals: false }),
+    startCluster({
+      nodes: 1,
+      node: { ...NODE, log: { level: 'warning', loggers: [() => undefined] } as never },
+      signals: false,
+    }),
     { code: 'ERR_INCORRECT' },
   );
 });

@@ -51,7 +51,12 @@ async function main(argv: string[]): Promise<number> {
     },
     onEvent: (e) => say(`${e.node} ${e.type}${e.reason !== undefined ? ` (${e.reason})` : ''}`),
   });
-  say(`${cluster.nodes().length} nodes up: ${cluster.nodes().map((n) => `${n.name} ${n.acceptor}`).join(', ')}`);
+  say(
+    `${cluster.nodes().length} nodes up: ${cluster
+      .nodes()
+      .map((n) => `${n.name} ${n.acceptor}`)
+      .join(', ')}`,
+  );
   // The launcher's signal handlers stop the cluster; the process ends when every node has left.
   return 0;
 }

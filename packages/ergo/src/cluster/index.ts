@@ -2,6 +2,13 @@
 // processes), joined by the in-host transport, supervised by a launcher; helpers to spawn on the
 // least loaded node and a pool spread over the nodes.
 
-export { startCluster, type Cluster, type ClusterEvent, type ClusterMode, type ClusterNodeInfo, type ClusterOptions } from './launcher.js';
+export {
+  startCluster,
+  type Cluster,
+  type ClusterEvent,
+  type ClusterMode,
+  type ClusterNodeInfo,
+  type ClusterOptions,
+} from './launcher.js';
 export type { ClusterApp, ClusterNode } from './node.js';
 export { ClusterPool } from './pool.js';

@@ -118,7 +118,8 @@ interface Slot {
 
 function nodeCount(n: ClusterOptions['nodes']): number {
   if (n === undefined || n === 'auto') return availableParallelism();
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw ErrIncorrect.with(`cluster nodes ${String(n)} ('auto' or 1..256)`);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw ErrIncorrect.with(`cluster nodes ${String(n)} ('auto' or 1..256)`);
   return n;
 }
 
@@ -275,7 +276,8 @@ class ClusterImpl implements Cluster {
         s.load = m.load;
         break;
       case 'failed':
-        if (this.#startFailed !== null) this.#startFailed(new Error(`cluster node ${m.name} failed to start: ${m.message}`));
+        if (this.#startFailed !== null)
+          this.#startFailed(new Error(`cluster node ${m.name} failed to start: ${m.message}`));
         break;
       case 'stopped':
         break;

@@ -23,7 +23,11 @@ import { clusterNodeOf } from './node.js';
 export abstract class ClusterPool extends Pool {
   #next = 0;
 
-  protected override async spawnWorker(factory: ProcessFactory, options: ProcessOptions, args: unknown[]): Promise<PID> {
+  protected override async spawnWorker(
+    factory: ProcessFactory,
+    options: ProcessOptions,
+    args: unknown[],
+  ): Promise<PID> {
     const cluster = clusterNodeOf(this.node);
     if (cluster === null) return super.spawnWorker(factory, options, args);
     const nodes = cluster.nodes();

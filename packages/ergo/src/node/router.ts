@@ -265,9 +265,11 @@ export class Router {
     if (from.node !== this.node.name)
       throw ErrUnsupported.with(`forwarding mail from ${from.toString()} (another node) to another node`);
     const conn = this.connection(to.node);
-    if (kind === MailboxKind.Regular) conn.sendPID(from, to, this.messageOptions(owner, priority, false, undefined), message);
+    // Not important (no delivery ack): these return no Promise.
+    if (kind === MailboxKind.Regular)
+      void conn.sendPID(from, to, this.messageOptions(owner, priority, false, undefined), message);
     else if (kind === MailboxKind.Request)
-      conn.callPID(from, to, this.messageOptions(owner, priority, false, refOfExtra(extra)), message);
+      void conn.callPID(from, to, this.messageOptions(owner, priority, false, refOfExtra(extra)), message);
     else throw ErrUnsupported.with('forwarding this kind of mail to another node');
   }
 
