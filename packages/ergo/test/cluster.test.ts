@@ -9,6 +9,8 @@ import { strict as assert } from 'node:assert';
 import { ProcessID, startNode, type Node } from '../src/index.js';
 import { startCluster, type Cluster } from '../src/cluster/index.js';
 import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { NetworkImpl } from '../src/net/network/network.js';
 
@@ -174,28 +176,56 @@ test('cluster: a ClusterPool spreads its workers over the nodes; calls are answe
   }
 });
 
+/** OS threads of this process (Linux): worker threads that are still there show up here. */
+function threads(): number {
+  return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : 0;
+}
+
+function refused(acceptor: string): Promise<boolean> {
+  const i = acceptor.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = connect({ host: acceptor.slice(0, i), port: Number(acceptor.slice(i + 1)) });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
 test('cluster: 10 start/stop cycles leave no worker, port or handle behind', async () => {
-  const base = resources();
-  for (let i = 0; i < 10; i++) {
-    const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+  const signals = process.listenerCount('SIGTERM');
+  const cycle = async (): Promise<string[]> => {
+    // Default options: signal handlers installed (and removed by stop).
+    const cluster = await startCluster({ nodes: 2, module: APP, node: NODE });
     const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
     assert.ok(cluster.nodes().every((n) => n.up));
+    assert.equal(process.listenerCount('SIGTERM'), signals + 1);
     const ext = await driver(cluster);
     // Make the in-host link between the two nodes carry something each cycle.
     await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 1);
     await ext.call(new ProcessID('sink', b), ['wait', 100], { timeout: 30_000 });
+    const acceptors = cluster.nodes().map((n) => n.acceptor);
     await ext.stop();
     await cluster.stop();
     await cluster.stop(); // idempotent
     assert.ok(cluster.nodes().every((n) => !n.up));
-  }
-  // Closed handles leave the list in the next turns of the loop.
+    return acceptors;
+  };
+  await cycle(); // warm-up: the thread pool and the modules are loaded once
   await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setTimeout(r, 0));
+  const base = resources();
+  const baseThreads = threads();
+  const acceptors: string[] = [];
+  for (let i = 0; i < 10; i++) acceptors.push(...(await cycle()));
+  assert.equal(threads(), baseThreads, 'every worker thread has ended when stop resolves');
+  assert.equal(process.listenerCount('SIGTERM'), signals);
+  // Closed handles leave the list in the next turn of the loop.
+  await new Promise((r) => setImmediate(r));
   const after = resources();
   for (const [k, v] of after)
     assert.ok(v <= (base.get(k) ?? 0), `leaked ${k}: ${v} > ${base.get(k) ?? 0} (${[...after].join(' ')})`);
-  assert.equal(process.listenerCount('SIGTERM'), 0);
+  for (const a of acceptors) assert.ok(await refused(a), `acceptor ${a} closed`);
 });
 
 test('cluster: child processes (mode process) connect over TCP; a killed one is restarted', async () => {
