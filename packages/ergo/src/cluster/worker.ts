@@ -114,6 +114,13 @@ async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void
     ...options,
     network: { ...network, acceptors: network.acceptors ?? [{ port: 0 }] },
   });
+  // A node that stops on its own (node.stop() in the module, a fatal error) takes its thread or
+  // process with it, so the launcher sees the end and restarts it.
+  void node.wait().then(() => {
+    if (stopping) return;
+    transport?.close();
+    process.exit(1);
+  });
   const net = node.network();
   if (transport !== null && net instanceof NetworkImpl) net.attachInHost(transport);
   cluster = new ClusterNodeImpl(node, start.index, start.args);
