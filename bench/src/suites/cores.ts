@@ -75,7 +75,7 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
         name: N_CPU,
         unit: 'msg/s',
         peer: one ? '1-node' : undefined,
-        note: 'Go ergo-bench has no CPU-bound scenario',
+        ...(one ? {} : { note: 'Go ergo-bench has no CPU-bound scenario' }),
       },
       v.slice(c.warmup),
     );
