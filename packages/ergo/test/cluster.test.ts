@@ -268,6 +268,15 @@ test('ergo-ts cluster command: starts the nodes, SIGTERM stops them all graceful
   assert.doesNotMatch(err, /restart|error|panic/i);
 });
 
+test('cluster: a node whose module fails makes startCluster reject; the others are stopped', async () => {
+  const before = threads();
+  await assert.rejects(
+    startCluster({ nodes: 2, module: new URL('./cluster_app_fail.js', import.meta.url), node: NODE, signals: false }),
+    /core2@localhost failed to start: Error: this module refuses to start here/,
+  );
+  assert.ok(threads() <= before, 'no worker thread left');
+});
+
 test('cluster: bad options are refused with ErrIncorrect, nothing started', async () => {
   await assert.rejects(startCluster({ nodes: 0 }), { code: 'ERR_INCORRECT' });
   await assert.rejects(startCluster({ mode: 'fork' as never }), { code: 'ERR_INCORRECT' });

@@ -127,7 +127,13 @@ async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void
   for (const m of pending.splice(0)) handle(m);
   if (start.module !== null) {
     const mod = (await import(start.module)) as { default?: ClusterApp };
-    if (typeof mod.default === 'function') await mod.default(cluster);
+    try {
+      if (typeof mod.default === 'function') await mod.default(cluster);
+    } catch (e) {
+      stopping = true; // the node's own end must not be taken for a crash
+      await node.stop().catch(() => undefined);
+      throw e;
+    }
   }
   const acceptor = net.acceptors()[0]?.info().interface ?? '';
   const i = acceptor.lastIndexOf(':');
@@ -145,8 +151,8 @@ function main(ch: Channel, start: NodeStart, early: ToNode[]): void {
   run(ch, start, early).catch((e: unknown) => {
     ch.send({ t: 'failed', name: start.name, message: toError(e).stack ?? toError(e).message });
     // A node that cannot start (or whose application failed) leaves: the launcher decides.
-    process.exitCode = 1;
     ch.close();
+    setImmediate(() => process.exit(1));
   });
 }
 
