@@ -12,7 +12,6 @@ import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { NetworkImpl } from '../src/net/network/network.js';
 
 const APP = new URL('./cluster_app.js', import.meta.url);
 const COOKIE = 'cluster-test';
@@ -63,9 +62,7 @@ test('cluster: nodes in threads reach each other in-host, and a TCP node reaches
   }
 });
 
-test('cluster: the in-host transport carries the links between thread nodes (not TCP)', async () => {
-  // The transport attaches to the network only for thread nodes with transport 'inhost'.
-  assert.equal(typeof NetworkImpl.prototype.attachInHost, 'function');
+test("cluster: thread nodes with transport 'tcp' talk over loopback TCP, as between hosts", async () => {
   const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false, transport: 'tcp' });
   const ext = await driver(cluster);
   try {
