@@ -15,6 +15,8 @@ export const PEER_LABEL: Record<string, string> = {
   go: 'Go Ergo',
   'go-1': 'Go Ergo P1',
   node: 'bare Node',
+  tcp: 'loopback TCP',
+  '1-node': '1 node',
 };
 
 /** One peer's figure in one row. */

@@ -85,7 +85,8 @@ export abstract class Pool extends BehaviorBase {
   #mb!: ProcessMailbox;
   #workers = new Ring<PID>(1, 8);
   /** Ids of every worker not yet seen exiting (in rotation or not). */
-  #all = new Set<number>();
+  /** Keys of every worker not yet seen exiting (PID.key: workers may live on other nodes). */
+  #all = new Set<string>();
   #removed = new Set<number>();
   #opts!: Required<PoolOptions>;
   #workerBehavior = '';
@@ -119,6 +120,15 @@ export abstract class Pool extends BehaviorBase {
   }
   terminate(_reason: Error): unknown {
     return undefined;
+  }
+
+  /**
+   * Starts one worker (linked both ways, as `options` asks). Override to place workers elsewhere:
+   * a worker on another node gets the forwarded mail with its original sender and call ref, so
+   * it answers callers directly (ergo-ts/cluster's ClusterPool spreads workers over the nodes).
+   */
+  protected spawnWorker(factory: ProcessFactory, options: ProcessOptions, args: unknown[]): Promise<PID> {
+    return this.spawn(factory, options, ...(args as never[]));
   }
 
   /** Starts `n` more workers (R); resolves with the new pool size. */
@@ -162,9 +172,9 @@ export abstract class Pool extends BehaviorBase {
   async #startWorker(): Promise<PID> {
     const o = this.#opts;
     const options: ProcessOptions = { mailboxSize: o.workerMailboxSize, linkParent: true, linkChild: true };
-    const pid = await this.spawn(o.workerFactory, options, ...o.workerArgs);
+    const pid = await this.spawnWorker(o.workerFactory, options, o.workerArgs);
     this.#workers.push(pid);
-    this.#all.add(pid.id);
+    this.#all.add(pid.key);
     if (this.#workerBehavior === '') {
       try {
         this.#workerBehavior = this.node.processInfo(pid).behavior;
@@ -278,11 +288,11 @@ export abstract class Pool extends BehaviorBase {
   }
 
   #isWorker(pid: PID): boolean {
-    return pid.node === this.pid.node && this.#all.has(pid.id);
+    return this.#all.has(pid.key);
   }
 
   #workerExited(pid: PID, reason: Error): unknown {
-    this.#all.delete(pid.id);
+    this.#all.delete(pid.key);
     if (this.#removed.delete(pid.id)) return undefined;
     const kept: PID[] = [];
     this.#workers.forEach((p) => {

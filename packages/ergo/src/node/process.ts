@@ -1044,6 +1044,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, priority: MessagePriority): void {
+    if (to.node !== this.nodeImpl.name) {
+      this.nodeImpl.router.forwardRemote(this, to, kind, from, message, extra, priority);
+      return;
+    }
     const p = this.nodeImpl.localProcess(to);
     p.deliver(2 - priority, kind, from, message, extra);
     if (kind === MailboxKind.Request || kind === MailboxKind.Inspect) this.nodeImpl.router.transferCall(extra, p);

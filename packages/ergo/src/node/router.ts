@@ -247,6 +247,34 @@ export class Router {
     return conn.sendAlias(from, to, options, message);
   }
 
+  /**
+   * Forwards a message or a request to a process of another node with its original sender (and,
+   * for a request, the caller's ref): the target answers the caller directly, as a local forward
+   * does (a pool whose workers live on other nodes). The sender must be of this node (ENP carries
+   * a sender's id only, its node is the connection's peer); other senders and other kinds of mail:
+   * ErrUnsupported.
+   */
+  forwardRemote(
+    owner: ProcessImpl,
+    to: PID,
+    kind: MailboxKind,
+    from: PID,
+    message: unknown,
+    extra: unknown,
+    priority: MessagePriority,
+  ): void {
+    // ENP names a sender by its id on the sending node: only a sender of this node can be kept.
+    if (from.node !== this.node.name)
+      throw ErrUnsupported.with(`forwarding mail from ${from.toString()} (another node) to another node`);
+    const conn = this.connection(to.node);
+    // Not important (no delivery ack): these return no Promise.
+    if (kind === MailboxKind.Regular)
+      void conn.sendPID(from, to, this.messageOptions(owner, priority, false, undefined), message);
+    else if (kind === MailboxKind.Request)
+      void conn.callPID(from, to, this.messageOptions(owner, priority, false, refOfExtra(extra)), message);
+    else throw ErrUnsupported.with('forwarding this kind of mail to another node');
+  }
+
   /** Sends an exit signal (urgent queue) from `from` to a process. */
   routeExit(from: PID, to: PID, reason: Error): void {
     const n = this.node;

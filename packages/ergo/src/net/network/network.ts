@@ -8,6 +8,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { dialTls } from '../tls/socket.js';
+import type { InHostTransport } from '../inhost/transport.js';
 import { createEmbeddedRegistrar } from '../registrar/embedded.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core } from '../../gen/core.js';
@@ -44,7 +45,13 @@ import {
 import type { Version } from '../../gen/node.js';
 import type { ProcessFactory } from '../../gen/process.js';
 import { NetworkFlags } from '../edf/framework.js';
-import { joinHandshake, startHandshake, type HandshakeOptions, type HandshakeResult } from '../handshake/handshake.js';
+import {
+  acceptHandshake,
+  joinHandshake,
+  startHandshake,
+  type HandshakeOptions,
+  type HandshakeResult,
+} from '../handshake/handshake.js';
 import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { DEFAULT_DIAL_QUEUE_LIMIT, PendingConnection } from './pending.js';
@@ -102,7 +109,12 @@ interface Candidate {
   insecureSkipVerify: boolean;
   cert: NetworkRoute['cert'];
   flags: NetworkFlags;
+  /** An in-host link to the peer (cluster nodes of one process), instead of a TCP dial. */
+  open?: () => net.Socket;
 }
+
+/** What an accepted link was accepted with: an acceptor, or the in-host transport's terms. */
+type AcceptTerms = Pick<AcceptorImpl, 'networkFlags' | 'maxMessageSize' | 'interface'>;
 
 interface Dialling {
   pending: PendingConnection;
@@ -253,6 +265,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.env.setConnector(null);
     this.refusals?.stop();
     this.refusals = null;
+    this.inHost?.close();
+    this.inHost = null;
     // A server's close waits for its connections: close them in the same turn, await both.
     const closing: Promise<unknown>[] = this.acceptorList.map((a) => a.close());
     this.acceptorList.length = 0;
@@ -335,6 +349,19 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   /** Routes to try for `name`: static routes (with their resolvers), else the registrar. */
   private async candidates(name: Atom, only?: NetworkRoute): Promise<Candidate[]> {
     const out: Candidate[] = [];
+    const inHost = this.inHost;
+    if (only === undefined && inHost !== null && inHost.has(name)) {
+      // A node of this host's cluster: its in-host link, with this network's own terms.
+      out.push({
+        route: { host: 'inhost', port: 0, tls: false },
+        cookie: this.cookieValue,
+        insecureSkipVerify: false,
+        cert: undefined,
+        flags: this.flags,
+        open: () => inHost.dial(name) as unknown as net.Socket,
+      });
+      return out;
+    }
     const add = (r: NetworkRoute, route: NonNullable<NetworkRoute['route']>): void => {
       out.push({
         route,
@@ -394,7 +421,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private async dialRoute(name: Atom, c: Candidate): Promise<EnpConnection> {
     const host = c.route.host || hostOf(name);
     const opts = this.handshakeOptions(c);
-    const socket = await this.openSocket(host, c.route.port, c);
+    const socket = c.open !== undefined ? c.open() : await this.openSocket(host, c.route.port, c);
     const hs = await startHandshake(socket, opts, name);
     const existing = this.connections.get(name);
     if (existing !== undefined) {
@@ -411,7 +438,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     // The rest of the pool joins before the connection is used, so link selection is stable.
     const join = async (i: number): Promise<void> => {
       const dsn = hs.poolDSN.length > 0 ? splitDSN(hs.poolDSN[i % hs.poolDSN.length]!) : { host, port: c.route.port };
-      const s = await this.openSocket(dsn.host, dsn.port, c);
+      const s = c.open !== undefined ? c.open() : await this.openSocket(dsn.host, dsn.port, c);
       const j = await joinHandshake(s, opts, hs.connectionID, name);
       conn.addLink(s, j.tail);
     };
@@ -525,7 +552,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     return { node: this.core.name(), creation: this.core.creation(), version: this.env.version };
   }
 
-  accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptorImpl): void {
+  accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptTerms): void {
     const peer = hs.peer as Atom;
     const existing = this.connections.get(peer);
     if (hs.join) {
@@ -552,7 +579,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.register(conn, false);
   }
 
-  refused(remote: string, err: Error, acceptor: AcceptorImpl): void {
+  refused(remote: string, err: Error, acceptor: AcceptTerms): void {
     // One line per source per window, not one per attempt (refusals.ts).
     (this.refusals ??= new HandshakeRefusals(this.log)).failed(
       remote.slice(0, Math.max(0, remote.lastIndexOf(':'))),
@@ -565,6 +592,46 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   }
 
   private refusals: HandshakeRefusals | null = null;
+
+  // --- the in-host transport (cluster nodes of one OS process) -----------------------------------
+
+  private inHost: InHostTransport | null = null;
+
+  /** The terms of links accepted in-host: this network's cookie, flags and size limit. */
+  private readonly inHostTerms: AcceptTerms = {
+    networkFlags: () => this.flags,
+    maxMessageSize: () => this.maxSize,
+    interface: () => 'inhost',
+  };
+
+  /**
+   * Attaches the in-host transport of a cluster node (`ergo-ts/cluster`): nodes it knows are
+   * dialled through it (one link, no TCP) and links it accepts run the usual handshake with this
+   * network's cookie. Replaces an earlier one. ErrNetworkStopped when the network is not running.
+   */
+  attachInHost(transport: InHostTransport): void {
+    this.checkRunning();
+    if (this.inHost !== null && this.inHost !== transport) this.inHost.close();
+    this.inHost = transport;
+    transport.onAccept((s) => {
+      const socket = s as unknown as net.Socket;
+      if (!this.running) {
+        socket.destroy();
+        return;
+      }
+      const options: HandshakeOptions = {
+        ...this.handshakeBase(),
+        cookie: this.cookieValue,
+        flags: this.flags,
+        maxMessageSize: this.maxSize,
+        poolSize: 1, // one ordered port is the whole pool: no kernel queue to spread over
+      };
+      acceptHandshake(socket, options).then(
+        (hs) => this.accepted(socket, hs, this.inHostTerms),
+        (err: unknown) => this.refused('inhost:0', toError(err), this.inHostTerms),
+      );
+    });
+  }
 
   throttled(address: string): boolean {
     return this.refusals !== null && this.refusals.blocked(address);

@@ -1,0 +1,125 @@
+// The application module of the cores bench (suites/cores.ts), run on every node of a cluster
+// started with ergo-ts/cluster. Node 1 drives the measured rounds and posts each round's figure on
+// a BroadcastChannel (threads of one process share it); the other nodes only host processes.
+//
+// send: a source on node 1 streams N small messages to a sink on node 2 (at most WINDOW in
+// flight, the sink acks every ACK_EVERY), clocked until the last ack. cpu: JOBS messages, each
+// ~20 µs of CPU work (a spin on the clock), sent round-robin to WORKERS_PER_NODE workers on every
+// node of the cluster (at most WINDOW in flight), clocked until every job is done.
+
+import { BroadcastChannel } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import { Actor, ProcessID, type PID } from 'ergo-ts';
+import type { ClusterNode } from 'ergo-ts/cluster';
+
+export const CHANNEL = 'ergo-ts-bench-cores';
+const SEND_N = 1_000_000;
+const SEND_WINDOW = 50_000;
+const ACK_EVERY = 10_000;
+const JOB_US = 20;
+const JOBS = 100_000;
+const CPU_WINDOW = 4_000;
+const WORKERS_PER_NODE = 4;
+
+export interface BenchArgs {
+  scenario: 'send' | 'cpu';
+  rounds: number;
+}
+
+class Sink extends Actor {
+  n = 0;
+  override handleMessage(from: PID, m: unknown): void {
+    if (m === 'reset') {
+      this.n = 0;
+      return;
+    }
+    if (++this.n % ACK_EVERY === 0) this.send(from, this.n);
+  }
+}
+
+class Burner extends Actor {
+  override handleMessage(from: PID, m: unknown): void {
+    const end = performance.now() + JOB_US / 1000;
+    while (performance.now() < end); // the job: ~20 µs of CPU
+    this.send(from, m);
+  }
+}
+
+/** Sends `total` messages to `targets` round-robin, keeping at most `window` unanswered. */
+class Driver extends Actor {
+  private targets: (PID | ProcessID)[] = [];
+  private total = 0;
+  private window = 0;
+  private sent = 0;
+  private done = 0;
+  private ackIsCount = false;
+  private finish: () => void = () => undefined;
+
+  override init(
+    targets: (PID | ProcessID)[],
+    total: number,
+    window: number,
+    ackIsCount: boolean,
+    finish: () => void,
+  ): void {
+    this.targets = targets;
+    this.total = total;
+    this.window = window;
+    this.ackIsCount = ackIsCount;
+    this.finish = finish;
+    this.send(this.pid, 'go');
+  }
+
+  override handleMessage(_from: PID, m: unknown): void {
+    if (m !== 'go') this.done = this.ackIsCount ? (m as number) : this.done + 1;
+    if (this.done >= this.total) {
+      this.finish();
+      return;
+    }
+    const t = this.targets;
+    while (this.sent < this.total && this.sent - this.done < this.window) {
+      this.send(t[this.sent % t.length]!, this.sent);
+      this.sent++;
+    }
+  }
+}
+
+export default async function app(cluster: ClusterNode): Promise<void> {
+  const node = cluster.node;
+  const args = cluster.args as BenchArgs;
+  cluster.enableSpawn('burner', Burner);
+  await node.spawnRegister('sink', Sink);
+  if (cluster.index !== 0) return;
+  const ch = new BroadcastChannel(CHANNEL);
+  ch.unref();
+  const others = cluster.nodes().filter((n) => n !== node.name);
+  for (const o of others) await node.network().getNode(o);
+  const once = (targets: (PID | ProcessID)[], total: number, window: number, ackIsCount: boolean): Promise<number> =>
+    new Promise((resolve, reject) => {
+      const t0 = performance.now();
+      node
+        .spawn(Driver, {}, targets, total, window, ackIsCount, () => resolve((total * 1000) / (performance.now() - t0)))
+        .catch(reject);
+    });
+  // Started after the module returns, so the launcher sees every node up first.
+  setImmediate(() => {
+    void (async () => {
+      try {
+        if (args.scenario === 'send') {
+          const sink = new ProcessID('sink', others[0]!);
+          for (let r = 0; r < args.rounds; r++) {
+            node.send(sink, 'reset');
+            ch.postMessage({ value: await once([sink], SEND_N, SEND_WINDOW, true) });
+          }
+        } else {
+          const workers: PID[] = [];
+          for (const n of cluster.nodes())
+            for (let i = 0; i < WORKERS_PER_NODE; i++) workers.push(await cluster.spawnOn(n, 'burner'));
+          for (let r = 0; r < args.rounds; r++) ch.postMessage({ value: await once(workers, JOBS, CPU_WINDOW, false) });
+        }
+      } catch (e) {
+        ch.postMessage({ error: e instanceof Error ? e.message : String(e) });
+      }
+    })();
+  });
+}

@@ -1,0 +1,174 @@
+// The entry of one cluster node: run by the launcher as a worker thread (workerData holds the
+// start) or as a child process (the start is the first IPC message). It starts an ordinary node,
+// attaches the in-host transport (threads), takes TCP routes to the other nodes (processes, and
+// a fallback), reports its load, runs the application module's default export with a
+// ClusterNode, and on `stop` stops the node gracefully and leaves.
+
+import { performance } from 'node:perf_hooks';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
+import { toError } from '../gen/errors.js';
+import type { Node } from '../gen/node.js';
+import { startNode } from '../node/start.js';
+import { InHostTransport } from '../net/inhost/transport.js';
+import { NetworkImpl } from '../net/network/network.js';
+import { ClusterNodeImpl, type ClusterApp } from './node.js';
+import type { FromNode, NodeStart, ToNode } from './protocol.js';
+
+/** The channel to the launcher: the parent port of a thread, or the IPC channel of a child. */
+interface Channel {
+  send(m: FromNode): void;
+  on(fn: (m: ToNode) => void): void;
+  close(): void;
+}
+
+function threadChannel(): Channel {
+  const p = parentPort!;
+  return {
+    send: (m) => p.postMessage(m),
+    on: (fn) => p.on('message', fn),
+    close: () => p.close(),
+  };
+}
+
+function processChannel(): Channel {
+  return {
+    send: (m) => process.send?.(m),
+    on: (fn) => process.on('message', fn as (m: unknown) => void),
+    close: () => process.disconnect?.(),
+  };
+}
+
+function waitUntilAfter(creation: number): Promise<void> {
+  // A node's creation is its start second (as in Ergo): a restart waits for the next second so
+  // the new incarnation is told apart (PIDs of the old one are stale, not reused).
+  const wait = (creation + 1) * 1000 - Date.now();
+  return wait > 0 ? new Promise((r) => setTimeout(r, wait)) : Promise.resolve();
+}
+
+async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void> {
+  const transport = start.mode === 'thread' && start.transport === 'inhost' ? new InHostTransport() : null;
+  let cluster: ClusterNodeImpl | null = null;
+  let node: Node | null = null;
+  let stopping = false;
+  const stop = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    try {
+      await node?.stop();
+    } catch {
+      // stopping anyway: the launcher only waits for the report
+    }
+    transport?.close();
+    clearInterval(loadTimer);
+    ch.send({ t: 'stopped', name: start.name });
+    ch.close();
+    // Whatever a module left running (a timer, a server) must not keep a stopped node alive.
+    setImmediate(() => process.exit(0)).unref();
+  };
+  const handle = (m: ToNode): void => {
+    try {
+      apply(m);
+    } catch (e) {
+      // A bad control message must not end the node: report it on the node's log.
+      node?.log.error('cluster: %s: %s', m.t, toError(e).message);
+    }
+  };
+  const apply = (m: ToNode): void => {
+    switch (m.t) {
+      case 'peer':
+        transport?.setPeer(m.name, m.port);
+        break;
+      case 'route':
+        cluster?.route(m.name, m.host, m.port);
+        break;
+      case 'down':
+        cluster?.down(m.name);
+        break;
+      case 'loads':
+        cluster?.setLoads(m.loads);
+        break;
+      case 'stop':
+        void stop();
+        break;
+    }
+  };
+  const pending: ToNode[] = early;
+  ch.on((m) => {
+    if (cluster === null && m.t !== 'peer' && m.t !== 'stop') pending.push(m);
+    else handle(m);
+  });
+  for (const m of pending.splice(0)) if (m.t === 'peer' || m.t === 'stop') handle(m);
+  let elu = performance.eventLoopUtilization();
+  const loadTimer = setInterval(() => {
+    const now = performance.eventLoopUtilization();
+    ch.send({ t: 'load', name: start.name, load: performance.eventLoopUtilization(now, elu).utilization });
+    elu = now;
+  }, start.loadInterval);
+  loadTimer.unref();
+
+  await waitUntilAfter(start.afterCreation);
+  if (stopping) return;
+  const options = start.options;
+  const network = options.network ?? {};
+  node = await startNode(start.name, {
+    ...options,
+    network: { ...network, acceptors: network.acceptors ?? [{ port: 0 }] },
+  });
+  // A node that stops on its own (node.stop() in the module, a fatal error) takes its thread or
+  // process with it, so the launcher sees the end and restarts it.
+  void node.wait().then(() => {
+    if (stopping) return;
+    transport?.close();
+    process.exit(1);
+  });
+  const net = node.network();
+  if (transport !== null && net instanceof NetworkImpl) net.attachInHost(transport);
+  cluster = new ClusterNodeImpl(node, start.index, start.args);
+  for (const m of pending.splice(0)) handle(m);
+  if (start.module !== null) {
+    const mod = (await import(start.module)) as { default?: ClusterApp };
+    try {
+      if (typeof mod.default === 'function') await mod.default(cluster);
+    } catch (e) {
+      stopping = true; // the node's own end must not be taken for a crash
+      await node.stop().catch(() => undefined);
+      throw e;
+    }
+  }
+  const acceptor = net.acceptors()[0]?.info().interface ?? '';
+  const i = acceptor.lastIndexOf(':');
+  ch.send({
+    t: 'up',
+    name: start.name,
+    creation: node.creation,
+    host: i > 0 ? acceptor.slice(0, i).replace(/^\[|\]$/g, '') : '',
+    port: i > 0 ? Number(acceptor.slice(i + 1)) : 0,
+  });
+  if (stopping) return;
+}
+
+function main(ch: Channel, start: NodeStart, early: ToNode[]): void {
+  run(ch, start, early).catch((e: unknown) => {
+    ch.send({ t: 'failed', name: start.name, message: toError(e).stack ?? toError(e).message });
+    // A node that cannot start (or whose application failed) leaves: the launcher decides.
+    ch.close();
+    setImmediate(() => process.exit(1));
+  });
+}
+
+if (!isMainThread && parentPort !== null) {
+  main(threadChannel(), workerData as NodeStart, []);
+} else if (typeof process.send === 'function') {
+  const ch = processChannel();
+  const early: ToNode[] = [];
+  const first = (m: unknown): void => {
+    const s = m as { t?: string; start?: NodeStart };
+    if (s.t !== 'start' || s.start === undefined) {
+      early.push(m as ToNode);
+      return;
+    }
+    process.off('message', first);
+    main(ch, s.start, early);
+  };
+  process.on('message', first);
+}

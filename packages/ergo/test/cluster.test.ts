@@ -1,0 +1,289 @@
+// ergo-ts/cluster: nodes of one host in worker threads, joined by the in-host transport and
+// supervised by the launcher. The test drives them from an ordinary node in the test's own
+// thread, connected to each over TCP (as a Go Ergo node would be): a node killed mid-traffic is
+// restarted with a new creation and its watchers are told; per-sender ordering between two
+// nodes holds under load; ten start/stop cycles leave no worker, port or handle behind.
+
+import { test } from 'node:test';
+import { strict as assert } from 'node:assert';
+import { ProcessID, startNode, type Node } from '../src/index.js';
+import { startCluster, type Cluster } from '../src/cluster/index.js';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync } from 'node:fs';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const APP = new URL('./cluster_app.js', import.meta.url);
+const COOKIE = 'cluster-test';
+const NODE = { network: { registrar: null, cookie: COOKIE }, log: { level: 'warning' as const } };
+
+async function driver(cluster: Cluster): Promise<Node> {
+  const ext = await startNode(`driver${process.pid}@localhost`, {
+    network: { registrar: null, cookie: COOKIE, acceptors: [{ port: 0 }] },
+    log: { level: 'warning' },
+  });
+  for (const n of cluster.nodes()) {
+    const i = n.acceptor.lastIndexOf(':');
+    ext
+      .network()
+      .addRoute(
+        n.name,
+        { route: { host: n.acceptor.slice(0, i), port: Number(n.acceptor.slice(i + 1)), tls: false } },
+        0,
+      );
+  }
+  return ext;
+}
+
+/** Counts of each resource type (handles, timers...) the event loop holds. */
+function resources(): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+  return m;
+}
+
+test('cluster: nodes in threads reach each other in-host, and a TCP node reaches each', async () => {
+  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const names = cluster.nodes().map((n) => n.name);
+    assert.equal(names.length, 3);
+    for (const n of names) assert.deepEqual(await ext.call(new ProcessID('echo', n), 'hi'), [n, 'hi']);
+    // core1 spawns on core2 and core3 (remote spawn over the in-host links), streaming to core1's sink.
+    const sink = new ProcessID('sink', names[0]!);
+    for (const [i, n] of names.slice(1).entries())
+      await (await ext.network().getNode(n)).spawn('source', {}, sink, 1000, i);
+    const [received, violations] = (await ext.call(sink, ['wait', 2000], { timeout: 30_000 })) as number[];
+    assert.equal(received, 2000);
+    assert.equal(violations, 0);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test("cluster: thread nodes with transport 'tcp' talk over loopback TCP, as between hosts", async () => {
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false, transport: 'tcp' });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name);
+    await (await ext.network().getNode(a!)).spawn('source', {}, new ProcessID('sink', b!), 500, 7);
+    const [received, violations] = (await ext.call(new ProcessID('sink', b!), ['wait', 500], {
+      timeout: 30_000,
+    })) as number[];
+    assert.deepEqual([received, violations], [500, 0]);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: ordering between processes on two nodes holds under load (several senders both ways)', async () => {
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const PER = 50_000;
+    const onA = await ext.network().getNode(a);
+    const onB = await ext.network().getNode(b);
+    // Four senders on a to b's sink, two on b to a's sink, all at once.
+    for (let i = 0; i < 4; i++) await onA.spawn('source', {}, new ProcessID('sink', b), PER, i);
+    for (let i = 0; i < 2; i++) await onB.spawn('source', {}, new ProcessID('sink', a), PER, i);
+    const atB = (await ext.call(new ProcessID('sink', b), ['wait', 4 * PER], { timeout: 120_000 })) as number[];
+    const atA = (await ext.call(new ProcessID('sink', a), ['wait', 2 * PER], { timeout: 120_000 })) as number[];
+    assert.deepEqual(atB, [4 * PER, 0], 'every message at b, none out of order');
+    assert.deepEqual(atA, [2 * PER, 0], 'every message at a, none out of order');
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: a node killed mid-traffic is restarted with a new creation; its watchers are told', async () => {
+  const events: string[] = [];
+  const cluster = await startCluster({
+    nodes: 2,
+    module: APP,
+    node: NODE,
+    signals: false,
+    onEvent: (e) => events.push(`${e.type} ${e.node}`),
+  });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const before = cluster.nodes()[1]!.creation;
+    const watcher = new ProcessID('watcher', a);
+    assert.equal(await ext.call(watcher, ['watch', b]), 'ok');
+    await ext.network().getNode(b); // before b gets busy with the traffic
+    // Traffic a → b in flight when b dies.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 300_000, 1);
+    await ext.call(new ProcessID('sink', b), ['wait', 1000], { timeout: 30_000 });
+    cluster.kill(b);
+    const downs = (await ext.call(watcher, ['downs', 2], { timeout: 30_000 })) as string[];
+    assert.ok(downs.includes(`node ${b}`), `node down seen: ${downs.join('; ')}`);
+    assert.ok(
+      downs.some((d) => d.startsWith('process sink:') && /no connection/.test(d)),
+      `process down with ErrNoConnection: ${downs.join('; ')}`,
+    );
+    const info = await cluster.restarted(b, before);
+    assert.ok(info.creation > before, `new creation ${info.creation} > ${before}`);
+    assert.equal(info.restarts, 1);
+    assert.ok(events.includes(`down ${b}`) && events.includes(`restart ${b}`), events.join(', '));
+    // The new incarnation has a new TCP acceptor: the driver's route follows it.
+    const i = info.acceptor.lastIndexOf(':');
+    ext.network().removeRoute(b);
+    ext
+      .network()
+      .addRoute(
+        b,
+        { route: { host: info.acceptor.slice(0, i), port: Number(info.acceptor.slice(i + 1)), tls: false } },
+        0,
+      );
+    // The new incarnation takes in-host traffic from a again.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 9);
+    const [received, violations] = (await ext.call(new ProcessID('sink', b), ['wait', 100], {
+      timeout: 30_000,
+    })) as number[];
+    assert.deepEqual([received, violations], [100, 0]);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: a ClusterPool spreads its workers over the nodes; calls are answered by both', async () => {
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const pool = await (await ext.network().getNode(a)).spawn('pool', {});
+    // Callers on the pool's node (ENP keeps only such a sender): workers answer them directly.
+    const from = new Set<string>();
+    for (const at of [a]) {
+      const answers = (await ext.call(new ProcessID('relay', at), [pool, 8])) as [string, number][];
+      answers.forEach(([node, req], i) => {
+        assert.equal(req, i);
+        from.add(node);
+      });
+    }
+    assert.deepEqual([...from].sort(), [a, b].sort(), 'workers on both nodes answered');
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+/** OS threads of this process (Linux): worker threads that are still there show up here. */
+function threads(): number {
+  return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : 0;
+}
+
+function refused(acceptor: string): Promise<boolean> {
+  const i = acceptor.lastIndexOf(':');
+  return new Promise((resolve) => {
+    const s = connect({ host: acceptor.slice(0, i), port: Number(acceptor.slice(i + 1)) });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(false);
+    });
+    s.once('error', () => resolve(true));
+  });
+}
+
+test('cluster: 10 start/stop cycles leave no worker, port or handle behind', async () => {
+  const signals = process.listenerCount('SIGTERM');
+  const cycle = async (): Promise<string[]> => {
+    // Default options: signal handlers installed (and removed by stop).
+    const cluster = await startCluster({ nodes: 2, module: APP, node: NODE });
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    assert.ok(cluster.nodes().every((n) => n.up));
+    assert.equal(process.listenerCount('SIGTERM'), signals + 1);
+    const ext = await driver(cluster);
+    // Make the in-host link between the two nodes carry something each cycle.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 1);
+    await ext.call(new ProcessID('sink', b), ['wait', 100], { timeout: 30_000 });
+    const acceptors = cluster.nodes().map((n) => n.acceptor);
+    await ext.stop();
+    await cluster.stop();
+    await cluster.stop(); // idempotent
+    assert.ok(cluster.nodes().every((n) => !n.up));
+    return acceptors;
+  };
+  await cycle(); // warm-up: the thread pool and the modules are loaded once
+  await new Promise((r) => setImmediate(r));
+  const base = resources();
+  const baseThreads = threads();
+  const acceptors: string[] = [];
+  for (let i = 0; i < 10; i++) acceptors.push(...(await cycle()));
+  assert.equal(threads(), baseThreads, 'every worker thread has ended when stop resolves');
+  assert.equal(process.listenerCount('SIGTERM'), signals);
+  // Closed handles leave the list in the next turn of the loop.
+  await new Promise((r) => setImmediate(r));
+  const after = resources();
+  for (const [k, v] of after)
+    assert.ok(v <= (base.get(k) ?? 0), `leaked ${k}: ${v} > ${base.get(k) ?? 0} (${[...after].join(' ')})`);
+  for (const a of acceptors) assert.ok(await refused(a), `acceptor ${a} closed`);
+});
+
+test('cluster: child processes (mode process) connect over TCP; a killed one is restarted', async () => {
+  const cluster = await startCluster({ nodes: 2, mode: 'process', module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    for (const n of [a, b]) assert.deepEqual(await ext.call(new ProcessID('echo', n), 'hi'), [n, 'hi']);
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 5000, 3);
+    assert.deepEqual(await ext.call(new ProcessID('sink', b), ['wait', 5000], { timeout: 30_000 }), [5000, 0]);
+    const before = cluster.nodes()[1]!.creation;
+    cluster.kill(b);
+    const info = await cluster.restarted(b, before);
+    assert.ok(info.creation > before);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('ergo-ts cluster command: starts the nodes, SIGTERM stops them all gracefully', async () => {
+  const cli = fileURLToPath(new URL('../src/cluster/cli.js', import.meta.url));
+  const child = spawn(
+    process.execPath,
+    [cli, 'cluster', '--nodes', '2', '--no-registrar', '--cookie', COOKIE, fileURLToPath(APP)],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let err = '';
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (/2 nodes up/.test(err)) resolve();
+    });
+    void exited.then(() => reject(new Error(`the command ended before its nodes were up: ${err}`)));
+  });
+  assert.match(err, /core1@localhost 127\.0\.0\.1:\d+, core2@localhost 127\.0\.0\.1:\d+/);
+  child.kill('SIGTERM');
+  assert.equal(await exited, 0, err);
+  assert.doesNotMatch(err, /restart|error|panic/i);
+});
+
+test('cluster: a node whose module fails makes startCluster reject; the others are stopped', async () => {
+  const before = threads();
+  await assert.rejects(
+    startCluster({ nodes: 2, module: new URL('./cluster_app_fail.js', import.meta.url), node: NODE, signals: false }),
+    /core2@localhost failed to start: Error: this module refuses to start here/,
+  );
+  assert.ok(threads() <= before, 'no worker thread left');
+});
+
+test('cluster: bad options are refused with ErrIncorrect, nothing started', async () => {
+  await assert.rejects(startCluster({ nodes: 0 }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(startCluster({ mode: 'fork' as never }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(startCluster({ transport: 'udp' as never }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(
+    startCluster({
+      nodes: 1,
+      node: { ...NODE, log: { level: 'warning', loggers: [() => undefined] } as never },
+      signals: false,
+    }),
+    { code: 'ERR_INCORRECT' },
+  );
+});

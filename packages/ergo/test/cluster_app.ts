@@ -1,0 +1,127 @@
+// The application module of cluster.test.ts: runs on every node of the test clusters. Named
+// processes: `echo` (answers calls with its node), `sink` (checks that each source's sequence
+// arrives in order, answers `['wait', n]` once n messages arrived), `watcher` (monitors what it is
+// told to and records the downs). `source` is enabled for remote spawn: it streams `count`
+// numbered messages to a target in slices, so the node keeps serving other traffic meanwhile.
+
+import { Actor, MessageDownNode, MessageDownProcessID, ProcessID, type PID, type Ref } from '../src/index.js';
+import { ClusterPool, type ClusterNode } from '../src/cluster/index.js';
+import type { PoolOptions } from '../src/act/pool.js';
+
+class Echo extends Actor {
+  override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
+    return [this.node.name, req];
+  }
+}
+
+class Sink extends Actor {
+  received = 0;
+  violations = 0;
+  last = new Map<number, number>();
+  waiting: { from: PID; ref: Ref; n: number }[] = [];
+  override handleMessage(_from: PID, m: unknown): void {
+    if (!Array.isArray(m)) return;
+    const [src, seq] = m as [number, number];
+    const prev = this.last.get(src) ?? -1;
+    if (seq !== prev + 1) this.violations++;
+    this.last.set(src, seq);
+    this.received++;
+    this.waiting = this.waiting.filter((w) => {
+      if (this.received < w.n) return true;
+      this.sendResponse(w.from, w.ref, [this.received, this.violations]);
+      return false;
+    });
+  }
+  override handleCall(from: PID, ref: Ref, req: unknown): unknown {
+    const [op, n] = req as [string, number];
+    if (op !== 'wait') return undefined;
+    if (this.received >= n) return [this.received, this.violations];
+    this.waiting.push({ from, ref, n });
+    return undefined;
+  }
+}
+
+class Source extends Actor {
+  to!: ProcessID;
+  id = 0;
+  seq = 0;
+  count = 0;
+  connected = false;
+  override init(to: ProcessID, count: number, id: number): void {
+    this.to = to;
+    this.count = count;
+    this.id = id;
+    this.send(this.pid, 'more');
+  }
+  override handleMessage(): Promise<undefined> | undefined {
+    // The first slice waits for the connection (made eagerly by the cluster, maybe not yet up).
+    if (this.seq === 0 && !this.connected) {
+      this.connected = true;
+      return this.node
+        .network()
+        .getNode(this.to.node)
+        .then(() => this.handleMessage());
+    }
+    const end = Math.min(this.count, this.seq + 500);
+    while (this.seq < end) this.send(this.to, [this.id, this.seq++]);
+    if (this.seq < this.count) this.send(this.pid, 'more');
+    return undefined;
+  }
+}
+
+class Watcher extends Actor {
+  downs: string[] = [];
+  waiting: { from: PID; ref: Ref; n: number }[] = [];
+  override handleMessage(_from: PID, m: unknown): void {
+    if (m instanceof MessageDownProcessID) this.downs.push(`process ${m.processID.name}: ${m.reason.message}`);
+    else if (m instanceof MessageDownNode) this.downs.push(`node ${m.name}`);
+    else return;
+    this.waiting = this.waiting.filter((w) => {
+      if (this.downs.length < w.n) return true;
+      this.sendResponse(w.from, w.ref, this.downs);
+      return false;
+    });
+  }
+  override handleCall(from: PID, ref: Ref, req: unknown): unknown {
+    const [op, arg] = req as [string, string | number];
+    if (op === 'watch') {
+      this.monitor(new ProcessID('sink', arg as string));
+      this.monitorNode(arg as string);
+      return 'ok';
+    }
+    if (this.downs.length >= (arg as number)) return this.downs;
+    this.waiting.push({ from, ref, n: arg as number });
+    return undefined;
+  }
+}
+
+/** Calls `target` `count` times from inside the cluster and returns the answers. */
+class Relay extends Actor {
+  override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
+    const [target, count] = req as [PID, number];
+    const out: unknown[] = [];
+    for (let i = 0; i < count; i++) out.push(await this.call(target, i));
+    return out;
+  }
+}
+
+let self: ClusterNode | null = null;
+
+/** Four Echo workers spread over the (two) nodes, once both are up. */
+class Spread extends ClusterPool {
+  override async init(): Promise<PoolOptions> {
+    await self!.whenUp(2);
+    return { poolSize: 4, workerFactory: Echo };
+  }
+}
+
+export default async function app(cluster: ClusterNode): Promise<void> {
+  cluster.enableSpawn('source', Source);
+  cluster.enableSpawn('echo', Echo);
+  await cluster.node.spawnRegister('echo', Echo);
+  await cluster.node.spawnRegister('sink', Sink);
+  await cluster.node.spawnRegister('watcher', Watcher);
+  await cluster.node.spawnRegister('relay', Relay);
+  self = cluster;
+  cluster.enableSpawn('pool', Spread);
+}
