@@ -133,8 +133,8 @@ The parent must be declared earlier on the command line.
   --with-tcp [P:]Name{host:h,port:N,tls}         TCP server actor echoing "OK" (localhost:7654)
   --with-udp [P:]Name{host:h,port:N}             UDP server and a pool of workers echoing "OK" (localhost:7654)
   --with-msg Name                                message type registered with EDF (for Go peers)
-  --with-logger colored|rotate                   extra logger (when its package exists)
-  --with-observer                                the Observer application (when its package exists)
+  --with-logger colored|rotate                   a logger in place of the default one (ergo-ts/logger)
+  --with-observer                                the Observer application (@ergo-ts/observer, localhost:9911)
   --tls                                          same as the node name's tls parameter
   --path <dir>                                   output root (default .)
   --force                                        write into a non-empty directory

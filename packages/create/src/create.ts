@@ -10,7 +10,6 @@ import { generateFiles, writeProject } from './generate.js';
 import { type Project, buildProject } from './model.js';
 import { parseParamSpec } from './params.js';
 import { type Answers, ask, defaultAnswers } from './prompts.js';
-import { pendingExtras } from './render_project.js';
 
 /** Where `run` writes and what it may ask. */
 export interface RunIO {
@@ -106,7 +105,6 @@ export async function run(argv: readonly string[], io: RunIO): Promise<number> {
     const { project, dir } = await resolveProject(opts, argv, io);
     const files = generateFiles(project, ergoVersion());
     writeProject(dir, files, opts.force);
-    for (const line of pendingExtras(project)) io.err(`note: ${line}\n`);
     const rel = join(opts.path, project.packageName);
     io.out(
       `Created ${project.nodeName} in ${dir} (${files.size} files).\n\nNext:\n  cd ${shellQuote(rel)}\n  npm install\n  npm start        # the node, until Ctrl-C\n  npm test\n`,

@@ -34,7 +34,7 @@ export function generateFiles(project: Project, ergoVersion: string): Map<string
   const files = new Map<string, string>();
   files.set('package.json', renderPackageJson(project, ergoVersion));
   files.set('tsconfig.json', renderTsconfig());
-  files.set('.gitignore', 'node_modules/\ndist/\n');
+  files.set('.gitignore', `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}`);
   files.set('src/node.ts', renderNode(project));
   files.set('test/node.test.ts', renderNodeTest(project));
   if (usesTls(project)) files.set('src/tls.ts', renderTls(project));

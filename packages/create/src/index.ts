@@ -20,5 +20,4 @@ export {
   type ProjectOptions,
 } from './model.js';
 export { generateFiles, writeProject } from './generate.js';
-export { pendingExtras, EXTRA_PACKAGES } from './render_project.js';
 export { run, resolveProject, ergoVersion, shellQuote, type RunIO } from './create.js';

@@ -5,28 +5,36 @@
 import { type Item, type Project, defaultNodeNameOf, pingTarget, startsWithNode, usesWebsocket } from './model.js';
 import { importPath, startedBy } from './render_process.js';
 
-/** Packages the generated code would need for --with-observer / --with-logger, and whether they exist yet. */
-export const EXTRA_PACKAGES = {
-  observer: { package: '@ergo-ts/observer', available: false, issue: 21 },
-  colored: { package: '@ergo-ts/logger (colored)', available: false, issue: 22 },
-  rotate: { package: '@ergo-ts/logger (rotate)', available: false, issue: 22 },
-} as const;
+/** The loggers' time format in the generated node: Go's time.DateTime layout, as Ergo's template gives them. */
+const LOGGER_TIME_DECL = `/** The loggers' time format (Go's time.DateTime layout, as Ergo's template). */
+const LOGGER_TIME = '2006-01-02 15:04:05';`;
 
-/** One line per requested extra whose package does not exist yet: shown at generation and in the README. */
-export function pendingExtras(project: Project): string[] {
-  const lines: string[] = [];
-  const note = (what: string, key: keyof typeof EXTRA_PACKAGES, todo: string): void => {
-    const e = EXTRA_PACKAGES[key];
-    if (!e.available)
-      lines.push(
-        `${what}: ${e.package} is not published yet (ergo-ts issue ${e.issue}), so it was not generated; ${todo}`,
-      );
-  };
-  if (project.observer)
-    note('--with-observer', 'observer', 'inspect the node with node.info(), processInfo() and inspect() meanwhile.');
-  for (const l of project.loggers)
-    note(`--with-logger ${l}`, l, 'the node uses the default logger meanwhile (docs/logging.md).');
-  return lines;
+/** The options `--with-logger` puts into startNode: the loggers replace the default one, as in Ergo's template. */
+function renderLogOptions(project: Project): string {
+  if (project.loggers.length === 0) return '';
+  const specs = project.loggers.map((l) =>
+    l === 'colored'
+      ? `        { name: 'colored', logger: createColoredLogger({ timeFormat: LOGGER_TIME }) },`
+      : `        {
+          name: 'rotate',
+          // logs/${project.packageName}.log under the project; rotated hourly, 24 gzipped files kept
+          logger: createRotateLogger({
+            path: fileURLToPath(new URL('../../logs/', import.meta.url)),
+            prefix: '${project.packageName}',
+            period: 3_600_000,
+            compress: true,
+            depth: 24,
+            timeFormat: LOGGER_TIME,
+          }),
+        },`,
+  );
+  return `    log: {
+      defaultLogger: { disable: true }, // the loggers below print instead (every line would show twice)
+      loggers: [
+${specs.join('\n')}
+      ],
+    },
+`;
 }
 
 /** `src/node.ts` */
@@ -42,17 +50,22 @@ export function renderNode(project: Project): string {
   if (project.tls) imports.push(`import { certificate } from './tls.js';`);
   imports.sort((a, b) => a.slice(a.indexOf("'")).localeCompare(b.slice(b.indexOf("'"))));
   const spawns = top.map((t) => `    await node.spawnRegister('${t.lo}', ${t.name});`).join('\n');
-  const pending = pendingExtras(project);
+  const obs = project.observer;
+  const rotate = project.loggers.includes('rotate');
+  const loggerImports = project.loggers
+    .map((l) => (l === 'colored' ? 'createColoredLogger' : 'createRotateLogger'))
+    .sort();
+  const appList = [...apps.map((a) => `create${a.name}()`), ...(obs ? ['observer'] : [])];
   return `// The node ${project.nodeName}: starts its applications and processes, and stops gracefully on
 // SIGTERM or SIGINT (exit code 0).
-//   npm start -- --name ${defaultNodeNameOf(project)} --cookie <secret> --port <acceptor port>
-// Each option also comes from the environment (ERGO_NODE_NAME, ERGO_COOKIE, ERGO_PORT).
-${pending.map((l) => `// Not generated: ${l}\n`).join('')}import { pathToFileURL } from 'node:url';
+//   npm start -- --name ${defaultNodeNameOf(project)} --cookie <secret> --port <acceptor port>${obs ? ' --observer-port 9911' : ''}
+// Each option also comes from the environment (ERGO_NODE_NAME, ERGO_COOKIE, ERGO_PORT${obs ? ', ERGO_OBSERVER_PORT' : ''}).
+import { ${rotate ? 'fileURLToPath, ' : ''}pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { startNode, type Node } from 'ergo-ts';
-${project.tls ? "import { createCertManager } from 'ergo-ts/net';\n" : ''}
-${imports.join('\n')}${imports.length > 0 ? '\n' : ''}
+${obs ? "import { createObserverApp } from '@ergo-ts/observer';\n" : ''}import { startNode, type Node } from 'ergo-ts';
+${loggerImports.length > 0 ? `import { ${loggerImports.join(', ')} } from 'ergo-ts/logger';\n` : ''}${project.tls ? "import { createCertManager } from 'ergo-ts/net';\n" : ''}
+${imports.join('\n')}${imports.length > 0 ? '\n' : ''}${project.loggers.length > 0 ? `\n${LOGGER_TIME_DECL}\n` : ''}
 /** How to start the node: the command line first, then the environment, then the defaults. */
 export interface NodeConfig {
   /** Node name: --name, ERGO_NODE_NAME, default ${defaultNodeNameOf(project)}. */
@@ -60,28 +73,52 @@ export interface NodeConfig {
   /** Cookie shared by the nodes of a cluster: --cookie, ERGO_COOKIE; empty means a random one (with a warning). */
   cookie: string;
   /** Port of the node's acceptor: --port, ERGO_PORT; 0 picks a free one; undefined scans from 11144 (Ergo's default). */
-  port: number | undefined;
+  port: number | undefined;${
+    obs
+      ? `
+  /** Port of the Observer's web UI on localhost: --observer-port, ERGO_OBSERVER_PORT, default 9911 (Ergo's); 0 picks a free one. */
+  observerPort: number;`
+      : ''
+  }
 }
 
 /** Reads the {@link NodeConfig}. Throws for an unknown option or a port that is not 0…65535. */
 export function nodeConfig(argv: string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const { values } = parseArgs({
     args: argv,
-    options: { name: { type: 'string' }, cookie: { type: 'string' }, port: { type: 'string' } },
+    options: ${
+      obs
+        ? `{
+      name: { type: 'string' },
+      cookie: { type: 'string' },
+      port: { type: 'string' },
+      'observer-port': { type: 'string' },
+    },`
+        : `{ name: { type: 'string' }, cookie: { type: 'string' }, port: { type: 'string' } },`
+    }
   });
-  const portText = values.port ?? env['ERGO_PORT'];
-  const port = portText === undefined || portText === '' ? undefined : Number(portText);
-  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
-    throw new Error(\`port \${portText} is not a port number (0…65535)\`);
   return {
     name: values.name ?? env['ERGO_NODE_NAME'] ?? '${defaultNodeNameOf(project)}',
     cookie: values.cookie ?? env['ERGO_COOKIE'] ?? '',
-    port,
+    port: portOf(values.port ?? env['ERGO_PORT']),${obs ? "\n    observerPort: portOf(values['observer-port'] ?? env['ERGO_OBSERVER_PORT']) ?? 9911," : ''}
   };
 }
 
+function portOf(text: string | undefined): number | undefined {
+  const port = text === undefined || text === '' ? undefined : Number(text);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535))
+    throw new Error(\`port \${text} is not a port number (0…65535)\`);
+  return port;
+}
+
 /** Starts the node with its applications${top.length > 0 ? ' and top-level processes' : ''}; rejects (node stopped) when one fails to start. */
-export async function start(config: NodeConfig): Promise<Node> {
+export async function start(config: NodeConfig): Promise<Node> {${
+    obs
+      ? `
+  // The Observer's web UI (http://localhost:9911): this node's processes, applications, events, log.
+  const observer = createObserverApp({ host: 'localhost', port: config.observerPort });`
+      : ''
+  }
   const node = await startNode(config.name, {
     handleSignals: true, // SIGTERM / SIGINT: graceful stop, then node.wait() resolves
     network: {
@@ -90,8 +127,8 @@ export async function start(config: NodeConfig): Promise<Node> {
         project.tls ? '\n      insecureSkipVerify: true, // peers use self-signed certificates too (src/tls.ts)' : ''
       }
     },
-    applications: [${apps.map((a) => `create${a.name}()`).join(', ')}],
-  });
+${renderLogOptions(project)}    applications: [${appList.join(', ')}],
+  });${obs ? "\n  node.log.info('observer: %s', observer.url ?? '(not listening)');" : ''}
 ${
   top.length > 0
     ? `  try {
@@ -177,6 +214,7 @@ export function renderPackageJson(project: Project, ergoVersion: string): string
           test: 'npm run build && node --test dist/test/*.test.js',
         },
         dependencies: {
+          ...(project.observer ? { '@ergo-ts/observer': `^${ergoVersion}` } : {}),
           'ergo-ts': `^${ergoVersion}`,
           ...(usesWebsocket(project) ? { '@ergo-ts/websocket': `^${ergoVersion}` } : {}),
         },
@@ -255,7 +293,6 @@ export function renderReadme(project: Project, files: string[]): string {
   for (const r of roots) tree(r, '', true, lines, true);
   const msgs = project.items.filter((i) => i.kind === 'msg');
   const ping = pingTarget(project);
-  const pending = pendingExtras(project);
   const servers = project.items.filter((i) => i.kind === 'web' || i.kind === 'tcp' || i.kind === 'udp');
   return `# ${project.nodeName}
 
@@ -297,7 +334,7 @@ ${
     msgs.length > 0
       ? `\n## Messages\n\n${msgs.map((m) => `- \`${m.name}\`: EDF type \`#${project.module}/${m.name}\``).join('\n')}\n\nRegistered in \`src/messages.ts\` when the node starts; a Go peer registers the same names.\n`
       : ''
-  }${pending.length > 0 ? `\n## Not generated yet\n\n${pending.map((l) => `- ${l}`).join('\n')}\n` : ''}
+  }${renderExtrasReadme(project)}
 ## Files
 
 ${files
@@ -311,6 +348,21 @@ ${files
 ${project.commandLine}
 \`\`\`
 `;
+}
+
+function renderExtrasReadme(project: Project): string {
+  const parts: string[] = [];
+  if (project.observer)
+    parts.push(
+      `The Observer (\`@ergo-ts/observer\`) is enabled: open http://localhost:9911 for this node's processes, applications, events, network and live log (\`--observer-port\` or \`ERGO_OBSERVER_PORT\` moves it; 0 picks a free port, printed at start).`,
+    );
+  for (const l of project.loggers)
+    parts.push(
+      l === 'colored'
+        ? 'The colored logger (`ergo-ts/logger`) prints the log in colour on a terminal, in place of the default logger.'
+        : `The rotate logger (\`ergo-ts/logger\`) writes the log to \`logs/${project.packageName}.log\` under the project, in place of the default logger${project.loggers.includes('colored') ? '' : ' (so the console stays quiet)'}: each hour the file moves to \`logs/${project.packageName}.<YYYYMMDDHHmm>.log.gz\`, and the 24 newest are kept.`,
+    );
+  return parts.length > 0 ? `\n## Observer and loggers\n\n${parts.join('\n\n')}\n` : '';
 }
 
 function describeFile(project: Project, file: string): string {

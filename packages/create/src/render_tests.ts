@@ -251,18 +251,26 @@ ${msgs.map((m) => `  assert.ok(roundTrip(new ${m.name}()) instanceof ${m.name});
 
 /** `test/node.test.ts` */
 export function renderNodeTest(project: Project): string {
+  const obs = project.observer;
   return `${HEAD}
 import { nodeConfig } from '../src/node.js';
 
 test('the node config: command line over environment over defaults', () => {
-  assert.deepEqual(nodeConfig([], {}), { name: '${defaultNodeNameOf(project)}', cookie: '', port: undefined });
+  assert.deepEqual(nodeConfig([], {}), { name: '${defaultNodeNameOf(project)}', cookie: '', port: undefined${obs ? ', observerPort: 9911' : ''} });
   assert.deepEqual(nodeConfig(['--name', 'a@host', '--port', '0'], { ERGO_NODE_NAME: 'b@host', ERGO_COOKIE: 'secret' }), {
     name: 'a@host',
     cookie: 'secret',
-    port: 0,
+    port: 0,${obs ? '\n    observerPort: 9911,' : ''}
   });
   assert.equal(nodeConfig([], { ERGO_PORT: '11200' }).port, 11200);
-  assert.throws(() => nodeConfig(['--port', 'x'], {}), /not a port number/);
+  assert.throws(() => nodeConfig(['--port', 'x'], {}), /not a port number/);${
+    obs
+      ? `
+  assert.equal(nodeConfig(['--observer-port', '0'], { ERGO_OBSERVER_PORT: '9000' }).observerPort, 0);
+  assert.equal(nodeConfig([], { ERGO_OBSERVER_PORT: '9000' }).observerPort, 9000);
+  assert.throws(() => nodeConfig(['--observer-port', '70000'], {}), /not a port number/);`
+      : ''
+  }
 });
 `;
 }

@@ -1,6 +1,6 @@
 // The command run in-process: what it writes, what it refuses (a non-empty directory without
-// --force, bad input: nothing written), the defaults without options, the notices for extras
-// whose packages do not exist yet.
+// --force, bad input: nothing written), the defaults without options, what --with-observer and
+// --with-logger generate.
 
 import { strict as assert } from 'node:assert';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -94,7 +94,7 @@ describe('npm create ergo-ts, in-process', () => {
     assert.ok(existsSync(join(cwd, 'other', 'src', 'tls.ts')));
   });
 
-  test('--with-observer and --with-logger: a notice and a README section, no import', async () => {
+  test('--with-observer and --with-logger: the Observer app, the loggers, the dependency and the README', async () => {
     const cwd = join(root, 'e');
     mkdirSync(cwd);
     const r = io(cwd);
@@ -105,10 +105,37 @@ describe('npm create ergo-ts, in-process', () => {
       ),
       0,
     );
-    assert.equal(r.stderr.match(/^note: .*not published yet/gm)?.length, 3, r.stderr);
-    const readme = readFileSync(join(cwd, 'x', 'README.md'), 'utf8');
-    assert.match(readme, /## Not generated yet\n\n- --with-observer: @ergo-ts\/observer/);
-    const node = readFileSync(join(cwd, 'x', 'src', 'node.ts'), 'utf8');
-    assert.doesNotMatch(node, /observer'|logger'/, 'no import of a package that does not exist');
+    assert.equal(r.stderr, '', 'no notices');
+    const dir = join(cwd, 'x');
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['@ergo-ts/observer', 'ergo-ts']);
+    assert.equal(pkg.dependencies['@ergo-ts/observer'], pkg.dependencies['ergo-ts'], 'the same release line');
+    const node = readFileSync(join(dir, 'src', 'node.ts'), 'utf8');
+    assert.match(node, /^import \{ createObserverApp \} from '@ergo-ts\/observer';$/m);
+    assert.match(node, /^import \{ createColoredLogger, createRotateLogger \} from 'ergo-ts\/logger';$/m);
+    assert.match(node, /createObserverApp\(\{ host: 'localhost', port: config\.observerPort \}\)/);
+    assert.match(node, /applications: \[observer\]/);
+    assert.match(node, /defaultLogger: \{ disable: true \}/);
+    assert.match(node, /name: 'colored', logger: createColoredLogger\(/);
+    assert.match(node, /name: 'rotate',[\s\S]*new URL\('\.\.\/\.\.\/logs\/', import\.meta\.url\)[\s\S]*prefix: 'x'/);
+    assert.doesNotMatch(node, /not generated|not published/i);
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    assert.match(readme, /## Observer and loggers\n/);
+    assert.match(readme, /http:\/\/localhost:9911/);
+    assert.match(readme, /`logs\/x\.log`/);
+    assert.doesNotMatch(readme, /not generated|not published/i);
+    assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules/\ndist/\nlogs/\n');
+  });
+
+  test('without extras: no Observer, no logger options, the default logger stays', async () => {
+    const cwd = join(root, 'f');
+    mkdirSync(cwd);
+    assert.equal(await run(['Y', '--with-actor', 'A'], io(cwd)), 0);
+    const node = readFileSync(join(cwd, 'y', 'src', 'node.ts'), 'utf8');
+    assert.doesNotMatch(node, /observer|ergo-ts\/logger|defaultLogger/i);
+    const pkg = JSON.parse(readFileSync(join(cwd, 'y', 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    assert.deepEqual(Object.keys(pkg.dependencies), ['ergo-ts']);
   });
 });

@@ -3,11 +3,13 @@
 // ergo-ts from this repository's `npm pack` tarballs (third-party dev tools from the registry,
 // installed once and shared through a node_modules symlink), then `npm run build`, `npm test`
 // and `npm start`: the node comes up, a node started here calls one generated process over the
-// network ('ping' → 'pong'), and SIGTERM stops it with exit code 0.
+// network ('ping' → 'pong'), and SIGTERM stops it with exit code 0. With --with-observer the
+// Observer (from @ergo-ts/observer's tarball, on a free port) serves its UI page; with
+// --with-logger rotate the log lands in logs/<package>.log under the project.
 
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -155,7 +157,11 @@ describe(
       ) as Record<string, string>;
       const tarball = packed['ergo-ts'];
       const websocket = packed['@ergo-ts/websocket'];
-      assert.ok(tarball !== undefined && websocket !== undefined, 'pack.mjs packed ergo-ts and @ergo-ts/websocket');
+      const observer = packed['@ergo-ts/observer'];
+      assert.ok(
+        tarball !== undefined && websocket !== undefined && observer !== undefined,
+        'pack.mjs packed ergo-ts, @ergo-ts/websocket and @ergo-ts/observer',
+      );
       // The first set runs the bin as users do, from create-ergo-ts's own tarball; the others
       // run the same file straight from dist.
       const createTarball = packed['create-ergo-ts'];
@@ -168,10 +174,11 @@ describe(
         assert.match(out, /Created /, label);
         dirs.set(label, join(tmp, parseParamSpec(args[0]!, 'node name').name.toLowerCase()));
       }
-      // One real install (ergo-ts and @ergo-ts/websocket from their tarballs, the dev tools the
-      // generated package.json names, ws for the WebSocket test), shared by every other project.
+      // One real install (ergo-ts, @ergo-ts/websocket and @ergo-ts/observer from their tarballs,
+      // the dev tools the generated package.json names, ws for the WebSocket test), shared by
+      // every other project.
       const [first, ...rest] = [...dirs.values()];
-      const extra = [websocket, 'ws@^8.23.0', '@types/ws@^8.18.2'];
+      const extra = [websocket, observer, 'ws@^8.23.0', '@types/ws@^8.18.2'];
       await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], first!);
       for (const dir of rest) symlinkSync(join(first!, 'node_modules'), join(dir, 'node_modules'), 'dir');
       probe = await startNode(`matrix_probe_${process.pid}@localhost`, {
@@ -216,45 +223,83 @@ describe(
         );
         const target = pingTarget(project);
         assert.ok(target !== undefined, `${label}: the matrix calls one generated process`);
-        if (project.observer || project.loggers.length > 0)
+        assert.doesNotMatch(readFileSync(join(dir, 'README.md'), 'utf8'), /not generated|not published/i);
+        const rotate = project.loggers.includes('rotate');
+        // Colored or rotate alone: the default logger is off, so the node's lines come from them.
+        const logFile = rotate ? join(dir, 'logs', `${project.packageName}.log`) : undefined;
+        if (logFile !== undefined) rmSync(logFile, { force: true });
+        const { out, log } = await startCallStop(dir, name, target.lo, project.tls, project.observer, logFile);
+        if (logFile !== undefined) {
           assert.match(
-            readFileSync(join(dir, 'README.md'), 'utf8'),
-            /not published yet/,
-            'the README says what was not generated',
+            log,
+            /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[info\] .* is up \(pid /m,
+            'the rotate log file has the lines',
           );
-        await startCallStop(dir, name, target.lo, project.tls);
+          assert.match(log, /graceful shutdown/);
+          if (!project.loggers.includes('colored')) assert.doesNotMatch(out, /is up/, 'the default logger is off');
+        }
       });
     });
   },
 );
 
-/** `npm start`, wait for the ready line, call `target` from the probe node, SIGTERM the node, expect exit 0. */
-async function startCallStop(dir: string, name: string, target: string, tls: boolean): Promise<void> {
+/**
+ * `npm start`, wait for the ready line (on the console, or in the rotate logger's `logFile`), fetch
+ * the Observer's page when there is one, call `target` from the probe node, SIGTERM the node,
+ * expect exit 0 and "graceful shutdown". Returns the console output and the log file's text.
+ */
+async function startCallStop(
+  dir: string,
+  name: string,
+  target: string,
+  tls: boolean,
+  observer: boolean,
+  logFile: string | undefined,
+): Promise<{ out: string; log: string }> {
+  // ERGO_OBSERVER_PORT=0: a free port for the Observer (read from its "observer: <url>" line).
   const child: ChildProcess = spawn('npm', ['start', '--', '--name', name, '--cookie', COOKIE, '--port', '0'], {
     cwd: dir,
-    env: ENV,
+    env: { ...ENV, ERGO_OBSERVER_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
+  const readLog = (): string => (logFile !== undefined && existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+  const all = (): string => out + readLog();
   const exited = new Promise<Run>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal, out, stdout: '' })),
   );
   let nodePid = 0;
+  let poll: NodeJS.Timeout | undefined;
   try {
     const ready = await new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = (): void => {
+        const m = /is up \(pid (\d+)\), accepting nodes on (\S+):(\d+)( \(TLS\))?/.exec(all());
+        if (m !== null) resolve(m);
+      };
       const onData = (d: Buffer): void => {
         out += d.toString();
-        const m = /is up \(pid (\d+)\), accepting nodes on (\S+):(\d+)( \(TLS\))?/.exec(out);
-        if (m !== null) resolve(m);
+        check();
       };
       child.stdout!.on('data', onData);
       child.stderr!.on('data', onData);
+      // The rotate logger writes its file with no console output to wake us: look at it now and then.
+      if (logFile !== undefined) poll = setInterval(check, 100);
       void exited.then((r) =>
-        reject(new Error(`npm start ended before the node was up (${r.code ?? r.signal}):\n${out.slice(-4000)}`)),
+        reject(new Error(`npm start ended before the node was up (${r.code ?? r.signal}):\n${all().slice(-4000)}`)),
       );
     });
+    clearInterval(poll);
     nodePid = Number(ready[1]);
     assert.equal(ready[4] !== undefined, tls, 'the acceptor uses TLS exactly when asked');
+    if (observer) {
+      const url = /observer: (http:\/\/\S+)/.exec(all());
+      assert.ok(url !== null, `the node prints the Observer's URL:\n${all().slice(-4000)}`);
+      assert.doesNotMatch(url[1]!, /:9911$/, 'ERGO_OBSERVER_PORT=0 picked a free port');
+      const res = await fetch(`${url[1]!}/`);
+      assert.equal(res.status, 200);
+      assert.match(res.headers.get('content-type') ?? '', /^text\/html/);
+      assert.match(await res.text(), /<title>Ergo Observer<\/title>[\s\S]*\/app\.js/, "the Observer UI's page (built)");
+    }
     probe!.network().addRoute(
       `^${name.replace(/[.@]/g, '\\$&')}$`,
       {
@@ -272,9 +317,11 @@ async function startCallStop(dir: string, name: string, target: string, tls: boo
     process.kill(nodePid, 'SIGTERM');
     const r = await exited;
     nodePid = 0;
-    assert.equal(r.code, 0, `npm start after SIGTERM: ${r.code ?? r.signal}\n${out.slice(-4000)}`);
-    assert.match(out, /graceful shutdown/);
+    assert.equal(r.code, 0, `npm start after SIGTERM: ${r.code ?? r.signal}\n${all().slice(-4000)}`);
+    assert.match(all(), /graceful shutdown/);
+    return { out, log: readLog() };
   } finally {
+    clearInterval(poll);
     if (nodePid !== 0) {
       try {
         process.kill(nodePid, 'SIGKILL');
