@@ -15,6 +15,9 @@
 //   --erl-flags="..."    extra flags for every `erl` run (both Erlang columns)
 //   --json=path          where to write the JSON (default bench/.bench-tmp/latest.json)
 // Go Ergo: $ERGO_BENCH_BIN, else ../shared/peers/ergo-bench/ergo-bench from the repository root.
+// $BENCH_V8: extra V8/Node flags for every JS child, space-separated (e.g.
+// `BENCH_V8="--single-threaded-gc --max-semi-space-size=1"`): to test a runtime setting against
+// the same suites; the flags are recorded in the JSON (`options.v8`).
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, platform, release as osRelease, totalmem } from 'node:os';
@@ -34,6 +37,8 @@ const repoRoot = resolve(benchDir, '..');
 const suitesDir = join(here, 'suites');
 const childPath = join(here, 'child.js');
 const tmpDir = join(benchDir, '.bench-tmp');
+/** Extra flags for every JS child ($BENCH_V8, see the header). */
+const V8_FLAGS = (process.env.BENCH_V8 ?? '').split(/\s+/).filter((f) => f !== '');
 
 /** Suites run first, in this order; any other file in suites/ follows alphabetically. */
 const SUITE_ORDER = ['messaging', 'processes', 'events', 'edf', 'web', 'network'];
@@ -305,6 +310,7 @@ async function runJSOnce(
   const warmup = Math.max(o.warmup, sc?.minWarmup ?? 0);
   const args = [
     '--expose-gc',
+    ...V8_FLAGS,
     childPath,
     'run',
     file,
@@ -634,7 +640,14 @@ async function main(): Promise<void> {
     go: go.available
       ? { available: true, bin: go.bin, gomaxprocs: GO_PEERS.map((g) => g.procs) }
       : { available: false, reason: go.reason },
-    options: { rounds: o.rounds, warmup: o.warmup, quick: o.quick, only: o.only, spread: o.spread ?? null },
+    options: {
+      rounds: o.rounds,
+      warmup: o.warmup,
+      quick: o.quick,
+      only: o.only,
+      spread: o.spread ?? null,
+      v8: V8_FLAGS,
+    },
     methodology:
       'each scenario and peer in a fresh process; figure = median of the measured rounds after warm-up (spread rows: median of the per-process medians); no forced GC between rounds; Erlang scripts and ergo-bench time themselves inside their process; a measurement during which other processes used > 0.25 cores is repeated (quietest attempt kept) and flagged in `busy`',
   });

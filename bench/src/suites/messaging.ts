@@ -38,6 +38,7 @@ import {
   N_SEND_N,
   N_SEND_SPREAD,
   N_CALL_SPREAD,
+  N_JS_CONTROL_SPREAD,
 } from '../lib/figures.js';
 import { deferred, hasGC, heapAfterGC, median, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
 import { nact, type NactRef } from '../lib/nact.js';
@@ -323,6 +324,24 @@ async function ergoCallRound(node: Node, total: number): Promise<number> {
   return rate(total, ms);
 }
 
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/**
+ * The control of the call spread: `total` awaits in a row of a promise resolved from a
+ * microtask with a small fresh object, the shape of a call without any framework code. Its rate
+ * moves with the machine's and V8's state (memory system, GC), not with the framework's code.
+ */
+async function jsControlRound(total: number): Promise<number> {
+  const t0 = now();
+  for (let i = 0; i < total; i++) {
+    const r = await new Promise<{ i: number; a: number[] }>(
+      (res) => void RESOLVED.then(() => res({ i, a: [i, i, i] })),
+    );
+    if (r.i !== i) throw new Error(`control answered ${r.i} to ${i}`);
+  }
+  return rate(total, now() - t0);
+}
+
 // --- nact ---------------------------------------------------------------------------------------
 
 /** One nact burst round: the sender dispatches `total` messages back to back; returns msg/s. */
@@ -512,12 +531,29 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
         );
       }
       if (c.scenario === 'call-spread') {
-        // One process of the call spread (as windowed-spread).
-        const s = await runRounds(c, () => ergoCallRound(node, CALL_TOTAL));
+        // One process of the call spread (as windowed-spread). Each round is preceded by a round
+        // of the control (no framework code): its figure tells the mode the process and machine
+        // are in at that moment from the framework's own variation (bench/README.md, issue 24).
+        const control: number[] = [];
+        const s = await runRounds(c, async (i) => {
+          const x = await jsControlRound(CALL_TOTAL);
+          if (i >= c.warmup) control.push(x);
+          return ergoCallRound(node, CALL_TOTAL);
+        });
         reportSamples(
           report,
           { group: G_MESSAGING, name: N_CALL_SPREAD, unit: 'calls/s', note: 'the call row, one fresh process each' },
           s,
+        );
+        reportSamples(
+          report,
+          {
+            group: G_MESSAGING,
+            name: N_JS_CONTROL_SPREAD,
+            unit: 'awaits/s',
+            note: `${CALL_TOTAL / 1e3}K awaits of a promise resolved from a microtask, ~820 B allocated each (a call: ~890 B); no framework code`,
+          },
+          control,
         );
       }
     } finally {
