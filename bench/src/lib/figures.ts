@@ -29,10 +29,13 @@ export const N_SEND_SPREAD = 'local send 1→1, windowed: spread over fresh proc
 export const N_SEND_N = 'local send N→N (2 pairs)';
 export const N_CALL = 'sequential call';
 export const N_CALL_SPREAD = 'sequential call: spread over fresh processes';
-/** Measured in the call-spread processes, one round before each call round (see messaging.ts). */
-export const N_JS_CONTROL_SPREAD = 'control, plain JS await ping-pong: spread over the call-spread processes';
 export const N_SPAWN = 'spawn rate';
 export const N_SPAWN_SPREAD = 'spawn rate: spread over fresh processes';
+// The controls of the spread rows: a plain JS await ping-pong run before each round in the same
+// processes (measure.ts jsControlRound).
+export const N_CONTROL_SEND_SPREAD = 'control (plain JS awaits) in the windowed-spread processes';
+export const N_CONTROL_CALL_SPREAD = 'control (plain JS awaits) in the call-spread processes';
+export const N_CONTROL_SPAWN_SPREAD = 'control (plain JS awaits) in the spawn-spread processes';
 export const N_HEAP = 'heap per idle process';
 export const N_RETAINED = 'mailbox retained after a 3 M burst is drained';
 export const N_FANOUT = 'event fan-out to 100K subscribers';

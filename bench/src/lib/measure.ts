@@ -86,3 +86,46 @@ export function heapAfterGC(): number {
   gc();
   return process.memoryUsage().heapUsed;
 }
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Awaits in one control round (see `jsControlRound`). */
+export const CONTROL_AWAITS = 300_000;
+
+/** The note of a control row. */
+export const CONTROL_NOTE = `${CONTROL_AWAITS / 1e3}K awaits of a promise resolved from a microtask, ~820 B allocated each (a call: ~890 B); no framework code`;
+
+/**
+ * The control of the spread rows: `total` awaits in a row of a promise resolved from a microtask
+ * with a small fresh object, the shape of a call without any framework code (≈ 820 B allocated
+ * per await, a call ≈ 890 B). Its rate moves with the state of the machine (bench/README.md,
+ * issue 24 "Stable speed"), not with the framework's code; returns awaits/s.
+ */
+export async function jsControlRound(total = CONTROL_AWAITS): Promise<number> {
+  const t0 = now();
+  for (let i = 0; i < total; i++) {
+    const r = await new Promise<{ i: number; a: number[] }>(
+      (res) => void RESOLVED.then(() => res({ i, a: [i, i, i] })),
+    );
+    if (r.i !== i) throw new Error(`control answered ${r.i} to ${i}`);
+  }
+  return rate(total, now() - t0);
+}
+
+/**
+ * `runRounds` with a control round (`jsControlRound`) before each round: returns the rounds'
+ * figures and the measured rounds' control figures (a spread row reports both, so the state of
+ * the machine in each process shows beside the framework's figure).
+ */
+export async function runRoundsWithControl(
+  ctx: SuiteContext,
+  one: (round: number) => Promise<number>,
+): Promise<{ samples: number[]; control: number[] }> {
+  const control: number[] = [];
+  const samples = await runRounds(ctx, async (i) => {
+    const x = await jsControlRound();
+    if (i >= ctx.warmup) control.push(x);
+    return one(i);
+  });
+  return { samples, control };
+}

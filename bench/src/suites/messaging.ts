@@ -38,9 +38,22 @@ import {
   N_SEND_N,
   N_SEND_SPREAD,
   N_CALL_SPREAD,
-  N_JS_CONTROL_SPREAD,
+  N_CONTROL_SEND_SPREAD,
+  N_CONTROL_CALL_SPREAD,
 } from '../lib/figures.js';
-import { deferred, hasGC, heapAfterGC, median, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
+import {
+  CONTROL_NOTE,
+  deferred,
+  hasGC,
+  heapAfterGC,
+  median,
+  now,
+  rate,
+  reportSamples,
+  runRounds,
+  runRoundsWithControl,
+  settle,
+} from '../lib/measure.js';
 import { nact, type NactRef } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -324,24 +337,6 @@ async function ergoCallRound(node: Node, total: number): Promise<number> {
   return rate(total, ms);
 }
 
-const RESOLVED: Promise<void> = Promise.resolve();
-
-/**
- * The control of the call spread: `total` awaits in a row of a promise resolved from a
- * microtask with a small fresh object, the shape of a call without any framework code. Its rate
- * moves with the machine's and V8's state (memory system, GC), not with the framework's code.
- */
-async function jsControlRound(total: number): Promise<number> {
-  const t0 = now();
-  for (let i = 0; i < total; i++) {
-    const r = await new Promise<{ i: number; a: number[] }>(
-      (res) => void RESOLVED.then(() => res({ i, a: [i, i, i] })),
-    );
-    if (r.i !== i) throw new Error(`control answered ${r.i} to ${i}`);
-  }
-  return rate(total, now() - t0);
-}
-
 // --- nact ---------------------------------------------------------------------------------------
 
 /** One nact burst round: the sender dispatches `total` messages back to back; returns msg/s. */
@@ -477,11 +472,17 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
       }
       if (c.scenario === 'windowed-spread') {
         // One process of the spread: the runner starts this scenario in many fresh processes.
-        const s = await sendRounds(c, () => ergoSendRound(node, one, SEND_1_TOTAL));
+        // A control round (no framework code) before each round shows the machine's state.
+        const s = await runRoundsWithControl(c, async () => (await ergoSendRound(node, one, SEND_1_TOTAL)).rate);
         reportSamples(
           report,
           { group: G_MESSAGING, name: N_SEND_SPREAD, unit: 'msg/s', note: 'the windowed row, one fresh process each' },
-          s.rates,
+          s.samples,
+        );
+        reportSamples(
+          report,
+          { group: G_MESSAGING, name: N_CONTROL_SEND_SPREAD, unit: 'awaits/s', note: CONTROL_NOTE },
+          s.control,
         );
       }
       if (want('send-1to1-burst')) {
@@ -531,29 +532,17 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
         );
       }
       if (c.scenario === 'call-spread') {
-        // One process of the call spread (as windowed-spread). Each round is preceded by a round
-        // of the control (no framework code): its figure tells the mode the process and machine
-        // are in at that moment from the framework's own variation (bench/README.md, issue 24).
-        const control: number[] = [];
-        const s = await runRounds(c, async (i) => {
-          const x = await jsControlRound(CALL_TOTAL);
-          if (i >= c.warmup) control.push(x);
-          return ergoCallRound(node, CALL_TOTAL);
-        });
+        // One process of the call spread (as windowed-spread), with the control before each round.
+        const s = await runRoundsWithControl(c, () => ergoCallRound(node, CALL_TOTAL));
         reportSamples(
           report,
           { group: G_MESSAGING, name: N_CALL_SPREAD, unit: 'calls/s', note: 'the call row, one fresh process each' },
-          s,
+          s.samples,
         );
         reportSamples(
           report,
-          {
-            group: G_MESSAGING,
-            name: N_JS_CONTROL_SPREAD,
-            unit: 'awaits/s',
-            note: `${CALL_TOTAL / 1e3}K awaits of a promise resolved from a microtask, ~820 B allocated each (a call: ~890 B); no framework code`,
-          },
-          control,
+          { group: G_MESSAGING, name: N_CONTROL_CALL_SPREAD, unit: 'awaits/s', note: CONTROL_NOTE },
+          s.control,
         );
       }
     } finally {

@@ -11,8 +11,18 @@
 // framework holds the processes (their PIDs/references are dropped).
 
 import { Actor, startNode, type Node, type PID } from 'ergo-ts';
-import { G_PROCESSES, N_HEAP, N_SPAWN, N_SPAWN_SPREAD } from '../lib/figures.js';
-import { hasGC, heapAfterGC, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
+import { G_PROCESSES, N_CONTROL_SPAWN_SPREAD, N_HEAP, N_SPAWN, N_SPAWN_SPREAD } from '../lib/figures.js';
+import {
+  CONTROL_NOTE,
+  hasGC,
+  heapAfterGC,
+  now,
+  rate,
+  reportSamples,
+  runRounds,
+  runRoundsWithControl,
+  settle,
+} from '../lib/measure.js';
 import { nact } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -139,7 +149,8 @@ export async function processesSuite(report: Report, ctx?: SuiteContext): Promis
     );
   }
   if (c.scenario === 'spawn-spread' && peer === 'ergo-ts') {
-    const s = await runRounds(c, () => spawnRound(SPAWN_N));
+    // A control round (no framework code) before each round shows the machine's state.
+    const { samples: s, control } = await runRoundsWithControl(c, () => spawnRound(SPAWN_N));
     reportSamples(
       report,
       {
@@ -150,6 +161,11 @@ export async function processesSuite(report: Report, ctx?: SuiteContext): Promis
         note: 'the spawn row, one fresh process each',
       },
       s,
+    );
+    reportSamples(
+      report,
+      { group: G_PROCESSES, name: N_CONTROL_SPAWN_SPREAD, unit: 'awaits/s', peer, note: CONTROL_NOTE },
+      control,
     );
   }
   if (want('heap')) {
