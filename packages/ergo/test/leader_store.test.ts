@@ -20,11 +20,21 @@ import {
   type Atom,
   type LeaderOptions,
   type LeaderStore,
-  type Node,
   type PID,
   type Ref,
 } from '../src/index.js';
-import { Inbox, INDEX_URL, probe, quietNode, rejectsWith, runScript, thrown, within, withNode } from './helpers.js';
+import {
+  Inbox,
+  INDEX_URL,
+  probe,
+  quietNode,
+  rejectsWith,
+  runScript,
+  scriptedPeer,
+  thrown,
+  within,
+  withNode,
+} from './helpers.js';
 
 const root = mkdtempSync(join(tmpdir(), 'ergo-leader-store-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -43,19 +53,6 @@ class Voter extends Leader {
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
     return request === 'term' ? this.term() : undefined;
   }
-}
-
-/** A scripted peer: sends what the test asks (`{to, send}`) and hands every reply to an inbox. */
-function peer(node: Node, name: string, inbox: Inbox): Promise<PID> {
-  return node.spawnRegister(
-    name,
-    probe((msg, from, self) => {
-      if (typeof msg === 'object' && msg !== null && 'to' in msg) {
-        const m = msg as { to: PID; send: unknown };
-        self.send(m.to, m.send);
-      } else inbox.push(msg, from);
-    }),
-  );
 }
 
 test('a missing directory loads as no state; the first save creates it; a new store reads it back', () => {
@@ -131,7 +128,7 @@ test('a member that cannot save its vote stops with ErrLeaderStore before it vot
   mkdirSync(`${path}.tmp`);
   await withNode(async (node) => {
     const inbox = new Inbox();
-    const x = await peer(node, 'x', inbox);
+    const x = await scriptedPeer(node, 'x', inbox);
     const voter = await node.spawnRegister('v', () => new Voter(fileLeaderStore(path)));
     const downs = new Inbox();
     const watcher = await node.spawn(
@@ -160,7 +157,7 @@ test('term and vote are read back by the member of a restarted node: it does not
   let node = await quietNode({}, undefined, name);
   try {
     const inbox = new Inbox();
-    const x = await peer(node, 'x', inbox);
+    const x = await scriptedPeer(node, 'x', inbox);
     const voter = await node.spawnRegister('v', () => new Voter(fileLeaderStore(path)));
     node.send(x, { to: voter, send: new MessageLeaderVote('c1', 3, x) });
     assert.deepEqual((await inbox.count(1))[0]!.message, new MessageLeaderVoteReply('c1', 3, true));
@@ -171,7 +168,7 @@ test('term and vote are read back by the member of a restarted node: it does not
   node = await quietNode({}, undefined, name);
   try {
     const inbox = new Inbox();
-    const y = await peer(node, 'y', inbox);
+    const y = await scriptedPeer(node, 'y', inbox);
     const voter = await node.spawnRegister('v', () => new Voter(fileLeaderStore(path)));
     assert.equal(await node.call(new ProcessID('v' as Atom), 'term'), 3);
     node.send(y, { to: voter, send: new MessageLeaderVote('c1', 3, y) });
