@@ -173,6 +173,11 @@ test('cluster: a ClusterPool serves callers and senders of every node and of out
       ][];
       assert.deepEqual(workerNodes(answers), [...names].sort(), `calls from ${at} reached workers of every node`);
     }
+    // A worker's error reaches the caller as that error, relayed or not.
+    for (const at of names) {
+      const codes = (await ext.call(new ProcessID('relay', at), [pool, 6, 'fail'], { timeout: 30_000 })) as string[];
+      assert.deepEqual(codes, Array(6).fill('ERR_APP_FAILED'), `errors of the workers for ${at}`);
+    }
     // From outside the cluster, by name, as an ordinary process.
     const outside: [string, number][] = [];
     for (let i = 0; i < 12; i++) outside.push((await ext.call(byName, i, { timeout: 30_000 })) as [string, number]);

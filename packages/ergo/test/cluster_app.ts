@@ -6,12 +6,27 @@
 // `relay` calls or messages a target from its node, `collector` keeps what it is sent, `pool`
 // (enabled for remote spawn) is a ClusterPool of Echo workers.
 
-import { Actor, MessageDownNode, MessageDownProcessID, ProcessID, type PID, type Ref } from '../src/index.js';
+import {
+  Actor,
+  defineError,
+  MessageDownNode,
+  MessageDownProcessID,
+  ProcessID,
+  type PID,
+  type Ref,
+} from '../src/index.js';
 import { ClusterPool, type ClusterNode } from '../src/cluster/index.js';
 import type { PoolOptions } from '../src/act/pool.js';
 
+/** What an Echo answers `'fail'` with (a sentinel: decoded as itself on every node). */
+export const ErrAppFailed = defineError('ERR_APP_FAILED', 'cluster test app: failed as asked');
+
 class Echo extends Actor {
-  override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
+  override handleCall(from: PID, ref: Ref, req: unknown): unknown {
+    if (req === 'fail') {
+      this.sendResponseError(from, ref, ErrAppFailed);
+      return undefined;
+    }
     return [this.node.name, req];
   }
   /** `[reportTo, tag]`: tells `reportTo` where it ran and whom it got the message from. */
@@ -124,11 +139,22 @@ class Watcher extends Actor {
 
 /**
  * Calls `target` `count` times from inside the cluster and returns the answers; with a third
- * element `reportTo`, sends it `count` messages `[reportTo, i]` instead and returns its own PID.
+ * element `reportTo`, sends it `count` messages `[reportTo, i]` instead and returns its own PID;
+ * with `'fail'` there, calls it `count` times with `'fail'` and returns the errors' codes.
  */
 class Relay extends Actor {
   override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
-    const [target, count, reportTo] = req as [PID | ProcessID, number, ProcessID?];
+    const [target, count, reportTo] = req as [PID | ProcessID, number, ProcessID | 'fail' | undefined];
+    if (reportTo === 'fail') {
+      // Each call must fail: the codes of the errors it failed with.
+      const codes: string[] = [];
+      for (let i = 0; i < count; i++)
+        await this.call(target, 'fail').then(
+          () => codes.push('answered'),
+          (e: unknown) => codes.push(String((e as { code?: string }).code)),
+        );
+      return codes;
+    }
     if (reportTo !== undefined) {
       for (let i = 0; i < count; i++) this.send(target, [reportTo, i]);
       return this.pid;
