@@ -88,8 +88,12 @@ export async function ask(
     for (const m of msgs.split(/\s+/).filter((s) => s !== '')) args.push('--with-msg', m);
     const tls = await yes('TLS between nodes?');
     if (tls) args.push('--tls');
-    const withFlags = args.filter((a) => a !== '--tls');
-    return { name: nodeName, ...fromArgs(withFlags), observer: false, tls, args: [nodeName, ...args] };
+    // Asked after TLS so that answers piped for the earlier questions keep their meaning; the
+    // default is --with-observer's absence, as with --yes.
+    const observer = await yes('Observer web UI (@ergo-ts/observer on localhost:9911)?');
+    if (observer) args.push('--with-observer');
+    const withFlags = args.filter((a) => a !== '--tls' && a !== '--with-observer');
+    return { name: nodeName, ...fromArgs(withFlags), observer, tls, args: [nodeName, ...args] };
   } finally {
     rl.close();
   }

@@ -234,9 +234,33 @@ describe('questions and the command line they stand for', () => {
   }
 
   test('Enter takes every default: the same project as --yes', async () => {
-    const a = await answer(undefined, ['', '', '', '', '', '', '']);
+    const a = await answer(undefined, ['', '', '', '', '', '', '', '']);
     assert.deepEqual(a.args, defaultAnswers().args);
     assert.equal(a.tls, false);
+    assert.equal(a.observer, false);
+    assert.equal(a.observer, parseCliArgs(['N', '--yes']).observer, 'the default of the non-interactive path');
+  });
+
+  test('the Observer question: "y" adds --with-observer, and the project starts the Observer', async () => {
+    const output = new PassThrough();
+    let asked = '';
+    output.on('data', (c: Buffer) => (asked += c.toString()));
+    const input = new PassThrough();
+    const pending = ask('Shop', input, output);
+    input.end(['', '', '', '', '', 'n', 'y'].map((l) => `${l}\n`).join(''));
+    const a = await pending;
+    assert.match(asked, /Observer web UI \(@ergo-ts\/observer on localhost:9911\)\? y\/n \(n\): $/);
+    assert.equal(a.observer, true);
+    assert.equal(a.tls, false);
+    assert.deepEqual(a.args, [...defaultAnswers('Shop').args, '--with-observer']);
+    assert.deepEqual(a.declarations, defaultAnswers('Shop').declarations);
+    // The command line it stands for makes the same project.
+    const again = parseCliArgs(a.args);
+    assert.equal(again.observer, true);
+    assert.equal(project(...a.args).observer, true);
+    const no = await answer('Shop', ['', '', '', '', '', 'y', 'n']);
+    assert.deepEqual([no.observer, no.tls], [false, true]);
+    assert.ok(!no.args.includes('--with-observer'));
   });
 
   test('answers become options: "-" is none, names are split on spaces', async () => {

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
-import { ProcessID, startNode, type Node } from '../src/index.js';
+import { ProcessID, startNode, type Node, type PID } from '../src/index.js';
 import { startCluster, type Cluster } from '../src/cluster/index.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
@@ -151,22 +151,65 @@ test('cluster: a node killed mid-traffic is restarted with a new creation; its w
   }
 });
 
-test('cluster: a ClusterPool spreads its workers over the nodes; calls are answered by both', async () => {
-  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+test('cluster: a ClusterPool serves callers and senders of every node and of outside, with workers of every node', async () => {
+  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
   const ext = await driver(cluster);
   try {
-    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
-    const pool = await (await ext.network().getNode(a)).spawn('pool', {});
-    // Callers on the pool's node (ENP keeps only such a sender): workers answer them directly.
-    const from = new Set<string>();
-    for (const at of [a]) {
-      const answers = (await ext.call(new ProcessID('relay', at), [pool, 8])) as [string, number][];
-      answers.forEach(([node, req], i) => {
-        assert.equal(req, i);
-        from.add(node);
-      });
+    const names = cluster.nodes().map((n) => n.name);
+    const a = names[0]!;
+    // Six workers, two on each node; registered on a, so that outside callers can use its name.
+    const pool = await (await ext.network().getNode(a)).spawnRegister('workpool', 'pool', {}, 3);
+    const byName = new ProcessID('workpool', a);
+    const workerNodes = (answers: [string, number][]): string[] => {
+      answers.forEach(([, req], i) => assert.equal(req, i, 'each call got its own answer'));
+      return [...new Set(answers.map(([node]) => node))].sort();
+    };
+    // Calls from a process of each node: on a the workers answer directly; from b and c (ENP
+    // cannot hand their sender to a worker of a third node) the pool relays the call and the reply.
+    for (const at of names) {
+      const answers = (await ext.call(new ProcessID('relay', at), [pool, 12], { timeout: 30_000 })) as [
+        string,
+        number,
+      ][];
+      assert.deepEqual(workerNodes(answers), [...names].sort(), `calls from ${at} reached workers of every node`);
     }
-    assert.deepEqual([...from].sort(), [a, b].sort(), 'workers on both nodes answered');
+    // A worker's error reaches the caller as that error, relayed or not.
+    for (const at of names) {
+      const codes = (await ext.call(new ProcessID('relay', at), [pool, 6, 'fail'], { timeout: 30_000 })) as string[];
+      assert.deepEqual(codes, Array(6).fill('ERR_APP_FAILED'), `errors of the workers for ${at}`);
+    }
+    // From outside the cluster, by name, as an ordinary process.
+    const outside: [string, number][] = [];
+    for (let i = 0; i < 12; i++) outside.push((await ext.call(byName, i, { timeout: 30_000 })) as [string, number]);
+    assert.deepEqual(workerNodes(outside), [...names].sort(), 'outside calls reached workers of every node');
+    // Messages from each node, and from outside: each reaches a worker, which reports to a
+    // collector with the sender it saw: the pool when the message was relayed (a sender of
+    // another node than a, to a worker of another node than a), else the sender itself.
+    const check = async (reportsAt: string, sender: PID, what: string): Promise<void> => {
+      const reports = (await ext.call(new ProcessID('collector', reportsAt), 12, { timeout: 30_000 })) as [
+        string,
+        number,
+        PID,
+      ][];
+      assert.deepEqual(
+        reports.map(([, tag]) => tag).sort((x, y) => x - y),
+        [...Array(12).keys()],
+        `${what}: every message reached a worker`,
+      );
+      assert.deepEqual([...new Set(reports.map(([node]) => node))].sort(), [...names].sort(), `${what}: every node`);
+      for (const [node, tag, from] of reports) {
+        const relayed = sender.node !== a && node !== a;
+        assert.ok(from.equals(relayed ? pool : sender), `${what}: message ${tag} on ${node} from ${from.toString()}`);
+      }
+    };
+    for (const at of names) {
+      const sender = (await ext.call(new ProcessID('relay', at), [byName, 12, new ProcessID('collector', at)], {
+        timeout: 30_000,
+      })) as PID;
+      await check(at, sender, `messages from ${at}`);
+    }
+    for (let i = 0; i < 12; i++) ext.send(byName, [new ProcessID('collector', a), i]);
+    await check(a, ext.pid, 'messages from outside');
   } finally {
     await ext.stop();
     await cluster.stop();

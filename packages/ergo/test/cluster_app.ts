@@ -3,14 +3,56 @@
 // arrives in order, answers `['wait', n]` once n messages arrived), `watcher` (monitors what it is
 // told to and records the downs). `source` is enabled for remote spawn: it streams `count`
 // numbered messages to a target in slices, so the node keeps serving other traffic meanwhile.
+// `relay` calls or messages a target from its node, `collector` keeps what it is sent, `pool`
+// (enabled for remote spawn) is a ClusterPool of Echo workers.
 
-import { Actor, MessageDownNode, MessageDownProcessID, ProcessID, type PID, type Ref } from '../src/index.js';
+import {
+  Actor,
+  defineError,
+  MessageDownNode,
+  MessageDownProcessID,
+  ProcessID,
+  type PID,
+  type Ref,
+} from '../src/index.js';
 import { ClusterPool, type ClusterNode } from '../src/cluster/index.js';
 import type { PoolOptions } from '../src/act/pool.js';
 
+/** What an Echo answers `'fail'` with (a sentinel: decoded as itself on every node). */
+export const ErrAppFailed = defineError('ERR_APP_FAILED', 'cluster test app: failed as asked');
+
 class Echo extends Actor {
-  override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
+  override handleCall(from: PID, ref: Ref, req: unknown): unknown {
+    if (req === 'fail') {
+      this.sendResponseError(from, ref, ErrAppFailed);
+      return undefined;
+    }
     return [this.node.name, req];
+  }
+  /** `[reportTo, tag]`: tells `reportTo` where it ran and whom it got the message from. */
+  override handleMessage(from: PID, m: unknown): void {
+    if (!Array.isArray(m)) return;
+    const [reportTo, tag] = m as [PID | ProcessID, number];
+    this.send(reportTo, [this.node.name, tag, from]);
+  }
+}
+
+/** Keeps every message; answers `n` (a count) with them once that many arrived. */
+class Collector extends Actor {
+  got: unknown[] = [];
+  waiting: { from: PID; ref: Ref; n: number }[] = [];
+  override handleMessage(_from: PID, m: unknown): void {
+    this.got.push(m);
+    this.waiting = this.waiting.filter((w) => {
+      if (this.got.length < w.n) return true;
+      this.sendResponse(w.from, w.ref, this.got.splice(0, w.n));
+      return false;
+    });
+  }
+  override handleCall(from: PID, ref: Ref, n: unknown): unknown {
+    if (this.got.length >= (n as number)) return this.got.splice(0, n as number);
+    this.waiting.push({ from, ref, n: n as number });
+    return undefined;
   }
 }
 
@@ -95,10 +137,28 @@ class Watcher extends Actor {
   }
 }
 
-/** Calls `target` `count` times from inside the cluster and returns the answers. */
+/**
+ * Calls `target` `count` times from inside the cluster and returns the answers; with a third
+ * element `reportTo`, sends it `count` messages `[reportTo, i]` instead and returns its own PID;
+ * with `'fail'` there, calls it `count` times with `'fail'` and returns the errors' codes.
+ */
 class Relay extends Actor {
   override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
-    const [target, count] = req as [PID, number];
+    const [target, count, reportTo] = req as [PID | ProcessID, number, ProcessID | 'fail' | undefined];
+    if (reportTo === 'fail') {
+      // Each call must fail: the codes of the errors it failed with.
+      const codes: string[] = [];
+      for (let i = 0; i < count; i++)
+        await this.call(target, 'fail').then(
+          () => codes.push('answered'),
+          (e: unknown) => codes.push(String((e as { code?: string }).code)),
+        );
+      return codes;
+    }
+    if (reportTo !== undefined) {
+      for (let i = 0; i < count; i++) this.send(target, [reportTo, i]);
+      return this.pid;
+    }
     const out: unknown[] = [];
     for (let i = 0; i < count; i++) out.push(await this.call(target, i));
     return out;
@@ -107,11 +167,11 @@ class Relay extends Actor {
 
 let self: ClusterNode | null = null;
 
-/** Four Echo workers spread over the (two) nodes, once both are up. */
+/** Two Echo workers per node, spread over the `nodes` nodes once they are all up. */
 class Spread extends ClusterPool {
-  override async init(): Promise<PoolOptions> {
-    await self!.whenUp(2);
-    return { poolSize: 4, workerFactory: Echo };
+  override async init(nodes = 2): Promise<PoolOptions> {
+    await self!.whenUp(nodes);
+    return { poolSize: 2 * nodes, workerFactory: Echo };
   }
 }
 
@@ -122,6 +182,7 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   await cluster.node.spawnRegister('sink', Sink);
   await cluster.node.spawnRegister('watcher', Watcher);
   await cluster.node.spawnRegister('relay', Relay);
+  await cluster.node.spawnRegister('collector', Collector);
   self = cluster;
   cluster.enableSpawn('pool', Spread);
 }

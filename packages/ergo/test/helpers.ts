@@ -139,6 +139,22 @@ export class Inbox {
   }
 }
 
+/**
+ * A scripted peer registered as `name`: a message `{to, send}` makes it send `send` to `to`;
+ * anything else goes to `inbox` (the replies of whom it sent to).
+ */
+export function scriptedPeer(node: Node, name: string, inbox: Inbox): Promise<PID> {
+  return node.spawnRegister(
+    name,
+    probe((msg, from, self) => {
+      if (typeof msg === 'object' && msg !== null && 'to' in msg) {
+        const m = msg as { to: PID; send: unknown };
+        self.send(m.to, m.send);
+      } else inbox.push(msg, from);
+    }),
+  );
+}
+
 /** Records unhandled rejections while installed; `check()` asserts there were none. */
 export function trackUnhandled(): { readonly seen: unknown[]; check(): void; dispose(): void } {
   const seen: unknown[] = [];

@@ -21,7 +21,7 @@ import {
   type Ref,
 } from '../src/index.js';
 import { decode, encode } from '../src/net/index.js';
-import { Inbox, LogCapture, probe, rejectsWith, withNode, within } from './helpers.js';
+import { Inbox, LogCapture, probe, rejectsWith, scriptedPeer, withNode, within } from './helpers.js';
 
 const FAST = { electionTimeoutMin: 40, electionTimeoutMax: 80, heartbeatInterval: 10 };
 
@@ -172,19 +172,6 @@ test('membership quorum: the last of three members never elects itself; with quo
   }
 });
 
-/** A scripted peer: sends what the test asks and hands every reply to an inbox. */
-async function fakePeer(node: Node, name: string, inbox: Inbox): Promise<PID> {
-  return node.spawnRegister(
-    name,
-    probe((msg, from, self) => {
-      if (typeof msg === 'object' && msg !== null && 'to' in msg) {
-        const m = msg as { to: PID; send: unknown };
-        self.send(m.to, m.send);
-      } else inbox.push(msg, from);
-    }),
-  );
-}
-
 test('one vote per term: not given again after the known leader is lost (Ergo forgets it)', async () => {
   await withNode(async (node) => {
     // A lone voter that never campaigns (long timeouts) and three scripted peers.
@@ -199,9 +186,9 @@ test('one vote per term: not given again after the known leader is lost (Ergo fo
         }),
     );
     const inbox = new Inbox();
-    const x = await fakePeer(node, 'x', inbox);
-    const y = await fakePeer(node, 'y', inbox);
-    const z = await fakePeer(node, 'z', inbox);
+    const x = await scriptedPeer(node, 'x', inbox);
+    const y = await scriptedPeer(node, 'y', inbox);
+    const z = await scriptedPeer(node, 'z', inbox);
     node.send(x, { to: voter, send: new MessageLeaderVote('c1', 5, x) });
     const [r1] = await inbox.count(1);
     assert.deepEqual(r1!.message, new MessageLeaderVoteReply('c1', 5, true));
@@ -235,8 +222,8 @@ test('a store keeps the vote across a restart: the restarted member does not vot
     const store: LeaderStore & { state: unknown } = memoryLeaderStore();
     const slow = { electionTimeoutMin: 60_000, electionTimeoutMax: 60_001 };
     const inbox = new Inbox();
-    const x = await fakePeer(node, 'x', inbox);
-    const y = await fakePeer(node, 'y', inbox);
+    const x = await scriptedPeer(node, 'x', inbox);
+    const y = await scriptedPeer(node, 'y', inbox);
     let voter = await node.spawnRegister('v', () => new Member({ clusterID: 'c1', ...slow, store }));
     node.send(x, { to: voter, send: new MessageLeaderVote('c1', 3, x) });
     assert.deepEqual((await inbox.count(1))[0]!.message, new MessageLeaderVoteReply('c1', 3, true));
@@ -253,7 +240,7 @@ test('a store keeps the vote across a restart: the restarted member does not vot
 test('without a store a new member votes in no term until its startup quiet period is over', async () => {
   await withNode(async (node) => {
     const inbox = new Inbox();
-    const x = await fakePeer(node, 'x', inbox);
+    const x = await scriptedPeer(node, 'x', inbox);
     const voter = await node.spawnRegister('v', () => new Member({ clusterID: 'c1', startupQuiet: 60_000 }));
     node.send(x, { to: voter, send: new MessageLeaderVote('c1', 1, x) });
     assert.deepEqual((await inbox.count(1))[0]!.message, new MessageLeaderVoteReply('c1', 1, false));

@@ -13,4 +13,10 @@ export {
   LEADER_EDF_PACKAGE,
   leaderWireTypes,
 } from './leader/messages.js';
-export { fileLeaderStore, memoryLeaderStore, type LeaderStore, type LeaderState } from './leader/store.js';
+export {
+  ErrLeaderStore,
+  fileLeaderStore,
+  memoryLeaderStore,
+  type LeaderStore,
+  type LeaderState,
+} from './leader/store.js';

@@ -1,6 +1,8 @@
 // Pool: one address in front of N identical workers. Normal-priority messages, calls and events
 // are forwarded round-robin (from and ref preserved, so workers answer callers directly);
-// high/max-priority mail is handled by the pool's own callbacks.
+// high/max-priority mail is handled by the pool's own callbacks. A worker on another node (see
+// spawnWorker) cannot be handed mail from a third node with its sender (ENP names a sender by
+// its id on the connection's peer): the pool relays such mail, and the replies of such calls.
 
 import {
   defineError,
@@ -13,7 +15,7 @@ import {
 } from '../gen/errors.js';
 import { ignorable } from '../gen/ignorable.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
-import type { ProcessOptions } from '../gen/options.js';
+import { DEFAULT_REQUEST_TIMEOUT, type ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
 import {
@@ -50,6 +52,30 @@ export function validatePoolSize(size: unknown): number {
   return size;
 }
 const POOL_BATCH = 128;
+
+/** Put into the pool's own system queue when relayed calls have replies to pass on. */
+const RELAY_WAKE = Object.freeze({ relayWake: true });
+
+/** Longest wait of a relayed call (a setTimeout's limit). */
+const MAX_RELAY_MS = 2 ** 31 - 1;
+
+/**
+ * How long the pool waits for a worker's reply to a call it relays: until the caller's own
+ * deadline (carried in its ref, whole seconds, so a second more), else Ergo's default.
+ */
+function relayTimeout(ref: Ref): number {
+  const deadline = ref.deadline();
+  if (deadline === 0) return DEFAULT_REQUEST_TIMEOUT;
+  return Math.min(MAX_RELAY_MS, Math.max(1, deadline * 1000 + 1000 - Date.now()));
+}
+
+/** A reply to a relayed call, waiting for the pool to pass it on. */
+interface RelayedReply {
+  to: PID;
+  ref: Ref;
+  ok: boolean;
+  value: unknown;
+}
 
 /** What a pool's `init` returns. */
 export interface PoolOptions<B extends ProcessBehavior = ProcessBehavior> {
@@ -93,6 +119,8 @@ export abstract class Pool extends BehaviorBase {
   #forwarded = 0;
   #restarts = 0;
   #unhandled = 0;
+  /** Outcomes of relayed calls not passed on yet (the next run passes them on). */
+  #replies: RelayedReply[] = [];
 
   /** Returns the pool options (required). */
   abstract init(...args: unknown[]): PoolOptions | Promise<PoolOptions>;
@@ -123,9 +151,13 @@ export abstract class Pool extends BehaviorBase {
   }
 
   /**
-   * Starts one worker (linked both ways, as `options` asks). Override to place workers elsewhere:
-   * a worker on another node gets the forwarded mail with its original sender and call ref, so
-   * it answers callers directly (ergo-ts/cluster's ClusterPool spreads workers over the nodes).
+   * Starts one worker (linked both ways, as `options` asks). Override to place workers elsewhere
+   * (ergo-ts/cluster's ClusterPool spreads them over the nodes). A worker on another node gets
+   * mail from senders of the pool's node forwarded with its sender and call ref, so it answers
+   * callers directly. Mail from a third node is relayed (ENP cannot name that sender): a message
+   * reaches the worker with the pool as its sender; a call is made by the pool, which passes the
+   * worker's reply (or error, or ErrTimeout at the caller's deadline) on to the caller. Events
+   * go only to workers on the pool's node.
    */
   protected spawnWorker(factory: ProcessFactory, options: ProcessOptions, args: unknown[]): Promise<PID> {
     return this.spawn(factory, options, ...(args as never[]));
@@ -213,6 +245,7 @@ export abstract class Pool extends BehaviorBase {
 
   processRun(): unknown {
     const mb = this.#mb;
+    if (this.#replies.length > 0) this.#passReplies();
     for (let i = 0; i < POOL_BATCH; i++) {
       if (!mb.take()) return undefined;
       const kind = mb.kind;
@@ -223,6 +256,10 @@ export abstract class Pool extends BehaviorBase {
       mb.release();
       if (queue === 'main' && kind <= MailboxKind.Event) {
         this.#forward(kind, from, message, extra);
+        continue;
+      }
+      if (message === RELAY_WAKE) {
+        this.#passReplies();
         continue;
       }
       let r: unknown;
@@ -253,10 +290,14 @@ export abstract class Pool extends BehaviorBase {
 
   #forward(kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
     const n = this.#workers.length;
+    const here = this.node.name;
+    // Mail of a third node to a worker of another node is relayed; events are not (local only).
+    const relay = from.node !== here && kind !== MailboxKind.Event;
     for (let i = 0; i < n; i++) {
       const pid = this.#workers.shift()!;
       try {
-        this.process.forward(pid, kind, from, message, extra, MessagePriority.Normal);
+        if (relay && pid.node !== here) this.#relay(pid, kind, from, message, extra);
+        else this.process.forward(pid, kind, from, message, extra, MessagePriority.Normal);
         this.#workers.push(pid);
         this.#forwarded++;
         return;
@@ -270,6 +311,46 @@ export abstract class Pool extends BehaviorBase {
     this.log.error('pool: no worker could take a message from %s (%d workers)', from.toString(), this.#workers.length);
     if (kind === MailboxKind.Request) {
       this.sendResponseError(from, requestRef(extra), ErrProcessMailboxFull.with('every pool worker is busy'));
+    }
+  }
+
+  /**
+   * Hands mail of a third node to worker `pid` of another node: a message with the pool as its
+   * sender; a call made by the pool, whose outcome (reply, error, ErrTimeout, ErrNoConnection...)
+   * is queued for the caller. Throws as forward does (the next worker is tried).
+   */
+  #relay(pid: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
+    if (kind !== MailboxKind.Request) {
+      this.process.forward(pid, kind, this.pid, message, undefined, MessagePriority.Normal);
+      return;
+    }
+    const ref = requestRef(extra);
+    this.callPID(pid, message, relayTimeout(ref)).then(
+      (value) => this.#relayed({ to: from, ref, ok: true, value }),
+      (err: unknown) => this.#relayed({ to: from, ref, ok: false, value: err }),
+    );
+  }
+
+  /**
+   * A relayed call settled: the outcome waits for the pool's next run, which a wake in its
+   * system queue brings about (one per batch of outcomes).
+   */
+  #relayed(reply: RelayedReply): void {
+    this.#replies.push(reply);
+    if (this.#replies.length > 1) return; // a wake is already queued
+    try {
+      this.process.forward(this.pid, MailboxKind.Regular, this.pid, RELAY_WAKE, undefined, MessagePriority.High);
+    } catch {
+      // Ended: the callers time out, as for any call to a process that ended. Full: it runs anyway.
+    }
+  }
+
+  #passReplies(): void {
+    const replies = this.#replies;
+    this.#replies = [];
+    for (const r of replies) {
+      if (r.ok) this.sendResponse(r.to, r.ref, r.value);
+      else this.sendResponseError(r.to, r.ref, toError(r.value));
     }
   }
 

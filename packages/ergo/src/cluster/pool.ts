@@ -1,7 +1,8 @@
 // ClusterPool: a Pool whose workers are spread over the nodes of the cluster, round-robin from
 // this node. Mail is forwarded as by any Pool — with its original sender and call ref, so a
-// worker on another node answers the caller directly. A worker on another node is linked to the
-// pool: when it dies, or its node goes down, the pool starts a replacement on the next node up.
+// worker on another node answers a caller of the pool's node directly; mail of a third node is
+// relayed by the pool (act/pool.ts). A worker on another node is linked to the pool: when it
+// dies, or its node goes down, the pool starts a replacement on the next node up.
 
 import { ErrIncorrect } from '../gen/errors.js';
 import type { ProcessOptions } from '../gen/options.js';
@@ -15,10 +16,11 @@ import { clusterNodeOf } from './node.js';
  * PoolOptions); the worker factory must be enabled on every node with
  * `cluster.enableSpawn(name, factory)` (the module runs on each node, so enabling it there does).
  * Outside a cluster it behaves as a plain Pool. Spawn fails with ErrIncorrect when the factory is
- * not enabled. A worker on another node takes normal-priority messages and calls whose sender is
- * on the pool's node (ENP names a sender by its id on the connection's peer, so a sender of a third
- * node cannot be kept): mail from other nodes goes to the workers on the pool's node. To serve
- * every node, run one ClusterPool on each (the module runs on every node).
+ * not enabled. The pool serves every node, and nodes outside the cluster: normal-priority
+ * messages and calls go round-robin to the workers of all nodes. A sender of the pool's node is
+ * kept (workers answer it directly); mail of another node to a worker of a third one is relayed —
+ * a message arrives with the pool as its sender, a call is made by the pool, which passes the
+ * reply, error or ErrTimeout (at the caller's deadline) back (see Pool.spawnWorker).
  */
 export abstract class ClusterPool extends Pool {
   #next = 0;

@@ -4,7 +4,21 @@
 
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { ErrIncorrect } from '../../gen/errors.js';
+import { defineError, ErrIncorrect } from '../../gen/errors.js';
+
+/**
+ * The file of a {@link fileLeaderStore} could not be read or written (permissions, a directory
+ * in the way, a full disk...): `cause` is the file system's error, the message names the file
+ * and its `code` (EACCES, ENOTDIR, ENOSPC...). Thrown by `load` (the member's init fails) and by
+ * `save` (the member stops with it as its reason: it does not vote on a state it could not keep).
+ */
+export const ErrLeaderStore = defineError('ERR_LEADER_STORE', 'leader state store failed');
+
+/** The file system's `err` as ErrLeaderStore: what was done to which file, and the OS's words. */
+function storeError(what: string, path: string, err: unknown): Error {
+  // Node's message starts with the OS code ("EACCES: permission denied, open '…'").
+  return ErrLeaderStore.with(`${what} ${path}: ${err instanceof Error ? err.message : String(err)}`, err);
+}
 
 /** What a leader actor must not forget: its term and the member it voted for in that term. */
 export interface LeaderState {
@@ -29,11 +43,15 @@ export interface LeaderStore {
 
 /**
  * A {@link LeaderStore} in one JSON file: written to `<path>.tmp`, fsync'ed, then renamed over
- * `path` (atomic on POSIX file systems), so a crash leaves the old or the new state, never half.
- * A missing file loads as no state; an unreadable one throws ErrIncorrect at load (the actor's
- * init fails rather than vote with a forgotten state).
+ * `path` (atomic on POSIX file systems) and the directory fsync'ed, so a crash leaves the old or
+ * the new state, never half; a `.tmp` left by a crash is ignored and overwritten. The directory
+ * is created on the first save. A missing file (or directory) loads as no state; a file that is
+ * not a `{term, votedFor}` JSON throws ErrIncorrect at load, one that cannot be read throws
+ * {@link ErrLeaderStore} (the actor's init fails rather than vote with a forgotten state); a
+ * save that fails throws ErrLeaderStore (the actor stops). ErrIncorrect for an empty `path`.
  */
 export function fileLeaderStore(path: string): LeaderStore {
+  if (typeof path !== 'string' || path === '') throw ErrIncorrect.with('fileLeaderStore needs a file path');
   return {
     load(): LeaderState | undefined {
       let text: string;
@@ -41,7 +59,7 @@ export function fileLeaderStore(path: string): LeaderStore {
         text = readFileSync(path, 'utf8');
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-        throw e;
+        throw storeError('reading', path, e);
       }
       let v: unknown;
       try {
@@ -61,18 +79,41 @@ export function fileLeaderStore(path: string): LeaderStore {
       return { term: s.term as number, votedFor: s.votedFor };
     },
     save(state: LeaderState): void {
-      mkdirSync(dirname(path), { recursive: true });
+      const dir = dirname(path);
       const tmp = `${path}.tmp`;
-      const fd = openSync(tmp, 'w');
       try {
-        writeSync(fd, JSON.stringify({ term: state.term, votedFor: state.votedFor }));
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
+        mkdirSync(dir, { recursive: true });
+        const fd = openSync(tmp, 'w');
+        try {
+          writeSync(fd, JSON.stringify({ term: state.term, votedFor: state.votedFor }));
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        renameSync(tmp, path);
+      } catch (e) {
+        throw storeError('writing', path, e);
       }
-      renameSync(tmp, path);
+      syncDir(dir);
     },
   };
+}
+
+/** Makes a rename in `dir` durable; best effort (some file systems cannot open a directory). */
+function syncDir(dir: string): void {
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch {
+    // not supported here: the rename is still atomic, only its durability is the OS's
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** A {@link LeaderStore} in memory (tests; or a node that must not touch the disk). */
