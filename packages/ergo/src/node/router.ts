@@ -517,8 +517,14 @@ export class Router {
     else req = link ? conn.linkAlias(p.pid, t) : conn.monitorAlias(p.pid, t);
     const g = this.answerGen(p);
     req.then(g.answered, (e: unknown) => {
-      this.remoteRefused(p, t, link, toError(e));
-      g.answered();
+      // Counted in any case, and nothing escapes: the derived Promise has no other handler.
+      try {
+        this.remoteRefused(p, t, link, toError(e));
+      } catch (err) {
+        this.node.log.warning('refused %s of %s: %s', link ? 'link' : 'monitor', String(t), toError(err).message);
+      } finally {
+        g.answered();
+      }
     });
   }
 
