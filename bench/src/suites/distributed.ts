@@ -8,8 +8,9 @@
 // it out: the note carries the network messages the producer sent for the publish (must equal
 // NODES). Sizes: DIST_PUBSUB_NODES (default 10) and DIST_PUBSUB_SUBS (total, default 100 K;
 // Ergo's figure is for 1 M over 10 nodes, `DIST_PUBSUB_SUBS=1000000` runs that).
-// Remote monitor: a watcher monitors K processes of another node, then they all end: create +
-// down, clocked until the K-th MessageDown arrives. Remote spawn: RemoteNode.spawn of an idle
+// Remote monitor: a watcher monitors K processes of another node (all requests in flight at once,
+// answered when every one was confirmed), then they all end: create + down, clocked until the
+// K-th MessageDown arrives. Remote spawn: RemoteNode.spawn of an idle
 // actor with at most WINDOW requests in flight.
 
 import { fork, spawn, type ChildProcess } from 'node:child_process';
@@ -110,8 +111,11 @@ class Watcher extends Actor {
   override handleMessage(_from: PID, message: unknown): void {
     if (message instanceof MessageDownPID && ++this.downs === this.expected) this.done?.();
   }
-  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+  // Answers once every remote target's node confirmed its monitor (at once for local targets):
+  // the targets end only after that, as in the local row, so no request races the end.
+  override async handleCall(_from: PID, _ref: Ref, request: unknown): Promise<unknown> {
     for (const p of request as PID[]) this.monitorPID(p);
+    await this.relationsConfirmed();
     return true;
   }
 }

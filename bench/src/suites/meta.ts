@@ -4,7 +4,8 @@
 // One client connection writes WRITES × SIZE-byte writes (honouring back-pressure) and the clock
 // stops when every byte came back. ergo-ts: each read becomes a MessageTCP to an actor, which
 // sends it back to the connection's alias (a socket write). node: `socket.on('data', d =>
-// socket.write(d))`. Figure: MB/s echoed; the issue's target is ≥ 70 % of bare node.
+// socket.write(d))`. Figure: MB/s echoed; the issue's target is ≥ 70 % of bare node. The bulk
+// row (8 connections × 64 KiB in flight, issue 24 §2) is web.ts's `tcp-echo`.
 
 import * as net from 'node:net';
 

@@ -201,8 +201,11 @@ export class TCPConnection extends MetaBase {
       process.nextTick(this.uncork);
     }
     if (s.write(data)) return undefined;
-    // Full: flush now and wait for the peer to read.
+    // Over the socket's high-water mark (a corked batch, or one large write): flush now. On a
+    // fast peer the kernel takes it all at once and nothing is left to wait for — no Promise,
+    // no listeners per write; only bytes the kernel refused make the meta wait for 'drain'.
     this.uncork();
+    if (s.writableLength === 0) return undefined;
     return new Promise<undefined>((resolve) => {
       const done = (): void => {
         s.off('drain', done);

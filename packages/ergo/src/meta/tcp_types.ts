@@ -31,8 +31,12 @@ export class MessageTCPDisconnect {
   constructor(readonly id: Alias) {}
 }
 
-/** Default read buffer size: the largest MessageTCP a raw read produces (Ergo's 65535). */
-export const DEFAULT_TCP_READ_BUFFER_SIZE = 65535;
+/**
+ * Default read buffer size: the largest MessageTCP a raw read produces. 65536 — the most Node
+ * reads from a socket at once — where Ergo's is 65535: with 65535 every full read became two
+ * messages, the second one byte long (and two writes when echoed).
+ */
+export const DEFAULT_TCP_READ_BUFFER_SIZE = 65536;
 
 /**
  * Default `writeQueueLimit` of a TCP server: writes (MessageTCP) that may wait in an accepted
@@ -44,7 +48,7 @@ export const DEFAULT_TCP_WRITE_QUEUE_LIMIT = 1024;
 export interface TCPCommonOptions {
   /**
    * Largest data of one MessageTCP in raw mode (longer reads are cut into pieces); default
-   * 65535. Ignored when `readChunk` is enabled.
+   * 65536 (Ergo: 65535). Ignored when `readChunk` is enabled.
    */
   readBufferSize?: number;
   /** Reassemble the stream into frames (one MessageTCP per frame). */

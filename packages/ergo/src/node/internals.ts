@@ -25,8 +25,8 @@ export function callerOf(node: Node): ProcessImpl | null {
 
 /** The keyed relation hosts (names, aliases, events, nodes with watchers) of a node. */
 export function keyedHostsOf(node: NodeImpl): TargetHost[] {
-  // `keyed` is private to the target manager; tests check every host's relation counts.
-  return [...node.targets['keyed'].values()];
+  // Tests check every host's relation counts.
+  return node.targets.allKeyed();
 }
 
 export type { NodeImpl } from './node.js';

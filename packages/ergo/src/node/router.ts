@@ -78,7 +78,7 @@ export class Router {
   private callP: ProcessImpl | null = null;
 
   /** Each process' remote link/monitor requests not answered yet (see {@link relationsConfirmed}). */
-  private readonly unanswered = new WeakMap<ProcessImpl, Set<Promise<void>>>();
+  private readonly unanswered = new WeakMap<ProcessImpl, AnswerGen[]>();
 
   constructor(private readonly node: NodeImpl) {}
 
@@ -515,10 +515,40 @@ export class Router {
     if (t instanceof PID) req = link ? conn.linkPID(p.pid, t) : conn.monitorPID(p.pid, t);
     else if (t instanceof ProcessID) req = link ? conn.linkProcessID(p.pid, t) : conn.monitorProcessID(p.pid, t);
     else req = link ? conn.linkAlias(p.pid, t) : conn.monitorAlias(p.pid, t);
-    this.awaitAnswer(
-      p,
-      req.then(undefined, (e: unknown) => this.remoteRefused(p, t, link, toError(e))),
-    );
+    const g = this.answerGen(p);
+    req.then(g.answered, (e: unknown) => {
+      // Counted in any case, and nothing escapes: the derived Promise has no other handler.
+      try {
+        this.remoteRefused(p, t, link, toError(e));
+      } catch (err) {
+        this.node.log.warning('refused %s of %s: %s', link ? 'link' : 'monitor', String(t), toError(err).message);
+      } finally {
+        g.answered();
+      }
+    });
+  }
+
+  /**
+   * The open generation of `p`'s unanswered remote requests, counted one up for a new request:
+   * call its `answered` once the request was answered (and a refusal delivered). One counter per
+   * generation instead of a tracked Promise per request (a remote monitor's cost on the watcher).
+   */
+  private answerGen(p: ProcessImpl): AnswerGen {
+    let list = this.unanswered.get(p);
+    if (list === undefined) this.unanswered.set(p, (list = []));
+    let g = list.length === 0 ? undefined : list[list.length - 1]!;
+    if (g === undefined || g.sealed) {
+      const gens = list;
+      const gen: AnswerGen = new AnswerGen(() => {
+        if (--gen.count > 0) return;
+        gens.splice(gens.indexOf(gen), 1);
+        if (gens.length === 0 && this.unanswered.get(p) === gens) this.unanswered.delete(p);
+        gen.resolve?.();
+      });
+      list.push((g = gen));
+    }
+    g.count++;
+    return g;
   }
 
   /**
@@ -526,16 +556,9 @@ export class Router {
    * was delivered as the exit/down message), for {@link relationsConfirmed}.
    */
   private awaitAnswer(p: ProcessImpl, answered: Promise<unknown>): void {
-    let set = this.unanswered.get(p);
-    if (set === undefined) this.unanswered.set(p, (set = new Set()));
-    const pending = set;
-    const settled = (): void => {
-      pending.delete(done);
-      if (pending.size === 0 && this.unanswered.get(p) === pending) this.unanswered.delete(p);
-    };
+    const g = this.answerGen(p);
     // Silent on rejection: a subscription's refusal reaches its caller through its own Promise.
-    const done: Promise<void> = answered.then(settled, settled);
-    pending.add(done);
+    answered.then(g.answered, g.answered);
   }
 
   /**
@@ -544,9 +567,14 @@ export class Router {
    * exit/down message is already in `p`'s mailbox). Never rejects; at once when none is pending.
    */
   relationsConfirmed(p: ProcessImpl): Promise<void> {
-    const set = this.unanswered.get(p);
-    if (set === undefined || set.size === 0) return Promise.resolve();
-    return Promise.all([...set]).then(() => undefined);
+    const list = this.unanswered.get(p);
+    if (list === undefined || list.length === 0) return Promise.resolve();
+    // Requests made from now on belong to a new generation: this waits for the ones made so far.
+    const waits = list.map((g) => {
+      g.sealed = true;
+      return (g.done ??= new Promise<void>((resolve) => (g.resolve = resolve)));
+    });
+    return Promise.all(waits).then(() => undefined);
   }
 
   /** The remote side refused or never answered: the relation ends with that reason. */
@@ -749,4 +777,15 @@ export class Router {
     }
     throw ErrProcessMailboxFull.with(p.pid.toString());
   }
+}
+
+/** Remote link/monitor/subscribe requests of one process made between two relationsConfirmed calls. */
+class AnswerGen {
+  /** Requests of this generation not answered yet. */
+  count = 0;
+  /** relationsConfirmed waits for it: later requests open a new generation. */
+  sealed = false;
+  done: Promise<void> | null = null;
+  resolve: (() => void) | null = null;
+  constructor(readonly answered: () => void) {}
 }

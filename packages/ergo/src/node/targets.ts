@@ -67,13 +67,17 @@ export class Relation {
   ) {}
 }
 
-/** The host of a target that is not a local process. `node` is set for remote targets. */
+/**
+ * The host of a target that is not a local process. `node` is set for remote targets. `key` is
+ * the target's string key, or null for a remote PID indexed by its id in its node's
+ * {@link NodeIndex.pids} (no string is built for those).
+ */
 export class KeyedHost implements TargetHost {
   tHead: Relation | null = null;
   tTail: Relation | null = null;
   tCount = 0;
   constructor(
-    readonly key: string,
+    readonly key: string | null,
     readonly target: Target,
     readonly node: Atom | null,
   ) {}
@@ -91,9 +95,26 @@ export class RemoteConsumer implements ConsumerHost {
 export class NodeIndex {
   /** Keyed hosts of targets on that node (and of the node itself) watched by local processes. */
   readonly targets = new Set<KeyedHost>();
-  /** Watchers on that node of local targets, by PID key. */
-  readonly consumers = new Map<string, RemoteConsumer>();
+  /**
+   * Hosts of that node's PIDs by id (one incarnation per id: a PID of another creation with the
+   * same id falls back to the string-keyed map). A remote monitor looks its target up here with
+   * no string key: building and hashing `PID.key` was an eighth of a remote monitor's cost.
+   */
+  readonly pids = new Map<number, KeyedHost>();
+  /**
+   * Watchers on that node of local targets: by id for the first creation of that node seen here,
+   * by `PID.key` for others (a decoded PID is a new object each time: no string is built for it).
+   */
+  readonly consumers = new Map<number | string, RemoteConsumer>();
+  /** The creation whose watchers are keyed by id (-1: none seen yet). */
+  creation = -1;
   constructor(readonly node: Atom) {}
+}
+
+/** The key of a remote watcher in its node's index (see {@link NodeIndex.consumers}). */
+function consumerKey(x: NodeIndex, pid: PID): number | string {
+  if (x.creation === -1) x.creation = pid.creation;
+  return pid.creation === x.creation ? pid.id : pid.key;
 }
 
 /** Registry of links and monitors of one node. */
@@ -126,10 +147,11 @@ export class TargetManager {
   remoteConsumer(pid: PID, create: boolean): RemoteConsumer | undefined {
     const x = create ? this.index(pid.node) : this.byNode.get(pid.node);
     if (x === undefined) return undefined;
-    let c = x.consumers.get(pid.key);
+    const key = consumerKey(x, pid);
+    let c = x.consumers.get(key);
     if (c === undefined && create) {
       c = new RemoteConsumer(pid);
-      x.consumers.set(pid.key, c);
+      x.consumers.set(key, c);
     }
     return c;
   }
@@ -141,11 +163,39 @@ export class TargetManager {
 
   /** Number of non-process targets that have watchers (0 when nothing is watched). */
   get keyedHosts(): number {
-    return this.keyed.size;
+    let n = this.keyed.size;
+    for (const x of this.byNode.values()) n += x.pids.size;
+    return n;
+  }
+
+  /** Every keyed host (string-keyed and remote PIDs by id), for checks and listings. */
+  allKeyed(): KeyedHost[] {
+    const out = [...this.keyed.values()];
+    for (const x of this.byNode.values()) for (const h of x.pids.values()) out.push(h);
+    return out;
   }
 
   /** The host of a non-process target (`create`: make one if it has none yet). */
   keyedHost(target: Target, create: boolean): TargetHost | undefined {
+    if (target instanceof PID) {
+      const node = target.node;
+      if (node !== '' && node !== this.local.name) {
+        const x = create ? this.index(node) : this.byNode.get(node);
+        if (x === undefined) return undefined;
+        const h = x.pids.get(target.id);
+        if (h === undefined) {
+          // A PID that went to the string-keyed map while its id was taken stays there.
+          const old = this.keyed.size === 0 ? undefined : this.keyed.get(target.key);
+          if (old !== undefined || !create) return old;
+          const n = new KeyedHost(null, target, node);
+          x.pids.set(target.id, n);
+          x.targets.add(n);
+          return n;
+        }
+        if ((h.target as PID).creation === target.creation) return h;
+        // Another incarnation's PID with this id: the string-keyed map holds it.
+      }
+    }
     const key = target.key;
     let h = this.keyed.get(key);
     if (h === undefined && create) {
@@ -215,10 +265,11 @@ export class TargetManager {
   }
 
   private dropHost(h: KeyedHost): void {
-    this.keyed.delete(h.key);
+    if (h.key !== null) this.keyed.delete(h.key);
     if (h.node === null) return;
     const x = this.byNode.get(h.node);
     if (x === undefined) return;
+    if (h.key === null) x.pids.delete((h.target as PID).id);
     x.targets.delete(h);
     this.unindex(x);
   }
@@ -226,7 +277,7 @@ export class TargetManager {
   private dropRemoteConsumer(c: RemoteConsumer): void {
     const x = this.byNode.get(c.pid.node);
     if (x === undefined) return;
-    x.consumers.delete(c.pid.key);
+    x.consumers.delete(consumerKey(x, c.pid));
     this.unindex(x);
   }
 

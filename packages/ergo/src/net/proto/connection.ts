@@ -132,12 +132,13 @@ function ackKey(id: number | bigint): string {
 
 /**
  * Key of the answer to a control request: the sequence number of the request's ref, unique for
- * this node's incarnation (the whole ref is checked on arrival). A short key, not `Ref.key`:
- * building and hashing the full key of every decoded answer was a tenth of a remote monitor's
- * cost on the watcher's side.
+ * this node's incarnation (the whole ref is checked on arrival). A number, not `Ref.key` nor a
+ * string made of it: building and hashing a string for every request and every decoded answer
+ * was a tenth of a remote monitor's cost on the watcher's side. Other waits use string keys.
  */
-function controlKey(ref: Ref): string {
-  return `c${ref.id[0]}`;
+function controlKey(ref: Ref): number {
+  const k = ref.id[0];
+  return typeof k === 'number' ? k : Number(k);
 }
 
 /** True when an answer's ref is the request's (same node, incarnation and ids). */
@@ -175,7 +176,7 @@ export class EnpConnection implements Connection, LinkOwner {
   private closedBytesOut = 0;
   private rr = 0;
   private alive = true;
-  private readonly waiting = new Map<string, Waiting>();
+  private readonly waiting = new Map<string | number, Waiting>();
   private sweeper: ReturnType<typeof setInterval> | null = null;
   // Stalled-peer watchdog (see owe/watch): performance.now() since when the peer owes something
   // with no sign of life (-1: owes nothing), and the counters seen at the last check.
@@ -299,7 +300,7 @@ export class EnpConnection implements Connection, LinkOwner {
    * deadline. `owed`: the peer's network layer answers it at once (not after running user code,
    * as a remote spawn or application start does), so the stalled-peer watchdog counts it.
    */
-  private wait<T>(key: string, timeout = DEFAULT_REQUEST_TIMEOUT, owed = true, ref?: Ref): Promise<T> {
+  private wait<T>(key: string | number, timeout = DEFAULT_REQUEST_TIMEOUT, owed = true, ref?: Ref): Promise<T> {
     if (owed) {
       this.owedWaits++;
       this.owe();
@@ -384,7 +385,7 @@ export class EnpConnection implements Connection, LinkOwner {
     }
   }
 
-  private settle(key: string, err: Error | null, value?: unknown): boolean {
+  private settle(key: string | number, err: Error | null, value?: unknown): boolean {
     const w = this.waiting.get(key);
     if (w === undefined) return false;
     this.waiting.delete(key);
@@ -419,7 +420,7 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   /** Drops a registered wait without settling it. */
-  private forget(key: string): void {
+  private forget(key: string | number): void {
     const w = this.waiting.get(key);
     if (w === undefined) return;
     this.waiting.delete(key);
