@@ -57,7 +57,7 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
   if (c.scenario === undefined || c.scenario === 'cores-send') {
     // ergo-ts: the in-host transport; tcp: loopback TCP between the same two thread nodes.
     const tcp = c.scenario !== undefined && c.peer === 'tcp';
-    const v = await measure({ scenario: 'send', rounds }, 2, tcp ? 'tcp' : 'inhost');
+    const v = await measure({ scenario: 'send', rounds, nodes: 2 }, 2, tcp ? 'tcp' : 'inhost');
     reportSamples(
       report,
       { group: G_CORES, name: N_SEND, unit: 'msg/s', peer: tcp ? 'tcp' : undefined },
@@ -67,7 +67,8 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
   if (c.scenario === undefined || c.scenario === 'cores-cpu') {
     // ergo-ts: a cluster of one node per core; 1-node: the same driver and workers on one node.
     const one = c.scenario !== undefined && c.peer === '1-node';
-    const v = await measure({ scenario: 'cpu', rounds }, one ? 1 : availableParallelism(), 'inhost');
+    const nodes = one ? 1 : availableParallelism();
+    const v = await measure({ scenario: 'cpu', rounds, nodes }, nodes, 'inhost');
     reportSamples(
       report,
       {
