@@ -95,9 +95,20 @@ class Watcher extends Actor {
   }
 }
 
-/** Calls `target` `count` times from inside the cluster and returns the answers. */
+/**
+ * Calls `target` `count` times from inside the cluster and returns the answers; `['important',
+ * target]` sends it an important message and returns 'delivered' or the error's code.
+ */
 class Relay extends Actor {
   override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
+    if (Array.isArray(req) && req[0] === 'important') {
+      try {
+        await this.sendImportant(req[1] as ProcessID, 'important');
+        return 'delivered';
+      } catch (e) {
+        return (e as { code?: string }).code ?? String(e);
+      }
+    }
     const [target, count] = req as [PID, number];
     const out: unknown[] = [];
     for (let i = 0; i < count; i++) out.push(await this.call(target, i));
