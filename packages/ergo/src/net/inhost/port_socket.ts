@@ -195,7 +195,8 @@ export class PortSocket extends EventEmitter {
     const ring = this.#in;
     const b = ring.take(READ_SLICE);
     if (b !== null) {
-      if (ring.spaceNeeded()) this.#port.postMessage(SPACE);
+      // The writer is told once half the ring is free: it refills in large pieces, not per slice.
+      if (ring.used() <= ring.capacity >>> 1 && ring.spaceNeeded()) this.#port.postMessage(SPACE);
       this.emit('data', b);
       if (ring.used() > 0) {
         this.#scheduleRead();

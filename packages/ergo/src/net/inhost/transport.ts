@@ -25,7 +25,7 @@ function isDial(m: unknown): m is DialMessage {
 export interface InHostOptions {
   /**
    * Bytes of each direction's ring of the links this node dials (a power of two, 4 KiB..1 GiB;
-   * default 1 MiB). A writer whose peer does not read holds what does not fit.
+   * default 4 MiB). A writer whose peer does not read holds what does not fit.
    */
   ringSize?: number;
 }
