@@ -23,7 +23,6 @@ const WRITER_WAITING = 3;
 const HEADER = 64;
 
 /** Buffer's copy (a memmove), also for a plain Uint8Array source. */
-// eslint-disable-next-line @typescript-eslint/unbound-method -- called with its `this` given
 const copy = Buffer.prototype.copy;
 
 /** Smallest and largest ring (bytes of data, a power of two). */
