@@ -1,8 +1,9 @@
 // Every core of a host (ergo-ts/cluster): nodes of one cluster in worker threads of this process.
 //
 // send: a stream of small messages from a process on node 1 to one on node 2, over the in-host
-// transport (ENP frames over MessagePorts, transferred buffers) vs loopback TCP between the same
-// two thread nodes (transport: 'tcp'). Goal: in-host ≥ ×2 of TCP (the "vs loopback TCP" column).
+// transport (ENP over a shared-memory ring per direction) vs loopback TCP between the same two
+// thread nodes (transport: 'tcp'): the same message, the same two worker-thread nodes, only the
+// transport differs. Goal: in-host ≥ ×2 of TCP (the "vs loopback TCP" column).
 // cpu: a CPU-bound workload, each message ~20 µs of work, on one node vs a cluster of
 // `availableParallelism()` nodes (same driver, workers spread over the nodes). Goal on 2 cores:
 // ≥ ×1.8 (the "vs 1 node" column). The Go peer ergo-bench has no CPU-bound scenario, so this row has no Go column.

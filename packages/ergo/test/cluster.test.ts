@@ -292,6 +292,7 @@ test('cluster: bad options are refused with ErrIncorrect, nothing started', asyn
   await assert.rejects(startCluster({ nodes: 0 }), { code: 'ERR_INCORRECT' });
   await assert.rejects(startCluster({ mode: 'fork' as never }), { code: 'ERR_INCORRECT' });
   await assert.rejects(startCluster({ transport: 'udp' as never }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(startCluster({ ringSize: 1000 }), { code: 'ERR_INCORRECT' }); // not a power of two
   await assert.rejects(
     startCluster({
       nodes: 1,

@@ -4,7 +4,15 @@
 // told to and records the downs). `source` is enabled for remote spawn: it streams `count`
 // numbered messages to a target in slices, so the node keeps serving other traffic meanwhile.
 
-import { Actor, MessageDownNode, MessageDownProcessID, ProcessID, type PID, type Ref } from '../src/index.js';
+import {
+  Actor,
+  MessageDownNode,
+  MessageDownProcessID,
+  ProcessID,
+  TerminateReasonNormal,
+  type PID,
+  type Ref,
+} from '../src/index.js';
 import { ClusterPool, type ClusterNode } from '../src/cluster/index.js';
 import type { PoolOptions } from '../src/act/pool.js';
 
@@ -53,14 +61,20 @@ class Source extends Actor {
     this.id = id;
     this.send(this.pid, 'more');
   }
-  override handleMessage(): Promise<undefined> | undefined {
+  override handleMessage(_from?: PID, m?: unknown): Promise<undefined> | Error | undefined {
+    // A source whose target's node went down stops (as an application would): its remaining
+    // messages must not stream into the node's next incarnation.
+    if (m instanceof MessageDownNode) return TerminateReasonNormal;
     // The first slice waits for the connection (made eagerly by the cluster, maybe not yet up).
     if (this.seq === 0 && !this.connected) {
       this.connected = true;
       return this.node
         .network()
         .getNode(this.to.node)
-        .then(() => this.handleMessage());
+        .then(() => {
+          this.monitorNode(this.to.node);
+          return this.handleMessage() as undefined;
+        });
     }
     const end = Math.min(this.count, this.seq + 500);
     while (this.seq < end) this.send(this.to, [this.id, this.seq++]);

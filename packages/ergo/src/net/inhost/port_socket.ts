@@ -42,7 +42,7 @@ export class PortSocket extends EventEmitter {
   readonly #out: ByteRing;
   readonly #in: ByteRing;
   #paused = false;
-  /** Bytes written that did not fit in the ring yet, in order (views the writer no longer touches). */
+  /** Bytes written that did not fit in the ring yet, in order (copies). */
   #pending: Uint8Array[] = [];
   #pendingBytes = 0;
   /** A read is scheduled for the next turn. */
@@ -75,8 +75,9 @@ export class PortSocket extends EventEmitter {
   }
 
   /**
-   * Copies `chunk` into the ring, or keeps what does not fit (a reference: the ENP link moves
-   * to a fresh buffer when a write leaves a backlog). Returns false when bytes wait.
+   * Copies `chunk` into the ring, or keeps a copy of what does not fit (a copy, not a view: a
+   * view would pin the ENP link's whole output buffer per write while the peer is slow).
+   * Returns false when bytes wait.
    */
   write(chunk: Uint8Array): boolean {
     if (this.#closed || this.#ended) return false;
@@ -144,7 +145,7 @@ export class PortSocket extends EventEmitter {
 
   #hold(bytes: Uint8Array): void {
     if (this.#pending.length === 0) this.#out.wait();
-    this.#pending.push(bytes);
+    this.#pending.push(Buffer.from(bytes));
     this.#pendingBytes += bytes.length;
   }
 
