@@ -24,6 +24,8 @@ const WORKERS_PER_NODE = 4;
 export interface BenchArgs {
   scenario: 'send' | 'cpu';
   rounds: number;
+  /** Nodes of the cluster: the driver waits until every one is up before it starts. */
+  nodes: number;
 }
 
 class Sink extends Actor {
@@ -92,8 +94,6 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   if (cluster.index !== 0) return;
   const ch = new BroadcastChannel(CHANNEL);
   ch.unref();
-  const others = cluster.nodes().filter((n) => n !== node.name);
-  for (const o of others) await node.network().getNode(o);
   const once = (targets: (PID | ProcessID)[], total: number, window: number, ackIsCount: boolean): Promise<number> =>
     new Promise((resolve, reject) => {
       const t0 = performance.now();
@@ -101,10 +101,15 @@ export default async function app(cluster: ClusterNode): Promise<void> {
         .spawn(Driver, {}, targets, total, window, ackIsCount, () => resolve((total * 1000) / (performance.now() - t0)))
         .catch(reject);
     });
-  // Started after the module returns, so the launcher sees every node up first.
+  // Started after the module returns, so the launcher sees every node up first. The others are
+  // announced only then: until `whenUp`, `nodes()` is this node alone (and a sink named on
+  // "no other node" would be this node's own, a local send).
   setImmediate(() => {
     void (async () => {
       try {
+        await cluster.whenUp(args.nodes);
+        const others = cluster.nodes().filter((n) => n !== node.name);
+        for (const o of others) await node.network().getNode(o);
         if (args.scenario === 'send') {
           const sink = new ProcessID('sink', others[0]!);
           for (let r = 0; r < args.rounds; r++) {

@@ -1,8 +1,9 @@
 // Every core of a host (ergo-ts/cluster): nodes of one cluster in worker threads of this process.
 //
 // send: a stream of small messages from a process on node 1 to one on node 2, over the in-host
-// transport (ENP frames over MessagePorts, transferred buffers) vs loopback TCP between the same
-// two thread nodes (transport: 'tcp'). Goal: in-host ≥ ×2 of TCP (the "vs loopback TCP" column).
+// transport (ENP over a shared-memory ring per direction) vs loopback TCP between the same two
+// thread nodes (transport: 'tcp'): the same message, the same two worker-thread nodes, only the
+// transport differs. Goal: in-host ≥ ×2 of TCP (the "vs loopback TCP" column).
 // cpu: a CPU-bound workload, each message ~20 µs of work, on one node vs a cluster of
 // `availableParallelism()` nodes (same driver, workers spread over the nodes). Goal on 2 cores:
 // ≥ ×1.8 (the "vs 1 node" column). The Go peer ergo-bench has no CPU-bound scenario, so this row has no Go column.
@@ -57,7 +58,7 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
   if (c.scenario === undefined || c.scenario === 'cores-send') {
     // ergo-ts: the in-host transport; tcp: loopback TCP between the same two thread nodes.
     const tcp = c.scenario !== undefined && c.peer === 'tcp';
-    const v = await measure({ scenario: 'send', rounds }, 2, tcp ? 'tcp' : 'inhost');
+    const v = await measure({ scenario: 'send', rounds, nodes: 2 }, 2, tcp ? 'tcp' : 'inhost');
     reportSamples(
       report,
       { group: G_CORES, name: N_SEND, unit: 'msg/s', peer: tcp ? 'tcp' : undefined },
@@ -67,7 +68,8 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
   if (c.scenario === undefined || c.scenario === 'cores-cpu') {
     // ergo-ts: a cluster of one node per core; 1-node: the same driver and workers on one node.
     const one = c.scenario !== undefined && c.peer === '1-node';
-    const v = await measure({ scenario: 'cpu', rounds }, one ? 1 : availableParallelism(), 'inhost');
+    const nodes = one ? 1 : availableParallelism();
+    const v = await measure({ scenario: 'cpu', rounds, nodes }, nodes, 'inhost');
     reportSamples(
       report,
       {

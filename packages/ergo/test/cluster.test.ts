@@ -99,6 +99,20 @@ test('cluster: ordering between processes on two nodes holds under load (several
   }
 });
 
+test('cluster: important delivery between two nodes in-host: acked once delivered, ErrProcessUnknown for no such process', async () => {
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const relay = new ProcessID('relay', a);
+    assert.equal(await ext.call(relay, ['important', new ProcessID('sink', b)]), 'delivered');
+    assert.equal(await ext.call(relay, ['important', new ProcessID('nobody', b)]), 'ERR_PROCESS_UNKNOWN');
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
 test('cluster: a node killed mid-traffic is restarted with a new creation; its watchers are told', async () => {
   const events: string[] = [];
   const cluster = await startCluster({
@@ -321,6 +335,7 @@ test('cluster: bad options are refused with ErrIncorrect, nothing started', asyn
   await assert.rejects(startCluster({ nodes: 0 }), { code: 'ERR_INCORRECT' });
   await assert.rejects(startCluster({ mode: 'fork' as never }), { code: 'ERR_INCORRECT' });
   await assert.rejects(startCluster({ transport: 'udp' as never }), { code: 'ERR_INCORRECT' });
+  await assert.rejects(startCluster({ ringSize: 1000 }), { code: 'ERR_INCORRECT' }); // not a power of two
   await assert.rejects(
     startCluster({
       nodes: 1,

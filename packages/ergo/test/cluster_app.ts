@@ -12,6 +12,7 @@ import {
   MessageDownNode,
   MessageDownProcessID,
   ProcessID,
+  TerminateReasonNormal,
   type PID,
   type Ref,
 } from '../src/index.js';
@@ -95,14 +96,20 @@ class Source extends Actor {
     this.id = id;
     this.send(this.pid, 'more');
   }
-  override handleMessage(): Promise<undefined> | undefined {
+  override handleMessage(_from?: PID, m?: unknown): Promise<undefined> | Error | undefined {
+    // A source whose target's node went down stops (as an application would): its remaining
+    // messages must not stream into the node's next incarnation.
+    if (m instanceof MessageDownNode) return TerminateReasonNormal;
     // The first slice waits for the connection (made eagerly by the cluster, maybe not yet up).
     if (this.seq === 0 && !this.connected) {
       this.connected = true;
       return this.node
         .network()
         .getNode(this.to.node)
-        .then(() => this.handleMessage());
+        .then(() => {
+          this.monitorNode(this.to.node);
+          return this.handleMessage() as undefined;
+        });
     }
     const end = Math.min(this.count, this.seq + 500);
     while (this.seq < end) this.send(this.to, [this.id, this.seq++]);
@@ -141,9 +148,18 @@ class Watcher extends Actor {
  * Calls `target` `count` times from inside the cluster and returns the answers; with a third
  * element `reportTo`, sends it `count` messages `[reportTo, i]` instead and returns its own PID;
  * with `'fail'` there, calls it `count` times with `'fail'` and returns the errors' codes.
+ * `['important', target]` sends it an important message and returns 'delivered' or the error's code.
  */
 class Relay extends Actor {
   override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
+    if (Array.isArray(req) && req[0] === 'important') {
+      try {
+        await this.sendImportant(req[1] as ProcessID, 'important');
+        return 'delivered';
+      } catch (e) {
+        return (e as { code?: string }).code ?? String(e);
+      }
+    }
     const [target, count, reportTo] = req as [PID | ProcessID, number, ProcessID | 'fail' | undefined];
     if (reportTo === 'fail') {
       // Each call must fail: the codes of the errors it failed with.

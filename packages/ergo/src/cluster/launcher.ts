@@ -19,6 +19,7 @@ import { MessageChannel, Worker, type MessagePort } from 'node:worker_threads';
 import { ErrIncorrect, toError } from '../gen/errors.js';
 import type { NodeOptions } from '../gen/node.js';
 import type { ClusterMode, FromNode, NodeStart, ToNode } from './protocol.js';
+import { ByteRing } from '../net/inhost/ring.js';
 
 export type { ClusterMode } from './protocol.js';
 
@@ -37,10 +38,17 @@ export interface ClusterOptions {
   /** `'thread'` (default) or `'process'` (isolation; TCP between nodes). */
   mode?: ClusterMode;
   /**
-   * How the nodes reach each other: `'inhost'` (default for threads: ENP over MessagePorts) or
+   * How the nodes reach each other: `'inhost'` (default for threads: ENP over a shared-memory
+   * ring per direction, see docs/cores.md) or
    * `'tcp'` (loopback TCP, as between hosts; always so for child processes). For comparisons.
    */
   transport?: 'inhost' | 'tcp';
+  /**
+   * Bytes of each direction's shared-memory ring of an in-host link (a power of two, 4 KiB..1 GiB;
+   * default 4 MiB, a loopback TCP socket's buffer). A writer whose peer reads slower holds what
+   * does not fit (the link's "socket busy" path) instead of growing the peer's memory.
+   */
+  ringSize?: number;
   /**
    * Options of every node (must be structured-cloneable: no functions or class instances; put
    * those in the module). A random shared cookie is set when none is given; acceptors default
@@ -148,6 +156,7 @@ class ClusterImpl implements Cluster {
       throw ErrIncorrect.with(`cluster mode ${String(this.#mode)} ('thread' or 'process')`);
     if (o.transport !== undefined && o.transport !== 'inhost' && o.transport !== 'tcp')
       throw ErrIncorrect.with(`cluster transport ${String(o.transport)} ('inhost' or 'tcp')`);
+    if (o.ringSize !== undefined) ByteRing.check(o.ringSize);
     const count = nodeCount(o.nodes);
     const prefix = o.name ?? 'core';
     const host = o.host ?? 'localhost';
@@ -163,6 +172,7 @@ class ClusterImpl implements Cluster {
           index: i,
           mode: this.#mode,
           transport: this.#mode === 'thread' ? (o.transport ?? 'inhost') : 'tcp',
+          ringSize: o.ringSize,
           module: moduleURL(o.module),
           options,
           args: o.args,

@@ -14,6 +14,8 @@ export interface NodeStart {
   mode: ClusterMode;
   /** How nodes of the cluster reach each other (child processes: always TCP). */
   transport: 'inhost' | 'tcp';
+  /** Bytes of each direction's ring of an in-host link this node dials (undefined: the default). */
+  ringSize?: number;
   /** file: URL of the application module (its default export runs on every node). */
   module: string | null;
   options: NodeOptions;

@@ -8,14 +8,26 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ErrNoRoute } from '../../gen/errors.js';
 import { PortSocket } from './port_socket.js';
+import { ByteRing, DEFAULT_RING_SIZE } from './ring.js';
 
-/** The message that carries a new link's port over a control port. */
+/** The message that carries a new link over a control port: its port and its two rings. */
 interface DialMessage {
   dial: MessagePort;
+  /** [dialler → acceptor, acceptor → dialler]. */
+  rings: [SharedArrayBuffer, SharedArrayBuffer];
 }
 
 function isDial(m: unknown): m is DialMessage {
   return typeof m === 'object' && m !== null && (m as DialMessage).dial !== undefined;
+}
+
+/** Options of an {@link InHostTransport}. */
+export interface InHostOptions {
+  /**
+   * Bytes of each direction's ring of the links this node dials (a power of two, 4 KiB..1 GiB;
+   * default 4 MiB). A writer whose peer does not read holds what does not fit.
+   */
+  ringSize?: number;
 }
 
 /**
@@ -30,6 +42,13 @@ export class InHostTransport {
   /** Links that arrived before the network attached (kept in order). */
   #early: PortSocket[] = [];
   #closed = false;
+  readonly #ringSize: number;
+
+  /** ErrIncorrect for a bad ring size. */
+  constructor(options: InHostOptions = {}) {
+    this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
+    ByteRing.check(this.#ringSize);
+  }
 
   /** Sets (or replaces) the control port to node `name`. */
   setPeer(name: string, control: MessagePort): void {
@@ -41,7 +60,13 @@ export class InHostTransport {
     this.#peers.set(name, control);
     control.on('message', (m: unknown) => {
       if (!isDial(m)) return;
-      const s = new PortSocket(m.dial);
+      let s: PortSocket;
+      try {
+        s = new PortSocket(m.dial, new ByteRing(m.rings[1]), new ByteRing(m.rings[0]));
+      } catch {
+        m.dial.close(); // not a link this transport made: refused as a bad connect
+        return;
+      }
       if (this.#accept !== null) this.#accept(s);
       else this.#early.push(s);
     });
@@ -73,8 +98,10 @@ export class InHostTransport {
     const control = this.#peers.get(name);
     if (control === undefined) throw ErrNoRoute.with(`${name} (not an in-host peer)`);
     const { port1, port2 } = new MessageChannel();
-    const s = new PortSocket(port1);
-    control.postMessage({ dial: port2 } satisfies DialMessage, [port2]);
+    const out = ByteRing.create(this.#ringSize);
+    const back = ByteRing.create(this.#ringSize);
+    const s = new PortSocket(port1, out, back);
+    control.postMessage({ dial: port2, rings: [out.sab, back.sab] } satisfies DialMessage, [port2]);
     return s;
   }
 
