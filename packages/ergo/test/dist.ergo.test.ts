@@ -36,7 +36,7 @@ import {
 } from '../src/index.js';
 import { engineOf, keyedHostsOf } from '../src/node/internals.js';
 import { Probe, deferred, probe, within } from './helpers.js';
-import { requirePeer, type Peer } from './ergo_peer.js';
+import { requirePeer, type Peer } from '@ergo-ts/test-support';
 import { aliasOf, goPeer, pidJSON, pidOf, seen, tsFor, watcher } from './dist_helpers.js';
 
 /** A behaviour that records its init arguments. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Actor, Alias, PID, type MessageEvent, type Node, type Ref, type Atom } from '../src/index.js';
 import { Inbox, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
-import { Peer } from './ergo_peer.js';
+import { Peer } from '@ergo-ts/test-support';
 
 export const DIST_COOKIE = 'dist-secret';
 

@@ -25,7 +25,7 @@ import {
   type Registrar,
 } from '../src/index.js';
 import { within } from './helpers.js';
-import { requirePeer, type Peer } from './ergo_peer.js';
+import { requirePeer, type Peer } from '@ergo-ts/test-support';
 import { goPeer, parentFor, pidOf, seen, startChild, tsFor, watcher } from './dist_helpers.js';
 
 const is =

@@ -40,7 +40,7 @@ import {
   type Node,
 } from '../src/index.js';
 import { GoTime } from '../src/net/index.js';
-import { requirePeer, type Peer } from './ergo_peer.js';
+import { requirePeer, type Peer } from '@ergo-ts/test-support';
 import { goPeer, pidOf, seen, tsFor, watcher } from './dist_helpers.js';
 
 async function peer(t: { after(fn: () => Promise<void>): void; skip(m: string): void }, prefix: string) {
