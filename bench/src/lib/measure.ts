@@ -71,6 +71,35 @@ export async function runRounds(ctx: SuiteContext, one: (round: number) => Promi
   return samples;
 }
 
+/**
+ * Measures two variants side by side in one process: each round runs `a, b, b, a` (ABBA) and
+ * gives each variant the rate over its two runs (harmonic mean: the same work over the summed
+ * time). A plain `a, b` order is biased: V8's young-generation scavenges can fall into a period of
+ * two runs (seen on the 50 K spawn rows: every other run ~35 % slower, whatever the class), which
+ * then always lands on the same variant. ABBA gives each variant one run of each parity and
+ * cancels a linear drift too. Returns the measured figures of `a` and of `b` (warm-up dropped).
+ */
+export async function runPairRounds(
+  ctx: SuiteContext,
+  a: () => Promise<number>,
+  b: () => Promise<number>,
+): Promise<[number[], number[]]> {
+  const as: number[] = [];
+  const bs: number[] = [];
+  await runRounds(ctx, async (i) => {
+    const a1 = await a();
+    const b1 = await b();
+    const b2 = await b();
+    const a2 = await a();
+    if (i >= ctx.warmup) {
+      as.push(2 / (1 / a1 + 1 / a2));
+      bs.push(2 / (1 / b1 + 1 / b2));
+    }
+    return 0;
+  });
+  return [as, bs];
+}
+
 /** Reports the median of `samples` with the samples attached. */
 export function reportSamples(report: Report, row: Omit<Row, 'value' | 'samples'>, samples: number[]): void {
   report({ ...row, value: median(samples), samples });

@@ -12,7 +12,7 @@
 import { Actor, defineProtocol, schema, startNode, type Node, type PID, type ProcessID, type Ref } from 'ergo-ts';
 import { Go } from 'ergo-ts/net';
 import { z } from 'zod';
-import { deferred, now, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { deferred, now, rate, reportSamples, runPairRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const G_TYPED = 'typed protocols (typed vs untyped, same process)';
@@ -113,44 +113,35 @@ export async function typedSuite(report: Report, ctx?: SuiteContext): Promise<vo
       const sender = await node.spawn(Sender, {});
       const u = await node.spawn(UntypedReceiver, {});
       const t = await node.spawn(TypedReceiver, {});
-      // Interleaved: untyped then typed in each round, so both see the same machine.
-      const us: number[] = [];
-      const ts: number[] = [];
-      await runRounds(c, async () => {
-        us.push(await sendRound(node, sender, u));
-        ts.push(await sendRound(node, sender, t as PID));
-        return 0;
-      });
-      const keep = (xs: number[]): number[] => xs.slice(c.warmup);
-      row('local send burst, untyped', 'msg/s', `${SEND_TOTAL / 1e6}M msgs, plain Actor`, keep(us));
-      row('local send burst, typed', 'msg/s', `${SEND_TOTAL / 1e6}M msgs, Actor.of(protocol), not validated`, keep(ts));
+      // Interleaved ABBA in each round, so both see the same machine and the same GC phase.
+      const [us, ts] = await runPairRounds(
+        c,
+        () => sendRound(node, sender, u),
+        () => sendRound(node, sender, t as PID),
+      );
+      row('local send burst, untyped', 'msg/s', `${SEND_TOTAL / 1e6}M msgs, plain Actor`, us);
+      row('local send burst, typed', 'msg/s', `${SEND_TOTAL / 1e6}M msgs, Actor.of(protocol), not validated`, ts);
     }
     if (want('typed-call')) {
       const caller = await node.spawn(Caller, {});
       const u = await node.spawn(UntypedReceiver, {});
       const t = await node.spawn(TypedReceiver, {});
-      const us: number[] = [];
-      const ts: number[] = [];
-      await runRounds(c, async () => {
-        us.push(await callRound(node, caller, u, CALL_TOTAL));
-        ts.push(await callRound(node, caller, t as PID, CALL_TOTAL));
-        return 0;
-      });
-      const keep = (xs: number[]): number[] => xs.slice(c.warmup);
-      row('local sequential call, untyped', 'calls/s', `${CALL_TOTAL / 1e3}K calls`, keep(us));
-      row('local sequential call, typed', 'calls/s', `${CALL_TOTAL / 1e3}K calls to Actor.of(protocol)`, keep(ts));
+      const [us, ts] = await runPairRounds(
+        c,
+        () => callRound(node, caller, u, CALL_TOTAL),
+        () => callRound(node, caller, t as PID, CALL_TOTAL),
+      );
+      row('local sequential call, untyped', 'calls/s', `${CALL_TOTAL / 1e3}K calls`, us);
+      row('local sequential call, typed', 'calls/s', `${CALL_TOTAL / 1e3}K calls to Actor.of(protocol)`, ts);
     }
     if (want('typed-spawn')) {
-      const us: number[] = [];
-      const ts: number[] = [];
-      await runRounds(c, async () => {
-        us.push(await spawnRound(node, Idle));
-        ts.push(await spawnRound(node, TypedIdle));
-        return 0;
-      });
-      const keep = (xs: number[]): number[] => xs.slice(c.warmup);
-      row('spawn, untyped', 'spawns/s', `${SPAWN_TOTAL / 1e3}K sequential node.spawn`, keep(us));
-      row('spawn, typed', 'spawns/s', `${SPAWN_TOTAL / 1e3}K sequential node.spawn of Actor.of(protocol)`, keep(ts));
+      const [us, ts] = await runPairRounds(
+        c,
+        () => spawnRound(node, Idle),
+        () => spawnRound(node, TypedIdle),
+      );
+      row('spawn, untyped', 'spawns/s', `${SPAWN_TOTAL / 1e3}K sequential node.spawn`, us);
+      row('spawn, typed', 'spawns/s', `${SPAWN_TOTAL / 1e3}K sequential node.spawn of Actor.of(protocol)`, ts);
     }
     if (want('typed-net-call')) await netCall(c, row);
   } finally {
@@ -224,17 +215,14 @@ async function netCall(
     const plain = { name: 'plain', node: b.name };
     const zod = { name: 'zod', node: b.name };
     const { ProcessID } = await import('ergo-ts');
-    const us: number[] = [];
-    const ts: number[] = [];
-    await runRounds(c, async () => {
-      us.push(await callRound(a, caller, new ProcessID(plain.name as never, plain.node), NET_CALL_TOTAL));
-      ts.push(await callRound(a, caller, new ProcessID(zod.name as never, zod.node), NET_CALL_TOTAL));
-      return 0;
-    });
-    const keep = (xs: number[]): number[] => xs.slice(c.warmup);
+    const [us, ts] = await runPairRounds(
+      c,
+      () => callRound(a, caller, new ProcessID(plain.name as never, plain.node), NET_CALL_TOTAL),
+      () => callRound(a, caller, new ProcessID(zod.name as never, zod.node), NET_CALL_TOTAL),
+    );
     const note = `${NET_CALL_TOTAL / 1e3}K calls, two nodes in one OS process, request { n, tag }`;
-    row('network sequential call, untyped', 'calls/s', note, keep(us));
-    row('network sequential call, zod-validated', 'calls/s', `${note}, zod 4 object schema checked per call`, keep(ts));
+    row('network sequential call, untyped', 'calls/s', note, us);
+    row('network sequential call, zod-validated', 'calls/s', `${note}, zod 4 object schema checked per call`, ts);
   } finally {
     await a.stop();
     await b.stop();

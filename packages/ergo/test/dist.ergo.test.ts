@@ -36,8 +36,8 @@ import {
 } from '../src/index.js';
 import { engineOf, keyedHostsOf } from '../src/node/internals.js';
 import { Probe, deferred, probe, within } from './helpers.js';
-import { requirePeer, type Peer } from './ergo_peer.js';
-import { aliasOf, goPeer, pidJSON, pidOf, seen, tsFor, watcher } from './dist_helpers.js';
+import type { Peer } from '@ergo-ts/test-support';
+import { aliasOf, goName, pidJSON, pidOf, seen, startGoPeer, tsFor, watcher } from './dist_helpers.js';
 
 /** A behaviour that records its init arguments. */
 class ArgsProbe extends Probe {
@@ -54,21 +54,14 @@ const is =
   (m: unknown): m is T =>
     m instanceof cls && pred(m);
 
-function goName(go: Peer): Atom {
-  return String(go.ready.node) as Atom;
-}
-
 async function pair(
   t: { after(fn: () => Promise<void>): void; skip(m: string): void },
   prefix: string,
   extra: string[] = [],
   network: Record<string, unknown> = {},
 ): Promise<{ go: Peer; ts: Node } | undefined> {
-  const bin = requirePeer(t);
-  if (bin === undefined) return undefined;
-  const go = await goPeer(bin, `${prefix}${process.pid}@localhost`, extra);
-  // A killed peer's stdin is closed: stopping it would write into a broken pipe.
-  t.after(() => (go.child.killed ? go.exited.then(() => undefined) : go.stop()));
+  const go = await startGoPeer(t, prefix, extra);
+  if (go === undefined) return undefined;
   const ts = await tsFor(t, `ts${prefix}`, go, network);
   return { go, ts };
 }

@@ -25,6 +25,7 @@ import {
   type Node,
   type Ref,
 } from '../src/index.js';
+import { portOf, routeTo } from './route_helpers.js';
 import { engineOf, keyedHostsOf } from '../src/node/internals.js';
 
 type Fields = Record<string, unknown>;
@@ -171,19 +172,7 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
   const net = node.network();
   switch (m.cmd) {
     case 'route':
-      net.addRoute(
-        m.match as string,
-        {
-          route: {
-            host: '127.0.0.1',
-            port: m.port as number,
-            tls: false,
-            handshakeVersion: { name: '', release: '' },
-            protoVersion: { name: '', release: '' },
-          },
-        },
-        0,
-      );
+      net.addRoute(m.match as string, routeTo(m.port as number), 0);
       return 'ok';
     case 'enable_spawn':
       net.enableSpawn('child_worker', workerFactory, ...((m.nodes as string[]) ?? []));
@@ -264,5 +253,4 @@ process.on('message', (m: Fields & { cmd: string; id: number }) => {
       }),
   );
 });
-const i = node.network().acceptors()[0]!.info().interface;
-process.send!({ kind: 'ready', name, port: Number(i.slice(i.lastIndexOf(':') + 1)), creation: node.creation });
+process.send!({ kind: 'ready', name, port: portOf(node), creation: node.creation });

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Actor, Alias, PID, type MessageEvent, type Node, type Ref, type Atom } from '../src/index.js';
 import { Inbox, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
-import { Peer } from './ergo_peer.js';
+import { Peer, requirePeer } from '@ergo-ts/test-support';
 
 export const DIST_COOKIE = 'dist-secret';
 
@@ -100,6 +100,28 @@ export function aliasOf(value: unknown): Alias {
 /** A Go peer (no registrar) named `name`, sharing the cookie. */
 export function goPeer(bin: string, name: string, extra: string[] = []): Promise<Peer> {
   return Peer.start(bin, ['-name', name, '-registrar', 'none', '-cookie', DIST_COOKIE, ...extra]);
+}
+
+/**
+ * A Go peer named `<prefix><pid>@localhost` for test `t`, stopped after it (a killed one is only
+ * waited for: its stdin is closed, so a stop would write into a broken pipe); undefined when the
+ * test skipped because the peer binary is absent (see requirePeer).
+ */
+export async function startGoPeer(
+  t: { after(fn: () => Promise<void>): void; skip(m: string): void },
+  prefix: string,
+  extra: string[] = [],
+): Promise<Peer | undefined> {
+  const bin = requirePeer(t);
+  if (bin === undefined) return undefined;
+  const go = await goPeer(bin, `${prefix}${process.pid}@localhost`, extra);
+  t.after(() => (go.child.killed ? go.exited.then(() => undefined) : go.stop()));
+  return go;
+}
+
+/** The Go peer's node name. */
+export function goName(go: Peer): Atom {
+  return String(go.ready.node) as Atom;
 }
 
 /** A TS node with a route to `go` and a route on `go` back to it. */

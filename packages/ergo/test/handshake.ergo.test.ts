@@ -21,7 +21,7 @@ import { EnpDecoder } from '../src/net/proto/decoder.js';
 import { EnpEncoder } from '../src/net/proto/encoder.js';
 import { PacketType, type EnpPacket } from '../src/net/proto/packet.js';
 import { EnpFrameReader } from '../src/net/proto/stream.js';
-import { Peer, requirePeer } from './ergo_peer.js';
+import { Peer, requirePeer } from '@ergo-ts/test-support';
 import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const COOKIE = 'wire-secret';

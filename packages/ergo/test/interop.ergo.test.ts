@@ -25,22 +25,12 @@ import {
   type Registrar,
 } from '../src/index.js';
 import { within } from './helpers.js';
-import { requirePeer, type Peer } from './ergo_peer.js';
-import { goPeer, parentFor, pidOf, seen, startChild, tsFor, watcher } from './dist_helpers.js';
+import { goName, parentFor, pidOf, seen, startChild, startGoPeer as peer, tsFor, watcher } from './dist_helpers.js';
 
 const is =
   <T>(cls: new (...a: never[]) => T, pred: (m: T) => boolean = () => true) =>
   (m: unknown): m is T =>
     m instanceof cls && pred(m);
-
-async function peer(t: { after(fn: () => Promise<void>): void; skip(m: string): void }, prefix: string) {
-  const bin = requirePeer(t);
-  if (bin === undefined) return undefined;
-  const go = await goPeer(bin, `${prefix}${process.pid}@localhost`);
-  t.after(() => (go.child.killed ? go.exited.then(() => undefined) : go.stop()));
-  return go;
-}
-const goName = (go: Peer): Atom => String(go.ready.node) as Atom;
 
 /** An application member that records its parent and leader. */
 class Member extends Actor {

@@ -9,6 +9,7 @@
 
 import { deepStrictEqual } from 'node:assert';
 import { Actor, ProcessID, startNode, type PID, type Ref } from '../src/index.js';
+import { portOf, routeTo } from './route_helpers.js';
 import './jsvalues_types.js';
 
 class Echo extends Actor {
@@ -36,22 +37,9 @@ const node = await startNode(name, {
   log: { defaultLogger: { disable: true } },
 });
 await node.spawnRegister('echo', () => new Echo());
-const i = node.network().acceptors()[0]!.info().interface;
 process.on('message', (m: Command) => {
   if (m.cmd === 'route') {
-    node.network().addRoute(
-      m.match!,
-      {
-        route: {
-          host: '127.0.0.1',
-          port: m.port!,
-          tls: false,
-          handshakeVersion: { name: '', release: '' },
-          protoVersion: { name: '', release: '' },
-        },
-      },
-      0,
-    );
+    node.network().addRoute(m.match!, routeTo(m.port!), 0);
     process.send!({ kind: 'routed' });
   } else if (m.cmd === 'call') {
     node.call(new ProcessID(m.name as never, m.node as never), m.value).then(
@@ -70,4 +58,4 @@ process.on('message', (m: Command) => {
     void node.stop().then(() => process.exit(0));
   }
 });
-process.send!({ kind: 'ready', name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', name, port: portOf(node) });

@@ -18,6 +18,7 @@ import {
   type PID,
   type Ref,
 } from '../src/index.js';
+import { portOf, routeTo } from './route_helpers.js';
 
 interface StartCmd {
   members: string[];
@@ -84,19 +85,7 @@ process.on('message', (m: { id: number; cmd: string } & Record<string, unknown>)
     switch (m.cmd) {
       case 'routes':
         for (const r of m.routes as { node: string; port: number }[]) {
-          node.network().addRoute(
-            r.node,
-            {
-              route: {
-                host: '127.0.0.1',
-                port: r.port,
-                tls: false,
-                handshakeVersion: { name: '', release: '' },
-                protoVersion: { name: '', release: '' },
-              },
-            },
-            0,
-          );
+          node.network().addRoute(r.node, routeTo(r.port), 0);
         }
         return 'ok';
       case 'start':
@@ -114,5 +103,4 @@ process.on('message', (m: { id: number; cmd: string } & Record<string, unknown>)
 });
 process.on('disconnect', () => process.exit(0));
 
-const i = node.network().acceptors()[0]!.info().interface;
-process.send!({ kind: 'ready', port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', port: portOf(node) });

@@ -22,7 +22,7 @@ import { defaultRegistry, Go, int32, typed, type GoTime } from '../src/net/index
 import { createEmbeddedRegistrar } from '../src/net/registrar/embedded.js';
 import { LogCapture, Inbox, probe, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
-import { Peer, requirePeer } from './ergo_peer.js';
+import { Peer, requirePeer } from '@ergo-ts/test-support';
 import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const COOKIE = 'go-secret';

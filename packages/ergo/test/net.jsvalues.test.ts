@@ -16,7 +16,7 @@ import { Actor, ProcessID, type Node, type PID, type Ref } from '../src/index.js
 import { NetworkFlags, encode, roundTrip } from '../src/net/index.js';
 import { Inbox, probe, within } from './helpers.js';
 import { netNode, netPair, portOf, routeTo } from './net_helpers.js';
-import { Peer, requirePeer } from './ergo_peer.js';
+import { Peer, requirePeer } from '@ergo-ts/test-support';
 import { goValue, jsMessage } from './jsvalues_types.js';
 
 /** Stands for an invalid Date, which deepStrictEqual never finds equal to another. */

@@ -8,6 +8,7 @@
 
 import { appendFileSync } from 'node:fs';
 import { Actor, startNode, type PID, type Ref } from '../src/index.js';
+import { portOf, routeTo } from './route_helpers.js';
 
 class Sink extends Actor {
   override handleMessage(_from: PID, message: unknown): void {
@@ -36,25 +37,12 @@ const node = await startNode(name, {
 await node.spawnRegister('sink', () => new Sink());
 await node.spawnRegister('echo', () => new Echo());
 await node.spawnRegister('sleeper', () => new Sleeper());
-const i = node.network().acceptors()[0]!.info().interface;
 process.on('message', (m: { cmd: string; match?: string; port?: number }) => {
   if (m.cmd === 'route') {
-    node.network().addRoute(
-      m.match!,
-      {
-        route: {
-          host: '127.0.0.1',
-          port: m.port!,
-          tls: false,
-          handshakeVersion: { name: '', release: '' },
-          protoVersion: { name: '', release: '' },
-        },
-      },
-      0,
-    );
+    node.network().addRoute(m.match!, routeTo(m.port!), 0);
     process.send!({ kind: 'routed' });
   } else if (m.cmd === 'stop') {
     void node.stop().then(() => process.exit(0));
   }
 });
-process.send!({ kind: 'ready', name, port: Number(i.slice(i.lastIndexOf(':') + 1)), creation: node.creation });
+process.send!({ kind: 'ready', name, port: portOf(node), creation: node.creation });

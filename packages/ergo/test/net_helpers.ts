@@ -1,21 +1,11 @@
 // Test helpers for the network suites: quiet nodes with a network on an OS-picked port, and a
 // static route from one to the other.
 
-import type { NetworkOptions, NetworkRoute, Node } from '../src/index.js';
+import type { NetworkOptions, Node } from '../src/index.js';
 import { nodeName, quietNode, type LogCapture } from './helpers.js';
+import { portOf, routeTo } from './route_helpers.js';
 
-const V = { name: '', release: '' };
-
-/** The port of a node's first acceptor. */
-export function portOf(node: Node): number {
-  const i = node.network().acceptors()[0]!.info().interface;
-  return Number(i.slice(i.lastIndexOf(':') + 1));
-}
-
-/** A static route to 127.0.0.1:port. */
-export function routeTo(port: number, extra: Partial<NetworkRoute> = {}, tls = false): NetworkRoute {
-  return { route: { host: '127.0.0.1', port, tls, handshakeVersion: V, protoVersion: V }, ...extra };
-}
+export { portOf, routeTo };
 
 /** A quiet node with a network listening on a port the OS picks. */
 export function netNode(prefix: string, network: NetworkOptions = {}, capture?: LogCapture): Promise<Node> {

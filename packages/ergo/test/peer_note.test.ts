@@ -5,7 +5,7 @@
 
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,15 +14,26 @@ import { fileURLToPath } from 'node:url';
 test('without the Go peer: one note line for the run, skip reasons without a path', (t) => {
   const root = mkdtempSync(join(tmpdir(), 'ergo-peer-note-'));
   t.after(() => rmSync(root, { recursive: true, force: true }));
-  // The same depth below the root as dist/test in a clone: the default path resolves inside `root`.
-  const dir = join(root, 'repo', 'packages', 'ergo', 'dist', 'test');
+  // The clone's layout below `root`: the helper package under packages/, linked from node_modules
+  // as npm's workspaces do, so its default peer path resolves inside `root`.
+  const repo = join(root, 'repo');
+  const support = join(repo, 'packages', 'test-support');
+  const supportSrc = fileURLToPath(new URL('../../../test-support/', import.meta.url));
+  mkdirSync(join(support, 'dist', 'src'), { recursive: true });
+  copyFileSync(join(supportSrc, 'package.json'), join(support, 'package.json'));
+  for (const f of ['index.js', 'ergo_peer.js'])
+    copyFileSync(join(supportSrc, 'dist', 'src', f), join(support, 'dist', 'src', f));
+  mkdirSync(join(repo, 'node_modules', '@ergo-ts'), { recursive: true });
+  symlinkSync(join('..', '..', 'packages', 'test-support'), join(repo, 'node_modules', '@ergo-ts', 'test-support'));
+  const dir = join(repo, 'packages', 'ergo', 'dist', 'test');
   mkdirSync(dir, { recursive: true });
   const here = fileURLToPath(new URL('.', import.meta.url));
-  for (const f of ['ergo_peer.js', 'peer_note.js']) copyFileSync(join(here, f), join(dir, f));
-  writeFileSync(join(root, 'repo', 'packages', 'ergo', 'package.json'), '{"type":"module"}');
+  copyFileSync(join(here, 'peer_note.js'), join(dir, 'peer_note.js'));
+  writeFileSync(join(repo, 'packages', 'ergo', 'package.json'), '{"type":"module"}');
   writeFileSync(
     join(dir, 'skip.js'),
-    "import { requirePeer } from './ergo_peer.js';\n" + "requirePeer({ skip: (m) => console.log('SKIP ' + m) });\n",
+    "import { requirePeer } from '@ergo-ts/test-support';\n" +
+      "requirePeer({ skip: (m) => console.log('SKIP ' + m) });\n",
   );
   const env = { ...process.env };
   delete env.ERGO_PEER;

@@ -17,7 +17,7 @@ import {
   MessageResolveRoutes,
 } from '../src/net/registrar/messages.js';
 import { RegistrarCodec, RegistrarPacketType } from '../src/net/registrar/packet.js';
-import { Peer, requirePeer } from './ergo_peer.js';
+import { Peer, requirePeer } from '@ergo-ts/test-support';
 
 const codec = new RegistrarCodec();
 

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import { EmbeddedRegistrar } from '../src/net/registrar/index.js';
-import { Peer, requirePeer } from './ergo_peer.js';
+import { Peer, requirePeer } from '@ergo-ts/test-support';
 import { freePort, localNode, routesOn, Witness } from './registrar_helpers.js';
 
 const HANDSHAKE_MAGIC = 0x57;

@@ -40,17 +40,7 @@ import {
   type Node,
 } from '../src/index.js';
 import { GoTime } from '../src/net/index.js';
-import { requirePeer, type Peer } from './ergo_peer.js';
-import { goPeer, pidOf, seen, tsFor, watcher } from './dist_helpers.js';
-
-async function peer(t: { after(fn: () => Promise<void>): void; skip(m: string): void }, prefix: string) {
-  const bin = requirePeer(t);
-  if (bin === undefined) return undefined;
-  const go = await goPeer(bin, `${prefix}${process.pid}@localhost`);
-  t.after(() => (go.child.killed ? go.exited.then(() => undefined) : go.stop()));
-  return go;
-}
-const goName = (go: Peer): Atom => String(go.ready.node) as Atom;
+import { goName, pidOf, seen, startGoPeer as peer, tsFor, watcher } from './dist_helpers.js';
 
 const snapshot =
   <T>(cls: new (...a: never[]) => T, pred: (m: T) => boolean = () => true) =>

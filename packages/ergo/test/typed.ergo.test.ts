@@ -10,7 +10,7 @@ import { Actor, defineProtocol, ErrProtocolViolation, schema, type PID, type Ref
 import { Go } from '../src/net/index.js';
 import { LogCapture } from './helpers.js';
 import { netNode, portOf } from './net_helpers.js';
-import { Peer, requirePeer } from './ergo_peer.js';
+import { Peer, requirePeer } from '@ergo-ts/test-support';
 
 const COOKIE = 'go-typed';
 

@@ -21,7 +21,7 @@ import {
 import { ErlTuple, GenServer, atom, attachErlang, isAtom, tuple, type ErlangNode } from '../src/index.js';
 import { type LineProcess, compileErl, missingTool, startEpmd, startErl, tempDir } from './erl_helpers.js';
 import { erlEval } from './node_helpers.js';
-import { Peer, peerBinary } from './ergo_peer.js';
+import { Peer, peerBinary } from '@ergo-ts/test-support';
 
 const TS = 'ts@127.0.0.1' as Atom;
 const E1 = 'e1@127.0.0.1' as Atom;

@@ -45,50 +45,32 @@ export class MessageMetricUnregister {
   constructor(readonly name: string) {}
 }
 
-/** Sets a gauge. `labels` are the label values, in the registered order. */
-export class MessageGaugeSet {
+/**
+ * The shape every update message shares: the metric's name, the value and the label values (in
+ * the registered order). The Metrics actor tells the kinds apart by their class.
+ */
+export abstract class MetricUpdate {
   constructor(
     readonly name: string,
     readonly value: number,
     readonly labels: readonly string[] = [],
   ) {}
 }
+
+/** Sets a gauge. `labels` are the label values, in the registered order. */
+export class MessageGaugeSet extends MetricUpdate {}
 
 /** Adds to a gauge (a negative value subtracts). */
-export class MessageGaugeAdd {
-  constructor(
-    readonly name: string,
-    readonly value: number,
-    readonly labels: readonly string[] = [],
-  ) {}
-}
+export class MessageGaugeAdd extends MetricUpdate {}
 
 /** Adds to a counter (value ≥ 0). */
-export class MessageCounterAdd {
-  constructor(
-    readonly name: string,
-    readonly value: number,
-    readonly labels: readonly string[] = [],
-  ) {}
-}
+export class MessageCounterAdd extends MetricUpdate {}
 
 /** Observes a value in a histogram. */
-export class MessageHistogramObserve {
-  constructor(
-    readonly name: string,
-    readonly value: number,
-    readonly labels: readonly string[] = [],
-  ) {}
-}
+export class MessageHistogramObserve extends MetricUpdate {}
 
 /** Offers a value to a TopN metric; each scrape shows the top entries since the previous one. */
-export class MessageTopNObserve {
-  constructor(
-    readonly name: string,
-    readonly value: number,
-    readonly labels: readonly string[] = [],
-  ) {}
-}
+export class MessageTopNObserve extends MetricUpdate {}
 
 /** What the helpers need: an actor (`this`) or a `Process`. */
 export interface MetricsClient {
@@ -102,27 +84,28 @@ async function register(c: MetricsClient, req: MetricRegisterRequest, to: SendTa
   if (r.error !== '') throw ErrIncorrect.with(r.error);
 }
 
-/** Registers a gauge owned by the calling process. Rejects with ErrIncorrect (bad or taken name/labels) or the call's error. */
-export function registerGauge(
+/** A register helper without buckets: the signature of {@link registerGauge} and {@link registerCounter}. */
+export type RegisterPlain = (
   c: MetricsClient,
   name: string,
   help: string,
-  labels: readonly string[] = [],
-  to: SendTarget = METRICS_NAME,
-): Promise<void> {
-  return register(c, new MetricRegisterRequest(name, help, MetricType.Gauge, labels), to);
+  labels?: readonly string[],
+  to?: SendTarget,
+) => Promise<void>;
+
+function registerPlain(type: MetricType): RegisterPlain {
+  return (c, name, help, labels = [], to = METRICS_NAME) =>
+    register(c, new MetricRegisterRequest(name, help, type, labels), to);
 }
 
+/**
+ * Registers a gauge owned by the calling process (removed when it ends). Rejects with
+ * ErrIncorrect (bad or taken name/labels) or the call's error.
+ */
+export const registerGauge: RegisterPlain = registerPlain(MetricType.Gauge);
+
 /** Registers a counter owned by the calling process (see {@link registerGauge}). */
-export function registerCounter(
-  c: MetricsClient,
-  name: string,
-  help: string,
-  labels: readonly string[] = [],
-  to: SendTarget = METRICS_NAME,
-): Promise<void> {
-  return register(c, new MetricRegisterRequest(name, help, MetricType.Counter, labels), to);
-}
+export const registerCounter: RegisterPlain = registerPlain(MetricType.Counter);
 
 /** Registers a histogram owned by the calling process; empty `buckets` take prom-client's defaults. */
 export function registerHistogram(
@@ -153,53 +136,30 @@ export function registerTopN(
 export function unregisterMetric(c: MetricsClient, name: string, to: SendTarget = METRICS_NAME): void {
   c.send(to, new MessageMetricUnregister(name));
 }
-/** Sets a gauge. */
-export function gaugeSet(
+/**
+ * An update helper: sends `new Kind(name, value, labels)` to the Metrics actor (`to`, default
+ * {@link METRICS_NAME}). Asynchronous: a wrong name, kind or label count is logged by the Metrics
+ * actor, not thrown.
+ */
+export type MetricUpdater = (
   c: MetricsClient,
   name: string,
   value: number,
-  labels: readonly string[] = [],
-  to: SendTarget = METRICS_NAME,
-): void {
-  c.send(to, new MessageGaugeSet(name, value, labels));
+  labels?: readonly string[],
+  to?: SendTarget,
+) => void;
+
+function updater(Kind: new (name: string, value: number, labels: readonly string[]) => MetricUpdate): MetricUpdater {
+  return (c, name, value, labels = [], to = METRICS_NAME) => c.send(to, new Kind(name, value, labels));
 }
-/** Adds to a gauge. */
-export function gaugeAdd(
-  c: MetricsClient,
-  name: string,
-  value: number,
-  labels: readonly string[] = [],
-  to: SendTarget = METRICS_NAME,
-): void {
-  c.send(to, new MessageGaugeAdd(name, value, labels));
-}
-/** Adds to a counter. */
-export function counterAdd(
-  c: MetricsClient,
-  name: string,
-  value: number,
-  labels: readonly string[] = [],
-  to: SendTarget = METRICS_NAME,
-): void {
-  c.send(to, new MessageCounterAdd(name, value, labels));
-}
-/** Observes a histogram value. */
-export function histogramObserve(
-  c: MetricsClient,
-  name: string,
-  value: number,
-  labels: readonly string[] = [],
-  to: SendTarget = METRICS_NAME,
-): void {
-  c.send(to, new MessageHistogramObserve(name, value, labels));
-}
-/** Offers a value to a TopN metric. */
-export function topNObserve(
-  c: MetricsClient,
-  name: string,
-  value: number,
-  labels: readonly string[] = [],
-  to: SendTarget = METRICS_NAME,
-): void {
-  c.send(to, new MessageTopNObserve(name, value, labels));
-}
+
+/** Sets a gauge (see {@link MetricUpdater}). */
+export const gaugeSet: MetricUpdater = updater(MessageGaugeSet);
+/** Adds to a gauge (see {@link MetricUpdater}). */
+export const gaugeAdd: MetricUpdater = updater(MessageGaugeAdd);
+/** Adds to a counter (see {@link MetricUpdater}). */
+export const counterAdd: MetricUpdater = updater(MessageCounterAdd);
+/** Observes a histogram value (see {@link MetricUpdater}). */
+export const histogramObserve: MetricUpdater = updater(MessageHistogramObserve);
+/** Offers a value to a TopN metric (see {@link MetricUpdater}). */
+export const topNObserve: MetricUpdater = updater(MessageTopNObserve);

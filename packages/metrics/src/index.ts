@@ -22,6 +22,7 @@ export {
   MessageCounterAdd,
   MessageHistogramObserve,
   MessageTopNObserve,
+  MetricUpdate,
   registerGauge,
   registerCounter,
   registerHistogram,
@@ -33,6 +34,8 @@ export {
   histogramObserve,
   topNObserve,
   type MetricsClient,
+  type MetricUpdater,
+  type RegisterPlain,
 } from './custom.js';
 export {
   Health,

@@ -16,6 +16,7 @@ import {
   MetricRegisterRequest,
   MetricRegisterResponse,
   MetricType,
+  MetricUpdate,
   TopNOrder,
 } from './custom.js';
 import { TopN } from './topn.js';
@@ -150,13 +151,7 @@ export class Metrics extends Actor {
       if (c !== undefined && c.owner.equals(from)) this.drop(m.name);
       return;
     }
-    if (
-      m instanceof MessageGaugeSet ||
-      m instanceof MessageGaugeAdd ||
-      m instanceof MessageCounterAdd ||
-      m instanceof MessageHistogramObserve ||
-      m instanceof MessageTopNObserve
-    ) {
+    if (m instanceof MetricUpdate) {
       this.update(m);
       return;
     }
@@ -227,9 +222,7 @@ export class Metrics extends Actor {
     return '';
   }
 
-  private update(
-    m: MessageGaugeSet | MessageGaugeAdd | MessageCounterAdd | MessageHistogramObserve | MessageTopNObserve,
-  ): void {
+  private update(m: MetricUpdate): void {
     const c = this.custom.get(m.name);
     if (c === undefined) {
       this.log.warning('metrics: update of unknown metric %s', m.name);

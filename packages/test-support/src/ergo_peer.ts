@@ -1,6 +1,7 @@
 // Test helper: a real Go Ergo 3.2 node (`ergo-peer`, driven by JSON lines; see its README in
-// shared/peers/ergo-peer), copied from packages/ergo/test/ergo_peer.ts (test files are not part
-// of the ergo-ts package). `requirePeer` skips with the reason (fails under CI=true).
+// shared/peers/ergo-peer). Found through ERGO_PEER or the path beside the repository (the
+// default path below is relative to this file's build output, dist/src/); `peerBinary()` says why
+// it is absent so tests can skip (and fail under CI=true).
 
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';

@@ -1,0 +1,5 @@
+// @ergo-ts/test-support: test helpers that more than one workspace package's tests use. Private
+// (never packed); no dependency on ergo-ts, so every package can take it as a dev dependency
+// without a cycle.
+
+export { PEER_MISSING, PEER_NOTE, Peer, peerBinary, requirePeer, type Line } from './ergo_peer.js';
