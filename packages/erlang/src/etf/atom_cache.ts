@@ -95,6 +95,8 @@ export function decodeAtomCacheRefs(
  * message holds few distinct atoms (at most {@link MAX_ATOM_CACHE_REFS}) — no Map per message.
  */
 class MessageRefs implements AtomRefSink {
+  /** Refs of the current message: `[0, count)` of the arrays (never shrunk: setting `length` is a runtime call). */
+  count = 0;
   readonly names: string[] = [];
   readonly slotOf: number[] = [];
   readonly fresh: boolean[] = [];
@@ -102,14 +104,12 @@ class MessageRefs implements AtomRefSink {
   constructor(readonly cache: AtomCacheOut) {}
 
   reset(): void {
-    this.names.length = 0;
-    this.slotOf.length = 0;
-    this.fresh.length = 0;
+    this.count = 0;
   }
 
   ref(name: string): number {
     const names = this.names;
-    const n = names.length;
+    const n = this.count;
     for (let i = 0; i < n; i++) if (names[i] === name) return i;
     // A UTF-16 unit is at most 3 bytes of UTF-8: only long names need counting.
     if (n >= MAX_ATOM_CACHE_REFS || (name.length > 0x5555 && Buffer.byteLength(name, 'utf8') > 0xffff)) return -1;
@@ -122,16 +122,17 @@ class MessageRefs implements AtomRefSink {
         break;
       }
     }
-    names.push(name);
-    this.slotOf.push(slot);
-    this.fresh.push(current !== name);
+    names[n] = name;
+    this.slotOf[n] = slot;
+    this.fresh[n] = current !== name;
+    this.count = n + 1;
     return n;
   }
 
   /** Updates the table (refs in order: the last one to a slot wins). */
   commit(): void {
     const slots = this.cache.slots;
-    for (let i = 0; i < this.names.length; i++) slots[this.slotOf[i]!] = this.names[i];
+    for (let i = 0; i < this.count; i++) slots[this.slotOf[i]!] = this.names[i];
   }
 }
 
@@ -184,7 +185,7 @@ function encodeWith(
   body.term(control, 0);
   if (payload !== undefined) body.term(payload, 0);
   const terms = body.result();
-  const n = refs === undefined ? 0 : refs.names.length;
+  const n = refs === undefined ? 0 : refs.count;
   if (n === 0) {
     const out = Buffer.allocUnsafe(3 + terms.length);
     out[0] = VERSION;
@@ -214,7 +215,7 @@ function encodeWith(
   out[0] = VERSION;
   out[1] = DIST_HEADER;
   out[2] = n;
-  out.fill(0, 3, 3 + flagBytes);
+  for (let i = 3; i < 3 + flagBytes; i++) out[i] = 0;
   for (let i = 0; i < n; i++) {
     const nib = (r.fresh[i] ? 8 : 0) | (r.slotOf[i]! >> 8);
     out[3 + (i >> 1)]! |= nib << ((i & 1) * 4);
