@@ -182,6 +182,31 @@ describe('timeouts of calls made in a row', () => {
     }));
 });
 
+describe('end-of-turn work', () => {
+  test('a turn in which calls settle and new ones start queues one end-of-turn setImmediate, not two', () =>
+    withNode(async (node) => {
+      const echo = await node.spawn(probe(undefined, (req) => req));
+      // A first call arms the registry's timer; the next turns start with it in place.
+      assert.equal(await node.call(echo, 0), 0);
+      await turn();
+      const real = globalThis.setImmediate;
+      let queued = 0;
+      // Count only the registry's own immediates (closing the epoch, the idle check).
+      globalThis.setImmediate = ((cb: (...a: unknown[]) => void, ...args: unknown[]) => {
+        if (/^(onTurnEnd|onClose|onIdleCheck)$/.test(cb.name)) queued++;
+        return real(cb, ...args);
+      }) as typeof setImmediate;
+      try {
+        // As a caller of a remote node: a call opens the turn's epoch, settles, the next starts.
+        for (let i = 1; i <= 3; i++) assert.equal(await node.call(echo, i), i);
+      } finally {
+        globalThis.setImmediate = real;
+      }
+      assert.equal(queued, 1);
+      await turn();
+    }));
+});
+
 describe('mass expiry and ending callers (issue 19 items 4 and 5)', () => {
   test('calls expiring together are failed in slices: another macrotask runs before the last one fails', () =>
     withNode(async (node) => {

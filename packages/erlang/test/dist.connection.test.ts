@@ -119,6 +119,68 @@ test('sends of one turn are batched yet arrive in order, mixed with direct and f
   cb.close();
 });
 
+test("a turn's packets are written before the next macrotask: a setImmediate queued before them sees the write", async () => {
+  const [a, b] = await connected();
+  const ca = new DistConnection(a);
+  const cb = new DistConnection(b);
+  let writes = 0;
+  const write = a.socket.write.bind(a.socket);
+  a.socket.write = ((chunk: Buffer, ...rest: never[]) => {
+    writes++;
+    return write(chunk, ...rest);
+  }) as typeof a.socket.write;
+  try {
+    const arrived = new Promise<DistMessage>((r) => cb.once('message', r));
+    // Queued first, so it runs before any setImmediate the connection could queue for its flush.
+    const before = new Promise<number>((r) => setImmediate(() => r(writes)));
+    ca.send(tuple(2, atom(''), atom('x')), 1);
+    ca.send(tuple(2, atom(''), atom('x')), 2);
+    assert.equal(writes, 0, 'nothing is written synchronously: the packets of a turn are batched');
+    assert.equal(await before, 1, 'both packets left in one write at the end of the task');
+    assert.equal((await arrived).payload, 1);
+  } finally {
+    ca.close();
+    cb.close();
+  }
+});
+
+test('back-pressure: a peer that does not read gets every packet intact and in order once it reads', async () => {
+  const [a, b] = await connected();
+  const ca = new DistConnection(a);
+  // The peer does not read: the kernel buffers fill and the socket has to keep what it was given.
+  b.socket.pause();
+  const payload = (i: number): Buffer => Buffer.alloc(3000, i & 0xff);
+  const N = 3000; // ~9 MB: far beyond what loopback socket buffers take
+  let i = 0;
+  let sawBacklog = false;
+  while (i < N) {
+    // A batch per turn, each flushed from the connection's output buffer.
+    for (let k = 0; k < 15 && i < N; k++, i++) ca.send(tuple(2, atom(''), atom('x')), payload(i));
+    await new Promise((r) => setImmediate(r));
+    if (a.socket.writableLength > 0) sawBacklog = true;
+  }
+  assert.ok(sawBacklog, 'the socket had to queue writes (the test needs back-pressure)');
+  const cb = new DistConnection(b);
+  let n = 0;
+  let bad = -1;
+  const all = new Promise<void>((r, reject) => {
+    cb.on('message', (m) => {
+      if (bad < 0 && !(m.payload as Buffer).equals(payload(n))) bad = n;
+      if (++n === N) r();
+    });
+    // Corrupted bytes may break the framing itself: the connection then closes with an error.
+    cb.on('close', (e) => reject(e ?? new Error('closed')));
+  });
+  b.socket.resume();
+  try {
+    await all;
+    assert.equal(bad, -1, `message ${bad} arrived corrupted or out of order`);
+  } finally {
+    ca.close();
+    cb.close();
+  }
+});
+
 test('pass-through framing when neither the atom cache header nor fragments are negotiated', async () => {
   const plain = DEFAULT_FLAGS & ~(DFLAG.DIST_HDR_ATOM_CACHE | DFLAG.FRAGMENTS);
   const [a, b] = await connected(plain);

@@ -187,29 +187,35 @@ export class CallRegistry {
   private openCalls = 0;
   /** The epoch `wallClock` chose for the call `create` registers next. */
   private next: Epoch | null = null;
-  private closeQueued = false;
-  private readonly onClose = (): void => {
-    this.closeQueued = false;
+  /**
+   * One setImmediate per turn does both end-of-turn jobs, closing the open epoch and the idle
+   * check: a remote call in a row opens an epoch and empties the registry in every turn, and two
+   * immediates per call were measurable on the network call path.
+   */
+  private turnEndQueued = false;
+  private readonly onTurnEnd = (): void => {
+    this.turnEndQueued = false;
     const e = this.open;
     if (e !== null) {
       this.open = null;
       this.close(e, performance.now());
     }
-  };
-  private timer: ReturnType<typeof setTimeout> | null = null;
-  /** The timer's deadline; -Infinity while a slice of expiries is queued (see expire). */
-  private timerAt = Infinity;
-  /** Whether `timer` is ref'd (tracked here: ref()/unref() are not free). */
-  private timerRefd = false;
-  private idleCheckQueued = false;
-  private readonly onTimer = (): void => this.expire();
-  private readonly onIdleCheck = (): void => {
-    this.idleCheckQueued = false;
     if (this.count === 0 && this.timer !== null && this.timerRefd) {
       this.timer.unref();
       this.timerRefd = false;
     }
   };
+  private queueTurnEnd(): void {
+    if (this.turnEndQueued) return;
+    this.turnEndQueued = true;
+    setImmediate(this.onTurnEnd);
+  }
+  private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The timer's deadline; -Infinity while a slice of expiries is queued (see expire). */
+  private timerAt = Infinity;
+  /** Whether `timer` is ref'd (tracked here: ref()/unref() are not free). */
+  private timerRefd = false;
+  private readonly onTimer = (): void => this.expire();
 
   /** Logs a failed call (the node sets it: at debug, on the caller's logger). */
   onFailed: ((c: PendingCall, err: unknown) => void) | null = null;
@@ -247,10 +253,7 @@ export class CallRegistry {
     this.open = new Epoch(wall);
     this.openCalls = 0;
     this.next = first;
-    if (!this.closeQueued) {
-      this.closeQueued = true;
-      setImmediate(this.onClose);
-    }
+    this.queueTurnEnd();
     return first;
   }
 
@@ -382,10 +385,7 @@ export class CallRegistry {
   settle(c: PendingCall, ok: boolean, value: unknown): boolean {
     if (!c.live) return false;
     this.unlink(c);
-    if (this.count === 0 && this.timerRefd && !this.idleCheckQueued) {
-      this.idleCheckQueued = true;
-      setImmediate(this.onIdleCheck);
-    }
+    if (this.count === 0 && this.timerRefd) this.queueTurnEnd();
     if (c.list !== null) c.list.remove(c);
     const h = c.holder;
     if (h !== null) {

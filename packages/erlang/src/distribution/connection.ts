@@ -7,6 +7,8 @@
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
+// Imported, not the `process` global: that global is an accessor, a slow lookup on every flush.
+import { nextTick } from 'node:process';
 import { DistError } from '../errors.js';
 import {
   AtomCacheIn,
@@ -78,6 +80,8 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
   readonly #fragmenting: boolean;
   readonly #mapPid: ((p: ErlPid) => Term) | undefined;
   readonly #encodeOptions: EncodeDistOptions;
+  /** Built once: the decoder's options (an object per packet was garbage on the hot path). */
+  readonly #decodeOptions: { limits: Readonly<EtfLimits>; mapPid?: (p: ErlPid) => Term };
   #out = Buffer.allocUnsafe(OUT_BUFFER);
   #outLen = 0;
   #flushQueued = false;
@@ -116,6 +120,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     this.#fragmenting = (this.flags & DFLAG.FRAGMENTS) !== 0n;
     this.#cacheOut =
       options.atomCache !== false && (this.flags & DFLAG.DIST_HDR_ATOM_CACHE) !== 0n ? new AtomCacheOut() : undefined;
+    this.#decodeOptions = this.#mapPid ? { limits: this.#limits, mapPid: this.#mapPid } : { limits: this.#limits };
     this.#encodeOptions = this.#cacheOut ? { limits: this.#limits, cache: this.#cacheOut } : { limits: this.#limits };
     const tick = options.tickInterval ?? 15000;
     const peerTimeout = options.peerTimeout ?? 60000;
@@ -191,8 +196,8 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
 
   /**
    * Queues one framed packet. Packets are framed into a per-connection buffer and written with
-   * one socket write per event-loop turn (no per-packet allocation, closure or tick); a packet
-   * larger than the buffer goes out at once after what is queued, so order is kept.
+   * one socket write at the end of the current task (see {@link DistConnection.#schedule}); a
+   * packet larger than the buffer goes out at once after what is queued, so order is kept.
    */
   #writePacket(p: Buffer): void {
     const need = 4 + p.length;
@@ -208,16 +213,34 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
       out.writeUInt32BE(p.length, this.#outLen);
       p.copy(out, this.#outLen + 4);
       this.#outLen += need;
-      if (!this.#flushQueued) {
-        this.#flushQueued = true;
-        setImmediate(this.#flushNow);
-      }
+      this.#schedule();
     }
     this.#wrote = true;
     this.#wroteSinceTickIn = true;
   }
 
-  /** Writes what is queued (a copy: the buffer is reused at once). */
+  /**
+   * Schedules the flush for the end of the current task: a microtask that queues a
+   * `process.nextTick`, which Node runs only once every microtask has run. The processes of this
+   * task (they run in microtasks) have all written by then, so a gen_server call (MONITOR_P and
+   * the request) and the previous reply's DEMONITOR_P leave in one write — and at once, not on
+   * the event loop's check phase (a setImmediate cost a macrotask per round trip).
+   */
+  #schedule(): void {
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    queueMicrotask(this.#flushAfterMicrotasks);
+  }
+
+  readonly #flushAfterMicrotasks = (): void => {
+    nextTick(this.#flushNow);
+  };
+
+  /**
+   * Writes what is queued straight from the output buffer. A write the kernel takes whole (the
+   * usual case) leaves the buffer free for the next batch; one the socket had to keep (the peer
+   * does not read fast enough) holds on to it, so the next batch gets a fresh buffer.
+   */
   #flush(): void {
     const n = this.#outLen;
     if (n === 0 || this.#closed) {
@@ -225,7 +248,9 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
       return;
     }
     this.#outLen = 0;
-    this.#socket.write(Buffer.from(this.#out.subarray(0, n)));
+    const s = this.#socket;
+    s.write(this.#out.subarray(0, n));
+    if (s.writableLength > 0) this.#out = Buffer.allocUnsafe(OUT_BUFFER);
   }
 
   readonly #flushNow = (): void => {
@@ -319,10 +344,7 @@ export class DistConnection extends EventEmitter<DistConnectionEvents> {
     if (p[0] === VERSION && p[1] === DIST_FRAG_HEADER) return this.#firstFragment(p);
     if (p[0] === VERSION && p[1] === DIST_FRAG_CONT) return this.#nextFragment(p);
     if ((p[0] === VERSION && p[1] === DIST_HEADER) || p[0] === PASS_THROUGH)
-      return decodeDistMessage(p, this.#cacheIn, {
-        limits: this.#limits,
-        ...(this.#mapPid ? { mapPid: this.#mapPid } : {}),
-      });
+      return decodeDistMessage(p, this.#cacheIn, this.#decodeOptions);
     throw new DistError(
       'ERR_DIST_PROTOCOL',
       `packet starting ${p.subarray(0, 2).toString('hex')} is not a distribution message`,

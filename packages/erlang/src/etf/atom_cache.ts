@@ -30,6 +30,8 @@ export class AtomCacheIn {
  */
 export class AtomCacheOut {
   readonly slots: (string | undefined)[] = new Array<string | undefined>(ATOM_CACHE_SIZE).fill(undefined);
+  /** @internal The refs of the message being encoded, reused (null while one is being encoded). */
+  scratch: MessageRefs | null = null;
 }
 
 /**
@@ -87,34 +89,50 @@ export function decodeAtomCacheRefs(
   }
 }
 
-/** One message's use of an {@link AtomCacheOut}: collects refs while its terms are encoded. */
+/**
+ * One message's use of an {@link AtomCacheOut}: collects refs while its terms are encoded. Reused
+ * message after message (see {@link AtomCacheOut}): plain arrays searched linearly, since a
+ * message holds few distinct atoms (at most {@link MAX_ATOM_CACHE_REFS}) — no Map per message.
+ */
 class MessageRefs implements AtomRefSink {
+  /** Refs of the current message: `[0, count)` of the arrays (never shrunk: setting `length` is a runtime call). */
+  count = 0;
   readonly names: string[] = [];
   readonly slotOf: number[] = [];
   readonly fresh: boolean[] = [];
-  readonly index = new Map<string, number>();
-  /** Slot contents as this message leaves them (the table itself is updated on commit). */
-  readonly pending = new Map<number, string>();
 
   constructor(readonly cache: AtomCacheOut) {}
 
-  ref(name: string): number {
-    const known = this.index.get(name);
-    if (known !== undefined) return known;
-    if (this.names.length >= MAX_ATOM_CACHE_REFS || Buffer.byteLength(name, 'utf8') > 0xffff) return -1;
-    const slot = atomSlot(name);
-    const current = this.pending.has(slot) ? this.pending.get(slot) : this.cache.slots[slot];
-    const i = this.names.length;
-    this.names.push(name);
-    this.slotOf.push(slot);
-    this.fresh.push(current !== name);
-    this.pending.set(slot, name);
-    this.index.set(name, i);
-    return i;
+  reset(): void {
+    this.count = 0;
   }
 
+  ref(name: string): number {
+    const names = this.names;
+    const n = this.count;
+    for (let i = 0; i < n; i++) if (names[i] === name) return i;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: only long names need counting.
+    if (n >= MAX_ATOM_CACHE_REFS || (name.length > 0x5555 && Buffer.byteLength(name, 'utf8') > 0xffff)) return -1;
+    const slot = atomSlot(name);
+    // The slot as this message leaves it so far: its last ref to that slot, else the table.
+    let current = this.cache.slots[slot];
+    for (let i = n - 1; i >= 0; i--) {
+      if (this.slotOf[i] === slot) {
+        current = names[i];
+        break;
+      }
+    }
+    names[n] = name;
+    this.slotOf[n] = slot;
+    this.fresh[n] = current !== name;
+    this.count = n + 1;
+    return n;
+  }
+
+  /** Updates the table (refs in order: the last one to a slot wins). */
   commit(): void {
-    for (const [slot, name] of this.pending) this.cache.slots[slot] = name;
+    const slots = this.cache.slots;
+    for (let i = 0; i < this.count; i++) slots[this.slotOf[i]!] = this.names[i];
   }
 }
 
@@ -142,38 +160,85 @@ export interface EncodeDistOptions {
  */
 export function encodeDistMessage(control: Term, payload: Term | undefined, options?: EncodeDistOptions): Buffer {
   const limits = resolveEtfLimits(options?.limits);
-  const refs = options?.cache === undefined ? undefined : new MessageRefs(options.cache);
+  const cache = options?.cache;
+  let refs: MessageRefs | undefined;
+  if (cache !== undefined) {
+    // Taken while in use, so a nested encode (none today) would get its own.
+    refs = cache.scratch ?? new MessageRefs(cache);
+    cache.scratch = null;
+    refs.reset();
+  }
+  try {
+    return encodeWith(control, payload, limits, refs);
+  } finally {
+    if (cache !== undefined) cache.scratch = refs!;
+  }
+}
+
+function encodeWith(
+  control: Term,
+  payload: Term | undefined,
+  limits: Readonly<EtfLimits>,
+  refs: MessageRefs | undefined,
+): Buffer {
   const body = new TermWriter(limits, refs);
   body.term(control, 0);
   if (payload !== undefined) body.term(payload, 0);
   const terms = body.result();
-  const head = new TermWriter(limits, undefined, 64);
-  head.u8(VERSION);
-  head.u8(DIST_HEADER);
-  const n = refs === undefined ? 0 : refs.names.length;
-  head.u8(n);
-  if (refs !== undefined && n > 0) {
-    const texts = refs.names.map((s) => Buffer.from(s, 'utf8'));
-    const long = texts.some((t, i) => refs.fresh[i] && t.length > 255);
-    const flags = Buffer.alloc((n >> 1) + 1);
-    for (let i = 0; i < n; i++) {
-      const nib = (refs.fresh[i] ? 8 : 0) | (refs.slotOf[i]! >> 8);
-      flags[i >> 1]! |= nib << ((i & 1) * 4);
-    }
-    if (long) flags[n >> 1]! |= 1 << ((n & 1) * 4);
-    head.raw(flags);
-    for (let i = 0; i < n; i++) {
-      head.u8(refs.slotOf[i]! & 0xff);
-      if (refs.fresh[i]) {
-        if (long) head.u16(texts[i]!.length);
-        else head.u8(texts[i]!.length);
-        head.raw(texts[i]!);
-      }
-    }
+  const n = refs === undefined ? 0 : refs.count;
+  if (n === 0) {
+    const out = Buffer.allocUnsafe(3 + terms.length);
+    out[0] = VERSION;
+    out[1] = DIST_HEADER;
+    out[2] = 0;
+    terms.copy(out, 3);
+    return checked(out, limits, refs);
   }
-  const out = Buffer.allocUnsafe(head.pos + terms.length);
-  head.result().copy(out, 0);
-  terms.copy(out, head.pos);
+  const r = refs!;
+  // Only the atoms the peer does not have yet travel as text (the others are slot numbers).
+  const texts: (Buffer | undefined)[] = new Array<Buffer | undefined>(n);
+  let long = false;
+  let textBytes = 0;
+  for (let i = 0; i < n; i++) {
+    if (!r.fresh[i]) continue;
+    const t = Buffer.from(r.names[i]!, 'utf8');
+    texts[i] = t;
+    textBytes += t.length;
+    if (t.length > 255) long = true;
+  }
+  // 131 68 N, the flags (a nibble per ref, one more for the long-atoms flag), a byte per ref,
+  // then each fresh atom's length (1 or 2 bytes) and text.
+  const flagBytes = (n >> 1) + 1;
+  let size = 3 + flagBytes + n + textBytes;
+  for (let i = 0; i < n; i++) if (texts[i] !== undefined) size += long ? 2 : 1;
+  const out = Buffer.allocUnsafe(size + terms.length);
+  out[0] = VERSION;
+  out[1] = DIST_HEADER;
+  out[2] = n;
+  for (let i = 3; i < 3 + flagBytes; i++) out[i] = 0;
+  for (let i = 0; i < n; i++) {
+    const nib = (r.fresh[i] ? 8 : 0) | (r.slotOf[i]! >> 8);
+    out[3 + (i >> 1)]! |= nib << ((i & 1) * 4);
+  }
+  if (long) out[3 + (n >> 1)]! |= 1 << ((n & 1) * 4);
+  let o = 3 + flagBytes;
+  for (let i = 0; i < n; i++) {
+    out[o++] = r.slotOf[i]! & 0xff;
+    const t = texts[i];
+    if (t === undefined) continue;
+    if (long) {
+      out.writeUInt16BE(t.length, o);
+      o += 2;
+    } else out[o++] = t.length;
+    t.copy(out, o);
+    o += t.length;
+  }
+  terms.copy(out, o);
+  return checked(out, limits, refs);
+}
+
+/** The size check, then the cache update (a message that fails leaves the cache unchanged). */
+function checked(out: Buffer, limits: Readonly<EtfLimits>, refs: MessageRefs | undefined): Buffer {
   if (out.length > limits.maxMessageSize) {
     throw new EtfError(
       'ERR_ETF_MESSAGE_TOO_LARGE',

@@ -254,12 +254,22 @@ export class ErlMap {
  * cyclic one.
  */
 export function termKey(t: Term): string {
+  // The hot case (call and monitor bookkeeping keys every call by its ref): no parts array.
+  if (t instanceof ErlRef) return refKey(t);
   const parts: string[] = [];
   keyInto(t, parts, 0);
   return parts.join('');
 }
 
 const MAX_KEY_DEPTH = 10000;
+
+/** {@link termKey} of a reference. */
+function refKey(r: ErlRef): string {
+  const ids = r.ids;
+  let k = `R${r.node.length}:${r.node}.${r.creation}.`;
+  for (let i = 0; i < ids.length; i++) k += i === 0 ? `${ids[i]}` : `.${ids[i]}`;
+  return k + ';';
+}
 
 function keyInto(t: Term, out: string[], depth: number): void {
   if (depth > MAX_KEY_DEPTH)
@@ -337,7 +347,7 @@ function keyInto(t: Term, out: string[], depth: number): void {
       ';',
     );
   } else if (t instanceof ErlRef) {
-    out.push('R', String(t.node.length), ':', t.node, '.', String(t.creation), '.', t.ids.join('.'), ';');
+    out.push(refKey(t));
   } else if (t instanceof ErlPort) {
     out.push('O', String(t.node.length), ':', t.node, '.', t.id.toString(), '.', String(t.creation), ';');
   } else if (t instanceof ErlExport) {
