@@ -9,7 +9,7 @@
 
 import { BroadcastChannel } from 'node:worker_threads';
 import { performance } from 'node:perf_hooks';
-import { Actor, ProcessID, type PID } from 'ergo-ts';
+import { Actor, ProcessID, type PID, type Ref } from 'ergo-ts';
 import type { ClusterNode } from 'ergo-ts/cluster';
 
 export const CHANNEL = 'ergo-ts-bench-cores';
@@ -24,7 +24,29 @@ const WORKERS_PER_NODE = 4;
 export interface BenchArgs {
   scenario: 'send' | 'cpu';
   rounds: number;
+  /** Nodes of the cluster: node 1 waits until every one is up before it spreads the work. */
+  nodes: number;
 }
+
+/** One node's share of a cpu round: jobs it ran, its thread's CPU time, its event-loop utilisation. */
+export interface NodeShare {
+  jobs: number;
+  cpuMs: number;
+  elu: number;
+}
+
+/** This thread's CPU time in ms (Node ≥ 23.9; NaN before: process.cpuUsage counts every thread). */
+const threadCpuMs: () => number = (() => {
+  const f = (process as { threadCpuUsage?: () => { user: number; system: number } }).threadCpuUsage;
+  if (typeof f !== 'function') return () => NaN;
+  return () => {
+    const c = f.call(process);
+    return (c.user + c.system) / 1000;
+  };
+})();
+
+/** Jobs run by the burners of this node (reset by the stat process at each round). */
+let jobsHere = 0;
 
 class Sink extends Actor {
   n = 0;
@@ -41,7 +63,32 @@ class Burner extends Actor {
   override handleMessage(from: PID, m: unknown): void {
     const end = performance.now() + JOB_US / 1000;
     while (performance.now() < end); // the job: ~20 µs of CPU
+    jobsHere++;
     this.send(from, m);
+  }
+}
+
+/**
+ * Each node's share of a round, so the row shows that the work was split and both threads were
+ * busy: thread CPU time holds under outside load, and event-loop utilisation near 1 means the
+ * node never waited for work.
+ */
+class Stat extends Actor {
+  private cpu0 = threadCpuMs();
+  private elu0 = performance.eventLoopUtilization();
+  override handleCall(_from: PID, _ref: Ref, m: unknown): unknown {
+    if (m === 'reset') {
+      jobsHere = 0;
+      this.cpu0 = threadCpuMs();
+      this.elu0 = performance.eventLoopUtilization();
+      return true;
+    }
+    const share: NodeShare = {
+      jobs: jobsHere,
+      cpuMs: threadCpuMs() - this.cpu0,
+      elu: performance.eventLoopUtilization(this.elu0).utilization,
+    };
+    return share;
   }
 }
 
@@ -89,11 +136,10 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   const args = cluster.args as BenchArgs;
   cluster.enableSpawn('burner', Burner);
   await node.spawnRegister('sink', Sink);
+  await node.spawnRegister('stat', Stat);
   if (cluster.index !== 0) return;
   const ch = new BroadcastChannel(CHANNEL);
   ch.unref();
-  const others = cluster.nodes().filter((n) => n !== node.name);
-  for (const o of others) await node.network().getNode(o);
   const once = (targets: (PID | ProcessID)[], total: number, window: number, ackIsCount: boolean): Promise<number> =>
     new Promise((resolve, reject) => {
       const t0 = performance.now();
@@ -105,6 +151,11 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   setImmediate(() => {
     void (async () => {
       try {
+        // The other nodes are announced after every module ran: without this wait, nodes() may
+        // hold this node only, and every worker would be spawned here.
+        await cluster.whenUp(args.nodes);
+        const others = cluster.nodes().filter((n) => n !== node.name);
+        for (const o of others) await node.network().getNode(o);
         if (args.scenario === 'send') {
           const sink = new ProcessID('sink', others[0]!);
           for (let r = 0; r < args.rounds; r++) {
@@ -115,7 +166,14 @@ export default async function app(cluster: ClusterNode): Promise<void> {
           const workers: PID[] = [];
           for (const n of cluster.nodes())
             for (let i = 0; i < WORKERS_PER_NODE; i++) workers.push(await cluster.spawnOn(n, 'burner'));
-          for (let r = 0; r < args.rounds; r++) ch.postMessage({ value: await once(workers, JOBS, CPU_WINDOW, false) });
+          const stats = cluster.nodes().map((n) => new ProcessID('stat', n));
+          for (let r = 0; r < args.rounds; r++) {
+            for (const s of stats) await node.call(s, 'reset');
+            const value = await once(workers, JOBS, CPU_WINDOW, false);
+            const shares: NodeShare[] = [];
+            for (const s of stats) shares.push((await node.call(s, 'get')) as NodeShare);
+            ch.postMessage({ value, shares });
+          }
         }
       } catch (e) {
         ch.postMessage({ error: e instanceof Error ? e.message : String(e) });

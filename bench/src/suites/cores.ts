@@ -12,7 +12,7 @@ import { BroadcastChannel } from 'node:worker_threads';
 import { startCluster } from 'ergo-ts/cluster';
 import { reportSamples } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
-import { CHANNEL, type BenchArgs } from '../net/cores_app.js';
+import { CHANNEL, type BenchArgs, type NodeShare } from '../net/cores_app.js';
 
 export const G_CORES = 'every core of a host (ergo-ts/cluster)';
 export const N_SEND = 'send 1 → 1 between two nodes of one host (thread nodes)';
@@ -23,19 +23,29 @@ export const scenarios: ScenarioSpec[] = [
   { id: 'cores-cpu', peers: ['ergo-ts', '1-node'], timeout: 300 },
 ];
 
-async function measure(args: BenchArgs, nodes: number, transport: 'inhost' | 'tcp'): Promise<number[]> {
+interface Measured {
+  values: number[];
+  /** cpu scenario: each round's per-node shares. */
+  shares: NodeShare[][];
+}
+
+async function measure(args: BenchArgs, transport: 'inhost' | 'tcp'): Promise<Measured> {
   const ch = new BroadcastChannel(CHANNEL);
   const values: number[] = [];
+  const shares: NodeShare[][] = [];
   const done = new Promise<void>((resolve, reject) => {
     ch.onmessage = (e: unknown) => {
-      const d = (e as { data: { value?: number; error?: string } }).data;
+      const d = (e as { data: { value?: number; shares?: NodeShare[]; error?: string } }).data;
       if (d.error !== undefined) reject(new Error(d.error));
-      else values.push(d.value!);
+      else {
+        values.push(d.value!);
+        if (d.shares !== undefined) shares.push(d.shares);
+      }
       if (values.length === args.rounds) resolve();
     };
   });
   const cluster = await startCluster({
-    nodes,
+    nodes: args.nodes,
     transport,
     signals: false,
     module: new URL('../net/cores_app.js', import.meta.url),
@@ -48,7 +58,27 @@ async function measure(args: BenchArgs, nodes: number, transport: 'inhost' | 'tc
     ch.close();
     await cluster.stop();
   }
-  return values;
+  return { values, shares };
+}
+
+/**
+ * The note of the cpu row: per node, over the measured rounds, its share of the jobs, its
+ * thread's CPU time and its event-loop utilisation (medians) — the work must be split evenly and
+ * every node busy (utilisation near 1) for the figure to mean "the cores ran at once".
+ */
+function sharesNote(rounds: NodeShare[][]): string {
+  const med = (xs: number[]): number => [...xs].sort((a, b) => a - b)[xs.length >> 1] ?? 0;
+  const n = rounds[0]?.length ?? 0;
+  const parts: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const total = (r: NodeShare[]): number => r.reduce((a, s) => a + s.jobs, 0);
+    const share = med(rounds.map((r) => r[i]!.jobs / total(r)));
+    const cpu = med(rounds.map((r) => r[i]!.cpuMs));
+    const elu = med(rounds.map((r) => r[i]!.elu));
+    const cpuText = Number.isNaN(cpu) ? '' : `, thread CPU ${cpu.toFixed(0)} ms`;
+    parts.push(`node ${i + 1}: ${(share * 100).toFixed(0)} % of jobs${cpuText}, ELU ${elu.toFixed(2)}`);
+  }
+  return `per round ${parts.join('; ')}`;
 }
 
 export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<void> {
@@ -57,7 +87,7 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
   if (c.scenario === undefined || c.scenario === 'cores-send') {
     // ergo-ts: the in-host transport; tcp: loopback TCP between the same two thread nodes.
     const tcp = c.scenario !== undefined && c.peer === 'tcp';
-    const v = await measure({ scenario: 'send', rounds }, 2, tcp ? 'tcp' : 'inhost');
+    const { values: v } = await measure({ scenario: 'send', rounds, nodes: 2 }, tcp ? 'tcp' : 'inhost');
     reportSamples(
       report,
       { group: G_CORES, name: N_SEND, unit: 'msg/s', peer: tcp ? 'tcp' : undefined },
@@ -67,7 +97,9 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
   if (c.scenario === undefined || c.scenario === 'cores-cpu') {
     // ergo-ts: a cluster of one node per core; 1-node: the same driver and workers on one node.
     const one = c.scenario !== undefined && c.peer === '1-node';
-    const v = await measure({ scenario: 'cpu', rounds }, one ? 1 : availableParallelism(), 'inhost');
+    const nodes = one ? 1 : availableParallelism();
+    const m = await measure({ scenario: 'cpu', rounds, nodes }, 'inhost');
+    const note = sharesNote(m.shares.slice(c.warmup));
     reportSamples(
       report,
       {
@@ -75,9 +107,9 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
         name: N_CPU,
         unit: 'msg/s',
         peer: one ? '1-node' : undefined,
-        ...(one ? {} : { note: 'Go ergo-bench has no CPU-bound scenario' }),
+        note: one ? `1 node, ${note}` : `Go ergo-bench has no CPU-bound scenario; ${note}`,
       },
-      v.slice(c.warmup),
+      m.values.slice(c.warmup),
     );
   }
 }
