@@ -4,7 +4,7 @@
 //
 // send: a source on node 1 streams N small messages to a sink on node 2 (at most WINDOW in
 // flight, the sink acks every ACK_EVERY), clocked until the last ack. cpu: JOBS messages, each
-// ~20 µs of CPU work (a spin on the clock), sent round-robin to WORKERS_PER_NODE workers on every
+// ~20 µs of CPU work (a fixed computation), sent round-robin to WORKERS_PER_NODE workers on every
 // node of the cluster (at most WINDOW in flight), clocked until every job is done.
 
 import { BroadcastChannel } from 'node:worker_threads';
@@ -16,7 +16,12 @@ export const CHANNEL = 'ergo-ts-bench-cores';
 const SEND_N = 1_000_000;
 const SEND_WINDOW = 50_000;
 const ACK_EVERY = 10_000;
-const JOB_US = 20;
+/**
+ * Steps of {@link work} per job: ≈ 20 µs of CPU on the bench machine (Node 24, measured with
+ * process.threadCpuUsage). A constant, not calibrated per run, so both columns (run in separate
+ * processes) do exactly the same work.
+ */
+const JOB_STEPS = 16_000;
 const JOBS = 100_000;
 const CPU_WINDOW = 4_000;
 const WORKERS_PER_NODE = 4;
@@ -59,10 +64,23 @@ class Sink extends Actor {
   }
 }
 
+/**
+ * The job: a fixed amount of computation, not a spin on the clock. A clock spin ends after 20 µs
+ * of wall time however little CPU the thread got: two nodes sharing one core would each finish
+ * their jobs "on time" and the row would show a gain the cores did not give.
+ */
+function work(steps: number): number {
+  let x = steps;
+  for (let i = 0; i < steps; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
+  return x;
+}
+
+/** Folds every job's result so the computation cannot be dropped. */
+let folded = 0;
+
 class Burner extends Actor {
   override handleMessage(from: PID, m: unknown): void {
-    const end = performance.now() + JOB_US / 1000;
-    while (performance.now() < end); // the job: ~20 µs of CPU
+    folded ^= work(JOB_STEPS); // the job: ~20 µs of CPU
     jobsHere++;
     this.send(from, m);
   }
