@@ -38,6 +38,8 @@ export interface NodeShare {
   jobs: number;
   cpuMs: number;
   elu: number;
+  /** The fold of every job's result on the node: returned so the computation is never dropped. */
+  check: number;
 }
 
 /** This thread's CPU time in ms (Node ≥ 23.9; NaN before: process.cpuUsage counts every thread). */
@@ -105,6 +107,7 @@ class Stat extends Actor {
       jobs: jobsHere,
       cpuMs: threadCpuMs() - this.cpu0,
       elu: performance.eventLoopUtilization(this.elu0).utilization,
+      check: folded,
     };
     return share;
   }

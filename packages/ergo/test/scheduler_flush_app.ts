@@ -101,7 +101,7 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   ch.unref();
   setImmediate(() => {
     void (async (): Promise<FlushResult> => {
-      await cluster.whenUp(2);
+      await cluster.whenUp(cluster.size);
       const peer = cluster.nodes().find((n) => n !== node.name)!;
       await node.network().getNode(peer);
       const probe = new ProcessID('probe', peer);
