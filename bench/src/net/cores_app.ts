@@ -21,8 +21,8 @@ const ACK_EVERY = 10_000;
  * process.threadCpuUsage). A constant, not calibrated per run, so both columns (run in separate
  * processes) do exactly the same work.
  */
-const JOB_STEPS = 16_000;
-const JOBS = 100_000;
+export const JOB_STEPS = 16_000;
+export const JOBS = 100_000;
 const CPU_WINDOW = 4_000;
 const WORKERS_PER_NODE = 4;
 
@@ -71,7 +71,7 @@ class Sink extends Actor {
  * of wall time however little CPU the thread got: two nodes sharing one core would each finish
  * their jobs "on time" and the row would show a gain the cores did not give.
  */
-function work(steps: number): number {
+export function work(steps: number): number {
   let x = steps;
   for (let i = 0; i < steps; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
   return x;

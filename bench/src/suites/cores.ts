@@ -8,11 +8,11 @@
 // ≥ ×1.8 (the "vs 1 node" column). The Go peer ergo-bench has no CPU-bound scenario, so this row has no Go column.
 
 import { availableParallelism } from 'node:os';
-import { BroadcastChannel } from 'node:worker_threads';
+import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { startCluster } from 'ergo-ts/cluster';
 import { reportSamples } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
-import { CHANNEL, type BenchArgs, type NodeShare } from '../net/cores_app.js';
+import { CHANNEL, JOB_STEPS, JOBS, work, type BenchArgs, type NodeShare } from '../net/cores_app.js';
 
 export const G_CORES = 'every core of a host (ergo-ts/cluster)';
 export const N_SEND = 'send 1 → 1 between two nodes of one host (thread nodes)';
@@ -20,7 +20,7 @@ export const N_CPU = `CPU-bound messages (~20 µs each): 1 node vs ${availablePa
 
 export const scenarios: ScenarioSpec[] = [
   { id: 'cores-send', peers: ['ergo-ts', 'tcp'], timeout: 300 },
-  { id: 'cores-cpu', peers: ['ergo-ts', '1-node'], timeout: 300 },
+  { id: 'cores-cpu', peers: ['ergo-ts', '1-node', 'threads'], timeout: 300 },
 ];
 
 interface Measured {
@@ -81,6 +81,37 @@ function sharesNote(rounds: NodeShare[][]): string {
   return `per round ${parts.join('; ')}`;
 }
 
+/**
+ * The machine's own ceiling for the cpu row: the same jobs in `availableParallelism()` plain
+ * worker threads, no node, no message. On a shared machine this says how many cores the OS gave
+ * in that minute; the cluster's figure is to be read against it.
+ */
+async function bareThreads(rounds: number): Promise<number[]> {
+  const n = availableParallelism();
+  const src = `const { parentPort, workerData } = require('node:worker_threads');
+${work.toString()}
+let f = 0;
+for (let j = 0; j < workerData; j++) f ^= work(${JOB_STEPS});
+parentPort.postMessage(f);`;
+  const values: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from(
+        { length: n },
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const w = new Worker(src, { eval: true, workerData: Math.ceil(JOBS / n) });
+            w.once('message', () => resolve());
+            w.once('error', reject);
+          }),
+      ),
+    );
+    values.push((JOBS * 1000) / (performance.now() - t0));
+  }
+  return values;
+}
+
 export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<void> {
   const c = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 5, warmup: 2, quick: false };
   const rounds = c.warmup + c.rounds;
@@ -95,7 +126,23 @@ export async function coresSuite(report: Report, ctx?: SuiteContext): Promise<vo
     );
   }
   if (c.scenario === undefined || c.scenario === 'cores-cpu') {
-    // ergo-ts: a cluster of one node per core; 1-node: the same driver and workers on one node.
+    // ergo-ts: a cluster of one node per core; 1-node: the same driver and workers on one node;
+    // threads: the jobs alone in plain threads (what the machine gives).
+    if (c.scenario !== undefined && c.peer === 'threads') {
+      const v = await bareThreads(rounds);
+      reportSamples(
+        report,
+        {
+          group: G_CORES,
+          name: N_CPU,
+          unit: 'msg/s',
+          peer: 'threads',
+          note: `${availableParallelism()} plain worker threads, the same jobs, no messages`,
+        },
+        v.slice(c.warmup),
+      );
+      return;
+    }
     const one = c.scenario !== undefined && c.peer === '1-node';
     const nodes = one ? 1 : availableParallelism();
     const m = await measure({ scenario: 'cpu', rounds, nodes }, 'inhost');
