@@ -17,6 +17,7 @@ export const PEER_LABEL: Record<string, string> = {
   node: 'bare Node',
   tcp: 'loopback TCP',
   '1-node': '1 node',
+  threads: 'bare threads',
 };
 
 /** One peer's figure in one row. */

@@ -170,6 +170,7 @@ class ClusterImpl implements Cluster {
         start: {
           name: `${prefix}${i + 1}@${host}`,
           index: i,
+          size: count,
           mode: this.#mode,
           transport: this.#mode === 'thread' ? (o.transport ?? 'inhost') : 'tcp',
           ringSize: o.ringSize,

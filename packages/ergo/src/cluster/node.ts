@@ -21,6 +21,11 @@ export interface ClusterNode {
   readonly index: number;
   /** `args` of startCluster (structured-cloned). */
   readonly args: unknown;
+  /**
+   * Nodes in the cluster (`nodes` of startCluster, `'auto'` resolved), up or not: a module that
+   * spreads work waits for them with `whenUp(size)` before it looks at {@link nodes}.
+   */
+  readonly size: number;
   /** Names of the cluster's nodes known to be up, this one included. */
   nodes(): Atom[];
   /**
@@ -68,6 +73,7 @@ export class ClusterNodeImpl implements ClusterNode {
     readonly node: Node,
     readonly index: number,
     readonly args: unknown,
+    readonly size: number,
   ) {
     this.#up.add(node.name);
     this.#loads.set(node.name, 0);

@@ -11,6 +11,8 @@ export type ClusterMode = 'thread' | 'process';
 export interface NodeStart {
   name: string;
   index: number;
+  /** Nodes in the cluster (the `nodes` option resolved). */
+  size: number;
   mode: ClusterMode;
   /** How nodes of the cluster reach each other (child processes: always TCP). */
   transport: 'inhost' | 'tcp';

@@ -124,7 +124,7 @@ async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void
   });
   const net = node.network();
   if (transport !== null && net instanceof NetworkImpl) net.attachInHost(transport);
-  cluster = new ClusterNodeImpl(node, start.index, start.args);
+  cluster = new ClusterNodeImpl(node, start.index, start.args, start.size);
   for (const m of pending.splice(0)) handle(m);
   if (start.module !== null) {
     const mod = (await import(start.module)) as { default?: ClusterApp };

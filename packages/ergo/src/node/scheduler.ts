@@ -16,7 +16,14 @@
 // - Each reading also checks the budget, and the drain reads the clock after at most
 //   MAX_UNTIMED untimed batches, so a chain of drains overruns its budget by at most that many
 //   short batches (or one long batch: long batches are all timed).
+// - Each reading is also a flush point: once FLUSH_EVERY_MS of the slice has passed since the
+//   last one, what the node's processes sent to other nodes is written now, not at the end of
+//   the task (net/proto/link.ts). Without it a busy node kept its outbound batch until its drain
+//   yielded — up to a whole budget — while the peer node that was to work on it sat idle, so
+//   nodes of one host took turns instead of running at once. A short drain (a call ping-pong)
+//   never reaches a flush point: its batch still leaves once, at the end of the task.
 
+import { flushLinksNow } from '../net/proto/link.js';
 import { Ring } from '../lib/ring.js';
 
 /** Something the scheduler can run: a process with pending work. */
@@ -39,6 +46,12 @@ const RESOLVED: Promise<void> = Promise.resolve();
 
 /** Milliseconds a drain (or a chain of microtask drains) may run before yielding to the event loop. */
 export const DRAIN_BUDGET_MS = 8;
+/**
+ * Milliseconds of a slice after which a clock reading writes the node's pending outbound link
+ * batches (and again every as many ms): the most a message to another node waits behind local
+ * work, give or take one batch.
+ */
+export const FLUSH_EVERY_MS = 1;
 /** Short batches are timed with probability 1/SAMPLE_EVERY (a power of two). */
 export const SAMPLE_EVERY = 16;
 /** The drain reads the clock (budget check) after at most this many untimed batches in a row. */
@@ -63,6 +76,8 @@ export class Scheduler {
   private scheduled = false;
   /** When the current slice began: the budget counts from here (across a chain of drains). */
   private sliceStart = 0;
+  /** The next flush point of the slice (a clock reading at or after it flushes the links). */
+  private nextFlush = 0;
   /** The latest clock reading, and whether nothing ran since (then it starts a timed batch). */
   private lastRead = -Infinity;
   private fresh = false;
@@ -100,8 +115,10 @@ export class Scheduler {
    */
   private open(macro: boolean): void {
     const now = performance.now();
-    if (macro || now - this.lastRead > DRAIN_BUDGET_MS) this.sliceStart = now;
-    else if (now - this.sliceStart > DRAIN_BUDGET_MS) {
+    if (macro || now - this.lastRead > DRAIN_BUDGET_MS) {
+      this.sliceStart = now;
+      this.nextFlush = now + FLUSH_EVERY_MS;
+    } else if (now - this.sliceStart > DRAIN_BUDGET_MS) {
       this.lastRead = now;
       setImmediate(this.drainMacro);
       return;
@@ -162,14 +179,18 @@ export class Scheduler {
   }
 
   /**
-   * Records a clock reading `now` (the next batch may start from it) and checks the slice's
-   * budget: past it, schedules the next drain on the event loop and returns true (the drain
-   * must return).
+   * Records a clock reading `now` (the next batch may start from it), flushes the links at a
+   * flush point, and checks the slice's budget: past it, schedules the next drain on the event
+   * loop and returns true (the drain must return).
    */
   private overBudget(now: number): boolean {
     this.lastRead = now;
     this.fresh = true;
     this.untimed = 0;
+    if (now >= this.nextFlush) {
+      this.nextFlush = now + FLUSH_EVERY_MS;
+      flushLinksNow();
+    }
     if (now - this.sliceStart <= DRAIN_BUDGET_MS) return false;
     setImmediate(this.drainMacro);
     return true;

@@ -50,6 +50,10 @@ function flushAfterMicrotasks(): void {
 
 function flushAll(): void {
   flushScheduled = false;
+  flushDirty();
+}
+
+function flushDirty(): void {
   // Index loop: a flush never adds links (writes are synchronous), but be safe with the count.
   for (let i = 0; i < dirtyCount; i++) {
     const l = dirty[i]!;
@@ -57,6 +61,18 @@ function flushAll(): void {
     l.flushNow();
   }
   dirtyCount = 0;
+}
+
+/**
+ * Writes now what every link of this thread holds, instead of at the end of the task. Called by
+ * a node's scheduler at its flush points during a long drain (node/scheduler.ts): the end of the
+ * task is the end of the drain's chain of microtasks, up to a whole budget later, and a peer
+ * node waiting for that work would sit idle meanwhile. Order is kept: each link writes its bytes
+ * in the order they were encoded, whenever it writes them. The end-of-task flush still comes (it
+ * finds nothing, or what was sent after this one).
+ */
+export function flushLinksNow(): void {
+  if (dirtyCount > 0) flushDirty();
 }
 
 /**
