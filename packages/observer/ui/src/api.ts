@@ -39,8 +39,12 @@ export class ObserverAPI {
   readonly token = initialToken();
   session = '';
   connected: Connected | null = null;
+  /** The observed node's framework (`ergo-ts 0.1.0`, `Ergo Framework 3.2.0`), once a node_info frame told. */
+  framework: string | null = null;
   status: 'connecting' | 'open' | 'closed' = 'connecting';
   #source: EventSource | null = null;
+  /** Numbers the commands: the session drops one that arrives after a newer one it would undo. */
+  #seq = 0;
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #statusListeners = new Set<() => void>();
   readonly #types = [
@@ -77,8 +81,12 @@ export class ObserverAPI {
         } catch {
           return;
         }
+        if (type === 'node_info' && data?.info?.framework && data.info.name === this.connected?.node.name) {
+          this.framework = `${data.info.framework.name ?? ''} ${data.info.framework.release ?? ''}`.trim();
+        }
         if (type === 'connected') {
           this.connected = data as Connected;
+          this.framework = null;
           this.session = this.connected.sessionId;
           this.status = 'open';
           this.#notifyStatus();
@@ -123,7 +131,8 @@ export class ObserverAPI {
   async post(path: string, body: Json): Promise<Json> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-observer-session': this.session };
     if (this.token !== '') headers.authorization = `Bearer ${this.token}`;
-    const res = await fetch(`/api/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
+    const numbered = path === 'subscribe' || path === 'unsubscribe' || path === 'switch' ? { ...body, seq: ++this.#seq } : body;
+    const res = await fetch(`/api/${path}`, { method: 'POST', headers, body: JSON.stringify(numbered) });
     let answer: Json;
     try {
       answer = await res.json();
