@@ -84,6 +84,8 @@ interface Subscription {
   type: string;
   eventKey: string;
   args: Record<string, unknown>;
+  /** The browser's id of this subscription (`id` of its subscribe), if it gave one. */
+  id: unknown;
 }
 
 /**
@@ -137,19 +139,16 @@ export class Session extends Actor {
   #frame = 0;
   /** Lookup key (type + its identifying args) → subscription. */
   readonly #subs = new Map<string, Subscription>();
-  /** Lookup key → the sequence number of the newest subscribe / unsubscribe for it. */
-  readonly #latest = new Map<string, number>();
+  /** Lookup key → the newest subscribe / unsubscribe of it: its sequence number and the browser's id. */
+  readonly #latest = new Map<string, { seq: number; id: unknown }>();
   #seq = 0;
-  /** Lookup key → the highest `seq` the browser gave a (un)subscribe of it. */
-  readonly #order = new Map<string, number>();
-  /** The highest `seq` the browser gave a switch. */
-  #switchOrder = -1;
   /** Sequence number of the newest switch asked for. */
   #switchSeq = 0;
   /** Bumped by every switch applied: work started for an older target is dropped. */
   #generation = 0;
   #inFlight = 0;
   #nodes = '';
+  #started = false;
   /** What the registrar listed last (refreshed in the background). */
   #registered: string[] = [];
   #refreshing = false;
@@ -213,10 +212,15 @@ export class Session extends Actor {
       if (this.#target.local && this.#subs.has('node_info')) this.#write('runtime', JSON.stringify(runtimeSample()));
       this.sendAfter(this.pid, runtimeTick, 1000);
     } else if (message === tick) {
-      const first = this.#first;
-      this.#first = undefined;
-      if (first === undefined || first.name === this.node.name) this.#writeNodes(true);
-      else this.#switch(null, null, { ...first, node: first.name });
+      if (!this.#started) {
+        this.#started = true;
+        // The first tick: the stream's `connected` frame, or a switch to the configured node (its
+        // `connected` frame then names that node).
+        const first = this.#first;
+        this.#first = undefined;
+        if (first === undefined || first.name === this.node.name) this.#writeNodes(true);
+        else this.#switch(null, null, { ...first, node: first.name });
+      }
       this.#refreshRegistrar();
       this.sendAfter(this.pid, tick, CLUSTER_REFRESH);
     }
@@ -284,12 +288,9 @@ export class Session extends Actor {
     const args = objectArg(body.args);
     const target = this.#target;
     const query = inspectQuery(type, args, target);
-    if (this.#outOfOrder(query.key, body)) {
-      this.sendResponse(from, ref, new SessionReply(200, null, { key: query.key, superseded: true }));
-      return;
-    }
     const seq = ++this.#seq;
-    this.#latest.set(query.key, seq);
+    const id = body.id;
+    this.#latest.set(query.key, { seq, id });
     const generation = this.#generation;
     const session = this.pid;
     this.#later(
@@ -306,7 +307,10 @@ export class Session extends Actor {
           // The hub may still join it later (its monitor of a slow node's event): undo that.
           this.node.send(HUB_NAME, new HubLeave(session, event.key));
           throw isTimeout(err)
-            ? new CommandError(504, `${target.node} did not confirm the ${type} subscription within ${SESSION_CALL_TIMEOUT / 1000} s`)
+            ? new CommandError(
+                504,
+                `${target.node} did not confirm the ${type} subscription within ${SESSION_CALL_TIMEOUT / 1000} s`,
+              )
             : err;
         }
         if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
@@ -315,12 +319,12 @@ export class Session extends Actor {
       },
       ({ response, event, joined }) => {
         // A switch, a newer subscribe or an unsubscribe of the same key came first: drop this one.
-        if (generation !== this.#generation || this.#latest.get(query.key) !== seq) {
+        if (generation !== this.#generation || this.#latest.get(query.key)?.seq !== seq) {
           this.#leaveIfUnused(event.key);
           return new SessionReply(200, null, { key: query.key, event: event.toString(), superseded: true });
         }
         const old = this.#subs.get(query.key);
-        this.#subs.set(query.key, { type, eventKey: event.key, args });
+        this.#subs.set(query.key, { type, eventKey: event.key, args, id });
         // The same lookup key with other args (log levels, a page of the process list) replaces the old one.
         if (old !== undefined && old.eventKey !== event.key) this.#leaveIfUnused(old.eventKey);
         if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
@@ -333,33 +337,19 @@ export class Session extends Actor {
   #unsubscribe(body: Record<string, unknown>): SessionReply {
     const type = stringArg(body.type, 'type');
     const key = inspectQuery(type, objectArg(body.args), this.#target).key;
-    if (this.#outOfOrder(key, body)) return new SessionReply(200, null, { superseded: true });
+    // With an id, only the subscription of that id ends: the POST workers deliver in any order,
+    // so a page's unsubscribe can come after the next page's subscribe of the same key.
+    const id = body.id;
+    const latest = this.#latest.get(key);
+    if (id !== undefined && latest !== undefined && latest.id !== id)
+      return new SessionReply(200, null, { superseded: true });
     // A subscribe of this key still in flight is dropped when it lands.
-    this.#latest.set(key, ++this.#seq);
+    this.#latest.set(key, { seq: ++this.#seq, id: undefined });
     const s = this.#subs.get(key);
     if (s === undefined) return new SessionReply(200);
     this.#subs.delete(key);
     this.#leaveIfUnused(s.eventKey);
     return new SessionReply(200);
-  }
-
-  /**
-   * Whether a command came after a newer one it must not undo. The browser numbers its commands
-   * (`seq`), but the POST workers deliver them in any order: an unsubscribe from the page just
-   * left can arrive after the next page's subscribe of the same key. Commands without `seq`
-   * (other clients) are taken in arrival order.
-   */
-  #outOfOrder(key: string | null, body: Record<string, unknown>): boolean {
-    const seq = body.seq;
-    if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return false;
-    if (seq < this.#switchOrder) return true;
-    if (key === null) {
-      this.#switchOrder = seq;
-      return false;
-    }
-    if (seq < (this.#order.get(key) ?? -1)) return true;
-    this.#order.set(key, seq);
-    return false;
   }
 
   #leaveIfUnused(eventKey: string): void {
@@ -370,10 +360,6 @@ export class Session extends Actor {
   #switch(from: PID | null, ref: Ref | null, body: Record<string, unknown>): void {
     const name = stringArg(body.node, 'node') as Atom;
     const local = name === this.node.name;
-    if (this.#outOfOrder(null, body)) {
-      if (from !== null && ref !== null) this.sendResponse(from, ref, new SessionReply(200, null, { superseded: true }));
-      return;
-    }
     const seq = ++this.#switchSeq;
     const target: Target = { node: name, creation: this.node.creation, local };
     this.#later(

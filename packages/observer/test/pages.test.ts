@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import readline from 'node:readline';
 import { test } from 'node:test';
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type Page, type Response } from 'playwright-core';
 import { Actor, type PID } from 'ergo-ts';
 import { selfSigned } from 'ergo-ts/net';
 
@@ -102,6 +102,27 @@ async function assertClockAxes(page: Page, scope: string): Promise<void> {
 }
 
 async function connectTo(page: Page, go: GoPeer): Promise<void> {
+  const answers: string[] = [];
+  const onAnswer = (r: Response): void => {
+    if (!r.url().includes('/api/')) return;
+    r.text().then(
+      (t) => answers.push(`${r.request().postData() ?? ''} -> ${r.status()} ${t}`),
+      () => undefined,
+    );
+  };
+  page.on('response', onAnswer);
+  try {
+    await connectOnce(page, go);
+  } catch (err) {
+    await shot(page, `connect-failure-${go.name.split('@')[0]}`);
+    console.log(`# commands of the failed connect:\n${answers.join('\n')}`);
+    throw err;
+  } finally {
+    page.off('response', onAnswer);
+  }
+}
+
+async function connectOnce(page: Page, go: GoPeer): Promise<void> {
   await page.click('text=connect to…');
   await page.fill('.connect input[placeholder="node@host"]', go.name);
   await page.fill('.connect input[placeholder=host]', '127.0.0.1');
@@ -212,6 +233,19 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
     await settleClean(page, 'a Go process page');
     await shot(page, 'go-process');
 
+    // Applications: this ergo-peer predates Ergo 3.2.0's ApplicationInfo (no Tags, no Map), which
+    // the core decodes (3.2.0's layout), so its application list never arrives: the page says so
+    // (a 3.2.0 node's does arrive). Not a timeout of the session, not a blank page.
+    await page.click('[data-nav=applications]');
+    await page.waitForFunction(
+      (n) =>
+        (document.querySelector('[data-page=applications] .error')?.textContent ?? '').includes(
+          `no application_list data from ${n}`,
+        ),
+      go.name,
+    );
+    await shot(page, 'go-applications');
+
     // Events: a Go 3.2 node has no event list query; the page says so instead of failing.
     await page.click('[data-nav=events]');
     await page.waitForSelector('[data-testid=events-unsupported]');
@@ -220,7 +254,10 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
     await shot(page, 'go-events');
 
     await page.click('[data-nav=network]');
-    await page.waitForFunction((n) => (document.querySelector('[data-page=network]')?.textContent ?? '').includes(n), node.name);
+    await page.waitForFunction(
+      (n) => (document.querySelector('[data-page=network]')?.textContent ?? '').includes(n),
+      node.name,
+    );
     await settleClean(page, 'the Go network page');
     await shot(page, 'go-network');
 
@@ -287,7 +324,10 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
     await page.goto(`${url}/${echoLink!}`);
     await page.waitForSelector('[data-page=process]');
     await page.click(`[data-testid=node-list] a[data-node="${node.name}"]`);
-    await page.waitForFunction((n) => document.querySelector('[data-testid=current-node]')?.textContent === n, node.name);
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid=current-node]')?.textContent === n,
+      node.name,
+    );
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     assert.deepEqual(await banners(page), [], 'the switch answered without an error');
     await page.click('[data-nav=processes]');
@@ -307,6 +347,10 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
     await page.click(`[data-testid=node-list] a[data-node="${go.name}"]`);
     await page.waitForFunction((n) => document.querySelector('[data-testid=current-node]')?.textContent === n, go.name);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
+  } catch (err) {
+    const pages = browser?.contexts()[0]?.pages() ?? [];
+    if (pages[0] !== undefined) await shot(pages[0], 'go-stopped-failure');
+    throw err;
   } finally {
     await browser?.close();
     await node.stop();

@@ -43,8 +43,8 @@ export class ObserverAPI {
   framework: string | null = null;
   status: 'connecting' | 'open' | 'closed' = 'connecting';
   #source: EventSource | null = null;
-  /** Numbers the commands: the session drops one that arrives after a newer one it would undo. */
-  #seq = 0;
+  /** Numbers the subscriptions: an unsubscribe names the one it ends (POSTs arrive in any order). */
+  #subId = 0;
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #statusListeners = new Set<() => void>();
   readonly #types = [
@@ -131,8 +131,7 @@ export class ObserverAPI {
   async post(path: string, body: Json): Promise<Json> {
     const headers: Record<string, string> = { 'content-type': 'application/json', 'x-observer-session': this.session };
     if (this.token !== '') headers.authorization = `Bearer ${this.token}`;
-    const numbered = path === 'subscribe' || path === 'unsubscribe' || path === 'switch' ? { ...body, seq: ++this.#seq } : body;
-    const res = await fetch(`/api/${path}`, { method: 'POST', headers, body: JSON.stringify(numbered) });
+    const res = await fetch(`/api/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
     let answer: Json;
     try {
       answer = await res.json();
@@ -143,12 +142,18 @@ export class ObserverAPI {
     return answer.data;
   }
 
-  subscribe(type: string, args: Json = {}): Promise<Json> {
-    return this.post('subscribe', { type, args });
+  /** Subscribes; `id` (from {@link nextSubscription}) is what {@link unsubscribe} names later. */
+  subscribe(type: string, args: Json = {}, id?: number): Promise<Json> {
+    return this.post('subscribe', { type, args, id });
   }
 
-  unsubscribe(type: string, args: Json = {}): Promise<Json> {
-    return this.post('unsubscribe', { type, args }).catch(() => undefined);
+  /** Ends the subscription `id` (and only it: a newer one of the same kind stays). */
+  unsubscribe(type: string, args: Json = {}, id?: number): Promise<Json> {
+    return this.post('unsubscribe', { type, args, id }).catch(() => undefined);
+  }
+
+  nextSubscription(): number {
+    return ++this.#subId;
   }
 
   do(action: string, args: Json): Promise<Json> {

@@ -50,7 +50,8 @@ export function useSubscription(
       setData(d);
       setSince(Date.now());
     });
-    api.subscribe(type, args).then(
+    const id = api.nextSubscription();
+    api.subscribe(type, args, id).then(
       () => live && setError(null),
       (e: Error) => live && setError(e.message),
     );
@@ -60,13 +61,14 @@ export function useSubscription(
       live = false;
       off();
       clearInterval(timer);
-      if (api.session === session) void api.unsubscribe(type, args);
+      if (api.session === session) void api.unsubscribe(type, args, id);
     };
   }, [session, node, type, key, enabled]);
   if (error !== null || !enabled || PUSHED.has(type) || since === 0) return [data, error];
   const silent = Math.floor((Math.max(now, Date.now()) - since) / 1000);
   if (silent < STALE_AFTER) return [data, null];
-  const why = 'the node is stopped, overloaded or unreachable, or what it sends does not decode here (see the log of the Observer\'s node)';
+  const why =
+    "the node is stopped, overloaded or unreachable, or what it sends does not decode here (see the log of the Observer's node)";
   return [
     data,
     data === null

@@ -61,13 +61,12 @@ export function EventsPage() {
       </div>
       {framework === null || supported ? null : (
         <p class="note" data-testid="events-unsupported">
-          {api.connected?.node.name} runs {framework}: its inspector has no event list query
-          (an ergo-ts addition), so its events cannot be listed here. A process page still shows the events that
-          process registered.
+          {api.connected?.node.name} runs {framework}: its inspector has no event list query (an ergo-ts addition), so
+          its events cannot be listed here. A process page still shows the events that process registered.
         </p>
       )}
       <Error text={error} />
-      <table class="grid" data-testid="events">
+      <table class="grid" data-testid="events" style={{ display: supported ? undefined : 'none' }}>
         <thead>
           <tr>
             <th>event</th>
@@ -82,7 +81,10 @@ export function EventsPage() {
           {supported && data !== null && events.length === 0 ? (
             <tr>
               <td colSpan={6} class="muted">
-                no events{name !== '' || notifyMode !== '' || bufferedMode !== '' || minSubscribers > 0 ? ' match these filters' : ' registered on this node'}
+                no events
+                {name !== '' || notifyMode !== '' || bufferedMode !== '' || minSubscribers > 0
+                  ? ' match these filters'
+                  : ' registered on this node'}
               </td>
             </tr>
           ) : null}
