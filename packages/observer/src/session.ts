@@ -198,7 +198,11 @@ export class Session extends Actor {
         reply = errorReply(err);
       }
       if (message.from !== null && message.ref !== null) this.sendResponse(message.from, message.ref, reply);
-      else if (reply.status !== 200) this.log.warning('observer: %s', reply.error);
+      else if (reply.status !== 200) {
+        this.log.warning('observer: %s', reply.error);
+        // The configured first node is unreachable: the stream starts on this node.
+        if (this.#nodes === '') this.#writeNodes(true);
+      }
     } else if (message instanceof HubPush) {
       for (const s of this.#subs.values()) if (s.eventKey === message.eventKey) this.#write(s.type, message.json);
     } else if (message instanceof HubDown) {
@@ -490,10 +494,10 @@ export class Session extends Actor {
       .sort()
       .map((n) => ({ name: n, crc32: nodeCRC(n as Atom), connected: n === this.node.name || connected.has(n) }));
     const list = JSON.stringify(nodes);
-    if (!force && list === this.#nodes) return;
-    const first = this.#nodes === '';
+    // Before the stream's `connected` frame (a first switch still under way) nothing is sent.
+    if (!force && (list === this.#nodes || this.#nodes === '')) return;
     this.#nodes = list;
-    if (force || first) {
+    if (force) {
       const t = this.#target;
       const node = { name: t.node, crc32: nodeCRC(t.node), connected: true };
       this.#write(
