@@ -5,8 +5,19 @@
 // a page shows data at once instead of on the next 1 s tick. When the last session leaves an
 // event the hub demonitors it, and the inspector on the observed node stops publishing and exits
 // on its own idle timeout. Sessions are monitored: a session that ends leaves everything it held.
+// The first join of a remote event waits for that node; it is answered later (`ReplyLater`), so a
+// slow or stopped node never holds up the joins of other nodes' events.
 
-import { Actor, MessageDownEvent, MessageDownPID, type Event, type MessageEvent, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  MessageDownEvent,
+  MessageDownPID,
+  ReplyLater,
+  type Event,
+  type MessageEvent,
+  type PID,
+  type Ref,
+} from 'ergo-ts';
 
 import { toJSONString } from './json.js';
 
@@ -63,6 +74,15 @@ export interface HubStats {
   subscriptions: number;
 }
 
+/** The hub's own note: the monitor of `event` settled (`buffered`, or null and `error`). */
+class Monitored {
+  constructor(
+    readonly event: Event,
+    readonly buffered: MessageEvent[] | null,
+    readonly error: string | null,
+  ) {}
+}
+
 interface Entry {
   event: Event;
   last: string | null;
@@ -75,26 +95,40 @@ interface Entry {
  */
 export class Hub extends Actor {
   readonly #events = new Map<string, Entry>();
+  /** Event key → the joins waiting for its monitor. */
+  readonly #pending = new Map<string, { from: PID; ref: Ref; session: PID }[]>();
   /** Session PID key → the event keys it joined. */
   readonly #sessions = new Map<string, { pid: PID; events: Set<string> }>();
 
-  override async handleCall(_from: PID, _ref: Ref, request: unknown): Promise<unknown> {
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (!(request instanceof HubJoin)) return undefined;
     const { session, event } = request;
-    let entry = this.#events.get(event.key);
-    if (entry === undefined) {
-      // Monitored once for every session; its buffer (the inspector keeps one) is the last value.
-      let buffered: MessageEvent[];
-      try {
-        buffered = await this.monitorEvent(event);
-      } catch (err) {
-        return new HubJoined(null, err instanceof Error ? err.message : String(err));
-      }
-      entry = { event, last: null, subscribers: new Map() };
-      const last = buffered.at(-1);
-      if (last !== undefined) entry.last = toJSONString(last.message);
-      this.#events.set(event.key, entry);
+    const entry = this.#events.get(event.key);
+    if (entry !== undefined) return this.#join(entry, session);
+    // Monitored once for every session. The monitor of a remote event waits for its node: it is
+    // answered later, so a slow or stopped node holds up only the joins of its own events.
+    const waiting = this.#pending.get(event.key);
+    if (waiting !== undefined) {
+      waiting.push({ from, ref, session });
+      return ReplyLater;
     }
+    this.#pending.set(event.key, [{ from, ref, session }]);
+    const back = (buffered: MessageEvent[] | null, error: string | null): void => {
+      try {
+        this.node.send(this.pid, new Monitored(event, buffered, error));
+      } catch {
+        // the hub has ended
+      }
+    };
+    this.monitorEvent(event).then(
+      (buffered) => back(buffered, null),
+      (err: unknown) => back(null, err instanceof Error ? err.message : String(err)),
+    );
+    return ReplyLater;
+  }
+
+  /** Adds `session` to the subscribers of `entry`; the answer carries the last value. */
+  #join(entry: Entry, session: PID): HubJoined {
     entry.subscribers.set(session.key, session);
     let s = this.#sessions.get(session.key);
     if (s === undefined) {
@@ -102,8 +136,26 @@ export class Hub extends Actor {
       this.#sessions.set(session.key, s);
       this.monitorPID(session);
     }
-    s.events.add(event.key);
+    s.events.add(entry.event.key);
     return new HubJoined(entry.last);
+  }
+
+  /** A monitor asked for by {@link handleCall} settled: answer everyone who waited for it. */
+  #monitored(m: Monitored): void {
+    const waiting = this.#pending.get(m.event.key) ?? [];
+    this.#pending.delete(m.event.key);
+    if (m.buffered === null) {
+      for (const w of waiting) this.sendResponse(w.from, w.ref, new HubJoined(null, m.error));
+      return;
+    }
+    // Its buffer (the inspector keeps one) is the last value.
+    const entry: Entry = { event: m.event, last: null, subscribers: new Map() };
+    const last = m.buffered.at(-1);
+    if (last !== undefined) entry.last = toJSONString(last.message);
+    this.#events.set(m.event.key, entry);
+    for (const w of waiting) this.sendResponse(w.from, w.ref, this.#join(entry, w.session));
+    // Everyone left before the monitor came through (their joins timed out): let it go again.
+    if (entry.subscribers.size === 0) this.#drop(entry);
   }
 
   override handleEvent(message: MessageEvent): void {
@@ -116,7 +168,18 @@ export class Hub extends Actor {
   }
 
   override handleMessage(_from: PID, message: unknown): void {
-    if (message instanceof HubLeave) {
+    if (message instanceof Monitored) {
+      this.#monitored(message);
+    } else if (message instanceof HubLeave) {
+      // A join still waiting for its monitor is withdrawn (its session gave up on it).
+      const waiting = this.#pending.get(message.eventKey);
+      if (waiting !== undefined) {
+        const i = waiting.findIndex((w) => w.session.key === message.session.key);
+        if (i >= 0) {
+          this.sendResponse(waiting[i]!.from, waiting[i]!.ref, new HubJoined(null, 'withdrawn'));
+          waiting.splice(i, 1);
+        }
+      }
       this.#leave(message.session.key, message.eventKey);
     } else if (message instanceof MessageDownEvent) {
       const entry = this.#events.get(message.event.key);
@@ -140,7 +203,12 @@ export class Hub extends Actor {
     const entry = this.#events.get(eventKey);
     if (entry === undefined || !entry.subscribers.delete(sessionKey)) return;
     if (entry.subscribers.size > 0) return;
-    this.#events.delete(eventKey);
+    this.#drop(entry);
+  }
+
+  /** Lets an event nobody watches go: the inspector stops publishing and exits when idle. */
+  #drop(entry: Entry): void {
+    this.#events.delete(entry.event.key);
     try {
       this.demonitorEvent(entry.event);
     } catch {

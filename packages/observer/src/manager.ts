@@ -25,7 +25,7 @@ import {
   type ObserverOptions,
 } from './options.js';
 import { POST_POOL_NAME } from './post.js';
-import { SESSION_PREFIX, Session } from './session.js';
+import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, Session } from './session.js';
 
 /** Registered name of the manager. */
 export const MANAGER_NAME = 'observer_mgr';
@@ -71,7 +71,8 @@ export class Manager extends Actor {
     const allowed = o.allowedHosts ?? (LOOPBACK.has(host) ? [...LOOPBACK] : null);
     const token = o.token === undefined || o.token === '' ? null : digest(o.token);
     this.#sse = new SSEHandler({ heartbeat: o.heartbeat ?? DEFAULT_OBSERVER_HEARTBEAT, compression: true });
-    const post = new WebHandler({ worker: POST_POOL_NAME, requestTimeout: 15_000 });
+    // Longer than a worker's wait for its session, so the worker always writes the answer.
+    const post = new WebHandler({ worker: POST_POOL_NAME, requestTimeout: SESSION_ANSWER_TIMEOUT + 5000 });
     const assets = new Assets();
 
     const listener = (req: IncomingMessage, res: ServerResponse): void => {

@@ -1,14 +1,15 @@
 // POST commands: a pool of web workers (Ergo v0.2's `observer_post_pool`). Each request names its
 // session (`X-Observer-Session`), carries a JSON body (1 MiB at most), and is forwarded to that
 // session as a call; the answer is `{ok, error?, data?}` with 200, 400 (a bad command), 401 (no
-// session header), 404 (an unknown path or session), 413 (too large) or 500 (the call failed).
+// session header), 404 (an unknown path or session), 413 (too large), 502 / 504 (the observed node
+// failed or did not answer: the message names the node and the request) or 500.
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { Pool, WebWorker, type PID, type PoolOptions } from 'ergo-ts';
+import { ErrProcessUnknown, ErrTimeout, Pool, WebWorker, type PID, type PoolOptions } from 'ergo-ts';
 
 import { OBSERVER_MAX_BODY } from './options.js';
-import { SESSION_CALL_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session.js';
+import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session.js';
 
 /** Registered name of the POST pool. */
 export const POST_POOL_NAME = 'observer_post_pool';
@@ -72,10 +73,25 @@ export class PostWorker extends WebWorker {
     const command = new SessionCommand(op, m[2] ?? '', body as Record<string, unknown>);
     let answer: unknown;
     try {
-      answer = await this.call(SESSION_PREFIX + session, command, { timeout: SESSION_CALL_TIMEOUT });
+      // The session answers every command within its own time limits (naming the node and the
+      // request that failed); this wait only ends a session that is itself stuck.
+      answer = await this.call(SESSION_PREFIX + session, command, { timeout: SESSION_ANSWER_TIMEOUT });
     } catch (err) {
-      const unknown = err instanceof Error && /unknown/i.test(err.message);
-      reply(res, unknown ? 404 : 500, unknown ? 'unknown session' : err instanceof Error ? err.message : String(err));
+      const code = (err as { code?: unknown } | null)?.code;
+      if (code === ErrProcessUnknown.code || (err instanceof Error && /unknown/i.test(err.message))) {
+        reply(res, 404, 'unknown session');
+        return;
+      }
+      const late = code === ErrTimeout.code;
+      reply(
+        res,
+        late ? 504 : 500,
+        late
+          ? `the Observer session did not answer ${op} within ${SESSION_ANSWER_TIMEOUT / 1000} s`
+          : err instanceof Error
+            ? err.message
+            : String(err),
+      );
       return;
     }
     if (!(answer instanceof SessionReply)) {

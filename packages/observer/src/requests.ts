@@ -108,7 +108,7 @@ export function requestInspectNode(): unknown {
   return new RequestInspectNode();
 }
 
-/** Builds the subscription for `type` (see the POST API in docs/observer.md). ErrorCommand 400 for bad args. */
+/** Builds the subscription for `type` (see the POST API in docs/observer.md). CommandError 400 for bad args. */
 export function inspectQuery(type: string, args: Record<string, unknown>, t: Target): InspectQuery {
   switch (type) {
     case 'node_info':

@@ -4,7 +4,17 @@
 // the resulting inspector events through the hub, and writes every message it receives from the
 // hub to its stream as an SSE frame `event: <type>`, `id: <counter>`, `data: <JSON>`.
 
-import { Actor, ProcessID, type Alias, type Atom, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  ErrProcessUnknown,
+  ErrTimeout,
+  ProcessID,
+  ReplyLater,
+  type Alias,
+  type Atom,
+  type PID,
+  type Ref,
+} from 'ergo-ts';
 import { MessageSSE } from 'ergo-ts/meta';
 
 import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
@@ -26,8 +36,17 @@ import {
 /** Prefix of a session's registered name; 32 hex digits follow. */
 export const SESSION_PREFIX = 'observer_session_';
 
-/** Milliseconds a session waits for `system_inspect` (and the hub) to answer. */
+/** Milliseconds a session waits for one `system_inspect` request (and for the hub) to answer. */
 export const SESSION_CALL_TIMEOUT = 5000;
+
+/** Milliseconds a switch may spend connecting to a node it is not connected to yet. */
+export const SESSION_CONNECT_TIMEOUT = 8000;
+
+/**
+ * Milliseconds a POST worker waits for its session's answer: longer than the slowest command (a
+ * switch: connect, then one request), so the session always answers first and names what failed.
+ */
+export const SESSION_ANSWER_TIMEOUT = SESSION_CONNECT_TIMEOUT + SESSION_CALL_TIMEOUT + 2000;
 
 /** Milliseconds between two checks of the node list (a `cluster_update` frame when it changed). */
 export const CLUSTER_REFRESH = 5000;
@@ -65,15 +84,52 @@ interface Subscription {
   type: string;
   eventKey: string;
   args: Record<string, unknown>;
+  /** The browser's id of this subscription (`id` of its subscribe), if it gave one. */
+  id: unknown;
+}
+
+/**
+ * The end of a command's slow part (calls to another node, the hub, the registrar), which runs
+ * outside the session's handlers and comes back through its mailbox: the session's state is
+ * only ever changed by its handlers, one at a time, and no slow node holds up the others.
+ */
+class Settled<T = unknown> {
+  constructor(
+    /** The caller to answer, or null for the session's own work (the first switch, the node list). */
+    readonly from: PID | null,
+    readonly ref: Ref | null,
+    readonly ok: boolean,
+    readonly value: T | unknown,
+    /** Applies the outcome to the session's state (runs in handleMessage); returns the answer. */
+    readonly apply: (value: T) => SessionReply,
+  ) {}
 }
 
 const tick = Symbol('observer session cluster tick');
 const runtimeTick = Symbol('observer session runtime tick');
 
+/** Whether `err` is the core's time-out error. */
+function isTimeout(err: unknown): boolean {
+  return (err as { code?: unknown } | null)?.code === ErrTimeout.code;
+}
+
+/** Rejects with `CommandError(504, what)` when `p` has not settled within `ms`. */
+function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CommandError(504, what)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * The session process (`observer_session_<id>`). Spawned by the Observer's manager when a
  * stream opens and ended by it when the stream closes; the hub drops its subscriptions then.
- * Its `handleInspect` reports the node observed and its subscription count.
+ * Every command that waits for another node is answered later (`ReplyLater`): its calls run
+ * outside the handler and their outcome comes back as a message, so a node that is slow, stopped
+ * or gone delays only the commands addressed to it, each of which fails with its own message
+ * after {@link SESSION_CALL_TIMEOUT}. Its `handleInspect` reports the node observed, its
+ * subscription count and the commands in flight.
  */
 export class Session extends Actor {
   #id = '';
@@ -83,7 +139,19 @@ export class Session extends Actor {
   #frame = 0;
   /** Lookup key (type + its identifying args) → subscription. */
   readonly #subs = new Map<string, Subscription>();
+  /** Lookup key → the newest subscribe / unsubscribe of it: its sequence number and the browser's id. */
+  readonly #latest = new Map<string, { seq: number; id: unknown }>();
+  #seq = 0;
+  /** Sequence number of the newest switch asked for. */
+  #switchSeq = 0;
+  /** Bumped by every switch applied: work started for an older target is dropped. */
+  #generation = 0;
+  #inFlight = 0;
   #nodes = '';
+  #started = false;
+  /** What the registrar listed last (refreshed in the background). */
+  #registered: string[] = [];
+  #refreshing = false;
   #first: Record<string, unknown> | undefined;
 
   override init(args: SessionArgs): void {
@@ -97,29 +165,45 @@ export class Session extends Actor {
     this.sendAfter(this.pid, runtimeTick, 1000);
   }
 
-  override async handleCall(_from: PID, _ref: Ref, request: unknown): Promise<unknown> {
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (!(request instanceof SessionCommand)) return undefined;
     try {
       switch (request.op) {
         case 'subscribe':
-          return await this.#subscribe(request.body);
+          this.#subscribe(from, ref, request.body);
+          return ReplyLater;
         case 'unsubscribe':
           return this.#unsubscribe(request.body);
         case 'switch':
-          return await this.#switch(request.body);
+          this.#switch(from, ref, request.body);
+          return ReplyLater;
         case 'do':
-          return await this.#do(request.action, request.body);
+          this.#do(from, ref, request.action, request.body);
+          return ReplyLater;
         default:
           return new SessionReply(404, `unknown command ${request.op}`);
       }
     } catch (err) {
-      if (err instanceof CommandError) return new SessionReply(err.status, err.message);
-      return new SessionReply(500, err instanceof Error ? err.message : String(err));
+      return errorReply(err);
     }
   }
 
-  override async handleMessage(_from: PID, message: unknown): Promise<void> {
-    if (message instanceof HubPush) {
+  override handleMessage(_from: PID, message: unknown): void {
+    if (message instanceof Settled) {
+      this.#inFlight--;
+      let reply: SessionReply;
+      try {
+        reply = message.ok ? message.apply(message.value) : errorReply(message.value);
+      } catch (err) {
+        reply = errorReply(err);
+      }
+      if (message.from !== null && message.ref !== null) this.sendResponse(message.from, message.ref, reply);
+      else if (reply.status !== 200) {
+        this.log.warning('observer: %s', reply.error);
+        // The configured first node is unreachable: the stream starts on this node.
+        if (this.#nodes === '') this.#writeNodes(true);
+      }
+    } else if (message instanceof HubPush) {
       for (const s of this.#subs.values()) if (s.eventKey === message.eventKey) this.#write(s.type, message.json);
     } else if (message instanceof HubDown) {
       for (const [key, s] of this.#subs) {
@@ -132,29 +216,52 @@ export class Session extends Actor {
       if (this.#target.local && this.#subs.has('node_info')) this.#write('runtime', JSON.stringify(runtimeSample()));
       this.sendAfter(this.pid, runtimeTick, 1000);
     } else if (message === tick) {
-      const first = this.#first;
-      this.#first = undefined;
-      if (first !== undefined && first.name !== this.node.name) {
-        const r = await this.handleCall(
-          this.pid,
-          this.node.makeRef(),
-          new SessionCommand('switch', '', { ...first, node: first.name }),
-        );
-        if (r instanceof SessionReply && r.status !== 200)
-          this.log.warning('observer: %s unreachable: %s', first.name, r.error);
+      if (!this.#started) {
+        this.#started = true;
+        // The first tick: the stream's `connected` frame, or a switch to the configured node (its
+        // `connected` frame then names that node).
+        const first = this.#first;
+        this.#first = undefined;
+        if (first === undefined || first.name === this.node.name) this.#writeNodes(true);
+        else this.#switch(null, null, { ...first, node: first.name });
       }
-      await this.#refreshNodes(false);
+      this.#refreshRegistrar();
       this.sendAfter(this.pid, tick, CLUSTER_REFRESH);
     }
   }
 
   override handleInspect(): Record<string, string> {
-    return { session: this.#id, node: this.#target.node, subscriptions: String(this.#subs.size) };
+    return {
+      session: this.#id,
+      node: this.#target.node,
+      subscriptions: String(this.#subs.size),
+      inflight: String(this.#inFlight),
+    };
   }
 
   override terminate(): void {
     // The hub sees this process go down and drops what it held.
     releaseRuntime();
+  }
+
+  /**
+   * Runs `work` outside the handler (it may use only the node's calls, never this process's
+   * own, which a sleeping process may not make), then `apply` its value in handleMessage and
+   * answer `from` (when given) with what `apply` returns, or with the error `work` threw.
+   */
+  #later<T>(from: PID | null, ref: Ref | null, work: () => Promise<T>, apply: (value: T) => SessionReply): void {
+    this.#inFlight++;
+    const back = (ok: boolean, value: unknown): void => {
+      try {
+        this.node.send(this.pid, new Settled<T>(from, ref, ok, value, apply));
+      } catch {
+        // this session has ended meanwhile: nobody is left to answer
+      }
+    };
+    work().then(
+      (v) => back(true, v),
+      (e: unknown) => back(false, e),
+    );
   }
 
   #write(type: string, json: string): void {
@@ -165,33 +272,83 @@ export class Session extends Actor {
     }
   }
 
-  async #subscribe(body: Record<string, unknown>): Promise<SessionReply> {
+  /** One request to the `system_inspect` of `target`; a failure says which node and request. */
+  async #ask(target: Target, request: unknown, what: string): Promise<unknown> {
+    let response: unknown;
+    try {
+      response = await this.node.call(new ProcessID(INSPECT_PROCESS, target.node), request, {
+        timeout: SESSION_CALL_TIMEOUT,
+      });
+    } catch (err) {
+      throw askError(target.node, what, err);
+    }
+    const failed = responseError(response);
+    if (failed !== null) throw new CommandError(400, `${target.node} refused the ${what} request: ${failed}`);
+    return response;
+  }
+
+  #subscribe(from: PID, ref: Ref, body: Record<string, unknown>): void {
     const type = stringArg(body.type, 'type');
     const args = objectArg(body.args);
-    const query = inspectQuery(type, args, this.#target);
-    const response = await this.call(this.#inspector(), query.request, { timeout: SESSION_CALL_TIMEOUT });
-    const failed = responseError(response);
-    if (failed !== null) throw new CommandError(400, failed);
-    const event = responseEvent(response);
-    if (event === null) throw new CommandError(500, `system_inspect answered ${type} without an event`);
-    // The same lookup key with other args (log levels, a page of the process list) replaces the old one.
-    const old = this.#subs.get(query.key);
-    if (old !== undefined) {
-      this.#subs.delete(query.key);
-      this.#leaveIfUnused(old.eventKey);
-    }
-    const joined = await this.call(HUB_NAME, new HubJoin(this.pid, event), { timeout: SESSION_CALL_TIMEOUT });
-    if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
-    if (joined.error !== null) throw new CommandError(500, joined.error);
-    this.#subs.set(query.key, { type, eventKey: event.key, args });
-    if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
-    if (joined.last !== null) this.#write(type, joined.last);
-    return new SessionReply(200, null, { key: query.key, event: event.toString(), replayed: joined.last !== null });
+    const target = this.#target;
+    const query = inspectQuery(type, args, target);
+    const seq = ++this.#seq;
+    const id = body.id;
+    this.#latest.set(query.key, { seq, id });
+    const generation = this.#generation;
+    const session = this.pid;
+    this.#later(
+      from,
+      ref,
+      async () => {
+        const response = await this.#ask(target, query.request, type);
+        const event = responseEvent(response);
+        if (event === null) throw new CommandError(502, `${target.node} answered ${type} without an event`);
+        let joined: unknown;
+        try {
+          joined = await this.node.call(HUB_NAME, new HubJoin(session, event), { timeout: SESSION_CALL_TIMEOUT });
+        } catch (err) {
+          // The hub may still join it later (its monitor of a slow node's event): undo that.
+          this.node.send(HUB_NAME, new HubLeave(session, event.key));
+          throw isTimeout(err)
+            ? new CommandError(
+                504,
+                `${target.node} did not confirm the ${type} subscription within ${SESSION_CALL_TIMEOUT / 1000} s`,
+              )
+            : err;
+        }
+        if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
+        if (joined.error !== null) throw new CommandError(502, `${type} on ${target.node}: ${joined.error}`);
+        return { response, event, joined };
+      },
+      ({ response, event, joined }) => {
+        // A switch, a newer subscribe or an unsubscribe of the same key came first: drop this one.
+        if (generation !== this.#generation || this.#latest.get(query.key)?.seq !== seq) {
+          this.#leaveIfUnused(event.key);
+          return new SessionReply(200, null, { key: query.key, event: event.toString(), superseded: true });
+        }
+        const old = this.#subs.get(query.key);
+        this.#subs.set(query.key, { type, eventKey: event.key, args, id });
+        // The same lookup key with other args (log levels, a page of the process list) replaces the old one.
+        if (old !== undefined && old.eventKey !== event.key) this.#leaveIfUnused(old.eventKey);
+        if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
+        if (joined.last !== null) this.#write(type, joined.last);
+        return new SessionReply(200, null, { key: query.key, event: event.toString(), replayed: joined.last !== null });
+      },
+    );
   }
 
   #unsubscribe(body: Record<string, unknown>): SessionReply {
     const type = stringArg(body.type, 'type');
     const key = inspectQuery(type, objectArg(body.args), this.#target).key;
+    // With an id, only the subscription of that id ends: the POST workers deliver in any order,
+    // so a page's unsubscribe can come after the next page's subscribe of the same key.
+    const id = body.id;
+    const latest = this.#latest.get(key);
+    if (id !== undefined && latest !== undefined && latest.id !== id)
+      return new SessionReply(200, null, { superseded: true });
+    // A subscribe of this key still in flight is dropped when it lands.
+    this.#latest.set(key, { seq: ++this.#seq, id: undefined });
     const s = this.#subs.get(key);
     if (s === undefined) return new SessionReply(200);
     this.#subs.delete(key);
@@ -204,22 +361,37 @@ export class Session extends Actor {
     this.send(HUB_NAME, new HubLeave(this.pid, eventKey));
   }
 
-  async #switch(body: Record<string, unknown>): Promise<SessionReply> {
+  #switch(from: PID | null, ref: Ref | null, body: Record<string, unknown>): void {
     const name = stringArg(body.node, 'node') as Atom;
     const local = name === this.node.name;
-    if (!local) await this.#connect(name, body);
+    const seq = ++this.#switchSeq;
     const target: Target = { node: name, creation: this.node.creation, local };
-    const response = await this.call(new ProcessID(INSPECT_PROCESS, name), requestInspectNode(), {
-      timeout: SESSION_CALL_TIMEOUT,
-    });
-    const failed = responseError(response);
-    if (failed !== null) throw new CommandError(502, failed);
-    target.creation = local ? this.node.creation : nodeCreation(response);
-    for (const s of this.#subs.values()) this.send(HUB_NAME, new HubLeave(this.pid, s.eventKey));
-    this.#subs.clear();
-    this.#target = target;
-    await this.#refreshNodes(true);
-    return new SessionReply(200, null, { node: name });
+    this.#later(
+      from,
+      ref,
+      async () => {
+        if (!local)
+          await deadline(
+            this.#connect(name, body),
+            SESSION_CONNECT_TIMEOUT,
+            `could not connect to ${name} within ${SESSION_CONNECT_TIMEOUT / 1000} s`,
+          );
+        const response = await this.#ask(target, requestInspectNode(), 'node_info');
+        if (!local) target.creation = nodeCreation(response);
+        return response;
+      },
+      () => {
+        // A newer switch was asked for meanwhile: it decides.
+        if (seq !== this.#switchSeq) return new SessionReply(200, null, { node: name, superseded: true });
+        for (const s of this.#subs.values()) this.send(HUB_NAME, new HubLeave(this.pid, s.eventKey));
+        this.#subs.clear();
+        this.#latest.clear();
+        this.#generation++;
+        this.#target = target;
+        this.#writeNodes(true);
+        return new SessionReply(200, null, { node: name });
+      },
+    );
   }
 
   /** Dials `name` unless connected: explicit host/port/TLS/cookie over the registrar's route. */
@@ -235,56 +407,84 @@ export class Session extends Actor {
     const port = Number(body.port);
     const cookie = typeof body.cookie === 'string' && body.cookie !== '' ? body.cookie : undefined;
     const tls = body.tls === true;
-    if (host === undefined && !(port > 0) && cookie === undefined) {
-      await network.getNode(name);
+    try {
+      if (host === undefined && !(port > 0) && cookie === undefined) {
+        await network.getNode(name);
+        return;
+      }
+      let base: { host: string; port: number; tls: boolean } | undefined;
+      try {
+        const routes = await network.registrar().resolver().resolve(name);
+        if (routes[0] !== undefined) base = routes[0];
+      } catch {
+        // not known to the registrar: the explicit parts must do
+      }
+      const route = {
+        host: host ?? base?.host ?? name.slice(name.indexOf('@') + 1),
+        port: port > 0 ? port : (base?.port ?? 0),
+        tls: tls || (base?.tls ?? false),
+      };
+      if (!(route.port > 0)) throw new CommandError(400, `no port known for ${name}: give one`);
+      await network.getNodeWithRoute(name, {
+        route,
+        ...(cookie === undefined ? {} : { cookie }),
+        ...(route.tls ? { insecureSkipVerify: true } : {}),
+      });
+    } catch (err) {
+      if (err instanceof CommandError) throw err;
+      throw new CommandError(502, `could not connect to ${name}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  #do(from: PID, ref: Ref, action: string, body: Record<string, unknown>): void {
+    const target = this.#target;
+    const request = doRequest(action, body, target);
+    this.#later(
+      from,
+      ref,
+      () => this.#ask(target, request, action),
+      (response) => new SessionReply(200, null, toJSONValue(response)),
+    );
+  }
+
+  /** Asks the registrar for the nodes it knows, in the background; one question at a time. */
+  #refreshRegistrar(): void {
+    if (this.#refreshing) return;
+    let network;
+    try {
+      network = this.node.network();
+    } catch {
+      this.#writeNodes(false);
       return;
     }
-    let base: { host: string; port: number; tls: boolean } | undefined;
-    try {
-      const routes = await network.registrar().resolver().resolve(name);
-      if (routes[0] !== undefined) base = routes[0];
-    } catch {
-      // not known to the registrar: the explicit parts must do
-    }
-    const route = {
-      host: host ?? base?.host ?? name.slice(name.indexOf('@') + 1),
-      port: port > 0 ? port : (base?.port ?? 0),
-      tls: tls || (base?.tls ?? false),
-    };
-    if (!(route.port > 0)) throw new CommandError(400, `no port known for ${name}: give one`);
-    await network.getNodeWithRoute(name, {
-      route,
-      ...(cookie === undefined ? {} : { cookie }),
-      ...(route.tls ? { insecureSkipVerify: true } : {}),
-    });
-  }
-
-  async #do(action: string, body: Record<string, unknown>): Promise<SessionReply> {
-    const request = doRequest(action, body, this.#target);
-    const response = await this.call(this.#inspector(), request, { timeout: SESSION_CALL_TIMEOUT });
-    const failed = responseError(response);
-    if (failed !== null) throw new CommandError(400, failed);
-    return new SessionReply(200, null, toJSONValue(response));
-  }
-
-  #inspector(): ProcessID {
-    return new ProcessID(INSPECT_PROCESS, this.#target.node);
+    this.#refreshing = true;
+    this.#later(
+      null,
+      null,
+      async () => {
+        try {
+          return await deadline(network.registrar().nodes(), SESSION_CALL_TIMEOUT, 'registrar');
+        } catch {
+          return null; // a registrar that cannot list (or none): connected nodes only
+        }
+      },
+      (names) => {
+        this.#refreshing = false;
+        if (names !== null) this.#registered = names.map(String);
+        this.#writeNodes(false);
+        return new SessionReply(200);
+      },
+    );
   }
 
   /** Sends `connected` (always when `force`) or `cluster_update` when the node list changed. */
-  async #refreshNodes(force: boolean): Promise<void> {
-    const names = new Set<string>([this.node.name]);
+  #writeNodes(force: boolean): void {
+    const names = new Set<string>([this.node.name, ...this.#registered]);
     const connected = new Set<string>();
     try {
-      const network = this.node.network();
-      for (const n of network.nodes()) {
+      for (const n of this.node.network().nodes()) {
         names.add(n);
         connected.add(n);
-      }
-      try {
-        for (const n of await network.registrar().nodes()) names.add(n);
-      } catch {
-        // a registrar that cannot list (or none): connected nodes only
       }
     } catch {
       // no network
@@ -294,11 +494,12 @@ export class Session extends Actor {
       .sort()
       .map((n) => ({ name: n, crc32: nodeCRC(n as Atom), connected: n === this.node.name || connected.has(n) }));
     const list = JSON.stringify(nodes);
-    if (!force && list === this.#nodes) return;
-    const first = this.#nodes === '';
+    // Before the stream's `connected` frame (a first switch still under way) nothing is sent.
+    if (!force && (list === this.#nodes || this.#nodes === '')) return;
     this.#nodes = list;
-    if (force || first) {
-      const node = { name: this.#target.node, crc32: nodeCRC(this.#target.node), connected: true };
+    if (force) {
+      const t = this.#target;
+      const node = { name: t.node, crc32: nodeCRC(t.node), connected: true };
       this.#write(
         'connected',
         JSON.stringify({ sessionId: this.#id, node, self: this.node.name, nodes, version: this.#version }),
@@ -307,6 +508,27 @@ export class Session extends Actor {
       this.#write('cluster_update', JSON.stringify({ nodes }));
     }
   }
+}
+
+/** The answer for a command that failed: its CommandError's status, else 500. */
+function errorReply(err: unknown): SessionReply {
+  if (err instanceof CommandError) return new SessionReply(err.status, err.message);
+  return new SessionReply(500, err instanceof Error ? err.message : String(err));
+}
+
+/** What to tell the browser when a request to `node`'s `system_inspect` failed. */
+function askError(node: Atom, what: string, err: unknown): CommandError {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (isTimeout(err))
+    return new CommandError(
+      504,
+      `${node} did not answer the ${what} request within ${SESSION_CALL_TIMEOUT / 1000} s: ` +
+        'the node is busy, stopped or unreachable, or does not know this request',
+    );
+  if (code === ErrProcessUnknown.code)
+    return new CommandError(502, `${node} has no system_inspect process (it runs without its system application)`);
+  const text = err instanceof Error ? err.message : String(err);
+  return new CommandError(502, `the ${what} request to ${node} failed: ${text}`);
 }
 
 function stringArg(v: unknown, name: string): string {

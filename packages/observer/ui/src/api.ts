@@ -39,8 +39,12 @@ export class ObserverAPI {
   readonly token = initialToken();
   session = '';
   connected: Connected | null = null;
+  /** The observed node's framework (`ergo-ts 0.1.0`, `Ergo Framework 3.2.0`), once a node_info frame told. */
+  framework: string | null = null;
   status: 'connecting' | 'open' | 'closed' = 'connecting';
   #source: EventSource | null = null;
+  /** Numbers the subscriptions: an unsubscribe names the one it ends (POSTs arrive in any order). */
+  #subId = 0;
   readonly #listeners = new Map<string, Set<Listener>>();
   readonly #statusListeners = new Set<() => void>();
   readonly #types = [
@@ -77,8 +81,12 @@ export class ObserverAPI {
         } catch {
           return;
         }
+        if (type === 'node_info' && data?.info?.framework && data.info.name === this.connected?.node.name) {
+          this.framework = `${data.info.framework.name ?? ''} ${data.info.framework.release ?? ''}`.trim();
+        }
         if (type === 'connected') {
           this.connected = data as Connected;
+          this.framework = null;
           this.session = this.connected.sessionId;
           this.status = 'open';
           this.#notifyStatus();
@@ -134,12 +142,18 @@ export class ObserverAPI {
     return answer.data;
   }
 
-  subscribe(type: string, args: Json = {}): Promise<Json> {
-    return this.post('subscribe', { type, args });
+  /** Subscribes; `id` (from {@link nextSubscription}) is what {@link unsubscribe} names later. */
+  subscribe(type: string, args: Json = {}, id?: number): Promise<Json> {
+    return this.post('subscribe', { type, args, id });
   }
 
-  unsubscribe(type: string, args: Json = {}): Promise<Json> {
-    return this.post('unsubscribe', { type, args }).catch(() => undefined);
+  /** Ends the subscription `id` (and only it: a newer one of the same kind stays). */
+  unsubscribe(type: string, args: Json = {}, id?: number): Promise<Json> {
+    return this.post('unsubscribe', { type, args, id }).catch(() => undefined);
+  }
+
+  nextSubscription(): number {
+    return ++this.#subId;
   }
 
   do(action: string, args: Json): Promise<Json> {

@@ -1,4 +1,6 @@
-// A 60 s line chart (uPlot) of a Series, redrawn when the series grows.
+// A 60 s line chart (uPlot) of a Series, redrawn when the series grows. The time axis is the
+// browser's clock (samples are stamped on arrival, in seconds, as uPlot expects) and its labels
+// are clock times (hh:mm:ss), whatever the node's own clock or units.
 
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
@@ -8,23 +10,51 @@ import type { Series } from './hooks';
 
 const COLORS = ['#2f7de1', '#e8743b', '#19a979', '#945ecf', '#ed4a7b'];
 
+/** A time axis value (Unix seconds) as a local clock time. */
+export function clockLabel(t: number): string {
+  return new Date(t * 1000).toLocaleTimeString('en-GB', { hour12: false });
+}
+
 export function Chart(props: { title: string; series: Series; tick: number; format?: (v: number) => string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   useEffect(() => {
     const fmt = props.format ?? ((v: number) => String(Math.round(v * 100) / 100));
+    const series = props.series;
     const opts: uPlot.Options = {
       title: props.title,
       width: 360,
       height: 160,
       legend: { show: true, live: false },
       cursor: { show: false },
-      // Always the last 60 s, whatever number of samples there is yet.
-      scales: { x: { time: true, range: (_u, _min, max) => [max - 60, max] } },
-      axes: [{ stroke: '#888' }, { stroke: '#888', size: 72, values: (_u, vals) => vals.map((v) => fmt(v)) }],
+      // Always the 60 s up to the last sample (now, before the first one): an empty chart gets no
+      // 1970 axis, a single sample no zero-width range.
+      scales: {
+        x: {
+          time: true,
+          range: () => {
+            const last = series.t.at(-1) ?? Date.now() / 1000;
+            return [last - 60, last];
+          },
+        },
+      },
+      axes: [
+        {
+          stroke: '#888',
+          space: 70,
+          values: (_u, vals) => {
+            const labels = vals.map(clockLabel);
+            // For tests and curious users: what the axis reads (uPlot draws it on a canvas).
+            box.current?.setAttribute('data-x-labels', labels.join(' '));
+            box.current?.setAttribute('data-x-last', String(Math.round(vals.at(-1) ?? 0)));
+            return labels;
+          },
+        },
+        { stroke: '#888', size: 72, values: (_u, vals) => vals.map((v) => fmt(v)) },
+      ],
       series: [
         {},
-        ...props.series.names.map((n, i) => ({
+        ...series.names.map((n, i) => ({
           label: n,
           stroke: COLORS[i % COLORS.length],
           width: 1.5,
@@ -32,7 +62,7 @@ export function Chart(props: { title: string; series: Series; tick: number; form
         })),
       ],
     };
-    plot.current = new uPlot(opts, [[], ...props.series.names.map(() => [])], box.current!);
+    plot.current = new uPlot(opts, [[], ...series.names.map(() => [])], box.current!);
     return () => plot.current?.destroy();
   }, [props.series]);
   useEffect(() => {

@@ -12,10 +12,19 @@ export function useSession(): string {
   return api.session;
 }
 
+/** Seconds without a frame after which a periodic subscription reads as stale (inspectors publish each second). */
+export const STALE_AFTER = 6;
+
+/** Subscription types whose frames are pushed when something happens, not each second. */
+const PUSHED = new Set(['log']);
+
 /**
  * Subscribes to `type` with `args` while the component is mounted (again after a reconnect or a
  * node switch); `accept` picks this subscription's frames out of a shared type (process_info
- * frames of several processes...). Returns the last frame and the subscribe error, if any.
+ * frames of several processes...). Returns the last frame and what is wrong, if anything: the
+ * subscribe error (it names the node and the request), or — for a periodic type whose frames
+ * stopped — how long the node has been silent (a stopped, overloaded or unreachable node).
+ * The answer of a subscribe made for an earlier node or args is ignored.
  */
 export function useSubscription(
   type: string,
@@ -27,25 +36,61 @@ export function useSubscription(
   const node = api.connected?.node.name ?? '';
   const [data, setData] = useState<Json | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const [since, setSince] = useState(0);
+  const [now, setNow] = useState(0);
   const key = JSON.stringify(args);
   useEffect(() => {
     if (session === '' || !enabled) return undefined;
+    let live = true;
     setData(null);
     setError(null);
+    setSince(Date.now());
     const off = api.on(type, (d) => {
-      if (accept(d)) setData(d);
+      if (!accept(d)) return;
+      setData(d);
+      setSince(Date.now());
     });
-    api.subscribe(type, args).then(
-      () => setError(null),
-      (e: Error) => setError(e.message),
+    const id = api.nextSubscription();
+    api.subscribe(type, args, id).then(
+      () => live && setError(null),
+      (e: Error) => live && setError(e.message),
     );
+    // Re-render each second while mounted, so a silence shows.
+    const timer = PUSHED.has(type) ? undefined : setInterval(() => setNow(Date.now()), 1000);
     return () => {
+      live = false;
       off();
-      if (api.session === session) void api.unsubscribe(type, args);
+      clearInterval(timer);
+      if (api.session === session) void api.unsubscribe(type, args, id);
     };
   }, [session, node, type, key, enabled]);
-  return [data, error];
+  if (error !== null || !enabled || PUSHED.has(type) || since === 0) return [data, error];
+  const silent = Math.floor((Math.max(now, Date.now()) - since) / 1000);
+  if (silent < STALE_AFTER) return [data, null];
+  const why =
+    "the node is stopped, overloaded or unreachable, or what it sends does not decode here (see the log of the Observer's node)";
+  return [
+    data,
+    data === null
+      ? `no ${type} data from ${node} after ${silent} s: ${why}`
+      : `no ${type} update from ${node} for ${silent} s: ${why} (showing its last data)`,
+  ];
 }
+
+/**
+ * The observed node's framework (`ergo-ts 0.1.0`, `Ergo Framework 3.2.0`), or null until known
+ * (it subscribes to node_info meanwhile). An ergo-ts node answers the inspector protocol's
+ * ergo-ts additions (event list, heap, process pages); a Go Ergo 3.2 node never answers them.
+ */
+export function useFramework(): string | null {
+  const known = api.framework;
+  const [data] = useSubscription('node_info', {}, () => true, known === null);
+  const f = data?.info?.framework;
+  return known ?? (f ? `${f.name ?? ''} ${f.release ?? ''}`.trim() : null);
+}
+
+/** Whether a framework name is ergo-ts's. */
+export const isErgoTS = (framework: string | null): boolean => /ergo-ts/i.test(framework ?? '');
 
 /** Every frame of `type` goes to `fn` while mounted (the log, the runtime samples). */
 export function useFrames(type: string, fn: (data: Json) => void): void {

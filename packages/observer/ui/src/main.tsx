@@ -134,7 +134,8 @@ function App() {
           {api.connected ? `observer ${api.connected.version} on ${api.connected.self}` : ''}
         </div>
       </nav>
-      <main>{body}</main>
+      {/* Keyed by the node: a switch starts every page afresh (charts, counters, page state). */}
+      <main key={api.connected?.node.name ?? ''}>{body}</main>
     </div>
   );
 }

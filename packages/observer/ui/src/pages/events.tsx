@@ -3,9 +3,9 @@
 
 import { useState } from 'preact/hooks';
 
-import { type Json } from '../api';
+import { api, type Json } from '../api';
 import { count, list } from '../format';
-import { useSubscription } from '../hooks';
+import { isErgoTS, useFramework, useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
 
 /** `Event#<CRC:name>` → name. */
@@ -20,13 +20,15 @@ export function EventsPage() {
   const [notifyMode, setNotify] = useState('');
   const [bufferedMode, setBuffered] = useState('');
   const [minSubscribers, setMin] = useState(0);
-  const [data, error] = useSubscription('event_list', {
-    limit: 1000,
-    namePattern: name,
-    notifyMode,
-    bufferedMode,
-    minSubscribers,
-  });
+  const framework = useFramework();
+  // The event list query is an ergo-ts addition: a Go Ergo 3.2 node would never answer it.
+  const supported = isErgoTS(framework);
+  const [data, error] = useSubscription(
+    'event_list',
+    { limit: 1000, namePattern: name, notifyMode, bufferedMode, minSubscribers },
+    () => true,
+    supported,
+  );
   const events: Json[] = list(data?.events);
   return (
     <div class="page" data-page="events">
@@ -57,14 +59,14 @@ export function EventsPage() {
           />
         </label>
       </div>
-      <Error
-        text={
-          error !== null && /event_list|decode|unknown/i.test(error)
-            ? `This node does not answer event list queries (${error}).`
-            : error
-        }
-      />
-      <table class="grid" data-testid="events">
+      {framework === null || supported ? null : (
+        <p class="note" data-testid="events-unsupported">
+          {api.connected?.node.name} runs {framework}: its inspector has no event list query (an ergo-ts addition), so
+          its events cannot be listed here. A process page still shows the events that process registered.
+        </p>
+      )}
+      <Error text={error} />
+      <table class="grid" data-testid="events" style={{ display: supported ? undefined : 'none' }}>
         <thead>
           <tr>
             <th>event</th>
@@ -76,6 +78,16 @@ export function EventsPage() {
           </tr>
         </thead>
         <tbody>
+          {supported && data !== null && events.length === 0 ? (
+            <tr>
+              <td colSpan={6} class="muted">
+                no events
+                {name !== '' || notifyMode !== '' || bufferedMode !== '' || minSubscribers > 0
+                  ? ' match these filters'
+                  : ' registered on this node'}
+              </td>
+            </tr>
+          ) : null}
           {events.map((e) => (
             <tr key={String(e.event)} data-event={eventName(e.event)}>
               <td class="mono">{eventName(e.event)}</td>

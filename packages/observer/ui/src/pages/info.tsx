@@ -7,7 +7,7 @@ import { useCallback, useMemo, useState } from 'preact/hooks';
 import { api, type Json } from '../api';
 import { Chart } from '../chart';
 import { bytes, count, list, logLevel, seconds } from '../format';
-import { Series, useFrames, useSubscription } from '../hooks';
+import { Series, isErgoTS, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect } from '../ui';
 
 /** V8's heap spaces of an ergo-ts node (the heap query; Go nodes answer it from pprof in newer cores only). */
@@ -154,7 +154,7 @@ export function InfoPage() {
             {runtime ? <Chart title="Event loop utilisation" series={charts.loop} tick={tick} /> : null}
             {runtime ? <Chart title="Event loop delay" series={charts.delay} tick={tick} /> : null}
           </div>
-          {/ergo-ts/i.test(String(i.framework?.name ?? '')) ? <Heap /> : null}
+          {isErgoTS(`${i.framework?.name ?? ''}`) ? <Heap /> : null}
           {i.env !== null && i.env !== undefined && Object.keys(i.env).length > 0 ? (
             <KV title="Env" rows={Object.entries(i.env).map(([k, v]) => [k, String(v)])} />
           ) : (

@@ -219,7 +219,7 @@ export function ProcessPage(props: { pid: string }) {
             />
             <Ids title="Aliases" items={list(i.aliases)} />
             <Ids title="Events" items={list(i.events)} />
-            <div class="card">
+            <div class="card" data-testid="metas">
               <h3>Metas ({list(i.metas).length})</h3>
               <ul class="ids">
                 {list(i.metas).map((m: string) => (
@@ -262,8 +262,10 @@ export function MetaPage(props: { alias: string }) {
           exit
         </button>
       </div>
-      {i === undefined ? null : (
-        <div class="cards">
+      {i === undefined ? (
+        <p class="muted">waiting for the meta process inspector…</p>
+      ) : (
+        <div class="cards" data-testid="meta-info">
           <KV
             title="Info"
             rows={[

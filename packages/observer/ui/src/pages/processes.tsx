@@ -8,7 +8,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { type Json } from '../api';
 import { count, list, nanos, processState, seconds } from '../format';
-import { useSubscription } from '../hooks';
+import { isErgoTS, useFramework, useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
 
 const ROW = 24;
@@ -35,16 +35,16 @@ export function ProcessesPage() {
   const [offset, setOffset] = useState(0);
   // Another filter, sort or page size starts again from the first page.
   useEffect(() => setOffset(0), [name, behavior, application, state, minMailbox, sort, limit]);
-  const [node] = useSubscription('node_info', {});
   // The node does the work when it can (an ergo-ts node); the browser does it for the others.
-  const paged = /ergo-ts/i.test(String(node?.info?.framework?.name ?? ''));
+  const framework = useFramework();
+  const paged = isErgoTS(framework);
   const [data, error] = useSubscription(
     paged ? 'process_page' : 'process_list',
     paged
       ? { namePattern: name, behavior, application, state, minMailbox, sort, offset, limit }
       : { pidStart: start, pidLimit: limit },
     () => true,
-    node !== null,
+    framework !== null,
   );
   const all: Json[] = list(data?.processes);
   const total = Number(data?.total ?? all.length);
