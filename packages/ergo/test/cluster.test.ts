@@ -13,6 +13,13 @@ import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
+/** Atomics.waitAsync (ES2024; the library target here is older). */
+const waitAsync = (
+  Atomics as unknown as {
+    waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<string> | string };
+  }
+).waitAsync;
+
 const APP = new URL('./cluster_app.js', import.meta.url);
 const COOKIE = 'cluster-test';
 const NODE = { network: { registrar: null, cookie: COOKIE }, log: { level: 'warning' as const } };
@@ -22,15 +29,37 @@ async function driver(cluster: Cluster): Promise<Node> {
     network: { registrar: null, cookie: COOKIE, acceptors: [{ port: 0 }] },
     log: { level: 'warning' },
   });
-  for (const n of cluster.nodes()) {
-    const i = n.acceptor.lastIndexOf(':');
-    ext
-      .network()
-      .addRoute(
-        n.name,
-        { route: { host: n.acceptor.slice(0, i), port: Number(n.acceptor.slice(i + 1)), tls: false } },
-        0,
-      );
+  try {
+    for (const n of cluster.nodes()) {
+      const i = n.acceptor.lastIndexOf(':');
+      ext
+        .network()
+        .addRoute(
+          n.name,
+          { route: { host: n.acceptor.slice(0, i), port: Number(n.acceptor.slice(i + 1)), tls: false } },
+          0,
+        );
+    }
+    // Connect to every node before the test uses it. Every node is up (its acceptor listens), but
+    // on a loaded machine a dial can still fail: the EHS handshake gives each read 1 s (Ergo's
+    // value), and a starved thread may not answer in time. A failed dial fails the calls waiting
+    // for it with "node … is down"; the test needs the connection, so it dials again (a bounded
+    // number of times: a node that never answers still fails the test).
+    for (const n of cluster.nodes()) {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await ext.network().getNode(n.name);
+          break;
+        } catch (e) {
+          if (attempt >= 5) throw e;
+        }
+      }
+    }
+  } catch (e) {
+    // The test cannot run: stop what it started, so that the file still ends.
+    await ext.stop();
+    await cluster.stop();
+    throw e;
   }
   return ext;
 }
@@ -252,19 +281,27 @@ test('cluster: 10 start/stop cycles leave no worker, port or handle behind', asy
   const cycle = async (): Promise<string[]> => {
     // Default options: signal handlers installed (and removed by stop).
     const cluster = await startCluster({ nodes: 2, module: APP, node: NODE });
-    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
-    assert.ok(cluster.nodes().every((n) => n.up));
-    assert.equal(process.listenerCount('SIGTERM'), signals + 1);
-    const ext = await driver(cluster);
-    // Make the in-host link between the two nodes carry something each cycle.
-    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 1);
-    await ext.call(new ProcessID('sink', b), ['wait', 100], { timeout: 30_000 });
-    const acceptors = cluster.nodes().map((n) => n.acceptor);
-    await ext.stop();
-    await cluster.stop();
-    await cluster.stop(); // idempotent
-    assert.ok(cluster.nodes().every((n) => !n.up));
-    return acceptors;
+    // A failing cycle must still stop what it started, or the test file never ends.
+    let ext: Node | null = null;
+    try {
+      const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+      assert.ok(cluster.nodes().every((n) => n.up));
+      assert.equal(process.listenerCount('SIGTERM'), signals + 1);
+      ext = await driver(cluster);
+      // Make the in-host link between the two nodes carry something each cycle.
+      await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 1);
+      await ext.call(new ProcessID('sink', b), ['wait', 100], { timeout: 30_000 });
+      const acceptors = cluster.nodes().map((n) => n.acceptor);
+      await ext.stop();
+      ext = null;
+      await cluster.stop();
+      await cluster.stop(); // idempotent
+      assert.ok(cluster.nodes().every((n) => !n.up));
+      return acceptors;
+    } finally {
+      await ext?.stop();
+      await cluster.stop();
+    }
   };
   await cycle(); // warm-up: the thread pool and the modules are loaded once
   await new Promise((r) => setImmediate(r));
@@ -345,3 +382,75 @@ test('cluster: bad options are refused with ErrIncorrect, nothing started', asyn
     { code: 'ERR_INCORRECT' },
   );
 });
+
+test('cluster: a node stuck in a busy loop (it cannot read the stop) is still ended; stop() resolves', async () => {
+  const before = threads();
+  const spinning = new Int32Array(new SharedArrayBuffer(4));
+  const cluster = await startCluster({
+    nodes: 2,
+    module: APP,
+    node: NODE,
+    signals: false,
+    stopTimeout: 200,
+    args: { spin: 1, spinning },
+  });
+  try {
+    const r = waitAsync(spinning, 0, 0);
+    if (r.async) await r.value; // node 2 now never gives its event loop back
+  } finally {
+    await cluster.stop();
+  }
+  assert.ok(cluster.nodes().every((n) => !n.up));
+  assert.ok(threads() <= before, 'the stuck node’s thread has ended');
+});
+
+/** Runs cluster_signal_child with `stopTimeout`, sends it `signals` SIGTERMs; how it ended. */
+async function signalChild(
+  t: { after(fn: () => void): void },
+  stopTimeout: number,
+  signals: number,
+): Promise<string | null> {
+  const script = fileURLToPath(new URL('./cluster_signal_child.js', import.meta.url));
+  const child = spawn(process.execPath, [script, String(stopTimeout)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.after(() => void child.kill('SIGKILL')); // a failed (or timed-out) test leaves no child behind
+  const exited = new Promise<string | null>((r) => child.on('exit', (code, signal) => r(signal ?? `code ${code}`)));
+  let out = '';
+  const checks: (() => void)[] = [];
+  child.stdout.on('data', (d: Buffer) => {
+    out += d.toString();
+    for (const c of [...checks]) c();
+  });
+  const seen = (word: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (out.includes(word)) resolve();
+      };
+      checks.push(check);
+      check();
+      void exited.then((how) => reject(new Error(`the child ended (${how}) before "${word}": ${out}`)));
+    });
+  await seen('up');
+  child.kill('SIGTERM');
+  if (signals > 1) {
+    await seen('stopping');
+    child.kill('SIGTERM');
+  }
+  return await exited;
+}
+
+// Without a bound these would hang the file rather than fail it: the guard is not a measurement.
+test(
+  'cluster: SIGTERM stops a cluster with a stuck node, then ends the process as Node would',
+  { timeout: 120_000 },
+  async (t) => {
+    assert.equal(await signalChild(t, 200, 1), 'SIGTERM');
+  },
+);
+
+test(
+  'cluster: a second SIGTERM ends the process while the stop still waits for a stuck node',
+  { timeout: 120_000 },
+  async (t) => {
+    assert.equal(await signalChild(t, 600_000, 2), 'SIGTERM');
+  },
+);

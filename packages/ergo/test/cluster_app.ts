@@ -201,4 +201,16 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   await cluster.node.spawnRegister('collector', Collector);
   self = cluster;
   cluster.enableSpawn('pool', Spread);
+  // `args: { spin: i }`: node i, once up, never gives its event loop back (a stuck node that
+  // cannot even read the launcher's stop).
+  // `spinning` (an Int32Array on a SharedArrayBuffer) is set to 1 as the spin begins.
+  const a = cluster.args as { spin?: number; spinning?: Int32Array } | undefined;
+  if (a?.spin === cluster.index)
+    setTimeout(() => {
+      if (a.spinning !== undefined) {
+        Atomics.store(a.spinning, 0, 1);
+        Atomics.notify(a.spinning, 0);
+      }
+      for (;;) Math.random();
+    }, 0);
 }

@@ -157,7 +157,8 @@ export interface ChildNode {
   port: number;
   creation: number;
   /** Sends an IPC command and waits for its answer `{ id, ok } | { id, err }`. */
-  cmd(cmd: string, fields?: Record<string, unknown>): Promise<unknown>;
+  /** Runs `cmd` in the child; rejects after `ms` (default 10 s; heavy commands pass more). */
+  cmd(cmd: string, fields?: Record<string, unknown>, ms?: number): Promise<unknown>;
   /** Unsolicited reports from the child (`{ kind: 'report', ... }`). */
   reports: Record<string, unknown>[];
   report(pred: (r: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>>;
@@ -208,7 +209,7 @@ export async function startChild(name: string): Promise<ChildNode> {
     port: ready.port,
     creation: ready.creation,
     reports,
-    cmd(cmd, fields = {}) {
+    cmd(cmd, fields = {}, ms = 10_000) {
       const id = next++;
       return within(
         new Promise((resolve, reject) => {
@@ -216,7 +217,7 @@ export async function startChild(name: string): Promise<ChildNode> {
           proc.send({ cmd, id, ...fields });
         }),
         `fixture ${cmd}`,
-        10_000,
+        ms,
       );
     },
     report(pred, what) {

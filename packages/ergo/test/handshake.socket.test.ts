@@ -142,6 +142,25 @@ test('a silent peer times out with ERR_HANDSHAKE_TIMEOUT and the socket is destr
   }
 });
 
+test('a stalled event loop is no timeout: a message that arrived during the stall is read first', async () => {
+  // On a loaded machine the loop can stall past a read's deadline while the peer's message
+  // already waits in the socket; timers run before sockets are read, so the timeout must give
+  // the poll phase its turn. Here the stall is made on purpose, longer than the acceptor's timeout.
+  const p = await pair();
+  try {
+    const server = await p.server;
+    const accepted = acceptHandshake(server, { ...b, timeout: 50 });
+    const started = startHandshake(p.client, a, 'b@localhost'); // writes its Hello now
+    const until = Date.now() + 200;
+    while (Date.now() < until); // the stall
+    const [acc, ini] = await Promise.all([accepted, started]);
+    assert.equal(acc.peer, 'a@localhost');
+    assert.equal(ini.peer, 'b@localhost');
+  } finally {
+    p.close();
+  }
+});
+
 test('bad options are refused before anything is sent', async () => {
   const p = await pair();
   try {

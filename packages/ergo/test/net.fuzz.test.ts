@@ -45,6 +45,9 @@ test('random handshake bytes and random/mutated ENP frames close the link, never
       cookie: 'fuzz',
       creation: 1,
       flags: NetworkFlags.defaults(),
+      // This side waits as long as it takes a loaded machine to answer (Ergo's 1 s per read is
+      // for real peers); the acceptor under test keeps its own default.
+      timeout: 60_000,
     });
     s.resume();
     const frames: Buffer[] = [];

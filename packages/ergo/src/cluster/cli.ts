@@ -49,6 +49,8 @@ async function main(argv: string[]): Promise<number> {
         ...(values['no-registrar'] ? { registrar: null } : {}),
       },
     },
+    // The command handles the signals itself: it ends with 0 after a graceful stop, not by the signal.
+    signals: false,
     onEvent: (e) => say(`${e.node} ${e.type}${e.reason !== undefined ? ` (${e.reason})` : ''}`),
   });
   say(
@@ -57,7 +59,15 @@ async function main(argv: string[]): Promise<number> {
       .map((n) => `${n.name} ${n.acceptor}`)
       .join(', ')}`,
   );
-  // The launcher's signal handlers stop the cluster; the process ends when every node has left.
+  // A signal stops the cluster; the process ends (0) when every node has left. The handlers go as
+  // the stop begins, so a second signal ends the process at once, by Node's default action.
+  const onSignal = (): void => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    void cluster.stop();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
   return 0;
 }
 

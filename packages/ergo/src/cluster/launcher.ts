@@ -61,7 +61,13 @@ export interface ClusterOptions {
   restart?: { intensity?: number; period?: number };
   /** How long a graceful stop waits for a node before ending it (ms, default 10000). */
   stopTimeout?: number;
-  /** Stop the cluster on SIGTERM and SIGINT (default true; the handlers go with the cluster). */
+  /**
+   * Stop the cluster on SIGTERM and SIGINT (default true). The handlers are removed as the stop
+   * begins, so a second signal gets Node's default action (the process ends by it). Once the
+   * graceful stop is done — or has overrun twice `stopTimeout` — the signal is raised again when
+   * nothing else listens for it: the process ends as it would have without a cluster, instead of
+   * living on with whatever else keeps its event loop busy.
+   */
   signals?: boolean;
   /** How often nodes report their load, in ms (default 500). */
   loadInterval?: number;
@@ -146,7 +152,7 @@ class ClusterImpl implements Cluster {
   readonly #mode: ClusterMode;
   #stopping: Promise<void> | null = null;
   readonly #loadTimer: NodeJS.Timeout;
-  readonly #onSignal = (): void => void this.stop();
+  readonly #onSignal = (signal: NodeJS.Signals): void => this.#signalled(signal);
   #startFailed: ((e: Error) => void) | null = null;
 
   constructor(o: ClusterOptions) {
@@ -361,6 +367,18 @@ class ClusterImpl implements Cluster {
     return (this.#stopping ??= this.#stop());
   }
 
+  /** SIGTERM/SIGINT: graceful stop, then the signal's default action unless someone else handles it. */
+  #signalled(signal: NodeJS.Signals): void {
+    const timeout = this.#o.stopTimeout ?? 10_000;
+    // Stop overran its own bound (a node that even terminate() cannot end): end as Node would.
+    const overrun = setTimeout(() => reraise(signal), 2 * timeout);
+    overrun.unref();
+    void this.stop().then(() => {
+      clearTimeout(overrun);
+      reraise(signal);
+    });
+  }
+
   async #stop(): Promise<void> {
     clearInterval(this.#loadTimer);
     process.off('SIGTERM', this.#onSignal);
@@ -388,6 +406,11 @@ class ClusterImpl implements Cluster {
   [Symbol.asyncDispose](): Promise<void> {
     return this.stop();
   }
+}
+
+/** Raises `signal` again for Node's default action, unless the process has its own listener. */
+function reraise(signal: NodeJS.Signals): void {
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
 }
 
 /**

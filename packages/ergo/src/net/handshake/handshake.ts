@@ -162,15 +162,23 @@ class FrameIO {
       const left = deadline - Date.now();
       if (left <= 0) throw fail('ERR_HANDSHAKE_TIMEOUT', `no ${step} within ${this.#timeout} ms`);
       await new Promise<void>((resolve, reject) => {
+        let late: NodeJS.Immediate | undefined;
         const timer = setTimeout(() => {
-          this.#waiter = undefined;
-          reject(fail('ERR_HANDSHAKE_TIMEOUT', `no ${step} within ${this.#timeout} ms`));
+          // An event loop that stalled (a loaded machine) runs due timers before it reads its
+          // sockets: let one poll phase deliver what has already arrived before failing.
+          late = setImmediate(() => {
+            if (this.#waiter !== waiter) return;
+            this.#waiter = undefined;
+            reject(fail('ERR_HANDSHAKE_TIMEOUT', `no ${step} within ${this.#timeout} ms`));
+          });
         }, left);
-        this.#waiter = (err) => {
+        const waiter = (err: Error | undefined): void => {
           clearTimeout(timer);
+          if (late !== undefined) clearImmediate(late);
           if (err !== undefined) reject(err);
           else resolve();
         };
+        this.#waiter = waiter;
       });
     }
   }
