@@ -214,7 +214,9 @@ test('Go Ergo dials an ergo-ts TLS acceptor: Go checks our certificate binding a
   const cert = selfSigned();
   let resolve!: (s: tls.TLSSocket) => void;
   const accepted = new Promise<tls.TLSSocket>((r) => (resolve = r));
-  const server = tls.createServer({ cert: cert.cert, key: cert.key }, (s) => resolve(s));
+  // The handshake hands the socket back without its error listener: the test owns it then, and
+  // a reset when the Go peer stops is expected (without a listener it would be an uncaught error).
+  const server = tls.createServer({ cert: cert.cert, key: cert.key }, (s) => resolve(s.on('error', () => {})));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const port = (server.address() as net.AddressInfo).port;
@@ -261,7 +263,9 @@ test('ergo-ts dials Go Ergo with a wrong cookie: Go closes without a reply', asy
 async function listener(): Promise<{ server: net.Server; port: number; socket: Promise<net.Socket> }> {
   let resolve!: (s: net.Socket) => void;
   const socket = new Promise<net.Socket>((r) => (resolve = r));
-  const server = net.createServer((s) => resolve(s));
+  // The handshake hands the socket back without its error listener: the test owns it then, and
+  // a reset when the Go peer stops is expected (without a listener it would be an uncaught error).
+  const server = net.createServer((s) => resolve(s.on('error', () => {})));
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { server, port: (server.address() as net.AddressInfo).port, socket };
@@ -315,6 +319,7 @@ test('Go Ergo joins the pool an ergo-ts acceptor offers: two Join links with the
   let third!: () => void;
   const three = new Promise<void>((r) => (third = r));
   const server = net.createServer((s) => {
+    s.on('error', () => {}); // ours after the handshake; a reset when Go stops is expected
     sockets.push(s);
     results.push(acceptHandshake(s, { ...ts, poolSize: 3 }));
     if (results.length === 3) third();
