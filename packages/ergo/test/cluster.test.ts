@@ -345,7 +345,8 @@ test('ergo-ts cluster command: starts the nodes, SIGTERM stops them all graceful
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let err = '';
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  // The exit code, or the signal that ended it (then the assertion below names it).
+  const exited = new Promise<number | string | null>((r) => child.on('exit', (code, sig) => r(code ?? sig)));
   await new Promise<void>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
       err += d.toString();

@@ -53,13 +53,8 @@ async function main(argv: string[]): Promise<number> {
     signals: false,
     onEvent: (e) => say(`${e.node} ${e.type}${e.reason !== undefined ? ` (${e.reason})` : ''}`),
   });
-  say(
-    `${cluster.nodes().length} nodes up: ${cluster
-      .nodes()
-      .map((n) => `${n.name} ${n.acceptor}`)
-      .join(', ')}`,
-  );
-  // A signal stops the cluster; the process ends (0) when every node has left. The handlers go as
+  // A signal stops the cluster; the process ends (0) when every node has left. Installed before
+  // the "up" line, so whoever waits for that line can signal at once. The handlers go as
   // the stop begins, so a second signal ends the process at once, by Node's default action.
   const onSignal = (): void => {
     process.off('SIGTERM', onSignal);
@@ -68,6 +63,12 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  say(
+    `${cluster.nodes().length} nodes up: ${cluster
+      .nodes()
+      .map((n) => `${n.name} ${n.acceptor}`)
+      .join(', ')}`,
+  );
   return 0;
 }
 
