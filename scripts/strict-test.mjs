@@ -8,7 +8,7 @@
 // (as the survival harness does).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -20,10 +20,15 @@ const env = {
   ERGO_STRICT_DIR: dir,
   NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
 };
-const run = spawnSync(process.execPath, process.argv.slice(2), { stdio: 'inherit', env });
+// Under scripts/run-tests.mjs (ERGO_TEST_FAILURES set), a second reporter writes the failed tests
+// to a file of their own; they go to the run's list of failures (listFailures, below).
+const failuresFile = process.env.ERGO_TEST_FAILURES;
+const failedDir = mkdtempSync(join(tmpdir(), 'ergo-failed-'));
+const run = spawnSync(process.execPath, nodeArguments(process.argv.slice(2)), { stdio: 'inherit', env });
 
 const reports = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
 rmSync(dir, { recursive: true, force: true });
+listFailures(reports);
 if (reports.length > 0) {
   process.stderr.write(
     `\nstrict test run: ${reports.length} process(es) had an unhandled rejection or uncaught exception:\n\n${reports.join('')}`,
@@ -32,3 +37,29 @@ if (reports.length > 0) {
 }
 if (run.error !== undefined) throw run.error;
 process.exit(run.status ?? 1);
+
+/** The node arguments, with the failures reporter beside the package's own when asked to list. */
+function nodeArguments(argv) {
+  const at = argv.indexOf('--test');
+  if (failuresFile === undefined || at === -1) return argv;
+  const reporters = argv.filter((a) => /^--test-reporter(=|$)/.test(a)).length;
+  const destinations = argv.filter((a) => a.startsWith('--test-reporter-destination')).length;
+  const added = [];
+  // With two reporters Node wants a destination for each: the package's own writes to stdout.
+  if (reporters === 0) added.push('--test-reporter=spec');
+  for (let i = destinations; i < Math.max(reporters, 1); i++) added.push('--test-reporter-destination=stdout');
+  const reporter = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'failures-reporter.mjs')).href;
+  added.push(`--test-reporter=${reporter}`, `--test-reporter-destination=${join(failedDir, 'failed.txt')}`);
+  return [...argv.slice(0, at + 1), ...added, ...argv.slice(at + 1)];
+}
+
+/** Appends this run's failed tests, strict reports and abnormal end to ERGO_TEST_FAILURES. */
+function listFailures(strictReports) {
+  const file = join(failedDir, 'failed.txt');
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  rmSync(failedDir, { recursive: true, force: true });
+  if (failuresFile === undefined) return;
+  if (strictReports.length > 0) text += `strict test run:\n${strictReports.join('')}`;
+  if (text === '' && run.status !== 0) text = `the test run ended with ${run.status ?? run.signal}\n\n`;
+  if (text !== '') appendFileSync(failuresFile, `-- ${process.cwd()}\n${text}`);
+}
