@@ -40,16 +40,21 @@ process.exit(run.status ?? 1);
 
 /** The node arguments, with the failures reporter beside the package's own when asked to list. */
 function nodeArguments(argv) {
-  const at = argv.indexOf('--test');
-  if (failuresFile === undefined || at === -1) return argv;
-  const reporters = argv.filter((a) => /^--test-reporter(=|$)/.test(a)).length;
+  if (failuresFile === undefined || !argv.includes('--test')) return argv;
+  const isReporter = (a) => /^--test-reporter(=|$)/.test(a);
+  const reporters = argv.filter(isReporter).length;
   const destinations = argv.filter((a) => a.startsWith('--test-reporter-destination')).length;
+  // Node pairs reporters and destinations by position, and wants one each once there are two: the
+  // package's own reporters write to stdout, the failures reporter (last) to its file.
   const added = [];
-  // With two reporters Node wants a destination for each: the package's own writes to stdout.
   if (reporters === 0) added.push('--test-reporter=spec');
   for (let i = destinations; i < Math.max(reporters, 1); i++) added.push('--test-reporter-destination=stdout');
   const reporter = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), 'failures-reporter.mjs')).href;
   added.push(`--test-reporter=${reporter}`, `--test-reporter-destination=${join(failedDir, 'failed.txt')}`);
+  let at = argv.indexOf('--test');
+  argv.forEach((a, i) => {
+    if (a.startsWith('--test-reporter')) at = Math.max(at, i);
+  });
   return [...argv.slice(0, at + 1), ...added, ...argv.slice(at + 1)];
 }
 
