@@ -199,6 +199,15 @@ test('registerStruct olderLayouts: a user struct that grew decodes in both layou
   const v0 = dec.decode(unhex(head + u32(7) + '0003')) as Order;
   assert.deepEqual({ ...v0 }, { id: 7, tags: null, note: '', qty: 3 });
   assert.equal(hex(new EdfEncoder({ registry: r }).encode(v0)), head + u32(7) + 'ff' + str('') + '0003');
+  // The decoder tries the layout that last worked first (a peer keeps its version); any order of
+  // versions still decodes: v0 was last, now the current one, v1, v0 again.
+  for (const [h, want] of [
+    [u32(8) + '9d' + u32(0) + str('m') + '0004', { id: 8, tags: [], note: 'm', qty: 4 }],
+    [u32(9) + str('k') + '0005', { id: 9, tags: null, note: 'k', qty: 5 }],
+    [u32(10) + '0006', { id: 10, tags: null, note: '', qty: 6 }],
+    [u32(11) + str('j') + '0007', { id: 11, tags: null, note: 'j', qty: 7 }],
+  ] as const)
+    assert.deepEqual({ ...(dec.decode(unhex(head + h)) as Order) }, want);
   // In a slice of two 8-byte elements (layout 1, empty note): the count check before decoding
   // them uses the shortest layout (6 bytes), not the current one (9: 18 > 16 bytes left).
   const desc = '9d' + reg('#example.com/shop/Order');

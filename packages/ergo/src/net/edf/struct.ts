@@ -213,6 +213,10 @@ export function checkOlderLayouts(name: string, fields: readonly StructField[], 
  * each older one, from the same position. A layout whose decoder fails is rewound (position,
  * nesting depth and the zero-size budget); when every layout fails, the error that got furthest
  * into the input is thrown (it names the real problem more often than the first layout's).
+ * Always newest first, never "the layout that worked last": an older layout may read newer
+ * bytes without failing (see StructTypeSpec.olderLayouts), the reverse is what the layouts
+ * are chosen for. Errors of a try that another layout follows are built without a stack trace
+ * (`trying`): a 3.1 node's application list fails one try per application.
  */
 export function layoutsDecoder(current: BodyDecoder, plan: StructPlan, older: readonly StructField[][]): BodyDecoder {
   const decs = [current, ...older.map((fields) => compileStruct({ ...plan, fields }).dec)];
@@ -223,6 +227,8 @@ export function layoutsDecoder(current: BodyDecoder, plan: StructPlan, older: re
     const budget = d.zeroBudget;
     let failure: EdfError | undefined;
     for (let i = 0; i < n; i++) {
+      const more = i < n - 1;
+      if (more) d.trying++;
       try {
         return decs[i]!(d);
       } catch (err) {
@@ -232,6 +238,8 @@ export function layoutsDecoder(current: BodyDecoder, plan: StructPlan, older: re
         d.pos = pos;
         d.depth = depth;
         d.zeroBudget = budget;
+      } finally {
+        if (more) d.trying--;
       }
     }
     throw failure!;
