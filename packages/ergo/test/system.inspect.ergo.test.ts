@@ -8,9 +8,12 @@ import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
 import {
+  ApplicationMode,
+  ApplicationState,
   Event,
   LogLevel,
   MessageEvent,
+  MessageInspectApplicationList,
   MessageInspectLogNode,
   MessageInspectLogProcess,
   MessageInspectNode,
@@ -23,6 +26,7 @@ import {
   RequestDoSend,
   RequestDoSendExit,
   RequestDoSetLogLevelProcess,
+  RequestInspectApplicationList,
   RequestInspectApplicationTree,
   RequestInspectConnection,
   RequestInspectLog,
@@ -31,6 +35,7 @@ import {
   RequestInspectProcess,
   RequestInspectProcessList,
   ResponseDoKill,
+  ResponseInspectApplicationList,
   ResponseInspectNode,
   ResponseInspectProcess,
   ResponseInspectProcessList,
@@ -102,6 +107,39 @@ test('TS reads a Go node through its system_inspect: node info, process list, a 
   });
   assert.ok(k instanceof ResponseDoKill);
   assert.ok(k.error instanceof Error);
+});
+
+test("TS reads a Go node's applications through its system_inspect (ApplicationInfo before 3.2.0)", async (t) => {
+  // The Observer's Applications page asks exactly this. ergo-peer predates 3.2.0's Tags and Map:
+  // its gen.ApplicationInfo comes in the older layout, which must decode as well as 3.2.0's.
+  const go = await peer(t, 'goapps');
+  if (go === undefined) return;
+  const started = await go.cmd('app_start'); // peer_app: loaded at start, now running with its member
+  assert.equal(started.kind, 'result', JSON.stringify(started));
+  const members = ((await go.cmd('app_info')).value as { group: { v: { id: number } }[] }).group;
+  assert.equal(members.length, 1, 'peer_app runs one member');
+  const ts = await tsFor(t, 'tsapps', go);
+  const inspect = new ProcessID(SYSTEM_INSPECT, goName(go));
+  const r = await ts.call(inspect, new RequestInspectApplicationList(), { timeout: 10_000 });
+  assert.ok(r instanceof ResponseInspectApplicationList, `ResponseInspectApplicationList, got ${String(r)}`);
+  const w = await watcher(ts);
+  await w.run((self) => self.monitorEvent(r.event));
+  const m = await seen(w.inbox, snapshot(MessageInspectApplicationList), 'MessageInspectApplicationList from Go');
+  const list = m.message as MessageInspectApplicationList;
+  assert.equal(list.node, goName(go));
+  const app = list.applications?.get('peer_app');
+  assert.ok(app, `peer_app listed, got ${[...(list.applications?.keys() ?? [])].join(', ')}`);
+  assert.equal(app.name, 'peer_app');
+  assert.equal(app.state, ApplicationState.Running);
+  assert.equal(app.mode, ApplicationMode.Temporary);
+  assert.deepEqual(
+    (app.group ?? []).map((p) => p.id),
+    members.map((p) => p.v.id),
+  );
+  assert.equal(app.tags, null, 'no Tags before 3.2.0');
+  assert.equal(app.map, null, 'no Map before 3.2.0');
+  // The system applications Go runs as well.
+  assert.ok(list.applications!.size >= 1);
 });
 
 test('Go decodes the inspect types TS encodes (echo round trip through a Go node)', async (t) => {

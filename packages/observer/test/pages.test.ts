@@ -233,17 +233,22 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
     await settleClean(page, 'a Go process page');
     await shot(page, 'go-process');
 
-    // Applications: this ergo-peer predates Ergo 3.2.0's ApplicationInfo (no Tags, no Map), which
-    // the core decodes (3.2.0's layout), so its application list never arrives: the page says so
-    // (a 3.2.0 node's does arrive). Not a timeout of the session, not a blank page.
+    // Applications: this ergo-peer predates Ergo 3.2.0's ApplicationInfo (no Tags, no Map); the
+    // core reads that layout as well as 3.2.0's, so the page lists the peer's application, and
+    // follows it from loaded to running when the peer starts it.
     await page.click('[data-nav=applications]');
-    await page.waitForFunction(
-      (n) =>
-        (document.querySelector('[data-page=applications] .error')?.textContent ?? '').includes(
-          `no application_list data from ${n}`,
-        ),
-      go.name,
-    );
+    const appRow = (re: RegExp): Promise<unknown> =>
+      page.waitForFunction(
+        (src) =>
+          new RegExp(src).test(
+            document.querySelector('[data-page=applications] tr[data-app=peer_app]')?.textContent ?? '',
+          ),
+        re.source,
+      );
+    await appRow(/^peer_apploadedtemporary/);
+    go.proc.stdin.write(JSON.stringify({ cmd: 'app_start', app: 'peer_app' }) + '\n');
+    await appRow(/^peer_apprunningtemporary/);
+    await settleClean(page, 'the Go applications page');
     await shot(page, 'go-applications');
 
     // Events: a Go 3.2 node has no event list query; the page says so instead of failing.

@@ -133,6 +133,7 @@ export class EdfDecoder extends EdfReader {
       );
     }
     this.depth = 0;
+    this.trying = 0;
     this.zeroBudget = this.limits.maxZeroSizeElements;
     this.#busy = true;
     try {

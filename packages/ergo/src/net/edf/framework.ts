@@ -125,8 +125,10 @@ export class WireApplicationDepends {
 }
 
 /**
- * `gen.ApplicationInfo` as it travels (the answer to `RemoteNode.applicationInfo`, Ergo 3.2.0):
- * the field order of the 3.2.0 struct, which put `Tags` and `Map` right after `Weight`.
+ * `gen.ApplicationInfo` as it travels (the answer to `RemoteNode.applicationInfo`, Ergo 3.2.0,
+ * and the entries of the inspector's application list): the field order of the 3.2.0 struct,
+ * which put `Tags` and `Map` right after `Weight`. Encoded in that layout; the pre-3.2.0 layout
+ * (no `Tags`, no `Map`) decodes too, with both left null.
  */
 export class WireApplicationInfo {
   name = '';
@@ -361,6 +363,12 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
       uptime: Go.int64,
       group: Go.slice(Go.pid),
     },
+    // Before 3.2.0 (Ergo 3.1 and the v320 branch until Tags/Map): no Tags, no Map. Tried only
+    // when the 3.2.0 list fails, which it does at once on these bytes: Tags must start with a
+    // slice marker (0x9d or 0xff) where the old layout has Description's length.
+    olderLayouts: [
+      ['name', 'weight', 'description', 'version', 'env', 'depends', 'mode', 'state', 'parent', 'uptime', 'group'],
+    ],
   });
   r.register({
     name: FrameworkTypeName.NetworkFlags,

@@ -3,6 +3,7 @@
 // ('ERR_EDF_DECODE' with the byte offset), never in a RangeError or an out-of-bounds read.
 
 import { EdfError, type EdfErrorCode } from './errors.js';
+import { stackless } from '../../lib/stackless.js';
 import type { BufferInternals } from './writer.js';
 
 const TWO32 = 4294967296;
@@ -52,9 +53,17 @@ export class EdfReader {
     return this.end - this.pos;
   }
 
+  /**
+   * @internal Above 0 while a struct layout is being tried that another will follow if it
+   * fails: its errors are built without a stack trace (the stack would cost more than the try).
+   */
+  trying = 0;
+
   /** An EdfError located at the current position. */
   fail(code: EdfErrorCode, reason: string, cause?: unknown): EdfError {
-    return new EdfError(code, reason, cause === undefined ? undefined : { cause }).finishDecode(this.pos);
+    const make = (): EdfError =>
+      new EdfError(code, reason, cause === undefined ? undefined : { cause }).finishDecode(this.pos);
+    return this.trying > 0 ? stackless(make) : make();
   }
 
   /** @internal Throws unless `n` more bytes are available. */

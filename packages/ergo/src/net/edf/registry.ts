@@ -31,7 +31,7 @@ import {
 } from './builtin.js';
 import { arrayCodec, makeMap, makeSlice, mapCodec, sliceCodec } from './composite.js';
 import { EdfError, describe, wrapForeign } from './errors.js';
-import { compileStruct, type StructField } from './struct.js';
+import { checkOlderLayouts, compileStruct, layoutsDecoder, type StructField } from './struct.js';
 import { Tag, TYPE_NAME_MAX_BYTES } from './tags.js';
 import { GoTime } from './time.js';
 import {
@@ -66,6 +66,20 @@ export interface StructTypeSpec<T> {
   class?: EdfClass<T>;
 
   create?: (fields: Record<string, any>) => T;
+  /**
+   * Field lists of earlier versions of the Go struct, newest first: each names fields of
+   * `fields` in their order, fewer of them (Ergo 3.2.0's `gen.ApplicationInfo` gained `Tags`
+   * and `Map`; the 3.1 list lacks both). EDF has no struct length, so decoding tries `fields`
+   * first, then each list here, and takes the first that decodes. Fields a list lacks keep what
+   * `new class()` gives them (framework classes start at Go's zero values); with `create` or a
+   * generated class they are absent. Encoding always writes `fields`.
+   *
+   * An older list is recognised only where the current one fails on its bytes within the
+   * struct: true when the added fields start with a marker the old bytes cannot have (a slice,
+   * map or `any` before a string or number, as in ApplicationInfo). Fields added at the end are
+   * recognised only where the struct ends the message.
+   */
+  olderLayouts?: ReadonlyArray<ReadonlyArray<string>>;
 }
 
 /**
@@ -119,6 +133,12 @@ export interface StructOptions<T> {
   class?: EdfClass<T>;
   /** Builds a decoded value from its fields (e.g. `(f) => f` for plain objects). */
   create?: (fields: Record<string, any>) => T;
+  /**
+   * Field lists of earlier versions of the Go struct, newest first, each a subset of the
+   * fields in their order: received values in any of these layouts decode too (see
+   * {@link StructTypeSpec.olderLayouts} for how and when a layout is recognised).
+   */
+  olderLayouts?: ReadonlyArray<ReadonlyArray<DataKeys<T>>>;
 }
 
 /**
@@ -134,6 +154,11 @@ export class RegisteredType<T = unknown> extends EdfType<T> {
   readonly form: 'struct' | 'named' | 'custom';
   /** Struct fields in wire order (structs only). */
   readonly fields: readonly StructField[] | undefined;
+  /**
+   * Field lists of earlier versions of the struct that decoding also accepts, newest first
+   * ({@link StructTypeSpec.olderLayouts}); empty for most types.
+   */
+  readonly olderLayouts: readonly (readonly StructField[])[];
   /** Underlying type (named types only). */
   readonly underlying: EdfType | undefined;
   /** Class of decoded values (structs always have one; generated when not given). */
@@ -156,6 +181,7 @@ export class RegisteredType<T = unknown> extends EdfType<T> {
       nameBytes: Uint8Array;
       form: 'struct' | 'named' | 'custom';
       fields?: readonly StructField[] | undefined;
+      olderLayouts?: readonly (readonly StructField[])[] | undefined;
       underlying?: EdfType | undefined;
       cls?: EdfClass<T> | undefined;
       minSize: number;
@@ -193,6 +219,7 @@ export class RegisteredType<T = unknown> extends EdfType<T> {
     this.shortName = shortName;
     this.form = init.form;
     this.fields = init.fields;
+    this.olderLayouts = init.olderLayouts ?? [];
     this.underlying = init.underlying;
     this.cls = init.cls;
     this.registry = registry;
@@ -324,6 +351,7 @@ export class EdfRegistry {
     const spec: StructTypeSpec<T> = { name, fields: fields as FieldList };
     if (cls !== undefined) spec.class = cls;
     if (options.create !== undefined) spec.create = options.create;
+    if (options.olderLayouts !== undefined) spec.olderLayouts = options.olderLayouts;
     return this.#register(spec, true);
   }
 
@@ -517,8 +545,25 @@ export class EdfRegistry {
       minSize += f.type.minSize;
       comparable &&= f.type.comparable;
     }
+    const older = spec.olderLayouts === undefined ? [] : checkOlderLayouts(name, fields, spec.olderLayouts);
+    // A value is at least as long as the shortest layout it may come in.
+    for (const l of older)
+      minSize = Math.min(
+        minSize,
+        l.reduce((n, f) => n + f.type.minSize, 0),
+      );
     const t = new RegisteredType<T>(
-      { regName: name, nameBytes, form: 'struct', fields, cls, minSize, comparable, nillable: false },
+      {
+        regName: name,
+        nameBytes,
+        form: 'struct',
+        fields,
+        olderLayouts: older,
+        cls,
+        minSize,
+        comparable,
+        nillable: false,
+      },
       this,
     );
     const byCtor = this.#byCtor;
@@ -533,16 +578,10 @@ export class EdfRegistry {
       if (known !== undefined && known !== t) throw mismatch(t, v);
       return v;
     };
-    const codec = compileStruct({
-      shortName,
-      fields,
-      cls: cls as unknown as new () => object,
-      create: spec.create,
-      slow,
-      strict,
-    });
+    const plan = { shortName, fields, cls: cls as unknown as new () => object, create: spec.create, slow, strict };
+    const codec = compileStruct(plan);
     t.enc = codec.enc;
-    t.dec = codec.dec;
+    t.dec = older.length === 0 ? codec.dec : layoutsDecoder(codec.dec, plan, older);
     const create = spec.create;
     t.build = (values) => {
       if (create !== undefined) return create(values);

@@ -2,6 +2,12 @@
 // decoder of a struct are generated once, at registration, as straight-line functions (one
 // property access per field), so every struct gets its own monomorphic property-access sites;
 // where code generation is not allowed the same logic runs as a loop.
+//
+// Older layouts: the field lists an earlier version of the Go struct had (Ergo 3.2.0 put `Tags`
+// and `Map` into gen.ApplicationInfo; a 3.1 node still sends it without them). EDF writes a
+// struct as its fields' bodies back to back, with no count and no length, so nothing on the wire
+// says which version a peer used: decoding tries the current field list first, then each older
+// one, rewinding the decoder between tries. Encoding always writes the current list.
 
 import { EdfError, fieldSegment, wrapForeign } from './errors.js';
 import { atPath } from './composite.js';
@@ -160,4 +166,82 @@ function interpret(plan: StructPlan): { enc: BodyEncoder; dec: BodyDecoder } {
     return o;
   };
   return { enc, dec };
+}
+
+/**
+ * Checks the `olderLayouts` of a struct registration: each a list of field names of `fields`,
+ * in the same relative order, with fewer names than `fields`, and no two lists alike.
+ * @returns the layouts as StructField lists, in the order given (newest first).
+ * @throws EdfError `ERR_EDF_REGISTER` naming the struct and the offending layout.
+ */
+export function checkOlderLayouts(name: string, fields: readonly StructField[], raw: unknown): StructField[][] {
+  if (!Array.isArray(raw))
+    throw new EdfError('ERR_EDF_REGISTER', `${name}: olderLayouts must be a list of field lists`);
+  const index = new Map(fields.map((f, i) => [f.name, i]));
+  const seen = new Set<string>();
+  const out: StructField[][] = [];
+  raw.forEach((layout: unknown, n) => {
+    const where = `${name}: olderLayouts[${n}]`;
+    if (!Array.isArray(layout)) throw new EdfError('ERR_EDF_REGISTER', `${where} must be a list of field names`);
+    let last = -1;
+    const picked: StructField[] = [];
+    for (const f of layout as unknown[]) {
+      const i = typeof f === 'string' ? index.get(f) : undefined;
+      if (i === undefined)
+        throw new EdfError('ERR_EDF_REGISTER', `${where}: ${JSON.stringify(f)} is not a field of the struct`);
+      // Wire order is declaration order: an older version lists its fields in the same order.
+      if (i <= last)
+        throw new EdfError(
+          'ERR_EDF_REGISTER',
+          `${where}: field ${JSON.stringify(f)} is repeated or out of the struct's field order`,
+        );
+      last = i;
+      picked.push(fields[i]!);
+    }
+    if (picked.length >= fields.length)
+      throw new EdfError('ERR_EDF_REGISTER', `${where} has every field: it is the current layout, not an older one`);
+    const key = picked.map((f) => f.name).join('\0');
+    if (seen.has(key)) throw new EdfError('ERR_EDF_REGISTER', `${where} repeats an earlier layout`);
+    seen.add(key);
+    out.push(picked);
+  });
+  return out;
+}
+
+/**
+ * @internal The body decoder of a struct with older layouts: the current layout's decoder, then
+ * each older one, from the same position. A layout whose decoder fails is rewound (position,
+ * nesting depth and the zero-size budget); when every layout fails, the error that got furthest
+ * into the input is thrown (it names the real problem more often than the first layout's).
+ * Always newest first, never "the layout that worked last": an older layout may read newer
+ * bytes without failing (see StructTypeSpec.olderLayouts), the reverse is what the layouts
+ * are chosen for. Errors of a try that another layout follows are built without a stack trace
+ * (`trying`): a 3.1 node's application list fails one try per application.
+ */
+export function layoutsDecoder(current: BodyDecoder, plan: StructPlan, older: readonly StructField[][]): BodyDecoder {
+  const decs = [current, ...older.map((fields) => compileStruct({ ...plan, fields }).dec)];
+  const n = decs.length;
+  return (d) => {
+    const pos = d.pos;
+    const depth = d.depth;
+    const budget = d.zeroBudget;
+    let failure: EdfError | undefined;
+    for (let i = 0; i < n; i++) {
+      const more = i < n - 1;
+      if (more) d.trying++;
+      try {
+        return decs[i]!(d);
+      } catch (err) {
+        if (!(err instanceof EdfError)) throw err;
+        err.finishDecode(d.pos);
+        if (failure === undefined || err.offset > failure.offset) failure = err;
+        d.pos = pos;
+        d.depth = depth;
+        d.zeroBudget = budget;
+      } finally {
+        if (more) d.trying--;
+      }
+    }
+    throw failure!;
+  };
 }
