@@ -60,8 +60,8 @@ export class PoolEventRelay extends Actor {
  * reply, error or ErrTimeout (at the caller's deadline) back (see Pool.spawnWorker); a call
  * keeps its caller's important flag. Events the pool gets go round-robin to the workers of every
  * node too (Ergo's Pool forwards an event to one worker, as a message); one for a worker of
- * another node passes through that node's {@link PoolEventRelay}, so it may overtake, or be
- * overtaken by, mail the pool forwards to that worker directly.
+ * another node passes through that node's `cluster_pool_events` process (every cluster node runs
+ * one), so it may overtake, or be overtaken by, mail the pool forwards to that worker directly.
  */
 export abstract class ClusterPool extends Pool {
   #next = 0;
