@@ -158,3 +158,21 @@ export async function runRoundsWithControl(
   });
   return { samples, control };
 }
+
+/**
+ * One process' share of a spread row: `runRoundsWithControl`, then the rounds reported as `row`
+ * and their control rounds beside it as row `controlName` (same group and peer, awaits/s,
+ * CONTROL_NOTE).
+ */
+export async function reportSpreadWithControl(
+  ctx: SuiteContext,
+  report: Report,
+  row: Omit<Row, 'value' | 'samples'>,
+  controlName: string,
+  one: (round: number) => Promise<number>,
+): Promise<void> {
+  const { samples, control } = await runRoundsWithControl(ctx, one);
+  reportSamples(report, row, samples);
+  const controlRow = { group: row.group, name: controlName, unit: 'awaits/s', note: CONTROL_NOTE };
+  reportSamples(report, row.peer === undefined ? controlRow : { ...controlRow, peer: row.peer }, control);
+}

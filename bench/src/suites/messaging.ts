@@ -42,7 +42,6 @@ import {
   N_CONTROL_CALL_SPREAD,
 } from '../lib/figures.js';
 import {
-  CONTROL_NOTE,
   deferred,
   hasGC,
   heapAfterGC,
@@ -50,8 +49,8 @@ import {
   now,
   rate,
   reportSamples,
+  reportSpreadWithControl,
   runRounds,
-  runRoundsWithControl,
   settle,
 } from '../lib/measure.js';
 import { nact, type NactRef } from '../lib/nact.js';
@@ -473,16 +472,12 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
       if (c.scenario === 'windowed-spread') {
         // One process of the spread: the runner starts this scenario in many fresh processes.
         // A control round (no framework code) before each round shows the machine's state.
-        const s = await runRoundsWithControl(c, async () => (await ergoSendRound(node, one, SEND_1_TOTAL)).rate);
-        reportSamples(
+        await reportSpreadWithControl(
+          c,
           report,
           { group: G_MESSAGING, name: N_SEND_SPREAD, unit: 'msg/s', note: 'the windowed row, one fresh process each' },
-          s.samples,
-        );
-        reportSamples(
-          report,
-          { group: G_MESSAGING, name: N_CONTROL_SEND_SPREAD, unit: 'awaits/s', note: CONTROL_NOTE },
-          s.control,
+          N_CONTROL_SEND_SPREAD,
+          async () => (await ergoSendRound(node, one, SEND_1_TOTAL)).rate,
         );
       }
       if (want('send-1to1-burst')) {
@@ -533,16 +528,12 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
       }
       if (c.scenario === 'call-spread') {
         // One process of the call spread (as windowed-spread), with the control before each round.
-        const s = await runRoundsWithControl(c, () => ergoCallRound(node, CALL_TOTAL));
-        reportSamples(
+        await reportSpreadWithControl(
+          c,
           report,
           { group: G_MESSAGING, name: N_CALL_SPREAD, unit: 'calls/s', note: 'the call row, one fresh process each' },
-          s.samples,
-        );
-        reportSamples(
-          report,
-          { group: G_MESSAGING, name: N_CONTROL_CALL_SPREAD, unit: 'awaits/s', note: CONTROL_NOTE },
-          s.control,
+          N_CONTROL_CALL_SPREAD,
+          () => ergoCallRound(node, CALL_TOTAL),
         );
       }
     } finally {

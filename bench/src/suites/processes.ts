@@ -13,14 +13,13 @@
 import { Actor, startNode, type Node, type PID } from 'ergo-ts';
 import { G_PROCESSES, N_CONTROL_SPAWN_SPREAD, N_HEAP, N_SPAWN, N_SPAWN_SPREAD } from '../lib/figures.js';
 import {
-  CONTROL_NOTE,
   hasGC,
   heapAfterGC,
   now,
   rate,
   reportSamples,
+  reportSpreadWithControl,
   runRounds,
-  runRoundsWithControl,
   settle,
 } from '../lib/measure.js';
 import { nact } from '../lib/nact.js';
@@ -150,8 +149,8 @@ export async function processesSuite(report: Report, ctx?: SuiteContext): Promis
   }
   if (c.scenario === 'spawn-spread' && peer === 'ergo-ts') {
     // A control round (no framework code) before each round shows the machine's state.
-    const { samples: s, control } = await runRoundsWithControl(c, () => spawnRound(SPAWN_N));
-    reportSamples(
+    await reportSpreadWithControl(
+      c,
       report,
       {
         group: G_PROCESSES,
@@ -160,12 +159,8 @@ export async function processesSuite(report: Report, ctx?: SuiteContext): Promis
         peer,
         note: 'the spawn row, one fresh process each',
       },
-      s,
-    );
-    reportSamples(
-      report,
-      { group: G_PROCESSES, name: N_CONTROL_SPAWN_SPREAD, unit: 'awaits/s', peer, note: CONTROL_NOTE },
-      control,
+      N_CONTROL_SPAWN_SPREAD,
+      () => spawnRound(SPAWN_N),
     );
   }
   if (want('heap')) {

@@ -61,7 +61,10 @@ function startBenchNode(): Promise<Node> {
   return startNode('bench@localhost', { log: { defaultLogger: { disable: true } } });
 }
 
-/** Restarts left in the current round; resolves `done` when they are used up. */
+/**
+ * What is left of the current round (restarts, or messages to handle); whoever uses up the last
+ * one resolves `done`.
+ */
 class Budget {
   left = 0;
   done = deferred();
@@ -129,19 +132,9 @@ async function ergoRestart(report: Report, c: SuiteContext): Promise<void> {
   }
 }
 
-class Counter {
-  left = 0;
-  done = deferred();
-  reset(n: number): Promise<void> {
-    this.left = n;
-    this.done = deferred();
-    return this.done.promise;
-  }
-}
-
 class PoolWorker extends Actor {
-  private count!: Counter;
-  override init(count: Counter): void {
+  private count!: Budget;
+  override init(count: Budget): void {
     this.count = count;
   }
   override handleMessage(): void {
@@ -150,7 +143,7 @@ class PoolWorker extends Actor {
 }
 
 class BenchPool extends Pool {
-  override init(count: Counter): PoolOptions {
+  override init(count: Budget): PoolOptions {
     return { poolSize: POOL_SIZE, workerFactory: PoolWorker, workerArgs: [count] };
   }
 }
@@ -173,7 +166,7 @@ class Pusher extends Actor {
 async function ergoPool(report: Report, c: SuiteContext): Promise<void> {
   const node = await startBenchNode();
   try {
-    const count = new Counter();
+    const count = new Budget();
     const pool = await node.spawn(BenchPool, {}, count);
     const pusher = await node.spawn(Pusher, {}, pool);
     const s = await runRounds(c, async () => {

@@ -259,6 +259,74 @@ test('cluster: a ClusterPool serves callers and senders of every node and of out
   }
 });
 
+test("cluster: a ClusterPool keeps a call's important flag, forwarded or relayed, to workers of every node", async () => {
+  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const names = cluster.nodes().map((n) => n.name);
+    const a = names[0]!;
+    // Six FlagWorkers (two on each node) answer [their node, whether the call came important].
+    const pool = await (await ext.network().getNode(a)).spawnRegister('flagpool', 'flagpool', {}, 3);
+    for (const important of [true, false]) {
+      // From a (forwarded with the caller kept), from b and c (relayed by the pool), from outside.
+      const answers: [string, [string, boolean][]][] = [];
+      for (const at of names)
+        answers.push([
+          at,
+          (await ext.call(new ProcessID('relay', at), ['calls', pool, 12, important], { timeout: 30_000 })) as [
+            string,
+            boolean,
+          ][],
+        ]);
+      const outside: [string, boolean][] = [];
+      for (let i = 0; i < 12; i++)
+        outside.push((await ext.call(new ProcessID('flagpool', a), i, { important, timeout: 30_000 })) as never);
+      answers.push(['outside', outside]);
+      for (const [at, got] of answers) {
+        assert.deepEqual([...new Set(got.map(([node]) => node))].sort(), [...names].sort(), `${at}: every node`);
+        for (const [node, flag] of got) assert.equal(flag, important, `call from ${at} to a worker on ${node}`);
+      }
+    }
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: a ClusterPool hands events round-robin to its workers of every node, as handleEvent', async () => {
+  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
+  const ext = await driver(cluster);
+  try {
+    const names = cluster.nodes().map((n) => n.name);
+    const [a, b] = names as [string, string];
+    const onA = await ext.network().getNode(a);
+    // Two pools on a: one subscribed to the events of a's ticker, one to those of b's.
+    for (const of of [a, b]) {
+      await onA.spawnRegister(`tickpool_${of.split('@')[0]}`, 'tickpool', {}, 3, of);
+      const collector = new ProcessID('collector', a);
+      assert.equal(await ext.call(new ProcessID('ticker', of), [collector, 12]), 'sent');
+      const reports = (await ext.call(collector, 12, { timeout: 30_000 })) as [string, number, string][];
+      assert.deepEqual(
+        reports.map(([, tag]) => tag).sort((x, y) => x - y),
+        [...Array(12).keys()],
+        `events of ${of}: each reached one worker`,
+      );
+      assert.ok(
+        reports.every(([, , how]) => how === 'event'),
+        `events of ${of}: handled by handleEvent`,
+      );
+      assert.deepEqual(
+        [...new Set(reports.map(([node]) => node))].sort(),
+        [...names].sort(),
+        `events of ${of}: workers of every node got some`,
+      );
+    }
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
 /** OS threads of this process (Linux): worker threads that are still there show up here. */
 function threads(): number {
   return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : 0;

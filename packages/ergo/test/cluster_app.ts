@@ -4,16 +4,24 @@
 // told to and records the downs). `source` is enabled for remote spawn: it streams `count`
 // numbered messages to a target in slices, so the node keeps serving other traffic meanwhile.
 // `relay` calls or messages a target from its node, `collector` keeps what it is sent, `pool`
-// (enabled for remote spawn) is a ClusterPool of Echo workers.
+// (enabled for remote spawn) is a ClusterPool of Echo workers; `flagpool` one of FlagWorkers
+// (which tell whether a call came important); `ticker` publishes the event `ticks` of its node
+// and `tickpool` is a ClusterPool of Echo workers subscribed to it.
 
 import {
   Actor,
   defineError,
+  Event,
+  isImportantRequest,
+  MailboxKind,
   MessageDownNode,
   MessageDownProcessID,
+  type MessageEvent,
   ProcessID,
   TerminateReasonNormal,
   type PID,
+  type Process,
+  type ProcessBehavior,
   type Ref,
 } from '../src/index.js';
 import { ClusterPool, type ClusterNode } from '../src/cluster/index.js';
@@ -35,6 +43,48 @@ class Echo extends Actor {
     if (!Array.isArray(m)) return;
     const [reportTo, tag] = m as [PID | ProcessID, number];
     this.send(reportTo, [this.node.name, tag, from]);
+  }
+  /** An event `[reportTo, tag]`: tells `reportTo` where it ran and that it came as an event. */
+  override handleEvent(m: MessageEvent): void {
+    const [reportTo, tag] = m.message as [ProcessID, number];
+    this.send(reportTo, [this.node.name, tag, 'event']);
+  }
+}
+
+/** Answers every call with its node and whether the call came important (it reads the raw mailbox). */
+class FlagWorker implements ProcessBehavior {
+  #p!: Process;
+  processInit(process: Process): undefined {
+    this.#p = process;
+    return undefined;
+  }
+  processRun(): undefined {
+    const mb = this.#p.mailbox();
+    while (mb.take()) {
+      if (mb.kind === MailboxKind.Request) {
+        const extra = mb.extra;
+        const ref = (Array.isArray(extra) ? extra[0] : extra) as Ref;
+        this.#p.sendResponse(mb.from!, ref, [this.#p.node.name, isImportantRequest(extra)]);
+      }
+      mb.release();
+    }
+    return undefined;
+  }
+  processTerminate(): undefined {
+    return undefined;
+  }
+}
+
+/** Registers the event `ticks`; a call `[reportTo, n]` publishes n events `[reportTo, i]`. */
+class Ticker extends Actor {
+  token!: Ref;
+  override init(): void {
+    this.token = this.registerEvent('ticks');
+  }
+  override handleCall(_from: PID, _ref: Ref, req: unknown): unknown {
+    const [reportTo, n] = req as [ProcessID, number];
+    for (let i = 0; i < n; i++) this.sendEvent('ticks', this.token, [reportTo, i]);
+    return 'sent';
   }
 }
 
@@ -148,7 +198,8 @@ class Watcher extends Actor {
  * Calls `target` `count` times from inside the cluster and returns the answers; with a third
  * element `reportTo`, sends it `count` messages `[reportTo, i]` instead and returns its own PID;
  * with `'fail'` there, calls it `count` times with `'fail'` and returns the errors' codes.
- * `['important', target]` sends it an important message and returns 'delivered' or the error's code.
+ * `['important', target]` sends it an important message and returns 'delivered' or the error's code;
+ * `['calls', target, count, important]` makes `count` calls, important or not, and returns the answers.
  */
 class Relay extends Actor {
   override async handleCall(_from: PID, _ref: Ref, req: unknown): Promise<unknown> {
@@ -159,6 +210,12 @@ class Relay extends Actor {
       } catch (e) {
         return (e as { code?: string }).code ?? String(e);
       }
+    }
+    if (Array.isArray(req) && req[0] === 'calls') {
+      const [, target, count, important] = req as [string, PID, number, boolean];
+      const out: unknown[] = [];
+      for (let i = 0; i < count; i++) out.push(await this.call(target, i, { important }));
+      return out;
     }
     const [target, count, reportTo] = req as [PID | ProcessID, number, ProcessID | 'fail' | undefined];
     if (reportTo === 'fail') {
@@ -191,6 +248,23 @@ class Spread extends ClusterPool {
   }
 }
 
+/** Two FlagWorkers per node. */
+class FlagSpread extends ClusterPool {
+  override async init(nodes = 2): Promise<PoolOptions> {
+    await self!.whenUp(nodes);
+    return { poolSize: 2 * nodes, workerFactory: FlagWorker };
+  }
+}
+
+/** Two Echo workers per node, the pool subscribed to the `ticks` of node `of` (its Ticker). */
+class TickSpread extends ClusterPool {
+  override async init(nodes: number, of: string): Promise<PoolOptions> {
+    await self!.whenUp(nodes);
+    await this.monitorEvent(new Event('ticks', of));
+    return { poolSize: 2 * nodes, workerFactory: Echo };
+  }
+}
+
 export default async function app(cluster: ClusterNode): Promise<void> {
   cluster.enableSpawn('source', Source);
   cluster.enableSpawn('echo', Echo);
@@ -201,6 +275,10 @@ export default async function app(cluster: ClusterNode): Promise<void> {
   await cluster.node.spawnRegister('collector', Collector);
   self = cluster;
   cluster.enableSpawn('pool', Spread);
+  cluster.enableSpawn('flag', FlagWorker);
+  cluster.enableSpawn('flagpool', FlagSpread);
+  cluster.enableSpawn('tickpool', TickSpread);
+  await cluster.node.spawnRegister('ticker', Ticker);
   // `args: { spin: i }`: node i, once up, never gives its event loop back (a stuck node that
   // cannot even read the launcher's stop).
   // `spinning` (an Int32Array on a SharedArrayBuffer) is set to 1 as the spin begins.

@@ -4,7 +4,7 @@
 // log levels and env.
 
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   ErgoError,
@@ -35,6 +35,7 @@ import {
   throwsCode,
   type Deferred,
 } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 
 guardUnhandled();
 
@@ -100,12 +101,7 @@ class TestMeta extends MetaBase {
 
 describe('meta processes: core', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(async () => {
-    await node.stop();
-  });
+  suiteNode((n) => (node = n));
 
   test('t013 TestBasic: call, send, inspect, child meta, exit signal with its exact reason', async () => {
     const { pid } = await spawnTest(node);

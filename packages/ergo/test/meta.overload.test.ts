@@ -5,7 +5,7 @@
 
 import { strict as assert } from 'node:assert';
 import * as http from 'node:http';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { ErrIncorrect, type Alias, type Node } from '../src/index.js';
 import {
@@ -17,19 +17,15 @@ import {
   MessageTCPDisconnect,
   type TCPServerOptions,
 } from '../src/meta/index.js';
-import { exec, guardUnhandled, spawnTest, testNode, within } from './lifecycle_helpers.js';
+import { exec, guardUnhandled, spawnTest, within } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { connect, readBytes } from './meta_helpers.js';
 
 guardUnhandled();
 
 describe('meta overload', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(async () => {
-    await node.stop();
-  });
+  suiteNode((n) => (node = n));
 
   /** A writer process owning a TCP server on port 0, with one connected client. */
   async function setup(options: TCPServerOptions) {

@@ -6,7 +6,7 @@
 
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { MessageDownAlias, TerminateReasonNormal, type Alias, type Node, type PID } from '../src/index.js';
 import {
@@ -19,16 +19,8 @@ import {
   type PortOptions,
   type SplitFunc,
 } from '../src/meta/index.js';
-import {
-  deferred,
-  exec,
-  guardUnhandled,
-  Hold,
-  spawnTest,
-  testNode,
-  throwsCode,
-  type Hooks,
-} from './lifecycle_helpers.js';
+import { deferred, exec, guardUnhandled, Hold, spawnTest, throwsCode, type Hooks } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { eventually } from './meta_helpers.js';
 
 guardUnhandled();
@@ -65,12 +57,7 @@ let prev = 0;
 
 describe('meta Port', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode({ env: { color: 'blue' } });
-  });
-  after(async () => {
-    await node.stop();
-  });
+  suiteNode((n) => (node = n), { env: { color: 'blue' } });
 
   test('t018 text: lines written to cat come back as MessagePortText; ending the meta kills and reaps the child', async () => {
     const h = await spawnTest(node, { hooks: watch });

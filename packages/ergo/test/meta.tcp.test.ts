@@ -9,7 +9,7 @@ import * as crypto from 'node:crypto';
 import { once } from 'node:events';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { MessageDownAlias, type Alias, type Node, type PID } from '../src/index.js';
 import {
@@ -34,6 +34,7 @@ import {
   within,
   type Hooks,
 } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { activeHandles, closed, connect, eventually, haveOpenSSL, makeCert, readBytes } from './meta_helpers.js';
 
 guardUnhandled();
@@ -56,12 +57,7 @@ async function serve(node: Node, owner: PID, options: TCPServerOptions = {}): Pr
 
 describe('meta TCP', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(async () => {
-    await node.stop();
-  });
+  suiteNode((n) => (node = n));
 
   test('t016 TestServer: pool members get connections round-robin, Connect then Disconnect; no pool → the spawner; echo', async () => {
     const n1 = uniq('h1');

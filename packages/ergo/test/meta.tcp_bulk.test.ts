@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { once } from 'node:events';
 import * as net from 'node:net';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import type { Node, PID } from '../src/index.js';
 import {
@@ -17,7 +17,8 @@ import {
   TCPConnection,
 } from '../src/meta/index.js';
 import { ByteSplitter } from '../src/meta/reader.js';
-import { exec, guardUnhandled, spawnTest, testNode, within, type Hooks } from './lifecycle_helpers.js';
+import { exec, guardUnhandled, spawnTest, within, type Hooks } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { connect } from './meta_helpers.js';
 
 guardUnhandled();
@@ -39,10 +40,7 @@ const echo: Hooks = {
 
 describe('meta TCP, bulk data', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test('8 connections × 64 KiB writes come back byte-exact, the clients honouring back-pressure', async () => {
     const h = await spawnTest(node, { hooks: echo });

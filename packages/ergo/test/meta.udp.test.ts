@@ -6,21 +6,12 @@
 import { strict as assert } from 'node:assert';
 import * as dgram from 'node:dgram';
 import { once } from 'node:events';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import type { Alias, Node, PID } from '../src/index.js';
 import { createUDPServer, MessageUDP, NetAddr, type UDPServerOptions } from '../src/meta/index.js';
-import {
-  deferred,
-  exec,
-  guardUnhandled,
-  Hold,
-  spawnTest,
-  testNode,
-  uniq,
-  within,
-  type Hooks,
-} from './lifecycle_helpers.js';
+import { deferred, exec, guardUnhandled, Hold, spawnTest, uniq, within, type Hooks } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { eventually } from './meta_helpers.js';
 
 guardUnhandled();
@@ -56,12 +47,7 @@ function reply(c: dgram.Socket): Promise<string> {
 
 describe('meta UDP', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(async () => {
-    await node.stop();
-  });
+  suiteNode((n) => (node = n));
 
   test('t017: a server with a named process and one without; replies reach the client', async () => {
     const name = uniq('udp_handler');

@@ -4,29 +4,18 @@
 // `return` in handleCall reads as a mystery 5 s wait); call deadlines followed the wall clock.
 
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { ProcessState, type Node } from '../src/index.js';
 import { turn } from './helpers.js';
-import {
-  deferred,
-  exec,
-  guardUnhandled,
-  Hold,
-  rejectsCode,
-  spawnTest,
-  testNode,
-  throwsCode,
-} from './lifecycle_helpers.js';
+import { deferred, exec, guardUnhandled, Hold, rejectsCode, spawnTest, throwsCode } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 
 guardUnhandled();
 
 describe('routing defects', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test('a zombee refuses sends (ERR_PROCESS_TERMINATED) and calls fail at once', async () => {
     const gate = deferred<void>();

@@ -6,7 +6,7 @@
 // relations too. Also the map-key collision of a node target and a ProcessID on node 'ode'.
 
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   Alias,
@@ -28,16 +28,8 @@ import {
   type Node,
 } from '../src/index.js';
 import { NodeTarget } from '../src/node/targets.js';
-import {
-  Inbox,
-  exec,
-  guardUnhandled,
-  rejectsCode,
-  spawnTest,
-  testNode,
-  throwsCode,
-  uniq,
-} from './lifecycle_helpers.js';
+import { Inbox, exec, guardUnhandled, rejectsCode, spawnTest, throwsCode, uniq } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { coreOf, fakeNetwork, nodeDown, targetsOf } from './remote_helpers.js';
 
 guardUnhandled();
@@ -48,10 +40,7 @@ const rpid = (id: number, node: Atom = X): PID => new PID(node, id, 7);
 
 describe('node down', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test('notifies exactly the relations that involve the node, once', async () => {
     const nets = fakeNetwork(node, X, Y);
@@ -199,10 +188,7 @@ describe('node down', () => {
 
 describe('target keys', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test("a node target X and ProcessID{node:'ode', name:X} are different targets", async () => {
     assert.notEqual(new NodeTarget('X' as Atom).key, new ProcessID('X' as Atom, 'ode' as Atom).key);

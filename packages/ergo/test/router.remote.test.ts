@@ -6,7 +6,7 @@
 // fails at once with ErrNetworkStopped.
 
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import {
   Alias,
@@ -33,16 +33,8 @@ import {
   type Node,
   type Ref,
 } from '../src/index.js';
-import {
-  exec,
-  guardUnhandled,
-  rejectsCode,
-  spawnTest,
-  TestActor,
-  testNode,
-  throwsCode,
-  uniq,
-} from './lifecycle_helpers.js';
+import { exec, guardUnhandled, rejectsCode, spawnTest, TestActor, throwsCode, uniq } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { coreOf, fakeNetwork, routerOf, targetsOf } from './remote_helpers.js';
 
 guardUnhandled();
@@ -60,10 +52,7 @@ const opts = (priority: MessagePriority = MessagePriority.Normal, ref?: Ref): Me
 
 describe('without a network', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test('every remote operation fails at once with ErrNetworkStopped and records nothing', async () => {
     const a = await spawnTest(node);
@@ -88,10 +77,7 @@ describe('without a network', () => {
 
 describe('outbound: what the engine sends to node X', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test('send to PID, ProcessID and Alias carries MessageOptions from the sender', async () => {
     const conn = fakeNetwork(node, X).get(X)!;
@@ -214,10 +200,7 @@ describe('outbound: what the engine sends to node X', () => {
 
 describe('links and monitors across nodes', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test('link/monitor on a remote target: recorded at once, asked over the wire; the remote end arrives through Core', async () => {
     const conn = fakeNetwork(node, X).get(X)!;
@@ -357,10 +340,7 @@ describe('links and monitors across nodes', () => {
 
 describe('remote spawn and application start through Core', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode({ security: { exposeEnvRemoteSpawn: true } });
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n), { security: { exposeEnvRemoteSpawn: true } });
 
   const request = (register = '', env: Map<string, unknown> | null = null): RemoteSpawnRequest => ({
     processOptions: {},

@@ -5,10 +5,11 @@
 // node going down with requests unanswered.
 
 import { strict as assert } from 'node:assert';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 
 import { ErrNoConnection, MessageDownPID, PID, TerminateReasonKill, type Atom, type Node } from '../src/index.js';
-import { exec, guardUnhandled, spawnTest, testNode } from './lifecycle_helpers.js';
+import { exec, guardUnhandled, spawnTest } from './lifecycle_helpers.js';
+import { suiteNode } from './suite_node.js';
 import { coreOf, fakeNetwork, nodeDown, targetsOf } from './remote_helpers.js';
 import { keyedHostsOf } from '../src/node/internals.js';
 import { engine } from './remote_helpers.js';
@@ -22,10 +23,7 @@ const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('remote monitor bookkeeping', () => {
   let node: Node;
-  before(async () => {
-    node = await testNode();
-  });
-  after(() => node.stop());
+  suiteNode((n) => (node = n));
 
   test('many monitors in flight, then the node goes down: every watcher gets exactly one down per target', async () => {
     const conn = fakeNetwork(node, X).get(X)!;

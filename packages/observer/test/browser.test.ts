@@ -6,12 +6,10 @@
 // packages/observer/test-output/.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import readline from 'node:readline';
 import { test } from 'node:test';
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import {
   Actor,
   ApplicationMode,
@@ -24,7 +22,16 @@ import {
   type SupervisorSpec,
 } from 'ergo-ts';
 
-import { chromiumPath, outputDir, peerPath, startObserved, until } from './helpers.js';
+import {
+  chromiumPath,
+  goBrowserSession,
+  GO_NETWORK,
+  launchChromium,
+  outputDir,
+  startObserved,
+  until,
+  VIEWPORT,
+} from './helpers.js';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -89,15 +96,15 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
   const { node, url } = await startObserved(
     {},
     {
-      network: { cookie: 'observer-secret', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null },
+      network: GO_NETWORK,
       applications: [shopApp],
     },
   );
   let browser: Browser | undefined;
   const shots: string[] = [];
   try {
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+    browser = await launchChromium(executablePath);
+    const page = await browser.newPage({ viewport: VIEWPORT });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
 
@@ -194,36 +201,17 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
 });
 
 test('the switcher opens a Go Ergo node (ergo-peer) and shows its node and processes', async (t) => {
-  const executablePath = chromiumPath(t);
-  if (executablePath === undefined) return;
-  const bin = peerPath(t);
-  if (bin === undefined) return;
-  const goName = `goobs${process.pid}@localhost`;
-  const peer = spawn(bin, ['-name', goName, '-cookie', 'observer-secret', '-registrar', 'none', '-port', '0'], {
-    stdio: ['pipe', 'pipe', 'ignore'],
-  });
-  const ready = await new Promise<{ port: number }>((resolve, reject) => {
-    const rl = readline.createInterface({ input: peer.stdout });
-    rl.on('line', (l) => {
-      const line = JSON.parse(l) as { kind: string; port: number };
-      if (line.kind === 'ready') resolve(line);
-    });
-    peer.on('exit', (code) => reject(new Error(`ergo-peer exited ${code}`)));
-  });
-  const { node, url } = await startObserved(
-    {},
-    { network: { cookie: 'observer-secret', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null } },
-  );
-  let browser: Browser | undefined;
+  const session = await goBrowserSession(t, 'goobs');
+  if (session === undefined) return;
+  const { node, url, page } = session;
+  const goName = session.go.name;
   try {
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
     await page.goto(url);
     await page.waitForSelector('[data-testid=processes-total]');
     await page.click('text=connect to…');
     await page.fill('.connect input[placeholder="node@host"]', goName);
     await page.fill('.connect input[placeholder=host]', '127.0.0.1');
-    await page.fill('.connect input[placeholder=port]', String(ready.port));
+    await page.fill('.connect input[placeholder=port]', String(session.go.port));
     await page.click('.connect button[type=submit]');
     await page.waitForFunction((n) => document.querySelector('[data-testid=current-node]')?.textContent === n, goName);
     await page.waitForFunction(
@@ -253,9 +241,6 @@ test('the switcher opens a Go Ergo node (ergo-peer) and shows its node and proce
       node.name,
     );
   } finally {
-    await browser?.close();
-    await node.stop();
-    peer.stdin.end();
-    await new Promise((r) => peer.once('exit', r));
+    await session.close();
   }
 });

@@ -1,10 +1,15 @@
 // Test helpers: a node running the Observer on a free port, a minimal SSE client speaking to it
 // as a browser tab would (frames by type, the session id from `connected`), POST commands,
-// the Chromium the browser tests drive, and where screenshots go.
+// the Chromium the browser tests drive, a Go Ergo node (ergo-peer) for the switcher, and where
+// screenshots go.
 
 import http from 'node:http';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
+import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+
+import { chromium, type Browser, type Page } from 'playwright-core';
 
 import { startNode, type Atom, type Node, type NodeOptions } from 'ergo-ts';
 
@@ -231,5 +236,100 @@ export function peerPath(t: { skip(msg: string): void }): string | undefined {
     if (process.env.CI === 'true') throw new Error(`${why}: required under CI`);
     t.skip(why);
     return undefined;
+  }
+}
+
+/** Cookie shared by the Observer's node and the Go peers of the browser tests. */
+export const GO_COOKIE = 'observer-secret';
+
+/** Network options of an Observer node that connects to a Go peer (no registrar: the test routes). */
+export const GO_NETWORK = {
+  cookie: GO_COOKIE,
+  acceptors: [{ host: '127.0.0.1', port: 0 }],
+  registrar: null,
+} satisfies NodeOptions['network'];
+
+/** A running ergo-peer: its node name and port; `stop` resumes it if stopped and waits for its exit. */
+export interface GoPeer {
+  name: string;
+  port: number;
+  proc: ChildProcessWithoutNullStreams;
+  stop(): Promise<void>;
+}
+
+/** Starts ergo-peer `bin` as node `name` on a free port and waits for its `ready` line. */
+export async function startGo(bin: string, name: string): Promise<GoPeer> {
+  const proc = spawn(bin, ['-name', name, '-cookie', GO_COOKIE, '-registrar', 'none', '-port', '0'], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  proc.stderr.resume(); // Ergo's own log: drained, or a full pipe blocks the node
+  const ready = await new Promise<{ port: number }>((resolve, reject) => {
+    readline.createInterface({ input: proc.stdout }).on('line', (l) => {
+      const line = JSON.parse(l) as { kind: string; port: number };
+      if (line.kind === 'ready') resolve(line);
+    });
+    proc.once('exit', (code) => reject(new Error(`ergo-peer exited ${code}`)));
+  });
+  return {
+    name,
+    port: ready.port,
+    proc,
+    async stop() {
+      if (proc.exitCode !== null) return;
+      proc.kill('SIGCONT');
+      proc.stdin.end();
+      await new Promise((r) => proc.once('exit', r));
+    },
+  };
+}
+
+/** Headless Chromium at `executablePath`, as every browser test runs it. */
+export function launchChromium(executablePath: string): Promise<Browser> {
+  return chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+}
+
+/** The window size of every screenshot. */
+export const VIEWPORT = { width: 1280, height: 820 };
+
+/** What a browser test of a Go node works with; `close` stops the browser and both nodes. */
+export interface GoBrowserSession {
+  go: GoPeer;
+  node: Node;
+  url: string;
+  browser: Browser;
+  page: Page;
+  close(): Promise<void>;
+}
+
+/**
+ * A Go peer named `<prefix><pid>@localhost`, a node running the Observer that can reach it, and
+ * a Chromium page; undefined when the test skipped (no Chromium, or no ergo-peer). Whatever
+ * started is stopped again if a later step fails.
+ */
+export async function goBrowserSession(
+  t: { skip(msg: string): void },
+  prefix: string,
+): Promise<GoBrowserSession | undefined> {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return undefined;
+  const bin = peerPath(t);
+  if (bin === undefined) return undefined;
+  const go = await startGo(bin, `${prefix}${process.pid}@localhost`);
+  let node: Node | undefined;
+  let browser: Browser | undefined;
+  const close = async (): Promise<void> => {
+    await browser?.close();
+    await node?.stop();
+    await go.stop();
+  };
+  try {
+    const observed = await startObserved({}, { network: GO_NETWORK });
+    node = observed.node;
+    browser = await launchChromium(executablePath);
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    return { go, node, url: observed.url, browser, page, close };
+  } catch (err) {
+    await close();
+    throw err;
   }
 }

@@ -6,16 +6,24 @@
 // Screenshots go to packages/observer/test-output/.
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { join } from 'node:path';
-import readline from 'node:readline';
 import { test } from 'node:test';
 
-import { chromium, type Browser, type Page, type Response } from 'playwright-core';
+import type { Browser, Page, Response } from 'playwright-core';
 import { Actor, type PID } from 'ergo-ts';
 import { selfSigned } from 'ergo-ts/net';
 
-import { chromiumPath, outputDir, peerPath, startObserved, until } from './helpers.js';
+import {
+  chromiumPath,
+  goBrowserSession,
+  GO_NETWORK,
+  launchChromium,
+  outputDir,
+  startObserved,
+  until,
+  VIEWPORT,
+  type GoPeer,
+} from './helpers.js';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -33,38 +41,6 @@ class Linker extends Actor {
       else this.monitorPID(p);
     }
   }
-}
-
-interface GoPeer {
-  name: string;
-  port: number;
-  proc: ChildProcessWithoutNullStreams;
-  stop(): Promise<void>;
-}
-
-async function startGo(bin: string, name: string): Promise<GoPeer> {
-  const proc = spawn(bin, ['-name', name, '-cookie', 'observer-secret', '-registrar', 'none', '-port', '0'], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  proc.stderr.resume(); // Ergo's own log: drained, or a full pipe blocks the node
-  const ready = await new Promise<{ port: number }>((resolve, reject) => {
-    readline.createInterface({ input: proc.stdout }).on('line', (l) => {
-      const line = JSON.parse(l) as { kind: string; port: number };
-      if (line.kind === 'ready') resolve(line);
-    });
-    proc.once('exit', (code) => reject(new Error(`ergo-peer exited ${code}`)));
-  });
-  return {
-    name,
-    port: ready.port,
-    proc,
-    async stop() {
-      if (proc.exitCode !== null) return;
-      proc.kill('SIGCONT');
-      proc.stdin.end();
-      await new Promise((r) => proc.once('exit', r));
-    },
-  };
 }
 
 async function shot(page: Page, name: string): Promise<string> {
@@ -135,14 +111,11 @@ async function connectOnce(page: Page, go: GoPeer): Promise<void> {
 test('every page of an ergo-ts node: no error banner, clock time axes, meta page, graph expansion', async (t) => {
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
-  const { node, url } = await startObserved(
-    {},
-    { network: { cookie: 'observer-secret', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null } },
-  );
+  const { node, url } = await startObserved({}, { network: GO_NETWORK });
   let browser: Browser | undefined;
   try {
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
+    browser = await launchChromium(executablePath);
+    const page = await browser.newPage({ viewport: VIEWPORT });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
@@ -194,19 +167,10 @@ test('every page of an ergo-ts node: no error banner, clock time axes, meta page
 });
 
 test('every page of a Go Ergo node through the switcher: no error banner, clock time axes', async (t) => {
-  const executablePath = chromiumPath(t);
-  if (executablePath === undefined) return;
-  const bin = peerPath(t);
-  if (bin === undefined) return;
-  const go = await startGo(bin, `gopages${process.pid}@localhost`);
-  const { node, url } = await startObserved(
-    {},
-    { network: { cookie: 'observer-secret', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null } },
-  );
-  let browser: Browser | undefined;
+  const session = await goBrowserSession(t, 'gopages');
+  if (session === undefined) return;
+  const { go, node, url, page } = session;
   try {
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
@@ -280,26 +244,15 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
 
     assert.deepEqual(errors, [], 'no script errors in the page');
   } finally {
-    await browser?.close();
-    await node.stop();
-    await go.stop();
+    await session.close();
   }
 });
 
 test('a Go node that stops answering (SIGSTOP): a specific message, and the session serves other nodes', async (t) => {
-  const executablePath = chromiumPath(t);
-  if (executablePath === undefined) return;
-  const bin = peerPath(t);
-  if (bin === undefined) return;
-  const go = await startGo(bin, `gostop${process.pid}@localhost`);
-  const { node, url } = await startObserved(
-    {},
-    { network: { cookie: 'observer-secret', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null } },
-  );
-  let browser: Browser | undefined;
+  const session = await goBrowserSession(t, 'gostop');
+  if (session === undefined) return;
+  const { go, node, url, page } = session;
   try {
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
     await page.goto(url);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     await connectTo(page, go);
@@ -353,13 +306,10 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
     await page.waitForFunction((n) => document.querySelector('[data-testid=current-node]')?.textContent === n, go.name);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
   } catch (err) {
-    const pages = browser?.contexts()[0]?.pages() ?? [];
-    if (pages[0] !== undefined) await shot(pages[0], 'go-stopped-failure');
+    await shot(page, 'go-stopped-failure');
     throw err;
   } finally {
-    await browser?.close();
-    await node.stop();
-    await go.stop();
+    await session.close();
   }
 });
 
@@ -371,8 +321,8 @@ test('the Observer over HTTPS (the tls option): pages load and stream', async (t
   let browser: Browser | undefined;
   try {
     assert.match(url, /^https:\/\//);
-    browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 820 }, ignoreHTTPSErrors: true });
+    browser = await launchChromium(executablePath);
+    const page = await browser.newPage({ viewport: VIEWPORT, ignoreHTTPSErrors: true });
     await page.goto(url);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     await page.waitForSelector('[data-page=info] .chart[data-points="2"]');

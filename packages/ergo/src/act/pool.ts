@@ -2,13 +2,16 @@
 // are forwarded round-robin (from and ref preserved, so workers answer callers directly);
 // high/max-priority mail is handled by the pool's own callbacks. A worker on another node (see
 // spawnWorker) cannot be handed mail from a third node with its sender (ENP names a sender by
-// its id on the connection's peer): the pool relays such mail, and the replies of such calls.
+// its id on the connection's peer): the pool relays such mail, and the replies of such calls,
+// keeping an important call important. ENP cannot address an event to one process at all: an
+// event goes to such a worker through forwardEvent (ClusterPool's relay).
 
 import {
   defineError,
   ErgoError,
   ErrIncorrect,
   ErrProcessMailboxFull,
+  ErrUnsupported,
   isNormalReason,
   TerminateReasonNormal,
   toError,
@@ -20,6 +23,7 @@ import type { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
 import {
   ExitIgnoredUnlessTrapped,
+  isImportantRequest,
   MailboxKind,
   Stop,
   type InitArgs,
@@ -156,11 +160,23 @@ export abstract class Pool extends BehaviorBase {
    * mail from senders of the pool's node forwarded with its sender and call ref, so it answers
    * callers directly. Mail from a third node is relayed (ENP cannot name that sender): a message
    * reaches the worker with the pool as its sender; a call is made by the pool, which passes the
-   * worker's reply (or error, or ErrTimeout at the caller's deadline) on to the caller. Events
-   * go only to workers on the pool's node.
+   * worker's reply (or error, or ErrTimeout at the caller's deadline) on to the caller. A call
+   * keeps its caller's important flag either way (the worker's node reports a worker it cannot
+   * deliver to, so the caller gets that error, not a timeout). Events reach a worker on another
+   * node only through {@link forwardEvent}.
    */
   protected spawnWorker(factory: ProcessFactory, options: ProcessOptions, args: unknown[]): Promise<PID> {
     return this.spawn(factory, options, ...(args as never[]));
+  }
+
+  /**
+   * Hands event `event` (published by `from`) to worker `pid` of another node, as its turn in the
+   * rotation came. ENP cannot address an event to one process, so a plain Pool cannot: it throws
+   * ErrUnsupported and the event goes to the next worker (one of the pool's node). ClusterPool
+   * overrides it. Throw to have the next worker tried.
+   */
+  protected forwardEvent(pid: PID, _from: PID, _event: MessageEvent): void {
+    throw ErrUnsupported.with(`forwarding an event to ${pid.toString()} (a worker on another node)`);
   }
 
   /** Starts `n` more workers (R); resolves with the new pool size. */
@@ -291,12 +307,14 @@ export abstract class Pool extends BehaviorBase {
   #forward(kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
     const n = this.#workers.length;
     const here = this.node.name;
-    // Mail of a third node to a worker of another node is relayed; events are not (local only).
-    const relay = from.node !== here && kind !== MailboxKind.Event;
     for (let i = 0; i < n; i++) {
       const pid = this.#workers.shift()!;
       try {
-        if (relay && pid.node !== here) this.#relay(pid, kind, from, message, extra);
+        // Mail of a third node to a worker of another node is relayed; an event to such a worker
+        // goes as forwardEvent sends it.
+        if (pid.node === here) this.process.forward(pid, kind, from, message, extra, MessagePriority.Normal);
+        else if (kind === MailboxKind.Event) this.forwardEvent(pid, from, message as MessageEvent);
+        else if (from.node !== here) this.#relay(pid, kind, from, message, extra);
         else this.process.forward(pid, kind, from, message, extra, MessagePriority.Normal);
         this.#workers.push(pid);
         this.#forwarded++;
@@ -316,8 +334,9 @@ export abstract class Pool extends BehaviorBase {
 
   /**
    * Hands mail of a third node to worker `pid` of another node: a message with the pool as its
-   * sender; a call made by the pool, whose outcome (reply, error, ErrTimeout, ErrNoConnection...)
-   * is queued for the caller. Throws as forward does (the next worker is tried).
+   * sender; a call made by the pool (important if the caller's was), whose outcome (reply,
+   * error, ErrTimeout, ErrNoConnection...) is queued for the caller. Throws as forward does (the
+   * next worker is tried).
    */
   #relay(pid: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
     if (kind !== MailboxKind.Request) {
@@ -325,7 +344,8 @@ export abstract class Pool extends BehaviorBase {
       return;
     }
     const ref = requestRef(extra);
-    this.callPID(pid, message, relayTimeout(ref)).then(
+    const options = { timeout: relayTimeout(ref), important: isImportantRequest(extra) };
+    this.call(pid, message as never, options).then(
       (value) => this.#relayed({ to: from, ref, ok: true, value }),
       (err: unknown) => this.#relayed({ to: from, ref, ok: false, value: err }),
     );

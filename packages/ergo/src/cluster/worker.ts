@@ -12,6 +12,7 @@ import { startNode } from '../node/start.js';
 import { InHostTransport } from '../net/inhost/transport.js';
 import { NetworkImpl } from '../net/network/network.js';
 import { ClusterNodeImpl, type ClusterApp } from './node.js';
+import { POOL_EVENT_RELAY, PoolEventRelay } from './pool.js';
 import type { FromNode, NodeStart, ToNode } from './protocol.js';
 
 /** The channel to the launcher: the parent port of a thread, or the IPC channel of a child. */
@@ -125,6 +126,8 @@ async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void
   const net = node.network();
   if (transport !== null && net instanceof NetworkImpl) net.attachInHost(transport);
   cluster = new ClusterNodeImpl(node, start.index, start.args, start.size);
+  // Before the module: a ClusterPool of another node may hand this node's workers events.
+  await node.spawnRegister(POOL_EVENT_RELAY, PoolEventRelay);
   for (const m of pending.splice(0)) handle(m);
   if (start.module !== null) {
     const mod = (await import(start.module)) as { default?: ClusterApp };

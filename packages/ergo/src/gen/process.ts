@@ -28,14 +28,25 @@ export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
  */
 export const ExitIgnoredUnlessTrapped: unique symbol = Symbol('ExitIgnoredUnlessTrapped');
 
+/**
+ * True when a request record's `extra` (see {@link ProcessMailbox}) says the caller asked for
+ * important delivery: a behaviour that passes the request on to another node (Pool) keeps the
+ * flag, so that node reports a target it cannot deliver to instead of letting the caller time out.
+ */
+export function isImportantRequest(extra: unknown): boolean {
+  return Array.isArray(extra) && extra[2] === true;
+}
+
 /** Names of the four queues, in the order they are served. */
 export type MailboxQueue = 'urgent' | 'system' | 'main' | 'log';
 
 /**
  * Low-level view of a process' mailbox, for custom behaviours. `take()` moves the next record
  * (urgent → system → main → log) into `kind/from/message/extra`; for requests `extra` is the
- * call's Ref (or `[ref, target]` when addressed by name/alias); for regular messages it is the
- * name (Atom) or Alias the sender used, or undefined when sent to the PID.
+ * call's Ref (or `[ref, target]` when addressed by name/alias, or `[ref, target, true]` — target
+ * possibly undefined — when the caller asked for important delivery: see
+ * {@link isImportantRequest}); for regular messages it is the name (Atom) or Alias the sender
+ * used, or undefined when sent to the PID.
  */
 export interface ProcessMailbox {
   take(): boolean;

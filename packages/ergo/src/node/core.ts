@@ -118,6 +118,8 @@ export class CoreImpl implements Core {
     if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
     if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
     this.n.guard.check(p, message, true, from.node);
+    // The important flag stays with the request: a pool relaying it to another node keeps it.
+    if (options.important) extra = [options.ref, Array.isArray(extra) ? extra[1] : undefined, true];
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
   }
 

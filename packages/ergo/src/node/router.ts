@@ -26,7 +26,7 @@ import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '
 import { PID } from '../gen/pid.js';
 import { MessagePriority } from '../gen/priority.js';
 import { ProcessID } from '../gen/processid.js';
-import { MailboxKind, type SendTarget } from '../gen/process.js';
+import { isImportantRequest, MailboxKind, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
 import { CoreImpl } from './core.js';
@@ -267,11 +267,18 @@ export class Router {
     if (from.node !== this.node.name)
       throw ErrUnsupported.with(`forwarding mail from ${from.toString()} (another node) to another node`);
     const conn = this.connection(to.node);
-    // Not important (no delivery ack): these return no Promise.
+    // A message goes without the important flag (its delivery was acked where it arrived); a
+    // call keeps its caller's: that node then answers a failed delivery instead of dropping it.
+    // Neither returns a Promise (a call's failure comes back as its response).
     if (kind === MailboxKind.Regular)
       void conn.sendPID(from, to, this.messageOptions(owner, priority, false, undefined), message);
     else if (kind === MailboxKind.Request)
-      void conn.callPID(from, to, this.messageOptions(owner, priority, false, refOfExtra(extra)), message);
+      void conn.callPID(
+        from,
+        to,
+        this.messageOptions(owner, priority, isImportantRequest(extra), refOfExtra(extra)),
+        message,
+      );
     else throw ErrUnsupported.with('forwarding this kind of mail to another node');
   }
 
@@ -436,13 +443,15 @@ export class Router {
     const c = n.calls.create(ref, from, owner, p, timeout, to, null);
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
+    // Kept in the record: a pool forwarding the call to another node passes it on.
+    const important = kind === MailboxKind.Request && (options?.important ?? (owner !== null && owner.important));
     try {
       p.deliver(
         kind === MailboxKind.Inspect ? Q_URGENT : 2 - priority,
         kind,
         from,
         n.simulate === null || kind === MailboxKind.Inspect ? request : this.copy(request),
-        via === undefined ? ref : [ref, via],
+        important ? [ref, via, true] : via === undefined ? ref : [ref, via],
       );
     } catch (e) {
       n.calls.settle(c, false, e);

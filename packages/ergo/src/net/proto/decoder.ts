@@ -5,11 +5,9 @@
 // fatal here (framing was checked by the frame reader): Ergo drops such a packet and keeps the
 // link.
 
-import { EdfDecoder } from '../edf/decoder.js';
+import { EdfDecoder, type EdfDecodeOptions } from '../edf/decoder.js';
 import { defaultRegistry } from '../edf/default.js';
 import { EdfError } from '../edf/errors.js';
-import type { EdfLimits } from '../edf/limits.js';
-import type { EdfRegistry } from '../edf/registry.js';
 import { WireError } from '../error.js';
 import { DEFAULT_MAX_DECOMPRESSED_SIZE, decompressPacket } from './compression.js';
 import { registerProtoTypes } from './messages.js';
@@ -24,22 +22,12 @@ import {
   type WireID3,
 } from './packet.js';
 
-/** Options of an {@link EnpDecoder}: the peer's announced caches and this side's limits. */
-export interface EnpDecoderOptions {
-  /** Registry of user and framework types (default: the default registry). */
-  registry?: EdfRegistry;
-  /** The peer's AtomCache from its Introduce (id → atom; also resolves cached target names). */
-  atomCache?: ReadonlyMap<number, string>;
-  /** The peer's RegCache (id → type name). */
-  typeCache?: ReadonlyMap<number, string>;
-  /** The peer's ErrCache (id → error; use this side's sentinels for known texts). */
-  errorCache?: ReadonlyMap<number, Error>;
-  /** Wire atom → local atom (the inverse of the peer's mapping). */
-  atomMapping?: ReadonlyMap<string, string>;
-  /** Exact EDF mode (see EdfDecodeOptions.exact). */
-  exact?: boolean;
-  /** EDF limits for payloads. */
-  limits?: Partial<EdfLimits>;
+/**
+ * Options of an {@link EnpDecoder}: the peer's announced caches and this side's limits, as for its
+ * EDF payloads (registry default: the default registry; caches are the peer's Introduce), and the
+ * inflate limit of compressed packets.
+ */
+export interface EnpDecoderOptions extends EdfDecodeOptions {
   /**
    * Largest size a compressed packet may inflate to, in bytes (zip-bomb protection). Default
    * 64 MiB ({@link DEFAULT_MAX_DECOMPRESSED_SIZE}). Code `ERR_ENP_DECOMPRESSED_TOO_LARGE`.
