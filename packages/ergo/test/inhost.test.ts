@@ -107,6 +107,44 @@ test("inhost ring: the peer's thread ending mid-traffic closes the stream; held 
   assert.equal(p.socket.write(pattern(0, 10)), false);
 });
 
+/** Both ends of one link in this thread (the rings' Atomics work the same within one thread). */
+function localPair(ringSize: number): { a: PortSocket; b: PortSocket; ab: ByteRing } {
+  const { port1, port2 } = new MessageChannel();
+  const ab = ByteRing.create(ringSize);
+  const ba = ByteRing.create(ringSize);
+  return { a: new PortSocket(port1, ab, ba), b: new PortSocket(port2, ba, ab), ab };
+}
+
+test('inhost ring: destroy() ends delivery at once, as on a net.Socket (no data after it, no write)', async () => {
+  const { a, b, ab } = localPair(1 << 20);
+  a.on('close', () => undefined);
+  let afterDestroy = 0;
+  let destroyed = false;
+  b.on('data', (d: Buffer) => {
+    if (destroyed) afterDestroy += d.length;
+    else {
+      // The link's watchdog or a fatal packet destroys it while slices are still to be read:
+      // the connection is declared down then, and nothing may arrive from that peer after.
+      destroyed = true;
+      b.destroy();
+    }
+  });
+  const closed = once(b, 'close');
+  assert.equal(a.write(pattern(0, 3 * READ_SLICE)), true);
+  await closed;
+  assert.equal(afterDestroy, 0, 'no data after destroy()');
+  assert.equal(ab.used(), 2 * READ_SLICE, 'the unread slices stay unread');
+  // Between destroy() and 'close': destroyed at once, and writes are refused (the link hands its
+  // bytes to another link instead of into a dead ring).
+  const { a: c, b: d } = localPair(4096);
+  d.on('close', () => undefined);
+  c.destroy();
+  assert.equal(c.destroyed, true);
+  assert.equal(c.writable, false);
+  assert.equal(c.write(pattern(0, 10)), false);
+  await once(c, 'close');
+});
+
 test('inhost ring: bad sizes and foreign buffers are refused with ErrIncorrect', () => {
   for (const size of [0, 1000, 4095, 6000, 2 ** 31, 1.5])
     assert.throws(

@@ -80,7 +80,7 @@ export class PortSocket extends EventEmitter {
    * Returns false when bytes wait.
    */
   write(chunk: Uint8Array): boolean {
-    if (this.#closed || this.#ended) return false;
+    if (this.#closed || this.#ended || this.#destroying) return false;
     this.bytesWritten += chunk.length;
     if (this.#pendingBytes > 0) {
       this.#hold(chunk);
@@ -100,11 +100,12 @@ export class PortSocket extends EventEmitter {
   }
 
   get writable(): boolean {
-    return !this.#closed && !this.#ended;
+    return !this.#closed && !this.#ended && !this.#destroying;
   }
 
+  /** True from {@link PortSocket.destroy} on (as a net.Socket), or once the link closed. */
   get destroyed(): boolean {
-    return this.#closed;
+    return this.#closed || this.#destroying;
   }
 
   pause(): this {
@@ -129,7 +130,7 @@ export class PortSocket extends EventEmitter {
 
   /** Closes at once; both sides emit `close`. */
   destroy(): this {
-    if (this.#closed) return this;
+    if (this.#closed || this.#destroying) return this;
     this.#destroying = true;
     this.#port.close(); // emits 'close' here (and on the peer)
     return this;
@@ -182,7 +183,7 @@ export class PortSocket extends EventEmitter {
   }
 
   #scheduleRead(): void {
-    if (this.#readScheduled || this.#paused || this.#closed) return;
+    if (this.#readScheduled || this.#paused || this.#closed || this.#destroying) return;
     this.#readScheduled = true;
     setImmediate(() => {
       this.#readScheduled = false;
@@ -192,7 +193,8 @@ export class PortSocket extends EventEmitter {
 
   /** One slice from the ring; the next turn reads on, or the reader sleeps until woken. */
   #read(): void {
-    if (this.#paused || this.#closed || this.listenerCount('data') === 0) return;
+    // Destroyed: nothing more is delivered, as from a net.Socket (the port's 'close' comes later).
+    if (this.#paused || this.#closed || this.#destroying || this.listenerCount('data') === 0) return;
     const ring = this.#in;
     const b = ring.take(READ_SLICE);
     if (b !== null) {
@@ -219,7 +221,7 @@ export class PortSocket extends EventEmitter {
   }
 
   #onMessage(m: unknown): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#destroying) return;
     if (m === WAKE) {
       // Read at once (a lone request should not wait a turn); later slices go turn by turn.
       if (!this.#readScheduled) this.#read();
