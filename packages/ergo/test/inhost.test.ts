@@ -145,6 +145,30 @@ test('inhost ring: destroy() ends delivery at once, as on a net.Socket (no data 
   await once(c, 'close');
 });
 
+test('inhost ring: bytes the peer wrote before it went are delivered to a paused side when it resumes, then close', async () => {
+  const { a, b } = localPair(1 << 20);
+  const got: Buffer[] = [];
+  b.on('data', (d: Buffer) => got.push(d));
+  let closed = false;
+  b.on('close', () => (closed = true));
+  // The link pauses its socket while it inflates a large packet off the thread; the peer node
+  // writes its last packets and its thread ends meanwhile (a TCP peer's FIN would wait behind
+  // the unread bytes).
+  b.pause();
+  const sent = pattern(0, 3 * READ_SLICE + 5);
+  a.write(sent);
+  a.destroy();
+  await once(a, 'close');
+  // b's port closes a moment later: from then on b refuses writes (the peer is gone).
+  while (b.writable) await new Promise((r) => setImmediate(r));
+  assert.equal(closed, false, 'not closed while bytes wait unread');
+  assert.equal(b.write(pattern(0, 10)), false, 'the peer is gone: no write');
+  const done = once(b, 'close');
+  b.resume();
+  await done;
+  assert.equal(Buffer.compare(Buffer.concat(got), sent), 0, 'every byte, in order, before close');
+});
+
 test('inhost ring: bad sizes and foreign buffers are refused with ErrIncorrect', () => {
   for (const size of [0, 1000, 4095, 6000, 2 ** 31, 1.5])
     assert.throws(
