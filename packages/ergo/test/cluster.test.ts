@@ -455,3 +455,32 @@ test(
     assert.equal(await signalChild(t, 600_000, 2), 'SIGTERM');
   },
 );
+
+// A bound, not a measurement: without it an orphaned node would hang the file rather than fail it.
+test(
+  'cluster: a child-process node whose launcher died stops gracefully (no uncaught IPC error)',
+  { timeout: 120_000 },
+  async () => {
+    const cli = fileURLToPath(new URL('../src/cluster/cli.js', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [cli, 'cluster', '--nodes', '1', '--mode', 'process', '--no-registrar', '--cookie', COOKIE, fileURLToPath(APP)],
+      // The node's process inherits the command's stderr: the pipe ends when both have ended.
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    const ended = new Promise<void>((r) => child.stderr.on('end', r));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/1 nodes up/.test(err)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`the command ended before its node was up: ${err}`)));
+    });
+    const before = err.length;
+    // The launcher dies at once (a crash, SIGKILL, an OOM kill): its IPC channel closes.
+    child.kill('SIGKILL');
+    await ended;
+    assert.doesNotMatch(err.slice(before), /ERR_IPC|Error|uncaught/i, 'the orphaned node stopped without an error');
+  },
+);
