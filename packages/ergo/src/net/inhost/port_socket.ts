@@ -83,7 +83,7 @@ export class PortSocket extends EventEmitter {
    * Returns false when bytes wait.
    */
   write(chunk: Uint8Array): boolean {
-    if (this.#closed || this.#ended || this.#destroying || this.#gone) return false;
+    if (this.#closed || this.#ended || this.#gone) return false;
     this.bytesWritten += chunk.length;
     if (this.#pendingBytes > 0) {
       this.#hold(chunk);
@@ -103,12 +103,16 @@ export class PortSocket extends EventEmitter {
   }
 
   get writable(): boolean {
-    return !this.#closed && !this.#ended && !this.#destroying && !this.#gone;
+    return !this.#closed && !this.#ended && !this.#gone;
   }
 
-  /** True from {@link PortSocket.destroy} on (as a net.Socket), or once the link closed. */
+  /**
+   * True once the link closed. Between {@link PortSocket.destroy} and `close` writes still go
+   * into the ring, which the peer drains on its `close`: behind the bytes written before, in
+   * order (bytes handed to another link instead could overtake them).
+   */
   get destroyed(): boolean {
-    return this.#closed || this.#destroying;
+    return this.#closed;
   }
 
   pause(): this {
