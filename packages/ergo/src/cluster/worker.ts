@@ -46,6 +46,14 @@ function processChannel(): Channel {
       process.on('disconnect', () => {
         if (!closing) fn({ t: 'stop' });
       });
+      // A terminal's Ctrl-C (or a service manager's stop) signals the whole process group: the
+      // launcher stops this node gracefully, where the signal's default action would end it at
+      // once. With the launcher gone, the signal stops the node itself.
+      const onSignal = (): void => {
+        if (!process.connected) fn({ t: 'stop' });
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
     },
     close: () => {
       closing = true;
