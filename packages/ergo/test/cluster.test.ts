@@ -523,3 +523,63 @@ test(
     assert.equal(await signalChild(t, 600_000, 2), 'SIGTERM');
   },
 );
+
+// A bound, not a measurement: without it an orphaned node would hang the file rather than fail it.
+test(
+  'cluster: a child-process node whose launcher died stops gracefully (no uncaught IPC error)',
+  { timeout: 120_000 },
+  async () => {
+    const cli = fileURLToPath(new URL('../src/cluster/cli.js', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [cli, 'cluster', '--nodes', '1', '--mode', 'process', '--no-registrar', '--cookie', COOKIE, fileURLToPath(APP)],
+      // The node's process inherits the command's stderr: the pipe ends when both have ended.
+      { stdio: ['ignore', 'ignore', 'pipe'] },
+    );
+    let err = '';
+    const ended = new Promise<void>((r) => child.stderr.on('end', r));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/1 nodes up/.test(err)) resolve();
+      });
+      child.on('exit', () => reject(new Error(`the command ended before its node was up: ${err}`)));
+    });
+    const before = err.length;
+    // The launcher dies at once (a crash, SIGKILL, an OOM kill): its IPC channel closes.
+    child.kill('SIGKILL');
+    await ended;
+    assert.doesNotMatch(err.slice(before), /ERR_IPC|Error|uncaught/i, 'the orphaned node stopped without an error');
+  },
+);
+
+test(
+  'ergo-ts cluster command (mode process): Ctrl-C, which signals the whole process group, stops the nodes gracefully',
+  { timeout: 120_000 },
+  async () => {
+    const cli = fileURLToPath(new URL('../src/cluster/cli.js', import.meta.url));
+    const app = fileURLToPath(new URL('./cluster_app_exit.js', import.meta.url));
+    const child = spawn(
+      process.execPath,
+      [cli, 'cluster', '--nodes', '2', '--mode', 'process', '--no-registrar', '--cookie', COOKIE, app],
+      // Its own process group, as a terminal's foreground job: the group is signalled below.
+      { stdio: ['ignore', 'ignore', 'pipe'], detached: true },
+    );
+    let err = '';
+    const ended = new Promise<void>((r) => child.stderr.on('end', r));
+    const exited = new Promise<number | string | null>((r) => child.on('exit', (code, sig) => r(code ?? sig)));
+    await new Promise<void>((resolve, reject) => {
+      child.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
+        if (/2 nodes up/.test(err)) resolve();
+      });
+      void exited.then(() => reject(new Error(`the command ended before its nodes were up: ${err}`)));
+    });
+    process.kill(-child.pid!, 'SIGINT');
+    assert.equal(await exited, 0, err);
+    await ended; // the nodes' processes share the pipe: every one has ended
+    for (const n of ['core1@localhost', 'core2@localhost'])
+      assert.match(err, new RegExp(`${n} process exit 0`), `${n} stopped gracefully:\n${err}`);
+    assert.doesNotMatch(err, /restart|error/i);
+  },
+);

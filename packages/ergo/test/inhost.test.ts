@@ -107,6 +107,59 @@ test("inhost ring: the peer's thread ending mid-traffic closes the stream; held 
   assert.equal(p.socket.write(pattern(0, 10)), false);
 });
 
+/** Both ends of one link in this thread (the rings' Atomics work the same within one thread). */
+function localPair(ringSize: number): { a: PortSocket; b: PortSocket; ab: ByteRing } {
+  const { port1, port2 } = new MessageChannel();
+  const ab = ByteRing.create(ringSize);
+  const ba = ByteRing.create(ringSize);
+  return { a: new PortSocket(port1, ab, ba), b: new PortSocket(port2, ba, ab), ab };
+}
+
+test('inhost ring: destroy() ends delivery at once, as on a net.Socket: no data after it', async () => {
+  const { a, b, ab } = localPair(1 << 20);
+  a.on('close', () => undefined);
+  let afterDestroy = 0;
+  let destroyed = false;
+  b.on('data', (d: Buffer) => {
+    if (destroyed) afterDestroy += d.length;
+    else {
+      // The link's watchdog or a fatal packet destroys it while slices are still to be read:
+      // the connection is declared down then, and nothing may arrive from that peer after.
+      destroyed = true;
+      b.destroy();
+    }
+  });
+  const closed = once(b, 'close');
+  assert.equal(a.write(pattern(0, 3 * READ_SLICE)), true);
+  await closed;
+  assert.equal(afterDestroy, 0, 'no data after destroy()');
+  assert.equal(ab.used(), 2 * READ_SLICE, 'the unread slices stay unread');
+});
+
+test('inhost ring: bytes the peer wrote before it went are delivered to a paused side when it resumes, then close', async () => {
+  const { a, b } = localPair(1 << 20);
+  const got: Buffer[] = [];
+  b.on('data', (d: Buffer) => got.push(d));
+  let closed = false;
+  b.on('close', () => (closed = true));
+  // The link pauses its socket while it inflates a large packet off the thread; the peer node
+  // writes its last packets and its thread ends meanwhile (a TCP peer's FIN would wait behind
+  // the unread bytes).
+  b.pause();
+  const sent = pattern(0, 3 * READ_SLICE + 5);
+  a.write(sent);
+  a.destroy();
+  await once(a, 'close');
+  // b's port closes a moment later: from then on b refuses writes (the peer is gone).
+  while (b.writable) await new Promise((r) => setImmediate(r));
+  assert.equal(closed, false, 'not closed while bytes wait unread');
+  assert.equal(b.write(pattern(0, 10)), false, 'the peer is gone: no write');
+  const done = once(b, 'close');
+  b.resume();
+  await done;
+  assert.equal(Buffer.compare(Buffer.concat(got), sent), 0, 'every byte, in order, before close');
+});
+
 test('inhost ring: bad sizes and foreign buffers are refused with ErrIncorrect', () => {
   for (const size of [0, 1000, 4095, 6000, 2 ** 31, 1.5])
     assert.throws(

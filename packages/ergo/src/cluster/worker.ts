@@ -32,10 +32,34 @@ function threadChannel(): Channel {
 }
 
 function processChannel(): Channel {
+  let closing = false;
   return {
-    send: (m) => process.send?.(m),
-    on: (fn) => process.on('message', fn as (m: unknown) => void),
-    close: () => process.disconnect?.(),
+    // A closed channel (the launcher died) must not end this process with an unhandled 'error'
+    // event (what process.send and process.disconnect emit then): the node stops gracefully.
+    send: (m) => {
+      // With a callback, a write that fails (the launcher died meanwhile) is reported to it.
+      if (process.connected) process.send?.(m, undefined, undefined, () => undefined);
+    },
+    on: (fn) => {
+      process.on('message', fn as (m: unknown) => void);
+      // The launcher has gone (a crash, SIGKILL): nobody is left to stop this node, so it
+      // stops as if told to, instead of living on as an orphan.
+      process.on('disconnect', () => {
+        if (!closing) fn({ t: 'stop' });
+      });
+      // A terminal's Ctrl-C (or a service manager's stop) signals the whole process group: the
+      // launcher stops this node gracefully, where the signal's default action would end it at
+      // once. With the launcher gone, the signal stops the node itself.
+      const onSignal = (): void => {
+        if (!process.connected) fn({ t: 'stop' });
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+    },
+    close: () => {
+      closing = true;
+      if (process.connected) process.disconnect?.();
+    },
   };
 }
 

@@ -33,7 +33,8 @@ export const READ_SLICE = 64 * 1024;
  * One end of an in-host link. Lifecycle: made over a fresh `MessagePort` and the two rings of
  * the link (the other ends belong to the peer node); flows until either side calls
  * {@link PortSocket.end} or {@link PortSocket.destroy}, or the peer's thread ends; then `close`
- * is emitted once (after the bytes the peer wrote before it were delivered, unless paused) and
+ * is emitted once (after the bytes the peer wrote before it were delivered; a paused side gets
+ * them, then `close`, when it resumes) and
  * the port is closed. Writes after that are dropped (as on a destroyed socket: the link above
  * has already reported the connection down).
  */
@@ -50,6 +51,8 @@ export class PortSocket extends EventEmitter {
   #ended = false;
   #endSent = false;
   #peerEnded = false;
+  /** The port closed while this side was paused with bytes unread: `close` waits for them. */
+  #gone = false;
   #closed = false;
   /** This side destroyed the link: nothing more is delivered. */
   #destroying = false;
@@ -80,7 +83,7 @@ export class PortSocket extends EventEmitter {
    * Returns false when bytes wait.
    */
   write(chunk: Uint8Array): boolean {
-    if (this.#closed || this.#ended) return false;
+    if (this.#closed || this.#ended || this.#gone) return false;
     this.bytesWritten += chunk.length;
     if (this.#pendingBytes > 0) {
       this.#hold(chunk);
@@ -100,9 +103,14 @@ export class PortSocket extends EventEmitter {
   }
 
   get writable(): boolean {
-    return !this.#closed && !this.#ended;
+    return !this.#closed && !this.#ended && !this.#gone;
   }
 
+  /**
+   * True once the link closed. Between {@link PortSocket.destroy} and `close` writes still go
+   * into the ring, which the peer drains on its `close`: behind the bytes written before, in
+   * order (bytes handed to another link instead could overtake them).
+   */
   get destroyed(): boolean {
     return this.#closed;
   }
@@ -129,9 +137,11 @@ export class PortSocket extends EventEmitter {
 
   /** Closes at once; both sides emit `close`. */
   destroy(): this {
-    if (this.#closed) return this;
+    if (this.#closed || this.#destroying) return this;
     this.#destroying = true;
-    this.#port.close(); // emits 'close' here (and on the peer)
+    if (this.#gone)
+      this.#closeNow(); // the port has closed already: no other 'close' comes
+    else this.#port.close(); // emits 'close' here (and on the peer)
     return this;
   }
 
@@ -182,7 +192,7 @@ export class PortSocket extends EventEmitter {
   }
 
   #scheduleRead(): void {
-    if (this.#readScheduled || this.#paused || this.#closed) return;
+    if (this.#readScheduled || this.#paused || this.#closed || this.#destroying) return;
     this.#readScheduled = true;
     setImmediate(() => {
       this.#readScheduled = false;
@@ -192,9 +202,19 @@ export class PortSocket extends EventEmitter {
 
   /** One slice from the ring; the next turn reads on, or the reader sleeps until woken. */
   #read(): void {
-    if (this.#paused || this.#closed || this.listenerCount('data') === 0) return;
+    // Destroyed: nothing more is delivered, as from a net.Socket (the port's 'close' comes later).
+    if (this.#paused || this.#closed || this.#destroying || this.listenerCount('data') === 0) return;
     const ring = this.#in;
     const b = ring.take(READ_SLICE);
+    if (this.#gone) {
+      // The peer went while this side was paused: deliver what it wrote, then close.
+      if (b === null) this.#closeNow();
+      else {
+        this.emit('data', b);
+        this.#scheduleRead();
+      }
+      return;
+    }
     if (b !== null) {
       // The writer is told once half the ring is free: it refills in large pieces, not per slice.
       if (ring.used() <= ring.capacity >>> 1 && ring.spaceNeeded()) this.#port.postMessage(SPACE);
@@ -219,7 +239,7 @@ export class PortSocket extends EventEmitter {
   }
 
   #onMessage(m: unknown): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#destroying) return;
     if (m === WAKE) {
       // Read at once (a lone request should not wait a turn); later slices go turn by turn.
       if (!this.#readScheduled) this.#read();
@@ -233,13 +253,25 @@ export class PortSocket extends EventEmitter {
   }
 
   #onClose(): void {
-    if (this.#closed) return;
+    if (this.#closed || this.#gone) return;
     // What the peer wrote before its end is delivered first (as a TCP reader gets the bytes
-    // before the FIN), unless this side is paused.
-    if (!this.#paused && !this.#destroying && this.listenerCount('data') > 0) {
+    // before the FIN); a paused side gets them when it resumes (the ring outlives the port),
+    // and `close` follows them.
+    if (!this.#destroying && this.listenerCount('data') > 0) {
+      if (this.#paused && this.#in.used() > 0) {
+        this.#gone = true;
+        this.#pending = [];
+        this.#pendingBytes = 0;
+        return;
+      }
       let b: Buffer | null;
       while (!this.#closed && (b = this.#in.take(READ_SLICE)) !== null) this.emit('data', b);
     }
+    this.#closeNow();
+  }
+
+  #closeNow(): void {
+    if (this.#closed) return;
     this.#closed = true;
     this.#pending = [];
     this.#pendingBytes = 0;
