@@ -37,6 +37,7 @@ import {
   guardUnhandled,
   Hold,
   Inbox,
+  rejectedSoon,
   rejectsCode,
   Return,
   spawnChild,
@@ -302,7 +303,7 @@ describe('exits and termination', () => {
       ],
       [
         'panic (rejected promise)',
-        (pid) => node.send(pid, new Hold(new Promise((_, rej) => setImmediate(() => rej(new Error('async boom')))))),
+        (pid) => node.send(pid, new Hold(rejectedSoon(new Error('async boom')))),
         (r) => assert.equal(r, TerminateReasonPanic),
         TerminateReasonPanic,
         false,

@@ -148,6 +148,17 @@ export class Hold {
   ) {}
 }
 
+/**
+ * A promise that rejects with `error` on the next macrotask, for a Hold. It is marked handled at
+ * once: a loaded node may reach the Hold after it has rejected, and the rejection must not count
+ * as unhandled then (the actor awaiting it still gets it).
+ */
+export function rejectedSoon(error: Error): Promise<never> {
+  const p = new Promise<never>((_, reject) => setImmediate(() => reject(error)));
+  p.catch(() => undefined);
+  return p;
+}
+
 /** Callbacks a test can plug into a TestActor. Returning a value replaces the default result. */
 export interface Hooks {
   init?(a: TestActor): unknown;
