@@ -89,6 +89,26 @@ interface Subscription {
 }
 
 /**
+ * The newest subscribe / unsubscribe of a lookup key. Kept only while the key has a subscription
+ * or a subscribe in flight (`pending`): without either there is nothing a late command could
+ * cancel or supersede, and a session browsing hundreds of processes must not keep a key for each.
+ */
+interface Latest {
+  /** Sequence number of the newest subscribe or unsubscribe of the key. */
+  seq: number;
+  /** The browser's id of the newest subscribe (undefined after an unsubscribe). */
+  id: unknown;
+  /** Subscribes of the key still in flight (asked for, not yet settled). */
+  pending: number;
+  /**
+   * Events that dropped or replaced subscribes of the key joined at the hub, left once no
+   * subscribe of the key is in flight: the hub holds a session in an event once, and a subscribe
+   * still in flight may have joined the same event (a re-subscribe after an unsubscribe).
+   */
+  orphans: Set<string>;
+}
+
+/**
  * The end of a command's slow part (calls to another node, the hub, the registrar), which runs
  * outside the session's handlers and comes back through its mailbox: the session's state is
  * only ever changed by its handlers, one at a time, and no slow node holds up the others.
@@ -102,6 +122,8 @@ class Settled<T = unknown> {
     readonly value: T | unknown,
     /** Applies the outcome to the session's state (runs in handleMessage); returns the answer. */
     readonly apply: (value: T) => SessionReply,
+    /** Runs in handleMessage after either outcome (after `apply` when the work succeeded). */
+    readonly done: (() => void) | null,
   ) {}
 }
 
@@ -129,7 +151,8 @@ function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
  * outside the handler and their outcome comes back as a message, so a node that is slow, stopped
  * or gone delays only the commands addressed to it, each of which fails with its own message
  * after {@link SESSION_CALL_TIMEOUT}. Its `handleInspect` reports the node observed, its
- * subscription count and the commands in flight.
+ * subscription count, the lookup keys it tracks (`keys`: those subscribed or being subscribed;
+ * nothing stays for a key once unsubscribed) and the commands in flight.
  */
 export class Session extends Actor {
   #id = '';
@@ -139,8 +162,8 @@ export class Session extends Actor {
   #frame = 0;
   /** Lookup key (type + its identifying args) → subscription. */
   readonly #subs = new Map<string, Subscription>();
-  /** Lookup key → the newest subscribe / unsubscribe of it: its sequence number and the browser's id. */
-  readonly #latest = new Map<string, { seq: number; id: unknown }>();
+  /** Lookup key → the newest subscribe / unsubscribe of it, while it is subscribed or being subscribed. */
+  readonly #latest = new Map<string, Latest>();
   #seq = 0;
   /** Sequence number of the newest switch asked for. */
   #switchSeq = 0;
@@ -196,6 +219,8 @@ export class Session extends Actor {
         reply = message.ok ? message.apply(message.value) : errorReply(message.value);
       } catch (err) {
         reply = errorReply(err);
+      } finally {
+        message.done?.();
       }
       if (message.from !== null && message.ref !== null) this.sendResponse(message.from, message.ref, reply);
       else if (reply.status !== 200) {
@@ -209,6 +234,8 @@ export class Session extends Actor {
       for (const [key, s] of this.#subs) {
         if (s.eventKey !== message.eventKey) continue;
         this.#subs.delete(key);
+        const latest = this.#latest.get(key);
+        if (latest !== undefined) this.#forgetIfIdle(key, latest);
         this.#write(s.type, toJSONString(terminatedFrame(s.type, s.args)));
       }
     } else if (message === runtimeTick) {
@@ -235,6 +262,8 @@ export class Session extends Actor {
       session: this.#id,
       node: this.#target.node,
       subscriptions: String(this.#subs.size),
+      // keys tracked for ordering late commands: never more than subscriptions + subscribes in flight
+      keys: String(this.#latest.size),
       inflight: String(this.#inFlight),
     };
   }
@@ -247,13 +276,20 @@ export class Session extends Actor {
   /**
    * Runs `work` outside the handler (it may use only the node's calls, never this process's
    * own, which a sleeping process may not make), then `apply` its value in handleMessage and
-   * answer `from` (when given) with what `apply` returns, or with the error `work` threw.
+   * answer `from` (when given) with what `apply` returns, or with the error `work` threw. `done`
+   * runs in handleMessage after either outcome; it never runs if the session ends first.
    */
-  #later<T>(from: PID | null, ref: Ref | null, work: () => Promise<T>, apply: (value: T) => SessionReply): void {
+  #later<T>(
+    from: PID | null,
+    ref: Ref | null,
+    work: () => Promise<T>,
+    apply: (value: T) => SessionReply,
+    done: (() => void) | null = null,
+  ): void {
     this.#inFlight++;
     const back = (ok: boolean, value: unknown): void => {
       try {
-        this.node.send(this.pid, new Settled<T>(from, ref, ok, value, apply));
+        this.node.send(this.pid, new Settled<T>(from, ref, ok, value, apply, done));
       } catch {
         // this session has ended meanwhile: nobody is left to answer
       }
@@ -294,7 +330,12 @@ export class Session extends Actor {
     const query = inspectQuery(type, args, target);
     const seq = ++this.#seq;
     const id = body.id;
-    this.#latest.set(query.key, { seq, id });
+    const latest = this.#latest.get(query.key) ?? { seq, id, pending: 0, orphans: new Set<string>() };
+    this.#latest.set(query.key, latest);
+    latest.seq = seq;
+    latest.id = id;
+    // The entry stays in #latest (a switch too keeps it) until this subscribe has settled.
+    latest.pending++;
     const generation = this.#generation;
     const session = this.pid;
     this.#later(
@@ -323,17 +364,23 @@ export class Session extends Actor {
       },
       ({ response, event, joined }) => {
         // A switch, a newer subscribe or an unsubscribe of the same key came first: drop this one.
-        if (generation !== this.#generation || this.#latest.get(query.key)?.seq !== seq) {
-          this.#leaveIfUnused(event.key);
+        if (generation !== this.#generation || latest.seq !== seq) {
+          latest.orphans.add(event.key);
           return new SessionReply(200, null, { key: query.key, event: event.toString(), superseded: true });
         }
         const old = this.#subs.get(query.key);
         this.#subs.set(query.key, { type, eventKey: event.key, args, id });
         // The same lookup key with other args (log levels, a page of the process list) replaces the old one.
-        if (old !== undefined && old.eventKey !== event.key) this.#leaveIfUnused(old.eventKey);
+        if (old !== undefined && old.eventKey !== event.key) latest.orphans.add(old.eventKey);
         if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
         if (joined.last !== null) this.#write(type, joined.last);
         return new SessionReply(200, null, { key: query.key, event: event.toString(), replayed: joined.last !== null });
+      },
+      () => {
+        if (--latest.pending > 0) return;
+        for (const eventKey of latest.orphans) this.#leaveIfUnused(eventKey);
+        latest.orphans.clear();
+        if (this.#latest.get(query.key) === latest) this.#forgetIfIdle(query.key, latest);
       },
     );
   }
@@ -345,15 +392,24 @@ export class Session extends Actor {
     // so a page's unsubscribe can come after the next page's subscribe of the same key.
     const id = body.id;
     const latest = this.#latest.get(key);
-    if (id !== undefined && latest !== undefined && latest.id !== id)
-      return new SessionReply(200, null, { superseded: true });
+    // Neither subscribed nor being subscribed: nothing to end.
+    if (latest === undefined) return new SessionReply(200);
+    if (id !== undefined && latest.id !== id) return new SessionReply(200, null, { superseded: true });
     // A subscribe of this key still in flight is dropped when it lands.
-    this.#latest.set(key, { seq: ++this.#seq, id: undefined });
+    latest.seq = ++this.#seq;
+    latest.id = undefined;
     const s = this.#subs.get(key);
-    if (s === undefined) return new SessionReply(200);
-    this.#subs.delete(key);
-    this.#leaveIfUnused(s.eventKey);
+    if (s !== undefined) {
+      this.#subs.delete(key);
+      this.#leaveIfUnused(s.eventKey);
+    }
+    this.#forgetIfIdle(key, latest);
     return new SessionReply(200);
+  }
+
+  /** Drops `key`'s entry of #latest once it has neither a subscription nor a subscribe in flight. */
+  #forgetIfIdle(key: string, latest: Latest): void {
+    if (latest.pending === 0 && !this.#subs.has(key)) this.#latest.delete(key);
   }
 
   #leaveIfUnused(eventKey: string): void {
@@ -385,7 +441,12 @@ export class Session extends Actor {
         if (seq !== this.#switchSeq) return new SessionReply(200, null, { node: name, superseded: true });
         for (const s of this.#subs.values()) this.send(HUB_NAME, new HubLeave(this.pid, s.eventKey));
         this.#subs.clear();
-        this.#latest.clear();
+        // Subscribes still in flight are dropped when they land (generation) and settle their
+        // entries then; every other entry goes.
+        for (const [key, latest] of this.#latest) {
+          if (latest.pending === 0) this.#latest.delete(key);
+          else latest.id = undefined;
+        }
         this.#generation++;
         this.#target = target;
         this.#writeNodes(true);
