@@ -332,6 +332,17 @@ function threads(): number {
   return existsSync('/proc/self/task') ? readdirSync('/proc/self/task').length : 0;
 }
 
+/**
+ * The thread count once it is `limit` or less, or after 5 s. A worker thread whose 'exit' has fired
+ * has been joined, but Linux can list it for a moment more: the join wakes when the thread lets
+ * go of its memory, before the kernel removes the task (seen once in CI on a loaded machine). A
+ * thread really left behind is still counted after the wait.
+ */
+async function threadsSettled(limit: number): Promise<number> {
+  for (let i = 0; i < 500 && threads() > limit; i++) await new Promise((r) => setTimeout(r, 10));
+  return threads();
+}
+
 function refused(acceptor: string): Promise<boolean> {
   const i = acceptor.lastIndexOf(':');
   return new Promise((resolve) => {
@@ -377,7 +388,7 @@ test('cluster: 10 start/stop cycles leave no worker, port or handle behind', asy
   const baseThreads = threads();
   const acceptors: string[] = [];
   for (let i = 0; i < 10; i++) acceptors.push(...(await cycle()));
-  assert.equal(threads(), baseThreads, 'every worker thread has ended when stop resolves');
+  assert.ok((await threadsSettled(baseThreads)) <= baseThreads, 'every worker thread has ended when stop resolves');
   assert.equal(process.listenerCount('SIGTERM'), signals);
   // Closed handles leave the list in the next turn of the loop.
   await new Promise((r) => setImmediate(r));
@@ -434,7 +445,7 @@ test('cluster: a node whose module fails makes startCluster reject; the others a
     startCluster({ nodes: 2, module: new URL('./cluster_app_fail.js', import.meta.url), node: NODE, signals: false }),
     /core2@localhost failed to start: Error: this module refuses to start here/,
   );
-  assert.ok(threads() <= before, 'no worker thread left');
+  assert.ok((await threadsSettled(before)) <= before, 'no worker thread left');
 });
 
 test('cluster: bad options are refused with ErrIncorrect, nothing started', async () => {
@@ -470,7 +481,7 @@ test('cluster: a node stuck in a busy loop (it cannot read the stop) is still en
     await cluster.stop();
   }
   assert.ok(cluster.nodes().every((n) => !n.up));
-  assert.ok(threads() <= before, 'the stuck node’s thread has ended');
+  assert.ok((await threadsSettled(before)) <= before, 'the stuck node’s thread has ended');
 });
 
 /** Runs cluster_signal_child with `stopTimeout`, sends it `signals` SIGTERMs; how it ended. */
