@@ -496,8 +496,23 @@ async function runSeed(
       // Deliberately keep one handler pending forever and one init: stop must give up after
       // shutdownTimeout, kill the rest and reject with ErrTimeout, leaving the same clean tables.
       const cfg: ActorCfg = { trap: false, init: 'sync', linkParent: false };
-      const hung = await w.track(node.spawn(ChaosActor, {}, w, cfg), 'spawn hung');
-      if (hung !== undefined) node.send(hung, new Hang());
+      // The stop's exit signal is urgent: it overtakes a Hang still queued (a busy run queue can hold
+      // the new process back for more than a turn), so wait until the handler has taken it. The
+      // workload's last operations may end the process first; then another one is spawned.
+      let hanging = false;
+      for (let attempt = 0; attempt < 5 && !hanging; attempt++) {
+        const hung = await w.track(node.spawn(ChaosActor, {}, w, cfg), 'spawn hung');
+        if (hung === undefined) continue;
+        // Out of the workload's picks: an actor's late command must not kill or link it.
+        const at = w.alive.findIndex((p) => p.equals(hung));
+        if (at >= 0) w.alive.splice(at, 1);
+        const hang = new Hang();
+        node.send(hung, hang);
+        const deadline = Date.now() + 8000;
+        while (!hang.taken && w.isAlive(hung) && Date.now() < deadline) await delay(1);
+        hanging = hang.taken;
+      }
+      assert.ok(hanging, `seed ${seed}: a process holds a handler that never settles`);
       void w.track(
         node.spawnRegister('stuck-in-init', ChaosActor, {}, w, { ...cfg, init: 'forever' }),
         'spawn stuck in init',

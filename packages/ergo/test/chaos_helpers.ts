@@ -396,7 +396,10 @@ export class StopNode {
 }
 
 /** The handler never settles (the process stays Running until it is killed). */
-export class Hang {}
+export class Hang {
+  /** Set when the actor has taken the message (its handler then never settles). */
+  taken = false;
+}
 
 export class DeferredReply {
   constructor(
@@ -503,6 +506,7 @@ export class ChaosActor extends Actor {
     const w = this.w;
     if (message instanceof Cmd) return this.exec(message);
     if (message instanceof Hang) {
+      message.taken = true;
       this.expectKill = true;
       return new Promise(() => undefined);
     }
