@@ -189,21 +189,34 @@ describe('end-of-turn work', () => {
       // A first call arms the registry's timer; the next turns start with it in place.
       assert.equal(await node.call(echo, 0), 0);
       await turn();
+      // The calls must run in one turn: a scheduler drain that ran out of its budget (a loaded
+      // machine preempts the thread mid-drain) yields to the event loop (its `drainMacro`
+      // immediate), and the calls after it run in a second turn that rightly queues its own
+      // end-of-turn immediate. Such an attempt proves nothing: it is counted and made again.
       const real = globalThis.setImmediate;
-      let queued = 0;
-      // Count only the registry's own immediates (closing the epoch, the idle check).
-      globalThis.setImmediate = ((cb: (...a: unknown[]) => void, ...args: unknown[]) => {
-        if (/^(onTurnEnd|onClose|onIdleCheck)$/.test(cb.name)) queued++;
-        return real(cb, ...args);
-      }) as typeof setImmediate;
-      try {
-        // As a caller of a remote node: a call opens the turn's epoch, settles, the next starts.
-        for (let i = 1; i <= 3; i++) assert.equal(await node.call(echo, i), i);
-      } finally {
-        globalThis.setImmediate = real;
+      let clean = false;
+      for (let attempt = 0; attempt < 50 && !clean; attempt++) {
+        let queued = 0;
+        let yields = 0;
+        // Count only the registry's own immediates (closing the epoch, the idle check).
+        globalThis.setImmediate = ((cb: (...a: unknown[]) => void, ...args: unknown[]) => {
+          if (/^(onTurnEnd|onClose|onIdleCheck)$/.test(cb.name)) queued++;
+          else if (cb.name === 'drainMacro') yields++;
+          return real(cb, ...args);
+        }) as typeof setImmediate;
+        try {
+          // As a caller of a remote node: a call opens the turn's epoch, settles, the next starts.
+          for (let i = 1; i <= 3; i++) assert.equal(await node.call(echo, i), i);
+        } finally {
+          globalThis.setImmediate = real;
+        }
+        if (yields === 0) {
+          clean = true;
+          assert.equal(queued, 1);
+        } else assert.ok(queued <= 1 + yields, `${queued} end-of-turn immediates in ${1 + yields} turns`);
+        await turn();
       }
-      assert.equal(queued, 1);
-      await turn();
+      assert.ok(clean, 'an attempt ran its calls within one turn');
     }));
 });
 
