@@ -155,13 +155,14 @@ test('lying lengths and counts are refused before allocating', () => {
     ['8300ff 23', 'type name longer than the input'],
     ['af ff 01', 'time body longer than the input'],
   ];
+  // No clock here (a loaded machine stalls any step for 50 ms): a decoder that trusted a count
+  // would allocate for it (seen below), throw a RangeError (not ERR_EDF_DECODE), or loop for
+  // minutes, and each element read consumes input, so a loop over tiny inputs stops at their end.
   for (const [h, what] of cases) {
     const before = process.memoryUsage().arrayBuffers;
-    const t0 = performance.now();
     const e = decodeErr(unhex(h.replace(/ /g, '')));
     assert.equal(e.code, 'ERR_EDF_DECODE', what);
     assert.ok(e.offset >= 0, what);
-    assert.ok(performance.now() - t0 < 50, `${what}: refused at once`);
     assert.ok(process.memoryUsage().arrayBuffers - before < 1 << 20, `${what}: no large allocation`);
   }
 });
