@@ -145,7 +145,8 @@ describe('a process handle', () => {
   });
 
   test('stop() through the root handle waits for every process, even called from code a process runs', async () => {
-    const node = await testNode({ shutdownTimeout: 2000 });
+    // A long shutdownTimeout: its expiry (not the subject) would end the stop before the busy process did.
+    const node = await testNode({ shutdownTimeout: 60_000 });
     const release = deferred<void>();
     const entered = deferred<void>();
     let stoppedEarly: boolean | undefined;
