@@ -25,10 +25,16 @@ const pong: Hooks = {
 };
 
 async function serveUDP(node: Node, owner: PID, options: UDPServerOptions = {}): Promise<{ id: Alias; port: number }> {
-  return exec(node, owner, async (a) => {
+  const served = await exec(node, owner, async (a) => {
     const s = await createUDPServer({ host: '127.0.0.1', port: 0, ...options });
     return { id: a.spawnMeta(s), port: s.address().port };
   });
+  // The socket is bound before the meta starts, and a datagram that arrives before its start is
+  // dropped (counted as early: UDP cannot hold it back). The meta answers an inspect only after
+  // its start, so once this answers it serves (on a loaded machine the scheduler may run the
+  // start a turn later than the datagram arrives).
+  await node.inspectMeta(served.id);
+  return served;
 }
 
 async function client(): Promise<dgram.Socket> {

@@ -223,7 +223,10 @@ describe('web meta processes and WebWorker', () => {
   });
 
   test('a worker that never answers: 504 after requestTimeout, and the worker then skips the request', async () => {
-    const h = new WebHandler({ worker: 'webworker', requestTimeout: 50 });
+    // The worker must take the request before the timeout passes (else it skips it as timed out
+    // in its mailbox, and never holds it): 50 ms was shorter than a loaded machine may take to
+    // run the worker; a second leaves room for that and still ends the wait.
+    const h = new WebHandler({ worker: 'webworker', requestTimeout: 1000 });
     mux.handle('/slow/', h);
     const id = await host.spawnMeta(h);
     const held = nextHold();

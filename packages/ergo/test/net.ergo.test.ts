@@ -308,8 +308,9 @@ test('TLS both ways with Go', async (t) => {
   });
   assert.equal(added.kind, 'result');
   // Go may still hold the old connection for a moment: retry until the new one is made.
+  // Bounded by time (10 s), not by a count of 50 ms sleeps: a loaded machine may take longer.
   let r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
-  for (let i = 0; i < 20 && r.kind !== 'result'; i++) {
+  for (const until = Date.now() + 10_000; r.kind !== 'result' && Date.now() < until;) {
     await new Promise((res) => setTimeout(res, 50));
     r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
   }
@@ -378,8 +379,9 @@ test('through the embedded registrar shared with Go: each side finds the other b
     'disconnected',
   );
   // Go resolves ergo-ts through the registrar (UDP) and calls it.
+  // Bounded by time (10 s), not by a count of 50 ms sleeps: a loaded machine may take longer.
   let r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
-  for (let i = 0; i < 20 && r.kind !== 'result'; i++) {
+  for (const until = Date.now() + 10_000; r.kind !== 'result' && Date.now() < until;) {
     await new Promise((res) => setTimeout(res, 50));
     r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
   }

@@ -163,18 +163,24 @@ test('an important response is acked by the caller node; a late one reports ErrR
       },
     ),
   );
-  const reply = a.call(new ProcessID('slow' as never, b.name), 'q', { timeout: 2000 });
-  await within(
-    (async () => {
-      while (pending === null) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    'request arrived',
-  );
+  // Timeouts are not the subject here: a generous one (a loaded machine may take seconds to
+  // connect and handshake).
+  const reply = a.call(new ProcessID('slow' as never, b.name), 'q', { timeout: 20_000 });
+  const requestArrived = (what: string): Promise<void> =>
+    within(
+      (async () => {
+        while (pending === null) await new Promise((r) => setTimeout(r, 5));
+      })(),
+      what,
+    );
+  await requestArrived('request arrived');
   b.send(callee, 'answer');
   assert.equal(await reply, 'late or not');
   assert.equal((await within(results.count(1), 'ack'))[0]!.message, 'acked');
   // The caller gives up first: the important response comes back as ignored.
   await assert.rejects(a.call(new ProcessID('slow' as never, b.name), 'q2', { timeout: 100 }), /timed out|timeout/i);
+  // On a loaded machine the 100 ms may pass before b has even taken q2: answer once it has.
+  await requestArrived('q2 arrived');
   b.send(callee, 'answer');
   assert.equal((await within(results.count(2), 'ignored'))[1]!.message, 'ERR_RESPONSE_IGNORED');
 });

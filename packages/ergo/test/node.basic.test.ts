@@ -22,7 +22,18 @@ import {
   type Alias,
   type Ref,
 } from '../src/index.js';
-import { deferred, Inbox, nodeName, probe, quietNode, rejectsWith, thrown, withNode, noUnhandled } from './helpers.js';
+import {
+  deferred,
+  Inbox,
+  nodeName,
+  probe,
+  quietNode,
+  rejectsWith,
+  thrown,
+  within,
+  withNode,
+  noUnhandled,
+} from './helpers.js';
 
 noUnhandled();
 
@@ -360,9 +371,11 @@ describe('stop', () => {
       );
     // A process busy in an async handler is waited for.
     const release = deferred<void>();
+    const busy = deferred<void>();
     const slow = await node.spawn(
       probe(
         async () => {
+          busy.resolve();
           await release.promise;
         },
         undefined,
@@ -373,7 +386,9 @@ describe('stop', () => {
       ),
     );
     node.send(slow, 'busy');
-    await new Promise((r) => setImmediate(r));
+    // Stop only once the handler runs: on a loaded machine 'busy' may still be queued after a
+    // turn of the event loop, and the stop's urgent exit signal would overtake it.
+    await within(busy.promise, 'the slow process to take busy');
     await rejectsWith(node.waitWithTimeout(0), 'ERR_TIMEOUT');
     const waited = node.wait();
     const stopping = node.stop();

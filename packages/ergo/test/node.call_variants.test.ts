@@ -75,7 +75,7 @@ describe('Node call variants', () => {
   test('callWithTimeout: the reply, or ErrTimeout; a timeout out of range is ErrIncorrect', () =>
     withNode(async (node) => {
       const s = await node.spawn(Server);
-      assert.equal(await node.callWithTimeout(s, 'q', 1000), 're:q');
+      assert.equal(await node.callWithTimeout(s, 'q', 10_000), 're:q');
       await rejectsWith(node.callWithTimeout(s, 'silence', 10), 'ERR_TIMEOUT');
       await rejectsWith(node.callWithTimeout(s, 'q', 0), 'ERR_INCORRECT');
       await rejectsWith(node.callWithTimeout(s, 'q', -5), 'ERR_INCORRECT');
@@ -106,10 +106,10 @@ describe('Node call variants', () => {
       const alias = await inside(node, s, (self) => self.createAlias());
       assert.equal(await node.callPID(s, 'pid'), 're:pid');
       assert.equal(
-        await node.callProcessID(new ProcessID('variants_server' as Atom, node.name), 'name', 1000),
+        await node.callProcessID(new ProcessID('variants_server' as Atom, node.name), 'name', 10_000),
         're:name',
       );
-      assert.equal(await node.callAlias(alias, 'alias', 1000), 're:alias');
+      assert.equal(await node.callAlias(alias, 'alias', 10_000), 're:alias');
       await rejectsWith(node.callPID(s, 'silence', 10), 'ERR_TIMEOUT');
       await rejectsWith(node.callPID('variants_server' as unknown as PID, 'x'), 'ERR_INCORRECT');
       await rejectsWith(node.callProcessID(s as unknown as ProcessID, 'x'), 'ERR_INCORRECT');
@@ -143,11 +143,11 @@ describe('Process call variants', () => {
       const alias = await inside(node, s, (self) => self.createAlias());
       const caller = await node.spawn(Server);
       const replies = await inside(node, caller, async (self) => [
-        await self.callWithTimeout(s, 't', 1000),
+        await self.callWithTimeout(s, 't', 10_000),
         await self.callWithPriority(s, 'p', MessagePriority.High),
         await self.callImportant(s, 'i'),
         await self.callPID(s, 'pid'),
-        await self.callProcessID(new ProcessID('p_variants' as Atom, node.name), 'pid2', 1000),
+        await self.callProcessID(new ProcessID('p_variants' as Atom, node.name), 'pid2', 10_000),
         await self.callAlias(alias, 'a'),
         await self.callPID(s, 'silence', 10).catch((e: { code?: string }) => e.code),
         await self.callAlias(s as unknown as Alias, 'x').catch((e: { code?: string }) => e.code),

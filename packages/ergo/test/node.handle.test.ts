@@ -145,20 +145,25 @@ describe('a process handle', () => {
   });
 
   test('stop() through the root handle waits for every process, even called from code a process runs', async () => {
-    const node = await testNode({ shutdownTimeout: 2000 });
+    // A long shutdownTimeout: its expiry (not the subject) would end the stop before the busy process did.
+    const node = await testNode({ shutdownTimeout: 60_000 });
     const release = deferred<void>();
+    const entered = deferred<void>();
     let stoppedEarly: boolean | undefined;
     const busy = await spawnTest(node, {
       hooks: {
         message(a, _f, m) {
           if (m !== 'busy') return undefined;
+          entered.resolve();
           void a.node.name; // touching its own handle does not make the root handle its
           return release.promise.then(() => undefined);
         },
       },
     });
     node.send(busy.pid, 'busy');
-    await new Promise((r) => setImmediate(r));
+    // Stop only once the handler runs: a loaded scheduler may still hold 'busy' after a turn of
+    // the event loop, and the stop's urgent exit signal would overtake it.
+    await within(entered.promise, 'the busy process to take busy');
     const stopping = node.stop().then(() => {
       stoppedEarly = false;
     });

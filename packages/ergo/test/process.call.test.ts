@@ -25,7 +25,7 @@ import {
   type PID,
   type Ref,
 } from '../src/index.js';
-import { deferred, Inbox, probe, rejectsWith, runScript, noUnhandled, turn, withNode } from './helpers.js';
+import { deferred, Inbox, probe, rejectsWith, runScript, noUnhandled, turn, within, withNode } from './helpers.js';
 
 noUnhandled();
 
@@ -205,11 +205,19 @@ describe('AbortSignal', () => {
   test('aborting rejects with the signal reason; a pre-aborted signal never delivers the request', () =>
     withNode(async (node) => {
       let seen = 0;
-      const target = await node.spawn(probe(undefined, () => void seen++));
+      const taken = deferred<void>();
+      const target = await node.spawn(
+        probe(undefined, () => {
+          seen++;
+          taken.resolve();
+        }),
+      );
       const ac = new AbortController();
       const reason = new Error('user gave up');
       const p = node.call(target, 'x', { signal: ac.signal, timeout: 60_000 });
-      await new Promise((r) => setImmediate(r));
+      // The target must have taken the request before the abort (a loaded scheduler may still
+      // hold it after a turn of the event loop).
+      await within(taken.promise, 'the target to take the request');
       ac.abort(reason);
       await assert.rejects(p, (e) => e === reason);
       assert.equal(seen, 1);
@@ -355,8 +363,18 @@ describe('a call whose target dies', () => {
 
   test('handleCall stops normally without replying and nobody answers: the caller times out (as in Ergo)', () =>
     withNode(async (node) => {
-      const t = await node.spawn(probe(undefined, () => TerminateReasonNormal));
-      await rejectsWith(node.call(t, 'x', { timeout: 30 }), 'ERR_TIMEOUT');
+      const ended = deferred<Error>();
+      const t = await node.spawn(
+        probe(
+          undefined,
+          () => TerminateReasonNormal,
+          (r) => ended.resolve(r),
+        ),
+      );
+      const call = node.call(t, 'x', { timeout: 30 });
+      // The short timeout is the subject; it must not end the wait before the target stopped.
+      assert.equal(await within(ended.promise, 'the target to stop'), TerminateReasonNormal);
+      await rejectsWith(call, 'ERR_TIMEOUT');
       assert.throws(() => node.processInfo(t), { code: 'ERR_PROCESS_UNKNOWN' });
     }));
 
@@ -378,9 +396,10 @@ describe('a call whose target dies', () => {
 
   test('deferred request, target killed: rejects at once with cause kill', () =>
     withNode(async (node) => {
-      const target = await node.spawn(probe(undefined, () => undefined));
+      const taken = deferred<void>();
+      const target = await node.spawn(probe(undefined, () => void taken.resolve()));
       const call = node.call(target, 'x', { timeout: 10_000 });
-      await new Promise((r) => setImmediate(r));
+      await within(taken.promise, 'the target to defer the request');
       node.kill(target);
       const e = await rejectsWith(call, 'ERR_PROCESS_TERMINATED');
       assert.equal(e.cause, TerminateReasonKill);
@@ -408,6 +427,7 @@ describe('a call whose target dies', () => {
   test('deferred request, target stops normally: the call keeps waiting for the delegated reply', () =>
     withNode(async (node) => {
       let held: [PID, Ref] | undefined;
+      const stopped = deferred<void>();
       const target = await node.spawn(
         probe(
           (m) => (m === 'stop' ? TerminateReasonNormal : undefined),
@@ -415,6 +435,7 @@ describe('a call whose target dies', () => {
             held = [from, ref];
             return undefined;
           },
+          () => stopped.resolve(),
         ),
       );
       const helper = await node.spawn(
@@ -428,8 +449,9 @@ describe('a call whose target dies', () => {
         () => (settled = true),
         () => (settled = true),
       );
-      await new Promise((r) => setImmediate(r));
       node.send(target, 'stop');
+      // Check only once the target has stopped (a loaded scheduler may not have run it yet).
+      await within(stopped.promise, 'the target to stop');
       await new Promise((r) => setImmediate(r));
       await new Promise((r) => setImmediate(r));
       assert.equal(settled, false, 'still waiting after the normal stop');
@@ -443,9 +465,12 @@ describe('responses', () => {
     withNode(async (node) => {
       const custom = new Error('custom failure');
       let held: [PID, Ref] | undefined;
+      // Resolved when the target has taken a request (the answerer needs its from/ref).
+      let taken = deferred<void>();
       const target = await node.spawn(
         probe(undefined, (req, from, ref) => {
           held = [from, ref];
+          taken.resolve();
           if (req === 'fail-now') {
             return undefined;
           }
@@ -460,14 +485,14 @@ describe('responses', () => {
       );
       const caller = await node.spawn(Caller);
       const pending = node.call(caller, ['call', target, 'fail-now', { timeout: 10_000 }]);
-      await new Promise((r) => setImmediate(r));
-      await new Promise((r) => setImmediate(r));
+      await within(taken.promise, 'the target to take the first request');
       node.send(answerer, 'error');
       const r = (await pending) as CallResult;
       assert.equal(r.error, custom);
 
+      taken = deferred<void>();
       const pending2 = node.call(target, 'answer-me', { timeout: 10_000 });
-      await new Promise((r2) => setImmediate(r2));
+      await within(taken.promise, 'the target to take the second request');
       node.send(answerer, 'value');
       assert.equal(await pending2, 'value');
     }));
@@ -502,6 +527,7 @@ describe('the caller while waiting', () => {
     withNode(async (node) => {
       const order: string[] = [];
       let held: [PID, Ref] | undefined;
+      const asked = deferred<void>();
       const slow = await node.spawn(
         probe(
           (m, _f, self) => {
@@ -509,6 +535,7 @@ describe('the caller while waiting', () => {
           },
           (_r, from, ref) => {
             held = [from, ref];
+            asked.resolve();
             return undefined;
           },
         ),
@@ -527,7 +554,9 @@ describe('the caller while waiting', () => {
         }),
       );
       node.send(caller, 'start');
-      await new Promise((r) => setImmediate(r));
+      // Once `slow` holds the request the caller is waiting (one event-loop turn is not enough
+      // on a loaded machine: the scheduler may yield before running the caller).
+      await within(asked.promise, 'the call to reach slow');
       assert.equal(node.processState(caller), ProcessState.WaitResponse);
       node.send(caller, 'm1');
       node.send(caller, 'm2', { priority: MessagePriority.Max });

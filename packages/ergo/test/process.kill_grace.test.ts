@@ -49,6 +49,7 @@ describe('kill grace', () => {
     try {
       const witness = await spawnTest(node, { name: 'witness' });
       const gate = deferred<void>();
+      const entered = deferred<void>();
       const outcomes = deferred<Record<string, string>>();
       const code = (e: unknown): string => String((e as { code?: string }).code);
       const zombee = await spawnTest(node, {
@@ -56,6 +57,7 @@ describe('kill grace', () => {
           async message(a, _f, m) {
             if (m !== 'hang') return undefined;
             const handle = a.node;
+            entered.resolve();
             await gate.promise; // resumes after the grace: detached by then
             const out: Record<string, string> = {};
             const attempt = async (k: string, fn: () => unknown): Promise<void> => {
@@ -81,7 +83,9 @@ describe('kill grace', () => {
       });
       const before = node.processList().length;
       node.send(zombee.pid, 'hang');
-      await new Promise((r) => setImmediate(r));
+      // Kill only once the handler runs (after one event-loop turn a loaded scheduler may still
+      // hold 'hang': the kill would end an idle process and the continuation would never come).
+      await within(entered.promise, 'the handler to take hang');
       node.kill(zombee.pid);
       assert.equal(await within(zombee.inbox.terminated(), 'the zombee to end after its grace'), TerminateReasonKill);
       gate.resolve();

@@ -13,13 +13,17 @@ import { fileURLToPath } from 'node:url';
 import { createEmbeddedRegistrar, EmbeddedRegistrar, EmbeddedResolver } from '../src/net/registrar/index.js';
 import { freePort, localNode, routesOn } from './registrar_helpers.js';
 
+// Registering is not the subject of a timeout except where a test says so: Ergo's 1 s register
+// deadline (on both ends) is short for a loaded machine, so these registrars get a long one.
+const REGISTER_TIMEOUT = 10_000;
+
 test('first node serves, the second registers as a client; both resolve each other; duplicates are refused', async () => {
   const port = await freePort();
   const a = await localNode('rega@localhost');
   const b = await localNode('regb@localhost');
-  const ra = createEmbeddedRegistrar({ port });
-  const rb = new EmbeddedRegistrar({ port });
-  const dup = new EmbeddedRegistrar({ port });
+  const ra = createEmbeddedRegistrar({ port, registerTimeout: REGISTER_TIMEOUT });
+  const rb = new EmbeddedRegistrar({ port, registerTimeout: REGISTER_TIMEOUT });
+  const dup = new EmbeddedRegistrar({ port, registerTimeout: REGISTER_TIMEOUT });
   try {
     await ra.register(a.reg, routesOn(15001));
     assert.equal(ra.role(), 'server');
@@ -62,7 +66,7 @@ test('first node serves, the second registers as a client; both resolve each oth
 test('when the serving node goes, a client takes over and the other clients re-register with it', async () => {
   const port = await freePort();
   const nodes = await Promise.all(['tka@localhost', 'tkb@localhost', 'tkc@localhost'].map(localNode));
-  const opts = { port, retryInterval: 100 };
+  const opts = { port, retryInterval: 100, registerTimeout: REGISTER_TIMEOUT };
   const server = new EmbeddedRegistrar(opts);
   const taker = new EmbeddedRegistrar(opts);
   const follower = new EmbeddedRegistrar({ ...opts, disableServer: true });
@@ -143,7 +147,7 @@ test('a serving node in another OS process is killed with SIGKILL: the client he
     { stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const n = await localNode('survivor@localhost');
-  const survivor = new EmbeddedRegistrar({ port, retryInterval: 100 });
+  const survivor = new EmbeddedRegistrar({ port, retryInterval: 100, registerTimeout: REGISTER_TIMEOUT });
   try {
     const [line] = (await once(readline.createInterface({ input: child.stdout }), 'line')) as [string];
     assert.deepEqual(JSON.parse(line), { role: 'server' });

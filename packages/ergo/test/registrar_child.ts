@@ -6,7 +6,8 @@ import { localNode, routesOn } from './registrar_helpers.js';
 
 const [name, port] = process.argv.slice(2);
 const { reg } = await localNode(name!);
-const registrar = new EmbeddedRegistrar({ port: Number(port) });
+// A long register deadline: the survivor's registration must not time out on a loaded machine.
+const registrar = new EmbeddedRegistrar({ port: Number(port), registerTimeout: 10_000 });
 await registrar.register(reg, routesOn(18001));
 process.stdout.write(JSON.stringify({ role: registrar.role() }) + '\n');
 setInterval(() => {}, 1 << 30);
