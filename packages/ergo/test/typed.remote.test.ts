@@ -39,14 +39,15 @@ async function startChild(t: {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   t.after(() => proc.kill('SIGKILL'));
-  const [ready] = (await within(once(proc, 'message'), 'fixture ready', 10_000)) as [{ name: string; port: number }];
+  // A liveness guard: a child Node loading the package takes seconds on a loaded machine (under c8 too).
+  const [ready] = (await within(once(proc, 'message'), 'fixture ready', 30_000)) as [{ name: string; port: number }];
   return { proc, name: ready.name, port: ready.port };
 }
 
 async function stats(proc: ChildProcess): Promise<Stats> {
   const reply = once(proc, 'message');
   proc.send({ cmd: 'stats' });
-  const [m] = (await within(reply, 'stats', 10_000)) as [Stats];
+  const [m] = (await within(reply, 'stats', 30_000)) as [Stats];
   return m;
 }
 
