@@ -95,7 +95,8 @@ test('resolving through a real embedded registrar still works over the connected
   const ra = createEmbeddedRegistrar({ port });
   try {
     await ra.register(a.reg, routesOn(15101));
-    const rb = new EmbeddedRegistrar({ port });
+    // A resolve deadline a loaded machine cannot miss (the default 3 s is not the subject here).
+    const rb = new EmbeddedRegistrar({ port, resolveTimeout: 15_000 });
     assert.equal((await rb.resolver().resolve('secra@localhost' as never))[0]!.port, 15101);
     rb.terminate();
   } finally {
@@ -133,7 +134,7 @@ test('a node without routes (hidden mode) neither serves nor registers, as Go; i
   const port = await freePort();
   const a = await localNode('sechid@localhost');
   const b = await localNode('secvis@localhost');
-  const hidden = new EmbeddedRegistrar({ port });
+  const hidden = new EmbeddedRegistrar({ port, resolveTimeout: 15_000 });
   const visible = createEmbeddedRegistrar({ port });
   try {
     await hidden.register(a.reg, { routes: [], applicationRoutes: [], proxies: [] });

@@ -13,6 +13,13 @@ import { freePort, localNode, routesOn, Witness } from './registrar_helpers.js';
 
 const HANDSHAKE_MAGIC = 0x57;
 
+/**
+ * Reply deadlines long enough for a loaded machine: the defaults (register 1 s, resolve 3 s, as
+ * Go) would fail a registration or a resolve whose reply is merely late, and no test here is
+ * about them.
+ */
+const PATIENT = { registerTimeout: 15_000, resolveTimeout: 15_000 };
+
 /** Go resolves `name` through the registrar and dials it: the witness sees its handshake. */
 async function goDials(go: Peer, name: string, witness: Witness): Promise<void> {
   const answer = go.cmd('connect', { node: name }, 30_000);
@@ -28,7 +35,7 @@ test('a TS registrar server: Go clients register, resolve TS names, and cannot t
   const port = await freePort();
   const ts = await localNode('tssrv@localhost');
   const witness = await Witness.start();
-  const registrar = new EmbeddedRegistrar({ port });
+  const registrar = new EmbeddedRegistrar({ port, ...PATIENT });
   let go: Peer | undefined;
   try {
     await registrar.register(ts.reg, routesOn(witness.port));
@@ -64,7 +71,7 @@ test('a Go registrar server: TS clients register, resolve Go names over UDP, and
   const ts = await localNode('tsclient@localhost');
   const dupNode = await localNode('goserver@localhost');
   const witness = await Witness.start();
-  const registrar = new EmbeddedRegistrar({ port });
+  const registrar = new EmbeddedRegistrar({ port, ...PATIENT });
   try {
     assert.equal((go.ready.registrar as { embedded_server: boolean }).embedded_server, true);
     await registrar.register(ts.reg, routesOn(witness.port));
@@ -77,7 +84,9 @@ test('a Go registrar server: TS clients register, resolve Go names over UDP, and
 
     await goDials(go, 'tsclient@localhost', witness);
 
-    await assert.rejects(new EmbeddedRegistrar({ port }).register(dupNode.reg, routesOn(15000)), { code: 'ERR_TAKEN' });
+    await assert.rejects(new EmbeddedRegistrar({ port, ...PATIENT }).register(dupNode.reg, routesOn(15000)), {
+      code: 'ERR_TAKEN',
+    });
   } finally {
     registrar.terminate();
     witness.close();
@@ -94,7 +103,7 @@ test('TS takes over from a Go server that stops; a Go client re-registers with t
   const goServer = await Peer.start(bin, ['-name', 'gofirst@localhost', '-registrar-port', String(port)]);
   const ts = await localNode('tstaker@localhost');
   const witness = await Witness.start();
-  const registrar = new EmbeddedRegistrar({ port });
+  const registrar = new EmbeddedRegistrar({ port, ...PATIENT });
   let goClient: Peer | undefined;
   try {
     await registrar.register(ts.reg, routesOn(witness.port));
@@ -133,9 +142,9 @@ test('Go takes over from a TS server that goes; a TS client re-registers with th
   const first = await localNode('tsfirst@localhost');
   const follower = await localNode('tsfollower@localhost');
   const witness = await Witness.start();
-  const server = new EmbeddedRegistrar({ port });
+  const server = new EmbeddedRegistrar({ port, ...PATIENT });
   // Client-only, so that the Go node is the one that takes over.
-  const client = new EmbeddedRegistrar({ port, disableServer: true });
+  const client = new EmbeddedRegistrar({ port, disableServer: true, ...PATIENT });
   let go: Peer | undefined;
   try {
     await server.register(first.reg, routesOn(15000));

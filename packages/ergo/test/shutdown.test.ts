@@ -162,7 +162,8 @@ describe('graceful stop', () => {
   test('a root-handle stop called right after an await that resumed in the same tick as a handler touching node waits for every process (regression)', async () => {
     // Before node handles the engine guessed which process called stop() (the one that last read
     // `this.node`). A root-handle stop() waits for every process, whoever touched their handles.
-    const node = await testNode({ shutdownTimeout: 2000 });
+    // (A generous shutdownTimeout: its expiry would reject the stop on a slow machine.)
+    const node = await testNode({ shutdownTimeout: 60_000 });
     const reader = await spawnTest(node, {
       hooks: {
         message(a, _f, m) {
@@ -180,7 +181,7 @@ describe('graceful stop', () => {
   });
 
   test('a root-handle stop called right after an await, in the same tick as a suspended handler touching its node handle, waits for that handler (formerly todo)', async () => {
-    const node = await testNode({ shutdownTimeout: 2000 });
+    const node = await testNode({ shutdownTimeout: 60_000 });
     const gate = deferred<void>();
     const hold = deferred<void>();
     const reader = await spawnTest(node, {
@@ -215,7 +216,7 @@ describe('graceful stop', () => {
 });
 
 describe('shutdown timeout', () => {
-  test('pending processes are logged (PID, name, state, queues), then killed, and stop rejects with ErrTimeout', async () => {
+  test('pending processes are logged (PID, name, state, queues), then killed, and stop rejects with ErrTimeout', async (t) => {
     const logs = new Inbox();
     const node = await testNode({ shutdownTimeout: 200 });
     node.loggerAdd('capture', { log: (m) => logs.push({ kind: 'log', message: m }) });
@@ -226,10 +227,21 @@ describe('shutdown timeout', () => {
     node.send(stuck.pid, 'waiting in main');
     const quick = await spawnTest(node);
     const waited = node.wait();
-    const e = await rejectsCode(node.stop(), 'ERR_TIMEOUT');
+    // Mocked timers: the 200 ms run out only once the quick process has ended (on a loaded
+    // machine real ones could expire first, and quick would be killed and listed as pending).
+    t.mock.timers.enable({ apis: ['setInterval', 'setTimeout'] });
+    let stopping: Promise<void>;
+    try {
+      stopping = node.stop();
+      stopping.catch(() => undefined);
+      assert.equal(unwrapReason(await quick.inbox.terminated()), TerminateReasonShutdown);
+      t.mock.timers.tick(200);
+    } finally {
+      t.mock.timers.reset();
+    }
+    const e = await within(rejectsCode(stopping, 'ERR_TIMEOUT'), 'the stop to give up');
     await within(waited, 'wait() to resolve after a timed-out stop');
     assert.ok(ErrTimeout.is(e));
-    assert.equal(unwrapReason(await quick.inbox.terminated()), TerminateReasonShutdown);
     assert.equal(await stuck.inbox.terminated(), TerminateReasonKill, 'killed when the time is up');
     assert.equal(node.isAlive(), false);
     const pending = logs
@@ -418,7 +430,9 @@ describe('stop from inside a process', () => {
   });
 
   test('awaiting node.stop() after an earlier await in the same handler does not deadlock', async () => {
-    const node = await testNode({ shutdownTimeout: 300 });
+    // A deadlock shows as the guard below expiring, not as the stop's timeout: a short
+    // shutdownTimeout could expire on a slow machine and reject a stop that was not stuck.
+    const node = await testNode({ shutdownTimeout: 60_000 });
     const done = deferred<string>();
     const stopper = await spawnTest(node, {
       hooks: {
@@ -436,12 +450,14 @@ describe('stop from inside a process', () => {
       },
     });
     node.send(stopper.pid, 'stop later');
-    assert.equal(await within(done.promise, 'stop to settle inside the handler', 5000), 'resolved');
+    assert.equal(await within(done.promise, 'stop to settle inside the handler', 10_000), 'resolved');
     await node.wait();
   });
 
   test('a supervised child (or an application member) awaiting node.stop() does not hold the stop until shutdownTimeout', async () => {
-    const node = await testNode({ shutdownTimeout: 1000 });
+    // Held, the stop would reject with ErrTimeout once this passes; long, so that a slow machine
+    // cannot make a stop that was not held reach it.
+    const node = await testNode({ shutdownTimeout: 30_000 });
     const inside = deferred<string>();
     class Sup extends Supervisor {
       override init(): SupervisorSpec {

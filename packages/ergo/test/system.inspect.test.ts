@@ -71,7 +71,18 @@ import {
 import { roundTrip } from '../src/net/index.js';
 import { TopK } from '../src/app/system/inspectors_v2.js';
 import { MetaBase } from '../src/meta/index.js';
-import { exec, guardUnhandled, Hold, rejectsCode, spawnTest, testNode, type Inbox } from './lifecycle_helpers.js';
+import { INSPECT_IDLE } from '../src/app/system/inspector.js';
+import {
+  deferred,
+  exec,
+  guardUnhandled,
+  Hold,
+  rejectsCode,
+  spawnTest,
+  testNode,
+  within,
+  type Inbox,
+} from './lifecycle_helpers.js';
 
 guardUnhandled();
 
@@ -274,10 +285,16 @@ describe('system application', () => {
     const t = await spawnTest(node);
     const r = (await node.call(SYSTEM_INSPECT, new RequestInspectProcess({ pid: t.pid }))) as { event: Event };
     const inspector = node.processPID(`inspect_process_${t.pid.toString()}`);
-    const w = await spawnTest(node);
+    // The down comes INSPECT_IDLE after the inspector started: wait for it with a guard that
+    // outlasts the idle period (the inbox's own 5 s guard would race it on a loaded machine).
+    const gotDown = deferred<MessageDownPID>();
+    const w = await spawnTest(node, {
+      hooks: { message: (_a, _f, m) => void (m instanceof MessageDownPID && gotDown.resolve(m)) },
+    });
     await exec(node, w.pid, (a) => a.monitorPID(inspector));
-    const down = await w.inbox.message(MessageDownPID, 'the idle inspector ends');
-    assert.equal(down.message.reason.message, 'normal');
+    const down = await within(gotDown.promise, 'the idle inspector to end', INSPECT_IDLE + 10_000);
+    assert.ok(down.pid.equals(inspector));
+    assert.equal(down.reason.message, 'normal');
     assert.ok(r.event.name.endsWith(t.pid.toString()));
     node.kill(w.pid);
     node.kill(t.pid);

@@ -16,6 +16,13 @@ import { Inc, TypedCounter } from './typed_protocol.js';
 
 const FIXTURE = fileURLToPath(new URL('./typed_fixture.js', import.meta.url));
 
+/**
+ * For every call here: none is about timeouts, and the default 5 s covers the first connection
+ * and, in the burst test, 10,000 messages queued ahead of the call, which a loaded machine may
+ * not get through in time.
+ */
+const PATIENT = { timeout: 30_000 };
+
 interface Stats {
   kind: 'stats';
   lines: number;
@@ -32,14 +39,15 @@ async function startChild(t: {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   t.after(() => proc.kill('SIGKILL'));
-  const [ready] = (await within(once(proc, 'message'), 'fixture ready', 10_000)) as [{ name: string; port: number }];
+  // A liveness guard: a child Node loading the package takes seconds on a loaded machine (under c8 too).
+  const [ready] = (await within(once(proc, 'message'), 'fixture ready', 30_000)) as [{ name: string; port: number }];
   return { proc, name: ready.name, port: ready.port };
 }
 
 async function stats(proc: ChildProcess): Promise<Stats> {
   const reply = once(proc, 'message');
   proc.send({ cmd: 'stats' });
-  const [m] = (await within(reply, 'stats', 10_000)) as [Stats];
+  const [m] = (await within(reply, 'stats', 30_000)) as [Stats];
   return m;
 }
 
@@ -63,22 +71,22 @@ test('typed remote: valid traffic is delivered; a bad call is refused with the c
   const { a, child, counter } = await setUp(t);
   a.send(counter, inc(2));
   a.send(counter, inc(3));
-  assert.equal(await a.call(counter, 'get'), 5);
-  assert.equal(await a.call(counter, inc(4)), 9);
+  assert.equal(await a.call(counter, 'get', PATIENT), 5);
+  assert.equal(await a.call(counter, inc(4), PATIENT), 9);
 
   // A request whose field breaks the schema: the TypeScript compiler refuses it for the typed
   // ProcessID, so it goes through an untyped one (as a Go peer or a buggy node would send it).
   const untyped: ProcessID = counter;
-  await assert.rejects(a.call(untyped, inc(1.5)), (e: Error & { code?: string }) => {
+  await assert.rejects(a.call(untyped, inc(1.5), PATIENT), (e: Error & { code?: string }) => {
     assert.equal(e.code, ErrProtocolViolation.code);
     return true;
   });
-  await assert.rejects(a.call(untyped, 'size'), { code: 'ERR_PROTOCOL_VIOLATION' });
+  await assert.rejects(a.call(untyped, 'size', PATIENT), { code: 'ERR_PROTOCOL_VIOLATION' });
   const s = await stats(child);
   assert.equal(s.lines, 2, `one line per (node, type): ${s.text.join('\n')}`);
   assert.match(s.text[0]!, /request \| Inc \| typedparent.* \| by \| expected integer/);
   // Nothing else was lost and the counter did not change.
-  assert.equal(await a.call(counter, 'get'), 9);
+  assert.equal(await a.call(counter, 'get', PATIENT), 9);
 });
 
 test('typed remote: an EDF struct whose any-field carries the wrong type is not delivered', async (t) => {
@@ -91,7 +99,7 @@ test('typed remote: an EDF struct whose any-field carries the wrong type is not 
   a.send(untyped, [1, 2, 3]);
   a.send(counter, 'reset');
   a.send(counter, inc(7));
-  assert.equal(await a.call(counter, 'get'), 7);
+  assert.equal(await a.call(counter, 'get', PATIENT), 7);
   const s = await stats(child);
   assert.equal(s.lines, 2, s.text.join('\n'));
   assert.match(s.text[0]!, /message \| Inc \| .* \| by \| expected number, got string/);
@@ -106,11 +114,11 @@ test('typed remote: 10,000 invalid messages: one log line, no memory growth, lat
   };
   // Warm-up (first connection, caches, JIT), then a baseline.
   send(1_000);
-  assert.equal(await a.call(counter, 'get'), 0);
+  assert.equal(await a.call(counter, 'get', PATIENT), 0);
   const before = await stats(child);
   send(10_000);
   a.send(counter, inc(1));
-  assert.equal(await a.call(counter, 'get'), 1);
+  assert.equal(await a.call(counter, 'get', PATIENT), 1);
   const after = await stats(child);
   assert.equal(after.lines, 1, 'the burst is logged once');
   const growth = after.heap - before.heap;
