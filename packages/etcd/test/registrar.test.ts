@@ -140,10 +140,17 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       await b.applicationLoad(app(10));
       a.network().enableApplicationStart('web', c.name);
       b.network().enableApplicationStart('web', c.name);
-      await waitFor(
-        c.name,
-        (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.node === b.name && m.weight === 10,
-      );
+      // Both routes: each node publishes its own after applicationLoad has resolved, over its own
+      // etcd connection, so b's put may land before a's.
+      for (const [from, weight] of [
+        [a.name, 5],
+        [b.name, 10],
+      ] as const)
+        await waitFor(
+          c.name,
+          (m): m is EventApplicationLoaded =>
+            m instanceof EventApplicationLoaded && m.node === from && m.weight === weight,
+        );
       const routes = await c
         .network()
         .registrar()
