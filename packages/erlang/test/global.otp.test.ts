@@ -116,7 +116,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     for (let i = 0; i < 3; i++) {
       assert.equal(await on(i, `node(global:whereis_name(ts_svc))`), `'${TS}'`);
       assert.equal(
-        await on(i, `global:send(ts_svc, {self(), hi}), receive {echo, hi} -> ok after 5000 -> timeout end`),
+        await on(i, `global:send(ts_svc, {self(), hi}), receive {echo, hi} -> ok after 15000 -> timeout end`),
         'ok',
       );
     }
@@ -173,7 +173,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
       await on(
         0,
         `Me = self(), P = spawn(fun() -> Me ! {set, global:set_lock({res2, a}, ['${TS}'], 0)}, receive stop -> ok end end),
-        register(holder, P), receive {set, S} -> S after 5000 -> timeout end`,
+        register(holder, P), receive {set, S} -> S after 15000 -> timeout end`,
       ),
       'true',
     );
@@ -199,7 +199,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     assert.equal(
       await on(
         2,
-        `[P ! {self(), pgmsg} || P <- pg:get_members(grp)], [receive {echo, pgmsg} -> ok after 5000 -> timeout end || _ <- [1, 2]]`,
+        `[P ! {self(), pgmsg} || P <- pg:get_members(grp)], [receive {echo, pgmsg} -> ok after 15000 -> timeout end || _ <- [1, 2]]`,
       ),
       '[ok,ok]',
     );

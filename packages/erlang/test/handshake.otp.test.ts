@@ -281,7 +281,7 @@ describe('distribution with a real erl', () => {
         `io:format("ready~n"),
          io:format("PING ~p~n", [net_adm:ping('ts2@127.0.0.1')]),
          {tsproc, 'ts2@127.0.0.1'} ! {self(), hi, <<"bin">>, #{{x, y} => [1, 2 | 3]}, <<5:3>>},
-         receive {reply, R} -> io:format("REPLY ~p~n", [R]) after 5000 -> io:format("NOREPLY~n") end,
+         receive {reply, R} -> io:format("REPLY ~p~n", [R]) after 15000 -> io:format("NOREPLY~n") end,
          receive stop -> ok end.`,
       );
       const hs = await accepted;

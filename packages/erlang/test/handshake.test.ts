@@ -35,8 +35,16 @@ async function pair(): Promise<[Socket, Socket]> {
   return [client, a];
 }
 
-const A: InitiatorOptions = { name: 'a@127.0.0.1', cookie: 'secret', creation: 11, peer: 'b@127.0.0.1', timeout: 2000 };
-const B: AcceptorOptions = { name: 'b@127.0.0.1', cookie: 'secret', creation: 22, timeout: 2000 };
+// Set-up timeouts well past what a loaded machine needs (no test here waits one out but the
+// timeout test, which sets its own).
+const A: InitiatorOptions = {
+  name: 'a@127.0.0.1',
+  cookie: 'secret',
+  creation: 11,
+  peer: 'b@127.0.0.1',
+  timeout: 15000,
+};
+const B: AcceptorOptions = { name: 'b@127.0.0.1', cookie: 'secret', creation: 22, timeout: 15000 };
 
 async function both(a: Partial<InitiatorOptions>, b: Partial<AcceptorOptions>) {
   const [x, y] = await pair();

@@ -145,7 +145,8 @@ describe('issue 18: Erlang/OTP items 10–14', { skip: why }, () => {
 
   test('#10 exit(TsPid, normal) from Erlang: ignored without trap_exit, a message with it', async () => {
     await probe(false, 'plain');
-    const alive = `catch is_pid(gen_server:call({plain, '${TS}'}, whoami, 2000))`;
+    // (a call that times out reads as dead: 10 s, not 2, for a loaded machine)
+    const alive = `catch is_pid(gen_server:call({plain, '${TS}'}, whoami, 10000))`;
     assert.equal(await ev(alive), 'true');
     assert.equal(await ev(`exit(gen_server:call({plain, '${TS}'}, whoami), normal), ok`), 'ok');
     // the exit signal and the next call travel in order over one connection: the call sees the outcome
@@ -228,7 +229,9 @@ describe('issue 18: Erlang/OTP items 10–14', { skip: why }, () => {
           .filter((m) => m.level === LogLevel.Warning)
           .map(text)
           .filter((t) => t.includes('refused'));
-      for (let i = 0; i < 200 && refused().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      // 'dropped' only says erl saw no echo within 1 s: the refusal may come later on a loaded machine
+      for (const end = Date.now() + 15_000; refused().length === 0 && Date.now() < end;)
+        await new Promise((r) => setTimeout(r, 10));
       const lines = refused();
       assert.equal(lines.length, 1, lines.join('\n'));
       assert.match(lines[0]!, new RegExp(E1.replace(/\./g, '\\.')));

@@ -17,7 +17,16 @@ import {
   EventNodeLeft,
   type EtcdRegistrarOptions,
 } from '../src/index.js';
-import { etcdMissing, freePort, members, startCluster, stopCluster, stopMember, type Member } from './etcd_helpers.js';
+import {
+  etcdMissing,
+  freePort,
+  healthy,
+  members,
+  startCluster,
+  stopCluster,
+  stopMember,
+  type Member,
+} from './etcd_helpers.js';
 
 const skip = etcdMissing();
 
@@ -140,10 +149,17 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       await b.applicationLoad(app(10));
       a.network().enableApplicationStart('web', c.name);
       b.network().enableApplicationStart('web', c.name);
-      await waitFor(
-        c.name,
-        (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.node === b.name && m.weight === 10,
-      );
+      // Both routes: each node publishes its own after applicationLoad has resolved, over its own
+      // etcd connection, so b's put may land before a's.
+      for (const [from, weight] of [
+        [a.name, 5],
+        [b.name, 10],
+      ] as const)
+        await waitFor(
+          c.name,
+          (m): m is EventApplicationLoaded =>
+            m instanceof EventApplicationLoaded && m.name === 'web' && m.node === from && m.weight === weight,
+        );
       const routes = await c
         .network()
         .registrar()
@@ -156,12 +172,15 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
           [a.name, 5, 1],
         ],
       );
-      // Start it where the weight is highest.
+      // Start it where the weight is highest. (Each node's system_app has routes too: every
+      // wait names the application, or b's own system_app start, published late on a loaded
+      // machine, would pass for web's.)
       const remote = await c.network().getNode(routes[0]!.node);
       await remote.applicationStartPermanent('web');
       const started = await waitFor(
         c.name,
-        (m): m is EventApplicationStarted => m instanceof EventApplicationStarted && m.node === b.name,
+        (m): m is EventApplicationStarted =>
+          m instanceof EventApplicationStarted && m.name === 'web' && m.node === b.name,
       );
       assert.equal(started.mode, ApplicationMode.Permanent);
       assert.equal(
@@ -178,7 +197,8 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       b.applicationUnload('web');
       await waitFor(
         c.name,
-        (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === b.name,
+        (m): m is EventApplicationStopped =>
+          m instanceof EventApplicationStopped && m.name === 'web' && m.node === b.name,
       );
       // A second node with a live name is refused; the first one is untouched.
       await assert.rejects(etcdNode(a.name, { cluster: 'apps', endpoints }), { code: 'ERR_TAKEN' });
@@ -188,7 +208,8 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       await waitFor(c.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === a.name);
       await waitFor(
         c.name,
-        (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.node === a.name,
+        (m): m is EventApplicationStopped =>
+          m instanceof EventApplicationStopped && m.name === 'web' && m.node === a.name,
       );
     } finally {
       await Promise.all([a, b, c].map((n) => n.stop()));
@@ -209,6 +230,12 @@ describe('etcd registrar, a cluster of three etcd members', { skip: skip ?? fals
     const x = await etcdNode('x@127.0.0.1', { cluster: 'three', endpoints });
     try {
       await stopMember(etcd[0]!, 'SIGKILL');
+      // When the member killed was the leader, the other two elect a new one first (about 2 s
+      // here, longer on a loaded machine). A registration asked meanwhile waits for it: here its
+      // first request ran out its requestTimeout (3 s) before a retry got through; a slower
+      // election fails the node's start. The test is about a cluster that lost a member, not
+      // about a registration racing the election.
+      await Promise.all(etcd.slice(1).map(healthy));
       const y = await etcdNode('y@127.0.0.1', { cluster: 'three', endpoints });
       try {
         await waitFor(x.name, (m): m is EventNodeJoined => m instanceof EventNodeJoined && m.name === y.name);

@@ -102,8 +102,13 @@ test('Prometheus scrapes the node and answers PromQL with its figures', async (t
   prom.stderr!.on('data', (d: Buffer) => (promLog += d.toString()));
   prom.on('error', (err) => (promLog += `spawn error: ${err.message}\n`));
 
-  const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
-    const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+  // `at`: evaluate at that instant (seconds since the epoch), not now.
+  const query = async (
+    q: string,
+    at?: string,
+  ): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const time = at === undefined ? '' : `&time=${at}`;
+    const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}${time}`);
     const body = (await res.json()) as {
       status: string;
       data: { result: { metric: Record<string, string>; value: [number, string] }[] };
@@ -111,28 +116,35 @@ test('Prometheus scrapes the node and answers PromQL with its figures', async (t
     assert.equal(body.status, 'success');
     return body.data.result;
   };
-  // Poll until Prometheus has scraped (a guard against hanging, not a timing check).
+  // Poll until Prometheus has scraped (a guard against hanging, not a timing check). Every query
+  // below is evaluated at the instant of that scrape: a later scrape may time out on a loaded
+  // machine (1 s), and its failure marks the target down and every series of it stale from then
+  // on, so a query at "now" could find `up` 0 and no samples though the node answered.
   const deadline = Date.now() + 90_000;
-  let result: Awaited<ReturnType<typeof query>> = [];
+  let at = '';
   for (;;) {
     if (prom.exitCode !== null) throw new Error(`prometheus exited ${prom.exitCode}:\n${promLog}`);
     try {
-      result = await query(`ergo_processes_total{node="${node.name}"}`);
-      if (result.length > 0) break;
+      const scraped = await query(`timestamp(ergo_processes_total{node="${node.name}"})`);
+      if (scraped.length > 0) {
+        at = scraped[0]!.value[1];
+        break;
+      }
     } catch {
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`no sample from Prometheus:\n${promLog}`);
     await new Promise((r) => setTimeout(r, 250));
   }
+  const result = await query(`ergo_processes_total{node="${node.name}"}`, at);
   assert.equal(result.length, 1);
   assert.equal(result[0]!.metric.job, 'ergo');
   assert.equal(Number(result[0]!.value[1]), expected);
 
-  const up = await query('up{job="ergo"}');
+  const up = await query('up{job="ergo"}', at);
   assert.equal(Number(up[0]!.value[1]), 1, 'the scrape target is up');
   // A Node.js default metric and a top-N family come through as well.
-  assert.ok((await query(`nodejs_heap_size_used_bytes{node="${node.name}"}`)).length === 1);
-  const top = await query(`ergo_process_messages_in_top{node="${node.name}"}`);
+  assert.ok((await query(`nodejs_heap_size_used_bytes{node="${node.name}"}`, at)).length === 1);
+  const top = await query(`ergo_process_messages_in_top{node="${node.name}"}`, at);
   assert.ok(top.every((s) => s.metric.pid !== undefined && s.metric.behavior !== undefined));
 });

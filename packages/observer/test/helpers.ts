@@ -127,8 +127,8 @@ export class StreamClient {
     for (const w of this.#waiters) w();
   }
 
-  /** The first frame of `event` (from index `since`) that `pred` accepts. */
-  waitFor(event: string, pred: (data: any) => boolean = () => true, since = 0, timeout = 10_000): Promise<any> {
+  /** The first frame of `event` (from index `since`) that `pred` accepts; a guard of 30 s against hanging. */
+  waitFor(event: string, pred: (data: any) => boolean = () => true, since = 0, timeout = 30_000): Promise<any> {
     return new Promise((resolve, reject) => {
       const check = (): void => {
         for (let i = since; i < this.frames.length; i++) {

@@ -30,8 +30,11 @@ import {
   createWebsocketConnection,
 } from '../src/index.js';
 
-/** Fails instead of hanging when `p` does not settle in time (a guard, not a timing check). */
-function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
+/**
+ * Fails instead of hanging when `p` does not settle in time (a guard, not a timing check: 30 s,
+ * as 5 s could run out on a loaded machine, e.g. for one of 50 handshakes opened at once).
+ */
+function within<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const guard = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
