@@ -313,7 +313,8 @@ async function startCallStop(
       },
       0,
     );
-    assert.equal(await probe!.call(new ProcessID(target, name), 'ping'), 'pong');
+    // The call's timeout also covers connecting (TLS for some variants) while other builds run.
+    assert.equal(await probe!.call(new ProcessID(target, name), 'ping', { timeout: 30_000 }), 'pong');
     process.kill(nodePid, 'SIGTERM');
     const r = await exited;
     nodePid = 0;
