@@ -1,25 +1,301 @@
 #!/usr/bin/env node
-// `node scripts/run-tests.mjs <command...>` runs the command (the workspaces' tests) with
-// ERGO_TEST_FAILURES naming a fresh file; each strict test run (scripts/strict-test.mjs) appends
-// its failed tests there (scripts/failures-reporter.mjs). When the command ends, the failures are
-// printed again, last, so the end of the output — all a truncated CI log may keep — names every
-// failed test with its error. Exits with the command's status.
+// The test runner behind `npm test` (and each workspace's own `npm test`). Runs every compiled test
+// file of the workspaces in scripts/test-plan.mjs, each in its own `node --test` process, several at
+// once: most files spend their time waiting on sockets, timers and child processes, so on a
+// 2-core machine a pool of a few files finishes far sooner than node:test's one-file-at-a-time
+// default. A file marked `// test-runner: exclusive (why)` near its top runs alone.
+//
+// The run is strict: scripts/strict-preload.mjs goes into every Node process of it (each file's
+// runner and test process and every node a test forks or spawns, through NODE_OPTIONS) and any
+// unhandled rejection or uncaught exception fails the file it happened under, even one no test
+// noticed. Code that must provoke one on purpose runs in a child with NODE_OPTIONS cleared.
+//
+// Output: one line per file as it ends (the whole spec output of a file that failed, or of every
+// file with --verbose), then the slowest ten files, every failure repeated with its error (the
+// tail of a long CI log names what failed), and a closing `N passed, N failed, N skipped` line.
+//
+// Usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--concurrency N]
+//          [--verbose] [--filter TEXT] [--file-timeout SECONDS] [--record-times]
+// ERGO_TEST_CONCURRENCY sets the pool size when --concurrency is absent.
 
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { smoke, workspaces } from './test-plan.mjs';
 
-const [cmd, ...args] = process.argv.slice(2);
-if (cmd === undefined) {
-  process.stderr.write('usage: node scripts/run-tests.mjs <command> [arguments...]\n');
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const here = dirname(fileURLToPath(import.meta.url));
+const preload = pathToFileURL(join(here, 'strict-preload.mjs')).href;
+const reporter = pathToFileURL(join(here, 'test-reporter.mjs')).href;
+const timesFile = join(here, 'test-times.json');
+
+const opts = parseArgs(process.argv.slice(2));
+const started = Date.now();
+
+const files = collectFiles();
+if (files.length === 0) {
+  console.error('run-tests: no test files found (run `npm run build` first)');
+  process.exit(1);
+}
+runBefore(files);
+const results = await runPool(files, opts.concurrency);
+const code = report(results);
+process.exit(code);
+
+// ---- arguments and files ------------------------------------------------------------------------
+
+function parseArgs(argv) {
+  const o = {
+    workspaces: [],
+    smoke: false,
+    verbose: false,
+    filter: [],
+    concurrency: 0,
+    fileTimeout: 600,
+    record: false,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      if (i + 1 >= argv.length) usage(`${a} needs a value`);
+      return argv[++i];
+    };
+    if (a === '--workspace') o.workspaces.push(resolve(value()));
+    else if (a === '--smoke') o.smoke = true;
+    else if (a === '--verbose') o.verbose = true;
+    else if (a === '--record-times') o.record = true;
+    else if (a === '--filter') o.filter.push(value());
+    else if (a === '--concurrency') o.concurrency = Number(value());
+    else if (a === '--file-timeout') o.fileTimeout = Number(value());
+    else usage(`unknown argument ${a}`);
+  }
+  if (o.concurrency === 0) o.concurrency = Number(process.env.ERGO_TEST_CONCURRENCY ?? 0);
+  if (o.concurrency === 0) o.concurrency = Math.max(2, availableParallelism() * 2);
+  if (!Number.isInteger(o.concurrency) || o.concurrency < 1) usage('--concurrency must be a positive integer');
+  if (!(o.fileTimeout > 0)) usage('--file-timeout must be a positive number of seconds');
+  return o;
+}
+
+function usage(problem) {
+  console.error(`run-tests: ${problem}`);
+  console.error(
+    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times]',
+  );
   process.exit(2);
 }
-const dir = mkdtempSync(join(tmpdir(), 'ergo-failures-'));
-const file = join(dir, 'failures.txt');
-const run = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, ERGO_TEST_FAILURES: file } });
-const failures = existsSync(file) ? readFileSync(file, 'utf8') : '';
-rmSync(dir, { recursive: true, force: true });
-if (failures !== '') process.stdout.write(`\n== failed tests (repeated from above)\n\n${failures}`);
-if (run.error !== undefined) throw run.error;
-process.exit(run.status ?? 1);
+
+/** Every test file to run, with its workspace's settings, longest first (by the recorded times). */
+function collectFiles() {
+  const chosen =
+    opts.workspaces.length === 0 ? workspaces : workspaces.filter((w) => opts.workspaces.includes(join(root, w.dir)));
+  if (opts.workspaces.length > 0 && chosen.length !== opts.workspaces.length)
+    usage(`not a workspace of scripts/test-plan.mjs: ${opts.workspaces.map((w) => relative(root, w)).join(', ')}`);
+  const smokeSet = new Set(smoke);
+  const times = existsSync(timesFile) ? JSON.parse(readFileSync(timesFile, 'utf8')) : {};
+  const out = [];
+  for (const w of chosen) {
+    const dir = join(root, w.dir, dirname(w.files));
+    const [prefix, suffix] = basename(w.files).split('*');
+    if (!existsSync(dir)) continue;
+    for (const name of readdirSync(dir).sort()) {
+      if (!name.startsWith(prefix) || !name.endsWith(suffix)) continue;
+      const path = join(dir, name);
+      const rel = relative(root, path);
+      if (opts.smoke && !smokeSet.has(rel)) continue;
+      if (opts.filter.length > 0 && !opts.filter.some((f) => rel.includes(f))) continue;
+      out.push({ workspace: w, path, rel, exclusive: exclusiveReason(path), expected: times[rel] ?? 30 });
+    }
+  }
+  // Longest first: the pool's end is then not one long file started last.
+  return out.sort((a, b) => b.expected - a.expected);
+}
+
+/** The reason a file gives for running alone, or undefined. */
+function exclusiveReason(path) {
+  const head = readFileSync(path, 'utf8').split('\n', 40).join('\n');
+  const m = /\/\/ test-runner: exclusive(?: \((.*)\))?/.exec(head);
+  return m === null ? undefined : (m[1] ?? 'marked exclusive');
+}
+
+/** Each chosen workspace's `before` script, once. */
+function runBefore(list) {
+  const seen = new Set();
+  for (const f of list) {
+    const w = f.workspace;
+    if (w.before === undefined || seen.has(w)) continue;
+    seen.add(w);
+    const r = spawnSync(process.execPath, [w.before], { cwd: join(root, w.dir), stdio: 'inherit' });
+    if (r.status !== 0) console.error(`run-tests: ${w.dir}: ${w.before} ended with ${r.status ?? r.signal}`);
+  }
+}
+
+// ---- the pool -----------------------------------------------------------------------------------
+
+/** Runs the files, at most `size` at once; an exclusive file waits for an empty pool and runs alone. */
+function runPool(list, size) {
+  const queue = [...list];
+  const done = [];
+  let running = 0;
+  let alone = false;
+  return new Promise((resolveAll) => {
+    const next = () => {
+      while (queue.length > 0 && !alone && running < size) {
+        // An exclusive file goes when nothing else runs; until then other files fill the pool.
+        const i = running === 0 ? 0 : queue.findIndex((f) => f.exclusive === undefined);
+        if (i < 0) break;
+        const [f] = queue.splice(i, 1);
+        if (f.exclusive !== undefined) alone = true;
+        running++;
+        runFile(f).then((r) => {
+          running--;
+          if (f.exclusive !== undefined) alone = false;
+          done.push(r);
+          printResult(r);
+          next();
+        });
+      }
+      if (running === 0 && queue.length === 0) resolveAll(done);
+    };
+    next();
+  });
+}
+
+/** One file in its own `node --test`, strict, with the spec and summary reporters; never rejects. */
+function runFile(f) {
+  const strictDir = mkdtempSync(join(tmpdir(), 'ergo-strict-'));
+  const summaryFile = join(strictDir, '..', `${basename(strictDir)}.summary.json`);
+  const imports = (f.workspace.imports ?? []).flatMap((m) => ['--import', m]);
+  const args = [
+    ...imports,
+    '--test',
+    '--test-reporter=spec',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${reporter}`,
+    `--test-reporter-destination=${summaryFile}`,
+    f.path,
+  ];
+  const env = {
+    ...process.env,
+    ERGO_STRICT_DIR: strictDir,
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
+    FORCE_COLOR: '0',
+  };
+  const t0 = Date.now();
+  return new Promise((resolveFile) => {
+    const child = spawn(process.execPath, args, {
+      cwd: join(root, f.workspace.dir),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true, // its own process group: a hung file is ended with everything it started
+    });
+    const chunks = [];
+    child.stdout.on('data', (c) => chunks.push(c));
+    child.stderr.on('data', (c) => chunks.push(c));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, opts.fileTimeout * 1000);
+    child.on('error', (err) => chunks.push(Buffer.from(`run-tests: could not start: ${err.message}\n`)));
+    child.on('close', (status, signal) => {
+      clearTimeout(timer);
+      // Whatever the file left running (a node a test forgot) goes with it.
+      killGroup(child.pid);
+      const seconds = (Date.now() - t0) / 1000;
+      const strict = existsSync(strictDir)
+        ? readdirSync(strictDir).map((n) => readFileSync(join(strictDir, n), 'utf8'))
+        : [];
+      let summary = null;
+      try {
+        summary = JSON.parse(readFileSync(summaryFile, 'utf8'));
+      } catch {
+        // No summary: the file's run ended before its reporter did (killed, crashed).
+      }
+      rmSync(strictDir, { recursive: true, force: true });
+      rmSync(summaryFile, { force: true });
+      const output = Buffer.concat(chunks).toString('utf8');
+      const problems = [];
+      if (timedOut) problems.push(`the file did not end within ${opts.fileTimeout} s and was killed`);
+      if (strict.length > 0)
+        problems.push(
+          `${strict.length} process(es) had an unhandled rejection or uncaught exception:\n\n${strict.join('')}`,
+        );
+      if (summary === null && !timedOut)
+        problems.push(`the test run ended with ${status ?? signal} and reported nothing`);
+      else if (status !== 0 && summary !== null && summary.fail === 0 && problems.length === 0)
+        problems.push(`the test run ended with ${status ?? signal} though no test failed`);
+      resolveFile({ file: f, seconds, status, output, summary, problems, ok: status === 0 && problems.length === 0 });
+    });
+  });
+}
+
+function killGroup(pid) {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
+// ---- output -------------------------------------------------------------------------------------
+
+function printResult(r) {
+  const s = r.summary;
+  const counts =
+    s === null
+      ? 'no report'
+      : `${s.tests} tests${s.skipped > 0 ? `, ${s.skipped} skipped` : ''}${s.fail > 0 ? `, ${s.fail} failed` : ''}`;
+  const tag = r.ok ? 'ok  ' : 'FAIL';
+  const alone = r.file.exclusive !== undefined ? '  [alone]' : '';
+  let text = `${tag} ${r.seconds.toFixed(1).padStart(6)} s  ${r.file.rel}  (${counts})${alone}\n`;
+  if (s !== null) for (const skip of s.skips) text += `       skipped: ${skip}\n`;
+  if (!r.ok || opts.verbose) text += indent(r.output) + '\n';
+  for (const p of r.problems) text += `       ${p}\n`;
+  process.stdout.write(text);
+}
+
+function indent(text) {
+  return text
+    .trimEnd()
+    .split('\n')
+    .map((l) => `    │ ${l}`)
+    .join('\n');
+}
+
+/** The closing report; returns the exit code. */
+function report(list) {
+  const wall = (Date.now() - started) / 1000;
+  const total = { tests: 0, pass: 0, fail: 0, skipped: 0, todo: 0, cancelled: 0 };
+  for (const r of list) if (r.summary !== null) for (const k of Object.keys(total)) total[k] += r.summary[k];
+  const failed = list.filter((r) => !r.ok);
+  const slowest = [...list].sort((a, b) => b.seconds - a.seconds).slice(0, 10);
+  let out = `\n== slowest test files\n`;
+  for (const r of slowest)
+    out += `  ${r.seconds.toFixed(1).padStart(6)} s  ${r.file.rel}${r.file.exclusive !== undefined ? '  [alone]' : ''}\n`;
+  const cpu = list.reduce((n, r) => n + r.seconds, 0);
+  out += `\n== ${list.length} files in ${wall.toFixed(0)} s (${cpu.toFixed(0)} s of file time, ${opts.concurrency} at once)\n`;
+  if (failed.length > 0) {
+    out += `\n== failed (repeated from above)\n\n`;
+    for (const r of failed) {
+      out += `-- ${r.file.rel}\n`;
+      if (r.summary !== null) for (const f of r.summary.failures) out += `${f}\n\n`;
+      for (const p of r.problems) out += `${p}\n\n`;
+    }
+  }
+  // A file that failed without a failed test (killed, strict report, crash) counts as one failure.
+  const failures = total.fail + failed.filter((r) => r.summary === null || r.summary.fail === 0).length;
+  out += `\n${total.pass} passed, ${failures} failed, ${total.skipped} skipped\n`;
+  process.stdout.write(out);
+  if (opts.record) recordTimes(list);
+  return failed.length > 0 ? 1 : 0;
+}
+
+/** Keeps each file's time for the next run's longest-first order (scripts/test-times.json). */
+function recordTimes(list) {
+  const times = existsSync(timesFile) ? JSON.parse(readFileSync(timesFile, 'utf8')) : {};
+  for (const r of list) times[r.file.rel] = Math.round(r.seconds * 10) / 10;
+  const sorted = Object.fromEntries(Object.entries(times).sort(([a], [b]) => a.localeCompare(b)));
+  writeFileSync(timesFile, JSON.stringify(sorted, null, 2) + '\n');
+}

@@ -1,0 +1,48 @@
+// What `npm test` runs (scripts/run-tests.mjs): each workspace with tests, where its compiled test
+// files are, the modules preloaded into each of them (`node --import`), and a script to run once
+// before them. Paths are relative to the workspace. A test file that must run alone (it loads the
+// machine on purpose, or measures something load would spoil) says so itself in a comment near
+// its top: `// test-runner: exclusive (why)`.
+
+/**
+ * @typedef {object} Workspace
+ * @property {string} dir the workspace folder, relative to the repository root
+ * @property {string} files a glob of its compiled test files (one `*` in the last segment)
+ * @property {string[]} [imports] modules loaded with `--import` into each test file's process
+ * @property {string} [before] a Node script run once before the workspace's files
+ */
+
+/** @type {Workspace[]} */
+export const workspaces = [
+  { dir: 'packages/test-support', files: 'dist/test/*.test.js' },
+  {
+    dir: 'packages/ergo',
+    files: 'dist/test/*.test.js',
+    imports: ['./dist/test/warnings_preload.js'],
+    before: 'dist/test/peer_note.js',
+  },
+  { dir: 'packages/erlang', files: 'dist/test/*.test.js', before: 'dist/test/peer_note.js' },
+  { dir: 'packages/websocket', files: 'dist/test/*.test.js' },
+  { dir: 'packages/create', files: 'dist/test/*.test.js' },
+  { dir: 'packages/metrics', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
+  { dir: 'packages/etcd', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
+  { dir: 'packages/observer', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
+  { dir: 'examples', files: 'dist/*.test.js' },
+];
+
+/**
+ * The smoke run (`--smoke`) on the other Node versions CI checks: the same build, a few files that
+ * touch every layer (spawn, calls, supervision, the network between OS processes, the typed layer,
+ * the test kit, the demos), so a version-specific break shows without the whole suite's time.
+ */
+export const smoke = [
+  'packages/ergo/dist/test/node.basic.test.js',
+  'packages/ergo/dist/test/process.call.test.js',
+  'packages/ergo/dist/test/supervisor.ofo.test.js',
+  'packages/ergo/dist/test/net.process.test.js',
+  'packages/ergo/dist/test/typed.local.test.js',
+  'packages/ergo/dist/test/testing.basic.test.js',
+  'packages/ergo/dist/test/edf.vectors.test.js',
+  'packages/erlang/dist/test/etf.codec.test.js',
+  'examples/dist/demo_actors.test.js',
+];
