@@ -254,11 +254,9 @@ if (!isMainThread && (workerData as { edfFuzz?: boolean } | null)?.edfFuzz === t
         decoded += st.decoded;
         reencoded += st.reencoded;
         for (const [c, n] of Object.entries(st.codes)) codes[c] = (codes[c] ?? 0) + n;
-        // Inputs are small: a case that is slow again when re-timed alone is an algorithmic blow-up.
-        assert.ok(
-          st.slowestRetimedMs < 20,
-          `slowest case takes ${st.slowestRetimedMs} ms alone (${st.maxCaseMs} ms in the run)`,
-        );
+        // The slowest case's time (re-timed alone) is reported below, not asserted: a wall-clock
+        // bound fails on a loaded machine (the project's rule: no timing thresholds in tests). The
+        // load-free guards are the memory bound below and the test's timeout over 10^6 cases.
         assert.ok(st.maxArrayBuffersMB < 64, `ArrayBuffer memory reached ${st.maxArrayBuffersMB} MB`);
       }
       assert.ok(cases >= TOTAL_CASES, `ran ${cases} cases`);
