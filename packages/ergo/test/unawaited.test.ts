@@ -3,15 +3,16 @@
 // unhandled rejection, and the `after` hook names any it saw), once awaited, where it must still
 // reject with its code. Covers what the node and process handles do not (they have their own
 // tests): the entry points startNode and startCluster, the meta factories that dial or listen,
-// and applicationInfo on a remote node that is gone.
+// the embedded registrar, and applicationInfo on a remote node that is gone.
 
 import { strict as assert } from 'node:assert';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
-import { startNode, type Node } from 'ergo-ts';
+import { startNode, type Atom, type Node } from 'ergo-ts';
 import { startCluster } from 'ergo-ts/cluster';
+import { createEmbeddedRegistrar } from 'ergo-ts/net';
 import {
   createSSEConnection,
   createTCPConnection,
@@ -126,5 +127,40 @@ test('applicationInfo on a remote node that is gone: ignored is safe, awaited re
   } finally {
     await b?.stop();
     await a?.stop();
+  }
+});
+
+test('embedded registrar requests it cannot serve: ignored are safe, awaited reject with their codes', async () => {
+  const node = await startNode(`unawaited_reg${process.pid}@localhost`, { log: QUIET });
+  try {
+    const r = createEmbeddedRegistrar();
+    const other = 'other@localhost' as Atom;
+    await ignoredThenAwaited(r.registerProxy(other), () => r.registerProxy(other), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(r.unregisterProxy(other), () => r.unregisterProxy(other), 'ERR_UNSUPPORTED');
+    const route = { name: 'web' as Atom, node: other, weight: 1, mode: 0, state: 0 };
+    const reg = (): Promise<unknown> => r.registerApplicationRoute(route);
+    await ignoredThenAwaited(reg(), reg, 'ERR_UNSUPPORTED');
+    const unreg = (): Promise<unknown> => r.unregisterApplicationRoute(route.name);
+    await ignoredThenAwaited(unreg(), unreg, 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(r.nodes(), () => r.nodes(), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(r.configItem('x'), () => r.configItem('x'), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(r.config('x'), () => r.config('x'), 'ERR_UNSUPPORTED');
+    const resolver = r.resolver();
+    const bad = 'no host part' as Atom;
+    await ignoredThenAwaited(resolver.resolve(bad), () => resolver.resolve(bad), 'ERR_INCORRECT');
+    await ignoredThenAwaited(resolver.resolveProxy(other), () => resolver.resolveProxy(other), 'ERR_UNSUPPORTED');
+    const app = (): Promise<unknown> => resolver.resolveApplication('web' as Atom);
+    await ignoredThenAwaited(app(), app, 'ERR_UNSUPPORTED');
+    const view = {
+      name: () => bad,
+      log: () => node.log,
+      registerEvent: node.registerEvent.bind(node),
+      unregisterEvent: node.unregisterEvent.bind(node),
+      sendEvent: node.sendEvent.bind(node),
+    };
+    const register = (): Promise<unknown> => r.register(view, { routes: [], applicationRoutes: [], proxies: [] });
+    await ignoredThenAwaited(register(), register, 'ERR_INCORRECT');
+  } finally {
+    await node.stop();
   }
 });
