@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 import { type CliOptions, USAGE, isValuedOption, parseCliArgs } from './args.js';
-import { CreateError, CreateErrorCode } from './errors.js';
+import { CreateError, CreateErrorCode, ignorable } from './errors.js';
 import { generateFiles, writeProject } from './generate.js';
 import { type Project, buildProject } from './model.js';
 import { parseParamSpec } from './params.js';
@@ -66,8 +66,19 @@ export function commandLine(argv: readonly string[], answers?: Answers): string 
   ].join(' ');
 }
 
-/** The checked project and its directory, from parsed options (asking when allowed). */
-export async function resolveProject(
+/**
+ * The checked project and its directory, from parsed options (asking when allowed). Rejects with
+ * a {@link CreateError}; safe to leave un-awaited.
+ */
+export function resolveProject(
+  opts: CliOptions,
+  argv: readonly string[],
+  io: RunIO,
+): Promise<{ project: Project; dir: string }> {
+  return ignorable(resolveProjectAsync(opts, argv, io));
+}
+
+async function resolveProjectAsync(
   opts: CliOptions,
   argv: readonly string[],
   io: RunIO,
@@ -94,8 +105,16 @@ export async function resolveProject(
   return { project, dir: resolve(io.cwd, opts.path, project.packageName) };
 }
 
-/** Runs the command; resolves with the exit code (0 ok, 1 bad input — nothing written then). */
-export async function run(argv: readonly string[], io: RunIO): Promise<number> {
+/**
+ * Runs the command; resolves with the exit code (0 ok, 1 bad input — nothing written then).
+ * Rejects only when writing fails (the file system's error: ENOTDIR, EACCES...); safe to leave
+ * un-awaited.
+ */
+export function run(argv: readonly string[], io: RunIO): Promise<number> {
+  return ignorable(runAsync(argv, io));
+}
+
+async function runAsync(argv: readonly string[], io: RunIO): Promise<number> {
   try {
     const opts = parseCliArgs(argv);
     if (opts.help) {

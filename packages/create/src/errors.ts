@@ -38,3 +38,14 @@ export class CreateError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * Marks `p` handled and returns `p` itself, so that a caller who forgets `await` cannot end the OS
+ * process with an unhandled rejection, while whoever awaits it still gets the rejection. The
+ * same rule as ergo-ts' own `ignorable` (docs/actors.md, "Returned Promises are safe to ignore"),
+ * written here because the scaffolder runs before ergo-ts is installed and depends on nothing.
+ */
+export function ignorable<T>(p: Promise<T>): Promise<T> {
+  p.then(undefined, () => undefined);
+  return p;
+}

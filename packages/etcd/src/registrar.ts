@@ -18,6 +18,8 @@ import {
   ErrUnknown,
   ErrUnsupported,
   Event,
+  ignorable,
+  rejected,
   toError,
   type ApplicationRoute,
   type Atom,
@@ -173,7 +175,12 @@ export class EtcdRegistrar implements Registrar {
    *   (etcd unreachable within `dialTimeout`/`requestTimeout`), ERR_INCORRECT (bad node name),
    *   ERR_NOT_ALLOWED (registered already, or terminated).
    */
-  async register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
+  register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
+    const p = this.#register(node, routes);
+    return ignorable(p, this.#log(), 'etcd register');
+  }
+
+  async #register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
     if (this.#state !== 'new') throw ErrNotAllowed.with(`etcd registrar is ${this.#state}`);
     const name = node.name();
     if (!name.includes('@') || name.includes('/')) throw ErrIncorrect.with(`node name ${name} (name@host, no '/')`);
@@ -485,7 +492,11 @@ export class EtcdRegistrar implements Registrar {
    * `services/ergo/config/global/<item>`. Values with `int:`/`float:`/`bool:` are converted.
    * @throws ErgoError ERR_UNKNOWN (no level sets it), ERR_REGISTRAR_TERMINATED, ERR_NOT_ALLOWED (before register).
    */
-  async configItem(item: string): Promise<unknown> {
+  configItem(item: string): Promise<unknown> {
+    return ignorable(this.#configItem(item), this.#log(), `etcd config item ${item}`);
+  }
+
+  async #configItem(item: string): Promise<unknown> {
     this.#check();
     const v = this.#effective(item);
     if (!v.found) throw ErrUnknown.with(`config item ${item}`);
@@ -493,7 +504,11 @@ export class EtcdRegistrar implements Registrar {
   }
 
   /** The items that some level sets, among `items` (missing ones are left out). */
-  async config(...items: string[]): Promise<Map<string, unknown>> {
+  config(...items: string[]): Promise<Map<string, unknown>> {
+    return ignorable(this.#configItems(items), this.#log(), 'etcd config');
+  }
+
+  async #configItems(items: string[]): Promise<Map<string, unknown>> {
     this.#check();
     const out = new Map<string, unknown>();
     for (const i of items) {
@@ -508,9 +523,11 @@ export class EtcdRegistrar implements Registrar {
   /** The resolver: node routes and application routes from etcd (proxies: none). */
   resolver(): Resolver {
     return {
-      resolve: (name) => this.#resolve(name),
-      resolveApplication: (name) => this.#resolveApplication(name),
-      resolveProxy: (name): Promise<ProxyRoute[]> => Promise.reject(ErrNoRoute.with(`proxy to ${name}`)),
+      resolve: (name) => ignorable(this.#resolve(name), this.#log(), `etcd resolve ${name}`),
+      resolveApplication: (name) =>
+        ignorable(this.#resolveApplication(name), this.#log(), `etcd resolve application ${name}`),
+      resolveProxy: (name): Promise<ProxyRoute[]> =>
+        rejected(ErrNoRoute.with(`proxy to ${name}`), this.#log(), 'etcd resolve proxy'),
     };
   }
 
@@ -543,7 +560,11 @@ export class EtcdRegistrar implements Registrar {
   }
 
   /** Other nodes registered in this cluster. */
-  async nodes(): Promise<Atom[]> {
+  nodes(): Promise<Atom[]> {
+    return ignorable(this.#nodes(), this.#log(), 'etcd nodes');
+  }
+
+  async #nodes(): Promise<Atom[]> {
     const c = this.#clientOrThrow();
     const keys = await c.getAll().prefix(this.#paths.nodes).keys();
     return keys.map((k) => k.slice(this.#paths.nodes.length) as Atom).filter((n) => n !== this.#name);
@@ -555,27 +576,29 @@ export class EtcdRegistrar implements Registrar {
   registerApplicationRoute(route: ApplicationRoute): Promise<void> {
     try {
       this.#check();
+      const r = { ...route };
+      this.#apps.set(r.name, r);
+      const put = this.#queue(r.name, async (c) => {
+        await c.put(this.#appKey(r.name)).value(encodeApplicationRoute(r)).lease(this.#leaseID);
+      });
+      return ignorable(put, this.#log(), `etcd application route ${r.name}`);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), 'etcd application route');
     }
-    const r = { ...route };
-    this.#apps.set(r.name, r);
-    return this.#queue(r.name, async (c) => {
-      await c.put(this.#appKey(r.name)).value(encodeApplicationRoute(r)).lease(this.#leaseID);
-    });
   }
 
   /** Withdraws an application's route (deletes the key: subscribers see it stop). */
   unregisterApplicationRoute(name: Atom): Promise<void> {
     try {
       this.#check();
+      this.#apps.delete(name);
+      const del = this.#queue(name, async (c) => {
+        await c.delete().key(this.#appKey(name));
+      });
+      return ignorable(del, this.#log(), `etcd application route ${name} removal`);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.#log(), `etcd application route ${name} removal`);
     }
-    this.#apps.delete(name);
-    return this.#queue(name, async (c) => {
-      await c.delete().key(this.#appKey(name));
-    });
   }
 
   #queue(name: Atom, fn: (c: Etcd3) => Promise<void>): Promise<void> {
@@ -596,11 +619,15 @@ export class EtcdRegistrar implements Registrar {
 
   /** @throws ErgoError ERR_UNSUPPORTED always (Ergo's etcd registrar has no proxies). */
   registerProxy(_to: Atom): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('the etcd registrar does not register proxies'));
+    return rejected(ErrUnsupported.with('the etcd registrar does not register proxies'), this.#log(), 'registerProxy');
   }
   /** @throws ErgoError ERR_UNSUPPORTED always. */
   unregisterProxy(_to: Atom): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('the etcd registrar does not register proxies'));
+    return rejected(
+      ErrUnsupported.with('the etcd registrar does not register proxies'),
+      this.#log(),
+      'unregisterProxy',
+    );
   }
 
   // --- facts and end ------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // actor/metrics custom-metric API). A metric belongs to the process that registered it and is
 // removed when that process ends.
 
-import { ErrIncorrect, type SendTarget } from 'ergo-ts';
+import { ErrIncorrect, ignorable, toError, type Log, type SendTarget } from 'ergo-ts';
 
 /** Kinds of custom metric (Ergo's numbering). */
 export const MetricType = { Gauge: 1, Counter: 2, Histogram: 3, TopN: 4 } as const;
@@ -72,16 +72,40 @@ export class MessageHistogramObserve extends MetricUpdate {}
 /** Offers a value to a TopN metric; each scrape shows the top entries since the previous one. */
 export class MessageTopNObserve extends MetricUpdate {}
 
-/** What the helpers need: an actor (`this`) or a `Process`. */
+/**
+ * What the helpers need: an actor (`this`), a `Process` or the node. With a `log`, a failed
+ * request nobody awaited is logged there at debug level.
+ */
 export interface MetricsClient {
   call(to: SendTarget, request: unknown): Promise<unknown>;
   send(to: SendTarget, message: unknown): void;
+  readonly log?: Log;
 }
 
-async function register(c: MetricsClient, req: MetricRegisterRequest, to: SendTarget): Promise<void> {
+/**
+ * Sends `message` to the Metrics (or Health) actor `to` like Go's helpers do: a failure is returned,
+ * never thrown, so that a metric update cannot end the actor that emits it.
+ */
+export function sendMetric(c: MetricsClient, to: SendTarget, message: unknown): Error | undefined {
+  try {
+    c.send(to, message);
+    return undefined;
+  } catch (e) {
+    return toError(e);
+  }
+}
+
+async function registerAsync(c: MetricsClient, req: MetricRegisterRequest, to: SendTarget): Promise<void> {
   const r = await c.call(to, req);
   if (!(r instanceof MetricRegisterResponse)) throw ErrIncorrect.with(`metrics: unexpected reply ${String(r)}`);
   if (r.error !== '') throw ErrIncorrect.with(r.error);
+}
+
+// Every Promise a package returns is safe to ignore (docs/actors.md): marked handled with the
+// core's helper, so an un-awaited register on an absent or restarting Metrics actor cannot end
+// the OS process; whoever awaits it still gets the rejection.
+function register(c: MetricsClient, req: MetricRegisterRequest, to: SendTarget): Promise<void> {
+  return ignorable(registerAsync(c, req, to), c.log, `metric ${req.name} register`);
 }
 
 /** A register helper without buckets: the signature of {@link registerGauge} and {@link registerCounter}. */
@@ -100,7 +124,10 @@ function registerPlain(type: MetricType): RegisterPlain {
 
 /**
  * Registers a gauge owned by the calling process (removed when it ends). Rejects with
- * ErrIncorrect (bad or taken name/labels) or the call's error.
+ * ErrIncorrect (bad or taken name/labels) or the call's error: `ERR_PROCESS_UNKNOWN` when no
+ * Metrics actor is registered under `to`, `ERR_PROCESS_TERMINATED` when it ends (a restart)
+ * before answering, `ERR_TIMEOUT`. The Promise is safe to leave un-awaited (the failure is then
+ * logged at debug on the caller's log); every register helper below behaves the same.
  */
 export const registerGauge: RegisterPlain = registerPlain(MetricType.Gauge);
 
@@ -132,14 +159,19 @@ export function registerTopN(
   return register(c, new MetricRegisterRequest(name, help, MetricType.TopN, labels, [topN], order), to);
 }
 
-/** Removes a metric the calling process registered. */
-export function unregisterMetric(c: MetricsClient, name: string, to: SendTarget = METRICS_NAME): void {
-  c.send(to, new MessageMetricUnregister(name));
+/**
+ * Removes a metric the calling process registered. Returns the send's error instead of throwing
+ * it (see {@link MetricUpdater}).
+ */
+export function unregisterMetric(c: MetricsClient, name: string, to: SendTarget = METRICS_NAME): Error | undefined {
+  return sendMetric(c, to, new MessageMetricUnregister(name));
 }
 /**
  * An update helper: sends `new Kind(name, value, labels)` to the Metrics actor (`to`, default
  * {@link METRICS_NAME}). Asynchronous: a wrong name, kind or label count is logged by the Metrics
- * actor, not thrown.
+ * actor, not thrown. Like Go's helpers it returns the send's error — `ERR_PROCESS_UNKNOWN` when
+ * the Metrics actor is absent or between a crash and its restart, `ERR_PROCESS_MAILBOX_FULL`, ... —
+ * or `undefined` once sent, and never throws: a metric cannot end the actor that emits it.
  */
 export type MetricUpdater = (
   c: MetricsClient,
@@ -147,10 +179,10 @@ export type MetricUpdater = (
   value: number,
   labels?: readonly string[],
   to?: SendTarget,
-) => void;
+) => Error | undefined;
 
 function updater(Kind: new (name: string, value: number, labels: readonly string[]) => MetricUpdate): MetricUpdater {
-  return (c, name, value, labels = [], to = METRICS_NAME) => c.send(to, new Kind(name, value, labels));
+  return (c, name, value, labels = [], to = METRICS_NAME) => sendMetric(c, to, new Kind(name, value, labels));
 }
 
 /** Sets a gauge (see {@link MetricUpdater}). */

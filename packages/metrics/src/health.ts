@@ -3,9 +3,9 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import { Actor, ErrIncorrect, MessageDownPID, type PID, type Ref, type SendTarget } from 'ergo-ts';
+import { Actor, ErrIncorrect, MessageDownPID, ignorable, type PID, type Ref, type SendTarget } from 'ergo-ts';
 import { WebMux, createWebServer, type WebServer } from 'ergo-ts/meta';
-import type { MetricsClient } from './custom.js';
+import { sendMetric, type MetricsClient } from './custom.js';
 
 /** Probe bits a signal counts for; 0 means Liveness (as in Ergo). */
 export const Probe = { Liveness: 1, Readiness: 2, Startup: 4 } as const;
@@ -232,33 +232,42 @@ export class Health extends Actor {
   }
 }
 
-/** Registers a signal owned by the calling process (see {@link HealthRegisterRequest}). Rejects with ErrIncorrect. */
-export async function registerService(
+/**
+ * Registers a signal owned by the calling process (see {@link HealthRegisterRequest}). Rejects with
+ * ErrIncorrect, or the call's error (`ERR_PROCESS_UNKNOWN`: no Health actor under `to`;
+ * `ERR_PROCESS_TERMINATED`: it ended before answering). Safe to leave un-awaited: the failure is
+ * then logged at debug on the caller's log.
+ */
+export function registerService(
   c: MetricsClient,
   signal: string,
   probe: number = Probe.Liveness,
   timeoutMs = 0,
   to: SendTarget = HEALTH_NAME,
 ): Promise<void> {
-  await c.call(to, new HealthRegisterRequest(signal, probe, timeoutMs));
+  const done = c.call(to, new HealthRegisterRequest(signal, probe, timeoutMs)).then(() => undefined);
+  return ignorable(done, c.log, `health signal ${signal} register`);
 }
-/** Removes a signal the calling process registered. Resolves with whether it existed. */
-export async function unregisterService(
-  c: MetricsClient,
-  signal: string,
-  to: SendTarget = HEALTH_NAME,
-): Promise<boolean> {
-  return (await c.call(to, new HealthUnregisterRequest(signal))) === true;
+/**
+ * Removes a signal the calling process registered. Resolves with whether it existed; rejects like
+ * {@link registerService} (and is as safe to leave un-awaited).
+ */
+export function unregisterService(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): Promise<boolean> {
+  const done = c.call(to, new HealthUnregisterRequest(signal)).then((r) => r === true);
+  return ignorable(done, c.log, `health signal ${signal} unregister`);
 }
-/** Heartbeats a signal. */
-export function heartbeat(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): void {
-  c.send(to, new MessageHeartbeat(signal));
+/**
+ * Heartbeats a signal. Like the metric update helpers it returns the send's error (e.g.
+ * `ERR_PROCESS_UNKNOWN`: no Health actor) instead of throwing it into the caller.
+ */
+export function heartbeat(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): Error | undefined {
+  return sendMetric(c, to, new MessageHeartbeat(signal));
 }
-/** Marks a signal up. */
-export function signalUp(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): void {
-  c.send(to, new MessageSignalUp(signal));
+/** Marks a signal up; returns the send's error (see {@link heartbeat}). */
+export function signalUp(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): Error | undefined {
+  return sendMetric(c, to, new MessageSignalUp(signal));
 }
-/** Marks a signal down. */
-export function signalDown(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): void {
-  c.send(to, new MessageSignalDown(signal));
+/** Marks a signal down; returns the send's error (see {@link heartbeat}). */
+export function signalDown(c: MetricsClient, signal: string, to: SendTarget = HEALTH_NAME): Error | undefined {
+  return sendMetric(c, to, new MessageSignalDown(signal));
 }

@@ -4,7 +4,7 @@
 
 import type { Socket } from 'node:net';
 
-import { ErrIncorrect, ErrTimeout, type SendTarget } from 'ergo-ts';
+import { ErrIncorrect, ErrTimeout, ignorable, type SendTarget } from 'ergo-ts';
 import { WebSocket } from 'ws';
 
 import { WebsocketConnection, type WebsocketConnectionLimits } from './connection.js';
@@ -45,6 +45,11 @@ export interface WebsocketConnectionOptions extends WebsocketConnectionLimits {
  * `close()` to release the socket.
  */
 export function createWebsocketConnection(options: WebsocketConnectionOptions): Promise<WebsocketConnection> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(dialWebsocket(options), undefined, 'createWebsocketConnection');
+}
+
+function dialWebsocket(options: WebsocketConnectionOptions): Promise<WebsocketConnection> {
   if (options === null || typeof options !== 'object')
     return Promise.reject(ErrIncorrect.with('websocket connection options'));
   let url: URL;

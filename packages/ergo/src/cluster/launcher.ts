@@ -20,6 +20,7 @@ import { ErrIncorrect, toError } from '../gen/errors.js';
 import type { NodeOptions } from '../gen/node.js';
 import type { ClusterMode, FromNode, NodeStart, ToNode } from './protocol.js';
 import { ByteRing } from '../net/inhost/ring.js';
+import { ignorable, rejected } from '../gen/ignorable.js';
 
 export type { ClusterMode } from './protocol.js';
 
@@ -352,7 +353,7 @@ class ClusterImpl implements Cluster {
 
   restarted(name: string, creation: number): Promise<ClusterNodeInfo> {
     const s = this.#slots.find((x) => x.start.name === name);
-    if (s === undefined) return Promise.reject(ErrIncorrect.with(`no cluster node ${name}`));
+    if (s === undefined) return rejected(ErrIncorrect.with(`no cluster node ${name}`), undefined, 'restarted');
     const info = (): ClusterNodeInfo => this.nodes()[s.start.index]!;
     return new Promise((resolve) => {
       const check = (): void => {
@@ -418,7 +419,12 @@ function reraise(signal: NodeJS.Signals): void {
  * node is up and has run the module. Rejects with ErrIncorrect for bad options, or with the
  * error of a node that failed to start (the others are stopped first).
  */
-export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+export function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(launchCluster(options), undefined, 'startCluster');
+}
+
+async function launchCluster(options: ClusterOptions = {}): Promise<Cluster> {
   if (options === null || typeof options !== 'object') throw ErrIncorrect.with('startCluster options');
   const c = new ClusterImpl(options);
   await c.start();

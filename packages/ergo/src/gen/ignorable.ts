@@ -17,23 +17,31 @@ import { LogLevel, type Log } from './log.js';
  * Logs at debug that a Promise the framework returned failed. Whoever awaited it got the
  * rejection as well; for whoever ignored it this line is the only trace.
  */
-export function logIgnorableFailure(log: Log, what: string, err: unknown): void {
-  if (log.level() > LogLevel.Debug) return;
+export function logIgnorableFailure(log: Log | undefined, what: string, err: unknown): void {
+  if (log === undefined || log.level() > LogLevel.Debug) return;
   log.debug('%s failed: %s', what, toError(err).message);
 }
 
 /**
- * Marks `p` handled (its failure logged at debug on `log`) and returns `p` itself, so that the
- * caller may ignore it without risking the OS process; awaiting it still yields the rejection.
- * Attaches one handler: for APIs off the hot path.
+ * Marks `p` handled (its failure logged at debug on `log`, when given) and returns `p` itself, so
+ * that the caller may ignore it without risking the OS process; awaiting it still yields the
+ * rejection. Attaches one handler: for APIs off the hot path. Exported for the other ergo-ts
+ * packages (and your own libraries) so that every Promise they hand out follows the same rule.
+ *
+ * @example
+ * ```ts
+ * export function fetchThing(p: Process): Promise<Thing> {
+ *   return ignorable(fetchThingAsync(p), p.log, 'fetchThing');
+ * }
+ * ```
  */
-export function ignorable<T>(p: Promise<T>, log: Log, what: string): Promise<T> {
+export function ignorable<T>(p: Promise<T>, log: Log | undefined, what: string): Promise<T> {
   p.then(undefined, (e: unknown) => logIgnorableFailure(log, what, e));
   return p;
 }
 
 /** A rejected Promise with `err`, already marked handled (see {@link ignorable}). */
-export function rejected(err: unknown, log: Log, what: string): Promise<never> {
+export function rejected(err: unknown, log: Log | undefined, what: string): Promise<never> {
   return ignorable(Promise.reject(err as Error), log, what);
 }
 

@@ -21,3 +21,4 @@ export * from './inspect_v2.js';
 export * from './standard_schema.js';
 export * from './schema.js';
 export * from './protocol.js';
+export { ignorable, rejected } from './ignorable.js';

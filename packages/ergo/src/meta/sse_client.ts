@@ -14,6 +14,7 @@ import type { Ref } from '../gen/ref.js';
 import { MetaBase } from './base.js';
 import { DEFAULT_SSE_MAX_EVENT, SSEParser, type SSEParsedEvent } from './sse_parser.js';
 import { MessageSSE, MessageSSEConnect, MessageSSEDisconnect } from './sse_types.js';
+import { ignorable } from '../gen/ignorable.js';
 
 /** Default delay before reconnecting when the server did not send `retry:` (Ergo's 3 s). */
 export const DEFAULT_SSE_RECONNECT_INTERVAL = 3000;
@@ -48,7 +49,12 @@ export interface SSEClientOptions {
  * status or type), ErrTimeout, or the socket error. Spawn the result with `spawnMeta`; if you do
  * not, call `close()`.
  */
-export async function createSSEConnection(options: SSEClientOptions): Promise<SSEClient> {
+export function createSSEConnection(options: SSEClientOptions): Promise<SSEClient> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(openSSE(options), undefined, 'createSSEConnection');
+}
+
+async function openSSE(options: SSEClientOptions): Promise<SSEClient> {
   if (options === null || typeof options !== 'object') throw ErrIncorrect.with('SSE connection options');
   let url: URL;
   try {

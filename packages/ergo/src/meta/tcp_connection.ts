@@ -25,6 +25,7 @@ import {
   type TCPCommonOptions,
   type TCPConnectionOptions,
 } from './tcp_types.js';
+import { ignorable } from '../gen/ignorable.js';
 
 /** Milliseconds a closing connection may take to flush what it still has to write. */
 export const TCP_CLOSE_LINGER_MS = 5000;
@@ -265,6 +266,11 @@ export class TCPConnection extends MetaBase {
  * options, ErrTimeout after `connectTimeout`, or the socket's error (ECONNREFUSED...).
  */
 export function createTCPConnection(options: TCPConnectionOptions): Promise<TCPConnection> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(dialTCP(options), undefined, 'createTCPConnection');
+}
+
+function dialTCP(options: TCPConnectionOptions): Promise<TCPConnection> {
   try {
     if (options === null || typeof options !== 'object') throw ErrIncorrect.with('createTCPConnection needs options');
     if (typeof options.host !== 'string' || options.host === '')

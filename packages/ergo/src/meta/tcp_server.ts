@@ -16,6 +16,7 @@ import { secureContextOptions } from './cert.js';
 import { nonNegative } from './reader.js';
 import { TCPConnection, validateTCPCommon } from './tcp_connection.js';
 import { DEFAULT_TCP_WRITE_QUEUE_LIMIT, type TCPServerOptions } from './tcp_types.js';
+import { ignorable } from '../gen/ignorable.js';
 
 /** The meta behaviour of a listening TCP server. */
 export class TCPServer extends MetaBase {
@@ -135,6 +136,11 @@ export class TCPServer extends MetaBase {
  * ErrIncorrect for bad options or the listen error (EADDRINUSE...).
  */
 export function createTCPServer(options: TCPServerOptions = {}): Promise<TCPServer> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(listenTCP(options), undefined, 'createTCPServer');
+}
+
+function listenTCP(options: TCPServerOptions = {}): Promise<TCPServer> {
   let server: net.Server;
   try {
     if (options === null || typeof options !== 'object') throw ErrIncorrect.with('createTCPServer needs options');

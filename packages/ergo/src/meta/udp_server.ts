@@ -16,6 +16,7 @@ import type { Alias } from '../gen/ref.js';
 import { NetAddr } from './addr.js';
 import { MetaBase } from './base.js';
 import { DEFAULT_READ_QUEUE_LIMIT, nonNegative, positiveInt } from './reader.js';
+import { ignorable } from '../gen/ignorable.js';
 
 /** A datagram: received (server → process) or to send (process → server alias, `id` ignored). */
 export class MessageUDP {
@@ -200,6 +201,11 @@ export class UDPServer extends MetaBase {
 
 /** Binds a UDP socket and returns the server's meta behaviour. Rejects with ErrIncorrect or the bind error. */
 export function createUDPServer(options: UDPServerOptions = {}): Promise<UDPServer> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(bindUDP(options), undefined, 'createUDPServer');
+}
+
+function bindUDP(options: UDPServerOptions = {}): Promise<UDPServer> {
   let socket: dgram.Socket;
   try {
     if (options === null || typeof options !== 'object') throw ErrIncorrect.with('createUDPServer needs options');

@@ -14,6 +14,7 @@ import type { Ref } from '../gen/ref.js';
 import { MetaBase } from './base.js';
 import { secureContextOptions, type CertManager } from './cert.js';
 import { answer, type WebRequestListener } from './web_handler.js';
+import { ignorable } from '../gen/ignorable.js';
 
 /** Default host a web server binds (Ergo's). */
 export const DEFAULT_WEB_HOST = 'localhost';
@@ -48,7 +49,12 @@ export interface WebServerOptions {
  * EADDRINUSE) or ErrIncorrect for bad options. Spawn the result with `spawnMeta` to tie its
  * life to a process; an unspawned server is stopped with `close()`.
  */
-export async function createWebServer(options: WebServerOptions): Promise<WebServer> {
+export function createWebServer(options: WebServerOptions): Promise<WebServer> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(listenWeb(options), undefined, 'createWebServer');
+}
+
+async function listenWeb(options: WebServerOptions): Promise<WebServer> {
   if (options === null || typeof options !== 'object') throw ErrIncorrect.with('web server options');
   const port = options.port;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw ErrIncorrect.with(`web server port ${String(port)}`);

@@ -14,6 +14,7 @@ import {
 } from '../gen/validate.js';
 import { NodeImpl, validateNodeName } from './node.js';
 import { createSystemApp } from '../app/system/app.js';
+import { ignorable } from '../gen/ignorable.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -24,7 +25,12 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * failed to load or start (the node is stopped by force first). The node runs until
  * `stop()`/`stopForce()` (or a signal, with `handleSignals`).
  */
-export async function startNode(name: Atom | string, options: NodeOptions = {}): Promise<Node> {
+export function startNode(name: Atom | string, options: NodeOptions = {}): Promise<Node> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(startNodeAsync(name, options), undefined, 'startNode');
+}
+
+async function startNodeAsync(name: Atom | string, options: NodeOptions = {}): Promise<Node> {
   const n = validateNodeName(name);
   const st = options.shutdownTimeout;
   if (st !== undefined && !(Number.isInteger(st) && st > 0 && st <= MAX_TIMER_MS)) {

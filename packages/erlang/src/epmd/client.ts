@@ -20,6 +20,7 @@ import {
   request,
   type EpmdNodeInfo,
 } from './protocol.js';
+import { ignorable } from 'ergo-ts';
 
 /** Options of {@link EpmdClient}. */
 export interface EpmdClientOptions {
@@ -177,13 +178,21 @@ export class EpmdClient {
    * @throws EpmdError `ERR_EPMD_TAKEN` (name registered already), `ERR_EPMD_CONNECT`,
    *   `ERR_EPMD_TIMEOUT`, `ERR_EPMD_ABORTED`, `ERR_EPMD_PROTOCOL`, `ERR_EPMD_INCORRECT`.
    */
-  async register(options: EpmdRegisterOptions): Promise<EpmdRegistration> {
+  register(options: EpmdRegisterOptions): Promise<EpmdRegistration> {
+    return ignorable(this.#register(options), undefined, 'epmd register');
+  }
+
+  async #register(options: EpmdRegisterOptions): Promise<EpmdRegistration> {
     const { socket, creation } = await this.alive2(options);
     return new EpmdRegistration(this, options, socket, creation);
   }
 
   /** @internal One ALIVE2 exchange; resolves with the still-open socket. */
-  async alive2(options: EpmdRegisterOptions): Promise<{ socket: Socket; creation: number }> {
+  alive2(options: EpmdRegisterOptions): Promise<{ socket: Socket; creation: number }> {
+    return ignorable(this.#alive2(options), undefined, 'epmd alive2');
+  }
+
+  async #alive2(options: EpmdRegisterOptions): Promise<{ socket: Socket; creation: number }> {
     const { name, port } = options;
     if (!Number.isInteger(port) || port < 1 || port > 65535)
       throw new EpmdError('ERR_EPMD_INCORRECT', `listener port ${port}`);
@@ -215,7 +224,11 @@ export class EpmdClient {
    * @throws EpmdError `ERR_EPMD_CONNECT`, `ERR_EPMD_TIMEOUT`, `ERR_EPMD_ABORTED`, `ERR_EPMD_PROTOCOL`,
    *   `ERR_EPMD_INCORRECT`.
    */
-  async portPlease(
+  portPlease(name: string, options: EpmdRequestOptions & { host?: string } = {}): Promise<EpmdNodeInfo | undefined> {
+    return ignorable(this.#portPlease(name, options), undefined, 'epmd portPlease');
+  }
+
+  async #portPlease(
     name: string,
     options: EpmdRequestOptions & { host?: string } = {},
   ): Promise<EpmdNodeInfo | undefined> {
@@ -241,7 +254,11 @@ export class EpmdClient {
    *   does not know the name), `ERR_EPMD_PROTOCOL` (the node does not speak version 6), or a
    *   request error.
    */
-  async resolve(
+  resolve(node: string, options: EpmdRequestOptions = {}): Promise<{ host: string; port: number; info: EpmdNodeInfo }> {
+    return ignorable(this.#resolve(node, options), undefined, 'epmd resolve');
+  }
+
+  async #resolve(
     node: string,
     options: EpmdRequestOptions = {},
   ): Promise<{ host: string; port: number; info: EpmdNodeInfo }> {
@@ -264,7 +281,11 @@ export class EpmdClient {
    * Lists the registered names (NAMES).
    * @throws EpmdError `ERR_EPMD_CONNECT`, `ERR_EPMD_TIMEOUT`, `ERR_EPMD_ABORTED`, `ERR_EPMD_PROTOCOL`.
    */
-  async names(options: EpmdRequestOptions = {}): Promise<EpmdNames> {
+  names(options: EpmdRequestOptions = {}): Promise<EpmdNames> {
+    return ignorable(this.#names(options), undefined, 'epmd names');
+  }
+
+  async #names(options: EpmdRequestOptions = {}): Promise<EpmdNames> {
     return this.#exchange(this.host, request(NAMES_REQ), options, false, async (reader) => {
       const b = await reader.readToEnd(
         this.maxResponseBytes,

@@ -21,6 +21,7 @@ import {
   MAX_NAME_BYTES,
   type EpmdNodeInfo,
 } from './protocol.js';
+import { ignorable } from 'ergo-ts';
 
 /** Options of {@link EpmdServer.start}. */
 export interface EpmdServerOptions {
@@ -75,7 +76,11 @@ export class EpmdServer extends EventEmitter<EpmdServerEvents> {
    * @throws EpmdError `ERR_EPMD_CONNECT` if the port cannot be bound (e.g. an epmd runs already),
    *   `ERR_EPMD_INCORRECT` for bad options.
    */
-  static async start(options: EpmdServerOptions = {}): Promise<EpmdServer> {
+  static start(options: EpmdServerOptions = {}): Promise<EpmdServer> {
+    return ignorable(EpmdServer.#start(options), undefined, 'epmd server start');
+  }
+
+  static async #start(options: EpmdServerOptions = {}): Promise<EpmdServer> {
     const port = options.port ?? defaultEpmdPort();
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new EpmdError('ERR_EPMD_INCORRECT', `port ${port}`);
     const server = createServer();

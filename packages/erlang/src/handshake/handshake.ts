@@ -20,6 +20,7 @@ import { HandshakeError } from '../errors.js';
 import { SocketReader } from '../io/socket_reader.js';
 import { EpmdClient } from '../epmd/client.js';
 import { DEFAULT_FLAGS, DFLAG, MANDATORY_OTP25, expandFlags, flagNames } from './flags.js';
+import { ignorable } from 'ergo-ts';
 
 /** A status the acceptor answers to a connection attempt. */
 export type HandshakeStatus = 'ok' | 'ok_simultaneous' | 'nok' | 'not_allowed' | 'alive';
@@ -287,7 +288,12 @@ function missingFlags(c: Checked, peerFlags: bigint): bigint {
  *   `ERR_HANDSHAKE_INCORRECT`. The socket is closed on failure. On success the socket has no
  *   listeners left: the caller attaches its own (an 'error' listener first).
  */
-export async function initiateHandshake(socket: Socket, options: InitiatorOptions): Promise<HandshakeResult> {
+export function initiateHandshake(socket: Socket, options: InitiatorOptions): Promise<HandshakeResult> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(initiateHandshakeAsync(socket, options), undefined, 'initiateHandshake');
+}
+
+async function initiateHandshakeAsync(socket: Socket, options: InitiatorOptions): Promise<HandshakeResult> {
   const c = checkOrClose(socket, options);
   const x = new Exchange(socket, c);
   try {
@@ -412,7 +418,12 @@ export async function initiateHandshake(socket: Socket, options: InitiatorOption
  *   `ERR_HANDSHAKE_PROTOCOL`, `ERR_HANDSHAKE_NAME`, `ERR_HANDSHAKE_INCORRECT`. The socket is
  *   closed on failure. On success the socket has no listeners left.
  */
-export async function acceptHandshake(socket: Socket, options: AcceptorOptions): Promise<HandshakeResult> {
+export function acceptHandshake(socket: Socket, options: AcceptorOptions): Promise<HandshakeResult> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(acceptHandshakeAsync(socket, options), undefined, 'acceptHandshake');
+}
+
+async function acceptHandshakeAsync(socket: Socket, options: AcceptorOptions): Promise<HandshakeResult> {
   const c = checkOrClose(socket, options);
   const x = new Exchange(socket, c);
   try {
@@ -513,7 +524,12 @@ export interface ConnectNodeOptions extends Omit<InitiatorOptions, 'peer'> {
  * @throws EpmdError when the peer cannot be resolved; HandshakeError as {@link initiateHandshake},
  *   `ERR_HANDSHAKE_CLOSED` if the TCP connection fails.
  */
-export async function connectNode(peer: string, options: ConnectNodeOptions): Promise<HandshakeResult> {
+export function connectNode(peer: string, options: ConnectNodeOptions): Promise<HandshakeResult> {
+  // Safe to leave un-awaited (docs/actors.md, Returned Promises are safe to ignore).
+  return ignorable(connectNodeAsync(peer, options), undefined, 'connectNode');
+}
+
+async function connectNodeAsync(peer: string, options: ConnectNodeOptions): Promise<HandshakeResult> {
   const epmd = options.epmd ?? new EpmdClient();
   const timeout = options.timeout ?? 7000;
   const { host, port } = await epmd.resolve(peer, { timeout, ...(options.signal ? { signal: options.signal } : {}) });

@@ -13,6 +13,7 @@ import {
   toError,
   type Atom,
   type Core,
+  ignorable,
   type Log,
   type Node,
   type PID,
@@ -141,7 +142,11 @@ export class ErlangNode {
   }
 
   /** @internal Use {@link attachErlang}. */
-  static async start(node: Node, options: AttachErlangOptions): Promise<ErlangNode> {
+  static start(node: Node, options: AttachErlangOptions): Promise<ErlangNode> {
+    return ignorable(ErlangNode.#start(node, options), node.log, 'attachErlang');
+  }
+
+  static async #start(node: Node, options: AttachErlangOptions): Promise<ErlangNode> {
     const name = String(node.name);
     const at = name.indexOf('@');
     if (at <= 0 || at !== name.lastIndexOf('@') || at === name.length - 1)
@@ -201,16 +206,26 @@ export class ErlangNode {
     if (gns === null || registrar === null) return undefined;
     const node = this.#node;
     return {
-      registerName: async (name, pid) =>
-        isAtom(await node.call(registrar, tuple(atom('register'), name, pid), { timeout: 60000 }), 'yes'),
-      unregisterName: async (name) => {
-        await node.call(registrar, tuple(atom('unregister'), name), { timeout: 60000 });
-      },
+      registerName: (name, pid) =>
+        ignorable(
+          node.call(registrar, tuple(atom('register'), name, pid), { timeout: 60000 }).then((r) => isAtom(r, 'yes')),
+          node.log,
+          'global registerName',
+        ),
+      unregisterName: (name) =>
+        ignorable(
+          node.call(registrar, tuple(atom('unregister'), name), { timeout: 60000 }).then(() => undefined),
+          node.log,
+          'global unregisterName',
+        ),
       whereisName: (name) => gns.whereis(name),
       registeredNames: () => gns.names().map((n) => n.name),
-      sync: async () => {
-        await Promise.all(this.#visible().map((n) => gns.whenSynced(n)));
-      },
+      sync: () =>
+        ignorable(
+          Promise.all(this.#visible().map((n) => gns.whenSynced(n))).then(() => undefined),
+          node.log,
+          'global sync',
+        ),
     };
   }
 
@@ -221,11 +236,18 @@ export class ErlangNode {
     const node = this.#node;
     const list = (pids: PID | PID[]): PID[] => (Array.isArray(pids) ? pids : [pids]);
     return {
-      join: async (group, pids) => {
-        await node.call(pg.pid, tuple(atom('join_local'), group, list(pids)));
-      },
-      leave: async (group, pids) =>
-        isAtom(await node.call(pg.pid, tuple(atom('leave_local'), group, list(pids))), 'ok'),
+      join: (group, pids) =>
+        ignorable(
+          node.call(pg.pid, tuple(atom('join_local'), group, list(pids))).then(() => undefined),
+          node.log,
+          'pg join',
+        ),
+      leave: (group, pids) =>
+        ignorable(
+          node.call(pg.pid, tuple(atom('leave_local'), group, list(pids))).then((r) => isAtom(r, 'ok')),
+          node.log,
+          'pg leave',
+        ),
       getMembers: (group) => pg.getMembers(group),
       getLocalMembers: (group) => pg.getLocalMembers(group),
       whichGroups: () => pg.whichGroups(),
@@ -273,7 +295,11 @@ export class ErlangNode {
    * Connects to `node` now (Erlang's `net_kernel:connect_node`). Resolves once connected.
    * @throws ErrNoConnection with the handshake or EPMD error as cause.
    */
-  async connect(node: string): Promise<void> {
+  connect(node: string): Promise<void> {
+    return ignorable(this.#connect(node), this.#node.log, 'connect');
+  }
+
+  async #connect(node: string): Promise<void> {
     const c = this.#connection(node as Atom);
     if (c === undefined) throw ErrIncorrect.with(`${node} does not match the Erlang node pattern`);
     if (c.connected) return;

@@ -145,9 +145,10 @@ export class RemoteNodeImpl implements RemoteNode {
   applicationInfo(name: Atom | string): Promise<ApplicationInfo> {
     try {
       this.alive();
-      return this.conn.remoteApplicationInfo(atomOf(name, 'application name'));
+      const info = this.conn.remoteApplicationInfo(atomOf(name, 'application name'));
+      return ignorable(info, this.conn.log, `applicationInfo on ${this.conn.peer}`);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, this.conn.log, `applicationInfo on ${this.conn.peer}`);
     }
   }
 

@@ -31,6 +31,7 @@ import type { Route as WireRoute } from '../edf/framework.js';
 import { type MessageRegisterReply, MessageRegisterRoutes } from './messages.js';
 import { DEFAULT_REGISTRAR_PORT, RegistrarCodec, RegistrarPacketType } from './packet.js';
 import { EmbeddedResolver, fromWireRoute, splitNodeName, toWireRoute } from './resolver.js';
+import { ignorable, rejected } from '../../gen/ignorable.js';
 import { RegistrarServer } from './server.js';
 
 /** Options of {@link EmbeddedRegistrar} (Go's `registrar.Options` plus its fixed timings as named limits). */
@@ -149,7 +150,11 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
    *   ERR_NO_CONNECTION (no server and not allowed or able to become one), ERR_INCORRECT (bad
    *   node name or route port), ERR_NOT_ALLOWED (registered already, or terminated).
    */
-  async register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
+  register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
+    return ignorable(this.#register(node, routes), node.log(), 'embedded registrar register');
+  }
+
+  async #register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
     if (this.#terminated) throw ErrNotAllowed.with('registrar is terminated');
     if (this.#node !== null) throw ErrNotAllowed.with(`registrar already registered ${this.#name}`);
     const name = node.name();
@@ -181,19 +186,35 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
 
   /** @throws ErgoError ERR_UNSUPPORTED always (as Go's embedded registrar). */
   registerProxy(_to: Atom): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar does not register proxies'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar does not register proxies'),
+      undefined,
+      'embedded registrar',
+    );
   }
   /** @throws ErgoError ERR_UNSUPPORTED always. */
   unregisterProxy(_to: Atom): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar does not register proxies'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar does not register proxies'),
+      undefined,
+      'embedded registrar',
+    );
   }
   /** @throws ErgoError ERR_UNSUPPORTED always. */
   registerApplicationRoute(_route: ApplicationRoute): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar does not register application routes'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar does not register application routes'),
+      undefined,
+      'embedded registrar',
+    );
   }
   /** @throws ErgoError ERR_UNSUPPORTED always. */
   unregisterApplicationRoute(_name: Atom): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar does not register application routes'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar does not register application routes'),
+      undefined,
+      'embedded registrar',
+    );
   }
 
   /**
@@ -202,17 +223,29 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
    */
   nodes(): Promise<Atom[]> {
     if (this.#server === null)
-      return Promise.reject(ErrUnsupported.with('only the node serving the embedded registrar knows its nodes'));
+      return rejected(
+        ErrUnsupported.with('only the node serving the embedded registrar knows its nodes'),
+        undefined,
+        'embedded registrar',
+      );
     return Promise.resolve(this.#server.nodes() as Atom[]);
   }
 
   /** @throws ErgoError ERR_UNSUPPORTED always (no cluster configuration in the embedded registrar). */
   configItem(_item: string): Promise<unknown> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar has no configuration'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar has no configuration'),
+      undefined,
+      'embedded registrar',
+    );
   }
   /** @throws ErgoError ERR_UNSUPPORTED always. */
   config(..._items: string[]): Promise<Map<string, unknown>> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar has no configuration'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar has no configuration'),
+      undefined,
+      'embedded registrar',
+    );
   }
 
   /** @throws ErgoError ERR_UNSUPPORTED always (Go's embedded registrar has no event either). */

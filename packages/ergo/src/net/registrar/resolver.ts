@@ -11,6 +11,7 @@ import type { ApplicationRoute, ProxyRoute, Resolver, Route } from '../../gen/ne
 import { Route as WireRoute, WireVersion } from '../edf/framework.js';
 import { type MessageResolveReply, MessageResolveRoutes } from './messages.js';
 import { RegistrarCodec, RegistrarPacketType } from './packet.js';
+import { ignorable, rejected } from '../../gen/ignorable.js';
 
 /** Longest node name on the wire (an atom), in UTF-8 bytes. */
 export const MAX_NODE_NAME = 255;
@@ -79,7 +80,11 @@ export class EmbeddedResolver implements Resolver {
    * @throws ErgoError ERR_INCORRECT (not name@host), ERR_NO_ROUTE (the registrar does not know
    *   the name, or the host cannot be reached), ERR_TIMEOUT (no reply within `resolveTimeout`).
    */
-  async resolve(node: Atom): Promise<Route[]> {
+  resolve(node: Atom): Promise<Route[]> {
+    return ignorable(this.#resolve(node), undefined, `resolve ${node}`);
+  }
+
+  async #resolve(node: Atom): Promise<Route[]> {
     const { host } = splitNodeName(node);
     const local = this.#options.local?.(host, node);
     if (local !== undefined) {
@@ -99,12 +104,20 @@ export class EmbeddedResolver implements Resolver {
 
   /** The embedded registrar has no proxy routes. @throws ErgoError ERR_UNSUPPORTED always. */
   resolveProxy(_node: Atom): Promise<ProxyRoute[]> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar does not resolve proxy routes'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar does not resolve proxy routes'),
+      undefined,
+      'resolveProxy',
+    );
   }
 
   /** The embedded registrar has no application routes. @throws ErgoError ERR_UNSUPPORTED always. */
   resolveApplication(_name: Atom): Promise<ApplicationRoute[]> {
-    return Promise.reject(ErrUnsupported.with('the embedded registrar does not resolve application routes'));
+    return rejected(
+      ErrUnsupported.with('the embedded registrar does not resolve application routes'),
+      undefined,
+      'resolveApplication',
+    );
   }
 
   #ask(host: string, node: string): Promise<MessageResolveReply> {
