@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 /** Hang guards (a command that never ends fails the test instead of hanging the run). */
-const COMMAND_LIMIT_MS = 300_000;
+const COMMAND_LIMIT_MS = 240_000;
 const UP_LIMIT_MS = 120_000;
 
 // Nested runs must not think they are part of this one: npm's workspace run, node:test's
@@ -139,7 +139,7 @@ describe('create-ergo-ts --from: a project installs, tests and starts before the
     if (tmp !== '' && process.env['KEEP_FROM'] !== '1') rmSync(tmp, { recursive: true, force: true });
   });
 
-  test('from this checkout: the package folders, linked', { timeout: 900_000 }, async () => {
+  test('from this checkout: the package folders, linked', { timeout: 480_000 }, async () => {
     const { out } = await ok(
       'node',
       [CLI, 'CheckoutNode', '--with-actor', 'MyActor', '--with-observer', '--from', ROOT],
@@ -158,7 +158,7 @@ describe('create-ergo-ts --from: a project installs, tests and starts before the
     await testAndStart(dir, true);
   });
 
-  test('from a folder of tarballs, with the generator run from its own tarball', { timeout: 900_000 }, async () => {
+  test('from a folder of tarballs, with the generator run from its own tarball', { timeout: 480_000 }, async () => {
     const packed = JSON.parse(
       (await ok('node', [join(ROOT, 'scripts', 'pack.mjs'), join(tmp, 'pack')], ROOT)).stdout,
     ) as Record<string, string>;
