@@ -22,10 +22,13 @@ const UP_LIMIT_MS = 120_000;
 
 // Nested runs must not think they are part of this one: npm's workspace run, node:test's
 // child-process context (with it, the generated project's `node --test` would skip its files).
+// Nor are they covered (NODE_V8_COVERAGE under c8): npm and tsc are not this repository's code.
 const ENV: NodeJS.ProcessEnv = Object.fromEntries(
   Object.entries(process.env).filter(
     ([k]) =>
-      k !== 'NODE_TEST_CONTEXT' && !/^npm_(package_|lifecycle_|config_workspace|config_include_workspace)/i.test(k),
+      k !== 'NODE_TEST_CONTEXT' &&
+      k !== 'NODE_V8_COVERAGE' &&
+      !/^npm_(package_|lifecycle_|config_workspace|config_include_workspace)/i.test(k),
   ),
 );
 
