@@ -5,7 +5,8 @@
 //   2. compiles every ```ts block of README.md, packages/*/README.md and docs/*.md, and runs the
 //      complete programs among them (each must end by itself with exit code 0).
 // The block conventions (info-string flags, the hidden setup comment) are in docs/contributing.md.
-// Run after `npm run build`. Usage: node scripts/check-docs.mjs [--keep] [--no-run] [file.md ...]
+// Run after `npm run build`. Usage: node scripts/check-docs.mjs [--keep] [--no-run]
+// [--packed <json>] [file.md ...]; --packed takes the tarballs pack.mjs made (its packed.json).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, mkdirSync, readFileSync, readdirSync, writeFileSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,11 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const keep = args.includes('--keep');
 const noRun = args.includes('--no-run');
-const onlyFiles = args.filter((a) => !a.startsWith('--')).map((f) => resolve(f));
+const packedAt = args.indexOf('--packed');
+const packed = packedAt >= 0 ? args[packedAt + 1] : undefined;
+const onlyFiles = args
+  .filter((a, i) => !a.startsWith('--') && (packedAt < 0 || i !== packedAt + 1))
+  .map((f) => resolve(f));
 /** A program that has not ended by itself after this long has failed (it never ends). */
 const RUN_LIMIT_MS = 120_000;
 
@@ -77,8 +82,12 @@ const consumer = join(work, 'consumer');
 mkdirSync(join(consumer, 'src', 'docs'), { recursive: true });
 let failed = false;
 try {
-  console.log(`check-docs: packing into ${work}`);
-  const tarballs = JSON.parse(run(process.execPath, [join(root, 'scripts', 'pack.mjs'), join(work, 'pack')], root));
+  if (packed === undefined) console.log(`check-docs: packing into ${work}`);
+  const tarballs = JSON.parse(
+    packed !== undefined
+      ? readFileSync(packed, 'utf8')
+      : run(process.execPath, [join(root, 'scripts', 'pack.mjs'), join(work, 'pack')], root),
+  );
   checkTarballs(tarballs);
   const typesNode = JSON.parse(
     readFileSync(join(root, 'node_modules', '@types', 'node', 'package.json'), 'utf8'),

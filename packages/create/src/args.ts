@@ -12,6 +12,8 @@ export interface CliOptions {
   name: ParamSpec | undefined;
   /** Output root: the project goes to `<path>/<package name>` (default `.`). */
   path: string;
+  /** `--from`: a clone of ergo-ts or a folder of its tarballs to take the packages from (default: the registry). */
+  from: string | undefined;
   force: boolean;
   /** Take the defaults instead of asking. */
   yes: boolean;
@@ -36,9 +38,9 @@ const WITH: Record<string, ItemKind> = {
 };
 
 const FLAGS = new Set(['force', 'yes', 'y', 'help', 'h', 'tls', 'with-observer']);
-const VALUED = new Set(['init', 'path', 'with-logger', ...Object.keys(WITH)]);
+const VALUED = new Set(['init', 'path', 'from', 'with-logger', ...Object.keys(WITH)]);
 
-/** True for an option (without its dashes) that takes a value: `init`, `path`, `with-*`. */
+/** True for an option (without its dashes) that takes a value: `init`, `path`, `from`, `with-*`. */
 export function isValuedOption(key: string): boolean {
   return VALUED.has(key);
 }
@@ -52,6 +54,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
   const out: CliOptions = {
     name: undefined,
     path: '.',
+    from: undefined,
     force: false,
     yes: false,
     help: false,
@@ -97,6 +100,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     }
     if (key === 'init') setName(value, '--init');
     else if (key === 'path') out.path = value;
+    else if (key === 'from') out.from = value;
     else if (key === 'with-logger') {
       out.loggers.push(value as LoggerName); // checked by the model ("unknown logger name")
       out.shaped = true;
@@ -137,6 +141,9 @@ The parent must be declared earlier on the command line.
   --with-observer                                the Observer application (@ergo-ts/observer, localhost:9911)
   --tls                                          same as the node name's tls parameter
   --path <dir>                                   output root (default .)
+  --from <path>                                  take ergo-ts and its packages from a built clone of
+                                                 ergo-ts (linked) or a folder of tarballs made by
+                                                 \`npm run pack\` in a clone (default: the registry)
   --force                                        write into a non-empty directory
   --yes, -y                                      no questions: take the defaults
   --help, -h                                     this text
@@ -146,4 +153,6 @@ Parents: an application, a supervisor, an actor or a TCP server (actors start th
 Example:
   npm create ergo-ts@latest MyNode -- --with-app MyApp --with-sup 'MyApp:MySup{type:ofo}' \\
     --with-actor MySup:MyActor --with-web 'MyWeb{port:9090}' --with-msg MyMsg
+From a clone of ergo-ts (after \`npm ci\` in it), before the packages are on the registry:
+  node ergo-ts/packages/create/dist/src/cli.js MyNode --from ergo-ts --with-actor MyActor
 `;

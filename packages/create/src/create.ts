@@ -6,10 +6,12 @@ import { join, resolve } from 'node:path';
 
 import { type CliOptions, USAGE, isValuedOption, parseCliArgs } from './args.js';
 import { CreateError, CreateErrorCode, ignorable } from './errors.js';
+import { resolveFrom } from './from.js';
 import { generateFiles, writeProject } from './generate.js';
 import { type Project, buildProject } from './model.js';
 import { parseParamSpec } from './params.js';
 import { type Answers, ask, defaultAnswers } from './prompts.js';
+import { ergoPackages } from './render_project.js';
 
 /** Where `run` writes and what it may ask. */
 export interface RunIO {
@@ -33,7 +35,7 @@ export function shellQuote(arg: string): string {
 
 /**
  * The command that makes the same project again, for its README: the node name as typed, `--`,
- * then the options that shape the project (not --path, --force, --yes).
+ * then the options that shape the project (not --path, --from, --force, --yes).
  */
 export function commandLine(argv: readonly string[], answers?: Answers): string {
   let name = '';
@@ -51,12 +53,12 @@ export function commandLine(argv: readonly string[], answers?: Answers): string 
     } else if (key.includes('=')) {
       if (key.startsWith('init=')) {
         if (answers === undefined) name = key.slice('init='.length);
-      } else if (!key.startsWith('path=')) rest.push(a);
+      } else if (!key.startsWith('path=') && !key.startsWith('from=')) rest.push(a);
     } else if (isValuedOption(key)) {
       const value = source[++i] ?? '';
       if (key === 'init') {
         if (answers === undefined) name = value;
-      } else if (key !== 'path') rest.push(a, value);
+      } else if (key !== 'path' && key !== 'from') rest.push(a, value);
     } else if (!['force', 'yes', 'y'].includes(key)) rest.push(a);
   }
   return [
@@ -122,11 +124,16 @@ async function runAsync(argv: readonly string[], io: RunIO): Promise<number> {
       return 0;
     }
     const { project, dir } = await resolveProject(opts, argv, io);
-    const files = generateFiles(project, ergoVersion());
+    const source = opts.from !== undefined ? resolveFrom(opts.from, io.cwd, ergoPackages(project), dir) : undefined;
+    const files = generateFiles(project, ergoVersion(), source);
     writeProject(dir, files, opts.force);
     const rel = join(opts.path, project.packageName);
+    const from =
+      source === undefined
+        ? ''
+        : `ergo-ts comes from ${source.kind === 'checkout' ? 'the clone' : 'the tarballs'} in ${source.path} (${source.specs['ergo-ts']}).\n`;
     io.out(
-      `Created ${project.nodeName} in ${dir} (${files.size} files).\n\nNext:\n  cd ${shellQuote(rel)}\n  npm install\n  npm start        # the node, until Ctrl-C\n  npm test\n`,
+      `Created ${project.nodeName} in ${dir} (${files.size} files).\n${from}\nNext:\n  cd ${shellQuote(rel)}\n  npm install\n  npm start        # the node, until Ctrl-C\n  npm test\n`,
     );
     return 0;
   } catch (err) {

@@ -25,6 +25,8 @@ export const CreateErrorCode = {
   NodeName: 'ERR_CREATE_NODE_NAME',
   /** The target directory exists and is not empty, and `--force` was not given. */
   NotEmpty: 'ERR_CREATE_NOT_EMPTY',
+  /** `--from`: not a built clone of ergo-ts nor a folder with the tarballs the project needs. */
+  From: 'ERR_CREATE_FROM',
 } as const;
 
 export type CreateErrorCode = (typeof CreateErrorCode)[keyof typeof CreateErrorCode];

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'nod
 import { dirname, join } from 'node:path';
 
 import { CreateError, CreateErrorCode } from './errors.js';
+import { type PackageSource } from './from.js';
 import { type Project, usesTls } from './model.js';
 import {
   renderApp,
@@ -28,11 +29,12 @@ import { renderMessagesTest, renderNodeTest, renderTest } from './render_tests.j
 
 /**
  * Renders every file of the project. `ergoVersion` is the ergo-ts version the project depends on
- * (`^<version>`). Paths are relative and use `/`; the map is in a stable order (sorted).
+ * (`^<version>`), unless `source` (`--from`) says where the packages come from. Paths are relative
+ * and use `/`; the map is in a stable order (sorted).
  */
-export function generateFiles(project: Project, ergoVersion: string): Map<string, string> {
+export function generateFiles(project: Project, ergoVersion: string, source?: PackageSource): Map<string, string> {
   const files = new Map<string, string>();
-  files.set('package.json', renderPackageJson(project, ergoVersion));
+  files.set('package.json', renderPackageJson(project, ergoVersion, source?.specs));
   files.set('tsconfig.json', renderTsconfig());
   files.set('.gitignore', `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}`);
   files.set('src/node.ts', renderNode(project));
@@ -72,7 +74,7 @@ export function generateFiles(project: Project, ergoVersion: string): Map<string
     if (test !== undefined) files.set(`test/${item.lo}.test.ts`, test);
   }
   const sorted = [...files.keys(), 'README.md'].sort();
-  files.set('README.md', renderReadme(project, sorted));
+  files.set('README.md', renderReadme(project, sorted, source));
   // Templates join optional blocks; an absent one must not leave a double blank line.
   return new Map(sorted.map((k) => [k, files.get(k)!.replace(/\n{3,}/g, '\n\n')]));
 }

@@ -20,4 +20,5 @@ export {
   type ProjectOptions,
 } from './model.js';
 export { generateFiles, writeProject } from './generate.js';
+export { resolveFrom, tarballPrefix, type PackageSource } from './from.js';
 export { run, resolveProject, ergoVersion, shellQuote, type RunIO } from './create.js';

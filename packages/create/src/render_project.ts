@@ -2,6 +2,7 @@
 // package.json, tsconfig.json, .gitignore and the README with the supervision tree and the
 // command line that made the project.
 
+import { type PackageSource } from './from.js';
 import { type Item, type Project, defaultNodeNameOf, pingTarget, startsWithNode, usesWebsocket } from './model.js';
 import { importPath, startedBy } from './render_process.js';
 
@@ -196,8 +197,20 @@ export const PKG = '#${project.module}/';
 ${blocks.join('\n')}`;
 }
 
-/** `package.json` */
-export function renderPackageJson(project: Project, ergoVersion: string): string {
+/** The ergo-ts packages the project depends on: ergo-ts, and the Observer and WebSocket packages when used. */
+export function ergoPackages(project: Project): string[] {
+  return [
+    ...(project.observer ? ['@ergo-ts/observer'] : []),
+    'ergo-ts',
+    ...(usesWebsocket(project) ? ['@ergo-ts/websocket'] : []),
+  ];
+}
+
+/**
+ * `package.json`. The ergo-ts packages are `^<ergoVersion>` from the registry, or the specs
+ * `--from` gives (`file:` a clone's package folder or a tarball).
+ */
+export function renderPackageJson(project: Project, ergoVersion: string, specs?: Record<string, string>): string {
   return (
     JSON.stringify(
       {
@@ -206,20 +219,16 @@ export function renderPackageJson(project: Project, ergoVersion: string): string
         private: true,
         type: 'module',
         description: `The ergo-ts node ${project.nodeName}`,
-        engines: { node: '>=20' },
+        engines: { node: '>=22' },
         scripts: {
           build: 'tsc -p .',
           start: 'node dist/src/node.js',
           prestart: 'npm run build',
           test: 'npm run build && node --test dist/test/*.test.js',
         },
-        dependencies: {
-          ...(project.observer ? { '@ergo-ts/observer': `^${ergoVersion}` } : {}),
-          'ergo-ts': `^${ergoVersion}`,
-          ...(usesWebsocket(project) ? { '@ergo-ts/websocket': `^${ergoVersion}` } : {}),
-        },
+        dependencies: Object.fromEntries(ergoPackages(project).map((n) => [n, specs?.[n] ?? `^${ergoVersion}`])),
         devDependencies: {
-          '@types/node': '^20.19.0',
+          '@types/node': '^22.19.0',
           ...(usesWebsocket(project) ? { '@types/ws': '^8.18.2', ws: '^8.23.0' } : {}),
           typescript: '^5.9.0',
         },
@@ -286,8 +295,26 @@ function tree(item: Item, prefix: string, last: boolean, out: string[], root: bo
   item.children.forEach((c, n) => tree(c, next, n === item.children.length - 1, out, false));
 }
 
+/** The README's note on a project made with `--from`: where its ergo-ts comes from. */
+function renderSourceNote(source: PackageSource | undefined): string {
+  if (source === undefined) return '';
+  const where =
+    source.kind === 'checkout'
+      ? 'the package folders of a clone of ergo-ts, which npm links (rebuild the clone and the project sees the change)'
+      : 'tarballs made by `npm run pack` in a clone of ergo-ts';
+  return `\nMade with \`--from\`: \`package.json\` takes ${Object.keys(source.specs)
+    .map((n) => `\`${n}\``)
+    .join(
+      ', ',
+    )} from ${where} (\`${source.specs['ergo-ts'] ?? ''}\`). Once the packages are on the registry, \`npm install ${Object.keys(
+    source.specs,
+  )
+    .map((n) => `${n}@latest`)
+    .join(' ')}\` switches to it.\n`;
+}
+
 /** `README.md` */
-export function renderReadme(project: Project, files: string[]): string {
+export function renderReadme(project: Project, files: string[], source?: PackageSource): string {
   const roots = project.items.filter((i) => i.parent === undefined && i.kind !== 'msg');
   const lines: string[] = [];
   for (const r of roots) tree(r, '', true, lines, true);
@@ -310,7 +337,7 @@ the cookie every node of the cluster shares and the port other nodes connect to 
 \`ERGO_NODE_NAME\`, \`ERGO_COOKIE\`, \`ERGO_PORT\`). Without a cookie the node picks a random one and
 says so. In production run \`node dist/src/node.js\` directly (after \`npm run build\`): npm does not
 pass SIGTERM on to the node through its shell, while the node itself stops gracefully on it.${project.tls ? ' The node accepts connections over TLS with a self-signed certificate made at start (`src/tls.ts`).' : ''}
-
+${renderSourceNote(source)}
 ## Supervision tree
 
 ${lines.length > 0 ? `\`\`\`\n${lines.join('\n')}\n\`\`\`` : 'No processes yet: add actors with `this.spawn` or regenerate with `--with-actor`.'}

@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 
 import { type RunIO, run } from '../src/create.js';
+import { CreateErrorCode } from '../src/errors.js';
+import { resolveFrom } from '../src/from.js';
 
 const root = mkdtempSync(join(tmpdir(), 'create-ergo-ts-run-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -137,5 +139,96 @@ describe('npm create ergo-ts, in-process', () => {
       dependencies: Record<string, string>;
     };
     assert.deepEqual(Object.keys(pkg.dependencies), ['ergo-ts']);
+  });
+});
+
+describe('--from, in-process: where the packages come from', () => {
+  /** A folder of (empty) files named as `npm pack` names the tarballs. */
+  function tarballs(names: string[]): string {
+    const dir = mkdtempSync(join(root, 'tgz-'));
+    for (const n of names) writeFileSync(join(dir, n), '');
+    return dir;
+  }
+
+  test('a folder of tarballs: the newest of each package, by its full name, relative to the project', () => {
+    const dir = tarballs([
+      'ergo-ts-0.1.0.tgz',
+      'ergo-ts-0.10.0.tgz',
+      'ergo-ts-0.9.1.tgz',
+      'ergo-ts-observer-0.11.0.tgz',
+      'ergo-ts-websocket-0.1.0.tgz',
+    ]);
+    const source = resolveFrom(dir, '/', ['ergo-ts', '@ergo-ts/observer'], join(dir, 'out', 'shop'));
+    assert.equal(source.kind, 'tarballs');
+    assert.deepEqual(source.specs, {
+      'ergo-ts': 'file:../../ergo-ts-0.10.0.tgz',
+      '@ergo-ts/observer': 'file:../../ergo-ts-observer-0.11.0.tgz',
+    });
+  });
+
+  test('the generated package.json takes the packages from there; --from is not in the README command', async () => {
+    const cwd = join(root, 'g');
+    mkdirSync(cwd);
+    const dir = tarballs(['ergo-ts-0.1.0.tgz', 'ergo-ts-observer-0.1.0.tgz']);
+    const r = io(cwd);
+    assert.equal(await run(['Shop', '--with-actor', 'Cart', '--with-observer', '--from', dir], r), 0, r.stderr);
+    assert.match(r.stdout, /ergo-ts comes from the tarballs in /);
+    const pkg = JSON.parse(readFileSync(join(cwd, 'shop', 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    assert.deepEqual(pkg.dependencies, {
+      '@ergo-ts/observer': `file:../../${dir.split('/').pop()!}/ergo-ts-observer-0.1.0.tgz`,
+      'ergo-ts': `file:../../${dir.split('/').pop()!}/ergo-ts-0.1.0.tgz`,
+    });
+    const readme = readFileSync(join(cwd, 'shop', 'README.md'), 'utf8');
+    assert.match(readme, /Made with `--from`/);
+    assert.match(readme, /^npm create ergo-ts@latest Shop -- --with-actor Cart --with-observer$/m);
+  });
+
+  test('a path that is neither a clone nor a folder of tarballs, a missing tarball, an unbuilt clone: ERR_CREATE_FROM, nothing written', async () => {
+    const code = (f: () => unknown): string => {
+      try {
+        f();
+      } catch (err) {
+        return (err as { code: string }).code;
+      }
+      return 'no error';
+    };
+    const empty = mkdtempSync(join(root, 'empty-'));
+    assert.equal(
+      code(() => resolveFrom(empty, '/', ['ergo-ts'], '/x')),
+      CreateErrorCode.From,
+    );
+    assert.equal(
+      code(() => resolveFrom(join(empty, 'nope'), '/', ['ergo-ts'], '/x')),
+      CreateErrorCode.From,
+    );
+    const onlyObserver = tarballs(['ergo-ts-observer-0.1.0.tgz']);
+    assert.equal(
+      code(() => resolveFrom(onlyObserver, '/', ['ergo-ts'], '/x')),
+      CreateErrorCode.From,
+    );
+    // A clone whose packages are not built (no npm ci yet).
+    const clone = mkdtempSync(join(root, 'clone-'));
+    mkdirSync(join(clone, 'packages', 'ergo'), { recursive: true });
+    writeFileSync(
+      join(clone, 'packages', 'ergo', 'package.json'),
+      JSON.stringify({ name: 'ergo-ts', exports: { '.': { default: './dist/src/index.js' } } }),
+    );
+    assert.equal(
+      code(() => resolveFrom(clone, '/', ['ergo-ts'], '/x')),
+      CreateErrorCode.From,
+    );
+    const cwd = join(root, 'h');
+    mkdirSync(cwd);
+    for (const from of [empty, onlyObserver, clone]) {
+      const r = io(cwd);
+      assert.equal(await run(['Shop', '--with-actor', 'Cart', '--from', from], r), 1);
+      assert.match(r.stderr, /^error: --from /);
+    }
+    const r = io(cwd);
+    assert.equal(await run(['Shop', '--with-actor', 'Cart', '--from', clone], r), 1);
+    assert.match(r.stderr, /not built .*npm ci/);
+    assert.deepEqual(readdirSync(cwd), [], 'nothing written');
   });
 });

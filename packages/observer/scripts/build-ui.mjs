@@ -2,8 +2,7 @@
 // Builds the Observer's browser UI into dist/ui: type-checks ui/ (tsc --noEmit), bundles
 // ui/src/main.tsx with esbuild (Preact JSX, uPlot), copies index.html, and writes a gzip and a
 // brotli copy of every file beside it, so the package ships the UI prebuilt and compressed and
-// its users need no build step. `--prepare` (the package's `prepare`) does nothing while the
-// monorepo itself is being installed: the root's `npm run build` builds the UI once then.
+// its users need no build step.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -12,10 +11,6 @@ import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
 
 const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(pkg, '..', '..');
-if (process.argv.includes('--prepare')) {
-  const prefix = process.env.npm_config_local_prefix;
-  if (prefix && resolve(prefix) === root && process.env.npm_command !== 'pack') process.exit(0);
-}
 
 const out = join(pkg, 'dist', 'ui');
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
