@@ -2,9 +2,9 @@
 // `npm run check`: every gate CI runs before the tests, in order, each timed. A failing step does
 // not hide the others: all run (except after a failed build, which the rest need, and after a
 // failed pack, which the two packaging steps need), and the check fails at the end if any did.
-// Steps: build, lint, format:check, docs, pack (scripts/pack.mjs, once, into a temporary folder),
+// Independent steps run side by side. Steps: build, lint, format:check, docs, pack (scripts/pack.mjs, once, into a temporary folder),
 // check:publish and check:docs (both on those tarballs).
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve, dirname } from 'node:path';
@@ -24,19 +24,13 @@ const steps = [
   { name: 'check:publish', cmd: npmRun('check:publish', '--packed', packed), needs: 'pack' },
   { name: 'check:docs', cmd: npmRun('check:docs', '--packed', packed), needs: 'pack' },
 ];
+// Steps whose prerequisite has passed run side by side (at most PARALLEL at once: lint and the
+// docs check are each busy on a core), each one's output held and printed whole when it ends.
+const PARALLEL = 3;
 const results = [];
+const t0 = Date.now();
 try {
-  for (const step of steps) {
-    const needed = results.find((r) => r.step === step.needs);
-    if (needed !== undefined && !needed.ok) {
-      results.push({ step: step.name, ok: false, skipped: true, seconds: 0 });
-      continue;
-    }
-    const started = Date.now();
-    console.log(`\n== ${step.name}`);
-    const r = spawnSync(step.cmd[0], step.cmd[1], { cwd: root, stdio: 'inherit' });
-    results.push({ step: step.name, ok: r.status === 0, seconds: (Date.now() - started) / 1000 });
-  }
+  await runSteps();
 } finally {
   rmSync(packDir, { recursive: true, force: true });
 }
@@ -46,3 +40,56 @@ for (const r of results)
     `  ${r.ok ? 'ok     ' : r.skipped ? 'skipped' : 'FAILED '} ${r.step.padEnd(13)} ${r.seconds.toFixed(0).padStart(4)} s`,
   );
 if (results.some((r) => !r.ok)) process.exit(1);
+console.log(`  total ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+
+/** Runs every step once its prerequisite is done (a failed one skips the steps that need it). */
+function runSteps() {
+  const pending = [...steps];
+  let running = 0;
+  return new Promise((done) => {
+    const next = () => {
+      for (let i = 0; i < pending.length && running < PARALLEL;) {
+        const step = pending[i];
+        const needed = step.needs === undefined ? undefined : results.find((r) => r.step === step.needs);
+        if (step.needs !== undefined && needed === undefined) {
+          i++; // its prerequisite has not ended yet
+          continue;
+        }
+        pending.splice(i, 1);
+        if (needed !== undefined && !needed.ok) {
+          results.push({ step: step.name, ok: false, skipped: true, seconds: 0 });
+          continue;
+        }
+        running++;
+        runStep(step).then((r) => {
+          running--;
+          results.push(r);
+          next();
+        });
+      }
+      if (running === 0 && pending.length === 0) {
+        results.sort((a, b) => steps.findIndex((s) => s.name === a.step) - steps.findIndex((s) => s.name === b.step));
+        done();
+      }
+    };
+    next();
+  });
+}
+
+/** One step, its output collected and printed when it ends; never rejects. */
+function runStep(step) {
+  const started = Date.now();
+  return new Promise((done) => {
+    const child = spawn(step.cmd[0], step.cmd[1], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const chunks = [];
+    child.stdout.on('data', (c) => chunks.push(c));
+    child.stderr.on('data', (c) => chunks.push(c));
+    child.on('error', (err) => chunks.push(Buffer.from(`could not start: ${err.message}\n`)));
+    child.on('close', (status) => {
+      const seconds = (Date.now() - started) / 1000;
+      const out = Buffer.concat(chunks).toString('utf8').trimEnd();
+      console.log(`\n== ${step.name} (${seconds.toFixed(0)} s)${out === '' ? '' : `\n${out}`}`);
+      done({ step: step.name, ok: status === 0, seconds });
+    });
+  });
+}
