@@ -48,6 +48,10 @@ function describe(e: unknown): string {
  * A probe that throws or rejects counts as "not yet"; its last error is named in the failure.
  * When `timeoutMs` passes first (a probe that hangs included), rejects with a
  * {@link WaitTimeoutError} naming `what`, the bound and the probe's last error (also its `cause`).
+ * Bad options throw a RangeError (code `ERR_TEST_WAIT_OPTION`) at once.
+ *
+ * No timer of its own is active while the probe's synchronous part runs, so a probe may count
+ * the process's active handles (`process.getActiveResourcesInfo()`).
  *
  * @example
  * const pid = await eventually(() => node.whereis('worker'), 'worker registered');
@@ -61,41 +65,61 @@ export function eventually<T>(
   const { timeoutMs = EVENTUALLY_TIMEOUT_MS, intervalMs = EVENTUALLY_INTERVAL_MS } = options;
   checkMs('timeoutMs', timeoutMs, 0);
   checkMs('intervalMs', intervalMs, 0);
-  return new Promise((resolve, reject) => {
-    let lastError: { error: unknown } | undefined;
-    let tries = 0;
-    let pause: ReturnType<typeof setTimeout> | undefined;
-    let done = false;
-    const finish = (): void => {
-      done = true;
-      clearTimeout(guard);
-      clearTimeout(pause);
-    };
-    // Ref'd on purpose: a condition that never comes fails with this message.
-    const guard = setTimeout(() => {
-      finish();
-      const last = lastError === undefined ? '' : `; last probe error: ${describe(lastError.error)}`;
+  return poll(probe, what, timeoutMs, intervalMs);
+}
+
+/** Marks a probe that had not settled when the bound passed. */
+const HUNG = Symbol('hung');
+
+async function poll<T>(
+  probe: () => T | PromiseLike<T>,
+  what: string,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<Exclude<Awaited<T>, Falsy>> {
+  const deadline = performance.now() + timeoutMs;
+  let lastError: { error: unknown } | undefined;
+  let tries = 0;
+  let hung = false;
+  for (;;) {
+    tries++;
+    try {
+      const out = probe();
+      // The guard is armed only once the probe's synchronous part has run (see above).
+      const value = isThenable(out) ? await settledBy(out, deadline) : out;
+      if (value === HUNG) hung = true;
+      else if (value) return value as Exclude<Awaited<T>, Falsy>;
+    } catch (e) {
+      lastError = { error: e };
+    }
+    const left = deadline - performance.now();
+    if (hung || left <= 0) {
+      const last =
+        (lastError === undefined ? '' : `; last probe error: ${describe(lastError.error)}`) +
+        (hung ? '; the last probe did not settle' : '');
       const msg = `timed out after ${timeoutMs} ms (${tries} probes) waiting for ${what}${last}`;
-      reject(new WaitTimeoutError(msg, lastError === undefined ? undefined : { cause: lastError.error }));
-    }, timeoutMs);
-    const attempt = async (): Promise<void> => {
-      if (done) return;
-      tries++;
-      try {
-        const value = await probe();
-        if (done) return;
-        if (value) {
-          finish();
-          resolve(value as Exclude<Awaited<T>, Falsy>);
-          return;
-        }
-      } catch (e) {
-        lastError = { error: e };
-      }
-      if (!done) pause = setTimeout(() => void attempt(), intervalMs);
-    };
-    void attempt();
+      throw new WaitTimeoutError(msg, lastError === undefined ? undefined : { cause: lastError.error });
+    }
+    await new Promise((r) => setTimeout(r, Math.min(intervalMs, left)));
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (
+    (typeof v === 'object' || typeof v === 'function') &&
+    v !== null &&
+    typeof (v as PromiseLike<unknown>).then === 'function'
+  );
+}
+
+/** `p`'s value, or HUNG when it has not settled by `deadline` (its later rejection is handled). */
+function settledBy<T>(p: PromiseLike<T>, deadline: number): Promise<T | typeof HUNG> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // Ref'd on purpose: a probe waiting on nothing that keeps the loop alive fails with the message.
+  const guard = new Promise<typeof HUNG>((resolve) => {
+    timer = setTimeout(() => resolve(HUNG), Math.max(0, deadline - performance.now()));
   });
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
 
 /**

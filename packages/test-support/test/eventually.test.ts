@@ -97,7 +97,17 @@ test('eventually: falsy values (0, empty string, null) keep it polling', async (
 
 test('eventually: a probe that never settles is bounded too', async () => {
   const e = await timeoutOf(eventually(() => new Promise<boolean>(() => {}), 'a hung probe', { timeoutMs: 30 }));
-  assert.match(e.message, /waiting for a hung probe$/);
+  assert.match(e.message, /waiting for a hung probe; the last probe did not settle$/);
+});
+
+test('eventually: no timer of its own is active while a probe runs (a probe may count handles)', async () => {
+  const timeouts = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const base = timeouts();
+  const seen: number[] = [];
+  // The probes themselves are the subject here: three of them, sync then async.
+  await eventually(() => (seen.push(timeouts()), seen.length >= 3), 'three sync probes');
+  await eventually(async () => (seen.push(timeouts()), seen.length >= 6), 'three async probes');
+  assert.deepEqual(seen, Array(6).fill(base));
 });
 
 test('eventually: bad options are refused with a stable code', () => {
