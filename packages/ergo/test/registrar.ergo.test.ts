@@ -17,7 +17,7 @@ import {
   MessageResolveRoutes,
 } from '../src/net/registrar/messages.js';
 import { RegistrarCodec, RegistrarPacketType } from '../src/net/registrar/packet.js';
-import { Peer, requirePeer } from '@ergo-ts/test-support';
+import { eventually, Peer, requirePeer } from '@ergo-ts/test-support';
 
 const codec = new RegistrarCodec();
 
@@ -99,10 +99,17 @@ test('an ergo-ts registrar client registers with, and resolves through, a Go Erg
     // Closing the registration's TCP link unregisters the node (Ergo's rule).
     first.socket.destroy();
     await once(first.socket, 'close');
-    // Go notices the close asynchronously: ask again until it has (bounded by a generous deadline).
-    const deadline = Date.now() + 10_000;
-    let after = await resolve(port, 'ts9@localhost');
-    while (after.routes !== null && Date.now() < deadline) after = await resolve(port, 'ts9@localhost');
+    // Go notices the close asynchronously: ask again until it has (the round under way at the
+    // bound included, as before).
+    const after = await eventually(
+      async () => {
+        const r = await resolve(port, 'ts9@localhost');
+        if (r.routes !== null) throw new Error(`still resolves: ${JSON.stringify(r.routes)}`);
+        return r;
+      },
+      'Go to drop the closed registration',
+      { timeoutMs: 20_000, intervalMs: 20 },
+    );
     assert.equal(after.routes, null);
   } finally {
     for (const s of sockets) s.destroy();
