@@ -18,25 +18,9 @@ import {
 } from '../src/net/registrar/messages.js';
 import { RegistrarCodec, RegistrarPacketType } from '../src/net/registrar/packet.js';
 import { eventually, Peer, requirePeer } from '@ergo-ts/test-support';
+import { freePort } from './registrar_helpers.js';
 
 const codec = new RegistrarCodec();
-
-/** A port free for both TCP and UDP on this host right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = net.createServer().listen(0, '127.0.0.1');
-    await once(srv, 'listening');
-    const port = (srv.address() as net.AddressInfo).port;
-    srv.close();
-    const udp = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, () => resolve(true));
-    });
-    udp.close();
-    if (ok) return port;
-  }
-}
 
 async function register(
   port: number,
