@@ -37,6 +37,7 @@ import { strict as assert } from 'node:assert';
 import diagnostics from 'node:diagnostics_channel';
 import { describe, test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import {
   ApplicationMode,
   ApplicationState,
@@ -264,23 +265,27 @@ function idle(w: World): boolean {
 async function quiesce(w: World, phase: string): Promise<boolean> {
   // A liveness bound, not a budget: the workload's last calls, restarts and application stops
   // settle in well under a second, but a loaded machine may take several.
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (idle(w)) {
+  const settled = await eventually(
+    async () => {
+      if (!idle(w)) return false;
       await turn();
-      if (idle(w)) return true;
-    }
-    if (Date.now() > deadline) {
-      const busy = [...w.engine.processes.values()]
-        .filter((p) => p.st !== ProcessState.Sleep || p.mb.size > 0)
-        .map((p) => `${p.pid} st=${p.st} mb=${p.mb.size}`);
-      w.fail(
-        `${phase}: the node never became idle (inflight ${w.inflight}, calls ${w.engine.calls.size}, runq ${w.engine.scheduler.length}, busy ${busy.slice(0, 5).join(', ')})`,
-      );
-      return false;
-    }
-    await delay(3);
+      return idle(w);
+    },
+    `${phase}: the node to become idle`,
+    { timeoutMs: 15_000, intervalMs: 3 },
+  ).then(
+    () => true,
+    () => false,
+  );
+  if (!settled) {
+    const busy = [...w.engine.processes.values()]
+      .filter((p) => p.st !== ProcessState.Sleep || p.mb.size > 0)
+      .map((p) => `${p.pid} st=${p.st} mb=${p.mb.size}`);
+    w.fail(
+      `${phase}: the node never became idle (inflight ${w.inflight}, calls ${w.engine.calls.size}, runq ${w.engine.scheduler.length}, busy ${busy.slice(0, 5).join(', ')})`,
+    );
   }
+  return settled;
 }
 
 function relKeys(info: ReturnType<Node['processInfo']>, link: boolean): string[] {
@@ -517,8 +522,11 @@ async function runSeed(
         if (at >= 0) w.alive.splice(at, 1);
         const hang = new Hang();
         node.send(hung, hang);
-        const deadline = Date.now() + 8000;
-        while (!hang.taken && w.isAlive(hung) && Date.now() < deadline) await delay(1);
+        // Ended first, or not taken within the bound: another attempt (the assertion below says if none hung).
+        await eventually(() => hang.taken || !w.isAlive(hung), 'the hang to be taken', {
+          timeoutMs: 8000,
+          intervalMs: 1,
+        }).catch(() => undefined);
         hanging = hang.taken;
       }
       assert.ok(hanging, `seed ${seed}: a process holds a handler that never settles`);
@@ -545,8 +553,10 @@ async function runSeed(
       const order = new StopNode((o) => (inside = o));
       node.send(insider, order, { priority: MessagePriority.Max });
       // The insider may be ended by the last operations before it gets there: then stop from here.
-      const deadline = Date.now() + 8000;
-      while (!order.started && w.isAlive(insider) && Date.now() < deadline) await delay(3);
+      await eventually(() => order.started || !w.isAlive(insider), 'the stop order to start', {
+        timeoutMs: 8000,
+        intervalMs: 3,
+      }).catch(() => undefined);
       // Called from here, stop() is the same graceful stop (or starts it if the insider never got there).
       stopped = await node.stop().then(
         () => 'resolved',

@@ -7,6 +7,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { eventually } from '@ergo-ts/test-support';
 import {
   ApplicationMode,
   ApplicationState,
@@ -434,7 +435,9 @@ test('kill -9 of a node with 10k relations, links, subscriptions and a pending c
   void hub;
 
   // The same name restarts with a new creation: old PIDs are refused.
-  while (Math.floor(Date.now() / 1000) <= child.creation) await new Promise((r) => setTimeout(r, 20));
+  await eventually(() => Math.floor(Date.now() / 1000) > child.creation, 'the next second of the creation clock', {
+    intervalMs: 20,
+  });
   const again = await startChild(child.name);
   t.after(() => again.kill());
   assert.notEqual(again.creation, child.creation);

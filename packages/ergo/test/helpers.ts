@@ -39,18 +39,8 @@ export function deferred<T = void>(): Deferred<T> {
   return d;
 }
 
-/**
- * Fails (instead of hanging) when `p` does not settle within `ms`: a guard, never a timing check.
- * The timer is ref'd on purpose, so a missing event fails with this message instead of letting
- * the event loop drain.
- */
-export function within<T>(p: Promise<T>, what: string, ms = 5000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
-}
+// The bounded wait every package's tests share (a hang guard naming what did not settle).
+export { within } from '@ergo-ts/test-support';
 
 /** Lines written by a node's default logger. */
 export class LogCapture {

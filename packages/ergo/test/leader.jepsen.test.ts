@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { LeaderCluster, checkHistory, rng, within } from './leader_cluster.js';
+import { eventually } from '@ergo-ts/test-support';
+import { LeaderCluster, checkHistory, rng } from './leader_cluster.js';
 
 const ROUNDS = Number(process.env.LEADER_JEPSEN_ROUNDS ?? 200);
 const SEED = Number(process.env.LEADER_JEPSEN_SEED ?? Date.now() % 1_000_000);
@@ -130,23 +131,14 @@ async function splitTwoTwo(quorum: 'alive' | 'membership'): Promise<ReturnType<t
     const farLeader = async (): Promise<boolean> =>
       (await Promise.all(far.map((i) => cluster.status(i)))).some((s) => s.isLeader);
     if (quorum === 'alive') {
-      await within(
-        (async () => {
-          while (!(await farLeader())) await sleep(20);
-        })(),
-        'a leader on the far side',
-        CONVERGE_MS,
-      );
+      await eventually(farLeader, 'a leader on the far side', { timeoutMs: CONVERGE_MS, intervalMs: 20 });
     } else await sleep(3 * TIMING.max);
     await cluster.kill(L);
     if (quorum === 'alive') {
-      await within(
-        (async () => {
-          while (!(await cluster.status(mate)).isLeader) await sleep(20);
-        })(),
-        "the leader's mate elects itself",
-        CONVERGE_MS,
-      );
+      await eventually(async () => (await cluster.status(mate)).isLeader, "the leader's mate elects itself", {
+        timeoutMs: CONVERGE_MS,
+        intervalMs: 20,
+      });
     } else await sleep(3 * TIMING.max);
     if (quorum === 'membership') {
       assert.equal((await farLeader()) || (await cluster.status(mate)).isLeader, false, 'a minority elected a leader');

@@ -4,6 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { eventually } from '@ergo-ts/test-support';
 import {
   Leader,
   LEADER_EDF_PACKAGE,
@@ -21,7 +22,7 @@ import {
   type Ref,
 } from '../src/index.js';
 import { decode, encode } from '../src/net/index.js';
-import { Inbox, LogCapture, probe, rejectsWith, scriptedPeer, withNode, within } from './helpers.js';
+import { Inbox, LogCapture, probe, rejectsWith, scriptedPeer, withNode } from './helpers.js';
 
 const FAST = { electionTimeoutMin: 40, electionTimeoutMax: 80, heartbeatInterval: 10 };
 
@@ -67,34 +68,20 @@ class Member extends Leader {
 const status = (node: Node, name: string): Promise<Status> =>
   node.call(new ProcessID(name as Atom), 'status') as Promise<Status>;
 
-/** Polls until `pred` holds (a guard fails the test instead of hanging). */
-async function until(what: string, pred: () => Promise<boolean>): Promise<void> {
-  await within(
-    (async () => {
-      while (!(await pred())) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    what,
-    10_000,
-  );
-}
-
 async function cluster(node: Node, names: string[], extra: Partial<LeaderOptions> = {}): Promise<void> {
   const bootstrap = names.map((n) => new ProcessID(n as Atom, node.name));
   for (const n of names) await node.spawnRegister(n, () => new Member({ clusterID: 'c1', bootstrap, ...extra }));
 }
 
 async function leaderOf(node: Node, names: string[]): Promise<{ name: string; term: number }> {
-  let found = { name: '', term: 0 };
-  await until('one leader known to all', async () => {
+  return eventually(async () => {
     const all = await Promise.all(names.map((n) => status(node, n)));
     const leaders = names.filter((_, i) => all[i]!.isLeader);
-    if (leaders.length !== 1) return false;
+    if (leaders.length !== 1) return undefined;
     const pid = all[names.indexOf(leaders[0]!)]!.leader!;
-    if (!all.every((s) => s.leader !== undefined && s.leader.equals(pid) && s.term === all[0]!.term)) return false;
-    found = { name: leaders[0]!, term: all[0]!.term };
-    return true;
-  });
-  return found;
+    if (!all.every((s) => s.leader !== undefined && s.leader.equals(pid) && s.term === all[0]!.term)) return undefined;
+    return { name: leaders[0]!, term: all[0]!.term };
+  }, 'one leader known to all');
 }
 
 test('options: an empty clusterID, a max timeout not above the min, or a bad quorum fail the spawn', async () => {
@@ -123,11 +110,11 @@ test('three members elect one leader; the others follow it; inspect reports it',
     let name = '';
     let term = 0;
     let info: Record<string, string> = {};
-    await until('a leader that inspect confirms', async () => {
+    await eventually(async () => {
       ({ name, term } = await leaderOf(node, names));
       info = await node.inspect(node.processPID(name));
       return info.term === String(term) && info.leader === 'true';
-    });
+    }, 'a leader that inspect confirms');
     assert.ok(term >= 1);
     assert.deepEqual(info, {
       cluster: 'c1',
@@ -167,12 +154,12 @@ test('membership quorum: the last of three members never elects itself; with quo
       node.kill(node.processPID(x));
       const s0 = await status(node, last);
       if (quorum === 'alive') {
-        await until('the last member elects itself', async () => (await status(node, last)).isLeader);
+        await eventually(async () => (await status(node, last)).isLeader, 'the last member elects itself');
         return;
       }
       assert.equal(s0.quorum, 2);
       // Three failed candidacies later it is still no leader.
-      await until('three more elections', async () => (await status(node, last)).term >= s0.term + 3);
+      await eventually(async () => (await status(node, last)).term >= s0.term + 3, 'three more elections');
       const s = await status(node, last);
       assert.equal(s.isLeader, false);
       assert.equal(s.leader, undefined);
@@ -205,9 +192,9 @@ test('one vote per term: not given again after the known leader is lost (Ergo fo
     assert.deepEqual(r2.message, new MessageLeaderVoteReply('c1', 5, false));
     // z claims term 5, then goes away: Ergo's becomeFollower would clear the vote here.
     node.send(z, { to: voter, send: new MessageLeaderHeartbeat('c1', 5, z) });
-    await until('voter follows z', async () => (await status(node, 'v')).leader?.equals(z) === true);
+    await eventually(async () => (await status(node, 'v')).leader?.equals(z) === true, 'voter follows z');
     node.kill(z);
-    await until('voter lost z', async () => (await status(node, 'v')).leader === undefined);
+    await eventually(async () => (await status(node, 'v')).leader === undefined, 'voter lost z');
     node.send(y, { to: voter, send: new MessageLeaderVote('c1', 5, y) });
     const r3 = (await inbox.count(3))[2]!;
     assert.deepEqual(r3.message, new MessageLeaderVoteReply('c1', 5, false));
@@ -237,7 +224,7 @@ test('a store keeps the vote across a restart: the restarted member does not vot
     assert.deepEqual((await inbox.count(1))[0]!.message, new MessageLeaderVoteReply('c1', 3, true));
     assert.deepEqual(store.state, { term: 3, votedFor: `x@${node.name}` });
     node.kill(voter);
-    await until('v gone', async () => node.processList().every((p) => !p.equals(voter)));
+    await eventually(async () => node.processList().every((p) => !p.equals(voter)), 'v gone');
     voter = await node.spawnRegister('v', () => new Member({ clusterID: 'c1', ...slow, store }));
     assert.equal((await status(node, 'v')).term, 3);
     node.send(y, { to: voter, send: new MessageLeaderVote('c1', 3, y) });
@@ -254,7 +241,7 @@ test('without a store a new member votes in no term until its startup quiet peri
     assert.deepEqual((await inbox.count(1))[0]!.message, new MessageLeaderVoteReply('c1', 1, false));
     // It still follows a leader it hears from.
     node.send(x, { to: voter, send: new MessageLeaderHeartbeat('c1', 2, x) });
-    await until('voter follows x', async () => (await status(node, 'v')).leader?.equals(x) === true);
+    await eventually(async () => (await status(node, 'v')).leader?.equals(x) === true, 'voter follows x');
     const seen = (await node.call(new ProcessID('v' as Atom), 'seen')) as string[];
     assert.deepEqual(seen, [`term:1->2`, `follower:${x.toString()}`]);
   });
@@ -263,7 +250,7 @@ test('without a store a new member votes in no term until its startup quiet peri
 test('a new member joins a running cluster with join(); it counts towards the quorum', async () => {
   await withNode(async (node) => {
     await node.spawnRegister('a', () => new Member({ clusterID: 'c2' }));
-    await until('a alone is leader', async () => (await status(node, 'a')).isLeader);
+    await eventually(async () => (await status(node, 'a')).isLeader, 'a alone is leader');
     class Joiner extends Member {
       override init(): LeaderOptions {
         const o = super.init();
@@ -305,7 +292,7 @@ test('a member that cannot reach a quorum logs its first candidacy and the first
         (n) => new ProcessID('m' as Atom, `${n}_${process.pid}@localhost` as Atom),
       );
       await node.spawnRegister('m', () => new Member({ clusterID: 'g', bootstrap: ghosts, startupQuiet: 0 }));
-      await until('five candidacies', async () => (await status(node, 'm')).term >= 5);
+      await eventually(async () => (await status(node, 'm')).term >= 5, 'five candidacies');
       const text = capture.text();
       assert.equal(text.match(/election: term=/g)?.length, 1, text);
       assert.equal(text.match(/messages for ghost1_\d+@localhost dropped/g)?.length, 1, text);

@@ -9,6 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { eventually, within } from '@ergo-ts/test-support';
 
 const NODE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'leader_node.js');
 
@@ -104,17 +105,6 @@ interface Member {
   port: number;
   paused: boolean;
   pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
-}
-
-/** Rejects after `ms` with `what` in the message. */
-export function within<T>(p: Promise<T>, what: string, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms);
-    }),
-  ]);
 }
 
 /** The members of a Jepsen run and the proxies between them. */
@@ -294,23 +284,25 @@ export class LeaderCluster {
    * Liveness: resolves with the leader and term once every member (all must be running) knows
    * the same leader in the same term and that leader says it is leader. Polls; rejects after `ms`.
    */
-  async converged(ms: number): Promise<{ leader: string; term: number }> {
-    const deadline = Date.now() + ms;
-    let last = '';
-    for (;;) {
-      const all = await Promise.all(this.names.map((_, i) => this.status(i).catch(() => undefined)));
-      const first = all[0];
-      if (
-        first !== undefined &&
-        first.leader !== '' &&
-        all.every((s) => s !== undefined && s.leader === first.leader && s.term === first.term) &&
-        all[this.names.indexOf(first.leader)]?.isLeader === true
-      )
-        return { leader: first.leader, term: first.term };
-      last = JSON.stringify(all);
-      if (Date.now() > deadline) throw new Error(`no leader known to all within ${ms} ms: ${last}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  converged(ms: number): Promise<{ leader: string; term: number }> {
+    return eventually(
+      async () => {
+        const all = await Promise.all(this.names.map((_, i) => this.status(i).catch(() => undefined)));
+        const first = all[0];
+        if (
+          first !== undefined &&
+          first.leader !== '' &&
+          all.every((s) => s !== undefined && s.leader === first.leader && s.term === first.term) &&
+          all[this.names.indexOf(first.leader)]?.isLeader === true
+        )
+          return { leader: first.leader, term: first.term };
+        // Thrown so that the failure names the members' last answers.
+        throw new Error(`statuses: ${JSON.stringify(all)}`);
+      },
+      'a leader known to all',
+      // The round under way at the bound may take a status timeout more (as the loop before did).
+      { timeoutMs: ms + 5_000, intervalMs: 20 },
+    );
   }
 
   async stop(): Promise<void> {

@@ -23,7 +23,7 @@ import {
 } from '../src/index.js';
 import { MetaBase } from '../src/meta/index.js';
 import { PID, type Atom } from '../src/index.js';
-import { eventually } from './meta_helpers.js';
+import { eventually } from '@ergo-ts/test-support';
 import { coreOf, fakeNetwork } from './remote_helpers.js';
 import {
   deferred,

@@ -21,7 +21,7 @@ import {
 } from '../src/meta/index.js';
 import { deferred, exec, guardUnhandled, Hold, spawnTest, throwsCode, type Hooks } from './lifecycle_helpers.js';
 import { suiteNode } from './suite_node.js';
-import { eventually } from './meta_helpers.js';
+import { eventually } from '@ergo-ts/test-support';
 
 guardUnhandled();
 

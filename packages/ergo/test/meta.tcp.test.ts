@@ -35,7 +35,8 @@ import {
   type Hooks,
 } from './lifecycle_helpers.js';
 import { suiteNode } from './suite_node.js';
-import { activeHandles, closed, connect, eventually, haveOpenSSL, makeCert, readBytes } from './meta_helpers.js';
+import { eventually } from '@ergo-ts/test-support';
+import { activeHandles, closed, connect, haveOpenSSL, makeCert, readBytes } from './meta_helpers.js';
 
 guardUnhandled();
 

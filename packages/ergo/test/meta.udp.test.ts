@@ -12,7 +12,7 @@ import type { Alias, Node, PID } from '../src/index.js';
 import { createUDPServer, MessageUDP, NetAddr, type UDPServerOptions } from '../src/meta/index.js';
 import { deferred, exec, guardUnhandled, Hold, spawnTest, uniq, within, type Hooks } from './lifecycle_helpers.js';
 import { suiteNode } from './suite_node.js';
-import { eventually } from './meta_helpers.js';
+import { eventually } from '@ergo-ts/test-support';
 
 guardUnhandled();
 

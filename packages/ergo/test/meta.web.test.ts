@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import https from 'node:https';
 import { after, before, describe, test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import {
   MessageDownAlias,
   MessageDownPID,
@@ -210,8 +211,8 @@ describe('web meta processes and WebWorker', () => {
     const r = await request(base + '/pool/throw');
     assert.equal(r.status, 500);
     // the worker that threw is replaced: the pool again has 8 workers, one of them new
-    await within(
-      waitFor(async () => (await exec(host.node, host.pid, (a) => a.inspect(poolPid)))['worker_restarts'] === '1'),
+    await eventually(
+      async () => (await exec(host.node, host.pid, (a) => a.inspect(poolPid)))['worker_restarts'] === '1',
       'worker replaced',
     );
     const afterList = poolWorkers(host, poolPid);
@@ -387,12 +388,4 @@ function httpsGet(url: string, ca: string | undefined): Promise<string> {
 /** The pool's workers (the processes it is linked to), as strings. */
 function poolWorkers(host: Host, pool: PID): string[] {
   return host.node.processInfo(pool).linksPID.map(String);
-}
-
-/** Polls `cond` on each macrotask until it holds (guard it with `within`); only for states no event announces. */
-async function waitFor(cond: () => boolean | Promise<boolean>): Promise<void> {
-  for (;;) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 5));
-  }
 }

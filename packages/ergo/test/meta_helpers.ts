@@ -1,6 +1,6 @@
 // Helpers for the meta process tests: throwaway TLS certificates (made by openssl in a temporary
-// folder, never committed), plain Node socket clients, and a guarded wait for states that no
-// event announces (a socket paused by back-pressure).
+// folder, never committed), plain Node socket clients, reads and closes under a guard, and a count
+// of active libuv handles.
 
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -91,14 +91,6 @@ export function readBytes(socket: net.Socket, n: number, what = `${n} bytes`): P
 export function closed(socket: net.Socket): Promise<void> {
   if (socket.destroyed && socket.closed) return Promise.resolve();
   return within(new Promise<void>((resolve) => socket.once('close', () => resolve())), 'socket close');
-}
-
-/** Polls `cond` every few ms until true (guarded: fails after 5 s). For states without an event. */
-export async function eventually(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  const poll = async (): Promise<void> => {
-    while (!(await cond())) await new Promise((r) => setTimeout(r, 5));
-  };
-  await within(poll(), what);
 }
 
 /** Active libuv handles of a type (e.g. 'TCPSocketWrap'), for leak checks. */

@@ -22,7 +22,7 @@ import { defaultRegistry, Go, int32, typed, type GoTime } from '../src/net/index
 import { createEmbeddedRegistrar } from '../src/net/registrar/embedded.js';
 import { LogCapture, Inbox, probe, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
-import { Peer, requirePeer } from '@ergo-ts/test-support';
+import { eventually, Peer, requirePeer, type Line } from '@ergo-ts/test-support';
 import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const COOKIE = 'go-secret';
@@ -294,12 +294,7 @@ test('TLS both ways with Go', async (t) => {
     'svc',
     probe(undefined, (req) => `tls:${String(req)}`),
   );
-  await within(
-    (async () => {
-      while (ts.network().nodes().length > 0) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    'disconnected',
-  );
+  await eventually(() => ts.network().nodes().length === 0, 'disconnected');
   const added = await go.cmd('route_add', {
     match: ts.name.replace(/\./g, '\\.'),
     host: '127.0.0.1',
@@ -308,12 +303,7 @@ test('TLS both ways with Go', async (t) => {
   });
   assert.equal(added.kind, 'result');
   // Go may still hold the old connection for a moment: retry until the new one is made.
-  // Bounded by time (10 s), not by a count of 50 ms sleeps: a loaded machine may take longer.
-  let r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
-  for (const until = Date.now() + 10_000; r.kind !== 'result' && Date.now() < until;) {
-    await new Promise((res) => setTimeout(res, 50));
-    r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
-  }
+  const r = await goCallsSvc(go, ts.name, 'Go to call svc over TLS');
   assert.deepEqual(r.value, 'tls:x', JSON.stringify(r));
 });
 
@@ -372,19 +362,9 @@ test('through the embedded registrar shared with Go: each side finds the other b
   ts.network()
     .node(go.ready.node as string)
     .disconnect();
-  await within(
-    (async () => {
-      while (ts.network().nodes().length > 0) await new Promise((r) => setTimeout(r, 5));
-    })(),
-    'disconnected',
-  );
+  await eventually(() => ts.network().nodes().length === 0, 'disconnected');
   // Go resolves ergo-ts through the registrar (UDP) and calls it.
-  // Bounded by time (10 s), not by a count of 50 ms sleeps: a loaded machine may take longer.
-  let r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
-  for (const until = Date.now() + 10_000; r.kind !== 'result' && Date.now() < until;) {
-    await new Promise((res) => setTimeout(res, 50));
-    r = await go.cmd('call', { to: { name: 'svc', node: ts.name }, req: 'x' });
-  }
+  const r = await goCallsSvc(go, ts.name, 'Go to resolve ergo-ts and call svc');
   assert.deepEqual(r.value, 'ts:x', JSON.stringify(r));
 });
 
@@ -422,6 +402,23 @@ test('remote spawn both ways and remote application start on Go', async (t) => {
   const refused = await go.cmd('spawn_remote', { node: ts.name, factory: 'tsworker' });
   assert.equal(refused.kind, 'error');
 });
+
+/**
+ * Go's `call` of `svc` on `node` until it gives a result (an error reply is retried and named in
+ * the failure). The bound covers the retries and the Go commands themselves: a loaded machine may
+ * take several seconds to connect.
+ */
+function goCallsSvc(go: Peer, node: string, what: string): Promise<Line> {
+  return eventually(
+    async () => {
+      const r = await go.cmd('call', { to: { name: 'svc', node }, req: 'x' });
+      if (r.kind !== 'result') throw new Error(JSON.stringify(r));
+      return r;
+    },
+    what,
+    { timeoutMs: 30_000, intervalMs: 50 },
+  );
+}
 
 /** A port free for both TCP on 127.0.0.1 and UDP right now. */
 async function freeTcpUdpPort(): Promise<number> {

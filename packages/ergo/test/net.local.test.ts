@@ -4,6 +4,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { eventually } from '@ergo-ts/test-support';
 import {
   Actor,
   ErrNoConnection,
@@ -14,7 +15,6 @@ import {
   type Node,
   type PID,
 } from '../src/index.js';
-import { within } from './helpers.js';
 import { netPair } from './net_helpers.js';
 
 const COOKIE = 'local-secret';
@@ -160,15 +160,8 @@ test('a lost pool link is re-dialled by the side that dialled', async (t) => {
   ).connections.get(b.name)!;
   conn.links[1]!.socket.destroy();
   assert.equal(await a.call(new ProcessID('echo' as never, b.name), 'still here'), 'still here');
-  // Bounded by time, not by a count of 10 ms sleeps: a loaded machine may take seconds to
-  // re-dial and handshake.
-  await within(
-    (async () => {
-      while (remote.info().poolSize < 3) await new Promise((r) => setTimeout(r, 10));
-    })(),
-    'the pool link re-dialled',
-    10_000,
-  );
+  // A loaded machine may take seconds to re-dial and handshake.
+  await eventually(() => remote.info().poolSize >= 3, 'the pool link re-dialled', { intervalMs: 10 });
   assert.equal(remote.info().poolSize, 3);
   assert.deepEqual(a.network().nodes(), [b.name]);
 });

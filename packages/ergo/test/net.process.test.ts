@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
+import { eventually } from '@ergo-ts/test-support';
 import { ErrNoConnection, MessageDownProcessID, ProcessID, type Node } from '../src/index.js';
 import { Inbox, probe, within } from './helpers.js';
 import { netNode, routeTo } from './net_helpers.js';
@@ -82,12 +83,7 @@ test('two OS processes: call, important sends, kill -9 mid-traffic, reconnect to
   );
   const waiting = a.call(new ProcessID('sleeper' as never, childName as never), 'wait', { timeout: 20_000 });
   a.send(sender, 'stream');
-  await within(
-    (async () => {
-      while (acked.length < 200) await new Promise((r) => setTimeout(r, 2));
-    })(),
-    '200 acknowledged sends',
-  );
+  await eventually(() => acked.length >= 200, '200 acknowledged sends', { intervalMs: 2 });
   child.proc.kill('SIGKILL');
   await assert.rejects(waiting, (e: Error) => ErrNoConnection.is(e));
   const seen = await within(events.count(2), 'monitor down and send failure');

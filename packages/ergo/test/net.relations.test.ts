@@ -5,6 +5,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { eventually } from '@ergo-ts/test-support';
 import {
   ErrNoConnection,
   ErrProcessUnknown,
@@ -41,14 +42,8 @@ test('a remote monitor fires when the process ends, a link and a node monitor wh
   );
   a.send(watcher, 'go');
   // Wait until b recorded the remote watchers (the requests crossed).
-  await within(
-    (async () => {
-      while (a.network().nodes().length === 0 || b.network().nodes().length === 0)
-        await new Promise((r) => setTimeout(r, 5));
-      assert.equal(await a.call(new ProcessID('target' as never, b.name), 'sync'), 'sync');
-    })(),
-    'connected',
-  );
+  await eventually(() => a.network().nodes().length > 0 && b.network().nodes().length > 0, 'connected');
+  assert.equal(await within(a.call(new ProcessID('target' as never, b.name), 'sync'), 'the sync call'), 'sync');
   b.send(target, 'stop');
   const [first] = await within(inbox.count(1), 'down of target');
   assert.ok(first!.message instanceof MessageDownProcessID);
@@ -86,18 +81,15 @@ test('exit signal and important delivery cross; an unknown target is reported', 
     ['hello', 'unknown'],
   );
   // An exit signal from a's node to b's process ends it.
-  const done = new Promise<void>((resolve) => {
-    const check = setInterval(() => {
-      try {
-        b.processInfo(victim);
-      } catch {
-        clearInterval(check);
-        resolve();
-      }
-    }, 5);
-  });
   a.sendExit(victim, new Error('go away'));
-  await within(done, 'victim ended');
+  await eventually(() => {
+    try {
+      b.processInfo(victim);
+      return false;
+    } catch {
+      return true;
+    }
+  }, 'victim ended');
 });
 
 test('events published on one node reach a subscriber on the other', async (t) => {
@@ -166,13 +158,7 @@ test('an important response is acked by the caller node; a late one reports ErrR
   // Timeouts are not the subject here: a generous one (a loaded machine may take seconds to
   // connect and handshake).
   const reply = a.call(new ProcessID('slow' as never, b.name), 'q', { timeout: 20_000 });
-  const requestArrived = (what: string): Promise<void> =>
-    within(
-      (async () => {
-        while (pending === null) await new Promise((r) => setTimeout(r, 5));
-      })(),
-      what,
-    );
+  const requestArrived = (what: string): Promise<unknown> => eventually(() => pending !== null, what);
   await requestArrived('request arrived');
   b.send(callee, 'answer');
   assert.equal(await reply, 'late or not');

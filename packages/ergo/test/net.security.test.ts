@@ -6,8 +6,9 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import diagnostics from 'node:diagnostics_channel';
+import { eventually } from '@ergo-ts/test-support';
 import { DIAGNOSTICS, ErrNoConnection, ProcessID } from '../src/index.js';
-import { LogCapture, probe, within } from './helpers.js';
+import { LogCapture, probe } from './helpers.js';
 import { netNode, netPair, portOf, routeTo } from './net_helpers.js';
 import { selfSigned } from '../src/net/tls/selfsigned.js';
 
@@ -22,13 +23,7 @@ test('a wrong cookie is refused on both sides', async (t) => {
   await assert.rejects(a.call(new ProcessID('echo' as never, b.name), 'x'), (e: Error) => ErrNoConnection.is(e));
   assert.deepEqual(a.network().nodes(), []);
   assert.deepEqual(b.network().nodes(), []);
-  await within(
-    (async () => {
-      while (!/handshake from .* failed: incorrect digest/.test(capture.text()))
-        await new Promise((r) => setTimeout(r, 5));
-    })(),
-    'acceptor log line',
-  );
+  await eventually(() => /handshake from .* failed: incorrect digest/.test(capture.text()), 'acceptor log line');
   assert.ok(failures.length >= 2, 'both sides publish the handshake failure');
 });
 

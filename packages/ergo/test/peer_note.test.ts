@@ -5,7 +5,7 @@
 
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,7 +21,8 @@ test('without the Go peer: one note line for the run, skip reasons without a pat
   const supportSrc = fileURLToPath(new URL('../../../test-support/', import.meta.url));
   mkdirSync(join(support, 'dist', 'src'), { recursive: true });
   copyFileSync(join(supportSrc, 'package.json'), join(support, 'package.json'));
-  for (const f of ['index.js', 'ergo_peer.js'])
+  // Every module of the package (its index re-exports them all).
+  for (const f of readdirSync(join(supportSrc, 'dist', 'src')).filter((f) => f.endsWith('.js')))
     copyFileSync(join(supportSrc, 'dist', 'src', f), join(support, 'dist', 'src', f));
   mkdirSync(join(repo, 'node_modules', '@ergo-ts'), { recursive: true });
   symlinkSync(join('..', '..', 'packages', 'test-support'), join(repo, 'node_modules', '@ergo-ts', 'test-support'));

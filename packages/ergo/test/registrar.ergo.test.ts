@@ -17,26 +17,10 @@ import {
   MessageResolveRoutes,
 } from '../src/net/registrar/messages.js';
 import { RegistrarCodec, RegistrarPacketType } from '../src/net/registrar/packet.js';
-import { Peer, requirePeer } from '@ergo-ts/test-support';
+import { eventually, Peer, requirePeer } from '@ergo-ts/test-support';
+import { freePort } from './registrar_helpers.js';
 
 const codec = new RegistrarCodec();
-
-/** A port free for both TCP and UDP on this host right now. */
-async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = net.createServer().listen(0, '127.0.0.1');
-    await once(srv, 'listening');
-    const port = (srv.address() as net.AddressInfo).port;
-    srv.close();
-    const udp = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, () => resolve(true));
-    });
-    udp.close();
-    if (ok) return port;
-  }
-}
 
 async function register(
   port: number,
@@ -99,10 +83,17 @@ test('an ergo-ts registrar client registers with, and resolves through, a Go Erg
     // Closing the registration's TCP link unregisters the node (Ergo's rule).
     first.socket.destroy();
     await once(first.socket, 'close');
-    // Go notices the close asynchronously: ask again until it has (bounded by a generous deadline).
-    const deadline = Date.now() + 10_000;
-    let after = await resolve(port, 'ts9@localhost');
-    while (after.routes !== null && Date.now() < deadline) after = await resolve(port, 'ts9@localhost');
+    // Go notices the close asynchronously: ask again until it has (the round under way at the
+    // bound included, as before).
+    const after = await eventually(
+      async () => {
+        const r = await resolve(port, 'ts9@localhost');
+        if (r.routes !== null) throw new Error(`still resolves: ${JSON.stringify(r.routes)}`);
+        return r;
+      },
+      'Go to drop the closed registration',
+      { timeoutMs: 20_000, intervalMs: 20 },
+    );
     assert.equal(after.routes, null);
   } finally {
     for (const s of sockets) s.destroy();

@@ -8,6 +8,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import {
   Alias,
   ErrProcessUnknown,
@@ -116,8 +117,9 @@ describe('outbound: what the engine sends to node X', () => {
     const conn = fakeNetwork(node, X).get(X)!;
     const a = await spawnTest(node);
     const pending = exec(node, a.pid, (p) => p.call(new ProcessID('svc' as Atom, X), 'ping', { important: true }));
-    const out = await waitFor(
+    const out = await eventually(
       () => conn.of('callProcessID')[0] as [PID, ProcessID, MessageOptions, unknown] | undefined,
+      'the call to go out',
     );
     assert.ok(out[0].equals(a.pid));
     assert.equal(out[3], 'ping');
@@ -160,8 +162,9 @@ describe('outbound: what the engine sends to node X', () => {
       opts(MessagePriority.Normal, ref),
       'q',
     );
-    const [from, to, o, value] = await waitFor(
+    const [from, to, o, value] = await eventually(
       () => conn.of('sendResponse')[0] as [PID, PID, MessageOptions, unknown] | undefined,
+      'the response to go out',
     );
     assert.ok(from.equals(a.pid), 'the response says who answered');
     assert.ok(to.equals(rpid(1001)));
@@ -331,7 +334,7 @@ describe('links and monitors across nodes', () => {
     conn.autoAccept = false;
     const b = await spawnTest(node);
     const refused = exec(node, b.pid, (p) => p.monitorEvent(new Event('nope' as Atom, X)));
-    await waitFor(() => conn.pending[0]);
+    await eventually(() => conn.pending[0], 'a pending request');
     conn.pending[0]!.reject(ErrProcessUnknown);
     await rejectsCode(refused, 'ERR_PROCESS_UNKNOWN');
     await exec(node, b.pid, (p) => assert.deepEqual(p.info().monitorsEvent, [], 'a refused subscription is dropped'));
@@ -381,13 +384,3 @@ describe('remote spawn and application start through Core', () => {
     assert.ok(node.applicationsRunning().includes(app as Atom));
   });
 });
-
-/** Polls `fn` (turn by turn) until it returns something. */
-async function waitFor<T>(fn: () => T | undefined): Promise<T> {
-  for (let i = 0; i < 1000; i++) {
-    const v = fn();
-    if (v !== undefined) return v;
-    await new Promise((r) => setImmediate(r));
-  }
-  throw new Error('waitFor: nothing came');
-}

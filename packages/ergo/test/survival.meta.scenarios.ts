@@ -6,6 +6,7 @@ import * as dgram from 'node:dgram';
 import http from 'node:http';
 import * as net from 'node:net';
 
+import { eventually } from '@ergo-ts/test-support';
 import {
   Actor,
   WebWorker,
@@ -63,10 +64,8 @@ function inHost<T>(node: Node, pid: PID, fn: (h: Host) => T): Promise<T> {
 
 const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-/** Waits, a turn at a time, until `probe` holds (no time limit of its own: the test's applies). */
-async function until(probe: () => boolean | Promise<boolean>): Promise<void> {
-  while (!(await probe())) await new Promise((r) => setTimeout(r, 2));
-}
+/** Bound of the polls below: a hang guard only (the scenario runs in a child under the test's own). */
+const WAIT = { timeoutMs: 30_000 };
 
 function spawnMetaIn(node: Node, pid: PID, behavior: MetaBehavior): Promise<Alias> {
   return inHost(node, pid, (h) => h.spawnMeta(behavior));
@@ -112,7 +111,11 @@ export const udpPortZero: SurvivalScenario = async ({ node }) => {
   });
   // Without the fix the server meta ends on the bad one: stop waiting then.
   let settled = false;
-  const ended = until(() => settled || node.processInfo(pid).metas.length === 0).then(() => 'ended');
+  const ended = eventually(
+    () => settled || node.processInfo(pid).metas.length === 0,
+    'the datagram or the meta ending',
+    WAIT,
+  ).then(() => 'ended');
   const text = await Promise.race([got, ended]);
   settled = true;
   await ended;
@@ -132,7 +135,7 @@ export const portSplitThrows: SurvivalScenario = async ({ node }) => {
   });
   await spawnMetaIn(node, pid, port);
   // The port meta ends on the split error (its program is killed, the error logged).
-  await until(() => node.processInfo(pid).metas.length === 0);
+  await eventually(() => node.processInfo(pid).metas.length === 0, 'the port meta to end', WAIT);
   const started = await inHost(node, pid, (h) => h.seen.some((m) => m instanceof MessagePortStart));
   return { started };
 };
@@ -187,7 +190,7 @@ export const webLateWrite: SurvivalScenario = async ({ node }) => {
   client.write('GET /hang HTTP/1.1\r\nHost: x\r\n\r\nGET /late HTTP/1.1\r\nHost: x\r\n\r\n');
   const request = (h: Host): MessageWebRequest | undefined =>
     h.seen.find((m): m is MessageWebRequest => m instanceof MessageWebRequest);
-  await until(() => inHost(node, pid, (h) => request(h)?.timedOut === true));
+  await eventually(() => inHost(node, pid, (h) => request(h)?.timedOut === true), 'the request to time out', WAIT);
   await inHost(node, pid, (h) => {
     const m = request(h)!;
     m.response.end('too late');
@@ -232,9 +235,11 @@ export const metaFromInit: SurvivalScenario = async ({ node }) => {
   const web = await webServer(node, pid, sse);
   const dialer = await node.spawn(Dialer, {}, (tcp.address() as net.AddressInfo).port, web.url + '/');
   // With the metas unable to reach their parent they end at once (and the dialer has none left).
-  await until(
+  await eventually(
     async () =>
       new Set((await node.call(dialer, 'seen')) as string[]).size >= 3 || node.processInfo(dialer).metas.length === 0,
+    'the three meta messages or the metas ending',
+    WAIT,
   );
   const seen = (await node.call(dialer, 'seen')) as string[];
   tcp.close();
@@ -259,9 +264,9 @@ export const webWorkerThrows: SurvivalScenario = async ({ node }) => {
   await spawnMetaIn(node, pid, handler);
   const server = await webServer(node, pid, handler);
   const boom = get(server.url, '/boom');
-  await until(() => release !== null);
+  await eventually(() => release !== null, 'the worker to take /boom', WAIT);
   const queued = [get(server.url, '/a'), get(server.url, '/b')];
-  await until(() => handler.pending === 3);
+  await eventually(() => handler.pending === 3, 'three requests queued', WAIT);
   release!(new Error('worker bug'));
   const statuses = [(await boom).status, ...(await Promise.all(queued)).map((r) => r.status)];
   return { statuses };

@@ -5,22 +5,11 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { createServer, type Socket } from 'node:net';
+import { eventually } from '@ergo-ts/test-support';
 import { EpmdClient, EpmdError } from '../src/index.js';
 import { evalErl, haveTool, startEpmd, startErl, waitPortOpen, LineProcess } from './erl_helpers.js';
 
 const code = (c: string) => (e: unknown) => e instanceof EpmdError && e.code === c;
-
-/**
- * Asks until `check` holds (up to 10 s: epmd, another OS process, drops a closed registration
- * when it notices the close, later on a loaded machine).
- */
-async function eventually(check: () => Promise<boolean>, what: string): Promise<void> {
-  for (const end = Date.now() + 10_000; Date.now() < end;) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  assert.fail(`not within 10 s: ${what}`);
-}
 
 test('EPMD client against the real epmd: register, resolve, names, taken, unregister, erl sees us', async (t) => {
   if (!haveTool(t, 'epmd') || !haveTool(t, 'erl')) return;
@@ -65,7 +54,12 @@ test('EPMD client against the real epmd: register, resolve, names, taken, unregi
     // closing the registration's connection unregisters the name
     await reg.close();
     assert.equal(reg.registered, false);
-    await eventually(async () => (await client.portPlease('tsnode')) === undefined, 'tsnode unregistered');
+    // Up to 10 s and more: epmd, another OS process, drops a closed registration when it notices
+    // the close, later on a loaded machine.
+    await eventually(async () => (await client.portPlease('tsnode')) === undefined, 'tsnode unregistered', {
+      timeoutMs: 15_000,
+      intervalMs: 20,
+    });
     const again = await client.register({ name: 'tsnode', port: 40125 });
     assert.equal((await client.portPlease('tsnode'))?.port, 40125);
     await again.close();

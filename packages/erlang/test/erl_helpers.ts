@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
+import { eventually } from '@ergo-ts/test-support';
 
 /** Folder of the Erlang sources of the tests (test/erl, next to the TypeScript sources). */
 export const ERL_SRC = fileURLToPath(new URL('../../test/erl/', import.meta.url));
@@ -222,10 +223,9 @@ export async function startEpmd(): Promise<{ port: number; proc: LineProcess }> 
 }
 
 /** Polls until something accepts TCP connections on 127.0.0.1:port (for daemons that print nothing once listening). */
-export async function waitPortOpen(port: number, timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
+export function waitPortOpen(port: number, timeoutMs: number): Promise<boolean> {
+  const accepts = (): Promise<boolean> =>
+    new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => {
         s.destroy();
@@ -233,10 +233,10 @@ export async function waitPortOpen(port: number, timeoutMs: number): Promise<boo
       });
       s.once('error', () => resolve(false));
     });
-    if (ok) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
+  return eventually(accepts, `127.0.0.1:${port} to accept`, { timeoutMs, intervalMs: 20 }).then(
+    () => true,
+    () => false,
+  );
 }
 
 export type { ChildProcess };

@@ -7,6 +7,7 @@
 
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { eventually } from '@ergo-ts/test-support';
 import { PID, startNode, type Atom, type Node } from 'ergo-ts';
 import { ErlTuple, ErlangReason, atom, attachErlang, isAtom, tuple, type ErlangNode } from '../src/index.js';
 import { compileErl, missingTool, startEpmd, startErl, tempDir, type LineProcess } from './erl_helpers.js';
@@ -16,14 +17,8 @@ const why = missingTool('erl', 'erlc', 'epmd');
 const TS = 'tsg@127.0.0.1' as Atom;
 const G = ['g1@127.0.0.1', 'g2@127.0.0.1', 'g3@127.0.0.1'] as Atom[];
 
-/** Polls `cond` (every 20 ms, at most `tries` times); throws `what` if it never holds. */
-async function until(what: string, cond: () => boolean | Promise<boolean>, tries = 1000): Promise<void> {
-  for (let i = 0; i < tries; i++) {
-    if (await cond()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`never happened: ${what}`);
-}
+/** Bound of the polls below (the loop before: 1000 tries 20 ms apart, so at least 20 s). */
+const WAIT = { timeoutMs: 20_000, intervalMs: 20 };
 
 /** An Erlang loop waiting (20 ms steps, at most 10 s) until `expr` equals `value`; yields `ok` or `{stuck, Last}`. */
 const waitErl = (expr: string, value: string): string =>
@@ -84,7 +79,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
 
   test('dialling g1 only: the mesh forms and global:sync() completes on every Erlang node', async () => {
     await erlang.connect(G[0]!);
-    await until('the TS node connected to g1, g2 and g3', () => G.every((g) => erlang.nodes().includes(g)));
+    await eventually(() => G.every((g) => erlang.nodes().includes(g)), 'the TS node connected to g1, g2 and g3', WAIT);
     for (let i = 0; i < 3; i++) {
       assert.equal(await on(i, 'global:sync()', 30000), 'ok', `global:sync() on ${G[i]}`);
       assert.equal(await on(i, `lists:member('${TS}', nodes())`), 'true', `${G[i]} sees the TS node`);
@@ -99,7 +94,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     const pre = g.whereisName(atom('pre_g2'));
     assert.ok(pre instanceof PID && pre.node === G[1], `pre_g2 is ${String(pre)}`);
     assert.equal(await on(2, `global:register_name(post_g3, whereis(echo))`), 'yes');
-    await until('post_g3 known on the TS node', () => g.whereisName(atom('post_g3')) !== undefined);
+    await eventually(() => g.whereisName(atom('post_g3')) !== undefined, 'post_g3 known on the TS node', WAIT);
     assert.equal(g.whereisName(atom('post_g3'))!.node, G[2]);
     // a send to the Erlang process by its global name's pid: it answers
     const p = await node.spawn(() => new Probe());
@@ -141,7 +136,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     assert.equal(await on(0, `node(global:whereis_name(ts_doomed))`), `'${TS}'`);
     node.sendExit(doomed, new ErlangReason(atom('bye')));
     for (let i = 0; i < 3; i++) assert.equal(await on(i, waitErl('global:whereis_name(ts_doomed)', 'undefined')), 'ok');
-    await until('ts_doomed gone on the TS node', () => g.whereisName(atom('ts_doomed')) === undefined);
+    await eventually(() => g.whereisName(atom('ts_doomed')) === undefined, 'ts_doomed gone on the TS node', WAIT);
     // an Erlang process registered by Erlang, then ended there
     assert.equal(
       await on(
@@ -150,14 +145,15 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
       ),
       'ok',
     );
-    await until(
-      'g2_tmp registered and gone again on the TS node',
+    await eventually(
       async () => {
         return (
           (await on(1, `global:whereis_name(g2_tmp)`)) === 'undefined' && g.whereisName(atom('g2_tmp')) === undefined
         );
       },
-      200,
+      'g2_tmp registered and gone again on the TS node',
+      // Each probe is a round trip to erl (the loop before: 200 of them): a longer bound.
+      { timeoutMs: 60_000, intervalMs: 20 },
     );
     // Erlang registers a TS process
     await node.spawnRegister('tsp', () => new Probe());
@@ -192,7 +188,11 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     await pg.join(atom('grp'), echo);
     const nodesOf = `lists:usort([node(P) || P <- pg:get_members(grp)])`;
     for (let i = 0; i < 3; i++) assert.equal(await on(i, waitErl(nodesOf, `['${G[1]}','${TS}']`)), 'ok');
-    await until('the g2 member known on the TS node', () => pg.getMembers(atom('grp')).some((p) => p.node === G[1]));
+    await eventually(
+      () => pg.getMembers(atom('grp')).some((p) => p.node === G[1]),
+      'the g2 member known on the TS node',
+      WAIT,
+    );
     assert.deepEqual(pg.getLocalMembers(atom('grp')), [echo]);
     assert.ok(pg.whichGroups().some((g) => isAtom(g, 'grp')));
     // a message to every member: both echo back
@@ -213,7 +213,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     node.sendExit(short, new ErlangReason(atom('bye')));
     assert.equal(await on(0, waitErl(`pg:get_members({g, 2})`, `[]`)), 'ok');
     assert.equal(await on(1, `pg:leave(grp, whereis(echo))`), 'ok');
-    await until('the g2 member gone on the TS node', () => pg.getMembers(atom('grp')).length === 0);
+    await eventually(() => pg.getMembers(atom('grp')).length === 0, 'the g2 member gone on the TS node', WAIT);
   });
 
   test('prevent_overlapping_partitions: g1 drops the TS node, so do g2 and g3; sync completes; it rejoins', async () => {
@@ -221,10 +221,10 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     // g2 and g3 asked the TS node to drop them (remove_connection): nobody straddles the partition
     for (let i = 1; i < 3; i++) assert.equal(await on(i, waitErl(`lists:member('${TS}', nodes())`, 'false')), 'ok');
     for (let i = 0; i < 3; i++) assert.equal(await on(i, 'global:sync()', 30000), 'ok');
-    await until('the TS node dropped every connection', () => erlang.nodes().length === 0);
+    await eventually(() => erlang.nodes().length === 0, 'the TS node dropped every connection', WAIT);
     // back on demand: the handshake runs again and the TS node's names are back everywhere
     await erlang.connect(G[0]!);
-    await until('the mesh again', () => G.every((g) => erlang.nodes().includes(g)));
+    await eventually(() => G.every((g) => erlang.nodes().includes(g)), 'the mesh again', WAIT);
     for (let i = 0; i < 3; i++) {
       assert.equal(await on(i, 'global:sync()', 30000), 'ok');
       assert.equal(await on(i, waitErl(`node(global:whereis_name(ts_svc))`, `'${TS}'`)), 'ok');
@@ -237,7 +237,7 @@ describe('issue 18 #9: global in a 3-node Erlang cluster', { skip: why }, () => 
     const g = erlang.global!;
     assert.equal(g.whereisName(atom('post_g3'))?.node, G[2]);
     await gs[2]!.kill();
-    await until('post_g3 gone with g3', () => g.whereisName(atom('post_g3')) === undefined);
+    await eventually(() => g.whereisName(atom('post_g3')) === undefined, 'post_g3 gone with g3', WAIT);
     assert.ok(!erlang.nodes().includes(G[2]!));
     assert.equal(await on(0, 'global:sync()', 30000), 'ok');
     assert.equal(await on(1, `node(global:whereis_name(ts_svc))`), `'${TS}'`);

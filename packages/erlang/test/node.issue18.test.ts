@@ -7,6 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { connect } from 'node:net';
+import { eventually } from '@ergo-ts/test-support';
 import {
   LogLevel,
   MessageExitPID,
@@ -230,8 +231,10 @@ describe('issue 18: Erlang/OTP items 10–14', { skip: why }, () => {
           .map(text)
           .filter((t) => t.includes('refused'));
       // 'dropped' only says erl saw no echo within 1 s: the refusal may come later on a loaded machine
-      for (const end = Date.now() + 15_000; refused().length === 0 && Date.now() < end;)
-        await new Promise((r) => setTimeout(r, 10));
+      // Past the bound the assertion below names what was logged.
+      await eventually(() => refused().length > 0, 'the refusal logged', { timeoutMs: 15_000, intervalMs: 10 }).catch(
+        () => undefined,
+      );
       const lines = refused();
       assert.equal(lines.length, 1, lines.join('\n'));
       assert.match(lines[0]!, new RegExp(E1.replace(/\./g, '\\.')));

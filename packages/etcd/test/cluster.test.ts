@@ -9,6 +9,7 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { eventually } from '@ergo-ts/test-support';
 import {
   etcdMissing,
   members,
@@ -59,19 +60,25 @@ function command(c: Child, cmd: Record<string, unknown>): Promise<Record<string,
   return waitLine(c, (l) => l.reply === id);
 }
 
-/** Asks until `ok` holds for the reply (the cluster converges through etcd). */
-async function until(
+/** Bound of each wait below (none of its own before: the suite's bound applied). */
+const WAIT = { timeoutMs: 60_000, intervalMs: 200 };
+
+/** Asks until `ok` holds for the reply (the cluster converges through etcd); returns that reply. */
+function until(
   c: Child,
   cmd: Record<string, unknown>,
   ok: (r: Record<string, unknown>) => boolean,
 ): Promise<Record<string, unknown>> {
-  for (;;) {
-    const r = await command(c, cmd);
-    if (ok(r)) return r;
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  return eventually(
+    async () => {
+      const r = await command(c, cmd);
+      if (!ok(r)) throw new Error(`${c.name} answered ${JSON.stringify(r)}`);
+      return r;
+    },
+    `${c.name}: ${JSON.stringify(cmd)} to satisfy ${String(ok)}`,
+    WAIT,
+  );
 }
-
 describe(
   'etcd cluster of five ergo-ts nodes',
   { skip: skip ?? false, timeout: Number(process.env.ETCD_TEST_TIMEOUT ?? 150_000) },
@@ -129,8 +136,11 @@ describe(
       // Registered again after this outage: a lease lost earlier (TTL 2 s: a loaded machine can
       // miss it) logged the line already.
       for (const [i, c] of survivors.entries())
-        while (!c.stderr.slice(before[i]).some((s) => s.includes('registered again')))
-          await new Promise((r) => setTimeout(r, 200));
+        await eventually(
+          () => c.stderr.slice(before[i]).some((s) => s.includes('registered again')),
+          `${c.name} to register again`,
+          WAIT,
+        );
       for (const c of survivors) {
         const others = survivors
           .map((x) => x.name)

@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { eventually } from '@ergo-ts/test-support';
 
 export const ETCD = process.env.ETCD_BIN ?? '/usr/bin/etcd';
 
@@ -77,18 +78,18 @@ export function startMember(m: Member, all: Member[]): void {
   m.proc.stderr!.resume();
 }
 
-/** Resolves once the member answers /health with a leader. */
+/** Resolves once the member answers /health with a leader (a generous bound: etcd starting under load). */
 export async function healthy(m: Member): Promise<void> {
-  for (;;) {
-    try {
+  await eventually(
+    async () => {
+      // A refused connection (not listening yet) is retried; the last one is named on expiry.
       const r = await fetch(`http://127.0.0.1:${m.client}/health`);
       const j = (await r.json()) as { health?: string };
-      if (j.health === 'true') return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
+      return j.health === 'true';
+    },
+    `etcd member ${m.name} healthy`,
+    { timeoutMs: 60_000, intervalMs: 100 },
+  );
 }
 
 /** Stops a member: SIGTERM (graceful) or SIGKILL; resolves when it has exited. */

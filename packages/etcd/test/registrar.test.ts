@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '@ergo-ts/test-support';
 import { Actor, ApplicationMode, startNode, type Atom, type MessageEvent, type Node } from 'ergo-ts';
 import { Etcd3 } from 'etcd3';
 import {
@@ -31,6 +32,9 @@ import {
 const skip = etcdMissing();
 
 /** Collects what the registrar's event delivers. */
+/** Bound of each wait for an event (no bound of its own before: the suite's 60 s applied). */
+const WAIT = { timeoutMs: 30_000, intervalMs: 50 };
+
 const seen = new Map<string, unknown[]>();
 class Watcher extends Actor {
   override async init(): Promise<void> {
@@ -43,12 +47,10 @@ class Watcher extends Actor {
   }
 }
 
-async function waitFor<T>(node: string, pred: (m: unknown) => m is T): Promise<T> {
-  for (;;) {
-    const m = (seen.get(node) ?? []).find(pred);
-    if (m !== undefined) return m;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+/** The first message `node`'s watcher saw that matches `pred` (waited for: events come from etcd's watch). */
+function seenOn<T>(node: string, pred: (m: unknown) => m is T): Promise<T> {
+  // The predicate's source names the awaited event in a failure.
+  return eventually(() => (seen.get(node) ?? []).find(pred), `${node} to see ${String(pred)}`, WAIT);
 }
 
 async function etcdNode(name: string, opts: EtcdRegistrarOptions): Promise<Node> {
@@ -111,7 +113,7 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       await assert.rejects(reg.configItem('missing'), { code: 'ERR_UNKNOWN' });
       // Peel the levels off from the top: each delete reveals the next one, with an event.
       const expect = async (v: unknown): Promise<void> => {
-        await waitFor(
+        await seenOn(
           name,
           (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'pool.size' && m.value === v,
         );
@@ -128,11 +130,11 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       await expect(null);
       // Another node's item and a change hidden by a higher level send nothing.
       await kv.put('services/ergo/cluster/c1/config/*/ratio').value('float:0.25');
-      await waitFor(name, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'ratio');
+      await seenOn(name, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'ratio');
       await kv.put('services/ergo/config/global/ratio').value('float:0.75');
       await kv.put('services/ergo/cluster/c1/config/other@127.0.0.1/ratio').value('float:9');
       await kv.put('services/ergo/cluster/c1/config/*/marker').value('m');
-      await waitFor(name, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'marker');
+      await seenOn(name, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === 'marker');
       const ratio = (seen.get(name) ?? []).filter((m) => m instanceof EventConfigUpdate && m.item === 'ratio');
       assert.deepEqual(ratio, [new EventConfigUpdate('ratio', 0.25)]);
     } finally {
@@ -155,7 +157,7 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
         [a.name, 5],
         [b.name, 10],
       ] as const)
-        await waitFor(
+        await seenOn(
           c.name,
           (m): m is EventApplicationLoaded =>
             m instanceof EventApplicationLoaded && m.name === 'web' && m.node === from && m.weight === weight,
@@ -177,7 +179,7 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       // machine, would pass for web's.)
       const remote = await c.network().getNode(routes[0]!.node);
       await remote.applicationStartPermanent('web');
-      const started = await waitFor(
+      const started = await seenOn(
         c.name,
         (m): m is EventApplicationStarted =>
           m instanceof EventApplicationStarted && m.name === 'web' && m.node === b.name,
@@ -195,7 +197,7 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       );
       await b.applicationStop('web');
       b.applicationUnload('web');
-      await waitFor(
+      await seenOn(
         c.name,
         (m): m is EventApplicationStopped =>
           m instanceof EventApplicationStopped && m.name === 'web' && m.node === b.name,
@@ -205,8 +207,8 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
       assert.deepEqual((await c.network().registrar().nodes()).sort(), [a.name, b.name]);
       // A graceful stop revokes the lease: the node leaves at once.
       await a.stop();
-      await waitFor(c.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === a.name);
-      await waitFor(
+      await seenOn(c.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === a.name);
+      await seenOn(
         c.name,
         (m): m is EventApplicationStopped =>
           m instanceof EventApplicationStopped && m.name === 'web' && m.node === a.name,
@@ -238,14 +240,14 @@ describe('etcd registrar, a cluster of three etcd members', { skip: skip ?? fals
       await Promise.all(etcd.slice(1).map(healthy));
       const y = await etcdNode('y@127.0.0.1', { cluster: 'three', endpoints });
       try {
-        await waitFor(x.name, (m): m is EventNodeJoined => m instanceof EventNodeJoined && m.name === y.name);
+        await seenOn(x.name, (m): m is EventNodeJoined => m instanceof EventNodeJoined && m.name === y.name);
         assert.deepEqual(await y.network().registrar().nodes(), [x.name]);
         assert.equal((await y.network().registrar().resolver().resolve(x.name)).length, 1);
         await y.network().getNode(x.name);
       } finally {
         await y.stop();
       }
-      await waitFor(x.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === 'y@127.0.0.1');
+      await seenOn(x.name, (m): m is EventNodeLeft => m instanceof EventNodeLeft && m.name === 'y@127.0.0.1');
     } finally {
       await x.stop();
     }

@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import net from 'node:net';
 import readline from 'node:readline';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '@ergo-ts/test-support';
 import { Gauge, Registry } from 'prom-client';
 
 import { Actor, ProcessID, startNode, type Atom, type ErgoError, type Node, type PID, type Ref } from 'ergo-ts';
@@ -34,15 +35,6 @@ import {
   topNObserve,
   unregisterService,
 } from '../src/index.js';
-
-/** Polls `fn` until it returns true (a guard against hanging, not a timing check). */
-async function until(fn: () => Promise<boolean> | boolean, what: string, ms = 10000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await fn())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** The value of a sample line `name{labels} value` in a text exposition (labels matched as a substring). */
 function sample(text: string, name: string, labels = ''): number | undefined {
@@ -157,7 +149,7 @@ describe('collector and Metrics actor', () => {
       for (let i = 0; i < 20; i++) pids.push(await node.spawn(Idle, {}));
       const blocker = await node.spawn(Blocker, {});
       for (let i = 0; i < 12; i++) node.send(blocker, i); // one runs (blocks), 11 wait
-      await until(() => Blocker.release !== null, 'the blocker to run');
+      await eventually(() => Blocker.release !== null, 'the blocker to run');
       node.kill(pids[0]!);
       c.collect();
       const text = await registry.metrics();
@@ -205,10 +197,10 @@ describe('collector and Metrics actor', () => {
     assert.equal(await node.call(owner, 'register'), 'ok');
     assert.equal(await node.call(owner, 'bad'), 'ERR_INCORRECT');
     assert.equal(await node.call(owner, 'update'), 'ok');
-    await until(async () => sample(await scrape(), 'app_jobs_total') === 3, 'the updates');
+    await eventually(async () => sample(await scrape(), 'app_jobs_total') === 3, 'the updates');
     text = await scrape(); // the TopN was flushed by the previous scrape: observe again
     assert.equal(await node.call(owner, 'update'), 'ok');
-    await until(async () => {
+    await eventually(async () => {
       text = await scrape();
       return sample(text, 'app_slowest', 'job="b"') === 5;
     }, 'the TopN');
@@ -219,7 +211,7 @@ describe('collector and Metrics actor', () => {
     assert.ok(text.includes(`node="${node.name}"`));
 
     node.kill(owner);
-    await until(async () => !(await scrape()).includes('app_queue_len'), 'the owner’s metrics to go');
+    await eventually(async () => !(await scrape()).includes('app_queue_len'), 'the owner’s metrics to go');
     const after = await scrape();
     for (const name of ['app_jobs_total', 'app_job_seconds', 'app_slowest']) assert.ok(!after.includes(name), name);
     node.kill(m);
@@ -279,8 +271,8 @@ describe('Health actor', () => {
     );
     assert.equal(await node.call(svc, { op: 'register', signal: 'loop', probe: Probe.Liveness }), 'ok');
     // Up while heartbeaten (beats inside the poll: no assumption on how fast this machine is).
-    const beatUntil = (want: number): Promise<void> =>
-      until(async () => {
+    const beatUntil = (want: number): Promise<unknown> =>
+      eventually(async () => {
         await node.call(svc, { op: 'beat', signal: 'db' });
         return (await probe('ready')) === want;
       }, `readiness ${want}`);
@@ -296,14 +288,14 @@ describe('Health actor', () => {
     );
 
     // No heartbeat: the signal lapses; readiness and startup fail, liveness does not.
-    await until(async () => (await probe('ready')) === 503, 'the heartbeat to lapse');
+    await eventually(async () => (await probe('ready')) === 503, 'the heartbeat to lapse');
     assert.equal(await probe('startup'), 503);
     assert.equal(await probe('live'), 200);
     // A heartbeat brings it back.
     await beatUntil(200);
     // An explicit down holds until the next heartbeat.
     await node.call(svc, { op: 'down', signal: 'db' });
-    await until(async () => (await probe('ready')) === 503, 'the signal to go down');
+    await eventually(async () => (await probe('ready')) === 503, 'the signal to go down');
     await beatUntil(200);
     // Unregister removes it.
     assert.equal(await node.call(svc, { op: 'unregister', signal: 'db' }), true);
@@ -311,7 +303,7 @@ describe('Health actor', () => {
 
     // The owner ends: its signals go down (liveness here).
     node.kill(svc);
-    await until(async () => (await probe('live')) === 503, 'the owner’s end to count');
+    await eventually(async () => (await probe('live')) === 503, 'the owner’s end to count');
     const live = (await (await fetch(`http://localhost:${port}/health/live`)).json()) as { status: string };
     assert.equal(live.status, 'unhealthy');
     // A new process registering the signal again replaces it.
@@ -333,11 +325,14 @@ describe('Radar', () => {
       const svc = await node.spawn(Service, {});
       await node.call(svc, { op: 'register', signal: 'api', probe: Probe.Readiness });
       await node.call(svc, { op: 'down', signal: 'api' });
-      await until(async () => (await fetch(`http://localhost:${port}/health/ready`)).status === 503, 'readiness down');
+      await eventually(
+        async () => (await fetch(`http://localhost:${port}/health/ready`)).status === 503,
+        'readiness down',
+      );
 
       node.kill(radar);
-      await until(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
-      await until(
+      await eventually(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
+      await eventually(
         async () => (await fetch(`http://localhost:${port}/metrics`).catch(() => null)) === null,
         'the port to close',
       );
@@ -348,7 +343,7 @@ describe('Radar', () => {
       const busy = (blocker.address() as net.AddressInfo).port;
       try {
         await assert.rejects(node.spawn(Radar, {}, { port: busy, nodejs: false }), /EADDRINUSE/);
-        await until(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
+        await eventually(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
       } finally {
         blocker.close();
       }
@@ -382,7 +377,7 @@ describe('Radar application', () => {
       await node.applicationStop('radar');
       // The member ends within the stop; its linked children follow on their exit signal.
       assert.ok(!names(node).includes('radar'));
-      await until(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
+      await eventually(() => !names(node).some((n) => n === 'health' || n === 'metrics'), 'the children to end');
     } finally {
       await node.stop();
     }
@@ -433,7 +428,7 @@ describe('network metrics', () => {
       await node.network().getNode(remote);
       for (let i = 0; i < 5; i++) node.send(new ProcessID('sink' as Atom, remote as Atom), i);
       let text = '';
-      await until(async () => {
+      await eventually(async () => {
         c.collect();
         text = await registry.metrics();
         const out = sample(text, 'ergo_remote_messages_out_total', `remote_node="${remote}"`) ?? 0;
@@ -444,7 +439,7 @@ describe('network metrics', () => {
       assert.notEqual(sample(text, 'ergo_remote_node_uptime_seconds', `remote_node="${remote}"`), undefined);
 
       child.kill('SIGKILL');
-      await until(async () => {
+      await eventually(async () => {
         c.collect();
         text = await registry.metrics();
         return sample(text, 'ergo_connections_lost_total') === 1;

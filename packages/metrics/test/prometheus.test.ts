@@ -11,6 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import { Actor, startNode, type Node } from 'ergo-ts';
 
 import { Metrics } from '../src/index.js';
@@ -120,22 +121,21 @@ test('Prometheus scrapes the node and answers PromQL with its figures', async (t
   // below is evaluated at the instant of that scrape: a later scrape may time out on a loaded
   // machine (1 s), and its failure marks the target down and every series of it stale from then
   // on, so a query at "now" could find `up` 0 and no samples though the node answered.
-  const deadline = Date.now() + 90_000;
-  let at = '';
-  for (;;) {
-    if (prom.exitCode !== null) throw new Error(`prometheus exited ${prom.exitCode}:\n${promLog}`);
-    try {
-      const scraped = await query(`timestamp(ergo_processes_total{node="${node.name}"})`);
-      if (scraped.length > 0) {
-        at = scraped[0]!.value[1];
-        break;
-      }
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`no sample from Prometheus:\n${promLog}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
+  const [server, name] = [prom, node.name];
+  const scrape = await eventually(
+    async () => {
+      if (server.exitCode !== null) return { exited: server.exitCode };
+      // A refused query (not listening yet) is retried.
+      const scraped = await query(`timestamp(ergo_processes_total{node="${name}"})`);
+      return scraped.length > 0 ? { at: scraped[0]!.value[1] } : undefined;
+    },
+    'a sample from Prometheus',
+    { timeoutMs: 90_000, intervalMs: 250 },
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)}:\n${promLog}`, { cause: e });
+  });
+  if ('exited' in scrape) throw new Error(`prometheus exited ${scrape.exited}:\n${promLog}`);
+  const at = scrape.at;
   const result = await query(`ergo_processes_total{node="${node.name}"}`, at);
   assert.equal(result.length, 1);
   assert.equal(result[0]!.metric.job, 'ergo');

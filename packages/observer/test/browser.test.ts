@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import type { Browser, Page } from 'playwright-core';
 import {
   Actor,
@@ -29,7 +30,7 @@ import {
   launchChromium,
   outputDir,
   startObserved,
-  until,
+  WAIT,
   VIEWPORT,
 } from './helpers.js';
 
@@ -138,7 +139,7 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     assert.match((await page.textContent('[data-page=process] h1'))!, /late_comer/);
     shots.push(await shot(page, 'process'));
     await page.click('[data-testid=kill]');
-    await until(() => !node.processList().some((p) => p.equals(late)), 'late_comer to end');
+    await eventually(() => !node.processList().some((p) => p.equals(late)), 'late_comer to end', WAIT);
     await page.waitForSelector('[data-testid=terminated]');
 
     // Applications: the supervision tree of `shop`.
@@ -160,10 +161,14 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     await page.waitForFunction(() => document.querySelector('[data-page=log] .error') === null);
     const marker = `observer test record ${process.pid}`;
     // The subscription is made by the page; log until its first record arrives, then once more.
-    await until(async () => {
-      node.log.info(marker);
-      return (await page.textContent('[data-testid=log-lines]'))!.includes(marker);
-    }, 'the log record in the page');
+    await eventually(
+      async () => {
+        node.log.info(marker);
+        return (await page.textContent('[data-testid=log-lines]'))!.includes(marker);
+      },
+      'the log record in the page',
+      WAIT,
+    );
     node.log.warning('%s warning', marker);
     await page.waitForFunction(
       (m) => document.querySelector('[data-testid=log-lines]')!.textContent!.includes(`${m} warning`),

@@ -40,16 +40,8 @@ export async function startObserved(
   return { node, app, url: app.url };
 }
 
-/** Polls `fn` (every 20 ms) until it returns a truthy value; rejects after `timeout` ms. */
-export async function until<T>(fn: () => T | Promise<T>, what: string, timeout = 15_000): Promise<T> {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** Bound and pace of the observer tests' `eventually` polls (the browser's pages and the hub under load). */
+export const WAIT = { timeoutMs: 15_000, intervalMs: 20 };
 
 export interface Frame {
   event: string;

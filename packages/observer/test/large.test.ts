@@ -5,10 +5,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import { chromium, type Browser } from 'playwright-core';
 import { Actor, type PID } from 'ergo-ts';
 
-import { StreamClient, chromiumPath, post, startObserved, until } from './helpers.js';
+import { StreamClient, chromiumPath, post, startObserved, WAIT } from './helpers.js';
 
 declare const document: {
   querySelector(selector: string): { textContent: string | null } | null;
@@ -90,9 +91,10 @@ test(`${PROCESSES.toLocaleString('en-US')} processes: the process list is paged 
       '[data-page=processes] .virtual',
       (el) => ((el as unknown as { scrollTop: number }).scrollTop = 1e9),
     );
-    await until(
+    await eventually(
       async () => (await page.$$eval('[data-page=processes] .row', (r) => r.length)) > 10,
       'rows after the scroll',
+      WAIT,
     );
   } finally {
     await browser?.close();

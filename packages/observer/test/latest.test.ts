@@ -7,11 +7,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import { Actor, type Node, type PID } from 'ergo-ts';
 
 import { HUB_NAME, SESSION_PREFIX } from '../src/index.js';
 import { SessionCommand, SessionReply } from '../src/session.js';
-import { StreamClient, post, startObserved, until } from './helpers.js';
+import { StreamClient, post, startObserved, WAIT } from './helpers.js';
 
 const PROCESSES = 40;
 
@@ -61,7 +62,7 @@ test('subscribing to and unsubscribing from many processes leaves no key in the 
     assert.equal(after.subscriptions, '0');
     assert.equal(after.keys, '0', 'no key of an unsubscribed process is kept');
     assert.equal(after.inflight, '0');
-    await until(async () => (await node.inspect(HUB_NAME)).subscriptions === '0', 'the hub to hold nothing');
+    await eventually(async () => (await node.inspect(HUB_NAME)).subscriptions === '0', 'the hub to hold nothing', WAIT);
   } finally {
     stream.close();
     await node.stop();
@@ -143,7 +144,11 @@ test('a re-subscribe overtaking a subscribe and its unsubscribe still gets its v
       const after = await sessionState(node, stream.session);
       assert.deepEqual([after.subscriptions, after.keys], ['0', '0'], what);
       // Whatever the dropped subscribes joined was left too.
-      await until(async () => (await node.inspect(HUB_NAME)).subscriptions === '0', `${what}: the hub to hold nothing`);
+      await eventually(
+        async () => (await node.inspect(HUB_NAME)).subscriptions === '0',
+        `${what}: the hub to hold nothing`,
+        WAIT,
+      );
     }
   } finally {
     stream.close();
@@ -169,7 +174,11 @@ test('what a dropped subscribe joined is left once no subscribe of its key is in
     ]);
     assert.equal((first.data as { superseded?: boolean }).superseded, true);
     assert.equal(gone.status, 200);
-    await until(async () => (await hubSubscriptions()) === '0', 'the hub to drop the overtaken subscription');
+    await eventually(
+      async () => (await hubSubscriptions()) === '0',
+      'the hub to drop the overtaken subscription',
+      WAIT,
+    );
 
     // Two pages of the process list (one lookup key, two events): the first page's event goes,
     // the second page's stays.
@@ -179,7 +188,7 @@ test('what a dropped subscribe joined is left once no subscribe of its key is in
     ]);
     assert.equal((page1.data as { superseded?: boolean }).superseded, true);
     assert.equal(page2.status, 200, page2.error ?? '');
-    await until(async () => (await hubSubscriptions()) === '1', 'the hub to hold only the second page');
+    await eventually(async () => (await hubSubscriptions()) === '1', 'the hub to hold only the second page', WAIT);
     const state = await sessionState(node, stream.session);
     assert.deepEqual([state.subscriptions, state.keys], ['1', '1']);
     const mark = stream.frames.length;

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import type { Browser, Page, Response } from 'playwright-core';
 import { Actor, type PID } from 'ergo-ts';
 import { selfSigned } from 'ergo-ts/net';
@@ -20,7 +21,7 @@ import {
   launchChromium,
   outputDir,
   startObserved,
-  until,
+  WAIT,
   VIEWPORT,
   type GoPeer,
 } from './helpers.js';
@@ -293,10 +294,14 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
     await page.click('[data-nav=log]');
     await page.waitForSelector('[data-page=log]');
     const marker = `after the stop ${process.pid}`;
-    await until(async () => {
-      node.log.info(marker);
-      return (await page.textContent('[data-testid=log-lines]'))!.includes(marker);
-    }, 'a log record of the ergo-ts node');
+    await eventually(
+      async () => {
+        node.log.info(marker);
+        return (await page.textContent('[data-testid=log-lines]'))!.includes(marker);
+      },
+      'a log record of the ergo-ts node',
+      WAIT,
+    );
     assert.deepEqual(await banners(page), [], 'the ergo-ts node pages show no error');
     await shot(page, 'go-stopped-ts-log');
 

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import { HUB_NAME, MANAGER_NAME } from '../src/index.js';
-import { StreamClient, get, post, startObserved, until } from './helpers.js';
+import { StreamClient, get, post, startObserved, WAIT } from './helpers.js';
 
 test('static files: index.html for / and unknown paths, brotli and gzip copies, 405 for other methods', async () => {
   const { node, url } = await startObserved();
@@ -110,10 +111,11 @@ test('a stream is a session: connected frame first, commands checked, the sessio
     assert.equal(badAction.status, 404);
     assert.equal((await node.inspect(MANAGER_NAME)).sessions, '1');
     s.close();
-    await until(async () => (await node.inspect(MANAGER_NAME)).sessions === '0', 'the session to end');
-    await until(
+    await eventually(async () => (await node.inspect(MANAGER_NAME)).sessions === '0', 'the session to end', WAIT);
+    await eventually(
       () => !node.processList().some((p) => node.processInfo(p).name.startsWith('observer_session_')),
       'no session process',
+      WAIT,
     );
     assert.equal((await node.inspect(HUB_NAME)).sessions, '0');
   } finally {

@@ -5,8 +5,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import { HUB_NAME, MANAGER_NAME } from '../src/index.js';
-import { StreamClient, post, startObserved, until } from './helpers.js';
+import { StreamClient, post, startObserved, WAIT } from './helpers.js';
 
 const SESSIONS = 100;
 
@@ -63,12 +64,16 @@ test(`${SESSIONS} sessions share the inspectors and leave no inspector, session 
     clients.push(late);
 
     for (const c of clients) c.close();
-    await until(async () => (await node.inspect(MANAGER_NAME)).sessions === '0', 'every session to end');
-    await until(async () => (await node.inspect(HUB_NAME)).sessions === '0', 'the hub to drop every session');
+    await eventually(async () => (await node.inspect(MANAGER_NAME)).sessions === '0', 'every session to end', WAIT);
+    await eventually(
+      async () => (await node.inspect(HUB_NAME)).sessions === '0',
+      'the hub to drop every session',
+      WAIT,
+    );
     assert.deepEqual(await node.inspect(HUB_NAME), { events: '0', sessions: '0', subscriptions: '0' });
     assert.ok(!node.processList().some((p) => node.processInfo(p).name.startsWith('observer_session_')));
     // Inspectors end on their own idle timeout (5 s; the log inspector 10 s) once nobody listens.
-    await until(() => inspectors(node).length === 0, 'every inspector to exit', 30_000);
+    await eventually(() => inspectors(node).length === 0, 'every inspector to exit', { ...WAIT, timeoutMs: 30_000 });
   } finally {
     await node.stop();
   }

@@ -2,4 +2,14 @@
 // (never packed); no dependency on ergo-ts, so every package can take it as a dev dependency
 // without a cycle.
 
+export {
+  EVENTUALLY_INTERVAL_MS,
+  EVENTUALLY_TIMEOUT_MS,
+  WITHIN_TIMEOUT_MS,
+  WaitTimeoutError,
+  eventually,
+  within,
+  type EventuallyOptions,
+  type Falsy,
+} from './eventually.js';
 export { PEER_MISSING, PEER_NOTE, Peer, peerBinary, requirePeer, type Line } from './ergo_peer.js';

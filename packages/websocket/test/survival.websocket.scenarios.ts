@@ -5,6 +5,7 @@
 
 import * as net from 'node:net';
 
+import { eventually } from '@ergo-ts/test-support';
 import { Actor, type Node, type PID, type Ref } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
 import { WebSocket } from 'ws';
@@ -111,12 +112,13 @@ export const closeReasonTooLong = async ({ node }: { node: Node }): Promise<unkn
   const client = new WebSocket(`ws://127.0.0.1:${web.port}/`);
   const closed = new Promise<number>((r) => client.once('close', (code) => r(code)));
   await new Promise<void>((r) => client.once('open', () => r()));
-  let conn: MessageWebsocketConnect | undefined;
-  while (conn === undefined) {
-    await new Promise((r) => setTimeout(r, 2));
-    conn = (await node.call(pid, (h: Host) => h.seen.find((m) => m instanceof MessageWebsocketConnect))) as
-      MessageWebsocketConnect | undefined;
-  }
+  const conn = await eventually(
+    async () =>
+      (await node.call(pid, (h: Host) => h.seen.find((m) => m instanceof MessageWebsocketConnect))) as
+        MessageWebsocketConnect | undefined,
+    'the connection to reach its process',
+    { timeoutMs: 30_000 },
+  );
   const id = conn.id;
   await node.call(pid, (h: Host) => {
     // Both over their protocol limits (125 bytes of ping payload, 123 of close reason).

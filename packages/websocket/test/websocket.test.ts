@@ -7,6 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
 
+import { within as guard } from '@ergo-ts/test-support';
 import {
   Actor,
   MessageDownAlias,
@@ -31,16 +32,10 @@ import {
 } from '../src/index.js';
 
 /**
- * Fails instead of hanging when `p` does not settle in time (a guard, not a timing check: 30 s,
- * as 5 s could run out on a loaded machine, e.g. for one of 50 handshakes opened at once).
+ * The shared guard with this file's bound: 30 s, as a shorter one could run out on a loaded
+ * machine (e.g. for one of 50 handshakes opened at once).
  */
-function within<T>(p: Promise<T>, what: string, ms = 30_000): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), ms);
-  });
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
-}
+const within = <T>(p: Promise<T>, what: string): Promise<T> => guard(p, what, 30_000);
 
 /** What a Peer actor received, in order; `next(cls)` awaits the first unconsumed instance. */
 class Inbox {
