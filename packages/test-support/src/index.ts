@@ -3,3 +3,4 @@
 // without a cycle.
 
 export { PEER_MISSING, PEER_NOTE, Peer, peerBinary, requirePeer, type Line } from './ergo_peer.js';
+export * from './hosts/index.js';
