@@ -38,7 +38,8 @@ interface Link {
   limit: number;
   /** Per direction ('ab'/'ba'): a FIFO (release times never decrease, so order is kept). */
   queues: { ab: Held[]; ba: Held[] };
-  timers: { ab?: NodeJS.Timeout; ba?: NodeJS.Timeout };
+  /** Per direction: cancels the pending timer of its head packet. */
+  timers: { ab?: () => void; ba?: () => void };
   counts: { held: number; released: number; dropped: number };
 }
 
@@ -77,32 +78,44 @@ sock.on('message', (data, from) => {
   // In order, as on a real link: never before the packet ahead of it.
   const releaseAt = Math.max(wanted, q.length > 0 ? q[q.length - 1]!.releaseAt : 0);
   const held: Held = { seq: ++seq, data, to: dir === 'ab' ? link.b : link.a, releaseAt };
-  q.push(held);
   link.counts.held++;
   if (link.trace) emit({ kind: 'held', seq: held.seq, ...summarize(data), heldAt: now, releaseAt });
+  // No delay and nothing ahead: straight on, without a turn of the loop.
+  if (q.length === 0 && releaseAt <= now) return send(link, held);
+  q.push(held);
   if (q.length === 1) arm(link, dir);
 });
 
-/** Sets the direction's timer for its head packet. */
+/**
+ * Sets the direction's timer for its head packet: a timer for the whole milliseconds, then
+ * setImmediate turns for the last one (timers have 1 ms resolution; a 0.5 ms delay would
+ * otherwise become 1–2 ms). The relay spins only while a packet is due within a millisecond.
+ */
 function arm(link: Link, dir: 'ab' | 'ba'): void {
   const head = link.queues[dir][0];
   if (head === undefined) return;
-  const wait = Math.max(0, Math.ceil((head.releaseAt - nowUs()) / 1000));
-  link.timers[dir] = setTimeout(() => release(link, dir), wait);
+  const wait = head.releaseAt - nowUs();
+  if (wait <= 1000) {
+    const i = setImmediate(() => release(link, dir));
+    link.timers[dir] = () => clearImmediate(i);
+  } else {
+    const t = setTimeout(() => release(link, dir), Math.floor(wait / 1000) - 1);
+    link.timers[dir] = () => clearTimeout(t);
+  }
 }
 
-/** Sends every head packet that is due (a timer may fire early by the loop's cached time: re-arm). */
+/** Sends every head packet that is due, then arms for the next (never early: the clock decides). */
 function release(link: Link, dir: 'ab' | 'ba'): void {
   link.timers[dir] = undefined;
   const q = link.queues[dir];
-  while (q.length > 0 && q[0]!.releaseAt <= nowUs()) {
-    const h = q.shift()!;
-    const at = nowUs();
-    if (link.trace) emit({ kind: 'released', seq: h.seq, vni: link.vni, at });
-    link.counts.released++;
-    sock.send(h.data, VXLAN_PORT, h.to);
-  }
+  while (q.length > 0 && q[0]!.releaseAt <= nowUs()) send(link, q.shift()!);
   if (links.get(link.vni) === link) arm(link, dir);
+}
+
+function send(link: Link, h: Held): void {
+  if (link.trace) emit({ kind: 'released', seq: h.seq, vni: link.vni, at: nowUs() });
+  link.counts.released++;
+  sock.send(h.data, VXLAN_PORT, h.to);
 }
 
 function direction(v: unknown): Direction {
@@ -145,7 +158,7 @@ function command(m: Record<string, unknown>): Record<string, unknown> {
       links.delete(link.vni);
       // What is still held is delivered at once: healing a delay does not lose packets.
       for (const dir of ['ab', 'ba'] as const) {
-        clearTimeout(link.timers[dir]);
+        link.timers[dir]?.();
         for (const h of link.queues[dir].splice(0)) sock.send(h.data, VXLAN_PORT, h.to);
       }
       return { vni: link.vni, ...link.counts };
