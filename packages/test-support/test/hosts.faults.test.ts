@@ -18,8 +18,13 @@ after(async () => {
 });
 
 /** The harness, or a skip (a failure under CI=true) when this machine cannot run it. */
-function need(t: { skip(msg: string): void }): TestHosts | undefined {
-  return requireHosts(t) ? hosts : undefined;
+function need(t: { skip(msg: string): void; after(fn: () => Promise<void>): void }): TestHosts | undefined {
+  if (!requireHosts(t)) return undefined;
+  // A test that fails half way leaves no fault behind for the next one.
+  t.after(async () => {
+    await hosts?.healAll();
+  });
+  return hosts;
 }
 
 test('each host has its own address on the subnet, loopback up, no default route', async (t) => {
@@ -39,21 +44,19 @@ test('each host has its own address on the subnet, loopback up, no default route
 test('TCP echo between two hosts; the server sees the client host address', async (t) => {
   const h = need(t);
   if (h === undefined) return;
-  const [a, b] = [await Agent.start(h.host('a')), await Agent.start(h.host('b'))];
+  const [a, b] = [await Agent.start(h.host('a'), t), await Agent.start(h.host('b'), t)];
   await b.ask('tcpServer', { port: 7001 }, 'listening');
   await a.ask('tcpConnect', { host: h.host('b').address, port: 7001 }, 'connected');
   const accepted = await b.wait('accepted');
   assert.equal(accepted.remote, h.host('a').address);
   a.send('tcpWrite', { text: 'hello' });
   assert.equal((await a.next('echo')).text, 'hello');
-  a.child.kill();
-  b.child.kill();
 });
 
 test('a two-way partition makes a connected socket silent; healing delivers on the same socket', async (t) => {
   const h = need(t);
   if (h === undefined) return;
-  const [a, b] = [await Agent.start(h.host('a')), await Agent.start(h.host('b'))];
+  const [a, b] = [await Agent.start(h.host('a'), t), await Agent.start(h.host('b'), t)];
   await b.ask('tcpServer', { port: 7002 }, 'listening');
   await a.ask('tcpConnect', { host: h.host('b').address, port: 7002 }, 'connected');
   a.send('tcpWrite', { text: 'before' });
@@ -75,14 +78,12 @@ test('a two-way partition makes a connected socket silent; healing delivers on t
   assert.equal((await b.wait('tcpData', (e) => e.text === 'during')).text, 'during');
   assert.equal((await a.wait('echo', (e) => e.text === 'during')).text, 'during');
   assert.equal(a.all('connected').length, 1, 'the same connection');
-  a.child.kill();
-  b.child.kill();
 });
 
 test('a one-way partition drops a->b only (UDP shows the direction)', async (t) => {
   const h = need(t);
   if (h === undefined) return;
-  const [a, b] = [await Agent.start(h.host('a')), await Agent.start(h.host('b'))];
+  const [a, b] = [await Agent.start(h.host('a'), t), await Agent.start(h.host('b'), t)];
   await a.ask('udpBind', { port: 7003 }, 'udpBound');
   await b.ask('udpBind', { port: 7003 }, 'udpBound');
   const cut = await h.partition('a', 'b', { oneWay: true });
@@ -92,21 +93,19 @@ test('a one-way partition drops a->b only (UDP shows the direction)', async (t) 
   // b -> a arrives ...
   await a.wait('udp', (e) => e.text === 'ba1');
   // ... a -> b does not: all five reached b's entrance and were dropped there, none at a.
-  await until(async () => ((await cut.dropped(h.host('b'))).packets === 5 ? true : undefined), 'five drops at b');
+  await until(async () => ((await cut.dropped(h.host('b'))).packets >= 5 ? true : undefined), 'five drops at b');
   assert.equal((await cut.dropped(h.host('a'))).packets, 0);
   assert.deepEqual(b.all('udp'), []);
   await cut.heal();
   await a.ask('udpSend', { host: h.host('b').address, port: 7003, texts: ['healed'] }, 'udpSent');
   assert.equal((await b.wait('udp')).text, 'healed');
   assert.equal(cut.healed, true);
-  a.child.kill();
-  b.child.kill();
 });
 
 test('loss: about the share of 1000 UDP datagrams is dropped (30 %: 500..850 arrive)', async (t) => {
   const h = need(t);
   if (h === undefined) return;
-  const [a, b] = [await Agent.start(h.host('a')), await Agent.start(h.host('c'))];
+  const [a, b] = [await Agent.start(h.host('a'), t), await Agent.start(h.host('c'), t)];
   await b.ask('udpBind', { port: 7004, quiet: true }, 'udpBound');
   const loss = await h.loss('a', 'c', 30, { oneWay: true });
   // Windows of 100, each sent once the last has been accounted for (arrived or dropped), so no
@@ -116,21 +115,19 @@ test('loss: about the share of 1000 UDP datagrams is dropped (30 %: 500..850 arr
     await a.ask('udpSend', { host: h.host('c').address, port: 7004, texts }, 'udpSent');
     await until(async () => {
       const [got, dropped] = [Number((await b.ask('udpCount', {}, 'udpCount')).n), (await loss.dropped()).packets];
-      return got + dropped === w * 100 ? true : undefined;
+      return got + dropped >= w * 100 ? true : undefined;
     }, `window ${w} accounted for`);
   }
   const arrived = Number((await b.ask('udpCount', {}, 'udpCount')).n);
   t.diagnostic(`30 % loss: ${arrived} of 1000 arrived`);
   assert.ok(arrived >= 500 && arrived <= 850, `${arrived} of 1000 arrived`);
   await loss.heal();
-  a.child.kill();
-  b.child.kill();
 });
 
 test('rate limit: tbf delays and drops what exceeds the rate (tc counters); healing removes it', async (t) => {
   const h = need(t);
   if (h === undefined) return;
-  const [a, b] = [await Agent.start(h.host('b')), await Agent.start(h.host('c'))];
+  const [a, b] = [await Agent.start(h.host('b'), t), await Agent.start(h.host('c'), t)];
   await b.ask('udpBind', { port: 7005, quiet: true }, 'udpBound');
   const limit = await h.limitRate('b', { rate: 1_000_000, burst: 4000, latencyMs: 20, direction: 'out' });
   // 2 MB offered as fast as the socket takes it: far beyond 1 Mbit/s with a 20 ms queue.
@@ -153,8 +150,6 @@ test('rate limit: tbf delays and drops what exceeds the rate (tc counters); heal
   await limit.heal();
   const { stdout } = await h.host('b').exec('tc', ['qdisc', 'show', 'dev', 'eth0']);
   assert.doesNotMatch(stdout, /tbf/);
-  a.child.kill();
-  b.child.kill();
 });
 
 test('bad arguments fail with a stable code', async (t) => {
@@ -167,5 +162,8 @@ test('bad arguments fail with a stable code', async (t) => {
   await assert.rejects(h.delay('a', 'b', { ms: -1 }), { code: 'ERR_TESTHOSTS_BAD_ARG' });
   await assert.rejects(h.host('a').exec('false'), { code: 'ERR_TESTHOSTS_COMMAND' });
   await assert.rejects(TestHosts.create({ names: ['Bad name'] }), { code: 'ERR_TESTHOSTS_BAD_ARG' });
-  assert.deepEqual(h.impairments(), []);
+  assert.deepEqual(
+    h.impairments().map((f) => f.label),
+    [],
+  );
 });

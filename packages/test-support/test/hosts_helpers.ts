@@ -23,6 +23,7 @@ export class Agent {
       this.#exit = `agent on ${host} exited (${code ?? signal}); stderr: ${this.#stderr}`;
       this.#wake();
     });
+    child.stdin!.on('error', () => {});
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => (this.#stderr = (this.#stderr + d).slice(-4000)));
     readline.createInterface({ input: child.stdout! }).on('line', (t) => {
@@ -31,10 +32,11 @@ export class Agent {
     });
   }
 
-  /** Starts an agent in `host` and waits until it is ready. */
-  static async start(host: Host): Promise<Agent> {
+  /** Starts an agent in `host` and waits until it is ready; it is killed after the test `t`. */
+  static async start(host: Host, t: { after(fn: () => void): void }): Promise<Agent> {
     const main = fileURLToPath(new URL('./hosts_agent.js', import.meta.url));
     const a = new Agent(host, host.spawn(process.execPath, [main], { stdio: 'pipe' }));
+    t.after(() => a.child.kill('SIGKILL'));
     await a.next('ready');
     return a;
   }

@@ -76,11 +76,18 @@ export class Relay {
       this.#results.clear();
       this.#wake();
     });
+    // Writing to a relay that died is reported by its exit, not by an EPIPE nobody handles.
+    child.stdin!.on('error', () => {});
     child.stderr!.setEncoding('utf8');
     let stderr = '';
     child.stderr!.on('data', (d: string) => (stderr = (stderr + d).slice(-4000)));
     readline.createInterface({ input: child.stdout! }).on('line', (text) => {
-      const l = JSON.parse(text) as Line;
+      let l: Line;
+      try {
+        l = JSON.parse(text) as Line;
+      } catch {
+        return;
+      }
       if (l.kind === 'held' || l.kind === 'released') this.events.push(l as unknown as RelayEvent);
       else if (l.kind === 'result' || l.kind === 'error') {
         const r = this.#results.get(l.id as number);
