@@ -152,6 +152,32 @@ test('rate limit: tbf delays and drops what exceeds the rate (tc counters); heal
   assert.doesNotMatch(stdout, /tbf/);
 });
 
+test('isolate: one host cut off from all, both ways; the others still talk', async (t) => {
+  const h = need(t);
+  if (h === undefined) return;
+  const [a, b, c] = [
+    await Agent.start(h.host('a'), t),
+    await Agent.start(h.host('b'), t),
+    await Agent.start(h.host('c'), t),
+  ];
+  for (const x of [a, b, c]) await x.ask('udpBind', { port: 7006 }, 'udpBound');
+  const off = await h.isolate('c');
+  await a.ask('udpSend', { host: h.host('c').address, port: 7006, texts: ['a-c'] }, 'udpSent');
+  await c.ask('udpSend', { host: h.host('b').address, port: 7006, texts: ['c-b'] }, 'udpSent');
+  await a.ask('udpSend', { host: h.host('b').address, port: 7006, texts: ['a-b'] }, 'udpSent');
+  await b.wait('udp', (e) => e.text === 'a-b');
+  await until(async () => ((await off.dropped(h.host('c'))).packets >= 1 ? true : undefined), 'the drop at c');
+  await until(async () => ((await off.dropped(h.host('b'))).packets >= 1 ? true : undefined), 'the drop at b');
+  assert.deepEqual(c.all('udp'), []);
+  assert.deepEqual(
+    b.all('udp').map((e) => e.text),
+    ['a-b'],
+  );
+  await off.heal();
+  await c.ask('udpSend', { host: h.host('b').address, port: 7006, texts: ['c-b again'] }, 'udpSent');
+  await b.wait('udp', (e) => e.text === 'c-b again');
+});
+
 test('bad arguments fail with a stable code', async (t) => {
   const h = need(t);
   if (h === undefined) return;
