@@ -13,3 +13,4 @@ export {
   type Falsy,
 } from './eventually.js';
 export { PEER_MISSING, PEER_NOTE, Peer, peerBinary, requirePeer, type Line } from './ergo_peer.js';
+export * from './hosts/index.js';
