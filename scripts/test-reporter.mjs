@@ -4,16 +4,20 @@
 // reporter beside it writes what a person reads; this one is what the runner counts and repeats
 // at the very end of its output, so a CI log that keeps only its tail still says what failed.
 
+import { inspect } from 'node:util';
+
 const STACK_LINES = 12;
 
 function describeError(err) {
   // node:test reports ERR_TEST_FAILURE; the test's own error is its cause.
   const e = err?.code === 'ERR_TEST_FAILURE' && err.cause !== undefined ? err.cause : err;
-  if (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e)) {
-    const text = String(e.stack ?? `${e.name ?? 'Error'}: ${e.message}`);
-    return text.split('\n').slice(0, STACK_LINES).join('\n');
-  }
-  return String(e);
+  let text;
+  if (typeof e?.stack === 'string') text = e.stack;
+  else if (typeof e?.message === 'string') text = `${typeof e.name === 'string' ? e.name : 'Error'}: ${e.message}`;
+  // Anything else (a value deserialized from the test's process may have no prototype, so
+  // String() would throw) is shown the way Node shows it.
+  else text = inspect(e, { depth: 3 });
+  return text.split('\n').slice(0, STACK_LINES).join('\n');
 }
 
 /** Yields a single JSON line when the run ends. */
