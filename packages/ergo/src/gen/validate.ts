@@ -33,7 +33,7 @@ export function describeValue(value: unknown): string {
       return 'a symbol';
     case 'function':
       return `function ${(value as { name?: string }).name || '(anonymous)'}`;
-    default: {
+    case 'object': {
       if (value === null) return 'null';
       if (Array.isArray(value)) return `an array of ${value.length}`;
       let ctor: string | undefined;
