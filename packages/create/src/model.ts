@@ -352,8 +352,13 @@ export function buildProject(options: ProjectOptions): Project {
         item.tls = d.kind === 'udp' ? false : flagParam(d, 'tls');
         if (d.kind === 'web') item.websocket = flagParam(d, 'websocket');
         break;
-      default:
-        break;
+      case 'actor':
+      case 'msg':
+        break; // no parameters beyond the name
+      default: {
+        const unknownKind: never = d.kind;
+        throw new Error(`unhandled item kind ${String(unknownKind)}`);
+      }
     }
     parent?.children.push(item);
     byName.set(name, item);

@@ -283,8 +283,13 @@ function kindLabel(i: Item): string {
       return `UDP ${i.host}:${i.port}, pool of ${i.worker?.name}`;
     case 'app':
       return `application, ${i.mode}`;
-    default:
+    case 'actor':
+    case 'msg':
       return i.kind;
+    default: {
+      const unknownKind: never = i.kind;
+      return String(unknownKind);
+    }
   }
 }
 

@@ -29,7 +29,8 @@ export function toJSONValue(value: unknown, depth = 0): unknown {
     case 'function':
     case 'symbol':
       return null;
-    default:
+    case 'object':
+    case 'undefined': // returned above
       break;
   }
   if (depth >= MAX_JSON_DEPTH) return '…';

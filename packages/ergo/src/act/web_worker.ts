@@ -281,6 +281,7 @@ export class WebWorker extends BehaviorBase {
         return this.handleHead(from, req, res, m);
       case 'OPTIONS':
         return this.handleOptions(from, req, res, m);
+      case undefined: // a request without a method (Node gives every HTTP request one)
       default:
         notImplemented(res);
         return undefined;

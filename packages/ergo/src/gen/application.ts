@@ -102,6 +102,7 @@ export interface ApplicationInfo {
   version: Version;
   env: Record<string, unknown>;
   depends: { applications: Atom[]; network: boolean };
+  /** The mode of its latest start (kept through its stop); the spec's mode before any start. */
   mode: ApplicationMode;
   state: ApplicationState;
   /**

@@ -190,6 +190,14 @@ export interface ProcessShortInfo {
  * logged at debug on this process's logger); awaited in a handler, a rejection is thrown into it.
  * An important delivery without a Promise (`send` with important delivery, `sendAfter`, a reply)
  * that fails is logged once at warning on this process's logger.
+ *
+ * A sleeping process (its handler has returned: typically a `.then`, `.catch` or timer callback
+ * the handler left behind) may do nothing. Its `send`, `sendWithPriority`, `sendExit`,
+ * `sendEvent`, `sendResponse` and `sendResponseError` log that at error on its logger and drop
+ * the message (a throw there would reject the caller's own promise chain and end the OS
+ * process); its other operations throw or reject ErrNotAllowed saying the handler has returned.
+ * Await the work inside the handler, or send the result to the process itself with
+ * `this.node.send(this.pid, result)`.
  */
 export interface Process {
   /** The node this process lives on. */

@@ -7,13 +7,27 @@
 
 import { ATOM_MAX_BYTES, utf8Length, type Atom } from './atom.js';
 import { validateEnvName } from './env.js';
-import { ErrAtomTooLong, ErrIncorrect } from './errors.js';
+import { ErrAtomTooLong, ErrIncorrect, ErrNotAllowed, type ErgoError } from './errors.js';
 import { LogLevel, parseLogLevel } from './log.js';
 import type { Compression, ProcessFallback, ProcessOptions } from './options.js';
 import { PID } from './pid.js';
 import { isMessagePriority, type MessagePriority } from './priority.js';
 
 export { validateEnvName };
+
+/**
+ * The refusal of `op` to a sleeping process: its handler has returned, typically a `.then`,
+ * `.catch` or timer callback the handler left behind (the common JavaScript trap). It says what
+ * happened and what to do instead. ErrNotAllowed (its code is the stable part).
+ */
+export function sleepingRefusal(op: string, pid: PID): ErgoError {
+  return ErrNotAllowed.with(
+    `${op} by ${pid} after its handler returned (the process is sleeping): a process acts only inside its handlers, ` +
+      'and a .then, .catch or timer callback left running after the handler returned comes too late. ' +
+      'Await the work inside the handler (an async handler may await), or send its result to the process itself ' +
+      'with this.node.send(this.pid, result) and act on it in handleMessage; for a delay, use sendAfter',
+  );
+}
 
 /** Longest delay Node's timers honour (2^31-1 ms, about 24.8 days); longer ones fire after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -33,7 +47,7 @@ export function describeValue(value: unknown): string {
       return 'a symbol';
     case 'function':
       return `function ${(value as { name?: string }).name || '(anonymous)'}`;
-    default: {
+    case 'object': {
       if (value === null) return 'null';
       if (Array.isArray(value)) return `an array of ${value.length}`;
       let ctor: string | undefined;

@@ -271,8 +271,9 @@ export class ApplicationManager {
     const a = this.get(name);
     if (a.state === ApplicationState.Loaded) return;
     if (a.state === ApplicationState.Stopping && !force) throw ErrApplicationStopping.with(a.spec.name);
+    // The mode stays the one it was started with (its stop line names it); Stopping alone keeps
+    // a member's exit from being taken for the application's failure (memberTerminated).
     a.state = ApplicationState.Stopping;
-    a.mode = ApplicationMode.Temporary;
     a.reason = force ? TerminateReasonKill : TerminateReasonShutdown;
     this.publish(a);
     for (const pid of [...a.group.values()]) {

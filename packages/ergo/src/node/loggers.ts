@@ -79,6 +79,11 @@ export function pinoAdapter(p: PinoLike): LoggerBehavior {
         case LogLevel.Error:
           p.error(obj, msg);
           break;
+        case LogLevel.Panic:
+        // Not the level of a record; kept at the loudest, as before.
+        case LogLevel.System:
+        case LogLevel.Default:
+        case LogLevel.Disabled:
         default:
           p.fatal(obj, msg);
       }

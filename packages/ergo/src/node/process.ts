@@ -44,6 +44,7 @@ import {
   validateCompressionThreshold,
   validateCompressionType,
   validateTimeoutMs,
+  sleepingRefusal,
 } from '../gen/validate.js';
 import { Alias, Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner, PendingCall } from './calls.js';
@@ -286,8 +287,24 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       throw ErrProcessTerminated.with(
         `${op}: ${this.pid} was killed and its handler outlived the kill grace: it is detached`,
       );
-    if ((this.st & mask) === 0)
+    if ((this.st & mask) === 0) {
+      if (this.st === S_SLEEP) throw sleepingRefusal(op, this.pid);
       throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.st as ProcessState)}`);
+    }
+  }
+
+  /**
+   * True (after logging the refusal at error) when the process sleeps: its handler has returned.
+   * The messaging operations that return nothing (send, sendExit, sendEvent, the replies) drop
+   * their message then instead of throwing: they are the usual last step of a `.then` or timer
+   * callback a handler left behind, where a throw can only reject the user's own promise chain,
+   * an unhandled rejection that ends the OS process. Go Ergo returns ErrNotAllowed there, which
+   * takes no node down either. Other operations still throw (the same message).
+   */
+  private droppedAsleep(op: string): boolean {
+    if (this.st !== S_SLEEP) return false;
+    this.log.error('%s; nothing was sent', sleepingRefusal(op, this.pid).message);
+    return true;
   }
 
   // --- scheduling -----------------------------------------------------------------------------
@@ -659,7 +676,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   /** send() with options, or from a process in init or terminated (after its state check). */
   private sendWith(to: SendTarget, message: unknown, options: SendOptions | undefined): void {
-    if ((this.st & MASK_IRT) === 0) this.allow(MASK_IRT, 'send');
+    if ((this.st & MASK_IRT) === 0) {
+      if (this.droppedAsleep('send')) return;
+      this.allow(MASK_IRT, 'send');
+    }
     const prio = options?.priority ?? this.priority;
     if (prio !== this.priority && !isMessagePriority(prio)) throw ErrIncorrect.with(`priority ${String(prio)}`);
     if (this.st === S_INIT && (to === this.pid || (to instanceof PID && to.equals(this.pid)))) {
@@ -738,6 +758,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   sendExit(to: PID, reason: Error): void {
+    if (this.droppedAsleep('sendExit')) return;
     this.allow(MASK_IRT, 'sendExit');
     if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
     if (!(to instanceof PID)) throw ErrIncorrect.with('exit target must be a PID');
@@ -764,12 +785,14 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   }
 
   sendResponse(to: PID, ref: Ref, value: unknown): void {
+    if (this.droppedAsleep('sendResponse')) return;
     this.allow(MASK_IR, 'sendResponse');
     this.nodeImpl.router.routeResponse(this.pid, to, ref, true, value, this);
     this.messagesOut++;
   }
 
   sendResponseError(to: PID, ref: Ref, error: Error): void {
+    if (this.droppedAsleep('sendResponseError')) return;
     this.allow(MASK_IR, 'sendResponseError');
     this.nodeImpl.router.routeResponse(this.pid, to, ref, false, error, this);
     this.messagesOut++;
@@ -809,7 +832,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   ): Promise<ReplyFor<T, R>>;
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     if ((this.st & MASK_IR) === 0) {
-      const err = ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`);
+      const err =
+        this.st === S_SLEEP
+          ? sleepingRefusal('call', this.pid)
+          : ErrNotAllowed.with(`call is not allowed in state ${processStateString(this.st as ProcessState)}`);
       return rejected(err, this.log, 'call');
     }
     if (to instanceof PID && to.equals(this.pid))
@@ -899,6 +925,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
 
   sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, options?: SendOptions): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, options?: SendOptions): void {
+    if (this.droppedAsleep('sendEvent')) return;
     this.allow(MASK_R, 'sendEvent');
     this.nodeImpl.events.publish(name as Atom, token, message, options?.priority ?? this.priority);
     this.messagesOut++;

@@ -18,7 +18,13 @@ import {
   ErrTargetUnknown,
 } from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
-import { validateAtomName, validatePriority, validateProcessOptions, validateTimeoutMs } from '../gen/validate.js';
+import {
+  sleepingRefusal,
+  validateAtomName,
+  validatePriority,
+  validateProcessOptions,
+  validateTimeoutMs,
+} from '../gen/validate.js';
 import { type LogLevel } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type {
@@ -172,8 +178,16 @@ export class TestProcess implements Process {
   }
 
   #allow(mask: number, op: string): void {
-    if ((this.#state & mask) === 0)
+    if ((this.#state & mask) === 0) {
+      if (this.#state === ProcessState.Sleep) throw sleepingRefusal(op, this.pid);
       throw ErrNotAllowed.with(`${op} is not allowed in state ${processStateString(this.#state)}`);
+    }
+  }
+  /** As the engine: a message op of a sleeping process is logged at error and dropped (no throw). */
+  #droppedAsleep(op: string): boolean {
+    if (this.#state !== ProcessState.Sleep) return false;
+    this.log.error('%s; nothing was sent', sleepingRefusal(op, this.pid).message);
+    return true;
   }
   #fail(method: string, args: unknown[]): void {
     const err = this.failures.check(method, args);
@@ -370,6 +384,7 @@ export class TestProcess implements Process {
 
   send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
+    if (this.#droppedAsleep('send')) return;
     this.#allow(MASK_IRT, 'send');
     this.#fail('send', [to, message]);
     this.#checkTarget('send', to);
@@ -430,6 +445,7 @@ export class TestProcess implements Process {
     return this.sendAfter(to, message, delayMs, priority);
   }
   sendExit(to: PID, reason: Error): void {
+    if (this.#droppedAsleep('sendExit')) return;
     this.#allow(MASK_IRT, 'sendExit');
     this.#checkExit(to, reason);
     this.#fail('sendExit', [to, reason]);
@@ -448,11 +464,13 @@ export class TestProcess implements Process {
     return () => !fired && this.clock.clearTimeout(handle);
   }
   sendResponse(to: PID, ref: Ref, value: unknown): void {
+    if (this.#droppedAsleep('sendResponse')) return;
     this.#allow(MASK_IR, 'sendResponse');
     this.#fail('sendResponse', [to, ref, value]);
     this.history.push(new SendResponseEvent(this.pid, to, ref, value));
   }
   sendResponseError(to: PID, ref: Ref, error: Error): void {
+    if (this.#droppedAsleep('sendResponseError')) return;
     this.#allow(MASK_IR, 'sendResponseError');
     this.#fail('sendResponseError', [to, ref, error]);
     this.history.push(new SendResponseErrorEvent(this.pid, to, ref, error));
@@ -613,6 +631,7 @@ export class TestProcess implements Process {
   }
   sendEvent<K extends Ref>(name: Atom | string, token: K, message: PayloadOf<K>, _options?: SendOptions): void;
   sendEvent(name: Atom | string, token: Ref, message: unknown, _options?: SendOptions): void {
+    if (this.#droppedAsleep('sendEvent')) return;
     this.#allow(MASK_R, 'sendEvent');
     this.#fail('sendEvent', [name, message]);
     this.history.push(new EventEvent('send', name as Atom, token, message, undefined));

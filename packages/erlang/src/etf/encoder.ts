@@ -124,8 +124,11 @@ export class TermWriter {
         this.pos += this.buf.write(t, this.pos, 'utf8');
         return;
       }
-      default:
-        break; // objects below
+      case 'object':
+      case 'undefined':
+      case 'function':
+      case 'symbol':
+        break; // objects below (the rest has no term: refused there)
     }
     if (t instanceof Uint8Array) {
       this.binaryHeader(t.length);

@@ -290,8 +290,11 @@ function keyInto(t: Term, out: string[], depth: number): void {
       out.push('b', String(b.length), ':', b.toString('latin1'));
       return;
     }
-    default:
-      break; // objects below
+    case 'object':
+    case 'undefined':
+    case 'function':
+    case 'symbol':
+      break; // objects below (the rest has no term: refused there)
   }
   if (t instanceof Uint8Array) {
     out.push('b', String(t.length), ':', Buffer.from(t.buffer, t.byteOffset, t.length).toString('latin1'));

@@ -651,13 +651,14 @@ export class ErlangConnection implements Connection {
   // --- inbound ----------------------------------------------------------------------------------
 
   #dispatch(control: Term, payload: Term | undefined): void {
-    if (!(control instanceof ErlTuple) || typeof control.elements[0] !== 'number') {
+    const c = control instanceof ErlTuple ? control.elements : undefined;
+    const op = c?.[0];
+    if (c === undefined || typeof op !== 'number') {
       this.#log.warning('erlang: %s sent a control message that is not a tuple; ignored', this.peer);
       return;
     }
-    const c = control.elements;
     try {
-      switch (c[0]) {
+      switch (op) {
         case OP.SEND:
         case OP.SEND_TT:
           return this.#deliver(undefined, c[2], payload);
@@ -707,10 +708,10 @@ export class ErlangConnection implements Connection {
         case OP.GROUP_LEADER:
           return;
         default:
-          this.#log.debug('erlang: control message %d from %s ignored', c[0], this.peer);
+          this.#log.debug('erlang: control message %d from %s ignored', op, this.peer);
       }
     } catch (e) {
-      this.#log.debug('erlang: control message %d from %s: %s', c[0], this.peer, toError(e).message);
+      this.#log.debug('erlang: control message %d from %s: %s', op, this.peer, toError(e).message);
     }
   }
 

@@ -194,7 +194,8 @@ export class EdfEncoder extends EdfWriter {
           this.b64(v, false);
         } else throw new EdfError('ERR_EDF_RANGE', `${v}n is outside int64 and uint64`);
         return;
-      default:
+      case 'function':
+      case 'symbol':
         throw new EdfError('ERR_EDF_UNREGISTERED', `${typeof v} values cannot be encoded`);
     }
   }
@@ -286,8 +287,37 @@ export class EdfEncoder extends EdfWriter {
         this.u32(t.length!);
         this.descCached(t.elem!);
         return;
-      default:
+      // Scalars, framework identifiers and `any`: the tag alone describes them.
+      case Kind.Bool:
+      case Kind.Int8:
+      case Kind.Int16:
+      case Kind.Int32:
+      case Kind.Int64:
+      case Kind.Int:
+      case Kind.Uint8:
+      case Kind.Uint16:
+      case Kind.Uint32:
+      case Kind.Uint64:
+      case Kind.Uint:
+      case Kind.Float32:
+      case Kind.Float64:
+      case Kind.String:
+      case Kind.Binary:
+      case Kind.Atom:
+      case Kind.Error:
+      case Kind.PID:
+      case Kind.ProcessID:
+      case Kind.Ref:
+      case Kind.Alias:
+      case Kind.Event:
+      case Kind.Time:
+      case Kind.Any:
         this.u8(t.tag);
+        return;
+      default: {
+        const unknownKind: never = t.kind;
+        throw new EdfError('ERR_EDF_ENCODE', `type ${t.name} has an unknown kind ${String(unknownKind)}`);
+      }
     }
   }
 

@@ -55,6 +55,7 @@ import {
 import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { DEFAULT_DIAL_QUEUE_LIMIT, PendingConnection } from './pending.js';
+import { Redialer } from './redial.js';
 import { HandshakeRefusals } from './refusals.js';
 import { RemoteNodeImpl } from './remote_node.js';
 import { RouteTable } from './routes.js';
@@ -162,6 +163,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly registrarValue: Registrar | null;
   readonly log: Log;
   private readonly core: NetworkCore;
+  /** Re-dials the lost links of connections this node dialled. */
+  private readonly redials: Redialer;
 
   constructor(
     private readonly env: NetworkEnv,
@@ -169,6 +172,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   ) {
     this.core = env.core;
     this.log = env.log;
+    this.redials = new Redialer(env.log);
     this.modeValue = options.mode ?? NetworkMode.Enabled;
     if (
       this.modeValue !== NetworkMode.Enabled &&
@@ -265,6 +269,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.env.setConnector(null);
     this.refusals?.stop();
     this.refusals = null;
+    this.redials.stop();
     this.inHost?.close();
     this.inHost = null;
     // A server's close waits for its connections: close them in the same turn, await both.
@@ -450,23 +455,16 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       }
     }
     if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`);
-    this.redials.set(conn, join);
+    this.redials.add(conn, join);
     this.register(conn, true);
     return conn;
   }
 
-  /** Re-dials lost links of connections this node dialled (Ergo: the initiator re-dials with Join). */
-  private readonly redials = new Map<EnpConnection, (i: number) => Promise<void>>();
   /** Nodes whose last dial failed and was logged as a warning (cleared when they connect). */
   private readonly dialFailed = new Set<Atom>();
 
   linkLost(conn: EnpConnection): void {
-    const join = this.redials.get(conn);
-    if (join === undefined || !this.running) return;
-    join(conn.links.length).then(
-      () => this.log.info('pool link to %s re-dialled', conn.peer),
-      (e: unknown) => this.log.warning('re-dialling a pool link to %s failed: %s', conn.peer, toError(e).message),
-    );
+    if (this.running) this.redials.linkLost(conn);
   }
 
   private openSocket(host: string, port: number, c: Candidate): Promise<net.Socket> {
@@ -525,13 +523,16 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
 
   // --- ConnectionHost / AcceptorHost -------------------------------------------------------------
 
-  connectionDown(conn: EnpConnection, reason: Error): void {
+  connectionDown(conn: EnpConnection, reason: Error, lost: boolean): void {
     const peer = conn.peer;
-    this.redials.delete(conn);
+    this.redials.forget(conn);
     if (this.connections.get(peer) !== conn) return;
     this.connections.delete(peer);
     this.lastPeer = this.lastConn = null;
-    this.log.info('disconnected from %s: %s', peer, reason.message);
+    // One warning per lost peer (the closed links and failed re-dials behind it log at debug);
+    // a disconnect or stop of this side, or a stall (already warned of), is no news.
+    if (lost) this.log.warning('lost the connection to %s: %s', peer, reason.message);
+    else this.log.info('disconnected from %s: %s', peer, reason.message);
     if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ node: this.core.name(), peer, reason });
     this.core.routeNodeDown(peer, reason);
   }

@@ -84,8 +84,11 @@ export interface ConnectionStats {
 
 /** What the connection needs from its network besides the Core. */
 export interface ConnectionHost {
-  /** The connection ended (the network forgets it; the node hears it via Core.routeNodeDown). */
-  connectionDown(conn: EnpConnection, reason: Error): void;
+  /**
+   * The connection ended (the network forgets it; the node hears it via Core.routeNodeDown).
+   * `lost`: its last link closed under it (the peer went away), not this side's decision.
+   */
+  connectionDown(conn: EnpConnection, reason: Error, lost: boolean): void;
   /** Builds the RemoteNode view of a connection. */
   remoteNode(conn: EnpConnection): RemoteNode;
   /** One link of a live connection closed (the dialling side re-dials it, WIRE §3.8). */
@@ -718,7 +721,7 @@ export class EnpConnection implements Connection, LinkOwner {
     this.down(reason);
   }
 
-  private down(reason: Error): void {
+  private down(reason: Error, peerGone = false): void {
     if (!this.alive) return;
     this.alive = false;
     if (this.sweeper !== null) clearInterval(this.sweeper);
@@ -729,7 +732,7 @@ export class EnpConnection implements Connection, LinkOwner {
     for (const w of this.waiting.values()) w.reject(lost);
     this.waiting.clear();
     this.owedWaits = 0;
-    this.host.connectionDown(this, reason);
+    this.host.connectionDown(this, reason, peerGone);
   }
 
   // --- LinkOwner: inbound -------------------------------------------------------------------------
@@ -739,8 +742,10 @@ export class EnpConnection implements Connection, LinkOwner {
     if (i >= 0) this.links.splice(i, 1);
     this.closedBytesIn += link.bytesIn;
     this.closedBytesOut += link.bytesOut;
-    if (reason !== null) this.log.warning('link %s to %s closed: %s', link.dsn, this.peer, reason.message);
-    if (this.links.length === 0) this.down(reason ?? ErrNoConnection.with(`${this.peer} closed the connection`));
+    // At debug: a lost peer is told once, by the network's line for the connection; a link lost
+    // while the others live is re-dialled, and only a failed re-dial is worth a warning.
+    if (reason !== null) this.log.debug('link %s to %s closed: %s', link.dsn, this.peer, reason.message);
+    if (this.links.length === 0) this.down(reason ?? ErrNoConnection.with(`${this.peer} closed the connection`), true);
     else if (this.alive) this.host.linkLost(this);
   }
 

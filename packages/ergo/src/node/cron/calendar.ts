@@ -226,8 +226,15 @@ export class ZoneCalendar {
         case 'second':
           sec = Number(part.value);
           break;
-        default:
-          // Separators (literal), era, weekday, dayPeriod...: not part of the wall-clock fields.
+        // Separators and the rest: not part of the wall-clock fields.
+        case 'literal':
+        case 'era':
+        case 'weekday':
+        case 'dayPeriod':
+        case 'fractionalSecond':
+        case 'timeZoneName':
+        case 'unknown':
+        default: // a part type a newer runtime adds
           break;
       }
     }
