@@ -19,7 +19,7 @@ import {
 import { DEFAULT_POOL_SIZE } from '../src/net/handshake/index.js';
 import { DIST_COOKIE, startChild, type ChildNode } from './dist_helpers.js';
 import { deferred, noUnhandled, quietNode, within, type Deferred } from './helpers.js';
-import { eventually } from './meta_helpers.js';
+import { eventually } from '@ergo-ts/test-support';
 import { netNode, portOf, routeTo } from './net_helpers.js';
 
 noUnhandled();

@@ -21,7 +21,7 @@ import {
   type Ref,
 } from '../src/index.js';
 import { deferred, Inbox, noUnhandled, probe, quietNode, within, type Deferred } from './helpers.js';
-import { eventually } from './meta_helpers.js';
+import { eventually } from '@ergo-ts/test-support';
 
 noUnhandled();
 
