@@ -10,9 +10,10 @@ import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
-import { startNode, type Atom, type Node } from 'ergo-ts';
+import { Actor, PID, startNode, type Atom, type Node } from 'ergo-ts';
 import { startCluster } from 'ergo-ts/cluster';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
+import { spawnTest } from 'ergo-ts/testing';
 import {
   createSSEConnection,
   createTCPConnection,
@@ -163,4 +164,20 @@ test('embedded registrar requests it cannot serve: ignored are safe, awaited rej
   } finally {
     await node.stop();
   }
+});
+
+class Quiet extends Actor {
+  override handleMessage(): void {}
+}
+
+test('the test kit refusing a bad delivery: ignored is safe, awaited rejects ERR_INCORRECT', async () => {
+  const actor = await spawnTest(Quiet);
+  const from = new PID('someone@localhost', 1001, 1);
+  const notAnError = 'not an Error' as unknown as Error;
+  await ignoredThenAwaited(actor.sendExit(from, notAnError), () => actor.sendExit(from, notAnError), 'ERR_INCORRECT');
+  await ignoredThenAwaited(
+    actor.deliver({ not: 'a notice' }),
+    () => actor.deliver({ not: 'a notice' }),
+    'ERR_INCORRECT',
+  );
 });

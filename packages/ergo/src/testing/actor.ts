@@ -2,6 +2,7 @@
 // drives it (messages, calls, exits, events, down notices, time) and every handler runs at once
 // in the test's own flow; what the actor did is then asserted on the recorded history.
 
+import { rejected } from '../gen/ignorable.js';
 import type { Atom } from '../gen/atom.js';
 import {
   ErrIncorrect,
@@ -262,7 +263,8 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
 
   /** Delivers an exit signal from `from` (a MessageExitPID): terminates the actor unless it traps exits. */
   sendExit(from: PID, reason: Error): Promise<void> {
-    if (!(reason instanceof Error)) return Promise.reject(ErrIncorrect.with('sendExit: reason must be an Error'));
+    if (!(reason instanceof Error))
+      return rejected(ErrIncorrect.with('sendExit: reason must be an Error'), undefined, 'a test-kit call');
     return this.#deliver('urgent', MailboxKind.Exit, from, new MessageExitPID(from, reason), undefined);
   }
 
@@ -303,7 +305,11 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     ) {
       return this.#deliver('system', MailboxKind.Regular, this.node.pid, notice, undefined);
     }
-    return Promise.reject(ErrIncorrect.with('deliver: expected a MessageDown* or MessageExit* notice'));
+    return rejected(
+      ErrIncorrect.with('deliver: expected a MessageDown* or MessageExit* notice'),
+      undefined,
+      'a test-kit call',
+    );
   }
 
   /**
@@ -367,7 +373,11 @@ export class TestActor<B extends ProcessBehavior = ProcessBehavior> {
     extra: unknown,
   ): Promise<void> {
     if (this.#terminated !== undefined)
-      return Promise.reject(ErrProcessTerminated.with(`${this.pid} terminated: ${this.#terminated.message}`));
+      return rejected(
+        ErrProcessTerminated.with(`${this.pid} terminated: ${this.#terminated.message}`),
+        undefined,
+        'a test-kit call',
+      );
     this.process.testMailbox.put(queue, kind, from, message, extra);
     if (this.#inHandler) return Promise.resolve();
     if (this.#running !== undefined) return this.#running;

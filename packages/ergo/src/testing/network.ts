@@ -3,6 +3,7 @@
 // application routes. Remote spawns and application starts are recorded, never performed; a
 // disconnect tells the actor's watchers of that node ErrNoConnection, as a real node does.
 
+import { rejected } from '../gen/ignorable.js';
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationInfo, ApplicationOptions } from '../gen/application.js';
 import {
@@ -185,7 +186,7 @@ export class TestRemoteNode implements RemoteNode {
       this.network.history.push(new RemoteSpawnEvent(this.nodeName, name, register, options, args, pid));
       return Promise.resolve(pid);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   /** Records an application start in the spec's mode; ErrNoConnection once disconnected. */
@@ -217,7 +218,7 @@ export class TestRemoteNode implements RemoteNode {
       this.network.history.push(new RemoteApplicationStartEvent(this.nodeName, name, mode, options));
       return Promise.resolve();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   /** Sets (or with `undefined` removes) what {@link applicationInfo} answers for `name`. */
@@ -235,7 +236,7 @@ export class TestRemoteNode implements RemoteNode {
       if (info === undefined) throw ErrApplicationUnknown.with(String(name));
       return Promise.resolve(info);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   /** Closes the connection: the actor's watchers of this node get ErrNoConnection. */

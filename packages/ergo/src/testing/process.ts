@@ -3,6 +3,7 @@
 // the engine's (Ergo 3.2's, with the wider Init), so an operation the real node would refuse
 // (sendEvent or info in init...) is refused here too.
 
+import { rejected } from '../gen/ignorable.js';
 import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
 import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
@@ -271,7 +272,7 @@ export class TestProcess implements Process {
       this.history.push(new SpawnEvent(this.pid, pid, factory, options, args, register));
       return Promise.resolve(pid);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
 
@@ -413,7 +414,7 @@ export class TestProcess implements Process {
       this.history.push(new SendEvent(this.pid, to, message, this.#priority, true, false));
       return Promise.resolve();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   sendAfter<T extends SendTarget>(
@@ -486,7 +487,7 @@ export class TestProcess implements Process {
       this.history.push(new SendResponseEvent(this.pid, to, ref, value));
       return Promise.resolve();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   /** Records the error reply as sendResponseError does and resolves (see sendResponseImportant). */
@@ -498,7 +499,7 @@ export class TestProcess implements Process {
       this.history.push(new SendResponseErrorEvent(this.pid, to, ref, error));
       return Promise.resolve();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   #checkTarget(op: string, to: unknown): void {
@@ -529,10 +530,10 @@ export class TestProcess implements Process {
       const event = new CallEvent(this.pid, to, request, options);
       this.history.push(event);
       const answer = this.callResponder(event);
-      if (answer instanceof Error) return Promise.reject(answer);
+      if (answer instanceof Error) return rejected(answer, undefined, 'a test-kit call');
       return Promise.resolve(answer);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
@@ -567,7 +568,7 @@ export class TestProcess implements Process {
       this.history.push(new CallEvent(this.pid, pid, { inspect: items }, undefined));
       return Promise.resolve({});
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   info(): ProcessInfo {
@@ -688,7 +689,7 @@ export class TestProcess implements Process {
       this.#watch('link', target);
       return Promise.resolve(this.node.bufferedEvents(target));
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   unlinkEvent(target: Event): void {
@@ -725,7 +726,7 @@ export class TestProcess implements Process {
       this.#watch('monitor', target);
       return Promise.resolve(this.node.bufferedEvents(target));
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   demonitorEvent(target: Event): void {
@@ -839,7 +840,7 @@ export class TestProcess implements Process {
       this.history.push(new CallEvent(this.pid, meta, { inspect: items }, undefined));
       return Promise.resolve({});
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   /** Meta processes do not run under the kit: always ErrMetaUnknown. */
