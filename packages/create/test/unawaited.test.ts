@@ -4,35 +4,28 @@
 // rejection, and the `after` hook names any it saw) and once awaited, where it still rejects
 // with its code.
 
-import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { UnhandledWatch, ignoredThenAwaited } from '@ergo-ts/test-support';
+
 import { parseCliArgs, resolveProject, run, type RunIO } from '../src/index.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+const watch = new UnhandledWatch('create-ergo-ts');
 const dir = mkdtempSync(join(tmpdir(), 'create-unawaited-'));
 
 before(() => {
-  process.on('unhandledRejection', onUnhandled);
+  watch.start();
 });
 
 after(() => {
   rmSync(dir, { recursive: true, force: true });
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'an ignored Promise of create-ergo-ts reached unhandledRejection');
+  watch.stop();
 });
 
 const io: RunIO = { cwd: dir, out: () => undefined, err: () => undefined, interactive: false };
-
-/** Calls `op` twice: the first Promise ignored, the second awaited and checked for `code`. */
-async function ignoredThenAwaited(op: () => Promise<unknown>, code: string): Promise<void> {
-  void op();
-  await assert.rejects(op(), { code });
-}
 
 test('resolveProject without a node name: ignored is safe, awaited rejects ERR_CREATE_NODE_NAME', async () => {
   const argv = ['--with-actor', 'Cart'];

@@ -5,10 +5,11 @@
 // tests): the entry points startNode and startCluster, the meta factories that dial or listen,
 // the embedded registrar, and applicationInfo on a remote node that is gone.
 
-import { strict as assert } from 'node:assert';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
+
+import { UnhandledWatch, ignoredThenAwaited } from '@ergo-ts/test-support';
 
 import { Actor, PID, startNode, type Atom, type Node } from 'ergo-ts';
 import { startCluster } from 'ergo-ts/cluster';
@@ -22,17 +23,10 @@ import {
   createWebServer,
 } from 'ergo-ts/meta';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+const watch = new UnhandledWatch('the core');
 
 const COOKIE = 'unawaited-test';
 const QUIET = { level: 'warning' as const };
-
-/** Ignores `p` (as a caller who forgot `await` would), then awaits `again()` and checks its code. */
-async function ignoredThenAwaited(p: Promise<unknown>, again: () => Promise<unknown>, code: string): Promise<void> {
-  void p;
-  await assert.rejects(again(), { code });
-}
 
 /** A TCP port bound by this test (and released by the caller). */
 async function busyTCP(): Promise<net.Server> {
@@ -49,23 +43,22 @@ function portOf(s: net.Server): number {
 }
 
 before(() => {
-  process.on('unhandledRejection', onUnhandled);
+  watch.start();
 });
 
 after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'an ignored Promise of the core reached unhandledRejection');
+  watch.stop();
 });
 
 test('startNode with a bad name or options: ignored is safe, awaited rejects ERR_INCORRECT', async () => {
-  await ignoredThenAwaited(startNode('no host part'), () => startNode('no host part'), 'ERR_INCORRECT');
+  await ignoredThenAwaited(() => startNode('no host part'), 'ERR_INCORRECT');
   const bad = { shutdownTimeout: -1 };
-  await ignoredThenAwaited(startNode('a@localhost', bad), () => startNode('a@localhost', bad), 'ERR_INCORRECT');
+  await ignoredThenAwaited(() => startNode('a@localhost', bad), 'ERR_INCORRECT');
 });
 
 test('startCluster with bad options: ignored is safe, awaited rejects ERR_INCORRECT', async () => {
   const bad = { nodes: 0 };
-  await ignoredThenAwaited(startCluster(bad), () => startCluster(bad), 'ERR_INCORRECT');
+  await ignoredThenAwaited(() => startCluster(bad), 'ERR_INCORRECT');
 });
 
 test('meta factories: bad options and a refused dial, ignored and awaited', async () => {
@@ -73,13 +66,13 @@ test('meta factories: bad options and a refused dial, ignored and awaited', asyn
   const port = portOf(closed);
   await new Promise<void>((resolve) => closed.close(() => resolve()));
   const dial = (): Promise<unknown> => createTCPConnection({ host: '127.0.0.1', port });
-  await ignoredThenAwaited(dial(), dial, 'ECONNREFUSED');
+  await ignoredThenAwaited(dial, 'ECONNREFUSED');
   const badTCP = (): Promise<unknown> => createTCPConnection({ host: '', port: 1 });
-  await ignoredThenAwaited(badTCP(), badTCP, 'ERR_INCORRECT');
+  await ignoredThenAwaited(badTCP, 'ERR_INCORRECT');
   const sse = (): Promise<unknown> => createSSEConnection({ url: 'ftp://127.0.0.1/' });
-  await ignoredThenAwaited(sse(), sse, 'ERR_INCORRECT');
+  await ignoredThenAwaited(sse, 'ERR_INCORRECT');
   const sseRefused = (): Promise<unknown> => createSSEConnection({ url: `http://127.0.0.1:${port}/` });
-  await ignoredThenAwaited(sseRefused(), sseRefused, 'ECONNREFUSED');
+  await ignoredThenAwaited(sseRefused, 'ECONNREFUSED');
 });
 
 test('meta factories on a port in use: EADDRINUSE, ignored and awaited', async () => {
@@ -87,9 +80,9 @@ test('meta factories on a port in use: EADDRINUSE, ignored and awaited', async (
   try {
     const port = portOf(busy);
     const tcp = (): Promise<unknown> => createTCPServer({ host: '127.0.0.1', port });
-    await ignoredThenAwaited(tcp(), tcp, 'EADDRINUSE');
+    await ignoredThenAwaited(tcp, 'EADDRINUSE');
     const web = (): Promise<unknown> => createWebServer({ host: '127.0.0.1', port, handler: (_req, res) => res.end() });
-    await ignoredThenAwaited(web(), web, 'EADDRINUSE');
+    await ignoredThenAwaited(web, 'EADDRINUSE');
   } finally {
     await new Promise<void>((resolve) => busy.close(() => resolve()));
   }
@@ -98,7 +91,7 @@ test('meta factories on a port in use: EADDRINUSE, ignored and awaited', async (
   try {
     const port = udp.address().port;
     const bind = (): Promise<unknown> => createUDPServer({ host: '127.0.0.1', port });
-    await ignoredThenAwaited(bind(), bind, 'EADDRINUSE');
+    await ignoredThenAwaited(bind, 'EADDRINUSE');
   } finally {
     await new Promise<void>((resolve) => udp.close(resolve));
   }
@@ -122,9 +115,9 @@ test('applicationInfo on a remote node that is gone: ignored is safe, awaited re
     const remote = await b.network().getNode(a.name);
     remote.disconnect();
     const info = (): Promise<unknown> => remote.applicationInfo('web');
-    await ignoredThenAwaited(info(), info, 'ERR_NO_CONNECTION');
+    await ignoredThenAwaited(info, 'ERR_NO_CONNECTION');
     const spawn = (): Promise<unknown> => remote.spawn('worker');
-    await ignoredThenAwaited(spawn(), spawn, 'ERR_NO_CONNECTION');
+    await ignoredThenAwaited(spawn, 'ERR_NO_CONNECTION');
   } finally {
     await b?.stop();
     await a?.stop();
@@ -136,22 +129,22 @@ test('embedded registrar requests it cannot serve: ignored are safe, awaited rej
   try {
     const r = createEmbeddedRegistrar();
     const other = 'other@localhost' as Atom;
-    await ignoredThenAwaited(r.registerProxy(other), () => r.registerProxy(other), 'ERR_UNSUPPORTED');
-    await ignoredThenAwaited(r.unregisterProxy(other), () => r.unregisterProxy(other), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(() => r.registerProxy(other), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(() => r.unregisterProxy(other), 'ERR_UNSUPPORTED');
     const route = { name: 'web' as Atom, node: other, weight: 1, mode: 0, state: 0 };
     const reg = (): Promise<unknown> => r.registerApplicationRoute(route);
-    await ignoredThenAwaited(reg(), reg, 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(reg, 'ERR_UNSUPPORTED');
     const unreg = (): Promise<unknown> => r.unregisterApplicationRoute(route.name);
-    await ignoredThenAwaited(unreg(), unreg, 'ERR_UNSUPPORTED');
-    await ignoredThenAwaited(r.nodes(), () => r.nodes(), 'ERR_UNSUPPORTED');
-    await ignoredThenAwaited(r.configItem('x'), () => r.configItem('x'), 'ERR_UNSUPPORTED');
-    await ignoredThenAwaited(r.config('x'), () => r.config('x'), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(unreg, 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(() => r.nodes(), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(() => r.configItem('x'), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(() => r.config('x'), 'ERR_UNSUPPORTED');
     const resolver = r.resolver();
     const bad = 'no host part' as Atom;
-    await ignoredThenAwaited(resolver.resolve(bad), () => resolver.resolve(bad), 'ERR_INCORRECT');
-    await ignoredThenAwaited(resolver.resolveProxy(other), () => resolver.resolveProxy(other), 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(() => resolver.resolve(bad), 'ERR_INCORRECT');
+    await ignoredThenAwaited(() => resolver.resolveProxy(other), 'ERR_UNSUPPORTED');
     const app = (): Promise<unknown> => resolver.resolveApplication('web' as Atom);
-    await ignoredThenAwaited(app(), app, 'ERR_UNSUPPORTED');
+    await ignoredThenAwaited(app, 'ERR_UNSUPPORTED');
     const view = {
       name: () => bad,
       log: () => node.log,
@@ -160,7 +153,7 @@ test('embedded registrar requests it cannot serve: ignored are safe, awaited rej
       sendEvent: node.sendEvent.bind(node),
     };
     const register = (): Promise<unknown> => r.register(view, { routes: [], applicationRoutes: [], proxies: [] });
-    await ignoredThenAwaited(register(), register, 'ERR_INCORRECT');
+    await ignoredThenAwaited(register, 'ERR_INCORRECT');
   } finally {
     await node.stop();
   }
@@ -174,10 +167,6 @@ test('the test kit refusing a bad delivery: ignored is safe, awaited rejects ERR
   const actor = await spawnTest(Quiet);
   const from = new PID('someone@localhost', 1001, 1);
   const notAnError = 'not an Error' as unknown as Error;
-  await ignoredThenAwaited(actor.sendExit(from, notAnError), () => actor.sendExit(from, notAnError), 'ERR_INCORRECT');
-  await ignoredThenAwaited(
-    actor.deliver({ not: 'a notice' }),
-    () => actor.deliver({ not: 'a notice' }),
-    'ERR_INCORRECT',
-  );
+  await ignoredThenAwaited(() => actor.sendExit(from, notAnError), 'ERR_INCORRECT');
+  await ignoredThenAwaited(() => actor.deliver({ not: 'a notice' }), 'ERR_INCORRECT');
 });

@@ -8,6 +8,8 @@ import { strict as assert } from 'node:assert';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
+import { UnhandledWatch, ignoredThenAwaited } from '@ergo-ts/test-support';
+
 import { startNode, type Node } from 'ergo-ts';
 
 import {
@@ -20,23 +22,15 @@ import {
   type ErlangNode,
 } from '../src/index.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+const watch = new UnhandledWatch('@ergo-ts/erlang');
 
 before(() => {
-  process.on('unhandledRejection', onUnhandled);
+  watch.start();
 });
 
 after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'an ignored Promise of @ergo-ts/erlang reached unhandledRejection');
+  watch.stop();
 });
-
-/** Calls `op` twice: the first Promise ignored, the second awaited and checked for `code`. */
-async function ignoredThenAwaited(op: () => Promise<unknown>, code: string): Promise<void> {
-  void op();
-  await assert.rejects(op(), { code });
-}
 
 /** A port nothing listens on any more (it was free a moment ago). */
 async function closedPort(): Promise<number> {

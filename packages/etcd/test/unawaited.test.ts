@@ -8,6 +8,8 @@ import { strict as assert } from 'node:assert';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
+import { UnhandledWatch, ignoredThenAwaited } from '@ergo-ts/test-support';
+
 import {
   startNode,
   type ApplicationRoute,
@@ -22,20 +24,18 @@ import { createEtcdRegistrar, type EtcdRegistrar } from '../src/index.js';
 /** A node with no acceptor: nothing to publish. */
 const ROUTES: RegisterRoutes = { routes: [], applicationRoutes: [], proxies: [] };
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+const watch = new UnhandledWatch('the etcd registrar');
 
 let node: Node;
 
 before(async () => {
-  process.on('unhandledRejection', onUnhandled);
+  watch.start();
   node = await startNode(`etcd_unawaited${process.pid}@localhost`, { log: { level: 'warning' } });
 });
 
 after(async () => {
   await node.stop();
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'an ignored Promise of the etcd registrar reached unhandledRejection');
+  watch.stop();
 });
 
 /** The registrar's view of a real node (what the node's network hands a registrar). */
@@ -47,12 +47,6 @@ function nodeRegistrar(name: string = node.name): NodeRegistrar {
     unregisterEvent: (n) => node.unregisterEvent(n),
     sendEvent: (n, token, message) => node.sendEvent(n, token, message),
   };
-}
-
-/** Calls `op` twice: the first Promise ignored, the second awaited and checked for `code`. */
-async function ignoredThenAwaited(op: () => Promise<unknown>, code: string): Promise<void> {
-  void op();
-  await assert.rejects(op(), { code });
 }
 
 /** Every request of a registrar that is not registered (or no longer), with the code expected. */

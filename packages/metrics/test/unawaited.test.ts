@@ -8,6 +8,8 @@
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
 
+import { UnhandledWatch } from '@ergo-ts/test-support';
+
 import { Actor, ErgoError, startNode, type Node, type PID, type Ref } from 'ergo-ts';
 import { WebMux } from 'ergo-ts/meta';
 import { waitForTermination } from 'ergo-ts/testing';
@@ -33,8 +35,7 @@ import {
   type MetricsOptions,
 } from '../src/index.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+const watch = new UnhandledWatch('a helper');
 
 /** The code of a helper's returned error ('sent' for none). */
 function codeOf(err: unknown): string {
@@ -102,14 +103,13 @@ class HeldMetrics extends Metrics {
 let node: Node;
 
 before(async () => {
-  process.on('unhandledRejection', onUnhandled);
+  watch.start();
   node = await startNode('unawaited-metrics@localhost', { log: { level: 'warning' } });
 });
 
 after(async () => {
   await node.stop();
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'an ignored Promise of a helper reached unhandledRejection');
+  watch.stop();
 });
 
 test('update helpers on an absent Metrics / Health actor return ERR_PROCESS_UNKNOWN; the emitter lives on', async () => {

@@ -14,3 +14,4 @@ export {
 } from './eventually.js';
 export { PEER_MISSING, PEER_NOTE, Peer, peerBinary, requirePeer, type Line } from './ergo_peer.js';
 export * from './hosts/index.js';
+export { UnhandledWatch, ignoredThenAwaited } from './unawaited.js';

@@ -3,28 +3,26 @@
 // with the Promise ignored (the strict runner fails the run on an unhandled rejection, and the
 // `after` hook names any it saw) and once awaited, where it still rejects with its code.
 
-import { strict as assert } from 'node:assert';
 import net from 'node:net';
 import { after, before, test } from 'node:test';
 
+import { UnhandledWatch, ignoredThenAwaited } from '@ergo-ts/test-support';
+
 import { createWebsocketConnection, type WebsocketConnectionOptions } from '../src/index.js';
 
-const unhandled: unknown[] = [];
-const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+const watch = new UnhandledWatch('createWebsocketConnection');
 
 before(() => {
-  process.on('unhandledRejection', onUnhandled);
+  watch.start();
 });
 
 after(() => {
-  process.off('unhandledRejection', onUnhandled);
-  assert.deepEqual(unhandled, [], 'an ignored createWebsocketConnection reached unhandledRejection');
+  watch.stop();
 });
 
 /** Dials twice with `options`: the first Promise ignored, the second awaited and checked for `code`. */
-async function ignoredThenAwaited(options: WebsocketConnectionOptions, code: string): Promise<void> {
-  void createWebsocketConnection(options);
-  await assert.rejects(createWebsocketConnection(options), { code });
+function dialTwice(options: WebsocketConnectionOptions, code: string): Promise<void> {
+  return ignoredThenAwaited(() => createWebsocketConnection(options), code);
 }
 
 /** A TCP server that accepts and never answers (a handshake that cannot complete). */
@@ -49,23 +47,23 @@ async function silentServer(): Promise<{ port: number; close(): Promise<void> }>
 }
 
 test('bad options: ignored is safe, awaited rejects ERR_INCORRECT', async () => {
-  await ignoredThenAwaited({ url: 'http://127.0.0.1/' }, 'ERR_INCORRECT');
-  await ignoredThenAwaited({ url: 'not a url' }, 'ERR_INCORRECT');
-  await ignoredThenAwaited({ url: 'ws://127.0.0.1/', handshakeTimeout: -1 }, 'ERR_INCORRECT');
+  await dialTwice({ url: 'http://127.0.0.1/' }, 'ERR_INCORRECT');
+  await dialTwice({ url: 'not a url' }, 'ERR_INCORRECT');
+  await dialTwice({ url: 'ws://127.0.0.1/', handshakeTimeout: -1 }, 'ERR_INCORRECT');
 });
 
 test('a refused dial (the server is gone): ignored is safe, awaited rejects ECONNREFUSED', async () => {
   const gone = await silentServer();
   const port = gone.port;
   await gone.close();
-  await ignoredThenAwaited({ url: `ws://127.0.0.1:${port}/` }, 'ECONNREFUSED');
+  await dialTwice({ url: `ws://127.0.0.1:${port}/` }, 'ECONNREFUSED');
 });
 
 test('a handshake that never completes: ignored is safe, awaited rejects ERR_TIMEOUT', async () => {
   const silent = await silentServer();
   try {
     // The server never answers: the handshake timeout fires whatever its length.
-    await ignoredThenAwaited({ url: `ws://127.0.0.1:${silent.port}/`, handshakeTimeout: 100 }, 'ERR_TIMEOUT');
+    await dialTwice({ url: `ws://127.0.0.1:${silent.port}/`, handshakeTimeout: 100 }, 'ERR_TIMEOUT');
   } finally {
     await silent.close();
   }
