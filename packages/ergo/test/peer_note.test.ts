@@ -5,7 +5,7 @@
 
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -21,9 +21,11 @@ test('without the Go peer: one note line for the run, skip reasons without a pat
   const supportSrc = fileURLToPath(new URL('../../../test-support/', import.meta.url));
   mkdirSync(join(support, 'dist', 'src'), { recursive: true });
   copyFileSync(join(supportSrc, 'package.json'), join(support, 'package.json'));
-  // Every module of the package (its index re-exports them all).
-  for (const f of readdirSync(join(supportSrc, 'dist', 'src')).filter((f) => f.endsWith('.js')))
-    copyFileSync(join(supportSrc, 'dist', 'src', f), join(support, 'dist', 'src', f));
+  // Every module of the package, its folders included (its index re-exports them all).
+  cpSync(join(supportSrc, 'dist', 'src'), join(support, 'dist', 'src'), {
+    recursive: true,
+    filter: (from) => !/\.(d\.ts|map)$/.test(from),
+  });
   mkdirSync(join(repo, 'node_modules', '@ergo-ts'), { recursive: true });
   symlinkSync(join('..', '..', 'packages', 'test-support'), join(repo, 'node_modules', '@ergo-ts', 'test-support'));
   const dir = join(repo, 'packages', 'ergo', 'dist', 'test');
