@@ -10,7 +10,7 @@
 // The engine is kept in a private field: user code cannot reach the tables through a handle.
 
 import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
-import { typedCall } from '../gen/call_variants.js';
+import { type CallVariantName, installCallVariants } from '../gen/call_variants.js';
 import { validatePriority } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
 import {
@@ -27,7 +27,6 @@ import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { Network, NetworkOptions } from '../gen/network.js';
 import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
-import { ProcessID } from '../gen/processid.js';
 import { MessagePriority, type ProcessState } from '../gen/priority.js';
 import {
   MailboxKind,
@@ -38,7 +37,7 @@ import {
   type ProcessShortInfo,
   type SendTarget,
 } from '../gen/process.js';
-import { Alias, type Ref } from '../gen/ref.js';
+import { type Alias, type Ref } from '../gen/ref.js';
 import type { MetaInfo } from '../gen/meta.js';
 import * as apps from './application_api.js';
 import { processInfo, processShortInfo } from './info.js';
@@ -50,6 +49,8 @@ import { ignorable, rejected, watchDelivery } from '../gen/ignorable.js';
 import { spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 
+// The call variants are defined once, on the prototype (gen/call_variants.ts).
+export interface NodeHandle extends Pick<Node, CallVariantName> {}
 /**
  * A handle on a node: the object `startNode` returns (the root handle) and `process.node` (a
  * handle acting for that process). Implements the gen `Node` contract; see there for each method.
@@ -293,29 +294,6 @@ export class NodeHandle implements Node {
     }
     return n.router.makeCall(null, n.pid, to, request, options, MailboxKind.Request);
   }
-  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
-    to: T,
-    request: R,
-    timeoutMs: number,
-  ): Promise<ReplyFor<T, R>>;
-  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
-    return this.call(to, request, { timeout: timeoutMs });
-  }
-  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
-    return this.call(to, request, { priority });
-  }
-  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
-    return this.call(to, request, { important: true });
-  }
-  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
-  }
-  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
-  }
-  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
-  }
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {
     let n: NodeImpl;
     let target: ProcessImpl;
@@ -518,3 +496,4 @@ export class NodeHandle implements Node {
     return this.stop();
   }
 }
+installCallVariants(NodeHandle.prototype);

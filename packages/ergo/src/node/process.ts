@@ -4,7 +4,7 @@
 // calls, inspect and responses work in init too) and delegates.
 
 import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
-import { typedCall } from '../gen/call_variants.js';
+import { type CallVariantName, installCallVariants } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
 import {
@@ -25,7 +25,7 @@ import type { MessageEvent } from '../gen/messages.js';
 import type { CallOptions, CancelFunc, Compression, ProcessFallback, SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { isMessagePriority, MessagePriority, ProcessState, processStateString } from '../gen/priority.js';
-import { ProcessID } from '../gen/processid.js';
+import { type ProcessID } from '../gen/processid.js';
 import {
   MailboxKind,
   Stop,
@@ -122,6 +122,8 @@ class ProcessExtras {
   onFailed: ((e: unknown) => void) | null = null;
 }
 
+// The call variants are defined once, on the prototype (gen/call_variants.ts).
+export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 /** A process of this node. Created by NodeImpl.spawnProcess. */
 export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, TargetHost, ConsumerHost {
   queued = false;
@@ -844,35 +846,6 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return this.nodeImpl.router.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
   }
 
-  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
-    to: T,
-    request: R,
-    timeoutMs: number,
-  ): Promise<ReplyFor<T, R>>;
-  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
-    return this.call(to, request, { timeout: timeoutMs });
-  }
-
-  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
-    return this.call(to, request, { priority });
-  }
-
-  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
-    return this.call(to, request, { important: true });
-  }
-
-  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
-  }
-
-  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
-  }
-
-  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
-  }
-
   /**
    * Inspects a local process (its behaviour's handleInspect), by PID or registered name. Init and
    * running states. Rejects with ErrIncorrect (neither a PID nor a name), ErrProcessUnknown (naming
@@ -1085,5 +1058,6 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     return 2 - priority;
   }
 }
+installCallVariants(ProcessImpl.prototype);
 
 export { S_INIT, S_SLEEP, S_RUNNING, S_WAIT, S_TERMINATED, S_ZOMBEE, S_DETACHED, MASK_R, MASK_IR, MASK_IRT, Q_URGENT };
