@@ -163,10 +163,12 @@ class Quiet extends Actor {
   override handleMessage(): void {}
 }
 
-test('the test kit refusing a bad delivery: ignored is safe, awaited rejects ERR_INCORRECT', async () => {
+test('the test kit refusing a bad delivery or an unsupported request: ignored is safe, awaited rejects with its code', async () => {
   const actor = await spawnTest(Quiet);
   const from = new PID('someone@localhost', 1001, 1);
   const notAnError = 'not an Error' as unknown as Error;
   await ignoredThenAwaited(() => actor.sendExit(from, notAnError), 'ERR_INCORRECT');
   await ignoredThenAwaited(() => actor.deliver({ not: 'a notice' }), 'ERR_INCORRECT');
+  await ignoredThenAwaited(() => actor.node.networkStart({}), 'ERR_UNSUPPORTED');
+  await ignoredThenAwaited(() => actor.node.networkStop(), 'ERR_UNSUPPORTED');
 });

@@ -2,6 +2,7 @@
 // (spawns, sends, exits, kills, application starts...) are recorded; queries answer from what
 // the test set up (env, names, buffered events).
 
+import { rejected } from '../gen/ignorable.js';
 import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
 import { typedCall } from '../gen/call_variants.js';
 import type { Atom } from '../gen/atom.js';
@@ -112,11 +113,19 @@ export class TestNode implements Node {
   }
   /** The simulated network is always up: starting a real one is not supported here (ErrUnsupported). */
   networkStart(_options: NetworkOptions): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('networkStart in the test kit (its network is simulated)'));
+    return rejected(
+      ErrUnsupported.with('networkStart in the test kit (its network is simulated)'),
+      undefined,
+      'a test-kit call',
+    );
   }
   /** ErrUnsupported: the simulated network cannot be stopped. */
   networkStop(): Promise<void> {
-    return Promise.reject(ErrUnsupported.with('networkStop in the test kit (its network is simulated)'));
+    return rejected(
+      ErrUnsupported.with('networkStop in the test kit (its network is simulated)'),
+      undefined,
+      'a test-kit call',
+    );
   }
 
   #fail(method: string, args: unknown[]): void {
@@ -218,7 +227,7 @@ export class TestNode implements Node {
       this.history.push(new SpawnEvent(this.pid, pid, factory, options, args, register));
       return Promise.resolve(pid);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   registerName(name: Atom | string, pid: PID): void {
@@ -304,9 +313,9 @@ export class TestNode implements Node {
       const event = new CallEvent(this.pid, to, request, options);
       this.history.push(event);
       const answer = this.#process ? this.#process.callResponder(event) : undefined;
-      return answer instanceof Error ? Promise.reject(answer) : Promise.resolve(answer);
+      return answer instanceof Error ? rejected(answer, undefined, 'a test-kit call') : Promise.resolve(answer);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
@@ -339,7 +348,7 @@ export class TestNode implements Node {
       this.history.push(new CallEvent(this.pid, pid, { inspect: items }, undefined));
       return Promise.resolve({});
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   registerEvent<N extends Atom | string>(name: N, options?: EventOptions): Ref<PayloadOf<N>>;
@@ -376,7 +385,7 @@ export class TestNode implements Node {
       this.#record('applicationLoad', [app, ...args]);
       return Promise.resolve(app.load(this, ...args)).then((spec) => spec.name as Atom);
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   applicationInfo(name: Atom | string): ApplicationInfo {
@@ -396,7 +405,7 @@ export class TestNode implements Node {
       this.#record(method, args);
       return Promise.resolve();
     } catch (e) {
-      return Promise.reject(e);
+      return rejected(e, undefined, 'a test-kit call');
     }
   }
   applicationStart(name: Atom | string, options?: ApplicationOptions): Promise<void> {
@@ -445,7 +454,7 @@ export class TestNode implements Node {
   }
   /** Always rejects with ErrMetaUnknown. */
   inspectMeta(meta: Alias, ..._items: string[]): Promise<Record<string, string>> {
-    return Promise.reject(ErrMetaUnknown.with(String(meta)));
+    return rejected(ErrMetaUnknown.with(String(meta)), undefined, 'a test-kit call');
   }
   /** Always ErrMetaUnknown. */
   logLevelMeta(meta: Alias): never {
