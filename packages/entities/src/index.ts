@@ -4,4 +4,24 @@
 
 export * from './errors.js';
 export * from './store.js';
-export { SqliteStore, SQLITE_STORE_DEFAULTS, MAX_KEY_LENGTH, checkKey, type SqliteStoreOptions } from './sqlite.js';
+export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite.js';
+export * from './placement.js';
+export {
+  Entity,
+  defineEntity,
+  entity,
+  ENTITY_KIND_DEFAULTS,
+  MAX_KIND_LENGTH,
+  type EntityAddress,
+  type EntityKind,
+  type EntityKindOptions,
+} from './entity.js';
+export type { EntityEvent } from './host.js';
+export {
+  Entities,
+  startEntities,
+  ENTITIES_CHANNEL,
+  ENTITIES_DEFAULTS,
+  type EntitiesOptions,
+  type EntityCallOptions,
+} from './runtime.js';

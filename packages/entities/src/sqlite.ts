@@ -1,6 +1,6 @@
-// The SQLite entity store, on Node's built-in `node:sqlite` (Node 22.13+ without a flag; Node 24
-// still prints one ExperimentalWarning when the module is first loaded, which happens only when a
-// store is opened). One file holds leases, state snapshots, events, inboxes and processed message
+// The SQLite entity store, on Node's built-in `node:sqlite` (Node 22.13+ and 24 without a flag;
+// Node 22 prints one ExperimentalWarning when the module is first loaded — Node 24 does not — and
+// it is loaded only when a store is opened, so users of other stores never see it). One file holds leases, state snapshots, events, inboxes and processed message
 // ids; every write is one `BEGIN IMMEDIATE` transaction, so several OS processes may share a file
 // on one host (WAL mode, a busy timeout). node:sqlite is synchronous: each operation blocks the
 // event loop for its duration (microseconds for these row-sized statements; up to `busyTimeoutMs`
@@ -18,6 +18,7 @@ import {
   ErrVersionConflict,
 } from './errors.js';
 import {
+  checkKey,
   jsonCodec,
   type EntityId,
   type EntityStore,
@@ -346,19 +347,10 @@ export class SqliteStore implements EntityStore {
   }
 }
 
-/** Longest key accepted, in UTF-16 characters (a key is part of a process name, an atom ≤ 255 bytes). */
-export const MAX_KEY_LENGTH = 200;
-
 function checkId(id: EntityId): void {
   if (typeof id.kind !== 'string' || id.kind === '')
     throw ErrEntityIncorrect.with('an entity kind must be a non-empty string');
   checkKey(id.key);
-}
-
-/** Throws ERR_ENTITY_INCORRECT unless `key` is a non-empty string of at most {@link MAX_KEY_LENGTH} characters. */
-export function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key === '' || key.length > MAX_KEY_LENGTH)
-    throw ErrEntityIncorrect.with(`an entity key must be a string of 1..${MAX_KEY_LENGTH} characters`);
 }
 
 function checkTtl(ttl: number): void {

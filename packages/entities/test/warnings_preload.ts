@@ -1,7 +1,6 @@
 // Loaded with `node --import` before every test file of this package (scripts/test-plan.mjs).
-// Node 24 prints "ExperimentalWarning: SQLite is an experimental feature..." once per process
-// that loads node:sqlite (Node 22.13+ loads it without a flag and, from 22.x's later releases,
-// without the warning). A newcomer reads that line as a failure, so this drops exactly that warning
+// Node 22 (22.13+, no flag needed) prints "ExperimentalWarning: SQLite is an experimental
+// feature..." once per process that loads node:sqlite; Node 24 loads it silently. A newcomer reads that line as a failure, so this drops exactly that warning
 // and nothing else: every other warning, experimental or not, still reaches stderr. Child node
 // processes the tests fork load it too (through --import in their execArgv).
 
