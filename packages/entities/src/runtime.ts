@@ -50,7 +50,6 @@ export interface EntitiesOptions {
   /** Where leases, state and inboxes live. Every member must use the same store (or the same database). */
   readonly store: EntityStore;
   /** The kinds this node hosts (every member hosts the same kinds). */
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly kinds: readonly EntityKind<any, any>[];
   /**
    * The names of the cluster's nodes; a member counts while this node is connected to it (the
