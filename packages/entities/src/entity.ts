@@ -111,9 +111,13 @@ export const ENTITY_KIND_DEFAULTS = Object.freeze({ passivateAfterMs: 60_000 });
 export interface EntityKind<P extends AnyProtocol = AnyProtocol, S = unknown> {
   /** The kind's name: unique in the cluster, the same on every node. */
   readonly name: string;
+  /** The kind's typed protocol. */
   readonly protocol: P;
+  /** The entity class. */
   readonly entity: new () => Entity<P, S>;
+  /** The state of a key never written. */
   readonly initialState: (key: string) => S;
+  /** Idle time before passivation, in ms (0: never). */
   readonly passivateAfterMs: number;
 }
 
@@ -163,7 +167,9 @@ export function defineEntity<P extends AnyProtocol, S>(
 
 /** The typed address of one entity: its kind's name and its key. A plain value: it can travel. */
 export interface EntityAddress<P = unknown> {
+  /** The kind's name. */
   readonly kind: string;
+  /** The entity's key. */
   readonly key: string;
   /** Phantom: the protocol of the entity. */
   readonly '~protocol'?: P;

@@ -25,9 +25,13 @@ export interface HostRuntime {
 export interface EntityEvent {
   /** activated: lease taken, state loaded; passivated: stopped idle; stopped: ended otherwise; refused: a stale write. */
   readonly event: 'activated' | 'passivated' | 'stopped' | 'refused';
+  /** The node the activation runs on. */
   readonly node: string;
+  /** The entity's kind. */
   readonly kind: string;
+  /** The entity's key. */
   readonly key: string;
+  /** The activation's fencing token. */
   readonly token: number;
   /** The state's stored version at the time. */
   readonly version: number;

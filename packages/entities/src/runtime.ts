@@ -143,10 +143,13 @@ class EntityManager extends Actor {
  * process); every Promise it returns is safe to leave un-awaited.
  */
 export class Entities implements HostRuntime {
+  /** The node this runtime runs on. */
   readonly node: Node;
+  /** The store every activation of this node writes to. */
   readonly store: EntityStore;
   /** This runtime's lease owner string (`<node name>#<random>`): unique per start. */
   readonly owner: string;
+  /** How long a lease lasts unless renewed, in ms. */
   readonly leaseTtlMs: number;
   readonly #kinds = new Map<string, EntityKind>();
   readonly #members: string[];

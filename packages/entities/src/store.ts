@@ -20,7 +20,9 @@ export function checkKey(key: unknown): asserts key is string {
 
 /** Identifies one entity: its kind (the name given to `defineEntity`) and its key. */
 export interface EntityId {
+  /** The kind's name. */
   readonly kind: string;
+  /** The entity's key. */
   readonly key: string;
 }
 
@@ -88,7 +90,9 @@ export interface StoredEvent {
 
 /** Encodes values for storage (state, events, inbox messages). The default is JSON. */
 export interface StoreCodec {
+  /** A value as text (throw for a value it cannot encode: the write is refused). */
   encode(value: unknown): string;
+  /** The value `encode` made `text` from. */
   decode(text: string): unknown;
 }
 
