@@ -354,8 +354,7 @@ export class Entities implements HostRuntime {
     let timeout: number;
     try {
       checkKey(to?.key);
-      if (!this.#kinds.has(to.kind) && this.#kinds.size > 0 && typeof to.kind !== 'string')
-        throw ErrEntityIncorrect.with('not an entity address');
+      if (typeof to.kind !== 'string' || to.kind === '') throw ErrEntityIncorrect.with('not an entity address');
       timeout = positive('timeout', options.timeout, ENTITIES_DEFAULTS.callTimeoutMs);
     } catch (e) {
       return rejected(e, this.node.log, `entities.${what}`);
