@@ -1,0 +1,35 @@
+// The errors of @ergo-ts/entities: each a sentinel with a stable `code` (ErgoError, as the core's),
+// so `assert.rejects(p, { code: 'ERR_ENTITY_STALE_TOKEN' })` and `isError(err, ErrStaleToken)`
+// both work. API calls reject with fresh instances (`.with(detail)`) carrying the same code.
+
+import { defineError } from 'ergo-ts';
+
+/**
+ * A write carried a fencing token that is no longer the key's current one: another activation
+ * took the key's lease since. The write is refused and the activation that made it ends.
+ */
+export const ErrStaleToken = defineError('ERR_ENTITY_STALE_TOKEN', 'entity: stale fencing token');
+
+/** The key's lease is held by another live owner; the entity runs there (see the error's detail). */
+export const ErrLeaseHeld = defineError('ERR_ENTITY_LEASE_HELD', 'entity: lease held by another owner');
+
+/** A write expected a state version that is not the stored one (two writers of one activation). */
+export const ErrVersionConflict = defineError('ERR_ENTITY_VERSION_CONFLICT', 'entity: state version conflict');
+
+/** The store was closed: every later operation rejects with this. */
+export const ErrStoreClosed = defineError('ERR_ENTITY_STORE_CLOSED', 'entity: store is closed');
+
+/** A stored value could not be encoded or decoded by the store's codec. */
+export const ErrStoreCodec = defineError('ERR_ENTITY_STORE_CODEC', 'entity: value could not be encoded or decoded');
+
+/** A bad argument or option (an empty key, a key too long, a ttl out of range, an unknown kind). */
+export const ErrEntityIncorrect = defineError('ERR_ENTITY_INCORRECT', 'entity: incorrect value or argument');
+
+/** No activation could be reached before the call's deadline (owner unknown, lease not yet free). */
+export const ErrEntityUnavailable = defineError('ERR_ENTITY_UNAVAILABLE', 'entity: not available');
+
+/** `node:sqlite` is not available in this Node.js (it needs Node 22.13 or later, or 22.5+ with --experimental-sqlite). */
+export const ErrSqliteUnavailable = defineError(
+  'ERR_ENTITY_SQLITE_UNAVAILABLE',
+  'entity: node:sqlite is not available',
+);

@@ -1,0 +1,255 @@
+// The process that hosts one activated entity (internal). Its init takes the key's lease (a new
+// fencing token), loads the state, and replays the inbox's accepted messages; then it serves the
+// protocol one message at a time, saving the state with its token after each handler that
+// replaced it (a call is answered only after that save). A save refused as stale ends the process
+// with ERR_ENTITY_STALE_TOKEN. When idle for the kind's passivation time with an empty mailbox it
+// stops normally; its terminate releases the lease so the next activation need not wait for expiry.
+
+import { Actor, ErrProtocolViolation, TerminateReasonNormal, type PID, type Ref } from 'ergo-ts';
+
+import { bindEntity, type Entity, type EntityKind } from './entity.js';
+import { ErrLeaseHeld, ErrStaleToken } from './errors.js';
+import type { EntityStore } from './store.js';
+
+/** What a host needs from the runtime of its node (runtime.ts implements it). */
+export interface HostRuntime {
+  readonly store: EntityStore;
+  readonly owner: string;
+  readonly leaseTtlMs: number;
+  activated(kind: string, key: string, token: number, pid: PID): void;
+  ended(kind: string, key: string, token: number): void;
+  publish(event: EntityEvent): void;
+}
+
+/** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
+export interface EntityEvent {
+  /** activated: lease taken, state loaded; passivated: stopped idle; stopped: ended otherwise; refused: a stale write. */
+  readonly event: 'activated' | 'passivated' | 'stopped' | 'refused';
+  /** The node the activation runs on. */
+  readonly node: string;
+  /** The entity's kind. */
+  readonly kind: string;
+  /** The entity's key. */
+  readonly key: string;
+  /** The activation's fencing token. */
+  readonly token: number;
+  /** The state's stored version at the time. */
+  readonly version: number;
+  /** Why it stopped (stopped, refused). */
+  readonly reason?: string;
+}
+
+/** A durable message as it travels to the host in a call (a plain object: it crosses nodes as sent). */
+export interface DurableEnvelope {
+  readonly '~entity': 'durable';
+  readonly id: string;
+  readonly message: unknown;
+}
+
+/** True when `v` is a {@link DurableEnvelope}. */
+export function isDurable(v: unknown): v is DurableEnvelope {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { '~entity'?: unknown })['~entity'] === 'durable' &&
+    typeof (v as { id?: unknown }).id === 'string'
+  );
+}
+
+// Local-only markers (local messages travel by reference, so identity is enough).
+const TICK = Object.freeze({ '~entity': 'tick' });
+class Drain {
+  constructor(
+    readonly id: string,
+    readonly message: unknown,
+  ) {}
+}
+
+/** The process name of the host of (kind, key). */
+export function hostName(kind: string, key: string): string {
+  return `~entity/${kind}/${key}`;
+}
+
+/** The host actor (one per activation). */
+export class EntityHost extends Actor {
+  #rt!: HostRuntime;
+  #kind!: EntityKind;
+  #key = '';
+  #token = 0;
+  #version = 0;
+  #entity!: Entity<unknown, unknown>;
+  #saved: unknown;
+  #lastActive = 0;
+  #stale = false;
+
+  override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
+    this.#rt = rt;
+    this.#kind = kind;
+    this.#key = key;
+    const id = { kind: kind.name, key };
+    const lease = await rt.store.acquire({ ...id, owner: rt.owner, ttlMs: rt.leaseTtlMs });
+    if (!lease.acquired) return ErrLeaseHeld.with(`${lease.holder} until ${lease.expiresAt}`);
+    this.#token = lease.token;
+    try {
+      const stored = await rt.store.load(id);
+      this.#version = stored.version;
+      const e = new (kind.entity as new () => Entity<unknown, unknown>)();
+      e.state = stored.version === 0 && stored.state === undefined ? kind.initialState(key) : stored.state;
+      this.#saved = e.state;
+      this.#entity = e;
+      bindEntity(e, {
+        key,
+        actor: this,
+        save: () => this.#save(undefined),
+        version: () => this.#version,
+        token: () => this.#token,
+      });
+      // Accepted messages a previous activation did not process: in the order they were accepted.
+      for (const m of await rt.store.inbox(id)) await this.#durable(m.id, m.message);
+    } catch (err) {
+      // A stale activation leaves the lease alone: it is another activation's now.
+      if (!ErrStaleToken.is(err)) void rt.store.release(id, this.#token);
+      return err as Error;
+    }
+    rt.activated(kind.name, key, this.#token, this.pid);
+    rt.publish(this.#event('activated'));
+    this.#lastActive = Date.now();
+    if (kind.passivateAfterMs > 0) this.sendAfter(this.pid, TICK, kind.passivateAfterMs);
+    return undefined;
+  }
+
+  override async handleMessage(from: PID, message: unknown): Promise<Error | undefined> {
+    if (message === TICK) return this.#tick();
+    this.#lastActive = Date.now();
+    try {
+      if (message instanceof Drain) {
+        await this.#durable(message.id, message.message);
+        return undefined;
+      }
+      if (from.node !== this.pid.node) {
+        const issue = this.#kind.protocol.checkMessage(message);
+        if (issue !== undefined) {
+          this.log.warning(
+            'entity %s/%s: refused a message from %s: %s',
+            this.#kind.name,
+            this.#key,
+            from.node,
+            issue.message,
+          );
+          return undefined;
+        }
+      }
+      await this.#entity.handleMessage(message as never);
+      await this.#saveIfChanged(undefined);
+    } catch (err) {
+      if (ErrStaleToken.is(err)) return err as Error;
+      throw err;
+    }
+    return undefined;
+  }
+
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+    this.#lastActive = Date.now();
+    if (isDurable(request)) return this.#accept(from, ref, request);
+    if (from.node !== this.pid.node) {
+      const issue = this.#kind.protocol.checkRequest(request);
+      if (issue !== undefined) {
+        this.sendResponseError(from, ref, ErrProtocolViolation.with(`entity ${this.#kind.name}: ${issue.message}`));
+        return undefined;
+      }
+    }
+    return this.#call(from, ref, request);
+  }
+
+  override terminate(reason: Error): void {
+    if (this.#token === 0 || this.#entity === undefined) return;
+    this.#rt.ended(this.#kind.name, this.#key, this.#token);
+    // A stale activation must not touch the lease: it is another activation's now.
+    if (!this.#stale) void this.#rt.store.release({ kind: this.#kind.name, key: this.#key }, this.#token);
+    const normal = TerminateReasonNormal.is(reason);
+    this.#rt.publish(this.#event(normal ? 'passivated' : 'stopped', normal ? undefined : reason.message));
+  }
+
+  async #call(from: PID, ref: Ref, request: unknown): Promise<unknown> {
+    try {
+      const reply = await this.#entity.handleCall(request as never);
+      await this.#saveIfChanged(undefined);
+      return reply;
+    } catch (err) {
+      if (!ErrStaleToken.is(err)) throw err;
+      this.sendResponseError(from, ref, err as Error);
+      return err;
+    }
+  }
+
+  /** A durable message: accepted into the store's inbox, acknowledged, then processed. */
+  async #accept(from: PID, ref: Ref, env: DurableEnvelope): Promise<unknown> {
+    if (from.node !== this.pid.node) {
+      const issue = this.#kind.protocol.checkMessage(env.message);
+      if (issue !== undefined) {
+        this.sendResponseError(from, ref, ErrProtocolViolation.with(`entity ${this.#kind.name}: ${issue.message}`));
+        return undefined;
+      }
+    }
+    const r = await this.#rt.store.enqueue({ kind: this.#kind.name, key: this.#key }, env.id, env.message);
+    if (r === 'accepted') this.send(this.pid, new Drain(env.id, env.message));
+    return r;
+  }
+
+  async #durable(id: string, message: unknown): Promise<void> {
+    // Already processed (replayed by a restart after the write but before the inbox row went):
+    // the store removed the row in the same transaction, so this only guards a re-sent Drain.
+    if (await this.#rt.store.processed({ kind: this.#kind.name, key: this.#key }, id)) return;
+    await this.#entity.handleMessage(message as never);
+    await this.#save(id);
+  }
+
+  #saveIfChanged(processed: string | undefined): Promise<void> | undefined {
+    if (this.#entity.state === this.#saved && processed === undefined) return undefined;
+    return this.#save(processed);
+  }
+
+  async #save(processed: string | undefined): Promise<void> {
+    const state = this.#entity.state;
+    try {
+      this.#version = await this.#rt.store.write({
+        kind: this.#kind.name,
+        key: this.#key,
+        token: this.#token,
+        expectedVersion: this.#version,
+        state,
+        ...(processed === undefined ? {} : { processed }),
+      });
+      this.#saved = state;
+    } catch (err) {
+      if (ErrStaleToken.is(err)) this.#publishRefused(err as Error);
+      throw err;
+    }
+  }
+
+  #publishRefused(err: Error): void {
+    this.#stale = true;
+    this.#rt.publish(this.#event('refused', err.message));
+  }
+
+  #tick(): Error | undefined {
+    const idle = Date.now() - this.#lastActive;
+    const ms = this.#kind.passivateAfterMs;
+    const l = this.process.mailbox().lengths();
+    if (idle >= ms && l.urgent + l.system + l.main === 0) return TerminateReasonNormal;
+    this.sendAfter(this.pid, TICK, Math.max(1, ms - idle));
+    return undefined;
+  }
+
+  #event(event: EntityEvent['event'], reason?: string): EntityEvent {
+    return {
+      event,
+      node: this.pid.node,
+      kind: this.#kind.name,
+      key: this.#key,
+      token: this.#token,
+      version: this.#version,
+      ...(reason === undefined ? {} : { reason }),
+    };
+  }
+}

@@ -1,0 +1,27 @@
+// @ergo-ts/entities: durable entities for ergo-ts — actors addressed by key, at most one live
+// activation per key guarded by a lease with a fencing token, state and accepted messages kept in
+// a store (SQLite on node:sqlite). See docs/entities.md for what is built and what is not yet.
+
+export * from './errors.js';
+export * from './store.js';
+export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite.js';
+export * from './placement.js';
+export {
+  Entity,
+  defineEntity,
+  entity,
+  ENTITY_KIND_DEFAULTS,
+  MAX_KIND_LENGTH,
+  type EntityAddress,
+  type EntityKind,
+  type EntityKindOptions,
+} from './entity.js';
+export type { EntityEvent } from './host.js';
+export {
+  Entities,
+  startEntities,
+  ENTITIES_CHANNEL,
+  ENTITIES_DEFAULTS,
+  type EntitiesOptions,
+  type EntityCallOptions,
+} from './runtime.js';

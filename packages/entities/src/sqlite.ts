@@ -1,0 +1,359 @@
+// The SQLite entity store, on Node's built-in `node:sqlite` (Node 22.13+ and 24 without a flag;
+// Node 22 prints one ExperimentalWarning when the module is first loaded — Node 24 does not — and
+// it is loaded only when a store is opened, so users of other stores never see it). One file holds leases, state snapshots, events, inboxes and processed message
+// ids; every write is one `BEGIN IMMEDIATE` transaction, so several OS processes may share a file
+// on one host (WAL mode, a busy timeout). node:sqlite is synchronous: each operation blocks the
+// event loop for its duration (microseconds for these row-sized statements; up to `busyTimeoutMs`
+// while another process holds the write lock).
+
+import { createRequire } from 'node:module';
+import { rejected } from 'ergo-ts';
+
+import {
+  ErrEntityIncorrect,
+  ErrSqliteUnavailable,
+  ErrStaleToken,
+  ErrStoreClosed,
+  ErrStoreCodec,
+  ErrVersionConflict,
+} from './errors.js';
+import {
+  checkKey,
+  jsonCodec,
+  type EntityId,
+  type EntityStore,
+  type InboxEntry,
+  type LeaseRequest,
+  type LeaseResult,
+  type StoreCodec,
+  type StoredEvent,
+  type StoredState,
+  type WriteRequest,
+} from './store.js';
+
+/** Options of {@link SqliteStore.open}. */
+export interface SqliteStoreOptions {
+  /** How long a statement waits for another process's write lock, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+  /**
+   * SQLite's `synchronous` setting: 'full' (default) makes every accepted write survive a power
+   * loss; 'normal' survives a crash of the process (kill -9) but may lose the last writes on power loss.
+   */
+  synchronous?: 'full' | 'normal';
+  /** How values are encoded (default JSON: {@link jsonCodec}). */
+  codec?: StoreCodec;
+}
+
+/** Defaults of {@link SqliteStoreOptions}. */
+export const SQLITE_STORE_DEFAULTS = Object.freeze({ busyTimeoutMs: 5000, synchronous: 'full' as const });
+
+// The part of node:sqlite this store uses (@types/node 20 does not declare the module).
+interface Statement {
+  run(...params: SqlValue[]): { changes: number | bigint };
+  get(...params: SqlValue[]): Record<string, SqlValue> | undefined;
+  all(...params: SqlValue[]): Record<string, SqlValue>[];
+}
+interface Database {
+  exec(sql: string): void;
+  prepare(sql: string): Statement;
+  close(): void;
+}
+type SqlValue = string | number | bigint | null | Uint8Array;
+interface SqliteModule {
+  DatabaseSync: new (path: string) => Database;
+}
+
+function loadSqlite(): SqliteModule {
+  try {
+    return createRequire(import.meta.url)('node:sqlite') as SqliteModule;
+  } catch (e) {
+    throw ErrSqliteUnavailable.with(`Node ${process.version}: ${(e as Error).message}`, e);
+  }
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS entity_leases (
+  kind TEXT NOT NULL, key TEXT NOT NULL, token INTEGER NOT NULL, owner TEXT NOT NULL,
+  expires_at INTEGER NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS entity_state (
+  kind TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL,
+  snapshot TEXT, snapshot_version INTEGER NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS entity_events (
+  kind TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL,
+  PRIMARY KEY (kind, key, version));
+CREATE TABLE IF NOT EXISTS entity_inbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL,
+  id TEXT NOT NULL, message TEXT NOT NULL, UNIQUE (kind, key, id));
+CREATE TABLE IF NOT EXISTS entity_processed (
+  kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, version INTEGER NOT NULL,
+  PRIMARY KEY (kind, key, id));
+`;
+
+/**
+ * An {@link EntityStore} in one SQLite file. Open with {@link SqliteStore.open}; close with
+ * `close()` (idempotent). Safe to share between OS processes on one host (not over a network
+ * file system: SQLite's locks need a local disk).
+ */
+export class SqliteStore implements EntityStore {
+  readonly name: string;
+  readonly #db: Database;
+  readonly #codec: StoreCodec;
+  #closed = false;
+  readonly #q: Record<string, Statement>;
+
+  private constructor(path: string, db: Database, codec: StoreCodec) {
+    this.name = `sqlite:${path}`;
+    this.#db = db;
+    this.#codec = codec;
+    const p = (sql: string): Statement => db.prepare(sql);
+    this.#q = {
+      leaseGet: p('SELECT token, owner, expires_at FROM entity_leases WHERE kind = ? AND key = ?'),
+      leasePut: p(
+        'INSERT INTO entity_leases (kind, key, token, owner, expires_at) VALUES (?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (kind, key) DO UPDATE SET token = excluded.token, owner = excluded.owner, expires_at = excluded.expires_at',
+      ),
+      leaseRenew: p('UPDATE entity_leases SET expires_at = ? WHERE kind = ? AND key = ? AND token = ? AND owner = ?'),
+      leaseRelease: p("UPDATE entity_leases SET expires_at = 0, owner = '' WHERE kind = ? AND key = ? AND token = ?"),
+      stateGet: p('SELECT version, snapshot, snapshot_version FROM entity_state WHERE kind = ? AND key = ?'),
+      statePut: p(
+        'INSERT INTO entity_state (kind, key, version, snapshot, snapshot_version) VALUES (?, ?, ?, ?, ?) ' +
+          'ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot, snapshot_version = excluded.snapshot_version',
+      ),
+      eventPut: p('INSERT INTO entity_events (kind, key, version, event) VALUES (?, ?, ?, ?)'),
+      eventsAfter: p(
+        'SELECT version, event FROM entity_events WHERE kind = ? AND key = ? AND version > ? ORDER BY version',
+      ),
+      inboxPut: p('INSERT OR IGNORE INTO entity_inbox (kind, key, id, message) VALUES (?, ?, ?, ?)'),
+      inboxAll: p('SELECT id, message FROM entity_inbox WHERE kind = ? AND key = ? ORDER BY seq'),
+      inboxDel: p('DELETE FROM entity_inbox WHERE kind = ? AND key = ? AND id = ?'),
+      processedGet: p('SELECT 1 AS one FROM entity_processed WHERE kind = ? AND key = ? AND id = ?'),
+      processedPut: p('INSERT INTO entity_processed (kind, key, id, version) VALUES (?, ?, ?, ?)'),
+    };
+  }
+
+  /**
+   * Opens (creating when missing) the store in file `path` (`:memory:` for a private in-memory
+   * one). Throws ERR_ENTITY_SQLITE_UNAVAILABLE when this Node has no `node:sqlite`,
+   * ERR_ENTITY_INCORRECT for a bad option; SQLite's own errors (a directory that does not exist)
+   * propagate with their `code` (ERR_SQLITE_ERROR).
+   */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    const busy = options.busyTimeoutMs ?? SQLITE_STORE_DEFAULTS.busyTimeoutMs;
+    if (!Number.isInteger(busy) || busy < 0 || busy > 2 ** 31 - 1)
+      throw ErrEntityIncorrect.with(`busyTimeoutMs must be an integer in 0..2^31-1, got ${String(busy)}`);
+    const sync = options.synchronous ?? SQLITE_STORE_DEFAULTS.synchronous;
+    if (sync !== 'full' && sync !== 'normal')
+      throw ErrEntityIncorrect.with(`synchronous must be 'full' or 'normal', got ${String(sync)}`);
+    if (typeof path !== 'string' || path === '')
+      throw ErrEntityIncorrect.with('the SQLite path must be a non-empty string');
+    const { DatabaseSync } = loadSqlite();
+    const db = new DatabaseSync(path);
+    try {
+      db.exec(`PRAGMA busy_timeout = ${busy}`);
+      if (path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
+      db.exec(`PRAGMA synchronous = ${sync.toUpperCase()}`);
+      db.exec(SCHEMA);
+      return new SqliteStore(path, db, options.codec ?? jsonCodec);
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+  }
+
+  acquire(request: LeaseRequest): Promise<LeaseResult> {
+    return this.#op('acquire', () => {
+      checkId(request);
+      if (typeof request.owner !== 'string' || request.owner === '')
+        throw ErrEntityIncorrect.with('a lease owner must be a non-empty string');
+      checkTtl(request.ttlMs);
+      return this.#tx((): LeaseResult => {
+        const now = Date.now();
+        const row = this.#q.leaseGet!.get(request.kind, request.key);
+        if (row !== undefined && row.owner !== request.owner && Number(row.expires_at) > now)
+          return { acquired: false, holder: String(row.owner), expiresAt: Number(row.expires_at) };
+        const token = (row === undefined ? 0 : Number(row.token)) + 1;
+        this.#q.leasePut!.run(request.kind, request.key, token, request.owner, now + request.ttlMs);
+        return { acquired: true, token };
+      });
+    });
+  }
+
+  renew(kind: string, owner: string, tokens: ReadonlyMap<string, number>, ttlMs: number): Promise<string[]> {
+    return this.#op('renew', () => {
+      checkTtl(ttlMs);
+      return this.#tx(() => {
+        const until = Date.now() + ttlMs;
+        const lost: string[] = [];
+        for (const [key, token] of tokens)
+          if (Number(this.#q.leaseRenew!.run(until, kind, key, token, owner).changes) === 0) lost.push(key);
+        return lost;
+      });
+    });
+  }
+
+  release(id: EntityId, token: number): Promise<void> {
+    return this.#op('release', () => {
+      checkId(id);
+      this.#q.leaseRelease!.run(id.kind, id.key, token);
+    });
+  }
+
+  lease(id: EntityId): Promise<{ token: number; owner: string; expiresAt: number } | undefined> {
+    return this.#op('lease', () => {
+      checkId(id);
+      const row = this.#q.leaseGet!.get(id.kind, id.key);
+      if (row === undefined) return undefined;
+      return { token: Number(row.token), owner: String(row.owner), expiresAt: Number(row.expires_at) };
+    });
+  }
+
+  load(id: EntityId): Promise<StoredState> {
+    return this.#op('load', () => {
+      checkId(id);
+      const row = this.#q.stateGet!.get(id.kind, id.key);
+      if (row === undefined) return { state: undefined, version: 0 };
+      const snap = row.snapshot;
+      return {
+        state: snap === null ? undefined : this.#decode(String(snap)),
+        version: Number(row.snapshot_version),
+      };
+    });
+  }
+
+  events(id: EntityId, after: number): Promise<StoredEvent[]> {
+    return this.#op('events', () => {
+      checkId(id);
+      return this.#q.eventsAfter!.all(id.kind, id.key, after).map((r) => ({
+        version: Number(r.version),
+        event: this.#decode(String(r.event)),
+      }));
+    });
+  }
+
+  write(request: WriteRequest): Promise<number> {
+    return this.#op('write', () => {
+      checkId(request);
+      const events = request.events ?? [];
+      // Encode before the transaction: a value the codec refuses changes nothing.
+      const encodedEvents = events.map((e) => this.#encode(e));
+      const snapshot = request.state === undefined ? undefined : this.#encode(request.state);
+      return this.#tx(() => {
+        const lease = this.#q.leaseGet!.get(request.kind, request.key);
+        const current = lease === undefined ? 0 : Number(lease.token);
+        if (current !== request.token)
+          throw ErrStaleToken.with(`${request.kind}/${request.key}: token ${request.token}, current ${current}`);
+        const row = this.#q.stateGet!.get(request.kind, request.key);
+        const head = row === undefined ? 0 : Number(row.version);
+        if (head !== request.expectedVersion)
+          throw ErrVersionConflict.with(
+            `${request.kind}/${request.key}: expected version ${request.expectedVersion}, stored ${head}`,
+          );
+        let version = head;
+        for (const e of encodedEvents) this.#q.eventPut!.run(request.kind, request.key, ++version, e);
+        if (encodedEvents.length === 0) version++;
+        const keepSnap = row === undefined ? null : (row.snapshot as string | null);
+        const keepSnapVersion = row === undefined ? 0 : Number(row.snapshot_version);
+        this.#q.statePut!.run(
+          request.kind,
+          request.key,
+          version,
+          snapshot ?? keepSnap,
+          snapshot === undefined ? keepSnapVersion : version,
+        );
+        if (request.processed !== undefined) {
+          this.#q.processedPut!.run(request.kind, request.key, request.processed, version);
+          this.#q.inboxDel!.run(request.kind, request.key, request.processed);
+        }
+        return version;
+      });
+    });
+  }
+
+  enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
+    return this.#op('enqueue', () => {
+      checkId(id);
+      if (typeof messageId !== 'string' || messageId === '')
+        throw ErrEntityIncorrect.with('a message id must be a non-empty string');
+      const encoded = this.#encode(message);
+      return this.#tx(() => {
+        if (this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined) return 'duplicate' as const;
+        const changes = Number(this.#q.inboxPut!.run(id.kind, id.key, messageId, encoded).changes);
+        return changes === 0 ? ('duplicate' as const) : ('accepted' as const);
+      });
+    });
+  }
+
+  inbox(id: EntityId): Promise<InboxEntry[]> {
+    return this.#op('inbox', () => {
+      checkId(id);
+      return this.#q.inboxAll!.all(id.kind, id.key).map((r) => ({
+        id: String(r.id),
+        message: this.#decode(String(r.message)),
+      }));
+    });
+  }
+
+  processed(id: EntityId, messageId: string): Promise<boolean> {
+    return this.#op('processed', () => {
+      checkId(id);
+      return this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined;
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#db.close();
+    }
+    return Promise.resolve();
+  }
+
+  /** Runs a synchronous operation as a Promise that is safe to leave un-awaited. */
+  #op<T>(what: string, fn: () => T): Promise<T> {
+    if (this.#closed) return rejected(ErrStoreClosed.with(this.name), undefined, `entity store ${what}`);
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return rejected(e, undefined, `entity store ${what}`);
+    }
+  }
+
+  #tx<T>(fn: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const r = fn();
+      this.#db.exec('COMMIT');
+      return r;
+    } catch (e) {
+      this.#db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  #encode(value: unknown): string {
+    try {
+      return this.#codec.encode(value);
+    } catch (e) {
+      throw ErrStoreCodec.with(`encode: ${(e as Error).message}`, e);
+    }
+  }
+
+  #decode(text: string): unknown {
+    try {
+      return this.#codec.decode(text);
+    } catch (e) {
+      throw ErrStoreCodec.with(`decode: ${(e as Error).message}`, e);
+    }
+  }
+}
+
+function checkId(id: EntityId): void {
+  if (typeof id.kind !== 'string' || id.kind === '')
+    throw ErrEntityIncorrect.with('an entity kind must be a non-empty string');
+  checkKey(id.key);
+}
+
+function checkTtl(ttl: number): void {
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`a lease ttl must be an integer in 1..2^31-1 ms, got ${String(ttl)}`);
+}

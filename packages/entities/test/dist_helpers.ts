@@ -1,0 +1,139 @@
+// Starting entity nodes (entity_node.ts) in child OS processes for the distributed tests, with a
+// registrar port of their own, and driving them over IPC.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+import { eventually, within } from '@ergo-ts/test-support';
+
+import type { EntityEvent } from '../src/index.js';
+
+const FIXTURE = fileURLToPath(new URL('./entity_node.js', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
+
+/** A port free now for both TCP and UDP (the embedded registrar uses both). */
+export async function freeTcpUdpPort(): Promise<number> {
+  for (;;) {
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as net.AddressInfo).port;
+    const udp = dgram.createSocket('udp4');
+    const ok = await new Promise<boolean>((r) => {
+      udp.once('error', () => r(false));
+      udp.bind(port, () => r(true));
+    });
+    udp.close();
+    await new Promise((r) => server.close(r));
+    if (ok) return port;
+  }
+}
+
+/** Settings every node of one test shares. */
+export interface ClusterSettings {
+  registrar: number;
+  members: string[];
+  db: string;
+  leaseMs: number;
+  renewMs: number;
+  passivateMs: number;
+}
+
+/** One entity node in a child process. */
+export class EntityNode {
+  readonly events: EntityEvent[] = [];
+  readonly exited: Promise<void>;
+  #next = 1;
+  readonly #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+
+  private constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    proc.on(
+      'message',
+      (m: { kind?: string; event?: EntityEvent; id?: number; ok?: unknown; err?: string; code?: string }) => {
+        if (m.kind === 'event') {
+          this.events.push(m.event!);
+          return;
+        }
+        const w = this.#waiting.get(m.id!);
+        if (w === undefined) return;
+        this.#waiting.delete(m.id!);
+        if (m.err !== undefined) w.reject(Object.assign(new Error(m.err), { code: m.code }));
+        else w.resolve(m.ok);
+      },
+    );
+    proc.once('exit', () => {
+      for (const w of this.#waiting.values()) w.reject(new Error(`${name} exited`));
+      this.#waiting.clear();
+    });
+  }
+
+  /** Forks the node and waits until it is ready. */
+  static async start(name: string, s: ClusterSettings): Promise<EntityNode> {
+    const proc = fork(FIXTURE, [], {
+      execArgv: [...process.execArgv, '--import', PRELOAD],
+      env: {
+        ...process.env,
+        ENT_NAME: name,
+        ENT_REGISTRAR: String(s.registrar),
+        ENT_MEMBERS: s.members.join(','),
+        ENT_DB: s.db,
+        ENT_LEASE_MS: String(s.leaseMs),
+        ENT_RENEW_MS: String(s.renewMs),
+        ENT_PASSIVATE_MS: String(s.passivateMs),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const n = new EntityNode(name, proc);
+    await within(
+      new Promise<void>((resolve, reject) => {
+        const onMessage = (m: { kind?: string }): void => {
+          if (m.kind !== 'ready') return;
+          proc.off('message', onMessage);
+          resolve();
+        };
+        proc.on('message', onMessage);
+        proc.once('exit', (code) => reject(new Error(`${name} exited with ${String(code)} before ready`)));
+      }),
+      `${name} ready`,
+      20_000,
+    );
+    return n;
+  }
+
+  /** Runs a command in the node; rejects with the node's error (its `code` kept). */
+  cmd(cmd: string, fields: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.#next++;
+    const p = new Promise<unknown>((resolve, reject) => {
+      this.#waiting.set(id, { resolve, reject });
+      this.proc.send({ id, cmd, ...fields });
+    });
+    return within(p, `${this.name} ${cmd}`, 30_000);
+  }
+
+  /** Waits for an event of this node (from index `from` on) matching `pred`. */
+  event(pred: (e: EntityEvent) => boolean, what: string, from = 0): Promise<EntityEvent> {
+    return eventually(() => this.events.slice(from).find(pred), `${this.name}: ${what}`, { timeoutMs: 20_000 });
+  }
+
+  /** kill -9, then waits for the exit. */
+  async kill(): Promise<void> {
+    this.proc.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** A graceful stop (or a kill if the node does not answer). */
+  async stop(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    try {
+      await this.cmd('stop');
+      await within(this.exited, `${this.name} exit`, 10_000);
+    } catch {
+      await this.kill();
+    }
+  }
+}
