@@ -1,7 +1,7 @@
 // A node in its own OS process for the distributed suites (dist.process.test.ts), driven over IPC
 // like ergo-peer is over stdin: `{ cmd, id, ...fields }` in, `{ id, ok } | { id, err }` out, and
 // unsolicited `{ kind: 'report', what, ... }` lines for what its processes see. Processes:
-//   watcher — traps exits; links/monitors/subscribes on command; reports exit/down/event
+//   watcher — traps exits; links/monitors/subscribes/calls/sends on command; reports exit/down/event
 //   events  — owns the event `child_events` (notify on, buffer 2); reports event_start/stop
 //   echo    — answers calls with the request, 'ping' with 'pong'
 // Factories: `child_worker` (enabled for remote spawn by `enable_spawn`): reports `spawned`
@@ -113,7 +113,16 @@ class Watcher extends Actor {
         else r.op === 'unlink' ? this.unlink(t) : this.demonitor(t);
         return 'ok';
       case 'call':
-        return this.call(t as PID, r.req, { timeout: 5000 });
+        return this.call(t as PID, r.req, { timeout: (r.timeout as number | undefined) ?? 5000 });
+      case 'send':
+        this.send(t as PID, r.msg);
+        return 'ok';
+      case 'send_important':
+        // The refusal is the answer (a rejection left in the handler would end the watcher).
+        return this.sendImportant(t as PID, r.msg).then(
+          () => 'ok',
+          (e: unknown) => ({ refused: (e as { code?: string }).code ?? String(e) }),
+        );
       case 'remote_spawn':
         return plain(
           await this.remoteSpawnRegister(
@@ -148,7 +157,12 @@ class Events extends Actor {
 
 const name = process.env.DIST_FIXTURE_NAME ?? `distfixture${process.pid}@localhost`;
 const node: Node = await startNode(name, {
-  network: { cookie: process.env.DIST_FIXTURE_COOKIE ?? 'fixture', acceptors: [{ port: 0 }], registrar: null },
+  network: {
+    cookie: process.env.DIST_FIXTURE_COOKIE ?? 'fixture',
+    // DIST_FIXTURE_HOST: the address to listen on (a test host's own address); default loopback.
+    acceptors: [{ host: process.env.DIST_FIXTURE_HOST, port: 0 }],
+    registrar: null,
+  },
   log: { defaultLogger: { disable: true } },
   env: { fixture_env: 'from-child' },
   security: { exposeEnvRemoteSpawn: true },
@@ -172,7 +186,7 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
   const net = node.network();
   switch (m.cmd) {
     case 'route':
-      net.addRoute(m.match as string, routeTo(m.port as number), 0);
+      net.addRoute(m.match as string, routeTo(m.port as number, {}, false, m.host as string | undefined), 0);
       return 'ok';
     case 'enable_spawn':
       net.enableSpawn('child_worker', workerFactory, ...((m.nodes as string[]) ?? []));
@@ -189,6 +203,10 @@ async function run(m: Fields & { cmd: string }): Promise<unknown> {
     }
     case 'watcher':
       return node.call(new ProcessID('watcher' as Atom), m.req, { timeout: 8000 });
+    case 'call':
+      // A call made by the node itself: a failure is this command's error (in the watcher it
+      // would end the watcher).
+      return node.call(target(m.target as Fields) as ProcessID, m.req, { timeout: (m.timeout as number) ?? 5000 });
     case 'events':
       return node.call(new ProcessID('events' as Atom), m.req);
     case 'spawn_remote': {

@@ -3,12 +3,12 @@
 // addresses, a Go peer with a route back to a TS node, and a TS node in a child OS process
 // (dist_fixture.ts) driven over IPC.
 
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Actor, Alias, PID, type MessageEvent, type Node, type Ref, type Atom } from '../src/index.js';
 import { Inbox, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
-import { Peer, requirePeer } from '@ergo-ts/test-support';
+import { Peer, requirePeer, type Host } from '@ergo-ts/test-support';
 
 export const DIST_COOKIE = 'dist-secret';
 
@@ -165,11 +165,20 @@ export interface ChildNode {
   kill(): void;
 }
 
-export async function startChild(name: string): Promise<ChildNode> {
-  const proc = fork(FIXTURE, [], {
-    env: { ...process.env, DIST_FIXTURE_NAME: name, DIST_FIXTURE_COOKIE: DIST_COOKIE },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+/**
+ * Starts dist_fixture.ts in a child OS process named `name`; with `host`, inside that test host
+ * (a network namespace of @ergo-ts/test-support), listening on the host's own address.
+ */
+export async function startChild(name: string, host?: Host): Promise<ChildNode> {
+  const env = { ...process.env, DIST_FIXTURE_NAME: name, DIST_FIXTURE_COOKIE: DIST_COOKIE };
+  const stdio: StdioOptions = ['ignore', 'inherit', 'inherit', 'ipc'];
+  const proc =
+    host === undefined
+      ? fork(FIXTURE, [], { env, stdio })
+      : host.spawn(process.execPath, [...process.execArgv, FIXTURE], {
+          env: { ...env, DIST_FIXTURE_HOST: host.address },
+          stdio,
+        });
   const ready = await within(
     new Promise<{ name: string; port: number; creation: number }>((resolve, reject) => {
       const onMessage = (m: { kind?: string; name: string; port: number; creation: number }): void => {

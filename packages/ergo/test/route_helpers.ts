@@ -11,7 +11,12 @@ export function portOf(node: Node): number {
   return Number(i.slice(i.lastIndexOf(':') + 1));
 }
 
-/** A static route to 127.0.0.1:port. */
-export function routeTo(port: number, extra: Partial<NetworkRoute> = {}, tls = false): NetworkRoute {
-  return { route: { host: '127.0.0.1', port, tls, handshakeVersion: V, protoVersion: V }, ...extra };
+/** A static route to host:port (host: 127.0.0.1 unless given). */
+export function routeTo(
+  port: number,
+  extra: Partial<NetworkRoute> = {},
+  tls = false,
+  host = '127.0.0.1',
+): NetworkRoute {
+  return { route: { host, port, tls, handshakeVersion: V, protoVersion: V }, ...extra };
 }
