@@ -4,9 +4,10 @@
 //   { cmd: 'start', name, host, registrar: 'none' | 'embedded' }  starts a node (an `echo`
 //        process answers every call with its request); value: { name, port }
 //   { cmd: 'routes', routes: [{ match, host, port }] }  static routes
-//   { cmd: 'callAll', targets, timeout }  one call to `echo` on every target at once; value: one
-//        { target, ok, value | code, message } per target
-//   { cmd: 'stop' }  stops the node; value: { lines } — every log line above debug level
+//   { cmd: 'callAll', targets, timeout }  one call to `echo` on every target at once; value:
+//        { results: one { target, ok, value | code, message } per target, lines: every log line
+//        above debug level since the start }
+//   { cmd: 'stop' }  stops the node; value: { lines } — the log lines above debug since callAll
 // A process with no command left exits when the test disconnects.
 
 import { format } from 'node:util';
@@ -89,8 +90,10 @@ async function run(m: Cmd): Promise<unknown> {
           );
       }
       return 'ok';
-    case 'callAll':
-      return Promise.all((m.targets as string[]).map((t) => callOne(t, Number(m.timeout))));
+    case 'callAll': {
+      const results = await Promise.all((m.targets as string[]).map((t) => callOne(t, Number(m.timeout))));
+      return { results, lines: lines.splice(0) };
+    }
     case 'stop': {
       const n = node!;
       node = null;
