@@ -3,10 +3,12 @@
 // node may log about it above debug level, and every node stops (bounded). Fresh nodes each
 // round. On loopback (static routes), and in test hosts — one node per network namespace, the
 // embedded registrar of each host resolving, a few ms of delay and jitter between every pair.
+// And a dial whose registrar cannot be reached fails with the registrar's error.
 
+import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { requireHosts, TestHosts } from '@ergo-ts/test-support';
-import { CROSSING_FIXTURE, CrossingProc, crossingRound } from './crossing_helpers.js';
+import { CROSSING_FIXTURE, CrossingProc, crossingRound, type CallResult } from './crossing_helpers.js';
 
 async function onLoopback(n: number, rounds: number): Promise<void> {
   const procs = await Promise.all(Array.from({ length: n }, () => CrossingProc.fork()));
@@ -44,5 +46,30 @@ test('4 nodes in 4 test hosts (embedded registrar, 3±2 ms between hosts), 5 rou
     for (let r = 0; r < 5; r++) await crossingRound(procs, r, addresses, 'embedded');
   } finally {
     await Promise.all(procs.map((p) => p.close()));
+  }
+});
+
+test("a registrar host that cannot be reached: the call fails with ERR_REGISTRAR_UNAVAILABLE naming it, not at the call's timeout", async (t) => {
+  if (!requireHosts(t)) return;
+  await using hosts = await TestHosts.create({ names: ['a', 'b'] });
+  const a = hosts.host('a');
+  const b = hosts.host('b').address;
+  const proc = await CrossingProc.ready(
+    a.spawn(process.execPath, [CROSSING_FIXTURE], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }),
+  );
+  try {
+    await proc.start('lone', a.address, 'embedded');
+    // Nothing serves the embedded registrar on b: its kernel refuses the request.
+    const refused = (await proc.ask('callAll', { targets: [`x@${b}`], timeout: 20_000 })) as { results: CallResult[] };
+    assert.equal(refused.results[0]!.code, 'ERR_REGISTRAR_UNAVAILABLE', refused.results[0]!.message);
+    assert.match(refused.results[0]!.message!, new RegExp(`registrar at ${b.replaceAll('.', '\\.')}:4499`));
+    // b cut off silently: no answer at all.
+    await hosts.partition('a', 'b');
+    const silent = (await proc.ask('callAll', { targets: [`y@${b}`], timeout: 20_000 })) as { results: CallResult[] };
+    assert.equal(silent.results[0]!.code, 'ERR_REGISTRAR_UNAVAILABLE', silent.results[0]!.message);
+    assert.match(silent.results[0]!.message!, /registrar .*(no reply|no answer)/);
+    await proc.stop();
+  } finally {
+    await proc.close();
   }
 });

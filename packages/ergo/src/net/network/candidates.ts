@@ -1,7 +1,7 @@
 // Where to dial a node, and the socket to it (WIRE.md §4.3): its in-host link when it is a node
 // of this host's cluster, else its static routes (with their resolvers), else the registrar. A
 // registrar that cannot be asked (stopped, unreachable, etcd without quorum) is named in the
-// error with its own code, ERR_REGISTRAR_UNAVAILABLE, within the dial timeout: the calls queued
+// error with its own code, ERR_REGISTRAR_UNAVAILABLE, within 3 s (REGISTRAR_ANSWER_BOUND): the calls queued
 // for the node fail with it rather than wait out their timeouts with a wrong hint.
 
 import net from 'node:net';
@@ -15,6 +15,13 @@ import { ErrRegistrarUnavailable } from '../registrar/resolver.js';
 import { dialTls } from '../tls/socket.js';
 import { wireFlags } from './acceptor.js';
 import type { RouteTable } from './routes.js';
+
+/**
+ * Longest wait for the registrar's answer in a dial, in ms (or the dial timeout when shorter):
+ * Ergo's resolve timeout, below the default call timeout (5 s), so calls queued for the node
+ * fail with the registrar's error rather than at their own timeouts.
+ */
+export const REGISTRAR_ANSWER_BOUND = 3000;
 
 /** One way to reach a node: an address (or an in-host link) and the terms to handshake with. */
 export interface Candidate {
@@ -36,7 +43,7 @@ export interface CandidateSource {
   readonly cookie: string;
   readonly flags: NetworkFlags;
   readonly insecureSkipVerify: boolean;
-  /** Bound of the registrar's answer, in ms (the network's dialTimeout). */
+  /** The network's dialTimeout, in ms (it bounds the registrar's answer too). */
   readonly dialTimeout: number;
 }
 
@@ -99,7 +106,8 @@ export async function candidates(src: CandidateSource, name: Atom, only?: Networ
     return out;
   }
   if (src.registrar === null) throw ErrNoRoute.with(`${name} (no static route and no registrar)`);
-  for (const x of await resolveWithRegistrar(src.registrar, name, src.dialTimeout)) add({}, x);
+  const bound = Math.min(src.dialTimeout, REGISTRAR_ANSWER_BOUND);
+  for (const x of await resolveWithRegistrar(src.registrar, name, bound)) add({}, x);
   if (out.length === 0) throw ErrNoRoute.with(name);
   return out;
 }
@@ -111,8 +119,9 @@ export async function candidates(src: CandidateSource, name: Atom, only?: Networ
 async function resolveWithRegistrar(registrar: Registrar, name: Atom, bound: number) {
   const what = registrarName(registrar);
   let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Error(`no answer within ${bound} ms`);
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(ErrTimeout.with(`no answer within ${bound} ms (dialTimeout)`)), bound);
+    timer = setTimeout(() => reject(timedOut), bound);
   });
   try {
     const p = registrar.resolver().resolve(name);
@@ -120,7 +129,7 @@ async function resolveWithRegistrar(registrar: Registrar, name: Atom, bound: num
   } catch (e) {
     if (ErrNoRoute.is(e) || ErrIncorrect.is(e) || ErrRegistrarUnavailable.is(e)) throw e;
     const err = toError(e);
-    const why = err instanceof ErgoError ? `${err.code}: ${err.message}` : err.message;
+    const why = err === timedOut ? err.message : err instanceof ErgoError ? `${err.code}: ${err.message}` : err.message;
     throw ErrRegistrarUnavailable.with(`registrar ${what} could not resolve ${name}: ${why}`, err);
   } finally {
     clearTimeout(timer);
