@@ -133,10 +133,13 @@ test('client-only mode without a server, a foreign program on the port, bad opti
   }
 });
 
-test('a resolver with nobody on the port fails with ERR_NO_ROUTE (the connected socket hears the refusal, as Go)', async () => {
+test('a resolver with nobody on the port fails with ERR_REGISTRAR_UNAVAILABLE (the connected socket hears the refusal, as Go)', async () => {
   const port = await freePort();
   const resolver = new EmbeddedResolver({ port, resolveTimeout: 5000 });
-  await assert.rejects(resolver.resolve('x@127.0.0.1'), { code: 'ERR_NO_ROUTE', message: /ECONNREFUSED/ });
+  await assert.rejects(resolver.resolve('x@127.0.0.1'), {
+    code: 'ERR_REGISTRAR_UNAVAILABLE',
+    message: /ECONNREFUSED/,
+  });
 });
 
 test('a serving node in another OS process is killed with SIGKILL: the client here takes over', async () => {

@@ -29,9 +29,13 @@ export interface ClusterNode {
   /** Names of the cluster's nodes known to be up, this one included. */
   nodes(): Atom[];
   /**
-   * Resolves once at least `count` nodes of the cluster are up (this one included): the others
-   * are announced after they have started, so a module that wants to spread work at start waits
-   * here — without blocking its own start (do not await it in the module itself).
+   * Resolves once at least `count` nodes of the cluster are up (this one included) **and this
+   * node is connected to each of them**: a burst of messages right after it goes out on the
+   * connections, none waits behind a dial. The others are announced after they have started, so
+   * a module that wants to spread work at start waits here — without blocking its own start (do
+   * not await it in the module itself). A node that cannot be connected to (it went down
+   * meanwhile) is waited for again at the next change of the cluster.
+   * @throws ErgoError ERR_INCORRECT (rejects) for a count that is not an integer ≥ 1.
    */
   whenUp(count: number): Promise<void>;
   /** Last reported load of each node: event-loop utilisation 0..1 over the last interval. */
@@ -68,6 +72,8 @@ export class ClusterNodeImpl implements ClusterNode {
   #up = new Set<Atom>();
   #rr = 0;
   #upWaiters: { count: number; resolve: () => void }[] = [];
+  /** Woken when a node is announced or goes down. */
+  #changeWaiters: (() => void)[] = [];
 
   constructor(
     readonly node: Node,
@@ -89,6 +95,7 @@ export class ClusterNodeImpl implements ClusterNode {
   /** A TCP route to another node (child processes; a fallback for threads). */
   route(name: string, host: string, port: number): void {
     this.#up.add(name as Atom);
+    this.#changed();
     this.#upWaiters = this.#upWaiters.filter((w) => {
       if (this.#up.size < w.count) return true;
       w.resolve();
@@ -109,6 +116,13 @@ export class ClusterNodeImpl implements ClusterNode {
   down(name: string): void {
     this.#up.delete(name as Atom);
     this.#loads.delete(name as Atom);
+    this.#changed();
+  }
+
+  #changed(): void {
+    const w = this.#changeWaiters;
+    this.#changeWaiters = [];
+    for (const resolve of w) resolve();
   }
 
   setLoads(loads: [string, number][]): void {
@@ -118,8 +132,24 @@ export class ClusterNodeImpl implements ClusterNode {
   }
 
   whenUp(count: number): Promise<void> {
-    if (this.#up.size >= count) return Promise.resolve();
-    return new Promise((resolve) => this.#upWaiters.push({ count, resolve }));
+    if (!Number.isInteger(count) || count < 1)
+      return Promise.reject(ErrIncorrect.with(`whenUp count ${String(count)} (an integer ≥ 1)`));
+    return this.#whenConnected(count);
+  }
+
+  async #whenConnected(count: number): Promise<void> {
+    for (;;) {
+      if (this.#up.size < count) await new Promise<void>((resolve) => this.#upWaiters.push({ count, resolve }));
+      const changed = new Promise<void>((resolve) => this.#changeWaiters.push(resolve));
+      const others = [...this.#up].filter((n) => n !== this.node.name);
+      // Announced is not connected: the pair dials when the launcher tells it (route), and a
+      // dial takes a handshake. getNode joins that dial (or the peer's inbound connection).
+      const net = this.node.network();
+      const got = await Promise.allSettled(others.map((n) => net.getNode(n)));
+      if (got.every((r) => r.status === 'fulfilled') && this.#up.size >= count) return;
+      // A node went down meanwhile (its restart is announced again): wait for the next change.
+      await changed;
+    }
   }
 
   nodes(): Atom[] {

@@ -17,6 +17,9 @@ import { ErgoError } from '../gen/errors.js';
  * - `ERR_HANDSHAKE_NAME` — the peer has our own node name, or is not the node we dialed.
  * - `ERR_HANDSHAKE_TIMEOUT` — a step took longer than the per-read timeout (Ergo: 1 s).
  * - `ERR_HANDSHAKE_CLOSED` — the socket closed or failed during the handshake.
+ * - `ERR_HANDSHAKE_REFUSED` — the acceptor refused the peer by name after its Introduce (a
+ *   crossing dial: both nodes dialled each other and the other connection is kept; or a
+ *   connection with it is up already). Initiator: the acceptor closed the socket at that step.
  *
  * ENP:
  * - `ERR_ENP_FRAME` (fatal) — bad magic (0x4e), version (1) or a length below the 8-byte header.
@@ -41,6 +44,7 @@ export type WireErrorCode =
   | 'ERR_HANDSHAKE_NAME'
   | 'ERR_HANDSHAKE_TIMEOUT'
   | 'ERR_HANDSHAKE_CLOSED'
+  | 'ERR_HANDSHAKE_REFUSED'
   | 'ERR_ENP_FRAME'
   | 'ERR_ENP_TOO_LARGE'
   | 'ERR_ENP_MALFORMED'

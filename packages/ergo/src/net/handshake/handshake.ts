@@ -67,6 +67,13 @@ export interface HandshakeOptions {
   /** Registry of the framework types (default: the default registry). */
   registry?: EdfRegistry;
   /**
+   * Acceptor: called with the peer's name once its Introduce is verified, before this side's
+   * Accept goes out. Throwing refuses the connection: the socket closes without a reply and the
+   * handshake rejects with the thrown error (a WireError `ERR_HANDSHAKE_REFUSED` by convention;
+   * the initiator then fails with the same code). The network uses it for crossing dials.
+   */
+  admit?: (peer: string) => void;
+  /**
    * Initiator on TLS: do not check the acceptor's certificate digest (Go's
    * `DisableTLSFingerprint`). Default false: a TLS acceptor must prove the cookie for its certificate.
    */
@@ -277,7 +284,8 @@ function expect<T>(m: HandshakeMessage, cls: new () => T, step: string): T {
  * @param expectedPeer the node the caller wants to reach; the acceptor's Introduce must name it.
  * @throws WireError (the socket is destroyed): `ERR_HANDSHAKE_DIGEST` (the acceptor does not know
  *   the cookie), `ERR_HANDSHAKE_CERT`, `ERR_HANDSHAKE_NAME`, `ERR_HANDSHAKE_TIMEOUT`,
- *   `ERR_HANDSHAKE_CLOSED` (e.g. the acceptor refused our cookie and closed), `ERR_HANDSHAKE_MESSAGE`,
+ *   `ERR_HANDSHAKE_CLOSED` (e.g. the acceptor refused our cookie and closed), `ERR_HANDSHAKE_REFUSED`
+ *   (the acceptor closed after our Introduce: it refused this connection by name), `ERR_HANDSHAKE_MESSAGE`,
  *   `ERR_HANDSHAKE_FRAME`, `ERR_HANDSHAKE_TOO_LARGE`.
  */
 export function startHandshake(
@@ -300,7 +308,7 @@ export function startHandshake(
       }
     }
     io.send(introduce(options, introduceDigest(hello.salt, cookie)));
-    const accept = expect(await io.read('Accept'), MessageAccept, 'accept');
+    const accept = expect(await readAccept(io, expectedPeer), MessageAccept, 'accept');
     const intro = expect(await io.read('Introduce'), MessageIntroduce, 'introduce');
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
     if (expectedPeer !== undefined && intro.node !== expectedPeer)
@@ -323,6 +331,24 @@ export function startHandshake(
       tail,
     };
   });
+}
+
+/**
+ * The acceptor's Accept after our Introduce. The acceptor has checked our cookie already (its
+ * Hello proved it knows it, and ours): closing the socket now means it refused us by name — it
+ * dials us too and its connection is kept, or it has one with us (ERR_HANDSHAKE_REFUSED).
+ */
+async function readAccept(io: FrameIO, peer: string | undefined): Promise<HandshakeMessage> {
+  try {
+    return await io.read('Accept');
+  } catch (e) {
+    if (!(e instanceof WireError) || e.code !== 'ERR_HANDSHAKE_CLOSED') throw e;
+    throw new WireError(
+      'ERR_HANDSHAKE_REFUSED',
+      `${peer ?? 'the acceptor'} closed the connection after our Introduce (it refused it: it dials us too, or is connected to us)`,
+      { cause: e },
+    );
+  }
 }
 
 /**
@@ -402,6 +428,7 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
     if (!sameDigest(intro.digest, introduceDigest(sA, cookie)))
       throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'introduce'): cookies differ");
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
+    options.admit?.(intro.node);
     const id = makeConnectionID();
     const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
     const dsn =

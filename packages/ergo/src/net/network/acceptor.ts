@@ -38,6 +38,11 @@ export interface AcceptorHost {
   handshakeBase(): Omit<HandshakeOptions, 'cookie' | 'flags' | 'maxMessageSize' | 'poolSize'>;
   /** A socket passed the handshake: the network attaches it (or closes it). */
   accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptorImpl): void;
+  /**
+   * The peer's Introduce named it: throws to refuse it before this side's Accept (a crossing
+   * dial, crossing.ts), else records that its connection is being set up.
+   */
+  admit(peer: string, socket: net.Socket): void;
   /** A handshake failed (logged, rate-limited per source, and published by the network). */
   refused(remote: string, err: Error, acceptor: AcceptorImpl): void;
   /** True when `address` failed too many handshakes lately: close its connection at once. */
@@ -150,6 +155,7 @@ export class AcceptorImpl implements Acceptor {
       flags: this.flags,
       maxMessageSize: this.maxSize,
       poolSize: this.poolSize,
+      admit: (peer) => this.host_.admit(peer, socket),
     };
     acceptHandshake(socket, options).then(
       (hs) => this.host_.accepted(socket, hs, this),

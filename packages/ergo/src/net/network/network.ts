@@ -6,8 +6,7 @@
 
 import diagnostics from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
-import { dialTls } from '../tls/socket.js';
+import type net from 'node:net';
 import type { InHostTransport } from '../inhost/transport.js';
 import { createEmbeddedRegistrar } from '../registrar/embedded.js';
 import type { Atom } from '../../gen/atom.js';
@@ -16,9 +15,7 @@ import {
   ErrIncorrect,
   ErrNetworkStopped,
   ErrNoConnection,
-  ErrNoRoute,
   ErrNodeTerminated,
-  ErrTimeout,
   ErrUnsupported,
   toError,
 } from '../../gen/errors.js';
@@ -54,6 +51,8 @@ import {
 } from '../handshake/handshake.js';
 import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
+import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
+import { CROSSING_RETRY_FIRST_MS, CROSSING_RETRY_MAX_MS, Crossings, dialWins, isRefusal, refusal } from './crossing.js';
 import { DEFAULT_DIAL_QUEUE_LIMIT, PendingConnection } from './pending.js';
 import { Redialer } from './redial.js';
 import { HandshakeRefusals } from './refusals.js';
@@ -104,16 +103,6 @@ export interface NetworkEnv {
   applicationRoutes?: () => ApplicationRoute[];
 }
 
-interface Candidate {
-  route: NonNullable<NetworkRoute['route']>; // a dial reads host, port and tls only
-  cookie: string;
-  insecureSkipVerify: boolean;
-  cert: NetworkRoute['cert'];
-  flags: NetworkFlags;
-  /** An in-host link to the peer (cluster nodes of one process), instead of a TCP dial. */
-  open?: () => net.Socket;
-}
-
 /** What an accepted link was accepted with: an acceptor, or the in-host transport's terms. */
 type AcceptTerms = Pick<AcceptorImpl, 'networkFlags' | 'maxMessageSize' | 'interface'>;
 
@@ -128,16 +117,6 @@ function atomOf(name: Atom | string): Atom {
   return name as Atom;
 }
 
-function hostOf(name: string): string {
-  return name.slice(name.indexOf('@') + 1);
-}
-
-function splitDSN(dsn: string): { host: string; port: number } {
-  const i = dsn.lastIndexOf(':');
-  const host = dsn.slice(0, i).replace(/^\[|\]$/g, '');
-  return { host, port: Number(dsn.slice(i + 1)) };
-}
-
 /**
  * The network stack of one node. Lifecycle: {@link NetworkImpl.start} once (acceptors listen,
  * the node registers, the connector is installed), {@link NetworkImpl.stop} once (connections
@@ -149,6 +128,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private lastPeer: Atom | null = null;
   private lastConn: EnpConnection | null = null;
   private readonly dialling = new Map<Atom, Dialling>();
+  /** Inbound connections admitted and not registered yet (crossing dials). */
+  private readonly crossings = new Crossings();
   private readonly routes = new RouteTable();
   private readonly acceptorList: AcceptorImpl[] = [];
   private running = false;
@@ -278,8 +259,10 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const reason = ErrNodeTerminated.with(this.core.name());
     for (const d of this.dialling.values()) d.pending.fail(reason);
     this.dialling.clear();
+    this.crossings.clear();
     for (const c of [...this.connections.values()]) {
-      for (const l of c.links) closing.push(new Promise((r) => l.socket.once('close', r)));
+      // A socket that closed already emits no second 'close': waiting for one would hang stop.
+      for (const l of c.links) if (!l.socket.closed) closing.push(new Promise((r) => l.socket.once('close', r)));
       c.terminate(reason);
     }
     try {
@@ -319,7 +302,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const pending = new PendingConnection(name, this.dialQueueLimit, this.log, (caller, options, err) =>
       this.core.routeSendResponse(caller, caller, options, err, false),
     );
-    const promise = this.connectTo(name).then(
+    const promise = this.establish(name).then(
       (conn) => {
         if (this.dialling.get(name)?.pending === pending) this.dialling.delete(name);
         pending.ready(conn);
@@ -328,10 +311,18 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       (err: unknown) => {
         const e = toError(err);
         if (this.dialling.get(name)?.pending === pending) this.dialling.delete(name);
+        // The peer's own connection came up meanwhile (a crossing dial): the queue went out on it.
+        const up = this.connections.get(name);
+        if (up !== undefined && this.running) {
+          pending.ready(up);
+          return up;
+        }
         // Once per node until it connects: a caller polling getNode (or a leader actor sending
         // heartbeats to a member that is down) must not flood the log.
-        pending.fail(e, this.dialFailed.has(name));
-        if (this.dialFailed.has(name)) this.log.debug('cannot connect to %s (again): %s', name, e.message);
+        // A dial the network's stop cut short is no news.
+        const quiet = this.dialFailed.has(name) || !this.running;
+        pending.fail(e, quiet);
+        if (quiet) this.log.debug('cannot connect to %s (again or stopping): %s', name, e.message);
         else {
           this.dialFailed.add(name);
           this.log.warning(
@@ -351,51 +342,51 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     return d;
   }
 
-  /** Routes to try for `name`: static routes (with their resolvers), else the registrar. */
-  private async candidates(name: Atom, only?: NetworkRoute): Promise<Candidate[]> {
-    const out: Candidate[] = [];
-    const inHost = this.inHost;
-    if (only === undefined && inHost !== null && inHost.has(name)) {
-      // A node of this host's cluster: its in-host link, with this network's own terms.
-      out.push({
-        route: { host: 'inhost', port: 0, tls: false },
+  /** Routes to try for `name` (candidates.ts). */
+  private candidates(name: Atom, only?: NetworkRoute): Promise<Candidate[]> {
+    return candidates(
+      {
+        log: this.log,
+        inHost: this.inHost,
+        routes: this.routes,
+        registrar: this.registrarValue,
         cookie: this.cookieValue,
-        insecureSkipVerify: false,
-        cert: undefined,
         flags: this.flags,
-        open: () => inHost.dial(name) as unknown as net.Socket,
-      });
-      return out;
-    }
-    const add = (r: NetworkRoute, route: NonNullable<NetworkRoute['route']>): void => {
-      out.push({
-        route,
-        cookie: r.cookie ?? this.cookieValue,
-        insecureSkipVerify: r.insecureSkipVerify ?? this.options.insecureSkipVerify ?? false,
-        cert: r.cert,
-        flags: wireFlags(r.flags, this.flags),
-      });
-    };
-    const statics = only !== undefined ? [{ route: only }] : this.routes.lookup(name);
-    if (statics.length > 0) {
-      for (const s of statics) {
-        const r = s.route;
-        if (r.route !== undefined) add(r, r.route);
-        else if (r.resolver !== undefined) {
-          try {
-            for (const x of await r.resolver.resolve(name)) add(r, x);
-          } catch (e) {
-            this.log.warning('route resolver for %s failed: %s', name, toError(e).message);
-          }
-        }
+        insecureSkipVerify: this.options.insecureSkipVerify ?? false,
+        dialTimeout: this.dialTimeout,
+      },
+      name,
+      only,
+    );
+  }
+
+  /**
+   * The connection to `name` for a dial: an inbound one being set up (crossing.ts), else this
+   * node's own. A dial the peer refused because it dials this node too (its connection is kept)
+   * waits for that connection, dialling again after a pause while none has arrived yet (the
+   * peer's dial may still be resolving), within the dial timeout.
+   */
+  private async establish(name: Atom): Promise<EnpConnection> {
+    const deadline = Date.now() + this.dialTimeout;
+    let pause = CROSSING_RETRY_FIRST_MS;
+    for (;;) {
+      const inbound = await this.crossings.wait(name);
+      if (inbound !== null && inbound.isAlive) return inbound;
+      const up = this.connections.get(name);
+      if (up !== undefined) return up;
+      if (!this.running) throw ErrNetworkStopped.with(`network of ${this.core.name()} is stopped`);
+      try {
+        return await this.connectTo(name);
+      } catch (e) {
+        const after = this.connections.get(name) ?? (await this.crossings.wait(name));
+        if (after !== null && after !== undefined && after.isAlive) return after;
+        if (!isRefusal(e) || dialWins(this.core.name(), name) || Date.now() + pause > deadline) throw e;
+        this.log.debug('dial of %s refused (it dials us too): waiting for its connection', name);
+        // Unref'd: a stop meanwhile must not wait for it (the loop ends at its next check).
+        await new Promise((r) => setTimeout(r, pause).unref());
+        pause = Math.min(pause * 2, CROSSING_RETRY_MAX_MS);
       }
-      if (out.length === 0) throw ErrNoRoute.with(name);
-      return out;
     }
-    if (this.registrarValue === null) throw ErrNoRoute.with(`${name} (no static route and no registrar)`);
-    for (const x of await this.registrarValue.resolver().resolve(name)) add({}, x);
-    if (out.length === 0) throw ErrNoRoute.with(name);
-    return out;
   }
 
   private async connectTo(name: Atom, only?: NetworkRoute): Promise<EnpConnection> {
@@ -407,6 +398,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         return await this.dialRoute(name, c);
       } catch (e) {
         last = toError(e);
+        // A refusal by name is the crossing rule at work (crossing.ts), not a failed handshake.
+        if (isRefusal(last)) break;
         if (handshakeChannel.hasSubscribers)
           handshakeChannel.publish({
             node: this.core.name(),
@@ -416,7 +409,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
           });
       }
     }
-    throw ErrNoConnection.with(`${name}: ${last?.message ?? 'no route worked'}`);
+    throw ErrNoConnection.with(`${name}: ${last?.message ?? 'no route worked'}`, last ?? undefined);
   }
 
   private handshakeOptions(c: Candidate): HandshakeOptions {
@@ -428,9 +421,15 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const opts = this.handshakeOptions(c);
     const socket = c.open !== undefined ? c.open() : await this.openSocket(host, c.route.port, c);
     const hs = await startHandshake(socket, opts, name);
+    if (!this.running) {
+      socket.destroy();
+      throw ErrNetworkStopped.with(`network of ${this.core.name()} stopped while dialling ${name}`);
+    }
     const existing = this.connections.get(name);
     if (existing !== undefined) {
-      // An inbound connection from that node won the race: keep it (one connection per pair).
+      // The peer admitted this connection while one with it was up here (not a crossing: the
+      // acceptor refuses those before its Accept). Keep the older one, one per pair.
+      this.log.debug('dial of %s completed while connected to it: the new connection is closed', name);
       socket.destroy();
       return existing;
     }
@@ -455,6 +454,10 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       }
     }
     if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`);
+    if (!this.running) {
+      conn.terminate(ErrNodeTerminated.with(this.core.name()));
+      throw ErrNetworkStopped.with(`network of ${this.core.name()} stopped while dialling ${name}`);
+    }
     this.redials.add(conn, join);
     this.register(conn, true);
     return conn;
@@ -468,33 +471,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   }
 
   private openSocket(host: string, port: number, c: Candidate): Promise<net.Socket> {
-    if (c.route.tls) {
-      // The route's certificate (mutual TLS), else the network's; verification unless insecureSkipVerify.
-      return dialTls(c.cert ?? this.options.certManager, {
-        host,
-        port,
-        insecureSkipVerify: c.insecureSkipVerify,
-        handshakeTimeout: this.dialTimeout,
-      });
-    }
-    return new Promise((resolve, reject) => {
-      const socket = net.connect({ host, port });
-      const event = 'connect';
-      const timer = setTimeout(() => {
-        socket.destroy();
-        reject(ErrTimeout.with(`connect to ${host}:${port} (dialTimeout ${this.dialTimeout} ms)`));
-      }, this.dialTimeout);
-      socket.once(event, () => {
-        clearTimeout(timer);
-        socket.off('error', onError);
-        resolve(socket);
-      });
-      const onError = (err: Error): void => {
-        clearTimeout(timer);
-        reject(ErrNoConnection.with(`${host}:${port}: ${err.message}`));
-      };
-      socket.once('error', onError);
-    });
+    return openSocket(host, port, c, this.dialTimeout, this.options.certManager);
   }
 
   private register(conn: EnpConnection, initiator: boolean): void {
@@ -553,6 +530,20 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     return { node: this.core.name(), creation: this.core.creation(), version: this.env.version };
   }
 
+  /** The crossing rule (crossing.ts): throws ERR_HANDSHAKE_REFUSED, or records the admission. */
+  admit(peer: string, socket: net.Socket): void {
+    const name = peer as Atom;
+    const why = this.running
+      ? refusal(this.core.name(), name, {
+          connected: this.connections.has(name),
+          dialling: this.dialling.has(name),
+          accepting: this.crossings.accepting(name),
+        })
+      : refusal(this.core.name(), name, { connected: true, dialling: false, accepting: false });
+    if (why !== null) throw why;
+    this.crossings.admitted(name, socket);
+  }
+
   accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptTerms): void {
     const peer = hs.peer as Atom;
     const existing = this.connections.get(peer);
@@ -578,9 +569,15 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     });
     conn.addLink(socket, hs.tail);
     this.register(conn, false);
+    this.crossings.settle(peer, socket, conn);
   }
 
   refused(remote: string, err: Error, acceptor: AcceptTerms): void {
+    // The crossing rule refused it by name (crossing.ts): no failure, nothing to count.
+    if (isRefusal(err)) {
+      this.log.debug('%s', err.message);
+      return;
+    }
     // One line per source per window, not one per attempt (refusals.ts).
     (this.refusals ??= new HandshakeRefusals(this.log)).failed(
       remote.slice(0, Math.max(0, remote.lastIndexOf(':'))),
@@ -626,6 +623,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         flags: this.flags,
         maxMessageSize: this.maxSize,
         poolSize: 1, // one ordered port is the whole pool: no kernel queue to spread over
+        admit: (peer) => this.admit(peer, socket),
       };
       acceptHandshake(socket, options).then(
         (hs) => this.accepted(socket, hs, this.inHostTerms),

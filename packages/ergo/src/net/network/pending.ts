@@ -1,8 +1,8 @@
 // The connection the router gets while the network is still dialling a node: it records every
 // operation (bounded by `dialQueueLimit`) and replays them in order on the real connection once
 // the handshake is done. If the node cannot be reached, operations that return a promise reject
-// with the dial error, plain sends are logged as dropped, and the node goes down in the Core
-// (calls waiting for it fail with ErrNoConnection) — nothing is lost silently. A call whose
+// with the dial error, calls fail with it too, plain sends are logged as dropped, and the node
+// goes down in the Core — nothing is lost silently. A call whose
 // replay fails (the real connection refuses it: too large, not encodable...) fails at once with
 // that error, not at its timeout.
 
@@ -129,8 +129,10 @@ export class PendingConnection implements Connection {
     let dropped = 0;
     for (const op of q) {
       if (op.reject !== null) op.reject(err);
-      // Calls fail through the node-down that follows; anything else is reported here.
-      else if (!op.method.startsWith('call')) dropped++;
+      // A call fails with the dial's own error (the registrar's, the route's...) at once: the
+      // node-down that follows would only say "node is down".
+      else if (op.method.startsWith('call')) this.failQueuedCall(op, err);
+      else dropped++;
     }
     if (dropped === 0) return;
     if (again) this.log.debug('%d messages for %s dropped: %s', dropped, this.peer, err.message);

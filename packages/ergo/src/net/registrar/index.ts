@@ -20,6 +20,7 @@ export {
 } from './embedded.js';
 export {
   EmbeddedResolver,
+  ErrRegistrarUnavailable,
   splitNodeName,
   toWireRoute,
   fromWireRoute,

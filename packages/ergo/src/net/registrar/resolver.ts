@@ -5,13 +5,20 @@
 // a route. A node that serves the registrar itself answers names on its own host from memory.
 
 import dgram from 'node:dgram';
-import { type ErgoError, ErrIncorrect, ErrNoRoute, ErrTimeout, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
+import { ErgoError, ErrIncorrect, ErrNoRoute, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
 import type { Atom } from '../../gen/atom.js';
 import type { ApplicationRoute, ProxyRoute, Resolver, Route } from '../../gen/network.js';
 import { Route as WireRoute, WireVersion } from '../edf/framework.js';
 import { type MessageResolveReply, MessageResolveRoutes } from './messages.js';
 import { RegistrarCodec, RegistrarPacketType } from './packet.js';
 import { ignorable, rejected } from '../../gen/ignorable.js';
+
+/**
+ * Code of the error a resolve (and so a dial) gets when the registrar cannot be asked: no reply
+ * in time, its host or port unreachable, or (another registrar) its service down or without
+ * quorum. Not "the node is unknown": that is ERR_NO_ROUTE.
+ */
+export const ErrRegistrarUnavailable = new ErgoError('ERR_REGISTRAR_UNAVAILABLE', 'registrar unavailable');
 
 /** Longest node name on the wire (an atom), in UTF-8 bytes. */
 export const MAX_NODE_NAME = 255;
@@ -78,7 +85,8 @@ export class EmbeddedResolver implements Resolver {
   /**
    * Routes of `node`, each as registered (an empty host means the host of the node name).
    * @throws ErgoError ERR_INCORRECT (not name@host), ERR_NO_ROUTE (the registrar does not know
-   *   the name, or the host cannot be reached), ERR_TIMEOUT (no reply within `resolveTimeout`).
+   *   the name), ERR_REGISTRAR_UNAVAILABLE (the registrar's host or port cannot be reached, or no
+   *   reply within `resolveTimeout`).
    */
   resolve(node: Atom): Promise<Route[]> {
     return ignorable(this.#resolve(node), undefined, `resolve ${node}`);
@@ -137,13 +145,15 @@ export class EmbeddedResolver implements Resolver {
       const timer = setTimeout(
         () =>
           finish(
-            ErrTimeout.with(
+            ErrRegistrarUnavailable.with(
               `no reply from the registrar at ${host}:${port} within ${resolveTimeout} ms resolving ${node}`,
             ),
           ),
         resolveTimeout,
       );
-      udp.on('error', (err) => finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err)));
+      udp.on('error', (err) =>
+        finish(ErrRegistrarUnavailable.with(`registrar at ${host}:${port}: ${err.message}`, err)),
+      );
       udp.on('message', (msg, rinfo) => {
         // The kernel filters a connected socket; checked again so no platform quirk lets one in.
         let peer: { address: string; port: number };
@@ -163,7 +173,7 @@ export class EmbeddedResolver implements Resolver {
       udp.once('connect', () => {
         if (settled) return;
         udp.send(request, (err) => {
-          if (err) finish(ErrNoRoute.with(`registrar at ${host}:${port}: ${err.message}`, err));
+          if (err) finish(ErrRegistrarUnavailable.with(`registrar at ${host}:${port}: ${err.message}`, err));
         });
       });
       udp.connect(port, host);

@@ -1,0 +1,118 @@
+// Two nodes that dial each other at once (a crossing dial): one connection per pair must come
+// out of it, chosen the same way on both sides before either sends a byte on the other one.
+//
+// The rule (Erlang's, for its simultaneous connects): the connection the smaller node name
+// dialled is kept. The acceptor decides, when the peer's Introduce has named it and before its
+// own Accept goes out (so the initiator of a refused connection never completes it and never
+// sends on it):
+// - an inbound from a smaller name is admitted even while this node dials that peer: its own
+//   dial is refused by the peer by the same rule and waits for this inbound instead;
+// - an inbound from a larger name is refused while this node dials that peer (its dial wins),
+//   or while a connection (or another inbound) with that peer is up or being set up.
+// The refused initiator (the larger name) keeps its queued operations and waits for the inbound
+// connection; when none is being set up yet (the peer's dial is still resolving), it dials again
+// after a short pause, until the peer's connection arrives or the dial timeout passes.
+//
+// Go Ergo 3.2 has no such rule (node/network.go keeps whichever connection it registered first
+// and closes the other after both handshakes completed, so each side may keep the connection
+// the other closed); against a Go peer the rule holds on this side only (docs/networking.md).
+
+import type { Socket } from 'node:net';
+import type { Atom } from '../../gen/atom.js';
+import { WireError } from '../error.js';
+import type { EnpConnection } from '../proto/connection.js';
+
+/** First pause before a refused crossing dial is tried again, in ms (doubling each time). */
+export const CROSSING_RETRY_FIRST_MS = 10;
+/** Longest pause between two tries of a refused crossing dial, in ms. */
+export const CROSSING_RETRY_MAX_MS = 250;
+
+/** True when the connection `from` dials to `to` is the one kept in a crossing dial. */
+export function dialWins(from: string, to: string): boolean {
+  return from < to;
+}
+
+/** What the acceptor knows about a peer when its Introduce arrives. */
+export interface PeerState {
+  /** A connection with the peer is registered. */
+  connected: boolean;
+  /** This node is dialling the peer (its own outbound connection is being set up). */
+  dialling: boolean;
+  /** Another inbound connection from the peer is being set up. */
+  accepting: boolean;
+}
+
+/**
+ * Why an inbound connection from `peer` is refused, or null to admit it. `self`: this node.
+ * A refusal is a WireError `ERR_HANDSHAKE_REFUSED` (no failure: logged at debug level).
+ */
+export function refusal(self: string, peer: string, s: PeerState): WireError | null {
+  let why: string | null = null;
+  if (s.connected) why = 'already connected to it';
+  else if (s.accepting) why = 'another connection from it is being set up';
+  else if (s.dialling && dialWins(self, peer)) why = `${self} dials it too and the smaller name's connection is kept`;
+  return why === null ? null : new WireError('ERR_HANDSHAKE_REFUSED', `connection from ${peer} refused: ${why}`);
+}
+
+/** True for the error of a handshake the acceptor refused (either side's view). */
+export function isRefusal(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if ((e as { code?: unknown }).code === 'ERR_HANDSHAKE_REFUSED') return true;
+  }
+  return false;
+}
+
+interface Inbound {
+  socket: Socket;
+  waiters: ((conn: EnpConnection | null) => void)[];
+}
+
+/**
+ * Inbound connections admitted and not yet registered, per peer: a dial of that peer waits for
+ * one rather than cross it. Lifecycle: {@link Crossings.admitted} when the acceptor admits a
+ * peer; {@link Crossings.settle} when the connection is registered, or by itself when its
+ * socket closes first (a failed handshake); {@link Crossings.clear} when the network stops.
+ */
+export class Crossings {
+  readonly #inbound = new Map<Atom, Inbound>();
+
+  /** An inbound connection from `peer` is being set up. */
+  accepting(peer: Atom): boolean {
+    return this.#inbound.has(peer);
+  }
+
+  /** The acceptor admitted `peer` on `socket`: until it is registered, dials of `peer` wait for it. */
+  admitted(peer: Atom, socket: Socket): void {
+    const entry: Inbound = { socket, waiters: [] };
+    this.#inbound.set(peer, entry);
+    socket.once('close', () => this.#settle(peer, entry, null));
+  }
+
+  /** The inbound connection on `socket` is registered as `conn` (or was dropped: null). */
+  settle(peer: Atom, socket: Socket, conn: EnpConnection | null): void {
+    const entry = this.#inbound.get(peer);
+    if (entry !== undefined && entry.socket === socket) this.#settle(peer, entry, conn);
+  }
+
+  /**
+   * The inbound connection from `peer` being set up, once it is registered (null: it failed),
+   * or null at once when there is none.
+   */
+  wait(peer: Atom): Promise<EnpConnection | null> | null {
+    const entry = this.#inbound.get(peer);
+    if (entry === undefined) return null;
+    return new Promise((resolve) => entry.waiters.push(resolve));
+  }
+
+  /** Every waiter gets null (the network stops). */
+  clear(): void {
+    for (const [peer, entry] of [...this.#inbound]) this.#settle(peer, entry, null);
+  }
+
+  #settle(peer: Atom, entry: Inbound, conn: EnpConnection | null): void {
+    if (this.#inbound.get(peer) !== entry) return;
+    this.#inbound.delete(peer);
+    for (const w of entry.waiters) w(conn);
+    entry.waiters.length = 0;
+  }
+}

@@ -1,0 +1,115 @@
+// Driver of crossing_node.ts processes for the crossing-dial tests: N node processes, rounds of
+// fresh nodes, every pair calling each other both ways at once.
+
+import { strict as assert } from 'node:assert';
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { within } from '@ergo-ts/test-support';
+
+export const CROSSING_FIXTURE = fileURLToPath(new URL('./crossing_node.js', import.meta.url));
+
+type Reply = { id: number; ok: boolean; value?: unknown; code?: string; message?: string };
+export type CallResult = { target: string; ok: boolean; value?: unknown; code?: string; message?: string };
+
+/** One OS process running crossing_node.js, driven over IPC. */
+export class CrossingProc {
+  #next = 1;
+  readonly #waiting = new Map<number, (r: Reply) => void>();
+  name = '';
+  port = 0;
+
+  constructor(readonly proc: ChildProcess) {
+    proc.on('message', (m: Reply) => {
+      this.#waiting.get(m.id)?.(m);
+      this.#waiting.delete(m.id);
+    });
+  }
+
+  /** A process on loopback (forked here). */
+  static async fork(): Promise<CrossingProc> {
+    return CrossingProc.ready(fork(CROSSING_FIXTURE, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  static async ready(proc: ChildProcess): Promise<CrossingProc> {
+    await within(once(proc, 'message'), 'crossing node process ready', 20_000);
+    return new CrossingProc(proc);
+  }
+
+  async ask(cmd: string, fields: Record<string, unknown> = {}): Promise<unknown> {
+    const id = this.#next++;
+    const r = await within(
+      new Promise<Reply>((resolve) => {
+        this.#waiting.set(id, resolve);
+        this.proc.send({ id, cmd, ...fields });
+      }),
+      `${this.name || 'process'} ${cmd}`,
+      30_000,
+    );
+    if (!r.ok) throw Object.assign(new Error(`${cmd}: ${r.message}`), { code: r.code });
+    return r.value;
+  }
+
+  async start(name: string, host: string, registrar: 'none' | 'embedded'): Promise<void> {
+    const v = (await this.ask('start', { name, host, registrar })) as { name: string; port: number };
+    this.name = v.name;
+    this.port = v.port;
+  }
+
+  async stop(): Promise<string[]> {
+    return ((await this.ask('stop')) as { lines: string[] }).lines;
+  }
+
+  async close(): Promise<void> {
+    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    const gone = once(this.proc, 'exit');
+    this.proc.disconnect();
+    await within(gone, 'crossing node process exit', 20_000);
+  }
+}
+
+/** Lines that must not be logged above debug for a crossing dial (or by stopping after one). */
+const CROSSING_NEWS = /handshake|refus|cannot connect|dropped/i;
+
+/** Log lines that must not be there after a crossing dial: any warning or error, any handshake news. */
+export function badLines(lines: string[]): string[] {
+  return lines.filter((l) => /^\[[2-9]\]/.test(l) || CROSSING_NEWS.test(l));
+}
+
+/**
+ * One round: fresh nodes `r<round>n<i>` on `hosts[i]`, every node calls every other at the
+ * same moment (each pair dials both ways at once); every call must answer and no node may log
+ * about it above debug; stopping is bounded (a hang fails the round).
+ */
+export async function crossingRound(
+  procs: CrossingProc[],
+  round: number,
+  hosts: string[],
+  registrar: 'none' | 'embedded',
+): Promise<void> {
+  await Promise.all(procs.map((p, i) => p.start(`r${round}n${i}`, hosts[i]!, registrar)));
+  if (registrar === 'none') {
+    const routes = procs.map((p) => ({ match: `^${p.name}$`, host: hosts[procs.indexOf(p)]!, port: p.port }));
+    await Promise.all(procs.map((p) => p.ask('routes', { routes: routes.filter((r) => r.match !== `^${p.name}$`) })));
+  }
+  const results = await Promise.all(
+    procs.map((p) => p.ask('callAll', { targets: procs.filter((q) => q !== p).map((q) => q.name), timeout: 10_000 })),
+  );
+  const done = results as { results: CallResult[]; lines: string[] }[];
+  const failed = done.flatMap((r, i) =>
+    r.results.filter((c) => !c.ok).map((c) => `${procs[i]!.name} -> ${c.target}: ${c.code} ${c.message}`),
+  );
+  // Stopping is bounded (ask's guard): a hang fails the round. Nodes stop in parallel, so a peer
+  // may see the others' connections close under it (that is not the crossing's news).
+  const stopped = await Promise.all(procs.map((p) => p.stop()));
+  assert.deepEqual(failed, [], `round ${round}: every call answers`);
+  for (const [i, r] of done.entries()) {
+    const name = procs[i]!.name;
+    assert.deepEqual(badLines(r.lines), [], `round ${round}: ${name} logs nothing about the crossing above debug`);
+    assert.deepEqual(
+      stopped[i]!.filter((l) => CROSSING_NEWS.test(l)),
+      [],
+      `round ${round}: ${name} stops quietly`,
+    );
+  }
+}
