@@ -34,7 +34,15 @@ test('a follower cut off alone keeps its term and rejoins without an election; a
     // The follower alone: it asks (pre-vote) and nobody answers; its term stays put.
     await cluster.partition([[F], rest]);
     const f0 = await cluster.status(F);
-    await eventually(async () => (await cluster.status(F)).prevotes >= f0.prevotes + 3, 'three pre-vote rounds', WAIT);
+    // Three election timeouts: each starts a pre-vote round (or, without pre-vote, a candidacy).
+    await eventually(
+      async () => {
+        const s = await cluster.status(F);
+        return s.prevotes + s.term >= f0.prevotes + f0.term + 3;
+      },
+      'three election timeouts',
+      WAIT,
+    );
     const f1 = await cluster.status(F);
     assert.equal(f1.term, first.term, 'the cut-off follower raised its term');
     assert.equal(f1.leader, '');
