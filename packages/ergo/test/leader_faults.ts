@@ -48,7 +48,10 @@ export interface FaultRunResult {
   /** Over every member cut off alone: the most its term rose while alone, and the highest term it reached. */
   isolatedTermRise: number;
   isolatedMaxTerm: number;
-  /** Rounds that cut a follower off alone, and those whose heal changed the leader or the term. */
+  /**
+   * Rounds that cut a follower off alone while the others agreed on a leader, and those whose
+   * heal moved the leader or the term from what the others agreed on just before it.
+   */
   followerIsolations: number;
   disruptiveRejoins: number;
   /** From the heal until a leader was known to all (ms). */
@@ -153,6 +156,7 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultRunResult
       let alone: number[] = [];
       /** The side that must elect a new leader (the leader is cut off from it), if any. */
       let majority: number[] | undefined;
+      let beforeHeal: { leader: string; term: number } | undefined;
       const t0 = Date.now();
       if (x < 0.1) {
         fault = 'kill';
@@ -178,7 +182,6 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultRunResult
           fault = 'isolate-follower';
           alone = [pick(others)];
           await cluster.partition([alone, all.filter((i) => i !== alone[0])]);
-          r.followerIsolations++;
         } else if (x < 0.6) {
           fault = 'bridge';
           const s = shuffled();
@@ -218,15 +221,23 @@ export async function runFaultRounds(o: FaultRunOptions): Promise<FaultRunResult
           r.isolatedTermRise = Math.max(r.isolatedTermRise, after[k]!.term - before[k]!.term);
           r.isolatedMaxTerm = Math.max(r.isolatedMaxTerm, after[k]!.term);
         });
+        if (fault === 'isolate-follower') {
+          // What the others agree on just before the heal: the rejoin must not move it.
+          const s = await Promise.all(all.filter((i) => i !== alone[0]).map((i) => cluster.status(i)));
+          if (s.every((v) => v.leader !== '' && v.leader === s[0]!.leader && v.term === s[0]!.term))
+            beforeHeal = { leader: s[0]!.leader, term: s[0]!.term };
+        }
         await cluster.heal();
         cluster.resumeAll();
       }
       r.faults[fault] = (r.faults[fault] ?? 0) + 1;
       const healed = Date.now();
-      const was = { leader, term };
       ({ leader, term } = await cluster.converged(CONVERGE_MS));
       r.converge.push(Date.now() - healed);
-      if (fault === 'isolate-follower' && (leader !== was.leader || term !== was.term)) r.disruptiveRejoins++;
+      if (beforeHeal !== undefined) {
+        r.followerIsolations++;
+        if (leader !== beforeHeal.leader || term !== beforeHeal.term) r.disruptiveRejoins++;
+      }
       r.rounds++;
       log(`round ${round + 1}/${o.rounds} ${fault}: leader ${leader} term ${term} (${Date.now() - t0} ms)`);
     }
