@@ -116,6 +116,8 @@ test('three members elect one leader; the others follow it; inspect reports it',
       return info.term === String(term) && info.leader === 'true';
     }, 'a leader that inspect confirms');
     assert.ok(term >= 1);
+    // Every candidacy starts with a pre-vote round of its own (how many ran is the timers' luck).
+    assert.ok(Number(info.prevotes) >= 1, info.prevotes);
     assert.deepEqual(info, {
       cluster: 'c1',
       term: String(term),
@@ -123,6 +125,8 @@ test('three members elect one leader; the others follow it; inspect reports it',
       peers: '2',
       members: '3',
       quorum: '2',
+      prevotes: info.prevotes,
+      refused_terms: '0',
     });
     const seen = (await node.call(new ProcessID(name as Atom), 'seen')) as string[];
     assert.ok(seen.includes(`leader:${term}`), seen.join(' '));
@@ -141,9 +145,14 @@ test('the leader ends: the others elect a new one in a higher term', async () =>
   });
 });
 
+const prevotes = async (node: Node, name: string): Promise<number> =>
+  Number((await node.inspect(node.processPID(name))).prevotes);
+
 // The regression test of the membership quorum: with Ergo's rule ('alive') the last member
-// would count only itself and elect itself.
-test('membership quorum: the last of three members never elects itself; with quorum "alive" it does', async () => {
+// would count only itself and elect itself. With pre-vote (the default) its term stays put:
+// it asks, nobody answers, it stands in no term (before pre-vote it raised its term on every
+// timeout: one run ended at term 578).
+test('membership quorum: the last of three members never elects itself and keeps its term; with quorum "alive" it elects itself', async () => {
   for (const quorum of ['membership', 'alive'] as const) {
     await withNode(async (node) => {
       const names = ['a', 'b', 'c'];
@@ -152,19 +161,36 @@ test('membership quorum: the last of three members never elects itself; with quo
       const [x, last] = names.filter((n) => n !== first.name) as [string, string];
       node.kill(node.processPID(first.name));
       node.kill(node.processPID(x));
-      const s0 = await status(node, last);
       if (quorum === 'alive') {
         await eventually(async () => (await status(node, last)).isLeader, 'the last member elects itself');
         return;
       }
+      const s0 = await status(node, last);
+      const p0 = await prevotes(node, last);
       assert.equal(s0.quorum, 2);
-      // Three failed candidacies later it is still no leader.
-      await eventually(async () => (await status(node, last)).term >= s0.term + 3, 'three more elections');
+      // Three unanswered pre-vote rounds later it is still no leader, in the same term.
+      await eventually(async () => (await prevotes(node, last)) >= p0 + 3, 'three more pre-vote rounds');
       const s = await status(node, last);
       assert.equal(s.isLeader, false);
       assert.equal(s.leader, undefined);
+      assert.equal(s.term, s0.term);
     });
   }
+});
+
+test('without pre-vote (preVote: false, as Ergo) the last member raises its term on every timeout', async () => {
+  await withNode(async (node) => {
+    const names = ['a', 'b', 'c'];
+    await cluster(node, names, { preVote: false });
+    const first = await leaderOf(node, names);
+    const [x, last] = names.filter((n) => n !== first.name) as [string, string];
+    node.kill(node.processPID(first.name));
+    node.kill(node.processPID(x));
+    const s0 = await status(node, last);
+    await eventually(async () => (await status(node, last)).term >= s0.term + 3, 'three more elections');
+    assert.equal((await status(node, last)).isLeader, false);
+    assert.equal(await prevotes(node, last), 0);
+  });
 });
 
 test('one vote per term: not given again after the known leader is lost (Ergo forgets it)', async () => {
@@ -192,22 +218,26 @@ test('one vote per term: not given again after the known leader is lost (Ergo fo
     assert.deepEqual(r2.message, new MessageLeaderVoteReply('c1', 5, false));
     // z claims term 5, then goes away: Ergo's becomeFollower would clear the vote here.
     node.send(z, { to: voter, send: new MessageLeaderHeartbeat('c1', 5, z) });
+    // A follower answers each heartbeat (what the leader's check-quorum counts).
+    const ack = (await inbox.count(3))[2]!;
+    assert.ok(ack.from.equals(voter));
+    assert.deepEqual(ack.message, new MessageLeaderVoteReply('c1', 5, false));
     await eventually(async () => (await status(node, 'v')).leader?.equals(z) === true, 'voter follows z');
     node.kill(z);
     await eventually(async () => (await status(node, 'v')).leader === undefined, 'voter lost z');
     node.send(y, { to: voter, send: new MessageLeaderVote('c1', 5, y) });
-    const r3 = (await inbox.count(3))[2]!;
+    const r3 = (await inbox.count(4))[3]!;
     assert.deepEqual(r3.message, new MessageLeaderVoteReply('c1', 5, false));
     // A higher term is a new vote; a stale one is refused with the cluster's term.
     node.send(y, { to: voter, send: new MessageLeaderVote('c1', 6, y) });
     node.send(y, { to: voter, send: new MessageLeaderVote('c1', 4, y) });
-    const [r4, r5] = (await inbox.count(5)).slice(3);
+    const [r4, r5] = (await inbox.count(6)).slice(4);
     assert.deepEqual(r4!.message, new MessageLeaderVoteReply('c1', 6, true));
     assert.deepEqual(r5!.message, new MessageLeaderVoteReply('c1', 6, false));
     // Another cluster's messages are not answered.
     node.send(y, { to: voter, send: new MessageLeaderVote('other', 9, y) });
     node.send(x, { to: voter, send: new MessageLeaderVote('c1', 6, x) });
-    const r6 = (await inbox.count(6))[5]!;
+    const r6 = (await inbox.count(7))[6]!;
     assert.ok(r6.from.equals(voter) && (r6.message as MessageLeaderVoteReply).term === 6);
   });
 });
@@ -291,7 +321,11 @@ test('a member that cannot reach a quorum logs its first candidacy and the first
       const ghosts = ['ghost1', 'ghost2'].map(
         (n) => new ProcessID('m' as Atom, `${n}_${process.pid}@localhost` as Atom),
       );
-      await node.spawnRegister('m', () => new Member({ clusterID: 'g', bootstrap: ghosts, startupQuiet: 0 }));
+      // Without pre-vote, so that it stands (with it, it would only ask, at debug level).
+      await node.spawnRegister(
+        'm',
+        () => new Member({ clusterID: 'g', bootstrap: ghosts, startupQuiet: 0, preVote: false }),
+      );
       await eventually(async () => (await status(node, 'm')).term >= 5, 'five candidacies');
       const text = capture.text();
       assert.equal(text.match(/election: term=/g)?.length, 1, text);

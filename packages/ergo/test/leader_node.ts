@@ -1,10 +1,11 @@
 // One member of the leader-election cluster of leader.jepsen.test.ts, in its own OS process.
-// Driven over IPC: `{ cmd: 'routes', routes: [{ node, port }] }` (static routes, through the
-// test's fault proxies), `{ cmd: 'start', ... }` (spawns the Leader actor), `{ cmd: 'status' }`
+// Driven over IPC: `{ cmd: 'routes', routes: [{ node, port, host? }] }` (static routes, through
+// the test's fault proxies on loopback, or to the other test hosts' addresses), `{ cmd: 'start', ... }` (spawns the Leader actor), `{ cmd: 'status' }`
 // (answers `{ term, leader, role }`). Every observation — this member became leader, learnt of a
 // leader, or lost its leader — is a JSON line on stdout: `{ obs, node, term, leader, t }` with
 // `leader` the leader's node name ('' for none) and `t` the wall clock (ms); the checker reads
-// those lines, nothing else.
+// those lines, nothing else. It listens on $LEADER_NODE_HOST:$LEADER_NODE_PORT (default
+// 127.0.0.1, any port): a test host's address and a fixed port keep a restarted member reachable.
 
 import {
   Leader,
@@ -27,6 +28,9 @@ interface StartCmd {
   hb: number;
   quorum: 'membership' | 'alive';
   storeDir?: string;
+  /** Pre-vote and check-quorum (default on). */
+  preVote?: boolean;
+  checkQuorum?: boolean;
 }
 
 const name = process.env.LEADER_NODE_NAME!;
@@ -52,6 +56,8 @@ class Member extends Leader {
       heartbeatInterval: o.hb,
       quorum: o.quorum,
       store: o.storeDir === undefined ? undefined : fileLeaderStore(`${o.storeDir}/${name}.json`),
+      preVote: o.preVote,
+      checkQuorum: o.checkQuorum,
     };
   }
   override handleBecomeLeader(): HandlerResult {
@@ -74,7 +80,13 @@ const node: Node = await startNode(name, {
     cookie: 'leader-jepsen',
     // One TCP link per pair: every byte between two members goes through the test's proxy
     // (extra pool links would dial the acceptor's own address, around the proxy).
-    acceptors: [{ host: '127.0.0.1', port: 0, poolSize: 1 }],
+    acceptors: [
+      {
+        host: process.env.LEADER_NODE_HOST ?? '127.0.0.1',
+        port: Number(process.env.LEADER_NODE_PORT ?? 0),
+        poolSize: 1,
+      },
+    ],
     registrar: null,
   },
   log: { defaultLogger: { disable: true } },
@@ -84,15 +96,19 @@ process.on('message', (m: { id: number; cmd: string } & Record<string, unknown>)
   void (async (): Promise<unknown> => {
     switch (m.cmd) {
       case 'routes':
-        for (const r of m.routes as { node: string; port: number }[]) {
-          node.network().addRoute(r.node, routeTo(r.port), 0);
+        for (const r of m.routes as { node: string; port: number; host?: string }[]) {
+          const route = routeTo(r.port);
+          node.network().addRoute(r.node, { ...route, route: { ...route.route!, host: r.host ?? '127.0.0.1' } }, 0);
         }
         return 'ok';
       case 'start':
         await node.spawnRegister('member', () => new Member(), {}, m.start as StartCmd);
         return 'ok';
-      case 'status':
-        return node.call(new ProcessID('member' as Atom), 'status');
+      case 'status': {
+        const s = (await node.call(new ProcessID('member' as Atom), 'status')) as Record<string, unknown>;
+        const info = await node.inspect(node.processPID('member'));
+        return { ...s, prevotes: Number(info.prevotes) };
+      }
       default:
         throw new Error(`unknown command ${m.cmd}`);
     }

@@ -5,12 +5,17 @@ export { Supervisor } from './supervisor.js';
 export * from './supervisor_types.js';
 export { Pool, ErrPoolEmpty, DEFAULT_POOL_SIZE, poolOptions, type PoolOptions } from './pool.js';
 export { WebWorker, WEB_WORKER_BATCH, type WebMethodHandler } from './web_worker.js';
-export { Leader, LEADER_DEFAULTS, type LeaderOptions } from './leader/leader.js';
+export { Leader } from './leader/leader.js';
+export { LEADER_DEFAULTS, type LeaderOptions } from './leader/options.js';
 export {
   MessageLeaderVote,
   MessageLeaderVoteReply,
   MessageLeaderHeartbeat,
+  MessageLeaderPreVote,
+  MessageLeaderPreVoteReply,
   LEADER_EDF_PACKAGE,
+  LEADER_TS_EDF_PACKAGE,
+  isLeaderTerm,
   leaderWireTypes,
 } from './leader/messages.js';
 export {

@@ -2,7 +2,9 @@
 // the election: no log, no replication. Members find each other through Bootstrap ProcessIDs
 // and through any election message that reaches them; one of them is elected and heartbeats the
 // others. Unlike Ergo, the quorum is a majority of the configured membership (every member ever
-// known, alive or not), so two sides of a partition can never both reach it.
+// known, alive or not), so two sides of a partition can never both reach it. Raft's pre-vote and
+// check-quorum (thesis §9.6) keep a member that is cut off from raising its term, and a leader
+// that is cut off from leading.
 
 import { ErgoError, ErrIncorrect, toError } from '../../gen/errors.js';
 import { MessageDownPID, type MessageEvent } from '../../gen/messages.js';
@@ -18,54 +20,17 @@ import {
   MessageLeaderElectionTimeout,
   MessageLeaderHeartbeat,
   MessageLeaderHeartbeatTimeout,
+  MessageLeaderPreVote,
+  MessageLeaderPreVoteReply,
   MessageLeaderQuietEnd,
   MessageLeaderVote,
   MessageLeaderVoteReply,
+  isLeaderTerm,
 } from './messages.js';
+import { LEADER_DEFAULTS, resolveLeaderOptions, type LeaderOptions } from './options.js';
 import type { LeaderStore } from './store.js';
 
 const LEADER_BATCH = 64;
-
-/** Ergo's defaults, in milliseconds. */
-export const LEADER_DEFAULTS = Object.freeze({
-  electionTimeoutMin: 150,
-  electionTimeoutMax: 300,
-  heartbeatInterval: 50,
-});
-
-/** What a leader actor's `init` returns (Ergo's `leader.Options`). */
-export interface LeaderOptions {
-  /** Required, non-empty. Election messages of another cluster are ignored. */
-  clusterID: string;
-  /**
-   * The configured members (name and node of each one's leader actor; this actor's own entry
-   * may be listed and is skipped when sending). They count towards the quorum from the start.
-   */
-  bootstrap?: ProcessID[];
-  /** Lower bound of the random election timeout, ms (default 150). */
-  electionTimeoutMin?: number;
-  /** Upper bound (exclusive), ms (default 300); must be greater than the minimum. */
-  electionTimeoutMax?: number;
-  /** Interval of the leader's heartbeats, ms (default 50; a warning is logged when ≥ the minimum timeout). */
-  heartbeatInterval?: number;
-  /**
-   * `'membership'` (default): a majority of every member known (bootstrap + joined), dead or
-   * alive — safe under partitions. `'alive'`: Ergo's rule, a majority of the peers alive now;
-   * a 2/2 split of four nodes can then elect two leaders in one term. Keep it for comparison.
-   */
-  quorum?: 'membership' | 'alive';
-  /**
-   * Stable storage for (term, vote): with it a restarted member keeps Raft's promise never to
-   * vote twice in a term. Without it (Ergo's way) see `startupQuiet`.
-   */
-  store?: LeaderStore;
-  /**
-   * Without a store only: after start the member listens for this many ms (default
-   * `electionTimeoutMax`) before it votes or stands, then votes only in terms above the highest
-   * it heard of. 0 = vote at once, as Ergo does. A mitigation, not a proof: see docs/leader.md.
-   */
-  startupQuiet?: number;
-}
 
 type Role = 'follower' | 'candidate' | 'leader';
 
@@ -74,7 +39,14 @@ interface Member {
   /** Name and node (bootstrap or `join`); undefined for a member known only by its PID. */
   id: ProcessID | undefined;
   pid: PID | undefined;
+  /** Seen speaking pre-vote (an ergo-ts member, which answers heartbeats). */
+  preVoter: boolean;
+  /** When (performance.now()) it last answered this member's heartbeat or vote as leader. */
+  contact: number;
 }
+
+/** The monotonic clock of check-quorum and of the pre-vote's "heard from a live leader". */
+const now = (): number => performance.now();
 
 /**
  * Ergo's `leader.Actor`. Implement `init(...args)` returning {@link LeaderOptions}; override the
@@ -103,6 +75,8 @@ export abstract class Leader extends BehaviorBase {
   #hb: number = LEADER_DEFAULTS.heartbeatInterval;
   #aliveQuorum = false;
   #store: LeaderStore | undefined;
+  #preVote = true;
+  #checkQuorum = true;
 
   #term = 0;
   /** Member key voted for in #term ('' = none). */
@@ -119,6 +93,16 @@ export abstract class Leader extends BehaviorBase {
   /** Member key of every PID seen, so a vote or reply finds its member in one lookup. */
   #keyOfPid = new Map<string, string>();
   #selfKey = '';
+  /** The term asked about in the pre-vote round under way (0 = none). */
+  #preTerm = 0;
+  /** Member keys that said yes in that round (self included). */
+  #preVotes = new Set<string>();
+  /** When the current leader was last heard from (its heartbeat). */
+  #leaderSeenAt = -Infinity;
+  #preVoteRounds = 0;
+  /** Election messages ignored for a term no float64 holds exactly (the first one is logged). */
+  #refusedTerms = 0;
+  #termSpaceLogged = false;
 
   #electionGen = 0;
   #heartbeatGen = 0;
@@ -167,7 +151,10 @@ export abstract class Leader extends BehaviorBase {
   handleEvent(message: MessageEvent): HandlerResult {
     this.log.warning('Leader.handleEvent: unhandled event message %s', message.event.toString());
   }
-  /** Default: cluster, term, leader ("true"/"false"), peers (alive count), members, quorum. */
+  /**
+   * Default: cluster, term, leader ("true"/"false"), peers (alive count), members, quorum,
+   * prevotes (pre-vote rounds started), refused_terms (messages ignored for their term).
+   */
   handleInspect(_from: PID, ..._items: string[]): Record<string, string> | Promise<Record<string, string>> {
     return {
       cluster: this.#cluster,
@@ -176,6 +163,8 @@ export abstract class Leader extends BehaviorBase {
       peers: String(this.peerCount()),
       members: String(this.#members.size + 1),
       quorum: String(this.quorum()),
+      prevotes: String(this.#preVoteRounds),
+      refused_terms: String(this.#refusedTerms),
     };
   }
   /** Runs once after the actor left the node. */
@@ -251,7 +240,7 @@ export abstract class Leader extends BehaviorBase {
     const key = this.#keyOfId(peer);
     if (key === this.#selfKey) return;
     const m = this.#members.get(key);
-    if (m === undefined) this.#members.set(key, { id: peer, pid: undefined });
+    if (m === undefined) this.#members.set(key, newMember(peer, undefined));
     else m.id ??= peer;
     this.#trySend(peer, new MessageLeaderVote(this.#cluster, this.#term, this.pid));
   }
@@ -266,57 +255,38 @@ export abstract class Leader extends BehaviorBase {
     return this.#setup(o);
   }
 
-  #setup(o: LeaderOptions): undefined {
-    if (o === null || typeof o !== 'object') throw ErrIncorrect.with('leader init must return options');
-    if (typeof o.clusterID !== 'string' || o.clusterID === '')
-      throw ErrIncorrect.with('leader option clusterID cannot be empty');
-    const ms = (v: unknown, name: string, dflt: number): number => {
-      if (v === undefined || v === 0) return dflt;
-      if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0)
-        throw ErrIncorrect.with(`leader option ${name} ${String(v)} (expected milliseconds, an integer > 0)`);
-      return v;
-    };
-    this.#min = ms(o.electionTimeoutMin, 'electionTimeoutMin', LEADER_DEFAULTS.electionTimeoutMin);
-    this.#max = ms(o.electionTimeoutMax, 'electionTimeoutMax', LEADER_DEFAULTS.electionTimeoutMax);
-    this.#hb = ms(o.heartbeatInterval, 'heartbeatInterval', LEADER_DEFAULTS.heartbeatInterval);
-    if (this.#max <= this.#min)
-      throw ErrIncorrect.with(
-        `leader option electionTimeoutMax (${this.#max}) must be greater than electionTimeoutMin (${this.#min})`,
-      );
+  #setup(options: LeaderOptions): undefined {
+    const o = resolveLeaderOptions(options);
+    this.#min = o.min;
+    this.#max = o.max;
+    this.#hb = o.hb;
     if (this.#hb >= this.#min)
       this.log.warning(
         'HeartbeatInterval (%dms) >= ElectionTimeoutMin (%dms) - elections may be unstable',
         this.#hb,
         this.#min,
       );
-    if (o.quorum !== undefined && o.quorum !== 'membership' && o.quorum !== 'alive')
-      throw ErrIncorrect.with(`leader option quorum ${String(o.quorum)} (expected 'membership' or 'alive')`);
-    this.#aliveQuorum = o.quorum === 'alive';
-    const bootstrap = o.bootstrap ?? [];
-    if (!Array.isArray(bootstrap) || bootstrap.some((b) => !(b instanceof ProcessID)))
-      throw ErrIncorrect.with('leader option bootstrap must be an array of ProcessID');
+    this.#aliveQuorum = o.aliveQuorum;
+    this.#preVote = o.preVote;
+    this.#checkQuorum = o.checkQuorum;
     this.#cluster = o.clusterID;
-    this.#bootstrap = bootstrap.slice();
+    this.#bootstrap = o.bootstrap;
     this.#selfKey = this.#localKey(this.pid);
-    for (const id of bootstrap) {
+    for (const id of o.bootstrap) {
       const key = this.#keyOfId(id);
-      if (key !== this.#selfKey && !this.#members.has(key)) this.#members.set(key, { id, pid: undefined });
+      if (key !== this.#selfKey && !this.#members.has(key)) this.#members.set(key, newMember(id, undefined));
     }
     this.#store = o.store;
-    if (o.store !== undefined) {
-      const s = o.store.load();
-      if (s !== undefined) {
-        this.#term = s.term;
-        this.#votedFor = s.votedFor;
-      }
-      this.#resetElectionTimer();
-      return undefined;
+    const s = o.store?.load();
+    if (s !== undefined) {
+      if (!isLeaderTerm(s.term))
+        throw ErrIncorrect.with(`leader store holds term ${String(s.term)} (expected a safe non-negative integer)`);
+      this.#term = s.term;
+      this.#votedFor = s.votedFor;
     }
-    const quiet = ms(o.startupQuiet, 'startupQuiet', -1);
-    const quietMs = o.startupQuiet === 0 ? 0 : quiet < 0 ? this.#max : quiet;
-    if (quietMs > 0) {
+    if (o.quietMs > 0) {
       this.#quiet = true;
-      this.sendAfter(this.pid, new MessageLeaderQuietEnd(0), quietMs);
+      this.sendAfter(this.pid, new MessageLeaderQuietEnd(0), o.quietMs);
     } else this.#resetElectionTimer();
     return undefined;
   }
@@ -372,24 +342,24 @@ export abstract class Leader extends BehaviorBase {
   #regular(from: PID, message: unknown): unknown {
     try {
       if (message instanceof MessageLeaderHeartbeat) {
-        if (message.clusterID !== this.#cluster) return undefined;
-        this.#discover(from);
-        this.#onHeartbeat(message);
+        if (!this.#accept(from, message)) return undefined;
+        this.#onHeartbeat(from, message);
       } else if (message instanceof MessageLeaderVote) {
-        if (message.clusterID !== this.#cluster) return undefined;
-        this.#discover(from);
+        if (!this.#accept(from, message)) return undefined;
         this.#onVote(from, message);
       } else if (message instanceof MessageLeaderVoteReply) {
-        if (message.clusterID !== this.#cluster) return undefined;
-        this.#discover(from);
+        if (!this.#accept(from, message)) return undefined;
         this.#onVoteReply(from, message);
+      } else if (message instanceof MessageLeaderPreVote) {
+        if (!this.#accept(from, message, true)) return undefined;
+        this.#onPreVote(from, message);
+      } else if (message instanceof MessageLeaderPreVoteReply) {
+        if (!this.#accept(from, message, true)) return undefined;
+        this.#onPreVoteReply(from, message);
       } else if (message instanceof MessageLeaderElectionTimeout) {
         if (message.gen === this.#electionGen) this.#onElectionTimeout();
       } else if (message instanceof MessageLeaderHeartbeatTimeout) {
-        if (message.gen === this.#heartbeatGen && this.#role === 'leader') {
-          this.#sendHeartbeat();
-          this.#resetHeartbeatTimer();
-        }
+        if (message.gen === this.#heartbeatGen && this.#role === 'leader') this.#onHeartbeatTimeout();
       } else if (message instanceof MessageLeaderQuietEnd) {
         this.#endQuiet();
       } else if (message instanceof MessageDownPID && this.#peerDown(message.pid)) {
@@ -424,12 +394,35 @@ export abstract class Leader extends BehaviorBase {
     return r;
   }
 
-  #discover(pid: PID): void {
-    if (pid.equals(this.pid)) return;
+  /**
+   * An election message of this cluster with a term this member can hold: its sender is a
+   * member (and, with `preVoter`, an ergo-ts one). Others are ignored (a bad term logged once).
+   */
+  #accept(from: PID, m: { clusterID: string; term: number }, preVoter = false): boolean {
+    if (m.clusterID !== this.#cluster) return false;
+    if (!isLeaderTerm(m.term)) {
+      // 2^60 would freeze this member for good (2^60 + 1 === 2^60); NaN compares false to all.
+      if (this.#refusedTerms++ === 0)
+        this.log.warning(
+          'leader: ignored %s from %s: term %s is not a safe non-negative integer (logged once)',
+          m.constructor.name,
+          from.toString(),
+          String(m.term),
+        );
+      return false;
+    }
+    const member = this.#discover(from);
+    if (preVoter && member !== undefined) member.preVoter = true;
+    return true;
+  }
+
+  #discover(pid: PID): Member | undefined {
+    if (pid.equals(this.pid)) return undefined;
     const key = this.#keyOf(pid);
     const m = this.#members.get(key);
-    if (m !== undefined && m.pid !== undefined && m.pid.equals(pid)) return;
-    if (m === undefined) this.#members.set(key, { id: undefined, pid });
+    if (m !== undefined && m.pid !== undefined && m.pid.equals(pid)) return m;
+    const member = m ?? newMember(undefined, pid);
+    if (m === undefined) this.#members.set(key, member);
     else m.pid = pid;
     try {
       this.monitorPID(pid);
@@ -437,6 +430,7 @@ export abstract class Leader extends BehaviorBase {
       this.log.warning('leader: unable to monitor peer %s: %s', pid.toString(), toError(e).message);
     }
     this.#due.push(() => this.handlePeerJoined(pid));
+    return member;
   }
 
   /** Returns true if `pid` was a peer (its Down is ours, not the user's). */
@@ -488,13 +482,25 @@ export abstract class Leader extends BehaviorBase {
       this.#resetElectionTimer();
       return;
     }
-    if (m.term !== this.#term || !m.granted || this.#role !== 'candidate') return;
+    if (m.term !== this.#term) return;
+    if (this.#role === 'leader') {
+      // A follower's answer to a heartbeat (or a late vote): what check-quorum counts.
+      const member = this.#members.get(this.#keyOf(from));
+      if (member !== undefined) member.contact = now();
+      return;
+    }
+    if (!m.granted || this.#role !== 'candidate') return;
     this.#votes.add(this.#keyOf(from));
     if (this.#votes.size >= this.quorum()) this.#becomeLeader();
   }
 
-  #onHeartbeat(m: MessageLeaderHeartbeat): void {
-    if (m.term < this.#term) return;
+  #onHeartbeat(from: PID, m: MessageLeaderHeartbeat): void {
+    if (m.term < this.#term) {
+      // A leader of a term this member has left: tell it the term (it adopts it and steps down,
+      // Go Ergo's leaders too), or a member that stood while cut off would never rejoin.
+      this.#trySend(from, new MessageLeaderVoteReply(this.#cluster, this.#term, false));
+      return;
+    }
     if (this.#quiet && m.term > this.#floor) this.#floor = m.term;
     if (m.term > this.#term) this.#adoptTerm(m.term);
     if (this.#role === 'leader') {
@@ -509,26 +515,104 @@ export abstract class Leader extends BehaviorBase {
     this.#role = 'follower';
     this.#votes.clear();
     this.#candidacies = 0;
+    this.#preTerm = 0;
+    this.#preVotes.clear();
     if (this.#leader === undefined || !this.#leader.equals(m.leader)) {
       this.#leader = m.leader;
       const leader = m.leader;
       this.#due.push(() => this.handleBecomeFollower(leader));
     }
+    this.#leaderSeenAt = now();
     this.#resetElectionTimer();
+    // The answer the leader's check-quorum counts: a refused vote reply of its own term, which
+    // a Go leader ignores (a new message type would be dropped, and logged, by Go at 20/s).
+    this.#trySend(from, new MessageLeaderVoteReply(this.#cluster, this.#term, false));
+  }
+
+  /** "Would you vote for me in m.term?" Yes only where a vote would be, and with no live leader. */
+  #onPreVote(from: PID, m: MessageLeaderPreVote): void {
+    const leaderAlive = this.#leader !== undefined && now() - this.#leaderSeenAt < this.#min;
+    const granted =
+      this.#role !== 'leader' && !leaderAlive && !this.#quiet && m.term > this.#term && m.term > this.#floor;
+    this.#trySend(from, new MessageLeaderPreVoteReply(this.#cluster, granted ? m.term : this.#term, granted));
+  }
+
+  #onPreVoteReply(from: PID, m: MessageLeaderPreVoteReply): void {
+    if (!m.granted) {
+      // Refused with a higher term: this member is behind, and catches up (a real term).
+      if (m.term > this.#term) {
+        this.#adoptTerm(m.term);
+        this.#resetElectionTimer();
+      }
+      return;
+    }
+    if (this.#preTerm === 0 || m.term !== this.#preTerm || this.#role === 'leader') return;
+    this.#preVotes.add(this.#keyOf(from));
+    if (this.#preVotes.size >= this.quorum()) this.#stand();
+  }
+
+  /** The leader's tick: heartbeat, unless a majority has not answered within an election timeout. */
+  #onHeartbeatTimeout(): void {
+    if (this.#checkQuorum) {
+      const since = now() - this.#max;
+      let heard = 1;
+      for (const m of this.#members.values())
+        // A member never seen speaking pre-vote (a Go one) does not answer: counted while connected.
+        if (m.contact >= since || (!m.preVoter && m.pid !== undefined)) heard++;
+      if (heard < this.quorum()) {
+        this.log.warning(
+          'leader: heard from %d of %d members within %dms (quorum %d), stepping down',
+          heard,
+          this.memberCount(),
+          this.#max,
+          this.quorum(),
+        );
+        this.#stepDown();
+        return;
+      }
+    }
+    this.#sendHeartbeat();
+    this.#resetHeartbeatTimer();
   }
 
   #onElectionTimeout(): void {
     this.#cancelElection = undefined;
     if (this.#quiet || this.#role === 'leader') return;
-    // Candidacy: a new term above everything this member may have voted in.
-    this.#term = Math.max(this.#term, this.#floor) + 1;
-    this.#votedFor = this.#selfKey;
-    this.#persist();
-    this.#role = 'candidate';
     if (this.#leader !== undefined) {
       this.#leader = undefined;
       this.#due.push(() => this.handleBecomeFollower(undefined));
     }
+    const next = Math.max(this.#term, this.#floor) + 1;
+    if (!isLeaderTerm(next)) {
+      // 2^53 − 1 terms are used up: standing again would need a term no float64 holds exactly.
+      if (!this.#termSpaceLogged) this.log.error('leader: term %d is the last one; not standing again', next - 1);
+      this.#termSpaceLogged = true;
+      this.#resetElectionTimer();
+      return;
+    }
+    if (!this.#preVote) {
+      this.#stand();
+      return;
+    }
+    // Pre-vote: ask first, change nothing; a member cut off from the others keeps its term.
+    this.#preTerm = next;
+    this.#preVotes.clear();
+    this.#preVotes.add(this.#selfKey);
+    this.#preVoteRounds++;
+    this.log.debug('pre-vote: term=%d members=%d quorum=%d', next, this.memberCount(), this.quorum());
+    this.#sendAll(new MessageLeaderPreVote(this.#cluster, next, this.pid));
+    this.#resetElectionTimer();
+    if (this.#preVotes.size >= this.quorum()) this.#stand();
+  }
+
+  /** Candidacy: a new term above everything this member may have voted in. */
+  #stand(): void {
+    this.#preTerm = 0;
+    this.#preVotes.clear();
+    this.#term = Math.max(this.#term, this.#floor) + 1;
+    this.#votedFor = this.#selfKey;
+    this.#persist();
+    this.#role = 'candidate';
     this.#votes.clear();
     this.#votes.add(this.#selfKey);
     // The first candidacy is news; the retries of a member that cannot reach a quorum are not.
@@ -545,6 +629,12 @@ export abstract class Leader extends BehaviorBase {
     this.#role = 'leader';
     this.#candidacies = 0;
     this.#leader = this.pid;
+    // The votes are the first answers check-quorum counts.
+    const t = now();
+    for (const key of this.#votes) {
+      const m = this.#members.get(key);
+      if (m !== undefined) m.contact = t;
+    }
     this.#votes.clear();
     this.#cancelElectionTimer();
     this.log.info('became leader: term=%d', this.#term);
@@ -580,6 +670,8 @@ export abstract class Leader extends BehaviorBase {
     if (this.#quiet && term > this.#floor) this.#floor = term;
     this.#term = term;
     this.#votedFor = '';
+    this.#preTerm = 0;
+    this.#preVotes.clear();
     this.#persist();
     if (this.#role !== 'follower') this.#stepDown();
     if (this.#leader !== undefined) {
@@ -671,4 +763,8 @@ export abstract class Leader extends BehaviorBase {
   #keyOfId(id: ProcessID): string {
     return id.node === '' || id.node === this.pid.node ? `${id.name}@${this.pid.node}` : id.node;
   }
+}
+
+function newMember(id: ProcessID | undefined, pid: PID | undefined): Member {
+  return { id, pid, preVoter: false, contact: -Infinity };
 }

@@ -1,20 +1,59 @@
 // The wire messages of leader election, registered in the default EDF registry under the names
 // Go Ergo's `ergo.services/actor/leader` package registers them with, and in its field order, so
-// a TypeScript and a Go leader actor of one cluster understand each other. Also the two timer
+// a TypeScript and a Go leader actor of one cluster understand each other; the two pre-vote
+// messages are ergo-ts's own (Go has none: see docs/leader.md, "Mixed clusters"). Also the timer
 // messages an actor sends itself (registered too, so "simulate remote" nodes can carry them).
+// Every term field refuses, at encode, a value a float64 cannot hold exactly.
 
 import { PID } from '../../gen/pid.js';
+import { UINT64 } from '../../net/edf/builtin.js';
 import { registerType } from '../../net/edf/default.js';
+import { EdfError } from '../../net/edf/errors.js';
 import type { RegisteredType } from '../../net/edf/registry.js';
+import { EdfType } from '../../net/edf/type.js';
 import { Go } from '../../net/edf/wrappers.js';
 
 /** Go's package path of the leader actor: the prefix of every EDF name below. */
 export const LEADER_EDF_PACKAGE = 'ergo.services/actor/leader';
 
-/** A node's term as a plain number (EDF decodes uint64 values past 2^53 as bigint). */
+/** The package path of ergo-ts's own leader messages (pre-vote), which Go Ergo does not have. */
+export const LEADER_TS_EDF_PACKAGE = 'ergo-ts/act/leader';
+
+/**
+ * True if `v` is a term a leader actor can hold: a safe non-negative integer (0 … 2^53 − 1). A
+ * larger term cannot be told from its successor in a float64 (2^60 + 1 === 2^60), so a member
+ * that took one could never stand again; such terms are refused on receipt and at encode.
+ */
+export function isLeaderTerm(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** A received term as a plain number; uint64 values past 2^53 decode as bigint and come out inexact (refused later). */
 function termOf(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
 }
+
+/** Go `uint64` on the wire; encoding refuses anything {@link isLeaderTerm} refuses (ERR_EDF_RANGE). */
+const TERM: EdfType<number | bigint> = new EdfType({
+  kind: UINT64.kind,
+  name: UINT64.name,
+  tag: UINT64.tag,
+  tagForm: UINT64.tagForm,
+  desc: UINT64.desc,
+  hasReg: UINT64.hasReg,
+  minSize: UINT64.minSize,
+  nillable: UINT64.nillable,
+  comparable: UINT64.comparable,
+  enc: (e, v) => {
+    if (!isLeaderTerm(v))
+      throw new EdfError(
+        'ERR_EDF_RANGE',
+        `leader term ${typeof v === 'bigint' ? `${v}n` : String(v)} is not a safe non-negative integer (0 … 2^53 − 1)`,
+      );
+    UINT64.enc(e, v);
+  },
+  dec: UINT64.dec,
+});
 
 /**
  * A vote request (Go `msgVote{ClusterID string; Term uint64; Candidate gen.PID}`). Also what
@@ -55,6 +94,35 @@ export class MessageLeaderHeartbeat {
   ) {}
 }
 
+/**
+ * ergo-ts's pre-vote request (Raft thesis §9.6): "would you vote for me in `term`?" (the
+ * candidate's term + 1), asked before a member stands. Nobody changes term on it; a member that
+ * heard from a live leader within the minimum election timeout says no. Go Ergo has no such
+ * message (a Go node drops it as an unknown type).
+ */
+export class MessageLeaderPreVote {
+  constructor(
+    /** The cluster. */
+    public clusterID = '',
+    /** The term the candidate would stand in (its own term + 1). */
+    public term = 0,
+    /** Who asks. */
+    public candidate: PID = new PID('' as never, 0, 0),
+  ) {}
+}
+
+/** The answer to a pre-vote: granted with the asked term, or refused with the voter's own term. */
+export class MessageLeaderPreVoteReply {
+  constructor(
+    /** The cluster. */
+    public clusterID = '',
+    /** Granted: the term asked about. Refused: the voter's term (higher: the asker adopts it). */
+    public term = 0,
+    /** True if the voter would vote for the asker in that term. */
+    public granted = false,
+  ) {}
+}
+
 /** Timer message: the election timeout of generation `gen` fired (older generations are stale). */
 export class MessageLeaderElectionTimeout {
   constructor(public gen = 0) {}
@@ -75,27 +143,43 @@ export const leaderWireTypes: {
   vote: RegisteredType<MessageLeaderVote>;
   voteReply: RegisteredType<MessageLeaderVoteReply>;
   heartbeat: RegisteredType<MessageLeaderHeartbeat>;
+  preVote: RegisteredType<MessageLeaderPreVote>;
+  preVoteReply: RegisteredType<MessageLeaderPreVoteReply>;
 } = {
   vote: registerType({
     name: `#${LEADER_EDF_PACKAGE}/msgVote`,
     class: MessageLeaderVote,
-    fields: { clusterID: Go.string, term: Go.uint64, candidate: Go.pid },
+    fields: { clusterID: Go.string, term: TERM, candidate: Go.pid },
     create: (f: Record<string, unknown>) =>
       new MessageLeaderVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
   }),
   voteReply: registerType({
     name: `#${LEADER_EDF_PACKAGE}/msgVoteReply`,
     class: MessageLeaderVoteReply,
-    fields: { clusterID: Go.string, term: Go.uint64, granted: Go.bool },
+    fields: { clusterID: Go.string, term: TERM, granted: Go.bool },
     create: (f: Record<string, unknown>) =>
       new MessageLeaderVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
   }),
   heartbeat: registerType({
     name: `#${LEADER_EDF_PACKAGE}/msgHeartbeat`,
     class: MessageLeaderHeartbeat,
-    fields: { clusterID: Go.string, term: Go.uint64, leader: Go.pid },
+    fields: { clusterID: Go.string, term: TERM, leader: Go.pid },
     create: (f: Record<string, unknown>) =>
       new MessageLeaderHeartbeat(f.clusterID as string, termOf(f.term as number | bigint), f.leader as PID),
+  }),
+  preVote: registerType({
+    name: `#${LEADER_TS_EDF_PACKAGE}/msgPreVote`,
+    class: MessageLeaderPreVote,
+    fields: { clusterID: Go.string, term: TERM, candidate: Go.pid },
+    create: (f: Record<string, unknown>) =>
+      new MessageLeaderPreVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
+  }),
+  preVoteReply: registerType({
+    name: `#${LEADER_TS_EDF_PACKAGE}/msgPreVoteReply`,
+    class: MessageLeaderPreVoteReply,
+    fields: { clusterID: Go.string, term: TERM, granted: Go.bool },
+    create: (f: Record<string, unknown>) =>
+      new MessageLeaderPreVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
   }),
 };
 
