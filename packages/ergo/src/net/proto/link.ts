@@ -172,9 +172,22 @@ export class EnpLink {
     return this.enc.pending + this.socket.writableLength;
   }
 
-  /** Ends the link at once, without flushing (a stalled peer would never read it). */
+  /**
+   * Ends the link at once, without flushing (a stalled peer would never read it): with a TCP
+   * reset where the socket can send one, since a FIN queued behind unacknowledged bytes never
+   * reaches a peer whose acknowledgements are lost (a one-way partition), and a reset does.
+   */
   destroy(): void {
-    this.socket.destroy();
+    const s = this.socket as Socket & { resetAndDestroy?: () => void };
+    if (typeof s.resetAndDestroy === 'function' && !s.destroyed) {
+      try {
+        s.resetAndDestroy();
+        return;
+      } catch {
+        // not a plain TCP handle (TLS): a normal close
+      }
+    }
+    s.destroy();
   }
 
   /** Writes whole packets now (after what this link already holds). */
