@@ -81,7 +81,6 @@ async function linkPair(): Promise<{
     },
     onLinkDown() {},
     onOrphanBytes() {},
-    onBacklog() {},
   };
   // Registered before the link's own listener: it runs first in every data event.
   socket.on('data', () => (turnsAtData = turns));

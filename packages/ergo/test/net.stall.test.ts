@@ -1,16 +1,21 @@
-// Stalled-peer detection (issue 19 item 7): a peer node in its own OS process is stopped with
-// SIGSTOP — its kernel still answers TCP keepalive, so only the connection's watchdog can tell.
-// An important send it never acks, or a write backlog it never reads, declares the connection
-// down after `peerStallTimeout` without a sign of life: node monitors fire, pending calls fail
-// with ErrNoConnection, and the node stays up. Detection is awaited under a generous guard; no
-// assertion depends on how fast it came.
+// Stalled-peer detection (issue 19 item 7, issue 37): a peer node in its own OS process is
+// stopped with SIGSTOP — its kernel still answers TCP keepalive, so only the connection's
+// heartbeat can tell. With an important send it never acks, or with nothing owed at all (an idle
+// connection), the connection is declared down after `peerStallTimeout` with nothing read from
+// the peer: node monitors fire, pending calls fail with ErrNoConnection, and the node stays up.
+// A Go Ergo peer answers the heartbeat, so an idle connection to it stays up. Detection is
+// awaited under a generous guard; no assertion depends on how fast it came.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
+import { eventually, Peer, requirePeer } from '@ergo-ts/test-support';
 import { MessageDownNode, ProcessID, type Atom, type Node, type PID } from '../src/index.js';
-import { parentFor, startChild, type ChildNode } from './dist_helpers.js';
+import type { EnpConnection } from '../src/net/proto/connection.js';
+import { DIST_COOKIE, parentFor, startChild, type ChildNode } from './dist_helpers.js';
 import { deferred, Inbox, probe, rejectsWith, within, type Deferred } from './helpers.js';
+import { netNode } from './net_helpers.js';
+import { routeTo } from './route_helpers.js';
 
 async function stoppedPeer(
   t: { after(fn: () => Promise<void> | void): void },
@@ -59,16 +64,39 @@ test('an important send a stopped peer never acks declares the connection down',
   assert.deepEqual(parent.network().nodes(), []);
 });
 
-test('a write backlog a stopped peer never reads declares the connection down', async (t) => {
-  const { child, parent, downs, echo } = await stoppedPeer(t, 'stall_wr');
-  // Plain sends (no acks): 64 MB, far more than the kernel buffers take, so the socket queues
-  // bytes the stopped peer never reads (the sends stop early once the connection is down).
-  const chunk = 'x'.repeat(60_000);
-  for (let n = 0; n < 1100 && downs.items.length === 0 && parent.network().nodes().length > 0; n += 50) {
-    for (let i = 0; i < 50; i++) parent.send(echo, chunk);
-    await new Promise((r) => setImmediate(r));
-  }
+test('an idle connection to a stopped peer is declared down by the heartbeat (nothing owed, nothing queued)', async (t) => {
+  // Before the heartbeat, a stalled peer that owed nothing was never noticed.
+  const { child, downs } = await stoppedPeer(t, 'stall_idle');
   const [down] = await within(downs.count(1), 'MessageDownNode for the stopped peer', 30_000);
   assert.ok(down!.message instanceof MessageDownNode);
   assert.equal((down!.message as MessageDownNode).name, child.name);
+});
+
+test('an idle connection to a Go Ergo node stays up: Go answers the heartbeat', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const go = await Peer.start(bin, [
+    '-name',
+    `gohb${process.pid}@localhost`,
+    '-cookie',
+    DIST_COOKIE,
+    '-registrar',
+    'none',
+  ]);
+  t.after(() => go.stop());
+  const node = await netNode('hbgo', {
+    cookie: DIST_COOKIE,
+    peerStallTimeout: 400,
+    routes: [{ match: String(go.ready.node).replace(/[.$]/g, '\\$&'), route: routeTo(Number(go.ready.port)) }],
+  });
+  t.after(() => node.stop().catch(() => undefined));
+  const name = String(go.ready.node) as Atom;
+  assert.equal(await node.call(new ProcessID('echo' as Atom, name), 'ping'), 'ping');
+  const conn = (node.network() as unknown as { connections: Map<string, EnpConnection> }).connections.get(name)!;
+  // Idle from here: only heartbeats cross. Five timeouts' worth of them, answered, keep it up.
+  await eventually(() => conn.heartbeats >= 20, 'twenty heartbeats (five peerStallTimeouts)', {
+    timeoutMs: 30_000,
+  });
+  assert.ok(conn.isAlive, 'still connected');
+  assert.deepEqual(node.network().nodes(), [name]);
 });

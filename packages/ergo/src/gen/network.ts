@@ -343,6 +343,11 @@ export interface RemoteNodeInfo {
   bytesOut: number;
   transitBytesIn: number;
   transitBytesOut: number;
+  /**
+   * Bytes the connection holds now for the peer, bounded by `peerBufferLimit` (port extension;
+   * absent for connections that do not report it).
+   */
+  queuedBytes?: number;
 }
 
 /** A connected remote node, as users see it (`gen.RemoteNode`). */
@@ -460,16 +465,26 @@ export interface NetworkOptions {
   /** Milliseconds to set up a connection (TCP, TLS and handshake; default 5000). ErrNoConnection after. */
   dialTimeout?: number;
   /**
-   * Stalled-peer detection, in milliseconds (default 15000; 0 = off). A connection is declared
-   * down (its watchers get ErrNoConnection, pending calls fail) when the peer owes this node
-   * something — an important-delivery ack, the answer to a link/monitor/event request, or the
-   * reading of bytes the socket could not hand to the kernel — and no byte has come from it,
-   * nor has it taken any of ours, for this long. Detection comes between this timeout and 1.5×
-   * it after the last sign of life. A stopped (SIGSTOP), hung or partitioned peer is found this
-   * way; an idle one that owes nothing is never dropped (ENP has no heartbeat). Port extension:
-   * Go Ergo relies on TCP keepalive, which a stopped process' kernel still answers.
+   * Stalled-peer detection, in milliseconds (default 15000; 0 = off; an integer ≥ 0, else
+   * ErrIncorrect). A connection is declared down (its watchers get ErrNoConnection, pending calls
+   * fail) when nothing has been read from the peer for this long. Every quarter of it, a
+   * connection that has read or written nothing since the last check sends a heartbeat (an empty
+   * `MessageUpdateCache` control request) that the peer's network layer answers — Go Ergo 3.2
+   * nodes included — so only the peer's own bytes count, never ours that the kernel accepted.
+   * Detection comes between this timeout and 1.5× it after the last byte read, on both sides of
+   * a stall or a silent partition when both are ergo-ts nodes. Port extension: Go Ergo has no
+   * heartbeat of its own (docs/networking.md, "Stalled peers").
    */
   peerStallTimeout?: number;
+  /**
+   * Bytes one connection may hold in this process for its peer — packets encoded and not yet
+   * written, and bytes the socket (or the in-host ring) could not hand on because the peer does
+   * not read (default 8 MiB; an integer ≥ 1024, else ErrIncorrect). At the limit, sends, calls
+   * and responses to that node are refused at once with `ERR_PEER_BUSY` (a plain send is
+   * dropped, the sender sees the error); protocol packets (exits, termination notices, acks,
+   * heartbeats) always go. Port extension (docs/networking.md, "Back-pressure").
+   */
+  peerBufferLimit?: number;
   proxyAccept?: { cookie?: string; flags?: NetworkProxyFlags };
   proxyTransit?: Record<string, never>;
 }

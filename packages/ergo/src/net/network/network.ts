@@ -50,6 +50,7 @@ import {
   type HandshakeResult,
 } from '../handshake/handshake.js';
 import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
+import { checkBufferLimit } from '../proto/flow.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
 import { CROSSING_RETRY_FIRST_MS, CROSSING_RETRY_MAX_MS, Crossings, dialWins, isRefusal, refusal } from './crossing.js';
@@ -141,6 +142,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly dialTimeout: number;
   /** See NetworkOptions.peerStallTimeout. */
   private readonly stallTimeout: number;
+  /** See NetworkOptions.peerBufferLimit. */
+  private readonly bufferLimit: number;
   private readonly registrarValue: Registrar | null;
   readonly log: Log;
   private readonly core: NetworkCore;
@@ -178,6 +181,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.stallTimeout = options.peerStallTimeout ?? DEFAULT_PEER_STALL_TIMEOUT;
     if (!Number.isInteger(this.stallTimeout) || this.stallTimeout < 0 || this.stallTimeout > 2 ** 31 - 1)
       throw ErrIncorrect.with(`peerStallTimeout ${String(this.stallTimeout)} (milliseconds, an integer ≥ 0)`);
+    this.bufferLimit = checkBufferLimit(options.peerBufferLimit);
     if (options.handshake !== undefined || options.proto !== undefined)
       throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
     if (options.registrar !== undefined && options.registrar !== null) checkRegistrar(options.registrar);
@@ -437,6 +441,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       flags: c.flags,
       maxMessageSize: this.maxSize,
       stallTimeout: this.stallTimeout,
+      bufferLimit: this.bufferLimit,
     });
     conn.addLink(socket, hs.tail);
     // The rest of the pool joins before the connection is used, so link selection is stable.
@@ -566,6 +571,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       flags: acceptor.networkFlags(),
       maxMessageSize: acceptor.maxMessageSize(),
       stallTimeout: this.stallTimeout,
+      bufferLimit: this.bufferLimit,
     });
     conn.addLink(socket, hs.tail);
     this.register(conn, false);

@@ -71,6 +71,7 @@ export class RemoteNodeImpl implements RemoteNode {
       bytesOut: c.bytesOut,
       transitBytesIn: 0,
       transitBytesOut: 0,
+      queuedBytes: c.queuedBytes,
     };
   }
 

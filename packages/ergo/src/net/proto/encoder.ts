@@ -155,6 +155,17 @@ export class EnpEncoder {
     this.#packets = 0;
   }
 
+  /**
+   * Takes back every byte written after `mark` (a {@link EnpEncoder.pending} read before the
+   * packet was encoded): the packet is not sent. Only between a peek/release pair's uses.
+   */
+  truncate(mark: number): void {
+    const e = this.#e;
+    if (mark < 0 || mark > e.pos) return;
+    if (mark < e.pos) this.#packets--;
+    e.pos = mark;
+  }
+
   // ---- messages ----
 
   /** 101: send to a PID. Order byte to.ID (keepNetworkOrder). */

@@ -28,3 +28,4 @@ export {
   MessageResult,
 } from './messages.js';
 export { DEFAULT_MAX_DECOMPRESSED_SIZE, DEFAULT_COMPRESSION_THRESHOLD } from './compression.js';
+export { DEFAULT_PEER_BUFFER_LIMIT, ERR_PEER_BUSY, ErrPeerBusy } from './flow.js';

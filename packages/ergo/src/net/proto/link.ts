@@ -27,8 +27,6 @@ export interface LinkOwner {
   onLinkDown(link: EnpLink, reason: Error | null): void;
   /** Packets encoded for a link whose socket broke before they were written: send them on another. */
   onOrphanBytes(link: EnpLink, bytes: Buffer): void;
-  /** A write left bytes the kernel did not take yet (the peer has to read them). */
-  onBacklog(link: EnpLink): void;
 }
 
 /**
@@ -162,26 +160,40 @@ export class EnpLink {
     }
     this.bytesOut += out.length;
     s.write(out);
-    const backlog = s.writableLength > 0;
-    enc.release(backlog);
-    if (backlog) this.owner.onBacklog(this);
+    enc.release(s.writableLength > 0);
   }
 
-  /** Bytes written to this link that the kernel took (so the peer is reading, or was). */
-  get drained(): number {
-    return this.bytesOut - this.socket.writableLength;
+  /**
+   * Bytes this link holds in this process for the peer: packets encoded and not written yet,
+   * plus bytes written that the socket could not hand to the kernel (or the in-host ring)
+   * because the peer does not read. What the connection's buffer limit bounds.
+   */
+  get queued(): number {
+    return this.enc.pending + this.socket.writableLength;
   }
 
-  /** Ends the link at once, without flushing (a stalled peer would never read it). */
+  /**
+   * Ends the link at once, without flushing (a stalled peer would never read it): with a TCP
+   * reset where the socket can send one, since a FIN queued behind unacknowledged bytes never
+   * reaches a peer whose acknowledgements are lost (a one-way partition), and a reset does.
+   */
   destroy(): void {
-    this.socket.destroy();
+    const s = this.socket as Socket & { resetAndDestroy?: () => void };
+    if (typeof s.resetAndDestroy === 'function' && !s.destroyed) {
+      try {
+        s.resetAndDestroy();
+        return;
+      } catch {
+        // not a plain TCP handle (TLS): a normal close
+      }
+    }
+    s.destroy();
   }
 
   /** Writes whole packets now (after what this link already holds). */
   write(bytes: Buffer): void {
     this.bytesOut += bytes.length;
     this.socket.write(bytes);
-    if (this.socket.writableLength > 0) this.owner.onBacklog(this);
   }
 
   /** True while its socket takes writes. */
