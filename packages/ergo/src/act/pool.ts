@@ -267,7 +267,7 @@ export abstract class Pool extends BehaviorBase {
   }
 
   /**
-   * Runs in the pool's turn after {@link wakeToRebalance} (ClusterPool: a node came up): move
+   * Runs in the pool's turn when asked (ClusterPool: when a node comes up): move
    * workers where they should be. Default: nothing.
    */
   protected rebalance(): void | Promise<void> {
