@@ -8,7 +8,7 @@
 import type { ApplicationRoute, Route } from 'ergo-ts';
 import {
   createRegistry,
-  decode,
+  EdfDecoder,
   encode,
   FrameworkTypeName,
   fromWireRoute,
@@ -70,12 +70,23 @@ export function encodeRoutes(routes: readonly Route[]): string {
 }
 
 /**
+ * The one EDF value of an etcd value (base64 text): bytes after it mean the value is not what
+ * the registrar wrote (a stray nil tag followed by junk would otherwise pass for "no routes").
+ */
+function decodeWhole(value: string | Buffer): unknown {
+  const bytes = Buffer.from(typeof value === 'string' ? value : value.toString('latin1'), 'base64');
+  const d = new EdfDecoder({ registry: reg() });
+  const v = d.decode(bytes);
+  if (d.pos !== bytes.length) throw new Error(`${bytes.length - d.pos} bytes after the EDF value`);
+  return v;
+}
+
+/**
  * Decodes a node key's value (written by ergo-ts or Go). Throws an Error naming what is wrong
  * (bad base64 shows up as an EDF error: Node's decoder skips foreign characters).
  */
 export function decodeRoutes(value: string | Buffer): Route[] {
-  const bytes = Buffer.from(typeof value === 'string' ? value : value.toString('latin1'), 'base64');
-  const v = decode(bytes, { registry: reg() });
+  const v = decodeWhole(value);
   if (v === null) return [];
   if (!Array.isArray(v)) throw new Error(`node value is not []gen.Route (got ${typeof v})`);
   return v.map((x: unknown) => {
@@ -100,8 +111,7 @@ export function encodeApplicationRoute(r: ApplicationRoute): string {
 
 /** Decodes an application key's value. Throws an Error when it is not a `gen.ApplicationRoute`. */
 export function decodeApplicationRoute(value: string | Buffer): ApplicationRoute {
-  const bytes = Buffer.from(typeof value === 'string' ? value : value.toString('latin1'), 'base64');
-  const v = decode(bytes, { registry: reg() });
+  const v = decodeWhole(value);
   if (!(v instanceof WireApplicationRoute)) throw new Error('application value is not a gen.ApplicationRoute');
   return {
     node: v.node as ApplicationRoute['node'],

@@ -1,13 +1,8 @@
 // @ergo-ts/etcd — the etcd registrar for ergo-ts (Ergo's registrar/etcd, EXTRAS.md §3): pass
 // `createEtcdRegistrar({ cluster, endpoints })` as `network.registrar`.
 
-export {
-  EtcdRegistrar,
-  createEtcdRegistrar,
-  ETCD_REGISTRAR_DEFAULTS,
-  ETCD_REGISTRAR_VERSION,
-  type EtcdRegistrarOptions,
-} from './registrar.js';
+export { EtcdRegistrar, createEtcdRegistrar, ETCD_REGISTRAR_VERSION } from './registrar.js';
+export { ETCD_REGISTRAR_DEFAULTS, type EtcdRegistrarOptions } from './options.js';
 export {
   EventNodeJoined,
   EventNodeLeft,

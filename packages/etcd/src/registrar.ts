@@ -4,9 +4,11 @@
 // lease, reads its cluster config (four levels), and watches `services/ergo` to tell local
 // subscribers of its event who joined, left, loaded or started what, and which config changed.
 // When etcd goes away for longer than the lease, the registrar takes its name again with a new
-// lease once etcd is back (the old key is taken over only if it still carries the old lease),
-// and the watch resumes where it stopped. Nothing the client does can end the OS process: every
-// etcd3/gRPC failure ends up in a log line or a rejected call of the caller.
+// lease once etcd is back, and the watch resumes where it stopped. Its own key is kept: found
+// missing, leaseless or overwritten (a watch event, etcd back, a lost lease), it is put back on
+// the node's lease — unless another live lease holds it (keys.ts). Keys under the node path that
+// do not name a node with routes are ignored, logged once each. Nothing the client does can end
+// the OS process: every etcd3/gRPC failure ends up in a log line or a rejected call of the caller.
 
 import {
   ErrIncorrect,
@@ -34,15 +36,13 @@ import {
   type Route,
   type Version,
 } from 'ergo-ts';
-import { ExponentialBackoff, type IBackoff } from 'cockatiel';
-import { Etcd3, type IKeyValue, type IOptions, type Lease, type Watcher } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, type IKeyValue, type Lease, type Watcher } from 'etcd3';
 import {
   clusterPaths,
   decodeApplicationRoute,
   decodeRoutes,
   encodeApplicationRoute,
   encodeRoutes,
-  parseConfigValue,
   PATH_PREFIX,
   type ClusterPaths,
 } from './codec.js';
@@ -55,6 +55,9 @@ import {
   EventNodeJoined,
   EventNodeLeft,
 } from './events.js';
+import { NodeConfig, type ConfigScope } from './config.js';
+import { clientOptions, resolveOptions, type EtcdRegistrarOptions, type ResolvedOptions } from './options.js';
+import { BadKeys, isNodeName, ownKeyAction, usableNode } from './keys.js';
 
 /** The registrar's version (Ergo's: `ETCD Client`, release R1, MIT). */
 export const ETCD_REGISTRAR_VERSION: Readonly<Version> = Object.freeze({
@@ -62,48 +65,6 @@ export const ETCD_REGISTRAR_VERSION: Readonly<Version> = Object.freeze({
   release: 'R1',
   license: 'MIT',
 });
-
-/** Options of {@link EtcdRegistrar} (Ergo's `etcd.Options`; times in milliseconds, TTL in seconds). */
-export interface EtcdRegistrarOptions {
-  /** Cluster name: nodes see only their cluster's nodes and applications. Default "default". */
-  cluster?: string;
-  /** etcd endpoints, `host:port` or `http(s)://host:port`. Default `['localhost:2379']`. */
-  endpoints?: string[];
-  /** etcd user (used only when `password` is set too). */
-  username?: string;
-  password?: string;
-  /** TLS to etcd: PEM CA (and client key/cert for mutual TLS). Endpoints without a scheme get https. */
-  tls?: { ca: string | Buffer; key?: string | Buffer; cert?: string | Buffer };
-  /** How long to wait for a connection to etcd. Default 10 000 ms. */
-  dialTimeout?: number;
-  /** Deadline of one etcd request (get, put, transaction). Default 10 000 ms. */
-  requestTimeout?: number;
-  /** gRPC keepalive time and timeout. Default LeaseTTL/3, at least 5 000 ms (etcd refuses faster pings). */
-  keepAlive?: number;
-  /** Lease TTL in seconds: a node killed without a goodbye disappears within it. Default 10. */
-  leaseTTL?: number;
-  /**
-   * Re-registration back-off after the lease was lost: attempt n waits `retryInterval × n`,
-   * at most `retryIntervalMax`. Defaults 5 000 and 30 000 ms (Ergo's).
-   */
-  retryInterval?: number;
-  retryIntervalMax?: number;
-}
-
-/** Defaults of {@link EtcdRegistrarOptions}. */
-export const ETCD_REGISTRAR_DEFAULTS = Object.freeze({
-  cluster: 'default',
-  endpoints: Object.freeze(['localhost:2379']),
-  dialTimeout: 10_000,
-  requestTimeout: 10_000,
-  leaseTTL: 10,
-  retryInterval: 5_000,
-  retryIntervalMax: 30_000,
-});
-
-/** gRPC message limits (Ergo's client: 2 MiB send, 4 MiB receive). */
-const MAX_SEND = 2 * 1024 * 1024;
-const MAX_RECEIVE = 4 * 1024 * 1024;
 
 /**
  * The etcd registrar: pass it as `network.registrar`. Lifecycle: construct (checks options,
@@ -114,8 +75,7 @@ const MAX_RECEIVE = 4 * 1024 * 1024;
  * ErrRegistrarTerminated.
  */
 export class EtcdRegistrar implements Registrar {
-  readonly #o: Required<Omit<EtcdRegistrarOptions, 'username' | 'password' | 'tls' | 'keepAlive'>> &
-    Pick<EtcdRegistrarOptions, 'username' | 'password' | 'tls' | 'keepAlive'>;
+  readonly #o: ResolvedOptions;
   readonly #paths: ClusterPaths;
   #client: Etcd3 | null = null;
   #node: NodeRegistrar | null = null;
@@ -129,36 +89,24 @@ export class EtcdRegistrar implements Registrar {
   readonly #apps = new Map<Atom, ApplicationRoute>();
   /** Puts of one application's route, in order (load → start → stop must not overtake). */
   readonly #appQueue = new Map<Atom, Promise<void>>();
-  readonly #config = new Map<string, unknown>();
+  #config: NodeConfig | null = null;
   #state: 'new' | 'registered' | 'terminated' = 'new';
   #reregistering = false;
   #etcdDown = false;
   #retryTimer: NodeJS.Timeout | null = null;
   #wake: (() => void) | null = null;
+  /** A check of the own key runs (#checkOwnKey); `#checkAgain`: another was asked meanwhile. */
+  #checking = false;
+  #checkAgain = false;
+  #checkTimer: NodeJS.Timeout | null = null;
+  /** The foreign lease last reported holding our name (reported once per lease). */
+  #foreignLease = '';
+  readonly #bad = new BadKeys(() => this.#log());
 
   /** @throws ErgoError ERR_INCORRECT for an option out of range or of the wrong type. */
   constructor(options: EtcdRegistrarOptions = {}) {
-    const d = ETCD_REGISTRAR_DEFAULTS;
-    const cluster = options.cluster ?? d.cluster;
-    if (typeof cluster !== 'string' || cluster === '' || cluster.includes('/'))
-      throw ErrIncorrect.with(`etcd cluster ${JSON.stringify(cluster)} (a non-empty name without '/')`);
-    const endpoints = options.endpoints ?? [...d.endpoints];
-    if (!Array.isArray(endpoints) || endpoints.length === 0 || endpoints.some((e) => typeof e !== 'string' || e === ''))
-      throw ErrIncorrect.with('etcd endpoints must be a non-empty array of host:port strings');
-    this.#o = {
-      cluster,
-      endpoints,
-      username: options.username,
-      password: options.password,
-      tls: options.tls,
-      dialTimeout: positive('dialTimeout', options.dialTimeout, d.dialTimeout),
-      requestTimeout: positive('requestTimeout', options.requestTimeout, d.requestTimeout),
-      keepAlive: options.keepAlive === undefined ? undefined : positive('keepAlive', options.keepAlive, 0),
-      leaseTTL: positive('leaseTTL', options.leaseTTL, d.leaseTTL),
-      retryInterval: positive('retryInterval', options.retryInterval, d.retryInterval),
-      retryIntervalMax: positive('retryIntervalMax', options.retryIntervalMax, d.retryIntervalMax),
-    };
-    this.#paths = clusterPaths(cluster);
+    this.#o = resolveOptions(options);
+    this.#paths = clusterPaths(this.#o.cluster);
   }
 
   /** The cluster this registrar serves. */
@@ -188,15 +136,16 @@ export class EtcdRegistrar implements Registrar {
     this.#node = node;
     this.#name = name;
     this.#value = encodeRoutes(routes.routes);
+    this.#config = new NodeConfig(this.#o.cluster, name, this.#paths);
     for (const r of routes.applicationRoutes) this.#apps.set(r.name, { ...r });
-    this.#client = new Etcd3(this.#clientOptions());
+    this.#client = new Etcd3(clientOptions(this.#o));
     try {
       await this.#claim('');
       this.#event = new Event(this.#paths.routes as Atom, name);
       this.#token = node.registerEvent(this.#paths.routes);
       // The watch is up before the config is read: no change can fall between the two.
       await within(this.#watch(), this.#o.requestTimeout, 'etcd watch not confirmed');
-      await this.#loadConfig();
+      await this.#config!.load(this.#client!, this.#log());
     } catch (e) {
       this.#state = 'new';
       this.#node = null;
@@ -225,55 +174,23 @@ export class EtcdRegistrar implements Registrar {
     );
   }
 
-  #clientOptions(): IOptions {
-    const o = this.#o;
-    const scheme = o.tls !== undefined ? 'https://' : 'http://';
-    const keepAlive = o.keepAlive ?? Math.max(5000, Math.floor((o.leaseTTL * 1000) / 3));
-    const opts: IOptions = {
-      hosts: o.endpoints.map((e) => (/^https?:\/\//.test(e) ? e : scheme + e)),
-      dialTimeout: o.dialTimeout,
-      grpcOptions: {
-        'grpc.max_send_message_length': MAX_SEND,
-        'grpc.max_receive_message_length': MAX_RECEIVE,
-        'grpc.keepalive_time_ms': keepAlive,
-        'grpc.keepalive_timeout_ms': keepAlive,
-      },
-      // Streams (watch, keepalive) live on; one request gets requestTimeout.
-      defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + o.requestTimeout }),
-      // The watch comes back soon after etcd does (etcd3's default waits up to 30 s).
-      // (etcd3 types it as a backoff but calls it as the factory its own default is.)
-      faultHandling: {
-        watchBackoff: new ExponentialBackoff({ initialDelay: 200, maxDelay: 2000 }) as unknown as IBackoff<unknown>,
-      },
-    };
-    if (o.username !== undefined && o.username !== '' && o.password !== undefined && o.password !== '')
-      opts.auth = { username: o.username, password: o.password };
-    if (o.tls !== undefined)
-      opts.credentials = {
-        rootCertificate: Buffer.from(o.tls.ca),
-        privateKey: o.tls.key !== undefined ? Buffer.from(o.tls.key) : undefined,
-        certChain: o.tls.cert !== undefined ? Buffer.from(o.tls.cert) : undefined,
-      };
-    return opts;
-  }
-
   /**
-   * Takes the node key with a fresh lease: create it if absent, or (re-registration) take it
-   * over if it still carries `oldLease`; then puts the application routes on the new lease.
-   * @throws ErrTaken when another live node holds the name.
+   * Takes the node key with a fresh lease: create it if absent, take it if it is leaseless or
+   * (re-registration) still on `oldLease`; then puts the application routes on the new lease.
+   * @throws ErrTaken when another live lease holds the name.
    */
   async #claim(oldLease: string): Promise<void> {
     const c = this.#client!;
-    const key = this.#paths.nodes + this.#name;
     const lease = c.lease(this.#o.leaseTTL, { autoKeepAlive: true });
     lease.on('lost', (err) => this.#lost(lease, err));
     let id: string;
     try {
       id = await lease.grant();
-      let r = await c.if(key, 'Create', '==', 0).then(c.put(key).value(this.#value).lease(id)).commit();
-      if (!r.succeeded && oldLease !== '')
-        r = await c.if(key, 'Lease', '==', oldLease).then(c.put(key).value(this.#value).lease(id)).commit();
-      if (!r.succeeded) throw ErrTaken.with(`node ${this.#name} is registered in etcd cluster ${this.#o.cluster}`);
+      const r = await this.#putOwn(id, oldLease === '' ? [id] : [id, oldLease]);
+      if (r.action === 'foreign')
+        throw ErrTaken.with(`node ${this.#name} is registered in etcd cluster ${this.#o.cluster} (lease ${r.lease})`);
+      if (r.action === 'take')
+        this.#log().warning('(etcd) %s: took over its node key (it was leaseless or on an old lease)', this.#name);
     } catch (e) {
       await lease.revoke().catch(() => undefined);
       throw e;
@@ -285,6 +202,74 @@ export class EtcdRegistrar implements Registrar {
     // delete them: every subscriber would see them stop and come back).
     for (const r of this.#apps.values()) await c.put(this.#appKey(r.name)).value(encodeApplicationRoute(r)).lease(id);
     if (old !== null) await old.revoke().catch(() => undefined);
+  }
+
+  /**
+   * Makes the node key hold this node's value on lease `id` (`ours`: `id` first, then any lease
+   * of ours it may still be on), by a transaction on what was read: a key that changes between
+   * the read and the write is read again. Returns what was done, or the lease that holds it.
+   */
+  async #putOwn(id: string, ours: string[]): Promise<{ action: 'ok' | 'create' | 'take' | 'foreign'; lease: string }> {
+    const c = this.#client!;
+    const key = this.#paths.nodes + this.#name;
+    for (let attempt = 0; ; attempt++) {
+      const kv = (await c.get(key).exec()).kvs[0];
+      const action = ownKeyAction(kv, this.#value, ours);
+      if (action === 'ok' || action === 'foreign') return { action, lease: kv?.lease ?? '' };
+      const cond = kv === undefined ? c.if(key, 'Create', '==', 0) : c.if(key, 'Mod', '==', kv.mod_revision);
+      const r = await cond.then(c.put(key).value(this.#value).lease(id)).commit();
+      if (r.succeeded) return { action, lease: id };
+      // Changed meanwhile (a writer racing us): read again, a bounded number of times.
+      if (attempt >= 10) throw new Error(`node key ${key} keeps changing`);
+    }
+  }
+
+  /**
+   * Checks the own node key (why: what made us look) and puts it back on the node's lease when
+   * it is missing, leaseless or overwritten. One check at a time; asked during one, it runs again
+   * after. A lease etcd no longer knows is a lost lease (re-registration); another failure
+   * (etcd unreachable) is retried after `retryInterval` and when etcd is back.
+   */
+  #checkOwnKey(why: string): void {
+    if (this.#state !== 'registered' || this.#reregistering || this.#client === null || this.#lease === null) return;
+    if (this.#checking) {
+      this.#checkAgain = true;
+      return;
+    }
+    this.#checking = true;
+    if (this.#checkTimer !== null) clearTimeout(this.#checkTimer);
+    this.#checkTimer = null;
+    const lease = this.#lease;
+    void this.#retake(why)
+      .catch((e: unknown) => {
+        if (this.#state !== 'registered') return;
+        if (e instanceof EtcdLeaseInvalidError) return this.#lost(lease, e);
+        this.#log().warning('(etcd) checking the node key of %s failed (%s): retrying', this.#name, toError(e).message);
+        this.#checkTimer = setTimeout(() => this.#checkOwnKey('retry'), this.#o.retryInterval);
+        this.#checkTimer.unref();
+      })
+      .finally(() => {
+        this.#checking = false;
+        if (this.#checkAgain) {
+          this.#checkAgain = false;
+          this.#checkOwnKey(why);
+        }
+      });
+  }
+
+  async #retake(why: string): Promise<void> {
+    const r = await this.#putOwn(this.#leaseID, [this.#leaseID]);
+    if (r.action === 'create' || r.action === 'take') {
+      this.#foreignLease = '';
+      this.#log().warning('(etcd) %s took its node key back (%s; lease %s)', this.#name, why, this.#leaseID);
+    } else if (r.action === 'foreign' && r.lease !== this.#foreignLease) {
+      this.#foreignLease = r.lease;
+      this.#log().error(
+        '(etcd) node key of %s is held by lease %s (another registration of this name?): taken back when it ends',
+        this.#name,
+        r.lease,
+      );
+    }
   }
 
   /** The lease is gone (etcd said so, or etcd was unreachable for 2 × TTL): take the name again. */
@@ -354,6 +339,9 @@ export class EtcdRegistrar implements Registrar {
             if (!this.#etcdDown) return;
             this.#etcdDown = false;
             this.#log().info('(etcd) etcd reachable again');
+            // Whatever happened to our key meanwhile (etcd restarted from a snapshot, a write
+            // the watch may have missed), it is checked now.
+            this.#checkOwnKey('etcd reachable again');
           });
           // A cancelled watch (compaction past our revision...): watch again from now, reload config.
           w.on('error', (err) => {
@@ -363,7 +351,10 @@ export class EtcdRegistrar implements Registrar {
             w.cancel().catch(() => undefined);
             void this.#watch()
               .then(
-                () => this.#loadConfig(),
+                () => {
+                  this.#checkOwnKey('watch restarted');
+                  return this.#config!.load(this.#client!, this.#log());
+                },
                 () => undefined,
               )
               .catch((e: unknown) => this.#log().warning('(etcd) config not reloaded: %s', toError(e).message));
@@ -382,7 +373,7 @@ export class EtcdRegistrar implements Registrar {
     if (this.#state !== 'registered') return;
     const key = kv.key.toString();
     try {
-      if (key.startsWith(this.#paths.nodes)) this.#onNode(type, key.slice(this.#paths.nodes.length) as Atom);
+      if (key.startsWith(this.#paths.nodes)) this.#onNode(type, key, kv);
       else if (key.startsWith(this.#paths.applications))
         this.#onApplication(type, key.slice(this.#paths.applications.length), kv);
       else if (key.startsWith(this.#paths.config))
@@ -395,23 +386,49 @@ export class EtcdRegistrar implements Registrar {
     }
   }
 
-  #onNode(type: 'put' | 'delete', name: Atom): void {
-    if (name === this.#name) return;
-    this.#send(type === 'put' ? new EventNodeJoined(name) : new EventNodeLeft(name));
+  #onNode(type: 'put' | 'delete', key: string, kv: IKeyValue): void {
+    const name = key.slice(this.#paths.nodes.length) as Atom;
+    if (name === this.#name) {
+      // Our own key: deleted (not by us: we are registered) or overwritten — put it back.
+      if (type === 'delete') {
+        if (this.#reregistering) this.#wake?.(); // the retry need not wait out its back-off
+        this.#checkOwnKey('its node key was deleted');
+      } else if (kv.lease !== this.#leaseID || kv.value.toString() !== this.#value)
+        this.#checkOwnKey(
+          kv.lease === '0' ? 'its node key was overwritten without a lease' : 'its node key was overwritten',
+        );
+      return;
+    }
+    if (type === 'delete') {
+      this.#bad.forget(key);
+      if (isNodeName(name)) this.#send(new EventNodeLeft(name));
+      return;
+    }
+    if (usableNode(this.#paths.nodes, key, kv.value, this.#bad) !== null) this.#send(new EventNodeJoined(name));
   }
 
   #onApplication(type: 'put' | 'delete', rest: string, kv: IKeyValue): void {
+    const key = this.#paths.applications + rest;
     const parts = rest.split('/');
-    if (parts.length !== 2) {
-      this.#log().warning('(etcd) invalid application key %s', rest);
+    if (parts.length !== 2 || parts[0] === '' || !isNodeName(parts[1]!)) {
+      if (type === 'put') this.#bad.report(key, 'not an application key (<application>/<node>)');
+      else this.#bad.forget(key);
       return;
     }
     const [app, node] = parts as [Atom, Atom];
     if (type === 'delete') {
+      this.#bad.forget(key);
       this.#send(new EventApplicationStopped(app, node));
       return;
     }
-    const r = decodeApplicationRoute(kv.value);
+    let r: ApplicationRoute;
+    try {
+      r = decodeApplicationRoute(kv.value);
+    } catch (e) {
+      this.#bad.report(key, `its value is not base64 of EDF gen.ApplicationRoute (${toError(e).message})`);
+      return;
+    }
+    this.#bad.forget(key);
     if (r.state === 1) this.#send(new EventApplicationLoaded(app, node, r.weight));
     else if (r.state === 2) this.#send(new EventApplicationStarted(app, node, r.weight, r.mode));
     else if (r.state === 3) this.#send(new EventApplicationStopping(app, node));
@@ -429,61 +446,9 @@ export class EtcdRegistrar implements Registrar {
 
   // --- config -------------------------------------------------------------------------------
 
-  /**
-   * The item `key` sets for this node, or null: below the cluster's config path `<node>/<item>`
-   * or `*\/<item>`; below the global one `global/<item>` or `<cluster>/<node>/<item>`.
-   */
-  #relevant(key: string, scope: 'cluster' | 'global'): string | null {
-    const parts = key.split('/');
-    if (parts.some((p) => p === '')) return null;
-    if (scope === 'cluster')
-      return parts.length === 2 && (parts[0] === this.#name || parts[0] === '*') ? parts[1]! : null;
-    if (parts.length === 2) return parts[0] === 'global' ? parts[1]! : null;
-    return parts.length === 3 && parts[0] === this.#o.cluster && parts[1] === this.#name ? parts[2]! : null;
-  }
-
-  async #loadConfig(): Promise<void> {
-    const c = this.#client!;
-    const fresh = new Map<string, unknown>();
-    for (const [path, scope] of [
-      [this.#paths.config, 'cluster'],
-      [this.#paths.globalConfig, 'global'],
-    ] as const) {
-      const all = await c.getAll().prefix(path).strings();
-      for (const [k, v] of Object.entries(all)) {
-        const rest = k.slice(path.length);
-        if (this.#relevant(rest, scope) === null) {
-          if (!isOtherNodeKey(rest)) this.#log().debug('(etcd) config key %s%s skipped', path, rest);
-          continue;
-        }
-        fresh.set(rest, parseConfigValue(v));
-      }
-    }
-    this.#config.clear();
-    for (const [k, v] of fresh) this.#config.set(k, v);
-  }
-
-  #onConfig(type: 'put' | 'delete', rest: string, scope: 'cluster' | 'global', kv: IKeyValue): void {
-    const item = this.#relevant(rest, scope);
-    if (item === null) return;
-    const before = this.#effective(item);
-    if (type === 'put') this.#config.set(rest, parseConfigValue(kv.value.toString()));
-    else this.#config.delete(rest);
-    const after = this.#effective(item);
-    if (before.found === after.found && Object.is(before.value, after.value)) return;
-    this.#send(new EventConfigUpdate(item, after.found ? after.value : null));
-  }
-
-  /** The value of `item` by priority: cluster/node, node, `*`, global. */
-  #effective(item: string): { found: boolean; value: unknown } {
-    for (const k of [
-      `${this.#o.cluster}/${this.#name}/${item}`,
-      `${this.#name}/${item}`,
-      `*/${item}`,
-      `global/${item}`,
-    ])
-      if (this.#config.has(k)) return { found: true, value: this.#config.get(k) };
-    return { found: false, value: undefined };
+  #onConfig(type: 'put' | 'delete', rest: string, scope: ConfigScope, kv: IKeyValue): void {
+    const u = this.#config?.update(type, rest, scope, kv.value.toString());
+    if (u) this.#send(new EventConfigUpdate(u.item, u.value));
   }
 
   /**
@@ -498,7 +463,7 @@ export class EtcdRegistrar implements Registrar {
 
   async #configItem(item: string): Promise<unknown> {
     this.#check();
-    const v = this.#effective(item);
+    const v = this.#config!.effective(item);
     if (!v.found) throw ErrUnknown.with(`config item ${item}`);
     return v.value;
   }
@@ -512,7 +477,7 @@ export class EtcdRegistrar implements Registrar {
     this.#check();
     const out = new Map<string, unknown>();
     for (const i of items) {
-      const v = this.#effective(i);
+      const v = this.#config!.effective(i);
       if (v.found) out.set(i, v.value);
     }
     return out;
@@ -533,8 +498,11 @@ export class EtcdRegistrar implements Registrar {
 
   async #resolve(name: Atom): Promise<Route[]> {
     const c = this.#clientOrThrow();
-    const v = await c.get(this.#paths.nodes + name).string();
+    const key = this.#paths.nodes + name;
+    const v = await c.get(key).string();
     if (v === null) throw ErrNoRoute.with(`${name} (not registered in etcd cluster ${this.#o.cluster})`);
+    if (usableNode(this.#paths.nodes, key, v, this.#bad) === null)
+      throw ErrNoRoute.with(`${name} (its key in etcd cluster ${this.#o.cluster} holds no routes)`);
     return decodeRoutes(v);
   }
 
@@ -550,24 +518,33 @@ export class EtcdRegistrar implements Registrar {
     for (const [k, v] of Object.entries(all)) {
       try {
         const r = decodeApplicationRoute(v);
+        this.#bad.forget(k);
         if (r.node !== this.#name) out.push(r);
       } catch (e) {
-        this.#log().error('(etcd) bad application route %s: %s', k, toError(e).message);
+        this.#bad.report(k, `its value is not base64 of EDF gen.ApplicationRoute (${toError(e).message})`);
       }
     }
     if (out.length === 0) throw ErrNoRoute.with(`application ${name}`);
     return out.sort((a, b) => b.weight - a.weight);
   }
 
-  /** Other nodes registered in this cluster. */
+  /**
+   * Other nodes registered in this cluster: keys under the node path whose name is a node name
+   * and whose value decodes to routes (others are ignored, each logged once).
+   */
   nodes(): Promise<Atom[]> {
     return ignorable(this.#nodes(), this.#log(), 'etcd nodes');
   }
 
   async #nodes(): Promise<Atom[]> {
     const c = this.#clientOrThrow();
-    const keys = await c.getAll().prefix(this.#paths.nodes).keys();
-    return keys.map((k) => k.slice(this.#paths.nodes.length) as Atom).filter((n) => n !== this.#name);
+    const all = await c.getAll().prefix(this.#paths.nodes).strings();
+    const out: Atom[] = [];
+    for (const [k, v] of Object.entries(all)) {
+      const name = usableNode(this.#paths.nodes, k, v, this.#bad);
+      if (name !== null && name !== this.#name) out.push(name);
+    }
+    return out;
   }
 
   // --- application routes -------------------------------------------------------------------
@@ -664,6 +641,7 @@ export class EtcdRegistrar implements Registrar {
     const was = this.#state;
     this.#state = 'terminated';
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    if (this.#checkTimer !== null) clearTimeout(this.#checkTimer);
     this.#wake?.();
     const c = this.#client;
     if (c === null || was !== 'registered') {
@@ -701,25 +679,12 @@ export class EtcdRegistrar implements Registrar {
   }
 }
 
-/** `<otherNode>/<item>` or `<cluster>/<otherNode>/<item>`: someone else's, skipped silently. */
-function isOtherNodeKey(rest: string): boolean {
-  const parts = rest.split('/');
-  return (parts.length === 2 && parts[0]!.includes('@')) || parts.length === 3;
-}
-
 /**
  * An etcd registrar with these options (Ergo's `etcd.Create`).
  * @throws ErgoError ERR_INCORRECT for a bad option.
  */
 export function createEtcdRegistrar(options: EtcdRegistrarOptions = {}): EtcdRegistrar {
   return new EtcdRegistrar(options);
-}
-
-function positive(name: string, v: number | undefined, d: number): number {
-  if (v === undefined) return d;
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1)
-    throw ErrIncorrect.with(`etcd ${name} ${String(v)} (an integer ≥ 1)`);
-  return v;
 }
 
 /** `p`, or a rejection after `ms` (the timer is cleared either way). */

@@ -60,6 +60,17 @@ const POOL_BATCH = 128;
 /** Put into the pool's own system queue when relayed calls have replies to pass on. */
 const RELAY_WAKE = Object.freeze({ relayWake: true });
 
+/**
+ * Put into a pool's own system queue (with {@link wakeToRebalance}) to have it run
+ * {@link Pool.rebalance} in its own turn (internal: ClusterPool, when a node comes up).
+ */
+const REBALANCE_WAKE = Object.freeze({ rebalanceWake: true });
+
+/** Asks the pool `process` runs to rebalance in its next turn (internal). Throws as forward does. */
+export function wakeToRebalance(process: Process): void {
+  process.forward(process.pid, MailboxKind.Regular, process.pid, REBALANCE_WAKE, undefined, MessagePriority.High);
+}
+
 /** Longest wait of a relayed call (a setTimeout's limit). */
 const MAX_RELAY_MS = 2 ** 31 - 1;
 
@@ -117,7 +128,8 @@ export abstract class Pool extends BehaviorBase {
   /** Ids of every worker not yet seen exiting (in rotation or not). */
   /** Keys of every worker not yet seen exiting (PID.key: workers may live on other nodes). */
   #all = new Set<string>();
-  #removed = new Set<number>();
+  /** Keys of workers ended on purpose (removeWorkers, retireWorker): not replaced when they exit. */
+  #removed = new Set<string>();
   #opts!: Required<PoolOptions>;
   #workerBehavior = '';
   #forwarded = 0;
@@ -198,10 +210,68 @@ export abstract class Pool extends BehaviorBase {
     for (let i = 0; i < n; i++) {
       const pid = this.#workers.shift();
       if (pid === undefined) throw ErrPoolEmpty.with(`removed ${i} of ${n}`);
-      this.#removed.add(pid.id);
+      this.#removed.add(pid.key);
       this.sendExit(pid, TerminateReasonNormal);
     }
     return this.#workers.length;
+  }
+
+  /**
+   * Takes worker `pid` out of the rotation and ends it once it has handled the mail it was given
+   * (R): nothing more is forwarded to it, it is not replaced, and the pool size shrinks by one
+   * (start its successor first with {@link startWorker}). A worker of the pool's node gets a
+   * normal exit from the pool queued in its main queue, behind the mail already forwarded (an
+   * exit signal would overtake that mail and drop it); one of another node is handed to
+   * {@link retireRemoteWorker}. Returns false when `pid` is not in the rotation.
+   */
+  protected retireWorker(pid: PID): boolean {
+    this.#checkRunning();
+    const kept: PID[] = [];
+    this.#workers.forEach((p) => {
+      if (p.key !== pid.key) kept.push(p);
+    });
+    if (kept.length === this.#workers.length) return false;
+    this.#workers = new Ring<PID>(1, Math.max(8, kept.length));
+    for (const p of kept) this.#workers.push(p);
+    this.#removed.add(pid.key);
+    if (pid.node !== this.node.name) {
+      this.retireRemoteWorker(pid);
+      return true;
+    }
+    const exit = new MessageExitPID(this.pid, TerminateReasonNormal);
+    try {
+      this.process.forward(pid, MailboxKind.Exit, this.pid, exit, undefined, MessagePriority.Normal);
+    } catch {
+      // Gone already: its exit (or none) changes nothing.
+    }
+    return true;
+  }
+
+  /**
+   * Ends worker `pid` of another node, already out of the rotation, after the mail it was given
+   * (R). A plain Pool sends it a normal exit signal (which overtakes mail queued there);
+   * ClusterPool overrides it to queue the exit on the worker's own node.
+   */
+  protected retireRemoteWorker(pid: PID): void {
+    this.sendExit(pid, TerminateReasonNormal);
+  }
+
+  /** Starts one more worker (R, in the rotation; as addWorkers(1)) and resolves with its PID. */
+  protected startWorker(): Promise<PID> {
+    try {
+      this.#checkRunning();
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return this.#startWorker();
+  }
+
+  /**
+   * Runs in the pool's turn when asked (ClusterPool: when a node comes up): move
+   * workers where they should be. Default: nothing.
+   */
+  protected rebalance(): void | Promise<void> {
+    return undefined;
   }
 
   /** Current workers, next in line first. */
@@ -276,6 +346,15 @@ export abstract class Pool extends BehaviorBase {
       }
       if (message === RELAY_WAKE) {
         this.#passReplies();
+        continue;
+      }
+      if (message === REBALANCE_WAKE) {
+        const p = this.rebalance();
+        if (isThenable(p))
+          return Promise.resolve(p).then(
+            () => undefined,
+            (e: unknown) => void this.log.error('pool: rebalancing failed: %s', toError(e).message),
+          );
         continue;
       }
       let r: unknown;
@@ -394,10 +473,10 @@ export abstract class Pool extends BehaviorBase {
 
   #workerExited(pid: PID, reason: Error): unknown {
     this.#all.delete(pid.key);
-    if (this.#removed.delete(pid.id)) return undefined;
+    if (this.#removed.delete(pid.key)) return undefined;
     const kept: PID[] = [];
     this.#workers.forEach((p) => {
-      if (p.id !== pid.id) kept.push(p);
+      if (p.key !== pid.key) kept.push(p);
     });
     if (kept.length !== this.#workers.length) {
       this.#workers = new Ring<PID>(1, Math.max(8, kept.length));

@@ -12,7 +12,7 @@ import { startNode } from '../node/start.js';
 import { InHostTransport } from '../net/inhost/transport.js';
 import { NetworkImpl } from '../net/network/network.js';
 import { ClusterNodeImpl, type ClusterApp } from './node.js';
-import { POOL_EVENT_RELAY, PoolEventRelay } from './pool.js';
+import { clusterNodeUp, POOL_EVENT_RELAY, PoolEventRelay } from './pool.js';
 import type { FromNode, NodeStart, ToNode } from './protocol.js';
 
 /** The channel to the launcher: the parent port of a thread, or the IPC channel of a child. */
@@ -106,6 +106,7 @@ async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void
         break;
       case 'route':
         cluster?.route(m.name, m.host, m.port);
+        clusterNodeUp(); // its ClusterPools move workers to it
         break;
       case 'down':
         cluster?.down(m.name);
