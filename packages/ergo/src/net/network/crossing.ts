@@ -54,12 +54,26 @@ export function refusal(self: string, peer: string, s: PeerState): WireError | n
   return why === null ? null : new WireError('ERR_HANDSHAKE_REFUSED', `connection from ${peer} refused: ${why}`);
 }
 
-/** True for the error of a handshake the acceptor refused (either side's view). */
-export function isRefusal(err: unknown): boolean {
+/** True when `err` or one of its causes carries `code`. */
+function hasCode(err: unknown, code: string): boolean {
   for (let e = err; e instanceof Error; e = e.cause) {
-    if ((e as { code?: unknown }).code === 'ERR_HANDSHAKE_REFUSED') return true;
+    if ((e as { code?: unknown }).code === code) return true;
   }
   return false;
+}
+
+/** True for the error of a handshake the acceptor refused (either side's view). */
+export function isRefusal(err: unknown): boolean {
+  return hasCode(err, 'ERR_HANDSHAKE_REFUSED');
+}
+
+/**
+ * True for a handshake step that took longer than the per-read timeout (Ergo's 1 s): on a
+ * starved machine (a CPU hog, a GC pause, many processes starting at once) a peer may answer
+ * late once, so the dial is tried again within its dialTimeout rather than failing what waits.
+ */
+export function isHandshakeTimeout(err: unknown): boolean {
+  return hasCode(err, 'ERR_HANDSHAKE_TIMEOUT');
 }
 
 interface Inbound {

@@ -8,7 +8,6 @@ import diagnostics from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { InHostTransport } from '../inhost/transport.js';
-import { createEmbeddedRegistrar } from '../registrar/embedded.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core } from '../../gen/core.js';
 import {
@@ -41,7 +40,7 @@ import {
 } from '../../gen/network.js';
 import type { Version } from '../../gen/node.js';
 import type { ProcessFactory } from '../../gen/process.js';
-import { NetworkFlags } from '../edf/framework.js';
+import { type NetworkFlags } from '../edf/framework.js';
 import {
   acceptHandshake,
   joinHandshake,
@@ -50,15 +49,23 @@ import {
   type HandshakeResult,
 } from '../handshake/handshake.js';
 import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
-import { checkBufferLimit } from '../proto/flow.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
-import { CROSSING_RETRY_FIRST_MS, CROSSING_RETRY_MAX_MS, Crossings, dialWins, isRefusal, refusal } from './crossing.js';
-import { DEFAULT_DIAL_QUEUE_LIMIT, PendingConnection } from './pending.js';
+import {
+  CROSSING_RETRY_FIRST_MS,
+  CROSSING_RETRY_MAX_MS,
+  Crossings,
+  dialWins,
+  isHandshakeTimeout,
+  isRefusal,
+  refusal,
+} from './crossing.js';
+import { PendingConnection } from './pending.js';
 import { Redialer } from './redial.js';
 import { HandshakeRefusals } from './refusals.js';
 import { RemoteNodeImpl } from './remote_node.js';
 import { RouteTable } from './routes.js';
+import { networkSettings } from './settings.js';
 import { HANDSHAKE_VERSION, NO_REGISTRAR_VERSION, PROTO_VERSION } from './versions.js';
 
 /** diagnostics_channel names of the network (stable). */
@@ -74,12 +81,6 @@ export const NETWORK_CHANNELS = {
 const connectChannel = diagnostics.channel(NETWORK_CHANNELS.connect);
 const disconnectChannel = diagnostics.channel(NETWORK_CHANNELS.disconnect);
 const handshakeChannel = diagnostics.channel(NETWORK_CHANNELS.handshakeFailed);
-
-/** Default time to set up one connection (TCP/TLS connect), in milliseconds. */
-export const DEFAULT_DIAL_TIMEOUT = 5_000;
-
-/** Default of NetworkOptions.peerStallTimeout, in milliseconds. */
-export const DEFAULT_PEER_STALL_TIMEOUT = 15_000;
 
 /** The node as the network needs it: its Core plus the remote spawn/start permissions. */
 export interface NetworkCore extends Core {
@@ -157,39 +158,16 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.core = env.core;
     this.log = env.log;
     this.redials = new Redialer(env.log);
-    this.modeValue = options.mode ?? NetworkMode.Enabled;
-    if (
-      this.modeValue !== NetworkMode.Enabled &&
-      this.modeValue !== NetworkMode.Hidden &&
-      this.modeValue !== NetworkMode.Disabled
-    ) {
-      throw ErrIncorrect.with(`network mode ${String(options.mode)}`);
-    }
-    if (options.cookie !== undefined && typeof options.cookie !== 'string')
-      throw ErrIncorrect.with('network cookie must be a string');
-    this.cookieValue = options.cookie ?? '';
-    this.flags = wireFlags(options.flags, NetworkFlags.defaults());
-    this.maxSize = options.maxMessageSize ?? 0;
-    if (!Number.isInteger(this.maxSize) || this.maxSize < 0)
-      throw ErrIncorrect.with(`network maxMessageSize ${String(this.maxSize)} (an integer ≥ 0)`);
-    this.dialQueueLimit = options.dialQueueLimit ?? DEFAULT_DIAL_QUEUE_LIMIT;
-    if (!Number.isInteger(this.dialQueueLimit) || this.dialQueueLimit < 1)
-      throw ErrIncorrect.with(`dialQueueLimit ${String(this.dialQueueLimit)} (an integer ≥ 1)`);
-    this.dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
-    if (!Number.isInteger(this.dialTimeout) || this.dialTimeout < 1)
-      throw ErrIncorrect.with(`dialTimeout ${String(this.dialTimeout)} (milliseconds, ≥ 1)`);
-    this.stallTimeout = options.peerStallTimeout ?? DEFAULT_PEER_STALL_TIMEOUT;
-    if (!Number.isInteger(this.stallTimeout) || this.stallTimeout < 0 || this.stallTimeout > 2 ** 31 - 1)
-      throw ErrIncorrect.with(`peerStallTimeout ${String(this.stallTimeout)} (milliseconds, an integer ≥ 0)`);
-    this.bufferLimit = checkBufferLimit(options.peerBufferLimit);
-    if (options.handshake !== undefined || options.proto !== undefined)
-      throw ErrUnsupported.with('custom handshake/proto: only EHS:R1/ENP:R1 are built in');
-    if (options.registrar !== undefined && options.registrar !== null) checkRegistrar(options.registrar);
-    // The embedded registrar (ESRD, port 4499) unless one is given or `registrar: null` (none).
-    this.registrarValue =
-      options.registrar === null || this.modeValue === NetworkMode.Disabled
-        ? null
-        : (options.registrar ?? createEmbeddedRegistrar());
+    const v = networkSettings(options);
+    this.modeValue = v.mode;
+    this.cookieValue = v.cookie;
+    this.flags = v.flags;
+    this.maxSize = v.maxSize;
+    this.dialQueueLimit = v.dialQueueLimit;
+    this.dialTimeout = v.dialTimeout;
+    this.stallTimeout = v.stallTimeout;
+    this.bufferLimit = v.bufferLimit;
+    this.registrarValue = v.registrar;
     for (const r of options.routes ?? []) this.routes.add(r.match, r.route, r.weight ?? 0);
   }
 
@@ -368,7 +346,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
    * The connection to `name` for a dial: an inbound one being set up (crossing.ts), else this
    * node's own. A dial the peer refused because it dials this node too (its connection is kept)
    * waits for that connection, dialling again after a pause while none has arrived yet (the
-   * peer's dial may still be resolving), within the dial timeout.
+   * peer's dial may still be resolving), within the dial timeout. A dial whose handshake step
+   * was late (ERR_HANDSHAKE_TIMEOUT: a starved machine) is tried again the same way.
    */
   private async establish(name: Atom): Promise<EnpConnection> {
     const deadline = Date.now() + this.dialTimeout;
@@ -384,8 +363,11 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       } catch (e) {
         const after = this.connections.get(name) ?? (await this.crossings.wait(name));
         if (after !== null && after !== undefined && after.isAlive) return after;
-        if (!isRefusal(e) || dialWins(this.core.name(), name) || Date.now() + pause > deadline) throw e;
-        this.log.debug('dial of %s refused (it dials us too): waiting for its connection', name);
+        const late = isHandshakeTimeout(e);
+        if (!(late || (isRefusal(e) && !dialWins(this.core.name(), name))) || Date.now() + pause > deadline) throw e;
+        if (late)
+          this.log.debug('dial of %s: a handshake step was late (%s); dialling again', name, (e as Error).message);
+        else this.log.debug('dial of %s refused (it dials us too): waiting for its connection', name);
         // Unref'd: a stop meanwhile must not wait for it (the loop ends at its next check).
         await new Promise((r) => setTimeout(r, pause).unref());
         pause = Math.min(pause * 2, CROSSING_RETRY_MAX_MS);
@@ -791,33 +773,4 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
       },
     );
   });
-}
-
-/** The methods the network calls on a registrar (`gen.Registrar`). */
-const REGISTRAR_METHODS = [
-  'register',
-  'resolver',
-  'registerProxy',
-  'unregisterProxy',
-  'registerApplicationRoute',
-  'unregisterApplicationRoute',
-  'nodes',
-  'configItem',
-  'config',
-  'event',
-  'info',
-  'version',
-  'terminate',
-] as const;
-
-/**
- * Checks that `network.registrar` is a Registrar before anything starts.
- * @throws ErrIncorrect naming the missing methods.
- */
-function checkRegistrar(r: unknown): void {
-  if (typeof r !== 'object' || r === null)
-    throw ErrIncorrect.with(`network registrar must be a Registrar object (or null for none), got ${typeof r}`);
-  const missing = REGISTRAR_METHODS.filter((m) => typeof (r as Record<string, unknown>)[m] !== 'function');
-  if (missing.length > 0)
-    throw ErrIncorrect.with(`network registrar is not a Registrar: missing ${missing.join(', ')}`);
 }
