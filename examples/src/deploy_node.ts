@@ -10,6 +10,8 @@
 //   ERGO_CLUSTER   the cluster name in etcd (default `default`)
 //   ERGO_TLS_DIR   a directory with ca.pem, node.pem and node-key.pem: mutual TLS between the
 //                  hosts, every certificate signed by that CA (without it: plain TCP)
+//   ERGO_PING      node names, comma-separated: once started, call each one's `hello` until it
+//                  answers (every 500 ms, for up to 60 s) and print the answer
 //
 // It runs `hello`, which answers any call with its node's name, and `watch`, which prints every
 // node that connects or goes (`monitorNodes`). Its stdout is JSON lines; on stdin it takes node
@@ -105,6 +107,21 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     (e: unknown) => out({ call: to, error: (e as { code?: string }).code ?? String(e) }),
   );
 });
+/** Calls `to`'s hello until it answers (a node not registered yet fails fast: try again). */
+async function ping(to: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      out({ call: to, reply: await node.call(new ProcessID('hello', to), 'hi', { timeout: 5000 }) });
+      return;
+    } catch (e) {
+      if (Date.now() > deadline) return out({ call: to, error: (e as { code?: string }).code ?? String(e) });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+for (const to of (process.env.ERGO_PING ?? '').split(',').filter((n) => n !== '' && n !== name)) void ping(to);
+
 const stop = (): void => void node.stop().then(() => process.exit(0));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
