@@ -1,7 +1,7 @@
 // Across hosts: two nodes in two network namespaces (the repository's test hosts,
-// @ergo-ts/test-support, docs/testhosts.md) under four network conditions — direct, 1 ms and
-// 20 ms of round trip (0.5 / 10 ms each way through the harness's delay relay) and 1 % loss each
-// way — measured for ergo-ts, Go Ergo and the raw path in the same run:
+// @ergo-ts/test-support, docs/testhosts.md) under five network conditions — direct, 1 ms and
+// 20 ms of round trip (0.5 / 10 ms each way through the harness's delay relay), 1 % and 5 % loss
+// each way — measured for ergo-ts, Go Ergo and the raw path in the same run:
 //
 // - call rate, p50/p99: `CALLS` sequential calls from an actor on host a to an echo on host b.
 //   Go Ergo's rate is ergo-bench's own `net2-call` (its two OS processes run one per host, below);
@@ -59,6 +59,7 @@ const CONDITIONS: Record<string, Condition> = {
   rtt1: { label: '1 ms RTT', delay: 0.5, calls: 2_000, sends: 300_000 },
   rtt20: { label: '20 ms RTT', delay: 10, calls: 200, sends: 200_000 },
   loss1: { label: '1 % loss', loss: 1, calls: 3_000, sends: 300_000 },
+  loss5: { label: '5 % loss', loss: 5, calls: 1_000, sends: 200_000 },
 };
 
 export const scenarios: ScenarioSpec[] = Object.keys(CONDITIONS).map((id) => ({
