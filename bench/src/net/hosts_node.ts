@@ -14,33 +14,12 @@
 //                                      answered { down: ns } when the node-down message arrives
 
 import net from 'node:net';
+import { CHUNK, Echo, Receiver } from './actors.js';
 import { Actor, MessageDownNode, ProcessID, startNode, type Atom, type Node, type PID, type Ref } from 'ergo-ts';
 
-const CHUNK = 1000;
 const WINDOW = 2;
 const address = process.env.XH_ADDRESS ?? '127.0.0.1';
 const V = { name: '', release: '' };
-
-class Receiver extends Actor {
-  total = 0;
-  count = 0;
-  override handleMessage(from: PID, message: unknown): void {
-    if (typeof message === 'number' && message < 0) {
-      this.total = -message;
-      this.count = 0;
-      return;
-    }
-    this.count++;
-    if (this.count % CHUNK === 0) this.send(from, 'ack');
-    if (this.count === this.total) this.send(from, 'done');
-  }
-}
-
-class Echo extends Actor {
-  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
-    return request;
-  }
-}
 
 /** Windowed sender: WINDOW chunks on "go", one more per "ack", resolves on "done". */
 class Sender extends Actor {

@@ -7,31 +7,9 @@
 //   raw-pingpong — a TCP server writing every frame back
 
 import net from 'node:net';
-import { Actor, startNode, type PID, type Ref } from 'ergo-ts';
+import { startNode } from 'ergo-ts';
+import { CHUNK, Echo, Receiver } from './actors.js';
 
-export const CHUNK = 1000;
-
-class Receiver extends Actor {
-  total = 0;
-  count = 0;
-  override handleMessage(from: PID, message: unknown): void {
-    // A negative number starts a round of that many messages.
-    if (typeof message === 'number' && message < 0) {
-      this.total = -message;
-      this.count = 0;
-      return;
-    }
-    this.count++;
-    if (this.count % CHUNK === 0) this.send(from, 'ack');
-    if (this.count === this.total) this.send(from, 'done');
-  }
-}
-
-class Echo extends Actor {
-  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
-    return request;
-  }
-}
 
 function frames(socket: net.Socket, onFrame: (start: number, end: number, chunk: Buffer) => void): void {
   let pending: Buffer | null = null;
