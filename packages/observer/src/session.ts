@@ -12,6 +12,7 @@ import {
   ReplyLater,
   type Alias,
   type Atom,
+  type NetworkRoute,
   type PID,
   type Ref,
 } from 'ergo-ts';
@@ -175,6 +176,12 @@ export class Session extends Actor {
   /** What the registrar listed last (refreshed in the background). */
   #registered: string[] = [];
   #refreshing = false;
+  /**
+   * How the operator reached nodes through "connect to…" (host/port/TLS/cookie), by node name:
+   * a connection that is lost (the node stopped, stalled or was cut off) is dialled the same way
+   * when the operator selects the node again, as the network keeps no one-off route.
+   */
+  readonly #dialled = new Map<string, NetworkRoute>();
   #first: Record<string, unknown> | undefined;
 
   override init(args: SessionArgs): void {
@@ -470,7 +477,8 @@ export class Session extends Actor {
     const tls = body.tls === true;
     try {
       if (host === undefined && !(port > 0) && cookie === undefined) {
-        await network.getNode(name);
+        const again = this.#dialled.get(name);
+        await (again === undefined ? network.getNode(name) : network.getNodeWithRoute(name, again));
         return;
       }
       let base: { host: string; port: number; tls: boolean } | undefined;
@@ -486,11 +494,13 @@ export class Session extends Actor {
         tls: tls || (base?.tls ?? false),
       };
       if (!(route.port > 0)) throw new CommandError(400, `no port known for ${name}: give one`);
-      await network.getNodeWithRoute(name, {
+      const how: NetworkRoute = {
         route,
         ...(cookie === undefined ? {} : { cookie }),
         ...(route.tls ? { insecureSkipVerify: true } : {}),
-      });
+      };
+      await network.getNodeWithRoute(name, how);
+      this.#dialled.set(name, how);
     } catch (err) {
       if (err instanceof CommandError) throw err;
       throw new CommandError(502, `could not connect to ${name}: ${err instanceof Error ? err.message : String(err)}`);

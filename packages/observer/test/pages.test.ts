@@ -11,7 +11,7 @@ import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 import type { Browser, Page, Response } from 'playwright-core';
-import { Actor, type PID } from 'ergo-ts';
+import { Actor, type Atom, type PID } from 'ergo-ts';
 import { selfSigned } from 'ergo-ts/net';
 
 import {
@@ -305,10 +305,31 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
     assert.deepEqual(await banners(page), [], 'the ergo-ts node pages show no error');
     await shot(page, 'go-stopped-ts-log');
 
-    // The Go node resumes: the switcher observes it again.
+    // The stopped node answers no heartbeat: the connection is declared down after
+    // peerStallTimeout (15 s by default, at most 1.5 × it).
+    await eventually(
+      () =>
+        !node
+          .network()
+          .nodes()
+          .includes(go.name as Atom),
+      'the Go node declared down',
+      {
+        timeoutMs: 60_000,
+      },
+    );
+    // The Go node resumes: selecting it dials it again the way the operator connected to it (a
+    // Go node may still refuse the first new connection while it notices the old one is gone).
     go.proc.kill('SIGCONT');
-    await page.click(`[data-testid=node-list] a[data-node="${go.name}"]`);
-    await page.waitForFunction((n) => document.querySelector('[data-testid=current-node]')?.textContent === n, go.name);
+    await eventually(
+      async () => {
+        await page.click(`[data-testid=node-list] a[data-node="${go.name}"]`);
+        const current = await page.evaluate(() => document.querySelector('[data-testid=current-node]')?.textContent);
+        return current === go.name;
+      },
+      'the switcher observes the Go node again',
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
   } catch (err) {
     await shot(page, 'go-stopped-failure');
