@@ -7,6 +7,8 @@
 // registrar event ({"event":"EventNodeJoined","data":{...}}), and one per stdin command answered.
 // Commands (one a line): "nodes", "app NAME" (ResolveApplication), "config ITEM",
 // "load" / "start" / "stop-app" (the application "goapp"), "quit".
+// With -golden it prints instead one JSON object: Saturn messages encoded by Go's EDF (hex),
+// for the golden-byte tests, and exits.
 package main
 
 import (
@@ -22,8 +24,47 @@ import (
 	"ergo.services/ergo"
 	"ergo.services/ergo/act"
 	"ergo.services/ergo/gen"
+	"ergo.services/ergo/lib"
+	"ergo.services/ergo/net/edf"
 	"ergo.services/registrar/saturn"
 )
+
+// golden prints the messages of the golden-byte tests as Go's EDF encodes them (one-key maps
+// only: Go ranges over a map in random order).
+func golden() {
+	route := gen.Route{
+		Host: "127.0.0.1", Port: 15000, TLS: true,
+		HandshakeVersion: gen.Version{Name: "EHS", Release: "R1", License: "MIT"},
+		ProtoVersion:     gen.Version{Name: "ENP", Release: "R1", License: "MIT"},
+	}
+	app := gen.ApplicationRoute{Node: "b@127.0.0.1", Name: "web", Weight: 10,
+		Mode: gen.ApplicationModePermanent, State: gen.ApplicationStateRunning}
+	messages := map[string]any{
+		"handshake":     saturn.MessageHandshake{Salt: "salt", Digest: "d1"},
+		"resolve":       saturn.MessageResolve{ID: 7, Name: "b@127.0.0.1"},
+		"resolveResult": saturn.MessageResolveResult{ID: 7, Routes: []gen.Route{route}},
+		"resolveNoRoute": saturn.MessageResolveResult{ID: 8, Error: gen.ErrNoRoute},
+		"register": saturn.MessageRegister{Cluster: "c1", Node: "a@127.0.0.1",
+			RegisterRoutes: gen.RegisterRoutes{Routes: []gen.Route{route}, ApplicationRoutes: []gen.ApplicationRoute{app}}},
+		"registerResult": saturn.MessageRegisterResult{
+			Config: map[string]any{"c1:*:pool": int(8)},
+			Nodes:  []gen.Atom{"b@127.0.0.1"}, Applications: []gen.ApplicationRoute{app}},
+		"registerTaken": saturn.MessageRegisterResult{Error: gen.ErrTaken},
+		"configUpdate":  saturn.MessageConfigUpdate{Item: "*:name", Value: "alpha"},
+		"appRoute":      saturn.MessageRegisterApplicationRoute{Route: app},
+		"nodeLeft":      saturn.MessageNodeLeft{Node: "b@127.0.0.1"},
+	}
+	out := map[string]string{}
+	for name, m := range messages {
+		buf := lib.TakeBuffer()
+		if err := edf.Encode(m, buf, edf.Options{}); err != nil {
+			out[name] = "error: " + err.Error()
+			continue
+		}
+		out[name] = fmt.Sprintf("%x", buf.B)
+	}
+	emit(out)
+}
 
 var out sync.Mutex
 
@@ -85,7 +126,12 @@ func main() {
 	port := flag.Uint("port", 4499, "Saturn port")
 	token := flag.String("token", "", "Saturn token")
 	cluster := flag.String("cluster", "", "cluster name")
+	gold := flag.Bool("golden", false, "print Go's EDF bytes of the golden messages and exit")
 	flag.Parse()
+	if *gold {
+		golden()
+		return
+	}
 
 	var options gen.NodeOptions
 	options.Network.Registrar = saturn.Create(*host, *token, saturn.Options{
