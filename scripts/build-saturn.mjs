@@ -111,7 +111,10 @@ function goBuild(go, dir, pkg, out) {
   if (r.status !== 0) fail(1, `go build ${pkg} failed:\n${r.stderr}`);
 }
 
-const stamp = JSON.stringify({ MODULES, node: readFileSync(join(root, 'packages/saturn/test/go-node/main.go'), 'utf8') });
+const stamp = JSON.stringify({
+  MODULES,
+  node: readFileSync(join(root, 'packages/saturn/test/go-node/main.go'), 'utf8'),
+});
 const bin = join(cache, 'bin');
 const server = join(bin, 'saturn');
 const goNode = join(bin, 'saturn-go-node');

@@ -288,7 +288,9 @@ export function saturnRegistry(): EdfRegistry {
 export function encodeFrame(message: SaturnMessage): Buffer {
   const payload = encode(message, { registry: saturnRegistry() });
   if (payload.length > MAX_PAYLOAD)
-    throw ErrTooLarge.with(`Saturn message ${message.constructor.name} is ${payload.length} bytes (max ${MAX_PAYLOAD})`);
+    throw ErrTooLarge.with(
+      `Saturn message ${message.constructor.name} is ${payload.length} bytes (max ${MAX_PAYLOAD})`,
+    );
   const frame = Buffer.allocUnsafe(4 + payload.length);
   frame[0] = SATURN_PROTO;
   frame[1] = SATURN_PROTO_VERSION;
@@ -336,7 +338,8 @@ export function decodePayload(payload: Uint8Array): unknown {
   } catch (e) {
     throw ErrMalformed.with(`Saturn frame: ${(e as Error).message}`, e);
   }
-  if (d.pos !== payload.length) throw ErrMalformed.with(`Saturn frame: ${payload.length - d.pos} bytes after the message`);
+  if (d.pos !== payload.length)
+    throw ErrMalformed.with(`Saturn frame: ${payload.length - d.pos} bytes after the message`);
   return v;
 }
 

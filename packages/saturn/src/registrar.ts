@@ -302,7 +302,12 @@ export class SaturnRegistrar implements Registrar {
       p.reject(ErrNoConnection.with(`saturn connection lost (${why.message})`));
       this.#pending.delete(id);
     }
-    this.#log().warning('(saturn) lost the connection to %s:%d (%s): reconnecting', this.#o.host, this.#o.port, why.message);
+    this.#log().warning(
+      '(saturn) lost the connection to %s:%d (%s): reconnecting',
+      this.#o.host,
+      this.#o.port,
+      why.message,
+    );
     this.#reconnect(1);
   }
 
@@ -318,13 +323,15 @@ export class SaturnRegistrar implements Registrar {
           if (this.#state !== 'registered') return session.close();
           this.#apply(result, true);
           this.#attach(session);
-          for (const r of this.#ownApps.values()) this.#write(new MessageRegisterApplicationRoute({ route: toWireApplicationRoute(r) }));
+          for (const r of this.#ownApps.values())
+            this.#write(new MessageRegisterApplicationRoute({ route: toWireApplicationRoute(r) }));
           this.#log().info('(saturn) %s registered again (attempt %d)', this.#name, attempt);
         },
         (e: unknown) => {
           if (this.#state !== 'registered') return;
           const msg = toError(e).message;
-          if (attempt === 1) this.#log().warning('(saturn) registering %s again failed: %s (retrying)', this.#name, msg);
+          if (attempt === 1)
+            this.#log().warning('(saturn) registering %s again failed: %s (retrying)', this.#name, msg);
           else this.#log().debug('(saturn) registering %s again failed (attempt %d): %s', this.#name, attempt, msg);
           this.#reconnect(attempt + 1);
         },
@@ -394,14 +401,16 @@ export class SaturnRegistrar implements Registrar {
 
   async #resolve(name: Atom): Promise<Route[]> {
     const r = await this.#request(name, (id) => new MessageResolve({ id, name }));
-    if (!(r instanceof MessageResolveResult)) throw ErrNoRoute.with(`${name}: the server answered a resolve with a proxy result`);
+    if (!(r instanceof MessageResolveResult))
+      throw ErrNoRoute.with(`${name}: the server answered a resolve with a proxy result`);
     if (r.error !== null) throw serverError(r.error, `${name} (saturn cluster ${JSON.stringify(this.#o.cluster)})`);
     return fromWireRoutes(r.routes);
   }
 
   async #resolveProxy(name: Atom): Promise<ProxyRoute[]> {
     const r = await this.#request(name, (id) => new MessageResolveProxy({ id, name }));
-    if (!(r instanceof MessageResolveProxyResult)) throw ErrNoRoute.with(`proxy to ${name}: the server answered with a node resolve result`);
+    if (!(r instanceof MessageResolveProxyResult))
+      throw ErrNoRoute.with(`proxy to ${name}: the server answered with a node resolve result`);
     if (r.error !== null) throw serverError(r.error, `proxy to ${name}`);
     return (r.routes ?? []).map(fromWireProxyRoute);
   }
@@ -483,11 +492,19 @@ export class SaturnRegistrar implements Registrar {
 
   /** @throws ErgoError ERR_UNSUPPORTED always (Saturn's server does not store proxy routes yet). */
   registerProxy(_to: Atom): Promise<void> {
-    return rejected(ErrUnsupported.with('the saturn registrar does not register proxies'), this.#log(), 'registerProxy');
+    return rejected(
+      ErrUnsupported.with('the saturn registrar does not register proxies'),
+      this.#log(),
+      'registerProxy',
+    );
   }
   /** @throws ErgoError ERR_UNSUPPORTED always. */
   unregisterProxy(_to: Atom): Promise<void> {
-    return rejected(ErrUnsupported.with('the saturn registrar does not register proxies'), this.#log(), 'unregisterProxy');
+    return rejected(
+      ErrUnsupported.with('the saturn registrar does not register proxies'),
+      this.#log(),
+      'unregisterProxy',
+    );
   }
 
   // --- facts and end ------------------------------------------------------------------------

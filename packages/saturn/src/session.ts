@@ -14,7 +14,7 @@ import {
   FrameReader,
   MessageHandshake,
   MessageHandshakeResult,
-  MessageRegister,
+  type MessageRegister,
   MessageRegisterResult,
   type SaturnMessage,
 } from './messages.js';
@@ -106,7 +106,12 @@ export class Session {
         socket.write(encodeFrame(handshake));
       });
       const early = (why: Error): void =>
-        fail(ErrNoConnection.with(`${where}: ${step === 'tls' ? why.message : `closed during ${step} (${why.message})`}`, why));
+        fail(
+          ErrNoConnection.with(
+            `${where}: ${step === 'tls' ? why.message : `closed during ${step} (${why.message})`}`,
+            why,
+          ),
+        );
       socket.on('error', early);
       socket.on('close', () => {
         // After a good handshake Saturn closes the connection during registration only to refuse
@@ -132,7 +137,9 @@ export class Session {
             if (!(m instanceof MessageHandshakeResult))
               return fail(ErrMalformed.with(`${where}: expected a handshake result, got ${describe(m)}`));
             if (m.digest !== tokenDigest(handshake!.digest, o.token))
-              return fail(ErrMalformed.with(`${where}: the server's handshake digest is wrong (it does not know the token)`));
+              return fail(
+                ErrMalformed.with(`${where}: the server's handshake digest is wrong (it does not know the token)`),
+              );
             step = 'register';
             socket.write(encodeFrame(message));
           } else if (step === 'register') {

@@ -79,12 +79,26 @@ const GOLDEN: Record<string, { bytes: string; message: SaturnMessage }> = {
   },
   register: {
     // Cluster c1, Hidden false, Node, RegisterRoutes{[route], [app], nil proxies}.
-    bytes: hex(name('MessageRegister'), str('c1'), '00', str('a@127.0.0.1'), '9d00000001', ROUTE, '9d00000001', APP, 'ff'),
+    bytes: hex(
+      name('MessageRegister'),
+      str('c1'),
+      '00',
+      str('a@127.0.0.1'),
+      '9d00000001',
+      ROUTE,
+      '9d00000001',
+      APP,
+      'ff',
+    ),
     message: new MessageRegister({
       cluster: 'c1',
       hidden: false,
       node: 'a@127.0.0.1',
-      registerRoutes: new WireRegisterRoutes({ routes: [wireRoute()], applicationRoutes: [wireApp()], proxyRoutes: null }),
+      registerRoutes: new WireRegisterRoutes({
+        routes: [wireRoute()],
+        applicationRoutes: [wireApp()],
+        proxyRoutes: null,
+      }),
     }),
   },
   registerResult: {
@@ -110,7 +124,12 @@ const GOLDEN: Record<string, { bytes: string; message: SaturnMessage }> = {
   },
   registerTaken: {
     bytes: hex(name('MessageRegisterResult'), str('resource is taken'), 'ff', 'ff', 'ff'),
-    message: new MessageRegisterResult({ error: new Error('resource is taken'), config: null, nodes: null, applications: null }),
+    message: new MessageRegisterResult({
+      error: new Error('resource is taken'),
+      config: null,
+      nodes: null,
+      applications: null,
+    }),
   },
   configUpdate: {
     // Value "alpha" as `any`: the string tag 0x8d, then the string.
@@ -185,16 +204,18 @@ describe('saturn golden bytes', () => {
     const extra = Buffer.concat([frames[0]!, Buffer.from([0])]);
     extra.writeUInt16BE(extra.length - 4, 2);
     assert.throws(() => new FrameReader().push(extra), { code: 'ERR_MALFORMED' });
-    assert.throws(
-      () => encodeFrame(new MessageConfigUpdate({ item: 'x'.repeat(40_000), value: 'y'.repeat(40_000) })),
-      { code: 'ERR_TOO_LARGE' },
-    );
+    assert.throws(() => encodeFrame(new MessageConfigUpdate({ item: 'x'.repeat(40_000), value: 'y'.repeat(40_000) })), {
+      code: 'ERR_TOO_LARGE',
+    });
   });
 
   test('the handshake digests: hex sha256 of "salt:token", then of "digest:token"', () => {
     // sha256("salt:tok") and sha256(<that>:tok), computed independently (sha256sum).
     assert.equal(tokenDigest('salt', 'tok'), '9c43f3406303f97295d6047089f631f8e34940c119d196afa1ed43b466114d40');
-    assert.equal(tokenDigest('9c43f3406303f97295d6047089f631f8e34940c119d196afa1ed43b466114d40', 'tok'), '6681fa082373c0a8800bdfb04a6d39ef14515d8d08a0796581158ecb5dff239f');
+    assert.equal(
+      tokenDigest('9c43f3406303f97295d6047089f631f8e34940c119d196afa1ed43b466114d40', 'tok'),
+      '6681fa082373c0a8800bdfb04a6d39ef14515d8d08a0796581158ecb5dff239f',
+    );
   });
 });
 
@@ -268,7 +289,11 @@ describe('saturn registrar against a TEST DOUBLE of the server (resolve and the 
     await Promise.all(doubles.map((d) => d.close()));
   });
 
-  async function start(script: Script, node = 'a@127.0.0.1', cluster = 'c1'): Promise<{ node: Node; double: SaturnDouble }> {
+  async function start(
+    script: Script,
+    node = 'a@127.0.0.1',
+    cluster = 'c1',
+  ): Promise<{ node: Node; double: SaturnDouble }> {
     const double = new SaturnDouble(script);
     doubles.push(double);
     const port = await double.listen();
@@ -277,7 +302,13 @@ describe('saturn registrar against a TEST DOUBLE of the server (resolve and the 
       network: {
         cookie: 'x',
         acceptors: [{ host: '127.0.0.1', port: 0 }],
-        registrar: createSaturnRegistrar({ host: '127.0.0.1', port, token: script.token, cluster, insecureSkipVerify: true }),
+        registrar: createSaturnRegistrar({
+          host: '127.0.0.1',
+          port,
+          token: script.token,
+          cluster,
+          insecureSkipVerify: true,
+        }),
       },
     });
     nodes.push(n);
@@ -330,11 +361,14 @@ describe('saturn registrar against a TEST DOUBLE of the server (resolve and the 
     await assert.rejects(start({ token: 'tok', register: GOLDEN.registerTaken!.bytes }, 't1@127.0.0.1'), {
       code: 'ERR_TAKEN',
     });
-    await assert.rejects(start({ token: 'tok', register: GOLDEN.registerResult!.bytes, wrongProof: true }, 't2@127.0.0.1'), (e: Error & { code?: string }) => {
-      assert.equal(e.code, 'ERR_MALFORMED');
-      assert.match(e.message, /does not know the token/);
-      return true;
-    });
+    await assert.rejects(
+      start({ token: 'tok', register: GOLDEN.registerResult!.bytes, wrongProof: true }, 't2@127.0.0.1'),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_MALFORMED');
+        assert.match(e.message, /does not know the token/);
+        return true;
+      },
+    );
     assert.throws(() => createSaturnRegistrar({ token: '' }), { code: 'ERR_INCORRECT' });
     assert.throws(() => createSaturnRegistrar({ token: 't', port: 70000 }), { code: 'ERR_INCORRECT' });
     assert.throws(() => createSaturnRegistrar({ token: 't', cluster: 'a:b' }), { code: 'ERR_INCORRECT' });

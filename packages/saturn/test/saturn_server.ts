@@ -24,7 +24,10 @@ export function saturnMissing(): string | null {
 
 /** Why the mixed Go/TS tests cannot run here, or null. */
 export function goNodeMissing(): string | null {
-  return saturnMissing() ?? (existsSync(GO_NODE) ? null : `the Go Ergo node ${GO_NODE} is not built (scripts/build-saturn.mjs)`);
+  return (
+    saturnMissing() ??
+    (existsSync(GO_NODE) ? null : `the Go Ergo node ${GO_NODE} is not built (scripts/build-saturn.mjs)`)
+  );
 }
 
 export async function freePort(): Promise<number> {
@@ -53,7 +56,12 @@ function yaml(token: string, clusters: string): string {
  * Starts a Saturn server on a free port of 127.0.0.1 with `token` and the `Clusters:` body
  * `clusters` (YAML, indented under `Clusters:` for you); resolves once it listens.
  */
-export async function startSaturn(token: string, clusters = 'Nothing: 0', port?: number, dir?: string): Promise<Saturn> {
+export async function startSaturn(
+  token: string,
+  clusters = 'Nothing: 0',
+  port?: number,
+  dir?: string,
+): Promise<Saturn> {
   dir ??= mkdtempSync(join(tmpdir(), 'ergo-saturn-'));
   writeFileSync(join(dir, 'saturn.yaml'), yaml(token, clusters));
   for (let attempt = 0; ; attempt++) {
@@ -66,7 +74,6 @@ export async function startSaturn(token: string, clusters = 'Nothing: 0', port?:
     let exited = false;
     const collect = (s: NodeJS.ReadableStream): void => {
       createInterface({ input: s }).on('line', (l) => {
-        // eslint-disable-next-line no-control-regex
         const line = l.replace(/\x1b\[[0-9;]*m/g, '');
         output.push(line);
         if (line.includes('started registrar server')) listening = true;
@@ -77,8 +84,7 @@ export async function startSaturn(token: string, clusters = 'Nothing: 0', port?:
     proc.once('exit', () => (exited = true));
     await eventually(() => listening || exited || undefined, 'the Saturn server to listen', { timeoutMs: 20_000 });
     if (listening) return { port: p, token, dir, proc, output };
-    if (attempt >= 3 || port !== undefined)
-      throw new Error(`the Saturn server did not start:\n${output.join('\n')}`);
+    if (attempt >= 3 || port !== undefined) throw new Error(`the Saturn server did not start:\n${output.join('\n')}`);
   }
 }
 

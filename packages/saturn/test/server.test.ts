@@ -19,7 +19,7 @@ import {
   EventConfigUpdate,
   EventNodeJoined,
   EventNodeLeft,
-  SaturnRegistrar,
+  type SaturnRegistrar,
   type SaturnRegistrarOptions,
 } from '../src/index.js';
 import { saturnMissing, setClusters, startSaturn, stopSaturn, type Saturn } from './saturn_server.js';
@@ -144,20 +144,43 @@ describe('saturn registrar, the real Saturn server', { skip: skip ?? false, time
         (m): m is EventApplicationStarted => m instanceof EventApplicationStarted && m.name === 'web',
       );
       assert.equal(started.mode, ApplicationMode.Permanent);
-      assert.equal((await reg(a).resolver().resolveApplication('web' as Atom))[0]!.state, 2);
+      assert.equal(
+        (
+          await reg(a)
+            .resolver()
+            .resolveApplication('web' as Atom)
+        )[0]!.state,
+        2,
+      );
       await b.applicationStop('web');
-      await seenOn(a.name, (m): m is EventApplicationStopping => m instanceof EventApplicationStopping && m.name === 'web');
-      await seenOn(a.name, (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.name === 'web');
+      await seenOn(
+        a.name,
+        (m): m is EventApplicationStopping => m instanceof EventApplicationStopping && m.name === 'web',
+      );
+      await seenOn(
+        a.name,
+        (m): m is EventApplicationStopped => m instanceof EventApplicationStopped && m.name === 'web',
+      );
       b.applicationUnload('web');
-      await seenOn(a.name, (m): m is EventApplicationUnloaded => m instanceof EventApplicationUnloaded && m.name === 'web');
-      await assert.rejects(reg(a).resolver().resolveApplication('web' as Atom), { code: 'ERR_NO_ROUTE' });
+      await seenOn(
+        a.name,
+        (m): m is EventApplicationUnloaded => m instanceof EventApplicationUnloaded && m.name === 'web',
+      );
+      await assert.rejects(
+        reg(a)
+          .resolver()
+          .resolveApplication('web' as Atom),
+        { code: 'ERR_NO_ROUTE' },
+      );
 
       // A node that registers later learns the running routes from its registration result.
       await b.applicationLoad(app(3));
       await seenOn(a.name, (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.weight === 3);
       const c = await saturnNode('appc@127.0.0.1', s, { cluster: 'apps' });
       try {
-        const r = await reg(c).resolver().resolveApplication('web' as Atom);
+        const r = await reg(c)
+          .resolver()
+          .resolveApplication('web' as Atom);
         assert.deepEqual(
           r.map((x) => [x.node, x.weight, x.state]),
           [[b.name, 3, 1]],
@@ -174,7 +197,12 @@ describe('saturn registrar, the real Saturn server', { skip: skip ?? false, time
         all.slice(reloaded).some((m) => m instanceof EventApplicationUnloaded && m.name === 'web' && m.node === b.name),
         'b leaving unloads its web route',
       );
-      await assert.rejects(reg(a).resolver().resolveApplication('web' as Atom), { code: 'ERR_NO_ROUTE' });
+      await assert.rejects(
+        reg(a)
+          .resolver()
+          .resolveApplication('web' as Atom),
+        { code: 'ERR_NO_ROUTE' },
+      );
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
@@ -199,27 +227,45 @@ describe('saturn registrar, the real Saturn server', { skip: skip ?? false, time
         ].join('\n'),
       );
       const update = (node: string, item: string, value: unknown) =>
-        seenOn(node, (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === item && m.value === value);
+        seenOn(
+          node,
+          (m): m is EventConfigUpdate => m instanceof EventConfigUpdate && m.item === item && m.value === value,
+        );
       await update(a.name, 'name', 'alpha');
       await update(b.name, 'ratio', 0.5);
       await eventually(async () => (await reg(a).configItem('pool')) === 3, 'a to have pool 3', WAIT);
       await eventually(async () => (await reg(b).configItem('pool')) === 2, 'b to have pool 2', WAIT);
-      assert.deepEqual(await reg(a).config('pool', 'ratio', 'name', 'missing'), new Map<string, unknown>([
-        ['pool', 3],
-        ['ratio', 0.5],
-        ['name', 'alpha'],
-      ]));
+      assert.deepEqual(
+        await reg(a).config('pool', 'ratio', 'name', 'missing'),
+        new Map<string, unknown>([
+          ['pool', 3],
+          ['ratio', 0.5],
+          ['name', 'alpha'],
+        ]),
+      );
       await assert.rejects(reg(b).configItem('name'), { code: 'ERR_UNKNOWN' }, "a's own item is not b's");
       // A change of the cluster-wide level that a's own level overrides: b hears it, a does not.
       setClusters(
         s,
-        ['pool: 1', 'Cluster@cfg:', '  pool: 20', '  ratio: 0.5', '  marker: 1', '  cfga@127.0.0.1:', '    pool: 3', '    name: "alpha"'].join('\n'),
+        [
+          'pool: 1',
+          'Cluster@cfg:',
+          '  pool: 20',
+          '  ratio: 0.5',
+          '  marker: 1',
+          '  cfga@127.0.0.1:',
+          '    pool: 3',
+          '    name: "alpha"',
+        ].join('\n'),
       );
       await update(b.name, 'pool', 20);
       await update(a.name, 'marker', 1);
       assert.equal(await reg(a).configItem('pool'), 3);
       const poolEvents = (seen.get(a.name) ?? []).filter((m) => m instanceof EventConfigUpdate && m.item === 'pool');
-      assert.ok(poolEvents.every((m) => (m as EventConfigUpdate).value === 3), `a saw only its own pool: ${JSON.stringify(poolEvents)}`);
+      assert.ok(
+        poolEvents.every((m) => (m as EventConfigUpdate).value === 3),
+        `a saw only its own pool: ${JSON.stringify(poolEvents)}`,
+      );
     } finally {
       await Promise.all([a.stop(), b.stop()]);
     }
@@ -249,7 +295,10 @@ describe('saturn registrar, the real server restarting', { skip: skip ?? false, 
     const b = await saturnNode('kb@127.0.0.1', s, { cluster: 'k' });
     try {
       await b.applicationLoad(app(4));
-      await seenOn(a.name, (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.node === b.name);
+      await seenOn(
+        a.name,
+        (m): m is EventApplicationLoaded => m instanceof EventApplicationLoaded && m.node === b.name,
+      );
       const port = s.port;
       await stopSaturn(s, true);
       await eventually(() => !reg(a).connected() && !reg(b).connected(), 'both to notice the server gone', WAIT);
@@ -260,7 +309,13 @@ describe('saturn registrar, the real server restarting', { skip: skip ?? false, 
       await eventually(async () => (await reg(b).nodes()).includes(a.name), 'b to list a again', WAIT);
       // b's application route is sent again after its registration, so a learns it anew.
       await eventually(
-        async () => (await reg(a).resolver().resolveApplication('web' as Atom).catch(() => []))[0]?.node === b.name,
+        async () =>
+          (
+            await reg(a)
+              .resolver()
+              .resolveApplication('web' as Atom)
+              .catch(() => [])
+          )[0]?.node === b.name,
         "a to learn b's application route again",
         WAIT,
       );
