@@ -26,6 +26,7 @@ export const workspaces = [
   { dir: 'packages/create', files: 'dist/test/*.test.js' },
   { dir: 'packages/metrics', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'packages/etcd', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
+  { dir: 'packages/saturn', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'packages/entities', files: 'dist/test/*.test.js', imports: ['./dist/test/warnings_preload.js'] },
   { dir: 'packages/observer', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'examples', files: 'dist/*.test.js' },
