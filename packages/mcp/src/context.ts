@@ -19,6 +19,8 @@ import { DEFAULT_LOG_RING, LogRing, REMOTE_RING_IDLE } from './logring.js';
 export class ToolContext {
   /** Framework name by node name (`ergo-ts`, `Ergo Framework`...), learnt from node info. */
   readonly #frameworks = new Map<string, string>();
+  /** Tool calls running now. */
+  running = 0;
   /** The log ring of each node asked, by node name. */
   readonly #rings = new Map<string, Promise<PID>>();
 

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { Actor, ErrIncorrect, type Node, type PID } from 'ergo-ts';
+import { Actor, ErrIncorrect, ignorable, type Node, type PID } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
 
 import { actionTools } from './actions.js';
@@ -104,10 +104,13 @@ export function buildServer(ctx: ToolContext): McpServer {
         annotations: { readOnlyHint: !spec.action, destructiveHint: spec.action, openWorldHint: false },
       },
       async (args: Record<string, unknown>) => {
+        ctx.running++;
         try {
           return { content: [{ type: 'text' as const, text: toJSONText(await spec.run(ctx, args)) }] };
         } catch (err) {
           return { isError: true, content: [{ type: 'text' as const, text: failure(err) }] };
+        } finally {
+          ctx.running--;
         }
       },
     );
@@ -120,13 +123,16 @@ export function buildServer(ctx: ToolContext): McpServer {
 
 /**
  * The MCP server process. Its init fails when the options are wrong or the port is taken. Its
- * `handleInspect` reports the URL, whether actions are on and the requests answered.
+ * `handleInspect` reports the URL, whether actions are on, the HTTP requests taken, those
+ * still being answered (`inflight`) and the tool calls still running (`tools`: a call whose
+ * client has gone runs to its own time limit).
  */
 export class McpServerActor extends Actor {
   #web!: WebServer;
   #ctx!: ToolContext;
   #actions = false;
   #requests = 0;
+  #inflight = 0;
 
   override async init(args: McpServerArgs): Promise<void> {
     const o = args.options ?? {};
@@ -167,7 +173,6 @@ export class McpServerActor extends Actor {
       } catch {
         return answer(res, 400, 'parse error: the body is not JSON');
       }
-      this.#requests++;
       const server = buildServer(this.#ctx);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => {
@@ -178,10 +183,14 @@ export class McpServerActor extends Actor {
       await transport.handleRequest(req, res, body);
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
-      handle(req, res).catch((err: unknown) => {
-        this.log.warning('mcp: request failed: %s', message(err));
-        answer(res, 500, 'internal error');
-      });
+      this.#requests++;
+      this.#inflight++;
+      handle(req, res)
+        .catch((err: unknown) => {
+          this.log.warning('mcp: request failed: %s', message(err));
+          answer(res, 500, 'internal error');
+        })
+        .finally(() => this.#inflight--);
     };
     this.#web = await createWebServer({
       host,
@@ -198,7 +207,13 @@ export class McpServerActor extends Actor {
   override handleMessage(_from: PID, _message: unknown): void {}
 
   override handleInspect(): Record<string, string> {
-    return { url: this.#web.url + MCP_PATH, actions: String(this.#actions), requests: String(this.#requests) };
+    return {
+      url: this.#web.url + MCP_PATH,
+      actions: String(this.#actions),
+      requests: String(this.#requests),
+      inflight: String(this.#inflight),
+      tools: String(this.#ctx.running),
+    };
   }
 
   override terminate(): void {
@@ -234,7 +249,13 @@ export interface McpServerHandle {
  * application; resolves once it listens. Rejects with ErrIncorrect for bad options, the listen
  * error (EADDRINUSE...) or ErrTaken when one already runs.
  */
-export async function startMcpServer(node: Node, options: McpOptions = {}): Promise<McpServerHandle> {
+export function startMcpServer(node: Node, options: McpOptions = {}): Promise<McpServerHandle> {
+  // Safe to leave un-awaited, as every Promise an ergo-ts package returns.
+  return ignorable(start(node, options), node.log, 'startMcpServer');
+}
+
+async function start(node: Node, options: McpOptions): Promise<McpServerHandle> {
+  check(options ?? {}); // before the name is taken: a bad call leaves nothing behind
   let url = '';
   const pid = await node.spawnRegister(MCP_SERVER_NAME, McpServerActor, {}, { options, onListen: (u) => (url = u) });
   return { pid, url };
