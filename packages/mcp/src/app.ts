@@ -5,7 +5,8 @@
 import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec, type Node } from 'ergo-ts';
 
 import type { McpOptions } from './options.js';
-import { MCP_SERVER_NAME, MCP_VERSION, McpServerActor } from './server.js';
+import { MCP_SERVER_NAME, McpServerActor } from './server.js';
+import { MCP_VERSION } from './version.js';
 
 /** The application's name (Go Ergo's). */
 export const MCP_APP_NAME = 'mcp_app';

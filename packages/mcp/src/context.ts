@@ -12,10 +12,13 @@ import {
 } from 'ergo-ts';
 
 import { McpToolError } from './errors.js';
-import { reach, snapshot, type Target } from './inspect.js';
+import { DEFAULT_INSPECT_TIMEOUT, reach, snapshot, type Target } from './inspect.js';
 import { DEFAULT_LOG_RING, LogRing, REMOTE_RING_IDLE } from './logring.js';
 
-/** Shared state of one MCP server. */
+/**
+ * Shared state of one MCP server: the node, whether actions run, the log rings, and what it
+ * learnt of the nodes it asked. `timeout` is in milliseconds (default 5000).
+ */
 export class ToolContext {
   /** Framework name by node name (`ergo-ts`, `Ergo Framework`...), learnt from node info. */
   readonly #frameworks = new Map<string, string>();
@@ -24,15 +27,21 @@ export class ToolContext {
   /** The log ring of each node asked, by node name. */
   readonly #rings = new Map<string, Promise<PID>>();
 
+  /** Whether the action tools run (`actions` option). */
+  readonly actions: boolean;
+  /** Records each log ring keeps. */
+  readonly logRing: number;
+  /** Default milliseconds of one question. */
+  readonly timeout: number;
+
   constructor(
     readonly node: Node,
-    /** Whether the action tools run (`actions` option). */
-    readonly actions: boolean,
-    /** Records each log ring keeps. */
-    readonly logRing: number = DEFAULT_LOG_RING,
-    /** Default milliseconds of one question. */
-    readonly timeout: number,
-  ) {}
+    options: { actions?: boolean; logRing?: number; timeout?: number } = {},
+  ) {
+    this.actions = options.actions === true;
+    this.logRing = options.logRing ?? DEFAULT_LOG_RING;
+    this.timeout = options.timeout ?? DEFAULT_INSPECT_TIMEOUT;
+  }
 
   /** The node `name` names (this one when absent), connected to when needed. */
   reach(name: string | undefined): Promise<Target> {

@@ -3,16 +3,9 @@
 // HTTP, protected by a bearer token; actions only when enabled.
 export { createMcpApplication, MCP_APP_NAME, type McpApplication } from './app.js';
 export * from './options.js';
-export {
-  startMcpServer,
-  buildServer,
-  allTools,
-  McpServerActor,
-  MCP_SERVER_NAME,
-  MCP_VERSION,
-  type McpServerArgs,
-  type McpServerHandle,
-} from './server.js';
+export { startMcpServer, McpServerActor, MCP_SERVER_NAME, type McpServerArgs, type McpServerHandle } from './server.js';
+export { MCP_VERSION } from './version.js';
+export { allTools } from './table.js';
 export { ToolContext } from './context.js';
 export { McpToolError, type McpToolErrorCode } from './errors.js';
 export type { ToolSpec } from './tools.js';

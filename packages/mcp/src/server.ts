@@ -7,25 +7,18 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Actor, ErrIncorrect, ignorable, type Node, type PID } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
 
-import { actionTools } from './actions.js';
+import { buildServer } from './build.js';
 import { ToolContext } from './context.js';
 import { DEFAULT_INSPECT_TIMEOUT, message } from './inspect.js';
-import { toJSONText } from './json.js';
 import { DEFAULT_LOG_RING } from './logring.js';
 import { DEFAULT_MCP_HOST, DEFAULT_MCP_PORT, MCP_MAX_BODY, MCP_PATH, type McpOptions } from './options.js';
-import { registerResources } from './resources.js';
-import { readTools, type ToolSpec } from './tools.js';
 
 /** Registered name of the MCP server process. */
 export const MCP_SERVER_NAME = 'mcp_server';
-
-/** Version the server reports to MCP clients. */
-export const MCP_VERSION = '0.1.0';
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
@@ -35,9 +28,6 @@ export interface McpServerArgs {
   /** Told the URL of the MCP endpoint once the server listens. */
   onListen?: (url: string) => void;
 }
-
-/** Every tool this package has (read-only first). */
-export const allTools: readonly ToolSpec[] = [...readTools, ...actionTools];
 
 function digest(text: string): Buffer {
   return createHash('sha256').update(text).digest();
@@ -78,49 +68,6 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The text of a tool's failure: `<code>: <message>` when it has a code. */
-function failure(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? `${code}: ${message(err)}` : message(err);
-}
-
-/** An SDK server with every tool and resource on `ctx` (the action tools disabled unless enabled). */
-export function buildServer(ctx: ToolContext): McpServer {
-  const server = new McpServer(
-    { name: 'ergo-ts-mcp', title: 'ergo-ts node inspector', version: MCP_VERSION },
-    {
-      instructions:
-        `Inspects the ergo-ts node ${ctx.node.name} and the nodes it reaches (Go Ergo nodes too): every tool takes ` +
-        '`node` (name@host, this node when absent). PIDs are written <CRC.0.1001>; a registered name works where a PID is asked.',
-    },
-  );
-  for (const spec of allTools) {
-    const tool = server.registerTool(
-      spec.name,
-      {
-        title: spec.title,
-        description: spec.description,
-        inputSchema: spec.shape,
-        annotations: { readOnlyHint: !spec.action, destructiveHint: spec.action, openWorldHint: false },
-      },
-      async (args: Record<string, unknown>) => {
-        ctx.running++;
-        try {
-          return { content: [{ type: 'text' as const, text: toJSONText(await spec.run(ctx, args)) }] };
-        } catch (err) {
-          return { isError: true, content: [{ type: 'text' as const, text: failure(err) }] };
-        } finally {
-          ctx.running--;
-        }
-      },
-    );
-    // Not listed, and a call is answered "disabled" (an error result, not a crash).
-    if (spec.action && !ctx.actions) tool.disable();
-  }
-  registerResources(server, ctx);
-  return server;
-}
-
 /**
  * The MCP server process. Its init fails when the options are wrong or the port is taken. Its
  * `handleInspect` reports the URL, whether actions are on, the HTTP requests taken, those
@@ -142,12 +89,11 @@ export class McpServerActor extends Actor {
     const allowed = o.allowedHosts ?? (LOOPBACK.has(host) ? [...LOOPBACK] : null);
     const token = o.token === undefined || o.token === '' ? null : digest(o.token);
     this.#actions = o.actions === true;
-    this.#ctx = new ToolContext(
-      node,
-      this.#actions,
-      o.logRing ?? DEFAULT_LOG_RING,
-      (o.timeout ?? DEFAULT_INSPECT_TIMEOUT / 1000) * 1000,
-    );
+    this.#ctx = new ToolContext(node, {
+      actions: this.#actions,
+      logRing: o.logRing ?? DEFAULT_LOG_RING,
+      timeout: (o.timeout ?? DEFAULT_INSPECT_TIMEOUT / 1000) * 1000,
+    });
     // This node's log is kept from now on (a node without its system application has none).
     this.#ctx
       .ring({ node: node.name, creation: node.creation, local: true }, DEFAULT_INSPECT_TIMEOUT)

@@ -282,7 +282,10 @@ export const readTools: ToolSpec[] = [
         'process info',
         t.node,
       );
-      return { node: t.node, terminated: m.terminated, ...m.info };
+      // The inspector's last word about a process that ended (it may come before or instead of a
+      // plain end of the inspector, whichever the race gives): the same answer either way.
+      if (m.terminated) throw new McpToolError('ERR_MCP_REFUSED', `${t.node}: process ${String(pid)} has ended`);
+      return { node: t.node, ...m.info };
     },
   },
   {

