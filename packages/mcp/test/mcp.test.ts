@@ -223,6 +223,24 @@ test('without the token, or with another one, the server answers 401 (the SDK cl
   });
   assert.equal(res.status, 200);
   await res.body?.cancel();
+  // Stateless: one POST is a whole tool call, no session (docs/mcp.md shows it).
+  const one = await fetch(url, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json, text/event-stream',
+      authorization: `Bearer ${TOKEN}`,
+    },
+    body: JSON.stringify({ jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'node_info', arguments: {} } }),
+  });
+  assert.equal(one.status, 200);
+  const { result } = (await one.json()) as { result: { content: { text: string }[]; isError?: boolean } };
+  assert.notEqual(result.isError, true);
+  assert.equal((JSON.parse(result.content[0]!.text) as { name: string }).name, a.name);
+  // GET (the optional server-to-client stream) is not served by a stateless server.
+  const get = await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(get.status, 405);
+  await get.body?.cancel();
 });
 
 test('actions are refused while disabled: the process stays', async () => {
