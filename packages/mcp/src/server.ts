@@ -24,6 +24,7 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 
 /** What the server process is started with. */
 export interface McpServerArgs {
+  /** The server's options (see {@link McpOptions}). */
   options: McpOptions;
   /** Told the URL of the MCP endpoint once the server listens. */
   onListen?: (url: string) => void;

@@ -45,12 +45,17 @@ import { LogTail, type LogTailAnswer } from './logring.js';
 
 /** One tool: its schema (a zod shape), whether it acts, and what it does. */
 export interface ToolSpec {
+  /** The tool's name (Go Ergo's where the tool means the same). */
   name: string;
+  /** A short human title. */
   title: string;
+  /** What the tool answers, for the model. */
   description: string;
   /** An action tool changes the node; it runs only with `actions: true`. */
   action: boolean;
+  /** Its arguments (a zod shape; the SDK checks calls against it and lists it as JSON Schema). */
   shape: z.ZodRawShape;
+  /** Answers a call: a JSON-able value, or throws (an McpToolError names the problem). */
   run(ctx: ToolContext, args: Record<string, unknown>): Promise<unknown>;
 }
 
