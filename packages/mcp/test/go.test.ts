@@ -1,6 +1,7 @@
 // The MCP server on an ergo-ts node, asked about a real Go Ergo 3.2 node (ergo-peer, its own
 // system_inspect) through the `node` argument: node info, the process list (Go's PID-ordered
-// list, filtered and sorted by the server), one process, the applications, the network, a
+// list, filtered and sorted by the server), one process, the applications and one application's
+// processes, the network, the log tail, a
 // resource read; ergo-ts's own queries are not sent to it (event_list says so), and an action
 // (send_message) reaches a Go process.
 
@@ -56,8 +57,16 @@ test('tools/call on a Go Ergo node through the ergo-ts node', async (t) => {
   assert.equal(echo.pid, list.processes.find((p) => p.name === 'echo')!.pid);
   assert.ok(String(echo.behavior).length > 0);
 
-  const apps = await ok<{ applications: { name: string }[] }>(client, 'app_list', { node: goName });
-  assert.ok(apps.applications.length >= 1);
+  // peer_app: loaded at the peer's start; running with its one member after app_start.
+  const started = await go.cmd('app_start');
+  assert.equal(started.kind, 'result', JSON.stringify(started));
+  const apps = await ok<{ applications: { name: string; state: string }[] }>(client, 'app_list', { node: goName });
+  assert.match(apps.applications.find((x) => x.name === 'peer_app')?.state ?? 'absent', /running/i);
+  const tree = await ok<{ processes: unknown[] }>(client, 'app_processes', { node: goName, application: 'peer_app' });
+  assert.equal(tree.processes.length, 1, JSON.stringify(tree));
+
+  const log = await ok<{ node: string; records: unknown[] }>(client, 'log_tail', { node: goName });
+  assert.equal(log.node, goName);
 
   const net = await ok<{ nodes: string[] }>(client, 'network_info', { node: goName });
   assert.ok(net.nodes.includes(node.name), `${goName} is connected to ${node.name}`);
