@@ -184,6 +184,7 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
   setTrapExit(trap: boolean): void {
     this.#trap = trap;
   }
+  /** True when exit signals arrive as messages (see {@link setTrapExit}). */
   trapExit(): boolean {
     return this.#trap;
   }

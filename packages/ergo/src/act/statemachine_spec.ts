@@ -56,9 +56,11 @@ function duration(ms: unknown, what: string): number {
  * its type. A state change cancels it; a new one replaces it; `Infinity` cancels it.
  */
 export class StateTimeout<M = unknown> {
+  /** Milliseconds until it fires (`Infinity`: cancel). */
   readonly durationMs: number;
   constructor(
     durationMs: number,
+    /** What arrives when it fires. */
     readonly message: M,
   ) {
     this.durationMs = duration(durationMs, 'StateTimeout');
@@ -75,9 +77,11 @@ export class StateTimeout<M = unknown> {
  * new one replaces it; `Infinity` cancels it.
  */
 export class MessageTimeout<M = unknown> {
+  /** Milliseconds without mail until it fires (`Infinity`: cancel). */
   readonly durationMs: number;
   constructor(
     durationMs: number,
+    /** What arrives when it fires. */
     readonly message: M,
   ) {
     this.durationMs = duration(durationMs, 'MessageTimeout');
@@ -93,10 +97,13 @@ export class MessageTimeout<M = unknown> {
  * alone. One per name: a new one replaces the running one of its name; `Infinity` cancels it.
  */
 export class GenericTimeout<M = unknown> {
+  /** Milliseconds until it fires (`Infinity`: cancel). */
   readonly durationMs: number;
   constructor(
+    /** The timer's name: one running timer per name. */
     readonly name: string,
     durationMs: number,
+    /** What arrives when it fires. */
     readonly message: M,
   ) {
     if (typeof name !== 'string') throw ErrIncorrect.with(`GenericTimeout: the name must be a string`);
@@ -208,8 +215,11 @@ export class StateMachineSpec<P, S extends string, D> {
 
   /** @internal made by StateMachine.spec. */
   constructor(
+    /** The machine's protocol: message and call types are its entry names. */
     readonly protocol: AnyProtocol,
+    /** The state the machine starts in. */
     readonly initialState: S,
+    /** The data it starts with. */
     readonly data: D,
   ) {
     if (typeof initialState !== 'string') throw ErrStateMachineSpec.with('the initial state must be a string');
