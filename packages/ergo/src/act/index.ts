@@ -25,3 +25,27 @@ export {
   type LeaderStore,
   type LeaderState,
 } from './leader/store.js';
+export { StateMachine, STATEMACHINE_BATCH } from './statemachine.js';
+export {
+  StateMachineSpec,
+  StateTimeout,
+  MessageTimeout,
+  GenericTimeout,
+  ErrStateMachineSpec,
+  ErrStateMachineUnhandled,
+  ErrStateMachineResult,
+  type Action,
+  type Transition,
+  type EnterTransition,
+  type MessageResult,
+  type CallResult as StateCallResult,
+  type EnterResult,
+  type StateMessageHandler,
+  type StateCallHandler,
+  type StateEnterCallback,
+  type MessageName,
+  type MessageNamed,
+  type CallName,
+  type RequestNamed,
+  type ReplyNamed,
+} from './statemachine_spec.js';

@@ -23,7 +23,8 @@ export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
 /**
  * The `extra` of an Exit mail carrying Erlang's rule for `exit(Pid, normal)` (issue 18): a
  * process that does not trap exits ignores it; one that traps gets it as a message. Only exit
- * signals from Erlang nodes carry it (`Core.routeSendExit(..., true)`); ergo-ts and Go Ergo
+ * signals from Erlang nodes carry it (`Core.routeSendExit(..., true)`, and the links of an Erlang
+ * process that exited normally: `Core.routeTerminatePID(..., true)`); ergo-ts and Go Ergo
  * processes keep Ergo's rule, where a `normal` exit signal ends a process that does not trap.
  */
 export const ExitIgnoredUnlessTrapped: unique symbol = Symbol('ExitIgnoredUnlessTrapped');

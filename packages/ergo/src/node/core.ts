@@ -200,8 +200,8 @@ export class CoreImpl implements Core {
 
   // --- remote targets ended -------------------------------------------------------------------------
 
-  routeTerminatePID(target: PID, reason: Error): void {
-    this.n.relations.targetEnded(target, reason, target);
+  routeTerminatePID(target: PID, reason: Error, ignoreUnlessTrapped = false): void {
+    this.n.relations.targetEnded(target, reason, target, undefined, ignoreUnlessTrapped);
   }
   routeTerminateProcessID(target: ProcessID, reason: Error): void {
     this.n.relations.targetEnded(target, reason, this.n.pid);

@@ -402,10 +402,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
-  /** Queues a framework notification (exit, down, event start/stop): never refused by the limit. */
-  notify(q: number, kind: MailboxKind, from: PID, message: unknown): void {
+  /**
+   * Queues a framework notification (exit, down, event start/stop): never refused by the limit.
+   * `extra` is the record's extra slot (ExitIgnoredUnlessTrapped for an Erlang `normal` exit).
+   */
+  notify(q: number, kind: MailboxKind, from: PID, message: unknown, extra?: unknown): void {
     if (this.st === S_TERMINATED) return;
-    this.mb.push(q, kind, from, message, undefined, true);
+    this.mb.push(q, kind, from, message, extra, true);
     this.messagesIn++;
     if (this.mb.size === this.mb.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
