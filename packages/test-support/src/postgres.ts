@@ -9,7 +9,7 @@
 // namespace (`host.spawn`), with `host` that host's address.
 
 import { execFileSync, spawn as spawnChild, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -137,6 +137,9 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
     rmSync(dir, { recursive: true, force: true });
     throw new Error(`initdb failed: ${String((e as { stderr?: unknown }).stderr ?? e)}`, { cause: e });
   }
+  // initdb trusts only local and loopback clients; a server on a test host's address serves the
+  // other hosts of its subnet (which has no route out of the test's namespaces).
+  if (host !== '127.0.0.1') appendFileSync(join(dir, 'pg_hba.conf'), `host all all ${host}/16 trust\n`);
   const settings: Record<string, string | number> = {
     listen_addresses: host,
     port,
