@@ -182,3 +182,29 @@ export class Workers extends Pool {
 poolOptions({ workerFactory: CounterActor, workerArgs: [true] });
 
 void [spawning, events];
+
+// --- a pool's address speaks its workers' protocol --------------------------------------------------
+
+export class TypedWorkers extends Pool {
+  override init() {
+    return poolOptions({ poolSize: 2, workerFactory: CounterActor, workerArgs: [1] });
+  }
+}
+
+async function pools(): Promise<void> {
+  const pool = await node.spawn(TypedWorkers, {});
+  const typed: PID<CounterP> = pool;
+  node.send(pool, { kind: 'inc', by: 1 });
+  const n: number = await node.call(pool, { kind: 'get' });
+  // @ts-expect-error a message outside the workers' protocol, to the pool
+  node.send(pool, 'not a number');
+  // @ts-expect-error a request outside the workers' protocol, to the pool
+  await node.call(pool, { evil: true });
+  // @ts-expect-error the reply type of the workers' call
+  const s: string = await node.call(pool, { kind: 'get' });
+  // A pool whose init is annotated with the plain PoolOptions stays untyped.
+  const plain = await node.spawn(Workers, {});
+  node.send(plain, 'anything');
+  void [typed, n, s];
+}
+void pools;

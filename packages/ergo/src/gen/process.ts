@@ -476,8 +476,10 @@ export interface Process {
   behavior(): ProcessBehavior;
   /**
    * Re-queues a mailbox record into another local process, keeping `from` and the ref, so the
-   * other process answers the caller directly (Pool uses it). Throws ErrProcessUnknown /
-   * ErrProcessMailboxFull.
+   * other process answers the caller directly (Pool uses it). A message or request of another
+   * node (`from` remote; any with the node option `validateLocal`) is checked against the
+   * receiver's protocol, as if it came to it directly: the receiver gets the schema's output.
+   * Throws ErrProcessUnknown / ErrProcessMailboxFull / ErrProtocolViolation.
    */
   forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, priority: MessagePriority): void;
 }

@@ -11,7 +11,7 @@ import type { Alias, Ref } from './ref.js';
 import type { Atom } from './atom.js';
 import type { PID } from './pid.js';
 import { ProcessID } from './processid.js';
-import { firstIssue, type Infer, type SchemaIssue } from './schema.js';
+import { firstIssue, parseValue, type Infer, type Parsed, type SchemaIssue } from './schema.js';
 import type { StandardSchemaV1 } from './standard_schema.js';
 
 /** One call of a protocol: the request's schema and the reply's. */
@@ -74,6 +74,13 @@ export interface Protocol<S extends ProtocolSpec = ProtocolSpec> {
   checkMessage(value: unknown): SchemaIssue | undefined;
   /** The first reason `value` is not one of the call requests (undefined: it is one). */
   checkRequest(value: unknown): SchemaIssue | undefined;
+  /**
+   * Validates `value` as one of the messages: the value to deliver (the output of the first
+   * schema it matches: a transforming schema gives its transformed value) or the first issue.
+   */
+  parseMessage(value: unknown): Parsed;
+  /** Validates `value` as one of the call requests, as {@link Protocol.parseMessage} does. */
+  parseRequest(value: unknown): Parsed;
   /** Phantom: never set at run time. */
   readonly '~types'?: S;
 }
@@ -158,6 +165,17 @@ export function installProtocolTypeRegistrar(register: (decl: ProtocolTypeDecl) 
   for (const d of pendingTypes.splice(0)) register(d);
 }
 
+function parseFirst(schemas: readonly StandardSchemaV1[], value: unknown): Parsed {
+  if (schemas.length === 0) return { issue: { path: [], message: 'this protocol declares none' } };
+  let best: SchemaIssue | undefined;
+  for (const schema of schemas) {
+    const r = parseValue(schema, value);
+    if (r.issue === undefined) return r;
+    if (best === undefined || r.issue.path.length > best.path.length) best = r.issue;
+  }
+  return { issue: best! };
+}
+
 function firstOf(schemas: readonly StandardSchemaV1[], value: unknown): SchemaIssue | undefined {
   if (schemas.length === 0) return { path: [], message: 'this protocol declares none' };
   let best: SchemaIssue | undefined;
@@ -203,7 +221,30 @@ export function defineProtocol<const S extends ProtocolSpec>(name: string, spec:
       where.processPID(n) as PID<Protocol<S>>,
     checkMessage: (value: unknown) => firstOf(messages, value),
     checkRequest: (value: unknown) => firstOf(requests, value),
+    parseMessage: (value: unknown) => parseFirst(messages, value),
+    parseRequest: (value: unknown) => parseFirst(requests, value),
   });
+}
+
+/**
+ * Internal: `protocol` as a check that delivers what arrived unchanged (no transform), for a
+ * process that forwards to the protocol's speakers (a Pool): it refuses what they would refuse
+ * at its own door, and the worker that gets the mail applies the schemas' transforms itself.
+ */
+export function checkOnly<P extends AnyProtocol>(protocol: P): P {
+  const keep = (found: SchemaIssue | undefined, value: unknown): Parsed =>
+    found === undefined ? { value } : { issue: found };
+  return Object.freeze({
+    ...protocol,
+    parseMessage: (value: unknown) => keep(protocol.checkMessage(value), value),
+    parseRequest: (value: unknown) => keep(protocol.checkRequest(value), value),
+  });
+}
+
+/** Internal: the protocol a behaviour factory's instances speak (a class made from Actor.of), if known. */
+export function protocolOfFactory(factory: unknown): AnyProtocol | undefined {
+  const proto = (factory as { prototype?: Record<symbol, unknown> } | undefined)?.prototype;
+  return proto === undefined || proto === null ? undefined : (proto[protocolKey] as AnyProtocol | undefined);
 }
 
 /** An event name typed with its payload, for events outside a protocol. */

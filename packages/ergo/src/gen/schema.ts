@@ -183,3 +183,25 @@ export const schema = {
 export function firstIssue(schema: StandardSchemaV1, value: unknown): SchemaIssue | undefined {
   return checkOf(schema)(value, []);
 }
+
+/** What {@link parseValue} gives: the schema's output value, or the first issue. */
+export type Parsed = { readonly value: unknown; readonly issue?: undefined } | { readonly issue: SchemaIssue };
+
+/**
+ * Validates `value` against any Standard Schema synchronously and gives the value to deliver: the
+ * schema's output (a transforming zod or valibot schema gives its transformed value; a built-in
+ * schema gives `value` itself), or the first issue (see {@link firstIssue}).
+ */
+export function parseValue(schema: StandardSchemaV1, value: unknown): Parsed {
+  const own = checks.get(schema);
+  if (own !== undefined) {
+    const found = own(value, []);
+    return found === undefined ? { value } : { issue: found };
+  }
+  const r = schema['~standard'].validate(value);
+  if (r instanceof Promise) return { issue: issue([], 'asynchronous schema (not allowed in a protocol)') };
+  if (r.issues === undefined) return { value: r.value };
+  const first = r.issues[0];
+  const path = (first?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p));
+  return { issue: { path, message: first?.message ?? 'invalid' } };
+}
