@@ -14,6 +14,7 @@ import {
   firstIssue,
   formatPath,
   schema,
+  type Later,
   type MessageEvent,
   type PID,
   type Ref,
@@ -98,7 +99,7 @@ const Acc = defineProtocol('account', {
 class Account extends Actor.of(Acc) {
   balance = 0;
   token!: Ref<number>;
-  pending: [PID, Ref] | undefined;
+  pending: Later<string> | undefined;
   override init(start: number): void {
     this.balance = start;
     this.token = this.registerEvent(Acc.events.moved);
@@ -106,12 +107,13 @@ class Account extends Actor.of(Acc) {
   override handleMessage(_from: PID, msg: { deposit: number }): void {
     this.balance += msg.deposit;
     this.sendEvent(Acc.events.moved, this.token, msg.deposit);
-    if (this.pending !== undefined) this.sendResponse(...this.pending, `answered later at ${this.balance}`);
+    if (this.pending !== undefined) this.respond(this.pending, `answered later at ${this.balance}`);
     this.pending = undefined;
   }
   override handleCall(from: PID, ref: Ref, req: 'balance' | 'later') {
-    if (req === 'balance') return this.balance;
-    this.pending = [from, ref];
+    // Each reply is checked against its own request ('balance' answers a number, 'later' a string).
+    if (req === 'balance') return this.reply(req, this.balance);
+    this.pending = this.later(req, from, ref);
     return ReplyLater;
   }
 }

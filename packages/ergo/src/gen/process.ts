@@ -486,12 +486,16 @@ export interface Process {
 
 /**
  * Returned by a handler to stop its process, optionally replying to the call being handled
- * first (Ergo's `return result, TerminateReasonNormal` from HandleCall).
+ * first (Ergo's `return result, TerminateReasonNormal` from HandleCall). `R` is the reply's type
+ * (`any` without one): a typed actor's `handleCall` takes a Stop whose reply is checked
+ * (`new Stop(reason, this.reply(request, value))`).
  */
-export class Stop {
+// `any` by default: `new Stop(reason)` (no reply) fits every handler, and a bare `Stop` type
+// keeps meaning any Stop; a Stop with a reply is typed by it.
+export class Stop<R = any> {
   constructor(
     readonly reason: Error,
-    readonly reply?: unknown,
+    readonly reply?: R,
     readonly hasReply = arguments.length > 1,
   ) {}
 }

@@ -10,6 +10,7 @@
 import type { Alias, Ref } from './ref.js';
 import type { Atom } from './atom.js';
 import type { PID } from './pid.js';
+import type { Stop } from './process.js';
 import { ProcessID } from './processid.js';
 import { firstIssue, parseValue, type Infer, type Parsed, type SchemaIssue } from './schema.js';
 import type { StandardSchemaV1 } from './standard_schema.js';
@@ -260,19 +261,62 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+type CallsOf<P> = NonNullable<SpecOf<P>['calls']>;
+/** The intersection of the parameter types of a union of one-parameter functions. */
+type ParamsMeet<F> = [F] extends [(x: infer I) => void] ? I : never;
+
 /**
- * What a typed `handleCall` may return: a reply of its protocol (or a promise of one),
- * `ReplyLater`, a `Stop` (reply and stop) or an Error (stop). Untyped actors: `unknown`.
+ * The replies a handler may give to a request of type `R` (as the handler sees it): for each
+ * request `R` may be, the replies of the calls it fits; all of them at once when `R` is a
+ * union not narrowed to one call (an un-narrowed `'get' | 'name'` asks a reply valid for both).
  */
-export type CallResult<P> = P extends AnyProtocol
-  ? AnyReplyOf<P> | ReplyLater | CallStop | Error | Promise<AnyReplyOf<P> | ReplyLater | CallStop | Error>
+export type ReplyTo<P, R> = P extends AnyProtocol
+  ? ParamsMeet<R extends unknown ? (x: HandlerMatch<P, R>) => void : never>
+  : unknown;
+type HandlerMatch<P, R> = {
+  [K in keyof CallsOf<P>]: [R] extends [Infer<CallsOf<P>[K]['request']>] ? Infer<CallsOf<P>[K]['reply']> : never;
+}[keyof CallsOf<P>];
+
+/**
+ * Reply values valid for every call of `P` (the intersection of its replies): a typed
+ * `handleCall` may return one as is. When the calls' replies differ (`number` and `string`)
+ * there is none, and each reply goes through `reply(request, value)`, which checks it against
+ * its own request.
+ */
+export type PlainReplyOf<P> = P extends AnyProtocol
+  ? ParamsMeet<{ [K in keyof CallsOf<P>]: (x: Infer<CallsOf<P>[K]['reply']>) => void }[keyof CallsOf<P>]>
   : unknown;
 
-/** The structural shape of `Stop` (gen/process.ts), kept here so this file imports no values from it. */
-interface CallStop {
-  readonly reason: Error;
-  readonly hasReply: boolean;
+/**
+ * A reply checked against its request, made by a typed actor's `reply(request, value)` (at run
+ * time it is `value` itself; the brand only exists for the compiler).
+ */
+export interface Replied<P> {
+  readonly '~replied': P;
 }
+
+/**
+ * A call answered later, made by a typed actor's `later(request, from, ref)`: answer it with
+ * `respond(later, value)`, which checks the value against the request's reply.
+ */
+export interface Later<T = unknown> {
+  readonly from: PID;
+  readonly ref: Ref;
+  /** Phantom: the reply type. */
+  readonly '~reply'?: T;
+}
+
+/** What a typed `handleCall` may answer with (now, or inside a `Stop`). */
+export type AnswerOf<P> = Replied<P> | PlainReplyOf<P>;
+
+/**
+ * What a typed `handleCall` may return: `reply(request, value)` (checked per request), a reply
+ * valid for every call ({@link PlainReplyOf}), `ReplyLater`, a `Stop` whose reply is one of
+ * those, an Error (stop) or a promise of these. Untyped actors: `unknown`.
+ */
+export type CallResult<P> = P extends AnyProtocol
+  ? AnswerOf<P> | ReplyLater | Stop<AnswerOf<P>> | Error | Promise<AnswerOf<P> | ReplyLater | Stop<AnswerOf<P>> | Error>
+  : unknown;
 
 /**
  * The handlers a typed behaviour must have, as function-typed properties: TypeScript checks
