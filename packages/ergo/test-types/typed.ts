@@ -19,6 +19,7 @@ import {
 } from 'ergo-ts';
 import { Event } from 'ergo-ts';
 import { childSpec, poolOptions, type PoolOptions, type SupervisorSpec } from 'ergo-ts/act';
+import { z } from 'zod';
 
 const Counter = defineProtocol('counter', {
   messages: {
@@ -294,3 +295,38 @@ async function pools(): Promise<void> {
   void [typed, n, s];
 }
 void pools;
+
+// --- schemas that transform: senders give the input, handlers get the output ------------------------
+
+const Lengths = defineProtocol('lengths', {
+  messages: { note: z.object({ s: z.string().transform((s) => s.length) }) },
+  calls: { len: { request: z.object({ s: z.string().transform((s) => s.length) }), reply: z.number() } },
+});
+export class LengthActor extends Actor.of(Lengths) implements Handlers<typeof Lengths> {
+  override handleMessage(_from: PID, msg: { s: number }): void {
+    void msg;
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { s: number }) {
+    return req.s;
+  }
+}
+export class LengthAsInput extends Actor.of(Lengths) implements Handlers<typeof Lengths> {
+  // @ts-expect-error the handler gets the schema's output ({ s: number }), not its input
+  override handleMessage(_from: PID, msg: { s: string }): void {
+    void msg;
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { s: number }) {
+    return req.s;
+  }
+}
+async function transforms(): Promise<void> {
+  const pid = await node.spawn(LengthActor, {});
+  node.send(pid, { s: 'abc' });
+  const n: number = await node.call(pid, { s: 'abc' });
+  // @ts-expect-error a sender gives the schema's input (a string), not its output
+  node.send(pid, { s: 3 });
+  // @ts-expect-error a caller gives the schema's input
+  await node.call(pid, { s: 3 });
+  void n;
+}
+void transforms;

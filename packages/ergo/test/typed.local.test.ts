@@ -164,3 +164,51 @@ test('validateLocal: local sends and calls to a typed process are checked too', 
   const plain = await node.spawn(Listener, {}, pid);
   assert.deepEqual(await node.call(plain, 'anything'), []);
 });
+
+/** Zod and valibot schemas that transform: senders give strings, handlers get their lengths. */
+const Transforming = defineProtocol('transforming', {
+  messages: {
+    note: v.object({
+      s: v.pipe(
+        v.string(),
+        v.transform((s) => s.length),
+      ),
+    }),
+  },
+  calls: {
+    len: { request: z.object({ s: z.string().transform((s) => s.length) }), reply: z.number() },
+    last: { request: z.literal('last'), reply: z.unknown() },
+  },
+});
+
+class Lengths extends Actor.of(Transforming) {
+  last: unknown;
+  override handleMessage(_from: PID, msg: { s: number }): void {
+    this.last = msg.s;
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { s: number } | 'last') {
+    if (req === 'last') return this.reply(req, this.last);
+    return this.reply(req, req.s);
+  }
+}
+
+test('validateLocal: a transforming schema delivers its output (zod and valibot)', async (t) => {
+  const node = await quietNode({ validateLocal: true });
+  t.after(() => node.stop());
+  const pid = await node.spawn(Lengths, {});
+  const n: number = await node.call(pid, { s: 'abcde' });
+  assert.equal(n, 5);
+  node.send(pid, { s: 'ab' });
+  assert.equal(await node.call(pid, 'last'), 2);
+  const untyped: PID = pid;
+  await assert.rejects(node.call(untyped, { s: 5 }), { code: 'ERR_PROTOCOL_VIOLATION' });
+});
+
+test('without validateLocal a local send is not checked: a transforming schema is not applied', async (t) => {
+  const node = await quietNode();
+  t.after(() => node.stop());
+  const pid = await node.spawn(Lengths, {});
+  node.send(pid, { s: 'ab' });
+  // What docs/typed.md says: local traffic is trusted and delivered as sent.
+  assert.equal(await node.call(pid, 'last'), 'ab');
+});

@@ -12,7 +12,7 @@ import { once } from 'node:events';
 import { ErrProtocolViolation, type Node, type ProcessID } from '../src/index.js';
 import { within } from './helpers.js';
 import { netNode, routeTo } from './net_helpers.js';
-import { Inc, TypedCounter } from './typed_protocol.js';
+import { Inc, Lengths, TypedCounter } from './typed_protocol.js';
 
 const FIXTURE = fileURLToPath(new URL('./typed_pool_fixture.js', import.meta.url));
 /** None of these calls is about timeouts: the bound covers a first connection on a loaded machine. */
@@ -74,5 +74,19 @@ for (const pool of ['pool', 'arrowpool', 'cpool']) {
     assert.equal(s.off, 0, 'nothing off the protocol reached a worker handler');
     assert.ok(s.lines >= 1, `the refusals are logged: ${s.text.join('\n')}`);
     assert.match(s.text.join('\n'), /typed-counter/);
+  });
+}
+
+for (const target of ['lengths', 'lenpool']) {
+  test(`typed transforms (${target}): mail of another node is delivered as the schema's output`, async (t) => {
+    const { a, name } = await setUp(t);
+    const to = Lengths.processID(target, name);
+    // The caller gives the schema's input (a string); the handler gets its output (the length).
+    const n: number = await a.call(to, { s: 'abcd' }, PATIENT);
+    assert.equal(n, 4);
+    a.send(to, { s: 'xyz' });
+    assert.equal(await a.call(to, 'last', PATIENT), 3);
+    const untyped: ProcessID = to;
+    await assert.rejects(a.call(untyped, { s: 5 }, PATIENT), { code: ErrProtocolViolation.code });
   });
 }

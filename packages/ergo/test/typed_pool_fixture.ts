@@ -3,12 +3,12 @@
 // whose worker factory is a function: the pool cannot see the workers' protocol, each worker's
 // check applies as mail is forwarded to it) and 'cpool' (a ClusterPool; outside a cluster it
 // places its workers here). A worker counts what reaches its handlers off the protocol (none
-// should). Reports `{ kind: 'ready', name, port }` over IPC; { cmd: 'stats' } answers
+// should), and 'lengths' (an actor whose zod schemas transform) alone and behind 'lenpool'. Reports `{ kind: 'ready', name, port }` over IPC; { cmd: 'stats' } answers
 // `{ kind: 'stats', off, lines, text }`; { cmd: 'stop' } stops and exits.
 
 import { Actor, Pool, poolOptions, startNode, type MessageLog, type PID, type Ref } from '../src/index.js';
 import { ClusterPool } from '../src/cluster/index.js';
-import { TypedCounter, type Inc } from './typed_protocol.js';
+import { Lengths, TypedCounter, type Inc } from './typed_protocol.js';
 
 /** What reached a worker's handler although the protocol refuses it. */
 let off = 0;
@@ -30,6 +30,23 @@ class Worker extends Actor.of(TypedCounter) {
     }
     if (req === 'get') return this.count;
     return (this.count += req.by as number);
+  }
+}
+
+/** Answers the length its schema made of `s`; -1 when `s` arrived untransformed (a string). */
+class LengthActor extends Actor.of(Lengths) {
+  last = -1;
+  override handleMessage(_from: PID, msg: { s: number }): void {
+    this.last = typeof msg.s === 'number' ? msg.s : -1;
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { s: number } | 'last'): number {
+    if (req === 'last') return this.last;
+    return typeof req.s === 'number' ? req.s : -1;
+  }
+}
+class LengthPool extends Pool {
+  override init() {
+    return poolOptions({ poolSize: 1, workerFactory: LengthActor });
   }
 }
 
@@ -71,6 +88,8 @@ const node = await startNode(name, {
 await node.spawnRegister('pool', WorkerPool, {});
 await node.spawnRegister('arrowpool', ArrowPool, {});
 await node.spawnRegister('cpool', WorkerClusterPool, {});
+await node.spawnRegister('lengths', LengthActor, {});
+await node.spawnRegister('lenpool', LengthPool, {});
 const i = node.network().acceptors()[0]!.info().interface;
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'stats') {

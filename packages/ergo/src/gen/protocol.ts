@@ -12,7 +12,7 @@ import type { Atom } from './atom.js';
 import type { PID } from './pid.js';
 import type { Stop } from './process.js';
 import { ProcessID } from './processid.js';
-import { firstIssue, parseValue, type Infer, type Parsed, type SchemaIssue } from './schema.js';
+import { firstIssue, parseValue, type Infer, type InferInput, type Parsed, type SchemaIssue } from './schema.js';
 import type { StandardSchemaV1 } from './standard_schema.js';
 
 /** One call of a protocol: the request's schema and the reply's. */
@@ -92,26 +92,40 @@ export type AnyProtocol = Protocol<ProtocolSpec>;
 type SpecOf<P> = P extends Protocol<infer S> ? S : never;
 type ValuesOf<R> = R extends Readonly<Record<string, unknown>> ? R[keyof R] : never;
 
-/** The messages `P` accepts (unknown for an untyped target). */
+/**
+ * The messages `P`'s handler receives (its schemas' outputs; unknown for an untyped target).
+ * Senders give {@link MessageInOf}: the same unless a schema transforms.
+ */
 export type MessageOf<P> = P extends AnyProtocol ? Infer<ValuesOf<SpecOf<P>['messages']>> : unknown;
 
-/** The call requests `P` answers (unknown for an untyped target). */
+/** The call requests `P`'s handler receives (its schemas' outputs; unknown for an untyped target). */
 export type RequestOf<P> = P extends AnyProtocol
   ? Infer<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>
+  : unknown;
+
+/** The messages a sender may give `P` (its schemas' inputs; unknown for an untyped target). */
+export type MessageInOf<P> = P extends AnyProtocol ? InferInput<ValuesOf<SpecOf<P>['messages']>> : unknown;
+
+/** The call requests a caller may give `P` (its schemas' inputs; unknown for an untyped target). */
+export type RequestInOf<P> = P extends AnyProtocol
+  ? InferInput<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>
   : unknown;
 
 /** Every reply `P` may give (unknown for an untyped target). */
 export type AnyReplyOf<P> = P extends AnyProtocol ? Infer<NonNullable<ValuesOf<SpecOf<P>['calls']>>['reply']> : unknown;
 
 /**
- * The reply to request `R` under `P`: the replies of every call whose request type `R` fits
- * (every reply of `P` when `R` is too wide to pick one, never `never`).
+ * The reply to request `R` (as the caller gives it: the request schemas' inputs) under `P`: the
+ * replies of every call whose request type `R` fits (every reply of `P` when `R` is too wide to
+ * pick one, never `never`).
  */
 export type ReplyOf<P, R> = P extends AnyProtocol ? OrAll<MatchedReply<P, R>, AnyReplyOf<P>> : unknown;
 type OrAll<M, All> = [M] extends [never] ? All : M;
 type MatchedReply<P, R> = P extends AnyProtocol
   ? {
-      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [Infer<NonNullable<SpecOf<P>['calls']>[K]['request']>]
+      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [
+        InferInput<NonNullable<SpecOf<P>['calls']>[K]['request']>,
+      ]
         ? Infer<NonNullable<SpecOf<P>['calls']>[K]['reply']>
         : never;
     }[keyof NonNullable<SpecOf<P>['calls']>]
@@ -131,10 +145,10 @@ export type ProtocolOf<T> = [T] extends [never]
       : unknown
     : unknown;
 
-/** What `send` accepts for target `T`: its protocol's messages, or anything for an untyped one. */
-export type MessageFor<T> = MessageOf<ProtocolOf<T>>;
-/** What `call` accepts for target `T`. */
-export type RequestFor<T> = RequestOf<ProtocolOf<T>>;
+/** What `send` accepts for target `T`: its protocol's messages (inputs), or anything for an untyped one. */
+export type MessageFor<T> = MessageInOf<ProtocolOf<T>>;
+/** What `call` accepts for target `T` (its protocol's request inputs). */
+export type RequestFor<T> = RequestInOf<ProtocolOf<T>>;
 /** What `call(to, request)` resolves to for target `T` and request `R`. */
 export type ReplyFor<T, R> = ReplyOf<ProtocolOf<T>, R>;
 /** The payload type of an event name, token or Event (unknown when untyped). */

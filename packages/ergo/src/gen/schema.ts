@@ -17,8 +17,14 @@ export interface SchemaIssue {
   readonly message: string;
 }
 
-/** The type a schema (built-in or any Standard Schema) describes. */
+/**
+ * The type a schema (built-in or any Standard Schema) describes: its output, what a handler
+ * receives (a transforming schema's output differs from its input).
+ */
 export type Infer<S> = S extends StandardSchemaV1<unknown, infer O> ? O : never;
+
+/** The input type of a schema: what a sender may give (see {@link Infer} for the output). */
+export type InferInput<S> = S extends StandardSchemaV1<infer I, unknown> ? I : never;
 
 type Check = (value: unknown, path: PropertyKey[]) => SchemaIssue | undefined;
 
