@@ -73,19 +73,19 @@ export class CoreImpl implements Core {
 
   routeSendPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
     const p = this.byPID(to);
-    this.n.guard.check(p, message, false, from.node);
+    message = this.n.guard.check(p, message, false, from.node);
     p.deliver(2 - options.priority, MailboxKind.Regular, from, message, undefined);
   }
 
   routeSendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): void {
     const p = this.byName(to);
-    this.n.guard.check(p, message, false, from.node);
+    message = this.n.guard.check(p, message, false, from.node);
     p.deliver(2 - options.priority, MailboxKind.Regular, from, message, to.name);
   }
 
   routeSendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): void {
     const p = this.byAlias(to);
-    this.n.guard.check(p, message, false, from.node);
+    message = this.n.guard.check(p, message, false, from.node);
     p.deliver(2 - options.priority, MailboxKind.Regular, from, message, to);
   }
 
@@ -117,7 +117,7 @@ export class CoreImpl implements Core {
   ): void {
     if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
     if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
-    this.n.guard.check(p, message, true, from.node);
+    message = this.n.guard.check(p, message, true, from.node);
     // The important flag stays with the request: a pool relaying it to another node keeps it.
     if (options.important) extra = [options.ref, Array.isArray(extra) ? extra[1] : undefined, true];
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);

@@ -1051,7 +1051,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       this.nodeImpl.router.forwardRemote(this, to, kind, from, message, extra, priority);
       return;
     }
-    const p = this.nodeImpl.localProcess(to);
+    const n = this.nodeImpl;
+    const p = n.localProcess(to);
+    // Mail of another node handed on (a Pool's): the receiver's protocol applies, whoever forwards.
+    if ((from.node !== n.name || n.checkLocal) && p !== this && kind <= MailboxKind.Request)
+      message = n.guard.check(p, message, kind === MailboxKind.Request, from.node);
     p.deliver(2 - priority, kind, from, message, extra);
     if (kind === MailboxKind.Request || kind === MailboxKind.Inspect) this.nodeImpl.router.transferCall(extra, p);
   }

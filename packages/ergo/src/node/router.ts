@@ -185,14 +185,10 @@ export class Router {
     if (to === this.lastTo) {
       const c = this.lastP!;
       if ((c.st & S_OUT_OF_TABLE) === 0) {
-        if (n.checkLocal) n.guard.check(c, message, false, n.name);
-        c.deliver(
-          2 - priority,
-          MailboxKind.Regular,
-          from,
-          n.simulate === null ? message : this.copy(message),
-          undefined,
-        );
+        // Copied as the wire would, then checked: the schemas see what another node would send.
+        if (n.simulate !== null) message = this.copy(message);
+        if (n.checkLocal) message = n.guard.check(c, message, false, n.name);
+        c.deliver(2 - priority, MailboxKind.Regular, from, message, undefined);
         return;
       }
     }
@@ -223,8 +219,9 @@ export class Router {
       throw ErrUnsupported.with(`send target ${String(to)}`);
     }
     if (p === undefined) throw ErrProcessUnknown.with(typeof to === 'string' ? `'${to}'` : to.toString());
-    if (n.checkLocal) n.guard.check(p, message, false, n.name);
-    p.deliver(2 - priority, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), via);
+    if (n.simulate !== null) message = this.copy(message);
+    if (n.checkLocal) message = n.guard.check(p, message, false, n.name);
+    p.deliver(2 - priority, MailboxKind.Regular, from, message, via);
   }
 
   /** A send to itself from a process still in init (not in the table yet). */
@@ -433,7 +430,8 @@ export class Router {
       // A killed process (zombee) takes no new requests: the call fails at once.
       // (Metas leave the table as they end: their states never match.)
       if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
-      if (n.checkLocal && kind === MailboxKind.Request) n.guard.check(p, request, true, n.name);
+      if (n.simulate !== null && kind !== MailboxKind.Inspect) request = this.copy(request);
+      if (n.checkLocal && kind === MailboxKind.Request) request = n.guard.check(p, request, true, n.name);
     } catch (e) {
       return rejected(e, owner === null ? n.log : owner.log, 'call');
     }
@@ -450,7 +448,7 @@ export class Router {
         kind === MailboxKind.Inspect ? Q_URGENT : 2 - priority,
         kind,
         from,
-        n.simulate === null || kind === MailboxKind.Inspect ? request : this.copy(request),
+        request,
         important ? [ref, via, true] : via === undefined ? ref : [ref, via],
       );
     } catch (e) {
