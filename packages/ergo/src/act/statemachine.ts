@@ -120,6 +120,7 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
       const guarded: AnyProtocol = Object.freeze({
         ...protocol,
         checkMessage: (v: unknown) => (v instanceof Fired ? undefined : protocol.checkMessage(v)),
+        parseMessage: (v: unknown) => (v instanceof Fired ? { value: v } : protocol.parseMessage(v)),
       });
       const cls = class extends StateMachine<AnyProtocol, string, unknown> {
         override init(): StateMachineSpec<AnyProtocol, string, unknown> {
