@@ -26,6 +26,7 @@ import { IdTable } from '../lib/id_table.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
+import { RemoteRequests } from './remote_requests.js';
 import { logIgnorableFailure } from '../gen/ignorable.js';
 import { CronService } from './cron/service.js';
 import { createDefaultLogger } from './default_logger.js';
@@ -116,6 +117,8 @@ export class NodeImpl {
   readonly scheduler = new Scheduler();
   readonly router: Router = new Router(this);
   readonly calls = new CallRegistry();
+  /** Requests from other nodes' processes that local processes hold (answered on their end). */
+  readonly remoteRequests = new RemoteRequests();
   readonly targets = new TargetManager(this);
   readonly relations = new Relations(this);
   readonly metas = new MetaTable(this);

@@ -304,6 +304,7 @@ export class Router {
   routeResponse(from: PID, to: PID, ref: Ref, ok: boolean, value: unknown, owner: ProcessImpl | null = null): void {
     const n = this.node;
     if (to.node !== n.name) {
+      n.remoteRequests.answered(ref);
       // Like a local reply to a caller that is gone, a reply that cannot cross is dropped (and
       // logged): the caller's node fails the call itself when the connection is lost.
       try {
@@ -357,6 +358,7 @@ export class Router {
     const n = this.node;
     n.checkAlive();
     if (to.node !== n.name) {
+      n.remoteRequests.answered(ref);
       const conn = this.connection(to.node);
       const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, true, ref);
       const ack: unknown = ok
@@ -505,8 +507,10 @@ export class Router {
   /** A forwarded request now belongs to `p` (for the fail-on-target-death rule). */
   transferCall(extra: unknown, p: ProcessImpl): void {
     const n = this.node;
-    const c = n.calls.get(refOfExtra(extra));
+    const ref = refOfExtra(extra);
+    const c = n.calls.get(ref);
     if (c !== undefined) n.calls.transfer(c, p);
+    else if (n.remoteRequests.size > 0) n.remoteRequests.transfer(ref, p);
   }
 
   // --- links and monitors on remote targets -------------------------------------------------------
