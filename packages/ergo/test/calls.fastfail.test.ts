@@ -315,3 +315,69 @@ test('local: calls held by a process that panics, is killed or exits normally (q
     await node.stop();
   }
 });
+
+// --- CallOptions.monitor: Erlang's way (monitor the callee while the call waits) -------------------------
+
+test('monitor: a Go callee that ends with the request queued fails the call at once (its node sends nothing)', async (t) => {
+  const go = await startGoPeer(t, 'goffmon');
+  if (go === undefined) return;
+  const ts = await tsFor(t, 'tsffmon', go);
+  const worker = await (await ts.network().getNode(go.ready.node as string)).spawn('peer_worker');
+  // 'stop' ends the worker normally; the request queued behind it is never handled, and a Go
+  // node answers nothing for it: without the monitor the call would wait out its 60 s.
+  ts.send(worker, 'stop');
+  const e = await within(
+    failure(ts.call(worker, 'ping', { timeout: LONG, monitor: true })),
+    'the call to fail (not time out)',
+    GUARD,
+  );
+  // Down (normal) if the monitor got there before the worker ended, refused (no such process) after.
+  assert.ok(['ERR_PROCESS_TERMINATED', 'ERR_PROCESS_UNKNOWN'].includes(e.code!), `${e.code}: ${e.message}`);
+  const engine = engineOf(ts);
+  assert.equal(engine.callMonitors.size, 0);
+  assert.equal(engine.calls.size, 0);
+  // A monitored call that is answered leaves no monitor behind either.
+  const echo = new ProcessID('echo' as Atom, go.ready.node as Atom);
+  for (let i = 0; i < 20; i++) assert.equal(await ts.call(echo, `m${i}`, { timeout: LONG, monitor: true }), `m${i}`);
+  await eventually(() => engine.targets.keyedHosts === 0, 'the monitor relations to go');
+  assert.equal(engine.callMonitors.size, 0);
+});
+
+test('monitor: an ergo-ts callee that defers the request and stops normally fails the call at once (remote and local)', async (t) => {
+  const { callee, caller } = await remote(t, 'ffmon');
+  await callee.cmd('spawn', { name: 'h' });
+  const p = failure(caller.call(holderAt(callee, 'h'), 'defer', { timeout: LONG, monitor: true }));
+  await callee.held('h', 'defer');
+  await callee.cmd('end', { name: 'h', how: 'normal' });
+  const e = await within(p, 'the call to fail (not time out)', GUARD);
+  assert.equal(e.code, 'ERR_PROCESS_TERMINATED', e.message);
+  assert.equal(e.cause, TerminateReasonNormal);
+  assert.equal(engineOf(caller).callMonitors.size, 0);
+
+  // Locally the same, and the node-wide default does it for every call.
+  const node = await quietNode({ monitorCalls: true });
+  try {
+    const pid = await node.spawn(() => new Holder());
+    const arrived = new Promise<void>((resolve) => (Holder.arrived = () => resolve()));
+    const q = failure(node.call(pid, 'defer', { timeout: LONG }));
+    await within(arrived, 'the request to arrive', GUARD);
+    Holder.arrived = null;
+    node.send(pid, 'normal');
+    const l = await within(q, 'the local call to fail (not time out)', GUARD);
+    assert.equal(l.code, 'ERR_PROCESS_TERMINATED', l.message);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('monitor: a bad value is refused before anything is sent', async () => {
+  const node = await quietNode();
+  try {
+    const pid = await node.spawn(() => new Holder());
+    const e = await failure(node.call(pid, 'x', { monitor: 'yes' as never }));
+    assert.equal(e.code, 'ERR_INCORRECT');
+    await assert.rejects(quietNode({ monitorCalls: 1 as never }), { code: 'ERR_INCORRECT' });
+  } finally {
+    await node.stop();
+  }
+});

@@ -57,6 +57,12 @@ export interface CallHolder {
   heldCalls: PendingCall | null;
 }
 
+/** What a monitored call (CallOptions.monitor) is watched by (call_monitor.ts). */
+export interface CallWatcher {
+  /** `c` settled: stop watching its callee for it. */
+  release(c: PendingCall): void;
+}
+
 /** One pending call. */
 export class PendingCall {
   resolve!: (value: unknown) => void;
@@ -77,6 +83,8 @@ export class PendingCall {
   onAbort: (() => void) | null = null;
   /** Milliseconds the caller waits (0 = no limit), for the timeout error. */
   timeout = 0;
+  /** Set while the call monitors its callee (CallOptions.monitor). */
+  watch: CallWatcher | null = null;
   /** Neighbours in the owner's list of calls. */
   ownPrev: PendingCall | null = null;
   ownNext: PendingCall | null = null;
@@ -402,6 +410,11 @@ export class CallRegistry {
       c.holder = null;
     }
     if (c.signal !== null && c.onAbort !== null) c.signal.removeEventListener('abort', c.onAbort);
+    const w = c.watch;
+    if (w !== null) {
+      c.watch = null;
+      w.release(c);
+    }
     const o = c.owner;
     if (o !== null) {
       if (c.ownPrev !== null) c.ownPrev.ownNext = c.ownNext;

@@ -29,6 +29,7 @@ import { ProcessID } from '../gen/processid.js';
 import { isImportantRequest, MailboxKind, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
+import { LOCAL_WATCH } from './call_monitor.js';
 import { CoreImpl } from './core.js';
 import { nowNanos, type EventEntry } from './events.js';
 import { rejected, watchDelivery } from '../gen/ignorable.js';
@@ -398,6 +399,8 @@ export class Router {
         validateTimeoutMs(timeout, 'call timeout', false);
       }
       if (options?.priority !== undefined) validatePriority(options.priority);
+      if (options?.monitor !== undefined && typeof options.monitor !== 'boolean')
+        throw ErrIncorrect.with('call monitor must be a boolean');
       // Checked before anything is delivered: a bad signal must not leave a request behind.
       if (signal !== undefined && !(signal instanceof AbortSignal))
         throw ErrIncorrect.with('call signal must be an AbortSignal');
@@ -443,6 +446,7 @@ export class Router {
       return rejected(signal.reason ?? ErrAborted.with('call'), owner === null ? n.log : owner.log, 'call');
     const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, p, timeout, to, null);
+    if (kind === MailboxKind.Request && (options?.monitor ?? n.monitorCalls) === true) c.watch = LOCAL_WATCH;
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     // Kept in the record: a pool forwarding the call to another node passes it on.
@@ -484,6 +488,8 @@ export class Router {
     const mo = this.messageOptions(owner, priority, important, ref);
     let ack: Promise<void> | void;
     try {
+      // Erlang's way: the callee's end fails the call at once (a Go callee's node sends nothing).
+      if ((options?.monitor ?? n.monitorCalls) === true) n.callMonitors.watch(c, to);
       if (to instanceof PID) ack = conn.callPID(from, to, mo, request);
       else if (to instanceof ProcessID) ack = conn.callProcessID(from, to, mo, request);
       else ack = conn.callAlias(from, to, mo, request);

@@ -48,7 +48,9 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
     const err = callFailure(p, reason);
     const abnormal = !isNormalReason(reason);
     const live = p.mb.liveRequestIds();
-    if (p.held > 0) node.calls.failHeldBy(p, (c) => (abnormal || live.has(c.ref.id[0]) ? err : undefined));
+    // A call that monitors its callee fails whatever the reason (CallOptions.monitor).
+    if (p.held > 0)
+      node.calls.failHeldBy(p, (c) => (abnormal || c.watch !== null || live.has(c.ref.id[0]) ? err : undefined));
     // Callers on other nodes by the same rule: an error response each (ENP code 3).
     if (p.remoteHeld !== null) {
       const dead = node.remoteRequests.takeHeldBy(p, (r) => abnormal || live.has(r.ref.id[0]));
