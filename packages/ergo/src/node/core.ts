@@ -29,7 +29,7 @@ import { Q_URGENT } from './mailbox.js';
 import { cappedInitTimeout, checkSpawnOptions, INIT_CAP_MS, spawnProcess } from './spawn.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { ProcessImpl, S_TERMINATED, S_ZOMBEE } from './process.js';
 import { NodeTarget, type KeyedHost, type Target } from './targets.js';
 
 /**
@@ -121,6 +121,8 @@ export class CoreImpl implements Core {
     // The important flag stays with the request: a pool relaying it to another node keeps it.
     if (options.important) extra = [options.ref, Array.isArray(extra) ? extra[1] : undefined, true];
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
+    // Its caller gets an error response at once if `p` ends without answering (termination.ts).
+    if (p instanceof ProcessImpl) this.n.remoteRequests.add(p, from, options.ref);
   }
 
   routeCallPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {

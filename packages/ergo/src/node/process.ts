@@ -48,6 +48,7 @@ import {
 } from '../gen/validate.js';
 import { Alias, Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner, PendingCall } from './calls.js';
+import type { HeldRequest, RemoteHolder } from './remote_requests.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_URGENT } from './mailbox.js';
 import { NodeHandle } from './handle.js';
@@ -125,7 +126,7 @@ class ProcessExtras {
 // The call variants are defined once, on the prototype (gen/call_variants.ts).
 export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 /** A process of this node. Created by NodeImpl.spawnProcess. */
-export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, TargetHost, ConsumerHost {
+export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost {
   queued = false;
   st: number = S_INIT;
   /** Requests this process holds (queued or deferred); see CallRegistry. */
@@ -142,6 +143,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   /** CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). */
   ownCalls: PendingCall | null = null;
   heldCalls: PendingCall | null = null;
+  /** RemoteHolder: requests from other nodes' processes it holds (kept by RemoteRequests). */
+  remoteHeld: HeldRequest | null = null;
   suspended = false;
   messagesIn = 0;
   messagesOut = 0;

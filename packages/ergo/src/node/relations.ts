@@ -31,6 +31,7 @@ import { PID } from '../gen/pid.js';
 import { ExitIgnoredUnlessTrapped, MailboxKind, type LinkTarget } from '../gen/process.js';
 import { ProcessID } from '../gen/processid.js';
 import { Alias } from '../gen/ref.js';
+import { CallWatch } from './call_monitor.js';
 import { Q_SYSTEM, Q_URGENT } from './mailbox.js';
 import type { NodeImpl } from './node.js';
 import { ProcessImpl, S_TERMINATED } from './process.js';
@@ -240,6 +241,10 @@ export class Relations {
     let told: Atom[] | null = null;
     for (let r = this.node.targets.take(h); r !== null; r = r.tNext) {
       const c = r.consumer;
+      if (c instanceof CallWatch) {
+        c.ended(reason);
+        continue;
+      }
       if (c instanceof RemoteConsumer) {
         const node = c.pid.node;
         if (told === null) told = [node];
