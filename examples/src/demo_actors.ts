@@ -42,8 +42,9 @@ export class Counter extends Actor.of(CounterProtocol) {
   }
 
   override handleCall(_from: PID, _ref: Ref, request: 'get' | 'stop') {
-    if (request === 'get') return this.count;
-    return new Stop(TerminateReasonNormal, `stopped at ${this.count}`);
+    // Each reply is checked against its own request: 'get' answers a number, 'stop' a string.
+    if (request === 'get') return this.reply(request, this.count);
+    return new Stop(TerminateReasonNormal, this.reply(request, `stopped at ${this.count}`));
   }
 }
 

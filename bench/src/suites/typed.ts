@@ -9,7 +9,17 @@
 // the node spawns SPAWN_TOTAL actors one after another (awaiting each), then stops them (not
 // timed); remote call — as the network suite's one-process row, NET_CALL_TOTAL calls.
 
-import { Actor, defineProtocol, schema, startNode, type Node, type PID, type ProcessID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  defineProtocol,
+  ReplyLater,
+  schema,
+  startNode,
+  type Node,
+  type PID,
+  type ProcessID,
+  type Ref,
+} from 'ergo-ts';
 import { Go } from 'ergo-ts/net';
 import { z } from 'zod';
 import { deferred, now, rate, reportSamples, runPairRounds } from '../lib/measure.js';
@@ -76,7 +86,12 @@ class Caller extends Actor {
 }
 
 class Idle extends Actor {}
-class TypedIdle extends Actor.of(Counter) {}
+class TypedIdle extends Actor.of(Counter) {
+  override handleMessage(): void {}
+  override handleCall(): ReplyLater {
+    return ReplyLater;
+  }
+}
 
 async function sendRound(node: Node, sender: PID, to: PID): Promise<number> {
   const d = deferred();

@@ -23,8 +23,11 @@ export interface HostRuntime {
 
 /** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
 export interface EntityEvent {
-  /** activated: lease taken, state loaded; passivated: stopped idle; stopped: ended otherwise; refused: a stale write. */
-  readonly event: 'activated' | 'passivated' | 'stopped' | 'refused';
+  /**
+   * activated: lease taken, state loaded; written: a write the store accepted (`version` is the
+   * new one); passivated: stopped idle; stopped: ended otherwise; refused: a stale write.
+   */
+  readonly event: 'activated' | 'written' | 'passivated' | 'stopped' | 'refused';
   /** The node the activation runs on. */
   readonly node: string;
   /** The entity's kind. */
@@ -221,6 +224,7 @@ export class EntityHost extends Actor {
         ...(processed === undefined ? {} : { processed }),
       });
       this.#saved = state;
+      this.#rt.publish(this.#event('written'));
     } catch (err) {
       if (ErrStaleToken.is(err)) this.#publishRefused(err as Error);
       throw err;

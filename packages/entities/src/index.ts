@@ -1,10 +1,11 @@
 // @ergo-ts/entities: durable entities for ergo-ts — actors addressed by key, at most one live
 // activation per key guarded by a lease with a fencing token, state and accepted messages kept in
-// a store (SQLite on node:sqlite). See docs/entities.md for what is built and what is not yet.
+// a store (SQLite on node:sqlite, or PostgreSQL on pg). See docs/entities.md for what is built and what is not yet.
 
 export * from './errors.js';
 export * from './store.js';
 export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite.js';
+export { PostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres.js';
 export * from './placement.js';
 export {
   Entity,

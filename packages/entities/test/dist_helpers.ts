@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { eventually, within } from '@ergo-ts/test-support';
 
-import type { EntityEvent } from '../src/index.js';
+import { PostgresStore, SqliteStore, type EntityEvent, type EntityStore } from '../src/index.js';
 
 const FIXTURE = fileURLToPath(new URL('./entity_node.js', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
@@ -38,6 +38,14 @@ export interface ClusterSettings {
   leaseMs: number;
   renewMs: number;
   passivateMs: number;
+  /** With a `postgres://` db: the table prefix of this test's store. */
+  prefix?: string;
+}
+
+/** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
+export function openStore(db: string, prefix?: string): Promise<EntityStore> {
+  if (db.startsWith('postgres://')) return PostgresStore.open(db, prefix === undefined ? {} : { tablePrefix: prefix });
+  return Promise.resolve(SqliteStore.open(db));
 }
 
 /** One entity node in a child process. */
@@ -85,6 +93,7 @@ export class EntityNode {
         ENT_LEASE_MS: String(s.leaseMs),
         ENT_RENEW_MS: String(s.renewMs),
         ENT_PASSIVATE_MS: String(s.passivateMs),
+        ENT_PREFIX: s.prefix ?? '',
       },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

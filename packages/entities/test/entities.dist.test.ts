@@ -1,125 +1,14 @@
-// Entities across nodes in separate OS processes on loopback, found through an embedded registrar
-// on a port of the test's own, sharing one SQLite file (they run on one host: a same-host stand-in
-// for the shared PostgreSQL database a real cluster would use). A key's owner (shard → rendezvous
-// over the live members) activates it on the first call from any node; an idle entity passivates
-// and comes back with its saved state; after kill -9 of its owner, it re-activates on a survivor
-// with its state once the dead owner's lease has ended; and an owner whose lease was taken over
-// has its write refused and its copy ended, while the new owner's state stands.
+// Entities across nodes in separate OS processes on loopback sharing one SQLite file (they run on
+// one host, where SQLite's locks work across processes): the distributed cases of dist_cases.ts.
 
-import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
-
-import { SqliteStore, ownerOfShard, shardOf, ENTITIES_DEFAULTS } from '../src/index.js';
-import { EntityNode, freeTcpUdpPort, type ClusterSettings } from './dist_helpers.js';
+import { distCases } from './dist_cases.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-dist-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Three nodes of one cluster; stopped (or killed) after the test. */
-async function cluster(
-  t: { after(fn: () => Promise<void>): void },
-  tag: string,
-  extra: Partial<ClusterSettings> = {},
-): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
-  const names = ['a', 'b', 'c'].map((n) => `${tag}${n}${process.pid}@localhost`);
-  const settings: ClusterSettings = {
-    registrar: await freeTcpUdpPort(),
-    members: names,
-    db: join(dir, `${tag}.db`),
-    leaseMs: 1500,
-    renewMs: 300,
-    passivateMs: 0,
-    ...extra,
-  };
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) await n.stop();
-  });
-  // One at a time: the first serves the registrar, the others register with it.
-  for (const name of names) nodes.push(await EntityNode.start(name, settings));
-  for (const n of nodes)
-    await eventually(async () => ((await n.cmd('members')) as string[]).length === 3, `${n.name} sees 3 members`);
-  return { nodes, settings };
-}
-
-/** A key whose owner among `names` is `owner` (placement is a pure function: computed here too). */
-function keyOwnedBy(owner: string, names: string[], prefix: string): string {
-  for (let i = 0; ; i++) {
-    const key = `${prefix}${i}`;
-    if (ownerOfShard(shardOf(key, ENTITIES_DEFAULTS.shards), names) === owner) return key;
-  }
-}
-
-test('an entity activates on its owner, answers calls from every node, passivates and comes back with its state', async (t) => {
-  const { nodes, settings } = await cluster(t, 'ep', { passivateMs: 150 });
-  const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
-  const key = keyOwnedBy(b.name, settings.members, 'cart');
-  assert.equal(await a.cmd('call', { key, req: { set: 5 } }), 5);
-  const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
-  assert.equal(act.token, 1);
-  assert.equal(await c.cmd('call', { key, req: 'where' }), `${b.name} 1`);
-  assert.equal(await c.cmd('call', { key, req: 'get' }), 5);
-  assert.equal(a.events.length + c.events.length, 0, 'only the owner activates');
-  await b.event((e) => e.event === 'passivated' && e.key === key, 'passivated');
-  const from = b.events.length;
-  assert.equal(await a.cmd('call', { key, req: 'get' }), 5);
-  const again = await b.event((e) => e.event === 'activated' && e.key === key, 're-activated', from);
-  assert.equal(again.token, 2);
-  assert.equal(again.version, 1);
-  // Durable sends from two nodes with one id: processed once.
-  assert.equal(await a.cmd('durable', { key, req: { add: 10 }, msgId: 'pay-1' }), 'accepted');
-  assert.equal(await c.cmd('durable', { key, req: { add: 10 }, msgId: 'pay-1' }), 'duplicate');
-  assert.equal(await c.cmd('call', { key, req: 'get' }), 15);
-});
-
-test('kill -9 of the owner: the entity re-activates on a survivor with its state, under a higher token', async (t) => {
-  const { nodes, settings } = await cluster(t, 'ek');
-  const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
-  const key = keyOwnedBy(b.name, settings.members, 'acct');
-  assert.equal(await a.cmd('call', { key, req: { set: 100 } }), 100);
-  assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'accepted');
-  assert.equal(await a.cmd('call', { key, req: 'get' }), 101);
-  const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
-  await b.kill();
-  for (const n of [a, c])
-    await eventually(async () => !((await n.cmd('members')) as string[]).includes(b.name), `${n.name} sees b gone`);
-  // The call waits (within its timeout) for the dead owner's lease to end, then activates here.
-  assert.equal(await c.cmd('call', { key, req: 'get' }), 101);
-  const where = String(await a.cmd('call', { key, req: 'where' }));
-  const [node, token] = where.split(' ');
-  assert.ok(node === a.name || node === c.name, `re-activated on a survivor, not ${node}`);
-  assert.equal(Number(token), act.token + 1);
-  assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'duplicate');
-  const store = SqliteStore.open(settings.db);
-  t.after(() => store.close());
-  assert.deepEqual((await store.load({ kind: 'counter', key })).state, { n: 101, adds: 1 });
-});
-
-test('an owner whose lease was taken over has its write refused and its copy ended; the new state stands', async (t) => {
-  // Leases that outlive the test, renewed rarely: only the takeover below fences the owner.
-  const { nodes, settings } = await cluster(t, 'es', { leaseMs: 600_000, renewMs: 300_000 });
-  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
-  const key = keyOwnedBy(b.name, settings.members, 'doc');
-  assert.equal(await a.cmd('call', { key, req: { set: 1 } }), 1);
-  const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
-  // What the other side of a partition does once the owner's lease ended: take the key with a
-  // newer token and write (here through the shared file, from this test process).
-  const store = SqliteStore.open(settings.db);
-  t.after(() => store.close());
-  await store.release({ kind: 'counter', key }, act.token);
-  const taken = await store.acquire({ kind: 'counter', key, owner: 'other-side#1', ttlMs: 600_000 });
-  assert.ok(taken.acquired && taken.token === act.token + 1);
-  await store.write({ kind: 'counter', key, token: taken.token, expectedVersion: 1, state: { n: 2, adds: 0 } });
-  // The old owner still runs its copy and tries to write: refused, and the copy ends.
-  await assert.rejects(b.cmd('local', { key, req: { set: 99 } }), { code: 'ERR_ENTITY_STALE_TOKEN' });
-  const refused = await b.event((e) => e.event === 'refused' && e.key === key, 'refused');
-  assert.equal(refused.token, act.token);
-  await b.event((e) => e.event === 'stopped' && e.key === key, 'stopped');
-  assert.deepEqual(await store.load({ kind: 'counter', key }), { state: { n: 2, adds: 0 }, version: 2 });
-  assert.equal((await store.lease({ kind: 'counter', key }))?.owner, 'other-side#1');
-});
+distCases((tag) => Promise.resolve({ db: join(dir, `${tag}.db`) }));

@@ -1,7 +1,7 @@
 // A node with the entities runtime in a child OS process, driven over IPC by the distributed
 // tests (entities.dist.test.ts). Environment: ENT_NAME (node name), ENT_REGISTRAR (the embedded
 // registrar's port), ENT_MEMBERS (comma-separated node names), ENT_DB (the SQLite file, shared by
-// every node of the test: they run on one host), ENT_LEASE_MS, ENT_RENEW_MS, ENT_PASSIVATE_MS.
+// every node of the test: they run on one host; or a postgres:// URL, with ENT_PREFIX its tables), ENT_LEASE_MS, ENT_RENEW_MS, ENT_PASSIVATE_MS.
 // It reports `{ kind: 'ready' }`, then every runtime event as `{ kind: 'event', event }`, and
 // answers `{ id, cmd, ... }` with `{ id, ok }` or `{ id, err, code }`.
 
@@ -10,8 +10,9 @@ import diagnostics from 'node:diagnostics_channel';
 import { ProcessID, startNode, type Atom } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
-import { ENTITIES_CHANNEL, SqliteStore, entity, startEntities } from '../src/index.js';
+import { ENTITIES_CHANNEL, entity, startEntities } from '../src/index.js';
 import { counterKind } from './counter.js';
+import { openStore } from './dist_helpers.js';
 
 const env = (k: string): string => {
   const v = process.env[k];
@@ -25,7 +26,7 @@ const send = (m: unknown): void => {
 
 diagnostics.subscribe(ENTITIES_CHANNEL, (event) => send({ kind: 'event', event }));
 
-const store = SqliteStore.open(env('ENT_DB'));
+const store = await openStore(env('ENT_DB'), process.env.ENT_PREFIX || undefined);
 const node = await startNode(env('ENT_NAME'), {
   log: { level: 'warning' },
   network: {

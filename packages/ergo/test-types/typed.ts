@@ -10,6 +10,7 @@ import {
   defineProtocol,
   schema,
   type Handlers,
+  type Later,
   type MessageEvent,
   type Node,
   type PID,
@@ -18,6 +19,7 @@ import {
 } from 'ergo-ts';
 import { Event } from 'ergo-ts';
 import { childSpec, poolOptions, type PoolOptions, type SupervisorSpec } from 'ergo-ts/act';
+import { z } from 'zod';
 
 const Counter = defineProtocol('counter', {
   messages: {
@@ -52,26 +54,91 @@ class CounterActor extends Actor.of(Counter) {
     this.sendEvent(Counter.events.changed, this.token!, 'many');
   }
   override handleCall(_from: PID, _ref: Ref, req: { kind: 'get' } | 'name') {
-    if (req === 'name') return 'counter';
-    return this.count;
+    if (req === 'name') return this.reply(req, 'counter');
+    return this.reply(req, this.count);
+  }
+}
+
+// --- per-request replies ---------------------------------------------------------------------------
+
+export class CrossReply extends Actor.of(Counter) {
+  override handleMessage(): void {}
+  override handleCall(_from: PID, _ref: Ref, req: { kind: 'get' } | 'name') {
+    // @ts-expect-error 'name' answers a string: a number is another call's reply
+    if (req === 'name') return this.reply(req, 1);
+    return this.reply(req, 2);
+  }
+}
+
+export class UnnarrowedReply extends Actor.of(Counter) {
+  override handleMessage(): void {}
+  override handleCall(_from: PID, _ref: Ref, req: { kind: 'get' } | 'name') {
+    // @ts-expect-error an un-narrowed request needs a reply valid for every call it may be
+    return this.reply(req, 'counter');
+  }
+}
+
+// The issue's case: a plain string returned for 'get' (whose reply is a number). The replies of
+// Counter differ, so a plain value is no reply at all: each goes through reply(request, value).
+export class PlainOtherReply extends Actor.of(Counter) {
+  override handleMessage(): void {}
+  // @ts-expect-error 'get' answered with 'name''s string reply, as a plain value
+  override handleCall(_from: PID, _ref: Ref, req: { kind: 'get' } | 'name') {
+    if (req === 'name') return this.reply(req, 'counter');
+    return 'counter';
+  }
+}
+
+// One reply type for every call: plain values are replies (valid whatever the request).
+const Adder = defineProtocol('adder', {
+  calls: {
+    get: { request: schema.literal('get'), reply: schema.number() },
+    add: { request: schema.object({ add: schema.number() }), reply: schema.number() },
+  },
+});
+export class AdderActor extends Actor.of(Adder) {
+  n = 0;
+  override handleCall(_from: PID, _ref: Ref, req: 'get' | { add: number }) {
+    if (req === 'get') return this.n;
+    return (this.n += req.add);
   }
 }
 
 class LaterActor extends Actor.of(Counter) {
-  override handleCall(from: PID, ref: Ref, _req: { kind: 'get' } | 'name') {
-    this.sendAfter(from, { kind: 'inc', by: 1 }, 10);
-    void ref;
+  pending: Later<number> | undefined;
+  override handleMessage(): void {
+    if (this.pending === undefined) return;
+    this.respond(this.pending, 5);
+    // @ts-expect-error the reply kept for { kind: 'get' } is a number
+    this.respond(this.pending, 'five');
+  }
+  override handleCall(from: PID, ref: Ref, req: { kind: 'get' } | 'name') {
+    if (req === 'name') return this.reply(req, 'later');
+    this.pending = this.later(req, from, ref);
     return ReplyLater; // an explicit, typed "reply later"
   }
 }
 
 class StopActor extends Actor.of(Counter) {
-  override handleCall() {
+  override handleMessage() {
+    return new Stop(new Error('done'));
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { kind: 'get' } | 'name') {
+    if (req === 'name') return new Stop(new Error('done'), this.reply(req, 'last'));
+    return new Stop(new Error('done'));
+  }
+}
+
+export class StopWrongReply extends Actor.of(Counter) {
+  override handleMessage(): void {}
+  // @ts-expect-error a Stop's reply is checked like any other (a plain number is no reply here)
+  override handleCall(_from: PID, _ref: Ref, _req: { kind: 'get' } | 'name') {
     return new Stop(new Error('done'), 1);
   }
 }
 
 export class WrongReply extends Actor.of(Counter) {
+  override handleMessage(): void {}
   // @ts-expect-error a wrong reply type from handleCall
   override handleCall(_from: PID, _ref: Ref, _req: { kind: 'get' } | 'name') {
     return { count: 1 };
@@ -79,9 +146,23 @@ export class WrongReply extends Actor.of(Counter) {
 }
 
 export class ForgottenReturn extends Actor.of(Counter) {
+  override handleMessage(): void {}
   // @ts-expect-error a forgotten return (undefined is not a reply; ReplyLater is the explicit way)
   override handleCall(_from: PID, _ref: Ref, req: { kind: 'get' } | 'name') {
-    if (req === 'name') return 'x';
+    if (req === 'name') return this.reply(req, 'x');
+  }
+}
+
+// --- exhaustive: a typed actor handles every kind of mail its protocol declares ---------------------
+
+// @ts-expect-error Counter declares calls: a typed actor without handleCall does not compile
+export class MissingCall extends Actor.of(Counter) {
+  override handleMessage(): void {}
+}
+// @ts-expect-error Counter declares messages: a typed actor without handleMessage does not compile
+export class MissingMessage extends Actor.of(Counter) {
+  override handleCall(_from: PID, _ref: Ref, req: { kind: 'get' } | 'name') {
+    return req === 'name' ? this.reply(req, 'x') : this.reply(req, 1);
   }
 }
 
@@ -91,11 +172,17 @@ class Narrow extends Actor.of(Counter) {
   override handleMessage(_from: PID, msg: { kind: 'inc'; by: number }) {
     void msg;
   }
+  override handleCall() {
+    return ReplyLater;
+  }
 }
 export class NarrowChecked extends Actor.of(Counter) implements Handlers<CounterP> {
   // @ts-expect-error handleMessage does not accept every message (checked strictly)
   override handleMessage(_from: PID, msg: { kind: 'inc'; by: number }) {
     void msg;
+  }
+  override handleCall() {
+    return ReplyLater;
   }
 }
 
@@ -182,3 +269,64 @@ export class Workers extends Pool {
 poolOptions({ workerFactory: CounterActor, workerArgs: [true] });
 
 void [spawning, events];
+
+// --- a pool's address speaks its workers' protocol --------------------------------------------------
+
+export class TypedWorkers extends Pool {
+  override init() {
+    return poolOptions({ poolSize: 2, workerFactory: CounterActor, workerArgs: [1] });
+  }
+}
+
+async function pools(): Promise<void> {
+  const pool = await node.spawn(TypedWorkers, {});
+  const typed: PID<CounterP> = pool;
+  node.send(pool, { kind: 'inc', by: 1 });
+  const n: number = await node.call(pool, { kind: 'get' });
+  // @ts-expect-error a message outside the workers' protocol, to the pool
+  node.send(pool, 'not a number');
+  // @ts-expect-error a request outside the workers' protocol, to the pool
+  await node.call(pool, { evil: true });
+  // @ts-expect-error the reply type of the workers' call
+  const s: string = await node.call(pool, { kind: 'get' });
+  // A pool whose init is annotated with the plain PoolOptions stays untyped.
+  const plain = await node.spawn(Workers, {});
+  node.send(plain, 'anything');
+  void [typed, n, s];
+}
+void pools;
+
+// --- schemas that transform: senders give the input, handlers get the output ------------------------
+
+const Lengths = defineProtocol('lengths', {
+  messages: { note: z.object({ s: z.string().transform((s) => s.length) }) },
+  calls: { len: { request: z.object({ s: z.string().transform((s) => s.length) }), reply: z.number() } },
+});
+export class LengthActor extends Actor.of(Lengths) implements Handlers<typeof Lengths> {
+  override handleMessage(_from: PID, msg: { s: number }): void {
+    void msg;
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { s: number }) {
+    return req.s;
+  }
+}
+export class LengthAsInput extends Actor.of(Lengths) implements Handlers<typeof Lengths> {
+  // @ts-expect-error the handler gets the schema's output ({ s: number }), not its input
+  override handleMessage(_from: PID, msg: { s: string }): void {
+    void msg;
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { s: number }) {
+    return req.s;
+  }
+}
+async function transforms(): Promise<void> {
+  const pid = await node.spawn(LengthActor, {});
+  node.send(pid, { s: 'abc' });
+  const n: number = await node.call(pid, { s: 'abc' });
+  // @ts-expect-error a sender gives the schema's input (a string), not its output
+  node.send(pid, { s: 3 });
+  // @ts-expect-error a caller gives the schema's input
+  await node.call(pid, { s: 3 });
+  void n;
+}
+void transforms;

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Ref, type PID } from '../src/index.js';
+import { ErrTimeout, Ref, type PID } from '../src/index.js';
 import { EXPIRE_SLICE } from '../src/node/calls.js';
 import { engineOf } from '../src/node/internals.js';
 import { deferred, noUnhandled, probe, turn, withNode, within } from './helpers.js';
@@ -299,5 +299,55 @@ describe('mass expiry and ending callers (issue 19 items 4 and 5)', () => {
       assert.equal(reads.n, 0, 'ending the caller read fields of other callers’ calls');
       engine.calls.failAll(new Error('done'));
       await Promise.all(others);
+    }));
+});
+
+describe('timeouts under load (issue 37)', () => {
+  test('200 000 calls falling due together: every one fails with ERR_TIMEOUT, none before its timeout', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, () => []));
+      const n = 200_000;
+      const timeout = 300;
+      let failed = 0;
+      let early = 0;
+      let firstEarly = '';
+      const all: Promise<void>[] = [];
+      for (let i = 0; i < n; i++) {
+        const made = performance.now();
+        all.push(
+          node.call(target, i, { timeout }).then(
+            () => assert.fail('no reply was sent'),
+            (e: Error & { code?: string }) => {
+              assert.equal(e.code, 'ERR_TIMEOUT');
+              const waited = performance.now() - made;
+              if (waited < timeout && early++ === 0) firstEarly = `call ${i} failed after ${waited} ms`;
+              failed++;
+            },
+          ),
+        );
+      }
+      await within(Promise.all(all), 'every call to time out', 60_000);
+      assert.equal(failed, n);
+      assert.equal(early, 0, firstEarly);
+      assert.equal(engineOf(node).calls.size, 0);
+      held.length = 0;
+    }));
+
+  test('the timeout error names the target and the timeout in its message, string and stack', () =>
+    withNode(async (node) => {
+      const held: [PID, Ref, unknown][] = [];
+      const target = await node.spawn(holder(held, () => []));
+      const e = (await node.call(target, 'x', { timeout: 10 }).then(
+        () => assert.fail('no reply was sent'),
+        (x: unknown) => x,
+      )) as Error & { code?: string };
+      const text = `timed out: call to ${String(target)} got no reply within 10 ms`;
+      assert.equal(e.code, 'ERR_TIMEOUT');
+      assert.ok(e instanceof Error);
+      assert.ok(e.message.startsWith(text), e.message);
+      assert.ok(String(e).startsWith(`ErgoError: ${text}`), String(e));
+      assert.ok(e.stack?.startsWith(`ErgoError: ${text}`), e.stack);
+      assert.ok(ErrTimeout.is(e));
     }));
 });

@@ -14,6 +14,7 @@ import {
   firstIssue,
   formatPath,
   schema,
+  type Later,
   type MessageEvent,
   type PID,
   type Ref,
@@ -98,7 +99,7 @@ const Acc = defineProtocol('account', {
 class Account extends Actor.of(Acc) {
   balance = 0;
   token!: Ref<number>;
-  pending: [PID, Ref] | undefined;
+  pending: Later<string> | undefined;
   override init(start: number): void {
     this.balance = start;
     this.token = this.registerEvent(Acc.events.moved);
@@ -106,12 +107,13 @@ class Account extends Actor.of(Acc) {
   override handleMessage(_from: PID, msg: { deposit: number }): void {
     this.balance += msg.deposit;
     this.sendEvent(Acc.events.moved, this.token, msg.deposit);
-    if (this.pending !== undefined) this.sendResponse(...this.pending, `answered later at ${this.balance}`);
+    if (this.pending !== undefined) this.respond(this.pending, `answered later at ${this.balance}`);
     this.pending = undefined;
   }
   override handleCall(from: PID, ref: Ref, req: 'balance' | 'later') {
-    if (req === 'balance') return this.balance;
-    this.pending = [from, ref];
+    // Each reply is checked against its own request ('balance' answers a number, 'later' a string).
+    if (req === 'balance') return this.reply(req, this.balance);
+    this.pending = this.later(req, from, ref);
     return ReplyLater;
   }
 }
@@ -161,4 +163,52 @@ test('validateLocal: local sends and calls to a typed process are checked too', 
   // Untyped processes are not affected.
   const plain = await node.spawn(Listener, {}, pid);
   assert.deepEqual(await node.call(plain, 'anything'), []);
+});
+
+/** Zod and valibot schemas that transform: senders give strings, handlers get their lengths. */
+const Transforming = defineProtocol('transforming', {
+  messages: {
+    note: v.object({
+      s: v.pipe(
+        v.string(),
+        v.transform((s) => s.length),
+      ),
+    }),
+  },
+  calls: {
+    len: { request: z.object({ s: z.string().transform((s) => s.length) }), reply: z.number() },
+    last: { request: z.literal('last'), reply: z.unknown() },
+  },
+});
+
+class Lengths extends Actor.of(Transforming) {
+  last: unknown;
+  override handleMessage(_from: PID, msg: { s: number }): void {
+    this.last = msg.s;
+  }
+  override handleCall(_from: PID, _ref: Ref, req: { s: number } | 'last') {
+    if (req === 'last') return this.reply(req, this.last);
+    return this.reply(req, req.s);
+  }
+}
+
+test('validateLocal: a transforming schema delivers its output (zod and valibot)', async (t) => {
+  const node = await quietNode({ validateLocal: true });
+  t.after(() => node.stop());
+  const pid = await node.spawn(Lengths, {});
+  const n: number = await node.call(pid, { s: 'abcde' });
+  assert.equal(n, 5);
+  node.send(pid, { s: 'ab' });
+  assert.equal(await node.call(pid, 'last'), 2);
+  const untyped: PID = pid;
+  await assert.rejects(node.call(untyped, { s: 5 }), { code: 'ERR_PROTOCOL_VIOLATION' });
+});
+
+test('without validateLocal a local send is not checked: a transforming schema is not applied', async (t) => {
+  const node = await quietNode();
+  t.after(() => node.stop());
+  const pid = await node.spawn(Lengths, {});
+  node.send(pid, { s: 'ab' });
+  // What docs/typed.md says: local traffic is trusted and delivered as sent.
+  assert.equal(await node.call(pid, 'last'), 'ab');
 });

@@ -2,6 +2,7 @@
 // messages are a registered EDF struct (Inc) and a plain string, with two calls.
 
 import { Go } from '../src/net/index.js';
+import { z } from 'zod';
 import { defineProtocol, schema } from '../src/index.js';
 
 /** A Go-shaped struct; `by` is an `any` field, so a peer can put anything in it. */
@@ -19,4 +20,13 @@ export const TypedCounter = defineProtocol('typed-counter', {
     add: { request: schema.instance(Inc, { by: schema.integer() }), reply: schema.number() },
   },
   types: [{ name: '#ergo-ts/test/typed/Inc', class: Inc, fields: { by: Go.any } }],
+});
+
+/** A protocol whose schemas transform (zod): senders give `{ s: string }`, handlers get `{ s: number }`. */
+export const Lengths = defineProtocol('lengths', {
+  messages: { note: z.object({ s: z.string().transform((s) => s.length) }) },
+  calls: {
+    len: { request: z.object({ s: z.string().transform((s) => s.length) }), reply: z.number() },
+    last: { request: z.literal('last'), reply: z.number() },
+  },
 });

@@ -23,6 +23,7 @@ import {
   ErrTimeout,
   ErrNoConnection,
   ErrProcessIncarnation,
+  TerminateReasonNormal,
   startNode,
   type Atom,
   type Node,
@@ -259,9 +260,9 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
     const m = await p.waitFor<MessageExitPID>((m) => m instanceof MessageExitPID);
     assert.ok(reasonIs(m.reason, 'boom'), `reason ${m.reason}`);
     assert.equal(m.pid.node, E1);
-    // a normal exit over an Erlang-made link does not reach the process (Erlang's rule); the
-    // marker leaves once the linker has exited (sent straight after spawn, it could overtake the
-    // link and the exit on a loaded machine, and the check below would prove nothing)
+    // a normal exit over an Erlang-made link reaches a trapping process as a message (Erlang's
+    // rule; #18b has the non-trapping side); the marker leaves once the linker has exited (sent
+    // straight after spawn, it could overtake the link and the exit on a loaded machine)
     assert.equal(
       await ev(
         `P = gen_server:call({victim, '${TS}'}, whoami), {_, M} = spawn_monitor(fun() -> link(P), exit(normal) end),
@@ -269,8 +270,11 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
       ),
       'ok',
     );
+    // the exit left erl before the marker, on the same connection, and jumps the mailbox queue
     await p.waitFor((m) => isAtom(m, 'marker'));
-    assert.equal(p.inbox.filter((m) => m instanceof MessageExitPID).length, 0);
+    const n = p.inbox.filter((m) => m instanceof MessageExitPID);
+    assert.equal(n.length, 1, 'the trapped normal exit');
+    assert.ok(n[0]!.reason === TerminateReasonNormal && n[0]!.pid.node === E1, `reason ${n[0]!.reason}`);
   });
 
   test('#18 link TS→Erlang both ways: Erlang dies → TS gets bye; TS dies with {shutdown,x} → Erlang gets it', async () => {
@@ -301,6 +305,71 @@ describe('ergo-ts node in an Erlang cluster', { skip: why }, () => {
       `process_flag(trap_exit, true), {linker, '${TS}'} ! {link_me, self()}, receive {'EXIT', From, R} -> {node(From), R} after 15000 -> none end`,
     );
     assert.equal(out, `{'${TS}',{shutdown,x}}`);
+  });
+
+  test('#18b a normal exit never ends a linked TS process that does not trap exits, whoever linked', async () => {
+    // a witness monitors the process under test: its down, if any, races the marker
+    const witness = await probe();
+    /** The marker (the process lived on) or the down (it ended), whichever comes first. */
+    const outcome = (p: Probe): Promise<unknown> =>
+      Promise.race([
+        p.waitFor((m) => isAtom(m, 'marker')),
+        witness.waitFor((m) => m instanceof MessageDownPID && m.pid.equals(p.pid)),
+      ]);
+    /** An Erlang process registered as `name`, its pid sent to the TS process `to`; it exits normal on `go`. */
+    const worker = async (p: Probe, to: string, name: string): Promise<PID> => {
+      await ev(
+        `W = spawn(fun() -> receive go -> exit(normal) end end), register(${name}, W), {${to}, '${TS}'} ! {worker, W}, ok`,
+      );
+      const got = await p.waitFor<ErlTuple>((m) => m instanceof ErlTuple && isAtom(m.get(0), 'worker'));
+      return got.get(1) as PID;
+    };
+    const goAndMark = (name: string, to: string): Promise<string> =>
+      ev(
+        `R = monitor(process, ${name}), ${name} ! go, receive {'DOWN', R, _, _, _} -> ok end, {${to}, '${TS}'} ! marker, ok`,
+      );
+
+    // the TS process linked, it does not trap exits: it lives on
+    const a = await probe(false, 'nlink_a');
+    await inside(witness, (x) => x.monitor(a.pid));
+    const wa = await worker(a, 'nlink_a', 'nworker_a');
+    await inside(a, (x) => x.link(wa));
+    await synced(a);
+    assert.equal(await goAndMark('nworker_a', 'nlink_a'), 'ok');
+    assert.ok(isAtom(await outcome(a), 'marker'), 'a TS-made link: normal did not end the process');
+
+    // the TS process linked and traps exits: the exit arrives as a message with reason normal
+    const b = await probe(true, 'nlink_b');
+    const wb = await worker(b, 'nlink_b', 'nworker_b');
+    await inside(b, (x) => x.link(wb));
+    await synced(b);
+    assert.equal(await goAndMark('nworker_b', 'nlink_b'), 'ok');
+    await b.waitFor((m) => isAtom(m, 'marker'));
+    const exits = b.inbox.filter((m) => m instanceof MessageExitPID);
+    assert.equal(exits.length, 1, 'the trapped normal exit');
+    assert.ok(exits[0]!.pid.equals(wb) && exits[0]!.reason === TerminateReasonNormal, `exit ${exits[0]!.reason}`);
+
+    // the Erlang process linked, the TS process does not trap exits: it lives on too
+    const c = await probe(false, 'nlink_c');
+    await inside(witness, (x) => x.monitor(c.pid));
+    assert.equal(
+      await ev(
+        `P = gen_server:call({nlink_c, '${TS}'}, whoami), {_, M} = spawn_monitor(fun() -> link(P), exit(normal) end),
+        receive {'DOWN', M, _, _, _} -> ok end, {nlink_c, '${TS}'} ! marker, ok`,
+      ),
+      'ok',
+    );
+    assert.ok(isAtom(await outcome(c), 'marker'), 'an Erlang-made link: normal did not end the process');
+
+    // any other reason still ends it over a TS-made link
+    const d = await probe(false, 'nlink_d');
+    await inside(witness, (x) => x.monitor(d.pid));
+    const wd = await worker(d, 'nlink_d', 'nworker_d');
+    await inside(d, (x) => x.link(wd));
+    await synced(d);
+    assert.equal(await ev(`exit(whereis(nworker_d), boom), ok`), 'ok');
+    const down = await witness.waitFor<MessageDownPID>((m) => m instanceof MessageDownPID && m.pid.equals(d.pid));
+    assert.ok(down.reason.message.includes('boom'), `down ${down.reason.message}`);
   });
 
   test('#19 unlink: UNLINK_ID both ways, no exit after unlinking', async () => {

@@ -15,3 +15,11 @@ export {
 export { PEER_MISSING, PEER_NOTE, Peer, peerBinary, requirePeer, type Line } from './ergo_peer.js';
 export * from './hosts/index.js';
 export { UnhandledWatch, ignoredThenAwaited } from './unawaited.js';
+export {
+  PG_BIN,
+  postgresMissing,
+  requirePostgres,
+  startPostgres,
+  type Postgres,
+  type PostgresOptions,
+} from './postgres.js';

@@ -14,6 +14,9 @@ import {
   protocolKey,
   type AnyProtocol,
   type CallResult,
+  type Later,
+  type Replied,
+  type ReplyTo,
   type MessageOf,
   type RequestOf,
 } from '../gen/protocol.js';
@@ -169,6 +172,39 @@ function ownLoop(proto: LoopHolder): Loop {
 }
 
 /**
+ * The base class `Actor.of(protocol)` gives, for the compiler: the handlers the protocol needs
+ * are abstract (`handleMessage` when it declares messages, `handleCall` when it declares calls),
+ * so a typed actor that forgets one does not compile.
+ */
+export type TypedActorClass<P> = [Declared<P, 'messages'>] extends [never]
+  ? [Declared<P, 'calls'>] extends [never]
+    ? abstract new () => Actor<P>
+    : abstract new () => TypedCalls<P>
+  : [Declared<P, 'calls'>] extends [never]
+    ? abstract new () => TypedMessages<P>
+    : abstract new () => TypedActor<P>;
+/** The names a protocol declares under `part` (never when it has none). */
+type Declared<P, Part extends 'messages' | 'calls'> = P extends { readonly spec: infer S }
+  ? S extends { readonly [K in Part]?: infer M }
+    ? keyof NonNullable<M>
+    : never
+  : never;
+
+/** A typed actor that must handle messages (type only: `Actor.of` makes the class). */
+export declare abstract class TypedMessages<P> extends Actor<P> {
+  abstract override handleMessage(from: PID, message: MessageOf<P>): HandlerResult;
+}
+/** A typed actor that must answer calls (type only: `Actor.of` makes the class). */
+export declare abstract class TypedCalls<P> extends Actor<P> {
+  abstract override handleCall(from: PID, ref: Ref, request: RequestOf<P>): CallResult<P>;
+}
+/** A typed actor that must handle messages and answer calls (type only: `Actor.of` makes the class). */
+export declare abstract class TypedActor<P> extends Actor<P> {
+  abstract override handleMessage(from: PID, message: MessageOf<P>): HandlerResult;
+  abstract override handleCall(from: PID, ref: Ref, request: RequestOf<P>): CallResult<P>;
+}
+
+/**
  * The general-purpose behaviour (Ergo's act.Actor).
  *
  * Lifecycle: `init(...args)` runs in state Init with the spawn arguments (returning an Error or
@@ -194,7 +230,7 @@ export class Actor<P = unknown> extends BehaviorBase {
    * requests from other nodes (and local ones with the node option `validateLocal`) are checked
    * against the protocol's schemas before delivery. The same protocol always gives the same class.
    */
-  static of<P extends AnyProtocol>(protocol: P): new () => Actor<P> {
+  static of<P extends AnyProtocol>(protocol: P): TypedActorClass<P> {
     let base = typedBases.get(protocol);
     if (base === undefined) {
       base = class extends Actor<AnyProtocol> {};
@@ -202,7 +238,30 @@ export class Actor<P = unknown> extends BehaviorBase {
       Object.defineProperty(base, 'name', { value: `Actor<${protocol.name}>` });
       typedBases.set(protocol, base);
     }
-    return base as unknown as new () => Actor<P>;
+    return base as unknown as TypedActorClass<P>;
+  }
+
+  /**
+   * A reply to `request`, checked against that request's own reply type (`request` narrowed to
+   * one call: `if (req === 'get') return this.reply(req, this.count)`). At run time it is `value`.
+   */
+  reply<const R extends RequestOf<P>>(request: R, value: ReplyTo<P, R>): Replied<P> {
+    void request;
+    return value as Replied<P>;
+  }
+
+  /**
+   * Keeps call `ref` of `from` to answer later with {@link Actor.respond}, typed with the reply
+   * of `request` (return `ReplyLater` from handleCall). Any process may respond to it.
+   */
+  later<const R extends RequestOf<P>>(request: R, from: PID, ref: Ref): Later<ReplyTo<P, R>> {
+    void request;
+    return { from, ref };
+  }
+
+  /** Answers a call kept with {@link Actor.later}: `value` must be that request's reply. */
+  respond<T>(later: Later<T>, value: NoInfer<T>): void {
+    this.sendResponse(later.from, later.ref, value);
   }
 
   /** TRAP_EXIT | SPLIT_HANDLE (one field: an idle actor stays small). */
@@ -296,7 +355,7 @@ export class Actor<P = unknown> extends BehaviorBase {
   processRun(): unknown {
     const proto = Object.getPrototypeOf(this) as LoopHolder;
     const loop = proto[LOOP_OWNER] === proto ? proto[LOOP] : warmLoop(proto);
-    return loop(this, this.#mb, this.process, otherOf, endsBatch, ACTOR_BATCH, ProcessState.Zombee);
+    return loop(this as Actor, this.#mb, this.process, otherOf, endsBatch, ACTOR_BATCH, ProcessState.Zombee);
   }
 
   /** Every record but a plain message to the PID: requests, events, exits, inspects, logs, split mail. */

@@ -11,6 +11,7 @@ import {
   ErgoError,
   ErrIncorrect,
   ErrProcessMailboxFull,
+  ErrProtocolViolation,
   ErrUnsupported,
   isNormalReason,
   TerminateReasonNormal,
@@ -32,6 +33,7 @@ import {
   type ProcessFactory,
   type ProcessMailbox,
 } from '../gen/process.js';
+import { checkOnly, protocolKey, protocolOfFactory, type ProtocolOf } from '../gen/protocol.js';
 import type { Ref } from '../gen/ref.js';
 import { describeValue, validateArgs, validateMailboxSize } from '../gen/validate.js';
 import { Ring } from '../lib/ring.js';
@@ -110,9 +112,18 @@ export interface PoolOptions<B extends ProcessBehavior = ProcessBehavior> {
  * @example
  * override init() { return poolOptions({ poolSize: 4, workerFactory: Worker, workerArgs: ['db'] }); }
  */
-export function poolOptions<B extends ProcessBehavior>(options: PoolOptions<B>): PoolOptions {
-  return options as unknown as PoolOptions;
+export function poolOptions<B extends ProcessBehavior>(options: PoolOptions<B>): PoolOptions<B> {
+  return options;
 }
+
+/**
+ * The protocol of the workers a pool class names in its `init` (the `workerFactory` of what it
+ * returns): a Pool's address speaks its workers' protocol. `unknown` when untyped, or when
+ * `init` is annotated with the plain `PoolOptions` (leave it to inference, or write
+ * `PoolOptions<Worker>`).
+ */
+export type PoolProtocolOf<T> = T extends { init(...args: never[]): infer R } ? WorkerProtocolOf<Awaited<R>> : unknown;
+type WorkerProtocolOf<O> = O extends { workerFactory: ProcessFactory<infer B> } ? ProtocolOf<B> : unknown;
 
 /**
  * Ergo's act.Pool. Implement `init(...args)` returning {@link PoolOptions}; the workers start
@@ -123,6 +134,8 @@ export function poolOptions<B extends ProcessBehavior>(options: PoolOptions<B>):
  * through their LinkParent). A pool cannot be a logger.
  */
 export abstract class Pool extends BehaviorBase {
+  /** Phantom: the workers' protocol (see {@link PoolProtocolOf}); `spawn` types the pool's PID with it. */
+  declare readonly '~protocol'?: PoolProtocolOf<this>;
   #mb!: ProcessMailbox;
   #workers = new Ring<PID>(1, 8);
   /** Ids of every worker not yet seen exiting (in rotation or not). */
@@ -321,6 +334,11 @@ export abstract class Pool extends BehaviorBase {
     const workerMailboxSize =
       o.workerMailboxSize === undefined ? 0 : validateMailboxSize(o.workerMailboxSize, 'workerMailboxSize');
     this.#opts = { poolSize: size, workerFactory: o.workerFactory, workerArgs, workerMailboxSize };
+    // The pool's door refuses what its workers would (mail of other nodes; local mail too with
+    // validateLocal), delivering it unchanged: each worker applies the schemas' transforms as
+    // the mail is forwarded to it (Process.forward checks mail of other nodes).
+    const protocol = protocolOfFactory(o.workerFactory);
+    if (protocol !== undefined) Object.defineProperty(this, protocolKey, { value: checkOnly(protocol) });
     for (let i = 0; i < size; i++) await this.#startWorker();
     return undefined;
   }
@@ -400,6 +418,13 @@ export abstract class Pool extends BehaviorBase {
         return;
       } catch (e) {
         const code = (e as ErgoError).code;
+        if (code === ErrProtocolViolation.code) {
+          // Refused by the worker's protocol (mail of another node, logged by the guard): every
+          // worker would refuse it. The caller learns why; a message is dropped.
+          this.#workers.push(pid);
+          if (kind === MailboxKind.Request) this.sendResponseError(from, requestRef(extra), e as Error);
+          return;
+        }
         // A dead worker leaves the rotation (its exit restarts it); a full one stays.
         if (code !== 'ERR_PROCESS_UNKNOWN' && code !== 'ERR_PROCESS_TERMINATED') this.#workers.push(pid);
       }

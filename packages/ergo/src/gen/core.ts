@@ -95,7 +95,12 @@ export interface Core {
   routeDemonitorEvent(pid: PID, target: Event): void;
 
   // --- remote targets ended (local watchers get exit/down with `reason`) ---------------------
-  routeTerminatePID(target: PID, reason: Error): void;
+  /**
+   * `ignoreUnlessTrapped`: the exit signals the target's links produce follow Erlang's rule for
+   * reason `normal` (a process that does not trap exits ignores it; one that does gets the
+   * MessageExitPID). Erlang connections set it; ergo-ts and Go Ergo links keep Ergo's rule.
+   */
+  routeTerminatePID(target: PID, reason: Error, ignoreUnlessTrapped?: boolean): void;
   routeTerminateProcessID(target: ProcessID, reason: Error): void;
   routeTerminateEvent(target: Event, reason: Error): void;
   routeTerminateAlias(target: Alias, reason: Error): void;

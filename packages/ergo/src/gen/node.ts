@@ -109,6 +109,12 @@ export interface NodeOptions {
    */
   killGraceMs?: number;
   /**
+   * The default of every call's {@link CallOptions.monitor} on this node (default false):
+   * calls monitor their callee while they wait, Erlang's way, so a callee that ends fails them
+   * at once even on a Go Ergo node. Port extension.
+   */
+  monitorCalls?: boolean;
+  /**
    * The mailbox limit of every process spawned without its own `mailboxSize` (each of the four
    * queues; default 0 = unbounded, as in Ergo). The one switch that bounds mailboxes node-wide:
    * a send to a full queue then fails with ErrProcessMailboxFull (or goes to the process'

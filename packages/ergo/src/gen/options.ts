@@ -80,6 +80,21 @@ export interface CallOptions {
   signal?: AbortSignal;
   priority?: MessagePriority;
   important?: boolean;
+  /**
+   * Monitor the callee while the call waits, as Erlang's `gen_server:call` does (default: the
+   * node's `monitorCalls`, false). When the callee ends, for whatever reason and whoever holds
+   * the request, the call fails at once with ErrProcessTerminated (its `cause` is the callee's
+   * reason; ErrProcessUnknown when there is no such process, ErrNoConnection when its node goes
+   * down). Without it a call fails at once when its callee panics, is killed or ends with the
+   * request still queued — on this node or on another ergo-ts node, whose node answers — but a
+   * request the callee deferred (handleCall returned undefined / ReplyLater) and then ended
+   * normally keeps waiting for a delegated reply (Ergo's rule), and **a Go Ergo callee's node
+   * sends nothing when its process ends**: only this option (or the timeout) ends such a call.
+   * Toward a remote callee it costs a monitor and a demonitor message, shared by the calls that
+   * wait on the same callee at once. Anything but a boolean is refused with ErrIncorrect. Port
+   * extension.
+   */
+  monitor?: boolean;
 }
 
 /** Cancels a delayed send; true if the timer was stopped before it fired. */

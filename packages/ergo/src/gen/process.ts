@@ -23,7 +23,8 @@ export type MailboxKind = (typeof MailboxKind)[keyof typeof MailboxKind];
 /**
  * The `extra` of an Exit mail carrying Erlang's rule for `exit(Pid, normal)` (issue 18): a
  * process that does not trap exits ignores it; one that traps gets it as a message. Only exit
- * signals from Erlang nodes carry it (`Core.routeSendExit(..., true)`); ergo-ts and Go Ergo
+ * signals from Erlang nodes carry it (`Core.routeSendExit(..., true)`, and the links of an Erlang
+ * process that exited normally: `Core.routeTerminatePID(..., true)`); ergo-ts and Go Ergo
  * processes keep Ergo's rule, where a `normal` exit signal ends a process that does not trap.
  */
 export const ExitIgnoredUnlessTrapped: unique symbol = Symbol('ExitIgnoredUnlessTrapped');
@@ -476,20 +477,26 @@ export interface Process {
   behavior(): ProcessBehavior;
   /**
    * Re-queues a mailbox record into another local process, keeping `from` and the ref, so the
-   * other process answers the caller directly (Pool uses it). Throws ErrProcessUnknown /
-   * ErrProcessMailboxFull.
+   * other process answers the caller directly (Pool uses it). A message or request of another
+   * node (`from` remote; any with the node option `validateLocal`) is checked against the
+   * receiver's protocol, as if it came to it directly: the receiver gets the schema's output.
+   * Throws ErrProcessUnknown / ErrProcessMailboxFull / ErrProtocolViolation.
    */
   forward(to: PID, kind: MailboxKind, from: PID, message: unknown, extra: unknown, priority: MessagePriority): void;
 }
 
 /**
  * Returned by a handler to stop its process, optionally replying to the call being handled
- * first (Ergo's `return result, TerminateReasonNormal` from HandleCall).
+ * first (Ergo's `return result, TerminateReasonNormal` from HandleCall). `R` is the reply's type
+ * (`any` without one): a typed actor's `handleCall` takes a Stop whose reply is checked
+ * (`new Stop(reason, this.reply(request, value))`).
  */
-export class Stop {
+// `any` by default: `new Stop(reason)` (no reply) fits every handler, and a bare `Stop` type
+// keeps meaning any Stop; a Stop with a reply is typed by it.
+export class Stop<R = any> {
   constructor(
     readonly reason: Error,
-    readonly reply?: unknown,
+    readonly reply?: R,
     readonly hasReply = arguments.length > 1,
   ) {}
 }

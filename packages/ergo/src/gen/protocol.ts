@@ -10,8 +10,9 @@
 import type { Alias, Ref } from './ref.js';
 import type { Atom } from './atom.js';
 import type { PID } from './pid.js';
+import type { Stop } from './process.js';
 import { ProcessID } from './processid.js';
-import { firstIssue, type Infer, type SchemaIssue } from './schema.js';
+import { firstIssue, parseValue, type Infer, type InferInput, type Parsed, type SchemaIssue } from './schema.js';
 import type { StandardSchemaV1 } from './standard_schema.js';
 
 /** One call of a protocol: the request's schema and the reply's. */
@@ -74,6 +75,13 @@ export interface Protocol<S extends ProtocolSpec = ProtocolSpec> {
   checkMessage(value: unknown): SchemaIssue | undefined;
   /** The first reason `value` is not one of the call requests (undefined: it is one). */
   checkRequest(value: unknown): SchemaIssue | undefined;
+  /**
+   * Validates `value` as one of the messages: the value to deliver (the output of the first
+   * schema it matches: a transforming schema gives its transformed value) or the first issue.
+   */
+  parseMessage(value: unknown): Parsed;
+  /** Validates `value` as one of the call requests, as {@link Protocol.parseMessage} does. */
+  parseRequest(value: unknown): Parsed;
   /** Phantom: never set at run time. */
   readonly '~types'?: S;
 }
@@ -84,26 +92,40 @@ export type AnyProtocol = Protocol<ProtocolSpec>;
 type SpecOf<P> = P extends Protocol<infer S> ? S : never;
 type ValuesOf<R> = R extends Readonly<Record<string, unknown>> ? R[keyof R] : never;
 
-/** The messages `P` accepts (unknown for an untyped target). */
+/**
+ * The messages `P`'s handler receives (its schemas' outputs; unknown for an untyped target).
+ * Senders give {@link MessageInOf}: the same unless a schema transforms.
+ */
 export type MessageOf<P> = P extends AnyProtocol ? Infer<ValuesOf<SpecOf<P>['messages']>> : unknown;
 
-/** The call requests `P` answers (unknown for an untyped target). */
+/** The call requests `P`'s handler receives (its schemas' outputs; unknown for an untyped target). */
 export type RequestOf<P> = P extends AnyProtocol
   ? Infer<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>
+  : unknown;
+
+/** The messages a sender may give `P` (its schemas' inputs; unknown for an untyped target). */
+export type MessageInOf<P> = P extends AnyProtocol ? InferInput<ValuesOf<SpecOf<P>['messages']>> : unknown;
+
+/** The call requests a caller may give `P` (its schemas' inputs; unknown for an untyped target). */
+export type RequestInOf<P> = P extends AnyProtocol
+  ? InferInput<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>
   : unknown;
 
 /** Every reply `P` may give (unknown for an untyped target). */
 export type AnyReplyOf<P> = P extends AnyProtocol ? Infer<NonNullable<ValuesOf<SpecOf<P>['calls']>>['reply']> : unknown;
 
 /**
- * The reply to request `R` under `P`: the replies of every call whose request type `R` fits
- * (every reply of `P` when `R` is too wide to pick one, never `never`).
+ * The reply to request `R` (as the caller gives it: the request schemas' inputs) under `P`: the
+ * replies of every call whose request type `R` fits (every reply of `P` when `R` is too wide to
+ * pick one, never `never`).
  */
 export type ReplyOf<P, R> = P extends AnyProtocol ? OrAll<MatchedReply<P, R>, AnyReplyOf<P>> : unknown;
 type OrAll<M, All> = [M] extends [never] ? All : M;
 type MatchedReply<P, R> = P extends AnyProtocol
   ? {
-      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [Infer<NonNullable<SpecOf<P>['calls']>[K]['request']>]
+      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [
+        InferInput<NonNullable<SpecOf<P>['calls']>[K]['request']>,
+      ]
         ? Infer<NonNullable<SpecOf<P>['calls']>[K]['reply']>
         : never;
     }[keyof NonNullable<SpecOf<P>['calls']>]
@@ -123,10 +145,10 @@ export type ProtocolOf<T> = [T] extends [never]
       : unknown
     : unknown;
 
-/** What `send` accepts for target `T`: its protocol's messages, or anything for an untyped one. */
-export type MessageFor<T> = MessageOf<ProtocolOf<T>>;
-/** What `call` accepts for target `T`. */
-export type RequestFor<T> = RequestOf<ProtocolOf<T>>;
+/** What `send` accepts for target `T`: its protocol's messages (inputs), or anything for an untyped one. */
+export type MessageFor<T> = MessageInOf<ProtocolOf<T>>;
+/** What `call` accepts for target `T` (its protocol's request inputs). */
+export type RequestFor<T> = RequestInOf<ProtocolOf<T>>;
 /** What `call(to, request)` resolves to for target `T` and request `R`. */
 export type ReplyFor<T, R> = ReplyOf<ProtocolOf<T>, R>;
 /** The payload type of an event name, token or Event (unknown when untyped). */
@@ -156,6 +178,17 @@ const pendingTypes: ProtocolTypeDecl[] = [];
 export function installProtocolTypeRegistrar(register: (decl: ProtocolTypeDecl) => void): void {
   typeRegistrar = register;
   for (const d of pendingTypes.splice(0)) register(d);
+}
+
+function parseFirst(schemas: readonly StandardSchemaV1[], value: unknown): Parsed {
+  if (schemas.length === 0) return { issue: { path: [], message: 'this protocol declares none' } };
+  let best: SchemaIssue | undefined;
+  for (const schema of schemas) {
+    const r = parseValue(schema, value);
+    if (r.issue === undefined) return r;
+    if (best === undefined || r.issue.path.length > best.path.length) best = r.issue;
+  }
+  return { issue: best! };
 }
 
 function firstOf(schemas: readonly StandardSchemaV1[], value: unknown): SchemaIssue | undefined {
@@ -203,7 +236,30 @@ export function defineProtocol<const S extends ProtocolSpec>(name: string, spec:
       where.processPID(n) as PID<Protocol<S>>,
     checkMessage: (value: unknown) => firstOf(messages, value),
     checkRequest: (value: unknown) => firstOf(requests, value),
+    parseMessage: (value: unknown) => parseFirst(messages, value),
+    parseRequest: (value: unknown) => parseFirst(requests, value),
   });
+}
+
+/**
+ * Internal: `protocol` as a check that delivers what arrived unchanged (no transform), for a
+ * process that forwards to the protocol's speakers (a Pool): it refuses what they would refuse
+ * at its own door, and the worker that gets the mail applies the schemas' transforms itself.
+ */
+export function checkOnly<P extends AnyProtocol>(protocol: P): P {
+  const keep = (found: SchemaIssue | undefined, value: unknown): Parsed =>
+    found === undefined ? { value } : { issue: found };
+  return Object.freeze({
+    ...protocol,
+    parseMessage: (value: unknown) => keep(protocol.checkMessage(value), value),
+    parseRequest: (value: unknown) => keep(protocol.checkRequest(value), value),
+  });
+}
+
+/** Internal: the protocol a behaviour factory's instances speak (a class made from Actor.of), if known. */
+export function protocolOfFactory(factory: unknown): AnyProtocol | undefined {
+  const proto = (factory as { prototype?: Record<symbol, unknown> } | undefined)?.prototype;
+  return proto === undefined || proto === null ? undefined : (proto[protocolKey] as AnyProtocol | undefined);
 }
 
 /** An event name typed with its payload, for events outside a protocol. */
@@ -219,19 +275,62 @@ export function formatPath(path: readonly PropertyKey[]): string {
   return out;
 }
 
+type CallsOf<P> = NonNullable<SpecOf<P>['calls']>;
+/** The intersection of the parameter types of a union of one-parameter functions. */
+type ParamsMeet<F> = [F] extends [(x: infer I) => void] ? I : never;
+
 /**
- * What a typed `handleCall` may return: a reply of its protocol (or a promise of one),
- * `ReplyLater`, a `Stop` (reply and stop) or an Error (stop). Untyped actors: `unknown`.
+ * The replies a handler may give to a request of type `R` (as the handler sees it): for each
+ * request `R` may be, the replies of the calls it fits; all of them at once when `R` is a
+ * union not narrowed to one call (an un-narrowed `'get' | 'name'` asks a reply valid for both).
  */
-export type CallResult<P> = P extends AnyProtocol
-  ? AnyReplyOf<P> | ReplyLater | CallStop | Error | Promise<AnyReplyOf<P> | ReplyLater | CallStop | Error>
+export type ReplyTo<P, R> = P extends AnyProtocol
+  ? ParamsMeet<R extends unknown ? (x: HandlerMatch<P, R>) => void : never>
+  : unknown;
+type HandlerMatch<P, R> = {
+  [K in keyof CallsOf<P>]: [R] extends [Infer<CallsOf<P>[K]['request']>] ? Infer<CallsOf<P>[K]['reply']> : never;
+}[keyof CallsOf<P>];
+
+/**
+ * Reply values valid for every call of `P` (the intersection of its replies): a typed
+ * `handleCall` may return one as is. When the calls' replies differ (`number` and `string`)
+ * there is none, and each reply goes through `reply(request, value)`, which checks it against
+ * its own request.
+ */
+export type PlainReplyOf<P> = P extends AnyProtocol
+  ? ParamsMeet<{ [K in keyof CallsOf<P>]: (x: Infer<CallsOf<P>[K]['reply']>) => void }[keyof CallsOf<P>]>
   : unknown;
 
-/** The structural shape of `Stop` (gen/process.ts), kept here so this file imports no values from it. */
-interface CallStop {
-  readonly reason: Error;
-  readonly hasReply: boolean;
+/**
+ * A reply checked against its request, made by a typed actor's `reply(request, value)` (at run
+ * time it is `value` itself; the brand only exists for the compiler).
+ */
+export interface Replied<P> {
+  readonly '~replied': P;
 }
+
+/**
+ * A call answered later, made by a typed actor's `later(request, from, ref)`: answer it with
+ * `respond(later, value)`, which checks the value against the request's reply.
+ */
+export interface Later<T = unknown> {
+  readonly from: PID;
+  readonly ref: Ref;
+  /** Phantom: the reply type. */
+  readonly '~reply'?: T;
+}
+
+/** What a typed `handleCall` may answer with (now, or inside a `Stop`). */
+export type AnswerOf<P> = Replied<P> | PlainReplyOf<P>;
+
+/**
+ * What a typed `handleCall` may return: `reply(request, value)` (checked per request), a reply
+ * valid for every call ({@link PlainReplyOf}), `ReplyLater`, a `Stop` whose reply is one of
+ * those, an Error (stop) or a promise of these. Untyped actors: `unknown`.
+ */
+export type CallResult<P> = P extends AnyProtocol
+  ? AnswerOf<P> | ReplyLater | Stop<AnswerOf<P>> | Error | Promise<AnswerOf<P> | ReplyLater | Stop<AnswerOf<P>> | Error>
+  : unknown;
 
 /**
  * The handlers a typed behaviour must have, as function-typed properties: TypeScript checks

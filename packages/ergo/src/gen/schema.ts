@@ -17,8 +17,14 @@ export interface SchemaIssue {
   readonly message: string;
 }
 
-/** The type a schema (built-in or any Standard Schema) describes. */
+/**
+ * The type a schema (built-in or any Standard Schema) describes: its output, what a handler
+ * receives (a transforming schema's output differs from its input).
+ */
 export type Infer<S> = S extends StandardSchemaV1<unknown, infer O> ? O : never;
+
+/** The input type of a schema: what a sender may give (see {@link Infer} for the output). */
+export type InferInput<S> = S extends StandardSchemaV1<infer I, unknown> ? I : never;
 
 type Check = (value: unknown, path: PropertyKey[]) => SchemaIssue | undefined;
 
@@ -182,4 +188,26 @@ export const schema = {
  */
 export function firstIssue(schema: StandardSchemaV1, value: unknown): SchemaIssue | undefined {
   return checkOf(schema)(value, []);
+}
+
+/** What {@link parseValue} gives: the schema's output value, or the first issue. */
+export type Parsed = { readonly value: unknown; readonly issue?: undefined } | { readonly issue: SchemaIssue };
+
+/**
+ * Validates `value` against any Standard Schema synchronously and gives the value to deliver: the
+ * schema's output (a transforming zod or valibot schema gives its transformed value; a built-in
+ * schema gives `value` itself), or the first issue (see {@link firstIssue}).
+ */
+export function parseValue(schema: StandardSchemaV1, value: unknown): Parsed {
+  const own = checks.get(schema);
+  if (own !== undefined) {
+    const found = own(value, []);
+    return found === undefined ? { value } : { issue: found };
+  }
+  const r = schema['~standard'].validate(value);
+  if (r instanceof Promise) return { issue: issue([], 'asynchronous schema (not allowed in a protocol)') };
+  if (r.issues === undefined) return { value: r.value };
+  const first = r.issues[0];
+  const path = (first?.path ?? []).map((p) => (typeof p === 'object' ? p.key : p));
+  return { issue: { path, message: first?.message ?? 'invalid' } };
 }

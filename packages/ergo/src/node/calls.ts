@@ -22,16 +22,20 @@
 // Deadlines use the monotonic clock (performance.now()): a wall-clock jump neither fires nor
 // delays them; only the deadline stored in the call's ref is wall-clock time.
 //
-// Calls that expire together are failed in slices of EXPIRE_SLICE, one slice per event-loop
-// turn (a setImmediate between them, so I/O and timers run): a million timeouts falling due at
-// once never stall the loop for more than one slice and the callers' continuations it wakes.
+// Calls that expire together are failed in slices, one slice per event-loop turn (a
+// setImmediate between them, so I/O and timers run): a slice ends after EXPIRE_SLICE_MS or
+// EXPIRE_SLICE calls, whichever comes first, so a million timeouts falling due at once never
+// stall the loop for more than one slice and the callers' continuations it wakes. The time
+// bound is what keeps them on time under load: with a fixed 1,024 calls per turn, a turn that
+// also ran a busy process' 8 ms drain failed 1,024 calls per ~9 ms, fewer than a million calls
+// made in two seconds fall due, and the last ones failed seconds late.
 //
 // Each call is also on two intrusive lists, its owner's (the waiting process) and its holder's
 // (the local target holding the request): ending a process fails its calls by walking its own
 // lists, never the whole table (4,000 callers × 100 calls used to scan 400,000 entries each).
 
 import type { Atom } from '../gen/atom.js';
-import { ErrTimeout } from '../gen/errors.js';
+import { ErgoError, ErrTimeout } from '../gen/errors.js';
 import type { Log } from '../gen/log.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
@@ -51,6 +55,12 @@ export interface CallHolder {
   held: number;
   /** Head of the calls whose requests it holds (kept by the registry). */
   heldCalls: PendingCall | null;
+}
+
+/** What a monitored call (CallOptions.monitor) is watched by (call_monitor.ts). */
+export interface CallWatcher {
+  /** `c` settled: stop watching its callee for it. */
+  release(c: PendingCall): void;
 }
 
 /** One pending call. */
@@ -73,6 +83,8 @@ export class PendingCall {
   onAbort: (() => void) | null = null;
   /** Milliseconds the caller waits (0 = no limit), for the timeout error. */
   timeout = 0;
+  /** Set while the call monitors its callee (CallOptions.monitor). */
+  watch: CallWatcher | null = null;
   /** Neighbours in the owner's list of calls. */
   ownPrev: PendingCall | null = null;
   ownNext: PendingCall | null = null;
@@ -110,8 +122,12 @@ function captureResolvers(res: (value: unknown) => void, rej: (err: unknown) => 
 /** Calls made between two clock readings (see the file comment). */
 const EPOCH_CALLS = 64;
 
-/** Expired calls failed per event-loop turn (see the file comment). */
-export const EXPIRE_SLICE = 1024;
+/** Most expired calls failed per event-loop turn (see the file comment). */
+export const EXPIRE_SLICE = 16384;
+/** Milliseconds one slice of expiries may take (see the file comment). */
+export const EXPIRE_SLICE_MS = 8;
+/** Expiries between two clock readings within a slice. */
+const EXPIRE_CLOCK_EVERY = 256;
 
 function linkHeld(h: CallHolder, c: PendingCall): void {
   const head = h.heldCalls;
@@ -394,6 +410,11 @@ export class CallRegistry {
       c.holder = null;
     }
     if (c.signal !== null && c.onAbort !== null) c.signal.removeEventListener('abort', c.onAbort);
+    const w = c.watch;
+    if (w !== null) {
+      c.watch = null;
+      w.release(c);
+    }
     const o = c.owner;
     if (o !== null) {
       if (c.ownPrev !== null) c.ownPrev.ownNext = c.ownNext;
@@ -493,7 +514,10 @@ export class CallRegistry {
       let c = list.head;
       // An open epoch's `at` is Infinity: its calls wait for its close, which arms the timer.
       while (c !== null && c.epoch!.at + t <= now) {
-        if (budget-- === 0) {
+        if (
+          budget-- === 0 ||
+          ((budget & (EXPIRE_CLOCK_EVERY - 1)) === 0 && performance.now() - now > EXPIRE_SLICE_MS)
+        ) {
           // The rest next turn: -Infinity keeps `create` and `close` from arming a timer meanwhile.
           this.timerAt = -Infinity;
           setImmediate(this.onTimer);
@@ -528,7 +552,41 @@ export class CallRegistry {
  * the usual cause: a `handleCall` that returns `undefined` means "I will reply later".
  */
 export function callTimeoutError(c: PendingCall): Error {
-  return ErrTimeout.with(
-    `call to ${String(c.target)} got no reply within ${c.timeout} ms (a handleCall that returns undefined replies later with sendResponse: a missing return?)`,
-  );
+  // No stack: it would show only the registry's timer (expire → settle), never the caller's code,
+  // and capturing it was most of what a million timeouts falling due at once cost.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new CallTimeoutError(c.target, c.timeout);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
 }
+
+/**
+ * ErrTimeout of one call, its text built when read. The expired call's promise lives in the old
+ * generation: whatever it is rejected with survives the next scavenges (until a full GC), so a
+ * million timeouts falling due together promoted a message string each (about half a GB) and
+ * made every scavenge meanwhile slow. This error is one small object that points at the target.
+ */
+class CallTimeoutError extends ErgoError {
+  readonly #target: unknown;
+  readonly #timeout: number;
+  constructor(target: unknown, timeout: number) {
+    // No message: an own `message` would shadow the prototype's getter.
+    super(ErrTimeout.code, undefined as unknown as string);
+    this.#target = target;
+    this.#timeout = timeout;
+  }
+  /** The text (see the message getter below). */
+  text(): string {
+    return `${ErrTimeout.message}: call to ${String(this.#target)} got no reply within ${this.#timeout} ms (a handleCall that returns undefined replies later with sendResponse: a missing return?)`;
+  }
+}
+// A getter where Error has a data property (TypeScript refuses an accessor override of it).
+Object.defineProperty(CallTimeoutError.prototype, 'message', {
+  get(this: CallTimeoutError): string {
+    return this.text();
+  },
+  configurable: true,
+});

@@ -29,7 +29,7 @@ import { Q_URGENT } from './mailbox.js';
 import { cappedInitTimeout, checkSpawnOptions, INIT_CAP_MS, spawnProcess } from './spawn.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
-import { S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
+import { ProcessImpl, S_TERMINATED, S_ZOMBEE } from './process.js';
 import { NodeTarget, type KeyedHost, type Target } from './targets.js';
 
 /**
@@ -73,19 +73,19 @@ export class CoreImpl implements Core {
 
   routeSendPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
     const p = this.byPID(to);
-    this.n.guard.check(p, message, false, from.node);
+    message = this.n.guard.check(p, message, false, from.node);
     p.deliver(2 - options.priority, MailboxKind.Regular, from, message, undefined);
   }
 
   routeSendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): void {
     const p = this.byName(to);
-    this.n.guard.check(p, message, false, from.node);
+    message = this.n.guard.check(p, message, false, from.node);
     p.deliver(2 - options.priority, MailboxKind.Regular, from, message, to.name);
   }
 
   routeSendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): void {
     const p = this.byAlias(to);
-    this.n.guard.check(p, message, false, from.node);
+    message = this.n.guard.check(p, message, false, from.node);
     p.deliver(2 - options.priority, MailboxKind.Regular, from, message, to);
   }
 
@@ -117,10 +117,12 @@ export class CoreImpl implements Core {
   ): void {
     if (options.ref === undefined) throw ErrIncorrect.with('request without a ref');
     if ((p.st & (S_TERMINATED | S_ZOMBEE)) !== 0) throw this.n.errTerminated(p as ProcessImpl);
-    this.n.guard.check(p, message, true, from.node);
+    message = this.n.guard.check(p, message, true, from.node);
     // The important flag stays with the request: a pool relaying it to another node keeps it.
     if (options.important) extra = [options.ref, Array.isArray(extra) ? extra[1] : undefined, true];
     p.deliver(2 - options.priority, MailboxKind.Request, from, message, extra);
+    // Its caller gets an error response at once if `p` ends without answering (termination.ts).
+    if (p instanceof ProcessImpl) this.n.remoteRequests.add(p, from, options.ref);
   }
 
   routeCallPID(from: PID, to: PID, options: MessageOptions, message: unknown): void {
@@ -200,8 +202,8 @@ export class CoreImpl implements Core {
 
   // --- remote targets ended -------------------------------------------------------------------------
 
-  routeTerminatePID(target: PID, reason: Error): void {
-    this.n.relations.targetEnded(target, reason, target);
+  routeTerminatePID(target: PID, reason: Error, ignoreUnlessTrapped = false): void {
+    this.n.relations.targetEnded(target, reason, target, undefined, ignoreUnlessTrapped);
   }
   routeTerminateProcessID(target: ProcessID, reason: Error): void {
     this.n.relations.targetEnded(target, reason, this.n.pid);

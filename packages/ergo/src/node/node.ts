@@ -26,6 +26,8 @@ import { IdTable } from '../lib/id_table.js';
 import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
+import { RemoteRequests } from './remote_requests.js';
+import { CallMonitors } from './call_monitor.js';
 import { logIgnorableFailure } from '../gen/ignorable.js';
 import { CronService } from './cron/service.js';
 import { createDefaultLogger } from './default_logger.js';
@@ -116,6 +118,12 @@ export class NodeImpl {
   readonly scheduler = new Scheduler();
   readonly router: Router = new Router(this);
   readonly calls = new CallRegistry();
+  /** Requests from other nodes' processes that local processes hold (answered on their end). */
+  readonly remoteRequests = new RemoteRequests();
+  /** Monitors of remote callees for calls made with `monitor` (call_monitor.ts). */
+  readonly callMonitors = new CallMonitors(this);
+  /** See NodeOptions.monitorCalls. */
+  readonly monitorCalls: boolean;
   readonly targets = new TargetManager(this);
   readonly relations = new Relations(this);
   readonly metas = new MetaTable(this);
@@ -155,6 +163,7 @@ export class NodeImpl {
     this.pid = new PID(name, 1, this.creation);
     this.version = options.version ?? { name, release: '0.0.0' };
     this.killGrace = options.killGraceMs ?? DEFAULT_KILL_GRACE;
+    this.monitorCalls = options.monitorCalls === true;
     this.mailboxSize = options.mailboxSize ?? 0;
     this.mailboxHighWater = options.mailboxHighWater ?? DEFAULT_MAILBOX_HIGH_WATER;
     const logOpts = options.log ?? {};

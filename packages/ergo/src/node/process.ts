@@ -48,6 +48,7 @@ import {
 } from '../gen/validate.js';
 import { Alias, Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner, PendingCall } from './calls.js';
+import type { HeldRequest, RemoteHolder } from './remote_requests.js';
 import { LogHandle } from './log.js';
 import { Mailbox, Q_URGENT } from './mailbox.js';
 import { NodeHandle } from './handle.js';
@@ -125,7 +126,7 @@ class ProcessExtras {
 // The call variants are defined once, on the prototype (gen/call_variants.ts).
 export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 /** A process of this node. Created by NodeImpl.spawnProcess. */
-export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, TargetHost, ConsumerHost {
+export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost {
   queued = false;
   st: number = S_INIT;
   /** Requests this process holds (queued or deferred); see CallRegistry. */
@@ -142,6 +143,8 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
   /** CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). */
   ownCalls: PendingCall | null = null;
   heldCalls: PendingCall | null = null;
+  /** RemoteHolder: requests from other nodes' processes it holds (kept by RemoteRequests). */
+  remoteHeld: HeldRequest | null = null;
   suspended = false;
   messagesIn = 0;
   messagesOut = 0;
@@ -402,10 +405,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
-  /** Queues a framework notification (exit, down, event start/stop): never refused by the limit. */
-  notify(q: number, kind: MailboxKind, from: PID, message: unknown): void {
+  /**
+   * Queues a framework notification (exit, down, event start/stop): never refused by the limit.
+   * `extra` is the record's extra slot (ExitIgnoredUnlessTrapped for an Erlang `normal` exit).
+   */
+  notify(q: number, kind: MailboxKind, from: PID, message: unknown, extra?: unknown): void {
     if (this.st === S_TERMINATED) return;
-    this.mb.push(q, kind, from, message, undefined, true);
+    this.mb.push(q, kind, from, message, extra, true);
     this.messagesIn++;
     if (this.mb.size === this.mb.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
@@ -1048,7 +1054,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Ta
       this.nodeImpl.router.forwardRemote(this, to, kind, from, message, extra, priority);
       return;
     }
-    const p = this.nodeImpl.localProcess(to);
+    const n = this.nodeImpl;
+    const p = n.localProcess(to);
+    // Mail of another node handed on (a Pool's): the receiver's protocol applies, whoever forwards.
+    if ((from.node !== n.name || n.checkLocal) && p !== this && kind <= MailboxKind.Request)
+      message = n.guard.check(p, message, kind === MailboxKind.Request, from.node);
     p.deliver(2 - priority, kind, from, message, extra);
     if (kind === MailboxKind.Request || kind === MailboxKind.Inspect) this.nodeImpl.router.transferCall(extra, p);
   }

@@ -40,14 +40,17 @@ export class ProtocolGuard {
   constructor(readonly log: Warner) {}
 
   /**
-   * Throws ErrProtocolViolation (with the path) when `target` has a protocol that `message`
-   * does not match; `isCall` selects the protocol's call requests, else its messages.
+   * The value to deliver to `target`: `message` itself when `target` has no protocol, else the
+   * output of the protocol's schema it matches (a transforming schema gives its transformed
+   * value). Throws ErrProtocolViolation (with the path) when it matches none; `isCall` selects
+   * the protocol's call requests, else its messages.
    */
-  check(target: object, message: unknown, isCall: boolean, fromNode: string): void {
+  check(target: object, message: unknown, isCall: boolean, fromNode: string): unknown {
     const protocol = protocolOf(target);
-    if (protocol === undefined) return;
-    const found = isCall ? protocol.checkRequest(message) : protocol.checkMessage(message);
-    if (found === undefined) return;
+    if (protocol === undefined) return message;
+    const parsed = isCall ? protocol.parseRequest(message) : protocol.parseMessage(message);
+    const found = parsed.issue;
+    if (found === undefined) return parsed.value;
     this.refused++;
     const type = typeName(message);
     const path = formatPath(found.path);

@@ -28,9 +28,10 @@ import {
   type MessageEvent,
 } from '../gen/messages.js';
 import { PID } from '../gen/pid.js';
-import { MailboxKind, type LinkTarget } from '../gen/process.js';
+import { ExitIgnoredUnlessTrapped, MailboxKind, type LinkTarget } from '../gen/process.js';
 import { ProcessID } from '../gen/processid.js';
 import { Alias } from '../gen/ref.js';
+import { CallWatch } from './call_monitor.js';
 import { Q_SYSTEM, Q_URGENT } from './mailbox.js';
 import type { NodeImpl } from './node.js';
 import { ProcessImpl, S_TERMINATED } from './process.js';
@@ -229,9 +230,10 @@ export class Relations {
    * A target ended (process, name, alias, event, node): every link gets an exit signal and every
    * monitor a down message, once; the relations are removed. `from` is the sender Ergo uses:
    * the terminated process for PID targets, the core PID otherwise. `host` is the process itself
-   * for a local PID target. Watchers on other nodes are told once per node.
+   * for a local PID target. Watchers on other nodes are told once per node. `ignoreUnlessTrapped`
+   * marks the local links' exit signals with Erlang's rule (see Core.routeTerminatePID).
    */
-  targetEnded(target: Target, reason: Error, from: PID, host?: TargetHost): void {
+  targetEnded(target: Target, reason: Error, from: PID, host?: TargetHost, ignoreUnlessTrapped = false): void {
     const h = host ?? this.node.targets.keyedHost(target, false);
     if (h === undefined || h.tHead === null) return;
     let exit: unknown;
@@ -239,6 +241,10 @@ export class Relations {
     let told: Atom[] | null = null;
     for (let r = this.node.targets.take(h); r !== null; r = r.tNext) {
       const c = r.consumer;
+      if (c instanceof CallWatch) {
+        c.ended(reason);
+        continue;
+      }
       if (c instanceof RemoteConsumer) {
         const node = c.pid.node;
         if (told === null) told = [node];
@@ -249,7 +255,14 @@ export class Relations {
       }
       // Local consumers are processes (still in init, possibly): their mailbox takes it directly.
       const p = c as ProcessImpl;
-      if (r.link) p.notify(Q_URGENT, MailboxKind.Exit, from, (exit ??= exitMessage(target, reason)));
+      if (r.link)
+        p.notify(
+          Q_URGENT,
+          MailboxKind.Exit,
+          from,
+          (exit ??= exitMessage(target, reason)),
+          ignoreUnlessTrapped ? ExitIgnoredUnlessTrapped : undefined,
+        );
       else p.notify(Q_SYSTEM, MailboxKind.Regular, from, (down ??= downMessage(target, reason)));
     }
   }

@@ -29,6 +29,7 @@ import { ProcessID } from '../gen/processid.js';
 import { isImportantRequest, MailboxKind, type SendTarget } from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
+import { LOCAL_WATCH } from './call_monitor.js';
 import { CoreImpl } from './core.js';
 import { nowNanos, type EventEntry } from './events.js';
 import { rejected, watchDelivery } from '../gen/ignorable.js';
@@ -185,14 +186,10 @@ export class Router {
     if (to === this.lastTo) {
       const c = this.lastP!;
       if ((c.st & S_OUT_OF_TABLE) === 0) {
-        if (n.checkLocal) n.guard.check(c, message, false, n.name);
-        c.deliver(
-          2 - priority,
-          MailboxKind.Regular,
-          from,
-          n.simulate === null ? message : this.copy(message),
-          undefined,
-        );
+        // Copied as the wire would, then checked: the schemas see what another node would send.
+        if (n.simulate !== null) message = this.copy(message);
+        if (n.checkLocal) message = n.guard.check(c, message, false, n.name);
+        c.deliver(2 - priority, MailboxKind.Regular, from, message, undefined);
         return;
       }
     }
@@ -223,8 +220,9 @@ export class Router {
       throw ErrUnsupported.with(`send target ${String(to)}`);
     }
     if (p === undefined) throw ErrProcessUnknown.with(typeof to === 'string' ? `'${to}'` : to.toString());
-    if (n.checkLocal) n.guard.check(p, message, false, n.name);
-    p.deliver(2 - priority, MailboxKind.Regular, from, n.simulate === null ? message : this.copy(message), via);
+    if (n.simulate !== null) message = this.copy(message);
+    if (n.checkLocal) message = n.guard.check(p, message, false, n.name);
+    p.deliver(2 - priority, MailboxKind.Regular, from, message, via);
   }
 
   /** A send to itself from a process still in init (not in the table yet). */
@@ -304,6 +302,7 @@ export class Router {
   routeResponse(from: PID, to: PID, ref: Ref, ok: boolean, value: unknown, owner: ProcessImpl | null = null): void {
     const n = this.node;
     if (to.node !== n.name) {
+      n.remoteRequests.answered(ref);
       // Like a local reply to a caller that is gone, a reply that cannot cross is dropped (and
       // logged): the caller's node fails the call itself when the connection is lost.
       try {
@@ -357,6 +356,7 @@ export class Router {
     const n = this.node;
     n.checkAlive();
     if (to.node !== n.name) {
+      n.remoteRequests.answered(ref);
       const conn = this.connection(to.node);
       const options = this.messageOptions(owner, owner === null ? MessagePriority.Normal : owner.priority, true, ref);
       const ack: unknown = ok
@@ -396,6 +396,8 @@ export class Router {
         validateTimeoutMs(timeout, 'call timeout', false);
       }
       if (options?.priority !== undefined) validatePriority(options.priority);
+      if (options?.monitor !== undefined && typeof options.monitor !== 'boolean')
+        throw ErrIncorrect.with('call monitor must be a boolean');
       // Checked before anything is delivered: a bad signal must not leave a request behind.
       if (signal !== undefined && !(signal instanceof AbortSignal))
         throw ErrIncorrect.with('call signal must be an AbortSignal');
@@ -433,7 +435,8 @@ export class Router {
       // A killed process (zombee) takes no new requests: the call fails at once.
       // (Metas leave the table as they end: their states never match.)
       if ((p.st & S_GONE) !== 0) throw n.errTerminated(p as ProcessImpl);
-      if (n.checkLocal && kind === MailboxKind.Request) n.guard.check(p, request, true, n.name);
+      if (n.simulate !== null && kind !== MailboxKind.Inspect) request = this.copy(request);
+      if (n.checkLocal && kind === MailboxKind.Request) request = n.guard.check(p, request, true, n.name);
     } catch (e) {
       return rejected(e, owner === null ? n.log : owner.log, 'call');
     }
@@ -441,6 +444,7 @@ export class Router {
       return rejected(signal.reason ?? ErrAborted.with('call'), owner === null ? n.log : owner.log, 'call');
     const ref = n.callRef(n.calls.wallClock(), timeout);
     const c = n.calls.create(ref, from, owner, p, timeout, to, null);
+    if (kind === MailboxKind.Request && (options?.monitor ?? n.monitorCalls) === true) c.watch = LOCAL_WATCH;
     if (owner !== null) owner.beginWait();
     const priority = options?.priority ?? (owner !== null ? owner.priority : MessagePriority.Normal);
     // Kept in the record: a pool forwarding the call to another node passes it on.
@@ -450,7 +454,7 @@ export class Router {
         kind === MailboxKind.Inspect ? Q_URGENT : 2 - priority,
         kind,
         from,
-        n.simulate === null || kind === MailboxKind.Inspect ? request : this.copy(request),
+        request,
         important ? [ref, via, true] : via === undefined ? ref : [ref, via],
       );
     } catch (e) {
@@ -482,6 +486,8 @@ export class Router {
     const mo = this.messageOptions(owner, priority, important, ref);
     let ack: Promise<void> | void;
     try {
+      // Erlang's way: the callee's end fails the call at once (a Go callee's node sends nothing).
+      if ((options?.monitor ?? n.monitorCalls) === true) n.callMonitors.watch(c, to);
       if (to instanceof PID) ack = conn.callPID(from, to, mo, request);
       else if (to instanceof ProcessID) ack = conn.callProcessID(from, to, mo, request);
       else ack = conn.callAlias(from, to, mo, request);
@@ -505,8 +511,10 @@ export class Router {
   /** A forwarded request now belongs to `p` (for the fail-on-target-death rule). */
   transferCall(extra: unknown, p: ProcessImpl): void {
     const n = this.node;
-    const c = n.calls.get(refOfExtra(extra));
+    const ref = refOfExtra(extra);
+    const c = n.calls.get(ref);
     if (c !== undefined) n.calls.transfer(c, p);
+    else if (n.remoteRequests.size > 0) n.remoteRequests.transfer(ref, p);
   }
 
   // --- links and monitors on remote targets -------------------------------------------------------

@@ -43,6 +43,8 @@ async function startNodeAsync(name: Atom | string, options: NodeOptions = {}): P
   if (kg !== undefined && !(Number.isInteger(kg) && kg >= 0 && kg <= MAX_TIMER_MS)) {
     throw ErrIncorrect.with(`killGraceMs ${String(kg)} (milliseconds, an integer ≥ 0)`);
   }
+  if (options.monitorCalls !== undefined && typeof options.monitorCalls !== 'boolean')
+    throw ErrIncorrect.with(`monitorCalls ${String(options.monitorCalls)} (a boolean)`);
   const node = new NodeImpl(n, options);
   node.startServices();
   const root = node.root;

@@ -44,11 +44,18 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
   }
   // Calls this process held: queued or being handled fail at once; a deferred reply may still
   // come from elsewhere unless the process ended abnormally.
-  if (p.held > 0) {
+  if (p.held > 0 || p.remoteHeld !== null) {
     const err = callFailure(p, reason);
     const abnormal = !isNormalReason(reason);
     const live = p.mb.liveRequestIds();
-    node.calls.failHeldBy(p, (c) => (abnormal || live.has(c.ref.id[0]) ? err : undefined));
+    // A call that monitors its callee fails whatever the reason (CallOptions.monitor).
+    if (p.held > 0)
+      node.calls.failHeldBy(p, (c) => (abnormal || c.watch !== null || live.has(c.ref.id[0]) ? err : undefined));
+    // Callers on other nodes by the same rule: an error response each (ENP code 3).
+    if (p.remoteHeld !== null) {
+      const dead = node.remoteRequests.takeHeldBy(p, (r) => abnormal || live.has(r.ref.id[0]));
+      for (const r of dead) node.router.routeResponse(p.pid, r.caller, r.ref, false, err);
+    }
   }
   p.mb.clear();
   node.relations.consumerEnded(p);

@@ -11,9 +11,9 @@
 // - E's side (T ends → E hears it): E is a remote watcher of T in the Core (routeLinkPID), so the
 //   engine calls sendTerminatePID(T) and we send EXIT {3, T, E, Reason}.
 // - T's side (E ends → T hears it): when T linked (linkPID), the engine holds the one-way relation
-//   and an EXIT from E ends it through routeTerminatePID, as any ergo-ts link would (any reason,
-//   normal included). When E linked (LINK from Erlang), an EXIT is an exit signal to T
-//   (routeSendExit) with Erlang's rule: reason `normal` does not reach T. Node down gives T
+//   and an EXIT from E ends it through routeTerminatePID; when E linked (LINK from Erlang), an
+//   EXIT is an exit signal to T (routeSendExit). Either way with Erlang's rule for `normal`: it
+//   does not end T unless T traps exits, when it arrives as a MessageExitPID. Node down gives T
 //   `noconnection` either way.
 // Unlink uses UNLINK_ID (op 35, answered with 36); EXITs crossing our unlink are ignored.
 //
@@ -814,12 +814,14 @@ export class ErlangConnection implements Connection {
     this.#links.delete(k);
     this.#watchLocal(() => this.#core.routeUnlinkPID(from, to));
     const r = reasonFromTerm(reason);
+    // Erlang's rule, whoever linked: `normal` never ends a process that does not trap exits,
+    // and reaches one that does as {'EXIT', From, normal} (a MessageExitPID)
+    const normal = isAtom(reason, 'normal');
     if (l.engine) {
-      this.#core.routeTerminatePID(from, r);
+      this.#core.routeTerminatePID(from, r, normal);
       return;
     }
-    if (isAtom(reason, 'normal')) return;
-    this.#core.routeSendExit(from, to, r);
+    this.#core.routeSendExit(from, to, r, normal);
   }
 
   #inExit2(from: PID, to: PID, reason: Term): void {
@@ -886,7 +888,8 @@ export class ErlangConnection implements Connection {
     if (m === undefined) return;
     this.#monitorsOutByRef.delete(k);
     this.#monitorsOut.delete(`${m.watcher.key}|${m.target.key}`);
-    if (m.target instanceof PID) this.#core.routeTerminatePID(m.target, r);
+    // the target's local links may hear of its end here first: they keep Erlang's rule for normal
+    if (m.target instanceof PID) this.#core.routeTerminatePID(m.target, r, isAtom(reason, 'normal'));
     else this.#core.routeTerminateProcessID(m.target, r);
   }
 

@@ -1,0 +1,227 @@
+// Durable entities (@ergo-ts/entities): what addressing an actor by key costs over a plain call,
+// how fast entities activate, and how many durable sends a store takes.
+//
+// Entity call vs plain call: sequential calls that change nothing (no store write), to one
+// activated entity (`entities.call`) and to a plain actor (`node.call`) — local (one node), and
+// remote (the entity's owner, or the echo actor, on a second node in a forked OS process; the
+// two nodes share the store). Activations/s: `entities.call` to N keys never seen, one at a
+// time (each takes the key's lease, loads its state, spawns its host), local. Durable sends/s:
+// `sendDurable` with a fresh id each, WINDOW in flight over KEYS entities (each: stored in the
+// inbox before the acknowledgement, then processed and written with the processed id in one
+// transaction). The SQLite store is a temporary file (synchronous=full); PostgreSQL is a real
+// server started for the suite (Debian's postgresql 15, fsync on, on loopback) — its rows are
+// skipped when there is none. The @effect/cluster comparison is not in this suite.
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Actor, ProcessID, startNode, type Atom, type Node, type PID, type Ref } from 'ergo-ts';
+import { PostgresStore, SqliteStore, entity, startEntities, type Entities, type EntityStore } from '@ergo-ts/entities';
+import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
+
+import { rate, reportSamples, runRounds } from '../lib/measure.js';
+import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import { BenchCounter } from '../net/entities_kind.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const PEER = join(here, '..', 'net', 'entities_peer.js');
+const G = 'entities';
+const CALLS = 5000;
+const WINDOW = 64;
+const KEYS = 16;
+
+export const scenarios: ScenarioSpec[] = [
+  { id: 'entities-sqlite', peers: ['ergo-ts'], timeout: 300 },
+  { id: 'entities-postgres', peers: ['ergo-ts'], timeout: 300 },
+];
+
+class Echo extends Actor {
+  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+    return request;
+  }
+}
+
+interface Setup {
+  node: Node;
+  store: EntityStore;
+  entities: Entities;
+  peer?: ChildProcess;
+  peerName?: string;
+  close(): Promise<void>;
+}
+
+async function setup(db: string, open: () => Promise<EntityStore>, remote: boolean): Promise<Setup> {
+  const name = `entbench${process.pid}_${Math.floor(Math.random() * 1e6)}@localhost`;
+  const peerName = `entpeer${process.pid}_${Math.floor(Math.random() * 1e6)}@localhost`;
+  const node = await startNode(name, {
+    network: remote ? { cookie: 'bench', registrar: null, acceptors: [{ port: 0 }] } : undefined,
+    log: { defaultLogger: { disable: true } },
+  });
+  await node.spawnRegister('echo', Echo);
+  const store = await open();
+  let peer: ChildProcess | undefined;
+  if (remote) {
+    const i = node.network().acceptors()[0]!.info().interface;
+    peer = fork(PEER, [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        ENT_DB: db,
+        ENT_NAME: peerName,
+        ENT_PEER: name,
+        ENT_PEER_PORT: i.slice(i.lastIndexOf(':') + 1),
+      },
+    });
+    const ready = await new Promise<{ port: number }>((res, rej) => {
+      peer!.once('message', (m) => res(m as { port: number }));
+      peer!.once('exit', (c) => rej(new Error(`entities peer exited (${String(c)})`)));
+    });
+    const v = { name: '', release: '' };
+    node
+      .network()
+      .addRoute(
+        peerName.replace(/\./g, '\\.'),
+        { route: { host: '127.0.0.1', port: ready.port, tls: false, handshakeVersion: v, protoVersion: v } },
+        0,
+      );
+  }
+  const entities = await startEntities(node, {
+    store,
+    kinds: [BenchCounter],
+    ...(remote ? { members: [name, peerName], probeIntervalMs: 100 } : {}),
+  });
+  if (remote) while (entities.members().length < 2) await new Promise((r) => setTimeout(r, 50));
+  return {
+    node,
+    store,
+    entities,
+    ...(peer === undefined ? {} : { peer, peerName }),
+    async close() {
+      await entities.stop();
+      if (peer !== undefined) {
+        const gone = new Promise((r) => peer.once('exit', r));
+        peer.disconnect();
+        await gone;
+      }
+      await node.stop();
+      await store.close();
+    },
+  };
+}
+
+/** A key this node does (local) or does not (remote) own. */
+function keyOwned(s: Setup, remote: boolean): string {
+  for (let i = 0; ; i++) {
+    const key = `key${i}`;
+    if ((s.entities.ownerOf(entity(BenchCounter, key)) === s.node.name) !== remote) return key;
+  }
+}
+
+async function measureStore(
+  report: Report,
+  ctx: SuiteContext,
+  label: string,
+  db: string,
+  open: () => Promise<EntityStore>,
+) {
+  const note = `${label}; ${CALLS} sequential calls per round`;
+  for (const remote of [false, true]) {
+    const where = remote ? 'remote (two OS processes)' : 'local';
+    const s = await setup(db, open, remote);
+    try {
+      const addr = entity(BenchCounter, keyOwned(s, remote));
+      await s.entities.call(addr, 'get');
+      const entityCalls = await runRounds(ctx, async () => {
+        const t0 = performance.now();
+        for (let i = 0; i < CALLS; i++) await s.entities.call(addr, 'get');
+        return rate(CALLS, performance.now() - t0);
+      });
+      reportSamples(report, { group: G, name: `entity call, ${where} (${label})`, unit: 'calls/s', note }, entityCalls);
+      const echo = new ProcessID('echo' as Atom, (remote ? s.peerName! : s.node.name) as Atom);
+      const plain = await runRounds(ctx, async () => {
+        const t0 = performance.now();
+        for (let i = 0; i < CALLS; i++) await s.node.call(echo, 'get');
+        return rate(CALLS, performance.now() - t0);
+      });
+      reportSamples(report, { group: G, name: `plain call, ${where} (${label} run)`, unit: 'calls/s', note }, plain);
+    } finally {
+      await s.close();
+    }
+  }
+  const s = await setup(db, open, false);
+  try {
+    const n = ctx.quick ? 200 : 1000;
+    let round = 0;
+    const acts = await runRounds(ctx, async () => {
+      round++;
+      const t0 = performance.now();
+      for (let i = 0; i < n; i++) await s.entities.call(entity(BenchCounter, `act${round}_${i}`), 'get');
+      return rate(n, performance.now() - t0);
+    });
+    reportSamples(
+      report,
+      { group: G, name: `activations, local (${label})`, unit: 'activations/s', note: `${n} new keys one at a time` },
+      acts,
+    );
+    const total = ctx.quick ? 1000 : 4000;
+    let id = 0;
+    const sends = await runRounds(ctx, async () => {
+      const t0 = performance.now();
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < total) {
+          const i = next++;
+          await s.entities.sendDurable(entity(BenchCounter, `d${i % KEYS}`), { add: 1 }, `m${++id}`);
+        }
+      };
+      await Promise.all(Array.from({ length: WINDOW }, lane));
+      return rate(total, performance.now() - t0);
+    });
+    reportSamples(
+      report,
+      {
+        group: G,
+        name: `durable sends, local (${label})`,
+        unit: 'msg/s',
+        note: `${total} per round, ${WINDOW} in flight over ${KEYS} entities; acknowledged once stored, each then processed in one transaction`,
+      },
+      sends,
+    );
+  } finally {
+    await s.close();
+  }
+}
+
+export async function entitiesSuite(report: Report, ctx?: SuiteContext): Promise<void> {
+  const c: SuiteContext = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 5, warmup: 1, quick: false };
+  const want = (id: string): boolean => c.scenario === undefined || c.scenario === id;
+  if (want('entities-sqlite')) {
+    const dir = mkdtempSync(join(tmpdir(), 'ergo-bench-entities-'));
+    const file = join(dir, 'entities.db');
+    try {
+      await measureStore(report, c, 'SQLite', file, () => Promise.resolve(SqliteStore.open(file)));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (want('entities-postgres')) {
+    let missing: string | undefined;
+    try {
+      missing = postgresMissing();
+    } catch (e) {
+      missing = (e as Error).message;
+    }
+    if (missing !== undefined) {
+      console.error(`entities bench: PostgreSQL rows skipped: ${missing}`);
+      return;
+    }
+    const pg: Postgres = await startPostgres();
+    try {
+      await measureStore(report, c, 'PostgreSQL', pg.url, () => PostgresStore.open(pg.url));
+    } finally {
+      await pg.stop();
+    }
+  }
+}

@@ -1,0 +1,424 @@
+// The PostgreSQL entity store, on `pg` (node-postgres): one database shared by every member of a
+// cluster, on any number of hosts. The same tables and rules as the SQLite store. Each operation
+// that reads and then writes one key runs in a transaction that first takes a transaction-scoped
+// advisory lock on the key (`pg_advisory_xact_lock` of a 64-bit hash of kind and key), so the
+// fencing-token check, the version check, the state write, the processed id and the inbox row
+// removal are one atomic step, and an enqueue never interleaves with the write that processes
+// the same id. Lease times come from the database's clock (`clock_timestamp()`), the one clock
+// every member shares; as in SQLite, a clock decides only when a lease may be taken over, never
+// whether a write is accepted.
+
+import pg from 'pg';
+import { ignorable, rejected } from 'ergo-ts';
+
+import { ErrEntityIncorrect, ErrStaleToken, ErrStoreClosed, ErrStoreCodec, ErrVersionConflict } from './errors.js';
+import {
+  checkKey,
+  jsonCodec,
+  type EntityId,
+  type EntityStore,
+  type InboxEntry,
+  type LeaseRequest,
+  type LeaseResult,
+  type StoreCodec,
+  type StoredEvent,
+  type StoredState,
+  type WriteRequest,
+} from './store.js';
+
+/** Options of {@link PostgresStore.open}. */
+export interface PostgresStoreOptions {
+  /** The most connections the store's pool opens. Default 10. */
+  maxConnections?: number;
+  /** How long to wait for a connection, in ms (0: no limit). Default 10 000. */
+  connectTimeoutMs?: number;
+  /** How values are encoded (default JSON: {@link jsonCodec}). */
+  codec?: StoreCodec;
+  /** Table name prefix, for several stores in one database. Default `entity_`. */
+  tablePrefix?: string;
+}
+
+/** Defaults of {@link PostgresStoreOptions}. */
+export const POSTGRES_STORE_DEFAULTS = Object.freeze({
+  maxConnections: 10,
+  connectTimeoutMs: 10_000,
+  tablePrefix: 'entity_',
+});
+
+const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+function schema(p: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${p}leases (
+  kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT NULL, owner TEXT NOT NULL,
+  expires_at BIGINT NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS ${p}state (
+  kind TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL,
+  snapshot TEXT, snapshot_version BIGINT NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS ${p}events (
+  kind TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, event TEXT NOT NULL,
+  PRIMARY KEY (kind, key, version));
+CREATE TABLE IF NOT EXISTS ${p}inbox (
+  seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,
+  id TEXT NOT NULL, message TEXT NOT NULL, UNIQUE (kind, key, id));
+CREATE TABLE IF NOT EXISTS ${p}processed (
+  kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, version BIGINT NOT NULL,
+  PRIMARY KEY (kind, key, id));
+`;
+}
+
+type Client = pg.PoolClient;
+
+/**
+ * An {@link EntityStore} in a PostgreSQL database (node-postgres pool). Open with
+ * {@link PostgresStore.open}, which creates the tables when missing; close with `close()`
+ * (idempotent; it ends the pool). Every member of a cluster opens the same database.
+ */
+export class PostgresStore implements EntityStore {
+  readonly name: string;
+  readonly #pool: pg.Pool;
+  readonly #codec: StoreCodec;
+  readonly #t: { leases: string; state: string; events: string; inbox: string; processed: string };
+  #closed = false;
+  #closing: Promise<void> | undefined;
+
+  private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
+    this.name = name;
+    this.#pool = pool;
+    this.#codec = codec;
+    this.#t = {
+      leases: `${prefix}leases`,
+      state: `${prefix}state`,
+      events: `${prefix}events`,
+      inbox: `${prefix}inbox`,
+      processed: `${prefix}processed`,
+    };
+  }
+
+  /**
+   * Connects to the database at `connectionString` (`postgres://user@host:port/db`) and creates
+   * the store's tables when missing. Rejects with ERR_ENTITY_INCORRECT for a bad option, or with
+   * the driver's error (its `code`: ECONNREFUSED, a SQLSTATE...) when the database cannot be
+   * reached; the pool is then ended. The returned Promise is safe to leave un-awaited.
+   */
+  static open(connectionString: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    let pool: pg.Pool;
+    let prefix: string;
+    try {
+      if (typeof connectionString !== 'string' || connectionString === '')
+        throw ErrEntityIncorrect.with('the PostgreSQL connection string must be a non-empty string');
+      const max = options.maxConnections ?? POSTGRES_STORE_DEFAULTS.maxConnections;
+      if (!Number.isInteger(max) || max < 1 || max > 10_000)
+        throw ErrEntityIncorrect.with(`maxConnections must be an integer in 1..10000, got ${String(max)}`);
+      const ct = options.connectTimeoutMs ?? POSTGRES_STORE_DEFAULTS.connectTimeoutMs;
+      if (!Number.isInteger(ct) || ct < 0 || ct > 2 ** 31 - 1)
+        throw ErrEntityIncorrect.with(`connectTimeoutMs must be an integer in 0..2^31-1, got ${String(ct)}`);
+      prefix = options.tablePrefix ?? POSTGRES_STORE_DEFAULTS.tablePrefix;
+      if (typeof prefix !== 'string' || !/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
+        throw ErrEntityIncorrect.with(`tablePrefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
+      pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: ct });
+    } catch (e) {
+      return rejected(e, undefined, 'PostgresStore.open');
+    }
+    // An idle connection the server closed (a restart, a network cut) is reported here, not
+    // thrown: the pool drops it and the next query opens a fresh one.
+    pool.on('error', () => undefined);
+    let name = 'postgres';
+    try {
+      const url = new URL(connectionString);
+      name = `postgres://${url.host}${url.pathname}`; // no user or password in logs
+    } catch {
+      // Not a URL (pg also takes `host=... dbname=...`): keep the generic name.
+    }
+    const ready = (async () => {
+      try {
+        const c = await pool.connect();
+        try {
+          // Two members creating the tables at once would race on the catalog: one at a time.
+          await c.query('SELECT pg_advisory_lock(7254101)');
+          try {
+            await c.query(schema(prefix));
+          } finally {
+            await c.query('SELECT pg_advisory_unlock(7254101)');
+          }
+        } finally {
+          c.release();
+        }
+      } catch (e) {
+        await pool.end().catch(() => undefined);
+        throw e;
+      }
+      return new PostgresStore(name, pool, options.codec ?? jsonCodec, prefix);
+    })();
+    return ignorable(ready, undefined, 'PostgresStore.open');
+  }
+
+  acquire(request: LeaseRequest): Promise<LeaseResult> {
+    return this.#op('acquire', async () => {
+      checkId(request);
+      if (typeof request.owner !== 'string' || request.owner === '')
+        throw ErrEntityIncorrect.with('a lease owner must be a non-empty string');
+      checkTtl(request.ttlMs);
+      const t = this.#t.leases;
+      // One statement: the row lock of the upsert serialises acquirers of one key.
+      const r = await this.#pool.query<{ token: string }>(
+        `INSERT INTO ${t} (kind, key, token, owner, expires_at) VALUES ($1, $2, 1, $3, ${NOW} + $4)
+         ON CONFLICT (kind, key) DO UPDATE SET token = ${t}.token + 1, owner = excluded.owner,
+           expires_at = excluded.expires_at
+         WHERE ${t}.owner = excluded.owner OR ${t}.expires_at <= ${NOW}
+         RETURNING token`,
+        [request.kind, request.key, request.owner, request.ttlMs],
+      );
+      if (r.rows.length === 1) return { acquired: true, token: Number(r.rows[0]!.token) };
+      const held = await this.#pool.query<{ owner: string; expires_at: string }>(
+        `SELECT owner, expires_at FROM ${t} WHERE kind = $1 AND key = $2`,
+        [request.kind, request.key],
+      );
+      const row = held.rows[0];
+      // Released or expired between the two statements: try again.
+      if (row === undefined) return this.acquire(request);
+      return { acquired: false, holder: row.owner, expiresAt: Number(row.expires_at) };
+    });
+  }
+
+  renew(kind: string, owner: string, tokens: ReadonlyMap<string, number>, ttlMs: number): Promise<string[]> {
+    return this.#op('renew', async () => {
+      checkTtl(ttlMs);
+      if (tokens.size === 0) return [];
+      const keys = [...tokens.keys()];
+      const toks = keys.map((k) => tokens.get(k)!);
+      const r = await this.#pool.query<{ key: string }>(
+        `UPDATE ${this.#t.leases} l SET expires_at = ${NOW} + $3
+         FROM unnest($1::text[], $2::bigint[]) AS m(key, token)
+         WHERE l.kind = $4 AND l.owner = $5 AND l.key = m.key AND l.token = m.token
+         RETURNING l.key`,
+        [keys, toks, ttlMs, kind, owner],
+      );
+      const renewed = new Set(r.rows.map((x) => x.key));
+      return keys.filter((k) => !renewed.has(k));
+    });
+  }
+
+  release(id: EntityId, token: number): Promise<void> {
+    return this.#op('release', async () => {
+      checkId(id);
+      await this.#pool.query(
+        `UPDATE ${this.#t.leases} SET expires_at = 0, owner = '' WHERE kind = $1 AND key = $2 AND token = $3`,
+        [id.kind, id.key, token],
+      );
+    });
+  }
+
+  lease(id: EntityId): Promise<{ token: number; owner: string; expiresAt: number } | undefined> {
+    return this.#op('lease', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ token: string; owner: string; expires_at: string }>(
+        `SELECT token, owner, expires_at FROM ${this.#t.leases} WHERE kind = $1 AND key = $2`,
+        [id.kind, id.key],
+      );
+      const row = r.rows[0];
+      if (row === undefined) return undefined;
+      return { token: Number(row.token), owner: row.owner, expiresAt: Number(row.expires_at) };
+    });
+  }
+
+  load(id: EntityId): Promise<StoredState> {
+    return this.#op('load', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ snapshot: string | null; snapshot_version: string }>(
+        `SELECT snapshot, snapshot_version FROM ${this.#t.state} WHERE kind = $1 AND key = $2`,
+        [id.kind, id.key],
+      );
+      const row = r.rows[0];
+      if (row === undefined) return { state: undefined, version: 0 };
+      return {
+        state: row.snapshot === null ? undefined : this.#decode(row.snapshot),
+        version: Number(row.snapshot_version),
+      };
+    });
+  }
+
+  events(id: EntityId, after: number): Promise<StoredEvent[]> {
+    return this.#op('events', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ version: string; event: string }>(
+        `SELECT version, event FROM ${this.#t.events} WHERE kind = $1 AND key = $2 AND version > $3 ORDER BY version`,
+        [id.kind, id.key, after],
+      );
+      return r.rows.map((x) => ({ version: Number(x.version), event: this.#decode(x.event) }));
+    });
+  }
+
+  write(request: WriteRequest): Promise<number> {
+    return this.#op('write', async () => {
+      checkId(request);
+      const events = request.events ?? [];
+      // Encode before the transaction: a value the codec refuses changes nothing.
+      const encodedEvents = events.map((e) => this.#encode(e));
+      const snapshot = request.state === undefined ? undefined : this.#encode(request.state);
+      const { kind, key } = request;
+      return this.#tx(kind, key, async (c) => {
+        const lease = await c.query<{ token: string }>(
+          `SELECT token FROM ${this.#t.leases} WHERE kind = $1 AND key = $2 FOR SHARE`,
+          [kind, key],
+        );
+        const current = lease.rows.length === 0 ? 0 : Number(lease.rows[0]!.token);
+        if (current !== request.token)
+          throw ErrStaleToken.with(`${kind}/${key}: token ${request.token}, current ${current}`);
+        const st = await c.query<{ version: string; snapshot: string | null; snapshot_version: string }>(
+          `SELECT version, snapshot, snapshot_version FROM ${this.#t.state} WHERE kind = $1 AND key = $2`,
+          [kind, key],
+        );
+        const row = st.rows[0];
+        const head = row === undefined ? 0 : Number(row.version);
+        if (head !== request.expectedVersion)
+          throw ErrVersionConflict.with(`${kind}/${key}: expected version ${request.expectedVersion}, stored ${head}`);
+        let version = head;
+        for (const e of encodedEvents)
+          await c.query(`INSERT INTO ${this.#t.events} (kind, key, version, event) VALUES ($1, $2, $3, $4)`, [
+            kind,
+            key,
+            ++version,
+            e,
+          ]);
+        if (encodedEvents.length === 0) version++;
+        const snap = snapshot ?? row?.snapshot ?? null;
+        const snapVersion = snapshot === undefined ? (row === undefined ? 0 : Number(row.snapshot_version)) : version;
+        await c.query(
+          `INSERT INTO ${this.#t.state} (kind, key, version, snapshot, snapshot_version) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot,
+             snapshot_version = excluded.snapshot_version`,
+          [kind, key, version, snap, snapVersion],
+        );
+        if (request.processed !== undefined) {
+          await c.query(`INSERT INTO ${this.#t.processed} (kind, key, id, version) VALUES ($1, $2, $3, $4)`, [
+            kind,
+            key,
+            request.processed,
+            version,
+          ]);
+          await c.query(`DELETE FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 AND id = $3`, [
+            kind,
+            key,
+            request.processed,
+          ]);
+        }
+        return version;
+      });
+    });
+  }
+
+  enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
+    return this.#op('enqueue', async () => {
+      checkId(id);
+      if (typeof messageId !== 'string' || messageId === '')
+        throw ErrEntityIncorrect.with('a message id must be a non-empty string');
+      const encoded = this.#encode(message);
+      return this.#tx(id.kind, id.key, async (c) => {
+        const done = await c.query(`SELECT 1 FROM ${this.#t.processed} WHERE kind = $1 AND key = $2 AND id = $3`, [
+          id.kind,
+          id.key,
+          messageId,
+        ]);
+        if (done.rows.length > 0) return 'duplicate' as const;
+        const r = await c.query(
+          `INSERT INTO ${this.#t.inbox} (kind, key, id, message) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+          [id.kind, id.key, messageId, encoded],
+        );
+        return r.rowCount === 0 ? ('duplicate' as const) : ('accepted' as const);
+      });
+    });
+  }
+
+  inbox(id: EntityId): Promise<InboxEntry[]> {
+    return this.#op('inbox', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ id: string; message: string }>(
+        `SELECT id, message FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 ORDER BY seq`,
+        [id.kind, id.key],
+      );
+      return r.rows.map((x) => ({ id: x.id, message: this.#decode(x.message) }));
+    });
+  }
+
+  processed(id: EntityId, messageId: string): Promise<boolean> {
+    return this.#op('processed', async () => {
+      checkId(id);
+      const r = await this.#pool.query(`SELECT 1 FROM ${this.#t.processed} WHERE kind = $1 AND key = $2 AND id = $3`, [
+        id.kind,
+        id.key,
+        messageId,
+      ]);
+      return r.rows.length > 0;
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing = this.#pool.end().catch(() => undefined);
+    }
+    return this.#closing;
+  }
+
+  /** Runs an operation as a Promise that is safe to leave un-awaited. */
+  #op<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return rejected(ErrStoreClosed.with(this.name), undefined, `entity store ${what}`);
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (e) {
+      return rejected(e, undefined, `entity store ${what}`);
+    }
+    return ignorable(p, undefined, `entity store ${what}`);
+  }
+
+  /** A transaction holding the key's advisory lock: one writer or enqueuer of a key at a time. */
+  async #tx<T>(kind: string, key: string, fn: (c: Client) => Promise<T>): Promise<T> {
+    const c = await this.#pool.connect();
+    let broken = false;
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${kind}/${key}`]);
+      const r = await fn(c);
+      await c.query('COMMIT');
+      return r;
+    } catch (e) {
+      try {
+        await c.query('ROLLBACK');
+      } catch {
+        broken = true; // the connection is gone: do not give it back to the pool
+      }
+      throw e;
+    } finally {
+      c.release(broken);
+    }
+  }
+
+  #encode(value: unknown): string {
+    try {
+      return this.#codec.encode(value);
+    } catch (e) {
+      throw ErrStoreCodec.with(`encode: ${(e as Error).message}`, e);
+    }
+  }
+
+  #decode(text: string): unknown {
+    try {
+      return this.#codec.decode(text);
+    } catch (e) {
+      throw ErrStoreCodec.with(`decode: ${(e as Error).message}`, e);
+    }
+  }
+}
+
+function checkId(id: EntityId): void {
+  if (typeof id.kind !== 'string' || id.kind === '')
+    throw ErrEntityIncorrect.with('an entity kind must be a non-empty string');
+  checkKey(id.key);
+}
+
+function checkTtl(ttl: number): void {
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`a lease ttl must be an integer in 1..2^31-1 ms, got ${String(ttl)}`);
+}

@@ -1,0 +1,345 @@
+// The entities safety checker: randomised rounds of kill -9 + restart, silent isolation of a node
+// and silent partitions between two nodes, across network-namespace test hosts — three entity
+// nodes, each in a host of its own, and the PostgreSQL server in a fourth host (the store they
+// share, reached over the test network, so a node cut off from the others is cut off from the
+// store too). During each fault, durable messages with unique ids go to a few keys through random
+// nodes, each re-sent with the same id until acknowledged (or given up). Every node logs every
+// runtime event — each accepted write as (key, fencing token, state version) — to a file.
+// The checker then fails on:
+//   - two accepted writes of one key at one version (two writers accepted at once);
+//   - a write accepted at a higher version with a lower token than an earlier one (an older
+//     activation writing after a newer took over: overlapping tokens);
+//   - an activation that loaded an older version than a write accepted under a lower token
+//     (a state version going backwards);
+//   - an acknowledged message missing from the final stored state and inbox (lost), or applied
+//     twice.
+// Used by entities.faults.test.ts (a few rounds in CI) and scripts/entities-faults.mjs (≥ 200).
+
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { TestHosts, eventually, startPostgres, within, type Host } from '@ergo-ts/test-support';
+
+import type { EntityEvent } from '../src/index.js';
+
+const FIXTURE = fileURLToPath(new URL('./faults_node.js', import.meta.url));
+const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
+const PORT = 15_000;
+
+/** One line of a node's log: a runtime event, and which node incarnation wrote it. */
+export interface LoggedEvent extends EntityEvent {
+  /** `<node name>#<incarnation>`, from the log file's name. */
+  readonly source: string;
+}
+
+/** What the checker found. */
+export interface CheckResult {
+  violations: string[];
+  writes: number;
+  activations: number;
+}
+
+/** Final stored state of each key: ids applied, version, ids still in the inbox. */
+export type Dump = Record<string, { ids: string[]; version: number; inbox: string[] }>;
+
+/**
+ * Checks the logged events and the final state against the safety rules above. Pure: the test
+ * feeds it logs with planted violations to show that it fails on each.
+ */
+export function check(events: readonly LoggedEvent[], acked: ReadonlySet<string>, dump: Dump): CheckResult {
+  const violations: string[] = [];
+  const byKey = new Map<string, LoggedEvent[]>();
+  for (const e of events) {
+    if (e.event !== 'written' && e.event !== 'activated') continue;
+    let l = byKey.get(e.key);
+    if (l === undefined) byKey.set(e.key, (l = []));
+    l.push(e);
+  }
+  let writes = 0;
+  let activations = 0;
+  for (const [key, list] of byKey) {
+    const ws = list.filter((e) => e.event === 'written').sort((a, b) => a.version - b.version);
+    const acts = list.filter((e) => e.event === 'activated');
+    writes += ws.length;
+    activations += acts.length;
+    for (let i = 1; i < ws.length; i++) {
+      const a = ws[i - 1]!;
+      const b = ws[i]!;
+      if (a.version === b.version)
+        violations.push(
+          `${key}: two accepted writes at version ${b.version} (token ${a.token} on ${a.source}, token ${b.token} on ${b.source})`,
+        );
+      else if (b.token < a.token)
+        violations.push(
+          `${key}: version ${b.version} accepted with token ${b.token} after version ${a.version} with token ${a.token} (overlapping tokens)`,
+        );
+    }
+    for (const act of acts)
+      for (const w of ws)
+        if (w.token < act.token && w.version > act.version)
+          violations.push(
+            `${key}: activation with token ${act.token} loaded version ${act.version}, but version ${w.version} was accepted under token ${w.token} (state went backwards)`,
+          );
+    const final = dump[key];
+    const maxVersion = ws.length === 0 ? 0 : ws[ws.length - 1]!.version;
+    if (final !== undefined && final.version < maxVersion)
+      violations.push(`${key}: stored version ${final.version} is below accepted version ${maxVersion}`);
+  }
+  const seen = new Map<string, number>();
+  for (const d of Object.values(dump)) for (const id of d.ids) seen.set(id, (seen.get(id) ?? 0) + 1);
+  const pending = new Set(Object.values(dump).flatMap((d) => d.inbox));
+  for (const id of acked) if (!seen.has(id) && !pending.has(id)) violations.push(`acknowledged message ${id} was lost`);
+  for (const [id, n] of seen) if (n > 1) violations.push(`message ${id} was applied ${n} times`);
+  return { violations, writes, activations };
+}
+
+/** Options of {@link runFaults}. */
+export interface FaultOptions {
+  rounds: number;
+  /** Random seed (reported, so a failing run can be repeated). */
+  seed?: number;
+  /** Keys the load goes to. Default 6. */
+  keys?: number;
+  /** Durable messages per round. Default 12. */
+  messagesPerRound?: number;
+  leaseMs?: number;
+  renewMs?: number;
+  /** Progress lines (the long script prints them). */
+  progress?: (line: string) => void;
+}
+
+/** What a run reports. */
+export interface FaultReport extends CheckResult {
+  seed: number;
+  rounds: number;
+  faults: Record<string, number>;
+  acked: number;
+  givenUp: number;
+  /** Keys active on a node when it was killed that were activated again elsewhere afterwards. */
+  reactivationsAfterKill: number;
+}
+
+/** A small seeded PRNG (mulberry32): the same seed gives the same run of faults. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+class FaultNode {
+  proc: ChildProcess | undefined;
+  incarnation = 0;
+  #next = 1;
+  #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly host: Host,
+    readonly name: string,
+    readonly env: Record<string, string>,
+    readonly logDir: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.incarnation++;
+    const proc = this.host.spawn(process.execPath, ['--import', PRELOAD, FIXTURE], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: {
+        ...process.env,
+        ...this.env,
+        FN_NAME: this.name,
+        FN_ADDRESS: this.host.address,
+        FN_LOG: join(this.logDir, `${this.name}#${this.incarnation}.log`),
+      },
+    });
+    this.proc = proc;
+    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    const ready = new Promise<void>((resolve, reject) => {
+      proc.on('message', (m: { kind?: string; id?: number; ok?: unknown; err?: string; code?: string }) => {
+        if (m.kind === 'ready') return resolve();
+        const w = this.#waiting.get(m.id!);
+        if (w === undefined) return;
+        this.#waiting.delete(m.id!);
+        if (m.err !== undefined) w.reject(Object.assign(new Error(m.err), { code: m.code }));
+        else w.resolve(m.ok);
+      });
+      proc.once('exit', (code) => {
+        reject(new Error(`${this.name} exited (${String(code)})`));
+        for (const w of this.#waiting.values()) w.reject(new Error(`${this.name} exited`));
+        this.#waiting.clear();
+      });
+    });
+    await within(ready, `${this.name} ready`, 30_000);
+  }
+
+  alive(): boolean {
+    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
+
+  cmd(cmd: string, fields: Record<string, unknown> = {}, bound = 30_000): Promise<unknown> {
+    if (!this.alive()) return Promise.reject(new Error(`${this.name} is down`));
+    const id = this.#next++;
+    return within(
+      new Promise<unknown>((resolve, reject) => {
+        this.#waiting.set(id, { resolve, reject });
+        this.proc!.send({ id, cmd, ...fields });
+      }),
+      `${this.name} ${cmd}`,
+      bound,
+    );
+  }
+
+  async kill(): Promise<void> {
+    this.proc?.kill('SIGKILL');
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.alive()) return;
+    try {
+      await this.cmd('stop', {}, 15_000);
+      await within(this.exited, `${this.name} exit`, 10_000);
+    } catch {
+      await this.kill();
+    }
+  }
+}
+
+/** Reads every node's log file. */
+function readLogs(dir: string): LoggedEvent[] {
+  const out: LoggedEvent[] = [];
+  for (const f of readdirSync(dir)) {
+    if (!f.endsWith('.log')) continue;
+    const source = f.slice(0, -4);
+    for (const line of readFileSync(join(dir, f), 'utf8').split('\n')) {
+      if (line === '') continue;
+      try {
+        out.push({ ...(JSON.parse(line) as EntityEvent), source });
+      } catch {
+        // A line cut by kill -9 mid-write: it was never a complete record.
+      }
+    }
+  }
+  return out;
+}
+
+/**
+ * Runs the rounds on fresh test hosts (three nodes and the database) and checks the result. The
+ * caller checks `hostsAvailable()` / `postgresMissing()` first.
+ */
+export async function runFaults(o: FaultOptions): Promise<FaultReport> {
+  const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
+  const rand = prng(seed);
+  const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
+  const progress = o.progress ?? ((): void => undefined);
+  const keys = Array.from({ length: o.keys ?? 6 }, (_, i) => `k${i}`);
+  const perRound = o.messagesPerRound ?? 12;
+  const logDir = mkdtempSync(join(tmpdir(), 'ergo-entities-faults-'));
+  await using hosts = await TestHosts.create({ names: ['db', 'n1', 'n2', 'n3'] });
+  const db = hosts.host('db');
+  await using pg = await startPostgres({
+    host: db.address,
+    port: 5432,
+    spawn: (cmd, args, opts) => db.spawn(cmd, args, opts),
+  });
+  const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
+  const names = hostsOf.map((h) => `${h.name}@${h.address}`);
+  const env = {
+    FN_PORT: String(PORT),
+    FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
+    FN_DB: pg.url,
+    FN_LEASE_MS: String(o.leaseMs ?? 1000),
+    FN_RENEW_MS: String(o.renewMs ?? 250),
+  };
+  const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, logDir));
+  const faults: Record<string, number> = { kill: 0, isolate: 0, partition: 0 };
+  const acked = new Set<string>();
+  let givenUp = 0;
+  let reactivationsAfterKill = 0;
+  const killedActive: { key: string; token: number }[] = [];
+  try {
+    for (const n of nodes) await n.start();
+    const allSee = async (): Promise<void> => {
+      for (const n of nodes)
+        await eventually(
+          async () => ((await n.cmd('members')) as string[]).length === nodes.length,
+          `${n.name} sees every member`,
+          { timeoutMs: 60_000 },
+        );
+    };
+    await allSee();
+    let msg = 0;
+    for (let round = 1; round <= o.rounds; round++) {
+      // The first three rounds take each fault once (a short run sees them all), then at random.
+      const kinds = ['kill', 'isolate', 'partition'] as const;
+      const kind = round <= kinds.length ? kinds[round - 1]! : pick(kinds);
+      faults[kind]!++;
+      const victim = pick(nodes);
+      let heal: () => Promise<void>;
+      if (kind === 'kill') {
+        // Which keys were active on the victim when it died (from its log so far).
+        const src = `${victim.name}#${victim.incarnation}`;
+        const live = new Map<string, EntityEvent>();
+        for (const e of readLogs(logDir)) if (e.source === src) live.set(e.key, e);
+        for (const [key, e] of live)
+          if (e.event === 'activated' || e.event === 'written') killedActive.push({ key, token: e.token });
+        await victim.kill();
+        heal = () => victim.start();
+      } else if (kind === 'isolate') {
+        const cut = await hosts.isolate(victim.host);
+        heal = () => cut.heal();
+      } else {
+        const other = pick(nodes.filter((n) => n !== victim));
+        const cut = await hosts.partition(victim.host, other.host);
+        heal = () => cut.heal();
+      }
+      // The load: each message re-sent (same id) through random live nodes until acknowledged.
+      const sends: Promise<void>[] = [];
+      for (let i = 0; i < perRound; i++) {
+        const id = `m${++msg}`;
+        const key = pick(keys);
+        sends.push(
+          (async () => {
+            const deadline = Date.now() + 30_000;
+            while (Date.now() < deadline) {
+              const via = pick(nodes.filter((n) => n.alive()));
+              try {
+                const r = await via.cmd('durable', { key, msgId: id, timeout: 4000 });
+                if (r === 'accepted' || r === 'duplicate') {
+                  acked.add(id);
+                  return;
+                }
+              } catch {
+                // Unavailable, timed out, node down: re-send with the same id.
+              }
+            }
+            givenUp++;
+          })(),
+        );
+      }
+      await Promise.all(sends);
+      await heal();
+      await allSee();
+      progress(`round ${round}/${o.rounds}: ${kind} ${victim.name}; acknowledged ${acked.size}, given up ${givenUp}`);
+    }
+    await hosts.healAll();
+    await allSee();
+    const dump = (await nodes[0]!.cmd('dump', { keys })) as Dump;
+    const events = readLogs(logDir);
+    for (const k of killedActive)
+      if (events.some((e) => e.event === 'activated' && e.key === k.key && e.token > k.token)) reactivationsAfterKill++;
+    const result = check(events, acked, dump);
+    return { ...result, seed, rounds: o.rounds, faults, acked: acked.size, givenUp, reactivationsAfterKill };
+  } finally {
+    for (const n of nodes) await n.stop();
+    rmSync(logDir, { recursive: true, force: true });
+  }
+}

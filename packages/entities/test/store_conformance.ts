@@ -1,0 +1,252 @@
+// The store conformance suite: the rules every EntityStore keeps, run against each store (the
+// SQLite one on a temporary file, store.sqlite.test.ts; the PostgreSQL one on a real server,
+// store.postgres.test.ts): leases with a fencing token that only grows, conditional writes refused
+// with a stale token (and nothing written), the inbox persisted before acknowledgement,
+// de-duplication by message id in the same transaction as the state change, snapshots and
+// events, renewal, two stores on one database (as two OS processes share it), concurrent
+// acquirers and writers, reopening, and coded errors for bad input and a closed store.
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+
+import { eventually, ignoredThenAwaited } from '@ergo-ts/test-support';
+
+import type { EntityId, EntityStore } from '../src/index.js';
+
+/** A fresh, empty store, and a way to open another store on the same database. */
+export interface Fresh {
+  store: EntityStore;
+  again(): Promise<EntityStore>;
+}
+
+/** Registers the conformance tests; `fresh` gives each test an empty store of its own. */
+export function storeConformance(fresh: () => Promise<Fresh>): void {
+  const id: EntityId = { kind: 'counter', key: 'k1' };
+
+  test('a new key’s lease has token 1; another owner is refused while it is held', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.deepEqual(a, { acquired: true, token: 1 });
+    const b = await store.acquire({ ...id, owner: 'b', ttlMs: 60_000 });
+    assert.equal(b.acquired, false);
+    assert.ok(!b.acquired && b.holder === 'a' && b.expiresAt > Date.now());
+    // The same owner taking it again gets a new token: its older activation is fenced off too.
+    assert.deepEqual(await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 }), { acquired: true, token: 2 });
+    // Other keys and kinds are independent.
+    assert.deepEqual(await store.acquire({ kind: 'counter', key: 'k2', owner: 'b', ttlMs: 60_000 }), {
+      acquired: true,
+      token: 1,
+    });
+    assert.deepEqual(await store.acquire({ kind: 'other', key: 'k1', owner: 'b', ttlMs: 60_000 }), {
+      acquired: true,
+      token: 1,
+    });
+  });
+
+  test('a released or expired lease goes to the next owner with a higher token', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    await store.release(id, a.token);
+    const b = await store.acquire({ ...id, owner: 'b', ttlMs: 1 });
+    assert.deepEqual(b, { acquired: true, token: 2 });
+    // b's lease lasts 1 ms: once the clock has passed its end, c takes it over.
+    const lease = await store.lease(id);
+    await eventually(() => Date.now() > lease!.expiresAt, 'the 1 ms lease ended');
+    assert.deepEqual(await store.acquire({ ...id, owner: 'c', ttlMs: 60_000 }), { acquired: true, token: 3 });
+    // A release with a stale token changes nothing.
+    await store.release(id, 2);
+    assert.equal((await store.lease(id))?.owner, 'c');
+  });
+
+  test('a write with a stale token is refused with ERR_ENTITY_STALE_TOKEN and writes nothing', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    assert.equal(await store.write({ ...id, token: a.token, expectedVersion: 0, state: { n: 1 } }), 1);
+    await store.release(id, a.token);
+    const b = await store.acquire({ ...id, owner: 'b', ttlMs: 60_000 });
+    assert.ok(b.acquired && b.token === a.token + 1);
+    await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 1, state: { n: 99 } }), {
+      code: 'ERR_ENTITY_STALE_TOKEN',
+    });
+    assert.deepEqual(await store.load(id), { state: { n: 1 }, version: 1 });
+    assert.equal(await store.write({ ...id, token: b.token, expectedVersion: 1, state: { n: 2 } }), 2);
+    assert.deepEqual(await store.load(id), { state: { n: 2 }, version: 2 });
+    // A token no lease ever had (no lease for the key at all) is stale too.
+    await assert.rejects(store.write({ kind: 'counter', key: 'none', token: 1, expectedVersion: 0, state: 1 }), {
+      code: 'ERR_ENTITY_STALE_TOKEN',
+    });
+  });
+
+  test('a write expecting another version is refused with ERR_ENTITY_VERSION_CONFLICT', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    await store.write({ ...id, token: a.token, expectedVersion: 0, state: 'one' });
+    await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 0, state: 'two' }), {
+      code: 'ERR_ENTITY_VERSION_CONFLICT',
+    });
+    assert.deepEqual(await store.load(id), { state: 'one', version: 1 });
+  });
+
+  test('the inbox keeps accepted messages in order; a processed id is removed and never accepted again', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    assert.equal(await store.enqueue(id, 'm1', { add: 1 }), 'accepted');
+    assert.equal(await store.enqueue(id, 'm2', { add: 2 }), 'accepted');
+    assert.equal(await store.enqueue(id, 'm1', { add: 1 }), 'duplicate');
+    assert.deepEqual(await store.inbox(id), [
+      { id: 'm1', message: { add: 1 } },
+      { id: 'm2', message: { add: 2 } },
+    ]);
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    await store.write({ ...id, token: a.token, expectedVersion: 0, state: 1, processed: 'm1' });
+    assert.deepEqual(await store.inbox(id), [{ id: 'm2', message: { add: 2 } }]);
+    assert.equal(await store.processed(id, 'm1'), true);
+    assert.equal(await store.processed(id, 'm2'), false);
+    assert.equal(await store.enqueue(id, 'm1', { add: 1 }), 'duplicate');
+    assert.deepEqual(await store.inbox(id), [{ id: 'm2', message: { add: 2 } }]);
+  });
+
+  test('de-duplication is in the state change’s transaction: a refused write leaves the message pending', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    await store.enqueue(id, 'm1', 'inc');
+    await store.release(id, a.token);
+    const b = await store.acquire({ ...id, owner: 'b', ttlMs: 60_000 });
+    assert.ok(b.acquired);
+    await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 0, state: 1, processed: 'm1' }), {
+      code: 'ERR_ENTITY_STALE_TOKEN',
+    });
+    assert.equal(await store.processed(id, 'm1'), false);
+    assert.deepEqual(await store.inbox(id), [{ id: 'm1', message: 'inc' }]);
+    assert.deepEqual(await store.load(id), { state: undefined, version: 0 });
+    // The same id processed twice in one key is refused by the store itself (primary key): the
+    // second write fails and the state stays at the first.
+    await store.write({ ...id, token: b.token, expectedVersion: 0, state: 1, processed: 'm1' });
+    await assert.rejects(store.write({ ...id, token: b.token, expectedVersion: 1, state: 2, processed: 'm1' }));
+    assert.deepEqual(await store.load(id), { state: 1, version: 1 });
+  });
+
+  test('events append after the snapshot; load gives the snapshot and events() the rest', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    assert.equal(await store.write({ ...id, token: a.token, expectedVersion: 0, events: ['+1', '+2'] }), 2);
+    assert.equal(await store.write({ ...id, token: a.token, expectedVersion: 2, events: ['+3'], state: 6 }), 3);
+    assert.equal(await store.write({ ...id, token: a.token, expectedVersion: 3, events: ['+4'] }), 4);
+    assert.deepEqual(await store.load(id), { state: 6, version: 3 });
+    assert.deepEqual(await store.events(id, 3), [{ version: 4, event: '+4' }]);
+    assert.deepEqual(
+      (await store.events(id, 0)).map((e) => e.event),
+      ['+1', '+2', '+3', '+4'],
+    );
+  });
+
+  test('renew extends this owner’s current leases and names the keys taken over', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const k1 = await store.acquire({ kind: 'c', key: 'k1', owner: 'a', ttlMs: 60_000 });
+    const k2 = await store.acquire({ kind: 'c', key: 'k2', owner: 'a', ttlMs: 60_000 });
+    assert.ok(k1.acquired && k2.acquired);
+    await store.release({ kind: 'c', key: 'k2' }, k2.token);
+    assert.ok((await store.acquire({ kind: 'c', key: 'k2', owner: 'b', ttlMs: 60_000 })).acquired);
+    const before = (await store.lease({ kind: 'c', key: 'k1' }))!.expiresAt;
+    const lost = await store.renew(
+      'c',
+      'a',
+      new Map([
+        ['k1', k1.token],
+        ['k2', k2.token],
+      ]),
+      120_000,
+    );
+    assert.deepEqual(lost, ['k2']);
+    assert.ok((await store.lease({ kind: 'c', key: 'k1' }))!.expiresAt > before);
+    assert.equal((await store.lease({ kind: 'c', key: 'k2' }))!.owner, 'b');
+  });
+
+  test('two stores on one database see one lease (as two OS processes sharing it do), and data survives reopening', async () => {
+    const { store: one, again } = await fresh();
+    const two = await again();
+    const a = await one.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    const b = await two.acquire({ ...id, owner: 'b', ttlMs: 60_000 });
+    assert.ok(!b.acquired && b.holder === 'a');
+    await one.write({ ...id, token: a.token, expectedVersion: 0, state: { saved: true } });
+    assert.deepEqual(await two.load(id), { state: { saved: true }, version: 1 });
+    await one.close();
+    await two.close();
+    const reopened = await again();
+    assert.deepEqual(await reopened.load(id), { state: { saved: true }, version: 1 });
+    assert.equal((await reopened.lease(id))?.token, 1);
+    await reopened.close();
+  });
+
+  test('concurrent acquirers of one free key: exactly one gets it; concurrent writers: exactly one write per version', async (t) => {
+    const { store, again } = await fresh();
+    const others = await Promise.all([again(), again(), again()]);
+    t.after(async () => {
+      await store.close();
+      for (const o of others) await o.close();
+    });
+    const all = [store, ...others];
+    const results = await Promise.all(all.map((s, i) => s.acquire({ ...id, owner: `o${i}`, ttlMs: 60_000 })));
+    const won = results.filter((r) => r.acquired);
+    assert.equal(won.length, 1);
+    const token = (won[0] as { token: number }).token;
+    // Every store tries to write version 1 with the winner's token: one succeeds, the rest conflict.
+    const writes = await Promise.allSettled(all.map((s, i) => s.write({ ...id, token, expectedVersion: 0, state: i })));
+    assert.equal(writes.filter((w) => w.status === 'fulfilled').length, 1);
+    for (const w of writes)
+      if (w.status === 'rejected') assert.equal((w.reason as { code?: string }).code, 'ERR_ENTITY_VERSION_CONFLICT');
+    // Concurrent enqueues of one id: one 'accepted'.
+    const enq = await Promise.all(all.map((s) => s.enqueue(id, 'same', { n: 1 })));
+    assert.deepEqual(enq.filter((r) => r === 'accepted').length, 1);
+    assert.equal((await store.inbox(id)).length, 1);
+  });
+
+  test('a value the codec cannot encode is refused with ERR_ENTITY_STORE_CODEC and writes nothing', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 0, state: { big: 1n } }), {
+      code: 'ERR_ENTITY_STORE_CODEC',
+    });
+    await assert.rejects(store.enqueue(id, 'm', 1n), { code: 'ERR_ENTITY_STORE_CODEC' });
+    assert.deepEqual(await store.load(id), { state: undefined, version: 0 });
+    assert.deepEqual(await store.inbox(id), []);
+  });
+
+  test('bad input gets ERR_ENTITY_INCORRECT; a closed store rejects with ERR_ENTITY_STORE_CLOSED; none of it leaks', async () => {
+    const { store } = await fresh();
+    await ignoredThenAwaited(() => store.acquire({ kind: 'c', key: '', owner: 'a', ttlMs: 1 }), 'ERR_ENTITY_INCORRECT');
+    await ignoredThenAwaited(
+      () => store.acquire({ kind: 'c', key: 'x'.repeat(201), owner: 'a', ttlMs: 1 }),
+      'ERR_ENTITY_INCORRECT',
+    );
+    await ignoredThenAwaited(() => store.acquire({ kind: 'c', key: 'k', owner: '', ttlMs: 1 }), 'ERR_ENTITY_INCORRECT');
+    await ignoredThenAwaited(
+      () => store.acquire({ kind: 'c', key: 'k', owner: 'a', ttlMs: 0 }),
+      'ERR_ENTITY_INCORRECT',
+    );
+    await ignoredThenAwaited(() => store.enqueue(id, '', 1), 'ERR_ENTITY_INCORRECT');
+    await store.close();
+    await store.close(); // idempotent
+    await ignoredThenAwaited(() => store.load(id), 'ERR_ENTITY_STORE_CLOSED');
+    await ignoredThenAwaited(
+      () => store.write({ ...id, token: 1, expectedVersion: 0, state: 1 }),
+      'ERR_ENTITY_STORE_CLOSED',
+    );
+  });
+}
