@@ -29,6 +29,7 @@ export const workspaces = [
   { dir: 'packages/saturn', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'packages/entities', files: 'dist/test/*.test.js', imports: ['./dist/test/warnings_preload.js'] },
   { dir: 'packages/observer', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
+  { dir: 'packages/mcp', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'examples', files: 'dist/*.test.js' },
 ];
 

@@ -1,0 +1,209 @@
+// The MCP server process (`mcp_server`): owns the HTTP server (the core's web server meta
+// process) and answers the MCP endpoint `/mcp` in the streamable HTTP transport's stateless mode:
+// each POST gets a fresh SDK server and transport, so nothing is held between requests and any
+// number of clients can ask at once. Before the SDK sees a request it passes the Host check (DNS
+// rebinding) and, when a token is set, the bearer token (401 otherwise), as the Observer's do.
+
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { Actor, ErrIncorrect, ignorable, type Node, type PID } from 'ergo-ts';
+import { createWebServer, type WebServer } from 'ergo-ts/meta';
+
+import { buildServer } from './build.js';
+import { ToolContext } from './context.js';
+import { DEFAULT_INSPECT_TIMEOUT, message } from './inspect.js';
+import { DEFAULT_LOG_RING } from './logring.js';
+import { DEFAULT_MCP_HOST, DEFAULT_MCP_PORT, MCP_MAX_BODY, MCP_PATH, type McpOptions } from './options.js';
+
+/** Registered name of the MCP server process. */
+export const MCP_SERVER_NAME = 'mcp_server';
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
+
+/** What the server process is started with. */
+export interface McpServerArgs {
+  /** The server's options (see {@link McpOptions}). */
+  options: McpOptions;
+  /** Told the URL of the MCP endpoint once the server listens. */
+  onListen?: (url: string) => void;
+}
+
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}
+
+function bearer(req: IncomingMessage): string {
+  const auth = req.headers.authorization;
+  return typeof auth === 'string' && /^Bearer /i.test(auth) ? auth.slice(7).trim() : '';
+}
+
+function hostAllowed(header: string | undefined, allowed: string[]): boolean {
+  if (header === undefined) return false;
+  const host = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.split(':')[0]!;
+  return allowed.includes(host.toLowerCase());
+}
+
+function answer(res: ServerResponse, status: number, error: string, headers: Record<string, string> = {}): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    error: { code: status === 400 ? -32700 : -32000, message: error },
+    id: null,
+  });
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
+}
+
+async function readBody(req: IncomingMessage): Promise<string | null> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MCP_MAX_BODY) return null;
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The MCP server process. Its init fails when the options are wrong or the port is taken. Its
+ * `handleInspect` reports the URL, whether actions are on, the HTTP requests taken, those
+ * still being answered (`inflight`) and the tool calls still running (`tools`: a call whose
+ * client has gone runs to its own time limit).
+ */
+export class McpServerActor extends Actor {
+  #web!: WebServer;
+  #ctx!: ToolContext;
+  #actions = false;
+  #requests = 0;
+  #inflight = 0;
+
+  override async init(args: McpServerArgs): Promise<void> {
+    const o = args.options ?? {};
+    check(o);
+    const node: Node = this.node;
+    const host = o.host ?? DEFAULT_MCP_HOST;
+    const allowed = o.allowedHosts ?? (LOOPBACK.has(host) ? [...LOOPBACK] : null);
+    const token = o.token === undefined || o.token === '' ? null : digest(o.token);
+    this.#actions = o.actions === true;
+    this.#ctx = new ToolContext(node, {
+      actions: this.#actions,
+      logRing: o.logRing ?? DEFAULT_LOG_RING,
+      timeout: (o.timeout ?? DEFAULT_INSPECT_TIMEOUT / 1000) * 1000,
+    });
+    // This node's log is kept from now on (a node without its system application has none).
+    this.#ctx
+      .ring({ node: node.name, creation: node.creation, local: true }, DEFAULT_INSPECT_TIMEOUT)
+      .catch((err: unknown) => this.log.warning('mcp: log tail unavailable: %s', message(err)));
+
+    const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+      if (allowed !== null && !hostAllowed(req.headers.host, allowed)) return answer(res, 403, 'host not allowed');
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path !== MCP_PATH) return answer(res, 404, `not found: the MCP endpoint is ${MCP_PATH}`);
+      if (token !== null && !timingSafeEqual(digest(bearer(req)), token))
+        return answer(res, 401, 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
+      if (req.method !== 'POST') return answer(res, 405, 'POST only (stateless streamable HTTP)', { allow: 'POST' });
+      let text: string | null;
+      try {
+        text = await readBody(req);
+      } catch {
+        return answer(res, 400, 'request body aborted');
+      }
+      if (text === null) return answer(res, 413, `body larger than ${MCP_MAX_BODY} bytes`);
+      let body: unknown;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return answer(res, 400, 'parse error: the body is not JSON');
+      }
+      const server = buildServer(this.#ctx);
+      const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+      res.on('close', () => {
+        void transport.close().catch(() => undefined);
+        void server.close().catch(() => undefined);
+      });
+      await server.connect(transport);
+      await transport.handleRequest(req, res, body);
+    };
+    const listener = (req: IncomingMessage, res: ServerResponse): void => {
+      this.#requests++;
+      this.#inflight++;
+      handle(req, res)
+        .catch((err: unknown) => {
+          this.log.warning('mcp: request failed: %s', message(err));
+          answer(res, 500, 'internal error');
+        })
+        .finally(() => this.#inflight--);
+    };
+    this.#web = await createWebServer({
+      host,
+      port: o.port ?? DEFAULT_MCP_PORT,
+      handler: listener,
+      ...(o.tls === undefined ? {} : { tls: o.tls }),
+    });
+    this.spawnMeta(this.#web);
+    const url = this.#web.url + MCP_PATH;
+    this.log.info('mcp server listening on %s (actions %s)', url, this.#actions ? 'enabled' : 'disabled');
+    args.onListen?.(url);
+  }
+
+  override handleMessage(_from: PID, _message: unknown): void {}
+
+  override handleInspect(): Record<string, string> {
+    return {
+      url: this.#web.url + MCP_PATH,
+      actions: String(this.#actions),
+      requests: String(this.#requests),
+      inflight: String(this.#inflight),
+      tools: String(this.#ctx.running),
+    };
+  }
+
+  override terminate(): void {
+    this.#ctx?.close();
+  }
+}
+
+/** Throws ErrIncorrect naming the first bad option. */
+function check(o: McpOptions): void {
+  const bad = (what: string): never => {
+    throw ErrIncorrect.with(`mcp option ${what}`);
+  };
+  if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 0 || o.port > 65535))
+    bad(`port ${String(o.port)}`);
+  if (o.token !== undefined && typeof o.token !== 'string') bad('token (a string)');
+  if (o.actions !== undefined && typeof o.actions !== 'boolean') bad('actions (a boolean)');
+  if (o.logRing !== undefined && (!Number.isInteger(o.logRing) || o.logRing < 1)) bad(`logRing ${String(o.logRing)}`);
+  if (o.timeout !== undefined && (!Number.isFinite(o.timeout) || o.timeout <= 0 || o.timeout > 120))
+    bad(`timeout ${String(o.timeout)} (seconds, up to 120)`);
+  if (o.allowedHosts !== undefined && !Array.isArray(o.allowedHosts)) bad('allowedHosts (an array)');
+}
+
+/** A running MCP server started by {@link startMcpServer}. */
+export interface McpServerHandle {
+  /** Its process (registered as `mcp_server`); end it with `node.sendExit(pid, …)` to stop the server. */
+  pid: PID;
+  /** The MCP endpoint, e.g. `http://localhost:9922/mcp`. */
+  url: string;
+}
+
+/**
+ * Starts the MCP server as a plain process of `node` (registered `mcp_server`), without an
+ * application; resolves once it listens. Rejects with ErrIncorrect for bad options, the listen
+ * error (EADDRINUSE...) or ErrTaken when one already runs.
+ */
+export function startMcpServer(node: Node, options: McpOptions = {}): Promise<McpServerHandle> {
+  // Safe to leave un-awaited, as every Promise an ergo-ts package returns.
+  return ignorable(start(node, options), node.log, 'startMcpServer');
+}
+
+async function start(node: Node, options: McpOptions): Promise<McpServerHandle> {
+  check(options ?? {}); // before the name is taken: a bad call leaves nothing behind
+  let url = '';
+  const pid = await node.spawnRegister(MCP_SERVER_NAME, McpServerActor, {}, { options, onListen: (u) => (url = u) });
+  return { pid, url };
+}
