@@ -10,7 +10,6 @@ import net from 'node:net';
 import { startNode } from 'ergo-ts';
 import { CHUNK, Echo, Receiver } from './actors.js';
 
-
 function frames(socket: net.Socket, onFrame: (start: number, end: number, chunk: Buffer) => void): void {
   let pending: Buffer | null = null;
   socket.on('data', (data: Buffer) => {

@@ -251,7 +251,7 @@ export class Actor<P = unknown> extends BehaviorBase {
   }
 
   /**
-   * Keeps call `ref` of `from` to answer later with {@link Actor.respond}, typed with the reply
+   * Keeps call `ref` of `from` to answer later with `respond`, typed with the reply
    * of `request` (return `ReplyLater` from handleCall). Any process may respond to it.
    */
   later<const R extends RequestOf<P>>(request: R, from: PID, ref: Ref): Later<ReplyTo<P, R>> {
@@ -259,7 +259,7 @@ export class Actor<P = unknown> extends BehaviorBase {
     return { from, ref };
   }
 
-  /** Answers a call kept with {@link Actor.later}: `value` must be that request's reply. */
+  /** Answers a call kept with `later`: `value` must be that request's reply. */
   respond<T>(later: Later<T>, value: NoInfer<T>): void {
     this.sendResponse(later.from, later.ref, value);
   }
