@@ -121,6 +121,18 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     await page.waitForSelector('[data-page=info] .chart[data-points="4"]');
     shots.push(await shot(page, 'info'));
 
+    // Selecting the node already observed is a switch too (the session drops every subscription
+    // and writes a new `connected` frame): the page subscribes again and its figures stay live.
+    const switched = page.waitForResponse((r) => r.url().endsWith('/api/switch'));
+    await page.click(`[data-testid=node-list] a[data-node="${node.name}"]`);
+    assert.equal((await switched).status(), 200);
+    const before = Number((await page.textContent('[data-testid=processes-total]'))!.replace(/,/g, ''));
+    for (let i = 0; i < 5; i++) await node.spawn(Worker, {});
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid=processes-total]')?.textContent?.replace(/,/g, '')) >= n,
+      before + 5,
+    );
+
     // Process list: a process spawned after the page opened appears.
     await page.click('[data-nav=processes]');
     await page.waitForSelector('[data-page=processes] .row');

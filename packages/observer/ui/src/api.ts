@@ -39,6 +39,11 @@ export class ObserverAPI {
   readonly token = initialToken();
   session = '';
   connected: Connected | null = null;
+  /**
+   * Bumped by every `connected` frame: the session dropped every subscription when it wrote it
+   * (a switch, even to the node already observed), so each subscription is made again.
+   */
+  epoch = 0;
   /** The observed node's framework (`ergo-ts 0.1.0`, `Ergo Framework 3.2.0`), once a node_info frame told. */
   framework: string | null = null;
   status: 'connecting' | 'open' | 'closed' = 'connecting';
@@ -86,6 +91,7 @@ export class ObserverAPI {
         }
         if (type === 'connected') {
           this.connected = data as Connected;
+          this.epoch++;
           this.framework = null;
           this.session = this.connected.sessionId;
           this.status = 'open';

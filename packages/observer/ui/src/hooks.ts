@@ -34,6 +34,7 @@ export function useSubscription(
 ): [Json | null, string | null] {
   const session = useSession();
   const node = api.connected?.node.name ?? '';
+  const epoch = api.epoch;
   const [data, setData] = useState<Json | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [since, setSince] = useState(0);
@@ -63,7 +64,7 @@ export function useSubscription(
       clearInterval(timer);
       if (api.session === session) void api.unsubscribe(type, args, id);
     };
-  }, [session, node, type, key, enabled]);
+  }, [session, node, epoch, type, key, enabled]);
   if (error !== null || !enabled || PUSHED.has(type) || since === 0) return [data, error];
   const silent = Math.floor((Math.max(now, Date.now()) - since) / 1000);
   if (silent < STALE_AFTER) return [data, null];
