@@ -87,10 +87,18 @@ async function rawPeer(node: Node, name: string): Promise<{ main: net.Socket; id
   const main = await dial(portOf(node));
   const hs = await startHandshake(main, options(name), node.name);
   // The acceptor registers the connection once our final Accept is read.
-  await eventually(() => node.network().nodes().includes(name as Atom), 'the connection registered', {
-    timeoutMs: 20_000,
-    intervalMs: 5,
-  });
+  await eventually(
+    () =>
+      node
+        .network()
+        .nodes()
+        .includes(name as Atom),
+    'the connection registered',
+    {
+      timeoutMs: 20_000,
+      intervalMs: 5,
+    },
+  );
   return { main, id: hs.connectionID, tail: hs.tail };
 }
 
