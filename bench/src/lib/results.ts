@@ -18,6 +18,7 @@ export const PEER_LABEL: Record<string, string> = {
   tcp: 'loopback TCP',
   '1-node': '1 node',
   threads: 'bare threads',
+  'effect-cluster': '@effect/cluster',
 };
 
 /** One peer's figure in one row. */
