@@ -51,6 +51,7 @@ export {
   type StateMessageHandler,
   type StateCallHandler,
   type StateEnterCallback,
+  type StateEventHandler,
   type MessageName,
   type MessageNamed,
   type CallName,
