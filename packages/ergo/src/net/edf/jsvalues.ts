@@ -263,7 +263,9 @@ export function decodeJs(d: EdfDecoder, tag: number): unknown {
       }
       d.need(n);
       // A copy: the input buffer is reused, and the element type needs an aligned offset.
-      const bytes = d.buf.slice(d.pos, d.pos + n);
+      // (Not `buf.slice`: on a Buffer that is a view of a shared pool, not a copy.)
+      const bytes = new Uint8Array(n);
+      bytes.set(d.buf.subarray(d.pos, d.pos + n));
       d.pos += n;
       if (!littleEndian) throw d.fail('ERR_EDF_DECODE', 'typed arrays need a little-endian host');
       return new C(bytes.buffer, 0, n / C.BYTES_PER_ELEMENT);
