@@ -4,11 +4,11 @@
 import { defineProtocol, schema, type Node, type PID } from 'ergo-ts';
 
 declare const node: Node;
-const OnlyCalls = defineProtocol('only-calls', {
+export const OnlyCalls = defineProtocol('only-calls', {
   calls: { get: { request: schema.literal('get'), reply: schema.number() } },
 });
 declare const onlyCalls: PID<typeof OnlyCalls>;
 node.send(onlyCalls, 'get');
-const OnlyMessages = defineProtocol('only-messages', { messages: { ping: schema.literal('ping') } });
+export const OnlyMessages = defineProtocol('only-messages', { messages: { ping: schema.literal('ping') } });
 declare const onlyMessages: PID<typeof OnlyMessages>;
 void node.call(onlyMessages, 'ping');

@@ -202,13 +202,13 @@ Actor.define(Counter, {
 
 // --- a protocol without messages: a readable compile error ------------------------------------------
 
-const OnlyCalls = defineProtocol('only-calls', {
+export const OnlyCalls = defineProtocol('only-calls', {
   calls: { get: { request: schema.literal('get'), reply: schema.number() } },
 });
 declare const onlyCalls: PID<typeof OnlyCalls>;
 // @ts-expect-error ProtocolDeclaresNoMessages: this protocol has no messages
 node.send(onlyCalls, 'get');
-const OnlyMessages = defineProtocol('only-messages', { messages: { ping: schema.literal('ping') } });
+export const OnlyMessages = defineProtocol('only-messages', { messages: { ping: schema.literal('ping') } });
 declare const onlyMessages: PID<typeof OnlyMessages>;
 // @ts-expect-error ProtocolDeclaresNoCalls: this protocol has no calls
 void node.call(onlyMessages, 'ping');
