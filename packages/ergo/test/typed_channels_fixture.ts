@@ -4,17 +4,9 @@
 // ('defined'). Reports `{ name, port }` over IPC; `{ cmd: 'lines' }` answers the protocol
 // warnings logged so far.
 
-import {
-  Actor,
-  CallFailure,
-  defineProtocol,
-  schema,
-  startNode,
-  type MessageLog,
-  type PID,
-  type Ref,
-} from '../src/index.js';
+import { Actor, CallFailure, defineProtocol, schema, type PID, type Ref } from '../src/index.js';
 import { Bank, Put } from './typed_channels_protocol.js';
+import { startFixtureNode } from './typed_fixture_node.js';
 
 class BankActor extends Actor.of(Bank) {
   balance = 10;
@@ -85,25 +77,7 @@ const Defined = Actor.define(Counter, {
 });
 void CallFailure;
 
-const lines: string[] = [];
-const name = process.env.TYPED_FIXTURE_NAME ?? `typedch${process.pid}@localhost`;
-const node = await startNode(name, {
-  network: { cookie: 'typed-secret', acceptors: [{ port: 0 }], registrar: null },
-  log: {
-    defaultLogger: { disable: true },
-    loggers: [
-      {
-        name: 'capture',
-        logger: {
-          log(m: MessageLog): void {
-            if (m.format.startsWith('protocol')) lines.push(m.args.map(String).join(' | '));
-          },
-        },
-        filter: ['warning'],
-      },
-    ],
-  },
-});
+const { node, lines } = await startFixtureNode('typedch');
 await node.spawnRegister('bank', BankActor, {});
 await node.spawnRegister('thrower', ThrowerActor, {});
 await node.spawnRegister('union', UnionActor, {});
@@ -113,4 +87,4 @@ const i = node.network().acceptors()[0]!.info().interface;
 process.on('message', (m: { cmd: string }) => {
   if (m.cmd === 'lines') process.send!({ kind: 'lines', lines });
 });
-process.send!({ kind: 'ready', name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', name: node.name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });

@@ -3,8 +3,9 @@
 // answers `{ kind: 'stats', lines, heap }` (the protocol warnings logged so far and the heap
 // after a GC); { cmd: 'stop' } stops and exits.
 
-import { Actor, startNode, type MessageLog, type PID, type Ref } from '../src/index.js';
+import { Actor, type PID, type Ref } from '../src/index.js';
 import { TypedCounter, type Inc } from './typed_protocol.js';
+import { startFixtureNode } from './typed_fixture_node.js';
 
 class Counter extends Actor.of(TypedCounter) {
   count = 0;
@@ -18,25 +19,7 @@ class Counter extends Actor.of(TypedCounter) {
   }
 }
 
-const lines: string[] = [];
-const name = process.env.TYPED_FIXTURE_NAME ?? `typed${process.pid}@localhost`;
-const node = await startNode(name, {
-  network: { cookie: 'typed-secret', acceptors: [{ port: 0 }], registrar: null },
-  log: {
-    defaultLogger: { disable: true },
-    loggers: [
-      {
-        name: 'capture',
-        logger: {
-          log(m: MessageLog): void {
-            if (m.format.startsWith('protocol')) lines.push(m.args.map(String).join(' | '));
-          },
-        },
-        filter: ['warning'],
-      },
-    ],
-  },
-});
+const { node, lines } = await startFixtureNode('typed');
 await node.spawnRegister('counter', Counter, {});
 const i = node.network().acceptors()[0]!.info().interface;
 process.on('message', (m: { cmd: string }) => {
@@ -47,4 +30,4 @@ process.on('message', (m: { cmd: string }) => {
     void node.stop().then(() => process.exit(0));
   }
 });
-process.send!({ kind: 'ready', name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', name: node.name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });

@@ -6,9 +6,10 @@
 // should), and 'lengths' (an actor whose zod schemas transform) alone and behind 'lenpool'. Reports `{ kind: 'ready', name, port }` over IPC; { cmd: 'stats' } answers
 // `{ kind: 'stats', off, lines, text }`; { cmd: 'stop' } stops and exits.
 
-import { Actor, Pool, poolOptions, startNode, type MessageLog, type PID, type Ref } from '../src/index.js';
+import { Actor, Pool, poolOptions, type PID, type Ref } from '../src/index.js';
 import { ClusterPool } from '../src/cluster/index.js';
 import { Lengths, TypedCounter, type Inc } from './typed_protocol.js';
+import { startFixtureNode } from './typed_fixture_node.js';
 
 /** What reached a worker's handler although the protocol refuses it. */
 let off = 0;
@@ -66,25 +67,7 @@ class WorkerClusterPool extends ClusterPool {
   }
 }
 
-const lines: string[] = [];
-const name = process.env.TYPED_FIXTURE_NAME ?? `typedpool${process.pid}@localhost`;
-const node = await startNode(name, {
-  network: { cookie: 'typed-secret', acceptors: [{ port: 0 }], registrar: null },
-  log: {
-    defaultLogger: { disable: true },
-    loggers: [
-      {
-        name: 'capture',
-        logger: {
-          log(m: MessageLog): void {
-            if (m.format.startsWith('protocol')) lines.push(m.args.map(String).join(' | '));
-          },
-        },
-        filter: ['warning'],
-      },
-    ],
-  },
-});
+const { node, lines } = await startFixtureNode('typedpool');
 await node.spawnRegister('pool', WorkerPool, {});
 await node.spawnRegister('arrowpool', ArrowPool, {});
 await node.spawnRegister('cpool', WorkerClusterPool, {});
@@ -98,4 +81,4 @@ process.on('message', (m: { cmd: string }) => {
     void node.stop().then(() => process.exit(0));
   }
 });
-process.send!({ kind: 'ready', name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', name: node.name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
