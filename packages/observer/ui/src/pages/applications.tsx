@@ -8,11 +8,13 @@ import { appMode, appState, list, processState, seconds } from '../format';
 import { useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
 
-function Tree(props: { app: string }) {
+function Tree(props: { app: string; running: boolean }) {
+  // A loaded (not running) application has no processes: its inspector never publishes.
   const [data, error] = useSubscription(
     'application_tree',
     { app: props.app, limit: 1000 },
     (d) => d.application === props.app,
+    props.running,
   );
   const procs: Json[] = list(data?.processes);
   const byParent = new Map<string, Json[]>();
@@ -39,7 +41,15 @@ function Tree(props: { app: string }) {
     <div class="card wide" data-testid="app-tree">
       <h3>Supervision tree of {props.app}</h3>
       <Error text={error} />
-      {data === null ? <p class="muted">waiting…</p> : branch('', 0)}
+      {!props.running ? (
+        <p class="muted" data-testid="app-not-running">
+          not running: no processes
+        </p>
+      ) : data === null ? (
+        <p class="muted">waiting…</p>
+      ) : (
+        branch('', 0)
+      )}
     </div>
   );
 }
@@ -78,7 +88,8 @@ export function ApplicationsPage() {
               <td>{appState(a.state)}</td>
               <td>{appMode(a.mode)}</td>
               <td>{a.version?.release ?? ''}</td>
-              <td>{seconds(a.uptime)}</td>
+              {/* Uptime counts from the start: a loaded application has none (Go sends the epoch). */}
+              <td data-testid="app-uptime">{appState(a.state) === 'running' ? seconds(a.uptime) : '–'}</td>
               <td>{list(a.group).length}</td>
               <td>{list(a.depends?.applications).join(', ')}</td>
               <td>{a.description}</td>
@@ -86,7 +97,15 @@ export function ApplicationsPage() {
           ))}
         </tbody>
       </table>
-      {selected === '' ? <p class="muted">select an application to draw its tree</p> : <Tree app={selected} />}
+      {selected === '' ? (
+        <p class="muted">select an application to draw its tree</p>
+      ) : (
+        <Tree
+          key={selected}
+          app={selected}
+          running={appState(apps.find((a) => a.name === selected)?.state) !== 'loaded'}
+        />
+      )}
     </div>
   );
 }

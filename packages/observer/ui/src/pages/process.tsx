@@ -25,13 +25,17 @@ function Ids(props: { title: string; items: Json[]; pid?: boolean }) {
   );
 }
 
-function State(props: { state: Json; error: string | null }) {
+function State(props: { state: Json; error: string | null; note?: string | null }) {
   const entries = Object.entries(props.state?.state ?? {});
   return (
     <div class="card" data-testid="inspect-state">
       <h3>State (handleInspect, each second)</h3>
       <Error text={props.error} />
-      {entries.length === 0 ? (
+      {props.note ? (
+        <p class="muted" data-testid="state-note">
+          {props.note}
+        </p>
+      ) : entries.length === 0 ? (
         <p class="muted">nothing reported</p>
       ) : (
         <table class="kv">
@@ -76,11 +80,23 @@ export function ProcessPage(props: { pid: string }) {
   const pid = props.pid;
   const charts = useMemo(() => ({ msgs: new Series(['in', 'out']), mailbox: new Series(['mailbox']) }), [pid]);
   const [tick, setTick] = useState(0);
-  const [info, error] = useSubscription('process_info', { pid }, (d) => d.info?.pid === pid);
-  const [state, stateError] = useSubscription('process_state', { pid }, (d) => d.pid === pid || d.terminated === true);
+  const [info, infoError] = useSubscription('process_info', { pid }, (d) => d.info?.pid === pid);
+  const i = info?.info;
+  const terminated = info?.terminated === true;
+  // system_inspect refuses to inspect its own state (Go's and ergo-ts's): not asked, so no 502.
+  const self = i?.name === 'system_inspect';
+  const [state, stateError] = useSubscription(
+    'process_state',
+    { pid },
+    (d) => d.pid === pid || d.terminated === true,
+    i !== undefined && !terminated && !self,
+  );
   const [message, setMessage] = useState('"hello"');
   const [reason, setReason] = useState('normal');
   const [result, setResult] = useState<string | null>(null);
+  const [confirmKill, setConfirmKill] = useState(false);
+  // An ended process sends no more frames: that silence is no network trouble.
+  const error = terminated ? null : infoError;
   useFrames(
     'process_info',
     useCallback(
@@ -94,8 +110,8 @@ export function ProcessPage(props: { pid: string }) {
       [pid, charts],
     ),
   );
-  const i = info?.info;
-  const terminated = info?.terminated === true;
+  // The synthetic last frame of a PID that had ended before the page opened carries no facts.
+  const gone = terminated && (i?.behavior === undefined || i.behavior === '');
   const act = (action: string, args: Json): void => {
     setResult(null);
     api.do(action, { pid, ...args }).then(
@@ -137,9 +153,26 @@ export function ProcessPage(props: { pid: string }) {
         </button>
         <input value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} title="exit reason" />
         <button onClick={() => act('send_exit', { reason })}>exit</button>
-        <button data-testid="kill" class="danger" onClick={() => act('kill', {})}>
-          kill
-        </button>
+        {confirmKill ? (
+          <span class="confirm" data-testid="kill-confirm">
+            kill {i?.name ? i.name : pid}?{' '}
+            <button
+              class="danger"
+              data-testid="kill-yes"
+              onClick={() => {
+                setConfirmKill(false);
+                act('kill', {});
+              }}
+            >
+              yes, kill
+            </button>{' '}
+            <button onClick={() => setConfirmKill(false)}>cancel</button>
+          </span>
+        ) : (
+          <button data-testid="kill" class="danger" disabled={terminated} onClick={() => setConfirmKill(true)}>
+            kill
+          </button>
+        )}
         {i ? (
           <LevelSelect
             value={logLevel(i.logLevel)}
@@ -152,7 +185,11 @@ export function ProcessPage(props: { pid: string }) {
           </span>
         )}
       </div>
-      {i === undefined ? (
+      {gone ? (
+        <p class="note" data-testid="process-gone">
+          This process is not running on {api.connected?.node.name ?? 'the node'}: it has ended (or never existed).
+        </p>
+      ) : i === undefined ? (
         <p class="muted">waiting for the process inspector…</p>
       ) : (
         <>
@@ -188,7 +225,11 @@ export function ProcessPage(props: { pid: string }) {
                 ['log', count(i.mailboxQueues?.log)],
               ]}
             />
-            <State state={state} error={stateError} />
+            <State
+              state={state}
+              error={terminated ? null : stateError}
+              note={self ? 'system_inspect does not inspect its own state' : terminated ? 'ended' : null}
+            />
           </div>
           <div class="charts">
             <Chart title="Messages" series={charts.msgs} tick={tick} />
