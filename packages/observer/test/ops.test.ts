@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import type { Browser, Page, Response } from 'playwright-core';
 import { Actor, createApplication, type Node, type PID } from 'ergo-ts';
 
-import { chromiumPath, GO_NETWORK, launchChromium, startObserved, VIEWPORT } from './helpers.js';
+import { chromiumPath, GO_NETWORK, launchChromium, startObserved, VIEWPORT, WAIT } from './helpers.js';
 import { banners, settleClean, shot } from './pages_support.js';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
@@ -21,6 +21,13 @@ declare const document: {
 };
 
 class Idle extends Actor {}
+
+/** Links to the process registered as `buddy` (its page names it beside the PID). */
+class Buddy extends Actor {
+  override init(): void {
+    this.linkPID(this.node.processPID('buddy'));
+  }
+}
 
 const alive = (node: Node, pid: PID): boolean => node.processList().some((p) => p.id === pid.id);
 
@@ -89,7 +96,7 @@ test('"by PID" pages walk the processes in PID order: the first page starts at t
           document.querySelector('[data-page=processes] .row')?.getAttribute('data-pid')?.endsWith(`.${want}>`) ===
           true,
         stable[k * 100]!,
-        { timeout: 15_000 },
+        { timeout: WAIT.timeoutMs },
       );
       const rows = await drawnIds(page);
       assert.deepEqual(rows, stable.slice(k * 100, k * 100 + rows.length), `page ${k + 1} in PID order`);
@@ -113,7 +120,7 @@ test('a PID that has ended says so at once; system_inspect shows no error; kill 
     node.kill(dead);
     await page.goto(`${url}/#/process/${encodeURIComponent(String(dead))}`);
     // Shown from the inspector's last frame, not after a silence (no error banner then or later).
-    await page.waitForSelector('[data-testid=process-gone]', { timeout: 5000 });
+    await page.waitForSelector('[data-testid=process-gone]', { timeout: WAIT.timeoutMs });
     assert.deepEqual(await banners(page), []);
     assert.equal(await page.isDisabled('[data-testid=kill]'), true, 'nothing to kill');
     await settleClean(page, 'the page of an ended PID');
@@ -128,9 +135,14 @@ test('a PID that has ended says so at once; system_inspect shows no error; kill 
     await shot(page, 'ops-system-inspect');
 
     // Kill: a first click asks, cancel keeps the process, "yes" kills it.
-    const victim = await node.spawn(Idle, {});
+    // It links to a registered process: the Links card names it beside its PID.
+    await node.spawnRegister('buddy', Idle, {});
+    const victim = await node.spawn(Buddy, {});
     await page.goto(`${url}/#/process/${encodeURIComponent(String(victim))}`);
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
+    await page.waitForFunction(() =>
+      /<[0-9A-F]+\.0\.\d+>\s*buddy/.test(document.querySelector('[data-testid=links]')?.textContent ?? ''),
+    );
     await page.click('[data-testid=kill]');
     await page.waitForSelector('[data-testid=kill-confirm]');
     await shot(page, 'ops-kill-confirm');

@@ -10,15 +10,32 @@ import { clock, count, list, logLevel, metaState, nanos, priority, processState,
 import { Series, go, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect, PidLink } from '../ui';
 
-function Ids(props: { title: string; items: Json[]; pid?: boolean }) {
+/** Linked and monitored PIDs named: the first this many of a list (one inspector each while shown). */
+const NAMED = 20;
+
+/** A PID of the node observed (another node's PID is not asked about: the session reads PIDs against its node). */
+const localPID = (s: string): boolean =>
+  new RegExp(`^<${api.connected?.node.crc32 ?? '-'}\\.\\d+\\.\\d+>$`, 'i').test(s);
+
+/** The registered name of `pid` (from its own process_info), beside the link. */
+function PidName(props: { pid: string }) {
+  const [data] = useSubscription('process_info', { pid: props.pid }, (d) => d.info?.pid === props.pid);
+  const name = data?.terminated ? 'ended' : data?.info?.name;
+  return name ? <span class="mono muted"> {name}</span> : null;
+}
+
+function Ids(props: { title: string; items: Json[]; pid?: boolean; testid?: string }) {
   return (
-    <div class="card">
+    <div class="card" data-testid={props.testid}>
       <h3>
         {props.title} <span class="muted">({props.items.length})</span>
       </h3>
       <ul class="ids">
-        {props.items.map((x) => (
-          <li key={String(x)}>{props.pid ? <PidLink pid={String(x)} /> : <span class="mono">{String(x)}</span>}</li>
+        {props.items.map((x, n) => (
+          <li key={String(x)}>
+            {props.pid ? <PidLink pid={String(x)} /> : <span class="mono">{String(x)}</span>}
+            {props.pid && n < NAMED && localPID(String(x)) ? <PidName pid={String(x)} /> : null}
+          </li>
         ))}
       </ul>
     </div>
@@ -238,6 +255,7 @@ export function ProcessPage(props: { pid: string }) {
           <div class="cards">
             <Ids
               title="Links"
+              testid="links"
               items={[
                 ...list(i.linksPID),
                 ...list(i.linksProcessID),
@@ -249,6 +267,7 @@ export function ProcessPage(props: { pid: string }) {
             />
             <Ids
               title="Monitors"
+              testid="monitors"
               items={[
                 ...list(i.monitorsPID),
                 ...list(i.monitorsProcessID),
