@@ -89,6 +89,9 @@ interface Entry {
   subscribers: Map<string, PID>;
 }
 
+/** Ended events whose last frame the hub keeps for a late join. */
+const ENDED_KEPT = 256;
+
 /**
  * The shared-subscription process of an Observer (registered as {@link HUB_NAME}). Its
  * `handleInspect` reports `events`, `sessions` and `subscriptions` (session × event pairs).
@@ -103,6 +106,13 @@ export class Hub extends Actor {
    * has ended) before the monitor's answer lands here.
    */
   readonly #early = new Map<string, { last: string | null; down: boolean }>();
+  /**
+   * The last frames of events that ended lately (at most {@link ENDED_KEPT}): a join that comes
+   * just after the end (a page subscribing again) gets that frame and the end instead of an
+   * "unknown event" error. Used only when the event is gone, so a new event of the same name is
+   * never answered from here.
+   */
+  readonly #ended = new Map<string, string | null>();
   /** Session PID key → the event keys it joined. */
   readonly #sessions = new Map<string, { pid: PID; events: Set<string> }>();
 
@@ -154,6 +164,15 @@ export class Hub extends Actor {
     const early = this.#early.get(m.event.key);
     this.#early.delete(m.event.key);
     if (m.buffered === null) {
+      if (this.#ended.has(m.event.key)) {
+        const last = this.#ended.get(m.event.key) ?? early?.last ?? null;
+        const down = new HubDown(m.event.key, 'ended');
+        for (const w of waiting) {
+          this.sendResponse(w.from, w.ref, new HubJoined(last));
+          this.send(w.session, down);
+        }
+        return;
+      }
       for (const w of waiting) this.sendResponse(w.from, w.ref, new HubJoined(null, m.error));
       return;
     }
@@ -217,6 +236,9 @@ export class Hub extends Actor {
     const entry = this.#events.get(eventKey);
     if (entry === undefined) return;
     this.#events.delete(eventKey);
+    this.#ended.delete(eventKey);
+    this.#ended.set(eventKey, entry.last);
+    if (this.#ended.size > ENDED_KEPT) this.#ended.delete(this.#ended.keys().next().value!);
     const down = new HubDown(eventKey, reason);
     for (const [key, pid] of entry.subscribers) {
       this.#sessions.get(key)?.events.delete(eventKey);

@@ -8,8 +8,18 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
+import { eventually } from '@ergo-ts/test-support';
 import type { Browser, Page, Response } from 'playwright-core';
-import { Actor, createApplication, type Node, type PID } from 'ergo-ts';
+import {
+  Actor,
+  createApplication,
+  Supervisor,
+  SupervisorStrategy,
+  SupervisorType,
+  type Node,
+  type PID,
+  type SupervisorSpec,
+} from 'ergo-ts';
 
 import { chromiumPath, GO_NETWORK, launchChromium, startObserved, VIEWPORT, WAIT } from './helpers.js';
 import { banners, settleClean, shot } from './pages_support.js';
@@ -21,6 +31,23 @@ declare const document: {
 };
 
 class Idle extends Actor {}
+
+/** Throws on any message: its supervisor restarts it. */
+class Crashy extends Actor {
+  override handleMessage(): void {
+    throw new Error('crashy crashed (on purpose)');
+  }
+}
+
+class CrashySup extends Supervisor {
+  override init(): SupervisorSpec {
+    return {
+      type: SupervisorType.OneForOne,
+      children: [{ name: 'crashy_worker', factory: Crashy }],
+      restart: { strategy: SupervisorStrategy.Transient, intensity: 10, period: 3600 },
+    };
+  }
+}
 
 /** Links to the process registered as `buddy` (its page names it beside the PID). */
 class Buddy extends Actor {
@@ -107,10 +134,15 @@ test('"by PID" pages walk the processes in PID order: the first page starts at t
   }
 });
 
-test('a PID that has ended says so at once; system_inspect shows no error; kill asks first', async (t) => {
+test('a PID that has ended says so at once; system_inspect shows no error; kill asks first and is logged', async (t) => {
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
-  const { node, url } = await startObserved();
+  // The node's log, kept here: the kill is on the record.
+  const logged: string[] = [];
+  const { node, url } = await startObserved(
+    {},
+    { log: { level: 'info', defaultLogger: { output: { write: (line: string) => logged.push(line) } } } },
+  );
   let browser: Browser | undefined;
   try {
     browser = await launchChromium(executablePath);
@@ -152,6 +184,11 @@ test('a PID that has ended says so at once; system_inspect shows no error; kill 
     await page.click('[data-testid=kill-yes]');
     await page.waitForSelector('[data-testid=terminated]');
     assert.equal(alive(node, victim), false);
+    await eventually(
+      () => logged.some((l) => l.includes(`inspector action from`) && l.includes(`kill ${String(victim)}`)),
+      'the kill in the node log',
+      WAIT,
+    );
     assert.deepEqual(
       statuses.filter((s) => !s.startsWith('200')),
       [],
@@ -210,7 +247,7 @@ test('without the token the page offers a field for one, and opens with it', asy
   }
 });
 
-test('cosmetics: flags, node version, loggers, chart units, a loaded application', async (t) => {
+test('cosmetics: flags, node version, loggers, chart units, a loaded application; supervisor restarts', async (t) => {
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   // The default logger on (writing nowhere): the loggers card has a row.
@@ -221,6 +258,10 @@ test('cosmetics: flags, node version, loggers, chart units, a loaded application
   let browser: Browser | undefined;
   try {
     await node.applicationLoad(createApplication({ name: 'dormant', group: [{ factory: Idle }] }));
+    await node.applicationLoad(
+      createApplication({ name: 'crashy', group: [{ name: 'crashy_sup', factory: CrashySup }] }),
+    );
+    await node.applicationStart('crashy');
     browser = await launchChromium(executablePath);
     const page = await browser.newPage({ viewport: VIEWPORT });
     await page.goto(url);
@@ -256,6 +297,28 @@ test('cosmetics: flags, node version, loggers, chart units, a loaded application
     await page.waitForSelector('[data-testid=app-not-running]');
     assert.equal(await page.textContent('[data-app=dormant] [data-testid=app-uptime]'), '–');
     await shot(page, 'ops-applications-loaded');
+
+    // A supervisor's restarts and intensity beside it in the tree, after one restart.
+    const first = node.processPID('crashy_worker');
+    node.send(first, 'crash');
+    await eventually(
+      () => {
+        try {
+          return !node.processPID('crashy_worker').equals(first);
+        } catch {
+          return false; // between the crash and the restart
+        }
+      },
+      'crashy_worker restarted',
+      WAIT,
+    );
+    await page.click('[data-app=crashy]');
+    await page.waitForFunction(() =>
+      /restarts 1 of 10 allowed per 3600 s/.test(
+        document.querySelector('[data-testid=app-tree] [data-testid=sup-facts]')?.textContent ?? '',
+      ),
+    );
+    await shot(page, 'ops-supervision-restarts');
   } finally {
     await browser?.close();
     await node.stop();

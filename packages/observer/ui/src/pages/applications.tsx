@@ -8,6 +8,29 @@ import { appMode, appState, list, processState, seconds } from '../format';
 import { useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
 
+/** Processes of a tree whose restart figures are asked for (one state inspector each). */
+const SUPERVISORS = 20;
+
+/**
+ * A supervisor's restart figures from its handleInspect (an ergo-ts supervisor reports
+ * `restarts`, `intensity` and `period`; Go's reports nothing, and then nothing is shown).
+ */
+function SupFacts(props: { pid: string }) {
+  const [data] = useSubscription('process_state', { pid: props.pid }, (d) => d.pid === props.pid);
+  const st = data?.state;
+  if (st?.intensity === undefined) return null;
+  const restarts = Number(st.restarts ?? 0);
+  return (
+    <span
+      class={`badge ${restarts > 0 ? 'warn' : ''}`}
+      data-testid="sup-facts"
+      title="restarts within the period; the supervisor gives up past the intensity"
+    >
+      restarts {restarts} of {st.intensity} allowed per {st.period} s
+    </span>
+  );
+}
+
 function Tree(props: { app: string; running: boolean }) {
   // A loaded (not running) application has no processes: its inspector never publishes.
   const [data, error] = useSubscription(
@@ -23,6 +46,8 @@ function Tree(props: { app: string; running: boolean }) {
     const parent = ids.has(p.parent) ? p.parent : '';
     byParent.set(parent, [...(byParent.get(parent) ?? []), p]);
   }
+  // A process with children in the tree is (in a supervision tree) a supervisor: its figures.
+  const sups = new Set([...byParent.keys()].filter((k) => k !== '').slice(0, SUPERVISORS));
   const branch = (parent: string, depth: number): Json =>
     depth > 32 ? null : (
       <ul class="tree">
@@ -31,6 +56,7 @@ function Tree(props: { app: string; running: boolean }) {
             <span class="tnode">
               <PidLink pid={p.pid} /> <span class="mono">{p.name}</span> <span class="muted">{p.behavior}</span>{' '}
               <span class="badge">{processState(p.state)}</span>
+              {sups.has(p.pid) ? <SupFacts pid={p.pid} /> : null}
             </span>
             {byParent.has(p.pid) ? branch(p.pid, depth + 1) : null}
           </li>
