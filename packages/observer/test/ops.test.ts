@@ -186,7 +186,13 @@ test('a PID that has ended says so at once; system_inspect shows no error; kill 
     assert.equal(alive(node, victim), false);
     await eventually(
       () => logged.some((l) => l.includes(`inspector action from`) && l.includes(`kill ${String(victim)}`)),
-      'the kill in the node log',
+      'the kill in the node log (system_inspect)',
+      WAIT,
+    );
+    // and in the Observer's own record (the same node here), whatever the node observed
+    await eventually(
+      () => logged.some((l) => l.includes(`observer action kill pid=${String(victim)}`)),
+      'the kill in the Observer log',
       WAIT,
     );
     assert.deepEqual(
