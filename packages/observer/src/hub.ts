@@ -89,6 +89,9 @@ interface Entry {
   subscribers: Map<string, PID>;
 }
 
+/** Ended events whose last frame the hub keeps for a late join. */
+const ENDED_KEPT = 256;
+
 /**
  * The shared-subscription process of an Observer (registered as {@link HUB_NAME}). Its
  * `handleInspect` reports `events`, `sessions` and `subscriptions` (session × event pairs).
@@ -97,6 +100,19 @@ export class Hub extends Actor {
   readonly #events = new Map<string, Entry>();
   /** Event key → the joins waiting for its monitor. */
   readonly #pending = new Map<string, { from: PID; ref: Ref; session: PID }[]>();
+  /**
+   * What an event whose monitor is still settling published, and whether it ended: its source
+   * may start at the monitor, publish a last frame and end at once (the inspector of a PID that
+   * has ended) before the monitor's answer lands here.
+   */
+  readonly #early = new Map<string, { last: string | null; down: boolean }>();
+  /**
+   * The last frames of events that ended lately (at most {@link ENDED_KEPT}): a join that comes
+   * just after the end (a page subscribing again) gets that frame and the end instead of an
+   * "unknown event" error. Used only when the event is gone, so a new event of the same name is
+   * never answered from here.
+   */
+  readonly #ended = new Map<string, string | null>();
   /** Session PID key → the event keys it joined. */
   readonly #sessions = new Map<string, { pid: PID; events: Set<string> }>();
 
@@ -113,6 +129,7 @@ export class Hub extends Actor {
       return ReplyLater;
     }
     this.#pending.set(event.key, [{ from, ref, session }]);
+    this.#early.set(event.key, { last: null, down: false });
     const back = (buffered: MessageEvent[] | null, error: string | null): void => {
       try {
         this.node.send(this.pid, new Monitored(event, buffered, error));
@@ -144,7 +161,18 @@ export class Hub extends Actor {
   #monitored(m: Monitored): void {
     const waiting = this.#pending.get(m.event.key) ?? [];
     this.#pending.delete(m.event.key);
+    const early = this.#early.get(m.event.key);
+    this.#early.delete(m.event.key);
     if (m.buffered === null) {
+      if (this.#ended.has(m.event.key)) {
+        const last = this.#ended.get(m.event.key) ?? early?.last ?? null;
+        const down = new HubDown(m.event.key, 'ended');
+        for (const w of waiting) {
+          this.sendResponse(w.from, w.ref, new HubJoined(last));
+          this.send(w.session, down);
+        }
+        return;
+      }
       for (const w of waiting) this.sendResponse(w.from, w.ref, new HubJoined(null, m.error));
       return;
     }
@@ -152,15 +180,25 @@ export class Hub extends Actor {
     const entry: Entry = { event: m.event, last: null, subscribers: new Map() };
     const last = m.buffered.at(-1);
     if (last !== undefined) entry.last = toJSONString(last.message);
+    if (early?.last != null) entry.last = early.last;
     this.#events.set(m.event.key, entry);
     for (const w of waiting) this.sendResponse(w.from, w.ref, this.#join(entry, w.session));
+    // It ended meanwhile: the joins got its last frame, now its end.
+    if (early?.down === true) {
+      this.#down(m.event.key, 'ended');
+      return;
+    }
     // Everyone left before the monitor came through (their joins timed out): let it go again.
     if (entry.subscribers.size === 0) this.#drop(entry);
   }
 
   override handleEvent(message: MessageEvent): void {
     const entry = this.#events.get(message.event.key);
-    if (entry === undefined) return;
+    if (entry === undefined) {
+      const early = this.#early.get(message.event.key);
+      if (early !== undefined) early.last = toJSONString(message.message);
+      return;
+    }
     const json = toJSONString(message.message);
     entry.last = json;
     const push = new HubPush(message.event.key, json);
@@ -182,19 +220,29 @@ export class Hub extends Actor {
       }
       this.#leave(message.session.key, message.eventKey);
     } else if (message instanceof MessageDownEvent) {
-      const entry = this.#events.get(message.event.key);
-      if (entry === undefined) return;
-      this.#events.delete(message.event.key);
-      const down = new HubDown(message.event.key, message.reason.message);
-      for (const [key, pid] of entry.subscribers) {
-        this.#sessions.get(key)?.events.delete(message.event.key);
-        this.send(pid, down);
-      }
+      const early = this.#early.get(message.event.key);
+      if (early !== undefined) early.down = true;
+      this.#down(message.event.key, message.reason.message);
     } else if (message instanceof MessageDownPID) {
       const s = this.#sessions.get(message.pid.key);
       if (s === undefined) return;
       for (const eventKey of [...s.events]) this.#leave(message.pid.key, eventKey);
       this.#sessions.delete(message.pid.key);
+    }
+  }
+
+  /** The event ended: every subscriber is told, and it is forgotten. */
+  #down(eventKey: string, reason: string): void {
+    const entry = this.#events.get(eventKey);
+    if (entry === undefined) return;
+    this.#events.delete(eventKey);
+    this.#ended.delete(eventKey);
+    this.#ended.set(eventKey, entry.last);
+    if (this.#ended.size > ENDED_KEPT) this.#ended.delete(this.#ended.keys().next().value!);
+    const down = new HubDown(eventKey, reason);
+    for (const [key, pid] of entry.subscribers) {
+      this.#sessions.get(key)?.events.delete(eventKey);
+      this.send(pid, down);
     }
   }
 

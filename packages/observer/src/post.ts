@@ -98,6 +98,16 @@ export class PostWorker extends WebWorker {
       reply(res, 500, 'the session did not answer');
       return;
     }
+    // Every action is on the record of the Observer's node too (a Go node logs none itself); the
+    // target and settings only, never a message's content.
+    if (op === 'do') {
+      const b = body as Record<string, unknown>;
+      const what = ['pid', 'alias', 'target', 'level', 'reason', 'priority']
+        .filter((k) => b[k] !== undefined)
+        .map((k) => `${k}=${String(b[k]).slice(0, 120)}`)
+        .join(' ');
+      this.log.info('observer action %s %s (session %s): %d', m[2], what, session.slice(0, 8), answer.status);
+    }
     reply(res, answer.status, answer.status === 200 ? null : (answer.error ?? 'failed'), answer.data);
   }
 }

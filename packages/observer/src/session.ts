@@ -165,6 +165,12 @@ export class Session extends Actor {
   readonly #subs = new Map<string, Subscription>();
   /** Lookup key → the newest subscribe / unsubscribe of it, while it is subscribed or being subscribed. */
   readonly #latest = new Map<string, Latest>();
+  /**
+   * Frames of events joined by a subscribe not yet settled (the hub pushes as soon as it joined,
+   * before the Settled message lands): replayed when it lands, so a short-lived event's last frame
+   * (the terminated frame of a PID that had ended already) is not lost. By event key.
+   */
+  readonly #early = new Map<string, { joins: number; frames: string[]; down: boolean }>();
   #seq = 0;
   /** Sequence number of the newest switch asked for. */
   #switchSeq = 0;
@@ -236,8 +242,11 @@ export class Session extends Actor {
         if (this.#nodes === '') this.#writeNodes(true);
       }
     } else if (message instanceof HubPush) {
+      this.#early.get(message.eventKey)?.frames.push(message.json);
       for (const s of this.#subs.values()) if (s.eventKey === message.eventKey) this.#write(s.type, message.json);
     } else if (message instanceof HubDown) {
+      const early = this.#early.get(message.eventKey);
+      if (early !== undefined) early.down = true;
       for (const [key, s] of this.#subs) {
         if (s.eventKey !== message.eventKey) continue;
         this.#subs.delete(key);
@@ -345,6 +354,8 @@ export class Session extends Actor {
     latest.pending++;
     const generation = this.#generation;
     const session = this.pid;
+    let early: { joins: number; frames: string[]; down: boolean } | undefined;
+    let earlyKey = '';
     this.#later(
       from,
       ref,
@@ -352,6 +363,10 @@ export class Session extends Actor {
         const response = await this.#ask(target, query.request, type);
         const event = responseEvent(response);
         if (event === null) throw new CommandError(502, `${target.node} answered ${type} without an event`);
+        early = this.#early.get(event.key);
+        if (early === undefined) this.#early.set(event.key, (early = { joins: 0, frames: [], down: false }));
+        early.joins++;
+        earlyKey = event.key;
         let joined: unknown;
         try {
           joined = await this.node.call(HUB_NAME, new HubJoin(session, event), { timeout: SESSION_CALL_TIMEOUT });
@@ -381,9 +396,17 @@ export class Session extends Actor {
         if (old !== undefined && old.eventKey !== event.key) latest.orphans.add(old.eventKey);
         if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
         if (joined.last !== null) this.#write(type, joined.last);
+        // What the hub pushed meanwhile, and its end if the event ended already.
+        for (const json of early?.frames ?? []) if (json !== joined.last) this.#write(type, json);
+        if (early?.down === true) {
+          this.#subs.delete(query.key);
+          this.#write(type, toJSONString(terminatedFrame(type, args)));
+        }
         return new SessionReply(200, null, { key: query.key, event: event.toString(), replayed: joined.last !== null });
       },
       () => {
+        if (early !== undefined && --early.joins === 0 && this.#early.get(earlyKey) === early)
+          this.#early.delete(earlyKey);
         if (--latest.pending > 0) return;
         for (const eventKey of latest.orphans) this.#leaveIfUnused(eventKey);
         latest.orphans.clear();

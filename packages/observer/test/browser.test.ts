@@ -151,6 +151,7 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     assert.match((await page.textContent('[data-page=process] h1'))!, /late_comer/);
     shots.push(await shot(page, 'process'));
     await page.click('[data-testid=kill]');
+    await page.click('[data-testid=kill-yes]'); // kill asks first
     await eventually(() => !node.processList().some((p) => p.equals(late)), 'late_comer to end', WAIT);
     await page.waitForSelector('[data-testid=terminated]');
 

@@ -63,8 +63,14 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
         re.source,
       );
     await appRow(/^peer_apploadedtemporary/);
+    // Loaded, not running: no uptime (Go's zero start time read as "20780d 12h" before) and no
+    // tree to wait for; once it runs, its tree is asked for.
+    assert.equal(await page.textContent('tr[data-app=peer_app] [data-testid=app-uptime]'), '–');
+    await page.click('[data-app=peer_app]');
+    await page.waitForSelector('[data-testid=app-not-running]');
     go.proc.stdin.write(JSON.stringify({ cmd: 'app_start', app: 'peer_app' }) + '\n');
     await appRow(/^peer_apprunningtemporary/);
+    await page.waitForSelector('[data-testid=app-not-running]', { state: 'detached' });
     await settleClean(page, 'the Go applications page');
     await shot(page, 'go-applications');
 
@@ -80,6 +86,12 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
       (n) => (document.querySelector('[data-page=network]')?.textContent ?? '').includes(n),
       node.name,
     );
+    // Go's flags carry `Enable` beside the flags: no empty name, no leading comma.
+    const flags = await page.$$eval('[data-page=network] tr', (rows) =>
+      rows.filter((r) => r.querySelector('th')?.textContent === 'flags').map((r) => r.querySelector('td')?.textContent),
+    );
+    assert.ok(flags.length > 0);
+    for (const f of flags) assert.doesNotMatch(f ?? '', /^\s*,|,\s*,/, `flags "${f}"`);
     await settleClean(page, 'the Go network page');
     await shot(page, 'go-network');
 

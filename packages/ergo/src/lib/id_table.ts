@@ -11,6 +11,10 @@
 // worse than 16 slots per live value. Any finite number is a valid key to look up (ids beyond
 // 2^32, fractions, negatives: found or not, never confused with another id); ids may be set in
 // any order and reused after delete.
+//
+// Iteration is in id order (the Observer pages processes "by PID"): chunks are made in increasing
+// index order, and the loose values are merged in through a sorted list of their ids, rebuilt
+// only after a value joined the Map (a delete leaves a stale id in it, skipped on the walk).
 
 /** Slots per chunk (a power of two). */
 const CHUNK_SLOTS = 1024;
@@ -28,14 +32,15 @@ class Chunk<T> {
 
 /**
  * Values by integer id, Map-like (`get`, `has`, `set`, `delete`, `size`, `values`). Iteration
- * (`values`) is over a snapshot, so the table may change meanwhile; its order is by chunk, then
- * the loose values, not by insertion.
+ * (`values`) is over a snapshot, so the table may change meanwhile; its order is by id, ascending.
  */
 export class IdTable<T> {
   /** Chunks by chunk index (id / CHUNK_SLOTS). */
   private readonly chunks = new Map<number, Chunk<T>>();
   /** Values whose chunk was dissolved (or never made because ids had passed it). */
   private readonly loose = new Map<number, T>();
+  /** The loose ids ascending (may hold ids deleted since); null: a value joined, rebuild it. */
+  private looseOrder: Float64Array | null = null;
   /** The chunk used last: spawns, sends and terminations come in runs over nearby ids. */
   private last: Chunk<T> | null = null;
   /** Highest chunk index made so far: chunks below it are only dissolved, never made again. */
@@ -77,7 +82,10 @@ export class IdTable<T> {
     if (ch === undefined) {
       if (c < this.frontier) {
         // Its chunk was dissolved (or never needed): it joins the other survivors.
-        if (!this.loose.has(id)) this.size++;
+        if (!this.loose.has(id)) {
+          this.size++;
+          this.looseOrder = null;
+        }
         this.loose.set(id, v);
         return this;
       }
@@ -126,22 +134,49 @@ export class IdTable<T> {
         const v = s[i];
         if (v !== undefined) this.loose.set(base + i, v);
       }
+      this.looseOrder = null;
     }
     this.chunks.delete(ch.index);
     if (this.last === ch) this.last = null;
   }
 
-  /** A snapshot of the values (the table may change while it is iterated). */
+  /** The loose ids in ascending order (rebuilt after additions, or when mostly stale). */
+  private sortedLoose(): Float64Array {
+    let o = this.looseOrder;
+    if (o === null || o.length > 2 * this.loose.size + 64) {
+      o = Float64Array.from(this.loose.keys()).sort();
+      this.looseOrder = o;
+    }
+    return o;
+  }
+
+  /** A snapshot of the values in ascending id order (the table may change while it is iterated). */
   values(): IterableIterator<T> {
     const out: T[] = [];
+    const loose = this.loose;
+    const order = loose.size === 0 ? null : this.sortedLoose();
+    let j = 0;
+    // Chunks are made in increasing index order, so the Map yields them by id; no loose id lies
+    // inside a kept chunk's range (its chunk was dissolved or never made).
     for (const ch of this.chunks.values()) {
+      if (order !== null) {
+        const base = ch.index * CHUNK_SLOTS;
+        for (; j < order.length && order[j]! < base; j++) {
+          const v = loose.get(order[j]!);
+          if (v !== undefined) out.push(v);
+        }
+      }
       const s = ch.slots;
       for (let i = 0; i < CHUNK_SLOTS; i++) {
         const v = s[i];
         if (v !== undefined) out.push(v);
       }
     }
-    for (const v of this.loose.values()) out.push(v);
+    if (order !== null)
+      for (; j < order.length; j++) {
+        const v = loose.get(order[j]!);
+        if (v !== undefined) out.push(v);
+      }
     return out[Symbol.iterator]();
   }
 

@@ -1,7 +1,7 @@
 // The Observer's UI: a sidebar (pages and the node switcher) and the page of the current route.
 
 import { render } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 
 import { api } from './api';
 import { useRoute, useSession, go } from './hooks';
@@ -30,6 +30,8 @@ function Switcher() {
   const [form, setForm] = useState({ node: '', cookie: '', host: '', port: '', tls: false });
   const [error, setError] = useState<string | null>(null);
   const c = api.connected;
+  // Without a stream nothing about the nodes is current: every dot reads as down.
+  const live = api.session !== '';
   const doSwitch = (node: string, extra: object = {}): void => {
     setError(null);
     api.post('switch', { node, ...extra }).then(
@@ -49,7 +51,7 @@ function Switcher() {
         {(c?.nodes ?? []).map((n) => (
           <li key={n.name} class={n.name === c?.node.name ? 'on' : ''}>
             <a href="#" data-node={n.name} onClick={(e) => (e.preventDefault(), doSwitch(n.name))}>
-              <span class={`dot ${n.connected ? 'up' : ''}`} />
+              <span class={`dot ${!live ? 'down' : n.connected ? 'up' : ''}`} />
               {n.name}
             </a>
           </li>
@@ -103,13 +105,66 @@ function Switcher() {
   );
 }
 
+/**
+ * No stream. Before the first `connected` frame: connecting. After it (the Observer's node
+ * stopped or the network dropped; the browser keeps retrying): disconnected. A stream the server
+ * refused: a GET of the API tells a missing or wrong token (401) from the rest, and a token
+ * field is offered.
+ */
+function Offline() {
+  const [needsToken, setNeedsToken] = useState(false);
+  const [token, setToken] = useState('');
+  const closed = api.status === 'closed';
+  useEffect(() => {
+    if (!closed) return;
+    const headers: Record<string, string> = api.token === '' ? {} : { authorization: `Bearer ${api.token}` };
+    fetch('/api/probe', { headers }).then(
+      (r) => setNeedsToken(r.status === 401),
+      () => undefined,
+    );
+  }, [closed]);
+  if (!closed && api.connected === null) return <p class="muted">connecting…</p>;
+  return (
+    <div class="offline" data-testid="offline">
+      <p class="error">
+        <span class="dot down" />
+        {needsToken
+          ? api.token === ''
+            ? 'this Observer needs a token'
+            : 'the Observer refused this token'
+          : closed
+            ? 'disconnected from the Observer'
+            : "disconnected from the Observer: its node stopped or can't be reached (retrying…)"}
+      </p>
+      {needsToken ? (
+        <form
+          class="connect"
+          data-testid="token-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            // The page reads ?token= at load, keeps it for this tab and drops it from the address.
+            location.href = `${location.pathname}?token=${encodeURIComponent(token)}${location.hash}`;
+          }}
+        >
+          <input
+            type="password"
+            placeholder="token"
+            value={token}
+            onInput={(e) => setToken((e.target as HTMLInputElement).value)}
+          />
+          <button type="submit">open</button>
+        </form>
+      ) : null}
+    </div>
+  );
+}
+
 function App() {
   const session = useSession();
   const route = useRoute();
   const [page, arg = ''] = route;
   let body;
-  if (session === '')
-    body = <p class="muted">{api.status === 'closed' ? 'disconnected from the Observer' : 'connecting…'}</p>;
+  if (session === '') body = <Offline />;
   else if (page === 'process') body = <ProcessPage key={arg} pid={arg} />;
   else if (page === 'graph') body = <GraphPage key={arg} pid={arg} />;
   else if (page === 'meta') body = <MetaPage key={arg} alias={arg} />;
@@ -132,6 +187,7 @@ function App() {
         <Switcher />
         <div class="muted small">
           {api.connected ? `observer ${api.connected.version} on ${api.connected.self}` : ''}
+          {api.connected && session === '' ? <span data-testid="status-down"> · disconnected</span> : null}
         </div>
       </nav>
       {/* Keyed by the node: a switch starts every page afresh (charts, counters, page state). */}

@@ -9,7 +9,7 @@ import type { Atom } from '../../gen/atom.js';
 import { ErrIncorrect, ErrProcessUnknown, ErrTaken, ErrUnsupported, isError, toError } from '../../gen/errors.js';
 import * as I from '../../gen/inspect.js';
 import * as V from '../../gen/inspect_v2.js';
-import { LogLevel } from '../../gen/log.js';
+import { LogLevel, logLevelString } from '../../gen/log.js';
 import type { PID } from '../../gen/pid.js';
 import type { ProcessFactory } from '../../gen/process.js';
 import type { Ref } from '../../gen/ref.js';
@@ -61,6 +61,24 @@ function num(v: unknown, dflt: number): number {
   const n = typeof v === 'bigint' ? Number(v) : typeof v === 'number' ? v : dflt;
   return Number.isSafeInteger(n) ? n : dflt;
 }
+
+/** What each `RequestDo*` did, for the node's log. */
+const ACTIONS: [abstract new (...a: never[]) => unknown, (r: never) => string][] = [
+  [I.RequestDoSend, (r: I.RequestDoSend) => `send to ${String(r.pid)}`],
+  [I.RequestDoSendMeta, (r: I.RequestDoSendMeta) => `send to ${String(r.meta)}`],
+  [I.RequestDoSendExit, (r: I.RequestDoSendExit) => `exit ${String(r.pid)} (${r.reason?.message ?? ''})`],
+  [I.RequestDoSendExitMeta, (r: I.RequestDoSendExitMeta) => `exit ${String(r.meta)} (${r.reason?.message ?? ''})`],
+  [I.RequestDoKill, (r: I.RequestDoKill) => `kill ${String(r.pid)}`],
+  [I.RequestDoSetLogLevel, (r: I.RequestDoSetLogLevel) => `node log level ${logLevelString(r.level)}`],
+  [
+    I.RequestDoSetLogLevelProcess,
+    (r: I.RequestDoSetLogLevelProcess) => `log level of ${String(r.pid)} ${logLevelString(r.level)}`,
+  ],
+  [
+    I.RequestDoSetLogLevelMeta,
+    (r: I.RequestDoSetLogLevelMeta) => `log level of ${String(r.meta)} ${logLevelString(r.level)}`,
+  ],
+];
 
 /**
  * The `system_inspect` process. Call it with a `RequestInspect*` or `RequestDo*` (locally or from
@@ -170,6 +188,9 @@ export class SystemInspect extends Actor {
   /** The `RequestDo*` commands. */
   private command(from: PID, ref: Ref, r: unknown): unknown {
     const node = this.node;
+    // Every action an operator takes through the inspector (the Observer, MCP) is on the record.
+    const action = ACTIONS.find(([type]) => r instanceof type);
+    if (action !== undefined) this.log.info('inspector action from %s: %s', String(from), action[1](r as never));
     if (r instanceof I.RequestDoSend)
       return new I.ResponseDoSend({ error: attempt(() => this.sendWithPriority(r.pid, r.message, r.priority)) });
     if (r instanceof I.RequestDoSendMeta)

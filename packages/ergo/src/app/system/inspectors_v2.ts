@@ -81,7 +81,7 @@ export class ProcessRangeInspector extends Inspector {
     const out: ProcessShortInfo[] = [];
     const f = this.filter;
     const limit = this.limit;
-    // The table is walked in spawn order, which is PID order: no sort needed.
+    // The table is walked in PID order (IdTable merges its loose survivors in): no sort needed.
     this.node.processRangeShortInfo((p) => {
       if (!matches(f, p)) return true;
       out.push(p);
@@ -189,7 +189,7 @@ export class ProcessPageInspector extends Inspector {
     let page: ProcessShortInfo[];
     const key = SORT_KEYS[this.sort];
     if (key === undefined) {
-      // PID order is the table's order: keep the rows of the page, count the rest.
+      // PID order is the table's walk order (IdTable): keep the rows of the page, count the rest.
       page = [];
       this.node.processRangeShortInfo((p) => {
         if (!matches(f, p)) return true;

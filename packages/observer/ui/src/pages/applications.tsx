@@ -8,11 +8,36 @@ import { appMode, appState, list, processState, seconds } from '../format';
 import { useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
 
-function Tree(props: { app: string }) {
+/** Processes of a tree whose restart figures are asked for (one state inspector each). */
+const SUPERVISORS = 20;
+
+/**
+ * A supervisor's restart figures from its handleInspect (an ergo-ts supervisor reports
+ * `restarts`, `intensity` and `period`; Go's reports nothing, and then nothing is shown).
+ */
+function SupFacts(props: { pid: string }) {
+  const [data] = useSubscription('process_state', { pid: props.pid }, (d) => d.pid === props.pid);
+  const st = data?.state;
+  if (st?.intensity === undefined) return null;
+  const restarts = Number(st.restarts ?? 0);
+  return (
+    <span
+      class={`badge ${restarts > 0 ? 'warn' : ''}`}
+      data-testid="sup-facts"
+      title="restarts within the period; the supervisor gives up past the intensity"
+    >
+      restarts {restarts} of {st.intensity} allowed per {st.period} s
+    </span>
+  );
+}
+
+function Tree(props: { app: string; running: boolean }) {
+  // A loaded (not running) application has no processes: its inspector never publishes.
   const [data, error] = useSubscription(
     'application_tree',
     { app: props.app, limit: 1000 },
     (d) => d.application === props.app,
+    props.running,
   );
   const procs: Json[] = list(data?.processes);
   const byParent = new Map<string, Json[]>();
@@ -21,6 +46,8 @@ function Tree(props: { app: string }) {
     const parent = ids.has(p.parent) ? p.parent : '';
     byParent.set(parent, [...(byParent.get(parent) ?? []), p]);
   }
+  // A process with children in the tree is (in a supervision tree) a supervisor: its figures.
+  const sups = new Set([...byParent.keys()].filter((k) => k !== '').slice(0, SUPERVISORS));
   const branch = (parent: string, depth: number): Json =>
     depth > 32 ? null : (
       <ul class="tree">
@@ -29,6 +56,7 @@ function Tree(props: { app: string }) {
             <span class="tnode">
               <PidLink pid={p.pid} /> <span class="mono">{p.name}</span> <span class="muted">{p.behavior}</span>{' '}
               <span class="badge">{processState(p.state)}</span>
+              {sups.has(p.pid) ? <SupFacts pid={p.pid} /> : null}
             </span>
             {byParent.has(p.pid) ? branch(p.pid, depth + 1) : null}
           </li>
@@ -39,7 +67,15 @@ function Tree(props: { app: string }) {
     <div class="card wide" data-testid="app-tree">
       <h3>Supervision tree of {props.app}</h3>
       <Error text={error} />
-      {data === null ? <p class="muted">waiting…</p> : branch('', 0)}
+      {!props.running ? (
+        <p class="muted" data-testid="app-not-running">
+          not running: no processes
+        </p>
+      ) : data === null ? (
+        <p class="muted">waiting…</p>
+      ) : (
+        branch('', 0)
+      )}
     </div>
   );
 }
@@ -78,7 +114,8 @@ export function ApplicationsPage() {
               <td>{appState(a.state)}</td>
               <td>{appMode(a.mode)}</td>
               <td>{a.version?.release ?? ''}</td>
-              <td>{seconds(a.uptime)}</td>
+              {/* Uptime counts from the start: a loaded application has none (Go sends the epoch). */}
+              <td data-testid="app-uptime">{appState(a.state) === 'running' ? seconds(a.uptime) : '–'}</td>
               <td>{list(a.group).length}</td>
               <td>{list(a.depends?.applications).join(', ')}</td>
               <td>{a.description}</td>
@@ -86,7 +123,15 @@ export function ApplicationsPage() {
           ))}
         </tbody>
       </table>
-      {selected === '' ? <p class="muted">select an application to draw its tree</p> : <Tree app={selected} />}
+      {selected === '' ? (
+        <p class="muted">select an application to draw its tree</p>
+      ) : (
+        <Tree
+          key={selected}
+          app={selected}
+          running={appState(apps.find((a) => a.name === selected)?.state) !== 'loaded'}
+        />
+      )}
     </div>
   );
 }

@@ -37,6 +37,16 @@ function Heap() {
   );
 }
 
+const percent = (v: number): string => `${Math.round(v * 10) / 10} %`;
+const ms = (v: number): string => `${Math.round(v * 100) / 100} ms`;
+
+/** The node's own version (the `version` node option): none set reads so, not "name 0.0.0". */
+function version(v: Json): string {
+  const release = String(v?.release ?? '');
+  if (release === '' || release === '0.0.0') return 'not set (node option version)';
+  return `${v?.name ?? ''} ${release}`.trim();
+}
+
 export function InfoPage() {
   const node = api.connected?.node.name ?? '';
   const charts = useMemo(
@@ -109,7 +119,7 @@ export function InfoPage() {
               rows={[
                 ['name', i.name],
                 ['uptime', seconds(i.uptime)],
-                ['version', `${i.version?.name ?? ''} ${i.version?.release ?? ''}`],
+                ['version', version(i.version)],
                 ['framework', `${i.framework?.name ?? ''} ${i.framework?.release ?? ''}`],
                 ['platform', meta === null ? '' : `${meta.os}/${meta.arch}, ${meta.cores} cores`],
                 ['creation', meta?.creation ?? ''],
@@ -134,7 +144,7 @@ export function InfoPage() {
               />
               <h3>Loggers</h3>
               {list(i.loggers).length === 0 ? <p class="muted">none</p> : null}
-              <table>
+              <table class="loggers" data-testid="loggers">
                 <tbody>
                   {list(i.loggers).map((l: Json) => (
                     <tr key={l.name}>
@@ -150,9 +160,11 @@ export function InfoPage() {
           <div class="charts">
             <Chart title="Processes" series={charts.procs} tick={tick} format={(v) => count(Math.round(v))} />
             <Chart title="Memory" series={charts.mem} tick={tick} format={bytes} />
-            <Chart title="CPU %" series={charts.cpu} tick={tick} />
-            {runtime ? <Chart title="Event loop utilisation" series={charts.loop} tick={tick} /> : null}
-            {runtime ? <Chart title="Event loop delay" series={charts.delay} tick={tick} /> : null}
+            <Chart title="CPU (%)" series={charts.cpu} tick={tick} format={percent} />
+            {runtime ? (
+              <Chart title="Event loop utilisation (%)" series={charts.loop} tick={tick} format={percent} />
+            ) : null}
+            {runtime ? <Chart title="Event loop delay (ms)" series={charts.delay} tick={tick} format={ms} /> : null}
           </div>
           {isErgoTS(`${i.framework?.name ?? ''}`) ? <Heap /> : null}
           {i.env !== null && i.env !== undefined && Object.keys(i.env).length > 0 ? (

@@ -11,10 +11,14 @@ import { Error, KV } from '../ui';
 
 function flags(f: Json): string {
   if (f === null || typeof f !== 'object') return String(f ?? '');
-  return Object.entries(f)
-    .filter(([, v]) => v === true)
-    .map(([k]) => k.replace(/^enable/, ''))
-    .join(', ');
+  return (
+    Object.entries(f)
+      .filter(([, v]) => v === true)
+      .map(([k]) => k.replace(/^enable/, ''))
+      // Go's flags carry `Enable` (the flags are set at all) beside the flags themselves.
+      .filter((k) => k !== '')
+      .join(', ')
+  );
 }
 
 const ver = (v: Json): string => (v ? `${v.name ?? ''} ${v.release ?? ''}` : '');

@@ -10,28 +10,49 @@ import { clock, count, list, logLevel, metaState, nanos, priority, processState,
 import { Series, go, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect, PidLink } from '../ui';
 
-function Ids(props: { title: string; items: Json[]; pid?: boolean }) {
+/** Linked and monitored PIDs named: the first this many of a list (one inspector each while shown). */
+const NAMED = 20;
+
+/** A PID of the node observed (another node's PID is not asked about: the session reads PIDs against its node). */
+const localPID = (s: string): boolean =>
+  new RegExp(`^<${api.connected?.node.crc32 ?? '-'}\\.\\d+\\.\\d+>$`, 'i').test(s);
+
+/** The registered name of `pid` (from its own process_info), beside the link. */
+function PidName(props: { pid: string }) {
+  const [data] = useSubscription('process_info', { pid: props.pid }, (d) => d.info?.pid === props.pid);
+  const name = data?.terminated ? 'ended' : data?.info?.name;
+  return name ? <span class="mono muted"> {name}</span> : null;
+}
+
+function Ids(props: { title: string; items: Json[]; pid?: boolean; testid?: string }) {
   return (
-    <div class="card">
+    <div class="card" data-testid={props.testid}>
       <h3>
         {props.title} <span class="muted">({props.items.length})</span>
       </h3>
       <ul class="ids">
-        {props.items.map((x) => (
-          <li key={String(x)}>{props.pid ? <PidLink pid={String(x)} /> : <span class="mono">{String(x)}</span>}</li>
+        {props.items.map((x, n) => (
+          <li key={String(x)}>
+            {props.pid ? <PidLink pid={String(x)} /> : <span class="mono">{String(x)}</span>}
+            {props.pid && n < NAMED && localPID(String(x)) ? <PidName pid={String(x)} /> : null}
+          </li>
         ))}
       </ul>
     </div>
   );
 }
 
-function State(props: { state: Json; error: string | null }) {
+function State(props: { state: Json; error: string | null; note?: string | null }) {
   const entries = Object.entries(props.state?.state ?? {});
   return (
     <div class="card" data-testid="inspect-state">
       <h3>State (handleInspect, each second)</h3>
       <Error text={props.error} />
-      {entries.length === 0 ? (
+      {props.note ? (
+        <p class="muted" data-testid="state-note">
+          {props.note}
+        </p>
+      ) : entries.length === 0 ? (
         <p class="muted">nothing reported</p>
       ) : (
         <table class="kv">
@@ -76,11 +97,23 @@ export function ProcessPage(props: { pid: string }) {
   const pid = props.pid;
   const charts = useMemo(() => ({ msgs: new Series(['in', 'out']), mailbox: new Series(['mailbox']) }), [pid]);
   const [tick, setTick] = useState(0);
-  const [info, error] = useSubscription('process_info', { pid }, (d) => d.info?.pid === pid);
-  const [state, stateError] = useSubscription('process_state', { pid }, (d) => d.pid === pid || d.terminated === true);
+  const [info, infoError] = useSubscription('process_info', { pid }, (d) => d.info?.pid === pid);
+  const i = info?.info;
+  const terminated = info?.terminated === true;
+  // system_inspect refuses to inspect its own state (Go's and ergo-ts's): not asked, so no 502.
+  const self = i?.name === 'system_inspect';
+  const [state, stateError] = useSubscription(
+    'process_state',
+    { pid },
+    (d) => d.pid === pid || d.terminated === true,
+    i !== undefined && !terminated && !self,
+  );
   const [message, setMessage] = useState('"hello"');
   const [reason, setReason] = useState('normal');
   const [result, setResult] = useState<string | null>(null);
+  const [confirmKill, setConfirmKill] = useState(false);
+  // An ended process sends no more frames: that silence is no network trouble.
+  const error = terminated ? null : infoError;
   useFrames(
     'process_info',
     useCallback(
@@ -94,8 +127,8 @@ export function ProcessPage(props: { pid: string }) {
       [pid, charts],
     ),
   );
-  const i = info?.info;
-  const terminated = info?.terminated === true;
+  // The synthetic last frame of a PID that had ended before the page opened carries no facts.
+  const gone = terminated && (i?.behavior === undefined || i.behavior === '');
   const act = (action: string, args: Json): void => {
     setResult(null);
     api.do(action, { pid, ...args }).then(
@@ -137,9 +170,26 @@ export function ProcessPage(props: { pid: string }) {
         </button>
         <input value={reason} onInput={(e) => setReason((e.target as HTMLInputElement).value)} title="exit reason" />
         <button onClick={() => act('send_exit', { reason })}>exit</button>
-        <button data-testid="kill" class="danger" onClick={() => act('kill', {})}>
-          kill
-        </button>
+        {confirmKill ? (
+          <span class="confirm" data-testid="kill-confirm">
+            kill {i?.name ? i.name : pid}?{' '}
+            <button
+              class="danger"
+              data-testid="kill-yes"
+              onClick={() => {
+                setConfirmKill(false);
+                act('kill', {});
+              }}
+            >
+              yes, kill
+            </button>{' '}
+            <button onClick={() => setConfirmKill(false)}>cancel</button>
+          </span>
+        ) : (
+          <button data-testid="kill" class="danger" disabled={terminated} onClick={() => setConfirmKill(true)}>
+            kill
+          </button>
+        )}
         {i ? (
           <LevelSelect
             value={logLevel(i.logLevel)}
@@ -152,7 +202,11 @@ export function ProcessPage(props: { pid: string }) {
           </span>
         )}
       </div>
-      {i === undefined ? (
+      {gone ? (
+        <p class="note" data-testid="process-gone">
+          This process is not running on {api.connected?.node.name ?? 'the node'}: it has ended (or never existed).
+        </p>
+      ) : i === undefined ? (
         <p class="muted">waiting for the process inspector…</p>
       ) : (
         <>
@@ -188,7 +242,11 @@ export function ProcessPage(props: { pid: string }) {
                 ['log', count(i.mailboxQueues?.log)],
               ]}
             />
-            <State state={state} error={stateError} />
+            <State
+              state={state}
+              error={terminated ? null : stateError}
+              note={self ? 'system_inspect does not inspect its own state' : terminated ? 'ended' : null}
+            />
           </div>
           <div class="charts">
             <Chart title="Messages" series={charts.msgs} tick={tick} />
@@ -197,6 +255,7 @@ export function ProcessPage(props: { pid: string }) {
           <div class="cards">
             <Ids
               title="Links"
+              testid="links"
               items={[
                 ...list(i.linksPID),
                 ...list(i.linksProcessID),
@@ -208,6 +267,7 @@ export function ProcessPage(props: { pid: string }) {
             />
             <Ids
               title="Monitors"
+              testid="monitors"
               items={[
                 ...list(i.monitorsPID),
                 ...list(i.monitorsProcessID),
