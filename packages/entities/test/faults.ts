@@ -186,6 +186,9 @@ class FaultNode {
     });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    // A send racing the child's death (its channel closed, 'exit' not seen yet) is reported here
+    // instead of as an uncaught 'error'; its command then fails by its bound.
+    proc.on('error', () => undefined);
     const ready = new Promise<void>((resolve, reject) => {
       proc.on('message', (m: { kind?: string; id?: number; ok?: unknown; err?: string; code?: string }) => {
         if (m.kind === 'ready') return resolve();
@@ -205,7 +208,8 @@ class FaultNode {
   }
 
   alive(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+    const p = this.proc;
+    return p !== undefined && p.connected && p.exitCode === null && p.signalCode === null;
   }
 
   cmd(cmd: string, fields: Record<string, unknown> = {}, bound = 30_000): Promise<unknown> {
@@ -356,7 +360,14 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           (async () => {
             const deadline = Date.now() + 30_000;
             while (Date.now() < deadline) {
-              const via = pick(nodes.filter((n) => n.alive()));
+              const live = nodes.filter((n) => n.alive());
+              if (live.length === 0) {
+                // Every node down (crashed): no command to wait on, so pause instead of spinning
+                // (a synchronous spin would block the event loop and every bound with it).
+                await new Promise((r) => setTimeout(r, 500));
+                continue;
+              }
+              const via = pick(live);
               try {
                 const r = await via.cmd('durable', { key, msgId: id, timeout: 4000 });
                 if (r === 'accepted' || r === 'duplicate') {
