@@ -446,7 +446,13 @@ export class Entities implements HostRuntime {
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
         if (ErrProcessUnknown.is(err) || ErrNameUnknown.is(err)) {
-          const r = await this.#activate(target, to, left);
+          // A local activation waits on the store, which may not answer (cut off, a key locked
+          // by a stalled member): the caller's timeout bounds it as it bounds a remote one.
+          const r = await within(
+            this.#activate(target, to, Math.max(1, deadline - Date.now())),
+            Math.max(1, deadline - Date.now()),
+            () => ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (activation: ${last})`),
+          );
           if (r.ok) continue;
           const holder = ownerNode(r.holder);
           if (holder !== target && this.members().includes(holder)) {
@@ -528,6 +534,16 @@ export class Entities implements HostRuntime {
       }
     }
   }
+}
+
+/** `p`'s outcome, or a rejection with `timedOut()` once `ms` pass (a late outcome of `p` is dropped). */
+function within<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+  });
+  p.catch(() => undefined); // lost the race: its rejection must not go unhandled
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
 
 function isGone(err: unknown): boolean {

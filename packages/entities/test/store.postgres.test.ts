@@ -20,7 +20,10 @@ import {
   within,
 } from '@ergo-ts/test-support';
 
-import { PostgresStore } from '../src/index.js';
+import { startNode } from 'ergo-ts';
+
+import { PostgresStore, entity, startEntities } from '../src/index.js';
+import { counterKind } from './counter.js';
 import { storeConformance } from './store_conformance.js';
 
 const missing = postgresMissing();
@@ -128,5 +131,36 @@ if (missing !== undefined) {
     );
     // The server ended the paused member's session (and with it the transaction and its locks).
     await eventually(async () => (await sessions()).length === 0, 'the paused member’s session ended');
+  });
+
+  // Seen in the long faults run: a node cut off from the store answered sendDurable(…, { timeout:
+  // 4000 }) only when the store came back, as its local activation waited on the store unbounded.
+  test('a call whose activation waits on a key the store keeps locked ends within its timeout', async (t) => {
+    const store = await PostgresStore.open(server.url, { tablePrefix: 'locked_' });
+    const node = await startNode(`locked${process.pid}@localhost`, { log: { level: 'error' } });
+    const entities = await startEntities(node, { store, kinds: [counterKind(0)] });
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    t.after(async () => {
+      await admin.query('ROLLBACK');
+      await entities.stop();
+      await node.stop();
+      await store.close();
+      await admin.end();
+    });
+    // Another session's uncommitted lease row for the key: the activation's upsert waits on it.
+    await admin.query('BEGIN');
+    await admin.query(
+      "INSERT INTO locked_leases (kind, key, token, owner, expires_at) VALUES ('counter', 'held', 1, 'stalled', 0)",
+    );
+    const c = entity(counterKind(0), 'held');
+    // The first call activates (and waits on the store); a later one would find the name taken.
+    await assert.rejects(within(entities.call(c, 'get', { timeout: 500 }), 'the call settled', 20_000), {
+      code: 'ERR_ENTITY_UNAVAILABLE',
+    });
+    void entities.call(c, 'get', { timeout: 500 }); // left un-awaited: its rejection is handled
+    // The lock gone, the key activates.
+    await admin.query('ROLLBACK');
+    assert.equal(await entities.call(c, 'get', { timeout: 20_000 }), 0);
   });
 }
