@@ -5,8 +5,9 @@
 // then the checker (two accepted writers of one key, overlapping tokens, a state version going
 // backwards, an acknowledged message lost or applied twice). Needs root, ip/nft and Debian's
 // postgresql, and a build (`npm run build`).
-//   node scripts/entities-faults.mjs [rounds=200] [seed]
-// Prints each round, then the report as JSON; exits 1 on any violation.
+//   node scripts/entities-faults.mjs [rounds=200] [seed] [watchdog seconds=180]
+// Prints each round, then the report as JSON; exits 1 on any violation. A round that runs longer
+// than the watchdog's bound prints what the harness, each node and the database wait for.
 
 import { hostsAvailable, postgresMissing } from '@ergo-ts/test-support';
 
@@ -20,6 +21,8 @@ if (why !== undefined) {
   process.exit(2);
 }
 const t0 = Date.now();
-const report = await runFaults({ rounds, seed, progress: (l) => console.log(l) });
+const watchdogMs = Number(process.argv[4] ?? 180) * 1000;
+const stamp = () => new Date().toISOString().slice(11, 19);
+const report = await runFaults({ rounds, seed, watchdogMs, progress: (l) => console.log(`${stamp()} ${l}`) });
 console.log(JSON.stringify({ ...report, seconds: Math.round((Date.now() - t0) / 1000) }, null, 2));
 process.exit(report.violations.length === 0 ? 0 : 1);

@@ -13,7 +13,8 @@ import type { EntityStore } from './store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
-  readonly store: EntityStore;
+  /** The runtime's store, each operation timed (stats.ts). */
+  readonly measuredStore: EntityStore;
   readonly owner: string;
   readonly leaseTtlMs: number;
   activated(kind: string, key: string, token: number, pid: PID): void;
@@ -90,11 +91,11 @@ export class EntityHost extends Actor {
     this.#kind = kind;
     this.#key = key;
     const id = { kind: kind.name, key };
-    const lease = await rt.store.acquire({ ...id, owner: rt.owner, ttlMs: rt.leaseTtlMs });
+    const lease = await rt.measuredStore.acquire({ ...id, owner: rt.owner, ttlMs: rt.leaseTtlMs });
     if (!lease.acquired) return ErrLeaseHeld.with(`${lease.holder} until ${lease.expiresAt}`);
     this.#token = lease.token;
     try {
-      const stored = await rt.store.load(id);
+      const stored = await rt.measuredStore.load(id);
       this.#version = stored.version;
       const e = new (kind.entity as new () => Entity<unknown, unknown>)();
       e.state = stored.version === 0 && stored.state === undefined ? kind.initialState(key) : stored.state;
@@ -108,10 +109,10 @@ export class EntityHost extends Actor {
         token: () => this.#token,
       });
       // Accepted messages a previous activation did not process: in the order they were accepted.
-      for (const m of await rt.store.inbox(id)) await this.#durable(m.id, m.message);
+      for (const m of await rt.measuredStore.inbox(id)) await this.#durable(m.id, m.message);
     } catch (err) {
       // A stale activation leaves the lease alone: it is another activation's now.
-      if (!ErrStaleToken.is(err)) void rt.store.release(id, this.#token);
+      if (!ErrStaleToken.is(err)) void rt.measuredStore.release(id, this.#token);
       return err as Error;
     }
     rt.activated(kind.name, key, this.#token, this.pid);
@@ -168,7 +169,7 @@ export class EntityHost extends Actor {
     if (this.#token === 0 || this.#entity === undefined) return;
     this.#rt.ended(this.#kind.name, this.#key, this.#token);
     // A stale activation must not touch the lease: it is another activation's now.
-    if (!this.#stale) void this.#rt.store.release({ kind: this.#kind.name, key: this.#key }, this.#token);
+    if (!this.#stale) void this.#rt.measuredStore.release({ kind: this.#kind.name, key: this.#key }, this.#token);
     const normal = TerminateReasonNormal.is(reason);
     this.#rt.publish(this.#event(normal ? 'passivated' : 'stopped', normal ? undefined : reason.message));
   }
@@ -194,7 +195,7 @@ export class EntityHost extends Actor {
         return undefined;
       }
     }
-    const r = await this.#rt.store.enqueue({ kind: this.#kind.name, key: this.#key }, env.id, env.message);
+    const r = await this.#rt.measuredStore.enqueue({ kind: this.#kind.name, key: this.#key }, env.id, env.message);
     if (r === 'accepted') this.send(this.pid, new Drain(env.id, env.message));
     return r;
   }
@@ -202,7 +203,7 @@ export class EntityHost extends Actor {
   async #durable(id: string, message: unknown): Promise<void> {
     // Already processed (replayed by a restart after the write but before the inbox row went):
     // the store removed the row in the same transaction, so this only guards a re-sent Drain.
-    if (await this.#rt.store.processed({ kind: this.#kind.name, key: this.#key }, id)) return;
+    if (await this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id)) return;
     await this.#entity.handleMessage(message as never);
     await this.#save(id);
   }
@@ -215,7 +216,7 @@ export class EntityHost extends Actor {
   async #save(processed: string | undefined): Promise<void> {
     const state = this.#entity.state;
     try {
-      this.#version = await this.#rt.store.write({
+      this.#version = await this.#rt.measuredStore.write({
         kind: this.#kind.name,
         key: this.#key,
         token: this.#token,

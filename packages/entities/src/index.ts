@@ -18,6 +18,7 @@ export {
   type EntityKindOptions,
 } from './entity.js';
 export type { EntityEvent } from './host.js';
+export { STORE_LATENCY_BUCKETS, type EntitiesStats, type KindStats, type StoreOperationStats } from './stats.js';
 export {
   Entities,
   startEntities,

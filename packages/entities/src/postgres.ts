@@ -32,6 +32,14 @@ export interface PostgresStoreOptions {
   maxConnections?: number;
   /** How long to wait for a connection, in ms (0: no limit). Default 10 000. */
   connectTimeoutMs?: number;
+  /**
+   * How long the server lets one of this store's sessions sit idle inside a transaction before it
+   * ends the session, in ms (PostgreSQL's `idle_in_transaction_session_timeout`; 0: no limit).
+   * A member paused or cut off mid-write (GC pause, frozen VM, network cut, kill -9 whose reset
+   * never arrived) would otherwise hold the key's locks, and every other member's work on that
+   * key would wait for it with no end. Longer than any event-loop stall you expect. Default 5000.
+   */
+  idleInTransactionTimeoutMs?: number;
   /** How values are encoded (default JSON: {@link jsonCodec}). */
   codec?: StoreCodec;
   /** Table name prefix, for several stores in one database. Default `entity_`. */
@@ -42,6 +50,7 @@ export interface PostgresStoreOptions {
 export const POSTGRES_STORE_DEFAULTS = Object.freeze({
   maxConnections: 10,
   connectTimeoutMs: 10_000,
+  idleInTransactionTimeoutMs: 5000,
   tablePrefix: 'entity_',
 });
 
@@ -113,10 +122,24 @@ export class PostgresStore implements EntityStore {
       const ct = options.connectTimeoutMs ?? POSTGRES_STORE_DEFAULTS.connectTimeoutMs;
       if (!Number.isInteger(ct) || ct < 0 || ct > 2 ** 31 - 1)
         throw ErrEntityIncorrect.with(`connectTimeoutMs must be an integer in 0..2^31-1, got ${String(ct)}`);
+      const idleTx = options.idleInTransactionTimeoutMs ?? POSTGRES_STORE_DEFAULTS.idleInTransactionTimeoutMs;
+      if (!Number.isInteger(idleTx) || idleTx < 0 || idleTx > 2 ** 31 - 1)
+        throw ErrEntityIncorrect.with(
+          `idleInTransactionTimeoutMs must be an integer in 0..2^31-1, got ${String(idleTx)}`,
+        );
       prefix = options.tablePrefix ?? POSTGRES_STORE_DEFAULTS.tablePrefix;
       if (typeof prefix !== 'string' || !/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
         throw ErrEntityIncorrect.with(`tablePrefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
-      pool = new pg.Pool({ connectionString, max, connectionTimeoutMillis: ct });
+      pool = new pg.Pool({
+        connectionString,
+        max,
+        connectionTimeoutMillis: ct,
+        // The server ends a session stalled mid-transaction (see idleInTransactionTimeoutMs), and
+        // TCP keepalive finds a server that vanished under an idle pooled connection.
+        idle_in_transaction_session_timeout: idleTx,
+        keepAlive: true,
+        keepAliveInitialDelayMillis: 5000,
+      });
     } catch (e) {
       return rejected(e, undefined, 'PostgresStore.open');
     }

@@ -39,6 +39,7 @@ import { type EntityAddress, type EntityKind } from './entity.js';
 import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld, ErrStaleToken } from './errors.js';
 import { EntityHost, hostName, type DurableEnvelope, type EntityEvent, type HostRuntime } from './host.js';
 import { ownerOfShard, shardOf } from './placement.js';
+import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import type { EntityStore } from './store.js';
 
 /** The diagnostics channel the runtime publishes {@link EntityEvent}s on. */
@@ -147,6 +148,8 @@ export class Entities implements HostRuntime {
   readonly node: Node;
   /** The store every activation of this node writes to. */
   readonly store: EntityStore;
+  /** @internal {@link store}, each operation timed for {@link stats}. */
+  readonly measuredStore: EntityStore;
   /** This runtime's lease owner string (`<node name>#<random>`): unique per start. */
   readonly owner: string;
   /** How long a lease lasts unless renewed, in ms. */
@@ -159,6 +162,13 @@ export class Entities implements HostRuntime {
   /** kind → key → { token, pid } of this node's activations. */
   readonly #active = new Map<string, Map<string, { token: number; pid: PID }>>();
   readonly #timers: NodeJS.Timeout[] = [];
+  readonly #meter = new StoreMeter();
+  readonly #counters = new Map<string, KindCounters>();
+  /** The live members last seen (joined) and the shards this node owned then, for hand-off counts. */
+  #seenMembers = '';
+  #owned = new Set<number>();
+  #shardsGained = 0;
+  #shardsLost = 0;
   #manager: PID | undefined;
   #stopped = false;
   #onEmpty: (() => void) | undefined;
@@ -167,6 +177,7 @@ export class Entities implements HostRuntime {
   constructor(node: Node, options: EntitiesOptions) {
     this.node = node;
     this.store = options.store;
+    this.measuredStore = this.#meter.wrap(options.store);
     this.owner = `${node.name}#${randomUUID()}`;
     this.leaseTtlMs = positive('leaseTtlMs', options.leaseTtlMs, ENTITIES_DEFAULTS.leaseTtlMs);
     this.#shards = positive('shards', options.shards, ENTITIES_DEFAULTS.shards);
@@ -182,6 +193,7 @@ export class Entities implements HostRuntime {
     for (const k of options.kinds) {
       if (this.#kinds.has(k.name)) throw ErrEntityIncorrect.with(`kind ${k.name} given twice`);
       this.#kinds.set(k.name, k as EntityKind);
+      this.#counters.set(k.name, new KindCounters());
     }
     this.#members = [...new Set((options.members ?? []).map(String))].filter((m) => m !== node.name);
     this.#timers.push(setInterval(() => this.#renew(), renewMs).unref());
@@ -191,6 +203,7 @@ export class Entities implements HostRuntime {
   /** @internal */
   async start(): Promise<void> {
     this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this);
+    this.#observeMembers();
     this.#probe();
   }
 
@@ -211,6 +224,54 @@ export class Entities implements HostRuntime {
     const out: EntityAddress<unknown>[] = [];
     for (const [kind, keys] of this.#active) for (const key of keys.keys()) out.push({ kind, key });
     return out;
+  }
+
+  /**
+   * The runtime's figures now: entities active per kind, activations, passivations, other ends
+   * and refused writes since the start, shards owned and moved, and the store's latency per
+   * operation. Cheap (no store access): `@ergo-ts/metrics`' EntitiesCollector reads it per scrape.
+   */
+  stats(): EntitiesStats {
+    const members = this.#observeMembers();
+    const kinds: Record<string, KindStats> = {};
+    for (const [name, c] of this.#counters)
+      kinds[name] = {
+        active: this.#active.get(name)?.size ?? 0,
+        activations: c.activations,
+        passivations: c.passivations,
+        stopped: c.stopped,
+        refused: c.refused,
+      };
+    const m = this.#meter.read();
+    return {
+      node: this.node.name,
+      members,
+      shards: this.#shards,
+      shardsOwned: this.#owned.size,
+      shardsGained: this.#shardsGained,
+      shardsLost: this.#shardsLost,
+      kinds,
+      store: m.store,
+      storeInFlight: m.inFlight,
+      storeOldestInFlightMs: m.oldestMs,
+    };
+  }
+
+  /** Recomputes the shards this node owns when the live members changed; counts those that moved. */
+  #observeMembers(): string[] {
+    const members = this.members();
+    const seen = members.join('\n');
+    if (seen === this.#seenMembers) return members;
+    const first = this.#seenMembers === '';
+    this.#seenMembers = seen;
+    const owned = new Set<number>();
+    for (let s = 0; s < this.#shards; s++) if (ownerOfShard(s, members) === this.node.name) owned.add(s);
+    if (!first) {
+      for (const s of owned) if (!this.#owned.has(s)) this.#shardsGained++;
+      for (const s of this.#owned) if (!owned.has(s)) this.#shardsLost++;
+    }
+    this.#owned = owned;
+    return members;
   }
 
   /**
@@ -312,7 +373,7 @@ export class Entities implements HostRuntime {
     } catch (err) {
       if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name
       if (ErrLeaseHeld.is(err)) {
-        const lease = await this.store.lease({ kind, key });
+        const lease = await this.measuredStore.lease({ kind, key });
         return { ok: false, holder: lease?.owner ?? '', expiresAt: lease?.expiresAt ?? 0 };
       }
       throw err;
@@ -335,6 +396,13 @@ export class Entities implements HostRuntime {
 
   /** @internal HostRuntime */
   publish(event: EntityEvent): void {
+    const c = this.#counters.get(event.kind);
+    if (c !== undefined) {
+      if (event.event === 'activated') c.activations++;
+      else if (event.event === 'passivated') c.passivations++;
+      else if (event.event === 'stopped') c.stopped++;
+      else if (event.event === 'refused') c.refused++;
+    }
     if (channel.hasSubscribers) channel.publish(event);
   }
 
@@ -378,7 +446,13 @@ export class Entities implements HostRuntime {
       } catch (err) {
         last = err instanceof Error ? err.message : String(err);
         if (ErrProcessUnknown.is(err) || ErrNameUnknown.is(err)) {
-          const r = await this.#activate(target, to, left);
+          // A local activation waits on the store, which may not answer (cut off, a key locked
+          // by a stalled member): the caller's timeout bounds it as it bounds a remote one.
+          const r = await within(
+            this.#activate(target, to, Math.max(1, deadline - Date.now())),
+            Math.max(1, deadline - Date.now()),
+            () => ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (activation: ${last})`),
+          );
           if (r.ok) continue;
           const holder = ownerNode(r.holder);
           if (holder !== target && this.members().includes(holder)) {
@@ -417,7 +491,7 @@ export class Entities implements HostRuntime {
     for (const [kind, keys] of this.#active) {
       if (keys.size === 0) continue;
       const tokens = new Map([...keys].map(([key, v]) => [key, v.token]));
-      this.store.renew(kind, this.owner, tokens, this.leaseTtlMs).then(
+      this.measuredStore.renew(kind, this.owner, tokens, this.leaseTtlMs).then(
         (lost) => {
           for (const key of lost) {
             const a = keys.get(key);
@@ -446,6 +520,7 @@ export class Entities implements HostRuntime {
 
   #probe(): void {
     if (this.#stopped || !this.node.isAlive() || this.#members.length === 0) return;
+    this.#observeMembers();
     const connected = this.#connected();
     for (const m of this.#members) {
       if (connected.has(m)) continue;
@@ -459,6 +534,16 @@ export class Entities implements HostRuntime {
       }
     }
   }
+}
+
+/** `p`'s outcome, or a rejection with `timedOut()` once `ms` pass (a late outcome of `p` is dropped). */
+function within<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const guard = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(timedOut()), ms);
+  });
+  p.catch(() => undefined); // lost the race: its rejection must not go unhandled
+  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
 
 function isGone(err: unknown): boolean {

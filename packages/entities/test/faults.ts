@@ -109,6 +109,29 @@ export interface FaultOptions {
   renewMs?: number;
   /** Progress lines (the long script prints them). */
   progress?: (line: string) => void;
+  /**
+   * A hang guard for the long run: when a round has run this long (ms), print what the harness
+   * waits for, what each node waits for (its store operations in flight, members, connections)
+   * and the database's sessions and locks; again every further `watchdogMs`. Default: none.
+   */
+  watchdogMs?: number;
+}
+
+/** What the harness waits for now: label → since (for the watchdog). */
+class Waits {
+  readonly #now = new Map<number, { what: string; since: number }>();
+  #n = 0;
+  track<T>(what: string, p: Promise<T>): Promise<T> {
+    const n = ++this.#n;
+    this.#now.set(n, { what, since: Date.now() });
+    const done = (): void => void this.#now.delete(n);
+    p.then(done, done);
+    return p;
+  }
+  list(): string[] {
+    const now = Date.now();
+    return [...this.#now.values()].map((w) => `${w.what} (${now - w.since} ms)`);
+  }
 }
 
 /** What a run reports. */
@@ -146,6 +169,7 @@ class FaultNode {
     readonly name: string,
     readonly env: Record<string, string>,
     readonly logDir: string,
+    readonly waits: Waits,
   ) {}
 
   async start(): Promise<void> {
@@ -162,6 +186,9 @@ class FaultNode {
     });
     this.proc = proc;
     this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
+    // A send racing the child's death (its channel closed, 'exit' not seen yet) is reported here
+    // instead of as an uncaught 'error'; its command then fails by its bound.
+    proc.on('error', () => undefined);
     const ready = new Promise<void>((resolve, reject) => {
       proc.on('message', (m: { kind?: string; id?: number; ok?: unknown; err?: string; code?: string }) => {
         if (m.kind === 'ready') return resolve();
@@ -181,13 +208,15 @@ class FaultNode {
   }
 
   alive(): boolean {
-    return this.proc !== undefined && this.proc.exitCode === null && this.proc.signalCode === null;
+    const p = this.proc;
+    return p !== undefined && p.connected && p.exitCode === null && p.signalCode === null;
   }
 
   cmd(cmd: string, fields: Record<string, unknown> = {}, bound = 30_000): Promise<unknown> {
     if (!this.alive()) return Promise.reject(new Error(`${this.name} is down`));
     const id = this.#next++;
-    return within(
+    const what = `${this.name} ${cmd}${typeof fields.key === 'string' ? ` ${fields.key}` : ''}${typeof fields.msgId === 'string' ? ` ${fields.msgId}` : ''}`;
+    const p = within(
       new Promise<unknown>((resolve, reject) => {
         this.#waiting.set(id, { resolve, reject });
         this.proc!.send({ id, cmd, ...fields });
@@ -195,6 +224,7 @@ class FaultNode {
       `${this.name} ${cmd}`,
       bound,
     );
+    return cmd === 'debug' ? p : this.waits.track(what, p);
   }
 
   async kill(): Promise<void> {
@@ -259,13 +289,28 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
     FN_LEASE_MS: String(o.leaseMs ?? 1000),
     FN_RENEW_MS: String(o.renewMs ?? 250),
   };
-  const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, logDir));
+  const waits = new Waits();
+  const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, logDir, waits));
+  let roundStart = Date.now();
+  let roundNo = 0;
+  let lastDump = 0;
+  const watchdog =
+    o.watchdogMs === undefined
+      ? undefined
+      : setInterval(() => {
+          const ms = o.watchdogMs!;
+          const age = Date.now() - roundStart;
+          if (age < ms || Date.now() - lastDump < ms) return;
+          lastDump = Date.now();
+          void dumpWaits(roundNo, age, waits, nodes, db, progress);
+        }, 1000);
   const faults: Record<string, number> = { kill: 0, isolate: 0, partition: 0 };
   const acked = new Set<string>();
   let givenUp = 0;
   let reactivationsAfterKill = 0;
   const killedActive: { key: string; token: number }[] = [];
   try {
+    progress(`seed ${seed}`);
     for (const n of nodes) await n.start();
     const allSee = async (): Promise<void> => {
       for (const n of nodes)
@@ -273,11 +318,13 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           async () => ((await n.cmd('members')) as string[]).length === nodes.length,
           `${n.name} sees every member`,
           { timeoutMs: 60_000 },
-        );
+        ).then(() => undefined);
     };
-    await allSee();
+    await waits.track('every node sees every member', allSee());
     let msg = 0;
     for (let round = 1; round <= o.rounds; round++) {
+      roundNo = round;
+      roundStart = Date.now();
       // The first three rounds take each fault once (a short run sees them all), then at random.
       const kinds = ['kill', 'isolate', 'partition'] as const;
       const kind = round <= kinds.length ? kinds[round - 1]! : pick(kinds);
@@ -291,15 +338,18 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
         for (const e of readLogs(logDir)) if (e.source === src) live.set(e.key, e);
         for (const [key, e] of live)
           if (e.event === 'activated' || e.event === 'written') killedActive.push({ key, token: e.token });
-        await victim.kill();
-        heal = () => victim.start();
+        await waits.track(`kill ${victim.name}`, victim.kill());
+        heal = () => waits.track(`restart ${victim.name}`, victim.start());
       } else if (kind === 'isolate') {
-        const cut = await hosts.isolate(victim.host);
-        heal = () => cut.heal();
+        const cut = await waits.track(`isolate ${victim.name}`, hosts.isolate(victim.host));
+        heal = () => waits.track(`heal isolation of ${victim.name}`, cut.heal());
       } else {
         const other = pick(nodes.filter((n) => n !== victim));
-        const cut = await hosts.partition(victim.host, other.host);
-        heal = () => cut.heal();
+        const cut = await waits.track(
+          `partition ${victim.name}/${other.name}`,
+          hosts.partition(victim.host, other.host),
+        );
+        heal = () => waits.track(`heal partition ${victim.name}/${other.name}`, cut.heal());
       }
       // The load: each message re-sent (same id) through random live nodes until acknowledged.
       const sends: Promise<void>[] = [];
@@ -310,7 +360,14 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           (async () => {
             const deadline = Date.now() + 30_000;
             while (Date.now() < deadline) {
-              const via = pick(nodes.filter((n) => n.alive()));
+              const live = nodes.filter((n) => n.alive());
+              if (live.length === 0) {
+                // Every node down (crashed): no command to wait on, so pause instead of spinning
+                // (a synchronous spin would block the event loop and every bound with it).
+                await new Promise((r) => setTimeout(r, 500));
+                continue;
+              }
+              const via = pick(live);
               try {
                 const r = await via.cmd('durable', { key, msgId: id, timeout: 4000 });
                 if (r === 'accepted' || r === 'duplicate') {
@@ -327,7 +384,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
       }
       await Promise.all(sends);
       await heal();
-      await allSee();
+      await waits.track('every node sees every member', allSee());
       progress(`round ${round}/${o.rounds}: ${kind} ${victim.name}; acknowledged ${acked.size}, given up ${givenUp}`);
     }
     await hosts.healAll();
@@ -339,7 +396,46 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
     const result = check(events, acked, dump);
     return { ...result, seed, rounds: o.rounds, faults, acked: acked.size, givenUp, reactivationsAfterKill };
   } finally {
+    if (watchdog !== undefined) clearInterval(watchdog);
     for (const n of nodes) await n.stop();
     rmSync(logDir, { recursive: true, force: true });
   }
+}
+
+/** The watchdog's report: what the harness, each node and the database wait for. */
+async function dumpWaits(
+  round: number,
+  age: number,
+  waits: Waits,
+  nodes: readonly FaultNode[],
+  db: Host,
+  progress: (line: string) => void,
+): Promise<void> {
+  const out = [`WATCHDOG round ${round} has run ${Math.round(age / 1000)} s; the harness waits for:`];
+  for (const w of waits.list()) out.push(`  ${w}`);
+  await Promise.all(
+    nodes.map(async (n) => {
+      if (!n.alive()) return void out.push(`  node ${n.name}: down`);
+      try {
+        out.push(`  node ${n.name}#${n.incarnation}: ${JSON.stringify(await n.cmd('debug', {}, 10_000))}`);
+      } catch (e) {
+        out.push(`  node ${n.name}#${n.incarnation}: debug failed: ${String(e)}`);
+      }
+    }),
+  );
+  try {
+    const sql =
+      "SELECT pid, client_addr, state, now() - xact_start AS xact_age, wait_event_type, wait_event, left(query, 80) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";
+    const r = await db.exec('psql', ['-h', db.address, '-U', 'postgres', '-At', '-c', sql], { timeout: 10_000 });
+    out.push(
+      '  database sessions:',
+      ...r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => `    ${l}`),
+    );
+  } catch (e) {
+    out.push(`  database sessions: ${String(e)}`);
+  }
+  progress(out.join('\n'));
 }

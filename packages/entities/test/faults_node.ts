@@ -52,10 +52,29 @@ if (process.env.FN_NAME !== undefined) {
   const logFile = env('FN_LOG');
   diagnostics.subscribe(ENTITIES_CHANNEL, (e) => appendFileSync(logFile, `${JSON.stringify(e)}\n`));
 
-  const store = await PostgresStore.open(env('FN_DB'), { connectTimeoutMs: 5000 }).catch((e: unknown) => {
+  const pgStore = await PostgresStore.open(env('FN_DB'), { connectTimeoutMs: 5000 }).catch((e: unknown) => {
     // Reported to the harness as an exit before ready, not as an unhandled rejection.
     console.error(`faults_node: the store cannot be opened: ${String(e)}`);
     process.exit(1);
+  });
+  // The store's operations in flight, for the harness's watchdog (`debug`): what this node waits for.
+  const inFlight = new Map<number, { op: string; key: string; since: number }>();
+  let opSeq = 0;
+  const store = new Proxy(pgStore, {
+    get(target, prop, receiver) {
+      const v = Reflect.get(target, prop, receiver) as unknown;
+      if (typeof v !== 'function') return v;
+      return (...args: unknown[]) => {
+        const r = (v as (...a: unknown[]) => unknown).apply(target, args);
+        if (!(r instanceof Promise)) return r;
+        const n = ++opSeq;
+        const a0 = args[0] as { key?: unknown } | string | undefined;
+        inFlight.set(n, { op: String(prop), key: String(typeof a0 === 'object' ? a0?.key : a0), since: Date.now() });
+        const done = (): void => void inFlight.delete(n);
+        r.then(done, done);
+        return r;
+      };
+    },
   });
   const port = Number(env('FN_PORT'));
   const V = { name: '', release: '' };
@@ -93,7 +112,7 @@ if (process.env.FN_NAME !== undefined) {
 
   interface Command {
     id: number;
-    cmd: 'durable' | 'dump' | 'members' | 'stop';
+    cmd: 'durable' | 'dump' | 'members' | 'debug' | 'stop';
     key?: string;
     msgId?: string;
     keys?: string[];
@@ -119,6 +138,22 @@ if (process.env.FN_NAME !== undefined) {
       }
       case 'members':
         return entities.members();
+      case 'debug': {
+        const now = Date.now();
+        let connected: string[] = [];
+        try {
+          connected = node.network().nodes() as string[];
+        } catch {
+          // no network
+        }
+        return {
+          members: entities.members(),
+          connected,
+          active: entities.active().map((a) => a.key),
+          storeInFlight: [...inFlight.values()].map((o) => `${o.op}(${o.key}) ${now - o.since} ms`),
+          handles: process.getActiveResourcesInfo().length,
+        };
+      }
       case 'stop':
         await entities.stop();
         await node.stop();

@@ -5,11 +5,25 @@
 // file skips with the reason (under CI=true it fails).
 
 import { strict as assert } from 'node:assert';
+import { fork } from 'node:child_process';
 import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 
-import { UnhandledWatch, ignoredThenAwaited, postgresMissing, startPostgres } from '@ergo-ts/test-support';
+import pg from 'pg';
 
-import { PostgresStore } from '../src/index.js';
+import {
+  UnhandledWatch,
+  eventually,
+  ignoredThenAwaited,
+  postgresMissing,
+  startPostgres,
+  within,
+} from '@ergo-ts/test-support';
+
+import { startNode } from 'ergo-ts';
+
+import { PostgresStore, entity, startEntities } from '../src/index.js';
+import { counterKind } from './counter.js';
 import { storeConformance } from './store_conformance.js';
 
 const missing = postgresMissing();
@@ -35,6 +49,10 @@ if (missing !== undefined) {
   test('PostgreSQL options and failures: bad options get ERR_ENTITY_INCORRECT, an unreachable server the driver’s code', async () => {
     await ignoredThenAwaited(() => PostgresStore.open(''), 'ERR_ENTITY_INCORRECT');
     await ignoredThenAwaited(() => PostgresStore.open(server.url, { maxConnections: 0 }), 'ERR_ENTITY_INCORRECT');
+    await ignoredThenAwaited(
+      () => PostgresStore.open(server.url, { idleInTransactionTimeoutMs: -1 }),
+      'ERR_ENTITY_INCORRECT',
+    );
     await ignoredThenAwaited(() => PostgresStore.open(server.url, { tablePrefix: 'x; drop' }), 'ERR_ENTITY_INCORRECT');
     // Port 1: nothing listens there.
     await ignoredThenAwaited(() => PostgresStore.open('postgres://postgres@127.0.0.1:1/postgres'), 'ECONNREFUSED');
@@ -47,5 +65,102 @@ if (missing !== undefined) {
     assert.equal(store.name, `postgres://${server.host}:${server.port}/postgres`);
     await store.close();
     await store.close();
+  });
+
+  // The long faults run hung when a member stalled inside a write transaction: its session sat
+  // "idle in transaction" holding the key's advisory lock and the lease row's share lock, so every
+  // other member's acquire, renew, write and enqueue of that key waited with no end (and each
+  // wait held a pool connection, until the pools ran dry and no member could renew any lease).
+  test('a member paused inside a write transaction holds the key only until idleInTransactionTimeoutMs', async (t) => {
+    const prefix = 'stall_';
+    const url = `${server.url}?application_name=entities-stall`;
+    const child = fork(fileURLToPath(new URL('./pg_stall_node.js', import.meta.url)), {
+      env: { ...process.env, STALL_URL: url, STALL_PREFIX: prefix, STALL_IDLE_TX_MS: '1000' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    t.after(async () => {
+      child.kill('SIGKILL');
+      await exited;
+      await admin.end();
+    });
+    await within(new Promise((r) => child.once('message', r)), 'the member writing', 30_000);
+    const sessions = async (): Promise<string[]> =>
+      (
+        await admin.query<{ state: string }>(
+          "SELECT state FROM pg_stat_activity WHERE application_name = 'entities-stall'",
+        )
+      ).rows.map((r) => r.state);
+    // Pause it; when it stopped between two transactions, let it run and pause it again.
+    await eventually(
+      async () => {
+        child.kill('SIGSTOP');
+        const states = await eventually(async () => {
+          const s = await sessions();
+          return s.includes('active') ? undefined : s;
+        }, 'the paused member’s session settled');
+        if (states.includes('idle in transaction')) return true;
+        child.kill('SIGCONT');
+        return false;
+      },
+      'the member paused inside a transaction',
+      { timeoutMs: 30_000 },
+    );
+    const store = await PostgresStore.open(server.url, { tablePrefix: prefix });
+    t.after(() => store.close());
+    const id = { kind: 'stall', key: 'k' };
+    // Its lease (300 ms) is not renewed: another member takes the key and writes it.
+    const lease = await eventually(
+      async () => {
+        const l = await store.acquire({ ...id, owner: 'other-member', ttlMs: 10_000 });
+        return l.acquired ? l : undefined;
+      },
+      'the key taken over',
+      { timeoutMs: 30_000 },
+    );
+    const { version } = await within(store.load(id), 'load', 30_000);
+    assert.equal(
+      await within(
+        store.write({ ...id, token: lease.token, expectedVersion: version, state: 'taken' }),
+        'write',
+        30_000,
+      ),
+      version + 1,
+    );
+    // The server ended the paused member's session (and with it the transaction and its locks).
+    await eventually(async () => (await sessions()).length === 0, 'the paused member’s session ended');
+  });
+
+  // Seen in the long faults run: a node cut off from the store answered sendDurable(…, { timeout:
+  // 4000 }) only when the store came back, as its local activation waited on the store unbounded.
+  test('a call whose activation waits on a key the store keeps locked ends within its timeout', async (t) => {
+    const store = await PostgresStore.open(server.url, { tablePrefix: 'locked_' });
+    const node = await startNode(`locked${process.pid}@localhost`, { log: { level: 'error' } });
+    const entities = await startEntities(node, { store, kinds: [counterKind(0)] });
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    t.after(async () => {
+      await admin.query('ROLLBACK');
+      await entities.stop();
+      await node.stop();
+      await store.close();
+      await admin.end();
+    });
+    // Another session's uncommitted lease row for the key: the activation's upsert waits on it.
+    await admin.query('BEGIN');
+    await admin.query(
+      "INSERT INTO locked_leases (kind, key, token, owner, expires_at) VALUES ('counter', 'held', 1, 'stalled', 0)",
+    );
+    const c = entity(counterKind(0), 'held');
+    // The first call activates (and waits on the store); a later one would find the name taken.
+    await assert.rejects(within(entities.call(c, 'get', { timeout: 500 }), 'the call settled', 20_000), {
+      code: 'ERR_ENTITY_UNAVAILABLE',
+    });
+    void entities.call(c, 'get', { timeout: 500 }); // left un-awaited: its rejection is handled
+    // The lock gone, the key activates.
+    await admin.query('ROLLBACK');
+    assert.equal(await entities.call(c, 'get', { timeout: 20_000 }), 0);
   });
 }

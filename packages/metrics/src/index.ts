@@ -4,6 +4,13 @@
 export { ErgoCollector, DEFAULT_TOP_N, type ErgoCollectorOptions } from './collector.js';
 export { TopN } from './topn.js';
 export {
+  EntitiesCollector,
+  type EntitiesStatsSource,
+  type EntitiesStatsLike,
+  type EntitiesKindLike,
+  type EntitiesStoreOperationLike,
+} from './entities.js';
+export {
   Metrics,
   DEFAULT_METRICS_HOST,
   DEFAULT_METRICS_PORT,

@@ -1,0 +1,166 @@
+// The figures an operator watches on an entities runtime (`Entities.stats()`): entities active
+// per kind, activations, passivations and other ends, stale writes refused, shards owned and the
+// shards that moved in or out with membership changes, and the latency of every store operation
+// as a histogram with fixed buckets. Plain numbers, no metrics library: `@ergo-ts/metrics`
+// (EntitiesCollector) turns them into Prometheus families at scrape time, and anything else can
+// read them the same way. The store is measured by a thin wrapper that times each operation and
+// keeps the ones in flight (how many, and since when the oldest: a store that stopped answering
+// shows there first).
+
+import type { EntityStore } from './store.js';
+
+/** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
+export const STORE_LATENCY_BUCKETS: readonly number[] = Object.freeze([
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+/** The latency of one store operation since the runtime started, as a Prometheus histogram has it. */
+export interface StoreOperationStats {
+  /** Upper bounds in seconds ({@link STORE_LATENCY_BUCKETS}). */
+  readonly buckets: readonly number[];
+  /** Cumulative: `counts[i]` operations took at most `buckets[i]` seconds. */
+  readonly counts: readonly number[];
+  /** Operations finished (resolved or rejected). */
+  readonly count: number;
+  /** Their total duration in seconds. */
+  readonly sum: number;
+  /** How many of them rejected. */
+  readonly errors: number;
+}
+
+/** One entity kind's figures on this node. Counters run from the runtime's start. */
+export interface KindStats {
+  /** Activations running on this node now. */
+  readonly active: number;
+  /** Activations started (lease taken, state loaded). */
+  readonly activations: number;
+  /** Activations that stopped idle. */
+  readonly passivations: number;
+  /** Activations that ended otherwise (lease lost, runtime stopped, a failure). */
+  readonly stopped: number;
+  /** Writes the store refused as stale (another activation held a newer token). */
+  readonly refused: number;
+}
+
+/** A snapshot of a runtime's figures (see {@link Entities.stats}). */
+export interface EntitiesStats {
+  /** The node the runtime runs on. */
+  readonly node: string;
+  /** The live members as this node sees them (itself included). */
+  readonly members: readonly string[];
+  /** The number of shards keys map to. */
+  readonly shards: number;
+  /** The shards this node owns by its view of the live members. */
+  readonly shardsOwned: number;
+  /** Shards that moved to this node when the members changed (hand-offs in). */
+  readonly shardsGained: number;
+  /** Shards that moved away from this node when the members changed (hand-offs out). */
+  readonly shardsLost: number;
+  /** Figures per entity kind this node hosts. */
+  readonly kinds: Readonly<Record<string, KindStats>>;
+  /** Store latency per operation (`acquire`, `load`, `write`, `enqueue`, ...). */
+  readonly store: Readonly<Record<string, StoreOperationStats>>;
+  /** Store operations started and not finished yet. */
+  readonly storeInFlight: number;
+  /** How long the oldest of them has run, in ms (0 when none). */
+  readonly storeOldestInFlightMs: number;
+}
+
+/** @internal counters of one kind. */
+export class KindCounters {
+  activations = 0;
+  passivations = 0;
+  stopped = 0;
+  refused = 0;
+}
+
+class Histogram {
+  readonly counts = new Array<number>(STORE_LATENCY_BUCKETS.length).fill(0);
+  count = 0;
+  sum = 0;
+  errors = 0;
+
+  observe(seconds: number, failed: boolean): void {
+    // Non-cumulative here (one increment); made cumulative when read.
+    let i = 0;
+    while (i < STORE_LATENCY_BUCKETS.length && seconds > STORE_LATENCY_BUCKETS[i]!) i++;
+    if (i < this.counts.length) this.counts[i]!++;
+    this.count++;
+    this.sum += seconds;
+    if (failed) this.errors++;
+  }
+
+  read(): StoreOperationStats {
+    let acc = 0;
+    const counts = this.counts.map((c) => (acc += c));
+    return { buckets: STORE_LATENCY_BUCKETS, counts, count: this.count, sum: this.sum, errors: this.errors };
+  }
+}
+
+const STORE_OPERATIONS = [
+  'acquire',
+  'renew',
+  'release',
+  'load',
+  'events',
+  'write',
+  'enqueue',
+  'inbox',
+  'processed',
+  'lease',
+] as const;
+
+/**
+ * @internal Times the operations of a store. {@link wrap} gives the store the runtime and its
+ * activations use: the same methods, each timed; the Promise returned is the store's own (so it
+ * stays safe to leave un-awaited).
+ */
+export class StoreMeter {
+  readonly #ops = new Map<string, Histogram>();
+  readonly #inFlight = new Map<number, number>();
+  #seq = 0;
+
+  wrap(store: EntityStore): EntityStore {
+    const measured: Record<string, unknown> = {
+      name: store.name,
+      close: (): Promise<void> => store.close(),
+    };
+    for (const op of STORE_OPERATIONS) {
+      const fn = (store[op] as (...a: unknown[]) => Promise<unknown>).bind(store);
+      measured[op] = (...args: unknown[]): Promise<unknown> => {
+        const p = fn(...args);
+        return p instanceof Promise ? this.#time(op, p) : p;
+      };
+    }
+    return measured as unknown as EntityStore;
+  }
+
+  #time<T>(op: string, p: Promise<T>): Promise<T> {
+    const n = ++this.#seq;
+    const t0 = performance.now();
+    this.#inFlight.set(n, t0);
+    const done = (failed: boolean): void => {
+      this.#inFlight.delete(n);
+      let h = this.#ops.get(op);
+      if (h === undefined) this.#ops.set(op, (h = new Histogram()));
+      h.observe((performance.now() - t0) / 1000, failed);
+    };
+    p.then(
+      () => done(false),
+      () => done(true),
+    );
+    return p;
+  }
+
+  read(): { store: Record<string, StoreOperationStats>; inFlight: number; oldestMs: number } {
+    const store: Record<string, StoreOperationStats> = {};
+    for (const [op, h] of this.#ops) store[op] = h.read();
+    let oldest = Infinity;
+    for (const t0 of this.#inFlight.values()) if (t0 < oldest) oldest = t0;
+    return {
+      store,
+      inFlight: this.#inFlight.size,
+      oldestMs: this.#inFlight.size === 0 ? 0 : Math.round(performance.now() - oldest),
+    };
+  }
+}

@@ -1,0 +1,248 @@
+// The runtime's figures (`Entities.stats()`) as Prometheus families through @ergo-ts/metrics'
+// EntitiesCollector: two nodes in this process (an embedded registrar, a SQLite file they share),
+// the Metrics actor of the first serving its registry over HTTP. The scrape is compared with the
+// runtime's own counts (entities active, activations, passivations, shards owned and moved, store
+// latency histogram), then a real Prometheus (Debian's `prometheus`; skips without, fails under
+// CI=true) scrapes the same endpoint and answers PromQL over the entity families.
+
+import { strict as assert } from 'node:assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+
+import { EntitiesCollector, Metrics } from '@ergo-ts/metrics';
+import { UnhandledWatch, eventually } from '@ergo-ts/test-support';
+import { startNode, type Node } from 'ergo-ts';
+import { createEmbeddedRegistrar } from 'ergo-ts/net';
+import { Registry } from 'prom-client';
+
+import { SqliteStore, defineEntity, entity, startEntities, type Entities } from '../src/index.js';
+import { CounterEntity, CounterProtocol, counterKind, type CounterState } from './counter.js';
+import { freeTcpUdpPort } from './dist_helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-metrics-'));
+const watch = new UnhandledWatch('@ergo-ts/entities metrics');
+const stops: (() => Promise<void>)[] = [];
+before(() => watch.start());
+after(async () => {
+  for (const s of stops.reverse()) await s();
+  rmSync(dir, { recursive: true, force: true });
+  watch.stop();
+});
+
+const Counter = counterKind(0);
+// Stops 50 ms after its last message: the passivation the scrape must count.
+const Idle = defineEntity('idle', {
+  protocol: CounterProtocol,
+  entity: CounterEntity,
+  initialState: (): CounterState => ({ n: 0, adds: 0 }),
+  passivateAfterMs: 50,
+});
+
+interface Cluster {
+  a: Node;
+  b: Node;
+  ea: Entities;
+  eb: Entities;
+  metricsUrl: string;
+  registry: Registry;
+}
+
+let cluster: Cluster | undefined;
+
+async function start(): Promise<Cluster> {
+  const registrar = await freeTcpUdpPort();
+  const names = ['a', 'b'].map((x) => `em${x}${process.pid}@localhost`);
+  const nodes: Node[] = [];
+  const runtimes: Entities[] = [];
+  for (const name of names) {
+    const store = SqliteStore.open(join(dir, 'shared.db'));
+    const node = await startNode(name, {
+      log: { level: 'warning' },
+      network: {
+        cookie: 'entities-metrics',
+        acceptors: [{ host: '127.0.0.1', port: 0 }],
+        registrar: createEmbeddedRegistrar({ port: registrar, retryInterval: 100 }),
+      },
+    });
+    const rt = await startEntities(node, { store, kinds: [Counter, Idle], members: names, probeIntervalMs: 100 });
+    stops.push(async () => {
+      await rt.stop();
+      await node.stop();
+      await store.close();
+    });
+    nodes.push(node);
+    runtimes.push(rt);
+  }
+  const registry = new Registry();
+  const m = await nodes[0]!.spawnRegister('metrics', Metrics, {}, { host: '127.0.0.1', port: 0, registry });
+  const collector = new EntitiesCollector(runtimes[0]!, registry);
+  stops.push(() => Promise.resolve(collector.close()));
+  const port = Number((await nodes[0]!.inspect(m)).http_port);
+  for (const rt of runtimes)
+    await eventually(() => rt.members().length === 2, `${rt.node.name} sees both members`, { timeoutMs: 20_000 });
+  return {
+    a: nodes[0]!,
+    b: nodes[1]!,
+    ea: runtimes[0]!,
+    eb: runtimes[1]!,
+    metricsUrl: `http://127.0.0.1:${port}/metrics`,
+    registry,
+  };
+}
+
+/** The scrape's samples: `name{labels}` (labels sorted, `node` left out) → value. */
+async function scrape(url: string): Promise<{ text: string; samples: Map<string, number> }> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  const text = await res.text();
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (m === null) continue;
+    const labels = (m[2] ?? '')
+      .split(',')
+      .filter((l) => l !== '' && !l.startsWith('node='))
+      .sort()
+      .join(',');
+    samples.set(`${m[1]}{${labels}}`, Number(m[3]));
+  }
+  return { text, samples };
+}
+
+test('a scrape of the Metrics actor has the entities figures the runtime counted', async () => {
+  const c = (cluster = await start());
+  // Shards: each node started alone owning all 64, then handed about half to the other.
+  const sa = c.ea.stats();
+  const sb = c.eb.stats();
+  assert.equal(sa.shardsOwned + sb.shardsOwned, 64);
+  assert.ok(sa.shardsLost > 0 && sb.shardsLost > 0, 'shards moved when the other member joined');
+  assert.equal(sa.shardsOwned, 64 - sa.shardsLost + sa.shardsGained);
+
+  // Three counters owned by a (activated and written there), one idle entity that passivates.
+  const keys: string[] = [];
+  for (let i = 0; keys.length < 3; i++) if (c.ea.ownerOf(entity(Counter, `c${i}`)) === c.a.name) keys.push(`c${i}`);
+  for (const [i, key] of keys.entries()) assert.equal(await c.eb.call(entity(Counter, key), { set: i + 1 }), i + 1);
+  let idle = 0;
+  while (c.ea.ownerOf(entity(Idle, `i${idle}`)) !== c.a.name) idle++;
+  assert.equal(await c.ea.sendDurable(entity(Idle, `i${idle}`), { add: 1 }, 'once'), 'accepted');
+  await eventually(() => c.ea.stats().kinds.idle!.passivations === 1, 'the idle entity passivated');
+
+  const { text, samples } = await scrape(c.metricsUrl);
+  const s = c.ea.stats();
+  const v = (k: string): number | undefined => samples.get(k);
+  assert.match(text, /# TYPE ergo_entities_activations_total counter/);
+  assert.match(text, /# TYPE ergo_entities_store_seconds histogram/);
+  assert.match(text, new RegExp(`ergo_entities_active\\{kind="counter",node="${c.a.name}"\\} 3`));
+  assert.equal(v('ergo_entities_active{kind="counter"}'), 3);
+  assert.equal(v('ergo_entities_activations_total{kind="counter"}'), 3);
+  assert.equal(v('ergo_entities_active{kind="idle"}'), 0);
+  assert.equal(v('ergo_entities_activations_total{kind="idle"}'), 1);
+  assert.equal(v('ergo_entities_passivations_total{kind="idle"}'), 1);
+  assert.equal(v('ergo_entities_refused_writes_total{kind="counter"}'), 0);
+  assert.equal(v('ergo_entities_members{}'), 2);
+  assert.equal(v('ergo_entities_shards{}'), 64);
+  assert.equal(v('ergo_entities_shards_owned{}'), s.shardsOwned);
+  assert.equal(v('ergo_entities_handoffs_total{direction="out"}'), s.shardsLost);
+  assert.equal(v('ergo_entities_handoffs_total{direction="in"}'), s.shardsGained);
+  // Store latency: 3 writes of the counters, 1 of the durable message; cumulative buckets.
+  const writes = v('ergo_entities_store_seconds_count{operation="write"}');
+  assert.equal(writes, 4);
+  assert.equal(writes, s.store.write!.count);
+  assert.equal(v('ergo_entities_store_seconds_bucket{le="+Inf",operation="write"}'), writes);
+  let prev = 0;
+  for (const le of s.store.write!.buckets) {
+    const b = v(`ergo_entities_store_seconds_bucket{le="${le}",operation="write"}`)!;
+    assert.ok(b >= prev && b <= writes!, `bucket le=${le} is cumulative`);
+    prev = b;
+  }
+  assert.ok(v('ergo_entities_store_seconds_sum{operation="write"}')! > 0);
+  assert.equal(v('ergo_entities_store_seconds_count{operation="acquire"}'), 4);
+  assert.equal(v('ergo_entities_store_errors_total{operation="write"}'), 0);
+  assert.equal(typeof v('ergo_entities_store_in_flight{}'), 'number');
+  // The base families are still there: the collector adds to the Metrics actor's registry.
+  assert.ok(samples.has('ergo_processes_total{}'));
+  assert.throws(() => new EntitiesCollector({} as never, new Registry()), { code: 'ERR_METRICS_BAD_SOURCE' });
+  assert.throws(() => new EntitiesCollector(c.ea, c.registry), { code: 'ERR_METRICS_DUPLICATE' });
+});
+
+function prometheusBinary(): string | undefined {
+  const p = process.env.PROMETHEUS ?? '/usr/bin/prometheus';
+  try {
+    accessSync(p, constants.X_OK);
+    return p;
+  } catch {
+    return undefined;
+  }
+}
+
+test('a real Prometheus scrapes the entities families and answers PromQL over them', async (t) => {
+  const bin = prometheusBinary();
+  if (bin === undefined) {
+    const why = 'prometheus not found (apt-get install prometheus, or set PROMETHEUS)';
+    if (process.env.CI === 'true') throw new Error(`${why}: required under CI`);
+    t.skip(why);
+    return;
+  }
+  const c = cluster ?? (cluster = await start());
+  const pdir = mkdtempSync(join(tmpdir(), 'ergo-entities-prom-'));
+  const config = join(pdir, 'prometheus.yml');
+  const target = new URL(c.metricsUrl).host;
+  writeFileSync(
+    config,
+    `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:\n  - job_name: entities\n    static_configs:\n      - targets: ['${target}']\n`,
+  );
+  const promPort = await freeTcpUdpPort();
+  let log = '';
+  const prom: ChildProcess = spawn(
+    bin,
+    [
+      `--config.file=${config}`,
+      `--storage.tsdb.path=${join(pdir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${promPort}`,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  prom.stdout!.on('data', (d: Buffer) => (log += d.toString()));
+  prom.stderr!.on('data', (d: Buffer) => (log += d.toString()));
+  prom.on('error', (e) => (log += `spawn error: ${e.message}\n`));
+  stops.push(async () => {
+    if (prom.exitCode === null && prom.signalCode === null) {
+      const exited = new Promise((r) => prom.once('exit', r));
+      prom.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(pdir, { recursive: true, force: true });
+  });
+  const query = async (q: string): Promise<{ metric: Record<string, string>; value: [number, string] }[]> => {
+    const res = await fetch(`http://127.0.0.1:${promPort}/api/v1/query?query=${encodeURIComponent(q)}`);
+    const body = (await res.json()) as {
+      data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+    };
+    return body.data.result;
+  };
+  const name = c.a.name;
+  // Poll until Prometheus has a sample (a hang guard, not a timing check).
+  const acts = await eventually(
+    async () => {
+      if (prom.exitCode !== null) throw new Error(`prometheus exited ${prom.exitCode}: ${log}`);
+      const r = await query(`ergo_entities_activations_total{node="${name}",kind="counter"}`);
+      return r.length === 1 ? r : undefined;
+    },
+    'an entities sample in Prometheus',
+    { timeoutMs: 90_000, intervalMs: 250 },
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)}:\n${log}`, { cause: e });
+  });
+  assert.equal(Number(acts[0]!.value[1]), c.ea.stats().kinds.counter!.activations);
+  // The histogram is a real one to PromQL: a quantile of the write latency is a finite number.
+  const q = await query(
+    `histogram_quantile(0.5, sum by (le) (ergo_entities_store_seconds_bucket{node="${name}",operation="write"}))`,
+  );
+  assert.equal(q.length, 1);
+  assert.ok(Number.isFinite(Number(q[0]!.value[1])), `a finite median write latency, got ${q[0]!.value[1]}`);
+  const owned = await query(`ergo_entities_shards_owned{node="${name}"}`);
+  assert.equal(Number(owned[0]!.value[1]), c.ea.stats().shardsOwned);
+});

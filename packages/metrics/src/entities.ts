@@ -1,0 +1,179 @@
+// Prometheus families for a durable-entities runtime (@ergo-ts/entities): entities active, shards,
+// activations, passivations, hand-offs and store latency, read from the runtime's `stats()` at
+// scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
+// the other, and entities never loads prom-client. The families are prom-client metric objects of
+// their own (a `get()` that reads the snapshot), so counters and the latency histogram are
+// rendered with their true types from the runtime's totals instead of being re-counted here.
+
+import type { Registry } from 'prom-client';
+
+/** One store operation's latency as the runtime keeps it (cumulative bucket counts, seconds). */
+export interface EntitiesStoreOperationLike {
+  readonly buckets: readonly number[];
+  readonly counts: readonly number[];
+  readonly count: number;
+  readonly sum: number;
+  readonly errors: number;
+}
+
+/** One entity kind's figures as the runtime keeps them. */
+export interface EntitiesKindLike {
+  readonly active: number;
+  readonly activations: number;
+  readonly passivations: number;
+  readonly stopped: number;
+  readonly refused: number;
+}
+
+/** The figures {@link EntitiesCollector} reads: `EntitiesStats` of `@ergo-ts/entities`. */
+export interface EntitiesStatsLike {
+  readonly members: readonly string[];
+  readonly shards: number;
+  readonly shardsOwned: number;
+  readonly shardsGained: number;
+  readonly shardsLost: number;
+  readonly kinds: Readonly<Record<string, EntitiesKindLike>>;
+  readonly store: Readonly<Record<string, EntitiesStoreOperationLike>>;
+  readonly storeInFlight: number;
+  readonly storeOldestInFlightMs: number;
+}
+
+/** Anything with the figures: the `Entities` runtime of `@ergo-ts/entities` (`startEntities`). */
+export interface EntitiesStatsSource {
+  stats(): EntitiesStatsLike;
+}
+
+type Labels = Record<string, string | number>;
+interface Value {
+  value: number;
+  labels: Labels;
+  metricName?: string;
+}
+type Kind = 'counter' | 'gauge' | 'histogram';
+
+/** The families, in the order they are registered. */
+const FAMILIES: readonly [string, Kind, string, (s: EntitiesStatsLike, name: string) => Value[]][] = [
+  ['ergo_entities_active', 'gauge', 'Entities active on this node', (s) => perKind(s, (k) => k.active)],
+  ['ergo_entities_activations_total', 'counter', 'Entity activations started', (s) => perKind(s, (k) => k.activations)],
+  ['ergo_entities_passivations_total', 'counter', 'Entities stopped idle', (s) => perKind(s, (k) => k.passivations)],
+  [
+    'ergo_entities_stopped_total',
+    'counter',
+    'Entity activations ended otherwise (lease lost, runtime stopped, failure)',
+    (s) => perKind(s, (k) => k.stopped),
+  ],
+  [
+    'ergo_entities_refused_writes_total',
+    'counter',
+    'Entity writes refused as stale (a newer activation held the key)',
+    (s) => perKind(s, (k) => k.refused),
+  ],
+  ['ergo_entities_members', 'gauge', 'Live entity members seen by this node', (s) => one(s.members.length)],
+  ['ergo_entities_shards', 'gauge', 'Shards keys map to', (s) => one(s.shards)],
+  ['ergo_entities_shards_owned', 'gauge', 'Shards this node owns', (s) => one(s.shardsOwned)],
+  [
+    'ergo_entities_handoffs_total',
+    'counter',
+    'Shards moved to (in) or away from (out) this node when the members changed',
+    (s) => [
+      { value: s.shardsGained, labels: { direction: 'in' } },
+      { value: s.shardsLost, labels: { direction: 'out' } },
+    ],
+  ],
+  ['ergo_entities_store_seconds', 'histogram', 'Entity store operation latency', (s, name) => histograms(s, name)],
+  [
+    'ergo_entities_store_errors_total',
+    'counter',
+    'Entity store operations that failed',
+    (s) => Object.entries(s.store).map(([operation, o]) => ({ value: o.errors, labels: { operation } })),
+  ],
+  ['ergo_entities_store_in_flight', 'gauge', 'Entity store operations not finished yet', (s) => one(s.storeInFlight)],
+  [
+    'ergo_entities_store_oldest_in_flight_seconds',
+    'gauge',
+    'Age of the oldest entity store operation not finished yet',
+    (s) => one(s.storeOldestInFlightMs / 1000),
+  ],
+];
+
+function one(value: number): Value[] {
+  return [{ value, labels: {} }];
+}
+
+function perKind(s: EntitiesStatsLike, f: (k: EntitiesKindLike) => number): Value[] {
+  return Object.entries(s.kinds).map(([kind, k]) => ({ value: f(k), labels: { kind } }));
+}
+
+function histograms(s: EntitiesStatsLike, name: string): Value[] {
+  const out: Value[] = [];
+  for (const [operation, o] of Object.entries(s.store)) {
+    o.buckets.forEach((le, i) =>
+      out.push({ metricName: `${name}_bucket`, value: o.counts[i] ?? 0, labels: { le, operation } }),
+    );
+    out.push({ metricName: `${name}_bucket`, value: o.count, labels: { le: '+Inf', operation } });
+    out.push({ metricName: `${name}_sum`, value: o.sum, labels: { operation } });
+    out.push({ metricName: `${name}_count`, value: o.count, labels: { operation } });
+  }
+  return out;
+}
+
+/**
+ * Adds the `ergo_entities_*` families to `registry`, read from `source.stats()` at every scrape
+ * (one snapshot per scrape). Use the registry of the node's Metrics actor (its `registry` option,
+ * or `Metrics.registry()`), so the families share its `node` label; one runtime per registry.
+ * Throws when a family of the same name is registered already.
+ *
+ * @example
+ * const registry = new Registry();
+ * await node.spawnRegister(METRICS_NAME, Metrics, {}, { port: 9090, registry });
+ * const entities = await startEntities(node, { store, kinds: [Counter] });
+ * const collector = new EntitiesCollector(entities, registry);
+ * // ... collector.close() before the runtime stops
+ */
+export class EntitiesCollector {
+  readonly #registry: Registry;
+  readonly #source: EntitiesStatsSource;
+  #snapshot: EntitiesStatsLike | undefined;
+  #closed = false;
+
+  constructor(source: EntitiesStatsSource, registry: Registry) {
+    if (typeof source?.stats !== 'function')
+      throw Object.assign(new TypeError('EntitiesCollector: source must have a stats() method'), {
+        code: 'ERR_METRICS_BAD_SOURCE',
+      });
+    this.#source = source;
+    this.#registry = registry;
+    for (const [name] of FAMILIES)
+      if (registry.getSingleMetric(name) !== undefined)
+        throw Object.assign(new Error(`EntitiesCollector: ${name} is registered already`), {
+          code: 'ERR_METRICS_DUPLICATE',
+        });
+    for (const [name, type, help, values] of FAMILIES) {
+      const metric = {
+        name,
+        help,
+        type,
+        aggregator: 'sum' as const,
+        get: () => ({ name, help, type, aggregator: 'sum' as const, values: values(this.#read(), name) }),
+        reset: () => undefined,
+      };
+      registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+    }
+  }
+
+  /** Removes the families from the registry. Idempotent. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const [name] of FAMILIES) this.#registry.removeSingleMetric(name);
+  }
+
+  /** One snapshot for all families of a scrape: the registry reads them in one synchronous pass. */
+  #read(): EntitiesStatsLike {
+    if (this.#snapshot === undefined) {
+      this.#snapshot = this.#source.stats();
+      queueMicrotask(() => (this.#snapshot = undefined));
+    }
+    return this.#snapshot;
+  }
+}
