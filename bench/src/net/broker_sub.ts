@@ -6,7 +6,8 @@
 // Reports `{ kind: 'ready' }` over IPC once subscribed. `{ cmd: 'round', n, chunk }` starts a
 // round (answered `armed`): every `chunk` messages it sends `{ kind: 'ack', n }` (the bench's flow
 // control), and after `n` messages `{ kind: 'done', hist }` with the round's latency histogram
-// (publish time in the payload → arrival in the handler). Exits when IPC closes.
+// (publish time in the payload → arrival in the handler); `armed` and `done` carry this process'
+// CPU time (ms) so far. Exits when IPC closes.
 
 import { Actor, Event, startNode, type MessageEvent, type Node, type PID } from 'ergo-ts';
 import { Latencies, NatsConn, RedisConn, TOPIC, nowMicros, stampOfBytes, stampOfString } from './broker_proto.js';
@@ -19,7 +20,7 @@ let lat = new Latencies();
 function arrived(stamp: number): void {
   lat.add(nowMicros() - stamp);
   if (++got % chunk === 0) process.send!({ kind: 'ack', n: got });
-  if (got === expected) process.send!({ kind: 'done', hist: lat.sparse() });
+  if (got === expected) process.send!({ kind: 'done', hist: lat.sparse(), cpu: cpuMs() });
 }
 
 class Sub extends Actor {
@@ -30,6 +31,11 @@ class Sub extends Actor {
   override handleEvent(m: MessageEvent): void {
     arrived(stampOfString(m.message as string));
   }
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 let stop: () => Promise<void> = () => Promise.resolve();
@@ -74,7 +80,7 @@ process.on('message', (m: { cmd: string; n: number; chunk: number }) => {
     expected = m.n;
     chunk = m.chunk;
     lat = new Latencies();
-    process.send!({ kind: 'armed' });
+    process.send!({ kind: 'armed', cpu: cpuMs() });
   }
 });
 process.on('disconnect', () => void stop().then(() => process.exit(0)));

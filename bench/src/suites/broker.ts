@@ -21,12 +21,16 @@
 // clock), each subscriber records arrival − publish in its handler into a 10 µs histogram; the
 // row is the p99 over every delivery of the round (median over the rounds). With the window
 // always full, latency ≈ messages in flight ÷ rate: a faster peer also shows a lower p99.
+// The note gives the CPU time per delivered message of the publisher, of the subscribers (all
+// together) and of the broker server: the cost, which a busy machine does not distort as much as
+// the rate ($BROKER_CPU=1 prints it as the rounds end).
 
 import { fork, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
-import { deferred, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import {
   Latencies,
@@ -76,6 +80,32 @@ class Producer extends Actor {
 interface Sub {
   child: ChildProcess;
   acked: number;
+  /** CPU ms at the round's start and end (the subscriber's own report). */
+  cpu0: number;
+  cpu1: number;
+}
+
+/** CPU ms of a process from /proc (utime + stime, 100 ticks/s); 0 off Linux. */
+function procCpuMs(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
+
+function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** CPU µs per delivered message of one round: publisher, subscribers (all), server. */
+interface Cpu {
+  pub: number;
+  subs: number;
+  server: number;
 }
 
 /** S forked subscribers with a shared wait on their IPC messages. */
@@ -89,12 +119,17 @@ class Subs {
   constructor(args: string[], s: number) {
     for (let i = 0; i < s; i++) {
       const child = fork(SUB_SCRIPT, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      const sub: Sub = { child, acked: 0 };
-      child.on('message', (m: { kind: string; n?: number; hist?: [number, number][] }) => {
+      const sub: Sub = { child, acked: 0, cpu0: 0, cpu1: 0 };
+      child.on('message', (m: { kind: string; n?: number; hist?: [number, number][]; cpu?: number }) => {
         if (m.kind === 'ack') sub.acked = m.n!;
         else if (m.kind === 'ready') this.ready++;
-        else if (m.kind === 'armed') this.armed++;
-        else if (m.kind === 'done') this.hists.push(m.hist!);
+        else if (m.kind === 'armed') {
+          sub.cpu0 = m.cpu!;
+          this.armed++;
+        } else if (m.kind === 'done') {
+          sub.cpu1 = m.cpu!;
+          this.hists.push(m.hist!);
+        }
         this.check();
       });
       child.on('exit', (code) => {
@@ -140,8 +175,11 @@ class Subs {
     return m;
   }
 
-  /** One round: MSGS published in chunks under the window; returns [ms, merged latencies]. */
-  async round(n: number, publish: Publish): Promise<[number, Latencies]> {
+  /**
+   * One round: `n` published in chunks under the window; returns the round's ms, merged
+   * latencies and CPU per delivery (`server`: the broker server's pid, if any).
+   */
+  async round(n: number, publish: Publish, server: number | undefined): Promise<[number, Latencies, Cpu]> {
     this.armed = 0;
     this.hists = [];
     for (const s of this.subs) {
@@ -149,6 +187,8 @@ class Subs {
       s.child.send({ cmd: 'round', n, chunk: CHUNK });
     }
     await this.until(() => this.armed === this.subs.length, 'round start');
+    const srv0 = server === undefined ? 0 : procCpuMs(server);
+    const own0 = ownCpuMs();
     const t0 = performance.now();
     let sent = 0;
     while (sent < n) {
@@ -160,9 +200,17 @@ class Subs {
     }
     await this.until(() => this.hists.length === this.subs.length, 'end of round');
     const ms = performance.now() - t0;
+    const deliveries = n * this.subs.length;
+    let subs = 0;
+    for (const s of this.subs) subs += s.cpu1 - s.cpu0;
+    const cpu: Cpu = {
+      pub: ((ownCpuMs() - own0) * 1000) / deliveries,
+      subs: (subs * 1000) / deliveries,
+      server: server === undefined ? 0 : ((procCpuMs(server) - srv0) * 1000) / deliveries,
+    };
     const lat = new Latencies();
     for (const h of this.hists) lat.merge(h);
-    return [ms, lat];
+    return [ms, lat, cpu];
   }
 
   close(): void {
@@ -224,12 +272,19 @@ async function broker(report: Report, c: SuiteContext, s: number): Promise<void>
     }
     await subs.allReady();
     const p99: number[] = [];
+    const cpus: Cpu[] = [];
     const rates = await runRounds(c, async (r) => {
-      const [ms, lat] = await subs!.round(msgs, publish);
-      if (r >= c.warmup) p99.push(lat.quantileMs(0.99));
+      const [ms, lat, cpu] = await subs!.round(msgs, publish, server?.proc.pid);
+      if (r >= c.warmup) {
+        p99.push(lat.quantileMs(0.99));
+        cpus.push(cpu);
+      }
       return rate(msgs * s, ms);
     });
-    const tail = `${msgs / 1e3}K × ${SIZE} B messages per round, ${s} subscriber processes, ≤ ${WINDOW}×${CHUNK} unacknowledged`;
+    const mid = (k: keyof Cpu): string => median(cpus.map((x) => x[k])).toFixed(2);
+    const cpuNote = `CPU µs per delivery: publisher ${mid('pub')}, subscribers ${mid('subs')}${server !== null ? `, server ${mid('server')}` : ''}`;
+    if (process.env.BROKER_CPU === '1') console.log(`${c.peer} S=${s}: ${cpuNote}`);
+    const tail = `${msgs / 1e3}K × ${SIZE} B messages per round, ${s} subscriber processes, ≤ ${WINDOW}×${CHUNK} unacknowledged; ${cpuNote}`;
     const peer = c.peer === 'ergo-ts' ? undefined : c.peer;
     reportSamples(
       report,
