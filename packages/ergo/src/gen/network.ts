@@ -259,9 +259,10 @@ export interface Proto {
 /**
  * What one publish shares between the connections it is sent to: the event's packet as the first
  * connection of each wire format encoded it, for the others to copy instead of encoding the
- * payload again. Made by the router per publish to several nodes and dropped after it; a
- * connection indexes `packets` by a small number naming its wire format (ENP: 0 for Go peers,
- * 1 for peers taking the ergo-ts JS-value extension).
+ * payload again. Made by the router per publish to several nodes, used only during that
+ * synchronous fan-out (a packet may be a view of the first connection's output buffer) and
+ * dropped after it; a connection indexes `packets` by a small number naming its wire format
+ * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension).
  */
 export class EventFanOut {
   /** Encoded packets by wire format; undefined until a connection of that format encoded one. */

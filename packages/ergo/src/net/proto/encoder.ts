@@ -251,9 +251,10 @@ export class EnpEncoder {
 
   /**
    * {@link EnpEncoder.sendEvent} for one publish sent to several links: the first encoder of each
-   * wire format encodes the packet and keeps a copy in `shared`, the others append that copy (the
-   * bytes are the same: the event packet holds no per-link state). The peer's MaxMessageSize is
-   * still checked per link.
+   * wire format encodes the packet and leaves a view of it in `shared`, the others append those
+   * bytes (the same: the event packet holds no per-link state). `shared` is valid only during
+   * the one synchronous fan-out it was made for. The peer's MaxMessageSize is still checked per
+   * link.
    */
   sendEventShared(
     fromID: U64,
@@ -270,8 +271,11 @@ export class EnpEncoder {
     if (done === undefined) {
       const start = e.pos;
       this.sendEvent(fromID, eventName, timestamp, opts, message);
-      // A copy: the buffer is reused once the link has written it.
-      shared.packets[f] = new Uint8Array(e.buf.subarray(start, e.pos));
+      // A view, not a copy (a copy's backing store cost more than encoding again): the bytes
+      // stay as they are until this encoder writes its next packet, which no other link of the
+      // same synchronous fan-out does (a flush leaves them in place or hands them to the socket).
+      const b = e.buf;
+      shared.packets[f] = new Uint8Array(b.buffer, b.byteOffset + start, e.pos - start);
       return;
     }
     if (this.peerMaxMessageSize > 0 && done.length > this.peerMaxMessageSize)
