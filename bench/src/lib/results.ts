@@ -20,6 +20,7 @@ export const PEER_LABEL: Record<string, string> = {
   threads: 'bare threads',
   nats: 'NATS',
   redis: 'Redis',
+  'effect-cluster': '@effect/cluster',
 };
 
 /** One peer's figure in one row. */

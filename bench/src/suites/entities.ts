@@ -10,7 +10,9 @@
 // inbox before the acknowledgement, then processed and written with the processed id in one
 // transaction). The SQLite store is a temporary file (synchronous=full); PostgreSQL is a real
 // server started for the suite (Debian's postgresql 15, fsync on, on loopback) — its rows are
-// skipped when there is none. The @effect/cluster comparison is not in this suite.
+// skipped when there is none. Effect Cluster (`effect/cluster`, the TypeScript peer) runs the
+// local PostgreSQL rows' workload on the same kind of server in its own child process
+// (lib/effect_cluster.ts): its figures are the `@effect/cluster` column of those rows.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-sup
 import { rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { BenchCounter } from '../net/entities_kind.js';
+import { EFFECT_PEER, measureEffectCluster } from '../lib/effect_cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PEER = join(here, '..', 'net', 'entities_peer.js');
@@ -34,7 +37,7 @@ const KEYS = 16;
 
 export const scenarios: ScenarioSpec[] = [
   { id: 'entities-sqlite', peers: ['ergo-ts'], timeout: 300 },
-  { id: 'entities-postgres', peers: ['ergo-ts'], timeout: 300 },
+  { id: 'entities-postgres', peers: ['ergo-ts', EFFECT_PEER], timeout: 300 },
 ];
 
 class Echo extends Actor {
@@ -197,7 +200,8 @@ async function measureStore(
 export async function entitiesSuite(report: Report, ctx?: SuiteContext): Promise<void> {
   const c: SuiteContext = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 5, warmup: 1, quick: false };
   const want = (id: string): boolean => c.scenario === undefined || c.scenario === id;
-  if (want('entities-sqlite')) {
+  const effect = c.peer === EFFECT_PEER;
+  if (want('entities-sqlite') && !effect) {
     const dir = mkdtempSync(join(tmpdir(), 'ergo-bench-entities-'));
     const file = join(dir, 'entities.db');
     try {
@@ -219,7 +223,15 @@ export async function entitiesSuite(report: Report, ctx?: SuiteContext): Promise
     }
     const pg: Postgres = await startPostgres();
     try {
-      await measureStore(report, c, 'PostgreSQL', pg.url, () => PostgresStore.open(pg.url));
+      if (effect)
+        await measureEffectCluster(report, c, pg.url, {
+          group: G,
+          label: 'PostgreSQL',
+          calls: CALLS,
+          window: WINDOW,
+          keys: KEYS,
+        });
+      else await measureStore(report, c, 'PostgreSQL', pg.url, () => PostgresStore.open(pg.url));
     } finally {
       await pg.stop();
     }

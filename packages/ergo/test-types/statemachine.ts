@@ -75,6 +75,14 @@ export class Wrong extends StateMachine.of(Door)<DoorState, { opened: number }> 
     const spec = this.spec('closed', { opened: 0 });
     // @ts-expect-error a state the machine does not have
     spec.stateMessageHandler('ajar', 'open', () => undefined);
+    // an event handler's message has the event's payload type; it returns a transition
+    spec.eventHandler<number>('temps', (m, state: DoorState, d) => ({ state, data: { opened: d.opened + m.message } }));
+    // @ts-expect-error the payload is a number, not a string
+    spec.eventHandler<number>('temps2', (m) => void (m.message satisfies string));
+    // @ts-expect-error an event handler leads to the machine's states only
+    spec.eventHandler('temps3', () => ({ state: 'ajar' }));
+    // @ts-expect-error an event handler cannot postpone
+    spec.eventHandler('temps4', () => ({ postpone: true }));
     // @ts-expect-error one of several states is not the machine's
     spec.stateMessageHandler(['closed', 'ajar'], 'open', () => undefined);
     // @ts-expect-error a message type the protocol does not have

@@ -36,6 +36,7 @@ import {
   type Deferred,
 } from './lifecycle_helpers.js';
 import { suiteNode } from './suite_node.js';
+import { waitForTermination } from '../src/testing/index.js';
 
 guardUnhandled();
 
@@ -405,8 +406,11 @@ describe('meta processes: core', () => {
     node.send(idB, 'block');
     await entered;
     const reason = new Error('parent gone');
+    const parentGone = waitForTermination(node, pid, { timeout: 20_000 });
     node.sendExit(pid, reason);
-    // The parent is gone; its meta ends once its handler settles, with the parent's reason.
+    // The parent is gone (the exit is handled in its own turn: wait for it, not for a microtask
+    // order); its meta ends once its handler settles, with the parent's reason.
+    assert.equal(await parentGone, reason);
     release.resolve();
     assert.equal(await busy.terminated.promise, reason);
     assert.equal((siblingError as { code?: string }).code, 'ERR_NOT_ALLOWED');

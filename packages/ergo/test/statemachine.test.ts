@@ -13,6 +13,7 @@ import {
   PID,
   STATEMACHINE_BATCH,
   StateMachine,
+  StateMachineSpec,
   StateTimeout,
   Stop,
   TerminateReasonNormal,
@@ -20,9 +21,10 @@ import {
   defineProtocol,
   schema,
   startNode,
-  type StateMachineSpec,
+  Actor,
+  MessageExitPID,
 } from 'ergo-ts';
-import { spawnProbe, spawnTest, waitForTermination } from 'ergo-ts/testing';
+import { satisfies, spawnProbe, spawnTest, waitForTermination } from 'ergo-ts/testing';
 import { eventually } from '@ergo-ts/test-support';
 
 const P = defineProtocol('sm-rules', {
@@ -363,4 +365,74 @@ test('on a node: more postponed mail than one batch is all replayed, in order, w
   } finally {
     await node.stop();
   }
+});
+
+/** Spawns a machine linked to it, trapping exits: the machine's exit reason goes to `report`. */
+class Watcher extends Actor {
+  #report!: PID;
+  override async init(report: PID, build: (spec: Spec, m: M) => Spec): Promise<void> {
+    this.#report = report;
+    this.setTrapExit(true);
+    await this.spawn(M, { linkChild: true }, build);
+  }
+  override handleMessage(_from: PID, message: unknown): void {
+    if (message instanceof MessageExitPID) this.send(this.#report, `exit: ${message.reason.message}`);
+  }
+}
+
+test('on a node: event handlers — the machine monitors its events once started, handles what they buffered first, changes state on them', async () => {
+  const node = await startNode('smevents@localhost', { log: { defaultLogger: { disable: true } } });
+  try {
+    const token = node.registerEvent('temps', { buffer: 2 });
+    node.sendEvent('temps', token, 10);
+    node.sendEvent('temps', token, 40);
+    const probe = await spawnProbe(node);
+    const pid = await node.spawn(M, {}, (s: Spec, m: M) =>
+      s
+        .eventHandler<number>('temps', (ev, state, d) => {
+          d.log.push(`${ev.message}@${state}`);
+          return { state: ev.message > 30 ? 'b' : 'a' };
+        })
+        .stateEnterCallback('b', (_old, _state, d) => void m.send(probe.pid, `hot ${d.log.join(',')}`))
+        .stateCallHandler(['a', 'b', 'c'], 'ask', (_f, state, d) => ({ reply: `${state} ${d.log.join(',')}` })),
+    );
+    // the two buffered messages, in order, as soon as it started
+    await probe.waitForMessage('hot 10@a,40@a', { timeout: 20_000 });
+    node.sendEvent('temps', token, 5);
+    await eventually(async () => (await node.call(pid, 'ask')) === 'a 10@a,40@a,5@b', 'the new message handled in b');
+  } finally {
+    await node.stop();
+  }
+});
+
+test('on a node: an event handler for an event that does not exist ends the machine with an error naming it', async () => {
+  const node = await startNode('smnoevent@localhost', { log: { defaultLogger: { disable: true } } });
+  try {
+    const probe = await spawnProbe(node);
+    await node.spawn(Watcher, {}, probe.pid, (s: Spec) => s.eventHandler('no_such_event', () => undefined));
+    const exit = await probe.waitForMessage(
+      satisfies((m: unknown) => typeof m === 'string' && m.startsWith('exit: ')),
+      {
+        timeout: 20_000,
+      },
+    );
+    assert.match(String(exit.message), /monitoring event no_such_event of smnoevent@localhost/);
+  } finally {
+    await node.stop();
+  }
+});
+
+test('spec: an event handler needs an event and a function, once per event', () => {
+  const spec = (): Spec => new StateMachineSpec(P, 'a' as St, { log: [] });
+  assert.throws(
+    () => spec().eventHandler('', () => undefined),
+    (e: Error) => ErrStateMachineSpec.is(e),
+  );
+  assert.throws(
+    () =>
+      spec()
+        .eventHandler('x', () => undefined)
+        .eventHandler('x', () => undefined),
+    (e: Error) => ErrStateMachineSpec.is(e) && /event 'x' has a handler/.test(e.message),
+  );
 });

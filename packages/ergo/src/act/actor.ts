@@ -17,10 +17,13 @@ import {
   type Later,
   type Replied,
   type ReplyTo,
+  type ErrorTo,
   type MessageOf,
   type RequestOf,
 } from '../gen/protocol.js';
+import { CallFailure } from '../gen/failure.js';
 import { BehaviorBase } from './base.js';
+import { defineActor, type DefineSpec, type DefinedClass } from './defined.js';
 import { answerInspect, exitReason, finishCall, isThenable } from './handling.js';
 
 const TRAP_EXIT = 1;
@@ -242,6 +245,29 @@ export class Actor<P = unknown> extends BehaviorBase {
   }
 
   /**
+   * The handler-per-message form of a typed actor: a class with one handler per message and per
+   * call of `protocol`, their parameters inferred from it (no repeated types). Every message and
+   * call needs its handler (a missing one does not compile); a call's handler returns that
+   * call's reply (checked per call), `self.fail(request, error)` for one of its `errors`,
+   * `ReplyLater`, a `Stop` or an Error. `init` makes the state (`self.data` in the handlers)
+   * from the spawn arguments.
+   *
+   * @example
+   * const CounterActor = Actor.define(Counter, {
+   *   init: (_self, start: number) => ({ count: start }),
+   *   messages: { inc: (msg, self) => void (self.data.count += msg.by) },
+   *   calls: { get: (_req, self) => self.data.count },
+   * });
+   * const pid = await node.spawn(CounterActor, {}, 5);
+   */
+  static define<P extends AnyProtocol, S, A extends unknown[]>(
+    protocol: P,
+    spec: DefineSpec<P, S, A>,
+  ): DefinedClass<P, S, A> {
+    return defineActor(protocol, spec);
+  }
+
+  /**
    * A reply to `request`, checked against that request's own reply type (`request` narrowed to
    * one call: `if (req === 'get') return this.reply(req, this.count)`). At run time it is `value`.
    */
@@ -254,7 +280,7 @@ export class Actor<P = unknown> extends BehaviorBase {
    * Keeps call `ref` of `from` to answer later with `respond`, typed with the reply
    * of `request` (return `ReplyLater` from handleCall). Any process may respond to it.
    */
-  later<const R extends RequestOf<P>>(request: R, from: PID, ref: Ref): Later<ReplyTo<P, R>> {
+  later<const R extends RequestOf<P>>(request: R, from: PID, ref: Ref): Later<ReplyTo<P, R>, ErrorTo<P, R>> {
     void request;
     return { from, ref };
   }
@@ -262,6 +288,22 @@ export class Actor<P = unknown> extends BehaviorBase {
   /** Answers a call kept with `later`: `value` must be that request's reply. */
   respond<T>(later: Later<T>, value: NoInfer<T>): void {
     this.sendResponse(later.from, later.ref, value);
+  }
+
+  /**
+   * An expected failure for `request` (one of its call's declared `errors`, checked against
+   * that call): return it from `handleCall` and the caller's `call` rejects with a
+   * {@link CallFailure} holding `error` (`tryCall` gives `{ ok: false, error }`), while this actor
+   * carries on (an Error returned from a handler stops it; a failure does not).
+   */
+  fail<const R extends RequestOf<P>>(request: R, error: ErrorTo<P, R>): CallFailure<ErrorTo<P, R>> {
+    void request;
+    return new CallFailure(error);
+  }
+
+  /** Answers a call kept with `later` with one of its declared failures (see {@link Actor.fail}). */
+  failLater<T, E>(later: Later<T, E>, error: NoInfer<E>): void {
+    this.sendResponseError(later.from, later.ref, new CallFailure(error));
   }
 
   /** TRAP_EXIT | SPLIT_HANDLE (one field: an idle actor stays small). */

@@ -2,6 +2,7 @@
 // result, answer an inspect, and turn an untrapped exit signal into a termination reason.
 
 import { ReplyLater } from '../gen/protocol.js';
+import { CallFailure } from '../gen/failure.js';
 import { ErgoError, ErrNoConnection, ExitReason } from '../gen/errors.js';
 import { stackless } from '../lib/stackless.js';
 import {
@@ -28,22 +29,36 @@ export function requestRef(extra: unknown): Ref {
 /** Who can answer a call: a behaviour's bound process operations. */
 export interface Responder {
   sendResponse(to: PID, ref: Ref, value: unknown): void;
+  sendResponseError(to: PID, ref: Ref, error: Error): void;
 }
 
 /**
  * Finishes a call from a handler's (settled) result: `undefined` — answered later; `Stop` —
- * reply if it carries one, then return its reason; an Error — return it (the caller stops);
+ * reply if it carries one, then return its reason; a CallFailure — answer the caller with it
+ * (an error response) and carry on; another Error — return it (the caller stops);
  * anything else — the reply. Returns the termination reason, or undefined to carry on.
  */
 export function finishCall(b: Responder, from: PID, ref: Ref, r: unknown): Error | undefined {
   if (r === undefined || r === ReplyLater) return undefined;
   if (r instanceof Stop) {
-    if (r.hasReply) b.sendResponse(from, ref, r.reply);
+    if (r.hasReply) answer(b, from, ref, r.reply);
     return r.reason;
   }
-  if (r instanceof Error) return r;
+  if (r instanceof Error) {
+    // An expected failure (the typed error channel) answers the caller; the handler goes on.
+    if (r instanceof CallFailure) {
+      b.sendResponseError(from, ref, r);
+      return undefined;
+    }
+    return r;
+  }
   b.sendResponse(from, ref, r);
   return undefined;
+}
+
+function answer(b: Responder, from: PID, ref: Ref, v: unknown): void {
+  if (v instanceof CallFailure) b.sendResponseError(from, ref, v);
+  else b.sendResponse(from, ref, v);
 }
 
 /** Answers an inspect with a handler's map (or a promise of it). Returns a promise when async. */

@@ -9,6 +9,7 @@ export {
   type TypedCalls,
   type TypedMessages,
 } from './actor.js';
+export type { CallAnswer, CallHandlers, DefineSpec, DefinedActor, DefinedClass, MessageHandlers } from './defined.js';
 export { Supervisor } from './supervisor.js';
 export * from './supervisor_types.js';
 export { Pool, ErrPoolEmpty, DEFAULT_POOL_SIZE, poolOptions, type PoolOptions, type PoolProtocolOf } from './pool.js';
@@ -51,6 +52,7 @@ export {
   type StateMessageHandler,
   type StateCallHandler,
   type StateEnterCallback,
+  type StateEventHandler,
   type MessageName,
   type MessageNamed,
   type CallName,

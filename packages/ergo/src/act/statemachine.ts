@@ -4,7 +4,9 @@
 // value matches. Handlers return transitions; timeouts ride on the process's own sendAfter,
 // wrapped so that a cancelled or replaced timer that already fired is recognised and dropped.
 
-import { ErrIncorrect } from '../gen/errors.js';
+import { ErrIncorrect, toError } from '../gen/errors.js';
+import { Event } from '../gen/event.js';
+import type { EventName } from '../gen/protocol.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
@@ -32,6 +34,7 @@ import {
   StateMachineSpec,
   StateTimeout,
   type AnyEnter,
+  type AnyEventHandler,
   type AnyHandler,
   type CallResult,
   type MessageResult,
@@ -50,6 +53,8 @@ const T_MESSAGE = 1;
 const T_GENERIC = 2;
 /** Wakes the machine for postponed mail left over at the end of a batch. */
 const T_KICK = 3;
+/** Starts monitoring the events of the spec's event handlers (after init, as Ergo does). */
+const T_EVENTS = 4;
 
 /** A timer's message to the machine itself: only this module makes them. */
 class Fired {
@@ -144,6 +149,9 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
   #calls = new Map<string, Map<string, AnyHandler>>();
   #enters = new Map<string, AnyEnter>();
   #enterAll: AnyEnter | undefined;
+  /** Event (name@@node) → its handler, once monitoring started. */
+  #events = new Map<string, AnyEventHandler>();
+  #eventList: { readonly event: Event; readonly handler: AnyEventHandler }[] = [];
   #state!: S;
   #data!: D;
   #trap = false;
@@ -292,6 +300,11 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
     this.#calls = spec.callHandlers;
     this.#enters = spec.enterCallbacks;
     this.#enterAll = spec.enterAll;
+    this.#eventList = spec.eventHandlers.map(({ event, handler }) => ({
+      event: typeof event === 'string' ? new Event(event as EventName, this.node.name) : event,
+      handler,
+    }));
+    if (this.#eventList.length > 0) this.send(this.pid, new Fired(T_EVENTS, 0, '', undefined) as never);
     this.#state = spec.initialState as S;
     this.#data = spec.data as D;
     // Erlang enters the initial state too (old state = state)
@@ -319,9 +332,12 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
         return this.#dispatch({ call: false, from, message, ref: undefined });
       case MailboxKind.Request:
         return this.#dispatch({ call: true, from, message, ref: requestRef(extra) });
-      case MailboxKind.Event:
+      case MailboxKind.Event: {
         this.#cancelMessageTimeout();
-        return this.handleEvent(message as MessageEvent);
+        const m = message as MessageEvent;
+        const handler = this.#events.get(eventKey(m.event));
+        return handler === undefined ? this.handleEvent(m) : this.#onEvent(handler, m);
+      }
       case MailboxKind.Exit: {
         // as Actor: trapped exits are messages, except the parent's, which always terminates
         const fromParent = message instanceof MessageExitPID && from.equals(this.parent);
@@ -341,6 +357,8 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
       case T_KICK:
         this.#kicked = false;
         return undefined;
+      case T_EVENTS:
+        return this.#monitorEvents();
       case T_STATE:
         if (this.#stateTimer?.gen !== f.gen) return undefined;
         this.#stateTimer = undefined;
@@ -415,6 +433,37 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
     return this.#enter(old, next);
   }
 
+  /**
+   * Monitors each event of the spec's event handlers and handles what it buffered, in order; a
+   * failure ends the machine (Ergo panics). An event's messages count as handled from then on.
+   */
+  async #monitorEvents(): Promise<unknown> {
+    for (const { event, handler } of this.#eventList) {
+      let buffered: MessageEvent[];
+      try {
+        buffered = await this.monitorEvent(event);
+      } catch (e) {
+        return ErrStateMachineSpec.with(`monitoring event ${event.name} of ${event.node}: ${toError(e).message}`);
+      }
+      this.#events.set(eventKey(event), handler);
+      for (const m of buffered) {
+        const r = await this.#onEvent(handler, m);
+        if (r !== undefined && r !== null) return r;
+      }
+    }
+    return undefined;
+  }
+
+  /** An event handler's result, applied as an enter callback's is (no postponing). */
+  #onEvent(handler: AnyEventHandler, m: MessageEvent): unknown {
+    const r = handler(m, this.#state, this.#data);
+    const apply = (v: unknown): unknown =>
+      v !== null && typeof v === 'object' && (v as { postpone?: unknown }).postpone === true
+        ? ErrStateMachineResult.with(`the handler of event ${m.event.name} can not postpone`)
+        : this.#apply(v, undefined);
+    return isThenable(r) ? Promise.resolve(r).then(apply) : apply(r);
+  }
+
   /** Runs the enter callback of `state` (if any) and applies its result. */
   #enter(old: string, state: string): unknown {
     const cb = this.#enters.get(state) ?? this.#enterAll;
@@ -457,4 +506,8 @@ export abstract class StateMachine<P = unknown, S extends string = string, D = u
     this.#messageTimer.cancel();
     this.#messageTimer = undefined;
   }
+}
+
+function eventKey(e: Event): string {
+  return `${e.name}@@${e.node}`;
 }

@@ -7,6 +7,8 @@
 // state type, is a compile error, and a call handler must reply with that call's reply type.
 
 import { defineError, ErrIncorrect, type ErgoError } from '../gen/errors.js';
+import { Event } from '../gen/event.js';
+import type { MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import type { Stop } from '../gen/process.js';
 import type { AnyProtocol, MessageOf, Protocol, ReplyLater } from '../gen/protocol.js';
@@ -185,12 +187,24 @@ export type StateCallHandler<S, D, M, R, St extends S = S, Req = unknown> = (
 /** Ergo's StateEnterCallback: runs after each state change (and once for the initial state, `oldState === state`). */
 export type StateEnterCallback<S, D, M, St extends S = S> = (oldState: S, state: St, data: D) => EnterResult<S, D, M>;
 
+/**
+ * Ergo's EventHandler: handles the messages of an event the machine monitors, in any state. It
+ * may change state and data, start timeouts, or stop the machine; it cannot postpone.
+ */
+export type StateEventHandler<S, D, M, E = unknown> = (
+  event: MessageEvent<E>,
+  state: S,
+  data: D,
+) => EnterResult<S, D, M>;
+
 // --- the spec -----------------------------------------------------------------------------------------
 
 /** A handler as the engine calls it (the typed signatures above, erased). */
 export type AnyHandler = (from: PID, state: string, data: unknown, message: unknown, ref?: Ref) => unknown;
 /** An enter callback as the engine calls it. */
 export type AnyEnter = (oldState: string, state: string, data: unknown) => unknown;
+/** An event handler as the engine calls it. */
+export type AnyEventHandler = (event: MessageEvent, state: string, data: unknown) => unknown;
 
 function names(what: 'messages' | 'calls', protocol: AnyProtocol): Set<string> {
   return new Set(Object.keys(protocol.spec[what] ?? {}));
@@ -210,6 +224,8 @@ export class StateMachineSpec<P, S extends string, D> {
   readonly enterCallbacks = new Map<string, AnyEnter>();
   /** @internal the enter callback of the states without their own. */
   enterAll: AnyEnter | undefined;
+  /** @internal the events to monitor (a bare name: an event of this node) and their handlers. */
+  readonly eventHandlers: { readonly event: Event | string; readonly handler: AnyEventHandler }[] = [];
   readonly #messages: Set<string>;
   readonly #calls: Set<string>;
 
@@ -278,6 +294,25 @@ export class StateMachineSpec<P, S extends string, D> {
       if (this.enterCallbacks.has(s)) throw ErrStateMachineSpec.with(`state '${s}' has a state enter callback`);
       this.enterCallbacks.set(s, b as AnyEnter);
     }
+    return this;
+  }
+
+  /**
+   * Ergo's WithEventHandler: the machine monitors `event` once it has started (an Event, or the
+   * name of an event of this node) and `handler` handles its messages in every state. The
+   * messages the event buffers are handled first, in order. Monitoring fails — no such event,
+   * its node unreachable — end the machine with that error, as Ergo's do. The machine's
+   * `handleEvent` gets the messages of events without a handler. Throws ERR_STATEMACHINE_SPEC
+   * for an event that has a handler already.
+   */
+  eventHandler<E = unknown>(event: Event<E> | string, handler: StateEventHandler<S, D, MessageOf<P>, E>): this {
+    if (typeof handler !== 'function') throw ErrStateMachineSpec.with('the event handler must be a function');
+    if (!(event instanceof Event) && (typeof event !== 'string' || event === ''))
+      throw ErrStateMachineSpec.with('an event handler needs an Event or an event name');
+    const key = (e: Event | string): string => (typeof e === 'string' ? e : `${e.name}@@${e.node}`);
+    if (this.eventHandlers.some((h) => key(h.event) === key(event)))
+      throw ErrStateMachineSpec.with(`event '${typeof event === 'string' ? event : event.name}' has a handler`);
+    this.eventHandlers.push({ event, handler: handler as unknown as AnyEventHandler });
     return this;
   }
 

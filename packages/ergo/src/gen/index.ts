@@ -21,4 +21,5 @@ export * from './inspect_v2.js';
 export * from './standard_schema.js';
 export * from './schema.js';
 export * from './protocol.js';
+export * from './failure.js';
 export { ignorable, rejected } from './ignorable.js';

@@ -12,16 +12,31 @@ import type { Atom } from './atom.js';
 import type { PID } from './pid.js';
 import type { Stop } from './process.js';
 import { ProcessID } from './processid.js';
-import { firstIssue, parseValue, type Infer, type InferInput, type Parsed, type SchemaIssue } from './schema.js';
+import { ErrIncorrect } from './errors.js';
+import {
+  firstIssue,
+  noneMatched,
+  parseValue,
+  type Infer,
+  type InferInput,
+  type Parsed,
+  type SchemaIssue,
+} from './schema.js';
 import type { StandardSchemaV1 } from './standard_schema.js';
 
-/** One call of a protocol: the request's schema and the reply's. */
+/**
+ * One call of a protocol: the request's schema, the reply's, and optionally the expected
+ * failures it may answer with instead (`errors`, by a name of your choice: the typed error
+ * channel, see `CallFailure`).
+ */
 export interface CallDecl<
   Req extends StandardSchemaV1 = StandardSchemaV1,
   Rep extends StandardSchemaV1 = StandardSchemaV1,
 > {
   readonly request: Req;
   readonly reply: Rep;
+  /** Expected failures: a handler answers one with `this.fail(request, error)` and goes on. */
+  readonly errors?: Readonly<Record<string, StandardSchemaV1>>;
 }
 
 /**
@@ -61,8 +76,19 @@ export interface Protocol<S extends ProtocolSpec = ProtocolSpec> {
   readonly name: string;
   /** The declaration as given. */
   readonly spec: S;
-  /** The protocol's event names, typed with their payloads. */
+  /**
+   * The protocol's event names, typed with their payloads, scoped by the protocol's name:
+   * `Counter.events.changed` is the event `counter.changed` (so two protocols may both declare
+   * `changed`). One process per node registers it; for several instances use {@link Protocol.event}.
+   */
   readonly events: { readonly [K in keyof S['events']]: EventName<Infer<NonNullable<S['events']>[K]>> };
+  /**
+   * The name of event `event` for one instance, `scope` (a key of yours: a registered name, an
+   * id): `<protocol>.<event>.<scope>`, typed with its payload. Two instances of one typed actor
+   * each register their own (`Counter.event('changed', this.name)`); a subscriber, Go's too,
+   * names the same string (`gen.Event{Name: "counter.changed.c1", Node: ...}`).
+   */
+  event<K extends keyof S['events'] & string>(event: K, scope: string): EventName<Infer<NonNullable<S['events']>[K]>>;
   /** Types this PID as speaking this protocol (no check: you vouch for it). */
   pid(pid: PID): PID<Protocol<S>>;
   /** A typed ProcessID for a registered name (on `node`, or this node when omitted). */
@@ -103,12 +129,27 @@ export type RequestOf<P> = P extends AnyProtocol
   ? Infer<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>
   : unknown;
 
+/**
+ * What `send` asks for when the target's protocol declares no messages: nothing fits, and the
+ * compiler names the reason (instead of "parameter of type 'never'").
+ */
+export interface ProtocolDeclaresNoMessages {
+  readonly '~error: the protocol of this address declares no messages': never;
+}
+/** What `call` asks for when the target's protocol declares no calls (see {@link ProtocolDeclaresNoMessages}). */
+export interface ProtocolDeclaresNoCalls {
+  readonly '~error: the protocol of this address declares no calls': never;
+}
+type OrNone<T, None> = [T] extends [never] ? None : T;
+
 /** The messages a sender may give `P` (its schemas' inputs; unknown for an untyped target). */
-export type MessageInOf<P> = P extends AnyProtocol ? InferInput<ValuesOf<SpecOf<P>['messages']>> : unknown;
+export type MessageInOf<P> = P extends AnyProtocol
+  ? OrNone<InferInput<ValuesOf<SpecOf<P>['messages']>>, ProtocolDeclaresNoMessages>
+  : unknown;
 
 /** The call requests a caller may give `P` (its schemas' inputs; unknown for an untyped target). */
 export type RequestInOf<P> = P extends AnyProtocol
-  ? InferInput<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>
+  ? OrNone<InferInput<NonNullable<ValuesOf<SpecOf<P>['calls']>>['request']>, ProtocolDeclaresNoCalls>
   : unknown;
 
 /** Every reply `P` may give (unknown for an untyped target). */
@@ -127,6 +168,23 @@ type MatchedReply<P, R> = P extends AnyProtocol
         InferInput<NonNullable<SpecOf<P>['calls']>[K]['request']>,
       ]
         ? Infer<NonNullable<SpecOf<P>['calls']>[K]['reply']>
+        : never;
+    }[keyof NonNullable<SpecOf<P>['calls']>]
+  : unknown;
+
+/** The failure values a call declaration `C` declares (never without `errors`). */
+type ErrorsOfDecl<C> = C extends { readonly errors?: infer E } ? Infer<ValuesOf<NonNullable<E>>> : never;
+
+/**
+ * The expected failures of request `R` (as the caller gives it) under `P`: the `errors` of
+ * every call whose request type `R` fits (never when none declares any; unknown when untyped).
+ */
+export type ErrorOf<P, R> = P extends AnyProtocol
+  ? {
+      [K in keyof NonNullable<SpecOf<P>['calls']>]: [R] extends [
+        InferInput<NonNullable<SpecOf<P>['calls']>[K]['request']>,
+      ]
+        ? ErrorsOfDecl<NonNullable<SpecOf<P>['calls']>[K]>
         : never;
     }[keyof NonNullable<SpecOf<P>['calls']>]
   : unknown;
@@ -151,6 +209,8 @@ export type MessageFor<T> = MessageInOf<ProtocolOf<T>>;
 export type RequestFor<T> = RequestInOf<ProtocolOf<T>>;
 /** What `call(to, request)` resolves to for target `T` and request `R`. */
 export type ReplyFor<T, R> = ReplyOf<ProtocolOf<T>, R>;
+/** The expected failures of `call(to, request)` for target `T` and request `R` (see `tryCall`). */
+export type ErrorFor<T, R> = ErrorOf<ProtocolOf<T>, R>;
 /** The payload type of an event name, token or Event (unknown when untyped). */
 export type PayloadOf<T> = [T] extends [never] ? unknown : T extends { readonly '~payload'?: infer V } ? V : unknown;
 
@@ -180,27 +240,41 @@ export function installProtocolTypeRegistrar(register: (decl: ProtocolTypeDecl) 
   for (const d of pendingTypes.splice(0)) register(d);
 }
 
+/** One schema's verdict; a schema that throws is a refusal whose text stays local. */
+function parseOne(schema: StandardSchemaV1, value: unknown): Parsed {
+  try {
+    return parseValue(schema, value);
+  } catch {
+    // The thrown text is the schema's own (and may say anything): the sender gets the code.
+    return { issue: { path: [], message: 'the schema threw an exception' } };
+  }
+}
+
 function parseFirst(schemas: readonly StandardSchemaV1[], value: unknown): Parsed {
   if (schemas.length === 0) return { issue: { path: [], message: 'this protocol declares none' } };
-  let best: SchemaIssue | undefined;
+  const issues: SchemaIssue[] = [];
   for (const schema of schemas) {
-    const r = parseValue(schema, value);
+    const r = parseOne(schema, value);
     if (r.issue === undefined) return r;
-    if (best === undefined || r.issue.path.length > best.path.length) best = r.issue;
+    issues.push(r.issue);
   }
-  return { issue: best! };
+  return { issue: noneMatched(issues, value) };
 }
 
 function firstOf(schemas: readonly StandardSchemaV1[], value: unknown): SchemaIssue | undefined {
   if (schemas.length === 0) return { path: [], message: 'this protocol declares none' };
-  let best: SchemaIssue | undefined;
+  const issues: SchemaIssue[] = [];
   for (const schema of schemas) {
-    const found = firstIssue(schema, value);
+    let found: SchemaIssue | undefined;
+    try {
+      found = firstIssue(schema, value);
+    } catch {
+      found = { path: [], message: 'the schema threw an exception' };
+    }
     if (found === undefined) return undefined;
-    // The deepest issue is the most telling when several options fail.
-    if (best === undefined || found.path.length > best.path.length) best = found;
+    issues.push(found);
   }
-  return best;
+  return noneMatched(issues, value);
 }
 
 /**
@@ -219,7 +293,9 @@ function firstOf(schemas: readonly StandardSchemaV1[], value: unknown): SchemaIs
 export function defineProtocol<const S extends ProtocolSpec>(name: string, spec: S): Protocol<S> {
   const messages = Object.values(spec.messages ?? {});
   const requests = Object.values(spec.calls ?? {}).map((c) => c.request);
-  const events = Object.fromEntries(Object.keys(spec.events ?? {}).map((k) => [k, k])) as Protocol<S>['events'];
+  const declared = Object.keys(spec.events ?? {});
+  // Scoped by the protocol's name: two protocols that both declare `changed` do not collide.
+  const events = Object.fromEntries(declared.map((k) => [k, `${name}.${k}`])) as Protocol<S>['events'];
   for (const decl of spec.types ?? []) {
     if (typeRegistrar === undefined) pendingTypes.push(decl);
     else typeRegistrar(decl);
@@ -232,6 +308,12 @@ export function defineProtocol<const S extends ProtocolSpec>(name: string, spec:
     processID: (n: Atom | string, node?: Atom | string) =>
       new ProcessID(n as Atom, (node ?? '') as Atom) as ProcessID<Protocol<S>>,
     alias: (alias: Alias) => alias as Alias<Protocol<S>>,
+    event: (event: string, scope: string) => {
+      if (!declared.includes(event)) throw ErrIncorrect.with(`protocol ${name} declares no event ${event}`);
+      if (typeof scope !== 'string' || scope === '')
+        throw ErrIncorrect.with(`event ${event}: scope must be a non-empty string`);
+      return `${name}.${event}.${scope}` as never;
+    },
     lookup: (where: { processPID(name: Atom | string): PID }, n: Atom | string) =>
       where.processPID(n) as PID<Protocol<S>>,
     checkMessage: (value: unknown) => firstOf(messages, value),
@@ -287,6 +369,16 @@ type ParamsMeet<F> = [F] extends [(x: infer I) => void] ? I : never;
 export type ReplyTo<P, R> = P extends AnyProtocol
   ? ParamsMeet<R extends unknown ? (x: HandlerMatch<P, R>) => void : never>
   : unknown;
+/**
+ * The failures a handler may answer a request of type `R` with (as the handler sees it): the
+ * `errors` of the call it is; for a union not narrowed to one call, those valid for all of them.
+ */
+export type ErrorTo<P, R> = P extends AnyProtocol
+  ? ParamsMeet<R extends unknown ? (x: HandlerErrorMatch<P, R>) => void : never>
+  : unknown;
+type HandlerErrorMatch<P, R> = {
+  [K in keyof CallsOf<P>]: [R] extends [Infer<CallsOf<P>[K]['request']>] ? ErrorsOfDecl<CallsOf<P>[K]> : never;
+}[keyof CallsOf<P>];
 type HandlerMatch<P, R> = {
   [K in keyof CallsOf<P>]: [R] extends [Infer<CallsOf<P>[K]['request']>] ? Infer<CallsOf<P>[K]['reply']> : never;
 }[keyof CallsOf<P>];
@@ -313,11 +405,13 @@ export interface Replied<P> {
  * A call answered later, made by a typed actor's `later(request, from, ref)`: answer it with
  * `respond(later, value)`, which checks the value against the request's reply.
  */
-export interface Later<T = unknown> {
+export interface Later<T = unknown, E = never> {
   readonly from: PID;
   readonly ref: Ref;
   /** Phantom: the reply type. */
   readonly '~reply'?: T;
+  /** Phantom: the expected failures (answer one with `failLater`). */
+  readonly '~error'?: E;
 }
 
 /** What a typed `handleCall` may answer with (now, or inside a `Stop`). */

@@ -1,7 +1,8 @@
 // A minimal built-in schema builder implementing Standard Schema v1, for protocols written
 // without a schema library (zod, valibot and arktype schemas work the same way). Validation is
 // synchronous, stops at the first issue and reports its path; it never copies or transforms the
-// value (the output is the input), so a validated message is delivered as it arrived.
+// value (the output is the input), so a validated message is delivered as it arrived — except
+// `object(shape, { fromMap: true })`, which delivers a Go map (a `Map`) as a plain object.
 
 import type { StandardSchemaV1 } from './standard_schema.js';
 
@@ -32,6 +33,20 @@ function issue(path: PropertyKey[], message: string): SchemaIssue {
   return { path: path.slice(), message };
 }
 
+/**
+ * The issue for a value that none of several schemas (a protocol's messages, a union's options)
+ * accepts: the deepest issue when one got further than the root (the most telling), else every
+ * option's expectation at once (one option's "expected Put, got string" would wrongly suggest a
+ * string is never valid when another option is a string literal).
+ */
+export function noneMatched(issues: readonly SchemaIssue[], value: unknown): SchemaIssue {
+  let best = issues[0]!;
+  for (const i of issues) if (i.path.length > best.path.length) best = i;
+  if (issues.length === 1 || best.path.length > 0) return best;
+  const wanted = issues.map((i) => i.message.replace(/^expected /, '').replace(/, got [^,]*$/, ''));
+  return { path: [], message: `expected one of: ${wanted.join(' | ')}; got ${describe(value)}` };
+}
+
 function describe(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'array';
@@ -39,7 +54,10 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-function make<T>(check: Check): Schema<T> {
+/** Turns a checked value into the value delivered (only `object({ fromMap })` and its parents have one). */
+type Convert = (value: unknown) => unknown;
+
+function make<T>(check: Check, convert?: Convert): Schema<T> {
   const schema: Schema<T> = {
     check: (value) => check(value, []),
     '~standard': {
@@ -47,16 +65,20 @@ function make<T>(check: Check): Schema<T> {
       vendor: 'ergo-ts',
       validate(value: unknown): StandardSchemaV1.Result<T> {
         const found = check(value, []);
-        return found === undefined ? { value: value as T } : { issues: [found] };
+        if (found !== undefined) return { issues: [found] };
+        return { value: (convert === undefined ? value : convert(value)) as T };
       },
     },
   };
   checks.set(schema, check);
+  if (convert !== undefined) converts.set(schema, convert);
   return schema;
 }
 
 /** The check function of each built-in schema, so composites call it directly with their path. */
 const checks = new WeakMap<object, Check>();
+/** The conversion of the built-in schemas that convert (a Go map read as an object). */
+const converts = new WeakMap<object, Convert>();
 
 /** The check of any Standard Schema: built-in ones directly, others through `~standard.validate`. */
 function checkOf(schema: StandardSchemaV1): Check {
@@ -132,31 +154,60 @@ export const schema = {
   /** An array whose every element matches `item`. */
   array: <T>(item: StandardSchemaV1<T, T>): Schema<T[]> => {
     const c = checkOf(item);
-    return make<T[]>((v, path) => {
-      if (!Array.isArray(v)) return issue(path, `expected array, got ${describe(v)}`);
-      for (let i = 0; i < v.length; i++) {
-        path.push(i);
-        const found = c(v[i], path);
-        path.pop();
-        if (found !== undefined) return found;
-      }
-      return undefined;
-    });
+    const ic = converts.get(item);
+    return make<T[]>(
+      (v, path) => {
+        if (!Array.isArray(v)) return issue(path, `expected array, got ${describe(v)}`);
+        for (let i = 0; i < v.length; i++) {
+          path.push(i);
+          const found = c(v[i], path);
+          path.pop();
+          if (found !== undefined) return found;
+        }
+        return undefined;
+      },
+      ic === undefined ? undefined : (v) => (v as unknown[]).map(ic),
+    );
   },
-  /** An object with these properties (others are ignored). */
-  object: <S extends Shape>(shape: S): Schema<Flat<ObjectOf<S>>> => {
-    const fields = Object.keys(shape).map((k) => [k, checkOf(shape[k] as StandardSchemaV1)] as const);
+  /**
+   * An object with these properties (others are ignored). With `{ fromMap: true }` a `Map` whose
+   * keys are strings is accepted too and delivered as a plain object of its entries: what a Go
+   * peer's `map[string]any` arrives as. The conversion happens where the schema's output is
+   * delivered (the boundary check, `parse`), also for such objects nested in this one.
+   */
+  object: <S extends Shape>(shape: S, options?: { readonly fromMap?: boolean }): Schema<Flat<ObjectOf<S>>> => {
+    const fromMap = options?.fromMap === true;
+    const keys = Object.keys(shape);
+    const fields = keys.map((k) => [k, checkOf(shape[k] as StandardSchemaV1)] as const);
+    const inner = keys.flatMap((k) => {
+      const c = converts.get(shape[k] as object);
+      return c === undefined ? [] : [[k, c] as const];
+    });
+    const convert: Convert | undefined =
+      !fromMap && inner.length === 0
+        ? undefined
+        : (v) => {
+            const o: Record<string, unknown> = v instanceof Map ? Object.fromEntries(v) : { ...(v as object) };
+            for (const [k, c] of inner) if (o[k] !== undefined) o[k] = c(o[k]);
+            return o;
+          };
     return make<Flat<ObjectOf<S>>>((v, path) => {
-      if (typeof v !== 'object' || v === null || Array.isArray(v))
+      const isMap = fromMap && v instanceof Map;
+      if (!isMap && (typeof v !== 'object' || v === null || Array.isArray(v)))
         return issue(path, `expected object, got ${describe(v)}`);
+      if (isMap) {
+        for (const key of (v as Map<unknown, unknown>).keys())
+          if (typeof key !== 'string')
+            return issue(path, `expected a Map with string keys, got a ${describe(key)} key`);
+      }
       for (const [k, c] of fields) {
         path.push(k);
-        const found = c((v as Record<string, unknown>)[k], path);
+        const found = c(isMap ? (v as Map<string, unknown>).get(k) : (v as Record<string, unknown>)[k], path);
         path.pop();
         if (found !== undefined) return found;
       }
       return undefined;
-    });
+    }, convert);
   },
   /** An instance of `cls` (instanceof), optionally with its fields checked by `shape`. */
   instance: <C extends abstract new (...args: never[]) => unknown>(cls: C, shape?: Shape): Schema<InstanceType<C>> => {
@@ -166,16 +217,25 @@ export const schema = {
       return fields === undefined ? undefined : fields(v, path);
     });
   },
-  /** Any of the given schemas (the first that matches); the issue reported is the last one's. */
+  /**
+   * Any of the given schemas (the first that matches). When none does, the issue is the one
+   * that got deepest, or every option's expectation when all fail at the union itself.
+   */
   union: <const A extends readonly StandardSchemaV1[]>(...options: A): Schema<Infer<A[number]>> => {
     const cs = options.map(checkOf);
     return make<Infer<A[number]>>((v, path) => {
-      let last: SchemaIssue | undefined = issue(path, 'no option matched');
+      if (cs.length === 0) return issue(path, 'no option matched');
+      const issues: SchemaIssue[] = [];
       for (const c of cs) {
-        last = c(v, path);
-        if (last === undefined) return undefined;
+        const found = c(v, path);
+        if (found === undefined) return undefined;
+        issues.push(found);
       }
-      return last;
+      const at = path.length;
+      // Compare depths below this union's own path.
+      const rel = issues.map((i) => ({ path: i.path.slice(at), message: i.message }));
+      const r = noneMatched(rel, v);
+      return { path: [...path, ...r.path], message: r.message };
     });
   },
 };
@@ -202,7 +262,9 @@ export function parseValue(schema: StandardSchemaV1, value: unknown): Parsed {
   const own = checks.get(schema);
   if (own !== undefined) {
     const found = own(value, []);
-    return found === undefined ? { value } : { issue: found };
+    if (found !== undefined) return { issue: found };
+    const convert = converts.get(schema);
+    return { value: convert === undefined ? value : convert(value) };
   }
   const r = schema['~standard'].validate(value);
   if (r instanceof Promise) return { issue: issue([], 'asynchronous schema (not allowed in a protocol)') };

@@ -4,6 +4,7 @@
 // the wire are checked against the remaining bytes (times the element's minimum size) before
 // anything is allocated.
 
+import { SparseHole } from './jsvalues.js';
 import { EdfError, keySegment, wrapForeign } from './errors.js';
 import { DESCRIPTOR_MAX_BYTES, Tag } from './tags.js';
 import {
@@ -65,8 +66,14 @@ export function sliceCodec(self: () => EdfType, elem: EdfType, marker: number): 
     e.u32(n);
     let i = 0;
     try {
-      for (; i < n; i++) ee(e, a[i]);
+      for (; i < n; i++) {
+        const x = a[i];
+        // A hole (not an undefined element): between ergo-ts nodes the array goes as Sparse.
+        if (x === undefined && e.jsValues && !(i in a)) throw new SparseHole(a);
+        ee(e, x);
+      }
     } catch (err) {
+      if (err instanceof SparseHole) throw err;
       throw atPath(err, `[${i}]`);
     }
   };

@@ -212,8 +212,8 @@ export class EdfDecoder extends EdfReader {
       case Tag.Float32:
         return this.exact ? new Typed(FLOAT32, this.f32()) : this.f32();
       default:
-        // The ergo-ts JS-value extension (JsTag, 0xe0..0xe6): only ergo-ts peers send it.
-        if (t >= JsTag.Undefined && t <= JsTag.NullObject) return decodeJs(this, t);
+        // The ergo-ts JS-value extension (JsTag, 0xe0..0xe9): only ergo-ts peers send it.
+        if (t >= JsTag.Undefined && t <= JsTag.Sparse) return decodeJs(this, t);
         this.pos--;
         throw this.fail('ERR_EDF_DECODE', `unknown type tag ${hex(t)}`);
     }

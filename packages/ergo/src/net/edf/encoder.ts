@@ -12,7 +12,16 @@ import { MAP_STRING_ANY, RegisteredType, type EdfRegistry } from './registry.js'
 import { ATOM_CACHE_MIN_ID, DESCRIPTOR_MAX_BYTES, ERROR_CACHE_MIN_ID, TYPE_CACHE_MIN_ID, Tag } from './tags.js';
 import { type EdfType, Kind, TagForm, Typed, mismatch, unwrapTyped } from './type.js';
 import { EdfWriter } from './writer.js';
-import { SHORT_STRING_UNITS, encodeJsBigInt, encodeJsLongString, encodeJsObject, JsTag } from './jsvalues.js';
+import {
+  SHORT_STRING_UNITS,
+  SparseHole,
+  encodeJsBigInt,
+  encodeJsLongString,
+  encodeJsObject,
+  encodeJsSparse,
+  encodeJsTypedArray,
+  JsTag,
+} from './jsvalues.js';
 import { defaultRegistry } from './default.js';
 
 const I64_MIN = -(2n ** 63n);
@@ -210,7 +219,25 @@ export class EdfEncoder extends EdfWriter {
       if (this.jsValues) {
         // Registered classes and builtins keep their EDF type; what Go cannot carry gets a JS tag.
         const t = ctor === Object || ctor === Date || ctor === Set ? undefined : this.registry.ctorType(ctor);
-        if (t === undefined && encodeJsObject(this, v)) {
+        if (t === undefined) {
+          if (encodeJsObject(this, v) || encodeJsTypedArray(this, v)) {
+            this.depth--;
+            return;
+          }
+        } else if (ctor === Array) {
+          // Holes stay holes: the slice encoder signals the first one, and the array is written
+          // again with the Sparse tag (a dense array pays nothing but its elements' own checks).
+          const start = this.pos;
+          try {
+            this.typedValue(t, v);
+          } catch (err) {
+            if (!(err instanceof SparseHole) || err.array !== v) throw err;
+            this.pos = start;
+            encodeJsSparse(this, v as unknown[]);
+          }
+          this.depth--;
+          return;
+        } else if (t.kind === Kind.Slice && encodeJsTypedArray(this, v)) {
           this.depth--;
           return;
         }

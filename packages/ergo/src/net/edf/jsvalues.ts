@@ -5,6 +5,7 @@
 // EDF 3.2 does not use (0xe0..0xe6); an encoder writes them only when its `jsValues` is on, and
 // every decoder reads them, so a Go peer never sees one and an ergo-ts peer accepts both forms.
 
+import { CallFailure } from '../../gen/failure.js';
 import { atPath } from './composite.js';
 import { EdfError, fieldSegment } from './errors.js';
 import type { EdfDecoder } from './decoder.js';
@@ -21,6 +22,13 @@ import type { EdfEncoder } from './encoder.js';
  * - `String` — `u32 len` + UTF-8: strings of more than 21845 UTF-16 units (EDF strings stop at
  *   65535 bytes).
  * - `NullObject` — as `Object`, for an object with a null prototype.
+ * - `TypedArray` — `u8 kind` (index in {@link TYPED_ARRAYS}) + `u32 byte length` + the elements'
+ *   bytes, little-endian: an Int32Array, Float64Array... arrives as its own class (Go mode sends
+ *   it as a Go slice, which arrives as an Array).
+ * - `Failure` — a tagged value: a {@link CallFailure} (the typed error channel of protocols), in
+ *   an error response.
+ * - `Sparse` — an array with holes: `u32 length` + `u32 count` + count × (`u32 index` + tagged
+ *   value), indexes increasing (holes stay holes instead of becoming `undefined`).
  */
 export const JsTag = {
   Undefined: 0xe0,
@@ -30,7 +38,86 @@ export const JsTag = {
   Date: 0xe4,
   String: 0xe5,
   NullObject: 0xe6,
+  TypedArray: 0xe7,
+  Failure: 0xe8,
+  Sparse: 0xe9,
 } as const;
+
+/** The typed arrays the `TypedArray` tag carries, by kind (Uint8Array stays an EDF binary). */
+export const TYPED_ARRAYS = [
+  Int8Array,
+  Uint8ClampedArray,
+  Int16Array,
+  Uint16Array,
+  Int32Array,
+  Uint32Array,
+  Float32Array,
+  Float64Array,
+  BigInt64Array,
+  BigUint64Array,
+] as const;
+const typedKind = new Map<unknown, number>(TYPED_ARRAYS.map((c, i) => [c, i]));
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+/**
+ * @internal Thrown by a slice encoder in JS-value mode at a hole of array `array`: the encoder
+ * that began that array rewinds and writes it with the `Sparse` tag.
+ */
+export class SparseHole extends EdfError {
+  constructor(readonly array: unknown) {
+    super('ERR_EDF_ENCODE', 'array with holes');
+  }
+}
+
+/** @internal Writes a typed array (not Uint8Array) with the `TypedArray` tag; false if `v` is none. */
+export function encodeJsTypedArray(e: EdfEncoder, v: object): boolean {
+  const kind = typedKind.get(v.constructor);
+  if (kind === undefined) return false;
+  if (!littleEndian) throw new EdfError('ERR_EDF_ENCODE', 'typed arrays need a little-endian host');
+  const a = v as ArrayBufferView;
+  if (a.byteLength > e.limits.maxBinaryBytes)
+    throw new EdfError('ERR_EDF_BINARY_TOO_LONG', `typed array of ${a.byteLength} bytes exceeds maxBinaryBytes`);
+  e.u8(JsTag.TypedArray);
+  e.u8(kind);
+  e.u32(a.byteLength);
+  e.bytes(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return true;
+}
+
+/** @internal Writes an array with holes with the `Sparse` tag (own indexes only). */
+export function encodeJsSparse(e: EdfEncoder, a: readonly unknown[]): void {
+  e.u8(JsTag.Sparse);
+  e.u32(a.length);
+  const at = e.pos;
+  e.u32(0);
+  let count = 0;
+  for (const k in a) {
+    const i = Number(k);
+    if (!Number.isInteger(i) || i < 0 || String(i) !== k) continue;
+    e.u32(i);
+    try {
+      e.tagged(a[i]);
+    } catch (err) {
+      throw atPath(err, `[${i}]`);
+    }
+    count++;
+  }
+  const b = e.buf;
+  b[at] = count >>> 24;
+  b[at + 1] = count >>> 16;
+  b[at + 2] = count >>> 8;
+  b[at + 3] = count;
+}
+
+/** @internal Writes a CallFailure with the `Failure` tag. */
+export function encodeJsFailure(e: EdfEncoder, f: CallFailure): void {
+  e.u8(JsTag.Failure);
+  try {
+    e.tagged(f.error);
+  } catch (err) {
+    throw atPath(err, '.error');
+  }
+}
 
 /** Longest string (UTF-16 units) that always fits an EDF string body (3 bytes per unit at most). */
 export const SHORT_STRING_UNITS = 21845;
@@ -45,6 +132,10 @@ export function encodeJsObject(e: EdfEncoder, v: object): boolean {
   if (v instanceof Date) {
     e.u8(JsTag.Date);
     e.f64(v.getTime());
+    return true;
+  }
+  if (v instanceof CallFailure) {
+    encodeJsFailure(e, v);
     return true;
   }
   if (v instanceof Set) {
@@ -151,6 +242,50 @@ export function decodeJs(d: EdfDecoder, tag: number): unknown {
       d.pos += n;
       const m = BigInt(hex);
       return sign === 1 ? -m : m;
+    }
+    case JsTag.Failure: {
+      enter(d);
+      const f = new CallFailure(d.tagged());
+      d.depth--;
+      return f;
+    }
+    case JsTag.TypedArray: {
+      const kind = d.u8();
+      const C = TYPED_ARRAYS[kind];
+      if (C === undefined) {
+        d.pos--;
+        throw d.fail('ERR_EDF_DECODE', `typed array kind ${kind}`);
+      }
+      const n = d.u32();
+      if (n > d.limits.maxBinaryBytes || n % C.BYTES_PER_ELEMENT !== 0) {
+        d.pos -= 4;
+        throw d.fail('ERR_EDF_DECODE', `typed array of ${n} bytes (${C.name})`);
+      }
+      d.need(n);
+      // A copy: the input buffer is reused, and the element type needs an aligned offset.
+      // (Not `buf.slice`: on a Buffer that is a view of a shared pool, not a copy.)
+      const bytes = new Uint8Array(n);
+      bytes.set(d.buf.subarray(d.pos, d.pos + n));
+      d.pos += n;
+      if (!littleEndian) throw d.fail('ERR_EDF_DECODE', 'typed arrays need a little-endian host');
+      return new C(bytes.buffer, 0, n / C.BYTES_PER_ELEMENT);
+    }
+    case JsTag.Sparse: {
+      const len = d.u32();
+      const n = d.u32();
+      d.count(n, 5);
+      if (n > len) throw d.fail('ERR_EDF_DECODE', `sparse array of length ${len} with ${n} elements`);
+      enter(d);
+      const a: unknown[] = new Array<unknown>(len);
+      let last = -1;
+      for (let i = 0; i < n; i++) {
+        const at = d.u32();
+        if (at <= last || at >= len) throw d.fail('ERR_EDF_DECODE', `sparse array index ${at} out of order`);
+        a[at] = d.tagged();
+        last = at;
+      }
+      d.depth--;
+      return a;
     }
     case JsTag.Set: {
       const n = d.u32();

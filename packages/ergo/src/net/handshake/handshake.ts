@@ -74,6 +74,13 @@ export interface HandshakeOptions {
    */
   admit?: (peer: string) => void;
   /**
+   * Acceptor: called with a Join's node and connection id once its digest is verified, before
+   * this side's Accept goes out. Throwing refuses the link as {@link admit} does: an initiator
+   * whose connection this node does not have (any more) learns it from the handshake, instead of
+   * a link that completes and is closed at once (which it would re-dial again and again).
+   */
+  admitJoin?: (peer: string, connectionID: string) => void;
+  /**
    * Initiator on TLS: do not check the acceptor's certificate digest (Go's
    * `DisableTLSFingerprint`). Default false: a TLS acceptor must prove the cookie for its certificate.
    */
@@ -352,6 +359,21 @@ async function readAccept(io: FrameIO, peer: string | undefined): Promise<Handsh
 }
 
 /**
+ * The acceptor's Accept of our Join. The main handshake proved the cookie already: closing the
+ * socket now means the acceptor has no such connection with us (ERR_HANDSHAKE_REFUSED).
+ */
+async function readJoinAccept(io: FrameIO, peer: string): Promise<HandshakeMessage> {
+  try {
+    return await io.read('Accept');
+  } catch (e) {
+    if (!(e instanceof WireError) || e.code !== 'ERR_HANDSHAKE_CLOSED') throw e;
+    throw new WireError('ERR_HANDSHAKE_REFUSED', `${peer} closed the link after our Join (it has no such connection)`, {
+      cause: e,
+    });
+  }
+}
+
+/**
  * Initiator, an extra pool link of the connection `connectionID` (WIRE §2.3).
  * @throws WireError as {@link startHandshake}.
  */
@@ -366,7 +388,7 @@ export function joinHandshake(
     const sJ = makeSalt();
     const dJ = joinDigest(connectionID, sJ, cookie);
     io.send(new MessageJoin({ node: options.node, connectionID, salt: sJ, digest: dJ }));
-    const accept = expect(await io.read('Accept'), MessageAccept, 'join');
+    const accept = expect(await readJoinAccept(io, peer), MessageAccept, 'join');
     if (!sameDigest(accept.digest, joinAcceptDigest(dJ, cookie)))
       throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest from the acceptor (stage join): cookies differ');
     const fp = remoteFingerprint(socket);
@@ -412,6 +434,7 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
       if (!sameDigest(first.digest, joinDigest(first.connectionID, first.salt, cookie)))
         throw fail('ERR_HANDSHAKE_DIGEST', 'incorrect digest (accept stage join): cookies differ');
       if (first.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
+      options.admitJoin?.(first.node, first.connectionID);
       const reply = new MessageAccept({ digest: joinAcceptDigest(first.digest, cookie) });
       if (fp !== undefined) reply.digestCert = joinAcceptCertDigest(first.digest, first.salt, cookie, fp);
       io.send(reply);

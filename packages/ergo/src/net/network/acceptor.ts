@@ -43,6 +43,8 @@ export interface AcceptorHost {
    * dial, crossing.ts), else records that its connection is being set up.
    */
   admit(peer: string, socket: net.Socket): void;
+  /** A Join names connection `connectionID` of `peer`: throws to refuse it before this side's Accept. */
+  admitJoin(peer: string, connectionID: string): void;
   /** A handshake failed (logged, rate-limited per source, and published by the network). */
   refused(remote: string, err: Error, acceptor: AcceptorImpl): void;
   /** True when `address` failed too many handshakes lately: close its connection at once. */
@@ -156,6 +158,7 @@ export class AcceptorImpl implements Acceptor {
       maxMessageSize: this.maxSize,
       poolSize: this.poolSize,
       admit: (peer) => this.host_.admit(peer, socket),
+      admitJoin: (peer, id) => this.host_.admitJoin(peer, id),
     };
     acceptHandshake(socket, options).then(
       (hs) => this.host_.accepted(socket, hs, this),

@@ -8,6 +8,7 @@ import diagnostics from 'node:diagnostics_channel';
 import { randomBytes } from 'node:crypto';
 import type net from 'node:net';
 import type { InHostTransport } from '../inhost/transport.js';
+import { WireError } from '../error.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core } from '../../gen/core.js';
 import {
@@ -431,7 +432,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       const dsn = hs.poolDSN.length > 0 ? splitDSN(hs.poolDSN[i % hs.poolDSN.length]!) : { host, port: c.route.port };
       const s = c.open !== undefined ? c.open() : await this.openSocket(dsn.host, dsn.port, c);
       const j = await joinHandshake(s, opts, hs.connectionID, name);
-      conn.addLink(s, j.tail);
+      conn.confirmJoin(conn.addLink(s, j.tail));
     };
     for (let i = 1; i < hs.poolSize; i++) {
       try {
@@ -531,6 +532,13 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.crossings.admitted(name, socket);
   }
 
+  /** A Join for a connection this node does not have is refused before the Accept (ERR_HANDSHAKE_REFUSED). */
+  admitJoin(peer: string, connectionID: string): void {
+    const existing = this.running ? this.connections.get(peer as Atom) : undefined;
+    if (existing === undefined || existing.connectionID !== connectionID)
+      throw new WireError('ERR_HANDSHAKE_REFUSED', `join from ${peer} refused: no such connection with it here`);
+  }
+
   accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptTerms): void {
     const peer = hs.peer as Atom;
     const existing = this.connections.get(peer);
@@ -540,7 +548,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         socket.destroy();
         return;
       }
-      existing.addLink(socket, hs.tail);
+      existing.addLink(socket, hs.tail, true);
       return;
     }
     if (!this.running || existing !== undefined) {
@@ -612,6 +620,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         maxMessageSize: this.maxSize,
         poolSize: 1, // one ordered port is the whole pool: no kernel queue to spread over
         admit: (peer) => this.admit(peer, socket),
+        admitJoin: (peer, id) => this.admitJoin(peer, id),
       };
       acceptHandshake(socket, options).then(
         (hs) => this.accepted(socket, hs, this.inHostTerms),

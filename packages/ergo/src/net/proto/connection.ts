@@ -116,6 +116,8 @@ export class EnpConnection implements Connection, LinkOwner {
   readonly connectionID: string;
   readonly startedAt = Date.now();
   readonly links: EnpLink[] = [];
+  /** The links packets are sent on: {@link links} but those still held (see addLink). */
+  private readonly sendable: EnpLink[] = [];
   readonly poolSize: number;
   readonly poolDSN: string[];
   messagesIn = 0;
@@ -174,8 +176,14 @@ export class EnpConnection implements Connection, LinkOwner {
   /**
    * Attaches one more authenticated socket (the first one too) and starts reading it; every link
    * decodes with the caches the first handshake announced. ErrNoConnection once closed.
+   *
+   * `held`: a link the peer joined to a connection this node accepted. The peer's side of a join
+   * may still fail after this side's Accept went out (its handshake step timed out on a lossy
+   * or loaded network), and then it closes the socket: whatever this node wrote on it meanwhile
+   * would be lost. So such a link only receives until the peer's first packet on it (an ergo-ts
+   * initiator sends one at once, see {@link confirmJoin}); a connection with no other link uses it.
    */
-  addLink(socket: NetworkSocket, tail: Uint8Array | null): EnpLink {
+  addLink(socket: NetworkSocket, tail: Uint8Array | null, held = false): EnpLink {
     const hs = this.hs;
     if (!this.alive) {
       socket.destroy();
@@ -190,6 +198,8 @@ export class EnpConnection implements Connection, LinkOwner {
       this.terms.maxMessageSize,
     );
     this.links.push(link);
+    if (held && this.sendable.length > 0) link.held = true;
+    else this.sendable.push(link);
     link.start(tail);
     if (this.heartbeat === null && this.stallTimeout > 0) this.heartbeat = new Heartbeat(this, this.stallTimeout);
     return link;
@@ -214,7 +224,7 @@ export class EnpConnection implements Connection, LinkOwner {
   // --- link selection -------------------------------------------------------------------------
 
   private link(key: number): EnpLink {
-    const ls = this.links;
+    const ls = this.sendable;
     if (!this.alive || ls.length === 0) throw ErrNoConnection.with(`connection to ${this.peer} is closed`);
     if (key === 0) {
       const l = ls[this.rr % ls.length]!;
@@ -301,7 +311,7 @@ export class EnpConnection implements Connection, LinkOwner {
   probe(): void {
     if (!this.alive) return;
     let best: EnpLink | null = null;
-    for (const l of this.links) if (l.writable && (best === null || l.queued < best.queued)) best = l;
+    for (const l of this.sendable) if (l.writable && (best === null || l.queued < best.queued)) best = l;
     if (best === null) return;
     try {
       best.enc.sendControl(0, new MessageUpdateCache({ ref: this.core.makeRef() }));
@@ -309,6 +319,17 @@ export class EnpConnection implements Connection, LinkOwner {
     } catch (e) {
       this.log.warning('heartbeat to %s not sent: %s', this.peer, toError(e).message);
     }
+  }
+
+  /**
+   * On a link this node joined to the peer's connection: one packet at once (the heartbeat's
+   * empty MessageUpdateCache, which Go Ergo and ergo-ts answer and otherwise ignore), so an
+   * ergo-ts acceptor starts sending on the link (addLink's `held`).
+   */
+  confirmJoin(link: EnpLink): void {
+    if (!this.alive || !link.writable) return;
+    link.enc.sendControl(0, new MessageUpdateCache({ ref: this.core.makeRef() }));
+    link.touch();
   }
 
   /** HeartbeatHost: nothing came from the peer for `ms`, heartbeats included: declare it down. */
@@ -679,6 +700,10 @@ export class EnpConnection implements Connection, LinkOwner {
   onLinkDown(link: EnpLink, reason: Error | null): void {
     const i = this.links.indexOf(link);
     if (i >= 0) this.links.splice(i, 1);
+    const j = this.sendable.indexOf(link);
+    if (j >= 0) this.sendable.splice(j, 1);
+    // Only held links are left: they are all there is to send on.
+    if (this.sendable.length === 0) for (const l of this.links) this.release(l);
     this.closedBytesIn += link.bytesIn;
     this.closedBytesOut += link.bytesOut;
     // At debug: a lost peer is told once, by the network's line for the connection; a link lost
@@ -689,7 +714,7 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   onOrphanBytes(link: EnpLink, bytes: Buffer): void {
-    for (const l of this.links) {
+    for (const l of this.sendable) {
       if (l === link || !l.writable) continue;
       l.flushNow();
       l.write(bytes);
@@ -705,8 +730,16 @@ export class EnpConnection implements Connection, LinkOwner {
 
   /** Routes one decoded packet (inbound.ts). */
   onPacket(p: EnpPacket, link: EnpLink): void {
+    if (link.held) this.release(link);
     this.messagesIn++;
     this.inbound.onPacket(p, link);
+  }
+
+  /** A held link (addLink) is used for sending from now on. */
+  private release(link: EnpLink): void {
+    if (!link.held) return;
+    link.held = false;
+    this.sendable.push(link);
   }
 
   /** InboundConnection: sends the MessageResult of the peer's control request `request`. */

@@ -90,6 +90,11 @@ export class EnpLink {
   #waiting: Uint8Array[] = [];
   bytesIn = 0;
   bytesOut = 0;
+  /**
+   * A link the peer joined to a connection this node accepted, not used for sending until the
+   * peer's first packet on it shows the peer kept it (EnpConnection.addLink).
+   */
+  held = false;
   readonly dsn: string;
 
   constructor(
