@@ -18,6 +18,8 @@ export const PEER_LABEL: Record<string, string> = {
   tcp: 'loopback TCP',
   '1-node': '1 node',
   threads: 'bare threads',
+  nats: 'NATS',
+  redis: 'Redis',
   'effect-cluster': '@effect/cluster',
 };
 

@@ -9,6 +9,7 @@ import type { EventName } from './protocol.js';
 export class Event<T = unknown> {
   /** Phantom: the payload type of this event (`unknown`: untyped). Never set at run time. */
   declare readonly '~payload'?: T;
+  #key: string | undefined;
   constructor(
     readonly name: EventName<T>,
     readonly node: Atom,
@@ -19,9 +20,9 @@ export class Event<T = unknown> {
     return other instanceof Event && other.name === this.name && other.node === this.node;
   }
 
-  /** A string unique to this value, suitable as a Map key. */
+  /** A string unique to this value, suitable as a Map key (cached: a publish looks it up per message). */
   get key(): string {
-    return `E${this.node}\u0000${this.name}`;
+    return (this.#key ??= `E${this.node}\u0000${this.name}`);
   }
 
   toString(): string {

@@ -257,6 +257,19 @@ export interface Proto {
 }
 
 /**
+ * What one publish shares between the connections it is sent to: the event's packet as the first
+ * connection of each wire format encoded it, for the others to copy instead of encoding the
+ * payload again. Made by the router per publish to several nodes, used only during that
+ * synchronous fan-out (a packet may be a view of the first connection's output buffer) and
+ * dropped after it; a connection indexes `packets` by a small number naming its wire format
+ * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension).
+ */
+export class EventFanOut {
+  /** Encoded packets by wire format; undefined until a connection of that format encoded one. */
+  readonly packets: (Uint8Array | undefined)[] = [];
+}
+
+/**
  * One connection to a remote node (`gen.Connection`): what the engine's router asks of it. Every
  * method is non-blocking towards the local caller except those returning a Promise (their answer
  * crosses the wire). Methods throw ErrNoConnection once the connection is down, and
@@ -272,8 +285,12 @@ export interface Connection {
   sendPID(from: PID, to: PID, options: MessageOptions, message: unknown): Promise<void> | void;
   sendProcessID(from: PID, to: ProcessID, options: MessageOptions, message: unknown): Promise<void> | void;
   sendAlias(from: PID, to: Alias, options: MessageOptions, message: unknown): Promise<void> | void;
-  /** Fans an event out to the subscribers on that node (one frame per node). */
-  sendEvent(from: PID, options: MessageOptions, message: MessageEvent): void;
+  /**
+   * Fans an event out to the subscribers on that node (one frame per node). `shared`, given when
+   * one publish goes to several nodes, lets the connection reuse the packet another connection
+   * of the same wire format encoded for this publish (encode once, write to each link).
+   */
+  sendEvent(from: PID, options: MessageOptions, message: MessageEvent, shared?: EventFanOut): void;
   sendExit(from: PID, to: PID, reason: Error): void;
   /**
    * `options.ref` is the call's ref. With `options.important` (sendResponseImportant) a connection

@@ -21,7 +21,7 @@ import {
 } from '../gen/errors.js';
 import { Event } from '../gen/event.js';
 import { MessageEvent, MessageExitPID, MessageFallback } from '../gen/messages.js';
-import type { Connection, ProtocolAttachment } from '../gen/network.js';
+import { EventFanOut, type Connection, type ProtocolAttachment } from '../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority } from '../gen/priority.js';
@@ -750,9 +750,12 @@ export class Router {
       this.deliverEvent(c as ProcessImpl, q, from, m);
     }
     if (nodes === null) return;
+    const options = this.messageOptions(null, priority, false, undefined);
+    // Several nodes: the first connection of each wire format encodes the packet, the others copy it.
+    const shared = nodes.length > 1 ? new EventFanOut() : undefined;
     for (const node of nodes) {
       try {
-        this.connection(node).sendEvent(from, this.messageOptions(null, priority, false, undefined), m);
+        this.connection(node).sendEvent(from, options, m, shared);
       } catch (e) {
         this.node.log.warning('event delivery to %s failed: %s', node, toError(e).message);
       }

@@ -20,7 +20,7 @@ import {
 import type { Event } from '../../gen/event.js';
 import { toLogLevel, type Log } from '../../gen/log.js';
 import type { MessageEvent } from '../../gen/messages.js';
-import type { Connection, NetworkDial, NetworkSocket, RemoteNode } from '../../gen/network.js';
+import type { Connection, EventFanOut, NetworkDial, NetworkSocket, RemoteNode } from '../../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type MessageOptions } from '../../gen/options.js';
 import { PID } from '../../gen/pid.js';
 import type { ProcessID } from '../../gen/processid.js';
@@ -424,12 +424,18 @@ export class EnpConnection implements Connection, LinkOwner {
     return this.sent(link, ack);
   }
 
-  sendEvent(from: PID, options: MessageOptions, message: MessageEvent): void {
-    const mo = this.opts({ ...options, important: false });
+  sendEvent(from: PID, options: MessageOptions, message: MessageEvent, shared?: EventFanOut): void {
+    const mo = this.mo;
+    mo.priority = options.priority;
+    mo.important = false;
+    mo.keepNetworkOrder = options.keepNetworkOrder;
+    mo.compression = options.compression;
+    mo.messageID = 0;
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
     const queued = this.room();
     const mark = link.enc.pending;
-    link.enc.sendEvent(from.id, message.event.name, message.timestamp, mo, message.message);
+    if (shared === undefined) link.enc.sendEvent(from.id, message.event.name, message.timestamp, mo, message.message);
+    else link.enc.sendEventShared(from.id, message.event.name, message.timestamp, mo, message.message, shared);
     this.admit(link, queued, mark);
     this.counted(link);
   }

@@ -369,16 +369,27 @@ function be32(b: Uint8Array, at: number): number {
   return b[at]! * 0x1000000 + ((b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!);
 }
 
+// A view of the last buffer a bigint was read from: the packets of one socket read share their
+// ArrayBuffer, and an event's timestamp (Unix ns) is a bigint in every packet.
+let viewOf: ArrayBufferLike | null = null;
+let view: DataView | null = null;
+
+function viewAt(b: Uint8Array): DataView {
+  if (viewOf !== b.buffer || view === null) {
+    viewOf = b.buffer;
+    view = new DataView(b.buffer);
+  }
+  return view;
+}
+
 function u64(b: Uint8Array, at: number): number | bigint {
   const v = be32(b, at) * TWO32 + be32(b, at + 4);
-  return v <= Number.MAX_SAFE_INTEGER ? v : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigUint64(at);
+  return v <= Number.MAX_SAFE_INTEGER ? v : viewAt(b).getBigUint64(b.byteOffset + at);
 }
 
 function i64(b: Uint8Array, at: number): number | bigint {
   const v = (be32(b, at) | 0) * TWO32 + be32(b, at + 4);
-  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER
-    ? v
-    : new DataView(b.buffer, b.byteOffset, b.byteLength).getBigInt64(at);
+  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER ? v : viewAt(b).getBigInt64(b.byteOffset + at);
 }
 
 function id3(b: Uint8Array, at: number): WireID3 {

@@ -12,6 +12,7 @@ import {
   ErrTooLarge,
   ErgoError,
 } from '../../gen/errors.js';
+import type { EventFanOut } from '../../gen/network.js';
 import type { Compression } from '../../gen/options.js';
 import { EdfEncoder } from '../edf/encoder.js';
 import { EdfError } from '../edf/errors.js';
@@ -72,6 +73,10 @@ export function responseCodeOf(err: Error | null | undefined): number {
   return ResponseCode.Error;
 }
 
+const U64_MAX = 0xffffffffffffffffn;
+const I64_MIN = -0x8000000000000000n;
+const I64_MAX = 0x7fffffffffffffffn;
+
 function orderByte(id: U64): number {
   return typeof id === 'bigint' ? Number(id % 255n) : id % 255;
 }
@@ -92,6 +97,11 @@ export class EnpEncoder {
   readonly #atomMapping: ReadonlyMap<string, string> | undefined;
   readonly #compressor = new PacketCompressor();
   #packets = 0;
+  /**
+   * Index of this encoder's wire format in an {@link EventFanOut} (1: JS values, 0: plain EDF),
+   * or -1 when its packets depend on per-link caches and are never shared.
+   */
+  readonly #format: number;
 
   constructor(options: EnpEncoderOptions = {}) {
     const registry = options.registry ?? defaultRegistry;
@@ -107,6 +117,9 @@ export class EnpEncoder {
     });
     this.#atomCache = options.atomCache?.size ? options.atomCache : undefined;
     this.#atomMapping = options.atomMapping?.size ? options.atomMapping : undefined;
+    const perLink =
+      options.atomCache?.size || options.typeCache?.size || options.errorCache?.size || options.atomMapping?.size;
+    this.#format = perLink || registry !== defaultRegistry ? -1 : options.jsValues === true ? 1 : 0;
     const max = options.peerMaxMessageSize ?? 0;
     if (!Number.isSafeInteger(max) || max < 0)
       throw new WireError('ERR_ENP_ENCODE', `peerMaxMessageSize must be a non-negative integer, got ${String(max)}`);
@@ -234,6 +247,43 @@ export class EnpEncoder {
       throw this.#abort(s, err);
     }
     this.#end(s, opts);
+  }
+
+  /**
+   * {@link EnpEncoder.sendEvent} for one publish sent to several links: the first encoder of each
+   * wire format encodes the packet and leaves a view of it in `shared`, the others append those
+   * bytes (the same: the event packet holds no per-link state). `shared` is valid only during
+   * the one synchronous fan-out it was made for. The peer's MaxMessageSize is still checked per
+   * link.
+   */
+  sendEventShared(
+    fromID: U64,
+    eventName: string,
+    timestamp: U64,
+    opts: EnpMessageOptions,
+    message: unknown,
+    shared: EventFanOut,
+  ): void {
+    const f = this.#format;
+    if (f < 0) return this.sendEvent(fromID, eventName, timestamp, opts, message);
+    const done = shared.packets[f];
+    const e = this.#e;
+    if (done === undefined) {
+      const start = e.pos;
+      this.sendEvent(fromID, eventName, timestamp, opts, message);
+      // A view, not a copy (a copy's backing store cost more than encoding again): the bytes
+      // stay as they are until this encoder writes its next packet, which no other link of the
+      // same synchronous fan-out does (a flush leaves them in place or hands them to the socket).
+      const b = e.buf;
+      shared.packets[f] = new Uint8Array(b.buffer, b.byteOffset + start, e.pos - start);
+      return;
+    }
+    if (this.peerMaxMessageSize > 0 && done.length > this.peerMaxMessageSize)
+      throw ErrTooLarge.with(
+        `packet of ${done.length} bytes exceeds the peer's MaxMessageSize (${this.peerMaxMessageSize})`,
+      );
+    e.bytes(done);
+    this.#packets++;
   }
 
   /** 107: exit signal from a local process to a peer PID (never compressed; always ordered). */
@@ -473,7 +523,7 @@ export class EnpEncoder {
       if (!Number.isSafeInteger(v) || v < 0) throw new WireError('ERR_ENP_ENCODE', `id ${v} is not a u64`);
       this.#e.u64n(v);
     } else {
-      if (typeof v !== 'bigint' || v < 0n || v > 0xffffffffffffffffn)
+      if (typeof v !== 'bigint' || v < 0n || v > U64_MAX)
         throw new WireError('ERR_ENP_ENCODE', `id ${String(v)} is not a u64`);
       this.#e.b64(v, false);
     }
@@ -484,7 +534,7 @@ export class EnpEncoder {
       if (!Number.isSafeInteger(v)) throw new WireError('ERR_ENP_ENCODE', `${v} is not an int64`);
       this.#e.i64n(v);
     } else {
-      if (typeof v !== 'bigint' || v < -(2n ** 63n) || v >= 2n ** 63n)
+      if (typeof v !== 'bigint' || v < I64_MIN || v > I64_MAX)
         throw new WireError('ERR_ENP_ENCODE', `${String(v)} is not an int64`);
       this.#e.b64(v, true);
     }

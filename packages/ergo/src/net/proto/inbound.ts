@@ -121,6 +121,8 @@ export class InboundDispatcher {
   // neither a PID nor a ProcessID per message.
   private lastFrom: PID = new PID('' as Atom, -1, 0);
   private lastName: ProcessID = new ProcessID('' as Atom);
+  // The last event seen: a stream of one event builds its Event (and its map key) once.
+  private lastEvent: Event = new Event('' as Atom, '' as Atom);
 
   private remotePID(id: number | bigint): PID {
     const n = num(id);
@@ -198,7 +200,9 @@ export class InboundDispatcher {
       case PacketType.Event:
       case PacketType.EventCached: {
         const from = this.remotePID(p.fromID);
-        const m = new MessageEvent(new Event(p.name as Atom, this.peer), BigInt(p.timestamp), p.payload);
+        let ev = this.lastEvent;
+        if (ev.name !== p.name) this.lastEvent = ev = new Event(p.name as Atom, this.peer);
+        const m = new MessageEvent(ev, BigInt(p.timestamp), p.payload);
         core.routeSendEvent(from, ZERO_TOKEN, this.inOptions(p, undefined), m);
         return;
       }

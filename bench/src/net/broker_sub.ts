@@ -1,0 +1,90 @@
+// One subscriber node of the broker suite (suites/broker.ts), forked by it, one OS process each:
+//   node broker_sub.js ergo <publisher-node> <port>   — an ergo-ts node; one actor monitors the
+//                                                      publisher's event `broker`
+//   node broker_sub.js nats <port>                    — SUB broker on nats-server
+//   node broker_sub.js redis <port>                   — SUBSCRIBE broker on redis-server
+// Reports `{ kind: 'ready' }` over IPC once subscribed. `{ cmd: 'round', n, chunk }` starts a
+// round (answered `armed`): every `chunk` messages it sends `{ kind: 'ack', n }` (the bench's flow
+// control), and after `n` messages `{ kind: 'done', hist }` with the round's latency histogram
+// (publish time in the payload → arrival in the handler); `armed` and `done` carry this process'
+// CPU time (ms) so far. Exits when IPC closes.
+
+import { Actor, Event, startNode, type MessageEvent, type Node, type PID } from 'ergo-ts';
+import { Latencies, NatsConn, RedisConn, TOPIC, nowMicros, stampOfBytes, stampOfString } from './broker_proto.js';
+
+let expected = Infinity;
+let chunk = 1000;
+let got = 0;
+let lat = new Latencies();
+
+function arrived(stamp: number): void {
+  lat.add(nowMicros() - stamp);
+  if (++got % chunk === 0) process.send!({ kind: 'ack', n: got });
+  if (got === expected) process.send!({ kind: 'done', hist: lat.sparse(), cpu: cpuMs() });
+}
+
+class Sub extends Actor {
+  override async handleMessage(_from: PID, message: unknown): Promise<void> {
+    await this.monitorEvent(message as Event);
+    process.send!({ kind: 'ready' });
+  }
+  override handleEvent(m: MessageEvent): void {
+    arrived(stampOfString(m.message as string));
+  }
+}
+
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+let stop: () => Promise<void> = () => Promise.resolve();
+
+async function main(): Promise<void> {
+  const [kind, a, b] = process.argv.slice(2);
+  if (kind === 'ergo') {
+    const node: Node = await startNode(`brokersub${process.pid}@localhost`, {
+      network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },
+      log: { defaultLogger: { disable: true } },
+    });
+    const v = { name: '', release: '' };
+    node
+      .network()
+      .addRoute(
+        a!.replace(/[.$]/g, '\\$&'),
+        { route: { host: '127.0.0.1', port: Number(b), tls: false, handshakeVersion: v, protoVersion: v } },
+        0,
+      );
+    await node.network().getNode(a!);
+    const sub = await node.spawn(() => new Sub());
+    node.send(sub, new Event(TOPIC, a!));
+    stop = () => node.stopForce();
+  } else if (kind === 'nats') {
+    const c = await NatsConn.connect(Number(a));
+    c.onMsg = (buf, at) => arrived(stampOfBytes(buf, at));
+    await c.subscribe(TOPIC);
+    process.send!({ kind: 'ready' });
+    stop = async () => void c.socket.destroy();
+  } else if (kind === 'redis') {
+    const c = await RedisConn.connect(Number(a));
+    c.onMsg = (buf, at) => arrived(stampOfBytes(buf, at));
+    await c.subscribe(TOPIC);
+    process.send!({ kind: 'ready' });
+    stop = async () => void c.socket.destroy();
+  } else throw new Error(`broker_sub: unknown kind ${kind}`);
+}
+
+process.on('message', (m: { cmd: string; n: number; chunk: number }) => {
+  if (m.cmd === 'round') {
+    got = 0;
+    expected = m.n;
+    chunk = m.chunk;
+    lat = new Latencies();
+    process.send!({ kind: 'armed', cpu: cpuMs() });
+  }
+});
+process.on('disconnect', () => void stop().then(() => process.exit(0)));
+main().catch((e: unknown) => {
+  process.stderr.write(`broker_sub: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});
