@@ -127,9 +127,16 @@ export class History extends Actor {
     this.#records = new Ring(args.records);
     acquireRuntime();
     if (args.records > 0) {
-      const records = this.#records;
-      const logger: LoggerBehavior = { log: (m) => records.push(logRecord(m)) };
-      this.node.loggerAdd(LOGGER_NAME, logger, 'trace', 'debug', 'info', 'warning', 'error', 'panic');
+      this.node.loggerAdd(
+        LOGGER_NAME,
+        new HistoryLogger(this.#records),
+        'trace',
+        'debug',
+        'info',
+        'warning',
+        'error',
+        'panic',
+      );
       this.#logging = true;
     }
     this.#sample();
@@ -240,6 +247,14 @@ export class History extends Actor {
     }
     for (const name of this.#traffic.keys()) if (!seen.has(name)) this.#traffic.delete(name);
     return out;
+  }
+}
+
+/** The node logger that keeps the recent records (the node page lists it by this class name). */
+class HistoryLogger implements LoggerBehavior {
+  constructor(readonly records: Ring<{ level: number; json: Record<string, unknown> }>) {}
+  log(m: MessageLog): void {
+    this.records.push(logRecord(m));
   }
 }
 

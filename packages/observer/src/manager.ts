@@ -104,7 +104,9 @@ export class Manager extends Actor {
     const assets = new Assets();
 
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
-      if (allowed !== null && !hostAllowed(req.headers.host, allowed)) {
+      // HTTP/2 names the host in `:authority` (a browser sends no Host header over it).
+      const authority = req.headers.host ?? req.headers[':authority'];
+      if (allowed !== null && !hostAllowed(typeof authority === 'string' ? authority : undefined, allowed)) {
         res.writeHead(403, { 'content-type': 'text/plain' }).end('host not allowed');
         return;
       }

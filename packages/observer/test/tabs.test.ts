@@ -43,7 +43,8 @@ test(`${TABS} tabs of one browser share one event stream and each follows its no
     );
     const stuck: string[] = [];
     for (const [i, r] of loaded.entries())
-      if (r.status === 'rejected') stuck.push(`tab ${i}: ${await pages[i]!.textContent('main')}`);
+      if (r.status === 'rejected')
+        stuck.push(`tab ${i}: ${await pages[i]!.textContent('body', { timeout: 5000 }).catch(() => '(no body)')}`);
     assert.deepEqual(stuck, [], `every tab loads its node page (${JSON.stringify(await node.inspect(MANAGER_NAME))})`);
     // One stream for the browser, a session per tab.
     const manager = await node.inspect(MANAGER_NAME);
