@@ -50,10 +50,10 @@ export interface ObserverOptions {
   /**
    * Seconds of the node's figures (processes, memory, CPU, event loop, connection traffic) the
    * Observer keeps from its start, sampled each second, so a page opened now shows them at once
-   * (default 600; 0 keeps none). About 200 bytes a sample, plus 60 per connected node.
+   * (default 600; 0 keeps none). About 300 bytes a sample, plus 85 per connected node.
    */
   historySeconds?: number;
-  /** Log records kept for the log page (default 1000; 0 keeps none). About 250 bytes plus the text each. */
+  /** Log records kept for the log page (default 1000; 0 keeps none). About 450 bytes plus the text each. */
   historyLogRecords?: number;
   /**
    * Milliseconds between two samples of the history (default 1000). Tests shorten it to fill the
