@@ -38,11 +38,11 @@ test(`${TABS} tabs of one browser share one event stream and each follows its no
     for (const p of pages) p.on('pageerror', (e) => errors.push(e.message));
     await Promise.all(pages.map((p) => p.goto(url)));
     // Every tab loads its node page (the seventh used to wait for a connection for good).
-    // 60 s: a hang guard. Twenty pages rendering on a loaded 2-core machine take their time (all
-    // of them did load, some 50 s after the first, with three other browser tests running); with
-    // a stream per tab the seventh never loads at all.
+    // 120 s: a hang guard. Twenty pages rendering their charts on a loaded 2-core machine take
+    // their time (with three other browser tests running, the last ones drew 60-90 s after the
+    // first); with a stream per tab the seventh never loads at all.
     const loaded = await Promise.allSettled(
-      pages.map((p) => p.waitForSelector('[data-page=info] [data-testid=processes-total]', { timeout: 60_000 })),
+      pages.map((p) => p.waitForSelector('[data-page=info] [data-testid=processes-total]', { timeout: 120_000 })),
     );
     const stuck: string[] = [];
     for (const [i, r] of loaded.entries())

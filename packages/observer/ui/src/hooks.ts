@@ -8,7 +8,16 @@ import { api, type Json } from './api';
 /** Re-renders on every change of the stream's status or the node list; returns the session id. */
 export function useSession(): string {
   const [, set] = useState(0);
-  useEffect(() => api.onStatus(() => set((n) => n + 1)), []);
+  const session = api.session;
+  const status = api.status;
+  const connected = api.connected;
+  useEffect(() => {
+    const off = api.onStatus(() => set((n) => n + 1));
+    // Effects run after the paint (in a background tab, after throttled timers: seconds later):
+    // a `connected` frame may have come in between, with nobody listening yet.
+    if (api.session !== session || api.status !== status || api.connected !== connected) set((n) => n + 1);
+    return off;
+  }, []);
   return api.session;
 }
 
