@@ -22,7 +22,8 @@ const { build } = await import('esbuild');
 rmSync(out, { recursive: true, force: true });
 mkdirSync(out, { recursive: true });
 await build({
-  entryPoints: { app: join(pkg, 'ui', 'src', 'main.tsx') },
+  // The shared worker that holds the browser's one event stream (no imports: a classic script).
+  entryPoints: { app: join(pkg, 'ui', 'src', 'main.tsx'), worker: join(pkg, 'ui', 'src', 'worker.ts') },
   bundle: true,
   minify: true,
   format: 'esm',

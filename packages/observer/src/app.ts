@@ -4,6 +4,13 @@
 
 import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec, type Node } from 'ergo-ts';
 
+import {
+  DEFAULT_HISTORY_INTERVAL,
+  DEFAULT_HISTORY_LOG_RECORDS,
+  DEFAULT_HISTORY_SECONDS,
+  HISTORY_NAME,
+  History,
+} from './history.js';
 import { HUB_NAME, Hub } from './hub.js';
 import { MANAGER_NAME, Manager, OBSERVER_VERSION } from './manager.js';
 import { DEFAULT_OBSERVER_POOL_SIZE, type ObserverOptions } from './options.js';
@@ -27,6 +34,13 @@ export interface ObserverApp extends ApplicationBehavior {
  */
 export function createObserverApp(options: ObserverOptions = {}): ObserverApp {
   let url: string | undefined;
+  const history = {
+    seconds: count(options.historySeconds, DEFAULT_HISTORY_SECONDS, 'historySeconds'),
+    records: count(options.historyLogRecords, DEFAULT_HISTORY_LOG_RECORDS, 'historyLogRecords'),
+    interval: count(options.historyInterval, DEFAULT_HISTORY_INTERVAL, 'historyInterval'),
+  };
+  if (history.interval === 0) throw observerOptionError('historyInterval: a positive number of milliseconds');
+  const keeps = history.seconds > 0 || history.records > 0;
   return {
     get url() {
       return url;
@@ -39,15 +53,28 @@ export function createObserverApp(options: ObserverOptions = {}): ObserverApp {
         mode: ApplicationMode.Temporary,
         ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
         group: [
+          ...(keeps ? [{ name: HISTORY_NAME, factory: History, args: [history] }] : []),
           { name: HUB_NAME, factory: Hub },
           { name: POST_POOL_NAME, factory: PostPool, args: [options.poolSize ?? DEFAULT_OBSERVER_POOL_SIZE] },
           {
             name: MANAGER_NAME,
             factory: Manager,
-            args: [{ options, onListen: (u: string) => (url = u) }],
+            args: [{ options, onListen: (u: string) => (url = u), history: keeps ? HISTORY_NAME : null }],
           },
         ],
       };
     },
   };
+}
+
+/** An option error of the Observer (code `ERR_OBSERVER_OPTION`). */
+function observerOptionError(text: string): Error {
+  return Object.assign(new Error(`observer option ${text}`), { code: 'ERR_OBSERVER_OPTION' });
+}
+
+/** A non-negative integer option, or its default. */
+function count(v: number | undefined, fallback: number, name: string): number {
+  if (v === undefined) return fallback;
+  if (!Number.isInteger(v) || v < 0) throw observerOptionError(`${name}: a non-negative integer is required`);
+  return v;
 }

@@ -8,3 +8,9 @@ export { HUB_NAME, type HubStats } from './hub.js';
 export { POST_POOL_NAME } from './post.js';
 export { SESSION_PREFIX } from './session.js';
 export { toJSONValue, toJSONString, parsePID, parseAlias, nodeCRC } from './json.js';
+export {
+  HISTORY_NAME,
+  DEFAULT_HISTORY_SECONDS,
+  DEFAULT_HISTORY_LOG_RECORDS,
+  DEFAULT_HISTORY_INTERVAL,
+} from './history.js';

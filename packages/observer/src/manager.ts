@@ -6,13 +6,13 @@
 import { randomBytes, createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { Actor, TerminateReasonShutdown, type PID } from 'ergo-ts';
+import { Actor, TerminateReasonShutdown, type Alias, type PID } from 'ergo-ts';
 import {
+  MessageSSE,
   MessageSSEConnect,
   MessageSSEDisconnect,
   SSEHandler,
   WebHandler,
-  createWebServer,
   type WebServer,
 } from 'ergo-ts/meta';
 
@@ -26,6 +26,17 @@ import {
 } from './options.js';
 import { POST_POOL_NAME } from './post.js';
 import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, Session } from './session.js';
+import {
+  MUX_STREAM,
+  MUX_STREAM_ID,
+  MUX_TAB_ID,
+  MuxClose,
+  MuxOpen,
+  isMuxRequest,
+  muxReply,
+  readMuxBody,
+} from './mux.js';
+import { listenWeb } from './listen.js';
 
 /** Registered name of the manager. */
 export const MANAGER_NAME = 'observer_mgr';
@@ -39,6 +50,15 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1', '[::1]']);
 export interface ManagerArgs {
   options: ObserverOptions;
   onListen: (url: string) => void;
+  /** Registered name of the application's History process, or null when it keeps none. */
+  history?: string | null;
+}
+
+/** A shared stream (mux.ts): its id, its alias and the sessions of its tabs by session id. */
+interface Shared {
+  id: string;
+  alias: Alias;
+  tabs: Map<string, PID>;
 }
 
 function digest(text: string): Buffer {
@@ -60,13 +80,21 @@ export class Manager extends Actor {
   #sse!: SSEHandler;
   #maxSessions = DEFAULT_OBSERVER_MAX_SESSIONS;
   #first: Record<string, unknown> | undefined;
-  /** Stream alias key → its session. */
+  /** Stream alias key → its session (a stream of one tab). */
   readonly #sessions = new Map<string, PID>();
+  /** Stream alias key → a shared stream (one per browser, its tabs' sessions on it). */
+  readonly #shared = new Map<string, Shared>();
+  /** Shared stream id → its alias key. */
+  readonly #sharedById = new Map<string, string>();
+  /** Session id of a tab on a shared stream → that stream's alias key. */
+  readonly #tabs = new Map<string, string>();
+  #history: string | null = null;
 
   override async init(args: ManagerArgs): Promise<void> {
     const o = args.options;
     this.#maxSessions = o.maxSessions ?? DEFAULT_OBSERVER_MAX_SESSIONS;
     this.#first = o.node === undefined ? undefined : { ...o.node };
+    this.#history = args.history ?? null;
     const host = o.host ?? DEFAULT_OBSERVER_HOST;
     const allowed = o.allowedHosts ?? (LOOPBACK.has(host) ? [...LOOPBACK] : null);
     const token = o.token === undefined || o.token === '' ? null : digest(o.token);
@@ -76,7 +104,9 @@ export class Manager extends Actor {
     const assets = new Assets();
 
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
-      if (allowed !== null && !hostAllowed(req.headers.host, allowed)) {
+      // HTTP/2 names the host in `:authority` (a browser sends no Host header over it).
+      const authority = req.headers.host ?? req.headers[':authority'];
+      if (allowed !== null && !hostAllowed(typeof authority === 'string' ? authority : undefined, allowed)) {
         res.writeHead(403, { 'content-type': 'text/plain' }).end('host not allowed');
         return;
       }
@@ -87,8 +117,13 @@ export class Manager extends Actor {
         res.end(JSON.stringify({ ok: false, error: 'a valid bearer token is required' }));
         return;
       }
-      if (path === '/sse') {
-        if (this.#sse.streams.size >= this.#maxSessions) {
+      if (path === '/api/open' || path === '/api/close') {
+        this.#muxCommand(path, req, res).catch(() => muxReply(res, 400, 'request body aborted'));
+      } else if (path === '/sse') {
+        if (
+          this.#sse.streams.size >= this.#maxSessions ||
+          (!isMuxRequest(req) && this.#sessionCount() >= this.#maxSessions)
+        ) {
           res.writeHead(503, { 'content-type': 'text/plain' }).end('too many observer sessions');
           return;
         }
@@ -104,12 +139,7 @@ export class Manager extends Actor {
         assets.serve(req, res);
       }
     };
-    this.#server = await createWebServer({
-      host,
-      port: o.port ?? DEFAULT_OBSERVER_PORT,
-      handler: listener,
-      ...(o.tls === undefined ? {} : { tls: o.tls }),
-    });
+    this.#server = await listenWeb(host, o.port ?? DEFAULT_OBSERVER_PORT, listener, o.tls);
     this.spawnMeta(this.#sse);
     this.spawnMeta(post);
     this.spawnMeta(this.#server);
@@ -117,42 +147,143 @@ export class Manager extends Actor {
     args.onListen(this.#server.url);
   }
 
-  override async handleMessage(_from: PID, message: unknown): Promise<void> {
-    if (message instanceof MessageSSEConnect) {
-      const id = randomBytes(16).toString('hex');
-      try {
-        const pid = await this.spawnRegister(
-          SESSION_PREFIX + id,
-          Session,
-          { linkParent: true },
-          {
-            id,
-            stream: message.id,
-            version: OBSERVER_VERSION,
-            ...(this.#first === undefined ? {} : { node: this.#first }),
-          },
-        );
-        this.#sessions.set(message.id.key, pid);
-      } catch (err) {
-        this.log.warning('observer session for %s not started: %s', message.id, err);
-        this.sendExitMeta(message.id, TerminateReasonShutdown);
+  /** The number of sessions (tabs) at once: own streams and tabs on shared streams. */
+  #sessionCount(): number {
+    return this.#sessions.size + this.#tabs.size;
+  }
+
+  /** `POST /api/open {stream, tab}`: a session for a tab on a shared stream; `/api/close`: its end. */
+  async #muxCommand(path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    if (req.method !== 'POST') {
+      res.writeHead(405, { allow: 'POST', 'content-type': 'application/json' });
+      res.end(JSON.stringify({ ok: false, error: 'POST only' }));
+      return;
+    }
+    if (path === '/api/close') {
+      const session = req.headers['x-observer-session'];
+      if (typeof session !== 'string' || !/^[0-9a-f]{32}$/.test(session)) {
+        muxReply(res, 401, 'X-Observer-Session header missing or malformed');
+        return;
       }
+      req.resume();
+      this.node.send(this.pid, new MuxClose(session));
+      muxReply(res, 200, null);
+      return;
+    }
+    const body = await readMuxBody(req);
+    if (body === null) {
+      muxReply(res, 400, 'body: a JSON object of at most 4096 bytes is required');
+      return;
+    }
+    const { stream, tab } = body;
+    if (typeof stream !== 'string' || !MUX_STREAM_ID.test(stream)) {
+      muxReply(res, 400, 'stream: the id of a shared stream (32 hex digits) is required');
+      return;
+    }
+    if (typeof tab !== 'string' || !MUX_TAB_ID.test(tab)) {
+      muxReply(res, 400, 'tab: 1 to 64 letters, digits, - or _ are required');
+      return;
+    }
+    // Read outside the process: the maps change only in its handlers, and nothing runs between.
+    if (!this.#sharedById.has(stream)) {
+      muxReply(res, 404, 'unknown stream');
+      return;
+    }
+    if (this.#sessionCount() >= this.#maxSessions) {
+      muxReply(res, 503, 'too many observer sessions');
+      return;
+    }
+    this.node.send(this.pid, new MuxOpen(stream, tab));
+    muxReply(res, 202, null);
+  }
+
+  /** Spawns a session writing to `stream` (for `tab` when the stream is shared); its PID, or null. */
+  async #spawnSession(stream: Alias, tab: string | null): Promise<{ id: string; pid: PID } | null> {
+    const id = randomBytes(16).toString('hex');
+    try {
+      const pid = await this.spawnRegister(
+        SESSION_PREFIX + id,
+        Session,
+        { linkParent: true },
+        {
+          id,
+          stream,
+          version: OBSERVER_VERSION,
+          history: this.#history,
+          ...(tab === null ? {} : { tab }),
+          ...(this.#first === undefined ? {} : { node: this.#first }),
+        },
+      );
+      return { id, pid };
+    } catch (err) {
+      this.log.warning('observer session for %s not started: %s', stream, err);
+      return null;
+    }
+  }
+
+  #endSession(pid: PID): void {
+    try {
+      this.sendExit(pid, TerminateReasonShutdown);
+    } catch {
+      // already gone
+    }
+  }
+
+  override async handleMessage(_from: PID, message: unknown): Promise<void> {
+    if (message instanceof MuxOpen) {
+      const key = this.#sharedById.get(message.stream);
+      const shared = key === undefined ? undefined : this.#shared.get(key);
+      if (shared === undefined) return;
+      const s = await this.#spawnSession(shared.alias, message.tab);
+      if (s === null) return;
+      // The stream may have closed while the session started.
+      if (this.#shared.get(key!) !== shared) {
+        this.#endSession(s.pid);
+        return;
+      }
+      shared.tabs.set(s.id, s.pid);
+      this.#tabs.set(s.id, key!);
+    } else if (message instanceof MuxClose) {
+      const key = this.#tabs.get(message.session);
+      if (key === undefined) return;
+      this.#tabs.delete(message.session);
+      const pid = this.#shared.get(key)?.tabs.get(message.session);
+      this.#shared.get(key)?.tabs.delete(message.session);
+      if (pid !== undefined) this.#endSession(pid);
+    } else if (message instanceof MessageSSEConnect && isMuxRequest(message.request)) {
+      const id = randomBytes(16).toString('hex');
+      this.#shared.set(message.id.key, { id, alias: message.id, tabs: new Map() });
+      this.#sharedById.set(id, message.id.key);
+      try {
+        this.send(message.id, new MessageSSE({ event: MUX_STREAM, data: JSON.stringify({ stream: id }) }));
+      } catch {
+        // closed at once: its disconnect cleans up
+      }
+    } else if (message instanceof MessageSSEDisconnect && this.#shared.has(message.id.key)) {
+      const shared = this.#shared.get(message.id.key)!;
+      this.#shared.delete(message.id.key);
+      this.#sharedById.delete(shared.id);
+      for (const [id, pid] of shared.tabs) {
+        this.#tabs.delete(id);
+        this.#endSession(pid);
+      }
+    } else if (message instanceof MessageSSEConnect) {
+      const s = await this.#spawnSession(message.id, null);
+      if (s === null) this.sendExitMeta(message.id, TerminateReasonShutdown);
+      else this.#sessions.set(message.id.key, s.pid);
     } else if (message instanceof MessageSSEDisconnect) {
       const pid = this.#sessions.get(message.id.key);
       if (pid === undefined) return;
       this.#sessions.delete(message.id.key);
-      try {
-        this.sendExit(pid, TerminateReasonShutdown);
-      } catch {
-        // already gone
-      }
+      this.#endSession(pid);
     }
   }
 
   override handleInspect(): Record<string, string> {
     return {
       url: this.#server.url,
-      sessions: String(this.#sessions.size),
+      sessions: String(this.#sessionCount()),
+      shared_streams: String(this.#shared.size),
       streams: String(this.#sse.streams.size),
     };
   }

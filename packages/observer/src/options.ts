@@ -47,6 +47,19 @@ export interface ObserverOptions {
    * switcher's connect form takes it; when it cannot be reached the session stays on its own node.
    */
   node?: { name: string; host?: string; port?: number; tls?: boolean; cookie?: string };
+  /**
+   * Seconds of the node's figures (processes, memory, CPU, event loop, connection traffic) the
+   * Observer keeps from its start, sampled each second, so a page opened now shows them at once
+   * (default 600; 0 keeps none). About 300 bytes a sample, plus 85 per connected node.
+   */
+  historySeconds?: number;
+  /** Log records kept for the log page (default 1000; 0 keeps none). About 450 bytes plus the text each. */
+  historyLogRecords?: number;
+  /**
+   * Milliseconds between two samples of the history (default 1000). Tests shorten it to fill the
+   * history quickly; the event loop figures are still measured over one second.
+   */
+  historyInterval?: number;
   /** Log level of the Observer's processes (default: the node's). */
   logLevel?: LogLevelInput;
 }

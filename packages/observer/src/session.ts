@@ -20,6 +20,8 @@ import { MessageSSE } from 'ergo-ts/meta';
 
 import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
+import { HistoryQuery } from './history.js';
+import { MUX_FRAME } from './mux.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -79,6 +81,13 @@ export interface SessionArgs {
   version: string;
   /** The node to observe first (`ObserverOptions.node`). */
   node?: Record<string, unknown>;
+  /**
+   * The tab this session serves on a shared stream (see mux.ts): its frames are `frame` events
+   * whose data is `<tab> <type> <JSON>`, which the browser's shared worker routes to that tab.
+   */
+  tab?: string;
+  /** The History process to ask for the node's recent figures and log (null: none kept). */
+  history?: string | null;
 }
 
 interface Subscription {
@@ -158,6 +167,8 @@ function deadline<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export class Session extends Actor {
   #id = '';
   #stream!: Alias;
+  #tab: string | null = null;
+  #history: string | null = null;
   #version = '';
   #target!: Target;
   #frame = 0;
@@ -193,6 +204,8 @@ export class Session extends Actor {
   override init(args: SessionArgs): void {
     this.#id = args.id;
     this.#stream = args.stream;
+    this.#tab = args.tab ?? null;
+    this.#history = args.history ?? null;
     this.#version = args.version;
     this.#first = args.node;
     this.#target = { node: this.node.name, creation: this.node.creation, local: true };
@@ -318,7 +331,11 @@ export class Session extends Actor {
 
   #write(type: string, json: string): void {
     try {
-      this.send(this.#stream, new MessageSSE({ event: type, eventId: String(++this.#frame), data: json }));
+      const frame =
+        this.#tab === null
+          ? new MessageSSE({ event: type, eventId: String(++this.#frame), data: json })
+          : new MessageSSE({ event: MUX_FRAME, data: `${this.#tab} ${type} ${json}` });
+      this.send(this.#stream, frame);
     } catch {
       // The stream has just closed: the manager ends this session on its disconnect.
     }
@@ -382,9 +399,11 @@ export class Session extends Actor {
         }
         if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
         if (joined.error !== null) throw new CommandError(502, `${type} on ${target.node}: ${joined.error}`);
-        return { response, event, joined };
+        // After the join: what the node logged or measured before now comes with the first frames.
+        const history = await this.#recent(target, type, args);
+        return { response, event, joined, history };
       },
-      ({ response, event, joined }) => {
+      ({ response, event, joined, history }) => {
         // A switch, a newer subscribe or an unsubscribe of the same key came first: drop this one.
         if (generation !== this.#generation || latest.seq !== seq) {
           latest.orphans.add(event.key);
@@ -395,7 +414,9 @@ export class Session extends Actor {
         // The same lookup key with other args (log levels, a page of the process list) replaces the old one.
         if (old !== undefined && old.eventKey !== event.key) latest.orphans.add(old.eventKey);
         if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
-        if (joined.last !== null) this.#write(type, joined.last);
+        if (history !== null) this.#write(history.frame, history.json);
+        // The log's history ends with the record the hub would replay.
+        if (joined.last !== null && !(history !== null && type === 'log')) this.#write(type, joined.last);
         // What the hub pushed meanwhile, and its end if the event ended already.
         for (const json of early?.frames ?? []) if (json !== joined.last) this.#write(type, json);
         if (early?.down === true) {
@@ -413,6 +434,40 @@ export class Session extends Actor {
         if (this.#latest.get(query.key) === latest) this.#forgetIfIdle(query.key, latest);
       },
     );
+  }
+
+  /**
+   * The History's figures or log records for a subscription of `type` on the node this Observer
+   * runs on (frames `history`, `connection_history`, `log_history`); null for anything else, and
+   * when the History does not answer (a page then starts empty, as without it).
+   */
+  async #recent(
+    target: Target,
+    type: string,
+    args: Record<string, unknown>,
+  ): Promise<{ frame: string; json: string } | null> {
+    if (this.#history === null || !target.local) return null;
+    let query: HistoryQuery;
+    let frame: string;
+    if (type === 'node_info') {
+      query = new HistoryQuery('node');
+      frame = 'history';
+    } else if (type === 'connection_info' && typeof args.node === 'string') {
+      query = new HistoryQuery('connection', args.node);
+      frame = 'connection_history';
+    } else if (type === 'log') {
+      const levels = Array.isArray(args.levels)
+        ? args.levels.filter((l): l is string => typeof l === 'string')
+        : ['debug', 'info', 'warning', 'error', 'panic'];
+      query = new HistoryQuery('log', '', levels);
+      frame = 'log_history';
+    } else return null;
+    try {
+      const json = await this.node.call(this.#history, query, { timeout: SESSION_CALL_TIMEOUT });
+      return typeof json === 'string' ? { frame, json } : null;
+    } catch {
+      return null;
+    }
   }
 
   #unsubscribe(body: Record<string, unknown>): SessionReply {

@@ -11,6 +11,7 @@ import { Actor, type PID } from 'ergo-ts';
 import { selfSigned } from 'ergo-ts/net';
 
 import { chromiumPath, GO_NETWORK, launchChromium, startObserved, VIEWPORT } from './helpers.js';
+import { chartPoints } from './charts_support.js';
 import { assertClockAxes, banners, settleClean, shot } from './pages_support.js';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
@@ -42,7 +43,7 @@ test('every page of an ergo-ts node: no error banner, clock time axes, meta page
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
-    await page.waitForSelector('[data-page=info] .chart[data-points="3"]');
+    await chartPoints(page, '[data-page=info]', 3); // the node's history may prefill more
     await assertClockAxes(page, '[data-page=info]');
     await settleClean(page, 'the node page');
     await shot(page, 'ts-info');
@@ -101,7 +102,7 @@ test('the Observer over HTTPS (the tls option): pages load and stream', async (t
     const page = await browser.newPage({ viewport: VIEWPORT, ignoreHTTPSErrors: true });
     await page.goto(url);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
-    await page.waitForSelector('[data-page=info] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=info]', 2); // the node's history may prefill more
     await page.click('[data-nav=processes]');
     await page.waitForSelector('[data-page=processes] .row[data-name=observer_mgr]');
     assert.deepEqual(await banners(page), []);

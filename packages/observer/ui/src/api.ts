@@ -1,6 +1,9 @@
-// The browser side of the Observer's API: one EventSource per tab (`/sse`), whose `connected`
-// frame gives the session id that every POST (`/api/...`) carries; frames are dispatched to the
-// listeners of their type. The bearer token (if the page was opened with `?token=`) is kept in
+// The browser side of the Observer's API: the tab's session on the event stream, whose
+// `connected` frame gives the session id that every POST (`/api/...`) carries; frames are
+// dispatched to the listeners of their type. The stream is the browser's one shared stream, held
+// by a SharedWorker (worker.ts) for every tab of the origin, so any number of tabs load (HTTP/1.1
+// allows six connections per host); without SharedWorker (or with `#own-stream` in the address)
+// the tab opens an EventSource of its own. The bearer token (if the page was opened with `?token=`) is kept in
 // sessionStorage and sent on: `?token=` for the stream, an Authorization header for the POSTs.
 
 /** A JSON value from the server, read field by field. */
@@ -72,36 +75,56 @@ export class ObserverAPI {
     'process_page',
     'connection_list',
     'heap',
+    'history',
+    'connection_history',
+    'log_history',
   ];
+  #port: MessagePort | null = null;
 
+  /** Opens the tab's session: on the shared stream when the browser has SharedWorker. */
   open(): void {
+    if (typeof SharedWorker === 'function' && !location.hash.includes('own-stream')) this.#openShared();
+    else this.#openOwn();
+  }
+
+  #openShared(): void {
+    const worker = new SharedWorker('/worker.js', { name: `observer ${this.token}` });
+    const port = worker.port;
+    this.#port = port;
+    port.onmessage = (e: MessageEvent) => {
+      const m = e.data as { kind: string; type?: string; json?: string; status?: string; error?: string };
+      if (m.kind === 'frame') this.#frame(m.type ?? '', m.json ?? '');
+      else if (m.kind === 'ping') port.postMessage({ kind: 'pong' });
+      else if (m.kind === 'status') {
+        this.status = m.status === 'closed' ? 'closed' : 'connecting';
+        this.session = '';
+        this.#notifyStatus();
+      }
+    };
+    port.start();
+    port.postMessage({ kind: 'hello', token: this.token });
+    // Leaving ends this tab's session at once (the worker's ping would, 10-20 s later).
+    addEventListener('pagehide', () => {
+      if (this.session !== '') {
+        const headers: Record<string, string> = { 'x-observer-session': this.session };
+        if (this.token !== '') headers.authorization = `Bearer ${this.token}`;
+        void fetch('/api/close', { method: 'POST', headers, body: '{}', keepalive: true }).catch(() => undefined);
+      }
+      this.session = '';
+      port.postMessage({ kind: 'bye' });
+    });
+    // Back from the page cache: a new session.
+    addEventListener('pageshow', (e) => {
+      if ((e as PageTransitionEvent).persisted) port.postMessage({ kind: 'hello', token: this.token });
+    });
+  }
+
+  #openOwn(): void {
     const url = this.token === '' ? '/sse' : `/sse?token=${encodeURIComponent(this.token)}`;
     const source = new EventSource(url);
     this.#source = source;
     for (const type of this.#types) {
-      source.addEventListener(type, (e) => {
-        let data: Json;
-        try {
-          data = JSON.parse((e as MessageEvent<string>).data);
-        } catch {
-          return;
-        }
-        if (type === 'node_info' && data?.info?.framework && data.info.name === this.connected?.node.name) {
-          this.framework = `${data.info.framework.name ?? ''} ${data.info.framework.release ?? ''}`.trim();
-        }
-        if (type === 'connected') {
-          this.connected = data as Connected;
-          this.epoch++;
-          this.framework = null;
-          this.session = this.connected.sessionId;
-          this.status = 'open';
-          this.#notifyStatus();
-        } else if (type === 'cluster_update' && this.connected !== null) {
-          this.connected = { ...this.connected, nodes: data.nodes };
-          this.#notifyStatus();
-        }
-        for (const l of this.#listeners.get(type) ?? []) l(data);
-      });
+      source.addEventListener(type, (e) => this.#frame(type, (e as MessageEvent<string>).data));
     }
     source.onerror = () => {
       // The server ended the stream (or the node stopped): every reconnect is a new session.
@@ -111,10 +134,37 @@ export class ObserverAPI {
     };
   }
 
-  /** Closes the stream (the session ends on the server). */
+  /** One frame of this tab's session. */
+  #frame(type: string, text: string): void {
+    let data: Json;
+    try {
+      data = JSON.parse(text);
+    } catch {
+      return;
+    }
+    if (type === 'node_info' && data?.info?.framework && data.info.name === this.connected?.node.name) {
+      this.framework = `${data.info.framework.name ?? ''} ${data.info.framework.release ?? ''}`.trim();
+    }
+    if (type === 'connected') {
+      this.connected = data as Connected;
+      this.epoch++;
+      this.framework = null;
+      this.session = this.connected.sessionId;
+      this.status = 'open';
+      this.#notifyStatus();
+    } else if (type === 'cluster_update' && this.connected !== null) {
+      this.connected = { ...this.connected, nodes: data.nodes };
+      this.#notifyStatus();
+    }
+    for (const l of this.#listeners.get(type) ?? []) l(data);
+  }
+
+  /** Closes the stream, or leaves the shared one (the session ends on the server). */
   close(): void {
     this.#source?.close();
     this.#source = null;
+    this.#port?.postMessage({ kind: 'bye' });
+    this.#port = null;
   }
 
   on(type: string, l: Listener): () => void {

@@ -1,4 +1,4 @@
-// A 60 s line chart (uPlot) of a Series, redrawn when the series grows. The time axis is the
+// A line chart (uPlot) of a Series (at least 60 s wide, as far back as its samples go), redrawn when the series grows. The time axis is the
 // browser's clock (samples are stamped on arrival, in seconds, as uPlot expects) and its labels
 // are clock times (hh:mm:ss), whatever the node's own clock or units.
 
@@ -27,14 +27,15 @@ export function Chart(props: { title: string; series: Series; tick: number; form
       height: 160,
       legend: { show: true, live: false },
       cursor: { show: false },
-      // Always the 60 s up to the last sample (now, before the first one): an empty chart gets no
-      // 1970 axis, a single sample no zero-width range.
+      // From the first sample kept (the node's history included) to the last, at least the 60 s
+      // up to it (now, before the first one): an empty chart gets no 1970 axis, a single sample no
+      // zero-width range.
       scales: {
         x: {
           time: true,
           range: () => {
             const last = series.t.at(-1) ?? Date.now() / 1000;
-            return [last - 60, last];
+            return [Math.min(series.t[0] ?? last, last - 60), last];
           },
         },
       },

@@ -8,7 +8,16 @@ import { api, type Json } from './api';
 /** Re-renders on every change of the stream's status or the node list; returns the session id. */
 export function useSession(): string {
   const [, set] = useState(0);
-  useEffect(() => api.onStatus(() => set((n) => n + 1)), []);
+  const session = api.session;
+  const status = api.status;
+  const connected = api.connected;
+  useEffect(() => {
+    const off = api.onStatus(() => set((n) => n + 1));
+    // Effects run after the paint (in a background tab, after throttled timers: seconds later):
+    // a `connected` frame may have come in between, with nobody listening yet.
+    if (api.session !== session || api.status !== status || api.connected !== connected) set((n) => n + 1);
+    return off;
+  }, []);
   return api.session;
 }
 
@@ -118,15 +127,33 @@ export function go(...parts: string[]): void {
   location.hash = '#/' + parts.map(encodeURIComponent).join('/');
 }
 
-/** A 60-sample ring of rows (time + values) that a chart draws. */
+/** Samples a chart keeps: ten minutes of one a second (the node's history comes prefilled). */
+export const SERIES_SIZE = 600;
+
+/** A ring of rows (time + values) that a chart draws, oldest first. */
 export class Series {
   readonly t: number[] = [];
   readonly v: number[][];
   constructor(
     readonly names: string[],
-    readonly size = 60,
+    readonly size = SERIES_SIZE,
   ) {
     this.v = names.map(() => []);
+  }
+  /**
+   * Puts earlier rows (the node's history, oldest first) before the rows it has: those not older
+   * than its first row are left out, and the oldest go when it is full.
+   */
+  prepend(rows: [number, number[]][]): void {
+    const first = this.t[0] ?? Infinity;
+    const older = rows.filter(([t]) => t < first).slice(-this.size);
+    this.t.unshift(...older.map(([t]) => t));
+    this.v.forEach((a, i) => a.unshift(...older.map(([, values]) => values[i] ?? 0)));
+    const extra = this.t.length - this.size;
+    if (extra > 0) {
+      this.t.splice(0, extra);
+      for (const a of this.v) a.splice(0, extra);
+    }
   }
   push(t: number, values: number[]): void {
     this.t.push(t);
@@ -136,4 +163,60 @@ export class Series {
       for (const a of this.v) a.shift();
     }
   }
+}
+
+/** The node page's charts (see pages/info.tsx). */
+export interface NodeCharts {
+  procs: Series;
+  mem: Series;
+  cpu: Series;
+  loop: Series;
+  delay: Series;
+}
+
+/** A history frame's clock: node time (ms) → the browser's seconds, as live samples are stamped. */
+function historyClock(h: Json): (t: number) => number {
+  const shift = Date.now() - Number(h.now ?? Date.now());
+  return (t) => (t + shift) / 1000;
+}
+
+/**
+ * Prefills the node page's charts with the node's history (its `history` frame: the figures the
+ * Observer kept since it started, for the node it runs on), then calls `filled`.
+ */
+export function useNodeHistory(charts: NodeCharts, filled: () => void): void {
+  useEffect(
+    () =>
+      api.on('history', (h: Json) => {
+        const at = historyClock(h);
+        const samples: Json[] = Array.isArray(h.samples) ? h.samples : [];
+        const rows = (f: (s: Json) => number[]): [number, number[]][] => samples.map((s) => [at(s.t), f(s)]);
+        charts.procs.prepend(rows((s) => [s.processesTotal, s.processesRunning]));
+        charts.mem.prepend(rows((s) => [s.memoryUsed, s.memoryAlloc]));
+        charts.cpu.prepend(rows((s) => [s.cpuUser, s.cpuSystem]));
+        charts.loop.prepend(rows((s) => [s.elu * 100]));
+        charts.delay.prepend(rows((s) => [s.delayMean, s.delayMax]));
+        filled();
+      }),
+    [charts, filled],
+  );
+}
+
+/**
+ * Prefills a connection page's charts (messages and bytes per second) with the traffic the node
+ * kept of connection `node` (its `connection_history` frame), then calls `filled`.
+ */
+export function useConnectionHistory(node: string, charts: { msgs: Series; bytes: Series }, filled: () => void): void {
+  useEffect(
+    () =>
+      api.on('connection_history', (h: Json) => {
+        if (h.node !== node) return;
+        const at = historyClock(h);
+        const samples: Json[] = Array.isArray(h.samples) ? h.samples : [];
+        charts.msgs.prepend(samples.map((s) => [at(s.t), [s.messagesIn, s.messagesOut]]));
+        charts.bytes.prepend(samples.map((s) => [at(s.t), [s.bytesIn, s.bytesOut]]));
+        filled();
+      }),
+    [node, charts, filled],
+  );
 }

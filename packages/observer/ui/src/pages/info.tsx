@@ -7,7 +7,7 @@ import { useCallback, useMemo, useState } from 'preact/hooks';
 import { api, type Json } from '../api';
 import { Chart } from '../chart';
 import { bytes, count, list, logLevel, seconds } from '../format';
-import { Series, isErgoTS, useFrames, useSubscription } from '../hooks';
+import { Series, isErgoTS, useFrames, useNodeHistory, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect } from '../ui';
 
 /** V8's heap spaces of an ergo-ts node (the heap query; Go nodes answer it from pprof in newer cores only). */
@@ -64,6 +64,11 @@ export function InfoPage() {
   const [prev, setPrev] = useState<{ t: number; user: number; sys: number } | null>(null);
   const [runtime, setRuntime] = useState(false);
   const [data, error] = useSubscription('node_info', {});
+  // The last minutes the Observer kept (its own node only): the charts start filled.
+  useNodeHistory(
+    charts,
+    useCallback(() => (setRuntime(true), setTick((n) => n + 1)), []),
+  );
   useFrames(
     'node_meta',
     useCallback((m: Json) => setMeta(m), []),

@@ -20,6 +20,13 @@ export function LogPage() {
   const capRef = useRef(cap);
   capRef.current = cap;
   const [, error] = useSubscription('log', { levels });
+  // What the node logged before (kept by the Observer for its own node): the log starts filled.
+  useFrames(
+    'log_history',
+    useCallback((h: Json) => {
+      if (!pausedRef.current && Array.isArray(h.records)) setLines(h.records.slice(-capRef.current));
+    }, []),
+  );
   useFrames(
     'log',
     useCallback((r: Json) => {

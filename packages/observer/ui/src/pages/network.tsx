@@ -6,7 +6,7 @@ import { useCallback, useMemo, useState } from 'preact/hooks';
 import { type Json } from '../api';
 import { Chart } from '../chart';
 import { bytes, count, list, networkMode, seconds } from '../format';
-import { Series, go, useFrames, useSubscription } from '../hooks';
+import { Series, go, useConnectionHistory, useFrames, useSubscription } from '../hooks';
 import { Error, KV } from '../ui';
 
 function flags(f: Json): string {
@@ -129,6 +129,11 @@ export function ConnectionPage(props: { node: string }) {
   const [tick, setTick] = useState(0);
   const [, setPrev] = useState<Json>(null);
   const [data, error] = useSubscription('connection_info', { node: props.node }, (d) => d.info?.node === props.node);
+  useConnectionHistory(
+    props.node,
+    charts,
+    useCallback(() => setTick((n) => n + 1), []),
+  );
   useFrames(
     'connection_info',
     useCallback(
