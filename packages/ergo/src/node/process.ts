@@ -451,8 +451,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     } catch (e) {
       return rejected(e, this.log, 'spawn');
     }
-    return ignorable(
-      spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this }),
+    return spawnLocal(
+      this.nodeImpl,
+      { factory: factory as ProcessFactory, options, args, parent: this },
       this.log,
       'spawn',
     );
@@ -477,14 +478,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     } catch (e) {
       return rejected(e, this.log, 'spawnRegister');
     }
-    return ignorable(
-      spawnLocal(this.nodeImpl, {
-        factory: factory as ProcessFactory,
-        options,
-        args,
-        parent: this,
-        register: name,
-      }),
+    return spawnLocal(
+      this.nodeImpl,
+      { factory: factory as ProcessFactory, options, args, parent: this, register: name },
       this.log,
       'spawnRegister',
     );
