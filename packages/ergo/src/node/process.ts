@@ -129,8 +129,6 @@ export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost {
   queued = false;
   st: number = S_INIT;
-  /** Requests this process holds (queued or deferred); see CallRegistry. */
-  held = 0;
   /** Links and monitors on this process (TargetHost) and of this process (ConsumerHost). */
   tHead: Relation | null = null;
   tTail: Relation | null = null;
