@@ -37,10 +37,9 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
     p.timers = null;
   }
   // Calls this process was waiting for end with it.
-  if (p.waiting > 0) {
+  if (p.ownCalls !== null) {
     const err = ErrProcessTerminated.with(`${p.pid} terminated while waiting for a reply`);
     node.calls.failOwnedBy(p, err);
-    p.waiting = 0;
   }
   // Calls this process held: queued or being handled fail at once; a deferred reply may still
   // come from elsewhere unless the process ended abnormally.
@@ -153,7 +152,7 @@ export function killProcess(node: NodeImpl, p: ProcessImpl): void {
     case S_RUNNING:
     case S_WAIT:
       p.st = S_ZOMBEE;
-      if (p.waiting > 0) {
+      if (p.ownCalls !== null) {
         const err = ErrProcessTerminated.with(`${p.pid} was killed while waiting for a reply`);
         node.calls.failOwnedBy(p, err);
       }
