@@ -253,6 +253,46 @@ export const ignoredSpawnFailingInit: SurvivalScenario = async () => {
   return { ok: true };
 };
 
+/** Fails its init at once: throws, or returns an Error, as told by its argument. */
+class FailingInitNow extends Actor {
+  override init(how: 'throw' | 'return'): Error | undefined {
+    if (how === 'throw') throw new Error('init failed on purpose');
+    return new Error('init failed on purpose');
+  }
+}
+
+/**
+ * Item 7: spawns that fail without awaiting anything (init throws, init returns an Error, a
+ * taken name), from the node and from an actor, ignored: spawn marks these rejections itself
+ * (a spawn that succeeds at once gets no handler).
+ */
+export const ignoredSpawnFailingAtOnce: SurvivalScenario = async () => {
+  const [a, pa] = await netNode('a');
+  await a.spawnRegister('taken', Silent);
+  class Parent extends Actor {
+    override handleMessage(): undefined {
+      void this.spawn(FailingInitNow, {}, 'throw');
+      void this.spawn(FailingInitNow, {}, 'return');
+      void this.spawnRegister('taken', Silent);
+      return undefined;
+    }
+  }
+  void a.spawn(FailingInitNow, {}, 'throw');
+  void a.spawn(FailingInitNow, {}, 'return');
+  void a.spawnRegister('taken', Silent);
+  a.send(await a.spawn(Parent), 'go');
+  await new Promise<void>((done) => {
+    const check = (): void => {
+      if (pa.count(LogLevel.Debug, /spawn failed/) >= 4 && pa.count(LogLevel.Debug, /spawnRegister failed/) >= 2)
+        done();
+      else setImmediate(check);
+    };
+    check();
+  });
+  await a.stop();
+  return { ok: true };
+};
+
 /** Holds a call, then answers it with sendResponseImportant when told (the caller is gone). */
 class LateImportantReplier extends LateReplier {
   override handleMessage(): undefined {

@@ -46,6 +46,7 @@ const ignored = [
   'ignoredRemoteSpawn',
   'ignoredEventSubscriptions',
   'ignoredSpawnFailingInit',
+  'ignoredSpawnFailingAtOnce',
   'ignoredResponseImportant',
   'ignoredImmediateRejections',
   'ignoredNetworkRequests',

@@ -52,8 +52,10 @@ export interface CallOwner {
 
 /** Who holds a call's request: the local target process. */
 export interface CallHolder {
-  held: number;
-  /** Head of the calls whose requests it holds (kept by the registry). */
+  /**
+   * Head of the calls whose requests it holds (kept by the registry); null when it holds none
+   * (the list is the count too: no counter field, one slot less on every process).
+   */
   heldCalls: PendingCall | null;
 }
 
@@ -295,10 +297,7 @@ export class CallRegistry {
   ): PendingCall {
     const c = new PendingCall(ref, caller, owner, holder, target, node);
     this.insert(c);
-    if (holder !== null) {
-      holder.held++;
-      linkHeld(holder, c);
-    }
+    if (holder !== null) linkHeld(holder, c);
     if (owner !== null) {
       const head = owner.ownCalls;
       c.ownNext = head;
@@ -405,7 +404,6 @@ export class CallRegistry {
     if (c.list !== null) c.list.remove(c);
     const h = c.holder;
     if (h !== null) {
-      h.held--;
       unlinkHeld(h, c);
       c.holder = null;
     }
@@ -462,10 +460,8 @@ export class CallRegistry {
   transfer(c: PendingCall, to: CallHolder): void {
     const h = c.holder;
     if (!c.live || h === null || h === to) return;
-    h.held--;
     unlinkHeld(h, c);
     c.holder = to;
-    to.held++;
     linkHeld(to, c);
   }
 

@@ -176,7 +176,7 @@ export class NodeHandle implements Node {
     } catch (e) {
       return rejected(e, this.#log(), 'spawn');
     }
-    return ignorable(spawnLocal(n, { factory: factory as ProcessFactory, options, args }), this.#log(), 'spawn');
+    return spawnLocal(n, { factory: factory as ProcessFactory, options, args }, this.#log(), 'spawn');
   }
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
@@ -198,8 +198,9 @@ export class NodeHandle implements Node {
     } catch (e) {
       return rejected(e, this.#log(), 'spawnRegister');
     }
-    return ignorable(
-      spawnLocal(n, { factory: factory as ProcessFactory, options, args, register: name }),
+    return spawnLocal(
+      n,
+      { factory: factory as ProcessFactory, options, args, register: name },
       this.#log(),
       'spawnRegister',
     );

@@ -40,9 +40,7 @@ const M_TERMINATED = MetaState.Terminated;
 export class MetaImpl implements MetaProcess, Runnable, CallHolder {
   queued = false;
   st: number = M_SLEEP;
-  /** Calls queued for (or being handled by) this meta; see CallRegistry. */
-  held = 0;
-  /** CallHolder: the calls whose requests it holds (kept by the call registry). */
+  /** CallHolder: the calls queued for (or being handled by) this meta (kept by the call registry). */
   heldCalls: PendingCall | null = null;
   messagesIn = 0;
   messagesOut = 0;
@@ -362,7 +360,7 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
     this.st = M_TERMINATED;
     const node = this.node;
     node.metas.remove(this);
-    if (this.held > 0) {
+    if (this.heldCalls !== null) {
       const err = ErrProcessTerminated.with(`meta ${this.id} terminated: ${reason.message}`, reason);
       node.calls.failHeldBy(this, () => err);
     }

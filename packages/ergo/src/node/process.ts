@@ -129,8 +129,6 @@ export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost {
   queued = false;
   st: number = S_INIT;
-  /** Requests this process holds (queued or deferred); see CallRegistry. */
-  held = 0;
   /** Links and monitors on this process (TargetHost) and of this process (ConsumerHost). */
   tHead: Relation | null = null;
   tTail: Relation | null = null;
@@ -138,9 +136,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
   cHead: Relation | null = null;
   cTail: Relation | null = null;
   cCount = 0;
-  /** Calls this process is waiting for. */
-  waiting = 0;
-  /** CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). */
+  /**
+   * CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). The
+   * lists are the counts too (waiting for a reply = ownCalls !== null): no counter fields.
+   */
   ownCalls: PendingCall | null = null;
   heldCalls: PendingCall | null = null;
   /** RemoteHolder: requests from other nodes' processes it holds (kept by RemoteRequests). */
@@ -380,12 +379,12 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
 
   /** CallOwner: one of this process' calls settled. */
   callSettled(): void {
-    if (--this.waiting === 0 && this.st === S_WAIT) this.st = S_RUNNING;
+    // The registry has taken the call off ownCalls already.
+    if (this.ownCalls === null && this.st === S_WAIT) this.st = S_RUNNING;
   }
 
   /** Marks the process as waiting for a reply (called when it issues a call). */
   beginWait(): void {
-    this.waiting++;
     if (this.st === S_RUNNING) this.st = S_WAIT;
   }
 
@@ -451,8 +450,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     } catch (e) {
       return rejected(e, this.log, 'spawn');
     }
-    return ignorable(
-      spawnLocal(this.nodeImpl, { factory: factory as ProcessFactory, options, args, parent: this }),
+    return spawnLocal(
+      this.nodeImpl,
+      { factory: factory as ProcessFactory, options, args, parent: this },
       this.log,
       'spawn',
     );
@@ -477,14 +477,9 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     } catch (e) {
       return rejected(e, this.log, 'spawnRegister');
     }
-    return ignorable(
-      spawnLocal(this.nodeImpl, {
-        factory: factory as ProcessFactory,
-        options,
-        args,
-        parent: this,
-        register: name,
-      }),
+    return spawnLocal(
+      this.nodeImpl,
+      { factory: factory as ProcessFactory, options, args, parent: this, register: name },
       this.log,
       'spawnRegister',
     );

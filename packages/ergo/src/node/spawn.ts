@@ -7,7 +7,8 @@
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
 import { ErrIncorrect, ErrNodeTerminated, ErrProcessTerminated, ErrTaken, ErrTimeout, toError } from '../gen/errors.js';
-import { LogLevel, toLogLevel } from '../gen/log.js';
+import { ignorable, rejected } from '../gen/ignorable.js';
+import { LogLevel, toLogLevel, type Log } from '../gen/log.js';
 import { MessagePriority } from '../gen/priority.js';
 import { Stop, type ProcessBehavior, type ProcessFactory } from '../gen/process.js';
 import { PID } from '../gen/pid.js';
@@ -160,18 +161,27 @@ export function localSpawnRequest(node: NodeImpl, s: LocalSpawn): SpawnRequest {
 
 /**
  * Spawns a local process: checkSpawnOptions, localSpawnRequest, spawnProcess. Never throws:
- * failures reject (ErrNodeTerminated, ErrIncorrect, and spawnProcess' errors).
+ * failures reject (ErrNodeTerminated, ErrIncorrect, and spawnProcess' errors). With `log`, the
+ * Promise is safe to ignore (see spawnProcess).
  */
-export function spawnLocal(node: NodeImpl, s: LocalSpawn): Promise<PID> {
+export function spawnLocal(node: NodeImpl, s: LocalSpawn, log?: Log, what = 'spawn'): Promise<PID> {
   let req: SpawnRequest;
   try {
     node.checkRunning();
     if (s.options !== undefined) checkSpawnOptions(s.options);
     req = localSpawnRequest(node, s);
   } catch (e) {
-    return Promise.reject(e);
+    return failed(e, log, what);
   }
-  return spawnProcess(node, req);
+  return spawnProcess(node, req, log, what);
+}
+
+/**
+ * A failed spawn's Promise: marked handled (gen/ignorable.ts) when the caller hands it out
+ * (`log` given), a plain rejection for internal callers, who await it.
+ */
+function failed(err: unknown, log: Log | undefined, what: string): Promise<never> {
+  return log === undefined ? Promise.reject(err as Error) : rejected(err, log, what);
 }
 
 /**
@@ -188,8 +198,13 @@ export function checkSpawnOptions(options: ProcessOptions): void {
  * init runs before the process enters the table. Rejects with ErrNodeTerminated, ErrIncorrect
  * (bad factory), ErrTaken (name), init's error (returned, thrown or rejected; a thrown non-Error
  * is wrapped by toError: ERR_THROWN_VALUE), or ErrTimeout (`initTimeout`). Never throws.
+ *
+ * With `log` the Promise is safe to ignore: a failure is marked handled (logged at debug as
+ * `what`). Only the paths that can reject are marked: a spawn whose init returned at once resolves
+ * with an already fulfilled Promise, which needs no handler (a `then` per spawn is a derived
+ * Promise, a closure and a microtask: a quarter of the spawn row's time went there).
  */
-export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
+export function spawnProcess(node: NodeImpl, req: SpawnRequest, log?: Log, what = 'spawn'): Promise<PID> {
   let p: ProcessImpl | undefined;
   let r: unknown;
   const { factory, options, register } = req;
@@ -234,10 +249,13 @@ export function spawnProcess(node: NodeImpl, req: SpawnRequest): Promise<PID> {
       logInitFailure(p, err);
       failedInit(node, p, err);
     }
-    return Promise.reject(err);
+    return failed(err, log, what);
   }
-  if (isThenable(r)) return awaitInit(node, p, r, req);
-  return finishInit(node, p, r, req);
+  if (isThenable(r)) {
+    const pending = awaitInit(node, p, r, req);
+    return log === undefined ? pending : ignorable(pending, log, what);
+  }
+  return finishInit(node, p, r, req, log, what);
 }
 
 function logInitFailure(p: ProcessImpl, e: unknown): void {
@@ -293,7 +311,14 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, req:
   });
 }
 
-function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnRequest): Promise<PID> {
+function finishInit(
+  node: NodeImpl,
+  p: ProcessImpl,
+  r: unknown,
+  req: SpawnRequest,
+  log?: Log,
+  what = 'spawn',
+): Promise<PID> {
   const { options, parent } = req;
   let err: Error | undefined;
   if (r instanceof Error) err = r;
@@ -307,7 +332,7 @@ function finishInit(node: NodeImpl, p: ProcessImpl, r: unknown, req: SpawnReques
     failedInit(node, p, err);
     // Init itself succeeded (and may have opened things): the behaviour gets its terminate.
     if (initSucceeded) terminateAfterInit(node, p, err);
-    return Promise.reject(err);
+    return failed(err, log, what);
   }
   if (parent !== null) {
     // Either side may have linked already, in init (Ergo 3.2) or to the child still in init.

@@ -37,19 +37,18 @@ function release(node: NodeImpl, p: ProcessImpl, reason: Error): void {
     p.timers = null;
   }
   // Calls this process was waiting for end with it.
-  if (p.waiting > 0) {
+  if (p.ownCalls !== null) {
     const err = ErrProcessTerminated.with(`${p.pid} terminated while waiting for a reply`);
     node.calls.failOwnedBy(p, err);
-    p.waiting = 0;
   }
   // Calls this process held: queued or being handled fail at once; a deferred reply may still
   // come from elsewhere unless the process ended abnormally.
-  if (p.held > 0 || p.remoteHeld !== null) {
+  if (p.heldCalls !== null || p.remoteHeld !== null) {
     const err = callFailure(p, reason);
     const abnormal = !isNormalReason(reason);
     const live = p.mb.liveRequestIds();
     // A call that monitors its callee fails whatever the reason (CallOptions.monitor).
-    if (p.held > 0)
+    if (p.heldCalls !== null)
       node.calls.failHeldBy(p, (c) => (abnormal || c.watch !== null || live.has(c.ref.id[0]) ? err : undefined));
     // Callers on other nodes by the same rule: an error response each (ENP code 3).
     if (p.remoteHeld !== null) {
@@ -153,7 +152,7 @@ export function killProcess(node: NodeImpl, p: ProcessImpl): void {
     case S_RUNNING:
     case S_WAIT:
       p.st = S_ZOMBEE;
-      if (p.waiting > 0) {
+      if (p.ownCalls !== null) {
         const err = ErrProcessTerminated.with(`${p.pid} was killed while waiting for a reply`);
         node.calls.failOwnedBy(p, err);
       }
