@@ -64,7 +64,9 @@ test('a follower cut off alone keeps its term and rejoins without an election; a
       'a new leader on the majority side',
       WAIT,
     );
-    assert.equal(next.term, first.term + 1);
+    // A newer term; more than one newer when the two voters' first candidacies split the vote
+    // (both time out together: a loaded machine makes that likelier, Raft then tries again).
+    assert.ok(next.term > first.term, `the majority elected in term ${next.term}, after ${first.term}`);
     assert.equal((await cluster.status(L)).term, first.term);
     await cluster.heal();
     const healed = await cluster.converged(20_000);
