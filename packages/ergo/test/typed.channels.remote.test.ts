@@ -82,7 +82,7 @@ test('typed channels remote: errors, refusals, data and Actor.define across two 
 
   await t.test('typed arrays and sparse arrays come back exactly', async () => {
     const echo = new ProcessID('echo' as Atom, peer as Atom);
-    const sparse: unknown[] = [1, , 3];  
+    const sparse: unknown[] = [1, , 3];
     sparse[9] = 'x';
     const sent = {
       i32: new Int32Array([1, -2, 2147483647]),

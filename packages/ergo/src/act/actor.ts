@@ -301,7 +301,7 @@ export class Actor<P = unknown> extends BehaviorBase {
     return new CallFailure(error);
   }
 
-  /** Answers a call kept with `later` with one of its declared failures (see {@link Actor.fail}). */
+  /** Answers a call kept with `later` with one of its declared failures (see `fail`). */
   failLater<T, E>(later: Later<T, E>, error: NoInfer<E>): void {
     this.sendResponseError(later.from, later.ref, new CallFailure(error));
   }

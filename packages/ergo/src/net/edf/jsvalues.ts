@@ -22,7 +22,7 @@ import type { EdfEncoder } from './encoder.js';
  * - `String` — `u32 len` + UTF-8: strings of more than 21845 UTF-16 units (EDF strings stop at
  *   65535 bytes).
  * - `NullObject` — as `Object`, for an object with a null prototype.
- * - `TypedArray` — `u8 kind` (index in {@link TYPED_ARRAYS}) + `u32 byte length` + the elements'
+ * - `TypedArray` — `u8 kind` (index in `TYPED_ARRAYS`) + `u32 byte length` + the elements'
  *   bytes, little-endian: an Int32Array, Float64Array... arrives as its own class (Go mode sends
  *   it as a Go slice, which arrives as an Array).
  * - `Failure` — a tagged value: a {@link CallFailure} (the typed error channel of protocols), in
