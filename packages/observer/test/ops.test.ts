@@ -22,6 +22,7 @@ import {
 } from 'ergo-ts';
 
 import { chromiumPath, GO_NETWORK, launchChromium, startObserved, VIEWPORT, WAIT } from './helpers.js';
+import { chartPoints } from './charts_support.js';
 import { banners, settleClean, shot } from './pages_support.js';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
@@ -283,7 +284,7 @@ test('cosmetics: flags, node version, loggers, chart units, a loaded application
       ),
     );
     assert.ok(gap > 0, 'logger cells are spaced');
-    await page.waitForSelector('[data-page=info] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=info]', 2);
     const titles = await page.$$eval('[data-page=info] .chart .u-title', (els) => els.map((e) => e.textContent));
     assert.ok(titles.includes('Event loop delay (ms)'), `chart titles: ${titles}`);
     assert.ok(titles.includes('Event loop utilisation (%)'), `chart titles: ${titles}`);
