@@ -77,8 +77,18 @@ async function target(ctx: ToolContext, args: Record<string, unknown>): Promise<
   return ctx.reach(args.node as string | undefined);
 }
 
-function expect<T>(m: unknown, cls: new (...a: never[]) => T, what: string, node: Atom): T {
-  if (!(m instanceof cls)) throw new McpToolError('ERR_MCP_REFUSED', `${node} sent no ${what} snapshot`);
+/** The first snapshot of `request` on `t`, which must be a `cls` (ERR_MCP_REFUSED: "no <what> snapshot"). */
+async function snapshotOf<T>(
+  ctx: ToolContext,
+  t: Target,
+  request: unknown,
+  tool: string,
+  timeout: number,
+  cls: new (...a: never[]) => T,
+  what: string,
+): Promise<T> {
+  const m = await snapshot(ctx.node, t, request, tool, timeout);
+  if (!(m instanceof cls)) throw new McpToolError('ERR_MCP_REFUSED', `${t.node} sent no ${what} snapshot`);
   return m;
 }
 
@@ -123,23 +133,27 @@ export async function pidOf(ctx: ToolContext, t: Target, text: unknown, timeout:
   }
   // Another node: its process list (ergo-ts filters by name itself; Go lists its first 10 000).
   const rows = (await ctx.isErgoTS(t, timeout))
-    ? (expect(
-        await snapshot(ctx.node, t, new RequestInspectProcessPage({ name: s, limit: 100 }), 'process_list', timeout),
-        MessageInspectProcessPage,
-        'process page',
-        t.node,
+    ? ((
+        await snapshotOf(
+          ctx,
+          t,
+          new RequestInspectProcessPage({ name: s, limit: 100 }),
+          'process_list',
+          timeout,
+          MessageInspectProcessPage,
+          'process page',
+        )
       ).processes ?? [])
-    : (expect(
-        await snapshot(
-          ctx.node,
+    : ((
+        await snapshotOf(
+          ctx,
           t,
           new RequestInspectProcessList({ start: 1000, limit: 10_000 }),
           'process_list',
           timeout,
-        ),
-        MessageInspectProcessList,
-        'process list',
-        t.node,
+          MessageInspectProcessList,
+          'process list',
+        )
       ).processes ?? []);
   const found = rows.find((p) => p.name === s);
   if (found === undefined) throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no process registered as ${s}`);
@@ -175,11 +189,14 @@ export const readTools: ToolSpec[] = [
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
-      const m = expect(
-        await snapshot(ctx.node, t, new RequestInspectNode(), 'node_info', timeout),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectNode(),
+        'node_info',
+        timeout,
         MessageInspectNode,
         'node info',
-        t.node,
       );
       ctx.noteFramework(t.node, m.info.framework.name);
       return { node: t.node, local: t.local, creation: t.creation, ...m.info };
@@ -222,32 +239,26 @@ export const readTools: ToolSpec[] = [
       const offset = (args.offset as number | undefined) ?? 0;
       const limit = (args.limit as number | undefined) ?? 100;
       if (await ctx.isErgoTS(t, timeout)) {
-        const m = expect(
-          await snapshot(
-            ctx.node,
-            t,
-            new RequestInspectProcessPage({ ...f, sort, offset, limit }),
-            'process_list',
-            timeout,
-          ),
+        const m = await snapshotOf(
+          ctx,
+          t,
+          new RequestInspectProcessPage({ ...f, sort, offset, limit }),
+          'process_list',
+          timeout,
           MessageInspectProcessPage,
           'process page',
-          t.node,
         );
         return { node: t.node, total: m.total, offset: m.offset, processes: (m.processes ?? []).map(row) };
       }
       // A Go node: its PID-ordered list of the first 10 000 processes, filtered and sorted here.
-      const m = expect(
-        await snapshot(
-          ctx.node,
-          t,
-          new RequestInspectProcessList({ start: 1000, limit: 10_000 }),
-          'process_list',
-          timeout,
-        ),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectProcessList({ start: 1000, limit: 10_000 }),
+        'process_list',
+        timeout,
         MessageInspectProcessList,
         'process list',
-        t.node,
       );
       const has = (v: string, part: string): boolean => part === '' || v.toLowerCase().includes(part.toLowerCase());
       const state = f.state.toLowerCase();
@@ -281,11 +292,14 @@ export const readTools: ToolSpec[] = [
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
       const pid = await pidOf(ctx, t, args.pid, timeout);
-      const m = expect(
-        await snapshot(ctx.node, t, new RequestInspectProcess({ pid }), 'process_info', timeout),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectProcess({ pid }),
+        'process_info',
+        timeout,
         MessageInspectProcess,
         'process info',
-        t.node,
       );
       // The inspector's last word about a process that ended (it may come before or instead of a
       // plain end of the inspector, whichever the race gives): the same answer either way.
@@ -303,11 +317,14 @@ export const readTools: ToolSpec[] = [
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
       const pid = await pidOf(ctx, t, args.pid, timeout);
-      const m = expect(
-        await snapshot(ctx.node, t, new RequestInspectProcessState({ pid }), 'process_state', timeout),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectProcessState({ pid }),
+        'process_state',
+        timeout,
         MessageInspectProcessState,
         'process state',
-        t.node,
       );
       return { node: t.node, pid: m.pid, state: m.state ?? {} };
     },
@@ -321,11 +338,14 @@ export const readTools: ToolSpec[] = [
     shape: { ...common },
     async run(ctx, args) {
       const t = await target(ctx, args);
-      const m = expect(
-        await snapshot(ctx.node, t, new RequestInspectApplicationList(), 'app_list', timeoutOf(ctx, args)),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectApplicationList(),
+        'app_list',
+        timeoutOf(ctx, args),
         MessageInspectApplicationList,
         'application list',
-        t.node,
       );
       const apps = [...(m.applications?.values() ?? [])].map((a) => ({
         ...a,
@@ -351,11 +371,14 @@ export const readTools: ToolSpec[] = [
         application: args.application as Atom,
         limit: (args.limit as number | undefined) ?? 1000,
       });
-      const m = expect(
-        await snapshot(ctx.node, t, request, 'app_processes', timeoutOf(ctx, args)),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        request,
+        'app_processes',
+        timeoutOf(ctx, args),
         MessageInspectApplicationTree,
         'application tree',
-        t.node,
       );
       return { node: t.node, application: m.application, processes: (m.processes ?? []).map(row) };
     },
@@ -380,12 +403,7 @@ export const readTools: ToolSpec[] = [
         name: (args.name as string | undefined) ?? '',
         limit: (args.limit as number | undefined) ?? 500,
       });
-      const m = expect(
-        await snapshot(ctx.node, t, request, 'event_list', timeout),
-        MessageInspectEventList,
-        'event list',
-        t.node,
-      );
+      const m = await snapshotOf(ctx, t, request, 'event_list', timeout, MessageInspectEventList, 'event list');
       return { node: t.node, events: m.events ?? [] };
     },
   },
@@ -398,11 +416,14 @@ export const readTools: ToolSpec[] = [
     shape: { ...common },
     async run(ctx, args) {
       const t = await target(ctx, args);
-      const m = expect(
-        await snapshot(ctx.node, t, new RequestInspectNetwork(), 'network_info', timeoutOf(ctx, args)),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectNetwork(),
+        'network_info',
+        timeoutOf(ctx, args),
         MessageInspectNetwork,
         'network',
-        t.node,
       );
       return { node: t.node, stopped: m.stopped, ...(m.info ?? {}) };
     },
@@ -419,25 +440,25 @@ export const readTools: ToolSpec[] = [
       const timeout = timeoutOf(ctx, args);
       const part = (args.name as string | undefined) ?? '';
       if (await ctx.isErgoTS(t, timeout)) {
-        const m = expect(
-          await snapshot(
-            ctx.node,
-            t,
-            new RequestInspectConnectionList({ limit: -1, name: part }),
-            'network_nodes',
-            timeout,
-          ),
+        const m = await snapshotOf(
+          ctx,
+          t,
+          new RequestInspectConnectionList({ limit: -1, name: part }),
+          'network_nodes',
+          timeout,
           MessageInspectConnectionList,
           'connection list',
-          t.node,
         );
         return { node: t.node, connections: m.connections ?? [] };
       }
-      const m = expect(
-        await snapshot(ctx.node, t, new RequestInspectNetwork(), 'network_nodes', timeout),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectNetwork(),
+        'network_nodes',
+        timeout,
         MessageInspectNetwork,
         'network',
-        t.node,
       );
       const nodes = (m.info?.nodes ?? []).filter((n) => n.includes(part));
       return { node: t.node, nodes, note: 'a Go node: ask network_node_info for the traffic of one' };
@@ -453,11 +474,14 @@ export const readTools: ToolSpec[] = [
     async run(ctx, args) {
       const t = await target(ctx, args);
       const request = new RequestInspectConnection({ remoteNode: args.remote as Atom });
-      const m = expect(
-        await snapshot(ctx.node, t, request, 'network_node_info', timeoutOf(ctx, args)),
+      const m = await snapshotOf(
+        ctx,
+        t,
+        request,
+        'network_node_info',
+        timeoutOf(ctx, args),
         MessageInspectConnection,
         'connection',
-        t.node,
       );
       return { node: t.node, disconnected: m.disconnected, connection: m.info ?? null };
     },
