@@ -42,6 +42,8 @@ const Wallet = defineProtocol('wallet', {
       errors: { insufficient: schema.object({ kind: schema.literal('insufficient'), balance: schema.number() }) },
     },
     balance: { request: z.literal('balance'), reply: z.number() },
+    // A Go map[string]any arrives as a Map: `fromMap` delivers it as an object (docs/typed.md).
+    take: { request: schema.object({ take: schema.integer() }, { fromMap: true }), reply: z.number() },
   },
 });
 
@@ -66,6 +68,10 @@ const WalletWorker = Actor.define(Wallet, {
     balance: (_req, self) => {
       seen.push('balance');
       return self.data.balance;
+    },
+    take: (req, self) => {
+      seen.push(`take ${JSON.stringify(req)}`);
+      return (self.data.balance -= req.take);
     },
   },
 });
@@ -113,15 +119,17 @@ test('typed pool of an Actor.define worker with transforms and errors, addressed
   const short = await go.cmd('call', { to, req: 'withdraw 1000' });
   assert.equal(short.kind, 'error', JSON.stringify(short));
   assert.equal(String(short.error), 'call failed: {"kind":"insufficient","balance":7}');
-  for (const bad of ['withdraw all', 'balance?', { $: 'int32', v: 1 }, { withdraw: 5 }]) {
+  const took = await go.cmd('call', { to, req: { take: 2 } });
+  assert.equal(took.value, 5, JSON.stringify(took));
+  for (const bad of ['withdraw all', 'balance?', { $: 'int32', v: 1 }, { withdraw: 5 }, { take: 'x' }]) {
     const r = await go.cmd('call', { to, req: bad });
     assert.equal(r.kind, 'error', JSON.stringify(r));
     assert.equal(String(r.error), ErrProtocolViolation.message, JSON.stringify(bad));
   }
   // The worker went on after its failure, and a typed local caller gets the failure typed.
-  assert.equal((await go.cmd('call', { to, req: 'balance' })).value, 7);
+  assert.equal((await go.cmd('call', { to, req: 'balance' })).value, 5);
   const local = await tryCall(ts, typed, 'withdraw 100');
-  assert.deepEqual(local, { ok: false, error: { kind: 'insufficient', balance: 7 } });
+  assert.deepEqual(local, { ok: false, error: { kind: 'insufficient', balance: 5 } });
 
   assert.deepEqual(seen, [
     'deposit {"deposit":12}',
@@ -129,6 +137,7 @@ test('typed pool of an Actor.define worker with transforms and errors, addressed
     'balance',
     'withdraw {"withdraw":5}',
     'withdraw {"withdraw":1000}',
+    'take {"take":2}',
     'balance',
     'withdraw {"withdraw":100}',
   ]);
