@@ -99,6 +99,8 @@ test('typed pool of an Actor.define worker with transforms and errors, addressed
   });
   assert.equal(added.kind, 'result', JSON.stringify(added));
   const to = { name: 'wallet', node: ts.name };
+  // A Go call (its timeout a hang guard for a loaded machine, none of this is about time).
+  const call = (req: unknown) => go.cmd('call', { to, req, timeout: 30 });
 
   // Messages: a good one delivered; bad ones refused at the pool's door.
   const sent = await go.cmd('send', { to, msg: 'deposit 12', important: true });
@@ -111,23 +113,23 @@ test('typed pool of an Actor.define worker with transforms and errors, addressed
   const plain = await go.cmd('send', { to, msg: 'deposit -4' }); // a plain send: dropped
   assert.equal(plain.kind, 'result', JSON.stringify(plain));
   // One call per worker: everything sent before is handled (each worker handles in order).
-  for (let i = 0; i < 2; i++) assert.equal((await go.cmd('call', { to, req: 'balance' })).kind, 'result');
+  for (let i = 0; i < 2; i++) assert.equal((await call('balance')).kind, 'result');
 
   // Calls: the transformed request is handled; a typed failure answers the Go caller.
-  const ok = await go.cmd('call', { to, req: 'withdraw 5' });
+  const ok = await call('withdraw 5');
   assert.deepEqual(ok.value, 7, JSON.stringify(ok));
-  const short = await go.cmd('call', { to, req: 'withdraw 1000' });
+  const short = await call('withdraw 1000');
   assert.equal(short.kind, 'error', JSON.stringify(short));
   assert.equal(String(short.error), 'call failed: {"kind":"insufficient","balance":7}');
-  const took = await go.cmd('call', { to, req: { take: 2 } });
+  const took = await call({ take: 2 });
   assert.equal(took.value, 5, JSON.stringify(took));
   for (const bad of ['withdraw all', 'balance?', { $: 'int32', v: 1 }, { withdraw: 5 }, { take: 'x' }]) {
-    const r = await go.cmd('call', { to, req: bad });
+    const r = await call(bad);
     assert.equal(r.kind, 'error', JSON.stringify(r));
     assert.equal(String(r.error), ErrProtocolViolation.message, JSON.stringify(bad));
   }
   // The worker went on after its failure, and a typed local caller gets the failure typed.
-  assert.equal((await go.cmd('call', { to, req: 'balance' })).value, 5);
+  assert.equal((await call('balance')).value, 5);
   const local = await tryCall(ts, typed, 'withdraw 100');
   assert.deepEqual(local, { ok: false, error: { kind: 'insufficient', balance: 5 } });
 

@@ -121,10 +121,13 @@ describe('typed GenServer against a real erl', { skip: why }, () => {
   });
 
   test('well-formed calls, casts and messages reach the typed handlers', async () => {
-    assert.equal(await ev(`gen_server:call(${kv}, {get, k})`), '{ok,0}');
+    assert.equal(await ev(`gen_server:call(${kv}, {get, k}, 20000)`), '{ok,0}');
     // a cast, then a call from the same process: the call sees the cast's effect
-    assert.equal(await ev(`gen_server:cast(${kv}, {put, k, 5}), gen_server:call(${kv}, {get, k})`), '{ok,5}');
-    assert.equal(await ev(`gen_server:call(${kv}, {name, <<"Ada"/utf8>>})`), `[${codes('hello Ada').join(',')}]`);
+    assert.equal(await ev(`gen_server:cast(${kv}, {put, k, 5}), gen_server:call(${kv}, {get, k}, 20000)`), '{ok,5}');
+    assert.equal(
+      await ev(`gen_server:call(${kv}, {name, <<"Ada"/utf8>>}, 20000)`),
+      `[${codes('hello Ada').join(',')}]`,
+    );
     assert.equal(await ev(`${kv} ! {ping, self()}, receive pong -> pong after 20000 -> no_pong end`), 'pong');
     assert.deepEqual(seen, ['call {get,k}', 'cast {put,k,5}', 'call {get,k}', 'call {name,<<"Ada">>}', 'info ping']);
   });
@@ -150,7 +153,7 @@ describe('typed GenServer against a real erl', { skip: why }, () => {
     // sender, one connection: in order) shows they came and went
     assert.equal(
       await ev(
-        `gen_server:cast(${kv}, {put, k, not_an_integer}), ${kv} ! {ping, not_a_pid}, ${kv} ! hello, gen_server:call(${kv}, {get, k})`,
+        `gen_server:cast(${kv}, {put, k, not_an_integer}), ${kv} ! {ping, not_a_pid}, ${kv} ! hello, gen_server:call(${kv}, {get, k}, 20000)`,
       ),
       '{ok,5}',
     );
