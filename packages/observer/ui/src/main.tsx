@@ -165,7 +165,7 @@ function App() {
   const route = useRoute();
   const [page, arg = ''] = route;
   // The Entities link shows only while the node observed runs an entities runtime.
-  const entities = useEntitiesManager();
+  const entities = useEntitiesManager(page ?? 'info');
   let body;
   if (session === '') body = <Offline />;
   else if (page === 'process') body = <ProcessPage key={arg} pid={arg} />;

@@ -3,11 +3,11 @@
 // each second); an entity's page shows its host's handleInspect: fencing token, state version,
 // idle time and the state itself (unless the node hides states: `inspectState: false`).
 
-import { useState } from 'preact/hooks';
+import { useCallback, useRef, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { count, list } from '../format';
-import { go, isErgoTS, useFramework, useSubscription } from '../hooks';
+import { go, isErgoTS, useFramework, useFrames, useSubscription } from '../hooks';
 import { Error, KV, PidLink } from '../ui';
 
 /** The name of an entity's host process. */
@@ -16,10 +16,26 @@ const hostName = (kind: string, key: string): string => `~entity/${kind}/${key}`
 /**
  * The PID of the observed node's entities manager, or null (no entities runtime, not known yet,
  * or a node other than ergo-ts): the sidebar shows the Entities link only when there is one.
+ * `page` is the route's page: the Node page subscribes to node_info for good, and a second
+ * subscription of that key here would end the page's when it ends (one per key and session), so
+ * there the framework comes from the page's own frames.
  */
-export function useEntitiesManager(): string | null {
-  const framework = useFramework();
-  const [data] = useSubscription('entities_find', {}, () => true, isErgoTS(framework));
+export function useEntitiesManager(page: string): string | null {
+  // Re-rendered when a node_info frame (anyone's) tells a framework other than the one drawn.
+  const [, rerender] = useState(0);
+  const drawn = useRef(api.framework);
+  drawn.current = api.framework;
+  useFrames(
+    'node_info',
+    useCallback(() => {
+      if (api.framework !== drawn.current) rerender((n) => n + 1);
+    }, []),
+  );
+  const framework = api.framework;
+  const [info] = useSubscription('node_info', {}, () => true, framework === null && page !== 'info');
+  const f = info?.info?.framework;
+  const ergoTS = isErgoTS(framework ?? (f ? `${f.name ?? ''}` : null));
+  const [data] = useSubscription('entities_find', {}, () => true, ergoTS);
   const first = list(data?.processes)[0];
   return typeof first?.pid === 'string' ? first.pid : null;
 }
