@@ -9,6 +9,7 @@ import { Actor, ErrProtocolViolation, TerminateReasonNormal, type PID, type Ref 
 
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrLeaseHeld, ErrStaleToken } from './errors.js';
+import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import type { EntityStore } from './store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
@@ -85,6 +86,8 @@ export class EntityHost extends Actor {
   #saved: unknown;
   #lastActive = 0;
   #stale = false;
+  /** What inspection shows of this activation (inspect.ts). */
+  #view: HostView | undefined;
 
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
@@ -116,6 +119,16 @@ export class EntityHost extends Actor {
       return err as Error;
     }
     rt.activated(kind.name, key, this.#token, this.pid);
+    this.#view = {
+      kind: kind.name,
+      key,
+      pid: this.pid,
+      token: () => this.#token,
+      version: () => this.#version,
+      lastActive: () => this.#lastActive,
+      state: () => this.#entity.state,
+    };
+    trackHost(rt, this.#view);
     rt.publish(this.#event('activated'));
     this.#lastActive = Date.now();
     if (kind.passivateAfterMs > 0) this.sendAfter(this.pid, TICK, kind.passivateAfterMs);
@@ -165,7 +178,12 @@ export class EntityHost extends Actor {
     return this.#call(from, ref, request);
   }
 
+  override handleInspect(): Record<string, string> {
+    return this.#view === undefined ? {} : hostInspect(this.#view);
+  }
+
   override terminate(reason: Error): void {
+    if (this.#view !== undefined) untrackHost(this.#rt, this.#view);
     if (this.#token === 0 || this.#entity === undefined) return;
     this.#rt.ended(this.#kind.name, this.#key, this.#token);
     // A stale activation must not touch the lease: it is another activation's now.

@@ -27,3 +27,14 @@ export {
   type EntitiesOptions,
   type EntityCallOptions,
 } from './runtime.js';
+export {
+  inspectEntities,
+  inspectEntity,
+  renderState,
+  shardTable,
+  INSPECT_DEFAULTS,
+  type ActiveEntityInfo,
+  type EntitiesInspection,
+  type EntityInspection,
+  type ShardTable,
+} from './inspect.js';

@@ -39,6 +39,7 @@ import { type EntityAddress, type EntityKind } from './entity.js';
 import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld, ErrStaleToken } from './errors.js';
 import { EntityHost, hostName, type DurableEnvelope, type EntityEvent, type HostRuntime } from './host.js';
 import { ownerOfShard, shardOf } from './placement.js';
+import { ManagerInspector, isInspectRequest, shardTable } from './inspect.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import type { EntityStore } from './store.js';
 
@@ -68,6 +69,11 @@ export interface EntitiesOptions {
   readonly probeIntervalMs?: number;
   /** The registered name of the manager process (the same on every member). Default 'entities'. */
   readonly name?: string;
+  /**
+   * Whether inspection (the Observer's entity page, a host's `handleInspect`) shows entity
+   * states. Default true; false on nodes whose states hold secrets (facts still show).
+   */
+  readonly inspectState?: boolean;
 }
 
 /** Defaults of {@link EntitiesOptions}. */
@@ -119,10 +125,17 @@ function positive(name: string, v: number | undefined, dflt: number): number {
 /** The manager process: activates entities of this node on request of any member. */
 class EntityManager extends Actor {
   #rt!: Entities;
+  #inspector: ManagerInspector | undefined;
   override init(rt: Entities): void {
     this.#rt = rt;
   }
+  override handleInspect(): Record<string, string> {
+    // Made at the first inspection: the manager's registered name exists only after its init.
+    this.#inspector ??= new ManagerInspector(this.#rt, this.node.processName(this.pid));
+    return this.#inspector.inspect();
+  }
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+    if (isInspectRequest(request)) return JSON.stringify(shardTable(this.#rt));
     if (isRequest(request, 'activate')) {
       const r = request as ActivateRequest;
       return this.#rt.activateLocal(r.kind, r.key);
@@ -154,6 +167,8 @@ export class Entities implements HostRuntime {
   readonly owner: string;
   /** How long a lease lasts unless renewed, in ms. */
   readonly leaseTtlMs: number;
+  /** Whether inspection shows entity states ({@link EntitiesOptions.inspectState}). */
+  readonly inspectState: boolean;
   readonly #kinds = new Map<string, EntityKind>();
   readonly #members: string[];
   readonly #shards: number;
@@ -180,6 +195,7 @@ export class Entities implements HostRuntime {
     this.measuredStore = this.#meter.wrap(options.store);
     this.owner = `${node.name}#${randomUUID()}`;
     this.leaseTtlMs = positive('leaseTtlMs', options.leaseTtlMs, ENTITIES_DEFAULTS.leaseTtlMs);
+    this.inspectState = options.inspectState !== false;
     this.#shards = positive('shards', options.shards, ENTITIES_DEFAULTS.shards);
     this.#probeMs = positive('probeIntervalMs', options.probeIntervalMs, ENTITIES_DEFAULTS.probeIntervalMs);
     const renewMs = positive('renewIntervalMs', options.renewIntervalMs, Math.max(1, Math.floor(this.leaseTtlMs / 3)));

@@ -78,6 +78,7 @@ export class ObserverAPI {
     'history',
     'connection_history',
     'log_history',
+    'entities_find',
   ];
   #port: MessagePort | null = null;
 
