@@ -29,7 +29,7 @@ import {
   type Node,
   type Ref,
 } from 'ergo-ts';
-import { deferred, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -222,6 +222,8 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
     node = await mainNode([peer]);
     await node.network().getNode(peer.name);
   }
+  const createMs: number[] = [];
+  const downMs: number[] = [];
   try {
     const s = await runRounds(c, async () => {
       let targets: PID[];
@@ -240,13 +242,18 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
       Object.assign(watcher, { expected: k, done: d.resolve });
       const t0 = performance.now();
       await node.call(wp, targets, { timeout: 120_000 });
+      const t1 = performance.now();
       if (peer === null) for (const p of targets) node.sendExit(p, new Error('done'));
       else peer.child.send({ cmd: 'end_targets' });
       await d.promise;
       const ms = performance.now() - t0;
+      createMs.push(t1 - t0);
+      downMs.push(ms - (t1 - t0));
       node.kill(wp);
       return rate(k, ms);
     });
+    // The two phases of the measured rounds (median ms): where a remote row loses to the local one.
+    const phases = `create + confirm ${median(createMs.slice(-s.length)).toFixed(0)} ms, end + downs ${median(downMs.slice(-s.length)).toFixed(0)} ms (medians)`;
     reportSamples(
       report,
       {
@@ -254,7 +261,7 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
         name: N_MONITOR,
         unit: 'pairs/s',
         peer: c.peer === 'local' ? 'local' : undefined,
-        note: `${k / 1e3}K monitors by one watcher, then every target ends`,
+        note: `${k / 1e3}K monitors by one watcher, then every target ends; ${phases}`,
       },
       s,
     );
