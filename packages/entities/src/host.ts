@@ -9,7 +9,7 @@ import { Actor, ErrProtocolViolation, TerminateReasonNormal, type PID, type Ref 
 
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrLeaseHeld, ErrStaleToken } from './errors.js';
-import type { EntityStore } from './store.js';
+import type { EntityId, EntityStore, LeaseResult } from './store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
@@ -17,6 +17,10 @@ export interface HostRuntime {
   readonly measuredStore: EntityStore;
   readonly owner: string;
   readonly leaseTtlMs: number;
+  /** Takes the lease an activation of (kind, key) writes under: the key's own, or its shard's. */
+  takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }>;
+  /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
+  releaseLease(kind: string, key: string, token: number): Promise<void>;
   activated(kind: string, key: string, token: number, pid: PID): void;
   ended(kind: string, key: string, token: number): void;
   publish(event: EntityEvent): void;
@@ -123,6 +127,8 @@ export class EntityHost extends Actor {
   #lastActive = 0;
   #stale = false;
   #handingOff = false;
+  /** The lease the token belongs to when it is not the key's own (a shard lease). */
+  #lease: EntityId | undefined;
 
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
@@ -131,12 +137,13 @@ export class EntityHost extends Actor {
     const id = { kind: kind.name, key };
     let lease;
     try {
-      lease = await fromStore(rt.measuredStore.acquire({ ...id, owner: rt.owner, ttlMs: rt.leaseTtlMs }));
+      lease = await fromStore(rt.takeLease(kind.name, key));
     } catch (err) {
       return this.#storeFailed('activation', err);
     }
     if (!lease.acquired) return ErrLeaseHeld.with(`${lease.holder} until ${lease.expiresAt}`);
     this.#token = lease.token;
+    this.#lease = lease.lease;
     try {
       const stored = await fromStore(rt.measuredStore.load(id));
       this.#version = stored.version;
@@ -155,7 +162,7 @@ export class EntityHost extends Actor {
       for (const m of await fromStore(rt.measuredStore.inbox(id))) await this.#durable(m.id, m.message);
     } catch (err) {
       // A stale activation leaves the lease alone: it is another activation's now.
-      if (!ErrStaleToken.is(err)) void rt.measuredStore.release(id, this.#token);
+      if (!ErrStaleToken.is(err)) void rt.releaseLease(kind.name, key, this.#token);
       if (isStoreError(err) && !ErrStaleToken.is(err)) return this.#storeFailed('activation', err);
       return err as Error;
     }
@@ -221,7 +228,7 @@ export class EntityHost extends Actor {
     // A stale activation must not touch the lease: it is another activation's now.
     const release = this.#stale
       ? Promise.resolve()
-      : this.#rt.measuredStore.release({ kind: this.#kind.name, key: this.#key }, this.#token).catch((e: unknown) => {
+      : this.#rt.releaseLease(this.#kind.name, this.#key, this.#token).catch((e: unknown) => {
           this.#rt.log(
             'entity %s/%s: releasing its lease failed (%s): %s',
             this.#kind.name,
@@ -323,6 +330,7 @@ export class EntityHost extends Actor {
           token: this.#token,
           expectedVersion: this.#version,
           state,
+          ...(this.#lease === undefined ? {} : { lease: this.#lease }),
           ...(processed === undefined ? {} : { processed }),
         }),
       );

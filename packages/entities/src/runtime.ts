@@ -50,7 +50,10 @@ import {
 } from './host.js';
 import { ownerOfShard, shardOf } from './placement.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
-import type { EntityStore } from './store.js';
+import type { EntityId, EntityStore, LeaseResult } from './store.js';
+
+/** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
+export const SHARD_LEASE_KIND = '~shard';
 
 /** The diagnostics channel the runtime publishes {@link EntityEvent}s on. */
 export const ENTITIES_CHANNEL = 'ergo-ts:entities';
@@ -77,6 +80,14 @@ export interface EntitiesOptions {
    * running then are stopped at once (their leases still released). Default 10 000.
    */
   readonly handOffTimeoutMs?: number;
+  /**
+   * What one lease covers. 'key' (the default): each activation takes its key's lease (a store
+   * write per activation). 'shard': a node takes a shard's lease once, on the first activation of
+   * one of its keys, and keeps it while it owns the shard; every activation of that shard's keys
+   * writes under the shard lease's fencing token, so activations cost no lease write and a node
+   * that lost the shard has every write refused. Every member must use the same scope.
+   */
+  readonly leaseScope?: 'key' | 'shard';
   /** How many shards keys map to: the same on every member. Default 64. */
   readonly shards?: number;
   /** How long a lease lasts unless renewed, in ms. Default 10 000. */
@@ -248,6 +259,11 @@ export class Entities implements HostRuntime {
   /** Lease releases of hand-offs not settled yet. */
   readonly #releases = new Set<Promise<void>>();
   #handOffs = 0;
+  readonly #shardScope: boolean;
+  /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
+  readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
+  /** Shard leases held, shard → token. */
+  readonly #heldShards = new Map<number, number>();
   /** `kind/key` of activations asked to hand off and not ended yet. */
   readonly #handingOff = new Set<string>();
   #registrarReading = false;
@@ -291,6 +307,9 @@ export class Entities implements HostRuntime {
       this.#counters.set(k.name, new KindCounters());
     }
     this.#handOffMs = positive('handOffTimeoutMs', options.handOffTimeoutMs, ENTITIES_DEFAULTS.handOffTimeoutMs);
+    if (options.leaseScope !== undefined && options.leaseScope !== 'key' && options.leaseScope !== 'shard')
+      throw ErrEntityIncorrect.with(`leaseScope must be 'key' or 'shard', got ${String(options.leaseScope)}`);
+    this.#shardScope = options.leaseScope === 'shard';
     const members = options.members ?? [];
     this.#fromRegistrar = members === 'registrar';
     if (!this.#fromRegistrar && !Array.isArray(members))
@@ -396,6 +415,7 @@ export class Entities implements HostRuntime {
     if (!first && !this.#stopped)
       for (const [kind, keys] of this.#active)
         for (const [key, { pid }] of keys) if (!owned.has(shardOf(key, this.#shards))) this.#handOff(kind, key, pid);
+    if (!first && !this.#stopped && this.#draining === undefined) this.#releaseLostShards();
     return members;
   }
 
@@ -503,6 +523,8 @@ export class Entities implements HostRuntime {
     }
     clearTimeout(timer);
     while (this.#releases.size > 0) await Promise.allSettled([...this.#releases]);
+    // Shard leases last: every activation under them has ended.
+    await Promise.allSettled([...this.#heldShards.keys()].map((s) => this.#releaseShard(s)));
   }
 
   /** Resolves once this node runs no activation. */
@@ -577,7 +599,7 @@ export class Entities implements HostRuntime {
     } catch (err) {
       if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name
       if (ErrLeaseHeld.is(err)) {
-        const lease = await this.measuredStore.lease({ kind, key });
+        const lease = await this.measuredStore.lease(this.#leaseId(kind, key));
         return { ok: false, holder: lease?.owner ?? '', expiresAt: lease?.expiresAt ?? 0 };
       }
       throw err;
@@ -597,6 +619,7 @@ export class Entities implements HostRuntime {
     if (keys?.get(key)?.token === token) {
       keys.delete(key);
       this.#handingOff.delete(`${kind}/${key}`);
+      if (this.#draining === undefined) this.#releaseLostShards();
     }
     if (this.#onEmpty !== undefined && this.#count() === 0) this.#onEmpty();
   }
@@ -616,6 +639,62 @@ export class Entities implements HostRuntime {
       else if (event.event === 'refused') c.refused++;
     }
     if (channel.hasSubscribers) channel.publish(event);
+  }
+
+  /** The lease (kind, key) activations write under. */
+  #leaseId(kind: string, key: string): EntityId {
+    return this.#shardScope ? { kind: SHARD_LEASE_KIND, key: String(shardOf(key, this.#shards)) } : { kind, key };
+  }
+
+  /** @internal HostRuntime */
+  async takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }> {
+    if (!this.#shardScope) return this.measuredStore.acquire({ kind, key, owner: this.owner, ttlMs: this.leaseTtlMs });
+    const shard = shardOf(key, this.#shards);
+    const id = this.#leaseId(kind, key);
+    let p = this.#shardLeases.get(shard);
+    if (p === undefined) {
+      const taking = this.measuredStore.acquire({ ...id, owner: this.owner, ttlMs: this.leaseTtlMs });
+      this.#shardLeases.set(shard, taking);
+      p = taking;
+      taking.then(
+        (r) => {
+          if (this.#shardLeases.get(shard) !== taking) return;
+          if (r.acquired) this.#heldShards.set(shard, r.token);
+          else this.#shardLeases.delete(shard); // held elsewhere: ask again next time
+        },
+        () => {
+          if (this.#shardLeases.get(shard) === taking) this.#shardLeases.delete(shard);
+        },
+      );
+    }
+    const r = await p;
+    return r.acquired ? { ...r, lease: id } : r;
+  }
+
+  /** @internal HostRuntime */
+  releaseLease(kind: string, key: string, token: number): Promise<void> {
+    if (this.#shardScope) return Promise.resolve(); // the shard's lease stays with this node
+    return this.measuredStore.release({ kind, key }, token);
+  }
+
+  /** Gives a shard lease back (the node drains, or no longer owns the shard and runs none of its keys). */
+  #releaseShard(shard: number): Promise<void> {
+    const token = this.#heldShards.get(shard);
+    this.#shardLeases.delete(shard);
+    this.#heldShards.delete(shard);
+    if (token === undefined) return Promise.resolve();
+    return this.measuredStore.release({ kind: SHARD_LEASE_KIND, key: String(shard) }, token).catch((e: unknown) => {
+      this.node.log.warning('entities: releasing shard %d failed (%s): %s', shard, errorCode(e), String(e));
+    });
+  }
+
+  /** Releases the shard leases of shards this node no longer owns and runs no key of. */
+  #releaseLostShards(): void {
+    if (!this.#shardScope || this.#heldShards.size === 0) return;
+    const busy = new Set<number>();
+    for (const keys of this.#active.values()) for (const key of keys.keys()) busy.add(shardOf(key, this.#shards));
+    for (const s of [...this.#heldShards.keys()])
+      if (!this.#owned.has(s) && !busy.has(s)) this.track(this.#releaseShard(s));
   }
 
   /** @internal HostRuntime */
@@ -776,6 +855,7 @@ export class Entities implements HostRuntime {
   }
 
   #renew(): void {
+    if (this.#shardScope) return this.#renewShards();
     for (const [kind, keys] of this.#active) {
       if (keys.size === 0) continue;
       const tokens = new Map([...keys].map(([key, v]) => [key, v.token]));
@@ -795,6 +875,32 @@ export class Entities implements HostRuntime {
         (err: unknown) => this.node.log.warning('entities: renewing leases failed: %s', String(err)),
       );
     }
+  }
+
+  /** Renews the shard leases held; a shard lost (taken over) ends every activation of its keys here. */
+  #renewShards(): void {
+    if (this.#heldShards.size === 0) return;
+    const tokens = new Map([...this.#heldShards].map(([s, t]) => [String(s), t]));
+    this.measuredStore.renew(SHARD_LEASE_KIND, this.owner, tokens, this.leaseTtlMs).then(
+      (lost) => {
+        for (const k of lost) {
+          const shard = Number(k);
+          if (this.#heldShards.get(shard) !== tokens.get(k)) continue;
+          this.#heldShards.delete(shard);
+          this.#shardLeases.delete(shard);
+          this.node.log.warning('entities: shard %d lease lost; ending its activations here', shard);
+          for (const [kind, keys] of this.#active)
+            for (const [key, a] of keys)
+              if (shardOf(key, this.#shards) === shard)
+                try {
+                  this.node.sendExit(a.pid, ErrStaleToken.with(`${kind}/${key}: shard ${shard} lease lost`));
+                } catch {
+                  // Already gone.
+                }
+        }
+      },
+      (err: unknown) => this.node.log.warning('entities: renewing shard leases failed: %s', String(err)),
+    );
   }
 
   /** The nodes this node is connected to (none when it runs without a network). */
