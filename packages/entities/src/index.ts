@@ -24,6 +24,7 @@ export {
   startEntities,
   ENTITIES_CHANNEL,
   ENTITIES_DEFAULTS,
+  SHARD_LEASE_KIND,
   type EntitiesOptions,
   type EntityCallOptions,
 } from './runtime.js';
