@@ -134,6 +134,10 @@ export function ProcessPage(props: { pid: string }) {
   );
   // The synthetic last frame of a PID that had ended before the page opened carries no facts.
   const gone = terminated && (i?.behavior === undefined || i.behavior === '');
+  // The tools stay once the process was seen alive: a trace's end ("the process ended") must
+  // not vanish with it when its last frame carries no facts.
+  const seenAlive = useMemo(() => ({ pid, yes: false }), [pid]);
+  if (i?.behavior) seenAlive.yes = true;
   const act = (action: string, args: Json): void => {
     setResult(null);
     api.do(action, { pid, ...args }).then(
@@ -299,7 +303,7 @@ export function ProcessPage(props: { pid: string }) {
           </div>
         </>
       )}
-      {gone ? null : (
+      {gone && !seenAlive.yes ? null : (
         <>
           <MailboxPeek pid={pid} ended={terminated} />
           <MessageTrace pid={pid} ended={terminated} />
