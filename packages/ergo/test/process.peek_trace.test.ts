@@ -52,8 +52,10 @@ const holders = new Map<number, Holder>();
 /** Echoes a request back and forwards `{to, m}` messages. */
 class Echo extends Actor {
   override handleMessage(_from: PID, message: unknown): void {
-    const m = message as { to?: PID; m?: unknown };
-    if (m.to !== undefined) this.send(m.to, m.m);
+    const m = message as { to?: PID; m?: unknown; later?: boolean };
+    if (m.to === undefined) return;
+    if (m.later === true) this.sendAfter(m.to, m.m, 1);
+    else this.send(m.to, m.m);
   }
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
     return { echo: request };
@@ -147,14 +149,18 @@ test('traceProcess sees what a process receives and sends, stops when removed, a
     const stop = n.traceProcess(echo, t);
 
     n.send(echo, { to: other, m: 'relay' });
+    n.send(echo, { to: other, m: 'timer', later: true });
     assert.deepEqual(await n.call(echo, 'ping'), { echo: 'ping' });
-    await eventually(() => t.recs.length >= 4, 'four records traced');
+    await eventually(() => t.recs.length >= 6, 'six records traced');
     const seen = t.recs.map((r) => `${r.dir} ${String(r.kind)} ${r.peer}`);
     assert.ok(seen.includes(`in ${MailboxKind.Regular} ${String(n.pid)}`), seen.join(', '));
     assert.ok(seen.includes(`out send ${String(other)}`), seen.join(', '));
     assert.ok(seen.includes(`in ${MailboxKind.Request} ${String(n.pid)}`), seen.join(', '));
     assert.ok(seen.includes(`out response ${String(n.pid)}`), seen.join(', '));
-    assert.deepEqual(t.recs.find((r) => r.dir === 'out' && r.kind === 'send')?.message, 'relay');
+    assert.deepEqual(
+      t.recs.filter((r) => r.dir === 'out' && r.kind === 'send').map((r) => r.message),
+      ['relay', 'timer'],
+    );
 
     // Removed: nothing more, even with the other process still traced.
     const t2 = recorder();

@@ -793,6 +793,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       // Local: delivered (or thrown) now. Remote: the promise of the peer's delivery ack.
       const ack = this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true, this);
       this.messagesOut++;
+      if (tracedProcesses !== 0) this.traceOut('send', to, message);
       return ack === undefined ? Promise.resolve() : ignorable(ack, this.log, `sendImportant to ${String(to)}`);
     } catch (e) {
       return rejected(e, this.log, `sendImportant to ${String(to)}`);
@@ -833,6 +834,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       try {
         const ack = this.nodeImpl.router.routeSend(this.pid, to, message, prio, this.important, this);
         this.messagesOut++;
+        if (tracedProcesses !== 0) this.traceOut('send', to, message);
         watchDelivery(ack, this.log, 'sendAfter', to);
       } catch (e) {
         this.log.warning('sendAfter to %s failed: %s', String(to), toError(e).message);
@@ -910,6 +912,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       if (!(ref instanceof Ref)) throw ErrIncorrect.with(`${op}: the call's ref must be a Ref`);
       const ack = this.nodeImpl.router.routeResponseImportant(this.pid, to, ref, ok, value, this);
       this.messagesOut++;
+      if (tracedProcesses !== 0) this.traceOut('response', to, value);
       return ignorable(ack, this.log, `${op} to ${String(to)}`);
     } catch (e) {
       return rejected(e, this.log, `${op} to ${String(to)}`);
