@@ -311,6 +311,7 @@ async function runJSOnce(
   const args = [
     '--expose-gc',
     ...V8_FLAGS,
+    ...(sc?.nodeFlags ?? []),
     childPath,
     'run',
     file,
@@ -458,7 +459,7 @@ async function listScenarios(o: Options, suites: { name: string; file: string }[
     for (const sc of list.scenarios) {
       const who = [
         ...(sc.peers ?? ['ergo-ts']),
-        ...(sc.erlang !== undefined ? ['erlang', 'erlang-1'] : []),
+        ...(sc.erlang !== undefined ? (sc.erlang.columns ?? ['erlang', 'erlang-1']) : []),
         ...(sc.go !== undefined ? ['go', 'go-1'] : []),
       ];
       const procs = sc.processes !== undefined ? `, ${o.spread ?? sc.processes} fresh processes` : '';
@@ -568,14 +569,15 @@ async function main(): Promise<void> {
     if (todo.length === 0) continue;
     log(`\n● ${name}`);
     for (const sc of todo) {
+      const erlPeers = ERLANG_PEERS.filter((e) => sc.erlang?.columns?.includes(e.peer) ?? true);
       for (const row of Object.values(sc.erlang?.rows ?? {}))
-        for (const e of ERLANG_PEERS) results.expect(row.group, e.peer);
+        for (const e of erlPeers) results.expect(row.group, e.peer);
       for (const peer of sc.peers ?? ['ergo-ts']) {
         if (peer === 'nact' && !o.nact) continue;
         await runJS(o, results, name, file, sc, peer);
       }
       if (sc.erlang !== undefined && erl.available)
-        for (const e of ERLANG_PEERS) await runErl(o, erl, results, name, sc, e.peer, e.flags);
+        for (const e of erlPeers) await runErl(o, erl, results, name, sc, e.peer, e.flags);
       if (sc.go !== undefined) {
         for (const g of GO_PEERS) results.expect(sc.go.group, g.peer);
         if (!go.available) continue;

@@ -21,6 +21,7 @@ export const PEER_LABEL: Record<string, string> = {
   nats: 'NATS',
   redis: 'Redis',
   'effect-cluster': '@effect/cluster',
+  'js-ring': 'raw JS ring',
 };
 
 /** One peer's figure in one row. */

@@ -50,8 +50,10 @@ export interface ErlangSpec {
   args?: number[];
   /** Maps the ids the Erlang function prints to table rows. */
   rows: Record<string, { group: string; name: string; unit: string; better?: 'higher' | 'lower' }>;
-  /** Extra flags for `erl` (e.g. ["+S", "1"]). */
+  /** Extra flags for `erl` (e.g. ["+P", "2000000"]). */
   flags?: string[];
+  /** The Erlang columns to run (default both: "erlang", the VM's default, and "erlang-1", +S 1). */
+  columns?: string[];
 }
 
 /**
@@ -89,6 +91,8 @@ export interface ScenarioSpec {
   minWarmup?: number;
   /** Seconds before the child is killed (default 180). */
   timeout?: number;
+  /** Extra Node/V8 flags for this scenario's JS children (e.g. a larger old space). */
+  nodeFlags?: string[];
 }
 
 /** A target a suite declares for one of its rows (printed with a met / not met mark). */

@@ -4,7 +4,9 @@
 //       event; answers `{ kind: 'subscribed' }`, then `{ kind: 'got', n }` once every subscriber
 //       got the next published event (and again for each later one)
 //   targets { k } — spawns k idle processes; answers `{ kind: 'targets', ids }`
-//   end_targets — ends them all (reason normal); answers `{ kind: 'ended' }`
+//   end_targets — ends them all (reason normal); answers `{ kind: 'ended', cpu }` (cpu: this
+//       process' CPU ms when the command arrived, before the ends)
+//   cpu — answers `{ kind: 'cpu', cpu }` (CPU ms of this process so far)
 // Remote spawn of `w` (an idle actor) is enabled for every node. Exits when IPC closes.
 
 import { Actor, Event, startNode, type MessageEvent, type PID } from 'ergo-ts';
@@ -47,6 +49,12 @@ const node = await startNode(`distb${process.pid}@localhost`, {
 node.network().enableSpawn('w', () => new Idle());
 let targets: PID[] = [];
 
+/** CPU milliseconds (user + system) this process used so far. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
 process.on('message', (m: { cmd: string; producer?: string; port?: number; event?: string; k?: number }) => {
   void (async () => {
     if (m.cmd === 'subscribe') {
@@ -69,10 +77,13 @@ process.on('message', (m: { cmd: string; producer?: string; port?: number; event
     } else if (m.cmd === 'targets') {
       targets = [];
       for (let i = 0; i < m.k!; i++) targets.push(await node.spawn(() => new Idle()));
-      process.send!({ kind: 'targets', ids: targets.map((p) => p.id), creation: node.creation });
+      process.send!({ kind: 'targets', ids: targets.map((p) => p.id), creation: node.creation, cpu: cpuMs() });
     } else if (m.cmd === 'end_targets') {
+      const cpu = cpuMs();
       for (const p of targets) node.sendExit(p, new Error('done'));
-      process.send!({ kind: 'ended' });
+      process.send!({ kind: 'ended', cpu });
+    } else if (m.cmd === 'cpu') {
+      process.send!({ kind: 'cpu', cpu: cpuMs() });
     }
   })();
 });

@@ -29,7 +29,7 @@ import {
   type Node,
   type Ref,
 } from 'ergo-ts';
-import { deferred, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -222,9 +222,13 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
     node = await mainNode([peer]);
     await node.network().getNode(peer.name);
   }
+  const createMs: number[] = [];
+  const downMs: number[] = [];
+  const cpu = { create: [] as number[], down: [] as number[], peerCreate: [] as number[], peerDown: [] as number[] };
   try {
     const s = await runRounds(c, async () => {
       let targets: PID[];
+      let peerCpu0 = 0;
       if (peer === null) {
         targets = [];
         for (let i = 0; i < k; i++) targets.push(await node.spawn(() => new Idle()));
@@ -232,21 +236,47 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
         peer.child.send({ cmd: 'targets', k });
         const t = await peer.next('targets');
         targets = (t.ids as number[]).map((id) => new PID(peer!.name as Atom, id, t.creation as number));
+        peerCpu0 = t.cpu as number;
       }
       let w: Watcher | null = null;
       const wp = await node.spawn(() => (w = new Watcher()));
       const watcher = w! as Watcher;
       const d = deferred();
       Object.assign(watcher, { expected: k, done: d.resolve });
+      const c0 = cpuMs();
       const t0 = performance.now();
       await node.call(wp, targets, { timeout: 120_000 });
+      const t1 = performance.now();
+      const c1 = cpuMs();
       if (peer === null) for (const p of targets) node.sendExit(p, new Error('done'));
       else peer.child.send({ cmd: 'end_targets' });
       await d.promise;
       const ms = performance.now() - t0;
+      const c2 = cpuMs();
+      createMs.push(t1 - t0);
+      downMs.push(ms - (t1 - t0));
+      // CPU µs per monitor of each process in each phase (the peer's from its own readings).
+      cpu.create.push(((c1 - c0) * 1000) / k);
+      cpu.down.push(((c2 - c1) * 1000) / k);
+      if (peer !== null) {
+        const ended = await peer.next('ended');
+        peer.child.send({ cmd: 'cpu' });
+        const after = await peer.next('cpu');
+        cpu.peerCreate.push((((ended.cpu as number) - peerCpu0) * 1000) / k);
+        cpu.peerDown.push((((after.cpu as number) - (ended.cpu as number)) * 1000) / k);
+      }
       node.kill(wp);
       return rate(k, ms);
     });
+    // The two phases of the measured rounds (median ms, and CPU µs per monitor of each side):
+    // where a remote row loses to the local one.
+    const last = (xs: number[]): string => median(xs.slice(-s.length)).toFixed(1);
+    const phases =
+      `create + confirm ${last(createMs)} ms (CPU ${last(cpu.create)} µs/monitor` +
+      (peer !== null ? ` here + ${last(cpu.peerCreate)} on the targets' node` : '') +
+      `), end + downs ${last(downMs)} ms (CPU ${last(cpu.down)} µs/monitor` +
+      (peer !== null ? ` here + ${last(cpu.peerDown)} there` : '') +
+      `) (medians)`;
     reportSamples(
       report,
       {
@@ -254,7 +284,7 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
         name: N_MONITOR,
         unit: 'pairs/s',
         peer: c.peer === 'local' ? 'local' : undefined,
-        note: `${k / 1e3}K monitors by one watcher, then every target ends`,
+        note: `${k / 1e3}K monitors by one watcher, then every target ends; ${phases}`,
       },
       s,
     );
@@ -262,6 +292,12 @@ async function monitors(report: Report, c: SuiteContext): Promise<void> {
     await node.stopForce();
     peer?.child.disconnect();
   }
+}
+
+/** CPU milliseconds (user + system) this process used so far. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 function goPeerBinary(): string | null {

@@ -53,6 +53,7 @@ import {
   runRounds,
   settle,
 } from '../lib/measure.js';
+import { ringWindowedRound } from '../lib/jsring.js';
 import { nact, type NactRef } from '../lib/nact.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
@@ -75,7 +76,8 @@ const NACT_SEND_N_TOTAL = 150_000;
 export const scenarios: ScenarioSpec[] = [
   {
     id: 'send-1to1-windowed',
-    peers: ['ergo-ts', 'nact'],
+    // js-ring: the raw JS ring (lib/jsring.ts), the floor the "vs raw JS ring" ratio compares with.
+    peers: ['ergo-ts', 'nact', 'js-ring'],
     erlang: {
       module: 'bench_messaging',
       fun: 'send_1to1',
@@ -538,6 +540,17 @@ export async function messagingSuite(report: Report, ctx?: SuiteContext): Promis
       }
     } finally {
       await node.stopForce();
+    }
+    return;
+  }
+
+  if (c.peer === 'js-ring') {
+    if (want('send-1to1-windowed')) {
+      const s = await runRounds(c, async () =>
+        rate(SEND_1_TOTAL, await ringWindowedRound(SEND_1_TOTAL, CHUNK, WINDOW, now)),
+      );
+      const note = `${SEND_1_TOTAL / 1e6}M msgs, ${chunking}; plain objects with array mailboxes, one run queue, batches of 64, no framework`;
+      reportSamples(report, { group: G_MESSAGING, name: N_SEND_1, unit: 'msg/s', peer: 'js-ring', note }, s);
     }
     return;
   }

@@ -9,7 +9,8 @@ import { Actor, ErrProtocolViolation, TerminateReasonNormal, type PID, type Ref 
 
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrLeaseHeld, ErrStaleToken } from './errors.js';
-import type { EntityStore } from './store.js';
+import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
+import type { EntityId, EntityStore, LeaseResult } from './store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
@@ -17,16 +18,26 @@ export interface HostRuntime {
   readonly measuredStore: EntityStore;
   readonly owner: string;
   readonly leaseTtlMs: number;
+  /** Takes the lease an activation of (kind, key) writes under: the key's own, or its shard's. */
+  takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }>;
+  /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
+  releaseLease(kind: string, key: string, token: number): Promise<void>;
   activated(kind: string, key: string, token: number, pid: PID): void;
   ended(kind: string, key: string, token: number): void;
   publish(event: EntityEvent): void;
+  /** Logs a warning on the node's log (printf-style). */
+  log(format: string, ...args: unknown[]): void;
+  /** Keeps a lease release of a hand-off until it settles (a drain waits for every one). */
+  track(release: Promise<void>): void;
 }
 
 /** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
 export interface EntityEvent {
   /**
    * activated: lease taken, state loaded; written: a write the store accepted (`version` is the
-   * new one); passivated: stopped idle; stopped: ended otherwise; refused: a stale write.
+   * new one); passivated: stopped idle, or handed off (`reason` 'hand-off': its node is leaving
+   * or lost the key's shard; published once the lease was released); stopped: ended otherwise;
+   * refused: a stale write.
    */
   readonly event: 'activated' | 'written' | 'passivated' | 'stopped' | 'refused';
   /** The node the activation runs on. */
@@ -62,6 +73,37 @@ export function isDurable(v: unknown): v is DurableEnvelope {
 
 // Local-only markers (local messages travel by reference, so identity is enough).
 const TICK = Object.freeze({ '~entity': 'tick' });
+/**
+ * Ends an activation gracefully (its node drains, or the key's shard moved): queued before it,
+ * every message is handled first; then the host stops normally and releases its lease.
+ */
+export const HANDOFF = Object.freeze({ '~entity': 'hand-off' });
+
+/** The reason published with a hand-off's 'passivated' event. */
+export const HANDOFF_REASON = 'hand-off';
+
+/** Errors a store operation rejected with (not the entity's own code): logged, not a panic. */
+const storeErrors = new WeakSet<object>();
+
+/** `p`, its rejection marked as a store failure. */
+function fromStore<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (typeof e === 'object' && e !== null) storeErrors.add(e);
+    throw e;
+  });
+}
+
+/** True when `err` came from a store operation. */
+export function isStoreError(err: unknown): err is Error {
+  return typeof err === 'object' && err !== null && storeErrors.has(err);
+}
+
+/** An error's stable code (or its name when it has none), for logs. */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' || typeof code === 'number') return String(code);
+  return err instanceof Error ? err.name : typeof err;
+}
 class Drain {
   constructor(
     readonly id: string,
@@ -85,17 +127,28 @@ export class EntityHost extends Actor {
   #saved: unknown;
   #lastActive = 0;
   #stale = false;
+  /** What inspection shows of this activation (inspect.ts). */
+  #view: HostView | undefined;
+  #handingOff = false;
+  /** The lease the token belongs to when it is not the key's own (a shard lease). */
+  #lease: EntityId | undefined;
 
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
     this.#kind = kind;
     this.#key = key;
     const id = { kind: kind.name, key };
-    const lease = await rt.measuredStore.acquire({ ...id, owner: rt.owner, ttlMs: rt.leaseTtlMs });
+    let lease;
+    try {
+      lease = await fromStore(rt.takeLease(kind.name, key));
+    } catch (err) {
+      return this.#storeFailed('activation', err);
+    }
     if (!lease.acquired) return ErrLeaseHeld.with(`${lease.holder} until ${lease.expiresAt}`);
     this.#token = lease.token;
+    this.#lease = lease.lease;
     try {
-      const stored = await rt.measuredStore.load(id);
+      const stored = await fromStore(rt.measuredStore.load(id));
       this.#version = stored.version;
       const e = new (kind.entity as new () => Entity<unknown, unknown>)();
       e.state = stored.version === 0 && stored.state === undefined ? kind.initialState(key) : stored.state;
@@ -109,13 +162,24 @@ export class EntityHost extends Actor {
         token: () => this.#token,
       });
       // Accepted messages a previous activation did not process: in the order they were accepted.
-      for (const m of await rt.measuredStore.inbox(id)) await this.#durable(m.id, m.message);
+      for (const m of await fromStore(rt.measuredStore.inbox(id))) await this.#durable(m.id, m.message);
     } catch (err) {
       // A stale activation leaves the lease alone: it is another activation's now.
-      if (!ErrStaleToken.is(err)) void rt.measuredStore.release(id, this.#token);
+      if (!ErrStaleToken.is(err)) void rt.releaseLease(kind.name, key, this.#token);
+      if (isStoreError(err) && !ErrStaleToken.is(err)) return this.#storeFailed('activation', err);
       return err as Error;
     }
     rt.activated(kind.name, key, this.#token, this.pid);
+    this.#view = {
+      kind: kind.name,
+      key,
+      pid: this.pid,
+      token: () => this.#token,
+      version: () => this.#version,
+      lastActive: () => this.#lastActive,
+      state: () => this.#entity.state,
+    };
+    trackHost(rt, this.#view);
     rt.publish(this.#event('activated'));
     this.#lastActive = Date.now();
     if (kind.passivateAfterMs > 0) this.sendAfter(this.pid, TICK, kind.passivateAfterMs);
@@ -124,6 +188,10 @@ export class EntityHost extends Actor {
 
   override async handleMessage(from: PID, message: unknown): Promise<Error | undefined> {
     if (message === TICK) return this.#tick();
+    if (message === HANDOFF) {
+      this.#handingOff = true;
+      return TerminateReasonNormal;
+    }
     this.#lastActive = Date.now();
     try {
       if (message instanceof Drain) {
@@ -147,6 +215,8 @@ export class EntityHost extends Actor {
       await this.#saveIfChanged(undefined);
     } catch (err) {
       if (ErrStaleToken.is(err)) return err as Error;
+      // The state in memory may be ahead of the store's: this activation ends, the next reloads.
+      if (isStoreError(err)) return this.#storeFailed('message', err);
       throw err;
     }
     return undefined;
@@ -165,13 +235,47 @@ export class EntityHost extends Actor {
     return this.#call(from, ref, request);
   }
 
+  override handleInspect(): Record<string, string> {
+    return this.#view === undefined ? {} : hostInspect(this.#view);
+  }
+
   override terminate(reason: Error): void {
+    if (this.#view !== undefined) untrackHost(this.#rt, this.#view);
     if (this.#token === 0 || this.#entity === undefined) return;
     this.#rt.ended(this.#kind.name, this.#key, this.#token);
     // A stale activation must not touch the lease: it is another activation's now.
-    if (!this.#stale) void this.#rt.measuredStore.release({ kind: this.#kind.name, key: this.#key }, this.#token);
+    const release = this.#stale
+      ? Promise.resolve()
+      : this.#rt.releaseLease(this.#kind.name, this.#key, this.#token).catch((e: unknown) => {
+          this.#rt.log(
+            'entity %s/%s: releasing its lease failed (%s): %s',
+            this.#kind.name,
+            this.#key,
+            errorCode(e),
+            e,
+          );
+        });
     const normal = TerminateReasonNormal.is(reason);
+    if (normal && this.#handingOff) {
+      // Published once the lease is free: the next owner activates at once, without waiting for its expiry.
+      const event = this.#event('passivated', HANDOFF_REASON);
+      this.#rt.track(release.then(() => this.#rt.publish(event)));
+      return;
+    }
     this.#rt.publish(this.#event(normal ? 'passivated' : 'stopped', normal ? undefined : reason.message));
+  }
+
+  /** A store operation failed (its connection dropped, a timeout...): a warning, and this activation ends. */
+  #storeFailed(what: string, err: unknown): Error {
+    this.#rt.log(
+      'entity %s/%s: store failed during %s (%s): %s; this activation ends (the next message re-activates it)',
+      this.#kind.name,
+      this.#key,
+      what,
+      errorCode(err),
+      err instanceof Error ? err.message : String(err),
+    );
+    return err instanceof Error ? err : new Error(String(err));
   }
 
   async #call(from: PID, ref: Ref, request: unknown): Promise<unknown> {
@@ -180,9 +284,13 @@ export class EntityHost extends Actor {
       await this.#saveIfChanged(undefined);
       return reply;
     } catch (err) {
-      if (!ErrStaleToken.is(err)) throw err;
-      this.sendResponseError(from, ref, err as Error);
-      return err;
+      if (ErrStaleToken.is(err)) {
+        this.sendResponseError(from, ref, err as Error);
+        return err;
+      }
+      if (!isStoreError(err)) throw err;
+      this.sendResponseError(from, ref, err);
+      return this.#storeFailed('call', err);
     }
   }
 
@@ -195,7 +303,24 @@ export class EntityHost extends Actor {
         return undefined;
       }
     }
-    const r = await this.#rt.measuredStore.enqueue({ kind: this.#kind.name, key: this.#key }, env.id, env.message);
+    let r: 'accepted' | 'duplicate';
+    try {
+      r = await fromStore(
+        this.#rt.measuredStore.enqueue({ kind: this.#kind.name, key: this.#key }, env.id, env.message),
+      );
+    } catch (err) {
+      // Not accepted, nothing changed: the sender sends again with the same id.
+      this.sendResponseError(from, ref, err instanceof Error ? err : new Error(String(err)));
+      this.#rt.log(
+        'entity %s/%s: store failed accepting message %s (%s): %s',
+        this.#kind.name,
+        this.#key,
+        env.id,
+        errorCode(err),
+        err instanceof Error ? err.message : String(err),
+      );
+      return undefined;
+    }
     if (r === 'accepted') this.send(this.pid, new Drain(env.id, env.message));
     return r;
   }
@@ -203,7 +328,7 @@ export class EntityHost extends Actor {
   async #durable(id: string, message: unknown): Promise<void> {
     // Already processed (replayed by a restart after the write but before the inbox row went):
     // the store removed the row in the same transaction, so this only guards a re-sent Drain.
-    if (await this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id)) return;
+    if (await fromStore(this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id))) return;
     await this.#entity.handleMessage(message as never);
     await this.#save(id);
   }
@@ -216,14 +341,17 @@ export class EntityHost extends Actor {
   async #save(processed: string | undefined): Promise<void> {
     const state = this.#entity.state;
     try {
-      this.#version = await this.#rt.measuredStore.write({
-        kind: this.#kind.name,
-        key: this.#key,
-        token: this.#token,
-        expectedVersion: this.#version,
-        state,
-        ...(processed === undefined ? {} : { processed }),
-      });
+      this.#version = await fromStore(
+        this.#rt.measuredStore.write({
+          kind: this.#kind.name,
+          key: this.#key,
+          token: this.#token,
+          expectedVersion: this.#version,
+          state,
+          ...(this.#lease === undefined ? {} : { lease: this.#lease }),
+          ...(processed === undefined ? {} : { processed }),
+        }),
+      );
       this.#saved = state;
       this.#rt.publish(this.#event('written'));
     } catch (err) {

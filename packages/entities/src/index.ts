@@ -24,6 +24,18 @@ export {
   startEntities,
   ENTITIES_CHANNEL,
   ENTITIES_DEFAULTS,
+  SHARD_LEASE_KIND,
   type EntitiesOptions,
   type EntityCallOptions,
 } from './runtime.js';
+export {
+  inspectEntities,
+  inspectEntity,
+  renderState,
+  shardTable,
+  INSPECT_DEFAULTS,
+  type ActiveEntityInfo,
+  type EntitiesInspection,
+  type EntityInspection,
+  type ShardTable,
+} from './inspect.js';

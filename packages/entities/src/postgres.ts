@@ -275,6 +275,7 @@ export class PostgresStore implements EntityStore {
   write(request: WriteRequest): Promise<number> {
     return this.#op('write', async () => {
       checkId(request);
+      if (request.lease !== undefined) checkId(request.lease);
       const events = request.events ?? [];
       // Encode before the transaction: a value the codec refuses changes nothing.
       const encodedEvents = events.map((e) => this.#encode(e));
@@ -283,7 +284,7 @@ export class PostgresStore implements EntityStore {
       return this.#tx(kind, key, async (c) => {
         const lease = await c.query<{ token: string }>(
           `SELECT token FROM ${this.#t.leases} WHERE kind = $1 AND key = $2 FOR SHARE`,
-          [kind, key],
+          [request.lease?.kind ?? kind, request.lease?.key ?? key],
         );
         const current = lease.rows.length === 0 ? 0 : Number(lease.rows[0]!.token);
         if (current !== request.token)

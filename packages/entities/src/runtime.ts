@@ -26,6 +26,7 @@ import {
   rejected,
   type AnyProtocol,
   type Atom,
+  type Event,
   type MessageOf,
   type Node,
   type PID,
@@ -37,10 +38,23 @@ import {
 import { checkKey } from './store.js';
 import { type EntityAddress, type EntityKind } from './entity.js';
 import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld, ErrStaleToken } from './errors.js';
-import { EntityHost, hostName, type DurableEnvelope, type EntityEvent, type HostRuntime } from './host.js';
+import {
+  EntityHost,
+  HANDOFF,
+  HANDOFF_REASON,
+  errorCode,
+  hostName,
+  type DurableEnvelope,
+  type EntityEvent,
+  type HostRuntime,
+} from './host.js';
 import { ownerOfShard, shardOf } from './placement.js';
+import { ManagerInspector, isInspectRequest, shardTable } from './inspect.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
-import type { EntityStore } from './store.js';
+import type { EntityId, EntityStore, LeaseResult } from './store.js';
+
+/** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
+export const SHARD_LEASE_KIND = '~shard';
 
 /** The diagnostics channel the runtime publishes {@link EntityEvent}s on. */
 export const ENTITIES_CHANNEL = 'ergo-ts:entities';
@@ -55,9 +69,26 @@ export interface EntitiesOptions {
   /**
    * The names of the cluster's nodes; a member counts while this node is connected to it (the
    * runtime dials absent members every `probeIntervalMs`, through the node's routes and registrar).
-   * This node always counts. Default: none (every key is owned here).
+   * This node always counts. Or `'registrar'`: the members are the nodes the node's registrar
+   * lists (`registrar().nodes()`, e.g. the etcd registrar's cluster), read again every
+   * `probeIntervalMs` and on each of the registrar's events, so a node joining or leaving the
+   * cluster moves shards. Default: none (every key is owned here).
    */
-  readonly members?: readonly string[];
+  readonly members?: readonly string[] | 'registrar';
+  /**
+   * How long {@link Entities.stop} (and {@link Entities.drain}) waits for this node's activations
+   * to hand off (handle what they were sent, save, release their leases), in ms; those still
+   * running then are stopped at once (their leases still released). Default 10 000.
+   */
+  readonly handOffTimeoutMs?: number;
+  /**
+   * What one lease covers. 'key' (the default): each activation takes its key's lease (a store
+   * write per activation). 'shard': a node takes a shard's lease once, on the first activation of
+   * one of its keys, and keeps it while it owns the shard; every activation of that shard's keys
+   * writes under the shard lease's fencing token, so activations cost no lease write and a node
+   * that lost the shard has every write refused. Every member must use the same scope.
+   */
+  readonly leaseScope?: 'key' | 'shard';
   /** How many shards keys map to: the same on every member. Default 64. */
   readonly shards?: number;
   /** How long a lease lasts unless renewed, in ms. Default 10 000. */
@@ -68,6 +99,11 @@ export interface EntitiesOptions {
   readonly probeIntervalMs?: number;
   /** The registered name of the manager process (the same on every member). Default 'entities'. */
   readonly name?: string;
+  /**
+   * Whether inspection (the Observer's entity page, a host's `handleInspect`) shows entity
+   * states. Default true; false on nodes whose states hold secrets (facts still show).
+   */
+  readonly inspectState?: boolean;
 }
 
 /** Defaults of {@link EntitiesOptions}. */
@@ -77,6 +113,7 @@ export const ENTITIES_DEFAULTS = Object.freeze({
   probeIntervalMs: 500,
   name: 'entities',
   callTimeoutMs: 5000,
+  handOffTimeoutMs: 10_000,
 });
 
 /** Options of {@link Entities.call} and the other sends. */
@@ -96,8 +133,32 @@ interface SendRequest {
   readonly key: string;
   readonly message: unknown;
 }
-/** A manager's answer to an activation (plain objects: they cross nodes as sent). */
-type ActivateReply = { ok: true } | { ok: false; holder: string; expiresAt: number };
+/** A member tells the others it leaves (drains): they stop routing keys to it. */
+interface LeavingNotice {
+  readonly '~entity': 'leaving';
+  readonly node: string;
+}
+/** A member's runtime started: the others count it again (it may have left before under this name). */
+interface HelloNotice {
+  readonly '~entity': 'hello';
+  readonly node: string;
+}
+/**
+ * A manager's answer to an activation (plain objects: they cross nodes as sent). `leaving`: the
+ * node drains and takes no activation; the caller routes elsewhere.
+ */
+type ActivateReply = { ok: true } | { ok: false; holder: string; expiresAt: number; leaving?: boolean };
+
+/** An activation the manager finished: it answers the call it kept (local only, by reference). */
+class Answer {
+  constructor(
+    readonly from: PID,
+    readonly ref: Ref,
+    readonly ok: boolean,
+    readonly value: unknown,
+    readonly forward?: SendRequest,
+  ) {}
+}
 
 function isRequest(v: unknown, what: string): boolean {
   return typeof v === 'object' && v !== null && (v as { '~entity'?: unknown })['~entity'] === what;
@@ -116,25 +177,68 @@ function positive(name: string, v: number | undefined, dflt: number): number {
   return n;
 }
 
-/** The manager process: activates entities of this node on request of any member. */
+/**
+ * The manager process: activates entities of this node on request of any member. Activations of
+ * different keys run side by side (a stalled store call holds only its own key): the manager
+ * keeps each call and answers it when that activation settles, through an {@link Answer} the
+ * runtime sends it.
+ */
 class EntityManager extends Actor {
   #rt!: Entities;
-  override init(rt: Entities): void {
+  #inspector: ManagerInspector | undefined;
+  override async init(rt: Entities, event: Event | undefined): Promise<void> {
     this.#rt = rt;
+    // The registrar's events (a node joined, left...) come here: the runtime reads its nodes again.
+    if (event !== undefined)
+      await this.monitorEvent(event).then(undefined, (e: unknown) =>
+        this.log.warning('entities: cannot follow the registrar event: %s', String(e)),
+      );
   }
-  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
-    if (isRequest(request, 'activate')) {
-      const r = request as ActivateRequest;
-      return this.#rt.activateLocal(r.kind, r.key);
+  override handleInspect(): Record<string, string> {
+    // Made at the first inspection: the manager's registered name exists only after its init.
+    this.#inspector ??= new ManagerInspector(this.#rt, this.node.processName(this.pid));
+    return this.#inspector.inspect();
+  }
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+    if (isInspectRequest(request)) return JSON.stringify(shardTable(this.#rt));
+    if (!isRequest(request, 'activate') && !isRequest(request, 'send')) {
+      this.sendResponseError(from, ref, ErrEntityIncorrect.with('entities manager: unknown request'));
+      return undefined;
     }
-    if (isRequest(request, 'send')) {
-      const r = request as SendRequest;
-      return this.#rt.activateLocal(r.kind, r.key).then((a) => {
-        if (a.ok) this.send(new ProcessID(hostName(r.kind, r.key) as Atom, this.pid.node), r.message);
-        return a;
-      });
+    const r = request as ActivateRequest | SendRequest;
+    const me = this.pid;
+    const answer = (a: Answer): void => {
+      try {
+        this.#rt.node.send(me, a);
+      } catch {
+        // The manager is gone (the runtime stopped): the caller's call fails with it.
+      }
+    };
+    this.#rt.activateLocal(r.kind, r.key).then(
+      (a) => answer(new Answer(from, ref, true, a, r['~entity'] === 'send' && a.ok ? (r as SendRequest) : undefined)),
+      (e: unknown) => answer(new Answer(from, ref, false, e)),
+    );
+    return undefined; // answered by handleMessage(Answer)
+  }
+  override handleMessage(_from: PID, message: unknown): void {
+    if (message instanceof Answer) {
+      if (message.forward !== undefined) {
+        const f = message.forward;
+        this.send(new ProcessID(hostName(f.kind, f.key) as Atom, this.pid.node), f.message);
+      }
+      if (message.ok) this.sendResponse(message.from, message.ref, message.value);
+      else
+        this.sendResponseError(
+          message.from,
+          message.ref,
+          message.value instanceof Error ? message.value : new Error(String(message.value)),
+        );
+      return;
     }
-    return new Error('entities manager: unknown request');
+    if (isRequest(message, 'leaving')) return this.#rt.memberLeaving(String((message as LeavingNotice).node));
+    if (isRequest(message, 'hello')) return this.#rt.memberHello(String((message as HelloNotice).node));
+    // Anything else (the registrar's event messages): the cluster changed.
+    this.#rt.membershipChanged();
   }
 }
 
@@ -154,8 +258,30 @@ export class Entities implements HostRuntime {
   readonly owner: string;
   /** How long a lease lasts unless renewed, in ms. */
   readonly leaseTtlMs: number;
+  /** Whether inspection shows entity states ({@link EntitiesOptions.inspectState}). */
+  readonly inspectState: boolean;
   readonly #kinds = new Map<string, EntityKind>();
-  readonly #members: string[];
+  /** The configured members (static), or the registrar's nodes last read (`members: 'registrar'`). */
+  #members: string[];
+  readonly #fromRegistrar: boolean;
+  readonly #handOffMs: number;
+  /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
+  readonly #leaving = new Set<string>();
+  /** This node drains: it takes no activation and routes every key to the other members. */
+  #draining: Promise<void> | undefined;
+  /** Activations in progress on this node, by `kind/key`: a second request for a key joins the first. */
+  readonly #activating = new Map<string, Promise<ActivateReply>>();
+  /** Lease releases of hand-offs not settled yet. */
+  readonly #releases = new Set<Promise<void>>();
+  #handOffs = 0;
+  readonly #shardScope: boolean;
+  /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
+  readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
+  /** Shard leases held, shard → token. */
+  readonly #heldShards = new Map<number, number>();
+  /** `kind/key` of activations asked to hand off and not ended yet. */
+  readonly #handingOff = new Set<string>();
+  #registrarReading = false;
   readonly #shards: number;
   readonly #probeMs: number;
   readonly #name: string;
@@ -180,6 +306,7 @@ export class Entities implements HostRuntime {
     this.measuredStore = this.#meter.wrap(options.store);
     this.owner = `${node.name}#${randomUUID()}`;
     this.leaseTtlMs = positive('leaseTtlMs', options.leaseTtlMs, ENTITIES_DEFAULTS.leaseTtlMs);
+    this.inspectState = options.inspectState !== false;
     this.#shards = positive('shards', options.shards, ENTITIES_DEFAULTS.shards);
     this.#probeMs = positive('probeIntervalMs', options.probeIntervalMs, ENTITIES_DEFAULTS.probeIntervalMs);
     const renewMs = positive('renewIntervalMs', options.renewIntervalMs, Math.max(1, Math.floor(this.leaseTtlMs / 3)));
@@ -195,23 +322,48 @@ export class Entities implements HostRuntime {
       this.#kinds.set(k.name, k as EntityKind);
       this.#counters.set(k.name, new KindCounters());
     }
-    this.#members = [...new Set((options.members ?? []).map(String))].filter((m) => m !== node.name);
+    this.#handOffMs = positive('handOffTimeoutMs', options.handOffTimeoutMs, ENTITIES_DEFAULTS.handOffTimeoutMs);
+    if (options.leaseScope !== undefined && options.leaseScope !== 'key' && options.leaseScope !== 'shard')
+      throw ErrEntityIncorrect.with(`leaseScope must be 'key' or 'shard', got ${String(options.leaseScope)}`);
+    this.#shardScope = options.leaseScope === 'shard';
+    const members = options.members ?? [];
+    this.#fromRegistrar = members === 'registrar';
+    if (!this.#fromRegistrar && !Array.isArray(members))
+      throw ErrEntityIncorrect.with(`members must be a list of node names or 'registrar'`);
+    this.#members = this.#fromRegistrar
+      ? []
+      : [...new Set((members as string[]).map(String))].filter((m) => m !== node.name);
     this.#timers.push(setInterval(() => this.#renew(), renewMs).unref());
-    if (this.#members.length > 0) this.#timers.push(setInterval(() => this.#probe(), this.#probeMs).unref());
+    if (this.#members.length > 0 || this.#fromRegistrar)
+      this.#timers.push(setInterval(() => this.#probe(), this.#probeMs).unref());
   }
 
   /** @internal */
   async start(): Promise<void> {
-    this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this);
+    let event: Event | undefined;
+    if (this.#fromRegistrar) {
+      const reg = this.node.network().registrar();
+      if (reg.info().supportEvent) event = reg.event();
+    }
+    this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this, event);
+    if (this.#fromRegistrar) await this.#readRegistrar();
     this.#observeMembers();
     this.#probe();
+    this.#tell({ '~entity': 'hello', node: this.node.name });
   }
 
-  /** The live members: this node and the configured members it is connected to, sorted. */
+  /**
+   * The live members: this node and the members it is connected to (the configured ones, or the
+   * registrar's), less those that announced they leave, sorted. A draining node leaves itself out
+   * (unless no other member is live).
+   */
   members(): string[] {
     if (this.#members.length === 0) return [this.node.name];
     const connected = this.#connected();
-    return [this.node.name as string, ...this.#members.filter((m) => connected.has(m))].sort();
+    for (const l of this.#leaving) if (!connected.has(l)) this.#leaving.delete(l);
+    const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m));
+    if (this.#draining === undefined || live.length === 0) live.push(this.node.name);
+    return live.sort();
   }
 
   /** The node that owns `to`'s key now (by this node's view of the live members). */
@@ -241,6 +393,7 @@ export class Entities implements HostRuntime {
         passivations: c.passivations,
         stopped: c.stopped,
         refused: c.refused,
+        handedOff: c.handedOff,
       };
     const m = this.#meter.read();
     return {
@@ -250,6 +403,8 @@ export class Entities implements HostRuntime {
       shardsOwned: this.#owned.size,
       shardsGained: this.#shardsGained,
       shardsLost: this.#shardsLost,
+      handOffs: this.#handOffs,
+      draining: this.#draining !== undefined,
       kinds,
       store: m.store,
       storeInFlight: m.inFlight,
@@ -271,7 +426,25 @@ export class Entities implements HostRuntime {
       for (const s of this.#owned) if (!owned.has(s)) this.#shardsLost++;
     }
     this.#owned = owned;
+    // Rebalancing: activations whose shard another live member owns now hand off to it (a
+    // joined node gets its shards' entities on their next message, with their saved state).
+    if (!first && !this.#stopped)
+      for (const [kind, keys] of this.#active)
+        for (const [key, { pid }] of keys) if (!owned.has(shardOf(key, this.#shards))) this.#handOff(kind, key, pid);
+    if (!first && !this.#stopped && this.#draining === undefined) this.#releaseLostShards();
     return members;
+  }
+
+  /** Asks one activation to hand off (handle what it was sent, then stop and release its lease). */
+  #handOff(kind: string, key: string, pid: PID): void {
+    const k = `${kind}/${key}`;
+    if (this.#handingOff.has(k)) return;
+    this.#handingOff.add(k);
+    try {
+      this.node.send(pid, HANDOFF);
+    } catch {
+      this.#handingOff.delete(k); // already gone
+    }
   }
 
   /**
@@ -332,27 +505,82 @@ export class Entities implements HostRuntime {
   }
 
   /**
-   * Stops this runtime: every activation of this node stops (releasing its lease), then the
-   * manager. Idempotent. The store stays open (it is the caller's).
+   * Hands this node's entities off before it stops (a rolling restart, a scale-down): tells the
+   * other members it leaves (they route its keys to the next owners at once), takes no new
+   * activation, and asks every activation to hand off: each handles what it was sent, saves,
+   * stops and releases its lease, so the next message activates it on its new owner with its
+   * state, without waiting for the lease to expire. Resolves when every lease is released (or,
+   * after `handOffTimeoutMs`, once the activations still running were stopped). Calls keep
+   * working from this node (routed to the other members). Idempotent; {@link stop} drains first.
    */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
-    this.#stopped = true;
-    for (const t of this.#timers) clearInterval(t);
-    const empty = new Promise<void>((resolve) => {
-      this.#onEmpty = resolve;
+  drain(): Promise<void> {
+    this.#draining ??= ignorable(this.#drain(), this.node.log, 'entities.drain');
+    return this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    this.#tell({ '~entity': 'leaving', node: this.node.name });
+    // Activations under way finish first (then they are active, and hand off as the others).
+    await Promise.allSettled([...this.#activating.values()]);
+    const empty = this.#whenEmpty();
+    for (const [kind, keys] of this.#active) for (const [key, { pid }] of keys) this.#handOff(kind, key, pid);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.#handOffMs);
     });
-    let any = false;
+    if ((await Promise.race([empty, late])) === 'late') {
+      this.node.log.warning(
+        'entities: %d activations did not hand off in %d ms; stopping them',
+        this.#count(),
+        this.#handOffMs,
+      );
+      this.#exitAll();
+      await empty;
+    }
+    clearTimeout(timer);
+    while (this.#releases.size > 0) await Promise.allSettled([...this.#releases]);
+    // Shard leases last: every activation under them has ended.
+    await Promise.allSettled([...this.#heldShards.keys()].map((s) => this.#releaseShard(s)));
+  }
+
+  /** Resolves once this node runs no activation. */
+  #whenEmpty(): Promise<void> {
+    if (this.#count() === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const prev = this.#onEmpty;
+      this.#onEmpty = () => {
+        prev?.();
+        resolve();
+      };
+    });
+  }
+
+  #exitAll(): void {
     for (const keys of this.#active.values())
       for (const { pid } of keys.values()) {
-        any = true;
         try {
           this.node.sendExit(pid, TerminateReasonShutdown);
         } catch {
           // Already gone: its terminate has run or is running.
         }
       }
-    if (any && this.#count() > 0) await empty;
+  }
+
+  /**
+   * Stops this runtime: hands its entities off ({@link drain}: the other members are told, every
+   * activation handles what it was sent and releases its lease), then stops the manager.
+   * Idempotent. The store stays open (it is the caller's). Call it before `node.stop()`.
+   */
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    if (this.node.isAlive()) await this.drain();
+    this.#stopped = true;
+    for (const t of this.#timers) clearInterval(t);
+    if (this.#count() > 0) {
+      const empty = this.#whenEmpty();
+      this.#exitAll();
+      await empty;
+    }
     if (this.#manager !== undefined && this.node.isAlive()) {
       try {
         this.node.sendExit(this.#manager, TerminateReasonShutdown);
@@ -362,8 +590,22 @@ export class Entities implements HostRuntime {
     }
   }
 
-  /** @internal the manager's activation of (kind, key) on this node. */
-  async activateLocal(kind: string, key: string): Promise<ActivateReply> {
+  /**
+   * @internal the manager's activation of (kind, key) on this node. One at a time per key (a
+   * second request joins the first); keys activate side by side.
+   */
+  activateLocal(kind: string, key: string): Promise<ActivateReply> {
+    if (this.#draining !== undefined) return Promise.resolve({ ok: false, holder: '', expiresAt: 0, leaving: true });
+    const id = `${kind}/${key}`;
+    let p = this.#activating.get(id);
+    if (p === undefined) {
+      p = this.#activateNow(kind, key).finally(() => this.#activating.delete(id));
+      this.#activating.set(id, p);
+    }
+    return p;
+  }
+
+  async #activateNow(kind: string, key: string): Promise<ActivateReply> {
     const k = this.#kinds.get(kind);
     if (k === undefined) throw ErrEntityIncorrect.with(`node ${this.node.name} hosts no entity kind ${kind}`);
     checkKey(key);
@@ -373,7 +615,7 @@ export class Entities implements HostRuntime {
     } catch (err) {
       if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name
       if (ErrLeaseHeld.is(err)) {
-        const lease = await this.measuredStore.lease({ kind, key });
+        const lease = await this.measuredStore.lease(this.#leaseId(kind, key));
         return { ok: false, holder: lease?.owner ?? '', expiresAt: lease?.expiresAt ?? 0 };
       }
       throw err;
@@ -390,7 +632,11 @@ export class Entities implements HostRuntime {
   /** @internal HostRuntime */
   ended(kind: string, key: string, token: number): void {
     const keys = this.#active.get(kind);
-    if (keys?.get(key)?.token === token) keys.delete(key);
+    if (keys?.get(key)?.token === token) {
+      keys.delete(key);
+      this.#handingOff.delete(`${kind}/${key}`);
+      if (this.#draining === undefined) this.#releaseLostShards();
+    }
     if (this.#onEmpty !== undefined && this.#count() === 0) this.#onEmpty();
   }
 
@@ -399,11 +645,130 @@ export class Entities implements HostRuntime {
     const c = this.#counters.get(event.kind);
     if (c !== undefined) {
       if (event.event === 'activated') c.activations++;
-      else if (event.event === 'passivated') c.passivations++;
-      else if (event.event === 'stopped') c.stopped++;
+      else if (event.event === 'passivated') {
+        c.passivations++;
+        if (event.reason === HANDOFF_REASON) {
+          c.handedOff++;
+          this.#handOffs++;
+        }
+      } else if (event.event === 'stopped') c.stopped++;
       else if (event.event === 'refused') c.refused++;
     }
     if (channel.hasSubscribers) channel.publish(event);
+  }
+
+  /** The lease (kind, key) activations write under. */
+  #leaseId(kind: string, key: string): EntityId {
+    return this.#shardScope ? { kind: SHARD_LEASE_KIND, key: String(shardOf(key, this.#shards)) } : { kind, key };
+  }
+
+  /** @internal HostRuntime */
+  async takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }> {
+    if (!this.#shardScope) return this.measuredStore.acquire({ kind, key, owner: this.owner, ttlMs: this.leaseTtlMs });
+    const shard = shardOf(key, this.#shards);
+    const id = this.#leaseId(kind, key);
+    let p = this.#shardLeases.get(shard);
+    if (p === undefined) {
+      const taking = this.measuredStore.acquire({ ...id, owner: this.owner, ttlMs: this.leaseTtlMs });
+      this.#shardLeases.set(shard, taking);
+      p = taking;
+      taking.then(
+        (r) => {
+          if (this.#shardLeases.get(shard) !== taking) return;
+          if (r.acquired) this.#heldShards.set(shard, r.token);
+          else this.#shardLeases.delete(shard); // held elsewhere: ask again next time
+        },
+        () => {
+          if (this.#shardLeases.get(shard) === taking) this.#shardLeases.delete(shard);
+        },
+      );
+    }
+    const r = await p;
+    return r.acquired ? { ...r, lease: id } : r;
+  }
+
+  /** @internal HostRuntime */
+  releaseLease(kind: string, key: string, token: number): Promise<void> {
+    if (this.#shardScope) return Promise.resolve(); // the shard's lease stays with this node
+    return this.measuredStore.release({ kind, key }, token);
+  }
+
+  /** Gives a shard lease back (the node drains, or no longer owns the shard and runs none of its keys). */
+  #releaseShard(shard: number): Promise<void> {
+    const token = this.#heldShards.get(shard);
+    this.#shardLeases.delete(shard);
+    this.#heldShards.delete(shard);
+    if (token === undefined) return Promise.resolve();
+    return this.measuredStore.release({ kind: SHARD_LEASE_KIND, key: String(shard) }, token).catch((e: unknown) => {
+      this.node.log.warning('entities: releasing shard %d failed (%s): %s', shard, errorCode(e), String(e));
+    });
+  }
+
+  /** Releases the shard leases of shards this node no longer owns and runs no key of. */
+  #releaseLostShards(): void {
+    if (!this.#shardScope || this.#heldShards.size === 0) return;
+    const busy = new Set<number>();
+    for (const keys of this.#active.values()) for (const key of keys.keys()) busy.add(shardOf(key, this.#shards));
+    for (const s of [...this.#heldShards.keys()])
+      if (!this.#owned.has(s) && !busy.has(s)) this.track(this.#releaseShard(s));
+  }
+
+  /** @internal HostRuntime */
+  track(release: Promise<void>): void {
+    this.#releases.add(release);
+    void release.finally(() => this.#releases.delete(release));
+  }
+
+  /** @internal HostRuntime */
+  log(format: string, ...args: unknown[]): void {
+    this.node.log.warning(format, ...args);
+  }
+
+  /** @internal the manager heard that `node` leaves: its keys route to the next owners. */
+  memberLeaving(node: string): void {
+    if (node === this.node.name) return;
+    this.#leaving.add(node);
+    this.#observeMembers();
+  }
+
+  /** @internal the manager heard that `node`'s runtime started: it counts again. */
+  memberHello(node: string): void {
+    this.#leaving.delete(node);
+    if (this.#fromRegistrar && !this.#members.includes(node) && node !== this.node.name) this.#members.push(node);
+    this.#observeMembers();
+  }
+
+  /** @internal the registrar told of a change: read its nodes again. */
+  membershipChanged(): void {
+    if (this.#fromRegistrar) void this.#readRegistrar();
+  }
+
+  /** Reads the registrar's nodes into the members (`members: 'registrar'`). */
+  async #readRegistrar(): Promise<void> {
+    if (this.#registrarReading || this.#stopped) return;
+    this.#registrarReading = true;
+    try {
+      const nodes = await this.node.network().registrar().nodes();
+      this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.node.name).sort();
+      this.#observeMembers();
+    } catch (e) {
+      this.node.log.warning("entities: reading the registrar's nodes failed (%s): %s", errorCode(e), String(e));
+    } finally {
+      this.#registrarReading = false;
+    }
+  }
+
+  /** Sends a notice to the manager of every live member (best effort: a member that misses it learns by routing). */
+  #tell(notice: LeavingNotice | HelloNotice): void {
+    const connected = this.#connected();
+    for (const m of this.#members) {
+      if (!connected.has(m)) continue;
+      try {
+        this.node.send(new ProcessID(this.#name as Atom, m as Atom), notice);
+      } catch {
+        // Disconnected meanwhile.
+      }
+    }
   }
 
   #count(): number {
@@ -448,12 +813,30 @@ export class Entities implements HostRuntime {
         if (ErrProcessUnknown.is(err) || ErrNameUnknown.is(err)) {
           // A local activation waits on the store, which may not answer (cut off, a key locked
           // by a stalled member): the caller's timeout bounds it as it bounds a remote one.
-          const r = await within(
-            this.#activate(target, to, Math.max(1, deadline - Date.now())),
-            Math.max(1, deadline - Date.now()),
-            () => ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (activation: ${last})`),
-          );
+          let r: ActivateReply;
+          try {
+            r = await within(
+              this.#activate(target, to, Math.max(1, deadline - Date.now())),
+              Math.max(1, deadline - Date.now()),
+              () => ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (activation: ${last})`),
+            );
+          } catch (e) {
+            // The target went down meanwhile (it drained and stopped, or died): route again.
+            if (!retryable(e)) throw e;
+            last = e instanceof Error ? e.message : String(e);
+            await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
+            target = this.ownerOf(to);
+            continue;
+          }
           if (r.ok) continue;
+          if (r.leaving === true) {
+            // The target drains: route to the owner among the members that stay.
+            this.memberLeaving(target);
+            const next = this.ownerOf(to);
+            if (next === target) await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
+            target = next;
+            continue;
+          }
           const holder = ownerNode(r.holder);
           if (holder !== target && this.members().includes(holder)) {
             target = holder;
@@ -464,7 +847,7 @@ export class Entities implements HostRuntime {
           target = this.ownerOf(to);
           continue;
         }
-        if (ErrLeaseHeld.is(err) || ErrNoConnection.is(err) || ErrNoRoute.is(err) || isGone(err)) {
+        if (retryable(err)) {
           await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
           target = this.ownerOf(to);
           continue;
@@ -488,6 +871,7 @@ export class Entities implements HostRuntime {
   }
 
   #renew(): void {
+    if (this.#shardScope) return this.#renewShards();
     for (const [kind, keys] of this.#active) {
       if (keys.size === 0) continue;
       const tokens = new Map([...keys].map(([key, v]) => [key, v.token]));
@@ -509,6 +893,32 @@ export class Entities implements HostRuntime {
     }
   }
 
+  /** Renews the shard leases held; a shard lost (taken over) ends every activation of its keys here. */
+  #renewShards(): void {
+    if (this.#heldShards.size === 0) return;
+    const tokens = new Map([...this.#heldShards].map(([s, t]) => [String(s), t]));
+    this.measuredStore.renew(SHARD_LEASE_KIND, this.owner, tokens, this.leaseTtlMs).then(
+      (lost) => {
+        for (const k of lost) {
+          const shard = Number(k);
+          if (this.#heldShards.get(shard) !== tokens.get(k)) continue;
+          this.#heldShards.delete(shard);
+          this.#shardLeases.delete(shard);
+          this.node.log.warning('entities: shard %d lease lost; ending its activations here', shard);
+          for (const [kind, keys] of this.#active)
+            for (const [key, a] of keys)
+              if (shardOf(key, this.#shards) === shard)
+                try {
+                  this.node.sendExit(a.pid, ErrStaleToken.with(`${kind}/${key}: shard ${shard} lease lost`));
+                } catch {
+                  // Already gone.
+                }
+        }
+      },
+      (err: unknown) => this.node.log.warning('entities: renewing shard leases failed: %s', String(err)),
+    );
+  }
+
   /** The nodes this node is connected to (none when it runs without a network). */
   #connected(): Set<string> {
     try {
@@ -519,7 +929,9 @@ export class Entities implements HostRuntime {
   }
 
   #probe(): void {
-    if (this.#stopped || !this.node.isAlive() || this.#members.length === 0) return;
+    if (this.#stopped || !this.node.isAlive()) return;
+    if (this.#fromRegistrar) void this.#readRegistrar();
+    if (this.#members.length === 0) return;
     this.#observeMembers();
     const connected = this.#connected();
     for (const m of this.#members) {
@@ -546,6 +958,11 @@ function within<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T>
   return Promise.race([p, guard]).finally(() => clearTimeout(timer));
 }
 
+/** A failure that routing again (after a pause) may get past: the owner moved, went down or is busy. */
+function retryable(err: unknown): boolean {
+  return ErrLeaseHeld.is(err) || ErrNoConnection.is(err) || ErrNoRoute.is(err) || isGone(err);
+}
+
 function isGone(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ERR_PROCESS_TERMINATED' || code === 'ERR_NODE_TERMINATED' || code === 'ERR_NETWORK_STOPPED';
@@ -554,7 +971,12 @@ function isGone(err: unknown): boolean {
 function toReply(r: unknown): ActivateReply {
   const get = (k: string): unknown => (r instanceof Map ? r.get(k) : (r as Record<string, unknown>)?.[k]);
   if (get('ok') === true) return { ok: true };
-  return { ok: false, holder: String(get('holder') ?? ''), expiresAt: Number(get('expiresAt') ?? 0) };
+  return {
+    ok: false,
+    holder: String(get('holder') ?? ''),
+    expiresAt: Number(get('expiresAt') ?? 0),
+    ...(get('leaving') === true ? { leaving: true } : {}),
+  };
 }
 
 /**

@@ -233,12 +233,14 @@ export class SqliteStore implements EntityStore {
   write(request: WriteRequest): Promise<number> {
     return this.#op('write', () => {
       checkId(request);
+      if (request.lease !== undefined) checkId(request.lease);
       const events = request.events ?? [];
       // Encode before the transaction: a value the codec refuses changes nothing.
       const encodedEvents = events.map((e) => this.#encode(e));
       const snapshot = request.state === undefined ? undefined : this.#encode(request.state);
       return this.#tx(() => {
-        const lease = this.#q.leaseGet!.get(request.kind, request.key);
+        const fence = request.lease ?? request;
+        const lease = this.#q.leaseGet!.get(fence.kind, fence.key);
         const current = lease === undefined ? 0 : Number(lease.token);
         if (current !== request.token)
           throw ErrStaleToken.with(`${request.kind}/${request.key}: token ${request.token}, current ${current}`);

@@ -40,6 +40,8 @@ export interface KindStats {
   readonly stopped: number;
   /** Writes the store refused as stale (another activation held a newer token). */
   readonly refused: number;
+  /** Activations that handed off (a drain, or their shard moved): counted in `passivations` too. */
+  readonly handedOff: number;
 }
 
 /** A snapshot of a runtime's figures (see {@link Entities.stats}). */
@@ -56,6 +58,10 @@ export interface EntitiesStats {
   readonly shardsGained: number;
   /** Shards that moved away from this node when the members changed (hand-offs out). */
   readonly shardsLost: number;
+  /** Activations that handed off to another member (a drain, or a shard that moved), every kind. */
+  readonly handOffs: number;
+  /** True once the runtime began to drain (`drain()` or `stop()`): this node takes no activation. */
+  readonly draining: boolean;
   /** Figures per entity kind this node hosts. */
   readonly kinds: Readonly<Record<string, KindStats>>;
   /** Store latency per operation (`acquire`, `load`, `write`, `enqueue`, ...). */
@@ -72,6 +78,7 @@ export class KindCounters {
   passivations = 0;
   stopped = 0;
   refused = 0;
+  handedOff = 0;
 }
 
 class Histogram {

@@ -62,6 +62,11 @@ export interface StoredState {
 export interface WriteRequest extends EntityId {
   /** The writer's fencing token (from {@link EntityStore.acquire}). */
   readonly token: number;
+  /**
+   * The lease `token` was taken on, when it is not the key's own: a lease per shard (the runtime's
+   * `leaseScope: 'shard'`). The write is accepted only if `token` is that lease's current token.
+   */
+  readonly lease?: EntityId;
   /** The version the writer last saw; the write fails with ERR_ENTITY_VERSION_CONFLICT otherwise. */
   readonly expectedVersion: number;
   /** The new state (a snapshot at the new version); omit to append events only. */

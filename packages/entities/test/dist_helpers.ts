@@ -40,6 +40,11 @@ export interface ClusterSettings {
   passivateMs: number;
   /** With a `postgres://` db: the table prefix of this test's store. */
   prefix?: string;
+  /** An etcd endpoint: the nodes use the etcd registrar (cluster `cluster`) instead of the embedded one. */
+  etcd?: string;
+  cluster?: string;
+  /** Wrap the store with the fixture's faults (see entity_node.ts). */
+  faulty?: boolean;
 }
 
 /** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
@@ -51,6 +56,8 @@ export function openStore(db: string, prefix?: string): Promise<EntityStore> {
 /** One entity node in a child process. */
 export class EntityNode {
   readonly events: EntityEvent[] = [];
+  /** What the node wrote to stdout and stderr (its log) so far. */
+  output = '';
   readonly exited: Promise<void>;
   #next = 1;
   readonly #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
@@ -94,8 +101,20 @@ export class EntityNode {
         ENT_RENEW_MS: String(s.renewMs),
         ENT_PASSIVATE_MS: String(s.passivateMs),
         ENT_PREFIX: s.prefix ?? '',
+        ENT_ETCD: s.etcd ?? '',
+        ENT_CLUSTER: s.cluster ?? '',
+        ENT_FAULTY: s.faulty === true ? '1' : '',
       },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    });
+    // Kept for the tests that read the node's log, and passed on.
+    proc.stdout!.on('data', (d: Buffer) => {
+      n.output += d.toString();
+      process.stdout.write(d);
+    });
+    proc.stderr!.on('data', (d: Buffer) => {
+      n.output += d.toString();
+      process.stderr.write(d);
     });
     const n = new EntityNode(name, proc);
     await within(

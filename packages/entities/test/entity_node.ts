@@ -1,16 +1,21 @@
 // A node with the entities runtime in a child OS process, driven over IPC by the distributed
 // tests (entities.dist.test.ts). Environment: ENT_NAME (node name), ENT_REGISTRAR (the embedded
-// registrar's port), ENT_MEMBERS (comma-separated node names), ENT_DB (the SQLite file, shared by
-// every node of the test: they run on one host; or a postgres:// URL, with ENT_PREFIX its tables), ENT_LEASE_MS, ENT_RENEW_MS, ENT_PASSIVATE_MS.
+// registrar's port), ENT_MEMBERS (comma-separated node names, or 'registrar'), ENT_DB (the SQLite
+// file, shared by every node of the test: they run on one host; or a postgres:// URL, with
+// ENT_PREFIX its tables), ENT_LEASE_MS, ENT_RENEW_MS, ENT_PASSIVATE_MS. Optional: ENT_ETCD (an etcd
+// endpoint: the etcd registrar, cluster ENT_CLUSTER, instead of the embedded one); ENT_FAULTY=1
+// wraps the store: acquiring a key that starts with 'stall' waits until the 'unstall' command,
+// the first write of a key that starts with 'flaky' fails as a dropped connection would.
 // It reports `{ kind: 'ready' }`, then every runtime event as `{ kind: 'event', event }`, and
 // answers `{ id, cmd, ... }` with `{ id, ok }` or `{ id, err, code }`.
 
 import diagnostics from 'node:diagnostics_channel';
 
+import { createEtcdRegistrar } from '@ergo-ts/etcd';
 import { ProcessID, startNode, type Atom } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
-import { ENTITIES_CHANNEL, entity, startEntities } from '../src/index.js';
+import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { openStore } from './dist_helpers.js';
 
@@ -26,20 +31,62 @@ const send = (m: unknown): void => {
 
 diagnostics.subscribe(ENTITIES_CHANNEL, (event) => send({ kind: 'event', event }));
 
-const store = await openStore(env('ENT_DB'), process.env.ENT_PREFIX || undefined);
+const real = await openStore(env('ENT_DB'), process.env.ENT_PREFIX || undefined);
+let unstall: () => void = () => undefined;
+const unstalled = new Promise<void>((resolve) => (unstall = resolve));
+const failed = new Set<string>();
+/** The store with the faults ENT_FAULTY asks for (a real store underneath). */
+const store: EntityStore =
+  process.env.ENT_FAULTY !== '1'
+    ? real
+    : {
+        name: real.name,
+        renew: (...a) => real.renew(...a),
+        release: (...a) => real.release(...a),
+        load: (...a) => real.load(...a),
+        events: (...a) => real.events(...a),
+        enqueue: (...a) => real.enqueue(...a),
+        inbox: (...a) => real.inbox(...a),
+        processed: (...a) => real.processed(...a),
+        lease: (...a) => real.lease(...a),
+        close: () => real.close(),
+        acquire: async (r: Parameters<EntityStore['acquire']>[0]) => {
+          if (r.key.startsWith('stall')) await unstalled;
+          return real.acquire(r);
+        },
+        write: (r: Parameters<EntityStore['write']>[0]) => {
+          if (r.key.startsWith('flaky') && !failed.has(r.key)) {
+            failed.add(r.key);
+            return Promise.reject(Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' }));
+          }
+          return real.write(r);
+        },
+      };
+const etcd = process.env.ENT_ETCD;
 const node = await startNode(env('ENT_NAME'), {
   log: { level: 'warning' },
   network: {
     cookie: 'entities-dist',
     acceptors: [{ port: 0 }],
-    registrar: createEmbeddedRegistrar({ port: Number(env('ENT_REGISTRAR')), retryInterval: 200 }),
+    registrar:
+      etcd === undefined || etcd === ''
+        ? createEmbeddedRegistrar({ port: Number(env('ENT_REGISTRAR')), retryInterval: 200 })
+        : createEtcdRegistrar({
+            cluster: env('ENT_CLUSTER'),
+            endpoints: [etcd],
+            leaseTTL: 2,
+            retryInterval: 500,
+            retryIntervalMax: 2000,
+            requestTimeout: 2000,
+            dialTimeout: 2000,
+          }),
   },
 });
 const kind = counterKind(Number(env('ENT_PASSIVATE_MS')));
 const entities = await startEntities(node, {
   store,
   kinds: [kind],
-  members: env('ENT_MEMBERS').split(','),
+  members: env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
   renewIntervalMs: Number(env('ENT_RENEW_MS')),
   probeIntervalMs: 100,
@@ -47,7 +94,7 @@ const entities = await startEntities(node, {
 
 interface Command {
   id: number;
-  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop';
+  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop' | 'drain' | 'stats' | 'unstall';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -61,13 +108,21 @@ async function run(c: Command): Promise<unknown> {
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'members':
       return entities.members();
+    case 'stats':
+      return entities.stats();
+    case 'drain':
+      await entities.drain();
+      return 'drained';
+    case 'unstall':
+      unstall();
+      return 'unstalled';
     case 'local':
       // Straight to this node's activation, bypassing routing (what a stale owner still serves).
       return node.call(new ProcessID(`~entity/counter/${c.key!}` as Atom, node.name), c.req, { timeout: 10_000 });
     case 'stop':
       await entities.stop();
       await node.stop();
-      await store.close();
+      await real.close();
       setImmediate(() => process.disconnect());
       return 'stopped';
   }

@@ -108,6 +108,8 @@ if (process.env.FN_NAME !== undefined) {
     leaseTtlMs: Number(env('FN_LEASE_MS')),
     renewIntervalMs: Number(env('FN_RENEW_MS')),
     probeIntervalMs: 100,
+    // FN_LEASE_SCOPE=shard (passed through from the harness' environment) checks the shard-lease mode.
+    leaseScope: process.env.FN_LEASE_SCOPE === 'shard' ? 'shard' : 'key',
   });
 
   interface Command {

@@ -82,6 +82,32 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     });
   });
 
+  test('a write under another lease (a shard lease) is fenced by that lease’s token, not the key’s', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const shard: EntityId = { kind: '~shard', key: '7' };
+    const a = await store.acquire({ ...shard, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    // The key has no lease of its own: the shard's token is the one checked.
+    assert.equal(await store.write({ ...id, lease: shard, token: a.token, expectedVersion: 0, state: { n: 1 } }), 1);
+    assert.equal(
+      await store.write({ ...id, key: 'k2', lease: shard, token: a.token, expectedVersion: 0, state: 2 }),
+      1,
+    );
+    await store.release(shard, a.token);
+    const b = await store.acquire({ ...shard, owner: 'b', ttlMs: 60_000 });
+    assert.ok(b.acquired && b.token === a.token + 1);
+    await assert.rejects(store.write({ ...id, lease: shard, token: a.token, expectedVersion: 1, state: { n: 99 } }), {
+      code: 'ERR_ENTITY_STALE_TOKEN',
+    });
+    assert.deepEqual(await store.load(id), { state: { n: 1 }, version: 1 });
+    assert.equal(await store.write({ ...id, lease: shard, token: b.token, expectedVersion: 1, state: { n: 2 } }), 2);
+    // Without `lease` the key's own (absent) lease is checked: refused.
+    await assert.rejects(store.write({ ...id, token: b.token, expectedVersion: 2, state: { n: 3 } }), {
+      code: 'ERR_ENTITY_STALE_TOKEN',
+    });
+  });
+
   test('a write expecting another version is refused with ERR_ENTITY_VERSION_CONFLICT', async (t) => {
     const { store } = await fresh();
     t.after(() => store.close());

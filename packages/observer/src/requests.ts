@@ -150,6 +150,26 @@ export function inspectQuery(type: string, args: Record<string, unknown>, t: Tar
         }),
       };
     }
+    case 'entities_find': {
+      // The entities runtime's manager, or (kind and key given) one entity's host: found by
+      // behaviour and registered name among the node's processes (ergo-ts nodes only).
+      const kind = typeof args.kind === 'string' ? args.kind : '';
+      const key = typeof args.key === 'string' ? args.key : '';
+      const name = kind === '' ? '' : `~entity/${kind}/${key}`;
+      return {
+        key: `${type}:${name}`,
+        request: new RequestInspectProcessPage({
+          name,
+          behavior: kind === '' ? 'EntityManager' : 'EntityHost',
+          application: '',
+          state: '',
+          minMailbox: 0,
+          sort: 'pid',
+          offset: 0,
+          limit: 20,
+        }),
+      };
+    }
     case 'connection_list':
       return {
         key: type,

@@ -25,6 +25,8 @@ import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
 import { HistoryAnswer, HistoryQuery } from './history.js';
 import { MUX_FRAME } from './mux.js';
+import type { MessageTrace } from './trace.js';
+import { ProcessTools, TOOL_ACTIONS, TRACE_FLUSH, ToolError, type ToolSwitches } from './tools.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -74,6 +76,8 @@ export class SessionReply {
     readonly status: number,
     readonly error: string | null = null,
     readonly data: unknown = null,
+    /** A stable code of a refusal (e.g. `mailbox_peek_disabled`), for the page to tell. */
+    readonly code: string | null = null,
   ) {}
 }
 
@@ -91,6 +95,8 @@ export interface SessionArgs {
   tab?: string;
   /** The History process to ask for the node's recent figures and log (null: none kept). */
   history?: string | null;
+  /** Which process tools (mailbox peek, message trace) the session may use (default: both). */
+  tools?: ToolSwitches;
 }
 
 interface Subscription {
@@ -142,6 +148,7 @@ class Settled<T = unknown> {
 
 const tick = Symbol('observer session cluster tick');
 const runtimeTick = Symbol('observer session runtime tick');
+const traceTick = Symbol('observer session trace tick');
 
 /** Whether `err` is the core's time-out error. */
 function isTimeout(err: unknown): boolean {
@@ -211,8 +218,12 @@ export class Session extends Actor {
    * starts over then).
    */
   #historySince = 0;
+  #tools!: ProcessTools;
+  /** A traceTick is on its way (while any trace runs). */
+  #tracing = false;
 
   override init(args: SessionArgs): void {
+    this.#tools = new ProcessTools(this.node, args.tools ?? { mailboxPeek: true, messageTrace: true });
     this.#id = args.id;
     this.#stream = args.stream;
     this.#tab = args.tab ?? null;
@@ -238,6 +249,7 @@ export class Session extends Actor {
           this.#switch(from, ref, request.body);
           return ReplyLater;
         case 'do':
+          if (TOOL_ACTIONS.has(request.action)) return this.#tool(request.action, request.body);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -282,6 +294,10 @@ export class Session extends Actor {
         if (latest !== undefined) this.#forgetIfIdle(key, latest);
         this.#write(s.type, toJSONString(terminatedFrame(s.type, s.args)));
       }
+    } else if (message === traceTick) {
+      const running = this.#tools.flush((type, json) => this.#write(type, json), this.#traceEnded);
+      if (running) this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+      else this.#tracing = false;
     } else if (message === runtimeTick) {
       // Event loop figures exist only for the node this Observer runs on (see runtime.ts).
       if (this.#target.local && this.#subs.has('node_info')) this.#write('runtime', JSON.stringify(runtimeSample()));
@@ -309,11 +325,14 @@ export class Session extends Actor {
       // keys tracked for ordering late commands: never more than subscriptions + subscribes in flight
       keys: String(this.#latest.size),
       inflight: String(this.#inFlight),
+      traces: String(this.#tools.traces),
     };
   }
 
   override terminate(): void {
-    // The hub sees this process go down and drops what it held.
+    // The hub sees this process go down and drops what it held; its traces end with it.
+    this.#tools.stopAll('closed');
+    this.#tools.flush(() => undefined, this.#traceEnded);
     releaseRuntime();
   }
 
@@ -609,6 +628,20 @@ export class Session extends Actor {
     }
   }
 
+  /** Every trace's end is on the node's record, as its start is (post.ts). */
+  readonly #traceEnded = (t: MessageTrace): void =>
+    this.log.info('observer trace of %s ended (%s): %d records, %d dropped', t.pid, t.end, t.kept, t.dropped);
+
+  /** A process tool (tools.ts): answered at once, on this node; a trace starts the flush timer. */
+  #tool(action: string, body: Record<string, unknown>): SessionReply {
+    const data = this.#tools.run(action, body, this.#target);
+    if (action === 'trace_start' && !this.#tracing) {
+      this.#tracing = true;
+      this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+    }
+    return new SessionReply(200, null, data);
+  }
+
   #do(from: PID, ref: Ref, action: string, body: Record<string, unknown>): void {
     const target = this.#target;
     const request = doRequest(action, body, target);
@@ -746,6 +779,7 @@ export class Session extends Actor {
 
 /** The answer for a command that failed: its CommandError's status, else 500. */
 function errorReply(err: unknown): SessionReply {
+  if (err instanceof ToolError) return new SessionReply(err.status, err.message, null, err.code);
   if (err instanceof CommandError) return new SessionReply(err.status, err.message);
   return new SessionReply(500, err instanceof Error ? err.message : String(err));
 }

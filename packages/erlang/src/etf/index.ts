@@ -2,6 +2,7 @@
 // header with its atom cache.
 
 export * from './terms.js';
+export { erlangSchema, isTagged, type AtomValue, type AnyAtom, type TupleOf, type GenCast } from './schema.js';
 export { EtfError, type EtfErrorCode } from './errors.js';
 export { DEFAULT_ETF_LIMITS, resolveEtfLimits, type EtfLimits } from './limits.js';
 export { decodeTerm, type DecodeOptions } from './decoder.js';

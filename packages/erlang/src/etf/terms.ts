@@ -48,16 +48,19 @@ export interface TermObject {
   readonly [key: string]: Term;
 }
 
-/** An Erlang atom. At most 255 characters. Compare with {@link isAtom} or `.name`. */
-export class ErlAtom {
-  constructor(readonly name: string) {}
+/**
+ * An Erlang atom. At most 255 characters. Compare with {@link isAtom} or `.name`. `N` is the
+ * name as a type (`ErlAtom<'ok'>`, what `atom('ok')` gives), for typed protocols (`erlangSchema`).
+ */
+export class ErlAtom<N extends string = string> {
+  constructor(readonly name: N) {}
   toString(): string {
     return /^[a-z][A-Za-z0-9_@]*$/.test(this.name) ? this.name : `'${this.name.replace(/['\\]/g, '\\$&')}'`;
   }
 }
 
-/** Shorthand for `new ErlAtom(name)`. */
-export function atom(name: string): ErlAtom {
+/** Shorthand for `new ErlAtom(name)`, typed by the name (`atom('ok')` is an `ErlAtom<'ok'>`). */
+export function atom<const N extends string>(name: N): ErlAtom<N> {
   return new ErlAtom(name);
 }
 
@@ -78,44 +81,50 @@ export class ErlFloat {
   }
 }
 
-/** An Erlang tuple. Iterable, so `const [tag, value] = t` works. */
-export class ErlTuple {
-  readonly elements: readonly Term[];
-  constructor(elements: readonly Term[]) {
+/**
+ * An Erlang tuple. Iterable, so `const [tag, value] = t` works. `T` types the elements
+ * (`tuple(atom('ok'), 1)` is an `ErlTuple<readonly [ErlAtom<'ok'>, 1]>`), for typed protocols.
+ */
+export class ErlTuple<T extends readonly unknown[] = readonly Term[]> {
+  readonly elements: T;
+  constructor(elements: T) {
     this.elements = elements;
   }
   get length(): number {
     return this.elements.length;
   }
   /** The element at 0-based `i` (Erlang's `element(i+1, T)`). */
-  get(i: number): Term | undefined {
+  get(i: number): T[number] | undefined {
     return this.elements[i];
   }
-  [Symbol.iterator](): Iterator<Term> {
+  [Symbol.iterator](): Iterator<T[number]> {
     return this.elements[Symbol.iterator]();
   }
   /** Erlang's notation, e.g. `{shutdown,x}` (see {@link formatTerm}). */
   toString(): string {
-    return formatTerm(this);
+    return formatTerm(this as unknown as Term);
   }
 }
 
-/** Shorthand for `new ErlTuple([...elements])`. */
-export function tuple(...elements: Term[]): ErlTuple {
+/** Shorthand for `new ErlTuple([...elements])`, typed by its elements. */
+export function tuple<const T extends readonly Term[]>(...elements: T): ErlTuple<T> {
   return new ErlTuple(elements);
 }
 
-/** A list whose tail is not `[]`: `[1, 2 | 3]` is `new ErlImproperList([1, 2], 3)`. */
-export class ErlImproperList {
+/**
+ * A list whose tail is not `[]`: `[1, 2 | 3]` is `new ErlImproperList([1, 2], 3)`. `E` and `U`
+ * type the elements and the tail (for typed protocols).
+ */
+export class ErlImproperList<E = Term, U = Term> {
   constructor(
     /** At least one element. */
-    readonly elements: readonly Term[],
+    readonly elements: readonly E[],
     /** Anything but a proper list (`[]` or an array). */
-    readonly tail: Term,
+    readonly tail: U,
   ) {}
   /** Erlang's notation, e.g. `[alias|#Ref<...>]`. */
   toString(): string {
-    return formatTerm(this);
+    return formatTerm(this as unknown as Term);
   }
 }
 

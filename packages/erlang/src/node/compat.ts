@@ -7,7 +7,24 @@
 // adds what plain actors lack: casts (`{'$gen_cast', Msg}`) in handleCast and everything else in
 // handleInfo.
 
-import { Actor, type HandlerResult, type PID, type Ref, type SendTarget } from 'ergo-ts';
+import {
+  Actor,
+  protocolKey,
+  type AnyProtocol,
+  type CallResult,
+  type HandlerResult,
+  type MessageInOf,
+  type MessageOf,
+  type PID,
+  type Process,
+  type ProtocolOf,
+  type Ref,
+  type ReplyFor,
+  type RequestFor,
+  type RequestOf,
+  type SendTarget,
+} from 'ergo-ts';
+import type { GenCast } from '../etf/schema.js';
 import { ErlTuple, atom, isAtom, tuple, type Term } from '../etf/terms.js';
 
 /**
@@ -51,38 +68,144 @@ export class Rex extends Actor {
   }
 }
 
+/** The casts of protocol `P` as `handleCast` receives them (the `erlangSchema.cast` messages' contents); any term when untyped. */
+export type CastOf<P> = P extends AnyProtocol ? CastsIn<MessageOf<P>> : Term;
+/** The other messages of protocol `P`, which `handleInfo` receives; unknown when untyped. */
+export type InfoOf<P> = P extends AnyProtocol ? Exclude<MessageOf<P>, GenCast<unknown>> : unknown;
+/** What `genServerCast` may send to target `T`: its protocol's casts (inputs), any term when untyped. */
+export type CastFor<T> = ProtocolOf<T> extends AnyProtocol ? CastsIn<MessageInOf<ProtocolOf<T>>> : Term;
+type CastsIn<M> = M extends GenCast<infer X> ? X : never;
+
 /**
  * A gen_server-style actor: requests (`gen_server:call` from Erlang, `call` from ergo-ts) go to
  * `handleCall` as in any Actor; `{'$gen_cast', Msg}` goes to {@link handleCast}; every other
  * message (Erlang's `!`, monitors' down messages, trapped exits) to {@link handleInfo}.
+ *
+ * Typed: `class Calc extends GenServer.of(CalcProtocol)`, where the protocol's schemas are
+ * `erlangSchema`'s (casts listed in `messages` as `erlangSchema.cast(...)`). What an Erlang node
+ * sends is checked before delivery: a `gen_server:call` that does not match gets
+ * `{error, {protocol_violation, Why}}`, a cast or message that does not match is dropped (and
+ * logged). The handlers the protocol needs are abstract (`handleCast` for casts, `handleInfo` for
+ * other messages, `handleCall` for calls).
  */
-export class GenServer extends Actor {
+export class GenServer<P = unknown> extends Actor<P> {
+  /**
+   * The base class of a typed GenServer speaking `protocol` (see the class' description). The
+   * same protocol always gives the same class.
+   */
+  static override of<P extends AnyProtocol>(protocol: P): TypedGenServerClass<P> {
+    let base = typedServers.get(protocol);
+    if (base === undefined) {
+      base = class extends GenServer<AnyProtocol> {};
+      Object.defineProperty(base.prototype, protocolKey, { value: protocol });
+      Object.defineProperty(base, 'name', { value: `GenServer<${protocol.name}>` });
+      typedServers.set(protocol, base);
+    }
+    return base as unknown as TypedGenServerClass<P>;
+  }
   /** A cast (`gen_server:cast(Server, Msg)` or {@link genServerCast}). */
-  handleCast(_message: Term): HandlerResult {
+  handleCast(_message: CastOf<P>): HandlerResult {
     this.log.warning('GenServer.handleCast: unhandled cast');
   }
   /** Any other message. */
-  handleInfo(_from: PID, _message: unknown): HandlerResult {
+  handleInfo(_from: PID, _message: InfoOf<P>): HandlerResult {
     this.log.warning('GenServer.handleInfo: unhandled message');
   }
-  override handleMessage(from: PID, message: unknown): HandlerResult {
-    if (message instanceof ErlTuple && message.length === 2 && isAtom(message.get(0), '$gen_cast'))
-      return this.handleCast(message.get(1)!);
-    return this.handleInfo(from, message);
+  override handleMessage(from: PID, message: MessageOf<P>): HandlerResult {
+    const m: unknown = message;
+    if (m instanceof ErlTuple && m.length === 2 && isAtom(m.get(0), '$gen_cast'))
+      return this.handleCast(m.get(1) as CastOf<P>);
+    return this.handleInfo(from, m as InfoOf<P>);
   }
+}
+
+/** The typed base class made for each protocol by `GenServer.of`. */
+const typedServers = new WeakMap<AnyProtocol, new () => GenServer<AnyProtocol>>();
+
+/**
+ * The base class `GenServer.of(protocol)` gives, for the compiler: abstract in the handlers
+ * the protocol needs (`handleCast` when it declares casts, `handleInfo` when it declares other
+ * messages, `handleCall` when it declares calls), so a typed GenServer that forgets one does not
+ * compile.
+ */
+export type TypedGenServerClass<P> = abstract new () => Needs<P> extends infer N
+  ? N extends 'cik'
+    ? ServerCIK<P>
+    : N extends 'ci'
+      ? ServerCI<P>
+      : N extends 'ck'
+        ? ServerCK<P>
+        : N extends 'ik'
+          ? ServerIK<P>
+          : N extends 'c'
+            ? ServerC<P>
+            : N extends 'i'
+              ? ServerI<P>
+              : N extends 'k'
+                ? ServerK<P>
+                : GenServer<P>
+  : never;
+type Needs<P> = `${[CastOf<P>] extends [never] ? '' : 'c'}${[InfoOf<P>] extends [never] ? '' : 'i'}${[
+  RequestOf<P>,
+] extends [never]
+  ? ''
+  : 'k'}`;
+
+/** A typed GenServer that must handle casts (type only). */
+export declare abstract class ServerC<P> extends GenServer<P> {
+  abstract override handleCast(message: CastOf<P>): HandlerResult;
+}
+/** A typed GenServer that must handle messages other than casts (type only). */
+export declare abstract class ServerI<P> extends GenServer<P> {
+  abstract override handleInfo(from: PID, message: InfoOf<P>): HandlerResult;
+}
+/** A typed GenServer that must answer calls (type only). */
+export declare abstract class ServerK<P> extends GenServer<P> {
+  abstract override handleCall(from: PID, ref: Ref, request: RequestOf<P>): CallResult<P>;
+}
+/** A typed GenServer that must handle casts and other messages (type only). */
+export declare abstract class ServerCI<P> extends GenServer<P> {
+  abstract override handleCast(message: CastOf<P>): HandlerResult;
+  abstract override handleInfo(from: PID, message: InfoOf<P>): HandlerResult;
+}
+/** A typed GenServer that must handle casts and answer calls (type only). */
+export declare abstract class ServerCK<P> extends GenServer<P> {
+  abstract override handleCast(message: CastOf<P>): HandlerResult;
+  abstract override handleCall(from: PID, ref: Ref, request: RequestOf<P>): CallResult<P>;
+}
+/** A typed GenServer that must handle messages other than casts and answer calls (type only). */
+export declare abstract class ServerIK<P> extends GenServer<P> {
+  abstract override handleInfo(from: PID, message: InfoOf<P>): HandlerResult;
+  abstract override handleCall(from: PID, ref: Ref, request: RequestOf<P>): CallResult<P>;
+}
+/** A typed GenServer that must handle casts, other messages and calls (type only). */
+export declare abstract class ServerCIK<P> extends GenServer<P> {
+  abstract override handleCast(message: CastOf<P>): HandlerResult;
+  abstract override handleInfo(from: PID, message: InfoOf<P>): HandlerResult;
+  abstract override handleCall(from: PID, ref: Ref, request: RequestOf<P>): CallResult<P>;
 }
 
 /**
  * `gen_server:call(To, Request, Timeout)` from an ergo-ts process to an Erlang gen_server (a pid
  * or a ProcessID `{name, node}`), or to any ergo-ts process. The connection monitors the target
  * first: a missing name rejects at once with ErrProcessUnknown (Erlang's `noproc`), a crash with
- * its reason (an ErlangReason); no reply within `timeoutMs` rejects with ErrTimeout.
+ * its reason (an ErlangReason); no reply within `timeoutMs` rejects with ErrTimeout. To a typed
+ * address (`Calc.processID('calc', 'e@host')`) the request and the reply are typed by its protocol.
  */
-export function genServerCall(process: Actor, to: SendTarget, request: Term, timeoutMs = 5000): Promise<unknown> {
-  return process.call(to, request, { timeout: timeoutMs });
+export function genServerCall<const T extends SendTarget, const R extends RequestFor<T>>(
+  process: Pick<Process, 'call'>,
+  to: T,
+  request: R,
+  timeoutMs = 5000,
+): Promise<ReplyFor<T, R>> {
+  return process.call(to as SendTarget, request, { timeout: timeoutMs }) as Promise<ReplyFor<T, R>>;
 }
 
-/** `gen_server:cast(To, Message)`: sends `{'$gen_cast', Message}`. */
-export function genServerCast(process: Actor, to: SendTarget, message: Term): void {
-  process.send(to, tuple(atom('$gen_cast'), message));
+/** `gen_server:cast(To, Message)`: sends `{'$gen_cast', Message}` (typed by the casts of a typed address). */
+export function genServerCast<const T extends SendTarget>(
+  process: Pick<Process, 'send'>,
+  to: T,
+  message: CastFor<T>,
+): void {
+  process.send(to as SendTarget, tuple(atom('$gen_cast'), message as Term));
 }

@@ -26,6 +26,7 @@ import {
   Alias,
   ErrNoConnection,
   ErrProcessIncarnation,
+  ErrProtocolViolation,
   ErrUnsupported,
   MessagePriority,
   PID,
@@ -769,10 +770,16 @@ export class ErlangConnection implements Connection {
         core.routeCallProcessID(caller, new ProcessID(to.name as Atom, core.name()), options, request);
       else if (to instanceof ErlRef) core.routeCallAlias(caller, this.#toRef(to, true) as Alias, options, request);
     } catch (e) {
+      const err = toError(e);
+      if (ErrProtocolViolation.is(err)) {
+        // refused by the target's protocol: the caller gets {error, {protocol_violation, Why}} now
+        this.sendResponseError(to instanceof PID ? to : this.#anyPid(), caller, options, err);
+        return;
+      }
       // the caller's monitor has told it already (noproc), or its timeout will
       this.#callsIn.delete(ref.key);
       if (mref !== '') this.#callsInByMref.delete(mref);
-      this.#log.debug('erlang: call from %s to %s dropped: %s', caller.toString(), String(to), toError(e).message);
+      this.#log.debug('erlang: call from %s to %s dropped: %s', caller.toString(), String(to), err.message);
     }
   }
 

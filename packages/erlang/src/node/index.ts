@@ -5,4 +5,21 @@ export { PgScope } from './pg.js';
 export { GlobalNameServer, GlobalRegistrar, RANDOM_EXIT_NAME, type GlobalName } from './global.js';
 export { ErlangConnection, OP, erlangCallTag, type ErlangConnectionOptions } from './connection.js';
 export { ErlangReason, reasonFromTerm, reasonToTerm } from './reasons.js';
-export { GenServer, NetKernel, Rex, genServerCall, genServerCast } from './compat.js';
+export {
+  GenServer,
+  NetKernel,
+  Rex,
+  genServerCall,
+  genServerCast,
+  type CastOf,
+  type CastFor,
+  type InfoOf,
+  type TypedGenServerClass,
+  type ServerC,
+  type ServerI,
+  type ServerK,
+  type ServerCI,
+  type ServerCK,
+  type ServerIK,
+  type ServerCIK,
+} from './compat.js';

@@ -9,6 +9,7 @@ import {
   ErgoError,
   ErrNoConnection,
   ErrProcessUnknown,
+  ErrProtocolViolation,
   ErrTimeout,
   TerminateReasonKill,
   TerminateReasonNormal,
@@ -82,6 +83,9 @@ export function reasonToTerm(reason: Error, signal = false): Term {
         return atom('noproc');
       case ErrTimeout.code:
         return atom('timeout');
+      case ErrProtocolViolation.code:
+        // a typed process refused a request at the boundary: {protocol_violation, <<"why">>}
+        return tuple(atom('protocol_violation'), r.message);
     }
   }
   return tuple(atom('error'), r.message);

@@ -83,6 +83,9 @@ export class ObserverAPI {
     'history',
     'connection_history',
     'log_history',
+    'entities_find',
+    'trace',
+    'trace_end',
   ];
   #port: MessagePort | null = null;
 
@@ -212,7 +215,10 @@ export class ObserverAPI {
     } catch {
       throw new Error(`HTTP ${res.status}`);
     }
-    if (!answer.ok) throw new Error(answer.error ?? `HTTP ${res.status}`);
+    if (!answer.ok) {
+      // `code`: a stable reason the page can tell (e.g. mailbox_peek_disabled).
+      throw Object.assign(new Error(answer.error ?? `HTTP ${res.status}`), { code: answer.code });
+    }
     return answer.data;
   }
 

@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { useRoute, useSession, go } from './hooks';
 import { ApplicationsPage } from './pages/applications';
+import { EntitiesPage, EntityPage, useEntitiesManager } from './pages/entities';
 import { EventsPage } from './pages/events';
 import { GraphPage } from './pages/graph';
 import { InfoPage } from './pages/info';
@@ -163,6 +164,8 @@ function App() {
   const session = useSession();
   const route = useRoute();
   const [page, arg = ''] = route;
+  // The Entities link shows only while the node observed runs an entities runtime.
+  const entities = useEntitiesManager(page ?? 'info');
   let body;
   if (session === '') body = <Offline />;
   else if (page === 'process') body = <ProcessPage key={arg} pid={arg} />;
@@ -174,6 +177,9 @@ function App() {
   else if (page === 'events') body = <EventsPage />;
   else if (page === 'network') body = <NetworkPage />;
   else if (page === 'log') body = <LogPage />;
+  else if (page === 'entities') body = <EntitiesPage manager={entities} />;
+  else if (page === 'entity')
+    body = <EntityPage key={route.join('/')} kind={arg} entityKey={route.slice(2).join('/')} />;
   else body = <InfoPage />;
   return (
     <div class="shell">
@@ -184,6 +190,11 @@ function App() {
             {label}
           </a>
         ))}
+        {entities === null ? null : (
+          <a href="#/entities" class={page === 'entities' || page === 'entity' ? 'on' : ''} data-nav="entities">
+            Entities
+          </a>
+        )}
         <Switcher />
         <div class="muted small">
           {api.connected ? `observer ${api.connected.version} on ${api.connected.self}` : ''}

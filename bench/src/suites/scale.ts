@@ -1,0 +1,238 @@
+// Scale: how the node behaves with many live processes (issue 35, item 7). For each size N
+// (10^5, 10^6; 5·10^6 opt-in, see below) a fresh node fills up with N live idle processes, then
+// each round:
+// - calls: one caller process calls CALLS random live processes in a row (`this.call` →
+//   `handleCall` returns the request), each call timed alone: the call rate, and p99 / p99.9 of
+//   one call's latency;
+// - GC: the longest V8 GC pause during the round (perf_hooks "gc" entries);
+// - spawn at that size: EXTRA more idle processes spawned (`node.spawn` ×EXTRA, await all) with
+//   the N still alive; killed after the clock.
+// The Erlang peer (bench/erlang/bench_scale.erl) runs the same rounds with +S 1: N raw
+// receive-loop processes, a call is `!` with a fresh reference and a selective `receive` (no
+// gen_server: the floor), the same random pick and the same per-call timing. Erlang's collector
+// is per process, so it has no pause column.
+//
+// 5·10^6 is opt-in (BENCH_SCALE_MAX=5000000): Erlang needs ~2.9 KB per idle process (≈ 14.5 GB
+// for 5·10^6, more than a shared 23 GB machine can spare) and ergo-ts ≈ 3 GB of heap.
+
+import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
+import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
+import { deferred, heapAfterGC, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
+import type { Report, Row, ScenarioSpec, SuiteContext } from '../lib/types.js';
+
+export const G_SCALE = 'scale: live idle processes';
+/** Calls per round (to random live processes, one at a time). */
+const CALLS = 200_000;
+/** Processes spawned per round on top of the N live ones. */
+const EXTRA = 100_000;
+/** Spawns in flight while filling up (bounds the array of pending promises). */
+const FILL_CHUNK = 100_000;
+/** Largest size run by default; BENCH_SCALE_MAX=5000000 adds the 5·10^6 step. */
+const MAX = Number(process.env.BENCH_SCALE_MAX ?? 1_000_000);
+const SIZES = [100_000, 1_000_000, 5_000_000].filter((n) => n <= MAX);
+
+/** `scale-1e5`, `scale-1e6`, `scale-5e6` (what --only matches). */
+const scenarioId = (n: number): string => `scale-${n.toExponential().replace('+', '')}`;
+const label = (n: number): string => (n === 5_000_000 ? '5·10^6' : `10^${Math.round(Math.log10(n))}`);
+const rowName = (n: number, what: string): string => `${label(n)} live: ${what}`;
+const N_CALL = 'call rate to random processes';
+const N_P99 = 'call latency p99';
+const N_P999 = 'call latency p99.9';
+const N_GC = 'max GC pause during the calls';
+const N_GC_SPAWN = 'max GC pause during the spawns';
+const N_SPAWN = `spawn rate (${EXTRA / 1e3}K more)`;
+
+function erlangRows(n: number): NonNullable<ScenarioSpec['erlang']>['rows'] {
+  return {
+    scale_call: { group: G_SCALE, name: rowName(n, N_CALL), unit: 'calls/s' },
+    scale_p99: { group: G_SCALE, name: rowName(n, N_P99), unit: 'µs', better: 'lower' },
+    scale_p999: { group: G_SCALE, name: rowName(n, N_P999), unit: 'µs', better: 'lower' },
+    scale_spawn: { group: G_SCALE, name: rowName(n, N_SPAWN), unit: 'spawns/s' },
+  };
+}
+
+export const scenarios: ScenarioSpec[] = SIZES.map((n) => ({
+  id: scenarioId(n),
+  peers: ['ergo-ts'],
+  erlang: {
+    module: 'bench_scale',
+    fun: 'scale',
+    args: [n, CALLS, EXTRA],
+    rows: erlangRows(n),
+    flags: ['+P', String(Math.max(2 * n, 1_000_000))],
+    columns: ['erlang-1'],
+  },
+  // The heap of 5·10^6 processes is past V8's default old-space limit on this machine.
+  nodeFlags: n > 1_000_000 ? ['--max-old-space-size=16384'] : [],
+  timeout: n > 1_000_000 ? 900 : 300,
+}));
+
+/** A live idle process: answers each call with the request. */
+class Target extends Actor {
+  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+    return request;
+  }
+}
+
+/** An idle process for the spawn-at-size figure. */
+class Idle extends Actor {}
+
+/** On any message: CALLS calls to random `targets`, each timed into `lat` (ms); then `done`. */
+class Caller extends Actor {
+  targets: PID[] = [];
+  lat = new Float64Array(0);
+  done: () => void = () => {};
+
+  override async handleMessage(): Promise<void> {
+    const t = this.targets;
+    const n = t.length;
+    const lat = this.lat;
+    for (let i = 0; i < lat.length; i++) {
+      const to = t[(Math.random() * n) | 0]!;
+      const t0 = performance.now();
+      const r = await this.call(to, i);
+      lat[i] = performance.now() - t0;
+      if (r !== i) throw new Error(`target answered ${String(r)} to ${i}`);
+    }
+    this.done();
+  }
+}
+
+/** "minor" (scavenge), "major" (mark-compact) or another kind of a perf_hooks gc entry. */
+function kindOf(e: PerformanceEntry): string {
+  const k = (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+  return k === constants.NODE_PERFORMANCE_GC_MINOR
+    ? 'minor'
+    : k === constants.NODE_PERFORMANCE_GC_MAJOR
+      ? 'major'
+      : k === constants.NODE_PERFORMANCE_GC_INCREMENTAL
+        ? 'incremental'
+        : 'weak callbacks';
+}
+
+/** The q-quantile (nearest rank) of sorted `xs`. */
+function quantile(xs: Float64Array, q: number): number {
+  return xs[Math.max(0, Math.min(xs.length - 1, Math.ceil(xs.length * q) - 1))]!;
+}
+
+async function spawnMany(node: Node, n: number, into?: PID[]): Promise<PID[]> {
+  const out: PID[] = [];
+  for (let done = 0; done < n;) {
+    const k = Math.min(FILL_CHUNK, n - done);
+    const pending: Promise<PID>[] = new Array(k);
+    for (let i = 0; i < k; i++) pending[i] = node.spawn(into === undefined ? Idle : Target);
+    const pids = await Promise.all(pending);
+    if (into !== undefined) for (const p of pids) into.push(p);
+    else for (const p of pids) out.push(p);
+    done += k;
+  }
+  return out;
+}
+
+interface ScaleRound {
+  calls: number;
+  p99: number;
+  p999: number;
+  gc: number;
+  /** Kind of the longest pause during the calls, and the major GCs there. */
+  gcKind: string;
+  majors: number;
+  gcSpawn: number;
+  spawn: number;
+}
+
+async function ergoScale(report: Report, c: SuiteContext, n: number): Promise<void> {
+  const node = await startNode('scale@localhost', { log: { defaultLogger: { disable: true } } });
+  try {
+    const base = heapAfterGC();
+    const targets: PID[] = [];
+    const f0 = now();
+    await spawnMany(node, n, targets);
+    const fill = rate(n, now() - f0);
+    await settle();
+    const perProcess = (heapAfterGC() - base) / n;
+
+    const gcs: PerformanceEntry[] = [];
+    const obs = new PerformanceObserver((list) => void gcs.push(...list.getEntries()));
+    obs.observe({ entryTypes: ['gc'] });
+    const rounds: ScaleRound[] = [];
+    try {
+      await runRounds(c, async () => {
+        const fin = deferred();
+        let caller: Caller | undefined;
+        const cp = await node.spawn(() => (caller = new Caller()));
+        Object.assign(caller!, { targets, lat: new Float64Array(CALLS), done: fin.resolve });
+        const start = performance.now();
+        const t0 = now();
+        node.send(cp, 'go');
+        await fin.promise;
+        const callRate = rate(CALLS, now() - t0);
+        const callsEnd = performance.now();
+        const lat = caller!.lat.sort();
+        node.kill(cp);
+        const s0 = now();
+        const extra = await spawnMany(node, EXTRA);
+        const spawnRate = rate(EXTRA, now() - s0);
+        const end = performance.now();
+        for (const p of extra) node.kill(p);
+        // GC entries reach the observer a task later.
+        await new Promise((r) => setTimeout(r, 20));
+        let gc = 0;
+        let gcSpawn = 0;
+        let gcKind = '';
+        let majors = 0;
+        for (const e of gcs) {
+          if (e.startTime >= start && e.startTime <= callsEnd) {
+            if (e.duration > gc) gcKind = kindOf(e);
+            gc = Math.max(gc, e.duration);
+            if (kindOf(e) === 'major') majors++;
+          } else if (e.startTime > callsEnd && e.startTime <= end) gcSpawn = Math.max(gcSpawn, e.duration);
+        }
+        gcs.length = 0;
+        const r: ScaleRound = {
+          calls: callRate,
+          p99: quantile(lat, 0.99) * 1000,
+          p999: quantile(lat, 0.999) * 1000,
+          gc,
+          gcKind,
+          majors,
+          gcSpawn,
+          spawn: spawnRate,
+        };
+        rounds.push(r);
+        return r.calls;
+      });
+    } finally {
+      obs.disconnect();
+    }
+    const measured = rounds.slice(rounds.length - c.rounds);
+    // What the rounds left behind (after GC): state the called processes kept (a mailbox grown
+    // on their first message stays), the old generation the major GCs then mark.
+    const kept = (heapAfterGC() - base) / n - perProcess;
+    const note = `${n / 1e6}M live Target actors (filled at ${(fill / 1e3).toFixed(0)} K spawns/s, ${perProcess.toFixed(0)} B heap each, +${kept.toFixed(0)} B each after the rounds); ${CALLS / 1e3}K calls a round`;
+    const put = (row: Omit<Row, 'value' | 'samples'>, pick: (r: ScaleRound) => number): void =>
+      reportSamples(report, { ...row, note }, measured.map(pick));
+    put({ group: G_SCALE, name: rowName(n, N_CALL), unit: 'calls/s' }, (r) => r.calls);
+    put({ group: G_SCALE, name: rowName(n, N_P99), unit: 'µs', better: 'lower' }, (r) => r.p99);
+    put({ group: G_SCALE, name: rowName(n, N_P999), unit: 'µs', better: 'lower' }, (r) => r.p999);
+    const gcNote = `longest pauses: ${measured.map((r) => r.gcKind).join(', ')}; major GCs during the calls: ${measured.map((r) => r.majors).join(', ')}`;
+    reportSamples(
+      report,
+      { group: G_SCALE, name: rowName(n, N_GC), unit: 'ms', better: 'lower', note: `${note}; ${gcNote}` },
+      measured.map((r) => r.gc),
+    );
+    put({ group: G_SCALE, name: rowName(n, N_SPAWN), unit: 'spawns/s' }, (r) => r.spawn);
+    put({ group: G_SCALE, name: rowName(n, N_GC_SPAWN), unit: 'ms', better: 'lower' }, (r) => r.gcSpawn);
+  } finally {
+    await node.stopForce();
+  }
+}
+
+export async function scaleSuite(report: Report, ctx?: SuiteContext): Promise<void> {
+  const c: SuiteContext = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 3, warmup: 1, quick: true };
+  if (c.peer !== 'ergo-ts') return;
+  for (const n of SIZES)
+    if (c.scenario === undefined || c.scenario === scenarioId(n)) {
+      await ergoScale(report, c, n);
+    }
+}

@@ -1,0 +1,172 @@
+// Hand-off and the manager, across nodes in separate OS processes on loopback (an embedded
+// registrar, one SQLite file shared by the nodes). A rolling restart of every node of a 3-node
+// cluster under a steady stream of durable sends and calls: each node drains before it stops (its
+// entities save, release their leases and activate on the next owner at once), so no acknowledged
+// message is lost or applied twice and no call waits out a lease (the leases outlive every call's
+// timeout: a call that waited for one would fail). Then the manager's activations: one key's store
+// call stalled does not hold another key's activation; a store failure is a warning naming the key
+// and the error code, not a panic.
+
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { eventually } from '@ergo-ts/test-support';
+
+import { ENTITIES_DEFAULTS, ownerOfShard, shardOf, type EntitiesStats } from '../src/index.js';
+import { EntityNode, freeTcpUdpPort, type ClusterSettings } from './dist_helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-handoff-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cluster(
+  t: { after(fn: () => Promise<void>): void },
+  tag: string,
+  extra: Partial<ClusterSettings> = {},
+): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
+  const names = ['a', 'b', 'c'].map((n) => `${tag}${n}${process.pid}@localhost`);
+  const settings: ClusterSettings = {
+    registrar: await freeTcpUdpPort(),
+    members: names,
+    db: join(dir, `${tag}.db`),
+    leaseMs: 1500,
+    renewMs: 300,
+    passivateMs: 0,
+    ...extra,
+  };
+  const nodes: EntityNode[] = [];
+  t.after(async () => {
+    for (const n of nodes) await n.stop();
+  });
+  for (const name of names) nodes.push(await EntityNode.start(name, settings));
+  await seeAll(nodes, 3);
+  return { nodes, settings };
+}
+
+async function seeAll(nodes: EntityNode[], n: number): Promise<void> {
+  for (const x of nodes)
+    await eventually(async () => ((await x.cmd('members')) as string[]).length === n, `${x.name} sees ${n} members`);
+}
+
+function keyOwnedBy(owner: string, names: string[], prefix: string): string {
+  for (let i = 0; ; i++) {
+    const key = `${prefix}${i}`;
+    if (ownerOfShard(shardOf(key, ENTITIES_DEFAULTS.shards), names) === owner) return key;
+  }
+}
+
+test('a rolling restart under a steady stream of calls: every node hands off, nothing acknowledged is lost, no call waits out a lease', async (t) => {
+  // Leases of 60 s and calls of at most 20 s (the fixture's timeout): a call that had to wait for
+  // a lease to expire fails, so every call succeeding shows the leases were released.
+  const { nodes, settings } = await cluster(t, 'hr', { leaseMs: 60_000, renewMs: 20_000 });
+  const keys = Array.from({ length: 12 }, (_, i) => `h${i}`);
+  for (const [i, key] of keys.entries()) assert.equal(await nodes[i % 3]!.cmd('call', { key, req: 'get' }), 0);
+
+  const up = new Set(nodes.map((_, i) => i));
+  const pending = new Map<number, Set<Promise<unknown>>>(nodes.map((_, i) => [i, new Set()]));
+  const acked = new Map<string, number>(keys.map((k) => [k, 0]));
+  const failures: string[] = [];
+  let sent = 0;
+  let running = true;
+  const via = (): number => {
+    const live = [...up];
+    return live[sent % live.length]!;
+  };
+  const worker = async (w: number): Promise<void> => {
+    while (running) {
+      const i = via();
+      const key = keys[(sent + w) % keys.length]!;
+      const seq = sent++;
+      const p =
+        seq % 3 === 2
+          ? nodes[i]!.cmd('call', { key, req: 'get' })
+          : nodes[i]!.cmd('durable', { key, req: { add: 1 }, msgId: `${key}-${seq}` }).then((r) => {
+              if (r === 'accepted') acked.set(key, acked.get(key)! + 1);
+              else failures.push(`${key}-${seq}: ${String(r)}`);
+            });
+      pending.get(i)!.add(p);
+      try {
+        await p;
+      } catch (e) {
+        failures.push(`${key}-${seq} via ${nodes[i]!.name}: ${(e as Error).message}`);
+      } finally {
+        pending.get(i)!.delete(p);
+      }
+    }
+  };
+  const workers = [0, 1, 2].map(worker);
+
+  for (let i = 0; i < nodes.length; i++) {
+    const old = nodes[i]!;
+    up.delete(i);
+    await Promise.allSettled([...pending.get(i)!]);
+    const before = (await old.cmd('stats')) as EntitiesStats;
+    assert.equal(await old.cmd('drain'), 'drained');
+    const drained = (await old.cmd('stats')) as EntitiesStats;
+    assert.equal(drained.draining, true);
+    assert.equal(drained.kinds.counter!.active, 0, `${old.name} runs nothing after its drain`);
+    const handedOff = drained.kinds.counter!.handedOff - before.kinds.counter!.handedOff;
+    assert.ok(handedOff >= before.kinds.counter!.active && handedOff > 0, `${old.name} handed off ${handedOff}`);
+    assert.equal(drained.handOffs, drained.kinds.counter!.handedOff);
+    // Hand-off is a passivation whose lease was released; nothing was stopped or refused.
+    const ends = old.events.filter((e) => e.event === 'passivated' || e.event === 'stopped' || e.event === 'refused');
+    assert.ok(
+      ends.every((e) => e.event === 'passivated' && e.reason === 'hand-off'),
+      JSON.stringify(ends.filter((e) => e.reason !== 'hand-off')),
+    );
+    await old.stop();
+    nodes[i] = await EntityNode.start(old.name, settings);
+    await seeAll(nodes, 3);
+    up.add(i);
+    // The stream goes on through the restarted node before the next one stops.
+    const from = sent;
+    await eventually(() => sent > from + 10, 'calls through the restarted cluster');
+  }
+  running = false;
+  await Promise.all(workers);
+
+  assert.deepEqual(failures, [], 'every call and durable send succeeded');
+  assert.ok(sent > 30, `a steady stream (${sent} operations)`);
+  for (const key of keys) {
+    // Every acknowledged add applied exactly once (ids unique, the count from the state).
+    assert.equal(await nodes[0]!.cmd('call', { key, req: 'get' }), acked.get(key), key);
+  }
+  // Each hand-off's key activated again under the next token (the released lease, not an expired one).
+  const all = nodes.flatMap((n) => n.events);
+  for (const h of all.filter((e) => e.reason === 'hand-off')) {
+    const next = all.find((e) => e.event === 'activated' && e.key === h.key && e.token === h.token + 1);
+    assert.ok(next !== undefined || !keys.includes(h.key), `${h.key} re-activated after token ${h.token}`);
+  }
+});
+
+test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async (t) => {
+  const { nodes, settings } = await cluster(t, 'hs', { faulty: true });
+  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
+  const stalled = keyOwnedBy(b.name, settings.members, 'stall');
+  const other = keyOwnedBy(b.name, settings.members, 'free');
+  // b's manager activates `stalled`: its lease acquisition does not return until 'unstall'.
+  const first = a.cmd('call', { key: stalled, req: { set: 7 } });
+  first.catch(() => undefined);
+  await eventually(async () => ((await b.cmd('stats')) as EntitiesStats).storeInFlight >= 1, 'b stalled in the store');
+  // Meanwhile another key of b activates and answers (per-key serialisation, not per manager).
+  assert.equal(await a.cmd('call', { key: other, req: { set: 3 } }), 3);
+  const act = await b.event((e) => e.event === 'activated' && e.key === other, 'other key activated');
+  assert.equal(act.node, b.name);
+  assert.ok(!b.events.some((e) => e.key === stalled), 'the stalled key is still not active');
+  await b.cmd('unstall');
+  assert.equal(await first, 7);
+});
+
+test('a failed store write is a warning naming the key and the error code, not a panic; the next call re-activates', async (t) => {
+  const { nodes, settings } = await cluster(t, 'hf', { faulty: true });
+  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
+  const key = keyOwnedBy(b.name, settings.members, 'flaky');
+  await assert.rejects(a.cmd('call', { key, req: { set: 5 } }), /connection reset/);
+  await b.event((e) => e.event === 'stopped' && e.key === key, 'the activation ended');
+  assert.equal(await a.cmd('call', { key, req: { set: 5 } }), 5);
+  assert.equal(await a.cmd('call', { key, req: 'get' }), 5);
+  assert.match(b.output, new RegExp(`\\[warning\\].*entity counter/${key}: store failed during call \\(ECONNRESET\\)`));
+  assert.doesNotMatch(b.output, /\[panic\]/);
+});

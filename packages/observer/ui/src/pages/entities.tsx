@@ -1,0 +1,302 @@
+// Entities (@ergo-ts/entities): the shards of every member and the entities active on the node
+// observed, from the entities manager's handleInspect (a process_state subscription of its PID,
+// each second); an entity's page shows its host's handleInspect: fencing token, state version,
+// idle time and the state itself (unless the node hides states: `inspectState: false`).
+
+import { useCallback, useRef, useState } from 'preact/hooks';
+
+import { api, type Json } from '../api';
+import { count, list } from '../format';
+import { go, isErgoTS, useFramework, useFrames, useSubscription } from '../hooks';
+import { Error, KV, PidLink } from '../ui';
+
+/** The name of an entity's host process. */
+const hostName = (kind: string, key: string): string => `~entity/${kind}/${key}`;
+
+/**
+ * The PID of the observed node's entities manager, or null (no entities runtime, not known yet,
+ * or a node other than ergo-ts): the sidebar shows the Entities link only when there is one.
+ * `page` is the route's page: the Node page subscribes to node_info for good, and a second
+ * subscription of that key here would end the page's when it ends (one per key and session), so
+ * there the framework comes from the page's own frames.
+ */
+export function useEntitiesManager(page: string): string | null {
+  // Re-rendered when a node_info frame (anyone's) tells a framework other than the one drawn.
+  const [, rerender] = useState(0);
+  const drawn = useRef(api.framework);
+  drawn.current = api.framework;
+  useFrames(
+    'node_info',
+    useCallback(() => {
+      if (api.framework !== drawn.current) rerender((n) => n + 1);
+    }, []),
+  );
+  const framework = api.framework;
+  const [info] = useSubscription('node_info', {}, () => true, framework === null && page !== 'info');
+  const f = info?.info?.framework;
+  const ergoTS = isErgoTS(framework ?? (f ? `${f.name ?? ''}` : null));
+  const [data] = useSubscription('entities_find', {}, () => true, ergoTS);
+  const first = list(data?.processes)[0];
+  return typeof first?.pid === 'string' ? first.pid : null;
+}
+
+function parse(text: Json): Json {
+  if (typeof text !== 'string') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+function ms(n: Json): string {
+  const v = Number(n);
+  if (!Number.isFinite(v)) return '';
+  return v < 1000 ? `${v} ms` : v < 60_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.floor(v / 60_000)} min`;
+}
+
+const sum = (o: Record<string, number> | undefined): number =>
+  Object.values(o ?? {}).reduce((a, b) => a + Number(b), 0);
+
+/** One row per member: the shards it owns (a cell each, darker with more active entities). */
+function ShardGrid(props: { shards: number; cluster: Json[] }) {
+  return (
+    <div class="card" data-testid="entity-shards">
+      <h3>shards per node ({props.shards} shards)</h3>
+      <table class="grid">
+        <thead>
+          <tr>
+            <th>node</th>
+            <th>shards owned</th>
+            <th>active entities</th>
+            <th>shards (owned: filled; number: active entities)</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.cluster.map((t: Json) => {
+            const owned = new Set<number>(list(t.owned));
+            const active: Record<string, Record<string, number>> = t.active ?? {};
+            const total = Object.values(active).reduce((a, per) => a + sum(per), 0);
+            return (
+              <tr key={t.node} data-member={t.node}>
+                <td class="mono">{t.node}</td>
+                <td data-testid="owned-count">{t.error ? <span class="muted">{t.error}</span> : owned.size}</td>
+                <td data-testid="active-count">{count(total)}</td>
+                <td>
+                  <div class="shard-cells">
+                    {Array.from({ length: props.shards }, (_, s) => {
+                      const n = sum(active[String(s)]);
+                      const per = Object.entries(active[String(s)] ?? {})
+                        .map(([k, v]) => `${k} ${v}`)
+                        .join(', ');
+                      return (
+                        <span
+                          key={s}
+                          class={`shard ${owned.has(s) ? 'own' : ''} ${n > 0 ? 'busy' : ''}`}
+                          data-shard={s}
+                          title={`shard ${s}${owned.has(s) ? ' (owned)' : ''}${per ? `: ${per}` : ''}`}
+                        >
+                          {n > 0 ? n : ''}
+                        </span>
+                      );
+                    })}
+                  </div>
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+export function EntitiesPage(props: { manager: string | null }) {
+  const [kind, setKind] = useState('');
+  const [key, setKey] = useState('');
+  const framework = useFramework();
+  const [data, error] = useSubscription(
+    'process_state',
+    { pid: props.manager ?? '' },
+    (d) => d.pid === props.manager,
+    props.manager !== null,
+  );
+  const info = parse(data?.state?.info);
+  const cluster: Json[] = list(parse(data?.state?.cluster));
+  const rows: Json[] = list(info?.entities).filter(
+    (e: Json) => (kind === '' || e.kind === kind) && (key === '' || String(e.key).includes(key)),
+  );
+  const node = api.connected?.node.name ?? '';
+  return (
+    <div class="page" data-page="entities">
+      <h1>Entities</h1>
+      {props.manager === null ? (
+        <p class="note" data-testid="entities-none">
+          {framework !== null && !isErgoTS(framework)
+            ? `${node} runs ${framework}: no entities runtime.`
+            : `${node} runs no entities runtime (@ergo-ts/entities) now.`}
+        </p>
+      ) : null}
+      <Error text={error} />
+      {info === null ? null : (
+        <>
+          <div class="cards">
+            <KV
+              title="runtime"
+              rows={[
+                ['manager', <PidLink pid={props.manager ?? ''} />],
+                ['members', <span class="mono">{list(info.members).join(', ')}</span>],
+                ['shards', `${info.table?.owned?.length ?? 0} of ${info.shards} owned here`],
+                ['active here', <span data-testid="entities-total">{count(info.total)}</span>],
+                [
+                  'per kind',
+                  Object.entries(info.activePerKind ?? {})
+                    .map(([k, n]) => `${k} ${String(n)}`)
+                    .join(', ') || '–',
+                ],
+                ['states', info.stateShown ? 'shown' : 'hidden (inspectState: false)'],
+              ]}
+            />
+          </div>
+          <ShardGrid shards={Number(info.shards)} cluster={cluster} />
+          <h3>active on {node}</h3>
+          <div class="toolbar">
+            <select
+              data-testid="entity-kind"
+              value={kind}
+              onChange={(e) => setKind((e.target as HTMLSelectElement).value)}
+            >
+              <option value="">kind: any</option>
+              {list(info.kinds).map((k: string) => (
+                <option key={k} value={k}>
+                  {k}
+                </option>
+              ))}
+            </select>
+            <input
+              data-testid="entity-key"
+              placeholder="key contains"
+              value={key}
+              onInput={(e) => setKey((e.target as HTMLInputElement).value)}
+            />
+            {kind !== '' && key !== '' ? (
+              <button class="small" data-testid="entity-open" onClick={() => go('entity', kind, key)}>
+                open {kind}/{key}
+              </button>
+            ) : null}
+          </div>
+          {Number(info.total) > list(info.entities).length ? (
+            <p class="muted small">
+              listing the {list(info.entities).length} most recently active of {count(info.total)}; the filter applies
+              to those (open a kind and key to reach any other)
+            </p>
+          ) : null}
+          <table class="grid" data-testid="entities">
+            <thead>
+              <tr>
+                <th>kind</th>
+                <th>key</th>
+                <th>shard</th>
+                <th>token</th>
+                <th>version</th>
+                <th>idle</th>
+                <th>process</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.length === 0 ? (
+                <tr>
+                  <td colSpan={7} class="muted">
+                    no active entities{kind !== '' || key !== '' ? ' match these filters' : ''}
+                  </td>
+                </tr>
+              ) : null}
+              {rows.map((e: Json) => (
+                <tr key={`${e.kind}/${e.key}`} data-entity={`${e.kind}/${e.key}`}>
+                  <td>{e.kind}</td>
+                  <td class="mono">
+                    <a
+                      href={`#/entity/${encodeURIComponent(e.kind)}/${encodeURIComponent(e.key)}`}
+                      onClick={(ev) => (ev.preventDefault(), go('entity', e.kind, e.key))}
+                    >
+                      {e.key}
+                    </a>
+                  </td>
+                  <td>{e.shard}</td>
+                  <td>{e.token}</td>
+                  <td>{e.version}</td>
+                  <td>{ms(e.idleMs)}</td>
+                  <td>
+                    <PidLink pid={e.pid} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+    </div>
+  );
+}
+
+/** One entity: found by its host's registered name, then its host's handleInspect each second. */
+export function EntityPage(props: { kind: string; entityKey: string }) {
+  const name = hostName(props.kind, props.entityKey);
+  const framework = useFramework();
+  const [found, findError] = useSubscription(
+    'entities_find',
+    { kind: props.kind, key: props.entityKey },
+    () => true,
+    isErgoTS(framework),
+  );
+  const host = list(found?.processes).find((p: Json) => p.name === name);
+  const pid: string | null = typeof host?.pid === 'string' ? host.pid : null;
+  const [data, error] = useSubscription('process_state', { pid: pid ?? '' }, (d) => d.pid === pid, pid !== null);
+  const st = data?.state?.entity === `${props.kind}/${props.entityKey}` ? data.state : null;
+  const node = api.connected?.node.name ?? '';
+  return (
+    <div class="page" data-page="entity">
+      <h1>
+        <a href="#/entities" onClick={(e) => (e.preventDefault(), go('entities'))}>
+          Entities
+        </a>{' '}
+        / <span class="mono">{props.kind}</span> / <span class="mono">{props.entityKey}</span>
+      </h1>
+      <Error text={findError ?? error} />
+      {found !== null && pid === null ? (
+        <p class="note" data-testid="entity-inactive">
+          {props.kind}/{props.entityKey} is not active on {node}: it is passivated, never called, or active on the node
+          that owns its shard (see the shards on the Entities page and switch to that node).
+        </p>
+      ) : null}
+      {st === null ? null : (
+        <>
+          <div class="cards">
+            <KV
+              title="activation"
+              rows={[
+                ['process', <PidLink pid={pid ?? ''} />],
+                ['shard', st.shard],
+                ['fencing token', <span data-testid="entity-token">{st.token}</span>],
+                ['state version', <span data-testid="entity-version">{st.version}</span>],
+                ['idle', ms(st.idleMs)],
+              ]}
+            />
+          </div>
+          <div class="card">
+            <h3>state{st.state_truncated === 'true' ? ' (truncated)' : ''}</h3>
+            {st.state_hidden === 'true' ? (
+              <p class="note" data-testid="entity-state-hidden">
+                {node} hides entity states (its entities runtime runs with inspectState: false).
+              </p>
+            ) : (
+              <pre class="mono state" data-testid="entity-state">
+                {st.state}
+              </pre>
+            )}
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
