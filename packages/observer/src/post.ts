@@ -110,7 +110,21 @@ export class PostWorker extends WebWorker {
     // target and settings only, never a message's content.
     if (op === 'do') {
       const b = body as Record<string, unknown>;
-      const what = ['pid', 'alias', 'target', 'level', 'reason', 'priority', 'limit', 'rate', 'count', 'seconds']
+      const what = [
+        'pid',
+        'alias',
+        'target',
+        'level',
+        'reason',
+        'priority',
+        'limit',
+        'rate',
+        'count',
+        'seconds',
+        'app',
+        'mode',
+        'force',
+      ]
         .filter((k) => b[k] !== undefined)
         .map((k) => `${k}=${String(b[k]).slice(0, 120)}`)
         .join(' ');
