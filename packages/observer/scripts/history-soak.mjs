@@ -62,12 +62,16 @@ await page.waitForSelector('svg');
 // The first frame with history is what the page draws before any live sample could add up.
 await page.waitForTimeout(1500);
 await page.screenshot({ path: join(out, 'history-soak-node.png') });
-const axis = await page.$$eval('svg text', (ts) => ts.map((t) => t.textContent ?? '').filter((s) => /\d\d:\d\d:\d\d/.test(s)));
+const axis = await page.$$eval('svg text', (ts) =>
+  ts.map((t) => t.textContent ?? '').filter((s) => /\d\d:\d\d:\d\d/.test(s)),
+);
 await page.goto(`${app.url}/#/log`);
 await page.waitForTimeout(1500);
 await page.screenshot({ path: join(out, 'history-soak-log.png') });
 const logRows = await page.$$eval('.log li', (ls) => ls.map((l) => l.textContent ?? ''));
-console.log(`ran ${ranFor.toFixed(0)} s of load; page opened ${((opened - started) / 1000).toFixed(0)} s after the start`);
+console.log(
+  `ran ${ranFor.toFixed(0)} s of load; page opened ${((opened - started) / 1000).toFixed(0)} s after the start`,
+);
 console.log(`node page chart axis labels: ${axis.join(' ')}`);
 console.log(`log page: ${logRows.length} records, first: ${logRows[0] ?? '-'}`);
 await browser.close();
