@@ -37,13 +37,14 @@ import {
 
 import { checkKey } from './store.js';
 import { type EntityAddress, type EntityKind } from './entity.js';
-import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld, ErrStaleToken } from './errors.js';
+import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld } from './errors.js';
 import {
   EntityHost,
   HANDOFF,
   HANDOFF_REASON,
   errorCode,
   hostName,
+  leaseLost,
   type DurableEnvelope,
   type EntityEvent,
   type HostRuntime,
@@ -318,6 +319,10 @@ export class Entities implements HostRuntime {
     if (typeof this.#name !== 'string' || this.#name === '')
       throw ErrEntityIncorrect.with('name must be a non-empty string');
     for (const k of options.kinds) {
+      if (typeof k?.name !== 'string' || k.name.startsWith('~'))
+        throw ErrEntityIncorrect.with(
+          `kind ${JSON.stringify(k?.name)}: names starting with '~' are reserved (${SHARD_LEASE_KIND} is the shard leases' kind)`,
+        );
       if (this.#kinds.has(k.name)) throw ErrEntityIncorrect.with(`kind ${k.name} given twice`);
       this.#kinds.set(k.name, k as EntityKind);
       this.#counters.set(k.name, new KindCounters());
@@ -880,9 +885,9 @@ export class Entities implements HostRuntime {
           for (const key of lost) {
             const a = keys.get(key);
             if (a === undefined || a.token !== tokens.get(key)) continue;
-            this.node.log.warning('entity %s/%s: lease lost (token %d); ending this activation', kind, key, a.token);
             try {
-              this.node.sendExit(a.pid, ErrStaleToken.with(`${kind}/${key}: lease lost`));
+              // Logged once, as a warning, by the host (not an abnormal termination for the core).
+              this.node.sendExit(a.pid, leaseLost(`taken over or expired`));
             } catch {
               // Already gone.
             }
@@ -905,11 +910,11 @@ export class Entities implements HostRuntime {
           this.#heldShards.delete(shard);
           this.#shardLeases.delete(shard);
           this.node.log.warning('entities: shard %d lease lost; ending its activations here', shard);
-          for (const [kind, keys] of this.#active)
+          for (const keys of this.#active.values())
             for (const [key, a] of keys)
               if (shardOf(key, this.#shards) === shard)
                 try {
-                  this.node.sendExit(a.pid, ErrStaleToken.with(`${kind}/${key}: shard ${shard} lease lost`));
+                  this.node.sendExit(a.pid, leaseLost(`shard ${shard} taken over or expired`));
                 } catch {
                   // Already gone.
                 }
