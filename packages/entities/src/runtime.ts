@@ -73,9 +73,18 @@ export interface EntitiesOptions {
    * This node always counts. Or `'registrar'`: the members are the nodes the node's registrar
    * lists (`registrar().nodes()`, e.g. the etcd registrar's cluster), read again every
    * `probeIntervalMs` and on each of the registrar's events, so a node joining or leaving the
-   * cluster moves shards. Default: none (every key is owned here).
+   * cluster moves shards. Or `'leader'`: the members are the nodes of the live peers of this
+   * node's `Leader` actor (ergo-ts/act, registered as {@link leader}): a node whose Leader joins
+   * the election cluster becomes a member, one whose Leader ends (or whose node goes away) stops
+   * being one; read every `probeIntervalMs` through the Leader's inspection (`peer_nodes`).
+   * Default: none (every key is owned here).
    */
-  readonly members?: readonly string[] | 'registrar';
+  readonly members?: readonly string[] | 'registrar' | 'leader';
+  /**
+   * With `members: 'leader'`: the registered name of this node's Leader actor (the same on every
+   * member). Default 'leader'.
+   */
+  readonly leader?: string;
   /**
    * How long {@link Entities.stop} (and {@link Entities.drain}) waits for this node's activations
    * to hand off (handle what they were sent, save, release their leases), in ms; those still
@@ -265,6 +274,11 @@ export class Entities implements HostRuntime {
   /** The configured members (static), or the registrar's nodes last read (`members: 'registrar'`). */
   #members: string[];
   readonly #fromRegistrar: boolean;
+  /** `members: 'leader'`: the registered name of the Leader actor whose peers are the members. */
+  readonly #leader: string | undefined;
+  #leaderReading = false;
+  /** The last failure reading the Leader (logged once per failure streak). */
+  #leaderFailed = '';
   readonly #handOffMs: number;
   /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
   readonly #leaving = new Set<string>();
@@ -333,13 +347,17 @@ export class Entities implements HostRuntime {
     this.#shardScope = options.leaseScope === 'shard';
     const members = options.members ?? [];
     this.#fromRegistrar = members === 'registrar';
-    if (!this.#fromRegistrar && !Array.isArray(members))
-      throw ErrEntityIncorrect.with(`members must be a list of node names or 'registrar'`);
-    this.#members = this.#fromRegistrar
-      ? []
-      : [...new Set((members as string[]).map(String))].filter((m) => m !== node.name);
+    this.#leader = members === 'leader' ? (options.leader ?? 'leader') : undefined;
+    if (this.#leader !== undefined && (typeof this.#leader !== 'string' || this.#leader === ''))
+      throw ErrEntityIncorrect.with('leader must be the non-empty registered name of a Leader actor');
+    if (!this.#fromRegistrar && this.#leader === undefined && !Array.isArray(members))
+      throw ErrEntityIncorrect.with(`members must be a list of node names, 'registrar' or 'leader'`);
+    this.#members =
+      this.#fromRegistrar || this.#leader !== undefined
+        ? []
+        : [...new Set((members as string[]).map(String))].filter((m) => m !== node.name);
     this.#timers.push(setInterval(() => this.#renew(), renewMs).unref());
-    if (this.#members.length > 0 || this.#fromRegistrar)
+    if (this.#members.length > 0 || this.#fromRegistrar || this.#leader !== undefined)
       this.#timers.push(setInterval(() => this.#probe(), this.#probeMs).unref());
   }
 
@@ -352,6 +370,7 @@ export class Entities implements HostRuntime {
     }
     this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this, event);
     if (this.#fromRegistrar) await this.#readRegistrar();
+    if (this.#leader !== undefined) await this.#readLeader();
     this.#observeMembers();
     this.#probe();
     this.#tell({ '~entity': 'hello', node: this.node.name });
@@ -739,7 +758,8 @@ export class Entities implements HostRuntime {
   /** @internal the manager heard that `node`'s runtime started: it counts again. */
   memberHello(node: string): void {
     this.#leaving.delete(node);
-    if (this.#fromRegistrar && !this.#members.includes(node) && node !== this.node.name) this.#members.push(node);
+    if ((this.#fromRegistrar || this.#leader !== undefined) && !this.#members.includes(node) && node !== this.node.name)
+      this.#members.push(node);
     this.#observeMembers();
   }
 
@@ -760,6 +780,31 @@ export class Entities implements HostRuntime {
       this.node.log.warning("entities: reading the registrar's nodes failed (%s): %s", errorCode(e), String(e));
     } finally {
       this.#registrarReading = false;
+    }
+  }
+
+  /** Reads the nodes of the Leader's live peers into the members (`members: 'leader'`). */
+  async #readLeader(): Promise<void> {
+    if (this.#leaderReading || this.#stopped || this.#leader === undefined) return;
+    this.#leaderReading = true;
+    try {
+      const info = await this.node.inspect(this.#leader, 'peer_nodes');
+      const raw = info.peer_nodes;
+      if (raw === undefined)
+        throw ErrEntityIncorrect.with(
+          `${this.#leader} answers no peer_nodes (not a Leader, or its handleInspect drops the default items)`,
+        );
+      const nodes = JSON.parse(raw) as unknown;
+      if (!Array.isArray(nodes)) throw ErrEntityIncorrect.with(`${this.#leader}: peer_nodes is not a list`);
+      this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.node.name).sort();
+      this.#leaderFailed = '';
+      this.#observeMembers();
+    } catch (e) {
+      const why = `${errorCode(e)}: ${String(e)}`;
+      if (why !== this.#leaderFailed) this.node.log.warning("entities: reading the Leader's peers failed (%s)", why);
+      this.#leaderFailed = why;
+    } finally {
+      this.#leaderReading = false;
     }
   }
 
@@ -936,6 +981,7 @@ export class Entities implements HostRuntime {
   #probe(): void {
     if (this.#stopped || !this.node.isAlive()) return;
     if (this.#fromRegistrar) void this.#readRegistrar();
+    if (this.#leader !== undefined) void this.#readLeader();
     if (this.#members.length === 0) return;
     this.#observeMembers();
     const connected = this.#connected();

@@ -43,6 +43,8 @@ export interface ClusterSettings {
   /** An etcd endpoint: the nodes use the etcd registrar (cluster `cluster`) instead of the embedded one. */
   etcd?: string;
   cluster?: string;
+  /** With `members: ['leader']`: the nodes the Leader actor of a node starting now bootstraps with. */
+  bootstrap?: string[];
   /** Wrap the store with the fixture's faults (see entity_node.ts). */
   faulty?: boolean;
 }
@@ -104,6 +106,7 @@ export class EntityNode {
         ENT_ETCD: s.etcd ?? '',
         ENT_CLUSTER: s.cluster ?? '',
         ENT_FAULTY: s.faulty === true ? '1' : '',
+        ENT_BOOTSTRAP: (s.bootstrap ?? []).join(','),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -3,7 +3,9 @@
 // registrar's port), ENT_MEMBERS (comma-separated node names, or 'registrar'), ENT_DB (the SQLite
 // file, shared by every node of the test: they run on one host; or a postgres:// URL, with
 // ENT_PREFIX its tables), ENT_LEASE_MS, ENT_RENEW_MS, ENT_PASSIVATE_MS. Optional: ENT_ETCD (an etcd
-// endpoint: the etcd registrar, cluster ENT_CLUSTER, instead of the embedded one); ENT_FAULTY=1
+// endpoint: the etcd registrar, cluster ENT_CLUSTER, instead of the embedded one); with
+// ENT_MEMBERS=leader, a Leader actor ('members', cluster 'entities', bootstrap ENT_BOOTSTRAP:
+// comma-separated node names) whose live peers are the members; ENT_FAULTY=1
 // wraps the store: acquiring a key that starts with 'stall' waits until the 'unstall' command,
 // the first write of a key that starts with 'flaky' fails as a dropped connection would.
 // It reports `{ kind: 'ready' }`, then every runtime event as `{ kind: 'event', event }`, and
@@ -12,7 +14,7 @@
 import diagnostics from 'node:diagnostics_channel';
 
 import { createEtcdRegistrar } from '@ergo-ts/etcd';
-import { ProcessID, startNode, type Atom } from 'ergo-ts';
+import { Leader, ProcessID, startNode, type Atom, type LeaderOptions } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
 import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
@@ -82,11 +84,25 @@ const node = await startNode(env('ENT_NAME'), {
           }),
   },
 });
+/** The election member whose live peers are the entity members (ENT_MEMBERS=leader). */
+class Members extends Leader {
+  override init(bootstrap: ProcessID[]): LeaderOptions {
+    return { clusterID: 'entities', bootstrap };
+  }
+}
+const fromLeader = env('ENT_MEMBERS') === 'leader';
+if (fromLeader) {
+  const bootstrap = env('ENT_BOOTSTRAP')
+    .split(',')
+    .map((n) => new ProcessID('members' as Atom, n as Atom));
+  await node.spawnRegister('members', () => new Members(), {}, bootstrap);
+}
 const kind = counterKind(Number(env('ENT_PASSIVATE_MS')));
 const entities = await startEntities(node, {
   store,
   kinds: [kind],
-  members: env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
+  members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
+  ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
   renewIntervalMs: Number(env('ENT_RENEW_MS')),
   probeIntervalMs: 100,
