@@ -22,6 +22,7 @@ import {
   ErrTimeout,
   ProcessID,
   TerminateReasonShutdown,
+  createApplication,
   ignorable,
   rejected,
   type AnyProtocol,
@@ -52,6 +53,7 @@ import {
 import { ownerOfShard, shardOf } from './placement.js';
 import { ManagerInspector, isInspectRequest, shardTable } from './inspect.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
+import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
 
 /** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
@@ -257,7 +259,7 @@ class EntityManager extends Actor {
  * anywhere on the node, inside actors included (they use the node's own call, not the caller's
  * process); every Promise it returns is safe to leave un-awaited.
  */
-export class Entities implements HostRuntime {
+export class Entities implements HostRuntime, StoppableRuntime {
   /** The node this runtime runs on. */
   readonly node: Node;
   /** The store every activation of this node writes to. */
@@ -311,6 +313,9 @@ export class Entities implements HostRuntime {
   #shardsGained = 0;
   #shardsLost = 0;
   #manager: PID | undefined;
+  /** The application whose stop drains this runtime (stopper.ts), once loaded and started. */
+  #app: string | undefined;
+  #stopping: Promise<void> | undefined;
   #stopped = false;
   #onEmpty: (() => void) | undefined;
 
@@ -369,6 +374,7 @@ export class Entities implements HostRuntime {
       if (reg.info().supportEvent) event = reg.event();
     }
     this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this, event);
+    await this.#startApplication();
     if (this.#fromRegistrar) await this.#readRegistrar();
     if (this.#leader !== undefined) await this.#readLeader();
     this.#observeMembers();
@@ -591,12 +597,52 @@ export class Entities implements HostRuntime {
   }
 
   /**
+   * Starts the application (named as the manager) whose stop drains this runtime: `node.stop()`
+   * stops applications before it sends its processes their exits. Without it (the name is an
+   * application of the node's already) the runtime still works, and `stop()` must come first.
+   */
+  async #startApplication(): Promise<void> {
+    const name = this.#name;
+    try {
+      await this.node.applicationLoad(
+        createApplication({
+          name,
+          description: 'drains the entities runtime when the node stops (@ergo-ts/entities)',
+          group: [{ factory: EntitiesStopper, args: [this] }],
+        }),
+      );
+    } catch (e) {
+      this.node.log.warning(
+        'entities: cannot load application %s (%s): node.stop() will not drain; call entities.stop() first',
+        name,
+        errorCode(e),
+      );
+      return;
+    }
+    this.#app = name;
+    await this.node.applicationStartTemporary(name);
+  }
+
+  /** @internal StoppableRuntime: the application's stop (the node stops) drains and stops this runtime. */
+  stopWithNode(): Promise<void> {
+    // Stopped already, or stopping (its stop stopped the application): draining is under way or done.
+    if (this.#stopping !== undefined) return this.drain();
+    this.#app = undefined; // the node unloads nothing while it stops; nothing to stop here
+    return this.stop();
+  }
+
+  /**
    * Stops this runtime: hands its entities off ({@link drain}: the other members are told, every
    * activation handles what it was sent and releases its lease), then stops the manager.
-   * Idempotent. The store stays open (it is the caller's). Call it before `node.stop()`.
+   * Idempotent. The store stays open (it is the caller's). `node.stop()` calls it too (before its
+   * processes get their exits), through an application the runtime starts: either order drains.
    */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     if (this.node.isAlive()) await this.drain();
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
@@ -610,6 +656,17 @@ export class Entities implements HostRuntime {
         this.node.sendExit(this.#manager, TerminateReasonShutdown);
       } catch {
         // Already gone.
+      }
+    }
+    const app = this.#app;
+    this.#app = undefined;
+    if (app !== undefined && this.node.isAlive()) {
+      // Its member's drain resolves at once now; then the name is free for a later runtime.
+      try {
+        await this.node.applicationStop(app);
+        this.node.applicationUnload(app);
+      } catch (e) {
+        this.node.log.warning('entities: stopping application %s: %s', app, String(e));
       }
     }
   }

@@ -110,7 +110,7 @@ const entities = await startEntities(node, {
 
 interface Command {
   id: number;
-  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop' | 'drain' | 'stats' | 'unstall';
+  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop' | 'nodestop' | 'drain' | 'stats' | 'unstall';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -135,6 +135,12 @@ async function run(c: Command): Promise<unknown> {
     case 'local':
       // Straight to this node's activation, bypassing routing (what a stale owner still serves).
       return node.call(new ProcessID(`~entity/counter/${c.key!}` as Atom, node.name), c.req, { timeout: 10_000 });
+    case 'nodestop':
+      // node.stop() alone: it stops the runtime's application first, which drains the runtime.
+      await node.stop();
+      await real.close();
+      setImmediate(() => process.disconnect());
+      return 'stopped';
     case 'stop':
       await entities.stop();
       await node.stop();
