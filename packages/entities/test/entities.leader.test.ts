@@ -11,15 +11,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
-
-import { ENTITIES_DEFAULTS, ownerOfShard, shardOf, type EntitiesStats } from '../src/index.js';
-import { EntityNode, freeTcpUdpPort, type ClusterSettings } from './dist_helpers.js';
+import { type EntitiesStats } from '../src/index.js';
+import {
+  EntityNode,
+  freeTcpUdpPort,
+  joinKeys,
+  ownerAmong,
+  seeMembers,
+  startTwo,
+  type ClusterSettings,
+} from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-leader-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const owner = (key: string, names: string[]): string => ownerOfShard(shardOf(key, ENTITIES_DEFAULTS.shards), names)!;
+const owner = ownerAmong;
 
 test('members from the Leader: a node joining the election takes its shards, a draining one hands off', async (t) => {
   const names = ['a', 'b', 'c'].map((n) => `el${n}${process.pid}@localhost`);
@@ -32,38 +38,18 @@ test('members from the Leader: a node joining the election takes its shards, a d
     passivateMs: 0,
     bootstrap: names.slice(0, 2),
   };
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) await n.stop();
-  });
-  const see = async (live: EntityNode[], from = live): Promise<void> => {
-    const want = live.map((n) => n.name).sort();
-    for (const n of from)
-      await eventually(
-        async () => JSON.stringify(await n.cmd('members')) === JSON.stringify(want),
-        `${n.name} sees ${want.join(', ')}`,
-      );
-  };
-  nodes.push(await EntityNode.start(names[0]!, settings), await EntityNode.start(names[1]!, settings));
+  const nodes = await startTwo(t, names, settings);
   const [a, b] = nodes as [EntityNode, EntityNode];
-  await see([a, b]);
 
   const two = names.slice(0, 2);
-  const moving = Array.from({ length: 200 }, (_, i) => `k${i}`)
-    .filter((k) => owner(k, names) === names[2])
-    .slice(0, 4);
-  const stays = Array.from({ length: 400 }, (_, i) => `s${i}`).filter((k) => owner(k, names) === owner(k, two));
-  const staying = [
-    ...stays.filter((k) => owner(k, two) === two[0]).slice(0, 2),
-    ...stays.filter((k) => owner(k, two) === two[1]).slice(0, 2),
-  ];
+  const { moving, staying } = joinKeys(names);
   const all = [...moving, ...staying];
   for (const [i, key] of all.entries()) assert.equal(await a.cmd('call', { key, req: { set: i } }), i);
 
   // c joins the election (its Leader bootstraps with a and b, which do not list c).
   const c = await EntityNode.start(names[2]!, { ...settings, bootstrap: names });
   nodes.push(c);
-  await see([a, b, c]);
+  await seeMembers([a, b, c]);
   for (const [i, key] of moving.entries()) {
     const old = owner(key, two) === a.name ? a : b;
     await old.event((e) => e.event === 'passivated' && e.reason === 'hand-off' && e.key === key, `${key} handed off`);
@@ -78,7 +64,7 @@ test('members from the Leader: a node joining the election takes its shards, a d
   const onB = all.filter((k) => owner(k, names) === b.name);
   assert.equal(onB.length, 2);
   assert.equal(await b.cmd('drain'), 'drained');
-  await see([a, c], [a, c]);
+  await seeMembers([a, c]);
   for (const key of onB) {
     assert.ok(
       b.events.some((e) => e.reason === 'hand-off' && e.key === key),
@@ -89,6 +75,6 @@ test('members from the Leader: a node joining the election takes its shards, a d
   }
   // b's node stops (its Leader ends): the others still see a and c.
   await b.stop();
-  await see([a, c]);
+  await seeMembers([a, c]);
   assert.equal(((await a.cmd('stats')) as EntitiesStats).members.length, 2);
 });

@@ -20,18 +20,11 @@ import { createEmbeddedRegistrar } from 'ergo-ts/net';
 import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { openStore } from './dist_helpers.js';
+import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
-const env = (k: string): string => {
-  const v = process.env[k];
-  if (v === undefined) throw new Error(`entity_node: ${k} is not set`);
-  return v;
-};
+const env = fixtureEnv('entity_node');
 
-const send = (m: unknown): void => {
-  if (process.connected) process.send!(m);
-};
-
-diagnostics.subscribe(ENTITIES_CHANNEL, (event) => send({ kind: 'event', event }));
+diagnostics.subscribe(ENTITIES_CHANNEL, (event) => toParent({ kind: 'event', event }));
 
 const real = await openStore(env('ENT_DB'), process.env.ENT_PREFIX || undefined);
 let unstall: () => void = () => undefined;
@@ -137,23 +130,10 @@ async function run(c: Command): Promise<unknown> {
       return node.call(new ProcessID(`~entity/counter/${c.key!}` as Atom, node.name), c.req, { timeout: 10_000 });
     case 'nodestop':
       // node.stop() alone: it stops the runtime's application first, which drains the runtime.
-      await node.stop();
-      await real.close();
-      setImmediate(() => process.disconnect());
-      return 'stopped';
+      return stopFixture(undefined, node, real);
     case 'stop':
-      await entities.stop();
-      await node.stop();
-      await real.close();
-      setImmediate(() => process.disconnect());
-      return 'stopped';
+      return stopFixture(entities, node, real);
   }
 }
 
-process.on('message', (c: Command) => {
-  run(c).then(
-    (ok) => send({ id: c.id, ok }),
-    (e: unknown) => send({ id: c.id, err: String((e as Error)?.message ?? e), code: (e as { code?: unknown })?.code }),
-  );
-});
-send({ kind: 'ready' });
+serveCommands(run);
