@@ -100,7 +100,12 @@ export async function measureEffectCluster(
         return rate(r.calls, performance.now() - t0);
       }),
     );
-    reportSamples(report, { group: r.group, name: `entity call, local (${r.label})`, unit: 'calls/s', note }, calls);
+    for (const tag of ['', ', shard leases'])
+      reportSamples(
+        report,
+        { group: r.group, name: `entity call, local${tag} (${r.label})`, unit: 'calls/s', note },
+        calls,
+      );
 
     const n = ctx.quick ? 200 : 1000;
     let round = 0;
@@ -116,16 +121,18 @@ export async function measureEffectCluster(
         return rate(n, performance.now() - t0);
       }),
     );
-    reportSamples(
-      report,
-      {
-        group: r.group,
-        name: `activations, local (${r.label})`,
-        unit: 'activations/s',
-        note: `${n} new ids one at a time; Effect Cluster loads no state on activation`,
-      },
-      acts,
-    );
+    // Effect Cluster locks per shard: one run, shown beside ergo-ts' key-lease and shard-lease rows.
+    for (const tag of ['', ', shard leases'])
+      reportSamples(
+        report,
+        {
+          group: r.group,
+          name: `activations, local${tag} (${r.label})`,
+          unit: 'activations/s',
+          note: `${n} new ids one at a time; Effect Cluster loads no state on activation`,
+        },
+        acts,
+      );
 
     const total = ctx.quick ? 1000 : 4000;
     const sends = yield* Effect.promise(() =>
@@ -141,16 +148,17 @@ export async function measureEffectCluster(
         return rate(total, performance.now() - t0);
       }),
     );
-    reportSamples(
-      report,
-      {
-        group: r.group,
-        name: `durable sends, local (${r.label})`,
-        unit: 'msg/s',
-        note: `${total} per round, ${r.window} in flight over ${r.keys} entities; persisted RPC sent with discard (resolves once stored), the handler upserts the count; not de-duplicated`,
-      },
-      sends,
-    );
+    for (const tag of ['', ', shard leases'])
+      reportSamples(
+        report,
+        {
+          group: r.group,
+          name: `durable sends, local${tag} (${r.label})`,
+          unit: 'msg/s',
+          note: `${total} per round, ${r.window} in flight over ${r.keys} entities; persisted RPC sent with discard (resolves once stored), the handler upserts the count; not de-duplicated`,
+        },
+        sends,
+      );
   });
   await Effect.runPromise(Effect.scoped(program.pipe(Effect.provide(AppLive))));
 }

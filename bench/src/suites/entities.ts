@@ -13,6 +13,12 @@
 // skipped when there is none. Effect Cluster (`effect/cluster`, the TypeScript peer) runs the
 // local PostgreSQL rows' workload on the same kind of server in its own child process
 // (lib/effect_cluster.ts): its figures are the `@effect/cluster` column of those rows.
+//
+// Each local row of activations and durable sends is measured twice: with a lease per key (the
+// default: every activation takes its key's lease, a store write) and with a lease per shard
+// (`leaseScope: 'shard'`: a node takes a shard's lease once; activations take none and every
+// write is fenced by the shard's token), and a local entity call beside them. Effect Cluster
+// locks per shard: its one run is reported on both rows, so it stands beside either.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -55,7 +61,18 @@ interface Setup {
   close(): Promise<void>;
 }
 
-async function setup(db: string, open: () => Promise<EntityStore>, remote: boolean): Promise<Setup> {
+/** What one lease covers in a run (EntitiesOptions.leaseScope). */
+type Scope = 'key' | 'shard';
+
+/** The row-name suffix of a scope: none for key leases (the rows' historical names). */
+const scopeTag = (scope: Scope): string => (scope === 'shard' ? ', shard leases' : '');
+
+async function setup(
+  db: string,
+  open: () => Promise<EntityStore>,
+  remote: boolean,
+  scope: Scope = 'key',
+): Promise<Setup> {
   const name = `entbench${process.pid}_${Math.floor(Math.random() * 1e6)}@localhost`;
   const peerName = `entpeer${process.pid}_${Math.floor(Math.random() * 1e6)}@localhost`;
   const node = await startNode(name, {
@@ -93,6 +110,7 @@ async function setup(db: string, open: () => Promise<EntityStore>, remote: boole
   const entities = await startEntities(node, {
     store,
     kinds: [BenchCounter],
+    leaseScope: scope,
     ...(remote ? { members: [name, peerName], probeIntervalMs: 100 } : {}),
   });
   if (remote) while (entities.members().length < 2) await new Promise((r) => setTimeout(r, 50));
@@ -122,6 +140,17 @@ function keyOwned(s: Setup, remote: boolean): string {
   }
 }
 
+/** Rounds of CALLS sequential calls that change nothing to one activated entity (local or remote). */
+async function entityCallRate(ctx: SuiteContext, s: Setup, remote: boolean): Promise<number[]> {
+  const addr = entity(BenchCounter, keyOwned(s, remote));
+  await s.entities.call(addr, 'get');
+  return runRounds(ctx, async () => {
+    const t0 = performance.now();
+    for (let i = 0; i < CALLS; i++) await s.entities.call(addr, 'get');
+    return rate(CALLS, performance.now() - t0);
+  });
+}
+
 async function measureStore(
   report: Report,
   ctx: SuiteContext,
@@ -134,13 +163,7 @@ async function measureStore(
     const where = remote ? 'remote (two OS processes)' : 'local';
     const s = await setup(db, open, remote);
     try {
-      const addr = entity(BenchCounter, keyOwned(s, remote));
-      await s.entities.call(addr, 'get');
-      const entityCalls = await runRounds(ctx, async () => {
-        const t0 = performance.now();
-        for (let i = 0; i < CALLS; i++) await s.entities.call(addr, 'get');
-        return rate(CALLS, performance.now() - t0);
-      });
+      const entityCalls = await entityCallRate(ctx, s, remote);
       reportSamples(report, { group: G, name: `entity call, ${where} (${label})`, unit: 'calls/s', note }, entityCalls);
       const echo = new ProcessID('echo' as Atom, (remote ? s.peerName! : s.node.name) as Atom);
       const plain = await runRounds(ctx, async () => {
@@ -153,19 +176,51 @@ async function measureStore(
       await s.close();
     }
   }
-  const s = await setup(db, open, false);
+  for (const scope of ['key', 'shard'] as const) await measureWrites(report, ctx, label, db, open, scope);
+}
+
+/** Activations and durable sends on one node with `scope` leases (and, per shard, a local call). */
+async function measureWrites(
+  report: Report,
+  ctx: SuiteContext,
+  label: string,
+  db: string,
+  open: () => Promise<EntityStore>,
+  scope: Scope,
+): Promise<void> {
+  const tag = scopeTag(scope);
+  const s = await setup(db, open, false, scope);
   try {
+    if (scope === 'shard') {
+      // A call to an active entity takes no lease in either scope: this row checks it costs the same.
+      const calls = await entityCallRate(ctx, s, false);
+      reportSamples(
+        report,
+        {
+          group: G,
+          name: `entity call, local${tag} (${label})`,
+          unit: 'calls/s',
+          note: `${label}; ${CALLS} sequential calls per round`,
+        },
+        calls,
+      );
+    }
     const n = ctx.quick ? 200 : 1000;
     let round = 0;
     const acts = await runRounds(ctx, async () => {
       round++;
       const t0 = performance.now();
-      for (let i = 0; i < n; i++) await s.entities.call(entity(BenchCounter, `act${round}_${i}`), 'get');
+      for (let i = 0; i < n; i++) await s.entities.call(entity(BenchCounter, `act-${scope}${round}_${i}`), 'get');
       return rate(n, performance.now() - t0);
     });
     reportSamples(
       report,
-      { group: G, name: `activations, local (${label})`, unit: 'activations/s', note: `${n} new keys one at a time` },
+      {
+        group: G,
+        name: `activations, local${tag} (${label})`,
+        unit: 'activations/s',
+        note: `${n} new keys one at a time; ${scope === 'shard' ? 'one lease per shard (taken once)' : 'a lease per key'}`,
+      },
       acts,
     );
     const total = ctx.quick ? 1000 : 4000;
@@ -176,7 +231,7 @@ async function measureStore(
       const lane = async (): Promise<void> => {
         while (next < total) {
           const i = next++;
-          await s.entities.sendDurable(entity(BenchCounter, `d${i % KEYS}`), { add: 1 }, `m${++id}`);
+          await s.entities.sendDurable(entity(BenchCounter, `d-${scope}${i % KEYS}`), { add: 1 }, `m-${scope}${++id}`);
         }
       };
       await Promise.all(Array.from({ length: WINDOW }, lane));
@@ -186,7 +241,7 @@ async function measureStore(
       report,
       {
         group: G,
-        name: `durable sends, local (${label})`,
+        name: `durable sends, local${tag} (${label})`,
         unit: 'msg/s',
         note: `${total} per round, ${WINDOW} in flight over ${KEYS} entities; acknowledged once stored, each then processed in one transaction`,
       },

@@ -5,7 +5,15 @@
 // with ERR_ENTITY_STALE_TOKEN. When idle for the kind's passivation time with an empty mailbox it
 // stops normally; its terminate releases the lease so the next activation need not wait for expiry.
 
-import { Actor, ErrProtocolViolation, TerminateReasonNormal, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  ErrProtocolViolation,
+  ExitReason,
+  TerminateReasonNormal,
+  TerminateReasonShutdown,
+  type PID,
+  type Ref,
+} from 'ergo-ts';
 
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrLeaseHeld, ErrStaleToken } from './errors.js';
@@ -81,6 +89,21 @@ export const HANDOFF = Object.freeze({ '~entity': 'hand-off' });
 
 /** The reason published with a hand-off's 'passivated' event. */
 export const HANDOFF_REASON = 'hand-off';
+
+/** Exit reasons made by {@link leaseLost}: the host knows them by identity. */
+const lostReasons = new WeakMap<Error, string>();
+
+/**
+ * The exit reason that ends an activation whose lease (its key's, or its shard's) was lost. A
+ * shutdown for the core, so the node does not log it as an abnormal termination: the host logs it
+ * once, as a warning naming the kind, key and token, and leaves the lease alone (it is another
+ * activation's now).
+ */
+export function leaseLost(detail: string): Error {
+  const reason = TerminateReasonShutdown.with(detail);
+  lostReasons.set(reason, detail);
+  return reason;
+}
 
 /** Errors a store operation rejected with (not the entity's own code): logged, not a panic. */
 const storeErrors = new WeakSet<object>();
@@ -214,7 +237,7 @@ export class EntityHost extends Actor {
       await this.#entity.handleMessage(message as never);
       await this.#saveIfChanged(undefined);
     } catch (err) {
-      if (ErrStaleToken.is(err)) return err as Error;
+      if (ErrStaleToken.is(err)) return leaseLost((err as Error).message);
       // The state in memory may be ahead of the store's: this activation ends, the next reloads.
       if (isStoreError(err)) return this.#storeFailed('message', err);
       throw err;
@@ -239,9 +262,21 @@ export class EntityHost extends Actor {
     return this.#view === undefined ? {} : hostInspect(this.#view);
   }
 
-  override terminate(reason: Error): void {
+  override terminate(exit: Error): void {
     if (this.#view !== undefined) untrackHost(this.#rt, this.#view);
     if (this.#token === 0 || this.#entity === undefined) return;
+    const reason = exit instanceof ExitReason ? exit.reason : exit;
+    const lost = lostReasons.get(reason);
+    if (lost !== undefined) {
+      this.#stale = true;
+      this.#rt.log(
+        'entity %s/%s: lease lost (token %d): %s; this activation ended',
+        this.#kind.name,
+        this.#key,
+        this.#token,
+        lost,
+      );
+    }
     this.#rt.ended(this.#kind.name, this.#key, this.#token);
     // A stale activation must not touch the lease: it is another activation's now.
     const release = this.#stale
@@ -286,7 +321,7 @@ export class EntityHost extends Actor {
     } catch (err) {
       if (ErrStaleToken.is(err)) {
         this.sendResponseError(from, ref, err as Error);
-        return err;
+        return leaseLost((err as Error).message);
       }
       if (!isStoreError(err)) throw err;
       this.sendResponseError(from, ref, err);

@@ -11,9 +11,18 @@
 import pg from 'pg';
 import { ignorable, rejected } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrStaleToken, ErrStoreClosed, ErrStoreCodec, ErrVersionConflict } from './errors.js';
+import { ErrEntityIncorrect, ErrStoreClosed } from './errors.js';
 import {
-  checkKey,
+  Values,
+  checkEnqueue,
+  checkId,
+  checkLeaseRequest,
+  checkTtl,
+  planWrite,
+  prepareWrite,
+  type StateRow,
+} from './sql_store.js';
+import {
   jsonCodec,
   type EntityId,
   type EntityStore,
@@ -86,7 +95,7 @@ type Client = pg.PoolClient;
 export class PostgresStore implements EntityStore {
   readonly name: string;
   readonly #pool: pg.Pool;
-  readonly #codec: StoreCodec;
+  readonly #values: Values;
   readonly #t: { leases: string; state: string; events: string; inbox: string; processed: string };
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -94,7 +103,7 @@ export class PostgresStore implements EntityStore {
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
     this.name = name;
     this.#pool = pool;
-    this.#codec = codec;
+    this.#values = new Values(codec);
     this.#t = {
       leases: `${prefix}leases`,
       state: `${prefix}state`,
@@ -178,10 +187,7 @@ export class PostgresStore implements EntityStore {
 
   acquire(request: LeaseRequest): Promise<LeaseResult> {
     return this.#op('acquire', async () => {
-      checkId(request);
-      if (typeof request.owner !== 'string' || request.owner === '')
-        throw ErrEntityIncorrect.with('a lease owner must be a non-empty string');
-      checkTtl(request.ttlMs);
+      checkLeaseRequest(request);
       const t = this.#t.leases;
       // One statement: the row lock of the upsert serialises acquirers of one key.
       const r = await this.#pool.query<{ token: string }>(
@@ -255,7 +261,7 @@ export class PostgresStore implements EntityStore {
       const row = r.rows[0];
       if (row === undefined) return { state: undefined, version: 0 };
       return {
-        state: row.snapshot === null ? undefined : this.#decode(row.snapshot),
+        state: row.snapshot === null ? undefined : this.#values.decode(row.snapshot),
         version: Number(row.snapshot_version),
       };
     });
@@ -268,58 +274,48 @@ export class PostgresStore implements EntityStore {
         `SELECT version, event FROM ${this.#t.events} WHERE kind = $1 AND key = $2 AND version > $3 ORDER BY version`,
         [id.kind, id.key, after],
       );
-      return r.rows.map((x) => ({ version: Number(x.version), event: this.#decode(x.event) }));
+      return r.rows.map((x) => ({ version: Number(x.version), event: this.#values.decode(x.event) }));
     });
   }
 
   write(request: WriteRequest): Promise<number> {
     return this.#op('write', async () => {
-      checkId(request);
-      if (request.lease !== undefined) checkId(request.lease);
-      const events = request.events ?? [];
-      // Encode before the transaction: a value the codec refuses changes nothing.
-      const encodedEvents = events.map((e) => this.#encode(e));
-      const snapshot = request.state === undefined ? undefined : this.#encode(request.state);
+      const w = prepareWrite(request, this.#values);
       const { kind, key } = request;
       return this.#tx(kind, key, async (c) => {
         const lease = await c.query<{ token: string }>(
           `SELECT token FROM ${this.#t.leases} WHERE kind = $1 AND key = $2 FOR SHARE`,
-          [request.lease?.kind ?? kind, request.lease?.key ?? key],
+          [w.fence.kind, w.fence.key],
         );
-        const current = lease.rows.length === 0 ? 0 : Number(lease.rows[0]!.token);
-        if (current !== request.token)
-          throw ErrStaleToken.with(`${kind}/${key}: token ${request.token}, current ${current}`);
         const st = await c.query<{ version: string; snapshot: string | null; snapshot_version: string }>(
           `SELECT version, snapshot, snapshot_version FROM ${this.#t.state} WHERE kind = $1 AND key = $2`,
           [kind, key],
         );
-        const row = st.rows[0];
-        const head = row === undefined ? 0 : Number(row.version);
-        if (head !== request.expectedVersion)
-          throw ErrVersionConflict.with(`${kind}/${key}: expected version ${request.expectedVersion}, stored ${head}`);
-        let version = head;
-        for (const e of encodedEvents)
+        const r = st.rows[0];
+        const row: StateRow | undefined =
+          r === undefined
+            ? undefined
+            : { version: Number(r.version), snapshot: r.snapshot, snapshotVersion: Number(r.snapshot_version) };
+        const plan = planWrite(w, lease.rows.length === 0 ? 0 : Number(lease.rows[0]!.token), row);
+        for (const e of plan.events)
           await c.query(`INSERT INTO ${this.#t.events} (kind, key, version, event) VALUES ($1, $2, $3, $4)`, [
             kind,
             key,
-            ++version,
-            e,
+            e.version,
+            e.event,
           ]);
-        if (encodedEvents.length === 0) version++;
-        const snap = snapshot ?? row?.snapshot ?? null;
-        const snapVersion = snapshot === undefined ? (row === undefined ? 0 : Number(row.snapshot_version)) : version;
         await c.query(
           `INSERT INTO ${this.#t.state} (kind, key, version, snapshot, snapshot_version) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot,
              snapshot_version = excluded.snapshot_version`,
-          [kind, key, version, snap, snapVersion],
+          [kind, key, plan.version, plan.snapshot, plan.snapshotVersion],
         );
         if (request.processed !== undefined) {
           await c.query(`INSERT INTO ${this.#t.processed} (kind, key, id, version) VALUES ($1, $2, $3, $4)`, [
             kind,
             key,
             request.processed,
-            version,
+            plan.version,
           ]);
           await c.query(`DELETE FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 AND id = $3`, [
             kind,
@@ -327,17 +323,15 @@ export class PostgresStore implements EntityStore {
             request.processed,
           ]);
         }
-        return version;
+        return plan.version;
       });
     });
   }
 
   enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
     return this.#op('enqueue', async () => {
-      checkId(id);
-      if (typeof messageId !== 'string' || messageId === '')
-        throw ErrEntityIncorrect.with('a message id must be a non-empty string');
-      const encoded = this.#encode(message);
+      checkEnqueue(id, messageId);
+      const encoded = this.#values.encode(message);
       return this.#tx(id.kind, id.key, async (c) => {
         const done = await c.query(`SELECT 1 FROM ${this.#t.processed} WHERE kind = $1 AND key = $2 AND id = $3`, [
           id.kind,
@@ -361,7 +355,7 @@ export class PostgresStore implements EntityStore {
         `SELECT id, message FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 ORDER BY seq`,
         [id.kind, id.key],
       );
-      return r.rows.map((x) => ({ id: x.id, message: this.#decode(x.message) }));
+      return r.rows.map((x) => ({ id: x.id, message: this.#values.decode(x.message) }));
     });
   }
 
@@ -418,31 +412,4 @@ export class PostgresStore implements EntityStore {
       c.release(broken);
     }
   }
-
-  #encode(value: unknown): string {
-    try {
-      return this.#codec.encode(value);
-    } catch (e) {
-      throw ErrStoreCodec.with(`encode: ${(e as Error).message}`, e);
-    }
-  }
-
-  #decode(text: string): unknown {
-    try {
-      return this.#codec.decode(text);
-    } catch (e) {
-      throw ErrStoreCodec.with(`decode: ${(e as Error).message}`, e);
-    }
-  }
-}
-
-function checkId(id: EntityId): void {
-  if (typeof id.kind !== 'string' || id.kind === '')
-    throw ErrEntityIncorrect.with('an entity kind must be a non-empty string');
-  checkKey(id.key);
-}
-
-function checkTtl(ttl: number): void {
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 2 ** 31 - 1)
-    throw ErrEntityIncorrect.with(`a lease ttl must be an integer in 1..2^31-1 ms, got ${String(ttl)}`);
 }

@@ -22,6 +22,7 @@ import {
   ErrTimeout,
   ProcessID,
   TerminateReasonShutdown,
+  createApplication,
   ignorable,
   rejected,
   type AnyProtocol,
@@ -37,13 +38,14 @@ import {
 
 import { checkKey } from './store.js';
 import { type EntityAddress, type EntityKind } from './entity.js';
-import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld, ErrStaleToken } from './errors.js';
+import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld } from './errors.js';
 import {
   EntityHost,
   HANDOFF,
   HANDOFF_REASON,
   errorCode,
   hostName,
+  leaseLost,
   type DurableEnvelope,
   type EntityEvent,
   type HostRuntime,
@@ -51,6 +53,7 @@ import {
 import { ownerOfShard, shardOf } from './placement.js';
 import { ManagerInspector, isInspectRequest, shardTable } from './inspect.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
+import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
 
 /** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
@@ -72,9 +75,18 @@ export interface EntitiesOptions {
    * This node always counts. Or `'registrar'`: the members are the nodes the node's registrar
    * lists (`registrar().nodes()`, e.g. the etcd registrar's cluster), read again every
    * `probeIntervalMs` and on each of the registrar's events, so a node joining or leaving the
-   * cluster moves shards. Default: none (every key is owned here).
+   * cluster moves shards. Or `'leader'`: the members are the nodes of the live peers of this
+   * node's `Leader` actor (ergo-ts/act, registered as {@link leader}): a node whose Leader joins
+   * the election cluster becomes a member, one whose Leader ends (or whose node goes away) stops
+   * being one; read every `probeIntervalMs` through the Leader's inspection (`peer_nodes`).
+   * Default: none (every key is owned here).
    */
-  readonly members?: readonly string[] | 'registrar';
+  readonly members?: readonly string[] | 'registrar' | 'leader';
+  /**
+   * With `members: 'leader'`: the registered name of this node's Leader actor (the same on every
+   * member). Default 'leader'.
+   */
+  readonly leader?: string;
   /**
    * How long {@link Entities.stop} (and {@link Entities.drain}) waits for this node's activations
    * to hand off (handle what they were sent, save, release their leases), in ms; those still
@@ -247,7 +259,7 @@ class EntityManager extends Actor {
  * anywhere on the node, inside actors included (they use the node's own call, not the caller's
  * process); every Promise it returns is safe to leave un-awaited.
  */
-export class Entities implements HostRuntime {
+export class Entities implements HostRuntime, StoppableRuntime {
   /** The node this runtime runs on. */
   readonly node: Node;
   /** The store every activation of this node writes to. */
@@ -264,6 +276,11 @@ export class Entities implements HostRuntime {
   /** The configured members (static), or the registrar's nodes last read (`members: 'registrar'`). */
   #members: string[];
   readonly #fromRegistrar: boolean;
+  /** `members: 'leader'`: the registered name of the Leader actor whose peers are the members. */
+  readonly #leader: string | undefined;
+  #leaderReading = false;
+  /** The last failure reading the Leader (logged once per failure streak). */
+  #leaderFailed = '';
   readonly #handOffMs: number;
   /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
   readonly #leaving = new Set<string>();
@@ -296,6 +313,9 @@ export class Entities implements HostRuntime {
   #shardsGained = 0;
   #shardsLost = 0;
   #manager: PID | undefined;
+  /** The application whose stop drains this runtime (stopper.ts), once loaded and started. */
+  #app: string | undefined;
+  #stopping: Promise<void> | undefined;
   #stopped = false;
   #onEmpty: (() => void) | undefined;
 
@@ -318,6 +338,10 @@ export class Entities implements HostRuntime {
     if (typeof this.#name !== 'string' || this.#name === '')
       throw ErrEntityIncorrect.with('name must be a non-empty string');
     for (const k of options.kinds) {
+      if (typeof k?.name !== 'string' || k.name.startsWith('~'))
+        throw ErrEntityIncorrect.with(
+          `kind ${JSON.stringify(k?.name)}: names starting with '~' are reserved (${SHARD_LEASE_KIND} is the shard leases' kind)`,
+        );
       if (this.#kinds.has(k.name)) throw ErrEntityIncorrect.with(`kind ${k.name} given twice`);
       this.#kinds.set(k.name, k as EntityKind);
       this.#counters.set(k.name, new KindCounters());
@@ -328,13 +352,17 @@ export class Entities implements HostRuntime {
     this.#shardScope = options.leaseScope === 'shard';
     const members = options.members ?? [];
     this.#fromRegistrar = members === 'registrar';
-    if (!this.#fromRegistrar && !Array.isArray(members))
-      throw ErrEntityIncorrect.with(`members must be a list of node names or 'registrar'`);
-    this.#members = this.#fromRegistrar
-      ? []
-      : [...new Set((members as string[]).map(String))].filter((m) => m !== node.name);
+    this.#leader = members === 'leader' ? (options.leader ?? 'leader') : undefined;
+    if (this.#leader !== undefined && (typeof this.#leader !== 'string' || this.#leader === ''))
+      throw ErrEntityIncorrect.with('leader must be the non-empty registered name of a Leader actor');
+    if (!this.#fromRegistrar && this.#leader === undefined && !Array.isArray(members))
+      throw ErrEntityIncorrect.with(`members must be a list of node names, 'registrar' or 'leader'`);
+    this.#members =
+      this.#fromRegistrar || this.#leader !== undefined
+        ? []
+        : [...new Set((members as string[]).map(String))].filter((m) => m !== node.name);
     this.#timers.push(setInterval(() => this.#renew(), renewMs).unref());
-    if (this.#members.length > 0 || this.#fromRegistrar)
+    if (this.#members.length > 0 || this.#fromRegistrar || this.#leader !== undefined)
       this.#timers.push(setInterval(() => this.#probe(), this.#probeMs).unref());
   }
 
@@ -346,7 +374,9 @@ export class Entities implements HostRuntime {
       if (reg.info().supportEvent) event = reg.event();
     }
     this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this, event);
+    await this.#startApplication();
     if (this.#fromRegistrar) await this.#readRegistrar();
+    if (this.#leader !== undefined) await this.#readLeader();
     this.#observeMembers();
     this.#probe();
     this.#tell({ '~entity': 'hello', node: this.node.name });
@@ -567,12 +597,52 @@ export class Entities implements HostRuntime {
   }
 
   /**
+   * Starts the application (named as the manager) whose stop drains this runtime: `node.stop()`
+   * stops applications before it sends its processes their exits. Without it (the name is an
+   * application of the node's already) the runtime still works, and `stop()` must come first.
+   */
+  async #startApplication(): Promise<void> {
+    const name = this.#name;
+    try {
+      await this.node.applicationLoad(
+        createApplication({
+          name,
+          description: 'drains the entities runtime when the node stops (@ergo-ts/entities)',
+          group: [{ factory: EntitiesStopper, args: [this] }],
+        }),
+      );
+    } catch (e) {
+      this.node.log.warning(
+        'entities: cannot load application %s (%s): node.stop() will not drain; call entities.stop() first',
+        name,
+        errorCode(e),
+      );
+      return;
+    }
+    this.#app = name;
+    await this.node.applicationStartTemporary(name);
+  }
+
+  /** @internal StoppableRuntime: the application's stop (the node stops) drains and stops this runtime. */
+  stopWithNode(): Promise<void> {
+    // Stopped already, or stopping (its stop stopped the application): draining is under way or done.
+    if (this.#stopping !== undefined) return this.drain();
+    this.#app = undefined; // the node unloads nothing while it stops; nothing to stop here
+    return this.stop();
+  }
+
+  /**
    * Stops this runtime: hands its entities off ({@link drain}: the other members are told, every
    * activation handles what it was sent and releases its lease), then stops the manager.
-   * Idempotent. The store stays open (it is the caller's). Call it before `node.stop()`.
+   * Idempotent. The store stays open (it is the caller's). `node.stop()` calls it too (before its
+   * processes get their exits), through an application the runtime starts: either order drains.
    */
-  async stop(): Promise<void> {
-    if (this.#stopped) return;
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
     if (this.node.isAlive()) await this.drain();
     this.#stopped = true;
     for (const t of this.#timers) clearInterval(t);
@@ -586,6 +656,17 @@ export class Entities implements HostRuntime {
         this.node.sendExit(this.#manager, TerminateReasonShutdown);
       } catch {
         // Already gone.
+      }
+    }
+    const app = this.#app;
+    this.#app = undefined;
+    if (app !== undefined && this.node.isAlive()) {
+      // Its member's drain resolves at once now; then the name is free for a later runtime.
+      try {
+        await this.node.applicationStop(app);
+        this.node.applicationUnload(app);
+      } catch (e) {
+        this.node.log.warning('entities: stopping application %s: %s', app, String(e));
       }
     }
   }
@@ -734,7 +815,8 @@ export class Entities implements HostRuntime {
   /** @internal the manager heard that `node`'s runtime started: it counts again. */
   memberHello(node: string): void {
     this.#leaving.delete(node);
-    if (this.#fromRegistrar && !this.#members.includes(node) && node !== this.node.name) this.#members.push(node);
+    if ((this.#fromRegistrar || this.#leader !== undefined) && !this.#members.includes(node) && node !== this.node.name)
+      this.#members.push(node);
     this.#observeMembers();
   }
 
@@ -755,6 +837,31 @@ export class Entities implements HostRuntime {
       this.node.log.warning("entities: reading the registrar's nodes failed (%s): %s", errorCode(e), String(e));
     } finally {
       this.#registrarReading = false;
+    }
+  }
+
+  /** Reads the nodes of the Leader's live peers into the members (`members: 'leader'`). */
+  async #readLeader(): Promise<void> {
+    if (this.#leaderReading || this.#stopped || this.#leader === undefined) return;
+    this.#leaderReading = true;
+    try {
+      const info = await this.node.inspect(this.#leader, 'peer_nodes');
+      const raw = info.peer_nodes;
+      if (raw === undefined)
+        throw ErrEntityIncorrect.with(
+          `${this.#leader} answers no peer_nodes (not a Leader, or its handleInspect drops the default items)`,
+        );
+      const nodes = JSON.parse(raw) as unknown;
+      if (!Array.isArray(nodes)) throw ErrEntityIncorrect.with(`${this.#leader}: peer_nodes is not a list`);
+      this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.node.name).sort();
+      this.#leaderFailed = '';
+      this.#observeMembers();
+    } catch (e) {
+      const why = `${errorCode(e)}: ${String(e)}`;
+      if (why !== this.#leaderFailed) this.node.log.warning("entities: reading the Leader's peers failed (%s)", why);
+      this.#leaderFailed = why;
+    } finally {
+      this.#leaderReading = false;
     }
   }
 
@@ -880,9 +987,9 @@ export class Entities implements HostRuntime {
           for (const key of lost) {
             const a = keys.get(key);
             if (a === undefined || a.token !== tokens.get(key)) continue;
-            this.node.log.warning('entity %s/%s: lease lost (token %d); ending this activation', kind, key, a.token);
             try {
-              this.node.sendExit(a.pid, ErrStaleToken.with(`${kind}/${key}: lease lost`));
+              // Logged once, as a warning, by the host (not an abnormal termination for the core).
+              this.node.sendExit(a.pid, leaseLost(`taken over or expired`));
             } catch {
               // Already gone.
             }
@@ -905,11 +1012,11 @@ export class Entities implements HostRuntime {
           this.#heldShards.delete(shard);
           this.#shardLeases.delete(shard);
           this.node.log.warning('entities: shard %d lease lost; ending its activations here', shard);
-          for (const [kind, keys] of this.#active)
+          for (const keys of this.#active.values())
             for (const [key, a] of keys)
               if (shardOf(key, this.#shards) === shard)
                 try {
-                  this.node.sendExit(a.pid, ErrStaleToken.with(`${kind}/${key}: shard ${shard} lease lost`));
+                  this.node.sendExit(a.pid, leaseLost(`shard ${shard} taken over or expired`));
                 } catch {
                   // Already gone.
                 }
@@ -931,6 +1038,7 @@ export class Entities implements HostRuntime {
   #probe(): void {
     if (this.#stopped || !this.node.isAlive()) return;
     if (this.#fromRegistrar) void this.#readRegistrar();
+    if (this.#leader !== undefined) void this.#readLeader();
     if (this.#members.length === 0) return;
     this.#observeMembers();
     const connected = this.#connected();

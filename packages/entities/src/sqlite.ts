@@ -9,16 +9,18 @@
 import { createRequire } from 'node:module';
 import { rejected } from 'ergo-ts';
 
+import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from './errors.js';
 import {
-  ErrEntityIncorrect,
-  ErrSqliteUnavailable,
-  ErrStaleToken,
-  ErrStoreClosed,
-  ErrStoreCodec,
-  ErrVersionConflict,
-} from './errors.js';
+  Values,
+  checkEnqueue,
+  checkId,
+  checkLeaseRequest,
+  checkTtl,
+  planWrite,
+  prepareWrite,
+  type StateRow,
+} from './sql_store.js';
 import {
-  checkKey,
   jsonCodec,
   type EntityId,
   type EntityStore,
@@ -97,14 +99,14 @@ CREATE TABLE IF NOT EXISTS entity_processed (
 export class SqliteStore implements EntityStore {
   readonly name: string;
   readonly #db: Database;
-  readonly #codec: StoreCodec;
+  readonly #values: Values;
   #closed = false;
   readonly #q: Record<string, Statement>;
 
   private constructor(path: string, db: Database, codec: StoreCodec) {
     this.name = `sqlite:${path}`;
     this.#db = db;
-    this.#codec = codec;
+    this.#values = new Values(codec);
     const p = (sql: string): Statement => db.prepare(sql);
     this.#q = {
       leaseGet: p('SELECT token, owner, expires_at FROM entity_leases WHERE kind = ? AND key = ?'),
@@ -162,10 +164,7 @@ export class SqliteStore implements EntityStore {
 
   acquire(request: LeaseRequest): Promise<LeaseResult> {
     return this.#op('acquire', () => {
-      checkId(request);
-      if (typeof request.owner !== 'string' || request.owner === '')
-        throw ErrEntityIncorrect.with('a lease owner must be a non-empty string');
-      checkTtl(request.ttlMs);
+      checkLeaseRequest(request);
       return this.#tx((): LeaseResult => {
         const now = Date.now();
         const row = this.#q.leaseGet!.get(request.kind, request.key);
@@ -214,7 +213,7 @@ export class SqliteStore implements EntityStore {
       if (row === undefined) return { state: undefined, version: 0 };
       const snap = row.snapshot;
       return {
-        state: snap === null ? undefined : this.#decode(String(snap)),
+        state: snap === null ? undefined : this.#values.decode(String(snap)),
         version: Number(row.snapshot_version),
       };
     });
@@ -225,58 +224,42 @@ export class SqliteStore implements EntityStore {
       checkId(id);
       return this.#q.eventsAfter!.all(id.kind, id.key, after).map((r) => ({
         version: Number(r.version),
-        event: this.#decode(String(r.event)),
+        event: this.#values.decode(String(r.event)),
       }));
     });
   }
 
   write(request: WriteRequest): Promise<number> {
     return this.#op('write', () => {
-      checkId(request);
-      if (request.lease !== undefined) checkId(request.lease);
-      const events = request.events ?? [];
-      // Encode before the transaction: a value the codec refuses changes nothing.
-      const encodedEvents = events.map((e) => this.#encode(e));
-      const snapshot = request.state === undefined ? undefined : this.#encode(request.state);
+      const w = prepareWrite(request, this.#values);
+      const { kind, key } = request;
       return this.#tx(() => {
-        const fence = request.lease ?? request;
-        const lease = this.#q.leaseGet!.get(fence.kind, fence.key);
-        const current = lease === undefined ? 0 : Number(lease.token);
-        if (current !== request.token)
-          throw ErrStaleToken.with(`${request.kind}/${request.key}: token ${request.token}, current ${current}`);
-        const row = this.#q.stateGet!.get(request.kind, request.key);
-        const head = row === undefined ? 0 : Number(row.version);
-        if (head !== request.expectedVersion)
-          throw ErrVersionConflict.with(
-            `${request.kind}/${request.key}: expected version ${request.expectedVersion}, stored ${head}`,
-          );
-        let version = head;
-        for (const e of encodedEvents) this.#q.eventPut!.run(request.kind, request.key, ++version, e);
-        if (encodedEvents.length === 0) version++;
-        const keepSnap = row === undefined ? null : (row.snapshot as string | null);
-        const keepSnapVersion = row === undefined ? 0 : Number(row.snapshot_version);
-        this.#q.statePut!.run(
-          request.kind,
-          request.key,
-          version,
-          snapshot ?? keepSnap,
-          snapshot === undefined ? keepSnapVersion : version,
-        );
+        const lease = this.#q.leaseGet!.get(w.fence.kind, w.fence.key);
+        const st = this.#q.stateGet!.get(kind, key);
+        const row: StateRow | undefined =
+          st === undefined
+            ? undefined
+            : {
+                version: Number(st.version),
+                snapshot: st.snapshot as string | null,
+                snapshotVersion: Number(st.snapshot_version),
+              };
+        const plan = planWrite(w, lease === undefined ? 0 : Number(lease.token), row);
+        for (const e of plan.events) this.#q.eventPut!.run(kind, key, e.version, e.event);
+        this.#q.statePut!.run(kind, key, plan.version, plan.snapshot, plan.snapshotVersion);
         if (request.processed !== undefined) {
-          this.#q.processedPut!.run(request.kind, request.key, request.processed, version);
-          this.#q.inboxDel!.run(request.kind, request.key, request.processed);
+          this.#q.processedPut!.run(kind, key, request.processed, plan.version);
+          this.#q.inboxDel!.run(kind, key, request.processed);
         }
-        return version;
+        return plan.version;
       });
     });
   }
 
   enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
     return this.#op('enqueue', () => {
-      checkId(id);
-      if (typeof messageId !== 'string' || messageId === '')
-        throw ErrEntityIncorrect.with('a message id must be a non-empty string');
-      const encoded = this.#encode(message);
+      checkEnqueue(id, messageId);
+      const encoded = this.#values.encode(message);
       return this.#tx(() => {
         if (this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined) return 'duplicate' as const;
         const changes = Number(this.#q.inboxPut!.run(id.kind, id.key, messageId, encoded).changes);
@@ -290,7 +273,7 @@ export class SqliteStore implements EntityStore {
       checkId(id);
       return this.#q.inboxAll!.all(id.kind, id.key).map((r) => ({
         id: String(r.id),
-        message: this.#decode(String(r.message)),
+        message: this.#values.decode(String(r.message)),
       }));
     });
   }
@@ -331,31 +314,4 @@ export class SqliteStore implements EntityStore {
       throw e;
     }
   }
-
-  #encode(value: unknown): string {
-    try {
-      return this.#codec.encode(value);
-    } catch (e) {
-      throw ErrStoreCodec.with(`encode: ${(e as Error).message}`, e);
-    }
-  }
-
-  #decode(text: string): unknown {
-    try {
-      return this.#codec.decode(text);
-    } catch (e) {
-      throw ErrStoreCodec.with(`decode: ${(e as Error).message}`, e);
-    }
-  }
-}
-
-function checkId(id: EntityId): void {
-  if (typeof id.kind !== 'string' || id.kind === '')
-    throw ErrEntityIncorrect.with('an entity kind must be a non-empty string');
-  checkKey(id.key);
-}
-
-function checkTtl(ttl: number): void {
-  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 2 ** 31 - 1)
-    throw ErrEntityIncorrect.with(`a lease ttl must be an integer in 1..2^31-1 ms, got ${String(ttl)}`);
 }

@@ -8,7 +8,15 @@ import { fileURLToPath } from 'node:url';
 
 import { eventually, within } from '@ergo-ts/test-support';
 
-import { PostgresStore, SqliteStore, type EntityEvent, type EntityStore } from '../src/index.js';
+import {
+  ENTITIES_DEFAULTS,
+  PostgresStore,
+  SqliteStore,
+  ownerOfShard,
+  shardOf,
+  type EntityEvent,
+  type EntityStore,
+} from '../src/index.js';
 
 const FIXTURE = fileURLToPath(new URL('./entity_node.js', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
@@ -43,6 +51,8 @@ export interface ClusterSettings {
   /** An etcd endpoint: the nodes use the etcd registrar (cluster `cluster`) instead of the embedded one. */
   etcd?: string;
   cluster?: string;
+  /** With `members: ['leader']`: the nodes the Leader actor of a node starting now bootstraps with. */
+  bootstrap?: string[];
   /** Wrap the store with the fixture's faults (see entity_node.ts). */
   faulty?: boolean;
 }
@@ -104,6 +114,7 @@ export class EntityNode {
         ENT_ETCD: s.etcd ?? '',
         ENT_CLUSTER: s.cluster ?? '',
         ENT_FAULTY: s.faulty === true ? '1' : '',
+        ENT_BOOTSTRAP: (s.bootstrap ?? []).join(','),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });
@@ -164,4 +175,53 @@ export class EntityNode {
       await this.kill();
     }
   }
+}
+
+/** Waits until every node of `live` lists exactly the nodes of `live` as members. */
+export async function seeMembers(live: EntityNode[]): Promise<void> {
+  const want = live.map((n) => n.name).sort();
+  for (const n of live)
+    await eventually(
+      async () => JSON.stringify(await n.cmd('members')) === JSON.stringify(want),
+      `${n.name} sees ${want.join(', ')}`,
+    );
+}
+
+/** The member owning `key` among `names` (the default shard count). */
+export function ownerAmong(key: string, names: string[]): string {
+  return ownerOfShard(shardOf(key, ENTITIES_DEFAULTS.shards), names)!;
+}
+
+/**
+ * Keys for a cluster of three where the third joins later: `moving`, four keys the third will
+ * own; `staying`, two keys of each of the first two that stay where they are when it joins.
+ */
+export function joinKeys(names: string[]): { moving: string[]; staying: string[] } {
+  const two = names.slice(0, 2);
+  const moving = Array.from({ length: 200 }, (_, i) => `k${i}`)
+    .filter((k) => ownerAmong(k, names) === names[2])
+    .slice(0, 4);
+  const stays = Array.from({ length: 400 }, (_, i) => `s${i}`).filter(
+    (k) => ownerAmong(k, names) === ownerAmong(k, two),
+  );
+  const staying = [
+    ...stays.filter((k) => ownerAmong(k, two) === two[0]).slice(0, 2),
+    ...stays.filter((k) => ownerAmong(k, two) === two[1]).slice(0, 2),
+  ];
+  return { moving, staying };
+}
+
+/** Starts the first two nodes of `names` (stopped after the test) and waits until both see both. */
+export async function startTwo(
+  t: { after(fn: () => Promise<void>): void },
+  names: string[],
+  settings: ClusterSettings,
+): Promise<EntityNode[]> {
+  const nodes: EntityNode[] = [];
+  t.after(async () => {
+    for (const n of nodes) await n.stop();
+  });
+  nodes.push(await EntityNode.start(names[0]!, settings), await EntityNode.start(names[1]!, settings));
+  await seeMembers(nodes);
+  return nodes;
 }

@@ -15,8 +15,8 @@ import { after, test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 
-import { ENTITIES_DEFAULTS, ownerOfShard, shardOf, type EntitiesStats } from '../src/index.js';
-import { EntityNode, type ClusterSettings } from './dist_helpers.js';
+import { type EntitiesStats } from '../src/index.js';
+import { EntityNode, joinKeys, ownerAmong, seeMembers, startTwo, type ClusterSettings } from './dist_helpers.js';
 
 const ETCD = process.env.ETCD_BIN ?? '/usr/bin/etcd';
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-etcd-'));
@@ -82,7 +82,7 @@ async function startEtcd(): Promise<string> {
   return `127.0.0.1:${client}`;
 }
 
-const owner = (key: string, names: string[]): string => ownerOfShard(shardOf(key, ENTITIES_DEFAULTS.shards), names)!;
+const owner = ownerAmong;
 
 test('members from the etcd registrar: a joining node takes its shards, a leaving one hands its entities off', async (t) => {
   const why = missing();
@@ -99,32 +99,12 @@ test('members from the etcd registrar: a joining node takes its shards, a leavin
     etcd: endpoint,
     cluster: `entities${process.pid}`,
   };
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) await n.stop();
-  });
-  const see = async (live: EntityNode[]): Promise<void> => {
-    const want = live.map((n) => n.name).sort();
-    for (const n of live)
-      await eventually(
-        async () => JSON.stringify(await n.cmd('members')) === JSON.stringify(want),
-        `${n.name} sees ${want.join(', ')}`,
-      );
-  };
-  nodes.push(await EntityNode.start(names[0]!, settings), await EntityNode.start(names[1]!, settings));
+  const nodes = await startTwo(t, names, settings);
   const [a, b] = nodes as [EntityNode, EntityNode];
-  await see([a, b]);
 
   // Keys that c will own once it joins, and keys that stay; each with a value to keep.
   const two = names.slice(0, 2);
-  const moving = Array.from({ length: 200 }, (_, i) => `k${i}`)
-    .filter((k) => owner(k, names) === names[2])
-    .slice(0, 4);
-  const stays = Array.from({ length: 400 }, (_, i) => `s${i}`).filter((k) => owner(k, names) === owner(k, two));
-  const staying = [
-    ...stays.filter((k) => owner(k, two) === two[0]).slice(0, 2),
-    ...stays.filter((k) => owner(k, two) === two[1]).slice(0, 2),
-  ];
+  const { moving, staying } = joinKeys(names);
   for (const [i, key] of [...moving, ...staying].entries())
     assert.equal(await a.cmd('call', { key, req: { set: i } }), i);
   for (const key of moving)
@@ -133,7 +113,7 @@ test('members from the etcd registrar: a joining node takes its shards, a leavin
   // c joins: nobody configured it; the registrar tells a and b.
   const c = await EntityNode.start(names[2]!, settings);
   nodes.push(c);
-  await see([a, b, c]);
+  await seeMembers([a, b, c]);
   for (const [i, key] of moving.entries()) {
     const old = owner(key, two) === a.name ? a : b;
     await old.event((e) => e.event === 'passivated' && e.reason === 'hand-off' && e.key === key, `${key} handed off`);
@@ -149,7 +129,7 @@ test('members from the etcd registrar: a joining node takes its shards, a leavin
   // b drains and stops: its entities hand off to a and c, with their state.
   const onB = [...moving, ...staying].filter((k) => owner(k, names) === b.name);
   await b.stop();
-  await see([a, c]);
+  await seeMembers([a, c]);
   for (const key of onB) {
     assert.equal(await c.cmd('call', { key, req: 'get' }), [...moving, ...staying].indexOf(key), key);
     assert.doesNotMatch(String(await a.cmd('call', { key, req: 'where' })), new RegExp(`^${b.name} `));

@@ -141,6 +141,28 @@ test('a rolling restart under a steady stream of calls: every node hands off, no
   }
 });
 
+test('node.stop() alone drains: its entities hand off with their state and free their leases at once', async (t) => {
+  // Leases of 60 s, calls bounded by 20 s: a key whose lease was left to expire would fail.
+  const { nodes, settings } = await cluster(t, 'hn', { leaseMs: 60_000, renewMs: 20_000 });
+  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
+  const keys = [0, 1, 2].map((i) => keyOwnedBy(b.name, settings.members, `n${i}-`));
+  for (const [i, key] of keys.entries()) assert.equal(await a.cmd('call', { key, req: { set: i + 10 } }), i + 10);
+  for (const key of keys) assert.match(String(await a.cmd('call', { key, req: 'where' })), new RegExp(`^${b.name} `));
+  assert.equal(await b.cmd('nodestop'), 'stopped');
+  await b.exited;
+  for (const key of keys)
+    assert.ok(
+      b.events.some((e) => e.event === 'passivated' && e.reason === 'hand-off' && e.key === key),
+      `b handed ${key} off`,
+    );
+  await seeAll([a], 2);
+  for (const [i, key] of keys.entries()) {
+    assert.equal(await a.cmd('call', { key, req: 'get' }), i + 10, `${key} keeps its state`);
+    assert.doesNotMatch(String(await a.cmd('call', { key, req: 'where' })), new RegExp(`^${b.name} `));
+  }
+  assert.doesNotMatch(b.output, /\[error\]|\[panic\]/);
+});
+
 test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async (t) => {
   const { nodes, settings } = await cluster(t, 'hs', { faulty: true });
   const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];

@@ -12,11 +12,12 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { UnhandledWatch, ignoredThenAwaited } from '@ergo-ts/test-support';
-import { startNode, type Node } from 'ergo-ts';
+import { LogLevel, startNode, type Node } from 'ergo-ts';
 
 import { SqliteStore, entity, startEntities, type Entities } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { EventLog } from './events.js';
+import { LogRecords } from './log_records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-local-'));
 const watch = new UnhandledWatch('@ergo-ts/entities');
@@ -113,8 +114,9 @@ test('messages accepted but not processed by an earlier activation are processed
   assert.equal(await store.processed({ kind: 'counter', key: 'r1' }, 'x2'), true);
 });
 
-test('an activation whose lease was taken over has its next write refused and ends', async (t) => {
+test('an activation whose lease was taken over has its next write refused and ends, logged once as a warning', async (t) => {
   const { node, store, entities, kind } = await setup(t);
+  const records = new LogRecords(node);
   const c = entity(kind, 's1');
   const from = log.events.length;
   assert.equal(await entities.call(c, { set: 1 }), 1);
@@ -135,6 +137,13 @@ test('an activation whose lease was taken over has its next write refused and en
   assert.deepEqual((await store.load({ kind: 'counter', key: 's1' })).state, { n: 1, adds: 0 });
   // The intruder's lease is untouched by the ended activation.
   assert.equal((await store.lease({ kind: 'counter', key: 's1' }))?.owner, 'intruder#1');
+  // One warning names the kind, key and token; the core logs no abnormal termination.
+  assert.deepEqual(records.lines(LogLevel.Warning, /lease lost/).length, 1);
+  assert.match(
+    records.lines(LogLevel.Warning, /lease lost/)[0]!,
+    new RegExp(`^entity counter/s1: lease lost \\(token ${act.token}\\)`),
+  );
+  assert.deepEqual(records.errors(), []);
 });
 
 test('bad input is refused with a code; no Promise of the runtime reaches unhandledRejection', async (t) => {
@@ -151,4 +160,10 @@ test('bad input is refused with a code; no Promise of the runtime reaches unhand
     'ERR_ENTITY_INCORRECT',
   );
   await ignoredThenAwaited(() => startEntities(node, { store, kinds: [kind] }), 'ERR_TAKEN');
+  // Kind names starting with '~' are the runtime's ('~shard' keeps the shard leases).
+  for (const name of ['~shard', '~mine'])
+    await ignoredThenAwaited(
+      () => startEntities(node, { store, kinds: [{ ...kind, name }], name: 'reserved' }),
+      'ERR_ENTITY_INCORRECT',
+    );
 });

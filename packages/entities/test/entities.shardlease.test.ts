@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { UnhandledWatch } from '@ergo-ts/test-support';
-import { startNode } from 'ergo-ts';
+import { LogLevel, startNode } from 'ergo-ts';
 
 import {
   ENTITIES_DEFAULTS,
@@ -25,6 +25,7 @@ import {
 } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { EventLog } from './events.js';
+import { LogRecords } from './log_records.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-shardlease-'));
 const watch = new UnhandledWatch('@ergo-ts/entities shard leases');
@@ -75,6 +76,7 @@ test('one lease per shard: activations and re-activations of its keys take none 
 
 test('a shard lease taken over: this node’s writes of that shard are refused and its activations end', async (t) => {
   const { node, store, entities, kind } = await setup(t, 0, { leaseTtlMs: 60_000, renewIntervalMs: 100 });
+  const records = new LogRecords(node);
   // Two keys of one shard.
   const first = 'a0';
   const s = shardOf(first, ENTITIES_DEFAULTS.shards);
@@ -106,4 +108,12 @@ test('a shard lease taken over: this node’s writes of that shard are refused a
   await log.wait((e) => e.event === 'stopped' && e.key === second && e.node === node.name, 'second key ended', from);
   await log.wait((e) => (e.event === 'refused' || e.event === 'stopped') && e.key === first, 'first key ended', from);
   assert.deepEqual((await store.load({ kind: 'counter', key: first })).state, { n: 10, adds: 0 });
+  // Each ended activation is one warning naming its kind, key and token; no abnormal termination.
+  const token = held.token;
+  for (const key of [first, second]) {
+    const lines = records.lines(LogLevel.Warning, new RegExp(`^entity counter/${key}: lease lost`));
+    assert.equal(lines.length, 1, `${key}: ${lines.join(' | ')}`);
+    assert.match(lines[0]!, new RegExp(`\\(token ${token}\\)`));
+  }
+  assert.deepEqual(records.errors(), []);
 });

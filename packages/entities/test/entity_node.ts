@@ -3,7 +3,9 @@
 // registrar's port), ENT_MEMBERS (comma-separated node names, or 'registrar'), ENT_DB (the SQLite
 // file, shared by every node of the test: they run on one host; or a postgres:// URL, with
 // ENT_PREFIX its tables), ENT_LEASE_MS, ENT_RENEW_MS, ENT_PASSIVATE_MS. Optional: ENT_ETCD (an etcd
-// endpoint: the etcd registrar, cluster ENT_CLUSTER, instead of the embedded one); ENT_FAULTY=1
+// endpoint: the etcd registrar, cluster ENT_CLUSTER, instead of the embedded one); with
+// ENT_MEMBERS=leader, a Leader actor ('members', cluster 'entities', bootstrap ENT_BOOTSTRAP:
+// comma-separated node names) whose live peers are the members; ENT_FAULTY=1
 // wraps the store: acquiring a key that starts with 'stall' waits until the 'unstall' command,
 // the first write of a key that starts with 'flaky' fails as a dropped connection would.
 // It reports `{ kind: 'ready' }`, then every runtime event as `{ kind: 'event', event }`, and
@@ -12,24 +14,17 @@
 import diagnostics from 'node:diagnostics_channel';
 
 import { createEtcdRegistrar } from '@ergo-ts/etcd';
-import { ProcessID, startNode, type Atom } from 'ergo-ts';
+import { Leader, ProcessID, startNode, type Atom, type LeaderOptions } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
 import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { openStore } from './dist_helpers.js';
+import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
-const env = (k: string): string => {
-  const v = process.env[k];
-  if (v === undefined) throw new Error(`entity_node: ${k} is not set`);
-  return v;
-};
+const env = fixtureEnv('entity_node');
 
-const send = (m: unknown): void => {
-  if (process.connected) process.send!(m);
-};
-
-diagnostics.subscribe(ENTITIES_CHANNEL, (event) => send({ kind: 'event', event }));
+diagnostics.subscribe(ENTITIES_CHANNEL, (event) => toParent({ kind: 'event', event }));
 
 const real = await openStore(env('ENT_DB'), process.env.ENT_PREFIX || undefined);
 let unstall: () => void = () => undefined;
@@ -82,11 +77,25 @@ const node = await startNode(env('ENT_NAME'), {
           }),
   },
 });
+/** The election member whose live peers are the entity members (ENT_MEMBERS=leader). */
+class Members extends Leader {
+  override init(bootstrap: ProcessID[]): LeaderOptions {
+    return { clusterID: 'entities', bootstrap };
+  }
+}
+const fromLeader = env('ENT_MEMBERS') === 'leader';
+if (fromLeader) {
+  const bootstrap = env('ENT_BOOTSTRAP')
+    .split(',')
+    .map((n) => new ProcessID('members' as Atom, n as Atom));
+  await node.spawnRegister('members', () => new Members(), {}, bootstrap);
+}
 const kind = counterKind(Number(env('ENT_PASSIVATE_MS')));
 const entities = await startEntities(node, {
   store,
   kinds: [kind],
-  members: env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
+  members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
+  ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
   renewIntervalMs: Number(env('ENT_RENEW_MS')),
   probeIntervalMs: 100,
@@ -94,7 +103,7 @@ const entities = await startEntities(node, {
 
 interface Command {
   id: number;
-  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop' | 'drain' | 'stats' | 'unstall';
+  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop' | 'nodestop' | 'drain' | 'stats' | 'unstall';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -119,19 +128,12 @@ async function run(c: Command): Promise<unknown> {
     case 'local':
       // Straight to this node's activation, bypassing routing (what a stale owner still serves).
       return node.call(new ProcessID(`~entity/counter/${c.key!}` as Atom, node.name), c.req, { timeout: 10_000 });
+    case 'nodestop':
+      // node.stop() alone: it stops the runtime's application first, which drains the runtime.
+      return stopFixture(undefined, node, real);
     case 'stop':
-      await entities.stop();
-      await node.stop();
-      await real.close();
-      setImmediate(() => process.disconnect());
-      return 'stopped';
+      return stopFixture(entities, node, real);
   }
 }
 
-process.on('message', (c: Command) => {
-  run(c).then(
-    (ok) => send({ id: c.id, ok }),
-    (e: unknown) => send({ id: c.id, err: String((e as Error)?.message ?? e), code: (e as { code?: unknown })?.code }),
-  );
-});
-send({ kind: 'ready' });
+serveCommands(run);

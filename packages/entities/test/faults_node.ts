@@ -15,12 +15,9 @@ import { appendFileSync } from 'node:fs';
 import { defineProtocol, schema, startNode } from 'ergo-ts';
 
 import { ENTITIES_CHANNEL, Entity, PostgresStore, defineEntity, entity, startEntities } from '../src/index.js';
+import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
 
-const env = (k: string): string => {
-  const v = process.env[k];
-  if (v === undefined) throw new Error(`faults_node: ${k} is not set`);
-  return v;
-};
+const env = fixtureEnv('faults_node');
 
 const LedgerProtocol = defineProtocol('ledger', {
   messages: { add: schema.object({ id: schema.string() }) },
@@ -43,10 +40,6 @@ export const Ledger = defineEntity('ledger', {
   initialState: () => ({ ids: [] as string[] }),
   passivateAfterMs: 0,
 });
-
-const send = (m: unknown): void => {
-  if (process.connected) process.send!(m);
-};
 
 if (process.env.FN_NAME !== undefined) {
   const logFile = env('FN_LOG');
@@ -157,20 +150,9 @@ if (process.env.FN_NAME !== undefined) {
         };
       }
       case 'stop':
-        await entities.stop();
-        await node.stop();
-        await store.close();
-        setImmediate(() => process.disconnect());
-        return 'stopped';
+        return stopFixture(entities, node, store);
     }
   };
 
-  process.on('message', (c: Command) => {
-    run(c).then(
-      (ok) => send({ id: c.id, ok }),
-      (e: unknown) =>
-        send({ id: c.id, err: String((e as Error)?.message ?? e), code: (e as { code?: unknown })?.code }),
-    );
-  });
-  send({ kind: 'ready' });
+  serveCommands(run);
 }

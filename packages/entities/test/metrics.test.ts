@@ -51,6 +51,8 @@ interface Cluster {
 }
 
 let cluster: Cluster | undefined;
+/** PromQL against the Prometheus the second test started (unset when it skipped). */
+let promQuery: ((q: string) => Promise<{ value: [number, string] }[]>) | undefined;
 
 async function start(): Promise<Cluster> {
   const registrar = await freeTcpUdpPort();
@@ -142,6 +144,9 @@ test('a scrape of the Metrics actor has the entities figures the runtime counted
   assert.equal(v('ergo_entities_activations_total{kind="idle"}'), 1);
   assert.equal(v('ergo_entities_passivations_total{kind="idle"}'), 1);
   assert.equal(v('ergo_entities_refused_writes_total{kind="counter"}'), 0);
+  assert.equal(v('ergo_entities_handed_off_total{kind="counter"}'), 0);
+  assert.equal(v('ergo_entities_activation_handoffs_total{}'), 0);
+  assert.equal(v('ergo_entities_draining{}'), 0);
   assert.equal(v('ergo_entities_members{}'), 2);
   assert.equal(v('ergo_entities_shards{}'), 64);
   assert.equal(v('ergo_entities_shards_owned{}'), s.shardsOwned);
@@ -223,6 +228,7 @@ test('a real Prometheus scrapes the entities families and answers PromQL over th
     };
     return body.data.result;
   };
+  promQuery = query;
   const name = c.a.name;
   // Poll until Prometheus has a sample (a hang guard, not a timing check).
   const acts = await eventually(
@@ -245,4 +251,34 @@ test('a real Prometheus scrapes the entities families and answers PromQL over th
   assert.ok(Number.isFinite(Number(q[0]!.value[1])), `a finite median write latency, got ${q[0]!.value[1]}`);
   const owned = await query(`ergo_entities_shards_owned{node="${name}"}`);
   assert.equal(Number(owned[0]!.value[1]), c.ea.stats().shardsOwned);
+});
+
+test('a drain shows in the scrape: draining, and each activation handed off counted per kind', async () => {
+  const c = cluster ?? (cluster = await start());
+  const active = c.ea.stats().kinds.counter!.active;
+  assert.ok(active > 0, 'node a runs counters to hand off');
+  await c.ea.drain();
+  const { samples } = await scrape(c.metricsUrl);
+  const v = (k: string): number | undefined => samples.get(k);
+  assert.equal(v('ergo_entities_draining{}'), 1);
+  assert.equal(v('ergo_entities_handed_off_total{kind="counter"}'), active);
+  assert.equal(v('ergo_entities_handed_off_total{kind="idle"}'), 0);
+  assert.equal(v('ergo_entities_activation_handoffs_total{}'), c.ea.stats().handOffs);
+  assert.equal(v('ergo_entities_activation_handoffs_total{}'), active);
+  assert.equal(v('ergo_entities_active{kind="counter"}'), 0);
+  // Prometheus (when the test before started it) sees the same on its next scrapes.
+  const query = promQuery;
+  if (query === undefined) return;
+  const name = c.a.name;
+  await eventually(
+    async () => {
+      const d = await query(`ergo_entities_draining{node="${name}"}`);
+      const h = await query(`sum(ergo_entities_handed_off_total{node="${name}"})`);
+      return d.length === 1 && Number(d[0]!.value[1]) === 1 && h.length === 1 && Number(h[0]!.value[1]) === active
+        ? true
+        : undefined;
+    },
+    'Prometheus has the drain',
+    { timeoutMs: 60_000, intervalMs: 250 },
+  );
 });

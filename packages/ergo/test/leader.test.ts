@@ -123,6 +123,7 @@ test('three members elect one leader; the others follow it; inspect reports it',
       term: String(term),
       leader: 'true',
       peers: '2',
+      peer_nodes: JSON.stringify([node.name]), // both peers run on this node
       members: '3',
       quorum: '2',
       prevotes: info.prevotes,

@@ -23,6 +23,8 @@ export interface EntitiesKindLike {
   readonly passivations: number;
   readonly stopped: number;
   readonly refused: number;
+  /** Activations that handed off (a drain, or their shard moved); 0 when the source has no such figure. */
+  readonly handedOff?: number;
 }
 
 /** The figures {@link EntitiesCollector} reads: `EntitiesStats` of `@ergo-ts/entities`. */
@@ -32,6 +34,10 @@ export interface EntitiesStatsLike {
   readonly shardsOwned: number;
   readonly shardsGained: number;
   readonly shardsLost: number;
+  /** Activations handed off, every kind (absent: 0). */
+  readonly handOffs?: number;
+  /** True once the runtime began to drain (absent: false). */
+  readonly draining?: boolean;
   readonly kinds: Readonly<Record<string, EntitiesKindLike>>;
   readonly store: Readonly<Record<string, EntitiesStoreOperationLike>>;
   readonly storeInFlight: number;
@@ -67,6 +73,24 @@ const FAMILIES: readonly [string, Kind, string, (s: EntitiesStatsLike, name: str
     'counter',
     'Entity writes refused as stale (a newer activation held the key)',
     (s) => perKind(s, (k) => k.refused),
+  ],
+  [
+    'ergo_entities_handed_off_total',
+    'counter',
+    'Entity activations handed off to another member (a drain, or their shard moved)',
+    (s) => perKind(s, (k) => k.handedOff ?? 0),
+  ],
+  [
+    'ergo_entities_activation_handoffs_total',
+    'counter',
+    'Entity activations handed off to another member, every kind',
+    (s) => one(s.handOffs ?? 0),
+  ],
+  [
+    'ergo_entities_draining',
+    'gauge',
+    '1 once this node drains (takes no activation, hands its entities off), else 0',
+    (s) => one(s.draining === true ? 1 : 0),
   ],
   ['ergo_entities_members', 'gauge', 'Live entity members seen by this node', (s) => one(s.members.length)],
   ['ergo_entities_shards', 'gauge', 'Shards keys map to', (s) => one(s.shards)],

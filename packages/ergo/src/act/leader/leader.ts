@@ -152,8 +152,10 @@ export abstract class Leader extends BehaviorBase {
     this.log.warning('Leader.handleEvent: unhandled event message %s', message.event.toString());
   }
   /**
-   * Default: cluster, term, leader ("true"/"false"), peers (alive count), members, quorum,
-   * prevotes (pre-vote rounds started), refused_terms (messages ignored for their term).
+   * Default: cluster, term, leader ("true"/"false"), peers (alive count), peer_nodes (the nodes of
+   * the alive peers, a JSON array, sorted), members, quorum, prevotes (pre-vote rounds started),
+   * refused_terms (messages ignored for their term). An override that keeps them spreads
+   * `super.handleInspect(from)` into its own map (`@ergo-ts/entities` reads `peer_nodes`).
    */
   handleInspect(_from: PID, ..._items: string[]): Record<string, string> | Promise<Record<string, string>> {
     return {
@@ -161,6 +163,7 @@ export abstract class Leader extends BehaviorBase {
       term: String(this.#term),
       leader: String(this.#role === 'leader'),
       peers: String(this.peerCount()),
+      peer_nodes: JSON.stringify([...new Set(this.peers().map((p) => String(p.node)))].sort()),
       members: String(this.#members.size + 1),
       quorum: String(this.quorum()),
       prevotes: String(this.#preVoteRounds),

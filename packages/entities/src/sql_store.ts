@@ -1,0 +1,121 @@
+// What the two SQL stores (sqlite.ts, postgres.ts) share: the checks of every operation's input,
+// the codec with its errors, and the write path's decisions. A store supplies only its dialect:
+// how it reads the fencing lease's token and the key's state row inside its transaction, and how
+// it writes the rows {@link planWrite} decided on (SQLite synchronously in `BEGIN IMMEDIATE`,
+// PostgreSQL with awaits under the key's advisory lock). The safety rule lives here once: a write
+// is accepted only if its token is the fencing lease's current one and its expected version is
+// the stored one, both read in the write's own transaction.
+
+import { ErrEntityIncorrect, ErrStaleToken, ErrStoreCodec, ErrVersionConflict } from './errors.js';
+import { checkKey, type EntityId, type LeaseRequest, type StoreCodec, type WriteRequest } from './store.js';
+
+/** Throws ERR_ENTITY_INCORRECT unless `id` has a non-empty kind and a valid key. */
+export function checkId(id: EntityId): void {
+  if (typeof id.kind !== 'string' || id.kind === '')
+    throw ErrEntityIncorrect.with('an entity kind must be a non-empty string');
+  checkKey(id.key);
+}
+
+/** Throws ERR_ENTITY_INCORRECT unless `ttl` is an integer in 1..2^31-1 ms. */
+export function checkTtl(ttl: number): void {
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`a lease ttl must be an integer in 1..2^31-1 ms, got ${String(ttl)}`);
+}
+
+/** The checks of {@link EntityStore.acquire}'s request. */
+export function checkLeaseRequest(request: LeaseRequest): void {
+  checkId(request);
+  if (typeof request.owner !== 'string' || request.owner === '')
+    throw ErrEntityIncorrect.with('a lease owner must be a non-empty string');
+  checkTtl(request.ttlMs);
+}
+
+/** The checks of {@link EntityStore.enqueue}'s arguments. */
+export function checkEnqueue(id: EntityId, messageId: string): void {
+  checkId(id);
+  if (typeof messageId !== 'string' || messageId === '')
+    throw ErrEntityIncorrect.with('a message id must be a non-empty string');
+}
+
+/** A store's codec, its failures as ERR_ENTITY_STORE_CODEC. */
+export class Values {
+  constructor(readonly codec: StoreCodec) {}
+
+  encode(value: unknown): string {
+    try {
+      return this.codec.encode(value);
+    } catch (e) {
+      throw ErrStoreCodec.with(`encode: ${(e as Error).message}`, e);
+    }
+  }
+
+  decode(text: string): unknown {
+    try {
+      return this.codec.decode(text);
+    } catch (e) {
+      throw ErrStoreCodec.with(`decode: ${(e as Error).message}`, e);
+    }
+  }
+}
+
+/** A write checked and encoded before its transaction (a value the codec refuses changes nothing). */
+export interface PreparedWrite {
+  readonly request: WriteRequest;
+  /** The lease whose token fences the write: the request's `lease`, or the key's own. */
+  readonly fence: EntityId;
+  readonly events: readonly string[];
+  /** The encoded new state, undefined when the write appends events only. */
+  readonly snapshot: string | undefined;
+}
+
+/** Checks a write's request and encodes its values. */
+export function prepareWrite(request: WriteRequest, values: Values): PreparedWrite {
+  checkId(request);
+  if (request.lease !== undefined) checkId(request.lease);
+  return {
+    request,
+    fence: request.lease ?? { kind: request.kind, key: request.key },
+    events: (request.events ?? []).map((e) => values.encode(e)),
+    snapshot: request.state === undefined ? undefined : values.encode(request.state),
+  };
+}
+
+/** The key's state row as a transaction read it. */
+export interface StateRow {
+  readonly version: number;
+  readonly snapshot: string | null;
+  readonly snapshotVersion: number;
+}
+
+/** The rows a write puts, once {@link planWrite} accepted it. */
+export interface WritePlan {
+  /** The key's new version (returned by `write`). */
+  readonly version: number;
+  /** The events to insert, each at its version. */
+  readonly events: readonly { version: number; event: string }[];
+  /** The state row's new snapshot (the old one kept when the write has none) and its version. */
+  readonly snapshot: string | null;
+  readonly snapshotVersion: number;
+}
+
+/**
+ * Decides a write from what its transaction read: the fencing lease's current token (0 when it
+ * has no row) and the key's state row. Throws ERR_ENTITY_STALE_TOKEN or
+ * ERR_ENTITY_VERSION_CONFLICT (the transaction then rolls back).
+ */
+export function planWrite(w: PreparedWrite, currentToken: number, row: StateRow | undefined): WritePlan {
+  const { kind, key, token, expectedVersion } = w.request;
+  if (currentToken !== token) throw ErrStaleToken.with(`${kind}/${key}: token ${token}, current ${currentToken}`);
+  const head = row?.version ?? 0;
+  if (head !== expectedVersion)
+    throw ErrVersionConflict.with(`${kind}/${key}: expected version ${expectedVersion}, stored ${head}`);
+  let version = head;
+  const events = w.events.map((event) => ({ version: ++version, event }));
+  if (events.length === 0) version++;
+  return {
+    version,
+    events,
+    snapshot: w.snapshot ?? row?.snapshot ?? null,
+    snapshotVersion: w.snapshot === undefined ? (row?.snapshotVersion ?? 0) : version,
+  };
+}

@@ -1,0 +1,45 @@
+// What the child-process fixtures (entity_node.ts, faults_node.ts) share: reading their
+// environment, reporting to the test that forked them over IPC, serving its commands (each
+// `{ id, cmd, ... }` answered `{ id, ok }` or `{ id, err, code }`), and stopping their node.
+
+import type { Node } from 'ergo-ts';
+
+import type { Entities, EntityStore } from '../src/index.js';
+
+/** A reader of the fixture's environment that throws, naming the fixture, when a variable is unset. */
+export function fixtureEnv(fixture: string): (k: string) => string {
+  return (k) => {
+    const v = process.env[k];
+    if (v === undefined) throw new Error(`${fixture}: ${k} is not set`);
+    return v;
+  };
+}
+
+/** Sends `m` to the parent test (dropped once it disconnected). */
+export function toParent(m: unknown): void {
+  if (process.connected) process.send!(m);
+}
+
+/** Serves the parent's commands with `run`, then reports `{ kind: 'ready' }`. */
+export function serveCommands<C extends { id: number }>(run: (c: C) => Promise<unknown>): void {
+  process.on('message', (c: C) => {
+    run(c).then(
+      (ok) => toParent({ id: c.id, ok }),
+      (e: unknown) =>
+        toParent({ id: c.id, err: String((e as Error)?.message ?? e), code: (e as { code?: unknown })?.code }),
+    );
+  });
+  toParent({ kind: 'ready' });
+}
+
+/**
+ * Stops the fixture: the entities runtime (unless undefined: then `node.stop()` alone drains it),
+ * the node, the store; then lets the process exit by leaving the IPC channel.
+ */
+export async function stopFixture(entities: Entities | undefined, node: Node, store: EntityStore): Promise<'stopped'> {
+  await entities?.stop();
+  await node.stop();
+  await store.close();
+  setImmediate(() => process.disconnect());
+  return 'stopped';
+}
