@@ -66,6 +66,18 @@ describe('mailbox storage of an idle process', () => {
     assert.equal(mb.take(), false);
   });
 
+  test('a main queue grown past 64 slots (a steady flow) stays with its process when it drains', () => {
+    const mb = new Mailbox(0);
+    for (let i = 0; i < 100; i++) mb.push(Q_MAIN, MailboxKind.Regular, FROM, i, undefined);
+    assert.deepEqual(
+      drain(mb).map(([, m]) => m),
+      Array.from({ length: 100 }, (_, i) => i),
+    );
+    assert.equal(mb.segmentCount(), 1, 'the grown ring is kept');
+    mb.push(Q_MAIN, MailboxKind.Regular, FROM, 'again', undefined);
+    assert.deepEqual(drain(mb), [['main', 'again']]);
+  });
+
   test('queues reused across 300 mailboxes never carry one mailbox’s records into another (seeded)', () => {
     const rand = rng(35_7);
     const boxes = Array.from({ length: 300 }, () => new Mailbox(0));

@@ -122,15 +122,20 @@ export class Mailbox implements ProcessMailbox {
   }
 
   /**
-   * Takes a queue that has just drained (`this.main`): the process keeps no storage while it
-   * idles. A small one goes to the shared free list (tests override this with their own list).
+   * Takes a small queue that has just drained (`this.main`) for reuse: the shared free list
+   * (tests override this with their own list).
    */
   protected recycle(q: Queue): void {
-    if (freeQueues.length < FREE_MAX && q.capacity() <= RECYCLE_SLOTS) freeQueues.push(q);
+    if (freeQueues.length < FREE_MAX) freeQueues.push(q);
   }
 
-  /** The main queue has drained: hand it back (see the file comment). */
+  /**
+   * The main queue has drained: a small one goes back (see the file comment); a larger one is a
+   * steady flow's working set and stays (handing it back would make the flow grow a ring again
+   * from four slots after every batch).
+   */
   private drained(m: Queue): void {
+    if (m.capacity() > RECYCLE_SLOTS) return;
     this.main = null;
     this.recycle(m);
   }
