@@ -187,3 +187,44 @@ test('malformed packets are refused with their codes (the link continues)', () =
   assert.throws(() => d.decode(ok, 0, ok.length - 1), { code: 'ERR_ENP_FRAME' }, 'length field mismatch');
   assert.throws(() => d.decode(ok.subarray(0, 5)), { code: 'ERR_ENP_FRAME' });
 });
+
+test('event timestamps decode per packet: a repeated one is reused, any changed half is read again', () => {
+  const enc = new EnpEncoder();
+  const base = 1_795_000_000_123_456_000n; // past 2^53: a bigint on the wire and after decoding
+  const stamps = [base, base, base + 1000n, base + (1n << 32n) + 1000n, base + (1n << 32n) + 1000n, 5n, -7n, 5n];
+  for (const t of stamps) enc.sendEvent(42, 'ticks', t, o, 'x');
+  const r = new EnpFrameReader();
+  const d = new EnpDecoder();
+  r.push(enc.flush()!);
+  const got: bigint[] = [];
+  while (r.next()) got.push(BigInt(d.decode(r.bytes, r.start, r.end).timestamp));
+  assert.deepEqual(got, stamps);
+});
+
+test('a string payload decodes as the general decoder does, limits and truncation included', () => {
+  const enc = new EnpEncoder();
+  const long = 'é'.repeat(40) + 'x'.repeat(300);
+  for (const s of ['', 'short', long]) enc.sendEvent(1, 'ev', 1n, o, s);
+  const r = new EnpFrameReader();
+  r.push(enc.flush()!);
+  const d = new EnpDecoder();
+  const got: unknown[] = [];
+  const packets: Uint8Array[] = [];
+  while (r.next()) {
+    packets.push(Uint8Array.from(r.bytes.subarray(r.start, r.end)));
+    got.push(d.decode(r.bytes, r.start, r.end).payload);
+  }
+  assert.deepEqual(got, ['', 'short', long]);
+  // Over this side's string limit: refused with the EDF code as the cause.
+  const strict = new EnpDecoder({ limits: { maxStringBytes: 100 } });
+  assert.throws(
+    () => strict.decode(packets[2]!),
+    (e: Error & { code?: string; cause?: { code?: string } }) =>
+      e.code === 'ERR_ENP_PAYLOAD' && e.cause?.code === 'ERR_EDF_STRING_TOO_LONG',
+  );
+  assert.equal(strict.decode(packets[1]!).payload, 'short');
+  // A string whose length runs past the packet: refused, not read beyond it.
+  const cut = packets[1]!.slice(0, packets[1]!.length - 1); // a copy (a plain Uint8Array)
+  new DataView(cut.buffer).setUint32(2, cut.length);
+  assert.throws(() => d.decode(cut), { code: 'ERR_ENP_PAYLOAD' });
+});

@@ -40,7 +40,9 @@ function pop(q: SegmentedQueue<Slot>): Slot[] {
 
 function contents(q: SegmentedQueue<Slot>): Slot[][] {
   const out: Slot[][] = [];
-  q.forEachRecord(widthOf, (a, b, c, d) => out.push([a, b, c, d].slice(0, widthOf(a))));
+  q.forEachRecord(widthOf, (a, b, c, d) => {
+    out.push([a, b, c, d].slice(0, widthOf(a)));
+  });
   return out;
 }
 

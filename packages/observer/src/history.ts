@@ -66,13 +66,24 @@ export interface NodeSample {
 /**
  * A session asks (call) for what is kept: `node` answers `{now, interval, samples}`, `connection`
  * the same for one remote node (`{t, messagesIn, messagesOut, bytesIn, bytesOut}` per second),
- * `log` `{records}` of the given level names. The answer is a JSON string.
+ * `log` `{records}` of the given level names. Samples are those taken after `since` (ms since
+ * the epoch; 0: all), so a session sends a page only what it has not sent it yet. The answer is
+ * a {@link HistoryAnswer}.
  */
 export class HistoryQuery {
   constructor(
     readonly kind: 'node' | 'connection' | 'log',
     readonly node: string = '',
     readonly levels: readonly string[] = [],
+    readonly since: number = 0,
+  ) {}
+}
+
+/** What the History answers: the frame's JSON, and the time of its newest sample (else `since`). */
+export class HistoryAnswer {
+  constructor(
+    readonly json: string,
+    readonly last: number,
   ) {}
 }
 
@@ -159,18 +170,23 @@ export class History extends Actor {
         .toArray()
         .filter((r) => wanted.has(r.level))
         .map((r) => r.json);
-      return JSON.stringify({ now, records });
+      return new HistoryAnswer(JSON.stringify({ now, records }), now);
     }
-    const samples = this.#samples.toArray();
+    const since = request.since;
+    const samples = this.#samples.toArray().filter((s) => s.t > since);
+    const last = samples.length > 0 ? samples[samples.length - 1]!.t : since;
     if (request.kind === 'connection') {
       const rows = [];
       for (const s of samples) {
         const c = s.connections[request.node];
         if (c !== undefined) rows.push({ t: s.t, messagesIn: c[0], messagesOut: c[1], bytesIn: c[2], bytesOut: c[3] });
       }
-      return JSON.stringify({ now, interval: this.#interval, node: request.node, samples: rows });
+      return new HistoryAnswer(
+        JSON.stringify({ now, interval: this.#interval, node: request.node, samples: rows }),
+        last,
+      );
     }
-    return JSON.stringify({ now, interval: this.#interval, samples });
+    return new HistoryAnswer(JSON.stringify({ now, since, interval: this.#interval, samples }), last);
   }
 
   override handleInspect(): Record<string, string> {

@@ -89,12 +89,15 @@ export class Manager extends Actor {
   /** Session id of a tab on a shared stream → that stream's alias key. */
   readonly #tabs = new Map<string, string>();
   #history: string | null = null;
+  /** The process tools sessions may use (mailboxPeek, messageTrace: on unless set false). */
+  #tools = { mailboxPeek: true, messageTrace: true };
 
   override async init(args: ManagerArgs): Promise<void> {
     const o = args.options;
     this.#maxSessions = o.maxSessions ?? DEFAULT_OBSERVER_MAX_SESSIONS;
     this.#first = o.node === undefined ? undefined : { ...o.node };
     this.#history = args.history ?? null;
+    this.#tools = { mailboxPeek: o.mailboxPeek !== false, messageTrace: o.messageTrace !== false };
     const host = o.host ?? DEFAULT_OBSERVER_HOST;
     const allowed = o.allowedHosts ?? (LOOPBACK.has(host) ? [...LOOPBACK] : null);
     const token = o.token === undefined || o.token === '' ? null : digest(o.token);
@@ -210,6 +213,7 @@ export class Manager extends Actor {
           stream,
           version: OBSERVER_VERSION,
           history: this.#history,
+          tools: this.#tools,
           ...(tab === null ? {} : { tab }),
           ...(this.#first === undefined ? {} : { node: this.#first }),
         },

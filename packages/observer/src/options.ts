@@ -60,6 +60,18 @@ export interface ObserverOptions {
    * history quickly; the event loop figures are still measured over one second.
    */
   historyInterval?: number;
+  /**
+   * Whether the process page may show the messages waiting in a mailbox (default true). Set false
+   * on nodes whose messages hold secrets: `do/mailbox_peek` then answers 403 with the code
+   * `mailbox_peek_disabled` and the page says it is turned off.
+   */
+  mailboxPeek?: boolean;
+  /**
+   * Whether the process page may trace what a process receives and sends (default true). Set
+   * false with `mailboxPeek` on nodes whose messages hold secrets: `do/trace_start` then answers
+   * 403 with the code `message_trace_disabled`.
+   */
+  messageTrace?: boolean;
   /** Log level of the Observer's processes (default: the node's). */
   logLevel?: LogLevelInput;
 }

@@ -16,8 +16,16 @@ export const POST_POOL_NAME = 'observer_post_pool';
 
 const SESSION_ID = /^[0-9a-f]{32}$/;
 
-function reply(res: ServerResponse, status: number, error: string | null, data: unknown = null): void {
-  const body = JSON.stringify(error === null ? { ok: true, data } : { ok: false, error });
+function reply(
+  res: ServerResponse,
+  status: number,
+  error: string | null,
+  data: unknown = null,
+  code: string | null = null,
+): void {
+  const body = JSON.stringify(
+    error === null ? { ok: true, data } : code === null ? { ok: false, error } : { ok: false, error, code },
+  );
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
 }
 
@@ -102,13 +110,27 @@ export class PostWorker extends WebWorker {
     // target and settings only, never a message's content.
     if (op === 'do') {
       const b = body as Record<string, unknown>;
-      const what = ['pid', 'alias', 'target', 'level', 'reason', 'priority']
+      const what = [
+        'pid',
+        'alias',
+        'target',
+        'level',
+        'reason',
+        'priority',
+        'limit',
+        'rate',
+        'count',
+        'seconds',
+        'app',
+        'mode',
+        'force',
+      ]
         .filter((k) => b[k] !== undefined)
         .map((k) => `${k}=${String(b[k]).slice(0, 120)}`)
         .join(' ');
       this.log.info('observer action %s %s (session %s): %d', m[2], what, session.slice(0, 8), answer.status);
     }
-    reply(res, answer.status, answer.status === 200 ? null : (answer.error ?? 'failed'), answer.data);
+    reply(res, answer.status, answer.status === 200 ? null : (answer.error ?? 'failed'), answer.data, answer.code);
   }
 }
 

@@ -7,6 +7,8 @@
 import {
   LogLevel,
   MessagePriority,
+  RequestDoApplicationStart,
+  RequestDoApplicationStop,
   RequestDoKill,
   RequestDoSend,
   RequestDoSendExit,
@@ -143,6 +145,8 @@ export function inspectQuery(type: string, args: Record<string, unknown>, t: Tar
           sort,
           offset: intArg(args.offset, 'offset', 0, 0, Number.MAX_SAFE_INTEGER),
           limit: intArg(args.limit, 'limit', DEFAULT_PROCESS_PAGE, 1, MAX_PROCESS_PAGE),
+          // The PID cursor (by PID only): the page after this process id, however the table changed.
+          after: intArg(args.after, 'after', 0, 0, Number.MAX_SAFE_INTEGER),
         }),
       };
     }
@@ -285,7 +289,25 @@ function priorityArg(v: unknown): MessagePriority {
   throw new CommandError(400, 'priority: normal, high or max');
 }
 
-/** Builds the RequestDo* of a `do` action (send, send_exit, kill, set_log_level). 400 for bad args. */
+function appArg(v: unknown): Atom {
+  if (typeof v !== 'string' || v === '') throw new CommandError(400, 'app: an application name');
+  return v as Atom;
+}
+
+/** Modes an application may start in (empty: the mode of its spec). */
+export const APPLICATION_MODES = ['temporary', 'transient', 'permanent'];
+
+function modeArg(v: unknown): string {
+  if (v === undefined || v === null || v === '') return '';
+  if (typeof v !== 'string' || !APPLICATION_MODES.includes(v))
+    throw new CommandError(400, 'mode: temporary, transient or permanent');
+  return v;
+}
+
+/**
+ * Builds the RequestDo* of a `do` action (send, send_exit, kill, set_log_level, and on ergo-ts
+ * nodes application_start, application_stop). 400 for bad args.
+ */
 export function doRequest(action: string, body: Record<string, unknown>, t: Target): unknown {
   switch (action) {
     case 'send':
@@ -303,6 +325,10 @@ export function doRequest(action: string, body: Record<string, unknown>, t: Targ
       return new RequestDoSendExit({ pid: pidArg(body.pid, t), reason: reasonArg(body.reason) });
     case 'kill':
       return new RequestDoKill({ pid: pidArg(body.pid, t) });
+    case 'application_start':
+      return new RequestDoApplicationStart({ application: appArg(body.app), mode: modeArg(body.mode) });
+    case 'application_stop':
+      return new RequestDoApplicationStop({ application: appArg(body.app), force: body.force === true });
     case 'set_log_level': {
       const level = levelArg(body.level);
       if (body.target === 'process') return new RequestDoSetLogLevelProcess({ pid: pidArg(body.pid, t), level });

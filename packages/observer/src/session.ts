@@ -10,18 +10,23 @@ import {
   ErrTimeout,
   ProcessID,
   ReplyLater,
+  RequestDoApplicationStart,
+  RequestDoApplicationStop,
   type Alias,
   type Atom,
   type NetworkRoute,
   type PID,
   type Ref,
+  type RemoteNode,
 } from 'ergo-ts';
 import { MessageSSE } from 'ergo-ts/meta';
 
 import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
-import { HistoryQuery } from './history.js';
+import { HistoryAnswer, HistoryQuery } from './history.js';
 import { MUX_FRAME } from './mux.js';
+import type { MessageTrace } from './trace.js';
+import { ProcessTools, TOOL_ACTIONS, TRACE_FLUSH, ToolError, type ToolSwitches } from './tools.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -59,7 +64,7 @@ export class SessionCommand {
   constructor(
     /** `subscribe`, `unsubscribe`, `switch` or `do`. */
     readonly op: string,
-    /** For `do`: the action (`send`, `send_exit`, `kill`, `set_log_level`). */
+    /** For `do`: the action (`send`, `send_exit`, `kill`, `set_log_level`, `application_start`...). */
     readonly action: string,
     readonly body: Record<string, unknown>,
   ) {}
@@ -71,6 +76,8 @@ export class SessionReply {
     readonly status: number,
     readonly error: string | null = null,
     readonly data: unknown = null,
+    /** A stable code of a refusal (e.g. `mailbox_peek_disabled`), for the page to tell. */
+    readonly code: string | null = null,
   ) {}
 }
 
@@ -88,6 +95,8 @@ export interface SessionArgs {
   tab?: string;
   /** The History process to ask for the node's recent figures and log (null: none kept). */
   history?: string | null;
+  /** Which process tools (mailbox peek, message trace) the session may use (default: both). */
+  tools?: ToolSwitches;
 }
 
 interface Subscription {
@@ -139,6 +148,7 @@ class Settled<T = unknown> {
 
 const tick = Symbol('observer session cluster tick');
 const runtimeTick = Symbol('observer session runtime tick');
+const traceTick = Symbol('observer session trace tick');
 
 /** Whether `err` is the core's time-out error. */
 function isTimeout(err: unknown): boolean {
@@ -199,9 +209,21 @@ export class Session extends Actor {
    * when the operator selects the node again, as the network keeps no one-off route.
    */
   readonly #dialled = new Map<string, NetworkRoute>();
+  /** The framework of each remote node observed, from its node_info frames (how to start its applications). */
+  readonly #frameworks = new Map<string, string>();
   #first: Record<string, unknown> | undefined;
+  /**
+   * The newest sample of the node's history this stream was sent (ms since the epoch): later
+   * node_info subscribes get only newer ones. 0 again at every `connected` frame (the page
+   * starts over then).
+   */
+  #historySince = 0;
+  #tools!: ProcessTools;
+  /** A traceTick is on its way (while any trace runs). */
+  #tracing = false;
 
   override init(args: SessionArgs): void {
+    this.#tools = new ProcessTools(this.node, args.tools ?? { mailboxPeek: true, messageTrace: true });
     this.#id = args.id;
     this.#stream = args.stream;
     this.#tab = args.tab ?? null;
@@ -227,6 +249,7 @@ export class Session extends Actor {
           this.#switch(from, ref, request.body);
           return ReplyLater;
         case 'do':
+          if (TOOL_ACTIONS.has(request.action)) return this.#tool(request.action, request.body);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -256,7 +279,11 @@ export class Session extends Actor {
       }
     } else if (message instanceof HubPush) {
       this.#early.get(message.eventKey)?.frames.push(message.json);
-      for (const s of this.#subs.values()) if (s.eventKey === message.eventKey) this.#write(s.type, message.json);
+      for (const s of this.#subs.values())
+        if (s.eventKey === message.eventKey) {
+          if (s.type === 'node_info') this.#learnFramework(message.json);
+          this.#write(s.type, message.json);
+        }
     } else if (message instanceof HubDown) {
       const early = this.#early.get(message.eventKey);
       if (early !== undefined) early.down = true;
@@ -267,6 +294,10 @@ export class Session extends Actor {
         if (latest !== undefined) this.#forgetIfIdle(key, latest);
         this.#write(s.type, toJSONString(terminatedFrame(s.type, s.args)));
       }
+    } else if (message === traceTick) {
+      const running = this.#tools.flush((type, json) => this.#write(type, json), this.#traceEnded);
+      if (running) this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+      else this.#tracing = false;
     } else if (message === runtimeTick) {
       // Event loop figures exist only for the node this Observer runs on (see runtime.ts).
       if (this.#target.local && this.#subs.has('node_info')) this.#write('runtime', JSON.stringify(runtimeSample()));
@@ -294,11 +325,14 @@ export class Session extends Actor {
       // keys tracked for ordering late commands: never more than subscriptions + subscribes in flight
       keys: String(this.#latest.size),
       inflight: String(this.#inFlight),
+      traces: String(this.#tools.traces),
     };
   }
 
   override terminate(): void {
-    // The hub sees this process go down and drops what it held.
+    // The hub sees this process go down and drops what it held; its traces end with it.
+    this.#tools.stopAll('closed');
+    this.#tools.flush(() => undefined, this.#traceEnded);
     releaseRuntime();
   }
 
@@ -371,6 +405,8 @@ export class Session extends Actor {
     latest.pending++;
     const generation = this.#generation;
     const session = this.pid;
+    // The node's figures this stream has been sent already are not sent again (the page keeps them).
+    const since = this.#historySince;
     let early: { joins: number; frames: string[]; down: boolean } | undefined;
     let earlyKey = '';
     this.#later(
@@ -400,7 +436,7 @@ export class Session extends Actor {
         if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
         if (joined.error !== null) throw new CommandError(502, `${type} on ${target.node}: ${joined.error}`);
         // After the join: what the node logged or measured before now comes with the first frames.
-        const history = await this.#recent(target, type, args);
+        const history = await this.#recent(target, type, args, since);
         return { response, event, joined, history };
       },
       ({ response, event, joined, history }) => {
@@ -413,8 +449,14 @@ export class Session extends Actor {
         this.#subs.set(query.key, { type, eventKey: event.key, args, id });
         // The same lookup key with other args (log levels, a page of the process list) replaces the old one.
         if (old !== undefined && old.eventKey !== event.key) latest.orphans.add(old.eventKey);
-        if (type === 'node_info') this.#write('node_meta', toJSONString(nodeMeta(response)));
-        if (history !== null) this.#write(history.frame, history.json);
+        if (type === 'node_info') {
+          this.#write('node_meta', toJSONString(nodeMeta(response)));
+          if (joined.last !== null) this.#learnFramework(joined.last);
+        }
+        if (history !== null) {
+          this.#write(history.frame, history.json);
+          if (type === 'node_info') this.#historySince = Math.max(this.#historySince, history.last);
+        }
         // The log's history ends with the record the hub would replay.
         if (joined.last !== null && !(history !== null && type === 'log')) this.#write(type, joined.last);
         // What the hub pushed meanwhile, and its end if the event ended already.
@@ -445,12 +487,13 @@ export class Session extends Actor {
     target: Target,
     type: string,
     args: Record<string, unknown>,
-  ): Promise<{ frame: string; json: string } | null> {
+    since: number,
+  ): Promise<{ frame: string; json: string; last: number } | null> {
     if (this.#history === null || !target.local) return null;
     let query: HistoryQuery;
     let frame: string;
     if (type === 'node_info') {
-      query = new HistoryQuery('node');
+      query = new HistoryQuery('node', '', [], since);
       frame = 'history';
     } else if (type === 'connection_info' && typeof args.node === 'string') {
       query = new HistoryQuery('connection', args.node);
@@ -463,8 +506,8 @@ export class Session extends Actor {
       frame = 'log_history';
     } else return null;
     try {
-      const json = await this.node.call(this.#history, query, { timeout: SESSION_CALL_TIMEOUT });
-      return typeof json === 'string' ? { frame, json } : null;
+      const answer = await this.node.call(this.#history, query, { timeout: SESSION_CALL_TIMEOUT });
+      return answer instanceof HistoryAnswer ? { frame, json: answer.json, last: answer.last } : null;
     } catch {
       return null;
     }
@@ -585,15 +628,89 @@ export class Session extends Actor {
     }
   }
 
+  /** Every trace's end is on the node's record, as its start is (post.ts). */
+  readonly #traceEnded = (t: MessageTrace): void =>
+    this.log.info('observer trace of %s ended (%s): %d records, %d dropped', t.pid, t.end, t.kept, t.dropped);
+
+  /** A process tool (tools.ts): answered at once, on this node; a trace starts the flush timer. */
+  #tool(action: string, body: Record<string, unknown>): SessionReply {
+    const data = this.#tools.run(action, body, this.#target);
+    if (action === 'trace_start' && !this.#tracing) {
+      this.#tracing = true;
+      this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+    }
+    return new SessionReply(200, null, data);
+  }
+
   #do(from: PID, ref: Ref, action: string, body: Record<string, unknown>): void {
     const target = this.#target;
     const request = doRequest(action, body, target);
+    const remote = this.#foreign(target);
+    if (remote !== null && request instanceof RequestDoApplicationStart) {
+      // A Go node's inspector cannot start applications: Ergo's remote start does, where that
+      // node enabled it for this one (Network.EnableApplicationStart).
+      const mode = request.mode;
+      const start = (): Promise<void> =>
+        mode === 'temporary'
+          ? remote.applicationStartTemporary(request.application)
+          : mode === 'transient'
+            ? remote.applicationStartTransient(request.application)
+            : mode === 'permanent'
+              ? remote.applicationStartPermanent(request.application)
+              : remote.applicationStart(request.application);
+      this.#later(
+        from,
+        ref,
+        () =>
+          deadline(start(), SESSION_CALL_TIMEOUT, `${target.node} did not start ${request.application} in time`).catch(
+            (err: unknown) => {
+              if (err instanceof CommandError) throw err;
+              const text = err instanceof Error ? err.message : String(err);
+              throw new CommandError(400, `${target.node} refused to start ${request.application}: ${text}`);
+            },
+          ),
+        () => new SessionReply(200, null, { error: null }),
+      );
+      return;
+    }
+    if (remote !== null && request instanceof RequestDoApplicationStop)
+      throw new CommandError(
+        400,
+        `${target.node} runs ${remote.version().name || 'another framework'}: no node can stop its applications remotely`,
+      );
     this.#later(
       from,
       ref,
       () => this.#ask(target, request, action),
       (response) => new SessionReply(200, null, toJSONValue(response)),
     );
+  }
+
+  /**
+   * The connection to `target` when it runs another framework than ergo-ts (Go Ergo), as its
+   * node inspector said; null for ergo-ts nodes, and before any node_info frame told.
+   */
+  #foreign(target: Target): RemoteNode | null {
+    if (target.local) return null;
+    const framework = this.#frameworks.get(target.node);
+    if (framework === undefined || framework.startsWith('ergo-ts')) return null;
+    try {
+      return this.node.network().node(target.node);
+    } catch {
+      return null; // not connected: the inspector request says what is wrong
+    }
+  }
+
+  /** Notes the framework a node_info frame names (once per node: it does not change). */
+  #learnFramework(json: string): void {
+    const node = this.#target.node;
+    if (this.#target.local || this.#frameworks.has(node)) return;
+    try {
+      const name = (JSON.parse(json) as { info?: { framework?: { name?: unknown } } }).info?.framework?.name;
+      if (typeof name === 'string') this.#frameworks.set(node, name);
+    } catch {
+      // not a node_info frame
+    }
   }
 
   /** Asks the registrar for the nodes it knows, in the background; one question at a time. */
@@ -647,6 +764,7 @@ export class Session extends Actor {
     if (!force && (list === this.#nodes || this.#nodes === '')) return;
     this.#nodes = list;
     if (force) {
+      this.#historySince = 0;
       const t = this.#target;
       const node = { name: t.node, crc32: nodeCRC(t.node), connected: true };
       this.#write(
@@ -661,6 +779,7 @@ export class Session extends Actor {
 
 /** The answer for a command that failed: its CommandError's status, else 500. */
 function errorReply(err: unknown): SessionReply {
+  if (err instanceof ToolError) return new SessionReply(err.status, err.message, null, err.code);
   if (err instanceof CommandError) return new SessionReply(err.status, err.message);
   return new SessionReply(500, err instanceof Error ? err.message : String(err));
 }

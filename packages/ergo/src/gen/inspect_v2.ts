@@ -42,7 +42,8 @@ export type InspectProcessSort = 'pid' | 'running' | 'messages' | 'mailbox' | 'u
 /**
  * ergo-ts extension (no Go counterpart): one page of the processes matching the filters of
  * {@link RequestInspectProcessRange}, in `sort` order (`pid` ascending; the others descending:
- * running time, messages in + out, mailbox, uptime), `offset` matches skipped, at most `limit`
+ * running time, messages in + out, mailbox, uptime), `offset` matches skipped (or, in `pid`
+ * order, those up to the PID cursor `after`), at most `limit`
  * (default 100, at most 10 000). A page costs one pass over the process table per second and
  * no full sort (a bounded selection of `offset + limit` rows). Published as
  * {@link MessageInspectProcessPage}. A Go node does not know this request.
@@ -56,6 +57,12 @@ export class RequestInspectProcessPage {
   sort: string = 'pid';
   offset = 0;
   limit = 0;
+  /**
+   * A cursor for the `pid` order: the page starts after the process of this id (0: from the
+   * first), whatever ended or was spawned meanwhile — an offset would skip or repeat rows then.
+   * With a cursor `offset` is ignored, and the published `offset` counts the matches before it.
+   */
+  after = 0;
   constructor(init?: Init<RequestInspectProcessPage>) {
     if (init) Object.assign(this, init);
   }
@@ -183,6 +190,45 @@ export class MessageInspectEventList {
   node = '' as Atom;
   events: InspectEventInfo[] | null = null;
   constructor(init?: Init<MessageInspectEventList>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/**
+ * ergo-ts extension (no Go counterpart): starts the loaded application `application` in `mode`
+ * (`temporary`, `transient`, `permanent`; empty: the mode of its spec), as
+ * `Node.applicationStart*` does. Answered with {@link ResponseDoApplicationStart}.
+ */
+export class RequestDoApplicationStart {
+  application = '' as Atom;
+  mode = '';
+  constructor(init?: Init<RequestDoApplicationStart>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The outcome of {@link RequestDoApplicationStart}: `error` null when it started. */
+export class ResponseDoApplicationStart {
+  error: Error | null = null;
+  constructor(init?: Init<ResponseDoApplicationStart>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/**
+ * ergo-ts extension (no Go counterpart): stops the running application `application`
+ * (`Node.applicationStop`, or `applicationStopForce` when `force`). Answered with
+ * {@link ResponseDoApplicationStop}.
+ */
+export class RequestDoApplicationStop {
+  application = '' as Atom;
+  force = false;
+  constructor(init?: Init<RequestDoApplicationStop>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The outcome of {@link RequestDoApplicationStop}: `error` null when it stopped. */
+export class ResponseDoApplicationStop {
+  error: Error | null = null;
+  constructor(init?: Init<ResponseDoApplicationStop>) {
     if (init) Object.assign(this, init);
   }
 }

@@ -12,10 +12,12 @@ import type { PID } from './pid.js';
 import type { MessageFor, PayloadOf, CheckHandlers, ProtocolOf, ReplyFor, RequestFor } from './protocol.js';
 import type {
   InitArgs,
+  MailboxPeek,
   ProcessBehavior,
   ProcessFactory,
   ProcessInfo,
   ProcessShortInfo,
+  ProcessTracer,
   SendTarget,
 } from './process.js';
 import type { MessagePriority, ProcessState } from './priority.js';
@@ -259,6 +261,22 @@ export interface Node {
   processRangeShortInfo(fn: (info: ProcessShortInfo) => boolean | void): void;
   processInfo(pid: PID): ProcessInfo;
   processState(pid: PID): ProcessState;
+  /**
+   * The first `limit` (1..10 000) records waiting in each queue of a local process' mailbox,
+   * in the order they would be served, and every queue's length (ergo-ts extension: the
+   * Observer's mailbox peek). Nothing is taken or reordered, and the records are the queued
+   * objects themselves: read them, never change them. ErrIncorrect (not a PID, a bad limit),
+   * ErrProcessUnknown, ErrNodeTerminated.
+   */
+  processMailbox(pid: PID, limit: number): MailboxPeek;
+  /**
+   * Traces a local process (ergo-ts extension, as Erlang's `dbg`): `tracer` gets every record
+   * queued in its mailbox and every message, request and response it sends, until the returned
+   * function is called or the process ends (then `tracer.ended`). A process may have several
+   * tracers. Untraced processes pay one check of a counter per message. ErrIncorrect,
+   * ErrProcessUnknown, ErrNodeTerminated.
+   */
+  traceProcess(pid: PID, tracer: ProcessTracer): () => void;
   /**
    * A sleeping process terminates at once; a running one becomes a zombee, which terminates when
    * its handler settles or, at the latest, `killGraceMs` after the kill (then its late

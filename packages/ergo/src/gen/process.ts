@@ -80,6 +80,43 @@ export interface ProcessMailbox {
   lengths(): { urgent: number; system: number; main: number; log: number };
 }
 
+/** One record waiting in a process' mailbox, as {@link Node.processMailbox} shows it. */
+export interface MailboxRecord {
+  readonly queue: MailboxQueue;
+  readonly kind: MailboxKind;
+  /** The sender (the node's own PID for framework notifications). */
+  readonly from: PID;
+  /** The message, request, exit or event as it waits (the same object: do not change it). */
+  readonly message: unknown;
+}
+
+/** The first records of each of a process' four queues and every queue's length (nothing taken). */
+export interface MailboxPeek {
+  urgent: MailboxRecord[];
+  system: MailboxRecord[];
+  main: MailboxRecord[];
+  log: MailboxRecord[];
+  lengths: { urgent: number; system: number; main: number; log: number };
+}
+
+/** What a traced process sent: a message, a request (call) or a response to a call. */
+export type TracedSend = 'send' | 'call' | 'response';
+
+/**
+ * Gets what one local process receives and sends, while it is traced ({@link Node.traceProcess}).
+ * The methods run synchronously on the traced process' own path (inside the sender's send for
+ * `received`): keep them short, do not send or call from them, and do not keep the message
+ * beyond the call unless it is copied. An error they throw is dropped.
+ */
+export interface ProcessTracer {
+  /** A record was queued in the traced process' mailbox. */
+  received(queue: MailboxQueue, kind: MailboxKind, from: PID, message: unknown): void;
+  /** The traced process sent `message` to `to`. */
+  sent(kind: TracedSend, to: SendTarget, message: unknown): void;
+  /** The traced process ended: the tracer is removed, nothing more comes. */
+  ended(reason: Error): void;
+}
+
 /** Any address a message can be sent to. A plain string (or Atom) is a local registered name. */
 export type SendTarget = PID | ProcessID | Alias | Atom | string;
 /** Targets of links and monitors. An Atom is a local registered name. */

@@ -217,10 +217,11 @@ export class SegmentedQueue<T = unknown> {
   }
 
   /**
-   * Visits every record, oldest first. `widthOf(first)` tells the width of a record from its
-   * first slot; slots past the width are passed as undefined. Do not push or drop meanwhile.
+   * Visits every record, oldest first, until `fn` returns false. `widthOf(first)` tells the width
+   * of a record from its first slot; slots past the width are passed as undefined. Do not push or
+   * drop meanwhile.
    */
-  forEachRecord(widthOf: (first: T) => 1 | 2 | 4, fn: (a: T, b: T, c: T, d: T) => void): void {
+  forEachRecord(widthOf: (first: T) => 1 | 2 | 4, fn: (a: T, b: T, c: T, d: T) => boolean | void): void {
     for (let s: Segment<T> | null = this.head; s !== null; s = s.next) {
       const buf = s.buf;
       const m = s.mask;
@@ -231,7 +232,7 @@ export class SegmentedQueue<T = unknown> {
         const b = (w > 1 ? buf[(i + 1) & m] : undefined) as T;
         const c = (w > 2 ? buf[(i + 2) & m] : undefined) as T;
         const d = (w > 2 ? buf[(i + 3) & m] : undefined) as T;
-        fn(a, b, c, d);
+        if (fn(a, b, c, d) === false) return;
         i = (i + w) & m;
         left -= w;
       }

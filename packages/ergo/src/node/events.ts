@@ -63,8 +63,16 @@ export class EventEntry {
 
 /** Wall-clock time in Unix nanoseconds. */
 export function nowNanos(): bigint {
-  return BigInt(Math.round((performance.timeOrigin + performance.now()) * 1e3)) * 1000n;
+  const us = Math.round((performance.timeOrigin + performance.now()) * 1e3);
+  // A burst of publishes shares its microsecond: one bigint for all of them.
+  if (us !== lastMicros) {
+    lastMicros = us;
+    lastNanos = BigInt(us) * 1000n;
+  }
+  return lastNanos;
 }
+let lastMicros = -1;
+let lastNanos = 0n;
 
 /** The event registry of a node. */
 export class EventRegistry {

@@ -31,10 +31,12 @@ import { MessagePriority, type ProcessState } from '../gen/priority.js';
 import {
   MailboxKind,
   type InitArgs,
+  type MailboxPeek,
   type ProcessBehavior,
   type ProcessFactory,
   type ProcessInfo,
   type ProcessShortInfo,
+  type ProcessTracer,
   type SendTarget,
 } from '../gen/process.js';
 import { type Alias, type Ref } from '../gen/ref.js';
@@ -242,6 +244,29 @@ export class NodeHandle implements Node {
     if (typeof fn !== 'function') throw ErrIncorrect.with('processRangeShortInfo: fn must be a function');
     const now = Date.now(); // one clock read for the whole scan
     for (const p of n.processes.values()) if (fn(processShortInfo(p, now)) === false) return;
+  }
+  processMailbox(pid: PID, limit: number): MailboxPeek {
+    const n = this.#e();
+    n.checkAlive();
+    const p = n.processArg(pid, 'processMailbox');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+      throw ErrIncorrect.with('processMailbox: limit must be an integer 1..10000');
+    return p.mb.peek(limit);
+  }
+  traceProcess(pid: PID, tracer: ProcessTracer): () => void {
+    const n = this.#e();
+    n.checkAlive();
+    const p = n.processArg(pid, 'traceProcess');
+    const t = tracer as Partial<ProcessTracer> | null;
+    if (
+      t === null ||
+      typeof t !== 'object' ||
+      typeof t.received !== 'function' ||
+      typeof t.sent !== 'function' ||
+      typeof t.ended !== 'function'
+    )
+      throw ErrIncorrect.with('traceProcess: tracer must have received, sent and ended methods');
+    return p.addTracer(tracer);
   }
   processInfo(pid: PID): ProcessInfo {
     const n = this.#e();

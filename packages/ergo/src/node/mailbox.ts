@@ -14,7 +14,7 @@
 // target, a ping-pong) allocates nothing either.
 
 import { SegmentedQueue } from '../lib/segmented_queue.js';
-import type { MailboxKind, MailboxQueue, ProcessMailbox } from '../gen/process.js';
+import type { MailboxKind, MailboxPeek, MailboxQueue, MailboxRecord, ProcessMailbox } from '../gen/process.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 
@@ -39,7 +39,8 @@ export const Q_MAIN = 2;
 /** @see Q_URGENT */
 export const Q_LOG = 3;
 
-const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log'];
+/** Queue names by queue id. */
+export const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main', 'log'];
 
 /** Slots of the main queue's first ring (see queueOf). */
 const MAIN_FIRST_SLOTS = 4;
@@ -253,6 +254,34 @@ export class Mailbox implements ProcessMailbox {
       system: this.rare?.system?.length ?? 0,
       main: this.main?.length ?? 0,
       log: this.rare?.log?.length ?? 0,
+    };
+  }
+
+  /**
+   * The first `limit` records of each queue (the Observer's mailbox peek): read in place, so
+   * nothing is taken, reordered or counted.
+   */
+  peek(limit: number): MailboxPeek {
+    const x = this.rare;
+    const one = (r: Queue | null | undefined, queue: MailboxQueue): MailboxRecord[] => {
+      const out: MailboxRecord[] = [];
+      if (r === null || r === undefined || r.length === 0) return out;
+      r.forEachRecord(recordWidth, (a, b, c) => {
+        out.push(
+          typeof a === 'number'
+            ? { queue, kind: a as MailboxKind, from: b as PID, message: c }
+            : { queue, kind: 0, from: a as PID, message: b },
+        );
+        return out.length < limit;
+      });
+      return out;
+    };
+    return {
+      urgent: one(x?.urgent, 'urgent'),
+      system: one(x?.system, 'system'),
+      main: one(this.main, 'main'),
+      log: one(x?.log, 'log'),
+      lengths: this.lengths(),
     };
   }
 

@@ -417,6 +417,7 @@ export class NodeImpl {
 
   /** Hook: a process left the table (applications and shutdown follow it). */
   processTerminated(p: ProcessImpl, reason: Error): void {
+    p.traceEnded(reason);
     if (terminateChannel.hasSubscribers)
       terminateChannel.publish({ node: this.name, pid: p.pid, name: p.name, reason });
     if (p.application !== '') this.apps.memberTerminated(p, reason);

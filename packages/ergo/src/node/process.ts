@@ -36,7 +36,9 @@ import {
   type ProcessFactory,
   type ProcessInfo,
   type ProcessMailbox,
+  type ProcessTracer,
   type SendTarget,
+  type TracedSend,
 } from '../gen/process.js';
 import type { ProcessOptions } from '../gen/options.js';
 import {
@@ -50,7 +52,7 @@ import { Alias, Ref } from '../gen/ref.js';
 import type { CallHolder, CallOwner, PendingCall } from './calls.js';
 import type { HeldRequest, RemoteHolder } from './remote_requests.js';
 import { LogHandle } from './log.js';
-import { Mailbox, Q_URGENT } from './mailbox.js';
+import { Mailbox, Q_URGENT, QUEUE_NAMES } from './mailbox.js';
 import { NodeHandle } from './handle.js';
 import { registerNameOf, resolveLocal } from './names.js';
 import type { NodeImpl } from './node.js';
@@ -121,7 +123,16 @@ class ProcessExtras {
   handle: NodeHandle | null = null;
   onSettled: ((v: unknown) => void) | null = null;
   onFailed: ((e: unknown) => void) | null = null;
+  /** Its tracers (Node.traceProcess), null when not traced. */
+  tracers: ProcessTracer[] | null = null;
 }
+
+/**
+ * Processes traced right now, over every node of this OS process. The send and receive paths
+ * check only this (one load and compare, no per-process field): while it is 0 no tracer is
+ * looked up at all.
+ */
+let tracedProcesses = 0;
 
 // The call variants are defined once, on the prototype (gen/call_variants.ts).
 export interface ProcessImpl extends Pick<Process, CallVariantName> {}
@@ -404,6 +415,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       return;
     }
     this.messagesIn++;
+    if (tracedProcesses !== 0) this.traceIn(q, kind, from, message);
     if (this.mb.size === this.mb.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
@@ -416,6 +428,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     if (this.st === S_TERMINATED) return;
     this.mb.push(q, kind, from, message, extra, true);
     this.messagesIn++;
+    if (tracedProcesses !== 0) this.traceIn(q, kind, from, message);
     if (this.mb.size === this.mb.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
@@ -435,6 +448,77 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
         ? `Its queues are bounded at ${mb.limit} each.`
         : 'Its mailbox is unbounded: set mailboxSize (spawn or node option) to bound it, or mailboxHighWater to move this mark.',
     );
+  }
+
+  // --- tracing (Node.traceProcess) -----------------------------------------------------------
+
+  /** Adds a tracer; the returned function removes it (once). */
+  addTracer(tracer: ProcessTracer): () => void {
+    const x = this.extras();
+    if (x.tracers === null) {
+      x.tracers = [];
+      tracedProcesses++;
+    }
+    x.tracers.push(tracer);
+    let removed = false;
+    return () => {
+      if (removed) return;
+      removed = true;
+      this.dropTracer(tracer);
+    };
+  }
+
+  private dropTracer(tracer: ProcessTracer): void {
+    const list = this.x === null ? null : this.x.tracers;
+    if (list === null) return;
+    const i = list.indexOf(tracer);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) {
+      this.x!.tracers = null;
+      tracedProcesses--;
+    }
+  }
+
+  /** The tracers of this process, or null (only called while some process is traced). */
+  private tracerList(): ProcessTracer[] | null {
+    return this.x === null ? null : this.x.tracers;
+  }
+
+  private traceIn(q: number, kind: MailboxKind, from: PID, message: unknown): void {
+    const list = this.tracerList();
+    if (list === null) return;
+    for (const t of list.slice())
+      try {
+        t.received(QUEUE_NAMES[q]!, kind, from, message);
+      } catch {
+        // a tracer's fault is never the traced process' fault
+      }
+  }
+
+  private traceOut(kind: TracedSend, to: SendTarget, message: unknown): void {
+    const list = this.tracerList();
+    if (list === null) return;
+    for (const t of list.slice())
+      try {
+        t.sent(kind, to, message);
+      } catch {
+        // see traceIn
+      }
+  }
+
+  /** The process has ended: its tracers hear it and are removed. */
+  traceEnded(reason: Error): void {
+    if (tracedProcesses === 0) return;
+    const list = this.tracerList();
+    if (list === null) return;
+    for (const t of list.slice()) {
+      this.dropTracer(t);
+      try {
+        t.ended(reason);
+      } catch {
+        // see traceIn
+      }
+    }
   }
 
   // --- spawning -------------------------------------------------------------------------------
@@ -674,6 +758,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     if (options === undefined && (this.st & MASK_R) !== 0) {
       const ack = this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, this.important, this);
       this.messagesOut++;
+      if (tracedProcesses !== 0) this.traceOut('send', to, message);
       // An important remote send: its delivery ack has nobody to await it.
       if (ack !== undefined) watchDelivery(ack, this.log, 'send', to);
       return;
@@ -697,6 +782,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       watchDelivery(this.nodeImpl.router.routeSend(this.pid, to, message, prio, important, this), this.log, 'send', to);
     }
     this.messagesOut++;
+    if (tracedProcesses !== 0) this.traceOut('send', to, message);
   }
 
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
@@ -711,6 +797,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       // Local: delivered (or thrown) now. Remote: the promise of the peer's delivery ack.
       const ack = this.nodeImpl.router.routeSend(this.pid, to, message, this.priority, true, this);
       this.messagesOut++;
+      if (tracedProcesses !== 0) this.traceOut('send', to, message);
       return ack === undefined ? Promise.resolve() : ignorable(ack, this.log, `sendImportant to ${String(to)}`);
     } catch (e) {
       return rejected(e, this.log, `sendImportant to ${String(to)}`);
@@ -751,6 +838,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       try {
         const ack = this.nodeImpl.router.routeSend(this.pid, to, message, prio, this.important, this);
         this.messagesOut++;
+        if (tracedProcesses !== 0) this.traceOut('send', to, message);
         watchDelivery(ack, this.log, 'sendAfter', to);
       } catch (e) {
         this.log.warning('sendAfter to %s failed: %s', String(to), toError(e).message);
@@ -796,6 +884,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     this.allow(MASK_IR, 'sendResponse');
     this.nodeImpl.router.routeResponse(this.pid, to, ref, true, value, this);
     this.messagesOut++;
+    if (tracedProcesses !== 0) this.traceOut('response', to, value);
   }
 
   sendResponseError(to: PID, ref: Ref, error: Error): void {
@@ -803,6 +892,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     this.allow(MASK_IR, 'sendResponseError');
     this.nodeImpl.router.routeResponse(this.pid, to, ref, false, error, this);
     this.messagesOut++;
+    if (tracedProcesses !== 0) this.traceOut('response', to, error);
   }
 
   sendResponseImportant(to: PID, ref: Ref, value: unknown): Promise<void> {
@@ -826,6 +916,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       if (!(ref instanceof Ref)) throw ErrIncorrect.with(`${op}: the call's ref must be a Ref`);
       const ack = this.nodeImpl.router.routeResponseImportant(this.pid, to, ref, ok, value, this);
       this.messagesOut++;
+      if (tracedProcesses !== 0) this.traceOut('response', to, value);
       return ignorable(ack, this.log, `${op} to ${String(to)}`);
     } catch (e) {
       return rejected(e, this.log, `${op} to ${String(to)}`);
@@ -848,6 +939,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     if (to instanceof PID && to.equals(this.pid))
       return rejected(ErrNotAllowed.with('call to itself'), this.log, 'call');
     this.messagesOut++;
+    if (tracedProcesses !== 0) this.traceOut('call', to, request);
     return this.nodeImpl.router.makeCall(this, this.pid, to, request, options, MailboxKind.Request);
   }
 

@@ -31,6 +31,8 @@ import type {
   ProcessFactory,
   ProcessInfo,
   ProcessShortInfo,
+  MailboxPeek,
+  ProcessTracer,
   SendTarget,
 } from '../gen/process.js';
 import { Alias, Ref } from '../gen/ref.js';
@@ -278,6 +280,14 @@ export class TestNode implements Node {
   processState(pid: PID): ProcessState {
     if (this.#process?.pid.equals(pid)) return this.#process.state();
     throw ErrProcessUnknown.with(String(pid));
+  }
+  /** Not supported by the test harness: ErrUnsupported. */
+  processMailbox(_pid: PID, _limit: number): MailboxPeek {
+    throw ErrUnsupported.with('processMailbox is not supported by TestNode');
+  }
+  /** Not supported by the test harness: ErrUnsupported. */
+  traceProcess(_pid: PID, _tracer: ProcessTracer): () => void {
+    throw ErrUnsupported.with('traceProcess is not supported by TestNode');
   }
   kill(pid: PID): void {
     this.#record('kill', [pid]);

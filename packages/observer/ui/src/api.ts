@@ -50,6 +50,11 @@ export class ObserverAPI {
   /** The observed node's framework (`ergo-ts 0.1.0`, `Ergo Framework 3.2.0`), once a node_info frame told. */
   framework: string | null = null;
   status: 'connecting' | 'open' | 'closed' = 'connecting';
+  /**
+   * The node's figures its `history` frames brought, oldest first, with the browser's clock (s):
+   * the session sends each sample once, so the node page draws them again from here.
+   */
+  nodeHistory: { t: number; s: Json }[] = [];
   #source: EventSource | null = null;
   /** Numbers the subscriptions: an unsubscribe names the one it ends (POSTs arrive in any order). */
   #subId = 0;
@@ -79,6 +84,8 @@ export class ObserverAPI {
     'connection_history',
     'log_history',
     'entities_find',
+    'trace',
+    'trace_end',
   ];
   #port: MessagePort | null = null;
 
@@ -146,7 +153,9 @@ export class ObserverAPI {
     if (type === 'node_info' && data?.info?.framework && data.info.name === this.connected?.node.name) {
       this.framework = `${data.info.framework.name ?? ''} ${data.info.framework.release ?? ''}`.trim();
     }
+    if (type === 'history') this.#keepHistory(data);
     if (type === 'connected') {
+      this.nodeHistory = [];
       this.connected = data as Connected;
       this.epoch++;
       this.framework = null;
@@ -158,6 +167,17 @@ export class ObserverAPI {
       this.#notifyStatus();
     }
     for (const l of this.#listeners.get(type) ?? []) l(data);
+  }
+
+  /** Adds a `history` frame's samples (those newer than the kept ones), at most an hour of them. */
+  #keepHistory(h: Json): void {
+    const shift = Date.now() - Number(h?.now ?? Date.now());
+    const newest = this.nodeHistory[this.nodeHistory.length - 1]?.t ?? -Infinity;
+    for (const s of Array.isArray(h?.samples) ? h.samples : []) {
+      const t = (Number(s.t) + shift) / 1000;
+      if (t > newest) this.nodeHistory.push({ t, s });
+    }
+    if (this.nodeHistory.length > 3600) this.nodeHistory.splice(0, this.nodeHistory.length - 3600);
   }
 
   /** Closes the stream, or leaves the shared one (the session ends on the server). */
@@ -195,7 +215,10 @@ export class ObserverAPI {
     } catch {
       throw new Error(`HTTP ${res.status}`);
     }
-    if (!answer.ok) throw new Error(answer.error ?? `HTTP ${res.status}`);
+    if (!answer.ok) {
+      // `code`: a stable reason the page can tell (e.g. mailbox_peek_disabled).
+      throw Object.assign(new Error(answer.error ?? `HTTP ${res.status}`), { code: answer.code });
+    }
     return answer.data;
   }
 

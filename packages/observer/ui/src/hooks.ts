@@ -181,16 +181,17 @@ function historyClock(h: Json): (t: number) => number {
 }
 
 /**
- * Prefills the node page's charts with the node's history (its `history` frame: the figures the
- * Observer kept since it started, for the node it runs on), then calls `filled`.
+ * Prefills the node page's charts with the node's history (the figures the Observer kept since it
+ * started, for the node it runs on), then calls `filled`. Each `history` frame brings what this
+ * page was not sent yet (the whole history the first time); the charts are drawn from every
+ * sample the tab kept (`api.nodeHistory`).
  */
 export function useNodeHistory(charts: NodeCharts, filled: () => void): void {
   useEffect(
     () =>
-      api.on('history', (h: Json) => {
-        const at = historyClock(h);
-        const samples: Json[] = Array.isArray(h.samples) ? h.samples : [];
-        const rows = (f: (s: Json) => number[]): [number, number[]][] => samples.map((s) => [at(s.t), f(s)]);
+      api.on('history', () => {
+        const samples = api.nodeHistory;
+        const rows = (f: (s: Json) => number[]): [number, number[]][] => samples.map(({ t, s }) => [t, f(s)]);
         charts.procs.prepend(rows((s) => [s.processesTotal, s.processesRunning]));
         charts.mem.prepend(rows((s) => [s.memoryUsed, s.memoryAlloc]));
         charts.cpu.prepend(rows((s) => [s.cpuUser, s.cpuSystem]));

@@ -78,6 +78,14 @@ const ACTIONS: [abstract new (...a: never[]) => unknown, (r: never) => string][]
     I.RequestDoSetLogLevelMeta,
     (r: I.RequestDoSetLogLevelMeta) => `log level of ${String(r.meta)} ${logLevelString(r.level)}`,
   ],
+  [
+    V.RequestDoApplicationStart,
+    (r: V.RequestDoApplicationStart) => `start application ${r.application} ${r.mode || '(its mode)'}`,
+  ],
+  [
+    V.RequestDoApplicationStop,
+    (r: V.RequestDoApplicationStop) => `stop application ${r.application}${r.force ? ' (force)' : ''}`,
+  ],
 ];
 
 /**
@@ -158,8 +166,10 @@ export class SystemInspect extends Actor {
       let limit = num(r.limit, 100);
       if (limit < 1) limit = 100;
       if (limit > INSPECT_MAX_ROWS) limit = INSPECT_MAX_ROWS;
-      const key = filterKey([f.name, f.behavior, f.application, f.state, f.minMailbox, sort, offset, limit]);
-      const args = [f, sort, offset, limit, key];
+      const after = sort === 'pid' ? Math.max(0, num(r.after, 0)) : 0;
+      // A cursor names its own page: the offset plays no part then.
+      const key = filterKey([f.name, f.behavior, f.application, f.state, f.minMailbox, sort, offset, limit, after]);
+      const args = [f, sort, after > 0 ? 0 : offset, limit, key, after];
       return this.forward(`inspect_process_page_${key}`, ProcessPageInspector, args, from, ref);
     }
     if (r instanceof V.RequestInspectConnectionList) {
@@ -211,9 +221,37 @@ export class SystemInspect extends Actor {
       return new I.ResponseDoSetLogLevel({ error: attempt(() => node.setLogLevelProcess(r.pid, r.level)) });
     if (r instanceof I.RequestDoSetLogLevelMeta)
       return new I.ResponseDoSetLogLevel({ error: attempt(() => node.setLogLevelMeta(r.meta, r.level)) });
+    if (r instanceof V.RequestDoApplicationStart || r instanceof V.RequestDoApplicationStop) return this.startStop(r);
     this.log.error('unsupported request: %o', r);
     this.sendResponseError(from, ref, ErrUnsupported);
     return undefined;
+  }
+
+  /** Starts or stops an application; answers once it has (the node's own time limits apply). */
+  private startStop(
+    r: V.RequestDoApplicationStart | V.RequestDoApplicationStop,
+  ): Promise<V.ResponseDoApplicationStart | V.ResponseDoApplicationStop> {
+    const node = this.node;
+    let done: Promise<void>;
+    try {
+      if (r instanceof V.RequestDoApplicationStop)
+        done = r.force ? node.applicationStopForce(r.application) : node.applicationStop(r.application);
+      else if (r.mode === '' || r.mode === undefined) done = node.applicationStart(r.application);
+      else if (r.mode === 'temporary') done = node.applicationStartTemporary(r.application);
+      else if (r.mode === 'transient') done = node.applicationStartTransient(r.application);
+      else if (r.mode === 'permanent') done = node.applicationStartPermanent(r.application);
+      else done = Promise.reject(ErrIncorrect.with('mode: temporary, transient or permanent'));
+    } catch (e) {
+      done = Promise.reject(toError(e));
+    }
+    const answer = (error: Error | null): V.ResponseDoApplicationStart | V.ResponseDoApplicationStop =>
+      r instanceof V.RequestDoApplicationStop
+        ? new V.ResponseDoApplicationStop({ error })
+        : new V.ResponseDoApplicationStart({ error });
+    return done.then(
+      () => answer(null),
+      (e: unknown) => answer(toError(e)),
+    );
   }
 
   /**

@@ -168,12 +168,22 @@ export class ProcessPageInspector extends Inspector {
   private offset = 0;
   private limit = 100;
   private key = '';
-  protected override setup(filter: unknown, sort: unknown, offset: unknown, limit: unknown, key: unknown): void {
+  /** The PID cursor (`pid` order): rows start after this process id; 0 for none. */
+  private cursor = 0;
+  protected override setup(
+    filter: unknown,
+    sort: unknown,
+    offset: unknown,
+    limit: unknown,
+    key: unknown,
+    after: unknown,
+  ): void {
     this.filter = filter as ProcessFilter;
     this.sort = sort as string;
     this.offset = offset as number;
     this.limit = limit as number;
     this.key = key as string;
+    this.cursor = typeof after === 'number' ? after : 0;
   }
   protected eventName(): string {
     return `inspect_process_page_${this.key}`;
@@ -188,7 +198,20 @@ export class ProcessPageInspector extends Inspector {
     let total = 0;
     let page: ProcessShortInfo[];
     const key = SORT_KEYS[this.sort];
-    if (key === undefined) {
+    let before = from;
+    if (key === undefined && this.cursor > 0) {
+      // After the cursor: the page is the next `limit` matches past it, whatever came or went.
+      const after = this.cursor;
+      page = [];
+      before = 0;
+      this.node.processRangeShortInfo((p) => {
+        if (!matches(f, p)) return true;
+        total++;
+        if (p.pid.id <= after) before++;
+        else if (page.length < this.limit) page.push(p);
+        return true;
+      });
+    } else if (key === undefined) {
       // PID order is the table's walk order (IdTable): keep the rows of the page, count the rest.
       page = [];
       this.node.processRangeShortInfo((p) => {
@@ -210,7 +233,7 @@ export class ProcessPageInspector extends Inspector {
     return new V.MessageInspectProcessPage({
       node: this.node.name,
       total,
-      offset: from,
+      offset: before,
       processes: page.length > 0 ? page : null,
     });
   }

@@ -146,6 +146,19 @@ export class EdfDecoder extends EdfReader {
     }
   }
 
+  /**
+   * @internal The tagged string at `bytes[start]` (tag {@link Tag.String}) as `decode` would
+   * return it, without its set-up; undefined when anything is off (too long, truncated, busy):
+   * then `decode` reports it.
+   */
+  stringAt(bytes: Uint8Array, start: number, end: number): string | undefined {
+    if (this.#busy || end - start > this.limits.maxMessageSize || end - start < 3) return undefined;
+    const n = (bytes[start + 1]! << 8) | bytes[start + 2]!;
+    if (n > this.#maxString || start + 3 + n > end) return undefined;
+    this.setInput(bytes, start + 3, end);
+    return this.utf8(n);
+  }
+
   /** @internal Reads a tagged value (what an `any` slot holds). */
   tagged(): unknown {
     if (this.pos >= this.end) throw this.eod(1);

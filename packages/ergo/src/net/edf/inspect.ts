@@ -380,8 +380,13 @@ export function registerInspectTypes(r: EdfRegistry): void {
     sort: Go.string,
     offset: Go.int,
     limit: Go.int,
+    after: Go.int,
   });
   ext(V.ResponseInspectProcessPage, event);
+  ext(V.RequestDoApplicationStart, { application: Go.atom, mode: Go.string });
+  ext(V.ResponseDoApplicationStart, { error: Go.error });
+  ext(V.RequestDoApplicationStop, { application: Go.atom, force: Go.bool });
+  ext(V.ResponseDoApplicationStop, { error: Go.error });
   const eventInfo = s('#ergo-ts/gen/EventInfo', {
     event: Go.event,
     producer: Go.pid,

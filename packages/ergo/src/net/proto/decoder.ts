@@ -8,6 +8,7 @@
 import { EdfDecoder, type EdfDecodeOptions } from '../edf/decoder.js';
 import { defaultRegistry } from '../edf/default.js';
 import { EdfError } from '../edf/errors.js';
+import { Tag } from '../edf/tags.js';
 import { WireError } from '../error.js';
 import { DEFAULT_MAX_DECOMPRESSED_SIZE, decompressPacket } from './compression.js';
 import { registerProtoTypes } from './messages.js';
@@ -73,6 +74,11 @@ export class EnpDecoder {
   readonly #lastNameBytes = new Uint8Array(255);
   #lastNameLength = -1;
   #lastName = '';
+  // The last event timestamp (its two big-endian halves and value): the events of a burst share
+  // their microsecond, and a timestamp past 2^53 would otherwise be a fresh bigint per packet.
+  #tsHi = -1;
+  #tsLo = -1;
+  #ts: number | bigint = 0;
 
   /** @throws WireError `ERR_ENP_DECOMPRESSED_TOO_LARGE` for a bad `maxDecompressedSize`; EdfError for bad caches. */
   constructor(options: EnpDecoderOptions = {}) {
@@ -201,7 +207,7 @@ export class EnpDecoder {
       case PacketType.EventCached: {
         p.fromID = u64(dv, o);
         p.priority = bytes[o + 8]!;
-        p.timestamp = i64(dv, o + 9);
+        p.timestamp = this.#timestamp(dv, o + 9);
         const q = this.#name(bytes, dv, o + 17, end, type === PacketType.EventCached, p);
         p.payload = this.#payload(bytes, q, end);
         return;
@@ -286,6 +292,15 @@ export class EnpDecoder {
     }
   }
 
+  #timestamp(b: Uint8Array, at: number): number | bigint {
+    const hi = be32(b, at);
+    const lo = be32(b, at + 4);
+    if (hi === this.#tsHi && lo === this.#tsLo) return this.#ts;
+    this.#tsHi = hi;
+    this.#tsLo = lo;
+    return (this.#ts = i64(b, at));
+  }
+
   #prio(p: EnpPacket, b: number): void {
     p.priority = b & 3;
     p.important = (b & IMPORTANT_BIT) !== 0;
@@ -326,6 +341,11 @@ export class EnpDecoder {
   #payload(bytes: Uint8Array, q: number, end: number): unknown {
     if (q >= end) throw new WireError('ERR_ENP_MALFORMED', 'packet has no payload');
     try {
+      // A plain string (the usual event or message body) skips the general decoder's set-up.
+      if (bytes[q] === Tag.String) {
+        const s = this.#d.stringAt(bytes, q, end);
+        if (s !== undefined) return s;
+      }
       return this.#d.decode(bytes, q, end);
     } catch (err) {
       throw new WireError(

@@ -202,7 +202,8 @@ export class InboundDispatcher {
         const from = this.remotePID(p.fromID);
         let ev = this.lastEvent;
         if (ev.name !== p.name) this.lastEvent = ev = new Event(p.name as Atom, this.peer);
-        const m = new MessageEvent(ev, BigInt(p.timestamp), p.payload);
+        const t = p.timestamp;
+        const m = new MessageEvent(ev, typeof t === 'bigint' ? t : BigInt(t), p.payload);
         core.routeSendEvent(from, ZERO_TOKEN, this.inOptions(p, undefined), m);
         return;
       }

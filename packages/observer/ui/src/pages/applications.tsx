@@ -1,12 +1,86 @@
 // Applications: every application of the node with its facts; the selected one's processes drawn
-// as its supervision tree (each process under its parent).
+// as its supervision tree (each process under its parent); start (in a mode) and stop, each
+// confirmed first. A Go node starts an application it enabled for remote start, and cannot stop one.
 
 import { useState } from 'preact/hooks';
 
-import { type Json } from '../api';
+import { api, type Json } from '../api';
 import { appMode, appState, list, processState, seconds } from '../format';
-import { useSubscription } from '../hooks';
+import { isErgoTS, useFramework, useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
+
+const MODES = ['temporary', 'transient', 'permanent'];
+
+/**
+ * Start (with a mode) or stop of one application, asked for first: the row shows the question
+ * until "yes" or "cancel". `stoppable` is false for nodes that cannot stop remotely (Go).
+ */
+function AppActions(props: { app: Json; stoppable: boolean; onResult: (text: string) => void }) {
+  const { app } = props;
+  const state = appState(app.state);
+  // '' starts it as Node.applicationStart does: in its own mode, its dependencies first.
+  const [mode, setMode] = useState('');
+  const shown = mode === '' ? appMode(app.mode) : mode;
+  const [confirm, setConfirm] = useState(false);
+  const [busy, setBusy] = useState(false);
+  // The system application runs the node itself: it cannot be stopped.
+  if (app.name === 'system_app') return null;
+  const action = state === 'loaded' ? 'start' : state === 'running' ? 'stop' : '';
+  if (action === '' || (action === 'stop' && !props.stoppable)) return null;
+  const run = (): void => {
+    setConfirm(false);
+    setBusy(true);
+    const body = action === 'start' ? { app: app.name, mode } : { app: app.name };
+    api
+      .do(`application_${action}`, body)
+      .then(
+        () => props.onResult(`${app.name}: ${action === 'start' ? `started (${shown})` : 'stopped'}`),
+        (err: Error) => props.onResult(`${app.name}: ${err.message}`),
+      )
+      .finally(() => setBusy(false));
+  };
+  const stop = (e: Event): void => e.stopPropagation();
+  return (
+    <span onClick={stop} data-testid={`app-actions-${app.name}`}>
+      {action === 'start' ? (
+        <select
+          value={mode}
+          data-testid="app-mode"
+          onChange={(e) => setMode((e.target as HTMLSelectElement).value)}
+          disabled={busy}
+        >
+          <option value="">{appMode(app.mode)} (its mode)</option>
+          {MODES.map((m) => (
+            <option key={m} value={m}>
+              {m}
+            </option>
+          ))}
+        </select>
+      ) : null}{' '}
+      {confirm ? (
+        <span class="confirm" data-testid="app-confirm">
+          {action} {app.name}
+          {action === 'start' ? ` (${shown})` : ''}?{' '}
+          <button class={action === 'stop' ? 'danger' : ''} data-testid="app-yes" onClick={run}>
+            yes, {action}
+          </button>{' '}
+          <button data-testid="app-cancel" onClick={() => setConfirm(false)}>
+            cancel
+          </button>
+        </span>
+      ) : (
+        <button
+          class={action === 'stop' ? 'danger' : ''}
+          data-testid={`app-${action}`}
+          disabled={busy}
+          onClick={() => setConfirm(true)}
+        >
+          {action}
+        </button>
+      )}
+    </span>
+  );
+}
 
 /** Processes of a tree whose restart figures are asked for (one state inspector each). */
 const SUPERVISORS = 20;
@@ -83,12 +157,21 @@ function Tree(props: { app: string; running: boolean }) {
 export function ApplicationsPage() {
   const [data, error] = useSubscription('application_list', {});
   const [selected, setSelected] = useState('');
+  const [result, setResult] = useState<string | null>(null);
+  // Any ergo-ts node stops applications through its inspector; Go's has no such request.
+  const framework = useFramework();
+  const stoppable = isErgoTS(framework);
   const apps: Json[] = Object.values(data?.applications ?? {});
   apps.sort((a, b) => String(a.name).localeCompare(String(b.name)));
   return (
     <div class="page" data-page="applications">
       <h1>Applications</h1>
       <Error text={error} />
+      {result === null ? null : (
+        <p class="muted" data-testid="app-result">
+          {result}
+        </p>
+      )}
       <table class="grid">
         <thead>
           <tr>
@@ -100,6 +183,7 @@ export function ApplicationsPage() {
             <th>members</th>
             <th>depends on</th>
             <th>description</th>
+            <th>actions</th>
           </tr>
         </thead>
         <tbody>
@@ -119,6 +203,7 @@ export function ApplicationsPage() {
               <td>{list(a.group).length}</td>
               <td>{list(a.depends?.applications).join(', ')}</td>
               <td>{a.description}</td>
+              <td>{framework === null ? null : <AppActions app={a} stoppable={stoppable} onResult={setResult} />}</td>
             </tr>
           ))}
         </tbody>

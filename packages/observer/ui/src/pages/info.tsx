@@ -52,7 +52,9 @@ export function InfoPage() {
   const charts = useMemo(
     () => ({
       procs: new Series(['total', 'running']),
-      mem: new Series(['used', 'allocated']),
+      // Go's meaning: MemoryUsed is what the runtime took from the OS (Go Sys, Node.js RSS), MemoryAlloc
+      // the heap objects in use (Go Alloc, V8 heapUsed): the first is the larger.
+      mem: new Series(['from the OS', 'heap in use']),
       cpu: new Series(['user', 'system']),
       loop: new Series(['utilisation %']),
       delay: new Series(['mean ms', 'max ms']),
@@ -138,7 +140,15 @@ export function InfoPage() {
                 ['zombee', count(i.processesZombee)],
                 ['names / aliases / events', `${i.registeredNames} / ${i.registeredAliases} / ${i.registeredEvents}`],
                 ['applications', `${i.applicationsRunning} running of ${i.applicationsTotal}`],
-                ['memory used / allocated', `${bytes(i.memoryUsed)} / ${bytes(i.memoryAlloc)}`],
+                [
+                  'memory: heap in use / from the OS',
+                  <span
+                    data-testid="memory"
+                    title="heap in use: Go Alloc, V8 heapUsed; from the OS: Go Sys, the process's resident set (RSS)"
+                  >
+                    {bytes(i.memoryAlloc)} / {bytes(i.memoryUsed)}
+                  </span>,
+                ],
               ]}
             />
             <div class="card">

@@ -15,6 +15,10 @@ export function LogPage() {
   const [cap, setCap] = useState(1000);
   const [paused, setPaused] = useState(false);
   const [lines, setLines] = useState<Json[]>([]);
+  // Each line's own key (its arrival number): when the oldest line goes, the others keep their
+  // elements, instead of every element being redrawn with its neighbour's record.
+  const seq = useRef(0);
+  const number = (r: Json): Json => ({ ...r, key: ++seq.current });
   const pausedRef = useRef(false);
   pausedRef.current = paused;
   const capRef = useRef(cap);
@@ -24,7 +28,7 @@ export function LogPage() {
   useFrames(
     'log_history',
     useCallback((h: Json) => {
-      if (!pausedRef.current && Array.isArray(h.records)) setLines(h.records.slice(-capRef.current));
+      if (!pausedRef.current && Array.isArray(h.records)) setLines(h.records.slice(-capRef.current).map(number));
     }, []),
   );
   useFrames(
@@ -33,7 +37,7 @@ export function LogPage() {
       if (pausedRef.current) return;
       setLines((l) => {
         const next = l.length >= capRef.current ? l.slice(l.length - capRef.current + 1) : l.slice();
-        next.push(r);
+        next.push(number(r));
         return next;
       });
     }, []),
@@ -76,8 +80,8 @@ export function LogPage() {
       </div>
       <Error text={error} />
       <div class="log" data-testid="log-lines">
-        {lines.map((r, i) => (
-          <div key={i} class={`line lvl-${logLevel(r.level)}`}>
+        {lines.map((r) => (
+          <div key={r.key} class={`line lvl-${logLevel(r.level)}`}>
             <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b>{' '}
             {r.pid ? (
               <PidLink pid={r.pid} label={r.name ? `${r.name}` : r.pid} />

@@ -23,6 +23,17 @@ function flags(f: Json): string {
 
 const ver = (v: Json): string => (v ? `${v.name ?? ''} ${v.release ?? ''}` : '');
 
+/**
+ * A registrar's version: Go (and ergo-ts) report "none" "R0" for a node without a registrar,
+ * which reads as one; a release is shown only when there is one.
+ */
+export function registrarVersion(v: Json): string {
+  const name = String(v?.name ?? '');
+  const release = String(v?.release ?? '');
+  if (name === '' || name === 'none') return 'no registrar (static routes only)';
+  return release === '' || release === 'R0' ? name : `${name} ${release}`;
+}
+
 export function NetworkPage() {
   const [data, error] = useSubscription('network_info', {});
   const i = data?.info;
@@ -47,9 +58,9 @@ export function NetworkPage() {
             <KV
               title="Registrar"
               rows={[
-                ['server', i.registrar?.server ?? ''],
+                ['server', i.registrar?.server || 'none'],
                 ['embedded server', String(i.registrar?.embeddedServer ?? '')],
-                ['version', ver(i.registrar?.version)],
+                ['version', <span data-testid="registrar-version">{registrarVersion(i.registrar?.version)}</span>],
                 [
                   'proxy / applications / config / events',
                   ['supportRegisterProxy', 'supportRegisterApplication', 'supportConfig', 'supportEvent']
@@ -79,7 +90,11 @@ export function NetworkPage() {
                     <td>{String(a.tls)}</td>
                     <td>{ver(a.handshakeVersion)}</td>
                     <td>{ver(a.protoVersion)}</td>
-                    <td>{a.registrarServer}</td>
+                    <td>
+                      {a.registrarServer
+                        ? `${a.registrarServer} (${registrarVersion(a.registrarVersion)})`
+                        : registrarVersion(a.registrarVersion)}
+                    </td>
                     <td>{flags(a.flags)}</td>
                   </tr>
                 ))}

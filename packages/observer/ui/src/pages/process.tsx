@@ -9,6 +9,7 @@ import { Chart } from '../chart';
 import { clock, count, list, logLevel, metaState, nanos, priority, processState, seconds } from '../format';
 import { Series, go, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect, PidLink } from '../ui';
+import { MailboxPeek, MessageTrace } from './process_tools';
 
 /** Linked and monitored PIDs named: the first this many of a list (one inspector each while shown). */
 const NAMED = 20;
@@ -16,6 +17,10 @@ const NAMED = 20;
 /** A PID of the node observed (another node's PID is not asked about: the session reads PIDs against its node). */
 const localPID = (s: string): boolean =>
   new RegExp(`^<${api.connected?.node.crc32 ?? '-'}\\.\\d+\\.\\d+>$`, 'i').test(s);
+
+/** Records waiting in all four queues (`mailboxSize` is the queues' limit, 0 for none). */
+const queued = (i: Json): number =>
+  ['urgent', 'system', 'main', 'log'].reduce((n, q) => n + Number(i?.mailboxQueues?.[q] ?? 0), 0);
 
 /** The registered name of `pid` (from its own process_info), beside the link. */
 function PidName(props: { pid: string }) {
@@ -121,7 +126,7 @@ export function ProcessPage(props: { pid: string }) {
         if (d.info?.pid !== pid || d.terminated) return;
         const t = Date.now() / 1000;
         charts.msgs.push(t, [d.info.messagesIn, d.info.messagesOut]);
-        charts.mailbox.push(t, [d.info.mailboxSize]);
+        charts.mailbox.push(t, [queued(d.info)]);
         setTick((n) => n + 1);
       },
       [pid, charts],
@@ -129,6 +134,10 @@ export function ProcessPage(props: { pid: string }) {
   );
   // The synthetic last frame of a PID that had ended before the page opened carries no facts.
   const gone = terminated && (i?.behavior === undefined || i.behavior === '');
+  // The tools stay once the process was seen alive: a trace's end ("the process ended") must
+  // not vanish with it when its last frame carries no facts.
+  const seenAlive = useMemo(() => ({ pid, yes: false }), [pid]);
+  if (i?.behavior) seenAlive.yes = true;
   const act = (action: string, args: Json): void => {
     setResult(null);
     api.do(action, { pid, ...args }).then(
@@ -234,7 +243,7 @@ export function ProcessPage(props: { pid: string }) {
               ]}
             />
             <KV
-              title={`Mailbox (${count(i.mailboxSize)})`}
+              title={`Mailbox (${count(queued(i))}${i.mailboxSize > 0 ? ` of ${count(i.mailboxSize)} a queue` : ''})`}
               rows={[
                 ['urgent', count(i.mailboxQueues?.urgent)],
                 ['system', count(i.mailboxQueues?.system)],
@@ -292,6 +301,12 @@ export function ProcessPage(props: { pid: string }) {
               </ul>
             </div>
           </div>
+        </>
+      )}
+      {gone && !seenAlive.yes ? null : (
+        <>
+          <MailboxPeek pid={pid} ended={terminated} />
+          <MessageTrace pid={pid} ended={terminated} />
         </>
       )}
       <ProcessLog match={(r) => r.pid === pid} />

@@ -2,7 +2,8 @@
 // itself (the process page query: one pass over the table, no full sort), so a node with
 // 100,000 processes sends one page; other nodes (Go Ergo 3.2) send a page of processes from a
 // PID, filtered and sorted here. The table draws only the rows in view, so a page of 10,000
-// processes scrolls smoothly.
+// processes scrolls smoothly. "By PID" pages go by a PID cursor (the next page starts after the
+// last PID shown), so processes spawned or ended between two pages skip or repeat no row.
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 
@@ -33,15 +34,27 @@ export function ProcessesPage() {
   const [sort, setSort] = useState<Sort>('pid');
   const [scroll, setScroll] = useState(0);
   const [offset, setOffset] = useState(0);
+  /** The PID cursor of "by PID" pages on an ergo-ts node: the page starts after this PID id. */
+  const [after, setAfter] = useState(0);
   // Another filter, sort or page size starts again from the first page.
-  useEffect(() => setOffset(0), [name, behavior, application, state, minMailbox, sort, limit]);
+  useEffect(() => (setOffset(0), setAfter(0)), [name, behavior, application, state, minMailbox, sort, limit]);
   // The node does the work when it can (an ergo-ts node); the browser does it for the others.
   const framework = useFramework();
   const paged = isErgoTS(framework);
+  const cursor = paged && sort === 'pid';
   const [data, error] = useSubscription(
     paged ? 'process_page' : 'process_list',
     paged
-      ? { namePattern: name, behavior, application, state, minMailbox, sort, offset, limit }
+      ? {
+          namePattern: name,
+          behavior,
+          application,
+          state,
+          minMailbox,
+          sort,
+          ...(cursor ? { after, offset: 0 } : { offset }),
+          limit,
+        }
       : { pidStart: start, pidLimit: limit },
     () => true,
     framework !== null,
@@ -71,6 +84,8 @@ export function ProcessesPage() {
   const first = Math.max(0, Math.floor(scroll / ROW) - 5);
   const visible = rows.slice(first, first + Math.ceil(VIEW / ROW) + 10);
   const last = all.length > 0 ? pidId(all[all.length - 1].pid) : start;
+  // Where this page starts among the matches (with a cursor: how many lie before it now).
+  const from = Number(data?.offset ?? offset);
   return (
     <div class="page" data-page="processes">
       <h1>Processes</h1>
@@ -94,13 +109,17 @@ export function ProcessesPage() {
             ))}
           </select>
         </label>
-        <button onClick={() => (paged ? setOffset(0) : setStart(1000))} disabled={paged ? offset === 0 : start <= 1000}>
+        <button
+          data-testid="first-page"
+          onClick={() => (cursor ? setAfter(0) : paged ? setOffset(0) : setStart(1000))}
+          disabled={cursor ? after === 0 : paged ? offset === 0 : start <= 1000}
+        >
           first
         </button>
         <button
           data-testid="next-page"
-          onClick={() => (paged ? setOffset(offset + limit) : setStart(last + 1))}
-          disabled={paged ? offset + all.length >= total : all.length < limit}
+          onClick={() => (cursor ? setAfter(last) : paged ? setOffset(offset + limit) : setStart(last + 1))}
+          disabled={paged ? from + all.length >= total || all.length === 0 : all.length < limit}
         >
           next page
         </button>
@@ -144,7 +163,7 @@ export function ProcessesPage() {
       <Error text={error} />
       <p class="muted" data-testid="process-count">
         {paged
-          ? `${count(rows.length)} shown (from ${count(offset + 1)}) of ${count(total)} matching`
+          ? `${count(rows.length)} shown (from ${count(from + 1)}) of ${count(total)} matching`
           : `${count(rows.length)} shown of ${count(all.length)} in this page`}
       </p>
       <div class="table-head proc-grid">
