@@ -10,7 +10,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { Actor, startNode } from 'ergo-ts';
+import { Actor, TerminateReasonNormal, startNode } from 'ergo-ts';
 import { chromium } from 'playwright-core';
 
 import { createObserverApp } from '../dist/src/index.js';
@@ -22,6 +22,7 @@ mkdirSync(out, { recursive: true });
 class Busy extends Actor {
   handleMessage(_from, m) {
     if (m === 'log') this.log.info('busy %s handled a message', this.pid);
+    if (m === 'stop') return TerminateReasonNormal;
   }
 }
 
@@ -42,7 +43,7 @@ const timer = setInterval(() => {
     live.push(pids);
     for (const p of pids) for (let i = 0; i < 20; i++) node.send(p, i);
     node.send(pids[0], 'log');
-    if (live.length > 10) for (const p of live.shift()) node.kill(p);
+    if (live.length > 10) for (const p of live.shift()) node.send(p, 'stop');
   });
   if (round % 10 === 0) node.log.info('soak round %d, %d waves live', round, live.length);
 }, 1000);
@@ -57,22 +58,19 @@ const browser = await chromium.launch({
 });
 const page = await browser.newPage({ viewport: { width: 1280, height: 820 } });
 const opened = Date.now();
-await page.goto(`${app.url}/#/`);
-await page.waitForSelector('svg');
-// The first frame with history is what the page draws before any live sample could add up.
-await page.waitForTimeout(1500);
+await page.goto(app.url);
+// The first charts drawn hold the kept samples: live ones come one a second.
+await page.waitForSelector('[data-page=info] .chart >> nth=3');
+const points = await page.$$eval('[data-page=info] .chart', (els) => els.map((e) => e.getAttribute('data-points')));
 await page.screenshot({ path: join(out, 'history-soak-node.png') });
-const axis = await page.$$eval('svg text', (ts) =>
-  ts.map((t) => t.textContent ?? '').filter((s) => /\d\d:\d\d:\d\d/.test(s)),
-);
-await page.goto(`${app.url}/#/log`);
-await page.waitForTimeout(1500);
+await page.click('[data-nav=log]');
+await page.waitForSelector('[data-testid=log-lines] .line');
+const lines = await page.$$eval('[data-testid=log-lines] .line', (els) => els.map((e) => e.textContent ?? ''));
 await page.screenshot({ path: join(out, 'history-soak-log.png') });
-const logRows = await page.$$eval('.log li', (ls) => ls.map((l) => l.textContent ?? ''));
 console.log(
-  `ran ${ranFor.toFixed(0)} s of load; page opened ${((opened - started) / 1000).toFixed(0)} s after the start`,
+  `ran ${ranFor.toFixed(0)} s of load; the page opened ${((opened - started) / 1000).toFixed(0)} s after the start`,
 );
-console.log(`node page chart axis labels: ${axis.join(' ')}`);
-console.log(`log page: ${logRows.length} records, first: ${logRows[0] ?? '-'}`);
+console.log(`node page: chart points ${points.join(', ')} (one a second)`);
+console.log(`log page: ${lines.length} records; newest shown: ${lines.at(-1) ?? '-'}; oldest: ${lines[0] ?? '-'}`);
 await browser.close();
 await node.stop();
