@@ -258,17 +258,32 @@ export class CoreImpl implements Core {
    * parent (and its leader the leader), its env travels only with `exposeEnvRemoteSpawn`, and
    * init is capped at REMOTE_INIT_CAP_MS (Ergo 3.2).
    */
-  async routeSpawn(_node: Atom, name: Atom, request: RemoteSpawnRequest, source: Atom): Promise<PID> {
+  routeSpawn(_node: Atom, name: Atom, request: RemoteSpawnRequest, source: Atom): Promise<PID> {
+    // Not async: spawnProcess's own promise goes back as it is (an async wrapper adopting it
+    // cost two more microtasks per remote spawn); a refusal still comes back as a rejection.
+    try {
+      return this.#routeSpawn(name, request, source);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+  }
+
+  #routeSpawn(name: Atom, request: RemoteSpawnRequest, source: Atom): Promise<PID> {
     const perm = allowed(this.spawnable, name, source, 'spawn');
     const options = { ...request.processOptions };
     checkSpawnOptions(options);
     options.initTimeout = cappedInitTimeout(options.initTimeout);
     const n = this.n;
-    const env = new Map<string, unknown>();
-    for (const [k, v] of n.envMap) env.set(k, v);
-    if (this.security().exposeEnvRemoteSpawn && request.parentEnv !== null)
-      for (const [k, v] of request.parentEnv) env.set(envName(k), v);
-    for (const [k, v] of entries(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
+    const parentEnv = this.security().exposeEnvRemoteSpawn ? request.parentEnv : null;
+    // No map at all for the usual spawn that carries no env into a node without one.
+    const env =
+      n.envMap.size === 0 && (parentEnv === null || parentEnv.size === 0) && options.env === undefined
+        ? null
+        : new Map<string, unknown>(n.envMap);
+    if (env !== null) {
+      if (parentEnv !== null) for (const [k, v] of parentEnv) env.set(envName(k), v);
+      for (const [k, v] of entries(options.env)) if (v !== undefined && v !== null) env.set(envName(k), v);
+    }
     const own = toLogLevel(options.logLevel);
     const level = own !== undefined && own !== LogLevel.Default ? own : request.parentLogLevel;
     return spawnProcess(n, {
@@ -279,7 +294,7 @@ export class CoreImpl implements Core {
       parent: null,
       parentPID: request.parentPID,
       leader: request.parentLeader,
-      env: env.size > 0 ? env : null,
+      env: env !== null && env.size > 0 ? env : null,
       logLevel: level === LogLevel.Default ? n.log.level() : level,
       application: request.application,
       onSpawned: null,

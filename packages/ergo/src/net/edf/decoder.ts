@@ -411,7 +411,7 @@ export class EdfDecoder extends EdfReader {
         this.pos -= 2;
         throw this.fail('ERR_EDF_ATOM_TOO_LONG', `atom of ${n} bytes exceeds maxAtomBytes (${this.#maxAtom})`);
       }
-      a = this.utf8(n);
+      a = this.atomText(n);
     }
     const am = this.atomMapping;
     if (am !== undefined) {

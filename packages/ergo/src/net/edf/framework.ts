@@ -40,58 +40,85 @@ export class WireVersion implements Version {
   }
 }
 
+// The remote spawn's structs below set each field once in the constructor, from `init` or the
+// zero value, instead of field initialisers plus Object.assign: a nested zero struct is built
+// only when `init` lacks it, so decoding (which passes every field) and encoding a spawn request
+// allocate no zero structs that are thrown away at once (they were half of a remote spawn's
+// allocations on each side).
+
 /** `gen.Compression` as it travels (the options object is `gen`'s Compression interface). */
 export class WireCompression {
-  enable = false;
+  enable: boolean;
   /** `gen.CompressionType`: 'gzip' | 'zlib' | 'lzw' | ''. */
-  type = '';
+  type: string;
   /** `gen.CompressionLevel`: 0 default, 1 best speed, 2 best size. */
-  level: number | bigint = 0;
-  threshold: number | bigint = 0;
+  level: number | bigint;
+  threshold: number | bigint;
   constructor(init?: Fields<WireCompression>) {
-    if (init) Object.assign(this, init);
+    this.enable = init?.enable ?? false;
+    this.type = init?.type ?? '';
+    this.level = init?.level ?? 0;
+    this.threshold = init?.threshold ?? 0;
   }
 }
 
 /** `gen.ProcessFallback` as it travels. */
 export class WireProcessFallback {
-  enable = false;
-  name = '';
-  tag = '';
+  enable: boolean;
+  name: string;
+  tag: string;
   constructor(init?: Fields<WireProcessFallback>) {
-    if (init) Object.assign(this, init);
+    this.enable = init?.enable ?? false;
+    this.name = init?.name ?? '';
+    this.tag = init?.tag ?? '';
   }
 }
 
 /** `gen.ProcessOptions` as it travels. */
 export class WireProcessOptions {
-  mailboxSize: number | bigint = 0;
-  leader: PID = ZERO_PID;
-  env: Map<string, unknown> | null = null;
-  compression: WireCompression = new WireCompression();
-  sendPriority: number | bigint = 0;
-  importantDelivery = false;
-  fallback: WireProcessFallback = new WireProcessFallback();
-  linkParent = false;
-  linkChild = false;
-  logLevel: number | bigint = 0;
+  mailboxSize: number | bigint;
+  leader: PID;
+  env: Map<string, unknown> | null;
+  compression: WireCompression;
+  sendPriority: number | bigint;
+  importantDelivery: boolean;
+  fallback: WireProcessFallback;
+  linkParent: boolean;
+  linkChild: boolean;
+  logLevel: number | bigint;
   constructor(init?: Fields<WireProcessOptions>) {
-    if (init) Object.assign(this, init);
+    this.mailboxSize = init?.mailboxSize ?? 0;
+    this.leader = init?.leader ?? ZERO_PID;
+    this.env = init?.env ?? null;
+    this.compression = init?.compression ?? new WireCompression();
+    this.sendPriority = init?.sendPriority ?? 0;
+    this.importantDelivery = init?.importantDelivery ?? false;
+    this.fallback = init?.fallback ?? new WireProcessFallback();
+    this.linkParent = init?.linkParent ?? false;
+    this.linkChild = init?.linkChild ?? false;
+    this.logLevel = init?.logLevel ?? 0;
   }
 }
 
 /** `gen.ProcessOptionsExtra`: what a remote spawn carries. */
 export class ProcessOptionsExtra {
-  processOptions: WireProcessOptions = new WireProcessOptions();
-  parentPID: PID = ZERO_PID;
-  parentLeader: PID = ZERO_PID;
-  parentEnv: Map<string, unknown> | null = null;
-  parentLogLevel: number | bigint = 0;
-  register = '';
-  application = '';
-  args: unknown[] | null = null;
+  processOptions: WireProcessOptions;
+  parentPID: PID;
+  parentLeader: PID;
+  parentEnv: Map<string, unknown> | null;
+  parentLogLevel: number | bigint;
+  register: string;
+  application: string;
+  args: unknown[] | null;
   constructor(init?: Fields<ProcessOptionsExtra>) {
-    if (init) Object.assign(this, init);
+    this.processOptions = init?.processOptions ?? new WireProcessOptions();
+    this.parentPID = init?.parentPID ?? ZERO_PID;
+    this.parentLeader = init?.parentLeader ?? ZERO_PID;
+    this.parentEnv = init?.parentEnv ?? null;
+    this.parentLogLevel = init?.parentLogLevel ?? 0;
+    this.register = init?.register ?? '';
+    this.application = init?.application ?? '';
+    this.args = init?.args ?? null;
   }
 }
 
@@ -294,11 +321,13 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
     name: FrameworkTypeName.Compression,
     class: WireCompression,
     fields: { enable: Go.bool, type: ctype, level: clevel, threshold: Go.int },
+    create: (f: Fields<WireCompression>) => new WireCompression(f),
   });
   const fallback = r.register({
     name: FrameworkTypeName.ProcessFallback,
     class: WireProcessFallback,
     fields: { enable: Go.bool, name: Go.atom, tag: Go.string },
+    create: (f: Fields<WireProcessFallback>) => new WireProcessFallback(f),
   });
   const processOptions = r.register({
     name: FrameworkTypeName.ProcessOptions,
@@ -315,6 +344,7 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
       linkChild: Go.bool,
       logLevel,
     },
+    create: (f: Fields<WireProcessOptions>) => new WireProcessOptions(f),
   });
   r.register({
     name: FrameworkTypeName.ProcessOptionsExtra,
@@ -329,6 +359,7 @@ export function registerFrameworkTypes(r: EdfRegistry): void {
       application: Go.atom,
       args: Go.slice(Go.any),
     },
+    create: (f: Fields<ProcessOptionsExtra>) => new ProcessOptionsExtra(f),
   });
   const appOptions = r.register({
     name: FrameworkTypeName.ApplicationOptions,

@@ -10,6 +10,14 @@ const TWO32 = 4294967296;
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
 const EMPTY = new Uint8Array(0);
 
+/** Slots of the table of decoded atoms (a power of two; bounded, whatever peers send). */
+const ATOM_TABLE_SLOTS = 1024;
+/** Longest atom the table keeps (node names with a host, registered names). */
+const ATOM_TABLE_MAX_BYTES = 96;
+/** Decoded atoms by slot ('' = empty: no atom of length 0 is looked up). Shared by every reader of the thread. */
+const atomTable: string[] = [];
+for (let i = 0; i < ATOM_TABLE_SLOTS; i++) atomTable.push('');
+
 /**
  * A bounds-checked cursor over `[pos, end)` of a byte array. Reads advance `pos`; a read past
  * `end` throws `EdfError('ERR_EDF_DECODE')`. The decoder extends this class.
@@ -176,6 +184,39 @@ export class EdfReader {
       return s;
     }
     return this.utf8Native(start, stop);
+  }
+
+  /**
+   * `n` bytes as an atom's text: an ASCII atom of up to ATOM_TABLE_MAX_BYTES comes from a small
+   * table of atoms read before (one per slot, chosen by a hash of the bytes and checked byte by
+   * byte), so the node and process names every PID, Ref and name carries are one shared flat
+   * string instead of a fresh one per decode. A string built by appending characters is a chain
+   * of pieces that a process holding the PID keeps alive and that every comparison flattens:
+   * interning them made remote spawn's decoded PIDs as cheap to keep and to compare as local ones.
+   */
+  atomText(n: number): string {
+    if (n > ATOM_TABLE_MAX_BYTES || n === 0) return this.utf8(n);
+    if (this.end - this.pos < n) throw this.eod(n);
+    const b = this.buf;
+    const start = this.pos;
+    const stop = start + n;
+    let h = n;
+    for (let i = start; i < stop; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+    const slot = (h ^ (h >>> 15)) & (ATOM_TABLE_SLOTS - 1);
+    const hit = atomTable[slot]!;
+    if (hit.length === n) {
+      let i = 0;
+      while (i < n && hit.charCodeAt(i) === b[start + i]) i++;
+      if (i === n) {
+        this.pos = stop;
+        return hit;
+      }
+    }
+    const a = this.utf8Native(start, stop);
+    this.pos = stop;
+    // Only ASCII text is kept: a UTF-8 atom's length differs from its byte count.
+    if (a.length === n) atomTable[slot] = a;
+    return a;
   }
 
   private utf8Native(start: number, stop: number): string {

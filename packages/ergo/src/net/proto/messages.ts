@@ -137,11 +137,14 @@ export class MessageDemonitorEvent extends ControlMessage<Event> {
 
 /** `proto.MessageSpawn`: remote spawn request; the result is the new `gen.PID`. */
 export class MessageSpawn {
-  name = '';
-  options: ProcessOptionsExtra = new ProcessOptionsExtra();
-  ref: Ref = ZERO_REF;
+  name: string;
+  options: ProcessOptionsExtra;
+  ref: Ref;
+  // Each field set once (no zero ProcessOptionsExtra built and dropped, see framework.ts).
   constructor(init?: Fields<MessageSpawn>) {
-    if (init) Object.assign(this, init);
+    this.name = init?.name ?? '';
+    this.options = init?.options ?? new ProcessOptionsExtra();
+    this.ref = init?.ref ?? ZERO_REF;
   }
 }
 
@@ -183,11 +186,15 @@ export class MessageUpdateCache {
 
 /** `proto.MessageResult`: the answer to every control request (echo the request's Ref). */
 export class MessageResult {
-  error: Error | null = null;
-  result: unknown = null;
-  ref: Ref = ZERO_REF;
+  error: Error | null;
+  result: unknown;
+  ref: Ref;
+  // Each field set once: one is built (and one decoded) per control request answered.
   constructor(init?: Fields<MessageResult>) {
-    if (init) Object.assign(this, init);
+    this.error = init?.error ?? null;
+    // As given, even undefined (as Object.assign did): a result is any value.
+    this.result = init !== undefined && 'result' in init ? init.result : null;
+    this.ref = init?.ref ?? ZERO_REF;
   }
 }
 
@@ -239,6 +246,7 @@ export function registerProtoTypes(r: EdfRegistry): void {
     name: protoTypeName('MessageSpawn'),
     class: MessageSpawn,
     fields: { name: Go.atom, options: processOptionsExtra, ref: Go.ref },
+    create: (f: Fields<MessageSpawn>) => new MessageSpawn(f),
   });
   r.register({
     name: protoTypeName('MessageApplicationStart'),
@@ -265,6 +273,7 @@ export function registerProtoTypes(r: EdfRegistry): void {
     name: protoTypeName('MessageResult'),
     class: MessageResult,
     fields: { error: Go.error, result: Go.any, ref: Go.ref },
+    create: (f: Fields<MessageResult>) => new MessageResult(f),
   });
 }
 

@@ -15,8 +15,21 @@ function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
+/**
+ * The wire form of no options (every field Go's zero value), shared by every spawn request that
+ * sets none (the usual case): only encoded, never changed.
+ */
+const ZERO_WIRE_OPTIONS = new WireProcessOptions();
+
+/** True when `o` has no own enumerable property (`{}`). */
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
 /** The wire form of the options a remote spawn asks for. */
 export function toWireProcessOptions(o: ProcessOptions): WireProcessOptions {
+  if (isEmpty(o)) return ZERO_WIRE_OPTIONS;
   const env = o.env === undefined ? null : o.env instanceof Map ? o.env : new Map(Object.entries(o.env));
   const c = o.compression;
   return new WireProcessOptions({
