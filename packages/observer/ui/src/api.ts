@@ -88,6 +88,8 @@ export class ObserverAPI {
     'trace_end',
   ];
   #port: MessagePort | null = null;
+  /** Type + args → the components holding that subscription and the newest id posted for it. */
+  readonly #shared = new Map<string, { session: string; epoch: number; holders: Set<number>; id: number }>();
 
   /** Opens the tab's session: on the shared stream when the browser has SharedWorker. */
   open(): void {
@@ -156,6 +158,8 @@ export class ObserverAPI {
     if (type === 'history') this.#keepHistory(data);
     if (type === 'connected') {
       this.nodeHistory = [];
+      // Every subscription of the session ended with its last page: their holds post nothing.
+      this.#shared.clear();
       this.connected = data as Connected;
       this.epoch++;
       this.framework = null;
@@ -220,6 +224,35 @@ export class ObserverAPI {
       throw Object.assign(new Error(answer.error ?? `HTTP ${res.status}`), { code: answer.code });
     }
     return answer.data;
+  }
+
+  /**
+   * Takes a hold of the subscription `type` + `args` for one holder (a mounted component): the
+   * subscribe is posted (a new id, so the node replays its last frame for this holder), and the
+   * session ends the subscription only when `release` lets go of the last hold. The session keeps
+   * one subscription per key (an unsubscribe whose id is not the newest is superseded), so two
+   * components of one page showing the same process share it: one leaving must not end the other's.
+   * Holds taken before a `connected` frame (the session dropped every subscription then) post nothing
+   * when they let go.
+   */
+  hold(type: string, args: Json = {}): { subscribed: Promise<Json>; release: () => void } {
+    const key = `${type} ${JSON.stringify(args)}`;
+    let shared = this.#shared.get(key);
+    if (shared === undefined || shared.session !== this.session || shared.epoch !== this.epoch) {
+      shared = { session: this.session, epoch: this.epoch, holders: new Set(), id: 0 };
+      this.#shared.set(key, shared);
+    }
+    const entry = shared;
+    const id = this.nextSubscription();
+    entry.id = id;
+    entry.holders.add(id);
+    const subscribed = this.subscribe(type, args, id);
+    const release = (): void => {
+      if (!entry.holders.delete(id) || entry.holders.size > 0) return;
+      if (this.#shared.get(key) === entry) this.#shared.delete(key);
+      if (entry.session === this.session && entry.epoch === this.epoch) void this.unsubscribe(type, args, entry.id);
+    };
+    return { subscribed, release };
   }
 
   /** Subscribes; `id` (from {@link nextSubscription}) is what {@link unsubscribe} names later. */

@@ -60,8 +60,9 @@ export function useSubscription(
       setData(d);
       setSince(Date.now());
     });
-    const id = api.nextSubscription();
-    api.subscribe(type, args, id).then(
+    // Shared with any other component of the tab holding the same type + args (see api.hold).
+    const { subscribed, release } = api.hold(type, args);
+    subscribed.then(
       () => live && setError(null),
       (e: Error) => live && setError(e.message),
     );
@@ -71,7 +72,7 @@ export function useSubscription(
       live = false;
       off();
       clearInterval(timer);
-      if (api.session === session) void api.unsubscribe(type, args, id);
+      release();
     };
   }, [session, node, epoch, type, key, enabled]);
   if (error !== null || !enabled || PUSHED.has(type) || since === 0) return [data, error];
