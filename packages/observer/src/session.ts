@@ -218,6 +218,10 @@ export class Session extends Actor {
    * starts over then).
    */
   #historySince = 0;
+  /** The same for each connection's history, by node name. */
+  readonly #connectionSince = new Map<string, number>();
+  /** The newest log record of the History this stream was sent, by level name. */
+  #logSince: Record<string, number> = {};
   #tools!: ProcessTools;
   /** A traceTick is on its way (while any trace runs). */
   #tracing = false;
@@ -405,8 +409,11 @@ export class Session extends Actor {
     latest.pending++;
     const generation = this.#generation;
     const session = this.pid;
-    // The node's figures this stream has been sent already are not sent again (the page keeps them).
+    // The node's figures, a connection's and the log records this stream has been sent already
+    // are not sent again (the page keeps them).
     const since = this.#historySince;
+    const connectionSince = typeof args.node === 'string' ? (this.#connectionSince.get(args.node) ?? 0) : 0;
+    const logSince = this.#logSince;
     let early: { joins: number; frames: string[]; down: boolean } | undefined;
     let earlyKey = '';
     this.#later(
@@ -436,7 +443,7 @@ export class Session extends Actor {
         if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
         if (joined.error !== null) throw new CommandError(502, `${type} on ${target.node}: ${joined.error}`);
         // After the join: what the node logged or measured before now comes with the first frames.
-        const history = await this.#recent(target, type, args, since);
+        const history = await this.#recent(target, type, args, since, connectionSince, logSince);
         return { response, event, joined, history };
       },
       ({ response, event, joined, history }) => {
@@ -455,7 +462,7 @@ export class Session extends Actor {
         }
         if (history !== null) {
           this.#write(history.frame, history.json);
-          if (type === 'node_info') this.#historySince = Math.max(this.#historySince, history.last);
+          this.#sent(type, args, history);
         }
         // The log's history ends with the record the hub would replay.
         if (joined.last !== null && !(history !== null && type === 'log')) this.#write(type, joined.last);
@@ -481,14 +488,18 @@ export class Session extends Actor {
   /**
    * The History's figures or log records for a subscription of `type` on the node this Observer
    * runs on (frames `history`, `connection_history`, `log_history`); null for anything else, and
-   * when the History does not answer (a page then starts empty, as without it).
+   * when the History does not answer (a page then starts empty, as without it). Only what the
+   * stream was not sent yet: samples after `since` (`connectionSince` for a connection), records
+   * after `logSince` of their level.
    */
   async #recent(
     target: Target,
     type: string,
     args: Record<string, unknown>,
     since: number,
-  ): Promise<{ frame: string; json: string; last: number } | null> {
+    connectionSince: number,
+    logSince: Readonly<Record<string, number>>,
+  ): Promise<{ frame: string; json: string; last: number; levels: readonly string[] } | null> {
     if (this.#history === null || !target.local) return null;
     let query: HistoryQuery;
     let frame: string;
@@ -496,20 +507,34 @@ export class Session extends Actor {
       query = new HistoryQuery('node', '', [], since);
       frame = 'history';
     } else if (type === 'connection_info' && typeof args.node === 'string') {
-      query = new HistoryQuery('connection', args.node);
+      query = new HistoryQuery('connection', args.node, [], connectionSince);
       frame = 'connection_history';
     } else if (type === 'log') {
       const levels = Array.isArray(args.levels)
         ? args.levels.filter((l): l is string => typeof l === 'string')
         : ['debug', 'info', 'warning', 'error', 'panic'];
-      query = new HistoryQuery('log', '', levels);
+      query = new HistoryQuery('log', '', levels, 0, logSince);
       frame = 'log_history';
     } else return null;
     try {
       const answer = await this.node.call(this.#history, query, { timeout: SESSION_CALL_TIMEOUT });
-      return answer instanceof HistoryAnswer ? { frame, json: answer.json, last: answer.last } : null;
+      return answer instanceof HistoryAnswer
+        ? { frame, json: answer.json, last: answer.last, levels: query.levels }
+        : null;
     } catch {
       return null;
+    }
+  }
+
+  /** Notes what a history frame written for a subscription of `type` brought (see #recent). */
+  #sent(type: string, args: Record<string, unknown>, history: { last: number; levels: readonly string[] }): void {
+    if (type === 'node_info') this.#historySince = Math.max(this.#historySince, history.last);
+    else if (type === 'connection_info' && typeof args.node === 'string')
+      this.#connectionSince.set(args.node, Math.max(this.#connectionSince.get(args.node) ?? 0, history.last));
+    else if (type === 'log') {
+      const next = { ...this.#logSince };
+      for (const l of history.levels) next[l] = Math.max(next[l] ?? 0, history.last);
+      this.#logSince = next;
     }
   }
 
@@ -765,6 +790,8 @@ export class Session extends Actor {
     this.#nodes = list;
     if (force) {
       this.#historySince = 0;
+      this.#connectionSince.clear();
+      this.#logSince = {};
       const t = this.#target;
       const node = { name: t.node, crc32: nodeCRC(t.node), connected: true };
       this.#write(
