@@ -8,7 +8,9 @@ import {
   Actor,
   ErrProcessUnknown,
   ErrTimeout,
+  MessageInspectTrace,
   ProcessID,
+  TRACE_FLUSH,
   ReplyLater,
   RequestDoApplicationStart,
   RequestDoApplicationStop,
@@ -25,8 +27,8 @@ import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
 import { HistoryAnswer, HistoryQuery } from './history.js';
 import { MUX_FRAME } from './mux.js';
-import type { MessageTrace } from './trace.js';
-import { ProcessTools, TOOL_ACTIONS, TRACE_FLUSH, ToolError, type ToolSwitches } from './tools.js';
+import type { MessageTrace } from 'ergo-ts';
+import { ProcessTools, TOOL_ACTIONS, ToolError, type ToolSwitches } from './tools.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -223,6 +225,12 @@ export class Session extends Actor {
   /** The newest log record of the History this stream was sent, by level name. */
   #logSince: Record<string, number> = {};
   #tools!: ProcessTools;
+  /**
+   * Traces running on other ergo-ts nodes (their system_inspect sends the records): PID → node
+   * and how many were started and have not ended (a new trace of a PID replaces the old one, whose
+   * end comes after the new one started).
+   */
+  readonly #remoteTraces = new Map<string, { node: string; running: number }>();
   /** A traceTick is on its way (while any trace runs). */
   #tracing = false;
 
@@ -253,7 +261,7 @@ export class Session extends Actor {
           this.#switch(from, ref, request.body);
           return ReplyLater;
         case 'do':
-          if (TOOL_ACTIONS.has(request.action)) return this.#tool(request.action, request.body);
+          if (TOOL_ACTIONS.has(request.action)) return this.#tool(from, ref, request.action, request.body);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -298,6 +306,8 @@ export class Session extends Actor {
         if (latest !== undefined) this.#forgetIfIdle(key, latest);
         this.#write(s.type, toJSONString(terminatedFrame(s.type, s.args)));
       }
+    } else if (message instanceof MessageInspectTrace) {
+      this.#remoteTrace(message);
     } else if (message === traceTick) {
       const running = this.#tools.flush((type, json) => this.#write(type, json), this.#traceEnded);
       if (running) this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
@@ -329,7 +339,7 @@ export class Session extends Actor {
       // keys tracked for ordering late commands: never more than subscriptions + subscribes in flight
       keys: String(this.#latest.size),
       inflight: String(this.#inFlight),
-      traces: String(this.#tools.traces),
+      traces: String(this.#tools.traces + this.#remoteTraces.size),
     };
   }
 
@@ -657,14 +667,70 @@ export class Session extends Actor {
   readonly #traceEnded = (t: MessageTrace): void =>
     this.log.info('observer trace of %s ended (%s): %d records, %d dropped', t.pid, t.end, t.kept, t.dropped);
 
-  /** A process tool (tools.ts): answered at once, on this node; a trace starts the flush timer. */
-  #tool(action: string, body: Record<string, unknown>): SessionReply {
-    const data = this.#tools.run(action, body, this.#target);
-    if (action === 'trace_start' && !this.#tracing) {
-      this.#tracing = true;
-      this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+  /**
+   * A process tool (tools.ts): on this node, answered at once (a trace starts the flush timer);
+   * on another ergo-ts node, asked of its system_inspect (a trace's records then come from there
+   * as MessageInspectTrace). A Go node has no such request: refused with `local_only`.
+   */
+  #tool(from: PID, ref: Ref, action: string, body: Record<string, unknown>): unknown {
+    const target = this.#target;
+    if (target.local || this.#foreign(target) !== null) {
+      const data = this.#tools.run(action, body, target);
+      if (action === 'trace_start' && !this.#tracing) {
+        this.#tracing = true;
+        this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+      }
+      return new SessionReply(200, null, data);
     }
-    return new SessionReply(200, null, data);
+    const { request, answer } = this.#tools.remote(action, body, target, this.pid);
+    const what = action.replace('_', ' ');
+    this.#later(
+      from,
+      ref,
+      async () => {
+        try {
+          return await this.#ask(target, request, what);
+        } catch (err) {
+          // The node keeps its messages to itself (security.inspectMessages: false).
+          if (err instanceof CommandError && err.message.includes('security.inspectMessages'))
+            throw new ToolError(403, 'messages_hidden', err.message);
+          throw err;
+        }
+      },
+      (response) => {
+        const data = answer(response);
+        const pid = String(body.pid);
+        const running = this.#remoteTraces.get(pid);
+        if (action === 'trace_start')
+          this.#remoteTraces.set(pid, {
+            node: target.node,
+            running: running?.node === target.node ? running.running + 1 : 1,
+          });
+        return new SessionReply(200, null, data);
+      },
+    );
+    return ReplyLater;
+  }
+
+  /** Records of a trace running on another node: `trace` frames, and `trace_end` when it ended. */
+  #remoteTrace(m: MessageInspectTrace): void {
+    const pid = String(m.pid);
+    const running = this.#remoteTraces.get(pid);
+    if (running?.node !== m.node) return;
+    const records = (m.records ?? []).map((r) => ({ ...r, at: Number(r.at) }));
+    if (records.length > 0 || m.end !== '')
+      this.#write('trace', JSON.stringify({ pid, records, kept: m.kept, dropped: m.dropped }));
+    if (m.end === '') return;
+    this.#write('trace_end', JSON.stringify({ pid, end: m.end, reason: m.reason, kept: m.kept, dropped: m.dropped }));
+    if (--running.running === 0) this.#remoteTraces.delete(pid);
+    this.log.info(
+      'observer trace of %s on %s ended (%s): %d records, %d dropped',
+      pid,
+      m.node,
+      m.end,
+      m.kept,
+      m.dropped,
+    );
   }
 
   #do(from: PID, ref: Ref, action: string, body: Record<string, unknown>): void {
