@@ -94,6 +94,50 @@ export class HistoryAnswer {
   ) {}
 }
 
+/**
+ * What one stream was sent of the History, so that a later subscribe gets only what is new: the
+ * newest node sample (ms since the epoch), the newest sample of each connection, the newest log
+ * record of each level. Kept by the stream's session; {@link reset} at every `connected` frame
+ * (the page starts over then).
+ */
+export class SentHistory {
+  #node = 0;
+  readonly #connections = new Map<string, number>();
+  #log: Record<string, number> = {};
+
+  /**
+   * The query for a subscription of `type` with `args` (the frame it brings: `history`,
+   * `connection_history`, `log_history`), asking only for what was not sent; null for the
+   * other types.
+   */
+  query(type: string, args: Record<string, unknown>): { query: HistoryQuery; frame: string } | null {
+    if (type === 'node_info') return { query: new HistoryQuery('node', '', [], this.#node), frame: 'history' };
+    if (type === 'connection_info' && typeof args.node === 'string') {
+      const since = this.#connections.get(args.node) ?? 0;
+      return { query: new HistoryQuery('connection', args.node, [], since), frame: 'connection_history' };
+    }
+    if (type !== 'log') return null;
+    const levels = Array.isArray(args.levels)
+      ? args.levels.filter((l): l is string => typeof l === 'string')
+      : ['debug', 'info', 'warning', 'error', 'panic'];
+    return { query: new HistoryQuery('log', '', levels, 0, { ...this.#log }), frame: 'log_history' };
+  }
+
+  /** Notes that the answer to `query` (its newest sample or record: `last`) was written. */
+  sent(query: HistoryQuery, last: number): void {
+    if (query.kind === 'node') this.#node = Math.max(this.#node, last);
+    else if (query.kind === 'connection')
+      this.#connections.set(query.node, Math.max(this.#connections.get(query.node) ?? 0, last));
+    else for (const l of query.levels) this.#log[l] = Math.max(this.#log[l] ?? 0, last);
+  }
+
+  reset(): void {
+    this.#node = 0;
+    this.#connections.clear();
+    this.#log = {};
+  }
+}
+
 /** A fixed-size ring: the newest `size` items, oldest first. */
 export class Ring<T> {
   readonly #items: (T | undefined)[];

@@ -25,14 +25,14 @@ import { MessageSSE } from 'ergo-ts/meta';
 
 import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
-import { HistoryAnswer, HistoryQuery } from './history.js';
+import { HistoryAnswer, SentHistory, type HistoryQuery } from './history.js';
 import { MUX_FRAME } from './mux.js';
-import type { MessageTrace } from 'ergo-ts';
-import { ProcessTools, TOOL_ACTIONS, ToolError, type ToolSwitches } from './tools.js';
+import { ProcessTools, TOOL_ACTIONS, ToolError, type ToolSwitches, type TraceEnded } from './tools.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
   INSPECT_PROCESS,
+  connectNode,
   doRequest,
   inspectQuery,
   nodeCreation,
@@ -214,23 +214,9 @@ export class Session extends Actor {
   /** The framework of each remote node observed, from its node_info frames (how to start its applications). */
   readonly #frameworks = new Map<string, string>();
   #first: Record<string, unknown> | undefined;
-  /**
-   * The newest sample of the node's history this stream was sent (ms since the epoch): later
-   * node_info subscribes get only newer ones. 0 again at every `connected` frame (the page
-   * starts over then).
-   */
-  #historySince = 0;
-  /** The same for each connection's history, by node name. */
-  readonly #connectionSince = new Map<string, number>();
-  /** The newest log record of the History this stream was sent, by level name. */
-  #logSince: Record<string, number> = {};
+  /** What this stream was sent of the History: later subscribes get only what is new. */
+  readonly #sentHistory = new SentHistory();
   #tools!: ProcessTools;
-  /**
-   * Traces running on other ergo-ts nodes (their system_inspect sends the records): PID → node
-   * and how many were started and have not ended (a new trace of a PID replaces the old one, whose
-   * end comes after the new one started).
-   */
-  readonly #remoteTraces = new Map<string, { node: string; running: number }>();
   /** A traceTick is on its way (while any trace runs). */
   #tracing = false;
 
@@ -307,7 +293,7 @@ export class Session extends Actor {
         this.#write(s.type, toJSONString(terminatedFrame(s.type, s.args)));
       }
     } else if (message instanceof MessageInspectTrace) {
-      this.#remoteTrace(message);
+      this.#tools.remoteRecords(message, (type, json) => this.#write(type, json), this.#traceEnded);
     } else if (message === traceTick) {
       const running = this.#tools.flush((type, json) => this.#write(type, json), this.#traceEnded);
       if (running) this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
@@ -339,7 +325,7 @@ export class Session extends Actor {
       // keys tracked for ordering late commands: never more than subscriptions + subscribes in flight
       keys: String(this.#latest.size),
       inflight: String(this.#inFlight),
-      traces: String(this.#tools.traces + this.#remoteTraces.size),
+      traces: String(this.#tools.traces),
     };
   }
 
@@ -421,9 +407,7 @@ export class Session extends Actor {
     const session = this.pid;
     // The node's figures, a connection's and the log records this stream has been sent already
     // are not sent again (the page keeps them).
-    const since = this.#historySince;
-    const connectionSince = typeof args.node === 'string' ? (this.#connectionSince.get(args.node) ?? 0) : 0;
-    const logSince = this.#logSince;
+    const recent = this.#sentHistory.query(type, args);
     let early: { joins: number; frames: string[]; down: boolean } | undefined;
     let earlyKey = '';
     this.#later(
@@ -453,7 +437,7 @@ export class Session extends Actor {
         if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
         if (joined.error !== null) throw new CommandError(502, `${type} on ${target.node}: ${joined.error}`);
         // After the join: what the node logged or measured before now comes with the first frames.
-        const history = await this.#recent(target, type, args, since, connectionSince, logSince);
+        const history = await this.#recent(target, recent);
         return { response, event, joined, history };
       },
       ({ response, event, joined, history }) => {
@@ -472,7 +456,7 @@ export class Session extends Actor {
         }
         if (history !== null) {
           this.#write(history.frame, history.json);
-          this.#sent(type, args, history);
+          this.#sentHistory.sent(history.query, history.last);
         }
         // The log's history ends with the record the hub would replay.
         if (joined.last !== null && !(history !== null && type === 'log')) this.#write(type, joined.last);
@@ -496,55 +480,23 @@ export class Session extends Actor {
   }
 
   /**
-   * The History's figures or log records for a subscription of `type` on the node this Observer
-   * runs on (frames `history`, `connection_history`, `log_history`); null for anything else, and
-   * when the History does not answer (a page then starts empty, as without it). Only what the
-   * stream was not sent yet: samples after `since` (`connectionSince` for a connection), records
-   * after `logSince` of their level.
+   * The History's answer to `recent` (SentHistory.query: the figures or log records of a
+   * subscription, frames `history`, `connection_history`, `log_history`) on the node this
+   * Observer runs on; null for other nodes and types, and when the History does not answer (a
+   * page then starts empty, as without it).
    */
   async #recent(
     target: Target,
-    type: string,
-    args: Record<string, unknown>,
-    since: number,
-    connectionSince: number,
-    logSince: Readonly<Record<string, number>>,
-  ): Promise<{ frame: string; json: string; last: number; levels: readonly string[] } | null> {
-    if (this.#history === null || !target.local) return null;
-    let query: HistoryQuery;
-    let frame: string;
-    if (type === 'node_info') {
-      query = new HistoryQuery('node', '', [], since);
-      frame = 'history';
-    } else if (type === 'connection_info' && typeof args.node === 'string') {
-      query = new HistoryQuery('connection', args.node, [], connectionSince);
-      frame = 'connection_history';
-    } else if (type === 'log') {
-      const levels = Array.isArray(args.levels)
-        ? args.levels.filter((l): l is string => typeof l === 'string')
-        : ['debug', 'info', 'warning', 'error', 'panic'];
-      query = new HistoryQuery('log', '', levels, 0, logSince);
-      frame = 'log_history';
-    } else return null;
+    recent: { query: HistoryQuery; frame: string } | null,
+  ): Promise<{ frame: string; json: string; last: number; query: HistoryQuery } | null> {
+    if (this.#history === null || !target.local || recent === null) return null;
     try {
-      const answer = await this.node.call(this.#history, query, { timeout: SESSION_CALL_TIMEOUT });
+      const answer = await this.node.call(this.#history, recent.query, { timeout: SESSION_CALL_TIMEOUT });
       return answer instanceof HistoryAnswer
-        ? { frame, json: answer.json, last: answer.last, levels: query.levels }
+        ? { frame: recent.frame, json: answer.json, last: answer.last, query: recent.query }
         : null;
     } catch {
       return null;
-    }
-  }
-
-  /** Notes what a history frame written for a subscription of `type` brought (see #recent). */
-  #sent(type: string, args: Record<string, unknown>, history: { last: number; levels: readonly string[] }): void {
-    if (type === 'node_info') this.#historySince = Math.max(this.#historySince, history.last);
-    else if (type === 'connection_info' && typeof args.node === 'string')
-      this.#connectionSince.set(args.node, Math.max(this.#connectionSince.get(args.node) ?? 0, history.last));
-    else if (type === 'log') {
-      const next = { ...this.#logSince };
-      for (const l of history.levels) next[l] = Math.max(next[l] ?? 0, history.last);
-      this.#logSince = next;
     }
   }
 
@@ -591,7 +543,7 @@ export class Session extends Actor {
       async () => {
         if (!local)
           await deadline(
-            this.#connect(name, body),
+            connectNode(this.node, this.#dialled, name, body),
             SESSION_CONNECT_TIMEOUT,
             `could not connect to ${name} within ${SESSION_CONNECT_TIMEOUT / 1000} s`,
           );
@@ -618,53 +570,8 @@ export class Session extends Actor {
     );
   }
 
-  /** Dials `name` unless connected: explicit host/port/TLS/cookie over the registrar's route. */
-  async #connect(name: Atom, body: Record<string, unknown>): Promise<void> {
-    let network;
-    try {
-      network = this.node.network();
-    } catch {
-      throw new CommandError(400, 'this node runs without a network: it can observe only itself');
-    }
-    if (network.nodes().includes(name)) return;
-    const host = typeof body.host === 'string' && body.host !== '' ? body.host : undefined;
-    const port = Number(body.port);
-    const cookie = typeof body.cookie === 'string' && body.cookie !== '' ? body.cookie : undefined;
-    const tls = body.tls === true;
-    try {
-      if (host === undefined && !(port > 0) && cookie === undefined) {
-        const again = this.#dialled.get(name);
-        await (again === undefined ? network.getNode(name) : network.getNodeWithRoute(name, again));
-        return;
-      }
-      let base: { host: string; port: number; tls: boolean } | undefined;
-      try {
-        const routes = await network.registrar().resolver().resolve(name);
-        if (routes[0] !== undefined) base = routes[0];
-      } catch {
-        // not known to the registrar: the explicit parts must do
-      }
-      const route = {
-        host: host ?? base?.host ?? name.slice(name.indexOf('@') + 1),
-        port: port > 0 ? port : (base?.port ?? 0),
-        tls: tls || (base?.tls ?? false),
-      };
-      if (!(route.port > 0)) throw new CommandError(400, `no port known for ${name}: give one`);
-      const how: NetworkRoute = {
-        route,
-        ...(cookie === undefined ? {} : { cookie }),
-        ...(route.tls ? { insecureSkipVerify: true } : {}),
-      };
-      await network.getNodeWithRoute(name, how);
-      this.#dialled.set(name, how);
-    } catch (err) {
-      if (err instanceof CommandError) throw err;
-      throw new CommandError(502, `could not connect to ${name}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
-  /** Every trace's end is on the node's record, as its start is (post.ts). */
-  readonly #traceEnded = (t: MessageTrace): void =>
+  /** Every trace's end (here or on another node) is on the node's record, as its start is (post.ts). */
+  readonly #traceEnded = (t: TraceEnded): void =>
     this.log.info('observer trace of %s ended (%s): %d records, %d dropped', t.pid, t.end, t.kept, t.dropped);
 
   /**
@@ -698,39 +605,10 @@ export class Session extends Actor {
         }
       },
       (response) => {
-        const data = answer(response);
-        const pid = String(body.pid);
-        const running = this.#remoteTraces.get(pid);
-        if (action === 'trace_start')
-          this.#remoteTraces.set(pid, {
-            node: target.node,
-            running: running?.node === target.node ? running.running + 1 : 1,
-          });
-        return new SessionReply(200, null, data);
+        return new SessionReply(200, null, answer(response));
       },
     );
     return ReplyLater;
-  }
-
-  /** Records of a trace running on another node: `trace` frames, and `trace_end` when it ended. */
-  #remoteTrace(m: MessageInspectTrace): void {
-    const pid = String(m.pid);
-    const running = this.#remoteTraces.get(pid);
-    if (running?.node !== m.node) return;
-    const records = (m.records ?? []).map((r) => ({ ...r, at: Number(r.at) }));
-    if (records.length > 0 || m.end !== '')
-      this.#write('trace', JSON.stringify({ pid, records, kept: m.kept, dropped: m.dropped }));
-    if (m.end === '') return;
-    this.#write('trace_end', JSON.stringify({ pid, end: m.end, reason: m.reason, kept: m.kept, dropped: m.dropped }));
-    if (--running.running === 0) this.#remoteTraces.delete(pid);
-    this.log.info(
-      'observer trace of %s on %s ended (%s): %d records, %d dropped',
-      pid,
-      m.node,
-      m.end,
-      m.kept,
-      m.dropped,
-    );
   }
 
   #do(from: PID, ref: Ref, action: string, body: Record<string, unknown>): void {
@@ -855,9 +733,7 @@ export class Session extends Actor {
     if (!force && (list === this.#nodes || this.#nodes === '')) return;
     this.#nodes = list;
     if (force) {
-      this.#historySince = 0;
-      this.#connectionSince.clear();
-      this.#logSince = {};
+      this.#sentHistory.reset();
       const t = this.#target;
       const node = { name: t.node, crc32: nodeCRC(t.node), connected: true };
       this.#write(

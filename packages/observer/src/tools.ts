@@ -8,6 +8,7 @@
 import {
   ErrProcessUnknown,
   KIND_NAMES,
+  type MessageInspectTrace,
   MessageTrace,
   PEEK_LIMIT,
   RequestInspectMailboxPeek,
@@ -44,6 +45,14 @@ export class ToolError extends CommandError {
   }
 }
 
+/** What the session logs of a trace that ended (a MessageTrace here, what another node sent there). */
+export interface TraceEnded {
+  pid: unknown;
+  end: string | null;
+  kept: number;
+  dropped: number;
+}
+
 /** The actions this module answers (the rest go to the observed node's system_inspect). */
 export const TOOL_ACTIONS: ReadonlySet<string> = new Set(['mailbox_peek', 'trace_start', 'trace_stop']);
 
@@ -76,15 +85,49 @@ export class ProcessTools {
   readonly #traces = new Map<string, MessageTrace>();
   /** Replaced traces still to be drained once. */
   #retired: MessageTrace[] = [];
+  /**
+   * Traces running on other ergo-ts nodes (their system_inspect sends the records): PID → node
+   * and how many were started and have not ended (a new trace of a PID replaces the old one, whose
+   * end comes after the new one started).
+   */
+  readonly #remote = new Map<string, { node: string; running: number }>();
 
   constructor(
     private readonly node: Node,
     private readonly switches: ToolSwitches,
   ) {}
 
-  /** Traces running (its session's handleInspect reports it). */
+  /** Traces running, here and on other nodes (its session's handleInspect reports it). */
   get traces(): number {
-    return this.#traces.size;
+    return this.#traces.size + this.#remote.size;
+  }
+
+  /** A trace of `pid` runs on `node` now (asked through {@link remote}). */
+  remoteStarted(pid: string, node: string): void {
+    const running = this.#remote.get(pid);
+    this.#remote.set(pid, { node, running: running?.node === node ? running.running + 1 : 1 });
+  }
+
+  /**
+   * Records of a trace running on another node into `write` (`trace` frames, and `trace_end`
+   * when it ended, which `ended` hears too); records of traces this session did not start are
+   * dropped.
+   */
+  remoteRecords(
+    m: MessageInspectTrace,
+    write: (type: string, json: string) => void,
+    ended: (t: TraceEnded) => void,
+  ): void {
+    const pid = String(m.pid);
+    const running = this.#remote.get(pid);
+    if (running?.node !== m.node) return;
+    const records = (m.records ?? []).map((r) => ({ ...r, at: Number(r.at) }));
+    if (records.length > 0 || m.end !== '')
+      write('trace', JSON.stringify({ pid, records, kept: m.kept, dropped: m.dropped }));
+    if (m.end === '') return;
+    write('trace_end', JSON.stringify({ pid, end: m.end, reason: m.reason, kept: m.kept, dropped: m.dropped }));
+    if (--running.running === 0) this.#remote.delete(pid);
+    ended({ pid: `${pid} on ${m.node}`, end: m.end, kept: m.kept, dropped: m.dropped });
   }
 
   /**
@@ -147,7 +190,10 @@ export class ProcessTools {
     const limits = traceLimits(body);
     return {
       request: new RequestInspectMessageTrace({ pid, to: session, ...limits }),
-      answer: () => ({ pid: String(pid), ...limits }),
+      answer: () => {
+        this.remoteStarted(String(pid), target.node);
+        return { pid: String(pid), ...limits };
+      },
     };
   }
 
