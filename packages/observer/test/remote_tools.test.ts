@@ -4,7 +4,8 @@
 // to the session, which writes them as `trace` frames; it ends when stopped, and by itself when
 // the session goes. Both are on that node's record. A node that hides message contents
 // (`security.inspectMessages: false`) refuses with a stable code; a Go node has no such request
-// and keeps `local_only`.
+// and keeps `local_only`. In Chromium, the process page of a process on that node peeks and
+// traces it. Screenshots: test-output/remote-*.png.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -12,7 +13,30 @@ import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 import { Actor, PID, startNode, type Atom, type Node } from 'ergo-ts';
 
-import { GO_COOKIE, GO_NETWORK, peerPath, post, startGo, startObserved, StreamClient, WAIT } from './helpers.js';
+import type { Browser, Page } from 'playwright-core';
+
+import {
+  chromiumPath,
+  GO_COOKIE,
+  GO_NETWORK,
+  launchChromium,
+  peerPath,
+  post,
+  startGo,
+  startObserved,
+  StreamClient,
+  VIEWPORT,
+  WAIT,
+  type GoPeer,
+} from './helpers.js';
+import { connectTo, shot } from './pages_support.js';
+
+/** The page's document and location, as the functions run in the browser see them. */
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
+declare const location: { hash: string };
 
 /** Keeps the messages after a `hold` in its mailbox until released. */
 class Holder extends Actor {
@@ -21,7 +45,11 @@ class Holder extends Actor {
   }
 }
 let release: () => void = () => undefined;
-const gate = new Promise<void>((r) => (release = r));
+let gate: Promise<void> = Promise.resolve();
+/** A new gate for the Holders of a test (each test releases its own). */
+function closeGate(): void {
+  gate = new Promise<void>((r) => (release = r));
+}
 
 /** Forwards `{to, m}` to `to`; ignores anything else. */
 class Relay extends Actor {
@@ -79,6 +107,7 @@ function traceProcesses(node: Node): number {
 test('another ergo-ts node: mailbox peek and a rate-limited message trace run there, on its record; the trace ends with the session', async () => {
   const { node, url } = await startObserved({}, { network: GO_NETWORK });
   const other = await otherNode('toolsother');
+  closeGate();
   const streams: StreamClient[] = [];
   try {
     const holder = await other.node.spawn(Holder, {});
@@ -211,5 +240,66 @@ test('a node that hides message contents refuses both with messages_hidden; a Go
     for (const s of streams) s.close();
     await node.stop();
     await hidden.node.stop();
+  }
+});
+
+/** Waits until the text of `selector` matches `re`; a failure names the text shown (and takes a screenshot). */
+async function textLike(page: Page, selector: string, re: RegExp): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([sel, src]) => new RegExp(src).test(document.querySelector(sel)?.textContent ?? ''),
+      [selector, re.source] as const,
+      { timeout: WAIT.timeoutMs },
+    );
+  } catch (err) {
+    await shot(page, 'remote-failure');
+    const shown = await page.evaluate((sel) => document.querySelector(sel)?.textContent ?? '', selector);
+    throw new Error(`${selector} never matched ${re}: "${shown}"`, { cause: err });
+  }
+}
+
+test('in Chromium: the process page of a process on another ergo-ts node peeks and traces it there', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const { node, url } = await startObserved({}, { network: GO_NETWORK });
+  const other = await otherNode('toolspage');
+  closeGate();
+  let browser: Browser | undefined;
+  try {
+    const holder = await other.node.spawn(Holder, {});
+    other.node.send(holder, 'hold');
+    other.node.send(holder, { waiting: 'on the other node' });
+    const relay = await other.node.spawn(Relay, {});
+    const sink = await other.node.spawn(Sink, {});
+    browser = await launchChromium(executablePath);
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    await page.goto(url);
+    await connectTo(page, { name: other.node.name, port: other.port } as GoPeer);
+    const open = async (pid: unknown): Promise<void> => {
+      await page.evaluate((h) => (location.hash = h), `#/process/${encodeURIComponent(String(pid))}`);
+      await page.waitForSelector('[data-page=process] [data-testid=process-state]', { timeout: WAIT.timeoutMs });
+    };
+
+    await open(holder);
+    await page.click('[data-testid=peek]');
+    await textLike(page, '[data-testid=peek-main]', /waiting: "on the other node"/);
+    await shot(page, 'remote-peek');
+
+    await open(relay);
+    await page.fill('[data-testid=trace-rate]', '100');
+    await page.click('[data-testid=trace-start]');
+    await textLike(page, '[data-testid=trace-status]', /tracing/);
+    for (let i = 0; i < 3; i++) other.node.send(relay, { to: sink, m: `remote ping ${i}` });
+    await textLike(page, '[data-testid=trace-records]', /remote ping 2/);
+    await eventually(() => traceProcesses(other.node) === 1, 'the trace runs on the other node', WAIT);
+    await shot(page, 'remote-trace');
+    await page.click('[data-testid=trace-stop]');
+    await textLike(page, '[data-testid=trace-status]', /— stopped$/);
+    await eventually(() => traceProcesses(other.node) === 0, 'no trace left after stop', WAIT);
+  } finally {
+    release();
+    await browser?.close();
+    await node.stop();
+    await other.node.stop();
   }
 });
