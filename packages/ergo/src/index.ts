@@ -4,3 +4,15 @@ export { startNode } from './node/start.js';
 export { attachProtocol } from './node/protocols.js';
 export { DIAGNOSTICS } from './node/diagnostics.js';
 export * from './act/index.js';
+export { messageText, MESSAGE_TEXT_MAX } from './app/system/message_text.js';
+export {
+  MessageTrace,
+  KIND_NAMES,
+  TRACE_COUNT,
+  TRACE_RATE,
+  TRACE_SECONDS,
+  type TraceEnd,
+  type TraceLimits,
+  type TraceRecord,
+} from './app/system/message_trace.js';
+export { PEEK_LIMIT, TRACE_FLUSH } from './app/system/message_inspect.js';

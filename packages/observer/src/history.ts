@@ -64,11 +64,12 @@ export interface NodeSample {
 }
 
 /**
- * A session asks (call) for what is kept: `node` answers `{now, interval, samples}`, `connection`
- * the same for one remote node (`{t, messagesIn, messagesOut, bytesIn, bytesOut}` per second),
- * `log` `{records}` of the given level names. Samples are those taken after `since` (ms since
- * the epoch; 0: all), so a session sends a page only what it has not sent it yet. The answer is
- * a {@link HistoryAnswer}.
+ * A session asks (call) for what is kept: `node` answers `{now, since, interval, samples}`,
+ * `connection` the same for one remote node (`{t, messagesIn, messagesOut, bytesIn, bytesOut}` per
+ * second), `log` `{now, records}` of the given level names, each record with its `seq` (the
+ * History numbers them as logged). Samples are those taken after `since` (ms since the epoch; 0:
+ * all), records those numbered after `levelSince[level]` (0 or absent: all), so a session sends a
+ * page only what it has not sent it yet. The answer is a {@link HistoryAnswer}.
  */
 export class HistoryQuery {
   constructor(
@@ -76,15 +77,65 @@ export class HistoryQuery {
     readonly node: string = '',
     readonly levels: readonly string[] = [],
     readonly since: number = 0,
+    /** For `log`: by level name, the newest record number the stream was sent. */
+    readonly levelSince: Readonly<Record<string, number>> = {},
   ) {}
 }
 
-/** What the History answers: the frame's JSON, and the time of its newest sample (else `since`). */
+/**
+ * What the History answers: the frame's JSON, and the time of its newest sample (else `since`);
+ * for `log`, the number of the newest record kept (every record of the levels asked up to it is
+ * in the answer or was sent before).
+ */
 export class HistoryAnswer {
   constructor(
     readonly json: string,
     readonly last: number,
   ) {}
+}
+
+/**
+ * What one stream was sent of the History, so that a later subscribe gets only what is new: the
+ * newest node sample (ms since the epoch), the newest sample of each connection, the newest log
+ * record of each level. Kept by the stream's session; {@link reset} at every `connected` frame
+ * (the page starts over then).
+ */
+export class SentHistory {
+  #node = 0;
+  readonly #connections = new Map<string, number>();
+  #log: Record<string, number> = {};
+
+  /**
+   * The query for a subscription of `type` with `args` (the frame it brings: `history`,
+   * `connection_history`, `log_history`), asking only for what was not sent; null for the
+   * other types.
+   */
+  query(type: string, args: Record<string, unknown>): { query: HistoryQuery; frame: string } | null {
+    if (type === 'node_info') return { query: new HistoryQuery('node', '', [], this.#node), frame: 'history' };
+    if (type === 'connection_info' && typeof args.node === 'string') {
+      const since = this.#connections.get(args.node) ?? 0;
+      return { query: new HistoryQuery('connection', args.node, [], since), frame: 'connection_history' };
+    }
+    if (type !== 'log') return null;
+    const levels = Array.isArray(args.levels)
+      ? args.levels.filter((l): l is string => typeof l === 'string')
+      : ['debug', 'info', 'warning', 'error', 'panic'];
+    return { query: new HistoryQuery('log', '', levels, 0, { ...this.#log }), frame: 'log_history' };
+  }
+
+  /** Notes that the answer to `query` (its newest sample or record: `last`) was written. */
+  sent(query: HistoryQuery, last: number): void {
+    if (query.kind === 'node') this.#node = Math.max(this.#node, last);
+    else if (query.kind === 'connection')
+      this.#connections.set(query.node, Math.max(this.#connections.get(query.node) ?? 0, last));
+    else for (const l of query.levels) this.#log[l] = Math.max(this.#log[l] ?? 0, last);
+  }
+
+  reset(): void {
+    this.#node = 0;
+    this.#connections.clear();
+    this.#log = {};
+  }
 }
 
 /** A fixed-size ring: the newest `size` items, oldest first. */
@@ -128,7 +179,7 @@ interface Counters {
 export class History extends Actor {
   #interval = DEFAULT_HISTORY_INTERVAL;
   #samples!: Ring<NodeSample>;
-  #records!: Ring<{ level: number; json: Record<string, unknown> }>;
+  #records!: Ring<LogEntry>;
   #last: { t: number; user: number; system: number } | null = null;
   readonly #traffic = new Map<string, Counters>();
   #logging = false;
@@ -165,12 +216,12 @@ export class History extends Actor {
     if (!(request instanceof HistoryQuery)) return undefined;
     const now = Date.now();
     if (request.kind === 'log') {
-      const wanted = new Set(request.levels.map((l) => LEVELS[l]).filter((l) => l !== undefined));
-      const records = this.#records
-        .toArray()
-        .filter((r) => wanted.has(r.level))
-        .map((r) => r.json);
-      return new HistoryAnswer(JSON.stringify({ now, records }), now);
+      // level → the newest record number the stream has of it
+      const wanted = new Map<number, number>();
+      for (const l of request.levels) if (LEVELS[l] !== undefined) wanted.set(LEVELS[l], request.levelSince[l] ?? 0);
+      const kept = this.#records.toArray();
+      const records = kept.filter((r) => r.seq > (wanted.get(r.level) ?? Infinity)).map((r) => r.json);
+      return new HistoryAnswer(JSON.stringify({ now, records }), kept[kept.length - 1]?.seq ?? 0);
     }
     const since = request.since;
     const samples = this.#samples.toArray().filter((s) => s.t > since);
@@ -182,7 +233,7 @@ export class History extends Actor {
         if (c !== undefined) rows.push({ t: s.t, messagesIn: c[0], messagesOut: c[1], bytesIn: c[2], bytesOut: c[3] });
       }
       return new HistoryAnswer(
-        JSON.stringify({ now, interval: this.#interval, node: request.node, samples: rows }),
+        JSON.stringify({ now, since, interval: this.#interval, node: request.node, samples: rows }),
         last,
       );
     }
@@ -267,16 +318,24 @@ export class History extends Actor {
   }
 }
 
+/** A record kept: its level, its number (from 1, as logged) and its JSON (which carries the number as `seq`). */
+interface LogEntry {
+  level: number;
+  seq: number;
+  json: Record<string, unknown>;
+}
+
 /** The node logger that keeps the recent records (the node page lists it by this class name). */
 class HistoryLogger implements LoggerBehavior {
-  constructor(readonly records: Ring<{ level: number; json: Record<string, unknown> }>) {}
+  #seq = 0;
+  constructor(readonly records: Ring<LogEntry>) {}
   log(m: MessageLog): void {
-    this.records.push(logRecord(m));
+    this.records.push(logRecord(m, ++this.#seq));
   }
 }
 
-/** A log record as the log inspector publishes it (the JSON a `log` frame carries). */
-function logRecord(m: MessageLog): { level: number; json: Record<string, unknown> } {
+/** A log record as the log inspector publishes it (the JSON a `log` frame carries), numbered. */
+function logRecord(m: MessageLog, seq: number): LogEntry {
   let message: string;
   try {
     message = format(m.format, ...m.args);
@@ -291,6 +350,6 @@ function logRecord(m: MessageLog): { level: number; json: Record<string, unknown
   else if (s instanceof MessageLogNetwork) record = { node: s.node, peer: s.peer };
   else if (s instanceof MessageLogNode) record = { node: s.node, creation: s.creation };
   else record = {};
-  Object.assign(record, { timestamp, level: m.level, message });
-  return { level: m.level, json: toJSONValue(record) as Record<string, unknown> };
+  Object.assign(record, { timestamp, level: m.level, message, seq });
+  return { level: m.level, seq, json: toJSONValue(record) as Record<string, unknown> };
 }

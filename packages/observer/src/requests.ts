@@ -2,7 +2,8 @@
 // args becomes a RequestInspect* for `system_inspect` and a lookup key (one subscription per key
 // and session: the same key with other args replaces the old one); a `do` action becomes a
 // RequestDo*. PIDs and aliases arrive in their printed forms and are read against the node the
-// session observes. Only Ergo 3.2's requests are used, so a Go node answers them too.
+// session observes. Only Ergo 3.2's requests are used, so a Go node answers them too. And how a
+// session reaches a node it is asked to observe (connectNode).
 
 import {
   LogLevel,
@@ -41,6 +42,8 @@ import {
   type Alias,
   type Atom,
   type Event,
+  type NetworkRoute,
+  type Node,
   type PID,
 } from 'ergo-ts';
 
@@ -373,5 +376,59 @@ export function terminatedFrame(type: string, args: Record<string, unknown>): Re
       return { disconnected: true, info: { node: args.node } };
     default:
       return { state: 'terminated', terminated: true };
+  }
+}
+
+/**
+ * Dials `name` from `node` unless connected: explicit host/port/TLS/cookie over the registrar's
+ * route; without them, the way `dialled` (by node name) says it was reached before, so a lost
+ * connection is dialled again the same way. Fails with a CommandError naming the node.
+ */
+export async function connectNode(
+  node: Node,
+  dialled: Map<string, NetworkRoute>,
+  name: Atom,
+  body: Record<string, unknown>,
+): Promise<void> {
+  let network;
+  try {
+    network = node.network();
+  } catch {
+    throw new CommandError(400, 'this node runs without a network: it can observe only itself');
+  }
+  if (network.nodes().includes(name)) return;
+  const host = typeof body.host === 'string' && body.host !== '' ? body.host : undefined;
+  const port = Number(body.port);
+  const cookie = typeof body.cookie === 'string' && body.cookie !== '' ? body.cookie : undefined;
+  const tls = body.tls === true;
+  try {
+    if (host === undefined && !(port > 0) && cookie === undefined) {
+      const again = dialled.get(name);
+      await (again === undefined ? network.getNode(name) : network.getNodeWithRoute(name, again));
+      return;
+    }
+    let base: { host: string; port: number; tls: boolean } | undefined;
+    try {
+      const routes = await network.registrar().resolver().resolve(name);
+      if (routes[0] !== undefined) base = routes[0];
+    } catch {
+      // not known to the registrar: the explicit parts must do
+    }
+    const route = {
+      host: host ?? base?.host ?? name.slice(name.indexOf('@') + 1),
+      port: port > 0 ? port : (base?.port ?? 0),
+      tls: tls || (base?.tls ?? false),
+    };
+    if (!(route.port > 0)) throw new CommandError(400, `no port known for ${name}: give one`);
+    const how: NetworkRoute = {
+      route,
+      ...(cookie === undefined ? {} : { cookie }),
+      ...(route.tls ? { insecureSkipVerify: true } : {}),
+    };
+    await network.getNodeWithRoute(name, how);
+    dialled.set(name, how);
+  } catch (err) {
+    if (err instanceof CommandError) throw err;
+    throw new CommandError(502, `could not connect to ${name}: ${err instanceof Error ? err.message : String(err)}`);
   }
 }

@@ -8,7 +8,9 @@ import {
   Actor,
   ErrProcessUnknown,
   ErrTimeout,
+  MessageInspectTrace,
   ProcessID,
+  TRACE_FLUSH,
   ReplyLater,
   RequestDoApplicationStart,
   RequestDoApplicationStop,
@@ -23,14 +25,14 @@ import { MessageSSE } from 'ergo-ts/meta';
 
 import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
-import { HistoryAnswer, HistoryQuery } from './history.js';
+import { HistoryAnswer, SentHistory, type HistoryQuery } from './history.js';
 import { MUX_FRAME } from './mux.js';
-import type { MessageTrace } from './trace.js';
-import { ProcessTools, TOOL_ACTIONS, TRACE_FLUSH, ToolError, type ToolSwitches } from './tools.js';
+import { ProcessTools, TOOL_ACTIONS, ToolError, type ToolSwitches, type TraceEnded } from './tools.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
   INSPECT_PROCESS,
+  connectNode,
   doRequest,
   inspectQuery,
   nodeCreation,
@@ -212,12 +214,8 @@ export class Session extends Actor {
   /** The framework of each remote node observed, from its node_info frames (how to start its applications). */
   readonly #frameworks = new Map<string, string>();
   #first: Record<string, unknown> | undefined;
-  /**
-   * The newest sample of the node's history this stream was sent (ms since the epoch): later
-   * node_info subscribes get only newer ones. 0 again at every `connected` frame (the page
-   * starts over then).
-   */
-  #historySince = 0;
+  /** What this stream was sent of the History: later subscribes get only what is new. */
+  readonly #sentHistory = new SentHistory();
   #tools!: ProcessTools;
   /** A traceTick is on its way (while any trace runs). */
   #tracing = false;
@@ -249,7 +247,7 @@ export class Session extends Actor {
           this.#switch(from, ref, request.body);
           return ReplyLater;
         case 'do':
-          if (TOOL_ACTIONS.has(request.action)) return this.#tool(request.action, request.body);
+          if (TOOL_ACTIONS.has(request.action)) return this.#tool(from, ref, request.action, request.body);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -294,6 +292,8 @@ export class Session extends Actor {
         if (latest !== undefined) this.#forgetIfIdle(key, latest);
         this.#write(s.type, toJSONString(terminatedFrame(s.type, s.args)));
       }
+    } else if (message instanceof MessageInspectTrace) {
+      this.#tools.remoteRecords(message, (type, json) => this.#write(type, json), this.#traceEnded);
     } else if (message === traceTick) {
       const running = this.#tools.flush((type, json) => this.#write(type, json), this.#traceEnded);
       if (running) this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
@@ -405,8 +405,9 @@ export class Session extends Actor {
     latest.pending++;
     const generation = this.#generation;
     const session = this.pid;
-    // The node's figures this stream has been sent already are not sent again (the page keeps them).
-    const since = this.#historySince;
+    // The node's figures, a connection's and the log records this stream has been sent already
+    // are not sent again (the page keeps them).
+    const recent = this.#sentHistory.query(type, args);
     let early: { joins: number; frames: string[]; down: boolean } | undefined;
     let earlyKey = '';
     this.#later(
@@ -436,7 +437,7 @@ export class Session extends Actor {
         if (!(joined instanceof HubJoined)) throw new CommandError(500, 'the hub did not answer');
         if (joined.error !== null) throw new CommandError(502, `${type} on ${target.node}: ${joined.error}`);
         // After the join: what the node logged or measured before now comes with the first frames.
-        const history = await this.#recent(target, type, args, since);
+        const history = await this.#recent(target, recent);
         return { response, event, joined, history };
       },
       ({ response, event, joined, history }) => {
@@ -455,7 +456,7 @@ export class Session extends Actor {
         }
         if (history !== null) {
           this.#write(history.frame, history.json);
-          if (type === 'node_info') this.#historySince = Math.max(this.#historySince, history.last);
+          this.#sentHistory.sent(history.query, history.last);
         }
         // The log's history ends with the record the hub would replay.
         if (joined.last !== null && !(history !== null && type === 'log')) this.#write(type, joined.last);
@@ -479,35 +480,21 @@ export class Session extends Actor {
   }
 
   /**
-   * The History's figures or log records for a subscription of `type` on the node this Observer
-   * runs on (frames `history`, `connection_history`, `log_history`); null for anything else, and
-   * when the History does not answer (a page then starts empty, as without it).
+   * The History's answer to `recent` (SentHistory.query: the figures or log records of a
+   * subscription, frames `history`, `connection_history`, `log_history`) on the node this
+   * Observer runs on; null for other nodes and types, and when the History does not answer (a
+   * page then starts empty, as without it).
    */
   async #recent(
     target: Target,
-    type: string,
-    args: Record<string, unknown>,
-    since: number,
-  ): Promise<{ frame: string; json: string; last: number } | null> {
-    if (this.#history === null || !target.local) return null;
-    let query: HistoryQuery;
-    let frame: string;
-    if (type === 'node_info') {
-      query = new HistoryQuery('node', '', [], since);
-      frame = 'history';
-    } else if (type === 'connection_info' && typeof args.node === 'string') {
-      query = new HistoryQuery('connection', args.node);
-      frame = 'connection_history';
-    } else if (type === 'log') {
-      const levels = Array.isArray(args.levels)
-        ? args.levels.filter((l): l is string => typeof l === 'string')
-        : ['debug', 'info', 'warning', 'error', 'panic'];
-      query = new HistoryQuery('log', '', levels);
-      frame = 'log_history';
-    } else return null;
+    recent: { query: HistoryQuery; frame: string } | null,
+  ): Promise<{ frame: string; json: string; last: number; query: HistoryQuery } | null> {
+    if (this.#history === null || !target.local || recent === null) return null;
     try {
-      const answer = await this.node.call(this.#history, query, { timeout: SESSION_CALL_TIMEOUT });
-      return answer instanceof HistoryAnswer ? { frame, json: answer.json, last: answer.last } : null;
+      const answer = await this.node.call(this.#history, recent.query, { timeout: SESSION_CALL_TIMEOUT });
+      return answer instanceof HistoryAnswer
+        ? { frame: recent.frame, json: answer.json, last: answer.last, query: recent.query }
+        : null;
     } catch {
       return null;
     }
@@ -556,7 +543,7 @@ export class Session extends Actor {
       async () => {
         if (!local)
           await deadline(
-            this.#connect(name, body),
+            connectNode(this.node, this.#dialled, name, body),
             SESSION_CONNECT_TIMEOUT,
             `could not connect to ${name} within ${SESSION_CONNECT_TIMEOUT / 1000} s`,
           );
@@ -583,63 +570,45 @@ export class Session extends Actor {
     );
   }
 
-  /** Dials `name` unless connected: explicit host/port/TLS/cookie over the registrar's route. */
-  async #connect(name: Atom, body: Record<string, unknown>): Promise<void> {
-    let network;
-    try {
-      network = this.node.network();
-    } catch {
-      throw new CommandError(400, 'this node runs without a network: it can observe only itself');
-    }
-    if (network.nodes().includes(name)) return;
-    const host = typeof body.host === 'string' && body.host !== '' ? body.host : undefined;
-    const port = Number(body.port);
-    const cookie = typeof body.cookie === 'string' && body.cookie !== '' ? body.cookie : undefined;
-    const tls = body.tls === true;
-    try {
-      if (host === undefined && !(port > 0) && cookie === undefined) {
-        const again = this.#dialled.get(name);
-        await (again === undefined ? network.getNode(name) : network.getNodeWithRoute(name, again));
-        return;
-      }
-      let base: { host: string; port: number; tls: boolean } | undefined;
-      try {
-        const routes = await network.registrar().resolver().resolve(name);
-        if (routes[0] !== undefined) base = routes[0];
-      } catch {
-        // not known to the registrar: the explicit parts must do
-      }
-      const route = {
-        host: host ?? base?.host ?? name.slice(name.indexOf('@') + 1),
-        port: port > 0 ? port : (base?.port ?? 0),
-        tls: tls || (base?.tls ?? false),
-      };
-      if (!(route.port > 0)) throw new CommandError(400, `no port known for ${name}: give one`);
-      const how: NetworkRoute = {
-        route,
-        ...(cookie === undefined ? {} : { cookie }),
-        ...(route.tls ? { insecureSkipVerify: true } : {}),
-      };
-      await network.getNodeWithRoute(name, how);
-      this.#dialled.set(name, how);
-    } catch (err) {
-      if (err instanceof CommandError) throw err;
-      throw new CommandError(502, `could not connect to ${name}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-
-  /** Every trace's end is on the node's record, as its start is (post.ts). */
-  readonly #traceEnded = (t: MessageTrace): void =>
+  /** Every trace's end (here or on another node) is on the node's record, as its start is (post.ts). */
+  readonly #traceEnded = (t: TraceEnded): void =>
     this.log.info('observer trace of %s ended (%s): %d records, %d dropped', t.pid, t.end, t.kept, t.dropped);
 
-  /** A process tool (tools.ts): answered at once, on this node; a trace starts the flush timer. */
-  #tool(action: string, body: Record<string, unknown>): SessionReply {
-    const data = this.#tools.run(action, body, this.#target);
-    if (action === 'trace_start' && !this.#tracing) {
-      this.#tracing = true;
-      this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+  /**
+   * A process tool (tools.ts): on this node, answered at once (a trace starts the flush timer);
+   * on another ergo-ts node, asked of its system_inspect (a trace's records then come from there
+   * as MessageInspectTrace). A Go node has no such request: refused with `local_only`.
+   */
+  #tool(from: PID, ref: Ref, action: string, body: Record<string, unknown>): unknown {
+    const target = this.#target;
+    if (target.local || this.#foreign(target) !== null) {
+      const data = this.#tools.run(action, body, target);
+      if (action === 'trace_start' && !this.#tracing) {
+        this.#tracing = true;
+        this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+      }
+      return new SessionReply(200, null, data);
     }
-    return new SessionReply(200, null, data);
+    const { request, answer } = this.#tools.remote(action, body, target, this.pid);
+    const what = action.replace('_', ' ');
+    this.#later(
+      from,
+      ref,
+      async () => {
+        try {
+          return await this.#ask(target, request, what);
+        } catch (err) {
+          // The node keeps its messages to itself (security.inspectMessages: false).
+          if (err instanceof CommandError && err.message.includes('security.inspectMessages'))
+            throw new ToolError(403, 'messages_hidden', err.message);
+          throw err;
+        }
+      },
+      (response) => {
+        return new SessionReply(200, null, answer(response));
+      },
+    );
+    return ReplyLater;
   }
 
   #do(from: PID, ref: Ref, action: string, body: Record<string, unknown>): void {
@@ -764,7 +733,7 @@ export class Session extends Actor {
     if (!force && (list === this.#nodes || this.#nodes === '')) return;
     this.#nodes = list;
     if (force) {
-      this.#historySince = 0;
+      this.#sentHistory.reset();
       const t = this.#target;
       const node = { name: t.node, crc32: nodeCRC(t.node), connected: true };
       this.#write(

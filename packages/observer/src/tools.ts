@@ -1,21 +1,32 @@
 // The process page's operator tools, run by the browser's session on the node the Observer runs
-// on: the mailbox peek (`do/mailbox_peek`: the first N records of each queue, as text, nothing
+// on, or asked of another ergo-ts node's system_inspect (the inspector protocol's ergo-ts
+// extensions; a Go node has no such request): the mailbox peek (`do/mailbox_peek`: the first N records of each queue, as text, nothing
 // taken) and the live message trace (`do/trace_start`, `do/trace_stop`: `trace` frames with the
 // records kept, a `trace_end` frame when it stops). Both show message contents, so each can be
 // turned off (`mailboxPeek: false`, `messageTrace: false`); refusals carry a stable `code`.
 
-import { ErrProcessUnknown, type Node, type PID } from 'ergo-ts';
+import {
+  ErrProcessUnknown,
+  KIND_NAMES,
+  type MessageInspectTrace,
+  MessageTrace,
+  PEEK_LIMIT,
+  RequestInspectMailboxPeek,
+  RequestInspectMessageTrace,
+  RequestInspectMessageTraceStop,
+  ResponseInspectMailboxPeek,
+  TRACE_COUNT,
+  TRACE_RATE,
+  TRACE_SECONDS,
+  messageText,
+  type InspectMailboxRecord,
+  type Node,
+  type PID,
+  type TraceEnd,
+} from 'ergo-ts';
 
-import { messageText } from './message_text.js';
 import { CommandError, type Target } from './requests.js';
 import { parsePID } from './json.js';
-import { KIND_NAMES, MessageTrace, TRACE_COUNT, TRACE_RATE, TRACE_SECONDS, type TraceEnd } from './trace.js';
-
-/** Default and largest records a peek shows per queue. */
-export const PEEK_LIMIT = { default: 20, max: 100 };
-
-/** Milliseconds between two drains of the running traces (their frames). */
-export const TRACE_FLUSH = 250;
 
 /** Which tools a session may use (the Observer's `mailboxPeek` and `messageTrace` options). */
 export interface ToolSwitches {
@@ -34,6 +45,14 @@ export class ToolError extends CommandError {
   }
 }
 
+/** What the session logs of a trace that ended (a MessageTrace here, what another node sent there). */
+export interface TraceEnded {
+  pid: unknown;
+  end: string | null;
+  kept: number;
+  dropped: number;
+}
+
 /** The actions this module answers (the rest go to the observed node's system_inspect). */
 export const TOOL_ACTIONS: ReadonlySet<string> = new Set(['mailbox_peek', 'trace_start', 'trace_stop']);
 
@@ -43,6 +62,15 @@ function limitArg(v: unknown, name: string, range: { default: number; max: numbe
   if (!Number.isInteger(n) || n < 1 || n > range.max)
     throw new CommandError(400, `${name}: an integer 1..${range.max}`);
   return n;
+}
+
+/** A trace's limits from the page's command. */
+function traceLimits(body: Record<string, unknown>): { rate: number; count: number; seconds: number } {
+  return {
+    rate: limitArg(body.rate, 'rate', TRACE_RATE),
+    count: limitArg(body.count, 'count', TRACE_COUNT),
+    seconds: limitArg(body.seconds, 'seconds', TRACE_SECONDS),
+  };
 }
 
 /** What the core says about a PID it cannot serve, as a ToolError. */
@@ -57,15 +85,49 @@ export class ProcessTools {
   readonly #traces = new Map<string, MessageTrace>();
   /** Replaced traces still to be drained once. */
   #retired: MessageTrace[] = [];
+  /**
+   * Traces running on other ergo-ts nodes (their system_inspect sends the records): PID → node
+   * and how many were started and have not ended (a new trace of a PID replaces the old one, whose
+   * end comes after the new one started).
+   */
+  readonly #remote = new Map<string, { node: string; running: number }>();
 
   constructor(
     private readonly node: Node,
     private readonly switches: ToolSwitches,
   ) {}
 
-  /** Traces running (its session's handleInspect reports it). */
+  /** Traces running, here and on other nodes (its session's handleInspect reports it). */
   get traces(): number {
-    return this.#traces.size;
+    return this.#traces.size + this.#remote.size;
+  }
+
+  /** A trace of `pid` runs on `node` now (asked through {@link remote}). */
+  remoteStarted(pid: string, node: string): void {
+    const running = this.#remote.get(pid);
+    this.#remote.set(pid, { node, running: running?.node === node ? running.running + 1 : 1 });
+  }
+
+  /**
+   * Records of a trace running on another node into `write` (`trace` frames, and `trace_end`
+   * when it ended, which `ended` hears too); records of traces this session did not start are
+   * dropped.
+   */
+  remoteRecords(
+    m: MessageInspectTrace,
+    write: (type: string, json: string) => void,
+    ended: (t: TraceEnded) => void,
+  ): void {
+    const pid = String(m.pid);
+    const running = this.#remote.get(pid);
+    if (running?.node !== m.node) return;
+    const records = (m.records ?? []).map((r) => ({ ...r, at: Number(r.at) }));
+    if (records.length > 0 || m.end !== '')
+      write('trace', JSON.stringify({ pid, records, kept: m.kept, dropped: m.dropped }));
+    if (m.end === '') return;
+    write('trace_end', JSON.stringify({ pid, end: m.end, reason: m.reason, kept: m.kept, dropped: m.dropped }));
+    if (--running.running === 0) this.#remote.delete(pid);
+    ended({ pid: `${pid} on ${m.node}`, end: m.end, kept: m.kept, dropped: m.dropped });
   }
 
   /**
@@ -73,6 +135,70 @@ export class ProcessTools {
    * ToolError (disabled, another node, no such process) or a CommandError (bad input).
    */
   run(action: string, body: Record<string, unknown>, target: Target): unknown {
+    const pid = this.#allowed(action, body, target);
+    const peek = action === 'mailbox_peek';
+    if (!target.local)
+      throw new ToolError(
+        400,
+        'local_only',
+        `${peek ? 'mailbox peek' : 'message trace'} works on the Observer's own node (${this.node.name}) and other ergo-ts nodes, not on ${target.node}`,
+      );
+    if (peek) return this.#peek(pid, limitArg(body.limit, 'limit', PEEK_LIMIT));
+    if (action === 'trace_stop') {
+      this.#traces.get(String(pid))?.stop('stopped');
+      return { pid: String(pid) };
+    }
+    return this.#start(pid, body);
+  }
+
+  /**
+   * The request to another ergo-ts node's system_inspect that runs `action` there, and how its
+   * answer reads as the local tool's (mailbox peek), or the answer itself (trace start / stop,
+   * whose records come to `session` as MessageInspectTrace). Throws as {@link run} does.
+   */
+  remote(
+    action: string,
+    body: Record<string, unknown>,
+    target: Target,
+    session: PID,
+  ): { request: unknown; answer: (r: unknown) => unknown } {
+    const pid = this.#allowed(action, body, target);
+    if (action === 'mailbox_peek') {
+      const limit = limitArg(body.limit, 'limit', PEEK_LIMIT);
+      return {
+        request: new RequestInspectMailboxPeek({ pid, limit }),
+        answer: (r) => {
+          if (!(r instanceof ResponseInspectMailboxPeek))
+            throw new CommandError(502, `${target.node} answered the mailbox peek oddly`);
+          const [urgent = 0, system = 0, main = 0, log = 0] = r.lengths ?? [];
+          const rows = (q: InspectMailboxRecord[] | null) =>
+            (q ?? []).map((m) => ({ kind: m.kind, from: m.from, text: m.text }));
+          return {
+            pid: String(pid),
+            limit,
+            lengths: { urgent, system, main, log },
+            queues: { urgent: rows(r.urgent), system: rows(r.system), main: rows(r.main), log: rows(r.log) },
+          };
+        },
+      };
+    }
+    if (action === 'trace_stop')
+      return {
+        request: new RequestInspectMessageTraceStop({ pid, to: session }),
+        answer: () => ({ pid: String(pid) }),
+      };
+    const limits = traceLimits(body);
+    return {
+      request: new RequestInspectMessageTrace({ pid, to: session, ...limits }),
+      answer: () => {
+        this.remoteStarted(String(pid), target.node);
+        return { pid: String(pid), ...limits };
+      },
+    };
+  }
+
+  /** Checks the tool's switch and the PID of `target` it names. */
+  #allowed(action: string, body: Record<string, unknown>, target: Target): PID {
     const peek = action === 'mailbox_peek';
     if (peek ? !this.switches.mailboxPeek : !this.switches.messageTrace)
       throw peek
@@ -86,20 +212,9 @@ export class ProcessTools {
             'message_trace_disabled',
             'message trace is turned off on this Observer (messageTrace: false)',
           );
-    if (!target.local)
-      throw new ToolError(
-        400,
-        'local_only',
-        `${peek ? 'mailbox peek' : 'message trace'} works on the Observer's own node (${this.node.name}), not on ${target.node}`,
-      );
     const pid = parsePID(body.pid, target.node, target.creation);
     if (pid === null) throw new CommandError(400, `pid: not a PID of ${target.node} (<CRC.hi.lo>)`);
-    if (peek) return this.#peek(pid, limitArg(body.limit, 'limit', PEEK_LIMIT));
-    if (action === 'trace_stop') {
-      this.#traces.get(String(pid))?.stop('stopped');
-      return { pid: String(pid) };
-    }
-    return this.#start(pid, body);
+    return pid;
   }
 
   #peek(pid: PID, limit: number): unknown {
@@ -124,11 +239,7 @@ export class ProcessTools {
   }
 
   #start(pid: PID, body: Record<string, unknown>): unknown {
-    const limits = {
-      rate: limitArg(body.rate, 'rate', TRACE_RATE),
-      count: limitArg(body.count, 'count', TRACE_COUNT),
-      seconds: limitArg(body.seconds, 'seconds', TRACE_SECONDS),
-    };
+    const limits = traceLimits(body);
     const trace = new MessageTrace(pid, limits);
     try {
       trace.cancel = this.node.traceProcess(pid, trace);

@@ -3,27 +3,18 @@
 // mailbox; the message trace streams what a process receives and sends, rate-limited (the rest
 // counted as dropped), and stops by itself (count, time, the process ending, the page going
 // away, the tab closing). Both need the token, are logged on the node, and can be turned off
-// (a stable code, and the page says why). Screenshots: test-output/tools-*.png.
+// (a stable code, and the page says why). Another node's processes: remote_tools.test.ts.
+// Screenshots: test-output/tools-*.png.
 
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 import type { Browser, Page } from 'playwright-core';
-import { Actor, startNode, type Atom, type Node, type PID } from 'ergo-ts';
+import { Actor, type Node, type PID } from 'ergo-ts';
 
 import { SESSION_PREFIX } from '../src/index.js';
-import {
-  chromiumPath,
-  GO_COOKIE,
-  GO_NETWORK,
-  launchChromium,
-  post,
-  startObserved,
-  StreamClient,
-  VIEWPORT,
-  WAIT,
-} from './helpers.js';
+import { chromiumPath, launchChromium, post, startObserved, StreamClient, VIEWPORT, WAIT } from './helpers.js';
 import { shot } from './pages_support.js';
 
 /** The page's document and window, as the functions run in the browser see them. */
@@ -335,40 +326,5 @@ test('message trace: received and sent, rate-limited with drops counted, stops a
   } finally {
     await browser?.close();
     await node.stop();
-  }
-});
-
-test('another node observed: both tools refuse with local_only (they reach only the Observer node)', async () => {
-  const { node, url } = await startObserved({}, { network: GO_NETWORK });
-  const other = await startNode(`peekother${process.pid}@localhost` as Atom, {
-    log: { level: 'warning', defaultLogger: { disable: true } },
-    network: GO_NETWORK,
-  });
-  let stream: StreamClient | undefined;
-  try {
-    const port = Number(/:(\d+)$/.exec(other.network().acceptors()[0]!.info().interface)![1]);
-    const pid = await other.spawn(Relay, {});
-    stream = await StreamClient.open(url);
-    await stream.waitFor('connected');
-    const headers = { 'x-observer-session': stream.session };
-    const mark = stream.frames.length;
-    const sw = await post(
-      url,
-      '/api/switch',
-      { node: other.name, host: '127.0.0.1', port, cookie: GO_COOKIE },
-      headers,
-    );
-    assert.equal(sw.status, 200, JSON.stringify(sw.body));
-    await stream.waitFor('connected', (d: { node: { name: string } }) => d.node.name === other.name, mark);
-    for (const action of ['mailbox_peek', 'trace_start']) {
-      const r = await post(url, `/api/do/${action}`, { pid: String(pid) }, headers);
-      assert.equal(r.status, 400, `${action}: ${JSON.stringify(r.body)}`);
-      assert.equal((r.body as { code?: string }).code, 'local_only');
-      assert.match(String(r.body.error), new RegExp(`Observer's own node \\(${node.name}\\), not on ${other.name}`));
-    }
-  } finally {
-    stream?.close();
-    await node.stop();
-    await other.stop();
   }
 });

@@ -5,9 +5,10 @@
 import type { Atom } from './atom.js';
 import { Event } from './event.js';
 import type { InspectProcessShortInfo, InspectRemoteNodeInfo } from './inspect.js';
-import type { PID } from './pid.js';
+import { PID } from './pid.js';
 
 const NO_EVENT = new Event('' as Atom, '' as Atom);
+const NO_PID = new PID('' as Atom, 0, 0);
 
 type Init<T> = { -readonly [K in keyof T as T[K] extends (...a: never[]) => unknown ? never : K]?: T[K] };
 
@@ -229,6 +230,101 @@ export class RequestDoApplicationStop {
 export class ResponseDoApplicationStop {
   error: Error | null = null;
   constructor(init?: Init<ResponseDoApplicationStop>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/**
+ * ergo-ts extension (no Go counterpart): the first `limit` records of each mailbox queue of the
+ * local process `pid`, each as text, nothing taken. Answered with
+ * {@link ResponseInspectMailboxPeek}; refused (its `error`) when the node hides message contents
+ * (`security.inspectMessages: false`).
+ */
+export class RequestInspectMailboxPeek {
+  pid: PID = NO_PID;
+  limit = 0;
+  constructor(init?: Init<RequestInspectMailboxPeek>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** One waiting record of a {@link ResponseInspectMailboxPeek}: its kind, its sender, the message as text. */
+export interface InspectMailboxRecord {
+  kind: string;
+  from: string;
+  text: string;
+}
+/** The answer to {@link RequestInspectMailboxPeek}: `lengths` of urgent, system, main, log. */
+export class ResponseInspectMailboxPeek {
+  urgent: InspectMailboxRecord[] | null = null;
+  system: InspectMailboxRecord[] | null = null;
+  main: InspectMailboxRecord[] | null = null;
+  log: InspectMailboxRecord[] | null = null;
+  lengths: number[] | null = null;
+  error: Error | null = null;
+  constructor(init?: Init<ResponseInspectMailboxPeek>) {
+    if (init) Object.assign(this, init);
+  }
+}
+
+/**
+ * ergo-ts extension (no Go counterpart): traces what the local process `pid` receives and sends,
+ * at most `rate` records a second, ending after `count` records, after `seconds`, when the process
+ * ends, when stopped ({@link RequestInspectMessageTraceStop}) or when the process `to` goes. The
+ * records come to `to` as {@link MessageInspectTrace} messages. Answered
+ * with {@link ResponseInspectMessageTrace}; refused when the node hides message contents.
+ */
+export class RequestInspectMessageTrace {
+  pid: PID = NO_PID;
+  /** The process the records go to (and whose end ends the trace); the caller when left empty. */
+  to: PID = NO_PID;
+  rate = 0;
+  count = 0;
+  seconds = 0;
+  constructor(init?: Init<RequestInspectMessageTrace>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** The answer to {@link RequestInspectMessageTrace}: `error` null when the trace runs. */
+export class ResponseInspectMessageTrace {
+  error: Error | null = null;
+  constructor(init?: Init<ResponseInspectMessageTrace>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/**
+ * ergo-ts extension: stops the trace of `pid` whose records go to `to` (the caller when left
+ * empty). Answered with {@link ResponseInspectMessageTrace}.
+ */
+export class RequestInspectMessageTraceStop {
+  pid: PID = NO_PID;
+  to: PID = NO_PID;
+  constructor(init?: Init<RequestInspectMessageTraceStop>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/** One traced record (`dir` in / out; `at` ms since the epoch; `n` from 1 over the records kept). */
+export interface InspectTraceRecord {
+  n: number;
+  at: number | bigint;
+  dir: string;
+  queue: string;
+  kind: string;
+  peer: string;
+  text: string;
+}
+/**
+ * The records of a trace since the last, sent to the process that started it; the last one
+ * names its `end` (`count`, `time`, `stopped`, `ended`, `closed`; empty while it runs).
+ */
+export class MessageInspectTrace {
+  node = '' as Atom;
+  pid: PID = NO_PID;
+  records: InspectTraceRecord[] | null = null;
+  kept = 0;
+  dropped = 0;
+  end = '';
+  reason = '';
+  constructor(init?: Init<MessageInspectTrace>) {
     if (init) Object.assign(this, init);
   }
 }

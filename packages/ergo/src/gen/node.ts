@@ -84,6 +84,12 @@ export interface SecurityOptions {
   exposeEnvInfo?: boolean;
   exposeEnvRemoteSpawn?: boolean;
   exposeEnvRemoteApplicationStart?: boolean;
+  /**
+   * Whether `system_inspect` shows message contents to the nodes that ask: the mailbox peek and
+   * the message trace (ergo-ts extensions of the inspector protocol). Default true; false for a
+   * node whose messages hold secrets (both are then refused).
+   */
+  inspectMessages?: boolean;
 }
 
 /** Default of NodeOptions.mailboxHighWater: 100,000 queued messages. */

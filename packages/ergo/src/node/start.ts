@@ -51,7 +51,10 @@ async function startNodeAsync(name: Atom | string, options: NodeOptions = {}): P
   try {
     if (options.network !== undefined) await node.net.start(options.network);
     // Ergo's StartNode puts the system application first (system_inspect answers inspectors).
-    if (options.systemApp !== false) await root.applicationStart(await root.applicationLoad(createSystemApp()));
+    if (options.systemApp !== false)
+      await root.applicationStart(
+        await root.applicationLoad(createSystemApp(options.security?.inspectMessages !== false)),
+      );
     for (const app of options.applications ?? []) {
       const name = await root.applicationLoad(app);
       await root.applicationStart(name);

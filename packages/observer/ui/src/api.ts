@@ -55,6 +55,13 @@ export class ObserverAPI {
    * the session sends each sample once, so the node page draws them again from here.
    */
   nodeHistory: { t: number; s: Json }[] = [];
+  /** The same for each connection (its `connection_history` frames), by node name. */
+  connectionHistory = new Map<string, { t: number; s: Json }[]>();
+  /**
+   * The node's log records its `log_history` frames brought, by record number (`seq`): each is
+   * sent once, so the log page lists them again from here, of the levels it shows.
+   */
+  logHistory: Json[] = [];
   #source: EventSource | null = null;
   /** Numbers the subscriptions: an unsubscribe names the one it ends (POSTs arrive in any order). */
   #subId = 0;
@@ -88,6 +95,8 @@ export class ObserverAPI {
     'trace_end',
   ];
   #port: MessagePort | null = null;
+  /** Type + args → the components holding that subscription and the newest id posted for it. */
+  readonly #shared = new Map<string, { session: string; epoch: number; holders: Set<number>; id: number }>();
 
   /** Opens the tab's session: on the shared stream when the browser has SharedWorker. */
   open(): void {
@@ -153,9 +162,19 @@ export class ObserverAPI {
     if (type === 'node_info' && data?.info?.framework && data.info.name === this.connected?.node.name) {
       this.framework = `${data.info.framework.name ?? ''} ${data.info.framework.release ?? ''}`.trim();
     }
-    if (type === 'history') this.#keepHistory(data);
+    if (type === 'history') this.nodeHistory = keepSamples(this.nodeHistory, data, data?.samples);
+    if (type === 'connection_history' && typeof data?.node === 'string')
+      this.connectionHistory.set(
+        data.node,
+        keepSamples(this.connectionHistory.get(data.node) ?? [], data, data.samples),
+      );
+    if (type === 'log_history') this.#keepLog(data);
     if (type === 'connected') {
       this.nodeHistory = [];
+      this.connectionHistory = new Map();
+      this.logHistory = [];
+      // Every subscription of the session ended with its last page: their holds post nothing.
+      this.#shared.clear();
       this.connected = data as Connected;
       this.epoch++;
       this.framework = null;
@@ -169,15 +188,18 @@ export class ObserverAPI {
     for (const l of this.#listeners.get(type) ?? []) l(data);
   }
 
-  /** Adds a `history` frame's samples (those newer than the kept ones), at most an hour of them. */
-  #keepHistory(h: Json): void {
-    const shift = Date.now() - Number(h?.now ?? Date.now());
-    const newest = this.nodeHistory[this.nodeHistory.length - 1]?.t ?? -Infinity;
-    for (const s of Array.isArray(h?.samples) ? h.samples : []) {
-      const t = (Number(s.t) + shift) / 1000;
-      if (t > newest) this.nodeHistory.push({ t, s });
-    }
-    if (this.nodeHistory.length > 3600) this.nodeHistory.splice(0, this.nodeHistory.length - 3600);
+  /**
+   * Adds a `log_history` frame's records to the kept ones, in record order (a level the page
+   * showed only now brings older records), each once, at most {@link LOG_KEPT} of them.
+   */
+  #keepLog(h: Json): void {
+    const records: Json[] = Array.isArray(h?.records) ? h.records : [];
+    if (records.length === 0) return;
+    const known = new Set(this.logHistory.map((r) => r.seq));
+    const all = [...this.logHistory, ...records.filter((r) => !known.has(r.seq))].sort(
+      (a, b) => Number(a.seq) - Number(b.seq),
+    );
+    this.logHistory = all.length > LOG_KEPT ? all.slice(all.length - LOG_KEPT) : all;
   }
 
   /** Closes the stream, or leaves the shared one (the session ends on the server). */
@@ -222,6 +244,35 @@ export class ObserverAPI {
     return answer.data;
   }
 
+  /**
+   * Takes a hold of the subscription `type` + `args` for one holder (a mounted component): the
+   * subscribe is posted (a new id, so the node replays its last frame for this holder), and the
+   * session ends the subscription only when `release` lets go of the last hold. The session keeps
+   * one subscription per key (an unsubscribe whose id is not the newest is superseded), so two
+   * components of one page showing the same process share it: one leaving must not end the other's.
+   * Holds taken before a `connected` frame (the session dropped every subscription then) post nothing
+   * when they let go.
+   */
+  hold(type: string, args: Json = {}): { subscribed: Promise<Json>; release: () => void } {
+    const key = `${type} ${JSON.stringify(args)}`;
+    let shared = this.#shared.get(key);
+    if (shared === undefined || shared.session !== this.session || shared.epoch !== this.epoch) {
+      shared = { session: this.session, epoch: this.epoch, holders: new Set(), id: 0 };
+      this.#shared.set(key, shared);
+    }
+    const entry = shared;
+    const id = this.nextSubscription();
+    entry.id = id;
+    entry.holders.add(id);
+    const subscribed = this.subscribe(type, args, id);
+    const release = (): void => {
+      if (!entry.holders.delete(id) || entry.holders.size > 0) return;
+      if (this.#shared.get(key) === entry) this.#shared.delete(key);
+      if (entry.session === this.session && entry.epoch === this.epoch) void this.unsubscribe(type, args, entry.id);
+    };
+    return { subscribed, release };
+  }
+
   /** Subscribes; `id` (from {@link nextSubscription}) is what {@link unsubscribe} names later. */
   subscribe(type: string, args: Json = {}, id?: number): Promise<Json> {
     return this.post('subscribe', { type, args, id });
@@ -239,6 +290,24 @@ export class ObserverAPI {
   do(action: string, args: Json): Promise<Json> {
     return this.post(`do/${action}`, args);
   }
+}
+
+/** Log records a tab keeps of the node's history (the log page keeps at most as many lines). */
+export const LOG_KEPT = 20000;
+
+/**
+ * Adds a history frame's samples (those newer than the kept ones, stamped with the browser's
+ * clock in seconds) to `kept`; at most an hour of them.
+ */
+function keepSamples(kept: { t: number; s: Json }[], h: Json, samples: Json): { t: number; s: Json }[] {
+  const shift = Date.now() - Number(h?.now ?? Date.now());
+  const newest = kept[kept.length - 1]?.t ?? -Infinity;
+  for (const s of Array.isArray(samples) ? samples : []) {
+    const t = (Number(s.t) + shift) / 1000;
+    if (t > newest) kept.push({ t, s });
+  }
+  if (kept.length > 3600) kept.splice(0, kept.length - 3600);
+  return kept;
 }
 
 export const api = new ObserverAPI();

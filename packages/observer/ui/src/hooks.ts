@@ -60,8 +60,9 @@ export function useSubscription(
       setData(d);
       setSince(Date.now());
     });
-    const id = api.nextSubscription();
-    api.subscribe(type, args, id).then(
+    // Shared with any other component of the tab holding the same type + args (see api.hold).
+    const { subscribed, release } = api.hold(type, args);
+    subscribed.then(
       () => live && setError(null),
       (e: Error) => live && setError(e.message),
     );
@@ -71,7 +72,7 @@ export function useSubscription(
       live = false;
       off();
       clearInterval(timer);
-      if (api.session === session) void api.unsubscribe(type, args, id);
+      release();
     };
   }, [session, node, epoch, type, key, enabled]);
   if (error !== null || !enabled || PUSHED.has(type) || since === 0) return [data, error];
@@ -174,12 +175,6 @@ export interface NodeCharts {
   delay: Series;
 }
 
-/** A history frame's clock: node time (ms) → the browser's seconds, as live samples are stamped. */
-function historyClock(h: Json): (t: number) => number {
-  const shift = Date.now() - Number(h.now ?? Date.now());
-  return (t) => (t + shift) / 1000;
-}
-
 /**
  * Prefills the node page's charts with the node's history (the figures the Observer kept since it
  * started, for the node it runs on), then calls `filled`. Each `history` frame brings what this
@@ -205,17 +200,18 @@ export function useNodeHistory(charts: NodeCharts, filled: () => void): void {
 
 /**
  * Prefills a connection page's charts (messages and bytes per second) with the traffic the node
- * kept of connection `node` (its `connection_history` frame), then calls `filled`.
+ * kept of connection `node`, then calls `filled`. Each `connection_history` frame brings what
+ * this tab was not sent yet; the charts are drawn from every sample the tab kept
+ * (`api.connectionHistory`).
  */
 export function useConnectionHistory(node: string, charts: { msgs: Series; bytes: Series }, filled: () => void): void {
   useEffect(
     () =>
       api.on('connection_history', (h: Json) => {
         if (h.node !== node) return;
-        const at = historyClock(h);
-        const samples: Json[] = Array.isArray(h.samples) ? h.samples : [];
-        charts.msgs.prepend(samples.map((s) => [at(s.t), [s.messagesIn, s.messagesOut]]));
-        charts.bytes.prepend(samples.map((s) => [at(s.t), [s.bytesIn, s.bytesOut]]));
+        const samples = api.connectionHistory.get(node) ?? [];
+        charts.msgs.prepend(samples.map(({ t, s }) => [t, [s.messagesIn, s.messagesOut]]));
+        charts.bytes.prepend(samples.map(({ t, s }) => [t, [s.bytesIn, s.bytesOut]]));
         filled();
       }),
     [node, charts, filled],

@@ -10,25 +10,31 @@ import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec } from 
 import { SYSTEM_APP, SYSTEM_INSPECT, SYSTEM_SUP } from '../../gen/inspect.js';
 import { SystemInspect } from './inspect.js';
 
-/** `system_sup`: one-for-one, permanent restarts, one child: `system_inspect`. */
+/**
+ * `system_sup`: one-for-one, permanent restarts, one child: `system_inspect` (its arg: whether it
+ * shows message contents, `security.inspectMessages`).
+ */
 export class SystemSup extends Supervisor {
-  init(): SupervisorSpec {
+  init(showMessages = true): SupervisorSpec {
     return {
       type: SupervisorType.OneForOne,
-      children: [{ name: SYSTEM_INSPECT, factory: SystemInspect }],
+      children: [{ name: SYSTEM_INSPECT, factory: SystemInspect, args: [showMessages] }],
       restart: { strategy: SupervisorStrategy.Permanent },
     };
   }
 }
 
-/** The system application's behaviour (loaded and started by startNode). */
-export function createSystemApp(): ApplicationBehavior {
+/**
+ * The system application's behaviour (loaded and started by startNode); `showMessages`: the
+ * node's `security.inspectMessages` (default true).
+ */
+export function createSystemApp(showMessages = true): ApplicationBehavior {
   return {
     load(): ApplicationSpec {
       return {
         name: SYSTEM_APP,
         description: 'System Application',
-        group: [{ name: SYSTEM_SUP, factory: SystemSup }],
+        group: [{ name: SYSTEM_SUP, factory: SystemSup, args: [showMessages] }],
         mode: ApplicationMode.Permanent,
       };
     },

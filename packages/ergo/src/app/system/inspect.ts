@@ -14,6 +14,8 @@ import type { PID } from '../../gen/pid.js';
 import type { ProcessFactory } from '../../gen/process.js';
 import type { Ref } from '../../gen/ref.js';
 import { ForwardedRequest } from './inspector.js';
+import { mailboxPeek, HIDDEN_MESSAGES, traceLimits, TraceInspector, TraceStop } from './message_inspect.js';
+import { MessageDownPID } from '../../gen/messages.js';
 import {
   ConnectionListInspector,
   EventListInspector,
@@ -93,6 +95,21 @@ const ACTIONS: [abstract new (...a: never[]) => unknown, (r: never) => string][]
  * another node); anything else is answered with ErrUnsupported. Lives as long as the node.
  */
 export class SystemInspect extends Actor {
+  /** Running message traces (message_inspect.ts): `<traced PID> <asking PID>` → the trace process. */
+  readonly #traces = new Map<string, PID>();
+  /** Whether message contents are shown to the nodes that ask (`security.inspectMessages`). */
+  #showMessages = true;
+
+  override init(showMessages = true): void {
+    this.#showMessages = showMessages;
+  }
+
+  override handleMessage(_from: PID, message: unknown): void {
+    // A trace process ended (by itself, stopped, or its asker gone).
+    if (!(message instanceof MessageDownPID)) return;
+    for (const [key, pid] of this.#traces) if (pid.equals(message.pid)) this.#traces.delete(key);
+  }
+
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (request instanceof I.RequestInspectNode) return this.forward('inspect_node', NodeInspector, [], from, ref);
     if (request instanceof I.RequestInspectNetwork)
@@ -192,7 +209,57 @@ export class SystemInspect extends Actor {
       const key = filterKey([String(r.name ?? ''), limit]);
       return this.forward(`inspect_heap_${key}`, HeapInspector, [r.name, limit, key], from, ref);
     }
+    if (r instanceof V.RequestInspectMailboxPeek) {
+      this.log.info('inspector action from %s: mailbox peek of %s', String(from), String(r.pid));
+      return mailboxPeek(this.node, r, this.#showMessages);
+    }
+    if (r instanceof V.RequestInspectMessageTrace) return this.trace(from, r);
+    if (r instanceof V.RequestInspectMessageTraceStop) {
+      const key = `${String(r.pid)} ${String(r.to.node === '' ? from : r.to)}`;
+      const running = this.#traces.get(key);
+      if (running !== undefined) this.stopTrace(running);
+      return new V.ResponseInspectMessageTrace();
+    }
     return this.command(from, ref, r);
+  }
+
+  private stopTrace(pid: PID): void {
+    try {
+      this.send(pid, new TraceStop());
+    } catch {
+      // it has ended meanwhile
+    }
+  }
+
+  /** Starts a trace for `from` (replacing its trace of the same process); answers once it runs. */
+  private trace(
+    from: PID,
+    r: V.RequestInspectMessageTrace,
+  ): V.ResponseInspectMessageTrace | Promise<V.ResponseInspectMessageTrace> {
+    if (!this.#showMessages) return new V.ResponseInspectMessageTrace({ error: new Error(HIDDEN_MESSAGES) });
+    const limits = traceLimits(r);
+    const to = r.to.node === '' ? from : r.to;
+    this.log.info(
+      'inspector action from %s: message trace of %s for %s (%d a second, %d records, %d s)',
+      String(from),
+      String(r.pid),
+      String(to),
+      limits.rate,
+      limits.count,
+      limits.seconds,
+    );
+    const key = `${String(r.pid)} ${String(to)}`;
+    const old = this.#traces.get(key);
+    if (old !== undefined) this.stopTrace(old);
+    this.#traces.delete(key);
+    return this.spawn(TraceInspector, {}, r.pid, limits, to).then(
+      (pid) => {
+        this.#traces.set(key, pid);
+        this.monitorPID(pid);
+        return new V.ResponseInspectMessageTrace();
+      },
+      (e: unknown) => new V.ResponseInspectMessageTrace({ error: toError(e) }),
+    );
   }
 
   /** The `RequestDo*` commands. */

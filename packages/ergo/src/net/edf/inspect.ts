@@ -396,5 +396,36 @@ export function registerInspectTypes(r: EdfRegistry): void {
     published: Go.int64,
   });
   ext(V.MessageInspectEventList, { node: Go.atom, events: Go.slice(eventInfo) });
+  const mailboxRecord = s('#ergo-ts/gen/InspectMailboxRecord', { kind: Go.string, from: Go.string, text: Go.string });
+  ext(V.RequestInspectMailboxPeek, { pid: Go.pid, limit: Go.int });
+  ext(V.ResponseInspectMailboxPeek, {
+    urgent: Go.slice(mailboxRecord),
+    system: Go.slice(mailboxRecord),
+    main: Go.slice(mailboxRecord),
+    log: Go.slice(mailboxRecord),
+    lengths: Go.slice(Go.int),
+    error: Go.error,
+  });
+  ext(V.RequestInspectMessageTrace, { pid: Go.pid, to: Go.pid, rate: Go.int, count: Go.int, seconds: Go.int });
+  ext(V.ResponseInspectMessageTrace, { error: Go.error });
+  ext(V.RequestInspectMessageTraceStop, { pid: Go.pid, to: Go.pid });
+  const traceRecord = s('#ergo-ts/gen/InspectTraceRecord', {
+    n: Go.int,
+    at: Go.int64,
+    dir: Go.string,
+    queue: Go.string,
+    kind: Go.string,
+    peer: Go.string,
+    text: Go.string,
+  });
+  ext(V.MessageInspectTrace, {
+    node: Go.atom,
+    pid: Go.pid,
+    records: Go.slice(traceRecord),
+    kept: Go.int,
+    dropped: Go.int,
+    end: Go.string,
+    reason: Go.string,
+  });
   ext(V.MessageInspectProcessPage, { node: Go.atom, total: Go.int, offset: Go.int, processes: Go.slice(shortInfo) });
 }

@@ -16,9 +16,8 @@ const hostName = (kind: string, key: string): string => `~entity/${kind}/${key}`
 /**
  * The PID of the observed node's entities manager, or null (no entities runtime, not known yet,
  * or a node other than ergo-ts): the sidebar shows the Entities link only when there is one.
- * `page` is the route's page: the Node page subscribes to node_info for good, and a second
- * subscription of that key here would end the page's when it ends (one per key and session), so
- * there the framework comes from the page's own frames.
+ * `page` is the route's page: the Node page subscribes to node_info for good, so there the
+ * framework comes from the page's own frames (no second hold of that subscription is needed).
  */
 export function useEntitiesManager(page: string): string | null {
   // Re-rendered when a node_info frame (anyone's) tells a framework other than the one drawn.

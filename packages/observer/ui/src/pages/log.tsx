@@ -3,7 +3,7 @@
 
 import { useCallback, useRef, useState } from 'preact/hooks';
 
-import { type Json } from '../api';
+import { api, type Json } from '../api';
 import { clock, logLevel } from '../format';
 import { useFrames, useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
@@ -23,12 +23,18 @@ export function LogPage() {
   pausedRef.current = paused;
   const capRef = useRef(cap);
   capRef.current = cap;
+  const levelsRef = useRef(levels);
+  levelsRef.current = levels;
   const [, error] = useSubscription('log', { levels });
   // What the node logged before (kept by the Observer for its own node): the log starts filled.
+  // Each record comes once a stream (the frame brings only what this tab was not sent): the
+  // lines are those the tab kept, of the levels shown.
   useFrames(
     'log_history',
-    useCallback((h: Json) => {
-      if (!pausedRef.current && Array.isArray(h.records)) setLines(h.records.slice(-capRef.current).map(number));
+    useCallback(() => {
+      if (pausedRef.current) return;
+      const shown = api.logHistory.filter((r) => levelsRef.current.includes(logLevel(r.level)));
+      setLines(shown.slice(-capRef.current).map(number));
     }, []),
   );
   useFrames(

@@ -23,6 +23,7 @@ function offReason(e: Json): string | null {
     case 'message_trace_disabled':
       return 'Message trace is turned off on this Observer (messageTrace: false): this node’s messages may hold secrets.';
     case 'local_only':
+    case 'messages_hidden':
       return String(e.message);
     default:
       return null;

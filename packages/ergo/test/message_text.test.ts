@@ -5,9 +5,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { PID, type Atom } from 'ergo-ts';
-
-import { MESSAGE_TEXT_MAX, messageText } from '../src/message_text.js';
+import { MESSAGE_TEXT_MAX, messageText, PID, type Atom } from '../src/index.js';
 
 class Order {
   constructor(

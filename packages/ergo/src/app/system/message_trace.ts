@@ -1,11 +1,13 @@
-// The live message trace of one process (Erlang's dbg / recon_trace, as the Observer's process
-// page shows it): a ProcessTracer the core calls on the traced process' own path. It keeps at
-// most `rate` records a second (the rest are counted as dropped, never rendered), renders each
-// kept message as short text at once (the message may change later), and ends by itself after
-// `count` records, after `seconds`, when the process ends, or when its session stops it. The
-// session drains its records on a timer: the tracer never sends from inside the traced path.
+// The live message trace of one process (Erlang's dbg / recon_trace), as the Observer's process
+// page shows it for its own node and, through system_inspect (message_inspect.ts), for another
+// ergo-ts node: a ProcessTracer the core calls on the traced process' own path. It keeps at most
+// `rate` records a second (the rest are counted as dropped, never rendered), renders each kept
+// message as short text at once (the message may change later), and ends by itself after `count`
+// records, after `seconds`, when the process ends, or when stopped. Its owner drains the records
+// on a timer: the tracer never sends from inside the traced path.
 
-import type { MailboxKind, MailboxQueue, PID, ProcessTracer, SendTarget, TracedSend } from 'ergo-ts';
+import type { PID } from '../../gen/pid.js';
+import type { MailboxKind, MailboxQueue, ProcessTracer, SendTarget, TracedSend } from '../../gen/process.js';
 
 import { messageText } from './message_text.js';
 

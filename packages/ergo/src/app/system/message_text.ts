@@ -1,4 +1,5 @@
-// A message as a short line of text for the mailbox peek and the message trace. Messages are
+// A message as a short line of text for the mailbox peek and the message trace (the Observer's
+// and system_inspect's). Messages are
 // arbitrary values (class instances, Maps, bytes, PIDs, cycles, huge arrays): the walk stops as
 // soon as the text is long enough, so a million-element array costs no more than a short one
 // (the trace renders on the traced process' own path). The browser shows the text as text.
