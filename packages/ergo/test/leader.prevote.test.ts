@@ -165,6 +165,27 @@ test('check-quorum: a leader whose heartbeats a majority stops answering steps d
   });
 });
 
+test('check-quorum: a leader whose own event loop stalls does not blame its followers for it', async () => {
+  await withNode(async (node) => {
+    const seen = await scriptedMajority(node, { x: true, y: false });
+    await eventually(async () => (await status(node, 'm')).isLeader, 'm leads term 1');
+    for (let stall = 0; stall < 5; stall++) {
+      const from = seen.beats;
+      await eventually(() => seen.beats >= from + 3, 'heartbeats again');
+      // The fault: the whole event loop blocked for longer than an election timeout (a long GC
+      // pause, a starved host). The leader's tick is due when the loop comes back, before it has
+      // read x's answer to its last heartbeat.
+      const until = performance.now() + 4 * FAST.electionTimeoutMax;
+      while (performance.now() < until);
+    }
+    const from = seen.beats;
+    await eventually(() => seen.beats >= from + MANY_BEATS, `${MANY_BEATS} heartbeats`);
+    assert.deepEqual(await status(node, 'm'), { term: 1, leader: node.processPID('m'), isLeader: true });
+    const log = (await node.call(new ProcessID('m' as Atom), 'seen')) as string[];
+    assert.deepEqual(log, ['leader:1'], 'm never stepped down');
+  });
+});
+
 test('without check-quorum (checkQuorum: false) the same leader stays leader', async () => {
   await withNode(async (node) => {
     const seen = await scriptedMajority(node, { x: false, y: false }, { checkQuorum: false });

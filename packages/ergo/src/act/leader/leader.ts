@@ -41,7 +41,7 @@ interface Member {
   pid: PID | undefined;
   /** Seen speaking pre-vote (an ergo-ts member, which answers heartbeats). */
   preVoter: boolean;
-  /** When (performance.now()) it last answered this member's heartbeat or vote as leader. */
+  /** The leader's heartbeat tick at which it last answered this member's heartbeat or vote. */
   contact: number;
 }
 
@@ -73,6 +73,8 @@ export abstract class Leader extends BehaviorBase {
   #min: number = LEADER_DEFAULTS.electionTimeoutMin;
   #max: number = LEADER_DEFAULTS.electionTimeoutMax;
   #hb: number = LEADER_DEFAULTS.heartbeatInterval;
+  /** The leader's heartbeat ticks so far: check-quorum's clock. */
+  #tick = 0;
   #aliveQuorum = false;
   #store: LeaderStore | undefined;
   #preVote = true;
@@ -489,7 +491,7 @@ export abstract class Leader extends BehaviorBase {
     if (this.#role === 'leader') {
       // A follower's answer to a heartbeat (or a late vote): what check-quorum counts.
       const member = this.#members.get(this.#keyOf(from));
-      if (member !== undefined) member.contact = now();
+      if (member !== undefined) member.contact = this.#tick;
       return;
     }
     if (!m.granted || this.#role !== 'candidate') return;
@@ -554,19 +556,27 @@ export abstract class Leader extends BehaviorBase {
     if (this.#preVotes.size >= this.quorum()) this.#stand();
   }
 
-  /** The leader's tick: heartbeat, unless a majority has not answered within an election timeout. */
+  /**
+   * The leader's tick: heartbeat, unless a majority has not answered within an election timeout.
+   * The window is counted in ticks (as many heartbeats as fit in `electionTimeoutMax`), not in
+   * wall time, as etcd's Raft counts logical ticks: a leader whose own event loop stalled (a GC
+   * pause, a busy host) finds its tick due before it has read the answers that came meanwhile,
+   * and must not blame its followers for its own stall.
+   */
   #onHeartbeatTimeout(): void {
+    this.#tick++;
     if (this.#checkQuorum) {
-      const since = now() - this.#max;
+      const since = this.#tick - Math.ceil(this.#max / this.#hb);
       let heard = 1;
       for (const m of this.#members.values())
         // A member never seen speaking pre-vote (a Go one) does not answer: counted while connected.
         if (m.contact >= since || (!m.preVoter && m.pid !== undefined)) heard++;
       if (heard < this.quorum()) {
         this.log.warning(
-          'leader: heard from %d of %d members within %dms (quorum %d), stepping down',
+          'leader: heard from %d of %d members within %d heartbeats (%dms; quorum %d), stepping down',
           heard,
           this.memberCount(),
+          this.#tick - since,
           this.#max,
           this.quorum(),
         );
@@ -633,10 +643,9 @@ export abstract class Leader extends BehaviorBase {
     this.#candidacies = 0;
     this.#leader = this.pid;
     // The votes are the first answers check-quorum counts.
-    const t = now();
     for (const key of this.#votes) {
       const m = this.#members.get(key);
-      if (m !== undefined) m.contact = t;
+      if (m !== undefined) m.contact = this.#tick;
     }
     this.#votes.clear();
     this.#cancelElectionTimer();
