@@ -4,14 +4,6 @@
 // number, a sender never is). Queues are created on first use so an idle process carries two
 // null slots (main, and the holder of the three rarely used queues), not four arrays, and they
 // give their memory back as they drain.
-//
-// A small main queue is also handed back whole when it drains (the mailbox is empty again): a
-// call to an idle process used to leave its first queue (three objects, ~200 B) behind for the
-// rest of the process' life, so a round of calls to random processes among millions promoted one
-// queue per call into the old generation (each scavenge copied it twice, each major GC marked
-// it). Drained queues go to a small shared free list instead and the next mailbox that gets mail
-// takes one from there: a process that goes back and forth between idle and one message (a call
-// target, a ping-pong) allocates nothing either.
 
 import { SegmentedQueue } from '../lib/segmented_queue.js';
 import type { MailboxKind, MailboxPeek, MailboxQueue, MailboxRecord, ProcessMailbox } from '../gen/process.js';
@@ -44,15 +36,6 @@ export const QUEUE_NAMES: readonly MailboxQueue[] = ['urgent', 'system', 'main',
 
 /** Slots of the main queue's first ring (see queueOf). */
 const MAIN_FIRST_SLOTS = 4;
-
-/**
- * A drained main queue whose storage is at most this many slots goes back to the free list; a
- * larger one (a steady flow's working set) stays with its process, as before.
- */
-const RECYCLE_SLOTS = 64;
-/** Drained main queues kept for reuse (LIFO: a ping-pong gets its own queue back). */
-const FREE_MAX = 256;
-const freeQueues: Queue[] = [];
 
 /** The urgent, system and log queues: most processes never use them, so they share one holder. */
 class RareQueues {
@@ -115,30 +98,7 @@ export class Mailbox implements ProcessMailbox {
 
   /** Creates a queue on its first record (tests override it to get tiny segments). */
   protected newQueue(initialSlots: number): Queue {
-    if (initialSlots === MAIN_FIRST_SLOTS) {
-      const q = freeQueues.pop();
-      if (q !== undefined) return q;
-    }
     return new SegmentedQueue(initialSlots);
-  }
-
-  /**
-   * Takes a small queue that has just drained (`this.main`) for reuse: the shared free list
-   * (tests override this with their own list).
-   */
-  protected recycle(q: Queue): void {
-    if (freeQueues.length < FREE_MAX) freeQueues.push(q);
-  }
-
-  /**
-   * The main queue has drained: a small one goes back (see the file comment); a larger one is a
-   * steady flow's working set and stays (handing it back would make the flow grow a ring again
-   * from four slots after every batch).
-   */
-  private drained(m: Queue): void {
-    if (m.capacity() > RECYCLE_SLOTS) return;
-    this.main = null;
-    this.recycle(m);
   }
 
   /**
@@ -174,7 +134,6 @@ export class Mailbox implements ProcessMailbox {
     }
     this.queue = QUEUE_NAMES[q]!;
     this.size--;
-    if (q === Q_MAIN && r.length === 0) this.drained(r);
     return true;
   }
 
@@ -197,7 +156,6 @@ export class Mailbox implements ProcessMailbox {
       this.currentRef = null;
       this.queue = 'main';
       this.size = size - 1;
-      if (size === 1) this.drained(m);
       return true;
     }
     const x = this.rare;
@@ -229,9 +187,9 @@ export class Mailbox implements ProcessMailbox {
     const m = this.main!;
     const message = m.peek(1);
     m.drop2();
+    this.size--;
     // A plain message is not a request: nothing of this process is being answered any more.
     this.currentRef = null;
-    if (--this.size === 0) this.drained(m);
     return message;
   }
 

@@ -344,10 +344,6 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       const s = this.st;
       if (s === S_RUNNING || s === S_WAIT) {
         this.st = S_SLEEP;
-        // The handler returned: a request it answered is no longer "being handled", and an idle
-        // process must not keep its Ref (two objects per call target otherwise survive into the
-        // old generation). Kept while it holds a call: a deferred reply's request still counts.
-        if (this.heldCalls === null && this.remoteHeld === null) this.mb.currentRef = null;
         if (this.mb.size > 0) this.nodeImpl.scheduler.enqueue(this);
       } else if (s === S_ZOMBEE) {
         this.nodeImpl.terminate(this, TerminateReasonKill);
