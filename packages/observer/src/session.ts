@@ -461,7 +461,13 @@ export class Session extends Actor {
         // The log's history ends with the record the hub would replay.
         if (joined.last !== null && !(history !== null && type === 'log')) this.#write(type, joined.last);
         // What the hub pushed meanwhile, and its end if the event ended already.
-        for (const json of early?.frames ?? []) if (json !== joined.last) this.#write(type, json);
+        for (const json of early?.frames ?? [])
+          if (json !== joined.last) {
+            // A node_info frame pushed while the subscribe was in flight names the framework too:
+            // the page learns it from this frame and may not subscribe again.
+            if (type === 'node_info') this.#learnFramework(json);
+            this.#write(type, json);
+          }
         if (early?.down === true) {
           this.#subs.delete(query.key);
           this.#write(type, toJSONString(terminatedFrame(type, args)));
