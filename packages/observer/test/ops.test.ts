@@ -101,11 +101,22 @@ test('"by PID" pages walk the processes in PID order: the first page starts at t
 
     browser = await launchChromium(executablePath);
     const page = await browser.newPage({ viewport: VIEWPORT });
+    const statuses = apiStatuses(page);
     await page.goto(`${url}/#/processes`);
     await page.selectOption('[data-page=processes] .toolbar select >> nth=0', '100');
-    await page.waitForFunction(() =>
-      /^100 shown \(from 1\)/.test(document.querySelector('[data-testid=process-count]')?.textContent ?? ''),
-    );
+    try {
+      await page.waitForFunction(() =>
+        /^100 shown \(from 1\)/.test(document.querySelector('[data-testid=process-count]')?.textContent ?? ''),
+      );
+    } catch (err) {
+      // What the page showed and what it asked, so a failure says where it stuck.
+      const count = await page.textContent('[data-testid=process-count]').catch(() => null);
+      throw new Error(
+        `the first page never showed "100 shown (from 1)": count ${JSON.stringify(count)}, banners ` +
+          `${JSON.stringify(await banners(page))}, API ${JSON.stringify(statuses)}`,
+        { cause: err },
+      );
+    }
     const first = await drawnIds(page);
     await shot(page, 'ops-processes-by-pid');
     assert.equal(first[0], stable[0], `the first page starts at the lowest PID id ${stable[0]}; rows: ${first}`);

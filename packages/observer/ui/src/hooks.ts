@@ -1,7 +1,7 @@
 // Preact hooks over the API: the session (re-rendered when it changes), a subscription whose
 // last frame is the component's state, and a route taken from the location hash.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, type Json } from './api';
 
@@ -28,6 +28,26 @@ export const STALE_AFTER = 6;
 const PUSHED = new Set(['log']);
 
 /**
+ * Node-wide views: their subject lasts as long as the node, so when their event ends (its
+ * inspector stopped: an idle race, a crash, a restart of system_inspect) the page asks again.
+ * The others (a process, a meta process, a connection) end with their subject.
+ */
+const RENEWED = new Set([
+  'node_info',
+  'network_info',
+  'process_page',
+  'process_list',
+  'application_list',
+  'event_list',
+  'heap',
+  'log',
+  'entities_find',
+]);
+
+/** How long a failed, ended or silent subscription waits before it is asked again (ms). */
+export const RESUBSCRIBE_MS = 2000;
+
+/**
  * Subscribes to `type` with `args` while the component is mounted (again after a reconnect or a
  * node switch); `accept` picks this subscription's frames out of a shared type (process_info
  * frames of several processes...). Returns the last frame and what is wrong, if anything: the
@@ -49,32 +69,63 @@ export function useSubscription(
   const [since, setSince] = useState(0);
   const [now, setNow] = useState(0);
   const key = JSON.stringify(args);
+  // A retry asks again for the same subscription: it keeps the last frame, error and silence.
+  const [attempt, setAttempt] = useState(0);
+  const asked = useRef({ what: '', at: 0, frameAt: 0 });
   useEffect(() => {
     if (session === '' || !enabled) return undefined;
     let live = true;
-    setData(null);
-    setError(null);
-    setSince(Date.now());
+    const what = `${session} ${node} ${epoch} ${type} ${key}`;
+    const mine = asked.current;
+    mine.at = Date.now();
+    if (mine.what !== what) {
+      mine.what = what;
+      mine.frameAt = mine.at;
+      setData(null);
+      setError(null);
+      setSince(mine.at);
+    }
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const again = (): void => {
+      if (live && retry === undefined) retry = setTimeout(() => live && setAttempt((n) => n + 1), RESUBSCRIBE_MS);
+    };
     const off = api.on(type, (d) => {
       if (!accept(d)) return;
+      // The event of a node-wide view ended while the node runs: subscribe again.
+      if (d.terminated === true && RENEWED.has(type)) return again();
+      mine.frameAt = Date.now();
       setData(d);
-      setSince(Date.now());
+      setSince(mine.frameAt);
     });
     // Shared with any other component of the tab holding the same type + args (see api.hold).
     const { subscribed, release } = api.hold(type, args);
     subscribed.then(
       () => live && setError(null),
-      (e: Error) => live && setError(e.message),
+      (e: Error) => {
+        if (!live) return;
+        setError(e.message);
+        // A refusal that may pass (a slow or restarting node): ask again while mounted.
+        if (RENEWED.has(type)) again();
+      },
     );
-    // Re-render each second while mounted, so a silence shows.
-    const timer = PUSHED.has(type) ? undefined : setInterval(() => setNow(Date.now()), 1000);
+    // Re-render each second while mounted, so a silence shows; a long one asks again (at most
+    // once per such silence: a slow node is not asked more often than it could answer).
+    const long = 2 * STALE_AFTER * 1000;
+    const timer = PUSHED.has(type)
+      ? undefined
+      : setInterval(() => {
+          const t = Date.now();
+          setNow(t);
+          if (RENEWED.has(type) && t - mine.frameAt >= long && t - mine.at >= long) again();
+        }, 1000);
     return () => {
       live = false;
       off();
       clearInterval(timer);
+      clearTimeout(retry);
       release();
     };
-  }, [session, node, epoch, type, key, enabled]);
+  }, [session, node, epoch, type, key, enabled, attempt]);
   if (error !== null || !enabled || PUSHED.has(type) || since === 0) return [data, error];
   const silent = Math.floor((Math.max(now, Date.now()) - since) / 1000);
   if (silent < STALE_AFTER) return [data, null];

@@ -1,8 +1,8 @@
 // The per-query inspectors of system_inspect. Each one owns an event (notify, buffer 1, so the
 // last snapshot is kept for late subscribers), answers the requests system_inspect forwards to
 // it with the Response naming that event, and while the event has subscribers publishes a
-// snapshot every second. Without subscribers it exits after an idle period (5 s), so an inspector
-// nobody watches costs nothing. One inspector per query: system_inspect registers them under
+// snapshot every second. Without subscribers it exits after an idle period (5 s) since its last
+// answer or last subscriber, so an inspector nobody watches costs nothing. One inspector per query: system_inspect registers them under
 // names derived from the query, and identical queries share one.
 
 import { Actor, type HandlerResult } from '../../act/actor.js';
@@ -62,6 +62,10 @@ export abstract class Inspector extends Actor {
   private generating = false;
   private ticking = false;
   protected idleMs = INSPECT_IDLE;
+  /** When the inspector last answered a request or lost its last subscriber (ms, monotonic). */
+  private activeAt = 0;
+  /** An idle timer is pending (one at a time: it re-arms itself for what is left). */
+  private idleArmed = false;
 
   /** The event's name (called once, in init, after `setup`). */
   protected abstract eventName(): string;
@@ -89,7 +93,29 @@ export abstract class Inspector extends Actor {
     const name = this.eventName() as Atom;
     this.token = this.registerEvent(name, { notify: true, buffer: this.buffer() });
     this.event = new Event(name, this.node.name);
-    this.sendAfter(this.pid, IDLE, this.idleMs);
+    this.idleAfter(this.idleMs);
+  }
+
+  /**
+   * Arms the idle timer. The inspector exits only a whole idle period after its last answer or
+   * its last subscriber's leaving: an answer means a subscriber is on its way (a slow one, on a
+   * loaded node, may take seconds), and a timer armed before it must not end the event under it.
+   */
+  private idleAfter(ms: number): void {
+    this.activeAt = performance.now();
+    if (this.idleArmed) return;
+    this.idleArmed = true;
+    this.sendAfter(this.pid, IDLE, ms);
+  }
+
+  private idle(): HandlerResult {
+    this.idleArmed = false;
+    if (this.generating) return undefined;
+    const left = this.idleMs - (performance.now() - this.activeAt);
+    if (left <= 0) return TerminateReasonNormal;
+    this.idleArmed = true;
+    this.sendAfter(this.pid, IDLE, Math.ceil(left));
+    return undefined;
   }
 
   /** Buffer of the event (1: the last snapshot goes to a new subscriber at once). */
@@ -100,10 +126,11 @@ export abstract class Inspector extends Actor {
   override handleMessage(_from: PID, message: unknown): HandlerResult {
     if (message instanceof ForwardedRequest) {
       this.sendResponse(message.from, message.ref, this.response(this.event));
+      this.idleAfter(this.idleMs);
       return;
     }
     if (message instanceof InspectTick) return this.tick();
-    if (message instanceof InspectIdle) return this.generating ? undefined : TerminateReasonNormal;
+    if (message instanceof InspectIdle) return this.idle();
     if (message instanceof MessageEventStart) {
       this.generating = true;
       this.started();
@@ -112,7 +139,7 @@ export abstract class Inspector extends Actor {
     if (message instanceof MessageEventStop) {
       this.generating = false;
       this.stopped();
-      this.sendAfter(this.pid, IDLE, this.idleMs);
+      this.idleAfter(this.idleMs);
       return;
     }
     return this.other(message);
