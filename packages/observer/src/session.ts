@@ -562,6 +562,7 @@ export class Session extends Actor {
         if (seq !== this.#switchSeq) return new SessionReply(200, null, { node: name, superseded: true });
         for (const s of this.#subs.values()) this.send(HUB_NAME, new HubLeave(this.pid, s.eventKey));
         this.#subs.clear();
+        this.#stopTraces();
         // Subscribes still in flight are dropped when they land (generation) and settle their
         // entries then; every other entry goes.
         for (const [key, latest] of this.#latest) {
@@ -574,6 +575,19 @@ export class Session extends Actor {
         return new SessionReply(200, null, { node: name });
       },
     );
+  }
+
+  /**
+   * Ends the traces this session runs (a switch: the page observes another node now). Those on
+   * this node end at the next flush; those on other nodes are stopped there (a node already gone
+   * has ended them itself).
+   */
+  #stopTraces(): void {
+    this.#tools.stopAll('stopped');
+    for (const { node, request } of this.#tools.takeRemote(this.pid))
+      this.node
+        .call(new ProcessID(INSPECT_PROCESS, node as Atom), request, { timeout: SESSION_CALL_TIMEOUT })
+        .catch((err: unknown) => this.log.info('observer could not stop a trace on %s: %s', node, String(err)));
   }
 
   /** Every trace's end (here or on another node) is on the node's record, as its start is (post.ts). */

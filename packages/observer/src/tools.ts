@@ -90,7 +90,7 @@ export class ProcessTools {
    * and how many were started and have not ended (a new trace of a PID replaces the old one, whose
    * end comes after the new one started).
    */
-  readonly #remote = new Map<string, { node: string; running: number }>();
+  readonly #remote = new Map<string, { node: string; running: number; pid: PID }>();
 
   constructor(
     private readonly node: Node,
@@ -103,9 +103,24 @@ export class ProcessTools {
   }
 
   /** A trace of `pid` runs on `node` now (asked through {@link remote}). */
-  remoteStarted(pid: string, node: string): void {
-    const running = this.#remote.get(pid);
-    this.#remote.set(pid, { node, running: running?.node === node ? running.running + 1 : 1 });
+  remoteStarted(pid: PID, node: string): void {
+    const key = String(pid);
+    const running = this.#remote.get(key);
+    this.#remote.set(key, { node, pid, running: running?.node === node ? running.running + 1 : 1 });
+  }
+
+  /**
+   * Forgets every trace running on another node and returns the stop request of each, for its
+   * node's system_inspect: the session observes another node now, so their records would only
+   * be dropped (the node ends them itself only at their limit or with the session).
+   */
+  takeRemote(session: PID): { node: string; request: RequestInspectMessageTraceStop }[] {
+    const out = [...this.#remote.values()].map((r) => ({
+      node: r.node,
+      request: new RequestInspectMessageTraceStop({ pid: r.pid, to: session }),
+    }));
+    this.#remote.clear();
+    return out;
   }
 
   /**
@@ -191,7 +206,7 @@ export class ProcessTools {
     return {
       request: new RequestInspectMessageTrace({ pid, to: session, ...limits }),
       answer: () => {
-        this.remoteStarted(String(pid), target.node);
+        this.remoteStarted(pid, target.node);
         return { pid: String(pid), ...limits };
       },
     };

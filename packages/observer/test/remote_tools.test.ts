@@ -104,7 +104,7 @@ function traceProcesses(node: Node): number {
   return n;
 }
 
-test('another ergo-ts node: mailbox peek and a rate-limited message trace run there, on its record; the trace ends with the session', async () => {
+test('another ergo-ts node: mailbox peek and a rate-limited message trace run there, on its record; the trace ends with a switch and with the session', async () => {
   const { node, url } = await startObserved({}, { network: GO_NETWORK });
   const other = await otherNode('toolsother');
   closeGate();
@@ -184,6 +184,21 @@ test('another ergo-ts node: mailbox peek and a rate-limited message trace run th
         other.lines.some((l) => l.includes(`inspector action from `) && l.includes(what)),
         `${what} on the traced node's record`,
       );
+
+    // A switch to another node ends a trace left running there (its records would be dropped).
+    const before = await post(url, '/api/do/trace_start', { pid: String(relay) }, h);
+    assert.equal(before.status, 200, JSON.stringify(before.body));
+    await eventually(() => traceProcesses(other.node) === 1, 'a trace running', WAIT);
+    const home = await post(url, '/api/switch', { node: node.name }, h);
+    assert.equal(home.status, 200, JSON.stringify(home.body));
+    await eventually(() => traceProcesses(other.node) === 0, 'the trace ended with the switch', WAIT);
+    const back = await post(
+      url,
+      '/api/switch',
+      { node: other.node.name, host: '127.0.0.1', port: other.port, cookie: GO_COOKIE },
+      h,
+    );
+    assert.equal(back.status, 200, JSON.stringify(back.body));
 
     // A trace left running ends on the traced node when the session goes.
     const again = await post(url, '/api/do/trace_start', { pid: String(relay) }, h);
