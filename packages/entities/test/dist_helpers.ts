@@ -2,11 +2,9 @@
 // registrar port of their own, and driving them over IPC.
 
 import { fork, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-import { eventually, within } from '@ergo-ts/test-support';
+import { eventually, IpcCommands, ipcMessage, isKind, within } from '@ergo-ts/test-support';
 
 import {
   ENTITIES_DEFAULTS,
@@ -21,22 +19,7 @@ import {
 const FIXTURE = fileURLToPath(new URL('./entity_node.js', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
 
-/** A port free now for both TCP and UDP (the embedded registrar uses both). */
-export async function freeTcpUdpPort(): Promise<number> {
-  for (;;) {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
-    const udp = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      udp.once('error', () => r(false));
-      udp.bind(port, () => r(true));
-    });
-    udp.close();
-    await new Promise((r) => server.close(r));
-    if (ok) return port;
-  }
-}
+export { freeTcpUdpPort } from '@ergo-ts/test-support';
 
 /** Settings every node of one test shares. */
 export interface ClusterSettings {
@@ -68,33 +51,21 @@ export class EntityNode {
   readonly events: EntityEvent[] = [];
   /** What the node wrote to stdout and stderr (its log) so far. */
   output = '';
-  readonly exited: Promise<void>;
-  #next = 1;
-  readonly #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
+  readonly #commands: IpcCommands;
 
   private constructor(
     readonly name: string,
     readonly proc: ChildProcess,
   ) {
-    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
-    proc.on(
-      'message',
-      (m: { kind?: string; event?: EntityEvent; id?: number; ok?: unknown; err?: string; code?: string }) => {
-        if (m.kind === 'event') {
-          this.events.push(m.event!);
-          return;
-        }
-        const w = this.#waiting.get(m.id!);
-        if (w === undefined) return;
-        this.#waiting.delete(m.id!);
-        if (m.err !== undefined) w.reject(Object.assign(new Error(m.err), { code: m.code }));
-        else w.resolve(m.ok);
-      },
-    );
-    proc.once('exit', () => {
-      for (const w of this.#waiting.values()) w.reject(new Error(`${name} exited`));
-      this.#waiting.clear();
+    this.#commands = new IpcCommands(proc, name);
+    proc.on('message', (m: { kind?: string; event?: EntityEvent }) => {
+      if (m.kind === 'event') this.events.push(m.event!);
     });
+  }
+
+  /** Settles when the node's process has exited. */
+  get exited(): Promise<void> {
+    return this.#commands.exited;
   }
 
   /** Forks the node and waits until it is ready. */
@@ -128,30 +99,13 @@ export class EntityNode {
       process.stderr.write(d);
     });
     const n = new EntityNode(name, proc);
-    await within(
-      new Promise<void>((resolve, reject) => {
-        const onMessage = (m: { kind?: string }): void => {
-          if (m.kind !== 'ready') return;
-          proc.off('message', onMessage);
-          resolve();
-        };
-        proc.on('message', onMessage);
-        proc.once('exit', (code) => reject(new Error(`${name} exited with ${String(code)} before ready`)));
-      }),
-      `${name} ready`,
-      20_000,
-    );
+    await ipcMessage(proc, isKind('ready'), `${name} ready`);
     return n;
   }
 
   /** Runs a command in the node; rejects with the node's error (its `code` kept). */
   cmd(cmd: string, fields: Record<string, unknown> = {}): Promise<unknown> {
-    const id = this.#next++;
-    const p = new Promise<unknown>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      this.proc.send({ id, cmd, ...fields });
-    });
-    return within(p, `${this.name} ${cmd}`, 30_000);
+    return this.#commands.value(cmd, fields);
   }
 
   /** Waits for an event of this node (from index `from` on) matching `pred`. */

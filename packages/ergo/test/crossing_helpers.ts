@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
-import { within } from '@ergo-ts/test-support';
+import { IpcCommands, ipcMessage, within } from '@ergo-ts/test-support';
 
 export const CROSSING_FIXTURE = fileURLToPath(new URL('./crossing_node.js', import.meta.url));
 
@@ -14,16 +14,12 @@ export type CallResult = { target: string; ok: boolean; value?: unknown; code?: 
 
 /** One OS process running crossing_node.js, driven over IPC. */
 export class CrossingProc {
-  #next = 1;
-  readonly #waiting = new Map<number, (r: Reply) => void>();
+  readonly #commands: IpcCommands<Reply>;
   name = '';
   port = 0;
 
   constructor(readonly proc: ChildProcess) {
-    proc.on('message', (m: Reply) => {
-      this.#waiting.get(m.id)?.(m);
-      this.#waiting.delete(m.id);
-    });
+    this.#commands = new IpcCommands<Reply>(proc, 'process');
   }
 
   /** A process on loopback (forked here). */
@@ -32,20 +28,13 @@ export class CrossingProc {
   }
 
   static async ready(proc: ChildProcess): Promise<CrossingProc> {
-    await within(once(proc, 'message'), 'crossing node process ready', 20_000);
-    return new CrossingProc(proc);
+    const c = new CrossingProc(proc);
+    await ipcMessage(proc, (_m): _m is unknown => true, 'crossing node process ready');
+    return c;
   }
 
   async ask(cmd: string, fields: Record<string, unknown> = {}): Promise<unknown> {
-    const id = this.#next++;
-    const r = await within(
-      new Promise<Reply>((resolve) => {
-        this.#waiting.set(id, resolve);
-        this.proc.send({ id, cmd, ...fields });
-      }),
-      `${this.name || 'process'} ${cmd}`,
-      30_000,
-    );
+    const r = await this.#commands.ask(cmd, fields);
     if (!r.ok) throw Object.assign(new Error(`${cmd}: ${r.message}`), { code: r.code });
     return r.value;
   }
@@ -54,6 +43,7 @@ export class CrossingProc {
     const v = (await this.ask('start', { name, host, registrar })) as { name: string; port: number };
     this.name = v.name;
     this.port = v.port;
+    this.#commands.label = v.name;
   }
 
   async stop(): Promise<string[]> {

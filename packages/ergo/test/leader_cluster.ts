@@ -9,7 +9,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { eventually, within } from '@ergo-ts/test-support';
+import { eventually, IpcCommands, ipcMessage, isKind } from '@ergo-ts/test-support';
 
 const NODE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'leader_node.js');
 
@@ -104,7 +104,8 @@ interface Member {
   proc: ChildProcess | undefined;
   port: number;
   paused: boolean;
-  pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
+  /** Commands to the running process (a restart makes new ones). */
+  commands: IpcCommands | undefined;
 }
 
 /** The members of a Jepsen run and the proxies between them. */
@@ -115,13 +116,12 @@ export class LeaderCluster {
   /** proxies[i][j]: member i's way to member j. */
   readonly #proxies: FaultProxy[][] = [];
   readonly #opts: ClusterOptions;
-  #nextId = 1;
 
   constructor(opts: ClusterOptions) {
     this.#opts = opts;
     const tag = `${process.pid}x${Math.floor(Math.random() * 1e6)}`;
     this.names = Array.from({ length: opts.size }, (_, i) => `m${i + 1}_${tag}@localhost`);
-    this.#members = this.names.map((name) => ({ name, proc: undefined, port: 0, paused: false, pending: new Map() }));
+    this.#members = this.names.map((name) => ({ name, proc: undefined, port: 0, paused: false, commands: undefined }));
   }
 
   async start(): Promise<void> {
@@ -152,47 +152,22 @@ export class LeaderCluster {
         // not an observation
       }
     });
-    proc.on('message', (msg: { id?: number; ok?: unknown; err?: string }) => {
-      const w = msg.id === undefined ? undefined : m.pending.get(msg.id);
-      if (w === undefined) return;
-      m.pending.delete(msg.id!);
-      if (msg.err !== undefined) w.reject(new Error(msg.err));
-      else w.resolve(msg.ok);
-    });
-    proc.on('exit', () => {
-      for (const w of m.pending.values()) w.reject(new Error(`${m.name} exited`));
-      m.pending.clear();
-    });
-    m.port = await within(
-      new Promise<number>((resolve, reject) => {
-        const onMessage = (msg: { kind?: string; port: number }): void => {
-          if (msg.kind !== 'ready') return;
-          proc.off('message', onMessage);
-          resolve(msg.port);
-        };
-        proc.on('message', onMessage);
-        proc.once('exit', (code) => reject(new Error(`${m.name} exited (${String(code)}) before ready`)));
-      }),
+    m.commands = new IpcCommands(proc, m.name);
+    const ready = await ipcMessage(
+      proc,
+      (msg): msg is { kind: 'ready'; port: number } =>
+        isKind('ready')(msg) && typeof (msg as { port?: unknown }).port === 'number',
       `${m.name} ready`,
       30_000,
     );
+    m.port = ready.port;
   }
 
   #command(i: number, cmd: Record<string, unknown>, ms = 10_000): Promise<unknown> {
     const m = this.#members[i]!;
-    const id = this.#nextId++;
-    return within(
-      new Promise((resolve, reject) => {
-        if (m.proc === undefined || m.proc.exitCode !== null || m.proc.signalCode !== null) {
-          reject(new Error(`${m.name} is not running`));
-          return;
-        }
-        m.pending.set(id, { resolve, reject });
-        m.proc.send({ id, ...cmd });
-      }),
-      `${String(cmd.cmd)} on ${m.name}`,
-      ms,
-    );
+    if (m.commands === undefined) return Promise.reject(new Error(`${m.name} is not running`));
+    const { cmd: name, ...fields } = cmd;
+    return m.commands.value(String(name), fields, ms);
   }
 
   async #configure(i: number): Promise<void> {

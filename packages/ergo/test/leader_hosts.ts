@@ -9,7 +9,7 @@ import type { ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { eventually, within, type DropFault, type TestHosts } from '@ergo-ts/test-support';
+import { eventually, IpcCommands, ipcMessage, isKind, type DropFault, type TestHosts } from '@ergo-ts/test-support';
 import type { Observation } from './leader_cluster.js';
 
 const NODE_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'leader_node.js');
@@ -31,7 +31,8 @@ interface Member {
   name: string;
   proc: ChildProcess | undefined;
   paused: boolean;
-  pending: Map<number, { resolve(v: unknown): void; reject(e: Error): void }>;
+  /** Commands to the running process (a restart makes new ones). */
+  commands: IpcCommands | undefined;
 }
 
 /** What a member says of itself. */
@@ -52,13 +53,12 @@ export class LeaderHostsCluster {
   readonly #opts: HostsClusterOptions;
   /** Partitions and losses of the current round (background impairments are not here). */
   #faults: DropFault[] = [];
-  #nextId = 1;
 
   constructor(hosts: TestHosts, opts: HostsClusterOptions) {
     this.#hosts = hosts;
     this.#opts = opts;
     this.names = hosts.hosts.map((h) => `${h.name}@${h.address}`);
-    this.#members = this.names.map((name) => ({ name, proc: undefined, paused: false, pending: new Map() }));
+    this.#members = this.names.map((name) => ({ name, proc: undefined, paused: false, commands: undefined }));
   }
 
   get size(): number {
@@ -86,47 +86,15 @@ export class LeaderHostsCluster {
         // not an observation
       }
     });
-    proc.on('message', (msg: { id?: number; ok?: unknown; err?: string }) => {
-      const w = msg.id === undefined ? undefined : m.pending.get(msg.id);
-      if (w === undefined) return;
-      m.pending.delete(msg.id!);
-      if (msg.err !== undefined) w.reject(new Error(msg.err));
-      else w.resolve(msg.ok);
-    });
-    proc.on('exit', () => {
-      for (const w of m.pending.values()) w.reject(new Error(`${m.name} exited`));
-      m.pending.clear();
-    });
-    await within(
-      new Promise<void>((resolve, reject) => {
-        const onMessage = (msg: { kind?: string }): void => {
-          if (msg.kind !== 'ready') return;
-          proc.off('message', onMessage);
-          resolve();
-        };
-        proc.on('message', onMessage);
-        proc.once('exit', (code) => reject(new Error(`${m.name} exited (${String(code)}) before ready`)));
-      }),
-      `${m.name} ready`,
-      30_000,
-    );
+    m.commands = new IpcCommands(proc, m.name);
+    await ipcMessage(proc, isKind('ready'), `${m.name} ready`, 30_000);
   }
 
   #command(i: number, cmd: Record<string, unknown>, ms = 10_000): Promise<unknown> {
     const m = this.#members[i]!;
-    const id = this.#nextId++;
-    return within(
-      new Promise((resolve, reject) => {
-        if (m.proc === undefined || m.proc.exitCode !== null || m.proc.signalCode !== null) {
-          reject(new Error(`${m.name} is not running`));
-          return;
-        }
-        m.pending.set(id, { resolve, reject });
-        m.proc.send({ id, ...cmd });
-      }),
-      `${String(cmd.cmd)} on ${m.name}`,
-      ms,
-    );
+    if (m.commands === undefined) return Promise.reject(new Error(`${m.name} is not running`));
+    const { cmd: name, ...fields } = cmd;
+    return m.commands.value(String(name), fields, ms);
   }
 
   async #configure(i: number): Promise<void> {

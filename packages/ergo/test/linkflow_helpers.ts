@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import type { Host } from '@ergo-ts/test-support';
 import { ErgoError, type Node, type ProcessID } from '../src/index.js';
+import { IpcCommands, ipcMessage, isStarted } from '@ergo-ts/test-support';
 import { within } from './helpers.js';
 
 const FIXTURE = fileURLToPath(new URL('./linkflow_node.js', import.meta.url));
@@ -19,8 +20,7 @@ export type Notice = { kind: 'up' | 'down'; node: string; reason?: string };
 
 /** A linkflow_node.ts process. */
 export class LfNode {
-  #next = 1;
-  readonly #waiting = new Map<number, (r: Reply) => void>();
+  readonly #commands: IpcCommands<Reply>;
   readonly notices: Notice[] = [];
   readonly #watchers: (() => void)[] = [];
 
@@ -29,14 +29,11 @@ export class LfNode {
     readonly name: string,
     readonly port: number,
   ) {
+    this.#commands = new IpcCommands<Reply>(proc, name);
     proc.on('message', (m: Reply | Notice) => {
-      if ('kind' in m) {
-        this.notices.push(m);
-        for (const w of [...this.#watchers]) w();
-        return;
-      }
-      this.#waiting.get(m.id)?.(m);
-      this.#waiting.delete(m.id);
+      if (!('kind' in m)) return;
+      this.notices.push(m);
+      for (const w of [...this.#watchers]) w();
     });
   }
 
@@ -50,20 +47,12 @@ export class LfNode {
             stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
             env: { ...vars, LF_HOST: host.address },
           });
-    const [ready] = (await within(once(proc, 'message'), `${label} ready`, 20_000)) as [{ name: string; port: number }];
+    const ready = await ipcMessage(proc, isStarted, `${label} ready`);
     return new LfNode(proc, ready.name, ready.port);
   }
 
   ask(cmd: string, fields: Record<string, unknown> = {}): Promise<Reply> {
-    const id = this.#next++;
-    return within(
-      new Promise<Reply>((resolve) => {
-        this.#waiting.set(id, resolve);
-        this.proc.send({ id, cmd, ...fields });
-      }),
-      `${this.name} ${cmd}`,
-      30_000,
-    );
+    return this.#commands.ask(cmd, fields);
   }
 
   /** A static route from this node to `other`, at `host`. */

@@ -4,8 +4,6 @@
 // wrong cookie refused both ways; a message over the peer's limit refused on both sides.
 
 import { test } from 'node:test';
-import dgram from 'node:dgram';
-import net from 'node:net';
 import { strict as assert } from 'node:assert';
 import {
   Alias,
@@ -22,7 +20,7 @@ import { defaultRegistry, Go, int32, typed, type GoTime } from '../src/net/index
 import { createEmbeddedRegistrar } from '../src/net/registrar/embedded.js';
 import { LogCapture, Inbox, probe, within } from './helpers.js';
 import { netNode, portOf, routeTo } from './net_helpers.js';
-import { eventually, Peer, requirePeer, type Line } from '@ergo-ts/test-support';
+import { eventually, freeTcpUdpPort, Peer, requirePeer, type Line } from '@ergo-ts/test-support';
 import { selfSigned } from '../src/net/tls/selfsigned.js';
 
 const COOKIE = 'go-secret';
@@ -418,21 +416,4 @@ function goCallsSvc(go: Peer, node: string, what: string): Promise<Line> {
     what,
     { timeoutMs: 30_000, intervalMs: 50 },
   );
-}
-
-/** A port free for both TCP on 127.0.0.1 and UDP right now. */
-async function freeTcpUdpPort(): Promise<number> {
-  for (;;) {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
-    const udp = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      udp.once('error', () => r(false));
-      udp.bind(port, () => r(true));
-    });
-    udp.close();
-    await new Promise((r) => server.close(r));
-    if (ok) return port;
-  }
 }

@@ -8,8 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { requireHosts, TestHosts, type Host } from '@ergo-ts/test-support';
-import { within } from './helpers.js';
+import { IpcCommands, ipcMessage, isStarted, requireHosts, TestHosts, type Host } from '@ergo-ts/test-support';
 
 const FIXTURE = fileURLToPath(new URL('./testhosts_node.js', import.meta.url));
 
@@ -17,18 +16,14 @@ type Reply = { id: number; ok: boolean; value?: unknown; code?: string; message?
 
 /** An ergo-ts node running in a test host, driven over IPC. */
 class HostNode {
-  #next = 1;
-  #waiting = new Map<number, (r: Reply) => void>();
+  readonly #commands: IpcCommands<Reply>;
 
   private constructor(
     readonly proc: ChildProcess,
     readonly name: string,
     readonly port: number,
   ) {
-    proc.on('message', (m: Reply) => {
-      this.#waiting.get(m.id)?.(m);
-      this.#waiting.delete(m.id);
-    });
+    this.#commands = new IpcCommands<Reply>(proc, name);
   }
 
   static async start(host: Host, name: string): Promise<HostNode> {
@@ -36,20 +31,12 @@ class HostNode {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: { ...process.env, TH_NAME: name, TH_ADDRESS: host.address },
     });
-    const [ready] = (await within(once(proc, 'message'), `${name} ready`, 20_000)) as [{ name: string; port: number }];
+    const ready = await ipcMessage(proc, isStarted, `${name} ready`);
     return new HostNode(proc, ready.name, ready.port);
   }
 
   ask(cmd: string, fields: Record<string, unknown> = {}): Promise<Reply> {
-    const id = this.#next++;
-    return within(
-      new Promise<Reply>((resolve) => {
-        this.#waiting.set(id, resolve);
-        this.proc.send({ id, cmd, ...fields });
-      }),
-      `${this.name} ${cmd}`,
-      30_000,
-    );
+    return this.#commands.ask(cmd, fields);
   }
 
   call(node: string, request: unknown, timeout: number): Promise<Reply> {

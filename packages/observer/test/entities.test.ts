@@ -9,15 +9,13 @@
 
 import assert from 'node:assert/strict';
 import { fork, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { eventually, within } from '@ergo-ts/test-support';
+import { eventually, freeTcpUdpPort, IpcCommands, ipcMessage, isKind, within } from '@ergo-ts/test-support';
 import { ownerOfShard, shardOf } from '@ergo-ts/entities';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 import type { Browser, Page } from 'playwright-core';
@@ -36,44 +34,14 @@ const FIXTURE = fileURLToPath(new URL('./entities_node.js', import.meta.url));
 const COOKIE = 'observer-entities';
 const SHARDS = 32;
 
-/** A port free now for both TCP and UDP (the embedded registrar uses both). */
-async function freeTcpUdpPort(): Promise<number> {
-  for (;;) {
-    const server = net.createServer();
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    const port = (server.address() as net.AddressInfo).port;
-    const udp = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((r) => {
-      udp.once('error', () => r(false));
-      udp.bind(port, () => r(true));
-    });
-    udp.close();
-    await new Promise((r) => server.close(r));
-    if (ok) return port;
-  }
-}
-
 /** One entities node in a child process, driven over IPC. */
 class EntNode {
-  #next = 1;
-  readonly #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
-  readonly exited: Promise<void>;
+  readonly #commands: IpcCommands;
   private constructor(
     readonly name: string,
     readonly proc: ChildProcess,
   ) {
-    this.exited = new Promise((resolve) => proc.once('exit', () => resolve()));
-    proc.on('message', (m: { id?: number; ok?: unknown; err?: string }) => {
-      const w = m.id === undefined ? undefined : this.#waiting.get(m.id);
-      if (w === undefined) return;
-      this.#waiting.delete(m.id!);
-      if (m.err !== undefined) w.reject(new Error(m.err));
-      else w.resolve(m.ok);
-    });
-    proc.once('exit', () => {
-      for (const w of this.#waiting.values()) w.reject(new Error(`${name} exited`));
-      this.#waiting.clear();
-    });
+    this.#commands = new IpcCommands(proc, name);
   }
 
   static async start(name: string, env: Record<string, string>): Promise<EntNode> {
@@ -82,34 +50,22 @@ class EntNode {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const n = new EntNode(name, proc);
-    await within(
-      new Promise<void>((resolve, reject) => {
-        proc.on('message', (m: { kind?: string }) => m.kind === 'ready' && resolve());
-        proc.once('exit', (code) => reject(new Error(`${name} exited with ${String(code)} before ready`)));
-      }),
-      `${name} ready`,
-      30_000,
-    );
+    await ipcMessage(proc, isKind('ready'), `${name} ready`, 30_000);
     return n;
   }
 
   cmd(cmd: string, fields: Record<string, unknown> = {}): Promise<unknown> {
-    const id = this.#next++;
-    const p = new Promise<unknown>((resolve, reject) => {
-      this.#waiting.set(id, { resolve, reject });
-      this.proc.send({ id, cmd, ...fields });
-    });
-    return within(p, `${this.name} ${cmd}`, 30_000);
+    return this.#commands.value(cmd, fields);
   }
 
   async stop(): Promise<void> {
-    if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
+    if (!this.#commands.running) return;
     try {
       await this.cmd('stop');
-      await within(this.exited, `${this.name} exit`, 10_000);
+      await within(this.#commands.exited, `${this.name} exit`, 10_000);
     } catch {
       this.proc.kill('SIGKILL');
-      await this.exited;
+      await this.#commands.exited;
     }
   }
 }

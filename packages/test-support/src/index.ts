@@ -23,3 +23,5 @@ export {
   type Postgres,
   type PostgresOptions,
 } from './postgres.js';
+export { IPC_COMMAND_TIMEOUT_MS, IpcCommands, ipcMessage, isKind, isStarted, type IpcAnswer } from './ipc_commands.js';
+export { freeTcpUdpPort } from './ports.js';
