@@ -128,6 +128,21 @@ class ProcessExtras {
 }
 
 /**
+ * The lists of links and monitors on a process and of a process: six slots most processes never
+ * fill (an idle process among millions has none), so they live here, made on first use, and
+ * ProcessImpl carries one null slot instead of six (48 B less per process, which the spawn row's
+ * scavenges copy twice).
+ */
+class RelationLists {
+  tHead: Relation | null = null;
+  tTail: Relation | null = null;
+  tCount = 0;
+  cHead: Relation | null = null;
+  cTail: Relation | null = null;
+  cCount = 0;
+}
+
+/**
  * Processes traced right now, over every node of this OS process. The send and receive paths
  * check only this (one load and compare, no per-process field): while it is 0 no tracer is
  * looked up at all.
@@ -140,13 +155,11 @@ export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost {
   queued = false;
   st: number = S_INIT;
-  /** Links and monitors on this process (TargetHost) and of this process (ConsumerHost). */
-  tHead: Relation | null = null;
-  tTail: Relation | null = null;
-  tCount = 0;
-  cHead: Relation | null = null;
-  cTail: Relation | null = null;
-  cCount = 0;
+  /**
+   * Links and monitors on this process (TargetHost) and of this process (ConsumerHost), made on
+   * the first one (see RelationLists); read and written through the accessors below.
+   */
+  private rl: RelationLists | null = null;
   /**
    * CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). The
    * lists are the counts too (waiting for a reply = ownCalls !== null): no counter fields.
@@ -213,6 +226,49 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     // `| 0`: the remainder is below 10^6, and a double-typed result would be stored as a heap
     // number (and turn the field into a tagged one, a new hidden class).
     this.rtNs = (ns - whole * 1e6) | 0;
+  }
+
+  private lists(): RelationLists {
+    return (this.rl ??= new RelationLists());
+  }
+
+  // TargetHost / ConsumerHost (targets.ts): the relation lists; a process without any reads
+  // empty lists, and writing an empty value to one it does not have makes nothing.
+  get tHead(): Relation | null {
+    return this.rl === null ? null : this.rl.tHead;
+  }
+  set tHead(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().tHead = v;
+  }
+  get tTail(): Relation | null {
+    return this.rl === null ? null : this.rl.tTail;
+  }
+  set tTail(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().tTail = v;
+  }
+  get tCount(): number {
+    return this.rl === null ? 0 : this.rl.tCount;
+  }
+  set tCount(v: number) {
+    if (v !== 0 || this.rl !== null) this.lists().tCount = v;
+  }
+  get cHead(): Relation | null {
+    return this.rl === null ? null : this.rl.cHead;
+  }
+  set cHead(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().cHead = v;
+  }
+  get cTail(): Relation | null {
+    return this.rl === null ? null : this.rl.cTail;
+  }
+  set cTail(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().cTail = v;
+  }
+  get cCount(): number {
+    return this.rl === null ? 0 : this.rl.cCount;
+  }
+  set cCount(v: number) {
+    if (v !== 0 || this.rl !== null) this.lists().cCount = v;
   }
 
   private extras(): ProcessExtras {
