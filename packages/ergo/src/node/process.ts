@@ -152,7 +152,10 @@ let tracedProcesses = 0;
 // The call variants are defined once, on the prototype (gen/call_variants.ts).
 export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 /** A process of this node. Created by NodeImpl.spawnProcess. */
-export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost {
+export class ProcessImpl
+  extends Mailbox
+  implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost
+{
   queued = false;
   st: number = S_INIT;
   /**
@@ -187,7 +190,6 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
   keepOrder = true;
   logLevel: LogLevel;
   behaviorObj!: ProcessBehavior;
-  readonly mb: Mailbox;
   /**
    * Spawn time in ms after the node's start: a small integer, so no boxed number per process
    * (Math.floor makes it one: a difference of two clock readings is a heap double even when whole).
@@ -204,7 +206,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     mailboxSize: number,
     logLevel: LogLevel,
   ) {
-    this.mb = new Mailbox(mailboxSize);
+    super(mailboxSize);
     this.logLevel = logLevel;
     this.startOffset = Math.floor(Date.now() - nodeImpl.startedAt);
   }
@@ -226,6 +228,15 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     // `| 0`: the remainder is below 10^6, and a double-typed result would be stored as a heap
     // number (and turn the field into a tagged one, a new hidden class).
     this.rtNs = (ns - whole * 1e6) | 0;
+  }
+
+  /**
+   * The mailbox: the process itself (ProcessImpl extends Mailbox). One object less per process
+   * than a mailbox of its own (its header and the slot pointing to it: 32 B), and the fields a
+   * call writes into its target (the request's Ref, the held call) sit in one object.
+   */
+  get mb(): Mailbox {
+    return this;
   }
 
   private lists(): RelationLists {
@@ -419,7 +430,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       const s = this.st;
       if (s === S_RUNNING || s === S_WAIT) {
         this.st = S_SLEEP;
-        const mb = this.mb;
+        const mb: Mailbox = this;
         if (mb.size > 0) this.nodeImpl.scheduler.enqueue(this);
         // Idle now: drop what the run left (the answered request's Ref, a tiny drained queue).
         // A held call's request is still being handled: its Ref stays.
@@ -437,7 +448,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       // The handler returned: the request it handled (if any) was answered or deferred, e.g.
       // forwarded before stopping (Ergo's `return nil, TerminateReasonNormal` from HandleCall,
       // §5.5 TestCallForward). It is no longer "being handled": a normal stop lets it wait.
-      this.mb.currentRef = null;
+      this.currentRef = null;
       // A zombee ends as killed whatever its handler returns (as when it returns nothing or panics).
       this.nodeImpl.terminate(this, this.st === S_ZOMBEE ? TerminateReasonKill : r instanceof Stop ? r.reason : r);
       return;
@@ -485,13 +496,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
   deliver(q: number, kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
     // A killed process (zombee) refuses new mail as a terminated one does (Ergo).
     if ((this.st & S_GONE) !== 0) throw this.nodeImpl.errTerminated(this);
-    if (!this.mb.push(q, kind, from, message, extra)) {
+    if (!this.push(q, kind, from, message, extra)) {
       this.nodeImpl.router.mailboxFull(this, q, kind, from, message);
       return;
     }
     this.messagesIn++;
     if (tracedProcesses !== 0) this.traceIn(q, kind, from, message);
-    if (this.mb.size === this.mb.highWater) this.highWaterReached();
+    if (this.size === this.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
@@ -501,10 +512,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
    */
   notify(q: number, kind: MailboxKind, from: PID, message: unknown, extra?: unknown): void {
     if (this.st === S_TERMINATED) return;
-    this.mb.push(q, kind, from, message, extra, true);
+    this.push(q, kind, from, message, extra, true);
     this.messagesIn++;
     if (tracedProcesses !== 0) this.traceIn(q, kind, from, message);
-    if (this.mb.size === this.mb.highWater) this.highWaterReached();
+    if (this.size === this.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
@@ -513,7 +524,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
    * process and the ways to bound it; then the mark is off for good.
    */
   private highWaterReached(): void {
-    const mb = this.mb;
+    const mb: Mailbox = this;
     mb.highWater = 0;
     this.nodeImpl.log.warning(
       'process %s has %d messages queued (mailbox high-water mark; warned once). %s',
