@@ -73,9 +73,9 @@ export const SHAPE_KEEPERS: readonly object[] = [new SegmentedQueue(MAIN_FIRST_S
 
 /**
  * Mailbox of one process (ProcessImpl extends it: a process is its own mailbox, one object less
- * per process; a meta process has one of its own). `push` returns false when the target queue is at its limit (the
- * caller turns that into ErrProcessMailboxFull or a fallback). `take` moves the next record,
- * urgent first, into the `kind/from/message/extra` fields.
+ * per process; a meta process has one of its own). `push` returns false when the target queue is
+ * at its limit (the caller turns that into ErrProcessMailboxFull or a fallback). `take` moves the
+ * next record, urgent first, into the `kind/from/message/extra` fields.
  */
 export class Mailbox implements ProcessMailbox {
   private main: Queue | null = null;

@@ -75,6 +75,7 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
     const level = own === undefined || own === LogLevel.Default ? owner.log.level() : own;
     this.log = new LogHandle(level, new MessageLogMeta(node.name, owner.pid, id, this.behaviorName), node.logSink);
   }
+
   /** Runnable: adds `ms` milliseconds to runningTime. */
   charge(ms: number): void {
     this.runningTime += ms;
