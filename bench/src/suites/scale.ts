@@ -206,8 +206,9 @@ async function ergoScale(report: Report, c: SuiteContext, n: number): Promise<vo
       obs.disconnect();
     }
     const measured = rounds.slice(rounds.length - c.rounds);
-    // What the rounds left behind (after GC): state the called processes kept (a mailbox grown
-    // on their first message stays), the old generation the major GCs then mark.
+    // What the rounds left behind (after GC): state the called processes kept, the old
+    // generation the major GCs then mark. An idle process keeps none (≈ 0 B each): it lets go of
+    // the answered request's Ref and hands its tiny drained queue back when it sleeps.
     const kept = (heapAfterGC() - base) / n - perProcess;
     const note = `${n / 1e6}M live Target actors (filled at ${(fill / 1e3).toFixed(0)} K spawns/s, ${perProcess.toFixed(0)} B heap each, +${kept.toFixed(0)} B each after the rounds); ${CALLS / 1e3}K calls a round`;
     const put = (row: Omit<Row, 'value' | 'samples'>, pick: (r: ScaleRound) => number): void =>

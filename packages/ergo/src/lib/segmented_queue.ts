@@ -253,6 +253,14 @@ export class SegmentedQueue<T = unknown> {
     return n;
   }
 
+  /**
+   * True when the queue is empty and holds only its first ring, never grown past `maxSlots`,
+   * with the default segment size (a queue a test made with tiny segments is never true).
+   */
+  emptyWithin(maxSlots: number): boolean {
+    return this.length === 0 && this.head.mask < maxSlots && this.segmentSlots === SEGMENT_SLOTS;
+  }
+
   /** Drops every record and every segment but a fresh small one. */
   clear(initialSlots = 16): void {
     this.head = this.tail = new Segment<T>(powerOfTwoAtLeast(Math.max(4, Math.min(initialSlots, this.segmentSlots))));

@@ -76,6 +76,11 @@ export class MetaImpl implements MetaProcess, Runnable, CallHolder {
     this.log = new LogHandle(level, new MessageLogMeta(node.name, owner.pid, id, this.behaviorName), node.logSink);
   }
 
+  /** Runnable: adds `ms` milliseconds to runningTime. */
+  charge(ms: number): void {
+    this.runningTime += ms;
+  }
+
   get parent(): PID {
     return this.owner.pid;
   }

@@ -128,6 +128,21 @@ class ProcessExtras {
 }
 
 /**
+ * The lists of links and monitors on a process and of a process: six slots most processes never
+ * fill (an idle process among millions has none), so they live here, made on first use, and
+ * ProcessImpl carries one null slot instead of six (48 B less per process, which the spawn row's
+ * scavenges copy twice).
+ */
+class RelationLists {
+  tHead: Relation | null = null;
+  tTail: Relation | null = null;
+  tCount = 0;
+  cHead: Relation | null = null;
+  cTail: Relation | null = null;
+  cCount = 0;
+}
+
+/**
  * Processes traced right now, over every node of this OS process. The send and receive paths
  * check only this (one load and compare, no per-process field): while it is 0 no tracer is
  * looked up at all.
@@ -136,17 +151,22 @@ let tracedProcesses = 0;
 
 // The call variants are defined once, on the prototype (gen/call_variants.ts).
 export interface ProcessImpl extends Pick<Process, CallVariantName> {}
-/** A process of this node. Created by NodeImpl.spawnProcess. */
-export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost {
+/**
+ * A process of this node. Created by NodeImpl.spawnProcess. It is its own mailbox (extends
+ * Mailbox; `mb` is itself): an idle process is three objects (this, its PID and its behaviour),
+ * 425 B of heap with a bare Actor, and keeps nothing more once its mail is handled.
+ */
+export class ProcessImpl
+  extends Mailbox
+  implements Process, Runnable, CallOwner, CallHolder, RemoteHolder, TargetHost, ConsumerHost
+{
   queued = false;
   st: number = S_INIT;
-  /** Links and monitors on this process (TargetHost) and of this process (ConsumerHost). */
-  tHead: Relation | null = null;
-  tTail: Relation | null = null;
-  tCount = 0;
-  cHead: Relation | null = null;
-  cTail: Relation | null = null;
-  cCount = 0;
+  /**
+   * Links and monitors on this process (TargetHost) and of this process (ConsumerHost), made on
+   * the first one (see RelationLists); read and written through the accessors below.
+   */
+  private rl: RelationLists | null = null;
   /**
    * CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). The
    * lists are the counts too (waiting for a reply = ownCalls !== null): no counter fields.
@@ -159,22 +179,21 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
   messagesIn = 0;
   messagesOut = 0;
   /**
-   * Milliseconds spent in this process' batches (charged by the scheduler). Starts as -0, a
-   * double: a field that starts as a small integer changes the process' hidden class the first
-   * time the scheduler adds fractional milliseconds, and every function that has seen processes
-   * (the scheduler's drain among them) then deoptimizes, round after round. (A boxed double per
-   * process is the price: V8 stores double fields boxed. The alternatives measured worse: a field
-   * typed as any value allocates a number per batch, a clock object made on the first batch slows
-   * the scheduler's accessor path — event fan-out −14 %.)
+   * Time spent in this process' batches (charged by the scheduler through `charge`), as whole
+   * milliseconds and the nanoseconds past them: two small integers, stored in place. A double
+   * field is a 16 B heap number box per process (V8 keeps double fields boxed), one object of
+   * every idle process; a field that starts as a small integer and later gets a fraction would
+   * change the hidden class and deoptimize the scheduler's drain. These stay small integers
+   * (milliseconds up to 2^31: 24 days of running time).
    */
-  runningTime = -0;
+  private rtMs = 0;
+  private rtNs = 0;
   name: Atom = '' as Atom;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
   keepOrder = true;
   logLevel: LogLevel;
   behaviorObj!: ProcessBehavior;
-  readonly mb: Mailbox;
   /**
    * Spawn time in ms after the node's start: a small integer, so no boxed number per process
    * (Math.floor makes it one: a difference of two clock readings is a heap double even when whole).
@@ -191,9 +210,80 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
     mailboxSize: number,
     logLevel: LogLevel,
   ) {
-    this.mb = new Mailbox(mailboxSize);
+    super(mailboxSize);
     this.logLevel = logLevel;
     this.startOffset = Math.floor(Date.now() - nodeImpl.startedAt);
+  }
+
+  /** Milliseconds spent in this process' batches (estimated by the scheduler: sampled). */
+  get runningTime(): number {
+    return this.rtMs + this.rtNs / 1e6;
+  }
+
+  /** Runnable: adds `ms` milliseconds to runningTime. */
+  charge(ms: number): void {
+    const ns = this.rtNs + Math.round(ms * 1e6);
+    if (ns < 1e6) {
+      this.rtNs = ns;
+      return;
+    }
+    const whole = Math.floor(ns / 1e6);
+    this.rtMs += whole;
+    // `| 0`: the remainder is below 10^6, and a double-typed result would be stored as a heap
+    // number (and turn the field into a tagged one, a new hidden class).
+    this.rtNs = (ns - whole * 1e6) | 0;
+  }
+
+  /**
+   * The mailbox: the process itself (ProcessImpl extends Mailbox). One object less per process
+   * than a mailbox of its own (its header and the slot pointing to it: 32 B), and the fields a
+   * call writes into its target (the request's Ref, the held call) sit in one object.
+   */
+  get mb(): Mailbox {
+    return this;
+  }
+
+  private lists(): RelationLists {
+    return (this.rl ??= new RelationLists());
+  }
+
+  // TargetHost / ConsumerHost (targets.ts): the relation lists; a process without any reads
+  // empty lists, and writing an empty value to one it does not have makes nothing.
+  get tHead(): Relation | null {
+    return this.rl === null ? null : this.rl.tHead;
+  }
+  set tHead(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().tHead = v;
+  }
+  get tTail(): Relation | null {
+    return this.rl === null ? null : this.rl.tTail;
+  }
+  set tTail(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().tTail = v;
+  }
+  get tCount(): number {
+    return this.rl === null ? 0 : this.rl.tCount;
+  }
+  set tCount(v: number) {
+    if (v !== 0 || this.rl !== null) this.lists().tCount = v;
+  }
+  get cHead(): Relation | null {
+    return this.rl === null ? null : this.rl.cHead;
+  }
+  set cHead(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().cHead = v;
+  }
+  get cTail(): Relation | null {
+    return this.rl === null ? null : this.rl.cTail;
+  }
+  set cTail(v: Relation | null) {
+    if (v !== null || this.rl !== null) this.lists().cTail = v;
+  }
+  get cCount(): number {
+    return this.rl === null ? 0 : this.rl.cCount;
+  }
+  set cCount(v: number) {
+    if (v !== 0 || this.rl !== null) this.lists().cCount = v;
   }
 
   private extras(): ProcessExtras {
@@ -344,7 +434,11 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       const s = this.st;
       if (s === S_RUNNING || s === S_WAIT) {
         this.st = S_SLEEP;
-        if (this.mb.size > 0) this.nodeImpl.scheduler.enqueue(this);
+        const mb: Mailbox = this;
+        if (mb.size > 0) this.nodeImpl.scheduler.enqueue(this);
+        // Idle now: drop what the run left (the answered request's Ref, a tiny drained queue).
+        // A held call's request is still being handled: its Ref stays.
+        else mb.sleep(this.heldCalls !== null || this.remoteHeld !== null);
       } else if (s === S_ZOMBEE) {
         this.nodeImpl.terminate(this, TerminateReasonKill);
       }
@@ -358,7 +452,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
       // The handler returned: the request it handled (if any) was answered or deferred, e.g.
       // forwarded before stopping (Ergo's `return nil, TerminateReasonNormal` from HandleCall,
       // §5.5 TestCallForward). It is no longer "being handled": a normal stop lets it wait.
-      this.mb.currentRef = null;
+      this.currentRef = null;
       // A zombee ends as killed whatever its handler returns (as when it returns nothing or panics).
       this.nodeImpl.terminate(this, this.st === S_ZOMBEE ? TerminateReasonKill : r instanceof Stop ? r.reason : r);
       return;
@@ -406,13 +500,13 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
   deliver(q: number, kind: MailboxKind, from: PID, message: unknown, extra: unknown): void {
     // A killed process (zombee) refuses new mail as a terminated one does (Ergo).
     if ((this.st & S_GONE) !== 0) throw this.nodeImpl.errTerminated(this);
-    if (!this.mb.push(q, kind, from, message, extra)) {
+    if (!this.push(q, kind, from, message, extra)) {
       this.nodeImpl.router.mailboxFull(this, q, kind, from, message);
       return;
     }
     this.messagesIn++;
     if (tracedProcesses !== 0) this.traceIn(q, kind, from, message);
-    if (this.mb.size === this.mb.highWater) this.highWaterReached();
+    if (this.size === this.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
@@ -422,10 +516,10 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
    */
   notify(q: number, kind: MailboxKind, from: PID, message: unknown, extra?: unknown): void {
     if (this.st === S_TERMINATED) return;
-    this.mb.push(q, kind, from, message, extra, true);
+    this.push(q, kind, from, message, extra, true);
     this.messagesIn++;
     if (tracedProcesses !== 0) this.traceIn(q, kind, from, message);
-    if (this.mb.size === this.mb.highWater) this.highWaterReached();
+    if (this.size === this.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
@@ -434,7 +528,7 @@ export class ProcessImpl implements Process, Runnable, CallOwner, CallHolder, Re
    * process and the ways to bound it; then the mark is off for good.
    */
   private highWaterReached(): void {
-    const mb = this.mb;
+    const mb: Mailbox = this;
     mb.highWater = 0;
     this.nodeImpl.log.warning(
       'process %s has %d messages queued (mailbox high-water mark; warned once). %s',

@@ -33,7 +33,9 @@ export interface Runnable {
   /** Runs one batch. */
   run(): void;
   /** Milliseconds spent in this runnable's batches (estimated by the scheduler, see above). */
-  runningTime: number;
+  readonly runningTime: number;
+  /** Adds `ms` milliseconds to runningTime. */
+  charge(ms: number): void;
 }
 
 /**
@@ -165,10 +167,10 @@ export class Scheduler {
       this.runOne(r);
       const now = performance.now();
       const took = now - start;
-      if (weight === 1) r.runningTime += took;
+      if (weight === 1) r.charge(took);
       else {
         // An outlier (a GC pause, the thread preempted) is charged once, not `weight` times.
-        r.runningTime += took <= OUTLIER_MS ? took * weight : OUTLIER_MS * weight + (took - OUTLIER_MS);
+        r.charge(took <= OUTLIER_MS ? took * weight : OUTLIER_MS * weight + (took - OUTLIER_MS));
       }
       const mean = this.meanBatch + (took - this.meanBatch) * MEAN_SHIFT;
       this.meanBatch = mean;
