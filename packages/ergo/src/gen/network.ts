@@ -39,6 +39,12 @@ export interface NetworkFlags {
    * docs/edf.md §2.1); read it on a peer's `RemoteNodeInfo.networkFlags`.
    */
   jsValues?: boolean;
+  /**
+   * ergo-ts only: the node takes event batch packets (several events of one publisher in one
+   * ENP packet). Sent only between two nodes that both announce it (every ergo-ts handshake
+   * does unless it is false); Go peers keep plain event packets.
+   */
+  eventBatch?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */
@@ -262,7 +268,8 @@ export interface Proto {
  * payload again. Made by the router per publish to several nodes, used only during that
  * synchronous fan-out (a packet may be a view of the first connection's output buffer) and
  * dropped after it; a connection indexes `packets` by a small number naming its wire format
- * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension).
+ * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension; 2 and 3: the same
+ * as one event of an ergo-ts event batch packet).
  */
 export class EventFanOut {
   /** Encoded packets by wire format; undefined until a connection of that format encoded one. */

@@ -77,6 +77,9 @@ const U64_MAX = 0xffffffffffffffffn;
 const I64_MIN = -0x8000000000000000n;
 const I64_MAX = 0x7fffffffffffffffn;
 
+/** Largest event batch packet an encoder starts another event in (bytes). */
+export const EVENT_BATCH_MAX = 16 * 1024;
+
 function orderByte(id: U64): number {
   return typeof id === 'bigint' ? Number(id % 255n) : id % 255;
 }
@@ -102,6 +105,18 @@ export class EnpEncoder {
    * or -1 when its packets depend on per-link caches and are never shared.
    */
   readonly #format: number;
+  /**
+   * The open event batch at the buffer's tail (sendEventBatch): its start and where it ended
+   * when last appended to (-1: none; the batch is open while nothing followed it), and what an
+   * event must share with it to join it: sender, event name, priority and order byte.
+   */
+  #batchStart = -1;
+  #batchEnd = -1;
+  #batchFrom: U64 = 0;
+  #batchName = '';
+  #batchKey = -1;
+  /** Bytes of the open batch before its first event. */
+  #batchHead = 0;
 
   constructor(options: EnpEncoderOptions = {}) {
     const registry = options.registry ?? defaultRegistry;
@@ -144,6 +159,7 @@ export class EnpEncoder {
     e.buf.copy(out, 0, 0, e.pos);
     e.reset();
     this.#packets = 0;
+    this.#batchEnd = -1;
     return out;
   }
 
@@ -166,6 +182,7 @@ export class EnpEncoder {
     if (kept) this.#e.detach();
     else this.#e.reset();
     this.#packets = 0;
+    this.#batchEnd = -1;
   }
 
   /**
@@ -175,6 +192,12 @@ export class EnpEncoder {
   truncate(mark: number): void {
     const e = this.#e;
     if (mark < 0 || mark > e.pos) return;
+    if (this.#batchEnd === e.pos && mark > this.#batchStart) {
+      // An event appended to the open batch: the batch stays, one event shorter.
+      e.dv.setUint32(this.#batchStart + 2, mark - this.#batchStart);
+      this.#batchEnd = e.pos = mark;
+      return;
+    }
     if (mark < e.pos) this.#packets--;
     e.pos = mark;
   }
@@ -284,6 +307,97 @@ export class EnpEncoder {
       );
     e.bytes(done);
     this.#packets++;
+  }
+
+  /**
+   * 230 (ergo-ts only: for a peer that announced `eventBatch`): an event like
+   * {@link EnpEncoder.sendEvent}, appended to the batch packet at the buffer's tail when that
+   * batch is of the same sender, event name, priority and order byte and nothing was written
+   * after it; else a new batch packet. Layout: header, u64 from, u8 priority, u8 name length +
+   * name, then per event: i64 timestamp, u32 length, EDF message. A batch stays under
+   * EVENT_BATCH_MAX bytes and under the peer's MaxMessageSize. With `shared`, the first batching
+   * encoder of a publish leaves its event bytes there and the others of the same wire format
+   * copy them. Encoders with per-link caches (and compressed events) send plain event packets.
+   */
+  sendEventBatch(
+    fromID: U64,
+    eventName: string,
+    timestamp: U64,
+    opts: EnpMessageOptions,
+    message: unknown,
+    shared: EventFanOut | undefined,
+  ): void {
+    const f = this.#format;
+    const c = opts.compression;
+    if (f < 0 || (c != null && c.enable)) {
+      if (shared === undefined) return this.sendEvent(fromID, eventName, timestamp, opts, message);
+      return this.sendEventShared(fromID, eventName, timestamp, opts, message, shared);
+    }
+    const e = this.#e;
+    const order = opts.keepNetworkOrder ? orderByte(fromID) : 0;
+    const key = (opts.priority & 0xff) | (order << 8);
+    const max = this.peerMaxMessageSize;
+    const done = shared?.packets[f + 2];
+    let s = this.#batchStart;
+    const open =
+      this.#batchEnd === e.pos &&
+      this.#batchKey === key &&
+      this.#batchFrom === fromID &&
+      this.#batchName === eventName &&
+      e.pos - s < EVENT_BATCH_MAX &&
+      (done === undefined || max === 0 || e.pos - s + done.length <= max);
+    if (!open) {
+      s = this.#begin(order, PacketType.EventBatch);
+      try {
+        this.#u64(fromID);
+        e.u8(opts.priority & 0xff);
+        this.#name(eventName, 0);
+      } catch (err) {
+        throw this.#abort(s, err);
+      }
+    }
+    const at = e.pos;
+    if (done !== undefined) e.bytes(done);
+    else {
+      try {
+        this.#i64(timestamp);
+        e.u32(0);
+        this.#payload(message);
+      } catch (err) {
+        throw this.#abort(open ? at : s, err);
+      }
+      e.dv.setUint32(at + 8, e.pos - at - 12);
+    }
+    const length = e.pos - s;
+    if (max > 0 && length > max) {
+      const alone = this.#batchHead + e.pos - at;
+      e.pos = at;
+      if (!open || alone > max) {
+        // Too large even alone in a batch: refused, the open batch (if any) stays as it was.
+        if (!open) e.pos = s;
+        throw ErrTooLarge.with(
+          `event batch of ${open ? alone : length} bytes exceeds the peer's MaxMessageSize (${max})`,
+        );
+      }
+      // It starts the next batch.
+      this.#batchEnd = -1;
+      return this.sendEventBatch(fromID, eventName, timestamp, opts, message, shared);
+    }
+    e.dv.setUint32(s + 2, length);
+    if (!open) {
+      this.#packets++;
+      this.#batchHead = at - s;
+      this.#batchStart = s;
+      this.#batchKey = key;
+      this.#batchFrom = fromID;
+      this.#batchName = eventName;
+    }
+    this.#batchEnd = e.pos;
+    // A view, as in sendEventShared: valid during this synchronous fan-out only.
+    if (shared !== undefined && done === undefined) {
+      const b = e.buf;
+      shared.packets[f + 2] = new Uint8Array(b.buffer, b.byteOffset + at, e.pos - at);
+    }
   }
 
   /** 107: exit signal from a local process to a peer PID (never compressed; always ordered). */
