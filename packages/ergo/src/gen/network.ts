@@ -268,12 +268,21 @@ export interface Proto {
  * payload again. Made by the router per publish to several nodes, used only during that
  * synchronous fan-out (a packet may be a view of the first connection's output buffer) and
  * dropped after it; a connection indexes `packets` by a small number naming its wire format
- * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension; 2 and 3: the same
- * as one event of an ergo-ts event batch packet).
+ * (ENP: 0 for Go peers, 1 for peers taking the ergo-ts JS-value extension).
  */
 export class EventFanOut {
   /** Encoded packets by wire format; undefined until a connection of that format encoded one. */
   readonly packets: (Uint8Array | undefined)[] = [];
+  /**
+   * The event as one entry of an ergo-ts event batch packet, as the first batching connection
+   * encoded it: `batch[batchAt, batchAt + batchLength)` in wire format `batchFormat` (-1: none
+   * yet). Offsets into that connection's output buffer, not a view: a view per publish cost
+   * more than the copy it saves.
+   */
+  batch: Uint8Array | null = null;
+  batchAt = 0;
+  batchLength = 0;
+  batchFormat = -1;
 }
 
 /**

@@ -316,8 +316,8 @@ export class EnpEncoder {
    * after it; else a new batch packet. Layout: header, u64 from, u8 priority, u8 name length +
    * name, then per event: i64 timestamp, u32 length, EDF message. A batch stays under
    * EVENT_BATCH_MAX bytes and under the peer's MaxMessageSize. With `shared`, the first batching
-   * encoder of a publish leaves its event bytes there and the others of the same wire format
-   * copy them. Encoders with per-link caches (and compressed events) send plain event packets.
+   * encoder of a publish leaves where its event bytes are there and the others of the same wire
+   * format copy them. Encoders with per-link caches (and compressed events) send plain event packets.
    */
   sendEventBatch(
     fromID: U64,
@@ -337,7 +337,10 @@ export class EnpEncoder {
     const order = opts.keepNetworkOrder ? orderByte(fromID) : 0;
     const key = (opts.priority & 0xff) | (order << 8);
     const max = this.peerMaxMessageSize;
-    const done = shared?.packets[f + 2];
+    // The event's bytes as another link of this publish encoded them (same wire format).
+    const src = shared !== undefined && shared.batchFormat === f ? shared.batch : null;
+    const srcAt = src === null ? 0 : shared!.batchAt;
+    const srcLength = src === null ? 0 : shared!.batchLength;
     let s = this.#batchStart;
     const open =
       this.#batchEnd === e.pos &&
@@ -345,7 +348,7 @@ export class EnpEncoder {
       this.#batchFrom === fromID &&
       this.#batchName === eventName &&
       e.pos - s < EVENT_BATCH_MAX &&
-      (done === undefined || max === 0 || e.pos - s + done.length <= max);
+      (src === null || max === 0 || e.pos - s + srcLength <= max);
     if (!open) {
       s = this.#begin(order, PacketType.EventBatch);
       try {
@@ -357,8 +360,13 @@ export class EnpEncoder {
       }
     }
     const at = e.pos;
-    if (done !== undefined) e.bytes(done);
-    else {
+    if (src !== null) {
+      e.ensure(srcLength);
+      const b = e.buf;
+      const o = e.pos;
+      for (let i = 0; i < srcLength; i++) b[o + i] = src[srcAt + i]!;
+      e.pos = o + srcLength;
+    } else {
       try {
         this.#i64(timestamp);
         e.u32(0);
@@ -393,10 +401,12 @@ export class EnpEncoder {
       this.#batchName = eventName;
     }
     this.#batchEnd = e.pos;
-    // A view, as in sendEventShared: valid during this synchronous fan-out only.
-    if (shared !== undefined && done === undefined) {
-      const b = e.buf;
-      shared.packets[f + 2] = new Uint8Array(b.buffer, b.byteOffset + at, e.pos - at);
+    // Valid during this synchronous fan-out only, as sendEventShared's view.
+    if (shared !== undefined && src === null && shared.batchFormat < 0) {
+      shared.batch = e.buf;
+      shared.batchAt = at;
+      shared.batchLength = e.pos - at;
+      shared.batchFormat = f;
     }
   }
 
