@@ -97,12 +97,37 @@ test('the links of one publish share the event bytes, and each link batches them
     a.sendEventBatch(3, 'news', TS, o, m, shared);
     b.sendEventBatch(3, 'news', TS, o, m, shared);
     alone.sendEventBatch(3, 'news', TS, o, m, undefined);
-    assert.equal(shared.batchFormat, 1, 'the JS-value encoding of the event is shared');
+    assert.equal(shared.batchIndex, i, 'the event was encoded once, into the shared batch');
   }
   const want = alone.flush()!;
   assert.deepEqual(a.flush(), want);
   assert.deepEqual(b.flush(), want);
   assert.equal(packets(want)[0]!.payloads.length, 5);
+});
+
+test('links sharing a batch write it when anything else goes on the link, and skip no event', () => {
+  const [a, b, c] = [new EnpEncoder(), new EnpEncoder(), new EnpEncoder()];
+  const publish = (m: string, links: EnpEncoder[]): void => {
+    const shared = new EventFanOut();
+    for (const l of links) l.sendEventBatch(5, 'news', TS, o, m, shared);
+  };
+  publish('e1', [a, b, c]);
+  publish('e2', [a, b, c]);
+  const pending = b.pending;
+  assert.ok(pending > 0, 'events taken but not copied yet count as pending');
+  b.sendPID(5, 9, o, 'after e2'); // b copies its batch in first: order kept
+  publish('e3', [a, c]); // b is not a subscriber of this one
+  publish('e4', [a, b, c]);
+  const mark = c.pending;
+  publish('e5', [a, c]);
+  c.truncate(mark); // c refused e5 (as a full peer queue would)
+  publish('e6', [b, c]);
+  const shape = (e: EnpEncoder): unknown[] =>
+    packets(e.flush()!).map((p) => (p.type === PacketType.EventBatch ? p.payloads : p.payload));
+  assert.deepEqual(shape(a), [['e1', 'e2', 'e3', 'e4', 'e5']]);
+  // A gap in the shared batch (e5 is not b's) ends a link's run: a packet per run.
+  assert.deepEqual(shape(b), [['e1', 'e2'], 'after e2', ['e4'], ['e6']]);
+  assert.deepEqual(shape(c), [['e1', 'e2', 'e3', 'e4'], ['e6']]);
 });
 
 test('batches stay under the peer’s MaxMessageSize and EVENT_BATCH_MAX; a lone event over the limit is refused', () => {

@@ -274,15 +274,12 @@ export class EventFanOut {
   /** Encoded packets by wire format; undefined until a connection of that format encoded one. */
   readonly packets: (Uint8Array | undefined)[] = [];
   /**
-   * The event as one entry of an ergo-ts event batch packet, as the first batching connection
-   * encoded it: `batch[batchAt, batchAt + batchLength)` in wire format `batchFormat` (-1: none
-   * yet). Offsets into that connection's output buffer, not a view: a view per publish cost
-   * more than the copy it saves.
+   * Between ergo-ts nodes: the shared event batch this publish added its event to (a
+   * net/proto SharedEventBatch, made or extended by the first batching connection) and the
+   * event's index in it; null until then.
    */
-  batch: Uint8Array | null = null;
-  batchAt = 0;
-  batchLength = 0;
-  batchFormat = -1;
+  batch: object | null = null;
+  batchIndex = -1;
 }
 
 /**
