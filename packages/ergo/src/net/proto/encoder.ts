@@ -125,6 +125,8 @@ export class EnpEncoder {
   #mirror: SharedEventBatch | null = null;
   #mirrorFirst = 0;
   #mirrorLast = 0;
+  /** The packet those events will make (counted in `pending`; 0 without `#mirror`). */
+  #mirrorBytes = 0;
 
   constructor(options: EnpEncoderOptions = {}) {
     const registry = options.registry ?? defaultRegistry;
@@ -151,8 +153,7 @@ export class EnpEncoder {
 
   /** Bytes waiting in the buffer. */
   get pending(): number {
-    const m = this.#mirror;
-    return m === null ? this.#e.pos : this.#e.pos + m.packetSize(this.#mirrorFirst, this.#mirrorLast);
+    return this.#e.pos + this.#mirrorBytes;
   }
 
   /** Packets waiting in the buffer. */
@@ -365,11 +366,13 @@ export class EnpEncoder {
         // Take the event without copying it: the next of the shared batch's events this link takes.
         if (this.#mirror === sb && this.#mirrorLast === k - 1) {
           this.#mirrorLast = k;
+          this.#mirrorBytes += sb.ends[k]! - sb.ends[k - 1]!;
           return;
         }
         if (this.#mirror !== null) this.#materialize();
         this.#mirror = sb;
         this.#mirrorFirst = this.#mirrorLast = k;
+        this.#mirrorBytes = sb.packetSize(k, k);
         return;
       }
     }
@@ -642,6 +645,7 @@ export class EnpEncoder {
   #materialize(): void {
     const sb = this.#mirror!;
     this.#mirror = null;
+    this.#mirrorBytes = 0;
     const s = this.#begin(sb.order, PacketType.EventBatch);
     const e = this.#e;
     e.bytes(sb.head);
