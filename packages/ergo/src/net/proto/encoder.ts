@@ -127,6 +127,8 @@ export class EnpEncoder {
   #mirrorLast = 0;
   /** The packet those events will make (counted in `pending`; 0 without `#mirror`). */
   #mirrorBytes = 0;
+  /** The shared batch this encoder last added a publish's event to (the next may extend it). */
+  #shared: SharedEventBatch | null = null;
 
   constructor(options: EnpEncoderOptions = {}) {
     const registry = options.registry ?? defaultRegistry;
@@ -600,9 +602,8 @@ export class EnpEncoder {
   // ---- internals ----
 
   /**
-   * The first batching link of a publish: adds the event to its shared batch (the one this link
-   * took events of last, when this publish may extend it; else a new one) and records it in
-   * `shared`. Encodes in the free space after the buffer's bytes, then copies out.
+   * The first batching link of a publish: adds the event to its shared batch (the one it added
+   * to last, when this publish may extend it; else a new one) and records it in `shared`. Encodes in the free space after the buffer's bytes, then copies out.
    */
   #shareEvent(
     fromID: U64,
@@ -615,8 +616,8 @@ export class EnpEncoder {
   ): SharedEventBatch {
     const e = this.#e;
     const at = e.pos;
-    let sb = this.#mirror;
-    if (sb === null || sb.format !== this.#format || !sb.takes(fromID, name, key)) {
+    let sb = this.#shared;
+    if (sb === null || !sb.takes(fromID, name, key)) {
       try {
         this.#u64(fromID);
         e.u8(key & 0xff);
@@ -636,7 +637,7 @@ export class EnpEncoder {
     }
     e.dv.setUint32(at + 8, e.pos - at - 12);
     shared.batchIndex = sb.add(e.buf, at, e.pos - at);
-    shared.batch = sb;
+    shared.batch = this.#shared = sb;
     e.pos = at;
     return sb;
   }
