@@ -106,14 +106,14 @@ export async function startServer(kind: 'nats' | 'redis'): Promise<Server> {
 // --- NATS ------------------------------------------------------------------------------------------
 
 /**
- * A NATS client connection: `onMsg(buf, payloadStart)` per MSG (the payload's bytes start at
+ * A NATS client connection: `onMsg(buf, payloadStart, n)` per MSG (the payload's n bytes start at
  * `payloadStart` of `buf`), PINGs answered, `flush()` resolves at the PONG of its PING (every
  * command sent before it was processed by the server).
  */
 export class NatsConn {
   private rest: Buffer | null = null;
   private pongs: (() => void)[] = [];
-  onMsg: (buf: Buffer, at: number) => void = () => undefined;
+  onMsg: (buf: Buffer, at: number, n: number) => void = () => undefined;
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (d: Buffer) => this.data(d));
@@ -153,7 +153,7 @@ export class NatsConn {
         for (let i = sp + 1; i < eol - 1; i++) n = n * 10 + (buf[i]! - 48);
         const end = eol + 1 + n + 2;
         if (end > buf.length) break;
-        this.onMsg(buf, eol + 1);
+        this.onMsg(buf, eol + 1, n);
         pos = end;
         continue;
       }
@@ -170,14 +170,14 @@ export class NatsConn {
 
 /**
  * A Redis connection in RESP2. Publisher side: `publish` writes PUBLISH commands (their integer
- * replies are counted in `replies`). Subscriber side: after `subscribe`, `onMsg(buf, at)` per
- * pushed `message` (the payload starts at `at`).
+ * replies are counted in `replies`). Subscriber side: after `subscribe`, `onMsg(buf, at, n)` per
+ * pushed `message` (the payload's n bytes start at `at`).
  */
 export class RedisConn {
   private rest: Buffer | null = null;
   private waiters: { n: number; resolve: () => void }[] = [];
   replies = 0;
-  onMsg: (buf: Buffer, at: number) => void = () => undefined;
+  onMsg: (buf: Buffer, at: number, n: number) => void = () => undefined;
 
   private constructor(readonly socket: net.Socket) {
     socket.on('data', (d: Buffer) => this.data(d));
@@ -228,6 +228,7 @@ export class RedisConn {
     let p = eol + 1;
     let kindMessage = false;
     let payloadAt = -1;
+    let payloadN = 0;
     for (let i = 0; i < count; i++) {
       const e = buf.indexOf(10, p);
       if (e < 0) return -1;
@@ -239,10 +240,13 @@ export class RedisConn {
       const end = e + 1 + n + 2;
       if (end > buf.length) return -1;
       if (i === 0) kindMessage = n === 7 && buf[e + 1] === 109; /* m */
-      if (i === 2) payloadAt = e + 1;
+      if (i === 2) {
+        payloadAt = e + 1;
+        payloadN = n;
+      }
       p = end;
     }
-    if (kindMessage) this.onMsg(buf, payloadAt);
+    if (kindMessage) this.onMsg(buf, payloadAt, payloadN);
     return p;
   }
 }

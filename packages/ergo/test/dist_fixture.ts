@@ -147,9 +147,11 @@ class Events extends Actor {
     return undefined;
   }
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
-    const r = request as { op: string; msg?: unknown };
+    const r = request as { op: string; msg?: unknown; msgs?: unknown[] };
     if (r.op === 'register') this.token = this.registerEvent('child_events', { notify: true, buffer: 2 });
     else if (r.op === 'unregister') this.unregisterEvent('child_events');
+    // Several events in one turn (one batch per subscriber node between ergo-ts nodes).
+    else if (r.op === 'burst') for (const m of r.msgs as unknown[]) this.sendEvent('child_events', this.token!, m);
     else this.sendEvent('child_events', this.token!, r.msg);
     return 'ok';
   }

@@ -20,9 +20,14 @@ export class Event<T = unknown> {
     return other instanceof Event && other.name === this.name && other.node === this.node;
   }
 
-  /** A string unique to this value, suitable as a Map key (cached: a publish looks it up per message). */
+  /**
+   * A string unique to this value, suitable as a Map key (cached: a publish looks it up per
+   * message, a subscriber node per event it receives). V8's internalized copy: the Event a node
+   * decodes and the one its subscription stored are distinct objects, and with both keys
+   * internalized the map's key compare is a pointer compare instead of reading the characters.
+   */
   get key(): string {
-    return (this.#key ??= `E${this.node}\u0000${this.name}`);
+    return (this.#key ??= internalized(`E${this.node}\u0000${this.name}`));
   }
 
   toString(): string {
@@ -53,4 +58,11 @@ export interface EventOptions {
   notify?: boolean;
   /** Keep the last N published messages and hand them to new subscribers (0 = none). */
   buffer?: number;
+}
+
+/** `s` as V8's internalized copy (property keys are internalized). */
+function internalized(s: string): string {
+  const o: Record<string, 0> = { [s]: 0 };
+  for (const k in o) return k;
+  return s;
 }

@@ -39,6 +39,12 @@ export interface NetworkFlags {
    * docs/edf.md §2.1); read it on a peer's `RemoteNodeInfo.networkFlags`.
    */
   jsValues?: boolean;
+  /**
+   * ergo-ts only: the node takes event batch packets (several events of one publisher in one
+   * ENP packet). Sent only between two nodes that both announce it (every ergo-ts handshake
+   * does unless it is false); Go peers keep plain event packets.
+   */
+  eventBatch?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */
@@ -267,6 +273,13 @@ export interface Proto {
 export class EventFanOut {
   /** Encoded packets by wire format; undefined until a connection of that format encoded one. */
   readonly packets: (Uint8Array | undefined)[] = [];
+  /**
+   * Between ergo-ts nodes: the shared event batch this publish added its event to (a
+   * net/proto SharedEventBatch, made or extended by the first batching connection) and the
+   * event's index in it; null until then.
+   */
+  batch: object | null = null;
+  batchIndex = -1;
 }
 
 /**

@@ -210,6 +210,12 @@ export class NetworkFlags {
    * when the peer set the bit, else undefined (Go peers).
    */
   jsValues?: boolean;
+  /**
+   * ergo-ts only (bit 62 of the mask, ignored by Go Ergo 3.2): the node takes event batch
+   * packets (one publisher's events of one event name, several per ENP packet). Sent only
+   * between two nodes that both announce it; undefined/true/false as `jsValues`.
+   */
+  eventBatch?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -284,17 +290,21 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   const out = new Uint8Array(8);
   out[7] = f.mask();
   if (f.jsValues === true) out[0] = JS_VALUES_BIT;
+  if (f.eventBatch === true) out[0] |= EVENT_BATCH_BIT;
   return out;
 }
 
 /** Bit 56 of the mask (in its first byte): far from the bits Go Ergo assigns, from the bottom up. */
 const JS_VALUES_BIT = 0x01;
+/** Bit 62 of the mask: the node takes ergo-ts event batch packets. */
+const EVENT_BATCH_BIT = 0x40;
 
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
   const f = NetworkFlags.fromMask(b[7]!);
   // Left undefined when clear, so flags from a Go node decode exactly as Go's fields say.
   if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
+  if ((b[0]! & EVENT_BATCH_BIT) !== 0) f.eventBatch = true;
   return f;
 }
 

@@ -137,6 +137,8 @@ export class EnpConnection implements Connection, LinkOwner {
   private readonly flushAt: number;
   private nextMessageID = 1;
   private remote: RemoteNode | null = null;
+  /** Both nodes announced `eventBatch`: events go in ergo-ts event batch packets. */
+  readonly batchEvents: boolean;
   // One options object reused for every message (filled per call).
   private readonly mo: EnpMessageOptions = {
     priority: 0,
@@ -166,6 +168,7 @@ export class EnpConnection implements Connection, LinkOwner {
     this.flushAt = flushThreshold(this.bufferLimit);
     this.requests = new RequestTable(this.peer);
     this.inbound = new InboundDispatcher(core, this);
+    this.batchEvents = hs.peerFlags.eventBatch === true && terms.flags.eventBatch !== false;
   }
 
   /** This node's announced flags (InboundConnection). */
@@ -434,8 +437,10 @@ export class EnpConnection implements Connection, LinkOwner {
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
     const queued = this.room();
     const mark = link.enc.pending;
-    if (shared === undefined) link.enc.sendEvent(from.id, message.event.name, message.timestamp, mo, message.message);
-    else link.enc.sendEventShared(from.id, message.event.name, message.timestamp, mo, message.message, shared);
+    const ev = message.event.name;
+    if (this.batchEvents) link.enc.sendEventBatch(from.id, ev, message.timestamp, mo, message.message, shared);
+    else if (shared === undefined) link.enc.sendEvent(from.id, ev, message.timestamp, mo, message.message);
+    else link.enc.sendEventShared(from.id, ev, message.timestamp, mo, message.message, shared);
     this.admit(link, queued, mark);
     this.counted(link);
   }
@@ -731,7 +736,7 @@ export class EnpConnection implements Connection, LinkOwner {
   /** Routes one decoded packet (inbound.ts). */
   onPacket(p: EnpPacket, link: EnpLink): void {
     if (link.held) this.release(link);
-    this.messagesIn++;
+    this.messagesIn += p.batchCount > 0 ? p.batchCount : 1; // an event batch: one per event
     this.inbound.onPacket(p, link);
   }
 

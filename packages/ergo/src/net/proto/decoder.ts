@@ -59,6 +59,8 @@ const MIN_LENGTH: Record<number, number> = {
   [PacketType.TerminateEventCached]: 12,
   [PacketType.Control]: 9,
   [PacketType.Compressed]: 14,
+  // from, priority, name length; each event adds its timestamp, length and message.
+  [PacketType.EventBatch]: 18,
 };
 
 /**
@@ -79,6 +81,9 @@ export class EnpDecoder {
   #tsHi = -1;
   #tsLo = -1;
   #ts: number | bigint = 0;
+  // Reused by every event batch packet (EnpPacket.batchPayloads / batchStamps).
+  readonly #batchPayloads: unknown[] = [];
+  readonly #batchStamps: (number | bigint)[] = [];
 
   /** @throws WireError `ERR_ENP_DECOMPRESSED_TOO_LARGE` for a bad `maxDecompressedSize`; EdfError for bad caches. */
   constructor(options: EnpDecoderOptions = {}) {
@@ -212,6 +217,9 @@ export class EnpDecoder {
         p.payload = this.#payload(bytes, q, end);
         return;
       }
+      case PacketType.EventBatch:
+        this.#eventBatch(bytes, o, end, p);
+        return;
       case PacketType.Exit:
         p.fromID = u64(dv, o);
         p.priority = bytes[o + 8]! & 3;
@@ -290,6 +298,30 @@ export class EnpDecoder {
       default:
         throw new WireError('ERR_ENP_UNKNOWN_TYPE', `packet type ${type} is reserved and not implemented in ENP:R1`);
     }
+  }
+
+  /** 230 (ergo-ts event batch, see EnpEncoder.sendEventBatch): every event into the batch arrays. */
+  #eventBatch(bytes: Uint8Array, o: number, end: number, p: EnpPacket): void {
+    p.fromID = u64(bytes, o);
+    p.priority = bytes[o + 8]!;
+    let q = this.#name(bytes, bytes, o + 9, end, false, p);
+    const payloads = this.#batchPayloads;
+    const stamps = this.#batchStamps;
+    let n = 0;
+    while (q < end) {
+      if (end - q < 13) throw new WireError('ERR_ENP_MALFORMED', `event batch entry of ${end - q} bytes is truncated`);
+      const len = be32(bytes, q + 8);
+      const at = q + 12;
+      if (len === 0 || at + len > end)
+        throw new WireError('ERR_ENP_MALFORMED', `event batch entry of ${len} bytes runs past the packet`);
+      stamps[n] = this.#timestamp(bytes, q);
+      payloads[n++] = this.#payload(bytes, at, at + len);
+      q = at + len;
+    }
+    if (n === 0) throw new WireError('ERR_ENP_MALFORMED', 'event batch carries no event');
+    p.batchCount = n;
+    p.batchPayloads = payloads;
+    p.batchStamps = stamps;
   }
 
   #timestamp(b: Uint8Array, at: number): number | bigint {

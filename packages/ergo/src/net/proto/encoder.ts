@@ -20,6 +20,7 @@ import type { EdfLimits } from '../edf/limits.js';
 import type { EdfRegistry } from '../edf/registry.js';
 import { WireError } from '../error.js';
 import { DEFAULT_COMPRESSION_THRESHOLD, PacketCompressor, algorithmOf } from './compression.js';
+import { EVENT_BATCH_MAX, SharedEventBatch } from './event_batch.js';
 import { registerProtoTypes } from './messages.js';
 import { defaultRegistry } from '../edf/default.js';
 import { ENP_HEADER, ENP_MAGIC, ENP_VERSION, IMPORTANT_BIT, PacketType, ResponseCode } from './packet.js';
@@ -77,6 +78,8 @@ const U64_MAX = 0xffffffffffffffffn;
 const I64_MIN = -0x8000000000000000n;
 const I64_MAX = 0x7fffffffffffffffn;
 
+export { EVENT_BATCH_MAX };
+
 function orderByte(id: U64): number {
   return typeof id === 'bigint' ? Number(id % 255n) : id % 255;
 }
@@ -102,6 +105,30 @@ export class EnpEncoder {
    * or -1 when its packets depend on per-link caches and are never shared.
    */
   readonly #format: number;
+  /**
+   * The open event batch at the buffer's tail (sendEventBatch): its start and where it ended
+   * when last appended to (-1: none; the batch is open while nothing followed it), and what an
+   * event must share with it to join it: sender, event name, priority and order byte.
+   */
+  #batchStart = -1;
+  #batchEnd = -1;
+  #batchFrom: U64 = 0;
+  #batchName = '';
+  #batchKey = -1;
+  /** Bytes of the open batch before its first event. */
+  #batchHead = 0;
+  /**
+   * Events of a shared batch this link takes, `[#mirrorFirst, #mirrorLast]` of `#mirror`, not
+   * copied yet: logically after every byte in the buffer; copied in as one batch packet
+   * (#materialize) before anything else is written, and on flush.
+   */
+  #mirror: SharedEventBatch | null = null;
+  #mirrorFirst = 0;
+  #mirrorLast = 0;
+  /** The packet those events will make (counted in `pending`; 0 without `#mirror`). */
+  #mirrorBytes = 0;
+  /** The shared batch this encoder last added a publish's event to (the next may extend it). */
+  #shared: SharedEventBatch | null = null;
 
   constructor(options: EnpEncoderOptions = {}) {
     const registry = options.registry ?? defaultRegistry;
@@ -128,7 +155,7 @@ export class EnpEncoder {
 
   /** Bytes waiting in the buffer. */
   get pending(): number {
-    return this.#e.pos;
+    return this.#e.pos + this.#mirrorBytes;
   }
 
   /** Packets waiting in the buffer. */
@@ -138,12 +165,14 @@ export class EnpEncoder {
 
   /** Takes every packet written since the last flush (a fresh Buffer the caller owns), or undefined if none. */
   flush(): Buffer | undefined {
+    if (this.#mirror !== null) this.#materialize();
     const e = this.#e;
     if (e.pos === 0) return undefined;
     const out = Buffer.allocUnsafe(e.pos);
     e.buf.copy(out, 0, 0, e.pos);
     e.reset();
     this.#packets = 0;
+    this.#batchEnd = -1;
     return out;
   }
 
@@ -153,6 +182,7 @@ export class EnpEncoder {
    * called before the next packet is written.
    */
   peek(): Buffer | undefined {
+    if (this.#mirror !== null) this.#materialize();
     const e = this.#e;
     return e.pos === 0 ? undefined : e.buf.subarray(0, e.pos);
   }
@@ -166,6 +196,7 @@ export class EnpEncoder {
     if (kept) this.#e.detach();
     else this.#e.reset();
     this.#packets = 0;
+    this.#batchEnd = -1;
   }
 
   /**
@@ -173,9 +204,17 @@ export class EnpEncoder {
    * packet was encoded): the packet is not sent. Only between a peek/release pair's uses.
    */
   truncate(mark: number): void {
+    if (this.#mirror !== null) this.#materialize();
     const e = this.#e;
     if (mark < 0 || mark > e.pos) return;
+    if (this.#batchEnd === e.pos && mark > this.#batchStart) {
+      // An event appended to the open batch: the batch stays, one event shorter.
+      e.dv.setUint32(this.#batchStart + 2, mark - this.#batchStart);
+      this.#batchEnd = e.pos = mark;
+      return;
+    }
     if (mark < e.pos) this.#packets--;
+    if (this.#batchEnd > mark) this.#batchEnd = -1;
     e.pos = mark;
   }
 
@@ -278,12 +317,131 @@ export class EnpEncoder {
       shared.packets[f] = new Uint8Array(b.buffer, b.byteOffset + start, e.pos - start);
       return;
     }
+    if (this.#mirror !== null) this.#materialize();
     if (this.peerMaxMessageSize > 0 && done.length > this.peerMaxMessageSize)
       throw ErrTooLarge.with(
         `packet of ${done.length} bytes exceeds the peer's MaxMessageSize (${this.peerMaxMessageSize})`,
       );
     e.bytes(done);
     this.#packets++;
+  }
+
+  /**
+   * 230 (ergo-ts only: for a peer that announced `eventBatch`): an event like
+   * {@link EnpEncoder.sendEvent}, appended to the batch packet at the buffer's tail when that
+   * batch is of the same sender, event name, priority and order byte and nothing was written
+   * after it; else a new batch packet. Layout: header, u64 from, u8 priority, u8 name length +
+   * name, then per event: i64 timestamp, u32 length, EDF message. A batch stays under
+   * EVENT_BATCH_MAX bytes and under the peer's MaxMessageSize. With `shared` (one publish to
+   * several links), the first batching encoder encodes the event once into a SharedEventBatch
+   * and every link of that wire format without a MaxMessageSize only notes that it takes it: the
+   * bytes are copied in once per batch, before the link writes anything else and on flush
+   * (`pending` counts them meanwhile); links with a MaxMessageSize copy the event's bytes into a
+   * batch of their own. Encoders with per-link caches (and compressed events) send plain event
+   * packets.
+   */
+  sendEventBatch(
+    fromID: U64,
+    eventName: string,
+    timestamp: U64,
+    opts: EnpMessageOptions,
+    message: unknown,
+    shared: EventFanOut | undefined,
+  ): void {
+    const f = this.#format;
+    const c = opts.compression;
+    if (f < 0 || (c != null && c.enable)) {
+      if (shared === undefined) return this.sendEvent(fromID, eventName, timestamp, opts, message);
+      return this.sendEventShared(fromID, eventName, timestamp, opts, message, shared);
+    }
+    const order = opts.keepNetworkOrder ? orderByte(fromID) : 0;
+    const key = (opts.priority & 0xff) | (order << 8);
+    const max = this.peerMaxMessageSize;
+    let sb: SharedEventBatch | null = null;
+    let k = -1;
+    if (shared !== undefined) {
+      sb = shared.batch as SharedEventBatch | null;
+      if (sb === null) sb = this.#shareEvent(fromID, eventName, timestamp, key, order, message, shared);
+      k = shared.batchIndex;
+      if (sb.format !== f) sb = null;
+      else if (max === 0) {
+        // Take the event without copying it: the next of the shared batch's events this link takes.
+        if (this.#mirror === sb && this.#mirrorLast === k - 1) {
+          this.#mirrorLast = k;
+          this.#mirrorBytes += sb.ends[k]! - sb.ends[k - 1]!;
+          return;
+        }
+        if (this.#mirror !== null) this.#materialize();
+        this.#mirror = sb;
+        this.#mirrorFirst = this.#mirrorLast = k;
+        this.#mirrorBytes = sb.packetSize(k, k);
+        return;
+      }
+    }
+    if (this.#mirror !== null) this.#materialize();
+    const e = this.#e;
+    // The event's bytes as this publish's shared batch holds them (same wire format).
+    const src = sb === null ? null : sb.buf;
+    const srcAt = sb === null ? 0 : sb.startOf(k);
+    const srcLength = sb === null ? 0 : sb.ends[k]! - srcAt;
+    let s = this.#batchStart;
+    const open =
+      this.#batchEnd === e.pos &&
+      this.#batchKey === key &&
+      this.#batchFrom === fromID &&
+      this.#batchName === eventName &&
+      e.pos - s < EVENT_BATCH_MAX &&
+      (src === null || max === 0 || e.pos - s + srcLength <= max);
+    if (!open) {
+      s = this.#begin(order, PacketType.EventBatch);
+      try {
+        this.#u64(fromID);
+        e.u8(opts.priority & 0xff);
+        this.#name(eventName, 0);
+      } catch (err) {
+        throw this.#abort(s, err);
+      }
+    }
+    const at = e.pos;
+    if (src !== null) {
+      e.ensure(srcLength);
+      src.copy(e.buf, e.pos, srcAt, srcAt + srcLength);
+      e.pos += srcLength;
+    } else {
+      try {
+        this.#i64(timestamp);
+        e.u32(0);
+        this.#payload(message);
+      } catch (err) {
+        throw this.#abort(open ? at : s, err);
+      }
+      e.dv.setUint32(at + 8, e.pos - at - 12);
+    }
+    const length = e.pos - s;
+    if (max > 0 && length > max) {
+      const alone = this.#batchHead + e.pos - at;
+      e.pos = at;
+      if (!open || alone > max) {
+        // Too large even alone in a batch: refused, the open batch (if any) stays as it was.
+        if (!open) e.pos = s;
+        throw ErrTooLarge.with(
+          `event batch of ${open ? alone : length} bytes exceeds the peer's MaxMessageSize (${max})`,
+        );
+      }
+      // It starts the next batch.
+      this.#batchEnd = -1;
+      return this.sendEventBatch(fromID, eventName, timestamp, opts, message, shared);
+    }
+    e.dv.setUint32(s + 2, length);
+    if (!open) {
+      this.#packets++;
+      this.#batchHead = at - s;
+      this.#batchStart = s;
+      this.#batchKey = key;
+      this.#batchFrom = fromID;
+      this.#batchName = eventName;
+    }
+    this.#batchEnd = e.pos;
   }
 
   /** 107: exit signal from a local process to a peer PID (never compressed; always ordered). */
@@ -443,6 +601,70 @@ export class EnpEncoder {
 
   // ---- internals ----
 
+  /**
+   * The first batching link of a publish: adds the event to its shared batch (the one it added
+   * to last, when this publish may extend it; else a new one) and records it in `shared`. Encodes in the free space after the buffer's bytes, then copies out.
+   */
+  #shareEvent(
+    fromID: U64,
+    name: string,
+    timestamp: U64,
+    key: number,
+    order: number,
+    message: unknown,
+    shared: EventFanOut,
+  ): SharedEventBatch {
+    const e = this.#e;
+    const at = e.pos;
+    let sb = this.#shared;
+    if (sb === null || !sb.takes(fromID, name, key)) {
+      try {
+        this.#u64(fromID);
+        e.u8(key & 0xff);
+        this.#name(name, 0);
+      } catch (err) {
+        throw this.#abort(at, err);
+      }
+      sb = new SharedEventBatch(fromID, name, key, this.#format, order, Buffer.from(e.buf.subarray(at, e.pos)));
+      e.pos = at;
+    }
+    try {
+      this.#i64(timestamp);
+      e.u32(0);
+      this.#payload(message);
+    } catch (err) {
+      throw this.#abort(at, err);
+    }
+    e.dv.setUint32(at + 8, e.pos - at - 12);
+    shared.batchIndex = sb.add(e.buf, at, e.pos - at);
+    shared.batch = this.#shared = sb;
+    e.pos = at;
+    return sb;
+  }
+
+  /** Copies the shared batch events this link took in as one batch packet (left open). */
+  #materialize(): void {
+    const sb = this.#mirror!;
+    this.#mirror = null;
+    this.#mirrorBytes = 0;
+    const s = this.#begin(sb.order, PacketType.EventBatch);
+    const e = this.#e;
+    e.bytes(sb.head);
+    const from = sb.startOf(this.#mirrorFirst);
+    const to = sb.ends[this.#mirrorLast]!;
+    e.ensure(to - from);
+    sb.buf.copy(e.buf, e.pos, from, to);
+    e.pos += to - from;
+    e.dv.setUint32(s + 2, e.pos - s);
+    this.#packets++;
+    this.#batchStart = s;
+    this.#batchEnd = e.pos;
+    this.#batchKey = sb.key;
+    this.#batchFrom = sb.fromID;
+    this.#batchName = sb.name;
+    this.#batchHead = ENP_HEADER + sb.head.length;
+  }
+
   #terminateNamed(name: string, reason: Error, plain: number, cached: number): void {
     const id = this.#cachedName(name);
     const s = this.#begin(0, id === 0 ? plain : cached);
@@ -457,6 +679,7 @@ export class EnpEncoder {
   }
 
   #begin(order: number, type: number): number {
+    if (this.#mirror !== null) this.#materialize();
     const e = this.#e;
     const start = e.pos;
     e.ensure(ENP_HEADER);

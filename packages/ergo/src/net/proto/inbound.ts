@@ -124,6 +124,23 @@ export class InboundDispatcher {
   // The last event seen: a stream of one event builds its Event (and its map key) once.
   private lastEvent: Event = new Event('' as Atom, '' as Atom);
 
+  /** An ergo-ts event batch: each event to the local subscribers, in order. */
+  private eventBatch(p: EnpPacket): void {
+    const from = this.remotePID(p.fromID);
+    let ev = this.lastEvent;
+    if (ev.name !== p.name) this.lastEvent = ev = new Event(p.name as Atom, this.peer);
+    const options = this.inOptions(p, undefined);
+    const payloads = p.batchPayloads;
+    const stamps = p.batchStamps;
+    const core = this.core;
+    for (let i = 0; i < p.batchCount; i++) {
+      const t = stamps[i]!;
+      const m = new MessageEvent(ev, typeof t === 'bigint' ? t : BigInt(t), payloads[i]);
+      payloads[i] = undefined; // the decoder's array must not keep the message alive
+      core.routeSendEvent(from, ZERO_TOKEN, options, m);
+    }
+  }
+
   private remotePID(id: number | bigint): PID {
     const n = num(id);
     if (this.lastFrom.id === n) return this.lastFrom;
@@ -207,6 +224,9 @@ export class InboundDispatcher {
         core.routeSendEvent(from, ZERO_TOKEN, this.inOptions(p, undefined), m);
         return;
       }
+      case PacketType.EventBatch:
+        this.eventBatch(p);
+        return;
       case PacketType.Exit:
         core.routeSendExit(
           this.remotePID(p.fromID),

@@ -38,6 +38,11 @@ export const PacketType = Object.freeze({
   Fragmented: 202,
   /** Reserved in ENP:R1; Ergo drops it. */
   Proxy: 203,
+  /**
+   * ergo-ts only, sent solely to a peer that announced `eventBatch` in its handshake flags: one
+   * publisher's events of one event name, several per packet (see EnpEncoder.sendEventBatch).
+   */
+  EventBatch: 230,
 });
 
 /** Code byte of a response-error / delivery-ack packet (130). */
@@ -65,6 +70,10 @@ export type WireID3 = readonly [number | bigint, number | bigint, number | bigin
 
 /** The zero id (shared; packets without an id keep it, so clearing allocates nothing). */
 export const ZERO_ID3: WireID3 = Object.freeze([0, 0, 0] as const);
+
+// What a packet that is not an event batch holds in its batch fields (never written to).
+const NO_ITEMS: unknown[] = [];
+const NO_STAMPS: (number | bigint)[] = [];
 
 /**
  * One decoded ENP packet. Every field is always present (one shape for every type); fields the
@@ -106,6 +115,14 @@ export class EnpPacket {
   payload: unknown = undefined;
   /** Error of an exit, terminate or response-error packet (null = nil error). */
   reason: Error | null = null;
+  /**
+   * An event batch (230): how many events it carried; their messages and timestamps are
+   * `batchPayloads[0, batchCount)` and `batchStamps[0, batchCount)` (arrays the decoder reuses
+   * for every batch: read them during the call only).
+   */
+  batchCount = 0;
+  batchPayloads: unknown[] = NO_ITEMS;
+  batchStamps: (number | bigint)[] = NO_STAMPS;
 
   /** Resets every field to its zero value (to reuse the object). */
   clear(): void {
@@ -125,5 +142,6 @@ export class EnpPacket {
     this.code = 0;
     this.payload = undefined;
     this.reason = null;
+    this.batchCount = 0;
   }
 }
