@@ -39,6 +39,13 @@ export interface NetworkFlags {
    * docs/edf.md §2.1); read it on a peer's `RemoteNodeInfo.networkFlags`.
    */
   jsValues?: boolean;
+  /**
+   * ergo-ts only (not part of Go Ergo's flags): the node takes control batch packets — monitor,
+   * demonitor and spawn requests by PID and their plain answers, many per packet. Used only when
+   * both nodes announce it; Go peers keep the usual Control packets. Announced by default; false
+   * turns it off.
+   */
+  controlBatch?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */

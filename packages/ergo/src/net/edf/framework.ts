@@ -210,6 +210,13 @@ export class NetworkFlags {
    * when the peer set the bit, else undefined (Go peers).
    */
   jsValues?: boolean;
+  /**
+   * ergo-ts only (bit 61 of the mask, ignored by Go Ergo 3.2): the node takes control batch
+   * packets (monitor/demonitor/spawn requests and their plain answers, many per ENP packet; see
+   * proto/control_batch.ts). Sent only between two nodes that both announce it; undefined/true/false
+   * as `jsValues`.
+   */
+  controlBatch?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -284,17 +291,21 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   const out = new Uint8Array(8);
   out[7] = f.mask();
   if (f.jsValues === true) out[0] = JS_VALUES_BIT;
+  if (f.controlBatch === true) out[0] |= CONTROL_BATCH_BIT;
   return out;
 }
 
 /** Bit 56 of the mask (in its first byte): far from the bits Go Ergo assigns, from the bottom up. */
 const JS_VALUES_BIT = 0x01;
+/** Bit 61 of the mask: the node takes ergo-ts control batch packets. */
+const CONTROL_BATCH_BIT = 0x20;
 
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
   const f = NetworkFlags.fromMask(b[7]!);
   // Left undefined when clear, so flags from a Go node decode exactly as Go's fields say.
   if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
+  if ((b[0]! & CONTROL_BATCH_BIT) !== 0) f.controlBatch = true;
   return f;
 }
 

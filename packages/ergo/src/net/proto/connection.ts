@@ -24,7 +24,7 @@ import type { Connection, EventFanOut, NetworkDial, NetworkSocket, RemoteNode } 
 import { DEFAULT_REQUEST_TIMEOUT, type MessageOptions } from '../../gen/options.js';
 import { PID } from '../../gen/pid.js';
 import type { ProcessID } from '../../gen/processid.js';
-import type { Alias, Ref } from '../../gen/ref.js';
+import { Ref, type Alias } from '../../gen/ref.js';
 import type { NetworkFlags } from '../edf/framework.js';
 import { ApplicationOptionsExtra, ProcessOptionsExtra, WireApplicationOptions } from '../edf/framework.js';
 import type { WireError } from '../error.js';
@@ -58,7 +58,7 @@ import {
   MessageUnlinkProcessID,
   MessageUpdateCache,
 } from './messages.js';
-import { controlResultRouteOf, controlRouteOf, exitRouteOf, poolKeyOf, routeOf } from './order.js';
+import { controlResultRouteOf, controlRouteOf, exitRouteOf, mod255, orderOf, poolKeyOf, routeOf } from './order.js';
 import type { EnpPacket, WireID3 } from './packet.js';
 import { toWireProcessOptions } from './spawn_options.js';
 import { fromWireApplicationInfo } from './application_info.js';
@@ -137,6 +137,10 @@ export class EnpConnection implements Connection, LinkOwner {
   private readonly flushAt: number;
   private nextMessageID = 1;
   private remote: RemoteNode | null = null;
+  /** Both nodes announced the ergo-ts control batch (control_batch.ts). */
+  readonly batching: boolean;
+  private readonly localName: string;
+  private readonly localCreation: number;
   // One options object reused for every message (filled per call).
   private readonly mo: EnpMessageOptions = {
     priority: 0,
@@ -166,6 +170,9 @@ export class EnpConnection implements Connection, LinkOwner {
     this.flushAt = flushThreshold(this.bufferLimit);
     this.requests = new RequestTable(this.peer);
     this.inbound = new InboundDispatcher(core, this);
+    this.batching = hs.peerFlags.controlBatch === true && terms.flags.controlBatch !== false;
+    this.localName = core.name();
+    this.localCreation = core.creation();
   }
 
   /** This node's announced flags (InboundConnection). */
@@ -604,10 +611,41 @@ export class EnpConnection implements Connection, LinkOwner {
   }
   monitorPID(pid: PID, target: PID): Promise<void> {
     this.checkPID(target);
+    if (this.batchable(pid, target)) {
+      const ref = this.core.makeRef();
+      let link: EnpLink;
+      try {
+        // The Control request's route: pool key Source.ID, order 0.
+        link = this.link(mod255(pid.id));
+        link.enc.batchMonitorPID(0, pid.id, target.id, ref.id);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const p = this.wait<void>(controlKey(ref), DEFAULT_REQUEST_TIMEOUT, ref);
+      this.counted(link);
+      return p;
+    }
     return this.control(new MessageMonitorPID({ source: pid, target }));
   }
   demonitorPID(pid: PID, target: PID): void {
+    if (this.batchable(pid, target)) {
+      const link = this.link(mod255(pid.id));
+      link.enc.batchDemonitorPID(0, pid.id, target.id);
+      this.counted(link);
+      return;
+    }
     this.controlNoWait(new MessageDemonitorPID({ source: pid, target }));
+  }
+
+  /** A request of local `pid` about the peer's current process `target` may be a batch entry. */
+  private batchable(pid: PID, target: PID): boolean {
+    return (
+      this.batching &&
+      pid.node === this.localName &&
+      pid.creation === this.localCreation &&
+      target.node === this.peer &&
+      target.creation === this.peerCreation
+    );
   }
   monitorProcessID(pid: PID, target: ProcessID): Promise<void> {
     return this.control(new MessageMonitorProcessID({ source: pid, target }));
@@ -642,10 +680,28 @@ export class EnpConnection implements Connection, LinkOwner {
       application: request.application,
       args: request.args.length > 0 ? request.args : null,
     });
-    return this.control<unknown>(new MessageSpawn({ name, options })).then((v) => {
+    const req: Promise<unknown> = this.batching
+      ? this.spawnBatched(name, options)
+      : this.control(new MessageSpawn({ name, options }));
+    return req.then((v) => {
       if (!(v instanceof PID)) throw ErrIncorrect.with(`remote spawn on ${this.peer} answered ${String(v)}`);
       return v;
     });
+  }
+
+  /** A remote spawn request as a control batch entry (the Control request's route: 0). */
+  private spawnBatched(name: Atom, options: ProcessOptionsExtra): Promise<unknown> {
+    const ref = this.core.makeRef();
+    let link: EnpLink;
+    try {
+      link = this.link(0);
+      link.enc.batchSpawn(0, ref.id, name, options);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = this.wait<unknown>(controlKey(ref), DEFAULT_REQUEST_TIMEOUT, ref);
+    this.counted(link);
+    return p;
   }
 
   remoteApplicationStart(name: Atom, request: RemoteApplicationStart): Promise<void> {
@@ -740,6 +796,24 @@ export class EnpConnection implements Connection, LinkOwner {
     if (!link.held) return;
     link.held = false;
     this.sendable.push(link);
+  }
+
+  /** InboundConnection: answers a control batch entry (see BatchConnection). */
+  answerEntry(route: number, ref: WireID3, err: Error | null, result: unknown): void {
+    if (!this.alive) return;
+    try {
+      const l = this.link(poolKeyOf(route));
+      if (this.batching && err === null && result === null) l.enc.batchResult(orderOf(route), ref, null);
+      else if (this.batching && err === null && result instanceof PID && result.node === this.localName)
+        l.enc.batchResult(orderOf(route), ref, result.id);
+      else {
+        const r = new Ref(this.peer, this.peerCreation, [Number(ref[0]), Number(ref[1]), Number(ref[2])]);
+        l.enc.sendControl(route, new MessageResult({ error: err, result, ref: r }));
+      }
+      l.touch();
+    } catch (e) {
+      this.log.warning('result to %s dropped: %s', this.peer, toError(e).message);
+    }
   }
 
   /** InboundConnection: sends the MessageResult of the peer's control request `request`. */

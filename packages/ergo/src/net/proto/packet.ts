@@ -38,6 +38,11 @@ export const PacketType = Object.freeze({
   Fragmented: 202,
   /** Reserved in ENP:R1; Ergo drops it. */
   Proxy: 203,
+  /**
+   * ergo-ts only, sent solely to a peer that announced `controlBatch` in its handshake flags:
+   * monitor/demonitor/spawn requests and their plain answers, several per packet (control_batch.ts).
+   */
+  ControlBatch: 231,
 });
 
 /** Code byte of a response-error / delivery-ack packet (130). */
