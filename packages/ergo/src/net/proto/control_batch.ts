@@ -83,6 +83,15 @@ function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
+/**
+ * Route of a batched spawn request and of its answer: pool key and order from the parent's id
+ * (a key of 0 would be round robin; the key is never 0 here).
+ */
+export function spawnRoute(parentID: number | bigint): number {
+  const k = mod255(parentID);
+  return ((k === 0 ? 1 : k) << 8) | k;
+}
+
 /** The result's route of a request from `sourceID` about `targetID` (controlResultRouteOf). */
 function resultRoute(targetID: number | bigint, sourceID: number | bigint): number {
   return (mod255(targetID) << 8) | mod255(sourceID);
@@ -150,7 +159,7 @@ function spawnEntry(e: ControlBatchEntry, core: Core, conn: BatchConnection, loc
     application: o.application as Atom,
     args: o.args ?? [],
   };
-  const route = mod255(o.parentPID.id);
+  const route = spawnRoute(o.parentPID.id);
   core.routeSpawn(local, e.name as Atom, request, conn.peer).then(
     (pid) => conn.answerEntry(route, e.ref, null, pid),
     (x: unknown) => conn.answerEntry(route, e.ref, toError(x), ZERO_PID),
