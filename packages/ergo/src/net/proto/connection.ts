@@ -58,12 +58,12 @@ import {
   MessageUnlinkProcessID,
   MessageUpdateCache,
 } from './messages.js';
-import { controlResultRouteOf, controlRouteOf, exitRouteOf, mod255, orderOf, poolKeyOf, routeOf } from './order.js';
+import { controlResultRouteOf, controlRouteOf, exitRouteOf, orderOf, poolKeyOf, routeOf } from './order.js';
 import type { EnpPacket, WireID3 } from './packet.js';
 import { toWireProcessOptions } from './spawn_options.js';
 import { fromWireApplicationInfo } from './application_info.js';
 import { ackKey, controlKey, eventList, RequestTable, responseAckKey } from './waits.js';
-import { spawnRoute } from './control_batch.js';
+import { batchKey, plainSpawn, spawnRoute } from './control_batch.js';
 
 /** Counters of a connection (RemoteNodeInfo). */
 export interface ConnectionStats {
@@ -142,6 +142,8 @@ export class EnpConnection implements Connection, LinkOwner {
   readonly batching: boolean;
   private readonly localName: string;
   private readonly localCreation: number;
+  /** The encoded options of the last plain batched spawn (plainSpawn) and whose they were. */
+  private spawnCache: { parent: PID; leader: PID; level: number; bytes: Uint8Array } | null = null;
   // One options object reused for every message (filled per call).
   private readonly mo: EnpMessageOptions = {
     priority: 0,
@@ -616,8 +618,8 @@ export class EnpConnection implements Connection, LinkOwner {
       const ref = this.core.makeRef();
       let link: EnpLink;
       try {
-        // The Control request's route: pool key Source.ID, order 0.
-        link = this.link(mod255(pid.id));
+        // The Control request's route: pool key Source.ID (never round robin), order 0.
+        link = this.link(batchKey(pid.id));
         link.enc.batchMonitorPID(0, pid.id, target.id, ref.id);
       } catch (e) {
         return Promise.reject(e);
@@ -630,7 +632,7 @@ export class EnpConnection implements Connection, LinkOwner {
   }
   demonitorPID(pid: PID, target: PID): void {
     if (this.batchable(pid, target)) {
-      const link = this.link(mod255(pid.id));
+      const link = this.link(batchKey(pid.id));
       link.enc.batchDemonitorPID(0, pid.id, target.id);
       this.counted(link);
       return;
@@ -671,6 +673,18 @@ export class EnpConnection implements Connection, LinkOwner {
   remoteSpawn(name: Atom, request: RemoteSpawnRequest): Promise<PID> {
     if (this.peerFlags.enable && !this.peerFlags.enableRemoteSpawn)
       return Promise.reject(ErrNotAllowed.with(`${this.peer} does not allow remote spawn`));
+    const plain = this.batching && plainSpawn(request);
+    if (plain) {
+      // The same parent spawning with default options again: the options' bytes of the last time.
+      const c = this.spawnCache;
+      if (
+        c !== null &&
+        c.parent.equals(request.parentPID) &&
+        c.leader.equals(request.parentLeader) &&
+        c.level === request.parentLogLevel
+      )
+        return this.spawnBatched(name, c.parent, c.bytes, false).then(spawnedPID(this.peer));
+    }
     const options = new ProcessOptionsExtra({
       processOptions: toWireProcessOptions(request.processOptions),
       parentPID: request.parentPID,
@@ -681,26 +695,30 @@ export class EnpConnection implements Connection, LinkOwner {
       application: request.application,
       args: request.args.length > 0 ? request.args : null,
     });
-    const req: Promise<unknown> = this.batching
-      ? this.spawnBatched(name, options)
-      : this.control(new MessageSpawn({ name, options }));
-    return req.then((v) => {
-      if (!(v instanceof PID)) throw ErrIncorrect.with(`remote spawn on ${this.peer} answered ${String(v)}`);
-      return v;
-    });
+    if (!this.batching) return this.control<unknown>(new MessageSpawn({ name, options })).then(spawnedPID(this.peer));
+    return this.spawnBatched(name, request.parentPID, options, plain).then(spawnedPID(this.peer));
   }
 
   /**
-   * A remote spawn request as a control batch entry. On the parent's link, not round robin as the
-   * Control request: a run of spawns and their answers then share one packet and one write per
-   * turn instead of one per link (see spawnRoute).
+   * A remote spawn request as a control batch entry, its options an object to encode or the bytes
+   * of an earlier encoding (`keep`: remember this encoding for the next plain spawns). On the
+   * parent's link, not round robin as the Control request: a run of spawns and their answers then
+   * share one packet and one write per turn instead of one per link (see spawnRoute).
    */
-  private spawnBatched(name: Atom, options: ProcessOptionsExtra): Promise<unknown> {
+  private spawnBatched(
+    name: Atom,
+    parent: PID,
+    options: ProcessOptionsExtra | Uint8Array,
+    keep: boolean,
+  ): Promise<unknown> {
     const ref = this.core.makeRef();
     let link: EnpLink;
     try {
-      link = this.link(spawnRoute(options.parentPID.id) >>> 8);
-      link.enc.batchSpawn(0, ref.id, name, options);
+      link = this.link(spawnRoute(parent.id) >>> 8);
+      const bytes = link.enc.batchSpawn(0, ref.id, name, options, keep);
+      if (keep && bytes !== null && !(options instanceof Uint8Array)) {
+        this.spawnCache = { parent, leader: options.parentLeader, level: num(options.parentLogLevel), bytes };
+      }
     } catch (e) {
       return Promise.reject(e);
     }
@@ -833,4 +851,12 @@ export class EnpConnection implements Connection, LinkOwner {
       this.log.warning('result to %s dropped: %s', this.peer, toError(e).message);
     }
   }
+}
+
+/** The check of a remote spawn's answer: a PID, else ErrIncorrect. */
+function spawnedPID(peer: string): (v: unknown) => PID {
+  return (v) => {
+    if (!(v instanceof PID)) throw ErrIncorrect.with(`remote spawn on ${peer} answered ${String(v)}`);
+    return v;
+  };
 }

@@ -88,8 +88,23 @@ function num(v: number | bigint): number {
  * (a key of 0 would be round robin; the key is never 0 here).
  */
 export function spawnRoute(parentID: number | bigint): number {
-  const k = mod255(parentID);
-  return ((k === 0 ? 1 : k) << 8) | k;
+  return (batchKey(parentID) << 8) | mod255(parentID);
+}
+
+/** The pool key of a batched request from `sourceID`: its Control route's key, but never 0 (round robin). */
+export function batchKey(sourceID: number | bigint): number {
+  const k = mod255(sourceID);
+  return k === 0 ? 1 : k;
+}
+
+/**
+ * A spawn with default options, no env, args, registered name or application: its options'
+ * bytes depend on the parent, its leader and log level only, so they may be encoded once.
+ */
+export function plainSpawn(r: RemoteSpawnRequest): boolean {
+  if (r.parentEnv !== null || r.args.length > 0 || r.register !== '' || r.application !== '') return false;
+  for (const _ in r.processOptions) return false;
+  return true;
 }
 
 /** The result's route of a request from `sourceID` about `targetID` (controlResultRouteOf). */
@@ -149,21 +164,31 @@ function spawnEntry(e: ControlBatchEntry, core: Core, conn: BatchConnection, loc
     return;
   }
   const o = e.options!;
-  const request: RemoteSpawnRequest = {
-    processOptions: fromWireProcessOptions(o.processOptions),
-    parentPID: o.parentPID,
-    parentLeader: o.parentLeader,
-    parentEnv: o.parentEnv,
-    parentLogLevel: num(o.parentLogLevel) as RemoteSpawnRequest['parentLogLevel'],
-    register: o.register as Atom,
-    application: o.application as Atom,
-    args: o.args ?? [],
-  };
+  let request = lastRequest;
+  // Options the decoder reused (same bytes as the last spawn's): the request built from them.
+  if (o !== lastOptions) {
+    request = {
+      processOptions: fromWireProcessOptions(o.processOptions),
+      parentPID: o.parentPID,
+      parentLeader: o.parentLeader,
+      parentEnv: o.parentEnv,
+      parentLogLevel: num(o.parentLogLevel) as RemoteSpawnRequest['parentLogLevel'],
+      register: o.register as Atom,
+      application: o.application as Atom,
+      args: o.args ?? [],
+    };
+    lastOptions = o;
+    lastRequest = request;
+  }
   const route = spawnRoute(o.parentPID.id);
-  core.routeSpawn(local, e.name as Atom, request, conn.peer).then(
+  core.routeSpawn(local, e.name as Atom, request!, conn.peer).then(
     (pid) => conn.answerEntry(route, e.ref, null, pid),
     (x: unknown) => conn.answerEntry(route, e.ref, toError(x), ZERO_PID),
   );
 }
 
 const ZERO_PID = new PID('' as Atom, 0, 0);
+// The last batched spawn's decoded options and the request made of them (routeSpawn copies what
+// it changes; the request is never modified).
+let lastOptions: ProcessOptionsExtra | null = null;
+let lastRequest: RemoteSpawnRequest | null = null;

@@ -476,22 +476,29 @@ export class EnpEncoder {
     this.#batchClose(at);
   }
 
-  /** Remote spawn request: factory `name`, `options` (a ProcessOptionsExtra) as EDF. */
-  batchSpawn(order: number, ref: ID3, name: string, options: unknown): void {
+  /**
+   * Remote spawn request: factory `name`, `options` (a ProcessOptionsExtra) as EDF, or the bytes
+   * of such an encoding. `keep`: returns a copy of the options' bytes (else null).
+   */
+  batchSpawn(order: number, ref: ID3, name: string, options: unknown, keep = false): Uint8Array | null {
     const at = this.#batchOpen(order);
     const e = this.#e;
+    let kept: Uint8Array | null = null;
     try {
       e.u8(BatchEntry.Spawn);
       this.#id3(ref);
       this.#name(name, 0);
       const lengthAt = e.pos;
       e.u32(0);
-      this.#payload(options);
+      if (options instanceof Uint8Array) e.bytes(options);
+      else this.#payload(options);
       e.dv.setUint32(lengthAt, e.pos - lengthAt - 4);
+      if (keep) kept = e.buf.slice(lengthAt + 4, e.pos);
     } catch (err) {
       throw this.#batchAbort(at, err);
     }
     this.#batchClose(at);
+    return kept;
   }
 
   /** Success answer to the peer's request `ref`: nil error, and the spawned PID's id when `pidID` is given. */
