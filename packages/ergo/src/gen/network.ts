@@ -45,6 +45,13 @@ export interface NetworkFlags {
    * does unless it is false); Go peers keep plain event packets.
    */
   eventBatch?: boolean;
+  /**
+   * ergo-ts only (not part of Go Ergo's flags): the node takes control batch packets — monitor,
+   * demonitor and spawn requests by PID and their plain answers, many per packet. Used only when
+   * both nodes announce it; Go peers keep the usual Control packets. Announced by default; false
+   * turns it off.
+   */
+  controlBatch?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */

@@ -216,6 +216,13 @@ export class NetworkFlags {
    * between two nodes that both announce it; undefined/true/false as `jsValues`.
    */
   eventBatch?: boolean;
+  /**
+   * ergo-ts only (bit 61 of the mask, ignored by Go Ergo 3.2): the node takes control batch
+   * packets (monitor/demonitor/spawn requests and their plain answers, many per ENP packet; see
+   * proto/control_batch.ts). Sent only between two nodes that both announce it; undefined/true/false
+   * as `jsValues`.
+   */
+  controlBatch?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -291,6 +298,7 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   out[7] = f.mask();
   if (f.jsValues === true) out[0] = JS_VALUES_BIT;
   if (f.eventBatch === true) out[0] |= EVENT_BATCH_BIT;
+  if (f.controlBatch === true) out[0] |= CONTROL_BATCH_BIT;
   return out;
 }
 
@@ -298,6 +306,8 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
 const JS_VALUES_BIT = 0x01;
 /** Bit 62 of the mask: the node takes ergo-ts event batch packets. */
 const EVENT_BATCH_BIT = 0x40;
+/** Bit 61 of the mask: the node takes ergo-ts control batch packets. */
+const CONTROL_BATCH_BIT = 0x20;
 
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
@@ -305,6 +315,7 @@ function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   // Left undefined when clear, so flags from a Go node decode exactly as Go's fields say.
   if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
   if ((b[0]! & EVENT_BATCH_BIT) !== 0) f.eventBatch = true;
+  if ((b[0]! & CONTROL_BATCH_BIT) !== 0) f.controlBatch = true;
   return f;
 }
 

@@ -253,13 +253,14 @@ function introduce(o: HandshakeOptions, digest: string): MessageIntroduce {
 }
 
 /**
- * The flags this side announces: the configured ones plus the ergo-ts JS-values and event-batch
- * bits, on unless the options or the flags say false.
+ * The flags this side announces: the configured ones plus the ergo-ts JS-values, event-batch and
+ * control-batch bits, each on unless the options or the flags say false.
  */
 function announced(o: HandshakeOptions): NetworkFlags {
   const f = new NetworkFlags(o.flags ?? NetworkFlags.defaults());
   f.jsValues = o.jsValues !== false && o.flags?.jsValues !== false;
   f.eventBatch = o.flags?.eventBatch !== false;
+  f.controlBatch = o.flags?.controlBatch !== false;
   return f;
 }
 

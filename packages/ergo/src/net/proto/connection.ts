@@ -24,7 +24,7 @@ import type { Connection, EventFanOut, NetworkDial, NetworkSocket, RemoteNode } 
 import { DEFAULT_REQUEST_TIMEOUT, type MessageOptions } from '../../gen/options.js';
 import { PID } from '../../gen/pid.js';
 import type { ProcessID } from '../../gen/processid.js';
-import type { Alias, Ref } from '../../gen/ref.js';
+import { Ref, type Alias } from '../../gen/ref.js';
 import type { NetworkFlags } from '../edf/framework.js';
 import { ApplicationOptionsExtra, ProcessOptionsExtra, WireApplicationOptions } from '../edf/framework.js';
 import type { WireError } from '../error.js';
@@ -58,11 +58,12 @@ import {
   MessageUnlinkProcessID,
   MessageUpdateCache,
 } from './messages.js';
-import { controlResultRouteOf, controlRouteOf, exitRouteOf, poolKeyOf, routeOf } from './order.js';
+import { controlResultRouteOf, controlRouteOf, exitRouteOf, orderOf, poolKeyOf, routeOf } from './order.js';
 import type { EnpPacket, WireID3 } from './packet.js';
 import { toWireProcessOptions } from './spawn_options.js';
 import { fromWireApplicationInfo } from './application_info.js';
 import { ackKey, controlKey, eventList, RequestTable, responseAckKey } from './waits.js';
+import { batchKey, plainSpawn, spawnRoute } from './control_batch.js';
 
 /** Counters of a connection (RemoteNodeInfo). */
 export interface ConnectionStats {
@@ -139,6 +140,12 @@ export class EnpConnection implements Connection, LinkOwner {
   private remote: RemoteNode | null = null;
   /** Both nodes announced `eventBatch`: events go in ergo-ts event batch packets. */
   readonly batchEvents: boolean;
+  /** Both nodes announced the ergo-ts control batch (control_batch.ts). */
+  readonly batching: boolean;
+  private readonly localName: string;
+  private readonly localCreation: number;
+  /** The encoded options of the last plain batched spawn (plainSpawn) and whose they were. */
+  private spawnCache: { parent: PID; leader: PID; level: number; bytes: Uint8Array } | null = null;
   // One options object reused for every message (filled per call).
   private readonly mo: EnpMessageOptions = {
     priority: 0,
@@ -169,6 +176,9 @@ export class EnpConnection implements Connection, LinkOwner {
     this.requests = new RequestTable(this.peer);
     this.inbound = new InboundDispatcher(core, this);
     this.batchEvents = hs.peerFlags.eventBatch === true && terms.flags.eventBatch !== false;
+    this.batching = hs.peerFlags.controlBatch === true && terms.flags.controlBatch !== false;
+    this.localName = core.name();
+    this.localCreation = core.creation();
   }
 
   /** This node's announced flags (InboundConnection). */
@@ -609,10 +619,41 @@ export class EnpConnection implements Connection, LinkOwner {
   }
   monitorPID(pid: PID, target: PID): Promise<void> {
     this.checkPID(target);
+    if (this.batchable(pid, target)) {
+      const ref = this.core.makeRef();
+      let link: EnpLink;
+      try {
+        // The Control request's route: pool key Source.ID (never round robin), order 0.
+        link = this.link(batchKey(pid.id));
+        link.enc.batchMonitorPID(0, pid.id, target.id, ref.id);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const p = this.wait<void>(controlKey(ref), DEFAULT_REQUEST_TIMEOUT, ref);
+      this.counted(link);
+      return p;
+    }
     return this.control(new MessageMonitorPID({ source: pid, target }));
   }
   demonitorPID(pid: PID, target: PID): void {
+    if (this.batchable(pid, target)) {
+      const link = this.link(batchKey(pid.id));
+      link.enc.batchDemonitorPID(0, pid.id, target.id);
+      this.counted(link);
+      return;
+    }
     this.controlNoWait(new MessageDemonitorPID({ source: pid, target }));
+  }
+
+  /** A request of local `pid` about the peer's current process `target` may be a batch entry. */
+  private batchable(pid: PID, target: PID): boolean {
+    return (
+      this.batching &&
+      pid.node === this.localName &&
+      pid.creation === this.localCreation &&
+      target.node === this.peer &&
+      target.creation === this.peerCreation
+    );
   }
   monitorProcessID(pid: PID, target: ProcessID): Promise<void> {
     return this.control(new MessageMonitorProcessID({ source: pid, target }));
@@ -637,6 +678,18 @@ export class EnpConnection implements Connection, LinkOwner {
   remoteSpawn(name: Atom, request: RemoteSpawnRequest): Promise<PID> {
     if (this.peerFlags.enable && !this.peerFlags.enableRemoteSpawn)
       return Promise.reject(ErrNotAllowed.with(`${this.peer} does not allow remote spawn`));
+    const plain = this.batching && plainSpawn(request);
+    if (plain) {
+      // The same parent spawning with default options again: the options' bytes of the last time.
+      const c = this.spawnCache;
+      if (
+        c !== null &&
+        c.parent.equals(request.parentPID) &&
+        c.leader.equals(request.parentLeader) &&
+        c.level === request.parentLogLevel
+      )
+        return this.spawnBatched(name, c.parent, c.bytes, false).then(spawnedPID(this.peer));
+    }
     const options = new ProcessOptionsExtra({
       processOptions: toWireProcessOptions(request.processOptions),
       parentPID: request.parentPID,
@@ -647,10 +700,36 @@ export class EnpConnection implements Connection, LinkOwner {
       application: request.application,
       args: request.args.length > 0 ? request.args : null,
     });
-    return this.control<unknown>(new MessageSpawn({ name, options })).then((v) => {
-      if (!(v instanceof PID)) throw ErrIncorrect.with(`remote spawn on ${this.peer} answered ${String(v)}`);
-      return v;
-    });
+    if (!this.batching) return this.control<unknown>(new MessageSpawn({ name, options })).then(spawnedPID(this.peer));
+    return this.spawnBatched(name, request.parentPID, options, plain).then(spawnedPID(this.peer));
+  }
+
+  /**
+   * A remote spawn request as a control batch entry, its options an object to encode or the bytes
+   * of an earlier encoding (`keep`: remember this encoding for the next plain spawns). On the
+   * parent's link, not round robin as the Control request: a run of spawns and their answers then
+   * share one packet and one write per turn instead of one per link (see spawnRoute).
+   */
+  private spawnBatched(
+    name: Atom,
+    parent: PID,
+    options: ProcessOptionsExtra | Uint8Array,
+    keep: boolean,
+  ): Promise<unknown> {
+    const ref = this.core.makeRef();
+    let link: EnpLink;
+    try {
+      link = this.link(spawnRoute(parent.id) >>> 8);
+      const bytes = link.enc.batchSpawn(0, ref.id, name, options, keep);
+      if (keep && bytes !== null && !(options instanceof Uint8Array)) {
+        this.spawnCache = { parent, leader: options.parentLeader, level: num(options.parentLogLevel), bytes };
+      }
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const p = this.wait<unknown>(controlKey(ref), DEFAULT_REQUEST_TIMEOUT, ref);
+    this.counted(link);
+    return p;
   }
 
   remoteApplicationStart(name: Atom, request: RemoteApplicationStart): Promise<void> {
@@ -747,6 +826,24 @@ export class EnpConnection implements Connection, LinkOwner {
     this.sendable.push(link);
   }
 
+  /** InboundConnection: answers a control batch entry (see BatchConnection). */
+  answerEntry(route: number, ref: WireID3, err: Error | null, result: unknown): void {
+    if (!this.alive) return;
+    try {
+      const l = this.link(poolKeyOf(route));
+      if (this.batching && err === null && result === null) l.enc.batchResult(orderOf(route), ref, null);
+      else if (this.batching && err === null && result instanceof PID && result.node === this.localName)
+        l.enc.batchResult(orderOf(route), ref, result.id);
+      else {
+        const r = new Ref(this.peer, this.peerCreation, [Number(ref[0]), Number(ref[1]), Number(ref[2])]);
+        l.enc.sendControl(route, new MessageResult({ error: err, result, ref: r }));
+      }
+      l.touch();
+    } catch (e) {
+      this.log.warning('result to %s dropped: %s', this.peer, toError(e).message);
+    }
+  }
+
   /** InboundConnection: sends the MessageResult of the peer's control request `request`. */
   answer(request: AnsweredRequest, err: Error | null, result: unknown): void {
     if (!this.alive) return;
@@ -759,4 +856,12 @@ export class EnpConnection implements Connection, LinkOwner {
       this.log.warning('result to %s dropped: %s', this.peer, toError(e).message);
     }
   }
+}
+
+/** The check of a remote spawn's answer: a PID, else ErrIncorrect. */
+function spawnedPID(peer: string): (v: unknown) => PID {
+  return (v) => {
+    if (!(v instanceof PID)) throw ErrIncorrect.with(`remote spawn on ${peer} answered ${String(v)}`);
+    return v;
+  };
 }

@@ -8,9 +8,11 @@
 import { EdfDecoder, type EdfDecodeOptions } from '../edf/decoder.js';
 import { defaultRegistry } from '../edf/default.js';
 import { EdfError } from '../edf/errors.js';
+import { ProcessOptionsExtra } from '../edf/framework.js';
 import { Tag } from '../edf/tags.js';
 import { WireError } from '../error.js';
 import { DEFAULT_MAX_DECOMPRESSED_SIZE, decompressPacket } from './compression.js';
+import { BatchEntry, ControlBatchEntry } from './control_batch.js';
 import { registerProtoTypes } from './messages.js';
 import {
   ENP_HEADER,
@@ -21,6 +23,7 @@ import {
   PacketType,
   ResponseCode,
   type WireID3,
+  ZERO_ID3,
 } from './packet.js';
 
 /**
@@ -61,6 +64,7 @@ const MIN_LENGTH: Record<number, number> = {
   [PacketType.Compressed]: 14,
   // from, priority, name length; each event adds its timestamp, length and message.
   [PacketType.EventBatch]: 18,
+  [PacketType.ControlBatch]: 9,
 };
 
 /**
@@ -78,6 +82,9 @@ export class EnpDecoder {
   #lastName = '';
   // The last event timestamp (its two big-endian halves and value): the events of a burst share
   // their microsecond, and a timestamp past 2^53 would otherwise be a fresh bigint per packet.
+  // The options of the last batched spawn and their bytes (null: not reusable).
+  #lastOptionsBytes: Uint8Array | null = null;
+  #lastOptions: ProcessOptionsExtra | null = null;
   #tsHi = -1;
   #tsLo = -1;
   #ts: number | bigint = 0;
@@ -286,6 +293,9 @@ export class EnpDecoder {
         if (p.payload === null || typeof p.payload !== 'object')
           throw new WireError('ERR_ENP_MALFORMED', 'control packet does not hold a control message');
         return;
+      case PacketType.ControlBatch:
+        p.payload = this.#controlBatch(bytes, o, end);
+        return;
       case PacketType.Compressed: {
         if (inner) throw new WireError('ERR_ENP_COMPRESSION', 'a compressed packet wraps another compressed packet');
         const algo = bytes[o]!;
@@ -322,6 +332,77 @@ export class EnpDecoder {
     p.batchCount = n;
     p.batchPayloads = payloads;
     p.batchStamps = stamps;
+  }
+
+  /** The entries of a control batch packet (control_batch.ts), in order. */
+  #controlBatch(bytes: Uint8Array, q: number, end: number): ControlBatchEntry[] {
+    const out: ControlBatchEntry[] = [];
+    const short = (): WireError => new WireError('ERR_ENP_MALFORMED', 'control batch entry runs past the packet');
+    while (q < end) {
+      const kind = bytes[q]!;
+      q++;
+      switch (kind) {
+        case BatchEntry.MonitorPID:
+          if (q + 40 > end) throw short();
+          out.push(new ControlBatchEntry(kind, u64(bytes, q), u64(bytes, q + 8), id3(bytes, q + 16), '', null));
+          q += 40;
+          break;
+        case BatchEntry.DemonitorPID:
+          if (q + 16 > end) throw short();
+          out.push(new ControlBatchEntry(kind, u64(bytes, q), u64(bytes, q + 8), ZERO_ID3, '', null));
+          q += 16;
+          break;
+        case BatchEntry.ResultOK:
+          if (q + 24 > end) throw short();
+          out.push(new ControlBatchEntry(kind, 0, 0, id3(bytes, q), '', null));
+          q += 24;
+          break;
+        case BatchEntry.ResultPID:
+          if (q + 32 > end) throw short();
+          out.push(new ControlBatchEntry(kind, u64(bytes, q + 24), 0, id3(bytes, q), '', null));
+          q += 32;
+          break;
+        case BatchEntry.Spawn: {
+          if (q + 25 > end) throw short();
+          const ref = id3(bytes, q);
+          const n = bytes[q + 24]!;
+          q += 25;
+          if (q + n + 4 > end) throw short();
+          const name = this.#nameAt(bytes, q, n);
+          q += n;
+          const len = be32(bytes, q);
+          q += 4;
+          if (q + len > end) throw short();
+          out.push(new ControlBatchEntry(kind, 0, 0, ref, name, this.#spawnOptions(bytes, q, q + len)));
+          q += len;
+          break;
+        }
+        default:
+          throw new WireError('ERR_ENP_MALFORMED', `control batch entry kind ${kind} is not defined`);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * The options of a batched spawn: decoded once for a run of spawns whose options bytes repeat
+   * (one parent spawning many), as long as they hold no environment a process could change.
+   */
+  #spawnOptions(bytes: Uint8Array, q: number, end: number): ProcessOptionsExtra {
+    const n = end - q;
+    const last = this.#lastOptionsBytes;
+    if (last !== null && last.length === n && this.#lastOptions !== null) {
+      let i = 0;
+      while (i < n && bytes[q + i] === last[i]) i++;
+      if (i === n) return this.#lastOptions;
+    }
+    const v = this.#payload(bytes, q, end);
+    if (!(v instanceof ProcessOptionsExtra))
+      throw new WireError('ERR_ENP_MALFORMED', 'control batch spawn options are not gen.ProcessOptionsExtra');
+    const reusable = (v.parentEnv === null || v.parentEnv.size === 0) && (v.args === null || v.args.length === 0);
+    this.#lastOptionsBytes = reusable ? bytes.slice(q, end) : null;
+    this.#lastOptions = reusable ? v : null;
+    return v;
   }
 
   #timestamp(b: Uint8Array, at: number): number | bigint {

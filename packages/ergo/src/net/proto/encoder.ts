@@ -21,6 +21,7 @@ import type { EdfRegistry } from '../edf/registry.js';
 import { WireError } from '../error.js';
 import { DEFAULT_COMPRESSION_THRESHOLD, PacketCompressor, algorithmOf } from './compression.js';
 import { EVENT_BATCH_MAX, SharedEventBatch } from './event_batch.js';
+import { BATCH_PACKET_LIMIT, BatchEntry } from './control_batch.js';
 import { registerProtoTypes } from './messages.js';
 import { defaultRegistry } from '../edf/default.js';
 import { ENP_HEADER, ENP_MAGIC, ENP_VERSION, IMPORTANT_BIT, PacketType, ResponseCode } from './packet.js';
@@ -100,6 +101,8 @@ export class EnpEncoder {
   readonly #atomMapping: ReadonlyMap<string, string> | undefined;
   readonly #compressor = new PacketCompressor();
   #packets = 0;
+  /** Start of the control batch packet written last (entries may be appended to it), or -1. */
+  #batchAt = -1;
   /**
    * Index of this encoder's wire format in an {@link EventFanOut} (1: JS values, 0: plain EDF),
    * or -1 when its packets depend on per-link caches and are never shared.
@@ -173,6 +176,7 @@ export class EnpEncoder {
     e.reset();
     this.#packets = 0;
     this.#batchEnd = -1;
+    this.#batchAt = -1;
     return out;
   }
 
@@ -197,6 +201,7 @@ export class EnpEncoder {
     else this.#e.reset();
     this.#packets = 0;
     this.#batchEnd = -1;
+    this.#batchAt = -1;
   }
 
   /**
@@ -216,6 +221,7 @@ export class EnpEncoder {
     if (mark < e.pos) this.#packets--;
     if (this.#batchEnd > mark) this.#batchEnd = -1;
     e.pos = mark;
+    this.#batchAt = -1;
   }
 
   // ---- messages ----
@@ -599,6 +605,129 @@ export class EnpEncoder {
     this.#end(s, null);
   }
 
+  // ---- control batch (231): ergo-ts peers that announced controlBatch only ----
+
+  /** Monitor request of a local process (`sourceID`) for the peer's process `targetID`. */
+  batchMonitorPID(order: number, sourceID: U64, targetID: U64, ref: ID3): void {
+    const at = this.#batchOpen(order);
+    try {
+      this.#e.u8(BatchEntry.MonitorPID);
+      this.#u64(sourceID);
+      this.#u64(targetID);
+      this.#id3(ref);
+    } catch (err) {
+      throw this.#batchAbort(at, err);
+    }
+    this.#batchClose(at);
+  }
+
+  /** Demonitor of the peer's process `targetID` by a local process (`sourceID`); not answered. */
+  batchDemonitorPID(order: number, sourceID: U64, targetID: U64): void {
+    const at = this.#batchOpen(order);
+    try {
+      this.#e.u8(BatchEntry.DemonitorPID);
+      this.#u64(sourceID);
+      this.#u64(targetID);
+    } catch (err) {
+      throw this.#batchAbort(at, err);
+    }
+    this.#batchClose(at);
+  }
+
+  /**
+   * Remote spawn request: factory `name`, `options` (a ProcessOptionsExtra) as EDF, or the bytes
+   * of such an encoding. `keep`: returns a copy of the options' bytes (else null).
+   */
+  batchSpawn(order: number, ref: ID3, name: string, options: unknown, keep = false): Uint8Array | null {
+    const at = this.#batchOpen(order);
+    const e = this.#e;
+    let kept: Uint8Array | null = null;
+    try {
+      e.u8(BatchEntry.Spawn);
+      this.#id3(ref);
+      this.#name(name, 0);
+      const lengthAt = e.pos;
+      e.u32(0);
+      if (options instanceof Uint8Array) e.bytes(options);
+      else this.#payload(options);
+      e.dv.setUint32(lengthAt, e.pos - lengthAt - 4);
+      if (keep) kept = e.buf.slice(lengthAt + 4, e.pos);
+    } catch (err) {
+      throw this.#batchAbort(at, err);
+    }
+    this.#batchClose(at);
+    return kept;
+  }
+
+  /** Success answer to the peer's request `ref`: nil error, and the spawned PID's id when `pidID` is given. */
+  batchResult(order: number, ref: ID3, pidID: U64 | null): void {
+    const at = this.#batchOpen(order);
+    try {
+      this.#e.u8(pidID === null ? BatchEntry.ResultOK : BatchEntry.ResultPID);
+      this.#id3(ref);
+      if (pidID !== null) this.#u64(pidID);
+    } catch (err) {
+      throw this.#batchAbort(at, err);
+    }
+    this.#batchClose(at);
+  }
+
+  /** Where the next entry goes: the open batch packet, or a new one. Returns the entry's offset. */
+  #batchOpen(order: number): number {
+    const e = this.#e;
+    const b = this.#batchAt;
+    if (b >= 0 && e.pos - b < this.#batchLimit()) return e.pos;
+    const start = this.#begin(order, PacketType.ControlBatch);
+    this.#batchAt = start;
+    return -1 - start;
+  }
+
+  /** Bytes a batch packet may hold: below the peer's MaxMessageSize when it announced one. */
+  #batchLimit(): number {
+    const max = this.peerMaxMessageSize;
+    return max > 0 && max < BATCH_PACKET_LIMIT ? max : BATCH_PACKET_LIMIT;
+  }
+
+  /** `at` from #batchOpen: the entry's offset (appended), or -1 - the new packet's start. */
+  #batchClose(at: number): void {
+    const e = this.#e;
+    const start = this.#batchAt;
+    const length = e.pos - start;
+    if (this.peerMaxMessageSize > 0 && length > this.peerMaxMessageSize) {
+      if (at < 0) {
+        e.pos = start;
+        this.#batchAt = -1;
+        throw ErrTooLarge.with(
+          `packet of ${length} bytes exceeds the peer's MaxMessageSize (${this.peerMaxMessageSize})`,
+        );
+      }
+      // The entry does not fit the open packet: it moves to a packet of its own.
+      const n = e.pos - at;
+      e.ensure(ENP_HEADER);
+      e.buf.copyWithin(at + ENP_HEADER, at, at + n);
+      e.pos = at;
+      const s = this.#begin(e.buf[start + 6]!, PacketType.ControlBatch);
+      e.pos = s + ENP_HEADER + n;
+      this.#batchAt = s;
+      this.#batchClose(-1 - s);
+      return;
+    }
+    e.dv.setUint32(start + 2, length);
+    if (at < 0) this.#packets++;
+  }
+
+  #batchAbort(at: number, err: unknown): Error {
+    if (at < 0) {
+      const e = this.#abort(-1 - at, err);
+      this.#batchAt = -1;
+      return e;
+    }
+    // Only this entry goes: the batch packet holds what it held.
+    const x = this.#abort(at, err);
+    this.#e.pos = at;
+    return x;
+  }
+
   // ---- internals ----
 
   /**
@@ -682,6 +811,7 @@ export class EnpEncoder {
     if (this.#mirror !== null) this.#materialize();
     const e = this.#e;
     const start = e.pos;
+    this.#batchAt = -1;
     e.ensure(ENP_HEADER);
     const b = e.buf;
     b[start] = ENP_MAGIC;

@@ -56,6 +56,7 @@ import {
 } from './messages.js';
 import { PacketType, ResponseCode, type EnpPacket, type WireID3 } from './packet.js';
 import { fromWireProcessOptions } from './spawn_options.js';
+import { dispatchControlBatch, type BatchConnection, type ControlBatchEntry } from './control_batch.js';
 import { toWireApplicationInfo } from './application_info.js';
 import { ackKey, responseAckKey, type RequestTable } from './waits.js';
 
@@ -64,7 +65,7 @@ export type AnsweredRequest =
   ControlMessage<unknown> | MessageSpawn | MessageApplicationStart | MessageApplicationInfo | MessageUpdateCache;
 
 /** What the dispatcher needs from its connection. */
-export interface InboundConnection {
+export interface InboundConnection extends BatchConnection {
   readonly peer: Atom;
   readonly peerCreation: number;
   readonly log: Log;
@@ -285,6 +286,9 @@ export class InboundDispatcher {
         return;
       case PacketType.Control:
         this.onControl(p.payload);
+        return;
+      case PacketType.ControlBatch:
+        dispatchControlBatch(p.payload as ControlBatchEntry[], this.core, this.conn);
         return;
       default:
         this.log.warning('packet type %d from %s is not supported: dropped', p.type, this.peer);

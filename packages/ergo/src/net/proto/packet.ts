@@ -43,6 +43,11 @@ export const PacketType = Object.freeze({
    * publisher's events of one event name, several per packet (see EnpEncoder.sendEventBatch).
    */
   EventBatch: 230,
+  /**
+   * ergo-ts only, sent solely to a peer that announced `controlBatch` in its handshake flags:
+   * monitor/demonitor/spawn requests and their plain answers, several per packet (control_batch.ts).
+   */
+  ControlBatch: 231,
 });
 
 /** Code byte of a response-error / delivery-ack packet (130). */

@@ -102,6 +102,19 @@ export class RequestTable {
     if (w !== undefined && w.ref !== undefined && sameRef(w.ref, ref)) this.settle(key, err, value);
   }
 
+  /**
+   * Settles the control request answered by a control batch entry (control_batch.ts) carrying
+   * the ids of its ref: the ref is this node's own, so its node and creation need no check.
+   */
+  settleBatched(ids: WireID3, value: unknown): void {
+    const key = typeof ids[0] === 'number' ? ids[0] : Number(ids[0]);
+    const w = this.#waiting.get(key);
+    if (w === undefined || w.ref === undefined) return;
+    const r = w.ref.id;
+    if (Number(r[0]) === Number(ids[0]) && Number(r[1]) === Number(ids[1]) && Number(r[2]) === Number(ids[2]))
+      this.settle(key, null, value);
+  }
+
   /** Drops a wait without settling it (its packet could not be encoded). */
   forget(key: string | number): void {
     this.#waiting.delete(key);
