@@ -6,6 +6,7 @@
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
+import { EventFanOut } from '../src/gen/network.js';
 import { PID } from '../src/gen/pid.js';
 import type { Atom } from '../src/gen/atom.js';
 import { ProcessOptionsExtra } from '../src/net/edf/framework.js';
@@ -137,4 +138,28 @@ test('a bad entry is refused with ERR_ENP_MALFORMED', () => {
   };
   assert.throws(() => d.decode(bad([99])), { code: 'ERR_ENP_MALFORMED' });
   assert.throws(() => d.decode(bad([BatchEntry.MonitorPID, 0, 0, 0])), { code: 'ERR_ENP_MALFORMED' });
+});
+
+test('control and event batches on one link keep the stream order, also with events taken from a shared batch', () => {
+  const a = new EnpEncoder();
+  const b = new EnpEncoder();
+  const publish = (m: string): void => {
+    const shared = new EventFanOut();
+    a.sendEventBatch(3, 'news', 1n, o, m, shared);
+    b.sendEventBatch(3, 'news', 1n, o, m, shared); // b only notes the event: a encoded it
+  };
+  b.batchMonitorPID(0, 1000, 2000, [1, 1, 1]);
+  publish('e1');
+  b.batchMonitorPID(0, 1000, 2001, [1, 1, 2]);
+  b.batchMonitorPID(0, 1000, 2002, [1, 1, 3]);
+  publish('e2');
+  publish('e3');
+  b.batchDemonitorPID(0, 1000, 2000);
+  const shape = packets(b.flush()!).map((p) =>
+    p.type === PacketType.ControlBatch ? p.entries.map((e) => Number(e.b)) : p.type,
+  );
+  assert.deepEqual(shape, [[2000], PacketType.EventBatch, [2001, 2002], PacketType.EventBatch, [2000]]);
+  const events = new EnpFrameReader();
+  events.push(b.flush() ?? Buffer.alloc(0));
+  assert.equal(events.next(), false, 'nothing left behind');
 });

@@ -674,6 +674,8 @@ export class EnpEncoder {
 
   /** Where the next entry goes: the open batch packet, or a new one. Returns the entry's offset. */
   #batchOpen(order: number): number {
+    // Events this link took from a shared batch come first: they were sent before this entry.
+    if (this.#mirror !== null) this.#materialize();
     const e = this.#e;
     const b = this.#batchAt;
     if (b >= 0 && e.pos - b < this.#batchLimit()) return e.pos;
