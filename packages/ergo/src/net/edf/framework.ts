@@ -210,6 +210,11 @@ export class NetworkFlags {
    * when the peer set the bit, else undefined (Go peers).
    */
   jsValues?: boolean;
+  /**
+   * ergo-ts only (bit 57, ignored by Go): on an in-host link, the node reads the in-host
+   * private frame (net/inhost/private_frame.ts). Announced only in in-host handshakes.
+   */
+  inHostFrame?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -284,17 +289,21 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   const out = new Uint8Array(8);
   out[7] = f.mask();
   if (f.jsValues === true) out[0] = JS_VALUES_BIT;
+  if (f.inHostFrame === true) out[0] |= IN_HOST_FRAME_BIT;
   return out;
 }
 
 /** Bit 56 of the mask (in its first byte): far from the bits Go Ergo assigns, from the bottom up. */
 const JS_VALUES_BIT = 0x01;
+/** Bit 57: the in-host private frame (ergo-ts nodes of one cluster). */
+const IN_HOST_FRAME_BIT = 0x02;
 
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
   const f = NetworkFlags.fromMask(b[7]!);
   // Left undefined when clear, so flags from a Go node decode exactly as Go's fields say.
   if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
+  if ((b[0]! & IN_HOST_FRAME_BIT) !== 0) f.inHostFrame = true;
   return f;
 }
 

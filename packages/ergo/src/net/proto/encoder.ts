@@ -126,6 +126,11 @@ export class EnpEncoder {
     this.peerMaxMessageSize = max;
   }
 
+  /** @internal The EDF encoder holding this link's output (the in-host private frame writes into it). */
+  get edf(): EdfEncoder {
+    return this.#e;
+  }
+
   /** Bytes waiting in the buffer. */
   get pending(): number {
     return this.#e.pos;
