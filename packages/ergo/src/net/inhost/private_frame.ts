@@ -26,7 +26,7 @@ import { Tag } from '../edf/tags.js';
 import { WireError } from '../error.js';
 import type { EnpDecoderOptions } from '../proto/decoder.js';
 import { EnpEncoder, type EnpEncoderOptions, type EnpMessageOptions } from '../proto/encoder.js';
-import { ENP_HEADER, ENP_MAGIC, EnpPacket, PacketType } from '../proto/packet.js';
+import { ENP_HEADER, ENP_MAGIC, EnpPacket, PacketType, ZERO_ID3 } from '../proto/packet.js';
 
 const DEF_NAME = 0xe0;
 const DEF_FROM = 0xe1;
@@ -73,8 +73,12 @@ export class PrivateFrameEncoder extends EnpEncoder {
   readonly #from = new Map<number, number>();
   readonly #to = new Map<number, number>();
   readonly #names = new Map<string, number>();
-  /** Definitions written by the last message: [position, table, key], undone by `truncate`. */
-  #defs: [number, Map<unknown, number>, unknown][] = [];
+  /**
+   * Definitions written by the last message: [position, table, key], undone by `truncate`;
+   * `#ndefs` of them are live (a count, not `length = 0`: that is a runtime call per message).
+   */
+  readonly #defs: [number, Map<unknown, number>, unknown][] = [];
+  #ndefs = 0;
   #records = 0;
 
   constructor(options: EnpEncoderOptions = {}) {
@@ -88,23 +92,23 @@ export class PrivateFrameEncoder extends EnpEncoder {
 
   override truncate(mark: number): void {
     const defs = this.#defs;
-    for (let i = defs.length - 1; i >= 0; i--) {
+    for (let i = this.#ndefs - 1; i >= 0; i--) {
       const [at, table, key] = defs[i]!;
       if (at < mark) break;
       table.delete(key);
-      defs.length = i;
+      this.#ndefs = i;
     }
     super.truncate(mark);
   }
 
   override flush(): Buffer | undefined {
-    this.#defs.length = 0;
+    this.#ndefs = 0;
     return super.flush();
   }
 
   override release(kept: boolean): void {
     // Positions start again at 0: the last message's definitions can no longer be taken back.
-    this.#defs.length = 0;
+    this.#ndefs = 0;
     super.release(kept);
   }
 
@@ -157,7 +161,7 @@ export class PrivateFrameEncoder extends EnpEncoder {
   // ---- internals ----
 
   #start(): number {
-    this.#defs.length = 0;
+    this.#ndefs = 0;
     return this.edf.pos;
   }
 
@@ -181,7 +185,7 @@ export class PrivateFrameEncoder extends EnpEncoder {
     e.u16(slot);
     e.u64n(key);
     table.set(key, slot);
-    this.#defs.push([at, table as Map<unknown, number>, key]);
+    this.#defs[this.#ndefs++] = [at, table as Map<unknown, number>, key];
     return slot;
   }
 
@@ -200,7 +204,7 @@ export class PrivateFrameEncoder extends EnpEncoder {
     e.utf8(name);
     e.dv.setUint32(at + 1, e.pos - at);
     this.#names.set(name, slot);
-    this.#defs.push([at, this.#names as Map<unknown, number>, name]);
+    this.#defs[this.#ndefs++] = [at, this.#names as Map<unknown, number>, name];
     return slot;
   }
 
@@ -346,7 +350,7 @@ export class PrivateFrameReader {
     }
     const left = c.length - pos;
     if (left === 0) return false;
-    const head = headOf(c[pos]!);
+    const head = c[pos] === ENP_MAGIC ? ENP_HEADER : HEAD;
     const n = left >= head ? this.#length(c, pos) : 0;
     if (n > 0 && left >= n) {
       this.bytes = c;
@@ -411,8 +415,9 @@ export class PrivateFrameReader {
 
   #message(tag: number, b: Uint8Array, s: number, end: number): void {
     if (end - s < HEAD + 6) this.#fail('record too short');
+    // No clear(): this packet is the reader's own, and every field the dispatcher reads for
+    // these types is set below (the others keep their zero values: nothing here sets them).
     const p = this.#p;
-    p.clear();
     const flags = b[s + 5]!;
     p.priority = flags & 3;
     p.order = (flags & ORDERED) !== 0 ? 1 : 0;
@@ -426,17 +431,19 @@ export class PrivateFrameReader {
       const name = this.#names[slot];
       if (name === undefined) this.#fail('unknown name slot');
       p.name = name;
+      p.toID = 0;
     } else {
       const to = this.#to[slot];
       if (to === undefined) this.#fail('unknown target slot');
       p.toID = to;
+      p.name = '';
     }
     let q = s + 10;
     if (tag !== SEND_PID && tag !== SEND_NAME) {
       if (end - q < 24) this.#fail('record too short');
       p.id = [u64(b, q), u64(b, q + 8), u64(b, q + 16)];
       q += 24;
-    }
+    } else p.id = ZERO_ID3;
     p.type =
       tag === SEND_PID
         ? PacketType.SendPID
