@@ -135,6 +135,10 @@ class Driver extends Actor {
     this.window = window;
     this.ackIsCount = ackIsCount;
     this.finish = finish;
+    // The sink's count starts again from this process, ahead of the stream on the same ordered
+    // route: a reset sent by another process could take another TCP link of the pool and
+    // arrive after some of the stream (the round then never ends, or ends on a stale ack).
+    if (ackIsCount) for (const t of targets) this.send(t, 'reset');
     this.send(this.pid, 'go');
   }
 
@@ -225,7 +229,6 @@ export default async function app(cluster: ClusterNode): Promise<void> {
         if (args.scenario === 'send') {
           const sink = new ProcessID('sink', others[0]!);
           for (let r = 0; r < args.rounds; r++) {
-            node.send(sink, 'reset');
             ch.postMessage({ value: await once([sink], SEND_N, SEND_WINDOW, true) });
           }
         } else {

@@ -51,6 +51,12 @@ export interface ClusterOptions {
    */
   ringSize?: number;
   /**
+   * In-host links between ergo-ts nodes carry the in-host private frame (default true): the
+   * hot messages as short records with interned senders and targets instead of ENP packets,
+   * negotiated in the handshake. False: ENP only, as over TCP (docs/cores.md).
+   */
+  inHostFrame?: boolean;
+  /**
    * Options of every node (must be structured-cloneable: no functions or class instances; put
    * those in the module). A random shared cookie is set when none is given; acceptors default
    * to one TCP acceptor on a port the OS picks.
@@ -181,6 +187,7 @@ class ClusterImpl implements Cluster {
           mode: this.#mode,
           transport: this.#mode === 'thread' ? (o.transport ?? 'inhost') : 'tcp',
           ringSize: o.ringSize,
+          inHostFrame: o.inHostFrame,
           module: moduleURL(o.module),
           options,
           args: o.args,

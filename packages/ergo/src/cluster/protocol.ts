@@ -18,6 +18,8 @@ export interface NodeStart {
   transport: 'inhost' | 'tcp';
   /** Bytes of each direction's ring of an in-host link this node dials (undefined: the default). */
   ringSize?: number;
+  /** The in-host private frame is announced (undefined: on). */
+  inHostFrame?: boolean;
   /** file: URL of the application module (its default export runs on every node). */
   module: string | null;
   options: NodeOptions;

@@ -72,7 +72,9 @@ function waitUntilAfter(creation: number): Promise<void> {
 
 async function run(ch: Channel, start: NodeStart, early: ToNode[]): Promise<void> {
   const transport =
-    start.mode === 'thread' && start.transport === 'inhost' ? new InHostTransport({ ringSize: start.ringSize }) : null;
+    start.mode === 'thread' && start.transport === 'inhost'
+      ? new InHostTransport({ ringSize: start.ringSize, frame: start.inHostFrame })
+      : null;
   let cluster: ClusterNodeImpl | null = null;
   let node: Node | null = null;
   let stopping = false;

@@ -52,6 +52,11 @@ export interface NetworkFlags {
    * turns it off.
    */
   controlBatch?: boolean;
+  /**
+   * ergo-ts only: on an in-host link (nodes of one cluster in one process), the node reads the
+   * in-host private frame. Announced only in in-host handshakes; see docs/cluster.md.
+   */
+  inHostFrame?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */
@@ -385,6 +390,11 @@ export interface RemoteNodeInfo {
    * absent for connections that do not report it).
    */
   queuedBytes?: number;
+  /**
+   * ergo-ts only: true when the connection's links carry the in-host private frame (nodes of one
+   * cluster that both announced it, see docs/cluster.md); false or absent: ENP.
+   */
+  inHostFrame?: boolean;
 }
 
 /** A connected remote node, as users see it (`gen.RemoteNode`). */

@@ -223,6 +223,11 @@ export class NetworkFlags {
    * as `jsValues`.
    */
   controlBatch?: boolean;
+  /**
+   * ergo-ts only (bit 57, ignored by Go): on an in-host link, the node reads the in-host
+   * private frame (net/inhost/private_frame.ts). Announced only in in-host handshakes.
+   */
+  inHostFrame?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -299,6 +304,7 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   if (f.jsValues === true) out[0] = JS_VALUES_BIT;
   if (f.eventBatch === true) out[0] |= EVENT_BATCH_BIT;
   if (f.controlBatch === true) out[0] |= CONTROL_BATCH_BIT;
+  if (f.inHostFrame === true) out[0] |= IN_HOST_FRAME_BIT;
   return out;
 }
 
@@ -308,6 +314,8 @@ const JS_VALUES_BIT = 0x01;
 const EVENT_BATCH_BIT = 0x40;
 /** Bit 61 of the mask: the node takes ergo-ts control batch packets. */
 const CONTROL_BATCH_BIT = 0x20;
+/** Bit 57: the in-host private frame (ergo-ts nodes of one cluster). */
+const IN_HOST_FRAME_BIT = 0x02;
 
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
@@ -316,6 +324,7 @@ function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if ((b[0]! & JS_VALUES_BIT) !== 0) f.jsValues = true;
   if ((b[0]! & EVENT_BATCH_BIT) !== 0) f.eventBatch = true;
   if ((b[0]! & CONTROL_BATCH_BIT) !== 0) f.controlBatch = true;
+  if ((b[0]! & IN_HOST_FRAME_BIT) !== 0) f.inHostFrame = true;
   return f;
 }
 

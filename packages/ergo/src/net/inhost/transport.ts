@@ -3,10 +3,14 @@
 // makes a fresh MessageChannel and sends one end over the control port — the in-host analogue
 // of a TCP connect; the peer accepts it as a new link and both run the ordinary EHS handshake
 // and ENP over it (see port_socket.ts). When a peer node restarts, the launcher hands over a new
-// control port for it; the old one is closed.
+// control port for it; the old one is closed. Both nodes announce the in-host private frame in
+// that handshake (unless `frame: false`); when both did, the link carries it (private_frame.ts).
 
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ErrNoRoute } from '../../gen/errors.js';
+import { NetworkFlags } from '../edf/framework.js';
+import { setInHostCodec } from '../proto/connection.js';
+import { privateFrameCodec } from './private_frame.js';
 import { PortSocket } from './port_socket.js';
 import { ByteRing, DEFAULT_RING_SIZE } from './ring.js';
 
@@ -28,7 +32,15 @@ export interface InHostOptions {
    * default 4 MiB). A writer whose peer does not read holds what does not fit.
    */
   ringSize?: number;
+  /**
+   * Announce the in-host private frame in this node's in-host handshakes (default true): with a
+   * peer that announces it too, the hot messages go as short records with interned senders and
+   * targets instead of ENP packets. False: ENP only (a peer with it on still talks to this node).
+   */
+  frame?: boolean;
 }
+
+setInHostCodec(privateFrameCodec);
 
 /**
  * The control ports of one node. Lifecycle: created by the cluster worker, attached to the
@@ -43,11 +55,25 @@ export class InHostTransport {
   #early: PortSocket[] = [];
   #closed = false;
   readonly #ringSize: number;
+  readonly #frame: boolean;
+  #flagsIn: NetworkFlags | null = null;
+  #flagsOut: NetworkFlags | null = null;
 
   /** ErrIncorrect for a bad ring size. */
   constructor(options: InHostOptions = {}) {
     this.#ringSize = options.ringSize ?? DEFAULT_RING_SIZE;
+    this.#frame = options.frame !== false;
     ByteRing.check(this.#ringSize);
+  }
+
+  /** The flags an in-host handshake announces: the network's, plus the private frame when on. */
+  flags(network: NetworkFlags): NetworkFlags {
+    if (!this.#frame) return network;
+    if (this.#flagsIn !== network || this.#flagsOut === null) {
+      this.#flagsIn = network;
+      this.#flagsOut = new NetworkFlags({ ...network, inHostFrame: true });
+    }
+    return this.#flagsOut;
   }
 
   /** Sets (or replaces) the control port to node `name`. */

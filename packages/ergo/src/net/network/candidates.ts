@@ -75,7 +75,7 @@ export async function candidates(src: CandidateSource, name: Atom, only?: Networ
       cookie: src.cookie,
       insecureSkipVerify: false,
       cert: undefined,
-      flags: src.flags,
+      flags: inHost.flags(src.flags),
       open: () => inHost.dial(name) as unknown as net.Socket,
     });
     return out;

@@ -593,7 +593,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
 
   /** The terms of links accepted in-host: this network's cookie, flags and size limit. */
   private readonly inHostTerms: AcceptTerms = {
-    networkFlags: () => this.flags,
+    networkFlags: () => this.inHost?.flags(this.flags) ?? this.flags,
     maxMessageSize: () => this.maxSize,
     interface: () => 'inhost',
   };
@@ -616,7 +616,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       const options: HandshakeOptions = {
         ...this.handshakeBase(),
         cookie: this.cookieValue,
-        flags: this.flags,
+        flags: transport.flags(this.flags),
         maxMessageSize: this.maxSize,
         poolSize: 1, // one ordered port is the whole pool: no kernel queue to spread over
         admit: (peer) => this.admit(peer, socket),

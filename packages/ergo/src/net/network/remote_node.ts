@@ -72,6 +72,7 @@ export class RemoteNodeImpl implements RemoteNode {
       transitBytesIn: 0,
       transitBytesOut: 0,
       queuedBytes: c.queuedBytes,
+      inHostFrame: c.privateFrame,
     };
   }
 

@@ -33,7 +33,7 @@ import { type EnpMessageOptions } from './encoder.js';
 import { DEFAULT_PEER_BUFFER_LIMIT, flushThreshold, peerBusy } from './flow.js';
 import { Heartbeat } from './heartbeat.js';
 import { InboundDispatcher, type AnsweredRequest } from './inbound.js';
-import { EnpLink, type LinkOwner } from './link.js';
+import { EnpLink, type LinkCodec, type LinkOwner } from './link.js';
 import {
   type ControlMessage,
   MessageApplicationInfo,
@@ -69,6 +69,17 @@ import { batchKey, plainSpawn, spawnRoute } from './control_batch.js';
 export interface ConnectionStats {
   messagesIn: number;
   messagesOut: number;
+}
+
+/**
+ * The codec of in-host links when both nodes announced the private frame (set by the in-host
+ * transport's module, so ENP connections do not load it).
+ */
+let inHostCodec: LinkCodec | null = null;
+
+/** @internal Installs the in-host private frame's codec (net/inhost/transport.ts). */
+export function setInHostCodec(codec: LinkCodec): void {
+  inHostCodec = codec;
 }
 
 /** What the connection needs from its network besides the Core. */
@@ -209,6 +220,7 @@ export class EnpConnection implements Connection, LinkOwner {
       { peerMaxMessageSize: this.peerMaxMessageSize, jsValues: this.peerFlags.jsValues === true },
       { atomCache: hs.peerAtomCache, typeCache: hs.peerRegCache, errorCache: hs.peerErrCache },
       this.terms.maxMessageSize,
+      this.codecFor(socket),
     );
     this.links.push(link);
     if (held && this.sendable.length > 0) link.held = true;
@@ -216,6 +228,21 @@ export class EnpConnection implements Connection, LinkOwner {
     link.start(tail);
     if (this.heartbeat === null && this.stallTimeout > 0) this.heartbeat = new Heartbeat(this, this.stallTimeout);
     return link;
+  }
+
+  /**
+   * The in-host private frame for `socket` when both nodes announced it (the flag goes only on
+   * in-host handshakes) and the socket is an in-host one; else null (ENP).
+   */
+  private codecFor(socket: NetworkSocket): LinkCodec | null {
+    if (inHostCodec === null || this.terms.flags.inHostFrame !== true || this.peerFlags.inHostFrame !== true)
+      return null;
+    return (socket as { remoteAddress?: string }).remoteAddress === 'inhost' ? inHostCodec : null;
+  }
+
+  /** True when this connection's links carry the in-host private frame. */
+  get privateFrame(): boolean {
+    return this.links.length > 0 && this.links.every((l) => l.privateFrame);
   }
 
   get isAlive(): boolean {

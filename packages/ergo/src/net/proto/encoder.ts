@@ -156,6 +156,24 @@ export class EnpEncoder {
     this.peerMaxMessageSize = max;
   }
 
+  /** @internal The EDF encoder holding this link's output (the in-host private frame writes into it). */
+  get edf(): EdfEncoder {
+    return this.#e;
+  }
+
+  /**
+   * @internal Before a subclass writes a frame of its own at the end of the output (the in-host
+   * private frame's records): the events this link took from a shared batch are written first
+   * (they were published before it), and no batch packet stays open to be extended past it.
+   * Returns the output's encoder.
+   */
+  protected openRaw(): EdfEncoder {
+    if (this.#mirror !== null) this.#materialize();
+    this.#batchAt = -1;
+    this.#batchEnd = -1;
+    return this.#e;
+  }
+
   /** Bytes waiting in the buffer. */
   get pending(): number {
     return this.#e.pos + this.#mirrorBytes;

@@ -17,6 +17,27 @@ import { EnpPacket } from './packet.js';
 import { EnpFrameReader } from './stream.js';
 import { WireError } from '../error.js';
 
+/** The frame splitter a link reads with: ENP's, or the in-host private frame's. */
+interface FrameSource {
+  push(chunk: Uint8Array): void;
+  next(): boolean;
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * Another codec for a link: the in-host private frame (net/inhost/private_frame.ts). Its reader
+ * hands out ENP packets as the ENP reader does and delivers its own records to `attach`'s sink.
+ */
+export interface LinkCodec {
+  encoder(o: EnpEncoderOptions): EnpEncoder;
+  reader(
+    o: EnpDecoderOptions,
+    maxMessageSize: number,
+  ): FrameSource & { attach(sink: { packet(p: EnpPacket): boolean; bad(err: WireError): void }): void };
+}
+
 /** What a link reports to its connection. */
 export interface LinkOwner {
   /** One decoded packet (valid only during the call). */
@@ -81,7 +102,7 @@ export function flushLinksNow(): void {
 export class EnpLink {
   readonly enc: EnpEncoder;
   readonly #dec: EnpDecoder;
-  readonly #reader: EnpFrameReader;
+  readonly #reader: FrameSource;
   readonly #packet = new EnpPacket();
   #scheduled = false;
   #closed = false;
@@ -95,6 +116,8 @@ export class EnpLink {
    * peer's first packet on it shows the peer kept it (EnpConnection.addLink).
    */
   held = false;
+  /** The link carries the in-host private frame (a {@link LinkCodec}), not ENP alone. */
+  readonly privateFrame: boolean = false;
   readonly dsn: string;
 
   constructor(
@@ -103,10 +126,23 @@ export class EnpLink {
     encoder: EnpEncoderOptions,
     decoder: EnpDecoderOptions,
     maxMessageSize: number,
+    codec: LinkCodec | null = null,
   ) {
-    this.enc = new EnpEncoder(encoder);
+    this.enc = codec === null ? new EnpEncoder(encoder) : codec.encoder(encoder);
     this.#dec = new EnpDecoder(decoder);
-    this.#reader = new EnpFrameReader(maxMessageSize);
+    if (codec === null) this.#reader = new EnpFrameReader(maxMessageSize);
+    else {
+      const r = codec.reader(decoder, maxMessageSize);
+      r.attach({
+        packet: (p) => {
+          this.owner.onPacket(p, this);
+          return !this.#closed;
+        },
+        bad: (err) => this.owner.onBadPacket(err, this),
+      });
+      this.#reader = r;
+      this.privateFrame = true;
+    }
     this.dsn = `${socket.remoteAddress ?? ''}:${socket.remotePort ?? 0}`;
     socket.setNoDelay(true);
     socket.setKeepAlive(true, KEEPALIVE_MS);
