@@ -125,6 +125,11 @@ class ProcessExtras {
   onFailed: ((e: unknown) => void) | null = null;
   /** Its tracers (Node.traceProcess), null when not traced. */
   tracers: ProcessTracer[] | null = null;
+  /** Parent and leader when they are not the node's core PID (a process' own spawn). */
+  parentPID: PID | null = null;
+  leaderPID: PID | null = null;
+  /** Registered name ('' = none). */
+  name: Atom = '' as Atom;
 }
 
 /**
@@ -188,7 +193,6 @@ export class ProcessImpl
    */
   private rtMs = 0;
   private rtNs = 0;
-  name: Atom = '' as Atom;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
   keepOrder = true;
@@ -205,13 +209,17 @@ export class ProcessImpl
   constructor(
     readonly nodeImpl: NodeImpl,
     readonly pid: PID,
-    readonly parent: PID,
-    public leader: PID,
+    parent: PID,
+    leader: PID,
     mailboxSize: number,
     logLevel: LogLevel,
   ) {
     super(mailboxSize);
     this.logLevel = logLevel;
+    // Processes the node spawns (most of them) have its core PID as parent and leader: nothing to
+    // keep. Others keep theirs in the extras (two fields less on every process).
+    if (parent !== nodeImpl.pid) this.extras().parentPID = parent;
+    if (leader !== nodeImpl.pid) this.extras().leaderPID = leader;
     this.startOffset = Math.floor(Date.now() - nodeImpl.startedAt);
   }
 
@@ -302,6 +310,26 @@ export class ProcessImpl
     if (v !== null || this.x !== null) this.extras().compressionCfg = v;
   }
   /** This process' env (own copy; null = empty). */
+  /** The PID of the process (or node) that spawned this one. */
+  get parent(): PID {
+    const x = this.x;
+    return x === null || x.parentPID === null ? this.nodeImpl.pid : x.parentPID;
+  }
+
+  /** The group leader (the parent's leader unless the spawn named one). */
+  get leader(): PID {
+    const x = this.x;
+    return x === null || x.leaderPID === null ? this.nodeImpl.pid : x.leaderPID;
+  }
+
+  /** The registered name ('' = none). */
+  get name(): Atom {
+    return this.x === null ? ('' as Atom) : this.x.name;
+  }
+  set name(v: Atom) {
+    if (v !== '' || this.x !== null) this.extras().name = v;
+  }
+
   get envMap(): Map<string, unknown> | null {
     return this.x === null ? null : this.x.envMap;
   }
