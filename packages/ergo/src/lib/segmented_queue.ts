@@ -126,7 +126,8 @@ export class SegmentedQueue<T = unknown> {
   /** Appends a two-slot record. */
   push2(a: T, b: T): void {
     let t = this.tail;
-    if (t.used + 2 > t.mask + 1) t = this.room();
+    // No room for two slots: used + 2 > mask + 1, that is used >= mask.
+    if (t.used >= t.mask) t = this.room();
     const buf = t.buf;
     const m = t.mask;
     const i = t.tail;

@@ -156,6 +156,19 @@ export class Mailbox implements ProcessMailbox {
     return true;
   }
 
+  /**
+   * push() of a plain message to the PID (kind Regular, no extra): the local send path, with
+   * nothing to tell apart.
+   */
+  pushPlain(q: number, from: PID, message: unknown): boolean {
+    const r = q === Q_MAIN ? (this.main ?? this.queueOf(Q_MAIN)) : this.queueOf(q);
+    const limit = this.limit;
+    if (limit > 0 && r.length >= limit) return false;
+    r.push2(from, message);
+    this.size++;
+    return true;
+  }
+
   private takeFrom(r: Queue, q: number): true {
     const first = r.peek(0);
     if (typeof first === 'number') {

@@ -538,6 +538,19 @@ export class ProcessImpl
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }
 
+  /** deliver() of a plain message to the PID (kind Regular, no extra): the local send path. */
+  deliverPlain(q: number, from: PID, message: unknown): void {
+    if ((this.st & S_GONE) !== 0) throw this.nodeImpl.errTerminated(this);
+    if (!this.pushPlain(q, from, message)) {
+      this.nodeImpl.router.mailboxFull(this, q, MailboxKind.Regular, from, message);
+      return;
+    }
+    this.messagesIn++;
+    if (tracedProcesses !== 0) this.traceIn(q, MailboxKind.Regular, from, message);
+    if (this.size === this.highWater) this.highWaterReached();
+    if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
+  }
+
   /**
    * Queues a framework notification (exit, down, event start/stop): never refused by the limit.
    * `extra` is the record's extra slot (ExitIgnoredUnlessTrapped for an Erlang `normal` exit).
