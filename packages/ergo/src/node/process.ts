@@ -130,6 +130,7 @@ class ProcessExtras {
   leaderPID: PID | null = null;
   /** Registered name ('' = none). */
   name: Atom = '' as Atom;
+  keepOrder = true;
 }
 
 /**
@@ -195,7 +196,6 @@ export class ProcessImpl
   private rtNs = 0;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
-  keepOrder = true;
   logLevel: LogLevel;
   behaviorObj!: ProcessBehavior;
   /**
@@ -328,6 +328,14 @@ export class ProcessImpl
   }
   set name(v: Atom) {
     if (v !== '' || this.x !== null) this.extras().name = v;
+  }
+
+  /** Network order kept for this process' sends (the default; Ergo's KeepNetworkOrder). */
+  get keepOrder(): boolean {
+    return this.x === null ? true : this.x.keepOrder;
+  }
+  set keepOrder(v: boolean) {
+    if (!v || this.x !== null) this.extras().keepOrder = v;
   }
 
   get envMap(): Map<string, unknown> | null {
