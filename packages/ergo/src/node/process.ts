@@ -125,8 +125,7 @@ class ProcessExtras {
   onFailed: ((e: unknown) => void) | null = null;
   /** Its tracers (Node.traceProcess), null when not traced. */
   tracers: ProcessTracer[] | null = null;
-  /** Parent and leader when they are not the node's core PID (a process' own spawn). */
-  parentPID: PID | null = null;
+  /** The group leader when it is not the node's core PID (a spawn that named one). */
   leaderPID: PID | null = null;
   /** Registered name ('' = none). */
   name: Atom = '' as Atom;
@@ -209,17 +208,16 @@ export class ProcessImpl
   constructor(
     readonly nodeImpl: NodeImpl,
     readonly pid: PID,
-    parent: PID,
+    readonly parent: PID,
     leader: PID,
     mailboxSize: number,
     logLevel: LogLevel,
   ) {
     super(mailboxSize);
     this.logLevel = logLevel;
-    // Processes the node spawns (most of them) have its core PID as parent and leader: nothing to
-    // keep. Others keep theirs in the extras (two fields less on every process).
-    if (parent !== nodeImpl.pid) this.extras().parentPID = parent;
-    if (leader !== nodeImpl.pid) this.extras().leaderPID = leader;
+    // The leader is nearly always the node's core PID (inherited down from the node): nothing to
+    // keep then. A leader named by a spawn (or inherited from one) goes to the extras.
+    if (leader !== nodeImpl.pid && !leader.equals(nodeImpl.pid)) this.extras().leaderPID = leader;
     this.startOffset = Math.floor(Date.now() - nodeImpl.startedAt);
   }
 
@@ -310,12 +308,6 @@ export class ProcessImpl
     if (v !== null || this.x !== null) this.extras().compressionCfg = v;
   }
   /** This process' env (own copy; null = empty). */
-  /** The PID of the process (or node) that spawned this one. */
-  get parent(): PID {
-    const x = this.x;
-    return x === null || x.parentPID === null ? this.nodeImpl.pid : x.parentPID;
-  }
-
   /** The group leader (the parent's leader unless the spawn named one). */
   get leader(): PID {
     const x = this.x;
