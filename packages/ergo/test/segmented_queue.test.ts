@@ -27,9 +27,11 @@ function push(q: SegmentedQueue<Slot>, r: Slot[]): void {
   else q.push4(r[0]!, r[1]!, r[2]!, r[3]!);
 }
 
-/** Reads and drops the head record. */
+/** Reads and drops the head record (two-slot records with an odd id through shift2). */
 function pop(q: SegmentedQueue<Slot>): Slot[] {
   const w = widthOf(q.peek(0));
+  const first = q.peek(0) as number;
+  if (w === 2 && ((first >> 3) & 1) === 1) return [first, q.shift2()];
   const r: Slot[] = [];
   for (let k = 0; k < w; k++) r.push(q.peek(k));
   if (w === 1) q.drop1();

@@ -156,6 +156,19 @@ export class Mailbox implements ProcessMailbox {
     return true;
   }
 
+  /**
+   * push() of a plain message to the PID (kind Regular, no extra): the local send path, with
+   * nothing to tell apart.
+   */
+  pushPlain(q: number, from: PID, message: unknown): boolean {
+    const r = q === Q_MAIN ? (this.main ?? this.queueOf(Q_MAIN)) : this.queueOf(q);
+    const limit = this.limit;
+    if (limit > 0 && r.length >= limit) return false;
+    r.push2(from, message);
+    this.size++;
+    return true;
+  }
+
   private takeFrom(r: Queue, q: number): true {
     const first = r.peek(0);
     if (typeof first === 'number') {
@@ -169,10 +182,9 @@ export class Mailbox implements ProcessMailbox {
     } else {
       this.kind = 0;
       this.from = first as PID;
-      this.message = r.peek(1);
+      this.message = r.shift2();
       this.extra = undefined;
       this.currentRef = null;
-      r.drop2();
     }
     this.queue = QUEUE_NAMES[q]!;
     this.size--;
@@ -189,8 +201,7 @@ export class Mailbox implements ProcessMailbox {
       // the segment's fields in registers.
       const first = m.peek(0);
       if (typeof first === 'number') return this.takeFrom(m, Q_MAIN);
-      const message = m.peek(1);
-      m.drop2();
+      const message = m.shift2();
       this.kind = 0;
       this.from = first as PID;
       this.message = message;
@@ -226,9 +237,8 @@ export class Mailbox implements ProcessMailbox {
   }
 
   takeMessage(): unknown {
-    const m = this.main!;
-    const message = m.peek(1);
-    m.drop2();
+    // One call that reads the message and advances the ring (see SegmentedQueue.shift2).
+    const message = this.main!.shift2();
     this.size--;
     // A plain message is not a request: nothing of this process is being answered any more.
     this.currentRef = null;

@@ -125,6 +125,11 @@ class ProcessExtras {
   onFailed: ((e: unknown) => void) | null = null;
   /** Its tracers (Node.traceProcess), null when not traced. */
   tracers: ProcessTracer[] | null = null;
+  /** The group leader when it is not the node's core PID (a spawn that named one). */
+  leaderPID: PID | null = null;
+  /** Registered name ('' = none). */
+  name: Atom = '' as Atom;
+  keepOrder = true;
 }
 
 /**
@@ -188,10 +193,8 @@ export class ProcessImpl
    */
   private rtMs = 0;
   private rtNs = 0;
-  name: Atom = '' as Atom;
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
-  keepOrder = true;
   logLevel: LogLevel;
   behaviorObj!: ProcessBehavior;
   /**
@@ -206,12 +209,15 @@ export class ProcessImpl
     readonly nodeImpl: NodeImpl,
     readonly pid: PID,
     readonly parent: PID,
-    public leader: PID,
+    leader: PID,
     mailboxSize: number,
     logLevel: LogLevel,
   ) {
     super(mailboxSize);
     this.logLevel = logLevel;
+    // The leader is nearly always the node's core PID (inherited down from the node): nothing to
+    // keep then. A leader named by a spawn (or inherited from one) goes to the extras.
+    if (leader !== nodeImpl.pid && !leader.equals(nodeImpl.pid)) this.extras().leaderPID = leader;
     this.startOffset = Math.floor(Date.now() - nodeImpl.startedAt);
   }
 
@@ -302,6 +308,28 @@ export class ProcessImpl
     if (v !== null || this.x !== null) this.extras().compressionCfg = v;
   }
   /** This process' env (own copy; null = empty). */
+  /** The group leader (the parent's leader unless the spawn named one). */
+  get leader(): PID {
+    const x = this.x;
+    return x === null || x.leaderPID === null ? this.nodeImpl.pid : x.leaderPID;
+  }
+
+  /** The registered name ('' = none). */
+  get name(): Atom {
+    return this.x === null ? ('' as Atom) : this.x.name;
+  }
+  set name(v: Atom) {
+    if (v !== '' || this.x !== null) this.extras().name = v;
+  }
+
+  /** Network order kept for this process' sends (the default; Ergo's KeepNetworkOrder). */
+  get keepOrder(): boolean {
+    return this.x === null ? true : this.x.keepOrder;
+  }
+  set keepOrder(v: boolean) {
+    if (!v || this.x !== null) this.extras().keepOrder = v;
+  }
+
   get envMap(): Map<string, unknown> | null {
     return this.x === null ? null : this.x.envMap;
   }
@@ -506,6 +534,19 @@ export class ProcessImpl
     }
     this.messagesIn++;
     if (tracedProcesses !== 0) this.traceIn(q, kind, from, message);
+    if (this.size === this.highWater) this.highWaterReached();
+    if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
+  }
+
+  /** deliver() of a plain message to the PID (kind Regular, no extra): the local send path. */
+  deliverPlain(q: number, from: PID, message: unknown): void {
+    if ((this.st & S_GONE) !== 0) throw this.nodeImpl.errTerminated(this);
+    if (!this.pushPlain(q, from, message)) {
+      this.nodeImpl.router.mailboxFull(this, q, MailboxKind.Regular, from, message);
+      return;
+    }
+    this.messagesIn++;
+    if (tracedProcesses !== 0) this.traceIn(q, MailboxKind.Regular, from, message);
     if (this.size === this.highWater) this.highWaterReached();
     if (this.st === S_SLEEP && !this.queued) this.nodeImpl.scheduler.enqueue(this);
   }

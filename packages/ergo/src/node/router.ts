@@ -165,7 +165,7 @@ export class Router {
       const c = this.lastP!;
       const n = this.node;
       if ((c.st & S_OUT_OF_TABLE) === 0 && n.simulate === null && n.isAlive()) {
-        c.deliver(2 - priority, MailboxKind.Regular, from, message, undefined);
+        c.deliverPlain(2 - priority, from, message);
         return;
       }
     }
@@ -189,7 +189,7 @@ export class Router {
         // Copied as the wire would, then checked: the schemas see what another node would send.
         if (n.simulate !== null) message = this.copy(message);
         if (n.checkLocal) message = n.guard.check(c, message, false, n.name);
-        c.deliver(2 - priority, MailboxKind.Regular, from, message, undefined);
+        c.deliverPlain(2 - priority, from, message);
         return;
       }
     }
