@@ -11,6 +11,7 @@
 import { Actor, PID, startNode, type Atom, type NetworkFlags, type Node, type Ref } from '../src/index.js';
 import { engineOf } from '../src/node/internals.js';
 import { portOf } from './route_helpers.js';
+import { NetworkFlags as WireNetworkFlags } from '../src/net/edf/framework.js';
 
 class Idle extends Actor {}
 
@@ -26,16 +27,7 @@ class Worker extends Actor {
 
 const off = process.env.CB_OFF === '1';
 /** Go's default flags with the control batch off. */
-const OFF: NetworkFlags = {
-  enable: true,
-  enableRemoteSpawn: true,
-  enableRemoteApplicationStart: true,
-  enableFragmentation: false,
-  enableProxyTransit: false,
-  enableProxyAccept: true,
-  enableImportantDelivery: true,
-  controlBatch: false,
-};
+const OFF: NetworkFlags = { ...WireNetworkFlags.defaults(), controlBatch: false };
 const node: Node = await startNode(process.env.CB_NAME ?? `cbnode${process.pid}@localhost`, {
   network: {
     cookie: 'cb-secret',

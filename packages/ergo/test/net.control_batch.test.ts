@@ -17,20 +17,12 @@ import { engineOf } from '../src/node/internals.js';
 import { within } from './helpers.js';
 import { netNode, routeTo } from './net_helpers.js';
 import { seen, watcher } from './dist_helpers.js';
+import { NetworkFlags as WireNetworkFlags } from '../src/net/edf/framework.js';
 
 const FIXTURE = fileURLToPath(new URL('./control_batch_node.js', import.meta.url));
 
 /** Go's default flags with the control batch off (what a node configured so announces). */
-const OFF: NetworkFlags = {
-  enable: true,
-  enableRemoteSpawn: true,
-  enableRemoteApplicationStart: true,
-  enableFragmentation: false,
-  enableProxyTransit: false,
-  enableProxyAccept: true,
-  enableImportantDelivery: true,
-  controlBatch: false,
-};
+const OFF: NetworkFlags = { ...WireNetworkFlags.defaults(), controlBatch: false };
 
 interface Child {
   name: Atom;

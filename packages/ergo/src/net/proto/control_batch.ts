@@ -31,7 +31,7 @@ import { PID } from '../../gen/pid.js';
 import type { NetworkFlags, ProcessOptionsExtra } from '../edf/framework.js';
 import { mod255 } from './order.js';
 import type { WireID3 } from './packet.js';
-import { fromWireProcessOptions } from './spawn_options.js';
+import { spawnRequestOf } from './spawn_options.js';
 import type { RequestTable } from './waits.js';
 
 /** Entry kinds of a control batch packet. */
@@ -167,16 +167,7 @@ function spawnEntry(e: ControlBatchEntry, core: Core, conn: BatchConnection, loc
   let request = lastRequest;
   // Options the decoder reused (same bytes as the last spawn's): the request built from them.
   if (o !== lastOptions) {
-    request = {
-      processOptions: fromWireProcessOptions(o.processOptions),
-      parentPID: o.parentPID,
-      parentLeader: o.parentLeader,
-      parentEnv: o.parentEnv,
-      parentLogLevel: num(o.parentLogLevel) as RemoteSpawnRequest['parentLogLevel'],
-      register: o.register as Atom,
-      application: o.application as Atom,
-      args: o.args ?? [],
-    };
+    request = spawnRequestOf(o);
     lastOptions = o;
     lastRequest = request;
   }

@@ -55,7 +55,7 @@ import {
   MessageUpdateCache,
 } from './messages.js';
 import { PacketType, ResponseCode, type EnpPacket, type WireID3 } from './packet.js';
-import { fromWireProcessOptions } from './spawn_options.js';
+import { spawnRequestOf } from './spawn_options.js';
 import { dispatchControlBatch, type BatchConnection, type ControlBatchEntry } from './control_batch.js';
 import { toWireApplicationInfo } from './application_info.js';
 import { ackKey, responseAckKey, type RequestTable } from './waits.js';
@@ -334,16 +334,7 @@ export class InboundDispatcher {
       if (!this.conn.localFlags.enableRemoteSpawn)
         return this.log.warning('remote spawn of %s by %s refused: not enabled', m.name, this.peer);
       const o = m.options;
-      const request: RemoteSpawnRequest = {
-        processOptions: fromWireProcessOptions(o.processOptions),
-        parentPID: o.parentPID,
-        parentLeader: o.parentLeader,
-        parentEnv: o.parentEnv,
-        parentLogLevel: num(o.parentLogLevel) as RemoteSpawnRequest['parentLogLevel'],
-        register: o.register as Atom,
-        application: o.application as Atom,
-        args: o.args ?? [],
-      };
+      const request: RemoteSpawnRequest = spawnRequestOf(o);
       this.core.routeSpawn(this.local, m.name as Atom, request, this.peer).then(
         (pid) => this.conn.answer(m, null, pid),
         (e: unknown) => this.conn.answer(m, toError(e), ZERO_PID),

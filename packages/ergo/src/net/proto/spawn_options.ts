@@ -7,7 +7,13 @@ import { toLogLevel, type LogLevel } from '../../gen/log.js';
 import type { Compression, ProcessOptions } from '../../gen/options.js';
 import { PID } from '../../gen/pid.js';
 import type { MessagePriority } from '../../gen/priority.js';
-import { WireCompression, WireProcessFallback, WireProcessOptions } from '../edf/framework.js';
+import type { RemoteSpawnRequest } from '../../gen/core.js';
+import {
+  WireCompression,
+  WireProcessFallback,
+  WireProcessOptions,
+  type ProcessOptionsExtra,
+} from '../edf/framework.js';
 
 const ZERO_PID = new PID('' as Atom, 0, 0);
 
@@ -79,4 +85,18 @@ export function fromWireProcessOptions(w: WireProcessOptions): ProcessOptions {
   const level = num(w.logLevel);
   if (level !== 0) o.logLevel = level as LogLevel;
   return o;
+}
+
+/** The core's remote spawn request from a spawn's wire options (a Control or a batched spawn). */
+export function spawnRequestOf(o: ProcessOptionsExtra): RemoteSpawnRequest {
+  return {
+    processOptions: fromWireProcessOptions(o.processOptions),
+    parentPID: o.parentPID,
+    parentLeader: o.parentLeader,
+    parentEnv: o.parentEnv,
+    parentLogLevel: Number(o.parentLogLevel) as RemoteSpawnRequest['parentLogLevel'],
+    register: o.register as Atom,
+    application: o.application as Atom,
+    args: o.args ?? [],
+  };
 }
