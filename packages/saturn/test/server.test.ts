@@ -59,6 +59,9 @@ async function saturnNode(name: string, s: Saturn, opts: Partial<SaturnRegistrar
         insecureSkipVerify: true,
         reconnectInterval: 200,
         reconnectIntervalMax: 1000,
+        // Hang guards, not expectations: a loaded CI machine took longer than the 3 s defaults.
+        connectTimeout: 15_000,
+        requestTimeout: 15_000,
         ...opts,
       }),
     },

@@ -111,8 +111,20 @@ function onExit(): void {
  * within `startTimeoutMs`. Call {@link postgresMissing} first to skip where there is no server.
  */
 export async function startPostgres(options: PostgresOptions = {}): Promise<Postgres> {
+  // A port free when picked can be taken before the server binds it (test files run side by
+  // side): then it is picked again, unless the caller chose it.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.port ?? (await freePort());
+    try {
+      return await startOn(options, port);
+    } catch (err) {
+      if (options.port !== undefined || attempt >= 3 || !String(err).includes('Address already in use')) throw err;
+    }
+  }
+}
+
+async function startOn(options: PostgresOptions, port: number): Promise<Postgres> {
   const host = options.host ?? '127.0.0.1';
-  const port = options.port ?? (await freePort());
   const user = process.getuid?.() === 0 ? postgresUser() : undefined;
   const dir = mkdtempSync(join(tmpdir(), 'ergo-pg-'));
   if (user !== undefined) chownSync(dir, user.uid, user.gid);
