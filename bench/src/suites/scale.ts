@@ -20,7 +20,7 @@ import { freemem } from 'node:os';
 import { constants, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
 import { deferred, heapAfterGC, now, rate, reportSamples, runRounds, settle } from '../lib/measure.js';
-import type { Report, Row, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { FigureSpec, Report, Row, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 export const G_SCALE = 'scale: live idle processes';
 /** Calls per round (to random live processes, one at a time). */
@@ -62,7 +62,15 @@ function erlangRows(n: number): NonNullable<ScenarioSpec['erlang']>['rows'] {
   };
 }
 
-export const scenarios: ScenarioSpec[] = SIZES.map((n) => ({
+/** The fill-only step: ergo-ts alone (Erlang at 10^7 needs ≈ 29 GB), one fill per fresh node. */
+const FILL_ONLY = 10_000_000;
+const FILL_ID = 'scale-fill-1e7';
+const N_FILL = 'spawn rate filling 0 → 10^7 live';
+
+/** The 10^7 fill target (issue 35 item 7: "10^7 processes still spawn at ≥ 800 K/s"). */
+export const figures: FigureSpec[] = [{ group: G_SCALE, name: N_FILL, target: { value: 800e3, better: 'higher' } }];
+
+const sizeScenarios: ScenarioSpec[] = SIZES.map((n) => ({
   id: scenarioId(n),
   peers: ['ergo-ts'],
   erlang: {
@@ -77,6 +85,11 @@ export const scenarios: ScenarioSpec[] = SIZES.map((n) => ({
   nodeFlags: n > 1_000_000 ? ['--max-old-space-size=16384'] : [],
   timeout: n > 1_000_000 ? 900 : 300,
 }));
+
+export const scenarios: ScenarioSpec[] = [
+  ...sizeScenarios,
+  { id: FILL_ID, peers: ['ergo-ts'], nodeFlags: ['--max-old-space-size=16384'], timeout: 600 },
+];
 
 /** A live idle process: answers each call with the request. */
 class Target extends Actor {
@@ -240,6 +253,39 @@ async function ergoScale(report: Report, c: SuiteContext, n: number): Promise<vo
   }
 }
 
+/**
+ * One fill of a fresh node from 0 to 10^7 live idle processes (`node.spawn` in chunks of
+ * FILL_CHUNK, each awaited), as one figure: a fill is 10^7 spawns and ≈ 3.7 GiB of heap, so
+ * it is not repeated in rounds. The note gives the rate of each 10^6 step (the later steps pay
+ * for marking the grown old generation).
+ */
+async function ergoFill(report: Report): Promise<void> {
+  const node = await startNode('fill@localhost', { log: { defaultLogger: { disable: true } } });
+  try {
+    const steps: number[] = [];
+    const t0 = now();
+    let last = t0;
+    for (let done = 0; done < FILL_ONLY;) {
+      const k = Math.min(FILL_CHUNK, FILL_ONLY - done);
+      const pending: Promise<PID>[] = new Array(k);
+      for (let i = 0; i < k; i++) pending[i] = node.spawn(Idle);
+      await Promise.all(pending);
+      done += k;
+      if (done % 1_000_000 === 0) {
+        const t = now();
+        steps.push(rate(1_000_000, t - last));
+        last = t;
+      }
+    }
+    const total = rate(FILL_ONLY, now() - t0);
+    const heap = process.memoryUsage().heapUsed / 2 ** 30;
+    const note = `one fill of a fresh node, chunks of ${FILL_CHUNK / 1e3}K awaited; heap at the end ${heap.toFixed(2)} GiB; per 10^6 step: ${steps.map((r) => `${(r / 1e3).toFixed(0)}K`).join(', ')}/s`;
+    reportSamples(report, { group: G_SCALE, name: N_FILL, unit: 'spawns/s', note }, [total]);
+  } finally {
+    await node.stopForce();
+  }
+}
+
 export async function scaleSuite(report: Report, ctx?: SuiteContext): Promise<void> {
   const c: SuiteContext = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 3, warmup: 1, quick: true };
   if (c.peer !== 'ergo-ts') return;
@@ -247,4 +293,5 @@ export async function scaleSuite(report: Report, ctx?: SuiteContext): Promise<vo
     if (c.scenario === undefined || c.scenario === scenarioId(n)) {
       await ergoScale(report, c, n);
     }
+  if (c.scenario === FILL_ID) await ergoFill(report);
 }
