@@ -24,10 +24,10 @@ export {
   startEntities,
   ENTITIES_CHANNEL,
   ENTITIES_DEFAULTS,
-  SHARD_LEASE_KIND,
   type EntitiesOptions,
   type EntityCallOptions,
 } from './runtime.js';
+export { SHARD_LEASE_KIND } from './leases.js';
 export {
   inspectEntities,
   inspectEntity,

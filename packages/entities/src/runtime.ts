@@ -13,9 +13,6 @@ import diagnostics from 'node:diagnostics_channel';
 import { setTimeout as delay } from 'node:timers/promises';
 
 import {
-  Actor,
-  ErrNoConnection,
-  ErrNoRoute,
   ErrProcessUnknown,
   ErrNameUnknown,
   ErrTaken,
@@ -31,7 +28,6 @@ import {
   type MessageOf,
   type Node,
   type PID,
-  type Ref,
   type ReplyOf,
   type RequestOf,
 } from 'ergo-ts';
@@ -45,19 +41,26 @@ import {
   HANDOFF_REASON,
   errorCode,
   hostName,
-  leaseLost,
   type DurableEnvelope,
   type EntityEvent,
   type HostRuntime,
 } from './host.js';
 import { ownerOfShard, shardOf } from './placement.js';
-import { ManagerInspector, isInspectRequest, shardTable } from './inspect.js';
+import {
+  EntityManager,
+  ownerNode,
+  retryable,
+  within,
+  toReply,
+  type ActivateReply,
+  type ActivateRequest,
+  type SendRequest,
+} from './manager.js';
+import { Membership } from './membership.js';
+import { Leases, SHARD_LEASE_KIND } from './leases.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
-
-/** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
-export const SHARD_LEASE_KIND = '~shard';
 
 /** The diagnostics channel the runtime publishes {@link EntityEvent}s on. */
 export const ENTITIES_CHANNEL = 'ergo-ts:entities';
@@ -134,124 +137,11 @@ export interface EntityCallOptions {
   readonly timeout?: number;
 }
 
-interface ActivateRequest {
-  readonly '~entity': 'activate';
-  readonly kind: string;
-  readonly key: string;
-}
-interface SendRequest {
-  readonly '~entity': 'send';
-  readonly kind: string;
-  readonly key: string;
-  readonly message: unknown;
-}
-/** A member tells the others it leaves (drains): they stop routing keys to it. */
-interface LeavingNotice {
-  readonly '~entity': 'leaving';
-  readonly node: string;
-}
-/** A member's runtime started: the others count it again (it may have left before under this name). */
-interface HelloNotice {
-  readonly '~entity': 'hello';
-  readonly node: string;
-}
-/**
- * A manager's answer to an activation (plain objects: they cross nodes as sent). `leaving`: the
- * node drains and takes no activation; the caller routes elsewhere.
- */
-type ActivateReply = { ok: true } | { ok: false; holder: string; expiresAt: number; leaving?: boolean };
-
-/** An activation the manager finished: it answers the call it kept (local only, by reference). */
-class Answer {
-  constructor(
-    readonly from: PID,
-    readonly ref: Ref,
-    readonly ok: boolean,
-    readonly value: unknown,
-    readonly forward?: SendRequest,
-  ) {}
-}
-
-function isRequest(v: unknown, what: string): boolean {
-  return typeof v === 'object' && v !== null && (v as { '~entity'?: unknown })['~entity'] === what;
-}
-
-/** The node name inside an owner string (`name#nonce`). */
-function ownerNode(owner: string): string {
-  const i = owner.lastIndexOf('#');
-  return i < 0 ? owner : owner.slice(0, i);
-}
-
 function positive(name: string, v: number | undefined, dflt: number): number {
   const n = v ?? dflt;
   if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1)
     throw ErrEntityIncorrect.with(`${name} must be an integer in 1..2^31-1, got ${String(v)}`);
   return n;
-}
-
-/**
- * The manager process: activates entities of this node on request of any member. Activations of
- * different keys run side by side (a stalled store call holds only its own key): the manager
- * keeps each call and answers it when that activation settles, through an {@link Answer} the
- * runtime sends it.
- */
-class EntityManager extends Actor {
-  #rt!: Entities;
-  #inspector: ManagerInspector | undefined;
-  override async init(rt: Entities, event: Event | undefined): Promise<void> {
-    this.#rt = rt;
-    // The registrar's events (a node joined, left...) come here: the runtime reads its nodes again.
-    if (event !== undefined)
-      await this.monitorEvent(event).then(undefined, (e: unknown) =>
-        this.log.warning('entities: cannot follow the registrar event: %s', String(e)),
-      );
-  }
-  override handleInspect(): Record<string, string> {
-    // Made at the first inspection: the manager's registered name exists only after its init.
-    this.#inspector ??= new ManagerInspector(this.#rt, this.node.processName(this.pid));
-    return this.#inspector.inspect();
-  }
-  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
-    if (isInspectRequest(request)) return JSON.stringify(shardTable(this.#rt));
-    if (!isRequest(request, 'activate') && !isRequest(request, 'send')) {
-      this.sendResponseError(from, ref, ErrEntityIncorrect.with('entities manager: unknown request'));
-      return undefined;
-    }
-    const r = request as ActivateRequest | SendRequest;
-    const me = this.pid;
-    const answer = (a: Answer): void => {
-      try {
-        this.#rt.node.send(me, a);
-      } catch {
-        // The manager is gone (the runtime stopped): the caller's call fails with it.
-      }
-    };
-    this.#rt.activateLocal(r.kind, r.key).then(
-      (a) => answer(new Answer(from, ref, true, a, r['~entity'] === 'send' && a.ok ? (r as SendRequest) : undefined)),
-      (e: unknown) => answer(new Answer(from, ref, false, e)),
-    );
-    return undefined; // answered by handleMessage(Answer)
-  }
-  override handleMessage(_from: PID, message: unknown): void {
-    if (message instanceof Answer) {
-      if (message.forward !== undefined) {
-        const f = message.forward;
-        this.send(new ProcessID(hostName(f.kind, f.key) as Atom, this.pid.node), f.message);
-      }
-      if (message.ok) this.sendResponse(message.from, message.ref, message.value);
-      else
-        this.sendResponseError(
-          message.from,
-          message.ref,
-          message.value instanceof Error ? message.value : new Error(String(message.value)),
-        );
-      return;
-    }
-    if (isRequest(message, 'leaving')) return this.#rt.memberLeaving(String((message as LeavingNotice).node));
-    if (isRequest(message, 'hello')) return this.#rt.memberHello(String((message as HelloNotice).node));
-    // Anything else (the registrar's event messages): the cluster changed.
-    this.#rt.membershipChanged();
-  }
 }
 
 /**
@@ -273,17 +163,9 @@ export class Entities implements HostRuntime, StoppableRuntime {
   /** Whether inspection shows entity states ({@link EntitiesOptions.inspectState}). */
   readonly inspectState: boolean;
   readonly #kinds = new Map<string, EntityKind>();
-  /** The configured members (static), or the registrar's nodes last read (`members: 'registrar'`). */
-  #members: string[];
-  readonly #fromRegistrar: boolean;
-  /** `members: 'leader'`: the registered name of the Leader actor whose peers are the members. */
-  readonly #leader: string | undefined;
-  #leaderReading = false;
-  /** The last failure reading the Leader (logged once per failure streak). */
-  #leaderFailed = '';
+  /** Who the members are (membership.ts). */
+  readonly #membership: Membership;
   readonly #handOffMs: number;
-  /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
-  readonly #leaving = new Set<string>();
   /** This node drains: it takes no activation and routes every key to the other members. */
   #draining: Promise<void> | undefined;
   /** Activations in progress on this node, by `kind/key`: a second request for a key joins the first. */
@@ -291,14 +173,10 @@ export class Entities implements HostRuntime, StoppableRuntime {
   /** Lease releases of hand-offs not settled yet. */
   readonly #releases = new Set<Promise<void>>();
   #handOffs = 0;
-  readonly #shardScope: boolean;
-  /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
-  readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
-  /** Shard leases held, shard → token. */
-  readonly #heldShards = new Map<number, number>();
+  /** The leases of this node's activations (leases.ts). */
+  readonly #leases: Leases;
   /** `kind/key` of activations asked to hand off and not ended yet. */
   readonly #handingOff = new Set<string>();
-  #registrarReading = false;
   readonly #shards: number;
   readonly #probeMs: number;
   readonly #name: string;
@@ -349,37 +227,40 @@ export class Entities implements HostRuntime, StoppableRuntime {
     this.#handOffMs = positive('handOffTimeoutMs', options.handOffTimeoutMs, ENTITIES_DEFAULTS.handOffTimeoutMs);
     if (options.leaseScope !== undefined && options.leaseScope !== 'key' && options.leaseScope !== 'shard')
       throw ErrEntityIncorrect.with(`leaseScope must be 'key' or 'shard', got ${String(options.leaseScope)}`);
-    this.#shardScope = options.leaseScope === 'shard';
-    const members = options.members ?? [];
-    this.#fromRegistrar = members === 'registrar';
-    this.#leader = members === 'leader' ? (options.leader ?? 'leader') : undefined;
-    if (this.#leader !== undefined && (typeof this.#leader !== 'string' || this.#leader === ''))
-      throw ErrEntityIncorrect.with('leader must be the non-empty registered name of a Leader actor');
-    if (!this.#fromRegistrar && this.#leader === undefined && !Array.isArray(members))
-      throw ErrEntityIncorrect.with(`members must be a list of node names, 'registrar' or 'leader'`);
-    this.#members =
-      this.#fromRegistrar || this.#leader !== undefined
-        ? []
-        : [...new Set((members as string[]).map(String))].filter((m) => m !== node.name);
-    this.#timers.push(setInterval(() => this.#renew(), renewMs).unref());
-    if (this.#members.length > 0 || this.#fromRegistrar || this.#leader !== undefined)
-      this.#timers.push(setInterval(() => this.#probe(), this.#probeMs).unref());
+    this.#leases = new Leases({
+      node,
+      store: this.measuredStore,
+      owner: this.owner,
+      ttlMs: this.leaseTtlMs,
+      shards: this.#shards,
+      shardScope: options.leaseScope === 'shard',
+      active: this.#active,
+      owned: () => this.#owned,
+      track: (release) => this.track(release),
+    });
+    this.#membership = new Membership(node, this.#name, options.members ?? [], options.leader, {
+      changed: () => {
+        this.#observeMembers();
+      },
+      stopped: () => this.#stopped,
+    });
+    this.#timers.push(setInterval(() => this.#leases.renew(), renewMs).unref());
+    if (this.#membership.probed) this.#timers.push(setInterval(() => this.#membership.probe(), this.#probeMs).unref());
   }
 
   /** @internal */
   async start(): Promise<void> {
     let event: Event | undefined;
-    if (this.#fromRegistrar) {
+    if (this.#membership.fromRegistrar) {
       const reg = this.node.network().registrar();
       if (reg.info().supportEvent) event = reg.event();
     }
     this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this, event);
     await this.#startApplication();
-    if (this.#fromRegistrar) await this.#readRegistrar();
-    if (this.#leader !== undefined) await this.#readLeader();
+    await this.#membership.read();
     this.#observeMembers();
-    this.#probe();
-    this.#tell({ '~entity': 'hello', node: this.node.name });
+    this.#membership.probe();
+    this.#membership.tell({ '~entity': 'hello', node: this.node.name });
   }
 
   /**
@@ -388,12 +269,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
    * (unless no other member is live).
    */
   members(): string[] {
-    if (this.#members.length === 0) return [this.node.name];
-    const connected = this.#connected();
-    for (const l of this.#leaving) if (!connected.has(l)) this.#leaving.delete(l);
-    const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m));
-    if (this.#draining === undefined || live.length === 0) live.push(this.node.name);
-    return live.sort();
+    return this.#membership.live(this.#draining !== undefined);
   }
 
   /** The node that owns `to`'s key now (by this node's view of the live members). */
@@ -461,7 +337,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
     if (!first && !this.#stopped)
       for (const [kind, keys] of this.#active)
         for (const [key, { pid }] of keys) if (!owned.has(shardOf(key, this.#shards))) this.#handOff(kind, key, pid);
-    if (!first && !this.#stopped && this.#draining === undefined) this.#releaseLostShards();
+    if (!first && !this.#stopped && this.#draining === undefined) this.#leases.releaseLost();
     return members;
   }
 
@@ -549,7 +425,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
   }
 
   async #drain(): Promise<void> {
-    this.#tell({ '~entity': 'leaving', node: this.node.name });
+    this.#membership.tell({ '~entity': 'leaving', node: this.node.name });
     // Activations under way finish first (then they are active, and hand off as the others).
     await Promise.allSettled([...this.#activating.values()]);
     const empty = this.#whenEmpty();
@@ -570,7 +446,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
     clearTimeout(timer);
     while (this.#releases.size > 0) await Promise.allSettled([...this.#releases]);
     // Shard leases last: every activation under them has ended.
-    await Promise.allSettled([...this.#heldShards.keys()].map((s) => this.#releaseShard(s)));
+    await this.#leases.releaseShards();
   }
 
   /** Resolves once this node runs no activation. */
@@ -696,7 +572,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
     } catch (err) {
       if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name
       if (ErrLeaseHeld.is(err)) {
-        const lease = await this.measuredStore.lease(this.#leaseId(kind, key));
+        const lease = await this.measuredStore.lease(this.#leases.leaseId(kind, key));
         return { ok: false, holder: lease?.owner ?? '', expiresAt: lease?.expiresAt ?? 0 };
       }
       throw err;
@@ -716,7 +592,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
     if (keys?.get(key)?.token === token) {
       keys.delete(key);
       this.#handingOff.delete(`${kind}/${key}`);
-      if (this.#draining === undefined) this.#releaseLostShards();
+      if (this.#draining === undefined) this.#leases.releaseLost();
     }
     if (this.#onEmpty !== undefined && this.#count() === 0) this.#onEmpty();
   }
@@ -738,60 +614,14 @@ export class Entities implements HostRuntime, StoppableRuntime {
     if (channel.hasSubscribers) channel.publish(event);
   }
 
-  /** The lease (kind, key) activations write under. */
-  #leaseId(kind: string, key: string): EntityId {
-    return this.#shardScope ? { kind: SHARD_LEASE_KIND, key: String(shardOf(key, this.#shards)) } : { kind, key };
-  }
-
   /** @internal HostRuntime */
-  async takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }> {
-    if (!this.#shardScope) return this.measuredStore.acquire({ kind, key, owner: this.owner, ttlMs: this.leaseTtlMs });
-    const shard = shardOf(key, this.#shards);
-    const id = this.#leaseId(kind, key);
-    let p = this.#shardLeases.get(shard);
-    if (p === undefined) {
-      const taking = this.measuredStore.acquire({ ...id, owner: this.owner, ttlMs: this.leaseTtlMs });
-      this.#shardLeases.set(shard, taking);
-      p = taking;
-      taking.then(
-        (r) => {
-          if (this.#shardLeases.get(shard) !== taking) return;
-          if (r.acquired) this.#heldShards.set(shard, r.token);
-          else this.#shardLeases.delete(shard); // held elsewhere: ask again next time
-        },
-        () => {
-          if (this.#shardLeases.get(shard) === taking) this.#shardLeases.delete(shard);
-        },
-      );
-    }
-    const r = await p;
-    return r.acquired ? { ...r, lease: id } : r;
+  takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }> {
+    return this.#leases.take(kind, key);
   }
 
   /** @internal HostRuntime */
   releaseLease(kind: string, key: string, token: number): Promise<void> {
-    if (this.#shardScope) return Promise.resolve(); // the shard's lease stays with this node
-    return this.measuredStore.release({ kind, key }, token);
-  }
-
-  /** Gives a shard lease back (the node drains, or no longer owns the shard and runs none of its keys). */
-  #releaseShard(shard: number): Promise<void> {
-    const token = this.#heldShards.get(shard);
-    this.#shardLeases.delete(shard);
-    this.#heldShards.delete(shard);
-    if (token === undefined) return Promise.resolve();
-    return this.measuredStore.release({ kind: SHARD_LEASE_KIND, key: String(shard) }, token).catch((e: unknown) => {
-      this.node.log.warning('entities: releasing shard %d failed (%s): %s', shard, errorCode(e), String(e));
-    });
-  }
-
-  /** Releases the shard leases of shards this node no longer owns and runs no key of. */
-  #releaseLostShards(): void {
-    if (!this.#shardScope || this.#heldShards.size === 0) return;
-    const busy = new Set<number>();
-    for (const keys of this.#active.values()) for (const key of keys.keys()) busy.add(shardOf(key, this.#shards));
-    for (const s of [...this.#heldShards.keys()])
-      if (!this.#owned.has(s) && !busy.has(s)) this.track(this.#releaseShard(s));
+    return this.#leases.release(kind, key, token);
   }
 
   /** @internal HostRuntime */
@@ -808,74 +638,19 @@ export class Entities implements HostRuntime, StoppableRuntime {
   /** @internal the manager heard that `node` leaves: its keys route to the next owners. */
   memberLeaving(node: string): void {
     if (node === this.node.name) return;
-    this.#leaving.add(node);
+    this.#membership.leaving(node);
     this.#observeMembers();
   }
 
   /** @internal the manager heard that `node`'s runtime started: it counts again. */
   memberHello(node: string): void {
-    this.#leaving.delete(node);
-    if ((this.#fromRegistrar || this.#leader !== undefined) && !this.#members.includes(node) && node !== this.node.name)
-      this.#members.push(node);
+    this.#membership.hello(node);
     this.#observeMembers();
   }
 
   /** @internal the registrar told of a change: read its nodes again. */
   membershipChanged(): void {
-    if (this.#fromRegistrar) void this.#readRegistrar();
-  }
-
-  /** Reads the registrar's nodes into the members (`members: 'registrar'`). */
-  async #readRegistrar(): Promise<void> {
-    if (this.#registrarReading || this.#stopped) return;
-    this.#registrarReading = true;
-    try {
-      const nodes = await this.node.network().registrar().nodes();
-      this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.node.name).sort();
-      this.#observeMembers();
-    } catch (e) {
-      this.node.log.warning("entities: reading the registrar's nodes failed (%s): %s", errorCode(e), String(e));
-    } finally {
-      this.#registrarReading = false;
-    }
-  }
-
-  /** Reads the nodes of the Leader's live peers into the members (`members: 'leader'`). */
-  async #readLeader(): Promise<void> {
-    if (this.#leaderReading || this.#stopped || this.#leader === undefined) return;
-    this.#leaderReading = true;
-    try {
-      const info = await this.node.inspect(this.#leader, 'peer_nodes');
-      const raw = info.peer_nodes;
-      if (raw === undefined)
-        throw ErrEntityIncorrect.with(
-          `${this.#leader} answers no peer_nodes (not a Leader, or its handleInspect drops the default items)`,
-        );
-      const nodes = JSON.parse(raw) as unknown;
-      if (!Array.isArray(nodes)) throw ErrEntityIncorrect.with(`${this.#leader}: peer_nodes is not a list`);
-      this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.node.name).sort();
-      this.#leaderFailed = '';
-      this.#observeMembers();
-    } catch (e) {
-      const why = `${errorCode(e)}: ${String(e)}`;
-      if (why !== this.#leaderFailed) this.node.log.warning("entities: reading the Leader's peers failed (%s)", why);
-      this.#leaderFailed = why;
-    } finally {
-      this.#leaderReading = false;
-    }
-  }
-
-  /** Sends a notice to the manager of every live member (best effort: a member that misses it learns by routing). */
-  #tell(notice: LeavingNotice | HelloNotice): void {
-    const connected = this.#connected();
-    for (const m of this.#members) {
-      if (!connected.has(m)) continue;
-      try {
-        this.node.send(new ProcessID(this.#name as Atom, m as Atom), notice);
-      } catch {
-        // Disconnected meanwhile.
-      }
-    }
+    this.#membership.registrarChanged();
   }
 
   #count(): number {
@@ -976,115 +751,6 @@ export class Entities implements HostRuntime, StoppableRuntime {
     const r = await this.node.call(new ProcessID(this.#name as Atom, target as Atom), req, { timeout: left });
     return toReply(r);
   }
-
-  #renew(): void {
-    if (this.#shardScope) return this.#renewShards();
-    for (const [kind, keys] of this.#active) {
-      if (keys.size === 0) continue;
-      const tokens = new Map([...keys].map(([key, v]) => [key, v.token]));
-      this.measuredStore.renew(kind, this.owner, tokens, this.leaseTtlMs).then(
-        (lost) => {
-          for (const key of lost) {
-            const a = keys.get(key);
-            if (a === undefined || a.token !== tokens.get(key)) continue;
-            try {
-              // Logged once, as a warning, by the host (not an abnormal termination for the core).
-              this.node.sendExit(a.pid, leaseLost(`taken over or expired`));
-            } catch {
-              // Already gone.
-            }
-          }
-        },
-        (err: unknown) => this.node.log.warning('entities: renewing leases failed: %s', String(err)),
-      );
-    }
-  }
-
-  /** Renews the shard leases held; a shard lost (taken over) ends every activation of its keys here. */
-  #renewShards(): void {
-    if (this.#heldShards.size === 0) return;
-    const tokens = new Map([...this.#heldShards].map(([s, t]) => [String(s), t]));
-    this.measuredStore.renew(SHARD_LEASE_KIND, this.owner, tokens, this.leaseTtlMs).then(
-      (lost) => {
-        for (const k of lost) {
-          const shard = Number(k);
-          if (this.#heldShards.get(shard) !== tokens.get(k)) continue;
-          this.#heldShards.delete(shard);
-          this.#shardLeases.delete(shard);
-          this.node.log.warning('entities: shard %d lease lost; ending its activations here', shard);
-          for (const keys of this.#active.values())
-            for (const [key, a] of keys)
-              if (shardOf(key, this.#shards) === shard)
-                try {
-                  this.node.sendExit(a.pid, leaseLost(`shard ${shard} taken over or expired`));
-                } catch {
-                  // Already gone.
-                }
-        }
-      },
-      (err: unknown) => this.node.log.warning('entities: renewing shard leases failed: %s', String(err)),
-    );
-  }
-
-  /** The nodes this node is connected to (none when it runs without a network). */
-  #connected(): Set<string> {
-    try {
-      return new Set<string>(this.node.network().nodes());
-    } catch {
-      return new Set();
-    }
-  }
-
-  #probe(): void {
-    if (this.#stopped || !this.node.isAlive()) return;
-    if (this.#fromRegistrar) void this.#readRegistrar();
-    if (this.#leader !== undefined) void this.#readLeader();
-    if (this.#members.length === 0) return;
-    this.#observeMembers();
-    const connected = this.#connected();
-    for (const m of this.#members) {
-      if (connected.has(m)) continue;
-      try {
-        this.node
-          .network()
-          .getNode(m)
-          .then(undefined, () => undefined);
-      } catch {
-        // No network on this node: members never connect.
-      }
-    }
-  }
-}
-
-/** `p`'s outcome, or a rejection with `timedOut()` once `ms` pass (a late outcome of `p` is dropped). */
-function within<T>(p: Promise<T>, ms: number, timedOut: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const guard = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut()), ms);
-  });
-  p.catch(() => undefined); // lost the race: its rejection must not go unhandled
-  return Promise.race([p, guard]).finally(() => clearTimeout(timer));
-}
-
-/** A failure that routing again (after a pause) may get past: the owner moved, went down or is busy. */
-function retryable(err: unknown): boolean {
-  return ErrLeaseHeld.is(err) || ErrNoConnection.is(err) || ErrNoRoute.is(err) || isGone(err);
-}
-
-function isGone(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === 'ERR_PROCESS_TERMINATED' || code === 'ERR_NODE_TERMINATED' || code === 'ERR_NETWORK_STOPPED';
-}
-
-function toReply(r: unknown): ActivateReply {
-  const get = (k: string): unknown => (r instanceof Map ? r.get(k) : (r as Record<string, unknown>)?.[k]);
-  if (get('ok') === true) return { ok: true };
-  return {
-    ok: false,
-    holder: String(get('holder') ?? ''),
-    expiresAt: Number(get('expiresAt') ?? 0),
-    ...(get('leaving') === true ? { leaving: true } : {}),
-  };
 }
 
 /**

@@ -60,17 +60,13 @@ import {
   ChaosPool,
   ChaosSup,
   Hang,
-  NAMES_REG,
-  NAMES_TOP,
   StopNode,
   SupCmd,
-  World,
-  delay,
-  mulberry32,
   randomCmd,
   randomReason,
   type ActorCfg,
-} from './chaos_helpers.js';
+} from './chaos_actors.js';
+import { NAMES_REG, NAMES_TOP, World, delay, mulberry32 } from './chaos_world.js';
 import { quietNode, trackUnhandled, turn } from './helpers.js';
 
 // --- the driver ---------------------------------------------------------------------------------

@@ -6,7 +6,7 @@ export * from './options.js';
 export { MANAGER_NAME, OBSERVER_VERSION } from './manager.js';
 export { HUB_NAME, type HubStats } from './hub.js';
 export { POST_POOL_NAME } from './post.js';
-export { SESSION_PREFIX } from './session.js';
+export { SESSION_PREFIX } from './session_protocol.js';
 export { toJSONValue, toJSONString, parsePID, parseAlias, nodeCRC } from './json.js';
 export {
   HISTORY_NAME,

@@ -25,7 +25,8 @@ import {
   type ObserverOptions,
 } from './options.js';
 import { POST_POOL_NAME } from './post.js';
-import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, Session } from './session.js';
+import { Session } from './session.js';
+import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX } from './session_protocol.js';
 import {
   MUX_STREAM,
   MUX_STREAM_ID,

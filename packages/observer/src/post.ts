@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { ErrProcessUnknown, ErrTimeout, Pool, WebWorker, type PID, type PoolOptions } from 'ergo-ts';
 
 import { OBSERVER_MAX_BODY } from './options.js';
-import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session.js';
+import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session_protocol.js';
 
 /** Registered name of the POST pool. */
 export const POST_POOL_NAME = 'observer_post_pool';

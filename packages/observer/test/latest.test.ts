@@ -11,7 +11,7 @@ import { eventually } from '@ergo-ts/test-support';
 import { Actor, type Node, type PID } from 'ergo-ts';
 
 import { HUB_NAME, SESSION_PREFIX } from '../src/index.js';
-import { SessionCommand, SessionReply } from '../src/session.js';
+import { SessionCommand, SessionReply } from '../src/session_protocol.js';
 import { StreamClient, post, startObserved, WAIT } from './helpers.js';
 
 const PROCESSES = 40;

@@ -1,7 +1,8 @@
 // The recording process: the gen `Process` a behaviour under test is bound to. Every side
 // effect becomes an event in the harness' history instead of reaching a node; state rules are
 // the engine's (Ergo 3.2's, with the wider Init), so an operation the real node would refuse
-// (sendEvent or info in init...) is refused here too.
+// (sendEvent or info in init...) is refused here too. What it sends out (messages, exits,
+// responses, calls, meta operations) is recorded by process_outbound.ts.
 
 import { rejected } from '../gen/ignorable.js';
 import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
@@ -19,13 +20,7 @@ import {
   ErrTargetUnknown,
 } from '../gen/errors.js';
 import { Event, type EventOptions } from '../gen/event.js';
-import {
-  sleepingRefusal,
-  validateAtomName,
-  validatePriority,
-  validateProcessOptions,
-  validateTimeoutMs,
-} from '../gen/validate.js';
+import { sleepingRefusal, validateAtomName, validateProcessOptions } from '../gen/validate.js';
 import { type LogLevel } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type {
@@ -52,29 +47,19 @@ import { ProcessID } from '../gen/processid.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { TestClock } from './clock.js';
 import {
-  CallEvent,
+  type CallEvent,
   EventEvent,
   type EventLog,
   ForwardEvent,
   NameEvent,
-  SendAfterEvent,
-  SendEvent,
-  SendExitEvent,
-  SendResponseErrorEvent,
-  SendResponseEvent,
-  SendExitMetaEvent,
   SpawnEvent,
-  SpawnMetaEvent,
   WatchEvent,
 } from './events.js';
 import { Failures } from './failures.js';
 import { TestLog } from './log.js';
 import { TestMailbox } from './mailbox.js';
 import type { TestNode } from './node.js';
-
-const MASK_R = ProcessState.Running | ProcessState.WaitResponse;
-const MASK_IR = ProcessState.Init | MASK_R;
-const MASK_IRT = MASK_IR | ProcessState.Terminated;
+import { MASK_IR, MASK_R, OutboundRecorder } from './process_outbound.js';
 
 /**
  * How the recording process answers the calls the actor makes: return the reply (or a promise
@@ -145,6 +130,8 @@ export class TestProcess implements Process {
   #important = false;
   #keepOrder = true;
   readonly #compression: Compression = { enable: false, type: 'gzip', level: 0, threshold: 1024 };
+  /** Records the sends, calls and meta operations (process_outbound.ts). */
+  readonly #out: OutboundRecorder;
 
   constructor(
     readonly node: TestNode,
@@ -161,6 +148,14 @@ export class TestProcess implements Process {
     this.log = new TestLog(history, settings.logLevel);
     this.failures = new Failures('process', history);
     this.#started = clock.now();
+    this.#out = new OutboundRecorder(this, {
+      allow: (mask, op) => this.#allow(mask, op),
+      droppedAsleep: (op) => this.#droppedAsleep(op),
+      fail: (method, args) => this.#fail(method, args),
+      state: () => this.#state,
+      priority: () => this.#priority,
+      important: () => this.#important,
+    });
   }
 
   // --- harness hooks ---------------------------------------------------------------------------
@@ -385,21 +380,7 @@ export class TestProcess implements Process {
 
   send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
-    if (this.#droppedAsleep('send')) return;
-    this.#allow(MASK_IRT, 'send');
-    this.#fail('send', [to, message]);
-    this.#checkTarget('send', to);
-    if (options?.priority !== undefined) validatePriority(options.priority);
-    this.history.push(
-      new SendEvent(
-        this.pid,
-        to,
-        message,
-        options?.priority ?? this.#priority,
-        options?.important ?? this.#important,
-        false,
-      ),
-    );
+    this.#out.send(to, message, options);
   }
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
     if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
@@ -407,15 +388,7 @@ export class TestProcess implements Process {
   }
   sendImportant<T extends SendTarget>(to: T, message: MessageFor<T>): Promise<void>;
   sendImportant(to: SendTarget, message: unknown): Promise<void> {
-    try {
-      this.#allow(MASK_R, 'sendImportant');
-      this.#fail('sendImportant', [to, message]);
-      this.#checkTarget('sendImportant', to);
-      this.history.push(new SendEvent(this.pid, to, message, this.#priority, true, false));
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e, undefined, 'a test-kit call');
-    }
+    return this.#out.sendImportant(to, message);
   }
   sendAfter<T extends SendTarget>(
     to: T,
@@ -424,20 +397,7 @@ export class TestProcess implements Process {
     priority?: MessagePriority,
   ): CancelFunc;
   sendAfter(to: SendTarget, message: unknown, delayMs: number, priority?: MessagePriority): CancelFunc {
-    this.#allow(MASK_IR, 'sendAfter');
-    this.#fail('sendAfter', [to, message, delayMs]);
-    this.#checkTarget('sendAfter', to);
-    if (typeof delayMs !== 'number' || !(delayMs >= 0))
-      throw ErrIncorrect.with(`sendAfter: invalid delay ${String(delayMs)}`);
-    this.history.push(new SendAfterEvent(this.pid, to, message, delayMs));
-    const prio = priority ?? this.#priority;
-    let fired = false;
-    const handle = this.clock.setTimeout(() => {
-      fired = true;
-      if (this.#state === ProcessState.Terminated) return; // timers die with their process
-      this.history.push(new SendEvent(this.pid, to, message, prio, this.#important, true));
-    }, delayMs);
-    return () => !fired && this.clock.clearTimeout(handle);
+    return this.#out.sendAfter(to, message, delayMs, priority);
   }
   /** sendAfter with an explicit priority (I/R); recorded as sendAfter, its send with that priority. */
   sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
@@ -446,70 +406,27 @@ export class TestProcess implements Process {
     return this.sendAfter(to, message, delayMs, priority);
   }
   sendExit(to: PID, reason: Error): void {
-    if (this.#droppedAsleep('sendExit')) return;
-    this.#allow(MASK_IRT, 'sendExit');
-    this.#checkExit(to, reason);
-    this.#fail('sendExit', [to, reason]);
-    this.history.push(new SendExitEvent(this.pid, to, reason, 0));
+    this.#out.sendExit(to, reason);
   }
   sendExitAfter(to: PID, reason: Error, delayMs: number): CancelFunc {
-    this.#allow(MASK_IR, 'sendExitAfter');
-    this.#checkExit(to, reason);
-    this.#fail('sendExitAfter', [to, reason, delayMs]);
-    this.history.push(new SendExitEvent(this.pid, to, reason, delayMs));
-    let fired = false;
-    const handle = this.clock.setTimeout(() => {
-      fired = true;
-      if (this.#state !== ProcessState.Terminated) this.history.push(new SendExitEvent(this.pid, to, reason, 0));
-    }, delayMs);
-    return () => !fired && this.clock.clearTimeout(handle);
+    return this.#out.sendExitAfter(to, reason, delayMs);
   }
   sendResponse(to: PID, ref: Ref, value: unknown): void {
-    if (this.#droppedAsleep('sendResponse')) return;
-    this.#allow(MASK_IR, 'sendResponse');
-    this.#fail('sendResponse', [to, ref, value]);
-    this.history.push(new SendResponseEvent(this.pid, to, ref, value));
+    this.#out.sendResponse(to, ref, value);
   }
   sendResponseError(to: PID, ref: Ref, error: Error): void {
-    if (this.#droppedAsleep('sendResponseError')) return;
-    this.#allow(MASK_IR, 'sendResponseError');
-    this.#fail('sendResponseError', [to, ref, error]);
-    this.history.push(new SendResponseErrorEvent(this.pid, to, ref, error));
+    this.#out.sendResponseError(to, ref, error);
   }
   /**
    * Records the reply as sendResponse does and resolves: under the kit the caller is taken to be
    * waiting (make it fail with `failures` on 'sendResponseImportant', e.g. ErrResponseIgnored).
    */
   sendResponseImportant(to: PID, ref: Ref, value: unknown): Promise<void> {
-    try {
-      this.#allow(MASK_IR, 'sendResponseImportant');
-      this.#fail('sendResponseImportant', [to, ref, value]);
-      this.history.push(new SendResponseEvent(this.pid, to, ref, value));
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e, undefined, 'a test-kit call');
-    }
+    return this.#out.sendResponseImportant(to, ref, value);
   }
   /** Records the error reply as sendResponseError does and resolves (see sendResponseImportant). */
   sendResponseErrorImportant(to: PID, ref: Ref, error: Error): Promise<void> {
-    try {
-      this.#allow(MASK_IR, 'sendResponseErrorImportant');
-      if (!(error instanceof Error)) throw ErrIncorrect.with('sendResponseErrorImportant: the error must be an Error');
-      this.#fail('sendResponseErrorImportant', [to, ref, error]);
-      this.history.push(new SendResponseErrorEvent(this.pid, to, ref, error));
-      return Promise.resolve();
-    } catch (e) {
-      return rejected(e, undefined, 'a test-kit call');
-    }
-  }
-  #checkTarget(op: string, to: unknown): void {
-    if (to === undefined || to === null || to === '') throw ErrIncorrect.with(`${op}: empty target`);
-  }
-  #checkExit(to: PID, reason: Error): void {
-    if (!(to instanceof PID)) throw ErrIncorrect.with('sendExit: target must be a PID');
-    if (!(reason instanceof Error)) throw ErrIncorrect.with('sendExit: reason must be an Error');
-    if (to.equals(this.pid) || to.equals(this.parent) || to.equals(this.leader))
-      throw ErrNotAllowed.with(`exit to ${to}`);
+    return this.#out.sendResponseErrorImportant(to, ref, error);
   }
 
   // --- calls -----------------------------------------------------------------------------------
@@ -520,21 +437,7 @@ export class TestProcess implements Process {
     options?: CallOptions,
   ): Promise<ReplyFor<T, R>>;
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
-    try {
-      this.#allow(MASK_IR, 'call');
-      if (to instanceof PID && to.equals(this.pid)) throw ErrNotAllowed.with('call to itself');
-      this.#checkTarget('call', to);
-      if (options?.timeout !== undefined) validateTimeoutMs(options.timeout, 'call timeout', false);
-      if (options?.priority !== undefined) validatePriority(options.priority);
-      this.#fail('call', [to, request]);
-      const event = new CallEvent(this.pid, to, request, options);
-      this.history.push(event);
-      const answer = this.callResponder(event);
-      if (answer instanceof Error) return rejected(answer, undefined, 'a test-kit call');
-      return Promise.resolve(answer);
-    } catch (e) {
-      return rejected(e, undefined, 'a test-kit call');
-    }
+    return this.#out.call(to, request, options);
   }
   callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
     to: T,
@@ -561,15 +464,7 @@ export class TestProcess implements Process {
   }
   /** Records the request as a call `{ inspect: items }` to `pid` and resolves with an empty map. */
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
-    try {
-      this.#allow(MASK_IR, 'inspect');
-      if (pid.equals(this.pid)) throw ErrNotAllowed.with('inspect of itself');
-      this.#fail('inspect', [pid, ...items]);
-      this.history.push(new CallEvent(this.pid, pid, { inspect: items }, undefined));
-      return Promise.resolve({});
-    } catch (e) {
-      return rejected(e, undefined, 'a test-kit call');
-    }
+    return this.#out.inspect(pid, ...items);
   }
   info(): ProcessInfo {
     this.#allow(MASK_R, 'info');
@@ -800,48 +695,19 @@ export class TestProcess implements Process {
    * does not run. ErrIncorrect when `behavior` is not an object.
    */
   spawnMeta(behavior: object, options?: object): Alias {
-    this.#allow(MASK_IR, 'spawnMeta');
-    if (behavior === null || typeof behavior !== 'object')
-      throw ErrIncorrect.with('spawnMeta: behavior must be an object');
-    this.#fail('spawnMeta', [behavior, options]);
-    const id = this.node.nextAlias();
-    this.history.push(new SpawnMetaEvent(this.pid, id, behavior, options));
-    return id;
+    return this.#out.spawnMeta(behavior, options);
   }
   /** Records an exit signal to a meta process (I/R/T). ErrIncorrect without an Alias and an Error. */
   sendExitMeta(meta: Alias, reason: Error): void {
-    this.#allow(MASK_IRT, 'sendExitMeta');
-    this.#checkExitMeta(meta, reason);
-    this.#fail('sendExitMeta', [meta, reason]);
-    this.history.push(new SendExitMetaEvent(this.pid, meta, reason, 0));
+    this.#out.sendExitMeta(meta, reason);
   }
   /** Records a delayed exit to a meta (I/R); the exit itself is recorded when the test clock passes the delay. */
   sendExitMetaAfter(meta: Alias, reason: Error, delayMs: number): CancelFunc {
-    this.#allow(MASK_IR, 'sendExitMetaAfter');
-    this.#checkExitMeta(meta, reason);
-    this.#fail('sendExitMetaAfter', [meta, reason, delayMs]);
-    this.history.push(new SendExitMetaEvent(this.pid, meta, reason, delayMs));
-    let fired = false;
-    const handle = this.clock.setTimeout(() => {
-      fired = true;
-      if (this.#state !== ProcessState.Terminated) this.history.push(new SendExitMetaEvent(this.pid, meta, reason, 0));
-    }, delayMs);
-    return () => !fired && this.clock.clearTimeout(handle);
-  }
-  #checkExitMeta(meta: Alias, reason: Error): void {
-    if (!(meta instanceof Alias)) throw ErrIncorrect.with('sendExitMeta: target must be an Alias');
-    if (!(reason instanceof Error)) throw ErrIncorrect.with('sendExitMeta: reason must be an Error');
+    return this.#out.sendExitMetaAfter(meta, reason, delayMs);
   }
   /** Records the request and resolves with an empty map (the meta does not run). */
   inspectMeta(meta: Alias, ...items: string[]): Promise<Record<string, string>> {
-    try {
-      this.#allow(MASK_IR, 'inspectMeta');
-      this.#fail('inspectMeta', [meta, ...items]);
-      this.history.push(new CallEvent(this.pid, meta, { inspect: items }, undefined));
-      return Promise.resolve({});
-    } catch (e) {
-      return rejected(e, undefined, 'a test-kit call');
-    }
+    return this.#out.inspectMeta(meta, ...items);
   }
   /** Meta processes do not run under the kit: always ErrMetaUnknown. */
   metaInfo(meta: Alias): never {

@@ -23,15 +23,13 @@
 // once with noproc, a crash with its reason), then `'$gen_call'`, DEMONITOR_P after the reply.
 
 import {
-  Alias,
+  type Alias,
   ErrNoConnection,
   ErrProcessIncarnation,
-  ErrProtocolViolation,
   ErrUnsupported,
-  MessagePriority,
   PID,
-  ProcessID,
-  Ref,
+  type ProcessID,
+  type Ref,
   toError,
   type ApplicationInfo,
   type Atom,
@@ -51,51 +49,23 @@ import {
 import type { DistConnection } from '../distribution/connection.js';
 import { DistError } from '../errors.js';
 import { DFLAG } from '../handshake/flags.js';
+import { ErlAtom, ErlImproperList, type ErlRef, atom, refToErl, termKey, tuple, type Term } from '../etf/terms.js';
 import {
-  ErlAtom,
-  ErlImproperList,
-  ErlRef,
-  ErlTuple,
-  atom,
-  isAtom,
-  refToErl,
-  termKey,
-  tuple,
-  type Term,
-} from '../etf/terms.js';
-import { reasonFromTerm, reasonToTerm } from './reasons.js';
-
-/** Control message operation codes (ERLANG.md §4). */
-export const OP = {
-  LINK: 1,
-  SEND: 2,
-  EXIT: 3,
-  UNLINK: 4,
-  NODE_LINK: 5,
-  REG_SEND: 6,
-  GROUP_LEADER: 7,
-  EXIT2: 8,
-  SEND_TT: 12,
-  EXIT_TT: 13,
-  REG_SEND_TT: 16,
-  EXIT2_TT: 18,
-  MONITOR_P: 19,
-  DEMONITOR_P: 20,
-  MONITOR_P_EXIT: 21,
-  SEND_SENDER: 22,
-  SEND_SENDER_TT: 23,
-  PAYLOAD_EXIT: 24,
-  PAYLOAD_EXIT_TT: 25,
-  PAYLOAD_EXIT2: 26,
-  PAYLOAD_EXIT2_TT: 27,
-  PAYLOAD_MONITOR_P_EXIT: 28,
-  SPAWN_REQUEST: 29,
-  SPAWN_REQUEST_TT: 30,
-  ALIAS_SEND: 33,
-  ALIAS_SEND_TT: 34,
-  UNLINK_ID: 35,
-  UNLINK_ID_ACK: 36,
-} as const;
+  EMPTY,
+  GEN_CALL,
+  NORMAL_OPTIONS,
+  OP,
+  RefTable,
+  aliasOfTag,
+  linkKey,
+  type CallIn,
+  type CallOut,
+  type LinkRecord,
+  type MonitorIn,
+  type MonitorOut,
+} from './control.js';
+import { ErlangInbound } from './inbound.js';
+import { reasonToTerm } from './reasons.js';
 
 /** Options of an {@link ErlangConnection}. */
 export interface ErlangConnectionOptions {
@@ -106,60 +76,6 @@ export interface ErlangConnectionOptions {
    */
   callTag?: 'alias' | 'ref';
 }
-
-/** One link between a local process and an Erlang process. */
-interface LinkRecord {
-  local: PID;
-  remote: PID;
-  /** The local process linked (the engine holds its one-way relation). */
-  engine: boolean;
-  /** The Erlang side linked (LINK arrived). */
-  erlang: boolean;
-  /** Non-zero while our UNLINK_ID waits for its ack. */
-  unlinking: number;
-}
-
-/** An Erlang process monitoring a local target. */
-interface MonitorIn {
-  watcher: PID;
-  ref: ErlRef;
-  /** The target as Erlang named it: a local PID, or an atom (by name). */
-  target: PID | ErlAtom;
-  targetKey: string;
-}
-
-/** A local process monitoring an Erlang target. */
-interface MonitorOut {
-  watcher: PID;
-  target: PID | ProcessID;
-  ref: ErlRef;
-}
-
-/** A local process waiting for an Erlang gen_server's reply. */
-interface CallOut {
-  caller: PID;
-  ref: Ref;
-  target: PID | ErlAtom;
-  /** Unix seconds after which the entry is dropped. */
-  deadline: number;
-}
-
-/** An Erlang caller waiting for a local process's reply. */
-interface CallIn {
-  caller: PID;
-  tag: Term;
-  /** The ref inside the tag (the caller's monitor ref), for DEMONITOR_P cleanup. */
-  mref: string;
-}
-
-const EMPTY = atom('');
-const GEN_CALL = '$gen_call';
-const NORMAL_OPTIONS: MessageOptions = {
-  priority: MessagePriority.Normal,
-  important: false,
-  compression: null,
-  keepNetworkOrder: true,
-};
 
 /**
  * The Connection to one Erlang node. Created by the node's Erlang integration while dialling
@@ -187,13 +103,15 @@ export class ErlangConnection implements Connection {
   readonly #callsOut = new Map<string, CallOut>();
   readonly #callsIn = new Map<string, CallIn>();
   readonly #callsInByMref = new Map<string, string>();
-  /** Erlang refs that are not 3 words, by the key of the Ref/Alias standing for them. */
-  readonly #oddRefs = new Map<string, ErlRef>();
+  /** The Refs/Aliases standing for the peer's refs (control.ts). */
+  readonly #refs = new RefTable();
   #pendingUnlinks: LinkRecord[] | null = null;
   #unlinkId = 0;
   #nobody: PID | null = null;
   #sweep: NodeJS.Timeout;
   readonly #remoteNode: ErlangRemoteNode;
+  /** Handles the control messages that arrive (inbound.ts). */
+  readonly #inbound: ErlangInbound;
 
   constructor(
     peer: Atom,
@@ -208,6 +126,24 @@ export class ErlangConnection implements Connection {
     this.#options = options;
     this.#onClose = onClose;
     this.#remoteNode = new ErlangRemoteNode(this);
+    this.#inbound = new ErlangInbound({
+      peer,
+      core,
+      log,
+      links: this.#links,
+      monitorsIn: this.#monitorsIn,
+      monitorsOut: this.#monitorsOut,
+      monitorsOutByRef: this.#monitorsOutByRef,
+      callsOut: this.#callsOut,
+      callsIn: this.#callsIn,
+      callsInByMref: this.#callsInByMref,
+      toRef: (r, alias) => this.#refs.toRef(r, alias),
+      settleCall: (key, from, ok, value) => this.#settleCall(key, from, ok, value),
+      anyPid: () => this.#anyPid(),
+      watchLocal: (fn) => this.#watchLocal(fn),
+      tell: (control, payload) => this.#tell(control, payload),
+      sendResponseError: (from, to, options, error) => this.sendResponseError(from, to, options, error),
+    });
     this.#sweep = setInterval(() => this.#sweepCalls(), 5000);
     this.#sweep.unref();
   }
@@ -243,7 +179,7 @@ export class ErlangConnection implements Connection {
     this.#peerCreation = dist.peerCreation;
     this.#flags = dist.flags;
     this.#connectedAt = Date.now();
-    dist.on('message', ({ control, payload }) => this.#dispatch(control, payload));
+    dist.on('message', ({ control, payload }) => this.#inbound.dispatch(control, payload));
     // Processes that asked for node notices hear of it (MessageNodeUp).
     try {
       this.#core.routeNodeUp(this.peer);
@@ -300,18 +236,6 @@ export class ErlangConnection implements Connection {
     if (this.#peerCreation !== 0 && to.creation !== this.#peerCreation) throw ErrProcessIncarnation.with(to.toString());
   }
 
-  #erlRef(r: Ref | Alias): ErlRef {
-    return this.#oddRefs.get(r.key) ?? refToErl(r);
-  }
-
-  #toRef(r: ErlRef, alias: boolean): Ref | Alias {
-    const w = r.ids;
-    const ids: [number, number, number] = [w[0] ?? 0, w[1] ?? 0, w[2] ?? 0];
-    const x = alias ? new Alias(r.node as Atom, r.creation, ids) : new Ref(r.node as Atom, r.creation, ids);
-    if (w.length !== 3) this.#oddRefs.set(x.key, r);
-    return x;
-  }
-
   #hasFlag(f: bigint): boolean {
     return this.#dist === null || (this.#flags & f) !== 0n;
   }
@@ -341,7 +265,7 @@ export class ErlangConnection implements Connection {
 
   sendAlias(from: PID, to: Alias, _options: MessageOptions, message: unknown): void {
     if (!this.#hasFlag(DFLAG.ALIAS)) throw ErrUnsupported.with(`${this.peer} does not support aliases`);
-    this.#write(tuple(OP.ALIAS_SEND, from, this.#erlRef(to)), message as Term);
+    this.#write(tuple(OP.ALIAS_SEND, from, this.#refs.erlRef(to)), message as Term);
   }
 
   sendEvent(_from: PID, _options: MessageOptions, _message: MessageEvent): void {
@@ -433,7 +357,7 @@ export class ErlangConnection implements Connection {
     const mref = refToErl(ref);
     this.#callsOut.set(termKey(mref), { caller: from, ref, target: EMPTY, deadline: ref.deadline() });
     this.#write(
-      tuple(OP.ALIAS_SEND, from, this.#erlRef(to)),
+      tuple(OP.ALIAS_SEND, from, this.#refs.erlRef(to)),
       tuple(atom(GEN_CALL), tuple(from, this.#tag(mref)), request as Term),
     );
   }
@@ -649,255 +573,11 @@ export class ErlangConnection implements Connection {
     }
   }
 
-  // --- inbound ----------------------------------------------------------------------------------
-
-  #dispatch(control: Term, payload: Term | undefined): void {
-    const c = control instanceof ErlTuple ? control.elements : undefined;
-    const op = c?.[0];
-    if (c === undefined || typeof op !== 'number') {
-      this.#log.warning('erlang: %s sent a control message that is not a tuple; ignored', this.peer);
-      return;
-    }
-    try {
-      switch (op) {
-        case OP.SEND:
-        case OP.SEND_TT:
-          return this.#deliver(undefined, c[2], payload);
-        case OP.SEND_SENDER:
-        case OP.SEND_SENDER_TT:
-          return this.#deliver(c[1] as PID, c[2], payload);
-        case OP.REG_SEND:
-        case OP.REG_SEND_TT:
-          return this.#deliver(c[1] as PID, c[3], payload);
-        case OP.ALIAS_SEND:
-        case OP.ALIAS_SEND_TT:
-          return this.#deliver(c[1] as PID, c[2], payload);
-        case OP.LINK:
-          return this.#inLink(c[1] as PID, c[2] as PID);
-        case OP.UNLINK:
-          return this.#inUnlink(c[1] as PID, c[2] as PID, 0);
-        case OP.UNLINK_ID:
-          return this.#inUnlink(c[2] as PID, c[3] as PID, c[1] as number);
-        case OP.UNLINK_ID_ACK: {
-          const l = this.#links.get(linkKey(c[3] as PID, c[2] as PID));
-          if (l !== undefined && l.unlinking === c[1]) this.#links.delete(linkKey(l.local, l.remote));
-          return;
-        }
-        case OP.EXIT:
-          return this.#inExit(c[1] as PID, c[2] as PID, c[3]!);
-        case OP.EXIT_TT:
-          return this.#inExit(c[1] as PID, c[2] as PID, c[4]!);
-        case OP.PAYLOAD_EXIT:
-        case OP.PAYLOAD_EXIT_TT:
-          return this.#inExit(c[1] as PID, c[2] as PID, payload!);
-        case OP.EXIT2:
-          return this.#inExit2(c[1] as PID, c[2] as PID, c[3]!);
-        case OP.EXIT2_TT:
-          return this.#inExit2(c[1] as PID, c[2] as PID, c[4]!);
-        case OP.PAYLOAD_EXIT2:
-        case OP.PAYLOAD_EXIT2_TT:
-          return this.#inExit2(c[1] as PID, c[2] as PID, payload!);
-        case OP.MONITOR_P:
-          return this.#inMonitor(c[1] as PID, c[2]!, c[3] as ErlRef);
-        case OP.DEMONITOR_P:
-          return this.#inDemonitor(c[3] as ErlRef);
-        case OP.MONITOR_P_EXIT:
-          return this.#inMonitorExit(c[1]!, c[3] as ErlRef, c[4]!);
-        case OP.PAYLOAD_MONITOR_P_EXIT:
-          return this.#inMonitorExit(c[1]!, c[3] as ErlRef, payload!);
-        case OP.NODE_LINK:
-        case OP.GROUP_LEADER:
-          return;
-        default:
-          this.#log.debug('erlang: control message %d from %s ignored', op, this.peer);
-      }
-    } catch (e) {
-      this.#log.debug('erlang: control message %d from %s: %s', op, this.peer, toError(e).message);
-    }
-  }
-
-  /** SEND / REG_SEND / ALIAS_SEND to a local target: a call, a reply to our call, or a message. */
-  #deliver(from: PID | undefined, to: Term | undefined, payload: Term | undefined): void {
-    const core = this.#core;
-    if (payload instanceof ErlTuple) {
-      const p = payload.elements;
-      if (
-        p.length === 3 &&
-        isAtom(p[0], GEN_CALL) &&
-        p[1] instanceof ErlTuple &&
-        p[1].elements.length === 2 &&
-        p[1].elements[0] instanceof PID
-      ) {
-        return this.#inCall(p[1].elements[0], p[1].elements[1]!, to, p[2]!);
-      }
-      if (p.length === 2 && this.#callsOut.size > 0) {
-        const r = refOfTag(p[0]!);
-        if (r !== undefined && this.#settleCall(termKey(r), from ?? this.#anyPid(), true, p[1])) return;
-      }
-    }
-    const sender = from ?? this.#anyPid();
-    try {
-      if (to instanceof PID) core.routeSendPID(sender, to, NORMAL_OPTIONS, payload);
-      else if (to instanceof ErlAtom)
-        core.routeSendProcessID(sender, new ProcessID(to.name as Atom, core.name()), NORMAL_OPTIONS, payload);
-      else if (to instanceof ErlRef)
-        core.routeSendAlias(sender, this.#toRef(to, true) as Alias, NORMAL_OPTIONS, payload);
-    } catch (e) {
-      // unknown names (rex, global_name_server...) are normal right after connecting
-      this.#log.debug('erlang: message from %s to %s dropped: %s', this.peer, String(to), toError(e).message);
-    }
-  }
-
   /** The sender of a SEND without one: the peer's `<0.0.0>` (made once per connection). */
   #anyPid(): PID {
     const p = this.#nobody;
     if (p !== null && p.creation === this.#peerCreation) return p;
     return (this.#nobody = new PID(this.peer, 0, this.#peerCreation));
-  }
-
-  #inCall(caller: PID, tag: Term, to: Term | undefined, request: Term): void {
-    const core = this.#core;
-    const ref = core.makeRef();
-    const mr = refOfTag(tag);
-    const mref = mr === undefined ? '' : termKey(mr);
-    this.#callsIn.set(ref.key, { caller, tag, mref });
-    if (mref !== '') this.#callsInByMref.set(mref, ref.key);
-    CALL_TAGS.set(ref, tag);
-    const options = { ...NORMAL_OPTIONS, ref };
-    try {
-      if (to instanceof PID) core.routeCallPID(caller, to, options, request);
-      else if (to instanceof ErlAtom)
-        core.routeCallProcessID(caller, new ProcessID(to.name as Atom, core.name()), options, request);
-      else if (to instanceof ErlRef) core.routeCallAlias(caller, this.#toRef(to, true) as Alias, options, request);
-    } catch (e) {
-      const err = toError(e);
-      if (ErrProtocolViolation.is(err)) {
-        // refused by the target's protocol: the caller gets {error, {protocol_violation, Why}} now
-        this.sendResponseError(to instanceof PID ? to : this.#anyPid(), caller, options, err);
-        return;
-      }
-      // the caller's monitor has told it already (noproc), or its timeout will
-      this.#callsIn.delete(ref.key);
-      if (mref !== '') this.#callsInByMref.delete(mref);
-      this.#log.debug('erlang: call from %s to %s dropped: %s', caller.toString(), String(to), err.message);
-    }
-  }
-
-  #inLink(from: PID, to: PID): void {
-    const k = linkKey(to, from);
-    let l = this.#links.get(k);
-    if (l === undefined) {
-      if (!this.#watchLocal(() => this.#core.routeLinkPID(from, to))) {
-        // linking a process that does not exist: the link breaks at once
-        this.#tell(tuple(OP.EXIT, to, from, atom('noproc')));
-        return;
-      }
-      l = { local: to, remote: from, engine: false, erlang: true, unlinking: 0 };
-      this.#links.set(k, l);
-      return;
-    }
-    l.erlang = true;
-    l.unlinking = 0;
-    this.#watchLocal(() => this.#core.routeLinkPID(from, to));
-  }
-
-  #inUnlink(from: PID, to: PID, id: number): void {
-    const k = linkKey(to, from);
-    const l = this.#links.get(k);
-    if (l !== undefined && l.unlinking === 0) {
-      this.#links.delete(k);
-      // a one-way relation the local process made stays in the engine until it unlinks or the
-      // node goes down (the Core has no way to drop another process's relation)
-      this.#watchLocal(() => this.#core.routeUnlinkPID(from, to));
-    }
-    if (id !== 0) this.#tell(tuple(OP.UNLINK_ID_ACK, id, to, from));
-  }
-
-  #inExit(from: PID, to: PID, reason: Term): void {
-    const k = linkKey(to, from);
-    const l = this.#links.get(k);
-    // no link (never made, or our UNLINK_ID is on its way): Erlang ignores such an exit
-    if (l === undefined || l.unlinking !== 0) return;
-    this.#links.delete(k);
-    this.#watchLocal(() => this.#core.routeUnlinkPID(from, to));
-    const r = reasonFromTerm(reason);
-    // Erlang's rule, whoever linked: `normal` never ends a process that does not trap exits,
-    // and reaches one that does as {'EXIT', From, normal} (a MessageExitPID)
-    const normal = isAtom(reason, 'normal');
-    if (l.engine) {
-      this.#core.routeTerminatePID(from, r, normal);
-      return;
-    }
-    this.#core.routeSendExit(from, to, r, normal);
-  }
-
-  #inExit2(from: PID, to: PID, reason: Term): void {
-    // Erlang's rule: exit(Pid, normal) does not end a process that does not trap exits
-    this.#core.routeSendExit(from, to, reasonFromTerm(reason), isAtom(reason, 'normal'));
-  }
-
-  #inMonitor(from: PID, target: Term, ref: ErlRef): void {
-    const core = this.#core;
-    let targetKey: string;
-    let ok: boolean;
-    if (target instanceof PID) {
-      targetKey = target.key;
-      ok = this.#monitorFirst(from, targetKey) ? this.#watchLocal(() => core.routeMonitorPID(from, target)) : true;
-    } else if (target instanceof ErlAtom) {
-      targetKey = `N${target.name}`;
-      const pid = new ProcessID(target.name as Atom, core.name());
-      ok = this.#monitorFirst(from, targetKey) ? this.#watchLocal(() => core.routeMonitorProcessID(from, pid)) : true;
-    } else {
-      this.#log.warning('erlang: MONITOR_P from %s with target %s ignored', this.peer, String(target));
-      return;
-    }
-    if (!ok) {
-      // a missing pid or name: the monitor fires at once with noproc (not Ergo's 'DOWN')
-      this.#tell(tuple(OP.MONITOR_P_EXIT, target as PID | ErlAtom, from, ref, atom('noproc')));
-      return;
-    }
-    this.#monitorsIn.set(termKey(ref), { watcher: from, ref, target: target as PID | ErlAtom, targetKey });
-  }
-
-  /** True if `watcher` has no monitor on `targetKey` yet (the Core keeps one relation per pair). */
-  #monitorFirst(watcher: PID, targetKey: string): boolean {
-    for (const m of this.#monitorsIn.values()) if (m.targetKey === targetKey && m.watcher.equals(watcher)) return false;
-    return true;
-  }
-
-  #inDemonitor(ref: ErlRef): void {
-    const k = termKey(ref);
-    // a gen_server:call that gave up: a late reply must not reach the caller
-    const call = this.#callsInByMref.get(k);
-    if (call !== undefined) {
-      this.#callsInByMref.delete(k);
-      this.#callsIn.delete(call);
-    }
-    const m = this.#monitorsIn.get(k);
-    if (m === undefined) return;
-    this.#monitorsIn.delete(k);
-    if (!this.#monitorFirst(m.watcher, m.targetKey)) return;
-    const core = this.#core;
-    const t = m.target;
-    if (t instanceof PID) this.#watchLocal(() => core.routeDemonitorPID(m.watcher, t));
-    else this.#watchLocal(() => core.routeDemonitorProcessID(m.watcher, new ProcessID(t.name as Atom, core.name())));
-  }
-
-  #inMonitorExit(from: Term, ref: ErlRef, reason: Term): void {
-    const k = termKey(ref);
-    const r = reasonFromTerm(reason);
-    if (this.#callsOut.has(k)) {
-      // the gen_server we called is gone (noproc) or crashed: the call fails with that reason
-      this.#settleCall(k, from instanceof PID ? from : this.#anyPid(), false, r);
-      return;
-    }
-    const m = this.#monitorsOutByRef.get(k);
-    if (m === undefined) return;
-    this.#monitorsOutByRef.delete(k);
-    this.#monitorsOut.delete(`${m.watcher.key}|${m.target.key}`);
-    // the target's local links may hear of its end here first: they keep Erlang's rule for normal
-    if (m.target instanceof PID) this.#core.routeTerminatePID(m.target, r, isAtom(reason, 'normal'));
-    else this.#core.routeTerminateProcessID(m.target, r);
   }
 
   // --- down -------------------------------------------------------------------------------------
@@ -985,43 +665,6 @@ export class ErlangConnection implements Connection {
 }
 
 const ERLANG_VERSION: Version = { name: 'Erlang/OTP', release: '', license: '' };
-
-/** The gen_server tag of each call from Erlang, by the Ref its handleCall receives. */
-const CALL_TAGS = new WeakMap<Ref, Term>();
-
-/**
- * The tag of a `gen_server:call` from an Erlang process, exactly as the caller sent it: `[alias|Ref]`
- * (OTP 24+), a plain `Ref`, or `{Tag, Node}` (gen_server:multi_call). `ref` is the Ref that
- * `handleCall(from, ref, request)` received. Undefined for a call that did not come from Erlang.
- * What OTP code does with `From = {Pid, Tag}` (e.g. `gen_server:reply(From, ...)` from elsewhere, or
- * checking the tag) needs this; replying through ergo-ts (`handleCall`'s return value or
- * `sendResponse(from, ref, ...)`) needs nothing: the tag goes back untouched. Valid for the life of
- * the call (kept weakly by `ref`).
- */
-export function erlangCallTag(ref: Ref): Term | undefined {
-  return CALL_TAGS.get(ref);
-}
-
-/** The key of a link between local `local` and Erlang `remote`. */
-function linkKey(local: PID, remote: PID): string {
-  return `${local.key}|${remote.key}`;
-}
-
-/** The alias to reply to for a gen_server tag `[alias|Ref]` (or `[[alias|Ref]|_]`). */
-function aliasOfTag(tag: Term): ErlRef | Ref | undefined {
-  if (!(tag instanceof ErlImproperList)) return undefined;
-  const head = tag.elements[0];
-  if (isAtom(head, 'alias') && (tag.tail instanceof ErlRef || tag.tail instanceof Ref)) return tag.tail;
-  if (head instanceof ErlImproperList) return aliasOfTag(head);
-  return undefined;
-}
-
-/** The ref inside a gen_server tag: `Ref`, `[alias|Ref]`, `[[alias|Ref]|_]`. */
-function refOfTag(tag: Term): ErlRef | undefined {
-  if (tag instanceof ErlRef) return tag;
-  const a = aliasOfTag(tag);
-  return a instanceof ErlRef ? a : a instanceof Ref ? refToErl(a) : undefined;
-}
 
 /** The Erlang node as users see it through `RemoteNode`. */
 class ErlangRemoteNode implements RemoteNode {

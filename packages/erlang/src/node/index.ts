@@ -3,7 +3,8 @@
 export { attachErlang, ErlangNode, type AttachErlangOptions, type ErlangGlobal, type ErlangPg } from './erlang_node.js';
 export { PgScope } from './pg.js';
 export { GlobalNameServer, GlobalRegistrar, RANDOM_EXIT_NAME, type GlobalName } from './global.js';
-export { ErlangConnection, OP, erlangCallTag, type ErlangConnectionOptions } from './connection.js';
+export { ErlangConnection, type ErlangConnectionOptions } from './connection.js';
+export { OP, erlangCallTag } from './control.js';
 export { ErlangReason, reasonFromTerm, reasonToTerm } from './reasons.js';
 export {
   GenServer,
