@@ -125,11 +125,11 @@ export class ProcessBase extends Mailbox {
    */
   private rl: RelationLists | null = null;
   /**
-   * CallOwner / CallHolder: its pending calls and the calls it holds (kept by the registry). The
-   * lists are the counts too (waiting for a reply = ownCalls !== null): no counter fields.
+   * CallOwner: its pending calls (kept by the registry). The list is the count too (waiting for
+   * a reply = ownCalls !== null): no counter field. The calls it holds (CallHolder's heldCalls)
+   * are kept with its mailbox's taken record (Mailbox.heldCalls), not in this object.
    */
   ownCalls: PendingCall | null = null;
-  heldCalls: PendingCall | null = null;
   /** RemoteHolder: requests from other nodes' processes it holds (kept by RemoteRequests). */
   remoteHeld: HeldRequest | null = null;
   suspended = false;
