@@ -84,7 +84,8 @@ export interface ProcessImpl extends Pick<Process, CallVariantName> {}
 /**
  * A process of this node. Created by NodeImpl.spawnProcess. It is its own mailbox (extends
  * Mailbox; `mb` is itself): an idle process is three objects (this, its PID and its behaviour),
- * 425 B of heap with a bare Actor, and keeps nothing more once its mail is handled.
+ * ~357 B of heap with a bare Actor (measured at 5·10^6), and keeps nothing more once its mail is
+ * handled (the taken record and held calls are in a recycled holder: Mailbox `Taken`).
  */
 export class ProcessImpl
   extends ProcessBase
