@@ -95,7 +95,7 @@ export class CallMonitors {
     w.calls.delete(c);
     if (w.calls.size > 0 || this.watches.get(w.key) !== w) return;
     this.watches.delete(w.key);
-    if (this.drop(w)) this.node.router.forgetRemote(w.pid, w.target, false);
+    if (this.drop(w)) this.node.router.remote.forgetRemote(w.pid, w.target, false);
   }
 
   /**

@@ -336,7 +336,7 @@ export class CoreImpl implements Core {
     // sentinel itself, as in Ergo (`reason === ErrNoConnection`): the message's target or node
     // field already says which node it was.
     n.calls.failNode(node, ErrNoConnection.with(`node ${node} is down`));
-    n.router.dropUnconfirmed(node);
+    n.router.remote.dropUnconfirmed(node);
     const lost = ErrNoConnection;
     const x = n.targets.nodeIndex(node);
     if (x === undefined) return;

@@ -17,6 +17,7 @@ import { SegmentedQueue } from '../lib/segmented_queue.js';
 import type { MailboxKind, MailboxPeek, MailboxQueue, MailboxRecord, ProcessMailbox } from '../gen/process.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
+import type { PendingCall } from './calls.js';
 
 type Queue = SegmentedQueue;
 
@@ -62,6 +63,38 @@ class RareQueues {
 }
 
 /**
+ * The record a mailbox took last (`kind/from/message/extra/queue`), the Ref of the request being
+ * handled and the calls its owner holds: everything a call writes into its target while it is
+ * handled. They live here, not in the process: a process among millions is in the old
+ * generation and a call's Ref, request and pending entry are young, so each write into it was a
+ * remembered-set entry in a random old page, which the next scavenge visits (a cache miss each:
+ * scavenges of 30 ms at 10^6 live processes). Holders are recycled through a small free list
+ * (like main queues), so these writes land in a few long-lived holders instead.
+ */
+class Taken {
+  kind: MailboxKind = 0;
+  from: PID | undefined = undefined;
+  message: unknown = undefined;
+  extra: unknown = undefined;
+  queue: MailboxQueue = 'main';
+  currentRef: Ref | null = null;
+  heldCalls: PendingCall | null = null;
+
+  /** Back to the state of a fresh holder (heldCalls is already null). */
+  clear(): void {
+    this.kind = 0;
+    this.from = undefined;
+    this.message = undefined;
+    this.extra = undefined;
+    this.queue = 'main';
+    this.currentRef = null;
+  }
+}
+
+/** Holders of owners that sleep holding nothing, for reuse (LIFO, like freeQueues). */
+const freeTaken: Taken[] = [];
+
+/**
  * @internal A queue and a rare-queue holder that live as long as the module. V8 holds hidden
  * classes weakly: once every mailbox queue has died (all the processes that got mail have ended),
  * a full GC drops the queues' classes, the next queue gets new ones, and every optimized function
@@ -69,7 +102,7 @@ class RareQueues {
  * every such cycle (issue 14: it made a round of 50 K stops three times slower). With one
  * instance of each alive the classes stay.
  */
-export const SHAPE_KEEPERS: readonly object[] = [new SegmentedQueue(MAIN_FIRST_SLOTS), new RareQueues()];
+export const SHAPE_KEEPERS: readonly object[] = [new SegmentedQueue(MAIN_FIRST_SLOTS), new RareQueues(), new Taken()];
 
 /**
  * Mailbox of one process (ProcessImpl extends it: a process is its own mailbox, one object less
@@ -82,14 +115,11 @@ export class Mailbox implements ProcessMailbox {
   private rare: RareQueues | null = null;
   /** Total records queued over all four queues. */
   size = 0;
-
-  kind: MailboxKind = 0;
-  from: PID | undefined = undefined;
-  message: unknown = undefined;
-  extra: unknown = undefined;
-  queue: MailboxQueue = 'main';
-  /** Ref of the request (or inspect) taken last, until the next take: the one being handled. */
-  currentRef: Ref | null = null;
+  /**
+   * The record taken last and the calls held (see Taken): from the shared free list while the
+   * owner handles mail or holds a call, back on it when the owner sleeps holding nothing.
+   */
+  private t: Taken | null = null;
 
   /**
    * The high-water mark (0 = never): the owner checks `size` against it after each push and
@@ -98,6 +128,63 @@ export class Mailbox implements ProcessMailbox {
   highWater = 0;
 
   constructor(readonly limit: number) {}
+
+  /** The holder of the taken record, made (or taken from the free list) on first need. */
+  private taken(): Taken {
+    let t = this.t;
+    if (t === null) {
+      t = freeTaken.pop() ?? new Taken();
+      this.t = t;
+    }
+    return t;
+  }
+
+  get kind(): MailboxKind {
+    const t = this.t;
+    return t === null ? 0 : t.kind;
+  }
+  get from(): PID | undefined {
+    const t = this.t;
+    return t === null ? undefined : t.from;
+  }
+  get message(): unknown {
+    const t = this.t;
+    return t === null ? undefined : t.message;
+  }
+  get extra(): unknown {
+    const t = this.t;
+    return t === null ? undefined : t.extra;
+  }
+  get queue(): MailboxQueue {
+    const t = this.t;
+    return t === null ? 'main' : t.queue;
+  }
+  /** Ref of the request (or inspect) taken last, until the next take: the one being handled. */
+  get currentRef(): Ref | null {
+    const t = this.t;
+    return t === null ? null : t.currentRef;
+  }
+  set currentRef(v: Ref | null) {
+    if (v !== null) this.taken().currentRef = v;
+    else if (this.t !== null) this.t.currentRef = null;
+  }
+  /**
+   * CallHolder (calls.ts): the calls whose requests the owner holds, kept with the taken record
+   * (a call writes its entry here, into a recycled holder, not into the target process).
+   */
+  get heldCalls(): PendingCall | null {
+    const t = this.t;
+    return t === null ? null : t.heldCalls;
+  }
+  set heldCalls(v: PendingCall | null) {
+    if (v !== null) this.taken().heldCalls = v;
+    else if (this.t !== null) this.t.heldCalls = null;
+  }
+
+  /** True while the owner has a taken-record holder (tests: an idle process keeps none). */
+  hasTaken(): boolean {
+    return this.t !== null;
+  }
 
   private queueOf(q: number): Queue {
     // Main starts at one four-slot record: many processes only ever get one message (a stop, a
@@ -130,7 +217,12 @@ export class Mailbox implements ProcessMailbox {
    * See the file comment.
    */
   sleep(holding: boolean): void {
-    if (!holding) this.currentRef = null;
+    const t = this.t;
+    if (!holding && t !== null && t.heldCalls === null) {
+      this.t = null;
+      t.clear();
+      if (freeTaken.length < FREE_MAX) freeTaken.push(t);
+    }
     const m = this.main;
     if (m !== null && m.emptyWithin(MAIN_FIRST_SLOTS)) {
       this.main = null;
@@ -170,23 +262,24 @@ export class Mailbox implements ProcessMailbox {
   }
 
   private takeFrom(r: Queue, q: number): true {
+    const t = this.taken();
     const first = r.peek(0);
     if (typeof first === 'number') {
-      this.kind = first as MailboxKind;
-      this.from = r.peek(1) as PID;
-      this.message = r.peek(2);
+      t.kind = first as MailboxKind;
+      t.from = r.peek(1) as PID;
+      t.message = r.peek(2);
       const extra = r.peek(3);
-      this.extra = extra;
-      this.currentRef = first === 1 || first === 4 ? refOfExtra(extra) : null;
+      t.extra = extra;
+      t.currentRef = first === 1 || first === 4 ? refOfExtra(extra) : null;
       r.drop4();
     } else {
-      this.kind = 0;
-      this.from = first as PID;
-      this.message = r.shift2();
-      this.extra = undefined;
-      this.currentRef = null;
+      t.kind = 0;
+      t.from = first as PID;
+      t.message = r.shift2();
+      t.extra = undefined;
+      t.currentRef = null;
     }
-    this.queue = QUEUE_NAMES[q]!;
+    t.queue = QUEUE_NAMES[q]!;
     this.size--;
     return true;
   }
@@ -202,12 +295,13 @@ export class Mailbox implements ProcessMailbox {
       const first = m.peek(0);
       if (typeof first === 'number') return this.takeFrom(m, Q_MAIN);
       const message = m.shift2();
-      this.kind = 0;
-      this.from = first as PID;
-      this.message = message;
-      this.extra = undefined;
-      this.currentRef = null;
-      this.queue = 'main';
+      const t = this.taken();
+      t.kind = 0;
+      t.from = first as PID;
+      t.message = message;
+      t.extra = undefined;
+      t.currentRef = null;
+      t.queue = 'main';
       this.size = size - 1;
       return true;
     }
@@ -241,7 +335,8 @@ export class Mailbox implements ProcessMailbox {
     const message = this.main!.shift2();
     this.size--;
     // A plain message is not a request: nothing of this process is being answered any more.
-    this.currentRef = null;
+    const t = this.t;
+    if (t !== null) t.currentRef = null;
     return message;
   }
 
@@ -253,9 +348,11 @@ export class Mailbox implements ProcessMailbox {
 
   /** Releases references held by the last taken record. */
   release(): void {
-    this.from = undefined;
-    this.message = undefined;
-    this.extra = undefined;
+    const t = this.t;
+    if (t === null) return;
+    t.from = undefined;
+    t.message = undefined;
+    t.extra = undefined;
   }
 
   lengths(): { urgent: number; system: number; main: number; log: number } {
@@ -334,9 +431,18 @@ export class Mailbox implements ProcessMailbox {
 
   /** Drops everything. */
   clear(): void {
-    this.currentRef = null;
     this.main = this.rare = null;
     this.size = 0;
-    this.release();
+    const t = this.t;
+    if (t === null) return;
+    // Calls still held (a deferred reply of a normal exit may come from elsewhere) keep theirs.
+    if (t.heldCalls !== null) {
+      t.currentRef = null;
+      this.release();
+      return;
+    }
+    this.t = null;
+    t.clear();
+    if (freeTaken.length < FREE_MAX) freeTaken.push(t);
   }
 }

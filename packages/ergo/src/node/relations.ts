@@ -94,7 +94,7 @@ export class Relations {
     const router = this.node.router;
     if (!router.isLocal(t.node)) {
       if (t instanceof PID && t.equals(p.pid)) throw ErrNotAllowed.with('link/monitor to itself');
-      router.watchRemote(p, t, link);
+      router.remote.watchRemote(p, t, link);
       return;
     }
     const host = this.resolve(p, t, !link);
@@ -129,7 +129,7 @@ export class Relations {
 
   private unwatch(p: ProcessImpl, t: Target, link: boolean): void {
     if (!this.node.router.isLocal(t.node)) {
-      this.node.router.unwatchRemote(p, t, link, this.existingHost(t));
+      this.node.router.remote.unwatchRemote(p, t, link, this.existingHost(t));
       return;
     }
     this.node.targets.remove(link, p, t, this.existingHost(t));
@@ -138,7 +138,7 @@ export class Relations {
 
   /** Links to or monitors a remote node: MessageExitNode / MessageDownNode when it goes down. */
   linkNode(p: ProcessImpl, node: Atom, link: boolean): void {
-    this.node.router.watchNode(p, node, link);
+    this.node.router.remote.watchNode(p, node, link);
   }
 
   /** Drops a link or monitor on a node. ErrTargetUnknown when there is none. */
@@ -162,14 +162,14 @@ export class Relations {
   private subscribe(p: ProcessImpl, target: Event, link: boolean): Promise<MessageEvent[]> {
     if (!(target instanceof Event)) throw ErrIncorrect.with('not an Event');
     const t = target.node === '' ? new Event(target.name, this.node.name) : target;
-    if (!this.node.router.isLocal(t.node)) return this.node.router.subscribeRemote(p, t, link);
+    if (!this.node.router.isLocal(t.node)) return this.node.router.remote.subscribeRemote(p, t, link);
     return Promise.resolve(this.subscribeSync(p, t, link));
   }
 
   /** `link(event)`/`monitor(event)`: a local subscription returning the buffer; remote ones drop it. */
   private subscribeSync(p: ProcessImpl, t: Event, link: boolean): MessageEvent[] {
     if (!this.node.router.isLocal(t.node)) {
-      void this.node.router.subscribeRemote(p, t, link, true);
+      void this.node.router.remote.subscribeRemote(p, t, link, true);
       return [];
     }
     const host = this.resolve(p, t, false);
@@ -222,7 +222,7 @@ export class Relations {
     for (const r of this.node.targets.cleanupConsumer(p)) {
       const t = r.target;
       if (t instanceof Event && t.node === this.node.name) this.eventUnsubscribed(t);
-      else if (!router.isLocal(t.node) && !(p instanceof RemoteConsumer)) router.forgetRemote(p.pid, t, r.link);
+      else if (!router.isLocal(t.node) && !(p instanceof RemoteConsumer)) router.remote.forgetRemote(p.pid, t, r.link);
     }
   }
 
@@ -250,7 +250,7 @@ export class Relations {
         if (told === null) told = [node];
         else if (told.includes(node)) continue;
         else told.push(node);
-        this.node.router.terminateRemote(node, target, reason);
+        this.node.router.remote.terminateRemote(node, target, reason);
         continue;
       }
       // Local consumers are processes (still in init, possibly): their mailbox takes it directly.

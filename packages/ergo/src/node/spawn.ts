@@ -347,7 +347,7 @@ function finishInit(
   // Remote spawn with linkParent: the child links to its parent on the requesting node.
   if (parent === null && options.linkParent && req.parentPID.node !== node.name) {
     try {
-      node.router.watchRemote(p, req.parentPID, true);
+      node.router.remote.watchRemote(p, req.parentPID, true);
     } catch (e) {
       node.log.warning(
         '%s could not link to its remote parent %s: %s',
