@@ -109,6 +109,8 @@ export interface ConnectionTerms {
 
 /** Default stalled-peer timeout when the terms give none (see ConnectionTerms.stallTimeout). */
 const STALL_TIMEOUT_DEFAULT = 15_000;
+/** Events between two sums of the links' queued bytes (eventRoom). */
+const EVENT_ROOM_EVERY = 32;
 
 function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
@@ -147,6 +149,9 @@ export class EnpConnection implements Connection, LinkOwner {
   /** Bytes held for the peer before sends are refused, and the batch written at once (flow.ts). */
   readonly bufferLimit: number;
   private readonly flushAt: number;
+  /** eventRoom: the links' queued bytes as the latest event left them, and events until the next sum. */
+  private evQueued = 0;
+  private evChecks = 0;
   private nextMessageID = 1;
   private remote: RemoteNode | null = null;
   /** Both nodes announced `eventBatch`: events go in ergo-ts event batch packets. */
@@ -316,6 +321,8 @@ export class EnpConnection implements Connection, LinkOwner {
    * ErrPeerBusy when that is the limit already.
    */
   private room(): number {
+    // Another packet is going in: the next event takes the sum again (eventRoom).
+    this.evChecks = 0;
     let q = 0;
     for (const l of this.links) q += l.queued;
     if (q >= this.bufferLimit) throw peerBusy(this.peer, q, this.bufferLimit);
@@ -472,14 +479,30 @@ export class EnpConnection implements Connection, LinkOwner {
     mo.compression = options.compression;
     mo.messageID = 0;
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
-    const queued = this.room();
-    const mark = link.enc.pending;
+    const queued = this.eventRoom();
+    const enc = link.enc;
+    const mark = enc.pending;
     const ev = message.event.name;
-    if (this.batchEvents) link.enc.sendEventBatch(from.id, ev, message.timestamp, mo, message.message, shared);
-    else if (shared === undefined) link.enc.sendEvent(from.id, ev, message.timestamp, mo, message.message);
-    else link.enc.sendEventShared(from.id, ev, message.timestamp, mo, message.message, shared);
+    if (this.batchEvents) enc.sendEventBatch(from.id, ev, message.timestamp, mo, message.message, shared);
+    else if (shared === undefined) enc.sendEvent(from.id, ev, message.timestamp, mo, message.message);
+    else enc.sendEventShared(from.id, ev, message.timestamp, mo, message.message, shared);
+    this.evQueued = queued + enc.pending - mark;
     this.admit(link, queued, mark);
     this.counted(link);
+  }
+
+  /**
+   * {@link room} for a stream of events in O(1): the links' sum is taken every EVENT_ROOM_EVERY
+   * events, and in between its last value plus what the events since added stands for it (writes
+   * and drains only lower the true sum; any other user packet makes the next event take the sum,
+   * so only control packets go uncounted, as they always did). Past half the limit every event
+   * takes the sum.
+   */
+  private eventRoom(): number {
+    if (--this.evChecks > 0 && this.evQueued < this.bufferLimit / 2) return this.evQueued;
+    const q = this.room();
+    this.evChecks = EVENT_ROOM_EVERY;
+    return q;
   }
 
   sendExit(from: PID, to: PID, reason: Error): void {
