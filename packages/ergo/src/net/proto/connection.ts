@@ -311,9 +311,7 @@ export class EnpConnection implements Connection, LinkOwner {
 
   /** Bytes the links hold for the peer: encoded and not written yet, or written and not taken. */
   get queuedBytes(): number {
-    let q = 0;
-    for (const l of this.links) q += l.queued;
-    return q;
+    return this.linkBytes();
   }
 
   /**
@@ -323,9 +321,15 @@ export class EnpConnection implements Connection, LinkOwner {
   private room(): number {
     // Another packet is going in: the next event takes the sum again (eventRoom).
     this.evChecks = 0;
+    const q = this.linkBytes();
+    if (q >= this.bufferLimit) throw peerBusy(this.peer, q, this.bufferLimit);
+    return q;
+  }
+
+  /** What the links hold now (see {@link queuedBytes}). */
+  private linkBytes(): number {
     let q = 0;
     for (const l of this.links) q += l.queued;
-    if (q >= this.bufferLimit) throw peerBusy(this.peer, q, this.bufferLimit);
     return q;
   }
 
@@ -479,14 +483,20 @@ export class EnpConnection implements Connection, LinkOwner {
     mo.compression = options.compression;
     mo.messageID = 0;
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
-    const queued = this.eventRoom();
+    let queued = this.eventRoom();
     const enc = link.enc;
     const mark = enc.pending;
     const ev = message.event.name;
     if (this.batchEvents) enc.sendEventBatch(from.id, ev, message.timestamp, mo, message.message, shared);
     else if (shared === undefined) enc.sendEvent(from.id, ev, message.timestamp, mo, message.message);
     else enc.sendEventShared(from.id, ev, message.timestamp, mo, message.message, shared);
-    this.evQueued = queued + enc.pending - mark;
+    const added = enc.pending - mark;
+    if (queued + added > this.bufferLimit && this.evChecks < EVENT_ROOM_EVERY) {
+      // Only an estimate would refuse it: the true sum decides (less this event's bytes).
+      queued = this.linkBytes() - added;
+      this.evChecks = EVENT_ROOM_EVERY;
+    }
+    this.evQueued = queued + added;
     this.admit(link, queued, mark);
     this.counted(link);
   }
