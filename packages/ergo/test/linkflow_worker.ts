@@ -4,9 +4,12 @@
 // stops, sockets are not read) until the test stores 1 there and notifies. Reached over TCP
 // (listening on 127.0.0.1) or over the in-host transport (a control port from the test).
 // Processes: `sink` counts what it is sent and answers the call 'count' with the number.
+// `{ kind: 'subscribe', node, event }` starts `evsub`, which monitors that event and counts its
+// messages (the test's numbers, checked to arrive in order); `{ kind: 'events' }` asks for
+// `{ kind: 'events', count, ordered }`.
 
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
-import { Actor, startNode, type PID, type Ref } from '../src/index.js';
+import { Actor, Event, startNode, type Atom, type MessageEvent, type PID, type Ref } from '../src/index.js';
 import { InHostTransport } from '../src/net/inhost/transport.js';
 import { type NetworkImpl } from '../src/net/network/network.js';
 import { portOf } from './route_helpers.js';
@@ -33,6 +36,23 @@ class Sink extends Actor {
   }
 }
 
+/** Counts the events of one subscription; `ordered` stays true while each is the next number. */
+class EventSub extends Actor {
+  count = 0;
+  ordered = true;
+  override async handleMessage(_from: PID, m: unknown): Promise<void> {
+    const { node: owner, event } = m as { node: string; event: string };
+    await this.monitorEvent(new Event(event as Atom, owner as Atom));
+    parentPort!.postMessage({ kind: 'subscribed' });
+  }
+  override handleEvent(m: MessageEvent): void {
+    const n = (m.message as { n: number }).n;
+    if (n !== this.count) this.ordered = false;
+    this.count++;
+  }
+}
+let evsub: EventSub | null = null;
+
 const node = await startNode(d.name, {
   network: {
     cookie: d.cookie,
@@ -55,6 +75,10 @@ parentPort!.on('message', (m: { kind: string }) => {
     Atomics.store(flags, 1, 1);
     Atomics.notify(flags, 1);
     Atomics.wait(flags, 0, 0); // the event loop stops here until the test releases it
+  } else if (m.kind === 'subscribe') {
+    void node.spawn(() => (evsub = new EventSub())).then((pid) => node.send(pid, m));
+  } else if (m.kind === 'events') {
+    parentPort!.postMessage({ kind: 'events', count: evsub?.count ?? 0, ordered: evsub?.ordered ?? false });
   } else if (m.kind === 'stop') {
     void node.stop().then(() => parentPort!.postMessage({ kind: 'stopped' }));
   }

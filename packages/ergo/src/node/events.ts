@@ -15,6 +15,8 @@ import {
 } from '../gen/errors.js';
 import { Event, type EventInfo, type EventOptions } from '../gen/event.js';
 import { MessageEventStart, MessageEventStop, type MessageEvent } from '../gen/messages.js';
+import { EventFanOut, type Connection } from '../gen/network.js';
+import type { MessageOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
 import { MailboxKind } from '../gen/process.js';
 import { isMessagePriority, type MessagePriority } from '../gen/priority.js';
@@ -61,9 +63,12 @@ export class EventEntry {
   }
 }
 
+/** Read once: `performance.timeOrigin` is an accessor, a runtime call per publish. */
+const TIME_ORIGIN = performance.timeOrigin;
+
 /** Wall-clock time in Unix nanoseconds. */
 export function nowNanos(): bigint {
-  const us = Math.round((performance.timeOrigin + performance.now()) * 1e3);
+  const us = Math.round((TIME_ORIGIN + performance.now()) * 1e3);
   // A burst of publishes shares its microsecond: one bigint for all of them.
   if (us !== lastMicros) {
     lastMicros = us;
@@ -171,5 +176,68 @@ export class EventRegistry {
   /** Names of all events. */
   names(): Atom[] {
     return [...this.byName.keys()];
+  }
+}
+
+/** The options of a node's event packets, by priority: made once (connections only read them). */
+const EVENT_OPTIONS: readonly MessageOptions[] = [0, 1, 2].map((priority) =>
+  Object.freeze({ priority: priority as MessagePriority, important: false, compression: null, keepNetworkOrder: true }),
+);
+
+/**
+ * The fan-out record of a publish to several nodes, reused by every publish: it is valid only
+ * during one synchronous fan-out (a new one while it is in use, should a send re-enter).
+ */
+const sharedFanOut = new EventFanOut();
+let sharedBusy = false;
+
+/** What {@link sendEventToNodes} asks of the router. */
+export interface EventFanOutHost {
+  connection(node: Atom): Connection;
+}
+
+/**
+ * Sends one published event to each node of `nodes` once (that node fans it out to its
+ * subscribers). With several nodes, one EventFanOut lets the first connection of each wire
+ * format encode the event and the others reuse its bytes. A node that cannot take it (no
+ * connection, its buffer limit reached) is logged and skipped: the others still get it.
+ */
+export function sendEventToNodes(
+  host: EventFanOutHost,
+  nodes: readonly Atom[],
+  from: PID,
+  m: MessageEvent,
+  priority: MessagePriority,
+  warn: (node: Atom, e: unknown) => void,
+): void {
+  const options = EVENT_OPTIONS[priority]!;
+  let shared: EventFanOut | undefined;
+  let own = false;
+  if (nodes.length > 1) {
+    if (sharedBusy) shared = new EventFanOut();
+    else {
+      shared = sharedFanOut;
+      const p = shared.packets;
+      for (let i = 0; i < p.length; i++) p[i] = undefined;
+      shared.batch = null;
+      shared.batchIndex = -1;
+      sharedBusy = own = true;
+    }
+  }
+  try {
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      try {
+        host.connection(node).sendEvent(from, options, m, shared);
+      } catch (e) {
+        warn(node, e);
+      }
+    }
+  } finally {
+    if (own) {
+      sharedBusy = false;
+      // Drops the references to this publish's batch and packets (kept until the next one otherwise).
+      shared!.batch = null;
+    }
   }
 }

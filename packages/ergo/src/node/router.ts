@@ -20,7 +20,7 @@ import {
   toError,
 } from '../gen/errors.js';
 import { MessageEvent, MessageExitPID, MessageFallback } from '../gen/messages.js';
-import { EventFanOut, type Connection, type ProtocolAttachment } from '../gen/network.js';
+import type { Connection, ProtocolAttachment } from '../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority } from '../gen/priority.js';
@@ -30,7 +30,7 @@ import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
 import { LOCAL_WATCH } from './call_monitor.js';
 import { CoreImpl } from './core.js';
-import { nowNanos, type EventEntry } from './events.js';
+import { nowNanos, sendEventToNodes, type EventEntry } from './events.js';
 import { rejected, watchDelivery } from '../gen/ignorable.js';
 import { Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
@@ -541,18 +541,11 @@ export class Router {
       }
       this.deliverEvent(c as ProcessImpl, q, from, m);
     }
-    if (nodes === null) return;
-    const options = this.messageOptions(null, priority, false, undefined);
-    // Several nodes: the first connection of each wire format encodes the packet, the others copy it.
-    const shared = nodes.length > 1 ? new EventFanOut() : undefined;
-    for (const node of nodes) {
-      try {
-        this.connection(node).sendEvent(from, options, m, shared);
-      } catch (e) {
-        this.node.log.warning('event delivery to %s failed: %s', node, toError(e).message);
-      }
-    }
+    if (nodes !== null) sendEventToNodes(this, nodes, from, m, priority, this.eventWarn);
   }
+
+  private readonly eventWarn = (node: Atom, e: unknown): void =>
+    this.node.log.warning('event delivery to %s failed: %s', node, toError(e).message);
 
   /** Delivers an event message to a local subscriber; overflow is logged, never silent. */
   deliverEvent(p: ProcessImpl, q: number, from: PID, m: unknown): void {

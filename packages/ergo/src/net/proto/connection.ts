@@ -109,6 +109,8 @@ export interface ConnectionTerms {
 
 /** Default stalled-peer timeout when the terms give none (see ConnectionTerms.stallTimeout). */
 const STALL_TIMEOUT_DEFAULT = 15_000;
+/** Events between two sums of the links' queued bytes (eventRoom). */
+const EVENT_ROOM_EVERY = 32;
 
 function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
@@ -147,6 +149,9 @@ export class EnpConnection implements Connection, LinkOwner {
   /** Bytes held for the peer before sends are refused, and the batch written at once (flow.ts). */
   readonly bufferLimit: number;
   private readonly flushAt: number;
+  /** eventRoom: the links' queued bytes as the latest event left them, and events until the next sum. */
+  private evQueued = 0;
+  private evChecks = 0;
   private nextMessageID = 1;
   private remote: RemoteNode | null = null;
   /** Both nodes announced `eventBatch`: events go in ergo-ts event batch packets. */
@@ -306,9 +311,7 @@ export class EnpConnection implements Connection, LinkOwner {
 
   /** Bytes the links hold for the peer: encoded and not written yet, or written and not taken. */
   get queuedBytes(): number {
-    let q = 0;
-    for (const l of this.links) q += l.queued;
-    return q;
+    return this.linkBytes();
   }
 
   /**
@@ -316,9 +319,17 @@ export class EnpConnection implements Connection, LinkOwner {
    * ErrPeerBusy when that is the limit already.
    */
   private room(): number {
+    // Another packet is going in: the next event takes the sum again (eventRoom).
+    this.evChecks = 0;
+    const q = this.linkBytes();
+    if (q >= this.bufferLimit) throw peerBusy(this.peer, q, this.bufferLimit);
+    return q;
+  }
+
+  /** What the links hold now (see {@link queuedBytes}). */
+  private linkBytes(): number {
     let q = 0;
     for (const l of this.links) q += l.queued;
-    if (q >= this.bufferLimit) throw peerBusy(this.peer, q, this.bufferLimit);
     return q;
   }
 
@@ -472,14 +483,36 @@ export class EnpConnection implements Connection, LinkOwner {
     mo.compression = options.compression;
     mo.messageID = 0;
     const link = this.link(poolKeyOf(routeOf(from.id, from.id, mo.keepNetworkOrder)));
-    const queued = this.room();
-    const mark = link.enc.pending;
+    let queued = this.eventRoom();
+    const enc = link.enc;
+    const mark = enc.pending;
     const ev = message.event.name;
-    if (this.batchEvents) link.enc.sendEventBatch(from.id, ev, message.timestamp, mo, message.message, shared);
-    else if (shared === undefined) link.enc.sendEvent(from.id, ev, message.timestamp, mo, message.message);
-    else link.enc.sendEventShared(from.id, ev, message.timestamp, mo, message.message, shared);
+    if (this.batchEvents) enc.sendEventBatch(from.id, ev, message.timestamp, mo, message.message, shared);
+    else if (shared === undefined) enc.sendEvent(from.id, ev, message.timestamp, mo, message.message);
+    else enc.sendEventShared(from.id, ev, message.timestamp, mo, message.message, shared);
+    const added = enc.pending - mark;
+    if (queued + added > this.bufferLimit && this.evChecks < EVENT_ROOM_EVERY) {
+      // Only an estimate would refuse it: the true sum decides (less this event's bytes).
+      queued = this.linkBytes() - added;
+      this.evChecks = EVENT_ROOM_EVERY;
+    }
+    this.evQueued = queued + added;
     this.admit(link, queued, mark);
     this.counted(link);
+  }
+
+  /**
+   * {@link room} for a stream of events in O(1): the links' sum is taken every EVENT_ROOM_EVERY
+   * events, and in between its last value plus what the events since added stands for it (writes
+   * and drains only lower the true sum; any other user packet makes the next event take the sum,
+   * so only control packets go uncounted, as they always did). Past half the limit every event
+   * takes the sum.
+   */
+  private eventRoom(): number {
+    if (--this.evChecks > 0 && this.evQueued < this.bufferLimit / 2) return this.evQueued;
+    const q = this.room();
+    this.evChecks = EVENT_ROOM_EVERY;
+    return q;
   }
 
   sendExit(from: PID, to: PID, reason: Error): void {
