@@ -334,7 +334,7 @@ export class PrivateFrameReader {
     }
     const left = c.length - pos;
     if (left === 0) return false;
-    const head = headOf(c[pos]!);
+    const head = c[pos] === ENP_MAGIC ? ENP_HEADER : HEAD;
     const n = left >= head ? this.#length(c, pos) : 0;
     if (n > 0 && left >= n) {
       this.bytes = c;
@@ -448,8 +448,14 @@ export class PrivateFrameReader {
 
   #payload(b: Uint8Array, q: number, end: number): unknown {
     if (q >= end) throw new EdfError('ERR_EDF_DECODE', 'record has no payload');
-    // A plain string skips the general decoder's set-up (as the ENP decoder does).
-    if (b[q] === Tag.String) {
+    const t = b[q];
+    // A safe integer or a plain string skips the general decoder's set-up (as the ENP decoder
+    // does for strings); the same value `decode` returns (a bigint beyond 2^53 goes through it).
+    if (t === Tag.Int64 && end - q >= 9) {
+      const v = (be32(b, q + 1) | 0) * 4294967296 + be32(b, q + 5);
+      if (v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER) return v;
+    }
+    if (t === Tag.String) {
       const v = this.#d.stringAt(b, q, end);
       if (v !== undefined) return v;
     }
