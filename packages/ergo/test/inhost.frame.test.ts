@@ -268,3 +268,25 @@ test('in-host private frame with event and control batches on the link: records,
   }
   assert.deepEqual(got, [['monitor 2000'], 'r1', ['monitor 2001'], ['e1'], 'r2', ['e2'], ['monitor 2002'], 'r3']);
 });
+
+test('in-host private frame: integer payloads read without the decoder are the values the decoder gives', () => {
+  const values: unknown[] = [0, 1, -1, 255, 65536, 2 ** 31, -(2 ** 31) - 1, 2 ** 40 + 3, -(2 ** 52) - 7];
+  values.push(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, 2n ** 62n, -(2n ** 63n), 0.5, -0);
+  const enc = new PrivateFrameEncoder({});
+  for (const v of values) enc.sendPID(7, 9, OPTS, v);
+  const bytes = Buffer.from(enc.peek()!);
+  const got = readAll(bytes, bytes.length).map((p) => p.payload);
+  // What ENP's own decoder makes of the same values (the reference).
+  const ref = new EnpEncoder({});
+  for (const v of values) ref.sendPID(7, 9, OPTS, v);
+  const dec = new EnpDecoder({});
+  const refBytes = Buffer.from(ref.peek()!);
+  const want: unknown[] = [];
+  for (let at = 0; at < refBytes.length;) {
+    const n = refBytes.readUInt32BE(at + 2);
+    want.push(dec.decode(refBytes, at, at + n).payload);
+    at += n;
+  }
+  assert.deepEqual(got, want);
+  assert.equal(typeof got[values.indexOf(2n ** 62n)], 'bigint', 'beyond 2^53: a bigint, as decode gives');
+});

@@ -26,6 +26,7 @@ import { Tag } from '../edf/tags.js';
 import { WireError } from '../error.js';
 import type { EnpDecoderOptions } from '../proto/decoder.js';
 import { EnpEncoder, type EnpEncoderOptions, type EnpMessageOptions } from '../proto/encoder.js';
+import { FrameAssembly } from '../proto/frame_assembly.js';
 import { ENP_HEADER, ENP_MAGIC, EnpPacket, PacketType, ZERO_ID3 } from '../proto/packet.js';
 
 const DEF_NAME = 0xe0;
@@ -270,9 +271,9 @@ export class PrivateFrameReader {
   readonly #names: string[] = [];
   #chunk: Uint8Array = new Uint8Array(0);
   #pos = 0;
-  /** A frame spanning chunks: its bytes so far. */
-  #asm: Uint8Array | null = null;
-  #have = 0;
+  /** A frame spanning chunks (the ENP frame reader's assembly). */
+  readonly #asm = new FrameAssembly();
+  readonly #lengthOf = (header: Uint8Array): number => this.#length(header, 0);
   #sink: FrameSink | null = null;
   #closed = false;
 
@@ -296,7 +297,7 @@ export class PrivateFrameReader {
   }
 
   get buffered(): number {
-    return this.#have + (this.#chunk.length - this.#pos);
+    return this.#asm.have + (this.#chunk.length - this.#pos);
   }
 
   push(chunk: Uint8Array): void {
@@ -320,33 +321,15 @@ export class PrivateFrameReader {
   /** Sets `bytes/start/end` to the next whole frame, assembling one that spans chunks. */
   #frame(): boolean {
     const c = this.#chunk;
-    let pos = this.#pos;
-    if (this.#asm !== null) {
-      // Header first (its length tells the size), then the body.
-      let asm = this.#asm;
-      const head = headOf(asm[0]!);
-      if (this.#have < head) {
-        const k = Math.min(head - this.#have, c.length - pos);
-        asm.set(c.subarray(pos, pos + k), this.#have);
-        this.#have += k;
-        pos += k;
-        this.#pos = pos;
-        if (this.#have < head) return false;
-        const full = new Uint8Array(this.#length(asm, 0));
-        full.set(asm.subarray(0, this.#have));
-        this.#asm = asm = full;
-      }
-      const want = asm.length;
-      const k = Math.min(want - this.#have, c.length - pos);
-      asm.set(c.subarray(pos, pos + k), this.#have);
-      this.#have += k;
-      this.#pos = pos + k;
-      if (this.#have < want) return false;
-      this.bytes = asm;
+    const pos = this.#pos;
+    const asm = this.#asm;
+    if (asm.have > 0) {
+      this.#pos = asm.feed(c, pos, this.#lengthOf);
+      if (!asm.complete) return false;
+      const b = asm.take();
+      this.bytes = b;
       this.start = 0;
-      this.end = want;
-      this.#asm = null;
-      this.#have = 0;
+      this.end = b.length;
       return true;
     }
     const left = c.length - pos;
@@ -361,10 +344,7 @@ export class PrivateFrameReader {
       return true;
     }
     // A frame that continues in the next chunk (its length may still be unknown).
-    const first = new Uint8Array(Math.max(n, ENP_HEADER));
-    first.set(c.subarray(pos));
-    this.#asm = first;
-    this.#have = left;
+    asm.start(c, pos, head, n);
     this.#pos = c.length;
     return false;
   }
@@ -468,8 +448,14 @@ export class PrivateFrameReader {
 
   #payload(b: Uint8Array, q: number, end: number): unknown {
     if (q >= end) throw new EdfError('ERR_EDF_DECODE', 'record has no payload');
-    // A plain string skips the general decoder's set-up (as the ENP decoder does).
-    if (b[q] === Tag.String) {
+    const t = b[q];
+    // A safe integer or a plain string skips the general decoder's set-up (as the ENP decoder
+    // does for strings); the same value `decode` returns (a bigint beyond 2^53 goes through it).
+    if (t === Tag.Int64 && end - q >= 9) {
+      const v = (be32(b, q + 1) | 0) * 4294967296 + be32(b, q + 5);
+      if (v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER) return v;
+    }
+    if (t === Tag.String) {
       const v = this.#d.stringAt(b, q, end);
       if (v !== undefined) return v;
     }

@@ -7,9 +7,8 @@
 // MaxMessageSize are fatal (Ergo closes the link).
 
 import { WireError } from '../error.js';
+import { FrameAssembly } from './frame_assembly.js';
 import { ENP_HEADER, ENP_MAGIC, ENP_VERSION } from './packet.js';
-
-const FIRST_ASSEMBLY = 64 * 1024;
 
 /**
  * Streaming ENP frame reader for one link. Lifecycle: {@link EnpFrameReader.push} each chunk
@@ -29,11 +28,9 @@ export class EnpFrameReader {
 
   #chunk: Uint8Array = new Uint8Array(0);
   #pos = 0;
-  // A packet spanning chunks: header bytes first, then the body as it arrives.
-  readonly #header = new Uint8Array(ENP_HEADER);
-  #asm: Uint8Array | undefined;
-  #have = 0;
-  #want = 0;
+  /** A packet spanning chunks. */
+  readonly #asm = new FrameAssembly();
+  readonly #lengthOf = (header: Uint8Array): number => this.#check(header, 0);
   #failed = false;
 
   /** @throws WireError `ERR_ENP_TOO_LARGE` for a bad limit. */
@@ -49,7 +46,7 @@ export class EnpFrameReader {
 
   /** Bytes of an incomplete packet held between chunks. */
   get buffered(): number {
-    return this.#have + (this.#chunk.length - this.#pos);
+    return this.#asm.have + (this.#chunk.length - this.#pos);
   }
 
   /** Hands the next chunk to the reader (the previous one must have been drained with `next()`). */
@@ -68,35 +65,16 @@ export class EnpFrameReader {
   next(): boolean {
     if (this.#failed) throw new WireError('ERR_ENP_FRAME', 'the stream already failed');
     const c = this.#chunk;
-    let pos = this.#pos;
-    if (this.#have > 0) {
+    const pos = this.#pos;
+    const asm = this.#asm;
+    if (asm.have > 0) {
       // Continue a packet that spans chunks.
-      if (this.#have < ENP_HEADER) {
-        const k = Math.min(ENP_HEADER - this.#have, c.length - pos);
-        this.#header.set(c.subarray(pos, pos + k), this.#have);
-        this.#have += k;
-        pos += k;
-        this.#pos = pos;
-        if (this.#have < ENP_HEADER) return false;
-        this.#want = this.#check(this.#header, 0);
-        this.#asm = new Uint8Array(Math.min(this.#want, FIRST_ASSEMBLY));
-        this.#asm.set(this.#header);
-      }
-      const k = Math.min(this.#want - this.#have, c.length - pos);
-      if (k > 0) {
-        this.#reserve(this.#have + k);
-        this.#asm!.set(c.subarray(pos, pos + k), this.#have);
-        this.#have += k;
-        pos += k;
-        this.#pos = pos;
-      }
-      if (this.#have < this.#want) return false;
-      this.bytes = this.#asm!;
+      this.#pos = asm.feed(c, pos, this.#lengthOf);
+      if (!asm.complete) return false;
+      const b = asm.take();
+      this.bytes = b;
       this.start = 0;
-      this.end = this.#want;
-      this.#asm = undefined;
-      this.#have = 0;
-      this.#want = 0;
+      this.end = b.length;
       return true;
     }
     const left = c.length - pos;
@@ -104,8 +82,7 @@ export class EnpFrameReader {
     if (left < ENP_HEADER) {
       // Check what we can of the header now (bad magic fails early), keep the rest.
       if (c[pos] !== ENP_MAGIC || (left > 1 && c[pos + 1] !== ENP_VERSION)) this.#check(c, pos);
-      this.#header.set(c.subarray(pos));
-      this.#have = left;
+      asm.start(c, pos, ENP_HEADER, 0);
       this.#pos = c.length;
       return false;
     }
@@ -117,22 +94,9 @@ export class EnpFrameReader {
       this.#pos = pos + n;
       return true;
     }
-    this.#want = n;
-    this.#asm = new Uint8Array(Math.min(n, Math.max(FIRST_ASSEMBLY, left)));
-    this.#asm.set(c.subarray(pos));
-    this.#have = left;
+    asm.start(c, pos, ENP_HEADER, n);
     this.#pos = c.length;
     return false;
-  }
-
-  #reserve(n: number): void {
-    const a = this.#asm!;
-    if (n <= a.length) return;
-    let cap = a.length * 2;
-    while (cap < n) cap *= 2;
-    const b = new Uint8Array(Math.min(cap, this.#want));
-    b.set(a.subarray(0, this.#have));
-    this.#asm = b;
   }
 
   /** Validates a header at `b[at]` and returns the packet length. */
