@@ -157,6 +157,8 @@ export class EnpConnection implements Connection, LinkOwner {
   private readonly localCreation: number;
   /** The encoded options of the last plain batched spawn (plainSpawn) and whose they were. */
   private spawnCache: { parent: PID; leader: PID; level: number; bytes: Uint8Array } | null = null;
+  /** The check of a remote spawn's answer (spawnedPID), made once. */
+  private checkSpawned: ((v: unknown) => PID) | null = null;
   // One options object reused for every message (filled per call).
   private readonly mo: EnpMessageOptions = {
     priority: 0,
@@ -715,7 +717,7 @@ export class EnpConnection implements Connection, LinkOwner {
         c.leader.equals(request.parentLeader) &&
         c.level === request.parentLogLevel
       )
-        return this.spawnBatched(name, c.parent, c.bytes, false).then(spawnedPID(this.peer));
+        return this.spawnBatched(name, c.parent, c.bytes, false);
     }
     const options = new ProcessOptionsExtra({
       processOptions: toWireProcessOptions(request.processOptions),
@@ -728,7 +730,7 @@ export class EnpConnection implements Connection, LinkOwner {
       args: request.args.length > 0 ? request.args : null,
     });
     if (!this.batching) return this.control<unknown>(new MessageSpawn({ name, options })).then(spawnedPID(this.peer));
-    return this.spawnBatched(name, request.parentPID, options, plain).then(spawnedPID(this.peer));
+    return this.spawnBatched(name, request.parentPID, options, plain);
   }
 
   /**
@@ -742,7 +744,7 @@ export class EnpConnection implements Connection, LinkOwner {
     parent: PID,
     options: ProcessOptionsExtra | Uint8Array,
     keep: boolean,
-  ): Promise<unknown> {
+  ): Promise<PID> {
     const ref = this.core.makeRef();
     let link: EnpLink;
     try {
@@ -754,7 +756,12 @@ export class EnpConnection implements Connection, LinkOwner {
     } catch (e) {
       return Promise.reject(e);
     }
-    const p = this.wait<unknown>(controlKey(ref), DEFAULT_REQUEST_TIMEOUT, ref);
+    const p = this.requests.wait(
+      controlKey(ref),
+      DEFAULT_REQUEST_TIMEOUT,
+      ref,
+      (this.checkSpawned ??= spawnedPID(this.peer)),
+    );
     this.counted(link);
     return p;
   }
