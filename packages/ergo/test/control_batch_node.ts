@@ -6,7 +6,8 @@
 //   end      — ends every target with reason `done` (their monitors fire)
 //   monitors — how many monitors of its processes the node holds for `watcher` (a remote PID)
 //   batching — whether the connection to `node` uses the control batch (both announced it)
-// Remote spawn: factory `cb_worker` (its init args answer a call 'args').
+// Remote spawn: factory `cb_worker` (its init args answer a call 'args'), `cb_async` (init
+// resolves a Promise), `cb_fail` (init throws 'init refused').
 
 import { Actor, PID, startNode, type Atom, type NetworkFlags, type Node, type Ref } from '../src/index.js';
 import { engineOf } from '../src/node/internals.js';
@@ -25,6 +26,24 @@ class Worker extends Actor {
   }
 }
 
+/** Init awaits: the spawn is answered once it settles (the serving side's Promise path). */
+class AsyncWorker extends Actor {
+  ready = false;
+  override async init(): Promise<void> {
+    await Promise.resolve();
+    this.ready = true;
+  }
+  override handleCall(): unknown {
+    return this.ready;
+  }
+}
+
+class Failing extends Actor {
+  override init(): void {
+    throw new Error('init refused');
+  }
+}
+
 const off = process.env.CB_OFF === '1';
 /** Go's default flags with the control batch off. */
 const OFF: NetworkFlags = { ...WireNetworkFlags.defaults(), controlBatch: false };
@@ -38,6 +57,8 @@ const node: Node = await startNode(process.env.CB_NAME ?? `cbnode${process.pid}@
   log: { defaultLogger: { disable: true } },
 });
 node.network().enableSpawn('cb_worker', () => new Worker());
+node.network().enableSpawn('cb_async', () => new AsyncWorker());
+node.network().enableSpawn('cb_fail', () => new Failing());
 let targets: PID[] = [];
 
 type Fields = Record<string, unknown>;

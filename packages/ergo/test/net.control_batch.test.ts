@@ -3,8 +3,9 @@
 // side configured off (then the usual Control packets go both ways). Whatever the mode, the same
 // behaviour: monitors by PID confirmed and fired with the real reason, demonitors taken out on
 // the target's node, a monitor of a process that does not exist fails with ErrProcessUnknown,
-// concurrent remote spawns answered with the child's PIDs (with and without init args), and a
-// spawn of a factory the child did not enable refused with its error. The Go peer suites
+// concurrent remote spawns answered with the child's PIDs (with and without init args, with an
+// async init), a spawn whose init throws failing with init's error, and a spawn of a factory the
+// child did not enable refused with its error. The Go peer suites
 // (*.ergo.test.ts) check that a Go node keeps getting today's packets.
 
 import { test } from 'node:test';
@@ -150,6 +151,15 @@ for (const mode of modes) {
     const withArgs = await remote.spawn('cb_worker', {}, 'a', 7);
     assert.deepEqual(await parent.call(withArgs, 'args', { timeout: 30_000 }), ['a', 7]);
     assert.deepEqual(await parent.call(pids[59]!, 'args', { timeout: 30_000 }), []);
+    // An async init: answered once it settled; runs beside plain spawns in one batch.
+    const mixed = await Promise.all([remote.spawn('cb_async'), remote.spawn('cb_worker'), remote.spawn('cb_async')]);
+    assert.equal(new Set(mixed.map((p) => p.id)).size, 3);
+    assert.equal(await parent.call(mixed[0]!, 'ready', { timeout: 30_000 }), true);
+    // Init throws: the spawn fails with its error; the spawns after it still succeed.
+    const failing = await Promise.allSettled([remote.spawn('cb_fail'), remote.spawn('cb_worker')]);
+    assert.equal(failing[0].status, 'rejected');
+    assert.match(String((failing[0] as PromiseRejectedResult).reason), /init refused/);
+    assert.equal(failing[1].status, 'fulfilled');
     // A factory the child did not enable: the child's refusal.
     await assert.rejects(remote.spawn('not_enabled'), (e: Error & { code?: string }) => {
       assert.match(e.message, /unknown|not/i);

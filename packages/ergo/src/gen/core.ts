@@ -108,6 +108,12 @@ export interface Core {
   // --- remote spawn and application start ----------------------------------------------------
   /** Spawns the factory enabled under `name` for `source`. ErrNotAllowed when not enabled for it. */
   routeSpawn(node: Atom, name: Atom, request: RemoteSpawnRequest, source: Atom): Promise<PID>;
+  /**
+   * {@link Core.routeSpawn} for a caller that answers at once: the PID when init returned
+   * synchronously (no Promise per request), a Promise when init is async or the spawn failed;
+   * throws when the spawn is refused (ErrNotAllowed, bad options).
+   */
+  routeSpawnNow(node: Atom, name: Atom, request: RemoteSpawnRequest, source: Atom): PID | Promise<PID>;
   routeApplicationStart(name: Atom, request: RemoteApplicationStart, source: Atom): Promise<void>;
   /**
    * A snapshot of application `name` for node `source` (Ergo 3.2.0's remote ApplicationInfo);

@@ -26,7 +26,7 @@ import { ExitIgnoredUnlessTrapped, MailboxKind, type ProcessFactory } from '../g
 import type { ProcessID } from '../gen/processid.js';
 import type { Alias, Ref } from '../gen/ref.js';
 import { Q_URGENT } from './mailbox.js';
-import { cappedInitTimeout, checkSpawnOptions, INIT_CAP_MS, spawnProcess } from './spawn.js';
+import { cappedInitTimeout, checkSpawnOptions, INIT_CAP_MS, spawnProcessNow } from './spawn.js';
 import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { ProcessImpl, S_TERMINATED, S_ZOMBEE } from './process.js';
@@ -262,13 +262,14 @@ export class CoreImpl implements Core {
     // Not async: spawnProcess's own promise goes back as it is (an async wrapper adopting it
     // cost two more microtasks per remote spawn); a refusal still comes back as a rejection.
     try {
-      return this.#routeSpawn(name, request, source);
+      const r = this.routeSpawnNow(_node, name, request, source);
+      return r instanceof PID ? Promise.resolve(r) : r;
     } catch (e) {
       return Promise.reject(e as Error);
     }
   }
 
-  #routeSpawn(name: Atom, request: RemoteSpawnRequest, source: Atom): Promise<PID> {
+  routeSpawnNow(_node: Atom, name: Atom, request: RemoteSpawnRequest, source: Atom): PID | Promise<PID> {
     const perm = allowed(this.spawnable, name, source, 'spawn');
     const options = { ...request.processOptions };
     checkSpawnOptions(options);
@@ -286,7 +287,7 @@ export class CoreImpl implements Core {
     }
     const own = toLogLevel(options.logLevel);
     const level = own !== undefined && own !== LogLevel.Default ? own : request.parentLogLevel;
-    return spawnProcess(n, {
+    return spawnProcessNow(n, {
       factory: perm.factory!,
       options,
       args: request.args ?? [],

@@ -205,6 +205,16 @@ export function checkSpawnOptions(options: ProcessOptions): void {
  * Promise, a closure and a microtask: a quarter of the spawn row's time went there).
  */
 export function spawnProcess(node: NodeImpl, req: SpawnRequest, log?: Log, what = 'spawn'): Promise<PID> {
+  const r = spawnProcessNow(node, req, log, what);
+  return r instanceof PID ? Promise.resolve(r) : r;
+}
+
+/**
+ * {@link spawnProcess} without a Promise for a spawn whose init returned at once: the PID itself
+ * then (a remote spawn answers it in the same turn, with no Promise, closure or microtask per
+ * request); a Promise when init is async or the spawn failed. Never throws.
+ */
+export function spawnProcessNow(node: NodeImpl, req: SpawnRequest, log?: Log, what = 'spawn'): PID | Promise<PID> {
   let p: ProcessImpl | undefined;
   let r: unknown;
   const { factory, options, register } = req;
@@ -298,7 +308,9 @@ function awaitInit(node: NodeImpl, p: ProcessImpl, r: PromiseLike<unknown>, req:
         reject(err);
         return;
       }
-      finishInit(node, p, v, req).then(resolve, reject);
+      const f = finishInit(node, p, v, req);
+      if (f instanceof PID) resolve(f);
+      else f.then(resolve, reject);
     };
     try {
       r.then(
@@ -318,7 +330,7 @@ function finishInit(
   req: SpawnRequest,
   log?: Log,
   what = 'spawn',
-): Promise<PID> {
+): PID | Promise<PID> {
   const { options, parent } = req;
   let err: Error | undefined;
   if (r instanceof Error) err = r;
@@ -360,5 +372,5 @@ function finishInit(
   node.processSpawned(p);
   if (p.mb.size > 0) node.scheduler.enqueue(p);
   req.onSpawned?.(p);
-  return Promise.resolve(p.pid);
+  return p.pid;
 }

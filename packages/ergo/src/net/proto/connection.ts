@@ -9,24 +9,16 @@
 import type { ApplicationInfo } from '../../gen/application.js';
 import type { Atom } from '../../gen/atom.js';
 import type { Core, RemoteApplicationStart, RemoteSpawnRequest } from '../../gen/core.js';
-import {
-  ErrIncorrect,
-  ErrNoConnection,
-  ErrNotAllowed,
-  ErrProcessIncarnation,
-  ErrUnsupported,
-  toError,
-} from '../../gen/errors.js';
+import { ErrIncorrect, ErrNoConnection, ErrProcessIncarnation, ErrUnsupported, toError } from '../../gen/errors.js';
 import type { Event } from '../../gen/event.js';
-import { toLogLevel, type Log } from '../../gen/log.js';
+import type { Log } from '../../gen/log.js';
 import type { MessageEvent } from '../../gen/messages.js';
 import type { Connection, EventFanOut, NetworkDial, NetworkSocket, RemoteNode } from '../../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type MessageOptions } from '../../gen/options.js';
-import { PID } from '../../gen/pid.js';
+import { type PID } from '../../gen/pid.js';
 import type { ProcessID } from '../../gen/processid.js';
-import { Ref, type Alias } from '../../gen/ref.js';
+import { type Ref, type Alias } from '../../gen/ref.js';
 import type { NetworkFlags } from '../edf/framework.js';
-import { ApplicationOptionsExtra, ProcessOptionsExtra, WireApplicationOptions } from '../edf/framework.js';
 import type { WireError } from '../error.js';
 import type { HandshakeResult } from '../handshake/handshake.js';
 import { type EnpMessageOptions } from './encoder.js';
@@ -36,8 +28,8 @@ import { InboundDispatcher, type AnsweredRequest } from './inbound.js';
 import { EnpLink, type LinkCodec, type LinkOwner } from './link.js';
 import {
   type ControlMessage,
-  MessageApplicationInfo,
-  MessageApplicationStart,
+  type MessageApplicationInfo,
+  type MessageApplicationStart,
   MessageDemonitorAlias,
   MessageDemonitorEvent,
   MessageDemonitorPID,
@@ -50,20 +42,24 @@ import {
   MessageMonitorEvent,
   MessageMonitorPID,
   MessageMonitorProcessID,
-  MessageResult,
-  MessageSpawn,
+  type MessageSpawn,
   MessageUnlinkAlias,
   MessageUnlinkEvent,
   MessageUnlinkPID,
   MessageUnlinkProcessID,
   MessageUpdateCache,
 } from './messages.js';
-import { controlResultRouteOf, controlRouteOf, exitRouteOf, orderOf, poolKeyOf, routeOf } from './order.js';
+import { controlRouteOf, exitRouteOf, poolKeyOf, routeOf } from './order.js';
 import type { EnpPacket, WireID3 } from './packet.js';
-import { toWireProcessOptions } from './spawn_options.js';
-import { fromWireApplicationInfo } from './application_info.js';
 import { ackKey, controlKey, eventList, RequestTable, responseAckKey } from './waits.js';
-import { batchKey, plainSpawn, spawnRoute } from './control_batch.js';
+import { batchKey } from './control_batch.js';
+import {
+  answerEntryOn,
+  answerOn,
+  remoteApplicationInfoOn,
+  remoteApplicationStartOn,
+  remoteSpawnOn,
+} from './control_requests.js';
 
 /** Counters of a connection (RemoteNodeInfo). */
 export interface ConnectionStats {
@@ -158,10 +154,13 @@ export class EnpConnection implements Connection, LinkOwner {
   readonly batchEvents: boolean;
   /** Both nodes announced the ergo-ts control batch (control_batch.ts). */
   readonly batching: boolean;
-  private readonly localName: string;
+  /** @internal */
+  readonly localName: string;
   private readonly localCreation: number;
-  /** The encoded options of the last plain batched spawn (plainSpawn) and whose they were. */
-  private spawnCache: { parent: PID; leader: PID; level: number; bytes: Uint8Array } | null = null;
+  /** @internal The encoded options of the last plain batched spawn (plainSpawn) and whose they were. */
+  spawnCache: { parent: PID; leader: PID; level: number; bytes: Uint8Array } | null = null;
+  /** @internal The check of a remote spawn's answer (spawnedPID), made once. */
+  checkSpawned: ((v: unknown) => PID) | null = null;
   // One options object reused for every message (filled per call).
   private readonly mo: EnpMessageOptions = {
     priority: 0,
@@ -172,7 +171,7 @@ export class EnpConnection implements Connection, LinkOwner {
   };
 
   constructor(
-    private readonly core: Core,
+    /** @internal */ readonly core: Core,
     private readonly host: ConnectionHost,
     readonly log: Log,
     private readonly hs: HandshakeResult,
@@ -268,7 +267,8 @@ export class EnpConnection implements Connection, LinkOwner {
 
   // --- link selection -------------------------------------------------------------------------
 
-  private link(key: number): EnpLink {
+  /** @internal The link of pool key `key` (0: round robin; remote_start.ts sends on it too). */
+  link(key: number): EnpLink {
     const ls = this.sendable;
     if (!this.alive || ls.length === 0) throw ErrNoConnection.with(`connection to ${this.peer} is closed`);
     if (key === 0) {
@@ -408,8 +408,8 @@ export class EnpConnection implements Connection, LinkOwner {
     return ack;
   }
 
-  /** Counts a packet handed to `link` (nothing to wait for). */
-  private counted(link: EnpLink): void {
+  /** @internal Counts a packet handed to `link` (nothing to wait for). */
+  counted(link: EnpLink): void {
     this.messagesOut++;
     link.touch();
   }
@@ -623,8 +623,8 @@ export class EnpConnection implements Connection, LinkOwner {
 
   // --- control requests -------------------------------------------------------------------------
 
-  /** Sends a control request and waits for its MessageResult (matched by the whole Ref). */
-  private control<T>(
+  /** @internal Sends a control request and waits for its MessageResult (matched by the whole Ref). */
+  control<T>(
     request: ControlMessage<unknown> | MessageSpawn | MessageApplicationStart | MessageApplicationInfo,
     timeout = DEFAULT_REQUEST_TIMEOUT,
   ): Promise<T> {
@@ -736,77 +736,11 @@ export class EnpConnection implements Connection, LinkOwner {
   }
 
   remoteSpawn(name: Atom, request: RemoteSpawnRequest): Promise<PID> {
-    if (this.peerFlags.enable && !this.peerFlags.enableRemoteSpawn)
-      return Promise.reject(ErrNotAllowed.with(`${this.peer} does not allow remote spawn`));
-    const plain = this.batching && plainSpawn(request);
-    if (plain) {
-      // The same parent spawning with default options again: the options' bytes of the last time.
-      const c = this.spawnCache;
-      if (
-        c !== null &&
-        c.parent.equals(request.parentPID) &&
-        c.leader.equals(request.parentLeader) &&
-        c.level === request.parentLogLevel
-      )
-        return this.spawnBatched(name, c.parent, c.bytes, false).then(spawnedPID(this.peer));
-    }
-    const options = new ProcessOptionsExtra({
-      processOptions: toWireProcessOptions(request.processOptions),
-      parentPID: request.parentPID,
-      parentLeader: request.parentLeader,
-      parentEnv: request.parentEnv,
-      parentLogLevel: request.parentLogLevel,
-      register: request.register,
-      application: request.application,
-      args: request.args.length > 0 ? request.args : null,
-    });
-    if (!this.batching) return this.control<unknown>(new MessageSpawn({ name, options })).then(spawnedPID(this.peer));
-    return this.spawnBatched(name, request.parentPID, options, plain).then(spawnedPID(this.peer));
-  }
-
-  /**
-   * A remote spawn request as a control batch entry, its options an object to encode or the bytes
-   * of an earlier encoding (`keep`: remember this encoding for the next plain spawns). On the
-   * parent's link, not round robin as the Control request: a run of spawns and their answers then
-   * share one packet and one write per turn instead of one per link (see spawnRoute).
-   */
-  private spawnBatched(
-    name: Atom,
-    parent: PID,
-    options: ProcessOptionsExtra | Uint8Array,
-    keep: boolean,
-  ): Promise<unknown> {
-    const ref = this.core.makeRef();
-    let link: EnpLink;
-    try {
-      link = this.link(spawnRoute(parent.id) >>> 8);
-      const bytes = link.enc.batchSpawn(0, ref.id, name, options, keep);
-      if (keep && bytes !== null && !(options instanceof Uint8Array)) {
-        this.spawnCache = { parent, leader: options.parentLeader, level: num(options.parentLogLevel), bytes };
-      }
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const p = this.wait<unknown>(controlKey(ref), DEFAULT_REQUEST_TIMEOUT, ref);
-    this.counted(link);
-    return p;
+    return remoteSpawnOn(this, name, request);
   }
 
   remoteApplicationStart(name: Atom, request: RemoteApplicationStart): Promise<void> {
-    if (this.peerFlags.enable && !this.peerFlags.enableRemoteApplicationStart) {
-      return Promise.reject(ErrNotAllowed.with(`${this.peer} does not allow remote application start`));
-    }
-    const env = request.applicationOptions.env;
-    const options = new ApplicationOptionsExtra({
-      applicationOptions: new WireApplicationOptions({
-        env: env === undefined ? null : env instanceof Map ? env : new Map(Object.entries(env)),
-        logLevel: toLogLevel(request.applicationOptions.logLevel) ?? 0,
-      }),
-      corePID: request.corePID,
-      coreEnv: request.coreEnv,
-      coreLogLevel: request.coreLogLevel,
-    });
-    return this.control<void>(new MessageApplicationStart({ name, mode: request.mode, options }));
+    return remoteApplicationStartOn(this, name, request);
   }
 
   /**
@@ -815,9 +749,7 @@ export class EnpConnection implements Connection, LinkOwner {
    * ErrTimeout, ErrNoConnection. A peer older than 3.2.0 drops the request: ErrTimeout.
    */
   remoteApplicationInfo(name: Atom): Promise<ApplicationInfo> {
-    return this.control<unknown>(new MessageApplicationInfo({ name })).then((v) =>
-      fromWireApplicationInfo(v, this.peer),
-    );
+    return remoteApplicationInfoOn(this, name);
   }
 
   join(socket: NetworkSocket, _connectionID: string, _dial: NetworkDial, tail: Uint8Array | null): void {
@@ -888,40 +820,11 @@ export class EnpConnection implements Connection, LinkOwner {
 
   /** InboundConnection: answers a control batch entry (see BatchConnection). */
   answerEntry(route: number, ref: WireID3, err: Error | null, result: unknown): void {
-    if (!this.alive) return;
-    try {
-      const l = this.link(poolKeyOf(route));
-      if (this.batching && err === null && result === null) l.enc.batchResult(orderOf(route), ref, null);
-      else if (this.batching && err === null && result instanceof PID && result.node === this.localName)
-        l.enc.batchResult(orderOf(route), ref, result.id);
-      else {
-        const r = new Ref(this.peer, this.peerCreation, [Number(ref[0]), Number(ref[1]), Number(ref[2])]);
-        l.enc.sendControl(route, new MessageResult({ error: err, result, ref: r }));
-      }
-      l.touch();
-    } catch (e) {
-      this.log.warning('result to %s dropped: %s', this.peer, toError(e).message);
-    }
+    answerEntryOn(this, route, ref, err, result);
   }
 
   /** InboundConnection: sends the MessageResult of the peer's control request `request`. */
   answer(request: AnsweredRequest, err: Error | null, result: unknown): void {
-    if (!this.alive) return;
-    try {
-      const route = controlResultRouteOf(request as never);
-      const l = this.link(poolKeyOf(route));
-      l.enc.sendControl(route, new MessageResult({ error: err, result, ref: request.ref }));
-      l.touch();
-    } catch (e) {
-      this.log.warning('result to %s dropped: %s', this.peer, toError(e).message);
-    }
+    answerOn(this, request, err, result);
   }
-}
-
-/** The check of a remote spawn's answer: a PID, else ErrIncorrect. */
-function spawnedPID(peer: string): (v: unknown) => PID {
-  return (v) => {
-    if (!(v instanceof PID)) throw ErrIncorrect.with(`remote spawn on ${peer} answered ${String(v)}`);
-    return v;
-  };
 }

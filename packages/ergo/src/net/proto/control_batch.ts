@@ -172,10 +172,20 @@ function spawnEntry(e: ControlBatchEntry, core: Core, conn: BatchConnection, loc
     lastRequest = request;
   }
   const route = spawnRoute(o.parentPID.id);
-  core.routeSpawn(local, e.name as Atom, request!, conn.peer).then(
-    (pid) => conn.answerEntry(route, e.ref, null, pid),
-    (x: unknown) => conn.answerEntry(route, e.ref, toError(x), ZERO_PID),
-  );
+  let r: PID | Promise<PID>;
+  try {
+    r = core.routeSpawnNow(local, e.name as Atom, request!, conn.peer);
+  } catch (x) {
+    conn.answerEntry(route, e.ref, toError(x), ZERO_PID);
+    return;
+  }
+  // Init returned at once (the usual case): answered now, no Promise per request.
+  if (r instanceof PID) conn.answerEntry(route, e.ref, null, r);
+  else
+    r.then(
+      (pid) => conn.answerEntry(route, e.ref, null, pid),
+      (x: unknown) => conn.answerEntry(route, e.ref, toError(x), ZERO_PID),
+    );
 }
 
 const ZERO_PID = new PID('' as Atom, 0, 0);

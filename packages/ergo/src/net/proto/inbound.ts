@@ -335,10 +335,19 @@ export class InboundDispatcher {
         return this.log.warning('remote spawn of %s by %s refused: not enabled', m.name, this.peer);
       const o = m.options;
       const request: RemoteSpawnRequest = spawnRequestOf(o);
-      this.core.routeSpawn(this.local, m.name as Atom, request, this.peer).then(
-        (pid) => this.conn.answer(m, null, pid),
-        (e: unknown) => this.conn.answer(m, toError(e), ZERO_PID),
-      );
+      let r: PID | Promise<PID>;
+      try {
+        r = this.core.routeSpawnNow(this.local, m.name as Atom, request, this.peer);
+      } catch (e) {
+        return this.conn.answer(m, toError(e), ZERO_PID);
+      }
+      // Init returned at once: answered in this turn, without a Promise per request.
+      if (r instanceof PID) this.conn.answer(m, null, r);
+      else
+        r.then(
+          (pid) => this.conn.answer(m, null, pid),
+          (e: unknown) => this.conn.answer(m, toError(e), ZERO_PID),
+        );
       return;
     }
     if (m instanceof MessageApplicationStart) {

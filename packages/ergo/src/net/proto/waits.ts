@@ -4,7 +4,7 @@
 // table is not empty. A request whose deadline passes rejects with ErrTimeout: its outcome is
 // unknown (the peer may have acted on it).
 
-import { ErrIncorrect, ErrTimeout } from '../../gen/errors.js';
+import { ErrIncorrect, ErrTimeout, toError } from '../../gen/errors.js';
 import type { MessageEvent } from '../../gen/messages.js';
 import { DEFAULT_REQUEST_TIMEOUT } from '../../gen/options.js';
 import type { Ref } from '../../gen/ref.js';
@@ -19,6 +19,8 @@ interface Waiting {
   deadline: number;
   /** A control request's ref: its answer must carry this very ref (the key holds its sequence only). */
   ref?: Ref;
+  /** Checks (and may convert) the answer before the wait resolves with it; throws to reject. */
+  check?: (value: unknown) => unknown;
 }
 
 /** Key of the ack of an important send (its message id). */
@@ -73,10 +75,17 @@ export class RequestTable {
   }
 
   /** Registers a wait for the peer's answer; the promise settles on it or on the deadline. */
-  wait<T>(key: string | number, timeout = DEFAULT_REQUEST_TIMEOUT, ref?: Ref): Promise<T> {
+  wait<T>(
+    key: string | number,
+    timeout = DEFAULT_REQUEST_TIMEOUT,
+    ref?: Ref,
+    check?: (value: unknown) => T,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const w: Waiting = { resolve: resolve as (v: unknown) => void, reject, deadline: Date.now() + timeout };
       if (ref !== undefined) w.ref = ref;
+      // In the table, not a `then` on the promise: no derived Promise and microtask per answer.
+      if (check !== undefined) w.check = check;
       this.#waiting.set(key, w);
       if (this.#sweeper === null) {
         this.#sweeper = setInterval(() => this.#sweep(), REQUEST_SWEEP_MS);
@@ -91,7 +100,17 @@ export class RequestTable {
     if (w === undefined) return false;
     this.#waiting.delete(key);
     if (err !== null) w.reject(err);
-    else w.resolve(value);
+    else if (w.check === undefined) w.resolve(value);
+    else {
+      let v: unknown;
+      try {
+        v = w.check(value);
+      } catch (e) {
+        w.reject(toError(e));
+        return true;
+      }
+      w.resolve(v);
+    }
     return true;
   }
 
