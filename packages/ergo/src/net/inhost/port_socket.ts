@@ -7,10 +7,9 @@
 // Bytes go through a SharedArrayBuffer ring per direction (ring.ts), not through messages: a
 // write copies the ENP link's batch into the ring, the reader copies it out in slices of at most
 // READ_SLICE bytes, one per event-loop turn (as a TCP read), so the node's processes run between
-// slices and their answers leave while the rest is still being read. A side with nothing to do
-// parks on the ring's doorbell (`Atomics.waitAsync`) and the other side rings it (ring.ts); the
-// `MessagePort` beside the rings carries only the end-of-stream marker and liveness: it closes
-// when the peer's thread ends, even when it crashes.
+// slices and their answers leave while the rest is still being read. The `MessagePort` beside
+// the rings carries only wake-ups (when the other side sleeps), the end-of-stream marker and
+// liveness: it closes when the peer's thread ends, even when it crashes.
 //
 // Flow control: a ring holds at most its size. Bytes that do not fit stay with the writer
 // (`writableLength` > 0, `write` returns false: the link's "socket busy" path, which the
@@ -21,6 +20,9 @@ import { EventEmitter } from 'node:events';
 import type { MessagePort } from 'node:worker_threads';
 import type { ByteRing } from './ring.js';
 
+/** Port messages: the reader sleeps no more (bytes are in the ring), the writer may write again. */
+const WAKE = 1;
+const SPACE = 2;
 /** The end-of-stream marker (a half-close, as a TCP FIN), sent after every byte written. */
 const END = 'end';
 
@@ -51,18 +53,6 @@ export class PortSocket extends EventEmitter {
   #pendingBytes = 0;
   /** A read is scheduled for the next turn. */
   #readScheduled = false;
-  /** A wait on the inbound ring's doorbell is pending (this side parked as its reader). */
-  #dataWait = false;
-  /** A wait on the outbound ring's doorbell is pending (held bytes wait for space). */
-  #spaceWait = false;
-  readonly #onData = (): void => {
-    this.#dataWait = false;
-    if (!this.#readScheduled) this.#read(); // a lone request should not wait a turn
-  };
-  readonly #onSpace = (): void => {
-    this.#spaceWait = false;
-    this.#flushPending();
-  };
   #ended = false;
   #endSent = false;
   #peerEnded = false;
@@ -105,7 +95,7 @@ export class PortSocket extends EventEmitter {
       return false;
     }
     const n = this.#out.put(chunk, 0, chunk.length);
-    if (n > 0) this.#out.wakeReader();
+    if (n > 0 && this.#out.wakeNeeded()) this.#port.postMessage(WAKE);
     if (n === chunk.length) return true;
     this.#hold(n === 0 ? chunk : chunk.subarray(n));
     this.#flushPending(); // the reader may have made space before it saw us waiting
@@ -169,6 +159,7 @@ export class PortSocket extends EventEmitter {
   }
 
   #hold(bytes: Uint8Array): void {
+    if (this.#pending.length === 0) this.#out.wait();
     this.#pending.push(Buffer.from(bytes));
     this.#pendingBytes += bytes.length;
   }
@@ -193,16 +184,12 @@ export class PortSocket extends EventEmitter {
         else this.#pending[0] = b.subarray(n);
         continue;
       }
-      // Full: park until the reader frees space (null: it did meanwhile, put again).
-      const w = out.parkWriter(this.#spaceWait);
-      if (w === null) continue;
-      if (w !== undefined) {
-        this.#spaceWait = true;
-        void w.then(this.#onSpace);
-      }
+      // Full: ask the reader to tell us, then look once more (it may have read meanwhile).
+      out.wait();
+      if (out.used() < out.capacity) continue;
       break;
     }
-    if (moved) out.wakeReader();
+    if (moved && out.wakeNeeded()) this.#port.postMessage(WAKE);
     if (this.#pendingBytes === 0 && moved) {
       if (this.#ended) this.#sendEnd();
       else this.emit('drain');
@@ -224,7 +211,6 @@ export class PortSocket extends EventEmitter {
     if (this.#paused || this.#closed || this.#destroying || this.listenerCount('data') === 0) return;
     const ring = this.#in;
     const b = ring.take(READ_SLICE);
-    if (b !== null) ring.wakeWriter(); // told once half the ring is free: it refills in large pieces
     if (this.#gone) {
       // The peer went while this side was paused: deliver what it wrote, then close.
       if (b === null) this.#closeNow();
@@ -235,22 +221,17 @@ export class PortSocket extends EventEmitter {
       return;
     }
     if (b !== null) {
+      // The writer is told once half the ring is free: it refills in large pieces, not per slice.
+      if (ring.used() <= ring.capacity >>> 1 && ring.spaceNeeded()) this.#port.postMessage(SPACE);
       this.emit('data', b);
       if (ring.used() > 0) {
         this.#scheduleRead();
         return;
       }
-      if (this.#paused || this.#closed || this.#destroying) return;
     }
-    // Empty: park until the writer rings (null: bytes came meanwhile, read on).
-    const w = ring.parkReader(this.#dataWait);
-    if (w === null) {
+    if (!ring.sleep()) {
       this.#scheduleRead();
       return;
-    }
-    if (w !== undefined) {
-      this.#dataWait = true;
-      void w.then(this.#onData);
     }
     if (this.#peerEnded && !this.#paused) this.#finish();
   }
@@ -264,7 +245,11 @@ export class PortSocket extends EventEmitter {
 
   #onMessage(m: unknown): void {
     if (this.#closed || this.#destroying) return;
-    if (m === END) {
+    if (m === WAKE) {
+      // Read at once (a lone request should not wait a turn); later slices go turn by turn.
+      if (!this.#readScheduled) this.#read();
+    } else if (m === SPACE) this.#flushPending();
+    else if (m === END) {
       // Bytes written before the marker may still be in the ring: read them first.
       this.#peerEnded = true;
       if (this.#in.used() === 0 && !this.#paused) this.#finish();
@@ -295,8 +280,6 @@ export class PortSocket extends EventEmitter {
     this.#closed = true;
     this.#pending = [];
     this.#pendingBytes = 0;
-    if (this.#dataWait) this.#in.release(true);
-    if (this.#spaceWait) this.#out.release(false);
     this.emit('close', false);
   }
 }

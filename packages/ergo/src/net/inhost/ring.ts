@@ -1,16 +1,9 @@
 // A single-producer single-consumer byte ring in a SharedArrayBuffer: one direction of an
 // in-host link (port_socket.ts). The writer thread copies bytes in and publishes them by moving
-// the tail; the reader thread copies them out and frees the space by moving the head. Nothing is
-// posted per batch: a thread that finds nothing to do (the reader an empty ring, the writer a full
-// one) parks on a doorbell word with `Atomics.waitAsync`, and the other side rings it
-// (`Atomics.notify`) only when the parked side announced it — no message, no busy spin.
-//
-// No lost wake-up: a side that parks first reads the doorbell, then announces (flag = 1), then
-// looks at the ring once more and waits only if it still has nothing (the re-check); the other
-// side publishes first (moves the counter), then takes the flag. Every access is a sequentially
-// consistent Atomics operation, so either the re-check sees the bytes (or space), or the other
-// side sees the flag and rings — after the doorbell value the parked side waits on, which makes
-// its wait end (or not start: `waitAsync` answers "not-equal" at once).
+// the tail; the reader thread copies them out and frees the space by moving the head. No
+// message is posted per batch: the two threads only wake each other through the link's port when
+// one of them sleeps (the reader found the ring empty, or the writer found it full), which the
+// flags below tell.
 //
 // Positions are free-running 32-bit counters (the byte offset is `counter & mask`), so "used" is
 // `(tail - head) >>> 0` without a wrap flag. Each counter has one writer; every access to the
@@ -19,29 +12,15 @@
 
 import { ErrIncorrect } from '../../gen/errors.js';
 
-/** Header slots (Int32): tail (bytes written), head (bytes read), the two park flags and their doorbells. */
+/** Header slots (Int32): tail (bytes written), head (bytes read), and the two sleep flags. */
 const TAIL = 0;
 const HEAD = 1;
-/** 1 while the reader is parked (or about to): the writer rings DATA_BELL after its next write. */
+/** 1 while the reader sleeps until told: the writer posts a wake-up after its next write. */
 const READER_IDLE = 2;
-/** 1 while the writer holds bytes that did not fit: the reader rings SPACE_BELL once half the ring is free. */
+/** 1 while the writer holds bytes that did not fit: the reader posts "space" after its next read. */
 const WRITER_WAITING = 3;
-/** Doorbells: counters the parked side waits on; the other side bumps one and notifies. */
-const DATA_BELL = 4;
-const SPACE_BELL = 5;
 /** Header size in bytes (a cache line: the data area starts apart from the counters). */
 const HEADER = 64;
-
-/** `Atomics.waitAsync` (Node 22 and 24 have it; TypeScript's ES2023 lib does not declare it). */
-const waitAsync = (
-  Atomics as unknown as {
-    waitAsync(
-      a: Int32Array,
-      i: number,
-      v: number,
-    ): { async: false; value: string } | { async: true; value: Promise<string> };
-  }
-).waitAsync;
 
 /** Buffer's copy (a memmove), also for a plain Uint8Array source. */
 const copy = Buffer.prototype.copy;
@@ -141,67 +120,26 @@ export class ByteRing {
     return out;
   }
 
-  /**
-   * Reader: parks until the writer publishes bytes. Returns null when there are bytes to read now
-   * (they came while it announced itself: read on), else a promise settled by the writer's
-   * doorbell. `waiting`: a wait of this reader is still pending; then it only announces and
-   * re-checks, and returns undefined (parked: that wait ends on the next ring).
-   */
-  parkReader(waiting: boolean): Promise<unknown> | null | undefined {
-    const h = this.#h;
-    const seq = Atomics.load(h, DATA_BELL);
-    Atomics.store(h, READER_IDLE, 1);
-    // The re-check: bytes published before the flag was visible rang no doorbell.
-    if (this.used() !== 0) {
-      Atomics.store(h, READER_IDLE, 0);
-      return null;
-    }
-    if (waiting) return undefined;
-    const r = waitAsync(h, DATA_BELL, seq);
-    return r.async ? r.value : null; // "not-equal": rung since `seq` was read
+  /** Reader: about to sleep. Returns false when bytes arrived meanwhile (read on instead). */
+  sleep(): boolean {
+    Atomics.store(this.#h, READER_IDLE, 1);
+    if (this.used() === 0) return true;
+    Atomics.store(this.#h, READER_IDLE, 0);
+    return false;
   }
 
-  /** Writer, after a put: rings the reader's doorbell when it is parked (once per park). */
-  wakeReader(): void {
-    const h = this.#h;
-    if (Atomics.load(h, READER_IDLE) === 0 || Atomics.exchange(h, READER_IDLE, 0) === 0) return;
-    Atomics.add(h, DATA_BELL, 1);
-    Atomics.notify(h, DATA_BELL);
+  /** Writer: true when the reader sleeps and must be woken (the flag is cleared: one wake-up per sleep). */
+  wakeNeeded(): boolean {
+    return Atomics.exchange(this.#h, READER_IDLE, 0) === 1;
   }
 
-  /**
-   * Writer: it holds bytes that did not fit and parks until the reader frees half the ring.
-   * Returns null when there is space now (read on meanwhile: put again), else a promise settled
-   * by the reader's doorbell. `waiting`: as in {@link ByteRing.parkReader} (undefined: parked).
-   */
-  parkWriter(waiting: boolean): Promise<unknown> | null | undefined {
-    const h = this.#h;
-    const seq = Atomics.load(h, SPACE_BELL);
-    Atomics.store(h, WRITER_WAITING, 1);
-    if (this.used() < this.capacity) {
-      Atomics.store(h, WRITER_WAITING, 0);
-      return null;
-    }
-    if (waiting) return undefined;
-    const r = waitAsync(h, SPACE_BELL, seq);
-    return r.async ? r.value : null;
+  /** Writer: it holds bytes that did not fit; the reader's next read must tell it. */
+  wait(): void {
+    Atomics.store(this.#h, WRITER_WAITING, 1);
   }
 
-  /** Reader, after a take: rings the writer's doorbell when it waits and half the ring is free. */
-  wakeWriter(): void {
-    const h = this.#h;
-    if (Atomics.load(h, WRITER_WAITING) === 0 || this.used() > this.capacity >>> 1) return;
-    if (Atomics.exchange(h, WRITER_WAITING, 0) === 0) return;
-    Atomics.add(h, SPACE_BELL, 1);
-    Atomics.notify(h, SPACE_BELL);
-  }
-
-  /**
-   * Ends this thread's pending wait as the ring's reader (`reader`) or writer (the link closed):
-   * a wait left pending would keep the ring's memory until the thread ends. The promise settles;
-   * its owner ignores it.
-   */
-  release(reader: boolean): void {
-    Atomics.notify(this.#h, reader ? DATA_BELL : SPACE_BELL);
+  /** Reader: true when the writer waits for space (the flag is cleared: one "space" per wait). */
+  spaceNeeded(): boolean {
+    return Atomics.exchange(this.#h, WRITER_WAITING, 0) === 1;
   }
 }
