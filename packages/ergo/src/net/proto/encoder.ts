@@ -5,85 +5,34 @@
 // Compression replaces the packet just written by its wrapped form; the peer's announced
 // MaxMessageSize is checked on the final (compressed) packet.
 
-import {
-  ErrProcessMailboxFull,
-  ErrProcessTerminated,
-  ErrProcessUnknown,
-  ErrTooLarge,
-  ErgoError,
-} from '../../gen/errors.js';
+import { ErrTooLarge, ErgoError } from '../../gen/errors.js';
 import type { EventFanOut } from '../../gen/network.js';
-import type { Compression } from '../../gen/options.js';
 import { EdfEncoder } from '../edf/encoder.js';
 import { EdfError } from '../edf/errors.js';
-import type { EdfLimits } from '../edf/limits.js';
-import type { EdfRegistry } from '../edf/registry.js';
 import { WireError } from '../error.js';
 import { DEFAULT_COMPRESSION_THRESHOLD, PacketCompressor, algorithmOf } from './compression.js';
 import { EVENT_BATCH_MAX, SharedEventBatch } from './event_batch.js';
 import { BATCH_PACKET_LIMIT, BatchEntry } from './control_batch.js';
 import { registerProtoTypes } from './messages.js';
 import { defaultRegistry } from '../edf/default.js';
-import { ENP_HEADER, ENP_MAGIC, ENP_VERSION, IMPORTANT_BIT, PacketType, ResponseCode } from './packet.js';
+import { ENP_HEADER, ENP_MAGIC, ENP_VERSION, PacketType, ResponseCode } from './packet.js';
+import {
+  orderByte,
+  responseCodeOf,
+  writeID3,
+  writeI64,
+  writeName,
+  writePrio,
+  writeU64,
+  type EnpEncoderOptions,
+  type EnpMessageOptions,
+  type ID3,
+  type U64,
+} from './packet_fields.js';
 
-type U64 = number | bigint;
-type ID3 = readonly [U64, U64, U64];
-
-/** Options of an {@link EnpEncoder}: this side's announced caches and the peer's size limit. */
-export interface EnpEncoderOptions {
-  /** Registry of user and framework types (default: the default registry). */
-  registry?: EdfRegistry;
-  /** Atom → id announced by this side in its Introduce (also used for target names: types 103/106/123/183/186). */
-  atomCache?: ReadonlyMap<string, number>;
-  /** Type name → id announced by this side. */
-  typeCache?: ReadonlyMap<string, number>;
-  /** Error text → id announced by this side. */
-  errorCache?: ReadonlyMap<string, number>;
-  /** Local atom → wire atom (not negotiated). */
-  atomMapping?: ReadonlyMap<string, string>;
-  /** The peer's MaxMessageSize from its Introduce (0 = none): larger packets fail with `ERR_TOO_LARGE`. */
-  peerMaxMessageSize?: number;
-  /** EDF limits (maxMessageSize is replaced by `peerMaxMessageSize`). */
-  limits?: Partial<EdfLimits>;
-  /** Payloads use the ergo-ts JS-value extension (the peer announced it; never for Go peers). */
-  jsValues?: boolean;
-}
-
-/**
- * Per-message options: what `MessageOptions` carries to the wire. Reuse one object per sender to
- * avoid an allocation per message.
- */
-export interface EnpMessageOptions {
-  /** 0 normal, 1 high, 2 max. */
-  priority: number;
-  /** Sets the important bit (the receiver acks delivery). */
-  important: boolean;
-  /** Delivery-ack key of an important send (ignored otherwise). */
-  messageID: U64;
-  /** Ordered delivery per sender→receiver pair (order byte from the ids); false: order byte 0. */
-  keepNetworkOrder: boolean;
-  /** The sender process's compression settings (null/undefined or `enable: false`: none). */
-  compression?: Compression | null | undefined;
-}
-
-/** The code byte that stands for `err` in a response-error packet (130). */
-export function responseCodeOf(err: Error | null | undefined): number {
-  if (err === null || err === undefined) return ResponseCode.OK;
-  if (ErrProcessUnknown.is(err)) return ResponseCode.ProcessUnknown;
-  if (ErrProcessMailboxFull.is(err)) return ResponseCode.MailboxFull;
-  if (ErrProcessTerminated.is(err)) return ResponseCode.Terminated;
-  return ResponseCode.Error;
-}
-
-const U64_MAX = 0xffffffffffffffffn;
-const I64_MIN = -0x8000000000000000n;
-const I64_MAX = 0x7fffffffffffffffn;
-
+export type { EnpEncoderOptions, EnpMessageOptions } from './packet_fields.js';
+export { responseCodeOf } from './packet_fields.js';
 export { EVENT_BATCH_MAX };
-
-function orderByte(id: U64): number {
-  return typeof id === 'bigint' ? Number(id % 255n) : id % 255;
-}
 
 /**
  * Encodes ENP packets into one link's output buffer. Lifecycle: one per TCP link, created after
@@ -248,10 +197,10 @@ export class EnpEncoder {
   sendPID(fromID: U64, toID: U64, opts: EnpMessageOptions, message: unknown): void {
     const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.SendPID);
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#u64(opts.important ? opts.messageID : 0);
-      this.#u64(toID);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeU64(this.#e, opts.important ? opts.messageID : 0);
+      writeU64(this.#e, toID);
       this.#payload(message);
     } catch (err) {
       throw this.#abort(s, err);
@@ -267,10 +216,10 @@ export class EnpEncoder {
       id === 0 ? PacketType.SendName : PacketType.SendNameCached,
     );
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#u64(opts.important ? opts.messageID : 0);
-      this.#name(name, id);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeU64(this.#e, opts.important ? opts.messageID : 0);
+      writeName(this.#e, name, id, this.#atomMapping);
       this.#payload(message);
     } catch (err) {
       throw this.#abort(s, err);
@@ -282,10 +231,10 @@ export class EnpEncoder {
   sendAlias(fromID: U64, aliasID: ID3, opts: EnpMessageOptions, message: unknown): void {
     const s = this.#begin(opts.keepNetworkOrder ? orderByte(aliasID[1]) : 0, PacketType.SendAlias);
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#u64(opts.important ? opts.messageID : 0);
-      this.#id3(aliasID);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeU64(this.#e, opts.important ? opts.messageID : 0);
+      writeID3(this.#e, aliasID);
       this.#payload(message);
     } catch (err) {
       throw this.#abort(s, err);
@@ -301,10 +250,10 @@ export class EnpEncoder {
       id === 0 ? PacketType.Event : PacketType.EventCached,
     );
     try {
-      this.#u64(fromID);
+      writeU64(this.#e, fromID);
       this.#e.u8(opts.priority & 0xff);
-      this.#i64(timestamp);
-      this.#name(eventName, id);
+      writeI64(this.#e, timestamp);
+      writeName(this.#e, eventName, id, this.#atomMapping);
       this.#payload(message);
     } catch (err) {
       throw this.#abort(s, err);
@@ -419,9 +368,9 @@ export class EnpEncoder {
     if (!open) {
       s = this.#begin(order, PacketType.EventBatch);
       try {
-        this.#u64(fromID);
+        writeU64(this.#e, fromID);
         e.u8(opts.priority & 0xff);
-        this.#name(eventName, 0);
+        writeName(this.#e, eventName, 0, this.#atomMapping);
       } catch (err) {
         throw this.#abort(s, err);
       }
@@ -433,7 +382,7 @@ export class EnpEncoder {
       e.pos += srcLength;
     } else {
       try {
-        this.#i64(timestamp);
+        writeI64(this.#e, timestamp);
         e.u32(0);
         this.#payload(message);
       } catch (err) {
@@ -472,9 +421,9 @@ export class EnpEncoder {
   sendExit(fromID: U64, toID: U64, reason: Error): void {
     const s = this.#begin(orderByte(toID), PacketType.Exit);
     try {
-      this.#u64(fromID);
+      writeU64(this.#e, fromID);
       this.#e.u8(2);
-      this.#u64(toID);
+      writeU64(this.#e, toID);
       this.#payload(reason);
     } catch (err) {
       throw this.#abort(s, err);
@@ -488,10 +437,10 @@ export class EnpEncoder {
   callPID(fromID: U64, toID: U64, refID: ID3, opts: EnpMessageOptions, request: unknown): void {
     const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.CallPID);
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#id3(refID);
-      this.#u64(toID);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeID3(this.#e, refID);
+      writeU64(this.#e, toID);
       this.#payload(request);
     } catch (err) {
       throw this.#abort(s, err);
@@ -507,10 +456,10 @@ export class EnpEncoder {
       id === 0 ? PacketType.CallName : PacketType.CallNameCached,
     );
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#id3(refID);
-      this.#name(name, id);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeID3(this.#e, refID);
+      writeName(this.#e, name, id, this.#atomMapping);
       this.#payload(request);
     } catch (err) {
       throw this.#abort(s, err);
@@ -522,10 +471,10 @@ export class EnpEncoder {
   callAlias(fromID: U64, aliasID: ID3, refID: ID3, opts: EnpMessageOptions, request: unknown): void {
     const s = this.#begin(opts.keepNetworkOrder ? orderByte(aliasID[1]) : 0, PacketType.CallAlias);
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#id3(refID);
-      this.#id3(aliasID);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeID3(this.#e, refID);
+      writeID3(this.#e, aliasID);
       this.#payload(request);
     } catch (err) {
       throw this.#abort(s, err);
@@ -537,10 +486,10 @@ export class EnpEncoder {
   sendResponse(fromID: U64, toID: U64, refID: ID3, opts: EnpMessageOptions, response: unknown): void {
     const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.Response);
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#u64(toID);
-      this.#id3(refID);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeU64(this.#e, toID);
+      writeID3(this.#e, refID);
       this.#payload(response);
     } catch (err) {
       throw this.#abort(s, err);
@@ -557,10 +506,10 @@ export class EnpEncoder {
     const code = responseCodeOf(err);
     const s = this.#begin(opts.keepNetworkOrder ? orderByte(toID) : 0, PacketType.ResponseError);
     try {
-      this.#u64(fromID);
-      this.#prio(opts);
-      this.#u64(toID);
-      this.#id3(refID);
+      writeU64(this.#e, fromID);
+      writePrio(this.#e, opts);
+      writeU64(this.#e, toID);
+      writeID3(this.#e, refID);
       this.#e.u8(code);
       if (code === ResponseCode.Error) this.#payload(err);
     } catch (e) {
@@ -576,7 +525,7 @@ export class EnpEncoder {
     const s = this.#begin(0, PacketType.TerminatePID);
     try {
       this.#e.u8(1);
-      this.#u64(targetID);
+      writeU64(this.#e, targetID);
       this.#payload(reason);
     } catch (err) {
       throw this.#abort(s, err);
@@ -594,7 +543,7 @@ export class EnpEncoder {
     const s = this.#begin(0, PacketType.TerminateAlias);
     try {
       this.#e.u8(1);
-      this.#id3(aliasID);
+      writeID3(this.#e, aliasID);
       this.#payload(reason);
     } catch (err) {
       throw this.#abort(s, err);
@@ -630,9 +579,9 @@ export class EnpEncoder {
     const at = this.#batchOpen(order);
     try {
       this.#e.u8(BatchEntry.MonitorPID);
-      this.#u64(sourceID);
-      this.#u64(targetID);
-      this.#id3(ref);
+      writeU64(this.#e, sourceID);
+      writeU64(this.#e, targetID);
+      writeID3(this.#e, ref);
     } catch (err) {
       throw this.#batchAbort(at, err);
     }
@@ -644,8 +593,8 @@ export class EnpEncoder {
     const at = this.#batchOpen(order);
     try {
       this.#e.u8(BatchEntry.DemonitorPID);
-      this.#u64(sourceID);
-      this.#u64(targetID);
+      writeU64(this.#e, sourceID);
+      writeU64(this.#e, targetID);
     } catch (err) {
       throw this.#batchAbort(at, err);
     }
@@ -662,8 +611,8 @@ export class EnpEncoder {
     let kept: Uint8Array | null = null;
     try {
       e.u8(BatchEntry.Spawn);
-      this.#id3(ref);
-      this.#name(name, 0);
+      writeID3(this.#e, ref);
+      writeName(this.#e, name, 0, this.#atomMapping);
       const lengthAt = e.pos;
       e.u32(0);
       if (options instanceof Uint8Array) e.bytes(options);
@@ -682,8 +631,8 @@ export class EnpEncoder {
     const at = this.#batchOpen(order);
     try {
       this.#e.u8(pidID === null ? BatchEntry.ResultOK : BatchEntry.ResultPID);
-      this.#id3(ref);
-      if (pidID !== null) this.#u64(pidID);
+      writeID3(this.#e, ref);
+      if (pidID !== null) writeU64(this.#e, pidID);
     } catch (err) {
       throw this.#batchAbort(at, err);
     }
@@ -768,9 +717,9 @@ export class EnpEncoder {
     let sb = this.#shared;
     if (sb === null || !sb.takes(fromID, name, key)) {
       try {
-        this.#u64(fromID);
+        writeU64(this.#e, fromID);
         e.u8(key & 0xff);
-        this.#name(name, 0);
+        writeName(this.#e, name, 0, this.#atomMapping);
       } catch (err) {
         throw this.#abort(at, err);
       }
@@ -778,7 +727,7 @@ export class EnpEncoder {
       e.pos = at;
     }
     try {
-      this.#i64(timestamp);
+      writeI64(this.#e, timestamp);
       e.u32(0);
       this.#payload(message);
     } catch (err) {
@@ -819,7 +768,7 @@ export class EnpEncoder {
     const s = this.#begin(0, id === 0 ? plain : cached);
     try {
       this.#e.u8(1);
-      this.#name(name, id);
+      writeName(this.#e, name, id, this.#atomMapping);
       this.#payload(reason);
     } catch (err) {
       throw this.#abort(s, err);
@@ -887,58 +836,10 @@ export class EnpEncoder {
     this.#e.encodeTo(value);
   }
 
-  #prio(opts: EnpMessageOptions): void {
-    this.#e.u8((opts.priority & 3) | (opts.important ? IMPORTANT_BIT : 0));
-  }
-
-  #u64(v: U64): void {
-    if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v) || v < 0) throw new WireError('ERR_ENP_ENCODE', `id ${v} is not a u64`);
-      this.#e.u64n(v);
-    } else {
-      if (typeof v !== 'bigint' || v < 0n || v > U64_MAX)
-        throw new WireError('ERR_ENP_ENCODE', `id ${String(v)} is not a u64`);
-      this.#e.b64(v, false);
-    }
-  }
-
-  #i64(v: U64): void {
-    if (typeof v === 'number') {
-      if (!Number.isSafeInteger(v)) throw new WireError('ERR_ENP_ENCODE', `${v} is not an int64`);
-      this.#e.i64n(v);
-    } else {
-      if (typeof v !== 'bigint' || v < I64_MIN || v > I64_MAX)
-        throw new WireError('ERR_ENP_ENCODE', `${String(v)} is not an int64`);
-      this.#e.b64(v, true);
-    }
-  }
-
-  #id3(id: ID3): void {
-    this.#u64(id[0]);
-    this.#u64(id[1]);
-    this.#u64(id[2]);
-  }
-
   /** The atom-cache id of a target name (after mapping), or 0 to send it inline. */
   #cachedName(name: string): number {
     const c = this.#atomCache;
     if (c === undefined) return 0;
     return c.get(this.#atomMapping?.get(name) ?? name) ?? 0;
-  }
-
-  /** A target name: u16 cache id, or u8 length + bytes (≤ 255). */
-  #name(name: string, cacheID: number): void {
-    const e = this.#e;
-    if (cacheID !== 0) {
-      e.u16(cacheID);
-      return;
-    }
-    if (typeof name !== 'string') throw new WireError('ERR_ENP_ENCODE', 'target name must be a string');
-    const wire = this.#atomMapping?.get(name) ?? name;
-    const at = e.pos;
-    e.u8(0);
-    const n = e.utf8(wire);
-    if (n > 255) throw new WireError('ERR_ENP_ENCODE', `target name of ${n} bytes exceeds 255`);
-    e.buf[at] = n;
   }
 }
