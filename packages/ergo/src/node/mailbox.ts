@@ -111,8 +111,9 @@ export const SHAPE_KEEPERS: readonly object[] = [new SegmentedQueue(MAIN_FIRST_S
  * next record, urgent first, into the `kind/from/message/extra` fields.
  */
 export class Mailbox implements ProcessMailbox {
+  // Fields in the order delivery reads them (the process' own fields follow these: see
+  // ProcessBase); the rarely used queues last.
   private main: Queue | null = null;
-  private rare: RareQueues | null = null;
   /** Total records queued over all four queues. */
   size = 0;
   /**
@@ -126,8 +127,13 @@ export class Mailbox implements ProcessMailbox {
    * resets it to 0 once it warned. A number, not a per-process hook: an idle process pays 8 B.
    */
   highWater = 0;
+  /** Records each queue may hold (0 = unbounded). */
+  readonly limit: number;
+  private rare: RareQueues | null = null;
 
-  constructor(readonly limit: number) {}
+  constructor(limit: number) {
+    this.limit = limit;
+  }
 
   /** The holder of the taken record, made (or taken from the free list) on first need. */
   private taken(): Taken {
