@@ -123,6 +123,45 @@ describe('IdTable', () => {
     assert.equal(t.shape().loose, 0);
   });
 
+  test('a long-lived full chunk does not pin the array: holes behind it stay bounded, its values stay found', () => {
+    const t = new IdTable<number>();
+    // Chunk 0 full for good, then 40,000 chunks of ids each holding one value that ends at once
+    // (the array would grow one hole per chunk if nothing cut them).
+    for (let i = 0; i < CHUNK; i++) t.set(i, i);
+    let maxSpan = 0;
+    for (let c = 1; c <= 40_000; c++) {
+      const id = c * CHUNK + (c % CHUNK);
+      t.set(id, id);
+      t.delete(id);
+      maxSpan = Math.max(maxSpan, t.span());
+    }
+    assert.ok(maxSpan < 10_000, `array span reached ${maxSpan}`);
+    assert.ok(t.span() < 10_000 && t.shape().chunks <= 2, `shape ${JSON.stringify(t.shape())}, span ${t.span()}`);
+    for (let i = 0; i < CHUNK; i++) assert.equal(t.get(i), i);
+    assert.equal(t.size, CHUNK);
+    assert.deepEqual(
+      [...t.values()],
+      Array.from({ length: CHUNK }, (_, i) => i),
+    );
+  });
+
+  test('a far jump of ids (past 2^40) keeps the values before it and after it', () => {
+    const t = new IdTable<number>();
+    for (let i = 0; i < 3 * CHUNK; i++) t.set(i, i);
+    const far = 2 ** 40 + 5;
+    t.set(far, -1);
+    t.set(far + 1, -2);
+    assert.ok(t.span() <= 2, `span ${t.span()}`);
+    for (let i = 0; i < 3 * CHUNK; i++) assert.equal(t.get(i), i);
+    assert.equal(t.get(far), -1);
+    assert.equal(t.get(far + 1), -2);
+    assert.equal(t.get(far - 1), undefined);
+    assert.equal(t.size, 3 * CHUNK + 2);
+    const vs = [...t.values()];
+    assert.deepEqual(vs.slice(-2), [-1, -2]);
+    assert.equal(vs.length, 3 * CHUNK + 2);
+  });
+
   test('an emptied chunk is dropped once ids move past it, even if nothing is deleted afterwards', () => {
     const t = new IdTable<number>();
     for (let i = 0; i < CHUNK; i++) t.set(i, i);

@@ -9,7 +9,8 @@
 import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
-import { Actor, ProcessState, ReplyLater, type PID, type Ref } from '../src/index.js';
+import { eventually } from '@ergo-ts/test-support';
+import { Actor, ProcessState, ReplyLater, TerminateReasonNormal, type PID, type Ref } from '../src/index.js';
 import { engineOf, type ProcessImpl } from '../src/node/internals.js';
 import { freeQueueCount } from '../src/node/mailbox.js';
 import { deferred, noUnhandled, runScript, withNode } from './helpers.js';
@@ -37,6 +38,13 @@ class Holder extends Actor {
   }
 }
 
+/** Ends on its first message: it terminates awake, without going back to sleep. */
+class Quitter extends Actor {
+  override handleMessage(): Error {
+    return TerminateReasonNormal;
+  }
+}
+
 /** Resolves after the current scheduler drain has ended (the target went back to sleep). */
 function turnAfter(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
@@ -61,6 +69,24 @@ describe('an idle process keeps nothing of its last run', () => {
       assert.ok(freeQueueCount() > 0, 'the handed back queues wait on the free list');
       // A later call finds its queue on the free list and still works.
       assert.equal(await node.call(targets[0]!, 'again'), 'again');
+    }));
+
+  test('a process that ends awake hands its never-grown main queue back to the free list', () =>
+    withNode(async (node) => {
+      // A call first: its target hands a queue back at sleep, so the free list is not empty.
+      const echo = await node.spawn(Echo);
+      assert.equal(await node.call(echo, 'x'), 'x');
+      await turnAfter();
+      const pid = await node.spawn(Quitter);
+      const p: ProcessImpl = engineOf(node).localProcess(pid);
+      const before = freeQueueCount();
+      assert.ok(before > 0);
+      // Its message takes a queue from the free list; its handler ends it before it sleeps.
+      node.send(pid, 'quit');
+      await eventually(() => p.state() === ProcessState.Terminated, 'the quitter terminated');
+      // Otherwise the next process to get mail makes a new queue, young, which the scavenges
+      // then find written into every old process it passes through.
+      assert.equal(freeQueueCount(), before, 'the queue went back to the free list');
     }));
 
   test('a process that holds a request keeps its Ref until it answers', () =>

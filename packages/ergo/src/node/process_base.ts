@@ -117,8 +117,23 @@ export let tracedProcesses = 0;
  * node's registries take a ProcessImpl; `self` is this object seen as one (no runtime cost).
  */
 export class ProcessBase extends Mailbox {
-  queued = false;
+  // Fields in the order a call to a cold process reads them (V8 lays in-object fields out in
+  // declaration order, after the mailbox's): the state checks, the run queue, the behaviour, the
+  // counters and the reply's sender come first, so delivering, running and answering touch the
+  // fewest cache lines of an object among millions. The rest follow.
   st: number = S_INIT;
+  queued = false;
+  /** The node this process belongs to. */
+  readonly nodeImpl: NodeImpl;
+  behaviorObj!: ProcessBehavior;
+  messagesIn = 0;
+  messagesOut = 0;
+  /** RemoteHolder: requests from other nodes' processes it holds (kept by RemoteRequests). */
+  remoteHeld: HeldRequest | null = null;
+  /** This process' PID. */
+  readonly pid: PID;
+  /** The PID of the process that spawned it. */
+  readonly parent: PID;
   /**
    * Links and monitors on this process (TargetHost) and of this process (ConsumerHost), made on
    * the first one (see RelationLists); read and written through the accessors below.
@@ -130,11 +145,7 @@ export class ProcessBase extends Mailbox {
    * are kept with its mailbox's taken record (Mailbox.heldCalls), not in this object.
    */
   ownCalls: PendingCall | null = null;
-  /** RemoteHolder: requests from other nodes' processes it holds (kept by RemoteRequests). */
-  remoteHeld: HeldRequest | null = null;
   suspended = false;
-  messagesIn = 0;
-  messagesOut = 0;
   /**
    * Time spent in this process' batches (charged by the scheduler through `charge`), as whole
    * milliseconds and the nanoseconds past them: two small integers, stored in place. A double
@@ -148,7 +159,6 @@ export class ProcessBase extends Mailbox {
   priority: MessagePriority = MessagePriority.Normal;
   important = false;
   logLevel: LogLevel;
-  behaviorObj!: ProcessBehavior;
   /**
    * Spawn time in ms after the node's start: a small integer, so no boxed number per process
    * (Math.floor makes it one: a difference of two clock readings is a heap double even when whole).
@@ -157,15 +167,11 @@ export class ProcessBase extends Mailbox {
   /** What most processes never use, made on first use (see ProcessExtras). */
   private x: ProcessExtras | null = null;
 
-  constructor(
-    readonly nodeImpl: NodeImpl,
-    readonly pid: PID,
-    readonly parent: PID,
-    leader: PID,
-    mailboxSize: number,
-    logLevel: LogLevel,
-  ) {
+  constructor(nodeImpl: NodeImpl, pid: PID, parent: PID, leader: PID, mailboxSize: number, logLevel: LogLevel) {
     super(mailboxSize);
+    this.nodeImpl = nodeImpl;
+    this.pid = pid;
+    this.parent = parent;
     this.logLevel = logLevel;
     // The leader is nearly always the node's core PID (inherited down from the node): nothing to
     // keep then. A leader named by a spawn (or inherited from one) goes to the extras.
