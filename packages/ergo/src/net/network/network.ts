@@ -49,7 +49,8 @@ import {
   type HandshakeOptions,
   type HandshakeResult,
 } from '../handshake/handshake.js';
-import { EnpConnection, type ConnectionHost } from '../proto/connection.js';
+import { EnpConnection } from '../proto/connection.js';
+import type { ConnectionHost } from '../proto/connection_terms.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
 import {

@@ -60,12 +60,7 @@ import {
   remoteApplicationStartOn,
   remoteSpawnOn,
 } from './control_requests.js';
-
-/** Counters of a connection (RemoteNodeInfo). */
-export interface ConnectionStats {
-  messagesIn: number;
-  messagesOut: number;
-}
+import type { ConnectionHost, ConnectionTerms } from './connection_terms.js';
 
 /**
  * The codec of in-host links when both nodes announced the private frame (set by the in-host
@@ -76,31 +71,6 @@ let inHostCodec: LinkCodec | null = null;
 /** @internal Installs the in-host private frame's codec (net/inhost/transport.ts). */
 export function setInHostCodec(codec: LinkCodec): void {
   inHostCodec = codec;
-}
-
-/** What the connection needs from its network besides the Core. */
-export interface ConnectionHost {
-  /**
-   * The connection ended (the network forgets it; the node hears it via Core.routeNodeDown).
-   * `lost`: its last link closed under it (the peer went away), not this side's decision.
-   */
-  connectionDown(conn: EnpConnection, reason: Error, lost: boolean): void;
-  /** Builds the RemoteNode view of a connection. */
-  remoteNode(conn: EnpConnection): RemoteNode;
-  /** One link of a live connection closed (the dialling side re-dials it, WIRE §3.8). */
-  linkLost(conn: EnpConnection): void;
-}
-
-/** This side's terms of a connection. */
-export interface ConnectionTerms {
-  /** Flags this node announced. */
-  flags: NetworkFlags;
-  /** This node's incoming limit (0 = none). */
-  maxMessageSize: number;
-  /** Heartbeat timeout in ms (NetworkOptions.peerStallTimeout; 0 = off; default 15000). */
-  stallTimeout?: number;
-  /** Bytes held for the peer before sends are refused (NetworkOptions.peerBufferLimit; default 8 MiB). */
-  bufferLimit?: number;
 }
 
 /** Default stalled-peer timeout when the terms give none (see ConnectionTerms.stallTimeout). */

@@ -1,0 +1,32 @@
+// The connection's contract with its surroundings: what the network provides to an ENP
+// connection (ConnectionHost) and this side's terms it was made with (ConnectionTerms). Types
+// only, so the network and the connection can name each other without a cycle at run time.
+
+import type { RemoteNode } from '../../gen/network.js';
+import type { NetworkFlags } from '../edf/framework.js';
+import type { EnpConnection } from './connection.js';
+
+/** What the connection needs from its network besides the Core. */
+export interface ConnectionHost {
+  /**
+   * The connection ended (the network forgets it; the node hears it via Core.routeNodeDown).
+   * `lost`: its last link closed under it (the peer went away), not this side's decision.
+   */
+  connectionDown(conn: EnpConnection, reason: Error, lost: boolean): void;
+  /** Builds the RemoteNode view of a connection. */
+  remoteNode(conn: EnpConnection): RemoteNode;
+  /** One link of a live connection closed (the dialling side re-dials it, WIRE §3.8). */
+  linkLost(conn: EnpConnection): void;
+}
+
+/** This side's terms of a connection. */
+export interface ConnectionTerms {
+  /** Flags this node announced. */
+  flags: NetworkFlags;
+  /** This node's incoming limit (0 = none). */
+  maxMessageSize: number;
+  /** Heartbeat timeout in ms (NetworkOptions.peerStallTimeout; 0 = off; default 15000). */
+  stallTimeout?: number;
+  /** Bytes held for the peer before sends are refused (NetworkOptions.peerBufferLimit; default 8 MiB). */
+  bufferLimit?: number;
+}
