@@ -185,9 +185,12 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
     // The Go node resumes: selecting it dials it again the way the operator connected to it (a
     // Go node may still refuse the first new connection while it notices the old one is gone).
     go.proc.kill('SIGCONT');
+    // Short clicks, many probes: while the Go node's connection comes back its entry may leave
+    // the list and return, and one click waiting out Playwright's 30 s for a stable element
+    // would use up the whole wait in two probes.
     await eventually(
       async () => {
-        await page.click(`[data-testid=node-list] a[data-node="${go.name}"]`);
+        await page.click(`[data-testid=node-list] a[data-node="${go.name}"]`, { timeout: 2_000 });
         const current = await page.evaluate(() => document.querySelector('[data-testid=current-node]')?.textContent);
         return current === go.name;
       },
