@@ -1,10 +1,18 @@
 // @ergo-ts/entities: durable entities for ergo-ts — actors addressed by key, at most one live
 // activation per key guarded by a lease with a fencing token, state and accepted messages kept in
-// a store (SQLite on node:sqlite, or PostgreSQL on pg). See docs/entities.md for what is built and what is not yet.
+// a store (SQLite on node:sqlite, PostgreSQL on pg, or in memory for tests). See docs/entities.md for what is built and what is not yet.
 
 export * from './errors.js';
 export * from './store.js';
 export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite.js';
+export {
+  MemoryStore,
+  MemoryStoreData,
+  type MemoryStoreOptions,
+  type MemoryKeyRows,
+  type MemoryLeaseRow,
+  type StoreClock,
+} from './memory_store.js';
 export { PostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres.js';
 export * from './placement.js';
 export {

@@ -1,4 +1,4 @@
-// What the two SQL stores (sqlite.ts, postgres.ts) share: the checks of every operation's input,
+// What the stores (sqlite.ts, postgres.ts, and memory_store.ts) share: the checks of every operation's input,
 // the codec with its errors, and the write path's decisions. A store supplies only its dialect:
 // how it reads the fencing lease's token and the key's state row inside its transaction, and how
 // it writes the rows {@link planWrite} decided on (SQLite synchronously in `BEGIN IMMEDIATE`,

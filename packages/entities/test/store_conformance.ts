@@ -1,6 +1,6 @@
 // The store conformance suite: the rules every EntityStore keeps, run against each store (the
 // SQLite one on a temporary file, store.sqlite.test.ts; the PostgreSQL one on a real server,
-// store.postgres.test.ts): leases with a fencing token that only grows, conditional writes refused
+// store.postgres.test.ts; the in-memory one, store.memory.test.ts): leases with a fencing token that only grows, conditional writes refused
 // with a stale token (and nothing written), the inbox persisted before acknowledgement,
 // de-duplication by message id in the same transaction as the state change, snapshots and
 // events, renewal, two stores on one database (as two OS processes share it), concurrent
