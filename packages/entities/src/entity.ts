@@ -179,7 +179,10 @@ export interface EntityAddress<P = unknown> {
  * The typed address of the entity of `kind` with `key`, for `Entities.call` / `send` /
  * `sendDurable` on any node of the cluster. Throws ERR_ENTITY_INCORRECT for a bad key.
  */
-export function entity<P extends AnyProtocol, S>(kind: EntityKind<P, S>, key: string): EntityAddress<P> {
+export function entity<P extends AnyProtocol>(
+  kind: { readonly name: string; readonly protocol: P },
+  key: string,
+): EntityAddress<P> {
   checkKey(key);
   return Object.freeze({ kind: kind.name, key });
 }

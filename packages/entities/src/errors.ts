@@ -33,3 +33,9 @@ export const ErrSqliteUnavailable = defineError(
   'ERR_ENTITY_SQLITE_UNAVAILABLE',
   'entity: node:sqlite is not available',
 );
+
+/**
+ * An event-sourced entity persisted an event that matches none of its kind's event schemas (or
+ * a stored event that, after upcasting, no longer does): refused, and nothing was written.
+ */
+export const ErrEventInvalid = defineError('ERR_ENTITY_EVENT_INVALID', 'entity: event does not match its schema');

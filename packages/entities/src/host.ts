@@ -16,8 +16,11 @@ import {
 } from 'ergo-ts';
 
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
-import { ErrLeaseHeld, ErrStaleToken } from './errors.js';
+import { ErrEventInvalid, ErrLeaseHeld, ErrStaleToken } from './errors.js';
+
 import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
+import { JournalActivation, journalInspect } from './event_sourced_host.js';
+import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
@@ -109,7 +112,7 @@ export function leaseLost(detail: string): Error {
 const storeErrors = new WeakSet<object>();
 
 /** `p`, its rejection marked as a store failure. */
-function fromStore<T>(p: Promise<T>): Promise<T> {
+export function fromStore<T>(p: Promise<T>): Promise<T> {
   return p.catch((e: unknown) => {
     if (typeof e === 'object' && e !== null) storeErrors.add(e);
     throw e;
@@ -155,6 +158,8 @@ export class EntityHost extends Actor {
   #handingOff = false;
   /** The lease the token belongs to when it is not the key's own (a shard lease). */
   #lease: EntityId | undefined;
+  /** The journal of an event-sourced kind's activation (event_sourced_host.ts). */
+  #journal: JournalActivation | undefined;
 
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
@@ -171,19 +176,22 @@ export class EntityHost extends Actor {
     this.#token = lease.token;
     this.#lease = lease.lease;
     try {
-      const stored = await fromStore(rt.measuredStore.load(id));
-      this.#version = stored.version;
-      const e = new (kind.entity as new () => Entity<unknown, unknown>)();
-      e.state = stored.version === 0 && stored.state === undefined ? kind.initialState(key) : stored.state;
-      this.#saved = e.state;
-      this.#entity = e;
-      bindEntity(e, {
-        key,
-        actor: this,
-        save: () => this.#save(undefined),
-        version: () => this.#version,
-        token: () => this.#token,
-      });
+      if (isEventSourced(kind)) await this.#restoreJournal(kind, key);
+      else {
+        const stored = await fromStore(rt.measuredStore.load(id));
+        this.#version = stored.version;
+        const e = new (kind.entity as new () => Entity<unknown, unknown>)();
+        e.state = stored.version === 0 && stored.state === undefined ? kind.initialState(key) : stored.state;
+        this.#saved = e.state;
+        this.#entity = e;
+        bindEntity(e, {
+          key,
+          actor: this,
+          save: () => this.#save(undefined),
+          version: () => this.#version,
+          token: () => this.#token,
+        });
+      }
       // Accepted messages a previous activation did not process: in the order they were accepted.
       for (const m of await fromStore(rt.measuredStore.inbox(id))) await this.#durable(m.id, m.message);
     } catch (err) {
@@ -210,9 +218,14 @@ export class EntityHost extends Actor {
   }
 
   override async handleMessage(from: PID, message: unknown): Promise<Error | undefined> {
-    if (message === TICK) return this.#tick();
+    if (message === TICK) {
+      const passivate = this.#tick();
+      if (passivate !== undefined) await this.#snapshotBeforeStop();
+      return passivate;
+    }
     if (message === HANDOFF) {
       this.#handingOff = true;
+      await this.#snapshotBeforeStop();
       return TerminateReasonNormal;
     }
     this.#lastActive = Date.now();
@@ -238,6 +251,10 @@ export class EntityHost extends Actor {
       await this.#saveIfChanged(undefined);
     } catch (err) {
       if (ErrStaleToken.is(err)) return leaseLost((err as Error).message);
+      if (ErrEventInvalid.is(err) && !this.#journalFailed()) {
+        this.log.warning('entity %s/%s: %s', this.#kind.name, this.#key, (err as Error).message);
+        return undefined;
+      }
       // The state in memory may be ahead of the store's: this activation ends, the next reloads.
       if (isStoreError(err)) return this.#storeFailed('message', err);
       throw err;
@@ -259,7 +276,10 @@ export class EntityHost extends Actor {
   }
 
   override handleInspect(): Record<string, string> {
-    return this.#view === undefined ? {} : hostInspect(this.#view);
+    if (this.#view === undefined) return {};
+    const items = hostInspect(this.#view);
+    if (this.#journal !== undefined && 'state' in items) items.recent_events = journalInspect(this.#journal);
+    return items;
   }
 
   override terminate(exit: Error): void {
@@ -323,6 +343,11 @@ export class EntityHost extends Actor {
         this.sendResponseError(from, ref, err as Error);
         return leaseLost((err as Error).message);
       }
+      if (ErrEventInvalid.is(err) && !this.#journalFailed()) {
+        // Refused before anything was written: the caller gets the error, the activation goes on.
+        this.sendResponseError(from, ref, err as Error);
+        return undefined;
+      }
       if (!isStoreError(err)) throw err;
       this.sendResponseError(from, ref, err);
       return this.#storeFailed('call', err);
@@ -364,11 +389,16 @@ export class EntityHost extends Actor {
     // Already processed (replayed by a restart after the write but before the inbox row went):
     // the store removed the row in the same transaction, so this only guards a re-sent Drain.
     if (await fromStore(this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id))) return;
+    if (this.#journal !== undefined) return this.#durableEvents(this.#journal, id, message);
     await this.#entity.handleMessage(message as never);
     await this.#save(id);
   }
 
   #saveIfChanged(processed: string | undefined): Promise<void> | undefined {
+    if (this.#journal !== undefined) {
+      this.#journal.afterHandler();
+      return undefined;
+    }
     if (this.#entity.state === this.#saved && processed === undefined) return undefined;
     return this.#save(processed);
   }
@@ -398,6 +428,64 @@ export class EntityHost extends Actor {
   #publishRefused(err: Error): void {
     this.#stale = true;
     this.#rt.publish(this.#event('refused', err.message));
+  }
+
+  /** Rebuilds an event-sourced activation (snapshot + later events) and binds its entity. */
+  async #restoreJournal(kind: EventSourcedKindOf, key: string): Promise<void> {
+    const j = await JournalActivation.restore(kind, key, {
+      store: this.#rt.measuredStore,
+      actor: this,
+      token: () => this.#token,
+      lease: this.#lease,
+      fromStore,
+      written: (version) => {
+        this.#version = version;
+        this.#rt.publish(this.#event('written'));
+      },
+      refused: (err) => {
+        if (ErrStaleToken.is(err)) this.#publishRefused(err);
+      },
+    });
+    this.#journal = j;
+    this.#version = j.version;
+    // The host reads `state` for inspection only: the journal's, read-only.
+    this.#entity = j.entity as unknown as Entity<unknown, unknown>;
+  }
+
+  /** A durable message of an event-sourced entity: its id is written with the events it persists. */
+  async #durableEvents(j: JournalActivation, id: string, message: unknown): Promise<void> {
+    j.beginDurable(id);
+    try {
+      await this.#entity.handleMessage(message as never);
+      await j.endDurable();
+    } finally {
+      j.resetDurable();
+    }
+  }
+
+  /** True once a write of this event-sourced activation was refused (it ends). */
+  #journalFailed(): boolean {
+    try {
+      this.#journal?.afterHandler();
+      return false;
+    } catch {
+      return true;
+    }
+  }
+
+  /** An event-sourced activation that stops normally writes a snapshot first (a failure is only logged). */
+  async #snapshotBeforeStop(): Promise<void> {
+    try {
+      await this.#journal?.snapshotIfBehind();
+    } catch (err) {
+      this.#rt.log(
+        'entity %s/%s: snapshot before stopping failed (%s): %s',
+        this.#kind.name,
+        this.#key,
+        errorCode(err),
+        err instanceof Error ? err.message : String(err),
+      );
+    }
   }
 
   #tick(): Error | undefined {

@@ -47,3 +47,30 @@ export {
   type EntityInspection,
   type ShardTable,
 } from './inspect.js';
+export {
+  EventSourcedEntity,
+  defineEventSourcedEntity,
+  EVENT_SOURCED_DEFAULTS,
+  type EventOf,
+  type EventSchemas,
+  type EventSourcedKind,
+  type EventSourcedKindOptions,
+  type Upcasters,
+} from './event_sourced.js';
+export { RECENT_EVENTS } from './event_sourced_host.js';
+export {
+  MAX_JOURNAL_BATCH,
+  type EventMeta,
+  type JournalEntry,
+  type JournalQuery,
+  type JournalStore,
+} from './journal.js';
+export {
+  Projection,
+  readEvents,
+  startProjection,
+  PROJECTION_DEFAULTS,
+  type JournalEvent,
+  type KindEvent,
+  type ProjectionOptions,
+} from './projection.js';

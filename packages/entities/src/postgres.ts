@@ -12,6 +12,14 @@ import pg from 'pg';
 import { ignorable, rejected } from 'ergo-ts';
 
 import { ErrEntityIncorrect, ErrStoreClosed } from './errors.js';
+import type { JournalEntry, JournalQuery } from './journal.js';
+import {
+  checkJournalQuery,
+  checkOffset,
+  checkProjection,
+  journalLockKey,
+  postgresJournalSchema,
+} from './journal_sql.js';
 import {
   Values,
   checkEnqueue,
@@ -97,6 +105,8 @@ export class PostgresStore implements EntityStore {
   readonly #pool: pg.Pool;
   readonly #values: Values;
   readonly #t: { leases: string; state: string; events: string; inbox: string; processed: string };
+  /** The journal's tables and its ordering lock (journal_sql.ts). */
+  readonly #j: { tags: string; offsets: string; lock: string };
   #closed = false;
   #closing: Promise<void> | undefined;
 
@@ -111,6 +121,7 @@ export class PostgresStore implements EntityStore {
       inbox: `${prefix}inbox`,
       processed: `${prefix}processed`,
     };
+    this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
   }
 
   /**
@@ -170,6 +181,11 @@ export class PostgresStore implements EntityStore {
           await c.query('SELECT pg_advisory_lock(7254101)');
           try {
             await c.query(schema(prefix));
+            const seq = await c.query(
+              'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
+              [`${prefix}events`, 'seq'],
+            );
+            await c.query(postgresJournalSchema(prefix, seq.rows.length > 0));
           } finally {
             await c.query('SELECT pg_advisory_unlock(7254101)');
           }
@@ -270,11 +286,72 @@ export class PostgresStore implements EntityStore {
   events(id: EntityId, after: number): Promise<StoredEvent[]> {
     return this.#op('events', async () => {
       checkId(id);
-      const r = await this.#pool.query<{ version: string; event: string }>(
-        `SELECT version, event FROM ${this.#t.events} WHERE kind = $1 AND key = $2 AND version > $3 ORDER BY version`,
+      const r = await this.#pool.query<{ version: string; event: string; type: string; schema_version: number }>(
+        `SELECT version, event, type, schema_version FROM ${this.#t.events} WHERE kind = $1 AND key = $2 AND version > $3 ORDER BY version`,
         [id.kind, id.key, after],
       );
-      return r.rows.map((x) => ({ version: Number(x.version), event: this.#values.decode(x.event) }));
+      return r.rows.map((x) => ({
+        version: Number(x.version),
+        event: this.#values.decode(x.event),
+        type: x.type,
+        schemaVersion: Number(x.schema_version),
+      }));
+    });
+  }
+
+  readJournal(query: JournalQuery): Promise<JournalEntry[]> {
+    return this.#op('readJournal', async () => {
+      checkJournalQuery(query);
+      const cols = 'e.seq, e.kind, e.key, e.version, e.type, e.schema_version, e.event';
+      const r = await this.#pool.query<{
+        seq: string;
+        kind: string;
+        key: string;
+        version: string;
+        type: string;
+        schema_version: number;
+        event: string;
+      }>(
+        query.tag === undefined
+          ? `SELECT ${cols} FROM ${this.#t.events} e WHERE e.kind = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`
+          : `SELECT ${cols} FROM ${this.#j.tags} t JOIN ${this.#t.events} e ON e.seq = t.seq
+             WHERE t.kind = $1 AND t.seq > $2 AND t.tag = $4 ORDER BY t.seq LIMIT $3`,
+        query.tag === undefined
+          ? [query.kind, query.after, query.limit]
+          : [query.kind, query.after, query.limit, query.tag],
+      );
+      return r.rows.map((x) => ({
+        offset: Number(x.seq),
+        kind: x.kind,
+        key: x.key,
+        version: Number(x.version),
+        type: x.type,
+        schemaVersion: Number(x.schema_version),
+        event: this.#values.decode(x.event),
+      }));
+    });
+  }
+
+  loadOffset(projection: string): Promise<number | undefined> {
+    return this.#op('loadOffset', async () => {
+      checkProjection(projection);
+      const r = await this.#pool.query<{ position: string }>(
+        `SELECT position FROM ${this.#j.offsets} WHERE name = $1`,
+        [projection],
+      );
+      return r.rows.length === 0 ? undefined : Number(r.rows[0]!.position);
+    });
+  }
+
+  saveOffset(projection: string, offset: number): Promise<void> {
+    return this.#op('saveOffset', async () => {
+      checkProjection(projection);
+      checkOffset(offset);
+      await this.#pool.query(
+        `INSERT INTO ${this.#j.offsets} (name, position) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+        [projection, offset],
+      );
     });
   }
 
@@ -297,13 +374,22 @@ export class PostgresStore implements EntityStore {
             ? undefined
             : { version: Number(r.version), snapshot: r.snapshot, snapshotVersion: Number(r.snapshot_version) };
         const plan = planWrite(w, lease.rows.length === 0 ? 0 : Number(lease.rows[0]!.token), row);
-        for (const e of plan.events)
-          await c.query(`INSERT INTO ${this.#t.events} (kind, key, version, event) VALUES ($1, $2, $3, $4)`, [
-            kind,
-            key,
-            e.version,
-            e.event,
-          ]);
+        // Offsets are drawn and committed one transaction at a time (journal_sql.ts explains why).
+        if (plan.events.length > 0)
+          await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [this.#j.lock]);
+        for (const e of plan.events) {
+          const ins = await c.query<{ seq: string }>(
+            `INSERT INTO ${this.#t.events} (kind, key, version, event, type, schema_version) VALUES ($1, $2, $3, $4, $5, $6)
+             RETURNING seq`,
+            [kind, key, e.version, e.event, e.type, e.schemaVersion],
+          );
+          for (const tag of e.tags)
+            await c.query(`INSERT INTO ${this.#j.tags} (tag, seq, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
+              tag,
+              ins.rows[0]!.seq,
+              kind,
+            ]);
+        }
         await c.query(
           `INSERT INTO ${this.#t.state} (kind, key, version, snapshot, snapshot_version) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot,

@@ -34,6 +34,7 @@ import {
 
 import { checkKey } from './store.js';
 import { type EntityAddress, type EntityKind } from './entity.js';
+import type { EventSourcedKind } from './event_sourced.js';
 import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld } from './errors.js';
 import {
   EntityHost,
@@ -70,8 +71,8 @@ const channel = diagnostics.channel(ENTITIES_CHANNEL);
 export interface EntitiesOptions {
   /** Where leases, state and inboxes live. Every member must use the same store (or the same database). */
   readonly store: EntityStore;
-  /** The kinds this node hosts (every member hosts the same kinds). */
-  readonly kinds: readonly EntityKind<any, any>[];
+  /** The kinds this node hosts (every member hosts the same kinds): state-mode and event-sourced. */
+  readonly kinds: readonly (EntityKind<any, any> | EventSourcedKind<any, any, any>)[];
   /**
    * The names of the cluster's nodes; a member counts while this node is connected to it (the
    * runtime dials absent members every `probeIntervalMs`, through the node's routes and registrar).

@@ -8,6 +8,7 @@
 
 import { ErrEntityIncorrect, ErrStaleToken, ErrStoreCodec, ErrVersionConflict } from './errors.js';
 import { checkKey, type EntityId, type LeaseRequest, type StoreCodec, type WriteRequest } from './store.js';
+import { checkEventMeta, type StoredEventMeta } from './journal_sql.js';
 
 /** Throws ERR_ENTITY_INCORRECT unless `id` has a non-empty kind and a valid key. */
 export function checkId(id: EntityId): void {
@@ -64,6 +65,8 @@ export interface PreparedWrite {
   /** The lease whose token fences the write: the request's `lease`, or the key's own. */
   readonly fence: EntityId;
   readonly events: readonly string[];
+  /** What the journal records of each event (type, schema version, tags). */
+  readonly meta: readonly StoredEventMeta[];
   /** The encoded new state, undefined when the write appends events only. */
   readonly snapshot: string | undefined;
 }
@@ -76,6 +79,7 @@ export function prepareWrite(request: WriteRequest, values: Values): PreparedWri
     request,
     fence: request.lease ?? { kind: request.kind, key: request.key },
     events: (request.events ?? []).map((e) => values.encode(e)),
+    meta: checkEventMeta(request.events?.length ?? 0, request.eventMeta),
     snapshot: request.state === undefined ? undefined : values.encode(request.state),
   };
 }
@@ -92,7 +96,7 @@ export interface WritePlan {
   /** The key's new version (returned by `write`). */
   readonly version: number;
   /** The events to insert, each at its version. */
-  readonly events: readonly { version: number; event: string }[];
+  readonly events: readonly ({ version: number; event: string } & StoredEventMeta)[];
   /** The state row's new snapshot (the old one kept when the write has none) and its version. */
   readonly snapshot: string | null;
   readonly snapshotVersion: number;
@@ -110,8 +114,9 @@ export function planWrite(w: PreparedWrite, currentToken: number, row: StateRow 
   if (head !== expectedVersion)
     throw ErrVersionConflict.with(`${kind}/${key}: expected version ${expectedVersion}, stored ${head}`);
   let version = head;
-  const events = w.events.map((event) => ({ version: ++version, event }));
-  if (events.length === 0) version++;
+  const events = w.events.map((event, i) => ({ version: ++version, event, ...w.meta[i]! }));
+  // `events: []` (a snapshot, or a processed id, of an event-sourced key) keeps the version.
+  if (events.length === 0 && w.request.events === undefined) version++;
   return {
     version,
     events,

@@ -10,6 +10,15 @@ import { createRequire } from 'node:module';
 import { rejected } from 'ergo-ts';
 
 import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from './errors.js';
+import type { JournalEntry, JournalQuery } from './journal.js';
+import {
+  SQLITE_EVENT_COLUMNS,
+  SQLITE_JOURNAL_INDEXES,
+  SQLITE_JOURNAL_TABLES,
+  checkJournalQuery,
+  checkOffset,
+  checkProjection,
+} from './journal_sql.js';
 import {
   Values,
   checkEnqueue,
@@ -121,9 +130,26 @@ export class SqliteStore implements EntityStore {
         'INSERT INTO entity_state (kind, key, version, snapshot, snapshot_version) VALUES (?, ?, ?, ?, ?) ' +
           'ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot, snapshot_version = excluded.snapshot_version',
       ),
-      eventPut: p('INSERT INTO entity_events (kind, key, version, event) VALUES (?, ?, ?, ?)'),
+      // The offset: one more than the highest, drawn inside the write's BEGIN IMMEDIATE (journal_sql.ts).
+      eventPut: p(
+        'INSERT INTO entity_events (kind, key, version, event, type, schema_version, seq) VALUES ' +
+          '(?, ?, ?, ?, ?, ?, (SELECT COALESCE(MAX(seq), 0) + 1 FROM entity_events)) RETURNING seq',
+      ),
+      tagPut: p('INSERT OR IGNORE INTO entity_event_tags (tag, seq, kind) VALUES (?, ?, ?)'),
       eventsAfter: p(
-        'SELECT version, event FROM entity_events WHERE kind = ? AND key = ? AND version > ? ORDER BY version',
+        'SELECT version, event, type, schema_version FROM entity_events WHERE kind = ? AND key = ? AND version > ? ORDER BY version',
+      ),
+      journalKind: p(
+        'SELECT seq, kind, key, version, type, schema_version, event FROM entity_events ' +
+          'WHERE kind = ? AND seq > ? ORDER BY seq LIMIT ?',
+      ),
+      journalTag: p(
+        'SELECT e.seq, e.kind, e.key, e.version, e.type, e.schema_version, e.event FROM entity_event_tags t ' +
+          'JOIN entity_events e ON e.seq = t.seq WHERE t.tag = ? AND t.kind = ? AND t.seq > ? ORDER BY t.seq LIMIT ?',
+      ),
+      offsetGet: p('SELECT position FROM entity_offsets WHERE name = ?'),
+      offsetPut: p(
+        'INSERT INTO entity_offsets (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
       ),
       inboxPut: p('INSERT OR IGNORE INTO entity_inbox (kind, key, id, message) VALUES (?, ?, ?, ?)'),
       inboxAll: p('SELECT id, message FROM entity_inbox WHERE kind = ? AND key = ? ORDER BY seq'),
@@ -155,6 +181,7 @@ export class SqliteStore implements EntityStore {
       if (path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
       db.exec(`PRAGMA synchronous = ${sync.toUpperCase()}`);
       db.exec(SCHEMA);
+      migrateJournal(db);
       return new SqliteStore(path, db, options.codec ?? jsonCodec);
     } catch (e) {
       db.close();
@@ -225,7 +252,44 @@ export class SqliteStore implements EntityStore {
       return this.#q.eventsAfter!.all(id.kind, id.key, after).map((r) => ({
         version: Number(r.version),
         event: this.#values.decode(String(r.event)),
+        type: String(r.type),
+        schemaVersion: Number(r.schema_version),
       }));
+    });
+  }
+
+  readJournal(query: JournalQuery): Promise<JournalEntry[]> {
+    return this.#op('readJournal', () => {
+      checkJournalQuery(query);
+      const rows =
+        query.tag === undefined
+          ? this.#q.journalKind!.all(query.kind, query.after, query.limit)
+          : this.#q.journalTag!.all(query.tag, query.kind, query.after, query.limit);
+      return rows.map((r) => ({
+        offset: Number(r.seq),
+        kind: String(r.kind),
+        key: String(r.key),
+        version: Number(r.version),
+        type: String(r.type),
+        schemaVersion: Number(r.schema_version),
+        event: this.#values.decode(String(r.event)),
+      }));
+    });
+  }
+
+  loadOffset(projection: string): Promise<number | undefined> {
+    return this.#op('loadOffset', () => {
+      checkProjection(projection);
+      const row = this.#q.offsetGet!.get(projection);
+      return row === undefined ? undefined : Number(row.position);
+    });
+  }
+
+  saveOffset(projection: string, offset: number): Promise<void> {
+    return this.#op('saveOffset', () => {
+      checkProjection(projection);
+      checkOffset(offset);
+      this.#q.offsetPut!.run(projection, offset);
     });
   }
 
@@ -245,7 +309,10 @@ export class SqliteStore implements EntityStore {
                 snapshotVersion: Number(st.snapshot_version),
               };
         const plan = planWrite(w, lease === undefined ? 0 : Number(lease.token), row);
-        for (const e of plan.events) this.#q.eventPut!.run(kind, key, e.version, e.event);
+        for (const e of plan.events) {
+          const seq = this.#q.eventPut!.get(kind, key, e.version, e.event, e.type, e.schemaVersion)!.seq!;
+          for (const tag of e.tags) this.#q.tagPut!.run(tag, seq, kind);
+        }
         this.#q.statePut!.run(kind, key, plan.version, plan.snapshot, plan.snapshotVersion);
         if (request.processed !== undefined) {
           this.#q.processedPut!.run(kind, key, request.processed, plan.version);
@@ -313,5 +380,30 @@ export class SqliteStore implements EntityStore {
       this.#db.exec('ROLLBACK');
       throw e;
     }
+  }
+}
+
+/**
+ * Adds the journal's columns, tables and indexes when missing (a file an earlier version wrote):
+ * existing events get offsets in the order they were inserted. One transaction, so processes
+ * opening one file at once migrate it once.
+ */
+function migrateJournal(db: Database): void {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    const have = new Set(
+      db
+        .prepare('PRAGMA table_info(entity_events)')
+        .all()
+        .map((c) => String(c.name)),
+    );
+    for (const [column, alter] of SQLITE_EVENT_COLUMNS) if (!have.has(column)) db.exec(alter);
+    if (!have.has('seq')) db.exec('UPDATE entity_events SET seq = rowid WHERE seq IS NULL');
+    db.exec(SQLITE_JOURNAL_TABLES);
+    db.exec(SQLITE_JOURNAL_INDEXES);
+    db.exec('COMMIT');
+  } catch (e) {
+    db.exec('ROLLBACK');
+    throw e;
   }
 }

@@ -8,6 +8,7 @@
 // never whether a write is accepted (safety).
 
 import { ErrEntityIncorrect } from './errors.js';
+import type { EventMeta, JournalStore } from './journal.js';
 
 /** Longest key, in UTF-8 bytes (a kind and a key make a process name, an atom of ≤ 255 bytes). */
 export const MAX_KEY_BYTES = 200;
@@ -71,8 +72,13 @@ export interface WriteRequest extends EntityId {
   readonly expectedVersion: number;
   /** The new state (a snapshot at the new version); omit to append events only. */
   readonly state?: unknown;
-  /** Events to append (event-sourced mode): the version grows by their count (by 1 without events). */
+  /**
+   * Events to append (event-sourced mode): the version grows by their count (by 1 when `events`
+   * is absent; a write with `events: []` keeps the version: a snapshot or a processed id only).
+   */
   readonly events?: readonly unknown[];
+  /** What the journal records of each event (same order as `events`); default type '' at schema version 1. */
+  readonly eventMeta?: readonly EventMeta[];
   /** A message id processed by this write: recorded and removed from the inbox in the same transaction. */
   readonly processed?: string;
 }
@@ -91,6 +97,10 @@ export interface StoredEvent {
   readonly version: number;
   /** The event as the codec decoded it. */
   readonly event: unknown;
+  /** Its type name ('' for an event written without {@link WriteRequest.eventMeta}). */
+  readonly type: string;
+  /** The schema version its payload was written with. */
+  readonly schemaVersion: number;
 }
 
 /** Encodes values for storage (state, events, inbox messages). The default is JSON. */
@@ -111,7 +121,7 @@ export const jsonCodec: StoreCodec = Object.freeze({
  * A durable store for entities. Every method returns a Promise that is safe to leave un-awaited
  * (already marked handled); after {@link close} every method rejects with ERR_ENTITY_STORE_CLOSED.
  */
-export interface EntityStore {
+export interface EntityStore extends JournalStore {
   /** A short name for logs (`sqlite:/path/file.db`). */
   readonly name: string;
   /**

@@ -44,6 +44,9 @@ const store: EntityStore =
         inbox: (...a) => real.inbox(...a),
         processed: (...a) => real.processed(...a),
         lease: (...a) => real.lease(...a),
+        readJournal: (...a) => real.readJournal(...a),
+        loadOffset: (...a) => real.loadOffset(...a),
+        saveOffset: (...a) => real.saveOffset(...a),
         close: () => real.close(),
         acquire: async (r: Parameters<EntityStore['acquire']>[0]) => {
           if (r.key.startsWith('stall')) await unstalled;

@@ -167,4 +167,33 @@ if (missing !== undefined) {
     await admin.query('ROLLBACK');
     assert.equal(await entities.call(c, 'get', { timeout: 20_000 }), 0);
   });
+
+  test('tables an earlier version made (events without journal columns) are migrated by open: events get offsets in order', async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE TABLE old_events (
+        kind TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, event TEXT NOT NULL,
+        PRIMARY KEY (kind, key, version));
+        INSERT INTO old_events VALUES ('cart', 'b', 1, '"b1"');
+        INSERT INTO old_events VALUES ('cart', 'a', 1, '"a1"'), ('cart', 'a', 2, '"a2"');`);
+    } finally {
+      await admin.end();
+    }
+    const store = await PostgresStore.open(server.url, { tablePrefix: 'old_' });
+    const j = await store.readJournal({ kind: 'cart', after: 0, limit: 10 });
+    assert.deepEqual(
+      j.map((e) => [e.key, e.version, e.type, e.schemaVersion, e.event]),
+      [
+        ['b', 1, '', 1, 'b1'],
+        ['a', 1, '', 1, 'a1'],
+        ['a', 2, '', 1, 'a2'],
+      ],
+    );
+    for (let i = 1; i < j.length; i++) assert.ok(j[i]!.offset > j[i - 1]!.offset);
+    await store.close();
+    const again = await PostgresStore.open(server.url, { tablePrefix: 'old_' });
+    assert.deepEqual(await again.readJournal({ kind: 'cart', after: 0, limit: 10 }), j);
+    await again.close();
+  });
 }

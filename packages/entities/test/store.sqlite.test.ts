@@ -4,6 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -33,4 +34,32 @@ test('SQLite options: a bad busy timeout or synchronous mode is refused with ERR
     code: 'ERR_ENTITY_INCORRECT',
   });
   assert.throws(() => SqliteStore.open(''), { code: 'ERR_ENTITY_INCORRECT' });
+});
+
+test('a file an earlier version wrote (events without journal columns) is migrated by open: its events get offsets in order', async () => {
+  const path = join(dir, 'old.db');
+  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as {
+    DatabaseSync: new (p: string) => { exec(sql: string): void; close(): void };
+  };
+  const old = new DatabaseSync(path);
+  old.exec(`CREATE TABLE entity_events (
+    kind TEXT NOT NULL, key TEXT NOT NULL, version INTEGER NOT NULL, event TEXT NOT NULL,
+    PRIMARY KEY (kind, key, version));
+    INSERT INTO entity_events VALUES ('cart', 'b', 1, '"b1"'), ('cart', 'a', 1, '"a1"'), ('cart', 'a', 2, '"a2"');`);
+  old.close();
+  const store = SqliteStore.open(path);
+  const j = await store.readJournal({ kind: 'cart', after: 0, limit: 10 });
+  assert.deepEqual(
+    j.map((e) => [e.offset, e.key, e.version, e.type, e.schemaVersion, e.event]),
+    [
+      [1, 'b', 1, '', 1, 'b1'],
+      [2, 'a', 1, '', 1, 'a1'],
+      [3, 'a', 2, '', 1, 'a2'],
+    ],
+  );
+  await store.close();
+  // Opening it again changes nothing.
+  const again = SqliteStore.open(path);
+  assert.deepEqual(await again.readJournal({ kind: 'cart', after: 0, limit: 10 }), j);
+  await again.close();
 });
