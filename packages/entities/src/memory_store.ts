@@ -17,6 +17,8 @@
 import { rejected } from 'ergo-ts';
 
 import { ErrEntityIncorrect, ErrStoreClosed } from './errors.js';
+import type { JournalEntry, JournalQuery } from './journal.js';
+import { checkJournalQuery, checkOffset, checkProjection, type StoredEventMeta } from './journal_sql.js';
 import { Values, checkEnqueue, checkId, checkLeaseRequest, checkTtl, planWrite, prepareWrite } from './sql_store.js';
 import {
   jsonCodec,
@@ -70,12 +72,25 @@ export interface MemoryLeaseRow {
 export interface MemoryKeyRows {
   /** The version, the encoded snapshot and the snapshot's version; undefined before the first write. */
   state: { readonly version: number; readonly snapshot: string | null; readonly snapshotVersion: number } | undefined;
-  /** Encoded events, each at the version it brought the key to. */
-  readonly events: { version: number; event: string }[];
+  /** Encoded events, each at the version it brought the key to, with its journal record. */
+  readonly events: MemoryEventRow[];
   /** Message id → encoded message; a Map keeps insertion (acceptance) order. */
   readonly inbox: Map<string, string>;
   /** Message id → the version its write made. */
   readonly processed: Map<string, number>;
+}
+
+/** One stored event in a {@link MemoryStoreData}: its key's version, payload, journal offset and record. */
+export interface MemoryEventRow extends StoredEventMeta {
+  /** The version it brought its key to. */
+  readonly version: number;
+  /** The encoded payload. */
+  readonly event: string;
+  /** Its global offset (the journal's order: the order writes happened in, one store-wide counter). */
+  readonly offset: number;
+  /** The kind and key that persisted it. */
+  readonly kind: string;
+  readonly key: string;
 }
 
 /**
@@ -88,6 +103,12 @@ export class MemoryStoreData {
   readonly leases = new Map<string, Map<string, MemoryLeaseRow>>();
   /** kind → key → the key's rows. */
   readonly keys = new Map<string, Map<string, MemoryKeyRows>>();
+  /** kind → its events in offset order (the journal; the same rows as the keys' `events`). */
+  readonly journal = new Map<string, MemoryEventRow[]>();
+  /** projection name → its stored offset. */
+  readonly offsets = new Map<string, number>();
+  /** The last offset handed out (offsets start at 1 and have no gaps here: writes cannot roll back). */
+  lastOffset = 0;
 
   /** The lease row of (kind, key), if one was ever taken. */
   lease(id: EntityId): MemoryLeaseRow | undefined {
@@ -232,7 +253,12 @@ export class MemoryStore implements EntityStore {
       if (rows === undefined) return [];
       return rows.events
         .filter((e) => e.version > after)
-        .map((e) => ({ version: e.version, event: this.#values.decode(e.event) }));
+        .map((e) => ({
+          version: e.version,
+          event: this.#values.decode(e.event),
+          type: e.type,
+          schemaVersion: e.schemaVersion,
+        }));
     });
   }
 
@@ -250,13 +276,66 @@ export class MemoryStore implements EntityStore {
         );
       // Every check passed: the write cannot fail from here, so it is all or nothing.
       const rows = existing ?? this.data.rowsFor(request);
-      rows.events.push(...plan.events);
+      if (plan.events.length > 0) {
+        let journal = this.data.journal.get(request.kind);
+        if (journal === undefined) this.data.journal.set(request.kind, (journal = []));
+        for (const e of plan.events) {
+          const row: MemoryEventRow = { ...e, offset: ++this.data.lastOffset, kind: request.kind, key: request.key };
+          rows.events.push(row);
+          journal.push(row);
+        }
+      }
       rows.state = { version: plan.version, snapshot: plan.snapshot, snapshotVersion: plan.snapshotVersion };
       if (request.processed !== undefined) {
         rows.processed.set(request.processed, plan.version);
         rows.inbox.delete(request.processed);
       }
       return plan.version;
+    });
+  }
+
+  readJournal(query: JournalQuery): Promise<JournalEntry[]> {
+    return this.#op('readJournal', () => {
+      checkJournalQuery(query);
+      const journal = this.data.journal.get(query.kind) ?? [];
+      const out: JournalEntry[] = [];
+      // Offsets only grow along the array: skip to the first one after `after`.
+      let lo = 0;
+      let hi = journal.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (journal[mid]!.offset <= query.after) lo = mid + 1;
+        else hi = mid;
+      }
+      for (let i = lo; i < journal.length && out.length < query.limit; i++) {
+        const e = journal[i]!;
+        if (query.tag !== undefined && !e.tags.includes(query.tag)) continue;
+        out.push({
+          offset: e.offset,
+          kind: e.kind,
+          key: e.key,
+          version: e.version,
+          type: e.type,
+          schemaVersion: e.schemaVersion,
+          event: this.#values.decode(e.event),
+        });
+      }
+      return out;
+    });
+  }
+
+  loadOffset(projection: string): Promise<number | undefined> {
+    return this.#op('loadOffset', () => {
+      checkProjection(projection);
+      return this.data.offsets.get(projection);
+    });
+  }
+
+  saveOffset(projection: string, offset: number): Promise<void> {
+    return this.#op('saveOffset', () => {
+      checkProjection(projection);
+      checkOffset(offset);
+      this.data.offsets.set(projection, offset);
     });
   }
 

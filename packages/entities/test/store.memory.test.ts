@@ -38,7 +38,7 @@ test('memory store: a value mutated after it was written, enqueued or read does 
   (loaded.state as { items: string[] }).items.push('mutated'); // a read is a copy too
   assert.deepEqual((await store.load(id)).state, { items: ['book'] });
   assert.deepEqual(await store.inbox(id), [{ id: 'm1', message: { add: 'pen' } }]);
-  assert.deepEqual(await store.events(id, 0), [{ version: 1, event: { added: 'book' } }]);
+  assert.deepEqual(await store.events(id, 0), [{ version: 1, event: { added: 'book' }, type: '', schemaVersion: 1 }]);
   // What JSON does not keep, the store does not keep either (a Date comes back a string).
   await store.write({ ...id, token: a.token, expectedVersion: 1, state: { at: new Date(0) } });
   assert.deepEqual((await store.load(id)).state, { at: '1970-01-01T00:00:00.000Z' });
