@@ -197,9 +197,9 @@ export class PostgresStore implements EntityStore {
         `INSERT INTO ${t} (kind, key, token, owner, expires_at) VALUES ($1, $2, 1, $3, ${NOW} + $4)
          ON CONFLICT (kind, key) DO UPDATE SET token = ${t}.token + 1, owner = excluded.owner,
            expires_at = excluded.expires_at
-         WHERE ${t}.owner = excluded.owner OR ${t}.expires_at <= ${NOW}
+         WHERE ${t}.owner = excluded.owner OR ${t}.expires_at <= ${NOW} OR ${t}.owner = $5
          RETURNING token`,
-        [request.kind, request.key, request.owner, request.ttlMs],
+        [request.kind, request.key, request.owner, request.ttlMs, request.takeOverFrom ?? null],
       );
       if (r.rows.length === 1) return { acquired: true, token: Number(r.rows[0]!.token) };
       const held = await this.#pool.query<{ owner: string; expires_at: string }>(

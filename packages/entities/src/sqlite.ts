@@ -180,7 +180,12 @@ export class SqliteStore implements EntityStore {
       return this.#tx((): LeaseResult => {
         const now = Date.now();
         const row = this.#q.leaseGet!.get(request.kind, request.key);
-        if (row !== undefined && row.owner !== request.owner && Number(row.expires_at) > now)
+        if (
+          row !== undefined &&
+          row.owner !== request.owner &&
+          row.owner !== request.takeOverFrom &&
+          Number(row.expires_at) > now
+        )
           return { acquired: false, holder: String(row.owner), expiresAt: Number(row.expires_at) };
         const token = (row === undefined ? 0 : Number(row.token)) + 1;
         this.#q.leasePut!.run(request.kind, request.key, token, request.owner, now + request.ttlMs);
