@@ -19,6 +19,24 @@ export const ErrVersionConflict = defineError('ERR_ENTITY_VERSION_CONFLICT', 'en
 /** The store was closed: every later operation rejects with this. */
 export const ErrStoreClosed = defineError('ERR_ENTITY_STORE_CLOSED', 'entity: store is closed');
 
+/**
+ * The PostgreSQL store's session ended under a transaction (the server's
+ * `idle_in_transaction_session_timeout` after this process was paused, a restart, a network cut):
+ * the operation failed and its connection was discarded; the next operation opens a fresh one.
+ * Nothing of the transaction was committed, unless the session ended during its COMMIT (then the
+ * outcome is unknown: a retried write meets ERR_ENTITY_VERSION_CONFLICT if it was).
+ */
+export const ErrStoreSessionLost = defineError(
+  'ERR_ENTITY_STORE_SESSION_LOST',
+  'entity: the store session ended during the operation',
+);
+
+/**
+ * The SQLite store's write lock stayed held by another OS process for longer than the store's
+ * `busyTimeoutMs` (a member paused or stuck inside a transaction): the operation changed nothing.
+ */
+export const ErrStoreBusy = defineError('ERR_ENTITY_STORE_BUSY', 'entity: the store stayed locked by another process');
+
 /** A stored value could not be encoded or decoded by the store's codec. */
 export const ErrStoreCodec = defineError('ERR_ENTITY_STORE_CODEC', 'entity: value could not be encoded or decoded');
 

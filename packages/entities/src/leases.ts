@@ -30,6 +30,11 @@ export interface LeaseSettings {
   readonly owned: () => ReadonlySet<number>;
   /** Keeps a release until it settles (a drain waits for it). */
   readonly track: (release: Promise<void>) => void;
+  /**
+   * Whether a lease holder (an owner string) is declared dead: its lease is then taken over at
+   * once (`takeOverFrom`) rather than waited out. Absent: holders' leases are always waited out.
+   */
+  readonly dead?: (holder: string) => boolean;
 }
 
 /** The leases of one runtime's activations (see {@link LeaseSettings}). */
@@ -43,6 +48,7 @@ export class Leases {
   readonly #active: LeaseSettings['active'];
   readonly #owned: () => ReadonlySet<number>;
   readonly #track: (release: Promise<void>) => void;
+  readonly #dead: ((holder: string) => boolean) | undefined;
   /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
   readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
   /** Shard leases held, shard → token. */
@@ -58,6 +64,7 @@ export class Leases {
     this.#active = s.active;
     this.#owned = s.owned;
     this.#track = s.track;
+    this.#dead = s.dead;
   }
 
   /** Gives every shard lease back (the last step of a drain: no activation runs under them any more). */
@@ -72,12 +79,12 @@ export class Leases {
 
   /** Takes the lease of (kind, key): its own, or under `leaseScope: 'shard'` its shard's (taken once, then shared). */
   async take(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }> {
-    if (!this.#shardScope) return this.#store.acquire({ kind, key, owner: this.#owner, ttlMs: this.#ttlMs });
+    if (!this.#shardScope) return this.#acquire({ kind, key });
     const shard = shardOf(key, this.#shards);
     const id = this.leaseId(kind, key);
     let p = this.#shardLeases.get(shard);
     if (p === undefined) {
-      const taking = this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs });
+      const taking = this.#acquire(id);
       this.#shardLeases.set(shard, taking);
       p = taking;
       taking.then(
@@ -93,6 +100,26 @@ export class Leases {
     }
     const r = await p;
     return r.acquired ? { ...r, lease: id } : r;
+  }
+
+  /**
+   * Takes a lease (a key's or a shard's); one its holder holds still is taken over at once when
+   * that holder is declared dead (its node went down): the fencing token keeps the holder's later
+   * writes refused should it be alive after all (a partition, a pause).
+   */
+  async #acquire(id: EntityId): Promise<LeaseResult> {
+    const r = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs });
+    if (r.acquired || this.#dead === undefined || r.holder === '' || !this.#dead(r.holder)) return r;
+    const taken = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs, takeOverFrom: r.holder });
+    if (taken.acquired)
+      this.#node.log.info(
+        'entities: took over %s/%s from %s (its node is down) with token %d',
+        id.kind,
+        id.key,
+        r.holder,
+        taken.token,
+      );
+    return taken;
   }
 
   /** Gives the lease of (kind, key) back (a shard's lease stays with this node). */

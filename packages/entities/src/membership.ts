@@ -33,6 +33,8 @@ export class Membership {
   #registrarReading = false;
   /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
   readonly #leaving = new Set<string>();
+  /** Every member this runtime has seen live: one of them no longer live is declared down. */
+  readonly #seenLive = new Set<string>();
   readonly #node: Node;
   /** The registered name of the managers (the same on every member). */
   readonly #manager: string;
@@ -82,8 +84,20 @@ export class Membership {
     const connected = this.connected();
     for (const l of this.#leaving) if (!connected.has(l)) this.#leaving.delete(l);
     const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m));
+    for (const m of live) this.#seenLive.add(m);
     if (!draining || live.length === 0) live.push(this.#node.name);
     return live.sort();
+  }
+
+  /**
+   * Whether `node` is declared down: this runtime saw it live, and it is not any more — its
+   * connection went down (closed, or the core's heartbeat declared the peer stalled), the
+   * registrar or the Leader no longer lists it, or it announced it leaves. A node this runtime
+   * never saw live (it started meanwhile, or is not connected yet) is not declared down.
+   */
+  declaredDown(node: string): boolean {
+    if (!this.#seenLive.has(node)) return false;
+    return !this.live(false).includes(node);
   }
 
   /** `node` announced it leaves (another node than this one): no key routes to it any more. */

@@ -192,7 +192,8 @@ export class MemoryStore implements EntityStore {
       checkLeaseRequest(request);
       const now = this.clock.now();
       const row = this.data.lease(request);
-      if (row !== undefined && row.owner !== request.owner && row.expiresAt > now)
+      // Free, expired, already ours, or held by the owner the caller declares dead (a newer token fences it).
+      if (row !== undefined && row.owner !== request.owner && row.owner !== request.takeOverFrom && row.expiresAt > now)
         return { acquired: false, holder: row.owner, expiresAt: row.expiresAt };
       const token = (row?.token ?? 0) + 1;
       this.data.setLease(request, { token, owner: request.owner, expiresAt: now + request.ttlMs });

@@ -11,7 +11,7 @@
 import pg from 'pg';
 import { ignorable, rejected } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrStoreClosed } from './errors.js';
+import { ErrEntityIncorrect, ErrStoreClosed, ErrStoreSessionLost } from './errors.js';
 import type { JournalEntry, JournalQuery } from './journal.js';
 import {
   checkJournalQuery,
@@ -176,6 +176,9 @@ export class PostgresStore implements EntityStore {
     const ready = (async () => {
       try {
         const c = await pool.connect();
+        // Checked out, the client is outside the pool's idle 'error' listener: without one of its
+        // own, a session the server ends now would be an unhandled 'error' event (process exit).
+        c.on('error', () => undefined);
         try {
           // Two members creating the tables at once would race on the catalog: one at a time.
           await c.query('SELECT pg_advisory_lock(7254101)');
@@ -210,9 +213,9 @@ export class PostgresStore implements EntityStore {
         `INSERT INTO ${t} (kind, key, token, owner, expires_at) VALUES ($1, $2, 1, $3, ${NOW} + $4)
          ON CONFLICT (kind, key) DO UPDATE SET token = ${t}.token + 1, owner = excluded.owner,
            expires_at = excluded.expires_at
-         WHERE ${t}.owner = excluded.owner OR ${t}.expires_at <= ${NOW}
+         WHERE ${t}.owner = excluded.owner OR ${t}.expires_at <= ${NOW} OR ${t}.owner = $5
          RETURNING token`,
-        [request.kind, request.key, request.owner, request.ttlMs],
+        [request.kind, request.key, request.owner, request.ttlMs, request.takeOverFrom ?? null],
       );
       if (r.rows.length === 1) return { acquired: true, token: Number(r.rows[0]!.token) };
       const held = await this.#pool.query<{ owner: string; expires_at: string }>(
@@ -477,9 +480,21 @@ export class PostgresStore implements EntityStore {
     return ignorable(p, undefined, `entity store ${what}`);
   }
 
-  /** A transaction holding the key's advisory lock: one writer or enqueuer of a key at a time. */
+  /**
+   * A transaction holding the key's advisory lock: one writer or enqueuer of a key at a time.
+   * The checked-out client has an 'error' listener for its whole checkout: the server may end the
+   * session under it (a member paused past `idleInTransactionTimeoutMs` gets FATAL 25P03 when it
+   * resumes, a restart, a cut), which `pg` reports as an 'error' event that would otherwise end
+   * the OS process. The transaction then rejects with ERR_ENTITY_STORE_SESSION_LOST and the
+   * client is discarded, never handed back to the pool.
+   */
   async #tx<T>(kind: string, key: string, fn: (c: Client) => Promise<T>): Promise<T> {
     const c = await this.#pool.connect();
+    let lost: Error | undefined;
+    const onError = (e: Error): void => {
+      lost ??= e;
+    };
+    c.on('error', onError);
     let broken = false;
     try {
       await c.query('BEGIN');
@@ -488,13 +503,18 @@ export class PostgresStore implements EntityStore {
       await c.query('COMMIT');
       return r;
     } catch (e) {
-      try {
-        await c.query('ROLLBACK');
-      } catch {
-        broken = true; // the connection is gone: do not give it back to the pool
-      }
-      throw e;
+      if (lost === undefined)
+        try {
+          await c.query('ROLLBACK');
+        } catch {
+          lost = e as Error; // the connection is gone (the statement's own error tells how)
+        }
+      if (lost === undefined) throw e;
+      broken = true; // do not give it back to the pool
+      throw ErrStoreSessionLost.with(`${this.name}: ${lost.message}`, lost);
     } finally {
+      // Released broken, the pool ends the client; the listener stays so a late error is heard.
+      if (!broken) c.removeListener('error', onError);
       c.release(broken);
     }
   }

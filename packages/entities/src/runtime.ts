@@ -109,6 +109,17 @@ export interface EntitiesOptions {
   readonly shards?: number;
   /** How long a lease lasts unless renewed, in ms. Default 10 000. */
   readonly leaseTtlMs?: number;
+  /**
+   * Whether a key (or shard, under `leaseScope: 'shard'`) whose lease a dead member holds is taken
+   * over at once rather than after that lease expires. A member is dead once this node saw it
+   * live and no longer does: its connection went down (closed by a kill -9, or declared down by
+   * the core's heartbeat, `network.peerStallTimeout`), the registrar or the Leader dropped it.
+   * The new owner takes a newer fencing token, so a member declared dead wrongly (a partition, a
+   * long pause) has every later write refused: safety holds; only its stale in-memory reads
+   * remain possible until its next renewal or write ends its copies. Default true; false waits
+   * out the lease (up to `leaseTtlMs`).
+   */
+  readonly takeOverFromDeadMembers?: boolean;
   /** How often this node renews its leases, in ms. Default a third of `leaseTtlMs`. */
   readonly renewIntervalMs?: number;
   /** How often absent members are dialled, and the pause before a routing retry, in ms. Default 500. */
@@ -130,12 +141,21 @@ export const ENTITIES_DEFAULTS = Object.freeze({
   name: 'entities',
   callTimeoutMs: 5000,
   handOffTimeoutMs: 10_000,
+  takeOverFromDeadMembers: true,
 });
 
 /** Options of {@link Entities.call} and the other sends. */
 export interface EntityCallOptions {
   /** How long to wait for the reply (or acknowledgement), activation and re-routing included, in ms. Default 5000. */
   readonly timeout?: number;
+}
+
+/**
+ * Why a call timed out: the owner did not answer (the core's timeout text suggests a handleCall
+ * returning undefined, which an entity's host never does: it always answers).
+ */
+function noAnswer(target: string): string {
+  return `no answer from the owner node ${target}: paused, overloaded or cut off, or the entity still busy with an earlier message`;
 }
 
 function positive(name: string, v: number | undefined, dflt: number): number {
@@ -238,6 +258,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
       active: this.#active,
       owned: () => this.#owned,
       track: (release) => this.track(release),
+      ...(options.takeOverFromDeadMembers === false ? {} : { dead: (holder: string) => this.#deadHolder(holder) }),
     });
     this.#membership = new Membership(node, this.#name, options.members ?? [], options.leader, {
       changed: () => {
@@ -340,6 +361,16 @@ export class Entities implements HostRuntime, StoppableRuntime {
         for (const [key, { pid }] of keys) if (!owned.has(shardOf(key, this.#shards))) this.#handOff(kind, key, pid);
     if (!first && !this.#stopped && this.#draining === undefined) this.#leases.releaseLost();
     return members;
+  }
+
+  /**
+   * Whether a lease holder is dead: a member declared down, or an earlier runtime of this very
+   * node (killed, and started again under the same name: its owner string differs from ours).
+   */
+  #deadHolder(holder: string): boolean {
+    if (holder === this.owner) return false;
+    const node = ownerNode(holder);
+    return node === this.node.name || this.#membership.declaredDown(node);
   }
 
   /** Asks one activation to hand off (handle what it was sent, then stop and release its lease). */
@@ -692,7 +723,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
       try {
         return await attempt(target, left);
       } catch (err) {
-        last = err instanceof Error ? err.message : String(err);
+        last = ErrTimeout.is(err) ? noAnswer(target) : err instanceof Error ? err.message : String(err);
         if (ErrProcessUnknown.is(err) || ErrNameUnknown.is(err)) {
           // A local activation waits on the store, which may not answer (cut off, a key locked
           // by a stalled member): the caller's timeout bounds it as it bounds a remote one.
@@ -705,6 +736,8 @@ export class Entities implements HostRuntime, StoppableRuntime {
             );
           } catch (e) {
             // The target went down meanwhile (it drained and stopped, or died): route again.
+            if (ErrTimeout.is(e))
+              throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${noAnswer(target)})`, e);
             if (!retryable(e)) throw e;
             last = e instanceof Error ? e.message : String(e);
             await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));

@@ -28,6 +28,8 @@ export function checkLeaseRequest(request: LeaseRequest): void {
   checkId(request);
   if (typeof request.owner !== 'string' || request.owner === '')
     throw ErrEntityIncorrect.with('a lease owner must be a non-empty string');
+  if (request.takeOverFrom !== undefined && (typeof request.takeOverFrom !== 'string' || request.takeOverFrom === ''))
+    throw ErrEntityIncorrect.with('takeOverFrom must be a non-empty owner string');
   checkTtl(request.ttlMs);
 }
 

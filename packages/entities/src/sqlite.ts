@@ -2,12 +2,13 @@
 // Node 22 prints one ExperimentalWarning when the module is first loaded — Node 24 does not — and
 // it is loaded only when a store is opened, so users of other stores never see it). One file holds leases, state snapshots, events, inboxes and processed message
 // ids; every write is one `BEGIN IMMEDIATE` transaction, so several OS processes may share a file
-// on one host (WAL mode, a busy timeout). node:sqlite is synchronous: each operation blocks the
-// event loop for its duration (microseconds for these row-sized statements; up to `busyTimeoutMs`
-// while another process holds the write lock).
+// on one host (WAL mode). node:sqlite is synchronous: each operation blocks the event loop for its
+// duration (microseconds for these row-sized statements). While another process holds the write
+// lock, an operation does not wait inside SQLite (that would block the event loop): it is tried
+// again from timers until `busyTimeoutMs` (sqlite_busy.ts).
 
 import { createRequire } from 'node:module';
-import { rejected } from 'ergo-ts';
+import { ignorable, rejected } from 'ergo-ts';
 
 import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from './errors.js';
 import type { JournalEntry, JournalQuery } from './journal.js';
@@ -19,6 +20,7 @@ import {
   checkOffset,
   checkProjection,
 } from './journal_sql.js';
+import { BusyRetry } from './sqlite_busy.js';
 import {
   Values,
   checkEnqueue,
@@ -44,7 +46,12 @@ import {
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
-  /** How long a statement waits for another process's write lock, in ms. Default 5000. */
+  /**
+   * How long an operation waits for another process's write lock, in ms, before it rejects with
+   * ERR_ENTITY_STORE_BUSY (0: at once). The wait never blocks the event loop: the operation is
+   * tried again from timers (writes in the order they were asked). Default 5000. Only
+   * {@link SqliteStore.open} itself, being synchronous, waits inside SQLite (up to this long).
+   */
   busyTimeoutMs?: number;
   /**
    * SQLite's `synchronous` setting: 'full' (default) makes every accepted write survive a power
@@ -111,10 +118,13 @@ export class SqliteStore implements EntityStore {
   readonly #values: Values;
   #closed = false;
   readonly #q: Record<string, Statement>;
+  /** Operations waiting for another process's write lock (sqlite_busy.ts). */
+  readonly #busy: BusyRetry;
 
-  private constructor(path: string, db: Database, codec: StoreCodec) {
+  private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
     this.#db = db;
+    this.#busy = new BusyRetry(busyTimeoutMs, this.name);
     this.#values = new Values(codec);
     const p = (sql: string): Statement => db.prepare(sql);
     this.#q = {
@@ -182,7 +192,9 @@ export class SqliteStore implements EntityStore {
       db.exec(`PRAGMA synchronous = ${sync.toUpperCase()}`);
       db.exec(SCHEMA);
       migrateJournal(db);
-      return new SqliteStore(path, db, options.codec ?? jsonCodec);
+      // From now on SQLite never sleeps on the event loop: a busy operation is retried from timers.
+      db.exec('PRAGMA busy_timeout = 0');
+      return new SqliteStore(path, db, options.codec ?? jsonCodec, busy);
     } catch (e) {
       db.close();
       throw e;
@@ -195,7 +207,12 @@ export class SqliteStore implements EntityStore {
       return this.#tx((): LeaseResult => {
         const now = Date.now();
         const row = this.#q.leaseGet!.get(request.kind, request.key);
-        if (row !== undefined && row.owner !== request.owner && Number(row.expires_at) > now)
+        if (
+          row !== undefined &&
+          row.owner !== request.owner &&
+          row.owner !== request.takeOverFrom &&
+          Number(row.expires_at) > now
+        )
           return { acquired: false, holder: String(row.owner), expiresAt: Number(row.expires_at) };
         const token = (row === undefined ? 0 : Number(row.token)) + 1;
         this.#q.leasePut!.run(request.kind, request.key, token, request.owner, now + request.ttlMs);
@@ -225,64 +242,84 @@ export class SqliteStore implements EntityStore {
   }
 
   lease(id: EntityId): Promise<{ token: number; owner: string; expiresAt: number } | undefined> {
-    return this.#op('lease', () => {
-      checkId(id);
-      const row = this.#q.leaseGet!.get(id.kind, id.key);
-      if (row === undefined) return undefined;
-      return { token: Number(row.token), owner: String(row.owner), expiresAt: Number(row.expires_at) };
-    });
+    return this.#op(
+      'lease',
+      () => {
+        checkId(id);
+        const row = this.#q.leaseGet!.get(id.kind, id.key);
+        if (row === undefined) return undefined;
+        return { token: Number(row.token), owner: String(row.owner), expiresAt: Number(row.expires_at) };
+      },
+      false,
+    );
   }
 
   load(id: EntityId): Promise<StoredState> {
-    return this.#op('load', () => {
-      checkId(id);
-      const row = this.#q.stateGet!.get(id.kind, id.key);
-      if (row === undefined) return { state: undefined, version: 0 };
-      const snap = row.snapshot;
-      return {
-        state: snap === null ? undefined : this.#values.decode(String(snap)),
-        version: Number(row.snapshot_version),
-      };
-    });
+    return this.#op(
+      'load',
+      () => {
+        checkId(id);
+        const row = this.#q.stateGet!.get(id.kind, id.key);
+        if (row === undefined) return { state: undefined, version: 0 };
+        const snap = row.snapshot;
+        return {
+          state: snap === null ? undefined : this.#values.decode(String(snap)),
+          version: Number(row.snapshot_version),
+        };
+      },
+      false,
+    );
   }
 
   events(id: EntityId, after: number): Promise<StoredEvent[]> {
-    return this.#op('events', () => {
-      checkId(id);
-      return this.#q.eventsAfter!.all(id.kind, id.key, after).map((r) => ({
-        version: Number(r.version),
-        event: this.#values.decode(String(r.event)),
-        type: String(r.type),
-        schemaVersion: Number(r.schema_version),
-      }));
-    });
+    return this.#op(
+      'events',
+      () => {
+        checkId(id);
+        return this.#q.eventsAfter!.all(id.kind, id.key, after).map((r) => ({
+          version: Number(r.version),
+          event: this.#values.decode(String(r.event)),
+          type: String(r.type),
+          schemaVersion: Number(r.schema_version),
+        }));
+      },
+      false,
+    );
   }
 
   readJournal(query: JournalQuery): Promise<JournalEntry[]> {
-    return this.#op('readJournal', () => {
-      checkJournalQuery(query);
-      const rows =
-        query.tag === undefined
-          ? this.#q.journalKind!.all(query.kind, query.after, query.limit)
-          : this.#q.journalTag!.all(query.tag, query.kind, query.after, query.limit);
-      return rows.map((r) => ({
-        offset: Number(r.seq),
-        kind: String(r.kind),
-        key: String(r.key),
-        version: Number(r.version),
-        type: String(r.type),
-        schemaVersion: Number(r.schema_version),
-        event: this.#values.decode(String(r.event)),
-      }));
-    });
+    return this.#op(
+      'readJournal',
+      () => {
+        checkJournalQuery(query);
+        const rows =
+          query.tag === undefined
+            ? this.#q.journalKind!.all(query.kind, query.after, query.limit)
+            : this.#q.journalTag!.all(query.tag, query.kind, query.after, query.limit);
+        return rows.map((r) => ({
+          offset: Number(r.seq),
+          kind: String(r.kind),
+          key: String(r.key),
+          version: Number(r.version),
+          type: String(r.type),
+          schemaVersion: Number(r.schema_version),
+          event: this.#values.decode(String(r.event)),
+        }));
+      },
+      false,
+    );
   }
 
   loadOffset(projection: string): Promise<number | undefined> {
-    return this.#op('loadOffset', () => {
-      checkProjection(projection);
-      const row = this.#q.offsetGet!.get(projection);
-      return row === undefined ? undefined : Number(row.position);
-    });
+    return this.#op(
+      'loadOffset',
+      () => {
+        checkProjection(projection);
+        const row = this.#q.offsetGet!.get(projection);
+        return row === undefined ? undefined : Number(row.position);
+      },
+      false,
+    );
   }
 
   saveOffset(projection: string, offset: number): Promise<void> {
@@ -336,38 +373,54 @@ export class SqliteStore implements EntityStore {
   }
 
   inbox(id: EntityId): Promise<InboxEntry[]> {
-    return this.#op('inbox', () => {
-      checkId(id);
-      return this.#q.inboxAll!.all(id.kind, id.key).map((r) => ({
-        id: String(r.id),
-        message: this.#values.decode(String(r.message)),
-      }));
-    });
+    return this.#op(
+      'inbox',
+      () => {
+        checkId(id);
+        return this.#q.inboxAll!.all(id.kind, id.key).map((r) => ({
+          id: String(r.id),
+          message: this.#values.decode(String(r.message)),
+        }));
+      },
+      false,
+    );
   }
 
   processed(id: EntityId, messageId: string): Promise<boolean> {
-    return this.#op('processed', () => {
-      checkId(id);
-      return this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined;
-    });
+    return this.#op(
+      'processed',
+      () => {
+        checkId(id);
+        return this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined;
+      },
+      false,
+    );
   }
 
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
+      this.#busy.close();
       this.#db.close();
     }
     return Promise.resolve();
   }
 
-  /** Runs a synchronous operation as a Promise that is safe to leave un-awaited. */
-  #op<T>(what: string, fn: () => T): Promise<T> {
+  /**
+   * Runs a synchronous operation as a Promise that is safe to leave un-awaited; one that meets
+   * another process's write lock is tried again from timers (sqlite_busy.ts). `writes`: it takes
+   * the write lock, and waits behind earlier writes still waiting for it; false for reads.
+   */
+  #op<T>(what: string, fn: () => T, writes = true): Promise<T> {
     if (this.#closed) return rejected(ErrStoreClosed.with(this.name), undefined, `entity store ${what}`);
-    try {
-      return Promise.resolve(fn());
-    } catch (e) {
-      return rejected(e, undefined, `entity store ${what}`);
-    }
+    return ignorable(
+      this.#busy.run(() => {
+        if (this.#closed) throw ErrStoreClosed.with(this.name);
+        return fn();
+      }, writes),
+      undefined,
+      `entity store ${what}`,
+    );
   }
 
   #tx<T>(fn: () => T): T {

@@ -33,6 +33,14 @@ export interface LeaseRequest extends EntityId {
   readonly owner: string;
   /** How long the lease lasts unless renewed, in milliseconds. */
   readonly ttlMs: number;
+  /**
+   * The owner string of a holder the caller declares dead (its node went down): a lease this
+   * owner holds is taken at once, without waiting for it to expire, with the next fencing token.
+   * Safe even when the declaration is wrong (a partition, a paused process): the old holder's
+   * every later write and renewal is refused by the newer token. A lease held by anyone else is
+   * refused as usual.
+   */
+  readonly takeOverFrom?: string;
 }
 
 /** What {@link EntityStore.acquire} answers. */
@@ -125,8 +133,9 @@ export interface EntityStore extends JournalStore {
   /** A short name for logs (`sqlite:/path/file.db`). */
   readonly name: string;
   /**
-   * Takes the key's lease if it is free, expired, or already this owner's: the token becomes the
-   * previous token + 1 (1 for a new key), so every earlier activation's writes become stale.
+   * Takes the key's lease if it is free, expired, already this owner's, or held by the owner the
+   * request's `takeOverFrom` declares dead: the token becomes the previous token + 1 (1 for a new
+   * key), so every earlier activation's writes become stale.
    */
   acquire(request: LeaseRequest): Promise<LeaseResult>;
   /**

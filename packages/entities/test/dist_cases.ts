@@ -5,14 +5,18 @@
 // from any node; an idle entity passivates and comes back with its saved state; after kill -9 of
 // its owner, it re-activates on a survivor with its state once the dead owner's lease has ended;
 // an owner whose lease was taken over has its write refused and its copy ended, while the new
-// owner's state stands; and a whole-cluster restart keeps every entity's state.
+// owner's state stands; and a whole-cluster restart keeps every entity's state. When a node
+// dies: a survivor takes a killed owner's key (or shard) lease over at once, without waiting it
+// out (and, with takeOverFromDeadMembers off, waits it out as before); an owner paused past the
+// heartbeat is taken over, and once resumed serves stale reads but has its writes refused.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 
-import { ownerOfShard, shardOf, ENTITIES_DEFAULTS, type EntityEvent } from '../src/index.js';
+import { ownerOfShard, shardOf, ENTITIES_DEFAULTS, SHARD_LEASE_KIND, type EntityEvent } from '../src/index.js';
+import { ownerNode } from '../src/manager.js';
 import { EntityNode, freeTcpUdpPort, openStore, type ClusterSettings } from './dist_helpers.js';
 
 /** Where one test's cluster keeps its store: `db` (and `prefix` for PostgreSQL tables). */
@@ -108,6 +112,108 @@ export function distCases(db: StoreFor): void {
     const store = await openStore(settings.db, settings.prefix);
     t.after(() => store.close());
     assert.deepEqual((await store.load({ kind: 'counter', key })).state, { n: 101, adds: 1 });
+  });
+
+  // Hand-off when a node dies: with leases far longer than the call's timeout, only a takeover
+  // (acquire with takeOverFrom, once the survivors see the owner's connection down) can answer;
+  // with shard leases the survivor takes the dead owner's shard lease.
+  for (const leaseScope of ['key', 'shard'] as const)
+    test(`kill -9 of the owner: a survivor takes its ${leaseScope} lease over at once, without waiting it out`, async (t) => {
+      const { nodes, settings } = await cluster(t, `et${leaseScope[0]}`, {
+        leaseMs: 600_000,
+        renewMs: 200_000,
+        leaseScope,
+      });
+      const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
+      const key = keyOwnedBy(b.name, settings.members, 'acct');
+      const lease =
+        leaseScope === 'key'
+          ? { kind: 'counter', key }
+          : { kind: SHARD_LEASE_KIND, key: String(shardOf(key, ENTITIES_DEFAULTS.shards)) };
+      assert.equal(await a.cmd('call', { key, req: { set: 100 } }), 100);
+      assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'accepted');
+      const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
+      const store = await openStore(settings.db, settings.prefix);
+      t.after(() => store.close());
+      const killedAt = Date.now();
+      await b.kill();
+      const held = await store.lease(lease);
+      assert.equal(ownerNode(held!.owner), b.name);
+      // The call is sent at once: it waits (within its timeout) until a survivor sees b down.
+      assert.equal(await c.cmd('call', { key, req: 'get' }), 101);
+      const answeredAt = Date.now();
+      console.log(
+        `# ${settings.db.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'}, ${leaseScope} leases: kill -9 → the key answering on a survivor: ${answeredAt - killedAt} ms (lease ${settings.leaseMs} ms, taken over)`,
+      );
+      assert.ok(answeredAt < held!.expiresAt, 'answered while the dead owner’s lease was still unexpired');
+      const [node, token] = String(await a.cmd('call', { key, req: 'where' })).split(' ');
+      assert.ok(node === a.name || node === c.name, `taken over by a survivor, not ${node}`);
+      assert.equal(Number(token), act.token + 1);
+      assert.equal(ownerNode((await store.lease(lease))!.owner), node);
+      assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'duplicate');
+    });
+
+  test('with takeOverFromDeadMembers off, a killed owner’s key waits for its lease to end (the path before)', async (t) => {
+    const { nodes, settings } = await cluster(t, 'ew', { takeOver: false, leaseMs: 10_000, renewMs: 3333 });
+    const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
+    const key = keyOwnedBy(b.name, settings.members, 'acct');
+    assert.equal(await a.cmd('call', { key, req: { set: 7 } }), 7);
+    await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
+    const store = await openStore(settings.db, settings.prefix);
+    t.after(() => store.close());
+    const killedAt = Date.now();
+    await b.kill();
+    const held = await store.lease({ kind: 'counter', key });
+    assert.equal(await c.cmd('call', { key, req: 'get' }), 7);
+    const answeredAt = Date.now();
+    console.log(
+      `# ${settings.db.startsWith('postgres') ? 'PostgreSQL' : 'SQLite'}: kill -9 → the key answering on a survivor: ${answeredAt - killedAt} ms (lease ${settings.leaseMs} ms, waited out)`,
+    );
+    assert.ok(answeredAt >= held!.expiresAt, 'answered only once the dead owner’s lease had ended');
+  });
+
+  // A member declared dead wrongly (here paused: SIGSTOP, past the heartbeat's peerStallTimeout)
+  // loses its keys to a survivor; resumed, it still answers reads from memory until its copy
+  // ends, but every write it makes is refused by the survivor's newer token.
+  test('an owner paused past the heartbeat is taken over; resumed, its reads are stale and its writes refused', async (t) => {
+    const { nodes, settings } = await cluster(t, 'eh', { leaseMs: 600_000, renewMs: 200_000, stallMs: 2000 });
+    const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
+    const key = keyOwnedBy(b.name, settings.members, 'doc');
+    assert.equal(await a.cmd('call', { key, req: { set: 1 } }), 1);
+    const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
+    b.proc.kill('SIGSTOP');
+    let resumed = false;
+    t.after(() => {
+      if (!resumed) b.proc.kill('SIGCONT');
+    });
+    // Before the heartbeat declares it down (2 s), a call to it times out: the error names the
+    // owner that did not answer, not a handler's missing return.
+    await assert.rejects(a.cmd('call', { key, req: 'get', timeout: 300 }), (e: Error & { code?: string }) => {
+      assert.equal(e.code, 'ERR_ENTITY_UNAVAILABLE');
+      assert.match(
+        e.message,
+        new RegExp(`no answer from the owner node ${b.name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`),
+      );
+      assert.doesNotMatch(e.message, /missing return/);
+      return true;
+    });
+    for (const n of [a, c])
+      await eventually(async () => !((await n.cmd('members')) as string[]).includes(b.name), `${n.name} sees b down`);
+    assert.equal(await c.cmd('call', { key, req: { set: 2 } }), 2);
+    const [node, token] = String(await a.cmd('call', { key, req: 'where' })).split(' ');
+    assert.ok(node === a.name || node === c.name, `taken over by a survivor, not ${node}`);
+    assert.equal(Number(token), act.token + 1);
+    resumed = true;
+    b.proc.kill('SIGCONT');
+    // Its copy still runs: a read from its memory is stale (documented), its write is refused.
+    assert.equal(await b.cmd('local', { key, req: 'get' }), 1);
+    await assert.rejects(b.cmd('local', { key, req: { set: 99 } }), { code: 'ERR_ENTITY_STALE_TOKEN' });
+    await b.event((e) => e.event === 'refused' && e.key === key && e.token === act.token, 'refused');
+    const store = await openStore(settings.db, settings.prefix);
+    t.after(() => store.close());
+    assert.equal(((await store.load({ kind: 'counter', key })).state as { n: number }).n, 2);
+    // Once b is back among the members, the key answers from wherever it lives now, with the survivor's state.
+    await eventually(async () => (await a.cmd('call', { key, req: 'get' })) === 2, 'the key answers 2');
   });
 
   test('an owner whose lease was taken over has its write refused and its copy ended; the new state stands', async (t) => {

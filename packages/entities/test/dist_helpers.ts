@@ -38,6 +38,12 @@ export interface ClusterSettings {
   bootstrap?: string[];
   /** Wrap the store with the fixture's faults (see entity_node.ts). */
   faulty?: boolean;
+  /** false: the nodes wait out a dead member's leases (takeOverFromDeadMembers off). */
+  takeOver?: boolean;
+  /** The runtime's leaseScope (default 'key'). */
+  leaseScope?: 'key' | 'shard';
+  /** The nodes' network.peerStallTimeout (the heartbeat declaring a paused peer down), in ms. */
+  stallMs?: number;
 }
 
 /** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
@@ -86,6 +92,9 @@ export class EntityNode {
         ENT_CLUSTER: s.cluster ?? '',
         ENT_FAULTY: s.faulty === true ? '1' : '',
         ENT_BOOTSTRAP: (s.bootstrap ?? []).join(','),
+        ENT_TAKEOVER: s.takeOver === false ? '0' : '',
+        ENT_LEASE_SCOPE: s.leaseScope ?? '',
+        ENT_STALL_MS: s.stallMs === undefined ? '' : String(s.stallMs),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -8,6 +8,9 @@
 // comma-separated node names) whose live peers are the members; ENT_FAULTY=1
 // wraps the store: acquiring a key that starts with 'stall' waits until the 'unstall' command,
 // the first write of a key that starts with 'flaky' fails as a dropped connection would.
+// ENT_TAKEOVER=0 turns takeOverFromDeadMembers off; ENT_STALL_MS sets the network's
+// peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
+// the runtime's leaseScope.
 // It reports `{ kind: 'ready' }`, then every runtime event as `{ kind: 'event', event }`, and
 // answers `{ id, cmd, ... }` with `{ id, ok }` or `{ id, err, code }`.
 
@@ -66,6 +69,7 @@ const node = await startNode(env('ENT_NAME'), {
   network: {
     cookie: 'entities-dist',
     acceptors: [{ port: 0 }],
+    ...(process.env.ENT_STALL_MS ? { peerStallTimeout: Number(process.env.ENT_STALL_MS) } : {}),
     registrar:
       etcd === undefined || etcd === ''
         ? createEmbeddedRegistrar({ port: Number(env('ENT_REGISTRAR')), retryInterval: 200 })
@@ -102,6 +106,8 @@ const entities = await startEntities(node, {
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
   renewIntervalMs: Number(env('ENT_RENEW_MS')),
   probeIntervalMs: 100,
+  takeOverFromDeadMembers: process.env.ENT_TAKEOVER !== '0',
+  ...(process.env.ENT_LEASE_SCOPE === 'shard' ? { leaseScope: 'shard' as const } : {}),
 });
 
 interface Command {
@@ -110,12 +116,14 @@ interface Command {
   key?: string;
   req?: unknown;
   msgId?: string;
+  /** The call's timeout, in ms (default 20 000). */
+  timeout?: number;
 }
 
 async function run(c: Command): Promise<unknown> {
   switch (c.cmd) {
     case 'call':
-      return entities.call(entity(kind, c.key!), c.req as 'get', { timeout: 20_000 });
+      return entities.call(entity(kind, c.key!), c.req as 'get', { timeout: c.timeout ?? 20_000 });
     case 'durable':
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'members':

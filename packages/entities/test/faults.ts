@@ -25,9 +25,10 @@ import { TestHosts, eventually, startPostgres, within, type Host } from '@ergo-t
 
 import type { EntityEvent } from '../src/index.js';
 
+/** The port every fault node listens on (each host has its own network). */
+export const PORT = 15_000;
 const FIXTURE = fileURLToPath(new URL('./faults_node.js', import.meta.url));
 const PRELOAD = fileURLToPath(new URL('./warnings_preload.js', import.meta.url));
-const PORT = 15_000;
 
 /** One line of a node's log: a runtime event, and which node incarnation wrote it. */
 export interface LoggedEvent extends EntityEvent {
@@ -118,7 +119,7 @@ export interface FaultOptions {
 }
 
 /** What the harness waits for now: label → since (for the watchdog). */
-class Waits {
+export class Waits {
   readonly #now = new Map<number, { what: string; since: number }>();
   #n = 0;
   track<T>(what: string, p: Promise<T>): Promise<T> {
@@ -157,7 +158,8 @@ function prng(seed: number): () => number {
   };
 }
 
-class FaultNode {
+/** One entity node (faults_node.ts) in a test host, driven over IPC; restarted as a new incarnation. */
+export class FaultNode {
   proc: ChildProcess | undefined;
   incarnation = 0;
   #next = 1;

@@ -3,7 +3,8 @@
 // same in every host: each host has its own network), FN_PEERS (`name=address` of every member,
 // comma-separated: static routes, no registrar), FN_DB (the PostgreSQL URL: the server runs in a
 // host of its own), FN_LOG (a file this node appends every runtime event to, one JSON line each,
-// synchronously: what was appended before a kill -9 is on disk), FN_LEASE_MS, FN_RENEW_MS.
+// synchronously: what was appended before a kill -9 is on disk), FN_LEASE_MS, FN_RENEW_MS;
+// FN_TAKEOVER=0 turns takeOverFromDeadMembers off.
 // The entity kind is a ledger: a durable message `{ id }` appends its id to the state (so the
 // checker sees each accepted message, and whether one was applied twice). Commands over IPC:
 // `durable` (key, id), `dump` (keys: the stored state and inbox of each, read from the store),
@@ -101,6 +102,7 @@ if (process.env.FN_NAME !== undefined) {
     leaseTtlMs: Number(env('FN_LEASE_MS')),
     renewIntervalMs: Number(env('FN_RENEW_MS')),
     probeIntervalMs: 100,
+    takeOverFromDeadMembers: process.env.FN_TAKEOVER !== '0',
     // FN_LEASE_SCOPE=shard (passed through from the harness' environment) checks the shard-lease mode.
     leaseScope: process.env.FN_LEASE_SCOPE === 'shard' ? 'shard' : 'key',
   });

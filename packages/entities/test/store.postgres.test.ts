@@ -137,6 +137,70 @@ if (missing !== undefined) {
     );
   });
 
+  // Seen by the fault checker: a member paused inside a transaction past the server's
+  // idle-in-transaction timeout exited when it resumed (FATAL 25P03 arrived as an 'error' event of
+  // a checked-out pg client, which no listener heard). Now the operation fails with a code, the
+  // client is discarded, and the next operations run on a fresh connection.
+  test('a member paused inside a transaction past idleInTransactionTimeoutMs keeps running when it resumes', async (t) => {
+    const prefix = 'resume_';
+    const app = 'entities-resume';
+    const url = `${server.url}?application_name=${app}`;
+    const child = fork(fileURLToPath(new URL('./pg_resume_node.js', import.meta.url)), {
+      env: { ...process.env, RESUME_URL: url, RESUME_PREFIX: prefix, RESUME_IDLE_TX_MS: '1000' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    let exit: number | string | null | undefined;
+    const exited = new Promise((r) =>
+      child.once('exit', (code, signal) => {
+        exit = code ?? signal;
+        r(undefined);
+      }),
+    );
+    const reports: { failed?: string; succeeded?: boolean }[] = [];
+    child.on('message', (m) => {
+      if (typeof m === 'object') reports.push(m as { failed?: string; succeeded?: boolean });
+    });
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    t.after(async () => {
+      child.kill('SIGKILL');
+      await exited;
+      await admin.end();
+    });
+    await within(new Promise((r) => child.once('message', r)), 'the member writing', 30_000);
+    const sessions = async (): Promise<string[]> =>
+      (
+        await admin.query<{ state: string }>('SELECT state FROM pg_stat_activity WHERE application_name = $1', [app])
+      ).rows.map((r) => r.state);
+    await eventually(
+      async () => {
+        child.kill('SIGSTOP');
+        const states = await eventually(async () => {
+          const s = await sessions();
+          return s.includes('active') ? undefined : s;
+        }, 'the paused member’s session settled');
+        if (states.includes('idle in transaction')) return true;
+        child.kill('SIGCONT');
+        return false;
+      },
+      'the member paused inside a transaction',
+      { timeoutMs: 30_000 },
+    );
+    // The server ends the session (after 1000 ms idle in transaction): wait until it is gone.
+    await eventually(async () => (await sessions()).length === 0, 'the server ended the paused session', {
+      timeoutMs: 30_000,
+    });
+    child.kill('SIGCONT');
+    await eventually(() => reports.some((r) => r.succeeded === true), 'an operation succeeded after the failure', {
+      timeoutMs: 30_000,
+    });
+    assert.equal(exit, undefined, 'the member process still runs');
+    assert.equal(reports[0]?.failed, 'ERR_ENTITY_STORE_SESSION_LOST');
+    // It keeps working: its session is back and busy.
+    await eventually(async () => (await sessions()).length > 0, 'the member’s fresh session');
+    assert.equal(exit, undefined, 'the member process still runs');
+  });
+
   // Seen in the long faults run: a node cut off from the store answered sendDurable(…, { timeout:
   // 4000 }) only when the store came back, as its local activation waited on the store unbounded.
   test('a call whose activation waits on a key the store keeps locked ends within its timeout', async (t) => {

@@ -44,6 +44,36 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     });
   });
 
+  test('takeOverFrom takes a lease its named (dead) holder still holds, at once, with a newer token that fences the holder', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const a = await store.acquire({ ...id, owner: 'a#1', ttlMs: 600_000 });
+    assert.ok(a.acquired);
+    await store.write({ ...id, token: a.token, expectedVersion: 0, state: 'a' });
+    // Naming another owner than the holder takes nothing.
+    const wrong = await store.acquire({ ...id, owner: 'b#1', ttlMs: 600_000, takeOverFrom: 'c#1' });
+    assert.ok(!wrong.acquired && wrong.holder === 'a#1');
+    // Naming the holder takes its unexpired lease now.
+    const b = await store.acquire({ ...id, owner: 'b#1', ttlMs: 600_000, takeOverFrom: 'a#1' });
+    assert.deepEqual(b, { acquired: true, token: a.token + 1 });
+    assert.equal((await store.lease(id))?.owner, 'b#1');
+    // The old holder, resumed (it was only paused, or cut off), has every write and renewal refused.
+    await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 1, state: 'stale' }), {
+      code: 'ERR_ENTITY_STALE_TOKEN',
+    });
+    assert.deepEqual(await store.renew(id.kind, 'a#1', new Map([[id.key, a.token]]), 600_000), [id.key]);
+    assert.equal(await store.write({ ...id, token: b.token, expectedVersion: 1, state: 'b' }), 2);
+    // The old holder cannot take it back by naming the new one unless it declares it dead too;
+    // a plain acquire is refused while b holds it.
+    const back = await store.acquire({ ...id, owner: 'a#1', ttlMs: 600_000 });
+    assert.ok(!back.acquired && back.holder === 'b#1');
+    await ignoredThenAwaited(
+      () => store.acquire({ ...id, owner: 'a#1', ttlMs: 1, takeOverFrom: '' }),
+      'ERR_ENTITY_INCORRECT',
+    );
+    assert.deepEqual(await store.load(id), { state: 'b', version: 2 });
+  });
+
   test('a released or expired lease goes to the next owner with a higher token', async (t) => {
     const { store } = await fresh();
     t.after(() => store.close());
