@@ -314,3 +314,15 @@ test('a projection whose handler fails gets the same event again; nothing after 
   assert.deepEqual(seen, ['h1', 'h2', 'h3']);
   assert.equal(failures, 2);
 });
+
+test('an event-sourced host’s inspection shows its recent events', async (t) => {
+  const { node, entities, kind } = await setup(t);
+  const c = entity(kind, 'i1');
+  for (let i = 0; i < 25; i++) await entities.call(c, { put: `s${i}`, qty: 1 });
+  const h = await node.inspect('~entity/cart/i1');
+  const recent = JSON.parse(h.recent_events!) as { version: number; type: string }[];
+  assert.equal(recent.length, 20);
+  assert.equal(recent[0]!.version, 6);
+  assert.equal(recent.at(-1)!.version, 25);
+  assert.equal(recent.at(-1)!.type, 'added');
+});
