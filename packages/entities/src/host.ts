@@ -220,12 +220,12 @@ export class EntityHost extends Actor {
   override async handleMessage(from: PID, message: unknown): Promise<Error | undefined> {
     if (message === TICK) {
       const passivate = this.#tick();
-      if (passivate !== undefined) await this.#snapshotBeforeStop();
+      if (passivate !== undefined && this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
       return passivate;
     }
     if (message === HANDOFF) {
       this.#handingOff = true;
-      await this.#snapshotBeforeStop();
+      if (this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
       return TerminateReasonNormal;
     }
     this.#lastActive = Date.now();
@@ -474,9 +474,9 @@ export class EntityHost extends Actor {
   }
 
   /** An event-sourced activation that stops normally writes a snapshot first (a failure is only logged). */
-  async #snapshotBeforeStop(): Promise<void> {
+  async #snapshotBeforeStop(j: JournalActivation): Promise<void> {
     try {
-      await this.#journal?.snapshotIfBehind();
+      await j.snapshotIfBehind();
     } catch (err) {
       this.#rt.log(
         'entity %s/%s: snapshot before stopping failed (%s): %s',

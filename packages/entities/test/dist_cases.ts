@@ -268,4 +268,50 @@ export function distCases(db: StoreFor): void {
       assert.ok(Number(token) >= 2, `${key} re-activated under a newer token, got ${token}`);
     }
   });
+
+  test('kill -9 of the owner of an event-sourced entity: it rebuilds on a survivor with every acknowledged event, each once', async (t) => {
+    const { nodes, settings } = await cluster(t, 'ev');
+    const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
+    const key = keyOwnedBy(b.name, settings.members, 'cart');
+    const total = 24;
+    /** A durable add, sent again with the same id until acknowledged (a node may be dying meanwhile). */
+    const add = async (i: number): Promise<void> => {
+      const via = i % 2 === 0 ? a : c;
+      for (;;) {
+        try {
+          const r = await via.cmd('durable', { kind: 'cart', key, req: { add: `i${i}`, qty: 1 }, msgId: `m${i}` });
+          if (r === 'accepted' || r === 'duplicate') return;
+        } catch {
+          // Not acknowledged: the same id again.
+        }
+      }
+    };
+    let killed: Promise<void> | undefined;
+    for (let i = 0; i < total; i++) {
+      if (i === 10) {
+        // Every add so far was acknowledged and the owner has applied them: then kill -9.
+        await eventually(
+          async () => Object.keys((await a.cmd('call', { kind: 'cart', key, req: 'items' })) as object).length === 10,
+          'the first ten applied',
+        );
+        killed = b.kill();
+      }
+      await add(i);
+    }
+    await killed;
+    const items = (await c.cmd('call', { kind: 'cart', key, req: 'items' })) as Record<string, number>;
+    assert.deepEqual(Object.keys(items).sort(), Array.from({ length: total }, (_, i) => `i${i}`).sort());
+    assert.ok(
+      Object.values(items).every((q) => q === 1),
+      'each acknowledged event applied once',
+    );
+    const [node] = String(await a.cmd('call', { kind: 'cart', key, req: 'where' })).split(' ');
+    assert.ok(node === a.name || node === c.name, `rebuilt on a survivor, not ${node}`);
+    const store = await openStore(settings.db, settings.prefix);
+    t.after(() => store.close());
+    const events = await store.events({ kind: 'cart', key }, 0);
+    assert.equal(events.length, total, 'one event per acknowledged message');
+    assert.ok((await store.load({ kind: 'cart', key })).version >= 4, 'a snapshot was written on the way');
+    for (let i = 0; i < total; i++) assert.equal(await store.processed({ kind: 'cart', key }, `m${i}`), true);
+  });
 }

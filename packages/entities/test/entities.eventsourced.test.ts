@@ -314,3 +314,29 @@ test('a projection whose handler fails gets the same event again; nothing after 
   assert.deepEqual(seen, ['h1', 'h2', 'h3']);
   assert.equal(failures, 2);
 });
+
+test('an event-sourced host’s inspection shows its recent events', async (t) => {
+  const { node, entities, kind } = await setup(t);
+  const c = entity(kind, 'i1');
+  for (let i = 0; i < 25; i++) await entities.call(c, { put: `s${i}`, qty: 1 });
+  const h = await node.inspect('~entity/cart/i1');
+  const recent = JSON.parse(h.recent_events!) as { version: number; type: string }[];
+  assert.equal(recent.length, 20);
+  assert.equal(recent[0]!.version, 6);
+  assert.equal(recent.at(-1)!.version, 25);
+  assert.equal(recent.at(-1)!.type, 'added');
+});
+
+test('an event-sourced activation that hands off (drain) writes a snapshot at its head first', async (t) => {
+  const { store, entities, kind } = await setup(t);
+  const c = entity(kind, 'h1');
+  for (let i = 1; i <= 3; i++) assert.equal(await entities.call(c, { put: `x${i}`, qty: 1 }), i);
+  assert.deepEqual(await store.load({ kind: 'cart', key: 'h1' }), { state: undefined, version: 0 }, 'no snapshot yet');
+  const from = log.events.length;
+  await entities.drain();
+  await log.wait((e) => e.event === 'passivated' && e.key === 'h1' && e.reason === 'hand-off', 'handed off', from);
+  assert.deepEqual(await store.load({ kind: 'cart', key: 'h1' }), {
+    state: { items: { x1: 1, x2: 1, x3: 1 } },
+    version: 3,
+  });
+});

@@ -21,6 +21,7 @@ import { Leader, ProcessID, startNode, type Atom, type LeaderOptions } from 'erg
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
 import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
+import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
@@ -98,9 +99,11 @@ if (fromLeader) {
   await node.spawnRegister('members', () => new Members(), {}, bootstrap);
 }
 const kind = counterKind(Number(env('ENT_PASSIVATE_MS')));
+// The event-sourced kind beside it (commands with `kind: 'cart'`), snapshots every 4 events.
+const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snapshotEvery: 4 });
 const entities = await startEntities(node, {
   store,
-  kinds: [kind],
+  kinds: [kind, cart],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -118,13 +121,20 @@ interface Command {
   msgId?: string;
   /** The call's timeout, in ms (default 20 000). */
   timeout?: number;
+  kind?: 'cart';
 }
 
 async function run(c: Command): Promise<unknown> {
   switch (c.cmd) {
     case 'call':
+      if (c.kind === 'cart')
+        return entities.call(entity(cart, c.key!), c.req as 'items', { timeout: c.timeout ?? 20_000 });
       return entities.call(entity(kind, c.key!), c.req as 'get', { timeout: c.timeout ?? 20_000 });
     case 'durable':
+      if (c.kind === 'cart')
+        return entities.sendDurable(entity(cart, c.key!), c.req as { add: string; qty: number }, c.msgId!, {
+          timeout: 20_000,
+        });
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'members':
       return entities.members();
