@@ -11,10 +11,12 @@ import {
   ExitReason,
   TerminateReasonNormal,
   TerminateReasonShutdown,
+  type Node,
   type PID,
   type Ref,
 } from 'ergo-ts';
 
+import type { EntitiesClock } from './clock.js';
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrEventInvalid, ErrLeaseHeld, ErrStaleToken } from './errors.js';
 
@@ -25,6 +27,10 @@ import type { EntityId, EntityStore, LeaseResult } from './store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
+  /** The node the runtime runs on. */
+  readonly node: Node;
+  /** The clock of passivation (clock.ts): the wall clock, or the test kit's. */
+  readonly clock: EntitiesClock;
   /** The runtime's store, each operation timed (stats.ts). */
   readonly measuredStore: EntityStore;
   readonly owner: string;
@@ -84,6 +90,25 @@ export function isDurable(v: unknown): v is DurableEnvelope {
 
 // Local-only markers (local messages travel by reference, so identity is enough).
 const TICK = Object.freeze({ '~entity': 'tick' });
+
+/**
+ * @internal A call the host answers itself, after everything queued before it was handled (and
+ * saved): with its {@link ActivationView}. The entities test kit waits with it; local only (a
+ * marker is known by identity, so nothing from another node can be one).
+ */
+export const SETTLE = Object.freeze({ '~entity': 'settle' });
+
+/** @internal What the host answers {@link SETTLE} with: the activation as it stands. */
+export interface ActivationView {
+  /** The host process. */
+  readonly pid: PID;
+  /** The activation's fencing token. */
+  readonly token: number;
+  /** The state's stored version. */
+  readonly version: number;
+  /** The entity's state in memory (by reference: treat it as read-only). */
+  readonly state: unknown;
+}
 /**
  * Ends an activation gracefully (its node drains, or the key's shard moved): queued before it,
  * every message is handled first; then the host stops normally and releases its lease.
@@ -156,6 +181,8 @@ export class EntityHost extends Actor {
   /** What inspection shows of this activation (inspect.ts). */
   #view: HostView | undefined;
   #handingOff = false;
+  /** The passivation timer on the runtime's clock. */
+  #tickTimer: unknown;
   /** The lease the token belongs to when it is not the key's own (a shard lease). */
   #lease: EntityId | undefined;
   /** The journal of an event-sourced kind's activation (event_sourced_host.ts). */
@@ -212,8 +239,8 @@ export class EntityHost extends Actor {
     };
     trackHost(rt, this.#view);
     rt.publish(this.#event('activated'));
-    this.#lastActive = Date.now();
-    if (kind.passivateAfterMs > 0) this.sendAfter(this.pid, TICK, kind.passivateAfterMs);
+    this.#lastActive = rt.clock.now();
+    if (kind.passivateAfterMs > 0) this.#armTick(kind.passivateAfterMs);
     return undefined;
   }
 
@@ -228,7 +255,7 @@ export class EntityHost extends Actor {
       if (this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
       return TerminateReasonNormal;
     }
-    this.#lastActive = Date.now();
+    this.#lastActive = this.#rt.clock.now();
     try {
       if (message instanceof Drain) {
         await this.#durable(message.id, message.message);
@@ -263,7 +290,8 @@ export class EntityHost extends Actor {
   }
 
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
-    this.#lastActive = Date.now();
+    if (request === SETTLE) return this.#settled();
+    this.#lastActive = this.#rt.clock.now();
     if (isDurable(request)) return this.#accept(from, ref, request);
     if (from.node !== this.pid.node) {
       const issue = this.#kind.protocol.checkRequest(request);
@@ -283,6 +311,7 @@ export class EntityHost extends Actor {
   }
 
   override terminate(exit: Error): void {
+    if (this.#tickTimer !== undefined) this.#rt.clock.clearTimeout(this.#tickTimer);
     if (this.#view !== undefined) untrackHost(this.#rt, this.#view);
     if (this.#token === 0 || this.#entity === undefined) return;
     const reason = exit instanceof ExitReason ? exit.reason : exit;
@@ -489,12 +518,30 @@ export class EntityHost extends Actor {
   }
 
   #tick(): Error | undefined {
-    const idle = Date.now() - this.#lastActive;
+    this.#tickTimer = undefined;
+    const idle = this.#rt.clock.now() - this.#lastActive;
     const ms = this.#kind.passivateAfterMs;
     const l = this.process.mailbox().lengths();
     if (idle >= ms && l.urgent + l.system + l.main === 0) return TerminateReasonNormal;
-    this.sendAfter(this.pid, TICK, Math.max(1, ms - idle));
+    this.#armTick(Math.max(1, ms - idle));
     return undefined;
+  }
+
+  /** Sends this host a passivation tick after `ms` of the runtime's clock (cancelled by terminate). */
+  #armTick(ms: number): void {
+    const rt = this.#rt;
+    const pid = this.pid;
+    this.#tickTimer = rt.clock.setTimeout(() => {
+      try {
+        rt.node.send(pid, TICK);
+      } catch {
+        // The host ended meanwhile (its terminate cancels the timer; a race with it lands here).
+      }
+    }, ms);
+  }
+
+  #settled(): ActivationView {
+    return { pid: this.pid, token: this.#token, version: this.#version, state: this.#entity.state };
   }
 
   #event(event: EntityEvent['event'], reason?: string): EntityEvent {

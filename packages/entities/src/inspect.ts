@@ -139,7 +139,7 @@ export function shardTable(rt: Entities): ShardTable {
  */
 export function inspectEntities(rt: Entities, limit: number = INSPECT_DEFAULTS.entities): EntitiesInspection {
   const stats = rt.stats();
-  const now = Date.now();
+  const now = rt.clock.now();
   const views = [...(registry.get(rt)?.values() ?? [])];
   const activePerKind: Record<string, number> = {};
   for (const [kind, k] of Object.entries(stats.kinds)) activePerKind[kind] = k.active;
@@ -174,7 +174,7 @@ export function inspectEntity(rt: Entities, kind: string, key: string): EntityIn
 }
 
 function entityOf(rt: Entities, v: HostView): EntityInspection {
-  const row = rowOf(v, rt.stats().shards, Date.now());
+  const row = rowOf(v, rt.stats().shards, rt.clock.now());
   const shown = rt.inspectState ? renderState(v.state()) : null;
   return { ...row, node: rt.node.name, state: shown?.text ?? null, truncated: shown?.truncated ?? false };
 }

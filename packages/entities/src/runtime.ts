@@ -32,6 +32,7 @@ import {
   type RequestOf,
 } from 'ergo-ts';
 
+import { every, wallClock, type EntitiesClock } from './clock.js';
 import { checkKey } from './store.js';
 import { type EntityAddress, type EntityKind } from './entity.js';
 import type { EventSourcedKind } from './event_sourced.js';
@@ -203,7 +204,8 @@ export class Entities implements HostRuntime, StoppableRuntime {
   readonly #name: string;
   /** kind → key → { token, pid } of this node's activations. */
   readonly #active = new Map<string, Map<string, { token: number; pid: PID }>>();
-  readonly #timers: NodeJS.Timeout[] = [];
+  /** Cancels the runtime's repeating timers (lease renewal, member probes). */
+  readonly #timers: (() => void)[] = [];
   readonly #meter = new StoreMeter();
   readonly #counters = new Map<string, KindCounters>();
   /** The live members last seen (joined) and the shards this node owned then, for hand-off counts. */
@@ -218,9 +220,16 @@ export class Entities implements HostRuntime, StoppableRuntime {
   #stopped = false;
   #onEmpty: (() => void) | undefined;
 
+  /**
+   * @internal The clock of passivation and lease renewal (clock.ts): the wall clock, or the test
+   * kit's TestClock. Capabilities that keep time of their own (reminders) schedule on it too.
+   */
+  readonly clock: EntitiesClock;
+
   /** @internal use {@link startEntities}. */
-  constructor(node: Node, options: EntitiesOptions) {
+  constructor(node: Node, options: EntitiesOptions, seams: EntitiesSeams = {}) {
     this.node = node;
+    this.clock = seams.clock ?? wallClock;
     this.store = options.store;
     this.measuredStore = this.#meter.wrap(options.store);
     this.owner = `${node.name}#${randomUUID()}`;
@@ -266,8 +275,12 @@ export class Entities implements HostRuntime, StoppableRuntime {
       },
       stopped: () => this.#stopped,
     });
-    this.#timers.push(setInterval(() => this.#leases.renew(), renewMs).unref());
-    if (this.#membership.probed) this.#timers.push(setInterval(() => this.#membership.probe(), this.#probeMs).unref());
+    this.#timers.push(every(this.clock, renewMs, () => this.#leases.renew()));
+    if (this.#membership.probed) {
+      // Probes dial real nodes: wall-clock time, whatever the clock of the runtime's own timing.
+      const probe = setInterval(() => this.#membership.probe(), this.#probeMs).unref();
+      this.#timers.push(() => clearInterval(probe));
+    }
   }
 
   /** @internal */
@@ -553,7 +566,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
   async #stop(): Promise<void> {
     if (this.node.isAlive()) await this.drain();
     this.#stopped = true;
-    for (const t of this.#timers) clearInterval(t);
+    for (const cancel of this.#timers) cancel();
     if (this.#count() > 0) {
       const empty = this.#whenEmpty();
       this.#exitAll();
@@ -799,9 +812,23 @@ export class Entities implements HostRuntime, StoppableRuntime {
  * const n = await entities.call(entity(Counter, 'c1'), 'get'); // 2
  */
 export function startEntities(node: Node, options: EntitiesOptions): Promise<Entities> {
+  return startEntitiesWith(node, options, {});
+}
+
+/**
+ * @internal The internal seams of a runtime, for the entities test kit (testing/): not part of
+ * {@link EntitiesOptions}, so no user depends on them.
+ */
+export interface EntitiesSeams {
+  /** The clock of passivation and lease renewal (default the wall clock). */
+  readonly clock?: EntitiesClock;
+}
+
+/** @internal {@link startEntities} with the internal seams (the test kit's clock). */
+export function startEntitiesWith(node: Node, options: EntitiesOptions, seams: EntitiesSeams): Promise<Entities> {
   let rt: Entities;
   try {
-    rt = new Entities(node, options);
+    rt = new Entities(node, options, seams);
   } catch (e) {
     return rejected(e, node.log, 'startEntities');
   }
