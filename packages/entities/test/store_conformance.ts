@@ -430,9 +430,12 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     const read = async (): Promise<void> => {
       for (;;) {
         const last = seen.at(-1)?.offset ?? 0;
+        // Read before the read starts: an empty batch from a read begun while the last write was
+        // still committing says nothing about that write.
+        const done = !writing;
         const batch = await store.readJournal({ kind: 'conc', after: last, limit: 7 });
         seen.push(...batch);
-        if (!writing && batch.length === 0) return;
+        if (done && batch.length === 0) return;
         if (batch.length === 0) await new Promise((r) => setImmediate(r));
       }
     };
