@@ -430,8 +430,8 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     const read = async (): Promise<void> => {
       for (;;) {
         const last = seen.at(-1)?.offset ?? 0;
-        // Whether writing had ended, taken before the read: an empty batch from a read begun while the last write was
-        // still committing says nothing about that write.
+        // Whether writing had ended, taken before the read: an empty batch from a read begun
+        // while the last write was still committing says nothing about that write.
         const done = !writing;
         const batch = await store.readJournal({ kind: 'conc', after: last, limit: 7 });
         seen.push(...batch);
