@@ -19,7 +19,6 @@ import {
 import type { EntitiesClock } from './clock.js';
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrEventInvalid, ErrLeaseHeld, ErrStaleToken } from './errors.js';
-
 import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
