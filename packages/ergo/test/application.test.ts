@@ -641,10 +641,13 @@ describe('application env, log level and info', () => {
           assert.deepEqual(info.map, { api: 'i1', db: 'i2' });
           assert.deepEqual(info.group, [node.processPID('i1'), node.processPID('i2')]);
           assert.deepEqual(info.env, expose ? { K: 'v' } : {});
+          const rows = node.applicationProcessListShortInfo('info');
           assert.deepEqual(
-            node.applicationProcessListShortInfo('info').map((s) => s.name),
+            rows.map((s) => s.name),
             ['i1', 'i2'],
           );
+          // Each row's uptime counts from the process start (regression: the row index was taken for `now`).
+          for (const r of rows) assert.ok(r.uptime >= 0 && r.uptime < 3600, `uptime ${r.uptime}`);
           assert.equal(node.info().applicationsTotal, 1);
           assert.equal(node.info().applicationsRunning, 1);
         },

@@ -226,6 +226,8 @@ describe('system application', () => {
     );
     const names = (tree.processes ?? []).map((p) => p.name).sort();
     assert.ok(names.includes('system_sup') && names.includes(SYSTEM_INSPECT));
+    for (const p of tree.processes ?? [])
+      assert.ok(Number(p.uptime) >= 0 && Number(p.uptime) < 3600, `${p.name} uptime ${p.uptime}`);
     for (const s of [sn, sa, st]) node.kill(s.pid);
   });
 

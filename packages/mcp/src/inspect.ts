@@ -84,6 +84,21 @@ export function responseError(response: unknown): string | null {
   return e instanceof Error ? e.message : String(e);
 }
 
+/** Error codes that say the request did not get there (or back): everything else is an answer. */
+const TRANSPORT_CODES = new Set([
+  'ERR_NO_CONNECTION',
+  'ERR_NO_ROUTE',
+  'ERR_NETWORK_STOPPED',
+  'ERR_NODE_TERMINATED',
+  'ERR_PEER_BUSY',
+  'ERR_DIAL_QUEUE_FULL',
+  'ERR_REGISTRAR_UNAVAILABLE',
+  'ERR_REGISTRAR_TERMINATED',
+  'ERR_ABORTED',
+  'ERR_PROCESS_TERMINATED',
+  'ERR_TOO_LARGE',
+]);
+
 /**
  * Calls `system_inspect` on `target` with `request`; the answer, or McpToolError naming the node
  * and the question (`what`): ERR_MCP_TIMEOUT, ERR_MCP_UNSUPPORTED (no system_inspect there),
@@ -109,6 +124,10 @@ export async function ask(
       );
     if (code === ErrProcessUnknown.code)
       throw new McpToolError('ERR_MCP_UNSUPPORTED', `${target.node} has no system_inspect process`);
+    // A coded error that is not about the way there is the node's answer (a local call rejects
+    // with what the inspector answered, e.g. ErrIncorrect "unable to inspect the state of itself").
+    if (typeof code === 'string' && !TRANSPORT_CODES.has(code))
+      throw new McpToolError('ERR_MCP_REFUSED', `${target.node} refused the ${what} request: ${message(err)}`);
     throw new McpToolError('ERR_MCP_UNREACHABLE', `the ${what} request to ${target.node} failed: ${message(err)}`);
   }
   const failed = responseError(response);

@@ -160,6 +160,21 @@ export async function pidOf(ctx: ToolContext, t: Target, text: unknown, timeout:
   return found.pid;
 }
 
+/** Throws ERR_MCP_REFUSED when `t` has no application `name` (loaded or running). */
+async function knownApplication(ctx: ToolContext, t: Target, name: string, timeout: number): Promise<void> {
+  const m = await snapshotOf(
+    ctx,
+    t,
+    new RequestInspectApplicationList(),
+    'app_list',
+    timeout,
+    MessageInspectApplicationList,
+    'application list',
+  );
+  if (!(m.applications?.has(name as Atom) ?? false))
+    throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no application ${name}`);
+}
+
 const SORTS = ['pid', 'running', 'messages', 'mailbox', 'uptime'] as const;
 
 function sortKey(sort: string): (p: InspectProcessShortInfo) => number {
@@ -380,6 +395,9 @@ export const readTools: ToolSpec[] = [
         MessageInspectApplicationTree,
         'application tree',
       );
+      // The tree of an unknown application is empty, as a stopped one's: the list tells them apart.
+      if ((m.processes ?? []).length === 0)
+        await knownApplication(ctx, t, args.application as string, timeoutOf(ctx, args));
       return { node: t.node, application: m.application, processes: (m.processes ?? []).map(row) };
     },
   },

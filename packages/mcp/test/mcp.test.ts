@@ -274,6 +274,9 @@ test('bad arguments get a tool error naming the problem; the server goes on', as
     ['node_info', { node: 'nobody@nowhere.invalid' }, /ERR_MCP_UNREACHABLE/],
     ['app_processes', { application: 42 }, /application/],
     ['log_tail', { levels: ['loud'] }, /levels/],
+    // The node's own refusals (regressions: an empty list; ERR_MCP_UNREACHABLE).
+    ['app_processes', { application: 'nope' }, /ERR_MCP_REFUSED: .* has no application nope/],
+    ['process_state', { pid: 'system_inspect' }, /ERR_MCP_REFUSED: .*refused the process_state request/],
     ['no_such_tool', {}, /not found/],
   ];
   for (const [name, args, expected] of cases) {

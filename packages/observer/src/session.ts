@@ -24,6 +24,7 @@ import { MessageSSE } from 'ergo-ts/meta';
 import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
 import { HistoryAnswer, SentHistory, type HistoryQuery } from './history.js';
+import { frameworkOf } from './framework.js';
 import { MUX_FRAME } from './mux.js';
 import { ProcessTools, TOOL_ACTIONS, ToolError, type TraceEnded } from './tools.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
@@ -507,10 +508,17 @@ export class Session extends Actor {
     }
     const { request, answer } = this.#tools.remote(action, body, target, this.pid);
     const what = action.replace('_', ' ');
+    const known = this.#frameworks.has(target.node);
     this.#later(
       from,
       ref,
       async () => {
+        if (!known) {
+          // No node_info frame yet: ask which framework runs there first (a Go node never
+          // answers the ergo-ts request; the call would wait for its time limit).
+          const framework = await this.#frameworkOf(target);
+          if (!framework.startsWith('ergo-ts')) this.#tools.run(action, body, target); // throws local_only
+        }
         try {
           return await this.#ask(target, request, what);
         } catch (err) {
@@ -584,6 +592,16 @@ export class Session extends Actor {
     } catch {
       return null; // not connected: the inspector request says what is wrong
     }
+  }
+
+  /** The framework `target` runs, asked of its node inspector (and noted for the next time). */
+  async #frameworkOf(target: Target): Promise<string> {
+    const response = await this.#ask(target, requestInspectNode(), 'node_info');
+    const event = responseEvent(response);
+    if (event === null) throw new CommandError(502, `${target.node} answered node_info without an event`);
+    const framework = await frameworkOf(this.node, target.node, event, SESSION_CALL_TIMEOUT);
+    this.#frameworks.set(target.node, framework);
+    return framework;
   }
 
   /** Notes the framework a node_info frame names (once per node: it does not change). */

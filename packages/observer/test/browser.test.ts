@@ -188,6 +188,19 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
       (m) => document.querySelector('[data-testid=log-lines]')!.textContent!.includes(`${m} warning`),
       marker,
     );
+    // A stack trace is folded under its record's first line, and opens on a click.
+    const failure = new Error(`${marker} boom`);
+    node.log.error('%s failed: %s', marker, failure.stack ?? '');
+    await page.waitForSelector('[data-testid=log-lines] [data-testid=log-folded]');
+    const folded = await page.$eval('[data-testid=log-lines] [data-testid=log-folded]', (el) => {
+      const e = el as unknown as { textContent: string | null; getBoundingClientRect(): { height: number } };
+      return { text: e.textContent ?? '', height: e.getBoundingClientRect().height };
+    });
+    assert.match(folded.text, /failed: Error: .* boom \(\+\d+ lines\)/, folded.text);
+    assert.ok(folded.height < 24, `a folded record is one line high (${folded.height}px)`);
+    await page.click('[data-testid=log-lines] [data-testid=log-folded] summary');
+    await page.waitForSelector('[data-testid=log-lines] [data-testid=log-folded] pre.folded-rest:visible');
+    assert.match((await page.textContent('[data-testid=log-lines] [data-testid=log-folded] pre'))!, /^\s*at /);
     shots.push(await shot(page, 'log'));
 
     // Network: the acceptor.

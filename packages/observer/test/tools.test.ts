@@ -104,9 +104,48 @@ test('mailbox peek: the first messages of each queue as text, on demand, the mai
     browser = await launchChromium(executablePath);
     const page = await browser.newPage({ viewport: VIEWPORT });
     await openProcess(page, url, pid);
+    // Blocked in its handler: the State card says it is busy, and since when (regression: "nothing
+    // reported", while its inspect request waited in the urgent queue).
+    await page.waitForSelector('[data-testid=state-busy]', { timeout: WAIT.timeoutMs });
+    const busy = await text(page, '[data-testid=state-busy]');
+    assert.match(busy, /busy: running a handler since \d\d:\d\d:\d\d\.\d{3}/, busy);
+    assert.match(busy, /urgent queue/, busy);
     const before = node.processInfo(pid);
     await page.click('[data-testid=peek]');
     await page.waitForFunction(() => document.querySelectorAll('[data-testid=peek-main] li').length === 20);
+    // Readable: no short word is broken across lines (a 400-character one has to be) (regression: "ord|er: 2" in a narrow column), and
+    // more than a handful of records show without scrolling.
+    const layout = await page.evaluate(() => {
+      const list = document.querySelector('[data-testid=peek-main] ol') as unknown as {
+        getBoundingClientRect(): { bottom: number };
+        querySelectorAll(s: string): ArrayLike<{ getBoundingClientRect(): { bottom: number } }>;
+      };
+      const bottom = list.getBoundingClientRect().bottom;
+      const items = Array.from(list.querySelectorAll('li'));
+      const visible = items.filter((li) => li.getBoundingClientRect().bottom <= bottom + 1).length;
+      const broken: string[] = [];
+      const d = document as unknown as {
+        createTreeWalker(root: unknown, what: number): { nextNode(): { textContent: string | null } | null };
+        createRange(): {
+          setStart(n: unknown, o: number): void;
+          setEnd(n: unknown, o: number): void;
+          getClientRects(): { length: number };
+        };
+      };
+      const walker = d.createTreeWalker(list, 4);
+      for (let n = walker.nextNode(); n !== null; n = walker.nextNode()) {
+        const t = n.textContent ?? '';
+        for (const m of t.matchAll(/(?<![\w:])[\w:]{2,12}(?![\w:])/g)) {
+          const r = d.createRange();
+          r.setStart(n, m.index);
+          r.setEnd(n, m.index + m[0].length);
+          if (r.getClientRects().length > 1) broken.push(m[0]);
+        }
+      }
+      return { visible, broken };
+    });
+    assert.deepEqual(layout.broken, [], 'words broken across lines');
+    assert.ok(layout.visible >= 8, `${layout.visible} records show without scrolling`);
     const main = await text(page, '[data-testid=peek-main]');
     assert.match(main, /first 20 of 32/);
     // The markup is shown as the text it is: no element made of it, nothing run.

@@ -418,7 +418,9 @@ export class ApplicationManager {
   }
 
   processListShortInfo(name: Atom | string, limit: number): ProcessShortInfo[] {
-    return this.processList(name, limit).map(processShortInfo);
+    // Not `.map(processShortInfo)`: map's index would be taken for `now` (uptime ≈ −epoch).
+    const now = Date.now();
+    return this.processList(name, limit).map((p) => processShortInfo(p, now));
   }
 
   /** Stops every running application (node stop), latest loaded first, each with the default timeout. */

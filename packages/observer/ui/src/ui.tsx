@@ -57,3 +57,27 @@ export function LevelSelect(props: { value: string; onChange: (level: string) =>
     </select>
   );
 }
+
+/**
+ * A log message: its first line, and the rest (a stack trace, a dump) folded under it, opened
+ * by a click, so a log of many errors stays one line a record.
+ */
+export function LogMessage(props: { text: unknown }) {
+  const text = String(props.text ?? '');
+  const nl = text.indexOf('\n');
+  if (nl < 0) return <span class="msg">{text}</span>;
+  const rest = text.slice(nl + 1).replace(/\n+$/, '');
+  if (rest === '') return <span class="msg">{text.slice(0, nl)}</span>;
+  const more = rest.split('\n').length;
+  return (
+    <details class="msg folded" data-testid="log-folded">
+      <summary>
+        {text.slice(0, nl)}{' '}
+        <span class="muted">
+          (+{more} line{more === 1 ? '' : 's'})
+        </span>
+      </summary>
+      <pre class="folded-rest">{rest}</pre>
+    </details>
+  );
+}

@@ -6,7 +6,7 @@ import { useCallback, useRef, useState } from 'preact/hooks';
 import { api, type Json } from '../api';
 import { clock, logLevel } from '../format';
 import { useFrames, useSubscription } from '../hooks';
-import { Error, PidLink } from '../ui';
+import { Error, LogMessage, PidLink } from '../ui';
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'panic'];
 
@@ -98,7 +98,7 @@ export function LogPage() {
             ) : (
               <span class="mono">node</span>
             )}{' '}
-            <span class="msg">{r.message}</span>
+            <LogMessage text={r.message} />
           </div>
         ))}
       </div>

@@ -8,7 +8,7 @@ import { api, type Json } from '../api';
 import { Chart } from '../chart';
 import { clock, count, list, logLevel, metaState, nanos, priority, processState, seconds } from '../format';
 import { Series, go, useFrames, useSubscription } from '../hooks';
-import { Error, KV, LevelSelect, PidLink } from '../ui';
+import { Error, KV, LevelSelect, LogMessage, PidLink } from '../ui';
 import { MailboxPeek, MessageTrace } from './process_tools';
 
 /** Linked and monitored PIDs named: the first this many of a list (one inspector each while shown). */
@@ -47,18 +47,50 @@ function Ids(props: { title: string; items: Json[]; pid?: boolean; testid?: stri
   );
 }
 
-function State(props: { state: Json; error: string | null; note?: string | null }) {
+/**
+ * Since when (ms) the process shows as running (or waiting for a response) in every frame while
+ * its state has not come: it is in a handler, and answers handleInspect only between messages
+ * (the request waits in its urgent queue). Null while it reports.
+ */
+function busySince(b: { since: number; stateAt: number }, now: number): number | null {
+  if (b.since === 0) return null;
+  return now - Math.max(b.since, b.stateAt) >= BUSY_AFTER ? b.since : null;
+}
+
+/** Milliseconds without a state answer while running before the card says the process is busy. */
+const BUSY_AFTER = 2000;
+
+function State(props: {
+  state: Json;
+  error: string | null;
+  note?: string | null;
+  busy?: number | null;
+  urgent?: number;
+  what?: string;
+}) {
   const entries = Object.entries(props.state?.state ?? {});
+  const busy =
+    props.busy === null || props.busy === undefined ? null : (
+      <p class="note" data-testid="state-busy">
+        busy: {props.what} since {clock(props.busy * 1e6)} ({seconds(Math.round((Date.now() - props.busy) / 1000))}, as
+        first seen here) and has not come back to its mailbox; it reports its state between messages
+        {(props.urgent ?? 0) > 0 ? ` (the request waits in its urgent queue, ${count(props.urgent)} there)` : ''}
+        {entries.length > 0 ? '; below, what it reported last' : ''}
+      </p>
+    );
   return (
     <div class="card" data-testid="inspect-state">
       <h3>State (handleInspect, each second)</h3>
       <Error text={props.error} />
+      {busy}
       {props.note ? (
         <p class="muted" data-testid="state-note">
           {props.note}
         </p>
       ) : entries.length === 0 ? (
-        <p class="muted">nothing reported</p>
+        busy === null ? (
+          <p class="muted">nothing reported</p>
+        ) : null
       ) : (
         <table class="kv">
           <tbody>
@@ -90,7 +122,7 @@ function ProcessLog(props: { match: (r: Json) => boolean }) {
       <div class="log small">
         {lines.map((r, i) => (
           <div key={i} class={`lvl-${logLevel(r.level)}`}>
-            <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b> {r.message}
+            <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b> <LogMessage text={r.message} />
           </div>
         ))}
       </div>
@@ -119,11 +151,24 @@ export function ProcessPage(props: { pid: string }) {
   const [confirmKill, setConfirmKill] = useState(false);
   // An ended process sends no more frames: that silence is no network trouble.
   const error = terminated ? null : infoError;
+  const busy = useMemo(() => ({ pid, since: 0, stateAt: 0 }), [pid]);
+  useFrames(
+    'process_state',
+    useCallback(
+      (d: Json) => {
+        if (d.pid === pid) busy.stateAt = Date.now();
+      },
+      [pid, busy],
+    ),
+  );
   useFrames(
     'process_info',
     useCallback(
       (d: Json) => {
         if (d.info?.pid !== pid || d.terminated) return;
+        // Running (4) or waiting for a response (8) in a handler: since the first frame that says so.
+        if (d.info.state !== 4 && d.info.state !== 8) busy.since = 0;
+        else if (busy.since === 0) busy.since = Date.now();
         const t = Date.now() / 1000;
         charts.msgs.push(t, [d.info.messagesIn, d.info.messagesOut]);
         charts.mailbox.push(t, [queued(d.info)]);
@@ -253,6 +298,9 @@ export function ProcessPage(props: { pid: string }) {
             />
             <State
               state={state}
+              busy={terminated || self ? null : busySince(busy, Date.now())}
+              urgent={Number(i.mailboxQueues?.urgent ?? 0)}
+              what={i.state === 8 ? 'waiting for a response in a handler' : 'running a handler'}
               error={terminated ? null : stateError}
               note={self ? 'system_inspect does not inspect its own state' : terminated ? 'ended' : null}
             />

@@ -91,7 +91,7 @@ export function MailboxPeek(props: { pid: string; ended: boolean }) {
                 const rows: Json[] = view.queues?.[q] ?? [];
                 const total: number = view.lengths?.[q] ?? 0;
                 return (
-                  <div key={q} class="peek-queue" data-testid={`peek-${q}`}>
+                  <div key={q} class={rows.length > 0 ? 'peek-queue filled' : 'peek-queue'} data-testid={`peek-${q}`}>
                     <b>{q}</b>{' '}
                     <span class="muted">
                       {total === 0 ? 'empty' : rows.length < total ? `first ${rows.length} of ${total}` : `${total}`}
