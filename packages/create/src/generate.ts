@@ -36,6 +36,8 @@ export function generateFiles(project: Project, ergoVersion: string, source?: Pa
   const files = new Map<string, string>();
   files.set('package.json', renderPackageJson(project, ergoVersion, source?.specs));
   files.set('tsconfig.json', renderTsconfig());
+  // The Node version the project runs on, for nvm / fnm (`nvm install` reads it).
+  files.set('.nvmrc', '24\n');
   files.set('.gitignore', `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}`);
   files.set('src/node.ts', renderNode(project));
   files.set('test/node.test.ts', renderNodeTest(project));

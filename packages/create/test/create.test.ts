@@ -127,6 +127,8 @@ describe('npm create ergo-ts, in-process', () => {
     assert.match(readme, /`logs\/x\.log`/);
     assert.doesNotMatch(readme, /not generated|not published/i);
     assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules/\ndist/\nlogs/\n');
+    // nvm / fnm read the Node version the project runs on.
+    assert.equal(readFileSync(join(dir, '.nvmrc'), 'utf8'), '24\n');
   });
 
   test('without extras: no Observer, no logger options, the default logger stays', async () => {
