@@ -3,7 +3,7 @@
 // too, so a command copied from Ergo's README works after replacing `ergo -init`.
 
 import { CreateError, CreateErrorCode } from './errors.js';
-import { type Declaration, type ItemKind, type LoggerName } from './model.js';
+import { type Declaration, type EntityStoreName, type ItemKind, type LoggerName } from './model.js';
 import { type ParamSpec, parseParamSpec } from './params.js';
 
 /** What the command line said. */
@@ -22,6 +22,10 @@ export interface CliOptions {
   observer: boolean;
   loggers: LoggerName[];
   declarations: Declaration[];
+  /** `--with-entity Kind` (repeatable): durable entity kinds (@ergo-ts/entities). */
+  entities: string[];
+  /** `--entity-store sqlite|postgres` (default sqlite; checked by the model). */
+  entityStore: EntityStoreName | undefined;
   /** True when any option that shapes the project was given (then nothing is asked). */
   shaped: boolean;
 }
@@ -38,7 +42,7 @@ const WITH: Record<string, ItemKind> = {
 };
 
 const FLAGS = new Set(['force', 'yes', 'y', 'help', 'h', 'tls', 'with-observer']);
-const VALUED = new Set(['init', 'path', 'from', 'with-logger', ...Object.keys(WITH)]);
+const VALUED = new Set(['init', 'path', 'from', 'with-logger', 'with-entity', 'entity-store', ...Object.keys(WITH)]);
 
 /** True for an option (without its dashes) that takes a value: `init`, `path`, `from`, `with-*`. */
 export function isValuedOption(key: string): boolean {
@@ -62,6 +66,8 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     observer: false,
     loggers: [],
     declarations: [],
+    entities: [],
+    entityStore: undefined,
     shaped: false,
   };
   const setName = (value: string, option: string): void => {
@@ -101,7 +107,13 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     if (key === 'init') setName(value, '--init');
     else if (key === 'path') out.path = value;
     else if (key === 'from') out.from = value;
-    else if (key === 'with-logger') {
+    else if (key === 'with-entity') {
+      out.entities.push(value); // checked by the model (an identifier, not taken)
+      out.shaped = true;
+    } else if (key === 'entity-store') {
+      out.entityStore = value as EntityStoreName; // checked by the model (sqlite, postgres)
+      out.shaped = true;
+    } else if (key === 'with-logger') {
       out.loggers.push(value as LoggerName); // checked by the model ("unknown logger name")
       out.shaped = true;
     } else {
@@ -139,6 +151,10 @@ The parent must be declared earlier on the command line.
   --with-msg Name                                message type registered with EDF (for Go peers)
   --with-logger colored|rotate                   a logger in place of the default one (ergo-ts/logger)
   --with-observer                                the Observer application (@ergo-ts/observer, localhost:9911)
+  --with-entity Name                             a durable entity kind (@ergo-ts/entities): its protocol,
+                                                 class and test; the node starts the entities runtime
+  --entity-store sqlite|postgres                 where entities keep their state (default sqlite:
+                                                 entities.db in the project; postgres: ERGO_ENTITY_DB)
   --tls                                          same as the node name's tls parameter
   --path <dir>                                   output root (default .)
   --from <path>                                  take ergo-ts and its packages from a built clone of

@@ -102,6 +102,8 @@ async function resolveProjectAsync(
     loggers: opts.loggers,
     observer: opts.observer || (answers?.observer ?? false),
     tls: opts.tls || (answers?.tls ?? false),
+    entities: opts.entities,
+    entityStore: opts.entityStore,
     commandLine: commandLine(argv, answers),
   });
   return { project, dir: resolve(io.cwd, opts.path, project.packageName) };

@@ -25,6 +25,7 @@ import {
   renderTls,
   renderTsconfig,
 } from './render_project.js';
+import { renderEntity, renderEntityTest } from './render_entity.js';
 import { renderMessagesTest, renderNodeTest, renderTest } from './render_tests.js';
 
 /**
@@ -36,7 +37,13 @@ export function generateFiles(project: Project, ergoVersion: string, source?: Pa
   const files = new Map<string, string>();
   files.set('package.json', renderPackageJson(project, ergoVersion, source?.specs));
   files.set('tsconfig.json', renderTsconfig());
-  files.set('.gitignore', `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}`);
+  // The Node version the project runs on, for nvm / fnm (`nvm install` reads it).
+  files.set('.nvmrc', '24\n');
+  const sqlite = project.entities.length > 0 && project.entityStore === 'sqlite';
+  files.set(
+    '.gitignore',
+    `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}${sqlite ? 'entities.db*\n' : ''}`,
+  );
   files.set('src/node.ts', renderNode(project));
   files.set('test/node.test.ts', renderNodeTest(project));
   if (usesTls(project)) files.set('src/tls.ts', renderTls(project));
@@ -72,6 +79,10 @@ export function generateFiles(project: Project, ergoVersion: string, source?: Pa
     }
     const test = renderTest(item);
     if (test !== undefined) files.set(`test/${item.lo}.test.ts`, test);
+  }
+  for (const e of project.entities) {
+    files.set(`${e.file}.ts`, renderEntity(e));
+    files.set(`test/${e.lo}.test.ts`, renderEntityTest(e, project));
   }
   const sorted = [...files.keys(), 'README.md'].sort();
   files.set('README.md', renderReadme(project, sorted, source));

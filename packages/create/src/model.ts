@@ -64,6 +64,20 @@ export const LOGGERS = ['colored', 'rotate'] as const;
 /** A logger `--with-logger` accepts (`colored` or `rotate`). */
 export type LoggerName = (typeof LOGGERS)[number];
 
+/** Stores `--entity-store` accepts. */
+export const ENTITY_STORES = ['sqlite', 'postgres'] as const;
+/** Where the entities keep their state: SQLite (node:sqlite, a file) or PostgreSQL. */
+export type EntityStoreName = (typeof ENTITY_STORES)[number];
+
+/** A durable entity kind of the project (`--with-entity Cart`): `src/entities/cart.ts`. */
+export interface EntityItem {
+  name: string;
+  /** Lower-cased name: the kind's name and file name. */
+  lo: string;
+  /** Source file, relative to the project root, without extension. */
+  file: string;
+}
+
 /** What the command line (or the questions) asked for. */
 export interface ProjectOptions {
   /** Node name as given: `MyNode` or `my-node`, optionally with `{module:...,tls,host:...}`. */
@@ -73,6 +87,10 @@ export interface ProjectOptions {
   observer: boolean;
   /** `--tls` (same as the node name's `tls` parameter). */
   tls: boolean;
+  /** `--with-entity` names (none when absent). */
+  entities?: string[];
+  /** `--entity-store` (default sqlite). */
+  entityStore?: EntityStoreName | undefined;
   /** The command line, for the README. */
   commandLine: string;
 }
@@ -92,6 +110,9 @@ export interface Project {
   observer: boolean;
   /** Every item in declaration order. */
   items: Item[];
+  /** Durable entity kinds (`--with-entity`), in order. */
+  entities: EntityItem[];
+  entityStore: EntityStoreName;
   commandLine: string;
 }
 
@@ -382,6 +403,29 @@ export function buildProject(options: ProjectOptions): Project {
         CreateErrorCode.Logger,
         `--with-logger ${String(logger)}: unknown logger name (colored, rotate)`,
       );
+  const entityStore = options.entityStore ?? 'sqlite';
+  if (!(ENTITY_STORES as readonly string[]).includes(entityStore))
+    throw new CreateError(
+      CreateErrorCode.Param,
+      `--entity-store ${String(entityStore)}: unknown store (${ENTITY_STORES.join(', ')})`,
+    );
+  if (options.entityStore !== undefined && (options.entities ?? []).length === 0)
+    throw new CreateError(
+      CreateErrorCode.Param,
+      `--entity-store ${entityStore}: add an entity kind with --with-entity`,
+    );
+  const entities: EntityItem[] = [];
+  for (const name of options.entities ?? []) {
+    checkIdentifier(name, '--with-entity');
+    const lo = name.toLowerCase();
+    const other = taken.get(lo) ?? (entities.some((e) => e.lo === lo) ? `--with-entity ${name}` : undefined);
+    if (other !== undefined)
+      throw new CreateError(
+        CreateErrorCode.DuplicateName,
+        `--with-entity ${name}: duplicate name: it clashes with ${other} (names are compared in lower case: they become file and kind names)`,
+      );
+    entities.push({ name, lo, file: `src/entities/${lo}` });
+  }
   return {
     nodeName,
     host,
@@ -391,6 +435,8 @@ export function buildProject(options: ProjectOptions): Project {
     loggers: [...new Set(options.loggers)],
     observer: options.observer,
     items,
+    entities,
+    entityStore,
     commandLine: options.commandLine,
   };
 }

@@ -4,18 +4,32 @@
 
 import { type PackageSource } from './from.js';
 import { type Item, type Project, defaultNodeNameOf, pingTarget, startsWithNode, usesWebsocket } from './model.js';
+import { entityKindImports, entityPackageImport, renderEntityStart } from './render_entity.js';
 import { importPath, startedBy } from './render_process.js';
 
-/** The loggers' time format in the generated node: Go's time.DateTime layout, as Ergo's template gives them. */
-const LOGGER_TIME_DECL = `/** The loggers' time format (Go's time.DateTime layout, as Ergo's template). */
-const LOGGER_TIME = '2006-01-02 15:04:05';`;
+/**
+ * The options of every logger the generated node prints with: ISO times and the registered name
+ * beside each PID, as the demo (examples/src/demo.ts) prints its log.
+ */
+const LINE_OPTIONS = "timeFormat: 'iso', includeName: true";
 
-/** The options `--with-logger` puts into startNode: the loggers replace the default one, as in Ergo's template. */
+/**
+ * The options `--with-logger` puts into startNode: the loggers replace the default one, as in
+ * Ergo's template. Without `--with-logger` the console logger is the colored one without its
+ * banner: levels coloured on a terminal, plain text when the output is a pipe or file (NO_COLOR
+ * and FORCE_COLOR are honoured).
+ */
 function renderLogOptions(project: Project): string {
-  if (project.loggers.length === 0) return '';
+  if (project.loggers.length === 0)
+    return `    log: {
+      // ISO times, process names beside PIDs, levels coloured on a terminal (plain in a pipe or file).
+      defaultLogger: { disable: true },
+      loggers: [{ name: 'console', logger: createColoredLogger({ ${LINE_OPTIONS}, disableBanner: true }) }],
+    },
+`;
   const specs = project.loggers.map((l) =>
     l === 'colored'
-      ? `        { name: 'colored', logger: createColoredLogger({ timeFormat: LOGGER_TIME }) },`
+      ? `        { name: 'colored', logger: createColoredLogger({ ${LINE_OPTIONS} }) },`
       : `        {
           name: 'rotate',
           // logs/${project.packageName}.log under the project; rotated hourly, 24 gzipped files kept
@@ -25,7 +39,7 @@ function renderLogOptions(project: Project): string {
             period: 3_600_000,
             compress: true,
             depth: 24,
-            timeFormat: LOGGER_TIME,
+            ${LINE_OPTIONS},
           }),
         },`,
   );
@@ -49,11 +63,13 @@ export function renderNode(project: Project): string {
     imports.push(`import './messages.js'; // registers the message types with EDF before any message travels`);
   for (const t of top) imports.push(`import { ${t.name} } from '${importPath('src/node', t.file)}';`);
   if (project.tls) imports.push(`import { certificate } from './tls.js';`);
+  imports.push(...entityKindImports(project));
   imports.sort((a, b) => a.slice(a.indexOf("'")).localeCompare(b.slice(b.indexOf("'"))));
   const spawns = top.map((t) => `    await node.spawnRegister('${t.lo}', ${t.name});`).join('\n');
   const obs = project.observer;
   const rotate = project.loggers.includes('rotate');
-  const loggerImports = project.loggers
+  const fileUrl = rotate || (project.entities.length > 0 && project.entityStore === 'sqlite');
+  const loggerImports = (project.loggers.length === 0 ? ['colored'] : project.loggers)
     .map((l) => (l === 'colored' ? 'createColoredLogger' : 'createRotateLogger'))
     .sort();
   const appList = [...apps.map((a) => `create${a.name}()`), ...(obs ? ['observer'] : [])];
@@ -61,12 +77,12 @@ export function renderNode(project: Project): string {
 // SIGTERM or SIGINT (exit code 0).
 //   npm start -- --name ${defaultNodeNameOf(project)} --cookie <secret> --port <acceptor port>${obs ? ' --observer-port 9911' : ''}
 // Each option also comes from the environment (ERGO_NODE_NAME, ERGO_COOKIE, ERGO_PORT${obs ? ', ERGO_OBSERVER_PORT' : ''}).
-import { ${rotate ? 'fileURLToPath, ' : ''}pathToFileURL } from 'node:url';
+import { ${fileUrl ? 'fileURLToPath, ' : ''}pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
-${obs ? "import { createObserverApp } from '@ergo-ts/observer';\n" : ''}import { startNode, type Node } from 'ergo-ts';
+${entityPackageImport(project)}${obs ? "import { createObserverApp } from '@ergo-ts/observer';\n" : ''}import { startNode, type Node } from 'ergo-ts';
 ${loggerImports.length > 0 ? `import { ${loggerImports.join(', ')} } from 'ergo-ts/logger';\n` : ''}${project.tls ? "import { createCertManager } from 'ergo-ts/net';\n" : ''}
-${imports.join('\n')}${imports.length > 0 ? '\n' : ''}${project.loggers.length > 0 ? `\n${LOGGER_TIME_DECL}\n` : ''}
+${imports.join('\n')}${imports.length > 0 ? '\n' : ''}
 /** How to start the node: the command line first, then the environment, then the defaults. */
 export interface NodeConfig {
   /** Node name: --name, ERGO_NODE_NAME, default ${defaultNodeNameOf(project)}. */
@@ -130,17 +146,17 @@ export async function start(config: NodeConfig): Promise<Node> {${
     },
 ${renderLogOptions(project)}    applications: [${appList.join(', ')}],
   });${obs ? "\n  node.log.info('observer: %s', observer.url ?? '(not listening)');" : ''}
-${
-  top.length > 0
-    ? `  try {
+${renderEntityStart(project)}${
+    top.length > 0
+      ? `  try {
 ${spawns}
   } catch (err) {
     await node.stop();
     throw err;
   }
 `
-    : ''
-}  return node;
+      : ''
+  }  return node;
 }
 
 // Run as a program (not when a test imports this module).
@@ -203,6 +219,7 @@ export function ergoPackages(project: Project): string[] {
     ...(project.observer ? ['@ergo-ts/observer'] : []),
     'ergo-ts',
     ...(usesWebsocket(project) ? ['@ergo-ts/websocket'] : []),
+    ...(project.entities.length > 0 ? ['@ergo-ts/entities'] : []),
   ];
 }
 
@@ -394,7 +411,15 @@ function renderExtrasReadme(project: Project): string {
         ? 'The colored logger (`ergo-ts/logger`) prints the log in colour on a terminal, in place of the default logger.'
         : `The rotate logger (\`ergo-ts/logger\`) writes the log to \`logs/${project.packageName}.log\` under the project, in place of the default logger${project.loggers.includes('colored') ? '' : ' (so the console stays quiet)'}: each hour the file moves to \`logs/${project.packageName}.<YYYYMMDDHHmm>.log.gz\`, and the 24 newest are kept.`,
     );
-  return parts.length > 0 ? `\n## Observer and loggers\n\n${parts.join('\n\n')}\n` : '';
+  if (project.loggers.length === 0)
+    parts.push(
+      'The log prints ISO times and process names beside PIDs, levels coloured on a terminal and plain in a pipe or file (the colored logger of `ergo-ts/logger` without its banner; `NO_COLOR` turns colours off).',
+    );
+  if (project.entities.length > 0)
+    parts.push(
+      `Durable entities (\`@ergo-ts/entities\`): ${project.entities.map((e) => `\`${e.name}\` (\`${e.file}.ts\`)`).join(', ')}, started by \`src/node.ts\` with their state in ${project.entityStore === 'postgres' ? 'PostgreSQL at `ERGO_ENTITY_DB` (a connection string; the entity tests skip without it)' : 'SQLite: `entities.db` in the project, or the file `ERGO_ENTITY_DB` names'}. Address a key with \`entity(Kind, key)\` and call it through the \`Entities\` handle \`startEntities\` returns. Node 22.13 or later (\`node:sqlite\`).`,
+    );
+  return parts.length > 0 ? `\n## Logs, Observer and entities\n\n${parts.join('\n\n')}\n` : '';
 }
 
 function describeFile(project: Project, file: string): string {

@@ -122,23 +122,85 @@ describe('npm create ergo-ts, in-process', () => {
     assert.match(node, /name: 'rotate',[\s\S]*new URL\('\.\.\/\.\.\/logs\/', import\.meta\.url\)[\s\S]*prefix: 'x'/);
     assert.doesNotMatch(node, /not generated|not published/i);
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-    assert.match(readme, /## Observer and loggers\n/);
+    assert.match(readme, /## Logs, Observer and entities\n/);
     assert.match(readme, /http:\/\/localhost:9911/);
     assert.match(readme, /`logs\/x\.log`/);
     assert.doesNotMatch(readme, /not generated|not published/i);
     assert.equal(readFileSync(join(dir, '.gitignore'), 'utf8'), 'node_modules/\ndist/\nlogs/\n');
+    // nvm / fnm read the Node version the project runs on.
+    assert.equal(readFileSync(join(dir, '.nvmrc'), 'utf8'), '24\n');
   });
 
-  test('without extras: no Observer, no logger options, the default logger stays', async () => {
+  test('without extras: no Observer; the console logger prints as the demo (ISO times, names, colours on a TTY)', async () => {
     const cwd = join(root, 'f');
     mkdirSync(cwd);
     assert.equal(await run(['Y', '--with-actor', 'A'], io(cwd)), 0);
     const node = readFileSync(join(cwd, 'y', 'src', 'node.ts'), 'utf8');
-    assert.doesNotMatch(node, /observer|ergo-ts\/logger|defaultLogger/i);
+    assert.doesNotMatch(node, /observer|entities/i);
+    assert.match(node, /import \{ createColoredLogger \} from 'ergo-ts\/logger';/);
+    assert.match(node, /defaultLogger: \{ disable: true \}/);
+    assert.match(
+      node,
+      /name: 'console', logger: createColoredLogger\(\{ timeFormat: 'iso', includeName: true, disableBanner: true \}\)/,
+    );
     const pkg = JSON.parse(readFileSync(join(cwd, 'y', 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
     };
     assert.deepEqual(Object.keys(pkg.dependencies), ['ergo-ts']);
+  });
+});
+
+describe('--with-entity: durable entity kinds (@ergo-ts/entities)', () => {
+  test('a kind, its test, the store and runtime in the node, the package dependency', async () => {
+    const cwd = join(root, 'entity');
+    mkdirSync(cwd);
+    assert.equal(
+      await run(['Shop', '--with-actor', 'A', '--with-entity', 'Cart', '--with-entity', 'Order'], io(cwd)),
+      0,
+    );
+    const dir = join(cwd, 'shop');
+    const cart = readFileSync(join(dir, 'src', 'entities', 'cart.ts'), 'utf8');
+    assert.match(cart, /class CartEntity extends Entity<typeof CartProtocol, CartState>/);
+    assert.match(cart, /export const Cart = defineEntity\('cart', \{/);
+    assert.match(
+      readFileSync(join(dir, 'test', 'order.test.ts'), 'utf8'),
+      /SqliteStore\.open\(join\(dir, 'entities\.db'\)\)/,
+    );
+    const node = readFileSync(join(dir, 'src', 'node.ts'), 'utf8');
+    assert.match(node, /import \{ SqliteStore, startEntities \} from '@ergo-ts\/entities';/);
+    assert.match(node, /await startEntities\(node, \{ store, kinds: \[Cart, Order\] \}\)/);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['@ergo-ts/entities', 'ergo-ts']);
+    assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^entities\.db\*$/m);
+    assert.match(readFileSync(join(dir, 'README.md'), 'utf8'), /`Cart` \(`src\/entities\/cart\.ts`\)/);
+  });
+
+  test('--entity-store postgres: PostgresStore at ERGO_ENTITY_DB', async () => {
+    const cwd = join(root, 'entity-pg');
+    mkdirSync(cwd);
+    assert.equal(await run(['Pg', '--with-entity', 'Cart', '--entity-store', 'postgres'], io(cwd)), 0);
+    const node = readFileSync(join(cwd, 'pg', 'src', 'node.ts'), 'utf8');
+    assert.match(node, /const store = await PostgresStore\.open\(db\);/);
+    assert.match(readFileSync(join(cwd, 'pg', 'test', 'cart.test.ts'), 'utf8'), /PostgresStore\.open\(db\)/);
+  });
+
+  test('bad entity options are refused with a code, nothing written', async () => {
+    const cwd = join(root, 'entity-bad');
+    mkdirSync(cwd);
+    for (const [args, message] of [
+      [
+        ['X', '--with-entity', 'Cart', '--entity-store', 'mongo'],
+        /--entity-store mongo: unknown store \(sqlite, postgres\)/,
+      ],
+      [['X', '--with-actor', 'A', '--entity-store', 'postgres'], /add an entity kind with --with-entity/],
+      [['X', '--with-actor', 'Cart', '--with-entity', 'cart'], /--with-entity cart: duplicate name/],
+      [['X', '--with-entity', '9lives'], /not a valid TypeScript identifier/],
+    ] as const) {
+      const r = io(cwd);
+      assert.equal(await run(args, r), 1, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    assert.equal(readdirSync(cwd).length, 0);
   });
 });
 

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
+import { startPostgres, type Postgres } from '@ergo-ts/test-support';
 import { NetworkMode, ProcessID, startNode, type Node } from 'ergo-ts';
 
 import { parseCliArgs } from '../src/args.js';
@@ -98,6 +99,11 @@ const MATRIX: [string, string[]][] = [
     ],
   ],
   ['defaults (--yes)', ['Defaults', '--yes']],
+  ['entity (sqlite, and an actor)', ['EntityNode', '--with-entity', 'Cart', '--with-actor', 'MyActor']],
+  [
+    'entity (postgres, and an actor)',
+    ['PgEntityNode', '--with-entity', 'Cart', '--entity-store', 'postgres', '--with-actor', 'MyActor'],
+  ],
 ];
 
 // Nested runs must not think they are part of this one: npm's workspace run, node:test's
@@ -125,9 +131,9 @@ interface Run {
   stdout: string;
 }
 
-function exec(cmd: string, args: string[], cwd: string): Promise<Run> {
+function exec(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = ENV): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -140,14 +146,16 @@ function exec(cmd: string, args: string[], cwd: string): Promise<Run> {
   });
 }
 
-async function ok(cmd: string, args: string[], cwd: string): Promise<Run> {
-  const r = await exec(cmd, args, cwd);
+async function ok(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = ENV): Promise<Run> {
+  const r = await exec(cmd, args, cwd, env);
   assert.equal(r.code, 0, `${cmd} ${args.join(' ')} in ${cwd} failed (${r.code ?? r.signal}):\n${r.out.slice(-4000)}`);
   return r;
 }
 
 let tmp = '';
 let probe: Node | undefined;
+/** The PostgreSQL server of the `--entity-store postgres` set (started when that set runs). */
+let postgres: Postgres | undefined;
 const dirs = new Map<string, string>();
 
 describe(
@@ -162,9 +170,10 @@ describe(
       const tarball = packed['ergo-ts'];
       const websocket = packed['@ergo-ts/websocket'];
       const observer = packed['@ergo-ts/observer'];
+      const entities = packed['@ergo-ts/entities'];
       assert.ok(
-        tarball !== undefined && websocket !== undefined && observer !== undefined,
-        'pack.mjs packed ergo-ts, @ergo-ts/websocket and @ergo-ts/observer',
+        tarball !== undefined && websocket !== undefined && observer !== undefined && entities !== undefined,
+        'pack.mjs packed ergo-ts, @ergo-ts/websocket, @ergo-ts/observer and @ergo-ts/entities',
       );
       // The first set runs the bin as users do, from create-ergo-ts's own tarball; the others
       // run the same file straight from dist.
@@ -182,7 +191,7 @@ describe(
       // the dev tools the generated package.json names, ws for the WebSocket test), shared by
       // every other project.
       const [first, ...rest] = [...dirs.values()];
-      const extra = [websocket, observer, 'ws@^8.23.0', '@types/ws@^8.18.2'];
+      const extra = [websocket, observer, entities, 'ws@^8.23.0', '@types/ws@^8.18.2'];
       await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], first!);
       for (const dir of rest) symlinkSync(join(first!, 'node_modules'), join(dir, 'node_modules'), 'dir');
       probe = await startNode(`matrix_probe_${process.pid}@localhost`, {
@@ -193,14 +202,23 @@ describe(
 
     after(async () => {
       await probe?.stop();
+      await postgres?.stop();
       if (tmp !== '' && process.env['KEEP_MATRIX'] !== '1') rmSync(tmp, { recursive: true, force: true });
     });
 
     SETS.forEach(([label, args], n) => {
       test(label, async () => {
         const dir = dirs.get(label)!;
+        // The postgres entity store: a real server, its URL in ERGO_ENTITY_DB for the tests and the node.
+        let env = ENV;
+        if (args.includes('postgres')) {
+          postgres ??= await startPostgres();
+          env = { ...ENV, ERGO_ENTITY_DB: postgres.url };
+        }
         await ok('npm', ['run', 'build'], dir);
-        const tests = (await ok('npm', ['test'], dir)).out;
+        const tests = (await ok('npm', ['test'], dir, env)).out;
+        // The entity test ran (not skipped): with postgres, against the server above.
+        if (args.includes('--with-entity')) assert.match(tests, /^(?:# |ℹ )skipped 0$/m, tests);
         // node:test's summary: TAP on Node 20 ("# fail 0"), the spec reporter from Node 22 ("ℹ fail 0").
         assert.match(tests, /^(?:# |ℹ )fail 0$/m, tests);
         assert.match(tests, /^(?:# |ℹ )pass [1-9]/m, tests);
@@ -232,13 +250,17 @@ describe(
         // Colored or rotate alone: the default logger is off, so the node's lines come from them.
         const logFile = rotate ? join(dir, 'logs', `${project.packageName}.log`) : undefined;
         if (logFile !== undefined) rmSync(logFile, { force: true });
-        const { out, log } = await startCallStop(dir, name, target.lo, project.tls, project.observer, logFile);
+        const { out, log } = await startCallStop(dir, name, target.lo, project.tls, project.observer, logFile, env);
+        // Lines as the demo prints them: ISO times; a process's registered name beside its PID.
+        const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[info\] /;
+        if (project.loggers.length === 0) {
+          assert.match(out, new RegExp(`${iso.source}.* is up \\(pid `, 'm'), out);
+          assert.match(out, new RegExp(`${iso.source}<[0-9A-F]{8}\\.0\\.\\d+> '\\w+': `, 'm'), out);
+          assert.doesNotMatch(out, /\x1b\[/, 'no colours when the output is a pipe');
+        }
+        if (args.includes('--with-entity')) assert.match(out, /application entities \(temporary\) started/, out);
         if (logFile !== undefined) {
-          assert.match(
-            log,
-            /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \[info\] .* is up \(pid /m,
-            'the rotate log file has the lines',
-          );
+          assert.match(log, new RegExp(`${iso.source}.* is up \\(pid `, 'm'), 'the rotate log file has the lines');
           assert.match(log, /graceful shutdown/);
           if (!project.loggers.includes('colored')) assert.doesNotMatch(out, /is up/, 'the default logger is off');
         }
@@ -259,11 +281,12 @@ async function startCallStop(
   tls: boolean,
   observer: boolean,
   logFile: string | undefined,
+  env: NodeJS.ProcessEnv = ENV,
 ): Promise<{ out: string; log: string }> {
   // ERGO_OBSERVER_PORT=0: a free port for the Observer (read from its "observer: <url>" line).
   const child: ChildProcess = spawn('npm', ['start', '--', '--name', name, '--cookie', COOKIE, '--port', '0'], {
     cwd: dir,
-    env: { ...ENV, ERGO_OBSERVER_PORT: '0' },
+    env: { ...env, ERGO_OBSERVER_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

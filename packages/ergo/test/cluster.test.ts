@@ -79,6 +79,14 @@ test('cluster: nodes in threads reach each other in-host, and a TCP node reaches
     const names = cluster.nodes().map((n) => n.name);
     assert.equal(names.length, 3);
     for (const n of names) assert.deepEqual(await ext.call(new ProcessID('echo', n), 'hi'), [n, 'hi']);
+    // spawnOn given the enabled factory spawns it there; a factory never enabled is refused.
+    const [spawned, refused] = (await ext.call(new ProcessID('relay', names[0]!), ['spawnOn', names[1]])) as [
+      PID,
+      string,
+    ];
+    assert.equal(spawned.node, names[1]);
+    assert.deepEqual(await ext.call(spawned, 'hi'), [names[1], 'hi']);
+    assert.equal(refused, 'ERR_INCORRECT');
     // core1 spawns on core2 and core3 (remote spawn over the in-host links), streaming to core1's sink.
     const sink = new ProcessID('sink', names[0]!);
     for (const [i, n] of names.slice(1).entries())

@@ -211,6 +211,15 @@ class Relay extends Actor {
         return (e as { code?: string }).code ?? String(e);
       }
     }
+    if (Array.isArray(req) && req[0] === 'spawnOn') {
+      // Remote spawn by the enabled factory (typed), and by a factory never enabled (refused).
+      const pid: PID = await self!.spawnOn(req[1] as string, Echo, {});
+      const refused = await self!.spawnLeastLoaded(Collector).then(
+        () => 'spawned',
+        (e: unknown) => (e as { code?: string }).code,
+      );
+      return [pid, refused];
+    }
     if (Array.isArray(req) && req[0] === 'calls') {
       const [, target, count, important] = req as [string, PID, number, boolean];
       const out: unknown[] = [];

@@ -12,7 +12,15 @@ export {
 export type { CallAnswer, CallHandlers, DefineSpec, DefinedActor, DefinedClass, MessageHandlers } from './defined.js';
 export { Supervisor } from './supervisor.js';
 export * from './supervisor_types.js';
-export { Pool, ErrPoolEmpty, DEFAULT_POOL_SIZE, poolOptions, type PoolOptions, type PoolProtocolOf } from './pool.js';
+export {
+  Pool,
+  ErrPoolEmpty,
+  DEFAULT_POOL_SIZE,
+  poolOptions,
+  type AnyPoolOptions,
+  type PoolOptions,
+  type PoolProtocolOf,
+} from './pool.js';
 export { WebWorker, WEB_WORKER_BATCH, type WebMethodHandler } from './web_worker.js';
 export { Leader } from './leader/leader.js';
 export { LEADER_DEFAULTS, type LeaderOptions } from './leader/options.js';

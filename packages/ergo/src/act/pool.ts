@@ -27,7 +27,9 @@ import {
   isImportantRequest,
   MailboxKind,
   Stop,
+  type ArgsWhenRequired,
   type InitArgs,
+  type NoArgsBehavior,
   type Process,
   type ProcessBehavior,
   type ProcessFactory,
@@ -106,13 +108,23 @@ export interface PoolOptions<B extends ProcessBehavior = ProcessBehavior> {
 }
 
 /**
- * Pool options whose `workerArgs` are checked against the worker's `init` (what a Pool's `init`
- * returns). Returns `options` as is.
+ * Pool options as a Pool's `init` may return them: from {@link poolOptions} (workerArgs checked
+ * against the worker's `init`), or a plain object literal — with `workerArgs` (any array passes),
+ * or without, when the worker's init needs none (a worker whose init needs arguments, named
+ * without them, is a compile error, as in node.spawn).
+ */
+export type AnyPoolOptions = PoolOptions<NoArgsBehavior> | (PoolOptions & { workerArgs: unknown[] });
+
+/**
+ * Pool options whose `workerArgs` are checked against the worker's `init`: required when init
+ * needs arguments, of init's types (what a Pool's `init` returns). Returns `options` as is.
  *
  * @example
  * override init() { return poolOptions({ poolSize: 4, workerFactory: Worker, workerArgs: ['db'] }); }
  */
-export function poolOptions<B extends ProcessBehavior>(options: PoolOptions<B>): PoolOptions<B> {
+export function poolOptions<B extends ProcessBehavior>(
+  options: PoolOptions<B> & ArgsWhenRequired<B, 'workerArgs'>,
+): PoolOptions<B> & ArgsWhenRequired<B, 'workerArgs'> {
   return options;
 }
 
@@ -152,7 +164,7 @@ export abstract class Pool extends BehaviorBase {
   #replies: RelayedReply[] = [];
 
   /** Returns the pool options (required). */
-  abstract init(...args: unknown[]): PoolOptions | Promise<PoolOptions>;
+  abstract init(...args: unknown[]): AnyPoolOptions | Promise<AnyPoolOptions>;
 
   handleMessage(from: PID, _message: unknown): HandlerResult {
     this.log.warning('Pool.handleMessage: unhandled message from %s', from.toString());

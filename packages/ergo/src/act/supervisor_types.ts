@@ -4,7 +4,7 @@ import type { Atom } from '../gen/atom.js';
 import { defineError, ErrIncorrect } from '../gen/errors.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
-import type { InitArgs, ProcessBehavior, ProcessFactory } from '../gen/process.js';
+import type { ArgsWhenRequired, InitArgs, NoArgsBehavior, ProcessBehavior, ProcessFactory } from '../gen/process.js';
 import type { CheckHandlers } from '../gen/protocol.js';
 import { describeValue, validateArgs, validateAtomName, validateProcessOptions } from '../gen/validate.js';
 
@@ -50,14 +50,23 @@ export interface SupervisorChildSpec<B extends ProcessBehavior = ProcessBehavior
 }
 
 /**
- * A child spec whose `args` are checked against the child's `init` (a plain object literal in
- * `children` is typed with the default behaviour, where any args pass). Returns `spec` as is.
+ * A child spec as `children` and `addChild` take it: either from {@link childSpec} (args checked
+ * against the child's `init`), or a plain object literal — with `args` (any array passes: the
+ * literal is not checked against init), or without `args`, when the factory's init needs none (a
+ * factory whose init needs arguments, named without them, is a compile error, as in node.spawn).
+ */
+export type AnyChildSpec = SupervisorChildSpec<NoArgsBehavior> | (SupervisorChildSpec & { args: unknown[] });
+
+/**
+ * A child spec whose `args` are checked against the child's `init`: required when init needs
+ * arguments, of init's types (a plain object literal in `children` only checks that args are
+ * given when needed). Returns `spec` as is.
  *
  * @example
  * children: [childSpec({ name: 'counter', factory: Counter, args: [5] })]
  */
 export function childSpec<B extends ProcessBehavior>(
-  spec: SupervisorChildSpec<B> & { factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>> },
+  spec: SupervisorChildSpec<B> & ArgsWhenRequired<B> & { factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>> },
 ): SupervisorChildSpec {
   return spec as unknown as SupervisorChildSpec;
 }
@@ -73,10 +82,28 @@ export interface SupervisorRestart {
   keepOrder?: boolean;
 }
 
-/** What `init` returns. */
-export interface SupervisorSpec {
+/**
+ * What `init` returns. The children of a OneForOne/AllForOne/RestForOne supervisor start at
+ * once, so each names its init's args when init needs them ({@link AnyChildSpec}); those of a
+ * SimpleOneForOne one are templates whose args usually come with `startChild(name, ...args)`, so
+ * any spec passes there.
+ */
+export type SupervisorSpec = StartingSupervisorSpec | SimpleSupervisorSpec;
+
+/** A SimpleOneForOne supervisor's spec: its children are templates started by `startChild`. */
+export interface SimpleSupervisorSpec extends SupervisorSpecFields {
+  type: typeof SupervisorType.SimpleOneForOne;
   children: SupervisorChildSpec[];
-  type?: SupervisorType;
+}
+
+/** A OneForOne (default), AllForOne or RestForOne supervisor's spec: its children start with it. */
+export interface StartingSupervisorSpec extends SupervisorSpecFields {
+  type?: Exclude<SupervisorType, typeof SupervisorType.SimpleOneForOne>;
+  children: AnyChildSpec[];
+}
+
+/** The fields every supervisor spec has besides its type and children. */
+export interface SupervisorSpecFields {
   restart?: SupervisorRestart;
   /** Deliver handleChildStart / handleChildTerminate callbacks. */
   enableHandleChild?: boolean;

@@ -7,7 +7,8 @@ import { ErrIncorrect } from '../gen/errors.js';
 import type { Node } from '../gen/node.js';
 import type { ProcessOptions } from '../gen/options.js';
 import type { PID } from '../gen/pid.js';
-import type { ProcessFactory } from '../gen/process.js';
+import type { InitArgs, ProcessBehavior, ProcessFactory } from '../gen/process.js';
+import type { CheckHandlers, ProtocolOf } from '../gen/protocol.js';
 
 /**
  * One node of a cluster, as its application module sees it. Valid while the node runs; the
@@ -48,9 +49,24 @@ export interface ClusterNode {
    * runs on each).
    */
   enableSpawn(name: string, factory: ProcessFactory): void;
-  /** Spawns the process enabled as `name` on node `on` (this node: a local spawn). */
+  /**
+   * Spawns the process enabled as `name` on node `on` (this node: a local spawn). Given the
+   * enabled factory instead of its name, the args are typed by its `init` (as node.spawn types
+   * them) and the PID by its protocol; ErrIncorrect when the factory was not enabled here.
+   */
+  spawnOn<B extends ProcessBehavior>(
+    on: Atom | string,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
   spawnOn(on: Atom | string, name: string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
-  /** Spawns the process enabled as `name` on the least loaded node. */
+  /** Spawns the process enabled as `name` (or the enabled `factory`, typed) on the least loaded node. */
+  spawnLeastLoaded<B extends ProcessBehavior>(
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
   spawnLeastLoaded(name: string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
 }
 
@@ -185,7 +201,20 @@ export class ClusterNodeImpl implements ClusterNode {
     this.node.network().enableSpawn(name, factory);
   }
 
-  async spawnOn(on: Atom | string, name: string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
+  spawnOn<B extends ProcessBehavior>(
+    on: Atom | string,
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
+  spawnOn(on: Atom | string, name: string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  async spawnOn(
+    on: Atom | string,
+    nameOrFactory: string | ProcessFactory,
+    options?: ProcessOptions,
+    ...args: unknown[]
+  ): Promise<PID> {
+    const name = this.#enabledName(nameOrFactory);
     if (on === this.node.name) {
       const f = this.#factories.get(name);
       if (f === undefined) throw ErrIncorrect.with(`${name} is not enabled for spawn on ${on}`);
@@ -195,7 +224,26 @@ export class ClusterNodeImpl implements ClusterNode {
     return remote.spawn(name, options, ...args);
   }
 
-  spawnLeastLoaded(name: string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
-    return this.spawnOn(this.leastLoaded(), name, options, ...args);
+  spawnLeastLoaded<B extends ProcessBehavior>(
+    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
+    options?: ProcessOptions,
+    ...args: InitArgs<B>
+  ): Promise<PID<ProtocolOf<B>>>;
+  spawnLeastLoaded(name: string, options?: ProcessOptions, ...args: unknown[]): Promise<PID>;
+  async spawnLeastLoaded(
+    nameOrFactory: string | ProcessFactory,
+    options?: ProcessOptions,
+    ...args: unknown[]
+  ): Promise<PID> {
+    return this.spawnOn(this.leastLoaded(), this.#enabledName(nameOrFactory), options, ...args);
+  }
+
+  /** The name a spawn goes by: as given, or the one `factory` was enabled under (else ErrIncorrect). */
+  #enabledName(nameOrFactory: string | ProcessFactory): string {
+    if (typeof nameOrFactory !== 'function') return nameOrFactory;
+    const name = this.nameOf(nameOrFactory);
+    if (name === undefined)
+      throw ErrIncorrect.with('spawn: enable the factory with cluster.enableSpawn(name, factory) first');
+    return name;
   }
 }

@@ -6,7 +6,8 @@ import type { LogLevelInput } from './log.js';
 import type { Node, Version } from './node.js';
 import type { ProcessOptions } from './options.js';
 import type { PID } from './pid.js';
-import type { ProcessFactory } from './process.js';
+import type { ArgsWhenRequired, InitArgs, NoArgsBehavior, ProcessBehavior, ProcessFactory } from './process.js';
+import type { CheckHandlers } from './protocol.js';
 
 /** What a member's exit does (Ergo's values). */
 export const ApplicationMode = {
@@ -36,16 +37,38 @@ export function applicationStateString(s: ApplicationState): string {
 }
 
 /** One member of an application's group, started in order. */
-export interface ApplicationMemberSpec {
+export interface ApplicationMemberSpec<B extends ProcessBehavior = ProcessBehavior> {
   /** Registered name of the member ('' = unnamed). */
   name?: Atom | string;
-  factory: ProcessFactory;
+  factory: ProcessFactory<B>;
   /**
    * Spawn options of the member. Its init may take at most 15 s (Ergo 3.2): `initTimeout` is
    * lowered to 15000 ms, and an async init still pending then fails the start with ErrTimeout.
    */
   options?: ProcessOptions;
-  args?: unknown[];
+  /** Arguments of the member's init. */
+  args?: InitArgs<B>;
+}
+
+/**
+ * A member as an application's `group` takes it: either from {@link memberSpec} (args checked
+ * against the member's `init`), or a plain object literal — with `args` (any array passes), or
+ * without, when the factory's init needs none (a factory whose init needs arguments, named
+ * without them, is a compile error, as in node.spawn).
+ */
+export type AnyMemberSpec = ApplicationMemberSpec<NoArgsBehavior> | (ApplicationMemberSpec & { args: unknown[] });
+
+/**
+ * An application member whose `args` are checked against its `init`: required when init needs
+ * arguments, of init's types. Returns `spec` as is.
+ *
+ * @example
+ * group: [memberSpec({ name: 'api', factory: Api, args: [8080] })]
+ */
+export function memberSpec<B extends ProcessBehavior>(
+  spec: ApplicationMemberSpec<B> & ArgsWhenRequired<B> & { factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>> },
+): ApplicationMemberSpec {
+  return spec as unknown as ApplicationMemberSpec;
 }
 
 /** What an application depends on. */
@@ -64,7 +87,7 @@ export interface ApplicationSpec {
   depends?: ApplicationDepends;
   /** Env layered over the node's for every member. */
   env?: Record<string, unknown> | Map<string, unknown>;
-  group: ApplicationMemberSpec[];
+  group: AnyMemberSpec[];
   /** Default mode (Temporary). */
   mode?: ApplicationMode;
   /** Weight published to registrars that route by application. */

@@ -174,6 +174,11 @@ export const ErrNoConnection = defineError('ERR_NO_CONNECTION', 'no connection')
 export const ErrNoRoute = defineError('ERR_NO_ROUTE', 'no route');
 /** A broken framework invariant. */
 export const ErrInternal = defineError('ERR_INTERNAL', 'internal error');
+/**
+ * Port extension: `startNode` on a Node.js older than ergo-ts supports (22): the message names the
+ * version needed and how to get it; nothing is started.
+ */
+export const ErrNodeVersion = defineError('ERR_NODE_VERSION', 'unsupported Node.js version');
 /** Port extension: a call cancelled through its AbortSignal. */
 export const ErrAborted = defineError('ERR_ABORTED', 'aborted');
 /**

@@ -146,6 +146,22 @@ export type ProcessFactory<B extends ProcessBehavior = ProcessBehavior> = (new (
 /** The argument list of a behaviour's `init`, used to type spawn's `...args`. */
 export type InitArgs<B> = B extends { init(...args: infer A): unknown } ? A : unknown[];
 
+/**
+ * A behaviour whose `init` runs with no arguments (or has none). A spec that leaves its `args`
+ * out (a child spec, pool options, an application member) must name such a factory: one whose
+ * init needs arguments is a compile error there, as `node.spawn(Factory)` without them is.
+ */
+export interface NoArgsBehavior extends ProcessBehavior {
+  init?(): unknown;
+}
+
+/**
+ * `{ [K]: InitArgs<B> }` when B's `init` needs arguments, else `unknown` (nothing more): added to
+ * a spec type, it makes its args field required exactly when `node.spawn` requires the args.
+ */
+export type ArgsWhenRequired<B, K extends PropertyKey = 'args'> =
+  [] extends InitArgs<B> ? unknown : { [P in K]: InitArgs<B> };
+
 /** Snapshot of a process, as `info()`/`node.processInfo()` return it. */
 export interface ProcessInfo {
   pid: PID;

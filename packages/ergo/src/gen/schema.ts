@@ -108,6 +108,57 @@ type ObjectOf<S extends Shape> = { [K in Exclude<keyof S, OptionalKeys<S>>]: Inf
 /** Flattens an intersection for readable hover types. */
 type Flat<T> = { [K in keyof T]: T[K] } & {};
 
+/** How a Map entry is named in an issue's path: its key when that is a string or number. */
+function entryKey(k: unknown): PropertyKey {
+  return typeof k === 'string' || typeof k === 'number' || typeof k === 'symbol' ? k : String(k);
+}
+
+/** Whether `v` is an object a record may be: not an array, Map or other collection, nor null. */
+function isDictionary(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Set) && !ArrayBuffer.isView(v);
+}
+
+function recordSchema<V>(value: StandardSchemaV1<V, V>): Schema<Record<string, V>>;
+function recordSchema<K extends string, V>(
+  key: StandardSchemaV1<K, K>,
+  value: StandardSchemaV1<V, V>,
+): Schema<Record<K, V>>;
+function recordSchema(a: StandardSchemaV1, b?: StandardSchemaV1): Schema<Record<string, unknown>> {
+  const key = b === undefined ? undefined : a;
+  const value = b === undefined ? a : b;
+  const kc = key === undefined ? undefined : checkOf(key);
+  const vc = checkOf(value);
+  const vconv = converts.get(value);
+  const entries = (v: object): Iterable<readonly [unknown, unknown]> =>
+    v instanceof Map ? (v as Map<unknown, unknown>) : Object.entries(v);
+  return make<Record<string, unknown>>(
+    (v, path) => {
+      if (!isDictionary(v)) return issue(path, `expected object, got ${describe(v)}`);
+      for (const [k, item] of entries(v)) {
+        if (typeof k !== 'string') return issue(path, `expected a Map with string keys, got a ${describe(k)} key`);
+        path.push(k);
+        const found = (kc === undefined ? undefined : kc(k, path)) ?? vc(item, path);
+        path.pop();
+        if (found !== undefined) return found;
+      }
+      return undefined;
+    },
+    (v) => {
+      // A Map becomes a plain object (own data properties: a key "__proto__" stays a key).
+      if (!(v instanceof Map) && vconv === undefined) return v;
+      const o: Record<string, unknown> = {};
+      for (const [k, item] of entries(v as object))
+        Object.defineProperty(o, k as string, {
+          value: vconv === undefined ? item : vconv(item),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      return o;
+    },
+  );
+}
+
 /**
  * The built-in schema builder. Every schema it makes is a Standard Schema v1 (vendor "ergo-ts"),
  * validated synchronously with the path of the first failing field. `schema.object` checks the named
@@ -208,6 +259,45 @@ export const schema = {
       }
       return undefined;
     }, convert);
+  },
+  /**
+   * An object used as a dictionary: every own property's value matches `value` (and its key
+   * `key`, when given: e.g. an `enum` of the allowed keys). A `Map` whose keys are strings is
+   * accepted too and delivered as a plain object of its entries: what a Go peer's
+   * `map[string]T` arrives as. A record travels as a plain object (to a Go peer:
+   * `map[string]any`; `Go.map(Go.string, Go.int64).of(record)` sends a typed Go map).
+   */
+  record: recordSchema,
+  /**
+   * A `Map` whose every key matches `key` and every value `value` (a Go `map[K]V` of any key
+   * type arrives as a `Map`; one sent travels as `map[any]any` to a Go peer). The issue's path
+   * names the failing entry by its key.
+   */
+  map: <K, V>(key: StandardSchemaV1<K, K>, value: StandardSchemaV1<V, V>): Schema<Map<K, V>> => {
+    const kc = checkOf(key);
+    const vc = checkOf(value);
+    const kconv = converts.get(key);
+    const vconv = converts.get(value);
+    return make<Map<K, V>>(
+      (v, path) => {
+        if (!(v instanceof Map)) return issue(path, `expected Map, got ${describe(v)}`);
+        for (const [k, item] of v as Map<unknown, unknown>) {
+          path.push(entryKey(k));
+          const found = kc(k, path) ?? vc(item, path);
+          path.pop();
+          if (found !== undefined) return found;
+        }
+        return undefined;
+      },
+      kconv === undefined && vconv === undefined
+        ? undefined
+        : (v) => {
+            const out = new Map<unknown, unknown>();
+            for (const [k, item] of v as Map<unknown, unknown>)
+              out.set(kconv === undefined ? k : kconv(k), vconv === undefined ? item : vconv(item));
+            return out;
+          },
+    );
   },
   /** An instance of `cls` (instanceof), optionally with its fields checked by `shape`. */
   instance: <C extends abstract new (...args: never[]) => unknown>(cls: C, shape?: Shape): Schema<InstanceType<C>> => {

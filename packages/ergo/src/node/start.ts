@@ -15,6 +15,7 @@ import {
 import { NodeImpl, validateNodeName } from './node.js';
 import { createSystemApp } from '../app/system/app.js';
 import { ignorable } from '../gen/ignorable.js';
+import { nodeVersionError } from './node_version.js';
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -31,6 +32,8 @@ export function startNode(name: Atom | string, options: NodeOptions = {}): Promi
 }
 
 async function startNodeAsync(name: Atom | string, options: NodeOptions = {}): Promise<Node> {
+  const tooOld = nodeVersionError();
+  if (tooOld !== undefined) throw tooOld;
   const n = validateNodeName(name);
   const st = options.shutdownTimeout;
   if (st !== undefined && !(Number.isInteger(st) && st > 0 && st <= MAX_TIMER_MS)) {

@@ -727,14 +727,23 @@ function noticeFor(op: 'link' | 'monitor', target: PID | ProcessID | Alias | Eve
 }
 
 /**
+ * The options argument of {@link spawnTest}: optional when the behaviour's `init` needs no
+ * arguments, else required with its `args` (as node.spawn requires init's arguments).
+ */
+export type SpawnTestArgs<B extends ProcessBehavior> =
+  [] extends InitArgs<B> ? [options?: SpawnTestOptions<B>] : [options: SpawnTestOptions<B> & { args: InitArgs<B> }];
+
+/**
  * Spawns `factory` as the actor under test (Ergo's unit.Spawn): builds a recording node and
- * process, binds the behaviour and runs `init` with `options.args`. Resolves with the harness;
- * rejects with init's error (returned or thrown) when init fails.
+ * process, binds the behaviour and runs `init` with `options.args` (required, of init's types,
+ * when init needs arguments: a compile error otherwise). Resolves with the harness; rejects with
+ * init's error (returned or thrown) when init fails.
  */
 export async function spawnTest<B extends ProcessBehavior>(
   factory: ProcessFactory<B>,
-  options: SpawnTestOptions<B> = {},
+  ...rest: SpawnTestArgs<NoInfer<B>>
 ): Promise<TestActor<B>> {
+  const options: SpawnTestOptions<B> = rest[0] ?? {};
   if (typeof factory !== 'function')
     throw ErrIncorrect.with('spawnTest: factory must be a behaviour class or a function returning one');
   const proto = (factory as { prototype?: { processInit?: unknown } }).prototype;

@@ -1,7 +1,7 @@
 // ergo-ts/testing: a test kit for users' actors (Ergo's testing/unit), independent of the test
 // runner. `spawnTest` runs one actor against a recording node; integration helpers run real nodes.
 
-export { spawnTest, TestActor, CallResult, type SpawnTestOptions } from './actor.js';
+export { spawnTest, TestActor, CallResult, type SpawnTestArgs, type SpawnTestOptions } from './actor.js';
 export { TestProcess, type CallResponder, type TestProcessSettings, type Watch } from './process.js';
 export { TestNode, TEST_NODE_VERSION } from './node.js';
 export { TestCron } from './cron.js';

@@ -1,0 +1,195 @@
+// Type-level tests: every spawn-like API asks for a behaviour's init arguments exactly as
+// node.spawn does (issue 48). Compiled by test/typed.types.test.ts (tsc -p test-types) with
+// typed.ts; each `@ts-expect-error` line must be an error (an unused one fails the test). The
+// cases without the directive must compile. Nothing here runs.
+
+import { Actor, LogLevel, memberSpec, SupervisorType, type ApplicationSpec, type Node, type PID } from 'ergo-ts';
+import {
+  childSpec,
+  Pool,
+  poolOptions,
+  Supervisor,
+  type PoolOptions,
+  type SupervisorChildSpec,
+  type SupervisorSpec,
+} from 'ergo-ts/act';
+import { ClusterPool, type ClusterNode } from 'ergo-ts/cluster';
+import { spawnTest } from 'ergo-ts/testing';
+
+declare const node: Node;
+declare const cluster: ClusterNode;
+
+/** init needs two arguments. */
+class Cart extends Actor {
+  override init(entities: string, crash: boolean): void {
+    void [entities, crash];
+  }
+}
+/** init has none (Actor's own init). */
+class Plain extends Actor {}
+/** init's argument is optional. */
+class Optional extends Actor {
+  override init(start?: number): void {
+    void start;
+  }
+}
+
+// --- node.spawn: the reference ---------------------------------------------------------------------
+
+export async function reference(): Promise<void> {
+  await node.spawn(Cart, {}, 'carts', false);
+  // @ts-expect-error node.spawn: init needs (entities, crash)
+  await node.spawn(Cart, {});
+}
+
+// --- the test kit ----------------------------------------------------------------------------------
+
+export async function testKit(): Promise<void> {
+  await spawnTest(Cart, { args: ['carts', false] });
+  await spawnTest(Cart, { args: ['carts', false], logLevel: LogLevel.Debug });
+  await spawnTest(Plain);
+  await spawnTest(Plain, { logLevel: LogLevel.Debug });
+  await spawnTest(Optional);
+  await spawnTest(Optional, { args: [3] });
+  // @ts-expect-error spawnTest: init needs (entities, crash), no options given
+  await spawnTest(Cart);
+  // @ts-expect-error spawnTest: options without the args init needs
+  await spawnTest(Cart, { logLevel: LogLevel.Debug });
+  // @ts-expect-error spawnTest: args of the wrong types
+  await spawnTest(Cart, { args: [1, 2] });
+  // @ts-expect-error spawnTest: too few args
+  await spawnTest(Cart, { args: ['carts'] });
+  // @ts-expect-error spawnTest: an optional argument of the wrong type
+  await spawnTest(Optional, { args: ['three'] });
+}
+
+// --- supervisor children ---------------------------------------------------------------------------
+
+export class Sup extends Supervisor {
+  override init(entities: string, crash: boolean): SupervisorSpec {
+    void [entities, crash];
+    return {
+      children: [
+        childSpec({ name: 'cart', factory: Cart, args: ['carts', false] }),
+        childSpec({ name: 'plain', factory: Plain }),
+        childSpec({ name: 'optional', factory: Optional }),
+        // @ts-expect-error childSpec: init needs (entities, crash), no args given
+        childSpec({ name: 'cart2', factory: Cart }),
+        // @ts-expect-error childSpec: args of the wrong types
+        childSpec({ name: 'cart3', factory: Cart, args: [1, 2] }),
+        // Plain literals: with args (unchecked against init), or without when init needs none.
+        { name: 'literal', factory: Cart, args: ['carts', false] },
+        { name: 'literal-plain', factory: Plain },
+      ],
+    };
+  }
+}
+
+// A literal child without the args its init needs (the error is the spec's: SupervisorSpec is a
+// union of the SimpleOneForOne spec and the others).
+// @ts-expect-error a literal child without the args its init needs
+export const literalCart: SupervisorSpec = { children: [{ name: 'literal-cart', factory: Cart }] };
+// @ts-expect-error a literal supervisor child without the args its init needs
+export const literalSup: SupervisorSpec = { children: [{ name: 'sup', factory: Sup }] };
+
+/** A supervisor of supervisors: a child supervisor's init args are checked the same way. */
+export class Top extends Supervisor {
+  override init(): SupervisorSpec {
+    return {
+      children: [
+        childSpec({ name: 'sup', factory: Sup, args: ['carts', true] }),
+        // @ts-expect-error childSpec: a supervisor whose init needs args, named without them
+        childSpec({ name: 'sup2', factory: Sup }),
+      ],
+    };
+  }
+}
+
+/** A SimpleOneForOne supervisor's children are templates: their args come with startChild. */
+export class Simple extends Supervisor {
+  override init(): SupervisorSpec {
+    return { type: SupervisorType.SimpleOneForOne, children: [{ name: 'cart', factory: Cart }] };
+  }
+}
+
+/** A child spec typed by hand as the plain SupervisorChildSpec stays loose (explicit widening). */
+export const widened: SupervisorChildSpec = { name: 'cart', factory: Cart };
+
+// --- pools and cluster pools -----------------------------------------------------------------------
+
+export class Carts extends Pool {
+  override init() {
+    return poolOptions({ poolSize: 2, workerFactory: Cart, workerArgs: ['carts', false] });
+  }
+}
+export class Plains extends Pool {
+  override init() {
+    return poolOptions({ workerFactory: Plain });
+  }
+}
+// @ts-expect-error poolOptions: the workers' init needs (entities, crash)
+poolOptions({ workerFactory: Cart });
+// @ts-expect-error poolOptions: worker args of the wrong types
+poolOptions({ workerFactory: Cart, workerArgs: [1, 2] });
+
+export class LiteralCarts extends Pool {
+  // @ts-expect-error a pool's init returning a literal without the args its workers' init needs
+  override init() {
+    return { workerFactory: Cart };
+  }
+}
+export class LiteralPlains extends Pool {
+  override init(): PoolOptions {
+    return { workerFactory: Plain };
+  }
+}
+
+export class ClusterCarts extends ClusterPool {
+  override init() {
+    return poolOptions({ workerFactory: Cart, workerArgs: ['carts', false] });
+  }
+}
+export class ClusterCartsNoArgs extends ClusterPool {
+  // @ts-expect-error a cluster pool's init returning a literal without its workers' init args
+  override init() {
+    return { workerFactory: Cart };
+  }
+}
+
+// --- application members ---------------------------------------------------------------------------
+
+export const app: ApplicationSpec = {
+  name: 'shop',
+  group: [
+    memberSpec({ name: 'cart', factory: Cart, args: ['carts', false] }),
+    memberSpec({ name: 'plain', factory: Plain }),
+    // @ts-expect-error memberSpec: init needs (entities, crash), no args given
+    memberSpec({ name: 'cart2', factory: Cart }),
+    // @ts-expect-error memberSpec: args of the wrong types
+    memberSpec({ name: 'cart3', factory: Cart, args: [true, 'x'] }),
+    { name: 'literal', factory: Cart, args: ['carts', false] },
+    { name: 'literal-plain', factory: Plain },
+  ],
+};
+export const literalMember: ApplicationSpec = {
+  name: 'shop',
+  // @ts-expect-error a literal member without the args its init needs
+  group: [{ name: 'literal-cart', factory: Cart }],
+};
+
+// --- remote spawn with a typed factory (cluster) ---------------------------------------------------
+
+export async function remote(): Promise<void> {
+  const pid: PID = await cluster.spawnOn('b@localhost', Cart, {}, 'carts', false);
+  await cluster.spawnLeastLoaded(Cart, {}, 'carts', true);
+  await cluster.spawnOn('b@localhost', Plain);
+  // By name: untyped, as RemoteNode.spawn.
+  await cluster.spawnOn('b@localhost', 'cart', {}, 'anything');
+  // @ts-expect-error spawnOn with a factory: init needs (entities, crash)
+  await cluster.spawnOn('b@localhost', Cart, {});
+  // @ts-expect-error spawnOn with a factory: args of the wrong types
+  await cluster.spawnOn('b@localhost', Cart, {}, 1, 2);
+  // @ts-expect-error spawnLeastLoaded with a factory: init needs (entities, crash)
+  await cluster.spawnLeastLoaded(Cart);
+  void pid;
+}
