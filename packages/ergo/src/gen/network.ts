@@ -506,7 +506,8 @@ export interface NetworkOptions {
   routes?: { match: string; route: NetworkRoute; weight?: number }[];
   /**
    * Operations queued for one node while it is being connected (default 10000); more fail with
-   * `ERR_DIAL_QUEUE_FULL`.
+   * `ERR_DIAL_QUEUE_FULL`. Their bytes are bounded too, by `peerBufferLimit` (estimated before
+   * encoding): past it a send, call or response fails at once with `ERR_PEER_BUSY`.
    */
   dialQueueLimit?: number;
   /** Milliseconds to set up a connection (TCP, TLS and handshake; default 5000). ErrNoConnection after. */
@@ -524,12 +525,14 @@ export interface NetworkOptions {
    */
   peerStallTimeout?: number;
   /**
-   * Bytes one connection may hold in this process for its peer — packets encoded and not yet
-   * written, and bytes the socket (or the in-host ring) could not hand on because the peer does
-   * not read (default 8 MiB; an integer ≥ 1024, else ErrIncorrect). At the limit, sends, calls
-   * and responses to that node are refused at once with `ERR_PEER_BUSY` (a plain send is
-   * dropped, the sender sees the error); protocol packets (exits, termination notices, acks,
-   * heartbeats) always go. Port extension (docs/networking.md, "Back-pressure").
+   * Bytes this node may hold for one peer — packets encoded and not yet written, bytes the socket
+   * (or the in-host ring) could not hand on because the peer does not read, and the operations
+   * queued while the peer is being dialled or re-dialled (default 8 MiB; an integer ≥ 1024, else
+   * ErrIncorrect). At the limit, sends, calls and responses to that node are refused at once with
+   * `ERR_PEER_BUSY` (a plain send is dropped, the sender sees the error); protocol packets
+   * (exits, termination notices, acks, heartbeats) always go. One user packet larger than the
+   * limit still goes when no other user packet waits for the peer (protocol packets that wait do
+   * not count). Port extension (docs/networking.md, "Back-pressure").
    */
   peerBufferLimit?: number;
   proxyAccept?: { cookie?: string; flags?: NetworkProxyFlags };
@@ -586,6 +589,33 @@ export interface NetworkInfo {
   flags: NetworkFlags;
   enabledSpawn: { name: Atom; behavior: string; nodes: Atom[] }[];
   enabledApplicationStart: { name: Atom; nodes: Atom[] }[];
+  /**
+   * What this node accepted for each peer and dropped since the network started (port
+   * extension; absent where the network keeps no counts): see {@link UndeliveredInfo}.
+   */
+  undelivered?: UndeliveredInfo[];
+}
+
+/**
+ * Accepted and never delivered, per peer, since the network started (port extension,
+ * docs/networking.md "Pauses longer than detection").
+ */
+export interface UndeliveredInfo {
+  node: Atom;
+  /**
+   * Plain sends dropped: queued while the peer was being dialled when the dial failed, or refused
+   * when that queue was replayed on a busy connection (important sends and calls there fail to
+   * their sender with a code instead).
+   */
+  plainSends: number;
+  /**
+   * User packets (sends, calls, responses, events) a connection declared down had not delivered:
+   * unwritten, or written after the peer was last heard (an upper bound). The important sends and
+   * calls among them failed with `ERR_NO_CONNECTION`; the plain sends are lost.
+   */
+  downPackets: number;
+  /** Their bytes (for a connection that lost its last link: the bytes it still held unwritten). */
+  downBytes: number;
 }
 
 /** The network of a node (`gen.Network`), from `node.network()`. */

@@ -156,8 +156,25 @@ export function killProcess(node: NodeImpl, p: ProcessImpl): void {
         const err = ErrProcessTerminated.with(`${p.pid} was killed while waiting for a reply`);
         node.calls.failOwnedBy(p, err);
       }
+      failHeldCalls(node, p);
       armKillGrace(node, p);
       return;
+  }
+}
+
+/**
+ * A zombee can never answer (its handler's later return is ignored), so every call it holds —
+ * the one being handled, deferred ones, ones queued behind it, local or from another node —
+ * fails to its caller now, as Erlang's caller learns at once, not at its timeout or the end of
+ * the kill grace.
+ */
+function failHeldCalls(node: NodeImpl, p: ProcessImpl): void {
+  if (p.heldCalls === null && p.remoteHeld === null) return;
+  const err = callFailure(p, TerminateReasonKill);
+  if (p.heldCalls !== null) node.calls.failHeldBy(p, () => err);
+  if (p.remoteHeld !== null) {
+    for (const r of node.remoteRequests.takeHeldBy(p, () => true))
+      node.router.routeResponse(p.pid, r.caller, r.ref, false, err);
   }
 }
 

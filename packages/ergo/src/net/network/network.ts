@@ -63,6 +63,7 @@ import {
   refusal,
 } from './crossing.js';
 import { PendingConnection } from './pending.js';
+import { Undelivered } from './undelivered.js';
 import { Redialer } from './redial.js';
 import { HandshakeRefusals } from './refusals.js';
 import { RemoteNodeImpl } from './remote_node.js';
@@ -152,6 +153,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly core: NetworkCore;
   /** Re-dials the lost links of connections this node dialled. */
   private readonly redials: Redialer;
+  /** Plain sends and unwritten bytes accepted for a peer and dropped (counted, summed in warnings). */
+  private readonly undelivered: Undelivered;
 
   constructor(
     private readonly env: NetworkEnv,
@@ -160,6 +163,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.core = env.core;
     this.log = env.log;
     this.redials = new Redialer(env.log);
+    this.undelivered = new Undelivered(env.log);
     const v = networkSettings(options);
     this.modeValue = v.mode;
     this.cookieValue = v.cookie;
@@ -243,6 +247,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     const reason = ErrNodeTerminated.with(this.core.name());
     for (const d of this.dialling.values()) d.pending.fail(reason);
     this.dialling.clear();
+    this.undelivered.stop();
     this.crossings.clear();
     for (const c of [...this.connections.values()]) {
       // A socket that closed already emits no second 'close': waiting for one would hang stop.
@@ -283,8 +288,13 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private dial(name: Atom): Dialling {
     let d = this.dialling.get(name);
     if (d !== undefined) return d;
-    const pending = new PendingConnection(name, this.dialQueueLimit, this.log, (caller, options, err) =>
-      this.core.routeSendResponse(caller, caller, options, err, false),
+    const pending = new PendingConnection(
+      name,
+      this.dialQueueLimit,
+      this.log,
+      (caller, options, err) => this.core.routeSendResponse(caller, caller, options, err, false),
+      this.bufferLimit,
+      (peer, sends, reason) => this.undelivered.dropped(peer, sends, 0, reason),
     );
     const promise = this.establish(name).then(
       (conn) => {
@@ -495,9 +505,22 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     if (this.connections.get(peer) !== conn) return;
     this.connections.delete(peer);
     this.lastPeer = this.lastConn = null;
+    // What user packets it still held is never written: not carried to the next connection (the
+    // important sends and calls among them fail with the connection; plain sends are counted).
+    const undelivered = conn.userLedger.atDown;
+    if (undelivered.packets > 0 || undelivered.bytes > 0)
+      this.undelivered.lostAtDown(peer, undelivered.packets, undelivered.bytes);
+    const lostBytes = undelivered.packets === 0 ? undelivered.bytes : 0;
     // One warning per lost peer (the closed links and failed re-dials behind it log at debug);
     // a disconnect or stop of this side, or a stall (already warned of), is no news.
-    if (lost) this.log.warning('lost the connection to %s: %s', peer, reason.message);
+    if (lost && lostBytes > 0)
+      this.log.warning(
+        'lost the connection to %s: %s (%d bytes of user packets unwritten)',
+        peer,
+        reason.message,
+        lostBytes,
+      );
+    else if (lost) this.log.warning('lost the connection to %s: %s', peer, reason.message);
     else this.log.info('disconnected from %s: %s', peer, reason.message);
     if (disconnectChannel.hasSubscribers) disconnectChannel.publish({ node: this.core.name(), peer, reason });
     this.core.routeNodeDown(peer, reason);
@@ -756,6 +779,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       flags: this.flags,
       enabledSpawn: this.core.enabledSpawns(),
       enabledApplicationStart: this.core.enabledApplicationStarts(),
+      undelivered: this.undelivered.info(),
     };
   }
   mode(): NetworkMode {

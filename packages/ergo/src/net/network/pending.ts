@@ -1,10 +1,14 @@
 // The connection the router gets while the network is still dialling a node: it records every
-// operation (bounded by `dialQueueLimit`) and replays them in order on the real connection once
-// the handshake is done. If the node cannot be reached, operations that return a promise reject
-// with the dial error, calls fail with it too, plain sends are logged as dropped, and the node
-// goes down in the Core — nothing is lost silently. A call whose
-// replay fails (the real connection refuses it: too large, not encodable...) fails at once with
-// that error, not at its timeout.
+// operation and replays them in order on the real connection once the handshake is done. The
+// queue is bounded by `dialQueueLimit` operations and by the peer's byte bound (`peerBufferLimit`,
+// the operations' sizes estimated: estimate.ts), so a peer that is paused, declared down or
+// reconnecting costs the sender no more than a live connection does; past either bound a send,
+// call or response is refused at once. If the node cannot be reached, operations that return a
+// promise reject with the dial error, calls fail with it too, and plain sends are dropped and
+// counted (undelivered.ts: one summary warning per peer per interval); the node goes down in the
+// Core. A replayed operation the real connection refuses (peer busy, too large, not encodable...)
+// fails the same way at once — a call to its caller, an important send to its sender, a plain
+// send counted — so nothing accepted is lost without a word.
 
 import type { Atom } from '../../gen/atom.js';
 import type { RemoteApplicationStart, RemoteSpawnRequest } from '../../gen/core.js';
@@ -17,12 +21,17 @@ import type { MessageOptions } from '../../gen/options.js';
 import type { PID } from '../../gen/pid.js';
 import type { ProcessID } from '../../gen/processid.js';
 import type { Alias } from '../../gen/ref.js';
+import { ErrPeerBusy } from '../proto/flow.js';
+import { estimateOperation } from './estimate.js';
 
 /** Default bound of the operations queued for one node while it is being dialled. */
 export const DEFAULT_DIAL_QUEUE_LIMIT = 10_000;
 
 /** Code of the error a send gets when the dial queue of its node is full. */
 export const ErrDialQueueFull = new ErgoError('ERR_DIAL_QUEUE_FULL', 'dial queue full');
+
+/** Where a PendingConnection reports plain sends it dropped (Undelivered.dropped). */
+export type DroppedSends = (peer: Atom, sends: number, reason: string) => void;
 
 type Method = keyof Connection;
 
@@ -33,6 +42,22 @@ interface Op {
   reject: ((e: Error) => void) | null;
 }
 
+/** Operations that carry a user packet (sends, calls, responses, events): what the byte bound refuses. */
+const USER_OPS = new Set<Method>([
+  'sendPID',
+  'sendProcessID',
+  'sendAlias',
+  'sendEvent',
+  'sendResponse',
+  'sendResponseError',
+  'callPID',
+  'callProcessID',
+  'callAlias',
+]);
+
+/** Plain operations whose drop is a lost message (the others are protocol: links, exits...). */
+const isPlainSend = (m: Method): boolean => m.startsWith('send') && !m.startsWith('sendTerminate') && m !== 'sendExit';
+
 /**
  * A connection being set up. Lifecycle: created when the first operation for a node arrives;
  * {@link PendingConnection.ready} replays the queue on the real connection;
@@ -40,6 +65,8 @@ interface Op {
  */
 export class PendingConnection implements Connection {
   private queue: Op[] = [];
+  /** Estimated bytes of the user packets queued (estimate.ts). */
+  private bytes = 0;
 
   constructor(
     readonly peer: Atom,
@@ -50,6 +77,10 @@ export class PendingConnection implements Connection {
      * `err` (the Core's `routeSendResponse(..., ok = false)`).
      */
     private readonly failCall: (caller: PID, options: MessageOptions, err: Error) => void,
+    /** The peer's byte bound (NetworkOptions.peerBufferLimit). */
+    private readonly byteLimit: number = Number.MAX_SAFE_INTEGER,
+    /** Counts the plain sends dropped (undelivered.ts); without it, they are logged as before. */
+    private readonly dropped: DroppedSends | null = null,
   ) {}
 
   /** Operations waiting. */
@@ -57,9 +88,14 @@ export class PendingConnection implements Connection {
     return this.queue.length;
   }
 
+  /** Estimated bytes of the user packets waiting: at most the byte bound plus one packet. */
+  get queuedBytes(): number {
+    return this.bytes;
+  }
+
   /** Queues an operation that returns nothing (a send without an ack). */
   private pushPlain(method: Method, args: unknown[]): void {
-    this.checkRoom();
+    this.checkRoom(method, args);
     this.queue.push({ method, args, resolve: null, reject: null });
   }
 
@@ -69,25 +105,37 @@ export class PendingConnection implements Connection {
       this.pushPlain(method, args);
       return undefined;
     }
-    this.checkRoom();
+    this.checkRoom(method, args);
     return new Promise<never>((resolve, reject) => {
       this.queue.push({ method, args, resolve: resolve as (v: unknown) => void, reject });
     });
   }
 
-  private checkRoom(): void {
+  private checkRoom(method: Method, args: unknown[]): void {
     if (this.queue.length >= this.limit) {
       throw new ErgoError(
         ErrDialQueueFull.code,
         `${this.queue.length} operations wait for the connection to ${this.peer} (dialQueueLimit)`,
       );
     }
+    if (!USER_OPS.has(method)) return;
+    const size = estimateOperation(args);
+    // As on a live connection: one packet larger than the bound still goes when no other waits.
+    if (this.bytes > 0 && this.bytes + size > this.byteLimit) {
+      throw ErrPeerBusy.with(
+        `${this.peer} is being connected and ${this.bytes} bytes wait for it (peerBufferLimit ${this.byteLimit}): the packet was not sent`,
+      );
+    }
+    this.bytes += size;
   }
 
   /** Replays every queued operation on `conn`, in order. */
   ready(conn: Connection): void {
     const q = this.queue;
     this.queue = [];
+    this.bytes = 0;
+    let dropped = 0;
+    let why = '';
     for (const op of q) {
       try {
         const r = (conn[op.method] as (...a: unknown[]) => unknown)(...op.args);
@@ -99,9 +147,13 @@ export class PendingConnection implements Connection {
         const err = toError(e);
         if (op.reject !== null) op.reject(err);
         else if (op.method.startsWith('call')) this.failQueuedCall(op, err);
-        else this.log.warning('%s to %s after connecting failed: %s', op.method, this.peer, err.message);
+        else if (this.dropped !== null && isPlainSend(op.method)) {
+          dropped++;
+          why = err.message;
+        } else this.log.warning('%s to %s after connecting failed: %s', op.method, this.peer, err.message);
       }
     }
+    if (dropped > 0) this.dropped!(this.peer, dropped, `refused when replayed after connecting: ${why}`);
   }
 
   /** A replayed call threw: its caller gets the error now (args: from, to, options, request). */
@@ -126,14 +178,18 @@ export class PendingConnection implements Connection {
   fail(err: Error, again = false): void {
     const q = this.queue;
     this.queue = [];
+    this.bytes = 0;
     let dropped = 0;
+    let sends = 0;
     for (const op of q) {
       if (op.reject !== null) op.reject(err);
       // A call fails with the dial's own error (the registrar's, the route's...) at once: the
       // node-down that follows would only say "node is down".
       else if (op.method.startsWith('call')) this.failQueuedCall(op, err);
+      else if (this.dropped !== null && isPlainSend(op.method)) sends++;
       else dropped++;
     }
+    if (sends > 0) this.dropped!(this.peer, sends, `cannot connect: ${err.message}`);
     if (dropped === 0) return;
     if (again) this.log.debug('%d messages for %s dropped: %s', dropped, this.peer, err.message);
     else this.log.warning('%d messages for %s dropped: %s', dropped, this.peer, err.message);

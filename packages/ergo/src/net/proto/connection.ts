@@ -22,7 +22,7 @@ import type { NetworkFlags } from '../edf/framework.js';
 import type { WireError } from '../error.js';
 import type { HandshakeResult } from '../handshake/handshake.js';
 import { type EnpMessageOptions } from './encoder.js';
-import { DEFAULT_PEER_BUFFER_LIMIT, flushThreshold, peerBusy } from './flow.js';
+import { DEFAULT_PEER_BUFFER_LIMIT, flushThreshold, peerBusy, userBytesOn, UserPacketLedger } from './flow.js';
 import { Heartbeat } from './heartbeat.js';
 import { InboundDispatcher, type AnsweredRequest } from './inbound.js';
 import { EnpLink, type LinkCodec, type LinkOwner } from './link.js';
@@ -305,17 +305,26 @@ export class EnpConnection implements Connection, LinkOwner {
 
   /**
    * After a user packet was encoded into `link` from `mark` on: takes it back and throws
-   * ErrPeerBusy if it brings the queue over the limit (a packet larger than the limit still goes
-   * when nothing else waits); writes the link at once when its batch is large.
+   * ErrPeerBusy if it brings the queue over the limit — unless no user packet waits on any link:
+   * a packet larger than the limit still goes then, whatever protocol packets (a heartbeat, an
+   * ack) happen to wait; writes the link at once when its batch is large.
    */
   private admit(link: EnpLink, queued: number, mark: number): void {
     const pending = link.enc.pending;
-    if (queued > 0 && queued + pending - mark > this.bufferLimit) {
+    const added = pending - mark;
+    if (queued + added > this.bufferLimit && userBytesOn(this.links) > 0) {
       link.enc.truncate(mark);
       throw peerBusy(this.peer, queued, this.bufferLimit);
     }
+    link.userPending += added;
+    this.userLedger.admitted(added);
     if (pending >= this.flushAt) link.flushNow();
   }
+
+  /** User packets admitted, and those a down left undelivered (flow.ts). */
+  readonly userLedger = new UserPacketLedger();
+  /** HeartbeatHost: the peer ran since the last check (the ledger marks its counts). */
+  readonly heard = (): void => this.userLedger.heard();
 
   // --- heartbeat (heartbeat.ts) ---------------------------------------------------------------------
 
@@ -359,7 +368,9 @@ export class EnpConnection implements Connection, LinkOwner {
     const reason = ErrNoConnection.with(
       `${this.peer} stalled: nothing read from it for ${Math.round(ms)} ms, heartbeats unanswered (peerStallTimeout ${this.stallTimeout} ms)`,
     );
-    this.log.warning('connection to %s declared down: %s', this.peer, reason.message);
+    const lost = this.userLedger.down(userBytesOn(this.links));
+    const what = `${lost.packets} user packets (${lost.bytes} bytes) sent since it was last heard are not delivered`;
+    this.log.warning('connection to %s declared down: %s (%s)', this.peer, reason.message, what);
     this.down(reason);
     // Its sockets may never drain: no graceful end.
     for (const l of [...this.links]) l.destroy();
@@ -755,8 +766,10 @@ export class EnpConnection implements Connection, LinkOwner {
     // At debug: a lost peer is told once, by the network's line for the connection; a link lost
     // while the others live is re-dialled, and only a failed re-dial is worth a warning.
     if (reason !== null) this.log.debug('link %s to %s closed: %s', link.dsn, this.peer, reason.message);
-    if (this.links.length === 0) this.down(reason ?? ErrNoConnection.with(`${this.peer} closed the connection`), true);
-    else if (this.alive) this.host.linkLost(this);
+    if (this.links.length === 0) {
+      if (this.alive) this.userLedger.atDown.bytes = link.userQueued;
+      this.down(reason ?? ErrNoConnection.with(`${this.peer} closed the connection`), true);
+    } else if (this.alive) this.host.linkLost(this);
   }
 
   onOrphanBytes(link: EnpLink, bytes: Buffer): void {

@@ -49,3 +49,56 @@ export function checkBufferLimit(value: number | undefined): number {
 export function flushThreshold(limit: number): number {
   return Math.max(1024, Math.min(256 * 1024, limit >>> 2));
 }
+
+/** A count of user packets and their bytes. */
+export interface PacketCount {
+  packets: number;
+  bytes: number;
+}
+
+/**
+ * The user packets (sends, calls, responses, events) one connection admitted, and what a down
+ * left undelivered. A connection declared down (a stall) is not carried over to the next one:
+ * its sockets are reset, so the packets never written, and those written after the peer was last
+ * heard (a stopped peer read none of them), are not delivered. The important sends and calls
+ * among them fail with the connection (ERR_NO_CONNECTION, at once); the plain sends are lost, and
+ * this count tells them. The heartbeat's checks that heard from the peer mark the counts; a down
+ * takes the packets since the mark before last (one check of margin, so it is an upper bound).
+ * Lifecycle: one per connection.
+ */
+export class UserPacketLedger {
+  private packets = 0;
+  private bytes = 0;
+  private readonly older: PacketCount = { packets: 0, bytes: 0 };
+  private readonly newer: PacketCount = { packets: 0, bytes: 0 };
+  /** What the down left undelivered (0 after a graceful end, which writes everything). */
+  readonly atDown: PacketCount = { packets: 0, bytes: 0 };
+
+  /** One user packet of `bytes` went into a link. */
+  admitted(bytes: number): void {
+    this.packets++;
+    this.bytes += bytes;
+  }
+
+  /** A heartbeat check heard from the peer: what was admitted until now may have reached it. */
+  heard(): void {
+    this.older.packets = this.newer.packets;
+    this.older.bytes = this.newer.bytes;
+    this.newer.packets = this.packets;
+    this.newer.bytes = this.bytes;
+  }
+
+  /** The connection was declared down with `unwritten` user bytes still held: fills {@link atDown}. */
+  down(unwritten: number): PacketCount {
+    this.atDown.packets = this.packets - this.older.packets;
+    this.atDown.bytes = Math.max(this.bytes - this.older.bytes, unwritten);
+    return this.atDown;
+  }
+}
+
+/** What user packets hold on `links` (EnpLink.userQueued): a packet being admitted is not in it yet. */
+export function userBytesOn(links: readonly { readonly userQueued: number }[]): number {
+  let q = 0;
+  for (const l of links) q += l.userQueued;
+  return q;
+}

@@ -24,6 +24,8 @@ export interface HeartbeatHost {
   probe(): void;
   /** Nothing was read from the peer for `ms`: the connection is to be declared down. */
   stalled(ms: number): void;
+  /** A check found bytes read from the peer since the one before: the peer ran meanwhile. */
+  heard?(): void;
 }
 
 /**
@@ -79,6 +81,7 @@ export class Heartbeat {
     const selfStalled = now - this.#lastTick >= 2 * this.#interval;
     this.#lastTick = now;
     if (bytesIn !== this.#seenIn || selfStalled) {
+      if (bytesIn !== this.#seenIn) h.heard?.();
       this.#seenIn = bytesIn;
       this.#heardAt = now;
     }

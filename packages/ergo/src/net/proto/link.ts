@@ -111,6 +111,10 @@ export class EnpLink {
   #waiting: Uint8Array[] = [];
   bytesIn = 0;
   bytesOut = 0;
+  /** Bytes of user packets (sends, calls, responses, events) encoded and not written yet. */
+  userPending = 0;
+  /** Bytes of user packets written since the socket was last seen empty (see userQueued). */
+  #userWritten = 0;
   /**
    * A link the peer joined to a connection this node accepted, not used for sending until the
    * peer's first packet on it shows the peer kept it (EnpConnection.addLink).
@@ -196,10 +200,14 @@ export class EnpLink {
       // Another link writes them, maybe later: hand over a copy.
       const copy = Buffer.from(out);
       enc.release(false);
+      this.userPending = 0;
       this.owner.onOrphanBytes(this, copy);
       return;
     }
     this.bytesOut += out.length;
+    if (s.writableLength === 0) this.#userWritten = 0;
+    this.#userWritten += this.userPending;
+    this.userPending = 0;
     s.write(out);
     enc.release(s.writableLength > 0);
   }
@@ -211,6 +219,18 @@ export class EnpLink {
    */
   get queued(): number {
     return this.enc.pending + this.socket.writableLength;
+  }
+
+  /**
+   * The part of {@link queued} that user packets make: what is encoded of them, plus what the
+   * socket still holds of those written (at most all it holds; nothing once it is empty).
+   * Protocol packets (heartbeats, acks, exits) are not in it: whether a packet larger than the
+   * buffer limit may go turns on this, never on a heartbeat that happens to wait.
+   */
+  get userQueued(): number {
+    const w = this.socket.writableLength;
+    if (w === 0) this.#userWritten = 0;
+    return this.userPending + Math.min(this.#userWritten, w);
   }
 
   /**
