@@ -19,6 +19,8 @@ import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrLeaseHeld, ErrStaleToken } from './errors.js';
 import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
+import { bindReminders, deliverReminder, isReminderFire } from './reminders.js';
+import type { ReminderScheduler } from './reminder_scheduler.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
@@ -37,6 +39,8 @@ export interface HostRuntime {
   log(format: string, ...args: unknown[]): void;
   /** Keeps a lease release of a hand-off until it settles (a drain waits for every one). */
   track(release: Promise<void>): void;
+  /** The node's reminder scheduler (undefined: the store keeps no reminders). */
+  readonly reminders: ReminderScheduler | undefined;
 }
 
 /** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
@@ -184,6 +188,9 @@ export class EntityHost extends Actor {
         version: () => this.#version,
         token: () => this.#token,
       });
+      const lease = this.#lease;
+      const fence = () => ({ token: this.#token, ...(lease === undefined ? {} : { lease }) });
+      if (rt.reminders !== undefined) bindReminders(e, rt.reminders.binding(kind, key, fence));
       // Accepted messages a previous activation did not process: in the order they were accepted.
       for (const m of await fromStore(rt.measuredStore.inbox(id))) await this.#durable(m.id, m.message);
     } catch (err) {
@@ -332,7 +339,8 @@ export class EntityHost extends Actor {
   /** A durable message: accepted into the store's inbox, acknowledged, then processed. */
   async #accept(from: PID, ref: Ref, env: DurableEnvelope): Promise<unknown> {
     if (from.node !== this.pid.node) {
-      const issue = this.#kind.protocol.checkMessage(env.message);
+      // A reminder's fire comes from the scheduler of the member that owns the key's shard.
+      const issue = isReminderFire(env.message) ? undefined : this.#kind.protocol.checkMessage(env.message);
       if (issue !== undefined) {
         this.sendResponseError(from, ref, ErrProtocolViolation.with(`entity ${this.#kind.name}: ${issue.message}`));
         return undefined;
@@ -364,7 +372,8 @@ export class EntityHost extends Actor {
     // Already processed (replayed by a restart after the write but before the inbox row went):
     // the store removed the row in the same transaction, so this only guards a re-sent Drain.
     if (await fromStore(this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id))) return;
-    await this.#entity.handleMessage(message as never);
+    if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
+    else await this.#entity.handleMessage(message as never);
     await this.#save(id);
   }
 

@@ -32,6 +32,16 @@ import {
   type StoredState,
   type WriteRequest,
 } from './store.js';
+import {
+  checkCancel,
+  checkPut,
+  checkShards,
+  type NewReminder,
+  type ReminderFence,
+  type ReminderStore,
+  type StoredReminder,
+} from './reminder_store.js';
+import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -96,12 +106,13 @@ CREATE TABLE IF NOT EXISTS entity_processed (
  * `close()` (idempotent). Safe to share between OS processes on one host (not over a network
  * file system: SQLite's locks need a local disk).
  */
-export class SqliteStore implements EntityStore {
+export class SqliteStore implements EntityStore, ReminderStore {
   readonly name: string;
   readonly #db: Database;
   readonly #values: Values;
   #closed = false;
   readonly #q: Record<string, Statement>;
+  readonly #reminders: SqliteReminders;
 
   private constructor(path: string, db: Database, codec: StoreCodec) {
     this.name = `sqlite:${path}`;
@@ -131,6 +142,7 @@ export class SqliteStore implements EntityStore {
       processedGet: p('SELECT 1 AS one FROM entity_processed WHERE kind = ? AND key = ? AND id = ?'),
       processedPut: p('INSERT INTO entity_processed (kind, key, id, version) VALUES (?, ?, ?, ?)'),
     };
+    this.#reminders = new SqliteReminders({ prepare: p, tx: (fn) => this.#tx(fn), values: this.#values });
   }
 
   /**
@@ -155,6 +167,7 @@ export class SqliteStore implements EntityStore {
       if (path !== ':memory:') db.exec('PRAGMA journal_mode = WAL');
       db.exec(`PRAGMA synchronous = ${sync.toUpperCase()}`);
       db.exec(SCHEMA);
+      db.exec(SQLITE_REMINDER_SCHEMA);
       return new SqliteStore(path, db, options.codec ?? jsonCodec);
     } catch (e) {
       db.close();
@@ -283,6 +296,52 @@ export class SqliteStore implements EntityStore {
       checkId(id);
       return this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined;
     });
+  }
+
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
+    return this.#op('putReminders', () => {
+      checkPut(id, fence, reminders);
+      this.#reminders.put(id, fence, reminders);
+    });
+  }
+
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
+    return this.#op('cancelReminder', () => {
+      checkCancel(id, fence, name);
+      return this.#reminders.cancel(id, fence, name);
+    });
+  }
+
+  dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
+    return this.#op('dueReminders', () => {
+      checkShards(shards, limit);
+      return this.#reminders.due(shards, until, limit);
+    });
+  }
+
+  nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
+    return this.#op('nextReminderDue', () => {
+      checkShards(shards);
+      return this.#reminders.next(shards, after);
+    });
+  }
+
+  advanceReminder(
+    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
+    nextDueAt: number | undefined,
+  ): Promise<boolean> {
+    return this.#op('advanceReminder', () => this.#reminders.advance(r, nextDueAt));
+  }
+
+  reminders(id: EntityId): Promise<StoredReminder[]> {
+    return this.#op('reminders', () => {
+      checkId(id);
+      return this.#reminders.ofKey(id);
+    });
+  }
+
+  reminderCount(): Promise<number> {
+    return this.#op('reminderCount', () => this.#reminders.count());
   }
 
   close(): Promise<void> {

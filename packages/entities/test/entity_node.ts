@@ -19,6 +19,7 @@ import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
 import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
 import { counterKind } from './counter.js';
+import { timerKind } from './timer_kind.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -91,9 +92,11 @@ if (fromLeader) {
   await node.spawnRegister('members', () => new Members(), {}, bootstrap);
 }
 const kind = counterKind(Number(env('ENT_PASSIVATE_MS')));
+/** The reminder tests' kind (entities.reminders.dist.test.ts), driven by the 'timer' command. */
+const timer = timerKind(Number(env('ENT_PASSIVATE_MS')));
 const entities = await startEntities(node, {
   store,
-  kinds: [kind],
+  kinds: [kind, timer],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -103,7 +106,7 @@ const entities = await startEntities(node, {
 
 interface Command {
   id: number;
-  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop' | 'nodestop' | 'drain' | 'stats' | 'unstall';
+  cmd: 'call' | 'timer' | 'durable' | 'members' | 'local' | 'stop' | 'nodestop' | 'drain' | 'stats' | 'unstall';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -113,6 +116,8 @@ async function run(c: Command): Promise<unknown> {
   switch (c.cmd) {
     case 'call':
       return entities.call(entity(kind, c.key!), c.req as 'get', { timeout: 20_000 });
+    case 'timer':
+      return entities.call(entity(timer, c.key!), c.req as 'fired', { timeout: 20_000 });
     case 'durable':
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'members':
