@@ -109,6 +109,19 @@ export function leaseLost(detail: string): Error {
   return reason;
 }
 
+/** Errors a call handler threw to refuse the call (see {@link refuseCall}). */
+const refusals = new WeakSet<Error>();
+
+/**
+ * Marks `err` as a refusal of the call being handled: the host answers the caller with it and the
+ * activation goes on (another error thrown by a call handler ends the activation). For refusals
+ * decided before any state change (a durable state machine's call in a state without a handler).
+ */
+export function refuseCall<E extends Error>(err: E): E {
+  refusals.add(err);
+  return err;
+}
+
 /** Errors a store operation rejected with (not the entity's own code): logged, not a panic. */
 const storeErrors = new WeakSet<object>();
 
@@ -330,10 +343,25 @@ export class EntityHost extends Actor {
         this.sendResponseError(from, ref, err as Error);
         return leaseLost((err as Error).message);
       }
+      if (err instanceof Error && refusals.has(err)) return this.#refused(from, ref, err);
       if (!isStoreError(err)) throw err;
       this.sendResponseError(from, ref, err);
       return this.#storeFailed('call', err);
     }
+  }
+
+  /** A refused call: what the handler changed before refusing is saved, then the caller gets the refusal. */
+  async #refused(from: PID, ref: Ref, err: Error): Promise<unknown> {
+    try {
+      await this.#saveIfChanged(undefined);
+    } catch (e) {
+      this.sendResponseError(from, ref, e as Error);
+      if (ErrStaleToken.is(e)) return leaseLost((e as Error).message);
+      if (isStoreError(e)) return this.#storeFailed('call', e);
+      throw e;
+    }
+    this.sendResponseError(from, ref, err);
+    return undefined;
   }
 
   /** A durable message: accepted into the store's inbox, acknowledged, then processed. */

@@ -61,3 +61,10 @@ export {
   type EntityInspection,
   type ShardTable,
 } from './inspect.js';
+export {
+  defineDurableStateMachine,
+  durableSpec,
+  type DurableMachineRecord,
+  type DurableStateMachineOptions,
+  type DurableTimer,
+} from './durable_state_machine.js';
