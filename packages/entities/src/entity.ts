@@ -8,6 +8,8 @@ import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, RequestOf } from '
 
 import { ErrEntityIncorrect } from './errors.js';
 import { checkKey } from './store.js';
+import { checkReminderSchemas } from './reminder_store.js';
+import type { ReminderSchemas } from './reminders.js';
 
 /** Longest kind name, in UTF-8 bytes (a kind and a key make a process name, an atom ≤ 255 bytes). */
 export const MAX_KIND_LENGTH = 40;
@@ -102,6 +104,8 @@ export interface EntityKindOptions<P extends AnyProtocol, S> {
   readonly initialState: (key: string) => S;
   /** Passivate an entity idle this long, in ms (default 60 000; 0 never passivates). */
   readonly passivateAfterMs?: number;
+  /** The kind's durable reminder types, a payload schema each (its entity extends `ReminderEntity`). */
+  readonly reminders?: ReminderSchemas;
 }
 
 /** Defaults of {@link EntityKindOptions}. */
@@ -119,6 +123,8 @@ export interface EntityKind<P extends AnyProtocol = AnyProtocol, S = unknown> {
   readonly initialState: (key: string) => S;
   /** Idle time before passivation, in ms (0: never). */
   readonly passivateAfterMs: number;
+  /** The kind's durable reminder types (none: its entities cannot `remind`). */
+  readonly reminders?: ReminderSchemas;
 }
 
 const encoder = new TextEncoder();
@@ -156,12 +162,14 @@ export function defineEntity<P extends AnyProtocol, S>(
   if (typeof options.entity !== 'function') throw ErrEntityIncorrect.with(`kind ${name}: entity must be a class`);
   if (typeof options.initialState !== 'function')
     throw ErrEntityIncorrect.with(`kind ${name}: initialState must be a function`);
+  checkReminderSchemas(name, options.reminders);
   return Object.freeze({
     name,
     protocol: options.protocol,
     entity: options.entity,
     initialState: options.initialState,
     passivateAfterMs,
+    ...(options.reminders === undefined ? {} : { reminders: options.reminders }),
   });
 }
 

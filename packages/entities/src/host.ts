@@ -23,6 +23,8 @@ import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
+import { bindReminders, deliverReminder, isReminderFire } from './reminders.js';
+import type { ReminderScheduler } from './reminder_scheduler.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
@@ -45,6 +47,8 @@ export interface HostRuntime {
   log(format: string, ...args: unknown[]): void;
   /** Keeps a lease release of a hand-off until it settles (a drain waits for every one). */
   track(release: Promise<void>): void;
+  /** The node's reminder scheduler (undefined: the store keeps no reminders). */
+  readonly reminders: ReminderScheduler | undefined;
 }
 
 /** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
@@ -130,6 +134,19 @@ export function leaseLost(detail: string): Error {
   const reason = TerminateReasonShutdown.with(detail);
   lostReasons.set(reason, detail);
   return reason;
+}
+
+/** Errors a call handler threw to refuse the call (see {@link refuseCall}). */
+const refusals = new WeakSet<Error>();
+
+/**
+ * Marks `err` as a refusal of the call being handled: the host answers the caller with it and the
+ * activation goes on (another error thrown by a call handler ends the activation). For refusals
+ * decided before any state change (a durable state machine's call in a state without a handler).
+ */
+export function refuseCall<E extends Error>(err: E): E {
+  refusals.add(err);
+  return err;
 }
 
 /** Errors a store operation rejected with (not the entity's own code): logged, not a panic. */
@@ -218,6 +235,9 @@ export class EntityHost extends Actor {
           token: () => this.#token,
         });
       }
+      const lease = this.#lease;
+      const fence = () => ({ token: this.#token, ...(lease === undefined ? {} : { lease }) });
+      if (rt.reminders !== undefined) bindReminders(this.#entity, rt.reminders.binding(kind, key, fence));
       // Accepted messages a previous activation did not process: in the order they were accepted.
       for (const m of await fromStore(rt.measuredStore.inbox(id))) await this.#durable(m.id, m.message);
     } catch (err) {
@@ -376,16 +396,32 @@ export class EntityHost extends Actor {
         this.sendResponseError(from, ref, err as Error);
         return undefined;
       }
+      if (err instanceof Error && refusals.has(err)) return this.#refused(from, ref, err);
       if (!isStoreError(err)) throw err;
       this.sendResponseError(from, ref, err);
       return this.#storeFailed('call', err);
     }
   }
 
+  /** A refused call: what the handler changed before refusing is saved, then the caller gets the refusal. */
+  async #refused(from: PID, ref: Ref, err: Error): Promise<unknown> {
+    try {
+      await this.#saveIfChanged(undefined);
+    } catch (e) {
+      this.sendResponseError(from, ref, e as Error);
+      if (ErrStaleToken.is(e)) return leaseLost((e as Error).message);
+      if (isStoreError(e)) return this.#storeFailed('call', e);
+      throw e;
+    }
+    this.sendResponseError(from, ref, err);
+    return undefined;
+  }
+
   /** A durable message: accepted into the store's inbox, acknowledged, then processed. */
   async #accept(from: PID, ref: Ref, env: DurableEnvelope): Promise<unknown> {
     if (from.node !== this.pid.node) {
-      const issue = this.#kind.protocol.checkMessage(env.message);
+      // A reminder's fire comes from the scheduler of the member that owns the key's shard.
+      const issue = isReminderFire(env.message) ? undefined : this.#kind.protocol.checkMessage(env.message);
       if (issue !== undefined) {
         this.sendResponseError(from, ref, ErrProtocolViolation.with(`entity ${this.#kind.name}: ${issue.message}`));
         return undefined;
@@ -418,7 +454,8 @@ export class EntityHost extends Actor {
     // the store removed the row in the same transaction, so this only guards a re-sent Drain.
     if (await fromStore(this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id))) return;
     if (this.#journal !== undefined) return this.#durableEvents(this.#journal, id, message);
-    await this.#entity.handleMessage(message as never);
+    if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
+    else await this.#entity.handleMessage(message as never);
     await this.#save(id);
   }
 
@@ -484,7 +521,8 @@ export class EntityHost extends Actor {
   async #durableEvents(j: JournalActivation, id: string, message: unknown): Promise<void> {
     j.beginDurable(id);
     try {
-      await this.#entity.handleMessage(message as never);
+      if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
+      else await this.#entity.handleMessage(message as never);
       await j.endDurable();
     } finally {
       j.resetDurable();

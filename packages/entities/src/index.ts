@@ -37,6 +37,28 @@ export {
 } from './runtime.js';
 export { SHARD_LEASE_KIND } from './leases.js';
 export {
+  ReminderEntity,
+  type ReminderFire,
+  type ReminderName,
+  type ReminderSchemas,
+  type ReminderWhen,
+} from './reminders.js';
+export {
+  MAX_REMINDER_BATCH,
+  MAX_REMINDER_NAME_BYTES,
+  isReminderStore,
+  type NewReminder,
+  type ReminderFence,
+  type ReminderStore,
+  type StoredReminder,
+} from './reminder_store.js';
+export {
+  REMINDER_DEFAULTS,
+  REMINDER_LATENESS_BUCKETS,
+  type ReminderOptions,
+  type ReminderStats,
+} from './reminder_scheduler.js';
+export {
   inspectEntities,
   inspectEntity,
   renderState,
@@ -74,3 +96,10 @@ export {
   type KindEvent,
   type ProjectionOptions,
 } from './projection.js';
+export {
+  defineDurableStateMachine,
+  durableSpec,
+  type DurableMachineRecord,
+  type DurableStateMachineOptions,
+  type DurableTimer,
+} from './durable_state_machine.js';

@@ -42,6 +42,16 @@ import {
   type StoredState,
   type WriteRequest,
 } from './store.js';
+import {
+  checkCancel,
+  checkPut,
+  checkShards,
+  type NewReminder,
+  type ReminderFence,
+  type ReminderStore,
+  type StoredReminder,
+} from './reminder_store.js';
+import { PostgresReminders, postgresReminderSchema } from './postgres_reminders.js';
 
 /** Options of {@link PostgresStore.open}. */
 export interface PostgresStoreOptions {
@@ -90,7 +100,7 @@ CREATE TABLE IF NOT EXISTS ${p}inbox (
 CREATE TABLE IF NOT EXISTS ${p}processed (
   kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, version BIGINT NOT NULL,
   PRIMARY KEY (kind, key, id));
-`;
+${postgresReminderSchema(p)}`;
 }
 
 type Client = pg.PoolClient;
@@ -100,7 +110,7 @@ type Client = pg.PoolClient;
  * {@link PostgresStore.open}, which creates the tables when missing; close with `close()`
  * (idempotent; it ends the pool). Every member of a cluster opens the same database.
  */
-export class PostgresStore implements EntityStore {
+export class PostgresStore implements EntityStore, ReminderStore {
   readonly name: string;
   readonly #pool: pg.Pool;
   readonly #values: Values;
@@ -109,6 +119,7 @@ export class PostgresStore implements EntityStore {
   readonly #j: { tags: string; offsets: string; lock: string };
   #closed = false;
   #closing: Promise<void> | undefined;
+  readonly #reminders: PostgresReminders;
 
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
     this.name = name;
@@ -122,6 +133,13 @@ export class PostgresStore implements EntityStore {
       processed: `${prefix}processed`,
     };
     this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
+    this.#reminders = new PostgresReminders({
+      pool,
+      tx: (kind, key, fn) => this.#tx(kind, key, fn),
+      values: this.#values,
+      leases: this.#t.leases,
+      reminders: `${prefix}reminders`,
+    });
   }
 
   /**
@@ -458,6 +476,52 @@ export class PostgresStore implements EntityStore {
       ]);
       return r.rows.length > 0;
     });
+  }
+
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
+    return this.#op('putReminders', () => {
+      checkPut(id, fence, reminders);
+      return this.#reminders.put(id, fence, reminders);
+    });
+  }
+
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
+    return this.#op('cancelReminder', () => {
+      checkCancel(id, fence, name);
+      return this.#reminders.cancel(id, fence, name);
+    });
+  }
+
+  dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
+    return this.#op('dueReminders', () => {
+      checkShards(shards, limit);
+      return this.#reminders.due(shards, until, limit);
+    });
+  }
+
+  nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
+    return this.#op('nextReminderDue', () => {
+      checkShards(shards);
+      return this.#reminders.next(shards, after);
+    });
+  }
+
+  advanceReminder(
+    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
+    nextDueAt: number | undefined,
+  ): Promise<boolean> {
+    return this.#op('advanceReminder', () => this.#reminders.advance(r, nextDueAt));
+  }
+
+  reminders(id: EntityId): Promise<StoredReminder[]> {
+    return this.#op('reminders', () => {
+      checkId(id);
+      return this.#reminders.ofKey(id);
+    });
+  }
+
+  reminderCount(): Promise<number> {
+    return this.#op('reminderCount', () => this.#reminders.count());
   }
 
   close(): Promise<void> {

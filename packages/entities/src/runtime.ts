@@ -63,6 +63,9 @@ import { Leases, SHARD_LEASE_KIND } from './leases.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
+import { isReminderStore } from './reminder_store.js';
+import { ReminderScheduler, type ReminderOptions } from './reminder_scheduler.js';
+import type { ReminderEnvelope } from './reminders.js';
 
 /** The diagnostics channel the runtime publishes {@link EntityEvent}s on. */
 export const ENTITIES_CHANNEL = 'ergo-ts:entities';
@@ -132,6 +135,11 @@ export interface EntitiesOptions {
    * states. Default true; false on nodes whose states hold secrets (facts still show).
    */
   readonly inspectState?: boolean;
+  /**
+   * The reminder scheduler's settings (docs/entities.md, "Reminders"); it runs when the store
+   * keeps reminders (SqliteStore, PostgresStore).
+   */
+  readonly reminders?: ReminderOptions;
 }
 
 /** Defaults of {@link EntitiesOptions}. */
@@ -219,6 +227,8 @@ export class Entities implements HostRuntime, StoppableRuntime {
   #stopping: Promise<void> | undefined;
   #stopped = false;
   #onEmpty: (() => void) | undefined;
+  /** @internal The reminder scheduler (undefined when the store keeps no reminders). */
+  readonly reminders: ReminderScheduler | undefined;
 
   /**
    * @internal The clock of passivation and lease renewal (clock.ts): the wall clock, or the test
@@ -275,6 +285,20 @@ export class Entities implements HostRuntime, StoppableRuntime {
       },
       stopped: () => this.#stopped,
     });
+    const store = options.store;
+    this.reminders = isReminderStore(store)
+      ? new ReminderScheduler(
+          {
+            store,
+            log: node.log,
+            shards: this.#shards,
+            kind: (name) => this.#kinds.get(name),
+            owned: () => this.#owned,
+            deliver: (kind, key, fire, timeout) => this.#deliverReminder(kind, key, fire, timeout),
+          },
+          options.reminders,
+        )
+      : undefined;
     this.#timers.push(every(this.clock, renewMs, () => this.#leases.renew()));
     if (this.#membership.probed) {
       // Probes dial real nodes: wall-clock time, whatever the clock of the runtime's own timing.
@@ -294,8 +318,14 @@ export class Entities implements HostRuntime, StoppableRuntime {
     await this.#startApplication();
     await this.#membership.read();
     this.#observeMembers();
+    this.reminders?.start();
     this.#membership.probe();
     this.#membership.tell({ '~entity': 'hello', node: this.node.name });
+  }
+
+  /** A reminder's fire to its entity: a durable message whose id is the fire's. */
+  #deliverReminder(kind: string, key: string, fire: ReminderEnvelope, timeout: number): Promise<unknown> {
+    return this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout });
   }
 
   /**
@@ -350,6 +380,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
       store: m.store,
       storeInFlight: m.inFlight,
       storeOldestInFlightMs: m.oldestMs,
+      ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
     };
   }
 
@@ -373,6 +404,8 @@ export class Entities implements HostRuntime, StoppableRuntime {
       for (const [kind, keys] of this.#active)
         for (const [key, { pid }] of keys) if (!owned.has(shardOf(key, this.#shards))) this.#handOff(kind, key, pid);
     if (!first && !this.#stopped && this.#draining === undefined) this.#leases.releaseLost();
+    // The reminders of shards gained are due here now: scan at once.
+    if (!first) this.reminders?.kick();
     return members;
   }
 
@@ -566,6 +599,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
   async #stop(): Promise<void> {
     if (this.node.isAlive()) await this.drain();
     this.#stopped = true;
+    this.reminders?.stop();
     for (const cancel of this.#timers) cancel();
     if (this.#count() > 0) {
       const empty = this.#whenEmpty();

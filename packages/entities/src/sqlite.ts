@@ -43,6 +43,16 @@ import {
   type StoredState,
   type WriteRequest,
 } from './store.js';
+import {
+  checkCancel,
+  checkPut,
+  checkShards,
+  type NewReminder,
+  type ReminderFence,
+  type ReminderStore,
+  type StoredReminder,
+} from './reminder_store.js';
+import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -112,7 +122,7 @@ CREATE TABLE IF NOT EXISTS entity_processed (
  * `close()` (idempotent). Safe to share between OS processes on one host (not over a network
  * file system: SQLite's locks need a local disk).
  */
-export class SqliteStore implements EntityStore {
+export class SqliteStore implements EntityStore, ReminderStore {
   readonly name: string;
   readonly #db: Database;
   readonly #values: Values;
@@ -120,6 +130,7 @@ export class SqliteStore implements EntityStore {
   readonly #q: Record<string, Statement>;
   /** Operations waiting for another process's write lock (sqlite_busy.ts). */
   readonly #busy: BusyRetry;
+  readonly #reminders: SqliteReminders;
 
   private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
@@ -167,6 +178,7 @@ export class SqliteStore implements EntityStore {
       processedGet: p('SELECT 1 AS one FROM entity_processed WHERE kind = ? AND key = ? AND id = ?'),
       processedPut: p('INSERT INTO entity_processed (kind, key, id, version) VALUES (?, ?, ?, ?)'),
     };
+    this.#reminders = new SqliteReminders({ prepare: p, tx: (fn) => this.#tx(fn), values: this.#values });
   }
 
   /**
@@ -192,6 +204,7 @@ export class SqliteStore implements EntityStore {
       db.exec(`PRAGMA synchronous = ${sync.toUpperCase()}`);
       db.exec(SCHEMA);
       migrateJournal(db);
+      db.exec(SQLITE_REMINDER_SCHEMA);
       // From now on SQLite never sleeps on the event loop: a busy operation is retried from timers.
       db.exec('PRAGMA busy_timeout = 0');
       return new SqliteStore(path, db, options.codec ?? jsonCodec, busy);
@@ -395,6 +408,64 @@ export class SqliteStore implements EntityStore {
       },
       false,
     );
+  }
+
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
+    return this.#op('putReminders', () => {
+      checkPut(id, fence, reminders);
+      this.#reminders.put(id, fence, reminders);
+    });
+  }
+
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
+    return this.#op('cancelReminder', () => {
+      checkCancel(id, fence, name);
+      return this.#reminders.cancel(id, fence, name);
+    });
+  }
+
+  dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
+    return this.#op(
+      'dueReminders',
+      () => {
+        checkShards(shards, limit);
+        return this.#reminders.due(shards, until, limit);
+      },
+      false,
+    );
+  }
+
+  nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
+    return this.#op(
+      'nextReminderDue',
+      () => {
+        checkShards(shards);
+        return this.#reminders.next(shards, after);
+      },
+      false,
+    );
+  }
+
+  advanceReminder(
+    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
+    nextDueAt: number | undefined,
+  ): Promise<boolean> {
+    return this.#op('advanceReminder', () => this.#reminders.advance(r, nextDueAt));
+  }
+
+  reminders(id: EntityId): Promise<StoredReminder[]> {
+    return this.#op(
+      'reminders',
+      () => {
+        checkId(id);
+        return this.#reminders.ofKey(id);
+      },
+      false,
+    );
+  }
+
+  reminderCount(): Promise<number> {
+    return this.#op('reminderCount', () => this.#reminders.count(), false);
   }
 
   close(): Promise<void> {

@@ -8,6 +8,7 @@
 // shows there first).
 
 import type { EntityStore } from './store.js';
+import type { ReminderStats } from './reminder_scheduler.js';
 
 /** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
 export const STORE_LATENCY_BUCKETS: readonly number[] = Object.freeze([
@@ -70,6 +71,8 @@ export interface EntitiesStats {
   readonly storeInFlight: number;
   /** How long the oldest of them has run, in ms (0 when none). */
   readonly storeOldestInFlightMs: number;
+  /** The reminder scheduler's figures (absent when the store keeps no reminders). */
+  readonly reminders?: ReminderStats;
 }
 
 /** @internal counters of one kind. */

@@ -23,6 +23,7 @@ import { createEmbeddedRegistrar } from 'ergo-ts/net';
 import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
 import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
+import { timerKind } from './timer_kind.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -99,11 +100,13 @@ if (fromLeader) {
   await node.spawnRegister('members', () => new Members(), {}, bootstrap);
 }
 const kind = counterKind(Number(env('ENT_PASSIVATE_MS')));
+/** The reminder tests' kind (entities.reminders.dist.test.ts), driven by the 'timer' command. */
+const timer = timerKind(Number(env('ENT_PASSIVATE_MS')));
 // The event-sourced kind beside it (commands with `kind: 'cart'`), snapshots every 4 events.
 const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snapshotEvery: 4 });
 const entities = await startEntities(node, {
   store,
-  kinds: [kind, cart],
+  kinds: [kind, cart, timer],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -115,7 +118,7 @@ const entities = await startEntities(node, {
 
 interface Command {
   id: number;
-  cmd: 'call' | 'durable' | 'members' | 'local' | 'stop' | 'nodestop' | 'drain' | 'stats' | 'unstall';
+  cmd: 'call' | 'timer' | 'durable' | 'members' | 'local' | 'stop' | 'nodestop' | 'drain' | 'stats' | 'unstall';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -130,6 +133,8 @@ async function run(c: Command): Promise<unknown> {
       if (c.kind === 'cart')
         return entities.call(entity(cart, c.key!), c.req as 'items', { timeout: c.timeout ?? 20_000 });
       return entities.call(entity(kind, c.key!), c.req as 'get', { timeout: c.timeout ?? 20_000 });
+    case 'timer':
+      return entities.call(entity(timer, c.key!), c.req as 'fired', { timeout: 20_000 });
     case 'durable':
       if (c.kind === 'cart')
         return entities.sendDurable(entity(cart, c.key!), c.req as { add: string; qty: number }, c.msgId!, {

@@ -25,6 +25,7 @@ import { startNode } from 'ergo-ts';
 import { PostgresStore, entity, startEntities } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { storeConformance } from './store_conformance.js';
+import { reminderConformance } from './reminder_conformance.js';
 
 const missing = postgresMissing();
 if (missing !== undefined) {
@@ -40,11 +41,13 @@ if (missing !== undefined) {
     watch.stop();
   });
 
-  storeConformance(async () => {
+  const freshPostgres = async () => {
     const tablePrefix = `s${++n}_`;
     const store = await PostgresStore.open(server.url, { tablePrefix });
     return { store, again: () => PostgresStore.open(server.url, { tablePrefix }) };
-  });
+  };
+  storeConformance(freshPostgres);
+  reminderConformance(freshPostgres);
 
   test('PostgreSQL options and failures: bad options get ERR_ENTITY_INCORRECT, an unreachable server the driver’s code', async () => {
     await ignoredThenAwaited(() => PostgresStore.open(''), 'ERR_ENTITY_INCORRECT');

@@ -15,6 +15,7 @@ import { UnhandledWatch, eventually, within } from '@ergo-ts/test-support';
 
 import { SqliteStore } from '../src/index.js';
 import { storeConformance } from './store_conformance.js';
+import { reminderConformance } from './reminder_conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-store-'));
 let n = 0;
@@ -25,11 +26,13 @@ after(() => {
   watch.stop();
 });
 
-storeConformance(() => {
+const freshSqlite = () => {
   const path = join(dir, `s${++n}.db`);
   const store = SqliteStore.open(path);
   return Promise.resolve({ store, again: () => Promise.resolve(SqliteStore.open(path)) });
-});
+};
+storeConformance(freshSqlite);
+reminderConformance(freshSqlite);
 
 test('SQLite options: a bad busy timeout or synchronous mode is refused with ERR_ENTITY_INCORRECT', () => {
   assert.throws(() => SqliteStore.open(join(dir, 'x.db'), { busyTimeoutMs: -1 }), { code: 'ERR_ENTITY_INCORRECT' });

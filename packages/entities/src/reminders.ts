@@ -1,0 +1,181 @@
+// Durable reminders from inside an entity (Orleans' reminders, Temporal's durable timers): an
+// entity of a kind that declares its reminders (a schema per reminder type, like protocol
+// messages) schedules `this.remind(name, when, payload)` and cancels by name; the reminder is
+// stored (fenced by the activation's token), survives passivation, node death and a restart of the
+// whole cluster, and fires on the key's current owner, activating the entity there: its
+// `handleReminder(fire)` receives it, never before its time, at least once. A fire travels as a
+// durable message whose id is the fire's id, so the entity's inbox de-duplicates it and the id is
+// recorded as processed in the same transaction as the state the handler wrote: effectively once.
+// The scheduling is reminder_scheduler.ts; the rows are reminder_store.ts.
+
+import { ignorable, type Infer, type InferInput, type StandardSchemaV1 } from 'ergo-ts';
+
+import { Entity, type EntityKind } from './entity.js';
+import { ErrEntityIncorrect } from './errors.js';
+
+/** The reminder types of a kind: a schema of the payload per type name (`defineEntity`'s `reminders`). */
+export type ReminderSchemas = Readonly<Record<string, StandardSchemaV1>>;
+
+/**
+ * When a reminder fires. `at`: once, at that time (now or later: a time in the past is refused).
+ * `afterMs`: once, that long from now. `everyMs`: every that many ms, the first one that long from
+ * now. `cron`: at each minute a cron spec selects (docs/cron.md), in `location`'s time zone (an IANA
+ * name; default the local zone of the member that computes the next run).
+ */
+export type ReminderWhen =
+  | { readonly at: Date | number }
+  | { readonly afterMs: number }
+  | { readonly everyMs: number }
+  | { readonly cron: string; readonly location?: string };
+
+/** A reminder name of a kind with reminders `R`: a declared type, or `type/anything` for many of one type. */
+export type ReminderName<R> = (keyof R & string) | `${keyof R & string}/${string}`;
+
+/** One fire of a reminder, as `handleReminder` receives it: narrow on `type` to type the payload. */
+export type ReminderFire<R> = {
+  [T in keyof R & string]: {
+    /** The reminder's type: its name up to the first `/`. */
+    readonly type: T;
+    /** The reminder's name, as given to `remind`. */
+    readonly name: string;
+    /** The payload given to `remind`. */
+    readonly payload: Infer<R[T]>;
+    /** Unique per fire (name, generation, due time): the runtime de-duplicates by it already. */
+    readonly fireId: string;
+    /** When this fire was due, epoch ms (a fire is never delivered before it). */
+    readonly scheduledAt: number;
+    /** When it reached the entity, epoch ms. */
+    readonly firedAt: number;
+  };
+}[keyof R & string];
+
+/** A fire as it travels to the host: a durable message of the runtime's own (internal). */
+export interface ReminderEnvelope {
+  readonly '~entity': 'reminder';
+  readonly name: string;
+  readonly payload: unknown;
+  readonly fireId: string;
+  readonly scheduledAt: number;
+}
+
+/** True when `v` is a {@link ReminderEnvelope}. */
+export function isReminderFire(v: unknown): v is ReminderEnvelope {
+  return (
+    typeof v === 'object' &&
+    v !== null &&
+    (v as { '~entity'?: unknown })['~entity'] === 'reminder' &&
+    typeof (v as { name?: unknown }).name === 'string' &&
+    typeof (v as { fireId?: unknown }).fireId === 'string'
+  );
+}
+
+/** The type of a reminder name: up to its first `/`. */
+export function reminderType(name: string): string {
+  const i = name.indexOf('/');
+  return i < 0 ? name : name.slice(0, i);
+}
+
+/** What the host gives an entity for its reminders (internal: the runtime's scheduler makes it). */
+export interface ReminderBinding {
+  remind(name: string, when: ReminderWhen, payload: unknown): Promise<void>;
+  cancel(name: string): Promise<boolean>;
+}
+
+const bindings = new WeakMap<Entity<unknown, unknown>, ReminderBinding>();
+
+/** Internal: the host binds an activation's reminder operations to its entity. */
+export function bindReminders(e: Entity<unknown, unknown>, b: ReminderBinding): void {
+  bindings.set(e, b);
+}
+
+function binding(e: Entity<unknown, unknown>): ReminderBinding {
+  const b = bindings.get(e);
+  if (b === undefined)
+    throw ErrEntityIncorrect.with('this entity has no reminders (not activated, or its store keeps no reminders)');
+  return b;
+}
+
+/**
+ * The base class of an entity with durable reminders:
+ * `class Order extends ReminderEntity<typeof OrderProtocol, OrderState, typeof OrderReminders>`,
+ * its kind declared with `defineEntity(name, { ..., reminders: OrderReminders })`.
+ *
+ * Lifecycle: {@link remind} stores the reminder before it resolves (await it in the handler: a
+ * refusal is thrown there, and ERR_ENTITY_STALE_TOKEN ends this activation as a stale save does).
+ * At its time the scheduler of the member owning the key delivers it as a durable message:
+ * {@link handleReminder} runs in the entity's message order, and the state it sets is saved with
+ * the fire's id recorded as processed in the same transaction, so a fire is handled once even
+ * when its delivery is repeated (a node died after delivering it). A one-shot reminder is removed
+ * once delivered; a periodic one moves to its next time (missed periods are skipped: one fire,
+ * then the next time after now). Putting a name again replaces that reminder.
+ */
+export abstract class ReminderEntity<
+  P = unknown,
+  S = unknown,
+  R extends ReminderSchemas = ReminderSchemas,
+> extends Entity<P, S> {
+  /** Phantom: the kind's reminder types. */
+  declare readonly '~reminders'?: R;
+
+  /**
+   * Stores a reminder named `name` (a declared type, or `type/anything`), firing `when` with
+   * `payload`. Rejects with ERR_ENTITY_INCORRECT (nothing written) for an undeclared type, a name
+   * longer than 200 bytes, a payload its schema refuses, a time in the past, a bad interval or
+   * cron spec; with ERR_ENTITY_STALE_TOKEN when another activation took the key.
+   */
+  remind<T extends keyof R & string>(
+    name: T | `${T}/${string}`,
+    when: ReminderWhen,
+    payload: InferInput<R[T]>,
+  ): Promise<void> {
+    let b: ReminderBinding;
+    try {
+      b = binding(this as Entity<unknown, unknown>);
+    } catch (e) {
+      return ignorable(Promise.reject(e as Error), undefined, 'remind');
+    }
+    return ignorable(b.remind(name, when, payload), undefined, 'remind');
+  }
+
+  /** Removes the reminder `name` (fenced as {@link remind}); resolves true when there was one. */
+  cancelReminder(name: ReminderName<R>): Promise<boolean> {
+    let b: ReminderBinding;
+    try {
+      b = binding(this as Entity<unknown, unknown>);
+    } catch (e) {
+      return ignorable(Promise.reject(e as Error), undefined, 'cancelReminder');
+    }
+    return ignorable(b.cancel(name), undefined, 'cancelReminder');
+  }
+
+  /** A reminder fired: replace `state` to have it saved (with the fire's id, atomically). */
+  handleReminder(fire: ReminderFire<R>): unknown {
+    this.log.warning('entity %s: unhandled reminder %s', this.key, (fire as { name: string }).name);
+    return undefined;
+  }
+}
+
+/**
+ * Internal: the host hands a fire to its entity. A fire of a type the kind no longer declares, or
+ * to an entity class without reminders, is logged and dropped (recorded as processed).
+ */
+export function deliverReminder(e: Entity<unknown, unknown>, kind: EntityKind, fire: ReminderEnvelope): unknown {
+  const type = reminderType(fire.name);
+  if (!(e instanceof ReminderEntity) || kind.reminders?.[type] === undefined) {
+    e.log.warning(
+      'entity %s/%s: dropped reminder %s (the kind declares no such reminder)',
+      kind.name,
+      e.key,
+      fire.name,
+    );
+    return undefined;
+  }
+  return (e as ReminderEntity<unknown, unknown, ReminderSchemas>).handleReminder({
+    type,
+    name: fire.name,
+    payload: fire.payload as never,
+    fireId: fire.fireId,
+    scheduledAt: fire.scheduledAt,
+    firedAt: Date.now(),
+  });
+}
