@@ -3,7 +3,18 @@
 // activation settled, and the leaving / hello notices of members that drain or start; and how a
 // caller reads what comes back: activation replies, owner strings, failures worth routing again.
 
-import { Actor, ErrNoConnection, ErrNoRoute, ProcessID, type Atom, type Event, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  ErrNameUnknown,
+  ErrNoConnection,
+  ErrNoRoute,
+  ErrProcessUnknown,
+  ProcessID,
+  type Atom,
+  type Event,
+  type PID,
+  type Ref,
+} from 'ergo-ts';
 
 import { ErrEntityIncorrect, ErrLeaseHeld } from './errors.js';
 import { hostName } from './host.js';
@@ -150,7 +161,16 @@ export function within<T>(p: Promise<T>, ms: number, timedOut: () => Error): Pro
 
 /** A failure that routing again (after a pause) may get past: the owner moved, went down or is busy. */
 export function retryable(err: unknown): boolean {
-  return ErrLeaseHeld.is(err) || ErrNoConnection.is(err) || ErrNoRoute.is(err) || isGone(err);
+  return (
+    ErrLeaseHeld.is(err) ||
+    ErrNoConnection.is(err) ||
+    ErrNoRoute.is(err) ||
+    // The target's manager is not there: its node is stopping (a rolling restart) and has not
+    // been declared down yet. Route again: the members change, or the node comes back.
+    ErrProcessUnknown.is(err) ||
+    ErrNameUnknown.is(err) ||
+    isGone(err)
+  );
 }
 
 /** The target process, its node or the network has gone (the owner went down or stopped meanwhile). */
