@@ -5,7 +5,7 @@
 // every 10 ms one important send and one call (default 5 s timeout). Per pause it prints what was
 // accepted, delivered, refused and reported, the sender's RSS peak and the warning lines.
 //
-//   node packages/ergo/dist/test/pause_measure.js 10 20 30 60
+//   node --expose-gc packages/ergo/dist/test/pause_measure.js 10   (one pause per run: RSS starts clean)
 
 import { ErgoError, ProcessID, startNode, type Atom, type PID } from '../src/index.js';
 import { probe, type Probe } from './helpers.js';
@@ -42,6 +42,7 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   const important = new Map<string, number>();
   const calls = new Map<string, number>();
   const settled: Promise<void>[] = [];
+  (globalThis as { gc?: () => void }).gc?.();
   const rss0 = process.memoryUsage.rss();
   let rssPeak = rss0;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
@@ -88,6 +89,11 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   const stoppedAt = Date.now();
   child.proc.kill('SIGSTOP');
   await sleep(pauseS * 1000);
+  // What the sender retains at the end of the pause, once the refused buffers are collected
+  // (run with --expose-gc; the peak RSS above includes the garbage of the refused fresh buffers).
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const retained = process.memoryUsage();
   child.proc.kill('SIGCONT');
   await sleep(2000);
   sending = false;
@@ -126,6 +132,14 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
     backAfterMs: Date.now() - backStart,
     rssBaseMB: +(rss0 / 2 ** 20).toFixed(1),
     rssPeakMB: +(rssPeak / 2 ** 20).toFixed(1),
+    retainedAtPauseEnd:
+      gc === undefined
+        ? null
+        : {
+            rssMB: +(retained.rss / 2 ** 20).toFixed(1),
+            arrayBuffersMB: +(retained.arrayBuffers / 2 ** 20).toFixed(1),
+            heapUsedMB: +(retained.heapUsed / 2 ** 20).toFixed(1),
+          },
     warningLines: lines.filter((l) => /warning/i.test(l)).length,
     warnings: [...new Set(lines.filter((l) => /warning/i.test(l)).map((l) => l.replace(/\d+/g, 'N').slice(0, 160)))],
   };

@@ -445,20 +445,36 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       const j = await joinHandshake(s, opts, hs.connectionID, name);
       conn.confirmJoin(conn.addLink(s, j.tail));
     };
-    for (let i = 1; i < hs.poolSize; i++) {
+    // The first join that fails ends the joins of this dial: the others would fail the same way
+    // (a peer that still holds the connection a cut left it, a listener that went away), each
+    // with its own warning. The connection goes on with the links it has; the re-dialler tries
+    // the missing ones later, and the one warning below (or the dial's own failure) tells it.
+    let joinFailure: Error | null = null;
+    for (let i = 1; i < hs.poolSize && joinFailure === null; i++) {
       try {
         await join(i);
       } catch (e) {
-        this.log.warning('pool link %d to %s failed: %s', i, name, toError(e).message);
+        joinFailure = toError(e);
       }
     }
-    if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`);
+    if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`, joinFailure ?? undefined);
     if (!this.running) {
       conn.terminate(ErrNodeTerminated.with(this.core.name()));
       throw ErrNetworkStopped.with(`network of ${this.core.name()} stopped while dialling ${name}`);
     }
     this.redials.add(conn, join);
     this.register(conn, true);
+    if (joinFailure !== null) {
+      const missing = hs.poolSize - conn.links.length;
+      this.log.warning(
+        'connected to %s with %d of %d pool links (the others are re-dialled): %s',
+        name,
+        conn.links.length,
+        hs.poolSize,
+        joinFailure.message,
+      );
+      for (let k = 0; k < missing; k++) this.redials.linkLost(conn);
+    }
     return conn;
   }
 

@@ -205,9 +205,19 @@ export class EnpLink {
       return;
     }
     this.bytesOut += out.length;
-    if (s.writableLength === 0) this.#userWritten = 0;
+    const backlog = s.writableLength;
+    if (backlog === 0) this.#userWritten = 0;
     this.#userWritten += this.userPending;
     this.userPending = 0;
+    if (backlog > 0 && out.length * 2 < out.buffer.byteLength) {
+      // The socket holds bytes already, so this write waits too: a view would pin the encoder's
+      // whole buffer (its capacity, not these bytes) for as long as the peer does not read, and a
+      // paused peer's backlog of small batches would hold many times the buffer limit. A copy
+      // holds what the limit counts; the encoder keeps its buffer.
+      s.write(Buffer.from(out));
+      enc.release(false);
+      return;
+    }
     s.write(out);
     enc.release(s.writableLength > 0);
   }
