@@ -36,6 +36,12 @@ export interface McpOptions {
    * another node's MCP server through the cluster proxy (its tools' `node` argument).
    */
   agent?: boolean;
+  /**
+   * Serve MCP on this OS process's stdin/stdout instead of HTTP (the `ergo-ts-mcp` command does):
+   * the process that started it is the one client. No token there (nobody else can write to
+   * those pipes); `actions` applies as over HTTP. Nothing else may write to stdout.
+   */
+  stdio?: boolean;
   /** TLS material for HTTPS (key, cert... as node:https takes). */
   tls?: ServerOptions;
   /**

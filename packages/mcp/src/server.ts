@@ -7,6 +7,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Actor, ErrIncorrect, ReplyLater, ignorable, type Node, type PID, type Ref } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
@@ -88,6 +89,7 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
  */
 export class McpServerActor extends Actor {
   #web: WebServer | null = null;
+  #stdio: { close(): Promise<void> } | null = null;
   #ctx!: ToolContext;
   #actions = false;
   #requests = 0;
@@ -150,6 +152,16 @@ export class McpServerActor extends Actor {
         })
         .finally(() => this.#inflight--);
     };
+    if (o.stdio === true) {
+      // The stdio transport: one SDK server for the life of this process, on stdin/stdout (the
+      // process that started this node is the client; logs must go elsewhere, see cli.ts).
+      const server = buildServer(this.#ctx);
+      this.#stdio = server;
+      await server.connect(new StdioServerTransport());
+      this.log.info('mcp server on stdio (actions %s)', this.#actions ? 'enabled' : 'disabled');
+      args.onListen?.('stdio');
+      return;
+    }
     if (o.agent === true) {
       // Agent mode (Go's Port 0): no HTTP listener; other nodes' MCP servers reach this one.
       this.log.info(
@@ -199,7 +211,7 @@ export class McpServerActor extends Actor {
 
   override handleInspect(): Record<string, string> {
     return {
-      url: this.#web === null ? 'agent (no HTTP)' : this.#web.url + MCP_PATH,
+      url: this.#web === null ? (this.#stdio === null ? 'agent (no HTTP)' : 'stdio') : this.#web.url + MCP_PATH,
       actions: String(this.#actions),
       requests: String(this.#requests),
       inflight: String(this.#inflight),
@@ -209,6 +221,7 @@ export class McpServerActor extends Actor {
 
   override terminate(): void {
     this.#ctx?.close();
+    this.#stdio?.close().catch(() => undefined);
   }
 }
 
@@ -222,6 +235,7 @@ function check(o: McpOptions): void {
   if (o.token !== undefined && typeof o.token !== 'string') bad('token (a string)');
   if (o.actions !== undefined && typeof o.actions !== 'boolean') bad('actions (a boolean)');
   if (o.agent !== undefined && typeof o.agent !== 'boolean') bad('agent (a boolean)');
+  if (o.stdio !== undefined && typeof o.stdio !== 'boolean') bad('stdio (a boolean)');
   if (o.logRing !== undefined && (!Number.isInteger(o.logRing) || o.logRing < 1)) bad(`logRing ${String(o.logRing)}`);
   if (o.timeout !== undefined && (!Number.isFinite(o.timeout) || o.timeout <= 0 || o.timeout > 120))
     bad(`timeout ${String(o.timeout)} (seconds, up to 120)`);
