@@ -10,8 +10,8 @@ import { message } from './inspect.js';
 import { toJSONText } from './json.js';
 import { RESOURCE_VIEWS, resourceURI } from './resources.js';
 import { MCP_VERSION } from './version.js';
-import { allTools } from './table.js';
-import { readTools } from './tools.js';
+import { runTool } from './proxy.js';
+import { allTools, toolNamed } from './table.js';
 
 /** The text of a tool's failure: `<code>: <message>` when it has a code. */
 function failure(err: unknown): string {
@@ -41,7 +41,7 @@ export function buildServer(ctx: ToolContext): McpServer {
       async (args: Record<string, unknown>) => {
         ctx.running++;
         try {
-          return { content: [{ type: 'text' as const, text: toJSONText(await spec.run(ctx, args)) }] };
+          return { content: [{ type: 'text' as const, text: toJSONText(await runTool(ctx, spec, args)) }] };
         } catch (err) {
           return { isError: true, content: [{ type: 'text' as const, text: failure(err) }] };
         } finally {
@@ -97,8 +97,7 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
         throw new Error(
           `ERR_MCP_BAD_ARGUMENT: no view ${String(variables.view)} (${Object.keys(RESOURCE_VIEWS).join(', ')})`,
         );
-      const tool = readTools.find((t) => t.name === view.tool)!;
-      const data = await tool.run(ctx, { node });
+      const data = await runTool(ctx, toolNamed(view.tool)!, { node });
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: toJSONText(data) }] };
     },
   );

@@ -14,6 +14,7 @@ import {
 import { McpToolError } from './errors.js';
 import { DEFAULT_INSPECT_TIMEOUT, reach, snapshot, type Target } from './inspect.js';
 import { DEFAULT_LOG_RING, LogRing, REMOTE_RING_IDLE } from './logring.js';
+import { releaseDebug } from './tools_debug.js';
 
 /**
  * Shared state of one MCP server: the node, whether actions run, the log rings, and what it
@@ -102,8 +103,9 @@ export class ToolContext {
     }
   }
 
-  /** Ends every log ring (the server stops). */
+  /** Ends every log ring (the server stops), and the profilers this server started when no other uses them. */
   close(): void {
+    releaseDebug(this);
     for (const p of this.#rings.values())
       p.then(
         (pid) => {

@@ -21,8 +21,8 @@ import {
 
 import { McpToolError } from './errors.js';
 
-/** Default milliseconds one question to a node may take (the call plus the first snapshot). */
-export const DEFAULT_INSPECT_TIMEOUT = 5000;
+/** Default milliseconds one question to a node may take (the call plus the first snapshot): Go Ergo's proxy timeout. */
+export const DEFAULT_INSPECT_TIMEOUT = 30_000;
 /** Milliseconds allowed to connect to a node this one is not connected to yet. */
 export const CONNECT_TIMEOUT = 8000;
 

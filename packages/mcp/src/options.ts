@@ -31,6 +31,17 @@ export interface McpOptions {
    * to them are refused.
    */
   actions?: boolean;
+  /**
+   * Agent mode (Go Ergo's `Port: 0`): no HTTP listener; the node's tools are reached from
+   * another node's MCP server through the cluster proxy (its tools' `node` argument).
+   */
+  agent?: boolean;
+  /**
+   * Serve MCP on this OS process's stdin/stdout instead of HTTP (the `ergo-ts-mcp` command does):
+   * the process that started it is the one client. No token there (nobody else can write to
+   * those pipes); `actions` applies as over HTTP. Nothing else may write to stdout.
+   */
+  stdio?: boolean;
   /** TLS material for HTTPS (key, cert... as node:https takes). */
   tls?: ServerOptions;
   /**
@@ -40,7 +51,7 @@ export interface McpOptions {
   allowedHosts?: string[];
   /** Log records kept per inspected node for `log_tail` (default 1000). */
   logRing?: number;
-  /** Default seconds one tool waits for a node (default 5; a tool's `timeout` argument overrides it). */
+  /** Default seconds one tool waits for a node (default 30, at most 120; a tool's `timeout` argument overrides it). */
   timeout?: number;
   /** Log level of the server's process (default: the node's). */
   logLevel?: LogLevelInput;

@@ -7,15 +7,27 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { Actor, ErrIncorrect, ignorable, type Node, type PID } from 'ergo-ts';
+import { Actor, ErrIncorrect, ReplyLater, ignorable, type Node, type PID, type Ref } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
 
 import { buildServer } from './build.js';
 import { ToolContext } from './context.js';
 import { DEFAULT_INSPECT_TIMEOUT, message } from './inspect.js';
 import { DEFAULT_LOG_RING } from './logring.js';
+import { answerProxied } from './proxy.js';
+import { allTools } from './table.js';
 import { DEFAULT_MCP_HOST, DEFAULT_MCP_PORT, MCP_MAX_BODY, MCP_PATH, type McpOptions } from './options.js';
+
+/** The answer of a proxied tool call, back in the server's mailbox to be sent. */
+class ProxyDone {
+  constructor(
+    readonly from: PID,
+    readonly ref: Ref,
+    readonly answer: string,
+  ) {}
+}
 
 /** Registered name of the MCP server process. */
 export const MCP_SERVER_NAME = 'mcp_server';
@@ -76,7 +88,8 @@ async function readBody(req: IncomingMessage): Promise<string | null> {
  * client has gone runs to its own time limit).
  */
 export class McpServerActor extends Actor {
-  #web!: WebServer;
+  #web: WebServer | null = null;
+  #stdio: { close(): Promise<void> } | null = null;
   #ctx!: ToolContext;
   #actions = false;
   #requests = 0;
@@ -139,6 +152,26 @@ export class McpServerActor extends Actor {
         })
         .finally(() => this.#inflight--);
     };
+    if (o.stdio === true) {
+      // The stdio transport: one SDK server for the life of this process, on stdin/stdout (the
+      // process that started this node is the client; logs must go elsewhere, see cli.ts).
+      const server = buildServer(this.#ctx);
+      this.#stdio = server;
+      await server.connect(new StdioServerTransport());
+      this.log.info('mcp server on stdio (actions %s)', this.#actions ? 'enabled' : 'disabled');
+      args.onListen?.('stdio');
+      return;
+    }
+    if (o.agent === true) {
+      // Agent mode (Go's Port 0): no HTTP listener; other nodes' MCP servers reach this one.
+      this.log.info(
+        'mcp agent on %s (actions %s): reached through the cluster proxy',
+        node.name,
+        this.#actions ? 'enabled' : 'disabled',
+      );
+      args.onListen?.('');
+      return;
+    }
     this.#web = await createWebServer({
       host,
       port: o.port ?? DEFAULT_MCP_PORT,
@@ -151,11 +184,34 @@ export class McpServerActor extends Actor {
     args.onListen?.(url);
   }
 
-  override handleMessage(_from: PID, _message: unknown): void {}
+  override handleMessage(_from: PID, message: unknown): void {
+    if (message instanceof ProxyDone) this.sendResponse(message.from, message.ref, message.answer);
+  }
+
+  /**
+   * A tool call another node's MCP server forwards here (its `node` argument named this node):
+   * it runs outside the handler, and its answer comes back through the mailbox (ProxyDone).
+   */
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+    const self = this.pid;
+    const node = this.node;
+    answerProxied(this.#ctx, allTools, request).then(
+      (a) => {
+        if (a === null) return; // not a proxied call: left unanswered, as any unknown request
+        try {
+          node.send(self, new ProxyDone(from, ref, a));
+        } catch {
+          // this server has ended meanwhile: the caller's own time limit answers it
+        }
+      },
+      () => undefined, // answerProxied turns every failure into an answer
+    );
+    return ReplyLater;
+  }
 
   override handleInspect(): Record<string, string> {
     return {
-      url: this.#web.url + MCP_PATH,
+      url: this.#web === null ? (this.#stdio === null ? 'agent (no HTTP)' : 'stdio') : this.#web.url + MCP_PATH,
       actions: String(this.#actions),
       requests: String(this.#requests),
       inflight: String(this.#inflight),
@@ -165,6 +221,7 @@ export class McpServerActor extends Actor {
 
   override terminate(): void {
     this.#ctx?.close();
+    this.#stdio?.close().catch(() => undefined);
   }
 }
 
@@ -177,6 +234,8 @@ function check(o: McpOptions): void {
     bad(`port ${String(o.port)}`);
   if (o.token !== undefined && typeof o.token !== 'string') bad('token (a string)');
   if (o.actions !== undefined && typeof o.actions !== 'boolean') bad('actions (a boolean)');
+  if (o.agent !== undefined && typeof o.agent !== 'boolean') bad('agent (a boolean)');
+  if (o.stdio !== undefined && typeof o.stdio !== 'boolean') bad('stdio (a boolean)');
   if (o.logRing !== undefined && (!Number.isInteger(o.logRing) || o.logRing < 1)) bad(`logRing ${String(o.logRing)}`);
   if (o.timeout !== undefined && (!Number.isFinite(o.timeout) || o.timeout <= 0 || o.timeout > 120))
     bad(`timeout ${String(o.timeout)} (seconds, up to 120)`);
@@ -187,7 +246,7 @@ function check(o: McpOptions): void {
 export interface McpServerHandle {
   /** Its process (registered as `mcp_server`); end it with `node.sendExit(pid, …)` to stop the server. */
   pid: PID;
-  /** The MCP endpoint, e.g. `http://localhost:9922/mcp`. */
+  /** The MCP endpoint, e.g. `http://localhost:9922/mcp` ('' in agent mode). */
   url: string;
 }
 

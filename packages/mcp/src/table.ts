@@ -1,7 +1,44 @@
-// The tool table: every tool this package has, the read-only ones first.
+// The tool table: every tool this package has, by Go Ergo's groups (node, process, application,
+// event, network, cron, registrar, debug, sampler, log level, action), then ours (log_tail,
+// app_start, app_stop). The action tools run only with `actions: true`.
+
+import { z } from 'zod';
 
 import { actionTools } from './actions.js';
-import { readTools, type ToolSpec } from './tools.js';
+import type { ToolContext } from './context.js';
+import { McpToolError } from './errors.js';
+import { runTool } from './proxy.js';
+import { appTools } from './tools_app.js';
+import { debugTools } from './tools_debug.js';
+import { logTools } from './tools_log.js';
+import { networkTools } from './tools_network.js';
+import { sampleTools } from './tools_sample.js';
+import { processTools, type ToolSpec } from './tools.js';
+
+const byName = new Map<string, ToolSpec>();
+
+/** A sampled tool runs as a client's call would: checked against its schema, proxied by `node`. */
+async function sampled(ctx: ToolContext, tool: string, args: Record<string, unknown>): Promise<unknown> {
+  const spec = byName.get(tool);
+  if (spec === undefined) throw new McpToolError('ERR_MCP_BAD_ARGUMENT', `no tool ${tool}`);
+  const checked = z.object(spec.shape).safeParse(args);
+  if (!checked.success) throw new McpToolError('ERR_MCP_BAD_ARGUMENT', `${tool}: ${checked.error.message}`);
+  return runTool(ctx, spec, checked.data as Record<string, unknown>);
+}
 
 /** Every tool this package has (read-only first; the action tools run only with `actions: true`). */
-export const allTools: readonly ToolSpec[] = [...readTools, ...actionTools];
+export const allTools: readonly ToolSpec[] = [
+  ...processTools,
+  ...appTools,
+  ...networkTools,
+  ...debugTools,
+  ...sampleTools(sampled, (name) => byName.get(name)),
+  ...logTools,
+  ...actionTools,
+];
+for (const t of allTools) byName.set(t.name, t);
+
+/** The tool named `name`, or undefined. */
+export function toolNamed(name: string): ToolSpec | undefined {
+  return byName.get(name);
+}

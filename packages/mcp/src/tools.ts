@@ -4,32 +4,19 @@
 
 import {
   MessageInspectApplicationList,
-  MessageInspectApplicationTree,
-  MessageInspectConnection,
-  MessageInspectConnectionList,
-  MessageInspectEventList,
-  MessageInspectNetwork,
   MessageInspectNode,
   MessageInspectProcess,
   MessageInspectProcessList,
   MessageInspectProcessPage,
   MessageInspectProcessState,
   RequestInspectApplicationList,
-  RequestInspectApplicationTree,
-  RequestInspectConnection,
-  RequestInspectConnectionList,
-  RequestInspectEventList,
-  RequestInspectNetwork,
   RequestInspectNode,
   RequestInspectProcess,
   RequestInspectProcessList,
   RequestInspectProcessPage,
   RequestInspectProcessState,
-  applicationModeString,
-  applicationStateString,
   processStateString,
-  type ApplicationMode,
-  type ApplicationState,
+  type Alias,
   type Atom,
   type InspectProcessShortInfo,
   type PID,
@@ -39,9 +26,8 @@ import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
-import { snapshot, type Target } from './inspect.js';
+import { deadline, message, snapshot, type Target } from './inspect.js';
 import { parsePID } from './json.js';
-import { LogTail, type LogTailAnswer } from './logring.js';
 
 /** One tool: its schema (a zod shape), whether it acts, and what it does. */
 export interface ToolSpec {
@@ -55,6 +41,12 @@ export interface ToolSpec {
   action: boolean;
   /** Its arguments (a zod shape; the SDK checks calls against it and lists it as JSON Schema). */
   shape: z.ZodRawShape;
+  /**
+   * How it reaches another node when that node runs no MCP application (the cluster proxy is
+   * tried first): `inspector`, its own questions to that node's system_inspect (Go nodes
+   * answer them too); `none`, it cannot (ERR_MCP_UNSUPPORTED).
+   */
+  remote: 'inspector' | 'none';
   /** Answers a call: a JSON-able value, or throws (an McpToolError names the problem). */
   run(ctx: ToolContext, args: Record<string, unknown>): Promise<unknown>;
 }
@@ -65,7 +57,13 @@ export const common = {
     .string()
     .optional()
     .describe('Node to inspect (name@host): this node when absent; another one is reached through this one'),
-  timeout: z.number().int().min(1).max(60).optional().describe('Seconds to wait for the node (default 5)'),
+  timeout: z
+    .number()
+    .int()
+    .min(1)
+    .max(120)
+    .optional()
+    .describe("Seconds to wait for the node (default 30, at most 120), as Go Ergo's proxy timeout"),
 };
 
 /** Milliseconds a call of `args` may take. */
@@ -73,12 +71,12 @@ export function timeoutOf(ctx: ToolContext, args: Record<string, unknown>): numb
   return typeof args.timeout === 'number' ? args.timeout * 1000 : ctx.timeout;
 }
 
-async function target(ctx: ToolContext, args: Record<string, unknown>): Promise<Target> {
+export async function target(ctx: ToolContext, args: Record<string, unknown>): Promise<Target> {
   return ctx.reach(args.node as string | undefined);
 }
 
 /** The first snapshot of `request` on `t`, which must be a `cls` (ERR_MCP_REFUSED: "no <what> snapshot"). */
-async function snapshotOf<T>(
+export async function snapshotOf<T>(
   ctx: ToolContext,
   t: Target,
   request: unknown,
@@ -93,7 +91,7 @@ async function snapshotOf<T>(
 }
 
 /** Ergo's names of a short process row (state, a readable running time). */
-function row(p: InspectProcessShortInfo): Record<string, unknown> {
+export function row(p: InspectProcessShortInfo): Record<string, unknown> {
   return {
     pid: p.pid,
     name: p.name === '' ? undefined : p.name,
@@ -161,7 +159,7 @@ export async function pidOf(ctx: ToolContext, t: Target, text: unknown, timeout:
 }
 
 /** Throws ERR_MCP_REFUSED when `t` has no application `name` (loaded or running). */
-async function knownApplication(ctx: ToolContext, t: Target, name: string, timeout: number): Promise<void> {
+export async function knownApplication(ctx: ToolContext, t: Target, name: string, timeout: number): Promise<void> {
   const m = await snapshotOf(
     ctx,
     t,
@@ -175,31 +173,108 @@ async function knownApplication(ctx: ToolContext, t: Target, name: string, timeo
     throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no application ${name}`);
 }
 
-const SORTS = ['pid', 'running', 'messages', 'mailbox', 'uptime'] as const;
+/** Go's state names (`process_list` `state`, `process_state`'s answer). */
+const STATE_NAMES: Record<number, string> = {
+  1: 'Init',
+  2: 'Sleep',
+  4: 'Running',
+  8: 'WaitResponse',
+  16: 'Terminated',
+  32: 'Zombee',
+};
 
-function sortKey(sort: string): (p: InspectProcessShortInfo) => number {
+/** A process state as Go Ergo names it (`Sleep`, `WaitResponse`…). */
+export function stateName(state: number): string {
+  return STATE_NAMES[state] ?? processStateString(state as ProcessState);
+}
+
+/**
+ * Every process row of `t`: this node's own table; another node's through its inspector (an
+ * ergo-ts node's pages, a Go node's first 10 000 by PID).
+ */
+export async function rowsOf(ctx: ToolContext, t: Target, timeout: number): Promise<InspectProcessShortInfo[]> {
+  if (t.local) {
+    const out: InspectProcessShortInfo[] = [];
+    ctx.node.processRangeShortInfo((p) => void out.push(p as unknown as InspectProcessShortInfo));
+    return out;
+  }
+  if (await ctx.isErgoTS(t, timeout)) {
+    const out: InspectProcessShortInfo[] = [];
+    for (let offset = 0; out.length < 100_000;) {
+      const m = await snapshotOf(
+        ctx,
+        t,
+        new RequestInspectProcessPage({ sort: 'pid', offset, limit: 1000 }),
+        'process_list',
+        timeout,
+        MessageInspectProcessPage,
+        'process page',
+      );
+      const page = m.processes ?? [];
+      out.push(...page);
+      offset += page.length;
+      if (page.length < 1000 || offset >= Number(m.total)) break;
+    }
+    return out;
+  }
+  const m = await snapshotOf(
+    ctx,
+    t,
+    new RequestInspectProcessList({ start: 1000, limit: 10_000 }),
+    'process_list',
+    timeout,
+    MessageInspectProcessList,
+    'process list',
+  );
+  return m.processes ?? [];
+}
+
+const SORT_BY = [
+  'mailbox',
+  'mailbox_latency',
+  'running_time',
+  'init_time',
+  'wakeups',
+  'uptime',
+  'messages_in',
+  'messages_out',
+  'drain',
+] as const;
+
+/** Descending sort keys of Go's `sort_by` (the ones a Node process does not measure: none, so PID order). */
+function sortKey(sort: string): ((p: InspectProcessShortInfo) => number) | null {
   switch (sort) {
-    case 'running':
-      return (p) => -Number(p.runningTime);
-    case 'messages':
-      return (p) => -(Number(p.messagesIn) + Number(p.messagesOut));
     case 'mailbox':
-      return (p) => -Number(p.messagesMailbox);
+      return (p) => Number(p.messagesMailbox);
+    case 'running_time':
+      return (p) => Number(p.runningTime);
     case 'uptime':
-      return (p) => -Number(p.uptime);
+      return (p) => Number(p.uptime);
+    case 'messages_in':
+      return (p) => Number(p.messagesIn);
+    case 'messages_out':
+      return (p) => Number(p.messagesOut);
+    case 'drain':
+      // Go's drain: messages handled per message received; here what left the mailbox over what came in.
+      return (p) => (Number(p.messagesIn) === 0 ? 0 : 1 - Number(p.messagesMailbox) / Number(p.messagesIn));
     default:
-      return (p) => p.pid.id;
+      return null;
   }
 }
 
-/** The read-only tools. */
-export const readTools: ToolSpec[] = [
+const num = (d: string) => z.number().min(0).optional().describe(d);
+const int = (d: string) => z.number().int().min(0).optional().describe(d);
+const pidArg = z.string().min(1).describe('Process PID (<CRC.0.1001>) or registered name');
+
+/** The node and process tools (Go Ergo's `node` and `process` groups). */
+export const processTools: ToolSpec[] = [
   {
     name: 'node_info',
     title: 'Node info',
     description:
       'A node: name, framework and version, OS, CPU cores, uptime, process counts, memory, CPU time, registered names/aliases/events, applications, loggers and log level',
     action: false,
+    remote: 'inspector',
     shape: { ...common },
     async run(ctx, args) {
       const t = await target(ctx, args);
@@ -218,82 +293,110 @@ export const readTools: ToolSpec[] = [
     },
   },
   {
+    name: 'node_env',
+    title: 'Node environment',
+    description: "The node's environment variables (name → value, as text), as Go's node_env",
+    action: false,
+    remote: 'none',
+    shape: { ...common },
+    async run(ctx) {
+      const env: Record<string, string> = {};
+      for (const [k, v] of Object.entries(ctx.node.envList())) env[k] = typeof v === 'string' ? v : JSON.stringify(v);
+      return { node: ctx.node.name, env };
+    },
+  },
+  {
     name: 'process_list',
     title: 'Process list',
     description:
-      'Processes of a node with their name, application, behavior, state, mailbox, messages in/out, running time and uptime; ' +
-      'filters (substring name/behavior/application, state, minMailbox), sort (pid ascending; running, messages, mailbox, uptime descending), offset and limit',
+      'Processes with short info (PID, name, behavior, application, state, mailbox, messages in/out, running time, uptime, parent, leader). ' +
+      'Filters: application (exact), behavior and name (substring), state, minimum thresholds (min_*), max_uptime. ' +
+      'sort_by sorts descending (mailbox, running_time, uptime, messages_in, messages_out, drain; mailbox_latency, init_time and wakeups are not measured on Node: PID order); default PID order. limit default 100, 0 = all',
     action: false,
+    remote: 'inspector',
     shape: {
       ...common,
-      name: z.string().optional().describe('Registered names containing this (case-insensitive)'),
-      behavior: z.string().optional().describe('Behaviors containing this (case-insensitive)'),
-      application: z.string().optional().describe('Applications containing this (case-insensitive)'),
-      state: z.string().optional().describe('A state: sleep, running, wait response, init, terminated, zombee'),
-      minMailbox: z
-        .number()
-        .int()
-        .min(0)
-        .optional()
-        .describe('Only processes with at least this many waiting messages'),
-      sort: z.enum(SORTS).optional().describe('Order (default pid)'),
-      offset: z.number().int().min(0).optional().describe('Rows to skip (default 0)'),
-      limit: z.number().int().min(1).max(1000).optional().describe('Rows to return (default 100, at most 1000)'),
+      limit: int('Rows to return (default 100, 0 = all)'),
+      application: z.string().optional().describe('Application name (exact)'),
+      behavior: z.string().optional().describe('Behavior (substring)'),
+      state: z.string().optional().describe('State: init, sleep, running, wait_response, terminated, zombee'),
+      name: z.string().optional().describe('Registered name (substring)'),
+      min_messages_in: int('Minimum messages received'),
+      min_messages_out: int('Minimum messages sent'),
+      min_mailbox: int('Minimum messages waiting in the mailbox'),
+      min_mailbox_latency_ms: num('Minimum mailbox latency (ms): not measured on Node, matches none when above 0'),
+      min_running_time_ms: num('Minimum time spent in handlers (ms)'),
+      min_init_time_ms: num('Minimum init time (ms): not measured on Node, matches none when above 0'),
+      min_wakeups: int('Minimum wakeups: not measured on Node, matches none when above 0'),
+      min_uptime: int('Minimum uptime (s)'),
+      max_uptime: int('Maximum uptime (s): recently spawned processes (restart loops)'),
+      sort_by: z.enum(SORT_BY).optional().describe('Sort descending by this'),
     },
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
-      const f = {
-        name: (args.name as string | undefined) ?? '',
-        behavior: (args.behavior as string | undefined) ?? '',
-        application: (args.application as string | undefined) ?? '',
-        state: (args.state as string | undefined) ?? '',
-        minMailbox: (args.minMailbox as number | undefined) ?? 0,
-      };
-      const sort = (args.sort as string | undefined) ?? 'pid';
-      const offset = (args.offset as number | undefined) ?? 0;
-      const limit = (args.limit as number | undefined) ?? 100;
-      if (await ctx.isErgoTS(t, timeout)) {
-        const m = await snapshotOf(
-          ctx,
-          t,
-          new RequestInspectProcessPage({ ...f, sort, offset, limit }),
-          'process_list',
-          timeout,
-          MessageInspectProcessPage,
-          'process page',
-        );
-        return { node: t.node, total: m.total, offset: m.offset, processes: (m.processes ?? []).map(row) };
-      }
-      // A Go node: its PID-ordered list of the first 10 000 processes, filtered and sorted here.
-      const m = await snapshotOf(
-        ctx,
-        t,
-        new RequestInspectProcessList({ start: 1000, limit: 10_000 }),
-        'process_list',
-        timeout,
-        MessageInspectProcessList,
-        'process list',
-      );
-      const has = (v: string, part: string): boolean => part === '' || v.toLowerCase().includes(part.toLowerCase());
-      const state = f.state.toLowerCase();
-      const all = (m.processes ?? []).filter(
+      const a = args as Record<string, number | string | undefined>;
+      const lower = (v: unknown): string => (typeof v === 'string' ? v.toLowerCase() : '');
+      const state = lower(a.state).replace(/[ _]/g, '');
+      const unmeasured =
+        Number(a.min_mailbox_latency_ms ?? 0) > 0 ||
+        Number(a.min_init_time_ms ?? 0) > 0 ||
+        Number(a.min_wakeups ?? 0) > 0;
+      const all = (await rowsOf(ctx, t, timeout)).filter(
         (p) =>
-          has(p.name, f.name) &&
-          has(p.behavior, f.behavior) &&
-          has(p.application, f.application) &&
-          (state === '' || processStateString(p.state as ProcessState).toLowerCase() === state) &&
-          Number(p.messagesMailbox) >= f.minMailbox,
+          !unmeasured &&
+          (a.application === undefined || p.application === a.application) &&
+          (a.behavior === undefined || p.behavior.toLowerCase().includes(lower(a.behavior))) &&
+          (a.name === undefined || p.name.toLowerCase().includes(lower(a.name))) &&
+          (state === '' || stateName(p.state).toLowerCase() === state) &&
+          Number(p.messagesIn) >= Number(a.min_messages_in ?? 0) &&
+          Number(p.messagesOut) >= Number(a.min_messages_out ?? 0) &&
+          Number(p.messagesMailbox) >= Number(a.min_mailbox ?? 0) &&
+          Number(p.runningTime) / 1e6 >= Number(a.min_running_time_ms ?? 0) &&
+          Number(p.uptime) >= Number(a.min_uptime ?? 0) &&
+          (a.max_uptime === undefined || Number(p.uptime) <= Number(a.max_uptime)),
       );
-      const key = sortKey(sort);
-      all.sort((a, b) => key(a) - key(b) || a.pid.id - b.pid.id);
-      return {
-        node: t.node,
-        total: all.length,
-        offset,
-        processes: all.slice(offset, offset + limit).map(row),
-        note: 'a Go node: its first 10 000 processes by PID, filtered and sorted by the MCP server',
+      const key = sortKey(String(a.sort_by ?? ''));
+      all.sort(key === null ? (x, y) => x.pid.id - y.pid.id : (x, y) => key(y) - key(x) || x.pid.id - y.pid.id);
+      const limit = Number(a.limit ?? 100);
+      const shown = limit === 0 ? all : all.slice(0, limit);
+      return { node: t.node, total: all.length, shown: shown.length, processes: shown.map(row) };
+    },
+  },
+  {
+    name: 'process_children',
+    title: 'Process children',
+    description:
+      'The processes a parent spawned (by PID or registered name): its part of the supervision tree; recursive for the whole subtree',
+    action: false,
+    remote: 'inspector',
+    shape: {
+      ...common,
+      parent: z.string().min(1).describe('Parent process: registered name or PID'),
+      recursive: z.boolean().optional().describe('The full subtree (default: direct children only)'),
+    },
+    async run(ctx, args) {
+      const t = await target(ctx, args);
+      const timeout = timeoutOf(ctx, args);
+      const parent = await pidOf(ctx, t, args.parent, timeout);
+      const rows = await rowsOf(ctx, t, timeout);
+      const byParent = new Map<string, InspectProcessShortInfo[]>();
+      for (const r of rows) {
+        const k = String(r.parent);
+        const list = byParent.get(k);
+        if (list === undefined) byParent.set(k, [r]);
+        else list.push(r);
+      }
+      const out: Record<string, unknown>[] = [];
+      const walk = (pid: string, depth: number): void => {
+        for (const c of byParent.get(pid) ?? []) {
+          if (c.pid.equals(parent)) continue;
+          out.push({ ...row(c), depth });
+          if (args.recursive === true) walk(String(c.pid), depth + 1);
+        }
       };
+      walk(String(parent), 1);
+      return { node: t.node, parent, recursive: args.recursive === true, children: out };
     },
   },
   {
@@ -302,7 +405,8 @@ export const readTools: ToolSpec[] = [
     description:
       'One process in detail: name, behavior, application, state, mailbox queues, message counts, running time, links, monitors, aliases, events, meta processes, parent, leader, log level, environment (when the node exposes it)',
     action: false,
-    shape: { ...common, pid: z.string().describe('The PID (<CRC.0.1001>) or registered name') },
+    remote: 'inspector',
+    shape: { ...common, pid: pidArg },
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
@@ -325,227 +429,138 @@ export const readTools: ToolSpec[] = [
   {
     name: 'process_state',
     title: 'Process state',
-    description: "What a process reports about itself (its handleInspect / Go's HandleInspect): key-value pairs",
+    description: 'The state of a process: Init, Sleep, Running, WaitResponse, Terminated or Zombee',
     action: false,
-    shape: { ...common, pid: z.string().describe('The PID (<CRC.0.1001>) or registered name') },
+    remote: 'inspector',
+    shape: { ...common, pid: pidArg },
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
       const pid = await pidOf(ctx, t, args.pid, timeout);
+      if (t.local) return { node: t.node, pid, state: stateName(ctx.node.processInfo(pid).state) };
       const m = await snapshotOf(
         ctx,
         t,
-        new RequestInspectProcessState({ pid }),
+        new RequestInspectProcess({ pid }),
         'process_state',
         timeout,
-        MessageInspectProcessState,
-        'process state',
+        MessageInspectProcess,
+        'process info',
       );
-      return { node: t.node, pid: m.pid, state: m.state ?? {} };
+      if (m.terminated) return { node: t.node, pid, state: 'Terminated' };
+      return { node: t.node, pid, state: stateName(Number(m.info.state)) };
     },
   },
   {
-    name: 'app_list',
-    title: 'Applications',
-    description:
-      'Applications of a node: state, mode, version, description, dependencies, weight, uptime, group processes',
+    name: 'process_lookup',
+    title: 'Process lookup',
+    description: 'Resolves a registered name to its PID, or a PID to its registered name',
     action: false,
-    shape: { ...common },
-    async run(ctx, args) {
-      const t = await target(ctx, args);
-      const m = await snapshotOf(
-        ctx,
-        t,
-        new RequestInspectApplicationList(),
-        'app_list',
-        timeoutOf(ctx, args),
-        MessageInspectApplicationList,
-        'application list',
-      );
-      const apps = [...(m.applications?.values() ?? [])].map((a) => ({
-        ...a,
-        state: applicationStateString(a.state as ApplicationState),
-        mode: applicationModeString(a.mode as ApplicationMode),
-      }));
-      return { node: t.node, applications: apps };
-    },
-  },
-  {
-    name: 'app_processes',
-    title: 'Application processes',
-    description: "The processes of one application (its supervision tree: draw it from each row's parent)",
-    action: false,
+    remote: 'inspector',
     shape: {
       ...common,
-      application: z.string().min(1).describe('The application name'),
-      limit: z.number().int().min(1).max(10_000).optional().describe('Rows (default 1000)'),
-    },
-    async run(ctx, args) {
-      const t = await target(ctx, args);
-      const request = new RequestInspectApplicationTree({
-        application: args.application as Atom,
-        limit: (args.limit as number | undefined) ?? 1000,
-      });
-      const m = await snapshotOf(
-        ctx,
-        t,
-        request,
-        'app_processes',
-        timeoutOf(ctx, args),
-        MessageInspectApplicationTree,
-        'application tree',
-      );
-      // The tree of an unknown application is empty, as a stopped one's: the list tells them apart.
-      if ((m.processes ?? []).length === 0)
-        await knownApplication(ctx, t, args.application as string, timeoutOf(ctx, args));
-      return { node: t.node, application: m.application, processes: (m.processes ?? []).map(row) };
-    },
-  },
-  {
-    name: 'event_list',
-    title: 'Events',
-    description:
-      'Registered events of a node: producer, notify, buffer, subscribers, messages published (ergo-ts nodes; a Go Ergo 3.2 node has no such query)',
-    action: false,
-    shape: {
-      ...common,
-      name: z.string().optional().describe('Event names containing this'),
-      limit: z.number().int().min(1).max(100_000).optional().describe('Rows (default 500)'),
+      name: z.string().optional().describe('Registered name to resolve to a PID'),
+      pid: z.string().optional().describe('PID to resolve to its registered name'),
     },
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
-      if (!(await ctx.isErgoTS(t, timeout)))
-        throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node} is a Go Ergo node: it has no event-list query`);
-      const request = new RequestInspectEventList({
-        name: (args.name as string | undefined) ?? '',
-        limit: (args.limit as number | undefined) ?? 500,
-      });
-      const m = await snapshotOf(ctx, t, request, 'event_list', timeout, MessageInspectEventList, 'event list');
-      return { node: t.node, events: m.events ?? [] };
+      if (typeof args.name === 'string' && args.name !== '') {
+        const pid = await pidOf(ctx, t, args.name, timeout);
+        return { node: t.node, name: args.name, pid };
+      }
+      if (typeof args.pid !== 'string' || !args.pid.startsWith('<'))
+        throw new McpToolError('ERR_MCP_BAD_ARGUMENT', 'name or pid: one of them is required');
+      const pid = await pidOf(ctx, t, args.pid, timeout);
+      const found = (await rowsOf(ctx, t, timeout)).find((p) => p.pid.equals(pid));
+      if (found === undefined) throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no process ${args.pid}`);
+      return { node: t.node, pid, name: found.name === '' ? null : found.name };
     },
   },
   {
-    name: 'network_info',
-    title: 'Network',
+    name: 'process_inspect',
+    title: 'Process inspect',
     description:
-      'The network of a node: mode, registrar, acceptors (listening ports), static and proxy routes, connected nodes, flags, handshake and protocol versions',
+      "What a process reports about itself (its handleInspect, Go's HandleInspect): key-value pairs; `items` asks for some keys only",
     action: false,
-    shape: { ...common },
-    async run(ctx, args) {
-      const t = await target(ctx, args);
-      const m = await snapshotOf(
-        ctx,
-        t,
-        new RequestInspectNetwork(),
-        'network_info',
-        timeoutOf(ctx, args),
-        MessageInspectNetwork,
-        'network',
-      );
-      return { node: t.node, stopped: m.stopped, ...(m.info ?? {}) };
+    remote: 'inspector',
+    shape: {
+      ...common,
+      pid: pidArg,
+      items: z.array(z.string()).optional().describe('Keys to ask for (default: all)'),
     },
-  },
-  {
-    name: 'network_nodes',
-    title: 'Connected nodes',
-    description:
-      'The nodes a node is connected to, with traffic (messages and bytes in/out), pool size and uptime (on a Go Ergo node: their names)',
-    action: false,
-    shape: { ...common, name: z.string().optional().describe('Node names containing this') },
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
-      const part = (args.name as string | undefined) ?? '';
-      if (await ctx.isErgoTS(t, timeout)) {
-        const m = await snapshotOf(
-          ctx,
-          t,
-          new RequestInspectConnectionList({ limit: -1, name: part }),
-          'network_nodes',
-          timeout,
-          MessageInspectConnectionList,
-          'connection list',
-        );
-        return { node: t.node, connections: m.connections ?? [] };
+      const pid = await pidOf(ctx, t, args.pid, timeout);
+      const items = Array.isArray(args.items) ? (args.items as string[]) : [];
+      if (t.local) {
+        let state: Record<string, string>;
+        try {
+          state = await deadline(
+            ctx.node.inspect(pid, ...items),
+            timeout,
+            `${t.node}: ${String(pid)} did not answer its inspect request within ${timeout / 1000} s (busy in a handler?)`,
+          );
+        } catch (err) {
+          if (err instanceof McpToolError) throw err;
+          throw new McpToolError('ERR_MCP_REFUSED', `${t.node} refused the process_inspect request: ${message(err)}`);
+        }
+        return { node: t.node, pid, state };
       }
       const m = await snapshotOf(
         ctx,
         t,
-        new RequestInspectNetwork(),
-        'network_nodes',
+        new RequestInspectProcessState({ pid }),
+        'process_inspect',
         timeout,
-        MessageInspectNetwork,
-        'network',
+        MessageInspectProcessState,
+        'process state',
       );
-      const nodes = (m.info?.nodes ?? []).filter((n) => n.includes(part));
-      return { node: t.node, nodes, note: 'a Go node: ask network_node_info for the traffic of one' };
+      const all = m.state ?? new Map<string, string>();
+      const state: Record<string, string> = {};
+      for (const [k, v] of all) if (items.length === 0 || items.includes(k)) state[k] = v;
+      return { node: t.node, pid: m.pid, state };
     },
   },
   {
-    name: 'network_node_info',
-    title: 'Connection',
+    name: 'meta_inspect',
+    title: 'Meta process inspect',
     description:
-      'The connection of a node to one remote node: versions, flags, pool, messages and bytes in/out, uptime',
+      'What a meta process (a web server, a socket, a port…) reports about itself (its handleInspect), by its alias',
     action: false,
-    shape: { ...common, remote: z.string().min(1).describe('The remote node (name@host) the connection goes to') },
-    async run(ctx, args) {
-      const t = await target(ctx, args);
-      const request = new RequestInspectConnection({ remoteNode: args.remote as Atom });
-      const m = await snapshotOf(
-        ctx,
-        t,
-        request,
-        'network_node_info',
-        timeoutOf(ctx, args),
-        MessageInspectConnection,
-        'connection',
-      );
-      return { node: t.node, disconnected: m.disconnected, connection: m.info ?? null };
-    },
-  },
-  {
-    name: 'log_tail',
-    title: 'Log tail',
-    description:
-      "The newest log records of a node (node, process, meta and network records). This node's log is kept from the start; " +
-      "another node's from the first time it is asked (ask again, or wait, for what comes next). `since` gives only records after that sequence number",
-    action: false,
+    remote: 'none',
     shape: {
       ...common,
-      levels: z
-        .array(z.enum(['trace', 'debug', 'info', 'warning', 'error', 'panic']))
-        .optional()
-        .describe('Levels to show (all when absent)'),
-      limit: z.number().int().min(1).max(1000).optional().describe('Newest records to return (default 100)'),
-      since: z
-        .number()
-        .int()
-        .min(0)
-        .optional()
-        .describe('Only records with a larger sequence number (from `last` of an earlier answer)'),
-      wait: z
-        .number()
-        .int()
-        .min(0)
-        .max(30)
-        .optional()
-        .describe('Seconds to wait for a first record when there is none (default 0)'),
+      alias: z.string().min(1).describe('The meta process alias as printed (Alias#<…>)'),
+      items: z.array(z.string()).optional().describe('Keys to ask for (default: all)'),
     },
     async run(ctx, args) {
-      const t = await target(ctx, args);
+      const node = ctx.node;
+      const text = String(args.alias).trim();
+      let found: Alias | undefined;
+      for (const pid of node.processList()) {
+        try {
+          found = node.processInfo(pid).metas.find((m) => String(m) === text);
+        } catch {
+          continue; // ended meanwhile
+        }
+        if (found !== undefined) break;
+      }
+      if (found === undefined) throw new McpToolError('ERR_MCP_REFUSED', `${node.name} has no meta process ${text}`);
+      const items = Array.isArray(args.items) ? (args.items as string[]) : [];
       const timeout = timeoutOf(ctx, args);
-      const ring = await ctx.ring(t, timeout);
-      const levels = Array.isArray(args.levels) ? new Set(args.levels as string[]) : null;
-      const waitMs = ((args.wait as number | undefined) ?? 0) * 1000;
-      const ask = new LogTail(
-        levels,
-        (args.limit as number | undefined) ?? 100,
-        (args.since as number | undefined) ?? 0,
-        waitMs,
-      );
-      const answer = (await ctx.node.call(ring, ask, { timeout: waitMs + 5000 })) as LogTailAnswer;
-      return answer;
+      try {
+        const state = await deadline(
+          node.inspectMeta(found, ...items),
+          timeout,
+          `${text} did not answer within ${timeout / 1000} s`,
+        );
+        return { node: node.name, alias: text, state };
+      } catch (err) {
+        if (err instanceof McpToolError) throw err;
+        throw new McpToolError('ERR_MCP_REFUSED', `${node.name} refused the meta_inspect request: ${message(err)}`);
+      }
     },
   },
 ];

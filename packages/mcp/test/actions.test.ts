@@ -71,7 +71,7 @@ test('tools/list includes the action tools, marked destructive', async () => {
 test('send_message delivers the JSON value; process_kill and send_exit end processes; each is logged', async () => {
   const rec = await a.spawnRegister('mcp_recorder', Recorder);
   const value = { hello: ['mcp', 1, true] };
-  await ok(client, 'send_message', { pid: 'mcp_recorder', message: value });
+  await ok(client, 'send_message', { to: 'mcp_recorder', message: value });
   await eventually(() => got.some((m) => JSON.stringify(m) === JSON.stringify(value)), 'the message arrived');
 
   await ok(client, 'process_kill', { pid: rec.toString() });
@@ -89,7 +89,7 @@ test('send_message delivers the JSON value; process_kill and send_exit end proce
 
 test('log_level_set sets a process level and the node level', async () => {
   const p = await a.spawn(Recorder);
-  await ok(client, 'log_level_set', { pid: p.toString(), level: 'debug' });
+  await ok(client, 'log_level_set', { target: p.toString(), level: 'debug' });
   assert.equal(a.logLevelProcess(p), LogLevel.Debug);
   const before = a.log.level();
   await ok(client, 'log_level_set', { level: 'error' });
@@ -104,7 +104,7 @@ test('app_stop and app_start on this node; refused for another node', async () =
   assert.equal(a.applicationInfo('mcp_test_app').state, ApplicationState.Running);
   const r = await call(client, 'app_stop', { node: b.name, application: 'system_app' });
   assert.equal(r.isError, true);
-  assert.match(r.text, /ERR_MCP_UNSUPPORTED: app_stop reaches only the node the MCP server runs on/);
+  assert.match(r.text, /ERR_MCP_UNSUPPORTED: .*runs no MCP application/);
   const unknown = await call(client, 'app_start', { application: 'no_such_app' });
   assert.equal(unknown.isError, true);
   assert.match(unknown.text, /ERR_MCP_REFUSED: .*did not start no_such_app/);

@@ -20,7 +20,7 @@ const client = await connect(app.url!, 't');
 for (const [name, args] of [
   ['node_info', {}],
   ['process_list', { limit: 100 }],
-  ['process_list', { sort: 'mailbox', limit: 10 }],
+  ['process_list', { sort_by: 'mailbox', limit: 10 }],
   ['process_info', { pid: 'mcp_server' }],
   ['log_tail', { limit: 100 }],
 ] as const) {

@@ -34,18 +34,15 @@ test('tools/call on a Go Ergo node through the ergo-ts node', async (t) => {
   assert.doesNotMatch(String((info.framework as { name: string }).name), /ergo-ts/);
   assert.ok(Number(info.processesTotal) >= 5);
 
-  const list = await ok<{ total: number; processes: { pid: string; name?: string }[]; note?: string }>(
-    client,
-    'process_list',
-    { node: goName },
-  );
+  const list = await ok<{ total: number; processes: { pid: string; name?: string }[] }>(client, 'process_list', {
+    node: goName,
+  });
   const names = list.processes.map((p) => p.name);
   for (const n of ['ctl', 'echo', 'calc', 'events', 'system_inspect']) assert.ok(names.includes(n), n);
-  assert.match(String(list.note), /Go node/);
   const filtered = await ok<{ total: number; processes: { name?: string }[] }>(client, 'process_list', {
     node: goName,
-    name: 'ECH',
-    sort: 'mailbox',
+    name: 'ech',
+    sort_by: 'mailbox',
   });
   assert.deepEqual(
     filtered.processes.map((p) => p.name),
@@ -62,8 +59,27 @@ test('tools/call on a Go Ergo node through the ergo-ts node', async (t) => {
   assert.equal(started.kind, 'result', JSON.stringify(started));
   const apps = await ok<{ applications: { name: string; state: string }[] }>(client, 'app_list', { node: goName });
   assert.match(apps.applications.find((x) => x.name === 'peer_app')?.state ?? 'absent', /running/i);
-  const tree = await ok<{ processes: unknown[] }>(client, 'app_processes', { node: goName, application: 'peer_app' });
+  const tree = await ok<{ processes: unknown[] }>(client, 'app_processes', { node: goName, name: 'peer_app' });
   assert.equal(tree.processes.length, 1, JSON.stringify(tree));
+
+  // Go's other tools that a node's inspector answers (the Go node runs no MCP application here).
+  assert.equal((await ok<{ state: string }>(client, 'process_state', { node: goName, pid: 'echo' })).state, 'Sleep');
+  const inspected = await ok<{ state: Record<string, string> }>(client, 'process_inspect', {
+    node: goName,
+    pid: 'echo',
+  });
+  assert.equal(typeof inspected.state, 'object');
+  const looked = await ok<{ pid: string }>(client, 'process_lookup', { node: goName, name: 'echo' });
+  assert.equal(looked.pid, echo.pid);
+  const children = await ok<{ children: unknown[] }>(client, 'process_children', { node: goName, parent: 'echo' });
+  assert.ok(Array.isArray(children.children));
+  assert.equal((await ok<{ name: string }>(client, 'app_info', { node: goName, name: 'peer_app' })).name, 'peer_app');
+  assert.ok((await ok<{ acceptors: unknown[] }>(client, 'network_acceptors', { node: goName })).acceptors.length >= 1);
+  const goroutines = await ok<{ header: string }>(client, 'pprof_goroutines', { node: goName, debug: 1 });
+  assert.match(goroutines.header, /^total \d+, matched \d+, showing \d+$/);
+  const noMcp = await call(client, 'runtime_stats', { node: goName });
+  assert.equal(noMcp.isError, true);
+  assert.match(noMcp.text, /ERR_MCP_UNSUPPORTED: .*runs no MCP application/);
 
   const log = await ok<{ node: string; records: unknown[] }>(client, 'log_tail', { node: goName });
   assert.equal(log.node, goName);
@@ -82,7 +98,7 @@ test('tools/call on a Go Ergo node through the ergo-ts node', async (t) => {
 
   // An action on the Go node: its echo process receives the message (ergo-peer reports it).
   const mark = go.mark();
-  await ok(client, 'send_message', { node: goName, pid: 'echo', message: 'hello from mcp' });
+  await ok(client, 'send_message', { node: goName, to: 'echo', message: 'hello from mcp' });
   const recv = await go.waitFor((l) => l.kind === 'recv' && l.process === 'echo', { since: mark, timeout: 10_000 });
   assert.match(JSON.stringify(recv.msg), /hello from mcp/);
 });

@@ -55,25 +55,39 @@ after(async () => {
   await b?.stop();
 });
 
+const ACTIONS = [
+  'app_start',
+  'app_stop',
+  'call_process',
+  'log_level_set',
+  'message_type_info',
+  'message_types',
+  'network_connect',
+  'network_connect_route',
+  'network_disconnect',
+  'process_kill',
+  'send_exit',
+  'send_message',
+];
+
 test('tools/list: the read tools with their schemas; no action tool while actions are disabled', async () => {
   const { tools } = await client.listTools();
-  const names = tools.map((t) => t.name).sort();
-  assert.deepEqual(names, [
-    'app_list',
-    'app_processes',
-    'event_list',
-    'log_tail',
-    'network_info',
-    'network_node_info',
-    'network_nodes',
+  const names = tools.map((t) => t.name);
+  for (const n of [
     'node_info',
-    'process_info',
     'process_list',
     'process_state',
-  ]);
+    'process_inspect',
+    'log_tail',
+    'pprof_cpu',
+    'sample_start',
+  ])
+    assert.ok(names.includes(n), n);
+  for (const n of ACTIONS) assert.ok(!names.includes(n), `${n} not listed while actions are off`);
+  assert.equal(names.length, 48 + 3 - ACTIONS.length);
   const pl = tools.find((t) => t.name === 'process_list')!;
   const props = (pl.inputSchema as { properties: Record<string, unknown> }).properties;
-  for (const p of ['node', 'timeout', 'sort', 'limit', 'offset', 'name'])
+  for (const p of ['node', 'timeout', 'sort_by', 'limit', 'name', 'min_mailbox'])
     assert.ok(p in props, `process_list takes ${p}`);
   assert.equal(pl.annotations?.readOnlyHint, true);
 });
@@ -100,19 +114,24 @@ test('node_info and process_list describe the node as it runs', async () => {
   assert.equal(list.processes[0]!.pid, worker.toString());
   assert.equal(list.processes[0]!.behavior, 'Worker');
 
-  const page = await ok<{ total: number; processes: unknown[] }>(client, 'process_list', { limit: 2, sort: 'uptime' });
+  const page = await ok<{ total: number; processes: unknown[] }>(client, 'process_list', {
+    limit: 2,
+    sort_by: 'uptime',
+  });
   assert.equal(page.processes.length, 2);
   assert.ok(page.total >= 4, 'system, mcp and the worker');
 });
 
-test('process_info and process_state by registered name and by PID', async () => {
+test('process_info, process_state and process_inspect by registered name and by PID', async () => {
   const byName = await ok(client, 'process_info', { pid: 'mcp_worker' });
   assert.equal(byName.pid, worker.toString());
   assert.equal(byName.name, 'mcp_worker');
   const byPID = await ok(client, 'process_info', { pid: worker.toString() });
   assert.equal(byPID.name, 'mcp_worker');
-  const state = await ok<{ state: Record<string, string> }>(client, 'process_state', { pid: worker.toString() });
-  assert.deepEqual(state.state, { role: 'mcp test worker' });
+  const state = await ok<{ state: string }>(client, 'process_state', { pid: worker.toString() });
+  assert.equal(state.state, 'Sleep');
+  const inspected = await ok<{ state: Record<string, string> }>(client, 'process_inspect', { pid: worker.toString() });
+  assert.deepEqual(inspected.state, { role: 'mcp test worker' });
 });
 
 test('app_list, app_processes, event_list, network_info, network_nodes, network_node_info', async () => {
@@ -122,7 +141,7 @@ test('app_list, app_processes, event_list, network_info, network_nodes, network_
   assert.match(mcp.state, /running/i);
   assert.ok(apps.applications.some((x) => x.name === 'system_app'));
 
-  const tree = await ok<{ processes: { name?: string }[] }>(client, 'app_processes', { application: MCP_APP_NAME });
+  const tree = await ok<{ processes: { name?: string }[] }>(client, 'app_processes', { name: MCP_APP_NAME });
   assert.ok(tree.processes.some((p) => p.name === 'mcp_server'));
 
   const events = await ok<{ events: { name?: string; event?: string }[] }>(client, 'event_list', { name: 'mcp_test' });
@@ -139,10 +158,7 @@ test('app_list, app_processes, event_list, network_info, network_nodes, network_
     nodes.connections.some((c) => c.node === b.name),
     JSON.stringify(nodes),
   );
-  const conn = await ok<{ disconnected: boolean; connection: { node: string } }>(client, 'network_node_info', {
-    remote: b.name,
-  });
-  assert.equal(conn.disconnected, false);
+  const conn = await ok<{ connection: { node: string } }>(client, 'network_node_info', { name: b.name });
   assert.equal(conn.connection.node, b.name);
 });
 
@@ -253,7 +269,7 @@ test('actions are refused while disabled: the process stays', async () => {
   for (const [name, args] of [
     ['process_kill', { pid: 'mcp_worker' }],
     ['send_exit', { pid: 'mcp_worker', reason: 'kill' }],
-    ['send_message', { pid: 'mcp_worker', message: 'hi' }],
+    ['send_message', { to: 'mcp_worker', message: 'hi' }],
     ['app_stop', { application: MCP_APP_NAME }],
   ] as const) {
     const r = await call(client, name, args);
@@ -269,14 +285,19 @@ test('bad arguments get a tool error naming the problem; the server goes on', as
     ['process_info', { pid: '<00000000.0.1001>' }, /ERR_MCP_BAD_ARGUMENT: pid: .* is not a PID of/],
     ['process_info', {}, /pid/],
     ['process_list', { limit: -5 }, /limit/],
-    ['process_list', { sort: 'sideways' }, /sort/],
+    ['process_list', { sort_by: 'sideways' }, /sort_by/],
     ['node_info', { node: 'not a node' }, /ERR_MCP_BAD_ARGUMENT: node:/],
     ['node_info', { node: 'nobody@nowhere.invalid' }, /ERR_MCP_UNREACHABLE/],
-    ['app_processes', { application: 42 }, /application/],
+    ['app_processes', { name: 42 }, /name/],
     ['log_tail', { levels: ['loud'] }, /levels/],
     // The node's own refusals (regressions: an empty list; ERR_MCP_UNREACHABLE).
-    ['app_processes', { application: 'nope' }, /ERR_MCP_REFUSED: .* has no application nope/],
-    ['process_state', { pid: 'system_inspect' }, /ERR_MCP_REFUSED: .*refused the process_state request/],
+    ['app_processes', { name: 'nope' }, /ERR_MCP_REFUSED: .* has no application nope/],
+    // b's system_inspect refuses to inspect its own state: a refusal, not "unreachable".
+    [
+      'process_inspect',
+      { node: b.name, pid: 'system_inspect' },
+      /ERR_MCP_REFUSED: .*refused the process_inspect request/,
+    ],
     ['no_such_tool', {}, /not found/],
   ];
   for (const [name, args, expected] of cases) {
