@@ -219,6 +219,9 @@ export class EntityHost extends Actor {
     this.#token = lease.token;
     this.#lease = lease.lease;
     try {
+      // The inbox is read beside the state (two reads in parallel, one round trip of latency):
+      // while we hold the lease only this activation adds to or takes from it.
+      const pending = rt.measuredStore.inbox(id);
       if (isEventSourced(kind)) await this.#restoreJournal(kind, key);
       else {
         const stored = await fromStore(rt.measuredStore.load(id));
@@ -239,7 +242,7 @@ export class EntityHost extends Actor {
       const fence = () => ({ token: this.#token, ...(lease === undefined ? {} : { lease }) });
       if (rt.reminders !== undefined) bindReminders(this.#entity, rt.reminders.binding(kind, key, fence));
       // Accepted messages a previous activation did not process: in the order they were accepted.
-      for (const m of await fromStore(rt.measuredStore.inbox(id))) await this.#durable(m.id, m.message);
+      for (const m of await fromStore(pending)) await this.#durable(m.id, m.message);
     } catch (err) {
       // A stale activation leaves the lease alone: it is another activation's now.
       if (!ErrStaleToken.is(err)) void rt.releaseLease(kind.name, key, this.#token);
@@ -450,9 +453,8 @@ export class EntityHost extends Actor {
   }
 
   async #durable(id: string, message: unknown): Promise<void> {
-    // Already processed (replayed by a restart after the write but before the inbox row went):
-    // the store removed the row in the same transaction, so this only guards a re-sent Drain.
-    if (await fromStore(this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id))) return;
+    // No processed() read first: an inbox row is removed in the transaction that processes it, a
+    // Drain is sent once per 'accepted' enqueue, and the store itself refuses an id processed twice.
     if (this.#journal !== undefined) return this.#durableEvents(this.#journal, id, message);
     if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
     else await this.#entity.handleMessage(message as never);

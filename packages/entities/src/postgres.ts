@@ -100,6 +100,16 @@ CREATE TABLE IF NOT EXISTS ${p}inbox (
 CREATE TABLE IF NOT EXISTS ${p}processed (
   kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, version BIGINT NOT NULL,
   PRIMARY KEY (kind, key, id));
+CREATE OR REPLACE FUNCTION ${p}enqueue(k TEXT, ky TEXT, mid TEXT, msg TEXT) RETURNS BOOLEAN
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- The write's key lock, then a fresh snapshot per statement (a VOLATILE function): a write that
+  -- processed this id and committed while we waited is seen, so the id is never accepted again.
+  PERFORM pg_advisory_xact_lock(hashtextextended(k || '/' || ky, 0));
+  IF EXISTS (SELECT 1 FROM ${p}processed WHERE kind = k AND key = ky AND id = mid) THEN RETURN FALSE; END IF;
+  INSERT INTO ${p}inbox (kind, key, id, message) VALUES (k, ky, mid, msg) ON CONFLICT DO NOTHING;
+  RETURN FOUND;
+END $fn$;
 ${postgresReminderSchema(p)}`;
 }
 
@@ -114,7 +124,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
   readonly name: string;
   readonly #pool: pg.Pool;
   readonly #values: Values;
-  readonly #t: { leases: string; state: string; events: string; inbox: string; processed: string };
+  readonly #t: { leases: string; state: string; events: string; inbox: string; processed: string; enqueue: string };
   /** The journal's tables and its ordering lock (journal_sql.ts). */
   readonly #j: { tags: string; offsets: string; lock: string };
   #closed = false;
@@ -131,6 +141,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
       events: `${prefix}events`,
       inbox: `${prefix}inbox`,
       processed: `${prefix}processed`,
+      enqueue: `${prefix}enqueue`,
     };
     this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
     this.#reminders = new PostgresReminders({
@@ -381,20 +392,24 @@ export class PostgresStore implements EntityStore, ReminderStore {
       const w = prepareWrite(request, this.#values);
       const { kind, key } = request;
       return this.#tx(kind, key, async (c) => {
-        const lease = await c.query<{ token: string }>(
-          `SELECT token FROM ${this.#t.leases} WHERE kind = $1 AND key = $2 FOR SHARE`,
-          [w.fence.kind, w.fence.key],
+        // One round trip reads the fencing lease (locked against a concurrent acquire) and the state.
+        const rd = await c.query<{
+          token: string | null;
+          version: string | null;
+          snapshot: string | null;
+          snapshot_version: string | null;
+        }>(
+          `SELECT (SELECT token FROM ${this.#t.leases} WHERE kind = $1 AND key = $2 FOR SHARE) AS token,
+             s.version, s.snapshot, s.snapshot_version
+           FROM (SELECT 1) one LEFT JOIN ${this.#t.state} s ON s.kind = $3 AND s.key = $4`,
+          [w.fence.kind, w.fence.key, kind, key],
         );
-        const st = await c.query<{ version: string; snapshot: string | null; snapshot_version: string }>(
-          `SELECT version, snapshot, snapshot_version FROM ${this.#t.state} WHERE kind = $1 AND key = $2`,
-          [kind, key],
-        );
-        const r = st.rows[0];
+        const r = rd.rows[0]!;
         const row: StateRow | undefined =
-          r === undefined
+          r.version === null
             ? undefined
             : { version: Number(r.version), snapshot: r.snapshot, snapshotVersion: Number(r.snapshot_version) };
-        const plan = planWrite(w, lease.rows.length === 0 ? 0 : Number(lease.rows[0]!.token), row);
+        const plan = planWrite(w, r.token === null ? 0 : Number(r.token), row);
         // Offsets are drawn and committed one transaction at a time (journal_sql.ts explains why).
         if (plan.events.length > 0)
           await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [this.#j.lock]);
@@ -411,25 +426,20 @@ export class PostgresStore implements EntityStore, ReminderStore {
               kind,
             ]);
         }
-        await c.query(
-          `INSERT INTO ${this.#t.state} (kind, key, version, snapshot, snapshot_version) VALUES ($1, $2, $3, $4, $5)
+        const upsert = `INSERT INTO ${this.#t.state} (kind, key, version, snapshot, snapshot_version) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot,
-             snapshot_version = excluded.snapshot_version`,
-          [kind, key, plan.version, plan.snapshot, plan.snapshotVersion],
-        );
-        if (request.processed !== undefined) {
-          await c.query(`INSERT INTO ${this.#t.processed} (kind, key, id, version) VALUES ($1, $2, $3, $4)`, [
-            kind,
-            key,
-            request.processed,
-            plan.version,
-          ]);
-          await c.query(`DELETE FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 AND id = $3`, [
-            kind,
-            key,
-            request.processed,
-          ]);
-        }
+             snapshot_version = excluded.snapshot_version`;
+        if (request.processed === undefined)
+          await c.query(upsert, [kind, key, plan.version, plan.snapshot, plan.snapshotVersion]);
+        // The state, the processed id and the inbox row's removal in one statement (one round trip);
+        // the processed id's primary key refuses an id processed twice, and the statement fails whole.
+        else
+          await c.query(
+            `WITH s AS (${upsert}),
+               p AS (INSERT INTO ${this.#t.processed} (kind, key, id, version) VALUES ($1, $2, $6, $3))
+             DELETE FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 AND id = $6`,
+            [kind, key, plan.version, plan.snapshot, plan.snapshotVersion, request.processed],
+          );
         return plan.version;
       });
     });
@@ -439,19 +449,15 @@ export class PostgresStore implements EntityStore, ReminderStore {
     return this.#op('enqueue', async () => {
       checkEnqueue(id, messageId);
       const encoded = this.#values.encode(message);
-      return this.#tx(id.kind, id.key, async (c) => {
-        const done = await c.query(`SELECT 1 FROM ${this.#t.processed} WHERE kind = $1 AND key = $2 AND id = $3`, [
-          id.kind,
-          id.key,
-          messageId,
-        ]);
-        if (done.rows.length > 0) return 'duplicate' as const;
-        const r = await c.query(
-          `INSERT INTO ${this.#t.inbox} (kind, key, id, message) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-          [id.kind, id.key, messageId, encoded],
-        );
-        return r.rowCount === 0 ? ('duplicate' as const) : ('accepted' as const);
-      });
+      // One round trip and one commit: the key's lock, the processed check and the insert run in
+      // the schema's function, in the statement's own transaction.
+      const r = await this.#pool.query<{ accepted: boolean }>(`SELECT ${this.#t.enqueue}($1, $2, $3, $4) AS accepted`, [
+        id.kind,
+        id.key,
+        messageId,
+        encoded,
+      ]);
+      return r.rows[0]!.accepted ? ('accepted' as const) : ('duplicate' as const);
     });
   }
 

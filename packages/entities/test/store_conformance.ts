@@ -192,6 +192,27 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     assert.deepEqual(await store.load(id), { state: 1, version: 1 });
   });
 
+  test('an enqueue racing the write that processes the same id (another connection) never accepts it again', async (t) => {
+    const { store, again } = await fresh();
+    const other = await again();
+    t.after(() => Promise.all([store.close(), other.close()]));
+    const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+    assert.ok(a.acquired);
+    // Each round: the id is in the inbox; one store processes it while the other re-sends it.
+    // Whichever runs first, the re-send finds it pending or processed: 'duplicate', and the
+    // inbox ends empty (an enqueue that missed the committed write would leave a row behind).
+    for (let i = 0; i < 40; i++) {
+      assert.equal(await store.enqueue(id, `m${i}`, i), 'accepted');
+      const [version, resent]: [number, 'accepted' | 'duplicate'] = await Promise.all([
+        store.write({ ...id, token: a.token, expectedVersion: i, state: i + 1, processed: `m${i}` }),
+        other.enqueue(id, `m${i}`, i),
+      ]);
+      assert.equal(version, i + 1);
+      assert.equal(resent, 'duplicate', `round ${i}`);
+      assert.deepEqual(await store.inbox(id), [], `round ${i}`);
+    }
+  });
+
   test('events append after the snapshot; load gives the snapshot and events() the rest', async (t) => {
     const { store } = await fresh();
     t.after(() => store.close());
