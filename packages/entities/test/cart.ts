@@ -6,7 +6,11 @@ import { defineProtocol, schema } from 'ergo-ts';
 import { EventSourcedEntity, defineEventSourcedEntity } from '../src/index.js';
 
 export const CartProtocol = defineProtocol('cart', {
-  messages: { add: schema.object({ add: schema.string(), qty: schema.integer() }) },
+  messages: {
+    add: schema.object({ add: schema.string(), qty: schema.integer() }),
+    // Persists twice in one handler: as a durable message, the second persist is refused.
+    addTwice: schema.object({ addTwice: schema.string() }),
+  },
   calls: {
     items: { request: schema.literal('items'), reply: schema.type<Record<string, number>>() },
     put: { request: schema.object({ put: schema.string(), qty: schema.integer() }), reply: schema.number() },
@@ -28,8 +32,10 @@ export interface CartState {
 }
 
 export class CartEntity extends EventSourcedEntity<typeof CartProtocol, CartState, typeof CartEvents> {
-  override async handleMessage(m: { add: string; qty: number }): Promise<void> {
-    await this.persist({ type: 'added', sku: m.add, qty: m.qty });
+  override async handleMessage(m: { add: string; qty: number } | { addTwice: string }): Promise<void> {
+    if ('add' in m) return this.persist({ type: 'added', sku: m.add, qty: m.qty });
+    await this.persist({ type: 'added', sku: m.addTwice, qty: 1 });
+    await this.persist({ type: 'added', sku: m.addTwice, qty: 1 });
   }
   override async handleCall(
     req: 'items' | 'bad' | 'assign' | 'where' | { put: string; qty: number } | { putTwo: string } | { remove: string },

@@ -340,3 +340,18 @@ test('an event-sourced activation that hands off (drain) writes a snapshot at it
     version: 3,
   });
 });
+
+test('a durable message’s handler persists once: a second persist is refused (ERR_ENTITY_INCORRECT) and its id stays with the first events', async (t) => {
+  const { store, entities, kind } = await setup(t);
+  const c = entity(kind, 't1');
+  const id = { kind: 'cart', key: 't1' };
+  const from = log.events.length;
+  assert.equal(await entities.sendDurable(c, { addTwice: 'a' }, 'twice-1'), 'accepted');
+  // The handler throws at its second persist: the activation ends (a panic of its process).
+  await log.wait((e) => e.event === 'stopped' && e.key === 't1', 'stopped', from);
+  assert.equal(await store.processed(id, 'twice-1'), true);
+  assert.equal((await store.events(id, 0)).length, 1, 'the first persist, written with the id');
+  // The next activation rebuilds it; the message is not applied again.
+  assert.deepEqual(await entities.call(c, 'items'), { a: 1 });
+  assert.equal(await entities.sendDurable(c, { addTwice: 'a' }, 'twice-1'), 'duplicate');
+});
