@@ -108,7 +108,14 @@ export class EntityNode {
       process.stderr.write(d);
     });
     const n = new EntityNode(name, proc);
-    await ipcMessage(proc, isKind('ready'), `${name} ready`);
+    try {
+      await ipcMessage(proc, isKind('ready'), `${name} ready`);
+    } catch (e) {
+      // Not ready in time (a loaded machine): no test holds it, so it must not outlive the test
+      // (its IPC channel would keep the test file's process from ever ending).
+      await n.kill();
+      throw e;
+    }
     return n;
   }
 
