@@ -109,7 +109,9 @@ export class EntityNode {
     });
     const n = new EntityNode(name, proc);
     try {
-      await ipcMessage(proc, isKind('ready'), `${name} ready`);
+      // A node starts in about a second; on a machine loaded by other work (load average 20-34
+      // seen) more than the default 20 s, so the bound is generous.
+      await ipcMessage(proc, isKind('ready'), `${name} ready`, 90_000);
     } catch (e) {
       // Not ready in time (a loaded machine): no test holds it, so it must not outlive the test
       // (its IPC channel would keep the test file's process from ever ending).
