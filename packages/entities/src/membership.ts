@@ -91,13 +91,14 @@ export class Membership {
 
   /**
    * Whether `node` is declared down: this runtime saw it live, and it is not any more — its
-   * connection went down (closed, or the core's heartbeat declared the peer stalled), the
-   * registrar or the Leader no longer lists it, or it announced it leaves. A node this runtime
-   * never saw live (it started meanwhile, or is not connected yet) is not declared down.
+   * connection went down (closed, or the core's heartbeat declared the peer stalled), or the
+   * registrar or the Leader no longer lists it. A node that announced it leaves is not (it is
+   * alive, handing its keys off); nor is one this runtime never saw live (it started meanwhile,
+   * or is not connected yet).
    */
   declaredDown(node: string): boolean {
     if (!this.#seenLive.has(node)) return false;
-    return !this.live(false).includes(node);
+    return !this.connected().has(node) || !this.#members.includes(node);
   }
 
   /** `node` announced it leaves (another node than this one): no key routes to it any more. */

@@ -265,6 +265,10 @@ export class Entities implements HostRuntime, StoppableRuntime {
       this.#counters.set(k.name, new KindCounters());
     }
     this.#handOffMs = positive('handOffTimeoutMs', options.handOffTimeoutMs, ENTITIES_DEFAULTS.handOffTimeoutMs);
+    if (options.takeOverFromDeadMembers !== undefined && typeof options.takeOverFromDeadMembers !== 'boolean')
+      throw ErrEntityIncorrect.with(
+        `takeOverFromDeadMembers must be true or false, got ${String(options.takeOverFromDeadMembers)}`,
+      );
     if (options.leaseScope !== undefined && options.leaseScope !== 'key' && options.leaseScope !== 'shard')
       throw ErrEntityIncorrect.with(`leaseScope must be 'key' or 'shard', got ${String(options.leaseScope)}`);
     this.#leases = new Leases({

@@ -108,7 +108,16 @@ export class EntityNode {
       process.stderr.write(d);
     });
     const n = new EntityNode(name, proc);
-    await ipcMessage(proc, isKind('ready'), `${name} ready`);
+    try {
+      // A node starts in about a second; on a machine loaded by other work (load average 20-34
+      // seen) more than the default 20 s, so the bound is generous.
+      await ipcMessage(proc, isKind('ready'), `${name} ready`, 90_000);
+    } catch (e) {
+      // Not ready in time (a loaded machine): no test holds it, so it must not outlive the test
+      // (its IPC channel would keep the test file's process from ever ending).
+      await n.kill();
+      throw e;
+    }
     return n;
   }
 

@@ -58,6 +58,13 @@ function keyOwnedBy(owner: string, names: string[], prefix: string): string {
 }
 
 test('a rolling restart under a steady stream of calls: every node hands off, nothing acknowledged is lost, no call waits out a lease', async (t) => {
+  // The workers stop before the nodes do when the test fails midway (registered first, so this
+  // after hook runs first): against stopped nodes each command rejects at once, and the loop would
+  // spin on microtasks, starving the event loop and the hooks.
+  let running = true;
+  t.after(() => {
+    running = false;
+  });
   // Leases of 60 s and calls of at most 20 s (the fixture's timeout): a call that had to wait for
   // a lease to expire fails, so every call succeeding shows the leases were released.
   const { nodes, settings } = await cluster(t, 'hr', { leaseMs: 60_000, renewMs: 20_000 });
@@ -69,7 +76,6 @@ test('a rolling restart under a steady stream of calls: every node hands off, no
   const acked = new Map<string, number>(keys.map((k) => [k, 0]));
   const failures: string[] = [];
   let sent = 0;
-  let running = true;
   const via = (): number => {
     const live = [...up];
     return live[sent % live.length]!;

@@ -159,6 +159,10 @@ test('bad input is refused with a code; no Promise of the runtime reaches unhand
     () => startEntities(node, { store, kinds: [kind], leaseTtlMs: 10, renewIntervalMs: 10 }),
     'ERR_ENTITY_INCORRECT',
   );
+  await ignoredThenAwaited(
+    () => startEntities(node, { store, kinds: [kind], name: 'other', takeOverFromDeadMembers: 'yes' as never }),
+    'ERR_ENTITY_INCORRECT',
+  );
   await ignoredThenAwaited(() => startEntities(node, { store, kinds: [kind] }), 'ERR_TAKEN');
   // Kind names starting with '~' are the runtime's ('~shard' keeps the shard leases).
   for (const name of ['~shard', '~mine'])

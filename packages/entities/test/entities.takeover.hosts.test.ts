@@ -1,0 +1,99 @@
+// How long a dead member's key takes to answer again on a survivor, across network-namespace test
+// hosts (three entity nodes, each in a host of its own, the PostgreSQL store in a fourth; the
+// safety checker's nodes, faults_node.ts): from kill -9 of the key's owner, and from the start of
+// a silent cut isolating it (from the other nodes and the store), until a durable send to the key
+// through another node is accepted, with the default lease (leaseTtlMs 10 s) — once with
+// `takeOverFromDeadMembers` (the default) and once without it (the lease waited out, the path
+// before). The fault nodes' peerStallTimeout is 1500 ms: a silently cut peer is declared down
+// 1.5–2.25 s after its last byte. The figures are printed (docs/entities.md, "When a node dies");
+// the test asserts only that the key answers again on a survivor. Needs root, ip/nft and
+// PostgreSQL: skips without (fails under CI=true).
+
+import { strict as assert } from 'node:assert';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { TestHosts, eventually, postgresMissing, requireHosts, startPostgres } from '@ergo-ts/test-support';
+
+import { ENTITIES_DEFAULTS, ownerOfShard, shardOf } from '../src/index.js';
+import { FaultNode, PORT, Waits } from './faults.js';
+
+test('a dead member’s key answers again on a survivor: kill -9 and a silent cut, with and without takeover', async (t) => {
+  if (!requireHosts(t)) return;
+  const missing = postgresMissing();
+  if (missing !== undefined) {
+    console.log(`# skipped: ${missing}`);
+    t.skip(missing);
+    return;
+  }
+  const logDir = mkdtempSync(join(tmpdir(), 'ergo-entities-takeover-'));
+  t.after(() => rmSync(logDir, { recursive: true, force: true }));
+  await using hosts = await TestHosts.create({ names: ['db', 'n1', 'n2', 'n3'] });
+  const db = hosts.host('db');
+  await using pg = await startPostgres({
+    host: db.address,
+    port: 5432,
+    spawn: (cmd, args, opts) => db.spawn(cmd, args, opts),
+  });
+  const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
+  const names = hostsOf.map((h) => `${h.name}@${h.address}`);
+  const ownedByN2 = (prefix: string): string => {
+    for (let i = 0; ; i++)
+      if (ownerOfShard(shardOf(`${prefix}${i}`, ENTITIES_DEFAULTS.shards), names) === names[1]) return `${prefix}${i}`;
+  };
+  const figures: string[] = [];
+  let msg = 0;
+  for (const takeOver of [true, false])
+    for (const fault of ['kill -9', 'silent cut'] as const) {
+      const env = {
+        FN_PORT: String(PORT),
+        FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
+        FN_DB: pg.url,
+        FN_LEASE_MS: '10000',
+        FN_RENEW_MS: '3333',
+        FN_TAKEOVER: takeOver ? '' : '0',
+      };
+      const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, logDir, new Waits()));
+      try {
+        for (const n of nodes) await n.start();
+        for (const n of nodes)
+          await eventually(async () => ((await n.cmd('members')) as string[]).length === 3, `${n.name} sees 3`, {
+            timeoutMs: 60_000,
+          });
+        const [n1, n2] = nodes as [FaultNode, FaultNode, FaultNode];
+        const key = ownedByN2(`${takeOver ? 'on' : 'off'}-${fault === 'kill -9' ? 'k' : 'c'}`);
+        assert.equal(await n1.cmd('durable', { key, msgId: `m${++msg}`, timeout: 20_000 }), 'accepted');
+        const start = Date.now();
+        let heal = async (): Promise<void> => undefined;
+        if (fault === 'kill -9') await n2.kill();
+        else {
+          const cut = await hosts.isolate(n2.host);
+          heal = () => cut.heal();
+        }
+        // Durable sends through n1, each re-sent with its id until accepted (each bounded by 4 s).
+        const id = `m${++msg}`;
+        await eventually(
+          async () => {
+            try {
+              return (await n1.cmd('durable', { key, msgId: id, timeout: 4000 })) === 'accepted';
+            } catch {
+              return false;
+            }
+          },
+          `${key} accepted through n1 after the ${fault}`,
+          { timeoutMs: 60_000 },
+        );
+        const ms = Date.now() - start;
+        figures.push(`${fault}, takeover ${takeOver ? 'on' : 'off'}: ${ms} ms`);
+        console.log(
+          `# ${fault}, takeOverFromDeadMembers ${String(takeOver)}: the key answers on a survivor after ${ms} ms`,
+        );
+        await heal();
+      } finally {
+        for (const n of nodes) await n.stop();
+      }
+    }
+  console.log(`# ${figures.join('; ')}`);
+});
