@@ -169,13 +169,15 @@ test('a peer stopped longer than failure detection: queued bytes stay within the
   const capture = new LogCapture();
   const sender = await quietNode(
     {
+      log: { level: 'debug' },
       network: {
         cookie: 'linkflow',
         registrar: null,
         acceptors: [],
         peerBufferLimit: LIMIT,
         peerStallTimeout: 400,
-        dialTimeout: 1000,
+        // Long enough for a resumed, loaded peer to answer a handshake (a starved fixture missed 1 s).
+        dialTimeout: 3000,
         routes: [{ match: child.name.replace(/[.$]/g, '\\$&'), route: routeTo(child.port) }],
       },
     },
@@ -243,6 +245,7 @@ test('a peer stopped longer than failure detection: queued bytes stay within the
     await new Promise((r) => setImmediate(r));
   }
   child.proc.kill('SIGCONT');
+  let lastProbe = '';
   // Every important send and call made during the pause settles, none waits for a timeout.
   const open = new Set<number>();
   settled.forEach((p, i) => {
@@ -272,12 +275,15 @@ test('a peer stopped longer than failure detection: queued bytes stay within the
     () =>
       sender.call(sink, 'count', { timeout: 2000 }).then(
         (n) => n as number,
-        () => undefined,
+        (e: unknown) => {
+          lastProbe = String(e);
+          return undefined;
+        },
       ),
     'the connection to come back',
     { timeoutMs: 60_000 },
   ).catch((e: unknown) => {
-    throw new Error(`${String(e)}\n${capture.text()}`);
+    throw new Error(`${String(e)}; last probe: ${lastProbe}\n${capture.text().slice(-6000)}`);
   });
   const delivered = (await sender.call(sink, 'count')) as number;
   const u = sender
@@ -285,13 +291,12 @@ test('a peer stopped longer than failure detection: queued bytes stay within the
     .info()
     .undelivered!.find((x) => x.node === child.name)!;
   t.diagnostic(
-    `plain delivered ${delivered}, dropped from the dial queue ${u.plainSends}, user packets not delivered at the down ${u.downPackets} (${u.downBytes} B)`,
+    `delivered to the sink ${delivered} (plain and important), plain dropped from the dial queue ${u.plainSends}, user packets not delivered at the down ${u.downPackets} (${u.downBytes} B)`,
   );
-  assert.ok(delivered + u.plainSends <= plainAccepted, 'nothing counted twice');
   assert.ok(u.plainSends > 0, 'the dropped plain sends are reported');
   assert.ok(u.downPackets > 0, 'the packets the down connection did not deliver are reported');
-  // Every accepted plain send arrived or is counted (downPackets is an upper bound that also
-  // holds the important sends and calls the down connection failed).
+  // Every accepted plain send arrived or is counted (the sink counts important sends too, and
+  // downPackets is an upper bound that also holds the important sends and calls that failed).
   assert.ok(
     delivered + u.plainSends + u.downPackets >= plainAccepted,
     `${plainAccepted} accepted: ${delivered} delivered + ${u.plainSends} + ${u.downPackets} reported`,
