@@ -454,7 +454,7 @@ export class EntityHost extends Actor {
     // the store removed the row in the same transaction, so this only guards a re-sent Drain.
     if (await fromStore(this.#rt.measuredStore.processed({ kind: this.#kind.name, key: this.#key }, id))) return;
     if (this.#journal !== undefined) return this.#durableEvents(this.#journal, id, message);
-    if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
+    if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message, this.#rt.clock.now());
     else await this.#entity.handleMessage(message as never);
     await this.#save(id);
   }
@@ -521,7 +521,7 @@ export class EntityHost extends Actor {
   async #durableEvents(j: JournalActivation, id: string, message: unknown): Promise<void> {
     j.beginDurable(id);
     try {
-      if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
+      if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message, this.#rt.clock.now());
       else await this.#entity.handleMessage(message as never);
       await j.endDurable();
     } finally {
