@@ -32,7 +32,7 @@ import type { StoreCodec } from '../store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
 import { TestEntity, type TestKitContext, type TestableKind } from './test_entity.js';
 
-/** One reminder fire {@link TestEntities.fireDueReminders} delivered. */
+/** One reminder fire {@link TestEntities.fireDueReminders} found due and had delivered. */
 export interface TestReminderFire {
   readonly kind: string;
   readonly key: string;
@@ -168,7 +168,8 @@ export class TestEntities implements AsyncDisposable {
    * clock would, delivers each due fire to its entity (activating it) as production does, and this
    * resolves once every one was handled by its entity and saved, and its row was moved on (a
    * periodic reminder: one fire, then its next time after now) or removed (a one-shot). Resolves
-   * with the fires delivered, oldest first (none: nothing was due). A durable state machine's
+   * with the reminders that were due, oldest first (none: nothing was due); one whose delivery
+   * failed (its handler threw) stays due and is retried by a later scan, as in production. A durable state machine's
    * timeouts are reminders too. Rejects with ERR_TIMEOUT after the kit's `timeoutMs` of real time
    * (a handler that never returns).
    */
