@@ -456,7 +456,7 @@ export class EntityHost extends Actor {
     // No processed() read first: an inbox row is removed in the transaction that processes it, a
     // Drain is sent once per 'accepted' enqueue, and the store itself refuses an id processed twice.
     if (this.#journal !== undefined) return this.#durableEvents(this.#journal, id, message);
-    if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
+    if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message, this.#rt.clock.now());
     else await this.#entity.handleMessage(message as never);
     await this.#save(id);
   }
@@ -523,7 +523,7 @@ export class EntityHost extends Actor {
   async #durableEvents(j: JournalActivation, id: string, message: unknown): Promise<void> {
     j.beginDurable(id);
     try {
-      if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message);
+      if (isReminderFire(message)) await deliverReminder(this.#entity, this.#kind, message, this.#rt.clock.now());
       else await this.#entity.handleMessage(message as never);
       await j.endDurable();
     } finally {

@@ -12,13 +12,24 @@
 // The data lives in a MemoryStoreData apart from the store object, so several stores may share
 // it (as several OS processes share one database) and a closed store's data can be opened again
 // ({@link MemoryStore.reopen}). Capabilities that grow the store (a journal for projections,
-// reminders, lease take-over) add their maps to MemoryStoreData and their methods to MemoryStore.
+// reminders, lease take-over) add their maps to MemoryStoreData and their methods to MemoryStore;
+// the reminders (a ReminderStore, as the SQL stores) are memory_reminders.ts.
 
 import { rejected } from 'ergo-ts';
 
 import { ErrEntityIncorrect, ErrStoreClosed } from './errors.js';
 import type { JournalEntry, JournalQuery } from './journal.js';
 import { checkJournalQuery, checkOffset, checkProjection, type StoredEventMeta } from './journal_sql.js';
+import { MemoryReminderData, MemoryReminders } from './memory_reminders.js';
+import {
+  checkCancel,
+  checkPut,
+  checkShards,
+  type NewReminder,
+  type ReminderFence,
+  type ReminderStore,
+  type StoredReminder,
+} from './reminder_store.js';
 import { Values, checkEnqueue, checkId, checkLeaseRequest, checkTtl, planWrite, prepareWrite } from './sql_store.js';
 import {
   jsonCodec,
@@ -109,6 +120,8 @@ export class MemoryStoreData {
   readonly offsets = new Map<string, number>();
   /** The last offset handed out (offsets start at 1 and have no gaps here: writes cannot roll back). */
   lastOffset = 0;
+  /** The durable reminders (memory_reminders.ts): by key and name, and by shard in due-time order. */
+  readonly reminders = new MemoryReminderData();
 
   /** The lease row of (kind, key), if one was ever taken. */
   lease(id: EntityId): MemoryLeaseRow | undefined {
@@ -153,7 +166,7 @@ let seq = 0;
  * Bad input rejects with ERR_ENTITY_INCORRECT, a value the codec refuses with
  * ERR_ENTITY_STORE_CODEC, and nothing changes. Every returned Promise is safe to leave un-awaited.
  */
-export class MemoryStore implements EntityStore {
+export class MemoryStore implements EntityStore, ReminderStore {
   readonly name: string;
   /** The data this store reads and writes (shared with the stores {@link reopen} made). */
   readonly data: MemoryStoreData;
@@ -161,6 +174,7 @@ export class MemoryStore implements EntityStore {
   readonly clock: StoreClock;
   readonly #values: Values;
   readonly #options: MemoryStoreOptions;
+  readonly #reminders: MemoryReminders;
   #closed = false;
 
   /** An empty store. Throws ERR_ENTITY_INCORRECT for a clock or codec that is not one. */
@@ -176,6 +190,7 @@ export class MemoryStore implements EntityStore {
     this.clock = clock;
     this.data = data;
     this.#values = new Values(codec);
+    this.#reminders = new MemoryReminders(data.reminders, this.#values, (lease) => data.lease(lease)?.token ?? 0);
   }
 
   /**
@@ -366,6 +381,52 @@ export class MemoryStore implements EntityStore {
       checkId(id);
       return this.data.rows(id)?.processed.has(messageId) === true;
     });
+  }
+
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
+    return this.#op('putReminders', () => {
+      checkPut(id, fence, reminders);
+      this.#reminders.put(id, fence, reminders);
+    });
+  }
+
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
+    return this.#op('cancelReminder', () => {
+      checkCancel(id, fence, name);
+      return this.#reminders.cancel(id, fence, name);
+    });
+  }
+
+  dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
+    return this.#op('dueReminders', () => {
+      checkShards(shards, limit);
+      return this.#reminders.due(shards, until, limit);
+    });
+  }
+
+  nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
+    return this.#op('nextReminderDue', () => {
+      checkShards(shards);
+      return this.#reminders.next(shards, after);
+    });
+  }
+
+  advanceReminder(
+    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
+    nextDueAt: number | undefined,
+  ): Promise<boolean> {
+    return this.#op('advanceReminder', () => this.#reminders.advance(r, nextDueAt));
+  }
+
+  reminders(id: EntityId): Promise<StoredReminder[]> {
+    return this.#op('reminders', () => {
+      checkId(id);
+      return this.#reminders.ofKey(id);
+    });
+  }
+
+  reminderCount(): Promise<number> {
+    return this.#op('reminderCount', () => this.#reminders.count());
   }
 
   close(): Promise<void> {

@@ -14,6 +14,7 @@
 
 import { cronNextRun, type Log } from 'ergo-ts';
 
+import type { EntitiesClock } from './clock.js';
 import { ErrEntityIncorrect } from './errors.js';
 import type { EntityKind } from './entity.js';
 import { shardOf } from './placement.js';
@@ -74,6 +75,11 @@ export interface ReminderStats {
 export interface SchedulerHost {
   readonly store: ReminderStore;
   readonly log: Log;
+  /**
+   * The runtime's clock (clock.ts): due times, lateness and the scan timer are read on it. The
+   * wall clock in production; the test kit's TestClock, so a reminder fires when a test moves time.
+   */
+  readonly clock: EntitiesClock;
   /** The shard count (the same on every member). */
   readonly shards: number;
   /** The kinds this node hosts. */
@@ -193,7 +199,7 @@ export class ReminderScheduler {
   readonly #inFlight = new Map<string, StoredReminder>();
   /** Fires whose delivery failed: not retried before this time. */
   readonly #retryAt = new Map<string, number>();
-  #timer: NodeJS.Timeout | undefined;
+  #timer: unknown;
   #armedFor = Infinity;
   #scanning = false;
   #again = false;
@@ -202,6 +208,8 @@ export class ReminderScheduler {
   #stopped = true;
   #fired = 0;
   #failed = 0;
+  /** Waiters of {@link idle}. */
+  #idleWaiters: (() => void)[] = [];
   readonly #lateness = new Lateness();
 
   constructor(host: SchedulerHost, options: ReminderOptions = {}) {
@@ -221,7 +229,7 @@ export class ReminderScheduler {
   /** Stops scanning; fires being delivered finish on their own. */
   stop(): void {
     this.#stopped = true;
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    if (this.#timer !== undefined) this.#h.clock.clearTimeout(this.#timer);
     this.#timer = undefined;
   }
 
@@ -233,6 +241,26 @@ export class ReminderScheduler {
       return;
     }
     void this.#scanLoop();
+  }
+
+  /**
+   * @internal Resolves once no scan runs and no fire is being delivered (at once when so now): the
+   * test kit's `fireDueReminders` waits on it after a scan it asked for.
+   */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return !this.#scanning && this.#inFlight.size === 0;
+  }
+
+  #wakeIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** The figures of {@link ReminderStats}. */
@@ -269,7 +297,7 @@ export class ReminderScheduler {
     const schema = kind.reminders?.[type];
     if (schema === undefined)
       throw ErrEntityIncorrect.with(`kind ${kind.name} declares no reminder ${JSON.stringify(type)}`);
-    const due = firstDue(when, Date.now());
+    const due = firstDue(when, this.#h.clock.now());
     let result = schema['~standard'].validate(payload);
     if (result instanceof Promise) result = await result;
     if (result.issues !== undefined && result.issues.length > 0)
@@ -280,20 +308,21 @@ export class ReminderScheduler {
   /** An entity of this node scheduled a reminder due at `dueAt`: re-arm when it is earlier than the timer. */
   #wake(dueAt: number): void {
     if (this.#stopped || dueAt >= this.#armedFor) return;
-    this.#arm(dueAt - Date.now());
+    this.#arm(dueAt - this.#h.clock.now());
   }
 
   #arm(ms: number): void {
     if (this.#stopped) return;
     const wait = Math.min(Math.max(1, Math.ceil(ms)), this.#pollMs);
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#armedFor = Date.now() + wait;
-    this.#timer = setTimeout(() => {
+    const clock = this.#h.clock;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#armedFor = clock.now() + wait;
+    // The runtime's clock seam: its wall clock unrefs the timer (it never keeps the process alive).
+    this.#timer = clock.setTimeout(() => {
       this.#timer = undefined;
       this.#armedFor = Infinity;
       this.kick();
     }, wait);
-    this.#timer.unref();
   }
 
   async #scanLoop(): Promise<void> {
@@ -312,12 +341,13 @@ export class ReminderScheduler {
       this.#arm(this.#pollMs);
     } finally {
       this.#scanning = false;
+      this.#wakeIdle();
     }
   }
 
   async #scan(): Promise<void> {
     const shards = [...this.#h.owned()].sort((a, b) => a - b);
-    const now = Date.now();
+    const now = this.#h.clock.now();
     let wait = this.#pollMs;
     if (shards.length > 0) {
       const skipped = this.#inFlight.size + Math.min(this.#retryAt.size, 10_000);
@@ -340,9 +370,9 @@ export class ReminderScheduler {
       // More due than one batch: scan again at once (deliveries ending also kick a scan).
       if (due.length === limit && started > 0) this.#again = true;
       const next = await this.#h.store.nextReminderDue(shards, now);
-      if (next !== undefined) wait = Math.min(wait, next - Date.now());
+      if (next !== undefined) wait = Math.min(wait, next - this.#h.clock.now());
     }
-    const at = Date.now();
+    const at = this.#h.clock.now();
     for (const [id, t] of this.#retryAt) {
       // Past retry times are picked by the scans; one long past belongs to a row gone meanwhile.
       if (t <= at) {
@@ -362,7 +392,7 @@ export class ReminderScheduler {
       scheduledAt: r.dueAt,
     };
     const delivered = this.#h.deliver(r.kind, r.key, fire, this.#deliveryMs).then(async () => {
-      const at = Date.now();
+      const at = this.#h.clock.now();
       this.#fired++;
       this.#lateness.observe(Math.max(0, at - r.dueAt) / 1000);
       this.#retryAt.delete(id);
@@ -382,12 +412,13 @@ export class ReminderScheduler {
             r.key,
             (e as Error)?.message ?? String(e),
           );
-        this.#retryAt.set(id, Date.now() + Math.min(this.#pollMs, 500));
+        this.#retryAt.set(id, this.#h.clock.now() + Math.min(this.#pollMs, 500));
       })
       .finally(() => {
         this.#inFlight.delete(id);
         // Not one scan per fire: once half the room is free when fires wait for it, or when the last one ends.
         if ((this.#starved && this.#inFlight.size <= this.#maxInFlight / 2) || this.#inFlight.size === 0) this.kick();
+        this.#wakeIdle();
       });
   }
 }

@@ -44,7 +44,7 @@ export type ReminderFire<R> = {
     readonly fireId: string;
     /** When this fire was due, epoch ms (a fire is never delivered before it). */
     readonly scheduledAt: number;
-    /** When it reached the entity, epoch ms. */
+    /** When it reached the entity, epoch ms on the runtime's clock (the test kit's clock in tests). */
     readonly firedAt: number;
   };
 }[keyof R & string];
@@ -156,10 +156,15 @@ export abstract class ReminderEntity<
 }
 
 /**
- * Internal: the host hands a fire to its entity. A fire of a type the kind no longer declares, or
+ * Internal: the host hands a fire to its entity (`now`: the runtime's clock, its `firedAt`). A fire of a type the kind no longer declares, or
  * to an entity class without reminders, is logged and dropped (recorded as processed).
  */
-export function deliverReminder(e: Entity<unknown, unknown>, kind: EntityKind, fire: ReminderEnvelope): unknown {
+export function deliverReminder(
+  e: Entity<unknown, unknown>,
+  kind: EntityKind,
+  fire: ReminderEnvelope,
+  now: number,
+): unknown {
   const type = reminderType(fire.name);
   if (!(e instanceof ReminderEntity) || kind.reminders?.[type] === undefined) {
     e.log.warning(
@@ -176,6 +181,6 @@ export function deliverReminder(e: Entity<unknown, unknown>, kind: EntityKind, f
     payload: fire.payload as never,
     fireId: fire.fireId,
     scheduledAt: fire.scheduledAt,
-    firedAt: Date.now(),
+    firedAt: now,
   });
 }

@@ -137,7 +137,7 @@ export interface EntitiesOptions {
   readonly inspectState?: boolean;
   /**
    * The reminder scheduler's settings (docs/entities.md, "Reminders"); it runs when the store
-   * keeps reminders (SqliteStore, PostgresStore).
+   * keeps reminders (SqliteStore, PostgresStore, MemoryStore).
    */
   readonly reminders?: ReminderOptions;
 }
@@ -295,6 +295,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
           {
             store,
             log: node.log,
+            clock: this.clock,
             shards: this.#shards,
             kind: (name) => this.#kinds.get(name),
             owned: () => this.#owned,

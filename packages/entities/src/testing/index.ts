@@ -2,6 +2,19 @@
 // entities runtime of a local node, with an in-memory store and a test clock: no database, and
 // nothing happens with time until the test moves it. See docs/testing.md ("Testing entities").
 
-export { startTestEntities, TestEntities, TEST_ENTITIES_DEFAULTS, type TestEntitiesOptions } from './test_entities.js';
-export { TestEntity, ErrEntityEnded, type LeaseTakeOver, type TestActivation } from './test_entity.js';
+export {
+  startTestEntities,
+  TestEntities,
+  TEST_ENTITIES_DEFAULTS,
+  type TestEntitiesOptions,
+  type TestReminderFire,
+} from './test_entities.js';
+export {
+  TestEntity,
+  ErrEntityEnded,
+  type LeaseTakeOver,
+  type TestActivation,
+  type TestableKind,
+  type TestStoredEvent,
+} from './test_entity.js';
 export { eventMatches, type EntityEventMatch } from './event_recorder.js';

@@ -18,17 +18,31 @@
 //   (event-sourced, a durable state machine) gets a subclass of TestEntity there, with its own
 //   reads of the store (the journal of a key, its pending reminders) through MemoryStore methods.
 
-import type { AnyProtocol, Node } from 'ergo-ts';
+import { ErrTimeout, type AnyProtocol, type Node } from 'ergo-ts';
 import { TestClock, startTestNode } from 'ergo-ts/testing';
 
 import type { EntityKind } from '../entity.js';
 import { ErrEntityIncorrect } from '../errors.js';
+import type { EventOf, EventSchemas, EventSourcedKind } from '../event_sourced.js';
+import { fireId } from '../reminder_scheduler.js';
 import type { EntityEvent } from '../host.js';
 import { MemoryStore } from '../memory_store.js';
 import { startEntitiesWith, type Entities, type EntitiesOptions } from '../runtime.js';
 import type { StoreCodec } from '../store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
-import { TestEntity, type TestKitContext } from './test_entity.js';
+import { TestEntity, type TestKitContext, type TestableKind } from './test_entity.js';
+
+/** One reminder fire {@link TestEntities.fireDueReminders} found due and had delivered. */
+export interface TestReminderFire {
+  readonly kind: string;
+  readonly key: string;
+  /** The reminder's name. */
+  readonly name: string;
+  /** The fire's id (what the entity's `fire.fireId` was; the inbox de-duplicates by it). */
+  readonly fireId: string;
+  /** When it was due, epoch ms on the test clock. */
+  readonly scheduledAt: number;
+}
 
 /** Defaults of {@link TestEntitiesOptions}. */
 export const TEST_ENTITIES_DEFAULTS = Object.freeze({
@@ -40,8 +54,8 @@ export const TEST_ENTITIES_DEFAULTS = Object.freeze({
 
 /** Options of {@link startTestEntities}. */
 export interface TestEntitiesOptions {
-  /** The entity kinds under test. */
-  readonly kinds: readonly EntityKind<any, any>[];
+  /** The entity kinds under test: state-mode (durable state machines included) and event-sourced. */
+  readonly kinds: readonly (EntityKind<any, any> | EventSourcedKind<any, any, any>)[];
   /** The test clock's start (default {@link TEST_ENTITIES_DEFAULTS}.time); ignored with `clock`. */
   readonly time?: Date | number;
   /** A test clock of your own (shared with other code under test); default a new one at `time`. */
@@ -82,7 +96,7 @@ export class TestEntities implements AsyncDisposable {
   /** The test clock of passivation, lease renewal and lease expiry. */
   readonly clock: TestClock;
   readonly #options: TestEntitiesOptions;
-  readonly #kinds: readonly EntityKind<any, any>[];
+  readonly #kinds: readonly TestableKind<any, any>[];
   readonly #recorder: EventRecorder;
   readonly #ownNode: boolean;
   readonly #ownStore: boolean;
@@ -137,15 +151,61 @@ export class TestEntities implements AsyncDisposable {
    * A typed handle on the entity of `kind` with `key`. Throws ERR_ENTITY_INCORRECT for a kind the
    * kit was not started with, or a bad key.
    */
-  entity<P extends AnyProtocol, S>(kind: EntityKind<P, S>, key: string): TestEntity<P, S> {
+  entity<P extends AnyProtocol, S, E extends EventSchemas>(
+    kind: EventSourcedKind<P, S, E>,
+    key: string,
+  ): TestEntity<P, S, EventOf<E>>;
+  entity<P extends AnyProtocol, S>(kind: EntityKind<P, S>, key: string): TestEntity<P, S>;
+  entity<P extends AnyProtocol, S>(kind: TestableKind<P, S>, key: string): TestEntity<P, S> {
     if (!this.#kinds.includes(kind))
       throw ErrEntityIncorrect.with(`kind ${String(kind?.name)} is not one of the kinds this kit was started with`);
     return new TestEntity(this.#context, kind, key);
   }
 
   /**
+   * Fires the durable reminders due at the test clock's now (move it first with
+   * {@link advanceTime}): the runtime's reminder scheduler scans at once, as its timer on the test
+   * clock would, delivers each due fire to its entity (activating it) as production does, and this
+   * resolves once every one was handled by its entity and saved, and its row was moved on (a
+   * periodic reminder: one fire, then its next time after now) or removed (a one-shot). Resolves
+   * with the reminders that were due, oldest first (none: nothing was due); one whose delivery
+   * failed (its handler threw) stays due and is retried by a later scan, as in production. A durable state machine's
+   * timeouts are reminders too. Rejects with ERR_TIMEOUT after the kit's `timeoutMs` of real time
+   * (a handler that never returns).
+   */
+  async fireDueReminders(): Promise<TestReminderFire[]> {
+    const scheduler = this.#entities.reminders;
+    if (scheduler === undefined) throw ErrEntityIncorrect.with('the store keeps no reminders');
+    const shards = Array.from({ length: this.#entities.stats().shards }, (_, i) => i);
+    const due = await this.store.dueReminders(shards, this.clock.now(), 1_000_000);
+    scheduler.kick();
+    await this.#bounded(scheduler.idle(), 'the due reminders are delivered');
+    const keys = new Map<string, TestableKind<any, any>>();
+    for (const r of due) {
+      const kind = this.#kinds.find((k) => k.name === r.kind);
+      if (kind !== undefined) keys.set(JSON.stringify([r.kind, r.key]), kind);
+    }
+    // Delivered means accepted by the inbox: wait for each entity to have handled and saved it.
+    for (const [id, kind] of keys)
+      await new TestEntity(this.#context, kind, (JSON.parse(id) as string[])[1]!).activation();
+    return due.map((r) => ({ kind: r.kind, key: r.key, name: r.name, fireId: fireId(r), scheduledAt: r.dueAt }));
+  }
+
+  /** `p`, or ERR_TIMEOUT after the kit's real-time bound. */
+  #bounded<T>(p: Promise<T>, what: string): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(ErrTimeout.with(`test kit: ${what} (${this.#timeoutMs} ms)`)), this.#timeoutMs);
+      timer.unref();
+    });
+    return Promise.race([p, limit]).finally(() => clearTimeout(timer));
+  }
+
+  /**
    * Moves the test clock forward by `ms`: the runtime's timers due meanwhile fire in time order
-   * (passivation of idle entities, lease renewals), and leases not renewed expire. What the timers
+   * (passivation of idle entities, lease renewals, the reminder scheduler's scan), and leases not
+   * renewed expire. To have the reminders now due fired and handled before the next step, await
+   * {@link fireDueReminders} after it. What the timers
    * sent is handled after this returns; wait with a handle's `activation()` or {@link waitForEvent}.
    * Throws ERR_INCORRECT for a negative or non-finite `ms`.
    */
@@ -207,6 +267,9 @@ function runtimeOptions(store: MemoryStore, options: TestEntitiesOptions): Entit
   return {
     store,
     kinds: options.kinds,
+    // No poll on the test clock: the scheduler's timer is armed at the next due time only, so
+    // time moved by a test fires a reminder at its due time, never at a poll boundary before it.
+    reminders: { pollMs: 2 ** 31 - 1 },
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     ...(options.renewIntervalMs === undefined ? {} : { renewIntervalMs: options.renewIntervalMs }),
   };

@@ -22,11 +22,13 @@ import {
 import type { TestClock } from 'ergo-ts/testing';
 
 import { entity as address, type EntityAddress, type EntityKind } from '../entity.js';
+import type { EventSourcedKind } from '../event_sourced.js';
 import { ErrEntityIncorrect, ErrLeaseHeld } from '../errors.js';
 import { SETTLE, hostName, type ActivationView, type EntityEvent } from '../host.js';
 import type { MemoryStore } from '../memory_store.js';
 import type { Entities, EntityCallOptions } from '../runtime.js';
-import type { InboxEntry } from '../store.js';
+import type { StoredReminder } from '../reminder_store.js';
+import type { InboxEntry, StoredEvent } from '../store.js';
 import { eventMatches, showEvent, type EntityEventMatch, type EventRecorder } from './event_recorder.js';
 
 /**
@@ -69,6 +71,15 @@ export interface TestKitContext {
   readonly timeoutMs: number;
 }
 
+/** A kind the test kit drives: a state-mode kind (durable state machines are ones) or an event-sourced kind. */
+export type TestableKind<P extends AnyProtocol, S> = EntityKind<P, S> | EventSourcedKind<P, S, any>;
+
+/** One stored event of a key as {@link TestEntity.storedEvents} reads it: `event` typed as the kind's events. */
+export interface TestStoredEvent<E> extends StoredEvent {
+  /** The event as stored (decoded by the store's codec; not upcast). */
+  readonly event: E;
+}
+
 const ENDS = (e: EntityEvent): boolean => e.event === 'stopped' || e.event === 'refused';
 
 let takers = 0;
@@ -84,17 +95,19 @@ let takers = 0;
  * with ERR_ENTITY_TEST_ENDED when that ended the activation instead (a throw in the handler, a
  * write refused as stale). After the kit stopped, every method rejects (the store is closed).
  */
-export class TestEntity<P extends AnyProtocol, S> {
+export class TestEntity<P extends AnyProtocol, S, E = unknown> {
+  /** Phantom: the kind's event type (an event-sourced kind's events; unknown otherwise). */
+  declare readonly '~events'?: E;
   /** The entity's typed address (what `entities.call` takes). */
   readonly address: EntityAddress<P>;
   /** The entity's kind. */
-  readonly kind: EntityKind<P, S>;
+  readonly kind: TestableKind<P, S>;
   /** The entity's key. */
   readonly key: string;
   readonly #kit: TestKitContext;
 
   /** @internal use `kit.entity(kind, key)`. */
-  constructor(kit: TestKitContext, kind: EntityKind<P, S>, key: string) {
+  constructor(kit: TestKitContext, kind: TestableKind<P, S>, key: string) {
     this.address = address(kind, key);
     this.kind = kind;
     this.key = key;
@@ -243,6 +256,24 @@ export class TestEntity<P extends AnyProtocol, S> {
   async stored(): Promise<{ readonly state: S | undefined; readonly version: number }> {
     const s = await this.#kit.store.load({ kind: this.kind.name, key: this.key });
     return s as { state: S | undefined; version: number };
+  }
+
+  /**
+   * The key's stored events, oldest first (an event-sourced kind's journal of this key: what the
+   * next activation folds after its snapshot), each with its version, type and schema version.
+   * Empty for a state-mode kind.
+   */
+  async storedEvents(): Promise<TestStoredEvent<E>[]> {
+    return (await this.#kit.store.events({ kind: this.kind.name, key: this.key }, 0)) as TestStoredEvent<E>[];
+  }
+
+  /**
+   * The key's pending durable reminders, by name (each with its next due time on the test clock,
+   * its period and payload). A one-shot reminder leaves this list once fired; a periodic one moves
+   * to its next time. A durable state machine's running timeouts are here as `timeout/<slot>`.
+   */
+  reminders(): Promise<StoredReminder[]> {
+    return this.#kit.store.reminders({ kind: this.kind.name, key: this.key });
   }
 
   /** The key's accepted durable messages not processed yet, in the order they were accepted. */
