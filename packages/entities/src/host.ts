@@ -40,7 +40,13 @@ export interface HostRuntime {
   takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }>;
   /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
   releaseLease(kind: string, key: string, token: number): Promise<void>;
-  activated(kind: string, key: string, token: number, pid: PID): void;
+  /**
+   * An activation started; `eventsSinceSnapshot` reads an event-sourced activation's events after
+   * its latest snapshot (stats.ts).
+   */
+  activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void;
+  /** An event-sourced activation's write was accepted: `events` persisted, a snapshot with them or not. */
+  journaled(kind: string, events: number, snapshot: boolean): void;
   ended(kind: string, key: string, token: number): void;
   publish(event: EntityEvent): void;
   /** Logs a warning on the node's log (printf-style). */
@@ -246,7 +252,14 @@ export class EntityHost extends Actor {
       if (isStoreError(err) && !ErrStaleToken.is(err)) return this.#storeFailed('activation', err);
       return err as Error;
     }
-    rt.activated(kind.name, key, this.#token, this.pid);
+    const journal = this.#journal;
+    rt.activated(
+      kind.name,
+      key,
+      this.#token,
+      this.pid,
+      journal === undefined ? undefined : () => journal.eventsSinceSnapshot,
+    );
     this.#view = {
       kind: kind.name,
       key,
@@ -503,8 +516,9 @@ export class EntityHost extends Actor {
       token: () => this.#token,
       lease: this.#lease,
       fromStore,
-      written: (version) => {
+      written: (version, events, snapshot) => {
         this.#version = version;
+        this.#rt.journaled(this.#kind.name, events, snapshot);
         this.#rt.publish(this.#event('written'));
       },
       refused: (err) => {
