@@ -19,12 +19,13 @@ import {
 import type { EntitiesClock } from './clock.js';
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrEventInvalid, ErrLeaseHeld, ErrStaleToken } from './errors.js';
-import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
+import { PendingRemindersView, hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
 import { bindReminders, deliverReminder, isReminderFire } from './reminders.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
+import type { StoredReminder } from './reminder_store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
@@ -55,6 +56,8 @@ export interface HostRuntime {
   track(release: Promise<void>): void;
   /** The node's reminder scheduler (undefined: the store keeps no reminders). */
   readonly reminders: ReminderScheduler | undefined;
+  /** Reads one key's pending reminders from the store, for inspection (undefined: the store keeps none). */
+  readReminders(kind: string, key: string): Promise<readonly StoredReminder[]> | undefined;
 }
 
 /** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
@@ -209,6 +212,8 @@ export class EntityHost extends Actor {
   #lease: EntityId | undefined;
   /** The journal of an event-sourced kind's activation (event_sourced_host.ts). */
   #journal: JournalActivation | undefined;
+  /** The pending reminders inspection shows (read from the store in the background). */
+  #pendingReminders: PendingRemindersView | undefined;
 
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
@@ -339,6 +344,13 @@ export class EntityHost extends Actor {
     if (this.#view === undefined) return {};
     const items = hostInspect(this.#view);
     if (this.#journal !== undefined && 'state' in items) items.recent_events = journalInspect(this.#journal);
+    if (this.#rt.reminders !== undefined) {
+      const { kind, key } = this.#view;
+      this.#pendingReminders ??= new PendingRemindersView(
+        () => this.#rt.readReminders(kind, key) ?? Promise.resolve([]),
+      );
+      this.#pendingReminders.inspect(items);
+    }
     return items;
   }
 

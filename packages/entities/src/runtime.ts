@@ -63,7 +63,7 @@ import { Leases, SHARD_LEASE_KIND } from './leases.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
-import { isReminderStore } from './reminder_store.js';
+import { isReminderStore, type StoredReminder } from './reminder_store.js';
 import { ReminderScheduler, type ReminderOptions } from './reminder_scheduler.js';
 import type { ReminderEnvelope } from './reminders.js';
 
@@ -675,6 +675,11 @@ export class Entities implements HostRuntime, StoppableRuntime {
     let keys = this.#active.get(kind);
     if (keys === undefined) this.#active.set(kind, (keys = new Map()));
     keys.set(key, { token, pid, eventsSinceSnapshot });
+  }
+
+  /** @internal HostRuntime */
+  readReminders(kind: string, key: string): Promise<readonly StoredReminder[]> | undefined {
+    return isReminderStore(this.store) ? this.store.reminders({ kind, key }) : undefined;
   }
 
   /** @internal HostRuntime */
