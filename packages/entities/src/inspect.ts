@@ -370,13 +370,18 @@ export class PendingRemindersView {
             ...(r.location === undefined ? {} : { location: r.location }),
           }));
         this.#error = undefined;
+        this.#settled();
       },
       (err: unknown) => {
         this.#error = err instanceof Error ? err.message : String(err);
+        this.#settled();
       },
-    ).finally(() => {
-      this.#reading = false;
-      this.#readAt = Date.now();
-    });
+    );
+  }
+
+  /** In the same turn as the rows or error: an inspection never sees rows without their read time. */
+  #settled(): void {
+    this.#reading = false;
+    this.#readAt = Date.now();
   }
 }
