@@ -31,8 +31,8 @@ export interface JournalHost {
   readonly lease: EntityId | undefined;
   /** Marks a store operation's rejection as a store failure (host.ts's `fromStore`). */
   readonly fromStore: <T>(p: Promise<T>) => Promise<T>;
-  /** A write was accepted: the key is at `version` now. */
-  readonly written: (version: number) => void;
+  /** A write was accepted: the key is at `version` now; it persisted `events` events, a snapshot or not. */
+  readonly written: (version: number, events: number, snapshot: boolean) => void;
   /** A write was refused (stale token, store failure): the host ends the activation. */
   readonly refused: (err: Error) => void;
 }
@@ -85,6 +85,14 @@ export class JournalActivation {
   /** The key's version (its event count). */
   get version(): number {
     return this.#version;
+  }
+
+  /**
+   * Events persisted after the latest snapshot: what an activation of the key would replay if this
+   * one ended without its passivation snapshot (a crash, a kill -9).
+   */
+  get eventsSinceSnapshot(): number {
+    return this.#version - this.#snapshotVersion;
   }
 
   /** The state now. */
@@ -189,7 +197,7 @@ export class JournalActivation {
       throw e;
     }
     if (snapshot !== undefined) this.#snapshotVersion = this.#version;
-    this.host.written(this.#version);
+    this.host.written(this.#version, events.length, snapshot !== undefined);
   }
 
   #remember(version: number, type: string, event: unknown): void {

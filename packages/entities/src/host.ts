@@ -19,12 +19,13 @@ import {
 import type { EntitiesClock } from './clock.js';
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
 import { ErrEventInvalid, ErrLeaseHeld, ErrStaleToken } from './errors.js';
-import { hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
+import { PendingRemindersView, hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
 import { bindReminders, deliverReminder, isReminderFire } from './reminders.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
+import type { StoredReminder } from './reminder_store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
@@ -40,7 +41,13 @@ export interface HostRuntime {
   takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }>;
   /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
   releaseLease(kind: string, key: string, token: number): Promise<void>;
-  activated(kind: string, key: string, token: number, pid: PID): void;
+  /**
+   * An activation started; `eventsSinceSnapshot` reads an event-sourced activation's events after
+   * its latest snapshot (stats.ts).
+   */
+  activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void;
+  /** An event-sourced activation's write was accepted: `events` persisted, a snapshot with them or not. */
+  journaled(kind: string, events: number, snapshot: boolean): void;
   ended(kind: string, key: string, token: number): void;
   publish(event: EntityEvent): void;
   /** Logs a warning on the node's log (printf-style). */
@@ -49,6 +56,8 @@ export interface HostRuntime {
   track(release: Promise<void>): void;
   /** The node's reminder scheduler (undefined: the store keeps no reminders). */
   readonly reminders: ReminderScheduler | undefined;
+  /** Reads one key's pending reminders from the store, for inspection (undefined: the store keeps none). */
+  readReminders(kind: string, key: string): Promise<readonly StoredReminder[]> | undefined;
 }
 
 /** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
@@ -203,6 +212,8 @@ export class EntityHost extends Actor {
   #lease: EntityId | undefined;
   /** The journal of an event-sourced kind's activation (event_sourced_host.ts). */
   #journal: JournalActivation | undefined;
+  /** The pending reminders inspection shows (read from the store in the background). */
+  #pendingReminders: PendingRemindersView | undefined;
 
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
@@ -249,7 +260,14 @@ export class EntityHost extends Actor {
       if (isStoreError(err) && !ErrStaleToken.is(err)) return this.#storeFailed('activation', err);
       return err as Error;
     }
-    rt.activated(kind.name, key, this.#token, this.pid);
+    const journal = this.#journal;
+    rt.activated(
+      kind.name,
+      key,
+      this.#token,
+      this.pid,
+      journal === undefined ? undefined : () => journal.eventsSinceSnapshot,
+    );
     this.#view = {
       kind: kind.name,
       key,
@@ -329,6 +347,13 @@ export class EntityHost extends Actor {
     if (this.#view === undefined) return {};
     const items = hostInspect(this.#view);
     if (this.#journal !== undefined && 'state' in items) items.recent_events = journalInspect(this.#journal);
+    if (this.#rt.reminders !== undefined) {
+      const { kind, key } = this.#view;
+      this.#pendingReminders ??= new PendingRemindersView(
+        () => this.#rt.readReminders(kind, key) ?? Promise.resolve([]),
+      );
+      this.#pendingReminders.inspect(items);
+    }
     return items;
   }
 
@@ -505,8 +530,9 @@ export class EntityHost extends Actor {
       token: () => this.#token,
       lease: this.#lease,
       fromStore,
-      written: (version) => {
+      written: (version, events, snapshot) => {
         this.#version = version;
+        this.#rt.journaled(this.#kind.name, events, snapshot);
         this.#rt.publish(this.#event('written'));
       },
       refused: (err) => {

@@ -63,7 +63,7 @@ import { Leases, SHARD_LEASE_KIND } from './leases.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityId, EntityStore, LeaseResult } from './store.js';
-import { isReminderStore } from './reminder_store.js';
+import { isReminderStore, type StoredReminder } from './reminder_store.js';
 import { ReminderScheduler, type ReminderOptions } from './reminder_scheduler.js';
 import type { ReminderEnvelope } from './reminders.js';
 
@@ -211,7 +211,10 @@ export class Entities implements HostRuntime, StoppableRuntime {
   readonly #probeMs: number;
   readonly #name: string;
   /** kind → key → { token, pid } of this node's activations. */
-  readonly #active = new Map<string, Map<string, { token: number; pid: PID }>>();
+  readonly #active = new Map<
+    string,
+    Map<string, { token: number; pid: PID; eventsSinceSnapshot: (() => number) | undefined }>
+  >();
   /** Cancels the runtime's repeating timers (lease renewal, member probes). */
   readonly #timers: (() => void)[] = [];
   readonly #meter = new StoreMeter();
@@ -362,15 +365,24 @@ export class Entities implements HostRuntime, StoppableRuntime {
   stats(): EntitiesStats {
     const members = this.#observeMembers();
     const kinds: Record<string, KindStats> = {};
-    for (const [name, c] of this.#counters)
+    for (const [name, c] of this.#counters) {
+      const active = this.#active.get(name);
+      let behind = 0;
+      if (active !== undefined)
+        for (const a of active.values())
+          if (a.eventsSinceSnapshot !== undefined) behind = Math.max(behind, a.eventsSinceSnapshot());
       kinds[name] = {
-        active: this.#active.get(name)?.size ?? 0,
+        active: active?.size ?? 0,
         activations: c.activations,
         passivations: c.passivations,
         stopped: c.stopped,
         refused: c.refused,
         handedOff: c.handedOff,
+        eventsPersisted: c.eventsPersisted,
+        snapshots: c.snapshots,
+        eventsSinceSnapshot: behind,
       };
+    }
     const m = this.#meter.read();
     return {
       node: this.node.name,
@@ -664,10 +676,23 @@ export class Entities implements HostRuntime, StoppableRuntime {
   }
 
   /** @internal HostRuntime */
-  activated(kind: string, key: string, token: number, pid: PID): void {
+  activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void {
     let keys = this.#active.get(kind);
     if (keys === undefined) this.#active.set(kind, (keys = new Map()));
-    keys.set(key, { token, pid });
+    keys.set(key, { token, pid, eventsSinceSnapshot });
+  }
+
+  /** @internal HostRuntime */
+  readReminders(kind: string, key: string): Promise<readonly StoredReminder[]> | undefined {
+    return isReminderStore(this.store) ? this.store.reminders({ kind, key }) : undefined;
+  }
+
+  /** @internal HostRuntime */
+  journaled(kind: string, events: number, snapshot: boolean): void {
+    const c = this.#counters.get(kind);
+    if (c === undefined) return;
+    c.eventsPersisted += events;
+    if (snapshot) c.snapshots++;
   }
 
   /** @internal HostRuntime */

@@ -5,7 +5,9 @@
 // (EntitiesCollector) turns them into Prometheus families at scrape time, and anything else can
 // read them the same way. The store is measured by a thin wrapper that times each operation and
 // keeps the ones in flight (how many, and since when the oldest: a store that stopped answering
-// shows there first).
+// shows there first). Event-sourced kinds add their journal writes (events persisted, snapshots)
+// and how far their activations are behind their latest snapshot; the reminder scheduler its fires
+// and their lateness (reminder_scheduler.ts).
 
 import type { EntityStore } from './store.js';
 import type { ReminderStats } from './reminder_scheduler.js';
@@ -43,6 +45,18 @@ export interface KindStats {
   readonly refused: number;
   /** Activations that handed off (a drain, or their shard moved): counted in `passivations` too. */
   readonly handedOff: number;
+  /** Events an event-sourced kind's activations persisted (0 for a plain kind). */
+  readonly eventsPersisted: number;
+  /** Snapshots they wrote (every `snapshotEvery` events, and on passivation or hand-off). */
+  readonly snapshots: number;
+  /**
+   * The most events any active activation of the kind has after its latest snapshot: what an
+   * activation would replay if that one ended without its passivation snapshot (a crash). It stays
+   * below `snapshotEvery` while snapshots are written; above it, snapshots fail or are off. A count
+   * rather than an age: replay cost grows with events, and a quiet entity with an old snapshot costs
+   * nothing to rebuild.
+   */
+  readonly eventsSinceSnapshot: number;
 }
 
 /** A snapshot of a runtime's figures (see {@link Entities.stats}). */
@@ -82,6 +96,8 @@ export class KindCounters {
   stopped = 0;
   refused = 0;
   handedOff = 0;
+  eventsPersisted = 0;
+  snapshots = 0;
 }
 
 class Histogram {

@@ -2,7 +2,8 @@
 // (kind, key, shard, fencing token, state version, idle time) follow activations and passivations;
 // the manager's and each host's handleInspect (what the Observer's process_state subscriptions
 // read) carry the same facts; an entity's state is rendered JSON-safe and cut at a bound, and is
-// hidden with `inspectState: false`.
+// hidden with `inspectState: false`. A host lists its pending reminders from its last background
+// read of the store: the inspection that starts the first read answers without them.
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -25,6 +26,7 @@ import {
   type Entities,
 } from '../src/index.js';
 import { counterKind } from './counter.js';
+import { timerKind } from './timer_kind.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-inspect-'));
 const watch = new UnhandledWatch('@ergo-ts/entities');
@@ -118,6 +120,52 @@ test("the manager's and a host's handleInspect carry the node's tables and the e
   assert.equal(h.shard, String(shardOf('k/1', 16)));
   assert.deepEqual(JSON.parse(h.state!), { n: 9, adds: 0 });
   assert.equal(h.state_hidden, undefined);
+});
+
+test("a host's handleInspect lists its pending reminders from a background read, never waiting on it", async (t) => {
+  const store = SqliteStore.open(join(dir, `i${++n}.db`));
+  const node = await startNode(`inspect${n}_${process.pid}@localhost`, { log: { level: 'warning' } });
+  const Timer = timerKind();
+  const entities = await startEntities(node, { store, kinds: [Timer], shards: 16 });
+  t.after(async () => {
+    await entities.stop();
+    await node.stop();
+    await store.close();
+  });
+  const to = entity(Timer, 'r');
+  const before = Date.now();
+  assert.deepEqual(await entities.call(to, { remind: 'ping', when: { afterMs: 3_600_000 }, payload: { n: 1 } }), {
+    ok: true,
+  });
+  assert.deepEqual(
+    await entities.call(to, { remind: 'cron', when: { cron: '0 3 * * *', location: 'UTC' }, payload: '' }),
+    {
+      ok: true,
+    },
+  );
+  // The first inspection starts the read and answers at once, without the rows.
+  const first = await node.inspect('~entity/timer/r');
+  assert.equal(first.entity, 'timer/r');
+  assert.equal(first.reminders, undefined);
+  const h = await eventually(async () => {
+    const i = await node.inspect('~entity/timer/r');
+    return i.reminders === undefined ? undefined : i;
+  }, 'the reminders read');
+  const rows = JSON.parse(h.reminders!) as { name: string; dueAt: string; everyMs?: number; cron?: string }[];
+  assert.deepEqual(rows.map((r) => r.name).sort(), ['cron', 'ping']);
+  const ping = rows.find((r) => r.name === 'ping')!;
+  assert.ok(Date.parse(ping.dueAt) >= before + 3_600_000, 'due an hour after it was scheduled');
+  const cron = rows.find((r) => r.name === 'cron')!;
+  assert.equal(cron.cron, '0 3 * * *');
+  assert.equal(new Date(cron.dueAt).getUTCHours(), 3);
+  assert.ok(Date.parse(h.reminders_read_at!) >= before);
+  assert.equal(h.reminders_error, undefined);
+  // Cancelled: a later read has it gone.
+  assert.deepEqual(await entities.call(to, { cancel: 'ping' }), { ok: true });
+  await eventually(async () => {
+    const i = await node.inspect('~entity/timer/r');
+    return i.reminders !== undefined && !i.reminders.includes('"ping"') ? true : undefined;
+  }, 'the cancelled reminder gone');
 });
 
 test('inspectState: false hides states (facts still show)', async (t) => {

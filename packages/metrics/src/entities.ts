@@ -1,5 +1,6 @@
 // Prometheus families for a durable-entities runtime (@ergo-ts/entities): entities active, shards,
-// activations, passivations, hand-offs and store latency, read from the runtime's `stats()` at
+// activations, passivations, hand-offs, store latency, journal writes (events, snapshots, events
+// since the latest snapshot) and reminders (fired, failed, lateness), read from the runtime's `stats()` at
 // scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
 // the other, and entities never loads prom-client. The families are prom-client metric objects of
 // their own (a `get()` that reads the snapshot), so counters and the latency histogram are
@@ -25,6 +26,26 @@ export interface EntitiesKindLike {
   readonly refused: number;
   /** Activations that handed off (a drain, or their shard moved); 0 when the source has no such figure. */
   readonly handedOff?: number;
+  /** Events an event-sourced kind persisted (absent: 0). */
+  readonly eventsPersisted?: number;
+  /** Snapshots an event-sourced kind wrote (absent: 0). */
+  readonly snapshots?: number;
+  /** The most events an active activation of the kind has after its latest snapshot (absent: 0). */
+  readonly eventsSinceSnapshot?: number;
+}
+
+/** The reminder scheduler's figures as the runtime keeps them (`EntitiesStats.reminders`). */
+export interface EntitiesRemindersLike {
+  readonly fired: number;
+  readonly failed: number;
+  readonly inFlight: number;
+  /** Lateness of accepted fires: cumulative bucket counts, seconds. */
+  readonly lateness: {
+    readonly buckets: readonly number[];
+    readonly counts: readonly number[];
+    readonly count: number;
+    readonly sum: number;
+  };
 }
 
 /** The figures {@link EntitiesCollector} reads: `EntitiesStats` of `@ergo-ts/entities`. */
@@ -42,6 +63,8 @@ export interface EntitiesStatsLike {
   readonly store: Readonly<Record<string, EntitiesStoreOperationLike>>;
   readonly storeInFlight: number;
   readonly storeOldestInFlightMs: number;
+  /** The reminder scheduler's figures (absent: the store keeps no reminders; no samples then). */
+  readonly reminders?: EntitiesRemindersLike;
 }
 
 /** Anything with the figures: the `Entities` runtime of `@ergo-ts/entities` (`startEntities`). */
@@ -118,6 +141,48 @@ const FAMILIES: readonly [string, Kind, string, (s: EntitiesStatsLike, name: str
     'Age of the oldest entity store operation not finished yet',
     (s) => one(s.storeOldestInFlightMs / 1000),
   ],
+  [
+    'ergo_entities_events_persisted_total',
+    'counter',
+    'Events persisted by event-sourced entities',
+    (s) => perKind(s, (k) => k.eventsPersisted ?? 0),
+  ],
+  [
+    'ergo_entities_snapshots_total',
+    'counter',
+    'Snapshots written by event-sourced entities',
+    (s) => perKind(s, (k) => k.snapshots ?? 0),
+  ],
+  [
+    'ergo_entities_events_since_snapshot',
+    'gauge',
+    'Most events an active event-sourced entity has after its latest snapshot (replayed if it crashed)',
+    (s) => perKind(s, (k) => k.eventsSinceSnapshot ?? 0),
+  ],
+  [
+    'ergo_entities_reminders_fired_total',
+    'counter',
+    'Reminder fires the entities accepted',
+    (s) => (s.reminders === undefined ? [] : one(s.reminders.fired)),
+  ],
+  [
+    'ergo_entities_reminders_failed_total',
+    'counter',
+    'Reminder deliveries that failed (retried later)',
+    (s) => (s.reminders === undefined ? [] : one(s.reminders.failed)),
+  ],
+  [
+    'ergo_entities_reminders_in_flight',
+    'gauge',
+    'Reminder fires being delivered now',
+    (s) => (s.reminders === undefined ? [] : one(s.reminders.inFlight)),
+  ],
+  [
+    'ergo_entities_reminder_lateness_seconds',
+    'histogram',
+    'How late accepted reminder fires were (accepted time minus due time)',
+    (s, name) => lateness(s, name),
+  ],
 ];
 
 function one(value: number): Value[] {
@@ -138,6 +203,20 @@ function histograms(s: EntitiesStatsLike, name: string): Value[] {
     out.push({ metricName: `${name}_sum`, value: o.sum, labels: { operation } });
     out.push({ metricName: `${name}_count`, value: o.count, labels: { operation } });
   }
+  return out;
+}
+
+function lateness(s: EntitiesStatsLike, name: string): Value[] {
+  const l = s.reminders?.lateness;
+  if (l === undefined) return [];
+  const out: Value[] = l.buckets.map((le, i) => ({
+    metricName: `${name}_bucket`,
+    value: l.counts[i] ?? 0,
+    labels: { le },
+  }));
+  out.push({ metricName: `${name}_bucket`, value: l.count, labels: { le: '+Inf' } });
+  out.push({ metricName: `${name}_sum`, value: l.sum, labels: {} });
+  out.push({ metricName: `${name}_count`, value: l.count, labels: {} });
   return out;
 }
 

@@ -4,7 +4,9 @@
 // the shards of both members (the other member's table asked by the observed node's manager) with
 // the entities active on each, the active list filters by kind and key, and an entity's page shows
 // its fencing token, state version and state (rendered as text), refreshed live; a node started
-// with inspectState: false shows the facts but hides the state.
+// with inspectState: false shows the facts but hides the state. An entity's page lists its pending
+// reminders (name, due time, period, read by its host from the store in the background) and an
+// event-sourced entity's page its recent events.
 // Screenshots go to packages/observer/test-output/ (entities-*.png).
 
 import assert from 'node:assert/strict';
@@ -200,8 +202,35 @@ test('the Entities page shows the shards of every member, the active entities an
     { timeout: 20_000 },
   );
   assert.match(await textOf(page, '[data-testid=entity-state]'), /"balance": 4242/);
+  // A reminder due in an hour: the page lists it once the host's background read has it.
+  const before = Date.now();
+  assert.equal(await na.cmd('remind', { key: pick, name: 'ping', everyMs: 3_600_000 }), true);
+  await page.waitForSelector('[data-testid=entity-reminders] tr[data-reminder=ping]', { timeout: 20_000 });
+  assert.equal(await textOf(page, '[data-reminder=ping] [data-testid=reminder-period]'), 'every 3600000 ms');
+  const due = Date.parse(await textOf(page, '[data-reminder=ping] [data-testid=reminder-due]'));
+  assert.ok(due >= before + 3_600_000, `due an hour after it was scheduled, got ${new Date(due).toISOString()}`);
   await shot(page, 'entities-entity');
   assert.deepEqual(await banners(page), []);
+
+  // An event-sourced ledger on a: its page lists the events it persisted, newest first.
+  const ledger = keys.find((k) => owner(k) === a)!;
+  for (const amount of [5, 7, 11]) await na.cmd('deposit', { key: ledger, amount });
+  await page.evaluate((k) => (location.hash = `#/entity/ledger/${k}`), ledger);
+  await page.waitForFunction(
+    () => document.querySelectorAll('[data-testid=entity-events] tr[data-event-version]').length === 3,
+    undefined,
+    { timeout: 20_000 },
+  );
+  const events = await page.$$eval('[data-testid=entity-events] tr[data-event-version]', (rs) =>
+    rs.map((r) => [...r.querySelectorAll('td')].map((c) => (c.textContent ?? '').trim())),
+  );
+  assert.deepEqual(events, [
+    ['3', 'deposited', '{"type":"deposited","amount":11}'],
+    ['2', 'deposited', '{"type":"deposited","amount":7}'],
+    ['1', 'deposited', '{"type":"deposited","amount":5}'],
+  ]);
+  assert.match(await textOf(page, '[data-testid=entity-state]'), /"total": 23/);
+  await shot(page, 'entities-events');
 
   // b hides states: its entity's page shows the facts and says the state is hidden.
   await page.click(`[data-node="${b}"]`);

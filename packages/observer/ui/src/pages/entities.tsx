@@ -1,7 +1,9 @@
 // Entities (@ergo-ts/entities): the shards of every member and the entities active on the node
 // observed, from the entities manager's handleInspect (a process_state subscription of its PID,
 // each second); an entity's page shows its host's handleInspect: fencing token, state version,
-// idle time and the state itself (unless the node hides states: `inspectState: false`).
+// idle time and the state itself (unless the node hides states: `inspectState: false`), its pending
+// reminders (name, next due time, period: the host reads them from the store in the background and
+// shows its last read) and, for an event-sourced entity, its last events.
 
 import { useCallback, useRef, useState } from 'preact/hooks';
 
@@ -294,7 +296,108 @@ export function EntityPage(props: { kind: string; entityKey: string }) {
               </pre>
             )}
           </div>
+          {typeof st.reminders === 'string' || typeof st.reminders_error === 'string' ? (
+            <Reminders text={st.reminders} readAt={st.reminders_read_at} error={st.reminders_error} />
+          ) : null}
+          {typeof st.recent_events === 'string' ? <RecentEvents text={st.recent_events} /> : null}
         </>
+      )}
+    </div>
+  );
+}
+
+/** Parses an inspection item's JSON text; undefined when it is not JSON (a rendering cut short). */
+function parsed(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The pending reminders of an entity, soonest first, as its host last read them from the store. */
+function Reminders(props: { text: string | undefined; readAt: string | undefined; error: string | undefined }) {
+  const rows = list(parsed(props.text));
+  return (
+    <div class="card" data-testid="entity-reminders">
+      <h3>pending reminders {props.text === undefined ? null : <span class="muted">({count(rows.length)})</span>}</h3>
+      <Error text={props.error === undefined ? null : `reading the reminders failed: ${props.error}`} />
+      {props.text === undefined ? null : (
+        <table class="grid">
+          <thead>
+            <tr>
+              <th>name</th>
+              <th>due</th>
+              <th>period</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.length === 0 ? (
+              <tr>
+                <td colSpan={3} class="muted">
+                  none
+                </td>
+              </tr>
+            ) : null}
+            {rows.map((r: Json) => (
+              <tr key={r.name} data-reminder={r.name}>
+                <td class="mono">{r.name}</td>
+                <td class="mono" data-testid="reminder-due">
+                  {r.dueAt}
+                </td>
+                <td data-testid="reminder-period">
+                  {typeof r.everyMs === 'number'
+                    ? `every ${r.everyMs} ms`
+                    : typeof r.cron === 'string'
+                      ? `cron ${r.cron}${typeof r.location === 'string' ? ` (${r.location})` : ''}`
+                      : 'once'}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+      {props.readAt === undefined ? null : <p class="note">read from the store at {props.readAt}</p>}
+    </div>
+  );
+}
+
+/** An event-sourced entity's last events (its host keeps 20), newest first. */
+function RecentEvents(props: { text: string }) {
+  const events = parsed(props.text);
+  const rows = Array.isArray(events) ? [...(events as Json[])].reverse() : null;
+  return (
+    <div class="card" data-testid="entity-events">
+      <h3>recent events</h3>
+      {rows === null ? (
+        <pre class="mono state">{props.text}</pre>
+      ) : (
+        <table class="grid">
+          <thead>
+            <tr>
+              <th>version</th>
+              <th>type</th>
+              <th>event</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.length === 0 ? (
+              <tr>
+                <td colSpan={3} class="muted">
+                  no events since this activation's snapshot
+                </td>
+              </tr>
+            ) : null}
+            {rows.map((e: Json) => (
+              <tr key={e.version} data-event-version={e.version}>
+                <td>{e.version}</td>
+                <td class="mono">{e.type}</td>
+                <td class="mono">{JSON.stringify(e.event)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
       )}
     </div>
   );
