@@ -166,6 +166,7 @@ import { ${w.name} } from '${importPath(item.file, w.file)}';
 /** One address in front of identical workers: messages and calls go to them round-robin. */
 export class ${item.name} extends Pool {
   override init(): PoolOptions {
+    this.log.info('${item.name} starts ${item.size ?? 3} ${w.name} workers');
     return { poolSize: ${item.size ?? 3}, workerFactory: ${w.name} };
   }
 }

@@ -119,8 +119,10 @@ scope.onconnect = (e: MessageEvent) => {
   port.onmessage = (m: MessageEvent<FromTab>) => {
     const d = m.data;
     if (d.kind === 'bye') {
-      tabs.delete(tab.id);
-      tab.session = '';
+      // The worker ends the session too: the leaving page's own close (a keepalive fetch sent
+      // while it unloads) may never reach the server, and once the tab is forgotten here no
+      // missed ping would end it either. A second close of an ended session changes nothing.
+      drop(tab);
       return;
     }
     tab.missed = 0;
