@@ -52,8 +52,23 @@ test('the Processes page subscribes again when its inspector ends: a new inspect
       /shown \(from 1\) of \d+ matching/.test(document.querySelector('[data-testid=process-count]')?.textContent ?? ''),
     );
     const ours = (): PID[] => pageInspectors(node).filter((p) => !others.has(String(p)));
+    // The count can come from the inspector's first answer before its subscription is in place on
+    // a loaded machine: wait for the inspector itself, naming every inspector if it never shows.
+    const inspectors = (): string =>
+      node
+        .processList()
+        .map((p) => String(node.processName(p)))
+        .filter((n) => n.startsWith('inspect_'))
+        .join(', ');
+    await eventually(
+      () => {
+        if (ours().length !== 1) throw new Error(`inspectors now: ${inspectors()}`);
+        return true;
+      },
+      'one process page inspector',
+      WAIT,
+    );
     const before = ours();
-    assert.equal(before.length, 1, `one process page inspector: ${before.map(String)}`);
 
     // Its event ends with it: the session sends the page the event's end.
     node.kill(before[0]!);
