@@ -42,6 +42,34 @@ function checkName(name: unknown): Atom {
 /** Dates as ISO text, for answers. */
 const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString());
 
+/**
+ * A registrar lookup tool: one name in (a node's for `name`, an application's for `application`),
+ * the registrar's routes for it out, bounded by the call's timeout. Runs on the node asked (no
+ * remote form: another node's registrar is reached through the cluster proxy).
+ */
+function resolveTool(
+  name: string,
+  title: string,
+  description: string,
+  subject: 'name' | 'application',
+  lookup: (r: ReturnType<Network['registrar']>, name: Atom) => Promise<unknown>,
+): ToolSpec {
+  const argument = subject === 'name' ? nodeName : z.string().min(1).describe('The application name');
+  return {
+    name,
+    title,
+    description,
+    action: false,
+    remote: 'none',
+    shape: { ...common, name: argument },
+    async run(ctx, args) {
+      const asked = subject === 'name' ? checkName(args.name) : (String(args.name) as Atom);
+      const routes = await registrarCall(ctx.node, timeoutOf(ctx, args), (r) => lookup(r, asked));
+      return { node: ctx.node.name, [subject]: asked, routes };
+    },
+  };
+}
+
 /** The network, registrar and cron tools. */
 export const networkTools: ToolSpec[] = [
   {
@@ -296,45 +324,27 @@ export const networkTools: ToolSpec[] = [
       return { node: ctx.node.name, ...r.info(), version: r.version() };
     },
   },
-  {
-    name: 'registrar_resolve',
-    title: 'Resolve a node',
-    description: 'The routes (host, port, TLS, versions) the registrar gives for a node name',
-    action: false,
-    remote: 'none',
-    shape: { ...common, name: nodeName },
-    async run(ctx, args) {
-      const name = checkName(args.name);
-      const routes = await registrarCall(ctx.node, timeoutOf(ctx, args), (r) => r.resolver().resolve(name));
-      return { node: ctx.node.name, name, routes };
-    },
-  },
-  {
-    name: 'registrar_resolve_proxy',
-    title: 'Resolve proxy routes',
-    description: 'The proxy routes (through other nodes) the registrar gives for a node name',
-    action: false,
-    remote: 'none',
-    shape: { ...common, name: nodeName },
-    async run(ctx, args) {
-      const name = checkName(args.name);
-      const routes = await registrarCall(ctx.node, timeoutOf(ctx, args), (r) => r.resolver().resolveProxy(name));
-      return { node: ctx.node.name, name, routes };
-    },
-  },
-  {
-    name: 'registrar_resolve_app',
-    title: 'Resolve an application',
-    description: 'Which nodes run an application, as the registrar knows (name, node, weight, mode, state)',
-    action: false,
-    remote: 'none',
-    shape: { ...common, name: z.string().min(1).describe('The application name') },
-    async run(ctx, args) {
-      const name = String(args.name) as Atom;
-      const routes = await registrarCall(ctx.node, timeoutOf(ctx, args), (r) => r.resolver().resolveApplication(name));
-      return { node: ctx.node.name, application: name, routes };
-    },
-  },
+  resolveTool(
+    'registrar_resolve',
+    'Resolve a node',
+    'The routes (host, port, TLS, versions) the registrar gives for a node name',
+    'name',
+    (r, name) => r.resolver().resolve(name),
+  ),
+  resolveTool(
+    'registrar_resolve_proxy',
+    'Resolve proxy routes',
+    'The proxy routes (through other nodes) the registrar gives for a node name',
+    'name',
+    (r, name) => r.resolver().resolveProxy(name),
+  ),
+  resolveTool(
+    'registrar_resolve_app',
+    'Resolve an application',
+    'Which nodes run an application, as the registrar knows (name, node, weight, mode, state)',
+    'application',
+    (r, name) => r.resolver().resolveApplication(name),
+  ),
   {
     name: 'cluster_nodes',
     title: 'Cluster nodes',
