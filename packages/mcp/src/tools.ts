@@ -90,6 +90,22 @@ export async function snapshotOf<T>(
   return m;
 }
 
+/** The process list snapshot of `t` (the first 10,000 process ids, as Go's inspector pages). */
+export function processListOf(ctx: ToolContext, t: Target, timeout: number): Promise<MessageInspectProcessList> {
+  const request = new RequestInspectProcessList({ start: 1000, limit: 10_000 });
+  return snapshotOf(ctx, t, request, 'process_list', timeout, MessageInspectProcessList, 'process list');
+}
+
+/** The application list snapshot of `t`. */
+export function applicationListOf(
+  ctx: ToolContext,
+  t: Target,
+  timeout: number,
+): Promise<MessageInspectApplicationList> {
+  const request = new RequestInspectApplicationList();
+  return snapshotOf(ctx, t, request, 'app_list', timeout, MessageInspectApplicationList, 'application list');
+}
+
 /** Ergo's names of a short process row (state, a readable running time). */
 export function row(p: InspectProcessShortInfo): Record<string, unknown> {
   return {
@@ -142,17 +158,7 @@ export async function pidOf(ctx: ToolContext, t: Target, text: unknown, timeout:
           'process page',
         )
       ).processes ?? [])
-    : ((
-        await snapshotOf(
-          ctx,
-          t,
-          new RequestInspectProcessList({ start: 1000, limit: 10_000 }),
-          'process_list',
-          timeout,
-          MessageInspectProcessList,
-          'process list',
-        )
-      ).processes ?? []);
+    : ((await processListOf(ctx, t, timeout)).processes ?? []);
   const found = rows.find((p) => p.name === s);
   if (found === undefined) throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no process registered as ${s}`);
   return found.pid;
@@ -160,15 +166,7 @@ export async function pidOf(ctx: ToolContext, t: Target, text: unknown, timeout:
 
 /** Throws ERR_MCP_REFUSED when `t` has no application `name` (loaded or running). */
 export async function knownApplication(ctx: ToolContext, t: Target, name: string, timeout: number): Promise<void> {
-  const m = await snapshotOf(
-    ctx,
-    t,
-    new RequestInspectApplicationList(),
-    'app_list',
-    timeout,
-    MessageInspectApplicationList,
-    'application list',
-  );
+  const m = await applicationListOf(ctx, t, timeout);
   if (!(m.applications?.has(name as Atom) ?? false))
     throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no application ${name}`);
 }
@@ -217,15 +215,7 @@ export async function rowsOf(ctx: ToolContext, t: Target, timeout: number): Prom
     }
     return out;
   }
-  const m = await snapshotOf(
-    ctx,
-    t,
-    new RequestInspectProcessList({ start: 1000, limit: 10_000 }),
-    'process_list',
-    timeout,
-    MessageInspectProcessList,
-    'process list',
-  );
+  const m = await processListOf(ctx, t, timeout);
   return m.processes ?? [];
 }
 

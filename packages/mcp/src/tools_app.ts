@@ -4,10 +4,8 @@
 // node: a Go Ergo 3.2 node has no event-list query).
 
 import {
-  MessageInspectApplicationList,
   MessageInspectApplicationTree,
   MessageInspectEventList,
-  RequestInspectApplicationList,
   RequestInspectApplicationTree,
   RequestInspectEventList,
   applicationModeString,
@@ -23,19 +21,20 @@ import { z } from 'zod';
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
 import type { Target } from './inspect.js';
-import { common, knownApplication, row, snapshotOf, target, timeoutOf, type ToolSpec } from './tools.js';
+import {
+  applicationListOf,
+  common,
+  knownApplication,
+  row,
+  snapshotOf,
+  target,
+  timeoutOf,
+  type ToolSpec,
+} from './tools.js';
 
 /** The applications of `t`, with readable state and mode. */
 async function applicationsOf(ctx: ToolContext, t: Target, timeout: number): Promise<Record<string, unknown>[]> {
-  const m = await snapshotOf(
-    ctx,
-    t,
-    new RequestInspectApplicationList(),
-    'app_list',
-    timeout,
-    MessageInspectApplicationList,
-    'application list',
-  );
+  const m = await applicationListOf(ctx, t, timeout);
   return [...(m.applications?.values() ?? [])].map((a: InspectApplicationInfo) => ({
     ...a,
     state: applicationStateString(a.state as ApplicationState),
