@@ -22,6 +22,34 @@ export function KV(props: { title: string; rows: [string, ComponentChildren][] }
   );
 }
 
+/**
+ * A `grid` table: the header cells, then the rows given as children; when `empty` is a text, one
+ * muted row saying it across every column (a table with nothing to list still says so).
+ */
+export function Grid(props: { headers: string[]; empty: string | null; children: ComponentChildren }) {
+  return (
+    <table class="grid">
+      <thead>
+        <tr>
+          {props.headers.map((h) => (
+            <th key={h}>{h}</th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {props.empty === null ? null : (
+          <tr>
+            <td colSpan={props.headers.length} class="muted">
+              {props.empty}
+            </td>
+          </tr>
+        )}
+        {props.children}
+      </tbody>
+    </table>
+  );
+}
+
 export function Error(props: { text: string | null }) {
   return props.text === null ? null : <p class="error">{props.text}</p>;
 }

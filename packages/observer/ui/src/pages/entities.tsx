@@ -10,7 +10,7 @@ import { useCallback, useRef, useState } from 'preact/hooks';
 import { api, type Json } from '../api';
 import { count, list } from '../format';
 import { go, isErgoTS, useFramework, useFrames, useSubscription } from '../hooks';
-import { Error, KV, PidLink } from '../ui';
+import { Error, Grid, KV, PidLink } from '../ui';
 
 /** The name of an entity's host process. */
 const hostName = (kind: string, key: string): string => `~entity/${kind}/${key}`;
@@ -324,39 +324,23 @@ function Reminders(props: { text: string | undefined; readAt: string | undefined
       <h3>pending reminders {props.text === undefined ? null : <span class="muted">({count(rows.length)})</span>}</h3>
       <Error text={props.error === undefined ? null : `reading the reminders failed: ${props.error}`} />
       {props.text === undefined ? null : (
-        <table class="grid">
-          <thead>
-            <tr>
-              <th>name</th>
-              <th>due</th>
-              <th>period</th>
+        <Grid headers={['name', 'due', 'period']} empty={rows.length === 0 ? 'none' : null}>
+          {rows.map((r: Json) => (
+            <tr key={r.name} data-reminder={r.name}>
+              <td class="mono">{r.name}</td>
+              <td class="mono" data-testid="reminder-due">
+                {r.dueAt}
+              </td>
+              <td data-testid="reminder-period">
+                {typeof r.everyMs === 'number'
+                  ? `every ${r.everyMs} ms`
+                  : typeof r.cron === 'string'
+                    ? `cron ${r.cron}${typeof r.location === 'string' ? ` (${r.location})` : ''}`
+                    : 'once'}
+              </td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 ? (
-              <tr>
-                <td colSpan={3} class="muted">
-                  none
-                </td>
-              </tr>
-            ) : null}
-            {rows.map((r: Json) => (
-              <tr key={r.name} data-reminder={r.name}>
-                <td class="mono">{r.name}</td>
-                <td class="mono" data-testid="reminder-due">
-                  {r.dueAt}
-                </td>
-                <td data-testid="reminder-period">
-                  {typeof r.everyMs === 'number'
-                    ? `every ${r.everyMs} ms`
-                    : typeof r.cron === 'string'
-                      ? `cron ${r.cron}${typeof r.location === 'string' ? ` (${r.location})` : ''}`
-                      : 'once'}
-                </td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Grid>
       )}
       {props.readAt === undefined ? null : <p class="note">read from the store at {props.readAt}</p>}
     </div>
@@ -373,31 +357,18 @@ function RecentEvents(props: { text: string }) {
       {rows === null ? (
         <pre class="mono state">{props.text}</pre>
       ) : (
-        <table class="grid">
-          <thead>
-            <tr>
-              <th>version</th>
-              <th>type</th>
-              <th>event</th>
+        <Grid
+          headers={['version', 'type', 'event']}
+          empty={rows.length === 0 ? "no events since this activation's snapshot" : null}
+        >
+          {rows.map((e: Json) => (
+            <tr key={e.version} data-event-version={e.version}>
+              <td>{e.version}</td>
+              <td class="mono">{e.type}</td>
+              <td class="mono">{JSON.stringify(e.event)}</td>
             </tr>
-          </thead>
-          <tbody>
-            {rows.length === 0 ? (
-              <tr>
-                <td colSpan={3} class="muted">
-                  no events since this activation's snapshot
-                </td>
-              </tr>
-            ) : null}
-            {rows.map((e: Json) => (
-              <tr key={e.version} data-event-version={e.version}>
-                <td>{e.version}</td>
-                <td class="mono">{e.type}</td>
-                <td class="mono">{JSON.stringify(e.event)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+          ))}
+        </Grid>
       )}
     </div>
   );
