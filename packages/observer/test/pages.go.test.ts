@@ -10,8 +10,11 @@ import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 import type { Atom } from 'ergo-ts';
 
-import { goBrowserSession, WAIT } from './helpers.js';
+import { FileChromium, goBrowserSession, WAIT } from './helpers.js';
 import { assertClockAxes, banners, connectTo, settleClean, shot } from './pages_support.js';
+
+/** One Chromium for this file's tests, a context each. */
+const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -20,7 +23,7 @@ declare const document: {
 };
 
 test('every page of a Go Ergo node through the switcher: no error banner, clock time axes', async (t) => {
-  const session = await goBrowserSession(t, 'gopages');
+  const session = await goBrowserSession(t, 'gopages', browsers);
   if (session === undefined) return;
   const { go, node, url, page } = session;
   try {
@@ -114,7 +117,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
 });
 
 test('a Go node that stops answering (SIGSTOP): a specific message, and the session serves other nodes', async (t) => {
-  const session = await goBrowserSession(t, 'gostop');
+  const session = await goBrowserSession(t, 'gostop', browsers);
   if (session === undefined) return;
   const { go, node, url, page } = session;
   try {
@@ -182,6 +185,9 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
         timeoutMs: 60_000,
       },
     );
+    // Down, it stays in the switcher's list (dot not up): the operator reached it through
+    // "connect to…", and without a registrar nothing else would list it again.
+    await page.waitForSelector(`[data-testid=node-list] a[data-node="${go.name}"] .dot:not(.up)`);
     // The Go node resumes: selecting it dials it again the way the operator connected to it (a
     // Go node may still refuse the first new connection while it notices the old one is gone).
     go.proc.kill('SIGCONT');
