@@ -139,7 +139,7 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     node.send(late, 'tick');
     await page.click(`[data-page=processes] .row[data-name=late_comer] a`);
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
-    await page.waitForSelector('[data-page=process] .chart[data-points="3"]');
+    await chartPoints(page, '[data-page=process]', 3);
     await page.waitForFunction(() =>
       /count/.test(document.querySelector('[data-testid=inspect-state]')?.textContent ?? ''),
     );

@@ -11,6 +11,7 @@ import { eventually } from '@ergo-ts/test-support';
 import type { Atom } from 'ergo-ts';
 
 import { FileChromium, goBrowserSession, WAIT } from './helpers.js';
+import { chartPoints } from './charts_support.js';
 import { assertClockAxes, banners, connectTo, settleClean, shot } from './pages_support.js';
 
 /** One Chromium for this file's tests, a context each. */
@@ -33,7 +34,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     await connectTo(page, go);
     assert.match((await page.textContent('[data-page=info]'))!, /Ergo Framework/);
-    await page.waitForSelector('[data-page=info] .chart[data-points="3"]');
+    await chartPoints(page, '[data-page=info]', 3);
     await assertClockAxes(page, '[data-page=info]');
     // Event loop charts belong to the Observer's own node only.
     assert.equal(await page.$$eval('[data-page=info] .chart', (els) => els.length), 3, 'processes, memory, CPU');
@@ -48,7 +49,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
     // A Go process page: info, state, charts, log.
     await page.click('[data-page=processes] .row[data-name=calc] a');
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
-    await page.waitForSelector('[data-page=process] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=process]', 2);
     await assertClockAxes(page, '[data-page=process]');
     await settleClean(page, 'a Go process page');
     await shot(page, 'go-process');
@@ -100,7 +101,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
 
     // Its connection to the Observer's node: facts and per-second charts.
     await page.click(`[data-testid=connected-nodes] a`);
-    await page.waitForSelector('[data-page=connection] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=connection]', 2);
     await assertClockAxes(page, '[data-page=connection]');
     await settleClean(page, 'the Go connection page');
     await shot(page, 'go-connection');

@@ -63,7 +63,7 @@ test('every page of an ergo-ts node: no error banner, clock time axes, meta page
     const mgr = node.processPID('observer_mgr');
     await page.goto(`${url}/#/process/${encodeURIComponent(String(mgr))}`);
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
-    await page.waitForSelector('[data-page=process] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=process]', 2);
     await assertClockAxes(page, '[data-page=process]');
     await page.click('[data-testid=metas] a >> nth=0');
     await page.waitForSelector('[data-page=meta] [data-testid=meta-info]');
