@@ -646,9 +646,14 @@ export class Session extends Actor {
     );
   }
 
-  /** Sends `connected` (always when `force`) or `cluster_update` when the node list changed. */
+  /**
+   * Sends `connected` (always when `force`) or `cluster_update` when the node list changed. The
+   * list keeps the nodes this session dialled through "connect to…" after their connection is
+   * lost (dot down): selecting one dials it the same way again, and without a registrar nothing
+   * else would list it.
+   */
   #writeNodes(force: boolean): void {
-    const names = new Set<string>([this.node.name, ...this.#registered]);
+    const names = new Set<string>([this.node.name, ...this.#registered, ...this.#dialled.keys()]);
     const connected = new Set<string>();
     try {
       for (const n of this.node.network().nodes()) {

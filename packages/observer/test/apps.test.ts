@@ -9,12 +9,16 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
-import type { Browser, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { Actor, ApplicationMode, createApplication, type Atom, type Node, type PID } from 'ergo-ts';
 
-import { chromiumPath, goBrowserSession, launchChromium, post, startObserved, VIEWPORT, WAIT } from './helpers.js';
+import { chromiumPath, goBrowserSession, FileChromium, post, startObserved, WAIT } from './helpers.js';
+import { assertOnlyNew, frameSampleTimes } from './charts_support.js';
 import { connectTo, shot } from './pages_support.js';
 import { HISTORY_NAME } from '../src/history.js';
+
+/** One Chromium for this file's tests, a context each. */
+const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -58,11 +62,11 @@ test('applications start in a chosen mode and stop from the page, each asked fir
     { token: 'apps-token' },
     { log: { level: 'info', defaultLogger: { output: { write: (line: string) => logged.push(line) } } } },
   );
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
     await node.applicationLoad(createApplication({ name: 'dormant', group: [{ name: 'dormant_w', factory: Idle }] }));
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await page.goto(`${url}/?token=apps-token#/applications`);
     await appRow(page, 'dormant', /^dormantloadedtemporary/);
 
@@ -128,13 +132,13 @@ test('applications start in a chosen mode and stop from the page, each asked fir
     await page.click('[data-testid=app-actions-needy] [data-testid=app-yes]');
     await resultLike(page, /^needy: .*refused.*dependency fail/);
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });
 
 test('a Go node through the switcher: an application it enabled starts from the page; no stop is offered', async (t) => {
-  const session = await goBrowserSession(t, 'goapps');
+  const session = await goBrowserSession(t, 'goapps', browsers);
   if (session === undefined) return;
   const { go, page, url } = session;
   try {
@@ -180,7 +184,7 @@ test('"next page" continues after the last PID shown: processes ending or spawne
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   const { node, url } = await startObserved();
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
     const pids: PID[] = [];
     for (let i = 0; i < 400; i++) pids.push(await node.spawn(Idle, {}));
@@ -190,8 +194,8 @@ test('"next page" continues after the last PID shown: processes ending or spawne
         .map((p) => p.id)
         .sort((a, b) => a - b);
     const before = alive();
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await page.goto(`${url}/#/processes`);
     await page.selectOption('[data-page=processes] .toolbar select >> nth=0', '100');
     await page.waitForFunction(() =>
@@ -247,7 +251,7 @@ test('"next page" continues after the last PID shown: processes ending or spawne
       { timeout: WAIT.timeoutMs },
     );
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stopForce();
   }
 });
@@ -265,17 +269,12 @@ test('the node page: memory read as Go means it; the history reaches a tab once,
   if (executablePath === undefined) return;
   // Samples every 50 ms: a long history in a short test.
   const { node, url } = await startObserved({ historyInterval: 50 });
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     // The tab's own event stream (not the shared worker's), whose frames the page's CDP sees.
-    const cdp = await page.context().newCDPSession(page);
-    await cdp.send('Network.enable');
-    const history: number[] = [];
-    cdp.on('Network.eventSourceMessageReceived', (e) => {
-      if (e.eventName === 'history') history.push(e.data.length);
-    });
+    const history = await frameSampleTimes(page, 'history');
     // A few hundred samples first.
     await eventually(async () => Number((await node.inspect(HISTORY_NAME)).samples) >= 200, '200 samples', WAIT);
     await page.goto(`${url}/#/info/own-stream`);
@@ -309,15 +308,12 @@ test('the node page: memory read as Go means it; the history reaches a tab once,
     await page.click('[data-nav=info]');
     await page.waitForSelector('[data-page=info] [data-testid=memory]');
     await eventually(() => history.length >= 2, 'the second history frame', WAIT);
-    assert.ok(
-      history[1]! < history[0]! / 2,
-      `the second history frame carries only what is new: ${history[1]} bytes after ${history[0]}`,
-    );
+    assertOnlyNew(history, 'history');
     // and the charts are drawn from what the tab kept
     await eventually(async () => (await points()) >= firstPoints, 'the chart as full as before', WAIT);
     await shot(page, 'apps-node-history');
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });

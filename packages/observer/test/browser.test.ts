@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
-import type { Browser, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import {
   Actor,
   ApplicationMode,
@@ -23,17 +23,11 @@ import {
   type SupervisorSpec,
 } from 'ergo-ts';
 
-import {
-  chromiumPath,
-  goBrowserSession,
-  GO_NETWORK,
-  launchChromium,
-  outputDir,
-  startObserved,
-  WAIT,
-  VIEWPORT,
-} from './helpers.js';
+import { chromiumPath, FileChromium, goBrowserSession, GO_NETWORK, outputDir, startObserved, WAIT } from './helpers.js';
 import { chartPoints } from './charts_support.js';
+
+/** One Chromium for this file's tests, a context each. */
+const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -102,11 +96,11 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
       applications: [shopApp],
     },
   );
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   const shots: string[] = [];
   try {
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
 
@@ -145,7 +139,7 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
     node.send(late, 'tick');
     await page.click(`[data-page=processes] .row[data-name=late_comer] a`);
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
-    await page.waitForSelector('[data-page=process] .chart[data-points="3"]');
+    await chartPoints(page, '[data-page=process]', 3);
     await page.waitForFunction(() =>
       /count/.test(document.querySelector('[data-testid=inspect-state]')?.textContent ?? ''),
     );
@@ -226,14 +220,14 @@ test('the Observer in Chromium: every page shows the live node', async (t) => {
 
     assert.deepEqual(errors, [], 'no script errors in the page');
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
     console.log(`# screenshots: ${shots.join(', ')}`);
   }
 });
 
 test('the switcher opens a Go Ergo node (ergo-peer) and shows its node and processes', async (t) => {
-  const session = await goBrowserSession(t, 'goobs');
+  const session = await goBrowserSession(t, 'goobs', browsers);
   if (session === undefined) return;
   const { node, url, page } = session;
   const goName = session.go.name;

@@ -7,9 +7,10 @@ import http from 'node:http';
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import readline from 'node:readline';
+import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions, type Page } from 'playwright-core';
 
 import { startNode, type Atom, type Node, type NodeOptions } from 'ergo-ts';
 
@@ -283,24 +284,71 @@ export function launchChromium(executablePath: string): Promise<Browser> {
 /** The window size of every screenshot. */
 export const VIEWPORT = { width: 1280, height: 820 };
 
-/** What a browser test of a Go node works with; `close` stops the browser and both nodes. */
+/**
+ * One Chromium for all the tests of a file: a launch costs seconds of CPU (browser, GPU and
+ * utility processes), a context a fraction of it. The first `context` launches the browser; the
+ * file's `after` hook (registered here, so call this at the top level of a test file) closes it.
+ * Each test opens its pages in a context of its own and closes it when it ends: no cookies,
+ * storage or shared workers pass from one test to the next. A browser that went away (crashed)
+ * is launched again for the next context.
+ */
+export class FileChromium {
+  #browser: Promise<Browser> | undefined;
+
+  constructor() {
+    after(() => this.close());
+  }
+
+  /** A fresh context (its own profile) of the file's Chromium at `executablePath`, the viewport set. */
+  async context(executablePath: string, options: BrowserContextOptions = {}): Promise<BrowserContext> {
+    let browser = await this.#launched(executablePath);
+    if (!browser.isConnected()) {
+      this.#browser = undefined;
+      browser = await this.#launched(executablePath);
+    }
+    return browser.newContext({ viewport: VIEWPORT, ...options });
+  }
+
+  #launched(executablePath: string): Promise<Browser> {
+    if (this.#browser === undefined) {
+      const launched = launchChromium(executablePath);
+      // A failed launch is not kept: the next test tries again (and reports its own failure).
+      launched.catch(() => {
+        if (this.#browser === launched) this.#browser = undefined;
+      });
+      this.#browser = launched;
+    }
+    return this.#browser;
+  }
+
+  /** Closes the browser if one was launched (the file's `after` hook). */
+  async close(): Promise<void> {
+    const launched = this.#browser;
+    this.#browser = undefined;
+    const browser = await launched?.catch(() => undefined);
+    await browser?.close();
+  }
+}
+
+/** What a browser test of a Go node works with; `close` closes the context and stops both nodes. */
 export interface GoBrowserSession {
   go: GoPeer;
   node: Node;
   url: string;
-  browser: Browser;
+  context: BrowserContext;
   page: Page;
   close(): Promise<void>;
 }
 
 /**
  * A Go peer named `<prefix><pid>@localhost`, a node running the Observer that can reach it, and
- * a Chromium page; undefined when the test skipped (no Chromium, or no ergo-peer). Whatever
- * started is stopped again if a later step fails.
+ * a page in a new context of the file's Chromium; undefined when the test skipped (no Chromium,
+ * or no ergo-peer). Whatever started is stopped again if a later step fails.
  */
 export async function goBrowserSession(
   t: { skip(msg: string): void },
   prefix: string,
+  browsers: FileChromium,
 ): Promise<GoBrowserSession | undefined> {
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return undefined;
@@ -308,18 +356,18 @@ export async function goBrowserSession(
   if (bin === undefined) return undefined;
   const go = await startGo(bin, `${prefix}${process.pid}@localhost`);
   let node: Node | undefined;
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   const close = async (): Promise<void> => {
-    await browser?.close();
+    await context?.close();
     await node?.stop();
     await go.stop();
   };
   try {
     const observed = await startObserved({}, { network: GO_NETWORK });
     node = observed.node;
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
-    return { go, node, url: observed.url, browser, page, close };
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
+    return { go, node, url: observed.url, context, page, close };
   } catch (err) {
     await close();
     throw err;

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
-import type { Browser, Page, Response } from 'playwright-core';
+import type { BrowserContext, Page, Response } from 'playwright-core';
 import {
   Actor,
   createApplication,
@@ -21,9 +21,12 @@ import {
   type SupervisorSpec,
 } from 'ergo-ts';
 
-import { chromiumPath, GO_NETWORK, launchChromium, startObserved, VIEWPORT, WAIT } from './helpers.js';
+import { chromiumPath, GO_NETWORK, FileChromium, startObserved, WAIT } from './helpers.js';
 import { chartPoints } from './charts_support.js';
 import { banners, settleClean, shot } from './pages_support.js';
+
+/** One Chromium for this file's tests, a context each. */
+const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -81,7 +84,7 @@ test('"by PID" pages walk the processes in PID order: the first page starts at t
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   const { node, url } = await startObserved();
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
     // 1,500 processes past the system's; all but every 20th of the second 1,024-id chunk end, so
     // that chunk's survivors move out of the chunked part of the table (as do the system
@@ -99,8 +102,8 @@ test('"by PID" pages walk the processes in PID order: the first page starts at t
     const lastMine = Math.max(...mine);
     const stable = ids.filter((id) => id <= lastMine);
 
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     const statuses = apiStatuses(page);
     await page.goto(`${url}/#/processes`);
     await page.selectOption('[data-page=processes] .toolbar select >> nth=0', '100');
@@ -141,7 +144,7 @@ test('"by PID" pages walk the processes in PID order: the first page starts at t
       assert.deepEqual(rows, stable.slice(k * 100, k * 100 + rows.length), `page ${k + 1} in PID order`);
     }
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stopForce();
   }
 });
@@ -155,10 +158,10 @@ test('a PID that has ended says so at once; system_inspect shows no error; kill 
     {},
     { log: { level: 'info', defaultLogger: { output: { write: (line: string) => logged.push(line) } } } },
   );
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     const statuses = apiStatuses(page);
     const dead = await node.spawn(Idle, {});
     node.kill(dead);
@@ -213,7 +216,7 @@ test('a PID that has ended says so at once; system_inspect shows no error; kill 
       'every command the pages sent was answered 200',
     );
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });
@@ -222,11 +225,11 @@ test('the Observer node stops: disconnected with red dots, not "connecting…"',
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   const { node, url } = await startObserved();
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   let stopped = false;
   try {
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await page.goto(url);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     await page.waitForSelector('[data-testid=node-list] .dot.up');
@@ -238,7 +241,7 @@ test('the Observer node stops: disconnected with red dots, not "connecting…"',
     assert.ok((await page.$$('[data-testid=node-list] .dot.down')).length > 0, 'a red dot');
     await shot(page, 'ops-disconnected');
   } finally {
-    await browser?.close();
+    await context?.close();
     if (!stopped) await node.stop();
   }
 });
@@ -247,10 +250,10 @@ test('without the token the page offers a field for one, and opens with it', asy
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   const { node, url } = await startObserved({ token: 'let-me-in' });
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await page.goto(`${url}/#/processes`);
     await page.waitForSelector('[data-testid=token-form]');
     assert.match((await page.textContent('[data-testid=offline]')) ?? '', /needs a token/);
@@ -260,7 +263,7 @@ test('without the token the page offers a field for one, and opens with it', asy
     await page.waitForSelector('[data-page=processes] .row[data-name=observer_mgr]');
     assert.equal(new URL(page.url()).searchParams.get('token'), null, 'the token leaves the address bar');
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });
@@ -273,15 +276,15 @@ test('cosmetics: flags, node version, loggers, chart units, a loaded application
     {},
     { network: GO_NETWORK, log: { level: 'info', defaultLogger: { output: { write: () => true } } } },
   );
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
     await node.applicationLoad(createApplication({ name: 'dormant', group: [{ factory: Idle }] }));
     await node.applicationLoad(
       createApplication({ name: 'crashy', group: [{ name: 'crashy_sup', factory: CrashySup }] }),
     );
     await node.applicationStart('crashy');
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await page.goto(url);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     const text = (await page.textContent('[data-page=info]')) ?? '';
@@ -338,7 +341,7 @@ test('cosmetics: flags, node version, loggers, chart units, a loaded application
     );
     await shot(page, 'ops-supervision-restarts');
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });

@@ -10,8 +10,12 @@ import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 import type { Atom } from 'ergo-ts';
 
-import { goBrowserSession, WAIT } from './helpers.js';
+import { FileChromium, goBrowserSession, WAIT } from './helpers.js';
+import { chartPoints } from './charts_support.js';
 import { assertClockAxes, banners, connectTo, settleClean, shot } from './pages_support.js';
+
+/** One Chromium for this file's tests, a context each. */
+const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -20,7 +24,7 @@ declare const document: {
 };
 
 test('every page of a Go Ergo node through the switcher: no error banner, clock time axes', async (t) => {
-  const session = await goBrowserSession(t, 'gopages');
+  const session = await goBrowserSession(t, 'gopages', browsers);
   if (session === undefined) return;
   const { go, node, url, page } = session;
   try {
@@ -30,7 +34,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     await connectTo(page, go);
     assert.match((await page.textContent('[data-page=info]'))!, /Ergo Framework/);
-    await page.waitForSelector('[data-page=info] .chart[data-points="3"]');
+    await chartPoints(page, '[data-page=info]', 3);
     await assertClockAxes(page, '[data-page=info]');
     // Event loop charts belong to the Observer's own node only.
     assert.equal(await page.$$eval('[data-page=info] .chart', (els) => els.length), 3, 'processes, memory, CPU');
@@ -45,7 +49,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
     // A Go process page: info, state, charts, log.
     await page.click('[data-page=processes] .row[data-name=calc] a');
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
-    await page.waitForSelector('[data-page=process] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=process]', 2);
     await assertClockAxes(page, '[data-page=process]');
     await settleClean(page, 'a Go process page');
     await shot(page, 'go-process');
@@ -97,7 +101,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
 
     // Its connection to the Observer's node: facts and per-second charts.
     await page.click(`[data-testid=connected-nodes] a`);
-    await page.waitForSelector('[data-page=connection] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=connection]', 2);
     await assertClockAxes(page, '[data-page=connection]');
     await settleClean(page, 'the Go connection page');
     await shot(page, 'go-connection');
@@ -114,7 +118,7 @@ test('every page of a Go Ergo node through the switcher: no error banner, clock 
 });
 
 test('a Go node that stops answering (SIGSTOP): a specific message, and the session serves other nodes', async (t) => {
-  const session = await goBrowserSession(t, 'gostop');
+  const session = await goBrowserSession(t, 'gostop', browsers);
   if (session === undefined) return;
   const { go, node, url, page } = session;
   try {
@@ -182,6 +186,9 @@ test('a Go node that stops answering (SIGSTOP): a specific message, and the sess
         timeoutMs: 60_000,
       },
     );
+    // Down, it stays in the switcher's list (dot not up): the operator reached it through
+    // "connect to…", and without a registrar nothing else would list it again.
+    await page.waitForSelector(`[data-testid=node-list] a[data-node="${go.name}"] .dot:not(.up)`);
     // The Go node resumes: selecting it dials it again the way the operator connected to it (a
     // Go node may still refuse the first new connection while it notices the old one is gone).
     go.proc.kill('SIGCONT');

@@ -6,13 +6,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import type { Browser } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { Actor, type PID } from 'ergo-ts';
 import { selfSigned } from 'ergo-ts/net';
 
-import { chromiumPath, GO_NETWORK, launchChromium, startObserved, VIEWPORT } from './helpers.js';
+import { chromiumPath, GO_NETWORK, FileChromium, startObserved } from './helpers.js';
 import { chartPoints } from './charts_support.js';
 import { assertClockAxes, banners, settleClean, shot } from './pages_support.js';
+
+/** One Chromium for this file's tests, a context each. */
+const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -36,10 +39,10 @@ test('every page of an ergo-ts node: no error banner, clock time axes, meta page
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   const { node, url } = await startObserved({}, { network: GO_NETWORK });
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(url);
@@ -60,7 +63,7 @@ test('every page of an ergo-ts node: no error banner, clock time axes, meta page
     const mgr = node.processPID('observer_mgr');
     await page.goto(`${url}/#/process/${encodeURIComponent(String(mgr))}`);
     await page.waitForSelector('[data-page=process] [data-testid=process-state]');
-    await page.waitForSelector('[data-page=process] .chart[data-points="2"]');
+    await chartPoints(page, '[data-page=process]', 2);
     await assertClockAxes(page, '[data-page=process]');
     await page.click('[data-testid=metas] a >> nth=0');
     await page.waitForSelector('[data-page=meta] [data-testid=meta-info]');
@@ -85,7 +88,7 @@ test('every page of an ergo-ts node: no error banner, clock time axes, meta page
 
     assert.deepEqual(errors, [], 'no script errors in the page');
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });
@@ -95,11 +98,11 @@ test('the Observer over HTTPS (the tls option): pages load and stream', async (t
   if (executablePath === undefined) return;
   const { cert, key } = selfSigned('localhost');
   const { node, url } = await startObserved({ tls: { cert, key } });
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
     assert.match(url, /^https:\/\//);
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT, ignoreHTTPSErrors: true });
+    context = await browsers.context(executablePath, { ignoreHTTPSErrors: true });
+    const page = await context.newPage();
     await page.goto(url);
     await page.waitForSelector('[data-page=info] [data-testid=processes-total]');
     await chartPoints(page, '[data-page=info]', 2); // the node's history may prefill more
@@ -109,7 +112,7 @@ test('the Observer over HTTPS (the tls option): pages load and stream', async (t
     await shot(page, 'tls-processes');
     void node;
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });

@@ -10,12 +10,15 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
-import type { Browser, Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { Actor, type Node, type PID } from 'ergo-ts';
 
 import { SESSION_PREFIX } from '../src/index.js';
-import { chromiumPath, launchChromium, post, startObserved, StreamClient, VIEWPORT, WAIT } from './helpers.js';
+import { chromiumPath, FileChromium, post, startObserved, StreamClient, WAIT } from './helpers.js';
 import { shot } from './pages_support.js';
+
+/** One Chromium for this file's tests, a context each. */
+const browsers = new FileChromium();
 
 /** The page's document and window, as the functions run in the browser see them. */
 declare const document: {
@@ -88,7 +91,7 @@ test('mailbox peek: the first messages of each queue as text, on demand, the mai
   if (executablePath === undefined) return;
   const log = logSink();
   const { node, url } = await startObserved({ token: TOKEN }, log.options as never);
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
     const pid = await node.spawn(Holder, {});
     node.send(pid, 'hold');
@@ -101,8 +104,8 @@ test('mailbox peek: the first messages of each queue as text, on demand, the mai
     node.send(pid, { html: '<b>bold</b>', n: 1 });
     for (let i = 0; i < 30; i++) node.send(pid, { n: i, pad: 'x'.repeat(i * 40) });
 
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await openProcess(page, url, pid);
     // Blocked in its handler: the State card says it is busy, and since when (regression: "nothing
     // reported", while its inspect request waited in the urgent queue).
@@ -200,7 +203,7 @@ test('mailbox peek: the first messages of each queue as text, on demand, the mai
     }
   } finally {
     release();
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });
@@ -209,7 +212,7 @@ test('turned off: the API refuses with a stable code and the page says why', asy
   const executablePath = chromiumPath(t);
   if (executablePath === undefined) return;
   const { node, url } = await startObserved({ token: TOKEN, mailboxPeek: false, messageTrace: false });
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   let stream: StreamClient | undefined;
   try {
     const pid = await node.spawn(Relay, {});
@@ -223,8 +226,8 @@ test('turned off: the API refuses with a stable code and the page says why', asy
     assert.equal(trace.status, 403);
     assert.equal((trace.body as { code?: string }).code, 'message_trace_disabled');
 
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await openProcess(page, url, pid);
     await page.click('[data-testid=peek]');
     await page.waitForSelector('[data-testid=peek-off]');
@@ -235,7 +238,7 @@ test('turned off: the API refuses with a stable code and the page says why', asy
     await shot(page, 'tools-off');
   } finally {
     stream?.close();
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });
@@ -245,12 +248,12 @@ test('message trace: received and sent, rate-limited with drops counted, stops a
   if (executablePath === undefined) return;
   const log = logSink();
   const { node, url } = await startObserved({ token: TOKEN }, log.options as never);
-  let browser: Browser | undefined;
+  let context: BrowserContext | undefined;
   try {
     const relay = await node.spawn(Relay, {});
     const sink = await node.spawn(Relay, {});
-    browser = await launchChromium(executablePath);
-    const page = await browser.newPage({ viewport: VIEWPORT });
+    context = await browsers.context(executablePath);
+    const page = await context.newPage();
     await openProcess(page, url, relay);
     const status = (): Promise<string> => text(page, '[data-testid=trace-status]');
 
@@ -363,7 +366,7 @@ test('message trace: received and sent, rate-limited with drops counted, stops a
       WAIT,
     );
   } finally {
-    await browser?.close();
+    await context?.close();
     await node.stop();
   }
 });
