@@ -510,8 +510,23 @@ export interface NetworkOptions {
    * encoding): past it a send, call or response fails at once with `ERR_PEER_BUSY`.
    */
   dialQueueLimit?: number;
-  /** Milliseconds to set up a connection (TCP, TLS and handshake; default 5000). ErrNoConnection after. */
+  /**
+   * Milliseconds a TCP/TLS connect of one route may take (default 5000; an integer ≥ 1, else
+   * ErrIncorrect); past it the route fails with ERR_TIMEOUT (the dial reports ERR_NO_CONNECTION).
+   * A dial the peer refused because it dials this node too waits for the peer's connection
+   * within this time as well.
+   */
   dialTimeout?: number;
+  /**
+   * Milliseconds each handshake step waits for the peer's next message, on both sides of a
+   * connection and of every pool link (default 3000; Go Ergo's is a fixed 1000; an integer
+   * 1..2147483647, else ErrIncorrect and nothing starts). A dial whose step passes it
+   * (ERR_HANDSHAKE_TIMEOUT: a node listens there but was late, as on a loaded host) is tried
+   * again, 3 attempts in all with a pause of 200 then 400 ms, before what waits for it fails;
+   * a call waiting for the dial keeps its own timeout. A refused TCP connection fails at once.
+   * Port extension (docs/networking.md, "Connect on demand").
+   */
+  handshakeTimeout?: number;
   /**
    * Stalled-peer detection, in milliseconds (default 15000; 0 = off; an integer ≥ 0, else
    * ErrIncorrect). A connection is declared down (its watchers get ErrNoConnection, pending calls
