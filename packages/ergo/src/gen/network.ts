@@ -530,10 +530,11 @@ export interface NetworkOptions {
   /**
    * Stalled-peer detection, in milliseconds (default 15000; 0 = off; an integer ≥ 0, else
    * ErrIncorrect). A connection is declared down (its watchers get ErrNoConnection, pending calls
-   * fail) when nothing has been read from the peer for this long. Every quarter of it, a
-   * connection that has read or written nothing since the last check sends a heartbeat (an empty
+   * fail) when nothing has been read from the peer for this long. The connection checks every
+   * quarter of it; one that has read nothing for two checks sends a heartbeat (an empty
    * `MessageUpdateCache` control request) that the peer's network layer answers — Go Ergo 3.2
    * nodes included — so only the peer's own bytes count, never ours that the kernel accepted.
+   * One heartbeat per peer whatever its pool links, none while the peer speaks.
    * Detection comes between this timeout and 1.5× it after the last byte read, on both sides of
    * a stall or a silent partition when both are ergo-ts nodes. Port extension: Go Ergo has no
    * heartbeat of its own (docs/networking.md, "Stalled peers").
