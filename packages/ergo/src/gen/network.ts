@@ -510,15 +510,31 @@ export interface NetworkOptions {
    * encoding): past it a send, call or response fails at once with `ERR_PEER_BUSY`.
    */
   dialQueueLimit?: number;
-  /** Milliseconds to set up a connection (TCP, TLS and handshake; default 5000). ErrNoConnection after. */
+  /**
+   * Milliseconds a TCP/TLS connect of one route may take (default 5000; an integer ≥ 1, else
+   * ErrIncorrect); past it the route fails with ERR_TIMEOUT (the dial reports ERR_NO_CONNECTION).
+   * A dial the peer refused because it dials this node too waits for the peer's connection
+   * within this time as well.
+   */
   dialTimeout?: number;
+  /**
+   * Milliseconds each handshake step waits for the peer's next message, on both sides of a
+   * connection and of every pool link (default 3000; Go Ergo's is a fixed 1000; an integer
+   * 1..2147483647, else ErrIncorrect and nothing starts). A dial whose step passes it
+   * (ERR_HANDSHAKE_TIMEOUT: a node listens there but was late, as on a loaded host) is tried
+   * again, 3 attempts in all with a pause of 200 then 400 ms, before what waits for it fails;
+   * a call waiting for the dial keeps its own timeout. A refused TCP connection fails at once.
+   * Port extension (docs/networking.md, "Connect on demand").
+   */
+  handshakeTimeout?: number;
   /**
    * Stalled-peer detection, in milliseconds (default 15000; 0 = off; an integer ≥ 0, else
    * ErrIncorrect). A connection is declared down (its watchers get ErrNoConnection, pending calls
-   * fail) when nothing has been read from the peer for this long. Every quarter of it, a
-   * connection that has read or written nothing since the last check sends a heartbeat (an empty
+   * fail) when nothing has been read from the peer for this long. The connection checks every
+   * quarter of it; one that has read nothing for two checks sends a heartbeat (an empty
    * `MessageUpdateCache` control request) that the peer's network layer answers — Go Ergo 3.2
    * nodes included — so only the peer's own bytes count, never ours that the kernel accepted.
+   * One heartbeat per peer whatever its pool links, none while the peer speaks.
    * Detection comes between this timeout and 1.5× it after the last byte read, on both sides of
    * a stall or a silent partition when both are ergo-ts nodes. Port extension: Go Ergo has no
    * heartbeat of its own (docs/networking.md, "Stalled peers").

@@ -1,6 +1,6 @@
 // The EHS:R1 handshake over one socket (WIRE.md §2.2–2.7): the full handshake of a connection's
 // first TCP link, the Join of its extra pool links, and the acceptor that answers both. Each read
-// waits at most `timeout` (Ergo: 1 s); any failed check closes the socket without a word to the
+// waits at most `timeout` (3 s by default; Ergo: 1 s); any failed check closes the socket without a word to the
 // peer, as Ergo does, and rejects with a WireError naming the step. On success the socket is
 // paused with the listeners removed, and the bytes that followed the last frame are returned as
 // `tail`: the ENP link takes the socket from there (push the tail, then resume).
@@ -27,8 +27,12 @@ import {
 import { HandshakeCodec, type HandshakeMessage } from './frame.js';
 import { MessageAccept, MessageHello, MessageIntroduce, MessageJoin } from './messages.js';
 
-/** Ergo's per-read handshake timeout in milliseconds. */
-export const DEFAULT_HANDSHAKE_TIMEOUT = 1000;
+/**
+ * Default per-read handshake timeout in milliseconds (NetworkOptions.handshakeTimeout). Ergo's is
+ * 1 s; a host starting or connecting many nodes at once ran past that (issue 49: 100 nodes on
+ * 2 cores), so ergo-ts waits 3 s — Go Ergo's own dial timeout — for each of the peer's messages.
+ */
+export const DEFAULT_HANDSHAKE_TIMEOUT = 3000;
 /** Ergo's default pool size (TCP links per connection) offered by an acceptor. */
 export const DEFAULT_POOL_SIZE = 3;
 
@@ -60,7 +64,7 @@ export interface HandshakeOptions {
   errCache?: Map<number, Error | null> | null;
   /** Acceptor: links per connection offered to the initiator (default 3). */
   poolSize?: number;
-  /** Per-read timeout in ms (default 1000, Ergo's). `ERR_HANDSHAKE_TIMEOUT` when it passes. */
+  /** Per-read timeout in ms (default {@link DEFAULT_HANDSHAKE_TIMEOUT}, 3000; Ergo: 1000). `ERR_HANDSHAKE_TIMEOUT` when it passes. */
   timeout?: number;
   /** Largest handshake frame accepted (default 65535, Ergo's). */
   maxFrame?: number;

@@ -53,15 +53,8 @@ import { EnpConnection } from '../proto/connection.js';
 import type { ConnectionHost } from '../proto/connection_terms.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
-import {
-  CROSSING_RETRY_FIRST_MS,
-  CROSSING_RETRY_MAX_MS,
-  Crossings,
-  dialWins,
-  isHandshakeTimeout,
-  isRefusal,
-  refusal,
-} from './crossing.js';
+import { Crossings, isRefusal, refusal } from './crossing.js';
+import { establish, type EstablishHost } from './establish.js';
 import { PendingConnection } from './pending.js';
 import { Undelivered } from './undelivered.js';
 import { Redialer } from './redial.js';
@@ -144,6 +137,8 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly modeValue: NetworkMode;
   private readonly dialQueueLimit: number;
   private readonly dialTimeout: number;
+  /** See NetworkOptions.handshakeTimeout: each handshake step's wait for the peer. */
+  private readonly handshakeTimeout: number;
   /** See NetworkOptions.peerStallTimeout. */
   private readonly stallTimeout: number;
   /** See NetworkOptions.peerBufferLimit. */
@@ -171,6 +166,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     this.maxSize = v.maxSize;
     this.dialQueueLimit = v.dialQueueLimit;
     this.dialTimeout = v.dialTimeout;
+    this.handshakeTimeout = v.handshakeTimeout;
     this.stallTimeout = v.stallTimeout;
     this.bufferLimit = v.bufferLimit;
     this.registrarValue = v.registrar;
@@ -354,37 +350,17 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     );
   }
 
-  /**
-   * The connection to `name` for a dial: an inbound one being set up (crossing.ts), else this
-   * node's own. A dial the peer refused because it dials this node too (its connection is kept)
-   * waits for that connection, dialling again after a pause while none has arrived yet (the
-   * peer's dial may still be resolving), within the dial timeout. A dial whose handshake step
-   * was late (ERR_HANDSHAKE_TIMEOUT: a starved machine) is tried again the same way.
-   */
-  private async establish(name: Atom): Promise<EnpConnection> {
-    const deadline = Date.now() + this.dialTimeout;
-    let pause = CROSSING_RETRY_FIRST_MS;
-    for (;;) {
-      const inbound = await this.crossings.wait(name);
-      if (inbound !== null && inbound.isAlive) return inbound;
-      const up = this.connections.get(name);
-      if (up !== undefined) return up;
-      if (!this.running) throw ErrNetworkStopped.with(`network of ${this.core.name()} is stopped`);
-      try {
-        return await this.connectTo(name);
-      } catch (e) {
-        const after = this.connections.get(name) ?? (await this.crossings.wait(name));
-        if (after !== null && after !== undefined && after.isAlive) return after;
-        const late = isHandshakeTimeout(e);
-        if (!(late || (isRefusal(e) && !dialWins(this.core.name(), name))) || Date.now() + pause > deadline) throw e;
-        if (late)
-          this.log.debug('dial of %s: a handshake step was late (%s); dialling again', name, (e as Error).message);
-        else this.log.debug('dial of %s refused (it dials us too): waiting for its connection', name);
-        // Unref'd: a stop meanwhile must not wait for it (the loop ends at its next check).
-        await new Promise((r) => setTimeout(r, pause).unref());
-        pause = Math.min(pause * 2, CROSSING_RETRY_MAX_MS);
-      }
-    }
+  /** The connection to `name` for a dial, tried again on a late handshake or a crossing (establish.ts). */
+  private establish(name: Atom): Promise<EnpConnection> {
+    const host: EstablishHost = {
+      log: this.log,
+      localName: () => this.core.name(),
+      isRunning: () => this.running,
+      connected: (n) => this.connections.get(n),
+      inbound: (n) => this.crossings.wait(n),
+      connectTo: (n) => this.connectTo(n),
+    };
+    return establish(host, name, this.dialTimeout, this.handshakeTimeout);
   }
 
   private async connectTo(name: Atom, only?: NetworkRoute): Promise<EnpConnection> {
@@ -555,7 +531,12 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   }
 
   handshakeBase(): Omit<HandshakeOptions, 'cookie' | 'flags' | 'maxMessageSize' | 'poolSize'> {
-    return { node: this.core.name(), creation: this.core.creation(), version: this.env.version };
+    return {
+      node: this.core.name(),
+      creation: this.core.creation(),
+      version: this.env.version,
+      timeout: this.handshakeTimeout,
+    };
   }
 
   /** The crossing rule (crossing.ts): throws ERR_HANDSHAKE_REFUSED, or records the admission. */

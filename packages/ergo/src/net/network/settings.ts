@@ -4,6 +4,7 @@
 import { ErrIncorrect, ErrUnsupported } from '../../gen/errors.js';
 import { NetworkMode, type NetworkOptions, type Registrar } from '../../gen/network.js';
 import { NetworkFlags } from '../edf/framework.js';
+import { DEFAULT_HANDSHAKE_TIMEOUT } from '../handshake/handshake.js';
 import { checkBufferLimit } from '../proto/flow.js';
 import { createEmbeddedRegistrar } from '../registrar/embedded.js';
 import { wireFlags } from './acceptor.js';
@@ -23,6 +24,8 @@ export interface NetworkSettings {
   maxSize: number;
   dialQueueLimit: number;
   dialTimeout: number;
+  /** Milliseconds one handshake step may wait for the peer's next message (NetworkOptions.handshakeTimeout). */
+  handshakeTimeout: number;
   stallTimeout: number;
   bufferLimit: number;
   /** The registrar: the one given, the embedded one by default, null for none (or Disabled mode). */
@@ -49,6 +52,9 @@ export function networkSettings(options: NetworkOptions): NetworkSettings {
   const dialTimeout = options.dialTimeout ?? DEFAULT_DIAL_TIMEOUT;
   if (!Number.isInteger(dialTimeout) || dialTimeout < 1)
     throw ErrIncorrect.with(`dialTimeout ${String(dialTimeout)} (milliseconds, ≥ 1)`);
+  const handshakeTimeout = options.handshakeTimeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+  if (!Number.isInteger(handshakeTimeout) || handshakeTimeout < 1 || handshakeTimeout > 2 ** 31 - 1)
+    throw ErrIncorrect.with(`handshakeTimeout ${String(handshakeTimeout)} (milliseconds, an integer 1..2147483647)`);
   const stallTimeout = options.peerStallTimeout ?? DEFAULT_PEER_STALL_TIMEOUT;
   if (!Number.isInteger(stallTimeout) || stallTimeout < 0 || stallTimeout > 2 ** 31 - 1)
     throw ErrIncorrect.with(`peerStallTimeout ${String(stallTimeout)} (milliseconds, an integer ≥ 0)`);
@@ -63,6 +69,7 @@ export function networkSettings(options: NetworkOptions): NetworkSettings {
     maxSize,
     dialQueueLimit,
     dialTimeout,
+    handshakeTimeout,
     stallTimeout,
     bufferLimit,
     // The embedded registrar (ESRD, port 4499) unless one is given or `registrar: null` (none).

@@ -3,23 +3,31 @@
 // ENP has no heartbeat packet (WIRE.md §3.7), and neither TCP keepalive (a stopped process's
 // kernel answers the probes) nor the bytes our own kernel accepts into its send buffer (it
 // accepts them during a silent partition too) tell that the peer is alive. So the connection
-// counts only what the peer itself sends: any byte read from it. Every quarter of the timeout,
-// a connection that has read nothing since the last check, or written nothing, sends a probe —
-// an empty `MessageUpdateCache` control request, which every Go Ergo 3.2 node and every ergo-ts
-// node answers from its network layer with a `MessageResult` (no process involved). The probe
-// makes the peer answer when it owes us nothing, and tells the peer we are alive when we have
-// nothing else to send. With nothing read for the whole timeout the connection is declared down.
+// counts only what the peer itself sends: any byte read from it, on any of its pool links.
+// Every quarter of the timeout the connection checks; one that has read nothing for half the
+// timeout (two checks) sends a probe — an empty `MessageUpdateCache` control request, which
+// every Go Ergo 3.2 node and every ergo-ts node answers from its network layer with a
+// `MessageResult` (no process involved). With nothing read for the whole timeout the
+// connection is declared down.
+//
+// The cost is per peer, not per pool link, and nothing while the peer speaks: one probe per
+// connection at most, none while anything is read from the peer. Each side probes only for what
+// it reads itself — the probe's answer, or the peer's own probe, counts for both sides — so two
+// ergo-ts nodes share one exchange every two or three checks (issue 49: before, a side that had
+// written nothing for a check probed too, and a side probed after every silent check: about
+// three times the packets). Half the timeout is left for the answer on a loaded host.
 //
 // Detection comes between the timeout and 1.5 × it after the last byte read. A node that was
 // itself not running (its own event loop blocked, a GC pause, SIGSTOP) gives its peers a fresh
 // timeout when it resumes instead of blaming them for its own silence.
 
+/** Checks without a byte read from the peer before a probe goes (of the four in a timeout). */
+export const PROBE_AFTER_CHECKS = 2;
+
 /** What the heartbeat needs from its connection. */
 export interface HeartbeatHost {
   /** Bytes read from the peer so far (every link, closed ones included). */
   readonly bytesIn: number;
-  /** Bytes this side wrote so far (every link, closed ones included). */
-  readonly bytesOut: number;
   /** Sends one probe that the peer's network layer answers. */
   probe(): void;
   /** Nothing was read from the peer for `ms`: the connection is to be declared down. */
@@ -38,13 +46,13 @@ export class Heartbeat {
   readonly #interval: number;
   #timer: ReturnType<typeof setInterval> | null = null;
   #seenIn: number;
-  #seenOut: number;
   /** performance.now() of the check that first saw the last bytes read. */
   #heardAt: number;
-  #sentAt: number;
   #lastTick: number;
   /** Probes sent (for tests and diagnostics). */
   probes = 0;
+  /** Checks that found this node had not run for two checks (each sends a probe). */
+  resumed = 0;
 
   /** `timeout` in ms (> 0). */
   constructor(host: HeartbeatHost, timeout: number) {
@@ -53,9 +61,7 @@ export class Heartbeat {
     this.#interval = Math.max(1, Math.floor(timeout / 4));
     const now = performance.now();
     this.#seenIn = host.bytesIn;
-    this.#seenOut = host.bytesOut;
     this.#heardAt = now;
-    this.#sentAt = now;
     this.#lastTick = now;
     this.#timer = setInterval(() => this.#tick(), this.#interval);
     this.#timer.unref();
@@ -75,19 +81,15 @@ export class Heartbeat {
     const now = performance.now();
     const h = this.#host;
     const bytesIn = h.bytesIn;
-    const bytesOut = h.bytesOut;
     // This node did not run for two checks: the silence may be ours (bytes the peer sent wait
     // unread in our socket, and timers run before reads). Start the peer's clock afresh.
     const selfStalled = now - this.#lastTick >= 2 * this.#interval;
+    if (selfStalled) this.resumed++;
     this.#lastTick = now;
     if (bytesIn !== this.#seenIn || selfStalled) {
       if (bytesIn !== this.#seenIn) h.heard?.();
       this.#seenIn = bytesIn;
       this.#heardAt = now;
-    }
-    if (bytesOut !== this.#seenOut) {
-      this.#seenOut = bytesOut;
-      this.#sentAt = now;
     }
     const silent = now - this.#heardAt;
     if (silent >= this.#timeout) {
@@ -95,7 +97,9 @@ export class Heartbeat {
       h.stalled(silent);
       return;
     }
-    if (silent > 0 || now - this.#sentAt >= this.#interval || selfStalled) {
+    // Two checks without a byte read (the half of a check a timer may run early is forgiven):
+    // probe. A peer that speaks, or probes us, spares the probe.
+    if (silent >= PROBE_AFTER_CHECKS * this.#interval - this.#interval / 2 || selfStalled) {
       this.probes++;
       h.probe();
     }

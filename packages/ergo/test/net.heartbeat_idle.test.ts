@@ -1,0 +1,66 @@
+// The heartbeat costs nothing on a connection whose peer speaks (issue 49 item 4): a node that
+// reads from its peer at every check sends no probe, even though it writes nothing itself. Only
+// the side that hears nothing probes, and the other side's answers are what it reads. Before, a
+// side that had written nothing for a check probed as well, so a node receiving a steady stream
+// sent a probe at every check. Probes made because this node itself had not run for two checks
+// (a starved test machine) are counted apart and allowed: they are the stall guard's, not the
+// rule under test.
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+import { eventually } from '@ergo-ts/test-support';
+import { ProcessID, type Atom, type Node } from '../src/index.js';
+import type { EnpConnection } from '../src/net/proto/connection.js';
+import type { Heartbeat } from '../src/net/proto/heartbeat.js';
+import { probe } from './helpers.js';
+import { netPair } from './net_helpers.js';
+
+function connection(node: Node, peer: string): EnpConnection {
+  const c = (node.network() as unknown as { connections: Map<string, EnpConnection> }).connections.get(peer);
+  assert.ok(c !== undefined, `${node.name} has no connection to ${peer}`);
+  return c;
+}
+
+function heartbeatOf(c: EnpConnection): Heartbeat {
+  const h = (c as unknown as { heartbeat: Heartbeat | null }).heartbeat;
+  assert.ok(h !== null, 'the connection has a heartbeat');
+  return h;
+}
+
+test('a node that hears its peer at every check sends no heartbeat, and the silent side probes', async (t) => {
+  // 2 s: a check every 500 ms, so a check this node itself missed (1 s without running) is rare
+  // even on a loaded machine, and counted apart when it happens.
+  const { a, b } = await netPair(t, { peerStallTimeout: 2000 }, { peerStallTimeout: 2000 });
+  let received = 0;
+  await b.spawnRegister(
+    'sink',
+    probe(() => {
+      received++;
+    }),
+  );
+  const sink = new ProcessID('sink' as Atom, b.name as Atom);
+  // a (which has the route) streams to b; b writes nothing to a but the answers to a's probes.
+  let n = 0;
+  a.send(sink, n++);
+  await eventually(() => received > 0, 'the first message across', { timeoutMs: 30_000 });
+  const talker = connection(a, b.name);
+  const listener = connection(b, a.name);
+  const stream = setInterval(() => a.send(sink, n++), 50);
+  t.after(() => clearInterval(stream));
+  const hbTalker = heartbeatOf(talker);
+  const hbListener = heartbeatOf(listener);
+  const fromListener = hbListener.probes - hbListener.resumed;
+  const fromTalker = hbTalker.probes;
+  // a reads nothing from b unless it asks: it probes, and b's answers keep the connection up.
+  await eventually(() => hbTalker.probes >= fromTalker + 6, 'six probes from the side that hears nothing', {
+    timeoutMs: 60_000,
+  });
+  clearInterval(stream);
+  assert.ok(talker.isAlive && listener.isAlive, 'still connected both ways');
+  assert.equal(
+    hbListener.probes - hbListener.resumed - fromListener,
+    0,
+    'the side that heard its peer at every check sent no probe',
+  );
+  assert.ok(received > 6, `${received} messages received`);
+});
