@@ -18,7 +18,11 @@
 // default: every activation takes its key's lease, a store write) and with a lease per shard
 // (`leaseScope: 'shard'`: a node takes a shard's lease once; activations take none and every
 // write is fenced by the shard's token), and a local entity call beside them. Effect Cluster
-// locks per shard: its one run is reported on both rows, so it stands beside either.
+// locks per shard: its one run is reported on both rows, so it stands beside either. Each
+// activation row is measured one key at a time and WINDOW keys at once.
+//
+// The event-sourced rows (entities_journal.ts: events persisted by one ledger and by many, and the
+// activation of a ledger with 1,000 events and a snapshot) run on each store with key leases.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -31,7 +35,11 @@ import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-sup
 
 import { rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
-import { BenchCounter } from '../net/entities_kind.js';
+import { BenchCounter, BenchLedger } from '../net/entities_kind.js';
+import { measureJournal } from './entities_journal.js';
+import { measureOrders, workflowRow } from './entities_workflow.js';
+import { BenchOrder } from '../net/entities_order.js';
+import { measureEffectWorkflow } from '../lib/effect_workflow.js';
 import { EFFECT_PEER, measureEffectCluster } from '../lib/effect_cluster.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -40,10 +48,12 @@ const G = 'entities';
 const CALLS = 5000;
 const WINDOW = 64;
 const KEYS = 16;
+/** The timeout of the rows with WINDOW in flight: on a machine others load, the default 5 s is too short. */
+const LOADED_TIMEOUT = 60_000;
 
 export const scenarios: ScenarioSpec[] = [
-  { id: 'entities-sqlite', peers: ['ergo-ts'], timeout: 300 },
-  { id: 'entities-postgres', peers: ['ergo-ts', EFFECT_PEER], timeout: 300 },
+  { id: 'entities-sqlite', peers: ['ergo-ts'], timeout: 900 },
+  { id: 'entities-postgres', peers: ['ergo-ts', EFFECT_PEER], timeout: 900 },
 ];
 
 class Echo extends Actor {
@@ -109,7 +119,7 @@ async function setup(
   }
   const entities = await startEntities(node, {
     store,
-    kinds: [BenchCounter],
+    kinds: [BenchCounter, BenchLedger, BenchOrder],
     leaseScope: scope,
     ...(remote ? { members: [name, peerName], probeIntervalMs: 100 } : {}),
   });
@@ -223,6 +233,34 @@ async function measureWrites(
       },
       acts,
     );
+    // The same, WINDOW new keys at once: activations overlap their store round trips, and with key
+    // leases PostgreSQL flushes the lease commits that arrive together in one WAL flush.
+    let wround = 0;
+    const wide = await runRounds(ctx, async () => {
+      wround++;
+      const t0 = performance.now();
+      let next = 0;
+      const lane = async (): Promise<void> => {
+        while (next < n) {
+          const i = next++;
+          await s.entities.call(entity(BenchCounter, `actw-${scope}${wround}_${i}`), 'get', {
+            timeout: LOADED_TIMEOUT,
+          });
+        }
+      };
+      await Promise.all(Array.from({ length: WINDOW }, lane));
+      return rate(n, performance.now() - t0);
+    });
+    reportSamples(
+      report,
+      {
+        group: G,
+        name: `activations, ${WINDOW} at once, local${tag} (${label})`,
+        unit: 'activations/s',
+        note: `${n} new keys, ${WINDOW} in flight; ${scope === 'shard' ? 'one lease per shard (taken once)' : 'a lease per key'}`,
+      },
+      wide,
+    );
     const total = ctx.quick ? 1000 : 4000;
     let id = 0;
     const sends = await runRounds(ctx, async () => {
@@ -231,7 +269,9 @@ async function measureWrites(
       const lane = async (): Promise<void> => {
         while (next < total) {
           const i = next++;
-          await s.entities.sendDurable(entity(BenchCounter, `d-${scope}${i % KEYS}`), { add: 1 }, `m-${scope}${++id}`);
+          await s.entities.sendDurable(entity(BenchCounter, `d-${scope}${i % KEYS}`), { add: 1 }, `m-${scope}${++id}`, {
+            timeout: LOADED_TIMEOUT,
+          });
         }
       };
       await Promise.all(Array.from({ length: WINDOW }, lane));
@@ -247,6 +287,12 @@ async function measureWrites(
       },
       sends,
     );
+    // The event-sourced rows (entities_journal.ts) and the workflow row (entities_workflow.ts), once
+    // per store: with key leases.
+    if (scope === 'key') {
+      await measureJournal(report, ctx, s, { group: G, label, window: WINDOW, keys: KEYS, timeout: LOADED_TIMEOUT });
+      await measureOrders(report, ctx, s.entities, workflowRow(ctx, G, label), LOADED_TIMEOUT);
+    }
   } finally {
     await s.close();
   }
@@ -278,7 +324,7 @@ export async function entitiesSuite(report: Report, ctx?: SuiteContext): Promise
     }
     const pg: Postgres = await startPostgres();
     try {
-      if (effect)
+      if (effect) {
         await measureEffectCluster(report, c, pg.url, {
           group: G,
           label: 'PostgreSQL',
@@ -286,7 +332,8 @@ export async function entitiesSuite(report: Report, ctx?: SuiteContext): Promise
           window: WINDOW,
           keys: KEYS,
         });
-      else await measureStore(report, c, 'PostgreSQL', pg.url, () => PostgresStore.open(pg.url));
+        await measureEffectWorkflow(report, c, pg.url, workflowRow(c, G, 'PostgreSQL'));
+      } else await measureStore(report, c, 'PostgreSQL', pg.url, () => PostgresStore.open(pg.url));
     } finally {
       await pg.stop();
     }

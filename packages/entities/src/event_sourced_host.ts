@@ -17,7 +17,7 @@ import {
 import { ErrEntityIncorrect } from './errors.js';
 import type { EventMeta } from './journal.js';
 import { renderState } from './inspect.js';
-import type { EntityId, EntityStore } from './store.js';
+import type { EntityId, EntityStore, StoredState } from './store.js';
 
 /** How many of the last persisted events an activation keeps for inspection. */
 export const RECENT_EVENTS = 20;
@@ -67,10 +67,14 @@ export class JournalActivation {
     });
   }
 
-  /** Rebuilds an activation's state from the store: the latest snapshot and the events after it. */
-  static async restore(kind: EventSourcedKind, key: string, host: JournalHost): Promise<JournalActivation> {
+  /** Rebuilds an activation's state from its latest snapshot (read by the caller) and the events after it. */
+  static async restore(
+    kind: EventSourcedKind,
+    key: string,
+    snap: StoredState,
+    host: JournalHost,
+  ): Promise<JournalActivation> {
     const a = new JournalActivation(kind, key, host);
-    const snap = await host.fromStore(host.store.load(a.#id));
     a.#state = snap.state === undefined ? kind.initialState(key) : snap.state;
     a.#version = a.#snapshotVersion = snap.version;
     for (const e of await host.fromStore(host.store.events(a.#id, snap.version))) {

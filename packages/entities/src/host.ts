@@ -22,7 +22,8 @@ import { ErrEventInvalid, ErrLeaseHeld, ErrStaleToken } from './errors.js';
 import { PendingRemindersView, hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
-import type { EntityId, EntityStore, LeaseResult } from './store.js';
+import type { ActivationLoad, EntityId, EntityStore, StoredState } from './store.js';
+import type { OpenedLease } from './leases.js';
 import { bindReminders, deliverReminder, isReminderFire } from './reminders.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
 import type { StoredReminder } from './reminder_store.js';
@@ -37,8 +38,11 @@ export interface HostRuntime {
   readonly measuredStore: EntityStore;
   readonly owner: string;
   readonly leaseTtlMs: number;
-  /** Takes the lease an activation of (kind, key) writes under: the key's own, or its shard's. */
-  takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }>;
+  /**
+   * Takes the lease an activation of (kind, key) writes under (the key's own, or its shard's) and,
+   * when the store reads them in the same operation, the key's state and inbox.
+   */
+  openLease(kind: string, key: string): Promise<OpenedLease>;
   /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
   releaseLease(kind: string, key: string, token: number): Promise<void>;
   /**
@@ -187,6 +191,12 @@ class Drain {
   ) {}
 }
 
+/** A key's state and inbox in one store operation when the store has one (`loadActivation`), else two reads at once. */
+function readActivation(store: EntityStore, id: EntityId): Promise<ActivationLoad> {
+  if (store.loadActivation !== undefined) return store.loadActivation(id);
+  return Promise.all([store.load(id), store.inbox(id)]).then(([state, inbox]) => ({ state, inbox }));
+}
+
 /** The process name of the host of (kind, key). */
 export function hostName(kind: string, key: string): string {
   return `~entity/${kind}/${key}`;
@@ -220,22 +230,23 @@ export class EntityHost extends Actor {
     this.#kind = kind;
     this.#key = key;
     const id = { kind: kind.name, key };
-    let lease;
+    let opened;
     try {
-      lease = await fromStore(rt.takeLease(kind.name, key));
+      opened = await fromStore(rt.openLease(kind.name, key));
     } catch (err) {
       return this.#storeFailed('activation', err);
     }
+    const lease = opened.lease;
     if (!lease.acquired) return ErrLeaseHeld.with(`${lease.holder} until ${lease.expiresAt}`);
     this.#token = lease.token;
     this.#lease = lease.lease;
     try {
-      // The inbox is read beside the state (two reads in parallel, one round trip of latency):
-      // while we hold the lease only this activation adds to or takes from it.
-      const pending = rt.measuredStore.inbox(id);
-      if (isEventSourced(kind)) await this.#restoreJournal(kind, key);
+      // The state and the inbox: read with the lease (one store operation), or now in one read.
+      // While we hold the lease only this activation adds to or takes from the inbox.
+      const loaded = opened.load ?? (await fromStore(readActivation(rt.measuredStore, id)));
+      if (isEventSourced(kind)) await this.#restoreJournal(kind, key, loaded.state);
       else {
-        const stored = await fromStore(rt.measuredStore.load(id));
+        const stored = loaded.state;
         this.#version = stored.version;
         const e = new (kind.entity as new () => Entity<unknown, unknown>)();
         e.state = stored.version === 0 && stored.state === undefined ? kind.initialState(key) : stored.state;
@@ -253,7 +264,7 @@ export class EntityHost extends Actor {
       const fence = () => ({ token: this.#token, ...(lease === undefined ? {} : { lease }) });
       if (rt.reminders !== undefined) bindReminders(this.#entity, rt.reminders.binding(kind, key, fence));
       // Accepted messages a previous activation did not process: in the order they were accepted.
-      for (const m of await fromStore(pending)) await this.#durable(m.id, m.message);
+      for (const m of loaded.inbox) await this.#durable(m.id, m.message);
     } catch (err) {
       // A stale activation leaves the lease alone: it is another activation's now.
       if (!ErrStaleToken.is(err)) void rt.releaseLease(kind.name, key, this.#token);
@@ -523,8 +534,8 @@ export class EntityHost extends Actor {
   }
 
   /** Rebuilds an event-sourced activation (snapshot + later events) and binds its entity. */
-  async #restoreJournal(kind: EventSourcedKindOf, key: string): Promise<void> {
-    const j = await JournalActivation.restore(kind, key, {
+  async #restoreJournal(kind: EventSourcedKindOf, key: string, snapshot: StoredState): Promise<void> {
+    const j = await JournalActivation.restore(kind, key, snapshot, {
       store: this.#rt.measuredStore,
       actor: this,
       token: () => this.#token,

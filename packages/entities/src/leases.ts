@@ -6,7 +6,7 @@ import type { Node, PID } from 'ergo-ts';
 
 import { errorCode, leaseLost } from './host.js';
 import { shardOf } from './placement.js';
-import type { EntityId, EntityStore, LeaseResult } from './store.js';
+import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from './store.js';
 
 /** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
 export const SHARD_LEASE_KIND = '~shard';
@@ -35,6 +35,14 @@ export interface LeaseSettings {
    * once (`takeOverFrom`) rather than waited out. Absent: holders' leases are always waited out.
    */
   readonly dead?: (holder: string) => boolean;
+}
+
+/** An activation's lease and, when the store read it in the same operation, what its key holds. */
+export interface OpenedLease {
+  /** The lease taken (with the shard lease it belongs to under `leaseScope: 'shard'`), or who holds it. */
+  readonly lease: LeaseResult & { readonly lease?: EntityId };
+  /** The key's state and inbox, read after the lease was taken; absent: the caller reads them. */
+  readonly load?: ActivationLoad;
 }
 
 /** The leases of one runtime's activations (see {@link LeaseSettings}). */
@@ -103,6 +111,21 @@ export class Leases {
   }
 
   /**
+   * Takes the lease an activation of (kind, key) writes under, as {@link take} does; with key leases
+   * on a store that has `acquireAndLoad`, it reads the key's state and inbox in the same store
+   * operation (PostgreSQL: one round trip and one commit instead of a commit then a read).
+   */
+  async open(kind: string, key: string): Promise<OpenedLease> {
+    if (this.#shardScope || this.#store.acquireAndLoad === undefined) return { lease: await this.take(kind, key) };
+    const request = { kind, key, owner: this.#owner, ttlMs: this.#ttlMs };
+    const r = await this.#store.acquireAndLoad(request);
+    if (r.lease.acquired || this.#dead === undefined || r.lease.holder === '' || !this.#dead(r.lease.holder)) return r;
+    const taken = await this.#store.acquireAndLoad({ ...request, takeOverFrom: r.lease.holder });
+    if (taken.lease.acquired) this.#tookOver(request, r.lease.holder, taken.lease.token);
+    return taken;
+  }
+
+  /**
    * Takes a lease (a key's or a shard's); one its holder holds still is taken over at once when
    * that holder is declared dead (its node went down): the fencing token keeps the holder's later
    * writes refused should it be alive after all (a partition, a pause).
@@ -111,15 +134,18 @@ export class Leases {
     const r = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs });
     if (r.acquired || this.#dead === undefined || r.holder === '' || !this.#dead(r.holder)) return r;
     const taken = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs, takeOverFrom: r.holder });
-    if (taken.acquired)
-      this.#node.log.info(
-        'entities: took over %s/%s from %s (its node is down) with token %d',
-        id.kind,
-        id.key,
-        r.holder,
-        taken.token,
-      );
+    if (taken.acquired) this.#tookOver(id, r.holder, taken.token);
     return taken;
+  }
+
+  #tookOver(id: EntityId, holder: string, token: number): void {
+    this.#node.log.info(
+      'entities: took over %s/%s from %s (its node is down) with token %d',
+      id.kind,
+      id.key,
+      holder,
+      token,
+    );
   }
 
   /** Gives the lease of (kind, key) back (a shard's lease stays with this node). */

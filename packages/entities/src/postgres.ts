@@ -34,6 +34,8 @@ import {
   jsonCodec,
   type EntityId,
   type EntityStore,
+  type AcquiredLoad,
+  type ActivationLoad,
   type InboxEntry,
   type LeaseRequest,
   type LeaseResult,
@@ -110,6 +112,26 @@ BEGIN
   INSERT INTO ${p}inbox (kind, key, id, message) VALUES (k, ky, mid, msg) ON CONFLICT DO NOTHING;
   RETURN FOUND;
 END $fn$;
+CREATE OR REPLACE FUNCTION ${p}acquire_load(k TEXT, ky TEXT, own TEXT, ttl BIGINT, dead TEXT,
+  OUT o_token BIGINT, OUT o_holder TEXT, OUT o_expires BIGINT, OUT o_version BIGINT, OUT o_snapshot TEXT,
+  OUT o_ids TEXT[], OUT o_messages TEXT[])
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- An activation in one round trip and one commit: the lease (the upsert's row lock serialises
+  -- acquirers of the key and waits for a writer holding it FOR SHARE), then, in later statements
+  -- (a fresh snapshot each: that writer's commit is seen), the snapshot and the inbox.
+  INSERT INTO ${p}leases AS l (kind, key, token, owner, expires_at) VALUES (k, ky, 1, own, ${NOW} + ttl)
+    ON CONFLICT (kind, key) DO UPDATE SET token = l.token + 1, owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE l.owner = excluded.owner OR l.expires_at <= ${NOW} OR l.owner = dead
+    RETURNING l.token INTO o_token;
+  IF o_token IS NULL THEN
+    SELECT l.owner, l.expires_at INTO o_holder, o_expires FROM ${p}leases l WHERE l.kind = k AND l.key = ky;
+    RETURN;
+  END IF;
+  SELECT s.snapshot_version, s.snapshot INTO o_version, o_snapshot FROM ${p}state s WHERE s.kind = k AND s.key = ky;
+  SELECT array_agg(i.id ORDER BY i.seq), array_agg(i.message ORDER BY i.seq) INTO o_ids, o_messages
+    FROM ${p}inbox i WHERE i.kind = k AND i.key = ky;
+END $fn$;
 ${postgresReminderSchema(p)}`;
 }
 
@@ -124,7 +146,17 @@ export class PostgresStore implements EntityStore, ReminderStore {
   readonly name: string;
   readonly #pool: pg.Pool;
   readonly #values: Values;
-  readonly #t: { leases: string; state: string; events: string; inbox: string; processed: string; enqueue: string };
+  readonly #t: {
+    leases: string;
+    state: string;
+    events: string;
+    inbox: string;
+    processed: string;
+    enqueue: string;
+    acquireLoad: string;
+  };
+  /** The table prefix: it names this store's prepared statements (one set per pooled connection). */
+  readonly #prefix: string;
   /** The journal's tables and its ordering lock (journal_sql.ts). */
   readonly #j: { tags: string; offsets: string; lock: string };
   #closed = false;
@@ -142,7 +174,9 @@ export class PostgresStore implements EntityStore, ReminderStore {
       inbox: `${prefix}inbox`,
       processed: `${prefix}processed`,
       enqueue: `${prefix}enqueue`,
+      acquireLoad: `${prefix}acquire_load`,
     };
+    this.#prefix = prefix;
     this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
     this.#reminders = new PostgresReminders({
       pool,
@@ -256,6 +290,82 @@ export class PostgresStore implements EntityStore, ReminderStore {
       if (row === undefined) return this.acquire(request);
       return { acquired: false, holder: row.owner, expiresAt: Number(row.expires_at) };
     });
+  }
+
+  acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
+    return this.#op('acquireAndLoad', async () => {
+      checkLeaseRequest(request);
+      const r = await this.#prepared<{
+        o_token: string | null;
+        o_holder: string | null;
+        o_expires: string | null;
+        o_version: string | null;
+        o_snapshot: string | null;
+        o_ids: string[] | null;
+        o_messages: string[] | null;
+      }>('acquire_load', `SELECT * FROM ${this.#t.acquireLoad}($1, $2, $3, $4, $5)`, [
+        request.kind,
+        request.key,
+        request.owner,
+        request.ttlMs,
+        request.takeOverFrom ?? null,
+      ]);
+      const row = r.rows[0]!;
+      if (row.o_token === null) {
+        // Deleted between the function's two statements (no lease row): ask again.
+        if (row.o_holder === null) return this.acquireAndLoad(request);
+        return { lease: { acquired: false, holder: row.o_holder, expiresAt: Number(row.o_expires) } };
+      }
+      return {
+        lease: { acquired: true, token: Number(row.o_token) },
+        load: this.#activationLoad(row.o_version, row.o_snapshot, row.o_ids, row.o_messages),
+      };
+    });
+  }
+
+  loadActivation(id: EntityId): Promise<ActivationLoad> {
+    return this.#op('loadActivation', async () => {
+      checkId(id);
+      // One statement, one snapshot: the state and the inbox as of the same instant.
+      const r = await this.#prepared<{
+        snapshot_version: string | null;
+        snapshot: string | null;
+        ids: string[] | null;
+        messages: string[] | null;
+      }>(
+        'load_activation',
+        `SELECT s.snapshot_version, s.snapshot, i.ids, i.messages
+         FROM (SELECT 1) one LEFT JOIN ${this.#t.state} s ON s.kind = $1 AND s.key = $2
+         LEFT JOIN LATERAL (SELECT array_agg(x.id ORDER BY x.seq) AS ids, array_agg(x.message ORDER BY x.seq) AS messages
+           FROM ${this.#t.inbox} x WHERE x.kind = $1 AND x.key = $2) i ON true`,
+        [id.kind, id.key],
+      );
+      const row = r.rows[0]!;
+      return this.#activationLoad(row.snapshot_version, row.snapshot, row.ids, row.messages);
+    });
+  }
+
+  /** An {@link ActivationLoad} from the columns of a state row (null: none) and the inbox's arrays. */
+  #activationLoad(
+    version: string | null,
+    snapshot: string | null,
+    ids: string[] | null,
+    messages: string[] | null,
+  ): ActivationLoad {
+    const state: StoredState =
+      version === null
+        ? { state: undefined, version: 0 }
+        : { state: snapshot === null ? undefined : this.#values.decode(snapshot), version: Number(version) };
+    const inbox = (ids ?? []).map((id, i) => ({ id, message: this.#values.decode(messages![i]!) }));
+    return { state, inbox };
+  }
+
+  /**
+   * A query as a named prepared statement (parsed and planned once per pooled connection). `name`
+   * is unique per statement text within this store; the table prefix makes it unique per store.
+   */
+  #prepared<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.#pool.query<R>({ name: `${this.#prefix}${name}`, text, values });
   }
 
   renew(kind: string, owner: string, tokens: ReadonlyMap<string, number>, ttlMs: number): Promise<string[]> {
@@ -451,12 +561,11 @@ export class PostgresStore implements EntityStore, ReminderStore {
       const encoded = this.#values.encode(message);
       // One round trip and one commit: the key's lock, the processed check and the insert run in
       // the schema's function, in the statement's own transaction.
-      const r = await this.#pool.query<{ accepted: boolean }>(`SELECT ${this.#t.enqueue}($1, $2, $3, $4) AS accepted`, [
-        id.kind,
-        id.key,
-        messageId,
-        encoded,
-      ]);
+      const r = await this.#prepared<{ accepted: boolean }>(
+        'enqueue',
+        `SELECT ${this.#t.enqueue}($1, $2, $3, $4) AS accepted`,
+        [id.kind, id.key, messageId, encoded],
+      );
       return r.rows[0]!.accepted ? ('accepted' as const) : ('duplicate' as const);
     });
   }

@@ -59,10 +59,10 @@ import {
   type SendRequest,
 } from './manager.js';
 import { Membership } from './membership.js';
-import { Leases, SHARD_LEASE_KIND } from './leases.js';
+import { Leases, SHARD_LEASE_KIND, type OpenedLease } from './leases.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
-import type { EntityId, EntityStore, LeaseResult } from './store.js';
+import type { EntityStore } from './store.js';
 import { isReminderStore, type StoredReminder } from './reminder_store.js';
 import { ReminderScheduler, type ReminderOptions } from './reminder_scheduler.js';
 import type { ReminderEnvelope } from './reminders.js';
@@ -724,8 +724,8 @@ export class Entities implements HostRuntime, StoppableRuntime {
   }
 
   /** @internal HostRuntime */
-  takeLease(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }> {
-    return this.#leases.take(kind, key);
+  openLease(kind: string, key: string): Promise<OpenedLease> {
+    return this.#leases.open(kind, key);
   }
 
   /** @internal HostRuntime */

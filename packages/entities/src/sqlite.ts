@@ -36,6 +36,8 @@ import {
   type EntityId,
   type EntityStore,
   type InboxEntry,
+  type AcquiredLoad,
+  type ActivationLoad,
   type LeaseRequest,
   type LeaseResult,
   type StoreCodec,
@@ -217,21 +219,51 @@ export class SqliteStore implements EntityStore, ReminderStore {
   acquire(request: LeaseRequest): Promise<LeaseResult> {
     return this.#op('acquire', () => {
       checkLeaseRequest(request);
-      return this.#tx((): LeaseResult => {
-        const now = Date.now();
-        const row = this.#q.leaseGet!.get(request.kind, request.key);
-        if (
-          row !== undefined &&
-          row.owner !== request.owner &&
-          row.owner !== request.takeOverFrom &&
-          Number(row.expires_at) > now
-        )
-          return { acquired: false, holder: String(row.owner), expiresAt: Number(row.expires_at) };
-        const token = (row === undefined ? 0 : Number(row.token)) + 1;
-        this.#q.leasePut!.run(request.kind, request.key, token, request.owner, now + request.ttlMs);
-        return { acquired: true, token };
+      return this.#tx(() => this.#takeLease(request));
+    });
+  }
+
+  acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
+    return this.#op('acquireAndLoad', () => {
+      checkLeaseRequest(request);
+      // One transaction (one commit, one WAL flush): the lease, then what the key holds.
+      return this.#tx((): AcquiredLoad => {
+        const lease = this.#takeLease(request);
+        return lease.acquired ? { lease, load: this.#activationLoad(request) } : { lease };
       });
     });
+  }
+
+  loadActivation(id: EntityId): Promise<ActivationLoad> {
+    return this.#op(
+      'loadActivation',
+      () => {
+        checkId(id);
+        return this.#activationLoad(id);
+      },
+      false,
+    );
+  }
+
+  /** The state and the inbox of a key (read in the caller's transaction, or as one synchronous step). */
+  #activationLoad(id: EntityId): ActivationLoad {
+    return { state: this.#stateOf(id), inbox: this.#inboxOf(id) };
+  }
+
+  /** The lease step of {@link acquire}, inside the caller's transaction. */
+  #takeLease(request: LeaseRequest): LeaseResult {
+    const now = Date.now();
+    const row = this.#q.leaseGet!.get(request.kind, request.key);
+    if (
+      row !== undefined &&
+      row.owner !== request.owner &&
+      row.owner !== request.takeOverFrom &&
+      Number(row.expires_at) > now
+    )
+      return { acquired: false, holder: String(row.owner), expiresAt: Number(row.expires_at) };
+    const token = (row === undefined ? 0 : Number(row.token)) + 1;
+    this.#q.leasePut!.run(request.kind, request.key, token, request.owner, now + request.ttlMs);
+    return { acquired: true, token };
   }
 
   renew(kind: string, owner: string, tokens: ReadonlyMap<string, number>, ttlMs: number): Promise<string[]> {
@@ -272,13 +304,7 @@ export class SqliteStore implements EntityStore, ReminderStore {
       'load',
       () => {
         checkId(id);
-        const row = this.#q.stateGet!.get(id.kind, id.key);
-        if (row === undefined) return { state: undefined, version: 0 };
-        const snap = row.snapshot;
-        return {
-          state: snap === null ? undefined : this.#values.decode(String(snap)),
-          version: Number(row.snapshot_version),
-        };
+        return this.#stateOf(id);
       },
       false,
     );
@@ -390,10 +416,7 @@ export class SqliteStore implements EntityStore, ReminderStore {
       'inbox',
       () => {
         checkId(id);
-        return this.#q.inboxAll!.all(id.kind, id.key).map((r) => ({
-          id: String(r.id),
-          message: this.#values.decode(String(r.message)),
-        }));
+        return this.#inboxOf(id);
       },
       false,
     );
@@ -475,6 +498,25 @@ export class SqliteStore implements EntityStore, ReminderStore {
       this.#db.close();
     }
     return Promise.resolve();
+  }
+
+  /** The key's latest snapshot and its version (what {@link load} answers). */
+  #stateOf(id: EntityId): StoredState {
+    const row = this.#q.stateGet!.get(id.kind, id.key);
+    if (row === undefined) return { state: undefined, version: 0 };
+    const snap = row.snapshot;
+    return {
+      state: snap === null ? undefined : this.#values.decode(String(snap)),
+      version: Number(row.snapshot_version),
+    };
+  }
+
+  /** The key's unprocessed inbox, oldest first (what {@link inbox} answers). */
+  #inboxOf(id: EntityId): InboxEntry[] {
+    return this.#q.inboxAll!.all(id.kind, id.key).map((r) => ({
+      id: String(r.id),
+      message: this.#values.decode(String(r.message)),
+    }));
   }
 
   /**

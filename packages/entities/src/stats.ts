@@ -136,6 +136,9 @@ const STORE_OPERATIONS = [
   'lease',
 ] as const;
 
+/** The optional fast paths of a store ({@link EntityStore}): wrapped only when the store has them. */
+const OPTIONAL_OPERATIONS = ['acquireAndLoad', 'loadActivation'] as const;
+
 /**
  * @internal Times the operations of a store. {@link wrap} gives the store the runtime and its
  * activations use: the same methods, each timed; the Promise returned is the store's own (so it
@@ -151,7 +154,8 @@ export class StoreMeter {
       name: store.name,
       close: (): Promise<void> => store.close(),
     };
-    for (const op of STORE_OPERATIONS) {
+    for (const op of [...STORE_OPERATIONS, ...OPTIONAL_OPERATIONS]) {
+      if (typeof store[op] !== 'function') continue;
       const fn = (store[op] as (...a: unknown[]) => Promise<unknown>).bind(store);
       measured[op] = (...args: unknown[]): Promise<unknown> => {
         const p = fn(...args);

@@ -111,6 +111,19 @@ export interface StoredEvent {
   readonly schemaVersion: number;
 }
 
+/** What an activation reads of its key: the latest snapshot and the unprocessed inbox. */
+export interface ActivationLoad {
+  /** As {@link EntityStore.load} answers. */
+  readonly state: StoredState;
+  /** As {@link EntityStore.inbox} answers. */
+  readonly inbox: InboxEntry[];
+}
+
+/** What {@link EntityStore.acquireAndLoad} answers: the lease, and when it was taken, what the key holds. */
+export type AcquiredLoad =
+  | { readonly lease: LeaseResult & { readonly acquired: true }; readonly load: ActivationLoad }
+  | { readonly lease: LeaseResult & { readonly acquired: false } };
+
 /** Encodes values for storage (state, events, inbox messages). The default is JSON. */
 export interface StoreCodec {
   /** A value as text (throw for a value it cannot encode: the write is refused). */
@@ -167,4 +180,14 @@ export interface EntityStore extends JournalStore {
   lease(id: EntityId): Promise<{ token: number; owner: string; expiresAt: number } | undefined>;
   /** Closes the store (idempotent). */
   close(): Promise<void>;
+  /**
+   * Optional fast path of an activation with a key lease: {@link acquire}, then — only when the
+   * lease was taken — {@link load} and {@link inbox} read after the lease is ours (a write the
+   * previous holder committed before is seen), in one store operation (PostgreSQL: one round trip
+   * and one commit). Same rules and errors as those three. The runtime calls them one by one on a
+   * store without it.
+   */
+  acquireAndLoad?(request: LeaseRequest): Promise<AcquiredLoad>;
+  /** Optional: {@link load} and {@link inbox} of one key in one operation (one round trip). */
+  loadActivation?(id: EntityId): Promise<ActivationLoad>;
 }

@@ -26,6 +26,7 @@ import { PostgresStore, entity, startEntities } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { storeConformance } from './store_conformance.js';
 import { reminderConformance } from './reminder_conformance.js';
+import { activationConformance } from './activation_conformance.js';
 
 const missing = postgresMissing();
 if (missing !== undefined) {
@@ -48,6 +49,7 @@ if (missing !== undefined) {
   };
   storeConformance(freshPostgres);
   reminderConformance(freshPostgres);
+  activationConformance(freshPostgres);
 
   test('PostgreSQL options and failures: bad options get ERR_ENTITY_INCORRECT, an unreachable server the driver’s code', async () => {
     await ignoredThenAwaited(() => PostgresStore.open(''), 'ERR_ENTITY_INCORRECT');

@@ -16,6 +16,7 @@ import { UnhandledWatch, eventually, within } from '@ergo-ts/test-support';
 import { SqliteStore } from '../src/index.js';
 import { storeConformance } from './store_conformance.js';
 import { reminderConformance } from './reminder_conformance.js';
+import { activationConformance } from './activation_conformance.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-store-'));
 let n = 0;
@@ -33,6 +34,7 @@ const freshSqlite = () => {
 };
 storeConformance(freshSqlite);
 reminderConformance(freshSqlite);
+activationConformance(freshSqlite);
 
 test('SQLite options: a bad busy timeout or synchronous mode is refused with ERR_ENTITY_INCORRECT', () => {
   assert.throws(() => SqliteStore.open(join(dir, 'x.db'), { busyTimeoutMs: -1 }), { code: 'ERR_ENTITY_INCORRECT' });
