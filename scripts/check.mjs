@@ -2,8 +2,9 @@
 // `npm run check`: every gate CI runs before the tests, in order, each timed. A failing step does
 // not hide the others: all run (except after a failed build, which the rest need, and after a
 // failed pack, which the two packaging steps need), and the check fails at the end if any did.
-// Independent steps run side by side. Steps: build, lint, format:check, docs, pack (scripts/pack.mjs, once, into a temporary folder),
-// check:publish and check:docs (both on those tarballs).
+// Independent steps run side by side. Steps: build, lint, format:check, docs, check:types (every
+// package's type-level tests, scripts/check-types.mjs), pack (scripts/pack.mjs, once, into a
+// temporary folder), check:publish and check:docs (both on those tarballs).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +21,7 @@ const steps = [
   { name: 'lint', cmd: npmRun('lint'), needs: 'build' },
   { name: 'format:check', cmd: npmRun('format:check'), needs: 'build' },
   { name: 'docs', cmd: npmRun('docs'), needs: 'build' },
+  { name: 'check:types', cmd: npmRun('check:types'), needs: 'build' },
   { name: 'pack', cmd: [process.execPath, [join(root, 'scripts', 'pack.mjs'), packDir]], needs: 'build' },
   { name: 'check:publish', cmd: npmRun('check:publish', '--packed', packed), needs: 'pack' },
   { name: 'check:docs', cmd: npmRun('check:docs', '--packed', packed), needs: 'pack' },

@@ -10,7 +10,7 @@
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { strict as assert } from 'node:assert';
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import {
   Actor,
@@ -152,19 +152,67 @@ const holderAt = (callee: Callee, name: string): ProcessID => new ProcessID(name
 
 // --- remote: ergo-ts caller, ergo-ts callee in another OS process -----------------------------------
 
+// The cases whose callee node lives on share one callee OS process; each case has its own holder
+// process there and its own caller node here (so a caller's call table is only its case's). A
+// process per case proved nothing more. The cases that end the callee's node, and the normal-exit
+// ones (their deferred request stays held until their caller's node stops, and they count the
+// callee's held requests), keep a process each.
+describe('remote: one callee node process for the cases that end only a process there', () => {
+  let callee: Callee | undefined;
+  const cleanups: (() => Promise<void>)[] = [];
+  before(async () => {
+    callee = await startCallee({ after: (fn) => void cleanups.push(fn) }, 'ffshared');
+  });
+  after(async () => {
+    for (const fn of cleanups.reverse()) await fn();
+  });
+  let holders = 0;
+  /** The shared callee, a caller node for this case, and a fresh holder process on the callee. */
+  const setup = async (t: {
+    after(fn: () => Promise<void>): void;
+  }): Promise<{ callee: Callee; caller: Node; h: string }> => {
+    assert.ok(callee !== undefined, 'the shared callee did not start');
+    const caller = await callerFor(t, callee);
+    const h = `h${++holders}`;
+    await callee.cmd('spawn', { name: h });
+    return { callee, caller, h };
+  };
+
+  for (const important of [false, true]) {
+    const kind = important ? 'an important call' : 'a call';
+
+    test(`remote: ${kind} being handled when the callee panics fails at once with ERR_PROCESS_TERMINATED`, async (t) => {
+      const { callee, caller, h } = await setup(t);
+      const p = failure(caller.call(holderAt(callee, h), 'block', { timeout: LONG, important }));
+      await callee.held(h, 'block');
+      await callee.cmd('end', { name: h, how: 'panic' });
+      const e = await within(p, 'the call to fail (not time out)', GUARD);
+      assert.equal(e.code, 'ERR_PROCESS_TERMINATED', e.message);
+      assert.equal(engineOf(caller).calls.size, 0);
+    });
+
+    test(`remote: ${kind} the callee deferred fails at once when the callee is killed`, async (t) => {
+      const { callee, caller, h } = await setup(t);
+      const p = failure(caller.call(holderAt(callee, h), 'defer', { timeout: LONG, important }));
+      await callee.held(h, 'defer');
+      await callee.cmd('kill', { name: h });
+      const e = await within(p, 'the call to fail (not time out)', GUARD);
+      assert.equal(e.code, 'ERR_PROCESS_TERMINATED', e.message);
+    });
+  }
+
+  test('remote: the callee node answers what it holds and forgets it (no entry left after replies or ends)', async (t) => {
+    const { callee, caller, h } = await setup(t);
+    for (let i = 0; i < 50; i++) assert.equal(await caller.call(holderAt(callee, h), i, { timeout: LONG }), i);
+    const p = failure(caller.call(holderAt(callee, h), 'block', { timeout: LONG }));
+    await callee.held(h, 'block');
+    await callee.cmd('end', { name: h, how: 'panic' });
+    assert.equal((await within(p, 'the call to fail', GUARD)).code, 'ERR_PROCESS_TERMINATED');
+  });
+});
+
 for (const important of [false, true]) {
   const kind = important ? 'an important call' : 'a call';
-
-  test(`remote: ${kind} being handled when the callee panics fails at once with ERR_PROCESS_TERMINATED`, async (t) => {
-    const { callee, caller } = await remote(t, `ffpanic${important ? 'i' : ''}`);
-    await callee.cmd('spawn', { name: 'h' });
-    const p = failure(caller.call(holderAt(callee, 'h'), 'block', { timeout: LONG, important }));
-    await callee.held('h', 'block');
-    await callee.cmd('end', { name: 'h', how: 'panic' });
-    const e = await within(p, 'the call to fail (not time out)', GUARD);
-    assert.equal(e.code, 'ERR_PROCESS_TERMINATED', e.message);
-    assert.equal(engineOf(caller).calls.size, 0);
-  });
 
   test(`remote: ${kind} queued behind a running handler fails at once when the callee exits normally`, async (t) => {
     const { callee, caller } = await remote(t, `ffnormal${important ? 'i' : ''}`);
@@ -181,16 +229,6 @@ for (const important of [false, true]) {
     assert.equal(e.code, 'ERR_PROCESS_TERMINATED', e.message);
     // The deferred one ends with the caller's node (after the test).
     void handled;
-  });
-
-  test(`remote: ${kind} the callee deferred fails at once when the callee is killed`, async (t) => {
-    const { callee, caller } = await remote(t, `ffkill${important ? 'i' : ''}`);
-    await callee.cmd('spawn', { name: 'h' });
-    const p = failure(caller.call(holderAt(callee, 'h'), 'defer', { timeout: LONG, important }));
-    await callee.held('h', 'defer');
-    await callee.cmd('kill', { name: 'h' });
-    const e = await within(p, 'the call to fail (not time out)', GUARD);
-    assert.equal(e.code, 'ERR_PROCESS_TERMINATED', e.message);
   });
 }
 
@@ -220,16 +258,6 @@ test('remote: a call fails at once when the callee’s node is killed (kill -9)'
     assert.equal(e.code, 'ERR_NO_CONNECTION', e.message);
   }
   assert.equal(engineOf(caller).calls.size, 0);
-});
-
-test('remote: the callee node answers what it holds and forgets it (no entry left after replies or ends)', async (t) => {
-  const { callee, caller } = await remote(t, 'fftable');
-  await callee.cmd('spawn', { name: 'h' });
-  for (let i = 0; i < 50; i++) assert.equal(await caller.call(holderAt(callee, 'h'), i, { timeout: LONG }), i);
-  const p = failure(caller.call(holderAt(callee, 'h'), 'block', { timeout: LONG }));
-  await callee.held('h', 'block');
-  await callee.cmd('end', { name: 'h', how: 'panic' });
-  assert.equal((await within(p, 'the call to fail', GUARD)).code, 'ERR_PROCESS_TERMINATED');
 });
 
 // --- a Go Ergo caller, an ergo-ts callee ----------------------------------------------------------------

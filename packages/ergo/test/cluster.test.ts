@@ -4,7 +4,7 @@
 // restarted with a new creation and its watchers are told; per-sender ordering between two
 // nodes holds under load; ten start/stop cycles leave no worker, port or handle behind.
 
-import { test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { eventually } from '@ergo-ts/test-support';
 import { ProcessID, startNode, type Node, type PID } from '../src/index.js';
@@ -72,10 +72,27 @@ function resources(): Map<string, number> {
   return m;
 }
 
-test('cluster: nodes in threads reach each other in-host, and a TCP node reaches each', async () => {
-  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
-  const ext = await driver(cluster);
-  try {
+// The cases that only use a running 3-node in-host cluster share one, and its driver: each case
+// has its own registered names, sinks and collectors, so none sees another's traffic. A cluster
+// per case proved nothing more and cost a worker thread per node (module load, coverage) and a
+// driver node each time. Stopped when the group ends, before the cases that start their own.
+describe('one 3-node cluster', () => {
+  let shared: { cluster: Cluster; ext: Node } | undefined;
+  const threeNodes = (): { cluster: Cluster; ext: Node } => {
+    assert.ok(shared !== undefined, 'the shared cluster did not start');
+    return shared;
+  };
+  before(async () => {
+    const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
+    shared = { cluster, ext: await driver(cluster) };
+  });
+  after(async () => {
+    await shared?.ext.stop();
+    await shared?.cluster.stop();
+  });
+
+  test('cluster: nodes in threads reach each other in-host, and a TCP node reaches each', async () => {
+    const { cluster, ext } = threeNodes();
     const names = cluster.nodes().map((n) => n.name);
     assert.equal(names.length, 3);
     for (const n of names) assert.deepEqual(await ext.call(new ProcessID('echo', n), 'hi'), [n, 'hi']);
@@ -94,33 +111,12 @@ test('cluster: nodes in threads reach each other in-host, and a TCP node reaches
     const [received, violations] = (await ext.call(sink, ['wait', 2000], { timeout: 30_000 })) as number[];
     assert.equal(received, 2000);
     assert.equal(violations, 0);
-  } finally {
-    await ext.stop();
-    await cluster.stop();
-  }
-});
+  });
 
-test("cluster: thread nodes with transport 'tcp' talk over loopback TCP, as between hosts", async () => {
-  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false, transport: 'tcp' });
-  const ext = await driver(cluster);
-  try {
-    const [a, b] = cluster.nodes().map((n) => n.name);
-    await (await ext.network().getNode(a!)).spawn('source', {}, new ProcessID('sink', b!), 500, 7);
-    const [received, violations] = (await ext.call(new ProcessID('sink', b!), ['wait', 500], {
-      timeout: 30_000,
-    })) as number[];
-    assert.deepEqual([received, violations], [500, 0]);
-  } finally {
-    await ext.stop();
-    await cluster.stop();
-  }
-});
-
-test('cluster: ordering between processes on two nodes holds under load (several senders both ways)', async () => {
-  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
-  const ext = await driver(cluster);
-  try {
-    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+  test('cluster: ordering between processes on two nodes holds under load (several senders both ways)', async () => {
+    const { cluster, ext } = threeNodes();
+    // The second and third nodes: no other case sends their sinks anything they count.
+    const [, a, b] = cluster.nodes().map((n) => n.name) as [string, string, string];
     const PER = 50_000;
     const onA = await ext.network().getNode(a);
     const onB = await ext.network().getNode(b);
@@ -131,82 +127,19 @@ test('cluster: ordering between processes on two nodes holds under load (several
     const atA = (await ext.call(new ProcessID('sink', a), ['wait', 2 * PER], { timeout: 120_000 })) as number[];
     assert.deepEqual(atB, [4 * PER, 0], 'every message at b, none out of order');
     assert.deepEqual(atA, [2 * PER, 0], 'every message at a, none out of order');
-  } finally {
-    await ext.stop();
-    await cluster.stop();
-  }
-});
+  });
 
-test('cluster: important delivery between two nodes in-host: acked once delivered, ErrProcessUnknown for no such process', async () => {
-  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false });
-  const ext = await driver(cluster);
-  try {
+  test('cluster: important delivery between two nodes in-host: acked once delivered, ErrProcessUnknown for no such process', async () => {
+    const { cluster, ext } = threeNodes();
     const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
     const relay = new ProcessID('relay', a);
+    // b's sink takes it and counts it not (it counts only [source, seq] pairs).
     assert.equal(await ext.call(relay, ['important', new ProcessID('sink', b)]), 'delivered');
     assert.equal(await ext.call(relay, ['important', new ProcessID('nobody', b)]), 'ERR_PROCESS_UNKNOWN');
-  } finally {
-    await ext.stop();
-    await cluster.stop();
-  }
-});
-
-test('cluster: a node killed mid-traffic is restarted with a new creation; its watchers are told', async () => {
-  const events: string[] = [];
-  const cluster = await startCluster({
-    nodes: 2,
-    module: APP,
-    node: NODE,
-    signals: false,
-    onEvent: (e) => events.push(`${e.type} ${e.node}`),
   });
-  const ext = await driver(cluster);
-  try {
-    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
-    const before = cluster.nodes()[1]!.creation;
-    const watcher = new ProcessID('watcher', a);
-    assert.equal(await ext.call(watcher, ['watch', b]), 'ok');
-    await ext.network().getNode(b); // before b gets busy with the traffic
-    // Traffic a → b in flight when b dies.
-    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 300_000, 1);
-    await ext.call(new ProcessID('sink', b), ['wait', 1000], { timeout: 30_000 });
-    cluster.kill(b);
-    const downs = (await ext.call(watcher, ['downs', 2], { timeout: 30_000 })) as string[];
-    assert.ok(downs.includes(`node ${b}`), `node down seen: ${downs.join('; ')}`);
-    assert.ok(
-      downs.some((d) => d.startsWith('process sink:') && /no connection/.test(d)),
-      `process down with ErrNoConnection: ${downs.join('; ')}`,
-    );
-    const info = await cluster.restarted(b, before);
-    assert.ok(info.creation > before, `new creation ${info.creation} > ${before}`);
-    assert.equal(info.restarts, 1);
-    assert.ok(events.includes(`down ${b}`) && events.includes(`restart ${b}`), events.join(', '));
-    // The new incarnation has a new TCP acceptor: the driver's route follows it.
-    const i = info.acceptor.lastIndexOf(':');
-    ext.network().removeRoute(b);
-    ext
-      .network()
-      .addRoute(
-        b,
-        { route: { host: info.acceptor.slice(0, i), port: Number(info.acceptor.slice(i + 1)), tls: false } },
-        0,
-      );
-    // The new incarnation takes in-host traffic from a again.
-    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 9);
-    const [received, violations] = (await ext.call(new ProcessID('sink', b), ['wait', 100], {
-      timeout: 30_000,
-    })) as number[];
-    assert.deepEqual([received, violations], [100, 0]);
-  } finally {
-    await ext.stop();
-    await cluster.stop();
-  }
-});
 
-test('cluster: a ClusterPool serves callers and senders of every node and of outside, with workers of every node', async () => {
-  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
-  const ext = await driver(cluster);
-  try {
+  test('cluster: a ClusterPool serves callers and senders of every node and of outside, with workers of every node', async () => {
+    const { cluster, ext } = threeNodes();
     const names = cluster.nodes().map((n) => n.name);
     const a = names[0]!;
     // Six workers, two on each node; registered on a, so that outside callers can use its name.
@@ -262,16 +195,10 @@ test('cluster: a ClusterPool serves callers and senders of every node and of out
     }
     for (let i = 0; i < 12; i++) ext.send(byName, [new ProcessID('collector', a), i]);
     await check(a, ext.pid, 'messages from outside');
-  } finally {
-    await ext.stop();
-    await cluster.stop();
-  }
-});
+  });
 
-test("cluster: a ClusterPool keeps a call's important flag, forwarded or relayed, to workers of every node", async () => {
-  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
-  const ext = await driver(cluster);
-  try {
+  test("cluster: a ClusterPool keeps a call's important flag, forwarded or relayed, to workers of every node", async () => {
+    const { cluster, ext } = threeNodes();
     const names = cluster.nodes().map((n) => n.name);
     const a = names[0]!;
     // Six FlagWorkers (two on each node) answer [their node, whether the call came important].
@@ -296,16 +223,10 @@ test("cluster: a ClusterPool keeps a call's important flag, forwarded or relayed
         for (const [node, flag] of got) assert.equal(flag, important, `call from ${at} to a worker on ${node}`);
       }
     }
-  } finally {
-    await ext.stop();
-    await cluster.stop();
-  }
-});
+  });
 
-test('cluster: a ClusterPool hands events round-robin to its workers of every node, as handleEvent', async () => {
-  const cluster = await startCluster({ nodes: 3, module: APP, node: NODE, signals: false });
-  const ext = await driver(cluster);
-  try {
+  test('cluster: a ClusterPool hands events round-robin to its workers of every node, as handleEvent', async () => {
+    const { cluster, ext } = threeNodes();
     const names = cluster.nodes().map((n) => n.name);
     const [a, b] = names as [string, string];
     const onA = await ext.network().getNode(a);
@@ -330,6 +251,71 @@ test('cluster: a ClusterPool hands events round-robin to its workers of every no
         `events of ${of}: workers of every node got some`,
       );
     }
+  });
+});
+
+test("cluster: thread nodes with transport 'tcp' talk over loopback TCP, as between hosts", async () => {
+  const cluster = await startCluster({ nodes: 2, module: APP, node: NODE, signals: false, transport: 'tcp' });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name);
+    await (await ext.network().getNode(a!)).spawn('source', {}, new ProcessID('sink', b!), 500, 7);
+    const [received, violations] = (await ext.call(new ProcessID('sink', b!), ['wait', 500], {
+      timeout: 30_000,
+    })) as number[];
+    assert.deepEqual([received, violations], [500, 0]);
+  } finally {
+    await ext.stop();
+    await cluster.stop();
+  }
+});
+
+test('cluster: a node killed mid-traffic is restarted with a new creation; its watchers are told', async () => {
+  const events: string[] = [];
+  const cluster = await startCluster({
+    nodes: 2,
+    module: APP,
+    node: NODE,
+    signals: false,
+    onEvent: (e) => events.push(`${e.type} ${e.node}`),
+  });
+  const ext = await driver(cluster);
+  try {
+    const [a, b] = cluster.nodes().map((n) => n.name) as [string, string];
+    const before = cluster.nodes()[1]!.creation;
+    const watcher = new ProcessID('watcher', a);
+    assert.equal(await ext.call(watcher, ['watch', b]), 'ok');
+    await ext.network().getNode(b); // before b gets busy with the traffic
+    // Traffic a → b in flight when b dies.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 300_000, 1);
+    await ext.call(new ProcessID('sink', b), ['wait', 1000], { timeout: 30_000 });
+    cluster.kill(b);
+    const downs = (await ext.call(watcher, ['downs', 2], { timeout: 30_000 })) as string[];
+    assert.ok(downs.includes(`node ${b}`), `node down seen: ${downs.join('; ')}`);
+    assert.ok(
+      downs.some((d) => d.startsWith('process sink:') && /no connection/.test(d)),
+      `process down with ErrNoConnection: ${downs.join('; ')}`,
+    );
+    const info = await cluster.restarted(b, before);
+    assert.ok(info.creation > before, `new creation ${info.creation} > ${before}`);
+    assert.equal(info.restarts, 1);
+    assert.ok(events.includes(`down ${b}`) && events.includes(`restart ${b}`), events.join(', '));
+    // The new incarnation has a new TCP acceptor: the driver's route follows it.
+    const i = info.acceptor.lastIndexOf(':');
+    ext.network().removeRoute(b);
+    ext
+      .network()
+      .addRoute(
+        b,
+        { route: { host: info.acceptor.slice(0, i), port: Number(info.acceptor.slice(i + 1)), tls: false } },
+        0,
+      );
+    // The new incarnation takes in-host traffic from a again.
+    await (await ext.network().getNode(a)).spawn('source', {}, new ProcessID('sink', b), 100, 9);
+    const [received, violations] = (await ext.call(new ProcessID('sink', b), ['wait', 100], {
+      timeout: 30_000,
+    })) as number[];
+    assert.deepEqual([received, violations], [100, 0]);
   } finally {
     await ext.stop();
     await cluster.stop();
