@@ -69,7 +69,15 @@ const etcd = process.env.ENT_ETCD;
 // third to the CPU of every other node's start, and the distributed tests start dozens of nodes.
 const registrar =
   etcd === undefined || etcd === ''
-    ? createEmbeddedRegistrar({ port: Number(env('ENT_REGISTRAR')), retryInterval: 200 })
+    ? // Deadlines of 15 s (defaults: register reply 1 s, resolve 3 s): the registrar is not what these
+      // tests are about, and on a loaded machine a reply already waiting lost to the timer after an
+      // event-loop stall (a node's start failed: no register reply within 1000 ms).
+      createEmbeddedRegistrar({
+        port: Number(env('ENT_REGISTRAR')),
+        retryInterval: 200,
+        registerTimeout: 15_000,
+        resolveTimeout: 15_000,
+      })
     : (await import('@ergo-ts/etcd')).createEtcdRegistrar({
         cluster: env('ENT_CLUSTER'),
         endpoints: [etcd],
