@@ -1,4 +1,4 @@
-// Type-level tests of event-sourced entities, compiled by test/entities.types.test.ts (tsc -p
+// Type-level tests of event-sourced entities, compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p
 // test-types). Each `@ts-expect-error` line must be an error: tsc reports an unused one (TS2578),
 // failing the test. Nothing here runs.
 

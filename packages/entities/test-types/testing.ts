@@ -1,4 +1,4 @@
-// Type-level tests of the entities test kit, compiled by test/testing.types.test.ts (tsc -p
+// Type-level tests of the entities test kit, compiled by `npm run check:types` (scripts/check-types.mjs, tsc -p
 // test-types) against the built package, as a user imports it. Each `@ts-expect-error` line must be
 // an error: tsc reports an unused one (TS2578), failing the test. Nothing here runs.
 

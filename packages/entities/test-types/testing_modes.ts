@@ -1,5 +1,5 @@
 // Type-level tests of the entities test kit with the other modes (compiled by
-// test/testing.types.test.ts beside testing.ts): an event-sourced kind's handle types its stored
+// `npm run check:types` beside testing.ts): an event-sourced kind's handle types its stored
 // events and its protocol, a durable state machine's handle types its stored record, and the
 // reminder reads are typed. Each `@ts-expect-error` line must be an error. Nothing here runs.
 

@@ -3,34 +3,39 @@
 // separate OS processes on loopback, found through an embedded registrar on a port of the test's
 // own. A key's owner (shard → rendezvous over the live members) activates it on the first call
 // from any node; an idle entity passivates and comes back with its saved state; after kill -9 of
-// its owner, it re-activates on a survivor with its state once the dead owner's lease has ended;
-// an owner whose lease was taken over has its write refused and its copy ended, while the new
-// owner's state stands; and a whole-cluster restart keeps every entity's state. When a node
-// dies: a survivor takes a killed owner's key (or shard) lease over at once, without waiting it
-// out (and, with takeOverFromDeadMembers off, waits it out as before); an owner paused past the
-// heartbeat is taken over, and once resumed serves stale reads but has its writes refused.
+// its owner, a survivor takes its key (or shard) lease over at once, without waiting it out, and
+// the entity re-activates there with its state under the next token (with takeOverFromDeadMembers
+// off, the lease is waited out as before); an owner whose lease was taken over has its write
+// refused and its copy ended, while the new owner's state stands; an owner paused past the
+// heartbeat is taken over, and once resumed serves stale reads but has its writes refused; and a
+// whole-cluster restart keeps every entity's state.
+//
+// Each node is an OS process whose start costs CPU, so the cases with the same settings share one
+// cluster (`shared`): its first and last nodes stay up, and each case fences or kills a node of
+// its own (a victim still up), with keys of its own.
 
 import { strict as assert } from 'node:assert';
-import { test } from 'node:test';
+import { after, describe, test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 
 import { ownerOfShard, shardOf, ENTITIES_DEFAULTS, SHARD_LEASE_KIND, type EntityEvent } from '../src/index.js';
 import { ownerNode } from '../src/manager.js';
-import { EntityNode, freeTcpUdpPort, openStore, type ClusterSettings } from './dist_helpers.js';
+import { EntityNode, freeTcpUdpPort, openStore, seeMembers, type ClusterSettings } from './dist_helpers.js';
 
 /** Where one test's cluster keeps its store: `db` (and `prefix` for PostgreSQL tables). */
 export type StoreFor = (tag: string) => Promise<{ db: string; prefix?: string }>;
 
 /** Registers the distributed cases with each test's store from `db`. */
 export function distCases(db: StoreFor): void {
-  /** Three nodes of one cluster; stopped (or killed) after the test. */
-  async function cluster(
-    t: { after(fn: () => Promise<void>): void },
+  /** Nodes `<tag><letter><pid>` of one cluster, started one at a time (the first serves the registrar). */
+  async function startCluster(
     tag: string,
-    extra: Partial<ClusterSettings> = {},
-  ): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
-    const names = ['a', 'b', 'c'].map((n) => `${tag}${n}${process.pid}@localhost`);
+    extra: Partial<ClusterSettings>,
+    nodes: EntityNode[],
+    letters = ['a', 'b', 'c'],
+  ): Promise<ClusterSettings> {
+    const names = letters.map((n) => `${tag}${n}${process.pid}@localhost`);
     const settings: ClusterSettings = {
       registrar: await freeTcpUdpPort(),
       members: names,
@@ -40,15 +45,56 @@ export function distCases(db: StoreFor): void {
       passivateMs: 0,
       ...extra,
     };
+    for (const name of names) nodes.push(await EntityNode.start(name, settings));
+    for (const n of nodes)
+      await eventually(
+        async () => ((await n.cmd('members')) as string[]).length === names.length,
+        `${n.name} sees ${names.length} members`,
+      );
+    return settings;
+  }
+
+  /** Three nodes of one cluster; stopped (or killed) after the test. */
+  async function cluster(
+    t: { after(fn: () => Promise<void>): void },
+    tag: string,
+    extra: Partial<ClusterSettings> = {},
+  ): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
     const nodes: EntityNode[] = [];
     t.after(async () => {
       for (const n of nodes) await n.stop();
     });
-    // One at a time: the first serves the registrar, the others register with it.
-    for (const name of names) nodes.push(await EntityNode.start(name, settings));
-    for (const n of nodes)
-      await eventually(async () => ((await n.cmd('members')) as string[]).length === 3, `${n.name} sees 3 members`);
-    return { nodes, settings };
+    return { nodes, settings: await startCluster(tag, extra, nodes) };
+  }
+
+  /** Whether a node's process still runs. */
+  const up = (n: EntityNode): boolean => n.proc.exitCode === null && n.proc.signalCode === null;
+
+  /**
+   * The cluster shared by the cases below that need its settings (leases that outlive the test,
+   * renewed rarely: only a takeover or the test's own fencing moves a key), four nodes started by
+   * the first such case and stopped once the last has run (its cases run one after another). For each case: `a` and `c` (the first and last,
+   * never fenced or killed), `b` (the first other node still up: the case's victim), and every
+   * node still up, once each of them sees exactly those as members.
+   */
+  const sharedNodes: EntityNode[] = [];
+  let sharedSettings: Promise<ClusterSettings> | undefined;
+  async function shared(): Promise<{
+    a: EntityNode;
+    b: EntityNode;
+    c: EntityNode;
+    live: EntityNode[];
+    settings: ClusterSettings;
+  }> {
+    sharedSettings ??= startCluster('es', { leaseMs: 600_000, renewMs: 200_000 }, sharedNodes, ['a', 'b', 'd', 'c']);
+    const settings = await sharedSettings;
+    const live = sharedNodes.filter(up);
+    await seeMembers(live);
+    const a = sharedNodes[0]!;
+    const c = sharedNodes.at(-1)!;
+    const b = live.find((n) => n !== a && n !== c);
+    assert.ok(b !== undefined && up(a) && up(c), 'the shared cluster has a victim left, and a and c are up');
+    return { a, b, c, live, settings };
   }
 
   /** A key whose owner among `names` is `owner` (placement is a pure function: computed here too). */
@@ -91,47 +137,32 @@ export function distCases(db: StoreFor): void {
     assert.equal(await c.cmd('call', { key, req: 'get' }), 15);
   });
 
-  test('kill -9 of the owner: the entity re-activates on a survivor with its state, under a higher token', async (t) => {
-    const { nodes, settings } = await cluster(t, 'ek');
-    const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
-    const key = keyOwnedBy(b.name, settings.members, 'acct');
-    assert.equal(await a.cmd('call', { key, req: { set: 100 } }), 100);
-    assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'accepted');
-    assert.equal(await a.cmd('call', { key, req: 'get' }), 101);
-    const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
-    await b.kill();
-    for (const n of [a, c])
-      await eventually(async () => !((await n.cmd('members')) as string[]).includes(b.name), `${n.name} sees b gone`);
-    // The call waits (within its timeout) for the dead owner's lease to end, then activates here.
-    assert.equal(await c.cmd('call', { key, req: 'get' }), 101);
-    const where = String(await a.cmd('call', { key, req: 'where' }));
-    const [node, token] = where.split(' ');
-    assert.ok(node === a.name || node === c.name, `re-activated on a survivor, not ${node}`);
-    assert.equal(Number(token), act.token + 1);
-    assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'duplicate');
-    const store = await openStore(settings.db, settings.prefix);
-    t.after(() => store.close());
-    assert.deepEqual((await store.load({ kind: 'counter', key })).state, { n: 101, adds: 1 });
-  });
-
   // Hand-off when a node dies: with leases far longer than the call's timeout, only a takeover
   // (acquire with takeOverFrom, once the survivors see the owner's connection down) can answer;
-  // with shard leases the survivor takes the dead owner's shard lease.
-  for (const leaseScope of ['key', 'shard'] as const)
-    test(`kill -9 of the owner: a survivor takes its ${leaseScope} lease over at once, without waiting it out`, async (t) => {
-      const { nodes, settings } = await cluster(t, `et${leaseScope[0]}`, {
-        leaseMs: 600_000,
-        renewMs: 200_000,
-        leaseScope,
-      });
-      const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
-      const key = keyOwnedBy(b.name, settings.members, 'acct');
+  // with shard leases the survivor takes the dead owner's shard lease. The entity comes back on
+  // the survivor with its state and every accepted message, under the next token.
+  function takeoverCase(leaseScope: 'key' | 'shard'): void {
+    test(`kill -9 of the owner: a survivor takes its ${leaseScope} lease over at once, without waiting it out, and the entity re-activates there with its state`, async (t) => {
+      let fixture: { a: EntityNode; b: EntityNode; c: EntityNode; live: EntityNode[]; settings: ClusterSettings };
+      if (leaseScope === 'key') fixture = await shared();
+      else {
+        const { nodes, settings } = await cluster(t, 'ets', { leaseMs: 600_000, renewMs: 200_000, leaseScope });
+        const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
+        fixture = { a, b, c, live: nodes, settings };
+      }
+      const { a, b, c, live, settings } = fixture;
+      const key = keyOwnedBy(
+        b.name,
+        live.map((n) => n.name),
+        'acct',
+      );
       const lease =
         leaseScope === 'key'
           ? { kind: 'counter', key }
           : { kind: SHARD_LEASE_KIND, key: String(shardOf(key, ENTITIES_DEFAULTS.shards)) };
       assert.equal(await a.cmd('call', { key, req: { set: 100 } }), 100);
       assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'accepted');
+      assert.equal(await a.cmd('call', { key, req: 'get' }), 101);
       const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
       const store = await openStore(settings.db, settings.prefix);
       t.after(() => store.close());
@@ -147,11 +178,15 @@ export function distCases(db: StoreFor): void {
       );
       assert.ok(answeredAt < held!.expiresAt, 'answered while the dead owner’s lease was still unexpired');
       const [node, token] = String(await a.cmd('call', { key, req: 'where' })).split(' ');
-      assert.ok(node === a.name || node === c.name, `taken over by a survivor, not ${node}`);
+      assert.ok(node !== b.name && live.some((n) => n.name === node), `taken over by a survivor, not ${node}`);
       assert.equal(Number(token), act.token + 1);
       assert.equal(ownerNode((await store.lease(lease))!.owner), node);
       assert.equal(await a.cmd('durable', { key, req: { add: 1 }, msgId: 'd1' }), 'duplicate');
+      assert.deepEqual((await store.load({ kind: 'counter', key })).state, { n: 101, adds: 1 });
     });
+  }
+
+  takeoverCase('shard');
 
   test('with takeOverFromDeadMembers off, a killed owner’s key waits for its lease to end (the path before)', async (t) => {
     const { nodes, settings } = await cluster(t, 'ew', { takeOver: false, leaseMs: 10_000, renewMs: 3333 });
@@ -216,30 +251,6 @@ export function distCases(db: StoreFor): void {
     await eventually(async () => (await a.cmd('call', { key, req: 'get' })) === 2, 'the key answers 2');
   });
 
-  test('an owner whose lease was taken over has its write refused and its copy ended; the new state stands', async (t) => {
-    // Leases that outlive the test, renewed rarely: only the takeover below fences the owner.
-    const { nodes, settings } = await cluster(t, 'es', { leaseMs: 600_000, renewMs: 300_000 });
-    const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
-    const key = keyOwnedBy(b.name, settings.members, 'doc');
-    assert.equal(await a.cmd('call', { key, req: { set: 1 } }), 1);
-    const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
-    // What the other side of a partition does once the owner's lease ended: take the key with a
-    // newer token and write (here through the shared file, from this test process).
-    const store = await openStore(settings.db, settings.prefix);
-    t.after(() => store.close());
-    await store.release({ kind: 'counter', key }, act.token);
-    const taken = await store.acquire({ kind: 'counter', key, owner: 'other-side#1', ttlMs: 600_000 });
-    assert.ok(taken.acquired && taken.token === act.token + 1);
-    await store.write({ kind: 'counter', key, token: taken.token, expectedVersion: 1, state: { n: 2, adds: 0 } });
-    // The old owner still runs its copy and tries to write: refused, and the copy ends.
-    await assert.rejects(b.cmd('local', { key, req: { set: 99 } }), { code: 'ERR_ENTITY_STALE_TOKEN' });
-    const refused = await b.event((e) => e.event === 'refused' && e.key === key, 'refused');
-    assert.equal(refused.token, act.token);
-    await b.event((e) => e.event === 'stopped' && e.key === key, 'stopped');
-    assert.deepEqual(await store.load({ kind: 'counter', key }), { state: { n: 2, adds: 0 }, version: 2 });
-    assert.equal((await store.lease({ kind: 'counter', key }))?.owner, 'other-side#1');
-  });
-
   test('a whole-cluster restart (kill -9 of every node) keeps every entity’s state and every accepted message', async (t) => {
     const { nodes, settings } = await cluster(t, 'er');
     const keys = Array.from({ length: 12 }, (_, i) => `r${i}`);
@@ -269,49 +280,88 @@ export function distCases(db: StoreFor): void {
     }
   });
 
-  test('kill -9 of the owner of an event-sourced entity: it rebuilds on a survivor with every acknowledged event, each once', async (t) => {
-    const { nodes, settings } = await cluster(t, 'ev');
-    const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
-    const key = keyOwnedBy(b.name, settings.members, 'cart');
-    const total = 24;
-    /** A durable add, sent again with the same id until acknowledged (a node may be dying meanwhile). */
-    const add = async (i: number): Promise<void> => {
-      const via = i % 2 === 0 ? a : c;
-      for (;;) {
-        try {
-          const r = await via.cmd('durable', { kind: 'cart', key, req: { add: `i${i}`, qty: 1 }, msgId: `m${i}` });
-          if (r === 'accepted' || r === 'duplicate') return;
-        } catch {
-          // Not acknowledged: the same id again.
+  // The cases on the shared cluster, one after another: it stops after the last.
+  describe('on one cluster, a victim each', () => {
+    after(async () => {
+      for (const n of sharedNodes) await n.stop();
+    });
+    takeoverCase('key');
+
+    test('an owner whose lease was taken over has its write refused and its copy ended; the new state stands', async (t) => {
+      // Leases that outlive the test, renewed rarely (the shared cluster's): only the takeover below
+      // fences the owner. The owner stays up (only its copy of this key ends).
+      const { a, b, live, settings } = await shared();
+      const key = keyOwnedBy(
+        b.name,
+        live.map((n) => n.name),
+        'doc',
+      );
+      assert.equal(await a.cmd('call', { key, req: { set: 1 } }), 1);
+      const act = await b.event((e) => e.event === 'activated' && e.key === key, 'activated');
+      // What the other side of a partition does once the owner's lease ended: take the key with a
+      // newer token and write (here through the shared file, from this test process).
+      const store = await openStore(settings.db, settings.prefix);
+      t.after(() => store.close());
+      await store.release({ kind: 'counter', key }, act.token);
+      const taken = await store.acquire({ kind: 'counter', key, owner: 'other-side#1', ttlMs: 600_000 });
+      assert.ok(taken.acquired && taken.token === act.token + 1);
+      await store.write({ kind: 'counter', key, token: taken.token, expectedVersion: 1, state: { n: 2, adds: 0 } });
+      // The old owner still runs its copy and tries to write: refused, and the copy ends.
+      await assert.rejects(b.cmd('local', { key, req: { set: 99 } }), { code: 'ERR_ENTITY_STALE_TOKEN' });
+      const refused = await b.event((e) => e.event === 'refused' && e.key === key, 'refused');
+      assert.equal(refused.token, act.token);
+      await b.event((e) => e.event === 'stopped' && e.key === key, 'stopped');
+      assert.deepEqual(await store.load({ kind: 'counter', key }), { state: { n: 2, adds: 0 }, version: 2 });
+      assert.equal((await store.lease({ kind: 'counter', key }))?.owner, 'other-side#1');
+    });
+
+    test('kill -9 of the owner of an event-sourced entity: it rebuilds on a survivor with every acknowledged event, each once', async (t) => {
+      const { a, b, c, live, settings } = await shared();
+      const key = keyOwnedBy(
+        b.name,
+        live.map((n) => n.name),
+        'cart',
+      );
+      const total = 24;
+      /** A durable add, sent again with the same id until acknowledged (a node may be dying meanwhile). */
+      const add = async (i: number): Promise<void> => {
+        const via = i % 2 === 0 ? a : c;
+        for (;;) {
+          try {
+            const r = await via.cmd('durable', { kind: 'cart', key, req: { add: `i${i}`, qty: 1 }, msgId: `m${i}` });
+            if (r === 'accepted' || r === 'duplicate') return;
+          } catch {
+            // Not acknowledged: the same id again.
+          }
         }
+      };
+      let killed: Promise<void> | undefined;
+      for (let i = 0; i < total; i++) {
+        if (i === 10) {
+          // Every add so far was acknowledged and the owner has applied them: then kill -9.
+          await eventually(
+            async () => Object.keys((await a.cmd('call', { kind: 'cart', key, req: 'items' })) as object).length === 10,
+            'the first ten applied',
+          );
+          killed = b.kill();
+        }
+        await add(i);
       }
-    };
-    let killed: Promise<void> | undefined;
-    for (let i = 0; i < total; i++) {
-      if (i === 10) {
-        // Every add so far was acknowledged and the owner has applied them: then kill -9.
-        await eventually(
-          async () => Object.keys((await a.cmd('call', { kind: 'cart', key, req: 'items' })) as object).length === 10,
-          'the first ten applied',
-        );
-        killed = b.kill();
-      }
-      await add(i);
-    }
-    await killed;
-    const items = (await c.cmd('call', { kind: 'cart', key, req: 'items' })) as Record<string, number>;
-    assert.deepEqual(Object.keys(items).sort(), Array.from({ length: total }, (_, i) => `i${i}`).sort());
-    assert.ok(
-      Object.values(items).every((q) => q === 1),
-      'each acknowledged event applied once',
-    );
-    const [node] = String(await a.cmd('call', { kind: 'cart', key, req: 'where' })).split(' ');
-    assert.ok(node === a.name || node === c.name, `rebuilt on a survivor, not ${node}`);
-    const store = await openStore(settings.db, settings.prefix);
-    t.after(() => store.close());
-    const events = await store.events({ kind: 'cart', key }, 0);
-    assert.equal(events.length, total, 'one event per acknowledged message');
-    assert.ok((await store.load({ kind: 'cart', key })).version >= 4, 'a snapshot was written on the way');
-    for (let i = 0; i < total; i++) assert.equal(await store.processed({ kind: 'cart', key }, `m${i}`), true);
+      await killed;
+      const items = (await c.cmd('call', { kind: 'cart', key, req: 'items' })) as Record<string, number>;
+      assert.deepEqual(Object.keys(items).sort(), Array.from({ length: total }, (_, i) => `i${i}`).sort());
+      assert.ok(
+        Object.values(items).every((q) => q === 1),
+        'each acknowledged event applied once',
+      );
+      const [node] = String(await a.cmd('call', { kind: 'cart', key, req: 'where' })).split(' ');
+      assert.ok(node !== b.name && live.some((n) => n.name === node), `rebuilt on a survivor, not ${node}`);
+      const store = await openStore(settings.db, settings.prefix);
+      t.after(() => store.close());
+      const events = await store.events({ kind: 'cart', key }, 0);
+      assert.equal(events.length, total, 'one event per acknowledged message');
+      assert.ok((await store.load({ kind: 'cart', key })).version >= 4, 'a snapshot was written on the way');
+      for (let i = 0; i < total; i++) assert.equal(await store.processed({ kind: 'cart', key }, `m${i}`), true);
+    });
   });
 }

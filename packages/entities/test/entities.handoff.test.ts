@@ -5,7 +5,10 @@
 // message is lost or applied twice and no call waits out a lease (the leases outlive every call's
 // timeout: a call that waited for one would fail). Then the manager's activations: one key's store
 // call stalled does not hold another key's activation; a store failure is a warning naming the key
-// and the error code, not a panic.
+// and the error code, not a panic; and node.stop() alone drains. Those three cases share one
+// cluster (each node is an OS process whose start costs CPU), each on keys of its own: its store
+// fails only keys named for the faults ('stall…', 'flaky…'), its leases outlive every call's
+// timeout, and the node.stop() case, which ends node b, runs last.
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -19,13 +22,13 @@ import { ENTITIES_DEFAULTS, ownerOfShard, shardOf, type EntitiesStats } from '..
 import { EntityNode, freeTcpUdpPort, type ClusterSettings } from './dist_helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-handoff-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function cluster(
-  t: { after(fn: () => Promise<void>): void },
+/** Nodes `<tag>{a,b,c}<pid>` of one cluster, pushed to `nodes` as they start; its settings once all see all. */
+async function startCluster(
   tag: string,
-  extra: Partial<ClusterSettings> = {},
-): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
+  extra: Partial<ClusterSettings>,
+  nodes: EntityNode[],
+): Promise<ClusterSettings> {
   const names = ['a', 'b', 'c'].map((n) => `${tag}${n}${process.pid}@localhost`);
   const settings: ClusterSettings = {
     registrar: await freeTcpUdpPort(),
@@ -36,13 +39,22 @@ async function cluster(
     passivateMs: 0,
     ...extra,
   };
+  for (const name of names) nodes.push(await EntityNode.start(name, settings));
+  await seeAll(nodes, 3);
+  return settings;
+}
+
+/** Three nodes of one cluster, stopped after the test. */
+async function cluster(
+  t: { after(fn: () => Promise<void>): void },
+  tag: string,
+  extra: Partial<ClusterSettings> = {},
+): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
   const nodes: EntityNode[] = [];
   t.after(async () => {
     for (const n of nodes) await n.stop();
   });
-  for (const name of names) nodes.push(await EntityNode.start(name, settings));
-  await seeAll(nodes, 3);
-  return { nodes, settings };
+  return { nodes, settings: await startCluster(tag, extra, nodes) };
 }
 
 async function seeAll(nodes: EntityNode[], n: number): Promise<void> {
@@ -147,30 +159,20 @@ test('a rolling restart under a steady stream of calls: every node hands off, no
   }
 });
 
-test('node.stop() alone drains: its entities hand off with their state and free their leases at once', async (t) => {
-  // Leases of 60 s, calls bounded by 20 s: a key whose lease was left to expire would fail.
-  const { nodes, settings } = await cluster(t, 'hn', { leaseMs: 60_000, renewMs: 20_000 });
-  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
-  const keys = [0, 1, 2].map((i) => keyOwnedBy(b.name, settings.members, `n${i}-`));
-  for (const [i, key] of keys.entries()) assert.equal(await a.cmd('call', { key, req: { set: i + 10 } }), i + 10);
-  for (const key of keys) assert.match(String(await a.cmd('call', { key, req: 'where' })), new RegExp(`^${b.name} `));
-  assert.equal(await b.cmd('nodestop'), 'stopped');
-  await b.exited;
-  for (const key of keys)
-    assert.ok(
-      b.events.some((e) => e.event === 'passivated' && e.reason === 'hand-off' && e.key === key),
-      `b handed ${key} off`,
-    );
-  await seeAll([a], 2);
-  for (const [i, key] of keys.entries()) {
-    assert.equal(await a.cmd('call', { key, req: 'get' }), i + 10, `${key} keeps its state`);
-    assert.doesNotMatch(String(await a.cmd('call', { key, req: 'where' })), new RegExp(`^${b.name} `));
-  }
-  assert.doesNotMatch(b.output, /\[error\]|\[panic\]/);
+/** The cluster the last three cases share: started by the first, stopped after the file. */
+const sharedNodes: EntityNode[] = [];
+let sharedSettings: Promise<ClusterSettings> | undefined;
+after(async () => {
+  for (const n of sharedNodes) await n.stop();
 });
+async function shared(): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
+  // Leases of 60 s, calls bounded by 20 s: a key whose lease was left to expire would fail.
+  sharedSettings ??= startCluster('hs', { faulty: true, leaseMs: 60_000, renewMs: 20_000 }, sharedNodes);
+  return { nodes: sharedNodes, settings: await sharedSettings };
+}
 
-test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async (t) => {
-  const { nodes, settings } = await cluster(t, 'hs', { faulty: true });
+test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async () => {
+  const { nodes, settings } = await shared();
   const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
   const stalled = keyOwnedBy(b.name, settings.members, 'stall');
   const other = keyOwnedBy(b.name, settings.members, 'free');
@@ -187,8 +189,8 @@ test('a stalled store call holds only its own key: another key activates meanwhi
   assert.equal(await first, 7);
 });
 
-test('a failed store write is a warning naming the key and the error code, not a panic; the next call re-activates', async (t) => {
-  const { nodes, settings } = await cluster(t, 'hf', { faulty: true });
+test('a failed store write is a warning naming the key and the error code, not a panic; the next call re-activates', async () => {
+  const { nodes, settings } = await shared();
   const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
   const key = keyOwnedBy(b.name, settings.members, 'flaky');
   await assert.rejects(a.cmd('call', { key, req: { set: 5 } }), /connection reset/);
@@ -198,3 +200,28 @@ test('a failed store write is a warning naming the key and the error code, not a
   assert.match(b.output, new RegExp(`\\[warning\\].*entity counter/${key}: store failed during call \\(ECONNRESET\\)`));
   assert.doesNotMatch(b.output, /\[panic\]/);
 });
+
+test('node.stop() alone drains: its entities hand off with their state and free their leases at once', async () => {
+  const { nodes, settings } = await shared();
+  const [a, b] = nodes as [EntityNode, EntityNode, EntityNode];
+  const logFrom = b.output.length;
+  const keys = [0, 1, 2].map((i) => keyOwnedBy(b.name, settings.members, `n${i}-`));
+  for (const [i, key] of keys.entries()) assert.equal(await a.cmd('call', { key, req: { set: i + 10 } }), i + 10);
+  for (const key of keys) assert.match(String(await a.cmd('call', { key, req: 'where' })), new RegExp(`^${b.name} `));
+  assert.equal(await b.cmd('nodestop'), 'stopped');
+  await b.exited;
+  for (const key of keys)
+    assert.ok(
+      b.events.some((e) => e.event === 'passivated' && e.reason === 'hand-off' && e.key === key),
+      `b handed ${key} off`,
+    );
+  await seeAll([a], 2);
+  for (const [i, key] of keys.entries()) {
+    assert.equal(await a.cmd('call', { key, req: 'get' }), i + 10, `${key} keeps its state`);
+    assert.doesNotMatch(String(await a.cmd('call', { key, req: 'where' })), new RegExp(`^${b.name} `));
+  }
+  assert.doesNotMatch(b.output.slice(logFrom), /\[error\]|\[panic\]/);
+});
+
+// Registered last, so it runs after the shared cluster stopped (after hooks run in order).
+after(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,6 +1,8 @@
 // Durable reminders across nodes in separate OS processes sharing one SQLite file (entity_node.ts):
 // the owner of a key is killed (-9) before its reminder is due, and a survivor fires it once, not
 // before its time; every node is killed with reminders pending, and a new cluster fires each once.
+// The whole-cluster kill is of what the first case left running (its survivors: each node is an
+// OS process whose start costs CPU), on keys of its own.
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,21 +13,28 @@ import { after, test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 
 import { ENTITIES_DEFAULTS, ownerOfShard, shardOf, type EntityStore, type ReminderStore } from '../src/index.js';
-import { EntityNode, freeTcpUdpPort, openStore, type ClusterSettings } from './dist_helpers.js';
+import { EntityNode, freeTcpUdpPort, openStore, seeMembers, type ClusterSettings } from './dist_helpers.js';
 import type { TimerState } from './timer_kind.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-reminders-dist-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+/** The first case's cluster, stopped after the file: the second case kills what is left of it. */
+const first: EntityNode[] = [];
+const names = ['a', 'b', 'c'].map((n) => `rk${n}${process.pid}@localhost`);
+const settings: ClusterSettings = {
+  registrar: await freeTcpUdpPort(),
+  members: names,
+  db: join(dir, 'reminders.db'),
+  leaseMs: 1500,
+  renewMs: 300,
+  passivateMs: 0,
+};
+after(async () => {
+  for (const n of first) await n.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
 
-async function cluster(
-  t: { after(fn: () => Promise<void>): void },
-  names: string[],
-  settings: ClusterSettings,
-): Promise<EntityNode[]> {
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) await n.stop();
-  });
+/** Starts nodes `names` (pushed to `nodes` as they start, for the caller to stop) and waits until each sees all. */
+async function cluster(nodes: EntityNode[], names: string[], settings: ClusterSettings): Promise<EntityNode[]> {
   for (const name of names) nodes.push(await EntityNode.start(name, settings));
   for (const n of nodes)
     await eventually(
@@ -47,16 +56,7 @@ const remind = async (n: EntityNode, key: string, name: string, when: unknown, p
 };
 
 test('kill -9 of the owner before a reminder is due: a survivor fires it once, not before its time', async (t) => {
-  const names = ['a', 'b', 'c'].map((n) => `rk${n}${process.pid}@localhost`);
-  const settings: ClusterSettings = {
-    registrar: await freeTcpUdpPort(),
-    members: names,
-    db: join(dir, 'kill.db'),
-    leaseMs: 1500,
-    renewMs: 300,
-    passivateMs: 0,
-  };
-  const [a, b, c] = (await cluster(t, names, settings)) as [EntityNode, EntityNode, EntityNode];
+  const [a, b, c] = (await cluster(first, names, settings)) as [EntityNode, EntityNode, EntityNode];
   const key = keyOwnedBy(b.name, names, 'order');
   const store = (await openStore(settings.db)) as EntityStore & ReminderStore;
   t.after(() => store.close());
@@ -86,21 +86,20 @@ test('kill -9 of the owner before a reminder is due: a survivor fires it once, n
 });
 
 test('a whole-cluster kill -9 with reminders pending: the next cluster fires each once', async (t) => {
-  const names = ['a', 'b', 'c'].map((n) => `rw${n}${process.pid}@localhost`);
-  const settings: ClusterSettings = {
-    registrar: await freeTcpUdpPort(),
-    members: names,
-    db: join(dir, 'restart.db'),
-    leaseMs: 1500,
-    renewMs: 300,
-    passivateMs: 0,
-  };
-  const nodes = await cluster(t, names, settings);
+  // Every node the first case left running (its killed owner aside), once each sees just those.
+  const nodes = first.filter((n) => n.proc.exitCode === null && n.proc.signalCode === null);
+  assert.ok(nodes.length >= 2, 'the first case left a cluster running');
+  await seeMembers(nodes);
   const keys = Array.from({ length: 9 }, (_, i) => `w${i}`);
-  for (const [i, key] of keys.entries()) await remind(nodes[i % 3]!, key, 'ping', { afterMs: 2000 }, { n: i });
+  for (const [i, key] of keys.entries())
+    await remind(nodes[i % nodes.length]!, key, 'ping', { afterMs: 2000 }, { n: i });
   for (const n of nodes) await n.kill();
-  const nextNames = names.map((m) => m.replace(/^rw/, 'rx'));
-  const again = await cluster(t, nextNames, { ...settings, members: nextNames });
+  const nextNames = names.map((m) => m.replace(/^rk/, 'rx'));
+  const again: EntityNode[] = [];
+  t.after(async () => {
+    for (const n of again) await n.stop();
+  });
+  await cluster(again, nextNames, { ...settings, members: nextNames });
   for (const [i, key] of keys.entries()) {
     const st = await eventually(
       async () => {

@@ -16,7 +16,6 @@
 
 import diagnostics from 'node:diagnostics_channel';
 
-import { createEtcdRegistrar } from '@ergo-ts/etcd';
 import { Leader, ProcessID, startNode, type Atom, type LeaderOptions } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
@@ -66,24 +65,35 @@ const store: EntityStore =
         },
       };
 const etcd = process.env.ENT_ETCD;
+// @ergo-ts/etcd (with its etcd3 client) is loaded only by the etcd test's nodes: it adds about a
+// third to the CPU of every other node's start, and the distributed tests start dozens of nodes.
+const registrar =
+  etcd === undefined || etcd === ''
+    ? // Deadlines of 15 s (defaults: register reply 1 s, resolve 3 s): the registrar is not what these
+      // tests are about, and on a loaded machine a reply already waiting lost to the timer after an
+      // event-loop stall (a node's start failed: no register reply within 1000 ms).
+      createEmbeddedRegistrar({
+        port: Number(env('ENT_REGISTRAR')),
+        retryInterval: 200,
+        registerTimeout: 15_000,
+        resolveTimeout: 15_000,
+      })
+    : (await import('@ergo-ts/etcd')).createEtcdRegistrar({
+        cluster: env('ENT_CLUSTER'),
+        endpoints: [etcd],
+        leaseTTL: 2,
+        retryInterval: 500,
+        retryIntervalMax: 2000,
+        requestTimeout: 2000,
+        dialTimeout: 2000,
+      });
 const node = await startNode(env('ENT_NAME'), {
   log: { level: 'warning' },
   network: {
     cookie: 'entities-dist',
     acceptors: [{ port: 0 }],
     ...(process.env.ENT_STALL_MS ? { peerStallTimeout: Number(process.env.ENT_STALL_MS) } : {}),
-    registrar:
-      etcd === undefined || etcd === ''
-        ? createEmbeddedRegistrar({ port: Number(env('ENT_REGISTRAR')), retryInterval: 200 })
-        : createEtcdRegistrar({
-            cluster: env('ENT_CLUSTER'),
-            endpoints: [etcd],
-            leaseTTL: 2,
-            retryInterval: 500,
-            retryIntervalMax: 2000,
-            requestTimeout: 2000,
-            dialTimeout: 2000,
-          }),
+    registrar,
   },
 });
 /** The election member whose live peers are the entity members (ENT_MEMBERS=leader). */

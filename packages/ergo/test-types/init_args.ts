@@ -1,5 +1,5 @@
 // Type-level tests: every spawn-like API asks for a behaviour's init arguments exactly as
-// node.spawn does (issue 48). Compiled by test/typed.types.test.ts (tsc -p test-types) with
+// node.spawn does (issue 48). Compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p test-types) with
 // typed.ts; each `@ts-expect-error` line must be an error (an unused one fails the test). The
 // cases without the directive must compile. Nothing here runs.
 

@@ -1,6 +1,6 @@
 // Type-level tests of schema.record and schema.map (issue 48): the inferred types are
 // Record<string, T> / Record<K, T> and Map<K, V>, so a protocol built on them types its senders
-// and handlers. Compiled by test/typed.types.test.ts; each `@ts-expect-error` line must be an error.
+// and handlers. Compiled by `npm run check:types` (scripts/check-types.mjs); each `@ts-expect-error` line must be an error.
 
 import { Actor, defineProtocol, schema, type Infer, type Node, type PID, type Ref } from 'ergo-ts';
 

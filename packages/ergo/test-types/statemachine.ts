@@ -1,4 +1,4 @@
-// Type-level tests of StateMachine, compiled by test/typed.types.test.ts (tsc -p test-types) with
+// Type-level tests of StateMachine, compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p test-types) with
 // typed.ts. Each `@ts-expect-error` line must be an error (an unused one fails the test): handlers
 // only for states of the machine and types of its protocol, replies of the call's reply type.
 // Nothing here runs.

@@ -1,6 +1,6 @@
 // Type-level tests of the typed error channel, scoped event names, the handler-per-message form
 // (Actor.define) and the readable error for a protocol without messages. Compiled by
-// test/typed.types.test.ts with the rest of test-types/; nothing here runs.
+// `npm run check:types` (scripts/check-types.mjs) with the rest of test-types/; nothing here runs.
 
 import {
   Actor,

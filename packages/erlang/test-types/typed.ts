@@ -1,4 +1,4 @@
-// Type-level tests of typed Erlang-facing processes, compiled by test/typed.types.test.ts (tsc -p
+// Type-level tests of typed Erlang-facing processes, compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p
 // test-types, against the built `ergo-ts` and `@ergo-ts/erlang`). Each `@ts-expect-error` line
 // must be an error: tsc reports an unused one (TS2578), failing the test. Nothing here runs.
 
