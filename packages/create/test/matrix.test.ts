@@ -1,17 +1,30 @@
-// The proof that generated projects work: for a matrix of flag sets (the README example, each
-// option alone, a deep tree, TLS, the defaults), generate a project with the real bin, install
-// ergo-ts from this repository's `npm pack` tarballs (third-party dev tools from the registry,
-// installed once and shared through a node_modules symlink), then `npm run build`, `npm test`
-// and `npm start`: the node comes up, a node started here calls one generated process over the
-// network ('ping' → 'pong'), and SIGTERM stops it with exit code 0. With --with-observer the
-// Observer (from @ergo-ts/observer's tarball, on a free port) serves its UI page; with
-// --with-logger rotate the log lands in logs/<package>.log under the project.
+// The proof that generated projects work, for a matrix of flag sets (the README example, each
+// option alone, a deep tree, TLS, the defaults, the entity stores). What is proven for EVERY set:
+// - the real bin generates it (the first set's bin comes from create-ergo-ts's own `npm pack`
+//   tarball, run with `npm exec` as users do; the others run the same file from dist);
+// - it type-checks on its own: one `tsc -b` over all the projects, each its own program with its
+//   own tsconfig (a file that compiles only beside another project's cannot pass), against
+//   ergo-ts, @ergo-ts/websocket, @ergo-ts/observer and @ergo-ts/entities installed from their
+//   tarballs (one real `npm install`; the dev tools from the registry; shared by a node_modules
+//   symlink);
+// - every one of its generated test files runs and passes (at least one test each, none failed,
+//   none skipped): the test files of all sets run in one `node --test --test-isolation=none`
+//   process (each file in a process of its own costs a second of CPU, ~60 of them), with a
+//   reporter that says which file each result came from;
+// - its node starts (`node dist/src/node.js`, as the README says to run it in production), a node
+//   started here calls one generated process over the network ('ping' → 'pong'), and SIGTERM
+//   stops it with exit code 0 and "graceful shutdown".
+// Only for the FIRST set (the README example): `npm test` as users run it (tsc -b, then each test
+// file in a process of its own) and `npm start` (prestart's tsc -b, then the node under npm).
+// For some sets: with --with-observer the Observer (from @ergo-ts/observer's tarball, on a free
+// port) serves its UI page; with --with-logger rotate the log lands in logs/<package>.log; with
+// the postgres entity store, the tests and the node use a real PostgreSQL server.
 
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
@@ -24,9 +37,12 @@ import { parseParamSpec } from '../src/params.js';
 import { defaultAnswers } from '../src/prompts.js';
 
 import { README_EXAMPLE } from './fixtures.js';
+import type { TestResult } from './results_reporter.js';
 
 const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+/** The reporter the run over every project's tests uses: a JSON line per result, with its file. */
+const REPORTER = fileURLToPath(new URL('./results_reporter.js', import.meta.url));
 const COOKIE = 'matrix-cookie';
 
 /** Flag sets: a name and the arguments after `npm create ergo-ts@latest`. Servers listen on port 0. */
@@ -154,9 +170,22 @@ async function ok(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessE
 
 let tmp = '';
 let probe: Node | undefined;
-/** The PostgreSQL server of the `--entity-store postgres` set (started when that set runs). */
+/** The PostgreSQL server of the `--entity-store postgres` set (started before the run when that set is in it). */
 let postgres: Postgres | undefined;
+/** Each set's project folder. */
 const dirs = new Map<string, string>();
+/** The one `tsc -b` over every project. */
+let compiled: Run | undefined;
+/** Every generated test's result, from the one `node --test` run over every project's test files. */
+let results: TestResult[] = [];
+let testRun: Run | undefined;
+
+/** The compiled test files of a project: one per test/*.test.ts (missing ones are the set's failure). */
+function testFiles(dir: string): string[] {
+  return readdirSync(join(dir, 'test'))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => join(dir, 'dist', 'test', f.replace(/\.ts$/, '.js')));
+}
 
 describe(
   'generated projects build, test and run (from npm pack tarballs)',
@@ -194,10 +223,31 @@ describe(
       const extra = [websocket, observer, entities, 'ws@^8.23.0', '@types/ws@^8.18.2'];
       await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], first!);
       for (const dir of rest) symlinkSync(join(first!, 'node_modules'), join(dir, 'node_modules'), 'dir');
+      // The postgres set's tests need the server during the run over every project's tests.
+      if (SETS.some(([, args]) => args.includes('postgres'))) postgres = await startPostgres();
       probe = await startNode(`matrix_probe_${process.pid}@localhost`, {
         log: { defaultLogger: { disable: true } },
         network: { mode: NetworkMode.Hidden, cookie: COOKIE, registrar: null, insecureSkipVerify: true },
       });
+      // One tsc for every project (parsed declaration files shared between them), with the
+      // TypeScript the install put in; each set's test looks at its own files' errors.
+      const tsc = join(first!, 'node_modules', 'typescript', 'bin', 'tsc');
+      compiled = await exec(
+        'node',
+        [tsc, '-b', '--pretty', 'false', ...[...dirs.values()].map((d) => basename(d))],
+        tmp,
+      );
+      const files = [...dirs.values()].flatMap(testFiles).filter((f) => existsSync(f));
+      testRun = await exec(
+        'node',
+        ['--test', '--test-isolation=none', `--test-reporter=${REPORTER}`, ...files],
+        tmp,
+        postgres !== undefined ? { ...ENV, ERGO_ENTITY_DB: postgres.url } : ENV,
+      );
+      results = testRun.stdout
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as TestResult);
     });
 
     after(async () => {
@@ -206,22 +256,39 @@ describe(
       if (tmp !== '' && process.env['KEEP_MATRIX'] !== '1') rmSync(tmp, { recursive: true, force: true });
     });
 
+    test('one tsc -b type-checks every project; their tests, run together, pass', () => {
+      assert.equal(compiled!.code, 0, `tsc -b failed:\n${compiled!.out.slice(-4000)}`);
+      assert.equal(testRun!.code, 0, `node --test failed:\n${testRun!.out.slice(-4000)}`);
+    });
+
     SETS.forEach(([label, args], n) => {
       test(label, async () => {
         const dir = dirs.get(label)!;
         // The postgres entity store: a real server, its URL in ERGO_ENTITY_DB for the tests and the node.
-        let env = ENV;
-        if (args.includes('postgres')) {
-          postgres ??= await startPostgres();
-          env = { ...ENV, ERGO_ENTITY_DB: postgres.url };
+        const env = args.includes('postgres') ? { ...ENV, ERGO_ENTITY_DB: postgres!.url } : ENV;
+        // Type-checked: no error in the project's files (tsc -b prints their paths from tmp).
+        const own = compiled!.out.split('\n').filter((l) => l.startsWith(`${basename(dir)}/`));
+        assert.deepEqual(own, [], `tsc -b errors in ${dir}`);
+        // Each generated test file ran: at least one test passed, none failed, none skipped.
+        for (const file of testFiles(dir)) {
+          const mine = results.filter((r) => r.file === file);
+          const failed = mine.filter((r) => r.outcome === 'fail');
+          assert.deepEqual(failed, [], `${file} failed:\n${failed.map((f) => `${f.name}: ${f.error}`).join('\n')}`);
+          const skipped = mine.filter((r) => r.skip !== undefined || r.todo !== undefined);
+          assert.deepEqual(skipped, [], `${file} skipped tests`);
+          assert.ok(
+            mine.some((r) => r.outcome === 'pass' && r.nesting === 0),
+            `${file} ran no test:\n${testRun!.out.slice(-4000)}`,
+          );
         }
-        await ok('npm', ['run', 'build'], dir);
-        const tests = (await ok('npm', ['test'], dir, env)).out;
-        // The entity test ran (not skipped): with postgres, against the server above.
-        if (args.includes('--with-entity')) assert.match(tests, /^(?:# |ℹ )skipped 0$/m, tests);
-        // node:test's summary: TAP on Node 20 ("# fail 0"), the spec reporter from Node 22 ("ℹ fail 0").
-        assert.match(tests, /^(?:# |ℹ )fail 0$/m, tests);
-        assert.match(tests, /^(?:# |ℹ )pass [1-9]/m, tests);
+        if (n === 0) {
+          // `npm test` as users run it: tsc -b (up to date here), then a process per test file.
+          const tests = (await ok('npm', ['test'], dir, env)).out;
+          // node:test's summary: TAP on Node 20 ("# fail 0"), the spec reporter from Node 22 ("ℹ fail 0").
+          assert.match(tests, /^(?:# |ℹ )fail 0$/m, tests);
+          assert.match(tests, /^(?:# |ℹ )skipped 0$/m, tests);
+          assert.match(tests, /^(?:# |ℹ )pass [1-9]/m, tests);
+        }
         const name = `matrix${n}_${process.pid}@localhost`;
         const opts = parseCliArgs(args);
         const project = buildProject(
@@ -250,7 +317,18 @@ describe(
         // Colored or rotate alone: the default logger is off, so the node's lines come from them.
         const logFile = rotate ? join(dir, 'logs', `${project.packageName}.log`) : undefined;
         if (logFile !== undefined) rmSync(logFile, { force: true });
-        const { out, log } = await startCallStop(dir, name, target.lo, project.tls, project.observer, logFile, env);
+        // The first set through `npm start`; the others run the node as production does.
+        const how = n === 0 ? 'npm start' : 'node';
+        const { out, log } = await startCallStop(
+          how,
+          dir,
+          name,
+          target.lo,
+          project.tls,
+          project.observer,
+          logFile,
+          env,
+        );
         // Lines as the demo prints them: ISO times; a process's registered name beside its PID.
         const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[info\] /;
         if (project.loggers.length === 0) {
@@ -270,11 +348,13 @@ describe(
 );
 
 /**
- * `npm start`, wait for the ready line (on the console, or in the rotate logger's `logFile`), fetch
- * the Observer's page when there is one, call `target` from the probe node, SIGTERM the node,
- * expect exit 0 and "graceful shutdown". Returns the console output and the log file's text.
+ * Start the node (`npm start`, or `node dist/src/node.js`), wait for the ready line (on the
+ * console, or in the rotate logger's `logFile`), fetch the Observer's page when there is one, call
+ * `target` from the probe node, SIGTERM the node, expect exit 0 (of npm too) and "graceful
+ * shutdown". Returns the console output and the log file's text.
  */
 async function startCallStop(
+  how: 'npm start' | 'node',
   dir: string,
   name: string,
   target: string,
@@ -284,7 +364,10 @@ async function startCallStop(
   env: NodeJS.ProcessEnv = ENV,
 ): Promise<{ out: string; log: string }> {
   // ERGO_OBSERVER_PORT=0: a free port for the Observer (read from its "observer: <url>" line).
-  const child: ChildProcess = spawn('npm', ['start', '--', '--name', name, '--cookie', COOKIE, '--port', '0'], {
+  const options = ['--name', name, '--cookie', COOKIE, '--port', '0'];
+  const [cmd, args] =
+    how === 'npm start' ? ['npm', ['start', '--', ...options]] : ['node', ['dist/src/node.js', ...options]];
+  const child: ChildProcess = spawn(cmd, args, {
     cwd: dir,
     env: { ...env, ERGO_OBSERVER_PORT: '0' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -312,7 +395,7 @@ async function startCallStop(
       // The rotate logger writes its file with no console output to wake us: look at it now and then.
       if (logFile !== undefined) poll = setInterval(check, 100);
       void exited.then((r) =>
-        reject(new Error(`npm start ended before the node was up (${r.code ?? r.signal}):\n${all().slice(-4000)}`)),
+        reject(new Error(`${how} ended before the node was up (${r.code ?? r.signal}):\n${all().slice(-4000)}`)),
       );
     });
     clearInterval(poll);
@@ -345,7 +428,7 @@ async function startCallStop(
     process.kill(nodePid, 'SIGTERM');
     const r = await exited;
     nodePid = 0;
-    assert.equal(r.code, 0, `npm start after SIGTERM: ${r.code ?? r.signal}\n${all().slice(-4000)}`);
+    assert.equal(r.code, 0, `${how} after SIGTERM: ${r.code ?? r.signal}\n${all().slice(-4000)}`);
     assert.match(all(), /graceful shutdown/);
     return { out, log: readLog() };
   } finally {
