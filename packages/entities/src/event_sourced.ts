@@ -13,6 +13,7 @@ import {
   type AnyProtocol,
   type AnyReplyOf,
   type Infer,
+  type InferInput,
   type Log,
   type MessageOf,
   type RequestOf,
@@ -21,6 +22,15 @@ import {
 
 import { ENTITY_KIND_DEFAULTS, MAX_KIND_LENGTH } from './entity.js';
 import { ErrEntityIncorrect, ErrEventInvalid } from './errors.js';
+import { checkReminderSchemas } from './reminder_store.js';
+import {
+  cancelReminderOf,
+  remindOf,
+  type ReminderFire,
+  type ReminderName,
+  type ReminderSchemas,
+  type ReminderWhen,
+} from './reminders.js';
 
 /** The events of a kind: a schema per event type name (`{ added: schema.object(...), ... }`). */
 export type EventSchemas = Readonly<Record<string, StandardSchemaV1>>;
@@ -35,17 +45,33 @@ export type EventOf<E> = { [K in keyof E]: Infer<E[K]> }[keyof E];
  */
 export type Upcasters = Readonly<Record<number, (old: any) => unknown>>;
 
+/** The reminder types of an event-sourced kind that declares none: `remind` does not compile. */
+export type NoReminders = Readonly<Record<never, StandardSchemaV1>>;
+
 /** The default of {@link EventSourcedKindOptions.snapshotEvery}. */
 export const EVENT_SOURCED_DEFAULTS = Object.freeze({ snapshotEvery: 100 });
 
 /** What {@link defineEventSourcedEntity} takes. */
-export interface EventSourcedKindOptions<P extends AnyProtocol, S, E extends EventSchemas> {
+export interface EventSourcedKindOptions<
+  P extends AnyProtocol,
+  S,
+  E extends EventSchemas,
+  R extends ReminderSchemas = NoReminders,
+> {
   /** The typed protocol (messages and calls), as for a state-mode kind. */
   readonly protocol: P;
   /** The events, each a schema (the built-in `schema`, zod, valibot...) under its type name. */
   readonly events: E;
-  /** The entity class (`extends EventSourcedEntity<typeof Protocol, State, typeof Events>`). */
-  readonly entity: new () => EventSourcedEntity<P, S, E>;
+  /**
+   * The entity class (`extends EventSourcedEntity<typeof Protocol, State, typeof Events>`, with
+   * `typeof Reminders` as a fourth type argument when the kind declares reminders).
+   */
+  readonly entity: new () => EventSourcedEntity<P, S, E, R>;
+  /**
+   * The kind's durable reminder types, a payload schema each (as `defineEntity`'s): its entities
+   * `remind` and `cancelReminder`, and persist events in `handleReminder`. Default: none.
+   */
+  readonly reminders?: R;
   /** The state of a key with no snapshot and no event. */
   readonly initialState: (key: string) => S;
   /**
@@ -89,9 +115,11 @@ export interface EventSourcedKind<
 > {
   readonly name: string;
   readonly protocol: P;
-  readonly entity: new () => EventSourcedEntity<P, S, E>;
+  readonly entity: new () => EventSourcedEntity<P, S, E, any>;
   readonly initialState: (key: string) => S;
   readonly passivateAfterMs: number;
+  /** The kind's durable reminder types (none: its entities cannot `remind`). */
+  readonly reminders?: ReminderSchemas;
   /** The events, fold, versions, upcasters, tagger and snapshot interval. */
   readonly journal: EventJournalSpec;
   /** Phantom: the events union. */
@@ -117,10 +145,12 @@ function count(v: unknown, what: string, dflt: number): number {
  * an event schema that is not a Standard Schema, a schema version below 1, or a missing upcaster
  * (every version below an event type's current one needs its step).
  */
-export function defineEventSourcedEntity<P extends AnyProtocol, S, const E extends EventSchemas>(
-  name: string,
-  options: EventSourcedKindOptions<P, S, E>,
-): EventSourcedKind<P, S, E> {
+export function defineEventSourcedEntity<
+  P extends AnyProtocol,
+  S,
+  const E extends EventSchemas,
+  const R extends ReminderSchemas = NoReminders,
+>(name: string, options: EventSourcedKindOptions<P, S, E, R>): EventSourcedKind<P, S, E> {
   if (typeof name !== 'string' || name === '' || name.includes('/') || encoder.encode(name).length > MAX_KIND_LENGTH)
     throw ErrEntityIncorrect.with(
       `an entity kind name must be 1..${MAX_KIND_LENGTH} bytes without '/', got ${JSON.stringify(name)}`,
@@ -132,6 +162,7 @@ export function defineEventSourcedEntity<P extends AnyProtocol, S, const E exten
     throw ErrEntityIncorrect.with(`kind ${name}: initialState must be a function`);
   if (typeof options.applyEvent !== 'function')
     throw ErrEntityIncorrect.with(`kind ${name}: applyEvent must be a function`);
+  checkReminderSchemas(name, options.reminders);
   const events = options.events;
   if (typeof events !== 'object' || events === null || Object.keys(events).length === 0)
     throw ErrEntityIncorrect.with(`kind ${name}: events must name at least one event schema`);
@@ -162,6 +193,7 @@ export function defineEventSourcedEntity<P extends AnyProtocol, S, const E exten
     entity: options.entity,
     initialState: options.initialState,
     passivateAfterMs,
+    ...(options.reminders === undefined ? {} : { reminders: options.reminders }),
     journal: Object.freeze({
       events,
       applyEvent: options.applyEvent as (state: unknown, event: unknown) => unknown,
@@ -246,11 +278,18 @@ function bound(e: object): EventSourcedBinding {
  * does not compile, and throws ERR_ENTITY_INCORRECT at run time). A call's reply is sent after the
  * handler returned, so after every event it persisted is stored.
  */
-export abstract class EventSourcedEntity<P = unknown, S = unknown, E = EventSchemas> {
+export abstract class EventSourcedEntity<
+  P = unknown,
+  S = unknown,
+  E = EventSchemas,
+  R extends ReminderSchemas = NoReminders,
+> {
   /** Phantom: the protocol this entity speaks. */
   declare readonly '~protocol'?: P;
   /** Phantom: the events this entity persists. */
   declare readonly '~events'?: E;
+  /** Phantom: the kind's reminder types. */
+  declare readonly '~reminders'?: R;
 
   /** The state: the fold of every persisted event (read-only; change it with {@link persist}). */
   get state(): S {
@@ -287,6 +326,37 @@ export abstract class EventSourcedEntity<P = unknown, S = unknown, E = EventSche
    */
   persist(events: EventOf<E> | readonly EventOf<E>[]): Promise<void> {
     return bound(this).persist(Array.isArray(events) ? (events as readonly unknown[]) : [events]);
+  }
+
+  /**
+   * Stores a durable reminder named `name` (a declared type, or `type/anything`), firing `when`
+   * with `payload`, as `ReminderEntity.remind` does: stored before it resolves, written under this
+   * activation's fencing token (ERR_ENTITY_STALE_TOKEN when another activation took the key, and
+   * this activation ends); ERR_ENTITY_INCORRECT, nothing written, for an undeclared type, a name
+   * longer than 200 bytes, a payload its schema refuses, a time in the past, a bad interval or cron
+   * spec. A reminder is not an event: it is written when `remind` runs, not with the next persist.
+   */
+  remind<T extends keyof R & string>(
+    name: T | `${T}/${string}`,
+    when: ReminderWhen,
+    payload: InferInput<R[T]>,
+  ): Promise<void> {
+    return remindOf(this, name, when, payload);
+  }
+
+  /** Removes the reminder `name` (fenced as {@link remind}); resolves true when there was one. */
+  cancelReminder(name: ReminderName<R>): Promise<boolean> {
+    return cancelReminderOf(this, name);
+  }
+
+  /**
+   * A reminder fired: persist events to change the state (give them to one `persist`). The fire
+   * travels as a durable message whose id is the fire's id, recorded with the events it persists
+   * in one transaction: a fire delivered twice has its events stored once.
+   */
+  handleReminder(fire: ReminderFire<R>): unknown {
+    this.log.warning('entity %s: unhandled reminder %s', this.key, (fire as { name: string }).name);
+    return undefined;
   }
 
   /** A message of the protocol (sent plainly or durably). */

@@ -56,6 +56,11 @@ export interface HostRuntime {
   publish(event: EntityEvent): void;
   /** Logs a warning on the node's log (printf-style). */
   log(format: string, ...args: unknown[]): void;
+  /**
+   * Sends durable messages this activation accepted but did not handle (it ended first) to the
+   * key's owner again, each with its id (runtime.ts).
+   */
+  redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void;
   /** Keeps a lease release of a hand-off until it settles (a drain waits for every one). */
   track(release: Promise<void>): void;
   /** The node's reminder scheduler (undefined: the store keeps no reminders). */
@@ -224,6 +229,13 @@ export class EntityHost extends Actor {
   #journal: JournalActivation | undefined;
   /** The pending reminders inspection shows (read from the store in the background). */
   #pendingReminders: PendingRemindersView | undefined;
+  /**
+   * Durable messages this activation accepted (or adopted from the inbox) and has not handled yet,
+   * by id: each has a Drain queued. Sent again to the key if the activation ends before them.
+   */
+  readonly #pending = new Map<string, unknown>();
+  /** Duplicates whose inbox entry is being read ({@link #adopt}). */
+  readonly #adopting = new Set<string>();
 
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
@@ -310,6 +322,7 @@ export class EntityHost extends Actor {
     try {
       if (message instanceof Drain) {
         await this.#durable(message.id, message.message);
+        this.#pending.delete(message.id);
         return undefined;
       }
       if (from.node !== this.pid.node) {
@@ -372,6 +385,8 @@ export class EntityHost extends Actor {
     if (this.#tickTimer !== undefined) this.#rt.clock.clearTimeout(this.#tickTimer);
     if (this.#view !== undefined) untrackHost(this.#rt, this.#view);
     if (this.#token === 0 || this.#entity === undefined) return;
+    // Accepted, not handled (a refused write ended this activation): to the key's owner now.
+    if (this.#pending.size > 0) this.#rt.redeliver(this.#kind.name, this.#key, new Map(this.#pending));
     const reason = exit instanceof ExitReason ? exit.reason : exit;
     const lost = lostReasons.get(reason);
     if (lost !== undefined) {
@@ -484,8 +499,42 @@ export class EntityHost extends Actor {
       );
       return undefined;
     }
-    if (r === 'accepted') this.send(this.pid, new Drain(env.id, env.message));
+    if (r === 'accepted') {
+      this.#pending.set(env.id, env.message);
+      this.send(this.pid, new Drain(env.id, env.message));
+    } else if (!this.#pending.has(env.id) && !this.#adopting.has(env.id)) await this.#adopt(env.id);
     return r;
+  }
+
+  /**
+   * A durable message the store already holds ('duplicate'): when it is still in the inbox, not
+   * processed, and not queued here, an activation that lost the key accepted it (or one that ended
+   * did) after this one had read the inbox; this one, which holds the key, handles it. A read of
+   * the processed ids and the inbox, only on duplicates.
+   */
+  async #adopt(id: string): Promise<void> {
+    const entity = { kind: this.#kind.name, key: this.#key };
+    this.#adopting.add(id);
+    try {
+      const store = this.#rt.measuredStore;
+      const entry = (await store.processed(entity, id))
+        ? undefined
+        : (await store.inbox(entity)).find((m) => m.id === id);
+      if (entry === undefined || this.#pending.has(id)) return;
+      this.#pending.set(id, entry.message);
+      this.send(this.pid, new Drain(id, entry.message));
+    } catch (err) {
+      this.#rt.log(
+        'entity %s/%s: reading the inbox for duplicate %s failed (%s): %s',
+        this.#kind.name,
+        this.#key,
+        id,
+        errorCode(err),
+        err instanceof Error ? err.message : String(err),
+      );
+    } finally {
+      this.#adopting.delete(id);
+    }
   }
 
   async #durable(id: string, message: unknown): Promise<void> {

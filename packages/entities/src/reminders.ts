@@ -10,7 +10,7 @@
 
 import { ignorable, type Infer, type InferInput, type StandardSchemaV1 } from 'ergo-ts';
 
-import { Entity, type EntityKind } from './entity.js';
+import { Entity } from './entity.js';
 import { ErrEntityIncorrect } from './errors.js';
 
 /** The reminder types of a kind: a schema of the payload per type name (`defineEntity`'s `reminders`). */
@@ -81,18 +81,41 @@ export interface ReminderBinding {
   cancel(name: string): Promise<boolean>;
 }
 
-const bindings = new WeakMap<Entity<unknown, unknown>, ReminderBinding>();
+// Keyed by the entity object: a state-mode `ReminderEntity` or an `EventSourcedEntity`.
+const bindings = new WeakMap<object, ReminderBinding>();
 
 /** Internal: the host binds an activation's reminder operations to its entity. */
-export function bindReminders(e: Entity<unknown, unknown>, b: ReminderBinding): void {
+export function bindReminders(e: object, b: ReminderBinding): void {
   bindings.set(e, b);
 }
 
-function binding(e: Entity<unknown, unknown>): ReminderBinding {
+function binding(e: object): ReminderBinding {
   const b = bindings.get(e);
   if (b === undefined)
     throw ErrEntityIncorrect.with('this entity has no reminders (not activated, or its store keeps no reminders)');
   return b;
+}
+
+/** Internal: `remind` of an entity object (both entity base classes call it). */
+export function remindOf(e: object, name: string, when: ReminderWhen, payload: unknown): Promise<void> {
+  let b: ReminderBinding;
+  try {
+    b = binding(e);
+  } catch (err) {
+    return ignorable(Promise.reject(err as Error), undefined, 'remind');
+  }
+  return ignorable(b.remind(name, when, payload), undefined, 'remind');
+}
+
+/** Internal: `cancelReminder` of an entity object (both entity base classes call it). */
+export function cancelReminderOf(e: object, name: string): Promise<boolean> {
+  let b: ReminderBinding;
+  try {
+    b = binding(e);
+  } catch (err) {
+    return ignorable(Promise.reject(err as Error), undefined, 'cancelReminder');
+  }
+  return ignorable(b.cancel(name), undefined, 'cancelReminder');
 }
 
 /**
@@ -128,24 +151,12 @@ export abstract class ReminderEntity<
     when: ReminderWhen,
     payload: InferInput<R[T]>,
   ): Promise<void> {
-    let b: ReminderBinding;
-    try {
-      b = binding(this as Entity<unknown, unknown>);
-    } catch (e) {
-      return ignorable(Promise.reject(e as Error), undefined, 'remind');
-    }
-    return ignorable(b.remind(name, when, payload), undefined, 'remind');
+    return remindOf(this, name, when, payload);
   }
 
   /** Removes the reminder `name` (fenced as {@link remind}); resolves true when there was one. */
   cancelReminder(name: ReminderName<R>): Promise<boolean> {
-    let b: ReminderBinding;
-    try {
-      b = binding(this as Entity<unknown, unknown>);
-    } catch (e) {
-      return ignorable(Promise.reject(e as Error), undefined, 'cancelReminder');
-    }
-    return ignorable(b.cancel(name), undefined, 'cancelReminder');
+    return cancelReminderOf(this, name);
   }
 
   /** A reminder fired: replace `state` to have it saved (with the fire's id, atomically). */
@@ -156,17 +167,20 @@ export abstract class ReminderEntity<
 }
 
 /**
- * Internal: the host hands a fire to its entity (`now`: the runtime's clock, its `firedAt`). A fire of a type the kind no longer declares, or
- * to an entity class without reminders, is logged and dropped (recorded as processed).
+ * Internal: the host hands a fire to its entity (`now`: the runtime's clock, its `firedAt`): a
+ * `ReminderEntity` or an `EventSourcedEntity` (both have `handleReminder`). A fire of a type the
+ * kind no longer declares, or to an entity class without reminders, is logged and dropped
+ * (recorded as processed).
  */
 export function deliverReminder(
-  e: Entity<unknown, unknown>,
-  kind: EntityKind,
+  e: { readonly key: string; readonly log: { warning(format: string, ...args: unknown[]): void } },
+  kind: { readonly name: string; readonly reminders?: ReminderSchemas },
   fire: ReminderEnvelope,
   now: number,
 ): unknown {
   const type = reminderType(fire.name);
-  if (!(e instanceof ReminderEntity) || kind.reminders?.[type] === undefined) {
+  const handle = (e as { handleReminder?: unknown }).handleReminder;
+  if (typeof handle !== 'function' || kind.reminders?.[type] === undefined) {
     e.log.warning(
       'entity %s/%s: dropped reminder %s (the kind declares no such reminder)',
       kind.name,
@@ -175,12 +189,13 @@ export function deliverReminder(
     );
     return undefined;
   }
-  return (e as ReminderEntity<unknown, unknown, ReminderSchemas>).handleReminder({
+  const f: ReminderFire<ReminderSchemas> = {
     type,
     name: fire.name,
     payload: fire.payload as never,
     fireId: fire.fireId,
     scheduledAt: fire.scheduledAt,
     firedAt: now,
-  });
+  };
+  return (handle as (fire: ReminderFire<ReminderSchemas>) => unknown).call(e, f);
 }

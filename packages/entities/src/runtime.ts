@@ -69,6 +69,9 @@ import type { ReminderEnvelope } from './reminders.js';
 
 /** The diagnostics channel the runtime publishes {@link EntityEvent}s on. */
 export const ENTITIES_CHANNEL = 'ergo-ts:entities';
+
+/** How many times a message accepted by an ended activation is sent again to its key (once a second). */
+const REDELIVER_ATTEMPTS = 300;
 const channel = diagnostics.channel(ENTITIES_CHANNEL);
 
 /** Options of {@link startEntities}. */
@@ -696,6 +699,46 @@ export class Entities implements HostRuntime, StoppableRuntime {
   }
 
   /** @internal HostRuntime */
+  /**
+   * @internal Durable messages an ended activation accepted into the inbox but did not handle (its
+   * write was refused as stale, or the store failed): sent again, each with its id, to the key's
+   * owner now. Its enqueue answers 'duplicate' (the message is in the inbox), and an activation
+   * told 'duplicate' of an id still in its inbox handles it (host.ts): so a message accepted by an
+   * activation that lost its key is handled by the one that has it, not left in the inbox until the
+   * key's next activation. Retried every second on the runtime's clock until it reaches an
+   * activation, for up to {@link REDELIVER_ATTEMPTS} tries; the message stays in the inbox anyway.
+   */
+  redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void {
+    for (const [id, message] of pending) this.#redeliverOne(kind, key, id, message, 1);
+  }
+
+  #redeliverOne(kind: string, key: string, id: string, message: unknown, attempt: number): void {
+    if (this.#stopped) return;
+    this.sendDurable({ kind, key }, message as never, id, { timeout: 5000 }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (this.#stopped) return;
+        if (attempt >= REDELIVER_ATTEMPTS) {
+          this.node.log.warning(
+            'entities: message %s of %s/%s accepted by an ended activation could not be handed to the key again (%s); it stays in the inbox for its next activation',
+            id,
+            kind,
+            key,
+            errorCode(e),
+          );
+          return;
+        }
+        const cancel = (): void => void this.clock.clearTimeout(handle);
+        const handle = this.clock.setTimeout(() => {
+          const i = this.#timers.indexOf(cancel);
+          if (i >= 0) this.#timers.splice(i, 1);
+          this.#redeliverOne(kind, key, id, message, attempt + 1);
+        }, 1000);
+        this.#timers.push(cancel);
+      },
+    );
+  }
+
   ended(kind: string, key: string, token: number): void {
     const keys = this.#active.get(kind);
     if (keys?.get(key)?.token === token) {

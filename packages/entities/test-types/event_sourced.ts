@@ -11,6 +11,7 @@ import {
   startProjection,
   type Entities,
   type EntityStore,
+  type ReminderFire,
 } from '@ergo-ts/entities';
 
 const Protocol = defineProtocol('cart', {
@@ -132,3 +133,58 @@ export async function use(): Promise<void> {
     },
   });
 }
+
+// Reminders on an event-sourced kind: the kind declares them (`reminders`), the entity names them
+// as its fourth type argument.
+const Reminders = { expire: schema.object({ sku: schema.string() }) };
+
+class TimedCart extends EventSourcedEntity<typeof Protocol, State, typeof Events, typeof Reminders> {
+  override async handleMessage(m: { add: string }): Promise<void> {
+    await this.remind('expire', { afterMs: 1000 }, { sku: m.add });
+    await this.remind(`expire/${m.add}`, { at: new Date() }, { sku: m.add });
+    await this.cancelReminder(`expire/${m.add}`);
+    // @ts-expect-error a reminder payload of the wrong type (sku must be a string)
+    await this.remind('expire', { afterMs: 1000 }, { sku: 1 });
+    // @ts-expect-error a reminder payload missing its field
+    await this.remind('expire', { afterMs: 1000 }, {});
+    // @ts-expect-error a reminder type the kind does not declare
+    await this.remind('renew', { afterMs: 1000 }, { sku: m.add });
+    // @ts-expect-error not a schedule
+    await this.remind('expire', { inMs: 1000 }, { sku: m.add });
+    // @ts-expect-error cancels only reminders of a declared type
+    await this.cancelReminder('renew');
+  }
+  override async handleReminder(fire: ReminderFire<typeof Reminders>): Promise<void> {
+    const sku: string = fire.payload.sku;
+    await this.persist({ type: 'removed', sku });
+    // @ts-expect-error the payload has no such field
+    void fire.payload.qty;
+  }
+}
+
+defineEventSourcedEntity('timed-cart', {
+  protocol: Protocol,
+  events: Events,
+  entity: TimedCart,
+  reminders: Reminders,
+  initialState: (): State => ({ items: [] }),
+  applyEvent: apply,
+});
+
+class NoReminderCart extends EventSourcedEntity<typeof Protocol, State, typeof Events> {
+  override async handleMessage(m: { add: string }): Promise<void> {
+    // @ts-expect-error a kind without reminders cannot remind
+    await this.remind('expire', { afterMs: 1000 }, { sku: m.add });
+  }
+}
+void NoReminderCart;
+
+defineEventSourcedEntity('timed-cart', {
+  protocol: Protocol,
+  events: Events,
+  entity: TimedCart,
+  // @ts-expect-error reminder types must be schemas
+  reminders: { expire: 'not a schema' },
+  initialState: (): State => ({ items: [] }),
+  applyEvent: apply,
+});

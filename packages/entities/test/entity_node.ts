@@ -22,6 +22,7 @@ import { createEmbeddedRegistrar } from 'ergo-ts/net';
 import { ENTITIES_CHANNEL, entity, startEntities, type EntityStore } from '../src/index.js';
 import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
+import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
@@ -116,7 +117,8 @@ const timer = timerKind(Number(env('ENT_PASSIVATE_MS')));
 const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snapshotEvery: 4 });
 const entities = await startEntities(node, {
   store,
-  kinds: [kind, cart, timer],
+  // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
+  kinds: [kind, cart, timer, EsLedger],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -134,18 +136,22 @@ interface Command {
   msgId?: string;
   /** The call's timeout, in ms (default 20 000). */
   timeout?: number;
-  kind?: 'cart';
+  kind?: 'cart' | 'esledger';
 }
 
 async function run(c: Command): Promise<unknown> {
   switch (c.cmd) {
     case 'call':
+      if (c.kind === 'esledger')
+        return entities.call(entity(EsLedger, c.key!), 'get', { timeout: c.timeout ?? 20_000 });
       if (c.kind === 'cart')
         return entities.call(entity(cart, c.key!), c.req as 'items', { timeout: c.timeout ?? 20_000 });
       return entities.call(entity(kind, c.key!), c.req as 'get', { timeout: c.timeout ?? 20_000 });
     case 'timer':
       return entities.call(entity(timer, c.key!), c.req as 'fired', { timeout: 20_000 });
     case 'durable':
+      if (c.kind === 'esledger')
+        return entities.sendDurable(entity(EsLedger, c.key!), c.req as { id: string }, c.msgId!, { timeout: 20_000 });
       if (c.kind === 'cart')
         return entities.sendDurable(entity(cart, c.key!), c.req as { add: string; qty: number }, c.msgId!, {
           timeout: 20_000,

@@ -1,18 +1,25 @@
-// The entities safety checker: randomised rounds of kill -9 + restart, silent isolation of a node
-// and silent partitions between two nodes, across network-namespace test hosts — three entity
-// nodes, each in a host of its own, and the PostgreSQL server in a fourth host (the store they
-// share, reached over the test network, so a node cut off from the others is cut off from the
-// store too). During each fault, durable messages with unique ids go to a few keys through random
-// nodes, each re-sent with the same id until acknowledged (or given up). Every node logs every
-// runtime event — each accepted write as (key, fencing token, state version) — to a file.
-// The checker then fails on:
+// The entities safety checker: randomised rounds of kill -9 + restart, SIGSTOP + SIGCONT, silent
+// isolation of a node, silent partitions between two nodes and whole-cluster kill -9 + restart,
+// across network-namespace test hosts — three entity nodes, each in a host of its own, and the
+// store: a PostgreSQL server in a fourth host (reached over the test network, so a node cut off
+// from the others is cut off from the store too), or one SQLite file every node shares (the file
+// system is not isolated). During each fault, durable messages with unique ids go through random
+// nodes to keys of three kinds (faults_kinds.ts: a state-mode ledger and an event-sourced ledger,
+// some messages scheduling a reminder, and a durable state machine's orders), each re-sent with the
+// same id until acknowledged (or given up). Every node logs every runtime event — each accepted
+// write as (key, fencing token, state version) — to a file. The checker then fails on:
 //   - two accepted writes of one key at one version (two writers accepted at once);
 //   - a write accepted at a higher version with a lower token than an earlier one (an older
 //     activation writing after a newer took over: overlapping tokens);
 //   - an activation that loaded an older version than a write accepted under a lower token
 //     (a state version going backwards);
 //   - an acknowledged message missing from the final stored state and inbox (lost), or applied
-//     twice.
+//     twice (an event-sourced key: its id's event stored twice in the journal);
+//   - a reminder of an acknowledged message that never fired, fired before its due time, was due
+//     before the message was first sent plus its delay, or had one fire applied twice;
+//   - an order (the durable state machine) whose history is not a path of its transitions, that is
+//     in a state other than its history's last, that was cancelled before its payment window
+//     ended or still waits in 'new' long after it, or that lost or doubled an acknowledged message.
 // Used by entities.faults.test.ts (a few rounds in CI) and scripts/entities-faults.mjs (≥ 200).
 
 import type { ChildProcess } from 'node:child_process';
@@ -24,6 +31,9 @@ import { fileURLToPath } from 'node:url';
 import { TestHosts, eventually, startPostgres, within, type Host } from '@ergo-ts/test-support';
 
 import type { EntityEvent } from '../src/index.js';
+import type { FireRecord } from './faults_kinds.js';
+import type { LedgerDump } from './faults_node.js';
+import { checkOrders, checkReminders, type OrderOutcome, type RemindedMessage } from './faults_workflows.js';
 
 /** The port every fault node listens on (each host has its own network). */
 export const PORT = 15_000;
@@ -55,8 +65,9 @@ export function check(events: readonly LoggedEvent[], acked: ReadonlySet<string>
   const byKey = new Map<string, LoggedEvent[]>();
   for (const e of events) {
     if (e.event !== 'written' && e.event !== 'activated') continue;
-    let l = byKey.get(e.key);
-    if (l === undefined) byKey.set(e.key, (l = []));
+    const k = e.kind === 'ledger' ? e.key : `${e.kind}/${e.key}`;
+    let l = byKey.get(k);
+    if (l === undefined) byKey.set(k, (l = []));
     l.push(e);
   }
   let writes = 0;
@@ -66,9 +77,13 @@ export function check(events: readonly LoggedEvent[], acked: ReadonlySet<string>
     const acts = list.filter((e) => e.event === 'activated');
     writes += ws.length;
     activations += acts.length;
+    // An event-sourced write that appends no event (a processed id alone, a snapshot) keeps the
+    // version, so two writes at one version are fine there: its journal is checked instead.
+    const journal = list[0]!.kind === 'esledger';
     for (let i = 1; i < ws.length; i++) {
       const a = ws[i - 1]!;
       const b = ws[i]!;
+      if (a.version === b.version && journal) continue;
       if (a.version === b.version)
         violations.push(
           `${key}: two accepted writes at version ${b.version} (token ${a.token} on ${a.source}, token ${b.token} on ${b.source})`,
@@ -84,7 +99,7 @@ export function check(events: readonly LoggedEvent[], acked: ReadonlySet<string>
           violations.push(
             `${key}: activation with token ${act.token} loaded version ${act.version}, but version ${w.version} was accepted under token ${w.token} (state went backwards)`,
           );
-    const final = dump[key];
+    const final = dump[key.startsWith('esledger/') ? key.slice('esledger/'.length) : key];
     const maxVersion = ws.length === 0 ? 0 : ws[ws.length - 1]!.version;
     if (final !== undefined && final.version < maxVersion)
       violations.push(`${key}: stored version ${final.version} is below accepted version ${maxVersion}`);
@@ -104,8 +119,16 @@ export interface FaultOptions {
   seed?: number;
   /** Keys the load goes to. Default 6. */
   keys?: number;
-  /** Durable messages per round. Default 12. */
+  /** Durable messages per round to the ledgers (half to each kind). Default 12. */
   messagesPerRound?: number;
+  /** Orders (the durable state machine) placed per round. Default 2. */
+  ordersPerRound?: number;
+  /** The store the nodes share: a PostgreSQL server in a host of its own, or one SQLite file. Default 'postgres'. */
+  store?: 'postgres' | 'sqlite';
+  /** How long a SIGSTOP lasts before its SIGCONT, in ms. Default 3000 (twice the nodes' heartbeat). */
+  pauseMs?: number;
+  /** Start no round after this time (epoch ms): the run checks what it did (`rounds` says how many). */
+  until?: number;
   leaseMs?: number;
   renewMs?: number;
   /** Progress lines (the long script prints them). */
@@ -139,9 +162,19 @@ export class Waits {
 export interface FaultReport extends CheckResult {
   seed: number;
   rounds: number;
+  store: 'postgres' | 'sqlite';
   faults: Record<string, number>;
+  /** Acknowledged ledger messages. */
   acked: number;
   givenUp: number;
+  /** Acknowledged messages per kind (the flow's: place, pay and ship messages). */
+  ackedPerKind: Record<string, number>;
+  /** Acknowledged ledger messages that scheduled a reminder, and the fires handled for them. */
+  reminders: { scheduled: number; fires: number; latenessMs: { max: number; p50: number; p99: number } };
+  /** Orders placed, and how many ended in each state. */
+  orders: { placed: number; finished: Record<string, number> };
+  /** Messages and fires still in a ledger's inbox at the end (accepted, not handled). */
+  pendingAtEnd: number;
   /** Keys active on a node when it was killed that were activated again elsewhere afterwards. */
   reactivationsAfterKill: number;
 }
@@ -206,7 +239,8 @@ export class FaultNode {
         this.#waiting.clear();
       });
     });
-    await within(ready, `${this.name} ready`, 30_000);
+    // Generous: a node starts in about a second, but far slower on a machine loaded by other work.
+    await within(ready, `${this.name} ready`, 120_000);
   }
 
   alive(): boolean {
@@ -232,6 +266,16 @@ export class FaultNode {
   async kill(): Promise<void> {
     this.proc?.kill('SIGKILL');
     await this.exited;
+  }
+
+  /** SIGSTOP: the process is frozen (its sockets stay open; the others see only silence). */
+  pause(): void {
+    if (this.alive()) this.proc!.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after {@link pause}. */
+  resume(): void {
+    if (this.alive()) this.proc!.kill('SIGCONT');
   }
 
   async stop(): Promise<void> {
@@ -263,31 +307,44 @@ function readLogs(dir: string): LoggedEvent[] {
   return out;
 }
 
+/** The faults a round applies, one each. */
+export const FAULT_KINDS = ['kill', 'pause', 'isolate', 'partition', 'restart'] as const;
+
+/** A percentile of sorted numbers (0 for none). */
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
+}
+
 /**
- * Runs the rounds on fresh test hosts (three nodes and the database) and checks the result. The
- * caller checks `hostsAvailable()` / `postgresMissing()` first.
+ * Runs the rounds on fresh test hosts (three nodes, and the database's host for PostgreSQL) and
+ * checks the result. The caller checks `hostsAvailable()` (and `postgresMissing()`) first.
  */
 export async function runFaults(o: FaultOptions): Promise<FaultReport> {
   const seed = o.seed ?? Math.floor(Math.random() * 2 ** 31);
   const rand = prng(seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
   const progress = o.progress ?? ((): void => undefined);
-  const keys = Array.from({ length: o.keys ?? 6 }, (_, i) => `k${i}`);
+  const storeKind = o.store ?? 'postgres';
+  const nKeys = o.keys ?? 6;
+  const ledgerKeys = Array.from({ length: nKeys }, (_, i) => `k${i}`);
+  const esKeys = Array.from({ length: nKeys }, (_, i) => `e${i}`);
   const perRound = o.messagesPerRound ?? 12;
+  const ordersPerRound = o.ordersPerRound ?? 2;
+  const pauseMs = o.pauseMs ?? 3000;
   const logDir = mkdtempSync(join(tmpdir(), 'ergo-entities-faults-'));
-  await using hosts = await TestHosts.create({ names: ['db', 'n1', 'n2', 'n3'] });
-  const db = hosts.host('db');
-  await using pg = await startPostgres({
-    host: db.address,
-    port: 5432,
-    spawn: (cmd, args, opts) => db.spawn(cmd, args, opts),
-  });
+  const sqlite = storeKind === 'sqlite';
+  await using hosts = await TestHosts.create({ names: sqlite ? ['n1', 'n2', 'n3'] : ['db', 'n1', 'n2', 'n3'] });
+  const db = sqlite ? undefined : hosts.host('db');
+  await using pg =
+    db === undefined
+      ? undefined
+      : await startPostgres({ host: db.address, port: 5432, spawn: (cmd, args, opts) => db.spawn(cmd, args, opts) });
   const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
   const names = hostsOf.map((h) => `${h.name}@${h.address}`);
   const env = {
     FN_PORT: String(PORT),
     FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
-    FN_DB: pg.url,
+    FN_DB: pg?.url ?? join(logDir, 'entities.db'),
     FN_LEASE_MS: String(o.leaseMs ?? 1000),
     FN_RENEW_MS: String(o.renewMs ?? 250),
   };
@@ -306,13 +363,42 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
           lastDump = Date.now();
           void dumpWaits(roundNo, age, waits, nodes, db, progress);
         }, 1000);
-  const faults: Record<string, number> = { kill: 0, isolate: 0, partition: 0 };
+  const faults: Record<string, number> = Object.fromEntries(FAULT_KINDS.map((k) => [k, 0]));
   const acked = new Set<string>();
+  const ackedPerKind: Record<string, number> = { ledger: 0, esledger: 0, flow: 0 };
+  const reminded = new Map<string, RemindedMessage>();
+  const orders = new Map<string, string[]>();
   let givenUp = 0;
   let reactivationsAfterKill = 0;
   const killedActive: { key: string; token: number }[] = [];
+  /** Sends one durable message through random live nodes, again with its id until acknowledged. */
+  const deliver = async (kind: string, key: string, msg: unknown, id: string): Promise<boolean> => {
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      const live = nodes.filter((n) => n.alive());
+      if (live.length === 0) {
+        // Every node down (a whole-cluster restart): no command to wait on, so pause instead of
+        // spinning (a synchronous spin would block the event loop and every bound with it).
+        await new Promise((r) => setTimeout(r, 500));
+        continue;
+      }
+      const via = pick(live);
+      try {
+        // Bounded beyond the send's own timeout: a paused node answers nothing until resumed.
+        const r = await via.cmd('durable', { kind, key, msg, msgId: id, timeout: 4000 }, 8000);
+        if (r === 'accepted' || r === 'duplicate') {
+          ackedPerKind[kind]!++;
+          return true;
+        }
+      } catch {
+        // Unavailable, timed out, node down or paused: re-send with the same id.
+      }
+    }
+    givenUp++;
+    return false;
+  };
   try {
-    progress(`seed ${seed}`);
+    progress(`seed ${seed}, store ${storeKind}`);
     for (const n of nodes) await n.start();
     const allSee = async (): Promise<void> => {
       for (const n of nodes)
@@ -324,24 +410,42 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
     };
     await waits.track('every node sees every member', allSee());
     let msg = 0;
+    let done = 0;
     for (let round = 1; round <= o.rounds; round++) {
+      if (o.until !== undefined && Date.now() > o.until) break;
+      done = round;
       roundNo = round;
       roundStart = Date.now();
-      // The first three rounds take each fault once (a short run sees them all), then at random.
-      const kinds = ['kill', 'isolate', 'partition'] as const;
-      const kind = round <= kinds.length ? kinds[round - 1]! : pick(kinds);
+      // The first rounds take each fault once (a short run sees them all), then at random.
+      const kind = round <= FAULT_KINDS.length ? FAULT_KINDS[round - 1]! : pick(FAULT_KINDS);
       faults[kind]!++;
       const victim = pick(nodes);
       let heal: () => Promise<void>;
-      if (kind === 'kill') {
-        // Which keys were active on the victim when it died (from its log so far).
-        const src = `${victim.name}#${victim.incarnation}`;
-        const live = new Map<string, EntityEvent>();
-        for (const e of readLogs(logDir)) if (e.source === src) live.set(e.key, e);
-        for (const [key, e] of live)
-          if (e.event === 'activated' || e.event === 'written') killedActive.push({ key, token: e.token });
-        await waits.track(`kill ${victim.name}`, victim.kill());
-        heal = () => waits.track(`restart ${victim.name}`, victim.start());
+      if (kind === 'kill' || kind === 'restart') {
+        const victims = kind === 'kill' ? [victim] : nodes;
+        // Which keys were active on each victim when it died (from its log so far).
+        const logs = readLogs(logDir);
+        for (const v of victims) {
+          const src = `${v.name}#${v.incarnation}`;
+          const live = new Map<string, EntityEvent>();
+          for (const e of logs) if (e.source === src) live.set(`${e.kind}/${e.key}`, e);
+          for (const e of live.values())
+            if (e.event === 'activated' || e.event === 'written')
+              killedActive.push({ key: `${e.kind}/${e.key}`, token: e.token });
+        }
+        await waits.track(`kill ${victims.map((v) => v.name).join(', ')}`, Promise.all(victims.map((v) => v.kill())));
+        heal = async () => {
+          for (const v of victims) await waits.track(`restart ${v.name}`, v.start());
+        };
+        if (kind === 'restart') {
+          // The whole cluster is down: restarted at once, the load then goes to the new one.
+          await heal();
+          heal = async () => undefined;
+        }
+      } else if (kind === 'pause') {
+        victim.pause();
+        const resumed = new Promise<void>((r) => setTimeout(r, pauseMs)).then(() => victim.resume());
+        heal = () => waits.track(`resume ${victim.name}`, resumed);
       } else if (kind === 'isolate') {
         const cut = await waits.track(`isolate ${victim.name}`, hosts.isolate(victim.host));
         heal = () => waits.track(`heal isolation of ${victim.name}`, cut.heal());
@@ -353,53 +457,135 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
         );
         heal = () => waits.track(`heal partition ${victim.name}/${other.name}`, cut.heal());
       }
-      // The load: each message re-sent (same id) through random live nodes until acknowledged.
-      const sends: Promise<void>[] = [];
+      // The load: ledger messages (a third schedule a reminder) and orders, all during the fault.
+      const sends: Promise<unknown>[] = [];
       for (let i = 0; i < perRound; i++) {
         const id = `m${++msg}`;
-        const key = pick(keys);
+        const es = i % 2 === 1;
+        const lk = es ? 'esledger' : 'ledger';
+        const key = pick(es ? esKeys : ledgerKeys);
+        const remindAfterMs = rand() < 1 / 3 ? 200 + Math.floor(rand() * 2000) : undefined;
+        const firstSentAt = Date.now();
+        sends.push(
+          deliver(lk, key, remindAfterMs === undefined ? { id } : { id, remindAfterMs }, id).then((ok) => {
+            if (!ok) return;
+            acked.add(id);
+            if (remindAfterMs !== undefined) reminded.set(id, { where: `${lk}/${key}`, firstSentAt, remindAfterMs });
+          }),
+        );
+      }
+      for (let i = 0; i < ordersPerRound; i++) {
+        const key = `o${round}-${i}`;
+        const got: string[] = [];
+        orders.set(key, got);
+        const windowMs = 1000 + Math.floor(rand() * 3000);
+        const pays = rand() < 0.6;
+        const shipFirst = rand() < 0.3;
+        const send = async (m: unknown, id: string): Promise<void> => {
+          if (await deliver('flow', key, m, id)) got.push(id);
+        };
         sends.push(
           (async () => {
-            const deadline = Date.now() + 30_000;
-            while (Date.now() < deadline) {
-              const live = nodes.filter((n) => n.alive());
-              if (live.length === 0) {
-                // Every node down (crashed): no command to wait on, so pause instead of spinning
-                // (a synchronous spin would block the event loop and every bound with it).
-                await new Promise((r) => setTimeout(r, 500));
-                continue;
-              }
-              const via = pick(live);
-              try {
-                const r = await via.cmd('durable', { key, msgId: id, timeout: 4000 });
-                if (r === 'accepted' || r === 'duplicate') {
-                  acked.add(id);
-                  return;
-                }
-              } catch {
-                // Unavailable, timed out, node down: re-send with the same id.
-              }
-            }
-            givenUp++;
+            await send({ place: `${key}/place`, windowMs }, `${key}/place`);
+            if (!pays) return;
+            if (shipFirst) await send({ ship: `${key}/ship` }, `${key}/ship`);
+            await send({ pay: `${key}/pay` }, `${key}/pay`);
+            if (!shipFirst) await send({ ship: `${key}/ship` }, `${key}/ship`);
           })(),
         );
       }
       await Promise.all(sends);
       await heal();
       await waits.track('every node sees every member', allSee());
-      progress(`round ${round}/${o.rounds}: ${kind} ${victim.name}; acknowledged ${acked.size}, given up ${givenUp}`);
+      progress(
+        `round ${round}/${o.rounds}: ${kind} ${kind === 'restart' ? 'all' : victim.name}; acknowledged ${acked.size} + ${ackedPerKind.flow} order messages, given up ${givenUp}`,
+      );
     }
     await hosts.healAll();
     await allSee();
-    const dump = (await nodes[0]!.cmd('dump', { keys })) as Dump;
+    // The reminders and order timeouts still pending fire now: wait until each has (or give up
+    // after a minute: the checker then reports the ones that never did).
+    const via = nodes[0]!;
+    const dumpAll = async (): Promise<Record<string, LedgerDump>> => ({
+      ...((await via.cmd('dump', { kind: 'ledger', keys: ledgerKeys })) as Record<string, LedgerDump>),
+      ...((await via.cmd('dump', { kind: 'esledger', keys: esKeys })) as Record<string, LedgerDump>),
+    });
+    const firedOf = (d: Record<string, { fired: FireRecord[] }>): Map<string, FireRecord[]> => {
+      const m = new Map<string, FireRecord[]>();
+      for (const v of Object.values(d))
+        for (const f of v.fired) {
+          let l = m.get(f.id);
+          if (l === undefined) m.set(f.id, (l = []));
+          l.push(f);
+        }
+      return m;
+    };
+    const statusOf = async (key: string): Promise<OrderOutcome['status']> => {
+      try {
+        return (await via.cmd('status', { key, timeout: 4000 }, 8000)) as OrderOutcome['status'];
+      } catch {
+        return undefined;
+      }
+    };
+    const settled = async (): Promise<boolean> => {
+      const fired = firedOf(await dumpAll());
+      for (const id of reminded.keys()) if (!fired.has(id)) return false;
+      for (const [key, got] of orders) {
+        if (got.length === 0) continue;
+        const st = await statusOf(key);
+        if (st === undefined || st.state === 'new' || (st.state === 'paid' && got.length === 3)) return false;
+      }
+      return true;
+    };
+    await waits
+      .track(
+        'pending reminders and order timeouts',
+        eventually(settled, 'every reminder fired, every order settled', { timeoutMs: 60_000 }),
+      )
+      .catch(() => undefined);
+    const dump = await dumpAll();
+    const outcomes: OrderOutcome[] = [];
+    for (const [key, got] of orders) {
+      const inbox = (await via.cmd('inbox', { kind: 'flow', key }).catch(() => [])) as string[];
+      outcomes.push({ key, acked: got, status: await statusOf(key), inbox });
+    }
     const events = readLogs(logDir);
     for (const k of killedActive)
-      if (events.some((e) => e.event === 'activated' && e.key === k.key && e.token > k.token)) reactivationsAfterKill++;
+      if (events.some((e) => e.event === 'activated' && `${e.kind}/${e.key}` === k.key && e.token > k.token))
+        reactivationsAfterKill++;
     const result = check(events, acked, dump);
-    return { ...result, seed, rounds: o.rounds, faults, acked: acked.size, givenUp, reactivationsAfterKill };
+    const inboxFires = new Set(Object.values(dump).flatMap((d) => (d as LedgerDump).inboxFires));
+    const rem = checkReminders(reminded, firedOf(dump), inboxFires);
+    // Acknowledged messages still waiting in an inbox at the end, long after every fault healed.
+    const pendingAtEnd = Object.values(dump).flatMap((d) => d.inbox).length;
+    const ord = checkOrders(outcomes, Date.now(), 30_000);
+    const late = [...rem.lateness].sort((a, b) => a - b);
+    return {
+      ...result,
+      violations: [...result.violations, ...rem.violations, ...ord.violations],
+      seed,
+      rounds: done,
+      store: storeKind,
+      faults,
+      acked: acked.size,
+      givenUp,
+      ackedPerKind,
+      reminders: {
+        scheduled: reminded.size,
+        fires: rem.fires,
+        latenessMs: { max: late[late.length - 1] ?? 0, p50: percentile(late, 50), p99: percentile(late, 99) },
+      },
+      orders: { placed: orders.size, finished: ord.finished },
+      pendingAtEnd,
+      reactivationsAfterKill,
+    };
   } finally {
     if (watchdog !== undefined) clearInterval(watchdog);
-    for (const n of nodes) await n.stop();
+    for (const n of nodes) {
+      // A node paused when the run failed: let it run, so it can be stopped.
+      n.resume();
+      await n.stop();
+    }
     rmSync(logDir, { recursive: true, force: true });
   }
 }
@@ -410,7 +596,7 @@ async function dumpWaits(
   age: number,
   waits: Waits,
   nodes: readonly FaultNode[],
-  db: Host,
+  db: Host | undefined,
   progress: (line: string) => void,
 ): Promise<void> {
   const out = [`WATCHDOG round ${round} has run ${Math.round(age / 1000)} s; the harness waits for:`];
@@ -425,6 +611,7 @@ async function dumpWaits(
       }
     }),
   );
+  if (db === undefined) return progress(out.join('\n'));
   try {
     const sql =
       "SELECT pid, client_addr, state, now() - xact_start AS xact_age, wait_event_type, wait_event, left(query, 80) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()";

@@ -5,48 +5,43 @@
 // host of its own), FN_LOG (a file this node appends every runtime event to, one JSON line each,
 // synchronously: what was appended before a kill -9 is on disk), FN_LEASE_MS, FN_RENEW_MS;
 // FN_TAKEOVER=0 turns takeOverFromDeadMembers off.
-// The entity kind is a ledger: a durable message `{ id }` appends its id to the state (so the
-// checker sees each accepted message, and whether one was applied twice). Commands over IPC:
-// `durable` (key, id), `dump` (keys: the stored state and inbox of each, read from the store),
-// `members`, `stop`; answered `{ id, ok }` or `{ id, err, code }`.
+// The entity kinds are faults_kinds.ts's (a state-mode ledger, an event-sourced ledger, both
+// with reminders, and a durable state machine). FN_DB is a postgres:// URL, or a SQLite file
+// path (the file system is shared by every test host). Commands over IPC: `durable` (kind, key,
+// msg, msgId), `status` (a flow key's state and data), `inbox` (kind, key: the ids in its inbox), `dump` (kind, keys: each ledger key's
+// applied ids, reminder fires, version and inbox, read from the store), `members`, `debug`,
+// `stop`; answered `{ id, ok }` or `{ id, err, code }`.
 
 import diagnostics from 'node:diagnostics_channel';
 import { appendFileSync } from 'node:fs';
 
-import { defineProtocol, schema, startNode } from 'ergo-ts';
+import { startNode, type AnyProtocol } from 'ergo-ts';
 
-import { ENTITIES_CHANNEL, Entity, PostgresStore, defineEntity, entity, startEntities } from '../src/index.js';
+import { ENTITIES_CHANNEL, PostgresStore, SqliteStore, entity, startEntities, type EntityStore } from '../src/index.js';
+import { EsLedger, Flow, Ledger, type FireRecord, type LedgerState } from './faults_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
 
 const env = fixtureEnv('faults_node');
 
-const LedgerProtocol = defineProtocol('ledger', {
-  messages: { add: schema.object({ id: schema.string() }) },
-  calls: { get: { request: schema.literal('get'), reply: schema.array(schema.string()) } },
-});
-
-class LedgerEntity extends Entity<typeof LedgerProtocol, { ids: string[] }> {
-  override handleMessage(m: { id: string }): void {
-    this.state = { ids: [...this.state.ids, m.id] };
-  }
-  override handleCall(_req: 'get'): string[] {
-    return this.state.ids;
-  }
+/** What `dump` reports of one ledger key. */
+export interface LedgerDump {
+  ids: string[];
+  fired: FireRecord[];
+  version: number;
+  inbox: string[];
+  /** The message ids whose reminder fires wait in the inbox (accepted, not yet handled). */
+  inboxFires: string[];
 }
-
-/** The checker's entity kind (also used by faults.ts to name it). */
-export const Ledger = defineEntity('ledger', {
-  protocol: LedgerProtocol,
-  entity: LedgerEntity,
-  initialState: () => ({ ids: [] as string[] }),
-  passivateAfterMs: 0,
-});
 
 if (process.env.FN_NAME !== undefined) {
   const logFile = env('FN_LOG');
   diagnostics.subscribe(ENTITIES_CHANNEL, (e) => appendFileSync(logFile, `${JSON.stringify(e)}\n`));
 
-  const pgStore = await PostgresStore.open(env('FN_DB'), { connectTimeoutMs: 5000 }).catch((e: unknown) => {
+  const db = env('FN_DB');
+  const opened: Promise<EntityStore> = db.startsWith('postgres')
+    ? PostgresStore.open(db, { connectTimeoutMs: 5000 })
+    : Promise.resolve().then(() => SqliteStore.open(db));
+  const pgStore = await opened.catch((e: unknown) => {
     // Reported to the harness as an exit before ready, not as an unhandled rejection.
     console.error(`faults_node: the store cannot be opened: ${String(e)}`);
     process.exit(1);
@@ -97,7 +92,7 @@ if (process.env.FN_NAME !== undefined) {
   }
   const entities = await startEntities(node, {
     store,
-    kinds: [Ledger],
+    kinds: [Ledger, EsLedger, Flow],
     members,
     leaseTtlMs: Number(env('FN_LEASE_MS')),
     renewIntervalMs: Number(env('FN_RENEW_MS')),
@@ -109,28 +104,59 @@ if (process.env.FN_NAME !== undefined) {
 
   interface Command {
     id: number;
-    cmd: 'durable' | 'dump' | 'members' | 'debug' | 'stop';
+    cmd: 'durable' | 'status' | 'inbox' | 'dump' | 'members' | 'debug' | 'stop';
+    kind?: 'ledger' | 'esledger' | 'flow';
     key?: string;
+    msg?: unknown;
     msgId?: string;
     keys?: string[];
     timeout?: number;
   }
 
+  // Untyped on purpose: the harness sends each kind's messages as data.
+  const kindOf = (k: Command['kind']): { readonly name: string; readonly protocol: AnyProtocol } =>
+    k === 'esledger' ? EsLedger : k === 'flow' ? Flow : Ledger;
+
+  const dumpKey = async (kind: 'ledger' | 'esledger', key: string): Promise<LedgerDump> => {
+    const id = { kind, key };
+    const entries = await store.inbox(id);
+    const inbox = entries.map((m) => m.id);
+    const inboxFires = entries.flatMap((m) => {
+      const p = (m.message as { '~entity'?: string; payload?: { id?: string } }).payload;
+      return (m.message as { '~entity'?: string })['~entity'] === 'reminder' && typeof p?.id === 'string' ? [p.id] : [];
+    });
+    if (kind === 'ledger') {
+      const s = await store.load(id);
+      const st = (s.state as LedgerState | undefined) ?? { ids: [], fired: [] };
+      return { ids: [...st.ids], fired: [...st.fired], version: s.version, inbox, inboxFires };
+    }
+    // The journal itself, every event from the first (not the snapshot's fold): an event stored
+    // twice shows as an id twice.
+    const events = await store.events(id, 0);
+    const out: LedgerDump = { ids: [], fired: [], version: 0, inbox, inboxFires };
+    for (const e of events) {
+      const ev = e.event as { type: string; id: string } & FireRecord;
+      if (ev.type === 'added') out.ids.push(ev.id);
+      else out.fired.push({ id: ev.id, fireId: ev.fireId, scheduledAt: ev.scheduledAt, firedAt: ev.firedAt });
+      if (e.version !== out.version + 1) out.ids.push(`~gap before version ${e.version}`);
+      out.version = e.version;
+    }
+    return out;
+  };
+
   const run = async (c: Command): Promise<unknown> => {
     switch (c.cmd) {
       case 'durable':
-        return entities.sendDurable(entity(Ledger, c.key!), { id: c.msgId! }, c.msgId!, { timeout: c.timeout ?? 5000 });
+        return entities.sendDurable(entity(kindOf(c.kind), c.key!), (c.msg ?? { id: c.msgId! }) as never, c.msgId!, {
+          timeout: c.timeout ?? 5000,
+        });
+      case 'status':
+        return entities.call(entity(Flow, c.key!), 'status', { timeout: c.timeout ?? 5000 });
+      case 'inbox':
+        return (await store.inbox({ kind: c.kind!, key: c.key! })).map((m) => m.id);
       case 'dump': {
-        const out: Record<string, { ids: string[]; version: number; inbox: string[] }> = {};
-        for (const key of c.keys!) {
-          const s = await store.load({ kind: 'ledger', key });
-          const inbox = await store.inbox({ kind: 'ledger', key });
-          out[key] = {
-            ids: (s.state as { ids: string[] } | undefined)?.ids ?? [],
-            version: s.version,
-            inbox: inbox.map((m) => m.id),
-          };
-        }
+        const out: Record<string, LedgerDump> = {};
+        for (const key of c.keys!) out[key] = await dumpKey(c.kind === 'esledger' ? 'esledger' : 'ledger', key);
         return out;
       }
       case 'members':
