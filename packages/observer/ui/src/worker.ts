@@ -73,12 +73,17 @@ function open(tab: Tab): void {
 function drop(tab: Tab): void {
   tabs.delete(tab.id);
   if (tab.session === '') return;
+  closeSession(tab.session);
+  tab.session = '';
+}
+
+/** Asks the server to end a session (a second close of an ended session changes nothing). */
+function closeSession(session: string): void {
   void fetch('/api/close', {
     method: 'POST',
-    headers: headers({ 'x-observer-session': tab.session }),
+    headers: headers({ 'x-observer-session': session }),
     body: '{}',
   }).catch(() => undefined);
-  tab.session = '';
 }
 
 function connect(): void {
@@ -95,9 +100,14 @@ function connect(): void {
     const j = d.indexOf(' ', i + 1);
     if (i < 0 || j < 0) return;
     const tab = tabs.get(d.slice(0, i));
-    if (tab === undefined) return;
     const type = d.slice(i + 1, j);
     const json = d.slice(j + 1);
+    if (tab === undefined) {
+      // A tab that left while its session was being opened (a loaded server answers late): the
+      // session's first frame comes for nobody, and nothing else would ever end it.
+      if (type === 'connected') closeSession((JSON.parse(json) as { sessionId: string }).sessionId);
+      return;
+    }
     if (type === 'connected') tab.session = (JSON.parse(json) as { sessionId: string }).sessionId;
     tab.port.postMessage({ kind: 'frame', type, json });
   });
