@@ -2,7 +2,8 @@
 // allows six HTTP/1.1 connections per host, so with a stream per tab the seventh tab never
 // loaded; the tabs now share one stream held by a SharedWorker, each with a session of its own.
 // Every tab loads its node page and follows live data; the node holds one stream and 20
-// sessions; a tab's switch leaves the others' subscriptions alone; closed tabs end their sessions.
+// sessions; a tab's switch leaves the others' subscriptions alone; closed tabs end their sessions,
+// a tab gone without saying bye too.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -90,8 +91,26 @@ test(`${TABS} tabs of one browser share one event stream and each follows its no
       async () => (await node.inspect(MANAGER_NAME)).sessions === String(TABS - 10),
       'the closed tabs to end their sessions',
       WAIT,
-    );
+    ).catch(async (err: unknown) => {
+      assert.fail(`${String(err)}: ${JSON.stringify(await node.inspect(MANAGER_NAME))}`);
+    });
     assert.equal((await node.inspect(MANAGER_NAME)).streams, '1');
+
+    // A tab gone without its goodbye (its bye and keepalive close lost, as when a loaded browser
+    // tears the page down first): the Web Lock the tab held is released with its document, and
+    // the worker, waiting on it, ends the session; missed pings alone would take 30-40 s. The
+    // tab's messages to the worker and its fetches are cut before it closes.
+    await pages[9]!.evaluate(
+      'MessagePort.prototype.postMessage = () => undefined; fetch = () => new Promise(() => {})',
+    );
+    await pages[9]!.close();
+    await eventually(
+      async () => (await node.inspect(MANAGER_NAME)).sessions === String(TABS - 11),
+      'a tab closed without its bye to end its session',
+      WAIT,
+    ).catch(async (err: unknown) => {
+      assert.fail(`${String(err)}: ${JSON.stringify(await node.inspect(MANAGER_NAME))}`);
+    });
     assert.deepEqual(errors, []);
     await context.close();
     await eventually(

@@ -119,7 +119,19 @@ export class ObserverAPI {
       }
     };
     port.start();
-    port.postMessage({ kind: 'hello', token: this.token });
+    // The tab holds a Web Lock of its own for as long as its document lives, and tells the worker
+    // its name: the worker's request for it is granted when the tab is gone, however it went
+    // (closed without pagehide, crashed, discarded) - the one signal a closed tab cannot lose.
+    // Without Web Locks the worker's pings find gone tabs (30-40 s).
+    const locks = (navigator as { locks?: LockManager }).locks;
+    if (locks === undefined) port.postMessage({ kind: 'hello', token: this.token });
+    else {
+      const lock = `ergo-observer-tab-${crypto.randomUUID()}`;
+      void locks.request(lock, () => {
+        port.postMessage({ kind: 'hello', token: this.token, lock });
+        return new Promise<never>(() => undefined);
+      });
+    }
     // Leaving ends this tab's session at once (the worker's ping would, 10-20 s later).
     addEventListener('pagehide', () => {
       if (this.session !== '') {

@@ -7,12 +7,14 @@
 // `<tab> <type> <JSON>`, posted to the tab's port as it is. Each tab keeps its own session: its
 // subscriptions, switches and `connected` frames (hence its epochs) are its own, as with a stream
 // of its own. When the stream breaks, every tab hears `connecting`; the new stream gets a new
-// session for each tab (a new `connected` frame: the tab subscribes again). Tabs answer a ping
-// every 10 s; one that missed three is taken for gone and its session ended (it gets a new
-// one if it answers later).
+// session for each tab (a new `connected` frame: the tab subscribes again). A leaving tab says
+// bye; a tab gone without it (closed under load before its pagehide ran, crashed) releases the
+// Web Lock it held, which the worker waits for. Tabs answer a ping every 10 s; one that missed
+// three is taken for gone and its session ended (it gets a new one if it answers later): the
+// fallback without Web Locks, and a frozen tab's fate.
 
 /** What a tab posts to the worker. */
-type FromTab = { kind: 'hello'; token: string } | { kind: 'bye' } | { kind: 'pong' };
+type FromTab = { kind: 'hello'; token: string; lock?: string } | { kind: 'bye' } | { kind: 'pong' };
 
 interface Tab {
   id: string;
@@ -20,6 +22,8 @@ interface Tab {
   session: string;
   /** Pings it has not answered. */
   missed: number;
+  /** The Web Lock the tab holds while it lives (its hello names it), once the worker waits on it. */
+  lock: string;
 }
 
 /** The worker's global scope, as far as it is used (the DOM library has no SharedWorker scope). */
@@ -86,6 +90,22 @@ function closeSession(session: string): void {
   }).catch(() => undefined);
 }
 
+/**
+ * Waits for the Web Lock `lock`, which the tab holds while its document lives: granted, the tab
+ * is gone (closed, crashed, discarded, even when its pagehide never ran and its bye was lost) and
+ * its session ends at once.
+ */
+function watch(tab: Tab, lock: string): void {
+  tab.lock = lock;
+  const locks = (navigator as { locks?: LockManager }).locks;
+  if (locks === undefined) return;
+  locks
+    .request(lock, () => {
+      if (tab.lock === lock) drop(tab);
+    })
+    .catch(() => undefined);
+}
+
 function connect(): void {
   if (source !== null) return;
   const s = new EventSource(token === '' ? '/sse?mux=1' : `/sse?mux=1&token=${encodeURIComponent(token)}`);
@@ -125,7 +145,7 @@ function connect(): void {
 
 scope.onconnect = (e: MessageEvent) => {
   const port = e.ports[0]!;
-  const tab: Tab = { id: crypto.randomUUID(), port, session: '', missed: 0 };
+  const tab: Tab = { id: crypto.randomUUID(), port, session: '', missed: 0, lock: '' };
   port.onmessage = (m: MessageEvent<FromTab>) => {
     const d = m.data;
     if (d.kind === 'bye') {
@@ -137,6 +157,7 @@ scope.onconnect = (e: MessageEvent) => {
     }
     tab.missed = 0;
     if (d.kind === 'hello' && token === '') token = d.token;
+    if (d.kind === 'hello' && d.lock !== undefined && d.lock !== tab.lock) watch(tab, d.lock);
     // A new tab, or one taken for gone (frozen in the background) that is back: a new session.
     if (!tabs.has(tab.id)) {
       tabs.set(tab.id, tab);
