@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { createEmbeddedRegistrar, EmbeddedRegistrar, EmbeddedResolver } from '../src/net/registrar/index.js';
 import { freePort, localNode, routesOn } from './registrar_helpers.js';
 
-// Registering is not the subject of a timeout except where a test says so: Ergo's 1 s register
+// Registering is not the subject of a timeout except where a test says so: the default 3 s register
 // deadline (on both ends) is short for a loaded machine, so these registrars get a long one.
 const REGISTER_TIMEOUT = 10_000;
 
@@ -130,6 +130,43 @@ test('client-only mode without a server, a foreign program on the port, bad opti
     assert.deepEqual(r.version(), { name: 'ESRD', release: 'R1', license: 'MIT' });
   } finally {
     await n.node.stop();
+  }
+});
+
+test("with the default options a client waits 3 s for its register reply: a serving node that answers in 1.2 s (past Ergo's 1 s) registers it", async () => {
+  // The serving node is reached through a proxy on the client's port that holds every reply for
+  // 1.2 s, as a loaded host's serving node answers late; the TCP bind of that port fails, so the
+  // client registers there as a client.
+  const serverPort = await freePort();
+  const clientPort = await freePort();
+  const a = await localNode('slowsrv@localhost');
+  const b = await localNode('slowcli@localhost');
+  const ra = createEmbeddedRegistrar({ port: serverPort, registerTimeout: REGISTER_TIMEOUT });
+  const sockets = new Set<net.Socket>();
+  const proxy = net.createServer((client) => {
+    const upstream = net.connect({ port: serverPort, host: '127.0.0.1' });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => s.destroy());
+    }
+    client.on('data', (d) => upstream.write(d));
+    upstream.on('data', (d) => setTimeout(() => client.write(d), 1200));
+    client.on('close', () => upstream.destroy());
+  });
+  proxy.listen(clientPort, '127.0.0.1');
+  await once(proxy, 'listening');
+  try {
+    await ra.register(a.reg, routesOn(18001));
+    const rb = new EmbeddedRegistrar({ port: clientPort });
+    await rb.register(b.reg, routesOn(18002));
+    assert.equal(rb.role(), 'client');
+    rb.terminate();
+  } finally {
+    ra.terminate();
+    for (const s of sockets) s.destroy();
+    proxy.close();
+    await a.node.stop();
+    await b.node.stop();
   }
 });
 

@@ -44,7 +44,11 @@ export interface EmbeddedRegistrarOptions {
    * ERR_NO_CONNECTION.
    */
   disableServer?: boolean;
-  /** How long to wait for the register reply, in ms (Ergo: 1 s). Expiry: ERR_TIMEOUT. Also the server's read deadline for a register packet. */
+  /**
+   * How long to wait for the register reply, in ms. Default 3 s (Ergo: 1 s, which the serving node
+   * of a loaded host can miss, failing a node's start). Expiry: ERR_TIMEOUT. Also the server's read
+   * deadline for a register packet.
+   */
   registerTimeout?: number;
   /** How long to wait for a UDP resolve reply, in ms (Ergo: 3 s). Expiry: ERR_TIMEOUT. */
   resolveTimeout?: number;
@@ -56,7 +60,7 @@ export interface EmbeddedRegistrarOptions {
 export const EMBEDDED_REGISTRAR_DEFAULTS = Object.freeze({
   port: DEFAULT_REGISTRAR_PORT,
   disableServer: false,
-  registerTimeout: 1000,
+  registerTimeout: 3000,
   resolveTimeout: 3000,
   retryInterval: 1000,
 });
