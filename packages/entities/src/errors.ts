@@ -57,3 +57,12 @@ export const ErrSqliteUnavailable = defineError(
  * a stored event that, after upcasting, no longer does): refused, and nothing was written.
  */
 export const ErrEventInvalid = defineError('ERR_ENTITY_EVENT_INVALID', 'entity: event does not match its schema');
+
+/**
+ * A stored event could not be replayed: the kind's `applyEvent` threw on it while an activation
+ * rebuilt its key (a poison event, written before the fold changed). The activation fails before
+ * its entity sees a message and writes nothing; every activation of the key fails the same way
+ * until the event or the fold is repaired. The detail names the kind, the key, the event's
+ * version and type, and the fold's own error (also the error's `cause`).
+ */
+export const ErrEventPoison = defineError('ERR_ENTITY_EVENT_POISON', 'entity: a stored event cannot be replayed');

@@ -14,7 +14,7 @@ import {
   type EventSourcedEntity,
   type EventSourcedKind,
 } from './event_sourced.js';
-import { ErrEntityIncorrect } from './errors.js';
+import { ErrEntityIncorrect, ErrEventPoison } from './errors.js';
 import type { EventMeta } from './journal.js';
 import { renderState } from './inspect.js';
 import type { EntityId, EntityStore, StoredState } from './store.js';
@@ -79,7 +79,14 @@ export class JournalActivation {
     a.#version = a.#snapshotVersion = snap.version;
     for (const e of await host.fromStore(host.store.events(a.#id, snap.version))) {
       const event = upcastEvent(kind.name, kind.journal, e);
-      a.#state = kind.journal.applyEvent(a.#state, event);
+      try {
+        a.#state = kind.journal.applyEvent(a.#state, event);
+      } catch (err) {
+        throw ErrEventPoison.with(
+          `entity ${kind.name}/${key}: applyEvent threw on the stored event at version ${e.version} (type ${e.type}): ${String(err)}`,
+          err,
+        );
+      }
       a.#version = e.version;
       a.#remember(e.version, e.type, event);
     }

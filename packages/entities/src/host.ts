@@ -18,7 +18,7 @@ import {
 
 import type { EntitiesClock } from './clock.js';
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
-import { ErrEventInvalid, ErrLeaseHeld, ErrStaleToken } from './errors.js';
+import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from './errors.js';
 import { PendingRemindersView, hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
@@ -281,6 +281,8 @@ export class EntityHost extends Actor {
       // A stale activation leaves the lease alone: it is another activation's now.
       if (!ErrStaleToken.is(err)) void rt.releaseLease(kind.name, key, this.#token);
       if (isStoreError(err) && !ErrStaleToken.is(err)) return this.#storeFailed('activation', err);
+      // The key stays unusable until the event or the fold is repaired: the operator must hear it.
+      if (ErrEventPoison.is(err)) this.log.error('%s', (err as Error).message);
       return err as Error;
     }
     const journal = this.#journal;
