@@ -14,7 +14,7 @@ import {
   type EventSourcedEntity,
   type EventSourcedKind,
 } from './event_sourced.js';
-import { ErrEntityIncorrect, ErrEventPoison } from './errors.js';
+import { ErrEntityIncorrect, ErrEventInvalid, ErrEventPoison } from './errors.js';
 import type { EventMeta } from './journal.js';
 import { renderState } from './inspect.js';
 import type { EntityId, EntityStore, StoredState } from './store.js';
@@ -78,12 +78,15 @@ export class JournalActivation {
     a.#state = snap.state === undefined ? kind.initialState(key) : snap.state;
     a.#version = a.#snapshotVersion = snap.version;
     for (const e of await host.fromStore(host.store.events(a.#id, snap.version))) {
-      const event = upcastEvent(kind.name, kind.journal, e);
+      let event: unknown;
       try {
+        event = upcastEvent(kind.name, kind.journal, e);
         a.#state = kind.journal.applyEvent(a.#state, event);
       } catch (err) {
+        // A stored event that no longer matches its schema keeps its own code.
+        if (ErrEventInvalid.is(err)) throw err;
         throw ErrEventPoison.with(
-          `entity ${kind.name}/${key}: applyEvent threw on the stored event at version ${e.version} (type ${e.type}): ${String(err)}`,
+          `entity ${kind.name}/${key}: an upcaster or applyEvent threw on the stored event at version ${e.version} (type ${e.type}): ${String(err)}`,
           err,
         );
       }

@@ -1,4 +1,4 @@
-// Poison events: a stored event the kind's `applyEvent` throws on when an activation replays it
+// Poison events: a stored event the kind's `applyEvent` (or an upcaster) throws on when an activation replays it
 // (written by an older version of the code, or by a fold that changed since). As Akka
 // Persistence's recovery failure: the activation fails before its entity sees a message, with a
 // stable code naming the kind, the key and the event's version, and writes nothing; every call
@@ -38,11 +38,18 @@ const kind = defineEventSourcedEntity('cart', {
     return { items: { ...state.items, [event.sku]: (state.items[event.sku] ?? 0) + event.qty } };
   },
   eventVersions: { added: 2 },
-  upcast: { added: { 1: (old: { type: 'added'; sku: string }) => ({ ...old, qty: 1 }) } },
+  upcast: {
+    added: {
+      1: (old: { type: 'added'; sku: string }) => {
+        if (old.sku === 'old-poison') throw new TypeError('no upcast for old-poison');
+        return { ...old, qty: 1 };
+      },
+    },
+  },
   passivateAfterMs: 0,
 });
 
-test('a stored event the fold throws on fails every activation of its key with ERR_ENTITY_EVENT_POISON naming kind, key and version; nothing is written; other keys work', async (t) => {
+test('a stored event the fold or an upcaster throws on fails every activation of its key with ERR_ENTITY_EVENT_POISON naming kind, key and version; nothing is written; other keys work', async (t) => {
   const store = SqliteStore.open(join(dir, 'poison.db'));
   const node = await startNode(`poison_${process.pid}@localhost`, { log: { level: 'warning' } });
   const records = new LogRecords(node);
@@ -92,6 +99,23 @@ test('a stored event the fold throws on fails every activation of its key with E
   // Nothing written: the three events and no snapshot.
   assert.equal((await store.events(id, 0)).length, 3);
   assert.equal((await store.load(id)).version, 0);
+  // An upcaster that throws on a stored event is the same failure.
+  const id3 = { kind: 'cart', key: 'p3' };
+  const lease3 = await store.acquire({ ...id3, owner: 'old-version#1', ttlMs: 60_000 });
+  assert.ok(lease3.acquired);
+  await store.write({
+    ...id3,
+    token: lease3.token,
+    expectedVersion: 0,
+    events: [{ type: 'added', sku: 'old-poison' }],
+    eventMeta: [{ type: 'added', schemaVersion: 1 }],
+  });
+  await store.release(id3, lease3.token);
+  await assert.rejects(entities.call(entity(kind, 'p3'), 'items'), (err: Error) => {
+    assert.ok(ErrEventPoison.is(err), String(err));
+    assert.match(err.message, /cart\/p3.*version 1\b.*no upcast for old-poison/);
+    return true;
+  });
   // Other keys of the kind work.
   assert.equal(await entities.call(entity(kind, 'p2'), { put: 'c', qty: 2 }), 1);
   assert.deepEqual(await entities.call(entity(kind, 'p2'), 'items'), { c: 2 });
