@@ -11,7 +11,13 @@
 import pg from 'pg';
 import { ignorable, rejected } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrStoreClosed, ErrStoreSessionLost } from './errors.js';
+import {
+  ErrEntityIncorrect,
+  ErrStaleToken,
+  ErrStoreClosed,
+  ErrStoreSessionLost,
+  ErrVersionConflict,
+} from './errors.js';
 import type { JournalEntry, JournalQuery } from './journal.js';
 import {
   checkJournalQuery,
@@ -20,16 +26,7 @@ import {
   journalLockKey,
   postgresJournalSchema,
 } from './journal_sql.js';
-import {
-  Values,
-  checkEnqueue,
-  checkId,
-  checkLeaseRequest,
-  checkTtl,
-  planWrite,
-  prepareWrite,
-  type StateRow,
-} from './sql_store.js';
+import { Values, checkEnqueue, checkId, checkLeaseRequest, checkTtl, prepareWrite } from './sql_store.js';
 import {
   jsonCodec,
   type EntityId,
@@ -132,6 +129,52 @@ BEGIN
   SELECT array_agg(i.id ORDER BY i.seq), array_agg(i.message ORDER BY i.seq) INTO o_ids, o_messages
     FROM ${p}inbox i WHERE i.kind = k AND i.key = ky;
 END $fn$;
+CREATE OR REPLACE FUNCTION ${p}write_key(k TEXT, ky TEXT, fk TEXT, fky TEXT, tok BIGINT, expected BIGINT,
+  evs TEXT[], ev_types TEXT[], ev_versions INT[], tag_events INT[], tag_names TEXT[], snap TEXT,
+  events_given BOOLEAN, done_id TEXT, jlock TEXT) RETURNS BIGINT
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  cur BIGINT; head BIGINT; old_snap TEXT; old_snap_v BIGINT; n INT; v BIGINT; sq BIGINT;
+BEGIN
+  -- A write in one round trip and one commit, deciding as sql_store.ts's planWrite does (keep the
+  -- two alike): the key's lock, then the fencing lease's token and the state, each statement on a
+  -- fresh snapshot (a VOLATILE function), so a commit made while we waited is seen.
+  PERFORM pg_advisory_xact_lock(hashtextextended(k || '/' || ky, 0));
+  SELECT l.token INTO cur FROM ${p}leases l WHERE l.kind = fk AND l.key = fky FOR SHARE;
+  IF COALESCE(cur, 0) <> tok THEN
+    RAISE EXCEPTION USING ERRCODE = 'EE001', MESSAGE = format('token %s, current %s', tok, COALESCE(cur, 0));
+  END IF;
+  SELECT s.version, s.snapshot, s.snapshot_version INTO head, old_snap, old_snap_v
+    FROM ${p}state s WHERE s.kind = k AND s.key = ky;
+  IF COALESCE(head, 0) <> expected THEN
+    RAISE EXCEPTION USING ERRCODE = 'EE002', MESSAGE = format('expected version %s, stored %s', expected, COALESCE(head, 0));
+  END IF;
+  v := COALESCE(head, 0);
+  n := COALESCE(array_length(evs, 1), 0);
+  -- Offsets are drawn and committed one transaction at a time (journal_sql.ts explains why).
+  IF n > 0 THEN PERFORM pg_advisory_xact_lock(hashtextextended(jlock, 0)); END IF;
+  FOR i IN 1..n LOOP
+    v := v + 1;
+    INSERT INTO ${p}events (kind, key, version, event, type, schema_version)
+      VALUES (k, ky, v, evs[i], ev_types[i], ev_versions[i]) RETURNING seq INTO sq;
+    INSERT INTO ${p}event_tags (tag, seq, kind)
+      SELECT tag_names[j], sq, k FROM generate_subscripts(tag_events, 1) j WHERE tag_events[j] = i
+      ON CONFLICT DO NOTHING;
+  END LOOP;
+  -- A state write (no events given) counts a version; events: [] (a snapshot or a processed id of
+  -- an event-sourced key) keeps it.
+  IF n = 0 AND NOT events_given THEN v := v + 1; END IF;
+  INSERT INTO ${p}state (kind, key, version, snapshot, snapshot_version)
+    VALUES (k, ky, v, COALESCE(snap, old_snap), CASE WHEN snap IS NULL THEN COALESCE(old_snap_v, 0) ELSE v END)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot,
+      snapshot_version = excluded.snapshot_version;
+  -- The processed id's primary key refuses an id processed twice: the whole write fails.
+  IF done_id IS NOT NULL THEN
+    INSERT INTO ${p}processed (kind, key, id, version) VALUES (k, ky, done_id, v);
+    DELETE FROM ${p}inbox WHERE kind = k AND key = ky AND id = done_id;
+  END IF;
+  RETURN v;
+END $fn$;
 ${postgresReminderSchema(p)}`;
 }
 
@@ -154,6 +197,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
     processed: string;
     enqueue: string;
     acquireLoad: string;
+    write: string;
   };
   /** The table prefix: it names this store's prepared statements (one set per pooled connection). */
   readonly #prefix: string;
@@ -175,6 +219,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
       processed: `${prefix}processed`,
       enqueue: `${prefix}enqueue`,
       acquireLoad: `${prefix}acquire_load`,
+      write: `${prefix}write_key`,
     };
     this.#prefix = prefix;
     this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
@@ -501,57 +546,46 @@ export class PostgresStore implements EntityStore, ReminderStore {
     return this.#op('write', async () => {
       const w = prepareWrite(request, this.#values);
       const { kind, key } = request;
-      return this.#tx(kind, key, async (c) => {
-        // One round trip reads the fencing lease (locked against a concurrent acquire) and the state.
-        const rd = await c.query<{
-          token: string | null;
-          version: string | null;
-          snapshot: string | null;
-          snapshot_version: string | null;
-        }>(
-          `SELECT (SELECT token FROM ${this.#t.leases} WHERE kind = $1 AND key = $2 FOR SHARE) AS token,
-             s.version, s.snapshot, s.snapshot_version
-           FROM (SELECT 1) one LEFT JOIN ${this.#t.state} s ON s.kind = $3 AND s.key = $4`,
-          [w.fence.kind, w.fence.key, kind, key],
-        );
-        const r = rd.rows[0]!;
-        const row: StateRow | undefined =
-          r.version === null
-            ? undefined
-            : { version: Number(r.version), snapshot: r.snapshot, snapshotVersion: Number(r.snapshot_version) };
-        const plan = planWrite(w, r.token === null ? 0 : Number(r.token), row);
-        // Offsets are drawn and committed one transaction at a time (journal_sql.ts explains why).
-        if (plan.events.length > 0)
-          await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [this.#j.lock]);
-        for (const e of plan.events) {
-          const ins = await c.query<{ seq: string }>(
-            `INSERT INTO ${this.#t.events} (kind, key, version, event, type, schema_version) VALUES ($1, $2, $3, $4, $5, $6)
-             RETURNING seq`,
-            [kind, key, e.version, e.event, e.type, e.schemaVersion],
-          );
-          for (const tag of e.tags)
-            await c.query(`INSERT INTO ${this.#j.tags} (tag, seq, kind) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, [
-              tag,
-              ins.rows[0]!.seq,
-              kind,
-            ]);
+      // Each tag as (its event's 1-based index, the tag): two flat arrays the function joins.
+      const tagEvents: number[] = [];
+      const tagNames: string[] = [];
+      w.meta.forEach((m, i) => {
+        for (const tag of m.tags) {
+          tagEvents.push(i + 1);
+          tagNames.push(tag);
         }
-        const upsert = `INSERT INTO ${this.#t.state} (kind, key, version, snapshot, snapshot_version) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot,
-             snapshot_version = excluded.snapshot_version`;
-        if (request.processed === undefined)
-          await c.query(upsert, [kind, key, plan.version, plan.snapshot, plan.snapshotVersion]);
-        // The state, the processed id and the inbox row's removal in one statement (one round trip);
-        // the processed id's primary key refuses an id processed twice, and the statement fails whole.
-        else
-          await c.query(
-            `WITH s AS (${upsert}),
-               p AS (INSERT INTO ${this.#t.processed} (kind, key, id, version) VALUES ($1, $2, $6, $3))
-             DELETE FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 AND id = $6`,
-            [kind, key, plan.version, plan.snapshot, plan.snapshotVersion, request.processed],
-          );
-        return plan.version;
       });
+      try {
+        // The whole write in one round trip and one commit: the schema's write_key function
+        // (planWrite's rule, in SQL), under the key's advisory lock.
+        const r = await this.#prepared<{ v: string }>(
+          'write',
+          `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS v`,
+          [
+            kind,
+            key,
+            w.fence.kind,
+            w.fence.key,
+            request.token,
+            request.expectedVersion,
+            w.events,
+            w.meta.map((m) => m.type),
+            w.meta.map((m) => m.schemaVersion),
+            tagEvents,
+            tagNames,
+            w.snapshot ?? null,
+            request.events !== undefined,
+            request.processed ?? null,
+            this.#j.lock,
+          ],
+        );
+        return Number(r.rows[0]!.v);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (code === 'EE001') throw ErrStaleToken.with(`${kind}/${key}: ${(e as Error).message}`);
+        if (code === 'EE002') throw ErrVersionConflict.with(`${kind}/${key}: ${(e as Error).message}`);
+        throw e;
+      }
     });
   }
 

@@ -2,9 +2,10 @@
 // the codec with its errors, and the write path's decisions. A store supplies only its dialect:
 // how it reads the fencing lease's token and the key's state row inside its transaction, and how
 // it writes the rows {@link planWrite} decided on (SQLite synchronously in `BEGIN IMMEDIATE`,
-// PostgreSQL with awaits under the key's advisory lock). The safety rule lives here once: a write
-// is accepted only if its token is the fencing lease's current one and its expected version is
-// the stored one, both read in the write's own transaction.
+// the memory store at once). The safety rule: a write is accepted only if its token is the fencing
+// lease's current one and its expected version is the stored one, both read in the write's own
+// transaction. PostgreSQL applies the same rule inside the server, in its schema's `write_key`
+// function (postgres.ts: one round trip per write); the store conformance tests hold both alike.
 
 import { ErrEntityIncorrect, ErrStaleToken, ErrStoreCodec, ErrVersionConflict } from './errors.js';
 import { checkKey, type EntityId, type LeaseRequest, type StoreCodec, type WriteRequest } from './store.js';

@@ -20,8 +20,15 @@ let version = 0;
 let failed = false;
 for (let n = 0; ; n++) {
   try {
-    if (n % 2 === 0) await store.enqueue(id, `m${n}`, n);
-    else version = await store.write({ ...id, token: lease.token, expectedVersion: version, state: n });
+    // Enqueues and entity writes are one statement each; a reminder write is a transaction of
+    // several, the one a pause can stop inside.
+    if (n % 3 === 0) await store.enqueue(id, `m${n}`, n);
+    else if (n % 3 === 1)
+      version = await store.write({ ...id, token: lease.token, expectedVersion: version, state: n });
+    else
+      await store.putReminders(id, { token: lease.token }, [
+        { name: 'r', shard: 0, dueAt: Date.now() + 3_600_000, payload: n },
+      ]);
     if (failed) {
       failed = false;
       process.send!({ succeeded: true });

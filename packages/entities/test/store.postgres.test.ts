@@ -76,7 +76,7 @@ if (missing !== undefined) {
   // "idle in transaction" holding the key's advisory lock and the lease row's share lock, so every
   // other member's acquire, renew, write and enqueue of that key waited with no end (and each
   // wait held a pool connection, until the pools ran dry and no member could renew any lease).
-  test('a member paused inside a write transaction holds the key only until idleInTransactionTimeoutMs', async (t) => {
+  test('a member paused inside a transaction holds the key only until idleInTransactionTimeoutMs', async (t) => {
     const prefix = 'stall_';
     const url = `${server.url}?application_name=entities-stall`;
     const child = fork(fileURLToPath(new URL('./pg_stall_node.js', import.meta.url)), {
