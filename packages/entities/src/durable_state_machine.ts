@@ -4,7 +4,12 @@
 // saved after each handler with the activation's fencing token; each timeout is a durable reminder
 // (so it resumes with its remaining time after passivation, kill -9 or a restart), and a timeout
 // fire is handled once (its fire id is recorded with the state it produced). A fire of a timeout
-// cancelled or replaced meanwhile is recognised by its generation and ignored.
+// cancelled or replaced meanwhile is recognised by its generation and ignored. A generation names
+// the activation that armed it (its fencing token and host process) as well as its number: an
+// activation whose save was refused armed its timer under the last saved number + 1, and its
+// successor, handling the same message again, arms that number too; without the activation the
+// first one's earlier fire would be taken for the second's timer (an order cancelled before its
+// payment window: the safety checker's SQLite runs).
 
 import {
   ErrStateMachineResult,
@@ -28,13 +33,27 @@ import { ReminderEntity, type ReminderFire } from './reminders.js';
 
 /** The reminder types a durable machine uses for its timeouts (one per running timeout). */
 const TIMEOUT_REMINDERS = {
-  timeout: schema.object({ slot: schema.string(), gen: schema.integer(), message: schema.unknown() }),
+  timeout: schema.object({
+    slot: schema.string(),
+    gen: schema.integer(),
+    // Absent in reminders stored before generations named their activation: matched as such.
+    armedBy: schema.optional(schema.string()),
+    message: schema.unknown(),
+  }),
 };
 type TimeoutReminders = typeof TIMEOUT_REMINDERS;
 
 /** A running timeout as the machine records it: the generation of its reminder and what it delivers. */
 export interface DurableTimer {
+  /** The timer's number: the record's `seq` when it was armed. */
   readonly gen: number;
+  /**
+   * The activation that armed it: `<fencing token>/<host process>`, unique per activation (a
+   * token is given to one owner, and a host process runs one activation). A fire is this timer's
+   * only when both `gen` and `armedBy` match. Absent in records saved before it existed (such a
+   * timer matches a fire without it: what that code stored).
+   */
+  readonly armedBy?: string;
   readonly message: unknown;
 }
 
@@ -154,10 +173,12 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
 
   override handleReminder(fire: ReminderFire<TimeoutReminders>): Promise<void> {
     return this.#turn(async () => {
-      const { slot, gen, message } = fire.payload;
+      const { slot, gen, armedBy, message } = fire.payload;
       const running = this.#rec.timers[slot];
-      // Cancelled or replaced since (its reminder's cancel may have come after the fire was sent).
-      if (running === undefined || running.gen !== gen || this.#stopped('timeout')) return;
+      // Cancelled or replaced since (its reminder's cancel may have come after the fire was sent),
+      // or armed by an activation whose save was refused (its number may be given again).
+      if (running === undefined || running.gen !== gen || running.armedBy !== armedBy || this.#stopped('timeout'))
+        return;
       const timers = { ...this.#rec.timers };
       delete timers[slot];
       this.#rec.timers = timers;
@@ -281,9 +302,14 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
       return;
     }
     const gen = this.#rec.seq + 1;
+    const armedBy = `${this.token}/${this.actor.pid.toString()}`;
     this.#rec.seq = gen;
-    this.#rec.timers = { ...this.#rec.timers, [slot]: { gen, message: t.message } };
-    await this.remind(`timeout/${slot}`, { afterMs: Math.ceil(t.durationMs) }, { slot, gen, message: t.message });
+    this.#rec.timers = { ...this.#rec.timers, [slot]: { gen, armedBy, message: t.message } };
+    await this.remind(
+      `timeout/${slot}`,
+      { afterMs: Math.ceil(t.durationMs) },
+      { slot, gen, armedBy, message: t.message },
+    );
   }
 
   async #cancelSlot(slot: string): Promise<void> {
