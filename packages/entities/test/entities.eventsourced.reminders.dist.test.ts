@@ -1,8 +1,10 @@
 // Reminders on an event-sourced kind across nodes in separate OS processes (entity_node.ts; the
 // kind is faults_kinds.ts's `esledger`, whose reminder fire persists a `fired` event): the owner
-// of a key is killed (-9) just before its reminder is due; a survivor takes the key over, fires
+// of a key is killed (-9) just before its reminder is due; the survivor takes the key over, fires
 // the reminder — not before its time — and the key's journal holds the message's event and the
-// fire's event exactly once each. On SQLite (one file the nodes share) and, where a PostgreSQL
+// fire's event exactly once each. Two nodes a case: the message goes through the survivor, which
+// the key's owner is not (each node is an OS process whose start costs CPU; a third adds nothing
+// to what is shown). On SQLite (one file the nodes share) and, where a PostgreSQL
 // server can be started, on PostgreSQL. Each run prints the lateness (fire time on the survivor
 // minus the due time), the figure in docs/entities.md "Reminders".
 
@@ -33,7 +35,7 @@ async function killBeforeDue(
   tag: string,
   db: (names: string[]) => Promise<Pick<ClusterSettings, 'db' | 'prefix'>>,
 ): Promise<void> {
-  const names = ['a', 'b', 'c'].map((n) => `${tag}${n}${process.pid}@localhost`);
+  const names = ['a', 'b'].map((n) => `${tag}${n}${process.pid}@localhost`);
   const settings: ClusterSettings = {
     registrar: await freeTcpUdpPort(),
     members: names,
@@ -48,8 +50,8 @@ async function killBeforeDue(
   });
   for (const name of names) nodes.push(await EntityNode.start(name, settings));
   for (const n of nodes)
-    await eventually(async () => ((await n.cmd('members')) as string[]).length === names.length, `${n.name} sees 3`);
-  const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
+    await eventually(async () => ((await n.cmd('members')) as string[]).length === names.length, `${n.name} sees 2`);
+  const [a, b] = nodes as [EntityNode, EntityNode];
   const key = keyOwnedBy(b.name, names, 'es');
   const store = (await openStore(settings.db, settings.prefix)) as EntityStore & ReminderStore;
   t.after(() => store.close());
@@ -66,10 +68,10 @@ async function killBeforeDue(
   await b.kill();
   const st = await eventually(
     async () => {
-      const s = (await c.cmd('call', { kind: 'esledger', key, timeout: 5000 })) as LedgerState;
+      const s = (await a.cmd('call', { kind: 'esledger', key, timeout: 5000 })) as LedgerState;
       return s.fired.length > 0 ? s : undefined;
     },
-    'the reminder fired on a survivor',
+    'the reminder fired on the survivor',
     { timeoutMs: 30_000 },
   );
   const fire = st.fired[0]!;

@@ -5,10 +5,11 @@
 // message is lost or applied twice and no call waits out a lease (the leases outlive every call's
 // timeout: a call that waited for one would fail). Then the manager's activations: one key's store
 // call stalled does not hold another key's activation; a store failure is a warning naming the key
-// and the error code, not a panic; and node.stop() alone drains. Those three cases share one
-// cluster (each node is an OS process whose start costs CPU), each on keys of its own: its store
-// fails only keys named for the faults ('stall…', 'flaky…'), its leases outlive every call's
-// timeout, and the node.stop() case, which ends node b, runs last.
+// and the error code, not a panic; and node.stop() alone drains. Every case runs on one cluster
+// (each node is an OS process whose start costs CPU), each on keys of its own: its store fails
+// only keys named for the faults ('stall…', 'flaky…'), its leases outlive every call's timeout;
+// the rolling restart runs first (the cases after it run on the nodes it restarted), and the
+// node.stop() case, which ends node b, runs last.
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -44,19 +45,6 @@ async function startCluster(
   return settings;
 }
 
-/** Three nodes of one cluster, stopped after the test. */
-async function cluster(
-  t: { after(fn: () => Promise<void>): void },
-  tag: string,
-  extra: Partial<ClusterSettings> = {},
-): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
-  const nodes: EntityNode[] = [];
-  t.after(async () => {
-    for (const n of nodes) await n.stop();
-  });
-  return { nodes, settings: await startCluster(tag, extra, nodes) };
-}
-
 async function seeAll(nodes: EntityNode[], n: number): Promise<void> {
   for (const x of nodes)
     await eventually(async () => ((await x.cmd('members')) as string[]).length === n, `${x.name} sees ${n} members`);
@@ -69,6 +57,18 @@ function keyOwnedBy(owner: string, names: string[], prefix: string): string {
   }
 }
 
+/** The cluster every case shares: started by the first, stopped after the file. */
+const sharedNodes: EntityNode[] = [];
+let sharedSettings: Promise<ClusterSettings> | undefined;
+after(async () => {
+  for (const n of sharedNodes) await n.stop();
+});
+async function shared(): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
+  // Leases of 60 s, calls bounded by 20 s: a key whose lease was left to expire would fail.
+  sharedSettings ??= startCluster('hs', { faulty: true, leaseMs: 60_000, renewMs: 20_000 }, sharedNodes);
+  return { nodes: sharedNodes, settings: await sharedSettings };
+}
+
 test('a rolling restart under a steady stream of calls: every node hands off, nothing acknowledged is lost, no call waits out a lease', async (t) => {
   // The workers stop before the nodes do when the test fails midway (registered first, so this
   // after hook runs first): against stopped nodes each command rejects at once, and the loop would
@@ -79,7 +79,9 @@ test('a rolling restart under a steady stream of calls: every node hands off, no
   });
   // Leases of 60 s and calls of at most 20 s (the fixture's timeout): a call that had to wait for
   // a lease to expire fails, so every call succeeding shows the leases were released.
-  const { nodes, settings } = await cluster(t, 'hr', { leaseMs: 60_000, renewMs: 20_000 });
+  // The shared cluster (its faults are only for keys named for them): each node it restarts is the
+  // shared cluster's from then on.
+  const { nodes, settings } = await shared();
   const keys = Array.from({ length: 12 }, (_, i) => `h${i}`);
   for (const [i, key] of keys.entries()) assert.equal(await nodes[i % 3]!.cmd('call', { key, req: 'get' }), 0);
 
@@ -158,18 +160,6 @@ test('a rolling restart under a steady stream of calls: every node hands off, no
     assert.ok(next !== undefined || !keys.includes(h.key), `${h.key} re-activated after token ${h.token}`);
   }
 });
-
-/** The cluster the last three cases share: started by the first, stopped after the file. */
-const sharedNodes: EntityNode[] = [];
-let sharedSettings: Promise<ClusterSettings> | undefined;
-after(async () => {
-  for (const n of sharedNodes) await n.stop();
-});
-async function shared(): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
-  // Leases of 60 s, calls bounded by 20 s: a key whose lease was left to expire would fail.
-  sharedSettings ??= startCluster('hs', { faulty: true, leaseMs: 60_000, renewMs: 20_000 }, sharedNodes);
-  return { nodes: sharedNodes, settings: await sharedSettings };
-}
 
 test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async () => {
   const { nodes, settings } = await shared();
