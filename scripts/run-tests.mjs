@@ -1,12 +1,12 @@
 #!/usr/bin/env node
 // The test runner behind `npm test` (and each workspace's own `npm test`). Runs every compiled test
-// file of the workspaces in scripts/test-plan.mjs, each in its own `node --test` process, several at
-// once: most files spend their time waiting on sockets, timers and child processes, so on a
+// file of the workspaces in scripts/test-plan.mjs, each in a Node process of its own (node:test
+// run in it by scripts/test-file.mjs, with the spec and summary reporters), several at once: most files spend their time waiting on sockets, timers and child processes, so on a
 // 2-core machine a pool of a few files finishes far sooner than node:test's one-file-at-a-time
 // default. A file marked `// test-runner: exclusive (why)` near its top runs alone.
 //
 // The run is strict: scripts/strict-preload.mjs goes into every Node process of it (each file's
-// runner and test process and every node a test forks or spawns, through NODE_OPTIONS) and any
+// process and every node a test forks or spawns, through NODE_OPTIONS) and any
 // unhandled rejection or uncaught exception fails the file it happened under, even one no test
 // noticed. Code that must provoke one on purpose runs in a child with NODE_OPTIONS cleared.
 //
@@ -28,7 +28,7 @@ import { smoke, workspaces } from './test-plan.mjs';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const here = dirname(fileURLToPath(import.meta.url));
 const preload = pathToFileURL(join(here, 'strict-preload.mjs')).href;
-const reporter = pathToFileURL(join(here, 'test-reporter.mjs')).href;
+const fileRunner = join(here, 'test-file.mjs');
 const timesFile = join(here, 'test-times.json');
 
 const opts = parseArgs(process.argv.slice(2));
@@ -162,20 +162,14 @@ function runPool(list, size) {
   });
 }
 
-/** One file in its own `node --test`, strict, with the spec and summary reporters; never rejects. */
+/** One file in its own process, strict, with the spec and summary reporters; never rejects. */
 function runFile(f) {
   const strictDir = mkdtempSync(join(tmpdir(), 'ergo-strict-'));
   const summaryFile = join(strictDir, '..', `${basename(strictDir)}.summary.json`);
   const imports = (f.workspace.imports ?? []).flatMap((m) => ['--import', m]);
-  const args = [
-    ...imports,
-    '--test',
-    '--test-reporter=spec',
-    '--test-reporter-destination=stdout',
-    `--test-reporter=${reporter}`,
-    `--test-reporter-destination=${summaryFile}`,
-    f.path,
-  ];
+  // One process per file (scripts/test-file.mjs runs it there with node:test's run()): not
+  // `node --test`, which would add a second process per file that only relays its events.
+  const args = [...imports, fileRunner, f.path, summaryFile];
   const env = {
     ...process.env,
     ERGO_STRICT_DIR: strictDir,

@@ -1,5 +1,5 @@
 // The strict test run's preload (issue 26): loaded into every Node process of a test run through
-// NODE_OPTIONS by scripts/strict-test.mjs — the node:test runner, each test file's process, and
+// NODE_OPTIONS by scripts/run-tests.mjs — each test file's process (scripts/test-file.mjs) and
 // every node child a test forks or spawns with the inherited environment (fixtures, dist nodes).
 // It records each unhandled rejection and each uncaught exception (an 'error' event without a
 // listener is one) into the run's report directory; strict-test.mjs fails the run if any was

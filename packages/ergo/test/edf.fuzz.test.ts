@@ -3,6 +3,9 @@
 // fail with the codec's own EdfError — never another exception, never a slow case, never a
 // large allocation. The cases run in two worker threads with a small heap limit (an
 // over-allocation kills the worker and fails the test) while ArrayBuffer memory is sampled.
+// The workers capture no stack traces (Error.stackTraceLimit 0): V8's capture in each thrown
+// EdfError was ~40 % of the run's CPU, and no check here reads a stack; an input that fails a
+// check is decoded once more with frames, for the report.
 
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
@@ -160,6 +163,18 @@ function runFuzz(seed: number, cases: number): Stats {
     failure: undefined,
   };
   let slowest: { input: Uint8Array; d: EdfDecoder } | undefined;
+  const limit = Error.stackTraceLimit;
+  /** What `input` throws when decoded (or re-encoded) again with stack traces on: the report's text. */
+  const withFrames = (run: () => unknown): string => {
+    Error.stackTraceLimit = limit;
+    try {
+      run();
+      return 'nothing the second time';
+    } catch (err) {
+      return String((err as Error)?.stack ?? err);
+    }
+  };
+  Error.stackTraceLimit = 0;
   for (let i = 0; i < cases; i++) {
     const input = mutate(r, s);
     const d = decoders[i % decoders.length]!;
@@ -173,7 +188,7 @@ function runFuzz(seed: number, cases: number): Stats {
           st.reencoded++;
         } catch (err) {
           if (!(err instanceof EdfError)) {
-            st.failure = `re-encode of ${hex(input)} threw ${String((err as Error)?.stack ?? err)}`;
+            st.failure = `re-encode of ${hex(input)} threw ${withFrames(() => encoder.encode(v))}`;
             return st;
           }
         }
@@ -185,7 +200,7 @@ function runFuzz(seed: number, cases: number): Stats {
         err.offset < 0 ||
         err.offset > input.length
       ) {
-        st.failure = `decode of ${hex(input)} threw ${String((err as Error)?.stack ?? err)}`;
+        st.failure = `decode of ${hex(input)} threw ${String(err)}; again with frames: ${withFrames(() => d.decode(input))}`;
         return st;
       }
       st.codes[err.code] = (st.codes[err.code] ?? 0) + 1;
@@ -202,6 +217,7 @@ function runFuzz(seed: number, cases: number): Stats {
       st.maxHeapMB = Math.max(st.maxHeapMB, m.heapUsed / 2 ** 20);
     }
   }
+  Error.stackTraceLimit = limit;
   if (slowest !== undefined) {
     let best = Infinity;
     for (let k = 0; k < 5; k++) {
