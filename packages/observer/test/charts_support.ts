@@ -8,7 +8,10 @@ import type { Page } from 'playwright-core';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
-  querySelectorAll(selector: string): Iterable<{ getAttribute(name: string): string | null }>;
+  querySelectorAll(selector: string): Iterable<{
+    getAttribute(name: string): string | null;
+    querySelector(selector: string): { textContent: string | null } | null;
+  }>;
 };
 
 /** Waits until some chart under `scope` draws at least `n` points. */
@@ -18,6 +21,40 @@ export async function chartPoints(page: Page, scope: string, n: number): Promise
       Array.from(document.querySelectorAll(`${s} .chart`)).some((e) => Number(e.getAttribute('data-points')) >= min),
     [scope, n] as const,
   );
+}
+
+/** Each chart under `scope` by title: how many points it shows and how many times it was drawn. */
+export async function chartDraws(page: Page, scope: string): Promise<Map<string, { points: number; draws: number }>> {
+  const charts = await page.evaluate(
+    (s) =>
+      Array.from(document.querySelectorAll(`${s} .chart`)).map((e) => ({
+        title: e.querySelector('.u-title')?.textContent ?? '',
+        points: Number(e.getAttribute('data-points')),
+        draws: Number(e.getAttribute('data-draws')),
+      })),
+    scope,
+  );
+  return new Map(charts.map((c) => [c.title, { points: c.points, draws: c.draws }]));
+}
+
+/**
+ * Between two readings of `chartDraws`, each chart was drawn at most once per new point: a page
+ * that re-renders for another chart's frame (the node page gets node_info and runtime frames,
+ * each for some of its charts) leaves the others as they are. Every chart got new points.
+ */
+export function assertDrawnOnlyWhenMoved(
+  before: Map<string, { points: number; draws: number }>,
+  after: Map<string, { points: number; draws: number }>,
+): void {
+  assert.ok(after.size > 0, 'charts to compare');
+  for (const [title, a] of after) {
+    const b = before.get(title);
+    assert.ok(b !== undefined, `chart ${title} drawn at both readings`);
+    const points = a.points - b.points;
+    const draws = a.draws - b.draws;
+    assert.ok(points > 0, `chart ${title} got new points (${b.points} -> ${a.points})`);
+    assert.ok(draws <= points, `chart ${title} drawn ${draws} times for ${points} new points`);
+  }
 }
 
 /**

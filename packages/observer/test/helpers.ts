@@ -41,8 +41,15 @@ export async function startObserved(
   return { node, app, url: app.url };
 }
 
-/** Bound and pace of the observer tests' `eventually` polls (the browser's pages and the hub under load). */
-export const WAIT = { timeoutMs: 15_000, intervalMs: 20 };
+/**
+ * Bound and pace of the observer tests' `eventually` polls (the browser's pages and the hub under
+ * load). Each poll of a page is a round trip through Chromium: every 100 ms, not every 20, costs
+ * a fifth of the CPU while a test waits (the page itself changes once a second).
+ */
+export const WAIT = { timeoutMs: 15_000, intervalMs: 100 };
+
+/** How often a page checks a `waitForFunction` condition (ms). */
+export const POLL_MS = 100;
 
 export interface Frame {
   event: string;
@@ -277,8 +284,36 @@ export async function startGo(bin: string, name: string): Promise<GoPeer> {
 }
 
 /** Headless Chromium at `executablePath`, as every browser test runs it. */
-export function launchChromium(executablePath: string): Promise<Browser> {
-  return chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+export async function launchChromium(executablePath: string): Promise<Browser> {
+  const browser = await chromium.launch({ executablePath, args: ['--no-sandbox', '--disable-gpu'], headless: true });
+  const newContext = browser.newContext.bind(browser);
+  browser.newContext = async (options?: BrowserContextOptions): Promise<BrowserContext> => {
+    const context = await newContext(options);
+    context.on('page', pollEvery); // pages it opens itself (window.open)
+    const newPage = context.newPage.bind(context);
+    context.newPage = async (): Promise<Page> => {
+      const page = await newPage();
+      pollEvery(page);
+      return page;
+    };
+    return context;
+  };
+  return browser;
+}
+
+const polled = new WeakSet<Page>();
+
+/**
+ * Makes `page.waitForFunction` check its condition every POLL_MS unless told otherwise. Playwright
+ * checks at every animation frame by default, and a requested frame is a frame drawn: the page
+ * renders 60 times a second for as long as a test waits (about twice the CPU of the page idle).
+ */
+function pollEvery(page: Page): void {
+  if (polled.has(page)) return;
+  polled.add(page);
+  const waitForFunction = page.waitForFunction.bind(page) as (f: unknown, arg?: unknown, o?: object) => unknown;
+  (page as { waitForFunction: unknown }).waitForFunction = (f: unknown, arg?: unknown, options: object = {}) =>
+    waitForFunction(f, arg, { polling: POLL_MS, ...options });
 }
 
 /** The window size of every screenshot. */

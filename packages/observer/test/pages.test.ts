@@ -11,7 +11,7 @@ import { Actor, type PID } from 'ergo-ts';
 import { selfSigned } from 'ergo-ts/net';
 
 import { chromiumPath, GO_NETWORK, FileChromium, startObserved } from './helpers.js';
-import { chartPoints } from './charts_support.js';
+import { assertDrawnOnlyWhenMoved, chartDraws, chartPoints } from './charts_support.js';
 import { assertClockAxes, banners, settleClean, shot } from './pages_support.js';
 
 /** One Chromium for this file's tests, a context each. */
@@ -48,7 +48,12 @@ test('every page of an ergo-ts node: no error banner, clock time axes, meta page
     await page.goto(url);
     await chartPoints(page, '[data-page=info]', 3); // the node's history may prefill more
     await assertClockAxes(page, '[data-page=info]');
+    // A chart is drawn when its own series moved, not at every frame of the page (the CPU chart
+    // once per node_info frame, not again for each runtime frame).
+    await page.waitForSelector('[data-page=info] .chart >> nth=4'); // the event loop charts too
+    const drawn = await chartDraws(page, '[data-page=info]');
     await settleClean(page, 'the node page');
+    assertDrawnOnlyWhenMoved(drawn, await chartDraws(page, '[data-page=info]'));
     await shot(page, 'ts-info');
 
     for (const p of ['processes', 'applications', 'events', 'network', 'log']) {

@@ -1,4 +1,5 @@
-// A line chart (uPlot) of a Series (at least 60 s wide, as far back as its samples go), redrawn when the series grows. The time axis is the
+// A line chart (uPlot) of a Series (at least 60 s wide, as far back as its samples go), redrawn
+// when its series changed (a page re-rendered by another chart's data leaves it as it is). The time axis is the
 // browser's clock (samples are stamped on arrival, in seconds, as uPlot expects) and its labels
 // are clock times (hh:mm:ss), whatever the node's own clock or units.
 
@@ -15,9 +16,15 @@ export function clockLabel(t: number): string {
   return new Date(t * 1000).toLocaleTimeString('en-GB', { hour12: false });
 }
 
-export function Chart(props: { title: string; series: Series; tick: number; format?: (v: number) => string }) {
+/**
+ * A chart of `series`, drawn again each time the series changed (its `version`): a page re-renders
+ * for other reasons (another chart's frame, a table) without redrawing it. `data-draws` counts its
+ * draws, for tests and curious users.
+ */
+export function Chart(props: { title: string; series: Series; format?: (v: number) => string }) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
+  const draws = useRef(0);
   useEffect(() => {
     const fmt = props.format ?? ((v: number) => String(Math.round(v * 100) / 100));
     const series = props.series;
@@ -66,8 +73,10 @@ export function Chart(props: { title: string; series: Series; tick: number; form
     plot.current = new uPlot(opts, [[], ...series.names.map(() => [])], box.current!);
     return () => plot.current?.destroy();
   }, [props.series]);
+  const version = props.series.version;
   useEffect(() => {
     plot.current?.setData([props.series.t, ...props.series.v]);
-  }, [props.tick, props.series]);
+    box.current?.setAttribute('data-draws', String(++draws.current));
+  }, [version, props.series]);
   return <div class="chart" ref={box} data-points={props.series.t.length} />;
 }

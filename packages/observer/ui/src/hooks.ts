@@ -108,14 +108,16 @@ export function useSubscription(
         if (RENEWED.has(type)) again();
       },
     );
-    // Re-render each second while mounted, so a silence shows; a long one asks again (at most
-    // once per such silence: a slow node is not asked more often than it could answer).
+    // Each second while mounted: a silence of STALE_AFTER seconds or more re-renders (it shows,
+    // and its count of seconds grows); a long one asks again (at most once per such silence: a
+    // slow node is not asked more often than it could answer). While frames come, the frames
+    // re-render the component and the clock does not: a page whose data is unchanged stays still.
     const long = 2 * STALE_AFTER * 1000;
     const timer = PUSHED.has(type)
       ? undefined
       : setInterval(() => {
           const t = Date.now();
-          setNow(t);
+          if (t - mine.frameAt >= STALE_AFTER * 1000) setNow(t);
           if (RENEWED.has(type) && t - mine.frameAt >= long && t - mine.at >= long) again();
         }, 1000);
     return () => {
@@ -186,6 +188,8 @@ export const SERIES_SIZE = 600;
 export class Series {
   readonly t: number[] = [];
   readonly v: number[][];
+  /** Bumped by every change of the rows: a chart draws again only when it moved. */
+  version = 0;
   constructor(
     readonly names: string[],
     readonly size = SERIES_SIZE,
@@ -206,6 +210,7 @@ export class Series {
       this.t.splice(0, extra);
       for (const a of this.v) a.splice(0, extra);
     }
+    if (older.length > 0) this.version++;
   }
   push(t: number, values: number[]): void {
     this.t.push(t);
@@ -214,6 +219,7 @@ export class Series {
       this.t.shift();
       for (const a of this.v) a.shift();
     }
+    this.version++;
   }
 }
 

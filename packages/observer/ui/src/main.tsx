@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { useRoute, useSession, go } from './hooks';
 import { ApplicationsPage } from './pages/applications';
-import { EntitiesPage, EntityPage, useEntitiesManager } from './pages/entities';
+import { EntitiesManagerWatch, EntitiesPage, EntityPage } from './pages/entities';
 import { EventsPage } from './pages/events';
 import { GraphPage } from './pages/graph';
 import { InfoPage } from './pages/info';
@@ -164,8 +164,9 @@ function App() {
   const session = useSession();
   const route = useRoute();
   const [page, arg = ''] = route;
-  // The Entities link shows only while the node observed runs an entities runtime.
-  const entities = useEntitiesManager(page ?? 'info');
+  // The Entities link shows only while the node observed runs an entities runtime (its manager's
+  // PID, from EntitiesManagerWatch: the App re-renders when it changes, not at each of its frames).
+  const [entities, setEntities] = useState<string | null>(null);
   let body;
   if (session === '') body = <Offline />;
   else if (page === 'process') body = <ProcessPage key={arg} pid={arg} />;
@@ -183,6 +184,7 @@ function App() {
   else body = <InfoPage />;
   return (
     <div class="shell">
+      <EntitiesManagerWatch page={page ?? 'info'} onChange={setEntities} />
       <nav class="side">
         <div class="brand">Ergo Observer</div>
         {PAGES.map(([id, label]) => (

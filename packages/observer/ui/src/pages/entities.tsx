@@ -5,7 +5,7 @@
 // reminders (name, next due time, period: the host reads them from the store in the background and
 // shows its last read) and, for an event-sourced entity, its last events.
 
-import { useCallback, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { count, list } from '../format';
@@ -16,12 +16,14 @@ import { Error, Grid, KV, PidLink } from '../ui';
 const hostName = (kind: string, key: string): string => `~entity/${kind}/${key}`;
 
 /**
- * The PID of the observed node's entities manager, or null (no entities runtime, not known yet,
- * or a node other than ergo-ts): the sidebar shows the Entities link only when there is one.
- * `page` is the route's page: the Node page subscribes to node_info for good, so there the
+ * Follows the PID of the observed node's entities manager, or null (no entities runtime, not
+ * known yet, or a node other than ergo-ts): the sidebar shows the Entities link only when there
+ * is one. `page` is the route's page: the Node page subscribes to node_info for good, so there the
  * framework comes from the page's own frames (no second hold of that subscription is needed).
+ * A component of its own that renders nothing and calls `onChange` when the PID changes (and once
+ * mounted): the entities_find frames (one a second) re-render it alone, not the whole UI.
  */
-export function useEntitiesManager(page: string): string | null {
+export function EntitiesManagerWatch(props: { page: string; onChange: (manager: string | null) => void }) {
   // Re-rendered when a node_info frame (anyone's) tells a framework other than the one drawn.
   const [, rerender] = useState(0);
   const drawn = useRef(api.framework);
@@ -33,12 +35,15 @@ export function useEntitiesManager(page: string): string | null {
     }, []),
   );
   const framework = api.framework;
-  const [info] = useSubscription('node_info', {}, () => true, framework === null && page !== 'info');
+  const [info] = useSubscription('node_info', {}, () => true, framework === null && props.page !== 'info');
   const f = info?.info?.framework;
   const ergoTS = isErgoTS(framework ?? (f ? `${f.name ?? ''}` : null));
   const [data] = useSubscription('entities_find', {}, () => true, ergoTS);
   const first = list(data?.processes)[0];
-  return typeof first?.pid === 'string' ? first.pid : null;
+  const manager = typeof first?.pid === 'string' ? first.pid : null;
+  const { onChange } = props;
+  useEffect(() => onChange(manager), [manager, onChange]);
+  return null;
 }
 
 function parse(text: Json): Json {

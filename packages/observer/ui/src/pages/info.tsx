@@ -61,7 +61,8 @@ export function InfoPage() {
     }),
     [node],
   );
-  const [tick, setTick] = useState(0);
+  // Re-renders the page when a chart's series moved (each chart reads its series' version).
+  const [, setTick] = useState(0);
   const [meta, setMeta] = useState<Json>(null);
   const [prev, setPrev] = useState<{ t: number; user: number; sys: number } | null>(null);
   const [runtime, setRuntime] = useState(false);
@@ -173,13 +174,11 @@ export function InfoPage() {
             </div>
           </div>
           <div class="charts">
-            <Chart title="Processes" series={charts.procs} tick={tick} format={(v) => count(Math.round(v))} />
-            <Chart title="Memory" series={charts.mem} tick={tick} format={bytes} />
-            <Chart title="CPU (%)" series={charts.cpu} tick={tick} format={percent} />
-            {runtime ? (
-              <Chart title="Event loop utilisation (%)" series={charts.loop} tick={tick} format={percent} />
-            ) : null}
-            {runtime ? <Chart title="Event loop delay (ms)" series={charts.delay} tick={tick} format={ms} /> : null}
+            <Chart title="Processes" series={charts.procs} format={(v) => count(Math.round(v))} />
+            <Chart title="Memory" series={charts.mem} format={bytes} />
+            <Chart title="CPU (%)" series={charts.cpu} format={percent} />
+            {runtime ? <Chart title="Event loop utilisation (%)" series={charts.loop} format={percent} /> : null}
+            {runtime ? <Chart title="Event loop delay (ms)" series={charts.delay} format={ms} /> : null}
           </div>
           {isErgoTS(`${i.framework?.name ?? ''}`) ? <Heap /> : null}
           {i.env !== null && i.env !== undefined && Object.keys(i.env).length > 0 ? (

@@ -70,9 +70,9 @@ export function LogPage() {
         ))}
         <label>
           keep last
-          <select value={cap} onChange={(e) => setCap(Number((e.target as HTMLSelectElement).value))}>
+          <select value={String(cap)} onChange={(e) => setCap(Number((e.target as HTMLSelectElement).value))}>
             {[100, 1000, 5000, 20000].map((n) => (
-              <option key={n} value={n}>
+              <option key={n} value={String(n)}>
                 {n}
               </option>
             ))}

@@ -141,7 +141,8 @@ export function ConnectionPage(props: { node: string }) {
     () => ({ msgs: new Series(['in/s', 'out/s']), bytes: new Series(['in/s', 'out/s']) }),
     [props.node],
   );
-  const [tick, setTick] = useState(0);
+  // Re-renders the page when a chart's series moved (each chart reads its series' version).
+  const [, setTick] = useState(0);
   const [, setPrev] = useState<Json>(null);
   const [data, error] = useSubscription('connection_info', { node: props.node }, (d) => d.info?.node === props.node);
   useConnectionHistory(
@@ -195,8 +196,8 @@ export function ConnectionPage(props: { node: string }) {
             />
           </div>
           <div class="charts">
-            <Chart title="Messages per second" series={charts.msgs} tick={tick} />
-            <Chart title="Bytes per second" series={charts.bytes} tick={tick} format={bytes} />
+            <Chart title="Messages per second" series={charts.msgs} />
+            <Chart title="Bytes per second" series={charts.bytes} format={bytes} />
           </div>
         </>
       )}

@@ -133,7 +133,8 @@ function ProcessLog(props: { match: (r: Json) => boolean }) {
 export function ProcessPage(props: { pid: string }) {
   const pid = props.pid;
   const charts = useMemo(() => ({ msgs: new Series(['in', 'out']), mailbox: new Series(['mailbox']) }), [pid]);
-  const [tick, setTick] = useState(0);
+  // Re-renders the page when a chart's series moved (each chart reads its series' version).
+  const [, setTick] = useState(0);
   const [info, infoError] = useSubscription('process_info', { pid }, (d) => d.info?.pid === pid);
   const i = info?.info;
   const terminated = info?.terminated === true;
@@ -306,8 +307,8 @@ export function ProcessPage(props: { pid: string }) {
             />
           </div>
           <div class="charts">
-            <Chart title="Messages" series={charts.msgs} tick={tick} />
-            <Chart title="Mailbox" series={charts.mailbox} tick={tick} />
+            <Chart title="Messages" series={charts.msgs} />
+            <Chart title="Mailbox" series={charts.mailbox} />
           </div>
           <div class="cards">
             <Ids

@@ -94,16 +94,18 @@ export function ProcessesPage() {
           from PID id{' '}
           <input
             type="number"
-            value={start}
+            value={String(start)}
             min={1000}
             onChange={(e) => setStart(Number((e.target as HTMLInputElement).value) || 1000)}
           />
         </label>
         <label>
           limit
-          <select value={limit} onChange={(e) => setLimit(Number((e.target as HTMLSelectElement).value))}>
+          {/* Values as strings: a number never equals the element's string value, so Preact
+              would write it again on every render (each second), restyling the page. */}
+          <select value={String(limit)} onChange={(e) => setLimit(Number((e.target as HTMLSelectElement).value))}>
             {[100, 500, 1000, 5000, 10000].map((n) => (
-              <option key={n} value={n}>
+              <option key={n} value={String(n)}>
                 {n}
               </option>
             ))}
@@ -149,7 +151,7 @@ export function ProcessesPage() {
           <input
             type="number"
             min={0}
-            value={minMailbox}
+            value={String(minMailbox)}
             onInput={(e) => setMinMailbox(Number((e.target as HTMLInputElement).value) || 0)}
           />
         </label>
