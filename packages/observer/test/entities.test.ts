@@ -205,7 +205,14 @@ test('the Entities page shows the shards of every member, the active entities an
   // A reminder due in an hour: the page lists it once the host's background read has it.
   const before = Date.now();
   assert.equal(await na.cmd('remind', { key: pick, name: 'ping', everyMs: 3_600_000 }), true);
-  await page.waitForSelector('[data-testid=entity-reminders] tr[data-reminder=ping]', { timeout: 20_000 });
+  await page
+    .waitForSelector('[data-testid=entity-reminders] tr[data-reminder=ping]', { timeout: 20_000 })
+    .catch(async (err: unknown) => {
+      // What the page showed instead (the host's last read, its error, or no reminders card).
+      await shot(page, 'entities-reminder-failure');
+      const text = await page.textContent('[data-page=entity]', { timeout: 5000 }).catch(() => '(no entity page)');
+      assert.fail(`${String(err)}; the entity page read: ${text}`);
+    });
   assert.equal(await textOf(page, '[data-reminder=ping] [data-testid=reminder-period]'), 'every 3600000 ms');
   const due = Date.parse(await textOf(page, '[data-reminder=ping] [data-testid=reminder-due]'));
   assert.ok(due >= before + 3_600_000, `due an hour after it was scheduled, got ${new Date(due).toISOString()}`);
