@@ -38,7 +38,17 @@ export function EntitiesManagerWatch(props: { page: string; onChange: (manager: 
   const [info] = useSubscription('node_info', {}, () => true, framework === null && props.page !== 'info');
   const f = info?.info?.framework;
   const ergoTS = isErgoTS(framework ?? (f ? `${f.name ?? ''}` : null));
-  const [data] = useSubscription('entities_find', {}, () => true, ergoTS);
+  // Frames of every entities_find come to every holder of the type: the manager's look-up takes
+  // only its own (the manager, or none: an empty one while an entity's page shows is that page's).
+  const { page } = props;
+  const mine = useCallback(
+    (d: Json) => {
+      const ps = list(d?.processes);
+      return ps.length > 0 ? ps.every((p: Json) => p.behavior === 'EntityManager') : page !== 'entity';
+    },
+    [page],
+  );
+  const [data] = useSubscription('entities_find', {}, mine, ergoTS);
   const first = list(data?.processes)[0];
   const manager = typeof first?.pid === 'string' ? first.pid : null;
   const { onChange } = props;
@@ -249,10 +259,11 @@ export function EntitiesPage(props: { manager: string | null }) {
 export function EntityPage(props: { kind: string; entityKey: string }) {
   const name = hostName(props.kind, props.entityKey);
   const framework = useFramework();
+  // Only frames of this look-up: the sidebar's (the manager) come under the same type.
   const [found, findError] = useSubscription(
     'entities_find',
     { kind: props.kind, key: props.entityKey },
-    () => true,
+    (d) => list(d?.processes).every((p: Json) => p.behavior !== 'EntityManager'),
     isErgoTS(framework),
   );
   const host = list(found?.processes).find((p: Json) => p.name === name);
