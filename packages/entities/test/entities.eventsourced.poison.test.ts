@@ -49,6 +49,21 @@ const kind = defineEventSourcedEntity('cart', {
   passivateAfterMs: 0,
 });
 
+/** Stores `events` for cart `key` as older code did (its own lease, each at `schemaVersion`). */
+async function writtenBefore(store: SqliteStore, key: string, events: unknown[], schemaVersion: number): Promise<void> {
+  const id = { kind: 'cart', key };
+  const lease = await store.acquire({ ...id, owner: 'old-version#1', ttlMs: 60_000 });
+  assert.ok(lease.acquired);
+  await store.write({
+    ...id,
+    token: lease.token,
+    expectedVersion: 0,
+    events,
+    eventMeta: events.map(() => ({ type: 'added', schemaVersion })),
+  });
+  await store.release(id, lease.token);
+}
+
 test('a stored event the fold or an upcaster throws on fails every activation of its key with ERR_ENTITY_EVENT_POISON naming kind, key and version; nothing is written; other keys work', async (t) => {
   const store = SqliteStore.open(join(dir, 'poison.db'));
   const node = await startNode(`poison_${process.pid}@localhost`, { log: { level: 'warning' } });
@@ -61,24 +76,16 @@ test('a stored event the fold or an upcaster throws on fails every activation of
   });
   // Written by an older version of the code: two good events around a poisoned one.
   const id = { kind: 'cart', key: 'p1' };
-  const lease = await store.acquire({ ...id, owner: 'old-version#1', ttlMs: 60_000 });
-  assert.ok(lease.acquired);
-  await store.write({
-    ...id,
-    token: lease.token,
-    expectedVersion: 0,
-    events: [
+  await writtenBefore(
+    store,
+    'p1',
+    [
       { type: 'added', sku: 'a', qty: 1 },
       { type: 'added', sku: 'poison', qty: 1 },
       { type: 'added', sku: 'b', qty: 1 },
     ],
-    eventMeta: [
-      { type: 'added', schemaVersion: 2 },
-      { type: 'added', schemaVersion: 2 },
-      { type: 'added', schemaVersion: 2 },
-    ],
-  });
-  await store.release(id, lease.token);
+    2,
+  );
 
   for (let i = 0; i < 2; i++) {
     const err = await entities.call(entity(kind, 'p1'), 'items').then(
@@ -100,17 +107,7 @@ test('a stored event the fold or an upcaster throws on fails every activation of
   assert.equal((await store.events(id, 0)).length, 3);
   assert.equal((await store.load(id)).version, 0);
   // An upcaster that throws on a stored event is the same failure.
-  const id3 = { kind: 'cart', key: 'p3' };
-  const lease3 = await store.acquire({ ...id3, owner: 'old-version#1', ttlMs: 60_000 });
-  assert.ok(lease3.acquired);
-  await store.write({
-    ...id3,
-    token: lease3.token,
-    expectedVersion: 0,
-    events: [{ type: 'added', sku: 'old-poison' }],
-    eventMeta: [{ type: 'added', schemaVersion: 1 }],
-  });
-  await store.release(id3, lease3.token);
+  await writtenBefore(store, 'p3', [{ type: 'added', sku: 'old-poison' }], 1);
   await assert.rejects(entities.call(entity(kind, 'p3'), 'items'), (err: Error) => {
     assert.ok(ErrEventPoison.is(err), String(err));
     assert.match(err.message, /cart\/p3.*version 1\b.*no upcast for old-poison/);
