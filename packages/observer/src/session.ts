@@ -63,6 +63,9 @@ import {
   type Subscription,
 } from './session_protocol.js';
 
+/** Lookup keys whose newest browser id a session remembers (a tab opening many process pages). */
+const NEWEST_IDS_KEPT = 4096;
+
 /**
  * The session process (`observer_session_<id>`). Spawned by the Observer's manager when a
  * stream opens and ended by it when the stream closes; the hub drops its subscriptions then.
@@ -85,6 +88,15 @@ export class Session extends Actor {
   readonly #subs = new Map<string, Subscription>();
   /** Lookup key → the newest subscribe / unsubscribe of it, while it is subscribed or being subscribed. */
   readonly #latest = new Map<string, Latest>();
+  /**
+   * Lookup key → the highest browser id (a tab numbers its subscribes 1, 2, 3...) any subscribe or
+   * unsubscribe of it named. The POST workers deliver in any order: a subscribe that arrives after a
+   * newer one of its key (a page size changed while the first was on its way), or after its own
+   * unsubscribe (the component left at once), is stale and dropped; otherwise it would win, and
+   * the page show the old arguments' frames for as long as it stays open. At most
+   * {@link NEWEST_IDS_KEPT} keys, the oldest forgotten first.
+   */
+  readonly #newestId = new Map<string, number>();
   /**
    * Frames of events joined by a subscribe not yet settled (the hub pushes as soon as it joined,
    * before the Settled message lands): replayed when it lands, so a short-lived event's last frame
@@ -292,8 +304,10 @@ export class Session extends Actor {
     const args = objectArg(body.args);
     const target = this.#target;
     const query = inspectQuery(type, args, target);
-    const seq = ++this.#seq;
     const id = body.id;
+    if (this.#stale(query.key, id, true))
+      return this.sendResponse(from, ref, new SessionReply(200, null, { key: query.key, superseded: true }));
+    const seq = ++this.#seq;
     const latest = this.#latest.get(query.key) ?? { seq, id, pending: 0, orphans: new Set<string>() };
     this.#latest.set(query.key, latest);
     latest.seq = seq;
@@ -409,6 +423,8 @@ export class Session extends Actor {
     // With an id, only the subscription of that id ends: the POST workers deliver in any order,
     // so a page's unsubscribe can come after the next page's subscribe of the same key.
     const id = body.id;
+    // An unsubscribe that overtook its subscribe: the subscribe is dropped when it lands.
+    this.#stale(key, id, false);
     const latest = this.#latest.get(key);
     // Neither subscribed nor being subscribed: nothing to end.
     if (latest === undefined) return new SessionReply(200);
@@ -423,6 +439,21 @@ export class Session extends Actor {
     }
     this.#forgetIfIdle(key, latest);
     return new SessionReply(200);
+  }
+
+  /**
+   * Whether a subscribe (`subscribing`) of `key` naming browser id `id` is older than one seen
+   * already; notes `id` as the newest of its key when it is. Requests without a numeric id (other
+   * clients than the Observer's page) are never stale.
+   */
+  #stale(key: string, id: unknown, subscribing: boolean): boolean {
+    if (typeof id !== 'number') return false;
+    const newest = this.#newestId.get(key);
+    if (newest !== undefined && (subscribing ? id <= newest : id < newest)) return true;
+    this.#newestId.delete(key);
+    this.#newestId.set(key, id);
+    if (this.#newestId.size > NEWEST_IDS_KEPT) this.#newestId.delete(this.#newestId.keys().next().value!);
+    return false;
   }
 
   /** Drops `key`'s entry of #latest once it has neither a subscription nor a subscribe in flight. */

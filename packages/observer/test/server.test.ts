@@ -1,13 +1,16 @@
 // The Observer's server without a browser: static files (compressed copies, SPA fallback), the
 // bearer token, the Host check, the POST API's errors, sessions that follow their streams, and
-// inspector subscriptions shared by sessions with the last value replayed.
+// inspector subscriptions shared by sessions with the last value replayed, and subscribes that
+// arrive out of the order the tab made them.
 
 import assert from 'node:assert/strict';
 import { gunzipSync, brotliDecompressSync } from 'node:zlib';
 import { test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
+import { Actor, type Atom } from 'ergo-ts';
 import { HUB_NAME, MANAGER_NAME } from '../src/index.js';
+import { SESSION_PREFIX } from '../src/session_protocol.js';
 import { StreamClient, get, post, startObserved, WAIT } from './helpers.js';
 
 test('static files: index.html for / and unknown paths, brotli and gzip copies, 405 for other methods', async () => {
@@ -118,6 +121,52 @@ test('a stream is a session: connected frame first, commands checked, the sessio
       WAIT,
     );
     assert.equal((await node.inspect(HUB_NAME)).sessions, '0');
+  } finally {
+    await node.stop();
+  }
+});
+
+class Idle extends Actor {}
+
+test('a subscribe that arrives after a newer one of its key, or after its own unsubscribe, is dropped', async () => {
+  // The page's POSTs travel on separate requests: a page size chosen while the first page's
+  // subscribe is on its way can arrive first. The older one must not win (the page would show the
+  // old page size's frames for as long as it stays open: observer/apps.test's flake).
+  const { node, url } = await startObserved();
+  try {
+    for (let i = 0; i < 30; i++) await node.spawn(Idle, {});
+    const s = await StreamClient.open(url);
+    await s.waitFor('connected');
+    const h = { 'x-observer-session': s.session };
+    const page = (limit: number) => ({ type: 'process_page', args: { sort: 'pid', after: 0, offset: 0, limit } });
+    const sessionName = `${SESSION_PREFIX}${s.session}` as Atom;
+    const sizes = (since: number): number[] =>
+      s.frames.slice(since).flatMap((f) => (f.event === 'process_page' ? [(f.data as any).processes.length] : []));
+
+    const newer = await post(url, '/api/subscribe', { ...page(20), id: 2 }, h);
+    assert.equal(newer.status, 200);
+    await s.waitFor('process_page', (d) => d.processes.length === 20);
+    const older = await post(url, '/api/subscribe', { ...page(5), id: 1 }, h);
+    assert.equal(older.status, 200);
+    assert.equal(older.body.data?.superseded, true, 'the older subscribe is dropped');
+    // Frames keep coming each second: the next two are still the newer subscription's.
+    const mark = s.frames.length;
+    await s.waitFor('process_page', () => sizes(mark).length >= 2, mark);
+    assert.deepEqual(sizes(mark).slice(0, 2), [20, 20]);
+
+    // An unsubscribe that overtook its subscribe: the subscribe lands later and is dropped.
+    await post(url, '/api/unsubscribe', { ...page(7), id: 3 }, h);
+    const late = await post(url, '/api/subscribe', { ...page(7), id: 3 }, h);
+    assert.equal(late.body.data?.superseded, true, 'a subscribe after its own unsubscribe is dropped');
+    const mark2 = s.frames.length;
+    await s.waitFor('process_page', () => sizes(mark2).length >= 1, mark2);
+    assert.deepEqual(sizes(mark2).slice(0, 1), [20]);
+    assert.equal((await node.inspect(sessionName)).subscriptions, '1');
+
+    // Subscribes without an id (other clients) keep the arrival order.
+    await post(url, '/api/subscribe', page(4), h);
+    await s.waitFor('process_page', (d) => d.processes.length === 4);
+    s.close();
   } finally {
     await node.stop();
   }
