@@ -82,6 +82,12 @@ export class EtcdRegistrar implements Registrar {
   #name = '' as Atom;
   #value = '';
   #lease: Lease | null = null;
+  /**
+   * Every lease this registrar granted or is granting and has not let go: a claim that fails or
+   * races `terminate()` can leave one outside `#lease`, and etcd3 keeps a lease's keep-alive
+   * timer running until it is closed (a stopped node's process would never exit).
+   */
+  readonly #leases = new Set<Lease>();
   #leaseID = '';
   #watcher: Watcher | null = null;
   #event: Event | null = null;
@@ -160,7 +166,7 @@ export class EtcdRegistrar implements Registrar {
       }
       this.#token = null;
       this.#event = null;
-      await lease?.revoke().catch(() => undefined);
+      if (lease !== null) await this.#revoke(lease);
       this.#client.close();
       this.#client = null;
       throw isErgoError(e) ? e : ErrNoConnection.with(`etcd ${this.#o.endpoints.join(',')}: ${toError(e).message}`, e);
@@ -181,27 +187,74 @@ export class EtcdRegistrar implements Registrar {
    */
   async #claim(oldLease: string): Promise<void> {
     const c = this.#client!;
-    const lease = c.lease(this.#o.leaseTTL, { autoKeepAlive: true });
+    // Kept alive by #keepAlive, not by etcd3: its loop starts a second keep-alive stream when one
+    // stream fails twice (an error and its timeout), and the first's interval then runs forever.
+    const lease = c.lease(this.#o.leaseTTL, { autoKeepAlive: false });
+    this.#leases.add(lease);
     lease.on('lost', (err) => this.#lost(lease, err));
     let id: string;
     try {
       id = await lease.grant();
+      if (this.#state === 'terminated') throw ErrRegistrarTerminated.with('etcd registrar');
       const r = await this.#putOwn(id, oldLease === '' ? [id] : [id, oldLease]);
       if (r.action === 'foreign')
         throw ErrTaken.with(`node ${this.#name} is registered in etcd cluster ${this.#o.cluster} (lease ${r.lease})`);
       if (r.action === 'take')
         this.#log().warning('(etcd) %s: took over its node key (it was leaseless or on an old lease)', this.#name);
     } catch (e) {
-      await lease.revoke().catch(() => undefined);
+      await this.#revoke(lease);
       throw e;
     }
     const old = this.#lease;
     this.#lease = lease;
     this.#leaseID = id;
+    this.#keepAlive(lease);
     // Application routes move to the new lease before the old one goes (revoking it first would
     // delete them: every subscriber would see them stop and come back).
     for (const r of this.#apps.values()) await c.put(this.#appKey(r.name)).value(encodeApplicationRoute(r)).lease(id);
-    if (old !== null) await old.revoke().catch(() => undefined);
+    if (old !== null) await this.#revoke(old);
+  }
+
+  /**
+   * Keeps `lease` alive while it is the node's lease: one keep-alive each third of the TTL (as
+   * etcd's Go client), each bounded by that period. A lease etcd no longer knows is lost at once
+   * (etcd3 emits `lost`); no answer for twice the TTL loses it too (etcd has expired it by then),
+   * and the node registers again once etcd answers. The timer does not keep the process alive.
+   */
+  #keepAlive(lease: Lease): void {
+    const period = Math.max(1, Math.floor((this.#o.leaseTTL * 1000) / 3));
+    let answered = Date.now();
+    const beat = (): void => {
+      if (this.#lease !== lease || this.#state !== 'registered') return;
+      const deadline = Date.now() + period;
+      within(lease.keepaliveOnce({ deadline }), period + 1000, 'etcd keep-alive unanswered').then(
+        () => {
+          answered = Date.now();
+          next();
+        },
+        (e: unknown) => {
+          if (this.#lease !== lease || e instanceof EtcdLeaseInvalidError) return;
+          if (Date.now() - answered <= 2 * this.#o.leaseTTL * 1000) return next();
+          this.#lost(lease, new Error(`etcd did not answer a keep-alive for ${Date.now() - answered} ms`));
+        },
+      );
+    };
+    const next = (): void => {
+      if (this.#lease === lease && this.#state === 'registered') setTimeout(beat, period).unref();
+    };
+    next();
+  }
+
+  /** Revokes a lease of ours (best effort: etcd may be gone) and forgets it. */
+  async #revoke(lease: Lease): Promise<void> {
+    try {
+      await lease.revoke({ deadline: Date.now() + REVOKE_DEADLINE_MS });
+    } catch {
+      // etcd unreachable: the lease expires with its TTL
+    } finally {
+      lease.release();
+      this.#leases.delete(lease);
+    }
   }
 
   /**
@@ -645,6 +698,8 @@ export class EtcdRegistrar implements Registrar {
     this.#wake?.();
     const c = this.#client;
     if (c === null || was !== 'registered') {
+      for (const l of this.#leases) l.release();
+      this.#leases.clear();
       c?.close();
       return;
     }
@@ -654,11 +709,18 @@ export class EtcdRegistrar implements Registrar {
     this.#lease = null;
     const log = this.#log();
     const done = (): void => {
+      // Leases a claim left behind (granting while etcd froze, or racing this terminate).
+      for (const l of this.#leases) l.release();
+      this.#leases.clear();
       c.close();
       log.trace('(etcd) registrar client terminated');
     };
-    const revoke = lease === null ? Promise.resolve() : lease.revoke({ deadline: Date.now() + 5000 });
-    void Promise.all([w?.cancel().catch(() => undefined), revoke]).then(done, (e: unknown) => {
+    const revoke = lease === null ? Promise.resolve() : lease.revoke({ deadline: Date.now() + REVOKE_DEADLINE_MS });
+    // A watch's cancel waits for etcd's answer, and etcd3 keeps redialling a dead or frozen etcd
+    // meanwhile: without a bound of its own the client was never closed, and its timers kept a
+    // stopped node's OS process from exiting.
+    const settled = Promise.all([w?.cancel().catch(() => undefined), revoke]);
+    void within(settled, REVOKE_DEADLINE_MS + 1000, 'etcd did not answer the shutdown').then(done, (e: unknown) => {
       log.warning('(etcd) lease not revoked (%s): the node key expires with its TTL', toError(e).message);
       done();
     });
@@ -699,6 +761,9 @@ async function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     clearTimeout(timer);
   }
 }
+
+/** How long a stopping registrar waits for etcd to revoke its node's lease. */
+const REVOKE_DEADLINE_MS = 5000;
 
 const noop = (): void => undefined;
 /** Log used before a node is known (never, in practice: every caller runs after register). */
