@@ -196,6 +196,8 @@ export class EtcdRegistrar implements Registrar {
     try {
       id = await lease.grant();
       if (this.#state === 'terminated') throw ErrRegistrarTerminated.with('etcd registrar');
+      // From the grant on: a claim slower than the TTL (a loaded host) must not lose its lease.
+      this.#keepAlive(lease);
       const r = await this.#putOwn(id, oldLease === '' ? [id] : [id, oldLease]);
       if (r.action === 'foreign')
         throw ErrTaken.with(`node ${this.#name} is registered in etcd cluster ${this.#o.cluster} (lease ${r.lease})`);
@@ -208,7 +210,6 @@ export class EtcdRegistrar implements Registrar {
     const old = this.#lease;
     this.#lease = lease;
     this.#leaseID = id;
-    this.#keepAlive(lease);
     // Application routes move to the new lease before the old one goes (revoking it first would
     // delete them: every subscriber would see them stop and come back).
     for (const r of this.#apps.values()) await c.put(this.#appKey(r.name)).value(encodeApplicationRoute(r)).lease(id);
@@ -216,7 +217,7 @@ export class EtcdRegistrar implements Registrar {
   }
 
   /**
-   * Keeps `lease` alive while it is the node's lease: one keep-alive each third of the TTL (as
+   * Keeps `lease` alive from its grant until it is let go: one keep-alive each third of the TTL (as
    * etcd's Go client), each bounded by that period. A lease etcd no longer knows is lost at once
    * (etcd3 emits `lost`); no answer for twice the TTL loses it too (etcd has expired it by then),
    * and the node registers again once etcd answers. The timer does not keep the process alive.
@@ -224,8 +225,9 @@ export class EtcdRegistrar implements Registrar {
   #keepAlive(lease: Lease): void {
     const period = Math.max(1, Math.floor((this.#o.leaseTTL * 1000) / 3));
     let answered = Date.now();
+    const held = (): boolean => this.#leases.has(lease) && this.#state === 'registered';
     const beat = (): void => {
-      if (this.#lease !== lease || this.#state !== 'registered') return;
+      if (!held()) return;
       const deadline = Date.now() + period;
       within(lease.keepaliveOnce({ deadline }), period + 1000, 'etcd keep-alive unanswered').then(
         () => {
@@ -233,14 +235,17 @@ export class EtcdRegistrar implements Registrar {
           next();
         },
         (e: unknown) => {
-          if (this.#lease !== lease || e instanceof EtcdLeaseInvalidError) return;
+          // A lease etcd no longer knows: etcd3 emitted `lost` (see #claim).
+          if (!held() || e instanceof EtcdLeaseInvalidError) return;
           if (Date.now() - answered <= 2 * this.#o.leaseTTL * 1000) return next();
+          // Past its TTL: etcd has let it go. The node's lease is registered again; a claim's
+          // fails the claim when it is used.
           this.#lost(lease, new Error(`etcd did not answer a keep-alive for ${Date.now() - answered} ms`));
         },
       );
     };
     const next = (): void => {
-      if (this.#lease === lease && this.#state === 'registered') setTimeout(beat, period).unref();
+      if (held()) setTimeout(beat, period).unref();
     };
     next();
   }

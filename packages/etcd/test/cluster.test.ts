@@ -29,21 +29,34 @@ interface Child {
   proc: ChildProcess;
   lines: Record<string, unknown>[];
   stderr: string[];
-  waiters: { pred: (l: Record<string, unknown>) => boolean; resolve: (l: Record<string, unknown>) => void }[];
+  waiters: {
+    pred: (l: Record<string, unknown>) => boolean;
+    resolve: (l: Record<string, unknown>) => void;
+    reject: (e: Error) => void;
+  }[];
   nextId: number;
+  /** Why the process ended, once it has (a wait on it then fails at once, with its stderr). */
+  ended: Error | null;
 }
 
 function startChild(name: string, endpoints: string, cluster: string): Child {
   const proc = spawn(process.execPath, [join(here, 'etcd_node.js'), name, endpoints, cluster], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
-  const c: Child = { name, proc, lines: [], stderr: [], waiters: [], nextId: 1 };
+  const c: Child = { name, proc, lines: [], stderr: [], waiters: [], nextId: 1, ended: null };
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     const l = JSON.parse(line) as Record<string, unknown>;
     c.lines.push(l);
     c.waiters = c.waiters.filter((w) => (w.pred(l) ? (w.resolve(l), false) : true));
   });
   createInterface({ input: proc.stderr! }).on('line', (line) => c.stderr.push(line));
+  proc.on('exit', (code, signal) => {
+    c.ended = new Error(
+      `${name} ended (${signal ?? `code ${code}`}); its stderr ends:\n${c.stderr.slice(-10).join('\n')}`,
+    );
+    for (const w of c.waiters) w.reject(c.ended);
+    c.waiters = [];
+  });
   return c;
 }
 
@@ -51,7 +64,8 @@ function startChild(name: string, endpoints: string, cluster: string): Child {
 function waitLine(c: Child, pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
   const seen = c.lines.find(pred);
   if (seen !== undefined) return Promise.resolve(seen);
-  return new Promise((resolve) => c.waiters.push({ pred, resolve }));
+  if (c.ended !== null) return Promise.reject(c.ended);
+  return new Promise((resolve, reject) => c.waiters.push({ pred, resolve, reject }));
 }
 
 function command(c: Child, cmd: Record<string, unknown>): Promise<Record<string, unknown>> {

@@ -25,6 +25,8 @@ class Echo extends Actor {
   }
 }
 
+// A start that fails (etcd unreachable, the name taken) ends the process with its reason on
+// stderr: the test reports it, rather than waiting for a `ready` that never comes.
 const node = await startNode(name, {
   log: { defaultLogger: { output: { write: (s: string) => void process.stderr.write(s) } } },
   network: {
@@ -40,6 +42,9 @@ const node = await startNode(name, {
       dialTimeout: 2000,
     }),
   },
+}).catch((e: unknown) => {
+  process.stderr.write(`start failed: ${String(e)}\n`);
+  process.exit(1);
 });
 await node.spawnRegister('watcher', Watcher, {});
 await node.spawnRegister('echo', Echo, {});
