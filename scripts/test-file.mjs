@@ -30,6 +30,32 @@ const stream = run({ files: [file], isolation: 'none' });
 stream.on('test:summary', (data) => {
   if (!data.success) process.exitCode = 1;
 });
+// Once every test has ended, the process should end too: something still holding the event loop
+// (a child process, a socket, a timer a fixture left) would keep it to the runner's file limit
+// (600 s) with no report, as node:test reports only when the loop drains. So when every
+// top-level test (suites included) has completed and LINGER_MS pass with none started, the file
+// fails, naming what is still open.
+const LINGER_MS = Number(process.env.ERGO_TEST_LINGER_MS ?? 60_000);
+let pending = 0;
+let linger;
+const watchLinger = () => {
+  clearTimeout(linger);
+  if (pending > 0) return;
+  linger = setTimeout(() => {
+    const open = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap');
+    process.stderr.write(
+      `\ntest-file: every test of ${file} ended ${LINGER_MS / 1000} s ago, but the process did not exit; still open: ${open.join(', ')}\n`,
+    );
+    process.exit(1);
+  }, LINGER_MS);
+  linger.unref();
+};
+stream.on('test:enqueue', (data) => {
+  if (data.nesting === 0) (pending++, watchLinger());
+});
+stream.on('test:complete', (data) => {
+  if (data.nesting === 0) (pending--, watchLinger());
+});
 // node:test's reporters are either Transform classes (spec) or async generators (ours).
 const Spec = spec;
 stream.compose(typeof Spec.prototype?._transform === 'function' ? new Spec() : Spec).pipe(process.stdout);

@@ -50,12 +50,34 @@ export class CrossingProc {
     return ((await this.ask('stop')) as { lines: string[] }).lines;
   }
 
+  /**
+   * Ends the process: it stops its node and exits when the IPC channel closes. One that has not
+   * exited 20 s later is killed before the failure is thrown: a live child would keep the test
+   * file's process from ending (a failed round left a node running, and the file hung until the
+   * runner's limit with no report).
+   */
   async close(): Promise<void> {
     if (this.proc.exitCode !== null || this.proc.signalCode !== null) return;
     const gone = once(this.proc, 'exit');
-    this.proc.disconnect();
-    await within(gone, 'crossing node process exit', 20_000);
+    if (this.proc.connected) this.proc.disconnect();
+    try {
+      await within(gone, 'crossing node process exit', 20_000);
+    } catch (e) {
+      this.proc.kill('SIGKILL');
+      await gone;
+      throw e;
+    }
   }
+}
+
+/**
+ * Closes every process (each killed if it does not exit: see {@link CrossingProc.close}); a
+ * failure to close is thrown only when the test had not failed already (its own error says more).
+ */
+export async function closeAll(procs: CrossingProc[], failed: boolean): Promise<void> {
+  const closed = await Promise.allSettled(procs.map((p) => p.close()));
+  const bad = closed.find((c) => c.status === 'rejected');
+  if (bad !== undefined && !failed) throw bad.reason;
 }
 
 /** Lines that must not be logged above debug for a crossing dial (or by stopping after one). */

@@ -8,15 +8,17 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { requireHosts, TestHosts } from '@ergo-ts/test-support';
-import { CROSSING_FIXTURE, CrossingProc, crossingRound, type CallResult } from './crossing_helpers.js';
+import { CROSSING_FIXTURE, CrossingProc, closeAll, crossingRound, type CallResult } from './crossing_helpers.js';
 
 async function onLoopback(n: number, rounds: number): Promise<void> {
   const procs = await Promise.all(Array.from({ length: n }, () => CrossingProc.fork()));
+  let failed = true;
   try {
     const hosts = procs.map(() => 'localhost');
     for (let r = 0; r < rounds; r++) await crossingRound(procs, r, hosts, 'none');
+    failed = false;
   } finally {
-    await Promise.all(procs.map((p) => p.close()));
+    await closeAll(procs, failed);
   }
 }
 
@@ -41,11 +43,13 @@ test('4 nodes in 4 test hosts (embedded registrar, 3±2 ms between hosts), 5 rou
       ),
     ),
   );
+  let failed = true;
   try {
     const addresses = names.map((h) => hosts.host(h).address);
     for (let r = 0; r < 5; r++) await crossingRound(procs, r, addresses, 'embedded');
+    failed = false;
   } finally {
-    await Promise.all(procs.map((p) => p.close()));
+    await closeAll(procs, failed);
   }
 });
 
