@@ -10,6 +10,11 @@
 // successor, handling the same message again, arms that number too; without the activation the
 // first one's earlier fire would be taken for the second's timer (an order cancelled before its
 // payment window: the safety checker's SQLite runs).
+// A timeout's reminder is armed, replaced and cancelled with the record's save, in its
+// transaction under its token: a refused save (another member took the key) leaves the stored
+// reminders as the stored record names them. Written before the save, a `pay` that cancelled the
+// payment window, or a timeout armed again, lost the record's timeout for good when the save was
+// then refused (entities.sm.fenced_reminders.test.ts).
 
 import {
   ErrStateMachineResult,
@@ -29,7 +34,7 @@ import {
 import { defineEntity, type EntityKind } from './entity.js';
 import { ErrEntityIncorrect } from './errors.js';
 import { refuseCall } from './host.js';
-import { ReminderEntity, type ReminderFire } from './reminders.js';
+import { ReminderEntity, stageCancelOf, stageReminderOf, type ReminderFire } from './reminders.js';
 
 /** The reminder types a durable machine uses for its timeouts (one per running timeout). */
 const TIMEOUT_REMINDERS = {
@@ -157,7 +162,7 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
   override handleMessage(message: unknown): Promise<void> {
     return this.#turn(async () => {
       if (this.#stopped('message')) return;
-      await this.#cancelMessageTimeout();
+      this.#cancelMessageTimeout();
       await this.#dispatch({ call: false, message });
     });
   }
@@ -166,7 +171,7 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
     return this.#turn(async () => {
       if (this.#rec.stopped !== undefined)
         throw refuseCall(ErrStateMachineUnhandled.with(`machine ${this.key} stopped: ${this.#rec.stopped}`));
-      await this.#cancelMessageTimeout();
+      this.#cancelMessageTimeout();
       return (await this.#dispatchCall(request)) as never;
     });
   }
@@ -182,7 +187,7 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
       const timers = { ...this.#rec.timers };
       delete timers[slot];
       this.#rec.timers = timers;
-      if (slot !== 'message') await this.#cancelMessageTimeout();
+      if (slot !== 'message') this.#cancelMessageTimeout();
       await this.#dispatch({ call: false, message });
     });
   }
@@ -249,7 +254,7 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
     if (r instanceof Stop || r instanceof Error) {
       const reason = r instanceof Stop ? r.reason : r;
       this.#rec.stopped = reason.message || reason.name;
-      for (const slot of Object.keys(this.#rec.timers)) await this.#cancelSlot(slot);
+      for (const slot of Object.keys(this.#rec.timers)) this.#cancelSlot(slot);
       return;
     }
     if (r === undefined || r === null) return;
@@ -261,7 +266,7 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
     const changed = next !== undefined && next !== old;
     if (changed) {
       this.#rec.state = next;
-      if (this.#rec.timers.state !== undefined) await this.#cancelSlot('state');
+      if (this.#rec.timers.state !== undefined) this.#cancelSlot('state');
     }
     for (const a of r.actions ?? []) await this.#action(a);
     if (!changed) return;
@@ -298,31 +303,34 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
     else throw ErrStateMachineResult.with(`durable machine ${this.key}: an action must be a timeout`);
     const t = a as StateTimeout | MessageTimeout | GenericTimeout;
     if (t.durationMs === Infinity) {
-      await this.#cancelSlot(slot);
+      this.#cancelSlot(slot);
       return;
     }
     const gen = this.#rec.seq + 1;
     const armedBy = `${this.token}/${this.actor.pid.toString()}`;
     this.#rec.seq = gen;
     this.#rec.timers = { ...this.#rec.timers, [slot]: { gen, armedBy, message: t.message } };
-    await this.remind(
+    // Written with the record's save (its transaction, its token): a refused save arms nothing.
+    await stageReminderOf(
+      this,
       `timeout/${slot}`,
       { afterMs: Math.ceil(t.durationMs) },
       { slot, gen, armedBy, message: t.message },
     );
   }
 
-  async #cancelSlot(slot: string): Promise<void> {
+  #cancelSlot(slot: string): void {
     if (this.#rec.timers[slot] === undefined) return;
     const timers = { ...this.#rec.timers };
     delete timers[slot];
     this.#rec.timers = timers;
-    await this.cancelReminder(`timeout/${slot}`);
+    // Removed with the record's save, as an arming is written: a refused save cancels nothing.
+    stageCancelOf(this, `timeout/${slot}`);
   }
 
   /** Any mail cancels the running message timeout (an inactivity timer). */
-  #cancelMessageTimeout(): Promise<void> {
-    return this.#cancelSlot('message');
+  #cancelMessageTimeout(): void {
+    this.#cancelSlot('message');
   }
 }
 

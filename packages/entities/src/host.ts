@@ -24,7 +24,7 @@ import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from './store.js';
 import type { OpenedLease } from './leases.js';
-import { bindReminders, deliverReminder, isReminderFire } from './reminders.js';
+import { bindReminders, deliverReminder, isReminderFire, type ReminderBinding } from './reminders.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
 import type { StoredReminder } from './reminder_store.js';
 
@@ -227,6 +227,8 @@ export class EntityHost extends Actor {
   #lease: EntityId | undefined;
   /** The journal of an event-sourced kind's activation (event_sourced_host.ts). */
   #journal: JournalActivation | undefined;
+  /** This activation's reminder operations (undefined: the store keeps none); a save writes what it staged. */
+  #reminders: ReminderBinding | undefined;
   /** The pending reminders inspection shows (read from the store in the background). */
   #pendingReminders: PendingRemindersView | undefined;
   /**
@@ -274,7 +276,10 @@ export class EntityHost extends Actor {
       }
       const lease = this.#lease;
       const fence = () => ({ token: this.#token, ...(lease === undefined ? {} : { lease }) });
-      if (rt.reminders !== undefined) bindReminders(this.#entity, rt.reminders.binding(kind, key, fence));
+      if (rt.reminders !== undefined) {
+        this.#reminders = rt.reminders.binding(kind, key, fence);
+        bindReminders(this.#entity, this.#reminders);
+      }
       // Accepted messages a previous activation did not process: in the order they were accepted.
       for (const m of loaded.inbox) await this.#durable(m.id, m.message);
     } catch (err) {
@@ -553,12 +558,16 @@ export class EntityHost extends Actor {
       this.#journal.afterHandler();
       return undefined;
     }
-    if (this.#entity.state === this.#saved && processed === undefined) return undefined;
+    if (this.#entity.state === this.#saved && processed === undefined && this.#reminders?.staged() !== true)
+      return undefined;
     return this.#save(processed);
   }
 
   async #save(processed: string | undefined): Promise<void> {
     const state = this.#entity.state;
+    // Reminder changes kept for this save (a durable machine's timeouts): written in its transaction,
+    // under its token, so a refused save changes none. Taken now: a later save has its own.
+    const reminders = this.#reminders?.takeStaged();
     try {
       this.#version = await fromStore(
         this.#rt.measuredStore.write({
@@ -569,8 +578,10 @@ export class EntityHost extends Actor {
           state,
           ...(this.#lease === undefined ? {} : { lease: this.#lease }),
           ...(processed === undefined ? {} : { processed }),
+          ...(reminders === undefined ? {} : { reminders }),
         }),
       );
+      if (reminders !== undefined) this.#reminders!.written(reminders);
       this.#saved = state;
       this.#rt.publish(this.#event('written'));
     } catch (err) {

@@ -48,6 +48,7 @@ export {
   MAX_REMINDER_NAME_BYTES,
   isReminderStore,
   type NewReminder,
+  type ReminderChanges,
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,

@@ -12,7 +12,7 @@
 // the runtime's clock), and the scheduler asks for the rows due at or before its own now.
 
 import { ErrStaleToken } from './errors.js';
-import type { Values } from './sql_store.js';
+import type { PreparedReminders, Values } from './sql_store.js';
 import { newGeneration, type NewReminder, type ReminderFence, type StoredReminder } from './reminder_store.js';
 import type { EntityId } from './store.js';
 
@@ -93,6 +93,32 @@ export class MemoryReminders {
       gen: newGeneration(),
     }));
     this.#fence(id, fence);
+    this.#insert(id, rows);
+  }
+
+  /**
+   * A state write's reminder changes (checked and encoded by the caller), applied once the write
+   * was accepted: the write's token fenced them, and nothing here can fail.
+   */
+  apply(id: EntityId, changes: PreparedReminders): void {
+    for (const name of changes.cancel) {
+      const row = this.#d.byKey.get(id.kind)?.get(id.key)?.get(name);
+      if (row !== undefined) this.#remove(row);
+    }
+    this.#insert(
+      id,
+      changes.put.map((r) => ({
+        kind: id.kind,
+        key: id.key,
+        ...r,
+        cron: r.cron ?? undefined,
+        location: r.location ?? undefined,
+      })),
+    );
+  }
+
+  #insert(id: EntityId, rows: readonly MemoryReminderRow[]): void {
+    if (rows.length === 0) return;
     let kind = this.#d.byKey.get(id.kind);
     if (kind === undefined) this.#d.byKey.set(id.kind, (kind = new Map()));
     let names = kind.get(id.key);

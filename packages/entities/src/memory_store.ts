@@ -306,6 +306,7 @@ export class MemoryStore implements EntityStore, ReminderStore {
         rows.processed.set(request.processed, plan.version);
         rows.inbox.delete(request.processed);
       }
+      if (w.reminders !== undefined) this.#reminders.apply(request, w.reminders);
       return plan.version;
     });
   }

@@ -131,14 +131,16 @@ BEGIN
 END $fn$;
 CREATE OR REPLACE FUNCTION ${p}write_key(k TEXT, ky TEXT, fk TEXT, fky TEXT, tok BIGINT, expected BIGINT,
   evs TEXT[], ev_types TEXT[], ev_versions INT[], tag_events INT[], tag_names TEXT[], snap TEXT,
-  events_given BOOLEAN, done_id TEXT, jlock TEXT) RETURNS BIGINT
+  events_given BOOLEAN, done_id TEXT, jlock TEXT, rems JSONB) RETURNS BIGINT
 LANGUAGE plpgsql AS $fn$
 DECLARE
   cur BIGINT; head BIGINT; old_snap TEXT; old_snap_v BIGINT; n INT; v BIGINT; sq BIGINT;
 BEGIN
   -- A write in one round trip and one commit, deciding as sql_store.ts's planWrite does (keep the
   -- two alike): the key's lock, then the fencing lease's token and the state, each statement on a
-  -- fresh snapshot (a VOLATILE function), so a commit made while we waited is seen.
+  -- fresh snapshot (a VOLATILE function), so a commit made while we waited is seen. rems: the
+  -- reminder changes made with the write. (A database older code opened also keeps that code's
+  -- write_key without rems, an overload its members still call.)
   PERFORM pg_advisory_xact_lock(hashtextextended(k || '/' || ky, 0));
   SELECT l.token INTO cur FROM ${p}leases l WHERE l.kind = fk AND l.key = fky FOR SHARE;
   IF COALESCE(cur, 0) <> tok THEN
@@ -172,6 +174,19 @@ BEGIN
   IF done_id IS NOT NULL THEN
     INSERT INTO ${p}processed (kind, key, id, version) VALUES (k, ky, done_id, v);
     DELETE FROM ${p}inbox WHERE kind = k AND key = ky AND id = done_id;
+  END IF;
+  -- Reminder changes made with this write (a durable machine's timeouts): fenced by its token
+  -- above, and undone with it if anything fails.
+  IF rems IS NOT NULL THEN
+    DELETE FROM ${p}reminders WHERE kind = k AND key = ky
+      AND name IN (SELECT jsonb_array_elements_text(rems->'cancel'));
+    INSERT INTO ${p}reminders (kind, key, name, shard, due_at, every_ms, cron, location, payload, gen)
+      SELECT k, ky, x.name, x.shard, x.due_at, x.every_ms, x.cron, x.location, x.payload, x.gen
+      FROM jsonb_to_recordset(rems->'put') AS x(name TEXT, shard INT, due_at BIGINT, every_ms BIGINT,
+        cron TEXT, location TEXT, payload TEXT, gen BIGINT)
+      ON CONFLICT (kind, key, name) DO UPDATE SET shard = excluded.shard, due_at = excluded.due_at,
+        every_ms = excluded.every_ms, cron = excluded.cron, location = excluded.location,
+        payload = excluded.payload, gen = excluded.gen;
   END IF;
   RETURN v;
 END $fn$;
@@ -560,7 +575,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
         // (planWrite's rule, in SQL), under the key's advisory lock.
         const r = await this.#prepared<{ v: string }>(
           'write',
-          `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) AS v`,
+          `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS v`,
           [
             kind,
             key,
@@ -577,6 +592,21 @@ export class PostgresStore implements EntityStore, ReminderStore {
             request.events !== undefined,
             request.processed ?? null,
             this.#j.lock,
+            w.reminders === undefined
+              ? null
+              : JSON.stringify({
+                  cancel: w.reminders.cancel,
+                  put: w.reminders.put.map((r) => ({
+                    name: r.name,
+                    shard: r.shard,
+                    due_at: r.dueAt,
+                    every_ms: r.everyMs,
+                    cron: r.cron,
+                    location: r.location,
+                    payload: r.payload,
+                    gen: r.gen,
+                  })),
+                }),
           ],
         );
         return Number(r.rows[0]!.v);

@@ -271,6 +271,8 @@ export class ReminderScheduler {
   /** The reminder operations of one activation (its fence read at each call: the token it holds then). */
   binding(kind: EntityKind, key: string, fence: () => ReminderFence): ReminderBinding {
     const id = { kind: kind.name, key };
+    // Changes kept for the next save, by name: the last one of a name wins (a put, or null: removed).
+    let staged = new Map<string, NewReminder | null>();
     return {
       remind: async (name, when, payload) => {
         const r = await this.#prepare(kind, key, name, when, payload);
@@ -280,6 +282,27 @@ export class ReminderScheduler {
       cancel: async (name) => {
         checkReminderName(name);
         return this.#h.store.cancelReminder(id, fence(), name);
+      },
+      stage: async (name, when, payload) => {
+        staged.set(name, await this.#prepare(kind, key, name, when, payload));
+      },
+      stageCancel: (name) => {
+        checkReminderName(name);
+        staged.set(name, null);
+      },
+      staged: () => staged.size > 0,
+      takeStaged: () => {
+        if (staged.size === 0) return undefined;
+        const put: NewReminder[] = [];
+        const cancel: string[] = [];
+        for (const [name, r] of staged)
+          if (r === null) cancel.push(name);
+          else put.push(r);
+        staged = new Map();
+        return { put, cancel };
+      },
+      written: (changes) => {
+        for (const r of changes.put ?? []) this.#wake(r.dueAt);
       },
     };
   }

@@ -9,6 +9,9 @@
 // - putReminders and cancelReminder are fenced as state writes are: accepted only with the key's
 //   current token (or its shard lease's), checked in the write's transaction; refused with
 //   ERR_ENTITY_STALE_TOKEN and nothing written otherwise;
+// - a state write may carry reminder changes (`WriteRequest.reminders`: a durable state machine's
+//   timeouts): applied in that write's transaction after its token and version checks, so a
+//   refused write changes no reminder, and an accepted one changes them all;
 // - dueReminders reads only rows due at or before `until`, oldest first, at most `limit`;
 // - advanceReminder changes a row only while its generation and due time are the ones read (a
 //   reminder put again or cancelled meanwhile is left as the entity left it).
@@ -56,7 +59,25 @@ export interface StoredReminder extends EntityId, NewReminder {
   readonly gen: number;
 }
 
-/** The durable-reminder operations of a store. Every Promise is safe to leave un-awaited. */
+/**
+ * Reminder changes written with a state write (`WriteRequest.reminders`), in its transaction
+ * and under its fencing token: a durable state machine's timeouts (armed, cancelled, armed again)
+ * change with the record that names them, or not at all. A name appears at most once in both lists.
+ */
+export interface ReminderChanges {
+  /** Reminders to insert or replace (each gets a new generation, as {@link ReminderStore.putReminders}). */
+  readonly put?: readonly NewReminder[];
+  /** Names of reminders to remove (a name with no reminder is no error). */
+  readonly cancel?: readonly string[];
+}
+
+/**
+ * The durable-reminder operations of a store. Every Promise is safe to leave un-awaited.
+ *
+ * A store that implements it also applies `WriteRequest.reminders` in its `write`: the
+ * changes in the write's own transaction, after the write's token and version checks (so a
+ * refused write changes no reminder).
+ */
 export interface ReminderStore {
   /**
    * Inserts or replaces reminders of one key (each name gets a new generation), fenced by the
@@ -117,7 +138,13 @@ export function checkPut(id: EntityId, fence: ReminderFence, reminders: readonly
   checkFence(fence);
   if (!Array.isArray(reminders) || reminders.length > MAX_REMINDER_BATCH)
     throw ErrEntityIncorrect.with(`putReminders takes an array of at most ${MAX_REMINDER_BATCH} reminders`);
+  checkReminderRows(reminders);
+}
+
+/** The checks of reminders to put: name, shard, due time and period. */
+function checkReminderRows(reminders: readonly NewReminder[]): void {
   for (const r of reminders) {
+    if (typeof r !== 'object' || r === null) throw ErrEntityIncorrect.with('a reminder must be an object');
     checkReminderName(r.name);
     if (!Number.isSafeInteger(r.shard) || r.shard < 0) throw ErrEntityIncorrect.with(`reminder ${r.name}: bad shard`);
     if (!Number.isSafeInteger(r.dueAt) || r.dueAt < 0)
@@ -125,6 +152,27 @@ export function checkPut(id: EntityId, fence: ReminderFence, reminders: readonly
     if (r.everyMs !== undefined && (!Number.isSafeInteger(r.everyMs) || r.everyMs < 0))
       throw ErrEntityIncorrect.with(`reminder ${r.name}: everyMs must be a non-negative integer`);
   }
+}
+
+/**
+ * The checks of `WriteRequest.reminders` (before any write): the puts as {@link checkPut}'s,
+ * the cancelled names, each name once, at most {@link MAX_REMINDER_BATCH} changes.
+ */
+export function checkReminderChanges(changes: ReminderChanges): void {
+  if (typeof changes !== 'object' || changes === null)
+    throw ErrEntityIncorrect.with('a write’s reminders must be an object { put?, cancel? }');
+  const put = changes.put ?? [];
+  const cancel = changes.cancel ?? [];
+  if (!Array.isArray(put) || !Array.isArray(cancel) || put.length + cancel.length > MAX_REMINDER_BATCH)
+    throw ErrEntityIncorrect.with(`a write’s reminders are arrays of at most ${MAX_REMINDER_BATCH} changes in all`);
+  checkReminderRows(put);
+  const names = new Set<string>(put.map((r) => r.name));
+  for (const name of cancel) {
+    checkReminderName(name);
+    names.add(name);
+  }
+  if (names.size !== put.length + cancel.length)
+    throw ErrEntityIncorrect.with('a write’s reminders name each reminder once (put or cancel)');
 }
 
 /** The checks of {@link ReminderStore.cancelReminder}'s arguments. */

@@ -12,6 +12,7 @@ import { ignorable, type Infer, type InferInput, type StandardSchemaV1 } from 'e
 
 import { Entity } from './entity.js';
 import { ErrEntityIncorrect } from './errors.js';
+import type { ReminderChanges } from './reminder_store.js';
 
 /** The reminder types of a kind: a schema of the payload per type name (`defineEntity`'s `reminders`). */
 export type ReminderSchemas = Readonly<Record<string, StandardSchemaV1>>;
@@ -77,8 +78,20 @@ export function reminderType(name: string): string {
 
 /** What the host gives an entity for its reminders (internal: the runtime's scheduler makes it). */
 export interface ReminderBinding {
+  /** Writes a reminder now (fenced by the activation's token). */
   remind(name: string, when: ReminderWhen, payload: unknown): Promise<void>;
+  /** Removes a reminder now (fenced by the activation's token). */
   cancel(name: string): Promise<boolean>;
+  /** Checks a reminder now and keeps it for the activation's next save (written in its transaction). */
+  stage(name: string, when: ReminderWhen, payload: unknown): Promise<void>;
+  /** Keeps the removal of a reminder for the activation's next save. */
+  stageCancel(name: string): void;
+  /** True when changes are kept for the next save. */
+  staged(): boolean;
+  /** The kept changes, handed to the save about to be written (and forgotten here). */
+  takeStaged(): ReminderChanges | undefined;
+  /** The save carrying `changes` was accepted. */
+  written(changes: ReminderChanges): void;
 }
 
 // Keyed by the entity object: a state-mode `ReminderEntity` or an `EventSourcedEntity`.
@@ -105,6 +118,20 @@ export function remindOf(e: object, name: string, when: ReminderWhen, payload: u
     return ignorable(Promise.reject(err as Error), undefined, 'remind');
   }
   return ignorable(b.remind(name, when, payload), undefined, 'remind');
+}
+
+/**
+ * Internal: a reminder of an entity object kept for its activation's next save, which writes it in
+ * its own transaction under its token (a durable state machine's timeouts: a refused save then
+ * arms nothing). Checked now: rejects with ERR_ENTITY_INCORRECT as `remind` does.
+ */
+export async function stageReminderOf(e: object, name: string, when: ReminderWhen, payload: unknown): Promise<void> {
+  await binding(e).stage(name, when, payload);
+}
+
+/** Internal: the removal of a reminder kept for the next save, as {@link stageReminderOf}. */
+export function stageCancelOf(e: object, name: string): void {
+  binding(e).stageCancel(name);
 }
 
 /** Internal: `cancelReminder` of an entity object (both entity base classes call it). */

@@ -10,6 +10,7 @@
 import { ErrEntityIncorrect, ErrStaleToken, ErrStoreCodec, ErrVersionConflict } from './errors.js';
 import { checkKey, type EntityId, type LeaseRequest, type StoreCodec, type WriteRequest } from './store.js';
 import { checkEventMeta, type StoredEventMeta } from './journal_sql.js';
+import { checkReminderChanges, newGeneration } from './reminder_store.js';
 
 /** Throws ERR_ENTITY_INCORRECT unless `id` has a non-empty kind and a valid key. */
 export function checkId(id: EntityId): void {
@@ -72,13 +73,52 @@ export interface PreparedWrite {
   readonly meta: readonly StoredEventMeta[];
   /** The encoded new state, undefined when the write appends events only. */
   readonly snapshot: string | undefined;
+  /** The reminder changes made with the write (none: undefined), payloads encoded, generations drawn. */
+  readonly reminders: PreparedReminders | undefined;
+}
+
+/** A reminder row to put, as a store inserts it (its payload encoded, its new generation drawn). */
+export interface ReminderRow {
+  readonly name: string;
+  readonly shard: number;
+  readonly dueAt: number;
+  /** 0: no period. */
+  readonly everyMs: number;
+  readonly cron: string | null;
+  readonly location: string | null;
+  readonly payload: string;
+  readonly gen: number;
+}
+
+/** What {@link WriteRequest.reminders} asks for, checked and encoded. */
+export interface PreparedReminders {
+  readonly put: readonly ReminderRow[];
+  readonly cancel: readonly string[];
 }
 
 /** Checks a write's request and encodes its values. */
 export function prepareWrite(request: WriteRequest, values: Values): PreparedWrite {
   checkId(request);
   if (request.lease !== undefined) checkId(request.lease);
+  let reminders: PreparedReminders | undefined;
+  if (request.reminders !== undefined) {
+    checkReminderChanges(request.reminders);
+    reminders = {
+      put: (request.reminders.put ?? []).map((r) => ({
+        name: r.name,
+        shard: r.shard,
+        dueAt: r.dueAt,
+        everyMs: r.everyMs ?? 0,
+        cron: r.cron ?? null,
+        location: r.location ?? null,
+        payload: values.encode(r.payload),
+        gen: newGeneration(),
+      })),
+      cancel: [...(request.reminders.cancel ?? [])],
+    };
+  }
   return {
+    reminders,
     request,
     fence: request.lease ?? { kind: request.kind, key: request.key },
     events: (request.events ?? []).map((e) => values.encode(e)),

@@ -394,6 +394,7 @@ export class SqliteStore implements EntityStore, ReminderStore {
           this.#q.processedPut!.run(kind, key, request.processed, plan.version);
           this.#q.inboxDel!.run(kind, key, request.processed);
         }
+        if (w.reminders !== undefined) this.#reminders.apply(request, w.reminders);
         return plan.version;
       });
     });

@@ -3,7 +3,7 @@
 // table in `open` and delegates its ReminderStore methods here, inside its own transactions.
 
 import { ErrStaleToken } from './errors.js';
-import type { Values } from './sql_store.js';
+import type { PreparedReminders, Values } from './sql_store.js';
 import { newGeneration, type NewReminder, type ReminderFence, type StoredReminder } from './reminder_store.js';
 import type { EntityId } from './store.js';
 
@@ -81,6 +81,16 @@ export class SqliteReminders {
       this.#fence(id, fence);
       for (const r of rows) this.#q.put!.run(id.kind, id.key, ...(r as SqlValue[]), newGeneration());
     });
+  }
+
+  /**
+   * A state write's reminder changes (checked and encoded by the caller), run inside that write's
+   * transaction after its token and version checks: its rollback undoes them.
+   */
+  apply(id: EntityId, changes: PreparedReminders): void {
+    for (const name of changes.cancel) this.#q.cancel!.run(id.kind, id.key, name);
+    for (const r of changes.put)
+      this.#q.put!.run(id.kind, id.key, r.name, r.shard, r.dueAt, r.everyMs, r.cron, r.location, r.payload, r.gen);
   }
 
   cancel(id: EntityId, fence: ReminderFence, name: string): boolean {

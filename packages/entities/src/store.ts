@@ -9,6 +9,7 @@
 
 import { ErrEntityIncorrect } from './errors.js';
 import type { EventMeta, JournalStore } from './journal.js';
+import type { ReminderChanges } from './reminder_store.js';
 
 /** Longest key, in UTF-8 bytes (a kind and a key make a process name, an atom of ≤ 255 bytes). */
 export const MAX_KEY_BYTES = 200;
@@ -89,6 +90,12 @@ export interface WriteRequest extends EntityId {
   readonly eventMeta?: readonly EventMeta[];
   /** A message id processed by this write: recorded and removed from the inbox in the same transaction. */
   readonly processed?: string;
+  /**
+   * Reminder changes made with this write, in its transaction and fenced by its token (a store
+   * that keeps reminders: a `ReminderStore`): a refused write changes none of them. The
+   * runtime writes a durable state machine's timeouts this way.
+   */
+  readonly reminders?: ReminderChanges;
 }
 
 /** A message accepted into an entity's inbox and not yet processed. */
