@@ -28,7 +28,9 @@ import {
   checkOutcomes,
   createDatabase,
   reportResume,
+  resumeRounds,
   roundFigures,
+  slowPlacement,
   until,
   type OrderOutcome,
   type ResumeRow,
@@ -148,10 +150,7 @@ async function round(r: ResumeRow, pgUrl: string, n: number): Promise<RoundFigur
           return due.size === unpaid.length ? due : undefined;
         });
         const killAt = Math.min(...dueAt.values()) - r.marginMs;
-        if (Date.now() > killAt)
-          throw new Error(
-            `placing the orders took longer than ${r.placeSlackMs} ms: the windows would end before the kill`,
-          );
+        if (Date.now() > killAt) throw slowPlacement(r.placeSlackMs);
         await new Promise((res) => setTimeout(res, killAt - Date.now()));
 
         const killedAt = Date.now();
@@ -209,7 +208,6 @@ async function round(r: ResumeRow, pgUrl: string, n: number): Promise<RoundFigur
 
 /** Measures Effect's resume after kill -9 (rounds of `ctx`, no warm-up: each round is a fresh pair). */
 export async function measureEffectResume(report: Report, ctx: SuiteContext, url: string, r: ResumeRow): Promise<void> {
-  const rounds: RoundFigures[] = [];
-  for (let n = 1; n <= ctx.rounds; n++) rounds.push(await round(r, url, n));
+  const rounds = await resumeRounds(ctx, r, (row, n) => round(row, url, n));
   reportResume(report, r, rounds, WHAT);
 }

@@ -21,7 +21,9 @@ import {
   checkOutcomes,
   pause,
   reportResume,
+  resumeRounds,
   roundFigures,
+  slowPlacement,
   until,
   type OrderOutcome,
   type ResumeRow,
@@ -139,10 +141,7 @@ async function round(r: ResumeRow, url: string, n: number): Promise<RoundFigures
       }),
     );
     const killAt = Math.min(...dues) - r.marginMs;
-    if (Date.now() > killAt)
-      throw new Error(
-        `placing the orders took longer than ${r.placeSlackMs} ms: the windows would end before the kill`,
-      );
+    if (Date.now() > killAt) throw slowPlacement(r.placeSlackMs);
     await new Promise((res) => setTimeout(res, killAt - Date.now()));
 
     const killedAt = Date.now();
@@ -186,7 +185,6 @@ async function round(r: ResumeRow, url: string, n: number): Promise<RoundFigures
 
 /** Measures ergo-ts' resume after kill -9 (rounds of `ctx`, no warm-up: each round is a fresh pair). */
 export async function measureResume(report: Report, ctx: SuiteContext, url: string, r: ResumeRow): Promise<void> {
-  const rounds: RoundFigures[] = [];
-  for (let n = 1; n <= ctx.rounds; n++) rounds.push(await round(r, url, n));
+  const rounds = await resumeRounds(ctx, r, (row, n) => round(row, url, n));
   reportResume(report, r, rounds, WHAT);
 }

@@ -171,6 +171,42 @@ export function roundFigures(outcomes: OrderOutcome[], times: number[]): RoundFi
   };
 }
 
+/**
+ * A round whose orders took longer to be placed than the unpaid ones' windows leave before the
+ * kill (a loaded machine): nothing was killed yet, and the round is run again with more time.
+ */
+export class SlowPlacement extends Error {}
+
+/** Thrown by a round when the kill would come after the first window ends. */
+export function slowPlacement(slackMs: number): SlowPlacement {
+  return new SlowPlacement(`placing the orders took longer than ${slackMs} ms: the windows would end before the kill`);
+}
+
+/**
+ * Runs `ctx.rounds` rounds of `round(row, n)` (n: a number unique to each attempt); a round whose
+ * placement was too slow is run again with three times the slack, at most twice.
+ */
+export async function resumeRounds(
+  ctx: SuiteContext,
+  r: ResumeRow,
+  round: (row: ResumeRow, n: number) => Promise<RoundFigures>,
+): Promise<RoundFigures[]> {
+  const out: RoundFigures[] = [];
+  let n = 0;
+  for (let i = 0; i < ctx.rounds; i++) {
+    for (let slack = r.placeSlackMs, tries = 0; ; slack *= 3, tries++) {
+      try {
+        out.push(await round({ ...r, placeSlackMs: slack }, ++n));
+        break;
+      } catch (e) {
+        if (!(e instanceof SlowPlacement) || tries >= 2) throw e;
+        console.error(`resume row: ${e.message}; this round again with ${slack * 3} ms`);
+      }
+    }
+  }
+  return out;
+}
+
 /** Creates database `name` on the server at `url` (PostgreSQL's createdb); returns its URL. */
 export function createDatabase(url: string, name: string): string {
   const u = new URL(url);

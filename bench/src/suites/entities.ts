@@ -36,8 +36,8 @@ import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-sup
 import { rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { BenchCounter, BenchLedger } from '../net/entities_kind.js';
-import { measureJournal } from './entities_journal.js';
-import { measureOrders, workflowRow } from './entities_workflow.js';
+import { measureJournal } from '../lib/entities_journal.js';
+import { measureOrders, workflowRow } from '../lib/entities_workflow.js';
 import { BenchOrder } from '../net/entities_order.js';
 import { measureResume } from '../lib/entities_resume.js';
 import { resumeRow } from '../lib/resume_row.js';
