@@ -36,11 +36,35 @@ import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-sup
 import { rate, reportSamples, runRounds } from '../lib/measure.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { BenchCounter, BenchLedger } from '../net/entities_kind.js';
-import { measureJournal } from './entities_journal.js';
-import { measureOrders, workflowRow } from './entities_workflow.js';
+import { measureJournal } from '../lib/entities_journal.js';
+import { measureOrders, workflowRow } from '../lib/entities_workflow.js';
 import { BenchOrder } from '../net/entities_order.js';
-import { measureEffectWorkflow } from '../lib/effect_workflow.js';
-import { EFFECT_PEER, measureEffectCluster } from '../lib/effect_cluster.js';
+import { measureResume } from '../lib/entities_resume.js';
+import { resumeRow } from '../lib/resume_row.js';
+
+/** The peer name of Effect's columns (lib/effect_cluster.ts' EFFECT_PEER; not imported: Effect may be missing). */
+const EFFECT_PEER = 'effect-cluster';
+
+/**
+ * Effect's side of the rows, imported only in its own child: where Effect is not installed the
+ * child says so and reports nothing, and the ergo-ts children (and the suite's listing) still run.
+ */
+async function loadEffect() {
+  try {
+    const [cluster, workflow, resume] = await Promise.all([
+      import('../lib/effect_cluster.js'),
+      import('../lib/effect_workflow.js'),
+      import('../lib/effect_resume.js'),
+    ]);
+    return { ...cluster, ...workflow, ...resume };
+  } catch (e) {
+    console.error(
+      `entities bench: Effect columns skipped: Effect could not be loaded (${(e as Error).message.split('\n')[0]}); ` +
+        'npm install in bench/ brings effect, @effect/platform-node and @effect/sql-pg',
+    );
+    return undefined;
+  }
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PEER = join(here, '..', 'net', 'entities_peer.js');
@@ -54,6 +78,9 @@ const LOADED_TIMEOUT = 60_000;
 export const scenarios: ScenarioSpec[] = [
   { id: 'entities-sqlite', peers: ['ergo-ts'], timeout: 900 },
   { id: 'entities-postgres', peers: ['ergo-ts', EFFECT_PEER], timeout: 900 },
+  // The order workflow's resume after kill -9 (lib/resume_row.ts): its own scenario, so it runs
+  // alone (`--only=entities-resume`); Effect's rounds wait out its runner expiry (≈ 35 s each).
+  { id: 'entities-resume', peers: ['ergo-ts', EFFECT_PEER], timeout: 900 },
 ];
 
 class Echo extends Actor {
@@ -311,7 +338,8 @@ export async function entitiesSuite(report: Report, ctx?: SuiteContext): Promise
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  if (want('entities-postgres')) {
+  for (const id of ['entities-postgres', 'entities-resume'] as const) {
+    if (!want(id)) continue;
     let missing: string | undefined;
     try {
       missing = postgresMissing();
@@ -322,17 +350,23 @@ export async function entitiesSuite(report: Report, ctx?: SuiteContext): Promise
       console.error(`entities bench: PostgreSQL rows skipped: ${missing}`);
       return;
     }
+    const fx = effect ? await loadEffect() : undefined;
+    if (effect && fx === undefined) continue;
     const pg: Postgres = await startPostgres();
     try {
-      if (effect) {
-        await measureEffectCluster(report, c, pg.url, {
+      if (id === 'entities-resume') {
+        const row = resumeRow(c, G, 'PostgreSQL');
+        if (fx !== undefined) await fx.measureEffectResume(report, c, pg.url, row);
+        else await measureResume(report, c, pg.url, row);
+      } else if (fx !== undefined) {
+        await fx.measureEffectCluster(report, c, pg.url, {
           group: G,
           label: 'PostgreSQL',
           calls: CALLS,
           window: WINDOW,
           keys: KEYS,
         });
-        await measureEffectWorkflow(report, c, pg.url, workflowRow(c, G, 'PostgreSQL'));
+        await fx.measureEffectWorkflow(report, c, pg.url, workflowRow(c, G, 'PostgreSQL'));
       } else await measureStore(report, c, 'PostgreSQL', pg.url, () => PostgresStore.open(pg.url));
     } finally {
       await pg.stop();

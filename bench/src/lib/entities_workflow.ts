@@ -8,8 +8,8 @@
 import { entity, type Entities } from '@ergo-ts/entities';
 
 import { BenchOrder } from '../net/entities_order.js';
-import { rate, reportSamples, runRounds } from '../lib/measure.js';
-import type { Report, SuiteContext } from '../lib/types.js';
+import { rate, reportSamples, runRounds } from './measure.js';
+import type { Report, SuiteContext } from './types.js';
 
 /** The row's shape, shared with the Effect side so both land in one table row. */
 export function workflowRow(ctx: SuiteContext, group: string, label: string) {

@@ -12,8 +12,8 @@
 import { BenchLedger } from '../net/entities_kind.js';
 import { entity, type Entities, type EntityStore } from '@ergo-ts/entities';
 
-import { rate, reportSamples, runRounds } from '../lib/measure.js';
-import type { Report, SuiteContext } from '../lib/types.js';
+import { rate, reportSamples, runRounds } from './measure.js';
+import type { Report, SuiteContext } from './types.js';
 
 /** What the rows need of the suite's set-up (one node, one store, the bench kinds). */
 export interface JournalSetup {
