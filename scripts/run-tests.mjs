@@ -15,8 +15,12 @@
 // tail of a long CI log names what failed), and a closing `N passed, N failed, N skipped` line.
 //
 // Usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--concurrency N]
-//          [--verbose] [--filter TEXT] [--file-timeout SECONDS] [--record-times]
+//          [--verbose] [--filter TEXT] [--file-timeout SECONDS] [--record-times] [--cpu]
 // ERGO_TEST_CONCURRENCY sets the pool size when --concurrency is absent.
+// --cpu (a measurement, not for CI) runs each file in a cgroup v1 cpuacct group of its own and
+// reports its CPU seconds with every descendant's (forked nodes, Chromium, PostgreSQL, npm), the
+// top files by CPU and by wall minus CPU (waiting), and the run's CPU utilisation: the question it
+// answers is whether the test step is bound by the 2 cores or by files waiting (scripts/cpu-cgroup.mjs).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +28,7 @@ import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { smoke, workspaces } from './test-plan.mjs';
+import { cpuGroups } from './cpu-cgroup.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const here = dirname(fileURLToPath(import.meta.url));
@@ -33,6 +38,7 @@ const timesFile = join(here, 'test-times.json');
 
 const opts = parseArgs(process.argv.slice(2));
 const started = Date.now();
+const cpu = opts.cpu ? cpuGroups() : null;
 
 const files = collectFiles();
 if (files.length === 0) {
@@ -55,6 +61,7 @@ function parseArgs(argv) {
     concurrency: 0,
     fileTimeout: 600,
     record: false,
+    cpu: false,
   };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -66,6 +73,7 @@ function parseArgs(argv) {
     else if (a === '--smoke') o.smoke = true;
     else if (a === '--verbose') o.verbose = true;
     else if (a === '--record-times') o.record = true;
+    else if (a === '--cpu') o.cpu = true;
     else if (a === '--filter') o.filter.push(value());
     else if (a === '--concurrency') o.concurrency = Number(value());
     else if (a === '--file-timeout') o.fileTimeout = Number(value());
@@ -81,7 +89,7 @@ function parseArgs(argv) {
 function usage(problem) {
   console.error(`run-tests: ${problem}`);
   console.error(
-    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times]',
+    'usage: node scripts/run-tests.mjs [--workspace DIR]... [--smoke] [--concurrency N] [--verbose] [--filter TEXT] [--file-timeout S] [--record-times] [--cpu]',
   );
   process.exit(2);
 }
@@ -177,8 +185,12 @@ function runFile(f) {
     FORCE_COLOR: '0',
   };
   const t0 = Date.now();
+  // Under --cpu the file starts inside its own cgroup (a shell joins it, then execs node: same pid).
+  const group = cpu?.create() ?? null;
+  const [command, commandArgs] =
+    group === null ? [process.execPath, args] : ['/bin/sh', ['-c', group.joinAndExec, 'sh', process.execPath, ...args]];
   return new Promise((resolveFile) => {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(command, commandArgs, {
       cwd: join(root, f.workspace.dir),
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -198,6 +210,7 @@ function runFile(f) {
       // Whatever the file left running (a node a test forgot) goes with it.
       killGroup(child.pid);
       const seconds = (Date.now() - t0) / 1000;
+      const cpuSeconds = group === null ? null : group.finish();
       const strict = existsSync(strictDir)
         ? readdirSync(strictDir).map((n) => readFileSync(join(strictDir, n), 'utf8'))
         : [];
@@ -220,7 +233,16 @@ function runFile(f) {
         problems.push(`the test run ended with ${status ?? signal} and reported nothing`);
       else if (status !== 0 && summary !== null && summary.fail === 0 && problems.length === 0)
         problems.push(`the test run ended with ${status ?? signal} though no test failed`);
-      resolveFile({ file: f, seconds, status, output, summary, problems, ok: status === 0 && problems.length === 0 });
+      resolveFile({
+        file: f,
+        seconds,
+        cpuSeconds,
+        status,
+        output,
+        summary,
+        problems,
+        ok: status === 0 && problems.length === 0,
+      });
     });
   });
 }
@@ -243,7 +265,8 @@ function printResult(r) {
       : `${s.tests} tests${s.skipped > 0 ? `, ${s.skipped} skipped` : ''}${s.fail > 0 ? `, ${s.fail} failed` : ''}`;
   const tag = r.ok ? 'ok  ' : 'FAIL';
   const alone = r.file.exclusive !== undefined ? '  [alone]' : '';
-  let text = `${tag} ${r.seconds.toFixed(1).padStart(6)} s  ${r.file.rel}  (${counts})${alone}\n`;
+  const cpuText = r.cpuSeconds == null ? '' : ` ${r.cpuSeconds.toFixed(1).padStart(6)} cpu-s`;
+  let text = `${tag} ${r.seconds.toFixed(1).padStart(6)} s${cpuText}  ${r.file.rel}  (${counts})${alone}\n`;
   if (s !== null) for (const skip of s.skips) text += `       skipped: ${skip}\n`;
   if (!r.ok || opts.verbose) text += indent(r.output) + '\n';
   for (const p of r.problems) text += `       ${p}\n`;
@@ -268,8 +291,9 @@ function report(list) {
   let out = `\n== slowest test files\n`;
   for (const r of slowest)
     out += `  ${r.seconds.toFixed(1).padStart(6)} s  ${r.file.rel}${r.file.exclusive !== undefined ? '  [alone]' : ''}\n`;
-  const cpu = list.reduce((n, r) => n + r.seconds, 0);
-  out += `\n== ${list.length} files in ${wall.toFixed(0)} s (${cpu.toFixed(0)} s of file time, ${opts.concurrency} at once)\n`;
+  const fileTime = list.reduce((n, r) => n + r.seconds, 0);
+  out += `\n== ${list.length} files in ${wall.toFixed(0)} s (${fileTime.toFixed(0)} s of file time, ${opts.concurrency} at once)\n`;
+  if (cpu !== null) out += cpu.report(list, wall);
   if (failed.length > 0) {
     out += `\n== failed (repeated from above)\n\n`;
     for (const r of failed) {

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import type { Page, Response } from 'playwright-core';
 
-import { outputDir, type GoPeer } from './helpers.js';
+import { outputDir, WAIT, type GoPeer } from './helpers.js';
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */
 declare const document: {
@@ -24,10 +24,67 @@ export function banners(page: Page): Promise<string[]> {
   return page.$$eval('.error', (els) => els.map((e) => (e.textContent ?? '').trim()).filter((t) => t !== ''));
 }
 
-/** Lets a page run a few inspector periods, then checks it shows no error banner. */
+/** Seconds of silence after which the page shows a periodic subscription as stale (ui/src/hooks.ts). */
+const STALE_AFTER_S = 6;
+
+/** What the page's `observerSubscriptions` (ui/src/hooks.ts) tells of one subscription a component holds. */
+interface HeldSubscription {
+  type: string;
+  args: string;
+  periodic: boolean;
+  answered: boolean;
+  error: string | null;
+  frames: number[];
+  ended: boolean;
+}
+
+/**
+ * Lets a page settle, then checks it shows no error banner. Settled: every subscription its
+ * components hold was answered, and each periodic one has had two frames since this call began
+ * (its inspector publishes: a silence would fail the wait, or show as a banner), except one whose
+ * subject ended: it must stay without a banner past the stale threshold after its last frame (the
+ * page's clock shows a silence within a second of the threshold). Waits on the frames, not a fixed period past the threshold.
+ */
 export async function settleClean(page: Page, what: string): Promise<void> {
-  // Each periodic subscription reports a silence after 6 s; wait past that once per page.
-  await page.waitForTimeout(7000);
+  const since = await page.evaluate(() => Date.now());
+  const settled = (args: { since: number; endedQuietMs: number }): boolean => {
+    const held = (globalThis as unknown as { observerSubscriptions?: Set<HeldSubscription> }).observerSubscriptions;
+    if (held === undefined) return false;
+    const now = Date.now();
+    return [...held].every(
+      (s) =>
+        s.answered &&
+        (s.error !== null ||
+          !s.periodic ||
+          (s.ended
+            ? now - (s.frames.at(-1) ?? 0) > args.endedQuietMs
+            : s.frames.filter((t) => t >= args.since).length >= 2)),
+    );
+  };
+  try {
+    await page.waitForFunction(
+      settled,
+      { since, endedQuietMs: (STALE_AFTER_S + 2) * 1000 },
+      {
+        timeout: WAIT.timeoutMs,
+        polling: WAIT.intervalMs,
+      },
+    );
+  } catch (err) {
+    const held = await page.evaluate(() => [
+      ...((globalThis as unknown as { observerSubscriptions?: Set<HeldSubscription> }).observerSubscriptions ?? []),
+    ]);
+    const now = await page.evaluate(() => Date.now());
+    const state = held
+      .map(
+        (s) =>
+          `${s.type} ${s.args}: ${s.answered ? 'answered' : 'unanswered'}${s.error === null ? '' : ` (${s.error})`}, frames ${s.frames.map((t) => t - since).join(' ')} ms after the wait began${s.ended ? ', ended' : ''}`,
+      )
+      .join('\n  ');
+    assert.fail(
+      `${what} did not settle (${(err as Error).message}); now ${now - since} ms after the wait began; held:\n  ${state}\nbanners: ${JSON.stringify(await banners(page))}`,
+    );
+  }
   assert.deepEqual(await banners(page), [], `no error banner on ${what}`);
 }
 

@@ -47,6 +47,29 @@ const RENEWED = new Set([
 /** How long a failed, ended or silent subscription waits before it is asked again (ms). */
 export const RESUBSCRIBE_MS = 2000;
 
+/** What the tab knows of one subscription a mounted component holds. */
+export interface HeldSubscription {
+  type: string;
+  args: string;
+  /** False for the types whose frames come when something happens (no silence is shown for them). */
+  periodic: boolean;
+  /** The subscribe was answered (accepted or refused). */
+  answered: boolean;
+  error: string | null;
+  /** When its last few accepted frames came (Date.now(), oldest first). */
+  frames: number[];
+  /** Its last frame said the subject ended (a process, a meta process, a connection). */
+  ended: boolean;
+}
+
+/**
+ * Every subscription the mounted components hold now, as `observerSubscriptions` on the page's
+ * global object: the browser tests wait on these frames (a page whose every subscription has
+ * fresh ones is settled) instead of waiting a fixed period past {@link STALE_AFTER}.
+ */
+const held = new Set<HeldSubscription>();
+(globalThis as { observerSubscriptions?: Set<HeldSubscription> }).observerSubscriptions = held;
+
 /**
  * Subscribes to `type` with `args` while the component is mounted (again after a reconnect or a
  * node switch); `accept` picks this subscription's frames out of a shared type (process_info
@@ -89,19 +112,36 @@ export function useSubscription(
     const again = (): void => {
       if (live && retry === undefined) retry = setTimeout(() => live && setAttempt((n) => n + 1), RESUBSCRIBE_MS);
     };
+    const mark: HeldSubscription = {
+      type,
+      args: key,
+      periodic: !PUSHED.has(type),
+      answered: false,
+      error: null,
+      frames: [],
+      ended: false,
+    };
+    held.add(mark);
     const off = api.on(type, (d) => {
       if (!accept(d)) return;
       // The event of a node-wide view ended while the node runs: subscribe again.
       if (d.terminated === true && RENEWED.has(type)) return again();
       mine.frameAt = Date.now();
+      mark.frames = [...mark.frames.slice(-3), mine.frameAt];
+      mark.ended = d.terminated === true;
       setData(d);
       setSince(mine.frameAt);
     });
     // Shared with any other component of the tab holding the same type + args (see api.hold).
     const { subscribed, release } = api.hold(type, args);
     subscribed.then(
-      () => live && setError(null),
+      () => {
+        mark.answered = true;
+        if (live) setError(null);
+      },
       (e: Error) => {
+        mark.answered = true;
+        mark.error = e.message;
         if (!live) return;
         setError(e.message);
         // A refusal that may pass (a slow or restarting node): ask again while mounted.
@@ -122,6 +162,7 @@ export function useSubscription(
         }, 1000);
     return () => {
       live = false;
+      held.delete(mark);
       off();
       clearInterval(timer);
       clearTimeout(retry);

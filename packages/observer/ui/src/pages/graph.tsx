@@ -2,7 +2,7 @@
 // monitors one hop out (solid edges: links; dashed: monitors). Clicking a neighbour that is a
 // process expands it: its own links and monitors are drawn around it.
 
-import { useCallback, useState } from 'preact/hooks';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 
 import { type Json } from '../api';
 import { list } from '../format';
@@ -16,9 +16,11 @@ interface Edge {
 
 /** Subscribes to one process and reports its edges; renders nothing. */
 function Probe(props: { pid: string; onEdges: (pid: string, edges: Edge[], name: string) => void }) {
-  useSubscription('process_info', { pid: props.pid }, (d) => {
-    if (d.info?.pid !== props.pid) return false;
-    const i = d.info;
+  const [data] = useSubscription('process_info', { pid: props.pid }, (d) => d.info?.pid === props.pid);
+  const { pid, onEdges } = props;
+  useEffect(() => {
+    const i = data?.info;
+    if (i === undefined) return;
     const links = [
       ...list(i.linksPID),
       ...list(i.linksProcessID),
@@ -33,16 +35,15 @@ function Probe(props: { pid: string; onEdges: (pid: string, edges: Edge[], name:
       ...list(i.monitorsEvent),
       ...list(i.monitorsNode),
     ];
-    props.onEdges(
-      props.pid,
+    onEdges(
+      pid,
       [
-        ...links.map((t: Json): Edge => ({ from: props.pid, to: String(t), kind: 'link' })),
-        ...monitors.map((t: Json): Edge => ({ from: props.pid, to: String(t), kind: 'monitor' })),
+        ...links.map((t: Json): Edge => ({ from: pid, to: String(t), kind: 'link' })),
+        ...monitors.map((t: Json): Edge => ({ from: pid, to: String(t), kind: 'monitor' })),
       ],
       String(i.name ?? ''),
     );
-    return false;
-  });
+  }, [data, pid, onEdges]);
   return null;
 }
 
