@@ -148,6 +148,8 @@ test('a generic timeout is replaced and cancelled by name; a fire of a cancelled
   const armed = (await m.store.load({ kind: 'machine', key: 'g' })).state as DurableMachineRecord;
   const gen = armed.timers['generic:alarm']!.gen;
   await m.entities.send(m.to('g'), 'disarm');
+  // Queued behind it: the disarm was handled and saved, its reminder cancelled with the save.
+  await m.get('g');
   assert.deepEqual(await m.store.reminders({ kind: 'machine', key: 'g' }), []);
   // A fire of the cancelled timer delivered anyway (sent before the cancel): ignored.
   const stale = {
