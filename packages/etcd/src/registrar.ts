@@ -250,6 +250,12 @@ export class EtcdRegistrar implements Registrar {
     next();
   }
 
+  /** Stops keeping every lease of ours alive (etcd lets them expire) and forgets them. */
+  #releaseLeases(): void {
+    for (const l of this.#leases) l.release();
+    this.#leases.clear();
+  }
+
   /** Revokes a lease of ours (best effort: etcd may be gone) and forgets it. */
   async #revoke(lease: Lease): Promise<void> {
     try {
@@ -703,8 +709,7 @@ export class EtcdRegistrar implements Registrar {
     this.#wake?.();
     const c = this.#client;
     if (c === null || was !== 'registered') {
-      for (const l of this.#leases) l.release();
-      this.#leases.clear();
+      this.#releaseLeases();
       c?.close();
       return;
     }
@@ -715,8 +720,7 @@ export class EtcdRegistrar implements Registrar {
     const log = this.#log();
     const done = (): void => {
       // Leases a claim left behind (granting while etcd froze, or racing this terminate).
-      for (const l of this.#leases) l.release();
-      this.#leases.clear();
+      this.#releaseLeases();
       c.close();
       log.trace('(etcd) registrar client terminated');
     };
