@@ -8,12 +8,11 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, serverPort } from '@ergo-ts/test-support';
 
 import { type EntitiesStats } from '../src/index.js';
 import { EntityNode, joinKeys, ownerAmong, seeMembers, startTwo, type ClusterSettings } from './dist_helpers.js';
@@ -36,18 +35,10 @@ function missing(): string | undefined {
   return `${ETCD} is missing (install Debian's etcd-server)`;
 }
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 /** One etcd member on free ports; resolves with its client endpoint once it is healthy. */
 async function startEtcd(): Promise<string> {
-  const client = await freePort();
-  const peer = await freePort();
+  const client = await serverPort();
+  const peer = await serverPort();
   etcd = spawn(
     ETCD,
     [

@@ -3,27 +3,12 @@
 // acceptor port, and a TCP witness that proves a peer dialled the route it resolved.
 
 import { once } from 'node:events';
-import dgram from 'node:dgram';
 import net from 'node:net';
 import { startNode, type Node } from '../src/index.js';
 import type { NodeRegistrar, RegisterRoutes, Route } from '../src/gen/network.js';
 
-/** A port free for both TCP and UDP on this host right now. */
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const srv = net.createServer().listen(0, '127.0.0.1');
-    await once(srv, 'listening');
-    const port = (srv.address() as net.AddressInfo).port;
-    srv.close();
-    const udp = dgram.createSocket('udp4');
-    const ok = await new Promise<boolean>((resolve) => {
-      udp.once('error', () => resolve(false));
-      udp.bind(port, () => resolve(true));
-    });
-    udp.close();
-    if (ok) return port;
-  }
-}
+/** A port free for both TCP and UDP, outside the kernel's ephemeral range. */
+export { freeTcpUdpPort as freePort } from '@ergo-ts/test-support';
 
 /** A started local node, its NodeRegistrar view, and its log lines (kept, not printed). */
 export async function localNode(name: string): Promise<{ node: Node; reg: NodeRegistrar; logs: string[] }> {

@@ -4,12 +4,12 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TestContext } from 'node:test';
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, serverPort } from '@ergo-ts/test-support';
 
 /** Folder of the Erlang sources of the tests (test/erl, next to the TypeScript sources). */
 export const ERL_SRC = fileURLToPath(new URL('../../test/erl/', import.meta.url));
@@ -190,22 +190,10 @@ export async function startErl(
   return p;
 }
 
-/** A TCP port that was free a moment ago (bound to 127.0.0.1 and released). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 /** Starts the real `epmd` in the foreground on a free loopback port; kill it when done. */
 export async function startEpmd(): Promise<{ port: number; proc: LineProcess }> {
   for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+    const port = await serverPort();
     // -d makes epmd print "epmd running" once it listens
     const proc = new LineProcess('epmd', ['-port', String(port), '-address', '127.0.0.1', '-d'], {
       ERL_EPMD_PORT: String(port),

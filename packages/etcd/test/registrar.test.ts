@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, serverPort } from '@ergo-ts/test-support';
 import { Actor, ApplicationMode, startNode, type Atom, type MessageEvent, type Node } from 'ergo-ts';
 import { Etcd3 } from 'etcd3';
 import {
@@ -20,7 +20,6 @@ import {
 } from '../src/index.js';
 import {
   etcdMissing,
-  freePort,
   healthy,
   members,
   startCluster,
@@ -267,7 +266,7 @@ describe('etcd registrar without etcd', () => {
   });
 
   test('etcd unreachable at start: the node does not start (ERR_NO_CONNECTION), nothing escapes', async () => {
-    const port = await freePort(); // nothing listens there
+    const port = await serverPort(); // nothing listens there
     await assert.rejects(
       startNode('lonely@127.0.0.1', {
         log: { defaultLogger: { disable: true } },

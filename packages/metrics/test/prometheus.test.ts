@@ -6,12 +6,11 @@
 import { strict as assert } from 'node:assert';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, test } from 'node:test';
 
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, serverPort } from '@ergo-ts/test-support';
 import { Actor, startNode, type Node } from 'ergo-ts';
 
 import { Metrics } from '../src/index.js';
@@ -24,18 +23,6 @@ function prometheusBinary(): { path: string } | { missing: string } {
   } catch {
     return { missing: `prometheus not found at ${p} (apt-get install prometheus, or set PROMETHEUS)` };
   }
-}
-
-/** A port free right now (bound then released; Prometheus binds it next). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 class Idle extends Actor {}
@@ -89,7 +76,7 @@ test('Prometheus scrapes the node and answers PromQL with its figures', async (t
       '',
     ].join('\n'),
   );
-  const promPort = await freePort();
+  const promPort = await serverPort();
   prom = spawn(
     bin.path,
     [

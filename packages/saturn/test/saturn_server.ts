@@ -6,11 +6,10 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { eventually } from '@ergo-ts/test-support';
+import { eventually, serverPort } from '@ergo-ts/test-support';
 
 const BIN = join(homedir(), '.cache', 'ergo-ts', 'saturn', 'bin');
 export const SATURN = process.env.SATURN_BIN ?? join(BIN, 'saturn');
@@ -28,14 +27,6 @@ export function goNodeMissing(): string | null {
     saturnMissing() ??
     (existsSync(GO_NODE) ? null : `the Go Ergo node ${GO_NODE} is not built (scripts/build-saturn.mjs)`)
   );
-}
-
-export async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
 }
 
 /** A running Saturn server. */
@@ -65,7 +56,7 @@ export async function startSaturn(
   dir ??= mkdtempSync(join(tmpdir(), 'ergo-saturn-'));
   writeFileSync(join(dir, 'saturn.yaml'), yaml(token, clusters));
   for (let attempt = 0; ; attempt++) {
-    const p = port ?? (await freePort());
+    const p = port ?? (await serverPort());
     const proc = spawn(SATURN, ['-path', dir, '-host', '127.0.0.1', '-port', String(p)], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -24,4 +24,4 @@ export {
   type PostgresOptions,
 } from './postgres.js';
 export { IPC_COMMAND_TIMEOUT_MS, IpcCommands, ipcMessage, isKind, isStarted, type IpcAnswer } from './ipc_commands.js';
-export { freeTcpUdpPort } from './ports.js';
+export { freeTcpUdpPort, serverPort } from './ports.js';

@@ -21,9 +21,9 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serverPort } from './ports.js';
 
 /** Where the PostgreSQL binaries are (`PG_BIN` overrides it). */
 export const PG_BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
@@ -97,15 +97,6 @@ function postgresUser(): { uid: number; gid: number } | undefined {
   return pgUser;
 }
 
-/** A TCP port free now on 127.0.0.1. */
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
-
 const running = new Set<{ proc: ChildProcess; dir: string }>();
 let exitHook = false;
 function onExit(): void {
@@ -126,7 +117,7 @@ export async function startPostgres(options: PostgresOptions = {}): Promise<Post
   // A port free when picked can be taken before the server binds it (test files run side by
   // side): then it is picked again, unless the caller chose it.
   for (let attempt = 1; ; attempt++) {
-    const port = options.port ?? (await freePort());
+    const port = options.port ?? (await serverPort());
     try {
       return await startOn(options, port);
     } catch (err) {
