@@ -18,15 +18,7 @@ import {
   EventNodeLeft,
   type EtcdRegistrarOptions,
 } from '../src/index.js';
-import {
-  etcdMissing,
-  healthy,
-  members,
-  startCluster,
-  stopCluster,
-  stopMember,
-  type Member,
-} from './etcd_helpers.js';
+import { etcdMissing, healthy, members, startCluster, stopCluster, stopMember, type Member } from './etcd_helpers.js';
 
 const skip = etcdMissing();
 
