@@ -153,12 +153,17 @@ test('a rolling restart under a steady stream of calls: every node hands off, no
     // Every acknowledged add applied exactly once (ids unique, the count from the state).
     assert.equal(await nodes[0]!.cmd('call', { key, req: 'get' }), acked.get(key), key);
   }
-  // Each hand-off's key activated again under the next token (the released lease, not an expired one).
-  const all = nodes.flatMap((n) => n.events);
-  for (const h of all.filter((e) => e.reason === 'hand-off')) {
-    const next = all.find((e) => e.event === 'activated' && e.key === h.key && e.token === h.token + 1);
-    assert.ok(next !== undefined || !keys.includes(h.key), `${h.key} re-activated after token ${h.token}`);
-  }
+  // Each hand-off's key activated again under the next token (the released lease, not an expired
+  // one). The activation's event comes from the key's owner, which may not be the node that
+  // answered the reads above: it is waited for, not looked up once.
+  const handOffs = nodes.flatMap((n) => n.events).filter((e) => e.reason === 'hand-off' && keys.includes(e.key));
+  for (const h of handOffs)
+    await eventually(
+      () =>
+        nodes.some((n) => n.events.some((e) => e.event === 'activated' && e.key === h.key && e.token === h.token + 1)),
+      `${h.key} re-activated after token ${h.token}`,
+      { timeoutMs: 20_000 },
+    );
 });
 
 test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async () => {
