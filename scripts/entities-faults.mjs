@@ -8,7 +8,8 @@
 // overlapping tokens, a state version going backwards, an acknowledged message or event lost or
 // applied twice, a reminder fired early or never, an order in a state its transitions cannot
 // reach). Needs root, ip/nft, Debian's postgresql (for PostgreSQL), and a build (`npm run build`).
-//   [FN_STORE=sqlite] [FN_MINUTES=m] node scripts/entities-faults.mjs [rounds=200] [seed] [watchdog seconds=180]
+//   [FN_STORE=sqlite] [FN_LEASE_SCOPE=key|shard] [FN_MINUTES=m] node scripts/entities-faults.mjs [rounds=200] [seed] [watchdog seconds=180]
+// FN_LEASE_SCOPE: the runtime's lease scope (default the runtime's own, a lease per shard).
 // FN_MINUTES: start no round after m minutes (a time-boxed run reports the rounds it did).
 // Prints each round, then the report as JSON; exits 1 on any violation. A round that runs longer
 // than the watchdog's bound prints what the harness, each node and the database wait for.

@@ -14,15 +14,17 @@
 // local PostgreSQL rows' workload on the same kind of server in its own child process
 // (lib/effect_cluster.ts): its figures are the `@effect/cluster` column of those rows.
 //
-// Each local row of activations and durable sends is measured twice: with a lease per key (the
-// default: every activation takes its key's lease, a store write) and with a lease per shard
-// (`leaseScope: 'shard'`: a node takes a shard's lease once; activations take none and every
-// write is fenced by the shard's token), and a local entity call beside them. Effect Cluster
+// Each local row of activations and durable sends is measured twice: with a lease per key
+// (`leaseScope: 'key'`: every activation takes its key's lease, a store write; the rows keep
+// their historical names, without a suffix) and with a lease per shard (the runtime's default
+// since 2026-11-25, rows named ', shard leases': a node takes a shard's lease once; activations
+// take none and every write is fenced by the shard's token), and a local entity call beside them. Effect Cluster
 // locks per shard: its one run is reported on both rows, so it stands beside either. Each
 // activation row is measured one key at a time and WINDOW keys at once.
 //
 // The event-sourced rows (entities_journal.ts: events persisted by one ledger and by many, and the
-// activation of a ledger with 1,000 events and a snapshot) run on each store with key leases.
+// activation of a ledger with 1,000 events and a snapshot), the workflow rows and the entity calls
+// run on each store with the runtime's default lease scope.
 
 import { fork, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,7 +32,15 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Actor, ProcessID, startNode, type Atom, type Node, type PID, type Ref } from 'ergo-ts';
-import { PostgresStore, SqliteStore, entity, startEntities, type Entities, type EntityStore } from '@ergo-ts/entities';
+import {
+  ENTITIES_DEFAULTS,
+  PostgresStore,
+  SqliteStore,
+  entity,
+  startEntities,
+  type Entities,
+  type EntityStore,
+} from '@ergo-ts/entities';
 import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
 
 import { rate, reportSamples, runRounds } from '../lib/measure.js';
@@ -108,7 +118,7 @@ async function setup(
   db: string,
   open: () => Promise<EntityStore>,
   remote: boolean,
-  scope: Scope = 'key',
+  scope: Scope = ENTITIES_DEFAULTS.leaseScope,
 ): Promise<Setup> {
   const name = `entbench${process.pid}_${Math.floor(Math.random() * 1e6)}@localhost`;
   const peerName = `entpeer${process.pid}_${Math.floor(Math.random() * 1e6)}@localhost`;
@@ -315,8 +325,8 @@ async function measureWrites(
       sends,
     );
     // The event-sourced rows (entities_journal.ts) and the workflow row (entities_workflow.ts), once
-    // per store: with key leases.
-    if (scope === 'key') {
+    // per store: with the default lease scope.
+    if (scope === ENTITIES_DEFAULTS.leaseScope) {
       await measureJournal(report, ctx, s, { group: G, label, window: WINDOW, keys: KEYS, timeout: LOADED_TIMEOUT });
       await measureOrders(report, ctx, s.entities, workflowRow(ctx, G, label), LOADED_TIMEOUT);
     }

@@ -105,11 +105,12 @@ export interface EntitiesOptions {
    */
   readonly handOffTimeoutMs?: number;
   /**
-   * What one lease covers. 'key' (the default): each activation takes its key's lease (a store
-   * write per activation). 'shard': a node takes a shard's lease once, on the first activation of
-   * one of its keys, and keeps it while it owns the shard; every activation of that shard's keys
-   * writes under the shard lease's fencing token, so activations cost no lease write and a node
-   * that lost the shard has every write refused. Every member must use the same scope.
+   * What one lease covers. 'shard' (the default): a node takes a shard's lease once, on the first
+   * activation of one of its keys, and keeps it while it owns the shard; every activation of that
+   * shard's keys writes under the shard lease's fencing token, so activations cost no lease write
+   * and a node that lost the shard has every write refused. 'key': each activation takes its key's
+   * lease (a store write and commit per activation; a key, not its whole shard, is what a node
+   * holds). Every member must use the same scope: `startEntities` cannot see the others' choice.
    */
   readonly leaseScope?: 'key' | 'shard';
   /** How many shards keys map to: the same on every member. Default 64. */
@@ -154,6 +155,7 @@ export const ENTITIES_DEFAULTS = Object.freeze({
   callTimeoutMs: 5000,
   handOffTimeoutMs: 10_000,
   takeOverFromDeadMembers: true,
+  leaseScope: 'shard' as 'key' | 'shard',
 });
 
 /** Options of {@link Entities.call} and the other sends. */
@@ -283,7 +285,7 @@ export class Entities implements HostRuntime, StoppableRuntime {
       owner: this.owner,
       ttlMs: this.leaseTtlMs,
       shards: this.#shards,
-      shardScope: options.leaseScope === 'shard',
+      shardScope: (options.leaseScope ?? ENTITIES_DEFAULTS.leaseScope) === 'shard',
       active: this.#active,
       owned: () => this.#owned,
       track: (release) => this.track(release),

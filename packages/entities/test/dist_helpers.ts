@@ -40,7 +40,7 @@ export interface ClusterSettings {
   faulty?: boolean;
   /** false: the nodes wait out a dead member's leases (takeOverFromDeadMembers off). */
   takeOver?: boolean;
-  /** The runtime's leaseScope (default 'key'). */
+  /** The runtime's leaseScope: 'key' unless told (these cases check a key's own lease; the runtime's default is 'shard'). */
   leaseScope?: 'key' | 'shard';
   /** The nodes' network.peerStallTimeout (the heartbeat declaring a paused peer down), in ms. */
   stallMs?: number;
@@ -93,7 +93,7 @@ export class EntityNode {
         ENT_FAULTY: s.faulty === true ? '1' : '',
         ENT_BOOTSTRAP: (s.bootstrap ?? []).join(','),
         ENT_TAKEOVER: s.takeOver === false ? '0' : '',
-        ENT_LEASE_SCOPE: s.leaseScope ?? '',
+        ENT_LEASE_SCOPE: s.leaseScope ?? 'key',
         ENT_STALL_MS: s.stallMs === undefined ? '' : String(s.stallMs),
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

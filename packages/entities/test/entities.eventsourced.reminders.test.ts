@@ -96,7 +96,7 @@ const Bell = defineEventSourcedEntity('bell', {
 });
 
 async function kit(t: { after(fn: () => Promise<void>): void }): Promise<TestEntities> {
-  const k = await startTestEntities({ kinds: [Bell] });
+  const k = await startTestEntities({ leaseScope: 'key', kinds: [Bell] });
   t.after(() => k.stop());
   return k;
 }

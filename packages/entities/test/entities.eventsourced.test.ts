@@ -48,7 +48,7 @@ async function setup(
 ): Promise<{ node: Node; store: SqliteStore; entities: Entities; kind: Kind; path: string }> {
   const store = SqliteStore.open(path);
   const node = await startNode(`es${++n}_${process.pid}@localhost`, { log: { level: 'warning' } });
-  const entities = await startEntities(node, { store, kinds: [kind] });
+  const entities = await startEntities(node, { leaseScope: 'key', store, kinds: [kind] });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;

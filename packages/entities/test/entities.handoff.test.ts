@@ -15,7 +15,7 @@ import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { after, test, type TestContext } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 
@@ -69,102 +69,123 @@ async function shared(): Promise<{ nodes: EntityNode[]; settings: ClusterSetting
   return { nodes: sharedNodes, settings: await sharedSettings };
 }
 
-test('a rolling restart under a steady stream of calls: every node hands off, nothing acknowledged is lost, no call waits out a lease', async (t) => {
-  // The workers stop before the nodes do when the test fails midway (registered first, so this
-  // after hook runs first): against stopped nodes each command rejects at once, and the loop would
-  // spin on microtasks, starving the event loop and the hooks.
-  let running = true;
-  t.after(() => {
-    running = false;
+/** A cluster of the runtime's default lease scope (a lease per shard), for the rolling restart. */
+async function shardScoped(t: TestContext): Promise<{ nodes: EntityNode[]; settings: ClusterSettings }> {
+  const nodes: EntityNode[] = [];
+  t.after(async () => {
+    for (const n of nodes) await n.stop();
   });
-  // Leases of 60 s and calls of at most 20 s (the fixture's timeout): a call that had to wait for
-  // a lease to expire fails, so every call succeeding shows the leases were released.
-  // The shared cluster (its faults are only for keys named for them): each node it restarts is the
-  // shared cluster's from then on.
-  const { nodes, settings } = await shared();
-  const keys = Array.from({ length: 12 }, (_, i) => `h${i}`);
-  for (const [i, key] of keys.entries()) assert.equal(await nodes[i % 3]!.cmd('call', { key, req: 'get' }), 0);
+  const settings = await startCluster('hd', { leaseMs: 60_000, renewMs: 20_000, leaseScope: 'shard' }, nodes);
+  return { nodes, settings };
+}
 
-  const up = new Set(nodes.map((_, i) => i));
-  const pending = new Map<number, Set<Promise<unknown>>>(nodes.map((_, i) => [i, new Set()]));
-  const acked = new Map<string, number>(keys.map((k) => [k, 0]));
-  const failures: string[] = [];
-  let sent = 0;
-  const via = (): number => {
-    const live = [...up];
-    return live[sent % live.length]!;
-  };
-  const worker = async (w: number): Promise<void> => {
-    while (running) {
-      const i = via();
-      const key = keys[(sent + w) % keys.length]!;
-      const seq = sent++;
-      const p =
-        seq % 3 === 2
-          ? nodes[i]!.cmd('call', { key, req: 'get' })
-          : nodes[i]!.cmd('durable', { key, req: { add: 1 }, msgId: `${key}-${seq}` }).then((r) => {
-              if (r === 'accepted') acked.set(key, acked.get(key)! + 1);
-              else failures.push(`${key}-${seq}: ${String(r)}`);
-            });
-      pending.get(i)!.add(p);
-      try {
-        await p;
-      } catch (e) {
-        failures.push(`${key}-${seq} via ${nodes[i]!.name}: ${(e as Error).message}`);
-      } finally {
-        pending.get(i)!.delete(p);
+for (const scope of ['key', 'shard'] as const)
+  test(`a rolling restart under a steady stream of calls (${scope} leases): every node hands off, nothing acknowledged is lost, no call waits out a lease`, async (t) => {
+    // The workers stop before the nodes do when the test fails midway (registered first, so this
+    // after hook runs first): against stopped nodes each command rejects at once, and the loop would
+    // spin on microtasks, starving the event loop and the hooks.
+    let running = true;
+    t.after(() => {
+      running = false;
+    });
+    // Leases of 60 s and calls of at most 20 s (the fixture's timeout): a call that had to wait for
+    // a lease to expire fails, so every call succeeding shows the leases were released.
+    // The shared cluster (its faults are only for keys named for them): each node it restarts is the
+    // shared cluster's from then on.
+    const { nodes, settings } = scope === 'key' ? await shared() : await shardScoped(t);
+    // Four keys owned by each member (names carry the pid, so a fixed list could leave a member
+    // owning none, with nothing to hand off).
+    const keys = nodes.flatMap((n) => [0, 1, 2, 3].map((j) => keyOwnedBy(n.name, settings.members, `h${j}-`)));
+    for (const [i, key] of keys.entries()) assert.equal(await nodes[i % 3]!.cmd('call', { key, req: 'get' }), 0);
+
+    const up = new Set(nodes.map((_, i) => i));
+    const pending = new Map<number, Set<Promise<unknown>>>(nodes.map((_, i) => [i, new Set()]));
+    const acked = new Map<string, number>(keys.map((k) => [k, 0]));
+    const failures: string[] = [];
+    let sent = 0;
+    const via = (): number => {
+      const live = [...up];
+      return live[sent % live.length]!;
+    };
+    const worker = async (w: number): Promise<void> => {
+      while (running) {
+        const i = via();
+        const key = keys[(sent + w) % keys.length]!;
+        const seq = sent++;
+        const p =
+          seq % 3 === 2
+            ? nodes[i]!.cmd('call', { key, req: 'get' })
+            : nodes[i]!.cmd('durable', { key, req: { add: 1 }, msgId: `${key}-${seq}` }).then((r) => {
+                if (r === 'accepted') acked.set(key, acked.get(key)! + 1);
+                else failures.push(`${key}-${seq}: ${String(r)}`);
+              });
+        pending.get(i)!.add(p);
+        try {
+          await p;
+        } catch (e) {
+          failures.push(`${key}-${seq} via ${nodes[i]!.name}: ${(e as Error).message}`);
+        } finally {
+          pending.get(i)!.delete(p);
+        }
       }
+    };
+    const workers = [0, 1, 2].map(worker);
+
+    for (let i = 0; i < nodes.length; i++) {
+      const old = nodes[i]!;
+      up.delete(i);
+      await Promise.allSettled([...pending.get(i)!]);
+      const before = (await old.cmd('stats')) as EntitiesStats;
+      assert.equal(await old.cmd('drain'), 'drained');
+      const drained = (await old.cmd('stats')) as EntitiesStats;
+      assert.equal(drained.draining, true);
+      assert.equal(drained.kinds.counter!.active, 0, `${old.name} runs nothing after its drain`);
+      const handedOff = drained.kinds.counter!.handedOff - before.kinds.counter!.handedOff;
+      assert.ok(handedOff >= before.kinds.counter!.active && handedOff > 0, `${old.name} handed off ${handedOff}`);
+      assert.equal(drained.handOffs, drained.kinds.counter!.handedOff);
+      // Hand-off is a passivation whose lease was released; nothing was stopped or refused.
+      const ends = old.events.filter((e) => e.event === 'passivated' || e.event === 'stopped' || e.event === 'refused');
+      assert.ok(
+        ends.every((e) => e.event === 'passivated' && e.reason === 'hand-off'),
+        JSON.stringify(ends.filter((e) => e.reason !== 'hand-off')),
+      );
+      await old.stop();
+      nodes[i] = await EntityNode.start(old.name, settings);
+      await seeAll(nodes, 3);
+      up.add(i);
+      // The stream goes on through the restarted node before the next one stops.
+      const from = sent;
+      await eventually(() => sent > from + 10, 'calls through the restarted cluster');
     }
-  };
-  const workers = [0, 1, 2].map(worker);
+    running = false;
+    await Promise.all(workers);
 
-  for (let i = 0; i < nodes.length; i++) {
-    const old = nodes[i]!;
-    up.delete(i);
-    await Promise.allSettled([...pending.get(i)!]);
-    const before = (await old.cmd('stats')) as EntitiesStats;
-    assert.equal(await old.cmd('drain'), 'drained');
-    const drained = (await old.cmd('stats')) as EntitiesStats;
-    assert.equal(drained.draining, true);
-    assert.equal(drained.kinds.counter!.active, 0, `${old.name} runs nothing after its drain`);
-    const handedOff = drained.kinds.counter!.handedOff - before.kinds.counter!.handedOff;
-    assert.ok(handedOff >= before.kinds.counter!.active && handedOff > 0, `${old.name} handed off ${handedOff}`);
-    assert.equal(drained.handOffs, drained.kinds.counter!.handedOff);
-    // Hand-off is a passivation whose lease was released; nothing was stopped or refused.
-    const ends = old.events.filter((e) => e.event === 'passivated' || e.event === 'stopped' || e.event === 'refused');
-    assert.ok(
-      ends.every((e) => e.event === 'passivated' && e.reason === 'hand-off'),
-      JSON.stringify(ends.filter((e) => e.reason !== 'hand-off')),
-    );
-    await old.stop();
-    nodes[i] = await EntityNode.start(old.name, settings);
-    await seeAll(nodes, 3);
-    up.add(i);
-    // The stream goes on through the restarted node before the next one stops.
-    const from = sent;
-    await eventually(() => sent > from + 10, 'calls through the restarted cluster');
-  }
-  running = false;
-  await Promise.all(workers);
-
-  assert.deepEqual(failures, [], 'every call and durable send succeeded');
-  assert.ok(sent > 30, `a steady stream (${sent} operations)`);
-  for (const key of keys) {
-    // Every acknowledged add applied exactly once (ids unique, the count from the state).
-    assert.equal(await nodes[0]!.cmd('call', { key, req: 'get' }), acked.get(key), key);
-  }
-  // Each hand-off's key activated again under the next token (the released lease, not an expired
-  // one). The activation's event comes from the key's owner, which may not be the node that
-  // answered the reads above: it is waited for, not looked up once.
-  const handOffs = nodes.flatMap((n) => n.events).filter((e) => e.reason === 'hand-off' && keys.includes(e.key));
-  for (const h of handOffs)
-    await eventually(
-      () =>
-        nodes.some((n) => n.events.some((e) => e.event === 'activated' && e.key === h.key && e.token === h.token + 1)),
-      `${h.key} re-activated after token ${h.token}`,
-      { timeoutMs: 20_000 },
-    );
-});
+    assert.deepEqual(failures, [], 'every call and durable send succeeded');
+    assert.ok(sent > 30, `a steady stream (${sent} operations)`);
+    for (const key of keys) {
+      // Every acknowledged add applied exactly once (ids unique, the count from the state).
+      assert.equal(await nodes[0]!.cmd('call', { key, req: 'get' }), acked.get(key), key);
+    }
+    // Each hand-off's key activated again under the next token (the released lease, not an expired
+    // one; with shard leases a later one, as its shard may have moved more than once meanwhile).
+    // The activation's event comes from the key's owner, which may not be the node that answered
+    // the reads above: it is waited for, not looked up once.
+    const handOffs = nodes.flatMap((n) => n.events).filter((e) => e.reason === 'hand-off' && keys.includes(e.key));
+    for (const h of handOffs)
+      await eventually(
+        () =>
+          nodes.some((n) =>
+            n.events.some(
+              (e) =>
+                e.event === 'activated' &&
+                e.key === h.key &&
+                (scope === 'key' ? e.token === h.token + 1 : e.token > h.token),
+            ),
+          ),
+        `${h.key} re-activated after token ${h.token}`,
+        { timeoutMs: 20_000 },
+      );
+  });
 
 test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async () => {
   const { nodes, settings } = await shared();

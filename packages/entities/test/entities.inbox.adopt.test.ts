@@ -23,7 +23,7 @@ before(() => watch.start());
 after(() => watch.stop());
 
 async function kit(t: { after(fn: () => Promise<void>): void }): Promise<TestEntities> {
-  const k = await startTestEntities({ kinds: [Ledger, EsLedger] });
+  const k = await startTestEntities({ leaseScope: 'key', kinds: [Ledger, EsLedger] });
   t.after(() => k.stop());
   return k;
 }

@@ -37,7 +37,7 @@ async function setup(
   const store = SqliteStore.open(join(dir, `l${++n}.db`));
   const node = await startNode(`entities${n}_${process.pid}@localhost`, { log: { level: 'warning' } });
   const kind = counterKind(passivateAfterMs);
-  const entities = await startEntities(node, { store, kinds: [kind] });
+  const entities = await startEntities(node, { leaseScope: 'key', store, kinds: [kind] });
   t.after(async () => {
     await entities.stop();
     await node.stop();
@@ -156,18 +156,25 @@ test('bad input is refused with a code; no Promise of the runtime reaches unhand
   await ignoredThenAwaited(() => entities.sendDurable(c, { add: 1 }, ''), 'ERR_ENTITY_INCORRECT');
   await ignoredThenAwaited(() => entities.call({ kind: 'nosuch', key: 'k' }, 'get'), 'ERR_ENTITY_INCORRECT');
   await ignoredThenAwaited(
-    () => startEntities(node, { store, kinds: [kind], leaseTtlMs: 10, renewIntervalMs: 10 }),
+    () => startEntities(node, { leaseScope: 'key', store, kinds: [kind], leaseTtlMs: 10, renewIntervalMs: 10 }),
     'ERR_ENTITY_INCORRECT',
   );
   await ignoredThenAwaited(
-    () => startEntities(node, { store, kinds: [kind], name: 'other', takeOverFromDeadMembers: 'yes' as never }),
+    () =>
+      startEntities(node, {
+        leaseScope: 'key',
+        store,
+        kinds: [kind],
+        name: 'other',
+        takeOverFromDeadMembers: 'yes' as never,
+      }),
     'ERR_ENTITY_INCORRECT',
   );
-  await ignoredThenAwaited(() => startEntities(node, { store, kinds: [kind] }), 'ERR_TAKEN');
+  await ignoredThenAwaited(() => startEntities(node, { leaseScope: 'key', store, kinds: [kind] }), 'ERR_TAKEN');
   // Kind names starting with '~' are the runtime's ('~shard' keeps the shard leases).
   for (const name of ['~shard', '~mine'])
     await ignoredThenAwaited(
-      () => startEntities(node, { store, kinds: [{ ...kind, name }], name: 'reserved' }),
+      () => startEntities(node, { leaseScope: 'key', store, kinds: [{ ...kind, name }], name: 'reserved' }),
       'ERR_ENTITY_INCORRECT',
     );
 });

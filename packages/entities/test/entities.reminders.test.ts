@@ -46,7 +46,7 @@ async function setup(
   const store = SqliteStore.open(path, { synchronous: 'normal' });
   const node = await startNode(`reminders${++n}_${process.pid}@localhost`, { log: { level: 'warning' } });
   const kind = timerKind(passivateAfterMs);
-  const entities = await startEntities(node, { store, kinds: [kind], reminders: { pollMs: 200 } });
+  const entities = await startEntities(node, { leaseScope: 'key', store, kinds: [kind], reminders: { pollMs: 200 } });
   let stopped = false;
   const stop = async (): Promise<void> => {
     if (stopped) return;
@@ -274,7 +274,13 @@ test('bad input is refused with ERR_ENTITY_INCORRECT and writes nothing', async 
   assert.deepEqual(await s.store.reminders({ kind: 'timer', key: 'bad' }), []);
   // A runtime option out of range.
   await assert.rejects(
-    startEntities(s.node, { store: s.store, kinds: [s.kind], name: 'other', reminders: { pollMs: 0 } }),
+    startEntities(s.node, {
+      leaseScope: 'key',
+      store: s.store,
+      kinds: [s.kind],
+      name: 'other',
+      reminders: { pollMs: 0 },
+    }),
     {
       code: 'ERR_ENTITY_INCORRECT',
     },

@@ -264,7 +264,7 @@ async function refusedSavesKeepTheirTimeouts(t: { after(fn: () => Promise<void>)
   const recorder = new EventRecorder(node.name);
   const entities = await startEntitiesWith(
     node,
-    { store: taking.store, kinds: [Order], reminders: { pollMs: 2 ** 31 - 1 } },
+    { leaseScope: 'key', store: taking.store, kinds: [Order], reminders: { pollMs: 2 ** 31 - 1 } },
     { clock },
   );
   t.after(async () => {

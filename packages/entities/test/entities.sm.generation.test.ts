@@ -188,7 +188,7 @@ async function onStore(t: { after(fn: () => Promise<void>): void }, inner: Store
   const recorder = new EventRecorder(node.name);
   const entities = await startEntitiesWith(
     node,
-    { store: taking.store, kinds: [Order], reminders: { pollMs: 2 ** 31 - 1 } },
+    { leaseScope: 'key', store: taking.store, kinds: [Order], reminders: { pollMs: 2 ** 31 - 1 } },
     { clock },
   );
   t.after(async () => {
@@ -211,7 +211,12 @@ test('test kit (memory store): a timeout armed by an activation whose save was r
   const clock = new TestClock(T0);
   const inner = new MemoryStore({ clock });
   const taking = takenAfterFirstReminder(inner, Order.name, 'k1');
-  await using kit = await startTestEntities({ kinds: [Order], clock, store: taking.store as MemoryStore });
+  await using kit = await startTestEntities({
+    leaseScope: 'key',
+    kinds: [Order],
+    clock,
+    store: taking.store as MemoryStore,
+  });
   await refusedArmingThenSuccessor(
     {
       entities: () => kit.entities,
@@ -263,7 +268,7 @@ async function legacyOrder(store: Store, key: string, shards: number, dueAt: num
 }
 
 test('a record and a timeout stored before generations named their activation still load and fire (test kit, SQLite)', async (t) => {
-  await using kit = await startTestEntities({ kinds: [Order], time: T0 });
+  await using kit = await startTestEntities({ leaseScope: 'key', kinds: [Order], time: T0 });
   await legacyOrder(kit.store, 'old1', kit.entities.stats().shards, T0 + WINDOW);
   const o = kit.entity(Order, 'old1');
   // A fire from an activation of today's code that never saved is not the old timer's.

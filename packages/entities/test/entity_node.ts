@@ -125,7 +125,9 @@ const entities = await startEntities(node, {
   renewIntervalMs: Number(env('ENT_RENEW_MS')),
   probeIntervalMs: 100,
   takeOverFromDeadMembers: process.env.ENT_TAKEOVER !== '0',
-  ...(process.env.ENT_LEASE_SCOPE === 'shard' ? { leaseScope: 'shard' as const } : {}),
+  ...(process.env.ENT_LEASE_SCOPE === 'shard' || process.env.ENT_LEASE_SCOPE === 'key'
+    ? { leaseScope: process.env.ENT_LEASE_SCOPE }
+    : {}),
 });
 
 interface Command {

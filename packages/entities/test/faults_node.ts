@@ -98,8 +98,11 @@ if (process.env.FN_NAME !== undefined) {
     renewIntervalMs: Number(env('FN_RENEW_MS')),
     probeIntervalMs: 100,
     takeOverFromDeadMembers: process.env.FN_TAKEOVER !== '0',
-    // FN_LEASE_SCOPE=shard (passed through from the harness' environment) checks the shard-lease mode.
-    leaseScope: process.env.FN_LEASE_SCOPE === 'shard' ? 'shard' : 'key',
+    // FN_LEASE_SCOPE=key|shard (passed through from the harness' environment) picks the lease
+    // scope; unset, the runtime's default (a lease per shard).
+    ...(process.env.FN_LEASE_SCOPE === 'key' || process.env.FN_LEASE_SCOPE === 'shard'
+      ? { leaseScope: process.env.FN_LEASE_SCOPE }
+      : {}),
   });
 
   interface Command {

@@ -45,6 +45,7 @@ async function setup(
   const node = await startNode(`inspect${n}_${process.pid}@localhost`, { log: { level: 'warning' } });
   const kind = counterKind(opts.passivateAfterMs ?? 0);
   const entities = await startEntities(node, {
+    leaseScope: 'key',
     store,
     kinds: [kind],
     shards: 16,
@@ -126,7 +127,7 @@ test("a host's handleInspect lists its pending reminders from a background read,
   const store = SqliteStore.open(join(dir, `i${++n}.db`));
   const node = await startNode(`inspect${n}_${process.pid}@localhost`, { log: { level: 'warning' } });
   const Timer = timerKind();
-  const entities = await startEntities(node, { store, kinds: [Timer], shards: 16 });
+  const entities = await startEntities(node, { leaseScope: 'key', store, kinds: [Timer], shards: 16 });
   t.after(async () => {
     await entities.stop();
     await node.stop();

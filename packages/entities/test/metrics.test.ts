@@ -75,6 +75,7 @@ async function start(): Promise<Cluster> {
       },
     });
     const rt = await startEntities(node, {
+      leaseScope: 'key',
       store,
       kinds: [Counter, Idle, Cart, Timer],
       members: names,

@@ -211,7 +211,7 @@ if (missing !== undefined) {
   test('a call whose activation waits on a key the store keeps locked ends within its timeout', async (t) => {
     const store = await PostgresStore.open(server.url, { tablePrefix: 'locked_' });
     const node = await startNode(`locked${process.pid}@localhost`, { log: { level: 'error' } });
-    const entities = await startEntities(node, { store, kinds: [counterKind(0)] });
+    const entities = await startEntities(node, { leaseScope: 'key', store, kinds: [counterKind(0)] });
     const admin = new pg.Client({ connectionString: server.url });
     await admin.connect();
     t.after(async () => {

@@ -68,7 +68,7 @@ const LeakyCart = defineEntity('leaky-cart', {
 });
 
 async function kit(t: { after(fn: () => Promise<void>): void }): Promise<TestEntities> {
-  const k = await startTestEntities({ kinds: [Cart, LeakyCart] });
+  const k = await startTestEntities({ leaseScope: 'key', kinds: [Cart, LeakyCart] });
   t.after(() => k.stop());
   return k;
 }
@@ -195,7 +195,7 @@ test('a handler that throws ends the activation: send rejects with ERR_ENTITY_TE
 test('leases live on the test clock: renewals on it keep an active entity’s lease; inbox messages replay on activation', async (t) => {
   const clock = new TestClock(Date.UTC(2030, 5, 1));
   const store = new MemoryStore({ clock });
-  const k = await startTestEntities({ kinds: [Cart], clock, store, leaseTtlMs: 10_000 });
+  const k = await startTestEntities({ leaseScope: 'key', kinds: [Cart], clock, store, leaseTtlMs: 10_000 });
   t.after(() => k.stop());
   const cart = k.entity(Cart, 'r1');
   await cart.activate();
@@ -245,6 +245,8 @@ test('the kit refuses what it cannot do with a coded error', async (t) => {
   assert.throws(() => k.entity(Other, 'x'), { code: 'ERR_ENTITY_INCORRECT' });
   assert.throws(() => k.entity(Cart, ''), { code: 'ERR_ENTITY_INCORRECT' });
   await assert.rejects(k.entity(Cart, 'nope').passivate(), { code: 'ERR_ENTITY_INCORRECT' });
-  await assert.rejects(startTestEntities({ kinds: [Cart, Cart] }), { code: 'ERR_ENTITY_INCORRECT' });
-  await assert.rejects(startTestEntities({ kinds: [Cart], timeoutMs: 0 }), { code: 'ERR_ENTITY_INCORRECT' });
+  await assert.rejects(startTestEntities({ leaseScope: 'key', kinds: [Cart, Cart] }), { code: 'ERR_ENTITY_INCORRECT' });
+  await assert.rejects(startTestEntities({ leaseScope: 'key', kinds: [Cart], timeoutMs: 0 }), {
+    code: 'ERR_ENTITY_INCORRECT',
+  });
 });

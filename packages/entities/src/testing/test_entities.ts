@@ -74,6 +74,8 @@ export interface TestEntitiesOptions {
   readonly leaseTtlMs?: number;
   /** How often leases are renewed, in ms of the test clock. Default a third of `leaseTtlMs`. */
   readonly renewIntervalMs?: number;
+  /** What one lease covers, as the runtime's option: default the runtime's ('shard'). */
+  readonly leaseScope?: 'key' | 'shard';
   /** The real-time bound of the kit's waits, in ms (default 5000): a hang guard, never a timing check. */
   readonly timeoutMs?: number;
 }
@@ -272,6 +274,7 @@ function runtimeOptions(store: MemoryStore, options: TestEntitiesOptions): Entit
     reminders: { pollMs: 2 ** 31 - 1 },
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     ...(options.renewIntervalMs === undefined ? {} : { renewIntervalMs: options.renewIntervalMs }),
+    ...(options.leaseScope === undefined ? {} : { leaseScope: options.leaseScope }),
   };
 }
 
