@@ -11,7 +11,7 @@ import { UnhandledWatch } from '@ergo-ts/test-support';
 import { defineProtocol, schema } from 'ergo-ts';
 import { TestClock } from 'ergo-ts/testing';
 
-import { Entity, MemoryStore, defineEntity } from '../src/index.js';
+import { ENTITIES_DEFAULTS, Entity, MemoryStore, defineEntity, shardOf } from '../src/index.js';
 import { startTestEntities, type TestEntities } from '../src/testing/index.js';
 
 const watch = new UnhandledWatch('@ergo-ts/entities/testing');
@@ -175,6 +175,30 @@ test('a lease taken over by another activation: the entity’s next write is ref
   await assert.rejects(cart.activate(), { code: 'ERR_ENTITY_LEASE_HELD' });
   await taken.release();
   assert.equal((await cart.activate()).token, 3);
+  assert.deepEqual(await cart.call('items'), ['book']);
+});
+
+test("with shard leases (the default), takeOver takes the key's shard lease: the key and another active key of its shard are fenced", async () => {
+  await using k = await startTestEntities({ kinds: [Cart] });
+  const cart = k.entity(Cart, 's1');
+  await cart.send({ add: 'book' });
+  const before = await cart.lease();
+  assert.ok(before !== undefined, 'the shard lease the key writes under');
+  // Another key of the same shard (64 shards: one in 64 keys on average shares it).
+  let n = 0;
+  while (shardOf(`s-${n}`, ENTITIES_DEFAULTS.shards) !== shardOf('s1', ENTITIES_DEFAULTS.shards)) n++;
+  const sibling = k.entity(Cart, `s-${n}`);
+  await sibling.send({ add: 'pen' });
+  assert.deepEqual(await sibling.lease(), before, 'one lease for the shard');
+  const taken = await cart.takeOver();
+  assert.equal(taken.token, before.token + 1);
+  const now = await cart.lease();
+  assert.equal(now?.token, taken.token);
+  assert.equal(now?.owner, taken.owner);
+  await assert.rejects(cart.call('clear'), { code: 'ERR_ENTITY_STALE_TOKEN' });
+  await assert.rejects(sibling.call('clear'), { code: 'ERR_ENTITY_STALE_TOKEN' });
+  assert.deepEqual(await cart.stored(), { state: { items: ['book'] }, version: 1 });
+  await taken.release();
   assert.deepEqual(await cart.call('items'), ['book']);
 });
 

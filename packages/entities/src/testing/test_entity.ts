@@ -69,6 +69,8 @@ export interface TestKitContext {
   readonly recorder: EventRecorder;
   /** Real-time bound of the kit's own waits, in ms. */
   readonly timeoutMs: number;
+  /** The lease a key's activations write under: its own, or its shard's (the runtime's `leaseScope`). */
+  leaseId(kind: string, key: string): { kind: string; key: string };
 }
 
 /** A kind the test kit drives: a state-mode kind (durable state machines are ones) or an event-sourced kind. */
@@ -231,14 +233,16 @@ export class TestEntity<P extends AnyProtocol, S, E = unknown> {
   }
 
   /**
-   * Another activation takes the key's lease, as a node that took the key over would: the store
-   * gives it the next fencing token at once, so the entity's next write is refused as stale
-   * (ERR_ENTITY_STALE_TOKEN: a call rejects with it, the 'refused' event is published, and the
-   * activation ends). Reads from memory keep answering until then, as in production. The taker's
-   * lease lasts `ttlMs` of the test clock (default a day) unless released.
+   * Another owner takes the lease the key's activations write under, as a node that took the key
+   * over would: the key's own lease with `leaseScope: 'key'`, its shard's lease with shard leases
+   * (the default; then every active key of that shard is fenced, as when a node takes a shard).
+   * The store gives the taker the next fencing token at once, so the entity's next write is
+   * refused as stale (ERR_ENTITY_STALE_TOKEN: a call rejects with it, the 'refused' event is
+   * published, and the activation ends). Reads from memory keep answering until then, as in
+   * production. The taker's lease lasts `ttlMs` of the test clock (default a day) unless released.
    */
   async takeOver(options: { readonly ttlMs?: number } = {}): Promise<LeaseTakeOver> {
-    const id = { kind: this.kind.name, key: this.key };
+    const id = this.#kit.leaseId(this.kind.name, this.key);
     const owner = `test-taker-${++takers}`;
     const store = this.#kit.store;
     const held = store.data.lease(id);
@@ -286,9 +290,13 @@ export class TestEntity<P extends AnyProtocol, S, E = unknown> {
     return this.#kit.store.processed({ kind: this.kind.name, key: this.key }, id);
   }
 
-  /** The key's lease in the store (token, owner, expiry on the test clock); undefined if never taken. */
+  /**
+   * The lease the key's activations write under, as the store holds it (token, owner, expiry on
+   * the test clock): the key's own with `leaseScope: 'key'`, its shard's with shard leases (the
+   * default); undefined if never taken.
+   */
   lease(): Promise<{ token: number; owner: string; expiresAt: number } | undefined> {
-    return this.#kit.store.lease({ kind: this.kind.name, key: this.key });
+    return this.#kit.store.lease(this.#kit.leaseId(this.kind.name, this.key));
   }
 
   /** The events the runtime published for this key (activated, written, passivated, stopped, refused), oldest first. */
