@@ -7,6 +7,7 @@
 
 import { strict as assert } from 'node:assert';
 import { after, before, describe, test } from 'node:test';
+import { eventually } from '@ergo-ts/test-support';
 
 import {
   Event,
@@ -238,14 +239,21 @@ describe('system application', () => {
     const s = await subscribe(node, r.event);
     // Records are published only while subscribed (the inspector becomes a logger on the first one).
     const logger = await spawnTest(node);
-    let seen = 0;
-    for (let i = 0; i < 100 && seen === 0; i++) {
-      node.log.info('node says %d', 42);
-      await exec(node, logger.pid, (a) => a.log.warning('process says %s', 'hi'));
-      await exec(node, logger.pid, (a) => a.log.debug('not this one'));
-      seen = s.inbox.ofKind('event').length;
-      if (seen === 0) await new Promise((res) => setImmediate(res));
-    }
+    // Until both kinds of record arrived: the inspector can become a logger between the node's
+    // record and the process's (a loop that stopped at the first event then waited for a node
+    // record that had gone out before; failed once in a clean-clone CI run).
+    const pushed = (): string[] =>
+      s.inbox.ofKind('event').map((e) => String((e.message.message as { message?: string }).message));
+    await eventually(
+      async () => {
+        node.log.info('node says %d', 42);
+        await exec(node, logger.pid, (a) => a.log.warning('process says %s', 'hi'));
+        await exec(node, logger.pid, (a) => a.log.debug('not this one'));
+        return pushed().includes('node says 42') && pushed().includes('process says hi');
+      },
+      'the inspector to push a node record and a process record',
+      { timeoutMs: 30_000, intervalMs: 10 },
+    );
     const n = await s.inbox.event(payload(MessageInspectLogNode, (m) => m.message === 'node says 42'));
     const nm = viaWire(n.message as MessageInspectLogNode);
     assert.equal(nm.level, LogLevel.Info);
