@@ -11,6 +11,14 @@ import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from './store
 /** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
 export const SHARD_LEASE_KIND = '~shard';
 
+/**
+ * The lease a key's activations write under: its shard's (`shardScope`, `shards` shards) or its own.
+ * @internal the runtime's leases and the test kit.
+ */
+export function leaseIdOf(shardScope: boolean, shards: number, kind: string, key: string): EntityId {
+  return shardScope ? { kind: SHARD_LEASE_KIND, key: String(shardOf(key, shards)) } : { kind, key };
+}
+
 /** What a {@link Leases} works with: the runtime's store, identity and activations. */
 export interface LeaseSettings {
   readonly node: Node;
@@ -82,7 +90,7 @@ export class Leases {
 
   /** The lease (kind, key) activations write under. */
   leaseId(kind: string, key: string): EntityId {
-    return this.#shardScope ? { kind: SHARD_LEASE_KIND, key: String(shardOf(key, this.#shards)) } : { kind, key };
+    return leaseIdOf(this.#shardScope, this.#shards, kind, key);
   }
 
   /** Takes the lease of (kind, key): its own, or under `leaseScope: 'shard'` its shard's (taken once, then shared). */

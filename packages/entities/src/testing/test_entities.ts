@@ -27,8 +27,7 @@ import type { EventOf, EventSchemas, EventSourcedKind } from '../event_sourced.j
 import { fireId } from '../reminder_scheduler.js';
 import type { EntityEvent } from '../host.js';
 import { MemoryStore } from '../memory_store.js';
-import { SHARD_LEASE_KIND } from '../leases.js';
-import { shardOf } from '../placement.js';
+import { leaseIdOf } from '../leases.js';
 import { ENTITIES_DEFAULTS, startEntitiesWith, type Entities, type EntitiesOptions } from '../runtime.js';
 import type { StoreCodec } from '../store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
@@ -141,9 +140,12 @@ export class TestEntities implements AsyncDisposable {
       recorder: this.#recorder,
       timeoutMs: this.#timeoutMs,
       leaseId: (kind, key) =>
-        (options.leaseScope ?? ENTITIES_DEFAULTS.leaseScope) === 'shard'
-          ? { kind: SHARD_LEASE_KIND, key: String(shardOf(key, ENTITIES_DEFAULTS.shards)) }
-          : { kind, key },
+        leaseIdOf(
+          (options.leaseScope ?? ENTITIES_DEFAULTS.leaseScope) === 'shard',
+          ENTITIES_DEFAULTS.shards,
+          kind,
+          key,
+        ),
       get entities(): Entities {
         return kit.#entities;
       },
