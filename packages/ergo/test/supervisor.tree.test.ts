@@ -75,8 +75,15 @@ function tree(rec: Recorder, strategy: SupervisorStrategy = SupervisorStrategy.T
   };
 }
 
+/**
+ * Starts the tree and waits for its handleChildStart callbacks: they reach a supervisor as messages
+ * after its children started, so under load they can still be on their way when spawn returns.
+ */
 async function startTree(node: Node, rec: Recorder, strategy?: SupervisorStrategy): Promise<PID> {
-  return spawnSup(node, { rec, tag: 'root', spec: tree(rec, strategy) });
+  const root = await spawnSup(node, { rec, tag: 'root', spec: tree(rec, strategy) });
+  for (const name of ['subA', 'subB', 'x']) await rec.childStart(name, 1, 'root');
+  for (const name of ['a0', 'a1']) await rec.childStart(name, 1, 'subA');
+  return root;
 }
 
 describe('supervision trees', () => {
