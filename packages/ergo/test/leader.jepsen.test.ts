@@ -4,7 +4,7 @@
 // and a checker over the whole history: at most one leader per term (safety), and after every
 // heal a leader known to all (liveness).
 //
-// LEADER_JEPSEN_ROUNDS (default 200) sets the number of rounds, LEADER_JEPSEN_SEED replays a run,
+// LEADER_JEPSEN_ROUNDS (default 100: each run draws a new seed, so runs add up) sets the number of rounds, LEADER_JEPSEN_SEED replays a run,
 // LEADER_JEPSEN_STORE=0 runs the members without a store (memory only, startup quiet instead).
 
 import assert from 'node:assert/strict';
@@ -15,12 +15,12 @@ import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 import { LeaderCluster, checkHistory, rng } from './leader_cluster.js';
 
-const ROUNDS = Number(process.env.LEADER_JEPSEN_ROUNDS ?? 200);
+const ROUNDS = Number(process.env.LEADER_JEPSEN_ROUNDS ?? 100);
 const SEED = Number(process.env.LEADER_JEPSEN_SEED ?? Date.now() % 1_000_000);
 const USE_STORE = process.env.LEADER_JEPSEN_STORE !== '0';
 // 'alive' runs the nemesis against Ergo's quorum rule, to see the checker fail.
 const QUORUM = process.env.LEADER_JEPSEN_QUORUM === 'alive' ? 'alive' : 'membership';
-// Short timeouts keep 200 rounds within a few minutes on a shared 2-core machine.
+// Short timeouts keep the rounds within a few minutes on a shared 2-core machine.
 const TIMING = { min: 60, max: 120, hb: 20 };
 const CONVERGE_MS = 30_000;
 

@@ -17,7 +17,7 @@ import { assertOnlyNew, frameSampleTimes } from './charts_support.js';
 import { connectTo, shot } from './pages_support.js';
 import { HISTORY_NAME } from '../src/history.js';
 
-/** One Chromium for this file's tests, a context each. */
+/** One Chromium for this file's tests, a lease of its context each. */
 const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */

@@ -26,7 +26,7 @@ import {
 import { chromiumPath, FileChromium, goBrowserSession, GO_NETWORK, outputDir, startObserved, WAIT } from './helpers.js';
 import { chartPoints } from './charts_support.js';
 
-/** One Chromium for this file's tests, a context each. */
+/** One Chromium for this file's tests, a lease of its context each. */
 const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */

@@ -321,27 +321,49 @@ export const VIEWPORT = { width: 1280, height: 820 };
 
 /**
  * One Chromium for all the tests of a file: a launch costs seconds of CPU (browser, GPU and
- * utility processes), a context a fraction of it. The first `context` launches the browser; the
- * file's `after` hook (registered here, so call this at the top level of a test file) closes it.
- * Each test opens its pages in a context of its own and closes it when it ends: no cookies,
- * storage or shared workers pass from one test to the next. A browser that went away (crashed)
- * is launched again for the next context.
+ * utility processes). The first `context` launches the browser; the file's `after` hook
+ * (registered here, so call this at the top level of a test file) closes it. A browser that went
+ * away (crashed) is launched again for the next context.
+ *
+ * Each test gets a lease of the file's one browser context, not a context of its own: a new
+ * context's first page starts a renderer process, and on the test hosts that costs about 2.5 s of
+ * CPU (page faults are dear under their hypervisor) against under 1 s for a page beside a page
+ * that stays open — measured, it was a third of the observer tests' CPU. A keeper page
+ * (about:blank) holds the renderer. What a lease keeps apart: each test's Observer listens on a
+ * port of its own, so its origin (and with it session storage, local storage and shared workers)
+ * is its own; the Observer sets no HTTP cookies, and a lease's `close` clears cookies and
+ * permissions anyway, closes every page the test opened (its own and those its pages opened),
+ * and removes the listeners it added. A test that needs context options gets a fresh context.
  */
 export class FileChromium {
   #browser: Promise<Browser> | undefined;
+  #shared: Promise<BrowserContext> | undefined;
 
   constructor() {
     after(() => this.close());
   }
 
-  /** A fresh context (its own profile) of the file's Chromium at `executablePath`, the viewport set. */
+  /** A context for one test: a lease of the shared one, or (with options) a fresh context. */
   async context(executablePath: string, options: BrowserContextOptions = {}): Promise<BrowserContext> {
     let browser = await this.#launched(executablePath);
     if (!browser.isConnected()) {
       this.#browser = undefined;
+      this.#shared = undefined;
       browser = await this.#launched(executablePath);
     }
-    return browser.newContext({ viewport: VIEWPORT, ...options });
+    if (Object.keys(options).length > 0) return browser.newContext({ viewport: VIEWPORT, ...options });
+    if (this.#shared === undefined) {
+      const shared = (async () => {
+        const context = await browser.newContext({ viewport: VIEWPORT });
+        await (await context.newPage()).goto('about:blank');
+        return context;
+      })();
+      shared.catch(() => {
+        if (this.#shared === shared) this.#shared = undefined;
+      });
+      this.#shared = shared;
+    }
+    return lease(await this.#shared);
   }
 
   #launched(executablePath: string): Promise<Browser> {
@@ -360,9 +382,51 @@ export class FileChromium {
   async close(): Promise<void> {
     const launched = this.#browser;
     this.#browser = undefined;
+    this.#shared = undefined;
     const browser = await launched?.catch(() => undefined);
     await browser?.close();
   }
+}
+
+type Listener = (...args: never[]) => unknown;
+
+/**
+ * A test's view of the shared context: the context itself, except that the pages opened while the
+ * lease lasts, and the listeners added through it, are its own, and `close` ends those (and clears
+ * cookies and permissions) instead of the context.
+ */
+function lease(context: BrowserContext): BrowserContext {
+  const pages = new Set<Page>();
+  const added: [string, Listener][] = [];
+  const track = (page: Page): void => {
+    pages.add(page);
+  };
+  context.on('page', track);
+  let closed: Promise<void> | undefined;
+  const close = (): Promise<void> =>
+    (closed ??= (async () => {
+      context.off('page', track);
+      for (const [event, listener] of added) context.off(event as 'page', listener as (p: Page) => void);
+      await Promise.all([...pages].map((p) => p.close().catch(() => undefined)));
+      await context.clearCookies().catch(() => undefined);
+      await context.clearPermissions().catch(() => undefined);
+    })());
+  const adding =
+    (method: 'on' | 'once' | 'addListener') =>
+    (event: string, listener: Listener): BrowserContext => {
+      added.push([event, listener]);
+      (context[method] as (e: string, l: Listener) => unknown)(event, listener);
+      return view;
+    };
+  const view: BrowserContext = new Proxy(context, {
+    get(target, prop, receiver) {
+      if (prop === 'close') return close;
+      if (prop === 'on' || prop === 'once' || prop === 'addListener') return adding(prop);
+      const value: unknown = Reflect.get(target, prop, receiver === view ? target : receiver);
+      return typeof value === 'function' ? (value as Listener).bind(target) : value;
+    },
+  });
+  return view;
 }
 
 /** What a browser test of a Go node works with; `close` closes the context and stops both nodes. */

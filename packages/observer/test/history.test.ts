@@ -22,7 +22,7 @@ import { StreamClient, chromiumPath, FileChromium, GO_NETWORK, post, startObserv
 import { assertOnlyNew, frameSampleTimes } from './charts_support.js';
 import { assertClockAxes, banners, shot } from './pages_support.js';
 
-/** One Chromium for this file's tests, a context each. */
+/** One Chromium for this file's tests, a lease of its context each. */
 const browsers = new FileChromium();
 
 const SAMPLES = 200; // 10 s at 50 ms

@@ -25,7 +25,7 @@ import { Actor, type Atom, type Node, type PID } from 'ergo-ts';
 import { chromiumPath, FileChromium, startObserved, WAIT } from './helpers.js';
 import { shot } from './pages_support.js';
 
-/** One Chromium for this file's tests, a context each. */
+/** One Chromium for this file's tests, a lease of its context each. */
 const browsers = new FileChromium();
 
 /** The page's document, as the functions run in the browser see it (this project has no DOM types). */

@@ -17,7 +17,7 @@ import { SESSION_PREFIX } from '../src/index.js';
 import { chromiumPath, FileChromium, post, startObserved, StreamClient, WAIT } from './helpers.js';
 import { shot } from './pages_support.js';
 
-/** One Chromium for this file's tests, a context each. */
+/** One Chromium for this file's tests, a lease of its context each. */
 const browsers = new FileChromium();
 
 /** The page's document and window, as the functions run in the browser see them. */
