@@ -579,9 +579,22 @@ export class EdfRegistry {
       return v;
     };
     const plan = { shortName, fields, cls: cls as unknown as new () => object, create: spec.create, slow, strict };
-    const codec = compileStruct(plan);
-    t.enc = codec.enc;
-    t.dec = older.length === 0 ? codec.dec : layoutsDecoder(codec.dec, plan, older);
+    // The codec is generated at first use, not at registration: a node registers dozens of types
+    // at import and most processes use a few of them (generating them all cost ~30 ms a process).
+    // Codecs that captured the lazy functions (a composite built from this type) keep calling
+    // them: after the first call they are one check and a call more.
+    let codec: { enc: BodyEncoder; dec: BodyDecoder } | undefined;
+    const compiled = (): { enc: BodyEncoder; dec: BodyDecoder } => {
+      if (codec === undefined) {
+        const c = compileStruct(plan);
+        codec = { enc: c.enc, dec: older.length === 0 ? c.dec : layoutsDecoder(c.dec, plan, older) };
+        t.enc = codec.enc;
+        t.dec = codec.dec;
+      }
+      return codec;
+    };
+    t.enc = (e, v) => compiled().enc(e, v);
+    t.dec = (d) => compiled().dec(d);
     const create = spec.create;
     t.build = (values) => {
       if (create !== undefined) return create(values);
