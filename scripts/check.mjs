@@ -20,7 +20,7 @@ const steps = [
   { name: 'build', cmd: npmRun('build') },
   { name: 'lint', cmd: npmRun('lint'), needs: 'build' },
   { name: 'format:check', cmd: npmRun('format:check'), needs: 'build' },
-  { name: 'docs', cmd: npmRun('docs'), needs: 'build' },
+  { name: 'docs', cmd: npmRun('docs', '--check'), needs: 'build' },
   { name: 'check:types', cmd: npmRun('check:types'), needs: 'build' },
   { name: 'pack', cmd: [process.execPath, [join(root, 'scripts', 'pack.mjs'), packDir]], needs: 'build' },
   { name: 'check:publish', cmd: npmRun('check:publish', '--packed', packed), needs: 'pack' },
