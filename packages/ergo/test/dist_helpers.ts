@@ -161,7 +161,8 @@ export interface ChildNode {
   cmd(cmd: string, fields?: Record<string, unknown>, ms?: number): Promise<unknown>;
   /** Unsolicited reports from the child (`{ kind: 'report', ... }`). */
   reports: Record<string, unknown>[];
-  report(pred: (r: Record<string, unknown>) => boolean, what: string): Promise<Record<string, unknown>>;
+  /** The first report `pred` accepts, waited for up to `ms` (default 8 s). */
+  report(pred: (r: Record<string, unknown>) => boolean, what: string, ms?: number): Promise<Record<string, unknown>>;
   kill(): void;
 }
 
@@ -229,7 +230,7 @@ export async function startChild(name: string, host?: Host): Promise<ChildNode> 
         ms,
       );
     },
-    report(pred, what) {
+    report(pred, what, ms = 8000) {
       return within(
         new Promise((resolve) => {
           const check = (): void => {
@@ -242,7 +243,7 @@ export async function startChild(name: string, host?: Host): Promise<ChildNode> 
           check();
         }),
         what,
-        8000,
+        ms,
       );
     },
     kill() {
