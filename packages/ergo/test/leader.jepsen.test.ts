@@ -153,8 +153,17 @@ async function splitTwoTwo(quorum: 'alive' | 'membership'): Promise<ReturnType<t
 }
 
 test("the checker catches Ergo's quorum (alive peers): a 2/2 split elects two leaders in one term", async () => {
-  const violations = await splitTwoTwo('alive');
-  assert.ok(violations.length >= 1, 'the checker saw no two leaders in a term');
+  // The two sides elect in the same term only if the far side wins its first election: a split
+  // vote there (its two members' timeouts firing together, likelier on a loaded machine) puts
+  // its leader a term later than the mate's, a schedule with no overlap to catch. The schedule
+  // is run again then (a fresh cluster each time), up to three times in all.
+  let violations: ReturnType<typeof checkHistory> = [];
+  for (let attempt = 1; attempt <= 3 && violations.length === 0; attempt++) {
+    violations = await splitTwoTwo('alive');
+    if (violations.length === 0)
+      console.log(`# Ergo's quorum, 2/2 split, attempt ${attempt}: the sides elected in different terms`);
+  }
+  assert.ok(violations.length >= 1, 'the checker saw no two leaders in a term in three schedules');
   assert.ok(violations.every((v) => v.leaders.length >= 2));
   console.log(`# Ergo's quorum, 2/2 split: ${JSON.stringify(violations)}`);
 });
