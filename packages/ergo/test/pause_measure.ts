@@ -6,6 +6,10 @@
 // accepted, delivered, refused and reported, the sender's RSS peak and the warning lines.
 //
 //   node --expose-gc packages/ergo/dist/test/pause_measure.js 10   (one pause per run: RSS starts clean)
+//
+// PAUSE_MEASURE_CONTROL=1 runs the same load for the same time against the peer NOT stopped:
+// the RSS the sender's own garbage costs (the allocator keeps what it got), the baseline beside
+// which a paused peer's cost is read.
 
 import { ErgoError, ProcessID, startNode, type Atom, type PID } from '../src/index.js';
 import { probe, type Probe } from './helpers.js';
@@ -13,6 +17,7 @@ import { LfNode } from './linkflow_helpers.js';
 import { routeTo } from './route_helpers.js';
 
 const SIZE = 64 * 1024;
+const CONTROL = process.env['PAUSE_MEASURE_CONTROL'] === '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const code = (e: unknown): string => String((e as { code?: string }).code ?? e);
 
@@ -87,14 +92,14 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   const flooding = flood();
   await sleep(500);
   const stoppedAt = Date.now();
-  child.proc.kill('SIGSTOP');
+  if (!CONTROL) child.proc.kill('SIGSTOP');
   await sleep(pauseS * 1000);
   // What the sender retains at the end of the pause, once the refused buffers are collected
   // (run with --expose-gc; the peak RSS above includes the garbage of the refused fresh buffers).
   const gc = (globalThis as { gc?: () => void }).gc;
   gc?.();
   const retained = process.memoryUsage();
-  child.proc.kill('SIGCONT');
+  if (!CONTROL) child.proc.kill('SIGCONT');
   await sleep(2000);
   sending = false;
   clearInterval(ticker);
@@ -121,6 +126,7 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   const acked = important.get('acked') ?? 0;
   const result = {
     pauseS,
+    control: CONTROL,
     declaredDown: downLine === undefined ? 'no' : `after ${((Date.now() - stoppedAt) / 1000).toFixed(0)} s or less`,
     plainAccepted: plain.accepted,
     plainDelivered: count - acked,
