@@ -127,7 +127,7 @@ if (app.logger.hasErrors() || app.logger.hasWarnings()) {
   process.exit(1);
 }
 // `npm run check` validates only (--check): the pages are not used there, and rendering them is
-// over half of the run's CPU.
+// about a third of the run's CPU (measured: 7.3 against 11.6 CPU-s of user time).
 if (process.argv.includes('--check')) {
   console.log(`docs: API reference of ${entries.length} entry points checked (not written: --check)`);
   process.exit(0);
