@@ -5,8 +5,6 @@
 // Independent steps run side by side. Steps: build, lint, format:check, docs, check:types (every
 // package's type-level tests, scripts/check-types.mjs), pack (scripts/pack.mjs, once, into a
 // temporary folder), check:publish and check:docs (both on those tarballs).
-// `--built` skips the build (the caller has just built): .ci/run builds, then runs this beside the
-// tests at the lowest CPU priority, so the check takes only the CPU the tests leave idle.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,9 +16,8 @@ const packDir = mkdtempSync(join(tmpdir(), 'ergo-ts-check-pack-'));
 const packed = join(packDir, 'packed.json');
 const npmRun = (script, ...args) => ['npm', ['run', '--silent', script, ...(args.length > 0 ? ['--', ...args] : [])]];
 /** name, command, the step whose failure makes it pointless (then it is not run), and whether it runs at full priority. */
-const built = process.argv.slice(2).includes('--built');
 const steps = [
-  ...(built ? [] : [{ name: 'build', cmd: npmRun('build') }]),
+  { name: 'build', cmd: npmRun('build') },
   { name: 'lint', cmd: npmRun('lint'), needs: 'build', critical: true },
   { name: 'format:check', cmd: npmRun('format:check'), needs: 'build' },
   { name: 'docs', cmd: npmRun('docs', '--check'), needs: 'build' },
@@ -59,9 +56,8 @@ function runSteps() {
     const next = () => {
       for (let i = 0; i < pending.length && running < PARALLEL;) {
         const step = pending[i];
-        const needs = built && step.needs === 'build' ? undefined : step.needs;
-        const needed = needs === undefined ? undefined : results.find((r) => r.step === needs);
-        if (needs !== undefined && needed === undefined) {
+        const needed = step.needs === undefined ? undefined : results.find((r) => r.step === step.needs);
+        if (step.needs !== undefined && needed === undefined) {
           i++; // its prerequisite has not ended yet
           continue;
         }
