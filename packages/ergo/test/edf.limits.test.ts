@@ -143,6 +143,24 @@ test('message size: encode stops growing at maxMessageSize, decode refuses large
   assert.equal(decodeErr(big, { maxMessageSize: 100 }).code, 'ERR_EDF_MESSAGE_TOO_LARGE');
 });
 
+test('capacity: a writer that grew for a large message keeps at most 1 MiB once rewound or detached', () => {
+  const enc = new EdfEncoder();
+  enc.encode(new Uint8Array(4 * 1024 * 1024));
+  assert.ok(enc.buf.length > 4 * 1024 * 1024, 'it grew for the message');
+  enc.reset();
+  assert.equal(enc.buf.length, 1024 * 1024);
+  enc.encode(new Uint8Array(3 * 1024 * 1024));
+  enc.detach();
+  assert.equal(enc.buf.length, 1024 * 1024);
+  // A small buffer stays as it is.
+  const small = new EdfEncoder();
+  small.encode('x');
+  const cap = small.buf.length;
+  small.reset();
+  small.detach();
+  assert.equal(small.buf.length, cap);
+});
+
 test('lying lengths and counts are refused before allocating', () => {
   const cases: [string, string][] = [
     ['8e ffffffff 00', 'binary of 4 GiB announced'],

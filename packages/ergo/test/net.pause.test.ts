@@ -13,11 +13,17 @@
 //   sends and calls made before, during and after detection; the sender's queued bytes stay within
 //   the bound throughout; every important send and call settles (acked or failed with a code); the
 //   plain sends not delivered are reported; once the peer runs again, the connection comes back.
+// - The memory behind the bound: while a stopped peer's connection holds `peerBufferLimit` bytes,
+//   the sender's ArrayBuffers grow by the bound plus a small constant, not by a multiple of it.
+//   Before, a batch written behind others pinned the encoder's whole buffer (up to twice its
+//   bytes): 16.5 MB of ArrayBuffers at the 8 MiB default.
 // Waits are on events (refusals, node down, settled promises); no assertion depends on timing.
 
 import { strict as assert } from 'node:assert';
 import net from 'node:net';
 import { test } from 'node:test';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 
 import { eventually } from '@ergo-ts/test-support';
 import { ErgoError, ProcessID, type Atom, type Node, type PID } from '../src/index.js';
@@ -304,4 +310,77 @@ test('a peer stopped longer than failure detection: queued bytes stay within the
   // One summary warning per interval, not a line per message.
   const lines = (capture.text().match(/undelivered to /g) ?? []).length;
   assert.ok(lines < u.plainSends, `${lines} warning lines for ${u.plainSends} dropped sends`);
+});
+
+test('the memory behind the bound: a stopped peer whose connection is full costs the sender peerBufferLimit of ArrayBuffers plus a small constant', async (t) => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  /** ArrayBuffers held once collected: two collections apart, as their memory is swept after one. */
+  const held = async (): Promise<number> => {
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+    gc();
+    await new Promise((r) => setTimeout(r, 50));
+    return process.memoryUsage().arrayBuffers;
+  };
+  const limit = 4 * 1024 * 1024;
+  const child = await LfNode.start(`held${process.pid}`, { LF_STALL: '0' });
+  const reap = (): void => {
+    child.proc.kill('SIGCONT');
+    child.proc.kill('SIGKILL');
+  };
+  process.once('exit', reap);
+  t.after(() => child.stop().catch(reap));
+  const sender = await quietNode(
+    {
+      network: {
+        cookie: 'linkflow',
+        registrar: null,
+        acceptors: [],
+        peerBufferLimit: limit,
+        // Never declared down here: the connection stays, full, while it is measured.
+        peerStallTimeout: 600_000,
+        routes: [{ match: child.name.replace(/[.$]/g, '\\$&'), route: routeTo(child.port) }],
+      },
+    },
+    new LogCapture(),
+    `sender_held${process.pid}@localhost`,
+  );
+  t.after(() => sender.stop().catch(() => undefined));
+  const sink = new ProcessID('sink' as Atom, child.name as Atom);
+  assert.equal(await sender.call(sink, 'count'), 0);
+  const conn = (sender.network() as unknown as { connections: Map<string, EnpConnection> }).connections.get(
+    child.name,
+  )!;
+  // One buffer for every send: what the test itself allocates does not grow with the sends.
+  const payload = new Uint8Array(SIZE);
+  const before = await held();
+  child.proc.kill('SIGSTOP');
+  // Two sends a turn, so the connection writes many small batches behind one another (the case
+  // that pinned whole encoder buffers), until the bound refuses them.
+  let refused = 0;
+  while (refused < 100) {
+    for (let i = 0; i < 2; i++) {
+      try {
+        sender.send(sink, payload);
+      } catch (e) {
+        assert.equal(code(e), 'ERR_PEER_BUSY');
+        refused++;
+      }
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  const queued = conn.queuedBytes;
+  const grown = (await held()) - before;
+  t.diagnostic(`queued ${queued} B for the stopped peer; ArrayBuffers grew by ${grown} B (limit ${limit})`);
+  assert.ok(queued > limit / 2, `the connection is full (${queued} B queued)`);
+  // The constant: each of the pool's links keeps an encoder buffer, and one write that the kernel
+  // took in part pins the buffer it was made in.
+  assert.ok(grown <= limit + 2 * 1024 * 1024, `ArrayBuffers grew by ${grown} B for a limit of ${limit}`);
+  child.proc.kill('SIGCONT');
+  await eventually(
+    () => sender.call(sink, 'count', { timeout: 5000 }).then((n) => (n as number) > 0, () => false),
+    'the resumed peer to take its backlog',
+    { timeoutMs: 60_000 },
+  );
 });

@@ -52,8 +52,14 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   let rssPeak = rss0;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
   let sending = true;
+  /** Set while the retained memory is measured: the flood's refused buffers are garbage still being swept. */
+  let holding = false;
   const flood = async (): Promise<void> => {
     while (sending) {
+      if (holding) {
+        await sleep(10);
+        continue;
+      }
       for (let i = 0; i < 20; i++) {
         try {
           sender.send(sink, new Uint8Array(SIZE));
@@ -96,13 +102,24 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   await sleep(pauseS * 1000);
   // What the sender retains at the end of the pause, once the refused buffers are collected
   // (run with --expose-gc; the peak RSS above includes the garbage of the refused fresh buffers).
+  // The flood holds while this is measured: ArrayBuffers' memory is released by a sweeper that
+  // runs after the collection itself, so buffers refused just before a collection would still be
+  // counted. Two collections 100 ms apart, no buffer made between them, count only what is held.
   const gc = (globalThis as { gc?: () => void }).gc;
-  gc?.();
-  // ArrayBuffers' memory is released by a sweeper that runs after the collection itself: a second
-  // collection a moment later counts only what is still held.
+  holding = true;
   await sleep(100);
   gc?.();
+  await sleep(100);
+  gc?.();
+  await sleep(100);
   const retained = process.memoryUsage();
+  let connectionQueued: number | string;
+  try {
+    connectionQueued = sender.network().node(child.name).info().queuedBytes ?? 'not reported';
+  } catch (e) {
+    connectionQueued = code(e);
+  }
+  holding = false;
   if (!CONTROL) child.proc.kill('SIGCONT');
   await sleep(2000);
   sending = false;
@@ -149,6 +166,7 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
             rssMB: +(retained.rss / 2 ** 20).toFixed(1),
             arrayBuffersMB: +(retained.arrayBuffers / 2 ** 20).toFixed(1),
             heapUsedMB: +(retained.heapUsed / 2 ** 20).toFixed(1),
+            connectionQueued,
           },
     warningLines: lines.filter((l) => /warning/i.test(l)).length,
     warnings: [...new Set(lines.filter((l) => /warning/i.test(l)).map((l) => l.replace(/\d+/g, 'N').slice(0, 160)))],

@@ -7,6 +7,12 @@ import { EdfError } from './errors.js';
 
 const TWO32 = 4294967296;
 const INITIAL = 256;
+/**
+ * Capacity a writer keeps across messages: one that grew past it for a large message goes back
+ * to it when rewound, so a connection's encoder does not hold (and, when a write pins its
+ * buffer, allocate again) tens of megabytes for good after one large message.
+ */
+const RETAINED = 1 << 20;
 
 /**
  * A growable big-endian byte buffer. `pos` is the write position; bytes `[0, pos)` are the
@@ -31,6 +37,7 @@ export class EdfWriter {
   /** Rewinds to empty; keeps the allocated capacity. */
   reset(): void {
     this.pos = 0;
+    if (this.buf.length > RETAINED) this.#replace(RETAINED);
   }
 
   /**
@@ -38,9 +45,13 @@ export class EdfWriter {
    * are still referenced elsewhere (a socket write that did not complete synchronously).
    */
   detach(): void {
-    this.buf = Buffer.allocUnsafeSlow(this.buf.length);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.#replace(Math.min(this.buf.length, RETAINED));
     this.pos = 0;
+  }
+
+  #replace(capacity: number): void {
+    this.buf = Buffer.allocUnsafeSlow(capacity);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   /** A view of the output `[start, pos)`, valid until the next write or reset. */
