@@ -379,7 +379,11 @@ test('the memory behind the bound: a stopped peer whose connection is full costs
   assert.ok(grown <= limit + 2 * 1024 * 1024, `ArrayBuffers grew by ${grown} B for a limit of ${limit}`);
   child.proc.kill('SIGCONT');
   await eventually(
-    () => sender.call(sink, 'count', { timeout: 5000 }).then((n) => (n as number) > 0, () => false),
+    () =>
+      sender.call(sink, 'count', { timeout: 5000 }).then(
+        (n) => (n as number) > 0,
+        () => false,
+      ),
     'the resumed peer to take its backlog',
     { timeoutMs: 60_000 },
   );
