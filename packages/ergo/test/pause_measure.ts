@@ -10,6 +10,7 @@
 // PAUSE_MEASURE_CONTROL=1 runs the same load for the same time against the peer NOT stopped:
 // the RSS the sender's own garbage costs (the allocator keeps what it got), the baseline beside
 // which a paused peer's cost is read.
+// PAUSE_MEASURE_REUSE=1 sends one buffer over and over instead of a fresh one per plain send.
 
 import { ErgoError, ProcessID, startNode, type Atom, type PID } from '../src/index.js';
 import { probe, type Probe } from './helpers.js';
@@ -18,6 +19,8 @@ import { routeTo } from './route_helpers.js';
 
 const SIZE = 64 * 1024;
 const CONTROL = process.env['PAUSE_MEASURE_CONTROL'] === '1';
+/** PAUSE_MEASURE_REUSE=1: one buffer for every plain send instead of a fresh one each. */
+const REUSE = process.env['PAUSE_MEASURE_REUSE'] === '1';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const code = (e: unknown): string => String((e as { code?: string }).code ?? e);
 
@@ -51,6 +54,7 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   const rss0 = process.memoryUsage.rss();
   let rssPeak = rss0;
   const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage.rss())), 50);
+  const shared = new Uint8Array(SIZE);
   let sending = true;
   /** Set while the retained memory is measured: the flood's refused buffers are garbage still being swept. */
   let holding = false;
@@ -62,7 +66,7 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
       }
       for (let i = 0; i < 20; i++) {
         try {
-          sender.send(sink, new Uint8Array(SIZE));
+          sender.send(sink, REUSE ? shared : new Uint8Array(SIZE));
           plain.accepted++;
         } catch (e) {
           tally(plain.refused, code(e));
@@ -148,6 +152,7 @@ async function measure(pauseS: number): Promise<Record<string, unknown>> {
   const result = {
     pauseS,
     control: CONTROL,
+    reuse: REUSE,
     declaredDown: downLine === undefined ? 'no' : `after ${((Date.now() - stoppedAt) / 1000).toFixed(0)} s or less`,
     plainAccepted: plain.accepted,
     plainDelivered: count - acked,
