@@ -161,21 +161,44 @@ function atLeast(a: number, b: number, better: 'higher' | 'lower', strict: boole
 export function met(e: Entry, t: Target | undefined): boolean | undefined {
   const v = e.figures.get('ergo-ts')?.value;
   if (t === undefined || v === undefined) return undefined;
-  if (!atLeast(v, t.value, t.better, t.strict === true)) return false;
+  if (t.value !== undefined && !atLeast(v, t.value, t.better, t.strict === true)) return false;
   let unknown = false;
   for (const p of t.ahead ?? []) {
     const f = e.figures.get(p);
     if (f === undefined) unknown = true;
     else if (!atLeast(v, f.value, t.better, true)) return false;
   }
+  for (const g of t.ratios ?? []) {
+    const r = ratio(e, g.peer);
+    if (r === undefined) unknown = true;
+    else if (!atLeast(r, g.value, t.better, false)) return false;
+  }
   return unknown ? undefined : true;
+}
+
+/**
+ * How far ergo-ts is from the row's target, as a ratio: its value ÷ the target's value, or, for a
+ * row whose goals are ratios only, its ratio to the first goal's peer ÷ that goal.
+ */
+export function vsTarget(e: Entry, t: Target | undefined): number | undefined {
+  const v = e.figures.get('ergo-ts')?.value;
+  if (t === undefined || v === undefined) return undefined;
+  if (t.value !== undefined) return v / t.value;
+  const g = t.ratios?.[0];
+  const r = g === undefined ? undefined : ratio(e, g.peer);
+  return g === undefined || r === undefined ? undefined : r / g.value;
 }
 
 /** The target as printed: "≥ 10.0 M, > Erlang, Erlang +S1". */
 export function targetText(t: Target, unit: string): string {
   const op = t.better === 'lower' ? (t.strict === true ? '<' : '≤') : t.strict === true ? '>' : '≥';
+  const parts: string[] = [];
+  if (t.value !== undefined) parts.push(`${op} ${fmt(t.value, unit)}`);
   const ahead = (t.ahead ?? []).map((p) => PEER_LABEL[p] ?? p);
-  return `${op} ${fmt(t.value, unit)}${ahead.length > 0 ? `, ${t.better === 'lower' ? '<' : '>'} ${ahead.join(' & ')}` : ''}`;
+  if (ahead.length > 0) parts.push(`${t.better === 'lower' ? '<' : '>'} ${ahead.join(' & ')}`);
+  const ratioOp = t.better === 'lower' ? '≤' : '≥';
+  for (const g of t.ratios ?? []) parts.push(`${ratioOp} ${fmtRatio(g.value)} ${PEER_LABEL[g.peer] ?? g.peer}`);
+  return parts.join(', ');
 }
 
 // --- formatting ---------------------------------------------------------------------------------
@@ -265,7 +288,7 @@ export function renderResults(results: Results): string[] {
         }),
         ...others.map((p) => fmtRatio(ratio(e, p))),
         t === undefined ? '—' : targetText(t, e.unit),
-        t === undefined || ergo === undefined ? '—' : fmtRatio(ergo / t.value),
+        t === undefined || ergo === undefined ? '—' : fmtRatio(vsTarget(e, t)),
         t === undefined || ergo === undefined ? '—' : m === undefined ? '?' : m ? 'met' : 'NOT MET',
       ];
     });
@@ -299,7 +322,6 @@ export function resultsJSON(results: Results, meta: Record<string, unknown>): un
     ...meta,
     rows: [...results.entries.values()].map((e) => {
       const t = targetOf(e.group, e.name);
-      const ergo = e.figures.get('ergo-ts')?.value;
       return {
         group: e.group,
         name: e.name,
@@ -310,7 +332,7 @@ export function resultsJSON(results: Results, meta: Record<string, unknown>): un
           peers.filter((p) => p !== 'ergo-ts' && e.figures.has(p)).map((p) => [p, ratio(e, p) ?? null]),
         ),
         target: t ?? null,
-        vsTarget: t !== undefined && ergo !== undefined ? ergo / t.value : null,
+        vsTarget: vsTarget(e, t) ?? null,
         met: met(e, t) ?? null,
       };
     }),

@@ -6,6 +6,8 @@
 // installed and the Go Ergo peer when `ergo-bench` is there, so every figure of one scenario
 // lands in the same table row.
 
+import type { Target } from './figures.js';
+
 /** One measured figure. Rows with the same `group` + `name` are one table row; `peer` picks the column. */
 export interface Row {
   /** Table the row belongs to (e.g. "local messaging"). */
@@ -101,9 +103,9 @@ export interface FigureSpec {
   name: string;
   /**
    * Target for ergo-ts in the row's unit; `strict`: < / > instead of ≤ / ≥; `ahead`: peers
-   * (column ids) ergo-ts must also beat in the same run.
+   * (column ids) ergo-ts must also beat in the same run; `ratios`: ergo-ts ÷ peer goals.
    */
-  target?: { value: number; better: 'higher' | 'lower'; strict?: boolean; ahead?: string[] };
+  target?: Target;
 }
 
 /** The shape of a suite module as the runner sees it. */

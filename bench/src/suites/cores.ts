@@ -11,7 +11,7 @@ import { availableParallelism } from 'node:os';
 import { BroadcastChannel, Worker } from 'node:worker_threads';
 import { startCluster } from 'ergo-ts/cluster';
 import { reportSamples } from '../lib/measure.js';
-import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { CHANNEL, JOB_STEPS, JOBS, work, type BenchArgs, type NodeShare } from '../net/cores_app.js';
 
 export const G_CORES = 'every core of a host (ergo-ts/cluster)';
@@ -21,6 +21,11 @@ export const N_CPU = `CPU-bound messages (~20 µs each): 1 node vs ${availablePa
 export const scenarios: ScenarioSpec[] = [
   { id: 'cores-send', peers: ['ergo-ts', 'tcp'], timeout: 300 },
   { id: 'cores-cpu', peers: ['ergo-ts', '1-node', 'threads'], timeout: 300 },
+];
+
+/** Issue 47: in-host thread nodes at least twice loopback TCP between the same two nodes. */
+export const figures: FigureSpec[] = [
+  { group: G_CORES, name: N_SEND, target: { better: 'higher', ratios: [{ peer: 'tcp', value: 2 }] } },
 ];
 
 interface Measured {

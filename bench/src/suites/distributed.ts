@@ -30,7 +30,7 @@ import {
   type Ref,
 } from 'ergo-ts';
 import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
-import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const PEER_SCRIPT = join(here, '..', 'net', 'dist_peer.js');
@@ -45,6 +45,11 @@ export const G_DIST = 'distributed';
 export const N_PUBSUB = 'distributed pub/sub: one publish to all subscribers';
 export const N_MONITOR = 'remote monitor create + down';
 export const N_SPAWN = 'remote spawn';
+
+/** Issue 47: a remote spawn at least 0.3 of a local one. */
+export const figures: FigureSpec[] = [
+  { group: G_DIST, name: N_SPAWN, target: { better: 'higher', ratios: [{ peer: 'local', value: 0.3 }] } },
+];
 
 export const scenarios: ScenarioSpec[] = [
   { id: 'dist-pubsub', peers: ['ergo-ts', 'local'], timeout: 600 },

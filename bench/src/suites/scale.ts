@@ -68,7 +68,27 @@ const FILL_ID = 'scale-fill-1e7';
 const N_FILL = 'spawn rate filling 0 → 10^7 live';
 
 /** The 10^7 fill target (issue 35 item 7: "10^7 processes still spawn at ≥ 800 K/s"). */
-export const figures: FigureSpec[] = [{ group: G_SCALE, name: N_FILL, target: { value: 800e3, better: 'higher' } }];
+export const figures: FigureSpec[] = [
+  { group: G_SCALE, name: N_FILL, target: { value: 800e3, better: 'higher' } },
+  // Issue 47: the cold-process call path at Erlang's (+S 1, one scheduler, as the node's one thread).
+  ...(
+    [
+      [1_000_000, 1, 2],
+      [5_000_000, 0.8, 3],
+    ] as const
+  ).flatMap(([n, rateGoal, p999Goal]): FigureSpec[] => [
+    {
+      group: G_SCALE,
+      name: rowName(n, N_CALL),
+      target: { better: 'higher', ratios: [{ peer: 'erlang-1', value: rateGoal }] },
+    },
+    {
+      group: G_SCALE,
+      name: rowName(n, N_P999),
+      target: { better: 'lower', ratios: [{ peer: 'erlang-1', value: p999Goal }] },
+    },
+  ]),
+];
 
 const sizeScenarios: ScenarioSpec[] = SIZES.map((n) => ({
   id: scenarioId(n),
