@@ -506,7 +506,10 @@ export interface Process {
   /**
    * Spawns a meta process owned by this one (I/R) and returns its alias. Its `init` runs now
    * (synchronously; its error is thrown), `start` right after in the scheduler. The meta ends
-   * with this process (same reason). ErrIncorrect for a bad behaviour or options.
+   * with this process (same reason). ErrIncorrect for a bad behaviour or options. Refused
+   * because this process has ended or the node has stopped (an async `init` that awaited a
+   * server past either), the behaviour's `terminate` runs with the refusal, so a server made for
+   * it (`createWebServer`, `createTCPServer`, ...) stops listening, and the refusal is thrown.
    */
   spawnMeta(behavior: MetaBehavior, options?: MetaOptions): Alias;
   /**

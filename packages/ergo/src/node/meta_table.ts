@@ -190,8 +190,27 @@ export class MetaTable {
 
 /** `Process.spawnMeta` (Init/Running). */
 export function processSpawnMeta(p: ProcessImpl, behavior: MetaBehavior, options: MetaOptions | undefined): Alias {
-  p.allow(MASK_IR, 'spawnMeta');
-  return p.nodeImpl.metas.spawn(p, behavior, options ?? {});
+  try {
+    p.allow(MASK_IR, 'spawnMeta');
+    return p.nodeImpl.metas.spawn(p, behavior, options ?? {});
+  } catch (e) {
+    // Refused because its owner ended or the node stopped (an async init that outlived either):
+    // nobody can spawn it any more, so it is terminated, and what it holds (a server listening
+    // since before the refusal) is released instead of staying open with no meta to close it.
+    if ((p.st & (S_TERMINATED | S_DETACHED)) !== 0 || p.nodeImpl.stopping) releaseRefused(behavior, toError(e));
+    throw e;
+  }
+}
+
+/** Runs a refused behaviour's `terminate` with the refusal; its own failure is not the caller's. */
+function releaseRefused(behavior: MetaBehavior, reason: Error): void {
+  if (behavior === null || typeof behavior !== 'object' || typeof behavior.terminate !== 'function') return;
+  try {
+    const r = behavior.terminate(reason);
+    if (isThenable(r)) (r as Promise<unknown>).then(undefined, () => undefined);
+  } catch {
+    // the refusal is what the caller learns
+  }
 }
 
 /** `Process.sendExitMeta` (Init/Running/Terminate). */
