@@ -123,6 +123,9 @@ export function MessageTrace(props: { pid: string; ended: boolean }) {
   const [count, setCount] = useState('200');
   const [seconds, setSeconds] = useState('60');
   const [running, setRunning] = useState(false);
+  // Whether the node has answered the start: until then the status says "starting", not
+  // "tracing" (on a remote node the trace runs only once its answer is back).
+  const [started, setStarted] = useState(false);
   const [records, setRecords] = useState<Json[]>([]);
   const [stats, setStats] = useState({ kept: 0, dropped: 0 });
   const [end, setEnd] = useState<string | null>(null);
@@ -175,8 +178,10 @@ export function MessageTrace(props: { pid: string; ended: boolean }) {
     setStats({ kept: 0, dropped: 0 });
     live.current = true;
     setRunning(true);
+    setStarted(false);
     api
       .do('trace_start', { pid, rate: Number(rate), count: Number(count), seconds: Number(seconds) })
+      .then(() => setStarted(true))
       .catch((e: Json) => {
         live.current = false;
         setRunning(false);
@@ -219,7 +224,7 @@ export function MessageTrace(props: { pid: string; ended: boolean }) {
               </button>
             )}
             <span class="muted" data-testid="trace-status">
-              {running ? 'tracing… ' : ''}
+              {running ? (started ? 'tracing… ' : 'starting… ') : ''}
               {stats.kept} records, {stats.dropped} dropped (over the rate)
               {end === null ? '' : ` — ${end}`}
             </span>
