@@ -53,6 +53,50 @@ test('TCP echo between two hosts; the server sees the client host address', asyn
   assert.equal((await a.next('echo')).text, 'hello');
 });
 
+test("traffic: each host's sent and received counters grow by what it sent and received", async (t) => {
+  const h = need(t);
+  if (h === undefined) return;
+  const [a, b] = [await Agent.start(h.host('a'), t), await Agent.start(h.host('b'), t)];
+  await b.ask('tcpServer', { port: 7005 }, 'listening');
+  await a.ask('tcpConnect', { host: h.host('b').address, port: 7005 }, 'connected');
+  await b.wait('accepted');
+  const before = await h.traffic();
+  assert.deepEqual(
+    before.map((x) => x.host.name),
+    ['a', 'b', 'c'],
+  );
+  const text = 'x'.repeat(20_000);
+  a.send('tcpWrite', { text });
+  // The echo comes back in pieces: wait for the counters, not for a count of reads.
+  await until(async () => {
+    const now = await h.traffic();
+    const grown =
+      now[0]!.sentBytes - before[0]!.sentBytes >= text.length &&
+      now[1]!.receivedBytes - before[1]!.receivedBytes >= text.length &&
+      now[0]!.receivedBytes - before[0]!.receivedBytes >= text.length;
+    return grown ? true : undefined;
+  }, "a's sent, b's received and the echo's bytes grown by the payload");
+  const after = await h.traffic();
+  assert.ok(after[0]!.sentPackets > before[0]!.sentPackets);
+  assert.ok(after[1]!.sentBytes > before[1]!.sentBytes, 'b sent the echo');
+});
+
+test('staticNeighbours: every other host is a permanent neighbour, so hosts talk without ARP', async (t) => {
+  if (!requireHosts(t)) return;
+  await using own = await TestHosts.create({ count: 3, staticNeighbours: true });
+  const { stdout } = await own.host(0).exec('ip', ['neigh', 'show', 'dev', 'eth0']);
+  const lines = stdout.trim().split('\n');
+  assert.deepEqual(lines.map((l) => l.split(' ')[0]).sort(), [own.host(1).address, own.host(2).address].sort());
+  for (const l of lines) assert.match(l, /PERMANENT\s*$/);
+  const [a, b] = [await Agent.start(own.host(0), t), await Agent.start(own.host(1), t)];
+  await b.ask('tcpServer', { port: 7006 }, 'listening');
+  await a.ask('tcpConnect', { host: own.host(1).address, port: 7006 }, 'connected');
+  a.send('tcpWrite', { text: 'hello' });
+  assert.equal((await a.next('echo')).text, 'hello');
+  const after = await own.host(0).exec('ip', ['neigh', 'show', 'dev', 'eth0']);
+  assert.equal(after.stdout.trim().split('\n').length, 2, 'no entry learnt by ARP');
+});
+
 test('a two-way partition makes a connected socket silent; healing delivers on the same socket', async (t) => {
   const h = need(t);
   if (h === undefined) return;

@@ -42,6 +42,22 @@ export interface TestHostsOptions {
   count?: number;
   /** The hosts' names (their number is the count); default `h0`, `h1` ... */
   names?: readonly string[];
+  /**
+   * Each host knows every other host's MAC address from the start (permanent neighbour entries)
+   * instead of asking by ARP. For large harnesses: the kernel's neighbour table limit
+   * (`gc_thresh3`, 1,024 by default) is one for all namespaces, and a full mesh of 60 hosts needs
+   * 3,540 entries; permanent ones are not counted against it. Default false.
+   */
+  staticNeighbours?: boolean;
+}
+
+/** One host's traffic counters ({@link TestHosts.traffic}). */
+export interface HostTraffic {
+  host: Host;
+  sentBytes: number;
+  sentPackets: number;
+  receivedBytes: number;
+  receivedPackets: number;
 }
 
 /** Options of a partition or a loss. */
@@ -51,6 +67,8 @@ export interface DirectionOptions {
 }
 
 const LINK_MTU = 1550;
+
+const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
 const PATH_MTU = 1500;
 
 /** A set of test hosts joined by one switch; see the file comment and docs/testhosts.md. */
@@ -104,7 +122,7 @@ export class TestHosts implements AsyncDisposable, SyncDisposable {
     harness = new TestHosts(stem, x, hosts);
     track(harness);
     try {
-      await harness.#build();
+      await harness.#build(o.staticNeighbours === true);
     } catch (e) {
       await harness.dispose();
       throw e;
@@ -132,7 +150,12 @@ export class TestHosts implements AsyncDisposable, SyncDisposable {
     return resolveHost(this.hosts, ref);
   }
 
-  async #build(): Promise<void> {
+  /** Host `i`'s MAC address: locally administered, unique per harness subnet and index. */
+  #mac(i: number): string {
+    return ['02', 'e7', this.x, i >> 8, i & 255, 1].map((b) => (typeof b === 'string' ? b : hex2(b))).join(':');
+  }
+
+  async #build(staticNeighbours: boolean): Promise<void> {
     const br = this.switchNamespace;
     await run('ip', ['-batch', '-'], {
       input: [br, ...this.hosts.map((h) => h.namespace)].map((ns) => `netns add ${ns}\n`).join(''),
@@ -143,7 +166,7 @@ export class TestHosts implements AsyncDisposable, SyncDisposable {
         this.hosts
           .map(
             (h) =>
-              `link add p${h.index} mtu ${LINK_MTU} type veth peer name eth0 netns ${h.namespace}\n` +
+              `link add p${h.index} mtu ${LINK_MTU} type veth peer name eth0 address ${this.#mac(h.index)} netns ${h.namespace}\n` +
               `link set p${h.index} master br0\nlink set p${h.index} up\n`,
           )
           .join('') +
@@ -156,8 +179,39 @@ export class TestHosts implements AsyncDisposable, SyncDisposable {
           `addr add ${h.address}/24 dev eth0 noprefixroute\n` +
           // Host to host: path MTU 1500; to the switch (the relay's VXLAN): the link's 1550.
           `route add ${this.subnet} dev eth0 src ${h.address} mtu ${PATH_MTU}\n` +
-          `route add ${this.switchAddress}/32 dev eth0 src ${h.address}\n`,
+          `route add ${this.switchAddress}/32 dev eth0 src ${h.address}\n` +
+          (staticNeighbours
+            ? this.hosts
+                .filter((o) => o !== h)
+                .map((o) => `neigh replace ${o.address} lladdr ${this.#mac(o.index)} dev eth0 nud permanent\n`)
+                .join('')
+            : ''),
       });
+  }
+
+  /**
+   * What each host has sent and received on its link so far (bytes and packets, from the
+   * counters of its port on the switch), in host order. One `ip` command for all hosts.
+   */
+  async traffic(): Promise<HostTraffic[]> {
+    this.#alive();
+    const out = await run('ip', ['-n', this.switchNamespace, '-s', '-j', 'link', 'show', 'type', 'veth']);
+    const ports = new Map<string, { rx: { bytes: number; packets: number }; tx: { bytes: number; packets: number } }>();
+    for (const l of JSON.parse(out.stdout) as { ifname: string; stats64: { rx: never; tx: never } }[])
+      ports.set(l.ifname, l.stats64);
+    return this.hosts.map((h) => {
+      const s = ports.get(`p${h.index}`);
+      if (s === undefined)
+        throw new TestHostsError('ERR_TESTHOSTS_COMMAND', `no switch port p${h.index} for ${h.name}`);
+      // The port receives what the host sends, and sends what the host receives.
+      return {
+        host: h,
+        sentBytes: s.rx.bytes,
+        sentPackets: s.rx.packets,
+        receivedBytes: s.tx.bytes,
+        receivedPackets: s.tx.packets,
+      };
+    });
   }
 
   // ---- faults -----------------------------------------------------------------------------------

@@ -6,5 +6,5 @@ export { TestHostsError, type CommandOutput, type RunOptions, type TestHostsErro
 export { DelayLink, Relay, type DelayOptions, type DelaySpec, type RelayCounts, type RelayEvent } from './delay.js';
 export { DropFault, RateLimit, type DropCount, type Impairment, type QdiscStats, type RateOptions } from './faults.js';
 export { Host, type HostRef } from './host.js';
-export { TestHosts, type DirectionOptions, type TestHostsOptions } from './hosts.js';
+export { TestHosts, type DirectionOptions, type HostTraffic, type TestHostsOptions } from './hosts.js';
 export { fixInnerChecksum, innerChecksumValid, summarize, type PacketSummary } from './packet.js';

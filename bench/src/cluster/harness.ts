@@ -1,0 +1,345 @@
+// The cluster-scale harness (issue 49): N nodes, each an OS process alone in a network-namespace
+// test host (@ergo-ts/test-support's TestHosts, one bridge, static neighbour entries so a large
+// mesh does not overflow the kernel's shared ARP table), and the same workloads for ergo-ts and
+// for Erlang/OTP beside it:
+//
+// - join: nodes start in waves of `wave` (a wave starts once the one before is up); `upMs` is
+//   from the first start until the last node is up; on etcd, `seenAllMs` until every node's
+//   registrar has told it of every other node (registrar events);
+// - mesh: every node calls every other node once (Erlang: net_adm:ping), `inflight` at a time,
+//   each starting at its successor in a ring, all nodes at once: calls/s in total, p50/p99,
+//   failures by code; then every node's count of connected nodes;
+// - idle: `idleSeconds` with every pair connected and nothing sent: the whole cluster's CPU (every
+//   process of every node's namespace: Erlang's epmd too), bytes and packets each node sends
+//   (its switch port's counters), and each node's RSS and file descriptors at the end;
+// - kill -9: rounds of `kills` nodes killed at once; for each round, the time from the kill until
+//   each survivor has seen every victim go down (a connection lost: monitorNodes / Erlang's
+//   monitor_nodes) — median and max across survivors, and how many never saw it within 60 s.
+//
+// ergo-ts nodes discover each other through a 3-member etcd in three hosts of their own
+// (`registrar: 'etcd'`) or through the embedded registrar of each host (`'embedded'`); Erlang
+// nodes through each host's epmd. docs/deploy.md has the figures and how to run it.
+
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { hostsAvailable, TestHosts, type Host, type HostTraffic } from '@ergo-ts/test-support';
+import { cpuSeconds, ErgoMember, ErlangMember, memoryAndFds, type MeshAnswer, type ScaleMember } from './members.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const NODE_SCRIPT = join(here, 'scale_node.js');
+const COOKIE = 'scale-cookie';
+const ETCD = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
+const READY_MS = 120_000;
+const DOWN_MS = 60_000;
+
+/** Which nodes: ergo-ts (through etcd or the embedded registrar) or Erlang/OTP. */
+export type ScaleKind = 'ergo-ts' | 'erlang';
+
+/** Options of {@link runScale}. */
+export interface ScaleOptions {
+  kind: ScaleKind;
+  /** How many nodes (2..240). */
+  nodes: number;
+  /** ergo-ts only: how nodes find each other (default 'etcd'). */
+  registrar?: 'etcd' | 'embedded';
+  /** Erlang only: the folder holding bench_cluster_node.beam. */
+  beamDir?: string;
+  /** Nodes started at once (default 10). */
+  wave?: number;
+  /** Seconds of idle measured with every pair connected (default 20). */
+  idleSeconds?: number;
+  /** Calls each node has in flight in the mesh (default 4). */
+  inflight?: number;
+  /** Each call's timeout in ms (default 10,000). */
+  callTimeout?: number;
+  /** Kill rounds: how many nodes each kills at once (default [1, 10]; a round that would leave fewer than 2 is skipped). */
+  kills?: number[];
+  /** Progress lines. */
+  log?: (line: string) => void;
+}
+
+/** A median and a maximum. */
+export interface Spread {
+  median: number;
+  max: number;
+}
+
+/** What {@link runScale} measured. */
+export interface ScaleFigures {
+  kind: ScaleKind;
+  registrar: 'etcd' | 'embedded' | 'epmd';
+  nodes: number;
+  /** From the first start until the last node was up. */
+  upMs: number;
+  /** (etcd) From the first start until every node's registrar had named every other node. */
+  seenAllMs?: number;
+  mesh: {
+    calls: number;
+    failed: number;
+    failedBy: Record<string, number>;
+    ms: number;
+    perSecond: number;
+    p50Us: number;
+    p99Us: number;
+  };
+  /** Nodes each node had a connection to after the mesh. */
+  connected: { min: number; median: number };
+  idle: {
+    seconds: number;
+    /** The whole cluster's CPU, in % of one core. */
+    clusterCpuPercent: number;
+    sentBytesPerSecond: Spread;
+    sentPacketsPerSecond: Spread;
+  };
+  rssMB: Spread;
+  fds: Spread;
+  kills: { count: number; medianMs: number; maxMs: number; missed: number }[];
+}
+
+/** Why the harness cannot run here (no namespaces, no erl, no etcd), or undefined. */
+export function scaleUnavailable(kinds: { erlang?: boolean; etcd?: boolean }): string | undefined {
+  const hosts = hostsAvailable();
+  if (hosts !== undefined) return `test hosts: ${hosts}`;
+  if (kinds.etcd === true && !existsOnPath(ETCD)) return `${ETCD} is missing (Debian's etcd-server)`;
+  if (kinds.erlang === true && !existsOnPath('erl')) return "`erl` is missing (Debian's erlang-base)";
+  return undefined;
+}
+
+function existsOnPath(cmd: string): boolean {
+  if (cmd.includes('/')) return statOk(cmd);
+  return (process.env['PATH'] ?? '').split(':').some((d) => statOk(join(d, cmd)));
+}
+
+function statOk(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
+const wall = (): number => performance.timeOrigin + performance.now();
+
+function spread(xs: readonly number[]): Spread {
+  if (xs.length === 0) return { median: NaN, max: NaN };
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor((s.length - 1) / 2)]!, max: s[s.length - 1]! };
+}
+
+function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** Runs the workloads on `o.nodes` nodes of `o.kind` in fresh test hosts; disposes them at the end. */
+export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
+  const n = o.nodes;
+  if (!Number.isInteger(n) || n < 2 || n > 240) throw new RangeError(`nodes: 2..240, got ${n}`);
+  const erlang = o.kind === 'erlang';
+  if (erlang && o.beamDir === undefined) throw new Error('runScale: an Erlang run needs beamDir');
+  const registrar = erlang ? 'epmd' : (o.registrar ?? 'etcd');
+  const log = o.log ?? (() => undefined);
+  const wave = o.wave ?? 10;
+  const etcdHosts = registrar === 'etcd' ? ['etcd0', 'etcd1', 'etcd2'] : [];
+  const names = Array.from({ length: n }, (_, i) => `${erlang ? 'e' : 's'}${i}`);
+  const hosts = await TestHosts.create({ names: [...names, ...etcdHosts], staticNeighbours: true });
+  const dataDir = mkdtempSync(join(tmpdir(), 'ergo-scale-'));
+  try {
+    const endpoints = registrar === 'etcd' ? await startEtcd(hosts, etcdHosts, dataDir) : undefined;
+    if (endpoints !== undefined) log(`etcd up at ${endpoints}`);
+    const start = (h: Host): ScaleMember => {
+      const name = `${h.name}@${h.address}`;
+      if (erlang) {
+        const proc = h.spawn(
+          'erl',
+          ['-name', name, '-setcookie', COOKIE, '-noshell', '-pa', o.beamDir!, '-run', 'bench_cluster_node', 'start'],
+          { stdio: ['pipe', 'pipe', 'pipe'] },
+        );
+        return new ErlangMember(name, h, proc);
+      }
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        SC_NAME: h.name,
+        SC_ADDRESS: h.address,
+        SC_COOKIE: COOKIE,
+        SC_EXPECT: String(n),
+      };
+      if (endpoints !== undefined) env['SC_ETCD'] = endpoints;
+      delete env['NODE_TEST_CONTEXT'];
+      const proc = h.spawn(process.execPath, [NODE_SCRIPT], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
+      return new ErgoMember(name, h, proc);
+    };
+
+    // ---- join ----
+    const members: ScaleMember[] = [];
+    const t0 = wall();
+    for (let i = 0; i < n; i += wave) {
+      const batch = hosts.hosts.slice(i, Math.min(n, i + wave)).map(start);
+      members.push(...batch);
+      await Promise.all(batch.map((m) => m.ready(READY_MS)));
+    }
+    const upMs = Math.max(...(await Promise.all(members.map((m) => m.ready(READY_MS))))) - t0;
+    log(`${n} ${o.kind} nodes up in ${(upMs / 1000).toFixed(1)} s`);
+    let seenAllMs: number | undefined;
+    if (endpoints !== undefined) {
+      const seen = await Promise.all(members.map((m) => (m as ErgoMember).seenAll(READY_MS)));
+      seenAllMs = Math.max(...seen) - t0;
+      log(`every node saw every other through etcd after ${(seenAllMs / 1000).toFixed(1)} s`);
+    }
+
+    // ---- mesh ----
+    const inflight = o.inflight ?? 4;
+    const callTimeout = o.callTimeout ?? 10_000;
+    const m0 = wall();
+    const answers: MeshAnswer[] = await Promise.all(
+      members.map((m, i) => {
+        const targets = Array.from({ length: n - 1 }, (_, k) => members[(i + 1 + k) % n]!.name);
+        return m.mesh(targets, inflight, callTimeout);
+      }),
+    );
+    const meshMs = wall() - m0;
+    const lat = answers.flatMap((a) => a.lat).sort((a, b) => a - b);
+    const failedBy: Record<string, number> = {};
+    for (const a of answers)
+      for (const [code, k] of Object.entries(a.failed)) failedBy[code] = (failedBy[code] ?? 0) + k;
+    const calls = answers.reduce((s, a) => s + a.calls, 0);
+    const failed = Object.values(failedBy).reduce((s, k) => s + k, 0);
+    const mesh = {
+      calls,
+      failed,
+      failedBy,
+      ms: meshMs,
+      perSecond: ((calls - failed) / meshMs) * 1000,
+      p50Us: percentile(lat, 0.5),
+      p99Us: percentile(lat, 0.99),
+    };
+    log(
+      `mesh: ${calls - failed}/${calls} calls in ${(meshMs / 1000).toFixed(1)} s${failed > 0 ? ` (${JSON.stringify(failedBy)})` : ''}`,
+    );
+    if (failed > 0)
+      for (const [i, a] of answers.entries())
+        if (Object.keys(a.failed).length > 0)
+          log(
+            `${members[i]!.name} failed ${JSON.stringify(a.failed)}; its log ends: ${members[i]!.stderrTail().slice(-600)}`,
+          );
+    const counts = await Promise.all(members.map((m) => m.connected()));
+    const connected = { min: Math.min(...counts), median: spread(counts).median };
+
+    // ---- idle ----
+    const idleSeconds = o.idleSeconds ?? 20;
+    const pids = (await Promise.all(members.map((m) => namespacePids(m.host)))).flat();
+    const before = { cpu: cpuSeconds(pids), traffic: await hosts.traffic(), at: wall() };
+    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
+    const after = { cpu: cpuSeconds(pids), traffic: await hosts.traffic(), at: wall() };
+    const secs = (after.at - before.at) / 1000;
+    const perNode = (f: (t: HostTraffic) => number): number[] =>
+      members.map((m) => (f(after.traffic[m.host.index]!) - f(before.traffic[m.host.index]!)) / secs);
+    const idle = {
+      seconds: secs,
+      clusterCpuPercent: ((after.cpu - before.cpu) / secs) * 100,
+      sentBytesPerSecond: spread(perNode((t) => t.sentBytes)),
+      sentPacketsPerSecond: spread(perNode((t) => t.sentPackets)),
+    };
+    const mem = members.map((m) => memoryAndFds(m.proc.pid!));
+    log(
+      `idle: ${idle.clusterCpuPercent.toFixed(1)} % of a core, ${idle.sentBytesPerSecond.median.toFixed(0)} B/s per node`,
+    );
+
+    // ---- kill -9 ----
+    const kills: ScaleFigures['kills'] = [];
+    let alive = [...members];
+    for (const k of o.kills ?? [1, 10]) {
+      if (alive.length - k < 2) continue;
+      const victims = alive.slice(alive.length - k);
+      const survivors = alive.slice(0, alive.length - k);
+      const at = wall();
+      for (const v of victims) v.kill();
+      const seen = await Promise.all(
+        survivors.map(async (s) => {
+          const times = await Promise.all(victims.map((v) => s.down(v.name, DOWN_MS)));
+          return times.some((t) => t === undefined) ? undefined : Math.max(...(times as number[])) - at;
+        }),
+      );
+      const got = seen.filter((t): t is number => t !== undefined);
+      const sp = spread(got);
+      kills.push({ count: k, medianMs: sp.median, maxMs: sp.max, missed: seen.length - got.length });
+      log(
+        `kill -9 of ${k}: seen by ${got.length}/${survivors.length}, median ${sp.median.toFixed(0)} ms, max ${sp.max.toFixed(0)} ms`,
+      );
+      alive = survivors;
+    }
+
+    return {
+      kind: o.kind,
+      registrar,
+      nodes: n,
+      upMs,
+      ...(seenAllMs === undefined ? {} : { seenAllMs }),
+      mesh,
+      connected,
+      idle,
+      rssMB: spread(mem.map((x) => x.rssMB)),
+      fds: spread(mem.map((x) => x.fds)),
+      kills,
+    };
+  } finally {
+    await hosts.dispose();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+/** Every process in `host`'s namespace (a node and, for Erlang, its epmd and port helper). */
+async function namespacePids(host: Host): Promise<number[]> {
+  const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) => {
+    execFile('ip', ['netns', 'pids', host.namespace], (err, out) =>
+      err === null ? resolve({ stdout: out }) : reject(err),
+    );
+  });
+  return stdout.split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** Starts a 3-member etcd, one member per host, and waits until it is healthy; resolves with its endpoints. */
+async function startEtcd(hosts: TestHosts, names: string[], dataDir: string): Promise<string> {
+  const ms = names.map((n) => hosts.host(n));
+  const cluster = ms.map((h, i) => `m${i}=http://${h.address}:2380`).join(',');
+  ms.forEach((h, i) => {
+    const p = h.spawn(
+      ETCD,
+      [
+        '--name',
+        `m${i}`,
+        '--data-dir',
+        join(dataDir, `m${i}`),
+        '--listen-client-urls',
+        `http://${h.address}:2379`,
+        '--advertise-client-urls',
+        `http://${h.address}:2379`,
+        '--listen-peer-urls',
+        `http://${h.address}:2380`,
+        '--initial-advertise-peer-urls',
+        `http://${h.address}:2380`,
+        '--initial-cluster',
+        cluster,
+        '--initial-cluster-state',
+        'new',
+        '--log-level',
+        'error',
+      ],
+      { stdio: 'ignore' },
+    );
+    p.on('error', () => undefined);
+  });
+  // Each member's own health, asked from inside its host (the root namespace has no route there).
+  const probe = (address: string): string =>
+    `const end = Date.now() + 60000;
+     (async () => { for (;;) {
+       try { const r = await fetch('http://${address}:2379/health'); if ((await r.json()).health === 'true') return; } catch {}
+       if (Date.now() > end) { console.error('etcd at ${address} not healthy within 60 s'); process.exit(1); }
+       await new Promise((r) => setTimeout(r, 200));
+     } })();`;
+  await Promise.all(ms.map((h) => h.exec(process.execPath, ['-e', probe(h.address)])));
+  return ms.map((h) => `${h.address}:2379`).join(',');
+}

@@ -1,0 +1,246 @@
+// The cluster-scale harness's nodes, one OS process per test host: an ergo-ts node
+// (cluster/scale_node.ts, driven over IPC) or an Erlang/OTP node (bench/erlang/
+// bench_cluster_node.erl, driven by lines on stdin/stdout). Both kinds answer the same few
+// questions through one interface, so every workload in harness.ts runs the same way on both.
+// Every wait here is bounded; a node that exits fails what waits on it at once.
+
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { within, type Host } from '@ergo-ts/test-support';
+
+/** The answer to a mesh of calls: one call (or ping) to each node given. */
+export interface MeshAnswer {
+  calls: number;
+  ms: number;
+  /** µs per call that succeeded. */
+  lat: number[];
+  /** Failed calls by error code (Erlang: `pang`). */
+  failed: Record<string, number>;
+}
+
+/** What the harness asks of a node, whatever its kind. */
+export interface ScaleMember {
+  /** Its node name (`sK@ADDR` or `eK@ADDR`). */
+  readonly name: string;
+  readonly host: Host;
+  readonly proc: ChildProcess;
+  /** Wall-clock ms it said it was ready; resolves with it (rejects if it exits first or after `ms`). */
+  ready(ms: number): Promise<number>;
+  /** Wall-clock ms at which it saw `node` go down, once it has (undefined while it has not). */
+  downAt(node: string): number | undefined;
+  /** Resolves when it has seen `node` go down, with when (ms); undefined after `ms` or if it exits. */
+  down(node: string, ms: number): Promise<number | undefined>;
+  mesh(nodes: string[], inflight: number, timeout: number): Promise<MeshAnswer>;
+  /** How many nodes it has a connection to. */
+  connected(): Promise<number>;
+  /** Ends it at once (SIGKILL). */
+  kill(): void;
+  /** The last lines of its stderr (for a failure's message). */
+  stderrTail(): string;
+}
+
+/** Shared bookkeeping: downs seen, waiters on them, the exit, stderr's tail. */
+abstract class Member implements ScaleMember {
+  protected readonly downs = new Map<string, number>();
+  protected readonly downWaiters = new Map<string, ((at: number | undefined) => void)[]>();
+  protected readyAt: number | undefined;
+  protected readyWaiters: ((at: number) => void)[] = [];
+  protected exited: Error | undefined;
+  protected readonly exitWaiters = new Set<(e: Error) => void>();
+  readonly #stderr: string[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly host: Host,
+    readonly proc: ChildProcess,
+  ) {
+    proc.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      this.#stderr.push(d);
+      if (this.#stderr.length > 30) this.#stderr.shift();
+    });
+    proc.once('exit', (code, signal) => {
+      this.exited = new Error(`${name} exited (${signal ?? String(code)}); stderr: ${this.stderrTail()}`);
+      for (const w of this.exitWaiters) w(this.exited);
+      this.exitWaiters.clear();
+      for (const ws of this.downWaiters.values()) for (const w of ws) w(undefined);
+      this.downWaiters.clear();
+    });
+  }
+
+  stderrTail(): string {
+    return this.#stderr.join('').slice(-1500);
+  }
+
+  /** Rejects when the process exits (at once if it has). */
+  protected onExit<T>(p: Promise<T>): Promise<T> {
+    if (this.exited !== undefined) return Promise.reject(this.exited);
+    let off = (): void => undefined;
+    const ended = new Promise<never>((_, reject) => {
+      this.exitWaiters.add(reject);
+      off = () => this.exitWaiters.delete(reject);
+    });
+    return Promise.race([p, ended]).finally(off);
+  }
+
+  ready(ms: number): Promise<number> {
+    if (this.readyAt !== undefined) return Promise.resolve(this.readyAt);
+    return within(this.onExit(new Promise<number>((r) => this.readyWaiters.push(r))), `${this.name} ready`, ms);
+  }
+
+  protected gotReady(at: number): void {
+    this.readyAt = at;
+    for (const w of this.readyWaiters) w(at);
+    this.readyWaiters = [];
+  }
+
+  protected gotDown(node: string, at: number): void {
+    if (!this.downs.has(node)) this.downs.set(node, at);
+    for (const w of this.downWaiters.get(node) ?? []) w(at);
+    this.downWaiters.delete(node);
+  }
+
+  downAt(node: string): number | undefined {
+    return this.downs.get(node);
+  }
+
+  down(node: string, ms: number): Promise<number | undefined> {
+    const at = this.downs.get(node);
+    if (at !== undefined || this.exited !== undefined) return Promise.resolve(at);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), ms);
+      const ws = this.downWaiters.get(node) ?? [];
+      ws.push((v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+      this.downWaiters.set(node, ws);
+    });
+  }
+
+  kill(): void {
+    this.proc.kill('SIGKILL');
+  }
+
+  abstract mesh(nodes: string[], inflight: number, timeout: number): Promise<MeshAnswer>;
+  abstract connected(): Promise<number>;
+}
+
+/** An ergo-ts node: scale_node.js over IPC. */
+export class ErgoMember extends Member {
+  #nextId = 1;
+  readonly #answers = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
+  /** (etcd) when it had been told of every other node. */
+  seenAllAt: number | undefined;
+  readonly #seenAllWaiters: ((at: number) => void)[] = [];
+
+  constructor(name: string, host: Host, proc: ChildProcess) {
+    super(name, host, proc);
+    proc.on('message', (m: Record<string, unknown>) => {
+      if (typeof m['id'] === 'number') {
+        const a = this.#answers.get(m['id']);
+        this.#answers.delete(m['id']);
+        if (m['ok'] === true) a?.resolve(m['value']);
+        else a?.reject(Object.assign(new Error(String(m['message'])), { code: m['code'] }));
+      } else if (m['kind'] === 'ready') this.gotReady(Number(m['at']));
+      else if (m['kind'] === 'down') this.gotDown(String(m['node']), Number(m['at']));
+      else if (m['kind'] === 'seen-all') {
+        this.seenAllAt = Number(m['at']);
+        for (const w of this.#seenAllWaiters.splice(0)) w(this.seenAllAt);
+      }
+    });
+  }
+
+  /** (etcd) Resolves when the registrar has told it of every other node. */
+  seenAll(ms: number): Promise<number> {
+    if (this.seenAllAt !== undefined) return Promise.resolve(this.seenAllAt);
+    return within(
+      this.onExit(new Promise<number>((r) => this.#seenAllWaiters.push(r))),
+      `${this.name} seeing every node`,
+      ms,
+    );
+  }
+
+  #command(cmd: object, ms: number): Promise<unknown> {
+    const id = this.#nextId++;
+    const answer = new Promise<unknown>((resolve, reject) => this.#answers.set(id, { resolve, reject }));
+    this.proc.send({ id, ...cmd });
+    return within(this.onExit(answer), `${this.name} ${JSON.stringify(cmd).slice(0, 40)}`, ms).finally(() =>
+      this.#answers.delete(id),
+    );
+  }
+
+  mesh(nodes: string[], inflight: number, timeout: number): Promise<MeshAnswer> {
+    return this.#command(
+      { cmd: 'mesh', nodes, inflight, timeout },
+      timeout * nodes.length + 30_000,
+    ) as Promise<MeshAnswer>;
+  }
+
+  connected(): Promise<number> {
+    return this.#command({ cmd: 'connected' }, 30_000) as Promise<number>;
+  }
+}
+
+/** An Erlang/OTP node: bench_cluster_node over stdin/stdout lines. */
+export class ErlangMember extends Member {
+  readonly #pending: ((words: string[]) => void)[] = [];
+
+  constructor(name: string, host: Host, proc: ChildProcess) {
+    super(name, host, proc);
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      const words = line.trim().split(' ');
+      const [kind] = words;
+      if (kind === 'ready') this.gotReady(Number(words[2]) / 1000);
+      else if (kind === 'down') this.gotDown(String(words[1]), Number(words[2]) / 1000);
+      else if (kind === 'mesh' || kind === 'connected' || kind === 'error') this.#pending.shift()?.(words);
+    });
+  }
+
+  #command(line: string, ms: number): Promise<string[]> {
+    const answer = new Promise<string[]>((resolve) => this.#pending.push(resolve));
+    this.proc.stdin!.write(line + '\n');
+    return within(this.onExit(answer), `${this.name} ${line.slice(0, 40)}`, ms).then((words) => {
+      if (words[0] === 'error') throw new Error(`${this.name}: ${words.join(' ')}`);
+      return words;
+    });
+  }
+
+  async mesh(nodes: string[], inflight: number, timeout: number): Promise<MeshAnswer> {
+    const w = await this.#command(`mesh ${inflight} ${nodes.join(' ')}`, timeout * nodes.length + 30_000);
+    const pang = Number(w[2]);
+    return {
+      calls: nodes.length,
+      ms: Number(w[3]),
+      lat: w[4] === undefined || w[4] === '' ? [] : w[4].split(',').map(Number),
+      failed: pang > 0 ? { pang } : {},
+    };
+  }
+
+  async connected(): Promise<number> {
+    return Number((await this.#command('connected', 30_000))[1]);
+  }
+}
+
+/** CPU seconds (user + system) every process in `pids` has used so far (what /proc still has). */
+export function cpuSeconds(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // ended since it was listed
+    }
+  }
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
+/** A process's resident memory in MB (VmRSS) and its open file descriptors. */
+export function memoryAndFds(pid: number): { rssMB: number; fds: number } {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return { rssMB: kb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+}

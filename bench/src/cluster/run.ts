@@ -1,0 +1,115 @@
+// The cluster-scale run (issue 49; docs/deploy.md, "A hundred nodes"): ergo-ts through etcd,
+// ergo-ts through the embedded registrar and Erlang/OTP, one after the other on fresh test hosts,
+// then a table side by side. Root, `ip`, `nft`, etcd and erl needed (what the test hosts need).
+//
+//   node bench/dist/cluster/run.js [--nodes 100] [--only etcd,embedded,erlang] [--idle 20]
+//                                  [--wave 10] [--inflight 4] [--kills 1,10] [--json FILE]
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runScale, scaleUnavailable, type ScaleFigures, type ScaleOptions } from './harness.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** bench/erlang, where bench_cluster_node.erl is. */
+export const ERLANG_SRC = join(here, '..', '..', 'erlang');
+
+type Run = 'etcd' | 'embedded' | 'erlang';
+
+/** Compiles bench_cluster_node.erl into a temporary folder; the caller removes it. */
+export function compileClusterNode(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'ergo-scale-beam-'));
+  const r = spawnSync('erlc', ['-o', dir, join(ERLANG_SRC, 'bench_cluster_node.erl')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`erlc failed: ${r.error?.message ?? r.stderr}`);
+  return dir;
+}
+
+/** One row per figure, a column per run. */
+export function table(runs: ScaleFigures[]): string {
+  const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '–');
+  const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+  const rows: [string, (f: ScaleFigures) => string][] = [
+    ['all nodes up', (f) => `${f1(f.upMs / 1000)} s`],
+    ['every node seen (etcd events)', (f) => (f.seenAllMs === undefined ? '–' : `${f1(f.seenAllMs / 1000)} s`)],
+    [
+      'full mesh: calls ok / all',
+      (f) =>
+        `${f.mesh.calls - f.mesh.failed}/${f.mesh.calls} in ${f1(f.mesh.ms / 1000)} s${f.mesh.failed > 0 ? ` ${JSON.stringify(f.mesh.failedBy)}` : ''}`,
+    ],
+    [
+      'full mesh: calls/s, p50 / p99',
+      (f) => `${f0(f.mesh.perSecond)}/s, ${f1(f.mesh.p50Us / 1000)} / ${f1(f.mesh.p99Us / 1000)} ms`,
+    ],
+    ['connected peers, min', (f) => `${f.connected.min}`],
+    ['idle CPU, whole cluster', (f) => `${f1(f.idle.clusterCpuPercent)} % of a core`],
+    [
+      'idle bytes/s sent per node',
+      (f) => `${f0(f.idle.sentBytesPerSecond.median)} (${f0(f.idle.sentBytesPerSecond.max)})`,
+    ],
+    [
+      'idle packets/s sent per node',
+      (f) => `${f1(f.idle.sentPacketsPerSecond.median)} (${f1(f.idle.sentPacketsPerSecond.max)})`,
+    ],
+    ['RSS per node', (f) => `${f1(f.rssMB.median)} MB (${f1(f.rssMB.max)})`],
+    ['file descriptors per node', (f) => `${f0(f.fds.median)} (${f0(f.fds.max)})`],
+    ...[0, 1].map((i): [string, (f: ScaleFigures) => string] => [
+      `kill -9 seen by all, round ${i + 1}`,
+      (f) => {
+        const k = f.kills[i];
+        return k === undefined
+          ? '–'
+          : `${k.count}: ${f0(k.medianMs)} / ${f0(k.maxMs)} ms${k.missed > 0 ? `, ${k.missed} missed` : ''}`;
+      },
+    ]),
+  ];
+  const head = ['', ...runs.map((f) => `${f.kind} ${f.nodes} (${f.registrar})`)];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const [label, cell] of rows) lines.push(`| ${label} | ${runs.map(cell).join(' | ')} |`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const opt = (name: string, dflt: string): string => {
+    const i = args.indexOf(`--${name}`);
+    return i >= 0 && args[i + 1] !== undefined ? args[i + 1]! : dflt;
+  };
+  const nodes = Number(opt('nodes', '100'));
+  const only = opt('only', 'etcd,embedded,erlang').split(',') as Run[];
+  const base: Omit<ScaleOptions, 'kind'> = {
+    nodes,
+    idleSeconds: Number(opt('idle', '20')),
+    wave: Number(opt('wave', '10')),
+    inflight: Number(opt('inflight', '4')),
+    kills: opt('kills', '1,10').split(',').map(Number),
+    log: (l) => console.log(`  ${l}`),
+  };
+  const why = scaleUnavailable({ erlang: only.includes('erlang'), etcd: only.includes('etcd') });
+  if (why !== undefined) {
+    console.error(`cluster-scale: cannot run here: ${why}`);
+    process.exit(2);
+  }
+  const results: ScaleFigures[] = [];
+  for (const r of only) {
+    console.log(`== ${r}, ${nodes} nodes`);
+    if (r === 'erlang') {
+      const beamDir = compileClusterNode();
+      try {
+        results.push(await runScale({ ...base, kind: 'erlang', beamDir }));
+      } finally {
+        rmSync(beamDir, { recursive: true, force: true });
+      }
+    } else results.push(await runScale({ ...base, kind: 'ergo-ts', registrar: r }));
+  }
+  console.log(`\n${table(results)}`);
+  const json = opt('json', '');
+  if (json !== '') writeFileSync(json, JSON.stringify(results, null, 2));
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  main().catch((e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  });
