@@ -11,6 +11,7 @@ import { test } from 'node:test';
 import { LogLevel, ProcessID, startNode, type Atom, type Node } from '../src/index.js';
 import { LogCapture, nodeName, quietNode, within } from './helpers.js';
 import { routeTo } from './net_helpers.js';
+import { portOf } from './route_helpers.js';
 import { DIST_COOKIE, startChild, type ChildNode } from './dist_helpers.js';
 
 /**
@@ -190,4 +191,23 @@ test('handshakeTimeout out of range is refused with ERR_INCORRECT and nothing st
     again.listen(port, '127.0.0.1', resolve);
   });
   await new Promise<void>((r) => again.close(() => r()));
+});
+
+test("an acceptor listens with a backlog of 4096 (the kernel caps it at somaxconn), not Node's 511", async (t) => {
+  if (process.platform !== 'linux') return t.skip('reads the listen backlog with ss (Linux)');
+  const node = await quietNode({
+    network: { cookie: 'backlog', registrar: null, acceptors: [{ host: '127.0.0.1', port: 0 }] },
+  });
+  try {
+    const port = portOf(node);
+    const { execFileSync } = await import('node:child_process');
+    const { readFileSync } = await import('node:fs');
+    // A listening socket's Send-Q in `ss -lnt` is its backlog.
+    const line = execFileSync('ss', ['-Hlnt', `sport = :${port}`], { encoding: 'utf8' }).trim();
+    const backlog = Number(line.split(/\s+/)[2]);
+    const somaxconn = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8'));
+    assert.equal(backlog, Math.min(4096, somaxconn), line);
+  } finally {
+    await node.stop();
+  }
 });

@@ -64,3 +64,59 @@ test('a node that hears its peer at every check sends no heartbeat, and the sile
   );
   assert.ok(received > 6, `${received} messages received`);
 });
+
+test('every heartbeat of one interval shares one timer; each still probes and stalls on its own', async () => {
+  const { Heartbeat, heartbeatClocks } = await import('../src/net/proto/heartbeat.js');
+  const events: string[] = [];
+  const host = (name: string, speaks: () => boolean) => {
+    let bytesIn = 0;
+    return {
+      get bytesIn() {
+        if (speaks()) bytesIn++;
+        return bytesIn;
+      },
+      probe: () => events.push(`${name} probe`),
+      stalled: () => events.push(`${name} stalled`),
+    };
+  };
+  const before = heartbeatClocks().length;
+  // 40 ms checks: a silent host probes after two and stalls after four; a speaking one never.
+  const silent = [0, 1, 2].map(
+    (i) =>
+      new Heartbeat(
+        host(`silent${i}`, () => false),
+        160,
+      ),
+  );
+  const talker = new Heartbeat(
+    host('talker', () => true),
+    160,
+  );
+  const other = new Heartbeat(
+    host('other', () => true),
+    1000,
+  );
+  const clocks = heartbeatClocks().filter((c) => c.interval === 40 || c.interval === 250);
+  assert.deepEqual(
+    clocks.map((c) => [c.interval, c.heartbeats]).sort(),
+    [
+      [250, 1],
+      [40, 4],
+    ],
+    'one clock per interval, however many heartbeats',
+  );
+  await eventually(() => [0, 1, 2].every((i) => events.includes(`silent${i} stalled`)), 'every silent host stalled');
+  for (const [i, beat] of silent.entries()) {
+    assert.ok(events.includes(`silent${i} probe`), `silent${i} probed before it stalled`);
+    assert.ok(beat.probes >= 1);
+  }
+  // The talker probes only when this process itself did not run for two checks (the stall
+  // guard, counted apart), and never stalls.
+  assert.equal(talker.probes, talker.resumed, events.join(', '));
+  assert.ok(!events.includes('talker stalled'), events.join(', '));
+  // A stalled heartbeat left its clock; the others still run on it.
+  assert.deepEqual(heartbeatClocks().find((c) => c.interval === 40)?.heartbeats, 1);
+  talker.stop();
+  other.stop();
+  assert.equal(heartbeatClocks().length, before, 'the last heartbeat of an interval clears its timer');
+});

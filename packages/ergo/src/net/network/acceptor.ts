@@ -58,6 +58,13 @@ export function wireFlags(f: GenNetworkFlags | undefined, fallback: NetworkFlags
 }
 
 /** One listener. Lifecycle: {@link AcceptorImpl.listen} once, {@link AcceptorImpl.close} once. */
+/**
+ * Connections the kernel may hold for an acceptor before it accepts them (capped by the machine's
+ * `net.core.somaxconn`, 4096 on current Linux). Node's default, 511, is below what a node
+ * re-dialled by a large cluster at once receives: 3 pool links per peer, so ~170 peers (issue 49).
+ */
+export const ACCEPT_BACKLOG = 4096;
+
 export class AcceptorImpl implements Acceptor {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
@@ -104,7 +111,7 @@ export class AcceptorImpl implements Acceptor {
       try {
         await new Promise<void>((resolve, reject) => {
           server.once('error', reject);
-          server.listen({ port, host: this.host, exclusive: true }, () => {
+          server.listen({ port, host: this.host, exclusive: true, backlog: ACCEPT_BACKLOG }, () => {
             server.off('error', reject);
             resolve();
           });

@@ -17,9 +17,65 @@
 // written nothing for a check probed too, and a side probed after every silent check: about
 // three times the packets). Half the timeout is left for the answer on a loaded host.
 //
+// The checks of every connection with the same interval share one timer per process (a
+// {@link CheckClock}): a node with N idle peers wakes once per check, not N times (issue 49: a
+// timer per connection was a quarter of an idle 100-node cluster's wake-ups).
+//
 // Detection comes between the timeout and 1.5 × it after the last byte read. A node that was
 // itself not running (its own event loop blocked, a GC pause, SIGSTOP) gives its peers a fresh
 // timeout when it resumes instead of blaming them for its own silence.
+
+/**
+ * The timer behind every {@link Heartbeat} of one check interval in this process: one
+ * `setInterval` (unref'd: it never keeps the process alive) that checks each of them in turn,
+ * made with the first heartbeat and cleared with the last.
+ */
+class CheckClock {
+  static readonly #clocks = new Map<number, CheckClock>();
+  readonly #beats = new Set<Heartbeat>();
+  readonly #timer: ReturnType<typeof setInterval>;
+
+  private constructor(readonly interval: number) {
+    this.#timer = setInterval(() => this.#tick(), interval);
+    this.#timer.unref();
+  }
+
+  static join(interval: number, beat: Heartbeat): CheckClock {
+    let clock = CheckClock.#clocks.get(interval);
+    if (clock === undefined) {
+      clock = new CheckClock(interval);
+      CheckClock.#clocks.set(interval, clock);
+    }
+    clock.#beats.add(beat);
+    return clock;
+  }
+
+  /** @internal Each clock's interval and heartbeat count (tests and diagnostics). */
+  static census(): { interval: number; heartbeats: number }[] {
+    return [...CheckClock.#clocks.values()].map((c) => ({ interval: c.interval, heartbeats: c.#beats.size }));
+  }
+
+  leave(beat: Heartbeat): void {
+    this.#beats.delete(beat);
+    if (this.#beats.size > 0) return;
+    clearInterval(this.#timer);
+    CheckClock.#clocks.delete(this.interval);
+  }
+
+  #tick(): void {
+    // One connection's failure must not skip the others' checks; it still surfaces afterwards,
+    // as it did from a timer of its own.
+    let failure: { error: unknown } | undefined;
+    for (const beat of [...this.#beats]) {
+      try {
+        beat.tick();
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+}
 
 /** Checks without a byte read from the peer before a probe goes (of the four in a timeout). */
 export const PROBE_AFTER_CHECKS = 2;
@@ -44,7 +100,7 @@ export class Heartbeat {
   readonly #host: HeartbeatHost;
   readonly #timeout: number;
   readonly #interval: number;
-  #timer: ReturnType<typeof setInterval> | null = null;
+  #clock: CheckClock | null;
   #seenIn: number;
   /** performance.now() of the check that first saw the last bytes read. */
   #heardAt: number;
@@ -63,8 +119,7 @@ export class Heartbeat {
     this.#seenIn = host.bytesIn;
     this.#heardAt = now;
     this.#lastTick = now;
-    this.#timer = setInterval(() => this.#tick(), this.#interval);
-    this.#timer.unref();
+    this.#clock = CheckClock.join(this.#interval, this);
   }
 
   /** Milliseconds between checks (a quarter of the timeout). */
@@ -73,11 +128,12 @@ export class Heartbeat {
   }
 
   stop(): void {
-    if (this.#timer !== null) clearInterval(this.#timer);
-    this.#timer = null;
+    this.#clock?.leave(this);
+    this.#clock = null;
   }
 
-  #tick(): void {
+  /** @internal One check; called by its {@link CheckClock}. */
+  tick(): void {
     const now = performance.now();
     const h = this.#host;
     const bytesIn = h.bytesIn;
@@ -104,4 +160,9 @@ export class Heartbeat {
       h.probe();
     }
   }
+}
+
+/** @internal The check clocks in force: one per interval, with how many heartbeats each checks. */
+export function heartbeatClocks(): { interval: number; heartbeats: number }[] {
+  return CheckClock.census();
 }
