@@ -36,7 +36,7 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
   // etcd, the discovery the issue names first; the embedded registrar's run is the script's
   // (its figures are in docs/deploy.md): one 20-node run is what CI's time allows.
   test('through a 3-member etcd: every node sees every other, a full mesh with no failure, kills seen', async () => {
-    const f = await runScale({ kind: 'ergo-ts', registrar: 'etcd', nodes: NODES, idleSeconds: 3, kills: [1, 3] });
+    const f = await runScale({ kind: 'ergo-ts', registrar: 'etcd', nodes: NODES, idleSeconds: 1, kills: [1, 3] });
     assert.ok(f.seenAllMs !== undefined);
     holds(f);
   });
