@@ -36,7 +36,17 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
   // etcd, the discovery the issue names first; the embedded registrar's run is the script's
   // (its figures are in docs/deploy.md): one 20-node run is what CI's time allows.
   test('through a 3-member etcd: every node sees every other, a full mesh with no failure, kills seen', async () => {
-    const f = await runScale({ kind: 'ergo-ts', registrar: 'etcd', nodes: NODES, idleSeconds: 1, kills: [1, 3] });
+    // Calls wait up to 60 s: a loaded laptop's 20 node starts and 380 first dials can take
+    // seconds each (p99 7.3 s beside two CPU hogs and a full test run); what is tested is that
+    // none fails, not how fast (the script's default, 10 s, is what the docs' figures use).
+    const f = await runScale({
+      kind: 'ergo-ts',
+      registrar: 'etcd',
+      nodes: NODES,
+      idleSeconds: 1,
+      kills: [1, 3],
+      callTimeout: 60_000,
+    });
     assert.ok(f.seenAllMs !== undefined);
     holds(f);
   });
