@@ -45,6 +45,8 @@ export interface ScaleOptions {
   nodes: number;
   /** ergo-ts only: how nodes find each other (default 'etcd'). */
   registrar?: 'etcd' | 'embedded';
+  /** ergo-ts only: each node's `peerStallTimeout` in ms (default: the node's default, 15 s). */
+  peerStallTimeout?: number;
   /** Erlang only: the folder holding bench_cluster_node.beam. */
   beamDir?: string;
   /** Nodes started at once (default 10). */
@@ -72,6 +74,8 @@ export interface ScaleFigures {
   kind: ScaleKind;
   registrar: 'etcd' | 'embedded' | 'epmd';
   nodes: number;
+  /** ergo-ts: the peerStallTimeout the nodes ran with (undefined: the default). */
+  peerStallTimeout?: number;
   /** From the first start until the last node was up. */
   upMs: number;
   /** (etcd) From the first start until every node's registrar had named every other node. */
@@ -168,6 +172,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
         SC_EXPECT: String(n),
       };
       if (endpoints !== undefined) env['SC_ETCD'] = endpoints;
+      if (o.peerStallTimeout !== undefined) env['SC_STALL'] = String(o.peerStallTimeout);
       delete env['NODE_TEST_CONTEXT'];
       const proc = h.spawn(process.execPath, [NODE_SCRIPT], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
       return new ErgoMember(name, h, proc);
@@ -276,6 +281,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       kind: o.kind,
       registrar,
       nodes: n,
+      ...(o.peerStallTimeout === undefined ? {} : { peerStallTimeout: o.peerStallTimeout }),
       upMs,
       ...(seenAllMs === undefined ? {} : { seenAllMs }),
       mesh,

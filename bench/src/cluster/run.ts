@@ -3,7 +3,7 @@
 // then a table side by side. Root, `ip`, `nft`, etcd and erl needed (what the test hosts need).
 //
 //   node bench/dist/cluster/run.js [--nodes 100] [--only etcd,embedded,erlang] [--idle 20]
-//                                  [--wave 10] [--inflight 4] [--kills 1,10] [--json FILE]
+//                                  [--wave 10] [--inflight 4] [--kills 1,10] [--stall MS] [--json FILE]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,7 +64,13 @@ export function table(runs: ScaleFigures[]): string {
       },
     ]),
   ];
-  const head = ['', ...runs.map((f) => `${f.kind} ${f.nodes} (${f.registrar})`)];
+  const head = [
+    '',
+    ...runs.map(
+      (f) =>
+        `${f.kind} ${f.nodes} (${f.registrar}${f.peerStallTimeout === undefined ? '' : `, stall ${f.peerStallTimeout / 1000} s`})`,
+    ),
+  ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const [label, cell] of rows) lines.push(`| ${label} | ${runs.map(cell).join(' | ')} |`);
   return lines.join('\n');
@@ -84,6 +90,7 @@ async function main(): Promise<void> {
     wave: Number(opt('wave', '10')),
     inflight: Number(opt('inflight', '4')),
     kills: opt('kills', '1,10').split(',').map(Number),
+    ...(opt('stall', '') === '' ? {} : { peerStallTimeout: Number(opt('stall', '')) }),
     log: (l) => console.log(`  ${l}`),
   };
   const why = scaleUnavailable({ erlang: only.includes('erlang'), etcd: only.includes('etcd') });

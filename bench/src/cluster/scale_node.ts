@@ -1,7 +1,7 @@
 // One ergo-ts node of the cluster-scale harness (cluster/harness.ts), alone in a network-namespace
 // test host. Environment: SC_NAME (`sK`), SC_ADDRESS (the host's address), SC_COOKIE, SC_EXPECT
 // (how many nodes the cluster has), SC_ETCD (etcd endpoints, comma-separated; absent: the
-// embedded registrar, each host its own). Everything it reports carries `at`: the wall clock in
+// embedded registrar, each host its own), SC_STALL (peerStallTimeout in ms; absent: the default). Everything it reports carries `at`: the wall clock in
 // ms (`performance.timeOrigin + performance.now()`), which every process of the machine shares,
 // Erlang's nodes included (os:system_time), so the driver can subtract a moment it took itself.
 //
@@ -38,6 +38,7 @@ const address = env('SC_ADDRESS');
 const name = `${env('SC_NAME')}@${address}`;
 const expect = Number(env('SC_EXPECT'));
 const etcd = process.env['SC_ETCD'];
+const stall = process.env['SC_STALL'];
 const report = (m: object): void => void process.send?.(m);
 
 class Echo extends Actor {
@@ -85,6 +86,7 @@ const node = await startNode(name, {
   network: {
     cookie: env('SC_COOKIE'),
     acceptors: [{ host: address, port: 0 }],
+    ...(stall === undefined ? {} : { peerStallTimeout: Number(stall) }),
     ...(etcd === undefined ? {} : { registrar: createEtcdRegistrar({ cluster: 'scale', endpoints: etcd.split(',') }) }),
   },
   log: { defaultLogger: { output: { write: (s: string) => void process.stderr.write(s) } }, level: 'warning' },
