@@ -67,8 +67,6 @@ export interface DirectionOptions {
 }
 
 const LINK_MTU = 1550;
-
-const hex2 = (b: number): string => b.toString(16).padStart(2, '0');
 const PATH_MTU = 1500;
 
 /** A set of test hosts joined by one switch; see the file comment and docs/testhosts.md. */
@@ -152,7 +150,8 @@ export class TestHosts implements AsyncDisposable, SyncDisposable {
 
   /** Host `i`'s MAC address: locally administered, unique per harness subnet and index. */
   #mac(i: number): string {
-    return ['02', 'e7', this.x, i >> 8, i & 255, 1].map((b) => (typeof b === 'string' ? b : hex2(b))).join(':');
+    const hex = (b: number): string => b.toString(16).padStart(2, '0');
+    return `02:e7:${hex(this.x)}:${hex(i >> 8)}:${hex(i & 255)}:01`;
   }
 
   async #build(staticNeighbours: boolean): Promise<void> {

@@ -57,7 +57,6 @@ export function wireFlags(f: GenNetworkFlags | undefined, fallback: NetworkFlags
   return f === undefined ? fallback : f instanceof NetworkFlags ? f : new NetworkFlags(f);
 }
 
-/** One listener. Lifecycle: {@link AcceptorImpl.listen} once, {@link AcceptorImpl.close} once. */
 /**
  * Connections the kernel may hold for an acceptor before it accepts them (capped by the machine's
  * `net.core.somaxconn`, 4096 on current Linux). Node's default, 511, is below what a node
@@ -65,6 +64,7 @@ export function wireFlags(f: GenNetworkFlags | undefined, fallback: NetworkFlags
  */
 export const ACCEPT_BACKLOG = 4096;
 
+/** One listener. Lifecycle: {@link AcceptorImpl.listen} once, {@link AcceptorImpl.close} once. */
 export class AcceptorImpl implements Acceptor {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();

@@ -18,8 +18,9 @@
 // three times the packets). Half the timeout is left for the answer on a loaded host.
 //
 // The checks of every connection with the same interval share one timer per process (a
-// {@link CheckClock}): a node with N idle peers wakes once per check, not N times (issue 49: a
-// timer per connection was a quarter of an idle 100-node cluster's wake-ups).
+// {@link CheckClock}): a node with N idle peers runs its checks in one timer wake, not N (issue
+// 49). The probes and their answers are still a wake each; they, not the timers, are what an
+// idle cluster's CPU goes to (docs/deploy.md, "A hundred nodes").
 //
 // Detection comes between the timeout and 1.5 × it after the last byte read. A node that was
 // itself not running (its own event loop blocked, a GC pause, SIGSTOP) gives its peers a fresh
