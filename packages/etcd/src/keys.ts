@@ -3,7 +3,7 @@
 // per key, not once per watch event or per `nodes()` call), and what to do about its own key
 // (keep it, create it, take it back, or leave it to another live registration).
 
-import type { Atom, Log } from 'ergo-ts';
+import type { Atom, Log, Route } from 'ergo-ts';
 import type { IKeyValue } from 'etcd3';
 import { decodeRoutes } from './codec.js';
 
@@ -48,19 +48,30 @@ export class BadKeys {
  * null, reported once through `bad`. `prefix` is the node path (`…/routes/nodes/`).
  */
 export function usableNode(prefix: string, key: string, value: string | Buffer, bad: BadKeys): Atom | null {
+  return nodeRoutes(prefix, key, value, bad)?.name ?? null;
+}
+
+/** As {@link usableNode}, with the routes the value decodes to. */
+export function nodeRoutes(
+  prefix: string,
+  key: string,
+  value: string | Buffer,
+  bad: BadKeys,
+): { name: Atom; routes: Route[] } | null {
   const name = key.slice(prefix.length);
   if (!isNodeName(name)) {
     bad.report(key, name === '' ? 'no node name' : `${JSON.stringify(name)} is not a node name`);
     return null;
   }
+  let routes: Route[];
   try {
-    decodeRoutes(value);
+    routes = decodeRoutes(value);
   } catch (e) {
     bad.report(key, `its value is not base64 of EDF []gen.Route (${(e as Error).message})`);
     return null;
   }
   bad.forget(key);
-  return name as Atom;
+  return { name: name as Atom, routes };
 }
 
 /**

@@ -57,7 +57,8 @@ import {
 } from './events.js';
 import { NodeConfig, type ConfigScope } from './config.js';
 import { clientOptions, resolveOptions, type EtcdRegistrarOptions, type ResolvedOptions } from './options.js';
-import { BadKeys, isNodeName, ownKeyAction, usableNode } from './keys.js';
+import { BadKeys, isNodeName, nodeRoutes, ownKeyAction, usableNode } from './keys.js';
+import { NodeTable, type NodeTableRow } from './node_table.js';
 
 /** The registrar's version (Ergo's: `ETCD Client`, release R1, MIT). */
 export const ETCD_REGISTRAR_VERSION: Readonly<Version> = Object.freeze({
@@ -108,6 +109,8 @@ export class EtcdRegistrar implements Registrar {
   /** The foreign lease last reported holding our name (reported once per lease). */
   #foreignLease = '';
   readonly #bad = new BadKeys(() => this.#log());
+  /** The other nodes' routes as the watch saw them: a dial to one of them asks etcd nothing. */
+  readonly #table = new NodeTable();
 
   /** @throws ErgoError ERR_INCORRECT for an option out of range or of the wrong type. */
   constructor(options: EtcdRegistrarOptions = {}) {
@@ -152,6 +155,7 @@ export class EtcdRegistrar implements Registrar {
       // The watch is up before the config is read: no change can fall between the two.
       await within(this.#watch(), this.#o.requestTimeout, 'etcd watch not confirmed');
       await this.#config!.load(this.#client!, this.#log());
+      await this.#loadNodes();
     } catch (e) {
       this.#state = 'new';
       this.#node = null;
@@ -403,6 +407,7 @@ export class EtcdRegistrar implements Registrar {
             if (!this.#etcdDown) return;
             this.#etcdDown = false;
             this.#log().info('(etcd) etcd reachable again');
+            if (!this.#table.ready) this.#reloadNodes();
             // Whatever happened to our key meanwhile (etcd restarted from a snapshot, a write
             // the watch may have missed), it is checked now.
             this.#checkOwnKey('etcd reachable again');
@@ -412,11 +417,14 @@ export class EtcdRegistrar implements Registrar {
             if (this.#state !== 'registered' || this.#watcher !== w) return;
             this.#log().warning('(etcd) watch failed (%s): watching again', err.message);
             this.#watcher = null;
+            // Changes may be missed until the new watch is up: dials ask etcd until it is loaded again.
+            this.#table.invalidate();
             w.cancel().catch(() => undefined);
             void this.#watch()
               .then(
                 () => {
                   this.#checkOwnKey('watch restarted');
+                  this.#reloadNodes();
                   return this.#config!.load(this.#client!, this.#log());
                 },
                 () => undefined,
@@ -431,6 +439,32 @@ export class EtcdRegistrar implements Registrar {
           t.unref();
         },
       );
+  }
+
+  /**
+   * Reads the node path into the table (once the watch is up: see node_table.ts). A read that
+   * a newer watch has overtaken is dropped; that watch loads its own.
+   */
+  async #loadNodes(): Promise<void> {
+    const c = this.#client;
+    const watcher = this.#watcher;
+    if (c === null || this.#state !== 'registered') return;
+    const r = await c.getAll().prefix(this.#paths.nodes).exec();
+    if (this.#watcher !== watcher || this.#state !== 'registered') return;
+    const rows: NodeTableRow[] = [];
+    for (const kv of r.kvs) {
+      const n = nodeRoutes(this.#paths.nodes, kv.key.toString(), kv.value, this.#bad);
+      if (n !== null && n.name !== this.#name) rows.push({ ...n, revision: Number(kv.mod_revision) });
+    }
+    this.#table.load(rows, Number(r.header.revision));
+  }
+
+  /** {@link #loadNodes} in the background: a failure leaves dials asking etcd, and is logged. */
+  #reloadNodes(): void {
+    this.#loadNodes().catch((e: unknown) => {
+      if (this.#state === 'registered')
+        this.#log().warning('(etcd) node routes not read (%s): dials ask etcd until they are', toError(e).message);
+    });
   }
 
   #onKey(type: 'put' | 'delete', kv: IKeyValue): void {
@@ -463,12 +497,17 @@ export class EtcdRegistrar implements Registrar {
         );
       return;
     }
+    const revision = Number(kv.mod_revision);
     if (type === 'delete') {
       this.#bad.forget(key);
+      this.#table.apply(name, null, revision);
       if (isNodeName(name)) this.#send(new EventNodeLeft(name));
       return;
     }
-    if (usableNode(this.#paths.nodes, key, kv.value, this.#bad) !== null) this.#send(new EventNodeJoined(name));
+    const n = nodeRoutes(this.#paths.nodes, key, kv.value, this.#bad);
+    // A key that no longer holds usable routes is, for dials, a node gone (etcd then says why).
+    this.#table.apply(name, n?.routes ?? null, revision);
+    if (n !== null) this.#send(new EventNodeJoined(name));
   }
 
   #onApplication(type: 'put' | 'delete', rest: string, kv: IKeyValue): void {
@@ -560,8 +599,15 @@ export class EtcdRegistrar implements Registrar {
     };
   }
 
+  /**
+   * A node the watch knows is answered from the table; any other name is asked of etcd (the
+   * watch may not have delivered a node that has just registered). With etcd unreachable, known
+   * nodes are still answered: their routes as last seen.
+   */
   async #resolve(name: Atom): Promise<Route[]> {
     const c = this.#clientOrThrow();
+    const known = this.#table.routes(name);
+    if (known !== undefined) return known;
     const key = this.#paths.nodes + name;
     const v = await c.get(key).string();
     if (v === null) throw ErrNoRoute.with(`${name} (not registered in etcd cluster ${this.#o.cluster})`);

@@ -1,7 +1,8 @@
 // Five ergo-ts nodes in separate OS processes on one real etcd: they discover each other and
 // exchange messages; kill -9 of one → every other gets EventNodeLeft (lease TTL 2 s); etcd
 // stopped for 20 s and restarted on the same data dir → every node registers again (new lease)
-// and names resolve again, the outage logged once per node, not per retry.
+// and names resolve again, the outage logged once per node, not per retry. A node started again
+// on a new port is dialled there by a node that had dialled its old one (routes from the watch).
 
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -138,6 +139,36 @@ describe(
       console.log(`# EventNodeLeft on all four survivors ${Date.now() - t0} ms after kill -9 (lease TTL 2000 ms)`);
       const r = await command(nodes[0]!, { cmd: 'resolve', to: victim.name });
       assert.match(String(r.error), /no route/i);
+    });
+
+    test('the killed node started again (a new port): a node that had dialled it dials the new routes', async () => {
+      const victim = nodes[4]!;
+      const caller = nodes[3]!; // sent to the victim in the first test: its connection is gone
+      const marks = nodes.slice(0, 4).map((c) => c.lines.length);
+      const from = marks[3]!;
+      const again = startChild(victim.name, etcd[0]!.endpoint, 'five');
+      nodes[4] = again;
+      await waitLine(again, (l) => 'ready' in l);
+      // The caller resolves from what its watch delivered: wait for the new key to arrive there.
+      await waitLine(
+        caller,
+        (l) => caller.lines.indexOf(l) >= from && l.event === 'EventNodeJoined' && l.name === victim.name,
+      );
+      const r = await command(caller, { cmd: 'send', to: victim.name, msg: 'to the new port' });
+      assert.equal(r.ok, true, JSON.stringify(r));
+      await waitLine(again, (l) => l.got === 'to the new port');
+      // Gone again, and seen gone, so that the next test's survivors are the first four.
+      again.proc.kill('SIGKILL');
+      await Promise.all(
+        nodes
+          .slice(0, 4)
+          .map((c, i) =>
+            waitLine(
+              c,
+              (l) => c.lines.indexOf(l) >= marks[i]! && l.event === 'EventNodeLeft' && l.name === victim.name,
+            ),
+          ),
+      );
     });
 
     test('etcd down for 20 s, then back on the same data dir: every node registers again', async () => {
