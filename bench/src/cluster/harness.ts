@@ -11,7 +11,11 @@
 //   failures by code; then every node's count of connected nodes;
 // - idle: `idleSeconds` with every pair connected and nothing sent: the whole cluster's CPU (every
 //   process of every node's namespace: Erlang's epmd too), bytes and packets each node sends
-//   (its switch port's counters), and each node's RSS and file descriptors at the end;
+//   (its switch port's counters), and each node's memory (RSS, and USS: its private pages, what
+//   one more node costs on a host) and file descriptors at the end;
+// - join of a few: `joiners` more nodes start at once into the running cluster; `upMs` until all
+//   of them are up, on etcd `seenMs` until every node, old and new, has been told of every new one;
+//   then each new node calls every other node once (so that the kill rounds find them connected);
 // - kill -9: rounds of `kills` nodes killed at once; for each round, the time from the kill until
 //   each survivor has seen every victim go down (a connection lost: monitorNodes / Erlang's
 //   monitor_nodes) — median and max across survivors, and how many never saw it within 60 s.
@@ -57,6 +61,8 @@ export interface ScaleOptions {
   inflight?: number;
   /** Each call's timeout in ms (default 10,000). */
   callTimeout?: number;
+  /** Nodes started at once into the running cluster after the idle phase (default 10; 0: none). */
+  joiners?: number;
   /** Kill rounds: how many nodes each kills at once (default [1, 10]; a round that would leave fewer than 2 is skipped). */
   kills?: number[];
   /** Progress lines. */
@@ -99,7 +105,12 @@ export interface ScaleFigures {
     sentPacketsPerSecond: Spread;
   };
   rssMB: Spread;
+  /** Private pages per node (what one more node costs on a host). */
+  ussMB: Spread;
+  pssMB: Spread;
   fds: Spread;
+  /** `joiners` nodes started at once into the running cluster (absent: none). */
+  join?: { count: number; upMs: number; seenMs?: number; calls: number; failedBy: Record<string, number> };
   kills: { count: number; medianMs: number; maxMs: number; missed: number }[];
 }
 
@@ -148,7 +159,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
   const log = o.log ?? (() => undefined);
   const wave = o.wave ?? 10;
   const etcdHosts = registrar === 'etcd' ? ['etcd0', 'etcd1', 'etcd2'] : [];
-  const names = Array.from({ length: n }, (_, i) => `${erlang ? 'e' : 's'}${i}`);
+  const joiners = o.joiners ?? 10;
+  if (!Number.isInteger(joiners) || joiners < 0 || n + joiners > 250)
+    throw new RangeError(`joiners: 0..${250 - n}, got ${joiners}`);
+  const names = Array.from({ length: n + joiners }, (_, i) => `${erlang ? 'e' : 's'}${i}`);
   const hosts = await TestHosts.create({ names: [...names, ...etcdHosts], staticNeighbours: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'ergo-scale-'));
   try {
@@ -169,7 +183,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
         SC_NAME: h.name,
         SC_ADDRESS: h.address,
         SC_COOKIE: COOKIE,
-        SC_EXPECT: String(n),
+        SC_EXPECT: String(h.index < n ? n : n + joiners),
       };
       if (endpoints !== undefined) env['SC_ETCD'] = endpoints;
       if (o.peerStallTimeout !== undefined) env['SC_STALL'] = String(o.peerStallTimeout);
@@ -253,6 +267,46 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       `idle: ${idle.clusterCpuPercent.toFixed(1)} % of a core, ${idle.sentBytesPerSecond.median.toFixed(0)} B/s per node`,
     );
 
+    // ---- a few join the running cluster ----
+    let join: ScaleFigures['join'];
+    if (joiners > 0) {
+      const j0 = wall();
+      const fresh = hosts.hosts.slice(n, n + joiners).map(start);
+      const up = Math.max(...(await Promise.all(fresh.map((m) => m.ready(READY_MS))))) - j0;
+      let seenMs: number | undefined;
+      if (endpoints !== undefined) {
+        const told = await Promise.all([
+          ...members.flatMap((m) => fresh.map((f) => (m as ErgoMember).joined(f.name, READY_MS))),
+          ...fresh.map((f) => (f as ErgoMember).seenAll(READY_MS)),
+        ]);
+        seenMs = Math.max(...told) - j0;
+      }
+      members.push(...fresh);
+      const all = members.map((m) => m.name);
+      const joinAnswers = await Promise.all(
+        fresh.map((f) =>
+          f.mesh(
+            all.filter((x) => x !== f.name),
+            inflight,
+            callTimeout,
+          ),
+        ),
+      );
+      const joinFailed: Record<string, number> = {};
+      for (const a of joinAnswers)
+        for (const [code, k] of Object.entries(a.failed)) joinFailed[code] = (joinFailed[code] ?? 0) + k;
+      join = {
+        count: joiners,
+        upMs: up,
+        ...(seenMs === undefined ? {} : { seenMs }),
+        calls: joinAnswers.reduce((s, a) => s + a.calls, 0),
+        failedBy: joinFailed,
+      };
+      log(
+        `${joiners} joined in ${(up / 1000).toFixed(1)} s${seenMs === undefined ? '' : `, seen by all in ${(seenMs / 1000).toFixed(1)} s`}`,
+      );
+    }
+
     // ---- kill -9 ----
     const kills: ScaleFigures['kills'] = [];
     let alive = [...members];
@@ -288,7 +342,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       connected,
       idle,
       rssMB: spread(mem.map((x) => x.rssMB)),
+      ussMB: spread(mem.map((x) => x.ussMB)),
+      pssMB: spread(mem.map((x) => x.pssMB)),
       fds: spread(mem.map((x) => x.fds)),
+      ...(join === undefined ? {} : { join }),
       kills,
     };
   } finally {

@@ -133,6 +133,9 @@ export class ErgoMember extends Member {
   /** (etcd) when it had been told of every other node. */
   seenAllAt: number | undefined;
   readonly #seenAllWaiters: ((at: number) => void)[] = [];
+  /** (etcd) When the registrar first told it of each node. */
+  readonly #joined = new Map<string, number>();
+  readonly #joinedWaiters = new Map<string, ((at: number) => void)[]>();
 
   constructor(name: string, host: Host, proc: ChildProcess) {
     super(name, host, proc);
@@ -144,7 +147,12 @@ export class ErgoMember extends Member {
         else a?.reject(Object.assign(new Error(String(m['message'])), { code: m['code'] }));
       } else if (m['kind'] === 'ready') this.gotReady(Number(m['at']));
       else if (m['kind'] === 'down') this.gotDown(String(m['node']), Number(m['at']));
-      else if (m['kind'] === 'seen-all') {
+      else if (m['kind'] === 'joined') {
+        const node = String(m['node']);
+        const at = Number(m['at']);
+        if (!this.#joined.has(node)) this.#joined.set(node, at);
+        for (const w of this.#joinedWaiters.get(node)?.splice(0) ?? []) w(at);
+      } else if (m['kind'] === 'seen-all') {
         this.seenAllAt = Number(m['at']);
         for (const w of this.#seenAllWaiters.splice(0)) w(this.seenAllAt);
       }
@@ -159,6 +167,15 @@ export class ErgoMember extends Member {
       `${this.name} seeing every node`,
       ms,
     );
+  }
+
+  /** (etcd) Resolves when the registrar has told it of `node`, with when (ms). */
+  joined(node: string, ms: number): Promise<number> {
+    const at = this.#joined.get(node);
+    if (at !== undefined) return Promise.resolve(at);
+    const list = this.#joinedWaiters.get(node) ?? [];
+    this.#joinedWaiters.set(node, list);
+    return within(this.onExit(new Promise<number>((r) => list.push(r))), `${this.name} told of ${node}`, ms);
   }
 
   #command(cmd: object, ms: number): Promise<unknown> {
@@ -239,8 +256,16 @@ export function cpuSeconds(pids: readonly number[]): number {
 }
 
 /** A process's resident memory in MB (VmRSS) and its open file descriptors. */
-export function memoryAndFds(pid: number): { rssMB: number; fds: number } {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { rssMB: kb / 1024, fds: readdirSync(`/proc/${pid}/fd`).length };
+export function memoryAndFds(pid: number): { rssMB: number; ussMB: number; pssMB: number; fds: number } {
+  // RSS counts the pages a process shares with every other process of its runtime (the node or
+  // beam binary, shared libraries) in full; USS (its private pages) is what each more node costs,
+  // PSS shares the shared pages out among the processes that map them.
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+)`, 'm').exec(rollup)?.[1] ?? NaN);
+  return {
+    rssMB: kb('Rss') / 1024,
+    ussMB: (kb('Private_Clean') + kb('Private_Dirty')) / 1024,
+    pssMB: kb('Pss') / 1024,
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+  };
 }

@@ -3,7 +3,8 @@
 // then a table side by side. Root, `ip`, `nft`, etcd and erl needed (what the test hosts need).
 //
 //   node bench/dist/cluster/run.js [--nodes 100] [--only etcd,embedded,erlang] [--idle 20]
-//                                  [--wave 10] [--inflight 4] [--kills 1,10] [--stall MS] [--json FILE]
+//                                  [--wave 10] [--inflight 4] [--joiners 10] [--kills 1,10] [--stall MS]
+//                                  [--json FILE]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -53,6 +54,14 @@ export function table(runs: ScaleFigures[]): string {
       (f) => `${f1(f.idle.sentPacketsPerSecond.median)} (${f1(f.idle.sentPacketsPerSecond.max)})`,
     ],
     ['RSS per node', (f) => `${f1(f.rssMB.median)} MB (${f1(f.rssMB.max)})`],
+    ['private memory (USS) per node', (f) => `${f1(f.ussMB.median)} MB (${f1(f.ussMB.max)})`],
+    [
+      'join of a few into the running cluster',
+      (f) =>
+        f.join === undefined
+          ? '–'
+          : `${f.join.count} up in ${f1(f.join.upMs / 1000)} s${f.join.seenMs === undefined ? '' : `, told to all in ${f1(f.join.seenMs / 1000)} s`}; their ${f.join.calls} calls${Object.keys(f.join.failedBy).length === 0 ? ' ok' : ` failed ${JSON.stringify(f.join.failedBy)}`}`,
+    ],
     ['file descriptors per node', (f) => `${f0(f.fds.median)} (${f0(f.fds.max)})`],
     ...[0, 1].map((i): [string, (f: ScaleFigures) => string] => [
       `kill -9 seen by all, round ${i + 1}`,
@@ -89,6 +98,7 @@ async function main(): Promise<void> {
     idleSeconds: Number(opt('idle', '20')),
     wave: Number(opt('wave', '10')),
     inflight: Number(opt('inflight', '4')),
+    joiners: Number(opt('joiners', '10')),
     kills: opt('kills', '1,10').split(',').map(Number),
     ...(opt('stall', '') === '' ? {} : { peerStallTimeout: Number(opt('stall', '')) }),
     log: (l) => console.log(`  ${l}`),

@@ -8,6 +8,7 @@
 // Reports over IPC:
 //   { kind: 'ready', name, at }           started (registered, acceptor listening)
 //   { kind: 'seen-all', at }              (etcd) the registrar has told it of every other node
+//   { kind: 'joined', node, at }          (etcd) the registrar told it of `node` for the first time
 //   { kind: 'down', node, at }            a connection to `node` was lost (monitorNodes)
 //   { kind: 'left', node, at }            (etcd) `node`'s key went away
 // Commands over IPC, each answered `{ id, ok, value }` or `{ id, ok: false, code, message }`:
@@ -67,8 +68,10 @@ class Watcher extends Actor {
 
   override handleEvent(m: MessageEvent): void {
     const e = m.message;
-    if (e instanceof EventNodeJoined && e.name !== name) this.known.add(e.name);
-    else if (e instanceof EventNodeLeft) {
+    if (e instanceof EventNodeJoined && e.name !== name) {
+      if (!this.known.has(e.name)) report({ kind: 'joined', node: e.name, at: now() });
+      this.known.add(e.name);
+    } else if (e instanceof EventNodeLeft) {
       this.known.delete(e.name);
       report({ kind: 'left', node: e.name, at: now() });
     }

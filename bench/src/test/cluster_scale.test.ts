@@ -1,10 +1,11 @@
 // A 20-node ergo-ts cluster on the test hosts (issue 49; bench/src/cluster/harness.ts): each node
 // an OS process alone in a network namespace, found through a 3-member etcd in hosts of its own.
-// What must hold at that size, whatever the
-// machine's speed: every node up (and, on etcd, told of every other by its registrar), a full
-// mesh of 380 calls with none failed, every node connected to the 19 others, and each kill -9
-// seen by every survivor. The figures are printed, never compared with a bound; the 100-node
-// figures beside Erlang's are in docs/deploy.md (`node bench/dist/cluster/run.js`).
+// What must hold at that size, whatever the machine's speed: every node up (and, on etcd, told of
+// every other by its registrar), a full mesh of 380 calls with none failed, every node connected
+// to the 19 others, 10 more nodes started into the running cluster, told to all 30 (and all 30 to
+// them) and calling each of them with none failed, and each kill -9 seen by every survivor. The
+// figures are printed, never compared with a bound; the 100-node figures beside Erlang's are in
+// docs/deploy.md (`node bench/dist/cluster/run.js`).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -48,6 +49,12 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
       callTimeout: 60_000,
     });
     assert.ok(f.seenAllMs !== undefined);
+    // Waited for inside the harness: every old node told of each joiner and each joiner of all 29.
+    assert.equal(f.join?.count, 10);
+    assert.ok(f.join.seenMs !== undefined);
+    assert.deepEqual(f.join.failedBy, {}, 'a call from a joined node failed');
+    assert.equal(f.join.calls, 10 * 29);
+    assert.ok(f.ussMB.median > 0 && f.ussMB.median <= f.rssMB.median, JSON.stringify([f.ussMB, f.rssMB]));
     holds(f);
   });
 });
