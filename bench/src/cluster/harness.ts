@@ -13,6 +13,9 @@
 //   process of every node's namespace: Erlang's epmd too), bytes and packets each node sends
 //   (its switch port's counters), and each node's memory (RSS, and USS: its private pages, what
 //   one more node costs on a host) and file descriptors at the end;
+// - event fan-out (ergo-ts): one node publishes `events` events, every other node subscribes;
+//   deliveries per second (all events × subscribers, from the first publish until the last
+//   arrival) and lateness (publish to handleEvent, p50/p99);
 // - join of a few: `joiners` more nodes start at once into the running cluster; `upMs` until all
 //   of them are up, on etcd `seenMs` until every node, old and new, has been told of every new one;
 //   then each new node calls every other node once (so that the kill rounds find them connected);
@@ -61,6 +64,8 @@ export interface ScaleOptions {
   inflight?: number;
   /** Each call's timeout in ms (default 10,000). */
   callTimeout?: number;
+  /** ergo-ts only: events published to every other node in the fan-out phase (default 1,000; 0: none). */
+  events?: number;
   /** Nodes started at once into the running cluster after the idle phase (default 10; 0: none). */
   joiners?: number;
   /** Kill rounds: how many nodes each kills at once (default [1, 10]; a round that would leave fewer than 2 is skipped). */
@@ -109,6 +114,8 @@ export interface ScaleFigures {
   ussMB: Spread;
   pssMB: Spread;
   fds: Spread;
+  /** (ergo-ts) One publisher, every other node subscribed (absent: not run). */
+  fanout?: { subscribers: number; events: number; deliveriesPerSecond: number; p50Ms: number; p99Ms: number };
   /** `joiners` nodes started at once into the running cluster (absent: none). */
   join?: { count: number; upMs: number; seenMs?: number; calls: number; failedBy: Record<string, number> };
   kills: { count: number; medianMs: number; maxMs: number; missed: number }[];
@@ -267,6 +274,31 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       `idle: ${idle.clusterCpuPercent.toFixed(1)} % of a core, ${idle.sentBytesPerSecond.median.toFixed(0)} B/s per node`,
     );
 
+    // ---- event fan-out ----
+    let fanout: ScaleFigures['fanout'];
+    const events = erlang ? 0 : (o.events ?? 1000);
+    if (events > 0) {
+      const [publisher, ...subscribers] = members as ErgoMember[];
+      await publisher!.publish(0); // registers the event: a subscription to an unknown one fails
+      await Promise.all(subscribers.map((s) => s.subscribe(publisher!.name)));
+      const { startedAt } = await publisher!.publish(events);
+      const got = await Promise.all(subscribers.map((s) => s.received(events, 120_000)));
+      const wrong = got.findIndex((g) => g.count !== events);
+      if (wrong >= 0) throw new Error(`${subscribers[wrong]!.name} received ${got[wrong]!.count} of ${events} events`);
+      const lateness = got.flatMap((g) => g.lat).sort((a, b) => a - b);
+      const lastAt = Math.max(...got.map((g) => g.lastAt));
+      fanout = {
+        subscribers: subscribers.length,
+        events,
+        deliveriesPerSecond: (events * subscribers.length) / ((lastAt - startedAt) / 1000),
+        p50Ms: percentile(lateness, 0.5) / 1000,
+        p99Ms: percentile(lateness, 0.99) / 1000,
+      };
+      log(
+        `fan-out: ${events} events to ${subscribers.length} nodes, ${fanout.deliveriesPerSecond.toFixed(0)} deliveries/s, lateness p50 ${fanout.p50Ms.toFixed(1)} / p99 ${fanout.p99Ms.toFixed(1)} ms`,
+      );
+    }
+
     // ---- a few join the running cluster ----
     let join: ScaleFigures['join'];
     if (joiners > 0) {
@@ -345,6 +377,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       ussMB: spread(mem.map((x) => x.ussMB)),
       pssMB: spread(mem.map((x) => x.pssMB)),
       fds: spread(mem.map((x) => x.fds)),
+      ...(fanout === undefined ? {} : { fanout }),
       ...(join === undefined ? {} : { join }),
       kills,
     };

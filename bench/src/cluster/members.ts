@@ -197,6 +197,25 @@ export class ErgoMember extends Member {
   connected(): Promise<number> {
     return this.#command({ cmd: 'connected' }, 30_000) as Promise<number>;
   }
+
+  /** Subscribes it to event `fanout` of `node` (resolves once subscribed). */
+  subscribe(node: string): Promise<unknown> {
+    return this.#command({ cmd: 'subscribe', node }, 60_000);
+  }
+
+  /** Publishes `count` events `fanout`; resolves with when it started (wall-clock ms). */
+  publish(count: number): Promise<{ startedAt: number; ms: number }> {
+    return this.#command({ cmd: 'publish', count }, 120_000) as Promise<{ startedAt: number; ms: number }>;
+  }
+
+  /** Resolves once its subscriber has `count` events: their lateness (µs) and the last one's arrival. */
+  received(count: number, timeout: number): Promise<{ count: number; lat: number[]; lastAt: number }> {
+    return this.#command({ cmd: 'received', count, timeout }, timeout + 30_000) as Promise<{
+      count: number;
+      lat: number[];
+      lastAt: number;
+    }>;
+  }
 }
 
 /** An Erlang/OTP node: bench_cluster_node over stdin/stdout lines. */

@@ -3,7 +3,7 @@
 // then a table side by side. Root, `ip`, `nft`, etcd and erl needed (what the test hosts need).
 //
 //   node bench/dist/cluster/run.js [--nodes 100] [--only etcd,embedded,erlang] [--idle 20]
-//                                  [--wave 10] [--inflight 4] [--joiners 10] [--kills 1,10] [--stall MS]
+//                                  [--wave 10] [--inflight 4] [--joiners 10] [--events 1000] [--kills 1,10] [--stall MS]
 //                                  [--json FILE]
 
 import { spawnSync } from 'node:child_process';
@@ -56,6 +56,13 @@ export function table(runs: ScaleFigures[]): string {
     ['RSS per node', (f) => `${f1(f.rssMB.median)} MB (${f1(f.rssMB.max)})`],
     ['private memory (USS) per node', (f) => `${f1(f.ussMB.median)} MB (${f1(f.ussMB.max)})`],
     [
+      'event fan-out: deliveries/s, lateness p50 / p99',
+      (f) =>
+        f.fanout === undefined
+          ? '–'
+          : `${f.fanout.events} × ${f.fanout.subscribers}: ${f0(f.fanout.deliveriesPerSecond)}/s, ${f1(f.fanout.p50Ms)} / ${f1(f.fanout.p99Ms)} ms`,
+    ],
+    [
       'join of a few into the running cluster',
       (f) =>
         f.join === undefined
@@ -99,6 +106,7 @@ async function main(): Promise<void> {
     wave: Number(opt('wave', '10')),
     inflight: Number(opt('inflight', '4')),
     joiners: Number(opt('joiners', '10')),
+    events: Number(opt('events', '1000')),
     kills: opt('kills', '1,10').split(',').map(Number),
     ...(opt('stall', '') === '' ? {} : { peerStallTimeout: Number(opt('stall', '')) }),
     log: (l) => console.log(`  ${l}`),

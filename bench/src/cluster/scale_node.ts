@@ -15,11 +15,17 @@
 //   { cmd: 'mesh', nodes, inflight, timeout }  a call to `echo` on each of `nodes`, `inflight` at
 //                                              a time → { calls, ms, lat: µs each, failed: code → n }
 //   { cmd: 'connected' }                       how many nodes it has a connection to
+//   { cmd: 'subscribe', node }                 a subscriber of event `fanout` of `node`
+//   { cmd: 'publish', count }                  registers event `fanout` and publishes `count`
+//                                              events, each carrying the moment it was sent
+//   { cmd: 'received', count, timeout }        once the subscriber has `count` events:
+//                                              { count, lat: µs each from publish, lastAt }
 //   { cmd: 'stop' }                            stops the node and exits
 
 import { createEtcdRegistrar, EventNodeJoined, EventNodeLeft } from '@ergo-ts/etcd';
 import {
   Actor,
+  Event,
   MessageNodeDown,
   ProcessID,
   startNode,
@@ -127,7 +133,67 @@ async function mesh(nodes: string[], inflight: number, timeout: number): Promise
   return { calls: nodes.length, ms: now() - t0, lat, failed };
 }
 
-type Cmd = { id: number; cmd: string; nodes?: string[]; inflight?: number; timeout?: number };
+/** What the `fanout` subscriber received: lateness of each event (µs), the last one's arrival. */
+const fanout = { lat: [] as number[], lastAt: 0, waiters: [] as { count: number; done: () => void }[] };
+
+/** Subscribes to event `fanout` of the node it is given; records each event's lateness. */
+class FanoutSubscriber extends Actor {
+  override async init(publisher: string): Promise<void> {
+    await this.monitorEvent(new Event('fanout', publisher as Atom));
+  }
+  override handleEvent(m: MessageEvent): void {
+    const at = now();
+    fanout.lat.push((at - Number(m.message)) * 1000);
+    fanout.lastAt = at;
+    fanout.waiters = fanout.waiters.filter((w) => (fanout.lat.length >= w.count ? (w.done(), false) : true));
+  }
+}
+
+let fanoutToken: Ref | undefined;
+
+/** Publishes `count` events, yielding to I/O every 100 so the writes go out as they are made. */
+async function publish(count: number): Promise<{ startedAt: number; ms: number }> {
+  fanoutToken ??= node.registerEvent('fanout');
+  const startedAt = now();
+  for (let i = 0; i < count; i++) {
+    node.sendEvent('fanout', fanoutToken, now());
+    if (i % 100 === 99) await new Promise((r) => setImmediate(r));
+  }
+  return { startedAt, ms: now() - startedAt };
+}
+
+/** Resolves once `count` events have arrived (rejects after `timeout` ms). */
+function received(count: number, timeout: number): Promise<{ count: number; lat: number[]; lastAt: number }> {
+  const answer = (): { count: number; lat: number[]; lastAt: number } => ({
+    count: fanout.lat.length,
+    lat: fanout.lat,
+    lastAt: fanout.lastAt,
+  });
+  if (fanout.lat.length >= count) return Promise.resolve(answer());
+  return new Promise((resolve, reject) => {
+    const t = setTimeout(
+      () => reject(new Error(`${fanout.lat.length} of ${count} events within ${timeout} ms`)),
+      timeout,
+    );
+    fanout.waiters.push({
+      count,
+      done: () => {
+        clearTimeout(t);
+        resolve(answer());
+      },
+    });
+  });
+}
+
+type Cmd = {
+  id: number;
+  cmd: string;
+  nodes?: string[];
+  node?: string;
+  count?: number;
+  inflight?: number;
+  timeout?: number;
+};
 
 async function run(c: Cmd): Promise<unknown> {
   switch (c.cmd) {
@@ -135,6 +201,13 @@ async function run(c: Cmd): Promise<unknown> {
       return mesh(c.nodes ?? [], c.inflight ?? 4, c.timeout ?? 10_000);
     case 'connected':
       return node.network().nodes().length;
+    case 'subscribe':
+      await node.spawn(FanoutSubscriber, {}, c.node ?? '');
+      return 'subscribed';
+    case 'publish':
+      return publish(c.count ?? 0);
+    case 'received':
+      return received(c.count ?? 0, c.timeout ?? 60_000);
     case 'stop':
       await node.stop();
       process.send!({ id: c.id, ok: true, value: 'stopped' }, () => process.exit(0));

@@ -54,6 +54,9 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
     assert.ok(f.join.seenMs !== undefined);
     assert.deepEqual(f.join.failedBy, {}, 'a call from a joined node failed');
     assert.equal(f.join.calls, 10 * 29);
+    // Every subscriber got every event (the harness waits for all 1,000 on each of the 19).
+    assert.equal(f.fanout?.subscribers, NODES - 1);
+    assert.equal(f.fanout.events, 1000);
     assert.ok(f.ussMB.median > 0 && f.ussMB.median <= f.rssMB.median, JSON.stringify([f.ussMB, f.rssMB]));
     holds(f);
   });
