@@ -12,6 +12,7 @@ import {
   ProcessID,
   type Atom,
   type Event,
+  type MessageEvent,
   type PID,
   type Ref,
 } from 'ergo-ts';
@@ -85,8 +86,9 @@ export class EntityManager extends Actor {
     this.#rt = rt;
     // The registrar's events (a node joined, left...) come here: the runtime reads its nodes again.
     if (event !== undefined)
-      await this.monitorEvent(event).then(undefined, (e: unknown) =>
-        this.log.warning('entities: cannot follow the registrar event: %s', String(e)),
+      await this.monitorEvent(event).then(
+        () => rt.followingRegistrarEvents(),
+        (e: unknown) => this.log.warning('entities: cannot follow the registrar event: %s', String(e)),
       );
   }
   override handleInspect(): Record<string, string> {
@@ -132,7 +134,9 @@ export class EntityManager extends Actor {
     }
     if (isRequest(message, 'leaving')) return this.#rt.memberLeaving(String((message as LeavingNotice).node));
     if (isRequest(message, 'hello')) return this.#rt.memberHello(String((message as HelloNotice).node));
-    // Anything else (the registrar's event messages): the cluster changed.
+  }
+  /** The registrar's event (a node joined or left, a route changed): the runtime reads its nodes again. */
+  override handleEvent(_m: MessageEvent): void {
     this.#rt.membershipChanged();
   }
 }

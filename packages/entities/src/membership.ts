@@ -1,8 +1,14 @@
 // Who the members of an entities runtime's cluster are: the configured nodes, or the nodes the
-// registrar lists, or those of the Leader's live peers (read again on every probe and registrar
-// event), less those that announced they leave; the connected ones are the live members keys
-// route to. It dials absent members and tells the members' managers when this node leaves or
-// starts (runtime.ts computes the shards from the live members).
+// registrar lists, or those of the Leader's live peers, less those that announced they leave; the
+// connected ones are the live members keys route to. It dials absent members and tells the
+// members' managers when this node leaves or starts (runtime.ts computes the shards from the live
+// members).
+//
+// The registrar's nodes are read at once on each of its events and, while its events are
+// followed, again only every REGISTRAR_RESYNC_MS (a change whose event was missed: a watch down
+// meanwhile); a registrar without events is read on every probe. Reading on every probe cost
+// each node a read of every node key twice a second: with etcd, 100 nodes asked it for 20,000
+// keys a second while the cluster stood still (issue 49).
 
 import { ProcessID, type Atom, type Node } from 'ergo-ts';
 
@@ -10,6 +16,12 @@ import { ErrEntityIncorrect } from './errors.js';
 import { errorCode } from './host.js';
 import type { HelloNotice, LeavingNotice } from './manager.js';
 import type { EntitiesOptions } from './runtime.js';
+
+/**
+ * While the registrar's events are followed, how long between two reads of its nodes that no
+ * event asked for, in ms; each event still reads them at once.
+ */
+export const REGISTRAR_RESYNC_MS = 10_000;
 
 /** What a {@link Membership} asks of its runtime. */
 export interface MembershipHooks {
@@ -31,6 +43,12 @@ export class Membership {
   /** The last failure reading the Leader (logged once per failure streak). */
   #leaderFailed = '';
   #registrarReading = false;
+  /** An event came while a read was under way (that read may predate the change): read again after it. */
+  #registrarStale = false;
+  /** Whether the manager follows the registrar's events (then probes re-read it only now and then). */
+  #registrarEvents = false;
+  /** performance.now() when the registrar's nodes were last read. */
+  #readAt = 0;
   /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
   readonly #leaving = new Set<string>();
   /** Every member this runtime has seen live: one of them no longer live is declared down. */
@@ -118,10 +136,20 @@ export class Membership {
     if (this.fromRegistrar) void this.#readRegistrar();
   }
 
+  /** The manager follows the registrar's events: probes need not read the registrar each time. */
+  followingRegistrarEvents(): void {
+    this.#registrarEvents = true;
+  }
+
   /** Reads the registrar's nodes into the members (`members: 'registrar'`). */
   async #readRegistrar(): Promise<void> {
-    if (this.#registrarReading || this.#hooks.stopped()) return;
+    if (this.#hooks.stopped()) return;
+    if (this.#registrarReading) {
+      this.#registrarStale = true;
+      return;
+    }
     this.#registrarReading = true;
+    this.#readAt = performance.now();
     try {
       const nodes = await this.#node.network().registrar().nodes();
       this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.#node.name).sort();
@@ -130,6 +158,10 @@ export class Membership {
       this.#node.log.warning("entities: reading the registrar's nodes failed (%s): %s", errorCode(e), String(e));
     } finally {
       this.#registrarReading = false;
+    }
+    if (this.#registrarStale) {
+      this.#registrarStale = false;
+      await this.#readRegistrar();
     }
   }
 
@@ -180,9 +212,14 @@ export class Membership {
     }
   }
 
+  /**
+   * Every `probeIntervalMs`: reads the registrar (each time without its events, every
+   * REGISTRAR_RESYNC_MS with them) or the Leader, and dials the absent members.
+   */
   probe(): void {
     if (this.#hooks.stopped() || !this.#node.isAlive()) return;
-    if (this.fromRegistrar) void this.#readRegistrar();
+    if (this.fromRegistrar && (!this.#registrarEvents || performance.now() - this.#readAt >= REGISTRAR_RESYNC_MS))
+      void this.#readRegistrar();
     if (this.leader !== undefined) void this.#readLeader();
     if (this.#members.length === 0) return;
     this.#hooks.changed();

@@ -84,9 +84,9 @@ export interface EntitiesOptions {
    * The names of the cluster's nodes; a member counts while this node is connected to it (the
    * runtime dials absent members every `probeIntervalMs`, through the node's routes and registrar).
    * This node always counts. Or `'registrar'`: the members are the nodes the node's registrar
-   * lists (`registrar().nodes()`, e.g. the etcd registrar's cluster), read again every
-   * `probeIntervalMs` and on each of the registrar's events, so a node joining or leaving the
-   * cluster moves shards. Or `'leader'`: the members are the nodes of the live peers of this
+   * lists (`registrar().nodes()`, e.g. the etcd registrar's cluster), read again on each of the
+   * registrar's events (and every 10 s in case one was missed; every `probeIntervalMs` for a
+   * registrar without events), so a node joining or leaving the cluster moves shards. Or `'leader'`: the members are the nodes of the live peers of this
    * node's `Leader` actor (ergo-ts/act, registered as {@link leader}): a node whose Leader joins
    * the election cluster becomes a member, one whose Leader ends (or whose node goes away) stops
    * being one; read every `probeIntervalMs` through the Leader's inspection (`peer_nodes`).
@@ -805,6 +805,11 @@ export class Entities implements HostRuntime, StoppableRuntime {
   /** @internal the registrar told of a change: read its nodes again. */
   membershipChanged(): void {
     this.#membership.registrarChanged();
+  }
+
+  /** @internal the manager follows the registrar's events: probes read the registrar less often. */
+  followingRegistrarEvents(): void {
+    this.#membership.followingRegistrarEvents();
   }
 
   #count(): number {
