@@ -128,6 +128,24 @@ test('spawn entries: name, ref and options; identical option bytes decode to one
   assert.notEqual(e[2]!.options, e[3]!.options);
 });
 
+test("the options' bytes a spawn keeps are its own: packets written after it do not change them", () => {
+  const parent = new PID('a@localhost' as Atom, 1001, 7);
+  const enc = new EnpEncoder();
+  const kept = enc.batchSpawn(0, [1, 0, 0], 'worker', new ProcessOptionsExtra({ parentPID: parent }), true)!;
+  const copy = Uint8Array.from(kept);
+  // The packet goes out and the encoder's buffer is reused for the next ones (peek/release, as
+  // a link writes when the socket takes it all at once).
+  assert.ok(enc.peek() !== undefined);
+  enc.release(false);
+  enc.sendPID(1, 2, o, 'x'.repeat(kept.length + 64));
+  assert.deepEqual(kept, copy, 'the kept options were overwritten by the next packet');
+  // A spawn from those bytes still decodes to the options.
+  enc.release(false);
+  enc.batchSpawn(0, [2, 0, 0], 'worker', kept);
+  const [batch] = packets(enc.flush()!);
+  assert.ok(batch!.entries[0]!.options!.parentPID.equals(parent));
+});
+
 test('a bad entry is refused with ERR_ENP_MALFORMED', () => {
   const d = new EnpDecoder();
   const bad = (body: number[]): Uint8Array => {

@@ -618,7 +618,10 @@ export class EnpEncoder {
       if (options instanceof Uint8Array) e.bytes(options);
       else this.#payload(options);
       e.dv.setUint32(lengthAt, e.pos - lengthAt - 4);
-      if (keep) kept = e.buf.slice(lengthAt + 4, e.pos);
+      // A copy: Buffer's slice is a view, and the encoder's buffer is written over once this
+      // packet has gone out (the next spawn then sent whatever followed: a packet its peer
+      // could not decode, the spawns in it never answered).
+      if (keep) kept = new Uint8Array(e.buf.subarray(lengthAt + 4, e.pos));
     } catch (err) {
       throw this.#batchAbort(at, err);
     }
