@@ -40,8 +40,11 @@ async function etcdNode(name: string, endpoints: string[]): Promise<Node> {
     network: {
       cookie: 'etcd-secret',
       acceptors: [{ host: '127.0.0.1', port: 0 }],
-      // etcd's own request timeout (10 s) is longer than a call's default (5 s) on purpose.
-      registrar: createEtcdRegistrar({ cluster: 'dialerr', endpoints, leaseTTL: 2, requestTimeout: 10_000 }),
+      // etcd's own request timeout (10 s) is longer than a call's default (5 s) on purpose. The
+      // lease outlives the freeze (seconds): with a 2 s lease, etcd resumed from SIGSTOP expired
+      // the nodes' leases at once, its watch told `a` that c was gone, and the call to c after
+      // the kill then had to ask the dead etcd (red in a soak run).
+      registrar: createEtcdRegistrar({ cluster: 'dialerr', endpoints, leaseTTL: 60, requestTimeout: 10_000 }),
     },
   });
   await node.spawnRegister('echo', Echo, {});
