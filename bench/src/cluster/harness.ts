@@ -19,6 +19,9 @@
 // - join of a few: `joiners` more nodes start at once into the running cluster; `upMs` until all
 //   of them are up, on etcd `seenMs` until every node, old and new, has been told of every new one;
 //   then each new node calls every other node once (so that the kill rounds find them connected);
+// - silent cut (ergo-ts): a Leader on 5 voters, `cutFraction` of the nodes (its leader's among
+//   them) cut off silently for `cutSeconds`, then healed: election times, one leader per term,
+//   and every node calling every other again (cut.ts);
 // - kill -9: rounds of `kills` nodes killed at once; for each round, the time from the kill until
 //   each survivor has seen every victim go down (a connection lost: monitorNodes / Erlang's
 //   monitor_nodes) — median and max across survivors, and how many never saw it within 60 s.
@@ -33,7 +36,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostsAvailable, TestHosts, type Host, type HostTraffic } from '@ergo-ts/test-support';
-import { cpuSeconds, ErgoMember, ErlangMember, memoryAndFds, type MeshAnswer, type ScaleMember } from './members.js';
+import { meshRound, runCut, type CutFigures } from './cut.js';
+import { cpuSeconds, ErgoMember, ErlangMember, memoryAndFds, type ScaleMember } from './members.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NODE_SCRIPT = join(here, 'scale_node.js');
@@ -68,6 +72,10 @@ export interface ScaleOptions {
   events?: number;
   /** Nodes started at once into the running cluster after the idle phase (default 10; 0: none). */
   joiners?: number;
+  /** ergo-ts only: how long the silent cut lasts, in seconds (default 30; 0: no cut phase). */
+  cutSeconds?: number;
+  /** ergo-ts only: the share of the nodes the cut isolates, rounded up (default 0.1). */
+  cutFraction?: number;
   /** Kill rounds: how many nodes each kills at once (default [1, 10]; a round that would leave fewer than 2 is skipped). */
   kills?: number[];
   /** Progress lines. */
@@ -78,6 +86,21 @@ export interface ScaleOptions {
 export interface Spread {
   median: number;
   max: number;
+}
+
+/** A mesh of calls: every node calling every other once. */
+export interface MeshFigures {
+  /** Calls made, and how many failed (by error code; Erlang: `pang`). */
+  calls: number;
+  failed: number;
+  failedBy: Record<string, number>;
+  /** From the first call until the last answer. */
+  ms: number;
+  /** Calls that succeeded, per second. */
+  perSecond: number;
+  /** Latency of the calls that succeeded, µs. */
+  p50Us: number;
+  p99Us: number;
 }
 
 /** What {@link runScale} measured. */
@@ -91,15 +114,7 @@ export interface ScaleFigures {
   upMs: number;
   /** (etcd) From the first start until every node's registrar had named every other node. */
   seenAllMs?: number;
-  mesh: {
-    calls: number;
-    failed: number;
-    failedBy: Record<string, number>;
-    ms: number;
-    perSecond: number;
-    p50Us: number;
-    p99Us: number;
-  };
+  mesh: MeshFigures;
   /** Nodes each node had a connection to after the mesh. */
   connected: { min: number; median: number };
   idle: {
@@ -118,6 +133,8 @@ export interface ScaleFigures {
   fanout?: { subscribers: number; events: number; deliveriesPerSecond: number; p50Ms: number; p99Ms: number };
   /** `joiners` nodes started at once into the running cluster (absent: none). */
   join?: { count: number; upMs: number; seenMs?: number; calls: number; failedBy: Record<string, number> };
+  /** (ergo-ts) The silent cut: Leader elections across it, split brains, calls after the heal (absent: not run). */
+  cut?: CutFigures;
   kills: { count: number; medianMs: number; maxMs: number; missed: number }[];
 }
 
@@ -169,6 +186,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
   const joiners = o.joiners ?? 10;
   if (!Number.isInteger(joiners) || joiners < 0 || n + joiners > 250)
     throw new RangeError(`joiners: 0..${250 - n}, got ${joiners}`);
+  const cutSeconds = erlang ? 0 : (o.cutSeconds ?? 30);
+  const cutFraction = o.cutFraction ?? 0.1;
+  if (!(cutSeconds >= 0 && cutFraction > 0 && cutFraction <= 1))
+    throw new RangeError(`cutSeconds >= 0 and cutFraction in (0, 1], got ${cutSeconds}, ${cutFraction}`);
   const names = Array.from({ length: n + joiners }, (_, i) => `${erlang ? 'e' : 's'}${i}`);
   const hosts = await TestHosts.create({ names: [...names, ...etcdHosts], staticNeighbours: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'ergo-scale-'));
@@ -219,38 +240,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
     // ---- mesh ----
     const inflight = o.inflight ?? 4;
     const callTimeout = o.callTimeout ?? 10_000;
-    const m0 = wall();
-    const answers: MeshAnswer[] = await Promise.all(
-      members.map((m, i) => {
-        const targets = Array.from({ length: n - 1 }, (_, k) => members[(i + 1 + k) % n]!.name);
-        return m.mesh(targets, inflight, callTimeout);
-      }),
-    );
-    const meshMs = wall() - m0;
-    const lat = answers.flatMap((a) => a.lat).sort((a, b) => a - b);
-    const failedBy: Record<string, number> = {};
-    for (const a of answers)
-      for (const [code, k] of Object.entries(a.failed)) failedBy[code] = (failedBy[code] ?? 0) + k;
-    const calls = answers.reduce((s, a) => s + a.calls, 0);
-    const failed = Object.values(failedBy).reduce((s, k) => s + k, 0);
-    const mesh = {
-      calls,
-      failed,
-      failedBy,
-      ms: meshMs,
-      perSecond: ((calls - failed) / meshMs) * 1000,
-      p50Us: percentile(lat, 0.5),
-      p99Us: percentile(lat, 0.99),
-    };
+    const mesh = await meshRound(members, inflight, callTimeout, log);
     log(
-      `mesh: ${calls - failed}/${calls} calls in ${(meshMs / 1000).toFixed(1)} s${failed > 0 ? ` (${JSON.stringify(failedBy)})` : ''}`,
+      `mesh: ${mesh.calls - mesh.failed}/${mesh.calls} calls in ${(mesh.ms / 1000).toFixed(1)} s${mesh.failed > 0 ? ` (${JSON.stringify(mesh.failedBy)})` : ''}`,
     );
-    if (failed > 0)
-      for (const [i, a] of answers.entries())
-        if (Object.keys(a.failed).length > 0)
-          log(
-            `${members[i]!.name} failed ${JSON.stringify(a.failed)}; its log ends: ${members[i]!.stderrTail().slice(-600)}`,
-          );
     const counts = await Promise.all(members.map((m) => m.connected()));
     const connected = { min: Math.min(...counts), median: spread(counts).median };
 
@@ -339,6 +332,21 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       );
     }
 
+    // ---- silent cut (ergo-ts) ----
+    const cut =
+      cutSeconds > 0
+        ? await runCut({
+            hosts,
+            members: members as ErgoMember[],
+            seconds: cutSeconds,
+            fraction: cutFraction,
+            etcd: endpoints !== undefined,
+            inflight,
+            callTimeout,
+            log,
+          })
+        : undefined;
+
     // ---- kill -9 ----
     const kills: ScaleFigures['kills'] = [];
     let alive = [...members];
@@ -350,7 +358,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       for (const v of victims) v.kill();
       const seen = await Promise.all(
         survivors.map(async (s) => {
-          const times = await Promise.all(victims.map((v) => s.down(v.name, DOWN_MS)));
+          const times = await Promise.all(victims.map((v) => s.down(v.name, DOWN_MS, at)));
           return times.some((t) => t === undefined) ? undefined : Math.max(...(times as number[])) - at;
         }),
       );
@@ -379,6 +387,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       fds: spread(mem.map((x) => x.fds)),
       ...(fanout === undefined ? {} : { fanout }),
       ...(join === undefined ? {} : { join }),
+      ...(cut === undefined ? {} : { cut }),
       kills,
     };
   } finally {

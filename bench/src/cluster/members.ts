@@ -19,6 +19,27 @@ export interface MeshAnswer {
   failed: Record<string, number>;
 }
 
+/** One observation of an ergo-ts node's Leader member (cut.ts): what it learnt, when. */
+export interface LeaderObservation {
+  /** It became leader, or follower (of `leader`, or of none). */
+  obs: 'leader' | 'follower';
+  /** The observing node. */
+  node: string;
+  term: number;
+  /** The leader's node name ('' for none). */
+  leader: string;
+  /** Wall-clock ms. */
+  at: number;
+}
+
+/** What a Leader member answers `leader-status` with. */
+export interface LeaderStatus {
+  term: number;
+  /** The leader's node name ('' for none). */
+  leader: string;
+  isLeader: boolean;
+}
+
 /** What the harness asks of a node, whatever its kind. */
 export interface ScaleMember {
   /** Its node name (`sK@ADDR` or `eK@ADDR`). */
@@ -29,8 +50,12 @@ export interface ScaleMember {
   ready(ms: number): Promise<number>;
   /** Wall-clock ms at which it saw `node` go down, once it has (undefined while it has not). */
   downAt(node: string): number | undefined;
-  /** Resolves when it has seen `node` go down, with when (ms); undefined after `ms` or if it exits. */
-  down(node: string, ms: number): Promise<number | undefined>;
+  /**
+   * Resolves when it has seen `node` go down at or after `since` (wall-clock ms; default: ever), with
+   * when; undefined after `ms` or if it exits. `since` keeps a kill round from taking a down seen
+   * before it (a node cut off by the cut phase went down once already).
+   */
+  down(node: string, ms: number, since?: number): Promise<number | undefined>;
   mesh(nodes: string[], inflight: number, timeout: number): Promise<MeshAnswer>;
   /** How many nodes it has a connection to. */
   connected(): Promise<number>;
@@ -42,8 +67,9 @@ export interface ScaleMember {
 
 /** Shared bookkeeping: downs seen, waiters on them, the exit, stderr's tail. */
 abstract class Member implements ScaleMember {
-  protected readonly downs = new Map<string, number>();
-  protected readonly downWaiters = new Map<string, ((at: number | undefined) => void)[]>();
+  /** Every down seen of each node, in order. */
+  protected readonly downs = new Map<string, number[]>();
+  protected readonly downWaiters = new Map<string, { since: number; w: (at: number | undefined) => void }[]>();
   protected readyAt: number | undefined;
   protected readyWaiters: ((at: number) => void)[] = [];
   protected exited: Error | undefined;
@@ -63,7 +89,7 @@ abstract class Member implements ScaleMember {
       this.exited = new Error(`${name} exited (${signal ?? String(code)}); stderr: ${this.stderrTail()}`);
       for (const w of this.exitWaiters) w(this.exited);
       this.exitWaiters.clear();
-      for (const ws of this.downWaiters.values()) for (const w of ws) w(undefined);
+      for (const ws of this.downWaiters.values()) for (const { w } of ws) w(undefined);
       this.downWaiters.clear();
     });
   }
@@ -95,24 +121,31 @@ abstract class Member implements ScaleMember {
   }
 
   protected gotDown(node: string, at: number): void {
-    if (!this.downs.has(node)) this.downs.set(node, at);
-    for (const w of this.downWaiters.get(node) ?? []) w(at);
-    this.downWaiters.delete(node);
+    const seen = this.downs.get(node) ?? [];
+    seen.push(at);
+    this.downs.set(node, seen);
+    const ws = this.downWaiters.get(node) ?? [];
+    const left = ws.filter(({ since, w }) => (at >= since ? (w(at), false) : true));
+    if (left.length > 0) this.downWaiters.set(node, left);
+    else this.downWaiters.delete(node);
   }
 
   downAt(node: string): number | undefined {
-    return this.downs.get(node);
+    return this.downs.get(node)?.[0];
   }
 
-  down(node: string, ms: number): Promise<number | undefined> {
-    const at = this.downs.get(node);
+  down(node: string, ms: number, since = -Infinity): Promise<number | undefined> {
+    const at = this.downs.get(node)?.find((t) => t >= since);
     if (at !== undefined || this.exited !== undefined) return Promise.resolve(at);
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(undefined), ms);
       const ws = this.downWaiters.get(node) ?? [];
-      ws.push((v) => {
-        clearTimeout(timer);
-        resolve(v);
+      ws.push({
+        since,
+        w: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
       });
       this.downWaiters.set(node, ws);
     });
@@ -136,6 +169,12 @@ export class ErgoMember extends Member {
   /** (etcd) When the registrar first told it of each node. */
   readonly #joined = new Map<string, number>();
   readonly #joinedWaiters = new Map<string, ((at: number) => void)[]>();
+  /** (etcd) The registrar's latest word on each node: it is there (`up`) or it left, and when. */
+  readonly #registered = new Map<string, { up: boolean; at: number }>();
+  readonly #registeredWatchers = new Set<() => void>();
+  /** Its Leader member's observations, in the order it made them. */
+  readonly leaderObs: LeaderObservation[] = [];
+  readonly #leaderWatchers = new Set<(o: LeaderObservation) => void>();
 
   constructor(name: string, host: Host, proc: ChildProcess) {
     super(name, host, proc);
@@ -152,6 +191,20 @@ export class ErgoMember extends Member {
         const at = Number(m['at']);
         if (!this.#joined.has(node)) this.#joined.set(node, at);
         for (const w of this.#joinedWaiters.get(node)?.splice(0) ?? []) w(at);
+        this.#registered.set(node, { up: true, at });
+        for (const w of this.#registeredWatchers) w();
+      } else if (m['kind'] === 'left') {
+        this.#registered.set(String(m['node']), { up: false, at: Number(m['at']) });
+      } else if (m['kind'] === 'leader-obs') {
+        const o: LeaderObservation = {
+          obs: m['obs'] === 'leader' ? 'leader' : 'follower',
+          node: String(m['node']),
+          term: Number(m['term']),
+          leader: String(m['leader']),
+          at: Number(m['at']),
+        };
+        this.leaderObs.push(o);
+        for (const w of this.#leaderWatchers) w(o);
       } else if (m['kind'] === 'seen-all') {
         this.seenAllAt = Number(m['at']);
         for (const w of this.#seenAllWaiters.splice(0)) w(this.seenAllAt);
@@ -178,6 +231,37 @@ export class ErgoMember extends Member {
     return within(this.onExit(new Promise<number>((r) => list.push(r))), `${this.name} told of ${node}`, ms);
   }
 
+  /**
+   * (etcd) Resolves once the registrar's latest word on each of `nodes` is that it is there (never
+   * told it left, or told it joined again since), with the latest of those moments (ms); rejects
+   * after `ms`. After a cut longer than the lease TTL a cut-off node's key went away, and other
+   * nodes cannot dial it until it has registered again and they have been told.
+   */
+  registered(nodes: readonly string[], ms: number): Promise<number> {
+    const check = (): number | undefined => {
+      let latest = 0;
+      for (const n of nodes) {
+        const r = this.#registered.get(n);
+        if (r === undefined) continue; // known from the start (listed, not told): never left
+        if (!r.up) return undefined;
+        latest = Math.max(latest, r.at);
+      }
+      return latest;
+    };
+    const now = check();
+    if (now !== undefined) return Promise.resolve(now);
+    let off = (): void => undefined;
+    const told = new Promise<number>((resolve) => {
+      const w = (): void => {
+        const at = check();
+        if (at !== undefined) resolve(at);
+      };
+      this.#registeredWatchers.add(w);
+      off = () => void this.#registeredWatchers.delete(w);
+    });
+    return within(this.onExit(told), `${this.name} told of ${nodes.length} nodes again`, ms).finally(off);
+  }
+
   #command(cmd: object, ms: number): Promise<unknown> {
     const id = this.#nextId++;
     const answer = new Promise<unknown>((resolve, reject) => this.#answers.set(id, { resolve, reject }));
@@ -201,6 +285,22 @@ export class ErgoMember extends Member {
   /** Subscribes it to event `fanout` of `node` (resolves once subscribed). */
   subscribe(node: string): Promise<unknown> {
     return this.#command({ cmd: 'subscribe', node }, 60_000);
+  }
+
+  /** Spawns its Leader member (registered as `leader`) with `voters` (node names) as the members. */
+  startLeader(voters: string[]): Promise<unknown> {
+    return this.#command({ cmd: 'leader', voters }, 30_000);
+  }
+
+  /** Its Leader member's term and leader now. */
+  leaderStatus(): Promise<LeaderStatus> {
+    return this.#command({ cmd: 'leader-status' }, 30_000) as Promise<LeaderStatus>;
+  }
+
+  /** Calls `f` with each Leader observation from now on; returns what stops it. */
+  watchLeader(f: (o: LeaderObservation) => void): () => void {
+    this.#leaderWatchers.add(f);
+    return () => this.#leaderWatchers.delete(f);
   }
 
   /** Publishes `count` events `fanout`; resolves with when it started (wall-clock ms). */

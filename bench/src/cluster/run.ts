@@ -4,7 +4,7 @@
 //
 //   node bench/dist/cluster/run.js [--nodes 100] [--only etcd,embedded,erlang] [--idle 20]
 //                                  [--wave 10] [--inflight 4] [--joiners 10] [--events 1000] [--kills 1,10] [--stall MS]
-//                                  [--json FILE]
+//                                  [--cut SECONDS (30; 0: none)] [--cut-fraction 0.1] [--json FILE]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,6 +31,10 @@ export function compileClusterNode(): string {
 export function table(runs: ScaleFigures[]): string {
   const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '–');
   const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+  const secs = (ms: number | undefined, none: string): string => (ms === undefined ? none : `${f1(ms / 1000)} s`);
+  // The row names the nodes cut off when every run cut the same number (the usual case).
+  const cuts = new Set(runs.flatMap((f) => (f.cut === undefined ? [] : [f.cut.isolated])));
+  const cutNodes = cuts.size === 1 ? String([...cuts][0]) : 'K';
   const rows: [string, (f: ScaleFigures) => string][] = [
     ['all nodes up', (f) => `${f1(f.upMs / 1000)} s`],
     ['every node seen (etcd events)', (f) => (f.seenAllMs === undefined ? '–' : `${f1(f.seenAllMs / 1000)} s`)],
@@ -68,6 +72,37 @@ export function table(runs: ScaleFigures[]): string {
         f.join === undefined
           ? '–'
           : `${f.join.count} up in ${f1(f.join.upMs / 1000)} s${f.join.seenMs === undefined ? '' : `, told to all in ${f1(f.join.seenMs / 1000)} s`}; their ${f.join.calls} calls${Object.keys(f.join.failedBy).length === 0 ? ' ok' : ` failed ${JSON.stringify(f.join.failedBy)}`}`,
+    ],
+    ['Leader: elected (5 voters)', (f) => (f.cut === undefined ? '–' : secs(f.cut.electedMs, 'not within 60 s'))],
+    [
+      `cut of ${cutNodes} node${cutNodes === '1' ? '' : 's'}: new leader after`,
+      (f) =>
+        f.cut === undefined
+          ? '–'
+          : `${cutNodes === 'K' ? `${f.cut.isolated} nodes, ` : ''}${f0(f.cut.seconds)} s cut: ${secs(f.cut.newLeaderMs, 'none during the cut')}; old leader stepped down after ${secs(f.cut.stepDownMs, 'never')}`,
+    ],
+    [
+      'healed: all 5 agree after',
+      (f) =>
+        f.cut === undefined
+          ? '–'
+          : `${secs(f.cut.healedMs, 'not within 60 s')}${f.cut.movedOnHeal === true ? ' (leader or term moved)' : ''}${f.registrar === 'etcd' ? `; cut-off nodes back in etcd for all after ${secs(f.cut.retoldMs, 'never (60 s)')}` : ''}`,
+    ],
+    [
+      'Leader violations',
+      (f) =>
+        f.cut === undefined
+          ? '–'
+          : `${f.cut.violations}${f.cut.violating.map((v) => ` term ${v.term}: ${v.leaders.join(' + ')}`).join(';')} (${f.cut.terms} terms, ${f.cut.observations} observations)`,
+    ],
+    [
+      'mesh after heal: ok/all, calls/s, p50/p99',
+      (f) => {
+        const m = f.cut?.mesh;
+        return m === undefined
+          ? '–'
+          : `${m.calls - m.failed}/${m.calls}, ${f0(m.perSecond)}/s, ${f1(m.p50Us / 1000)} / ${f1(m.p99Us / 1000)} ms${m.failed > 0 ? ` ${JSON.stringify(m.failedBy)}` : ''}`;
+      },
     ],
     ['file descriptors per node', (f) => `${f0(f.fds.median)} (${f0(f.fds.max)})`],
     ...[0, 1].map((i): [string, (f: ScaleFigures) => string] => [
@@ -109,6 +144,8 @@ async function main(): Promise<void> {
     events: Number(opt('events', '1000')),
     kills: opt('kills', '1,10').split(',').map(Number),
     ...(opt('stall', '') === '' ? {} : { peerStallTimeout: Number(opt('stall', '')) }),
+    cutSeconds: Number(opt('cut', '30')),
+    cutFraction: Number(opt('cut-fraction', '0.1')),
     log: (l) => console.log(`  ${l}`),
   };
   const why = scaleUnavailable({ erlang: only.includes('erlang'), etcd: only.includes('etcd') });

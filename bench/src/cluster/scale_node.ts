@@ -11,6 +11,10 @@
 //   { kind: 'joined', node, at }          (etcd) the registrar told it of `node` for the first time
 //   { kind: 'down', node, at }            a connection to `node` was lost (monitorNodes)
 //   { kind: 'left', node, at }            (etcd) `node`'s key went away
+//   { kind: 'leader-obs', obs, node, term, leader, at }
+//                                         its Leader member became leader (`obs: 'leader'`) or
+//                                         follower (`'follower'`), in `term`, `leader` the
+//                                         leader's node name ('' for none)
 // Commands over IPC, each answered `{ id, ok, value }` or `{ id, ok: false, code, message }`:
 //   { cmd: 'mesh', nodes, inflight, timeout }  a call to `echo` on each of `nodes`, `inflight` at
 //                                              a time → { calls, ms, lat: µs each, failed: code → n }
@@ -20,16 +24,22 @@
 //                                              events, each carrying the moment it was sent
 //   { cmd: 'received', count, timeout }        once the subscriber has `count` events:
 //                                              { count, lat: µs each from publish, lastAt }
+//   { cmd: 'leader', voters }                  spawns a Leader member registered as `leader`,
+//                                              `voters` (node names) its bootstrap members
+//   { cmd: 'leader-status' }                   its member's { term, leader, isLeader }
 //   { cmd: 'stop' }                            stops the node and exits
 
 import { createEtcdRegistrar, EventNodeJoined, EventNodeLeft } from '@ergo-ts/etcd';
 import {
   Actor,
   Event,
+  Leader,
   MessageNodeDown,
   ProcessID,
   startNode,
   type Atom,
+  type HandlerResult,
+  type LeaderOptions,
   type MessageEvent,
   type PID,
   type Ref,
@@ -185,9 +195,39 @@ function received(count: number, timeout: number): Promise<{ count: number; lat:
   });
 }
 
+/**
+ * The cut phase's election member (cut.ts): each observation goes to the driver as it happens,
+ * which checks one leader per term over all of them. The options are a user's: only the cluster
+ * and its members, every timing the node's default (150–300 ms elections, 50 ms heartbeats,
+ * pre-vote and check-quorum on), since those are what the figures should describe.
+ */
+class ScaleLeader extends Leader {
+  init(voters: string[]): LeaderOptions {
+    return { clusterID: 'scale', bootstrap: voters.map((v) => new ProcessID('leader' as Atom, v as Atom)) };
+  }
+  override handleBecomeLeader(): HandlerResult {
+    report({ kind: 'leader-obs', obs: 'leader', node: name, term: this.term(), leader: name, at: now() });
+  }
+  override handleBecomeFollower(leader: PID | undefined): HandlerResult {
+    report({
+      kind: 'leader-obs',
+      obs: 'follower',
+      node: name,
+      term: this.term(),
+      leader: leader?.node ?? '',
+      at: now(),
+    });
+  }
+  override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+    if (request !== 'status') return undefined;
+    return { term: this.term(), leader: this.clusterLeader()?.node ?? '', isLeader: this.isLeader() };
+  }
+}
+
 type Cmd = {
   id: number;
   cmd: string;
+  voters?: string[];
   nodes?: string[];
   node?: string;
   count?: number;
@@ -208,6 +248,11 @@ async function run(c: Cmd): Promise<unknown> {
       return publish(c.count ?? 0);
     case 'received':
       return received(c.count ?? 0, c.timeout ?? 60_000);
+    case 'leader':
+      await node.spawnRegister('leader', () => new ScaleLeader(), {}, c.voters ?? []);
+      return 'started';
+    case 'leader-status':
+      return node.call(new ProcessID('leader' as Atom, node.name), 'status');
     case 'stop':
       await node.stop();
       process.send!({ id: c.id, ok: true, value: 'stopped' }, () => process.exit(0));
