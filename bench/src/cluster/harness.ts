@@ -58,6 +58,8 @@ export interface ScaleOptions {
   registrar?: 'etcd' | 'embedded';
   /** ergo-ts only: each node's `peerStallTimeout` in ms (default: the node's default, 15 s). */
   peerStallTimeout?: number;
+  /** ergo-ts only: TCP links per connection (each acceptor's `ergoPoolSize`; default: the node's). */
+  links?: number;
   /** Erlang only: the folder holding bench_cluster_node.beam. */
   beamDir?: string;
   /** Nodes started at once (default 10). */
@@ -110,6 +112,8 @@ export interface ScaleFigures {
   nodes: number;
   /** ergo-ts: the peerStallTimeout the nodes ran with (undefined: the default). */
   peerStallTimeout?: number;
+  /** ergo-ts: the links per connection the nodes ran with (undefined: the default). */
+  links?: number;
   /** From the first start until the last node was up. */
   upMs: number;
   /** (etcd) From the first start until every node's registrar had named every other node. */
@@ -215,6 +219,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       };
       if (endpoints !== undefined) env['SC_ETCD'] = endpoints;
       if (o.peerStallTimeout !== undefined) env['SC_STALL'] = String(o.peerStallTimeout);
+      if (o.links !== undefined) env['SC_LINKS'] = String(o.links);
       delete env['NODE_TEST_CONTEXT'];
       const proc = h.spawn(process.execPath, [NODE_SCRIPT], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
       return new ErgoMember(name, h, proc);
@@ -376,6 +381,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       registrar,
       nodes: n,
       ...(o.peerStallTimeout === undefined ? {} : { peerStallTimeout: o.peerStallTimeout }),
+      ...(o.links === undefined ? {} : { links: o.links }),
       upMs,
       ...(seenAllMs === undefined ? {} : { seenAllMs }),
       mesh,

@@ -3,7 +3,7 @@
 // then a table side by side. Root, `ip`, `nft`, etcd and erl needed (what the test hosts need).
 //
 //   node bench/dist/cluster/run.js [--nodes 100] [--only etcd,embedded,erlang] [--idle 20]
-//                                  [--wave 10] [--inflight 4] [--joiners 10] [--events 1000] [--kills 1,10] [--stall MS]
+//                                  [--wave 10] [--inflight 4] [--joiners 10] [--events 1000] [--kills 1,10] [--stall MS] [--links N]
 //                                  [--cut SECONDS (30; 0: none)] [--cut-fraction 0.1] [--json FILE]
 
 import { spawnSync } from 'node:child_process';
@@ -119,7 +119,7 @@ export function table(runs: ScaleFigures[]): string {
     '',
     ...runs.map(
       (f) =>
-        `${f.kind} ${f.nodes} (${f.registrar}${f.peerStallTimeout === undefined ? '' : `, stall ${f.peerStallTimeout / 1000} s`})`,
+        `${f.kind} ${f.nodes} (${f.registrar}${f.peerStallTimeout === undefined ? '' : `, stall ${f.peerStallTimeout / 1000} s`}${f.links === undefined ? '' : `, ${f.links} link${f.links === 1 ? '' : 's'}`})`,
     ),
   ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     events: Number(opt('events', '1000')),
     kills: opt('kills', '1,10').split(',').map(Number),
     ...(opt('stall', '') === '' ? {} : { peerStallTimeout: Number(opt('stall', '')) }),
+    ...(opt('links', '') === '' ? {} : { links: Number(opt('links', '')) }),
     cutSeconds: Number(opt('cut', '30')),
     cutFraction: Number(opt('cut-fraction', '0.1')),
     log: (l) => console.log(`  ${l}`),

@@ -1,7 +1,8 @@
 // One ergo-ts node of the cluster-scale harness (cluster/harness.ts), alone in a network-namespace
 // test host. Environment: SC_NAME (`sK`), SC_ADDRESS (the host's address), SC_COOKIE, SC_EXPECT
 // (how many nodes the cluster has), SC_ETCD (etcd endpoints, comma-separated; absent: the
-// embedded registrar, each host its own), SC_STALL (peerStallTimeout in ms; absent: the default). Everything it reports carries `at`: the wall clock in
+// embedded registrar, each host its own), SC_STALL (peerStallTimeout in ms; absent: the default),
+// SC_LINKS (TCP links per connection between ergo-ts nodes, the acceptor's ergoPoolSize; absent: the default). Everything it reports carries `at`: the wall clock in
 // ms (`performance.timeOrigin + performance.now()`), which every process of the machine shares,
 // Erlang's nodes included (os:system_time), so the driver can subtract a moment it took itself.
 //
@@ -56,6 +57,7 @@ const name = `${env('SC_NAME')}@${address}`;
 const expect = Number(env('SC_EXPECT'));
 const etcd = process.env['SC_ETCD'];
 const stall = process.env['SC_STALL'];
+const links = process.env['SC_LINKS'];
 const report = (m: object): void => void process.send?.(m);
 
 class Echo extends Actor {
@@ -104,7 +106,7 @@ class Watcher extends Actor {
 const node = await startNode(name, {
   network: {
     cookie: env('SC_COOKIE'),
-    acceptors: [{ host: address, port: 0 }],
+    acceptors: [{ host: address, port: 0, ...(links === undefined ? {} : { ergoPoolSize: Number(links) }) }],
     ...(stall === undefined ? {} : { peerStallTimeout: Number(stall) }),
     ...(etcd === undefined ? {} : { registrar: createEtcdRegistrar({ cluster: 'scale', endpoints: etcd.split(',') }) }),
   },

@@ -2,7 +2,8 @@
 // ergo-ts nodes (default 10), each in its own OS process, in a network namespace of their own
 // (`unshare -n`, loopback only) so the namespace's loopback counters hold their traffic and
 // nothing else. Every node calls every other node once, all at once (the calls of that round that
-// fail are reported, and called again until all pairs are connected, 3 pool links each),
+// fail are reported, and called again until all pairs are connected; links per pair: the
+// ergo-ts default, or IDLE_LINKS=N for N (each acceptor's `ergoPoolSize`)),
 // then the nodes stay idle for S seconds (default 20): the script prints the packets and bytes per
 // second per node (the loopback's transmit counters divided by N: every packet is sent by one
 // node), and the CPU per node (utime + stime of each process over the idle window). Run as root:
@@ -18,6 +19,8 @@ import { routeTo } from './route_helpers.js';
 const BASE_PORT = 23_100;
 const COOKIE = 'idle-measure';
 const nameOf = (i: number): string => `idle${i}@localhost`;
+/** Links per pair (IDLE_LINKS; undefined: the ergo-ts default). */
+const LINKS = process.env['IDLE_LINKS'] === undefined ? undefined : Number(process.env['IDLE_LINKS']);
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 class Echo extends Actor {
@@ -36,7 +39,12 @@ async function child(i: number, n: number): Promise<void> {
   const node = await startNode(nameOf(i), {
     systemApp: false,
     log: { defaultLogger: { output: { write: () => true } } },
-    network: { cookie: COOKIE, registrar: null, acceptors: [{ host: '127.0.0.1', port: BASE_PORT + i }], routes },
+    network: {
+      cookie: COOKIE,
+      registrar: null,
+      acceptors: [{ host: '127.0.0.1', port: BASE_PORT + i, ...(LINKS === undefined ? {} : { ergoPoolSize: LINKS }) }],
+      routes,
+    },
   });
   await node.spawnRegister('echo', () => new Echo());
   process.on('message', (m: { cmd: string }) => {

@@ -235,6 +235,16 @@ test('Go → ergo-ts: Go calls and sends to ergo-ts processes through a static r
   assert.equal(r4.kind, 'error');
   assert.match(String(r4.error), /unknown process/);
   assert.deepEqual(ts.network().nodes(), [go.ready.node]);
+  // A Go node dialling an ergo-ts acceptor gets Ergo's pool (the ergo-ts link count is only for
+  // ergo-ts initiators that announce it).
+  assert.equal(
+    ts
+      .network()
+      .node(go.ready.node as never)
+      .info().poolSize,
+    3,
+    "Go's pool of 3 links",
+  );
 });
 
 test('compression gzip/zlib/lzw both ways with Go', async (t) => {

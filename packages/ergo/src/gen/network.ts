@@ -57,6 +57,13 @@ export interface NetworkFlags {
    * in-host private frame. Announced only in in-host handshakes; see docs/cluster.md.
    */
   inHostFrame?: boolean;
+  /**
+   * ergo-ts only: the node takes part in the ergo-ts link-count agreement. Between two nodes that
+   * both announce it, the acceptor offers its `ergoPoolSize` links instead of its `poolSize`; Go
+   * peers always get `poolSize`. Announced by default; false makes this node's connections with
+   * ergo-ts peers use `poolSize` as with Go (docs/networking.md, "Links per connection").
+   */
+  ergoPool?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */
@@ -469,8 +476,18 @@ export interface AcceptorOptions {
   routeHost?: string;
   /** Port registered for this acceptor when the node is reached through NAT (Ergo 3.2). */
   routePort?: number;
-  /** TCP links per connection offered to nodes that connect here (default 3, Ergo's). */
+  /**
+   * TCP links per connection offered to nodes that connect here (default 3, Ergo's); what Go
+   * nodes (and ergo-ts nodes whose `flags.ergoPool` is false) get.
+   */
   poolSize?: number;
+  /**
+   * TCP links per connection offered to ergo-ts nodes that connect here (both sides announce
+   * `flags.ergoPool`), 1..255; default `poolSize`. 1 costs a large cluster a third of the
+   * sockets and keepalives and loses throughput under packet loss (docs/networking.md, "Links
+   * per connection", has the measurements).
+   */
+  ergoPoolSize?: number;
   tcp?: 'tcp' | 'tcp4' | 'tcp6';
   bufferSize?: number;
   maxMessageSize?: number;

@@ -228,6 +228,12 @@ export class NetworkFlags {
    * private frame (net/inhost/private_frame.ts). Announced only in in-host handshakes.
    */
   inHostFrame?: boolean;
+  /**
+   * ergo-ts only (bit 58, ignored by Go): the node takes part in the ergo-ts link-count
+   * agreement (an acceptor that announces it offers an initiator that announces it its
+   * `ergoPoolSize`); undefined/true/false as `jsValues`.
+   */
+  ergoPool?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -305,6 +311,7 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   if (f.eventBatch === true) out[0] |= EVENT_BATCH_BIT;
   if (f.controlBatch === true) out[0] |= CONTROL_BATCH_BIT;
   if (f.inHostFrame === true) out[0] |= IN_HOST_FRAME_BIT;
+  if (f.ergoPool === true) out[0] |= ERGO_POOL_BIT;
   return out;
 }
 
@@ -316,6 +323,8 @@ const EVENT_BATCH_BIT = 0x40;
 const CONTROL_BATCH_BIT = 0x20;
 /** Bit 57: the in-host private frame (ergo-ts nodes of one cluster). */
 const IN_HOST_FRAME_BIT = 0x02;
+/** Bit 58: the ergo-ts link-count agreement (the acceptor's `ergoPoolSize`). */
+const ERGO_POOL_BIT = 0x04;
 
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
@@ -325,6 +334,7 @@ function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if ((b[0]! & EVENT_BATCH_BIT) !== 0) f.eventBatch = true;
   if ((b[0]! & CONTROL_BATCH_BIT) !== 0) f.controlBatch = true;
   if ((b[0]! & IN_HOST_FRAME_BIT) !== 0) f.inHostFrame = true;
+  if ((b[0]! & ERGO_POOL_BIT) !== 0) f.ergoPool = true;
   return f;
 }
 

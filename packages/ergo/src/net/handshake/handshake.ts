@@ -64,6 +64,11 @@ export interface HandshakeOptions {
   errCache?: Map<number, Error | null> | null;
   /** Acceptor: links per connection offered to the initiator (default 3). */
   poolSize?: number;
+  /**
+   * Acceptor: links per connection offered instead of `poolSize` to an initiator that announces
+   * `ergoPool` when this side announces it too (default `poolSize`).
+   */
+  ergoPoolSize?: number;
   /** Per-read timeout in ms (default {@link DEFAULT_HANDSHAKE_TIMEOUT}, 3000; Ergo: 1000). `ERR_HANDSHAKE_TIMEOUT` when it passes. */
   timeout?: number;
   /** Largest handshake frame accepted (default 65535, Ergo's). */
@@ -265,6 +270,7 @@ function announced(o: HandshakeOptions): NetworkFlags {
   f.jsValues = o.jsValues !== false && o.flags?.jsValues !== false;
   f.eventBatch = o.flags?.eventBatch !== false;
   f.controlBatch = o.flags?.controlBatch !== false;
+  f.ergoPool = o.flags?.ergoPool !== false;
   return f;
 }
 
@@ -459,7 +465,9 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
     options.admit?.(intro.node);
     const id = makeConnectionID();
-    const poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    // Two ergo-ts nodes agree on the acceptor's ergo-ts link count; Go initiators get Ergo's pool.
+    const ergoPeer = intro.flags.ergoPool === true && options.flags?.ergoPool !== false;
+    const poolSize = (ergoPeer ? options.ergoPoolSize : undefined) ?? options.poolSize ?? DEFAULT_POOL_SIZE;
     const dsn =
       socket.localAddress !== undefined && socket.localPort !== undefined
         ? [dsnOf(socket.localAddress, socket.localPort)]

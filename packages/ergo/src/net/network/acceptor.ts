@@ -72,6 +72,8 @@ export class AcceptorImpl implements Acceptor {
   private flags: NetworkFlags;
   private maxSize: number;
   readonly poolSize: number;
+  /** Links offered to ergo-ts initiators (both announce `ergoPool`). */
+  readonly ergoPoolSize: number;
   /** The port it listens on (after listen). */
   port = 0;
   readonly host: string;
@@ -85,11 +87,14 @@ export class AcceptorImpl implements Acceptor {
     this.flags = wireFlags(options.flags, defaults.flags);
     this.maxSize = options.maxMessageSize ?? defaults.maxMessageSize;
     this.poolSize = options.poolSize ?? DEFAULT_POOL_SIZE;
+    this.ergoPoolSize = options.ergoPoolSize ?? this.poolSize;
     const nodeHost = host_.nodeName().split('@')[1] ?? 'localhost';
     const h = options.host ?? nodeHost;
     this.host = h === 'localhost' && options.tcp !== 'tcp6' ? '127.0.0.1' : h;
     if (!Number.isInteger(this.poolSize) || this.poolSize < 1 || this.poolSize > 255)
       throw ErrIncorrect.with(`acceptor poolSize ${String(this.poolSize)} (1..255)`);
+    if (!Number.isInteger(this.ergoPoolSize) || this.ergoPoolSize < 1 || this.ergoPoolSize > 255)
+      throw ErrIncorrect.with(`acceptor ergoPoolSize ${String(this.ergoPoolSize)} (1..255)`);
     if (!Number.isInteger(this.maxSize) || this.maxSize < 0)
       throw ErrIncorrect.with(`acceptor maxMessageSize ${String(this.maxSize)} (an integer ≥ 0)`);
   }
@@ -164,6 +169,7 @@ export class AcceptorImpl implements Acceptor {
       flags: this.flags,
       maxMessageSize: this.maxSize,
       poolSize: this.poolSize,
+      ergoPoolSize: this.ergoPoolSize,
       admit: (peer) => this.host_.admit(peer, socket),
       admitJoin: (peer, id) => this.host_.admitJoin(peer, id),
     };
