@@ -43,7 +43,8 @@ const FAILOVERS = 3;
 
 export const G_HOSTS = 'across hosts';
 
-interface Condition {
+/** A network condition between the two hosts, with the operation counts measured under it. */
+export interface Condition {
   label: string;
   /** One-way delay (ms) through the relay. */
   delay?: number;
@@ -54,7 +55,8 @@ interface Condition {
   cut?: boolean;
 }
 
-const CONDITIONS: Record<string, Condition> = {
+/** The five conditions, by scenario suffix (also measured per link count by hosts_pool.ts). */
+export const CONDITIONS: Record<string, Condition> = {
   direct: { label: 'direct', calls: 20_000, sends: 1_000_000, cut: true },
   rtt1: { label: '1 ms RTT', delay: 0.5, calls: 2_000, sends: 300_000 },
   rtt20: { label: '20 ms RTT', delay: 10, calls: 200, sends: 200_000 },
@@ -70,12 +72,14 @@ export const scenarios: ScenarioSpec[] = Object.keys(CONDITIONS).map((id) => ({
 
 const rowName = (what: string, c: Condition): string => `${what}, ${c.label}`;
 
-function percentile(xs: number[], p: number): number {
+/** The `p`-th percentile (nearest rank) of `xs`. */
+export function percentile(xs: number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
 }
 
-async function makeHosts(c: Condition): Promise<TestHosts> {
+/** Two test hosts, a and b, with the condition's delay or loss between them. */
+export async function makeHosts(c: Condition): Promise<TestHosts> {
   const hosts = await TestHosts.create({ names: ['a', 'b'] });
   if (c.delay !== undefined) await hosts.delay('a', 'b', { ms: c.delay });
   if (c.loss !== undefined) await hosts.loss('a', 'b', c.loss);
@@ -84,7 +88,8 @@ async function makeHosts(c: Condition): Promise<TestHosts> {
 
 // --- ergo-ts processes in the hosts ------------------------------------------------------------
 
-interface Proc {
+/** A hosts_node.js process in a test host, driven over IPC. */
+export interface Proc {
   child: ChildProcess;
   ready: Record<string, unknown>;
   ask(cmd: Record<string, unknown>): Promise<Record<string, unknown>>;
@@ -92,7 +97,8 @@ interface Proc {
   signal(key: string): Promise<void>;
 }
 
-async function startProc(host: Host, args: string[], env: Record<string, string>): Promise<Proc> {
+/** Starts hosts_node.js with `args` (its role first) in `host` and waits for its ready message. */
+export async function startProc(host: Host, args: string[], env: Record<string, string>): Promise<Proc> {
   const child = host.spawn(process.execPath, [NODE_SCRIPT, ...args], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, ...env },
