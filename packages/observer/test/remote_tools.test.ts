@@ -324,3 +324,40 @@ test('in Chromium: the process page of a process on another ergo-ts node peeks a
     await other.node.stop();
   }
 });
+
+test('in Chromium: a connect made before the tab has its session waits for it, then switches', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const { node, url } = await startObserved({}, { network: GO_NETWORK });
+  const other = await otherNode('toolsearly');
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium(executablePath);
+    const page = await browser.newPage({ viewport: VIEWPORT });
+    // The tab's own stream, held back: no `connected` frame yet, so no session (as on a loaded
+    // machine, where a soak run clicked connect first and the Observer refused the command).
+    let letStreamGo: () => void = () => undefined;
+    const held = new Promise<void>((resolve) => (letStreamGo = resolve));
+    await page.route('**/sse**', async (route) => {
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${url}/#/info/own-stream`);
+    await page.click('text=connect to…');
+    await page.fill('.connect input[placeholder="node@host"]', other.node.name);
+    await page.fill('.connect input[placeholder=host]', '127.0.0.1');
+    await page.fill('.connect input[placeholder=port]', String(other.port));
+    await page.click('.connect button[type=submit]');
+    letStreamGo();
+    await page.waitForFunction(
+      (n) => document.querySelector('[data-testid=current-node]')?.textContent === n,
+      other.node.name,
+      { timeout: WAIT.timeoutMs },
+    );
+    await page.waitForSelector('[data-page=info] [data-testid=processes-total]', { timeout: WAIT.timeoutMs });
+  } finally {
+    await browser?.close();
+    await other.node.stop();
+    await node.stop();
+  }
+});

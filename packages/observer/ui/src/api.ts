@@ -37,6 +37,9 @@ function initialToken(): string {
   return sessionStorage.getItem('observer-token') ?? '';
 }
 
+/** How long a command waits for the tab's session (the stream's `connected` frame) before it fails. */
+const SESSION_WAIT_MS = 30_000;
+
 /** The connection of this tab to its Observer. */
 export class ObserverAPI {
   readonly token = initialToken();
@@ -229,6 +232,23 @@ export class ObserverAPI {
     return () => set!.delete(l);
   }
 
+  /** The session, once the stream has given one (at once when it has); rejects after {@link SESSION_WAIT_MS}. */
+  #sessionReady(): Promise<string> {
+    if (this.session !== '') return Promise.resolve(this.session);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error('not connected to the Observer yet (its event stream has not opened): try again'));
+      }, SESSION_WAIT_MS);
+      const off = this.onStatus(() => {
+        if (this.session === '') return;
+        clearTimeout(timer);
+        off();
+        resolve(this.session);
+      });
+    });
+  }
+
   onStatus(l: () => void): () => void {
     this.#statusListeners.add(l);
     return () => this.#statusListeners.delete(l);
@@ -238,9 +258,15 @@ export class ObserverAPI {
     for (const l of this.#statusListeners) l();
   }
 
-  /** POSTs a command; resolves with `data`, rejects with the server's error text. */
-  async post(path: string, body: Json): Promise<Json> {
-    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-observer-session': this.session };
+  /**
+   * POSTs a command; resolves with `data`, rejects with the server's error text. `waitSession`: a
+   * user's command made before the stream's `connected` frame (a click right after the page
+   * loads, or while the stream reconnects) waits for the session instead of going without one,
+   * which the server refuses. Subscriptions do not wait: every `connected` frame makes them again.
+   */
+  async post(path: string, body: Json, waitSession = false): Promise<Json> {
+    const session = waitSession ? await this.#sessionReady() : this.session;
+    const headers: Record<string, string> = { 'content-type': 'application/json', 'x-observer-session': session };
     if (this.token !== '') headers.authorization = `Bearer ${this.token}`;
     const res = await fetch(`/api/${path}`, { method: 'POST', headers, body: JSON.stringify(body) });
     let answer: Json;
@@ -300,7 +326,7 @@ export class ObserverAPI {
   }
 
   do(action: string, args: Json): Promise<Json> {
-    return this.post(`do/${action}`, args);
+    return this.post(`do/${action}`, args, true);
   }
 }
 

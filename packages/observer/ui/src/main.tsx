@@ -35,7 +35,7 @@ function Switcher() {
   const live = api.session !== '';
   const doSwitch = (node: string, extra: object = {}): void => {
     setError(null);
-    api.post('switch', { node, ...extra }).then(
+    api.post('switch', { node, ...extra }, true).then(
       () => {
         setOpen(false);
         go('info');
