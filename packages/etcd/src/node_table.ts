@@ -1,5 +1,5 @@
 // The routes of the cluster's other nodes as this registrar's watch has seen them, so that a dial
-// resolves without asking etcd. Without it every first dial was a read on etcd: a full mesh of N
+// resolves (and `nodes()` answers) without asking etcd. Without it every first dial was a read on etcd: a full mesh of N
 // nodes sent N² of them at once (9,900 at 100 nodes), and a 3-member etcd sharing two cores with
 // the nodes answered 353 of them too late (issue 49). A name the table does not hold is still
 // asked of etcd (the watch may lag a node that has just registered), so the table only ever
@@ -30,7 +30,7 @@ export interface NodeTableRow {
 /**
  * The other nodes' routes, fed by the registrar's watch and by a snapshot of the node path.
  * Lifecycle: empty and unanswering → `apply` (watch events, from the watch's start) and `load`
- * (the snapshot read once the watch is up) in any order → answers `routes()` → `invalidate()`
+ * (the snapshot read once the watch is up) in any order → answers `routes()` and `names()` → `invalidate()`
  * when the watch restarts (events may have been missed) → unanswering until the next `load`.
  */
 export class NodeTable {
@@ -88,6 +88,14 @@ export class NodeTable {
   /** The watch restarted and may have missed changes: answer nothing until the next `load`. */
   invalidate(): void {
     this.#loadedAt = -1;
+  }
+
+  /** The nodes held (tombstones excluded), or undefined when no snapshot is loaded. */
+  names(): Atom[] | undefined {
+    if (this.#loadedAt < 0) return undefined;
+    const out: Atom[] = [];
+    for (const [name, e] of this.#entries) if (e.routes !== null) out.push(name);
+    return out;
   }
 
   /** `name`'s routes (copies), or undefined when not held or no snapshot is loaded. */

@@ -640,7 +640,11 @@ export class EtcdRegistrar implements Registrar {
 
   /**
    * Other nodes registered in this cluster: keys under the node path whose name is a node name
-   * and whose value decodes to routes (others are ignored, each logged once).
+   * and whose value decodes to routes (others are ignored, each logged once). Answered from what
+   * the watch has seen once its snapshot is loaded (no read on etcd: callers that list the nodes
+   * on every membership change, times N nodes, were N² reads); until then, and while the watch
+   * restarts, read from etcd. A node that registered a moment ago appears once the watch delivers
+   * its key (what its EventNodeJoined also waits for).
    */
   nodes(): Promise<Atom[]> {
     return ignorable(this.#nodes(), this.#log(), 'etcd nodes');
@@ -648,6 +652,8 @@ export class EtcdRegistrar implements Registrar {
 
   async #nodes(): Promise<Atom[]> {
     const c = this.#clientOrThrow();
+    const held = this.#table.names();
+    if (held !== undefined) return held;
     const all = await c.getAll().prefix(this.#paths.nodes).strings();
     const out: Atom[] = [];
     for (const [k, v] of Object.entries(all)) {

@@ -32,12 +32,14 @@ describe('NodeTable', () => {
     t.apply(a, at(1), 5);
     assert.equal(t.ready, false);
     assert.equal(t.routes(a), undefined, 'watch events alone are not a full view');
+    assert.equal(t.names(), undefined, 'nor a list of the nodes');
     t.load([{ name: b, routes: at(2), revision: 3 }], 4);
     assert.equal(t.ready, true);
     assert.equal(port(t, b), 2);
     assert.equal(port(t, a), 1, 'a put after the snapshot revision stays');
     assert.equal(t.routes(c), undefined);
     assert.equal(t.size, 2);
+    assert.deepEqual(t.names()?.sort(), [a, b]);
   });
 
   test('a delete the watch delivered before a late snapshot is not undone by it', () => {
@@ -46,6 +48,7 @@ describe('NodeTable', () => {
     t.load([{ name: a, routes: at(1), revision: 7 }], 8);
     assert.equal(t.routes(a), undefined);
     assert.equal(t.size, 0);
+    assert.deepEqual(t.names(), [], 'a delete is not listed');
   });
 
   test('a newer put beats an older snapshot row; an older event cannot undo the snapshot', () => {
@@ -68,6 +71,7 @@ describe('NodeTable', () => {
     // Later changes apply in the watch's order.
     t.apply(b, null, 13);
     assert.equal(t.routes(b), undefined);
+    assert.deepEqual(t.names(), [a]);
     t.apply(b, at(9), 14);
     assert.equal(port(t, b), 9);
   });
@@ -81,6 +85,7 @@ describe('NodeTable', () => {
     t.load([{ name: c, routes: at(3), revision: 25 }], 18);
     assert.equal(port(t, a), 2);
     assert.equal(t.routes(c), undefined, 'the delete at 30 is newer than the put at 25');
+    assert.deepEqual(t.names(), [a], 'nor is a tombstone the snapshot did not hold');
   });
 
   test('invalidate: unanswering until the next snapshot, which replaces what was held', () => {
