@@ -53,8 +53,13 @@ export function openStore(db: string, prefix?: string): Promise<EntityStore> {
 }
 
 /** One entity node in a child process. */
+/** Events received from every node of this test process so far, for an order across nodes. */
+let eventsReceived = 0;
+
 export class EntityNode {
   readonly events: EntityEvent[] = [];
+  /** For each of {@link events}, its rank among the events of every node as they arrived here. */
+  readonly arrivals: number[] = [];
   /** What the node wrote to stdout and stderr (its log) so far. */
   output = '';
   readonly #commands: IpcCommands;
@@ -65,7 +70,10 @@ export class EntityNode {
   ) {
     this.#commands = new IpcCommands(proc, name);
     proc.on('message', (m: { kind?: string; event?: EntityEvent }) => {
-      if (m.kind === 'event') this.events.push(m.event!);
+      if (m.kind === 'event') {
+        this.events.push(m.event!);
+        this.arrivals.push(eventsReceived++);
+      }
     });
   }
 

@@ -130,6 +130,28 @@ for (const scope of ['key', 'shard'] as const)
       }
     };
     const workers = [0, 1, 2].map(worker);
+    // Every incarnation's events (a restarted node's old process took its list with it), for the
+    // history a failure prints.
+    const incarnations = [...nodes];
+    const history = (key: string): string => {
+      const lines: string[] = [];
+      let writes = 0;
+      for (const e of incarnations
+        .flatMap((n, i) => n.events.map((e, j) => ({ ...e, inc: i, at: n.arrivals[j]! })).filter((e) => e.key === key))
+        .sort((x, y) => x.at - y.at)) {
+        // Writes in a row are one line: a key's history holds hundreds of them.
+        if (e.event === 'written') writes++;
+        else {
+          if (writes > 0) lines.push(`${writes} written`);
+          writes = 0;
+          lines.push(
+            `${e.inc}:${e.node.split('@')[0]} ${e.event} t${e.token} v${e.version}${e.reason ? ` (${e.reason})` : ''}`,
+          );
+        }
+      }
+      if (writes > 0) lines.push(`${writes} written`);
+      return lines.join('; ');
+    };
 
     for (let i = 0; i < nodes.length; i++) {
       const old = nodes[i]!;
@@ -151,6 +173,7 @@ for (const scope of ['key', 'shard'] as const)
       );
       await old.stop();
       nodes[i] = await EntityNode.start(old.name, settings);
+      incarnations.push(nodes[i]!);
       await seeAll(nodes, 3);
       up.add(i);
       // The stream goes on through the restarted node before the next one stops.
@@ -171,6 +194,10 @@ for (const scope of ['key', 'shard'] as const)
     // The activation's event comes from the key's owner, which may not be the node that answered
     // the reads above: it is waited for, not looked up once.
     const handOffs = nodes.flatMap((n) => n.events).filter((e) => e.reason === 'hand-off' && keys.includes(e.key));
+    // A key handed off activates on its next message, and a node that joined last may have been
+    // seen by the key's holder only after the stream's last message to it (then the hand-off came
+    // after the reads above): one more read of each, after its hand-off, activates it.
+    for (const key of new Set(handOffs.map((h) => h.key))) await nodes[0]!.cmd('call', { key, req: 'where' });
     for (const h of handOffs)
       await eventually(
         () =>
@@ -184,7 +211,14 @@ for (const scope of ['key', 'shard'] as const)
           ),
         `${h.key} re-activated after token ${h.token}`,
         { timeoutMs: 20_000 },
-      );
+      ).catch(async (e: unknown) => {
+        const where = await nodes[0]!.cmd('call', { key: h.key, req: 'where' }).catch((err: unknown) => String(err));
+        const counts = incarnations.map((n, i) => `${i}:${n.name.split('@')[0]}=${n.events.length}`).join(' ');
+        throw new Error(
+          `${(e as Error).message}; it runs at ${String(where)}; events per incarnation ${counts}; its events, oldest first: ${history(h.key)}`,
+          { cause: e },
+        );
+      });
   });
 
 test('a stalled store call holds only its own key: another key activates meanwhile on the same node', async () => {
