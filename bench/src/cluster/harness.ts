@@ -24,7 +24,11 @@
 //   and every node calling every other again (cut.ts);
 // - kill -9: rounds of `kills` nodes killed at once; for each round, the time from the kill until
 //   each survivor has seen every victim go down (a connection lost: monitorNodes / Erlang's
-//   monitor_nodes) — median and max across survivors, and how many never saw it within 60 s.
+//   monitor_nodes) — median and max across survivors, and how many never saw it within 60 s;
+// - entities (ergo-ts, opt-in: `entities` keys): a runtime of @ergo-ts/entities on every node, one
+//   PostgreSQL server in a test host of its own; K keys activated after the fan-out, their moves
+//   timed when the joiners join, when as many nodes drain (stop) after the join, and after each
+//   kill round (entities_phase.ts).
 //
 // ergo-ts nodes discover each other through a 3-member etcd in three hosts of their own
 // (`registrar: 'etcd'`) or through the embedded registrar of each host (`'embedded'`); Erlang
@@ -36,7 +40,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostsAvailable, TestHosts, type Host, type HostTraffic } from '@ergo-ts/test-support';
-import { meshRound, runCut, type CutFigures } from './cut.js';
+import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
+import { meshRound, runCut, VOTERS, type CutFigures } from './cut.js';
+import { EntitiesPhase, type EntitiesFigures } from './entities_phase.js';
+import { SCALE_PG_CONNECTIONS } from './scale_entities.js';
 import { cpuSeconds, ErgoMember, ErlangMember, memoryAndFds, type ScaleMember } from './members.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,6 +85,11 @@ export interface ScaleOptions {
   cutSeconds?: number;
   /** ergo-ts only: the share of the nodes the cut isolates, rounded up (default 0.1). */
   cutFraction?: number;
+  /**
+   * ergo-ts only: keys of the entities phase (default 0: no phase). Its drain stops as many nodes
+   * as `joiners` (at least 2 and the Leader's voters stay).
+   */
+  entities?: number;
   /** Kill rounds: how many nodes each kills at once (default [1, 10]; a round that would leave fewer than 2 is skipped). */
   kills?: number[];
   /** Progress lines. */
@@ -140,12 +152,16 @@ export interface ScaleFigures {
   /** (ergo-ts) The silent cut: Leader elections across it, split brains, calls after the heal (absent: not run). */
   cut?: CutFigures;
   kills: { count: number; medianMs: number; maxMs: number; missed: number }[];
+  /** (ergo-ts) The entities phase (absent: not run). */
+  entities?: EntitiesFigures;
 }
 
 /** Why the harness cannot run here (no namespaces, no erl, no etcd), or undefined. */
-export function scaleUnavailable(kinds: { erlang?: boolean; etcd?: boolean }): string | undefined {
+export function scaleUnavailable(kinds: { erlang?: boolean; etcd?: boolean; postgres?: boolean }): string | undefined {
   const hosts = hostsAvailable();
   if (hosts !== undefined) return `test hosts: ${hosts}`;
+  const pg = kinds.postgres === true ? postgresMissing() : undefined;
+  if (pg !== undefined) return `the entities phase: ${pg}`;
   if (kinds.etcd === true && !existsOnPath(ETCD)) return `${ETCD} is missing (Debian's etcd-server)`;
   if (kinds.erlang === true && !existsOnPath('erl')) return "`erl` is missing (Debian's erlang-base)";
   return undefined;
@@ -194,12 +210,37 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
   const cutFraction = o.cutFraction ?? 0.1;
   if (!(cutSeconds >= 0 && cutFraction > 0 && cutFraction <= 1))
     throw new RangeError(`cutSeconds >= 0 and cutFraction in (0, 1], got ${cutSeconds}, ${cutFraction}`);
+  const keys = erlang ? 0 : (o.entities ?? 0);
+  if (!Number.isInteger(keys) || keys < 0) throw new RangeError(`entities: a count of keys >= 0, got ${keys}`);
   const names = Array.from({ length: n + joiners }, (_, i) => `${erlang ? 'e' : 's'}${i}`);
-  const hosts = await TestHosts.create({ names: [...names, ...etcdHosts], staticNeighbours: true });
+  const pgHosts = keys > 0 ? ['pg'] : [];
+  const hosts = await TestHosts.create({ names: [...names, ...etcdHosts, ...pgHosts], staticNeighbours: true });
   const dataDir = mkdtempSync(join(tmpdir(), 'ergo-scale-'));
+  let pg: Postgres | undefined;
   try {
     const endpoints = registrar === 'etcd' ? await startEtcd(hosts, etcdHosts, dataDir) : undefined;
     if (endpoints !== undefined) log(`etcd up at ${endpoints}`);
+    let entities: EntitiesPhase | undefined;
+    if (keys > 0) {
+      // The server in a host of its own, on the bridge, as etcd: every node's namespace reaches it.
+      const h = hosts.host('pg');
+      pg = await startPostgres({
+        host: h.address,
+        spawn: (cmd, args, opts) => h.spawn(cmd, args, opts),
+        settings: { max_connections: (n + joiners) * SCALE_PG_CONNECTIONS + 20 },
+      });
+      log(`PostgreSQL up at ${pg.host}:${pg.port}`);
+      entities = new EntitiesPhase({
+        keys,
+        url: pg.url,
+        // The embedded registrar of each host knows only its own node: the members are configured.
+        ...(endpoints === undefined
+          ? { members: hosts.hosts.slice(0, n + joiners).map((h) => `${h.name}@${h.address}`) }
+          : {}),
+        callTimeout: o.callTimeout ?? 10_000,
+        log,
+      });
+    }
     const start = (h: Host): ScaleMember => {
       const name = `${h.name}@${h.address}`;
       if (erlang) {
@@ -220,6 +261,15 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       if (endpoints !== undefined) env['SC_ETCD'] = endpoints;
       if (o.peerStallTimeout !== undefined) env['SC_STALL'] = String(o.peerStallTimeout);
       if (o.links !== undefined) env['SC_LINKS'] = String(o.links);
+      // The entities phase's joiners start their runtime before they report ready.
+      if (entities !== undefined && h.index >= n) {
+        env['SC_ENTITIES'] = pg!.url;
+        if (endpoints === undefined)
+          env['SC_MEMBERS'] = hosts.hosts
+            .slice(0, n + joiners)
+            .map((x) => `${x.name}@${x.address}`)
+            .join(',');
+      }
       delete env['NODE_TEST_CONTEXT'];
       const proc = h.spawn(process.execPath, [NODE_SCRIPT], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
       return new ErgoMember(name, h, proc);
@@ -297,11 +347,16 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       );
     }
 
+    // ---- entities: activation ----
+    if (entities !== undefined) await entities.activate(members as ErgoMember[]);
+
     // ---- a few join the running cluster ----
     let join: ScaleFigures['join'];
     if (joiners > 0) {
       const j0 = wall();
       const fresh = hosts.hosts.slice(n, n + joiners).map(start);
+      // Entity calls from the nodes already there, from the joiners' start until their keys moved.
+      const moving = entities?.join([...members] as ErgoMember[], fresh as ErgoMember[], j0);
       const up = Math.max(...(await Promise.all(fresh.map((m) => m.ready(READY_MS))))) - j0;
       let seenMs: number | undefined;
       if (endpoints !== undefined) {
@@ -335,6 +390,16 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       log(
         `${joiners} joined in ${(up / 1000).toFixed(1)} s${seenMs === undefined ? '' : `, seen by all in ${(seenMs / 1000).toFixed(1)} s`}`,
       );
+      await moving;
+    }
+
+    // ---- entities: as many nodes as joined drain (stop), from after the Leader's voters ----
+    const drainCount = Math.min(joiners, members.length - VOTERS - 2);
+    if (entities !== undefined && drainCount > 0) {
+      const drained = members.slice(VOTERS, VOTERS + drainCount);
+      const stay = members.filter((m) => !drained.includes(m));
+      await entities.drain(stay as ErgoMember[], drained as ErgoMember[]);
+      members.splice(0, members.length, ...stay);
     }
 
     // ---- silent cut (ergo-ts) ----
@@ -361,6 +426,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       const survivors = alive.slice(0, alive.length - k);
       const at = wall();
       for (const v of victims) v.kill();
+      // Entity calls from the survivors over the victims' keys, from the kill on.
+      const recovering = entities?.recover(survivors as ErgoMember[], victims as ErgoMember[], at);
       const seen = await Promise.all(
         survivors.map(async (s) => {
           const times = await Promise.all(victims.map((v) => s.down(v.name, DOWN_MS, at)));
@@ -373,8 +440,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       log(
         `kill -9 of ${k}: seen by ${got.length}/${survivors.length}, median ${sp.median.toFixed(0)} ms, max ${sp.max.toFixed(0)} ms`,
       );
+      await recovering;
       alive = survivors;
     }
+    const entityFigures = await entities?.finish(alive as ErgoMember[]);
 
     return {
       kind: o.kind,
@@ -395,8 +464,10 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       ...(join === undefined ? {} : { join }),
       ...(cut === undefined ? {} : { cut }),
       kills,
+      ...(entityFigures === undefined ? {} : { entities: entityFigures }),
     };
   } finally {
+    await pg?.stop();
     await hosts.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   }

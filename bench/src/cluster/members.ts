@@ -8,6 +8,7 @@ import type { ChildProcess } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { within, type Host } from '@ergo-ts/test-support';
+import type { EntityCallsAnswer, EntityView } from './scale_entities.js';
 
 /** The answer to a mesh of calls: one call (or ping) to each node given. */
 export interface MeshAnswer {
@@ -306,6 +307,29 @@ export class ErgoMember extends Member {
   /** Publishes `count` events `fanout`; resolves with when it started (wall-clock ms). */
   publish(count: number): Promise<{ startedAt: number; ms: number }> {
     return this.#command({ cmd: 'publish', count }, 120_000) as Promise<{ startedAt: number; ms: number }>;
+  }
+
+  /** Starts its entities runtime on the store at `url`; `members`: node names (absent: the registrar's). */
+  startEntities(url: string, members?: readonly string[]): Promise<unknown> {
+    return this.#command({ cmd: 'entities', url, ...(members === undefined ? {} : { members }) }, 60_000);
+  }
+
+  /** A `bump` call to the counter of each of `keys`, `inflight` at a time (entities_phase.ts). */
+  entityCalls(keys: readonly string[], inflight: number, timeout: number): Promise<EntityCallsAnswer> {
+    return this.#command(
+      { cmd: 'entity-calls', keys, inflight, timeout },
+      Math.ceil(keys.length / Math.max(1, inflight)) * timeout + 30_000,
+    ) as Promise<EntityCallsAnswer>;
+  }
+
+  /** Its entities runtime's view: live members, shards owned, keys active, and how it sees each of `keys`. */
+  entityView(keys: readonly string[] = []): Promise<EntityView> {
+    return this.#command({ cmd: 'entity-view', keys }, 30_000) as Promise<EntityView>;
+  }
+
+  /** Stops the node (its entities runtime drains first) and resolves once it said it stopped. */
+  stop(ms: number): Promise<unknown> {
+    return this.#command({ cmd: 'stop' }, ms);
   }
 
   /** Resolves once its subscriber has `count` events: their lateness (µs) and the last one's arrival. */

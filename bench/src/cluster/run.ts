@@ -5,12 +5,14 @@
 //   node bench/dist/cluster/run.js [--nodes 100] [--only etcd,embedded,erlang] [--idle 20]
 //                                  [--wave 10] [--inflight 4] [--joiners 10] [--events 1000] [--kills 1,10] [--stall MS] [--links N]
 //                                  [--cut SECONDS (30; 0: none)] [--cut-fraction 0.1] [--json FILE]
+//                                  [--entities K (0: none; ergo-ts only, PostgreSQL needed)]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { EntitiesFigures, RebalanceFigures } from './entities_phase.js';
 import { runScale, scaleUnavailable, type ScaleFigures, type ScaleOptions } from './harness.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -105,6 +107,7 @@ export function table(runs: ScaleFigures[]): string {
       },
     ],
     ['file descriptors per node', (f) => `${f0(f.fds.median)} (${f0(f.fds.max)})`],
+    ...entityRows(),
     ...[0, 1].map((i): [string, (f: ScaleFigures) => string] => [
       `kill -9 seen by all, round ${i + 1}`,
       (f) => {
@@ -127,6 +130,53 @@ export function table(runs: ScaleFigures[]): string {
   return lines.join('\n');
 }
 
+/** The entities phase's rows (a '–' where a run had no phase). */
+function entityRows(): [string, (f: ScaleFigures) => string][] {
+  const f0 = (x: number): string => (Number.isFinite(x) ? x.toFixed(0) : '–');
+  const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '–');
+  const failed = (by: Record<string, number>): string =>
+    Object.keys(by).length === 0 ? 'none failed' : `failed ${JSON.stringify(by)}`;
+  const moves = (r: RebalanceFigures | undefined, naive: string): string =>
+    r === undefined
+      ? '–'
+      : `${r.nodes}: ${r.ms === undefined ? `not settled in 60 s (${r.unsettled} keys elsewhere${r.settledOthersMs === undefined ? '' : `, the others after ${f1(r.settledOthersMs / 1000)} s`})` : `${f1(r.ms / 1000)} s`}` +
+        `${r.stopMs === undefined ? '' : ` (stopped in ${f1(r.stopMs / 1000)} s)`}; moved ${r.moved} ` +
+        `(placement ${r.expectedMoved}, ${naive} ${f0(r.naiveMoved)}); rounds of ${f1(r.roundMs / 1000)} s; ` +
+        `${r.calls} calls, p50 ${f1(r.p50Ms)} / p99 ${f1(r.p99Ms)} ms, ${failed(r.failedBy)}`;
+  const cell =
+    (g: (e: EntitiesFigures) => string) =>
+    (f: ScaleFigures): string =>
+      f.entities === undefined ? '–' : g(f.entities);
+  return [
+    [
+      'entities: activation of K keys, per s, p50 / p99',
+      cell(
+        (e) =>
+          `${e.keys} keys (${e.shards} shards): ${f0(e.activation.perSecond)}/s, ${f1(e.activation.p50Ms)} / ${f1(e.activation.p99Ms)} ms` +
+          `${e.activation.failed > 0 ? `, ${failed(e.activation.failedBy)}` : ''}`,
+      ),
+    ],
+    ['entities: join, every key on its new owner after', cell((e) => moves(e.join, 'K·j/(N+j)'))],
+    ['entities: drain (stop), every key on its new owner after', cell((e) => moves(e.drain, 'K·d/N'))],
+    ...[0, 1].map((i): [string, (f: ScaleFigures) => string] => [
+      `entities: keys of the killed served again, round ${i + 1}`,
+      cell((e) => {
+        const k = e.kills[i];
+        return k === undefined
+          ? '–'
+          : `${k.count} killed, ${k.keys} keys: ${k.ms === undefined ? `not within 60 s (${k.unsettled} left)` : `${f1(k.ms / 1000)} s`}; ${k.calls} calls, p99 ${f1(k.p99Ms)} ms, ${failed(k.failedBy)}`;
+      }),
+    ]),
+    [
+      'entities: final round; acknowledged writes lost',
+      cell(
+        (e) =>
+          `${e.final === undefined ? '–' : `${e.final.calls - e.final.failed}/${e.final.calls} ok`}; ${e.lostWrites} lost`,
+      ),
+    ],
+  ];
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const opt = (name: string, dflt: string): string => {
@@ -147,9 +197,14 @@ async function main(): Promise<void> {
     ...(opt('links', '') === '' ? {} : { links: Number(opt('links', '')) }),
     cutSeconds: Number(opt('cut', '30')),
     cutFraction: Number(opt('cut-fraction', '0.1')),
+    entities: Number(opt('entities', '0')),
     log: (l) => console.log(`  ${l}`),
   };
-  const why = scaleUnavailable({ erlang: only.includes('erlang'), etcd: only.includes('etcd') });
+  const why = scaleUnavailable({
+    erlang: only.includes('erlang'),
+    etcd: only.includes('etcd'),
+    postgres: base.entities !== undefined && base.entities > 0 && only.some((r) => r !== 'erlang'),
+  });
   if (why !== undefined) {
     console.error(`cluster-scale: cannot run here: ${why}`);
     process.exit(2);

@@ -2,7 +2,10 @@
 // test host. Environment: SC_NAME (`sK`), SC_ADDRESS (the host's address), SC_COOKIE, SC_EXPECT
 // (how many nodes the cluster has), SC_ETCD (etcd endpoints, comma-separated; absent: the
 // embedded registrar, each host its own), SC_STALL (peerStallTimeout in ms; absent: the default),
-// SC_LINKS (TCP links per connection between ergo-ts nodes, the acceptor's ergoPoolSize; absent: the default). Everything it reports carries `at`: the wall clock in
+// SC_LINKS (TCP links per connection between ergo-ts nodes, the acceptor's ergoPoolSize; absent: the default),
+// SC_ENTITIES (a postgres:// URL: the entities runtime, scale_entities.ts, starts before the node
+// reports ready — the entities phase's joiners), SC_MEMBERS (the entities runtime's members,
+// comma-separated; absent: the registrar's). Everything it reports carries `at`: the wall clock in
 // ms (`performance.timeOrigin + performance.now()`), which every process of the machine shares,
 // Erlang's nodes included (os:system_time), so the driver can subtract a moment it took itself.
 //
@@ -28,7 +31,14 @@
 //   { cmd: 'leader', voters }                  spawns a Leader member registered as `leader`,
 //                                              `voters` (node names) its bootstrap members
 //   { cmd: 'leader-status' }                   its member's { term, leader, isLeader }
-//   { cmd: 'stop' }                            stops the node and exits
+//   { cmd: 'entities', url, members? }         starts the entities runtime on the shared store
+//                                              (members: node names; absent: the registrar's)
+//   { cmd: 'entity-calls', keys, inflight, timeout }
+//                                              a `bump` call to each key's counter, `inflight` at
+//                                              a time → EntityCallsAnswer (scale_entities.ts)
+//   { cmd: 'entity-view', keys? }              its runtime's live members, shards owned, keys active;
+//                                              for each of `keys` its shard's lease holder and route
+//   { cmd: 'stop' }                            stops the node (which drains its entities) and exits
 
 import { createEtcdRegistrar, EventNodeJoined, EventNodeLeft } from '@ergo-ts/etcd';
 import {
@@ -45,6 +55,7 @@ import {
   type PID,
   type Ref,
 } from 'ergo-ts';
+import { ScaleEntities } from './scale_entities.js';
 
 const now = (): number => performance.timeOrigin + performance.now();
 const env = (k: string): string => {
@@ -58,6 +69,8 @@ const expect = Number(env('SC_EXPECT'));
 const etcd = process.env['SC_ETCD'];
 const stall = process.env['SC_STALL'];
 const links = process.env['SC_LINKS'];
+const entitiesUrl = process.env['SC_ENTITIES'];
+const entityMembers = process.env['SC_MEMBERS'];
 const report = (m: object): void => void process.send?.(m);
 
 class Echo extends Actor {
@@ -114,6 +127,10 @@ const node = await startNode(name, {
 });
 await node.spawnRegister('echo', () => new Echo());
 await node.spawnRegister('watcher', () => new Watcher());
+/** The entities runtime (the entities phase), once started. */
+let entities: ScaleEntities | undefined;
+if (entitiesUrl !== undefined && entitiesUrl !== '')
+  entities = await ScaleEntities.start(node, entitiesUrl, entityMembers?.split(','));
 
 interface MeshResult {
   calls: number;
@@ -235,6 +252,9 @@ type Cmd = {
   count?: number;
   inflight?: number;
   timeout?: number;
+  url?: string;
+  members?: string[];
+  keys?: string[];
 };
 
 async function run(c: Cmd): Promise<unknown> {
@@ -255,6 +275,15 @@ async function run(c: Cmd): Promise<unknown> {
       return 'started';
     case 'leader-status':
       return node.call(new ProcessID('leader' as Atom, node.name), 'status');
+    case 'entities':
+      entities ??= await ScaleEntities.start(node, c.url ?? '', c.members);
+      return 'started';
+    case 'entity-calls':
+      if (entities === undefined) throw new Error('entity-calls: the entities runtime is not started');
+      return entities.calls(c.keys ?? [], c.inflight ?? 8, c.timeout ?? 10_000);
+    case 'entity-view':
+      if (entities === undefined) throw new Error('entity-view: the entities runtime is not started');
+      return entities.view(c.keys);
     case 'stop':
       await node.stop();
       process.send!({ id: c.id, ok: true, value: 'stopped' }, () => process.exit(0));
