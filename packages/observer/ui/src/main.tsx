@@ -1,7 +1,7 @@
 // The Observer's UI: a sidebar (pages and the node switcher) and the page of the current route.
 
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 
 import { api } from './api';
 import { useRoute, useSession, go } from './hooks';
@@ -25,12 +25,28 @@ const PAGES: [string, string][] = [
   ['log', 'Log'],
 ];
 
+/** From this many nodes the switcher offers a filter and counts them (a list the sidebar can still show whole below it). */
+const SWITCHER_FILTER_FROM = 10;
+
 function Switcher() {
   useSession();
   const [open, setOpen] = useState(false);
+  const [filter, setFilter] = useState('');
+  const list = useRef<HTMLUListElement>(null);
+  const c = api.connected;
+  const current = c?.node.name;
+  const nodes = c?.nodes ?? [];
+  const many = nodes.length >= SWITCHER_FILTER_FROM;
+  // A filter typed while the list was long stays applied only while it still is.
+  const needle = many ? filter.trim().toLowerCase() : '';
+  const shown = needle === '' ? nodes : nodes.filter((n) => n.name.toLowerCase().includes(needle));
+  // The node observed stays in view in a long, scrolled list (after a switch, as the list loads,
+  // and when a filter is cleared).
+  useEffect(() => {
+    list.current?.querySelector('li.on')?.scrollIntoView({ block: 'nearest' });
+  }, [current, shown.length]);
   const [form, setForm] = useState({ node: '', cookie: '', host: '', port: '', tls: false });
   const [error, setError] = useState<string | null>(null);
-  const c = api.connected;
   // Without a stream nothing about the nodes is current: every dot reads as down.
   const live = api.session !== '';
   const doSwitch = (node: string, extra: object = {}): void => {
@@ -48,10 +64,24 @@ function Switcher() {
       <div class="current" data-testid="current-node" title="the node observed">
         {c?.node.name ?? '…'}
       </div>
-      <ul class="nodes" data-testid="node-list">
-        {(c?.nodes ?? []).map((n) => (
+      {many ? (
+        <>
+          <div class="node-count" data-testid="node-count">
+            {live ? `${nodes.filter((n) => n.connected).length} of ${nodes.length} connected` : `${nodes.length} nodes`}
+          </div>
+          <input
+            class="node-filter"
+            data-testid="node-filter"
+            placeholder={`filter ${nodes.length} nodes`}
+            value={filter}
+            onInput={(e) => setFilter((e.target as HTMLInputElement).value)}
+          />
+        </>
+      ) : null}
+      <ul class={many ? 'nodes many' : 'nodes'} data-testid="node-list" ref={list}>
+        {shown.map((n) => (
           <li key={n.name} class={n.name === c?.node.name ? 'on' : ''}>
-            <a href="#" data-node={n.name} onClick={(e) => (e.preventDefault(), doSwitch(n.name))}>
+            <a href="#" data-node={n.name} title={n.name} onClick={(e) => (e.preventDefault(), doSwitch(n.name))}>
               <span class={`dot ${!live ? 'down' : n.connected ? 'up' : ''}`} />
               {n.name}
             </a>
