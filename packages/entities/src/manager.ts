@@ -47,9 +47,11 @@ export interface HelloNotice {
 }
 /**
  * A manager's answer to an activation (plain objects: they cross nodes as sent). `leaving`: the
- * node drains and takes no activation; the caller routes elsewhere.
+ * node drains and takes no activation; `moved`: by the node's view another member owns the key's
+ * shard (it runs no activation of it either); the caller routes elsewhere.
  */
-export type ActivateReply = { ok: true } | { ok: false; holder: string; expiresAt: number; leaving?: boolean };
+export type ActivateReply =
+  { ok: true } | { ok: false; holder: string; expiresAt: number; leaving?: boolean; moved?: boolean };
 
 /** An activation the manager finished: it answers the call it kept (local only, by reference). */
 class Answer {
@@ -150,6 +152,7 @@ export function toReply(r: unknown): ActivateReply {
     holder: String(get('holder') ?? ''),
     expiresAt: Number(get('expiresAt') ?? 0),
     ...(get('leaving') === true ? { leaving: true } : {}),
+    ...(get('moved') === true ? { moved: true } : {}),
   };
 }
 

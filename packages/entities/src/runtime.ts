@@ -657,6 +657,13 @@ export class Entities implements HostRuntime, StoppableRuntime {
     const id = `${kind}/${key}`;
     let p = this.#activating.get(id);
     if (p === undefined) {
+      // A key activates only where its shard is owned. A caller follows a lease's holder here (the
+      // node the key's shard just moved from keeps the shard's lease until its keys have handed
+      // off): activated here, the key would stay on a node that no longer owns it, keeping the
+      // lease, and every later call would follow it back (a join left keys stuck for good). One
+      // running here still answers: its hand-off is under way, and the call reaches it by name.
+      if (!this.#active.get(kind)?.has(key) && !this.#ownsShardOf(key))
+        return Promise.resolve({ ok: false, holder: '', expiresAt: 0, moved: true });
       p = this.#activateNow(kind, key).finally(() => this.#activating.delete(id));
       this.#activating.set(id, p);
     }
@@ -685,6 +692,15 @@ export class Entities implements HostRuntime, StoppableRuntime {
     let keys = this.#active.get(kind);
     if (keys === undefined) this.#active.set(kind, (keys = new Map()));
     keys.set(key, { token, pid, eventsSinceSnapshot });
+    // The members changed while it activated (after the hand-offs they asked for): it hands off
+    // now rather than at the next change, which may never come.
+    if (this.#draining === undefined && !this.#stopped && !this.#ownsShardOf(key)) this.#handOff(kind, key, pid);
+  }
+
+  /** Whether this node owns `key`'s shard by its view of the members now (the view refreshed first). */
+  #ownsShardOf(key: string): boolean {
+    this.#observeMembers();
+    return this.#owned.has(shardOf(key, this.#shards));
   }
 
   /** @internal HostRuntime */
@@ -844,6 +860,8 @@ export class Entities implements HostRuntime, StoppableRuntime {
     const deadline = Date.now() + timeout;
     let target = this.ownerOf(to);
     let last = 'no attempt';
+    /** The pause before routing again after a `moved` answer, ms. */
+    let pause = 5;
     for (;;) {
       const left = deadline - Date.now();
       if (left <= 0) throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`);
@@ -872,6 +890,15 @@ export class Entities implements HostRuntime, StoppableRuntime {
             continue;
           }
           if (r.ok) continue;
+          if (r.moved === true) {
+            // The target owns the key no more (its view), and runs none of it: route by ours
+            // again. Paused, doubling: the owner by our view may refuse for a lease the target
+            // still holds until its own keys of the shard have handed off, and send us back.
+            await delay(Math.max(1, Math.min(pause, this.#probeMs, deadline - Date.now())));
+            pause *= 2;
+            target = this.ownerOf(to);
+            continue;
+          }
           if (r.leaving === true) {
             // The target drains: route to the owner among the members that stay.
             this.memberLeaving(target);

@@ -198,6 +198,16 @@ for (const scope of ['key', 'shard'] as const)
     // seen by the key's holder only after the stream's last message to it (then the hand-off came
     // after the reads above): one more read of each, after its hand-off, activates it.
     for (const key of new Set(handOffs.map((h) => h.key))) await nodes[0]!.cmd('call', { key, req: 'where' });
+    // And every key ends on the node that owns its shard: none stays where a call followed its
+    // lease's holder, the node its shard moved from (it would keep the key and the lease for good).
+    for (const key of keys) {
+      const owner = ownerOfShard(shardOf(key, ENTITIES_DEFAULTS.shards), settings.members)!;
+      await eventually(
+        async () => String(await nodes[0]!.cmd('call', { key, req: 'where' })).startsWith(`${owner} `),
+        `${key} served by its owner ${owner}`,
+        { timeoutMs: 20_000 },
+      );
+    }
     for (const h of handOffs)
       await eventually(
         () =>
