@@ -28,7 +28,12 @@
 // - entities (ergo-ts, opt-in: `entities` keys): a runtime of @ergo-ts/entities on every node, one
 //   PostgreSQL server in a test host of its own; K keys activated after the fan-out, their moves
 //   timed when the joiners join, when as many nodes drain (stop) after the join, and after each
-//   kill round (entities_phase.ts).
+//   kill round (entities_phase.ts);
+// - Go Ergo nodes beside (opt-in, `goNodes`, ergo-ts on the embedded registrar): that many Go
+//   Ergo 3.2 nodes (the ergo-peer, go_member.ts), each alone in a host, start once the ergo-ts
+//   nodes are up; they call and are called in every mesh (the joiners' included), monitor every
+//   node, and count as nodes in the kill rounds (one of them dies in the first round, the others
+//   see ergo-ts nodes die in the next). Not in the fan-out, the cut or entities.
 //
 // ergo-ts nodes discover each other through a 3-member etcd in three hosts of their own
 // (`registrar: 'etcd'`) or through the embedded registrar of each host (`'embedded'`); Erlang
@@ -45,6 +50,8 @@ import { meshRound, runCut, VOTERS, type CutFigures } from './cut.js';
 import { EntitiesPhase, type EntitiesFigures } from './entities_phase.js';
 import { SCALE_PG_CONNECTIONS } from './scale_entities.js';
 import { cpuSeconds, ErgoMember, ErlangMember, memoryAndFds, type ScaleMember } from './members.js';
+import { GoMember, goPeerArgs } from './go_member.js';
+import { peerBinary } from '@ergo-ts/test-support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NODE_SCRIPT = join(here, 'scale_node.js');
@@ -90,6 +97,11 @@ export interface ScaleOptions {
    * as `joiners` (at least 2 and the Leader's voters stay).
    */
   entities?: number;
+  /**
+   * ergo-ts on the embedded registrar only: Go Ergo nodes (the ergo-peer) started beside the
+   * ergo-ts nodes once those are up (default 0). Needs the ergo-peer (ERGO_PEER or ../shared).
+   */
+  goNodes?: number;
   /** Kill rounds: how many nodes each kills at once (default [1, 10]; a round that would leave fewer than 2 is skipped). */
   kills?: number[];
   /** Progress lines. */
@@ -122,6 +134,8 @@ export interface ScaleFigures {
   kind: ScaleKind;
   registrar: 'etcd' | 'embedded' | 'epmd';
   nodes: number;
+  /** Go Ergo nodes beside the ergo-ts ones (absent: none); in the meshes and kill rounds. */
+  goNodes?: number;
   /** ergo-ts: the peerStallTimeout the nodes ran with (undefined: the default). */
   peerStallTimeout?: number;
   /** ergo-ts: the links per connection the nodes ran with (undefined: the default). */
@@ -213,8 +227,17 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
   const keys = erlang ? 0 : (o.entities ?? 0);
   if (!Number.isInteger(keys) || keys < 0) throw new RangeError(`entities: a count of keys >= 0, got ${keys}`);
   const names = Array.from({ length: n + joiners }, (_, i) => `${erlang ? 'e' : 's'}${i}`);
+  const goCount = o.goNodes ?? 0;
+  if (!Number.isInteger(goCount) || goCount < 0 || (goCount > 0 && (erlang || registrar !== 'embedded')))
+    throw new RangeError(`goNodes: a count >= 0, with ergo-ts nodes on the embedded registrar; got ${goCount}`);
+  const goPeer = goCount > 0 ? peerBinary() : undefined;
+  if (goPeer !== undefined && 'missing' in goPeer) throw new Error(`goNodes: ${goPeer.missing}`);
+  const goNames = Array.from({ length: goCount }, (_, i) => `g${i}`);
   const pgHosts = keys > 0 ? ['pg'] : [];
-  const hosts = await TestHosts.create({ names: [...names, ...etcdHosts, ...pgHosts], staticNeighbours: true });
+  const hosts = await TestHosts.create({
+    names: [...names, ...etcdHosts, ...pgHosts, ...goNames],
+    staticNeighbours: true,
+  });
   const dataDir = mkdtempSync(join(tmpdir(), 'ergo-scale-'));
   let pg: Postgres | undefined;
   try {
@@ -285,6 +308,15 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
     }
     const upMs = Math.max(...(await Promise.all(members.map((m) => m.ready(READY_MS))))) - t0;
     log(`${n} ${o.kind} nodes up in ${(upMs / 1000).toFixed(1)} s`);
+    // Go Ergo nodes beside them, in one wave once the ergo-ts nodes are up.
+    const goMembers: GoMember[] = goNames.map((g) => {
+      const h = hosts.host(g);
+      const name = `${g}@${h.address}`;
+      const path = (goPeer as { path: string }).path;
+      return new GoMember(name, h, h.spawn(path, goPeerArgs(name, h, COOKIE), { stdio: ['pipe', 'pipe', 'pipe'] }));
+    });
+    await Promise.all(goMembers.map((g) => g.ready(READY_MS)));
+    if (goCount > 0) log(`${goCount} Go Ergo nodes up beside them`);
     let seenAllMs: number | undefined;
     if (endpoints !== undefined) {
       const seen = await Promise.all(members.map((m) => (m as ErgoMember).seenAll(READY_MS)));
@@ -295,11 +327,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
     // ---- mesh ----
     const inflight = o.inflight ?? 4;
     const callTimeout = o.callTimeout ?? 10_000;
-    const mesh = await meshRound(members, inflight, callTimeout, log);
+    const mesh = await meshRound([...members, ...goMembers], inflight, callTimeout, log);
+    // Connected to all now: the Go nodes monitor every node, to see the kill rounds.
+    await Promise.all(goMembers.map((g) => g.watch([...members, ...goMembers].map((m) => m.name))));
     log(
       `mesh: ${mesh.calls - mesh.failed}/${mesh.calls} calls in ${(mesh.ms / 1000).toFixed(1)} s${mesh.failed > 0 ? ` (${JSON.stringify(mesh.failedBy)})` : ''}`,
     );
-    const counts = await Promise.all(members.map((m) => m.connected()));
+    const counts = await Promise.all([...members, ...goMembers].map((m) => m.connected()));
     const connected = { min: Math.min(...counts), median: spread(counts).median };
 
     // ---- idle ----
@@ -367,7 +401,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
         seenMs = Math.max(...told) - j0;
       }
       members.push(...fresh);
-      const all = members.map((m) => m.name);
+      const all = [...members, ...goMembers].map((m) => m.name);
       const joinAnswers = await Promise.all(
         fresh.map((f) =>
           f.mesh(
@@ -380,6 +414,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       const joinFailed: Record<string, number> = {};
       for (const a of joinAnswers)
         for (const [code, k] of Object.entries(a.failed)) joinFailed[code] = (joinFailed[code] ?? 0) + k;
+      await Promise.all(goMembers.map((g) => g.watch(fresh.map((f) => f.name))));
       join = {
         count: joiners,
         upMs: up,
@@ -419,7 +454,9 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
 
     // ---- kill -9 ----
     const kills: ScaleFigures['kills'] = [];
-    let alive = [...members];
+    // One Go node last, the others first: the first round kills a Go node, and in the next the
+    // Go nodes left see ergo-ts nodes die (the rounds kill from the end).
+    let alive: ScaleMember[] = [...goMembers.slice(0, -1), ...members, ...goMembers.slice(-1)];
     for (const k of o.kills ?? [1, 10]) {
       if (alive.length - k < 2) continue;
       const victims = alive.slice(alive.length - k);
@@ -427,7 +464,8 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       const at = wall();
       for (const v of victims) v.kill();
       // Entity calls from the survivors over the victims' keys, from the kill on.
-      const recovering = entities?.recover(survivors as ErgoMember[], victims as ErgoMember[], at);
+      const ergo = (ms: ScaleMember[]): ErgoMember[] => ms.filter((m): m is ErgoMember => m instanceof ErgoMember);
+      const recovering = entities?.recover(ergo(survivors), ergo(victims), at);
       const seen = await Promise.all(
         survivors.map(async (s) => {
           const times = await Promise.all(victims.map((v) => s.down(v.name, DOWN_MS, at)));
@@ -443,12 +481,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       await recovering;
       alive = survivors;
     }
-    const entityFigures = await entities?.finish(alive as ErgoMember[]);
+    const entityFigures = await entities?.finish(alive.filter((m): m is ErgoMember => m instanceof ErgoMember));
 
     return {
       kind: o.kind,
       registrar,
       nodes: n,
+      ...(goCount > 0 ? { goNodes: goCount } : {}),
       ...(o.peerStallTimeout === undefined ? {} : { peerStallTimeout: o.peerStallTimeout }),
       ...(o.links === undefined ? {} : { links: o.links }),
       upMs,

@@ -67,7 +67,7 @@ export interface ScaleMember {
 }
 
 /** Shared bookkeeping: downs seen, waiters on them, the exit, stderr's tail. */
-abstract class Member implements ScaleMember {
+export abstract class Member implements ScaleMember {
   /** Every down seen of each node, in order. */
   protected readonly downs = new Map<string, number[]>();
   protected readonly downWaiters = new Map<string, { since: number; w: (at: number | undefined) => void }[]>();

@@ -6,6 +6,7 @@
 //                                  [--wave 10] [--inflight 4] [--joiners 10] [--events 1000] [--kills 1,10] [--stall MS] [--links N]
 //                                  [--cut SECONDS (30; 0: none)] [--cut-fraction 0.1] [--json FILE]
 //                                  [--entities K (0: none; ergo-ts only, PostgreSQL needed)]
+//                                  [--go G (0: none; Go Ergo nodes beside the embedded run's, the ergo-peer needed)]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -122,7 +123,7 @@ export function table(runs: ScaleFigures[]): string {
     '',
     ...runs.map(
       (f) =>
-        `${f.kind} ${f.nodes} (${f.registrar}${f.peerStallTimeout === undefined ? '' : `, stall ${f.peerStallTimeout / 1000} s`}${f.links === undefined ? '' : `, ${f.links} link${f.links === 1 ? '' : 's'}`})`,
+        `${f.kind} ${f.nodes}${f.goNodes === undefined ? '' : ` + ${f.goNodes} Go Ergo`} (${f.registrar}${f.peerStallTimeout === undefined ? '' : `, stall ${f.peerStallTimeout / 1000} s`}${f.links === undefined ? '' : `, ${f.links} link${f.links === 1 ? '' : 's'}`})`,
     ),
   ];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
@@ -198,6 +199,7 @@ async function main(): Promise<void> {
     cutSeconds: Number(opt('cut', '30')),
     cutFraction: Number(opt('cut-fraction', '0.1')),
     entities: Number(opt('entities', '0')),
+    goNodes: Number(opt('go', '0')),
     log: (l) => console.log(`  ${l}`),
   };
   const why = scaleUnavailable({
@@ -219,7 +221,11 @@ async function main(): Promise<void> {
       } finally {
         rmSync(beamDir, { recursive: true, force: true });
       }
-    } else results.push(await runScale({ ...base, kind: 'ergo-ts', registrar: r }));
+    } else
+      results.push(
+        // Go Ergo nodes join the embedded run only (the ergo-peer has no etcd registrar).
+        await runScale({ ...base, kind: 'ergo-ts', registrar: r, goNodes: r === 'embedded' ? base.goNodes : 0 }),
+      );
   }
   console.log(`\n${table(results)}`);
   const json = opt('json', '');
