@@ -50,22 +50,8 @@ export interface EntityRoundFigures {
   p99Ms: number;
 }
 
-/** Keys moving to new owners after nodes joined or drained. */
-export interface RebalanceFigures {
-  /** Nodes that joined or drained. */
-  nodes: number;
-  /** Live members after it. */
-  members: number;
-  /** From the change until the last key's streak of answers from its new owner began (undefined: not within 60 s). */
-  ms?: number;
-  /** (drain) From the stop until every drained node said it stopped. */
-  stopMs?: number;
-  /** Keys answered by another node than before. */
-  moved: number;
-  /** Keys whose owner placement changes (what should move). */
-  expectedMoved: number;
-  /** K·j/(N+j) for a join, K·d/N for a drain. */
-  naiveMoved: number;
+/** How keys settled on their new owners while rounds of calls ran (a rebalance, a kill's recovery). */
+export interface SettlingFigures {
   /** Keys not served by their owner when it ended. */
   unsettled: number;
   /** With keys unsettled: from the change until the last of the others settled. */
@@ -80,22 +66,32 @@ export interface RebalanceFigures {
   failedBy: Record<string, number>;
 }
 
+/** Keys moving to new owners after nodes joined or drained. */
+export interface RebalanceFigures extends SettlingFigures {
+  /** Nodes that joined or drained. */
+  nodes: number;
+  /** Live members after it. */
+  members: number;
+  /** From the change until the last key's streak of answers from its new owner began (undefined: not within 60 s). */
+  ms?: number;
+  /** (drain) From the stop until every drained node said it stopped. */
+  stopMs?: number;
+  /** Keys answered by another node than before. */
+  moved: number;
+  /** Keys whose owner placement changes (what should move). */
+  expectedMoved: number;
+  /** K·j/(N+j) for a join, K·d/N for a drain. */
+  naiveMoved: number;
+}
+
 /** The keys of killed nodes served again by survivors. */
-export interface KillRecoveryFigures {
+export interface KillRecoveryFigures extends SettlingFigures {
   /** Nodes killed. */
   count: number;
   /** Keys they served. */
   keys: number;
   /** From the kill until the last of those keys' streak of answers from its new owner began (undefined: not within 60 s). */
   ms?: number;
-  unsettled: number;
-  settledOthersMs?: number;
-  p50Ms: number;
-  p99Ms: number;
-  rounds: number;
-  roundMs: number;
-  calls: number;
-  failedBy: Record<string, number>;
 }
 
 /** What the entities phase measured. */
