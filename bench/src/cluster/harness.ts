@@ -207,6 +207,11 @@ function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
 }
 
+/** The ergo-ts nodes among `members` (a mixed cluster's Go nodes run no entities). */
+function ergoOnly(members: readonly ScaleMember[]): ErgoMember[] {
+  return members.filter((m): m is ErgoMember => m instanceof ErgoMember);
+}
+
 /** Runs the workloads on `o.nodes` nodes of `o.kind` in fresh test hosts; disposes them at the end. */
 export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
   const n = o.nodes;
@@ -464,8 +469,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       const at = wall();
       for (const v of victims) v.kill();
       // Entity calls from the survivors over the victims' keys, from the kill on.
-      const ergo = (ms: ScaleMember[]): ErgoMember[] => ms.filter((m): m is ErgoMember => m instanceof ErgoMember);
-      const recovering = entities?.recover(ergo(survivors), ergo(victims), at);
+      const recovering = entities?.recover(ergoOnly(survivors), ergoOnly(victims), at);
       const seen = await Promise.all(
         survivors.map(async (s) => {
           const times = await Promise.all(victims.map((v) => s.down(v.name, DOWN_MS, at)));
@@ -481,7 +485,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       await recovering;
       alive = survivors;
     }
-    const entityFigures = await entities?.finish(alive.filter((m): m is ErgoMember => m instanceof ErgoMember));
+    const entityFigures = await entities?.finish(ergoOnly(alive));
 
     return {
       kind: o.kind,
