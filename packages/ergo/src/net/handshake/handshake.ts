@@ -79,9 +79,16 @@ export interface HandshakeOptions {
    * Acceptor: called with the peer's name once its Introduce is verified, before this side's
    * Accept goes out. Throwing refuses the connection: the socket closes without a reply and the
    * handshake rejects with the thrown error (a WireError `ERR_HANDSHAKE_REFUSED` by convention;
-   * the initiator then fails with the same code). The network uses it for crossing dials.
+   * the initiator then fails with the same code). The network uses it for crossing dials; it
+   * may answer later (a promise), holding the Accept back meanwhile. `flags`: the peer's.
    */
-  admit?: (peer: string) => void;
+  admit?: (peer: string, flags: NetworkFlags) => void | Promise<void>;
+  /**
+   * Initiator: called just before this side's Introduce goes out (the acceptor may register the
+   * connection once it has read it). Throwing gives the dial up there: the socket closes and the
+   * handshake rejects with the thrown error. The network uses it for crossing dials.
+   */
+  beforeIntroduce?: () => void;
   /**
    * Acceptor: called with a Join's node and connection id once its digest is verified, before
    * this side's Accept goes out. Throwing refuses the link as {@link admit} does: an initiator
@@ -326,6 +333,7 @@ export function startHandshake(
         throw fail('ERR_HANDSHAKE_CERT', "the acceptor's cookie digest is not bound to its TLS certificate");
       }
     }
+    options.beforeIntroduce?.();
     io.send(introduce(options, introduceDigest(hello.salt, cookie)));
     const accept = expect(await readAccept(io, expectedPeer), MessageAccept, 'accept');
     const intro = expect(await io.read('Introduce'), MessageIntroduce, 'introduce');
@@ -463,7 +471,7 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
     if (!sameDigest(intro.digest, introduceDigest(sA, cookie)))
       throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'introduce'): cookies differ");
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
-    options.admit?.(intro.node);
+    await options.admit?.(intro.node, intro.flags);
     const id = makeConnectionID();
     // Two ergo-ts nodes agree on the acceptor's ergo-ts link count; Go initiators get Ergo's pool.
     const ergoPeer = intro.flags.ergoPool === true && options.flags?.ergoPool !== false;

@@ -39,10 +39,10 @@ export interface AcceptorHost {
   /** A socket passed the handshake: the network attaches it (or closes it). */
   accepted(socket: net.Socket, hs: HandshakeResult, acceptor: AcceptorImpl): void;
   /**
-   * The peer's Introduce named it: throws to refuse it before this side's Accept (a crossing
-   * dial, crossing.ts), else records that its connection is being set up.
+   * The peer's Introduce named it: throws (or rejects) to refuse it before this side's Accept (a
+   * crossing dial, crossing.ts), else records that its connection is being set up.
    */
-  admit(peer: string, socket: net.Socket): void;
+  admit(peer: string, socket: net.Socket, flags: { ergoPool?: boolean }): void | Promise<void>;
   /** A Join names connection `connectionID` of `peer`: throws to refuse it before this side's Accept. */
   admitJoin(peer: string, connectionID: string): void;
   /** A handshake failed (logged, rate-limited per source, and published by the network). */
@@ -170,7 +170,7 @@ export class AcceptorImpl implements Acceptor {
       maxMessageSize: this.maxSize,
       poolSize: this.poolSize,
       ergoPoolSize: this.ergoPoolSize,
-      admit: (peer) => this.host_.admit(peer, socket),
+      admit: (peer, flags) => this.host_.admit(peer, socket, flags),
       admitJoin: (peer, id) => this.host_.admitJoin(peer, id),
     };
     acceptHandshake(socket, options).then(

@@ -13,9 +13,21 @@
 // connection; when none is being set up yet (the peer's dial is still resolving), it dials again
 // after a short pause, until the peer's connection arrives or the dial timeout passes.
 //
-// Go Ergo 3.2 has no such rule (node/network.go keeps whichever connection it registered first
-// and closes the other after both handshakes completed, so each side may keep the connection
-// the other closed); against a Go peer the rule holds on this side only (docs/networking.md).
+// Go Ergo 3.2 has no such rule. It keeps whichever connection it registered first: as the
+// acceptor it registers right after sending its Accept and closes a later inbound; as the
+// initiator it registers on reading the Accept and, finding one registered, keeps using that one
+// and leaves its own socket unread. A Go node also fails its dial for good when refused. So a
+// peer that does not announce `ergoPool` (a Go node) gets a rule that follows Go's:
+// - this node's dial gives up just before its Introduce while an inbound from that peer is
+//   admitted or registered (the peer cannot have registered the dial yet; the dial waits for the
+//   inbound as above). An ergo-ts peer refuses such a dial by name instead, cleanly;
+// - an inbound from that peer arriving after this node's Introduce went out waits, its Accept
+//   held back, until this node's dial settles. Dial up: the peer has registered it before it can
+//   read the held Accept, so it keeps using that connection; the inbound gets its Accept and is
+//   closed after the handshake (its sends, if any, went on the dial's connection). Dial failed:
+//   the inbound is refused (the peer may hold what the dial left it).
+// - otherwise the inbound is admitted as any other.
+// Names decide nothing against a Go peer; no call either side makes is lost or failed by it.
 
 import type { Socket } from 'node:net';
 import type { Atom } from '../../gen/atom.js';
@@ -54,6 +66,31 @@ export function refusal(self: string, peer: string, s: PeerState): WireError | n
   return why === null ? null : new WireError('ERR_HANDSHAKE_REFUSED', `connection from ${peer} refused: ${why}`);
 }
 
+/**
+ * Dials of a peer whose Introduce went out and which have not settled (an attempt of one dial:
+ * routes, handshake, pool joins). Lifecycle: {@link Introductions.begin} just before the
+ * Introduce; the function it returns when the attempt settles, either way.
+ */
+export class Introductions {
+  readonly #settled = new Map<Atom, Promise<void>>();
+
+  /** The dial of `peer` sends its Introduce now; call the result when the attempt settles. */
+  begin(peer: Atom): () => void {
+    let done!: () => void;
+    const settled = new Promise<void>((resolve) => (done = resolve));
+    this.#settled.set(peer, settled);
+    return () => {
+      if (this.#settled.get(peer) === settled) this.#settled.delete(peer);
+      done();
+    };
+  }
+
+  /** Settles when the dial of `peer` past its Introduce does; undefined when there is none. */
+  settled(peer: Atom): Promise<void> | undefined {
+    return this.#settled.get(peer);
+  }
+}
+
 /** True when `err` or one of its causes carries `code`. */
 function hasCode(err: unknown, code: string): boolean {
   for (let e = err; e instanceof Error; e = e.cause) {
@@ -78,6 +115,8 @@ export function isHandshakeTimeout(err: unknown): boolean {
 
 interface Inbound {
   socket: Socket;
+  /** The peer follows Go's rule (it does not announce `ergoPool`). */
+  go: boolean;
   waiters: ((conn: EnpConnection | null) => void)[];
 }
 
@@ -95,9 +134,17 @@ export class Crossings {
     return this.#inbound.has(peer);
   }
 
-  /** The acceptor admitted `peer` on `socket`: until it is registered, dials of `peer` wait for it. */
-  admitted(peer: Atom, socket: Socket): void {
-    const entry: Inbound = { socket, waiters: [] };
+  /** An inbound connection from `peer`, a peer that follows Go's rule, is being set up. */
+  acceptingGo(peer: Atom): boolean {
+    return this.#inbound.get(peer)?.go === true;
+  }
+
+  /**
+   * The acceptor admitted `peer` on `socket` (`go`: the peer follows Go's rule): until it is
+   * registered, dials of `peer` wait for it.
+   */
+  admitted(peer: Atom, socket: Socket, go = false): void {
+    const entry: Inbound = { socket, go, waiters: [] };
     this.#inbound.set(peer, entry);
     socket.once('close', () => this.#settle(peer, entry, null));
   }

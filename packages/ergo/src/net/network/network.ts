@@ -53,7 +53,7 @@ import { EnpConnection } from '../proto/connection.js';
 import type { ConnectionHost } from '../proto/connection_terms.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
-import { Crossings, isRefusal, refusal } from './crossing.js';
+import { Crossings, Introductions, isRefusal, refusal } from './crossing.js';
 import { establish, type EstablishHost } from './establish.js';
 import { PendingConnection } from './pending.js';
 import { Undelivered } from './undelivered.js';
@@ -128,6 +128,10 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   private readonly dialling = new Map<Atom, Dialling>();
   /** Inbound connections admitted and not registered yet (crossing dials). */
   private readonly crossings = new Crossings();
+  /** Dials past their Introduce, per peer (crossing dials with Go peers, crossing.ts). */
+  private readonly introductions = new Introductions();
+  /** Inbound sockets of a Go peer whose crossing this node's dial won: closed once accepted. */
+  private readonly crossingLost = new WeakSet<net.Socket>();
   private readonly routes = new RouteTable();
   private readonly acceptorList: AcceptorImpl[] = [];
   private running = false;
@@ -391,8 +395,24 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   }
 
   private async dialRoute(name: Atom, c: Candidate): Promise<EnpConnection> {
+    let introduced: (() => void) | null = null;
+    const beforeIntroduce = (): void => {
+      // A Go peer's own connection is admitted (or up) here: the peer must not register this one.
+      const up = this.connections.get(name);
+      if (this.crossings.acceptingGo(name) || (up !== undefined && up.peerFlags.ergoPool !== true))
+        throw new WireError('ERR_HANDSHAKE_REFUSED', `dial of ${name} given up: its own connection came first`);
+      introduced = this.introductions.begin(name);
+    };
+    try {
+      return await this.dialRouteOnce(name, c, beforeIntroduce);
+    } finally {
+      (introduced as (() => void) | null)?.();
+    }
+  }
+
+  private async dialRouteOnce(name: Atom, c: Candidate, beforeIntroduce: () => void): Promise<EnpConnection> {
     const host = c.route.host || hostOf(name);
-    const opts = this.handshakeOptions(c);
+    const opts = { ...this.handshakeOptions(c), beforeIntroduce };
     const socket = c.open !== undefined ? c.open() : await this.openSocket(host, c.route.port, c);
     const hs = await startHandshake(socket, opts, name);
     if (!this.running) {
@@ -539,9 +559,25 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
     };
   }
 
-  /** The crossing rule (crossing.ts): throws ERR_HANDSHAKE_REFUSED, or records the admission. */
-  admit(peer: string, socket: net.Socket): void {
+  /**
+   * The crossing rule (crossing.ts): throws ERR_HANDSHAKE_REFUSED, or records the admission. A
+   * peer that does not announce `ergoPool` (a Go node) gets Go's rule: an inbound arriving once
+   * this node's dial of it sent its Introduce waits for that dial (a promise).
+   */
+  admit(peer: string, socket: net.Socket, flags: { ergoPool?: boolean }): void | Promise<void> {
     const name = peer as Atom;
+    if (flags.ergoPool !== true && this.running && !this.crossings.accepting(name)) {
+      if (this.connections.has(name)) {
+        // A Go peer whose dial crossed ours and lost the race here: refused, it would fail its
+        // dial; accepted, it finds our connection registered and uses it (as from a Go node).
+        this.crossingLost.add(socket);
+        return;
+      }
+      const dial = this.introductions.settled(name);
+      if (dial !== undefined) return this.afterOwnDial(name, socket, dial);
+      this.crossings.admitted(name, socket, true);
+      return;
+    }
     const why = this.running
       ? refusal(this.core.name(), name, {
           connected: this.connections.has(name),
@@ -551,6 +587,23 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
       : refusal(this.core.name(), name, { connected: true, dialling: false, accepting: false });
     if (why !== null) throw why;
     this.crossings.admitted(name, socket);
+  }
+
+  /**
+   * An inbound of a Go peer that crossed this node's dial after its Introduce (crossing.ts): once
+   * the dial is up the peer uses it, so this one gets its Accept and is closed quietly; when the
+   * dial failed it is refused.
+   */
+  private async afterOwnDial(name: Atom, socket: net.Socket, dial: Promise<void>): Promise<void> {
+    await dial;
+    if (this.running && this.connections.has(name) && !socket.destroyed) {
+      this.crossingLost.add(socket);
+      return;
+    }
+    throw new WireError(
+      'ERR_HANDSHAKE_REFUSED',
+      `connection from ${name} refused: it crossed a dial of it that failed`,
+    );
   }
 
   /** A Join for a connection this node does not have is refused before the Accept (ERR_HANDSHAKE_REFUSED). */
@@ -570,6 +623,12 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         return;
       }
       existing.addLink(socket, hs.tail, true);
+      return;
+    }
+    if (existing !== undefined && this.crossingLost.has(socket)) {
+      // A Go peer's side of a crossing this node's dial won: the peer uses that one (crossing.ts).
+      this.log.debug('connection from %s closed: it crossed our dial, which the peer uses', peer);
+      socket.destroy();
       return;
     }
     if (!this.running || existing !== undefined) {
@@ -640,7 +699,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
         flags: transport.flags(this.flags),
         maxMessageSize: this.maxSize,
         poolSize: 1, // one ordered port is the whole pool: no kernel queue to spread over
-        admit: (peer) => this.admit(peer, socket),
+        admit: (peer, flags) => this.admit(peer, socket, flags),
         admitJoin: (peer, id) => this.admitJoin(peer, id),
       };
       acceptHandshake(socket, options).then(
