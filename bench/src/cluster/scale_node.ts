@@ -5,7 +5,8 @@
 // SC_LINKS (TCP links per connection between ergo-ts nodes, the acceptor's ergoPoolSize; absent: the default),
 // SC_ENTITIES (a postgres:// URL: the entities runtime, scale_entities.ts, starts before the node
 // reports ready — the entities phase's joiners), SC_MEMBERS (the entities runtime's members,
-// comma-separated; absent: the registrar's). Everything it reports carries `at`: the wall clock in
+// comma-separated; absent: the registrar's), SC_PROFILE (a folder: the mesh phase is CPU-profiled
+// into it, profiled() below). Everything it reports carries `at`: the wall clock in
 // ms (`performance.timeOrigin + performance.now()`), which every process of the machine shares,
 // Erlang's nodes included (os:system_time), so the driver can subtract a moment it took itself.
 //
@@ -56,6 +57,9 @@ import {
   type Ref,
 } from 'ergo-ts';
 import { ScaleEntities } from './scale_entities.js';
+import { Session } from 'node:inspector/promises';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const now = (): number => performance.timeOrigin + performance.now();
 const env = (k: string): string => {
@@ -71,6 +75,26 @@ const stall = process.env['SC_STALL'];
 const links = process.env['SC_LINKS'];
 const entitiesUrl = process.env['SC_ENTITIES'];
 const entityMembers = process.env['SC_MEMBERS'];
+const profileDir = process.env['SC_PROFILE'];
+
+/**
+ * Runs `f`; with SC_PROFILE set, under V8's CPU profiler, written to `<dir>/<name>.<phase>.cpuprofile`
+ * (Chrome DevTools opens it): what a node spends on one phase, start-up excluded.
+ */
+async function profiled<T>(phase: string, f: () => Promise<T>): Promise<T> {
+  if (profileDir === undefined) return f();
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  try {
+    return await f();
+  } finally {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(profileDir, `${env('SC_NAME')}.${phase}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  }
+}
 const report = (m: object): void => void process.send?.(m);
 
 class Echo extends Actor {
@@ -260,7 +284,7 @@ type Cmd = {
 async function run(c: Cmd): Promise<unknown> {
   switch (c.cmd) {
     case 'mesh':
-      return mesh(c.nodes ?? [], c.inflight ?? 4, c.timeout ?? 10_000);
+      return profiled('mesh', () => mesh(c.nodes ?? [], c.inflight ?? 4, c.timeout ?? 10_000));
     case 'connected':
       return node.network().nodes().length;
     case 'subscribe':

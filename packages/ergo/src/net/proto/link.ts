@@ -372,7 +372,13 @@ export class EnpLink {
   }
 }
 
-/** TCP keepalive of every link (Ergo: 15 s). */
-export const KEEPALIVE_MS = 15_000;
+/**
+ * Idle time before TCP keepalive probes a link (Ergo: 15 s). Not the peer's liveness check (the
+ * heartbeat is, heartbeat.ts: a stopped peer's kernel answers keepalive); what it does is end a
+ * pool link that stalls alone while idle (libuv then probes every 1 s, 10 times) and keep an idle
+ * link's NAT or load-balancer entry, whose idle timeouts are minutes (4 min the shortest common
+ * one). At 15 s the keepalive of idle pool links was most of an idle cluster's packets (issue 49).
+ */
+export const KEEPALIVE_MS = 60_000;
 /** How long a closing link waits for the peer to close its side before destroying the socket. */
 export const CLOSE_GRACE_MS = 2_000;
