@@ -348,7 +348,8 @@ export const networkTools: ToolSpec[] = [
   {
     name: 'cluster_nodes',
     title: 'Cluster nodes',
-    description: 'Every node known here: this one, the connected ones, and those the registrar knows',
+    description:
+      'Every node known here: this one, the connected ones, and those the registrar knows (each list sorted, with its count)',
     action: false,
     remote: 'none',
     shape: { ...common },
@@ -363,10 +364,14 @@ export const networkTools: ToolSpec[] = [
       } catch (err) {
         registrar = message(err);
       }
+      // Sorted and counted: at a hundred nodes an agent compares lists and reads the sizes.
+      const others = discovered.filter((n) => n !== node.name).sort();
       return {
         self: node.name,
-        connected,
-        discovered: discovered.filter((n) => n !== node.name),
+        connected: [...connected].sort(),
+        connected_count: connected.length,
+        discovered: others,
+        discovered_count: others.length,
         ...(registrar === '' ? {} : { registrar_error: registrar }),
       };
     },
