@@ -147,6 +147,12 @@ for (const mode of modes) {
       assert.equal(p.node, child.name);
       assert.equal(p.creation, made.creation);
     }
+    // 40 at once, each with its own init arg: the child writes their answers in parts (every
+    // SPAWN_ANSWERS_EVERY spawns of a batch), and each caller gets the PID of its own spawn.
+    const numbered = await Promise.all(Array.from({ length: 40 }, (_, i) => remote.spawn('cb_worker', {}, i)));
+    assert.equal(new Set(numbered.map((p) => p.id)).size, 40);
+    for (const i of [0, 15, 16, 17, 31, 32, 39])
+      assert.deepEqual(await parent.call(numbered[i]!, 'args', { timeout: 30_000 }), [i], `spawn ${i}`);
     // Init args travel (their options are not the previous spawn's).
     const withArgs = await remote.spawn('cb_worker', {}, 'a', 7);
     assert.deepEqual(await parent.call(withArgs, 'args', { timeout: 30_000 }), ['a', 7]);

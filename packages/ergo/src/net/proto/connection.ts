@@ -806,6 +806,11 @@ export class EnpConnection implements Connection, LinkOwner {
     answerEntryOn(this, route, ref, err, result);
   }
 
+  /** InboundConnection: writes what every link holds now (see BatchConnection.flushAnswers). */
+  flushAnswers(): void {
+    for (const l of this.sendable) l.flushNow();
+  }
+
   /** InboundConnection: sends the MessageResult of the peer's control request `request`. */
   answer(request: AnsweredRequest, err: Error | null, result: unknown): void {
     answerOn(this, request, err, result);

@@ -77,7 +77,18 @@ export interface BatchConnection {
    * an entry when it can be one, else a MessageResult Control packet.
    */
   answerEntry(route: number, ref: WireID3, err: Error | null, result: unknown): void;
+  /** Writes the answers encoded so far now, rather than at the end of the task. */
+  flushAnswers(): void;
 }
+
+/**
+ * Spawns of one batch after which their answers are written at once, mid-batch. A peer keeping
+ * many spawns in flight (a window of 100) sends them in one batch; answered all at the end, the
+ * peer would wait for the whole batch and this node for the peer's next one, each side idle while
+ * the other works. Written every 16, the peer handles the first answers (and sends its next
+ * requests) while this node spawns the rest (issue 47).
+ */
+export const SPAWN_ANSWERS_EVERY = 16;
 
 function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
@@ -120,6 +131,7 @@ function resultRoute(targetID: number | bigint, sourceID: number | bigint): numb
 export function dispatchControlBatch(entries: ControlBatchEntry[], core: Core, conn: BatchConnection): void {
   const local = core.name();
   const localCreation = core.creation();
+  let spawns = 0;
   for (const e of entries) {
     switch (e.kind) {
       case BatchEntry.ResultOK:
@@ -153,6 +165,7 @@ export function dispatchControlBatch(entries: ControlBatchEntry[], core: Core, c
         break;
       case BatchEntry.Spawn:
         spawnEntry(e, core, conn, local);
+        if (++spawns % SPAWN_ANSWERS_EVERY === 0 && entries.length - spawns > 0) conn.flushAnswers();
         break;
     }
   }
