@@ -78,10 +78,13 @@ export async function measureEffectCluster(
   r: EffectRows,
 ): Promise<void> {
   const SqlLive = PgClient.layer({ url: Redacted.make(url) });
-  const ClusterLive = SingleRunner.layer({ runnerStorage: 'memory' }).pipe(
-    Layer.provide(SqlLive),
-    Layer.provide(NodeCrypto.layerDigest),
-  );
+  // No cap on resident entities: the activation rows make 1,000–4,000 new ids per round, and past
+  // Effect's default cap (10,000, kept 5 minutes idle) a full run's later rounds failed with
+  // MailboxFull; ergo-ts keeps no such cap either.
+  const ClusterLive = SingleRunner.layer({
+    runnerStorage: 'memory',
+    shardingConfig: { maxResidentEntities: 'unbounded' },
+  }).pipe(Layer.provide(SqlLive), Layer.provide(NodeCrypto.layerDigest));
   const AppLive = CounterLayer.pipe(Layer.provideMerge(ClusterLive), Layer.provideMerge(SqlLive));
   const note = `${r.label}; ${r.calls} sequential calls per round`;
 
