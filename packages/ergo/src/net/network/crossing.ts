@@ -66,22 +66,40 @@ export function refusal(self: string, peer: string, s: PeerState): WireError | n
   return why === null ? null : new WireError('ERR_HANDSHAKE_REFUSED', `connection from ${peer} refused: ${why}`);
 }
 
+/** True for a peer that follows Go's order in crossing dials: it does not announce `ergoPool`. */
+export function followsGoOrder(peerFlags: { ergoPool?: boolean }): boolean {
+  return peerFlags.ergoPool !== true;
+}
+
+/** One dial attempt of a peer, as {@link Introductions} tracks it. */
+export interface DialAttempt {
+  /** Its Introduce goes out now: from here until it settles, a Go peer's inbound waits for it. */
+  introduce(): void;
+  /** It settled, either way (nothing happens if it never introduced). */
+  settle(): void;
+}
+
 /**
  * Dials of a peer whose Introduce went out and which have not settled (an attempt of one dial:
- * routes, handshake, pool joins). Lifecycle: {@link Introductions.begin} just before the
- * Introduce; the function it returns when the attempt settles, either way.
+ * routes, handshake, pool joins). Lifecycle: {@link Introductions.attempt} when the attempt
+ * starts, its `introduce` just before the Introduce, its `settle` when it ends, either way.
  */
 export class Introductions {
   readonly #settled = new Map<Atom, Promise<void>>();
 
-  /** The dial of `peer` sends its Introduce now; call the result when the attempt settles. */
-  begin(peer: Atom): () => void {
-    let done!: () => void;
-    const settled = new Promise<void>((resolve) => (done = resolve));
-    this.#settled.set(peer, settled);
-    return () => {
-      if (this.#settled.get(peer) === settled) this.#settled.delete(peer);
-      done();
+  /** A dial attempt of `peer`, not introduced yet. */
+  attempt(peer: Atom): DialAttempt {
+    let done: (() => void) | null = null;
+    let settled: Promise<void> | null = null;
+    return {
+      introduce: () => {
+        settled = new Promise<void>((resolve) => (done = resolve));
+        this.#settled.set(peer, settled);
+      },
+      settle: () => {
+        if (settled !== null && this.#settled.get(peer) === settled) this.#settled.delete(peer);
+        done?.();
+      },
     };
   }
 

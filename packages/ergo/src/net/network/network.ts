@@ -53,7 +53,7 @@ import { EnpConnection } from '../proto/connection.js';
 import type { ConnectionHost } from '../proto/connection_terms.js';
 import { AcceptorImpl, wireFlags, type AcceptorHost } from './acceptor.js';
 import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
-import { Crossings, Introductions, isRefusal, refusal } from './crossing.js';
+import { Crossings, followsGoOrder, Introductions, isRefusal, refusal } from './crossing.js';
 import { establish, type EstablishHost } from './establish.js';
 import { PendingConnection } from './pending.js';
 import { Undelivered } from './undelivered.js';
@@ -395,18 +395,18 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
   }
 
   private async dialRoute(name: Atom, c: Candidate): Promise<EnpConnection> {
-    let introduced: (() => void) | null = null;
+    const attempt = this.introductions.attempt(name);
     const beforeIntroduce = (): void => {
       // A Go peer's own connection is admitted (or up) here: the peer must not register this one.
       const up = this.connections.get(name);
-      if (this.crossings.acceptingGo(name) || (up !== undefined && up.peerFlags.ergoPool !== true))
+      if (this.crossings.acceptingGo(name) || (up !== undefined && followsGoOrder(up.peerFlags)))
         throw new WireError('ERR_HANDSHAKE_REFUSED', `dial of ${name} given up: its own connection came first`);
-      introduced = this.introductions.begin(name);
+      attempt.introduce();
     };
     try {
       return await this.dialRouteOnce(name, c, beforeIntroduce);
     } finally {
-      (introduced as (() => void) | null)?.();
+      attempt.settle();
     }
   }
 
@@ -566,7 +566,7 @@ export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
    */
   admit(peer: string, socket: net.Socket, flags: { ergoPool?: boolean }): void | Promise<void> {
     const name = peer as Atom;
-    if (flags.ergoPool !== true && this.running && !this.crossings.accepting(name)) {
+    if (followsGoOrder(flags) && this.running && !this.crossings.accepting(name)) {
       if (this.connections.has(name)) {
         // A Go peer whose dial crossed ours and lost the race here: refused, it would fail its
         // dial; accepted, it finds our connection registered and uses it (as from a Go node).

@@ -132,7 +132,8 @@ export function dispatchControlBatch(entries: ControlBatchEntry[], core: Core, c
   const local = core.name();
   const localCreation = core.creation();
   let spawns = 0;
-  for (const e of entries) {
+  for (let i = 0; i < entries.length; i++) {
+    const e = entries[i]!;
     switch (e.kind) {
       case BatchEntry.ResultOK:
         conn.requests.settleBatched(e.ref, null);
@@ -165,7 +166,7 @@ export function dispatchControlBatch(entries: ControlBatchEntry[], core: Core, c
         break;
       case BatchEntry.Spawn:
         spawnEntry(e, core, conn, local);
-        if (++spawns % SPAWN_ANSWERS_EVERY === 0 && entries.length - spawns > 0) conn.flushAnswers();
+        if (++spawns % SPAWN_ANSWERS_EVERY === 0 && i < entries.length - 1) conn.flushAnswers();
         break;
     }
   }
