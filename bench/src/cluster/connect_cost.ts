@@ -6,7 +6,8 @@
 //
 //   node bench/dist/cluster/connect_cost.js [N=200] [links per connection: the default]
 
-import { Actor, ProcessID, startNode, type Atom, type Node, type NetworkRoute, type PID, type Ref } from 'ergo-ts';
+import { Actor, ProcessID, startNode, type Atom, type Node, type PID, type Ref } from 'ergo-ts';
+import { acceptorPort, loopbackRoute } from '../lib/routes.js';
 
 class Echo extends Actor {
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
@@ -14,17 +15,7 @@ class Echo extends Actor {
   }
 }
 
-const V = { name: '', release: '' };
 const quiet = { log: { level: 'error' as const }, systemApp: false };
-
-function routeTo(port: number): NetworkRoute {
-  return { route: { host: '127.0.0.1', port, tls: false, handshakeVersion: V, protoVersion: V } };
-}
-
-function portOf(node: Node): number {
-  const i = node.network().acceptors()[0]!.info().interface;
-  return Number(i.slice(i.lastIndexOf(':') + 1));
-}
 
 async function main(): Promise<void> {
   const n = Number(process.argv[2] ?? 200);
@@ -39,7 +30,10 @@ async function main(): Promise<void> {
     await t.spawnRegister('echo', () => new Echo());
     targets.push(t);
   }
-  const routes = targets.map((t) => ({ match: t.name.replace(/[.$]/g, '\\$&'), route: routeTo(portOf(t)) }));
+  const routes = targets.map((t) => ({
+    match: t.name.replace(/[.$]/g, '\\$&'),
+    route: loopbackRoute(acceptorPort(t)),
+  }));
   const a = await startNode('a@localhost', {
     ...quiet,
     network: { cookie: 'c', registrar: null, acceptors: [{ port: 0 }], routes },

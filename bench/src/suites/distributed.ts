@@ -30,6 +30,7 @@ import {
   type Ref,
 } from 'ergo-ts';
 import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { loopbackRoute } from '../lib/routes.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -82,18 +83,13 @@ async function forkPeer(): Promise<Peer> {
   return { child, name: ready.name as string, port: ready.port as number, next };
 }
 
-function route(port: number) {
-  const v = { name: '', release: '' };
-  return { route: { host: '127.0.0.1', port, tls: false, handshakeVersion: v, protoVersion: v } };
-}
-
 async function mainNode(peers: { name: string; port: number }[]): Promise<Node> {
   return startNode(`distbench${process.pid}@localhost`, {
     network: {
       cookie: 'bench',
       acceptors: [{ port: 0 }],
       registrar: null,
-      routes: peers.map((p) => ({ match: p.name.replace(/[.$]/g, '\\$&'), route: route(p.port) })),
+      routes: peers.map((p) => ({ match: p.name.replace(/[.$]/g, '\\$&'), route: loopbackRoute(p.port) })),
     },
     log: { defaultLogger: { disable: true } },
   });

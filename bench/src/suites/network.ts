@@ -24,6 +24,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Actor, ProcessID, startNode, type Node, type PID, type Ref } from 'ergo-ts';
 import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { loopbackRoute } from '../lib/routes.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -171,22 +172,14 @@ async function startGoPeer(bin: string): Promise<{ child: ChildProcess; name: st
   return { child, name, port: ready.port };
 }
 
-function route(port: number): {
-  route: {
-    host: string;
-    port: number;
-    tls: boolean;
-    handshakeVersion: { name: string; release: string };
-    protoVersion: { name: string; release: string };
-  };
-} {
-  const v = { name: '', release: '' };
-  return { route: { host: '127.0.0.1', port, tls: false, handshakeVersion: v, protoVersion: v } };
-}
-
 async function nodeA(peer: string, port: number, cookie = 'bench'): Promise<Node> {
   return startNode(`bencha${process.pid}@localhost`, {
-    network: { cookie, mode: 1, registrar: null, routes: [{ match: peer.replace(/\./g, '\\.'), route: route(port) }] },
+    network: {
+      cookie,
+      mode: 1,
+      registrar: null,
+      routes: [{ match: peer.replace(/\./g, '\\.'), route: loopbackRoute(port) }],
+    },
     log: { defaultLogger: { disable: true } },
   });
 }
