@@ -281,4 +281,36 @@ describe('mailbox queue storage', () => {
     assert.ok(mb.take());
     assert.equal(mb.message, 'after');
   });
+
+  test('an owner that does not read the address: mail sent by name or alias takes the fast path', () => {
+    const mb = new Mailbox(0);
+    const [a, b] = SENDERS as [PID, PID];
+    // Default: the address is kept, so the record is not for the PID fast path.
+    mb.push(Q_MAIN, MailboxKind.Regular, a, 'by name', 'worker');
+    assert.equal(mb.peekSender(), undefined);
+    assert.ok(mb.take());
+    assert.equal(mb.extra, 'worker');
+    mb.release();
+
+    mb.readsAddress(false);
+    mb.push(Q_MAIN, MailboxKind.Regular, a, 'by name', 'worker');
+    mb.push(Q_MAIN, MailboxKind.Regular, b, 'by alias', { alias: 1 });
+    // A request keeps its ref whatever the owner reads (only regular mail drops the address).
+    mb.push(Q_MAIN, MailboxKind.Request, a, 'call', refOf(7));
+    assert.equal(mb.peekSender(), a);
+    assert.equal(mb.takeMessage(), 'by name');
+    assert.equal(mb.peekSender(), b);
+    assert.equal(mb.takeMessage(), 'by alias');
+    assert.equal(mb.peekSender(), undefined);
+    assert.ok(mb.take());
+    assert.equal(mb.kind, MailboxKind.Request);
+    assert.equal((mb.extra as unknown as Ref).id[0], 7);
+
+    // Back on: new mail keeps its address again.
+    mb.readsAddress(true);
+    mb.push(Q_MAIN, MailboxKind.Regular, a, 'by name again', 'worker');
+    assert.equal(mb.peekSender(), undefined);
+    assert.ok(mb.take());
+    assert.equal(mb.extra, 'worker');
+  });
 });

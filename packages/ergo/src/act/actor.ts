@@ -317,9 +317,15 @@ export class Actor<P = unknown> extends BehaviorBase {
   trapExit(): boolean {
     return (this.#flags & TRAP_EXIT) !== 0;
   }
-  /** When on, mail addressed by name/alias goes to the *Name / *Alias callbacks. */
+  /**
+   * When on, mail addressed by name/alias goes to the *Name / *Alias callbacks. Turn it on in
+   * `init`: while it is off, mail sent by name or alias is queued as mail to the PID (it takes
+   * the fast path), so what was queued before it went on still goes to handleMessage.
+   */
   setSplitHandle(split: boolean): void {
     this.#flags = split ? this.#flags | SPLIT_HANDLE : this.#flags & ~SPLIT_HANDLE;
+    // #mb is unset before processInit (a constructor may call this): processInit tells it then.
+    (this.#mb as ProcessMailbox | undefined)?.readsAddress?.(split);
   }
   splitHandle(): boolean {
     return (this.#flags & SPLIT_HANDLE) !== 0;
@@ -386,7 +392,9 @@ export class Actor<P = unknown> extends BehaviorBase {
 
   processInit(process: Process, args: unknown[]): unknown {
     this.bind(process);
-    this.#mb = process.mailbox();
+    const mb = process.mailbox();
+    this.#mb = mb;
+    mb.readsAddress?.((this.#flags & SPLIT_HANDLE) !== 0);
     return this.init(...args);
   }
 

@@ -66,6 +66,14 @@ export interface ProcessMailbox {
    * a remembered-set write barrier in V8 until that sender's PID is promoted.
    */
   takeMessage(): unknown;
+  /**
+   * Optional. Whether the owner reads how a regular message was addressed (`extra`: the name or
+   * alias it was sent to). An owner that does not (an Actor without split handling) lets the
+   * mailbox queue such mail as mail sent to the PID: its `extra` is then undefined and
+   * `peekSender` serves it. Until told otherwise a mailbox keeps the address. Mail already
+   * queued keeps the form it was queued in.
+   */
+  readsAddress?(reads: boolean): void;
   /** Like take(), but only from the urgent queue (supervisors in a restart sequence). */
   takeUrgent(): boolean;
   /** Drops the references of the last taken record. */

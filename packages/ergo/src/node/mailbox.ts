@@ -130,6 +130,11 @@ export class Mailbox implements ProcessMailbox {
   /** Records each queue may hold (0 = unbounded). */
   readonly limit: number;
   private rare: RareQueues | null = null;
+  /**
+   * The owner does not read a regular message's address (see ProcessMailbox.readsAddress): mail
+   * sent by name or alias is queued as a plain two-slot record, which the owner's fast path takes.
+   */
+  private addressUnread = false;
 
   constructor(limit: number) {
     this.limit = limit;
@@ -248,7 +253,7 @@ export class Mailbox implements ProcessMailbox {
   push(q: number, kind: MailboxKind, from: PID, message: unknown, extra: unknown, force = false): boolean {
     const r = q === Q_MAIN ? (this.main ?? this.queueOf(Q_MAIN)) : this.queueOf(q);
     if (this.limit > 0 && r.length >= this.limit && !force) return false;
-    if (kind === 0 && extra === undefined) r.push2(from, message);
+    if (kind === 0 && (extra === undefined || this.addressUnread)) r.push2(from, message);
     else r.push4(kind, from, message, extra);
     this.size++;
     return true;
@@ -344,6 +349,10 @@ export class Mailbox implements ProcessMailbox {
     const t = this.t;
     if (t !== null) t.currentRef = null;
     return message;
+  }
+
+  readsAddress(reads: boolean): void {
+    this.addressUnread = !reads;
   }
 
   takeUrgent(): boolean {
