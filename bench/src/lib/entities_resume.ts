@@ -29,6 +29,7 @@ import {
   type ResumeRow,
   type RoundFigures,
 } from './resume_row.js';
+import { acceptorPort } from './routes.js';
 import type { Report, SuiteContext } from './types.js';
 
 const OWNER = join(dirname(fileURLToPath(import.meta.url)), '..', 'net', 'entities_resume_owner.js');
@@ -83,7 +84,6 @@ async function round(r: ResumeRow, url: string, n: number): Promise<RoundFigures
   let owner: ChildProcess | undefined;
   let entities: Entities | undefined;
   try {
-    const i = node.network().acceptors()[0]!.info().interface;
     owner = fork(OWNER, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: {
@@ -92,7 +92,7 @@ async function round(r: ResumeRow, url: string, n: number): Promise<RoundFigures
         ENT_PREFIX: prefix,
         ENT_NAME: ownerName,
         ENT_PEER: name,
-        ENT_PEER_PORT: i.slice(i.lastIndexOf(':') + 1),
+        ENT_PEER_PORT: String(acceptorPort(node)),
       },
     });
     const exited = new Promise<void>((res) => owner!.once('exit', () => res()));

@@ -10,6 +10,7 @@
 // Remote spawn of `w` (an idle actor) is enabled for every node. Exits when IPC closes.
 
 import { Actor, Event, startNode, type MessageEvent, type PID } from 'ergo-ts';
+import { acceptorPort } from '../lib/routes.js';
 
 class Idle extends Actor {}
 
@@ -88,5 +89,4 @@ process.on('message', (m: { cmd: string; producer?: string; port?: number; event
   })();
 });
 process.on('disconnect', () => void node.stopForce().then(() => process.exit(0)));
-const i = node.network().acceptors()[0]!.info().interface;
-process.send!({ kind: 'ready', name: node.name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', name: node.name, port: acceptorPort(node) });

@@ -5,6 +5,7 @@
 // over IPC; exits when IPC closes.
 
 import { Actor, startNode, type PID, type Ref } from 'ergo-ts';
+import { acceptorPort } from '../lib/routes.js';
 import { PostgresStore, SqliteStore, startEntities, type EntityStore } from '@ergo-ts/entities';
 
 import { BenchCounter } from './entities_kind.js';
@@ -55,5 +56,4 @@ process.on('disconnect', () => {
     process.exit(0);
   })();
 });
-const i = node.network().acceptors()[0]!.info().interface;
-process.send!({ kind: 'ready', port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', port: acceptorPort(node) });

@@ -6,6 +6,7 @@
 // over IPC; the bench ends it with SIGKILL (or by closing IPC, when a round fails before the kill).
 
 import { startNode } from 'ergo-ts';
+import { acceptorPort } from '../lib/routes.js';
 import { PostgresStore, startEntities } from '@ergo-ts/entities';
 
 import { ResumeOrder } from './entities_order.js';
@@ -48,5 +49,4 @@ process.on('disconnect', () => {
     process.exit(0);
   })();
 });
-const i = node.network().acceptors()[0]!.info().interface;
-process.send!({ kind: 'ready', port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+process.send!({ kind: 'ready', port: acceptorPort(node) });

@@ -23,6 +23,7 @@
 import net from 'node:net';
 import { CHUNK, Echo, Receiver } from './actors.js';
 import { Actor, MessageDownNode, ProcessID, startNode, type Atom, type Node, type PID, type Ref } from 'ergo-ts';
+import { acceptorPort } from '../lib/routes.js';
 
 const WINDOW = 2;
 const address = process.env.XH_ADDRESS ?? '127.0.0.1';
@@ -245,8 +246,7 @@ async function main(): Promise<void> {
         (e: unknown) => process.send!({ id: m.id, ok: false, error: String((e as Error).message ?? e) }),
       );
     });
-    const i = node.network().acceptors()[0]!.info().interface;
-    process.send!({ kind: 'ready', name: node.name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+    process.send!({ kind: 'ready', name: node.name, port: acceptorPort(node) });
     return;
   }
   if (role === 'raw') {

@@ -8,6 +8,7 @@
 
 import net from 'node:net';
 import { startNode } from 'ergo-ts';
+import { acceptorPort } from '../lib/routes.js';
 import { CHUNK, Echo, Receiver } from './actors.js';
 
 function frames(socket: net.Socket, onFrame: (start: number, end: number, chunk: Buffer) => void): void {
@@ -39,8 +40,7 @@ async function main(): Promise<void> {
     });
     await node.spawnRegister('recv', () => new Receiver());
     await node.spawnRegister('echo', () => new Echo());
-    const i = node.network().acceptors()[0]!.info().interface;
-    process.send!({ kind: 'ready', name: node.name, port: Number(i.slice(i.lastIndexOf(':') + 1)) });
+    process.send!({ kind: 'ready', name: node.name, port: acceptorPort(node) });
     process.on('disconnect', () => void node.stopForce().then(() => process.exit(0)));
     return;
   }

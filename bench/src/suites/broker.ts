@@ -31,6 +31,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
 import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
+import { acceptorPort } from '../lib/routes.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import {
   Latencies,
@@ -231,8 +232,7 @@ async function ergoPublisher(): Promise<{ node: Node; port: number; publish: Pub
     log: { defaultLogger: { disable: true } },
   });
   const prod = await node.spawn(() => new Producer());
-  const i = node.network().acceptors()[0]!.info().interface;
-  return { node, port: Number(i.slice(i.lastIndexOf(':') + 1)), publish: (k) => node.send(prod, k) };
+  return { node, port: acceptorPort(node), publish: (k) => node.send(prod, k) };
 }
 
 async function broker(report: Report, c: SuiteContext, s: number): Promise<void> {

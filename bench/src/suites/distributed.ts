@@ -30,7 +30,7 @@ import {
   type Ref,
 } from 'ergo-ts';
 import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
-import { loopbackRoute } from '../lib/routes.js';
+import { acceptorPort, loopbackRoute } from '../lib/routes.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -38,7 +38,7 @@ const PEER_SCRIPT = join(here, '..', 'net', 'dist_peer.js');
 const NODES = Number(process.env.DIST_PUBSUB_NODES ?? 10);
 const SUBS = Number(process.env.DIST_PUBSUB_SUBS ?? 100_000);
 const MONITORS = 20_000;
-const SPAWNS = 10_000;
+const SPAWNS = 100_000;
 const GO_SPAWNS = 2_000;
 const WINDOW = 100;
 
@@ -180,7 +180,7 @@ async function pubsub(report: Report, c: SuiteContext): Promise<void> {
   try {
     const prod = await node.spawn(() => new Producer());
     await node.call(prod, 'register');
-    const port = Number(node.network().acceptors()[0]!.info().interface.split(':').pop());
+    const port = acceptorPort(node);
     for (const p of peers)
       p.child.send({ cmd: 'subscribe', producer: node.name, port, event: 'bench_event', k: perNode });
     await Promise.all(peers.map((p) => p.next('subscribed')));

@@ -44,6 +44,7 @@ import {
 import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
 
 import { rate, reportSamples, runRounds } from '../lib/measure.js';
+import { acceptorPort } from '../lib/routes.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 import { BenchCounter, BenchLedger } from '../net/entities_kind.js';
 import { measureJournal } from '../lib/entities_journal.js';
@@ -130,7 +131,6 @@ async function setup(
   const store = await open();
   let peer: ChildProcess | undefined;
   if (remote) {
-    const i = node.network().acceptors()[0]!.info().interface;
     peer = fork(PEER, [], {
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       env: {
@@ -138,7 +138,7 @@ async function setup(
         ENT_DB: db,
         ENT_NAME: peerName,
         ENT_PEER: name,
-        ENT_PEER_PORT: i.slice(i.lastIndexOf(':') + 1),
+        ENT_PEER_PORT: String(acceptorPort(node)),
       },
     });
     const ready = await new Promise<{ port: number }>((res, rej) => {

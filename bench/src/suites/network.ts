@@ -24,7 +24,7 @@ import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Actor, ProcessID, startNode, type Node, type PID, type Ref } from 'ergo-ts';
 import { deferred, median, rate, reportSamples, runRounds } from '../lib/measure.js';
-import { loopbackRoute } from '../lib/routes.js';
+import { acceptorPort, loopbackRoute } from '../lib/routes.js';
 import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -464,8 +464,7 @@ export async function networkSuite(report: Report, ctx?: SuiteContext): Promise<
       log: { defaultLogger: { disable: true } },
     });
     await b.spawnRegister('echo', () => new Echo());
-    const i = b.network().acceptors()[0]!.info().interface;
-    const a = await nodeA(b.name, Number(i.slice(i.lastIndexOf(':') + 1)));
+    const a = await nodeA(b.name, acceptorPort(b));
     try {
       const clock = new RoundClock(null);
       const s = await runRounds(c, () => callRound(a, new ProcessID('echo', b.name), callTotal, clock));

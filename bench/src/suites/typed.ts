@@ -23,6 +23,7 @@ import {
 import { Go } from 'ergo-ts/net';
 import { z } from 'zod';
 import { deferred, now, rate, reportSamples, runPairRounds } from '../lib/measure.js';
+import { acceptorPort } from '../lib/routes.js';
 import type { Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
 
 const G_TYPED = 'typed protocols (typed vs untyped, same process)';
@@ -206,8 +207,7 @@ async function netCall(
     network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },
     log: { defaultLogger: { disable: true } },
   });
-  const i = b.network().acceptors()[0]!.info().interface;
-  const port = Number(i.slice(i.lastIndexOf(':') + 1));
+  const port = acceptorPort(b);
   const v = { name: '', release: '' };
   const a = await startNode(`bencht${process.pid}@localhost`, {
     network: {
