@@ -188,7 +188,7 @@ test('malformed packets are refused with their codes (the link continues)', () =
   assert.throws(() => d.decode(ok.subarray(0, 5)), { code: 'ERR_ENP_FRAME' });
 });
 
-test('event timestamps decode per packet: a repeated one is reused, any changed half is read again', () => {
+test('event timestamps decode exactly, both halves, past 2^53 and negative', () => {
   const enc = new EnpEncoder();
   const base = 1_795_000_000_123_456_000n; // past 2^53: a bigint on the wire and after decoding
   const stamps = [base, base, base + 1000n, base + (1n << 32n) + 1000n, base + (1n << 32n) + 1000n, 5n, -7n, 5n];

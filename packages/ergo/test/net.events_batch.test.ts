@@ -43,7 +43,7 @@ function packets(bytes: Buffer, dec = new EnpDecoder()): Decoded[] {
       fromID: p.fromID,
       length: len,
       payloads: p.batchPayloads.slice(0, p.batchCount),
-      stamps: p.batchStamps.slice(0, p.batchCount),
+      stamps: Array.from({ length: p.batchCount }, (_, i) => p.batchStamp(i)),
       payload: p.payload,
     });
     at += len;

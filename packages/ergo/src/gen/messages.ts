@@ -7,6 +7,7 @@ import type { Event } from './event.js';
 import type { PID } from './pid.js';
 import type { ProcessID } from './processid.js';
 import type { Alias } from './ref.js';
+import { installEventStamps } from './event_stamps.js';
 
 /** A linked process ended (or sent you an exit signal). Delivered urgent; trapped → handleMessage. */
 export class MessageExitPID {
@@ -101,16 +102,55 @@ export class MessageNodeDown {
   ) {}
 }
 
+/** The constructor's "stamped by the engine" mark: an object, so no bigint a user passes is it. */
+const STAMPED = Object.freeze({}) as unknown as bigint;
+// The halves EventStamps.make passes to the constructor.
+let nextHi = 0;
+let nextLo = 0;
+
 /**
  * One published event. Subscribers receive it in `handleEvent`; `linkEvent`/`monitorEvent`
  * return the buffered ones. `timestamp` is Unix time in nanoseconds (a bigint, as on the wire).
  */
 export class MessageEvent<T = unknown> {
-  constructor(
-    readonly event: Event<T>,
-    readonly timestamp: bigint,
-    readonly message: T,
-  ) {}
+  readonly event: Event<T>;
+  readonly message: T;
+  // The timestamp as the wire holds it, two 32-bit halves (hi signed): the engine stamps and
+  // carries events in these, and the bigint is made on the first read of `timestamp`.
+  #hi: number;
+  #lo: number;
+  #ns: bigint | undefined;
+
+  constructor(event: Event<T>, timestamp: bigint, message: T) {
+    this.event = event;
+    this.message = message;
+    if (timestamp === STAMPED) {
+      this.#hi = nextHi;
+      this.#lo = nextLo;
+      this.#ns = undefined;
+    } else {
+      this.#hi = Number(BigInt.asIntN(32, timestamp >> 32n));
+      this.#lo = Number(BigInt.asUintN(32, timestamp));
+      this.#ns = timestamp;
+    }
+  }
+
+  /** Unix time in nanoseconds when the event was published. */
+  get timestamp(): bigint {
+    return (this.#ns ??= BigInt.asIntN(64, (BigInt(this.#hi) << 32n) | BigInt(this.#lo)));
+  }
+
+  static {
+    installEventStamps({
+      make<T>(event: Event<T>, hi: number, lo: number, message: T): MessageEvent<T> {
+        nextHi = hi;
+        nextLo = lo;
+        return new MessageEvent(event, STAMPED, message);
+      },
+      hi: (m) => m.#hi,
+      lo: (m) => m.#lo,
+    });
+  }
 }
 
 /** Sent to an event's producer (with `notify`) when its first subscriber arrives. */

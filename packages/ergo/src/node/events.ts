@@ -63,22 +63,6 @@ export class EventEntry {
   }
 }
 
-/** Read once: `performance.timeOrigin` is an accessor, a runtime call per publish. */
-const TIME_ORIGIN = performance.timeOrigin;
-
-/** Wall-clock time in Unix nanoseconds. */
-export function nowNanos(): bigint {
-  const us = Math.round((TIME_ORIGIN + performance.now()) * 1e3);
-  // A burst of publishes shares its microsecond: one bigint for all of them.
-  if (us !== lastMicros) {
-    lastMicros = us;
-    lastNanos = BigInt(us) * 1000n;
-  }
-  return lastNanos;
-}
-let lastMicros = -1;
-let lastNanos = 0n;
-
 /** The event registry of a node. */
 export class EventRegistry {
   private readonly byName = new Map<Atom, EventEntry>();

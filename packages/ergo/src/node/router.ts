@@ -19,7 +19,8 @@ import {
   ErrResponseIgnored,
   toError,
 } from '../gen/errors.js';
-import { MessageEvent, MessageExitPID, MessageFallback } from '../gen/messages.js';
+import { MessageExitPID, MessageFallback, type MessageEvent } from '../gen/messages.js';
+import { eventStamps, nowMicros, stampHi, stampLo } from '../gen/event_stamps.js';
 import type { Connection, ProtocolAttachment } from '../gen/network.js';
 import { DEFAULT_REQUEST_TIMEOUT, type CallOptions, type MessageOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
@@ -30,7 +31,7 @@ import { Alias, type Ref } from '../gen/ref.js';
 import type { PendingCall } from './calls.js';
 import { LOCAL_WATCH } from './call_monitor.js';
 import { CoreImpl } from './core.js';
-import { nowNanos, sendEventToNodes, type EventEntry } from './events.js';
+import { sendEventToNodes, type EventEntry } from './events.js';
 import { rejected, watchDelivery } from '../gen/ignorable.js';
 import { Q_URGENT, refOfExtra } from './mailbox.js';
 import type { MetaImpl } from './meta.js';
@@ -521,7 +522,9 @@ export class Router {
    * out there).
    */
   publishEvent(e: EventEntry, message: unknown, priority: MessagePriority): void {
-    const m = new MessageEvent(e.event, nowNanos(), this.copy(message));
+    // Stamped in halves of Unix ns: no bigint per publish (the subscriber that reads it makes one).
+    const us = nowMicros();
+    const m = eventStamps.make(e.event, stampHi(us), stampLo(us), this.copy(message));
     e.remember(m);
     const host = this.node.targets.keyedHost(e.event, false);
     if (host !== undefined) this.fanOut(host, 2 - priority, e.producer, m, priority);

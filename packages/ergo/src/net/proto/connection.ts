@@ -468,9 +468,10 @@ export class EnpConnection implements Connection, LinkOwner {
     const enc = link.enc;
     const mark = enc.pending;
     const ev = message.event.name;
-    if (this.batchEvents) enc.sendEventBatch(from.id, ev, message.timestamp, mo, message.message, shared);
-    else if (shared === undefined) enc.sendEvent(from.id, ev, message.timestamp, mo, message.message);
-    else enc.sendEventShared(from.id, ev, message.timestamp, mo, message.message, shared);
+    // The event stands for its timestamp: the encoder writes its halves, no bigint is made.
+    if (this.batchEvents) enc.sendEventBatch(from.id, ev, message, mo, message.message, shared);
+    else if (shared === undefined) enc.sendEvent(from.id, ev, message, mo, message.message);
+    else enc.sendEventShared(from.id, ev, message, mo, message.message, shared);
     const added = enc.pending - mark;
     if (queued + added > this.bufferLimit && this.evChecks < EVENT_ROOM_EVERY) {
       // Only an estimate would refuse it: the true sum decides (less this event's bytes).

@@ -80,17 +80,13 @@ export class EnpDecoder {
   readonly #lastNameBytes = new Uint8Array(255);
   #lastNameLength = -1;
   #lastName = '';
-  // The last event timestamp (its two big-endian halves and value): the events of a burst share
-  // their microsecond, and a timestamp past 2^53 would otherwise be a fresh bigint per packet.
   // The options of the last batched spawn and their bytes (null: not reusable).
   #lastOptionsBytes: Uint8Array | null = null;
   #lastOptions: ProcessOptionsExtra | null = null;
-  #tsHi = -1;
-  #tsLo = -1;
-  #ts: number | bigint = 0;
-  // Reused by every event batch packet (EnpPacket.batchPayloads / batchStamps).
+  // Reused by every event batch packet (EnpPacket.batchPayloads / batchStampHi / batchStampLo).
   readonly #batchPayloads: unknown[] = [];
-  readonly #batchStamps: (number | bigint)[] = [];
+  readonly #batchStampHi: number[] = [];
+  readonly #batchStampLo: number[] = [];
 
   /** @throws WireError `ERR_ENP_DECOMPRESSED_TOO_LARGE` for a bad `maxDecompressedSize`; EdfError for bad caches. */
   constructor(options: EnpDecoderOptions = {}) {
@@ -219,7 +215,8 @@ export class EnpDecoder {
       case PacketType.EventCached: {
         p.fromID = u64(dv, o);
         p.priority = bytes[o + 8]!;
-        p.timestamp = this.#timestamp(dv, o + 9);
+        p.stampHi = be32(dv, o + 9) | 0;
+        p.stampLo = be32(dv, o + 13);
         const q = this.#name(bytes, dv, o + 17, end, type === PacketType.EventCached, p);
         p.payload = this.#payload(bytes, q, end);
         return;
@@ -316,7 +313,8 @@ export class EnpDecoder {
     p.priority = bytes[o + 8]!;
     let q = this.#name(bytes, bytes, o + 9, end, false, p);
     const payloads = this.#batchPayloads;
-    const stamps = this.#batchStamps;
+    const his = this.#batchStampHi;
+    const los = this.#batchStampLo;
     let n = 0;
     while (q < end) {
       if (end - q < 13) throw new WireError('ERR_ENP_MALFORMED', `event batch entry of ${end - q} bytes is truncated`);
@@ -324,14 +322,16 @@ export class EnpDecoder {
       const at = q + 12;
       if (len === 0 || at + len > end)
         throw new WireError('ERR_ENP_MALFORMED', `event batch entry of ${len} bytes runs past the packet`);
-      stamps[n] = this.#timestamp(bytes, q);
+      his[n] = be32(bytes, q) | 0;
+      los[n] = be32(bytes, q + 4);
       payloads[n++] = this.#payload(bytes, at, at + len);
       q = at + len;
     }
     if (n === 0) throw new WireError('ERR_ENP_MALFORMED', 'event batch carries no event');
     p.batchCount = n;
     p.batchPayloads = payloads;
-    p.batchStamps = stamps;
+    p.batchStampHi = his;
+    p.batchStampLo = los;
   }
 
   /** The entries of a control batch packet (control_batch.ts), in order. */
@@ -403,15 +403,6 @@ export class EnpDecoder {
     this.#lastOptionsBytes = reusable ? bytes.slice(q, end) : null;
     this.#lastOptions = reusable ? v : null;
     return v;
-  }
-
-  #timestamp(b: Uint8Array, at: number): number | bigint {
-    const hi = be32(b, at);
-    const lo = be32(b, at + 4);
-    if (hi === this.#tsHi && lo === this.#tsLo) return this.#ts;
-    this.#tsHi = hi;
-    this.#tsLo = lo;
-    return (this.#ts = i64(b, at));
   }
 
   #prio(p: EnpPacket, b: number): void {
@@ -503,7 +494,7 @@ function be32(b: Uint8Array, at: number): number {
 }
 
 // A view of the last buffer a bigint was read from: the packets of one socket read share their
-// ArrayBuffer, and an event's timestamp (Unix ns) is a bigint in every packet.
+// ArrayBuffer (an id past 2^53 is a bigint).
 let viewOf: ArrayBufferLike | null = null;
 let view: DataView | null = null;
 
@@ -518,11 +509,6 @@ function viewAt(b: Uint8Array): DataView {
 function u64(b: Uint8Array, at: number): number | bigint {
   const v = be32(b, at) * TWO32 + be32(b, at + 4);
   return v <= Number.MAX_SAFE_INTEGER ? v : viewAt(b).getBigUint64(b.byteOffset + at);
-}
-
-function i64(b: Uint8Array, at: number): number | bigint {
-  const v = (be32(b, at) | 0) * TWO32 + be32(b, at + 4);
-  return v <= Number.MAX_SAFE_INTEGER && v >= -Number.MAX_SAFE_INTEGER ? v : viewAt(b).getBigInt64(b.byteOffset + at);
 }
 
 function id3(b: Uint8Array, at: number): WireID3 {

@@ -20,11 +20,12 @@ import {
   orderByte,
   responseCodeOf,
   writeID3,
-  writeI64,
   writeName,
   writePrio,
+  writeStamp,
   writeU64,
   type EnpEncoderOptions,
+  type EventTime,
   type EnpMessageOptions,
   type ID3,
   type U64,
@@ -243,7 +244,7 @@ export class EnpEncoder {
   }
 
   /** 105/106: an event of this node, `message` being `MessageEvent.Message`. Order byte from.ID. */
-  sendEvent(fromID: U64, eventName: string, timestamp: U64, opts: EnpMessageOptions, message: unknown): void {
+  sendEvent(fromID: U64, eventName: string, timestamp: EventTime, opts: EnpMessageOptions, message: unknown): void {
     const id = this.#cachedName(eventName);
     const s = this.#begin(
       opts.keepNetworkOrder ? orderByte(fromID) : 0,
@@ -252,7 +253,7 @@ export class EnpEncoder {
     try {
       writeU64(this.#e, fromID);
       this.#e.u8(opts.priority & 0xff);
-      writeI64(this.#e, timestamp);
+      writeStamp(this.#e, timestamp);
       writeName(this.#e, eventName, id, this.#atomMapping);
       this.#payload(message);
     } catch (err) {
@@ -271,7 +272,7 @@ export class EnpEncoder {
   sendEventShared(
     fromID: U64,
     eventName: string,
-    timestamp: U64,
+    timestamp: EventTime,
     opts: EnpMessageOptions,
     message: unknown,
     shared: EventFanOut,
@@ -316,7 +317,7 @@ export class EnpEncoder {
   sendEventBatch(
     fromID: U64,
     eventName: string,
-    timestamp: U64,
+    timestamp: EventTime,
     opts: EnpMessageOptions,
     message: unknown,
     shared: EventFanOut | undefined,
@@ -382,7 +383,7 @@ export class EnpEncoder {
       e.pos += srcLength;
     } else {
       try {
-        writeI64(this.#e, timestamp);
+        writeStamp(this.#e, timestamp);
         e.u32(0);
         this.#payload(message);
       } catch (err) {
@@ -709,7 +710,7 @@ export class EnpEncoder {
   #shareEvent(
     fromID: U64,
     name: string,
-    timestamp: U64,
+    timestamp: EventTime,
     key: number,
     order: number,
     message: unknown,
@@ -730,7 +731,7 @@ export class EnpEncoder {
       e.pos = at;
     }
     try {
-      writeI64(this.#e, timestamp);
+      writeStamp(this.#e, timestamp);
       e.u32(0);
       this.#payload(message);
     } catch (err) {

@@ -18,7 +18,8 @@ import {
 } from '../../gen/errors.js';
 import { Event } from '../../gen/event.js';
 import type { Log } from '../../gen/log.js';
-import { MessageEvent } from '../../gen/messages.js';
+import type { MessageEvent } from '../../gen/messages.js';
+import { eventStamps } from '../../gen/event_stamps.js';
 import type { MessageOptions } from '../../gen/options.js';
 import { PID } from '../../gen/pid.js';
 import { ProcessID } from '../../gen/processid.js';
@@ -132,11 +133,12 @@ export class InboundDispatcher {
     if (ev.name !== p.name) this.lastEvent = ev = new Event(p.name as Atom, this.peer);
     const options = this.inOptions(p, undefined);
     const payloads = p.batchPayloads;
-    const stamps = p.batchStamps;
+    const his = p.batchStampHi;
+    const los = p.batchStampLo;
     const core = this.core;
+    const stamps = eventStamps;
     for (let i = 0; i < p.batchCount; i++) {
-      const t = stamps[i]!;
-      const m = new MessageEvent(ev, typeof t === 'bigint' ? t : BigInt(t), payloads[i]);
+      const m = stamps.make(ev, his[i]!, los[i]!, payloads[i]);
       payloads[i] = undefined; // the decoder's array must not keep the message alive
       core.routeSendEvent(from, ZERO_TOKEN, options, m);
     }
@@ -220,8 +222,7 @@ export class InboundDispatcher {
         const from = this.remotePID(p.fromID);
         let ev = this.lastEvent;
         if (ev.name !== p.name) this.lastEvent = ev = new Event(p.name as Atom, this.peer);
-        const t = p.timestamp;
-        const m = new MessageEvent(ev, typeof t === 'bigint' ? t : BigInt(t), p.payload);
+        const m = eventStamps.make(ev, p.stampHi, p.stampLo, p.payload);
         core.routeSendEvent(from, ZERO_TOKEN, this.inOptions(p, undefined), m);
         return;
       }

@@ -78,7 +78,7 @@ export const ZERO_ID3: WireID3 = Object.freeze([0, 0, 0] as const);
 
 // What a packet that is not an event batch holds in its batch fields (never written to).
 const NO_ITEMS: unknown[] = [];
-const NO_STAMPS: (number | bigint)[] = [];
+const NO_STAMPS: number[] = [];
 
 /**
  * One decoded ENP packet. Every field is always present (one shape for every type); fields the
@@ -112,8 +112,12 @@ export class EnpPacket {
   id: WireID3 = ZERO_ID3;
   /** Alias id (send/call to alias, terminate alias). */
   alias: WireID3 = ZERO_ID3;
-  /** Event timestamp (nanoseconds, i64). */
-  timestamp: number | bigint = 0;
+  /**
+   * Event timestamp (Unix ns, i64) as its two big-endian halves: `stampHi` signed, `stampLo`
+   * unsigned (the engine makes no bigint of it; `timestamp` does, for tests and tools).
+   */
+  stampHi = 0;
+  stampLo = 0;
   /** Response code (130). */
   code = 0;
   /** The decoded EDF payload (undefined when the type has none or the code carries no error). */
@@ -122,12 +126,24 @@ export class EnpPacket {
   reason: Error | null = null;
   /**
    * An event batch (230): how many events it carried; their messages and timestamps are
-   * `batchPayloads[0, batchCount)` and `batchStamps[0, batchCount)` (arrays the decoder reuses
+   * `batchPayloads[0, batchCount)` and `batchStampHi` / `batchStampLo[0, batchCount)` (the
+   * halves of each timestamp, as `stampHi` / `stampLo`; arrays the decoder reuses
    * for every batch: read them during the call only).
    */
   batchCount = 0;
   batchPayloads: unknown[] = NO_ITEMS;
-  batchStamps: (number | bigint)[] = NO_STAMPS;
+  batchStampHi: number[] = NO_STAMPS;
+  batchStampLo: number[] = NO_STAMPS;
+
+  /** The event timestamp as a bigint (Unix ns). */
+  get timestamp(): bigint {
+    return stampOf(this.stampHi, this.stampLo);
+  }
+
+  /** Event `i`'s timestamp of an event batch as a bigint (Unix ns). */
+  batchStamp(i: number): bigint {
+    return stampOf(this.batchStampHi[i]!, this.batchStampLo[i]!);
+  }
 
   /** Resets every field to its zero value (to reuse the object). */
   clear(): void {
@@ -143,10 +159,16 @@ export class EnpPacket {
     this.name = '';
     this.id = ZERO_ID3;
     this.alias = ZERO_ID3;
-    this.timestamp = 0;
+    this.stampHi = 0;
+    this.stampLo = 0;
     this.code = 0;
     this.payload = undefined;
     this.reason = null;
     this.batchCount = 0;
   }
+}
+
+/** Unix ns from the two halves of an i64 (`hi` signed, `lo` unsigned). */
+function stampOf(hi: number, lo: number): bigint {
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
 }

@@ -4,6 +4,8 @@
 // the encoder's packet methods (encoder.ts) and the batch writers share one definition.
 
 import { ErrProcessMailboxFull, ErrProcessTerminated, ErrProcessUnknown } from '../../gen/errors.js';
+import { eventStamps } from '../../gen/event_stamps.js';
+import type { MessageEvent } from '../../gen/messages.js';
 import type { Compression } from '../../gen/options.js';
 import type { EdfEncoder } from '../edf/encoder.js';
 import type { EdfLimits } from '../edf/limits.js';
@@ -84,6 +86,17 @@ export function writeU64(e: EdfEncoder, v: U64): void {
 }
 
 /** Writes an int64; WireError `ERR_ENP_ENCODE` outside its range. */
+/** An event's timestamp to write: Unix ns, or the event itself (its halves: no bigint made). */
+export type EventTime = U64 | MessageEvent;
+
+/** Writes an event timestamp as the i64 Unix ns the wire holds. */
+export function writeStamp(e: EdfEncoder, t: EventTime): void {
+  if (typeof t === 'object') {
+    e.i32(eventStamps.hi(t));
+    e.u32(eventStamps.lo(t));
+  } else writeI64(e, t);
+}
+
 export function writeI64(e: EdfEncoder, v: U64): void {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) throw new WireError('ERR_ENP_ENCODE', `${v} is not an int64`);
