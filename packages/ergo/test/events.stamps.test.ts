@@ -6,6 +6,7 @@
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
+import { inspect } from 'node:util';
 
 import { Event, MessageEvent, type Atom } from '../src/index.js';
 import { eventStamps, nowMicros, stampHi, stampLo } from '../src/gen/event_stamps.js';
@@ -49,6 +50,14 @@ test('an event from a bigint and one from halves give the same timestamp and the
     assert.equal(b.message, 'x');
     assert.ok(b instanceof MessageEvent);
   }
+});
+
+test('util.inspect shows the timestamp beside the event and the message', () => {
+  const m = eventStamps.make(ev, 0, 1000, { n: 1 });
+  const shown = inspect(m);
+  assert.match(shown, /^MessageEvent \{/);
+  assert.match(shown, /timestamp: 1000n/);
+  assert.match(shown, /message: \{ n: 1 \}/);
 });
 
 test('events written by the engine (halves) decode to the same timestamp, single and batched', () => {

@@ -102,6 +102,9 @@ export class MessageNodeDown {
   ) {}
 }
 
+/** Node's `util.inspect`, as it passes itself to a custom inspector. */
+type InspectFn = (value: unknown, options: object) => string;
+
 /** The constructor's "stamped by the engine" mark: an object, so no bigint a user passes is it. */
 const STAMPED = Object.freeze({}) as unknown as bigint;
 // The halves EventStamps.make passes to the constructor.
@@ -138,6 +141,12 @@ export class MessageEvent<T = unknown> {
   /** Unix time in nanoseconds when the event was published. */
   get timestamp(): bigint {
     return (this.#ns ??= BigInt.asIntN(64, (BigInt(this.#hi) << 32n) | BigInt(this.#lo)));
+  }
+
+  /** What `console.log` / `util.inspect` show: the three fields (the timestamp is a getter). */
+  [Symbol.for('nodejs.util.inspect.custom')](depth: number, options: object, inspect: InspectFn): string {
+    const fields = { event: this.event, timestamp: this.timestamp, message: this.message };
+    return `MessageEvent ${inspect(fields, { ...options, depth: depth < 0 ? null : depth })}`;
   }
 
   static {
