@@ -145,7 +145,6 @@ export class ProcessBase extends Mailbox {
    * are kept with its mailbox's taken record (Mailbox.heldCalls), not in this object.
    */
   ownCalls: PendingCall | null = null;
-  suspended = false;
   /**
    * Time spent in this process' batches (charged by the scheduler through `charge`), as whole
    * milliseconds and the nanoseconds past them: two small integers, stored in place. A double
@@ -451,16 +450,13 @@ export class ProcessBase extends Mailbox {
   }
 
   private suspend(t: PromiseLike<unknown>): void {
-    this.suspended = true;
     const x = this.extras();
     x.onSettled ??= (v: unknown) => {
-      this.suspended = false;
       // A terminated or detached process' late result is ignored.
       if ((this.st & MASK_GONE) !== 0) return;
       this.afterRun(v);
     };
     x.onFailed ??= (e: unknown) => {
-      this.suspended = false;
       if ((this.st & MASK_GONE) !== 0) return;
       this.nodeImpl.panic(this as unknown as ProcessImpl, e, 'an async handler');
     };
