@@ -1,6 +1,11 @@
 // One subscriber node of the broker suite (suites/broker.ts), forked by it, one OS process each:
 //   node broker_sub.js ergo <publisher-node> <port>   — an ergo-ts node; one actor monitors the
 //                                                      publisher's event `broker`
+//   node broker_sub.js ergo-relay <publisher-node> <port> — the same, and its node re-publishes
+//                                                      every event it gets on its own event
+//                                                      `broker` ($BROKER_RELAY, issue 47's relay
+//                                                      tree measured on the public API); its
+//                                                      `ready` carries its node name and port
 //   node broker_sub.js nats <port>                    — SUB broker on nats-server
 //   node broker_sub.js redis <port>                   — SUBSCRIBE broker on redis-server
 // Reports `{ kind: 'ready' }` over IPC once subscribed. `{ cmd: 'round', n, chunk }` starts a
@@ -17,7 +22,8 @@
 // message, which left them ~80 ns per delivery of work the ergo-ts side does.
 // $BROKER_PAYLOAD=bytes restores that for comparison.
 
-import { Actor, Event, startNode, type MessageEvent, type Node, type PID } from 'ergo-ts';
+import { Actor, Event, startNode, type MessageEvent, type Node, type PID, type Ref } from 'ergo-ts';
+import { acceptorPort } from '../lib/routes.js';
 import { Latencies, NatsConn, RedisConn, TOPIC, nowMicros, stampOfBytes, stampOfString } from './broker_proto.js';
 
 let expected = Infinity;
@@ -34,12 +40,27 @@ function arrived(stamp: number): void {
 class Sub extends Actor {
   override async handleMessage(_from: PID, message: unknown): Promise<void> {
     await this.monitorEvent(message as Event);
-    process.send!({ kind: 'ready' });
+    process.send!({ kind: 'ready', ...readyExtra });
   }
   override handleEvent(m: MessageEvent): void {
     arrived(stampOfString(m.message as string));
   }
 }
+
+/** A relay: takes the event from its parent and publishes each message again on its own node. */
+class RelaySub extends Sub {
+  token: Ref | undefined;
+  override init(): void {
+    this.token = this.registerEvent(TOPIC, {});
+  }
+  override handleEvent(m: MessageEvent): void {
+    this.sendEvent(TOPIC, this.token!, m.message as string);
+    arrived(stampOfString(m.message as string));
+  }
+}
+
+/** What `ready` adds: a relay's node name and acceptor port, for the nodes below it. */
+let readyExtra: { node?: string; port?: number } = {};
 
 function cpuMs(): number {
   const u = process.cpuUsage();
@@ -56,7 +77,7 @@ let stop: () => Promise<void> = () => Promise.resolve();
 
 async function main(): Promise<void> {
   const [kind, a, b] = process.argv.slice(2);
-  if (kind === 'ergo') {
+  if (kind === 'ergo' || kind === 'ergo-relay') {
     const node: Node = await startNode(`brokersub${process.pid}@localhost`, {
       network: { cookie: 'bench', acceptors: [{ port: 0 }], registrar: null },
       log: { defaultLogger: { disable: true } },
@@ -70,7 +91,8 @@ async function main(): Promise<void> {
         0,
       );
     await node.network().getNode(a!);
-    const sub = await node.spawn(() => new Sub());
+    if (kind === 'ergo-relay') readyExtra = { node: node.name, port: acceptorPort(node) };
+    const sub = await node.spawn(() => (kind === 'ergo' ? new Sub() : new RelaySub()));
     node.send(sub, new Event(TOPIC, a!));
     stop = () => node.stopForce();
   } else if (kind === 'nats') {

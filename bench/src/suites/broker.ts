@@ -52,6 +52,13 @@ const SUB_SCRIPT = join(here, '..', 'net', 'broker_sub.js');
 const SIZE = 100;
 const CHUNK = Number(process.env.BROKER_CHUNK ?? 500);
 const WINDOW = Number(process.env.BROKER_WINDOW ?? 4);
+/**
+ * ergo-ts only: with R > 0 ($BROKER_RELAY=R), the publisher's node serves R subscriber nodes, and
+ * each of those re-publishes every message on its own node to its share of the others (a relay
+ * tree built on the public API; issue 47's measurement). 0: every subscriber node subscribes to
+ * the publisher (the row as reported).
+ */
+const RELAYS = Number(process.env.BROKER_RELAY ?? 0);
 /** Messages per round, by subscriber count ($BROKER_MSGS overrides). */
 const MSGS: Record<number, number> = { 4: 300_000, 8: 100_000 };
 
@@ -91,6 +98,9 @@ interface Sub {
   /** CPU ms at the round's start and end (the subscriber's own report). */
   cpu0: number;
   cpu1: number;
+  /** A relay's node name and acceptor port (from its `ready`). */
+  node: string;
+  port: number;
 }
 
 /** CPU ms of a process from /proc (utime + stime, 100 ticks/s); 0 off Linux. */
@@ -125,13 +135,22 @@ class Subs {
   private hists: [number, number][][] = [];
 
   constructor(args: string[], s: number) {
-    for (let i = 0; i < s; i++) {
-      const child = fork(SUB_SCRIPT, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-      const sub: Sub = { child, acked: 0, cpu0: 0, cpu1: 0 };
-      child.on('message', (m: { kind: string; n?: number; hist?: [number, number][]; cpu?: number }) => {
+    for (let i = 0; i < s; i++) this.fork(args);
+  }
+
+  /** Forks one more subscriber process with `args`. */
+  fork(args: string[]): Sub {
+    const child = fork(SUB_SCRIPT, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const sub: Sub = { child, acked: 0, cpu0: 0, cpu1: 0, node: '', port: 0 };
+    child.on(
+      'message',
+      (m: { kind: string; n?: number; hist?: [number, number][]; cpu?: number; node?: string; port?: number }) => {
         if (m.kind === 'ack') sub.acked = m.n!;
-        else if (m.kind === 'ready') this.ready++;
-        else if (m.kind === 'armed') {
+        else if (m.kind === 'ready') {
+          sub.node = m.node ?? '';
+          sub.port = m.port ?? 0;
+          this.ready++;
+        } else if (m.kind === 'armed') {
           sub.cpu0 = m.cpu!;
           this.armed++;
         } else if (m.kind === 'done') {
@@ -139,12 +158,13 @@ class Subs {
           this.hists.push(m.hist!);
         }
         this.check();
-      });
-      child.on('exit', (code) => {
-        if (code !== 0 && code !== null) this.fail(new Error(`broker subscriber exited with code ${code}`));
-      });
-      this.subs.push(sub);
-    }
+      },
+    );
+    child.on('exit', (code) => {
+      if (code !== 0 && code !== null) this.fail(new Error(`broker subscriber exited with code ${code}`));
+    });
+    this.subs.push(sub);
+    return sub;
   }
 
   private failed: Error | null = null;
@@ -248,8 +268,22 @@ async function broker(report: Report, c: SuiteContext, s: number): Promise<void>
       const p = await ergoPublisher();
       node = p.node;
       publish = p.publish;
-      subs = new Subs(['ergo', node.name, String(p.port)], s);
-      note = `sendEvent of a registered event; one MonitorEvent subscriber per node`;
+      if (RELAYS > 0 && RELAYS < s) {
+        // Issue 47's relay tree on the public API: the publisher's node serves RELAYS nodes, each
+        // re-publishes on its own event to its share of the rest.
+        subs = new Subs([], 0);
+        const top: Sub[] = [];
+        for (let i = 0; i < RELAYS; i++) top.push(subs.fork(['ergo-relay', node.name, String(p.port)]));
+        await subs.allReady();
+        for (let j = RELAYS; j < s; j++) {
+          const r = top[(j - RELAYS) % RELAYS]!;
+          subs.fork(['ergo', r.node, String(r.port)]);
+        }
+        note = `sendEvent of a registered event to ${RELAYS} relay nodes ($BROKER_RELAY), each re-publishing to ${(s - RELAYS) / RELAYS} more`;
+      } else {
+        subs = new Subs(['ergo', node.name, String(p.port)], s);
+        note = `sendEvent of a registered event; one MonitorEvent subscriber per node`;
+      }
     } else {
       const bin = c.peer === 'nats' ? NATS_BIN : REDIS_BIN;
       const why = missing(bin);
