@@ -85,7 +85,6 @@ export function writeU64(e: EdfEncoder, v: U64): void {
   }
 }
 
-/** Writes an int64; WireError `ERR_ENP_ENCODE` outside its range. */
 /** An event's timestamp to write: Unix ns, or the event itself (its halves: no bigint made). */
 export type EventTime = U64 | MessageEvent;
 
@@ -97,6 +96,7 @@ export function writeStamp(e: EdfEncoder, t: EventTime): void {
   } else writeI64(e, t);
 }
 
+/** Writes an int64; WireError `ERR_ENP_ENCODE` outside its range. */
 export function writeI64(e: EdfEncoder, v: U64): void {
   if (typeof v === 'number') {
     if (!Number.isSafeInteger(v)) throw new WireError('ERR_ENP_ENCODE', `${v} is not an int64`);
