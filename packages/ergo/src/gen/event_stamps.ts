@@ -28,6 +28,11 @@ export function installEventStamps(s: EventStamps): void {
 
 const TWO32 = 4294967296;
 
+/** Unix ns from the two halves of an i64 (`hi` signed, `lo` unsigned): the only bigint made of them. */
+export function nsOfHalves(hi: number, lo: number): bigint {
+  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
+}
+
 /** Read once: `performance.timeOrigin` is an accessor, a runtime call per publish. */
 const TIME_ORIGIN = performance.timeOrigin;
 

@@ -7,7 +7,7 @@ import type { Event } from './event.js';
 import type { PID } from './pid.js';
 import type { ProcessID } from './processid.js';
 import type { Alias } from './ref.js';
-import { installEventStamps } from './event_stamps.js';
+import { installEventStamps, nsOfHalves } from './event_stamps.js';
 
 /** A linked process ended (or sent you an exit signal). Delivered urgent; trapped → handleMessage. */
 export class MessageExitPID {
@@ -140,7 +140,7 @@ export class MessageEvent<T = unknown> {
 
   /** Unix time in nanoseconds when the event was published. */
   get timestamp(): bigint {
-    return (this.#ns ??= BigInt.asIntN(64, (BigInt(this.#hi) << 32n) | BigInt(this.#lo)));
+    return (this.#ns ??= nsOfHalves(this.#hi, this.#lo));
   }
 
   /** What `console.log` / `util.inspect` show: the three fields (the timestamp is a getter). */

@@ -2,6 +2,8 @@
 // header (`4e 01 u32 length-including-header order type`) and a type-specific layout; ids are
 // numeric only — the receiver rebuilds full PIDs/Refs from the peer's name and creation.
 
+import { nsOfHalves } from '../../gen/event_stamps.js';
+
 /** First byte of every ENP packet. */
 export const ENP_MAGIC = 0x4e;
 /** Second byte: the ENP:R1 packet version. */
@@ -137,12 +139,12 @@ export class EnpPacket {
 
   /** The event timestamp as a bigint (Unix ns). */
   get timestamp(): bigint {
-    return stampOf(this.stampHi, this.stampLo);
+    return nsOfHalves(this.stampHi, this.stampLo);
   }
 
   /** Event `i`'s timestamp of an event batch as a bigint (Unix ns). */
   batchStamp(i: number): bigint {
-    return stampOf(this.batchStampHi[i]!, this.batchStampLo[i]!);
+    return nsOfHalves(this.batchStampHi[i]!, this.batchStampLo[i]!);
   }
 
   /** Resets every field to its zero value (to reuse the object). */
@@ -166,9 +168,4 @@ export class EnpPacket {
     this.reason = null;
     this.batchCount = 0;
   }
-}
-
-/** Unix ns from the two halves of an i64 (`hi` signed, `lo` unsigned). */
-function stampOf(hi: number, lo: number): bigint {
-  return BigInt.asIntN(64, (BigInt(hi) << 32n) | BigInt(lo));
 }
