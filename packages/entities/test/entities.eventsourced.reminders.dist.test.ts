@@ -6,7 +6,7 @@
 // the key's owner is not (each node is an OS process whose start costs CPU; a third adds nothing
 // to what is shown). On SQLite (one file the nodes share) and, where a PostgreSQL
 // server can be started, on PostgreSQL. Each run prints the lateness (fire time on the survivor
-// minus the due time), the figure in docs/entities.md "Reminders".
+// minus the due time), the figure in bench/README.md "Entities: reminder lateness after a failover".
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';

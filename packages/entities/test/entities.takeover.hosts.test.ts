@@ -5,7 +5,7 @@
 // through another node is accepted, with the default lease (leaseTtlMs 10 s) — once with
 // `takeOverFromDeadMembers` (the default) and once without it (the lease waited out, the path
 // before). The fault nodes' peerStallTimeout is 1500 ms: a silently cut peer is declared down
-// 1.5–2.25 s after its last byte. The figures are printed (docs/entities.md, "When a node dies");
+// 1.5–2.25 s after its last byte. The figures are printed (bench/README.md, "Entities: takeover after a member dies");
 // the test asserts only that the key answers again on a survivor. Needs root, ip/nft and
 // PostgreSQL: skips without (fails under CI=true).
 

@@ -274,7 +274,8 @@ export class TestEntity<P extends AnyProtocol, S, E = unknown> {
   /**
    * The key's pending durable reminders, by name (each with its next due time on the test clock,
    * its period and payload). A one-shot reminder leaves this list once fired; a periodic one moves
-   * to its next time. A durable state machine's running timeouts are here as `timeout/<slot>`.
+   * to its next time. A durable state machine's running timeouts are here, named after their slot:
+   * `timeout/state`, `timeout/message`, `timeout/generic:<name>`.
    */
   reminders(): Promise<StoredReminder[]> {
     return this.#kit.store.reminders({ kind: this.kind.name, key: this.key });
