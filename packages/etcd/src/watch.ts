@@ -6,10 +6,6 @@
 // watches again and reloads what it may have missed.
 
 import { toError, type ApplicationRoute, type Atom, type Log } from 'ergo-ts';
-import type { RegistrarClientState } from 'ergo-ts/net';
-import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
-import { decodeApplicationRoute, PATH_PREFIX, type ClusterPaths } from './codec.js';
-import type { ConfigScope, NodeConfig } from './config.js';
 import {
   EventApplicationLoaded,
   EventApplicationStarted,
@@ -18,7 +14,11 @@ import {
   EventConfigUpdate,
   EventNodeJoined,
   EventNodeLeft,
-} from './events.js';
+  type RegistrarClientState,
+} from 'ergo-ts/net';
+import type { Etcd3, IKeyValue, Watcher } from 'etcd3';
+import { decodeApplicationRoute, PATH_PREFIX, type ClusterPaths } from './codec.js';
+import type { ConfigScope, NodeConfig } from './config.js';
 import { isNodeName, nodeRoutes, type BadKeys } from './keys.js';
 import type { NodeKey } from './node_key.js';
 import { NodeTable, type NodeTableRow } from './node_table.js';

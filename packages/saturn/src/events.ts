@@ -1,6 +1,7 @@
 // The messages the Saturn registrar sends to the subscribers of its event (`registrar.event()`),
 // with the meanings Saturn's protocol gives them. They go to local subscribers only. All but one
-// are the core's registrar-client messages (ergo-ts/net), sent by Saturn when:
+// are the core's registrar-client messages (ergo-ts/net, re-exported by index.ts), which Saturn
+// sends when:
 // - EventNodeJoined: a node registered in this cluster on the Saturn server;
 // - EventNodeLeft: a node's connection to the Saturn server ended (it stopped, or was cut off);
 // - EventApplicationLoaded: an application was loaded on `node` (its first route, in state Loaded);
@@ -14,16 +15,6 @@
 
 import type { Atom } from 'ergo-ts';
 import type { RegistrarClientEvent } from 'ergo-ts/net';
-
-export {
-  EventNodeJoined,
-  EventNodeLeft,
-  EventApplicationLoaded,
-  EventApplicationStarted,
-  EventApplicationStopping,
-  EventApplicationStopped,
-  EventConfigUpdate,
-} from 'ergo-ts/net';
 
 /** An application's route went away: unloaded on `node`, or `node` left the cluster. */
 export class EventApplicationUnloaded {

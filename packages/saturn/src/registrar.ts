@@ -26,18 +26,19 @@ import {
   type Route,
   type Version,
 } from 'ergo-ts';
-import { RegistrarClient, type RegistrarConfigValue } from 'ergo-ts/net';
-import { NodeConfig } from './config.js';
 import {
   EventApplicationLoaded,
   EventApplicationStarted,
   EventApplicationStopped,
   EventApplicationStopping,
-  EventApplicationUnloaded,
   EventConfigUpdate,
   EventNodeJoined,
   EventNodeLeft,
-} from './events.js';
+  RegistrarClient,
+  type RegistrarConfigValue,
+} from 'ergo-ts/net';
+import { NodeConfig } from './config.js';
+import { EventApplicationUnloaded } from './events.js';
 import {
   fromWireApplicationRoute,
   fromWireProxyRoute,

@@ -27,17 +27,4 @@ export {
   MAX_NODE_NAME,
   type EmbeddedResolverOptions,
 } from './resolver.js';
-export {
-  RegistrarClient,
-  EventNodeJoined,
-  EventNodeLeft,
-  EventApplicationLoaded,
-  EventApplicationStarted,
-  EventApplicationStopping,
-  EventApplicationStopped,
-  EventConfigUpdate,
-  type RegistrarClientEvent,
-  type RegistrarClientSpec,
-  type RegistrarClientState,
-  type RegistrarConfigValue,
-} from './client.js';
+export * from './client.js';
