@@ -138,7 +138,7 @@ const silentLog = new Proxy({} as Log, { get: () => noop });
  * `nodes()`, `config*()`, `event()` while registered → `terminate()` (idempotent; sets `state` to
  * `terminated`). Every call made before `register` completes rejects (or throws, for `event()`)
  * with ErrNotAllowed, every call after `terminate` with ErrRegistrarTerminated. Promises it hands
- * out are {@link ignorable}: a failure is logged at debug on the node's log.
+ * out are `ignorable` (ergo-ts): a failure is logged at debug on the node's log.
  */
 export abstract class RegistrarClient implements Registrar {
   readonly #kind: string;
@@ -278,7 +278,7 @@ export abstract class RegistrarClient implements Registrar {
 
   /**
    * The resolver: node routes ({@link RegistrarClient.resolveRoutes}), application routes and
-   * proxy routes, each Promise {@link ignorable}. Usable while registered; its calls reject with
+   * proxy routes, each Promise `ignorable` (ergo-ts). Usable while registered; its calls reject with
    * the errors of {@link RegistrarClient.check} otherwise.
    */
   resolver(): Resolver {
