@@ -28,7 +28,6 @@
 // when the driver heard of it. A wait that ends without agreement leaves its figure undefined.
 
 import type { DropFault, TestHosts } from '@ergo-ts/test-support';
-import type { MeshFigures } from './harness.js';
 import type { ErgoMember, LeaderObservation, MeshAnswer, ScaleMember } from './members.js';
 
 /** How many nodes run a Leader member: the first ones of the cluster. */
@@ -37,6 +36,21 @@ export const VOTERS = 5;
 const AGREE_MS = 60_000;
 
 const wall = (): number => performance.timeOrigin + performance.now();
+
+/** A mesh of calls: every node calling every other once. */
+export interface MeshFigures {
+  /** Calls made, and how many failed (by error code; Erlang: `pang`). */
+  calls: number;
+  failed: number;
+  failedBy: Record<string, number>;
+  /** From the first call until the last answer. */
+  ms: number;
+  /** Calls that succeeded, per second. */
+  perSecond: number;
+  /** Latency of the calls that succeeded, µs. */
+  p50Us: number;
+  p99Us: number;
+}
 
 /** A term in which more than one node was seen as leader. */
 export interface LeaderViolation {

@@ -46,7 +46,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { hostsAvailable, TestHosts, type Host, type HostTraffic } from '@ergo-ts/test-support';
 import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
-import { meshRound, runCut, VOTERS, type CutFigures } from './cut.js';
+import { meshRound, runCut, VOTERS, type CutFigures, type MeshFigures } from './cut.js';
 import { EntitiesPhase, type EntitiesFigures } from './entities_phase.js';
 import { SCALE_PG_CONNECTIONS } from './scale_entities.js';
 import { cpuSeconds, ErgoMember, ErlangMember, memoryAndFds, type ScaleMember } from './members.js';
@@ -112,21 +112,6 @@ export interface ScaleOptions {
 export interface Spread {
   median: number;
   max: number;
-}
-
-/** A mesh of calls: every node calling every other once. */
-export interface MeshFigures {
-  /** Calls made, and how many failed (by error code; Erlang: `pang`). */
-  calls: number;
-  failed: number;
-  failedBy: Record<string, number>;
-  /** From the first call until the last answer. */
-  ms: number;
-  /** Calls that succeeded, per second. */
-  perSecond: number;
-  /** Latency of the calls that succeeded, µs. */
-  p50Us: number;
-  p99Us: number;
 }
 
 /** What {@link runScale} measured. */

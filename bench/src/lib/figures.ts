@@ -2,33 +2,7 @@
 // "group|name". Targets are printed beside the live figures with a met / not met mark computed
 // from this run. A suite module may declare more (`export const figures`).
 
-import type { FigureSpec } from './types.js';
-
-/**
- * A target for ergo-ts: `value` in the row's unit; met when the figure is ≥ (or ≤ for
- * lower-is-better; < when `strict`) and, when `ahead` names peers, better than each of them in
- * the same run.
- */
-export interface Target {
-  /** The value ergo-ts must reach (absent: the row's goals are ratios only). */
-  value?: number;
-  better: 'higher' | 'lower';
-  /** `<` / `>` instead of `≤` / `≥`. */
-  strict?: boolean;
-  /** Peers (column ids, e.g. "erlang", "erlang-1") ergo-ts must beat in the same run. */
-  ahead?: string[];
-  /**
-   * Ratios ergo-ts ÷ peer (the row's "vs" columns, the peer measured in the same run) to reach:
-   * at least `value` where higher is better, at most where lower is.
-   */
-  ratios?: RatioGoal[];
-}
-
-/** A goal on one "vs" column of a row: ergo-ts ÷ `peer`. */
-export interface RatioGoal {
-  peer: string;
-  value: number;
-}
+import type { FigureSpec, Target } from './types.js';
 
 export const G_MESSAGING = 'local messaging';
 export const G_PROCESSES = 'processes';

@@ -1,9 +1,9 @@
 // The results of one run: figures by row (group + name) and peer, ratios, targets (met or not),
 // the printed tables and the JSON document.
 
-import { targetOf, type Target } from './figures.js';
+import { targetOf } from './figures.js';
 import { median } from './measure.js';
-import type { Row } from './types.js';
+import type { Row, Target } from './types.js';
 
 /** Columns of the measured peers, in print order (other peers a suite reports are appended). */
 export const PEER_ORDER = ['ergo-ts', 'nact', 'erlang', 'erlang-1', 'go', 'go-1'];

@@ -6,8 +6,6 @@
 // installed and the Go Ergo peer when `ergo-bench` is there, so every figure of one scenario
 // lands in the same table row.
 
-import type { Target } from './figures.js';
-
 /** One measured figure. Rows with the same `group` + `name` are one table row; `peer` picks the column. */
 export interface Row {
   /** Table the row belongs to (e.g. "local messaging"). */
@@ -95,6 +93,32 @@ export interface ScenarioSpec {
   timeout?: number;
   /** Extra Node/V8 flags for this scenario's JS children (e.g. a larger old space). */
   nodeFlags?: string[];
+}
+
+/**
+ * A target for ergo-ts: `value` in the row's unit; met when the figure is ≥ (or ≤ for
+ * lower-is-better; < when `strict`) and, when `ahead` names peers, better than each of them in
+ * the same run.
+ */
+export interface Target {
+  /** The value ergo-ts must reach (absent: the row's goals are ratios only). */
+  value?: number;
+  better: 'higher' | 'lower';
+  /** `<` / `>` instead of `≤` / `≥`. */
+  strict?: boolean;
+  /** Peers (column ids, e.g. "erlang", "erlang-1") ergo-ts must beat in the same run. */
+  ahead?: string[];
+  /**
+   * Ratios ergo-ts ÷ peer (the row's "vs" columns, the peer measured in the same run) to reach:
+   * at least `value` where higher is better, at most where lower is.
+   */
+  ratios?: RatioGoal[];
+}
+
+/** A goal on one "vs" column of a row: ergo-ts ÷ `peer`. */
+export interface RatioGoal {
+  peer: string;
+  value: number;
 }
 
 /** A target a suite declares for one of its rows (printed with a met / not met mark). */

@@ -11,8 +11,8 @@ export {
   EventApplicationStopping,
   EventApplicationStopped,
   EventConfigUpdate,
-  type EtcdRegistrarEvent,
-} from './events.js';
+} from 'ergo-ts/net';
+export { type EtcdRegistrarEvent } from './events.js';
 export {
   encodeRoutes,
   decodeRoutes,

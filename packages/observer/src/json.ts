@@ -1,93 +1,27 @@
 // The JSON the browser receives: inspect messages are plain objects and class instances holding
-// PIDs, refs, events, atoms, bigints and Maps. One walk turns them into JSON-safe values, the way
-// Go's Observer marshals them (identifiers in their printed forms), and parses the printed forms
-// back against the node a session observes.
+// PIDs, refs, events, atoms, bigints and Maps. The core's walk (`toJSONSafe`, the one the MCP
+// tools use too) turns them into JSON-safe values, the way Go's Observer marshals them
+// (identifiers in their printed forms); the printed forms are parsed back against the node a
+// session observes. The Observer lets a value's own toJSON come first, as JSON.stringify does.
 
-import { Alias, PID, type Atom } from 'ergo-ts';
+import { toJSONSafe, type JSONSafeOptions } from 'ergo-ts';
 
-/** Deepest nesting converted; anything deeper becomes the string '…' (a guard against cycles). */
-export const MAX_JSON_DEPTH = 32;
+export { printedNodeCRC as nodeCRC, parsePrintedPID as parsePID, parsePrintedAlias as parseAlias } from 'ergo-ts';
+
+const OWN_TO_JSON_FIRST: JSONSafeOptions = { ownToJSONFirst: true };
 
 /**
  * Returns a JSON-safe copy of `value`: identifiers (PID, ProcessID, Ref, Alias, Event) as their
  * printed forms, bigints as numbers (strings beyond 2^53), Maps as objects, Sets as arrays, bytes
  * as base64, Errors as their message, Dates as ISO strings, class instances as their own fields.
- * Functions and symbols are left out.
+ * Functions and symbols are left out. A value's own `toJSON` comes first (a Node Buffer is its
+ * `{ type, data }`).
  */
 export function toJSONValue(value: unknown, depth = 0): unknown {
-  if (value === null || value === undefined) return null;
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return value;
-    case 'number':
-      return Number.isFinite(value) ? value : String(value);
-    case 'bigint':
-      return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
-        ? Number(value)
-        : value.toString();
-    case 'function':
-    case 'symbol':
-      return null;
-    case 'object':
-    case 'undefined': // returned above
-      break;
-  }
-  if (depth >= MAX_JSON_DEPTH) return '…';
-  const o = value as object;
-  if (typeof (o as { toJSON?: unknown }).toJSON === 'function') {
-    if (o instanceof Date) return o.toISOString();
-    return toJSONValue((o as { toJSON(): unknown }).toJSON(), depth + 1);
-  }
-  if (o instanceof Error) return o.message;
-  if (o instanceof Uint8Array) return Buffer.from(o.buffer, o.byteOffset, o.byteLength).toString('base64');
-  if (Array.isArray(o)) return o.map((v) => toJSONValue(v, depth + 1));
-  if (o instanceof Map) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of o) out[typeof k === 'string' ? k : String(k)] = toJSONValue(v, depth + 1);
-    return out;
-  }
-  if (o instanceof Set) return [...o].map((v) => toJSONValue(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) {
-    const v = (o as Record<string, unknown>)[k];
-    if (typeof v === 'function' || typeof v === 'symbol' || v === undefined) continue;
-    out[k] = toJSONValue(v, depth + 1);
-  }
-  return out;
+  return toJSONSafe(value, OWN_TO_JSON_FIRST, depth);
 }
 
 /** `JSON.stringify(toJSONValue(value))`. */
 export function toJSONString(value: unknown): string {
   return JSON.stringify(toJSONValue(value));
-}
-
-/** The 8 hex digits Ergo prints for a node name (CRC-32 with its table), read from a PID's form. */
-export function nodeCRC(node: Atom): string {
-  return new PID(node, 0, 0).toString().slice(1, 9);
-}
-
-const PID_FORM = /^<([0-9A-F]{8})\.(\d+)\.(\d+)>$/;
-const ALIAS_FORM = /^Alias#<([0-9A-F]{8})\.(\d+)\.(\d+)\.(\d+)>$/;
-
-/**
- * Parses Ergo's printed PID (`<CRC.hi.lo>`) of a process on `node` (incarnation `creation`).
- * Returns null for anything else, or when the CRC names another node.
- */
-export function parsePID(text: unknown, node: Atom, creation: number): PID | null {
-  if (typeof text !== 'string') return null;
-  const m = PID_FORM.exec(text.trim());
-  if (m === null || m[1] !== nodeCRC(node)) return null;
-  const id = Number(m[2]) * 0x100000000 + Number(m[3]);
-  return Number.isSafeInteger(id) ? new PID(node, id, creation) : null;
-}
-
-/** Parses Ergo's printed alias (`Alias#<CRC.a.b.c>`) on `node`; null for anything else. */
-export function parseAlias(text: unknown, node: Atom, creation: number): Alias | null {
-  if (typeof text !== 'string') return null;
-  const m = ALIAS_FORM.exec(text.trim());
-  if (m === null || m[1] !== nodeCRC(node)) return null;
-  const ids = [Number(m[2]), Number(m[3]), Number(m[4])] as const;
-  if (!ids.every((n) => Number.isSafeInteger(n))) return null;
-  return new Alias(node, creation, [ids[0], ids[1], ids[2]]);
 }

@@ -11,10 +11,9 @@ export {
   EventApplicationStarted,
   EventApplicationStopping,
   EventApplicationStopped,
-  EventApplicationUnloaded,
   EventConfigUpdate,
-  type SaturnRegistrarEvent,
-} from './events.js';
+} from 'ergo-ts/net';
+export { EventApplicationUnloaded, type SaturnRegistrarEvent } from './events.js';
 export {
   SATURN_PROTO,
   SATURN_PROTO_VERSION,

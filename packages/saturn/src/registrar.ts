@@ -14,36 +14,31 @@ import {
   ErrNotAllowed,
   ErrRegistrarTerminated,
   ErrTimeout,
-  ErrUnknown,
-  ErrUnsupported,
-  Event,
   ignorable,
   rejected,
   toError,
   type ApplicationRoute,
   type Atom,
-  type Log,
   type NodeRegistrar,
   type ProxyRoute,
-  type Ref,
   type RegisterRoutes,
   type Registrar,
-  type RegistrarInfo,
-  type Resolver,
   type Route,
   type Version,
 } from 'ergo-ts';
-import { NodeConfig } from './config.js';
 import {
   EventApplicationLoaded,
   EventApplicationStarted,
   EventApplicationStopped,
   EventApplicationStopping,
-  EventApplicationUnloaded,
   EventConfigUpdate,
   EventNodeJoined,
   EventNodeLeft,
-} from './events.js';
+  RegistrarClient,
+  type RegistrarConfigValue,
+} from 'ergo-ts/net';
+import { NodeConfig } from './config.js';
+import { EventApplicationUnloaded } from './events.js';
 import {
   fromWireApplicationRoute,
   fromWireProxyRoute,
@@ -88,19 +83,15 @@ interface Pending {
  * name is registered in the cluster; the node does not start) → `resolver()`, `nodes()`,
  * `config*()`, `event()` while registered → `terminate()` (idempotent) closes the connection, so
  * the server tells the cluster the node left. After `terminate` every call rejects with
- * ErrRegistrarTerminated.
+ * ErrRegistrarTerminated. Its event is named `saturn.event.<server address>`.
  */
-export class SaturnRegistrar implements Registrar {
+export class SaturnRegistrar extends RegistrarClient implements Registrar {
   readonly #o: ResolvedOptions;
-  #state: 'new' | 'registering' | 'registered' | 'terminated' = 'new';
-  #node: NodeRegistrar | null = null;
   #name = '' as Atom;
   #routes: Route[] = [];
   /** This node's application routes, as last registered (sent again after a reconnect). */
   readonly #ownApps = new Map<Atom, ApplicationRoute>();
   #session: Session | null = null;
-  #event: Event | null = null;
-  #token: Ref | null = null;
   readonly #nodes = new Set<Atom>();
   /** Other nodes' application routes: application → node → route. */
   readonly #apps = new Map<Atom, Map<Atom, ApplicationRoute>>();
@@ -111,6 +102,7 @@ export class SaturnRegistrar implements Registrar {
 
   /** @throws ErgoError ERR_INCORRECT for a missing token or an option out of range. */
   constructor(options: SaturnRegistrarOptions) {
+    super({ kind: 'saturn', version: SATURN_REGISTRAR_VERSION });
     this.#o = resolveOptions(options);
   }
 
@@ -121,7 +113,7 @@ export class SaturnRegistrar implements Registrar {
 
   /** Whether the registrar is connected and registered right now (false while it reconnects). */
   connected(): boolean {
-    return this.#state === 'registered' && this.#session !== null;
+    return this.state === 'registered' && this.#session !== null;
   }
 
   // --- registration -------------------------------------------------------------------------
@@ -133,16 +125,16 @@ export class SaturnRegistrar implements Registrar {
    *   within `connectTimeout`), ERR_MALFORMED (the server's digest is wrong: it does not know the
    *   token), ERR_INCORRECT (a bad node name), ERR_NOT_ALLOWED (registered already, or terminated).
    */
-  register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
-    return ignorable(this.#register(node, routes), this.#log(), 'saturn register');
+  override register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
+    return ignorable(this.#register(node, routes), this.log(), 'saturn register');
   }
 
   async #register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
-    if (this.#state !== 'new') throw ErrNotAllowed.with(`saturn registrar is ${this.#state}`);
+    if (this.state !== 'new') throw ErrNotAllowed.with(`saturn registrar is ${this.state}`);
     const name = node.name();
     if (!name.includes('@')) throw ErrIncorrect.with(`node name ${name} (name@host)`);
-    this.#state = 'registering';
-    this.#node = node;
+    this.state = 'registering';
+    this.bindNode(node);
     this.#name = name;
     this.#routes = [...routes.routes];
     for (const r of routes.applicationRoutes) this.#ownApps.set(r.name, { ...r });
@@ -151,29 +143,27 @@ export class SaturnRegistrar implements Registrar {
     try {
       opened = await Session.open(this.#o, this.#registerMessage(routes.applicationRoutes, routes.proxies));
     } catch (e) {
-      this.#state = 'new';
-      this.#node = null;
+      this.state = 'new';
+      this.bindNode(null);
       throw e;
     }
     const { session, result } = opened;
-    if (this.#state !== 'registering') {
+    if (this.state !== 'registering') {
       session.close(); // terminated meanwhile
       throw ErrRegistrarTerminated.with('saturn registrar');
     }
-    const eventName = `saturn.event.${session.remote}`;
     try {
-      this.#token = node.registerEvent(eventName);
+      this.openEvent(`saturn.event.${session.remote}`);
     } catch (e) {
       session.close();
-      this.#state = 'new';
-      this.#node = null;
+      this.state = 'new';
+      this.bindNode(null);
       throw e;
     }
-    this.#event = new Event(eventName as Atom, name);
-    this.#state = 'registered';
+    this.state = 'registered';
     this.#apply(result, false);
     this.#attach(session);
-    this.#log().info(
+    this.log().info(
       '(saturn) registered %s in cluster %s on %s',
       name,
       JSON.stringify(this.#o.cluster),
@@ -210,7 +200,7 @@ export class SaturnRegistrar implements Registrar {
     const nodes = new Set((result.nodes ?? []).map((n) => n as Atom).filter((n) => n !== this.#name));
     if (diff) {
       for (const n of this.#nodes) if (!nodes.has(n)) this.#nodeLeft(n);
-      for (const n of nodes) if (!this.#nodes.has(n)) this.#send(new EventNodeJoined(n));
+      for (const n of nodes) if (!this.#nodes.has(n)) this.publish(new EventNodeJoined(n));
     }
     this.#nodes.clear();
     for (const n of nodes) this.#nodes.add(n);
@@ -230,7 +220,7 @@ export class SaturnRegistrar implements Registrar {
   // --- what the server pushes ---------------------------------------------------------------
 
   #onMessage(session: Session, m: unknown): void {
-    if (this.#session !== session || this.#state !== 'registered') return;
+    if (this.#session !== session || this.state !== 'registered') return;
     try {
       if (m instanceof MessageResolveResult || m instanceof MessageResolveProxyResult) {
         const p = this.#pending.get(Number(m.id));
@@ -243,23 +233,23 @@ export class SaturnRegistrar implements Registrar {
         // Known already: Saturn also announces a node whose registration it refused (a taken name).
         if (n === this.#name || this.#nodes.has(n)) return;
         this.#nodes.add(n);
-        this.#send(new EventNodeJoined(n));
+        this.publish(new EventNodeJoined(n));
       } else if (m instanceof MessageNodeLeft) this.#nodeLeft(m.node as Atom);
       else if (m instanceof MessageRegisterApplicationRoute) this.#appRoute(fromWireApplicationRoute(m.route));
       else if (m instanceof MessageUnregisterApplicationRoute) this.#appGone(m.name as Atom, m.node as Atom);
       else if (m instanceof MessageConfigUpdate) {
         const k = this.#config!.update(m.item, m.value);
-        if (k !== null) this.#send(new EventConfigUpdate(k.item, m.value));
-      } else this.#log().warning('(saturn) unexpected message from the server: %s', describe(m));
+        if (k !== null) this.publish(new EventConfigUpdate(k.item, m.value));
+      } else this.log().warning('(saturn) unexpected message from the server: %s', describe(m));
     } catch (e) {
-      this.#log().error('(saturn) cannot handle %s: %s', describe(m), toError(e).message);
+      this.log().error('(saturn) cannot handle %s: %s', describe(m), toError(e).message);
     }
   }
 
   #nodeLeft(n: Atom): void {
     this.#nodes.delete(n);
     for (const [app, byNode] of this.#apps) if (byNode.has(n)) this.#appGone(app, n);
-    this.#send(new EventNodeLeft(n));
+    this.publish(new EventNodeLeft(n));
   }
 
   #appRoute(r: ApplicationRoute): void {
@@ -269,40 +259,30 @@ export class SaturnRegistrar implements Registrar {
     const known = byNode.has(r.node);
     byNode.set(r.node, r);
     if (r.state === 1) {
-      if (known) this.#send(new EventApplicationStopped(r.name, r.node));
-      else this.#send(new EventApplicationLoaded(r.name, r.node, r.weight));
-    } else if (r.state === 2) this.#send(new EventApplicationStarted(r.name, r.node, r.weight, r.mode));
-    else if (r.state === 3) this.#send(new EventApplicationStopping(r.name, r.node));
+      if (known) this.publish(new EventApplicationStopped(r.name, r.node));
+      else this.publish(new EventApplicationLoaded(r.name, r.node, r.weight));
+    } else if (r.state === 2) this.publish(new EventApplicationStarted(r.name, r.node, r.weight, r.mode));
+    else if (r.state === 3) this.publish(new EventApplicationStopping(r.name, r.node));
   }
 
   #appGone(name: Atom, node: Atom): void {
     const byNode = this.#apps.get(name);
     if (byNode === undefined || !byNode.delete(node)) return;
     if (byNode.size === 0) this.#apps.delete(name);
-    this.#send(new EventApplicationUnloaded(name, node));
-  }
-
-  #send(message: unknown): void {
-    const node = this.#node;
-    if (node === null || this.#token === null || this.#event === null) return;
-    try {
-      node.sendEvent(this.#event.name, this.#token, message);
-    } catch (e) {
-      this.#log().debug('(saturn) event not sent: %s', toError(e).message);
-    }
+    this.publish(new EventApplicationUnloaded(name, node));
   }
 
   // --- losing the server and coming back ----------------------------------------------------
 
   #lost(session: Session, why: Error): void {
-    if (this.#session !== session || this.#state !== 'registered') return;
+    if (this.#session !== session || this.state !== 'registered') return;
     this.#session = null;
     for (const [id, p] of this.#pending) {
       clearTimeout(p.timer);
       p.reject(ErrNoConnection.with(`saturn connection lost (${why.message})`));
       this.#pending.delete(id);
     }
-    this.#log().warning(
+    this.log().warning(
       '(saturn) lost the connection to %s:%d (%s): reconnecting',
       this.#o.host,
       this.#o.port,
@@ -315,24 +295,23 @@ export class SaturnRegistrar implements Registrar {
     const wait = Math.min(this.#o.reconnectInterval * attempt, this.#o.reconnectIntervalMax);
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = null;
-      if (this.#state !== 'registered') return;
+      if (this.state !== 'registered') return;
       // Application routes go separately after the registration: the server relays those to
       // the cluster (the ones inside a registration it only stores).
       Session.open(this.#o, this.#registerMessage([], [])).then(
         ({ session, result }) => {
-          if (this.#state !== 'registered') return session.close();
+          if (this.state !== 'registered') return session.close();
           this.#apply(result, true);
           this.#attach(session);
           for (const r of this.#ownApps.values())
             this.#write(new MessageRegisterApplicationRoute({ route: toWireApplicationRoute(r) }));
-          this.#log().info('(saturn) %s registered again (attempt %d)', this.#name, attempt);
+          this.log().info('(saturn) %s registered again (attempt %d)', this.#name, attempt);
         },
         (e: unknown) => {
-          if (this.#state !== 'registered') return;
+          if (this.state !== 'registered') return;
           const msg = toError(e).message;
-          if (attempt === 1)
-            this.#log().warning('(saturn) registering %s again failed: %s (retrying)', this.#name, msg);
-          else this.#log().debug('(saturn) registering %s again failed (attempt %d): %s', this.#name, attempt, msg);
+          if (attempt === 1) this.log().warning('(saturn) registering %s again failed: %s (retrying)', this.#name, msg);
+          else this.log().debug('(saturn) registering %s again failed (attempt %d): %s', this.#name, attempt, msg);
           this.#reconnect(attempt + 1);
         },
       );
@@ -347,59 +326,24 @@ export class SaturnRegistrar implements Registrar {
     try {
       s.send(m);
     } catch (e) {
-      this.#log().warning('(saturn) message not sent: %s', toError(e).message);
+      this.log().warning('(saturn) message not sent: %s', toError(e).message);
     }
   }
 
   // --- config -------------------------------------------------------------------------------
 
   /**
-   * One config item, by priority (highest first): `<cluster>:<node>:<item>`,
-   * `<cluster>:*:<item>`, `<node>:<item>`, `*:<item>`, as the server pushed them.
-   * @throws ErgoError ERR_UNKNOWN (no level sets it), ERR_REGISTRAR_TERMINATED, ERR_NOT_ALLOWED (before register).
+   * Config by priority (highest first): `<cluster>:<node>:<item>`, `<cluster>:*:<item>`,
+   * `<node>:<item>`, `*:<item>`, as the server pushed them.
    */
-  configItem(item: string): Promise<unknown> {
-    try {
-      this.#check();
-      const v = this.#config!.effective(item);
-      if (!v.found) throw ErrUnknown.with(`config item ${item}`);
-      return Promise.resolve(v.value);
-    } catch (e) {
-      return rejected(e, this.#log(), `saturn config item ${item}`);
-    }
-  }
-
-  /** The items that some level sets, among `items` (missing ones are left out). */
-  config(...items: string[]): Promise<Map<string, unknown>> {
-    try {
-      this.#check();
-      const out = new Map<string, unknown>();
-      for (const i of items) {
-        const v = this.#config!.effective(i);
-        if (v.found) out.set(i, v.value);
-      }
-      return Promise.resolve(out);
-    } catch (e) {
-      return rejected(e, this.#log(), 'saturn config');
-    }
+  protected override configValue(item: string): RegistrarConfigValue {
+    return this.#config!.effective(item);
   }
 
   // --- resolving ----------------------------------------------------------------------------
 
-  /**
-   * The resolver: node routes and proxy routes by asking the server, application routes from
-   * what the server pushed.
-   */
-  resolver(): Resolver {
-    return {
-      resolve: (name) => ignorable(this.#resolve(name), this.#log(), `saturn resolve ${name}`),
-      resolveApplication: (name) =>
-        ignorable(this.#resolveApplication(name), this.#log(), `saturn resolve application ${name}`),
-      resolveProxy: (name) => ignorable(this.#resolveProxy(name), this.#log(), `saturn resolve proxy ${name}`),
-    };
-  }
-
-  async #resolve(name: Atom): Promise<Route[]> {
+  /** Node routes, by asking the server. */
+  protected override async resolveRoutes(name: Atom): Promise<Route[]> {
     const r = await this.#request(name, (id) => new MessageResolve({ id, name }));
     if (!(r instanceof MessageResolveResult))
       throw ErrNoRoute.with(`${name}: the server answered a resolve with a proxy result`);
@@ -407,7 +351,8 @@ export class SaturnRegistrar implements Registrar {
     return fromWireRoutes(r.routes);
   }
 
-  async #resolveProxy(name: Atom): Promise<ProxyRoute[]> {
+  /** Proxy routes, by asking the server. */
+  protected override async resolveProxyRoutes(name: Atom): Promise<ProxyRoute[]> {
     const r = await this.#request(name, (id) => new MessageResolveProxy({ id, name }));
     if (!(r instanceof MessageResolveProxyResult))
       throw ErrNoRoute.with(`proxy to ${name}: the server answered with a node resolve result`);
@@ -419,7 +364,7 @@ export class SaturnRegistrar implements Registrar {
     name: Atom,
     make: (id: number) => MessageResolve | MessageResolveProxy,
   ): Promise<MessageResolveResult | MessageResolveProxyResult> {
-    this.#check();
+    this.check();
     if (name === this.#name) throw ErrNotAllowed.with(`resolving this node's own name ${name}`);
     const s = this.#session;
     if (s === null) throw ErrNoConnection.with(`saturn ${this.#o.host}:${this.#o.port} (reconnecting)`);
@@ -442,106 +387,68 @@ export class SaturnRegistrar implements Registrar {
   }
 
   /**
-   * Where application `name` is loaded or runs on other nodes, highest weight first (the first
-   * is the one to start it on).
+   * Where application `name` is loaded or runs on other nodes, from what the server pushed,
+   * highest weight first (the first is the one to start it on).
    * @throws ErgoError ERR_NO_ROUTE when no other node has it.
    */
-  async #resolveApplication(name: Atom): Promise<ApplicationRoute[]> {
-    this.#check();
+  protected override async resolveApplicationRoutes(name: Atom): Promise<ApplicationRoute[]> {
+    this.check();
     const byNode = this.#apps.get(name);
-    if (byNode === undefined || byNode.size === 0) throw ErrNoRoute.with(`application ${name}`);
-    return [...byNode.values()].map((r) => ({ ...r })).sort((a, b) => b.weight - a.weight);
+    return this.rankApplicationRoutes(
+      name,
+      [...(byNode?.values() ?? [])].map((r) => ({ ...r })),
+    );
   }
 
   /** Other nodes registered in this cluster, as the server last told. */
-  nodes(): Promise<Atom[]> {
+  override nodes(): Promise<Atom[]> {
     try {
-      this.#check();
+      this.check();
       return Promise.resolve([...this.#nodes]);
     } catch (e) {
-      return rejected(e, this.#log(), 'saturn nodes');
+      return rejected(e, this.log(), 'saturn nodes');
     }
   }
 
   // --- application routes -------------------------------------------------------------------
 
   /** Publishes where an application is and in which state (the server relays it to the cluster). */
-  registerApplicationRoute(route: ApplicationRoute): Promise<void> {
+  override registerApplicationRoute(route: ApplicationRoute): Promise<void> {
     try {
-      this.#check();
+      this.check();
       const r = { ...route, node: this.#name };
       this.#ownApps.set(r.name, r);
       this.#write(new MessageRegisterApplicationRoute({ route: toWireApplicationRoute(r) }));
       return Promise.resolve();
     } catch (e) {
-      return rejected(e, this.#log(), 'saturn application route');
+      return rejected(e, this.log(), 'saturn application route');
     }
   }
 
   /** Withdraws an application's route. */
-  unregisterApplicationRoute(name: Atom): Promise<void> {
+  override unregisterApplicationRoute(name: Atom): Promise<void> {
     try {
-      this.#check();
+      this.check();
       this.#ownApps.delete(name);
       this.#write(new MessageUnregisterApplicationRoute({ name, node: this.#name }));
       return Promise.resolve();
     } catch (e) {
-      return rejected(e, this.#log(), `saturn application route ${name} removal`);
+      return rejected(e, this.log(), `saturn application route ${name} removal`);
     }
-  }
-
-  /** @throws ErgoError ERR_UNSUPPORTED always (Saturn's server does not store proxy routes yet). */
-  registerProxy(_to: Atom): Promise<void> {
-    return rejected(
-      ErrUnsupported.with('the saturn registrar does not register proxies'),
-      this.#log(),
-      'registerProxy',
-    );
-  }
-  /** @throws ErgoError ERR_UNSUPPORTED always. */
-  unregisterProxy(_to: Atom): Promise<void> {
-    return rejected(
-      ErrUnsupported.with('the saturn registrar does not register proxies'),
-      this.#log(),
-      'unregisterProxy',
-    );
   }
 
   // --- facts and end ------------------------------------------------------------------------
 
-  /**
-   * The registrar's event (named `saturn.event.<server address>`, owned by the node): link or
-   * monitor it to receive {@link EventNodeJoined} and the other messages of events.ts.
-   * @throws ErgoError ERR_NOT_ALLOWED before `register`, ERR_REGISTRAR_TERMINATED after `terminate`.
-   */
-  event(): Event {
-    this.#check();
-    return this.#event!;
-  }
-
-  /** Facts about this registrar (`server`: the address connected to, or host:port). */
-  info(): RegistrarInfo {
-    return {
-      server: this.#session?.remote ?? `${this.#o.host}:${this.#o.port}`,
-      embeddedServer: false,
-      version: this.version(),
-      supportConfig: true,
-      supportEvent: true,
-      supportRegisterProxy: false,
-      supportRegisterApplication: true,
-    };
-  }
-
-  /** {@link SATURN_REGISTRAR_VERSION}. */
-  version(): Version {
-    return { ...SATURN_REGISTRAR_VERSION };
+  /** The address connected to, or host:port. */
+  protected override server(): string {
+    return this.#session?.remote ?? `${this.#o.host}:${this.#o.port}`;
   }
 
   /** Closes the connection (the server tells the cluster the node left). Idempotent. */
-  terminate(): void {
-    if (this.#state === 'terminated') return;
-    const was = this.#state;
-    this.#state = 'terminated';
+  override terminate(): void {
+    if (this.state === 'terminated') return;
+    const was = this.state;
+    this.state = 'terminated';
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     this.#retryTimer = null;
     for (const p of this.#pending.values()) {
@@ -551,23 +458,8 @@ export class SaturnRegistrar implements Registrar {
     this.#pending.clear();
     this.#session?.close();
     this.#session = null;
-    if (was === 'registered' && this.#event !== null) {
-      try {
-        this.#node?.unregisterEvent(this.#event.name);
-      } catch {
-        // the node is stopping: its events go with it
-      }
-    }
-    this.#log().trace('(saturn) registrar client terminated');
-  }
-
-  #check(): void {
-    if (this.#state === 'terminated') throw ErrRegistrarTerminated.with('saturn registrar');
-    if (this.#state !== 'registered') throw ErrNotAllowed.with('saturn registrar is not registered yet');
-  }
-
-  #log(): Log {
-    return this.#node?.log() ?? silentLog;
+    if (was === 'registered') this.closeEvent(); // the node is stopping: its events go with it
+    this.log().trace('(saturn) registrar client terminated');
   }
 }
 
@@ -590,7 +482,3 @@ function serverError(e: Error, detail: string): Error {
 function describe(m: unknown): string {
   return m !== null && typeof m === 'object' ? m.constructor.name : typeof m;
 }
-
-const noop = (): void => undefined;
-/** Log used before a node is known. */
-const silentLog = new Proxy({} as Log, { get: () => noop });

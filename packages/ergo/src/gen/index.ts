@@ -23,3 +23,4 @@ export * from './schema.js';
 export * from './protocol.js';
 export * from './failure.js';
 export { ignorable, rejected } from './ignorable.js';
+export * from './json_safe.js';

@@ -27,3 +27,4 @@ export {
   MAX_NODE_NAME,
   type EmbeddedResolverOptions,
 } from './resolver.js';
+export * from './client.js';
