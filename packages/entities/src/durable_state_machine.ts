@@ -32,7 +32,7 @@ import {
 } from 'ergo-ts';
 
 import { defineEntity, type EntityKind } from './entity.js';
-import { ErrEntityIncorrect } from './errors.js';
+import { ErrEntityIncorrect } from './contract/errors.js';
 import { refuseCall } from './host.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf, type ReminderFire } from './reminders.js';
 

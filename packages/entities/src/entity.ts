@@ -6,9 +6,9 @@
 
 import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, RequestOf } from 'ergo-ts';
 
-import { ErrEntityIncorrect } from './errors.js';
-import { checkKey } from './store.js';
-import { checkReminderSchemas } from './reminder_store.js';
+import { ErrEntityIncorrect } from './contract/errors.js';
+import { checkKey } from './contract/ids.js';
+import { checkReminderSchemas } from './contract/reminder_store.js';
 import type { ReminderSchemas } from './reminders.js';
 
 /** Longest kind name, in UTF-8 bytes (a kind and a key make a process name, an atom ≤ 255 bytes). */

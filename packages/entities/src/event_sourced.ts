@@ -21,8 +21,8 @@ import {
 } from 'ergo-ts';
 
 import { ENTITY_KIND_DEFAULTS, MAX_KIND_LENGTH } from './entity.js';
-import { ErrEntityIncorrect, ErrEventInvalid } from './errors.js';
-import { checkReminderSchemas } from './reminder_store.js';
+import { ErrEntityIncorrect, ErrEventInvalid } from './contract/errors.js';
+import { checkReminderSchemas } from './contract/reminder_store.js';
 import {
   cancelReminderOf,
   remindOf,

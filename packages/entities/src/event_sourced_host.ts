@@ -14,10 +14,10 @@ import {
   type EventSourcedEntity,
   type EventSourcedKind,
 } from './event_sourced.js';
-import { ErrEntityIncorrect, ErrEventInvalid, ErrEventPoison } from './errors.js';
-import type { EventMeta } from './journal.js';
+import { ErrEntityIncorrect, ErrEventInvalid, ErrEventPoison } from './contract/errors.js';
+import type { EventMeta } from './contract/journal.js';
 import { renderState } from './inspect.js';
-import type { EntityId, EntityStore, StoredState } from './store.js';
+import type { EntityId, EntityStore, StoredState } from './contract/store.js';
 
 /** How many of the last persisted events an activation keeps for inspection. */
 export const RECENT_EVENTS = 20;

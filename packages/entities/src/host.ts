@@ -16,17 +16,18 @@ import {
   type Ref,
 } from 'ergo-ts';
 
-import type { EntitiesClock } from './clock.js';
+import type { EntitiesClock } from './contract/clock.js';
+import { errorCode } from './contract/codes.js';
 import { bindEntity, type Entity, type EntityKind } from './entity.js';
-import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from './errors.js';
+import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from './contract/errors.js';
 import { PendingRemindersView, hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
-import type { ActivationLoad, EntityId, EntityStore, StoredState } from './store.js';
+import type { ActivationLoad, EntityId, EntityStore, StoredState } from './contract/store.js';
 import type { OpenedLease } from './leases.js';
 import { bindReminders, deliverReminder, isReminderFire, type ReminderBinding } from './reminders.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
-import type { StoredReminder } from './reminder_store.js';
+import type { StoredReminder } from './contract/reminder_store.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
 export interface HostRuntime {
@@ -183,12 +184,6 @@ export function isStoreError(err: unknown): err is Error {
   return typeof err === 'object' && err !== null && storeErrors.has(err);
 }
 
-/** An error's stable code (or its name when it has none), for logs. */
-export function errorCode(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' || typeof code === 'number') return String(code);
-  return err instanceof Error ? err.name : typeof err;
-}
 class Drain {
   constructor(
     readonly id: string,
@@ -200,11 +195,6 @@ class Drain {
 function readActivation(store: EntityStore, id: EntityId): Promise<ActivationLoad> {
   if (store.loadActivation !== undefined) return store.loadActivation(id);
   return Promise.all([store.load(id), store.inbox(id)]).then(([state, inbox]) => ({ state, inbox }));
-}
-
-/** The process name of the host of (kind, key). */
-export function hostName(kind: string, key: string): string {
-  return `~entity/${kind}/${key}`;
 }
 
 /** The host actor (one per activation). */

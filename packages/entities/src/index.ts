@@ -2,8 +2,8 @@
 // activation per key guarded by a lease with a fencing token, state and accepted messages kept in
 // a store (SQLite on node:sqlite, PostgreSQL on pg, or in memory for tests). See docs/entities.md for what is built and what is not yet.
 
-export * from './errors.js';
-export * from './store.js';
+export * from './contract/errors.js';
+export * from './contract/store.js';
 export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite.js';
 export {
   MemoryStore,
@@ -14,7 +14,7 @@ export {
   type StoreClock,
 } from './memory_store.js';
 export { PostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres.js';
-export * from './placement.js';
+export * from './contract/placement.js';
 export {
   Entity,
   defineEntity,
@@ -52,7 +52,7 @@ export {
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './reminder_store.js';
+} from './contract/reminder_store.js';
 export {
   REMINDER_DEFAULTS,
   REMINDER_LATENESS_BUCKETS,
@@ -87,7 +87,7 @@ export {
   type JournalEntry,
   type JournalQuery,
   type JournalStore,
-} from './journal.js';
+} from './contract/journal.js';
 export {
   Projection,
   readEvents,

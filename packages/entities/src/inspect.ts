@@ -8,8 +8,8 @@
 
 import { ProcessID, type Atom, type PID } from 'ergo-ts';
 
-import { ownerOfShard, shardOf } from './placement.js';
-import type { StoredReminder } from './reminder_store.js';
+import { ownerOfShard, shardOf } from './contract/placement.js';
+import type { StoredReminder } from './contract/reminder_store.js';
 import type { Entities } from './runtime.js';
 
 /** Bounds of what inspection renders. */

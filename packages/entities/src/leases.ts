@@ -4,9 +4,10 @@
 
 import type { Node, PID } from 'ergo-ts';
 
-import { errorCode, leaseLost } from './host.js';
-import { shardOf } from './placement.js';
-import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from './store.js';
+import { errorCode } from './contract/codes.js';
+import { leaseLost } from './host.js';
+import { shardOf } from './contract/placement.js';
+import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from './contract/store.js';
 
 /** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
 export const SHARD_LEASE_KIND = '~shard';

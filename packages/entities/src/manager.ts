@@ -17,8 +17,8 @@ import {
   type Ref,
 } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrLeaseHeld } from './errors.js';
-import { hostName } from './host.js';
+import { ErrEntityIncorrect, ErrLeaseHeld } from './contract/errors.js';
+import { hostName } from './contract/ids.js';
 import { ManagerInspector, isInspectRequest, shardTable } from './inspect.js';
 import type { Entities } from './runtime.js';
 

@@ -12,8 +12,8 @@
 
 import { ProcessID, type Atom, type Node } from 'ergo-ts';
 
-import { ErrEntityIncorrect } from './errors.js';
-import { errorCode } from './host.js';
+import { ErrEntityIncorrect } from './contract/errors.js';
+import { errorCode } from './contract/codes.js';
 import type { HelloNotice, LeavingNotice } from './manager.js';
 import type { EntitiesOptions } from './runtime.js';
 

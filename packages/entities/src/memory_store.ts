@@ -17,8 +17,8 @@
 
 import { rejected } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrStoreClosed } from './errors.js';
-import type { JournalEntry, JournalQuery } from './journal.js';
+import { ErrEntityIncorrect, ErrStoreClosed } from './contract/errors.js';
+import type { JournalEntry, JournalQuery } from './contract/journal.js';
 import { checkJournalQuery, checkOffset, checkProjection, type StoredEventMeta } from './journal_sql.js';
 import { MemoryReminderData, MemoryReminders } from './memory_reminders.js';
 import {
@@ -29,8 +29,9 @@ import {
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './reminder_store.js';
-import { Values, checkEnqueue, checkId, checkLeaseRequest, checkTtl, planWrite, prepareWrite } from './sql_store.js';
+} from './contract/reminder_store.js';
+import { checkId } from './contract/ids.js';
+import { Values, checkEnqueue, checkLeaseRequest, checkTtl, planWrite, prepareWrite } from './sql_store.js';
 import {
   jsonCodec,
   type EntityId,
@@ -42,7 +43,7 @@ import {
   type StoredEvent,
   type StoredState,
   type WriteRequest,
-} from './store.js';
+} from './contract/store.js';
 
 /** A clock the store reads lease times from (epoch ms). The core test kit's `TestClock` is one. */
 export interface StoreClock {

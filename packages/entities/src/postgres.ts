@@ -17,8 +17,8 @@ import {
   ErrStoreClosed,
   ErrStoreSessionLost,
   ErrVersionConflict,
-} from './errors.js';
-import type { JournalEntry, JournalQuery } from './journal.js';
+} from './contract/errors.js';
+import type { JournalEntry, JournalQuery } from './contract/journal.js';
 import {
   checkJournalQuery,
   checkOffset,
@@ -26,7 +26,8 @@ import {
   journalLockKey,
   postgresJournalSchema,
 } from './journal_sql.js';
-import { Values, checkEnqueue, checkId, checkLeaseRequest, checkTtl, prepareWrite } from './sql_store.js';
+import { checkId } from './contract/ids.js';
+import { Values, checkEnqueue, checkLeaseRequest, checkTtl, prepareWrite } from './sql_store.js';
 import {
   jsonCodec,
   type EntityId,
@@ -40,7 +41,7 @@ import {
   type StoredEvent,
   type StoredState,
   type WriteRequest,
-} from './store.js';
+} from './contract/store.js';
 import {
   checkCancel,
   checkPut,
@@ -49,7 +50,7 @@ import {
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './reminder_store.js';
+} from './contract/reminder_store.js';
 import { PostgresReminders, postgresReminderSchema } from './postgres_reminders.js';
 
 /** Options of {@link PostgresStore.open}. */

@@ -14,17 +14,17 @@
 
 import { cronNextRun, type Log } from 'ergo-ts';
 
-import type { EntitiesClock } from './clock.js';
-import { ErrEntityIncorrect } from './errors.js';
+import type { EntitiesClock } from './contract/clock.js';
+import { ErrEntityIncorrect } from './contract/errors.js';
 import type { EntityKind } from './entity.js';
-import { shardOf } from './placement.js';
+import { shardOf } from './contract/placement.js';
 import {
   checkReminderName,
   type NewReminder,
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './reminder_store.js';
+} from './contract/reminder_store.js';
 import { reminderType, type ReminderBinding, type ReminderEnvelope, type ReminderWhen } from './reminders.js';
 
 /** Options of the reminder scheduler (`startEntities`' `reminders`). */

@@ -11,8 +11,8 @@
 import { ignorable, type Infer, type InferInput, type StandardSchemaV1 } from 'ergo-ts';
 
 import { Entity } from './entity.js';
-import { ErrEntityIncorrect } from './errors.js';
-import type { ReminderChanges } from './reminder_store.js';
+import { ErrEntityIncorrect } from './contract/errors.js';
+import type { ReminderChanges } from './contract/reminder_store.js';
 
 /** The reminder types of a kind: a schema of the payload per type name (`defineEntity`'s `reminders`). */
 export type ReminderSchemas = Readonly<Record<string, StandardSchemaV1>>;

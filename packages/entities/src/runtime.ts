@@ -32,22 +32,21 @@ import {
   type RequestOf,
 } from 'ergo-ts';
 
-import { every, wallClock, type EntitiesClock } from './clock.js';
-import { checkKey } from './store.js';
+import { every, wallClock, type EntitiesClock } from './contract/clock.js';
+import { errorCode } from './contract/codes.js';
+import { checkKey, hostName } from './contract/ids.js';
 import { type EntityAddress, type EntityKind } from './entity.js';
 import type { EventSourcedKind } from './event_sourced.js';
-import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld } from './errors.js';
+import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld } from './contract/errors.js';
 import {
   EntityHost,
   HANDOFF,
   HANDOFF_REASON,
-  errorCode,
-  hostName,
   type DurableEnvelope,
   type EntityEvent,
   type HostRuntime,
 } from './host.js';
-import { ownerOfShard, shardOf } from './placement.js';
+import { ownerOfShard, shardOf } from './contract/placement.js';
 import {
   EntityManager,
   ownerNode,
@@ -62,8 +61,8 @@ import { Membership } from './membership.js';
 import { Leases, SHARD_LEASE_KIND, type OpenedLease } from './leases.js';
 import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
 import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
-import type { EntityStore } from './store.js';
-import { isReminderStore, type StoredReminder } from './reminder_store.js';
+import type { EntityStore } from './contract/store.js';
+import { isReminderStore, type StoredReminder } from './contract/reminder_store.js';
 import { ReminderScheduler, type ReminderOptions } from './reminder_scheduler.js';
 import type { ReminderEnvelope } from './reminders.js';
 

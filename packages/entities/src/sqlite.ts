@@ -10,8 +10,8 @@
 import { createRequire } from 'node:module';
 import { ignorable, rejected } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from './errors.js';
-import type { JournalEntry, JournalQuery } from './journal.js';
+import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from './contract/errors.js';
+import type { JournalEntry, JournalQuery } from './contract/journal.js';
 import {
   SQLITE_EVENT_COLUMNS,
   SQLITE_JOURNAL_INDEXES,
@@ -21,10 +21,10 @@ import {
   checkProjection,
 } from './journal_sql.js';
 import { BusyRetry } from './sqlite_busy.js';
+import { checkId } from './contract/ids.js';
 import {
   Values,
   checkEnqueue,
-  checkId,
   checkLeaseRequest,
   checkTtl,
   planWrite,
@@ -44,7 +44,7 @@ import {
   type StoredEvent,
   type StoredState,
   type WriteRequest,
-} from './store.js';
+} from './contract/store.js';
 import {
   checkCancel,
   checkPut,
@@ -53,7 +53,7 @@ import {
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './reminder_store.js';
+} from './contract/reminder_store.js';
 import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
 
 /** Options of {@link SqliteStore.open}. */

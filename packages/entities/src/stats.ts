@@ -9,7 +9,7 @@
 // and how far their activations are behind their latest snapshot; the reminder scheduler its fires
 // and their lateness (reminder_scheduler.ts).
 
-import type { EntityStore } from './store.js';
+import type { EntityStore } from './contract/store.js';
 import type { ReminderStats } from './reminder_scheduler.js';
 
 /** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */

@@ -17,7 +17,7 @@ import {
   type Ref,
 } from 'ergo-ts';
 
-import { ErrEntityIncorrect } from './errors.js';
+import { ErrEntityIncorrect } from './contract/errors.js';
 
 /** What the stopper needs from the runtime (runtime.ts implements it). */
 export interface StoppableRuntime {

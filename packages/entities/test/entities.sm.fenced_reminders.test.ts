@@ -35,7 +35,7 @@ import {
   type WriteRequest,
 } from '../src/index.js';
 import type { EntityEvent } from '../src/host.js';
-import type { ReminderStore } from '../src/reminder_store.js';
+import type { ReminderStore } from '../src/contract/reminder_store.js';
 import { startEntitiesWith } from '../src/runtime.js';
 import { EventRecorder } from '../src/testing/event_recorder.js';
 

@@ -35,9 +35,9 @@ import {
   type WriteRequest,
 } from '../src/index.js';
 import type { EntityEvent } from '../src/host.js';
-import { shardOf } from '../src/placement.js';
+import { shardOf } from '../src/contract/placement.js';
 import { fireId } from '../src/reminder_scheduler.js';
-import type { ReminderStore, StoredReminder } from '../src/reminder_store.js';
+import type { ReminderStore, StoredReminder } from '../src/contract/reminder_store.js';
 import { startEntitiesWith } from '../src/runtime.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { EventRecorder } from '../src/testing/event_recorder.js';

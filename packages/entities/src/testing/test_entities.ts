@@ -22,14 +22,14 @@ import { ErrTimeout, type AnyProtocol, type Node } from 'ergo-ts';
 import { TestClock, startTestNode } from 'ergo-ts/testing';
 
 import type { EntityKind } from '../entity.js';
-import { ErrEntityIncorrect } from '../errors.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { EventOf, EventSchemas, EventSourcedKind } from '../event_sourced.js';
 import { fireId } from '../reminder_scheduler.js';
 import type { EntityEvent } from '../host.js';
 import { MemoryStore } from '../memory_store.js';
 import { leaseIdOf } from '../leases.js';
 import { ENTITIES_DEFAULTS, startEntitiesWith, type Entities, type EntitiesOptions } from '../runtime.js';
-import type { StoreCodec } from '../store.js';
+import type { StoreCodec } from '../contract/store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
 import { TestEntity, type TestKitContext, type TestableKind } from './test_entity.js';
 

@@ -23,12 +23,13 @@ import type { TestClock } from 'ergo-ts/testing';
 
 import { entity as address, type EntityAddress, type EntityKind } from '../entity.js';
 import type { EventSourcedKind } from '../event_sourced.js';
-import { ErrEntityIncorrect, ErrLeaseHeld } from '../errors.js';
-import { SETTLE, hostName, type ActivationView, type EntityEvent } from '../host.js';
+import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
+import { SETTLE, type ActivationView, type EntityEvent } from '../host.js';
+import { hostName } from '../contract/ids.js';
 import type { MemoryStore } from '../memory_store.js';
 import type { Entities, EntityCallOptions } from '../runtime.js';
-import type { StoredReminder } from '../reminder_store.js';
-import type { InboxEntry, StoredEvent } from '../store.js';
+import type { StoredReminder } from '../contract/reminder_store.js';
+import type { InboxEntry, StoredEvent } from '../contract/store.js';
 import { eventMatches, showEvent, type EntityEventMatch, type EventRecorder } from './event_recorder.js';
 
 /**

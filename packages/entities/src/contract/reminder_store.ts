@@ -17,8 +17,7 @@
 //   reminder put again or cancelled meanwhile is left as the entity left it).
 
 import { ErrEntityIncorrect } from './errors.js';
-import { checkId } from './sql_store.js';
-import type { EntityId } from './store.js';
+import { checkId, type EntityId } from './ids.js';
 import type { StandardSchemaV1 } from 'ergo-ts';
 
 /** Longest reminder name, in UTF-8 bytes. */

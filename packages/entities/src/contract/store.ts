@@ -7,26 +7,11 @@
 // fail with ERR_ENTITY_STALE_TOKEN. Clocks decide only when a lease may be taken over (liveness),
 // never whether a write is accepted (safety).
 
-import { ErrEntityIncorrect } from './errors.js';
+import type { EntityId } from './ids.js';
 import type { EventMeta, JournalStore } from './journal.js';
 import type { ReminderChanges } from './reminder_store.js';
 
-/** Longest key, in UTF-8 bytes (a kind and a key make a process name, an atom of ≤ 255 bytes). */
-export const MAX_KEY_BYTES = 200;
-
-/** Throws ERR_ENTITY_INCORRECT unless `key` is a non-empty string of at most {@link MAX_KEY_BYTES} UTF-8 bytes. */
-export function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key === '' || Buffer.byteLength(key, 'utf8') > MAX_KEY_BYTES)
-    throw ErrEntityIncorrect.with(`an entity key must be a string of 1..${MAX_KEY_BYTES} UTF-8 bytes`);
-}
-
-/** Identifies one entity: its kind (the name given to `defineEntity`) and its key. */
-export interface EntityId {
-  /** The kind's name. */
-  readonly kind: string;
-  /** The entity's key. */
-  readonly key: string;
-}
+export { MAX_KEY_BYTES, checkKey, type EntityId } from './ids.js';
 
 /** A request to take the lease of one key. */
 export interface LeaseRequest extends EntityId {
