@@ -4,7 +4,7 @@
 
 export * from './contract/errors.js';
 export * from './contract/store.js';
-export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite.js';
+export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './store/sqlite.js';
 export {
   MemoryStore,
   MemoryStoreData,
@@ -12,8 +12,8 @@ export {
   type MemoryKeyRows,
   type MemoryLeaseRow,
   type StoreClock,
-} from './memory_store.js';
-export { PostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres.js';
+} from './store/memory_store.js';
+export { PostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './store/postgres.js';
 export * from './contract/placement.js';
 export {
   Entity,

@@ -26,7 +26,7 @@ import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { EventOf, EventSchemas, EventSourcedKind } from '../event_sourced.js';
 import { fireId } from '../reminder_scheduler.js';
 import type { EntityEvent } from '../host.js';
-import { MemoryStore } from '../memory_store.js';
+import { MemoryStore } from '../store/memory_store.js';
 import { leaseIdOf } from '../leases.js';
 import { ENTITIES_DEFAULTS, startEntitiesWith, type Entities, type EntitiesOptions } from '../runtime.js';
 import type { StoreCodec } from '../contract/store.js';

@@ -26,7 +26,7 @@ import type { EventSourcedKind } from '../event_sourced.js';
 import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
 import { SETTLE, type ActivationView, type EntityEvent } from '../host.js';
 import { hostName } from '../contract/ids.js';
-import type { MemoryStore } from '../memory_store.js';
+import type { MemoryStore } from '../store/memory_store.js';
 import type { Entities, EntityCallOptions } from '../runtime.js';
 import type { StoredReminder } from '../contract/reminder_store.js';
 import type { InboxEntry, StoredEvent } from '../contract/store.js';

@@ -10,8 +10,8 @@
 import { createRequire } from 'node:module';
 import { ignorable, rejected } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from './contract/errors.js';
-import type { JournalEntry, JournalQuery } from './contract/journal.js';
+import { ErrEntityIncorrect, ErrSqliteUnavailable, ErrStoreClosed } from '../contract/errors.js';
+import type { JournalEntry, JournalQuery } from '../contract/journal.js';
 import {
   SQLITE_EVENT_COLUMNS,
   SQLITE_JOURNAL_INDEXES,
@@ -21,7 +21,8 @@ import {
   checkProjection,
 } from './journal_sql.js';
 import { BusyRetry } from './sqlite_busy.js';
-import { checkId } from './contract/ids.js';
+import { checkId } from '../contract/ids.js';
+import { CheckedReminders } from './checked_reminders.js';
 import {
   Values,
   checkEnqueue,
@@ -44,16 +45,13 @@ import {
   type StoredEvent,
   type StoredState,
   type WriteRequest,
-} from './contract/store.js';
+} from '../contract/store.js';
 import {
-  checkCancel,
-  checkPut,
-  checkShards,
   type NewReminder,
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './contract/reminder_store.js';
+} from '../contract/reminder_store.js';
 import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
 
 /** Options of {@link SqliteStore.open}. */
@@ -133,6 +131,8 @@ export class SqliteStore implements EntityStore, ReminderStore {
   /** Operations waiting for another process's write lock (sqlite_busy.ts). */
   readonly #busy: BusyRetry;
   readonly #reminders: SqliteReminders;
+  /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
+  readonly #reminderOps: CheckedReminders;
 
   private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
@@ -181,6 +181,11 @@ export class SqliteStore implements EntityStore, ReminderStore {
       processedPut: p('INSERT INTO entity_processed (kind, key, id, version) VALUES (?, ?, ?, ?)'),
     };
     this.#reminders = new SqliteReminders({ prepare: p, tx: (fn) => this.#tx(fn), values: this.#values });
+    this.#reminderOps = new CheckedReminders(
+      // The SQLite table answers at once: `fn` returns the value itself.
+      <T>(what: string, fn: () => T | Promise<T>, writes: boolean) => this.#op(what, fn, writes) as Promise<T>,
+      this.#reminders,
+    );
   }
 
   /**
@@ -435,61 +440,34 @@ export class SqliteStore implements EntityStore, ReminderStore {
   }
 
   putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
-    return this.#op('putReminders', () => {
-      checkPut(id, fence, reminders);
-      this.#reminders.put(id, fence, reminders);
-    });
+    return this.#reminderOps.putReminders(id, fence, reminders);
   }
 
   cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
-    return this.#op('cancelReminder', () => {
-      checkCancel(id, fence, name);
-      return this.#reminders.cancel(id, fence, name);
-    });
+    return this.#reminderOps.cancelReminder(id, fence, name);
   }
 
   dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
-    return this.#op(
-      'dueReminders',
-      () => {
-        checkShards(shards, limit);
-        return this.#reminders.due(shards, until, limit);
-      },
-      false,
-    );
+    return this.#reminderOps.dueReminders(shards, until, limit);
   }
 
   nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
-    return this.#op(
-      'nextReminderDue',
-      () => {
-        checkShards(shards);
-        return this.#reminders.next(shards, after);
-      },
-      false,
-    );
+    return this.#reminderOps.nextReminderDue(shards, after);
   }
 
   advanceReminder(
     r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
     nextDueAt: number | undefined,
   ): Promise<boolean> {
-    return this.#op('advanceReminder', () => this.#reminders.advance(r, nextDueAt));
+    return this.#reminderOps.advanceReminder(r, nextDueAt);
   }
 
   reminders(id: EntityId): Promise<StoredReminder[]> {
-    return this.#op(
-      'reminders',
-      () => {
-        checkId(id);
-        return this.#reminders.ofKey(id);
-      },
-      false,
-    );
+    return this.#reminderOps.reminders(id);
   }
 
   reminderCount(): Promise<number> {
-    return this.#op('reminderCount', () => this.#reminders.count(), false);
+    return this.#reminderOps.reminderCount();
   }
 
   close(): Promise<void> {

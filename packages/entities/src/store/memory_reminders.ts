@@ -11,10 +11,15 @@
 // Nothing here reads a clock: a reminder's due time comes from the runtime that schedules it (on
 // the runtime's clock), and the scheduler asks for the rows due at or before its own now.
 
-import { ErrStaleToken } from './contract/errors.js';
+import { ErrStaleToken } from '../contract/errors.js';
 import type { PreparedReminders, Values } from './sql_store.js';
-import { newGeneration, type NewReminder, type ReminderFence, type StoredReminder } from './contract/reminder_store.js';
-import type { EntityId } from './contract/store.js';
+import {
+  newGeneration,
+  type NewReminder,
+  type ReminderFence,
+  type StoredReminder,
+} from '../contract/reminder_store.js';
+import type { EntityId } from '../contract/store.js';
 
 /** One stored reminder row (its payload encoded by the store's codec). */
 export interface MemoryReminderRow {

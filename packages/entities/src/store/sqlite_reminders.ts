@@ -2,10 +2,15 @@
 // (kind, key, name), an index on the due time for the schedulers' reads. SqliteStore creates the
 // table in `open` and delegates its ReminderStore methods here, inside its own transactions.
 
-import { ErrStaleToken } from './contract/errors.js';
+import { ErrStaleToken } from '../contract/errors.js';
 import type { PreparedReminders, Values } from './sql_store.js';
-import { newGeneration, type NewReminder, type ReminderFence, type StoredReminder } from './contract/reminder_store.js';
-import type { EntityId } from './contract/store.js';
+import {
+  newGeneration,
+  type NewReminder,
+  type ReminderFence,
+  type StoredReminder,
+} from '../contract/reminder_store.js';
+import type { EntityId } from '../contract/store.js';
 
 /** The reminders table and its due-time index (run by `SqliteStore.open`). */
 export const SQLITE_REMINDER_SCHEMA = `

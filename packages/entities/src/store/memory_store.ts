@@ -17,20 +17,18 @@
 
 import { rejected } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrStoreClosed } from './contract/errors.js';
-import type { JournalEntry, JournalQuery } from './contract/journal.js';
+import { ErrEntityIncorrect, ErrStoreClosed } from '../contract/errors.js';
+import type { JournalEntry, JournalQuery } from '../contract/journal.js';
 import { checkJournalQuery, checkOffset, checkProjection, type StoredEventMeta } from './journal_sql.js';
 import { MemoryReminderData, MemoryReminders } from './memory_reminders.js';
 import {
-  checkCancel,
-  checkPut,
-  checkShards,
   type NewReminder,
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './contract/reminder_store.js';
-import { checkId } from './contract/ids.js';
+} from '../contract/reminder_store.js';
+import { checkId } from '../contract/ids.js';
+import { CheckedReminders } from './checked_reminders.js';
 import { Values, checkEnqueue, checkLeaseRequest, checkTtl, planWrite, prepareWrite } from './sql_store.js';
 import {
   jsonCodec,
@@ -43,7 +41,7 @@ import {
   type StoredEvent,
   type StoredState,
   type WriteRequest,
-} from './contract/store.js';
+} from '../contract/store.js';
 
 /** A clock the store reads lease times from (epoch ms). The core test kit's `TestClock` is one. */
 export interface StoreClock {
@@ -176,6 +174,8 @@ export class MemoryStore implements EntityStore, ReminderStore {
   readonly #values: Values;
   readonly #options: MemoryStoreOptions;
   readonly #reminders: MemoryReminders;
+  /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
+  readonly #reminderOps: CheckedReminders;
   #closed = false;
 
   /** An empty store. Throws ERR_ENTITY_INCORRECT for a clock or codec that is not one. */
@@ -192,6 +192,11 @@ export class MemoryStore implements EntityStore, ReminderStore {
     this.data = data;
     this.#values = new Values(codec);
     this.#reminders = new MemoryReminders(data.reminders, this.#values, (lease) => data.lease(lease)?.token ?? 0);
+    this.#reminderOps = new CheckedReminders(
+      // The memory table answers at once: `fn` returns the value itself.
+      <T>(what: string, fn: () => T | Promise<T>) => this.#op(what, fn) as Promise<T>,
+      this.#reminders,
+    );
   }
 
   /**
@@ -386,49 +391,34 @@ export class MemoryStore implements EntityStore, ReminderStore {
   }
 
   putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
-    return this.#op('putReminders', () => {
-      checkPut(id, fence, reminders);
-      this.#reminders.put(id, fence, reminders);
-    });
+    return this.#reminderOps.putReminders(id, fence, reminders);
   }
 
   cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
-    return this.#op('cancelReminder', () => {
-      checkCancel(id, fence, name);
-      return this.#reminders.cancel(id, fence, name);
-    });
+    return this.#reminderOps.cancelReminder(id, fence, name);
   }
 
   dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
-    return this.#op('dueReminders', () => {
-      checkShards(shards, limit);
-      return this.#reminders.due(shards, until, limit);
-    });
+    return this.#reminderOps.dueReminders(shards, until, limit);
   }
 
   nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
-    return this.#op('nextReminderDue', () => {
-      checkShards(shards);
-      return this.#reminders.next(shards, after);
-    });
+    return this.#reminderOps.nextReminderDue(shards, after);
   }
 
   advanceReminder(
     r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
     nextDueAt: number | undefined,
   ): Promise<boolean> {
-    return this.#op('advanceReminder', () => this.#reminders.advance(r, nextDueAt));
+    return this.#reminderOps.advanceReminder(r, nextDueAt);
   }
 
   reminders(id: EntityId): Promise<StoredReminder[]> {
-    return this.#op('reminders', () => {
-      checkId(id);
-      return this.#reminders.ofKey(id);
-    });
+    return this.#reminderOps.reminders(id);
   }
 
   reminderCount(): Promise<number> {
-    return this.#op('reminderCount', () => this.#reminders.count());
+    return this.#reminderOps.reminderCount();
   }
 
   close(): Promise<void> {

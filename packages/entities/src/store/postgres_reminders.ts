@@ -6,10 +6,15 @@
 
 import type pg from 'pg';
 
-import { ErrStaleToken } from './contract/errors.js';
+import { ErrStaleToken } from '../contract/errors.js';
 import type { Values } from './sql_store.js';
-import { newGeneration, type NewReminder, type ReminderFence, type StoredReminder } from './contract/reminder_store.js';
-import type { EntityId } from './contract/store.js';
+import {
+  newGeneration,
+  type NewReminder,
+  type ReminderFence,
+  type StoredReminder,
+} from '../contract/reminder_store.js';
+import type { EntityId } from '../contract/store.js';
 
 /** The reminders table and its due-time index, with the store's table prefix. */
 export function postgresReminderSchema(p: string): string {

@@ -8,7 +8,7 @@
 // a growing pause, until the store's `busyTimeoutMs` from its first try, then it rejects with
 // ERR_ENTITY_STORE_BUSY. Writes keep their order: while one waits, later writes queue behind it.
 
-import { ErrStoreBusy, ErrStoreClosed } from './contract/errors.js';
+import { ErrStoreBusy, ErrStoreClosed } from '../contract/errors.js';
 
 /** Whether `e` is SQLite's "database is locked" (SQLITE_BUSY and its extended codes). */
 export function isBusy(e: unknown): boolean {

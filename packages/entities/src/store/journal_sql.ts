@@ -19,8 +19,8 @@
 // commit one at a time across the whole store (state-mode writes, enqueues and leases are not
 // affected), and the lock is taken last, after the key's own lock, so it can't deadlock.
 
-import { ErrEntityIncorrect } from './contract/errors.js';
-import { MAX_JOURNAL_BATCH, type EventMeta, type JournalQuery } from './contract/journal.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { MAX_JOURNAL_BATCH, type EventMeta, type JournalQuery } from '../contract/journal.js';
 
 /** The journal's record of one event as a store writes it (tags resolved to an array). */
 export interface StoredEventMeta {

@@ -7,11 +7,11 @@
 // transaction. PostgreSQL applies the same rule inside the server, in its schema's `write_key`
 // function (postgres.ts: one round trip per write); the store conformance tests hold both alike.
 
-import { ErrEntityIncorrect, ErrStaleToken, ErrStoreCodec, ErrVersionConflict } from './contract/errors.js';
-import { checkId, type EntityId } from './contract/ids.js';
-import type { LeaseRequest, StoreCodec, WriteRequest } from './contract/store.js';
+import { ErrEntityIncorrect, ErrStaleToken, ErrStoreCodec, ErrVersionConflict } from '../contract/errors.js';
+import { checkId, type EntityId } from '../contract/ids.js';
+import type { LeaseRequest, StoreCodec, WriteRequest } from '../contract/store.js';
 import { checkEventMeta, type StoredEventMeta } from './journal_sql.js';
-import { checkReminderChanges, newGeneration } from './contract/reminder_store.js';
+import { checkReminderChanges, newGeneration } from '../contract/reminder_store.js';
 
 /** Throws ERR_ENTITY_INCORRECT unless `ttl` is an integer in 1..2^31-1 ms. */
 export function checkTtl(ttl: number): void {
