@@ -13,7 +13,7 @@ import {
   upcastEvent,
   type EventSourcedEntity,
   type EventSourcedKind,
-} from './event_sourced.js';
+} from './kinds/event_sourced.js';
 import { ErrEntityIncorrect, ErrEventInvalid, ErrEventPoison } from './contract/errors.js';
 import type { EventMeta } from './contract/journal.js';
 import { renderState } from './inspect.js';

@@ -18,14 +18,15 @@ import {
 
 import type { EntitiesClock } from './contract/clock.js';
 import { errorCode } from './contract/codes.js';
-import { bindEntity, type Entity, type EntityKind } from './entity.js';
+import { bindEntity, isRefusal, type Entity, type EntityKind } from './kinds/entity.js';
 import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from './contract/errors.js';
 import { PendingRemindersView, hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
-import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './event_sourced.js';
+import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './kinds/event_sourced.js';
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from './contract/store.js';
 import type { OpenedLease } from './leases.js';
-import { bindReminders, deliverReminder, isReminderFire, type ReminderBinding } from './reminders.js';
+import { bindReminders, deliverReminder } from './kinds/reminders.js';
+import { isReminderFire, type ReminderBinding } from './kinds/reminder_types.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
 import type { StoredReminder } from './contract/reminder_store.js';
 
@@ -153,19 +154,6 @@ export function leaseLost(detail: string): Error {
   const reason = TerminateReasonShutdown.with(detail);
   lostReasons.set(reason, detail);
   return reason;
-}
-
-/** Errors a call handler threw to refuse the call (see {@link refuseCall}). */
-const refusals = new WeakSet<Error>();
-
-/**
- * Marks `err` as a refusal of the call being handled: the host answers the caller with it and the
- * activation goes on (another error thrown by a call handler ends the activation). For refusals
- * decided before any state change (a durable state machine's call in a state without a handler).
- */
-export function refuseCall<E extends Error>(err: E): E {
-  refusals.add(err);
-  return err;
 }
 
 /** Errors a store operation rejected with (not the entity's own code): logged, not a panic. */
@@ -447,7 +435,7 @@ export class EntityHost extends Actor {
         this.sendResponseError(from, ref, err as Error);
         return undefined;
       }
-      if (err instanceof Error && refusals.has(err)) return this.#refused(from, ref, err);
+      if (err instanceof Error && isRefusal(err)) return this.#refused(from, ref, err);
       if (!isStoreError(err)) throw err;
       this.sendResponseError(from, ref, err);
       return this.#storeFailed('call', err);

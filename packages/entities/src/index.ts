@@ -24,7 +24,7 @@ export {
   type EntityAddress,
   type EntityKind,
   type EntityKindOptions,
-} from './entity.js';
+} from './kinds/entity.js';
 export type { EntityEvent } from './host.js';
 export { STORE_LATENCY_BUCKETS, type EntitiesStats, type KindStats, type StoreOperationStats } from './stats.js';
 export {
@@ -36,13 +36,13 @@ export {
   type EntityCallOptions,
 } from './runtime.js';
 export { SHARD_LEASE_KIND } from './leases.js';
+export { ReminderEntity } from './kinds/reminders.js';
 export {
-  ReminderEntity,
   type ReminderFire,
   type ReminderName,
   type ReminderSchemas,
   type ReminderWhen,
-} from './reminders.js';
+} from './kinds/reminder_types.js';
 export {
   MAX_REMINDER_BATCH,
   MAX_REMINDER_NAME_BYTES,
@@ -79,7 +79,7 @@ export {
   type EventSourcedKind,
   type EventSourcedKindOptions,
   type Upcasters,
-} from './event_sourced.js';
+} from './kinds/event_sourced.js';
 export { RECENT_EVENTS } from './event_sourced_host.js';
 export {
   MAX_JOURNAL_BATCH,
@@ -96,11 +96,11 @@ export {
   type JournalEvent,
   type KindEvent,
   type ProjectionOptions,
-} from './projection.js';
+} from './kinds/projection.js';
 export {
   defineDurableStateMachine,
   durableSpec,
   type DurableMachineRecord,
   type DurableStateMachineOptions,
   type DurableTimer,
-} from './durable_state_machine.js';
+} from './kinds/durable_state_machine.js';

@@ -16,7 +16,7 @@ import { cronNextRun, type Log } from 'ergo-ts';
 
 import type { EntitiesClock } from './contract/clock.js';
 import { ErrEntityIncorrect } from './contract/errors.js';
-import type { EntityKind } from './entity.js';
+import type { EntityKind } from './kinds/entity.js';
 import { shardOf } from './contract/placement.js';
 import {
   checkReminderName,
@@ -25,7 +25,12 @@ import {
   type ReminderStore,
   type StoredReminder,
 } from './contract/reminder_store.js';
-import { reminderType, type ReminderBinding, type ReminderEnvelope, type ReminderWhen } from './reminders.js';
+import {
+  reminderType,
+  type ReminderBinding,
+  type ReminderEnvelope,
+  type ReminderWhen,
+} from './kinds/reminder_types.js';
 
 /** Options of the reminder scheduler (`startEntities`' `reminders`). */
 export interface ReminderOptions {

@@ -35,8 +35,8 @@ import {
 import { every, wallClock, type EntitiesClock } from './contract/clock.js';
 import { errorCode } from './contract/codes.js';
 import { checkKey, hostName } from './contract/ids.js';
-import { type EntityAddress, type EntityKind } from './entity.js';
-import type { EventSourcedKind } from './event_sourced.js';
+import { type EntityAddress, type EntityKind } from './kinds/entity.js';
+import type { EventSourcedKind } from './kinds/event_sourced.js';
 import { ErrEntityIncorrect, ErrEntityUnavailable, ErrLeaseHeld } from './contract/errors.js';
 import {
   EntityHost,
@@ -64,7 +64,7 @@ import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityStore } from './contract/store.js';
 import { isReminderStore, type StoredReminder } from './contract/reminder_store.js';
 import { ReminderScheduler, type ReminderOptions } from './reminder_scheduler.js';
-import type { ReminderEnvelope } from './reminders.js';
+import type { ReminderEnvelope } from './kinds/reminder_types.js';
 
 /** The diagnostics channel the runtime publishes {@link EntityEvent}s on. */
 export const ENTITIES_CHANNEL = 'ergo-ts:entities';

@@ -21,9 +21,9 @@
 import { ErrTimeout, type AnyProtocol, type Node } from 'ergo-ts';
 import { TestClock, startTestNode } from 'ergo-ts/testing';
 
-import type { EntityKind } from '../entity.js';
+import type { EntityKind } from '../kinds/entity.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
-import type { EventOf, EventSchemas, EventSourcedKind } from '../event_sourced.js';
+import type { EventOf, EventSchemas, EventSourcedKind } from '../kinds/event_sourced.js';
 import { fireId } from '../reminder_scheduler.js';
 import type { EntityEvent } from '../host.js';
 import { MemoryStore } from '../store/memory_store.js';

@@ -21,8 +21,8 @@ import {
 } from 'ergo-ts';
 import type { TestClock } from 'ergo-ts/testing';
 
-import { entity as address, type EntityAddress, type EntityKind } from '../entity.js';
-import type { EventSourcedKind } from '../event_sourced.js';
+import { entity as address, type EntityAddress, type EntityKind } from '../kinds/entity.js';
+import type { EventSourcedKind } from '../kinds/event_sourced.js';
 import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
 import { SETTLE, type ActivationView, type EntityEvent } from '../host.js';
 import { hostName } from '../contract/ids.js';

@@ -21,16 +21,10 @@ import {
 } from 'ergo-ts';
 
 import { ENTITY_KIND_DEFAULTS, MAX_KIND_LENGTH } from './entity.js';
-import { ErrEntityIncorrect, ErrEventInvalid } from './contract/errors.js';
-import { checkReminderSchemas } from './contract/reminder_store.js';
-import {
-  cancelReminderOf,
-  remindOf,
-  type ReminderFire,
-  type ReminderName,
-  type ReminderSchemas,
-  type ReminderWhen,
-} from './reminders.js';
+import { ErrEntityIncorrect, ErrEventInvalid } from '../contract/errors.js';
+import { checkReminderSchemas } from '../contract/reminder_store.js';
+import { cancelReminderOf, remindOf } from './reminders.js';
+import { type ReminderFire, type ReminderName, type ReminderSchemas, type ReminderWhen } from './reminder_types.js';
 
 /** The events of a kind: a schema per event type name (`{ added: schema.object(...), ... }`). */
 export type EventSchemas = Readonly<Record<string, StandardSchemaV1>>;

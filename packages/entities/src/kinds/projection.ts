@@ -10,11 +10,11 @@
 
 import { Actor, TerminateReasonShutdown, ignorable, rejected, type Node, type PID, type ProcessID } from 'ergo-ts';
 
-import { ErrEntityIncorrect } from './contract/errors.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
 import { upcastEvent, type EventOf, type EventSourcedKind } from './event_sourced.js';
-import { errorCode } from './contract/codes.js';
-import { MAX_JOURNAL_BATCH } from './contract/journal.js';
-import type { EntityStore } from './contract/store.js';
+import { errorCode } from '../contract/codes.js';
+import { MAX_JOURNAL_BATCH } from '../contract/journal.js';
+import type { EntityStore } from '../contract/store.js';
 
 /** One event of an event-sourced kind as a projection receives it (upcast to its current schema). */
 export interface JournalEvent<Ev = unknown> {

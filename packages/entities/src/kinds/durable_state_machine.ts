@@ -32,9 +32,10 @@ import {
 } from 'ergo-ts';
 
 import { defineEntity, type EntityKind } from './entity.js';
-import { ErrEntityIncorrect } from './contract/errors.js';
-import { refuseCall } from './host.js';
-import { ReminderEntity, stageCancelOf, stageReminderOf, type ReminderFire } from './reminders.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { refuseCall } from './entity.js';
+import { ReminderEntity, stageCancelOf, stageReminderOf } from './reminders.js';
+import { type ReminderFire } from './reminder_types.js';
 
 /** The reminder types a durable machine uses for its timeouts (one per running timeout). */
 const TIMEOUT_REMINDERS = {

@@ -6,10 +6,10 @@
 
 import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, RequestOf } from 'ergo-ts';
 
-import { ErrEntityIncorrect } from './contract/errors.js';
-import { checkKey } from './contract/ids.js';
-import { checkReminderSchemas } from './contract/reminder_store.js';
-import type { ReminderSchemas } from './reminders.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { checkKey } from '../contract/ids.js';
+import { checkReminderSchemas } from '../contract/reminder_store.js';
+import type { ReminderSchemas } from './reminder_types.js';
 
 /** Longest kind name, in UTF-8 bytes (a kind and a key make a process name, an atom ≤ 255 bytes). */
 export const MAX_KIND_LENGTH = 40;
@@ -34,6 +34,24 @@ function bound(e: Entity<unknown, unknown>): EntityBinding {
   const b = bindings.get(e);
   if (b === undefined) throw ErrEntityIncorrect.with('this entity is not activated (it was made outside its host)');
   return b;
+}
+
+/** Errors a call handler threw to refuse the call (see {@link refuseCall}). */
+const refusals = new WeakSet<Error>();
+
+/**
+ * Marks `err` as a refusal of the call being handled: the host answers the caller with it and the
+ * activation goes on (another error thrown by a call handler ends the activation). For refusals
+ * decided before any state change (a durable state machine's call in a state without a handler).
+ */
+export function refuseCall<E extends Error>(err: E): E {
+  refusals.add(err);
+  return err;
+}
+
+/** True when `err` was marked by {@link refuseCall} (the host answers the caller with it and goes on). */
+export function isRefusal(err: Error): boolean {
+  return refusals.has(err);
 }
 
 /**
