@@ -16,7 +16,7 @@ import {
 } from './kinds/event_sourced.js';
 import { ErrEntityIncorrect, ErrEventInvalid, ErrEventPoison } from './contract/errors.js';
 import type { EventMeta } from './contract/journal.js';
-import { renderState } from './inspect.js';
+import { renderState } from './inspect/inspector.js';
 import type { EntityId, EntityStore, StoredState } from './contract/store.js';
 
 /** How many of the last persisted events an activation keeps for inspection. */

@@ -20,7 +20,8 @@ import type { EntitiesClock } from './contract/clock.js';
 import { errorCode } from './contract/codes.js';
 import { bindEntity, isRefusal, type Entity, type EntityKind } from './kinds/entity.js';
 import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from './contract/errors.js';
-import { PendingRemindersView, hostInspect, trackHost, untrackHost, type HostView } from './inspect.js';
+import { PendingRemindersView } from './inspect/pending_reminders.js';
+import { hostInspect, trackHost, untrackHost, type HostView } from './inspect/inspector.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './kinds/event_sourced.js';
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from './contract/store.js';
@@ -196,7 +197,7 @@ export class EntityHost extends Actor {
   #saved: unknown;
   #lastActive = 0;
   #stale = false;
-  /** What inspection shows of this activation (inspect.ts). */
+  /** What inspection shows of this activation (inspect/inspector.ts). */
   #view: HostView | undefined;
   #handingOff = false;
   /** The passivation timer on the runtime's clock. */

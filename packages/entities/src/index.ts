@@ -26,7 +26,12 @@ export {
   type EntityKindOptions,
 } from './kinds/entity.js';
 export type { EntityEvent } from './host.js';
-export { STORE_LATENCY_BUCKETS, type EntitiesStats, type KindStats, type StoreOperationStats } from './stats.js';
+export {
+  STORE_LATENCY_BUCKETS,
+  type EntitiesStats,
+  type KindStats,
+  type StoreOperationStats,
+} from './inspect/stats.js';
 export {
   Entities,
   startEntities,
@@ -53,23 +58,17 @@ export {
   type ReminderStore,
   type StoredReminder,
 } from './contract/reminder_store.js';
+export { REMINDER_DEFAULTS, type ReminderOptions } from './reminder_scheduler.js';
+export { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
 export {
-  REMINDER_DEFAULTS,
-  REMINDER_LATENESS_BUCKETS,
-  type ReminderOptions,
-  type ReminderStats,
-} from './reminder_scheduler.js';
-export {
-  inspectEntities,
-  inspectEntity,
   renderState,
-  shardTable,
   INSPECT_DEFAULTS,
   type ActiveEntityInfo,
   type EntitiesInspection,
   type EntityInspection,
   type ShardTable,
-} from './inspect.js';
+} from './inspect/inspector.js';
+export { inspectEntities, inspectEntity, shardTable } from './inspection.js';
 export {
   EventSourcedEntity,
   defineEventSourcedEntity,

@@ -19,7 +19,7 @@ import {
 
 import { ErrEntityIncorrect, ErrLeaseHeld } from './contract/errors.js';
 import { hostName } from './contract/ids.js';
-import { ManagerInspector, isInspectRequest, shardTable } from './inspect.js';
+import { ManagerInspector, isInspectRequest, nodeShardTable } from './inspect/inspector.js';
 import type { Entities } from './runtime.js';
 
 /** A member asks the manager to activate an entity of this node. */
@@ -99,7 +99,7 @@ export class EntityManager extends Actor {
     return this.#inspector.inspect();
   }
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
-    if (isInspectRequest(request)) return JSON.stringify(shardTable(this.#rt));
+    if (isInspectRequest(request)) return JSON.stringify(nodeShardTable(this.#rt));
     if (!isRequest(request, 'activate') && !isRequest(request, 'send')) {
       this.sendResponseError(from, ref, ErrEntityIncorrect.with('entities manager: unknown request'));
       return undefined;

@@ -15,6 +15,7 @@
 import { cronNextRun, type Log } from 'ergo-ts';
 
 import type { EntitiesClock } from './contract/clock.js';
+import { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
 import { ErrEntityIncorrect } from './contract/errors.js';
 import type { EntityKind } from './kinds/entity.js';
 import { shardOf } from './contract/placement.js';
@@ -51,30 +52,6 @@ export const REMINDER_DEFAULTS = Object.freeze({
   maxInFlight: 64,
   deliveryTimeoutMs: 30_000,
 });
-
-/** Upper bounds, in seconds, of the reminder-lateness histogram's buckets (the last bucket is +Inf). */
-export const REMINDER_LATENESS_BUCKETS: readonly number[] = Object.freeze([
-  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
-]);
-
-/** The reminder figures of a runtime (`EntitiesStats.reminders`). */
-export interface ReminderStats {
-  /** Fires the entities' inboxes accepted (or already had) since the start. */
-  readonly fired: number;
-  /** Delivery attempts that failed (retried later). */
-  readonly failed: number;
-  /** Fires being delivered now. */
-  readonly inFlight: number;
-  /** How late each accepted fire was (accepted time − due time), as a Prometheus histogram has it. */
-  readonly lateness: {
-    readonly buckets: readonly number[];
-    /** Cumulative: `counts[i]` fires were at most `buckets[i]` seconds late. */
-    readonly counts: readonly number[];
-    readonly count: number;
-    /** Total lateness in seconds. */
-    readonly sum: number;
-  };
-}
 
 /** What the scheduler needs from its runtime (runtime.ts). */
 export interface SchedulerHost {

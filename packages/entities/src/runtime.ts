@@ -59,7 +59,7 @@ import {
 } from './manager.js';
 import { Membership } from './membership.js';
 import { Leases, SHARD_LEASE_KIND, type OpenedLease } from './leases.js';
-import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './stats.js';
+import { KindCounters, StoreMeter, type EntitiesStats, type KindStats } from './inspect/stats.js';
 import { EntitiesStopper, type StoppableRuntime } from './stopper.js';
 import type { EntityStore } from './contract/store.js';
 import { isReminderStore, type StoredReminder } from './contract/reminder_store.js';

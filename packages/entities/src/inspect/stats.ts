@@ -7,10 +7,9 @@
 // keeps the ones in flight (how many, and since when the oldest: a store that stopped answering
 // shows there first). Event-sourced kinds add their journal writes (events persisted, snapshots)
 // and how far their activations are behind their latest snapshot; the reminder scheduler its fires
-// and their lateness (reminder_scheduler.ts).
+// and their lateness (reminder_scheduler.ts counts them; their shape is here).
 
-import type { EntityStore } from './contract/store.js';
-import type { ReminderStats } from './reminder_scheduler.js';
+import type { EntityStore } from '../contract/store.js';
 
 /** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
 export const STORE_LATENCY_BUCKETS: readonly number[] = Object.freeze([
@@ -87,6 +86,30 @@ export interface EntitiesStats {
   readonly storeOldestInFlightMs: number;
   /** The reminder scheduler's figures (absent when the store keeps no reminders). */
   readonly reminders?: ReminderStats;
+}
+
+/** Upper bounds, in seconds, of the reminder-lateness histogram's buckets (the last bucket is +Inf). */
+export const REMINDER_LATENESS_BUCKETS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+]);
+
+/** The reminder figures of a runtime (`EntitiesStats.reminders`). */
+export interface ReminderStats {
+  /** Fires the entities' inboxes accepted (or already had) since the start. */
+  readonly fired: number;
+  /** Delivery attempts that failed (retried later). */
+  readonly failed: number;
+  /** Fires being delivered now. */
+  readonly inFlight: number;
+  /** How late each accepted fire was (accepted time − due time), as a Prometheus histogram has it. */
+  readonly lateness: {
+    readonly buckets: readonly number[];
+    /** Cumulative: `counts[i]` fires were at most `buckets[i]` seconds late. */
+    readonly counts: readonly number[];
+    readonly count: number;
+    /** Total lateness in seconds. */
+    readonly sum: number;
+  };
 }
 
 /** @internal counters of one kind. */

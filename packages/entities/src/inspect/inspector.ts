@@ -6,11 +6,26 @@
 // every entity's host answers it with that entity's facts and state; `process_state` subscriptions
 // of those PIDs deliver them each second, on this node or any other, Go switcher included.
 
-import { ProcessID, type Atom, type PID } from 'ergo-ts';
+import { ProcessID, type Atom, type Node, type PID } from 'ergo-ts';
 
-import { ownerOfShard, shardOf } from './contract/placement.js';
-import type { StoredReminder } from './contract/reminder_store.js';
-import type { Entities } from './runtime.js';
+import { ownerOfShard, shardOf } from '../contract/placement.js';
+import type { EntitiesClock } from '../contract/clock.js';
+import type { EntitiesStats } from './stats.js';
+
+/**
+ * What inspection reads of a runtime (runtime/runtime.ts's Entities implements it): the seam
+ * through which inspect/ sees the runtime without importing it.
+ */
+export interface InspectedRuntime {
+  /** The node the runtime runs on (its name; the manager asks the other members' tables on it). */
+  readonly node: Node;
+  /** The runtime's clock: idle times are read on it. */
+  readonly clock: EntitiesClock;
+  /** Whether inspection shows entity states (EntitiesOptions.inspectState). */
+  readonly inspectState: boolean;
+  /** The runtime's figures now (members, shards, kinds): cheap, no store access. */
+  stats(): EntitiesStats;
+}
 
 /** Bounds of what inspection renders. */
 export const INSPECT_DEFAULTS = Object.freeze({
@@ -52,7 +67,7 @@ export interface ShardTable {
   readonly error?: string;
 }
 
-/** A node's entities as {@link inspectEntities} reports them. */
+/** A node's entities as `inspectEntities` reports them. */
 export interface EntitiesInspection {
   readonly node: string;
   /** The live members by this node's view (this node included). */
@@ -95,12 +110,12 @@ export interface HostView {
 
 /** Runtime → its activations' views, by `kind/key`. */
 const registry = new WeakMap<object, Map<string, HostView>>();
-/** View → its runtime (an Entities: host.ts knows it as its HostRuntime). */
-const runtimes = new WeakMap<HostView, Entities>();
+/** View → its runtime (an Entities: the host knows it as its HostRuntime). */
+const runtimes = new WeakMap<HostView, InspectedRuntime>();
 
 /** @internal host.ts: an activation is live. */
 export function trackHost(rt: object, view: HostView): void {
-  runtimes.set(view, rt as Entities);
+  runtimes.set(view, rt as InspectedRuntime);
   let hosts = registry.get(rt);
   if (hosts === undefined) registry.set(rt, (hosts = new Map()));
   hosts.set(`${view.kind}/${view.key}`, view);
@@ -126,7 +141,7 @@ function rowOf(v: HostView, shards: number, now: number): ActiveEntityInfo {
 }
 
 /** This node's shard table: the shards it owns and its active entities per shard and kind. */
-export function shardTable(rt: Entities): ShardTable {
+export function nodeShardTable(rt: InspectedRuntime): ShardTable {
   const { node, members, shards } = rt.stats();
   const owned: number[] = [];
   for (let s = 0; s < shards; s++) if (ownerOfShard(s, members) === node) owned.push(s);
@@ -142,7 +157,7 @@ export function shardTable(rt: Entities): ShardTable {
  * The entities of `rt`'s node: members, shard table, active entities per kind and the first
  * `limit` of them (most recently active first). Cheap: no store access, nothing leaves the node.
  */
-export function inspectEntities(rt: Entities, limit: number = INSPECT_DEFAULTS.entities): EntitiesInspection {
+export function nodeInspection(rt: InspectedRuntime, limit: number = INSPECT_DEFAULTS.entities): EntitiesInspection {
   const stats = rt.stats();
   const now = rt.clock.now();
   const views = [...(registry.get(rt)?.values() ?? [])];
@@ -161,7 +176,7 @@ export function inspectEntities(rt: Entities, limit: number = INSPECT_DEFAULTS.e
     members: [...stats.members],
     shards: stats.shards,
     kinds: Object.keys(stats.kinds),
-    table: shardTable(rt),
+    table: nodeShardTable(rt),
     activePerKind,
     total: views.length,
     entities,
@@ -173,12 +188,12 @@ export function inspectEntities(rt: Entities, limit: number = INSPECT_DEFAULTS.e
  * One entity active on `rt`'s node, with its state rendered by {@link renderState} (null when the
  * node hides states: EntitiesOptions.inspectState false); undefined when it is not active here.
  */
-export function inspectEntity(rt: Entities, kind: string, key: string): EntityInspection | undefined {
+export function entityInspection(rt: InspectedRuntime, kind: string, key: string): EntityInspection | undefined {
   const v = registry.get(rt)?.get(`${kind}/${key}`);
   return v === undefined ? undefined : entityOf(rt, v);
 }
 
-function entityOf(rt: Entities, v: HostView): EntityInspection {
+function entityOf(rt: InspectedRuntime, v: HostView): EntityInspection {
   const row = rowOf(v, rt.stats().shards, rt.clock.now());
   const shown = rt.inspectState ? renderState(v.state()) : null;
   return { ...row, node: rt.node.name, state: shown?.text ?? null, truncated: shown?.truncated ?? false };
@@ -241,13 +256,13 @@ export class ManagerInspector {
   #asking = false;
 
   constructor(
-    private readonly rt: Entities,
+    private readonly rt: InspectedRuntime,
     private readonly managerName: string,
   ) {}
 
   /** The manager's handleInspect map. */
   inspect(): Record<string, string> {
-    const info = inspectEntities(this.rt);
+    const info = nodeInspection(this.rt);
     this.#refresh(info.members);
     const cluster = info.members.map(
       (m) =>
@@ -311,77 +326,4 @@ export function hostInspect(view: HostView): Record<string, string> {
     if (e.truncated) out.state_truncated = 'true';
   }
   return out;
-}
-
-/** One pending reminder as an entity's inspection lists it (its payload left out: it may hold secrets). */
-export interface PendingReminderInfo {
-  readonly name: string;
-  /** When it is due next, ISO 8601. */
-  readonly dueAt: string;
-  /** Its period in ms (interval reminders). */
-  readonly everyMs?: number;
-  /** Its cron spec (cron reminders), with its time zone when one was given. */
-  readonly cron?: string;
-  readonly location?: string;
-}
-
-/**
- * @internal The pending reminders of one activation for its host's `handleInspect`: an inspection
- * never waits on the store. Each inspection starts a read in the background (one at a time, at
- * most every `remindersReadMs`) and shows the last read's rows, with when it was read, or its
- * error. Before the first read settles the items are absent.
- */
-export class PendingRemindersView {
-  #rows: PendingReminderInfo[] | undefined;
-  #readAt = 0;
-  #error: string | undefined;
-  #reading = false;
-
-  constructor(readonly read: () => Promise<readonly StoredReminder[]>) {}
-
-  /** Adds `reminders` (JSON text), `reminders_read_at` and `reminders_error` to `items`, and refreshes. */
-  inspect(items: Record<string, string>): void {
-    if (!this.#reading && Date.now() - this.#readAt >= INSPECT_DEFAULTS.remindersReadMs) this.#refresh();
-    if (this.#rows !== undefined) {
-      items.reminders = JSON.stringify(this.#rows);
-      items.reminders_read_at = new Date(this.#readAt).toISOString();
-    }
-    if (this.#error !== undefined) items.reminders_error = this.#error;
-  }
-
-  #refresh(): void {
-    this.#reading = true;
-    let p: Promise<readonly StoredReminder[]>;
-    try {
-      p = this.read();
-    } catch (err) {
-      p = Promise.reject(err as Error);
-    }
-    p.then(
-      (rows) => {
-        this.#rows = [...rows]
-          .sort((a, b) => a.dueAt - b.dueAt)
-          .slice(0, INSPECT_DEFAULTS.reminders)
-          .map((r) => ({
-            name: r.name,
-            dueAt: new Date(r.dueAt).toISOString(),
-            ...(r.everyMs !== undefined && r.everyMs > 0 ? { everyMs: r.everyMs } : {}),
-            ...(r.cron === undefined ? {} : { cron: r.cron }),
-            ...(r.location === undefined ? {} : { location: r.location }),
-          }));
-        this.#error = undefined;
-        this.#settled();
-      },
-      (err: unknown) => {
-        this.#error = err instanceof Error ? err.message : String(err);
-        this.#settled();
-      },
-    );
-  }
-
-  /** In the same turn as the rows or error: an inspection never sees rows without their read time. */
-  #settled(): void {
-    this.#reading = false;
-    this.#readAt = Date.now();
-  }
 }
