@@ -25,22 +25,17 @@ export {
   type EntityKind,
   type EntityKindOptions,
 } from './kinds/entity.js';
-export type { EntityEvent } from './host.js';
+export type { EntityEvent } from './runtime/host_runtime.js';
 export {
   STORE_LATENCY_BUCKETS,
   type EntitiesStats,
   type KindStats,
   type StoreOperationStats,
 } from './inspect/stats.js';
-export {
-  Entities,
-  startEntities,
-  ENTITIES_CHANNEL,
-  ENTITIES_DEFAULTS,
-  type EntitiesOptions,
-  type EntityCallOptions,
-} from './runtime.js';
-export { SHARD_LEASE_KIND } from './leases.js';
+export { Entities, startEntities } from './runtime/runtime.js';
+export { ENTITIES_CHANNEL } from './runtime/host_runtime.js';
+export { ENTITIES_DEFAULTS, type EntitiesOptions, type EntityCallOptions } from './runtime/options.js';
+export { SHARD_LEASE_KIND } from './runtime/leases.js';
 export { ReminderEntity } from './kinds/reminders.js';
 export {
   type ReminderFire,
@@ -58,7 +53,7 @@ export {
   type ReminderStore,
   type StoredReminder,
 } from './contract/reminder_store.js';
-export { REMINDER_DEFAULTS, type ReminderOptions } from './reminder_scheduler.js';
+export { REMINDER_DEFAULTS, type ReminderOptions } from './runtime/reminder_scheduler.js';
 export { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
 export {
   renderState,
@@ -68,7 +63,7 @@ export {
   type EntityInspection,
   type ShardTable,
 } from './inspect/inspector.js';
-export { inspectEntities, inspectEntity, shardTable } from './inspection.js';
+export { inspectEntities, inspectEntity, shardTable } from './runtime/inspection.js';
 export {
   EventSourcedEntity,
   defineEventSourcedEntity,
@@ -79,7 +74,7 @@ export {
   type EventSourcedKindOptions,
   type Upcasters,
 } from './kinds/event_sourced.js';
-export { RECENT_EVENTS } from './event_sourced_host.js';
+export { RECENT_EVENTS } from './runtime/event_sourced_host.js';
 export {
   MAX_JOURNAL_BATCH,
   type EventMeta,

@@ -123,6 +123,36 @@ export class KindCounters {
   snapshots = 0;
 }
 
+/**
+ * @internal The figures of each kind from its counters and its activations now (`active`: kind →
+ * key → activation, with an event-sourced one's events after its latest snapshot).
+ */
+export function kindStatsOf(
+  counters: ReadonlyMap<string, KindCounters>,
+  active: ReadonlyMap<string, ReadonlyMap<string, { readonly eventsSinceSnapshot: (() => number) | undefined }>>,
+): Record<string, KindStats> {
+  const kinds: Record<string, KindStats> = {};
+  for (const [name, c] of counters) {
+    const keys = active.get(name);
+    let behind = 0;
+    if (keys !== undefined)
+      for (const a of keys.values())
+        if (a.eventsSinceSnapshot !== undefined) behind = Math.max(behind, a.eventsSinceSnapshot());
+    kinds[name] = {
+      active: keys?.size ?? 0,
+      activations: c.activations,
+      passivations: c.passivations,
+      stopped: c.stopped,
+      refused: c.refused,
+      handedOff: c.handedOff,
+      eventsPersisted: c.eventsPersisted,
+      snapshots: c.snapshots,
+      eventsSinceSnapshot: behind,
+    };
+  }
+  return kinds;
+}
+
 class Histogram {
   readonly counts = new Array<number>(STORE_LATENCY_BUCKETS.length).fill(0);
   count = 0;

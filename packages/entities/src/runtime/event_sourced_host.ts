@@ -13,11 +13,11 @@ import {
   upcastEvent,
   type EventSourcedEntity,
   type EventSourcedKind,
-} from './kinds/event_sourced.js';
-import { ErrEntityIncorrect, ErrEventInvalid, ErrEventPoison } from './contract/errors.js';
-import type { EventMeta } from './contract/journal.js';
-import { renderState } from './inspect/inspector.js';
-import type { EntityId, EntityStore, StoredState } from './contract/store.js';
+} from '../kinds/event_sourced.js';
+import { ErrEntityIncorrect, ErrEventInvalid, ErrEventPoison } from '../contract/errors.js';
+import type { EventMeta } from '../contract/journal.js';
+import { renderState } from '../inspect/inspector.js';
+import type { EntityId, EntityStore, StoredState } from '../contract/store.js';
 
 /** How many of the last persisted events an activation keeps for inspection. */
 export const RECENT_EVENTS = 20;

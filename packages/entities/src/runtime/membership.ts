@@ -12,10 +12,10 @@
 
 import { ProcessID, type Atom, type Node } from 'ergo-ts';
 
-import { ErrEntityIncorrect } from './contract/errors.js';
-import { errorCode } from './contract/codes.js';
-import type { HelloNotice, LeavingNotice } from './manager.js';
-import type { EntitiesOptions } from './runtime.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { errorCode } from '../contract/codes.js';
+import type { HelloNotice, LeavingNotice } from './manager_protocol.js';
+import type { EntitiesOptions } from './options.js';
 
 /**
  * While the registrar's events are followed, how long between two reads of its nodes that no

@@ -2,12 +2,31 @@
 // the shard leases its activations share; taking, renewing (a lease lost ends its activations
 // here) and releasing them (runtime.ts decides when, from the shards this node owns).
 
-import type { Node, PID } from 'ergo-ts';
+import { TerminateReasonShutdown, type Node, type PID } from 'ergo-ts';
 
-import { errorCode } from './contract/codes.js';
-import { leaseLost } from './host.js';
-import { shardOf } from './contract/placement.js';
-import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from './contract/store.js';
+import { errorCode } from '../contract/codes.js';
+import { shardOf } from '../contract/placement.js';
+import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from '../contract/store.js';
+
+/** Exit reasons made by {@link leaseLost}: the host knows them by identity. */
+const lostReasons = new WeakMap<Error, string>();
+
+/**
+ * The exit reason that ends an activation whose lease (its key's, or its shard's) was lost. A
+ * shutdown for the core, so the node does not log it as an abnormal termination: the host logs it
+ * once, as a warning naming the kind, key and token, and leaves the lease alone (it is another
+ * activation's now).
+ */
+export function leaseLost(detail: string): Error {
+  const reason = TerminateReasonShutdown.with(detail);
+  lostReasons.set(reason, detail);
+  return reason;
+}
+
+/** The detail of an exit reason {@link leaseLost} made (undefined for any other reason). */
+export function lostLeaseDetail(reason: Error): string | undefined {
+  return lostReasons.get(reason);
+}
 
 /** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
 export const SHARD_LEASE_KIND = '~shard';

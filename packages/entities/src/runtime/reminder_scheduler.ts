@@ -14,24 +14,24 @@
 
 import { cronNextRun, type Log } from 'ergo-ts';
 
-import type { EntitiesClock } from './contract/clock.js';
-import { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
-import { ErrEntityIncorrect } from './contract/errors.js';
-import type { EntityKind } from './kinds/entity.js';
-import { shardOf } from './contract/placement.js';
+import type { EntitiesClock } from '../contract/clock.js';
+import { REMINDER_LATENESS_BUCKETS, type ReminderStats } from '../inspect/stats.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import type { EntityKind } from '../kinds/entity.js';
+import { shardOf } from '../contract/placement.js';
 import {
   checkReminderName,
   type NewReminder,
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './contract/reminder_store.js';
+} from '../contract/reminder_store.js';
 import {
   reminderType,
   type ReminderBinding,
   type ReminderEnvelope,
   type ReminderWhen,
-} from './kinds/reminder_types.js';
+} from '../kinds/reminder_types.js';
 
 /** Options of the reminder scheduler (`startEntities`' `reminders`). */
 export interface ReminderOptions {

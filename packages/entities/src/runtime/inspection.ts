@@ -11,7 +11,7 @@ import {
   type EntitiesInspection,
   type EntityInspection,
   type ShardTable,
-} from './inspect/inspector.js';
+} from '../inspect/inspector.js';
 import type { Entities } from './runtime.js';
 
 /** This node's shard table: the shards it owns and its active entities per shard and kind. */

@@ -5,173 +5,34 @@
 // with ERR_ENTITY_STALE_TOKEN. When idle for the kind's passivation time with an empty mailbox it
 // stops normally; its terminate releases the lease so the next activation need not wait for expiry.
 
+import { Actor, ErrProtocolViolation, ExitReason, TerminateReasonNormal, type PID, type Ref } from 'ergo-ts';
+
+import { errorCode } from '../contract/codes.js';
+import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from '../contract/errors.js';
+import type { ActivationLoad, EntityId, EntityStore, StoredState } from '../contract/store.js';
+import { hostInspect, trackHost, untrackHost, type HostView } from '../inspect/inspector.js';
+import { PendingRemindersView } from '../inspect/pending_reminders.js';
+import { bindEntity, isRefusal, type Entity, type EntityKind } from '../kinds/entity.js';
+import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from '../kinds/event_sourced.js';
+import { isReminderFire, type ReminderBinding } from '../kinds/reminder_types.js';
+import { bindReminders, deliverReminder } from '../kinds/reminders.js';
 import {
-  Actor,
-  ErrProtocolViolation,
-  ExitReason,
-  TerminateReasonNormal,
-  TerminateReasonShutdown,
-  type Node,
-  type PID,
-  type Ref,
-} from 'ergo-ts';
-
-import type { EntitiesClock } from './contract/clock.js';
-import { errorCode } from './contract/codes.js';
-import { bindEntity, isRefusal, type Entity, type EntityKind } from './kinds/entity.js';
-import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from './contract/errors.js';
-import { PendingRemindersView } from './inspect/pending_reminders.js';
-import { hostInspect, trackHost, untrackHost, type HostView } from './inspect/inspector.js';
+  HANDOFF,
+  HANDOFF_REASON,
+  SETTLE,
+  fromStore,
+  isDurable,
+  isStoreError,
+  type ActivationView,
+  type DurableEnvelope,
+  type EntityEvent,
+  type HostRuntime,
+} from './host_runtime.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
-import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from './kinds/event_sourced.js';
-import type { ActivationLoad, EntityId, EntityStore, StoredState } from './contract/store.js';
-import type { OpenedLease } from './leases.js';
-import { bindReminders, deliverReminder } from './kinds/reminders.js';
-import { isReminderFire, type ReminderBinding } from './kinds/reminder_types.js';
-import type { ReminderScheduler } from './reminder_scheduler.js';
-import type { StoredReminder } from './contract/reminder_store.js';
-
-/** What a host needs from the runtime of its node (runtime.ts implements it). */
-export interface HostRuntime {
-  /** The node the runtime runs on. */
-  readonly node: Node;
-  /** The clock of passivation (clock.ts): the wall clock, or the test kit's. */
-  readonly clock: EntitiesClock;
-  /** The runtime's store, each operation timed (stats.ts). */
-  readonly measuredStore: EntityStore;
-  readonly owner: string;
-  readonly leaseTtlMs: number;
-  /**
-   * Takes the lease an activation of (kind, key) writes under (the key's own, or its shard's) and,
-   * when the store reads them in the same operation, the key's state and inbox.
-   */
-  openLease(kind: string, key: string): Promise<OpenedLease>;
-  /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
-  releaseLease(kind: string, key: string, token: number): Promise<void>;
-  /**
-   * An activation started; `eventsSinceSnapshot` reads an event-sourced activation's events after
-   * its latest snapshot (stats.ts).
-   */
-  activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void;
-  /** An event-sourced activation's write was accepted: `events` persisted, a snapshot with them or not. */
-  journaled(kind: string, events: number, snapshot: boolean): void;
-  ended(kind: string, key: string, token: number): void;
-  publish(event: EntityEvent): void;
-  /** Logs a warning on the node's log (printf-style). */
-  log(format: string, ...args: unknown[]): void;
-  /**
-   * Sends durable messages this activation accepted but did not handle (it ended first) to the
-   * key's owner again, each with its id (runtime.ts).
-   */
-  redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void;
-  /** Keeps a lease release of a hand-off until it settles (a drain waits for every one). */
-  track(release: Promise<void>): void;
-  /** The node's reminder scheduler (undefined: the store keeps no reminders). */
-  readonly reminders: ReminderScheduler | undefined;
-  /** Reads one key's pending reminders from the store, for inspection (undefined: the store keeps none). */
-  readReminders(kind: string, key: string): Promise<readonly StoredReminder[]> | undefined;
-}
-
-/** What the runtime publishes on the diagnostics channel `ergo-ts:entities` (see ENTITIES_CHANNEL). */
-export interface EntityEvent {
-  /**
-   * activated: lease taken, state loaded; written: a write the store accepted (`version` is the
-   * new one); passivated: stopped idle, or handed off (`reason` 'hand-off': its node is leaving
-   * or lost the key's shard; published once the lease was released); stopped: ended otherwise;
-   * refused: a stale write.
-   */
-  readonly event: 'activated' | 'written' | 'passivated' | 'stopped' | 'refused';
-  /** The node the activation runs on. */
-  readonly node: string;
-  /** The entity's kind. */
-  readonly kind: string;
-  /** The entity's key. */
-  readonly key: string;
-  /** The activation's fencing token. */
-  readonly token: number;
-  /** The state's stored version at the time. */
-  readonly version: number;
-  /** Why it stopped (stopped, refused). */
-  readonly reason?: string;
-}
-
-/** A durable message as it travels to the host in a call (a plain object: it crosses nodes as sent). */
-export interface DurableEnvelope {
-  readonly '~entity': 'durable';
-  readonly id: string;
-  readonly message: unknown;
-}
-
-/** True when `v` is a {@link DurableEnvelope}. */
-export function isDurable(v: unknown): v is DurableEnvelope {
-  return (
-    typeof v === 'object' &&
-    v !== null &&
-    (v as { '~entity'?: unknown })['~entity'] === 'durable' &&
-    typeof (v as { id?: unknown }).id === 'string'
-  );
-}
+import { leaseLost, lostLeaseDetail } from './leases.js';
 
 // Local-only markers (local messages travel by reference, so identity is enough).
 const TICK = Object.freeze({ '~entity': 'tick' });
-
-/**
- * @internal A call the host answers itself, after everything queued before it was handled (and
- * saved): with its {@link ActivationView}. The entities test kit waits with it; local only (a
- * marker is known by identity, so nothing from another node can be one).
- */
-export const SETTLE = Object.freeze({ '~entity': 'settle' });
-
-/** @internal What the host answers {@link SETTLE} with: the activation as it stands. */
-export interface ActivationView {
-  /** The host process. */
-  readonly pid: PID;
-  /** The activation's fencing token. */
-  readonly token: number;
-  /** The state's stored version. */
-  readonly version: number;
-  /** The entity's state in memory (by reference: treat it as read-only). */
-  readonly state: unknown;
-}
-/**
- * Ends an activation gracefully (its node drains, or the key's shard moved): queued before it,
- * every message is handled first; then the host stops normally and releases its lease.
- */
-export const HANDOFF = Object.freeze({ '~entity': 'hand-off' });
-
-/** The reason published with a hand-off's 'passivated' event. */
-export const HANDOFF_REASON = 'hand-off';
-
-/** Exit reasons made by {@link leaseLost}: the host knows them by identity. */
-const lostReasons = new WeakMap<Error, string>();
-
-/**
- * The exit reason that ends an activation whose lease (its key's, or its shard's) was lost. A
- * shutdown for the core, so the node does not log it as an abnormal termination: the host logs it
- * once, as a warning naming the kind, key and token, and leaves the lease alone (it is another
- * activation's now).
- */
-export function leaseLost(detail: string): Error {
-  const reason = TerminateReasonShutdown.with(detail);
-  lostReasons.set(reason, detail);
-  return reason;
-}
-
-/** Errors a store operation rejected with (not the entity's own code): logged, not a panic. */
-const storeErrors = new WeakSet<object>();
-
-/** `p`, its rejection marked as a store failure. */
-export function fromStore<T>(p: Promise<T>): Promise<T> {
-  return p.catch((e: unknown) => {
-    if (typeof e === 'object' && e !== null) storeErrors.add(e);
-    throw e;
-  });
-}
-
-/** True when `err` came from a store operation. */
-export function isStoreError(err: unknown): err is Error {
-  return typeof err === 'object' && err !== null && storeErrors.has(err);
-}
 
 class Drain {
   constructor(
@@ -374,7 +235,7 @@ export class EntityHost extends Actor {
     // Accepted, not handled (a refused write ended this activation): to the key's owner now.
     if (this.#pending.size > 0) this.#rt.redeliver(this.#kind.name, this.#key, new Map(this.#pending));
     const reason = exit instanceof ExitReason ? exit.reason : exit;
-    const lost = lostReasons.get(reason);
+    const lost = lostLeaseDetail(reason);
     if (lost !== undefined) {
       this.#stale = true;
       this.#rt.log(

@@ -11,13 +11,16 @@ import {
   MailboxKind,
   MessageExitPID,
   TerminateReasonShutdown,
+  createApplication,
+  type Node,
   type PID,
   type Process,
   type ProcessMailbox,
   type Ref,
 } from 'ergo-ts';
 
-import { ErrEntityIncorrect } from './contract/errors.js';
+import { errorCode } from '../contract/codes.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
 
 /** What the stopper needs from the runtime (runtime.ts implements it). */
 export interface StoppableRuntime {
@@ -64,5 +67,48 @@ export class EntitiesStopper extends BehaviorBase {
 
   override processTerminate(): unknown {
     return undefined;
+  }
+}
+
+/**
+ * Starts the application (named as the manager) whose stop drains this runtime: `node.stop()`
+ * stops applications before it sends its processes their exits. Without it (the name is an
+ * application of the node's already) the runtime still works, and `stop()` must come first.
+ * `loaded` hears the application's name once it is loaded (the runtime's stop unloads it).
+ */
+export async function startStopper(
+  node: Node,
+  name: string,
+  rt: StoppableRuntime,
+  loaded: (app: string) => void,
+): Promise<void> {
+  try {
+    await node.applicationLoad(
+      createApplication({
+        name,
+        description: 'drains the entities runtime when the node stops (@ergo-ts/entities)',
+        group: [{ factory: EntitiesStopper, args: [rt] }],
+      }),
+    );
+  } catch (e) {
+    node.log.warning(
+      'entities: cannot load application %s (%s): node.stop() will not drain; call entities.stop() first',
+      name,
+      errorCode(e),
+    );
+    return;
+  }
+  loaded(name);
+  await node.applicationStartTemporary(name);
+}
+
+/** Stops and unloads the application {@link startStopper} started (the runtime stops first). */
+export async function stopStopper(node: Node, app: string): Promise<void> {
+  // Its member's drain resolves at once now; then the name is free for a later runtime.
+  try {
+    await node.applicationStop(app);
+    node.applicationUnload(app);
+  } catch (e) {
+    node.log.warning('entities: stopping application %s: %s', app, String(e));
   }
 }
