@@ -7,7 +7,7 @@
 // come either way, but never differently for two readers, and never differently on a re-read).
 // A reader that saw offset N never later finds an event with an offset ≤ N it had not seen: the
 // stores assign offsets so that a lower offset is never committed after a higher one is visible
-// (SQLite: one writer at a time; PostgreSQL: see postgres_journal.ts). Offsets may have gaps (a
+// (SQLite: one writer at a time; PostgreSQL: see store/journal_sql.ts). Offsets may have gaps (a
 // rolled-back write); they are positions, not counts.
 
 /** What the journal records of one event besides its payload (one per event of a write). */

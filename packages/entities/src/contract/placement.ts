@@ -3,7 +3,7 @@
 // rendezvous hashing (highest random weight): every node that sees the same live set picks the
 // same owner, and when a node joins or leaves only the shards it gains or loses move. Nodes that
 // briefly disagree (one saw a node leave, another not yet) may both try to activate a key; the
-// store's lease lets only one of them run it (see runtime.ts).
+// store's lease lets only one of them run it (see runtime/runtime.ts).
 
 const encoder = new TextEncoder();
 

@@ -1,4 +1,4 @@
-// What a store keeps for durable reminders (reminders.ts, reminder_scheduler.ts): one row per
+// What a store keeps for durable reminders (kinds/reminders.ts, runtime/reminder_scheduler.ts): one row per
 // (kind, key, name) with the next time it is due, its period (a fixed interval or a cron spec),
 // its payload, the shard of its key (so each member reads only the reminders of the shards it
 // owns) and a generation that changes on every `putReminders` of the name (a fire is named by

@@ -1,4 +1,4 @@
-// The store interface every entity store implements (SqliteStore, sqlite.ts; PostgresStore, postgres.ts).
+// The store interface every entity store implements (SqliteStore, store/sqlite.ts; PostgresStore, store/postgres.ts).
 // It keeps, per (kind, key): a lease with a monotonically increasing fencing token, the state with
 // its version (a snapshot) and optionally the events after it, an inbox of accepted messages, and
 // the ids of messages already processed. Safety rests on one rule the store enforces: a write is

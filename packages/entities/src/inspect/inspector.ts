@@ -97,7 +97,7 @@ export interface EntityInspection extends ActiveEntityInfo {
   readonly truncated: boolean;
 }
 
-/** What a host shows of itself (host.ts registers one per activation). */
+/** What a host shows of itself (runtime/host.ts registers one per activation). */
 export interface HostView {
   readonly kind: string;
   readonly key: string;
@@ -113,7 +113,7 @@ const registry = new WeakMap<object, Map<string, HostView>>();
 /** View → its runtime (an Entities: the host knows it as its HostRuntime). */
 const runtimes = new WeakMap<HostView, InspectedRuntime>();
 
-/** @internal host.ts: an activation is live. */
+/** @internal runtime/host.ts: an activation is live. */
 export function trackHost(rt: object, view: HostView): void {
   runtimes.set(view, rt as InspectedRuntime);
   let hosts = registry.get(rt);
@@ -121,7 +121,7 @@ export function trackHost(rt: object, view: HostView): void {
   hosts.set(`${view.kind}/${view.key}`, view);
 }
 
-/** @internal host.ts: an activation ended. */
+/** @internal runtime/host.ts: an activation ended. */
 export function untrackHost(rt: object, view: HostView): void {
   const hosts = registry.get(rt);
   const id = `${view.kind}/${view.key}`;

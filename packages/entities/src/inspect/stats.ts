@@ -7,7 +7,7 @@
 // keeps the ones in flight (how many, and since when the oldest: a store that stopped answering
 // shows there first). Event-sourced kinds add their journal writes (events persisted, snapshots)
 // and how far their activations are behind their latest snapshot; the reminder scheduler its fires
-// and their lateness (reminder_scheduler.ts counts them; their shape is here).
+// and their lateness (runtime/reminder_scheduler.ts counts them; their shape is here).
 
 import type { EntityStore } from '../contract/store.js';
 

@@ -4,7 +4,7 @@
 // (`await this.persist(event)`): the events are checked against their schemas, written with the
 // activation's fencing token, and then folded into the state. An activation rebuilds the state
 // from the latest snapshot plus the events after it, upcasting events stored with an older
-// schema version. The store keeps each event's type and schema version; the journal (journal.ts)
+// schema version. The store keeps each event's type and schema version; the journal (contract/journal.ts)
 // lets projections read them all, in order, from an offset.
 
 import {

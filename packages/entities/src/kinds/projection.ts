@@ -4,7 +4,7 @@
 // journal order, and stores the offset it reached in the same store. Delivery is at least once:
 // the offset is stored after the events before it were handled (after each batch, and before
 // each retry), so a projection stopped or killed between a delivery and the offset's write
-// delivers those events again when it starts; it never skips one (journal.ts says why the order
+// delivers those events again when it starts; it never skips one (contract/journal.ts says why the order
 // holds with concurrent writers). A handler that fails (throws, rejects, the process does not
 // answer) gets the same event again after `retryIntervalMs`, until it succeeds.
 

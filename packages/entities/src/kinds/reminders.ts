@@ -6,7 +6,7 @@
 // `handleReminder(fire)` receives it, never before its time, at least once. A fire travels as a
 // durable message whose id is the fire's id, so the entity's inbox de-duplicates it and the id is
 // recorded as processed in the same transaction as the state the handler wrote: effectively once.
-// The scheduling is reminder_scheduler.ts; the rows are reminder_store.ts.
+// The scheduling is runtime/reminder_scheduler.ts; the rows are contract/reminder_store.ts.
 
 import { ignorable, type InferInput } from 'ergo-ts';
 

@@ -16,9 +16,9 @@ import type { ReminderScheduler } from './reminder_scheduler.js';
 export interface HostRuntime {
   /** The node the runtime runs on. */
   readonly node: Node;
-  /** The clock of passivation (clock.ts): the wall clock, or the test kit's. */
+  /** The clock of passivation (contract/clock.ts): the wall clock, or the test kit's. */
   readonly clock: EntitiesClock;
-  /** The runtime's store, each operation timed (stats.ts). */
+  /** The runtime's store, each operation timed (inspect/stats.ts). */
   readonly measuredStore: EntityStore;
   readonly owner: string;
   readonly leaseTtlMs: number;
@@ -31,7 +31,7 @@ export interface HostRuntime {
   releaseLease(kind: string, key: string, token: number): Promise<void>;
   /**
    * An activation started; `eventsSinceSnapshot` reads an event-sourced activation's events after
-   * its latest snapshot (stats.ts).
+   * its latest snapshot (inspect/stats.ts).
    */
   activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void;
   /** An event-sourced activation's write was accepted: `events` persisted, a snapshot with them or not. */

@@ -58,7 +58,7 @@ export interface SchedulerHost {
   readonly store: ReminderStore;
   readonly log: Log;
   /**
-   * The runtime's clock (clock.ts): due times, lateness and the scan timer are read on it. The
+   * The runtime's clock (contract/clock.ts): due times, lateness and the scan timer are read on it. The
    * wall clock in production; the test kit's TestClock, so a reminder fires when a test moves time.
    */
   readonly clock: EntitiesClock;

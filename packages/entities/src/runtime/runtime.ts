@@ -113,7 +113,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   readonly reminders: ReminderScheduler | undefined;
 
   /**
-   * @internal The clock of passivation and lease renewal (clock.ts): the wall clock, or the test
+   * @internal The clock of passivation and lease renewal (contract/clock.ts): the wall clock, or the test
    * kit's TestClock. Capabilities that keep time of their own (reminders) schedule on it too.
    */
   readonly clock: EntitiesClock;

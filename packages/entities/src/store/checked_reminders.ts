@@ -19,19 +19,15 @@ import { checkId } from '../contract/ids.js';
 /** A value, or a Promise of it: the memory and SQLite tables answer at once, PostgreSQL's later. */
 type Answer<T> = T | Promise<T>;
 
-/** The rows of one store's reminders, its arguments already checked. */
-export interface ReminderTable {
-  put(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Answer<void>;
-  cancel(id: EntityId, fence: ReminderFence, name: string): Answer<boolean>;
-  due(shards: readonly number[], until: number, limit: number): Answer<StoredReminder[]>;
-  next(shards: readonly number[], after: number): Answer<number | undefined>;
-  advance(
-    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
-    nextDueAt: number | undefined,
-  ): Answer<boolean>;
-  ofKey(id: EntityId): Answer<StoredReminder[]>;
-  count(): Answer<number>;
-}
+/**
+ * The rows of one store's reminders, its arguments already checked: the {@link ReminderStore}
+ * operations, each answering at once or later.
+ */
+export type ReminderTable = {
+  readonly [K in keyof ReminderStore]: (
+    ...args: Parameters<ReminderStore[K]>
+  ) => Answer<Awaited<ReturnType<ReminderStore[K]>>>;
+};
 
 /**
  * A store's operation wrapper: runs `fn` as the store's operation `what` and answers a Promise
@@ -55,7 +51,7 @@ export class CheckedReminders implements ReminderStore {
       'putReminders',
       () => {
         checkPut(id, fence, reminders);
-        return this.#table.put(id, fence, reminders);
+        return this.#table.putReminders(id, fence, reminders);
       },
       true,
     );
@@ -66,7 +62,7 @@ export class CheckedReminders implements ReminderStore {
       'cancelReminder',
       () => {
         checkCancel(id, fence, name);
-        return this.#table.cancel(id, fence, name);
+        return this.#table.cancelReminder(id, fence, name);
       },
       true,
     );
@@ -77,7 +73,7 @@ export class CheckedReminders implements ReminderStore {
       'dueReminders',
       () => {
         checkShards(shards, limit);
-        return this.#table.due(shards, until, limit);
+        return this.#table.dueReminders(shards, until, limit);
       },
       false,
     );
@@ -88,7 +84,7 @@ export class CheckedReminders implements ReminderStore {
       'nextReminderDue',
       () => {
         checkShards(shards);
-        return this.#table.next(shards, after);
+        return this.#table.nextReminderDue(shards, after);
       },
       false,
     );
@@ -98,7 +94,7 @@ export class CheckedReminders implements ReminderStore {
     r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
     nextDueAt: number | undefined,
   ): Promise<boolean> {
-    return this.#op('advanceReminder', () => this.#table.advance(r, nextDueAt), true);
+    return this.#op('advanceReminder', () => this.#table.advanceReminder(r, nextDueAt), true);
   }
 
   reminders(id: EntityId): Promise<StoredReminder[]> {
@@ -106,13 +102,13 @@ export class CheckedReminders implements ReminderStore {
       'reminders',
       () => {
         checkId(id);
-        return this.#table.ofKey(id);
+        return this.#table.reminders(id);
       },
       false,
     );
   }
 
   reminderCount(): Promise<number> {
-    return this.#op('reminderCount', () => this.#table.count(), false);
+    return this.#op('reminderCount', () => this.#table.reminderCount(), false);
   }
 }

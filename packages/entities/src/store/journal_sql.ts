@@ -5,7 +5,7 @@
 // written by an earlier version (an events table without those columns) is migrated in place:
 // its existing events get offsets in the order they were inserted.
 //
-// Ordering (what a reader may rely on, journal.ts): a lower offset is never committed after a
+// Ordering (what a reader may rely on, contract/journal.ts): a lower offset is never committed after a
 // higher one became visible. SQLite has one writer at a time (`BEGIN IMMEDIATE`), and a write
 // takes `MAX(seq) + 1`: offsets are handed out in commit order, with no gap. PostgreSQL
 // transactions run side by side and a sequence's values commit in any order: a writer that drew

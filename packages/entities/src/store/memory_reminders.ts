@@ -1,4 +1,4 @@
-// The durable reminders of the in-memory store (reminder_store.ts has the rules; MemoryStore
+// The durable reminders of the in-memory store (contract/reminder_store.ts has the rules; MemoryStore
 // delegates its ReminderStore methods here). The rows live in a MemoryStoreData beside the store's
 // other maps, so stores reopened on the same data share them, as SQL connections share a table.
 //
@@ -83,7 +83,7 @@ export class MemoryReminders {
   }
 
   /** Inserts or replaces `reminders` of `id` (checked by the caller), fenced; all or nothing. */
-  put(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): void {
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): void {
     // Encoded and fenced before any change: a refused payload or token writes nothing.
     const rows = reminders.map((r): MemoryReminderRow => ({
       kind: id.kind,
@@ -138,7 +138,7 @@ export class MemoryReminders {
   }
 
   /** Removes the reminder `name` of `id`, fenced; true when it existed. */
-  cancel(id: EntityId, fence: ReminderFence, name: string): boolean {
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): boolean {
     this.#fence(id, fence);
     const row = this.#d.byKey.get(id.kind)?.get(id.key)?.get(name);
     if (row === undefined) return false;
@@ -146,7 +146,7 @@ export class MemoryReminders {
     return true;
   }
 
-  due(shards: readonly number[], until: number, limit: number): StoredReminder[] {
+  dueReminders(shards: readonly number[], until: number, limit: number): StoredReminder[] {
     // A k-way merge of the shards' sorted arrays: each cursor moves only past rows it returns.
     const lists: MemoryReminderRow[][] = [];
     for (const s of new Set(shards)) {
@@ -169,7 +169,7 @@ export class MemoryReminders {
     return out;
   }
 
-  next(shards: readonly number[], after: number): number | undefined {
+  nextReminderDue(shards: readonly number[], after: number): number | undefined {
     let next: number | undefined;
     for (const s of new Set(shards)) {
       const rows = this.#d.byShard.get(s);
@@ -180,7 +180,10 @@ export class MemoryReminders {
     return next;
   }
 
-  advance(r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>, nextDueAt: number | undefined): boolean {
+  advanceReminder(
+    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
+    nextDueAt: number | undefined,
+  ): boolean {
     const row = this.#d.byKey.get(r.kind)?.get(r.key)?.get(r.name);
     // Put again (a new generation) or already moved (another due time) since it was read: left alone.
     if (row === undefined || row.gen !== r.gen || row.dueAt !== r.dueAt) return false;
@@ -194,7 +197,7 @@ export class MemoryReminders {
     return true;
   }
 
-  ofKey(id: EntityId): StoredReminder[] {
+  reminders(id: EntityId): StoredReminder[] {
     const names = this.#d.byKey.get(id.kind)?.get(id.key);
     if (names === undefined) return [];
     return [...names.values()]
@@ -202,7 +205,7 @@ export class MemoryReminders {
       .map((r) => this.#stored(r));
   }
 
-  count(): number {
+  reminderCount(): number {
     return this.#d.count;
   }
 

@@ -1,4 +1,4 @@
-// The durable-reminder table of the PostgreSQL store (reminder_store.ts has the rules): one row
+// The durable-reminder table of the PostgreSQL store (contract/reminder_store.ts has the rules): one row
 // per (kind, key, name), an index on the due time for the schedulers' reads. Fenced writes run in
 // the store's per-key transaction (the key's advisory lock, the lease row read FOR SHARE), as
 // state writes do. PostgresStore creates the table in `open` and delegates its ReminderStore
@@ -61,7 +61,7 @@ export class PostgresReminders {
     this.#h = host;
   }
 
-  put(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
     const t = this.#h.reminders;
     const cols = {
       name: [] as string[],
@@ -110,7 +110,7 @@ export class PostgresReminders {
     });
   }
 
-  cancel(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
     return this.#h.tx(id.kind, id.key, async (c) => {
       await this.#fence(c, id, fence);
       const r = await c.query(`DELETE FROM ${this.#h.reminders} WHERE kind = $1 AND key = $2 AND name = $3`, [
@@ -122,7 +122,7 @@ export class PostgresReminders {
     });
   }
 
-  async due(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
+  async dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
     if (shards.length === 0) return [];
     const r = await this.#h.pool.query<Row>(
       `SELECT ${COLUMNS} FROM ${this.#h.reminders} WHERE due_at <= $1 AND shard = ANY($2::int[])
@@ -132,7 +132,7 @@ export class PostgresReminders {
     return r.rows.map((x) => this.#row(x));
   }
 
-  async next(shards: readonly number[], after: number): Promise<number | undefined> {
+  async nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
     if (shards.length === 0) return undefined;
     const r = await this.#h.pool.query<{ due_at: string }>(
       `SELECT due_at FROM ${this.#h.reminders} WHERE due_at > $1 AND shard = ANY($2::int[]) ORDER BY due_at LIMIT 1`,
@@ -141,7 +141,7 @@ export class PostgresReminders {
     return r.rows.length === 0 ? undefined : Number(r.rows[0]!.due_at);
   }
 
-  async advance(
+  async advanceReminder(
     r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
     nextDueAt: number | undefined,
   ): Promise<boolean> {
@@ -159,7 +159,7 @@ export class PostgresReminders {
     return (res.rowCount ?? 0) > 0;
   }
 
-  async ofKey(id: EntityId): Promise<StoredReminder[]> {
+  async reminders(id: EntityId): Promise<StoredReminder[]> {
     const r = await this.#h.pool.query<Row>(
       `SELECT ${COLUMNS} FROM ${this.#h.reminders} WHERE kind = $1 AND key = $2 ORDER BY name`,
       [id.kind, id.key],
@@ -167,7 +167,7 @@ export class PostgresReminders {
     return r.rows.map((x) => this.#row(x));
   }
 
-  async count(): Promise<number> {
+  async reminderCount(): Promise<number> {
     const r = await this.#h.pool.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.#h.reminders}`);
     return Number(r.rows[0]!.n);
   }

@@ -1,4 +1,4 @@
-// The durable-reminder tables of the SQLite store (reminder_store.ts has the rules): one row per
+// The durable-reminder tables of the SQLite store (contract/reminder_store.ts has the rules): one row per
 // (kind, key, name), an index on the due time for the schedulers' reads. SqliteStore creates the
 // table in `open` and delegates its ReminderStore methods here, inside its own transactions.
 
@@ -72,7 +72,7 @@ export class SqliteReminders {
     };
   }
 
-  put(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): void {
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): void {
     const rows = reminders.map((r) => [
       r.name,
       r.shard,
@@ -98,25 +98,28 @@ export class SqliteReminders {
       this.#q.put!.run(id.kind, id.key, r.name, r.shard, r.dueAt, r.everyMs, r.cron, r.location, r.payload, r.gen);
   }
 
-  cancel(id: EntityId, fence: ReminderFence, name: string): boolean {
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): boolean {
     return this.#h.tx(() => {
       this.#fence(id, fence);
       return Number(this.#q.cancel!.run(id.kind, id.key, name).changes) > 0;
     });
   }
 
-  due(shards: readonly number[], until: number, limit: number): StoredReminder[] {
+  dueReminders(shards: readonly number[], until: number, limit: number): StoredReminder[] {
     if (shards.length === 0) return [];
     return this.#q.due!.all(until, JSON.stringify(shards), limit).map((r) => this.#row(r));
   }
 
-  next(shards: readonly number[], after: number): number | undefined {
+  nextReminderDue(shards: readonly number[], after: number): number | undefined {
     if (shards.length === 0) return undefined;
     const r = this.#q.next!.get(after, JSON.stringify(shards));
     return r === undefined ? undefined : Number(r.due_at);
   }
 
-  advance(r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>, nextDueAt: number | undefined): boolean {
+  advanceReminder(
+    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
+    nextDueAt: number | undefined,
+  ): boolean {
     const changed =
       nextDueAt === undefined
         ? this.#q.drop!.run(r.kind, r.key, r.name, r.gen, r.dueAt)
@@ -124,11 +127,11 @@ export class SqliteReminders {
     return Number(changed.changes) > 0;
   }
 
-  ofKey(id: EntityId): StoredReminder[] {
+  reminders(id: EntityId): StoredReminder[] {
     return this.#q.ofKey!.all(id.kind, id.key).map((r) => this.#row(r));
   }
 
-  count(): number {
+  reminderCount(): number {
     return Number(this.#q.count!.get()!.n);
   }
 

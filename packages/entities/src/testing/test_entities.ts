@@ -9,7 +9,7 @@
 //
 // Extension points, for the capabilities that grow the package:
 // - time: `kit.clock` / `advanceTime(ms)` drive every timer the runtime schedules on its clock
-//   seam (clock.ts); reminders schedule there, so "fire a reminder" is `advanceTime` past it, or a
+//   seam (contract/clock.ts); reminders schedule there, so "fire a reminder" is `advanceTime` past it, or a
 //   `TestEntity` method beside `passivate()` that moves the clock to the reminder's due time;
 // - what the runtime did: `events()` records every EntityEvent the runtime publishes on
 //   `ergo-ts:entities`, whatever its name (a reminder fired, events persisted), with no change
