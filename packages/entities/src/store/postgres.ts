@@ -38,9 +38,10 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { PostgresReminders } from './postgres_reminders.js';
-import { NOW, createSchema, openPool, type PostgresStoreOptions } from './postgres_setup.js';
+import type { PostgresStoreOptions } from './postgres_options.js';
+import { NOW, createSchema, openPool } from './postgres_setup.js';
 
-export { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_setup.js';
+export { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
 
 type Client = pg.PoolClient;
 

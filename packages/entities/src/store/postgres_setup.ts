@@ -1,5 +1,5 @@
-// How a PostgreSQL store (postgres.ts) is set up: its options and their checks, its connection
-// pool, and its schema: its tables, indexes and the server-side functions
+// How a PostgreSQL store (postgres.ts) is set up: its options checked (postgres_options.ts), its
+// connection pool, and its schema: its tables, indexes and the server-side functions
 // that keep the fencing rules inside the server (`write_key`: the token check, the version check,
 // the state, event, processed-id and inbox changes of one write in one round trip), the reminder
 // table (postgres_reminders.ts) and the journal's tables (journal_sql.ts); created when missing,
@@ -8,38 +8,10 @@
 import pg from 'pg';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
-import type { StoreCodec } from '../contract/store.js';
 
 import { postgresJournalSchema } from './journal_sql.js';
+import { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
 import { postgresReminderSchema } from './postgres_reminders.js';
-
-/** Options of {@link PostgresStore.open}. */
-export interface PostgresStoreOptions {
-  /** The most connections the store's pool opens. Default 10. */
-  maxConnections?: number;
-  /** How long to wait for a connection, in ms (0: no limit). Default 10 000. */
-  connectTimeoutMs?: number;
-  /**
-   * How long the server lets one of this store's sessions sit idle inside a transaction before it
-   * ends the session, in ms (PostgreSQL's `idle_in_transaction_session_timeout`; 0: no limit).
-   * A member paused or cut off mid-write (GC pause, frozen VM, network cut, kill -9 whose reset
-   * never arrived) would otherwise hold the key's locks, and every other member's work on that
-   * key would wait for it with no end. Longer than any event-loop stall you expect. Default 5000.
-   */
-  idleInTransactionTimeoutMs?: number;
-  /** How values are encoded (default JSON: {@link jsonCodec}). */
-  codec?: StoreCodec;
-  /** Table name prefix, for several stores in one database. Default `entity_`. */
-  tablePrefix?: string;
-}
-
-/** Defaults of {@link PostgresStoreOptions}. */
-export const POSTGRES_STORE_DEFAULTS = Object.freeze({
-  maxConnections: 10,
-  connectTimeoutMs: 10_000,
-  idleInTransactionTimeoutMs: 5000,
-  tablePrefix: 'entity_',
-});
 
 /**
  * Checks `options` (ERR_ENTITY_INCORRECT) and makes the store's connection pool (no connection
