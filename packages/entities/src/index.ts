@@ -2,9 +2,9 @@
 // activation per key guarded by a lease with a fencing token, state and accepted messages kept in
 // a store (SQLite on node:sqlite, PostgreSQL on pg, or in memory for tests). See docs/entities.md for what is built and what is not yet.
 
-export * from './errors.js';
-export * from './store.js';
-export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './sqlite.js';
+export * from './contract/errors.js';
+export * from './contract/store.js';
+export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './store/sqlite.js';
 export {
   MemoryStore,
   MemoryStoreData,
@@ -12,9 +12,9 @@ export {
   type MemoryKeyRows,
   type MemoryLeaseRow,
   type StoreClock,
-} from './memory_store.js';
-export { PostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres.js';
-export * from './placement.js';
+} from './store/memory_store.js';
+export { PostgresStore, POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './store/postgres.js';
+export * from './contract/placement.js';
 export {
   Entity,
   defineEntity,
@@ -24,25 +24,25 @@ export {
   type EntityAddress,
   type EntityKind,
   type EntityKindOptions,
-} from './entity.js';
-export type { EntityEvent } from './host.js';
-export { STORE_LATENCY_BUCKETS, type EntitiesStats, type KindStats, type StoreOperationStats } from './stats.js';
+} from './kinds/entity.js';
+export type { EntityEvent } from './runtime/host_runtime.js';
 export {
-  Entities,
-  startEntities,
-  ENTITIES_CHANNEL,
-  ENTITIES_DEFAULTS,
-  type EntitiesOptions,
-  type EntityCallOptions,
-} from './runtime.js';
-export { SHARD_LEASE_KIND } from './leases.js';
+  STORE_LATENCY_BUCKETS,
+  type EntitiesStats,
+  type KindStats,
+  type StoreOperationStats,
+} from './inspect/stats.js';
+export { Entities, startEntities } from './runtime/runtime.js';
+export { ENTITIES_CHANNEL } from './runtime/host_runtime.js';
+export { ENTITIES_DEFAULTS, type EntitiesOptions, type EntityCallOptions } from './runtime/options.js';
+export { SHARD_LEASE_KIND } from './runtime/leases.js';
+export { ReminderEntity } from './kinds/reminders.js';
 export {
-  ReminderEntity,
   type ReminderFire,
   type ReminderName,
   type ReminderSchemas,
   type ReminderWhen,
-} from './reminders.js';
+} from './kinds/reminder_types.js';
 export {
   MAX_REMINDER_BATCH,
   MAX_REMINDER_NAME_BYTES,
@@ -52,24 +52,18 @@ export {
   type ReminderFence,
   type ReminderStore,
   type StoredReminder,
-} from './reminder_store.js';
+} from './contract/reminder_store.js';
+export { REMINDER_DEFAULTS, type ReminderOptions } from './runtime/reminder_scheduler.js';
+export { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
 export {
-  REMINDER_DEFAULTS,
-  REMINDER_LATENESS_BUCKETS,
-  type ReminderOptions,
-  type ReminderStats,
-} from './reminder_scheduler.js';
-export {
-  inspectEntities,
-  inspectEntity,
   renderState,
-  shardTable,
   INSPECT_DEFAULTS,
   type ActiveEntityInfo,
   type EntitiesInspection,
   type EntityInspection,
   type ShardTable,
-} from './inspect.js';
+} from './inspect/inspector.js';
+export { inspectEntities, inspectEntity, shardTable } from './runtime/inspection.js';
 export {
   EventSourcedEntity,
   defineEventSourcedEntity,
@@ -79,15 +73,15 @@ export {
   type EventSourcedKind,
   type EventSourcedKindOptions,
   type Upcasters,
-} from './event_sourced.js';
-export { RECENT_EVENTS } from './event_sourced_host.js';
+} from './kinds/event_sourced.js';
+export { RECENT_EVENTS } from './runtime/event_sourced_host.js';
 export {
   MAX_JOURNAL_BATCH,
   type EventMeta,
   type JournalEntry,
   type JournalQuery,
   type JournalStore,
-} from './journal.js';
+} from './contract/journal.js';
 export {
   Projection,
   readEvents,
@@ -96,11 +90,11 @@ export {
   type JournalEvent,
   type KindEvent,
   type ProjectionOptions,
-} from './projection.js';
+} from './kinds/projection.js';
 export {
   defineDurableStateMachine,
   durableSpec,
   type DurableMachineRecord,
   type DurableStateMachineOptions,
   type DurableTimer,
-} from './durable_state_machine.js';
+} from './kinds/durable_state_machine.js';

@@ -21,7 +21,7 @@ import { after, describe, test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
 
 import { ownerOfShard, shardOf, ENTITIES_DEFAULTS, SHARD_LEASE_KIND, type EntityEvent } from '../src/index.js';
-import { ownerNode } from '../src/manager.js';
+import { ownerNode } from '../src/runtime/manager_protocol.js';
 import { EntityNode, freeTcpUdpPort, openStore, seeMembers, type ClusterSettings } from './dist_helpers.js';
 
 /** Where one test's cluster keeps its store: `db` (and `prefix` for PostgreSQL tables). */

@@ -34,11 +34,11 @@ import {
   type Entities,
   type WriteRequest,
 } from '../src/index.js';
-import type { EntityEvent } from '../src/host.js';
-import { shardOf } from '../src/placement.js';
-import { fireId } from '../src/reminder_scheduler.js';
-import type { ReminderStore, StoredReminder } from '../src/reminder_store.js';
-import { startEntitiesWith } from '../src/runtime.js';
+import type { EntityEvent } from '../src/runtime/host_runtime.js';
+import { shardOf } from '../src/contract/placement.js';
+import { fireId } from '../src/runtime/reminder_scheduler.js';
+import type { ReminderStore, StoredReminder } from '../src/contract/reminder_store.js';
+import { startEntitiesWith } from '../src/runtime/runtime.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { EventRecorder } from '../src/testing/event_recorder.js';
 

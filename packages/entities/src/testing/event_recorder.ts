@@ -9,8 +9,8 @@ import diagnostics from 'node:diagnostics_channel';
 
 import { ErrTimeout } from 'ergo-ts';
 
-import type { EntityEvent } from '../host.js';
-import { ENTITIES_CHANNEL } from '../runtime.js';
+import type { EntityEvent } from '../runtime/host_runtime.js';
+import { ENTITIES_CHANNEL } from '../runtime/host_runtime.js';
 
 /** What an event is matched against: the fields given must be equal (the others are free). */
 export type EntityEventMatch = Partial<EntityEvent> | ((event: EntityEvent) => boolean);

@@ -9,7 +9,7 @@
 //
 // Extension points, for the capabilities that grow the package:
 // - time: `kit.clock` / `advanceTime(ms)` drive every timer the runtime schedules on its clock
-//   seam (clock.ts); reminders schedule there, so "fire a reminder" is `advanceTime` past it, or a
+//   seam (contract/clock.ts); reminders schedule there, so "fire a reminder" is `advanceTime` past it, or a
 //   `TestEntity` method beside `passivate()` that moves the clock to the reminder's due time;
 // - what the runtime did: `events()` records every EntityEvent the runtime publishes on
 //   `ergo-ts:entities`, whatever its name (a reminder fired, events persisted), with no change
@@ -21,15 +21,16 @@
 import { ErrTimeout, type AnyProtocol, type Node } from 'ergo-ts';
 import { TestClock, startTestNode } from 'ergo-ts/testing';
 
-import type { EntityKind } from '../entity.js';
-import { ErrEntityIncorrect } from '../errors.js';
-import type { EventOf, EventSchemas, EventSourcedKind } from '../event_sourced.js';
-import { fireId } from '../reminder_scheduler.js';
-import type { EntityEvent } from '../host.js';
-import { MemoryStore } from '../memory_store.js';
-import { leaseIdOf } from '../leases.js';
-import { ENTITIES_DEFAULTS, startEntitiesWith, type Entities, type EntitiesOptions } from '../runtime.js';
-import type { StoreCodec } from '../store.js';
+import type { EntityKind } from '../kinds/entity.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import type { EventOf, EventSchemas, EventSourcedKind } from '../kinds/event_sourced.js';
+import { fireId } from '../runtime/reminder_scheduler.js';
+import type { EntityEvent } from '../runtime/host_runtime.js';
+import { MemoryStore } from '../store/memory_store.js';
+import { leaseIdOf } from '../runtime/leases.js';
+import { startEntitiesWith, type Entities } from '../runtime/runtime.js';
+import { ENTITIES_DEFAULTS, type EntitiesOptions } from '../runtime/options.js';
+import type { StoreCodec } from '../contract/store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
 import { TestEntity, type TestKitContext, type TestableKind } from './test_entity.js';
 

@@ -21,14 +21,16 @@ import {
 } from 'ergo-ts';
 import type { TestClock } from 'ergo-ts/testing';
 
-import { entity as address, type EntityAddress, type EntityKind } from '../entity.js';
-import type { EventSourcedKind } from '../event_sourced.js';
-import { ErrEntityIncorrect, ErrLeaseHeld } from '../errors.js';
-import { SETTLE, hostName, type ActivationView, type EntityEvent } from '../host.js';
-import type { MemoryStore } from '../memory_store.js';
-import type { Entities, EntityCallOptions } from '../runtime.js';
-import type { StoredReminder } from '../reminder_store.js';
-import type { InboxEntry, StoredEvent } from '../store.js';
+import { entity as address, type EntityAddress, type EntityKind } from '../kinds/entity.js';
+import type { EventSourcedKind } from '../kinds/event_sourced.js';
+import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
+import { SETTLE, type ActivationView, type EntityEvent } from '../runtime/host_runtime.js';
+import { hostName } from '../contract/ids.js';
+import type { MemoryStore } from '../store/memory_store.js';
+import type { Entities } from '../runtime/runtime.js';
+import type { EntityCallOptions } from '../runtime/options.js';
+import type { StoredReminder } from '../contract/reminder_store.js';
+import type { InboxEntry, StoredEvent } from '../contract/store.js';
 import { eventMatches, showEvent, type EntityEventMatch, type EventRecorder } from './event_recorder.js';
 
 /**

@@ -1,0 +1,185 @@
+// The store interface every entity store implements (SqliteStore, store/sqlite.ts; PostgresStore, store/postgres.ts).
+// It keeps, per (kind, key): a lease with a monotonically increasing fencing token, the state with
+// its version (a snapshot) and optionally the events after it, an inbox of accepted messages, and
+// the ids of messages already processed. Safety rests on one rule the store enforces: a write is
+// accepted only if its fencing token is the key's current token, checked in the same
+// transaction as the write; a newer activation (a higher token) makes every older one's writes
+// fail with ERR_ENTITY_STALE_TOKEN. Clocks decide only when a lease may be taken over (liveness),
+// never whether a write is accepted (safety).
+
+import type { EntityId } from './ids.js';
+import type { EventMeta, JournalStore } from './journal.js';
+import type { ReminderChanges } from './reminder_store.js';
+
+export { MAX_KEY_BYTES, checkKey, type EntityId } from './ids.js';
+
+/** A request to take the lease of one key. */
+export interface LeaseRequest extends EntityId {
+  /** Who asks: a string unique to this activation host (node name and creation). */
+  readonly owner: string;
+  /** How long the lease lasts unless renewed, in milliseconds. */
+  readonly ttlMs: number;
+  /**
+   * The owner string of a holder the caller declares dead (its node went down): a lease this
+   * owner holds is taken at once, without waiting for it to expire, with the next fencing token.
+   * Safe even when the declaration is wrong (a partition, a paused process): the old holder's
+   * every later write and renewal is refused by the newer token. A lease held by anyone else is
+   * refused as usual.
+   */
+  readonly takeOverFrom?: string;
+}
+
+/** What {@link EntityStore.acquire} answers. */
+export type LeaseResult =
+  | {
+      /** The lease is ours with this fencing token (every earlier token is now stale). */
+      readonly acquired: true;
+      readonly token: number;
+    }
+  | {
+      /** Another owner holds an unexpired lease. */
+      readonly acquired: false;
+      /** The holder's owner string. */
+      readonly holder: string;
+      /** When the holder's lease ends unless renewed (epoch ms, the store's clock). */
+      readonly expiresAt: number;
+    };
+
+/** The stored state of one key: the latest snapshot and the version it is at. */
+export interface StoredState {
+  /** The state as the codec decoded it (undefined: never written, or event-sourced with no snapshot). */
+  readonly state: unknown;
+  /** How many writes (or events) the key has had; 0 for a key never written. */
+  readonly version: number;
+}
+
+/** One conditional write: accepted only with the key's current fencing token. */
+export interface WriteRequest extends EntityId {
+  /** The writer's fencing token (from {@link EntityStore.acquire}). */
+  readonly token: number;
+  /**
+   * The lease `token` was taken on, when it is not the key's own: a lease per shard (the runtime's
+   * `leaseScope: 'shard'`). The write is accepted only if `token` is that lease's current token.
+   */
+  readonly lease?: EntityId;
+  /** The version the writer last saw; the write fails with ERR_ENTITY_VERSION_CONFLICT otherwise. */
+  readonly expectedVersion: number;
+  /** The new state (a snapshot at the new version); omit to append events only. */
+  readonly state?: unknown;
+  /**
+   * Events to append (event-sourced mode): the version grows by their count (by 1 when `events`
+   * is absent; a write with `events: []` keeps the version: a snapshot or a processed id only).
+   */
+  readonly events?: readonly unknown[];
+  /** What the journal records of each event (same order as `events`); default type '' at schema version 1. */
+  readonly eventMeta?: readonly EventMeta[];
+  /** A message id processed by this write: recorded and removed from the inbox in the same transaction. */
+  readonly processed?: string;
+  /**
+   * Reminder changes made with this write, in its transaction and fenced by its token (a store
+   * that keeps reminders: a `ReminderStore`): a refused write changes none of them. The
+   * runtime writes a durable state machine's timeouts this way.
+   */
+  readonly reminders?: ReminderChanges;
+}
+
+/** A message accepted into an entity's inbox and not yet processed. */
+export interface InboxEntry {
+  /** The sender's message id (unique per key). */
+  readonly id: string;
+  /** The message as the codec decoded it. */
+  readonly message: unknown;
+}
+
+/** One stored event (event-sourced mode). */
+export interface StoredEvent {
+  /** The version this event brought the key to (1, 2, ...). */
+  readonly version: number;
+  /** The event as the codec decoded it. */
+  readonly event: unknown;
+  /** Its type name ('' for an event written without {@link WriteRequest.eventMeta}). */
+  readonly type: string;
+  /** The schema version its payload was written with. */
+  readonly schemaVersion: number;
+}
+
+/** What an activation reads of its key: the latest snapshot and the unprocessed inbox. */
+export interface ActivationLoad {
+  /** As {@link EntityStore.load} answers. */
+  readonly state: StoredState;
+  /** As {@link EntityStore.inbox} answers. */
+  readonly inbox: InboxEntry[];
+}
+
+/** What {@link EntityStore.acquireAndLoad} answers: the lease, and when it was taken, what the key holds. */
+export type AcquiredLoad =
+  | { readonly lease: LeaseResult & { readonly acquired: true }; readonly load: ActivationLoad }
+  | { readonly lease: LeaseResult & { readonly acquired: false } };
+
+/** Encodes values for storage (state, events, inbox messages). The default is JSON. */
+export interface StoreCodec {
+  /** A value as text (throw for a value it cannot encode: the write is refused). */
+  encode(value: unknown): string;
+  /** The value `encode` made `text` from. */
+  decode(text: string): unknown;
+}
+
+/** The JSON codec: what `JSON.stringify` keeps survives (no Map, Set, bigint, Date as such). */
+export const jsonCodec: StoreCodec = Object.freeze({
+  encode: (value: unknown): string => JSON.stringify(value === undefined ? null : value),
+  decode: (text: string): unknown => JSON.parse(text) as unknown,
+});
+
+/**
+ * A durable store for entities. Every method returns a Promise that is safe to leave un-awaited
+ * (already marked handled); after {@link close} every method rejects with ERR_ENTITY_STORE_CLOSED.
+ */
+export interface EntityStore extends JournalStore {
+  /** A short name for logs (`sqlite:/path/file.db`). */
+  readonly name: string;
+  /**
+   * Takes the key's lease if it is free, expired, already this owner's, or held by the owner the
+   * request's `takeOverFrom` declares dead: the token becomes the previous token + 1 (1 for a new
+   * key), so every earlier activation's writes become stale.
+   */
+  acquire(request: LeaseRequest): Promise<LeaseResult>;
+  /**
+   * Extends the leases `owner` holds with the given tokens by `ttlMs`; resolves with the keys whose
+   * token is no longer current (taken over: their activations must end).
+   */
+  renew(kind: string, owner: string, tokens: ReadonlyMap<string, number>, ttlMs: number): Promise<string[]>;
+  /** Ends the lease if `token` is still current (the next activation need not wait for expiry). */
+  release(id: EntityId, token: number): Promise<void>;
+  /** The key's latest snapshot and version (`{ state: undefined, version: 0 }` for a new key). */
+  load(id: EntityId): Promise<StoredState>;
+  /** The events after version `after`, oldest first (event-sourced mode). */
+  events(id: EntityId, after: number): Promise<StoredEvent[]>;
+  /**
+   * The conditional write. Rejects with ERR_ENTITY_STALE_TOKEN (another activation holds a newer
+   * token) or ERR_ENTITY_VERSION_CONFLICT, and then nothing was written. Resolves with the new version.
+   */
+  write(request: WriteRequest): Promise<number>;
+  /**
+   * Accepts a message into the key's inbox before it is acknowledged: 'accepted' when stored now,
+   * 'duplicate' when a message with this id is already in the inbox or was processed.
+   */
+  enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'>;
+  /** The key's unprocessed inbox messages in the order they were accepted. */
+  inbox(id: EntityId): Promise<InboxEntry[]>;
+  /** Whether a message with this id was processed for the key. */
+  processed(id: EntityId, messageId: string): Promise<boolean>;
+  /** The current lease of a key (for inspection and tests): undefined when none was ever taken. */
+  lease(id: EntityId): Promise<{ token: number; owner: string; expiresAt: number } | undefined>;
+  /** Closes the store (idempotent). */
+  close(): Promise<void>;
+  /**
+   * Optional fast path of an activation with a key lease: {@link acquire}, then — only when the
+   * lease was taken — {@link load} and {@link inbox} read after the lease is ours (a write the
+   * previous holder committed before is seen), in one store operation (PostgreSQL: one round trip
+   * and one commit). Same rules and errors as those three. The runtime calls them one by one on a
+   * store without it.
+   */
+  acquireAndLoad?(request: LeaseRequest): Promise<AcquiredLoad>;
+  /** Optional: {@link load} and {@link inbox} of one key in one operation (one round trip). */
+  loadActivation?(id: EntityId): Promise<ActivationLoad>;
+}

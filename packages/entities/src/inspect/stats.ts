@@ -1,0 +1,249 @@
+// The figures an operator watches on an entities runtime (`Entities.stats()`): entities active
+// per kind, activations, passivations and other ends, stale writes refused, shards owned and the
+// shards that moved in or out with membership changes, and the latency of every store operation
+// as a histogram with fixed buckets. Plain numbers, no metrics library: `@ergo-ts/metrics`
+// (EntitiesCollector) turns them into Prometheus families at scrape time, and anything else can
+// read them the same way. The store is measured by a thin wrapper that times each operation and
+// keeps the ones in flight (how many, and since when the oldest: a store that stopped answering
+// shows there first). Event-sourced kinds add their journal writes (events persisted, snapshots)
+// and how far their activations are behind their latest snapshot; the reminder scheduler its fires
+// and their lateness (runtime/reminder_scheduler.ts counts them; their shape is here).
+
+import type { EntityStore } from '../contract/store.js';
+
+/** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
+export const STORE_LATENCY_BUCKETS: readonly number[] = Object.freeze([
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+]);
+
+/** The latency of one store operation since the runtime started, as a Prometheus histogram has it. */
+export interface StoreOperationStats {
+  /** Upper bounds in seconds ({@link STORE_LATENCY_BUCKETS}). */
+  readonly buckets: readonly number[];
+  /** Cumulative: `counts[i]` operations took at most `buckets[i]` seconds. */
+  readonly counts: readonly number[];
+  /** Operations finished (resolved or rejected). */
+  readonly count: number;
+  /** Their total duration in seconds. */
+  readonly sum: number;
+  /** How many of them rejected. */
+  readonly errors: number;
+}
+
+/** One entity kind's figures on this node. Counters run from the runtime's start. */
+export interface KindStats {
+  /** Activations running on this node now. */
+  readonly active: number;
+  /** Activations started (lease taken, state loaded). */
+  readonly activations: number;
+  /** Activations that stopped idle. */
+  readonly passivations: number;
+  /** Activations that ended otherwise (lease lost, runtime stopped, a failure). */
+  readonly stopped: number;
+  /** Writes the store refused as stale (another activation held a newer token). */
+  readonly refused: number;
+  /** Activations that handed off (a drain, or their shard moved): counted in `passivations` too. */
+  readonly handedOff: number;
+  /** Events an event-sourced kind's activations persisted (0 for a plain kind). */
+  readonly eventsPersisted: number;
+  /** Snapshots they wrote (every `snapshotEvery` events, and on passivation or hand-off). */
+  readonly snapshots: number;
+  /**
+   * The most events any active activation of the kind has after its latest snapshot: what an
+   * activation would replay if that one ended without its passivation snapshot (a crash). It stays
+   * below `snapshotEvery` while snapshots are written; above it, snapshots fail or are off. A count
+   * rather than an age: replay cost grows with events, and a quiet entity with an old snapshot costs
+   * nothing to rebuild.
+   */
+  readonly eventsSinceSnapshot: number;
+}
+
+/** A snapshot of a runtime's figures (see {@link Entities.stats}). */
+export interface EntitiesStats {
+  /** The node the runtime runs on. */
+  readonly node: string;
+  /** The live members as this node sees them (itself included). */
+  readonly members: readonly string[];
+  /** The number of shards keys map to. */
+  readonly shards: number;
+  /** The shards this node owns by its view of the live members. */
+  readonly shardsOwned: number;
+  /** Shards that moved to this node when the members changed (hand-offs in). */
+  readonly shardsGained: number;
+  /** Shards that moved away from this node when the members changed (hand-offs out). */
+  readonly shardsLost: number;
+  /** Activations that handed off to another member (a drain, or a shard that moved), every kind. */
+  readonly handOffs: number;
+  /** True once the runtime began to drain (`drain()` or `stop()`): this node takes no activation. */
+  readonly draining: boolean;
+  /** Figures per entity kind this node hosts. */
+  readonly kinds: Readonly<Record<string, KindStats>>;
+  /** Store latency per operation (`acquire`, `load`, `write`, `enqueue`, ...). */
+  readonly store: Readonly<Record<string, StoreOperationStats>>;
+  /** Store operations started and not finished yet. */
+  readonly storeInFlight: number;
+  /** How long the oldest of them has run, in ms (0 when none). */
+  readonly storeOldestInFlightMs: number;
+  /** The reminder scheduler's figures (absent when the store keeps no reminders). */
+  readonly reminders?: ReminderStats;
+}
+
+/** Upper bounds, in seconds, of the reminder-lateness histogram's buckets (the last bucket is +Inf). */
+export const REMINDER_LATENESS_BUCKETS: readonly number[] = Object.freeze([
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+]);
+
+/** The reminder figures of a runtime (`EntitiesStats.reminders`). */
+export interface ReminderStats {
+  /** Fires the entities' inboxes accepted (or already had) since the start. */
+  readonly fired: number;
+  /** Delivery attempts that failed (retried later). */
+  readonly failed: number;
+  /** Fires being delivered now. */
+  readonly inFlight: number;
+  /** How late each accepted fire was (accepted time − due time), as a Prometheus histogram has it. */
+  readonly lateness: {
+    readonly buckets: readonly number[];
+    /** Cumulative: `counts[i]` fires were at most `buckets[i]` seconds late. */
+    readonly counts: readonly number[];
+    readonly count: number;
+    /** Total lateness in seconds. */
+    readonly sum: number;
+  };
+}
+
+/** @internal counters of one kind. */
+export class KindCounters {
+  activations = 0;
+  passivations = 0;
+  stopped = 0;
+  refused = 0;
+  handedOff = 0;
+  eventsPersisted = 0;
+  snapshots = 0;
+}
+
+/**
+ * @internal The figures of each kind from its counters and its activations now (`active`: kind →
+ * key → activation, with an event-sourced one's events after its latest snapshot).
+ */
+export function kindStatsOf(
+  counters: ReadonlyMap<string, KindCounters>,
+  active: ReadonlyMap<string, ReadonlyMap<string, { readonly eventsSinceSnapshot: (() => number) | undefined }>>,
+): Record<string, KindStats> {
+  const kinds: Record<string, KindStats> = {};
+  for (const [name, c] of counters) {
+    const keys = active.get(name);
+    let behind = 0;
+    if (keys !== undefined)
+      for (const a of keys.values())
+        if (a.eventsSinceSnapshot !== undefined) behind = Math.max(behind, a.eventsSinceSnapshot());
+    kinds[name] = {
+      active: keys?.size ?? 0,
+      activations: c.activations,
+      passivations: c.passivations,
+      stopped: c.stopped,
+      refused: c.refused,
+      handedOff: c.handedOff,
+      eventsPersisted: c.eventsPersisted,
+      snapshots: c.snapshots,
+      eventsSinceSnapshot: behind,
+    };
+  }
+  return kinds;
+}
+
+class Histogram {
+  readonly counts = new Array<number>(STORE_LATENCY_BUCKETS.length).fill(0);
+  count = 0;
+  sum = 0;
+  errors = 0;
+
+  observe(seconds: number, failed: boolean): void {
+    // Non-cumulative here (one increment); made cumulative when read.
+    let i = 0;
+    while (i < STORE_LATENCY_BUCKETS.length && seconds > STORE_LATENCY_BUCKETS[i]!) i++;
+    if (i < this.counts.length) this.counts[i]!++;
+    this.count++;
+    this.sum += seconds;
+    if (failed) this.errors++;
+  }
+
+  read(): StoreOperationStats {
+    let acc = 0;
+    const counts = this.counts.map((c) => (acc += c));
+    return { buckets: STORE_LATENCY_BUCKETS, counts, count: this.count, sum: this.sum, errors: this.errors };
+  }
+}
+
+const STORE_OPERATIONS = [
+  'acquire',
+  'renew',
+  'release',
+  'load',
+  'events',
+  'write',
+  'enqueue',
+  'inbox',
+  'processed',
+  'lease',
+] as const;
+
+/** The optional fast paths of a store ({@link EntityStore}): wrapped only when the store has them. */
+const OPTIONAL_OPERATIONS = ['acquireAndLoad', 'loadActivation'] as const;
+
+/**
+ * @internal Times the operations of a store. {@link wrap} gives the store the runtime and its
+ * activations use: the same methods, each timed; the Promise returned is the store's own (so it
+ * stays safe to leave un-awaited).
+ */
+export class StoreMeter {
+  readonly #ops = new Map<string, Histogram>();
+  readonly #inFlight = new Map<number, number>();
+  #seq = 0;
+
+  wrap(store: EntityStore): EntityStore {
+    const measured: Record<string, unknown> = {
+      name: store.name,
+      close: (): Promise<void> => store.close(),
+    };
+    for (const op of [...STORE_OPERATIONS, ...OPTIONAL_OPERATIONS]) {
+      if (typeof store[op] !== 'function') continue;
+      const fn = (store[op] as (...a: unknown[]) => Promise<unknown>).bind(store);
+      measured[op] = (...args: unknown[]): Promise<unknown> => {
+        const p = fn(...args);
+        return p instanceof Promise ? this.#time(op, p) : p;
+      };
+    }
+    return measured as unknown as EntityStore;
+  }
+
+  #time<T>(op: string, p: Promise<T>): Promise<T> {
+    const n = ++this.#seq;
+    const t0 = performance.now();
+    this.#inFlight.set(n, t0);
+    const done = (failed: boolean): void => {
+      this.#inFlight.delete(n);
+      let h = this.#ops.get(op);
+      if (h === undefined) this.#ops.set(op, (h = new Histogram()));
+      h.observe((performance.now() - t0) / 1000, failed);
+    };
+    p.then(
+      () => done(false),
+      () => done(true),
+    );
+    return p;
+  }
+
+  read(): { store: Record<string, StoreOperationStats>; inFlight: number; oldestMs: number } {
+    const store: Record<string, StoreOperationStats> = {};
+    for (const [op, h] of this.#ops) store[op] = h.read();
+    let oldest = Infinity;
+    for (const t0 of this.#inFlight.values()) if (t0 < oldest) oldest = t0;
+    return {
+      store,
+      inFlight: this.#inFlight.size,
+      oldestMs: this.#inFlight.size === 0 ? 0 : Math.round(performance.now() - oldest),
+    };
+  }
+}

@@ -1,0 +1,217 @@
+// Declaring an entity kind: its name, its typed protocol (a core `defineProtocol`), the class of
+// its entities and its initial state. An entity is an object of that class living inside a host
+// process (one per activated key); it sees its key and its state, answers the protocol's messages
+// and calls, and its state is saved with the activation's fencing token after each handler that
+// replaced it. `entity(kind, key)` is the typed address of one entity, usable from any node.
+
+import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, RequestOf } from 'ergo-ts';
+
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { checkKey } from '../contract/ids.js';
+import { checkReminderSchemas } from '../contract/reminder_store.js';
+import type { ReminderSchemas } from './reminder_types.js';
+
+/** Longest kind name, in UTF-8 bytes (a kind and a key make a process name, an atom ≤ 255 bytes). */
+export const MAX_KIND_LENGTH = 40;
+
+/** What the host tells its entity when it binds it (internal to this package). */
+export interface EntityBinding {
+  readonly key: string;
+  readonly actor: Actor;
+  readonly save: () => Promise<void>;
+  readonly version: () => number;
+  readonly token: () => number;
+}
+
+const bindings = new WeakMap<Entity<unknown, unknown>, EntityBinding>();
+
+/** Internal: the host binds an entity object to its key, process and store writes. */
+export function bindEntity(e: Entity<unknown, unknown>, b: EntityBinding): void {
+  bindings.set(e, b);
+}
+
+function bound(e: Entity<unknown, unknown>): EntityBinding {
+  const b = bindings.get(e);
+  if (b === undefined) throw ErrEntityIncorrect.with('this entity is not activated (it was made outside its host)');
+  return b;
+}
+
+/** Errors a call handler threw to refuse the call (see {@link refuseCall}). */
+const refusals = new WeakSet<Error>();
+
+/**
+ * Marks `err` as a refusal of the call being handled: the host answers the caller with it and the
+ * activation goes on (another error thrown by a call handler ends the activation). For refusals
+ * decided before any state change (a durable state machine's call in a state without a handler).
+ */
+export function refuseCall<E extends Error>(err: E): E {
+  refusals.add(err);
+  return err;
+}
+
+/** True when `err` was marked by {@link refuseCall} (the host answers the caller with it and goes on). */
+export function isRefusal(err: Error): boolean {
+  return refusals.has(err);
+}
+
+/**
+ * The base class of an entity: `class Cart extends Entity<typeof CartProtocol, CartState>`.
+ *
+ * Lifecycle: the runtime creates it on activation (the first message to its key on the node that
+ * owns the key), after the key's lease was taken and its state loaded into {@link state}; then
+ * each message and call of the protocol reaches {@link handleMessage} / {@link handleCall} in
+ * arrival order, one at a time (a handler may be async). Assign a new value to `state` (do not
+ * mutate it in place) and it is saved after the handler, with the activation's fencing token,
+ * before a call's reply is sent; or call {@link save} yourself. A save refused because another
+ * activation took the key over (ERR_ENTITY_STALE_TOKEN) ends this activation. Idle entities are
+ * passivated (their process stops, their state stays in the store).
+ */
+export abstract class Entity<P = unknown, S = unknown> {
+  /** Phantom: the protocol this entity speaks. */
+  declare readonly '~protocol'?: P;
+  /** The current state (loaded at activation; the kind's initial state for a new key). */
+  state!: S;
+
+  /** The key this entity is addressed by. */
+  get key(): string {
+    return bound(this as Entity<unknown, unknown>).key;
+  }
+  /** The process hosting this entity (send, call, monitor, spawn... as any actor does). */
+  get actor(): Actor {
+    return bound(this as Entity<unknown, unknown>).actor;
+  }
+  /** The host process's logger. */
+  get log(): Log {
+    return this.actor.log;
+  }
+  /** The stored version of the state (0 for a key never written). */
+  get version(): number {
+    return bound(this as Entity<unknown, unknown>).version();
+  }
+  /** This activation's fencing token. */
+  get token(): number {
+    return bound(this as Entity<unknown, unknown>).token();
+  }
+  /**
+   * Saves `state` now (the runtime also saves after each handler that replaced it). Rejects with
+   * ERR_ENTITY_STALE_TOKEN when another activation took the key (this activation then ends).
+   */
+  save(): Promise<void> {
+    return bound(this as Entity<unknown, unknown>).save();
+  }
+
+  /** A message of the protocol (sent plainly or durably). */
+  handleMessage(_message: MessageOf<P>): unknown {
+    this.log.warning('entity %s: unhandled message', this.key);
+    return undefined;
+  }
+
+  /** A call of the protocol: return the reply (or a Promise of it). */
+  handleCall(_request: RequestOf<P>): AnyReplyOf<P> | Promise<AnyReplyOf<P>> {
+    throw ErrEntityIncorrect.with(`entity ${this.key}: no handleCall`);
+  }
+}
+
+/** What {@link defineEntity} takes. */
+export interface EntityKindOptions<P extends AnyProtocol, S> {
+  /** The typed protocol (`defineProtocol(...)` of ergo-ts): remote messages are checked against it. */
+  readonly protocol: P;
+  /** The entity class. */
+  readonly entity: new () => Entity<P, S>;
+  /** The state of a key never written. */
+  readonly initialState: (key: string) => S;
+  /** Passivate an entity idle this long, in ms (default 60 000; 0 never passivates). */
+  readonly passivateAfterMs?: number;
+  /** The kind's durable reminder types, a payload schema each (its entity extends `ReminderEntity`). */
+  readonly reminders?: ReminderSchemas;
+}
+
+/** Defaults of {@link EntityKindOptions}. */
+export const ENTITY_KIND_DEFAULTS = Object.freeze({ passivateAfterMs: 60_000 });
+
+/** A declared entity kind (from {@link defineEntity}). */
+export interface EntityKind<P extends AnyProtocol = AnyProtocol, S = unknown> {
+  /** The kind's name: unique in the cluster, the same on every node. */
+  readonly name: string;
+  /** The kind's typed protocol. */
+  readonly protocol: P;
+  /** The entity class. */
+  readonly entity: new () => Entity<P, S>;
+  /** The state of a key never written. */
+  readonly initialState: (key: string) => S;
+  /** Idle time before passivation, in ms (0: never). */
+  readonly passivateAfterMs: number;
+  /** The kind's durable reminder types (none: its entities cannot `remind`). */
+  readonly reminders?: ReminderSchemas;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * Declares an entity kind. Throws ERR_ENTITY_INCORRECT for a name that is empty, longer than
+ * {@link MAX_KIND_LENGTH} bytes or holds `/`, or a bad `passivateAfterMs`.
+ *
+ * @example
+ * const CounterProtocol = defineProtocol('counter', {
+ *   messages: { add: schema.object({ add: schema.integer() }) },
+ *   calls: { get: { request: schema.literal('get'), reply: schema.number() } },
+ * });
+ * class CounterEntity extends Entity<typeof CounterProtocol, number> {
+ *   override handleMessage(m: { add: number }) { this.state += m.add; }
+ *   override handleCall(_req: 'get') { return this.state; }
+ * }
+ * const Counter = defineEntity('counter', {
+ *   protocol: CounterProtocol,
+ *   entity: CounterEntity,
+ *   initialState: () => 0,
+ * });
+ */
+export function defineEntity<P extends AnyProtocol, S>(
+  name: string,
+  options: EntityKindOptions<P, S>,
+): EntityKind<P, S> {
+  if (typeof name !== 'string' || name === '' || name.includes('/') || encoder.encode(name).length > MAX_KIND_LENGTH)
+    throw ErrEntityIncorrect.with(
+      `an entity kind name must be 1..${MAX_KIND_LENGTH} bytes without '/', got ${JSON.stringify(name)}`,
+    );
+  const passivateAfterMs = options.passivateAfterMs ?? ENTITY_KIND_DEFAULTS.passivateAfterMs;
+  if (!Number.isInteger(passivateAfterMs) || passivateAfterMs < 0 || passivateAfterMs > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`passivateAfterMs must be an integer in 0..2^31-1, got ${String(passivateAfterMs)}`);
+  if (typeof options.entity !== 'function') throw ErrEntityIncorrect.with(`kind ${name}: entity must be a class`);
+  if (typeof options.initialState !== 'function')
+    throw ErrEntityIncorrect.with(`kind ${name}: initialState must be a function`);
+  checkReminderSchemas(name, options.reminders);
+  return Object.freeze({
+    name,
+    protocol: options.protocol,
+    entity: options.entity,
+    initialState: options.initialState,
+    passivateAfterMs,
+    ...(options.reminders === undefined ? {} : { reminders: options.reminders }),
+  });
+}
+
+/** The typed address of one entity: its kind's name and its key. A plain value: it can travel. */
+export interface EntityAddress<P = unknown> {
+  /** The kind's name. */
+  readonly kind: string;
+  /** The entity's key. */
+  readonly key: string;
+  /** Phantom: the protocol of the entity. */
+  readonly '~protocol'?: P;
+}
+
+/**
+ * The typed address of the entity of `kind` with `key`, for `Entities.call` / `send` /
+ * `sendDurable` on any node of the cluster. Throws ERR_ENTITY_INCORRECT for a bad key.
+ */
+export function entity<P extends AnyProtocol>(
+  kind: { readonly name: string; readonly protocol: P },
+  key: string,
+): EntityAddress<P> {
+  checkKey(key);
+  return Object.freeze({ kind: kind.name, key });
+}
+
+/** The protocol type of an entity kind. */
+export type KindProtocol<K> = K extends EntityKind<infer P, unknown> ? P : never;

@@ -1,0 +1,253 @@
+// The leases of one entities runtime: each activation's key lease, or under `leaseScope: 'shard'`
+// the shard leases its activations share; taking, renewing (a lease lost ends its activations
+// here) and releasing them (runtime.ts decides when, from the shards this node owns).
+
+import { TerminateReasonShutdown, type Node, type PID } from 'ergo-ts';
+
+import { errorCode } from '../contract/codes.js';
+import { shardOf } from '../contract/placement.js';
+import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from '../contract/store.js';
+
+/** Exit reasons made by {@link leaseLost}: the host knows them by identity. */
+const lostReasons = new WeakMap<Error, string>();
+
+/**
+ * The exit reason that ends an activation whose lease (its key's, or its shard's) was lost. A
+ * shutdown for the core, so the node does not log it as an abnormal termination: the host logs it
+ * once, as a warning naming the kind, key and token, and leaves the lease alone (it is another
+ * activation's now).
+ */
+export function leaseLost(detail: string): Error {
+  const reason = TerminateReasonShutdown.with(detail);
+  lostReasons.set(reason, detail);
+  return reason;
+}
+
+/** The detail of an exit reason {@link leaseLost} made (undefined for any other reason). */
+export function lostLeaseDetail(reason: Error): string | undefined {
+  return lostReasons.get(reason);
+}
+
+/** The kind under which shard leases are kept in the store's lease table (`leaseScope: 'shard'`). */
+export const SHARD_LEASE_KIND = '~shard';
+
+/**
+ * The lease a key's activations write under: its shard's (`shardScope`, `shards` shards) or its own.
+ * @internal the runtime's leases and the test kit.
+ */
+export function leaseIdOf(shardScope: boolean, shards: number, kind: string, key: string): EntityId {
+  return shardScope ? { kind: SHARD_LEASE_KIND, key: String(shardOf(key, shards)) } : { kind, key };
+}
+
+/** What a {@link Leases} works with: the runtime's store, identity and activations. */
+export interface LeaseSettings {
+  readonly node: Node;
+  /** The store, each operation timed for the runtime's stats. */
+  readonly store: EntityStore;
+  /** The runtime's lease owner string (`<node name>#<random>`). */
+  readonly owner: string;
+  /** How long a lease lasts unless renewed, in ms. */
+  readonly ttlMs: number;
+  /** How many shards keys map to. */
+  readonly shards: number;
+  /** `leaseScope: 'shard'`. */
+  readonly shardScope: boolean;
+  /** The runtime's activations: kind → key → { token, pid } (read, never changed here). */
+  readonly active: ReadonlyMap<string, ReadonlyMap<string, { token: number; pid: PID }>>;
+  /** The shards this node owns now. */
+  readonly owned: () => ReadonlySet<number>;
+  /** Keeps a release until it settles (a drain waits for it). */
+  readonly track: (release: Promise<void>) => void;
+  /**
+   * Whether a lease holder (an owner string) is declared dead: its lease is then taken over at
+   * once (`takeOverFrom`) rather than waited out. Absent: holders' leases are always waited out.
+   */
+  readonly dead?: (holder: string) => boolean;
+}
+
+/** An activation's lease and, when the store read it in the same operation, what its key holds. */
+export interface OpenedLease {
+  /** The lease taken (with the shard lease it belongs to under `leaseScope: 'shard'`), or who holds it. */
+  readonly lease: LeaseResult & { readonly lease?: EntityId };
+  /** The key's state and inbox, read after the lease was taken; absent: the caller reads them. */
+  readonly load?: ActivationLoad;
+}
+
+/** The leases of one runtime's activations (see {@link LeaseSettings}). */
+export class Leases {
+  readonly #node: Node;
+  readonly #store: EntityStore;
+  readonly #owner: string;
+  readonly #ttlMs: number;
+  readonly #shards: number;
+  readonly #shardScope: boolean;
+  readonly #active: LeaseSettings['active'];
+  readonly #owned: () => ReadonlySet<number>;
+  readonly #track: (release: Promise<void>) => void;
+  readonly #dead: ((holder: string) => boolean) | undefined;
+  /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
+  readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
+  /** Shard leases held, shard → token. */
+  readonly #heldShards = new Map<number, number>();
+
+  constructor(s: LeaseSettings) {
+    this.#node = s.node;
+    this.#store = s.store;
+    this.#owner = s.owner;
+    this.#ttlMs = s.ttlMs;
+    this.#shards = s.shards;
+    this.#shardScope = s.shardScope;
+    this.#active = s.active;
+    this.#owned = s.owned;
+    this.#track = s.track;
+    this.#dead = s.dead;
+  }
+
+  /** Gives every shard lease back (the last step of a drain: no activation runs under them any more). */
+  releaseShards(): Promise<unknown> {
+    return Promise.allSettled([...this.#heldShards.keys()].map((s) => this.#releaseShard(s)));
+  }
+
+  /** The lease (kind, key) activations write under. */
+  leaseId(kind: string, key: string): EntityId {
+    return leaseIdOf(this.#shardScope, this.#shards, kind, key);
+  }
+
+  /** Takes the lease of (kind, key): its own, or under `leaseScope: 'shard'` its shard's (taken once, then shared). */
+  async take(kind: string, key: string): Promise<LeaseResult & { lease?: EntityId }> {
+    if (!this.#shardScope) return this.#acquire({ kind, key });
+    const shard = shardOf(key, this.#shards);
+    const id = this.leaseId(kind, key);
+    let p = this.#shardLeases.get(shard);
+    if (p === undefined) {
+      const taking = this.#acquire(id);
+      this.#shardLeases.set(shard, taking);
+      p = taking;
+      taking.then(
+        (r) => {
+          if (this.#shardLeases.get(shard) !== taking) return;
+          if (r.acquired) this.#heldShards.set(shard, r.token);
+          else this.#shardLeases.delete(shard); // held elsewhere: ask again next time
+        },
+        () => {
+          if (this.#shardLeases.get(shard) === taking) this.#shardLeases.delete(shard);
+        },
+      );
+    }
+    const r = await p;
+    return r.acquired ? { ...r, lease: id } : r;
+  }
+
+  /**
+   * Takes the lease an activation of (kind, key) writes under, as {@link take} does; with key leases
+   * on a store that has `acquireAndLoad`, it reads the key's state and inbox in the same store
+   * operation (PostgreSQL: one round trip and one commit instead of a commit then a read).
+   */
+  async open(kind: string, key: string): Promise<OpenedLease> {
+    if (this.#shardScope || this.#store.acquireAndLoad === undefined) return { lease: await this.take(kind, key) };
+    const request = { kind, key, owner: this.#owner, ttlMs: this.#ttlMs };
+    const r = await this.#store.acquireAndLoad(request);
+    if (r.lease.acquired || this.#dead === undefined || r.lease.holder === '' || !this.#dead(r.lease.holder)) return r;
+    const taken = await this.#store.acquireAndLoad({ ...request, takeOverFrom: r.lease.holder });
+    if (taken.lease.acquired) this.#tookOver(request, r.lease.holder, taken.lease.token);
+    return taken;
+  }
+
+  /**
+   * Takes a lease (a key's or a shard's); one its holder holds still is taken over at once when
+   * that holder is declared dead (its node went down): the fencing token keeps the holder's later
+   * writes refused should it be alive after all (a partition, a pause).
+   */
+  async #acquire(id: EntityId): Promise<LeaseResult> {
+    const r = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs });
+    if (r.acquired || this.#dead === undefined || r.holder === '' || !this.#dead(r.holder)) return r;
+    const taken = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs, takeOverFrom: r.holder });
+    if (taken.acquired) this.#tookOver(id, r.holder, taken.token);
+    return taken;
+  }
+
+  #tookOver(id: EntityId, holder: string, token: number): void {
+    this.#node.log.info(
+      'entities: took over %s/%s from %s (its node is down) with token %d',
+      id.kind,
+      id.key,
+      holder,
+      token,
+    );
+  }
+
+  /** Gives the lease of (kind, key) back (a shard's lease stays with this node). */
+  release(kind: string, key: string, token: number): Promise<void> {
+    if (this.#shardScope) return Promise.resolve(); // the shard's lease stays with this node
+    return this.#store.release({ kind, key }, token);
+  }
+
+  /** Releases the shard leases of shards this node no longer owns and runs no key of. */
+  releaseLost(): void {
+    if (!this.#shardScope || this.#heldShards.size === 0) return;
+    const busy = new Set<number>();
+    for (const keys of this.#active.values()) for (const key of keys.keys()) busy.add(shardOf(key, this.#shards));
+    for (const s of [...this.#heldShards.keys()])
+      if (!this.#owned().has(s) && !busy.has(s)) this.#track(this.#releaseShard(s));
+  }
+
+  /** Gives a shard lease back (the node drains, or no longer owns the shard and runs none of its keys). */
+  #releaseShard(shard: number): Promise<void> {
+    const token = this.#heldShards.get(shard);
+    this.#shardLeases.delete(shard);
+    this.#heldShards.delete(shard);
+    if (token === undefined) return Promise.resolve();
+    return this.#store.release({ kind: SHARD_LEASE_KIND, key: String(shard) }, token).catch((e: unknown) => {
+      this.#node.log.warning('entities: releasing shard %d failed (%s): %s', shard, errorCode(e), String(e));
+    });
+  }
+
+  renew(): void {
+    if (this.#shardScope) return this.#renewShards();
+    for (const [kind, keys] of this.#active) {
+      if (keys.size === 0) continue;
+      const tokens = new Map([...keys].map(([key, v]) => [key, v.token]));
+      this.#store.renew(kind, this.#owner, tokens, this.#ttlMs).then(
+        (lost) => {
+          for (const key of lost) {
+            const a = keys.get(key);
+            if (a === undefined || a.token !== tokens.get(key)) continue;
+            try {
+              // Logged once, as a warning, by the host (not an abnormal termination for the core).
+              this.#node.sendExit(a.pid, leaseLost(`taken over or expired`));
+            } catch {
+              // Already gone.
+            }
+          }
+        },
+        (err: unknown) => this.#node.log.warning('entities: renewing leases failed: %s', String(err)),
+      );
+    }
+  }
+
+  /** Renews the shard leases held; a shard lost (taken over) ends every activation of its keys here. */
+  #renewShards(): void {
+    if (this.#heldShards.size === 0) return;
+    const tokens = new Map([...this.#heldShards].map(([s, t]) => [String(s), t]));
+    this.#store.renew(SHARD_LEASE_KIND, this.#owner, tokens, this.#ttlMs).then(
+      (lost) => {
+        for (const k of lost) {
+          const shard = Number(k);
+          if (this.#heldShards.get(shard) !== tokens.get(k)) continue;
+          this.#heldShards.delete(shard);
+          this.#shardLeases.delete(shard);
+          this.#node.log.warning('entities: shard %d lease lost; ending its activations here', shard);
+          for (const keys of this.#active.values())
+            for (const [key, a] of keys)
+              if (shardOf(key, this.#shards) === shard)
+                try {
+                  this.#node.sendExit(a.pid, leaseLost(`shard ${shard} taken over or expired`));
+                } catch {
+                  // Already gone.
+                }
+        }
+      },
+      (err: unknown) => this.#node.log.warning('entities: renewing shard leases failed: %s', String(err)),
+    );
+  }
+}

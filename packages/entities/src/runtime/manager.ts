@@ -1,0 +1,110 @@
+// The manager process of an entities runtime (registered as `options.name`, the same on every
+// member): it answers other members' activation and send requests once the activation settled,
+// hears the leaving / hello notices of members that drain or start, and follows the registrar's
+// events. What travels to it, and how a caller reads its answers, is manager_protocol.ts.
+
+import { Actor, ProcessID, type Atom, type Event, type MessageEvent, type PID, type Ref } from 'ergo-ts';
+
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { hostName } from '../contract/ids.js';
+import { ManagerInspector, isInspectRequest, nodeShardTable } from '../inspect/inspector.js';
+import type { InspectedRuntime } from '../inspect/inspector.js';
+import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
+
+/** What the manager asks of its runtime (runtime.ts implements it), inspection's seam included. */
+export interface ManagerRuntime extends InspectedRuntime {
+  /** Activates (kind, key) on this node, one at a time per key (see `Entities.activateLocal`). */
+  activateLocal(kind: string, key: string): Promise<ActivateReply>;
+  /** `node` announced it leaves: its keys route to the next owners. */
+  memberLeaving(node: string): void;
+  /** `node`'s runtime started: it counts again. */
+  memberHello(node: string): void;
+  /** The registrar told of a change: its nodes are read again. */
+  membershipChanged(): void;
+  /** The manager follows the registrar's events: probes read the registrar less often. */
+  followingRegistrarEvents(): void;
+}
+
+/** An activation the manager finished: it answers the call it kept (local only, by reference). */
+class Answer {
+  constructor(
+    readonly from: PID,
+    readonly ref: Ref,
+    readonly ok: boolean,
+    readonly value: unknown,
+    readonly forward?: SendRequest,
+  ) {}
+}
+
+/** Whether `v` is an entities request or notice of type `what`. */
+function isRequest(v: unknown, what: string): boolean {
+  return typeof v === 'object' && v !== null && (v as { '~entity'?: unknown })['~entity'] === what;
+}
+
+/**
+ * The manager process: activates entities of this node on request of any member. Activations of
+ * different keys run side by side (a stalled store call holds only its own key): the manager
+ * keeps each call and answers it when that activation settles, through an {@link Answer} the
+ * runtime sends it.
+ */
+export class EntityManager extends Actor {
+  #rt!: ManagerRuntime;
+  #inspector: ManagerInspector | undefined;
+  override async init(rt: ManagerRuntime, event: Event | undefined): Promise<void> {
+    this.#rt = rt;
+    // The registrar's events (a node joined, left...) come here: the runtime reads its nodes again.
+    if (event !== undefined)
+      await this.monitorEvent(event).then(
+        () => rt.followingRegistrarEvents(),
+        (e: unknown) => this.log.warning('entities: cannot follow the registrar event: %s', String(e)),
+      );
+  }
+  override handleInspect(): Record<string, string> {
+    // Made at the first inspection: the manager's registered name exists only after its init.
+    this.#inspector ??= new ManagerInspector(this.#rt, this.node.processName(this.pid));
+    return this.#inspector.inspect();
+  }
+  override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+    if (isInspectRequest(request)) return JSON.stringify(nodeShardTable(this.#rt));
+    if (!isRequest(request, 'activate') && !isRequest(request, 'send')) {
+      this.sendResponseError(from, ref, ErrEntityIncorrect.with('entities manager: unknown request'));
+      return undefined;
+    }
+    const r = request as ActivateRequest | SendRequest;
+    const me = this.pid;
+    const answer = (a: Answer): void => {
+      try {
+        this.#rt.node.send(me, a);
+      } catch {
+        // The manager is gone (the runtime stopped): the caller's call fails with it.
+      }
+    };
+    this.#rt.activateLocal(r.kind, r.key).then(
+      (a) => answer(new Answer(from, ref, true, a, r['~entity'] === 'send' && a.ok ? (r as SendRequest) : undefined)),
+      (e: unknown) => answer(new Answer(from, ref, false, e)),
+    );
+    return undefined; // answered by handleMessage(Answer)
+  }
+  override handleMessage(_from: PID, message: unknown): void {
+    if (message instanceof Answer) {
+      if (message.forward !== undefined) {
+        const f = message.forward;
+        this.send(new ProcessID(hostName(f.kind, f.key) as Atom, this.pid.node), f.message);
+      }
+      if (message.ok) this.sendResponse(message.from, message.ref, message.value);
+      else
+        this.sendResponseError(
+          message.from,
+          message.ref,
+          message.value instanceof Error ? message.value : new Error(String(message.value)),
+        );
+      return;
+    }
+    if (isRequest(message, 'leaving')) return this.#rt.memberLeaving(String((message as LeavingNotice).node));
+    if (isRequest(message, 'hello')) return this.#rt.memberHello(String((message as HelloNotice).node));
+  }
+  /** The registrar's event (a node joined or left, a route changed): the runtime reads its nodes again. */
+  override handleEvent(_m: MessageEvent): void {
+    this.#rt.membershipChanged();
+  }
+}

@@ -1,0 +1,239 @@
+// Who the members of an entities runtime's cluster are: the configured nodes, or the nodes the
+// registrar lists, or those of the Leader's live peers, less those that announced they leave; the
+// connected ones are the live members keys route to. It dials absent members and tells the
+// members' managers when this node leaves or starts (runtime.ts computes the shards from the live
+// members).
+//
+// The registrar's nodes are read at once on each of its events and, while its events are
+// followed, again only every REGISTRAR_RESYNC_MS (a change whose event was missed: a watch down
+// meanwhile); a registrar without events is read on every probe. Reading on every probe cost
+// each node a read of every node key twice a second: with etcd, 100 nodes asked it for 20,000
+// keys a second while the cluster stood still (issue 49).
+
+import { ProcessID, type Atom, type Node } from 'ergo-ts';
+
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { errorCode } from '../contract/codes.js';
+import type { HelloNotice, LeavingNotice } from './manager_protocol.js';
+import type { EntitiesOptions } from './options.js';
+
+/**
+ * While the registrar's events are followed, how long between two reads of its nodes that no
+ * event asked for, in ms; each event still reads them at once.
+ */
+export const REGISTRAR_RESYNC_MS = 10_000;
+
+/** What a {@link Membership} asks of its runtime. */
+export interface MembershipHooks {
+  /** The members may have changed: the runtime recomputes the shards it owns. */
+  changed(): void;
+  /** Whether the runtime has stopped (then nothing is read any more). */
+  stopped(): boolean;
+}
+
+/** The members of one runtime's cluster, as this node sees them ({@link EntitiesOptions.members}). */
+export class Membership {
+  /** `members: 'registrar'`: the members are the nodes the node's registrar lists. */
+  readonly fromRegistrar: boolean;
+  /** `members: 'leader'`: the registered name of the Leader actor whose peers are the members. */
+  readonly leader: string | undefined;
+  /** The configured members (static), or the registrar's or Leader's nodes last read; never this node. */
+  #members: string[];
+  #leaderReading = false;
+  /** The last failure reading the Leader (logged once per failure streak). */
+  #leaderFailed = '';
+  #registrarReading = false;
+  /** An event came while a read was under way (that read may predate the change): read again after it. */
+  #registrarStale = false;
+  /** Whether the manager follows the registrar's events (then probes re-read it only now and then). */
+  #registrarEvents = false;
+  /** performance.now() when the registrar's nodes were last read. */
+  #readAt = 0;
+  /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
+  readonly #leaving = new Set<string>();
+  /** Every member this runtime has seen live: one of them no longer live is declared down. */
+  readonly #seenLive = new Set<string>();
+  readonly #node: Node;
+  /** The registered name of the managers (the same on every member). */
+  readonly #manager: string;
+  readonly #hooks: MembershipHooks;
+
+  /** Checks `members` and `leader` (ERR_ENTITY_INCORRECT); `manager` is the managers' registered name. */
+  constructor(
+    node: Node,
+    manager: string,
+    members: EntitiesOptions['members'],
+    leader: string | undefined,
+    hooks: MembershipHooks,
+  ) {
+    this.#node = node;
+    this.#manager = manager;
+    this.#hooks = hooks;
+    this.fromRegistrar = members === 'registrar';
+    this.leader = members === 'leader' ? (leader ?? 'leader') : undefined;
+    if (this.leader !== undefined && (typeof this.leader !== 'string' || this.leader === ''))
+      throw ErrEntityIncorrect.with('leader must be the non-empty registered name of a Leader actor');
+    if (!this.fromRegistrar && this.leader === undefined && !Array.isArray(members))
+      throw ErrEntityIncorrect.with(`members must be a list of node names, 'registrar' or 'leader'`);
+    this.#members =
+      this.fromRegistrar || this.leader !== undefined
+        ? []
+        : [...new Set((members as string[]).map(String))].filter((m) => m !== node.name);
+  }
+
+  /** Whether other nodes may be members: then the runtime probes them every `probeIntervalMs`. */
+  get probed(): boolean {
+    return this.#members.length > 0 || this.fromRegistrar || this.leader !== undefined;
+  }
+
+  /** Reads the registrar's or the Leader's nodes (the runtime's start waits for it). */
+  async read(): Promise<void> {
+    if (this.fromRegistrar) await this.#readRegistrar();
+    if (this.leader !== undefined) await this.#readLeader();
+  }
+
+  /**
+   * The live members: this node and the members it is connected to (the configured ones, or the
+   * registrar's), less those that announced they leave, sorted. A draining node leaves itself out
+   * (unless no other member is live).
+   */
+  live(draining: boolean): string[] {
+    if (this.#members.length === 0) return [this.#node.name];
+    const connected = this.connected();
+    for (const l of this.#leaving) if (!connected.has(l)) this.#leaving.delete(l);
+    const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m));
+    for (const m of live) this.#seenLive.add(m);
+    if (!draining || live.length === 0) live.push(this.#node.name);
+    return live.sort();
+  }
+
+  /**
+   * Whether `node` is declared down: this runtime saw it live, and it is not any more — its
+   * connection went down (closed, or the core's heartbeat declared the peer stalled), or the
+   * registrar or the Leader no longer lists it. A node that announced it leaves is not (it is
+   * alive, handing its keys off); nor is one this runtime never saw live (it started meanwhile,
+   * or is not connected yet).
+   */
+  declaredDown(node: string): boolean {
+    if (!this.#seenLive.has(node)) return false;
+    return !this.connected().has(node) || !this.#members.includes(node);
+  }
+
+  /** `node` announced it leaves (another node than this one): no key routes to it any more. */
+  leaving(node: string): void {
+    this.#leaving.add(node);
+  }
+
+  /** `node`'s runtime started: it counts again (and joins the members read from the registrar or Leader). */
+  hello(node: string): void {
+    this.#leaving.delete(node);
+    if ((this.fromRegistrar || this.leader !== undefined) && !this.#members.includes(node) && node !== this.#node.name)
+      this.#members.push(node);
+  }
+
+  /** The registrar told of a change: read its nodes again. */
+  registrarChanged(): void {
+    if (this.fromRegistrar) void this.#readRegistrar();
+  }
+
+  /** The manager follows the registrar's events: probes need not read the registrar each time. */
+  followingRegistrarEvents(): void {
+    this.#registrarEvents = true;
+  }
+
+  /** Reads the registrar's nodes into the members (`members: 'registrar'`). */
+  async #readRegistrar(): Promise<void> {
+    if (this.#hooks.stopped()) return;
+    if (this.#registrarReading) {
+      this.#registrarStale = true;
+      return;
+    }
+    this.#registrarReading = true;
+    this.#readAt = performance.now();
+    try {
+      const nodes = await this.#node.network().registrar().nodes();
+      this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.#node.name).sort();
+      this.#hooks.changed();
+    } catch (e) {
+      this.#node.log.warning("entities: reading the registrar's nodes failed (%s): %s", errorCode(e), String(e));
+    } finally {
+      this.#registrarReading = false;
+    }
+    if (this.#registrarStale) {
+      this.#registrarStale = false;
+      await this.#readRegistrar();
+    }
+  }
+
+  /** Reads the nodes of the Leader's live peers into the members (`members: 'leader'`). */
+  async #readLeader(): Promise<void> {
+    if (this.#leaderReading || this.#hooks.stopped() || this.leader === undefined) return;
+    this.#leaderReading = true;
+    try {
+      const info = await this.#node.inspect(this.leader, 'peer_nodes');
+      const raw = info.peer_nodes;
+      if (raw === undefined)
+        throw ErrEntityIncorrect.with(
+          `${this.leader} answers no peer_nodes (not a Leader, or its handleInspect drops the default items)`,
+        );
+      const nodes = JSON.parse(raw) as unknown;
+      if (!Array.isArray(nodes)) throw ErrEntityIncorrect.with(`${this.leader}: peer_nodes is not a list`);
+      this.#members = [...new Set(nodes.map(String))].filter((m) => m !== this.#node.name).sort();
+      this.#leaderFailed = '';
+      this.#hooks.changed();
+    } catch (e) {
+      const why = `${errorCode(e)}: ${String(e)}`;
+      if (why !== this.#leaderFailed) this.#node.log.warning("entities: reading the Leader's peers failed (%s)", why);
+      this.#leaderFailed = why;
+    } finally {
+      this.#leaderReading = false;
+    }
+  }
+
+  /** Sends a notice to the manager of every live member (best effort: a member that misses it learns by routing). */
+  tell(notice: LeavingNotice | HelloNotice): void {
+    const connected = this.connected();
+    for (const m of this.#members) {
+      if (!connected.has(m)) continue;
+      try {
+        this.#node.send(new ProcessID(this.#manager as Atom, m as Atom), notice);
+      } catch {
+        // Disconnected meanwhile.
+      }
+    }
+  }
+
+  /** The nodes this node is connected to (none when it runs without a network). */
+  connected(): Set<string> {
+    try {
+      return new Set<string>(this.#node.network().nodes());
+    } catch {
+      return new Set();
+    }
+  }
+
+  /**
+   * Every `probeIntervalMs`: reads the registrar (each time without its events, every
+   * REGISTRAR_RESYNC_MS with them) or the Leader, and dials the absent members.
+   */
+  probe(): void {
+    if (this.#hooks.stopped() || !this.#node.isAlive()) return;
+    if (this.fromRegistrar && (!this.#registrarEvents || performance.now() - this.#readAt >= REGISTRAR_RESYNC_MS))
+      void this.#readRegistrar();
+    if (this.leader !== undefined) void this.#readLeader();
+    if (this.#members.length === 0) return;
+    this.#hooks.changed();
+    const connected = this.connected();
+    for (const m of this.#members) {
+      if (connected.has(m)) continue;
+      try {
+        this.#node
+          .network()
+          .getNode(m)
+          .then(undefined, () => undefined);
+      } catch {
+        // No network on this node: members never connect.
+      }
+    }
+  }
+}

@@ -1,0 +1,179 @@
+// The options of an entities runtime (`startEntities`), their defaults and their checks: what
+// runtime.ts reads its settings from. Every member of a cluster must agree on the shard count,
+// the lease scope, the manager's name and the kinds (the runtime cannot see the others' choices).
+
+import type { EntitiesClock } from '../contract/clock.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import type { EntityStore } from '../contract/store.js';
+import type { EntityKind } from '../kinds/entity.js';
+import type { EventSourcedKind } from '../kinds/event_sourced.js';
+import { SHARD_LEASE_KIND } from './leases.js';
+import type { ReminderOptions } from './reminder_scheduler.js';
+
+/** Options of {@link startEntities}. */
+export interface EntitiesOptions {
+  /** Where leases, state and inboxes live. Every member must use the same store (or the same database). */
+  readonly store: EntityStore;
+  /** The kinds this node hosts (every member hosts the same kinds): state-mode and event-sourced. */
+  readonly kinds: readonly (EntityKind<any, any> | EventSourcedKind<any, any, any>)[];
+  /**
+   * The names of the cluster's nodes; a member counts while this node is connected to it (the
+   * runtime dials absent members every `probeIntervalMs`, through the node's routes and registrar).
+   * This node always counts. Or `'registrar'`: the members are the nodes the node's registrar
+   * lists (`registrar().nodes()`, e.g. the etcd registrar's cluster), read again on each of the
+   * registrar's events (and every 10 s in case one was missed; every `probeIntervalMs` for a
+   * registrar without events), so a node joining or leaving the cluster moves shards. Or `'leader'`: the members are the nodes of the live peers of this
+   * node's `Leader` actor (ergo-ts/act, registered as {@link leader}): a node whose Leader joins
+   * the election cluster becomes a member, one whose Leader ends (or whose node goes away) stops
+   * being one; read every `probeIntervalMs` through the Leader's inspection (`peer_nodes`).
+   * Default: none (every key is owned here).
+   */
+  readonly members?: readonly string[] | 'registrar' | 'leader';
+  /**
+   * With `members: 'leader'`: the registered name of this node's Leader actor (the same on every
+   * member). Default 'leader'.
+   */
+  readonly leader?: string;
+  /**
+   * How long {@link Entities.stop} (and {@link Entities.drain}) waits for this node's activations
+   * to hand off (handle what they were sent, save, release their leases), in ms; those still
+   * running then are stopped at once (their leases still released). Default 10 000.
+   */
+  readonly handOffTimeoutMs?: number;
+  /**
+   * What one lease covers. 'shard' (the default): a node takes a shard's lease once, on the first
+   * activation of one of its keys, and keeps it while it owns the shard; every activation of that
+   * shard's keys writes under the shard lease's fencing token, so activations cost no lease write
+   * and a node that lost the shard has every write refused. 'key': each activation takes its key's
+   * lease (a store write and commit per activation; a key, not its whole shard, is what a node
+   * holds). Every member must use the same scope: `startEntities` cannot see the others' choice.
+   */
+  readonly leaseScope?: 'key' | 'shard';
+  /** How many shards keys map to: the same on every member. Default 64. */
+  readonly shards?: number;
+  /** How long a lease lasts unless renewed, in ms. Default 10 000. */
+  readonly leaseTtlMs?: number;
+  /**
+   * Whether a key (or shard, under `leaseScope: 'shard'`) whose lease a dead member holds is taken
+   * over at once rather than after that lease expires. A member is dead once this node saw it
+   * live and no longer does: its connection went down (closed by a kill -9, or declared down by
+   * the core's heartbeat, `network.peerStallTimeout`), the registrar or the Leader dropped it.
+   * The new owner takes a newer fencing token, so a member declared dead wrongly (a partition, a
+   * long pause) has every later write refused: safety holds; only its stale in-memory reads
+   * remain possible until its next renewal or write ends its copies. Default true; false waits
+   * out the lease (up to `leaseTtlMs`).
+   */
+  readonly takeOverFromDeadMembers?: boolean;
+  /** How often this node renews its leases, in ms. Default a third of `leaseTtlMs`. */
+  readonly renewIntervalMs?: number;
+  /** How often absent members are dialled, and the pause before a routing retry, in ms. Default 500. */
+  readonly probeIntervalMs?: number;
+  /** The registered name of the manager process (the same on every member). Default 'entities'. */
+  readonly name?: string;
+  /**
+   * Whether inspection (the Observer's entity page, a host's `handleInspect`) shows entity
+   * states. Default true; false on nodes whose states hold secrets (facts still show).
+   */
+  readonly inspectState?: boolean;
+  /**
+   * The reminder scheduler's settings (docs/entities.md, "Reminders"); it runs when the store
+   * keeps reminders (SqliteStore, PostgresStore, MemoryStore).
+   */
+  readonly reminders?: ReminderOptions;
+}
+
+/** Defaults of {@link EntitiesOptions}. */
+export const ENTITIES_DEFAULTS = Object.freeze({
+  shards: 64,
+  leaseTtlMs: 10_000,
+  probeIntervalMs: 500,
+  name: 'entities',
+  callTimeoutMs: 5000,
+  handOffTimeoutMs: 10_000,
+  takeOverFromDeadMembers: true,
+  leaseScope: 'shard' as 'key' | 'shard',
+});
+
+/** Options of {@link Entities.call} and the other sends. */
+export interface EntityCallOptions {
+  /** How long to wait for the reply (or acknowledgement), activation and re-routing included, in ms. Default 5000. */
+  readonly timeout?: number;
+}
+
+/**
+ * @internal The internal seams of a runtime, for the entities test kit (testing/): not part of
+ * {@link EntitiesOptions}, so no user depends on them.
+ */
+export interface EntitiesSeams {
+  /** The clock of passivation and lease renewal (default the wall clock). */
+  readonly clock?: EntitiesClock;
+}
+
+/** An integer option in 1..2^31-1 (`dflt` when absent); ERR_ENTITY_INCORRECT otherwise. */
+export function positive(name: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`${name} must be an integer in 1..2^31-1, got ${String(v)}`);
+  return n;
+}
+
+/** The settings of one runtime, its options checked and defaulted ({@link settingsOf}). */
+export interface RuntimeSettings {
+  readonly leaseTtlMs: number;
+  readonly inspectState: boolean;
+  readonly shards: number;
+  readonly probeMs: number;
+  readonly renewMs: number;
+  /** The manager's registered name. */
+  readonly name: string;
+  /** The kinds this node hosts, by name, in the order given. */
+  readonly kinds: ReadonlyMap<string, EntityKind>;
+  readonly handOffMs: number;
+  /** `leaseScope: 'shard'`. */
+  readonly shardScope: boolean;
+  readonly takeOverFromDeadMembers: boolean;
+}
+
+/**
+ * Checks `options` (ERR_ENTITY_INCORRECT for the first one wrong, in this order) and fills in the
+ * defaults. The members and the Leader's name are checked by the membership (membership.ts).
+ */
+export function settingsOf(options: EntitiesOptions): RuntimeSettings {
+  const leaseTtlMs = positive('leaseTtlMs', options.leaseTtlMs, ENTITIES_DEFAULTS.leaseTtlMs);
+  const inspectState = options.inspectState !== false;
+  const shards = positive('shards', options.shards, ENTITIES_DEFAULTS.shards);
+  const probeMs = positive('probeIntervalMs', options.probeIntervalMs, ENTITIES_DEFAULTS.probeIntervalMs);
+  const renewMs = positive('renewIntervalMs', options.renewIntervalMs, Math.max(1, Math.floor(leaseTtlMs / 3)));
+  if (renewMs >= leaseTtlMs)
+    throw ErrEntityIncorrect.with(`renewIntervalMs (${renewMs}) must be shorter than leaseTtlMs (${leaseTtlMs})`);
+  const name = options.name ?? ENTITIES_DEFAULTS.name;
+  if (typeof name !== 'string' || name === '') throw ErrEntityIncorrect.with('name must be a non-empty string');
+  const kinds = new Map<string, EntityKind>();
+  for (const k of options.kinds) {
+    if (typeof k?.name !== 'string' || k.name.startsWith('~'))
+      throw ErrEntityIncorrect.with(
+        `kind ${JSON.stringify(k?.name)}: names starting with '~' are reserved (${SHARD_LEASE_KIND} is the shard leases' kind)`,
+      );
+    if (kinds.has(k.name)) throw ErrEntityIncorrect.with(`kind ${k.name} given twice`);
+    kinds.set(k.name, k as EntityKind);
+  }
+  const handOffMs = positive('handOffTimeoutMs', options.handOffTimeoutMs, ENTITIES_DEFAULTS.handOffTimeoutMs);
+  if (options.takeOverFromDeadMembers !== undefined && typeof options.takeOverFromDeadMembers !== 'boolean')
+    throw ErrEntityIncorrect.with(
+      `takeOverFromDeadMembers must be true or false, got ${String(options.takeOverFromDeadMembers)}`,
+    );
+  if (options.leaseScope !== undefined && options.leaseScope !== 'key' && options.leaseScope !== 'shard')
+    throw ErrEntityIncorrect.with(`leaseScope must be 'key' or 'shard', got ${String(options.leaseScope)}`);
+  return {
+    leaseTtlMs,
+    inspectState,
+    shards,
+    probeMs,
+    renewMs,
+    name,
+    kinds,
+    handOffMs,
+    shardScope: (options.leaseScope ?? ENTITIES_DEFAULTS.leaseScope) === 'shard',
+    takeOverFromDeadMembers: options.takeOverFromDeadMembers !== false,
+  };
+}

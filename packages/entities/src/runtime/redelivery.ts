@@ -1,0 +1,75 @@
+// Durable messages an ended activation accepted into its entity's inbox but did not handle (its
+// write was refused as stale, or the store failed): the runtime sends them again, each with its
+// id, to the key's owner now (runtime.ts's `redeliver`, which the host calls as it ends). The
+// enqueue answers 'duplicate' (the message is in the inbox), and an activation told 'duplicate' of
+// an id still in its inbox handles it (host.ts). Retried every second on the runtime's clock until
+// it reaches an activation, for up to REDELIVER_ATTEMPTS tries; the message stays in the inbox
+// anyway, for the key's next activation.
+
+import type { Log } from 'ergo-ts';
+
+import type { EntitiesClock } from '../contract/clock.js';
+import { errorCode } from '../contract/codes.js';
+import type { EntityCallOptions } from './options.js';
+
+/** How many times a message accepted by an ended activation is sent again to its key (once a second). */
+const REDELIVER_ATTEMPTS = 300;
+
+/** What redelivery works with: the runtime's log, clock, state and durable send. */
+export interface RedeliverySettings {
+  readonly log: Log;
+  /** The runtime's clock: the retries wait on it. */
+  readonly clock: EntitiesClock;
+  /** Whether the runtime has stopped (then nothing is sent again). */
+  stopped(): boolean;
+  /** The runtime's `sendDurable` to (kind, key). */
+  send(kind: string, key: string, id: string, message: unknown, options: EntityCallOptions): Promise<unknown>;
+}
+
+/** The redelivery of one runtime (see the top of this file). */
+export class Redelivery {
+  readonly #s: RedeliverySettings;
+  /** Cancels the retries waiting on the clock. */
+  readonly #timers: (() => void)[] = [];
+
+  constructor(settings: RedeliverySettings) {
+    this.#s = settings;
+  }
+
+  /** Sends `pending` (id → message, accepted by an ended activation of (kind, key)) to the key again. */
+  redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void {
+    for (const [id, message] of pending) this.#redeliverOne(kind, key, id, message, 1);
+  }
+
+  /** Cancels the retries still waiting (the runtime stops). */
+  cancel(): void {
+    for (const cancel of this.#timers) cancel();
+  }
+
+  #redeliverOne(kind: string, key: string, id: string, message: unknown, attempt: number): void {
+    if (this.#s.stopped()) return;
+    this.#s.send(kind, key, id, message, { timeout: 5000 }).then(
+      () => undefined,
+      (e: unknown) => {
+        if (this.#s.stopped()) return;
+        if (attempt >= REDELIVER_ATTEMPTS) {
+          this.#s.log.warning(
+            'entities: message %s of %s/%s accepted by an ended activation could not be handed to the key again (%s); it stays in the inbox for its next activation',
+            id,
+            kind,
+            key,
+            errorCode(e),
+          );
+          return;
+        }
+        const cancel = (): void => void this.#s.clock.clearTimeout(handle);
+        const handle = this.#s.clock.setTimeout(() => {
+          const i = this.#timers.indexOf(cancel);
+          if (i >= 0) this.#timers.splice(i, 1);
+          this.#redeliverOne(kind, key, id, message, attempt + 1);
+        }, 1000);
+        this.#timers.push(cancel);
+      },
+    );
+  }
+}

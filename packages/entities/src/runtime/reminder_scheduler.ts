@@ -1,0 +1,429 @@
+// The reminder scheduler of one member (one per entities runtime whose store keeps reminders). It
+// reads, by the store's index on due time, the due reminders of the shards this member owns (a
+// bounded batch), delivers each as a durable message to its entity (routed to the key's owner and
+// activating it, like any `sendDurable`), then moves the row to its next time (a periodic one) or
+// removes it. One timer for the earliest next due time, not one per reminder; it is re-armed when
+// an entity of this node schedules an earlier reminder, and a scan runs at once when the members
+// change (the shards of a dead member are picked up as soon as membership says it is gone) and
+// at least every `pollMs` (reminders written by another member meanwhile).
+//
+// Never early: a row is read only once its due time is at or before this member's clock. At least
+// once: a row is moved on only after the entity's inbox accepted the fire; a fire delivered twice
+// (this member died between the two steps, or two members briefly both owned the shard) carries
+// the same id and the inbox de-duplicates it.
+
+import { cronNextRun, type Log } from 'ergo-ts';
+
+import type { EntitiesClock } from '../contract/clock.js';
+import { REMINDER_LATENESS_BUCKETS, type ReminderStats } from '../inspect/stats.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import type { EntityKind } from '../kinds/entity.js';
+import { shardOf } from '../contract/placement.js';
+import {
+  checkReminderName,
+  type NewReminder,
+  type ReminderFence,
+  type ReminderStore,
+  type StoredReminder,
+} from '../contract/reminder_store.js';
+import {
+  reminderType,
+  type ReminderBinding,
+  type ReminderEnvelope,
+  type ReminderWhen,
+} from '../kinds/reminder_types.js';
+
+/** Options of the reminder scheduler (`startEntities`' `reminders`). */
+export interface ReminderOptions {
+  /** The longest wait between two scans of the store, in ms. Default 1000. */
+  readonly pollMs?: number;
+  /** The most due reminders read per scan. Default 256. */
+  readonly batch?: number;
+  /** The most fires being delivered at once. Default 64. */
+  readonly maxInFlight?: number;
+  /** How long one delivery may take (activation and re-routing included), in ms. Default 30 000. */
+  readonly deliveryTimeoutMs?: number;
+}
+
+/** Defaults of {@link ReminderOptions}. */
+export const REMINDER_DEFAULTS = Object.freeze({
+  pollMs: 1000,
+  batch: 256,
+  maxInFlight: 64,
+  deliveryTimeoutMs: 30_000,
+});
+
+/** What the scheduler needs from its runtime (runtime.ts). */
+export interface SchedulerHost {
+  readonly store: ReminderStore;
+  readonly log: Log;
+  /**
+   * The runtime's clock (contract/clock.ts): due times, lateness and the scan timer are read on it. The
+   * wall clock in production; the test kit's TestClock, so a reminder fires when a test moves time.
+   */
+  readonly clock: EntitiesClock;
+  /** The shard count (the same on every member). */
+  readonly shards: number;
+  /** The kinds this node hosts. */
+  kind(name: string): EntityKind | undefined;
+  /** The shards this node owns now. */
+  owned(): ReadonlySet<number>;
+  /** Delivers a fire durably to its entity (routed to the key's owner, activating it). */
+  deliver(kind: string, key: string, fire: ReminderEnvelope, timeoutMs: number): Promise<unknown>;
+}
+
+function option(name: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`reminders.${name} must be an integer in 1..2^31-1, got ${String(v)}`);
+  return n;
+}
+
+/** The id of one fire: the reminder's name, generation and due time. */
+export function fireId(r: Pick<StoredReminder, 'name' | 'gen' | 'dueAt'>): string {
+  return `~reminder/${r.gen}/${r.dueAt}/${r.name}`;
+}
+
+/** A schedule as stored: its first due time and its period. Throws ERR_ENTITY_INCORRECT for a bad one. */
+export function firstDue(
+  when: ReminderWhen,
+  now: number,
+): Pick<NewReminder, 'dueAt' | 'everyMs' | 'cron' | 'location'> {
+  if (typeof when !== 'object' || when === null) throw ErrEntityIncorrect.with('a reminder needs a schedule object');
+  const w = when as Partial<Record<'at' | 'afterMs' | 'everyMs' | 'cron' | 'location', unknown>>;
+  const given = (['at', 'afterMs', 'everyMs', 'cron'] as const).filter((k) => w[k] !== undefined);
+  if (given.length !== 1)
+    throw ErrEntityIncorrect.with(
+      `a reminder schedule has exactly one of at, afterMs, everyMs, cron (got ${given.join(', ') || 'none'})`,
+    );
+  if (w.at !== undefined) {
+    const at = w.at instanceof Date ? w.at.getTime() : w.at;
+    if (typeof at !== 'number' || !Number.isFinite(at)) throw ErrEntityIncorrect.with('reminder at: not a valid time');
+    // Refused rather than fired at once (Orleans would): a time already past is a caller's bug
+    // (a stale computation, a wrong unit) that firing would hide.
+    if (at < now)
+      throw ErrEntityIncorrect.with(
+        `reminder at ${new Date(at).toISOString()} is in the past (now ${new Date(now).toISOString()})`,
+      );
+    return { dueAt: Math.ceil(at) };
+  }
+  if (w.afterMs !== undefined) {
+    if (!Number.isSafeInteger(w.afterMs) || (w.afterMs as number) < 0)
+      throw ErrEntityIncorrect.with(`reminder afterMs must be a non-negative integer, got ${String(w.afterMs)}`);
+    return { dueAt: now + (w.afterMs as number) };
+  }
+  if (w.everyMs !== undefined) {
+    if (!Number.isSafeInteger(w.everyMs) || (w.everyMs as number) < 1)
+      throw ErrEntityIncorrect.with(`reminder everyMs must be a positive integer, got ${String(w.everyMs)}`);
+    return { dueAt: now + (w.everyMs as number), everyMs: w.everyMs as number };
+  }
+  const spec = w.cron;
+  const location = w.location;
+  if (typeof spec !== 'string') throw ErrEntityIncorrect.with('reminder cron must be a string');
+  if (location !== undefined && typeof location !== 'string')
+    throw ErrEntityIncorrect.with('reminder location must be a string');
+  let next: Date | null;
+  try {
+    next = cronNextRun(spec, now, location);
+  } catch (e) {
+    throw ErrEntityIncorrect.with(`reminder cron ${JSON.stringify(spec)}: ${(e as Error).message}`, e);
+  }
+  if (next === null) throw ErrEntityIncorrect.with(`reminder cron ${JSON.stringify(spec)} never runs`);
+  return { dueAt: next.getTime(), cron: spec, ...(location === undefined ? {} : { location }) };
+}
+
+/** A periodic reminder's next due time after a fire (undefined: a one-shot, removed). Missed periods are skipped. */
+export function nextDue(r: StoredReminder, now: number): number | undefined {
+  if (r.everyMs !== undefined && r.everyMs > 0)
+    return r.dueAt + Math.max(1, Math.floor((now - r.dueAt) / r.everyMs) + 1) * r.everyMs;
+  if (r.cron !== undefined) {
+    try {
+      return cronNextRun(r.cron, Math.max(now, r.dueAt), r.location)?.getTime();
+    } catch {
+      return undefined; // a zone this member does not know: the reminder ends (logged by the caller)
+    }
+  }
+  return undefined;
+}
+
+class Lateness {
+  readonly counts = new Array<number>(REMINDER_LATENESS_BUCKETS.length).fill(0);
+  count = 0;
+  sum = 0;
+
+  observe(seconds: number): void {
+    let i = 0;
+    while (i < REMINDER_LATENESS_BUCKETS.length && seconds > REMINDER_LATENESS_BUCKETS[i]!) i++;
+    if (i < this.counts.length) this.counts[i]!++;
+    this.count++;
+    this.sum += seconds;
+  }
+
+  read(): ReminderStats['lateness'] {
+    let acc = 0;
+    return {
+      buckets: REMINDER_LATENESS_BUCKETS,
+      counts: this.counts.map((c) => (acc += c)),
+      count: this.count,
+      sum: this.sum,
+    };
+  }
+}
+
+/** @internal The scheduler of one runtime (see the file's comment). */
+export class ReminderScheduler {
+  readonly #h: SchedulerHost;
+  readonly #pollMs: number;
+  readonly #batch: number;
+  readonly #maxInFlight: number;
+  readonly #deliveryMs: number;
+  /** Fires being delivered, by fire id. */
+  readonly #inFlight = new Map<string, StoredReminder>();
+  /** Fires whose delivery failed: not retried before this time. */
+  readonly #retryAt = new Map<string, number>();
+  #timer: unknown;
+  #armedFor = Infinity;
+  #scanning = false;
+  #again = false;
+  /** The last scan left due fires unstarted for want of room: a scan runs once half the room is free. */
+  #starved = false;
+  #stopped = true;
+  #fired = 0;
+  #failed = 0;
+  /** Waiters of {@link idle}. */
+  #idleWaiters: (() => void)[] = [];
+  readonly #lateness = new Lateness();
+
+  constructor(host: SchedulerHost, options: ReminderOptions = {}) {
+    this.#h = host;
+    this.#pollMs = option('pollMs', options.pollMs, REMINDER_DEFAULTS.pollMs);
+    this.#batch = option('batch', options.batch, REMINDER_DEFAULTS.batch);
+    this.#maxInFlight = option('maxInFlight', options.maxInFlight, REMINDER_DEFAULTS.maxInFlight);
+    this.#deliveryMs = option('deliveryTimeoutMs', options.deliveryTimeoutMs, REMINDER_DEFAULTS.deliveryTimeoutMs);
+  }
+
+  /** Starts scanning (the runtime started and knows its shards). */
+  start(): void {
+    this.#stopped = false;
+    this.kick();
+  }
+
+  /** Stops scanning; fires being delivered finish on their own. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#h.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Scans now (the members changed, or a delivery ended). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#scanning) {
+      this.#again = true;
+      return;
+    }
+    void this.#scanLoop();
+  }
+
+  /**
+   * @internal Resolves once no scan runs and no fire is being delivered (at once when so now): the
+   * test kit's `fireDueReminders` waits on it after a scan it asked for.
+   */
+  idle(): Promise<void> {
+    if (this.#isIdle()) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  #isIdle(): boolean {
+    return !this.#scanning && this.#inFlight.size === 0;
+  }
+
+  #wakeIdle(): void {
+    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const w of waiters) w();
+  }
+
+  /** The figures of {@link ReminderStats}. */
+  stats(): ReminderStats {
+    return { fired: this.#fired, failed: this.#failed, inFlight: this.#inFlight.size, lateness: this.#lateness.read() };
+  }
+
+  /** The reminder operations of one activation (its fence read at each call: the token it holds then). */
+  binding(kind: EntityKind, key: string, fence: () => ReminderFence): ReminderBinding {
+    const id = { kind: kind.name, key };
+    // Changes kept for the next save, by name: the last one of a name wins (a put, or null: removed).
+    let staged = new Map<string, NewReminder | null>();
+    return {
+      remind: async (name, when, payload) => {
+        const r = await this.#prepare(kind, key, name, when, payload);
+        await this.#h.store.putReminders(id, fence(), [r]);
+        this.#wake(r.dueAt);
+      },
+      cancel: async (name) => {
+        checkReminderName(name);
+        return this.#h.store.cancelReminder(id, fence(), name);
+      },
+      stage: async (name, when, payload) => {
+        staged.set(name, await this.#prepare(kind, key, name, when, payload));
+      },
+      stageCancel: (name) => {
+        checkReminderName(name);
+        staged.set(name, null);
+      },
+      staged: () => staged.size > 0,
+      takeStaged: () => {
+        if (staged.size === 0) return undefined;
+        const put: NewReminder[] = [];
+        const cancel: string[] = [];
+        for (const [name, r] of staged)
+          if (r === null) cancel.push(name);
+          else put.push(r);
+        staged = new Map();
+        return { put, cancel };
+      },
+      written: (changes) => {
+        for (const r of changes.put ?? []) this.#wake(r.dueAt);
+      },
+    };
+  }
+
+  /** Checks a reminder against its kind and turns its schedule into a row. */
+  async #prepare(
+    kind: EntityKind,
+    key: string,
+    name: string,
+    when: ReminderWhen,
+    payload: unknown,
+  ): Promise<NewReminder> {
+    checkReminderName(name);
+    const type = reminderType(name);
+    const schema = kind.reminders?.[type];
+    if (schema === undefined)
+      throw ErrEntityIncorrect.with(`kind ${kind.name} declares no reminder ${JSON.stringify(type)}`);
+    const due = firstDue(when, this.#h.clock.now());
+    let result = schema['~standard'].validate(payload);
+    if (result instanceof Promise) result = await result;
+    if (result.issues !== undefined && result.issues.length > 0)
+      throw ErrEntityIncorrect.with(`reminder ${name}: payload refused by its schema: ${result.issues[0]!.message}`);
+    return { name, shard: shardOf(key, this.#h.shards), payload, ...due };
+  }
+
+  /** An entity of this node scheduled a reminder due at `dueAt`: re-arm when it is earlier than the timer. */
+  #wake(dueAt: number): void {
+    if (this.#stopped || dueAt >= this.#armedFor) return;
+    this.#arm(dueAt - this.#h.clock.now());
+  }
+
+  #arm(ms: number): void {
+    if (this.#stopped) return;
+    const wait = Math.min(Math.max(1, Math.ceil(ms)), this.#pollMs);
+    const clock = this.#h.clock;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    this.#armedFor = clock.now() + wait;
+    // The runtime's clock seam: its wall clock unrefs the timer (it never keeps the process alive).
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#armedFor = Infinity;
+      this.kick();
+    }, wait);
+  }
+
+  async #scanLoop(): Promise<void> {
+    this.#scanning = true;
+    try {
+      do {
+        this.#again = false;
+        await this.#scan();
+      } while (this.#again && !this.#stopped);
+    } catch (e) {
+      this.#h.log.warning(
+        'entities: reading due reminders failed (%s); retrying in %d ms',
+        (e as Error).message,
+        this.#pollMs,
+      );
+      this.#arm(this.#pollMs);
+    } finally {
+      this.#scanning = false;
+      this.#wakeIdle();
+    }
+  }
+
+  async #scan(): Promise<void> {
+    const shards = [...this.#h.owned()].sort((a, b) => a - b);
+    const now = this.#h.clock.now();
+    let wait = this.#pollMs;
+    if (shards.length > 0) {
+      const skipped = this.#inFlight.size + Math.min(this.#retryAt.size, 10_000);
+      const limit = this.#batch + skipped;
+      const due = await this.#h.store.dueReminders(shards, now, limit);
+      let started = 0;
+      this.#starved = false;
+      for (const r of due) {
+        if (this.#inFlight.size >= this.#maxInFlight) {
+          this.#starved = true;
+          break;
+        }
+        const id = fireId(r);
+        if (this.#inFlight.has(id)) continue;
+        const retry = this.#retryAt.get(id);
+        if (retry !== undefined && retry > now) continue;
+        this.#fire(r, id);
+        started++;
+      }
+      // More due than one batch: scan again at once (deliveries ending also kick a scan).
+      if (due.length === limit && started > 0) this.#again = true;
+      const next = await this.#h.store.nextReminderDue(shards, now);
+      if (next !== undefined) wait = Math.min(wait, next - this.#h.clock.now());
+    }
+    const at = this.#h.clock.now();
+    for (const [id, t] of this.#retryAt) {
+      // Past retry times are picked by the scans; one long past belongs to a row gone meanwhile.
+      if (t <= at) {
+        if (t < at - 60_000) this.#retryAt.delete(id);
+      } else if (t - at < wait) wait = t - at;
+    }
+    this.#arm(wait);
+  }
+
+  #fire(r: StoredReminder, id: string): void {
+    this.#inFlight.set(id, r);
+    const fire: ReminderEnvelope = {
+      '~entity': 'reminder',
+      name: r.name,
+      payload: r.payload,
+      fireId: id,
+      scheduledAt: r.dueAt,
+    };
+    const delivered = this.#h.deliver(r.kind, r.key, fire, this.#deliveryMs).then(async () => {
+      const at = this.#h.clock.now();
+      this.#fired++;
+      this.#lateness.observe(Math.max(0, at - r.dueAt) / 1000);
+      this.#retryAt.delete(id);
+      const next = nextDue(r, at);
+      if (next === undefined && r.cron !== undefined)
+        this.#h.log.warning('entities: reminder %s of %s/%s has no next run; removed', r.name, r.kind, r.key);
+      await this.#h.store.advanceReminder(r, next);
+    });
+    delivered
+      .catch((e: unknown) => {
+        this.#failed++;
+        if (!this.#retryAt.has(id))
+          this.#h.log.warning(
+            'entities: delivering reminder %s of %s/%s failed (%s); retrying',
+            r.name,
+            r.kind,
+            r.key,
+            (e as Error)?.message ?? String(e),
+          );
+        this.#retryAt.set(id, this.#h.clock.now() + Math.min(this.#pollMs, 500));
+      })
+      .finally(() => {
+        this.#inFlight.delete(id);
+        // Not one scan per fire: once half the room is free when fires wait for it, or when the last one ends.
+        if ((this.#starved && this.#inFlight.size <= this.#maxInFlight / 2) || this.#inFlight.size === 0) this.kick();
+        this.#wakeIdle();
+      });
+  }
+}

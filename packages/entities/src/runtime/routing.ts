@@ -1,0 +1,179 @@
+// How an entities runtime reaches a key's activation (runtime.ts's call, send and sendDurable go
+// through here): to the owner of the key's shard by this node's view of the live members, straight
+// to the entity's registered name; when nothing answers to it, the owner's manager activates it
+// (or this node's runtime, when it is the owner). A lease held elsewhere is followed to its holder
+// or waited out; a target that moved, drains or went down is routed again after a pause; all within
+// the operation's timeout. Safety does not rest on any of this: the store's fencing token refuses
+// every write of an activation that is no longer the key's newest.
+
+import { setTimeout as delay } from 'node:timers/promises';
+
+import {
+  ErrNameUnknown,
+  ErrProcessUnknown,
+  ErrTimeout,
+  ProcessID,
+  ignorable,
+  rejected,
+  type Atom,
+  type Node,
+} from 'ergo-ts';
+
+import { ErrEntityIncorrect, ErrEntityUnavailable } from '../contract/errors.js';
+import { checkKey } from '../contract/ids.js';
+import type { EntityAddress } from '../kinds/entity.js';
+import {
+  ownerNode,
+  retryable,
+  toReply,
+  within,
+  type ActivateReply,
+  type ActivateRequest,
+  type SendRequest,
+} from './manager_protocol.js';
+import { ENTITIES_DEFAULTS, positive, type EntityCallOptions } from './options.js';
+
+/** What routing asks of its runtime (runtime.ts implements it). */
+export interface RoutedRuntime {
+  /** The node the runtime runs on: calls leave from it. */
+  readonly node: Node;
+  /** The node that owns `to`'s key now (by this node's view of the live members). */
+  ownerOf(to: EntityAddress<unknown>): string;
+  /** The live members by this node's view. */
+  members(): string[];
+  /** `node` answered that it drains: its keys route to the next owners. */
+  memberLeaving(node: string): void;
+  /** Activates (kind, key) on this node (the manager's activation, without the manager). */
+  activateLocal(kind: string, key: string): Promise<ActivateReply>;
+}
+
+/**
+ * Why a call timed out: the owner did not answer (the core's timeout text suggests a handleCall
+ * returning undefined, which an entity's host never does: it always answers).
+ */
+function noAnswer(target: string): string {
+  return `no answer from the owner node ${target}: paused, overloaded or cut off, or the entity still busy with an earlier message`;
+}
+
+/** Routes one runtime's operations to the owners of their keys (see the top of this file). */
+export class Router {
+  readonly #rt: RoutedRuntime;
+  /** The pause before a routing retry, ms (`probeIntervalMs`). */
+  readonly #probeMs: number;
+  /** The managers' registered name (the same on every member). */
+  readonly #name: string;
+
+  constructor(rt: RoutedRuntime, probeMs: number, name: string) {
+    this.#rt = rt;
+    this.#probeMs = probeMs;
+    this.#name = name;
+  }
+
+  /** Routes one operation to the owner, activating and re-routing until it succeeds or the deadline. */
+  guard(
+    what: string,
+    to: EntityAddress<unknown>,
+    options: EntityCallOptions,
+    attempt: (target: string, left: number) => Promise<unknown>,
+  ): Promise<unknown> {
+    let timeout: number;
+    try {
+      checkKey(to?.key);
+      if (typeof to.kind !== 'string' || to.kind === '') throw ErrEntityIncorrect.with('not an entity address');
+      timeout = positive('timeout', options.timeout, ENTITIES_DEFAULTS.callTimeoutMs);
+    } catch (e) {
+      return rejected(e, this.#rt.node.log, `entities.${what}`);
+    }
+    return ignorable(this.#route(to, timeout, attempt), this.#rt.node.log, `entities.${what}`);
+  }
+
+  async #route(
+    to: EntityAddress<unknown>,
+    timeout: number,
+    attempt: (target: string, left: number) => Promise<unknown>,
+  ): Promise<unknown> {
+    const deadline = Date.now() + timeout;
+    let target = this.#rt.ownerOf(to);
+    let last = 'no attempt';
+    /** The pause before routing again after a `moved` answer, ms. */
+    let pause = 5;
+    for (;;) {
+      const left = deadline - Date.now();
+      if (left <= 0) throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`);
+      try {
+        return await attempt(target, left);
+      } catch (err) {
+        last = ErrTimeout.is(err) ? noAnswer(target) : err instanceof Error ? err.message : String(err);
+        if (ErrProcessUnknown.is(err) || ErrNameUnknown.is(err)) {
+          // A local activation waits on the store, which may not answer (cut off, a key locked
+          // by a stalled member): the caller's timeout bounds it as it bounds a remote one.
+          let r: ActivateReply;
+          try {
+            r = await within(
+              this.#activate(target, to, Math.max(1, deadline - Date.now())),
+              Math.max(1, deadline - Date.now()),
+              () => ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (activation: ${last})`),
+            );
+          } catch (e) {
+            // The target went down meanwhile (it drained and stopped, or died): route again.
+            if (ErrTimeout.is(e))
+              throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${noAnswer(target)})`, e);
+            if (!retryable(e)) throw e;
+            last = e instanceof Error ? e.message : String(e);
+            await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
+            target = this.#rt.ownerOf(to);
+            continue;
+          }
+          if (r.ok) continue;
+          if (r.moved === true) {
+            // The target owns the key no more (its view), and runs none of it: route by ours
+            // again. Paused, doubling: the owner by our view may refuse for a lease the target
+            // still holds until its own keys of the shard have handed off, and send us back.
+            await delay(Math.max(1, Math.min(pause, this.#probeMs, deadline - Date.now())));
+            pause *= 2;
+            target = this.#rt.ownerOf(to);
+            continue;
+          }
+          if (r.leaving === true) {
+            // The target drains: route to the owner among the members that stay.
+            this.#rt.memberLeaving(target);
+            const next = this.#rt.ownerOf(to);
+            if (next === target) await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
+            target = next;
+            continue;
+          }
+          const holder = ownerNode(r.holder);
+          if (holder !== target && this.#rt.members().includes(holder)) {
+            target = holder;
+            continue;
+          }
+          // The holder is gone (or is us, ending): wait for its lease to end, then re-route.
+          await delay(Math.max(1, Math.min(r.expiresAt - Date.now() + 1, this.#probeMs, deadline - Date.now())));
+          target = this.#rt.ownerOf(to);
+          continue;
+        }
+        if (retryable(err)) {
+          await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
+          target = this.#rt.ownerOf(to);
+          continue;
+        }
+        if (ErrTimeout.is(err))
+          throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`, err);
+        throw err;
+      }
+    }
+  }
+
+  #activate(target: string, to: EntityAddress<unknown>, left: number): Promise<ActivateReply> {
+    if (target === this.#rt.node.name) return this.#rt.activateLocal(to.kind, to.key);
+    return this.managerCall(target, { '~entity': 'activate', kind: to.kind, key: to.key }, left);
+  }
+
+  /** Asks `target`'s manager to activate a key or hand it a message (this node's runtime, when it is the target and only activation is asked). */
+  async managerCall(target: string, req: ActivateRequest | SendRequest, left: number): Promise<ActivateReply> {
+    if (target === this.#rt.node.name && req['~entity'] === 'activate')
+      return this.#rt.activateLocal(req.kind, req.key);
+    const r = await this.#rt.node.call(new ProcessID(this.#name as Atom, target as Atom), req, { timeout: left });
+    return toReply(r);
+  }
+}

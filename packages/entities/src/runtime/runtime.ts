@@ -1,0 +1,598 @@
+// The entities runtime of one node: it hosts the kinds it was given, routes calls and messages to
+// the node that owns each key (routing.ts), and keeps the leases of its activations alive
+// (leases.ts). It wires the parts of this folder together: its options (options.ts), the members
+// (membership.ts) and the shards this node owns by them (ownership.ts), its activations
+// (activations.ts, each one a host: host.ts), the manager process (manager.ts), the reminder
+// scheduler, the figures (inspect/stats.ts) and its stop with the node's (stopper.ts). Safety
+// does not rest on the routing: the store's fencing token refuses every write of an activation
+// that is no longer the key's newest.
+
+import { randomUUID } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
+
+import {
+  ErrTaken,
+  ProcessID,
+  TerminateReasonShutdown,
+  ignorable,
+  rejected,
+  type AnyProtocol,
+  type Atom,
+  type Event,
+  type MessageOf,
+  type Node,
+  type PID,
+  type ReplyOf,
+  type RequestOf,
+} from 'ergo-ts';
+
+import { every, wallClock, type EntitiesClock } from '../contract/clock.js';
+import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
+import { checkKey, hostName } from '../contract/ids.js';
+import { ownerOfShard, shardOf } from '../contract/placement.js';
+import { isReminderStore, type StoredReminder } from '../contract/reminder_store.js';
+import type { EntityStore } from '../contract/store.js';
+import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
+import type { EntityAddress, EntityKind } from '../kinds/entity.js';
+import type { ReminderEnvelope } from '../kinds/reminder_types.js';
+import {
+  ENTITIES_CHANNEL,
+  HANDOFF_REASON,
+  type DurableEnvelope,
+  type EntityEvent,
+  type HostRuntime,
+} from './host_runtime.js';
+import { EntityHost } from './host.js';
+import { Activations } from './activations.js';
+import { Leases, type OpenedLease } from './leases.js';
+import { EntityManager, type ManagerRuntime } from './manager.js';
+import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
+import { Membership } from './membership.js';
+import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
+import { ReminderScheduler } from './reminder_scheduler.js';
+import { ShardOwnership } from './ownership.js';
+import { Redelivery } from './redelivery.js';
+import { Router, type RoutedRuntime } from './routing.js';
+import { startStopper, stopStopper, type StoppableRuntime } from './stopper.js';
+
+/** The channel of {@link ENTITIES_CHANNEL}: every {@link EntityEvent} is published on it. */
+const channel = diagnostics.channel(ENTITIES_CHANNEL);
+
+/**
+ * The entities runtime of one node (from {@link startEntities}). Its methods are safe to call from
+ * anywhere on the node, inside actors included (they use the node's own call, not the caller's
+ * process); every Promise it returns is safe to leave un-awaited.
+ */
+export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, StoppableRuntime {
+  /** The node this runtime runs on. */
+  readonly node: Node;
+  /** The store every activation of this node writes to. */
+  readonly store: EntityStore;
+  /** @internal {@link store}, each operation timed for {@link stats}. */
+  readonly measuredStore: EntityStore;
+  /** This runtime's lease owner string (`<node name>#<random>`): unique per start. */
+  readonly owner: string;
+  /** How long a lease lasts unless renewed, in ms. */
+  readonly leaseTtlMs: number;
+  /** Whether inspection shows entity states ({@link EntitiesOptions.inspectState}). */
+  readonly inspectState: boolean;
+  readonly #kinds: ReadonlyMap<string, EntityKind>;
+  /** Who the members are (membership.ts). */
+  readonly #membership: Membership;
+  readonly #handOffMs: number;
+  /** This node drains: it takes no activation and routes every key to the other members. */
+  #draining: Promise<void> | undefined;
+  /** Activations in progress on this node, by `kind/key`: a second request for a key joins the first. */
+  readonly #activating = new Map<string, Promise<ActivateReply>>();
+  /** Lease releases of hand-offs not settled yet. */
+  readonly #releases = new Set<Promise<void>>();
+  #handOffs = 0;
+  /** The leases of this node's activations (leases.ts). */
+  readonly #leases: Leases;
+  readonly #shards: number;
+  readonly #probeMs: number;
+  readonly #name: string;
+  /** Routes calls and sends to the owners of their keys (routing.ts). */
+  readonly #router: Router;
+  /** This node's activations (activations.ts). */
+  readonly #activations: Activations;
+  /** Cancels the runtime's repeating timers (lease renewal, member probes). */
+  readonly #timers: (() => void)[] = [];
+  /** Sends again what ended activations accepted and did not handle (redelivery.ts). */
+  readonly #redelivery: Redelivery;
+  readonly #meter = new StoreMeter();
+  readonly #counters = new Map<string, KindCounters>();
+  /** The shards this node owns by its view of the live members (ownership.ts). */
+  readonly #ownership: ShardOwnership;
+  #manager: PID | undefined;
+  /** The application whose stop drains this runtime (stopper.ts), once loaded and started. */
+  #app: string | undefined;
+  #stopping: Promise<void> | undefined;
+  #stopped = false;
+  /** @internal The reminder scheduler (undefined when the store keeps no reminders). */
+  readonly reminders: ReminderScheduler | undefined;
+
+  /**
+   * @internal The clock of passivation and lease renewal (contract/clock.ts): the wall clock, or the test
+   * kit's TestClock. Capabilities that keep time of their own (reminders) schedule on it too.
+   */
+  readonly clock: EntitiesClock;
+
+  /** @internal use {@link startEntities}. */
+  constructor(node: Node, options: EntitiesOptions, seams: EntitiesSeams = {}) {
+    this.node = node;
+    this.clock = seams.clock ?? wallClock;
+    this.store = options.store;
+    this.measuredStore = this.#meter.wrap(options.store);
+    this.owner = `${node.name}#${randomUUID()}`;
+    const s = settingsOf(options);
+    this.leaseTtlMs = s.leaseTtlMs;
+    this.inspectState = s.inspectState;
+    this.#shards = s.shards;
+    this.#probeMs = s.probeMs;
+    this.#name = s.name;
+    this.#kinds = s.kinds;
+    for (const name of s.kinds.keys()) this.#counters.set(name, new KindCounters());
+    this.#handOffMs = s.handOffMs;
+    this.#activations = new Activations(node);
+    this.#ownership = new ShardOwnership(node.name, s.shards);
+    this.#leases = new Leases({
+      node,
+      store: this.measuredStore,
+      owner: this.owner,
+      ttlMs: this.leaseTtlMs,
+      shards: this.#shards,
+      shardScope: s.shardScope,
+      active: this.#activations.byKind,
+      owned: () => this.#ownership.owned,
+      track: (release) => this.track(release),
+      ...(s.takeOverFromDeadMembers ? { dead: (holder: string) => this.#deadHolder(holder) } : {}),
+    });
+    this.#membership = new Membership(node, this.#name, options.members ?? [], options.leader, {
+      changed: () => {
+        this.#observeMembers();
+      },
+      stopped: () => this.#stopped,
+    });
+    const store = options.store;
+    this.reminders = isReminderStore(store)
+      ? new ReminderScheduler(
+          {
+            store,
+            log: node.log,
+            clock: this.clock,
+            shards: this.#shards,
+            kind: (name) => this.#kinds.get(name),
+            owned: () => this.#ownership.owned,
+            deliver: (kind, key, fire, timeout) => this.#deliverReminder(kind, key, fire, timeout),
+          },
+          options.reminders,
+        )
+      : undefined;
+    this.#router = new Router(this, s.probeMs, s.name);
+    this.#redelivery = new Redelivery({
+      log: node.log,
+      clock: this.clock,
+      stopped: () => this.#stopped,
+      send: (kind, key, id, message, options) => this.sendDurable({ kind, key }, message as never, id, options),
+    });
+    this.#timers.push(every(this.clock, s.renewMs, () => this.#leases.renew()));
+    if (this.#membership.probed) {
+      // Probes dial real nodes: wall-clock time, whatever the clock of the runtime's own timing.
+      const probe = setInterval(() => this.#membership.probe(), this.#probeMs).unref();
+      this.#timers.push(() => clearInterval(probe));
+    }
+  }
+
+  /** @internal */
+  async start(): Promise<void> {
+    let event: Event | undefined;
+    if (this.#membership.fromRegistrar) {
+      const reg = this.node.network().registrar();
+      if (reg.info().supportEvent) event = reg.event();
+    }
+    this.#manager = await this.node.spawnRegister(this.#name, EntityManager, {}, this, event);
+    await startStopper(this.node, this.#name, this, (app) => {
+      this.#app = app;
+    });
+    await this.#membership.read();
+    this.#observeMembers();
+    this.reminders?.start();
+    this.#membership.probe();
+    this.#membership.tell({ '~entity': 'hello', node: this.node.name });
+  }
+
+  /** A reminder's fire to its entity: a durable message whose id is the fire's. */
+  #deliverReminder(kind: string, key: string, fire: ReminderEnvelope, timeout: number): Promise<unknown> {
+    return this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout });
+  }
+
+  /**
+   * The live members: this node and the members it is connected to (the configured ones, or the
+   * registrar's), less those that announced they leave, sorted. A draining node leaves itself out
+   * (unless no other member is live).
+   */
+  members(): string[] {
+    return this.#membership.live(this.#draining !== undefined);
+  }
+
+  /** The node that owns `to`'s key now (by this node's view of the live members). */
+  ownerOf(to: EntityAddress<unknown>): string {
+    return ownerOfShard(shardOf(to.key, this.#shards), this.members())!;
+  }
+
+  /** The entities active on this node. */
+  active(): EntityAddress<unknown>[] {
+    return this.#activations.list();
+  }
+
+  /**
+   * The runtime's figures now: entities active per kind, activations, passivations, other ends
+   * and refused writes since the start, shards owned and moved, and the store's latency per
+   * operation. Cheap (no store access): `@ergo-ts/metrics`' EntitiesCollector reads it per scrape.
+   */
+  stats(): EntitiesStats {
+    const members = this.#observeMembers();
+    const kinds = kindStatsOf(this.#counters, this.#activations.byKind);
+    const m = this.#meter.read();
+    return {
+      node: this.node.name,
+      members,
+      shards: this.#shards,
+      shardsOwned: this.#ownership.owned.size,
+      shardsGained: this.#ownership.gained,
+      shardsLost: this.#ownership.lost,
+      handOffs: this.#handOffs,
+      draining: this.#draining !== undefined,
+      kinds,
+      store: m.store,
+      storeInFlight: m.inFlight,
+      storeOldestInFlightMs: m.oldestMs,
+      ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
+    };
+  }
+
+  /** Recomputes the shards this node owns when the live members changed; counts those that moved. */
+  #observeMembers(): string[] {
+    const members = this.members();
+    if (this.#ownership.observe(members) !== 'moved') return members;
+    const owned = this.#ownership.owned;
+    // Rebalancing: activations whose shard another live member owns now hand off to it (a
+    // joined node gets its shards' entities on their next message, with their saved state).
+    if (!this.#stopped) this.#activations.handOffWhere((key) => !owned.has(shardOf(key, this.#shards)));
+    if (!this.#stopped && this.#draining === undefined) this.#leases.releaseLost();
+    // The reminders of shards gained are due here now: scan at once.
+    this.reminders?.kick();
+    return members;
+  }
+
+  /**
+   * Whether a lease holder is dead: a member declared down, or an earlier runtime of this very
+   * node (killed, and started again under the same name: its owner string differs from ours).
+   */
+  #deadHolder(holder: string): boolean {
+    if (holder === this.owner) return false;
+    const node = ownerNode(holder);
+    return node === this.node.name || this.#membership.declaredDown(node);
+  }
+
+  /**
+   * Calls the entity at `to` with `request`: activates it on its owner when needed and resolves
+   * with its reply, sent after the state the call changed was saved. Rejects with
+   * ERR_ENTITY_UNAVAILABLE (no activation reached within the timeout), ERR_ENTITY_STALE_TOKEN
+   * (the activation lost its key while answering), ERR_PROTOCOL_VIOLATION (a remote request the
+   * protocol refuses) or the entity's own failure. A call that fails because its owner's node went
+   * down is retried on the next owner: it may then run twice (at least once, not exactly once).
+   */
+  call<P extends AnyProtocol, const R extends RequestOf<P>>(
+    to: EntityAddress<P>,
+    request: R,
+    options: EntityCallOptions = {},
+  ): Promise<ReplyOf<P, R>> {
+    return this.#router.guard('call', to, options, (target, left) =>
+      this.node.call(new ProcessID(hostName(to.kind, to.key) as Atom, target as Atom), request as unknown, {
+        timeout: left,
+      }),
+    ) as Promise<ReplyOf<P, R>>;
+  }
+
+  /**
+   * Sends `message` to the entity at `to` (at most once): resolves when its owner's manager handed
+   * it to the activation (activating it when needed), not when it was processed.
+   */
+  send<P extends AnyProtocol>(
+    to: EntityAddress<P>,
+    message: MessageOf<P>,
+    options: EntityCallOptions = {},
+  ): Promise<void> {
+    return this.#router.guard('send', to, options, async (target, left) => {
+      const req: SendRequest = { '~entity': 'send', kind: to.kind, key: to.key, message };
+      const r = await this.#router.managerCall(target, req, left);
+      if (!r.ok) throw ErrLeaseHeld.with(`${r.holder} until ${r.expiresAt}`);
+    }) as Promise<void>;
+  }
+
+  /**
+   * Sends `message` durably: resolves with 'accepted' once the owner stored it in the entity's
+   * inbox (it is then processed at least once, by this activation or the next, and with its `id`
+   * exactly once: the processed id is recorded in the same transaction as the state change), or
+   * 'duplicate' when a message with this id was already accepted. Send again with the same id
+   * after a failure.
+   */
+  sendDurable<P extends AnyProtocol>(
+    to: EntityAddress<P>,
+    message: MessageOf<P>,
+    id: string,
+    options: EntityCallOptions = {},
+  ): Promise<'accepted' | 'duplicate'> {
+    if (typeof id !== 'string' || id === '')
+      return rejected(ErrEntityIncorrect.with('a durable message needs a non-empty id'), this.node.log, 'sendDurable');
+    const env: DurableEnvelope = { '~entity': 'durable', id, message };
+    return this.#router.guard('sendDurable', to, options, (target, left) =>
+      this.node.call(new ProcessID(hostName(to.kind, to.key) as Atom, target as Atom), env, { timeout: left }),
+    ) as Promise<'accepted' | 'duplicate'>;
+  }
+
+  /**
+   * Hands this node's entities off before it stops (a rolling restart, a scale-down): tells the
+   * other members it leaves (they route its keys to the next owners at once), takes no new
+   * activation, and asks every activation to hand off: each handles what it was sent, saves,
+   * stops and releases its lease, so the next message activates it on its new owner with its
+   * state, without waiting for the lease to expire. Resolves when every lease is released (or,
+   * after `handOffTimeoutMs`, once the activations still running were stopped). Calls keep
+   * working from this node (routed to the other members). Idempotent; {@link stop} drains first.
+   */
+  drain(): Promise<void> {
+    this.#draining ??= ignorable(this.#drain(), this.node.log, 'entities.drain');
+    return this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    this.#membership.tell({ '~entity': 'leaving', node: this.node.name });
+    // Activations under way finish first (then they are active, and hand off as the others).
+    await Promise.allSettled([...this.#activating.values()]);
+    const empty = this.#activations.whenEmpty();
+    this.#activations.handOffWhere(() => true);
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => {
+      timer = setTimeout(() => resolve('late'), this.#handOffMs);
+    });
+    if ((await Promise.race([empty, late])) === 'late') {
+      this.node.log.warning(
+        'entities: %d activations did not hand off in %d ms; stopping them',
+        this.#activations.count(),
+        this.#handOffMs,
+      );
+      this.#activations.exitAll();
+      await empty;
+    }
+    clearTimeout(timer);
+    while (this.#releases.size > 0) await Promise.allSettled([...this.#releases]);
+    // Shard leases last: every activation under them has ended.
+    await this.#leases.releaseShards();
+  }
+
+  /** @internal StoppableRuntime: the application's stop (the node stops) drains and stops this runtime. */
+  stopWithNode(): Promise<void> {
+    // Stopped already, or stopping (its stop stopped the application): draining is under way or done.
+    if (this.#stopping !== undefined) return this.drain();
+    this.#app = undefined; // the node unloads nothing while it stops; nothing to stop here
+    return this.stop();
+  }
+
+  /**
+   * Stops this runtime: hands its entities off ({@link drain}: the other members are told, every
+   * activation handles what it was sent and releases its lease), then stops the manager.
+   * Idempotent. The store stays open (it is the caller's). `node.stop()` calls it too (before its
+   * processes get their exits), through an application the runtime starts: either order drains.
+   */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#stop();
+    return this.#stopping;
+  }
+
+  async #stop(): Promise<void> {
+    if (this.node.isAlive()) await this.drain();
+    this.#stopped = true;
+    this.reminders?.stop();
+    for (const cancel of this.#timers) cancel();
+    this.#redelivery.cancel();
+    if (this.#activations.count() > 0) {
+      const empty = this.#activations.whenEmpty();
+      this.#activations.exitAll();
+      await empty;
+    }
+    if (this.#manager !== undefined && this.node.isAlive()) {
+      try {
+        this.node.sendExit(this.#manager, TerminateReasonShutdown);
+      } catch {
+        // Already gone.
+      }
+    }
+    const app = this.#app;
+    this.#app = undefined;
+    if (app !== undefined && this.node.isAlive()) await stopStopper(this.node, app);
+  }
+
+  /**
+   * @internal the manager's activation of (kind, key) on this node. One at a time per key (a
+   * second request joins the first); keys activate side by side.
+   */
+  activateLocal(kind: string, key: string): Promise<ActivateReply> {
+    if (this.#draining !== undefined) return Promise.resolve({ ok: false, holder: '', expiresAt: 0, leaving: true });
+    const id = `${kind}/${key}`;
+    let p = this.#activating.get(id);
+    if (p === undefined) {
+      // A key activates only where its shard is owned. A caller follows a lease's holder here (the
+      // node the key's shard just moved from keeps the shard's lease until its keys have handed
+      // off): activated here, the key would stay on a node that no longer owns it, keeping the
+      // lease, and every later call would follow it back (a join left keys stuck for good). One
+      // running here still answers: its hand-off is under way, and the call reaches it by name.
+      if (!this.#activations.has(kind, key) && !this.#ownsShardOf(key))
+        return Promise.resolve({ ok: false, holder: '', expiresAt: 0, moved: true });
+      p = this.#activateNow(kind, key).finally(() => this.#activating.delete(id));
+      this.#activating.set(id, p);
+    }
+    return p;
+  }
+
+  async #activateNow(kind: string, key: string): Promise<ActivateReply> {
+    const k = this.#kinds.get(kind);
+    if (k === undefined) throw ErrEntityIncorrect.with(`node ${this.node.name} hosts no entity kind ${kind}`);
+    checkKey(key);
+    try {
+      await this.node.spawnRegister(hostName(kind, key), EntityHost, {}, this, k, key);
+      return { ok: true };
+    } catch (err) {
+      if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name
+      if (ErrLeaseHeld.is(err)) {
+        const lease = await this.measuredStore.lease(this.#leases.leaseId(kind, key));
+        return { ok: false, holder: lease?.owner ?? '', expiresAt: lease?.expiresAt ?? 0 };
+      }
+      throw err;
+    }
+  }
+
+  /** @internal HostRuntime */
+  activated(kind: string, key: string, token: number, pid: PID, eventsSinceSnapshot?: () => number): void {
+    this.#activations.add(kind, key, { token, pid, eventsSinceSnapshot });
+    // The members changed while it activated (after the hand-offs they asked for): it hands off
+    // now rather than at the next change, which may never come.
+    if (this.#draining === undefined && !this.#stopped && !this.#ownsShardOf(key))
+      this.#activations.handOff(kind, key, pid);
+  }
+
+  /** Whether this node owns `key`'s shard by its view of the members now (the view refreshed first). */
+  #ownsShardOf(key: string): boolean {
+    this.#observeMembers();
+    return this.#ownership.owned.has(shardOf(key, this.#shards));
+  }
+
+  /** @internal HostRuntime */
+  readReminders(kind: string, key: string): Promise<readonly StoredReminder[]> | undefined {
+    return isReminderStore(this.store) ? this.store.reminders({ kind, key }) : undefined;
+  }
+
+  /** @internal HostRuntime */
+  journaled(kind: string, events: number, snapshot: boolean): void {
+    const c = this.#counters.get(kind);
+    if (c === undefined) return;
+    c.eventsPersisted += events;
+    if (snapshot) c.snapshots++;
+  }
+
+  /**
+   * @internal Durable messages an ended activation accepted into the inbox but did not handle (its
+   * write was refused as stale, or the store failed): sent again, each with its id, to the key's
+   * owner now. Its enqueue answers 'duplicate' (the message is in the inbox), and an activation
+   * told 'duplicate' of an id still in its inbox handles it (host.ts): so a message accepted by an
+   * activation that lost its key is handled by the one that has it, not left in the inbox until the
+   * key's next activation. Retried every second on the runtime's clock until it reaches an
+   * activation, for up to REDELIVER_ATTEMPTS tries (redelivery.ts); the message stays in the inbox anyway.
+   */
+  redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void {
+    this.#redelivery.redeliver(kind, key, pending);
+  }
+
+  ended(kind: string, key: string, token: number): void {
+    if (this.#activations.remove(kind, key, token) && this.#draining === undefined) this.#leases.releaseLost();
+    this.#activations.settle();
+  }
+
+  /** @internal HostRuntime */
+  publish(event: EntityEvent): void {
+    const c = this.#counters.get(event.kind);
+    if (c !== undefined) {
+      if (event.event === 'activated') c.activations++;
+      else if (event.event === 'passivated') {
+        c.passivations++;
+        if (event.reason === HANDOFF_REASON) {
+          c.handedOff++;
+          this.#handOffs++;
+        }
+      } else if (event.event === 'stopped') c.stopped++;
+      else if (event.event === 'refused') c.refused++;
+    }
+    if (channel.hasSubscribers) channel.publish(event);
+  }
+
+  /** @internal HostRuntime */
+  openLease(kind: string, key: string): Promise<OpenedLease> {
+    return this.#leases.open(kind, key);
+  }
+
+  /** @internal HostRuntime */
+  releaseLease(kind: string, key: string, token: number): Promise<void> {
+    return this.#leases.release(kind, key, token);
+  }
+
+  /** @internal HostRuntime */
+  track(release: Promise<void>): void {
+    this.#releases.add(release);
+    void release.finally(() => this.#releases.delete(release));
+  }
+
+  /** @internal HostRuntime */
+  log(format: string, ...args: unknown[]): void {
+    this.node.log.warning(format, ...args);
+  }
+
+  /** @internal the manager heard that `node` leaves: its keys route to the next owners. */
+  memberLeaving(node: string): void {
+    if (node === this.node.name) return;
+    this.#membership.leaving(node);
+    this.#observeMembers();
+  }
+
+  /** @internal the manager heard that `node`'s runtime started: it counts again. */
+  memberHello(node: string): void {
+    this.#membership.hello(node);
+    this.#observeMembers();
+  }
+
+  /** @internal the registrar told of a change: read its nodes again. */
+  membershipChanged(): void {
+    this.#membership.registrarChanged();
+  }
+
+  /** @internal the manager follows the registrar's events: probes read the registrar less often. */
+  followingRegistrarEvents(): void {
+    this.#membership.followingRegistrarEvents();
+  }
+}
+
+/**
+ * Starts the entities runtime on `node`: spawns its manager process (registered as
+ * `options.name`, default 'entities') and begins renewing leases and dialling members. Rejects with
+ * ERR_ENTITY_INCORRECT for a bad option, ERR_TAKEN when the manager's name is used.
+ *
+ * @example
+ * const store = SqliteStore.open('entities.db');
+ * const entities = await startEntities(node, { store, kinds: [Counter] });
+ * await entities.send(entity(Counter, 'c1'), { add: 2 });
+ * const n = await entities.call(entity(Counter, 'c1'), 'get'); // 2
+ */
+export function startEntities(node: Node, options: EntitiesOptions): Promise<Entities> {
+  return startEntitiesWith(node, options, {});
+}
+
+/** @internal {@link startEntities} with the internal seams (the test kit's clock). */
+export function startEntitiesWith(node: Node, options: EntitiesOptions, seams: EntitiesSeams): Promise<Entities> {
+  let rt: Entities;
+  try {
+    rt = new Entities(node, options, seams);
+  } catch (e) {
+    return rejected(e, node.log, 'startEntities');
+  }
+  return ignorable(
+    rt.start().then(
+      () => rt,
+      async (e: unknown) => {
+        await rt.stop();
+        throw e;
+      },
+    ),
+    node.log,
+    'startEntities',
+  );
+}

@@ -1,0 +1,559 @@
+// The PostgreSQL entity store, on `pg` (node-postgres): one database shared by every member of a
+// cluster, on any number of hosts. The same tables and rules as the SQLite store. Each operation
+// that reads and then writes one key runs in a transaction that first takes a transaction-scoped
+// advisory lock on the key (`pg_advisory_xact_lock` of a 64-bit hash of kind and key), so the
+// fencing-token check, the version check, the state write, the processed id and the inbox row
+// removal are one atomic step, and an enqueue never interleaves with the write that processes
+// the same id. Lease times come from the database's clock (`clock_timestamp()`), the one clock
+// every member shares; as in SQLite, a clock decides only when a lease may be taken over, never
+// whether a write is accepted.
+
+import type pg from 'pg';
+import { ignorable, rejected } from 'ergo-ts';
+
+import { ErrStaleToken, ErrStoreClosed, ErrStoreSessionLost, ErrVersionConflict } from '../contract/errors.js';
+import type { JournalEntry, JournalQuery } from '../contract/journal.js';
+import { checkJournalQuery, checkOffset, checkProjection, journalLockKey } from './journal_sql.js';
+import { checkId } from '../contract/ids.js';
+import { CheckedReminders } from './checked_reminders.js';
+import { Values, checkEnqueue, checkLeaseRequest, checkTtl, prepareWrite } from './sql_store.js';
+import {
+  jsonCodec,
+  type EntityId,
+  type EntityStore,
+  type AcquiredLoad,
+  type ActivationLoad,
+  type InboxEntry,
+  type LeaseRequest,
+  type LeaseResult,
+  type StoreCodec,
+  type StoredEvent,
+  type StoredState,
+  type WriteRequest,
+} from '../contract/store.js';
+import {
+  type NewReminder,
+  type ReminderFence,
+  type ReminderStore,
+  type StoredReminder,
+} from '../contract/reminder_store.js';
+import { PostgresReminders } from './postgres_reminders.js';
+import type { PostgresStoreOptions } from './postgres_options.js';
+import { NOW, createSchema, openPool } from './postgres_setup.js';
+
+export { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
+
+type Client = pg.PoolClient;
+
+/**
+ * An {@link EntityStore} in a PostgreSQL database (node-postgres pool). Open with
+ * {@link PostgresStore.open}, which creates the tables when missing; close with `close()`
+ * (idempotent; it ends the pool). Every member of a cluster opens the same database.
+ */
+export class PostgresStore implements EntityStore, ReminderStore {
+  readonly name: string;
+  readonly #pool: pg.Pool;
+  readonly #values: Values;
+  readonly #t: {
+    leases: string;
+    state: string;
+    events: string;
+    inbox: string;
+    processed: string;
+    enqueue: string;
+    acquireLoad: string;
+    write: string;
+  };
+  /** The table prefix: it names this store's prepared statements (one set per pooled connection). */
+  readonly #prefix: string;
+  /** The journal's tables and its ordering lock (journal_sql.ts). */
+  readonly #j: { tags: string; offsets: string; lock: string };
+  #closed = false;
+  #closing: Promise<void> | undefined;
+  readonly #reminders: PostgresReminders;
+  /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
+  readonly #reminderOps: CheckedReminders;
+
+  private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
+    this.name = name;
+    this.#pool = pool;
+    this.#values = new Values(codec);
+    this.#t = {
+      leases: `${prefix}leases`,
+      state: `${prefix}state`,
+      events: `${prefix}events`,
+      inbox: `${prefix}inbox`,
+      processed: `${prefix}processed`,
+      enqueue: `${prefix}enqueue`,
+      acquireLoad: `${prefix}acquire_load`,
+      write: `${prefix}write_key`,
+    };
+    this.#prefix = prefix;
+    this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
+    this.#reminders = new PostgresReminders({
+      pool,
+      tx: (kind, key, fn) => this.#tx(kind, key, fn),
+      values: this.#values,
+      leases: this.#t.leases,
+      reminders: `${prefix}reminders`,
+    });
+    this.#reminderOps = new CheckedReminders(
+      // The PostgreSQL table answers Promises: `fn` returns one (or throws a failed check).
+      <T>(what: string, fn: () => T | Promise<T>) => this.#op(what, fn as () => Promise<T>),
+      this.#reminders,
+    );
+  }
+
+  /**
+   * Connects to the database at `connectionString` (`postgres://user@host:port/db`) and creates
+   * the store's tables when missing. Rejects with ERR_ENTITY_INCORRECT for a bad option, or with
+   * the driver's error (its `code`: ECONNREFUSED, a SQLSTATE...) when the database cannot be
+   * reached; the pool is then ended. The returned Promise is safe to leave un-awaited.
+   */
+  static open(connectionString: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    let pool: pg.Pool, prefix: string, name: string;
+    try {
+      ({ pool, prefix, name } = openPool(connectionString, options));
+    } catch (e) {
+      return rejected(e, undefined, 'PostgresStore.open');
+    }
+    const ready = (async () => {
+      try {
+        const c = await pool.connect();
+        // Checked out, the client is outside the pool's idle 'error' listener: without one of its
+        // own, a session the server ends now would be an unhandled 'error' event (process exit).
+        c.on('error', () => undefined);
+        try {
+          await createSchema(c, prefix);
+        } finally {
+          c.release();
+        }
+      } catch (e) {
+        await pool.end().catch(() => undefined);
+        throw e;
+      }
+      return new PostgresStore(name, pool, options.codec ?? jsonCodec, prefix);
+    })();
+    return ignorable(ready, undefined, 'PostgresStore.open');
+  }
+
+  acquire(request: LeaseRequest): Promise<LeaseResult> {
+    return this.#op('acquire', async () => {
+      checkLeaseRequest(request);
+      const t = this.#t.leases;
+      // One statement: the row lock of the upsert serialises acquirers of one key.
+      const r = await this.#pool.query<{ token: string }>(
+        `INSERT INTO ${t} (kind, key, token, owner, expires_at) VALUES ($1, $2, 1, $3, ${NOW} + $4)
+         ON CONFLICT (kind, key) DO UPDATE SET token = ${t}.token + 1, owner = excluded.owner,
+           expires_at = excluded.expires_at
+         WHERE ${t}.owner = excluded.owner OR ${t}.expires_at <= ${NOW} OR ${t}.owner = $5
+         RETURNING token`,
+        [request.kind, request.key, request.owner, request.ttlMs, request.takeOverFrom ?? null],
+      );
+      if (r.rows.length === 1) return { acquired: true, token: Number(r.rows[0]!.token) };
+      const held = await this.#pool.query<{ owner: string; expires_at: string }>(
+        `SELECT owner, expires_at FROM ${t} WHERE kind = $1 AND key = $2`,
+        [request.kind, request.key],
+      );
+      const row = held.rows[0];
+      // Released or expired between the two statements: try again.
+      if (row === undefined) return this.acquire(request);
+      return { acquired: false, holder: row.owner, expiresAt: Number(row.expires_at) };
+    });
+  }
+
+  acquireAndLoad(request: LeaseRequest): Promise<AcquiredLoad> {
+    return this.#op('acquireAndLoad', async () => {
+      checkLeaseRequest(request);
+      const r = await this.#prepared<{
+        o_token: string | null;
+        o_holder: string | null;
+        o_expires: string | null;
+        o_version: string | null;
+        o_snapshot: string | null;
+        o_ids: string[] | null;
+        o_messages: string[] | null;
+      }>('acquire_load', `SELECT * FROM ${this.#t.acquireLoad}($1, $2, $3, $4, $5)`, [
+        request.kind,
+        request.key,
+        request.owner,
+        request.ttlMs,
+        request.takeOverFrom ?? null,
+      ]);
+      const row = r.rows[0]!;
+      if (row.o_token === null) {
+        // Deleted between the function's two statements (no lease row): ask again.
+        if (row.o_holder === null) return this.acquireAndLoad(request);
+        return { lease: { acquired: false, holder: row.o_holder, expiresAt: Number(row.o_expires) } };
+      }
+      return {
+        lease: { acquired: true, token: Number(row.o_token) },
+        load: this.#activationLoad(row.o_version, row.o_snapshot, row.o_ids, row.o_messages),
+      };
+    });
+  }
+
+  loadActivation(id: EntityId): Promise<ActivationLoad> {
+    return this.#op('loadActivation', async () => {
+      checkId(id);
+      // One statement, one snapshot: the state and the inbox as of the same instant.
+      const r = await this.#prepared<{
+        snapshot_version: string | null;
+        snapshot: string | null;
+        ids: string[] | null;
+        messages: string[] | null;
+      }>(
+        'load_activation',
+        `SELECT s.snapshot_version, s.snapshot, i.ids, i.messages
+         FROM (SELECT 1) one LEFT JOIN ${this.#t.state} s ON s.kind = $1 AND s.key = $2
+         LEFT JOIN LATERAL (SELECT array_agg(x.id ORDER BY x.seq) AS ids, array_agg(x.message ORDER BY x.seq) AS messages
+           FROM ${this.#t.inbox} x WHERE x.kind = $1 AND x.key = $2) i ON true`,
+        [id.kind, id.key],
+      );
+      const row = r.rows[0]!;
+      return this.#activationLoad(row.snapshot_version, row.snapshot, row.ids, row.messages);
+    });
+  }
+
+  /** An {@link ActivationLoad} from the columns of a state row (null: none) and the inbox's arrays. */
+  #activationLoad(
+    version: string | null,
+    snapshot: string | null,
+    ids: string[] | null,
+    messages: string[] | null,
+  ): ActivationLoad {
+    const state: StoredState =
+      version === null
+        ? { state: undefined, version: 0 }
+        : { state: snapshot === null ? undefined : this.#values.decode(snapshot), version: Number(version) };
+    const inbox = (ids ?? []).map((id, i) => ({ id, message: this.#values.decode(messages![i]!) }));
+    return { state, inbox };
+  }
+
+  /**
+   * A query as a named prepared statement (parsed and planned once per pooled connection). `name`
+   * is unique per statement text within this store; the table prefix makes it unique per store.
+   */
+  #prepared<R extends pg.QueryResultRow>(name: string, text: string, values: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.#pool.query<R>({ name: `${this.#prefix}${name}`, text, values });
+  }
+
+  renew(kind: string, owner: string, tokens: ReadonlyMap<string, number>, ttlMs: number): Promise<string[]> {
+    return this.#op('renew', async () => {
+      checkTtl(ttlMs);
+      if (tokens.size === 0) return [];
+      const keys = [...tokens.keys()];
+      const toks = keys.map((k) => tokens.get(k)!);
+      const r = await this.#pool.query<{ key: string }>(
+        `UPDATE ${this.#t.leases} l SET expires_at = ${NOW} + $3
+         FROM unnest($1::text[], $2::bigint[]) AS m(key, token)
+         WHERE l.kind = $4 AND l.owner = $5 AND l.key = m.key AND l.token = m.token
+         RETURNING l.key`,
+        [keys, toks, ttlMs, kind, owner],
+      );
+      const renewed = new Set(r.rows.map((x) => x.key));
+      return keys.filter((k) => !renewed.has(k));
+    });
+  }
+
+  release(id: EntityId, token: number): Promise<void> {
+    return this.#op('release', async () => {
+      checkId(id);
+      await this.#pool.query(
+        `UPDATE ${this.#t.leases} SET expires_at = 0, owner = '' WHERE kind = $1 AND key = $2 AND token = $3`,
+        [id.kind, id.key, token],
+      );
+    });
+  }
+
+  lease(id: EntityId): Promise<{ token: number; owner: string; expiresAt: number } | undefined> {
+    return this.#op('lease', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ token: string; owner: string; expires_at: string }>(
+        `SELECT token, owner, expires_at FROM ${this.#t.leases} WHERE kind = $1 AND key = $2`,
+        [id.kind, id.key],
+      );
+      const row = r.rows[0];
+      if (row === undefined) return undefined;
+      return { token: Number(row.token), owner: row.owner, expiresAt: Number(row.expires_at) };
+    });
+  }
+
+  load(id: EntityId): Promise<StoredState> {
+    return this.#op('load', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ snapshot: string | null; snapshot_version: string }>(
+        `SELECT snapshot, snapshot_version FROM ${this.#t.state} WHERE kind = $1 AND key = $2`,
+        [id.kind, id.key],
+      );
+      const row = r.rows[0];
+      if (row === undefined) return { state: undefined, version: 0 };
+      return {
+        state: row.snapshot === null ? undefined : this.#values.decode(row.snapshot),
+        version: Number(row.snapshot_version),
+      };
+    });
+  }
+
+  events(id: EntityId, after: number): Promise<StoredEvent[]> {
+    return this.#op('events', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ version: string; event: string; type: string; schema_version: number }>(
+        `SELECT version, event, type, schema_version FROM ${this.#t.events} WHERE kind = $1 AND key = $2 AND version > $3 ORDER BY version`,
+        [id.kind, id.key, after],
+      );
+      return r.rows.map((x) => ({
+        version: Number(x.version),
+        event: this.#values.decode(x.event),
+        type: x.type,
+        schemaVersion: Number(x.schema_version),
+      }));
+    });
+  }
+
+  readJournal(query: JournalQuery): Promise<JournalEntry[]> {
+    return this.#op('readJournal', async () => {
+      checkJournalQuery(query);
+      const cols = 'e.seq, e.kind, e.key, e.version, e.type, e.schema_version, e.event';
+      const r = await this.#pool.query<{
+        seq: string;
+        kind: string;
+        key: string;
+        version: string;
+        type: string;
+        schema_version: number;
+        event: string;
+      }>(
+        query.tag === undefined
+          ? `SELECT ${cols} FROM ${this.#t.events} e WHERE e.kind = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`
+          : `SELECT ${cols} FROM ${this.#j.tags} t JOIN ${this.#t.events} e ON e.seq = t.seq
+             WHERE t.kind = $1 AND t.seq > $2 AND t.tag = $4 ORDER BY t.seq LIMIT $3`,
+        query.tag === undefined
+          ? [query.kind, query.after, query.limit]
+          : [query.kind, query.after, query.limit, query.tag],
+      );
+      return r.rows.map((x) => ({
+        offset: Number(x.seq),
+        kind: x.kind,
+        key: x.key,
+        version: Number(x.version),
+        type: x.type,
+        schemaVersion: Number(x.schema_version),
+        event: this.#values.decode(x.event),
+      }));
+    });
+  }
+
+  loadOffset(projection: string): Promise<number | undefined> {
+    return this.#op('loadOffset', async () => {
+      checkProjection(projection);
+      const r = await this.#pool.query<{ position: string }>(
+        `SELECT position FROM ${this.#j.offsets} WHERE name = $1`,
+        [projection],
+      );
+      return r.rows.length === 0 ? undefined : Number(r.rows[0]!.position);
+    });
+  }
+
+  saveOffset(projection: string, offset: number): Promise<void> {
+    return this.#op('saveOffset', async () => {
+      checkProjection(projection);
+      checkOffset(offset);
+      await this.#pool.query(
+        `INSERT INTO ${this.#j.offsets} (name, position) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position`,
+        [projection, offset],
+      );
+    });
+  }
+
+  write(request: WriteRequest): Promise<number> {
+    return this.#op('write', async () => {
+      const w = prepareWrite(request, this.#values);
+      const { kind, key } = request;
+      // Each tag as (its event's 1-based index, the tag): two flat arrays the function joins.
+      const tagEvents: number[] = [];
+      const tagNames: string[] = [];
+      w.meta.forEach((m, i) => {
+        for (const tag of m.tags) {
+          tagEvents.push(i + 1);
+          tagNames.push(tag);
+        }
+      });
+      try {
+        // The whole write in one round trip and one commit: the schema's write_key function
+        // (planWrite's rule, in SQL), under the key's advisory lock.
+        const r = await this.#prepared<{ v: string }>(
+          'write',
+          `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS v`,
+          [
+            kind,
+            key,
+            w.fence.kind,
+            w.fence.key,
+            request.token,
+            request.expectedVersion,
+            w.events,
+            w.meta.map((m) => m.type),
+            w.meta.map((m) => m.schemaVersion),
+            tagEvents,
+            tagNames,
+            w.snapshot ?? null,
+            request.events !== undefined,
+            request.processed ?? null,
+            this.#j.lock,
+            w.reminders === undefined
+              ? null
+              : JSON.stringify({
+                  cancel: w.reminders.cancel,
+                  put: w.reminders.put.map((r) => ({
+                    name: r.name,
+                    shard: r.shard,
+                    due_at: r.dueAt,
+                    every_ms: r.everyMs,
+                    cron: r.cron,
+                    location: r.location,
+                    payload: r.payload,
+                    gen: r.gen,
+                  })),
+                }),
+          ],
+        );
+        return Number(r.rows[0]!.v);
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (code === 'EE001') throw ErrStaleToken.with(`${kind}/${key}: ${(e as Error).message}`);
+        if (code === 'EE002') throw ErrVersionConflict.with(`${kind}/${key}: ${(e as Error).message}`);
+        throw e;
+      }
+    });
+  }
+
+  enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
+    return this.#op('enqueue', async () => {
+      checkEnqueue(id, messageId);
+      const encoded = this.#values.encode(message);
+      // One round trip and one commit: the key's lock, the processed check and the insert run in
+      // the schema's function, in the statement's own transaction.
+      const r = await this.#prepared<{ accepted: boolean }>(
+        'enqueue',
+        `SELECT ${this.#t.enqueue}($1, $2, $3, $4) AS accepted`,
+        [id.kind, id.key, messageId, encoded],
+      );
+      return r.rows[0]!.accepted ? ('accepted' as const) : ('duplicate' as const);
+    });
+  }
+
+  inbox(id: EntityId): Promise<InboxEntry[]> {
+    return this.#op('inbox', async () => {
+      checkId(id);
+      const r = await this.#pool.query<{ id: string; message: string }>(
+        `SELECT id, message FROM ${this.#t.inbox} WHERE kind = $1 AND key = $2 ORDER BY seq`,
+        [id.kind, id.key],
+      );
+      return r.rows.map((x) => ({ id: x.id, message: this.#values.decode(x.message) }));
+    });
+  }
+
+  processed(id: EntityId, messageId: string): Promise<boolean> {
+    return this.#op('processed', async () => {
+      checkId(id);
+      const r = await this.#pool.query(`SELECT 1 FROM ${this.#t.processed} WHERE kind = $1 AND key = $2 AND id = $3`, [
+        id.kind,
+        id.key,
+        messageId,
+      ]);
+      return r.rows.length > 0;
+    });
+  }
+
+  putReminders(id: EntityId, fence: ReminderFence, reminders: readonly NewReminder[]): Promise<void> {
+    return this.#reminderOps.putReminders(id, fence, reminders);
+  }
+
+  cancelReminder(id: EntityId, fence: ReminderFence, name: string): Promise<boolean> {
+    return this.#reminderOps.cancelReminder(id, fence, name);
+  }
+
+  dueReminders(shards: readonly number[], until: number, limit: number): Promise<StoredReminder[]> {
+    return this.#reminderOps.dueReminders(shards, until, limit);
+  }
+
+  nextReminderDue(shards: readonly number[], after: number): Promise<number | undefined> {
+    return this.#reminderOps.nextReminderDue(shards, after);
+  }
+
+  advanceReminder(
+    r: Pick<StoredReminder, 'kind' | 'key' | 'name' | 'gen' | 'dueAt'>,
+    nextDueAt: number | undefined,
+  ): Promise<boolean> {
+    return this.#reminderOps.advanceReminder(r, nextDueAt);
+  }
+
+  reminders(id: EntityId): Promise<StoredReminder[]> {
+    return this.#reminderOps.reminders(id);
+  }
+
+  reminderCount(): Promise<number> {
+    return this.#reminderOps.reminderCount();
+  }
+
+  close(): Promise<void> {
+    if (this.#closing === undefined) {
+      this.#closed = true;
+      this.#closing = this.#pool.end().catch(() => undefined);
+    }
+    return this.#closing;
+  }
+
+  /** Runs an operation as a Promise that is safe to leave un-awaited. */
+  #op<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.#closed) return rejected(ErrStoreClosed.with(this.name), undefined, `entity store ${what}`);
+    let p: Promise<T>;
+    try {
+      p = fn();
+    } catch (e) {
+      return rejected(e, undefined, `entity store ${what}`);
+    }
+    return ignorable(p, undefined, `entity store ${what}`);
+  }
+
+  /**
+   * A transaction holding the key's advisory lock: one writer or enqueuer of a key at a time.
+   * The checked-out client has an 'error' listener for its whole checkout: the server may end the
+   * session under it (a member paused past `idleInTransactionTimeoutMs` gets FATAL 25P03 when it
+   * resumes, a restart, a cut), which `pg` reports as an 'error' event that would otherwise end
+   * the OS process. The transaction then rejects with ERR_ENTITY_STORE_SESSION_LOST and the
+   * client is discarded, never handed back to the pool.
+   */
+  async #tx<T>(kind: string, key: string, fn: (c: Client) => Promise<T>): Promise<T> {
+    const c = await this.#pool.connect();
+    let lost: Error | undefined;
+    const onError = (e: Error): void => {
+      lost ??= e;
+    };
+    c.on('error', onError);
+    let broken = false;
+    try {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock(hashtextextended($1, 0))', [`${kind}/${key}`]);
+      const r = await fn(c);
+      await c.query('COMMIT');
+      return r;
+    } catch (e) {
+      if (lost === undefined)
+        try {
+          await c.query('ROLLBACK');
+        } catch {
+          lost = e as Error; // the connection is gone (the statement's own error tells how)
+        }
+      if (lost === undefined) throw e;
+      broken = true; // do not give it back to the pool
+      throw ErrStoreSessionLost.with(`${this.name}: ${lost.message}`, lost);
+    } finally {
+      // Released broken, the pool ends the client; the listener stays so a late error is heard.
+      if (!broken) c.removeListener('error', onError);
+      c.release(broken);
+    }
+  }
+}

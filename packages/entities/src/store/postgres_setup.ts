@@ -1,0 +1,194 @@
+// How a PostgreSQL store (postgres.ts) is set up: its options checked (postgres_options.ts), its
+// connection pool, and its schema: its tables, indexes and the server-side functions
+// that keep the fencing rules inside the server (`write_key`: the token check, the version check,
+// the state, event, processed-id and inbox changes of one write in one round trip), the reminder
+// table (postgres_reminders.ts) and the journal's tables (journal_sql.ts); created when missing,
+// by one member at a time.
+
+import pg from 'pg';
+
+import { ErrEntityIncorrect } from '../contract/errors.js';
+
+import { postgresJournalSchema } from './journal_sql.js';
+import { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
+import { postgresReminderSchema } from './postgres_reminders.js';
+
+/**
+ * Checks `options` (ERR_ENTITY_INCORRECT) and makes the store's connection pool (no connection
+ * yet), with the store's name for logs (no user or password in it).
+ */
+export function openPool(
+  connectionString: string,
+  options: PostgresStoreOptions,
+): { pool: pg.Pool; prefix: string; name: string } {
+  if (typeof connectionString !== 'string' || connectionString === '')
+    throw ErrEntityIncorrect.with('the PostgreSQL connection string must be a non-empty string');
+  const max = options.maxConnections ?? POSTGRES_STORE_DEFAULTS.maxConnections;
+  if (!Number.isInteger(max) || max < 1 || max > 10_000)
+    throw ErrEntityIncorrect.with(`maxConnections must be an integer in 1..10000, got ${String(max)}`);
+  const ct = options.connectTimeoutMs ?? POSTGRES_STORE_DEFAULTS.connectTimeoutMs;
+  if (!Number.isInteger(ct) || ct < 0 || ct > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`connectTimeoutMs must be an integer in 0..2^31-1, got ${String(ct)}`);
+  const idleTx = options.idleInTransactionTimeoutMs ?? POSTGRES_STORE_DEFAULTS.idleInTransactionTimeoutMs;
+  if (!Number.isInteger(idleTx) || idleTx < 0 || idleTx > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`idleInTransactionTimeoutMs must be an integer in 0..2^31-1, got ${String(idleTx)}`);
+  const prefix = options.tablePrefix ?? POSTGRES_STORE_DEFAULTS.tablePrefix;
+  if (typeof prefix !== 'string' || !/^[a-z_][a-z0-9_]{0,40}$/.test(prefix))
+    throw ErrEntityIncorrect.with(`tablePrefix must match [a-z_][a-z0-9_]{0,40}, got ${JSON.stringify(prefix)}`);
+  const pool = new pg.Pool({
+    connectionString,
+    max,
+    connectionTimeoutMillis: ct,
+    // The server ends a session stalled mid-transaction (see idleInTransactionTimeoutMs), and
+    // TCP keepalive finds a server that vanished under an idle pooled connection.
+    idle_in_transaction_session_timeout: idleTx,
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5000,
+  });
+  // An idle connection the server closed (a restart, a network cut) is reported here, not
+  // thrown: the pool drops it and the next query opens a fresh one.
+  pool.on('error', () => undefined);
+  let name = 'postgres';
+  try {
+    const url = new URL(connectionString);
+    name = `postgres://${url.host}${url.pathname}`; // no user or password in logs
+  } catch {
+    // Not a URL (pg also takes `host=... dbname=...`): keep the generic name.
+  }
+  return { pool, prefix, name };
+}
+
+/** The database clock's now in epoch ms: lease times come from it, the one clock every member shares. */
+export const NOW = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+
+/** The tables, indexes and server-side functions of a store whose table names start with `p`. */
+function schema(p: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${p}leases (
+  kind TEXT NOT NULL, key TEXT NOT NULL, token BIGINT NOT NULL, owner TEXT NOT NULL,
+  expires_at BIGINT NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS ${p}state (
+  kind TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL,
+  snapshot TEXT, snapshot_version BIGINT NOT NULL, PRIMARY KEY (kind, key));
+CREATE TABLE IF NOT EXISTS ${p}events (
+  kind TEXT NOT NULL, key TEXT NOT NULL, version BIGINT NOT NULL, event TEXT NOT NULL,
+  PRIMARY KEY (kind, key, version));
+CREATE TABLE IF NOT EXISTS ${p}inbox (
+  seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,
+  id TEXT NOT NULL, message TEXT NOT NULL, UNIQUE (kind, key, id));
+CREATE TABLE IF NOT EXISTS ${p}processed (
+  kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, version BIGINT NOT NULL,
+  PRIMARY KEY (kind, key, id));
+CREATE OR REPLACE FUNCTION ${p}enqueue(k TEXT, ky TEXT, mid TEXT, msg TEXT) RETURNS BOOLEAN
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- The write's key lock, then a fresh snapshot per statement (a VOLATILE function): a write that
+  -- processed this id and committed while we waited is seen, so the id is never accepted again.
+  PERFORM pg_advisory_xact_lock(hashtextextended(k || '/' || ky, 0));
+  IF EXISTS (SELECT 1 FROM ${p}processed WHERE kind = k AND key = ky AND id = mid) THEN RETURN FALSE; END IF;
+  INSERT INTO ${p}inbox (kind, key, id, message) VALUES (k, ky, mid, msg) ON CONFLICT DO NOTHING;
+  RETURN FOUND;
+END $fn$;
+CREATE OR REPLACE FUNCTION ${p}acquire_load(k TEXT, ky TEXT, own TEXT, ttl BIGINT, dead TEXT,
+  OUT o_token BIGINT, OUT o_holder TEXT, OUT o_expires BIGINT, OUT o_version BIGINT, OUT o_snapshot TEXT,
+  OUT o_ids TEXT[], OUT o_messages TEXT[])
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  -- An activation in one round trip and one commit: the lease (the upsert's row lock serialises
+  -- acquirers of the key and waits for a writer holding it FOR SHARE), then, in later statements
+  -- (a fresh snapshot each: that writer's commit is seen), the snapshot and the inbox.
+  INSERT INTO ${p}leases AS l (kind, key, token, owner, expires_at) VALUES (k, ky, 1, own, ${NOW} + ttl)
+    ON CONFLICT (kind, key) DO UPDATE SET token = l.token + 1, owner = excluded.owner, expires_at = excluded.expires_at
+    WHERE l.owner = excluded.owner OR l.expires_at <= ${NOW} OR l.owner = dead
+    RETURNING l.token INTO o_token;
+  IF o_token IS NULL THEN
+    SELECT l.owner, l.expires_at INTO o_holder, o_expires FROM ${p}leases l WHERE l.kind = k AND l.key = ky;
+    RETURN;
+  END IF;
+  SELECT s.snapshot_version, s.snapshot INTO o_version, o_snapshot FROM ${p}state s WHERE s.kind = k AND s.key = ky;
+  SELECT array_agg(i.id ORDER BY i.seq), array_agg(i.message ORDER BY i.seq) INTO o_ids, o_messages
+    FROM ${p}inbox i WHERE i.kind = k AND i.key = ky;
+END $fn$;
+CREATE OR REPLACE FUNCTION ${p}write_key(k TEXT, ky TEXT, fk TEXT, fky TEXT, tok BIGINT, expected BIGINT,
+  evs TEXT[], ev_types TEXT[], ev_versions INT[], tag_events INT[], tag_names TEXT[], snap TEXT,
+  events_given BOOLEAN, done_id TEXT, jlock TEXT, rems JSONB) RETURNS BIGINT
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  cur BIGINT; head BIGINT; old_snap TEXT; old_snap_v BIGINT; n INT; v BIGINT; sq BIGINT;
+BEGIN
+  -- A write in one round trip and one commit, deciding as sql_store.ts's planWrite does (keep the
+  -- two alike): the key's lock, then the fencing lease's token and the state, each statement on a
+  -- fresh snapshot (a VOLATILE function), so a commit made while we waited is seen. rems: the
+  -- reminder changes made with the write. (A database older code opened also keeps that code's
+  -- write_key without rems, an overload its members still call.)
+  PERFORM pg_advisory_xact_lock(hashtextextended(k || '/' || ky, 0));
+  SELECT l.token INTO cur FROM ${p}leases l WHERE l.kind = fk AND l.key = fky FOR SHARE;
+  IF COALESCE(cur, 0) <> tok THEN
+    RAISE EXCEPTION USING ERRCODE = 'EE001', MESSAGE = format('token %s, current %s', tok, COALESCE(cur, 0));
+  END IF;
+  SELECT s.version, s.snapshot, s.snapshot_version INTO head, old_snap, old_snap_v
+    FROM ${p}state s WHERE s.kind = k AND s.key = ky;
+  IF COALESCE(head, 0) <> expected THEN
+    RAISE EXCEPTION USING ERRCODE = 'EE002', MESSAGE = format('expected version %s, stored %s', expected, COALESCE(head, 0));
+  END IF;
+  v := COALESCE(head, 0);
+  n := COALESCE(array_length(evs, 1), 0);
+  -- Offsets are drawn and committed one transaction at a time (journal_sql.ts explains why).
+  IF n > 0 THEN PERFORM pg_advisory_xact_lock(hashtextextended(jlock, 0)); END IF;
+  FOR i IN 1..n LOOP
+    v := v + 1;
+    INSERT INTO ${p}events (kind, key, version, event, type, schema_version)
+      VALUES (k, ky, v, evs[i], ev_types[i], ev_versions[i]) RETURNING seq INTO sq;
+    INSERT INTO ${p}event_tags (tag, seq, kind)
+      SELECT tag_names[j], sq, k FROM generate_subscripts(tag_events, 1) j WHERE tag_events[j] = i
+      ON CONFLICT DO NOTHING;
+  END LOOP;
+  -- A state write (no events given) counts a version; events: [] (a snapshot or a processed id of
+  -- an event-sourced key) keeps it.
+  IF n = 0 AND NOT events_given THEN v := v + 1; END IF;
+  INSERT INTO ${p}state (kind, key, version, snapshot, snapshot_version)
+    VALUES (k, ky, v, COALESCE(snap, old_snap), CASE WHEN snap IS NULL THEN COALESCE(old_snap_v, 0) ELSE v END)
+    ON CONFLICT (kind, key) DO UPDATE SET version = excluded.version, snapshot = excluded.snapshot,
+      snapshot_version = excluded.snapshot_version;
+  -- The processed id's primary key refuses an id processed twice: the whole write fails.
+  IF done_id IS NOT NULL THEN
+    INSERT INTO ${p}processed (kind, key, id, version) VALUES (k, ky, done_id, v);
+    DELETE FROM ${p}inbox WHERE kind = k AND key = ky AND id = done_id;
+  END IF;
+  -- Reminder changes made with this write (a durable machine's timeouts): fenced by its token
+  -- above, and undone with it if anything fails.
+  IF rems IS NOT NULL THEN
+    DELETE FROM ${p}reminders WHERE kind = k AND key = ky
+      AND name IN (SELECT jsonb_array_elements_text(rems->'cancel'));
+    INSERT INTO ${p}reminders (kind, key, name, shard, due_at, every_ms, cron, location, payload, gen)
+      SELECT k, ky, x.name, x.shard, x.due_at, x.every_ms, x.cron, x.location, x.payload, x.gen
+      FROM jsonb_to_recordset(rems->'put') AS x(name TEXT, shard INT, due_at BIGINT, every_ms BIGINT,
+        cron TEXT, location TEXT, payload TEXT, gen BIGINT)
+      ON CONFLICT (kind, key, name) DO UPDATE SET shard = excluded.shard, due_at = excluded.due_at,
+        every_ms = excluded.every_ms, cron = excluded.cron, location = excluded.location,
+        payload = excluded.payload, gen = excluded.gen;
+  END IF;
+  RETURN v;
+END $fn$;
+${postgresReminderSchema(p)}`;
+}
+
+/**
+ * Creates the tables and functions of the store whose table names start with `prefix` when they
+ * are missing, on the checked-out client `c`: one member at a time (two members creating them at
+ * once would race on the catalog), under a session advisory lock.
+ */
+export async function createSchema(c: pg.PoolClient, prefix: string): Promise<void> {
+  // Two members creating the tables at once would race on the catalog: one at a time.
+  await c.query('SELECT pg_advisory_lock(7254101)');
+  try {
+    await c.query(schema(prefix));
+    const seq = await c.query(
+      'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
+      [`${prefix}events`, 'seq'],
+    );
+    await c.query(postgresJournalSchema(prefix, seq.rows.length > 0));
+  } finally {
+    await c.query('SELECT pg_advisory_unlock(7254101)');
+  }
+}
