@@ -11,6 +11,7 @@ import {
   type PID,
 } from 'ergo-ts';
 
+import { detach } from './detach.js';
 import { McpToolError } from './errors.js';
 import { DEFAULT_INSPECT_TIMEOUT, reach, snapshot, type Target } from './inspect.js';
 import { DEFAULT_LOG_RING, LogRing, REMOTE_RING_IDLE } from './logring.js';
@@ -107,16 +108,16 @@ export class ToolContext {
   close(): void {
     releaseDebug(this);
     for (const p of this.#rings.values())
-      p.then(
-        (pid) => {
+      detach(p, 'ending a log ring', this.node.log, {
+        value: (pid) => {
           try {
             this.node.sendExit(pid, TerminateReasonShutdown);
           } catch {
             // already gone
           }
         },
-        () => undefined,
-      );
+        error: () => undefined, // it never started
+      });
     this.#rings.clear();
   }
 }

@@ -215,5 +215,10 @@ export async function reach(node: Node, name: string | undefined): Promise<Targe
 
 /** An error's text. */
 export function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return Object.prototype.toString.call(err); // no toString (Object.create(null)), or one that throws
+  }
 }

@@ -13,6 +13,7 @@ import v8 from 'node:v8';
 import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
+import { detach } from './detach.js';
 import { McpToolError } from './errors.js';
 import { common, pidOf, rowsOf, stateName, target, timeoutOf, type ToolSpec } from './tools.js';
 
@@ -100,9 +101,10 @@ export function releaseDebug(ctx: ToolContext): void {
   if (heap.users.delete(ctx) && heap.users.size === 0 && heap.session !== null) {
     const s = heap.session;
     heap.session = null;
-    s.post('HeapProfiler.stopSampling')
-      .catch(() => undefined)
-      .finally(() => s.disconnect());
+    detach(() => s.post('HeapProfiler.stopSampling'), 'stopping the heap sampler', undefined, {
+      error: () => undefined, // the session has gone already
+      always: () => s.disconnect(),
+    });
   }
   if (gc.users.delete(ctx) && gc.users.size === 0 && gc.observer !== null) {
     gc.observer.disconnect();
