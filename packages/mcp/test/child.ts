@@ -36,9 +36,9 @@ export class ServerChild {
     });
   }
 
-  /** Starts the child and waits for its URL. */
-  static async start(): Promise<ServerChild> {
-    const c = new ServerChild(spawn(process.execPath, [CHILD], { stdio: 'pipe' }));
+  /** Starts the child (`args`: `--actions`, `--timeout=S`) and waits for its URL. */
+  static async start(args: string[] = []): Promise<ServerChild> {
+    const c = new ServerChild(spawn(process.execPath, [CHILD, ...args], { stdio: 'pipe' }));
     const first = (await c.#next()) as { url: string; node: string };
     c.url = first.url;
     c.node = first.node;

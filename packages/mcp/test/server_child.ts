@@ -1,5 +1,6 @@
-// A node with a read-only MCP server in an OS process of its own, for the tests that must see
-// whether a client can end that process (sampler_crash.test.ts, fuzz.test.ts). It prints one
+// A node with an MCP server in an OS process of its own, for the tests that must see whether a
+// client can end that process (sampler_crash.test.ts, fuzz.test.ts): read-only unless
+// `--actions`, `--timeout=S` its default tool timeout (seconds, default 30). It prints one
 // JSON line `{"url": …}` once the server listens, then obeys one command per stdin line and
 // answers each with one JSON line:
 //
@@ -37,21 +38,27 @@ class Gate extends Actor {
 /** A process that does nothing: what `kill` ends. */
 class Victim extends Actor {}
 
-const node = await startNode(`mcpchild${process.pid}@localhost` as Atom, { log: { level: 'error' } });
+const actions = process.argv.includes('--actions');
+const timeout = Number(process.argv.find((a) => a.startsWith('--timeout='))?.slice(10) ?? 30);
+const node = await startNode(`mcpchild${process.pid}@localhost` as Atom, {
+  log: { level: 'error', defaultLogger: { output: process.stderr } }, // stdout is the command channel
+  network: { cookie: 'mcp-child', acceptors: [{ host: '127.0.0.1', port: 0 }], registrar: null },
+});
 const gate = await node.spawnRegister('gate', Gate);
 const victims: PID[] = [];
 let spawned = 0;
-const server = await startMcpServer(node, { port: 0 });
+const server = await startMcpServer(node, { port: 0, actions, timeout });
 const say = (v: unknown): void => void process.stdout.write(JSON.stringify(v) + '\n');
 say({ url: server.url, node: node.name });
 
 for await (const line of createInterface({ input: process.stdin })) {
   const cmd = line.trim();
   if (cmd === 'hold') {
-    await new Promise<void>((resolve) => {
-      held.onHeld = resolve;
-      node.send(gate, 'hold');
-    });
+    if (held.release === null)
+      await new Promise<void>((resolve) => {
+        held.onHeld = resolve;
+        node.send(gate, 'hold');
+      });
     say({ held: true });
   } else if (cmd === 'release') {
     held.release?.();
@@ -76,4 +83,5 @@ for await (const line of createInterface({ input: process.stdin })) {
     say({ killed });
   } else if (cmd === 'stop') break;
 }
+held.release?.(); // a handler that waits would hold the node's graceful stop
 await node.stop();
