@@ -307,7 +307,14 @@ export function sampleTools(
         ...common,
         tool: z.string().min(1).describe('The tool to call'),
         arguments: z.record(z.string(), z.unknown()).optional().describe("The tool's arguments"),
-        interval_ms: z.number().int().min(100).optional().describe('Interval (ms, default 5000, at least 100)'),
+        // At most a day: a longer delay overflows Node's timers, which then fire at once.
+        interval_ms: z
+          .number()
+          .int()
+          .min(100)
+          .max(86_400_000)
+          .optional()
+          .describe('Interval (ms, default 5000, at least 100, at most a day)'),
         count: z.number().int().min(0).optional().describe('Samples to collect (0 = until stopped)'),
         duration_sec: durationArg,
         buffer_size: bufferArg,
