@@ -12,10 +12,10 @@ import {
 } from 'ergo-ts';
 
 import { detach } from './detach.js';
+import { runClose } from './closing.js';
 import { McpToolError } from './errors.js';
 import { DEFAULT_INSPECT_TIMEOUT, reach, snapshot, type Target } from './inspect.js';
 import { DEFAULT_LOG_RING, LogRing, REMOTE_RING_IDLE } from './logring.js';
-import { releaseDebug } from './tools_debug.js';
 
 /**
  * Shared state of one MCP server: the node, whether actions run, the log rings, and what it
@@ -106,7 +106,9 @@ export class ToolContext {
 
   /** Ends every log ring (the server stops), and the profilers this server started when no other uses them. */
   close(): void {
-    releaseDebug(this);
+    runClose(this, (err) =>
+      this.node.log.warning('mcp: closing: %s', err instanceof Error ? err.message : String(err)),
+    );
     for (const p of this.#rings.values())
       detach(p, 'ending a log ring', this.node.log, {
         value: (pid) => {

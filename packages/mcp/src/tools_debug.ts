@@ -13,6 +13,7 @@ import v8 from 'node:v8';
 import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
+import { onClose } from './closing.js';
 import { detach } from './detach.js';
 import { McpToolError } from './errors.js';
 import { common, pidOf, rowsOf, stateName, target, timeoutOf, type ToolSpec } from './tools.js';
@@ -124,8 +125,8 @@ const gc = {
   users: new Set<ToolContext>(),
 };
 
-/** Ends the heap sampler and the GC observer when `ctx` was the last server using them. */
-export function releaseDebug(ctx: ToolContext): void {
+/** Ends the heap sampler and the GC observer when `ctx` was the last server using them (run when `ctx` closes). */
+function releaseDebug(ctx: ToolContext): void {
   if (heap.users.delete(ctx) && heap.users.size === 0 && heap.session !== null) {
     const s = heap.session;
     heap.session = null;
@@ -219,6 +220,7 @@ export const debugTools: ToolSpec[] = [
     remote: 'none',
     shape: { ...common, filter: filterArg, exclude: excludeArg, limit: limitArg },
     async run(ctx, args) {
+      if (!heap.users.has(ctx)) onClose(ctx, () => releaseDebug(ctx));
       heap.users.add(ctx);
       if (heap.session === null) {
         const s = new Session();
@@ -344,6 +346,7 @@ export const debugTools: ToolSpec[] = [
     remote: 'none',
     shape: { ...common },
     async run(ctx) {
+      if (!gc.users.has(ctx)) onClose(ctx, () => releaseDebug(ctx));
       gc.users.add(ctx);
       if (gc.observer === null) {
         gc.since = Date.now();
