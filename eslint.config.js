@@ -42,4 +42,37 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The servers a remote client reaches (issue 63): no-floating-promises counts `p.then(a, b)`
+    // and `p.catch(h)` as handled, but a throw inside `a`, `b` or `h` (a send to a process that
+    // has ended) rejects the chain they make, which nobody holds: unhandledRejection, and the
+    // node's OS process ends. Here work nobody awaits goes through the package's detach(), whose
+    // chain cannot reject; a `.then(` / `.catch(` / `.finally(` chain whose result is dropped, or
+    // a `void` Promise, is refused.
+    files: ['packages/mcp/src/**/*.ts', 'packages/mcp/test/**/*.ts', 'packages/observer/src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          ignoreVoid: false,
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite', 'before', 'after'] },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ExpressionStatement > CallExpression[callee.property.name=/^(then|catch|finally)$/]',
+          message:
+            'A dropped promise chain: a throw in its callback reaches unhandledRejection. Use detach() (src/detach.ts), or await / return it.',
+        },
+        {
+          selector: "UnaryExpression[operator='void'] > CallExpression[callee.property.name=/^(then|catch|finally)$/]",
+          message:
+            'A dropped promise chain: a throw in its callback reaches unhandledRejection. Use detach() (src/detach.ts), or await / return it.',
+        },
+      ],
+    },
+  },
 );

@@ -32,6 +32,9 @@ import { common, pidOf, timeoutOf, type ToolSpec } from './tools.js';
 
 const pidArg = z.string().min(1).describe('The PID (<CRC.0.1001>) or registered name');
 
+/** Go's default time limit of call_process (gen.DefaultRequestTimeout), ms. */
+const CALL_PROCESS_TIMEOUT = 5000;
+
 function logAction(ctx: ToolContext, what: string, t: Target): void {
   ctx.node.log.info('mcp: action %s on %s', what, t.node);
 }
@@ -150,7 +153,7 @@ export const actionTools: ToolSpec[] = [
     name: 'call_process',
     title: 'Call a process',
     description:
-      "Makes a synchronous request to a process and answers with its response (raw JSON, or with type_name a registered EDF type); timeout is the call's (seconds, default 30, at most 120)",
+      "Makes a synchronous request to a process and answers with its response (raw JSON, or with type_name a registered EDF type); timeout is the call's (seconds, default 5 as Go's, at most 120)",
     action: true,
     remote: 'none',
     shape: {
@@ -163,7 +166,8 @@ export const actionTools: ToolSpec[] = [
     async run(ctx, args) {
       const r = payload(args.type_name, args.request, 'request');
       const t = await ctx.reach(undefined);
-      const timeout = timeoutOf(ctx, args);
+      // Go's call_process: its own `timeout`, else a call's default (5 s), not the server's.
+      const timeout = typeof args.timeout === 'number' ? args.timeout * 1000 : CALL_PROCESS_TIMEOUT;
       const pid: PID = await pidOf(ctx, t, args.to, timeout);
       logAction(ctx, `call_process ${String(pid)}`, t);
       try {

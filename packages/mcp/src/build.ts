@@ -6,6 +6,7 @@
 import { McpServer, ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 
 import type { ToolContext } from './context.js';
+import { codeOf, guarded } from './guard.js';
 import { message } from './inspect.js';
 import { toJSONText } from './json.js';
 import { RESOURCE_VIEWS, resourceURI } from './resources.js';
@@ -13,10 +14,10 @@ import { MCP_VERSION } from './version.js';
 import { runTool } from './proxy.js';
 import { allTools, toolNamed } from './table.js';
 
-/** The text of a tool's failure: `<code>: <message>` when it has a code. */
+/** The text of a tool's failure: `<code>: <message>` (guarded() gives every failure a code). */
 function failure(err: unknown): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' ? `${code}: ${message(err)}` : message(err);
+  const code = codeOf(err);
+  return code !== null ? `${code}: ${message(err)}` : message(err);
 }
 
 /** An SDK server with every tool and resource on `ctx` (the action tools disabled unless enabled). */
@@ -39,13 +40,11 @@ export function buildServer(ctx: ToolContext): McpServer {
         annotations: { readOnlyHint: !spec.action, destructiveHint: spec.action, openWorldHint: false },
       },
       async (args: Record<string, unknown>) => {
-        ctx.running++;
         try {
-          return { content: [{ type: 'text' as const, text: toJSONText(await runTool(ctx, spec, args)) }] };
+          const text = await guarded(ctx, spec.name, async () => toJSONText(await runTool(ctx, spec, args)));
+          return { content: [{ type: 'text' as const, text }] };
         } catch (err) {
           return { isError: true, content: [{ type: 'text' as const, text: failure(err) }] };
-        } finally {
-          ctx.running--;
         }
       },
     );
@@ -97,8 +96,9 @@ export function registerResources(server: McpServer, ctx: ToolContext): void {
         throw new Error(
           `ERR_MCP_BAD_ARGUMENT: no view ${String(variables.view)} (${Object.keys(RESOURCE_VIEWS).join(', ')})`,
         );
-      const data = await runTool(ctx, toolNamed(view.tool)!, { node });
-      return { contents: [{ uri: uri.href, mimeType: 'application/json', text: toJSONText(data) }] };
+      const spec = toolNamed(view.tool)!;
+      const text = await guarded(ctx, spec.name, async () => toJSONText(await runTool(ctx, spec, { node })));
+      return { contents: [{ uri: uri.href, mimeType: 'application/json', text }] };
     },
   );
 }

@@ -14,6 +14,8 @@ import { NetworkMode, startNode, type Atom } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
 import { createMcpApplication } from './app.js';
+import { detach } from './detach.js';
+import { message } from './inspect.js';
 import { MCP_VERSION } from './version.js';
 
 const HELP = `usage: ergo-ts-mcp [options]   (MCP on stdin/stdout)
@@ -89,11 +91,13 @@ async function main(): Promise<void> {
     applications: [createMcpApplication({ stdio: true, actions: values.actions === true, timeout })],
   });
   // The assistant ends the server by closing its stdin.
-  process.stdin.on('end', () => void node.stop());
+  process.stdin.on('end', () => detach(() => node.stop(), 'stopping the node', node.log));
   await node.wait();
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`ergo-ts-mcp: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exitCode = 1;
+detach(main, 'ergo-ts-mcp', undefined, {
+  error: (err) => {
+    process.exitCode = 1;
+    process.stderr.write(`ergo-ts-mcp: ${message(err)}\n`);
+  },
 });

@@ -11,10 +11,11 @@ import {
   type PID,
 } from 'ergo-ts';
 
+import { detach } from './detach.js';
+import { runClose } from './closing.js';
 import { McpToolError } from './errors.js';
 import { DEFAULT_INSPECT_TIMEOUT, reach, snapshot, type Target } from './inspect.js';
 import { DEFAULT_LOG_RING, LogRing, REMOTE_RING_IDLE } from './logring.js';
-import { releaseDebug } from './tools_debug.js';
 
 /**
  * Shared state of one MCP server: the node, whether actions run, the log rings, and what it
@@ -105,18 +106,20 @@ export class ToolContext {
 
   /** Ends every log ring (the server stops), and the profilers this server started when no other uses them. */
   close(): void {
-    releaseDebug(this);
+    runClose(this, (err) =>
+      this.node.log.warning('mcp: closing: %s', err instanceof Error ? err.message : String(err)),
+    );
     for (const p of this.#rings.values())
-      p.then(
-        (pid) => {
+      detach(p, 'ending a log ring', this.node.log, {
+        value: (pid) => {
           try {
             this.node.sendExit(pid, TerminateReasonShutdown);
           } catch {
             // already gone
           }
         },
-        () => undefined,
-      );
+        error: () => undefined, // it never started
+      });
     this.#rings.clear();
   }
 }

@@ -14,7 +14,9 @@ export type McpToolErrorCode =
   /** The node answered with an error (an unknown PID, a process that is not there...). */
   | 'ERR_MCP_REFUSED'
   /** The node cannot answer this question (no system_inspect, a Go node asked an ergo-ts query). */
-  | 'ERR_MCP_UNSUPPORTED';
+  | 'ERR_MCP_UNSUPPORTED'
+  /** The tool failed in a way it does not foresee (a fault of this package: logged on the node). */
+  | 'ERR_MCP_INTERNAL';
 
 /** Why a tool could not answer; its text reaches the MCP client as a tool error. */
 export class McpToolError extends ErgoError {

@@ -50,7 +50,10 @@ class Fetcher extends Actor {
     this.#settle = args.settle;
     const buffered: MessageEvent[] = await this.monitorEvent(args.event);
     const last = buffered.at(-1);
-    if (last === undefined) return; // the first snapshot is on its way (handleEvent)
+    // None, or one older than the inspector's period: the next one is on its way (handleEvent).
+    // An inspector nobody watched kept its last snapshot for up to its idle time (5 s), and
+    // starts publishing again, at once, for this subscriber.
+    if (last === undefined || !fresh(last)) return;
     this.#settle(last.message);
     this.send(this.pid, done);
   }
@@ -65,6 +68,19 @@ class Fetcher extends Actor {
     if (m !== done) this.#settle(gone);
     return TerminateReasonNormal;
   }
+}
+
+/**
+ * Milliseconds a buffered snapshot may be old to be answered with: an inspector publishes once a
+ * second while watched (INSPECT_PERIOD of the core's system application); an older one is from
+ * before its watchers left, and the next one is asked for.
+ */
+export const SNAPSHOT_FRESHNESS = 1000;
+
+/** Whether the snapshot `m` was published within {@link SNAPSHOT_FRESHNESS} (by its own timestamp). */
+function fresh(m: MessageEvent): boolean {
+  const ageMs = Date.now() - Number(m.timestamp / 1_000_000n);
+  return ageMs <= SNAPSHOT_FRESHNESS;
 }
 
 /** Rejects with `McpToolError(ERR_MCP_TIMEOUT)` when `p` has not settled within `ms`. */
@@ -215,5 +231,10 @@ export async function reach(node: Node, name: string | undefined): Promise<Targe
 
 /** An error's text. */
 export function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
+  if (err instanceof Error) return err.message;
+  try {
+    return String(err);
+  } catch {
+    return Object.prototype.toString.call(err); // no toString (Object.create(null)), or one that throws
+  }
 }

@@ -8,6 +8,7 @@ import { ErrProcessUnknown, ErrTimeout, ProcessID, type Atom } from 'ergo-ts';
 
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
+import { checkedArgs, codeOf, guarded } from './guard.js';
 import { message } from './inspect.js';
 import { toJSONText } from './json.js';
 import { PROXY_NAME, parseProxyRequest, proxyAnswer, proxyRequest, readProxyAnswer } from './proxy_protocol.js';
@@ -73,13 +74,13 @@ export async function answerProxied(
   if (spec === undefined) return proxyAnswer(false, `no tool ${call.tool} here`, 'ERR_MCP_UNSUPPORTED');
   if (spec.action && !ctx.actions)
     return proxyAnswer(false, `${call.tool} is disabled on ${ctx.node.name} (actions: false)`, 'ERR_MCP_REFUSED');
-  ctx.running++;
   try {
-    return proxyAnswer(true, toJSONText(await spec.run(ctx, call.args)));
+    // Checked here too: the node that sent it may be anything that has the cookie.
+    const text = await guarded(ctx, spec.name, async () =>
+      toJSONText(await spec.run(ctx, checkedArgs(spec, call.args))),
+    );
+    return proxyAnswer(true, text);
   } catch (err) {
-    const code = (err as { code?: unknown } | null)?.code;
-    return proxyAnswer(false, message(err), typeof code === 'string' ? code : 'ERR_MCP_REFUSED');
-  } finally {
-    ctx.running--;
+    return proxyAnswer(false, message(err), codeOf(err) ?? 'ERR_MCP_INTERNAL');
   }
 }

@@ -35,10 +35,20 @@ export function proxyAnswer(ok: boolean, payload: string, code = ''): string {
 
 /** The JSON value an answer carries; throws the tool's error as an McpToolError. */
 export function readProxyAnswer(node: string, m: unknown): unknown {
-  if (typeof m !== 'string' || !m.startsWith(PREFIX))
-    throw new McpToolError('ERR_MCP_REFUSED', `${node}: its MCP application answered oddly`);
-  const v = JSON.parse(m.slice(PREFIX.length)) as { ok: boolean; json?: string; code?: string; message?: string };
-  if (v.ok) return JSON.parse(v.json ?? 'null');
-  const code = (v.code !== undefined && v.code.startsWith('ERR_MCP_') ? v.code : 'ERR_MCP_REFUSED') as McpToolErrorCode;
-  throw new McpToolError(code, `${node}: ${v.message ?? 'failed'}`);
+  const odd = (): McpToolError => new McpToolError('ERR_MCP_REFUSED', `${node}: its MCP application answered oddly`);
+  if (typeof m !== 'string' || !m.startsWith(PREFIX)) throw odd();
+  let v: { ok?: unknown; json?: unknown; code?: unknown; message?: unknown };
+  let value: unknown;
+  try {
+    v = JSON.parse(m.slice(PREFIX.length)) as typeof v;
+    if (v === null || typeof v !== 'object') throw odd();
+    if (v.ok === true) value = JSON.parse(typeof v.json === 'string' ? v.json : 'null');
+  } catch {
+    throw odd();
+  }
+  if (v.ok === true) return value;
+  const code = (
+    typeof v.code === 'string' && v.code.startsWith('ERR_MCP_') ? v.code : 'ERR_MCP_REFUSED'
+  ) as McpToolErrorCode;
+  throw new McpToolError(code, `${node}: ${typeof v.message === 'string' ? v.message : 'failed'}`);
 }

@@ -14,6 +14,7 @@ import { createWebServer, type WebServer } from 'ergo-ts/meta';
 
 import { buildServer } from './build.js';
 import { ToolContext } from './context.js';
+import { detach } from './detach.js';
 import { DEFAULT_INSPECT_TIMEOUT, message } from './inspect.js';
 import { DEFAULT_LOG_RING } from './logring.js';
 import { answerProxied } from './proxy.js';
@@ -109,9 +110,13 @@ export class McpServerActor extends Actor {
       timeout: (o.timeout ?? DEFAULT_INSPECT_TIMEOUT / 1000) * 1000,
     });
     // This node's log is kept from now on (a node without its system application has none).
-    this.#ctx
-      .ring({ node: node.name, creation: node.creation, local: true }, DEFAULT_INSPECT_TIMEOUT)
-      .catch((err: unknown) => this.log.warning('mcp: log tail unavailable: %s', message(err)));
+    const log = this.log;
+    detach(
+      () => this.#ctx.ring({ node: node.name, creation: node.creation, local: true }, DEFAULT_INSPECT_TIMEOUT),
+      'the log ring',
+      log,
+      { error: (err) => log.warning('mcp: log tail unavailable: %s', message(err)) },
+    );
 
     const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
       if (allowed !== null && !hostAllowed(req.headers.host, allowed)) return answer(res, 403, 'host not allowed');
@@ -136,8 +141,8 @@ export class McpServerActor extends Actor {
       const server = buildServer(this.#ctx);
       const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
       res.on('close', () => {
-        void transport.close().catch(() => undefined);
-        void server.close().catch(() => undefined);
+        detach(() => transport.close(), 'closing a request transport', log, { error: () => undefined });
+        detach(() => server.close(), 'closing a request server', log, { error: () => undefined });
       });
       await server.connect(transport);
       await transport.handleRequest(req, res, body);
@@ -145,12 +150,13 @@ export class McpServerActor extends Actor {
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
       this.#requests++;
       this.#inflight++;
-      handle(req, res)
-        .catch((err: unknown) => {
-          this.log.warning('mcp: request failed: %s', message(err));
+      detach(() => handle(req, res), 'an HTTP request', log, {
+        error: (err) => {
+          log.warning('mcp: request failed: %s', message(err));
           answer(res, 500, 'internal error');
-        })
-        .finally(() => this.#inflight--);
+        },
+        always: () => this.#inflight--,
+      });
     };
     if (o.stdio === true) {
       // The stdio transport: one SDK server for the life of this process, on stdin/stdout (the
@@ -195,8 +201,8 @@ export class McpServerActor extends Actor {
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     const self = this.pid;
     const node = this.node;
-    answerProxied(this.#ctx, allTools, request).then(
-      (a) => {
+    detach(() => answerProxied(this.#ctx, allTools, request), 'a proxied tool call', this.log, {
+      value: (a) => {
         if (a === null) return; // not a proxied call: left unanswered, as any unknown request
         try {
           node.send(self, new ProxyDone(from, ref, a));
@@ -204,8 +210,7 @@ export class McpServerActor extends Actor {
           // this server has ended meanwhile: the caller's own time limit answers it
         }
       },
-      () => undefined, // answerProxied turns every failure into an answer
-    );
+    });
     return ReplyLater;
   }
 
@@ -221,7 +226,8 @@ export class McpServerActor extends Actor {
 
   override terminate(): void {
     this.#ctx?.close();
-    this.#stdio?.close().catch(() => undefined);
+    const stdio = this.#stdio;
+    if (stdio !== null) detach(() => stdio.close(), 'closing stdio', this.log, { error: () => undefined });
   }
 }
 

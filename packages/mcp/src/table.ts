@@ -2,11 +2,10 @@
 // event, network, cron, registrar, debug, sampler, log level, action), then ours (log_tail,
 // app_start, app_stop). The action tools run only with `actions: true`.
 
-import { z } from 'zod';
-
 import { actionTools } from './actions.js';
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
+import { checkedArgs, guarded } from './guard.js';
 import { runTool } from './proxy.js';
 import { appTools } from './tools_app.js';
 import { debugTools } from './tools_debug.js';
@@ -21,9 +20,7 @@ const byName = new Map<string, ToolSpec>();
 async function sampled(ctx: ToolContext, tool: string, args: Record<string, unknown>): Promise<unknown> {
   const spec = byName.get(tool);
   if (spec === undefined) throw new McpToolError('ERR_MCP_BAD_ARGUMENT', `no tool ${tool}`);
-  const checked = z.object(spec.shape).safeParse(args);
-  if (!checked.success) throw new McpToolError('ERR_MCP_BAD_ARGUMENT', `${tool}: ${checked.error.message}`);
-  return runTool(ctx, spec, checked.data as Record<string, unknown>);
+  return guarded(ctx, tool, () => runTool(ctx, spec, checkedArgs(spec, args)));
 }
 
 /** Every tool this package has (read-only first; the action tools run only with `actions: true`). */

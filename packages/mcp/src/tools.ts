@@ -166,9 +166,10 @@ export async function pidOf(ctx: ToolContext, t: Target, text: unknown, timeout:
 
 /** Throws ERR_MCP_REFUSED when `t` has no application `name` (loaded or running). */
 export async function knownApplication(ctx: ToolContext, t: Target, name: string, timeout: number): Promise<void> {
-  const m = await applicationListOf(ctx, t, timeout);
-  if (!(m.applications?.has(name as Atom) ?? false))
-    throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no application ${name}`);
+  const known = t.local
+    ? ctx.node.applications().includes(name as Atom)
+    : [...((await applicationListOf(ctx, t, timeout)).applications?.values() ?? [])].some((a) => a.name === name);
+  if (!known) throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no application ${name}`);
 }
 
 /** Go's state names (`process_list` `state`, `process_state`'s answer). */

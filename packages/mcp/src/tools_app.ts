@@ -15,6 +15,7 @@ import {
   type Atom,
   type InspectApplicationInfo,
   type InspectEventInfo,
+  type InspectProcessShortInfo,
 } from 'ergo-ts';
 import { z } from 'zod';
 
@@ -32,8 +33,27 @@ import {
   type ToolSpec,
 } from './tools.js';
 
-/** The applications of `t`, with readable state and mode. */
+/** One application of this node as app_info and app_list show it (readable state and mode). */
+function localApplication(ctx: ToolContext, name: Atom): Record<string, unknown> {
+  const a = ctx.node.applicationInfo(name);
+  return { ...a, state: applicationStateString(a.state), mode: applicationModeString(a.mode) };
+}
+
+/**
+ * The applications of `t`, with readable state and mode: this node's read from the node itself
+ * (as app_info reads them: the two always agree), another node's from its inspector.
+ */
 async function applicationsOf(ctx: ToolContext, t: Target, timeout: number): Promise<Record<string, unknown>[]> {
+  if (t.local) {
+    const out: Record<string, unknown>[] = [];
+    for (const name of ctx.node.applications())
+      try {
+        out.push(localApplication(ctx, name));
+      } catch {
+        // unloaded meanwhile
+      }
+    return out;
+  }
   const m = await applicationListOf(ctx, t, timeout);
   return [...(m.applications?.values() ?? [])].map((a: InspectApplicationInfo) => ({
     ...a,
@@ -63,6 +83,9 @@ function utilization(e: InspectEventInfo): string {
 }
 
 const int = (d: string) => z.number().int().min(0).optional().describe(d);
+
+/** Go's default `limit` of app_processes. */
+const APP_PROCESSES_LIMIT = 100;
 
 /** The application and event tools. */
 export const appTools: ToolSpec[] = [
@@ -106,13 +129,7 @@ export const appTools: ToolSpec[] = [
       const name = String(args.name);
       if (t.local) {
         try {
-          const a = ctx.node.applicationInfo(name);
-          return {
-            node: t.node,
-            ...a,
-            state: applicationStateString(a.state),
-            mode: applicationModeString(a.mode),
-          };
+          return { node: t.node, ...localApplication(ctx, name as Atom) };
         } catch {
           throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no application ${name}`);
         }
@@ -125,33 +142,43 @@ export const appTools: ToolSpec[] = [
   {
     name: 'app_processes',
     title: 'Application processes',
-    description: "The processes of one application (its supervision tree: draw it from each row's parent)",
+    description:
+      "The processes of one application (its supervision tree: draw it from each row's parent); none while it is loaded but not running",
     action: false,
     remote: 'inspector',
     shape: {
       ...common,
       name: z.string().min(1).describe('The application name'),
-      limit: z.number().int().min(1).max(100_000).optional().describe('Rows (default 1000)'),
+      limit: z.number().int().optional().describe('Rows (default 100; below 1: the default)'),
     },
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
-      const request = new RequestInspectApplicationTree({
-        application: args.name as Atom,
-        limit: (args.limit as number | undefined) ?? 1000,
-      });
-      const m = await snapshotOf(
-        ctx,
-        t,
-        request,
-        'app_processes',
-        timeout,
-        MessageInspectApplicationTree,
-        'application tree',
-      );
+      const name = String(args.name);
+      const limit = typeof args.limit === 'number' && args.limit >= 1 ? args.limit : APP_PROCESSES_LIMIT;
+      const request = new RequestInspectApplicationTree({ application: name as Atom, limit });
+      let processes: InspectProcessShortInfo[];
+      try {
+        const m = await snapshotOf(
+          ctx,
+          t,
+          request,
+          'app_processes',
+          timeout,
+          MessageInspectApplicationTree,
+          'application tree',
+        );
+        processes = m.processes ?? [];
+      } catch (err) {
+        // A Go node's tree inspector of an application that is loaded but not running ends
+        // without a snapshot: that application has no processes, as app_info shows it.
+        if (!(err instanceof McpToolError) || err.code !== 'ERR_MCP_REFUSED') throw err;
+        await knownApplication(ctx, t, name, timeout);
+        processes = [];
+      }
       // The tree of an unknown application is empty, as a stopped one's: the list tells them apart.
-      if ((m.processes ?? []).length === 0) await knownApplication(ctx, t, String(args.name), timeout);
-      return { node: t.node, application: m.application, processes: (m.processes ?? []).map(row) };
+      if (processes.length === 0) await knownApplication(ctx, t, name, timeout);
+      return { node: t.node, application: name, processes: processes.slice(0, limit).map(row) };
     },
   },
   {

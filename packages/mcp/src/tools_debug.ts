@@ -13,6 +13,8 @@ import v8 from 'node:v8';
 import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
+import { onClose } from './closing.js';
+import { detach } from './detach.js';
 import { McpToolError } from './errors.js';
 import { common, pidOf, rowsOf, stateName, target, timeoutOf, type ToolSpec } from './tools.js';
 
@@ -46,17 +48,43 @@ interface CpuNode {
   children?: number[];
 }
 
-/** Self and total (self plus callees) milliseconds by function, from a V8 CPU profile. */
-function cpuTop(profile: { nodes: CpuNode[]; startTime: number; endTime: number; samples?: number[] }) {
+/** A V8 CPU profile, as `Profiler.stop` returns it (times in microseconds). */
+interface CpuProfile {
+  nodes: CpuNode[];
+  startTime: number;
+  endTime: number;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/**
+ * Self and total (self plus callees) milliseconds by function, from the samples of the last
+ * `windowMs` of a V8 CPU profile (the whole profile when it is shorter). The profile starts
+ * before `Profiler.start` returns — V8 first records every function already compiled, which takes
+ * from a tenth of a second to seconds in a large process — so its own window is longer than the
+ * time asked; the last `windowMs` is the time asked, measured by the profile's own clock.
+ */
+function cpuTop(profile: CpuProfile, windowMs: number) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]));
-  const samples = profile.samples?.length ?? 0;
-  const perSample = samples === 0 ? 0 : (profile.endTime - profile.startTime) / 1000 / samples;
+  const from = Math.max(profile.startTime, profile.endTime - windowMs * 1000);
+  const hits = new Map<number, number>();
+  let samples = 0;
+  let at = profile.startTime;
+  const ids = profile.samples ?? [];
+  for (let i = 0; i < ids.length; i++) {
+    at += profile.timeDeltas?.[i] ?? 0;
+    if (at < from) continue;
+    hits.set(ids[i]!, (hits.get(ids[i]!) ?? 0) + 1);
+    samples++;
+  }
+  const sampledMs = (profile.endTime - from) / 1000;
+  const perSample = samples === 0 ? 0 : sampledMs / samples;
   const total = new Map<number, number>();
   const totalOf = (id: number): number => {
     const known = total.get(id);
     if (known !== undefined) return known;
     const n = byId.get(id)!;
-    let t = n.hitCount ?? 0;
+    let t = hits.get(id) ?? 0;
     for (const c of n.children ?? []) t += totalOf(c);
     total.set(id, t);
     return t;
@@ -65,14 +93,16 @@ function cpuTop(profile: { nodes: CpuNode[]; startTime: number; endTime: number;
   for (const n of profile.nodes) {
     const name = frameName(n.callFrame);
     const e = byFn.get(name) ?? { self: 0, total: 0 };
-    e.self += n.hitCount ?? 0;
+    e.self += hits.get(n.id) ?? 0;
     e.total = Math.max(e.total, totalOf(n.id)); // recursion: the outermost frame's total
     byFn.set(name, e);
   }
   return {
     samples,
+    sampledMs,
+    profiledMs: (profile.endTime - profile.startTime) / 1000,
     rows: [...byFn.entries()]
-      .filter(([name]) => name !== '(root)')
+      .filter(([name, e]) => name !== '(root)' && e.total > 0)
       .map(([name, e]) => ({
         function: name,
         self_ms: +(e.self * perSample).toFixed(2),
@@ -95,14 +125,15 @@ const gc = {
   users: new Set<ToolContext>(),
 };
 
-/** Ends the heap sampler and the GC observer when `ctx` was the last server using them. */
-export function releaseDebug(ctx: ToolContext): void {
+/** Ends the heap sampler and the GC observer when `ctx` was the last server using them (run when `ctx` closes). */
+function releaseDebug(ctx: ToolContext): void {
   if (heap.users.delete(ctx) && heap.users.size === 0 && heap.session !== null) {
     const s = heap.session;
     heap.session = null;
-    s.post('HeapProfiler.stopSampling')
-      .catch(() => undefined)
-      .finally(() => s.disconnect());
+    detach(() => s.post('HeapProfiler.stopSampling'), 'stopping the heap sampler', undefined, {
+      error: () => undefined, // the session has gone already
+      always: () => s.disconnect(),
+    });
   }
   if (gc.users.delete(ctx) && gc.users.size === 0 && gc.observer !== null) {
     gc.observer.disconnect();
@@ -115,6 +146,19 @@ interface HeapNode {
   selfSize: number;
   children: HeapNode[];
 }
+
+/** Go's default `limit` of pprof_goroutines. */
+const GOROUTINES_LIMIT = 50;
+
+/** What a process in each state is doing, as pprof_goroutines says it. */
+const DOING: Record<string, string> = {
+  Init: 'in init',
+  Running: 'running a handler',
+  WaitResponse: "awaiting a call's response in a handler",
+  Sleep: 'asleep, waiting for mail',
+  Terminated: 'terminated',
+  Zombee: 'killed while in a handler (zombee)',
+};
 
 const limitArg = z.number().int().min(1).max(1000).optional().describe('Rows (default 20)');
 const filterArg = z.string().optional().describe('Only functions whose name contains this');
@@ -144,14 +188,23 @@ export const debugTools: ToolSpec[] = [
       session.connect();
       try {
         await session.post('Profiler.enable');
+        const asked = performance.now();
         await session.post('Profiler.start');
+        const started = performance.now();
         await new Promise((r) => setTimeout(r, seconds * 1000));
-        const { profile } = (await session.post('Profiler.stop')) as unknown as {
-          profile: Parameters<typeof cpuTop>[0];
-        };
-        const top = cpuTop(profile);
+        const { profile } = (await session.post('Profiler.stop')) as unknown as { profile: CpuProfile };
+        const top = cpuTop(profile, seconds * 1000);
         const rows = pick(top.rows, args, Number(args.limit ?? 20));
-        return { node: ctx.node.name, duration_sec: seconds, samples: top.samples, functions: rows };
+        return {
+          node: ctx.node.name,
+          duration_sec: seconds,
+          // The window the figures cover, by the profile's clock: the duration asked.
+          sampled_ms: +top.sampledMs.toFixed(3),
+          // What V8 took to start profiling (left out of the figures).
+          profiler_start_ms: +(started - asked).toFixed(1),
+          samples: top.samples,
+          functions: rows,
+        };
       } finally {
         cpuBusy = false;
         session.disconnect();
@@ -167,6 +220,7 @@ export const debugTools: ToolSpec[] = [
     remote: 'none',
     shape: { ...common, filter: filterArg, exclude: excludeArg, limit: limitArg },
     async run(ctx, args) {
+      if (!heap.users.has(ctx)) onClose(ctx, () => releaseDebug(ctx));
       heap.users.add(ctx);
       if (heap.session === null) {
         const s = new Session();
@@ -210,35 +264,26 @@ export const debugTools: ToolSpec[] = [
     name: 'pprof_goroutines',
     title: 'What each process is doing',
     description:
-      "Node's counterpart of Go's goroutine dump: a line per process with what it is doing (running a handler, awaiting a call's response, in init, asleep) and its mailbox; `pid` for one process with its queues. " +
-      'Header: total N, matched M, showing K. filter/exclude match the lines',
+      "Node's counterpart of Go's goroutine dump: what each process is doing (running a handler, awaiting a call's response, in init, asleep) with its mailbox. " +
+      'debug 2 (default): a line per process; debug 1: a summary, how many processes of each behavior are doing each thing. ' +
+      '`pid`: one process with its queues. filter/exclude match the lines; header: total N (every process), matched M (with filter/exclude), showing K',
     action: false,
     remote: 'inspector',
     shape: {
       ...common,
       pid: z.string().optional().describe('One process (PID or registered name)'),
       filter: z.string().optional().describe('Only lines containing this'),
-      exclude: z.string().optional().describe('Leave out lines containing this'),
-      limit: z.number().int().min(1).max(100_000).optional().describe('Lines (default 100)'),
+      exclude: z.string().optional().describe('Leave out lines containing this (after filter)'),
+      limit: z.number().int().optional().describe('Lines after filtering (default 50; below 1: the default)'),
       debug: z
         .number()
         .int()
-        .min(0)
-        .max(2)
         .optional()
-        .describe('1: also the sleeping processes (default: busy ones only)'),
+        .describe('1: summary (a count per behavior and state), 2: a line per process (default 2; below 1: 2)'),
     },
     async run(ctx, args) {
       const t = await target(ctx, args);
       const timeout = timeoutOf(ctx, args);
-      const doing: Record<string, string> = {
-        Init: 'in init',
-        Running: 'running a handler',
-        WaitResponse: "awaiting a call's response in a handler",
-        Sleep: 'asleep, waiting for mail',
-        Terminated: 'terminated',
-        Zombee: 'killed while in a handler (zombee)',
-      };
       if (typeof args.pid === 'string' && args.pid !== '') {
         const pid = await pidOf(ctx, t, args.pid, timeout);
         const p = (await rowsOf(ctx, t, timeout)).find((r) => r.pid.equals(pid));
@@ -251,26 +296,44 @@ export const debugTools: ToolSpec[] = [
           name: p.name === '' ? null : p.name,
           behavior: p.behavior,
           state,
-          doing: doing[state] ?? state,
+          doing: DOING[state] ?? state,
           mailbox: Number(p.messagesMailbox),
           ...(queues === undefined ? {} : { queues }),
           running_time_ms: Math.round(Number(p.runningTime) / 1e6),
         };
       }
-      const all = (await rowsOf(ctx, t, timeout))
-        .filter((p) => args.debug === 1 || args.debug === 2 || stateName(p.state) !== 'Sleep')
-        .map((p) => {
-          const state = stateName(p.state);
-          return `${String(p.pid)} ${p.name === '' ? '-' : p.name} ${p.behavior}: ${doing[state] ?? state}, mailbox ${Number(p.messagesMailbox)}`;
-        });
+      // Go's defaults: debug below 1 is 2, limit below 1 is 50.
+      const debug = typeof args.debug === 'number' && args.debug >= 1 ? args.debug : 2;
+      const limit = typeof args.limit === 'number' && args.limit >= 1 ? args.limit : GOROUTINES_LIMIT;
+      const rows = await rowsOf(ctx, t, timeout);
+      const doing = (state: number): string => DOING[stateName(state)] ?? stateName(state);
+      let lines: string[];
+      if (debug === 1) {
+        // Go's debug 1 counts goroutines per stack; here processes per behavior and state.
+        const groups = new Map<string, number>();
+        for (const p of rows) {
+          const key = `${p.behavior}: ${doing(p.state)}`;
+          groups.set(key, (groups.get(key) ?? 0) + 1);
+        }
+        lines = [...groups.entries()]
+          .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+          .map(([key, n]) => `${n} @ ${key}`);
+      } else {
+        lines = rows.map(
+          (p) =>
+            `${String(p.pid)} ${p.name === '' ? '-' : p.name} ${p.behavior}: ${doing(p.state)}, mailbox ${Number(p.messagesMailbox)}`,
+        );
+      }
       const f = typeof args.filter === 'string' ? args.filter : '';
       const x = typeof args.exclude === 'string' && args.exclude !== '' ? args.exclude : null;
-      const matched = all.filter((l) => l.includes(f) && (x === null || !l.includes(x)));
-      const shown = matched.slice(0, Number(args.limit ?? 100));
+      const matched = lines.filter((l) => l.includes(f) && (x === null || !l.includes(x)));
+      const shown = matched.slice(0, limit);
+      const filtered = f !== '' || x !== null;
       return {
         node: t.node,
-        header: `total ${all.length}, matched ${matched.length}, showing ${shown.length}`,
+        header: `total ${rows.length}${filtered ? `, matched ${matched.length}` : ''}, showing ${shown.length}`,
         processes: shown,
+        ...(shown.length < matched.length ? { not_shown: matched.length - shown.length } : {}),
       };
     },
   },
@@ -283,6 +346,7 @@ export const debugTools: ToolSpec[] = [
     remote: 'none',
     shape: { ...common },
     async run(ctx) {
+      if (!gc.users.has(ctx)) onClose(ctx, () => releaseDebug(ctx));
       gc.users.add(ctx);
       if (gc.observer === null) {
         gc.since = Date.now();

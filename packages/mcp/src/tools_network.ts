@@ -4,6 +4,8 @@
 // the cluster proxy). Connecting and disconnecting change the node: they are action tools here.
 
 import {
+  ErrProcessUnknown,
+  ErrTimeout,
   MessageInspectConnection,
   MessageInspectConnectionList,
   MessageInspectNetwork,
@@ -292,24 +294,43 @@ export const networkTools: ToolSpec[] = [
     name: 'network_ping',
     title: 'Ping a node',
     description:
-      "Round trip to a remote node through the whole path (this node's connection, the remote node's MCP application, or its system_inspect when it runs none): the RTT in ms",
+      "Round trip to a remote node through the whole path (this node's connection, the remote node's MCP application, or its system_inspect when it runs none): rtt_ms of the exchange that answered, elapsed_ms of the whole ping",
     action: false,
     remote: 'none',
     shape: { ...common, name: nodeName },
     async run(ctx, args) {
       const name = checkName(args.name);
-      const timeout = Math.min(timeoutOf(ctx, args), 5000);
+      const timeout = Math.min(timeoutOf(ctx, args), 5000); // Go's ping waits 5 s
+      const began = performance.now();
       const t = await ctx.reach(name);
+      const ms = (from: number): number => +(performance.now() - from).toFixed(3);
       const started = performance.now();
       try {
-        await ctx.node.call(new ProcessID(PROXY_NAME, name), proxyRequest('runtime_stats', {}), { timeout });
-        return { node: ctx.node.name, name, rtt_ms: +(performance.now() - started).toFixed(3), via: PROXY_NAME };
-      } catch {
-        // No MCP application there (a Go node, or ergo-ts without it): its inspector answers.
+        // Important delivery: a node without an MCP application says so at once (ErrProcessUnknown)
+        // instead of dropping the call and letting it wait its whole time limit.
+        await ctx.node.call(new ProcessID(PROXY_NAME, name), proxyRequest('runtime_stats', {}), {
+          timeout,
+          important: true,
+        });
+        return { node: ctx.node.name, name, rtt_ms: ms(started), elapsed_ms: ms(began), via: PROXY_NAME };
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (code === ErrTimeout.code)
+          throw new McpToolError('ERR_MCP_TIMEOUT', `${name} did not answer the ping within ${timeout / 1000} s`);
+        if (code !== ErrProcessUnknown.code)
+          throw new McpToolError('ERR_MCP_UNREACHABLE', `the ping to ${name} failed: ${message(err)}`);
       }
+      // No MCP application there (a Go node, or ergo-ts without it): its inspector answers.
       const again = performance.now();
       await ask(ctx.node, t, new RequestInspectNetwork(), 'network_ping', timeout);
-      return { node: ctx.node.name, name, rtt_ms: +(performance.now() - again).toFixed(3), via: 'system_inspect' };
+      return {
+        node: ctx.node.name,
+        name,
+        rtt_ms: ms(again),
+        elapsed_ms: ms(began),
+        via: 'system_inspect',
+        probe: `${PROXY_NAME}: not running there (${ErrProcessUnknown.code}, ${+(again - started).toFixed(3)} ms)`,
+      };
     },
   },
   {

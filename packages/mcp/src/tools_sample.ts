@@ -26,6 +26,7 @@ import {
 import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
+import { detach } from './detach.js';
 import { McpToolError } from './errors.js';
 import { deadline, message } from './inspect.js';
 import { toJSONValue } from './json.js';
@@ -137,18 +138,21 @@ class Sampler extends Actor {
       return void this.node.loggerAddPID(this.pid, this.#a.id, ...this.#a.logLevels);
     if (this.#completed) return;
     if (m === tick) {
-      const run = this.#a.sampleOnce!;
+      // The sampled call runs on while this sampler waits for mail; sample_stop may end the
+      // sampler first, and then its result has nowhere to go (delivered: false), which is fine.
+      const node = this.node;
       const self = this.pid;
-      run().then(
-        (v) => this.node.send(self, new SampleDone(true, v)),
-        (e: unknown) => {
-          try {
-            this.node.send(self, new SampleDone(false, message(e)));
-          } catch {
-            // the sampler has ended meanwhile
-          }
-        },
-      );
+      const deliver = (done: SampleDone): void => {
+        try {
+          node.send(self, done);
+        } catch {
+          // the sampler has ended meanwhile
+        }
+      };
+      detach(this.#a.sampleOnce!, `sampler ${this.#a.id}`, this.log, {
+        value: (v) => deliver(new SampleDone(true, v)),
+        error: (e) => deliver(new SampleDone(false, message(e))),
+      });
       return;
     }
     if (m instanceof SampleDone) {
@@ -303,7 +307,14 @@ export function sampleTools(
         ...common,
         tool: z.string().min(1).describe('The tool to call'),
         arguments: z.record(z.string(), z.unknown()).optional().describe("The tool's arguments"),
-        interval_ms: z.number().int().min(100).optional().describe('Interval (ms, default 5000, at least 100)'),
+        // At most a day: a longer delay overflows Node's timers, which then fire at once.
+        interval_ms: z
+          .number()
+          .int()
+          .min(100)
+          .max(86_400_000)
+          .optional()
+          .describe('Interval (ms, default 5000, at least 100, at most a day)'),
         count: z.number().int().min(0).optional().describe('Samples to collect (0 = until stopped)'),
         duration_sec: durationArg,
         buffer_size: bufferArg,

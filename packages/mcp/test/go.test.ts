@@ -3,7 +3,9 @@
 // list, filtered and sorted by the server), one process, the applications and one application's
 // processes, the network, the log tail, a
 // resource read; ergo-ts's own queries are not sent to it (event_list says so), and an action
-// (send_message) reaches a Go process.
+// (send_message) reaches a Go process. Then (issue 63) an application that is loaded but not
+// running: app_info shows it and app_processes answers it has no processes (it refused it); and
+// network_ping, whose probe of the MCP application the Go node answers at once.
 
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
@@ -75,8 +77,12 @@ test('tools/call on a Go Ergo node through the ergo-ts node', async (t) => {
   assert.ok(Array.isArray(children.children));
   assert.equal((await ok<{ name: string }>(client, 'app_info', { node: goName, name: 'peer_app' })).name, 'peer_app');
   assert.ok((await ok<{ acceptors: unknown[] }>(client, 'network_acceptors', { node: goName })).acceptors.length >= 1);
-  const goroutines = await ok<{ header: string }>(client, 'pprof_goroutines', { node: goName, debug: 1 });
-  assert.match(goroutines.header, /^total \d+, matched \d+, showing \d+$/);
+  const goroutines = await ok<{ header: string; processes: string[] }>(client, 'pprof_goroutines', {
+    node: goName,
+    debug: 1,
+  });
+  assert.match(goroutines.header, /^total \d+, showing \d+$/);
+  assert.ok(goroutines.processes.every((l) => /^\d+ @ /.test(l)));
   const noMcp = await call(client, 'runtime_stats', { node: goName });
   assert.equal(noMcp.isError, true);
   assert.match(noMcp.text, /ERR_MCP_UNSUPPORTED: .*runs no MCP application/);
@@ -101,4 +107,37 @@ test('tools/call on a Go Ergo node through the ergo-ts node', async (t) => {
   await ok(client, 'send_message', { node: goName, to: 'echo', message: 'hello from mcp' });
   const recv = await go.waitFor((l) => l.kind === 'recv' && l.process === 'echo', { since: mark, timeout: 10_000 });
   assert.match(JSON.stringify(recv.msg), /hello from mcp/);
+});
+
+test('a Go node: app_processes of a loaded application, network_ping without waiting out a probe', async (t) => {
+  const bin = requirePeer(t);
+  if (bin === undefined) return;
+  const goName = `mcpgoloaded${process.pid}@localhost`;
+  const go = await Peer.start(bin, ['-name', goName, '-registrar', 'none', '-cookie', COOKIE, '-port', '0']);
+  t.after(() => go.stop());
+  const node: Node = await netNode('mcptsloaded', [
+    { match: exactly(goName), route: routeTo(go.ready.port as number) },
+  ]);
+  t.after(() => node.stop());
+  const server = await startMcpServer(node, { port: 0 });
+  const client = await connect(server.url);
+  t.after(() => client.close());
+
+  // peer_app is loaded at the peer's start, not running.
+  const info = await ok<{ name: string; state: string }>(client, 'app_info', { node: goName, name: 'peer_app' });
+  assert.equal(info.state, 'loaded');
+  const tree = await ok<{ application: string; processes: unknown[] }>(client, 'app_processes', {
+    node: goName,
+    name: 'peer_app',
+  });
+  assert.deepEqual(tree, { node: goName, application: 'peer_app', processes: [] });
+  const unknown = await call(client, 'app_processes', { node: goName, name: 'no_such_app' });
+  assert.match(unknown.text, /ERR_MCP_REFUSED: .*has no application no_such_app/);
+
+  const ping = await ok<{ via: string; probe: string; rtt_ms: number; elapsed_ms: number }>(client, 'network_ping', {
+    name: goName,
+  });
+  assert.equal(ping.via, 'system_inspect');
+  assert.match(ping.probe, /^mcp_server: not running there \(ERR_PROCESS_UNKNOWN/);
+  assert.ok(ping.rtt_ms > 0 && ping.rtt_ms <= ping.elapsed_ms, JSON.stringify(ping));
 });

@@ -13,7 +13,8 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 
 import { COOKIE, netNode, portOf } from './helpers.js';
 
-const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
+// The command as npm links it (package.json "bin"): the shim that imports dist/src/cli.js.
+const CLI = fileURLToPath(new URL('../../bin/ergo-ts-mcp.js', import.meta.url));
 
 test('ergo-ts-mcp serves MCP on stdio from a hidden node in the cluster', async (t) => {
   const target = await netNode('stdiotarget');

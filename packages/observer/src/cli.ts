@@ -14,6 +14,7 @@ import { NetworkMode, startNode, type Atom } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 
 import { createObserverApp } from './app.js';
+import { detach } from './detach.js';
 import { DEFAULT_OBSERVER_HOST, DEFAULT_OBSERVER_PORT } from './options.js';
 import { OBSERVER_VERSION } from './manager.js';
 
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
   await node.wait();
 }
 
-main().catch((err: unknown) => {
-  console.error(`ergo-observer: ${err instanceof Error ? err.message : String(err)}`);
-  process.exitCode = 1;
+detach(main, 'ergo-observer', undefined, {
+  error: (err) => {
+    process.exitCode = 1;
+    console.error(`ergo-observer: ${err instanceof Error ? err.message : String(err)}`);
+  },
 });

@@ -19,6 +19,7 @@ import {
   type Ref,
 } from 'ergo-ts';
 
+import { detach } from './detach.js';
 import { toJSONString } from './json.js';
 
 /** Registered name of the hub. */
@@ -137,10 +138,10 @@ export class Hub extends Actor {
         // the hub has ended
       }
     };
-    this.monitorEvent(event).then(
-      (buffered) => back(buffered, null),
-      (err: unknown) => back(null, err instanceof Error ? err.message : String(err)),
-    );
+    detach(() => this.monitorEvent(event), `monitoring ${event.name}`, this.log, {
+      value: (buffered) => back(buffered, null),
+      error: (err) => back(null, err instanceof Error ? err.message : String(err)),
+    });
     return ReplyLater;
   }
 

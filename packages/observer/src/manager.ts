@@ -17,6 +17,7 @@ import {
 } from 'ergo-ts/meta';
 
 import { Assets } from './assets.js';
+import { detach } from './detach.js';
 import {
   DEFAULT_OBSERVER_HEARTBEAT,
   DEFAULT_OBSERVER_HOST,
@@ -122,7 +123,9 @@ export class Manager extends Actor {
         return;
       }
       if (path === '/api/open' || path === '/api/close') {
-        this.#muxCommand(path, req, res).catch(() => muxReply(res, 400, 'request body aborted'));
+        detach(() => this.#muxCommand(path, req, res), 'a mux command', this.log, {
+          error: () => muxReply(res, 400, 'request body aborted'),
+        });
       } else if (path === '/sse') {
         if (
           this.#sse.streams.size >= this.#maxSessions ||

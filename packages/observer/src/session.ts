@@ -24,6 +24,7 @@ import { MessageSSE } from 'ergo-ts/meta';
 import { acquireRuntime, releaseRuntime, runtimeSample } from './runtime.js';
 import { HUB_NAME, HubDown, HubJoin, HubJoined, HubLeave, HubPush } from './hub.js';
 import { HistoryAnswer, SentHistory, type HistoryQuery } from './history.js';
+import { detach } from './detach.js';
 import { frameworkOf } from './framework.js';
 import { MUX_FRAME } from './mux.js';
 import { ProcessTools, TOOL_ACTIONS, ToolError, type TraceEnded } from './tools.js';
@@ -266,10 +267,10 @@ export class Session extends Actor {
         // this session has ended meanwhile: nobody is left to answer
       }
     };
-    work().then(
-      (v) => back(true, v),
-      (e: unknown) => back(false, e),
-    );
+    detach(work, 'a session request', this.log, {
+      value: (v) => back(true, v),
+      error: (e) => back(false, e),
+    });
   }
 
   #write(type: string, json: string): void {
@@ -513,9 +514,12 @@ export class Session extends Actor {
   #stopTraces(): void {
     this.#tools.stopAll('stopped');
     for (const { node, request } of this.#tools.takeRemote(this.pid))
-      this.node
-        .call(new ProcessID(INSPECT_PROCESS, node as Atom), request, { timeout: SESSION_CALL_TIMEOUT })
-        .catch((err: unknown) => this.log.info('observer could not stop a trace on %s: %s', node, String(err)));
+      detach(
+        () => this.node.call(new ProcessID(INSPECT_PROCESS, node as Atom), request, { timeout: SESSION_CALL_TIMEOUT }),
+        'stopping a trace',
+        this.log,
+        { error: (err) => this.log.info('observer could not stop a trace on %s: %s', node, String(err)) },
+      );
   }
 
   /** Every trace's end (here or on another node) is on the node's record, as its start is (post.ts). */
