@@ -120,7 +120,7 @@ function atomOf(name: Atom | string): Atom {
  * the node registers, the connector is installed), {@link NetworkImpl.stop} once (connections
  * close after what they hold is written). Methods throw ErrNetworkStopped after stop.
  */
-export class NetworkImpl implements Network, ConnectionHost, AcceptorHost {
+export class NetworkImpl implements Network, ConnectionHost<EnpConnection>, AcceptorHost {
   private readonly connections = new Map<Atom, EnpConnection>();
   /** The connector's last answer (always an entry of `connections`; cleared when that map changes). */
   private lastPeer: Atom | null = null;
