@@ -12,17 +12,8 @@ import { BATCH_PACKET_LIMIT, BatchEntry } from './control_batch.js';
 import { EVENT_BATCH_MAX, SharedEventBatch } from './event_batch.js';
 import { EnpMessagePackets } from './message_packets.js';
 import { ENP_HEADER, PacketType } from './packet.js';
-import {
-  orderByte,
-  writeID3,
-  writeName,
-  writeStamp,
-  writeU64,
-  type EventTime,
-  type EnpMessageOptions,
-  type ID3,
-  type U64,
-} from './packet_fields.js';
+import { orderByte, writeID3, writeName, writeStamp, writeU64 } from './packet_fields.js';
+import type { EventTime, EnpMessageOptions, ID3, U64 } from './packet_fields.js';
 
 export type { EnpEncoderOptions, EnpMessageOptions } from './packet_fields.js';
 export { responseCodeOf } from './packet_fields.js';

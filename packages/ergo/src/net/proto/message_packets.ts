@@ -5,19 +5,8 @@
 // keeps one sender's packets to one process in order across the pool's links.
 
 import { PacketType, ResponseCode } from './packet.js';
-import {
-  orderByte,
-  responseCodeOf,
-  writeID3,
-  writeName,
-  writePrio,
-  writeStamp,
-  writeU64,
-  type EventTime,
-  type EnpMessageOptions,
-  type ID3,
-  type U64,
-} from './packet_fields.js';
+import { orderByte, responseCodeOf, writeID3, writeName, writePrio, writeStamp, writeU64 } from './packet_fields.js';
+import type { EventTime, EnpMessageOptions, ID3, U64 } from './packet_fields.js';
 import { EnpPacketOutput } from './packet_output.js';
 
 /**
