@@ -234,15 +234,20 @@ export interface Node {
   envList(): Record<string, unknown>;
 
   /**
-   * Spawns a process (parent and leader = the core PID). Rejects with ErrIncorrect (a bad option,
-   * a class that is not a behaviour) or init's error (a non-Error is wrapped: ERR_THROWN_VALUE).
+   * Spawns a process. From a Node its parent and leader are the core PID; from a Process (in
+   * Init or Running, I/R) it is that process' child and inherits its env, log level, leader and
+   * application. Rejects with ErrIncorrect (a bad option, a class that is not a behaviour) or
+   * init's error (a non-Error is wrapped: ERR_THROWN_VALUE).
    */
   spawn<B extends ProcessBehavior>(
     factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
     options?: ProcessOptions,
     ...args: InitArgs<B>
   ): Promise<PID<ProtocolOf<B>>>;
-  /** Spawns a process registered under `name` (the name is reserved before init). ErrTaken. */
+  /**
+   * spawn() with the process registered under `name` (the name is reserved before init; from a
+   * Process: I/R). ErrTaken if the name is in use.
+   */
   spawnRegister<B extends ProcessBehavior>(
     name: Atom | string,
     factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
@@ -302,7 +307,11 @@ export interface Node {
     request: R,
     options?: CallOptions,
   ): Promise<ReplyFor<T, R>>;
-  /** call() with a timeout in milliseconds (Ergo 3.2 takes seconds). ErrIncorrect unless 1..2^31-1. */
+  /**
+   * call() with a timeout in milliseconds (Ergo 3.2 takes seconds). ErrIncorrect unless
+   * 1..2^31-1. This and the other call variants below are a Process' too (allowed in Init and
+   * Running there, as its `call`).
+   */
   callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
     to: T,
     request: R,

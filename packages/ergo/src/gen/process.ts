@@ -10,7 +10,7 @@ import type { MessageEvent } from './messages.js';
 import type { Node } from './node.js';
 import type { CallOptions, CancelFunc, Compression, ProcessFallback, ProcessOptions, SendOptions } from './options.js';
 import type { PID } from './pid.js';
-import type { MessageFor, PayloadOf, CheckHandlers, ProtocolOf, ReplyFor, RequestFor } from './protocol.js';
+import type { MessageFor, PayloadOf, ReplyFor, RequestFor } from './protocol.js';
 import type { MessagePriority, ProcessState } from './priority.js';
 import type { ProcessID } from './processid.js';
 import type { Alias, Ref } from './ref.js';
@@ -261,7 +261,17 @@ export interface ProcessShortInfo {
  * Await the work inside the handler, or send the result to the process itself with
  * `this.node.send(this.pid, result)`.
  */
-export interface Process {
+export interface Process extends Pick<
+  Node,
+  | 'spawn'
+  | 'spawnRegister'
+  | 'callWithTimeout'
+  | 'callWithPriority'
+  | 'callImportant'
+  | 'callPID'
+  | 'callProcessID'
+  | 'callAlias'
+> {
   /** The node this process lives on. */
   readonly node: Node;
   /** This process' PID. */
@@ -280,20 +290,6 @@ export interface Process {
   state(): ProcessState;
   /** Name of the behaviour class. */
   behaviorName(): string;
-
-  /** Spawns a child (I/R). Parent = this process; env, log level, leader and application inherited. */
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  /** Spawns a child registered under `name` (I/R). ErrTaken if the name is in use. */
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
 
   /**
    * Spawns the factory `node` enabled under `name` (`Network.enableSpawn`) on that node (I/R).
@@ -406,29 +402,15 @@ export interface Process {
    * ErrTimeout) or the signal. Calling your own PID fails at once (ErrNotAllowed); a local
    * target that dies with the request unanswered fails the call at once (ErrProcessTerminated,
    * cause = its reason). Rejects rather than throws. In init, an async `init` awaits it (the
-   * spawn waits meanwhile, bounded by `initTimeout`).
+   * spawn waits meanwhile, bounded by `initTimeout`). Its variants (callWithTimeout,
+   * callWithPriority, callImportant, callPID, callProcessID, callAlias: the same as the Node's)
+   * are allowed in the same states (I/R).
    */
   call<T extends SendTarget, const R extends RequestFor<T>>(
     to: T,
     request: R,
     options?: CallOptions,
   ): Promise<ReplyFor<T, R>>;
-  /** call() with a timeout in milliseconds (I/R). ErrIncorrect unless 1..2^31-1. */
-  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
-    to: T,
-    request: R,
-    timeoutMs: number,
-  ): Promise<ReplyFor<T, R>>;
-  /** call() with a priority (I/R). */
-  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
-  /** call() with important delivery (I/R): a remote target that is missing fails at once instead of timing out. */
-  callImportant(to: SendTarget, request: unknown): Promise<unknown>;
-  /** call() to a PID (I/R), with an optional timeout in milliseconds. ErrIncorrect for anything but a PID. */
-  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown>;
-  /** call() to a ProcessID (I/R), with an optional timeout in milliseconds. ErrIncorrect for anything but a ProcessID. */
-  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown>;
-  /** call() to an Alias (I/R), with an optional timeout in milliseconds. ErrIncorrect for anything but an Alias. */
-  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown>;
   /** Asks a local process for its `handleInspect` map (I/R); jumps to its urgent queue. */
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>>;
   /** Snapshot of this process (R). */

@@ -1,9 +1,9 @@
 // Pending calls of a node. A reply goes straight to its pending entry (never through the
 // caller's mailbox).
 //
-// The table is a power-of-two array of buckets indexed by the ref's id[0] (a per-node sequence,
-// so calls in flight spread over the buckets), chained through the entries: adding and removing
-// a call allocates nothing, where a Map that empties after every reply shrinks and regrows.
+// The table is chained through its entries and keyed by the ref's id[0] (a per-node sequence, so
+// calls in flight spread over the buckets: lib/chained_table.ts): adding and removing a call
+// allocates nothing, where a Map that empties after every reply shrinks and regrows.
 //
 // Timeouts live in one structure: a doubly linked list per distinct timeout value (entries in
 // insertion order) and a single timer for the earliest deadline, so a million calls a second
@@ -39,6 +39,7 @@ import { ErgoError, ErrTimeout } from '../gen/errors.js';
 import type { Log } from '../gen/log.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
+import { ChainedTable } from '../lib/chained_table.js';
 
 /** Who waits for a call: a process (or null for the node itself). */
 export interface CallOwner {
@@ -182,21 +183,10 @@ class TimeoutList {
   }
 }
 
-/** Buckets of an empty table (it never shrinks below). */
-const MIN_BUCKETS = 64;
-
-/** `size` empty buckets, as a packed array (no hole checks on the hot path). */
-function emptyBuckets(size: number): (PendingCall | null)[] {
-  const b: (PendingCall | null)[] = [];
-  for (let i = 0; i < size; i++) b.push(null);
-  return b;
-}
-
 /** Registry of pending calls keyed by ref id[0] (unique per node incarnation). */
 export class CallRegistry {
-  private buckets = emptyBuckets(MIN_BUCKETS);
-  private mask = MIN_BUCKETS - 1;
-  private count = 0;
+  /** The pending calls by ref.id[0] (lib/chained_table.ts). */
+  private readonly table = new ChainedTable<PendingCall>();
   private readonly lists = new Map<number, TimeoutList>();
   /** The list used last (most calls use one timeout: this skips the Map lookup). */
   private lastList: TimeoutList | null = null;
@@ -218,7 +208,7 @@ export class CallRegistry {
       this.open = null;
       this.close(e, performance.now());
     }
-    if (this.count === 0 && this.timer !== null && this.timerRefd) {
+    if (this.table.size === 0 && this.timer !== null && this.timerRefd) {
       this.timer.unref();
       this.timerRefd = false;
     }
@@ -240,7 +230,7 @@ export class CallRegistry {
 
   /** Number of pending calls. */
   get size(): number {
-    return this.count;
+    return this.table.size;
   }
 
   /**
@@ -279,7 +269,7 @@ export class CallRegistry {
   private close(e: Epoch, now: number): void {
     e.at = now;
     const first = now + e.minTimeout;
-    if (first < this.timerAt && this.count > 0) this.arm(first);
+    if (first < this.timerAt && this.table.size > 0) this.arm(first);
   }
 
   /**
@@ -296,7 +286,8 @@ export class CallRegistry {
     node: Atom | null,
   ): PendingCall {
     const c = new PendingCall(ref, caller, owner, holder, target, node);
-    this.insert(c);
+    this.table.add(c);
+    c.live = true;
     if (holder !== null) linkHeld(holder, c);
     if (owner !== null) {
       const head = owner.ownCalls;
@@ -337,56 +328,13 @@ export class CallRegistry {
     return c;
   }
 
-  private insert(c: PendingCall): void {
-    if (this.count >= this.buckets.length) this.resize(this.buckets.length * 2);
-    const i = c.key & this.mask;
-    c.chain = this.buckets[i] as PendingCall | null;
-    this.buckets[i] = c;
-    c.live = true;
-    this.count++;
-  }
-
-  /** Takes `c` out of the table. */
-  private unlink(c: PendingCall): void {
-    const b = this.buckets;
-    const i = c.key & this.mask;
-    let p = b[i] as PendingCall;
-    if (p === c) b[i] = c.chain;
-    else {
-      while (p.chain !== c) p = p.chain as PendingCall;
-      p.chain = c.chain;
-    }
-    c.chain = null;
-    c.live = false;
-    // Shrinks only well below the grow point: a steady load never resizes back and forth.
-    if (--this.count < b.length >>> 3 && b.length > MIN_BUCKETS) this.resize(b.length >>> 1);
-  }
-
-  private resize(size: number): void {
-    const old = this.buckets;
-    const b = emptyBuckets(size);
-    const mask = size - 1;
-    for (let i = 0; i < old.length; i++) {
-      let c = old[i] as PendingCall | null;
-      while (c !== null) {
-        const n = c.chain;
-        const j = c.key & mask;
-        c.chain = b[j] as PendingCall | null;
-        b[j] = c;
-        c = n;
-      }
-    }
-    this.buckets = b;
-    this.mask = mask;
-  }
-
   /** The pending call for `ref`, if any (checks the full ref, not only id[0]). */
   get(ref: Ref): PendingCall | undefined {
     const id = ref.id;
     const key = id[0];
     // A hand-made ref may hold anything: it matches no call (as a Map lookup would not).
     if (typeof key !== 'number') return undefined;
-    for (let c = this.buckets[key & this.mask] as PendingCall | null; c !== null; c = c.chain) {
+    for (let c = this.table.first(key); c !== null; c = c.chain) {
       if (c.key !== key) continue;
       const r = c.ref;
       if (r === ref) return c;
@@ -399,8 +347,9 @@ export class CallRegistry {
   /** Settles `c` with a value or an error and forgets it. False if it was already settled. */
   settle(c: PendingCall, ok: boolean, value: unknown): boolean {
     if (!c.live) return false;
-    this.unlink(c);
-    if (this.count === 0 && this.timerRefd) this.queueTurnEnd();
+    this.table.remove(c);
+    c.live = false;
+    if (this.table.size === 0 && this.timerRefd) this.queueTurnEnd();
     if (c.list !== null) c.list.remove(c);
     const h = c.holder;
     if (h !== null) {
@@ -434,23 +383,15 @@ export class CallRegistry {
 
   /** The pending calls, oldest first (diagnostics and tests). */
   pending(): PendingCall[] {
-    const all: PendingCall[] = [];
-    const b = this.buckets;
-    for (let i = 0; i < b.length; i++) {
-      for (let c = b[i] as PendingCall | null; c !== null; c = c.chain) all.push(c);
-    }
-    return all.sort((x, y) => x.key - y.key);
+    return this.table.entries().sort((x, y) => x.key - y.key);
   }
 
   /** Settles with an error every call for which `pick` returns an error, oldest first. */
   failWhere(pick: (c: PendingCall) => Error | undefined): void {
     const hit: [PendingCall, Error][] = [];
-    const b = this.buckets;
-    for (let i = 0; i < b.length; i++) {
-      for (let c = b[i] as PendingCall | null; c !== null; c = c.chain) {
-        const err = pick(c);
-        if (err !== undefined) hit.push([c, err]);
-      }
+    for (const c of this.table.entries()) {
+      const err = pick(c);
+      if (err !== undefined) hit.push([c, err]);
     }
     if (hit.length > 1) hit.sort((x, y) => x[0].key - y[0].key);
     for (const [c, err] of hit) this.settle(c, false, err);
@@ -493,7 +434,7 @@ export class CallRegistry {
     this.timerAt = at;
     // +1: setTimeout may fire a fraction of a millisecond early against performance.now().
     this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(at - performance.now()) + 1));
-    this.timerRefd = this.count > 0;
+    this.timerRefd = this.table.size > 0;
     if (!this.timerRefd) this.timer.unref();
   }
 

@@ -9,8 +9,8 @@
 //   the kill grace): nothing its late continuation does reaches anyone.
 // The engine is kept in a private field: user code cannot reach the tables through a handle.
 
-import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
-import { type CallVariantName, installCallVariants } from '../gen/call_variants.js';
+import type { MessageFor, PayloadOf, ReplyFor, RequestFor } from '../gen/protocol.js';
+import { type CallVariantName, installCallVariants, installSpawnForms, type SpawnFormName } from '../gen/variants.js';
 import { validatePriority } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
 import {
@@ -25,15 +25,12 @@ import type { EventInfo, EventOptions } from '../gen/event.js';
 import type { Log, LoggerBehavior, LogLevel, LogLevelInput } from '../gen/log.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { Network, NetworkOptions } from '../gen/network.js';
-import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
+import type { CallOptions, SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority, type ProcessState } from '../gen/priority.js';
 import {
   MailboxKind,
-  type InitArgs,
   type MailboxPeek,
-  type ProcessBehavior,
-  type ProcessFactory,
   type ProcessInfo,
   type ProcessShortInfo,
   type ProcessTracer,
@@ -51,8 +48,8 @@ import { ignorable, rejected, watchDelivery } from '../gen/ignorable.js';
 import { spawnLocal } from './spawn.js';
 import { killProcess } from './termination.js';
 
-// The call variants are defined once, on the prototype (gen/call_variants.ts).
-export interface NodeHandle extends Pick<Node, CallVariantName> {}
+// The call variants and spawn forms are defined once, on the prototype (gen/variants.ts).
+export interface NodeHandle extends Pick<Node, CallVariantName | SpawnFormName> {}
 /**
  * A handle on a node: the object `startNode` returns (the root handle) and `process.node` (a
  * handle acting for that process). Implements the gen `Node` contract; see there for each method.
@@ -162,50 +159,20 @@ export class NodeHandle implements Node {
 
   // --- processes ------------------------------------------------------------------------------
 
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    let n: NodeImpl;
-    try {
-      n = this.#e();
-    } catch (e) {
-      return rejected(e, this.#log(), 'spawn');
-    }
-    return spawnLocal(n, { factory: factory as ProcessFactory, options, args }, this.#log(), 'spawn');
-  }
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    let n: NodeImpl;
-    try {
-      n = this.#e();
-      if (typeof name !== 'string' || name === '')
-        throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
-    } catch (e) {
-      return rejected(e, this.#log(), 'spawnRegister');
-    }
-    return spawnLocal(
-      n,
-      { factory: factory as ProcessFactory, options, args, register: name },
-      this.#log(),
-      'spawnRegister',
-    );
+  // spawn and spawnRegister are defined once, on the prototype (gen/variants.ts), as forms of
+  // this spawn: the child is registered under `name` unless it is ''.
+  static {
+    installSpawnForms(NodeHandle.prototype, (h, op, name, factory, options, args) => {
+      let n: NodeImpl;
+      try {
+        n = h.#e();
+        if (op === 'spawnRegister' && (typeof name !== 'string' || name === ''))
+          throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
+      } catch (e) {
+        return rejected(e, h.#log(), op);
+      }
+      return spawnLocal(n, { factory, options, args, register: name }, h.#log(), op);
+    });
   }
   registerName(name: Atom | string, pid: PID): void {
     names.registerName(this.#e(), name, pid);

@@ -5,8 +5,8 @@
 // Ergo 3.2's wider Init: names, aliases, events, links, monitors, calls, inspect and responses
 // work in init too) and delegates.
 
-import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
-import { type CallVariantName, installCallVariants } from '../gen/call_variants.js';
+import type { MessageFor, PayloadOf, ReplyFor, RequestFor } from '../gen/protocol.js';
+import { type CallVariantName, installCallVariants, installSpawnForms, type SpawnFormName } from '../gen/variants.js';
 import type { Atom } from '../gen/atom.js';
 import { envName } from '../gen/env.js';
 import {
@@ -27,11 +27,9 @@ import { isMessagePriority, MessagePriority, processStateString, type ProcessSta
 import { type ProcessID } from '../gen/processid.js';
 import {
   MailboxKind,
-  type InitArgs,
   type LinkTarget,
   type Process,
   type ProcessBehavior,
-  type ProcessFactory,
   type ProcessInfo,
   type ProcessMailbox,
   type SendTarget,
@@ -79,8 +77,8 @@ export { isGone, isThenable } from './process_base.js';
 
 const DEFAULT_COMPRESSION: Compression = { enable: false, type: 'gzip', level: 0, threshold: 1024 };
 
-// The call variants are defined once, on the prototype (gen/call_variants.ts).
-export interface ProcessImpl extends Pick<Process, CallVariantName> {}
+// The call variants and spawn forms are defined once, on the prototype (gen/variants.ts).
+export interface ProcessImpl extends Pick<Process, CallVariantName | SpawnFormName> {}
 /**
  * A process of this node. Created by NodeImpl.spawnProcess. It is its own mailbox (extends
  * Mailbox; `mb` is itself): an idle process is three objects (this, its PID and its behaviour),
@@ -93,54 +91,19 @@ export class ProcessImpl
 {
   // --- spawning -------------------------------------------------------------------------------
 
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    try {
-      this.allow(MASK_IR, 'spawn');
-    } catch (e) {
-      return rejected(e, this.log, 'spawn');
-    }
-    return spawnLocal(
-      this.nodeImpl,
-      { factory: factory as ProcessFactory, options, args, parent: this },
-      this.log,
-      'spawn',
-    );
-  }
-
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    try {
-      this.allow(MASK_IR, 'spawnRegister');
-      if (typeof name !== 'string' || name === '')
-        throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
-    } catch (e) {
-      return rejected(e, this.log, 'spawnRegister');
-    }
-    return spawnLocal(
-      this.nodeImpl,
-      { factory: factory as ProcessFactory, options, args, parent: this, register: name },
-      this.log,
-      'spawnRegister',
-    );
+  // spawn and spawnRegister are defined once, on the prototype (gen/variants.ts), as forms of
+  // this spawn (I/R): a child registered under `name` unless it is ''.
+  static {
+    installSpawnForms(ProcessImpl.prototype, (p, op, name, factory, options, args) => {
+      try {
+        p.allow(MASK_IR, op);
+        if (op === 'spawnRegister' && (typeof name !== 'string' || name === ''))
+          throw ErrIncorrect.with('spawnRegister: name must be a non-empty string');
+      } catch (e) {
+        return rejected(e, p.log, op);
+      }
+      return spawnLocal(p.nodeImpl, { factory, options, args, parent: p, register: name }, p.log, op);
+    });
   }
 
   remoteSpawn(

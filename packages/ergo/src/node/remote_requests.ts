@@ -5,12 +5,14 @@
 // and what Erlang's gen_server:call gets by monitoring the callee.
 //
 // On the hot path of every remote call, so kept like the CallRegistry: one small entry per
-// request, on two intrusive lists — a power-of-two bucket table keyed by the caller's ref (a
-// reply, from the holder or from any process it handed the ref to, finds it in O(1)) and its
-// holder's list (ending a process walks only its own). No Map, no closure, no string key.
+// request, on two intrusive lists — a table chained through its entries and keyed by the
+// caller's ref (lib/chained_table.ts: a reply, from the holder or from any process it handed the
+// ref to, finds it in O(1)) and its holder's list (ending a process walks only its own). No Map,
+// no closure, no string key.
 
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
+import { ChainedTable } from '../lib/chained_table.js';
 
 /** Who holds remote requests: a local process (kept by the table). */
 export interface RemoteHolder {
@@ -36,9 +38,6 @@ export class HeldRequest {
   ) {}
 }
 
-/** Buckets of an empty table (it never shrinks below). */
-const MIN_BUCKETS = 64;
-
 /**
  * The bucket key of a ref. ids[0] is the caller node's sequence (ergo-ts and Go alike), ids[1]
  * mixes in what else varies; `| 0` keeps it a small integer whatever the peer sent.
@@ -55,21 +54,13 @@ function sameRef(a: Ref, b: Ref): boolean {
   return x[0] === y[0] && x[1] === y[1] && x[2] === y[2] && a.creation === b.creation && a.node === b.node;
 }
 
-function emptyBuckets(size: number): (HeldRequest | null)[] {
-  const b: (HeldRequest | null)[] = [];
-  for (let i = 0; i < size; i++) b.push(null);
-  return b;
-}
-
 /** The unanswered remote requests of a node's processes. */
 export class RemoteRequests {
-  private buckets = emptyBuckets(MIN_BUCKETS);
-  private mask = MIN_BUCKETS - 1;
-  private count = 0;
+  private readonly table = new ChainedTable<HeldRequest>();
 
   /** Number of requests held. */
   get size(): number {
-    return this.count;
+    return this.table.size;
   }
 
   /** Records that `holder` got request `ref` from `caller` (another node's process). */
@@ -77,11 +68,7 @@ export class RemoteRequests {
     if (typeof ref.id[0] !== 'number') return;
     const key = keyOf(ref);
     const r = new HeldRequest(ref, caller, holder, key);
-    if (this.count >= this.buckets.length) this.resize(this.buckets.length * 2);
-    const i = key & this.mask;
-    r.chain = this.buckets[i] as HeldRequest | null;
-    this.buckets[i] = r;
-    this.count++;
+    this.table.add(r);
     const head = holder.remoteHeld;
     r.next = head;
     if (head !== null) head.prev = r;
@@ -90,8 +77,8 @@ export class RemoteRequests {
 
   /** The entry of request `ref`, if one is held. */
   find(ref: Ref): HeldRequest | undefined {
-    if (this.count === 0) return undefined;
-    for (let r = this.buckets[keyOf(ref) & this.mask] as HeldRequest | null; r !== null; r = r.chain) {
+    if (this.table.size === 0) return undefined;
+    for (let r = this.table.first(keyOf(ref)); r !== null; r = r.chain) {
       if (sameRef(r.ref, ref)) return r;
     }
     return undefined;
@@ -99,7 +86,7 @@ export class RemoteRequests {
 
   /** Request `ref` was answered (or went on to another node): forget it. */
   answered(ref: Ref): void {
-    if (this.count === 0) return;
+    if (this.table.size === 0) return;
     const r = this.find(ref);
     if (r !== undefined) this.remove(r);
   }
@@ -124,7 +111,7 @@ export class RemoteRequests {
     const out: HeldRequest[] = [];
     for (let r = holder.remoteHeld; r !== null;) {
       const next = r.next;
-      this.unlinkTable(r);
+      this.table.remove(r);
       r.prev = r.next = null;
       if (pick(r)) out.push(r);
       r = next;
@@ -136,7 +123,7 @@ export class RemoteRequests {
   }
 
   private remove(r: HeldRequest): void {
-    this.unlinkTable(r);
+    this.table.remove(r);
     this.unlinkHolder(r);
   }
 
@@ -146,37 +133,5 @@ export class RemoteRequests {
     else h.remoteHeld = r.next;
     if (r.next !== null) r.next.prev = r.prev;
     r.prev = r.next = null;
-  }
-
-  private unlinkTable(r: HeldRequest): void {
-    const b = this.buckets;
-    const i = r.key & this.mask;
-    let p = b[i] as HeldRequest;
-    if (p === r) b[i] = r.chain;
-    else {
-      while (p.chain !== r) p = p.chain as HeldRequest;
-      p.chain = r.chain;
-    }
-    r.chain = null;
-    // Shrinks only well below the grow point: a steady load never resizes back and forth.
-    if (--this.count < b.length >>> 3 && b.length > MIN_BUCKETS) this.resize(b.length >>> 1);
-  }
-
-  private resize(size: number): void {
-    const old = this.buckets;
-    const b = emptyBuckets(size);
-    const mask = size - 1;
-    for (let i = 0; i < old.length; i++) {
-      let r = old[i] as HeldRequest | null;
-      while (r !== null) {
-        const n = r.chain;
-        const j = r.key & mask;
-        r.chain = b[j] as HeldRequest | null;
-        b[j] = r;
-        r = n;
-      }
-    }
-    this.buckets = b;
-    this.mask = mask;
   }
 }

@@ -3,8 +3,8 @@
 // the test set up (env, names, buffered events).
 
 import { rejected } from '../gen/ignorable.js';
-import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
-import { typedCall } from '../gen/call_variants.js';
+import type { MessageFor, PayloadOf, ReplyFor, RequestFor } from '../gen/protocol.js';
+import { installCallVariants, installSpawnForms } from '../gen/variants.js';
 import type { Atom } from '../gen/atom.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from '../gen/application.js';
 import {
@@ -24,17 +24,7 @@ import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { CallOptions, ProcessOptions, SendOptions } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState } from '../gen/priority.js';
-import { ProcessID } from '../gen/processid.js';
-import type {
-  InitArgs,
-  ProcessBehavior,
-  ProcessFactory,
-  ProcessInfo,
-  ProcessShortInfo,
-  MailboxPeek,
-  ProcessTracer,
-  SendTarget,
-} from '../gen/process.js';
+import type { ProcessInfo, ProcessShortInfo, MailboxPeek, ProcessTracer, SendTarget } from '../gen/process.js';
 import { Alias, Ref } from '../gen/ref.js';
 import { validateAtomName, validateProcessOptions } from '../gen/validate.js';
 import type { TestClock } from './clock.js';
@@ -185,31 +175,15 @@ export class TestNode implements Node {
     return Object.fromEntries(this.#env);
   }
 
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    return this.#spawn('spawn', '' as Atom, factory, options, args as unknown[]);
-  }
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    return this.#spawn('spawnRegister', name as Atom, factory, options, args as unknown[]);
+  /** Records a SpawnEvent and resolves with a new PID (see {@link Node.spawn}); `failures` make it fail. */
+  declare spawn: Node['spawn'];
+  /** spawn() with a name, which this node remembers (see {@link Node.spawnRegister}). ErrTaken. */
+  declare spawnRegister: Node['spawnRegister'];
+  // spawn and spawnRegister are defined once, on the prototype (gen/variants.ts).
+  static {
+    installSpawnForms(TestNode.prototype, (n, op, name, factory, options, args) =>
+      n.#spawn(op, name as Atom, factory, options, args),
+    );
   }
   #spawn(
     op: string,
@@ -328,29 +302,19 @@ export class TestNode implements Node {
       return rejected(e, undefined, 'a test-kit call');
     }
   }
-  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
-    to: T,
-    request: R,
-    timeoutMs: number,
-  ): Promise<ReplyFor<T, R>>;
-  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
-    return this.call(to, request, { timeout: timeoutMs });
-  }
-  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
-    return this.call(to, request, { priority });
-  }
-  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
-    return this.call(to, request, { important: true });
-  }
-  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
-  }
-  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
-  }
-  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
-  }
+  // The call variants are `call` with one option set, defined once on the prototype (gen/variants.ts).
+  /** call() with a timeout in milliseconds. */
+  declare callWithTimeout: Node['callWithTimeout'];
+  /** call() with a priority. */
+  declare callWithPriority: Node['callWithPriority'];
+  /** call() with important delivery. */
+  declare callImportant: Node['callImportant'];
+  /** call() to a PID; ErrIncorrect for anything else. */
+  declare callPID: Node['callPID'];
+  /** call() to a ProcessID; ErrIncorrect for anything else. */
+  declare callProcessID: Node['callProcessID'];
+  /** call() to an Alias; ErrIncorrect for anything else. */
+  declare callAlias: Node['callAlias'];
   /** Records the request as a node call `{ inspect: items }` to `pid` and resolves with an empty map. */
   inspect(pid: PID | Atom | string, ...items: string[]): Promise<Record<string, string>> {
     try {
@@ -514,3 +478,4 @@ export class TestNode implements Node {
     return this.stop();
   }
 }
+installCallVariants(TestNode.prototype);

@@ -5,8 +5,8 @@
 // responses, calls, meta operations) is recorded by process_outbound.ts.
 
 import { rejected } from '../gen/ignorable.js';
-import type { MessageFor, CheckHandlers, PayloadOf, ProtocolOf, ReplyFor, RequestFor } from '../gen/protocol.js';
-import { typedCall } from '../gen/call_variants.js';
+import type { MessageFor, PayloadOf, ReplyFor, RequestFor } from '../gen/protocol.js';
+import { installCallVariants, installSpawnForms } from '../gen/variants.js';
 import type { Atom } from '../gen/atom.js';
 import {
   ErrIncorrect,
@@ -33,16 +33,7 @@ import type {
 } from '../gen/options.js';
 import { PID } from '../gen/pid.js';
 import { MessagePriority, ProcessState, isMessagePriority, processStateString } from '../gen/priority.js';
-import type {
-  InitArgs,
-  LinkTarget,
-  MailboxKind,
-  Process,
-  ProcessBehavior,
-  ProcessFactory,
-  ProcessInfo,
-  SendTarget,
-} from '../gen/process.js';
+import type { LinkTarget, MailboxKind, Process, ProcessBehavior, ProcessInfo, SendTarget } from '../gen/process.js';
 import { ProcessID } from '../gen/processid.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import type { TestClock } from './clock.js';
@@ -207,31 +198,15 @@ export class TestProcess implements Process {
 
   // --- spawning --------------------------------------------------------------------------------
 
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawn<B extends ProcessBehavior>(
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    return this.#spawn('spawn', '' as Atom, factory, options, args as unknown[]);
-  }
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID<ProtocolOf<B>>>;
-  spawnRegister<B extends ProcessBehavior>(
-    name: Atom | string,
-    factory: ProcessFactory<B>,
-    options?: ProcessOptions,
-    ...args: InitArgs<B>
-  ): Promise<PID> {
-    return this.#spawn('spawnRegister', name as Atom, factory, options, args as unknown[]);
+  /** Records a SpawnEvent and resolves with a new PID (see {@link Process.spawn}); `failures` make it fail. */
+  declare spawn: Process['spawn'];
+  /** spawn() with a name (see {@link Process.spawnRegister}). */
+  declare spawnRegister: Process['spawnRegister'];
+  // spawn and spawnRegister are defined once, on the prototype (gen/variants.ts).
+  static {
+    installSpawnForms(TestProcess.prototype, (p, op, name, factory, options, args) =>
+      p.#spawn(op, name as Atom, factory, options, args),
+    );
   }
   /** Spawns through the simulated network (recorded as a RemoteSpawnEvent); the node must be connected. */
   remoteSpawn(node: Atom | string, name: Atom | string, options?: ProcessOptions, ...args: unknown[]): Promise<PID> {
@@ -439,29 +414,19 @@ export class TestProcess implements Process {
   call(to: SendTarget, request: unknown, options?: CallOptions): Promise<unknown> {
     return this.#out.call(to, request, options);
   }
-  callWithTimeout<T extends SendTarget, const R extends RequestFor<T>>(
-    to: T,
-    request: R,
-    timeoutMs: number,
-  ): Promise<ReplyFor<T, R>>;
-  callWithTimeout(to: SendTarget, request: unknown, timeoutMs: number): Promise<unknown> {
-    return this.call(to, request, { timeout: timeoutMs });
-  }
-  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
-    return this.call(to, request, { priority });
-  }
-  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
-    return this.call(to, request, { important: true });
-  }
-  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callPID', PID, 'PID', to, request, timeoutMs);
-  }
-  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callProcessID', ProcessID, 'ProcessID', to, request, timeoutMs);
-  }
-  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
-    return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
-  }
+  // The call variants are `call` with one option set, defined once on the prototype (gen/variants.ts).
+  /** call() with a timeout in milliseconds. */
+  declare callWithTimeout: Process['callWithTimeout'];
+  /** call() with a priority. */
+  declare callWithPriority: Process['callWithPriority'];
+  /** call() with important delivery. */
+  declare callImportant: Process['callImportant'];
+  /** call() to a PID; ErrIncorrect for anything else. */
+  declare callPID: Process['callPID'];
+  /** call() to a ProcessID; ErrIncorrect for anything else. */
+  declare callProcessID: Process['callProcessID'];
+  /** call() to an Alias; ErrIncorrect for anything else. */
+  declare callAlias: Process['callAlias'];
   /** Records the request as a call `{ inspect: items }` to `pid` and resolves with an empty map. */
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {
     return this.#out.inspect(pid, ...items);
@@ -737,3 +702,4 @@ export class TestProcess implements Process {
     this.history.push(new ForwardEvent(to, kind, from, message, extra));
   }
 }
+installCallVariants(TestProcess.prototype);

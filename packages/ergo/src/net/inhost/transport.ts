@@ -9,7 +9,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ErrNoRoute } from '../../gen/errors.js';
 import { NetworkFlags } from '../edf/framework.js';
-import { setInHostCodec } from '../proto/connection.js';
+import { setInHostCodec } from '../proto/link_pool.js';
 import { privateFrameCodec } from './private_frame.js';
 import { PortSocket } from './port_socket.js';
 import { ByteRing, DEFAULT_RING_SIZE } from './ring.js';

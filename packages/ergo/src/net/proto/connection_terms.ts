@@ -1,22 +1,21 @@
 // The connection's contract with its surroundings: what the network provides to an ENP
-// connection (ConnectionHost) and this side's terms it was made with (ConnectionTerms). Types
-// only, so the network and the connection can name each other without a cycle at run time.
+// connection (ConnectionHost, generic in the connection so this file names neither side) and
+// this side's terms it was made with (ConnectionTerms). Types only.
 
 import type { RemoteNode } from '../../gen/network.js';
 import type { NetworkFlags } from '../edf/framework.js';
-import type { EnpConnection } from './connection.js';
 
 /** What the connection needs from its network besides the Core. */
-export interface ConnectionHost {
+export interface ConnectionHost<C> {
   /**
    * The connection ended (the network forgets it; the node hears it via Core.routeNodeDown).
    * `lost`: its last link closed under it (the peer went away), not this side's decision.
    */
-  connectionDown(conn: EnpConnection, reason: Error, lost: boolean): void;
+  connectionDown(conn: C, reason: Error, lost: boolean): void;
   /** Builds the RemoteNode view of a connection. */
-  remoteNode(conn: EnpConnection): RemoteNode;
+  remoteNode(conn: C): RemoteNode;
   /** One link of a live connection closed (the dialling side re-dials it, WIRE §3.8). */
-  linkLost(conn: EnpConnection): void;
+  linkLost(conn: C): void;
 }
 
 /** This side's terms of a connection. */

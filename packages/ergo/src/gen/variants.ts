@@ -1,15 +1,21 @@
-// Ergo 3.2's call variants, written once for the engine's implementers of `call` (node handle,
-// process); the test kit's public TestNode and TestProcess keep theirs in their class bodies, where
-// TypeDoc documents them as implementations of Node and Process (a merged interface would turn
-// every member of their reference pages into an inherited one). The typed ones (CallPID, CallProcessID, CallAlias) share one
-// rule: the target must be of the named kind (ErrIncorrect otherwise) and a timeout in ms is
-// optional; the others are `call` with one option set.
+// The thin forms of Ergo's call and spawn, written once for every implementer of the Node and
+// Process contracts (the engine's node handle and process, the test kit's TestNode and
+// TestProcess). The call variants (callWithTimeout, callWithPriority, callImportant, callPID,
+// callProcessID, callAlias) are `call` with one option set; the typed ones (CallPID,
+// CallProcessID, CallAlias) share one rule: the target must be of the named kind (ErrIncorrect
+// otherwise) and a timeout in ms is optional. The spawn forms (spawn, spawnRegister) are one
+// spawn that registers the child under a name or not. A class gets them on its prototype and
+// takes their types from the contract: the engine's classes merge `Pick<Node | Process, ...>`
+// into their type; the test kit's public classes declare each member as the contract's
+// (`declare spawn: Node['spawn']`), since a merged interface would turn every member of their
+// reference pages into an inherited one.
 
+import type { Atom } from './atom.js';
 import { ErrIncorrect } from './errors.js';
-import type { CallOptions } from './options.js';
+import type { CallOptions, ProcessOptions } from './options.js';
 import { PID } from './pid.js';
 import type { MessagePriority } from './priority.js';
-import type { SendTarget } from './process.js';
+import type { ProcessFactory, SendTarget } from './process.js';
 import { ProcessID } from './processid.js';
 import { Alias } from './ref.js';
 
@@ -49,8 +55,7 @@ export type CallVariantName =
 /**
  * Defines the call variants (callWithTimeout, callWithPriority, callImportant, callPID,
  * callProcessID, callAlias) on a class's prototype, each a thin form of its `call`. The class
- * merges `Pick<Node | Process, CallVariantName>` into its own type, so the signatures and their
- * docs stay those of the interface it implements.
+ * takes their types from the contract it implements (see the module comment).
  */
 export function installCallVariants(proto: Caller): void {
   const variants: { [K in CallVariantName]: (this: Caller, ...args: never[]) => Promise<unknown> } = {
@@ -73,7 +78,45 @@ export function installCallVariants(proto: Caller): void {
       return typedCall(this, 'callAlias', Alias, 'Alias', to, request, timeoutMs);
     },
   };
-  // Plain methods, as a class body makes them: not enumerable, writable, configurable.
-  for (const [name, fn] of Object.entries(variants))
+  defineMethods(proto, variants);
+}
+
+/** The names of the spawn forms {@link installSpawnForms} defines. */
+export type SpawnFormName = 'spawn' | 'spawnRegister';
+
+/**
+ * The one spawn behind the spawn forms: `self` spawns `factory` with `options` and `args`,
+ * registering the child under `name` unless it is '' (`op` names the form, for errors and
+ * records). Never throws: a failure is a rejected Promise.
+ */
+export type SpawnNamed<S> = (
+  self: S,
+  op: SpawnFormName,
+  name: Atom | string,
+  factory: ProcessFactory,
+  options: ProcessOptions | undefined,
+  args: unknown[],
+) => Promise<PID>;
+
+/**
+ * Defines `spawn(factory, options?, ...args)` and `spawnRegister(name, factory, options?,
+ * ...args)` on a class's prototype, both forms of `spawnNamed` (a class passes a function that
+ * can reach its private members, from a static block). The class takes their types from the
+ * contract it implements (see the module comment).
+ */
+export function installSpawnForms<S extends object>(proto: S, spawnNamed: SpawnNamed<S>): void {
+  defineMethods(proto, {
+    spawn(this: S, factory: ProcessFactory, options?: ProcessOptions, ...args: unknown[]) {
+      return spawnNamed(this, 'spawn', '', factory, options, args);
+    },
+    spawnRegister(this: S, name: Atom | string, factory: ProcessFactory, options?: ProcessOptions, ...args: unknown[]) {
+      return spawnNamed(this, 'spawnRegister', name, factory, options, args);
+    },
+  });
+}
+
+/** Plain methods, as a class body makes them: not enumerable, writable, configurable. */
+function defineMethods(proto: object, methods: Record<string, unknown>): void {
+  for (const [name, fn] of Object.entries(methods))
     Object.defineProperty(proto, name, { value: fn, writable: true, configurable: true, enumerable: false });
 }
