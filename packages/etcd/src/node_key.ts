@@ -108,7 +108,9 @@ export class NodeKey {
   /**
    * Takes the node key with a fresh lease: create it if absent, take it if it is leaseless or
    * (re-registration) still on `oldLease`; then puts the application routes on the new lease.
-   * @throws ErrTaken when another live lease holds the name.
+   * A first claim (`oldLease` '') that finds the key on another live lease waits, up to
+   * `restartWait`, for etcd to delete it (logged once).
+   * @throws ErrTaken when another live lease holds the name (still, past the wait).
    */
   async claim(oldLease: string): Promise<void> {
     const c = this.#client;
@@ -125,13 +127,13 @@ export class NodeKey {
       this.#keepAlive(lease);
       // A first registration waits for a previous one of its name to end (a restart after
       // kill -9); a re-registration does not (its own loop retries).
-      const deadline = oldLease === '' ? Date.now() + this.#o.restartWait : 0;
+      const waits = oldLease === '' && this.#o.restartWait > 0;
+      const deadline = waits ? Date.now() + this.#o.restartWait : 0;
       let r = await this.#putOwn(id, oldLease === '' ? [id] : [id, oldLease]);
       for (let logged = false; r.action === 'foreign';) {
         const left = deadline - Date.now();
         const taken = `node ${this.#name} is registered in etcd cluster ${this.#o.cluster} (lease ${r.lease})`;
-        if (left <= 0)
-          throw ErrTaken.with(deadline === 0 ? taken : `${taken}: still after waiting ${this.#o.restartWait} ms`);
+        if (left <= 0) throw ErrTaken.with(waits ? `${taken}: still after waiting ${this.#o.restartWait} ms` : taken);
         if (!logged) {
           logged = true;
           this.#log().warning(

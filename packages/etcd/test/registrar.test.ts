@@ -199,6 +199,11 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
         code: 'ERR_TAKEN',
         message: /still after waiting 1000 ms/,
       });
+      // restartWait 0: refused at once.
+      await assert.rejects(etcdNode(a.name, { cluster: 'apps', endpoints, restartWait: 0 }), {
+        code: 'ERR_TAKEN',
+        message: /\(lease \w+\)$/,
+      });
       assert.deepEqual((await c.network().registrar().nodes()).sort(), [a.name, b.name]);
       // A graceful stop revokes the lease: the node leaves at once.
       await a.stop();
