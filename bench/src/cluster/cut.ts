@@ -20,7 +20,8 @@
 //   as leader (Raft's election safety). A split brain is what a silent cut provokes and what the
 //   membership quorum must prevent, so it is counted (`violations`), never thrown: the table says;
 // - calls after heal: every node calls every other once more, as the first mesh did (on etcd once
-//   discovery has them all again); the connections to the cut-off nodes were declared stalled
+//   discovery has them all again), once every connection through the cut has read again or is
+//   gone (scale_node.ts's `fresh`); the connections to the cut-off nodes were declared stalled
 //   during the cut and are dialled again, and the kill rounds after find every pair connected.
 //
 // Observations are the members' own reports (scale_node.ts's `leader-obs`, stamped with the wall
@@ -291,6 +292,32 @@ export async function runCut(o: CutOptions): Promise<CutFigures | undefined> {
         ? `healed: not every node was told of the cut-off ones again within ${AGREE_MS / 1000} s`
         : `healed: every node told of the cut-off ones again after ${s(retoldMs)}`,
     );
+  // The heal is complete when every connection through the cut has read again (or is gone): a
+  // retransmission backed off during the cut can come seconds after the heal, and a stall timeout
+  // firing meanwhile would fail a call of the mesh through no fault of the heal.
+  const f0 = wall();
+  const stale = await Promise.all(
+    members.map((m) =>
+      m.fresh(cutOff.includes(m.name) ? members.filter((x) => x !== m).map((x) => x.name) : cutOff, AGREE_MS),
+    ),
+  );
+  const silent = stale.flatMap((x, i) => x.stale.map((n) => `${members[i]!.name}<-${n}`));
+  log(
+    silent.length === 0
+      ? `healed: every connection through the cut read again after ${s(wall() - f0)} more`
+      : `healed: connections still silent after ${AGREE_MS / 1000} s: ${silent.join(', ')}`,
+  );
+  // A cut-off node's lease can run out after the heal too (its keep-alives wait out the same
+  // backed-off retransmissions): told it left meanwhile, every node waits to be told it is back.
+  if (o.etcd)
+    await Promise.all(
+      members.map((m) =>
+        m.registered(
+          cutOff.filter((x) => x !== m.name),
+          AGREE_MS,
+        ),
+      ),
+    ).catch((e: unknown) => log(`healed: ${String(e)}`));
   const mesh = await meshRound(members, o.inflight, o.callTimeout, log);
   log(
     `mesh after heal: ${mesh.calls - mesh.failed}/${mesh.calls} calls in ${(mesh.ms / 1000).toFixed(1)} s${mesh.failed > 0 ? ` (${JSON.stringify(mesh.failedBy)})` : ''}`,

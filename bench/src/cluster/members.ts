@@ -283,6 +283,14 @@ export class ErgoMember extends Member {
     return this.#command({ cmd: 'connected' }, 30_000) as Promise<number>;
   }
 
+  /**
+   * Resolves once each of its connections to `nodes` has read something since it was asked, or is
+   * gone (see scale_node.ts's `fresh`); with the nodes still silent after `ms`.
+   */
+  fresh(nodes: readonly string[], ms: number): Promise<{ stale: string[] }> {
+    return this.#command({ cmd: 'fresh', nodes, timeout: ms }, ms + 30_000) as Promise<{ stale: string[] }>;
+  }
+
   /** Subscribes it to event `fanout` of `node` (resolves once subscribed). */
   subscribe(node: string): Promise<unknown> {
     return this.#command({ cmd: 'subscribe', node }, 60_000);

@@ -24,6 +24,7 @@
 //   { cmd: 'mesh', nodes, inflight, timeout }  a call to `echo` on each of `nodes`, `inflight` at
 //                                              a time → { calls, ms, lat: µs each, failed: code → n }
 //   { cmd: 'connected' }                       how many nodes it has a connection to
+//   { cmd: 'fresh', nodes, timeout }           waits until each connection to `nodes` read since
 //   { cmd: 'subscribe', node }                 a subscriber of event `fanout` of `node`
 //   { cmd: 'publish', count }                  registers event `fanout` and publishes `count`
 //                                              events, each carrying the moment it was sent
@@ -186,6 +187,37 @@ async function mesh(nodes: string[], inflight: number, timeout: number): Promise
   return { calls: nodes.length, ms: now() - t0, lat, failed };
 }
 
+/**
+ * Resolves once every connection to `nodes` this node has when asked has read something since
+ * (the peer's heartbeat probe or its answer, at least one per check interval), or is gone (declared
+ * down, or replaced: a later call dials anew). After a silent cut is healed a connection's TCP
+ * retransmissions can be backed off for seconds, and its stall timeout can still fire: a call
+ * made before it reads again can fail with the connection, which is the cut's doing, not the
+ * heal's. `stale`: the nodes still silent after `timeout` ms. Read every 100 ms: nothing tells
+ * of a byte read.
+ */
+async function fresh(nodes: string[], timeout: number): Promise<{ stale: string[] }> {
+  const net = node.network();
+  const bytesIn = (n: string): number | undefined => {
+    try {
+      return net.node(n).info().bytesIn;
+    } catch {
+      return undefined; // not connected
+    }
+  };
+  const before = new Map<string, number>();
+  for (const n of nodes) {
+    const b = bytesIn(n);
+    if (b !== undefined) before.set(n, b);
+  }
+  const silent = (): string[] => [...before].filter(([n, b]) => bytesIn(n) === b).map(([n]) => n);
+  const deadline = now() + timeout;
+  for (let left = silent(); ; left = silent()) {
+    if (left.length === 0 || now() >= deadline) return { stale: left };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** What the `fanout` subscriber received: lateness of each event (µs), the last one's arrival. */
 const fanout = { lat: [] as number[], lastAt: 0, waiters: [] as { count: number; done: () => void }[] };
 
@@ -287,6 +319,8 @@ async function run(c: Cmd): Promise<unknown> {
       return profiled('mesh', () => mesh(c.nodes ?? [], c.inflight ?? 4, c.timeout ?? 10_000));
     case 'connected':
       return node.network().nodes().length;
+    case 'fresh':
+      return fresh(c.nodes ?? [], c.timeout ?? 60_000);
     case 'subscribe':
       await node.spawn(FanoutSubscriber, {}, c.node ?? '');
       return 'subscribed';

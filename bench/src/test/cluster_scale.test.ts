@@ -60,6 +60,8 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
       // A short cut (the script's is 30 s): the Leader's leader and two others cut off silently,
       // long enough for the 4 voters left to elect, short of the connections' stall timeout.
       cutSeconds: 5,
+      // The phases' progress, for a failure to be read from the test's output.
+      log: (line) => console.log(`# ${line}`),
     });
     assert.ok(f.seenAllMs !== undefined);
     // Waited for inside the harness: every old node told of each joiner and each joiner of all 29.

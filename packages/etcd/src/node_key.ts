@@ -3,11 +3,13 @@
 // lease of ours; another live lease holding it is a taken name), keeps the lease alive, puts the
 // key back when it is found missing, leaseless or overwritten, and when the lease is lost (etcd
 // forgot it, or did not answer for two TTLs) claims the name again with a new lease once etcd is
-// back. The registrar wires it; the watch tells it what it saw of the key.
+// back. A first claim that finds the key on another live lease (the node restarted at once after
+// kill -9: its old lease lives out its TTL) watches the key and waits, up to `restartWait`, for
+// etcd to delete it. The registrar wires it; the watch tells it what it saw of the key.
 
 import { ErrRegistrarTerminated, ErrTaken, toError, type ApplicationRoute, type Atom, type Log } from 'ergo-ts';
 import type { RegistrarClientState } from 'ergo-ts/net';
-import { EtcdLeaseInvalidError, type Etcd3, type Lease } from 'etcd3';
+import { EtcdLeaseInvalidError, type Etcd3, type Lease, type Watcher } from 'etcd3';
 import { encodeApplicationRoute, type ClusterPaths } from './codec.js';
 import { ownKeyAction } from './keys.js';
 import type { ResolvedOptions } from './options.js';
@@ -24,6 +26,13 @@ export interface NodeKeyHost {
 /** The key of application `app`'s route on `node`. */
 export function applicationKey(paths: ClusterPaths, app: Atom, node: Atom): string {
   return `${paths.applications}${app}/${node}`;
+}
+
+/** What a put of the own key did (or the lease holding it), at which etcd revision. */
+interface OwnKeyResult {
+  action: 'ok' | 'create' | 'take' | 'foreign';
+  lease: string;
+  revision: string;
 }
 
 /**
@@ -51,6 +60,8 @@ export class NodeKey {
   #reregistering = false;
   #retryTimer: NodeJS.Timeout | null = null;
   #wake: (() => void) | null = null;
+  /** Ends a first claim's wait for a previous registration of the name (terminate). */
+  #stopWait: (() => void) | null = null;
   /** A check of the own key runs (#checkOwnKey); `#checkAgain`: another was asked meanwhile. */
   #checking = false;
   #checkAgain = false;
@@ -97,7 +108,9 @@ export class NodeKey {
   /**
    * Takes the node key with a fresh lease: create it if absent, take it if it is leaseless or
    * (re-registration) still on `oldLease`; then puts the application routes on the new lease.
-   * @throws ErrTaken when another live lease holds the name.
+   * A first claim (`oldLease` '') that finds the key on another live lease waits, up to
+   * `restartWait`, for etcd to delete it (logged once).
+   * @throws ErrTaken when another live lease holds the name (still, past the wait).
    */
   async claim(oldLease: string): Promise<void> {
     const c = this.#client;
@@ -112,9 +125,29 @@ export class NodeKey {
       if (this.#host.state() === 'terminated') throw ErrRegistrarTerminated.with('etcd registrar');
       // From the grant on: a claim slower than the TTL (a loaded host) must not lose its lease.
       this.#keepAlive(lease);
-      const r = await this.#putOwn(id, oldLease === '' ? [id] : [id, oldLease]);
-      if (r.action === 'foreign')
-        throw ErrTaken.with(`node ${this.#name} is registered in etcd cluster ${this.#o.cluster} (lease ${r.lease})`);
+      // A first registration waits for a previous one of its name to end (a restart after
+      // kill -9); a re-registration does not (its own loop retries).
+      const waits = oldLease === '' && this.#o.restartWait > 0;
+      const deadline = waits ? Date.now() + this.#o.restartWait : 0;
+      let r = await this.#putOwn(id, oldLease === '' ? [id] : [id, oldLease]);
+      for (let logged = false; r.action === 'foreign';) {
+        const left = deadline - Date.now();
+        const taken = `node ${this.#name} is registered in etcd cluster ${this.#o.cluster} (lease ${r.lease})`;
+        if (left <= 0) throw ErrTaken.with(waits ? `${taken}: still after waiting ${this.#o.restartWait} ms` : taken);
+        if (!logged) {
+          logged = true;
+          this.#log().warning(
+            '(etcd) waiting for the previous registration of %s (lease %s, ttl %s s) to expire (at most %d ms)',
+            this.#name,
+            r.lease,
+            await this.#ttl(r.lease),
+            left,
+          );
+        }
+        await this.#keyChanged(r.revision, deadline - Date.now());
+        if (this.#host.state() === 'terminated') throw ErrRegistrarTerminated.with('etcd registrar');
+        r = await this.#putOwn(id, [id]);
+      }
       if (r.action === 'take')
         this.#log().warning('(etcd) %s: took over its node key (it was leaseless or on an old lease)', this.#name);
     } catch (e) {
@@ -198,6 +231,7 @@ export class NodeKey {
     if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
     if (this.#checkTimer !== null) clearTimeout(this.#checkTimer);
     this.#wake?.();
+    this.#stopWait?.();
   }
 
   /** The key was deleted: a re-registration waiting out its back-off tries now. */
@@ -210,18 +244,66 @@ export class NodeKey {
    * of ours it may still be on), by a transaction on what was read: a key that changes between
    * the read and the write is read again. Returns what was done, or the lease that holds it.
    */
-  async #putOwn(id: string, ours: string[]): Promise<{ action: 'ok' | 'create' | 'take' | 'foreign'; lease: string }> {
+  async #putOwn(id: string, ours: string[]): Promise<OwnKeyResult> {
     const c = this.#client;
     const key = this.#paths.nodes + this.#name;
     for (let attempt = 0; ; attempt++) {
-      const kv = (await c.get(key).exec()).kvs[0];
+      const read = await c.get(key).exec();
+      const kv = read.kvs[0];
+      const revision = read.header.revision;
       const action = ownKeyAction(kv, this.value, ours);
-      if (action === 'ok' || action === 'foreign') return { action, lease: kv?.lease ?? '' };
+      if (action === 'ok' || action === 'foreign') return { action, lease: kv?.lease ?? '', revision };
       const cond = kv === undefined ? c.if(key, 'Create', '==', 0) : c.if(key, 'Mod', '==', kv.mod_revision);
       const r = await cond.then(c.put(key).value(this.value).lease(id)).commit();
-      if (r.succeeded) return { action, lease: id };
+      if (r.succeeded) return { action, lease: id, revision: r.header.revision };
       // Changed meanwhile (a writer racing us): read again, a bounded number of times.
       if (attempt >= 10) throw new Error(`node key ${key} keeps changing`);
+    }
+  }
+
+  /** The remaining TTL of `lease` in seconds, as etcd tells it ('?' when it does not answer). */
+  async #ttl(lease: string): Promise<string> {
+    try {
+      return (await this.#client.leaseClient.leaseTimeToLive({ ID: lease })).TTL;
+    } catch {
+      return '?';
+    }
+  }
+
+  /**
+   * Resolves when the node key changes after `revision` (deleted when the lease holding it ends,
+   * or put by another registration), after `ms`, or when the registrar stops; a watch that
+   * cannot start resolves too (the caller reads the key again). Nothing is left running.
+   */
+  async #keyChanged(revision: string, ms: number): Promise<void> {
+    let done = false;
+    let watcher: Watcher | null = null;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await new Promise<void>((resolve) => {
+        this.#stopWait = resolve;
+        timer = setTimeout(resolve, Math.max(0, ms));
+        timer.unref();
+        this.#client
+          .watch()
+          .key(this.#paths.nodes + this.#name)
+          .startRevision(String(BigInt(revision) + 1n))
+          .create()
+          .then((w) => {
+            // Created after the wait ended (the bound, a stop): not needed any more.
+            if (done) return void w.cancel().catch(() => undefined);
+            watcher = w;
+            w.on('delete', () => resolve());
+            w.on('put', () => resolve());
+            w.on('error', () => resolve());
+          }, resolve);
+      });
+    } finally {
+      done = true;
+      clearTimeout(timer);
+      this.#stopWait = null;
+      const w = watcher as Watcher | null;
+      if (w !== null) await w.cancel().catch(() => undefined);
     }
   }
 

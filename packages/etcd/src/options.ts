@@ -31,7 +31,19 @@ export interface EtcdRegistrarOptions {
    */
   retryInterval?: number;
   retryIntervalMax?: number;
+  /**
+   * How long `register` waits, in ms, for a previous registration of the node's name (its key on
+   * another live lease) to end: a node restarted at once after kill -9 finds its old key until the
+   * old lease's TTL runs out, and waits for etcd to delete it instead of failing. It logs once,
+   * watches the key and registers as soon as it is deleted. Past this bound (a node of that name
+   * still running) `register` rejects with ERR_TAKEN. 0: refuse at once. Default: the lease TTL
+   * plus 5 s (`leaseTTL × 1000 + 5000`).
+   */
+  restartWait?: number;
 }
+
+/** What the default {@link EtcdRegistrarOptions.restartWait} adds to the lease TTL, in ms. */
+export const RESTART_WAIT_MARGIN = 5_000;
 
 /** Defaults of {@link EtcdRegistrarOptions}. */
 export const ETCD_REGISTRAR_DEFAULTS = Object.freeze({
@@ -64,6 +76,7 @@ export function resolveOptions(options: EtcdRegistrarOptions): ResolvedOptions {
   const endpoints = options.endpoints ?? [...d.endpoints];
   if (!Array.isArray(endpoints) || endpoints.length === 0 || endpoints.some((e) => typeof e !== 'string' || e === ''))
     throw ErrIncorrect.with('etcd endpoints must be a non-empty array of host:port strings');
+  const leaseTTL = positive('leaseTTL', options.leaseTTL, d.leaseTTL);
   return {
     cluster,
     endpoints,
@@ -73,10 +86,18 @@ export function resolveOptions(options: EtcdRegistrarOptions): ResolvedOptions {
     dialTimeout: positive('dialTimeout', options.dialTimeout, d.dialTimeout),
     requestTimeout: positive('requestTimeout', options.requestTimeout, d.requestTimeout),
     keepAlive: options.keepAlive === undefined ? undefined : positive('keepAlive', options.keepAlive, 0),
-    leaseTTL: positive('leaseTTL', options.leaseTTL, d.leaseTTL),
+    leaseTTL,
     retryInterval: positive('retryInterval', options.retryInterval, d.retryInterval),
     retryIntervalMax: positive('retryIntervalMax', options.retryIntervalMax, d.retryIntervalMax),
+    restartWait: restartWait(options.restartWait, leaseTTL),
   };
+}
+
+/** The restart wait: given (0 allowed), or the lease TTL plus the margin. */
+function restartWait(v: number | undefined, leaseTTL: number): number {
+  if (v === undefined) return leaseTTL * 1000 + RESTART_WAIT_MARGIN;
+  if (v === 0) return 0;
+  return positive('restartWait', v, 0);
 }
 
 /** The etcd3 client's options for these registrar options. */
@@ -114,6 +135,6 @@ export function clientOptions(o: ResolvedOptions): IOptions {
 function positive(name: string, v: number | undefined, d: number): number {
   if (v === undefined) return d;
   if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 2 ** 31 - 1)
-    throw ErrIncorrect.with(`etcd ${name} ${String(v)} (an integer ≥ 1)`);
+    throw ErrIncorrect.with(`etcd ${name} ${String(v)} (an integer ≥ 1${name === 'restartWait' ? ', or 0' : ''})`);
   return v;
 }

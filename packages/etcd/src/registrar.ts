@@ -89,7 +89,10 @@ export class EtcdRegistrar extends RegistrarClient implements Registrar {
   /**
    * Registers the node: grants a lease, creates the node key if no one holds it, puts the
    * application routes, registers the event, loads the config and starts the watch.
-   * @throws ErgoError ERR_TAKEN (a live node holds the name in this cluster), ERR_NO_CONNECTION
+   * A key of its name on another live lease (the node restarted at once after kill -9) is waited
+   * for, up to `restartWait`, until etcd deletes it with that lease.
+   * @throws ErgoError ERR_TAKEN (a live node holds the name in this cluster, still after
+   *   `restartWait`), ERR_NO_CONNECTION
    *   (etcd unreachable within `dialTimeout`/`requestTimeout`), ERR_INCORRECT (bad node name),
    *   ERR_NOT_ALLOWED (registered already, or terminated).
    */

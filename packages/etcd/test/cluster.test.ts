@@ -5,12 +5,9 @@
 // on a new port is dialled there by a node that had dialled its old one (routes from the watch).
 
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { eventually } from '@ergo-ts/test-support';
+import { command, startChild, waitLine, type Child } from './etcd_child.js';
 import {
   etcdMissing,
   members,
@@ -22,58 +19,7 @@ import {
   type Member,
 } from './etcd_helpers.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
 const skip = etcdMissing();
-
-interface Child {
-  name: string;
-  proc: ChildProcess;
-  lines: Record<string, unknown>[];
-  stderr: string[];
-  waiters: {
-    pred: (l: Record<string, unknown>) => boolean;
-    resolve: (l: Record<string, unknown>) => void;
-    reject: (e: Error) => void;
-  }[];
-  nextId: number;
-  /** Why the process ended, once it has (a wait on it then fails at once, with its stderr). */
-  ended: Error | null;
-}
-
-function startChild(name: string, endpoints: string, cluster: string): Child {
-  const proc = spawn(process.execPath, [join(here, 'etcd_node.js'), name, endpoints, cluster], {
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  const c: Child = { name, proc, lines: [], stderr: [], waiters: [], nextId: 1, ended: null };
-  createInterface({ input: proc.stdout! }).on('line', (line) => {
-    const l = JSON.parse(line) as Record<string, unknown>;
-    c.lines.push(l);
-    c.waiters = c.waiters.filter((w) => (w.pred(l) ? (w.resolve(l), false) : true));
-  });
-  createInterface({ input: proc.stderr! }).on('line', (line) => c.stderr.push(line));
-  proc.on('exit', (code, signal) => {
-    c.ended = new Error(
-      `${name} ended (${signal ?? `code ${code}`}); its stderr ends:\n${c.stderr.slice(-10).join('\n')}`,
-    );
-    for (const w of c.waiters) w.reject(c.ended);
-    c.waiters = [];
-  });
-  return c;
-}
-
-/** The first line (already seen or to come) that matches. */
-function waitLine(c: Child, pred: (l: Record<string, unknown>) => boolean): Promise<Record<string, unknown>> {
-  const seen = c.lines.find(pred);
-  if (seen !== undefined) return Promise.resolve(seen);
-  if (c.ended !== null) return Promise.reject(c.ended);
-  return new Promise((resolve, reject) => c.waiters.push({ pred, resolve, reject }));
-}
-
-function command(c: Child, cmd: Record<string, unknown>): Promise<Record<string, unknown>> {
-  const id = c.nextId++;
-  c.proc.stdin!.write(JSON.stringify({ id, ...cmd }) + '\n');
-  return waitLine(c, (l) => l.reply === id);
-}
 
 /** Bound of each wait below (none of its own before: the suite's bound applied). */
 const WAIT = { timeoutMs: 60_000, intervalMs: 200 };

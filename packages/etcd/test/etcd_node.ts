@@ -1,5 +1,6 @@
-// One ergo-ts node on the etcd registrar, in its own OS process, for the cluster test. Args:
-// name, endpoints (comma-separated), cluster. It prints JSON lines on stdout: {"ready":…} once
+// One ergo-ts node on the etcd registrar, in its own OS process, for the cluster and restart
+// tests. Args: name, endpoints (comma-separated), cluster, lease TTL (s; default 2), restart wait
+// (ms; default the registrar's). It prints JSON lines on stdout: {"ready":…} once
 // registered, {"event":…} for each registrar event message, {"got":…} for each message its
 // `echo` process receives, {"reply":id,…} for each command read from stdin (JSON lines:
 // send / nodes / resolve).
@@ -8,7 +9,7 @@ import { createInterface } from 'node:readline';
 import { Actor, ProcessID, startNode, type Atom, type MessageEvent, type PID } from 'ergo-ts';
 import { createEtcdRegistrar } from '../src/index.js';
 
-const [name, endpoints, cluster] = process.argv.slice(2) as [string, string, string];
+const [name, endpoints, cluster, ttl, wait] = process.argv.slice(2) as [string, string, string, string?, string?];
 const out = (o: unknown): void => void process.stdout.write(JSON.stringify(o) + '\n');
 
 class Watcher extends Actor {
@@ -35,7 +36,8 @@ const node = await startNode(name, {
     registrar: createEtcdRegistrar({
       cluster,
       endpoints: endpoints.split(','),
-      leaseTTL: 2,
+      leaseTTL: Number(ttl ?? 2),
+      ...(wait === undefined || wait === '' ? {} : { restartWait: Number(wait) }),
       retryInterval: 500,
       retryIntervalMax: 2000,
       requestTimeout: 2000,

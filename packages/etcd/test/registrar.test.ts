@@ -193,8 +193,17 @@ describe('etcd registrar, one etcd', { skip: skip ?? false, timeout: 60_000 }, (
         (m): m is EventApplicationStopped =>
           m instanceof EventApplicationStopped && m.name === 'web' && m.node === b.name,
       );
-      // A second node with a live name is refused; the first one is untouched.
-      await assert.rejects(etcdNode(a.name, { cluster: 'apps', endpoints }), { code: 'ERR_TAKEN' });
+      // A second node with a live name is refused once its restart wait has passed; the first one
+      // is untouched.
+      await assert.rejects(etcdNode(a.name, { cluster: 'apps', endpoints, restartWait: 1000 }), {
+        code: 'ERR_TAKEN',
+        message: /still after waiting 1000 ms/,
+      });
+      // restartWait 0: refused at once.
+      await assert.rejects(etcdNode(a.name, { cluster: 'apps', endpoints, restartWait: 0 }), {
+        code: 'ERR_TAKEN',
+        message: /\(lease \w+\)$/,
+      });
       assert.deepEqual((await c.network().registrar().nodes()).sort(), [a.name, b.name]);
       // A graceful stop revokes the lease: the node leaves at once.
       await a.stop();
@@ -251,6 +260,8 @@ describe('etcd registrar without etcd', () => {
     assert.throws(() => createEtcdRegistrar({ endpoints: [] }), { code: 'ERR_INCORRECT' });
     assert.throws(() => createEtcdRegistrar({ leaseTTL: 0 }), { code: 'ERR_INCORRECT' });
     assert.throws(() => createEtcdRegistrar({ requestTimeout: 1.5 }), { code: 'ERR_INCORRECT' });
+    assert.throws(() => createEtcdRegistrar({ restartWait: -1 }), { code: 'ERR_INCORRECT' });
+    createEtcdRegistrar({ restartWait: 0 }).terminate();
     const r = createEtcdRegistrar();
     assert.throws(() => r.event(), { code: 'ERR_NOT_ALLOWED' });
     assert.equal(r.info().supportEvent, true);

@@ -65,6 +65,13 @@ export const EMBEDDED_REGISTRAR_DEFAULTS = Object.freeze({
   retryInterval: 1000,
 });
 
+/**
+ * How long the serving node holds a registration of a name whose holder's connection is still
+ * open, waiting for it to end, in ms: a node restarted at once after kill -9 can register before
+ * its old process is torn down and its connection closed. Under Go's 1 s register-reply deadline.
+ */
+const TAKEN_WAIT = 500;
+
 /** The registrar's own version (what Go reports as `ESRD:R1`). */
 export const EMBEDDED_REGISTRAR_VERSION: Version = Object.freeze({ name: 'ESRD', release: 'R1', license: 'MIT' });
 
@@ -297,9 +304,13 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
           {
             registered: (n) => this.emit('registered', n),
             unregistered: (n) => this.emit('unregistered', n),
+            waiting: (n) =>
+              this.#node
+                ?.log()
+                .info('registrar: %s registers while its previous connection is open: waiting for it to end', n),
             problem: (text) => this.#node?.log().warning('%s', text),
           },
-          { registerReadTimeout: this.#registerTimeout },
+          { registerReadTimeout: this.#registerTimeout, takenWait: Math.min(TAKEN_WAIT, this.#registerTimeout) },
         ).catch((err: NodeJS.ErrnoException) => {
           throw ErrNoConnection.with(
             `cannot serve the registrar on port ${this.#port}: ${err.code ?? err.message}`,

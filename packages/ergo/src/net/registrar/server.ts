@@ -20,8 +20,10 @@ import { RegistrarCodec, RegistrarPacketType } from './packet.js';
 export interface RegistrarServerHooks {
   /** A client registered `node` (not called for the server's own node). */
   registered?(node: string): void;
-  /** A client's connection closed and `node` was removed. */
+  /** A client's connection closed (or ended, while another registration waited for its name) and `node` was removed. */
   unregistered?(node: string): void;
+  /** A registration of `node` waits for the connection that holds the name to end (see `takenWait`). */
+  waiting?(node: string): void;
   /** A packet could not be handled (bad bytes, a socket error); the server keeps running. */
   problem?(text: string): void;
 }
@@ -30,6 +32,11 @@ export interface RegistrarServerHooks {
 export interface RegistrarServerLimits {
   /** How long a fresh TCP connection may take to send its register packet, in ms. Default 1000. */
   registerReadTimeout: number;
+  /**
+   * How long a registration of a name held by a client's open connection waits for that
+   * connection to end before it is refused with ErrTaken, in ms (kept under Go's 1 s reply deadline).
+   */
+  takenWait: number;
 }
 
 interface Entry {
@@ -167,22 +174,66 @@ export class RegistrarServer {
         socket.destroy();
         return;
       }
-      if (this.#table.has(msg.node)) {
-        // Go's text ("resource is taken") is what the client maps back to ErrTaken.
-        socket.end(this.#codec.encode(new MessageRegisterReply({ error: ErrTaken })));
-        return;
-      }
       if (msg.routes === null || msg.routes.length === 0) {
         // As Go: a node nobody could reach is refused ("incorrect value or argument").
         this.#hooks.problem?.(`registrar: ${msg.node} tried to register without routes`);
         socket.end(this.#codec.encode(new MessageRegisterReply({ error: ErrIncorrect })));
         return;
       }
-      registered = msg.node;
-      this.#table.set(msg.node, { routes: msg.routes, socket });
-      socket.write(this.#codec.encode(new MessageRegisterReply({ error: null })));
-      this.#hooks.registered?.(msg.node);
+      const admit = (): void => {
+        if (this.#closed || socket.destroyed) return;
+        registered = msg.node;
+        this.#table.set(msg.node, { routes: msg.routes!, socket });
+        socket.write(this.#codec.encode(new MessageRegisterReply({ error: null })));
+        this.#hooks.registered?.(msg.node);
+      };
+      const holder = this.#table.get(msg.node);
+      if (holder === undefined) return admit();
+      this.#whenReleased(msg.node, holder, socket, admit);
     });
+  }
+
+  /**
+   * A registration of a name the table holds: admitted once the holder's connection ends (a node
+   * restarted at once after kill -9, before its old process was torn down and its socket closed;
+   * an end already read releases the name at once, and the server reads a connection's end
+   * before a newer connection's first packet),
+   * refused with ErrTaken after `takenWait` while the holder stays (a node of that name still
+   * runs) — and at once when the holder is the server's own node.
+   */
+  #whenReleased(node: string, holder: Entry, socket: net.Socket, admit: () => void): void {
+    const held = holder.socket;
+    // Go's text ("resource is taken") is what the client maps back to ErrTaken.
+    const refuse = (): void => void socket.end(this.#codec.encode(new MessageRegisterReply({ error: ErrTaken })));
+    if (held === null) return refuse();
+    const release = (): void => {
+      clearTimeout(timer);
+      held.off('end', release);
+      held.off('close', release);
+      socket.off('close', abandon);
+      if (this.#table.get(node) === holder) {
+        this.#table.delete(node);
+        this.#hooks.unregistered?.(node);
+      }
+      if (this.#table.has(node)) refuse();
+      else admit();
+    };
+    const abandon = (): void => {
+      clearTimeout(timer);
+      held.off('end', release);
+      held.off('close', release);
+    };
+    const timer = setTimeout(() => {
+      if (held.readableEnded || held.destroyed) return release();
+      abandon();
+      socket.off('close', abandon);
+      refuse();
+    }, this.#limits.takenWait);
+    if (held.readableEnded || held.destroyed) return release();
+    this.#hooks.waiting?.(node);
+    held.once('end', release);
+    held.once('close', release);
+    socket.once('close', abandon);
   }
 
   #resolveRequest(msg: Buffer, rinfo: dgram.RemoteInfo): void {
