@@ -190,7 +190,7 @@ const STORE_OPERATIONS = [
 ] as const;
 
 /** The optional fast paths of a store ({@link EntityStore}): wrapped only when the store has them. */
-const OPTIONAL_OPERATIONS = ['acquireAndLoad', 'loadActivation'] as const;
+const OPTIONAL_OPERATIONS = ['acquireAndLoad', 'loadActivation', 'pendingInbox'] as const;
 
 /**
  * @internal Times the operations of a store. {@link wrap} gives the store the runtime and its
