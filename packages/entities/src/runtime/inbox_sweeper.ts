@@ -82,7 +82,6 @@ export class InboxSweeper {
   /** The last scan's figures: keys of this node's shards with pending messages, and the oldest acceptance. */
   #pendingKeys = 0;
   #oldestAt: number | undefined;
-  #idleWaiters: (() => void)[] = [];
 
   constructor(host: SweeperHost, options: InboxOptions = {}) {
     this.#h = host;
@@ -114,12 +113,6 @@ export class InboxSweeper {
     void this.#scanLoop();
   }
 
-  /** @internal Resolves once no scan runs and no activation of the sweeper is under way. */
-  idle(): Promise<void> {
-    if (this.#isIdle()) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
   /** The figures of {@link InboxStats}. */
   stats(): InboxStats {
     return {
@@ -129,17 +122,6 @@ export class InboxSweeper {
       failed: this.#failed,
       inFlight: this.#inFlight.size,
     };
-  }
-
-  #isIdle(): boolean {
-    return !this.#scanning && this.#inFlight.size === 0;
-  }
-
-  #wakeIdle(): void {
-    if (this.#idleWaiters.length === 0 || !this.#isIdle()) return;
-    const waiters = this.#idleWaiters;
-    this.#idleWaiters = [];
-    for (const w of waiters) w();
   }
 
   #arm(): void {
@@ -169,7 +151,6 @@ export class InboxSweeper {
     } finally {
       this.#scanning = false;
       this.#arm();
-      this.#wakeIdle();
     }
   }
 
@@ -187,7 +168,9 @@ export class InboxSweeper {
     let oldest: number | undefined;
     let started = 0;
     this.#starved = false;
+    const listed = new Set<string>();
     for (const p of pending) {
+      listed.add(`${p.kind}/${p.key}`);
       if (!this.#h.hosts(p.kind) || !owned.has(shardOf(p.key, this.#h.shards))) continue;
       mine++;
       // 0: a row an earlier version wrote without its time (not counted in the age).
@@ -203,6 +186,8 @@ export class InboxSweeper {
     }
     this.#pendingKeys = mine;
     this.#oldestAt = oldest;
+    // The whole list read: a failing key no longer in it was handled elsewhere (or moved away).
+    if (pending.length < limit) for (const id of this.#failing) if (!listed.has(id)) this.#failing.delete(id);
     // A full batch of which some started: more may wait behind it (the next read passes over these).
     if (pending.length === limit && started > 0 && !this.#starved) this.#again = true;
   }
@@ -230,7 +215,6 @@ export class InboxSweeper {
         this.#inFlight.delete(id);
         // Keys waited for room: scan again once half of it is free.
         if (this.#starved && this.#inFlight.size <= this.#maxInFlight / 2) this.kick();
-        this.#wakeIdle();
       });
   }
 
