@@ -55,6 +55,8 @@ export {
 } from './contract/reminder_store.js';
 export { REMINDER_DEFAULTS, type ReminderOptions } from './runtime/reminder_scheduler.js';
 export { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
+export { INBOX_DEFAULTS, type InboxOptions } from './runtime/inbox_sweeper.js';
+export type { InboxStats } from './inspect/stats.js';
 export {
   renderState,
   INSPECT_DEFAULTS,

@@ -7,7 +7,9 @@
 // ENT_MEMBERS=leader, a Leader actor ('members', cluster 'entities', bootstrap ENT_BOOTSTRAP:
 // comma-separated node names) whose live peers are the members; ENT_FAULTY=1
 // wraps the store: acquiring a key that starts with 'stall' waits until the 'unstall' command,
-// the first write of a key that starts with 'flaky' fails as a dropped connection would.
+// the first write of a key that starts with 'flaky' fails as a dropped connection would, and after
+// the 'hangwrites' command every write of a key that starts with 'hang' never settles (a message
+// accepted into such a key's inbox stays there: entities.inbox.dist.test.ts).
 // ENT_TAKEOVER=0 turns takeOverFromDeadMembers off; ENT_STALL_MS sets the network's
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
 // the runtime's leaseScope.
@@ -35,6 +37,7 @@ const real = await openStore(env('ENT_DB'), process.env.ENT_PREFIX || undefined)
 let unstall: () => void = () => undefined;
 const unstalled = new Promise<void>((resolve) => (unstall = resolve));
 const failed = new Set<string>();
+let hanging = false;
 /** The store with the faults ENT_FAULTY asks for (a real store underneath). */
 const store: EntityStore =
   process.env.ENT_FAULTY !== '1'
@@ -48,6 +51,7 @@ const store: EntityStore =
         enqueue: (...a) => real.enqueue(...a),
         inbox: (...a) => real.inbox(...a),
         processed: (...a) => real.processed(...a),
+        pendingInbox: (limit) => real.pendingInbox!(limit),
         lease: (...a) => real.lease(...a),
         readJournal: (...a) => real.readJournal(...a),
         loadOffset: (...a) => real.loadOffset(...a),
@@ -58,6 +62,7 @@ const store: EntityStore =
           return real.acquire(r);
         },
         write: (r: Parameters<EntityStore['write']>[0]) => {
+          if (hanging && r.key.startsWith('hang')) return new Promise<number>(() => undefined);
           if (r.key.startsWith('flaky') && !failed.has(r.key)) {
             failed.add(r.key);
             return Promise.reject(Object.assign(new Error('connection reset by peer'), { code: 'ECONNRESET' }));
@@ -132,7 +137,18 @@ const entities = await startEntities(node, {
 
 interface Command {
   id: number;
-  cmd: 'call' | 'timer' | 'durable' | 'members' | 'local' | 'stop' | 'nodestop' | 'drain' | 'stats' | 'unstall';
+  cmd:
+    | 'call'
+    | 'timer'
+    | 'durable'
+    | 'members'
+    | 'local'
+    | 'stop'
+    | 'nodestop'
+    | 'drain'
+    | 'stats'
+    | 'unstall'
+    | 'hangwrites';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -169,6 +185,9 @@ async function run(c: Command): Promise<unknown> {
     case 'unstall':
       unstall();
       return 'unstalled';
+    case 'hangwrites':
+      hanging = true;
+      return 'hanging';
     case 'local':
       // Straight to this node's activation, bypassing routing (what a stale owner still serves).
       return node.call(new ProcessID(`~entity/counter/${c.key!}` as Atom, node.name), c.req, { timeout: 10_000 });

@@ -2,7 +2,7 @@
 // EntitiesCollector: two nodes in this process (an embedded registrar, a SQLite file they share),
 // the Metrics actor of the first serving its registry over HTTP. The scrape is compared with the
 // runtime's own counts (entities active, activations, passivations, shards owned and moved, store
-// latency histogram, events and snapshots of an event-sourced kind, reminder fires and lateness), then a real Prometheus (Debian's `prometheus`; skips without, fails under
+// latency histogram, events and snapshots of an event-sourced kind, reminder fires and lateness, the inbox sweeper's gauges), then a real Prometheus (Debian's `prometheus`; skips without, fails under
 // CI=true) scrapes the same endpoint and answers PromQL over the entity families.
 
 import { strict as assert } from 'node:assert';
@@ -216,6 +216,12 @@ test('journal writes, events since the snapshot and reminder fires are in the sc
   assert.equal(v('ergo_entities_reminder_lateness_seconds_count{}'), 1);
   assert.equal(v('ergo_entities_reminder_lateness_seconds_bucket{le="+Inf"}'), 1);
   assert.ok(v('ergo_entities_reminder_lateness_seconds_sum{}')! >= 0, 'never early');
+  // The inbox sweeper's gauges (every message here was handled: nothing waits).
+  assert.match(text, /# TYPE ergo_entities_inbox_oldest_pending_seconds gauge/);
+  assert.equal(v('ergo_entities_inbox_pending_keys{}'), c.ea.stats().inbox!.pendingKeys);
+  assert.equal(typeof v('ergo_entities_inbox_oldest_pending_seconds{}'), 'number');
+  assert.equal(v('ergo_entities_inbox_activations_total{}'), c.ea.stats().inbox!.activated);
+  assert.equal(v('ergo_entities_inbox_activation_failures_total{}'), c.ea.stats().inbox!.failed);
 });
 
 function prometheusBinary(): string | undefined {

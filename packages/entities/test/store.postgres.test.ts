@@ -275,4 +275,49 @@ if (missing !== undefined) {
     assert.deepEqual(await again.readJournal({ kind: 'cart', after: 0, limit: 10 }), j);
     await again.close();
   });
+
+  test('an inbox an earlier version made (no acceptance time) is migrated by open; that version’s enqueue still works', async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE TABLE oldinbox_inbox (
+        seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,
+        id TEXT NOT NULL, message TEXT NOT NULL, UNIQUE (kind, key, id));
+        INSERT INTO oldinbox_inbox (kind, key, id, message) VALUES ('counter', 'k', 'm1', '1'), ('counter', 'k', 'm2', '2');`);
+    } finally {
+      await admin.end();
+    }
+    const before = Date.now();
+    const store = await PostgresStore.open(server.url, { tablePrefix: 'oldinbox_' });
+    const [pending] = await store.pendingInbox(10);
+    assert.equal(pending?.count, 2);
+    assert.ok(
+      Math.abs(pending.oldestAcceptedAt - before) < 60_000,
+      `the migration's time, got ${pending.oldestAcceptedAt}`,
+    );
+    // An insert naming no time (the enqueue function of an earlier version does so) gets the server's
+    // now: a later millisecond than the migration's (two in one would tie).
+    const t = Date.now();
+    await eventually(() => Date.now() > t + 1, 'the next millisecond');
+    const admin2 = new pg.Client({ connectionString: server.url });
+    await admin2.connect();
+    try {
+      await admin2.query(`INSERT INTO oldinbox_inbox (kind, key, id, message) VALUES ('counter', 'j', 'm1', '1')`);
+    } finally {
+      await admin2.end();
+    }
+    const all = await store.pendingInbox(10);
+    assert.deepEqual(
+      all.map((p) => [p.key, p.count]),
+      [
+        ['k', 2],
+        ['j', 1],
+      ],
+    );
+    assert.ok(all[1]!.oldestAcceptedAt >= all[0]!.oldestAcceptedAt);
+    await store.close();
+    const again = await PostgresStore.open(server.url, { tablePrefix: 'oldinbox_' });
+    assert.deepEqual(await again.pendingInbox(10), all);
+    await again.close();
+  });
 }

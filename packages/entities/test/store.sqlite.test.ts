@@ -72,6 +72,34 @@ test('a file an earlier version wrote (events without journal columns) is migrat
   await again.close();
 });
 
+test('an inbox an earlier version wrote (no acceptance time) is migrated by open: its messages count from then', async () => {
+  const path = join(dir, 'old-inbox.db');
+  const { DatabaseSync } = createRequire(import.meta.url)('node:sqlite') as {
+    DatabaseSync: new (p: string) => { exec(sql: string): void; close(): void };
+  };
+  const old = new DatabaseSync(path);
+  old.exec(`CREATE TABLE entity_inbox (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, key TEXT NOT NULL,
+    id TEXT NOT NULL, message TEXT NOT NULL, UNIQUE (kind, key, id));
+    INSERT INTO entity_inbox (kind, key, id, message) VALUES ('counter', 'k', 'm1', '1'), ('counter', 'k', 'm2', '2');`);
+  old.close();
+  const before = Date.now();
+  const store = SqliteStore.open(path);
+  const pending = await store.pendingInbox(10);
+  assert.equal(pending.length, 1);
+  assert.equal(pending[0]!.count, 2);
+  assert.ok(pending[0]!.oldestAcceptedAt >= before && pending[0]!.oldestAcceptedAt <= Date.now());
+  assert.deepEqual(
+    (await store.inbox({ kind: 'counter', key: 'k' })).map((m) => m.id),
+    ['m1', 'm2'],
+  );
+  await store.close();
+  // Opening it again changes nothing.
+  const again = SqliteStore.open(path);
+  assert.deepEqual(await again.pendingInbox(10), pending);
+  await again.close();
+});
+
 // Seen by the fault checker: members sharing a file on one host, one of them stopped while it held
 // the write lock, and every store call of the others blocked their whole event loop for up to
 // busyTimeoutMs (node:sqlite is synchronous, and SQLite's busy handler sleeps). Now the wait is

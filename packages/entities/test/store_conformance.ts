@@ -170,6 +170,61 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     assert.deepEqual(await store.inbox(id), [{ id: 'm2', message: { add: 2 } }]);
   });
 
+  test('pendingInbox lists the keys with unprocessed messages, the oldest acceptance first, bounded by its limit', async (t) => {
+    const { store, again } = await fresh();
+    const other = await again();
+    t.after(() => Promise.all([store.close(), other.close()]));
+    assert.deepEqual(await store.pendingInbox!(10), []);
+    const before = Date.now();
+    const ids = ['a', 'b', 'c'].map((key) => ({ kind: 'counter', key }));
+    // The next millisecond (acceptance times are in ms: two in one would tie).
+    const tick = async (): Promise<void> => {
+      const t = Date.now();
+      await eventually(() => Date.now() > t + 1, 'the next millisecond');
+    };
+    // Accepted in the order b, a, c (c by the other connection), two messages for b.
+    await store.enqueue(ids[1]!, 'm1', 1);
+    await tick();
+    await store.enqueue(ids[0]!, 'm1', 1);
+    await store.enqueue(ids[1]!, 'm2', 2);
+    await tick();
+    await other.enqueue(ids[2]!, 'm1', 1);
+    const all = await other.pendingInbox!(10);
+    assert.deepEqual(
+      all.map((p) => [p.kind, p.key, p.count]),
+      [
+        ['counter', 'b', 2],
+        ['counter', 'a', 1],
+        ['counter', 'c', 1],
+      ],
+    );
+    // The stores stamp with their own clock (PostgreSQL: the server's): a loose check of the times.
+    for (const p of all) assert.ok(Math.abs(p.oldestAcceptedAt - before) < 60_000, `${p.key}: ${p.oldestAcceptedAt}`);
+    assert.ok(
+      all[0]!.oldestAcceptedAt <= all[1]!.oldestAcceptedAt && all[1]!.oldestAcceptedAt <= all[2]!.oldestAcceptedAt,
+    );
+    assert.deepEqual(
+      (await store.pendingInbox!(2)).map((p) => p.key),
+      ['b', 'a'],
+    );
+    // A processed message leaves the list; a key whose inbox empties is gone from it.
+    const lease = await store.acquire({ ...ids[1]!, owner: 'o', ttlMs: 60_000 });
+    assert.ok(lease.acquired);
+    await store.write({ ...ids[1]!, token: lease.token, expectedVersion: 0, state: 1, processed: 'm1' });
+    const left = await store.pendingInbox!(10);
+    assert.deepEqual(
+      left.find((p) => p.key === 'b'),
+      { kind: 'counter', key: 'b', oldestAcceptedAt: left.find((p) => p.key === 'b')!.oldestAcceptedAt, count: 1 },
+    );
+    await store.write({ ...ids[1]!, token: lease.token, expectedVersion: 1, state: 2, processed: 'm2' });
+    assert.deepEqual(
+      (await store.pendingInbox!(10)).map((p) => p.key),
+      ['a', 'c'],
+    );
+    for (const bad of [0, -1, 1.5, Number.NaN, 2 ** 31])
+      await assert.rejects(store.pendingInbox!(bad), { code: 'ERR_ENTITY_INCORRECT' });
+  });
+
   test('de-duplication is in the state change’s transaction: a refused write leaves the message pending', async (t) => {
     const { store } = await fresh();
     t.after(() => store.close());

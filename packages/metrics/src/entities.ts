@@ -1,7 +1,7 @@
 // Prometheus families for a durable-entities runtime (@ergo-ts/entities): entities active, shards,
 // activations, passivations, hand-offs, store latency, journal writes (events, snapshots, events
-// since the latest snapshot) and reminders (fired, failed, lateness), read from the runtime's `stats()` at
-// scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
+// since the latest snapshot), reminders (fired, failed, lateness) and the inbox sweeper (keys with
+// accepted messages waiting, the oldest one's age), read from the runtime's `stats()` at scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
 // the other, and entities never loads prom-client. The families are prom-client metric objects of
 // their own (a `get()` that reads the snapshot), so counters and the latency histogram are
 // rendered with their true types from the runtime's totals instead of being re-counted here.
@@ -48,6 +48,18 @@ export interface EntitiesRemindersLike {
   };
 }
 
+/** The inbox sweeper's figures as the runtime keeps them (`EntitiesStats.inbox`). */
+export interface EntitiesInboxLike {
+  /** Keys of this node's shards with unprocessed durable messages at the last scan. */
+  readonly pendingKeys: number;
+  /** Age of the oldest unprocessed message the last scan saw, in ms (0: none). */
+  readonly oldestPendingAgeMs: number;
+  /** Keys the sweeper activated since the start. */
+  readonly activated: number;
+  /** Sweeper activations that failed (tried again later). */
+  readonly failed: number;
+}
+
 /** The figures {@link EntitiesCollector} reads: `EntitiesStats` of `@ergo-ts/entities`. */
 export interface EntitiesStatsLike {
   readonly members: readonly string[];
@@ -65,6 +77,8 @@ export interface EntitiesStatsLike {
   readonly storeOldestInFlightMs: number;
   /** The reminder scheduler's figures (absent: the store keeps no reminders; no samples then). */
   readonly reminders?: EntitiesRemindersLike;
+  /** The inbox sweeper's figures (absent: the store cannot list pending inboxes; no samples then). */
+  readonly inbox?: EntitiesInboxLike;
 }
 
 /** Anything with the figures: the `Entities` runtime of `@ergo-ts/entities` (`startEntities`). */
@@ -176,6 +190,30 @@ const FAMILIES: readonly [string, Kind, string, (s: EntitiesStatsLike, name: str
     'gauge',
     'Reminder fires being delivered now',
     (s) => (s.reminders === undefined ? [] : one(s.reminders.inFlight)),
+  ],
+  [
+    'ergo_entities_inbox_pending_keys',
+    'gauge',
+    'Keys of this node with accepted durable messages not processed yet (at the last inbox scan)',
+    (s) => (s.inbox === undefined ? [] : one(s.inbox.pendingKeys)),
+  ],
+  [
+    'ergo_entities_inbox_oldest_pending_seconds',
+    'gauge',
+    'Age of the oldest accepted durable message not processed yet on this node (seen by the last inbox scan)',
+    (s) => (s.inbox === undefined ? [] : one(s.inbox.oldestPendingAgeMs / 1000)),
+  ],
+  [
+    'ergo_entities_inbox_activations_total',
+    'counter',
+    'Keys the inbox sweeper activated to handle messages waiting in their inbox',
+    (s) => (s.inbox === undefined ? [] : one(s.inbox.activated)),
+  ],
+  [
+    'ergo_entities_inbox_activation_failures_total',
+    'counter',
+    'Inbox sweeper activations that failed or found the lease held (tried again later)',
+    (s) => (s.inbox === undefined ? [] : one(s.inbox.failed)),
   ],
   [
     'ergo_entities_reminder_lateness_seconds',

@@ -8,6 +8,7 @@ export {
   type EntitiesStatsSource,
   type EntitiesStatsLike,
   type EntitiesKindLike,
+  type EntitiesInboxLike,
   type EntitiesStoreOperationLike,
 } from './entities.js';
 export {

@@ -91,6 +91,14 @@ export interface InboxEntry {
   readonly message: unknown;
 }
 
+/** A key with accepted messages not processed yet ({@link EntityStore.pendingInbox}). */
+export interface PendingInbox extends EntityId {
+  /** When its oldest unprocessed message was accepted, epoch ms (0: accepted before the store kept the time). */
+  readonly oldestAcceptedAt: number;
+  /** How many unprocessed messages it has. */
+  readonly count: number;
+}
+
 /** One stored event (event-sourced mode). */
 export interface StoredEvent {
   /** The version this event brought the key to (1, 2, ...). */
@@ -182,4 +190,12 @@ export interface EntityStore extends JournalStore {
   acquireAndLoad?(request: LeaseRequest): Promise<AcquiredLoad>;
   /** Optional: {@link load} and {@link inbox} of one key in one operation (one round trip). */
   loadActivation?(id: EntityId): Promise<ActivationLoad>;
+  /**
+   * Optional (the three stores of this package have it): the keys that have unprocessed inbox
+   * messages, the key whose oldest one was accepted first listed first, at most `limit` (an integer
+   * in 1..2^31-1; ERR_ENTITY_INCORRECT otherwise). The runtime's inbox sweeper reads it to activate
+   * keys no call touches (runtime/inbox_sweeper.ts); without it, a key's inbox is read only when
+   * something activates the key.
+   */
+  pendingInbox?(limit: number): Promise<PendingInbox[]>;
 }

@@ -7,7 +7,8 @@
 // keeps the ones in flight (how many, and since when the oldest: a store that stopped answering
 // shows there first). Event-sourced kinds add their journal writes (events persisted, snapshots)
 // and how far their activations are behind their latest snapshot; the reminder scheduler its fires
-// and their lateness (runtime/reminder_scheduler.ts counts them; their shape is here).
+// and their lateness (runtime/reminder_scheduler.ts counts them; their shape is here); the inbox
+// sweeper the keys with messages waiting and the age of the oldest (runtime/inbox_sweeper.ts).
 
 import type { EntityStore } from '../contract/store.js';
 
@@ -86,6 +87,30 @@ export interface EntitiesStats {
   readonly storeOldestInFlightMs: number;
   /** The reminder scheduler's figures (absent when the store keeps no reminders). */
   readonly reminders?: ReminderStats;
+  /** The inbox sweeper's figures (absent when the store cannot list pending inboxes). */
+  readonly inbox?: InboxStats;
+}
+
+/**
+ * The inbox sweeper's figures (`EntitiesStats.inbox`, runtime/inbox_sweeper.ts): what its last
+ * scan saw of the keys of this node's shards with accepted, unprocessed durable messages, and
+ * what it did since the start.
+ */
+export interface InboxStats {
+  /** Keys of this node's shards with unprocessed inbox messages at the last scan (at most its batch). */
+  readonly pendingKeys: number;
+  /**
+   * How long ago the oldest unprocessed message the last scan saw was accepted, in ms now (0 when
+   * none): it grows while a message waits. Under normal load it stays below a handler's time plus
+   * one scan interval; higher, keys are failing to activate or the node is behind.
+   */
+  readonly oldestPendingAgeMs: number;
+  /** Keys the sweeper activated (their inbox replayed) since the start. */
+  readonly activated: number;
+  /** Activations of the sweeper that failed or found the lease held (each tried again later). */
+  readonly failed: number;
+  /** Activations of the sweeper under way now. */
+  readonly inFlight: number;
 }
 
 /** Upper bounds, in seconds, of the reminder-lateness histogram's buckets (the last bucket is +Inf). */
@@ -190,7 +215,7 @@ const STORE_OPERATIONS = [
 ] as const;
 
 /** The optional fast paths of a store ({@link EntityStore}): wrapped only when the store has them. */
-const OPTIONAL_OPERATIONS = ['acquireAndLoad', 'loadActivation'] as const;
+const OPTIONAL_OPERATIONS = ['acquireAndLoad', 'loadActivation', 'pendingInbox'] as const;
 
 /**
  * @internal Times the operations of a store. {@link wrap} gives the store the runtime and its

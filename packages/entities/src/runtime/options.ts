@@ -8,6 +8,7 @@ import type { EntityStore } from '../contract/store.js';
 import type { EntityKind } from '../kinds/entity.js';
 import type { EventSourcedKind } from '../kinds/event_sourced.js';
 import { SHARD_LEASE_KIND } from './leases.js';
+import type { InboxOptions } from './inbox_sweeper.js';
 import type { ReminderOptions } from './reminder_scheduler.js';
 
 /** Options of {@link startEntities}. */
@@ -80,6 +81,13 @@ export interface EntitiesOptions {
    * keeps reminders (SqliteStore, PostgresStore, MemoryStore).
    */
   readonly reminders?: ReminderOptions;
+  /**
+   * The inbox sweeper's settings (docs/entities.md, "Durable messages"): it runs when the store
+   * lists pending inboxes (SqliteStore, PostgresStore, MemoryStore) and activates the keys of this
+   * node's shards whose accepted messages wait, so they are handled without a call touching the
+   * key. Defaults: `pollMs` 1000, `batch` 256, `maxInFlight` 32.
+   */
+  readonly inbox?: InboxOptions;
 }
 
 /** Defaults of {@link EntitiesOptions}. */

@@ -3,9 +3,9 @@
 // (leases.ts). It wires the parts of this folder together: its options (options.ts), the members
 // (membership.ts) and the shards this node owns by them (ownership.ts), its activations
 // (activations.ts, each one a host: host.ts), the manager process (manager.ts), the reminder
-// scheduler, the figures (inspect/stats.ts) and its stop with the node's (stopper.ts). Safety
-// does not rest on the routing: the store's fencing token refuses every write of an activation
-// that is no longer the key's newest.
+// scheduler, the inbox sweeper, the drain (drain.ts), the figures (inspect/stats.ts) and its stop
+// with the node's (stopper.ts). Safety does not rest on the routing: the store's fencing token
+// refuses every write of an activation that is no longer the key's newest.
 
 import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
@@ -34,7 +34,6 @@ import { isReminderStore, type StoredReminder } from '../contract/reminder_store
 import type { EntityStore } from '../contract/store.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
 import type { EntityAddress, EntityKind } from '../kinds/entity.js';
-import type { ReminderEnvelope } from '../kinds/reminder_types.js';
 import {
   ENTITIES_CHANNEL,
   HANDOFF_REASON,
@@ -44,6 +43,8 @@ import {
 } from './host_runtime.js';
 import { EntityHost } from './host.js';
 import { Activations } from './activations.js';
+import { drainActivations } from './drain.js';
+import { InboxSweeper } from './inbox_sweeper.js';
 import { Leases, type OpenedLease } from './leases.js';
 import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
@@ -111,6 +112,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   #stopped = false;
   /** @internal The reminder scheduler (undefined when the store keeps no reminders). */
   readonly reminders: ReminderScheduler | undefined;
+  /** @internal The inbox sweeper (inbox_sweeper.ts; undefined when the store cannot list pending inboxes). */
+  readonly inboxSweeper: InboxSweeper | undefined;
 
   /**
    * @internal The clock of passivation and lease renewal (contract/clock.ts): the wall clock, or the test
@@ -164,11 +167,30 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
             shards: this.#shards,
             kind: (name) => this.#kinds.get(name),
             owned: () => this.#ownership.owned,
-            deliver: (kind, key, fire, timeout) => this.#deliverReminder(kind, key, fire, timeout),
+            // A fire is a durable message whose id is the fire's.
+            deliver: (kind, key, fire, timeout) =>
+              this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout }),
           },
           options.reminders,
         )
       : undefined;
+    const measured = this.measuredStore;
+    this.inboxSweeper =
+      measured.pendingInbox === undefined
+        ? undefined
+        : new InboxSweeper(
+            {
+              pendingInbox: (limit) => measured.pendingInbox!(limit),
+              log: node.log,
+              clock: this.clock,
+              shards: this.#shards,
+              hosts: (kind) => this.#kinds.has(kind),
+              owned: () => this.#ownership.owned,
+              active: (kind, key) => this.#activations.has(kind, key),
+              activate: (kind, key) => this.activateLocal(kind, key),
+            },
+            options.inbox,
+          );
     this.#router = new Router(this, s.probeMs, s.name);
     this.#redelivery = new Redelivery({
       log: node.log,
@@ -198,19 +220,14 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     await this.#membership.read();
     this.#observeMembers();
     this.reminders?.start();
+    this.inboxSweeper?.start();
     this.#membership.probe();
     this.#membership.tell({ '~entity': 'hello', node: this.node.name });
   }
 
-  /** A reminder's fire to its entity: a durable message whose id is the fire's. */
-  #deliverReminder(kind: string, key: string, fire: ReminderEnvelope, timeout: number): Promise<unknown> {
-    return this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout });
-  }
-
   /**
    * The live members: this node and the members it is connected to (the configured ones, or the
-   * registrar's), less those that announced they leave, sorted. A draining node leaves itself out
-   * (unless no other member is live).
+   * registrar's), less those that announced they leave, sorted; a draining node not itself (unless alone).
    */
   members(): string[] {
     return this.#membership.live(this.#draining !== undefined);
@@ -249,6 +266,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       storeInFlight: m.inFlight,
       storeOldestInFlightMs: m.oldestMs,
       ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
+      ...(this.inboxSweeper === undefined ? {} : { inbox: this.inboxSweeper.stats() }),
     };
   }
 
@@ -261,8 +279,9 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     // joined node gets its shards' entities on their next message, with their saved state).
     if (!this.#stopped) this.#activations.handOffWhere((key) => !owned.has(shardOf(key, this.#shards)));
     if (!this.#stopped && this.#draining === undefined) this.#leases.releaseLost();
-    // The reminders of shards gained are due here now: scan at once.
+    // The reminders and the inboxes of shards gained are this node's now: scan at once.
     this.reminders?.kick();
+    this.inboxSweeper?.kick();
     return members;
   }
 
@@ -343,33 +362,20 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
    * working from this node (routed to the other members). Idempotent; {@link stop} drains first.
    */
   drain(): Promise<void> {
-    this.#draining ??= ignorable(this.#drain(), this.node.log, 'entities.drain');
+    this.#draining ??= ignorable(
+      drainActivations({
+        log: this.node.log,
+        handOffMs: this.#handOffMs,
+        activations: this.#activations,
+        leases: this.#leases,
+        tellLeaving: () => this.#membership.tell({ '~entity': 'leaving', node: this.node.name }),
+        activating: () => this.#activating.values(),
+        releases: this.#releases,
+      }),
+      this.node.log,
+      'entities.drain',
+    );
     return this.#draining;
-  }
-
-  async #drain(): Promise<void> {
-    this.#membership.tell({ '~entity': 'leaving', node: this.node.name });
-    // Activations under way finish first (then they are active, and hand off as the others).
-    await Promise.allSettled([...this.#activating.values()]);
-    const empty = this.#activations.whenEmpty();
-    this.#activations.handOffWhere(() => true);
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => {
-      timer = setTimeout(() => resolve('late'), this.#handOffMs);
-    });
-    if ((await Promise.race([empty, late])) === 'late') {
-      this.node.log.warning(
-        'entities: %d activations did not hand off in %d ms; stopping them',
-        this.#activations.count(),
-        this.#handOffMs,
-      );
-      this.#activations.exitAll();
-      await empty;
-    }
-    clearTimeout(timer);
-    while (this.#releases.size > 0) await Promise.allSettled([...this.#releases]);
-    // Shard leases last: every activation under them has ended.
-    await this.#leases.releaseShards();
   }
 
   /** @internal StoppableRuntime: the application's stop (the node stops) drains and stops this runtime. */
@@ -395,6 +401,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     if (this.node.isAlive()) await this.drain();
     this.#stopped = true;
     this.reminders?.stop();
+    this.inboxSweeper?.stop();
     for (const cancel of this.#timers) cancel();
     this.#redelivery.cancel();
     if (this.#activations.count() > 0) {
@@ -482,13 +489,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   }
 
   /**
-   * @internal Durable messages an ended activation accepted into the inbox but did not handle (its
-   * write was refused as stale, or the store failed): sent again, each with its id, to the key's
-   * owner now. Its enqueue answers 'duplicate' (the message is in the inbox), and an activation
-   * told 'duplicate' of an id still in its inbox handles it (host.ts): so a message accepted by an
-   * activation that lost its key is handled by the one that has it, not left in the inbox until the
-   * key's next activation. Retried every second on the runtime's clock until it reaches an
-   * activation, for up to REDELIVER_ATTEMPTS tries (redelivery.ts); the message stays in the inbox anyway.
+   * @internal Durable messages an ended activation accepted into the inbox but did not handle: sent
+   * again, each with its id, to the key's owner now (redelivery.ts says how and how long).
    */
   redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void {
     this.#redelivery.redeliver(kind, key, pending);

@@ -29,7 +29,15 @@ import {
 } from '../contract/reminder_store.js';
 import { checkId } from '../contract/ids.js';
 import { CheckedReminders } from './checked_reminders.js';
-import { Values, checkEnqueue, checkLeaseRequest, checkTtl, planWrite, prepareWrite } from './sql_store.js';
+import {
+  Values,
+  checkEnqueue,
+  checkLeaseRequest,
+  checkPendingLimit,
+  checkTtl,
+  planWrite,
+  prepareWrite,
+} from './sql_store.js';
 import {
   jsonCodec,
   type EntityId,
@@ -37,6 +45,7 @@ import {
   type InboxEntry,
   type LeaseRequest,
   type LeaseResult,
+  type PendingInbox,
   type StoreCodec,
   type StoredEvent,
   type StoredState,
@@ -86,6 +95,8 @@ export interface MemoryKeyRows {
   readonly events: MemoryEventRow[];
   /** Message id → encoded message; a Map keeps insertion (acceptance) order. */
   readonly inbox: Map<string, string>;
+  /** Message id → when it was accepted (epoch ms, the store's clock), for the inbox's messages. */
+  readonly acceptedAt: Map<string, number>;
   /** Message id → the version its write made. */
   readonly processed: Map<string, number>;
 }
@@ -145,7 +156,7 @@ export class MemoryStoreData {
     if (kind === undefined) this.keys.set(id.kind, (kind = new Map()));
     let r = kind.get(id.key);
     if (r === undefined) {
-      r = { state: undefined, events: [], inbox: new Map(), processed: new Map() };
+      r = { state: undefined, events: [], inbox: new Map(), acceptedAt: new Map(), processed: new Map() };
       kind.set(id.key, r);
     }
     return r;
@@ -311,6 +322,7 @@ export class MemoryStore implements EntityStore, ReminderStore {
       if (request.processed !== undefined) {
         rows.processed.set(request.processed, plan.version);
         rows.inbox.delete(request.processed);
+        rows.acceptedAt.delete(request.processed);
       }
       if (w.reminders !== undefined) this.#reminders.apply(request, w.reminders);
       return plan.version;
@@ -369,8 +381,26 @@ export class MemoryStore implements EntityStore, ReminderStore {
       const existing = this.data.rows(id);
       if (existing !== undefined && (existing.processed.has(messageId) || existing.inbox.has(messageId)))
         return 'duplicate' as const;
-      (existing ?? this.data.rowsFor(id)).inbox.set(messageId, encoded);
+      const rows = existing ?? this.data.rowsFor(id);
+      rows.inbox.set(messageId, encoded);
+      rows.acceptedAt.set(messageId, this.clock.now());
       return 'accepted' as const;
+    });
+  }
+
+  pendingInbox(limit: number): Promise<PendingInbox[]> {
+    return this.#op('pendingInbox', () => {
+      checkPendingLimit(limit);
+      const out: PendingInbox[] = [];
+      for (const [kind, keys] of this.data.keys)
+        for (const [key, rows] of keys) {
+          if (rows.inbox.size === 0) continue;
+          // The first accepted is the first in the Map (insertion order).
+          const oldest = rows.acceptedAt.values().next().value ?? 0;
+          out.push({ kind, key, oldestAcceptedAt: oldest, count: rows.inbox.size });
+        }
+      out.sort((a, b) => a.oldestAcceptedAt - b.oldestAcceptedAt);
+      return out.slice(0, limit);
     });
   }
 

@@ -16,7 +16,7 @@ import type { JournalEntry, JournalQuery } from '../contract/journal.js';
 import { checkJournalQuery, checkOffset, checkProjection, journalLockKey } from './journal_sql.js';
 import { checkId } from '../contract/ids.js';
 import { CheckedReminders } from './checked_reminders.js';
-import { Values, checkEnqueue, checkLeaseRequest, checkTtl, prepareWrite } from './sql_store.js';
+import { Values, checkEnqueue, checkLeaseRequest, checkPendingLimit, checkTtl, prepareWrite } from './sql_store.js';
 import {
   jsonCodec,
   type EntityId,
@@ -26,6 +26,7 @@ import {
   type InboxEntry,
   type LeaseRequest,
   type LeaseResult,
+  type PendingInbox,
   type StoreCodec,
   type StoredEvent,
   type StoredState,
@@ -452,6 +453,18 @@ export class PostgresStore implements EntityStore, ReminderStore {
         [id.kind, id.key],
       );
       return r.rows.map((x) => ({ id: x.id, message: this.#values.decode(x.message) }));
+    });
+  }
+
+  pendingInbox(limit: number): Promise<PendingInbox[]> {
+    return this.#op('pendingInbox', async () => {
+      checkPendingLimit(limit);
+      const r = await this.#pool.query<{ kind: string; key: string; oldest: string; n: string }>(
+        `SELECT kind, key, MIN(accepted_at) AS oldest, COUNT(*) AS n FROM ${this.#t.inbox}
+         GROUP BY kind, key ORDER BY oldest LIMIT $1`,
+        [limit],
+      );
+      return r.rows.map((x) => ({ kind: x.kind, key: x.key, oldestAcceptedAt: Number(x.oldest), count: Number(x.n) }));
     });
   }
 

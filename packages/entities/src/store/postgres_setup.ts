@@ -75,7 +75,7 @@ CREATE TABLE IF NOT EXISTS ${p}events (
   PRIMARY KEY (kind, key, version));
 CREATE TABLE IF NOT EXISTS ${p}inbox (
   seq BIGSERIAL PRIMARY KEY, kind TEXT NOT NULL, key TEXT NOT NULL,
-  id TEXT NOT NULL, message TEXT NOT NULL, UNIQUE (kind, key, id));
+  id TEXT NOT NULL, message TEXT NOT NULL, accepted_at BIGINT NOT NULL DEFAULT ${NOW}, UNIQUE (kind, key, id));
 CREATE TABLE IF NOT EXISTS ${p}processed (
   kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, version BIGINT NOT NULL,
   PRIMARY KEY (kind, key, id));
@@ -183,11 +183,20 @@ export async function createSchema(c: pg.PoolClient, prefix: string): Promise<vo
   await c.query('SELECT pg_advisory_lock(7254101)');
   try {
     await c.query(schema(prefix));
-    const seq = await c.query(
-      'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
-      [`${prefix}events`, 'seq'],
-    );
-    await c.query(postgresJournalSchema(prefix, seq.rows.length > 0));
+    const has = async (table: string, column: string): Promise<boolean> =>
+      (
+        await c.query(
+          'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
+          [`${prefix}${table}`, column],
+        )
+      ).rows.length > 0;
+    await c.query(postgresJournalSchema(prefix, await has('events', 'seq')));
+    // An inbox an earlier version made: its rows get the time of this migration (the column's
+    // default, evaluated per row), every insert since the server's clock (the enqueue function
+    // names no time, so a member of the earlier version still fills it in).
+    if (!(await has('inbox', 'accepted_at')))
+      await c.query(`ALTER TABLE ${prefix}inbox ADD COLUMN IF NOT EXISTS accepted_at BIGINT NOT NULL DEFAULT ${NOW}`);
+    await c.query(`CREATE INDEX IF NOT EXISTS ${prefix}inbox_pending ON ${prefix}inbox (kind, key, accepted_at)`);
   } finally {
     await c.query('SELECT pg_advisory_unlock(7254101)');
   }

@@ -36,6 +36,12 @@ export function checkEnqueue(id: EntityId, messageId: string): void {
     throw ErrEntityIncorrect.with('a message id must be a non-empty string');
 }
 
+/** Checks the limit of `pendingInbox` (ERR_ENTITY_INCORRECT). */
+export function checkPendingLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 1 || limit > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`pendingInbox limit must be an integer in 1..2^31-1, got ${String(limit)}`);
+}
+
 /** A store's codec, its failures as ERR_ENTITY_STORE_CODEC. */
 export class Values {
   constructor(readonly codec: StoreCodec) {}

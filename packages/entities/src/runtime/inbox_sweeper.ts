@@ -1,0 +1,232 @@
+// The inbox sweeper of one member (one per entities runtime whose store lists pending inboxes:
+// `EntityStore.pendingInbox`). A durable message is acknowledged once it is in its key's inbox;
+// the activation that accepted it handles it, and if that activation dies first (its node was
+// killed, paused past its lease, or the whole cluster went down) the message waits in the inbox
+// until the key activates again. Without this sweeper only a call or send to the key activated
+// it: an acknowledged reminder fire or saga step could wait until something touched the key.
+//
+// The sweeper reads the keys with unprocessed inbox messages (oldest first, a bounded batch),
+// keeps those of the shards this member owns that are not active here, and activates each the way
+// a call would (`Entities.activateLocal`): the activation replays its inbox. It scans when the
+// runtime starts, when the members change (the shards of a dead member are picked up as soon as
+// membership says it is gone), and at least every `pollMs`. A failed activation is logged once
+// per key (until one succeeds) and tried again on the next scan; a key whose lease another
+// member still holds (a paused owner, before its lease ends) is tried again the same way.
+
+import type { Log } from 'ergo-ts';
+
+import type { EntitiesClock } from '../contract/clock.js';
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import { shardOf } from '../contract/placement.js';
+import type { PendingInbox } from '../contract/store.js';
+import type { InboxStats } from '../inspect/stats.js';
+import type { ActivateReply } from './manager_protocol.js';
+
+/** Options of the inbox sweeper (`startEntities`' `inbox`). */
+export interface InboxOptions {
+  /** The longest wait between two scans of the store's inboxes, in ms. Default 1000. */
+  readonly pollMs?: number;
+  /** The most keys read per scan. Default 256. */
+  readonly batch?: number;
+  /** The most keys being activated by the sweeper at once. Default 32. */
+  readonly maxInFlight?: number;
+}
+
+/** Defaults of {@link InboxOptions}. */
+export const INBOX_DEFAULTS = Object.freeze({ pollMs: 1000, batch: 256, maxInFlight: 32 });
+
+/** What the sweeper needs from its runtime (runtime.ts). */
+export interface SweeperHost {
+  /** The store's pending-inbox listing (the runtime's measured store). */
+  pendingInbox(limit: number): Promise<PendingInbox[]>;
+  readonly log: Log;
+  /** The runtime's clock: the scan timer runs on it (the test kit's TestClock moves it). */
+  readonly clock: EntitiesClock;
+  /** The shard count (the same on every member). */
+  readonly shards: number;
+  /** Whether this node hosts the kind. */
+  hosts(kind: string): boolean;
+  /** The shards this node owns now. */
+  owned(): ReadonlySet<number>;
+  /** Whether the key is active (or being activated) on this node. */
+  active(kind: string, key: string): boolean;
+  /** Activates the key here, as a call's routing does (its inbox is replayed). */
+  activate(kind: string, key: string): Promise<ActivateReply>;
+}
+
+function option(name: string, v: number | undefined, dflt: number): number {
+  const n = v ?? dflt;
+  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`inbox.${name} must be an integer in 1..2^31-1, got ${String(v)}`);
+  return n;
+}
+
+/** @internal The sweeper of one runtime (see the file's comment). */
+export class InboxSweeper {
+  readonly #h: SweeperHost;
+  readonly #pollMs: number;
+  readonly #batch: number;
+  readonly #maxInFlight: number;
+  /** Keys (`kind/key`) being activated by the sweeper. */
+  readonly #inFlight = new Set<string>();
+  /** Keys whose last activation failed (logged once until one succeeds). */
+  readonly #failing = new Set<string>();
+  #timer: unknown;
+  #scanning = false;
+  #again = false;
+  /** The last scan left keys unstarted for want of room: a scan runs once the activations end. */
+  #starved = false;
+  #stopped = true;
+  #activated = 0;
+  #failed = 0;
+  /** The last scan's figures: keys of this node's shards with pending messages, and the oldest acceptance. */
+  #pendingKeys = 0;
+  #oldestAt: number | undefined;
+
+  constructor(host: SweeperHost, options: InboxOptions = {}) {
+    this.#h = host;
+    this.#pollMs = option('pollMs', options.pollMs, INBOX_DEFAULTS.pollMs);
+    this.#batch = option('batch', options.batch, INBOX_DEFAULTS.batch);
+    this.#maxInFlight = option('maxInFlight', options.maxInFlight, INBOX_DEFAULTS.maxInFlight);
+  }
+
+  /** Starts scanning (the runtime started and knows its shards). */
+  start(): void {
+    this.#stopped = false;
+    this.kick();
+  }
+
+  /** Stops scanning; activations under way finish on their own. */
+  stop(): void {
+    this.#stopped = true;
+    if (this.#timer !== undefined) this.#h.clock.clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Scans now (the members changed, or the runtime started). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#scanning) {
+      this.#again = true;
+      return;
+    }
+    void this.#scanLoop();
+  }
+
+  /** The figures of {@link InboxStats}. */
+  stats(): InboxStats {
+    return {
+      pendingKeys: this.#pendingKeys,
+      oldestPendingAgeMs: this.#oldestAt === undefined ? 0 : Math.max(0, this.#h.clock.now() - this.#oldestAt),
+      activated: this.#activated,
+      failed: this.#failed,
+      inFlight: this.#inFlight.size,
+    };
+  }
+
+  #arm(): void {
+    if (this.#stopped) return;
+    const clock = this.#h.clock;
+    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
+    // The runtime's clock seam: its wall clock unrefs the timer (it never keeps the process alive).
+    this.#timer = clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.kick();
+    }, this.#pollMs);
+  }
+
+  async #scanLoop(): Promise<void> {
+    this.#scanning = true;
+    try {
+      do {
+        this.#again = false;
+        await this.#scan();
+      } while (this.#again && !this.#stopped);
+    } catch (e) {
+      this.#h.log.warning(
+        'entities: reading pending inboxes failed (%s); retrying in %d ms',
+        (e as Error)?.message ?? String(e),
+        this.#pollMs,
+      );
+    } finally {
+      this.#scanning = false;
+      this.#arm();
+    }
+  }
+
+  async #scan(): Promise<void> {
+    const owned = this.#h.owned();
+    if (owned.size === 0) {
+      this.#pendingKeys = 0;
+      this.#oldestAt = undefined;
+      return;
+    }
+    // Keys this scan will pass over (being activated, or failing) do not take a batch's room.
+    const limit = Math.min(2 ** 31 - 1, this.#batch + this.#inFlight.size + this.#failing.size);
+    const pending = await this.#h.pendingInbox(limit);
+    let mine = 0;
+    let oldest: number | undefined;
+    let started = 0;
+    this.#starved = false;
+    const listed = new Set<string>();
+    for (const p of pending) {
+      listed.add(`${p.kind}/${p.key}`);
+      if (!this.#h.hosts(p.kind) || !owned.has(shardOf(p.key, this.#h.shards))) continue;
+      mine++;
+      // 0: a row an earlier version wrote without its time (not counted in the age).
+      if (p.oldestAcceptedAt > 0 && (oldest === undefined || p.oldestAcceptedAt < oldest)) oldest = p.oldestAcceptedAt;
+      const id = `${p.kind}/${p.key}`;
+      if (this.#inFlight.has(id) || this.#h.active(p.kind, p.key)) continue;
+      if (this.#inFlight.size >= this.#maxInFlight) {
+        this.#starved = true;
+        continue;
+      }
+      this.#activate(p.kind, p.key, id);
+      started++;
+    }
+    this.#pendingKeys = mine;
+    this.#oldestAt = oldest;
+    // The whole list read: a failing key no longer in it was handled elsewhere (or moved away).
+    if (pending.length < limit) for (const id of this.#failing) if (!listed.has(id)) this.#failing.delete(id);
+    // A full batch of which some started: more may wait behind it (the next read passes over these).
+    if (pending.length === limit && started > 0 && !this.#starved) this.#again = true;
+  }
+
+  #activate(kind: string, key: string, id: string): void {
+    this.#inFlight.add(id);
+    let activation: Promise<ActivateReply>;
+    try {
+      activation = this.#h.activate(kind, key);
+    } catch (e) {
+      activation = Promise.reject(e as Error);
+    }
+    activation
+      .then(
+        (r) => {
+          if (r.ok) {
+            this.#activated++;
+            this.#failing.delete(id);
+          } else if (r.leaving !== true && r.moved !== true) this.#failedOnce(id, `its lease is held by ${r.holder}`);
+          // leaving / moved: this node drains, or the shard moved; its new owner's sweeper takes the key.
+        },
+        (e: unknown) => this.#failedOnce(id, (e as Error)?.message ?? String(e)),
+      )
+      .finally(() => {
+        this.#inFlight.delete(id);
+        // Keys waited for room: scan again once half of it is free.
+        if (this.#starved && this.#inFlight.size <= this.#maxInFlight / 2) this.kick();
+      });
+  }
+
+  #failedOnce(id: string, why: string): void {
+    this.#failed++;
+    if (this.#failing.has(id)) return;
+    this.#failing.add(id);
+    this.#h.log.warning(
+      'entities: activating %s for its pending inbox failed (%s); retrying every %d ms',
+      id,
+      why,
+      this.#pollMs,
+    );
+  }
+}
