@@ -209,7 +209,8 @@ function normalise(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(normalise);
   if (v !== null && typeof v === 'object') {
     const o: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) o[k] = normalise(x);
+    // handlerStartedAt: an ergo-ts addition to the process infos, not in Go's layout (not sent).
+    for (const [k, x] of Object.entries(v)) if (k !== 'handlerStartedAt') o[k] = normalise(x);
     return o;
   }
   return v;

@@ -132,6 +132,12 @@ export interface InspectProcessShortInfo {
   messagesMailbox: number;
   /** Nanoseconds. */
   runningTime: number;
+  /**
+   * ergo-ts addition, not in Go's layout (so it does not cross the network): when the handler
+   * the process is still in began (ms since the epoch; 0 or absent: in none). See
+   * `ProcessInfo.handlerStartedAt`.
+   */
+  handlerStartedAt?: number;
   /** Seconds. */
   uptime: number;
   /** `gen.ProcessState` bit value. */
@@ -152,6 +158,8 @@ export interface InspectProcessInfo {
   messagesIn: number;
   messagesOut: number;
   runningTime: number;
+  /** ergo-ts addition, as {@link InspectProcessShortInfo.handlerStartedAt} (not sent to other nodes). */
+  handlerStartedAt?: number;
   compression: InspectCompression;
   messagePriority: MessagePriority;
   uptime: number;

@@ -190,6 +190,15 @@ export interface ProcessInfo {
    * `await` is not counted. docs/actors.md, "The scheduler".
    */
   runningTime: number;
+  /**
+   * When the handler the process is still in began (ms since the epoch), while it awaits in an
+   * async handler (state Running or WaitResponse); 0 when it is in none. `runningTime` counts
+   * none of that handler's time after its first `await`: the time since this is what it has
+   * been busy for. Taken from the clock reading the handler's batch began with (at most a
+   * scheduler slice early). An ergo-ts addition: Go's ProcessInfo has no such field, so it is not
+   * sent to other nodes (the inspector's message has Go's layout).
+   */
+  handlerStartedAt?: number;
   compression: Compression;
   messagePriority: MessagePriority;
   /** Seconds since spawn. */
@@ -228,6 +237,8 @@ export interface ProcessShortInfo {
   messagesMailbox: number;
   /** As `ProcessInfo.runningTime` (nanoseconds, sampled). */
   runningTime: number;
+  /** As `ProcessInfo.handlerStartedAt`. */
+  handlerStartedAt?: number;
   uptime: number;
   state: ProcessState;
   parent: PID;

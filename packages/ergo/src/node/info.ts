@@ -24,6 +24,7 @@ export function processInfo(p: ProcessImpl): ProcessInfo {
     messagesOut: p.messagesOut,
     // + 0: a process that never ran reports 0, not the -0 its counter starts with.
     runningTime: Math.round(p.runningTime * 1e6) + 0,
+    handlerStartedAt: p.handlerStartedAt(),
     compression: p.compression(),
     messagePriority: p.priority,
     uptime: p.uptime(),
@@ -63,6 +64,7 @@ export function processShortInfo(p: ProcessImpl, now?: number): ProcessShortInfo
     messagesOut: p.messagesOut,
     messagesMailbox: p.mb.size,
     runningTime: Math.round(p.runningTime * 1e6) + 0,
+    handlerStartedAt: p.handlerStartedAt(),
     uptime: now === undefined ? p.uptime() : Math.floor((now - p.startedAt) / 1000),
     state: p.st as ProcessState,
     parent: p.parent,

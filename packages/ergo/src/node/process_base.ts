@@ -88,6 +88,12 @@ class ProcessExtras {
   /** Registered name ('' = none). */
   name: Atom = '' as Atom;
   keepOrder = true;
+  /**
+   * When the handler the process awaits began (the scheduler's clock reading of its batch,
+   * performance.now() ms; 0 while it awaits none): inspection shows how long it has been busy.
+   * -0: a double from the start (a fractional reading later changes no hidden class).
+   */
+  handlerSince = -0;
 }
 
 /**
@@ -251,6 +257,15 @@ export class ProcessBase extends Mailbox {
 
   private extras(): ProcessExtras {
     return (this.x ??= new ProcessExtras());
+  }
+
+  /**
+   * When the handler the process now awaits began (ms since the epoch), 0 while it awaits none:
+   * for inspection (ProcessInfo.handlerStartedAt).
+   */
+  handlerStartedAt(): number {
+    const since = this.x === null ? 0 : this.x.handlerSince;
+    return since > 0 && since !== Infinity ? Math.round(performance.timeOrigin + since) : 0;
   }
 
   /** Spawn time (ms since the epoch). */
@@ -451,12 +466,16 @@ export class ProcessBase extends Mailbox {
 
   private suspend(t: PromiseLike<unknown>): void {
     const x = this.extras();
+    // No clock read here (an async handler per message is a hot path): the reading its batch began with.
+    x.handlerSince = this.nodeImpl.scheduler.clock;
     x.onSettled ??= (v: unknown) => {
+      x.handlerSince = 0;
       // A terminated or detached process' late result is ignored.
       if ((this.st & MASK_GONE) !== 0) return;
       this.afterRun(v);
     };
     x.onFailed ??= (e: unknown) => {
+      x.handlerSince = 0;
       if ((this.st & MASK_GONE) !== 0) return;
       this.nodeImpl.panic(this as unknown as ProcessImpl, e, 'an async handler');
     };

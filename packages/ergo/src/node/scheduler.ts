@@ -105,6 +105,14 @@ export class Scheduler {
     }
   }
 
+  /**
+   * The latest clock reading (performance.now() ms): inside a batch, a reading taken at most one
+   * slice ({@link DRAIN_BUDGET_MS}) and a few short batches before now, with no clock read of its own.
+   */
+  get clock(): number {
+    return this.lastRead;
+  }
+
   /** Number of runnables waiting. */
   get length(): number {
     return this.runq.length;

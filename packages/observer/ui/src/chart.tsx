@@ -16,17 +16,50 @@ export function clockLabel(t: number): string {
   return new Date(t * 1000).toLocaleTimeString('en-GB', { hour12: false });
 }
 
+/** Decimals that tell values `step` apart (0.25 → 2, 0.1 → 1, 5 → 0). */
+export function decimalsOf(step: number): number {
+  let d = 0;
+  while (d < 8 && Math.abs(step * 10 ** d - Math.round(step * 10 ** d)) > 1e-6) d++;
+  return d;
+}
+
+/**
+ * The value axis's labels: each tick with as many decimals as the step between ticks needs (a
+ * CPU chart at 0.02 % steps read "0 %, 0 %, 0.1 %" with one decimal), and a label equal to the
+ * one before it left out (a format that keeps no decimals, such as sizes).
+ */
+export function valueLabels(vals: number[], format: (v: number, decimals: number) => string): string[] {
+  // One tick: as many decimals as its own value needs.
+  const step = vals.length > 1 ? Math.abs(vals[1]! - vals[0]!) : (vals[0] ?? 1);
+  const decimals = decimalsOf(step);
+  const labels = vals.map((v) => format(v, decimals));
+  return labels.map((l, i) => (i > 0 && l === labels[i - 1] ? '' : l));
+}
+
+/** Tick steps of a chart of whole numbers (processes, messages): never between two integers. */
+const WHOLE_STEPS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9].map((p) => m * p));
+
 /**
  * A chart of `series`, drawn again each time the series changed (its `version`): a page re-renders
  * for other reasons (another chart's frame, a table) without redrawing it. `data-draws` counts its
  * draws and `data-points` the points of the last one, for tests and curious users.
  */
-export function Chart(props: { title: string; series: Series; format?: (v: number) => string }) {
+export function Chart(props: {
+  title: string;
+  series: Series;
+  /** A value as the legend and the value axis read it; `decimals`: what the axis's step needs. */
+  format?: (v: number, decimals?: number) => string;
+  /** The values are whole numbers (counts): no tick between two integers. */
+  whole?: boolean;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const plot = useRef<uPlot | null>(null);
   const draws = useRef(0);
   useEffect(() => {
-    const fmt = props.format ?? ((v: number) => String(Math.round(v * 100) / 100));
+    const fmt =
+      props.format ??
+      ((v: number, decimals?: number) =>
+        String(decimals === undefined ? Math.round(v * 100) / 100 : +v.toFixed(decimals)));
     const series = props.series;
     const opts: uPlot.Options = {
       title: props.title,
@@ -58,7 +91,16 @@ export function Chart(props: { title: string; series: Series; format?: (v: numbe
             return labels;
           },
         },
-        { stroke: '#888', size: 72, values: (_u, vals) => vals.map((v) => fmt(v)) },
+        {
+          stroke: '#888',
+          size: 72,
+          ...(props.whole ? { incrs: WHOLE_STEPS } : {}),
+          values: (_u, vals) => {
+            const labels = valueLabels(vals, fmt);
+            box.current?.setAttribute('data-y-labels', labels.join('|'));
+            return labels;
+          },
+        },
       ],
       series: [
         {},
@@ -81,5 +123,5 @@ export function Chart(props: { title: string; series: Series; format?: (v: numbe
     box.current?.setAttribute('data-points', String(props.series.t.length));
     box.current?.setAttribute('data-draws', String(++draws.current));
   }, [version, props.series]);
-  return <div class="chart" ref={box} />;
+  return <div class="chart" data-title={props.title} ref={box} />;
 }

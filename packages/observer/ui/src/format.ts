@@ -67,12 +67,33 @@ export function seconds(n: Json): string {
   return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : m > 0 ? `${m}m ${s}s` : `${s}s`;
 }
 
-/** Nanoseconds as ms / s. */
+/** Nanoseconds as µs / ms / s, and from a minute on as minutes (`7m 3s`). */
 export function nanos(n: Json): string {
   const x = Number(n) || 0;
   if (x < 1e6) return `${(x / 1e3).toFixed(0)} µs`;
   if (x < 1e9) return `${(x / 1e6).toFixed(1)} ms`;
-  return `${(x / 1e9).toFixed(2)} s`;
+  if (x < 60e9) return `${(x / 1e9).toFixed(2)} s`;
+  return seconds(x / 1e9);
+}
+
+/**
+ * Milliseconds since the handler a process is still in began (an ergo-ts node reports when it
+ * began: `handlerStartedAt`), 0 when it is in none or the node does not say (a Go node, or
+ * any node but the Observer's own: the field does not cross the network).
+ */
+export function inHandlerMs(info: Json, now = Date.now()): number {
+  const since = Number(info?.handlerStartedAt ?? 0);
+  const inHandler = info?.state === 4 || info?.state === 8; // running, waiting for a response
+  return inHandler && since > 0 ? Math.max(0, now - since) : 0;
+}
+
+/**
+ * A process's running time (ns) with the handler it is still in: the node counts a handler's
+ * time after its first `await` nowhere, and Go's only once the handler returns, so a process
+ * busy for minutes in one handler would read as a few µs.
+ */
+export function runningNow(info: Json, now = Date.now()): number {
+  return (Number(info?.runningTime) || 0) + inHandlerMs(info, now) * 1e6;
 }
 
 export function count(n: Json): string {

@@ -137,6 +137,7 @@ export function wireProcessInfo(p: ProcessInfo): I.InspectProcessInfo {
     messagesIn: p.messagesIn,
     messagesOut: p.messagesOut,
     runningTime: p.runningTime,
+    handlerStartedAt: p.handlerStartedAt ?? 0,
     compression: {
       enable: p.compression.enable,
       type: p.compression.type ?? '',

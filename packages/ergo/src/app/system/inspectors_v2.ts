@@ -93,7 +93,8 @@ export class ProcessRangeInspector extends Inspector {
 
 type Key = (p: ProcessShortInfo) => number;
 const SORT_KEYS: Record<string, Key> = {
-  running: (p) => p.runningTime,
+  // A handler still running counts with the time it has taken so far.
+  running: (p) => (p.handlerStartedAt ? p.runningTime + (Date.now() - p.handlerStartedAt) * 1e6 : p.runningTime),
   messages: (p) => p.messagesIn + p.messagesOut,
   mailbox: (p) => p.messagesMailbox,
   uptime: (p) => p.uptime,

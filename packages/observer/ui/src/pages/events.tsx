@@ -1,5 +1,7 @@
 // Events: every registered event of the node with its producer, subscribers and messages
-// published (the event list query; a Go 3.2 node does not answer it), filtered by the node.
+// published (the event list query; a Go 3.2 node does not answer it), filtered by the node. The
+// inspector's own events (`inspect_…`: one per view an Observer or MCP client has open) are
+// hidden unless asked for.
 
 import { useState } from 'preact/hooks';
 
@@ -15,7 +17,14 @@ function eventName(e: Json): string {
   return m === null ? s : m[1]!;
 }
 
+/**
+ * Events of the node's inspector (system_inspect's inspectors, Go's and ergo-ts's alike, name
+ * theirs `inspect_<query>…`): what the Observer itself is watching, not the node's own events.
+ */
+export const isInspectorEvent = (name: string): boolean => name.startsWith('inspect_');
+
 export function EventsPage() {
+  const [showInspector, setShowInspector] = useState(false);
   const [name, setName] = useState('');
   const [notifyMode, setNotify] = useState('');
   const [bufferedMode, setBuffered] = useState('');
@@ -29,7 +38,9 @@ export function EventsPage() {
     () => true,
     supported,
   );
-  const events: Json[] = list(data?.events);
+  const all: Json[] = list(data?.events);
+  const events = showInspector ? all : all.filter((e) => !isInspectorEvent(eventName(e.event)));
+  const hidden = all.length - events.length;
   return (
     <div class="page" data-page="events">
       <h1>Events</h1>
@@ -58,6 +69,20 @@ export function EventsPage() {
             onInput={(e) => setMin(Number((e.target as HTMLInputElement).value) || 0)}
           />
         </label>
+        <label title="the events of system_inspect's inspectors, one per view an Observer or MCP client has open">
+          <input
+            type="checkbox"
+            data-testid="show-inspector-events"
+            checked={showInspector}
+            onChange={(e) => setShowInspector((e.target as HTMLInputElement).checked)}
+          />
+          the inspector's own events (inspect_…)
+        </label>
+        {hidden > 0 ? (
+          <span class="muted" data-testid="inspector-events-hidden">
+            {hidden} inspector events hidden
+          </span>
+        ) : null}
       </div>
       {framework === null || supported ? null : (
         <p class="note" data-testid="events-unsupported">
@@ -84,7 +109,9 @@ export function EventsPage() {
                 no events
                 {name !== '' || notifyMode !== '' || bufferedMode !== '' || minSubscribers > 0
                   ? ' match these filters'
-                  : ' registered on this node'}
+                  : hidden > 0
+                    ? " registered on this node but the inspector's own"
+                    : ' registered on this node'}
               </td>
             </tr>
           ) : null}

@@ -37,8 +37,9 @@ function Heap() {
   );
 }
 
-const percent = (v: number): string => `${Math.round(v * 10) / 10} %`;
-const ms = (v: number): string => `${Math.round(v * 100) / 100} ms`;
+/** Tenths of a percent (the legend); on the axis, as many decimals as its step needs. */
+const percent = (v: number, decimals = 1): string => `${+v.toFixed(decimals)} %`;
+const ms = (v: number, decimals = 2): string => `${+v.toFixed(decimals)} ms`;
 
 /** The node's own version (the `version` node option): none set reads so, not "name 0.0.0". */
 function version(v: Json): string {
@@ -174,7 +175,7 @@ export function InfoPage() {
             </div>
           </div>
           <div class="charts">
-            <Chart title="Processes" series={charts.procs} format={(v) => count(Math.round(v))} />
+            <Chart title="Processes" series={charts.procs} format={(v) => count(Math.round(v))} whole />
             <Chart title="Memory" series={charts.mem} format={bytes} />
             <Chart title="CPU (%)" series={charts.cpu} format={percent} />
             {runtime ? <Chart title="Event loop utilisation (%)" series={charts.loop} format={percent} /> : null}

@@ -1,9 +1,11 @@
 // Live log: every record of the chosen levels as the node logs it (the log inspector pushes each
-// one at once), with pause and a cap on the lines kept.
+// one at once), with pause and a cap on the lines kept. It follows the newest record like
+// `tail -f` (see follow.ts): opened at the end, scrolled up it stays put, at the end it follows.
 
 import { useCallback, useRef, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
+import { useFollow } from '../follow';
 import { clock, logLevel } from '../format';
 import { useFrames, useSubscription } from '../hooks';
 import { Error, LogMessage, PidLink } from '../ui';
@@ -26,6 +28,7 @@ export function LogPage() {
   const levelsRef = useRef(levels);
   levelsRef.current = levels;
   const [, error] = useSubscription('log', { levels });
+  const follow = useFollow(lines);
   // What the node logged before (kept by the Observer for its own node): the log starts filled.
   // Each record comes once a stream (the frame brings only what this tab was not sent): the
   // lines are those the tab kept, of the levels shown.
@@ -83,9 +86,18 @@ export function LogPage() {
         </button>
         <button onClick={() => setLines([])}>clear</button>
         <span class="muted">{lines.length} lines</span>
+        {follow.following ? (
+          <span class="muted" data-testid="log-following">
+            following the newest
+          </span>
+        ) : (
+          <button data-testid="log-follow" onClick={follow.toEnd}>
+            ↓ follow the newest
+          </button>
+        )}
       </div>
       <Error text={error} />
-      <div class="log" data-testid="log-lines">
+      <div class="log" data-testid="log-lines" ref={follow.box} onScroll={follow.onScroll}>
         {lines.map((r) => (
           <div key={r.key} class={`line lvl-${logLevel(r.level)}`}>
             <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b>{' '}

@@ -34,6 +34,28 @@ export function registrarVersion(v: Json): string {
   return release === '' || release === 'R0' ? name : `${name} ${release}`;
 }
 
+/** The node's registrar in a line: `127.0.0.1:4499, embedded (ESRD R1)`, or that it has none. */
+function registrarLine(r: Json): string {
+  const version = registrarVersion(r?.version);
+  if (String(r?.version?.name ?? '') === '' || r?.version?.name === 'none') return version;
+  const server = String(r?.server ?? '');
+  return `${server}${r?.embeddedServer ? ', embedded' : ''}${server === '' ? version : ` (${version})`}`;
+}
+
+/**
+ * The registrar an acceptor registers with. A Go node names it in the acceptor's own fields
+ * (`(embedded) 127.0.0.1:4499`); an ergo-ts node leaves them empty for an acceptor without a
+ * registrar of its own (`customRegistrar` false), which uses the node's: the Registrar card's.
+ * Empty fields never mean "no registrar" then.
+ */
+export function acceptorRegistrar(a: Json, node: Json): string {
+  const server = String(a?.registrarServer ?? '');
+  const named = String(a?.registrarVersion?.name ?? '') !== '';
+  if (server !== '') return named ? `${server} (${registrarVersion(a.registrarVersion)})` : server;
+  if (named) return registrarVersion(a.registrarVersion);
+  return a?.customRegistrar ? 'a registrar of its own' : `the node's: ${registrarLine(node)}`;
+}
+
 export function NetworkPage() {
   const [data, error] = useSubscription('network_info', {});
   const i = data?.info;
@@ -90,11 +112,7 @@ export function NetworkPage() {
                     <td>{String(a.tls)}</td>
                     <td>{ver(a.handshakeVersion)}</td>
                     <td>{ver(a.protoVersion)}</td>
-                    <td>
-                      {a.registrarServer
-                        ? `${a.registrarServer} (${registrarVersion(a.registrarVersion)})`
-                        : registrarVersion(a.registrarVersion)}
-                    </td>
+                    <td data-testid="acceptor-registrar">{acceptorRegistrar(a, i.registrar)}</td>
                     <td>{flags(a.flags)}</td>
                   </tr>
                 ))}

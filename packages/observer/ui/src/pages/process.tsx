@@ -6,7 +6,20 @@ import { useCallback, useMemo, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { Chart } from '../chart';
-import { clock, count, list, logLevel, metaState, nanos, priority, processState, seconds } from '../format';
+import { useFollow } from '../follow';
+import {
+  clock,
+  count,
+  inHandlerMs,
+  list,
+  logLevel,
+  metaState,
+  nanos,
+  priority,
+  processState,
+  runningNow,
+  seconds,
+} from '../format';
 import { Series, go, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect, LogMessage, PidLink } from '../ui';
 import { MailboxPeek, MessageTrace } from './process_tools';
@@ -48,13 +61,28 @@ function Ids(props: { title: string; items: Json[]; pid?: boolean; testid?: stri
 }
 
 /**
- * Since when (ms) the process shows as running (or waiting for a response) in every frame while
- * its state has not come: it is in a handler, and answers handleInspect only between messages
- * (the request waits in its urgent queue). Null while it reports.
+ * What the page knows of a process in a handler: since when (ms) it is in it — when the handler
+ * began if the node says (`known`: an ergo-ts node's handlerStartedAt), else since the first
+ * frame of this page that showed it running or waiting for a response — and when its state last
+ * came.
  */
-function busySince(b: { since: number; stateAt: number }, now: number): number | null {
+interface Busy {
+  pid: string;
+  since: number;
+  known: boolean;
+  /** When this page first saw it in the handler (the wait for a state answer counts from here). */
+  seenAt: number;
+  stateAt: number;
+}
+
+/**
+ * Since when (ms) the process is in a handler, once its state has not come for BUSY_AFTER while
+ * it was: it answers handleInspect only between messages (the request waits in its urgent
+ * queue). Null while it reports.
+ */
+function busySince(b: Busy, now: number): number | null {
   if (b.since === 0) return null;
-  return now - Math.max(b.since, b.stateAt) >= BUSY_AFTER ? b.since : null;
+  return now - Math.max(b.seenAt, b.stateAt) >= BUSY_AFTER ? b.since : null;
 }
 
 /** Milliseconds without a state answer while running before the card says the process is busy. */
@@ -65,6 +93,8 @@ function State(props: {
   error: string | null;
   note?: string | null;
   busy?: number | null;
+  /** The node said when the handler began (else `busy` is when this page first saw it). */
+  busyKnown?: boolean;
   urgent?: number;
   what?: string;
 }) {
@@ -72,8 +102,13 @@ function State(props: {
   const busy =
     props.busy === null || props.busy === undefined ? null : (
       <p class="note" data-testid="state-busy">
-        busy: {props.what} since {clock(props.busy * 1e6)} ({seconds(Math.round((Date.now() - props.busy) / 1000))}, as
-        first seen here) and has not come back to its mailbox; it reports its state between messages
+        busy: {props.what} since{' '}
+        <span data-testid="busy-since" data-ms={String(props.busy)}>
+          {clock(props.busy * 1e6)}
+        </span>{' '}
+        ({seconds(Math.round(Math.max(0, Date.now() - props.busy) / 1000))}
+        {props.busyKnown ? '' : ', as first seen here'}) and has not come back to its mailbox; it reports its state
+        between messages
         {(props.urgent ?? 0) > 0 ? ` (the request waits in its urgent queue, ${count(props.urgent)} there)` : ''}
         {entries.length > 0 ? '; below, what it reported last' : ''}
       </p>
@@ -109,6 +144,7 @@ function State(props: {
 
 function ProcessLog(props: { match: (r: Json) => boolean }) {
   const [lines, setLines] = useState<Json[]>([]);
+  const follow = useFollow(lines);
   useSubscription('log', {});
   useFrames(
     'log',
@@ -119,7 +155,7 @@ function ProcessLog(props: { match: (r: Json) => boolean }) {
   return (
     <div class="card wide">
       <h3>Log</h3>
-      <div class="log small">
+      <div class="log small" ref={follow.box} onScroll={follow.onScroll}>
         {lines.map((r, i) => (
           <div key={i} class={`lvl-${logLevel(r.level)}`}>
             <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b> <LogMessage text={r.message} />
@@ -152,7 +188,7 @@ export function ProcessPage(props: { pid: string }) {
   const [confirmKill, setConfirmKill] = useState(false);
   // An ended process sends no more frames: that silence is no network trouble.
   const error = terminated ? null : infoError;
-  const busy = useMemo(() => ({ pid, since: 0, stateAt: 0 }), [pid]);
+  const busy = useMemo<Busy>(() => ({ pid, since: 0, known: false, seenAt: 0, stateAt: 0 }), [pid]);
   useFrames(
     'process_state',
     useCallback(
@@ -167,9 +203,17 @@ export function ProcessPage(props: { pid: string }) {
     useCallback(
       (d: Json) => {
         if (d.info?.pid !== pid || d.terminated) return;
-        // Running (4) or waiting for a response (8) in a handler: since the first frame that says so.
-        if (d.info.state !== 4 && d.info.state !== 8) busy.since = 0;
-        else if (busy.since === 0) busy.since = Date.now();
+        // Running (4) or waiting for a response (8) in a handler: since it began when the node
+        // says (an ergo-ts node), else since the first frame that says so.
+        const now = Date.now();
+        if (d.info.state !== 4 && d.info.state !== 8) busy.since = busy.seenAt = 0;
+        else {
+          if (busy.seenAt === 0) busy.seenAt = now;
+          const began = inHandlerMs(d.info, now);
+          busy.known = began > 0;
+          if (busy.known) busy.since = now - began;
+          else if (busy.since === 0) busy.since = now;
+        }
         const t = Date.now() / 1000;
         charts.msgs.push(t, [d.info.messagesIn, d.info.messagesOut]);
         charts.mailbox.push(t, [queued(d.info)]);
@@ -275,7 +319,15 @@ export function ProcessPage(props: { pid: string }) {
                 ['parent', <PidLink pid={i.parent} />],
                 ['leader', <PidLink pid={i.leader} />],
                 ['uptime', seconds(i.uptime)],
-                ['running time', nanos(i.runningTime)],
+                [
+                  'running time',
+                  <span data-testid="running-time" data-ns={String(runningNow(i))}>
+                    {nanos(runningNow(i))}
+                    {inHandlerMs(i) > 0
+                      ? ` (${seconds(inHandlerMs(i) / 1000)} of it in the handler still running)`
+                      : ''}
+                  </span>,
+                ],
                 ['messages in / out', `${count(i.messagesIn)} / ${count(i.messagesOut)}`],
                 ['priority', priority(i.messagePriority)],
                 ['keep order / important', `${i.keepNetworkOrder} / ${i.importantDelivery}`],
@@ -300,6 +352,7 @@ export function ProcessPage(props: { pid: string }) {
             <State
               state={state}
               busy={terminated || self ? null : busySince(busy, Date.now())}
+              busyKnown={busy.known}
               urgent={Number(i.mailboxQueues?.urgent ?? 0)}
               what={i.state === 8 ? 'waiting for a response in a handler' : 'running a handler'}
               error={terminated ? null : stateError}
@@ -307,8 +360,8 @@ export function ProcessPage(props: { pid: string }) {
             />
           </div>
           <div class="charts">
-            <Chart title="Messages" series={charts.msgs} />
-            <Chart title="Mailbox" series={charts.mailbox} />
+            <Chart title="Messages" series={charts.msgs} whole />
+            <Chart title="Mailbox" series={charts.mailbox} whole />
           </div>
           <div class="cards">
             <Ids

@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { type Json } from '../api';
-import { count, list, nanos, processState, seconds } from '../format';
+import { count, list, nanos, processState, runningNow, seconds } from '../format';
 import { isErgoTS, useFramework, useSubscription } from '../hooks';
 import { Error, PidLink } from '../ui';
 
@@ -74,7 +74,7 @@ export function ProcessesPage() {
     );
     const key: Record<Sort, (p: Json) => number> = {
       pid: (p) => -pidId(p.pid),
-      running: (p) => Number(p.runningTime),
+      running: (p) => runningNow(p),
       messages: (p) => Number(p.messagesIn) + Number(p.messagesOut),
       mailbox: (p) => Number(p.messagesMailbox),
     };
@@ -202,7 +202,9 @@ export function ProcessesPage() {
               <span>{count(p.messagesIn)}</span>
               <span>{count(p.messagesOut)}</span>
               <span>{count(p.messagesMailbox)}</span>
-              <span>{nanos(p.runningTime)}</span>
+              <span data-testid="running-time" data-ns={String(runningNow(p))}>
+                {nanos(runningNow(p))}
+              </span>
               <span>{seconds(p.uptime)}</span>
             </div>
           ))}
