@@ -25,3 +25,4 @@ export {
 } from './postgres.js';
 export { IPC_COMMAND_TIMEOUT_MS, IpcCommands, ipcMessage, isKind, isStarted, type IpcAnswer } from './ipc_commands.js';
 export { freeTcpUdpPort, serverPort } from './ports.js';
+export { linkedBin } from './linked_bin.js';

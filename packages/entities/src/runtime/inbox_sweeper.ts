@@ -21,6 +21,7 @@ import { shardOf } from '../contract/placement.js';
 import type { PendingInbox } from '../contract/store.js';
 import type { InboxStats } from '../inspect/stats.js';
 import type { ActivateReply } from './manager_protocol.js';
+import { ScanLoop } from './scan_loop.js';
 
 /** Options of the inbox sweeper (`startEntities`' `inbox`). */
 export interface InboxOptions {
@@ -71,12 +72,10 @@ export class InboxSweeper {
   readonly #inFlight = new Set<string>();
   /** Keys whose last activation failed (logged once until one succeeds). */
   readonly #failing = new Set<string>();
-  #timer: unknown;
-  #scanning = false;
-  #again = false;
+  /** Scans one at a time; the timer of `pollMs` is armed after each run of scans. */
+  readonly #loop: ScanLoop;
   /** The last scan left keys unstarted for want of room: a scan runs once the activations end. */
   #starved = false;
-  #stopped = true;
   #activated = 0;
   #failed = 0;
   /** The last scan's figures: keys of this node's shards with pending messages, and the oldest acceptance. */
@@ -88,29 +87,31 @@ export class InboxSweeper {
     this.#pollMs = option('pollMs', options.pollMs, INBOX_DEFAULTS.pollMs);
     this.#batch = option('batch', options.batch, INBOX_DEFAULTS.batch);
     this.#maxInFlight = option('maxInFlight', options.maxInFlight, INBOX_DEFAULTS.maxInFlight);
+    this.#loop = new ScanLoop(host.clock, {
+      scan: () => this.#scan(),
+      failed: (e) =>
+        this.#h.log.warning(
+          'entities: reading pending inboxes failed (%s); retrying in %d ms',
+          (e as Error)?.message ?? String(e),
+          this.#pollMs,
+        ),
+      ended: () => this.#loop.arm(this.#pollMs),
+    });
   }
 
   /** Starts scanning (the runtime started and knows its shards). */
   start(): void {
-    this.#stopped = false;
-    this.kick();
+    this.#loop.start();
   }
 
   /** Stops scanning; activations under way finish on their own. */
   stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) this.#h.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#loop.stop();
   }
 
   /** Scans now (the members changed, or the runtime started). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#scanning) {
-      this.#again = true;
-      return;
-    }
-    void this.#scanLoop();
+    this.#loop.kick();
   }
 
   /** The figures of {@link InboxStats}. */
@@ -122,36 +123,6 @@ export class InboxSweeper {
       failed: this.#failed,
       inFlight: this.#inFlight.size,
     };
-  }
-
-  #arm(): void {
-    if (this.#stopped) return;
-    const clock = this.#h.clock;
-    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
-    // The runtime's clock seam: its wall clock unrefs the timer (it never keeps the process alive).
-    this.#timer = clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.kick();
-    }, this.#pollMs);
-  }
-
-  async #scanLoop(): Promise<void> {
-    this.#scanning = true;
-    try {
-      do {
-        this.#again = false;
-        await this.#scan();
-      } while (this.#again && !this.#stopped);
-    } catch (e) {
-      this.#h.log.warning(
-        'entities: reading pending inboxes failed (%s); retrying in %d ms',
-        (e as Error)?.message ?? String(e),
-        this.#pollMs,
-      );
-    } finally {
-      this.#scanning = false;
-      this.#arm();
-    }
   }
 
   async #scan(): Promise<void> {
@@ -189,7 +160,7 @@ export class InboxSweeper {
     // The whole list read: a failing key no longer in it was handled elsewhere (or moved away).
     if (pending.length < limit) for (const id of this.#failing) if (!listed.has(id)) this.#failing.delete(id);
     // A full batch of which some started: more may wait behind it (the next read passes over these).
-    if (pending.length === limit && started > 0 && !this.#starved) this.#again = true;
+    if (pending.length === limit && started > 0 && !this.#starved) this.#loop.again();
   }
 
   #activate(kind: string, key: string, id: string): void {

@@ -32,6 +32,7 @@ import {
   type ReminderEnvelope,
   type ReminderWhen,
 } from '../kinds/reminder_types.js';
+import { ScanLoop } from './scan_loop.js';
 
 /** Options of the reminder scheduler (`startEntities`' `reminders`). */
 export interface ReminderOptions {
@@ -181,13 +182,10 @@ export class ReminderScheduler {
   readonly #inFlight = new Map<string, StoredReminder>();
   /** Fires whose delivery failed: not retried before this time. */
   readonly #retryAt = new Map<string, number>();
-  #timer: unknown;
-  #armedFor = Infinity;
-  #scanning = false;
-  #again = false;
+  /** Scans one at a time; each scan arms the timer for the next due time (at most `pollMs`). */
+  readonly #loop: ScanLoop;
   /** The last scan left due fires unstarted for want of room: a scan runs once half the room is free. */
   #starved = false;
-  #stopped = true;
   #fired = 0;
   #failed = 0;
   /** Waiters of {@link idle}. */
@@ -200,29 +198,33 @@ export class ReminderScheduler {
     this.#batch = option('batch', options.batch, REMINDER_DEFAULTS.batch);
     this.#maxInFlight = option('maxInFlight', options.maxInFlight, REMINDER_DEFAULTS.maxInFlight);
     this.#deliveryMs = option('deliveryTimeoutMs', options.deliveryTimeoutMs, REMINDER_DEFAULTS.deliveryTimeoutMs);
+    this.#loop = new ScanLoop(host.clock, {
+      scan: () => this.#scan(),
+      failed: (e) => {
+        this.#h.log.warning(
+          'entities: reading due reminders failed (%s); retrying in %d ms',
+          (e as Error).message,
+          this.#pollMs,
+        );
+        this.#arm(this.#pollMs);
+      },
+      ended: () => this.#wakeIdle(),
+    });
   }
 
   /** Starts scanning (the runtime started and knows its shards). */
   start(): void {
-    this.#stopped = false;
-    this.kick();
+    this.#loop.start();
   }
 
   /** Stops scanning; fires being delivered finish on their own. */
   stop(): void {
-    this.#stopped = true;
-    if (this.#timer !== undefined) this.#h.clock.clearTimeout(this.#timer);
-    this.#timer = undefined;
+    this.#loop.stop();
   }
 
   /** Scans now (the members changed, or a delivery ended). */
   kick(): void {
-    if (this.#stopped) return;
-    if (this.#scanning) {
-      this.#again = true;
-      return;
-    }
-    void this.#scanLoop();
+    this.#loop.kick();
   }
 
   /**
@@ -235,7 +237,7 @@ export class ReminderScheduler {
   }
 
   #isIdle(): boolean {
-    return !this.#scanning && this.#inFlight.size === 0;
+    return !this.#loop.scanning && this.#inFlight.size === 0;
   }
 
   #wakeIdle(): void {
@@ -312,42 +314,13 @@ export class ReminderScheduler {
 
   /** An entity of this node scheduled a reminder due at `dueAt`: re-arm when it is earlier than the timer. */
   #wake(dueAt: number): void {
-    if (this.#stopped || dueAt >= this.#armedFor) return;
+    if (this.#loop.stopped || dueAt >= this.#loop.armedFor) return;
     this.#arm(dueAt - this.#h.clock.now());
   }
 
+  /** Arms the scan timer in `ms` (at least 1 ms, at most `pollMs`). */
   #arm(ms: number): void {
-    if (this.#stopped) return;
-    const wait = Math.min(Math.max(1, Math.ceil(ms)), this.#pollMs);
-    const clock = this.#h.clock;
-    if (this.#timer !== undefined) clock.clearTimeout(this.#timer);
-    this.#armedFor = clock.now() + wait;
-    // The runtime's clock seam: its wall clock unrefs the timer (it never keeps the process alive).
-    this.#timer = clock.setTimeout(() => {
-      this.#timer = undefined;
-      this.#armedFor = Infinity;
-      this.kick();
-    }, wait);
-  }
-
-  async #scanLoop(): Promise<void> {
-    this.#scanning = true;
-    try {
-      do {
-        this.#again = false;
-        await this.#scan();
-      } while (this.#again && !this.#stopped);
-    } catch (e) {
-      this.#h.log.warning(
-        'entities: reading due reminders failed (%s); retrying in %d ms',
-        (e as Error).message,
-        this.#pollMs,
-      );
-      this.#arm(this.#pollMs);
-    } finally {
-      this.#scanning = false;
-      this.#wakeIdle();
-    }
+    this.#loop.arm(Math.min(Math.max(1, Math.ceil(ms)), this.#pollMs));
   }
 
   async #scan(): Promise<void> {
@@ -373,7 +346,7 @@ export class ReminderScheduler {
         started++;
       }
       // More due than one batch: scan again at once (deliveries ending also kick a scan).
-      if (due.length === limit && started > 0) this.#again = true;
+      if (due.length === limit && started > 0) this.#loop.again();
       const next = await this.#h.store.nextReminderDue(shards, now);
       if (next !== undefined) wait = Math.min(wait, next - this.#h.clock.now());
     }
