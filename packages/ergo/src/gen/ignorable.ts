@@ -8,7 +8,9 @@
 //
 // Hot paths do not use these helpers on success: a pending call marks its Promise at rejection
 // time (calls.ts); only failure paths and APIs far from the hot path (spawn, inspect, remote
-// requests) attach a handler up front.
+// requests) attach a handler up front. Work that nobody awaits at all (a tool's background task,
+// a session closing) goes through detach(): its outcome goes to handlers, and whatever goes wrong
+// on the way is logged once and stops there.
 
 import { toError } from './errors.js';
 import { LogLevel, type Log } from './log.js';
@@ -54,5 +56,76 @@ export function watchDelivery(ack: Promise<void> | void, log: Log, what: string,
   if (ack === undefined) return;
   ack.then(undefined, (e: unknown) => {
     log.warning('%s to %s was not delivered: %s', what, String(target), toError(e).message);
+  });
+}
+
+/** What {@link detach} does with the outcome of detached work (each optional). */
+export interface DetachHandlers<T> {
+  /** The work's value. */
+  value?: (value: T) => void;
+  /** The work's failure (without it, the failure is logged as unexpected). */
+  error?: (err: unknown) => void;
+  /** After either of them, as `finally`. */
+  always?: () => void;
+}
+
+/** The text of a failure for the log: an Error's stack (its message without one), or its String(). Never throws. */
+function failureText(err: unknown): string {
+  if (err instanceof Error) return err.stack ?? err.message;
+  try {
+    return String(err);
+  } catch {
+    return Object.prototype.toString.call(err); // no toString (Object.create(null)), or one that throws
+  }
+}
+
+/**
+ * Runs `work` (a Promise, or a function making one: its synchronous throw counts as a failure)
+ * without awaiting it. `handlers` get its value or failure and `always` runs after either; a
+ * failure no handler takes, and anything a handler throws (a send to a process that has ended
+ * meanwhile), is logged once at warning on `log` as `<what> failed: <stack>` (on stderr without a
+ * log). The Promise chain it makes cannot reject, so nothing it runs reaches unhandledRejection:
+ * the one shape for fire-and-forget work in the ergo-ts packages (the MCP server and the Observer
+ * lint the bare `.then(` shape away in its favour). Callable anywhere, any time; never throws.
+ */
+export function detach<T>(
+  work: Promise<T> | (() => Promise<T>),
+  what: string,
+  log: Pick<Log, 'warning'> | undefined,
+  handlers: DetachHandlers<T> = {},
+): void {
+  let p: Promise<T>;
+  try {
+    p = typeof work === 'function' ? work() : work;
+  } catch (err) {
+    p = Promise.reject(err as Error);
+  }
+  const { value, error, always } = handlers;
+  const settled = p.then(
+    (v) => {
+      try {
+        value?.(v);
+      } finally {
+        always?.();
+      }
+    },
+    (err: unknown) => {
+      try {
+        if (error === undefined) throw err;
+        error(err);
+      } finally {
+        always?.();
+      }
+    },
+  );
+  // The last link: its handler cannot throw, so nothing is left to reject.
+  settled.then(undefined, (err: unknown) => {
+    try {
+      const text = failureText(err);
+      if (log !== undefined) log.warning('%s failed: %s', what, text);
+      else process.stderr.write(`${what} failed: ${text}\n`);
+    } catch {
+      // nowhere left to say it
+    }
   });
 }

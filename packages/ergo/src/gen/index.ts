@@ -22,5 +22,5 @@ export * from './standard_schema.js';
 export * from './schema.js';
 export * from './protocol.js';
 export * from './failure.js';
-export { ignorable, rejected } from './ignorable.js';
+export { detach, ignorable, rejected, type DetachHandlers } from './ignorable.js';
 export * from './json_safe.js';
