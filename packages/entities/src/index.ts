@@ -100,3 +100,50 @@ export {
   type DurableStateMachineOptions,
   type DurableTimer,
 } from './kinds/durable_state_machine.js';
+export type { EntitiesClient } from './kinds/entity.js';
+export {
+  defineWorkflow,
+  isWorkflowKind,
+} from './workflow/engine.js';
+export {
+  RETRY_DEFAULTS,
+  WORKFLOW_DEFAULTS,
+  type AnyWorkflowKind,
+  type QuerySchemas,
+  type RetryPolicy,
+  type SignalSchemas,
+  type WorkflowInput,
+  type WorkflowKind,
+  type WorkflowOptions,
+  type WorkflowOutput,
+  type WorkflowQueries,
+  type WorkflowSignals,
+} from './workflow/define.js';
+export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
+export {
+  WorkflowClient,
+  WorkflowHandle,
+  type ResultOptions,
+  type StartOptions,
+} from './workflow/client.js';
+export {
+  ErrWorkflowCancelled,
+  ErrWorkflowClosed,
+  ErrWorkflowDiverged,
+  ErrWorkflowFailed,
+  ErrWorkflowIncorrect,
+  ErrWorkflowNotFound,
+  ErrWorkflowStepFailed,
+  ErrWorkflowTimeout,
+  ErrWorkflowValueTooLarge,
+  isTerminal,
+  terminalError,
+  type StoredError,
+} from './workflow/errors.js';
+export type {
+  BufferedSignal,
+  JournalOp,
+  WorkflowDescription,
+  WorkflowJournalEntry,
+  WorkflowStatus,
+} from './workflow/record.js';

@@ -4,11 +4,14 @@
 // and calls, and its state is saved with the activation's fencing token after each handler that
 // replaced it. `entity(kind, key)` is the typed address of one entity, usable from any node.
 
-import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, RequestOf } from 'ergo-ts';
+import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, Node, ReplyOf, RequestOf } from 'ergo-ts';
+
+import type { EntityCallOptions } from '../contract/call_options.js';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
 import { checkReminderSchemas } from '../contract/reminder_store.js';
+import type { EntitiesClock } from '../contract/clock.js';
 import type { ReminderSchemas } from './reminder_types.js';
 
 /** Longest kind name, in UTF-8 bytes (a kind and a key make a process name, an atom ≤ 255 bytes). */
@@ -21,6 +24,10 @@ export interface EntityBinding {
   readonly save: () => Promise<void>;
   readonly version: () => number;
   readonly token: () => number;
+  /** The runtime of the node hosting the activation. */
+  readonly entities: EntitiesClient;
+  /** The runtime's clock (the test kit's TestClock in tests). */
+  readonly clock: EntitiesClock;
 }
 
 const bindings = new WeakMap<Entity<unknown, unknown>, EntityBinding>();
@@ -36,6 +43,11 @@ function bound(e: Entity<unknown, unknown>): EntityBinding {
   return b;
 }
 
+/** Internal: the runtime clock of an activated entity (the workflow engine keeps its time on it). */
+export function clockOf(e: Entity<unknown, unknown>): EntitiesClock {
+  return bound(e).clock;
+}
+
 /** Errors a call handler threw to refuse the call (see {@link refuseCall}). */
 const refusals = new WeakSet<Error>();
 
@@ -47,6 +59,45 @@ const refusals = new WeakSet<Error>();
 export function refuseCall<E extends Error>(err: E): E {
   refusals.add(err);
   return err;
+}
+
+/** A reply a call handler gives later (see {@link deferReply}). */
+export class DeferredReply {
+  constructor(readonly reply: Promise<unknown>) {}
+}
+
+/**
+ * Internal: a call handler returns `deferReply(p)` to answer its caller when `p` settles, without
+ * holding its entity's mailbox meanwhile (a workflow's `result`). Nothing is saved for such a call:
+ * the handler must not change `state`.
+ */
+export function deferReply(reply: Promise<unknown>): DeferredReply {
+  return new DeferredReply(reply);
+}
+
+/**
+ * Internal hooks an entity class may implement, by symbol (the workflow engine's): `busy` keeps an
+ * idle activation from passivating while work runs outside its handlers; `ended` is told when its
+ * activation ends, before its process stops (it stops that work and answers deferred callers).
+ */
+export const ENTITY_BUSY = Symbol('ergo-ts.entities.busy');
+export const ENTITY_ENDED = Symbol('ergo-ts.entities.ended');
+
+/** Internal: whether `e` says it is busy (see {@link ENTITY_BUSY}). */
+export function entityBusy(e: object): boolean {
+  const f = (e as { [ENTITY_BUSY]?: () => boolean })[ENTITY_BUSY];
+  return typeof f === 'function' && f.call(e) === true;
+}
+
+/** Internal: tells `e` its activation ended (see {@link ENTITY_ENDED}); never throws. */
+export function entityEnded(e: object, reason: Error): void {
+  const f = (e as { [ENTITY_ENDED]?: (reason: Error) => void })[ENTITY_ENDED];
+  if (typeof f !== 'function') return;
+  try {
+    f.call(e, reason);
+  } catch {
+    // An entity's own hook failing must not stop its host's terminate.
+  }
 }
 
 /** True when `err` was marked by {@link refuseCall} (the host answers the caller with it and goes on). */
@@ -79,6 +130,13 @@ export abstract class Entity<P = unknown, S = unknown> {
   /** The process hosting this entity (send, call, monitor, spawn... as any actor does). */
   get actor(): Actor {
     return bound(this as Entity<unknown, unknown>).actor;
+  }
+  /**
+   * The entities runtime of the node hosting this activation: call, send and send durably to
+   * other entities from a handler (no module global needed).
+   */
+  get entities(): EntitiesClient {
+    return bound(this as Entity<unknown, unknown>).entities;
   }
   /** The host process's logger. */
   get log(): Log {
@@ -215,3 +273,28 @@ export function entity<P extends AnyProtocol>(
 
 /** The protocol type of an entity kind. */
 export type KindProtocol<K> = K extends EntityKind<infer P, unknown> ? P : never;
+
+/**
+ * The entities runtime as its entities see it (`this.entities` in an entity, `ctx.entities` in a
+ * workflow): the same calls as on `Entities`, routed to each key's owner. Valid while the
+ * activation lives; a call made after the runtime stopped rejects (ERR_ENTITY_UNAVAILABLE).
+ */
+export interface EntitiesClient {
+  /** The node the runtime runs on. */
+  readonly node: Node;
+  /** Calls the entity at `to` (see `Entities.call`): at least once when its owner dies meanwhile. */
+  call<P extends AnyProtocol, const R extends RequestOf<P>>(
+    to: EntityAddress<P>,
+    request: R,
+    options?: EntityCallOptions,
+  ): Promise<ReplyOf<P, R>>;
+  /** Sends to the entity at `to`, at most once (see `Entities.send`). */
+  send<P extends AnyProtocol>(to: EntityAddress<P>, message: MessageOf<P>, options?: EntityCallOptions): Promise<void>;
+  /** Sends durably with `id`: handled exactly once per id (see `Entities.sendDurable`). */
+  sendDurable<P extends AnyProtocol>(
+    to: EntityAddress<P>,
+    message: MessageOf<P>,
+    id: string,
+    options?: EntityCallOptions,
+  ): Promise<'accepted' | 'duplicate'>;
+}

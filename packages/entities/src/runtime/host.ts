@@ -12,7 +12,15 @@ import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from '..
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from '../contract/store.js';
 import { hostInspect, trackHost, untrackHost, type HostView } from '../inspect/inspector.js';
 import { PendingRemindersView } from '../inspect/pending_reminders.js';
-import { bindEntity, isRefusal, type Entity, type EntityKind } from '../kinds/entity.js';
+import {
+  DeferredReply,
+  bindEntity,
+  entityBusy,
+  entityEnded,
+  isRefusal,
+  type Entity,
+  type EntityKind,
+} from '../kinds/entity.js';
 import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from '../kinds/event_sourced.js';
 import { isReminderFire, type ReminderBinding } from '../kinds/reminder_types.js';
 import { bindReminders, deliverReminder } from '../kinds/reminders.js';
@@ -33,6 +41,16 @@ import { leaseLost, lostLeaseDetail } from './leases.js';
 
 // Local-only markers (local messages travel by reference, so identity is enough).
 const TICK = Object.freeze({ '~entity': 'tick' });
+
+/** A deferred reply that settled: answered from inside a handler. */
+class Answer {
+  constructor(
+    readonly from: PID,
+    readonly ref: Ref,
+    readonly value: unknown,
+    readonly error: boolean,
+  ) {}
+}
 
 class Drain {
   constructor(
@@ -112,6 +130,8 @@ export class EntityHost extends Actor {
           save: () => this.#save(undefined),
           version: () => this.#version,
           token: () => this.#token,
+          entities: rt,
+          clock: rt.clock,
         });
       }
       const lease = this.#lease;
@@ -164,6 +184,11 @@ export class EntityHost extends Actor {
       this.#handingOff = true;
       if (this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
       return TerminateReasonNormal;
+    }
+    if (message instanceof Answer) {
+      if (message.error) this.sendResponseError(message.from, message.ref, message.value as Error);
+      else this.sendResponse(message.from, message.ref, message.value);
+      return undefined;
     }
     this.#lastActive = this.#rt.clock.now();
     try {
@@ -232,6 +257,7 @@ export class EntityHost extends Actor {
     if (this.#tickTimer !== undefined) this.#rt.clock.clearTimeout(this.#tickTimer);
     if (this.#view !== undefined) untrackHost(this.#rt, this.#view);
     if (this.#token === 0 || this.#entity === undefined) return;
+    entityEnded(this.#entity, exit);
     // Accepted, not handled (a refused write ended this activation): to the key's owner now.
     if (this.#pending.size > 0) this.#rt.redeliver(this.#kind.name, this.#key, new Map(this.#pending));
     const reason = exit instanceof ExitReason ? exit.reason : exit;
@@ -285,6 +311,7 @@ export class EntityHost extends Actor {
   async #call(from: PID, ref: Ref, request: unknown): Promise<unknown> {
     try {
       const reply = await this.#entity.handleCall(request as never);
+      if (reply instanceof DeferredReply) return this.#deferred(from, ref, reply);
       await this.#saveIfChanged(undefined);
       return reply;
     } catch (err) {
@@ -302,6 +329,25 @@ export class EntityHost extends Actor {
       this.sendResponseError(from, ref, err);
       return this.#storeFailed('call', err);
     }
+  }
+
+  /**
+   * A reply given later (a workflow's result): when it settles it comes back to this process as a
+   * local message (a process acts only inside its handlers), whose handler answers the caller.
+   */
+  #deferred(from: PID, ref: Ref, d: DeferredReply): undefined {
+    const back = (r: Answer): void => {
+      try {
+        this.node.send(this.pid, r);
+      } catch {
+        // This process ended: the caller's own timeout answers it.
+      }
+    };
+    d.reply.then(
+      (v) => back(new Answer(from, ref, v, false)),
+      (e: unknown) => back(new Answer(from, ref, e instanceof Error ? e : new Error(String(e)), true)),
+    );
+    return undefined;
   }
 
   /** A refused call: what the handler changed before refusing is saved, then the caller gets the refusal. */
@@ -500,7 +546,7 @@ export class EntityHost extends Actor {
     const idle = this.#rt.clock.now() - this.#lastActive;
     const ms = this.#kind.passivateAfterMs;
     const l = this.process.mailbox().lengths();
-    if (idle >= ms && l.urgent + l.system + l.main === 0) return TerminateReasonNormal;
+    if (idle >= ms && l.urgent + l.system + l.main === 0 && !entityBusy(this.#entity)) return TerminateReasonNormal;
     this.#armTick(Math.max(1, ms - idle));
     return undefined;
   }

@@ -9,11 +9,12 @@ import type { Node, PID } from 'ergo-ts';
 import type { EntitiesClock } from '../contract/clock.js';
 import type { StoredReminder } from '../contract/reminder_store.js';
 import type { EntityStore } from '../contract/store.js';
+import type { EntitiesClient } from '../kinds/entity.js';
 import type { OpenedLease } from './leases.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
 
 /** What a host needs from the runtime of its node (runtime.ts implements it). */
-export interface HostRuntime {
+export interface HostRuntime extends EntitiesClient {
   /** The node the runtime runs on. */
   readonly node: Node;
   /** The clock of passivation (contract/clock.ts): the wall clock, or the test kit's. */

@@ -102,11 +102,7 @@ export const ENTITIES_DEFAULTS = Object.freeze({
   leaseScope: 'shard' as 'key' | 'shard',
 });
 
-/** Options of {@link Entities.call} and the other sends. */
-export interface EntityCallOptions {
-  /** How long to wait for the reply (or acknowledgement), activation and re-routing included, in ms. Default 5000. */
-  readonly timeout?: number;
-}
+export type { EntityCallOptions } from '../contract/call_options.js';
 
 /**
  * @internal The internal seams of a runtime, for the entities test kit (testing/): not part of

@@ -49,6 +49,7 @@ import { Leases, type OpenedLease } from './leases.js';
 import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
 import { Membership } from './membership.js';
+import { WorkflowClient } from '../workflow/client.js';
 import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
 import { ShardOwnership } from './ownership.js';
@@ -229,6 +230,13 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
    * The live members: this node and the members it is connected to (the configured ones, or the
    * registrar's), less those that announced they leave, sorted; a draining node not itself (unless alone).
    */
+  /** Starts and drives durable workflows (`defineWorkflow` kinds) on this runtime's cluster. */
+  get workflows(): WorkflowClient {
+    this.#workflows ??= new WorkflowClient(this);
+    return this.#workflows;
+  }
+  #workflows: WorkflowClient | undefined;
+
   members(): string[] {
     return this.#membership.live(this.#draining !== undefined);
   }

@@ -1,0 +1,182 @@
+// Starting and driving workflow instances from any node of the cluster: `entities.workflows`
+// (or `new WorkflowClient(entities)`) starts an instance by id and gives a handle to wait for its
+// result, signal it, query it, cancel it, describe it or resume it. Every request is a call to the
+// instance's entity, routed to its key's owner like any entity call.
+
+import type { Infer } from 'ergo-ts';
+
+import { ErrEntityUnavailable } from '../contract/errors.js';
+import type { EntitiesClient } from '../kinds/entity.js';
+import type { EntityAddress } from '../kinds/entity.js';
+import type { AnyWorkflowKind, WorkflowInput, WorkflowOutput, WorkflowQueries, WorkflowSignals } from './define.js';
+import { ErrWorkflowCancelled, ErrWorkflowFailed, ErrWorkflowIncorrect, revivedError } from './errors.js';
+import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from './record.js';
+
+/** Options of {@link WorkflowClient.start}. */
+export interface StartOptions {
+  /** How long the start may take to be stored, in ms. Default 5000. */
+  readonly timeout?: number;
+}
+
+/** Options of {@link WorkflowHandle.result}. */
+export interface ResultOptions {
+  /** Give up after this long, in ms (ERR_WORKFLOW_TIMEOUT... from the client side: the instance goes on). Default: wait. */
+  readonly timeout?: number;
+  /** Stops waiting when aborted (the instance goes on). */
+  readonly signal?: AbortSignal;
+}
+
+/** How long one `result` call waits on the instance before it asks again. */
+const RESULT_POLL_MS = 25_000;
+/** A request's timeout on top of its own wait. */
+const CALL_MARGIN_MS = 5_000;
+
+/** A handle on one workflow instance (any node; a plain object: cheap to make). */
+export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
+  readonly #e: EntitiesClient;
+  readonly #to: EntityAddress<typeof WorkflowProtocol>;
+
+  /** @internal use {@link WorkflowClient.handle}. */
+  constructor(
+    entities: EntitiesClient,
+    workflow: string,
+    readonly id: string,
+  ) {
+    this.#e = entities;
+    this.#to = Object.freeze({ kind: workflow, key: id });
+    this.workflow = workflow;
+  }
+
+  /** The workflow's name. */
+  readonly workflow: string;
+
+  #ask(request: WorkflowRequest, timeout?: number): Promise<unknown> {
+    return this.#e.call(this.#to, request as never, timeout === undefined ? {} : { timeout }) as Promise<unknown>;
+  }
+
+  /**
+   * Waits for the instance's outcome: its output; rejects with ERR_WORKFLOW_FAILED (its `cause` the
+   * body's error, its code kept) or ERR_WORKFLOW_CANCELLED, or ERR_WORKFLOW_NOT_FOUND for an id never
+   * started. Survives the instance moving between members (it asks again).
+   */
+  async result(options: ResultOptions = {}): Promise<WorkflowOutput<K>> {
+    const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
+    for (;;) {
+      if (options.signal?.aborted === true)
+        throw options.signal.reason instanceof Error ? options.signal.reason : new Error('aborted');
+      const left = deadline - Date.now();
+      if (left <= 0)
+        throw ErrEntityUnavailable.with(`workflow ${this.workflow}/${this.id}: no result within ${options.timeout} ms`);
+      const waitMs = Math.min(RESULT_POLL_MS, left);
+      let r: ResultReply;
+      try {
+        r = (await this.#ask({ '~wf': 'result', waitMs }, waitMs + CALL_MARGIN_MS)) as ResultReply;
+      } catch (err) {
+        // The owner died or the key moved while we waited: ask the next owner.
+        if (ErrEntityUnavailable.is(err) || isTimeout(err)) continue;
+        throw err;
+      }
+      if (r.status === 'pending') continue;
+      if (r.status === 'completed') return r.output as WorkflowOutput<K>;
+      if (r.status === 'cancelled')
+        throw ErrWorkflowCancelled.with(`workflow ${this.workflow}/${this.id}: ${r.reason}`);
+      const cause = revivedError(r.error);
+      const err = ErrWorkflowFailed.with(
+        `workflow ${this.workflow}/${this.id} failed: ${r.error.code === undefined ? '' : `${r.error.code}: `}${r.error.message}`,
+      );
+      (err as { cause?: unknown }).cause = cause;
+      throw err;
+    }
+  }
+
+  /**
+   * Sends the signal `name` (stored before this resolves; kept until the body consumes it). With
+   * an `id`, a repeat of the same id is ignored ('duplicate'). Rejects with ERR_WORKFLOW_CLOSED when
+   * the instance ended, ERR_WORKFLOW_INCORRECT for an undeclared signal or a refused payload.
+   */
+  signal<N extends keyof WorkflowSignals<K> & string>(
+    name: N,
+    payload: Infer<WorkflowSignals<K>[N]>,
+    options: { readonly id?: string; readonly timeout?: number } = {},
+  ): Promise<'accepted' | 'duplicate'> {
+    return this.#ask(
+      { '~wf': 'signal', name, payload, ...(options.id === undefined ? {} : { id: options.id }) },
+      options.timeout,
+    ) as Promise<'accepted' | 'duplicate'>;
+  }
+
+  /** Asks the query `name` of the running (or ended: replayed) instance. */
+  query<N extends keyof WorkflowQueries<K> & string>(
+    name: N,
+    arg?: unknown,
+    options: { readonly timeout?: number } = {},
+  ): Promise<Infer<WorkflowQueries<K>[N]>> {
+    return this.#ask({ '~wf': 'query', name, arg }, options.timeout) as Promise<Infer<WorkflowQueries<K>[N]>>;
+  }
+
+  /**
+   * Asks the instance to cancel (stored before this resolves): its pending operations throw
+   * ERR_WORKFLOW_CANCELLED, its compensations may run, its children are cancelled too.
+   * Resolves 'cancelled'; rejects with ERR_WORKFLOW_CLOSED when it had completed or failed.
+   */
+  cancel(reason = 'cancelled', options: { readonly timeout?: number } = {}): Promise<'cancelled'> {
+    return this.#ask({ '~wf': 'cancel', reason }, options.timeout) as Promise<'cancelled'>;
+  }
+
+  /** The instance as an operator sees it: status, history, pending timers and signals. */
+  describe(options: { readonly timeout?: number } = {}): Promise<WorkflowDescription> {
+    return this.#ask({ '~wf': 'describe' }, options.timeout) as Promise<WorkflowDescription>;
+  }
+
+  /** An operator's resume: a halted (diverged) instance runs again, a failed one runs its failed steps again. */
+  resume(options: { readonly timeout?: number } = {}): Promise<'resumed' | 'running'> {
+    return this.#ask({ '~wf': 'resume' }, options.timeout) as Promise<'resumed' | 'running'>;
+  }
+}
+
+function isTimeout(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ERR_TIMEOUT' || code === 'TIMEOUT';
+}
+
+/** Starts workflow instances and hands out handles (see the top of this file). */
+export class WorkflowClient {
+  readonly #e: EntitiesClient;
+
+  constructor(entities: EntitiesClient) {
+    this.#e = entities;
+  }
+
+  /**
+   * Starts an instance of `kind` with `id` (its idempotency key) and `input`: resolves once it is
+   * stored. Starting an id that exists starts nothing and returns its handle (`created` false).
+   * Rejects with ERR_WORKFLOW_INCORRECT for an input the kind's schema refuses,
+   * ERR_WORKFLOW_VALUE_TOO_LARGE over its `maxValueBytes`, or the runtime's errors (an unknown kind).
+   */
+  async start<K extends AnyWorkflowKind>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+    options: StartOptions = {},
+  ): Promise<WorkflowHandle<K> & { readonly created: boolean }> {
+    const h = this.handle(kind, id);
+    const to = Object.freeze({ kind: kind.name, key: id }) as EntityAddress<typeof WorkflowProtocol>;
+    const r = (await this.#e.call(
+      to,
+      { '~wf': 'start', input } as never,
+      options.timeout === undefined ? {} : { timeout: options.timeout },
+    )) as { created: boolean };
+    return Object.assign(h, { created: r.created });
+  }
+
+  /** A handle on the instance `id` of `kind` (nothing is checked until it is used). */
+  handle<K extends AnyWorkflowKind>(kind: K, id: string): WorkflowHandle<K> {
+    if (typeof kind?.name !== 'string') throw ErrWorkflowIncorrect.with('handle: not a workflow kind');
+    return new WorkflowHandle<K>(this.#e, kind.name, id);
+  }
+
+  /** A handle by the workflow's name (an operator's tools, which do not import the kind). */
+  handleOf(workflow: string, id: string): WorkflowHandle {
+    return new WorkflowHandle(this.#e, workflow, id);
+  }
+}

@@ -1,0 +1,511 @@
+// One run of a workflow's body: the context it is given. Each operation takes the next sequence
+// number; when the journal holds an entry at that number (same operation, same name) the entry's
+// outcome is returned, else the operation runs and its entry is committed (engine.ts saves it with
+// the instance's fencing token) before the body goes on. A run ends when its activation does
+// (a move, a crash, a stale token): its pending waits reject with an internal marker and nothing it
+// does afterwards is written.
+
+import type { AnyProtocol, Infer, Log, MessageOf, ReplyOf, RequestOf } from 'ergo-ts';
+
+import type { EntitiesClock } from '../contract/clock.js';
+import type { EntitiesClient } from '../kinds/entity.js';
+import type { EntityAddress } from '../kinds/entity.js';
+import type { ChildHandle, StepInfo, StepOptions, WorkflowContext } from './context_types.js';
+import {
+  backoffMs,
+  retryPolicy,
+  type AnyWorkflowKind,
+  type QuerySchemas,
+  type SignalSchemas,
+  type WorkflowInput,
+  type WorkflowOutput,
+  type WorkflowSpec,
+} from './define.js';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowDiverged,
+  ErrWorkflowIncorrect,
+  ErrWorkflowStepFailed,
+  ErrWorkflowTimeout,
+  ErrWorkflowValueTooLarge,
+  isTerminal,
+  revivedError,
+  storedError,
+} from './errors.js';
+import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
+import { approximateBytes } from './sizes.js';
+
+/** Thrown into a run's pending operations when its activation ended: the body's outcome is then ignored. */
+export class RunEnded extends Error {
+  constructor(reason: string) {
+    super(`workflow run ended: ${reason}`);
+    this.name = 'RunEnded';
+  }
+}
+
+/** What a run needs from its instance (engine.ts). */
+export interface RunHost {
+  readonly spec: WorkflowSpec;
+  readonly id: string;
+  readonly entities: EntitiesClient;
+  readonly log: Log;
+  readonly clock: EntitiesClock;
+  /** Queues `mutate` of the record; resolves once it is saved (in order with every other commit). */
+  commit(mutate: (rec: WorkflowRecord) => WorkflowRecord): Promise<void>;
+  /** Counts operations that run outside a durable wait (the instance is resumed soon if its node dies). */
+  busy(delta: number): void;
+  /** Keeps (or, with undefined, drops) a durable deadline: the instance's wake-up reminder follows the earliest. */
+  deadline(seq: number, until: number | undefined): void;
+  /** Waits for signal `name` as operation `seq` (the engine consumes a kept one or the next to come). */
+  awaitSignal(seq: number, name: string, until: number | undefined, recordOpen: boolean): Promise<unknown>;
+  /** Starts a child workflow (idempotent by id). */
+  startChild(kind: AnyWorkflowKind, id: string, input: unknown): Promise<void>;
+  /** Waits for a child's outcome: its output, or the error it failed with. */
+  childResult(kind: AnyWorkflowKind, id: string, abort: AbortSignal): Promise<unknown>;
+  /** Asks a child to cancel. */
+  cancelChild(kind: AnyWorkflowKind, id: string, reason: string): Promise<void>;
+}
+
+interface Wait {
+  readonly reject: (err: Error) => void;
+  /** Compensations keep running after a cancel. */
+  readonly cancellable: boolean;
+}
+
+/** One run of a body (see the top of this file). */
+export class Run implements WorkflowContext<SignalSchemas, QuerySchemas> {
+  readonly #h: RunHost;
+  readonly #entries: Map<number, WorkflowJournalEntry>;
+  readonly #lastSeq: number;
+  readonly #waits = new Set<Wait>();
+  readonly #steps = new Set<AbortController>();
+  readonly #queries = new Map<string, (arg: unknown) => unknown>();
+  readonly #compensations: { name: string; fn: () => unknown }[] = [];
+  /** True while compensations run: their steps go on after a cancel. */
+  #compensating = false;
+  #seq = 0;
+  #ended: RunEnded | undefined;
+  #cancelled = false;
+  #diverged: Error | undefined;
+  /** Read-only: a replay for a query of an ended instance; an operation the journal lacks stops it. */
+  readonly #readOnly: boolean;
+  #caughtUp!: () => void;
+  /** Resolves once the body asked for an operation past its journal, waits, or ended. */
+  readonly caughtUp = new Promise<void>((resolve) => (this.#caughtUp = resolve));
+
+  constructor(host: RunHost, record: WorkflowRecord, readOnly = false) {
+    this.#h = host;
+    this.#entries = new Map(record.journal.map((e) => [e.s, e]));
+    this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
+    this.#cancelled = record.cancel !== undefined;
+    this.#readOnly = readOnly;
+  }
+
+  get workflow(): string {
+    return this.#h.spec.name;
+  }
+  get id(): string {
+    return this.#h.id;
+  }
+  get entities(): EntitiesClient {
+    return this.#h.entities;
+  }
+  get log(): Log {
+    return this.#h.log;
+  }
+  get replaying(): boolean {
+    return this.#seq <= this.#lastSeq;
+  }
+  get cancelled(): boolean {
+    return this.#cancelled;
+  }
+  /** The error a replay diverged with, if it did (the body may have caught it: it halts anyway). */
+  get diverged(): Error | undefined {
+    return this.#diverged;
+  }
+  /** Whether this run ended (its activation did). */
+  get ended(): boolean {
+    return this.#ended !== undefined;
+  }
+
+  /** The query handler `name`, once the body registered it. */
+  query(name: string): ((arg: unknown) => unknown) | undefined {
+    return this.#queries.get(name);
+  }
+
+  /** The activation ended: pending waits reject, running steps are aborted, nothing more is written. */
+  end(reason: string): void {
+    if (this.#ended !== undefined) return;
+    this.#ended = new RunEnded(reason);
+    for (const w of [...this.#waits]) w.reject(this.#ended);
+    for (const c of this.#steps) c.abort(this.#ended);
+    this.#caughtUp();
+  }
+
+  /** A cancel was asked: waits reject with ERR_WORKFLOW_CANCELLED, running steps are aborted. */
+  cancel(reason: string): void {
+    if (this.#cancelled) return;
+    this.#cancelled = true;
+    const err = ErrWorkflowCancelled.with(reason);
+    for (const w of [...this.#waits]) if (w.cancellable) w.reject(err);
+    for (const c of this.#steps) c.abort(err);
+  }
+
+  /** The body asked for every operation of its journal (or stopped before): answer queries now. */
+  markCaughtUp(): void {
+    this.#caughtUp();
+  }
+
+  // ---- operations ----
+
+  /** The next operation's number; throws when the run ended, diverged or (unless compensating) was cancelled. */
+  #next(): number {
+    if (this.#ended !== undefined) throw this.#ended;
+    if (this.#diverged !== undefined) throw this.#diverged;
+    if (this.#cancelled && !this.#compensating) throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
+    return this.#seq++;
+  }
+
+  /** The journal's entry for operation `seq`, checked against what the code asks; undefined past the journal. */
+  #lookup(seq: number, t: JournalOp, n: string): WorkflowJournalEntry | undefined {
+    const e = this.#entries.get(seq);
+    if (e === undefined) {
+      this.#caughtUp();
+      if (this.#readOnly) throw new RunEnded('a read-only replay reached the end of the journal');
+      return undefined;
+    }
+    if (e.t !== t || e.n !== n) {
+      this.#diverged = ErrWorkflowDiverged.with(
+        `workflow ${this.workflow}/${this.id}, operation ${seq}: the journal has ${e.t} '${e.n}', the code asked for ${t} '${n}'`,
+      );
+      throw this.#diverged;
+    }
+    return e;
+  }
+
+  /** Commits `entry` (a new one, or one replacing the open entry of its number). */
+  #record(entry: WorkflowJournalEntry): Promise<void> {
+    this.#entries.set(entry.s, entry);
+    return this.#h.commit((rec) => withEntry(rec, entry));
+  }
+
+  #key(seq: number): string {
+    return `${this.workflow}/${this.id}/${seq}`;
+  }
+
+  #checkSize(what: string, v: unknown): void {
+    const size = approximateBytes(v);
+    if (size > this.#h.spec.maxValueBytes)
+      throw ErrWorkflowValueTooLarge.with(
+        `${what} is about ${size} bytes, over the workflow's maxValueBytes ${this.#h.spec.maxValueBytes}: store it elsewhere and keep its reference (a claim check)`,
+      );
+  }
+
+  step<T>(name: string, fn: (info: StepInfo) => T | Promise<T>, options: StepOptions<T> = {}): Promise<T> {
+    if (typeof name !== 'string' || name === '')
+      return Promise.reject(ErrWorkflowIncorrect.with('a step needs a name'));
+    if (typeof fn !== 'function')
+      return Promise.reject(ErrWorkflowIncorrect.with(`step ${name}: fn must be a function`));
+    return this.#step('step', name, fn, options);
+  }
+
+  async #step<T>(
+    t: JournalOp,
+    name: string,
+    fn: (info: StepInfo) => T | Promise<T>,
+    options: StepOptions<T>,
+  ): Promise<T> {
+    const seq = this.#next();
+    const hit = this.#lookup(seq, t, name);
+    if (hit !== undefined) {
+      if (hit.e !== undefined) throw stepFailed(name, hit.a ?? 1, revivedError(hit.e));
+      if (options.compensate !== undefined) this.#pushCompensation(name, options.compensate, hit.v as T);
+      return hit.v as T;
+    }
+    const policy =
+      options.retry === false
+        ? { ...this.#h.spec.retry, maxAttempts: 1 }
+        : retryPolicy(options.retry, this.#h.spec.retry);
+    this.#h.busy(1);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        let value: T;
+        try {
+          value = await this.#attempt(seq, fn, attempt, options.timeoutMs);
+          this.#checkSize(`the result of step ${name}`, value);
+        } catch (err) {
+          if (this.#ended !== undefined) throw this.#ended;
+          const last =
+            isTerminal(err) || ErrWorkflowValueTooLarge.is(err) || attempt >= policy.maxAttempts || this.#cancelled;
+          if (!last) {
+            this.#h.log.warning(
+              'workflow %s/%s: step %s attempt %d failed: %s',
+              this.workflow,
+              this.id,
+              name,
+              attempt,
+              String(err),
+            );
+            await this.#delay(backoffMs(policy, attempt), !this.#compensating);
+            continue;
+          }
+          const e = storedError(err);
+          await this.#record({ s: seq, t, n: name, e, a: attempt, at: this.#h.clock.now(), done: true });
+          throw stepFailed(name, attempt, err);
+        }
+        await this.#record({ s: seq, t, n: name, v: value, a: attempt, at: this.#h.clock.now(), done: true });
+        if (options.compensate !== undefined) this.#pushCompensation(name, options.compensate, value);
+        return value;
+      }
+    } finally {
+      this.#h.busy(-1);
+    }
+  }
+
+  /** One attempt of a step: its function, raced against its timeout and the run's end. */
+  #attempt<T>(
+    seq: number,
+    fn: (info: StepInfo) => T | Promise<T>,
+    attempt: number,
+    timeoutMs: number | undefined,
+  ): Promise<T> {
+    const ctl = new AbortController();
+    this.#steps.add(ctl);
+    return new Promise<T>((resolve, reject) => {
+      let timer: unknown;
+      const done = (): void => {
+        this.#steps.delete(ctl);
+        if (timer !== undefined) this.#h.clock.clearTimeout(timer);
+        ctl.signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = (): void => {
+        done();
+        reject(ctl.signal.reason instanceof Error ? ctl.signal.reason : new Error(String(ctl.signal.reason)));
+      };
+      ctl.signal.addEventListener('abort', onAbort);
+      if (timeoutMs !== undefined)
+        timer = this.#h.clock.setTimeout(
+          () => ctl.abort(ErrWorkflowTimeout.with(`attempt ${attempt} took longer than ${timeoutMs} ms`)),
+          timeoutMs,
+        );
+      Promise.resolve()
+        .then(() => fn({ idempotencyKey: this.#key(seq), attempt, signal: ctl.signal }))
+        .then(
+          (v) => {
+            if (ctl.signal.aborted) return;
+            done();
+            resolve(v);
+          },
+          (e: unknown) => {
+            if (ctl.signal.aborted) return;
+            done();
+            reject(e instanceof Error ? e : new Error(String(e)));
+          },
+        );
+    });
+  }
+
+  /** Waits `ms` on the runtime clock (a retry's backoff); rejects when the run ends (or is cancelled). */
+  #delay(ms: number, cancellable: boolean): Promise<void> {
+    return this.#waitFor((resolve) => {
+      const t = this.#h.clock.setTimeout(resolve, ms);
+      return () => this.#h.clock.clearTimeout(t);
+    }, cancellable);
+  }
+
+  /** A pending wait the run's end (or a cancel) rejects; `start` returns its own cleanup. */
+  #waitFor<T>(
+    start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void,
+    cancellable: boolean,
+  ): Promise<T> {
+    if (this.#ended !== undefined) return Promise.reject(this.#ended);
+    return new Promise<T>((resolve, reject) => {
+      let cleanup: (() => void) | undefined;
+      const w: Wait = {
+        cancellable,
+        reject: (e) => {
+          this.#waits.delete(w);
+          cleanup?.();
+          reject(e);
+        },
+      };
+      this.#waits.add(w);
+      cleanup = start(
+        (v) => {
+          this.#waits.delete(w);
+          cleanup?.();
+          resolve(v);
+        },
+        (e) => w.reject(e),
+      );
+    });
+  }
+
+  async sleep(duration: number | { readonly until: Date | number }): Promise<void> {
+    const seq = this.#next();
+    const hit = this.#lookup(seq, 'sleep', '');
+    const now = this.#h.clock.now();
+    let until: number;
+    if (hit !== undefined) until = hit.until ?? now;
+    else {
+      until = typeof duration === 'number' ? now + duration : +duration.until;
+      if (!Number.isFinite(until) || (typeof duration === 'number' && duration < 0))
+        throw ErrWorkflowIncorrect.with(`sleep: a duration ≥ 0 or a time, got ${String(duration)}`);
+    }
+    this.#caughtUp();
+    if (until <= now) {
+      if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now, done: true });
+      return;
+    }
+    this.#h.deadline(seq, until);
+    try {
+      if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now });
+      await this.#waitFor<void>((resolve) => {
+        const t = this.#h.clock.setTimeout(resolve, Math.max(0, until - this.#h.clock.now()));
+        return () => this.#h.clock.clearTimeout(t);
+      }, true);
+    } finally {
+      this.#h.deadline(seq, undefined);
+    }
+  }
+
+  async signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
+    if (this.#h.spec.signals[name] === undefined)
+      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no signal ${JSON.stringify(name)}`);
+    const seq = this.#next();
+    const hit = this.#lookup(seq, 'signal', name);
+    if (hit?.done === true) {
+      if (hit.e !== undefined) throw revivedError(hit.e);
+      return hit.v as never;
+    }
+    const now = this.#h.clock.now();
+    const t = options.timeoutMs;
+    if (t !== undefined && (!Number.isFinite(t) || t < 0))
+      throw ErrWorkflowIncorrect.with(`signal ${name}: timeoutMs must be ≥ 0, got ${String(t)}`);
+    const until = hit?.until ?? (t === undefined ? undefined : now + t);
+    this.#caughtUp();
+    const got = this.#h.awaitSignal(seq, name, until, hit === undefined && until !== undefined);
+    return (await this.#waitFor<unknown>((resolve, reject) => {
+      got.then(resolve, reject);
+      return () => undefined;
+    }, true)) as never;
+  }
+
+  onQuery(name: string, handler: (arg: unknown) => unknown): void {
+    if (this.#h.spec.queries[name] === undefined)
+      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no query ${JSON.stringify(name)}`);
+    if (typeof handler !== 'function') throw ErrWorkflowIncorrect.with(`query ${name}: the handler must be a function`);
+    this.#queries.set(name, handler);
+  }
+
+  /** A value drawn once and journaled with the next write (see the context's TSDoc). */
+  #drawn<T>(t: JournalOp, draw: () => T): T {
+    const seq = this.#next();
+    const hit = this.#lookup(seq, t, '');
+    if (hit !== undefined) return hit.v as T;
+    const v = draw();
+    // Not awaited: written in order with the next commit, which any later durable effect waits for.
+    this.#record({ s: seq, t, n: '', v, at: this.#h.clock.now(), done: true }).catch(() => undefined);
+    return v;
+  }
+
+  now(): number {
+    return this.#drawn('now', () => this.#h.clock.now());
+  }
+
+  random(): number {
+    return this.#drawn('random', () => Math.random());
+  }
+
+  uuid(): string {
+    return this.#drawn('uuid', () => crypto.randomUUID());
+  }
+
+  patched(id: string): boolean {
+    if (typeof id !== 'string' || id === '') throw ErrWorkflowIncorrect.with('a patch needs an id');
+    if (this.#ended !== undefined) throw this.#ended;
+    const e = this.#entries.get(this.#seq);
+    if (e !== undefined && !(e.t === 'patch' && e.n === id)) return false; // older code passed here without the patch
+    const seq = this.#next();
+    if (e !== undefined) return true;
+    this.#caughtUp();
+    if (this.#readOnly) throw new RunEnded('a read-only replay reached the end of the journal');
+    this.#record({ s: seq, t: 'patch', n: id, at: this.#h.clock.now(), done: true }).catch(() => undefined);
+    return true;
+  }
+
+  async startChild<K extends AnyWorkflowKind>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+  ): Promise<ChildHandle<WorkflowOutput<K>>> {
+    const name = `${kind.name}/${id}`;
+    await this.#step('child', `start ${name}`, () => this.#h.startChild(kind, id, input).then(() => true), {});
+    return {
+      id,
+      result: () =>
+        this.#step('child', `result ${name}`, (info) => this.#h.childResult(kind, id, info.signal), { retry: false }),
+      cancel: (reason = `cancelled by ${this.workflow}/${this.id}`) =>
+        this.#step('child', `cancel ${name}`, () => this.#h.cancelChild(kind, id, reason), {}).then(() => undefined),
+    } as ChildHandle<WorkflowOutput<K>>;
+  }
+
+  async child<K extends AnyWorkflowKind>(kind: K, id: string, input: WorkflowInput<K>): Promise<WorkflowOutput<K>> {
+    const h = await this.startChild(kind, id, input);
+    return h.result();
+  }
+
+  async send<P extends AnyProtocol>(to: EntityAddress<P>, message: MessageOf<P>): Promise<void> {
+    await this.#step(
+      'send',
+      `${to.kind}/${to.key}`,
+      (info) => this.#h.entities.sendDurable(to, message, info.idempotencyKey).then(() => true),
+      {},
+    );
+  }
+
+  call<P extends AnyProtocol, const R extends RequestOf<P>>(
+    to: EntityAddress<P>,
+    request: R,
+    options: StepOptions<ReplyOf<P, R>> & { readonly name?: string; readonly timeout?: number } = {},
+  ): Promise<ReplyOf<P, R>> {
+    const name = options.name ?? `call ${to.kind}/${to.key}`;
+    const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
+    return this.#step('step', name, () => this.#h.entities.call(to, request, callOptions), options);
+  }
+
+  #pushCompensation<T>(name: string, fn: (result: T) => unknown, result: T): void {
+    this.#compensations.push({ name, fn: () => fn(result) });
+  }
+
+  compensate(name: string, fn: () => unknown): void {
+    if (typeof fn !== 'function') throw ErrWorkflowIncorrect.with(`compensation ${name}: fn must be a function`);
+    this.#compensations.push({ name, fn });
+  }
+
+  async runCompensations(): Promise<void> {
+    const was = this.#compensating;
+    this.#compensating = true;
+    try {
+      while (this.#compensations.length > 0) {
+        const c = this.#compensations.pop()!;
+        await this.#step('step', `compensate:${c.name}`, () => c.fn(), {});
+      }
+    } finally {
+      this.#compensating = was;
+    }
+  }
+}
+
+function stepFailed(name: string, attempts: number, cause: unknown): Error {
+  const c = cause instanceof Error ? cause : new Error(String(cause));
+  const code = (c as { code?: unknown }).code;
+  const err = ErrWorkflowStepFailed.with(
+    `step ${name} failed after ${attempts} attempt(s): ${typeof code === 'string' ? `${code}: ` : ''}${c.message}`,
+  );
+  (err as { cause?: unknown }).cause = c;
+  return err;
+}
+
+/** Re-exported for the engine: a signal's typed payload. */
+export type SignalValue<Sg extends SignalSchemas, N extends keyof Sg> = Infer<Sg[N]>;

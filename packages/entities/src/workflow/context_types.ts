@@ -1,0 +1,132 @@
+// The types a workflow's body sees: its context (steps, sleeps, signals, queries, children,
+// durable sends, deterministic values, patches, compensations) and the options of each.
+
+import type { AnyProtocol, Infer, Log, MessageOf, ReplyOf, RequestOf } from 'ergo-ts';
+
+import type { EntitiesClient } from '../kinds/entity.js';
+import type { EntityAddress } from '../kinds/entity.js';
+import type {
+  AnyWorkflowKind,
+  QuerySchemas,
+  RetryPolicy,
+  SignalSchemas,
+  WorkflowInput,
+  WorkflowOutput,
+} from './define.js';
+
+/** What a step's function is given. */
+export interface StepInfo {
+  /**
+   * `<workflow>/<id>/<operation number>`: the same on every run of this step (a retry, a replay
+   * after a crash before its result was journaled). Pass it to the outside world so a repeat is
+   * recognised there (a payment API's idempotency key, a mail's message id).
+   */
+  readonly idempotencyKey: string;
+  /** This attempt's number, from 1 (counted again from 1 after a resume). */
+  readonly attempt: number;
+  /** Aborted when the attempt's timeout passes or the instance is cancelled or moves. */
+  readonly signal: AbortSignal;
+}
+
+/** Options of one step. */
+export interface StepOptions<T> {
+  /** Its retry policy (default the workflow's); `false`: one attempt. */
+  readonly retry?: RetryPolicy | false;
+  /** How long one attempt may take, in ms (then it fails with ERR_WORKFLOW_TIMEOUT, and is retried). */
+  readonly timeoutMs?: number;
+  /** A compensation, pushed on the saga's stack once the step succeeded (see `runCompensations`). */
+  readonly compensate?: (result: T) => unknown;
+}
+
+/** A child workflow started by `ctx.startChild`. */
+export interface ChildHandle<O> {
+  /** The child's workflow id. */
+  readonly id: string;
+  /** Waits for the child's outcome (journaled in the parent: a replay does not wait again). */
+  result(): Promise<O>;
+  /** Asks the child to cancel (journaled as a step of the parent). */
+  cancel(reason?: string): Promise<void>;
+}
+
+/**
+ * A workflow's context: every operation on it is journaled, so a body run again after a crash,
+ * a move or a passivation replays what already happened instead of doing it again. Operations are
+ * numbered in the order the body asks for them: the body must ask for the same operations in the
+ * same order on every run (no `Date.now()`, `Math.random()` or reads of outside state outside a
+ * step: use `ctx.now()`, `ctx.random()`, and steps). A replay that asks for something else fails
+ * with ERR_WORKFLOW_DIVERGED naming the operation, and the instance halts until resumed.
+ */
+export interface WorkflowContext<Sg extends SignalSchemas = {}, Q extends QuerySchemas = {}> {
+  /** The workflow's name. */
+  readonly workflow: string;
+  /** This instance's id. */
+  readonly id: string;
+  /** The entities runtime of the node running the body: use it inside steps. */
+  readonly entities: EntitiesClient;
+  /** The host process's logger (replays log again: guard with `ctx.replaying` if it matters). */
+  readonly log: Log;
+  /** True while the body replays operations its journal already holds. */
+  readonly replaying: boolean;
+  /** True once a cancel was asked: operations then throw ERR_WORKFLOW_CANCELLED (compensations still run). */
+  readonly cancelled: boolean;
+
+  /**
+   * Runs `fn` and journals its result before the body goes on; a replay returns the journaled
+   * result without running it. An attempt that throws is retried (the policy), unless its error
+   * is `terminalError(...)`; a step that fails for good journals its error and throws
+   * ERR_WORKFLOW_STEP_FAILED (its `cause` the last error). `fn` may run more than once before its
+   * result is journaled (a crash in between): give the outside world `info.idempotencyKey`.
+   */
+  step<T>(name: string, fn: (info: StepInfo) => T | Promise<T>, options?: StepOptions<T>): Promise<T>;
+  /** Sleeps durably (a reminder): `ms` from now, or until a time. Fires late after a cluster outage, never early. */
+  sleep(duration: number | { readonly until: Date | number }): Promise<void>;
+  /**
+   * Waits for the signal `name` (sent by `handle.signal` from any node, before or after this wait:
+   * signals are kept until consumed, in order). With `timeoutMs`, throws ERR_WORKFLOW_TIMEOUT when
+   * none came in time.
+   */
+  signal<N extends keyof Sg & string>(name: N, options?: { readonly timeoutMs?: number }): Promise<Infer<Sg[N]>>;
+  /** Answers the query `name` (read-only: it sees the body's variables; it must not change them). */
+  onQuery<N extends keyof Q & string>(name: N, handler: (arg: unknown) => Infer<Q[N]>): void;
+  /** The time, journaled (the same on a replay). */
+  now(): number;
+  /** A random number in [0, 1), journaled. */
+  random(): number;
+  /** A random UUID, journaled. */
+  uuid(): string;
+  /**
+   * Versioning: true when this run of the body took the code path added under the patch `id`, false
+   * when the instance had already passed this point on older code (its journal has no marker here).
+   * Keep the old path until no instance started before the patch runs (docs/workflows.md).
+   */
+  patched(id: string): boolean;
+  /** Starts a child workflow (idempotent by its id) and journals it. Cancelling this instance cancels it. */
+  startChild<K extends AnyWorkflowKind>(
+    kind: K,
+    id: string,
+    input: WorkflowInput<K>,
+  ): Promise<ChildHandle<WorkflowOutput<K>>>;
+  /** Starts a child workflow and waits for its outcome. */
+  child<K extends AnyWorkflowKind>(kind: K, id: string, input: WorkflowInput<K>): Promise<WorkflowOutput<K>>;
+  /**
+   * Sends `message` durably to an entity, exactly once: its id is the operation's idempotency key,
+   * so a repeat after a crash is recognised by the entity's inbox.
+   */
+  send<P extends AnyProtocol>(to: EntityAddress<P>, message: MessageOf<P>): Promise<void>;
+  /** Calls an entity as a step (its reply journaled; the call itself at least once). */
+  call<P extends AnyProtocol, const R extends RequestOf<P>>(
+    to: EntityAddress<P>,
+    request: R,
+    options?: StepOptions<ReplyOf<P, R>> & { readonly name?: string; readonly timeout?: number },
+  ): Promise<ReplyOf<P, R>>;
+  /** Pushes a compensation on the saga's stack (replay-safe: the stack is rebuilt by the replay). */
+  compensate(name: string, fn: () => unknown): void;
+  /** Runs the stack's compensations, newest first, each as a step named `compensate:<name>`; empties it. */
+  runCompensations(): Promise<void>;
+}
+
+/** A workflow's body: runs again from the top on each resume, its finished operations replayed from the journal. */
+export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas> = (
+  ctx: WorkflowContext<Sg, Q>,
+  input: I,
+) => Promise<O>;

@@ -1,0 +1,156 @@
+// Declaring a workflow: `defineWorkflow(name, async (ctx, input) => ..., options)` gives a kind
+// the entities runtime hosts like any other (`startEntities(node, { kinds: [Order] })`): one
+// instance per workflow id (the id is its entity key and its idempotency key), its body run by the
+// engine (engine.ts) through a context (context.ts) that journals every step.
+
+import type { Infer, StandardSchemaV1 } from 'ergo-ts';
+
+import type { EntityKind } from '../kinds/entity.js';
+import { ErrWorkflowIncorrect } from './errors.js';
+import type { WorkflowProtocol, WorkflowRecord } from './record.js';
+
+/** The signals a workflow takes: a payload schema per signal name. */
+export type SignalSchemas = Readonly<Record<string, StandardSchemaV1>>;
+
+/** The queries a workflow answers: the reply's schema per query name. */
+export type QuerySchemas = Readonly<Record<string, StandardSchemaV1>>;
+
+/**
+ * How a step retries a failed attempt: `maxAttempts` in all (1: no retry), waiting `initialMs`,
+ * then `factor` times longer each time, at most `maxMs`. An error marked `terminalError` is not retried.
+ */
+export interface RetryPolicy {
+  /** Attempts in all, the first included. Default 5. */
+  readonly maxAttempts?: number;
+  /** The wait before the second attempt, in ms. Default 100. */
+  readonly initialMs?: number;
+  /** How much longer each next wait is. Default 2. */
+  readonly factor?: number;
+  /** The longest wait, in ms. Default 10 000. */
+  readonly maxMs?: number;
+}
+
+/** Defaults of {@link RetryPolicy}. */
+export const RETRY_DEFAULTS = Object.freeze({ maxAttempts: 5, initialMs: 100, factor: 2, maxMs: 10_000 });
+
+/** What {@link defineWorkflow} takes besides the body. */
+export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchemas> {
+  /** Checks the input at start (on every node: a remote start is checked too). */
+  readonly input?: StandardSchemaV1;
+  /** The signals the workflow takes, a payload schema each (`ctx.signal(name)`, `handle.signal(name, payload)`). */
+  readonly signals?: Sg;
+  /** The queries it answers, the reply's schema each (`ctx.onQuery(name, fn)`, `handle.query(name)`). */
+  readonly queries?: Q;
+  /** The default retry policy of its steps. */
+  readonly retry?: RetryPolicy;
+  /** The largest step result, input or output, in bytes as stored (about). Default 1 MiB. */
+  readonly maxValueBytes?: number;
+  /**
+   * How long after the journal's last write an instance whose body runs is resumed elsewhere if
+   * its node died, in ms (the new owner replays it then). Default 1000. A step running longer
+   * renews it (a store write each period).
+   */
+  readonly resumeAfterMs?: number;
+  /** Passivate an instance idle this long (no body running), in ms. Default 60 000. */
+  readonly passivateAfterMs?: number;
+}
+
+/** Defaults of {@link WorkflowOptions}. */
+export const WORKFLOW_DEFAULTS = Object.freeze({
+  maxValueBytes: 1024 * 1024,
+  resumeAfterMs: 1000,
+  passivateAfterMs: 60_000,
+});
+
+/** What the engine keeps of a definition. */
+export interface WorkflowSpec {
+  readonly name: string;
+  /** The body (typed by `defineWorkflow`; the engine gives it its context). */
+  readonly body: (ctx: any, input: any) => Promise<unknown>;
+  readonly input?: StandardSchemaV1;
+  readonly signals: SignalSchemas;
+  readonly queries: QuerySchemas;
+  readonly retry: Required<RetryPolicy>;
+  readonly maxValueBytes: number;
+  readonly resumeAfterMs: number;
+}
+
+/** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
+export interface WorkflowKind<
+  I = unknown,
+  O = unknown,
+  Sg extends SignalSchemas = {},
+  Q extends QuerySchemas = {},
+> extends EntityKind<typeof WorkflowProtocol, WorkflowRecord> {
+  /** The engine's view of the definition. */
+  readonly workflow: WorkflowSpec;
+  /** Phantom: the input, output, signal and query types. */
+  readonly '~workflow'?: { readonly input: I; readonly output: O; readonly signals: Sg; readonly queries: Q };
+}
+
+/** Any workflow kind. */
+export type AnyWorkflowKind = WorkflowKind<any, any, any, any>;
+/** The input type of a workflow kind. */
+export type WorkflowInput<K> = K extends WorkflowKind<infer I, any, any, any> ? I : never;
+/** The output type of a workflow kind. */
+export type WorkflowOutput<K> = K extends WorkflowKind<any, infer O, any, any> ? O : never;
+/** The signal schemas of a workflow kind. */
+export type WorkflowSignals<K> = K extends WorkflowKind<any, any, infer Sg, any> ? Sg : never;
+/** The query schemas of a workflow kind. */
+export type WorkflowQueries<K> = K extends WorkflowKind<any, any, any, infer Q> ? Q : never;
+/** The payload type of signal `N` of a workflow kind. */
+export type SignalPayload<K, N extends keyof WorkflowSignals<K>> = Infer<WorkflowSignals<K>[N]>;
+/** The reply type of query `N` of a workflow kind. */
+export type QueryReply<K, N extends keyof WorkflowQueries<K>> = Infer<WorkflowQueries<K>[N]>;
+
+/** Checks a positive integer option. */
+export function positiveOption(what: string, v: number | undefined, fallback: number, min = 1): number {
+  const n = v ?? fallback;
+  if (!Number.isFinite(n) || n < min)
+    throw ErrWorkflowIncorrect.with(`${what} must be a number ≥ ${min}, got ${String(v)}`);
+  return n;
+}
+
+/** The retry policy `r` with its defaults filled in (checked). */
+export function retryPolicy(
+  r: RetryPolicy | undefined,
+  base: Required<RetryPolicy> = RETRY_DEFAULTS,
+): Required<RetryPolicy> {
+  const maxAttempts = positiveOption('retry.maxAttempts', r?.maxAttempts, base.maxAttempts);
+  if (maxAttempts !== Infinity && !Number.isInteger(maxAttempts))
+    throw ErrWorkflowIncorrect.with(`retry.maxAttempts must be an integer or Infinity, got ${maxAttempts}`);
+  return {
+    maxAttempts,
+    initialMs: positiveOption('retry.initialMs', r?.initialMs, base.initialMs, 0),
+    factor: positiveOption('retry.factor', r?.factor, base.factor),
+    maxMs: positiveOption('retry.maxMs', r?.maxMs, base.maxMs, 0),
+  };
+}
+
+/** The wait before attempt `attempt + 1` under `p`. */
+export function backoffMs(p: Required<RetryPolicy>, attempt: number): number {
+  return Math.min(p.maxMs, p.initialMs * p.factor ** (attempt - 1));
+}
+
+/** The spec of a definition (checked); {@link defineWorkflow} wraps it in its entity kind (engine.ts). */
+export function workflowSpec(
+  name: string,
+  body: unknown,
+  options: WorkflowOptions<SignalSchemas, QuerySchemas> = {},
+): WorkflowSpec {
+  if (typeof body !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: the body must be a function`);
+  if (options.signals !== undefined && (typeof options.signals !== 'object' || options.signals === null))
+    throw ErrWorkflowIncorrect.with(`workflow ${name}: signals must be an object of schemas`);
+  if (options.queries !== undefined && (typeof options.queries !== 'object' || options.queries === null))
+    throw ErrWorkflowIncorrect.with(`workflow ${name}: queries must be an object of schemas`);
+  return Object.freeze({
+    name,
+    body: body as WorkflowSpec['body'],
+    ...(options.input === undefined ? {} : { input: options.input }),
+    signals: options.signals ?? {},
+    queries: options.queries ?? {},
+    retry: retryPolicy(options.retry),
+    maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
+    resumeAfterMs: positiveOption('resumeAfterMs', options.resumeAfterMs, WORKFLOW_DEFAULTS.resumeAfterMs),
+  });
+}

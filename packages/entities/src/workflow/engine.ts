@@ -1,0 +1,668 @@
+// The workflow engine: each instance is an entity (its key the workflow id) whose state is its
+// record (record.ts). Its body runs beside the entity's mailbox, not inside a handler, so signals,
+// queries, cancels and result waits are answered while a step runs. Every state change still
+// happens in a handler: the body's journal entries are queued and a local COMMIT message makes the
+// entity save them (several at once when they came together), in order, with the activation's
+// fencing token; the body goes on once its entry is saved. A single durable reminder, `wake`, says
+// when the instance must be looked at if nothing runs it: soon after the last write while a step
+// runs (so a member that died mid-step has its instances resumed on the new owner), at the
+// earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
+// owns the key when it fires replays the body from its journal.
+
+import { firstIssue } from 'ergo-ts';
+
+import { clockOf, deferReply, ENTITY_BUSY, ENTITY_ENDED, refuseCall, defineEntity } from '../kinds/entity.js';
+import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
+import type { ReminderFire } from '../kinds/reminder_types.js';
+import { WorkflowClient } from './client.js';
+import { Run, RunEnded, type RunHost } from './context.js';
+import type { WorkflowBody } from './context_types.js';
+import {
+  WORKFLOW_DEFAULTS,
+  workflowSpec,
+  type AnyWorkflowKind,
+  type QuerySchemas,
+  type SignalSchemas,
+  type WorkflowKind,
+  type WorkflowOptions,
+  type WorkflowSpec,
+} from './define.js';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowClosed,
+  ErrWorkflowIncorrect,
+  ErrWorkflowNotFound,
+  ErrWorkflowTimeout,
+  ErrWorkflowValueTooLarge,
+  revivedError,
+  storedError,
+} from './errors.js';
+import {
+  WAKE,
+  WAKE_REMINDERS,
+  WorkflowProtocol,
+  emptyRecord,
+  isWorkflowRequest,
+  type ResultReply,
+  type WorkflowDescription,
+  type WorkflowRecord,
+  type WorkflowRequest,
+  withEntry,
+} from './record.js';
+import { approximateBytes } from './sizes.js';
+
+/** The local message that makes an instance save its queued journal entries (identity is enough). */
+const COMMIT = Object.freeze({ '~wf': 'commit' });
+
+interface Commit {
+  readonly mutate: (rec: WorkflowRecord) => WorkflowRecord;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+interface SignalWaiter {
+  readonly seq: number;
+  readonly name: string;
+  readonly until: number | undefined;
+  settled: boolean;
+  timer: unknown;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: Error) => void;
+}
+
+/** The longest a `result` call waits before answering `pending` (the client asks again). */
+const MAX_RESULT_WAIT_MS = 30_000;
+
+/** The entity class of every workflow kind (made per kind by {@link defineWorkflow}). */
+abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, WorkflowRecord, typeof WAKE_REMINDERS> {
+  abstract readonly spec: WorkflowSpec;
+  /** The body running for this instance in this activation. */
+  #run: Run | undefined;
+  /** The run that ended the instance here (kept for queries). */
+  #finished: Run | undefined;
+  /** A replay diverged in this activation: not started again until the next activation or a resume. */
+  #halted = false;
+  #ended = false;
+  #queue: Commit[] = [];
+  #nudged = false;
+  #runsToCount = 0;
+  /** Operations running outside a durable wait. */
+  #busyOps = 0;
+  readonly #deadlines = new Map<number, number>();
+  #signalWaiters: SignalWaiter[] = [];
+  readonly #resultWaiters = new Set<(r: ResultReply) => void>();
+  #client: WorkflowClient | undefined;
+
+  get #clock() {
+    return clockOf(this);
+  }
+
+  #workflows(): WorkflowClient {
+    this.#client ??= new WorkflowClient(this.entities);
+    return this.#client;
+  }
+
+  // ---- the entity's handlers ----
+
+  override handleMessage(message: unknown): Promise<void> | undefined {
+    if (message === COMMIT) return this.#flush();
+    this.log.warning('workflow %s/%s: unexpected message dropped', this.spec.name, this.key);
+    return undefined;
+  }
+
+  override handleCall(request: unknown): unknown {
+    if (!isWorkflowRequest(request))
+      throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: not a workflow request`));
+    const r = request as WorkflowRequest;
+    switch (r['~wf']) {
+      case 'start':
+        return this.#start(r.input);
+      case 'result':
+        return this.#result(r.waitMs);
+      case 'signal':
+        return this.#signal(r.name, r.payload, r.id);
+      case 'query':
+        return this.#query(r.name, r.arg);
+      case 'cancel':
+        return this.#cancel(r.reason);
+      case 'describe':
+        return this.#describe();
+      case 'resume':
+        return this.#resume();
+      default:
+        throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: unknown request`));
+    }
+  }
+
+  override async handleReminder(_fire: ReminderFire<typeof WAKE_REMINDERS>): Promise<void> {
+    // Saved by the host with the fire's id: the wake-up staged here is written in that transaction.
+    if (this.state.status !== 'running') {
+      stageCancelOf(this, WAKE);
+      return;
+    }
+    this.#ensureRunning();
+    const now = this.#clock.now();
+    for (const w of [...this.#signalWaiters]) if (w.until !== undefined && w.until <= now) this.#timeOut(w);
+    await this.#stageWake();
+  }
+
+  [ENTITY_BUSY](): boolean {
+    const run = this.#run;
+    if (run === undefined || run.ended) return this.#queue.length > 0;
+    return (
+      this.#busyOps > 0 || this.#queue.length > 0 || (this.#deadlines.size === 0 && this.#signalWaiters.length === 0)
+    );
+  }
+
+  [ENTITY_ENDED](reason: Error): void {
+    this.#ended = true;
+    this.#run?.end(reason.message);
+    this.#run = undefined;
+    const ended = new RunEnded(reason.message);
+    for (const w of this.#signalWaiters) this.#clock.clearTimeout(w.timer);
+    this.#signalWaiters = [];
+    for (const c of this.#queue.splice(0)) c.reject(ended);
+    for (const f of [...this.#resultWaiters]) f({ status: 'pending' });
+  }
+
+  // ---- requests ----
+
+  async #start(input: unknown): Promise<unknown> {
+    const rec = this.state;
+    if (rec.status !== undefined) return { created: false, status: rec.status };
+    if (this.spec.input !== undefined) {
+      const issue = firstIssue(this.spec.input, input);
+      if (issue !== undefined)
+        throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: input refused: ${issue.message}`));
+    }
+    this.#checkSize('the input', input);
+    this.state = { ...emptyRecord(), status: 'running', input, startedAt: this.#clock.now(), runs: 1 };
+    await this.#stageWake(true);
+    await this.save();
+    this.#startRun();
+    return { created: true, status: 'running' };
+  }
+
+  #result(waitMs: unknown): unknown {
+    const rec = this.#known();
+    if (rec.status !== 'running') return outcomeOf(rec);
+    this.#ensureRunning();
+    const ms = typeof waitMs === 'number' && waitMs >= 0 ? Math.min(waitMs, MAX_RESULT_WAIT_MS) : MAX_RESULT_WAIT_MS;
+    return deferReply(
+      new Promise<ResultReply>((resolve) => {
+        const done = (r: ResultReply): void => {
+          clearTimeout(timer);
+          this.#resultWaiters.delete(done);
+          resolve(r);
+        };
+        // The wall clock: it bounds a caller's real wait (the test clock must not stretch it).
+        const timer = setTimeout(() => done({ status: 'pending' }), ms).unref();
+        this.#resultWaiters.add(done);
+      }),
+    );
+  }
+
+  async #signal(name: unknown, payload: unknown, id: unknown): Promise<string> {
+    const rec = this.#known();
+    if (rec.status !== 'running')
+      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
+    const schema = typeof name === 'string' ? this.spec.signals[name] : undefined;
+    if (schema === undefined)
+      throw refuseCall(
+        ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no signal ${JSON.stringify(name)}`),
+      );
+    const issue = firstIssue(schema, payload);
+    if (issue !== undefined)
+      throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue.message}`));
+    this.#checkSize(`signal ${String(name)}`, payload);
+    if (typeof id === 'string' && rec.signalIds.includes(id)) return 'duplicate';
+    this.#ensureRunning();
+    const w = this.#signalWaiters.find((x) => x.name === name && !x.settled);
+    let next: WorkflowRecord = typeof id === 'string' ? { ...rec, signalIds: [...rec.signalIds, id].slice(-256) } : rec;
+    if (w !== undefined) {
+      w.settled = true;
+      next = withEntry(next, {
+        s: w.seq,
+        t: 'signal',
+        n: name as string,
+        v: payload,
+        at: this.#clock.now(),
+        done: true,
+      });
+    } else next = { ...next, signals: [...next.signals, { name: name as string, payload }] };
+    this.state = next;
+    if (w !== undefined) this.#dropWaiter(w);
+    await this.#stageWake();
+    await this.save();
+    w?.resolve(payload);
+    return 'accepted';
+  }
+
+  #query(name: unknown, arg: unknown): unknown {
+    const rec = this.#known();
+    if (typeof name !== 'string' || this.spec.queries[name] === undefined)
+      throw refuseCall(
+        ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no query ${JSON.stringify(name)}`),
+      );
+    let run = this.#run ?? this.#finished;
+    if (run === undefined && rec.status === 'running') {
+      this.#ensureRunning();
+      run = this.#run;
+    }
+    if (run === undefined) {
+      // An ended instance: its body replayed read-only, to rebuild what its query handlers read.
+      const ro = new Run(this.#host(), rec, true);
+      Promise.resolve()
+        .then(() => this.spec.body(ro, rec.input))
+        .then(
+          () => ro.markCaughtUp(),
+          () => ro.markCaughtUp(),
+        );
+      this.#finished = ro;
+      run = ro;
+    }
+    const r = run;
+    return deferReply(
+      r.caughtUp.then(() => {
+        const h = r.query(name);
+        if (h === undefined)
+          throw ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has not registered query ${name}`);
+        return h(arg);
+      }),
+    );
+  }
+
+  async #cancel(reason: unknown): Promise<string> {
+    const rec = this.#known();
+    const why = typeof reason === 'string' && reason !== '' ? reason : 'cancelled';
+    if (rec.status !== 'running') {
+      if (rec.status === 'cancelled') return 'cancelled';
+      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
+    }
+    if (rec.cancel !== undefined) return 'cancelled';
+    this.state = { ...rec, cancel: why };
+    await this.#stageWake();
+    await this.save();
+    const err = ErrWorkflowCancelled.with(why);
+    for (const w of this.#signalWaiters.splice(0)) {
+      w.settled = true;
+      this.#dropWaiter(w);
+      w.reject(err);
+    }
+    if (this.#run !== undefined) this.#run.cancel(why);
+    else this.#ensureRunning(); // a waiting body not running here: replayed, it meets the cancel
+    this.#cancelChildren(why);
+    return 'cancelled';
+  }
+
+  /** Children started and not finished get a cancel each (in the background, logged on failure). */
+  #cancelChildren(why: string): void {
+    const journal = this.state.journal;
+    for (const e of journal) {
+      if (e.t !== 'child' || !e.n.startsWith('start ')) continue;
+      const target = e.n.slice('start '.length);
+      if (journal.some((x) => x.t === 'child' && x.n === `result ${target}`)) continue;
+      const slash = target.indexOf('/');
+      const kind = target.slice(0, slash);
+      const id = target.slice(slash + 1);
+      this.#workflows()
+        .handleOf(kind, id)
+        .cancel(`parent ${this.spec.name}/${this.key}: ${why}`)
+        .catch((err: unknown) => {
+          if (!ErrWorkflowClosed.is(err))
+            this.log.warning(
+              'workflow %s/%s: cancelling child %s failed: %s',
+              this.spec.name,
+              this.key,
+              target,
+              String(err),
+            );
+        });
+    }
+  }
+
+  #describe(): WorkflowDescription {
+    const rec = this.#known();
+    const open = rec.journal.filter((e) => e.done !== true && e.until !== undefined);
+    return {
+      workflow: this.spec.name,
+      id: this.key,
+      status: rec.status!,
+      input: rec.input,
+      ...(rec.output === undefined ? {} : { output: rec.output }),
+      ...(rec.error === undefined ? {} : { error: rec.error }),
+      ...(rec.cancel === undefined ? {} : { cancel: rec.cancel }),
+      ...(rec.blocked === undefined ? {} : { blocked: rec.blocked }),
+      ...(rec.startedAt === undefined ? {} : { startedAt: rec.startedAt }),
+      ...(rec.endedAt === undefined ? {} : { endedAt: rec.endedAt }),
+      runs: rec.runs,
+      history: [...rec.journal].sort((a, b) => a.s - b.s),
+      timers: open.map((e) => ({ s: e.s, t: e.t, n: e.n, until: e.until! })),
+      signals: rec.signals,
+      active: this.#run !== undefined && !this.#run.ended,
+    };
+  }
+
+  /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */
+  async #resume(): Promise<string> {
+    const rec = this.#known();
+    if (rec.status === 'completed' || rec.status === 'cancelled')
+      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
+    const { blocked: _b, error: _e, endedAt: _t, ...rest } = rec;
+    this.state = {
+      ...rest,
+      status: 'running',
+      journal: rec.journal.filter((e) => e.e === undefined || e.t !== 'step'),
+    };
+    this.#halted = false;
+    this.#finished = undefined;
+    if (this.#run !== undefined && rec.blocked === undefined && rec.status === 'running') return 'running';
+    this.#run?.end('resumed');
+    this.#run = undefined;
+    await this.#stageWake(true);
+    await this.save();
+    this.#startRun();
+    return 'resumed';
+  }
+
+  // ---- running the body ----
+
+  #known(): WorkflowRecord {
+    const rec = this.state;
+    if (rec.status === undefined)
+      throw refuseCall(ErrWorkflowNotFound.with(`workflow ${this.spec.name}: no instance ${JSON.stringify(this.key)}`));
+    return rec;
+  }
+
+  #checkSize(what: string, v: unknown): void {
+    const size = approximateBytes(v, this.spec.maxValueBytes + 1);
+    if (size > this.spec.maxValueBytes)
+      throw refuseCall(
+        ErrWorkflowValueTooLarge.with(`${what} is about ${size} bytes, over maxValueBytes ${this.spec.maxValueBytes}`),
+      );
+  }
+
+  /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
+  #ensureRunning(): void {
+    const rec = this.state;
+    if (this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted) return;
+    this.#runsToCount++;
+    this.#startRun();
+  }
+
+  #startRun(): void {
+    const rec = this.state;
+    const run = new Run(this.#host(), rec);
+    this.#run = run;
+    this.#finished = undefined;
+    Promise.resolve()
+      .then(() => this.spec.body(run, rec.input))
+      .then(
+        (output) => this.#finish(run, { output }),
+        (error: unknown) => this.#finish(run, { error }),
+      );
+  }
+
+  #host(): RunHost {
+    return {
+      spec: this.spec,
+      id: this.key,
+      entities: this.entities,
+      log: this.log,
+      clock: this.#clock,
+      commit: (mutate) => this.#commit(mutate),
+      busy: (d) => {
+        this.#busyOps += d;
+      },
+      deadline: (seq, until) => {
+        if (until === undefined) this.#deadlines.delete(seq);
+        else this.#deadlines.set(seq, until);
+      },
+      awaitSignal: (seq, name, until, recordOpen) => this.#awaitSignal(seq, name, until, recordOpen),
+      startChild: (kind, id, input) =>
+        this.#workflows()
+          .start(kind, id, input)
+          .then(() => undefined),
+      childResult: (kind, id, abort) => this.#workflows().handle(kind, id).result({ signal: abort }),
+      cancelChild: (kind, id, reason) =>
+        this.#workflows()
+          .handle(kind, id)
+          .cancel(reason)
+          .then(
+            () => undefined,
+            (err: unknown) => {
+              if (!ErrWorkflowClosed.is(err)) throw err;
+            },
+          ),
+    };
+  }
+
+  /** The body ended: its outcome is journaled (unless the run ended or halted first), then waiters hear it. */
+  #finish(run: Run, outcome: { output: unknown } | { error: unknown }): void {
+    if (run !== this.#run || run.ended || this.#ended) return;
+    if (run.diverged !== undefined) {
+      this.#run = undefined;
+      this.#halted = true;
+      this.log.error('%s; the instance halts until its code is fixed and it is resumed', run.diverged.message);
+      const blocked = storedError(run.diverged);
+      this.#commit((rec) => ({ ...rec, blocked })).catch(() => undefined);
+      return;
+    }
+    if ('error' in outcome && outcome.error instanceof RunEnded) return;
+    this.#run = undefined;
+    this.#finished = run;
+    const now = this.#clock.now();
+    let end: Partial<WorkflowRecord>;
+    if (this.state.cancel !== undefined || run.cancelled)
+      end = { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error) } : {}) };
+    else if ('error' in outcome) end = { status: 'failed', error: storedError(outcome.error) };
+    else if (approximateBytes(outcome.output, this.spec.maxValueBytes + 1) > this.spec.maxValueBytes)
+      end = {
+        status: 'failed',
+        error: storedError(
+          ErrWorkflowValueTooLarge.with(`the output is over maxValueBytes ${this.spec.maxValueBytes}: a claim check`),
+        ),
+      };
+    else end = { status: 'completed', output: outcome.output };
+    this.#commit((rec) => ({
+      ...rec,
+      ...end,
+      cancel: rec.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
+      endedAt: now,
+    })).then(
+      () => {
+        const r = outcomeOf(this.state);
+        for (const f of [...this.#resultWaiters]) f(r);
+      },
+      () => undefined,
+    );
+  }
+
+  #awaitSignal(seq: number, name: string, until: number | undefined, recordOpen: boolean): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
+      const w: SignalWaiter = { seq, name, until, settled: false, timer: undefined, resolve, reject };
+      this.#signalWaiters.push(w);
+      this.#signalWaiters.sort((a, b) => a.seq - b.seq);
+      if (until !== undefined) {
+        this.#deadlines.set(seq, until);
+        w.timer = this.#clock.setTimeout(() => this.#timeOut(w), Math.max(0, until - this.#clock.now()));
+      }
+      let took = false;
+      let payload: unknown;
+      this.#commit((rec) => {
+        if (w.settled) return rec;
+        const i = rec.signals.findIndex((s) => s.name === name);
+        if (i >= 0) {
+          took = true;
+          w.settled = true;
+          payload = rec.signals[i]!.payload;
+          this.#dropWaiter(w);
+          const signals = rec.signals.filter((_, j) => j !== i);
+          return withEntry(
+            { ...rec, signals },
+            { s: seq, t: 'signal', n: name, v: payload, at: this.#clock.now(), done: true },
+          );
+        }
+        if (!recordOpen) return rec;
+        return withEntry(rec, {
+          s: seq,
+          t: 'signal',
+          n: name,
+          ...(until === undefined ? {} : { until }),
+          at: this.#clock.now(),
+        });
+      }).then(
+        () => {
+          if (took) resolve(payload);
+        },
+        (err: Error) => {
+          if (!w.settled) {
+            w.settled = true;
+            this.#dropWaiter(w);
+          }
+          reject(err);
+        },
+      );
+    });
+  }
+
+  #timeOut(w: SignalWaiter): void {
+    if (w.settled || this.#ended) return;
+    w.settled = true;
+    this.#dropWaiter(w);
+    const err = ErrWorkflowTimeout.with(`signal ${w.name} did not come in time`);
+    const e = storedError(err);
+    this.#commit((rec) =>
+      withEntry(rec, {
+        s: w.seq,
+        t: 'signal',
+        n: w.name,
+        e,
+        ...(w.until === undefined ? {} : { until: w.until }),
+        at: this.#clock.now(),
+        done: true,
+      }),
+    ).then(
+      () => w.reject(revivedError(e)),
+      (x: Error) => w.reject(x),
+    );
+  }
+
+  #dropWaiter(w: SignalWaiter): void {
+    this.#clock.clearTimeout(w.timer);
+    this.#deadlines.delete(w.seq);
+    this.#signalWaiters = this.#signalWaiters.filter((x) => x !== w);
+  }
+
+  // ---- saving ----
+
+  #commit(mutate: (rec: WorkflowRecord) => WorkflowRecord): Promise<void> {
+    if (this.#ended) return Promise.reject(new RunEnded('the activation ended'));
+    return new Promise<void>((resolve, reject) => {
+      this.#queue.push({ mutate, resolve, reject });
+      if (this.#nudged) return;
+      this.#nudged = true;
+      try {
+        // From outside a handler (the body runs beside the mailbox): the node sends it.
+        this.actor.node.send(this.actor.pid, COMMIT);
+      } catch (err) {
+        this.#nudged = false;
+        for (const c of this.#queue.splice(0)) c.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  }
+
+  /** Saves every queued change in one write (the COMMIT message's handler). */
+  async #flush(): Promise<void> {
+    this.#nudged = false;
+    const batch = this.#queue.splice(0);
+    if (batch.length === 0) return;
+    let rec = this.state;
+    if (this.#runsToCount > 0) {
+      rec = { ...rec, runs: rec.runs + this.#runsToCount };
+      this.#runsToCount = 0;
+    }
+    for (const c of batch) rec = c.mutate(rec);
+    this.state = rec;
+    try {
+      await this.#stageWake();
+      await this.save();
+    } catch (err) {
+      for (const c of batch) c.reject(err as Error);
+      throw err;
+    }
+    for (const c of batch) c.resolve();
+  }
+
+  /** Stages the `wake` reminder for the record's next save (see the top of this file). */
+  async #stageWake(starting = false): Promise<void> {
+    const rec = this.state;
+    const run = this.#run;
+    const running = starting || (run !== undefined && !run.ended);
+    if (rec.status !== 'running' || (!running && this.#halted)) {
+      stageCancelOf(this, WAKE);
+      return;
+    }
+    const now = this.#clock.now();
+    let at: number | undefined;
+    const waits = this.#deadlines.size + this.#signalWaiters.length;
+    if (!running || this.#busyOps > 0 || this.#queue.length > 0 || waits === 0) at = now + this.spec.resumeAfterMs;
+    else for (const d of this.#deadlines.values()) at = at === undefined ? d : Math.min(at, d);
+    if (rec.cancel !== undefined && at === undefined) at = now + this.spec.resumeAfterMs;
+    if (at === undefined) stageCancelOf(this, WAKE);
+    else await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
+  }
+}
+
+/** A `result` reply from an ended record. */
+function outcomeOf(rec: WorkflowRecord): ResultReply {
+  if (rec.status === 'completed') return { status: 'completed', output: rec.output };
+  if (rec.status === 'cancelled') return { status: 'cancelled', reason: rec.cancel ?? 'cancelled' };
+  if (rec.status === 'failed') return { status: 'failed', error: rec.error ?? { name: 'Error', message: 'failed' } };
+  return { status: 'pending' };
+}
+
+/**
+ * Declares a workflow: `name` (unique in the cluster, ≤ 40 bytes, no `/`), its body, and its
+ * signals, queries and limits. Register the kind on every member (`startEntities(node, { kinds })`)
+ * and start instances from any node with `entities.workflows.start(kind, id, input)`.
+ *
+ * Lifecycle: `start` stores the instance (status `running`, its input) before it resolves, then
+ * the body runs on the key's owner. Each context operation is journaled before the body goes on;
+ * when the owner dies, moves the key or passivates it, the next owner runs the body again from the
+ * top, replaying journaled operations (a step's function is not called again once its result is
+ * journaled). The instance ends `completed` (the body returned), `failed` (it threw) or `cancelled`
+ * (a cancel was asked); its record and journal stay in the store. Throws ERR_WORKFLOW_INCORRECT
+ * (or ERR_ENTITY_INCORRECT for the name) for a bad definition.
+ *
+ * @example
+ * const Onboard = defineWorkflow('onboard', async (ctx, input: { user: string }) => {
+ *   const account = await ctx.step('create account', () => accounts.create(input.user));
+ *   await ctx.sleep(24 * 3600_000);
+ *   await ctx.step('send tips', ({ idempotencyKey }) => mail.send(input.user, 'tips', idempotencyKey));
+ *   return account.id;
+ * });
+ */
+export function defineWorkflow<I, O, Sg extends SignalSchemas = {}, Q extends QuerySchemas = {}>(
+  name: string,
+  body: WorkflowBody<I, O, Sg, Q>,
+  options: WorkflowOptions<Sg, Q> = {},
+): WorkflowKind<I, O, Sg, Q> {
+  const spec = workflowSpec(name, body, options as WorkflowOptions<SignalSchemas, QuerySchemas>);
+  class Instance extends WorkflowEntity {
+    readonly spec = spec;
+  }
+  const kind = defineEntity(name, {
+    protocol: WorkflowProtocol,
+    entity: Instance as unknown as new () => WorkflowEntity,
+    initialState: emptyRecord,
+    passivateAfterMs: options.passivateAfterMs ?? WORKFLOW_DEFAULTS.passivateAfterMs,
+    reminders: WAKE_REMINDERS,
+  });
+  return Object.freeze({ ...kind, workflow: spec }) as WorkflowKind<I, O, Sg, Q>;
+}
+
+/** True when `k` is a workflow kind. */
+export function isWorkflowKind(k: unknown): k is AnyWorkflowKind {
+  return typeof k === 'object' && k !== null && typeof (k as { workflow?: unknown }).workflow === 'object';
+}

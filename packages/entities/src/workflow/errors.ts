@@ -1,0 +1,77 @@
+// The errors of the workflow engine: each a sentinel with a stable `code` (as the entities' own),
+// plus the terminal-error marker a step throws to stop its retries, and how an error is kept in a
+// workflow's journal (its name, message and code: an Error object itself does not round-trip).
+
+import { defineError } from 'ergo-ts';
+
+/** A call named a workflow id that was never started (result, signal, query, cancel, describe). */
+export const ErrWorkflowNotFound = defineError('ERR_WORKFLOW_NOT_FOUND', 'workflow: no such instance');
+
+/** A signal, cancel or retry reached an instance that already completed, failed or was cancelled. */
+export const ErrWorkflowClosed = defineError('ERR_WORKFLOW_CLOSED', 'workflow: the instance has ended');
+
+/**
+ * A replay asked for a different operation than its journal recorded at that position (the code
+ * changed under a running instance without a patch marker). The instance halts ("blocked"), nothing
+ * is written, and it is tried again on its next activation or an operator's `resume`.
+ */
+export const ErrWorkflowDiverged = defineError('ERR_WORKFLOW_DIVERGED', 'workflow: replay diverged from the journal');
+
+/** The instance was cancelled: thrown by the context's operations once a cancel was requested. */
+export const ErrWorkflowCancelled = defineError('ERR_WORKFLOW_CANCELLED', 'workflow: cancelled');
+
+/** A wait with a timeout (a signal, a step's attempt) ran out of time. */
+export const ErrWorkflowTimeout = defineError('ERR_WORKFLOW_TIMEOUT', 'workflow: timed out');
+
+/** A step failed for good (a terminal error, or its retries were used up): the body sees this. */
+export const ErrWorkflowStepFailed = defineError('ERR_WORKFLOW_STEP_FAILED', 'workflow: step failed');
+
+/** The instance failed: `result()` rejects with this, its `cause` the body's error as journaled. */
+export const ErrWorkflowFailed = defineError('ERR_WORKFLOW_FAILED', 'workflow: the instance failed');
+
+/** A step's result (or a workflow's input or output) is larger than the kind's `maxValueBytes`. */
+export const ErrWorkflowValueTooLarge = defineError('ERR_WORKFLOW_VALUE_TOO_LARGE', 'workflow: value too large');
+
+/** A bad argument: an unknown signal or query name, a bad option, a body that is not a function. */
+export const ErrWorkflowIncorrect = defineError('ERR_WORKFLOW_INCORRECT', 'workflow: incorrect value or argument');
+
+/** An error as a journal keeps it (Error objects do not round-trip through a store). */
+export interface StoredError {
+  readonly name: string;
+  readonly message: string;
+  /** The error's `code` when it had a string one (`ERR_...`). */
+  readonly code?: string;
+}
+
+/** The journal form of `err`. */
+export function storedError(err: unknown): StoredError {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+  }
+  return { name: 'Error', message: String(err) };
+}
+
+/** An Error rebuilt from its journal form (its `code` kept). */
+export function revivedError(e: StoredError): Error {
+  const err = new Error(e.message);
+  err.name = e.name;
+  if (e.code !== undefined) (err as { code?: string }).code = e.code;
+  return err;
+}
+
+const terminal = new WeakSet<object>();
+
+/**
+ * Marks `err` terminal: a step that throws it fails at once, without retries (a card declined, a
+ * validation error). Returns `err`: `throw terminalError(new Error('declined'))`.
+ */
+export function terminalError<E extends Error>(err: E): E {
+  terminal.add(err);
+  return err;
+}
+
+/** True when `err` was marked by {@link terminalError} (or is a workflow cancellation). */
+export function isTerminal(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (terminal.has(err) || ErrWorkflowCancelled.is(err));
+}

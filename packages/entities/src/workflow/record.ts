@@ -1,0 +1,134 @@
+// What a workflow instance stores (its entity state): its status, input and outcome, its journal
+// (one entry per context operation, by sequence number: a step's result, a sleep's wake-up time, a
+// signal received, a recorded `now()`...), the signals it was sent and has not consumed yet, and a
+// cancel request. And the requests its entity answers (start, result, signal, query, cancel,
+// describe, resume), which a client sends from any node.
+
+import { defineProtocol, schema } from 'ergo-ts';
+
+import type { StoredError } from './errors.js';
+
+/** Where an instance is. `running` covers a body that sleeps or waits for a signal. */
+export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+/** The operations a journal records (`compensate` steps are steps named `compensate:<name>`). */
+export type JournalOp = 'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid' | 'patch' | 'child' | 'send';
+
+/** One entry of an instance's journal: what operation `s` of the body produced. */
+export interface WorkflowJournalEntry {
+  /** The operation's sequence number in the body (0, 1, 2... in the order the body asked). */
+  readonly s: number;
+  /** The operation. */
+  readonly t: JournalOp;
+  /** Its name (a step's, a signal's, a patch's id, a child's kind/id). */
+  readonly n: string;
+  /** Its value (a step's result, a signal's payload, a `now()`). */
+  readonly v?: unknown;
+  /** Its failure (a step's terminal error, a signal wait's timeout). */
+  readonly e?: StoredError;
+  /** A sleep's wake-up time, or a signal wait's deadline, epoch ms. */
+  readonly until?: number;
+  /** Attempts a step took. */
+  readonly a?: number;
+  /** When it was recorded, epoch ms. */
+  readonly at: number;
+  /** True once the operation finished (a sleep or signal wait records its deadline first). */
+  readonly done?: boolean;
+}
+
+/** A signal received and not consumed yet. */
+export interface BufferedSignal {
+  readonly name: string;
+  readonly payload: unknown;
+}
+
+/** The entity state of a workflow instance. */
+export interface WorkflowRecord {
+  /** Undefined for an id never started. */
+  readonly status?: WorkflowStatus;
+  readonly input?: unknown;
+  readonly output?: unknown;
+  readonly error?: StoredError;
+  /** Why the instance was cancelled, once a cancel was asked. */
+  readonly cancel?: string;
+  /** Set when a replay diverged: the body halts until its next activation or a resume. */
+  readonly blocked?: StoredError;
+  readonly journal: readonly WorkflowJournalEntry[];
+  readonly signals: readonly BufferedSignal[];
+  /** Ids of signals sent with one, newest last (a repeat is ignored); the last 256 are kept. */
+  readonly signalIds: readonly string[];
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  /** How many times a body started on this instance (1, then once per resume after a move or crash). */
+  readonly runs: number;
+}
+
+/** The record of an id never started. */
+export function emptyRecord(): WorkflowRecord {
+  return { journal: [], signals: [], signalIds: [], runs: 0 };
+}
+
+/** The requests a workflow entity answers (a call each). */
+export type WorkflowRequest =
+  | { readonly '~wf': 'start'; readonly input: unknown }
+  | { readonly '~wf': 'result'; readonly waitMs: number }
+  | { readonly '~wf': 'signal'; readonly name: string; readonly payload: unknown; readonly id?: string }
+  | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown }
+  | { readonly '~wf': 'cancel'; readonly reason: string }
+  | { readonly '~wf': 'describe' }
+  | { readonly '~wf': 'resume' };
+
+/** A `result` reply: the outcome, or `pending` when the wait ran out first. */
+export type ResultReply =
+  | { readonly status: 'completed'; readonly output: unknown }
+  | { readonly status: 'failed'; readonly error: StoredError }
+  | { readonly status: 'cancelled'; readonly reason: string }
+  | { readonly status: 'pending' };
+
+/** What `describe` answers: an instance as an operator sees it. */
+export interface WorkflowDescription {
+  readonly workflow: string;
+  readonly id: string;
+  readonly status: WorkflowStatus;
+  readonly input: unknown;
+  readonly output?: unknown;
+  readonly error?: StoredError;
+  readonly cancel?: string;
+  readonly blocked?: StoredError;
+  readonly startedAt?: number;
+  readonly endedAt?: number;
+  readonly runs: number;
+  /** The journal, in sequence order. */
+  readonly history: readonly WorkflowJournalEntry[];
+  /** Sleeps and signal waits not finished: their deadlines. */
+  readonly timers: readonly { readonly s: number; readonly t: JournalOp; readonly n: string; readonly until: number }[];
+  /** Signals received and not consumed yet. */
+  readonly signals: readonly BufferedSignal[];
+  /** Whether a body runs for this instance on its owner now. */
+  readonly active: boolean;
+}
+
+/** The protocol of every workflow kind's entity (checked on requests from other nodes). */
+export const WorkflowProtocol = defineProtocol('ergo-ts.workflow', {
+  calls: {
+    request: { request: schema.type<WorkflowRequest>(), reply: schema.unknown() },
+  },
+});
+
+/** The reminder a workflow instance keeps: when it must be looked at next if no body runs it. */
+export const WAKE_REMINDERS = { wake: schema.object({ at: schema.number() }) };
+
+/** The name of that reminder. */
+export const WAKE = 'wake';
+
+/** True when `v` is a {@link WorkflowRequest} (shape only: the handler checks the fields). */
+export function isWorkflowRequest(v: unknown): v is WorkflowRequest {
+  return typeof v === 'object' && v !== null && typeof (v as { '~wf'?: unknown })['~wf'] === 'string';
+}
+
+/** The record with `entry` added, or replacing the open entry of its number. */
+export function withEntry(rec: WorkflowRecord, entry: WorkflowJournalEntry): WorkflowRecord {
+  const i = rec.journal.findIndex((e) => e.s === entry.s);
+  const journal = i < 0 ? [...rec.journal, entry] : rec.journal.map((e, j) => (j === i ? entry : e));
+  return { ...rec, journal };
+}
