@@ -44,6 +44,8 @@ export interface ClusterSettings {
   leaseScope?: 'key' | 'shard';
   /** The nodes' network.peerStallTimeout (the heartbeat declaring a paused peer down), in ms. */
   stallMs?: number;
+  /** Where the workflow kinds record each step run (workflow_kinds.ts). */
+  effects?: string;
 }
 
 /** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
@@ -103,6 +105,7 @@ export class EntityNode {
         ENT_TAKEOVER: s.takeOver === false ? '0' : '',
         ENT_LEASE_SCOPE: s.leaseScope ?? 'key',
         ENT_STALL_MS: s.stallMs === undefined ? '' : String(s.stallMs),
+        WF_EFFECTS: s.effects ?? '',
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

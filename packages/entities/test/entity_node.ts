@@ -26,6 +26,7 @@ import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
+import { WfSteps, type StepsInput } from './workflow_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -123,7 +124,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger],
+  kinds: [kind, cart, timer, EsLedger, WfSteps],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -148,7 +149,10 @@ interface Command {
     | 'drain'
     | 'stats'
     | 'unstall'
-    | 'hangwrites';
+    | 'hangwrites'
+    | 'wfstart'
+    | 'wfresult'
+    | 'wfdescribe';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -175,6 +179,12 @@ async function run(c: Command): Promise<unknown> {
           timeout: 20_000,
         });
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
+    case 'wfstart':
+      return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
+    case 'wfresult':
+      return entities.workflows.handle(WfSteps, c.key!).result({ timeout: c.timeout ?? 60_000 });
+    case 'wfdescribe':
+      return entities.workflows.handle(WfSteps, c.key!).describe({ timeout: 20_000 });
     case 'members':
       return entities.members();
     case 'stats':
