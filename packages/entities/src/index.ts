@@ -101,14 +101,13 @@ export {
   type DurableTimer,
 } from './kinds/durable_state_machine.js';
 export type { EntitiesClient } from './kinds/entity.js';
-export {
-  defineWorkflow,
-  isWorkflowKind,
-} from './workflow/engine.js';
+export { defineWorkflow, isWorkflowKind } from './workflow/engine.js';
 export {
   RETRY_DEFAULTS,
   WORKFLOW_DEFAULTS,
   type AnyWorkflowKind,
+  type OutboxHandlers,
+  type OutboxInfo,
   type QuerySchemas,
   type RetryPolicy,
   type SignalSchemas,
@@ -120,12 +119,7 @@ export {
   type WorkflowSignals,
 } from './workflow/define.js';
 export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
-export {
-  WorkflowClient,
-  WorkflowHandle,
-  type ResultOptions,
-  type StartOptions,
-} from './workflow/client.js';
+export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
 export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
@@ -147,3 +141,10 @@ export type {
   WorkflowJournalEntry,
   WorkflowStatus,
 } from './workflow/record.js';
+export {
+  isWorkflowDown,
+  isWorkflowJournalUpdate,
+  type WatchMode,
+  type WorkflowDown,
+  type WorkflowJournalUpdate,
+} from './workflow/watchers.js';

@@ -3,7 +3,7 @@
 // result, signal it, query it, cancel it, describe it or resume it. Every request is a call to the
 // instance's entity, routed to its key's owner like any entity call.
 
-import type { Infer } from 'ergo-ts';
+import type { Infer, PID } from 'ergo-ts';
 
 import { ErrEntityUnavailable } from '../contract/errors.js';
 import type { EntitiesClient } from '../kinds/entity.js';
@@ -11,6 +11,7 @@ import type { EntityAddress } from '../kinds/entity.js';
 import type { AnyWorkflowKind, WorkflowInput, WorkflowOutput, WorkflowQueries, WorkflowSignals } from './define.js';
 import { ErrWorkflowCancelled, ErrWorkflowFailed, ErrWorkflowIncorrect, revivedError } from './errors.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from './record.js';
+import type { WatchMode } from './watchers.js';
 
 /** Options of {@link WorkflowClient.start}. */
 export interface StartOptions {
@@ -126,6 +127,44 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   /** The instance as an operator sees it: status, history, pending timers and signals. */
   describe(options: { readonly timeout?: number } = {}): Promise<WorkflowDescription> {
     return this.#ask({ '~wf': 'describe' }, options.timeout) as Promise<WorkflowDescription>;
+  }
+
+  /**
+   * `pid` (any node) gets a `WorkflowDown` message when the instance completes, fails or is
+   * cancelled, as a monitor of a process gets a DOWN; at once when it had ended ('ended'). Kept in
+   * the instance's record: it holds across moves and restarts. Undo with {@link unwatch}.
+   */
+  monitor(pid: PID, options: { readonly timeout?: number } = {}): Promise<'ok' | 'ended'> {
+    return this.#watch('watch', pid, 'monitor', options.timeout);
+  }
+
+  /**
+   * Links `pid` to the instance: it gets an exit signal (ERR_WORKFLOW_FAILED or
+   * ERR_WORKFLOW_CANCELLED) when the instance fails or is cancelled, as a linked process does when
+   * its peer ends abnormally (trap exits to get it as a message); a completion sends nothing.
+   */
+  link(pid: PID, options: { readonly timeout?: number } = {}): Promise<'ok' | 'ended'> {
+    return this.#watch('watch', pid, 'link', options.timeout);
+  }
+
+  /**
+   * `pid` follows the instance's journal live: a `WorkflowJournalUpdate` with the journal so
+   * far at once, then one after each save that added or finished entries.
+   */
+  subscribe(pid: PID, options: { readonly timeout?: number } = {}): Promise<'ok' | 'ended'> {
+    return this.#watch('watch', pid, 'journal', options.timeout);
+  }
+
+  /** Removes `pid`'s monitor, link or subscription (`mode`). */
+  unwatch(pid: PID, mode: WatchMode, options: { readonly timeout?: number } = {}): Promise<'ok'> {
+    return this.#watch('unwatch', pid, mode, options.timeout) as Promise<'ok'>;
+  }
+
+  #watch(op: 'watch' | 'unwatch', pid: PID, mode: WatchMode, timeout?: number): Promise<'ok' | 'ended'> {
+    return this.#ask(
+      { '~wf': op, pid: { node: String(pid.node), id: pid.id, creation: pid.creation }, mode },
+      timeout,
+    ) as Promise<'ok' | 'ended'>;
   }
 
   /** An operator's resume: a halted (diverged) instance runs again, a failed one runs its failed steps again. */

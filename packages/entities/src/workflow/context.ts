@@ -15,6 +15,8 @@ import {
   backoffMs,
   retryPolicy,
   type AnyWorkflowKind,
+  type OutboxHandlers,
+  type OutboxInfo,
   type QuerySchemas,
   type SignalSchemas,
   type WorkflowInput,
@@ -73,7 +75,7 @@ interface Wait {
 }
 
 /** One run of a body (see the top of this file). */
-export class Run implements WorkflowContext<SignalSchemas, QuerySchemas> {
+export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxHandlers> {
   readonly #h: RunHost;
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;
@@ -81,6 +83,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas> {
   readonly #steps = new Set<AbortController>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
   readonly #compensations: { name: string; fn: () => unknown }[] = [];
+  /** Outbox deliveries in flight. */
+  readonly #deliveries: Promise<void>[] = [];
   /** True while compensations run: their steps go on after a cancel. */
   #compensating = false;
   #seq = 0;
@@ -472,6 +476,76 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas> {
     const name = options.name ?? `call ${to.kind}/${to.key}`;
     const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
     return this.#step('step', name, () => this.#h.entities.call(to, request, callOptions), options);
+  }
+
+  outbox(name: string, message: unknown): Promise<void> {
+    const handler = this.#h.spec.outboxes[name];
+    if (handler === undefined)
+      return Promise.reject(
+        ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no outbox ${JSON.stringify(name)}`),
+      );
+    return this.#outbox(name, message, handler);
+  }
+
+  async #outbox(name: string, message: unknown, handler: (m: unknown, info: OutboxInfo) => unknown): Promise<void> {
+    const seq = this.#next();
+    const hit = this.#lookup(seq, 'outbox', name);
+    if (hit?.done === true) return;
+    const m = hit === undefined ? message : hit.v;
+    if (hit === undefined) {
+      this.#checkSize(`outbox message ${name}`, m);
+      await this.#record({ s: seq, t: 'outbox', n: name, v: m, at: this.#h.clock.now() });
+    }
+    this.#deliveries.push(this.#deliver(seq, name, m, handler));
+  }
+
+  /** Delivers a journaled outbox message until its handler resolves, then journals the delivery. */
+  async #deliver(
+    seq: number,
+    name: string,
+    m: unknown,
+    handler: (m: unknown, info: OutboxInfo) => unknown,
+  ): Promise<void> {
+    const policy = this.#h.spec.retry;
+    this.#h.busy(1);
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (this.#ended !== undefined) return;
+        try {
+          await handler(m, { idempotencyKey: this.#key(seq), attempt });
+        } catch (err) {
+          if (this.#ended !== undefined) return;
+          this.#h.log.warning(
+            'workflow %s/%s: outbox %s delivery %d failed: %s',
+            this.workflow,
+            this.id,
+            name,
+            attempt,
+            String(err),
+          );
+          await this.#delay(backoffMs(policy, attempt), false).catch(() => undefined);
+          continue;
+        }
+        if (this.#ended !== undefined) return;
+        await this.#record({
+          s: seq,
+          t: 'outbox',
+          n: name,
+          v: m,
+          a: attempt,
+          at: this.#h.clock.now(),
+          done: true,
+        }).catch(() => undefined);
+        return;
+      }
+    } finally {
+      this.#h.busy(-1);
+    }
+  }
+
+  /** Settles once every outbox message this run put out was delivered (or the run ended). */
+  async delivered(): Promise<void> {
+    while (this.#deliveries.length > 0) await Promise.all(this.#deliveries.splice(0));
   }
 
   #pushCompensation<T>(name: string, fn: (result: T) => unknown, result: T): void {

@@ -7,6 +7,7 @@ import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import type {
   AnyWorkflowKind,
+  OutboxHandlers,
   QuerySchemas,
   RetryPolicy,
   SignalSchemas,
@@ -56,7 +57,11 @@ export interface ChildHandle<O> {
  * step: use `ctx.now()`, `ctx.random()`, and steps). A replay that asks for something else fails
  * with ERR_WORKFLOW_DIVERGED naming the operation, and the instance halts until resumed.
  */
-export interface WorkflowContext<Sg extends SignalSchemas = {}, Q extends QuerySchemas = {}> {
+export interface WorkflowContext<
+  Sg extends SignalSchemas = {},
+  Q extends QuerySchemas = {},
+  Ob extends OutboxHandlers = {},
+> {
   /** The workflow's name. */
   readonly workflow: string;
   /** This instance's id. */
@@ -119,6 +124,15 @@ export interface WorkflowContext<Sg extends SignalSchemas = {}, Q extends QueryS
     request: R,
     options?: StepOptions<ReplyOf<P, R>> & { readonly name?: string; readonly timeout?: number },
   ): Promise<ReplyOf<P, R>>;
+  /**
+   * A transactional outbox: journals `message` for the kind's outbox handler `name`, then delivers
+   * it in the background (retried with backoff until the handler resolves), with the operation's
+   * idempotency key — the same on every redelivery, so a receiver that de-duplicates by it applies
+   * it once. Resolves once the message is journaled; the instance does not end before every
+   * message it put in the outbox was delivered. After a crash the next owner delivers what was
+   * journaled and not confirmed.
+   */
+  outbox<N extends keyof Ob & string>(name: N, message: Parameters<Ob[N]>[0]): Promise<void>;
   /** Pushes a compensation on the saga's stack (replay-safe: the stack is rebuilt by the replay). */
   compensate(name: string, fn: () => unknown): void;
   /** Runs the stack's compensations, newest first, each as a step named `compensate:<name>`; empties it. */
@@ -126,7 +140,7 @@ export interface WorkflowContext<Sg extends SignalSchemas = {}, Q extends QueryS
 }
 
 /** A workflow's body: runs again from the top on each resume, its finished operations replayed from the journal. */
-export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas> = (
-  ctx: WorkflowContext<Sg, Q>,
+export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas, Ob extends OutboxHandlers = {}> = (
+  ctx: WorkflowContext<Sg, Q, Ob>,
   input: I,
 ) => Promise<O>;

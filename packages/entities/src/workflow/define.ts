@@ -12,6 +12,17 @@ import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 /** The signals a workflow takes: a payload schema per signal name. */
 export type SignalSchemas = Readonly<Record<string, StandardSchemaV1>>;
 
+/** What an outbox handler is given besides the message. */
+export interface OutboxInfo {
+  /** The outbox operation's idempotency key (`<workflow>/<id>/<operation>`): the same on every redelivery. */
+  readonly idempotencyKey: string;
+  /** This delivery attempt's number, from 1. */
+  readonly attempt: number;
+}
+
+/** A workflow's outbox handlers, by name: each delivers one message to the outside world. */
+export type OutboxHandlers = Readonly<Record<string, (message: any, info: OutboxInfo) => unknown>>;
+
 /** The queries a workflow answers: the reply's schema per query name. */
 export type QuerySchemas = Readonly<Record<string, StandardSchemaV1>>;
 
@@ -34,13 +45,18 @@ export interface RetryPolicy {
 export const RETRY_DEFAULTS = Object.freeze({ maxAttempts: 5, initialMs: 100, factor: 2, maxMs: 10_000 });
 
 /** What {@link defineWorkflow} takes besides the body. */
-export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchemas> {
+export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchemas, Ob extends OutboxHandlers = {}> {
   /** Checks the input at start (on every node: a remote start is checked too). */
   readonly input?: StandardSchemaV1;
   /** The signals the workflow takes, a payload schema each (`ctx.signal(name)`, `handle.signal(name, payload)`). */
   readonly signals?: Sg;
   /** The queries it answers, the reply's schema each (`ctx.onQuery(name, fn)`, `handle.query(name)`). */
   readonly queries?: Q;
+  /**
+   * Its outbox handlers (`ctx.outbox(name, message)`): each delivers a journaled message with its
+   * idempotency key, retried with the kind's retry policy's backoff and no attempt limit.
+   */
+  readonly outboxes?: Ob;
   /** The default retry policy of its steps. */
   readonly retry?: RetryPolicy;
   /** The largest step result, input or output, in bytes as stored (about). Default 1 MiB. */
@@ -70,6 +86,7 @@ export interface WorkflowSpec {
   readonly input?: StandardSchemaV1;
   readonly signals: SignalSchemas;
   readonly queries: QuerySchemas;
+  readonly outboxes: OutboxHandlers;
   readonly retry: Required<RetryPolicy>;
   readonly maxValueBytes: number;
   readonly resumeAfterMs: number;
@@ -136,11 +153,13 @@ export function backoffMs(p: Required<RetryPolicy>, attempt: number): number {
 export function workflowSpec(
   name: string,
   body: unknown,
-  options: WorkflowOptions<SignalSchemas, QuerySchemas> = {},
+  options: WorkflowOptions<SignalSchemas, QuerySchemas, OutboxHandlers> = {},
 ): WorkflowSpec {
   if (typeof body !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: the body must be a function`);
   if (options.signals !== undefined && (typeof options.signals !== 'object' || options.signals === null))
     throw ErrWorkflowIncorrect.with(`workflow ${name}: signals must be an object of schemas`);
+  for (const [k, h] of Object.entries(options.outboxes ?? {}))
+    if (typeof h !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: outbox ${k} must be a function`);
   if (options.queries !== undefined && (typeof options.queries !== 'object' || options.queries === null))
     throw ErrWorkflowIncorrect.with(`workflow ${name}: queries must be an object of schemas`);
   return Object.freeze({
@@ -149,6 +168,7 @@ export function workflowSpec(
     ...(options.input === undefined ? {} : { input: options.input }),
     signals: options.signals ?? {},
     queries: options.queries ?? {},
+    outboxes: options.outboxes ?? {},
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption('resumeAfterMs', options.resumeAfterMs, WORKFLOW_DEFAULTS.resumeAfterMs),

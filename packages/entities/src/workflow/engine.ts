@@ -9,7 +9,7 @@
 // earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
 // owns the key when it fires replays the body from its journal.
 
-import { firstIssue } from 'ergo-ts';
+import { firstIssue, type PID } from 'ergo-ts';
 
 import { clockOf, deferReply, ENTITY_BUSY, ENTITY_ENDED, refuseCall, defineEntity } from '../kinds/entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
@@ -21,6 +21,7 @@ import {
   WORKFLOW_DEFAULTS,
   workflowSpec,
   type AnyWorkflowKind,
+  type OutboxHandlers,
   type QuerySchemas,
   type SignalSchemas,
   type WorkflowKind,
@@ -30,6 +31,7 @@ import {
 import {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
+  ErrWorkflowFailed,
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
   ErrWorkflowTimeout,
@@ -50,6 +52,15 @@ import {
   withEntry,
 } from './record.js';
 import { approximateBytes } from './sizes.js';
+import {
+  downOf,
+  notifyWatchers,
+  sameWatcher,
+  storedWatcher,
+  watcherPid,
+  type StoredWatcher,
+  type WatchMode,
+} from './watchers.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
@@ -69,6 +80,9 @@ interface SignalWaiter {
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
 }
+
+/** The most watchers one instance keeps (monitors, links and journal subscribers together). */
+const MAX_WATCHERS = 1000;
 
 /** The longest a `result` call waits before answering `pending` (the client asks again). */
 const MAX_RESULT_WAIT_MS = 30_000;
@@ -129,6 +143,9 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
         return this.#describe();
       case 'resume':
         return this.#resume();
+      case 'watch':
+      case 'unwatch':
+        return this.#watch(r.pid, r.mode, r['~wf'] === 'watch');
       default:
         throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: unknown request`));
     }
@@ -233,7 +250,7 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     this.state = next;
     if (w !== undefined) this.#dropWaiter(w);
     await this.#stageWake();
-    await this.save();
+    await this.#persist(rec);
     w?.resolve(payload);
     return 'accepted';
   }
@@ -282,7 +299,7 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     if (rec.cancel !== undefined) return 'cancelled';
     this.state = { ...rec, cancel: why };
     await this.#stageWake();
-    await this.save();
+    await this.#persist(rec);
     const err = ErrWorkflowCancelled.with(why);
     for (const w of this.#signalWaiters.splice(0)) {
       w.settled = true;
@@ -398,9 +415,10 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     Promise.resolve()
       .then(() => this.spec.body(run, rec.input))
       .then(
-        (output) => this.#finish(run, { output }),
-        (error: unknown) => this.#finish(run, { error }),
-      );
+        (output) => run.delivered().then(() => this.#finish(run, { output })),
+        (error: unknown) => run.delivered().then(() => this.#finish(run, { error })),
+      )
+      .catch((error: unknown) => this.#finish(run, { error }));
   }
 
   #host(): RunHost {
@@ -556,6 +574,77 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   // ---- saving ----
 
+  /** Saves the record, then tells its watchers what changed since `before` (inside the handler). */
+  async #persist(before: WorkflowRecord): Promise<void> {
+    await this.save();
+    const after = this.state;
+    if ((after.watchers ?? []).length === 0) return;
+    const gone = notifyWatchers(
+      { send: (to, m) => this.actor.send(to, m), sendExit: (to, reason) => this.actor.sendExit(to, reason) },
+      this.spec.name,
+      this.key,
+      before,
+      after,
+      () => endReason(this.spec.name, this.key, after),
+    );
+    // Unreachable watchers are dropped with the next save.
+    if (gone.length > 0)
+      this.state = { ...after, watchers: (after.watchers ?? []).filter((w) => !gone.some((g) => sameWatcher(g, w))) };
+  }
+
+  async #watch(pid: unknown, mode: unknown, on: boolean): Promise<string> {
+    const rec = this.#known();
+    const p = pid as { node?: unknown; id?: unknown; creation?: unknown } | null;
+    if (
+      typeof p !== 'object' ||
+      p === null ||
+      typeof p.node !== 'string' ||
+      typeof p.id !== 'number' ||
+      typeof p.creation !== 'number' ||
+      (mode !== 'monitor' && mode !== 'link' && mode !== 'journal')
+    )
+      throw refuseCall(ErrWorkflowIncorrect.with('watch: a PID and a mode (monitor, link or journal)'));
+    const w = storedWatcher(p as StoredWatcher, mode as WatchMode);
+    const others = (rec.watchers ?? []).filter((x) => !sameWatcher(x, w));
+    if (!on) {
+      if (others.length === (rec.watchers ?? []).length) return 'ok';
+      this.state = { ...rec, watchers: others };
+      await this.save();
+      return 'ok';
+    }
+    const to = watcherPid(w);
+    if (w.mode === 'journal')
+      this.#tell(to, {
+        '~wf': 'journal',
+        workflow: this.spec.name,
+        id: this.key,
+        status: rec.status!,
+        entries: [...rec.journal].sort((a, b) => a.s - b.s),
+      });
+    if (rec.status !== 'running') {
+      // Ended already: a monitor hears it at once (as a DOWN for a process that is gone), a link too.
+      if (w.mode === 'monitor') this.#tell(to, downOf(this.spec.name, this.key, rec));
+      else if (w.mode === 'link' && rec.status !== 'completed')
+        this.actor.sendExit(to, endReason(this.spec.name, this.key, rec));
+      return 'ended';
+    }
+    if (others.length >= MAX_WATCHERS)
+      throw refuseCall(
+        ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has ${MAX_WATCHERS} watchers already`),
+      );
+    this.state = { ...rec, watchers: [...others, w] };
+    await this.save();
+    return 'ok';
+  }
+
+  #tell(to: PID, message: unknown): void {
+    try {
+      this.actor.send(to, message);
+    } catch (err) {
+      this.log.warning('workflow %s/%s: a watcher could not be told: %s', this.spec.name, this.key, String(err));
+    }
+  }
+
   #commit(mutate: (rec: WorkflowRecord) => WorkflowRecord): Promise<void> {
     if (this.#ended) return Promise.reject(new RunEnded('the activation ended'));
     return new Promise<void>((resolve, reject) => {
@@ -577,7 +666,8 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     this.#nudged = false;
     const batch = this.#queue.splice(0);
     if (batch.length === 0) return;
-    let rec = this.state;
+    const before = this.state;
+    let rec = before;
     if (this.#runsToCount > 0) {
       rec = { ...rec, runs: rec.runs + this.#runsToCount };
       this.#runsToCount = 0;
@@ -586,7 +676,7 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     this.state = rec;
     try {
       await this.#stageWake();
-      await this.save();
+      await this.#persist(before);
     } catch (err) {
       for (const c of batch) c.reject(err as Error);
       throw err;
@@ -612,6 +702,16 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     if (at === undefined) stageCancelOf(this, WAKE);
     else await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
   }
+}
+
+/** The exit reason a linked process gets when the instance failed or was cancelled. */
+function endReason(workflow: string, id: string, rec: WorkflowRecord): Error {
+  if (rec.status === 'cancelled')
+    return ErrWorkflowCancelled.with(`workflow ${workflow}/${id}: ${rec.cancel ?? 'cancelled'}`);
+  const e = rec.error;
+  return ErrWorkflowFailed.with(
+    `workflow ${workflow}/${id} failed: ${e === undefined ? '' : `${e.code ?? e.name}: ${e.message}`}`,
+  );
 }
 
 /** A `result` reply from an ended record. */
@@ -643,12 +743,18 @@ function outcomeOf(rec: WorkflowRecord): ResultReply {
  *   return account.id;
  * });
  */
-export function defineWorkflow<I, O, Sg extends SignalSchemas = {}, Q extends QuerySchemas = {}>(
+export function defineWorkflow<
+  I,
+  O,
+  Sg extends SignalSchemas = {},
+  Q extends QuerySchemas = {},
+  Ob extends OutboxHandlers = {},
+>(
   name: string,
-  body: WorkflowBody<I, O, Sg, Q>,
-  options: WorkflowOptions<Sg, Q> = {},
+  body: WorkflowBody<I, O, Sg, Q, Ob>,
+  options: WorkflowOptions<Sg, Q, Ob> = {},
 ): WorkflowKind<I, O, Sg, Q> {
-  const spec = workflowSpec(name, body, options as WorkflowOptions<SignalSchemas, QuerySchemas>);
+  const spec = workflowSpec(name, body, options as WorkflowOptions<SignalSchemas, QuerySchemas, OutboxHandlers>);
   class Instance extends WorkflowEntity {
     readonly spec = spec;
   }

@@ -7,12 +7,13 @@
 import { defineProtocol, schema } from 'ergo-ts';
 
 import type { StoredError } from './errors.js';
+import type { StoredWatcher, WatchMode } from './watchers.js';
 
 /** Where an instance is. `running` covers a body that sleeps or waits for a signal. */
 export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
 /** The operations a journal records (`compensate` steps are steps named `compensate:<name>`). */
-export type JournalOp = 'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid' | 'patch' | 'child' | 'send';
+export type JournalOp = 'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid' | 'patch' | 'child' | 'send' | 'outbox';
 
 /** One entry of an instance's journal: what operation `s` of the body produced. */
 export interface WorkflowJournalEntry {
@@ -61,6 +62,8 @@ export interface WorkflowRecord {
   readonly endedAt?: number;
   /** How many times a body started on this instance (1, then once per resume after a move or crash). */
   readonly runs: number;
+  /** Processes that monitor, link to or follow the journal of this instance (watchers.ts). */
+  readonly watchers?: readonly StoredWatcher[];
 }
 
 /** The record of an id never started. */
@@ -76,7 +79,12 @@ export type WorkflowRequest =
   | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown }
   | { readonly '~wf': 'cancel'; readonly reason: string }
   | { readonly '~wf': 'describe' }
-  | { readonly '~wf': 'resume' };
+  | { readonly '~wf': 'resume' }
+  | {
+      readonly '~wf': 'watch' | 'unwatch';
+      readonly pid: { readonly node: string; readonly id: number; readonly creation: number };
+      readonly mode: WatchMode;
+    };
 
 /** A `result` reply: the outcome, or `pending` when the wait ran out first. */
 export type ResultReply =

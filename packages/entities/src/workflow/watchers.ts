@@ -1,0 +1,132 @@
+// Who hears about a workflow instance, from any node: a process that monitors it gets a
+// WorkflowDown message when it completes, fails or is cancelled (as a DOWN for a process); a
+// process linked to it gets an exit signal when it fails or is cancelled (as a link to a process:
+// a completion is a normal exit, which does not reach a linked process); a journal subscriber gets
+// each new journal entry as it is saved. The list is part of the instance's record, so it holds
+// across moves, passivation and restarts; a watcher whose process is gone is dropped on delivery.
+
+import { PID, type Atom } from 'ergo-ts';
+
+import type { StoredError } from './errors.js';
+import type { WorkflowJournalEntry, WorkflowRecord, WorkflowStatus } from './record.js';
+
+/** What a watcher asked for. */
+export type WatchMode = 'monitor' | 'link' | 'journal';
+
+/** A watcher as the record keeps it (a PID's fields: a store keeps plain values). */
+export interface StoredWatcher {
+  readonly node: string;
+  readonly id: number;
+  readonly creation: number;
+  readonly mode: WatchMode;
+}
+
+/** The message a monitoring process gets when the instance ends. */
+export interface WorkflowDown {
+  readonly '~wf': 'down';
+  readonly workflow: string;
+  readonly id: string;
+  readonly status: Exclude<WorkflowStatus, 'running'>;
+  readonly output?: unknown;
+  readonly error?: StoredError;
+  /** Why it was cancelled. */
+  readonly reason?: string;
+}
+
+/** The message a journal subscriber gets after each save that added or finished entries. */
+export interface WorkflowJournalUpdate {
+  readonly '~wf': 'journal';
+  readonly workflow: string;
+  readonly id: string;
+  readonly status: WorkflowStatus;
+  /** The entries added or finished by that save, in sequence order. */
+  readonly entries: readonly WorkflowJournalEntry[];
+}
+
+/** True when `m` is a {@link WorkflowDown}. */
+export function isWorkflowDown(m: unknown): m is WorkflowDown {
+  return typeof m === 'object' && m !== null && (m as { '~wf'?: unknown })['~wf'] === 'down';
+}
+
+/** True when `m` is a {@link WorkflowJournalUpdate}. */
+export function isWorkflowJournalUpdate(m: unknown): m is WorkflowJournalUpdate {
+  return typeof m === 'object' && m !== null && (m as { '~wf'?: unknown })['~wf'] === 'journal';
+}
+
+/** The stored form of `pid` watching in `mode`. */
+export function storedWatcher(pid: { node: string; id: number; creation: number }, mode: WatchMode): StoredWatcher {
+  return { node: String(pid.node), id: Number(pid.id), creation: Number(pid.creation), mode };
+}
+
+/** The PID of a stored watcher. */
+export function watcherPid(w: StoredWatcher): PID {
+  return new PID(w.node as Atom, w.id, w.creation);
+}
+
+/** True when `w` is `pid` in `mode`. */
+export function sameWatcher(w: StoredWatcher, pid: StoredWatcher): boolean {
+  return w.node === pid.node && w.id === pid.id && w.creation === pid.creation && w.mode === pid.mode;
+}
+
+/** What the engine's host process can do inside a handler, for {@link notifyWatchers}. */
+export interface Notifier {
+  send(to: PID, message: unknown): void;
+  sendExit(to: PID, reason: Error): void;
+}
+
+/**
+ * Tells the watchers of `after` what its last save changed from `before`: journal subscribers the
+ * new or finished entries, monitors and links the end. Called inside a handler, after the save.
+ * Returns the watchers whose process could not be reached (to drop).
+ */
+export function notifyWatchers(
+  n: Notifier,
+  workflow: string,
+  id: string,
+  before: WorkflowRecord,
+  after: WorkflowRecord,
+  endError: () => Error,
+): StoredWatcher[] {
+  const watchers = after.watchers ?? [];
+  if (watchers.length === 0) return [];
+  const gone: StoredWatcher[] = [];
+  const deliver = (w: StoredWatcher, f: (pid: PID) => void): void => {
+    try {
+      f(watcherPid(w));
+    } catch {
+      gone.push(w);
+    }
+  };
+  const old = new Set(before.journal);
+  const entries = after.journal.filter((e) => !old.has(e)).sort((a, b) => a.s - b.s);
+  const ended = before.status === 'running' && after.status !== undefined && after.status !== 'running';
+  for (const w of watchers) {
+    if (w.mode === 'journal' && entries.length > 0)
+      deliver(w, (pid) =>
+        n.send(pid, {
+          '~wf': 'journal',
+          workflow,
+          id,
+          status: after.status ?? 'running',
+          entries,
+        } satisfies WorkflowJournalUpdate),
+      );
+    if (!ended) continue;
+    if (w.mode === 'monitor') deliver(w, (pid) => n.send(pid, downOf(workflow, id, after)));
+    else if (w.mode === 'link' && after.status !== 'completed') deliver(w, (pid) => n.sendExit(pid, endError()));
+  }
+  return gone;
+}
+
+/** The {@link WorkflowDown} of an ended record. */
+export function downOf(workflow: string, id: string, rec: WorkflowRecord): WorkflowDown {
+  return {
+    '~wf': 'down',
+    workflow,
+    id,
+    status: rec.status as WorkflowDown['status'],
+    ...(rec.output === undefined ? {} : { output: rec.output }),
+    ...(rec.error === undefined ? {} : { error: rec.error }),
+    ...(rec.cancel === undefined ? {} : { reason: rec.cancel }),
+  };
+}
