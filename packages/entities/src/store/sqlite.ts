@@ -20,7 +20,7 @@ import {
   checkOffset,
   checkProjection,
 } from './journal_sql.js';
-import { BusyRetry } from './sqlite_busy.js';
+import { BusyRetry, isBusy } from './sqlite_busy.js';
 import { checkId } from '../contract/ids.js';
 import { CheckedReminders } from './checked_reminders.js';
 import {
@@ -132,6 +132,10 @@ export class SqliteStore implements EntityStore, ReminderStore {
   readonly #q: Record<string, Statement>;
   /** Operations waiting for another process's write lock (sqlite_busy.ts). */
   readonly #busy: BusyRetry;
+  /** Writes waiting for the next group commit ({@link #op}). */
+  readonly #batch: BatchedWrite[] = [];
+  /** True while a batch runs: a write's own transaction is then the batch's savepoint. */
+  #inBatch = false;
   readonly #reminders: SqliteReminders;
   /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
   readonly #reminderOps: CheckedReminders;
@@ -522,23 +526,105 @@ export class SqliteStore implements EntityStore, ReminderStore {
   }
 
   /**
-   * Runs a synchronous operation as a Promise that is safe to leave un-awaited; one that meets
-   * another process's write lock is tried again from timers (sqlite_busy.ts). `writes`: it takes
-   * the write lock, and waits behind earlier writes still waiting for it; false for reads.
+   * Runs a write as a Promise that is safe to leave un-awaited. Writes asked for in the same turn
+   * of the event loop are committed together (group commit): one transaction, each write in its
+   * own savepoint (a write that fails is rolled back alone and rejects alone), one commit and so
+   * one fsync for all — N activations writing at once cost about one fsync, not N. A batch that
+   * meets another process's write lock is tried again from timers (sqlite_busy.ts), in order.
    */
   #op<T>(what: string, fn: () => T, writes = true): Promise<T> {
     if (this.#closed) return rejected(ErrStoreClosed.with(this.name), undefined, `entity store ${what}`);
+    // Reads run at once (WAL lets them run beside a writer): they see every write already committed.
+    if (!writes)
+      return ignorable(
+        this.#busy.run(() => {
+          if (this.#closed) throw ErrStoreClosed.with(this.name);
+          return fn();
+        }, false),
+        undefined,
+        `entity store ${what}`,
+      );
     return ignorable(
-      this.#busy.run(() => {
-        if (this.#closed) throw ErrStoreClosed.with(this.name);
-        return fn();
-      }, writes),
+      new Promise<T>((resolve, reject) => {
+        this.#batch.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+        if (this.#batch.length === 1) setImmediate(() => this.#flush());
+      }),
       undefined,
       `entity store ${what}`,
     );
   }
 
+  /** Commits the writes asked for since the last flush (see {@link #op}). */
+  #flush(): void {
+    const ops = this.#batch.splice(0);
+    if (ops.length === 0) return;
+    if (this.#closed) {
+      for (const o of ops) o.reject(ErrStoreClosed.with(this.name));
+      return;
+    }
+    this.#busy
+      .run(() => {
+        if (this.#closed) throw ErrStoreClosed.with(this.name);
+        return this.#runBatch(ops);
+      }, true)
+      .then(
+        (outcomes) => {
+          for (let i = 0; i < ops.length; i++) {
+            const o = outcomes[i]!;
+            if (o.ok) ops[i]!.resolve(o.value);
+            else ops[i]!.reject(o.error);
+          }
+        },
+        (e: unknown) => {
+          for (const o of ops) o.reject(e);
+        },
+      );
+  }
+
+  /** Runs `ops` in one transaction (a single write as before: its own transaction). */
+  #runBatch(ops: readonly BatchedWrite[]): Outcome[] {
+    if (ops.length === 1) {
+      try {
+        return [{ ok: true, value: ops[0]!.fn() }];
+      } catch (e) {
+        if (isBusy(e)) throw e; // nothing changed: the whole batch is tried again
+        return [{ ok: false, error: e }];
+      }
+    }
+    this.#db.exec('BEGIN IMMEDIATE');
+    const out: Outcome[] = [];
+    this.#inBatch = true;
+    try {
+      for (const o of ops) {
+        this.#db.exec('SAVEPOINT w');
+        try {
+          const value = o.fn();
+          this.#db.exec('RELEASE w');
+          out.push({ ok: true, value });
+        } catch (e) {
+          this.#db.exec('ROLLBACK TO w');
+          this.#db.exec('RELEASE w');
+          if (isBusy(e)) throw e;
+          out.push({ ok: false, error: e });
+        }
+      }
+      this.#db.exec('COMMIT');
+    } catch (e) {
+      try {
+        this.#db.exec('ROLLBACK');
+      } catch {
+        // Already rolled back by SQLite (a busy statement ends its transaction).
+      }
+      throw e;
+    } finally {
+      this.#inBatch = false;
+    }
+    return out;
+  }
+
+  /** One write's own transaction; inside a batch, the batch's (each write has its savepoint there). */
   #tx<T>(fn: () => T): T {
+    if (this.#inBatch) return fn();
     this.#db.exec('BEGIN IMMEDIATE');
     try {
       const r = fn();
@@ -550,6 +636,16 @@ export class SqliteStore implements EntityStore, ReminderStore {
     }
   }
 }
+
+/** A write waiting for its batch (SqliteStore's group commit). */
+interface BatchedWrite {
+  readonly fn: () => unknown;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** How one write of a batch ended. */
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
 
 /**
  * Adds the journal's columns, tables and indexes and the inbox's acceptance time when missing (a
