@@ -30,6 +30,7 @@ import {
   startEntities,
   type DurableMachineRecord,
 } from '../src/index.js';
+import { counterKind } from './counter.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-dsm-'));
 const watch = new UnhandledWatch('@ergo-ts/entities durable state machine');
@@ -207,6 +208,42 @@ test('a spec with an event handler or not made by durableSpec is refused with ER
       defineDurableStateMachine('bad', {
         protocol: P,
         spec: () => durableSpec<typeof P, S, number>(P, 'idle', 0).eventHandler('some-event', () => undefined),
+      }),
+    { code: 'ERR_ENTITY_INCORRECT' },
+  );
+});
+
+test('a handler reaches the entities runtime through the spec’s `entities` (no module global): a durable send to another entity', async (t) => {
+  const store = SqliteStore.open(join(dir, `r${++n}.db`));
+  const node = await startNode(`dsmr${n}_${process.pid}@localhost`, { log: { level: 'warning' } });
+  const Relay = defineProtocol('relay', { messages: { pass: schema.object({ pass: schema.string() }) } });
+  const counter = counterKind(0);
+  const RelayMachine = defineDurableStateMachine('relay', {
+    protocol: Relay,
+    passivateAfterMs: 0,
+    spec: (key, entities) =>
+      durableSpec(Relay, 'on' as const, 0).stateMessageHandler('on', 'pass', async (_from, _state, sent, m) => {
+        await entities.sendDurable(entity(counter, m.pass), { add: 1 }, `${key}/${sent}`);
+        return { data: sent + 1 };
+      }),
+  });
+  const entities = await startEntities(node, { leaseScope: 'key', store, kinds: [RelayMachine, counter] });
+  t.after(async () => {
+    await entities.stop();
+    await node.stop();
+    await store.close();
+  });
+  await entities.sendDurable(entity(RelayMachine, 'r1'), { pass: 'c9' }, 'm1');
+  await eventually(async () => (await entities.call(entity(counter, 'c9'), 'get')) === 1, 'the relay added to c9');
+  // Outside an activation (the spec's check when defined), `entities` refuses to be used.
+  assert.throws(
+    () =>
+      defineDurableStateMachine('bad', {
+        protocol: Relay,
+        spec: (_key, e) => {
+          void e.node;
+          return durableSpec(Relay, 'on' as const, 0);
+        },
       }),
     { code: 'ERR_ENTITY_INCORRECT' },
   );

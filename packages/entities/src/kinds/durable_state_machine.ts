@@ -31,7 +31,7 @@ import {
   type StandardSchemaV1,
 } from 'ergo-ts';
 
-import { defineEntity, type EntityKind } from './entity.js';
+import { defineEntity, type EntitiesClient, type EntityKind } from './entity.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { refuseCall } from './entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from './reminders.js';
@@ -89,8 +89,10 @@ export interface DurableStateMachineOptions<P extends AnyProtocol, S extends str
    * The machine's spec for one key: `durableSpec(protocol, initialState, data)` and its handlers,
    * as a core StateMachine's `init` returns them. Called on each activation: handlers must not
    * keep state outside `data` (it would not survive). Event handlers are not supported here.
+   * `entities` is the runtime of the node hosting the activation: handlers close over it to call,
+   * send or send durably to other entities (no module global needed).
    */
-  readonly spec: (key: string) => StateMachineSpec<P, S, D>;
+  readonly spec: (key: string, entities: EntitiesClient) => StateMachineSpec<P, S, D>;
   /** Passivate a machine idle this long, in ms (default 60 000; 0 never). Its timeouts still fire. */
   readonly passivateAfterMs?: number;
 }
@@ -125,7 +127,7 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
   DurableMachineRecord<S, D>,
   TimeoutReminders
 > {
-  abstract readonly machineSpec: (key: string) => StateMachineSpec<AnyProtocol, S, D>;
+  abstract readonly machineSpec: (key: string, entities: EntitiesClient) => StateMachineSpec<AnyProtocol, S, D>;
   #spec: StateMachineSpec<AnyProtocol, S, D> | undefined;
   #messageTypes: (readonly [string, StandardSchemaV1])[] = [];
   #callTypes: (readonly [string, StandardSchemaV1])[] = [];
@@ -134,7 +136,7 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
 
   #load(): StateMachineSpec<AnyProtocol, S, D> {
     if (this.#spec === undefined) {
-      const spec = this.machineSpec(this.key);
+      const spec = this.machineSpec(this.key, this.entities);
       checkSpec(this.key, spec);
       this.#spec = spec;
       this.#messageTypes = Object.entries(spec.protocol.spec.messages ?? {});
@@ -335,6 +337,17 @@ abstract class DurableMachineEntity<S extends string, D> extends ReminderEntity<
   }
 }
 
+/**
+ * The `entities` a spec is made with outside an activation (its check at definition, its initial
+ * state): a handler cannot run there, so any use is a mistake, refused with ERR_ENTITY_INCORRECT.
+ */
+const notActivated: EntitiesClient = new Proxy({} as EntitiesClient, {
+  get: (_t, p) => {
+    if (p === 'then') return undefined;
+    throw ErrEntityIncorrect.with(`entities.${String(p)}: only inside an activation's handlers`);
+  },
+});
+
 /** Throws ERR_ENTITY_INCORRECT unless `spec` is a core spec without event handlers. */
 function checkSpec(name: string, spec: unknown): void {
   if (!(spec instanceof StateMachineSpec))
@@ -383,8 +396,11 @@ export function defineDurableStateMachine<P extends AnyProtocol, S extends strin
 ): EntityKind<P, DurableMachineRecord<S, D>> {
   if (typeof options?.spec !== 'function')
     throw ErrEntityIncorrect.with(`durable machine ${name}: spec must be a function of the key`);
-  const make = options.spec as unknown as (key: string) => StateMachineSpec<AnyProtocol, S, D>;
-  checkSpec(name, make('~define'));
+  const make = options.spec as unknown as (
+    key: string,
+    entities: EntitiesClient,
+  ) => StateMachineSpec<AnyProtocol, S, D>;
+  checkSpec(name, make('~define', notActivated));
   class Machine extends DurableMachineEntity<S, D> {
     readonly machineSpec = make;
   }
@@ -392,7 +408,7 @@ export function defineDurableStateMachine<P extends AnyProtocol, S extends strin
     protocol: options.protocol,
     entity: Machine as unknown as new () => ReminderEntity<P, DurableMachineRecord<S, D>, TimeoutReminders>,
     initialState: (key: string): DurableMachineRecord<S, D> => {
-      const spec = make(key);
+      const spec = make(key, notActivated);
       return {
         state: spec.initialState,
         data: spec.data,
