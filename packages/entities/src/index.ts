@@ -148,3 +148,10 @@ export {
   type WorkflowDown,
   type WorkflowJournalUpdate,
 } from './workflow/watchers.js';
+export {
+  WORKFLOW_GATEWAY_NAME,
+  WorkflowGateway,
+  readGatewayRequest,
+  startWorkflowGateway,
+  type GatewayRequest,
+} from './workflow/gateway.js';

@@ -221,6 +221,8 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   async #signal(name: unknown, payload: unknown, id: unknown): Promise<string> {
     const rec = this.#known();
+    // A repeat of a signal already taken is a duplicate, even once the instance ended (a retry).
+    if (typeof id === 'string' && rec.signalIds.includes(id)) return 'duplicate';
     if (rec.status !== 'running')
       throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
     const schema = typeof name === 'string' ? this.spec.signals[name] : undefined;
@@ -232,7 +234,6 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     if (issue !== undefined)
       throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue.message}`));
     this.#checkSize(`signal ${String(name)}`, payload);
-    if (typeof id === 'string' && rec.signalIds.includes(id)) return 'duplicate';
     this.#ensureRunning();
     const w = this.#signalWaiters.find((x) => x.name === name && !x.settled);
     let next: WorkflowRecord = typeof id === 'string' ? { ...rec, signalIds: [...rec.signalIds, id].slice(-256) } : rec;
