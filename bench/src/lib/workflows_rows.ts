@@ -204,7 +204,7 @@ export async function measureResume(
     twice.push(all.length - new Set(all.map((s) => `${s.id} ${s.step}`)).size);
     await engine.afterRound?.();
   }
-  const note = `${z.resumeRounds} rounds, each ${z.sleepers} workflows (step a, ${z.resumeSleepMs / 1000} s durable sleep, step b) killed ~${z.killAfterMs} ms after the first started (here after ${killOffsets.join(', ')} ms: not before every step a ran); (last step b) − max(kill, latest due); ${what}`;
+  const note = `${z.resumeRounds} rounds, each ${z.sleepers} workflows (step a, ${z.resumeSleepMs / 1000} s durable sleep, step b) killed ~${z.killAfterMs} ms after the first started (never before every step a had run; here ${killOffsets.join(', ')} ms after the first start); (last step b) − max(kill, latest due); ${what}`;
   reportSamples(
     report,
     { group: G, name: 'resume after kill -9, 50 sleeping workflows', unit: 'ms', better: 'lower', note },
