@@ -28,8 +28,8 @@ export function percentile(xs: readonly number[], p: number): number {
 export function sizes(ctx: SuiteContext) {
   return {
     sequential: ctx.quick ? 50 : 200,
-    burst: ctx.quick ? 100 : 600,
-    perStep: ctx.quick ? 4 : 20,
+    burst: ctx.quick ? 100 : 300,
+    perStep: ctx.quick ? 4 : 10,
     sleepers: 50,
     sleepMs: 2000,
     resumeSleepMs: 3000,

@@ -25,7 +25,7 @@ const NET = join(here, '..', 'net');
 /** The columns: one child process each. */
 export const PEERS = ['ergo-ts', 'restate', 'dbos', 'effect-workflow'] as const;
 
-export const scenarios: ScenarioSpec[] = [{ id: 'workflows', peers: [...PEERS], timeout: 900 }];
+export const scenarios: ScenarioSpec[] = [{ id: 'workflows', peers: [...PEERS], timeout: 1500 }];
 
 /** The version of an installed npm package (its package.json, found from its entry point). */
 function pkgVersion(name: string): string {
