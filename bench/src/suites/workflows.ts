@@ -88,43 +88,35 @@ async function startEngine(
       stop: () => engine.close(),
     };
   }
+  let label: string;
+  let start: (url: string) => Promise<Engine>;
+  let what: string;
   if (peer === 'dbos' || peer === 'effect-workflow') {
     const pkg = peer === 'dbos' ? '@dbos-inc/dbos-sdk' : 'effect';
-    const label = peer === 'dbos' ? 'DBOS' : 'Effect';
+    label = peer === 'dbos' ? 'DBOS' : 'Effect';
     const why = await unloadable(pkg);
     if (why !== undefined) return `${label} column skipped: ${why}`;
-    const db = await postgres(`wf_${peer.replace('-', '_')}`);
-    if (typeof db === 'string') return `${label} column skipped: ${db}`;
     const script = join(NET, peer === 'dbos' ? 'workflows_dbos_worker.js' : 'workflows_effect_worker.js');
-    try {
-      const engine = await ipcEngine(script, { WF_PG_URL: db.url, WF_LOG: log });
-      const what =
-        peer === 'dbos'
-          ? `DBOS Transact ${pkgVersion(pkg)} in a child process (client: IPC to it), PostgreSQL 15 fsync on`
-          : `effect ${pkgVersion(pkg)}, effect/workflow on SingleRunner in a child process (client: IPC to it), PostgreSQL 15 fsync on`;
-      return {
-        engine,
-        what,
-        stop: async () => {
-          await engine.close();
-          await db.pg.stop();
-        },
-      };
-    } catch (e) {
-      await db.pg.stop();
-      throw e;
-    }
+    start = (url) => ipcEngine(script, { WF_PG_URL: url, WF_LOG: log });
+    what =
+      peer === 'dbos'
+        ? `DBOS Transact ${pkgVersion(pkg)} in a child process (client: IPC to it), PostgreSQL 15 fsync on`
+        : `effect ${pkgVersion(pkg)}, effect/workflow on SingleRunner in a child process (client: IPC to it), PostgreSQL 15 fsync on`;
+  } else {
+    const ergo = await import('../lib/workflows_ergo.js');
+    const missing = await ergo.ergoWorkflowsMissing();
+    if (missing !== undefined) return missing;
+    label = 'ergo-ts';
+    start = (url) => ergo.startErgo(url, log);
+    what = 'ergo-ts workflows (@ergo-ts/entities) in child processes (client: IPC), PostgreSQL 15 fsync on';
   }
-  const ergo = await import('../lib/workflows_ergo.js');
-  const missing = await ergo.ergoWorkflowsMissing();
-  if (missing !== undefined) return missing;
-  const db = await postgres('wf_ergo');
-  if (typeof db === 'string') return `ergo-ts column skipped: ${db}`;
+  const db = await postgres(`wf_${peer.replace('-', '_')}`);
+  if (typeof db === 'string') return `${label} column skipped: ${db}`;
   try {
-    const engine = await ergo.startErgo(db.url, log);
+    const engine = await start(db.url);
     return {
       engine,
-      what: 'ergo-ts workflows (@ergo-ts/entities), two members in child processes (client: IPC), PostgreSQL 15 fsync on',
+      what,
       stop: async () => {
         await engine.close();
         await db.pg.stop();
