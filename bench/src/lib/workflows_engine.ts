@@ -38,12 +38,15 @@ export const pause = (ms: number): Promise<void> => new Promise((r) => setTimeou
 
 /** A worker child process serving WorkerRequests (net/workflows_serve.ts). */
 export class IpcWorker {
+  /** The worker process. */
   readonly child: ChildProcess;
   private readonly ready: Promise<void>;
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
   private seq = 0;
+  /** Resolves when the worker process has exited. */
   readonly exited: Promise<void>;
 
+  /** Forks `script` with `env` added to this process' environment. */
   constructor(script: string, env: NodeJS.ProcessEnv) {
     this.child = fork(script, [], {
       execArgv: ['--no-deprecation'],

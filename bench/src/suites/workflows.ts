@@ -25,6 +25,7 @@ const NET = join(here, '..', 'net');
 /** The columns: one child process each. */
 export const PEERS = ['ergo-ts', 'restate', 'dbos', 'effect-workflow'] as const;
 
+/** One scenario, one child per engine (Effect's slow sleeps make its child the longest). */
 export const scenarios: ScenarioSpec[] = [{ id: 'workflows', peers: [...PEERS], timeout: 1500 }];
 
 /** The version of an installed npm package (its package.json, found from its entry point). */
@@ -57,7 +58,7 @@ async function unloadable(name: string): Promise<string | undefined> {
   }
 }
 
-/** A PostgreSQL server for one child, fsync on, with a fresh database `name`; undefined: none here. */
+/** A PostgreSQL server for one child, fsync on, with a fresh database `name`; or why there is none. */
 async function postgres(name: string): Promise<{ pg: Postgres; url: string } | string> {
   let missing: string | undefined;
   try {
@@ -67,7 +68,12 @@ async function postgres(name: string): Promise<{ pg: Postgres; url: string } | s
   }
   if (missing !== undefined) return `no PostgreSQL server: ${missing}`;
   const pg = await startPostgres({ settings: { fsync: 'on', full_page_writes: 'on', max_connections: 200 } });
-  return { pg, url: createDatabase(pg.url, name) };
+  try {
+    return { pg, url: createDatabase(pg.url, name) };
+  } catch (e) {
+    await pg.stop();
+    throw e;
+  }
 }
 
 /** Starts one peer's engine: the engine and what its figures' notes say, or why it cannot run. */
@@ -128,6 +134,10 @@ async function startEngine(
   }
 }
 
+/**
+ * Runs every row for `ctx.peer` (one engine per child; without a context, every engine in turn),
+ * each engine on a fresh step log and, where it needs one, a fresh PostgreSQL server.
+ */
 export async function workflowsSuite(report: Report, ctx?: SuiteContext): Promise<void> {
   const c: SuiteContext = ctx ?? { scenario: undefined, peer: 'ergo-ts', rounds: 5, warmup: 1, quick: false };
   const peers = ctx === undefined ? PEERS : [c.peer];
