@@ -59,6 +59,20 @@ const OrderLayer = OrderWorkflow.toLayer(
   }),
 );
 
+/**
+ * Effect's workflow engine as the bench runs it: ClusterWorkflowEngine on a SingleRunner (runner
+ * storage in memory, messages in SQL) on the PostgreSQL database at `url`, with the SQL client
+ * (shared with the workflows suite's Effect worker, net/workflows_effect_worker.ts).
+ */
+export function engineLayer(url: string) {
+  const SqlLive = PgClient.layer({ url: Redacted.make(url) });
+  const ClusterLive = SingleRunner.layer({ runnerStorage: 'memory' }).pipe(
+    Layer.provide(SqlLive),
+    Layer.provide(NodeCrypto.layerDigest),
+  );
+  return ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(ClusterLive), Layer.provideMerge(SqlLive));
+}
+
 /** Where the row goes. */
 export interface WorkflowRow {
   group: string;
@@ -76,13 +90,7 @@ export async function measureEffectWorkflow(
   url: string,
   r: WorkflowRow,
 ): Promise<void> {
-  const SqlLive = PgClient.layer({ url: Redacted.make(url) });
-  const ClusterLive = SingleRunner.layer({ runnerStorage: 'memory' }).pipe(
-    Layer.provide(SqlLive),
-    Layer.provide(NodeCrypto.layerDigest),
-  );
-  const EngineLive = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(ClusterLive));
-  const AppLive = OrderLayer.pipe(Layer.provideMerge(EngineLive), Layer.provideMerge(SqlLive));
+  const AppLive = OrderLayer.pipe(Layer.provideMerge(engineLayer(url)));
 
   const program = Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient;

@@ -21,6 +21,9 @@ export const PEER_LABEL: Record<string, string> = {
   nats: 'NATS',
   redis: 'Redis',
   'effect-cluster': '@effect/cluster',
+  'effect-workflow': 'effect/workflow',
+  restate: 'Restate',
+  dbos: 'DBOS',
   'js-ring': 'raw JS ring',
 };
 

@@ -1,0 +1,82 @@
+// ergo-ts' column of the workflows suite: the workflow engine of @ergo-ts/entities, written
+// against its API (below: ErgoWorkflowApi, the shape it is being built to; adjust here and in
+// net/workflows_ergo_member.ts when it lands). Until `defineWorkflow` is exported the column says
+// so and is skipped.
+//
+// Rows 1–4: one member (net/workflows_ergo_member.ts) in a child process, the client sending it
+// requests over IPC as for DBOS and Effect. Row 5: two members on the same PostgreSQL store (a
+// fresh table prefix), the sleepers started on member A; the kill -9 hits A, member B takes its
+// workflows over; after each round A is started again under its name (it rejoins) for the next.
+
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { IpcWorker, freePort, type Engine } from './workflows_engine.js';
+
+const MEMBER = join(dirname(fileURLToPath(import.meta.url)), '..', 'net', 'workflows_ergo_member.js');
+
+/** A workflow body's context, as the engine gives it. */
+export interface ErgoWorkflowCtx {
+  step<T>(name: string, run: () => T | Promise<T>): Promise<T>;
+  sleep(ms: number): Promise<void>;
+  now(): number | Promise<number>;
+}
+
+/** The workflow API of @ergo-ts/entities this column is written against. */
+export interface ErgoWorkflowApi {
+  defineWorkflow<I, O>(name: string, body: (ctx: ErgoWorkflowCtx, input: I) => Promise<O>): unknown;
+  workflows: {
+    start(workflow: unknown, id: string, input: unknown): Promise<{ result(): Promise<unknown> }>;
+  };
+}
+
+/** Why the column cannot run on this branch, or undefined when @ergo-ts/entities has workflows. */
+export async function ergoWorkflowsMissing(): Promise<string | undefined> {
+  const mod = (await import('@ergo-ts/entities')) as object;
+  return 'defineWorkflow' in mod ? undefined : 'ergo-ts workflow engine not built on this branch';
+}
+
+/** Starts the ergo-ts engine on the PostgreSQL database at `url`; `log` is the step log. */
+export async function startErgo(url: string, log: string): Promise<Engine> {
+  const tag = `${process.pid}`;
+  const member = (name: string, port: number, prefix: string, members: string): IpcWorker =>
+    new IpcWorker(MEMBER, {
+      WF_PG_URL: url,
+      WF_LOG: log,
+      ERGO_NAME: name,
+      ERGO_PORT: String(port),
+      ERGO_PREFIX: prefix,
+      ERGO_MEMBERS: members,
+    });
+  let single: IpcWorker | undefined = member(`wf${tag}@localhost`, await freePort(), `wf${tag}_`, '');
+  await single.whenReady();
+  let pair: { a: IpcWorker; b: IpcWorker; restartA: () => IpcWorker } | undefined;
+  const toPair = async (): Promise<NonNullable<typeof pair>> => {
+    if (pair !== undefined) return pair;
+    await single?.close();
+    single = undefined;
+    const [pa, pb] = [await freePort(), await freePort()];
+    const [na, nb] = [`wfa${tag}@localhost`, `wfb${tag}@localhost`];
+    const members = `${na}=${pa},${nb}=${pb}`;
+    const restartA = () => member(na, pa, `wfr${tag}_`, members);
+    pair = { a: restartA(), b: member(nb, pb, `wfr${tag}_`, members), restartA };
+    await Promise.all([pair.a.whenReady(), pair.b.whenReady()]);
+    return pair;
+  };
+  const one = (): IpcWorker => single ?? pair!.a;
+  return {
+    steps: async (id, n) => void (await one().request({ op: 'steps', id, n })),
+    nap: async (id, ms) => (await one().request({ op: 'nap', id, ms })) as number,
+    startSleeper: async (id, ms) => void (await (await toPair()).a.request({ op: 'start', id, ms })),
+    crash: async () => void (await pair!.a.kill()),
+    async afterRound() {
+      pair!.a = pair!.restartA();
+      await pair!.a.whenReady();
+    },
+    async close() {
+      await single?.close();
+      await pair?.a.close();
+      await pair?.b.close();
+    },
+  };
+}

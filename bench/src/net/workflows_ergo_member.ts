@@ -1,0 +1,63 @@
+// ergo-ts' side of the workflows suite (lib/workflows_ergo.ts): one member of @ergo-ts/entities
+// with the three workflows (net/workflows_serve.ts describes them) written against the workflow
+// API of @ergo-ts/entities (defineWorkflow, ctx.step, ctx.sleep, entities.workflows.start,
+// handle.result()), on the PostgreSQL store WF_PG_URL (table prefix ERGO_PREFIX). ERGO_NAME is this
+// node's name and ERGO_PORT its acceptor port; ERGO_MEMBERS lists every member as name=port (none
+// but this one: a single node). Tells the parent `{ ready: true }` once every member is seen.
+
+import { startNode } from 'ergo-ts';
+import * as entitiesModule from '@ergo-ts/entities';
+
+import type { ErgoWorkflowApi } from '../lib/workflows_ergo.js';
+import { logStep, serveWorker } from './workflows_serve.js';
+
+const api = entitiesModule as unknown as ErgoWorkflowApi & typeof entitiesModule;
+const { defineWorkflow } = api;
+
+const Steps = defineWorkflow('bench-steps', async (ctx, input: { n: number }) => {
+  let acc = 0;
+  for (let i = 0; i < input.n; i++) {
+    const prev = acc;
+    acc = await ctx.step(`s${i}`, () => prev + 1);
+  }
+  return acc;
+});
+const Nap = defineWorkflow('bench-nap', async (ctx, input: { ms: number }) => {
+  const t0 = await ctx.step('t0', () => Date.now());
+  await ctx.sleep(input.ms);
+  const t1 = await ctx.step('t1', () => Date.now());
+  return t1 - t0 - input.ms;
+});
+const Sleeper = defineWorkflow('bench-sleeper', async (ctx, input: { id: string; ms: number }) => {
+  await ctx.step('a', () => logStep(input.id, 'a'));
+  await ctx.sleep(input.ms);
+  await ctx.step('b', () => logStep(input.id, 'b'));
+});
+
+const name = process.env.ERGO_NAME!;
+const members = (process.env.ERGO_MEMBERS ?? '').split(',').filter((m) => m !== '');
+const v = { name: '', release: '' };
+const routes = members
+  .map((m) => m.split('='))
+  .filter(([n]) => n !== name)
+  .map(([n, port]) => ({
+    match: n!.replace(/\./g, '\\.'),
+    route: { route: { host: '127.0.0.1', port: Number(port), tls: false, handshakeVersion: v, protoVersion: v } },
+  }));
+const store = await api.PostgresStore.open(process.env.WF_PG_URL!, { tablePrefix: process.env.ERGO_PREFIX! });
+const node = await startNode(name, {
+  network: { cookie: 'bench', registrar: null, acceptors: [{ port: Number(process.env.ERGO_PORT) }], routes },
+  log: { defaultLogger: { disable: true } },
+});
+const entities = (await api.startEntities(node, {
+  store,
+  kinds: [Steps, Nap, Sleeper] as never,
+  ...(members.length > 1 ? { members: members.map((m) => m.split('=')[0]!), probeIntervalMs: 100 } : {}),
+})) as unknown as { members(): string[]; workflows: ErgoWorkflowApi['workflows'] };
+while (entities.members().length < Math.max(1, members.length)) await new Promise((r) => setTimeout(r, 50));
+
+serveWorker({
+  steps: async (id, n) => (await entities.workflows.start(Steps, id, { n })).result(),
+  nap: async (id, ms) => (await entities.workflows.start(Nap, id, { ms })).result() as Promise<number>,
+  start: async (id, ms) => void (await entities.workflows.start(Sleeper, id, { id, ms })),
+});
