@@ -76,10 +76,11 @@ export function TracePage() {
   const stop = (): void => {
     api.do('trace_group_stop', {}).catch((e: Error) => setError(e.message));
   };
-  const number = (value: string, set: (v: string) => void, label: string) => (
+  const number = (value: string, set: (v: string) => void, label: string, id: string) => (
     <label>
       {label}{' '}
       <input
+        data-testid={`trace-${id}`}
         class="short"
         type="number"
         min={1}
@@ -105,10 +106,10 @@ export function TracePage() {
           value={application}
           onInput={(e) => setApplication((e.target as HTMLInputElement).value)}
         />
-        {number(maxProcesses, setMaxProcesses, 'max processes')}
-        {number(rate, setRate, 'records/s')}
-        {number(total, setTotal, 'records')}
-        {number(secs, setSecs, 'seconds')}
+        {number(maxProcesses, setMaxProcesses, 'max processes', 'max')}
+        {number(rate, setRate, 'records/s', 'rate')}
+        {number(total, setTotal, 'records', 'count')}
+        {number(secs, setSecs, 'seconds', 'seconds')}
         <button data-testid="trace-start" onClick={start}>
           trace
         </button>
