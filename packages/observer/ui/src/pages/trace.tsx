@@ -81,7 +81,7 @@ export function TracePage() {
       {label}{' '}
       <input
         data-testid={`trace-${id}`}
-        class="short"
+        class="num"
         type="number"
         min={1}
         value={value}
