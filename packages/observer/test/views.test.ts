@@ -14,6 +14,8 @@ import { eventually } from '@ergo-ts/test-support';
 import {
   Actor,
   createApplication,
+  startNode,
+  type Atom,
   Supervisor,
   SupervisorStrategy,
   SupervisorType,
@@ -24,7 +26,7 @@ import {
 import { createTCPServer, MessageTCP } from 'ergo-ts/meta';
 import type { Page } from 'playwright-core';
 
-import { chromiumPath, FileChromium, startObserved, WAIT } from './helpers.js';
+import { chromiumPath, FileChromium, GO_NETWORK, startObserved, WAIT } from './helpers.js';
 import { shot } from './pages_support.js';
 
 /** One Chromium for this file's tests, a lease of its context each. */
@@ -297,7 +299,7 @@ test('the Trace page follows two processes at once until its count, and an appli
   }
 });
 
-test('the Sockets page: a TCP connection with exactly the bytes a client sent it, and its server', async (t) => {
+test('the Sockets page: a TCP connection with exactly the bytes a client sent it, its server, and a connection to another node', async (t) => {
   let received = 0;
   let port = 0;
   /** Owns a TCP server meta; counts the bytes its connections deliver. */
@@ -311,7 +313,13 @@ test('the Sockets page: a TCP connection with exactly the bytes a client sent it
       if (m instanceof MessageTCP) received += m.data.length;
     }
   }
-  const { node, url } = await startObserved();
+  const { node, url } = await startObserved({}, { network: GO_NETWORK });
+  const other = await startNode(`viewsother${process.pid}@localhost` as Atom, {
+    log: { level: 'warning', defaultLogger: { disable: true } },
+    network: GO_NETWORK,
+  });
+  const otherPort = Number(/:(\d+)$/.exec(other.network().acceptors()[0]!.info().interface)![1]);
+  await node.network().getNodeWithRoute(other.name, { route: { host: '127.0.0.1', port: otherPort, tls: false } });
   await node.spawnRegister('views_tcp_owner', TcpOwner);
   const socket = tcpConnect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
@@ -341,9 +349,15 @@ test('the Sockets page: a TCP connection with exactly the bytes a client sent it
       assert.equal(tcp[5], '1000 B', `the connection's bytes in: ${JSON.stringify(tcp)}`);
       assert.match(tcp[1]!, /views_tcp_owner/, 'owned by the process that spawned the server');
       assert.match(tcp[4]!, new RegExp(`127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${socket.localPort}`));
+      // The connection to the other node, with the bytes the handshake and the link carried.
+      await page.waitForSelector(`[data-testid=connection-row][data-node="${other.name}"]`);
+      const conn = await texts(page, `[data-testid=connection-row][data-node="${other.name}"] td`);
+      assert.match(conn[1]!, /^\d+(\.\d)? (B|KiB)$/, `bytes in: ${JSON.stringify(conn)}`);
+      assert.notEqual(conn[1], '0 B');
       await shot(page, 'views-sockets');
     });
   } finally {
     socket.destroy();
+    await other.stop();
   }
 });
