@@ -66,11 +66,20 @@ function timeArg(v: unknown, name: string): number {
 
 /** Refuses when the node hides message contents (`security.inspectMessages: false`): its system_inspect says. */
 async function checkMessagesShown(ctx: ToolContext, t: Target, timeout: number): Promise<void> {
-  const r = await ctx.node.call(
-    new ProcessID(SYSTEM_INSPECT, t.node),
-    new RequestInspectMailboxPeek({ pid: ctx.node.processPID(SYSTEM_INSPECT), limit: 1 }),
-    { timeout },
-  );
+  let r: unknown;
+  try {
+    r = await ctx.node.call(
+      new ProcessID(SYSTEM_INSPECT, t.node),
+      new RequestInspectMailboxPeek({ pid: ctx.node.processPID(SYSTEM_INSPECT), limit: 1 }),
+      { timeout },
+    );
+  } catch (err) {
+    // No system_inspect (systemApp: false): nothing says whether messages may be shown.
+    throw new McpToolError(
+      'ERR_MCP_UNSUPPORTED',
+      `${t.node}: its system_inspect cannot tell whether message contents may be shown: ${message(err)}`,
+    );
+  }
   const failed = responseError(r);
   if (failed !== null && failed.includes('inspectMessages'))
     throw new McpToolError('ERR_MCP_REFUSED', `${t.node}: ${failed}`);
