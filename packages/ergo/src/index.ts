@@ -17,3 +17,23 @@ export {
   type TraceRecord,
 } from './app/system/message_trace.js';
 export { PEEK_LIMIT, TRACE_FLUSH } from './app/system/message_inspect.js';
+export {
+  GroupTrace,
+  GROUP_TRACE_COUNT,
+  GROUP_TRACE_PROCESSES,
+  GROUP_TRACE_RATE,
+  GROUP_TRACE_SECONDS,
+  applicationPIDs,
+  groupLimit,
+  type GroupTraceLimits,
+  type GroupTraceRecord,
+  type GroupTraceSkipped,
+} from './app/system/group_trace.js';
+export {
+  META_INSPECT_WAIT,
+  META_OVERVIEW_LIMIT,
+  socketOverview,
+  type ConnectionRow,
+  type MetaRow,
+  type SocketOverview,
+} from './app/system/socket_overview.js';

@@ -278,8 +278,12 @@ describe('supervisor one-for-one: restart details', () => {
         children: '3',
         children_running: '3',
         children_disabled: '0',
+        exits: '0',
+        restart_history: '[]',
       });
-      node.kill(await rec.started('c2'));
+      const killed = await rec.started('c2');
+      const killedAt = Date.now();
+      node.kill(killed);
       await rec.started('c2', 2);
       await supExec(node, sup, (s) => s.disableChild('c1'));
       await rec.terminated('c1');
@@ -289,6 +293,22 @@ describe('supervisor one-for-one: restart details', () => {
       assert.equal(i.children, '3');
       assert.equal(i.children_running, '2');
       assert.equal(i.children_disabled, '1');
+      // The kill is in the restart history; c1's shutdown by disableChild (normal, not counted) is not.
+      assert.equal(i.exits, '1');
+      const history = JSON.parse(i.restart_history!) as {
+        child: string;
+        pid: string;
+        reason: string;
+        action: string;
+        restarts: number;
+        at: number;
+      }[];
+      assert.equal(history.length, 1);
+      assert.deepEqual(
+        { ...history[0], at: 0 },
+        { at: 0, child: 'c2', pid: String(killed), reason: 'kill', action: 'restart', restarts: 1 },
+      );
+      assert.ok(history[0]!.at >= killedAt && history[0]!.at <= Date.now(), 'when, in ms since the epoch');
     }));
 });
 

@@ -56,6 +56,34 @@ export class LogTail {
   ) {}
 }
 
+/**
+ * A search of a ring (`log_search`): records whose message contains `text` (case-insensitive;
+ * '' = any), of `levels` (null = all), from a process whose PID or name is `process` ('' = any),
+ * logged within [`from`, `to`] (ms since the epoch; 0 = open), the newest `limit` of them.
+ */
+export class LogSearch {
+  constructor(
+    readonly text: string,
+    readonly levels: ReadonlySet<string> | null,
+    readonly process: string,
+    readonly from: number,
+    readonly to: number,
+    readonly limit: number,
+  ) {}
+}
+
+/** What a ring answers to a {@link LogSearch}. */
+export interface LogSearchAnswer {
+  node: string;
+  /** Records the ring holds now (the search went over all of them). */
+  searched: number;
+  /** Records that matched (the answer holds the newest `limit`). */
+  matched: number;
+  /** Records the ring dropped since it started (older ones cannot be searched). */
+  dropped: number;
+  records: LogRecord[];
+}
+
 /** What a ring answers. */
 export interface LogTailAnswer {
   node: string;
@@ -135,6 +163,10 @@ export class LogRing extends Actor {
   }
 
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
+    if (request instanceof LogSearch) {
+      this.#asked = Date.now();
+      return this.#search(request);
+    }
     if (!(request instanceof LogTail)) return null;
     this.#asked = Date.now();
     const answer = this.#answer(request);
@@ -170,6 +202,29 @@ export class LogRing extends Actor {
       dropped: String(this.#dropped),
       event: String(this.#event ?? ''),
     };
+  }
+
+  #search(q: LogSearch): LogSearchAnswer {
+    const text = q.text.toLowerCase();
+    const matches = (r: LogRecord): boolean => {
+      if (q.levels !== null && !q.levels.has(r.level)) return false;
+      if (q.process !== '' && r.pid !== q.process && r.name !== q.process) return false;
+      if (q.from > 0 || q.to > 0) {
+        const at = Date.parse(r.time);
+        if ((q.from > 0 && at < q.from) || (q.to > 0 && at > q.to)) return false;
+      }
+      return text === '' || r.message.toLowerCase().includes(text);
+    };
+    const out: LogRecord[] = [];
+    let matched = 0;
+    for (let i = this.#records.length - 1; i >= 0; i--) {
+      const r = this.#records[i]!;
+      if (!matches(r)) continue;
+      matched++;
+      if (out.length < q.limit) out.push(r);
+    }
+    out.reverse();
+    return { node: this.#target.node, searched: this.#records.length, matched, dropped: this.#dropped, records: out };
   }
 
   #answer(ask: LogTail): LogTailAnswer {

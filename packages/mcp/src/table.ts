@@ -1,6 +1,6 @@
 // The tool table: every tool this package has, by Go Ergo's groups (node, process, application,
 // event, network, cron, registrar, debug, sampler, log level, action), then ours (log_tail,
-// app_start, app_stop). The action tools run only with `actions: true`.
+// app_start, app_stop, and the operator's views of tools_ops.ts). The action tools run only with `actions: true`.
 
 import { actionTools } from './actions.js';
 import type { ToolContext } from './context.js';
@@ -11,6 +11,7 @@ import { appTools } from './tools_app.js';
 import { debugTools } from './tools_debug.js';
 import { logTools } from './tools_log.js';
 import { networkTools } from './tools_network.js';
+import { opsTools } from './tools_ops.js';
 import { sampleTools } from './tools_sample.js';
 import { processTools, type ToolSpec } from './tools.js';
 
@@ -31,6 +32,7 @@ export const allTools: readonly ToolSpec[] = [
   ...debugTools,
   ...sampleTools(sampled, (name) => byName.get(name)),
   ...logTools,
+  ...opsTools,
   ...actionTools,
 ];
 for (const t of allTools) byName.set(t.name, t);

@@ -172,6 +172,45 @@ export async function knownApplication(ctx: ToolContext, t: Target, name: string
   if (!known) throw new McpToolError('ERR_MCP_REFUSED', `${t.node} has no application ${name}`);
 }
 
+/**
+ * What process `pid` of `t` reports about itself (its handleInspect): asked directly on this
+ * node, through the inspector on another (whose snapshot has every key: `items` filters it).
+ */
+export async function inspectStateOf(
+  ctx: ToolContext,
+  t: Target,
+  pid: PID,
+  items: string[],
+  timeout: number,
+): Promise<{ pid: PID; state: Record<string, string> }> {
+  if (t.local) {
+    try {
+      const state = await deadline(
+        ctx.node.inspect(pid, ...items),
+        timeout,
+        `${t.node}: ${String(pid)} did not answer its inspect request within ${timeout / 1000} s (busy in a handler?)`,
+      );
+      return { pid, state };
+    } catch (err) {
+      if (err instanceof McpToolError) throw err;
+      throw new McpToolError('ERR_MCP_REFUSED', `${t.node} refused the process_inspect request: ${message(err)}`);
+    }
+  }
+  const m = await snapshotOf(
+    ctx,
+    t,
+    new RequestInspectProcessState({ pid }),
+    'process_inspect',
+    timeout,
+    MessageInspectProcessState,
+    'process state',
+  );
+  const all = m.state ?? new Map<string, string>();
+  const state: Record<string, string> = {};
+  for (const [k, v] of all) if (items.length === 0 || items.includes(k)) state[k] = v;
+  return { pid: m.pid, state };
+}
+
 /** Go's state names (`process_list` `state`, `process_state`'s answer). */
 const STATE_NAMES: Record<number, string> = {
   1: 'Init',
@@ -485,33 +524,7 @@ export const processTools: ToolSpec[] = [
       const timeout = timeoutOf(ctx, args);
       const pid = await pidOf(ctx, t, args.pid, timeout);
       const items = Array.isArray(args.items) ? (args.items as string[]) : [];
-      if (t.local) {
-        let state: Record<string, string>;
-        try {
-          state = await deadline(
-            ctx.node.inspect(pid, ...items),
-            timeout,
-            `${t.node}: ${String(pid)} did not answer its inspect request within ${timeout / 1000} s (busy in a handler?)`,
-          );
-        } catch (err) {
-          if (err instanceof McpToolError) throw err;
-          throw new McpToolError('ERR_MCP_REFUSED', `${t.node} refused the process_inspect request: ${message(err)}`);
-        }
-        return { node: t.node, pid, state };
-      }
-      const m = await snapshotOf(
-        ctx,
-        t,
-        new RequestInspectProcessState({ pid }),
-        'process_inspect',
-        timeout,
-        MessageInspectProcessState,
-        'process state',
-      );
-      const all = m.state ?? new Map<string, string>();
-      const state: Record<string, string> = {};
-      for (const [k, v] of all) if (items.length === 0 || items.includes(k)) state[k] = v;
-      return { node: t.node, pid: m.pid, state };
+      return { node: t.node, ...(await inspectStateOf(ctx, t, pid, items, timeout)) };
     },
   },
   {

@@ -121,6 +121,12 @@ const OURS: Record<string, string[]> = {
   log_tail: ['levels', 'limit', 'since', 'wait'],
   app_start: ['application', 'mode'],
   app_stop: ['application', 'force'],
+  process_top: ['sort_by', 'interval_ms', 'limit'],
+  supervisor_history: ['pid', 'limit'],
+  log_search: ['text', 'levels', 'process', 'from', 'to', 'last_sec', 'limit'],
+  process_trace: ['pids', 'max_processes', 'rate', 'count', 'duration'],
+  app_trace: ['application', 'max_processes', 'rate', 'count', 'duration'],
+  meta_overview: ['limit'],
 };
 
 const TOKEN = 'go-tools-token';
@@ -278,6 +284,12 @@ test('every tool answers on an ergo-ts node', async () => {
     ['log_level_get', { target: 'go_tools_echo' }],
     ['loggers_list', {}],
     ['log_tail', { limit: 5 }],
+    ['process_top', { interval_ms: 0, limit: 3 }],
+    ['supervisor_history', { pid: 'go_tools_echo' }],
+    ['log_search', { text: 'x', limit: 5 }],
+    ['process_trace', { pids: ['go_tools_echo'], duration: 1 }],
+    ['app_trace', { application: 'mcp_app', duration: 1 }],
+    ['meta_overview', {}],
     ['message_types', { filter: 'gen' }],
     ['message_type_info', { type_name: 'MessageInspectNode' }],
     ['send_message', { to: 'go_tools_echo', message: { hello: 1 } }],
@@ -295,7 +307,14 @@ test('every tool answers on an ergo-ts node', async () => {
   const victim = await a.spawnRegister('go_tools_victim', Victim);
   // Refusals that are answers: no such application; the embedded registrar resolves neither
   // proxy nor application routes (a registrar such as etcd's or Saturn's does).
-  const expectedErrors = new Set(['app_stop', 'app_start', 'registrar_resolve_proxy', 'registrar_resolve_app']);
+  // (supervisor_history of a process that is not a supervisor: refused.)
+  const expectedErrors = new Set([
+    'app_stop',
+    'app_start',
+    'registrar_resolve_proxy',
+    'registrar_resolve_app',
+    'supervisor_history',
+  ]);
   const seen = new Set<string>(['sample_start', 'sample_listen']);
   for (const [name, args0] of calls) {
     const args = name === 'meta_inspect' ? { alias: server[0] } : args0;

@@ -84,7 +84,7 @@ test('tools/list: the read tools with their schemas; no action tool while action
   ])
     assert.ok(names.includes(n), n);
   for (const n of ACTIONS) assert.ok(!names.includes(n), `${n} not listed while actions are off`);
-  assert.equal(names.length, 48 + 3 - ACTIONS.length);
+  assert.equal(names.length, 48 + 9 - ACTIONS.length);
   const pl = tools.find((t) => t.name === 'process_list')!;
   const props = (pl.inputSchema as { properties: Record<string, unknown> }).properties;
   for (const p of ['node', 'timeout', 'sort_by', 'limit', 'name', 'min_mailbox'])

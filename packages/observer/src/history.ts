@@ -83,6 +83,30 @@ export class HistoryQuery {
 }
 
 /**
+ * A search of the kept log records (the Log page's search, `do/log_search`): those whose message
+ * contains `text` (case-insensitive; '' = any), of `levels` (level names), from the process whose
+ * PID or registered name is `process` ('' = any), logged within [`from`, `to`] (ms since the
+ * epoch; 0 = open); the newest `limit`. Answered with a {@link LogSearchAnswer}.
+ */
+export class LogSearchQuery {
+  constructor(
+    readonly text: string,
+    readonly levels: readonly string[],
+    readonly process: string,
+    readonly from: number,
+    readonly to: number,
+    readonly limit: number,
+  ) {}
+}
+
+/** The History's answer to a {@link LogSearchQuery}: records kept, matched, and the newest `limit` matches (oldest first). */
+export interface LogSearchAnswer {
+  searched: number;
+  matched: number;
+  records: Record<string, unknown>[];
+}
+
+/**
  * What the History answers: the frame's JSON, and the time of its newest sample (else `since`);
  * for `log`, the number of the newest record kept (every record of the levels asked up to it is
  * in the answer or was sent before).
@@ -213,6 +237,7 @@ export class History extends Actor {
   }
 
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
+    if (request instanceof LogSearchQuery) return this.#search(request);
     if (!(request instanceof HistoryQuery)) return undefined;
     const now = Date.now();
     if (request.kind === 'log') {
@@ -238,6 +263,10 @@ export class History extends Actor {
       );
     }
     return new HistoryAnswer(JSON.stringify({ now, since, interval: this.#interval, samples }), last);
+  }
+
+  #search(q: LogSearchQuery): LogSearchAnswer {
+    return searchRecords(this.#records.toArray(), q);
   }
 
   override handleInspect(): Record<string, string> {
@@ -318,11 +347,37 @@ export class History extends Actor {
   }
 }
 
-/** A record kept: its level, its number (from 1, as logged) and its JSON (which carries the number as `seq`). */
+/** A record kept: its level, its number (from 1, as logged), when (ms) and its JSON (which carries the number as `seq`). */
 interface LogEntry {
   level: number;
   seq: number;
+  at: number;
   json: Record<string, unknown>;
+}
+
+/** Records of `q` among `kept` (see LogSearchQuery). */
+function searchRecords(kept: readonly LogEntry[], q: LogSearchQuery): LogSearchAnswer {
+  const levels = new Set(q.levels.map((l) => LEVELS[l]).filter((l) => l !== undefined));
+  const text = q.text.toLowerCase();
+  const out: Record<string, unknown>[] = [];
+  let matched = 0;
+  for (let i = kept.length - 1; i >= 0; i--) {
+    const r = kept[i]!;
+    if (levels.size > 0 && !levels.has(r.level)) continue;
+    if ((q.from > 0 && r.at < q.from) || (q.to > 0 && r.at > q.to)) continue;
+    const j = r.json;
+    if (q.process !== '' && j.pid !== q.process && j.name !== q.process && j.parent !== q.process) continue;
+    if (
+      text !== '' &&
+      !String(j.message ?? '')
+        .toLowerCase()
+        .includes(text)
+    )
+      continue;
+    matched++;
+    if (out.length < q.limit) out.push(j);
+  }
+  return { searched: kept.length, matched, records: out.reverse() };
 }
 
 /** The node logger that keeps the recent records (the node page lists it by this class name). */
@@ -351,5 +406,5 @@ function logRecord(m: MessageLog, seq: number): LogEntry {
   else if (s instanceof MessageLogNode) record = { node: s.node, creation: s.creation };
   else record = {};
   Object.assign(record, { timestamp, level: m.level, message, seq });
-  return { level: m.level, seq, json: toJSONValue(record) as Record<string, unknown> };
+  return { level: m.level, seq, at: m.time.getTime(), json: toJSONValue(record) as Record<string, unknown> };
 }

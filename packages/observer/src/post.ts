@@ -124,6 +124,10 @@ export class PostWorker extends WebWorker {
         'app',
         'mode',
         'force',
+        'application',
+        'max_processes',
+        'process',
+        'text',
       ]
         .filter((k) => b[k] !== undefined)
         .map((k) => `${k}=${String(b[k]).slice(0, 120)}`)

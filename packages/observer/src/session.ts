@@ -28,6 +28,7 @@ import { detach } from './detach.js';
 import { frameworkOf } from './framework.js';
 import { MUX_FRAME } from './mux.js';
 import { ProcessTools, TOOL_ACTIONS, ToolError, type TraceEnded } from './tools.js';
+import { OPS_ACTIONS, OpsViews, localOnly, logSearchQuery } from './ops.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -127,11 +128,14 @@ export class Session extends Actor {
   /** What this stream was sent of the History: later subscribes get only what is new. */
   readonly #sentHistory = new SentHistory();
   #tools!: ProcessTools;
+  /** The operator's views (ops.ts): log search, group trace, socket overview. */
+  #ops!: OpsViews;
   /** A traceTick is on its way (while any trace runs). */
   #tracing = false;
 
   override init(args: SessionArgs): void {
     this.#tools = new ProcessTools(this.node, args.tools ?? { mailboxPeek: true, messageTrace: true });
+    this.#ops = new OpsViews(this.node, args.tools?.messageTrace !== false);
     this.#id = args.id;
     this.#stream = args.stream;
     this.#tab = args.tab ?? null;
@@ -158,6 +162,7 @@ export class Session extends Actor {
           return ReplyLater;
         case 'do':
           if (TOOL_ACTIONS.has(request.action)) return this.#tool(from, ref, request.action, request.body);
+          if (OPS_ACTIONS.has(request.action)) return this.#opsAction(from, ref, request.action, request.body);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -205,7 +210,9 @@ export class Session extends Actor {
     } else if (message instanceof MessageInspectTrace) {
       this.#tools.remoteRecords(message, (type, json) => this.#write(type, json), this.#traceEnded);
     } else if (message === traceTick) {
-      const running = this.#tools.flush((type, json) => this.#write(type, json), this.#traceEnded);
+      const write = (type: string, json: string): void => this.#write(type, json);
+      const single = this.#tools.flush(write, this.#traceEnded);
+      const running = this.#ops.flush(write, this.#traceEnded) || single;
       if (running) this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
       else this.#tracing = false;
     } else if (message === runtimeTick) {
@@ -243,6 +250,8 @@ export class Session extends Actor {
     // The hub sees this process go down and drops what it held; its traces end with it.
     this.#tools.stopAll('closed');
     this.#tools.flush(() => undefined, this.#traceEnded);
+    this.#ops.stopAll('closed');
+    this.#ops.flush(() => undefined, this.#traceEnded);
     releaseRuntime();
   }
 
@@ -513,6 +522,7 @@ export class Session extends Actor {
    */
   #stopTraces(): void {
     this.#tools.stopAll('stopped');
+    this.#ops.stopAll('stopped');
     for (const { node, request } of this.#tools.takeRemote(this.pid))
       detach(
         () => this.node.call(new ProcessID(INSPECT_PROCESS, node as Atom), request, { timeout: SESSION_CALL_TIMEOUT }),
@@ -566,6 +576,43 @@ export class Session extends Actor {
       (response) => {
         return new SessionReply(200, null, answer(response));
       },
+    );
+    return ReplyLater;
+  }
+
+  /** An operator's view (ops.ts), on this node only. */
+  #opsAction(from: PID, ref: Ref, action: string, body: Record<string, unknown>): unknown {
+    localOnly(action, this.#target, this.node.name);
+    if (action === 'trace_group' || action === 'trace_group_stop') {
+      const data = action === 'trace_group' ? this.#ops.startGroup(body, this.#target) : this.#ops.stopGroup();
+      if (!this.#tracing) {
+        this.#tracing = true;
+        this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+      }
+      return new SessionReply(200, null, data);
+    }
+    if (action === 'log_search') {
+      const query = logSearchQuery(body);
+      const history = this.#history;
+      if (history === null)
+        throw new ToolError(
+          400,
+          'no_history',
+          'this Observer keeps no log records (historySeconds and historyLogRecords 0)',
+        );
+      this.#later(
+        from,
+        ref,
+        () => this.node.call(history, query, { timeout: SESSION_CALL_TIMEOUT }),
+        (answer) => new SessionReply(200, null, answer),
+      );
+      return ReplyLater;
+    }
+    this.#later(
+      from,
+      ref,
+      () => this.#ops.sockets(body),
+      (overview) => new SessionReply(200, null, overview),
     );
     return ReplyLater;
   }

@@ -67,3 +67,4 @@ export {
   type RequestNamed,
   type ReplyNamed,
 } from './statemachine_spec.js';
+export { SUPERVISOR_HISTORY_SIZE, type RestartAction, type RestartRecord } from './supervisor_history.js';

@@ -15,6 +15,7 @@ import { BehaviorBase } from './base.js';
 import { answerInspect, exitReason, finishCall, isThenable, requestRef } from './handling.js';
 import { OrderedChildren } from './supervisor_ordered.js';
 import { SimpleChildren } from './supervisor_simple.js';
+import { RestartHistory } from './supervisor_history.js';
 import type { ChildrenStrategy, SupervisorHost } from './supervisor_strategy.js';
 import {
   normalizeSpec,
@@ -65,6 +66,8 @@ export abstract class Supervisor extends BehaviorBase {
   /** Child spawns not settled yet, and exits from unknown processes held meanwhile. */
   #inflight = 0;
   #held: [PID, MessageExitPID][] = [];
+  /** Its children's exits and what it did about each (supervisor_history.ts). */
+  readonly #history = new RestartHistory();
 
   /** Returns the supervisor spec (required). Receives the spawn arguments. */
   abstract init(...args: unknown[]): SupervisorSpec | Promise<SupervisorSpec>;
@@ -91,7 +94,11 @@ export abstract class Supervisor extends BehaviorBase {
   handleEvent(message: MessageEvent): HandlerResult {
     this.log.warning('Supervisor.handleEvent: unhandled event message %s', message.event.toString());
   }
-  /** Default: type, strategy, limits and children counts. */
+  /**
+   * Default: type, strategy, limits, children counts, and the restart history: `exits` (child
+   * exits recorded since start) and `restart_history` (the last 32 as JSON text: supervisor_history.ts).
+   * An override that wants them too spreads `super.handleInspect(from)` into its own map.
+   */
   handleInspect(_from: PID, ..._items: string[]): Record<string, string> | Promise<Record<string, string>> {
     const children = this.#strategy.children();
     return {
@@ -104,6 +111,8 @@ export abstract class Supervisor extends BehaviorBase {
       children: String(children.length),
       children_running: String(children.filter((c) => c.pid !== null).length),
       children_disabled: String(children.filter((c) => c.disabled).length),
+      exits: String(this.#history.recorded),
+      restart_history: this.#history.json(),
     };
   }
   terminate(_reason: Error): unknown {
@@ -291,7 +300,12 @@ export abstract class Supervisor extends BehaviorBase {
         return this.#strategy.shutdown(message.reason);
       }
       if (this.#cfg.handleChild) this.send(this.pid, new ChildTerminated(name, message.pid, message.reason));
-      return this.#strategy.exited(message.pid, message.reason);
+      const before = this.#strategy.restartsTotal();
+      const r = this.#strategy.exited(message.pid, message.reason);
+      const s = this.#strategy;
+      const counted = s.restartsTotal() !== before;
+      this.#history.note(name, String(message.pid), message.reason, counted, s.restarts(), this.#cfg.intensity);
+      return r;
     }
     return this.#strategy.shutdown(exitReason(message));
   }

@@ -79,6 +79,10 @@ export class OrderedChildren implements ChildrenStrategy {
     return this.window.count;
   }
 
+  restartsTotal(): number {
+    return this.window.total;
+  }
+
   async start(): Promise<Error | undefined> {
     this.mode = STARTING;
     const err = await this.startFrom(0);

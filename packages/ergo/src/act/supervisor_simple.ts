@@ -61,6 +61,10 @@ export class SimpleChildren implements ChildrenStrategy {
     return this.window.count;
   }
 
+  restartsTotal(): number {
+    return this.window.total;
+  }
+
   nameOf(pid: PID): Atom | undefined {
     return this.instances.get(pid.id)?.template.spec.name as Atom | undefined;
   }

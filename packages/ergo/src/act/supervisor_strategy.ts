@@ -32,6 +32,8 @@ export interface ChildrenStrategy {
   busy(): boolean;
   /** Restarts counted in the current intensity window. */
   restarts(): number;
+  /** Restarts counted since the supervisor started (tells whether an exit was counted as one). */
+  restartsTotal(): number;
   startChild(name: Atom | string, args: unknown[]): Promise<void>;
   addChild(spec: SupervisorChildSpec): Promise<void>;
   enableChild(name: Atom | string): Promise<void>;

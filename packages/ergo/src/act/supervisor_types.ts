@@ -239,6 +239,8 @@ export function normalizeSpec(spec: SupervisorSpec): NormalizedSpec {
 /** Restart intensity bookkeeping: more than `intensity` restarts within `periodMs` is too many. */
 export class RestartWindow {
   private times: number[] = [];
+  /** Restarts counted since the supervisor started (the window forgets, this does not). */
+  total = 0;
   constructor(
     private readonly intensity: number,
     private readonly periodMs: number,
@@ -246,6 +248,7 @@ export class RestartWindow {
 
   /** Records a restart; true when the limit is exceeded. */
   exceeded(now = Date.now()): boolean {
+    this.total++;
     this.times.push(now);
     while (this.times.length > 0 && now - this.times[0]! > this.periodMs) this.times.shift();
     return this.times.length > this.intensity;

@@ -380,6 +380,8 @@ export interface Node {
   /** The node's cron service (jobs, previews). ErrNodeTerminated once stopped. */
   cron(): Cron;
   logLevelProcess(pid: PID): LogLevel;
+  /** The aliases of every live meta process of this node, oldest first (the operator's socket overview). */
+  metaList(): Alias[];
   /** Snapshot of a local meta process. ErrMetaUnknown. */
   metaInfo(meta: Alias): MetaInfo;
   /** Asks a local meta for its `handleInspect` map (5 s). ErrMetaUnknown; ErrNotAllowed if remote. */

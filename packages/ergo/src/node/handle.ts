@@ -402,6 +402,11 @@ export class NodeHandle implements Node {
 
   // --- meta processes (meta_table.ts) ---------------------------------------------------------
 
+  metaList(): Alias[] {
+    const n = this.#e();
+    n.checkAlive();
+    return n.metas.list();
+  }
   metaInfo(meta: Alias): MetaInfo {
     const n = this.#e();
     n.checkAlive();

@@ -99,6 +99,11 @@ export class MetaTable {
     if (set !== undefined && set.delete(m) && set.size === 0) this.byParent.delete(m.owner);
   }
 
+  /** The aliases of every live meta, oldest first. */
+  list(): Alias[] {
+    return [...this.byKey.values()].map((m) => m.id);
+  }
+
   /** The aliases of the metas a process owns, oldest first. */
   aliasesOf(p: ProcessImpl): Alias[] {
     const set = this.byParent.get(p);

@@ -422,6 +422,10 @@ export class TestNode implements Node {
     if (this.#process?.pid.equals(pid)) return this.#process.log.setLevel(level);
     throw ErrProcessUnknown.with(String(pid));
   }
+  /** Meta processes do not run under the kit: none. */
+  metaList(): Alias[] {
+    return [];
+  }
   /** Meta processes do not run under the kit: always ErrMetaUnknown. */
   metaInfo(meta: Alias): never {
     throw ErrMetaUnknown.with(String(meta));

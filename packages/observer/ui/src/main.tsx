@@ -14,15 +14,21 @@ import { LogPage } from './pages/log';
 import { ConnectionPage, NetworkPage } from './pages/network';
 import { MetaPage, ProcessPage } from './pages/process';
 import { ProcessesPage } from './pages/processes';
+import { SocketsPage } from './pages/sockets';
+import { TopPage } from './pages/top';
+import { TracePage } from './pages/trace';
 import './style.css';
 
 const PAGES: [string, string][] = [
   ['info', 'Node'],
   ['processes', 'Processes'],
+  ['top', 'Top'],
   ['applications', 'Applications'],
   ['events', 'Events'],
   ['network', 'Network'],
   ['log', 'Log'],
+  ['trace', 'Trace'],
+  ['sockets', 'Sockets'],
 ];
 
 /** From this many nodes the switcher offers a filter and counts them (a list the sidebar can still show whole below it). */
@@ -204,6 +210,9 @@ function App() {
   else if (page === 'meta') body = <MetaPage key={arg} alias={arg} />;
   else if (page === 'connection') body = <ConnectionPage key={arg} node={arg} />;
   else if (page === 'processes') body = <ProcessesPage />;
+  else if (page === 'top') body = <TopPage />;
+  else if (page === 'trace') body = <TracePage />;
+  else if (page === 'sockets') body = <SocketsPage />;
   else if (page === 'applications') body = <ApplicationsPage />;
   else if (page === 'events') body = <EventsPage />;
   else if (page === 'network') body = <NetworkPage />;

@@ -9,6 +9,7 @@ import { useFollow } from '../follow';
 import { clock, logLevel } from '../format';
 import { useFrames, useSubscription } from '../hooks';
 import { Error, LogMessage, PidLink } from '../ui';
+import { LogSearch, LogSearchResults } from './log_search';
 
 const LEVELS = ['debug', 'info', 'warning', 'error', 'panic'];
 
@@ -17,6 +18,8 @@ export function LogPage() {
   const [cap, setCap] = useState(1000);
   const [paused, setPaused] = useState(false);
   const [lines, setLines] = useState<Json[]>([]);
+  /** A search's answer (log_search.tsx): shown instead of the live lines while set. */
+  const [results, setResults] = useState<Json | null>(null);
   // Each line's own key (its arrival number): when the oldest line goes, the others keep their
   // elements, instead of every element being redrawn with its neighbour's record.
   const seq = useRef(0);
@@ -96,8 +99,16 @@ export function LogPage() {
           </button>
         )}
       </div>
+      <LogSearch levels={levels} results={results} onResults={setResults} />
       <Error text={error} />
-      <div class="log" data-testid="log-lines" ref={follow.box} onScroll={follow.onScroll}>
+      {results === null ? null : <LogSearchResults results={results} />}
+      <div
+        class="log"
+        data-testid="log-lines"
+        ref={follow.box}
+        onScroll={follow.onScroll}
+        style={{ display: results === null ? undefined : 'none' }}
+      >
         {lines.map((r) => (
           <div key={r.key} class={`line lvl-${logLevel(r.level)}`}>
             <span class="muted">{clock(r.timestamp)}</span> <b>{logLevel(r.level)}</b>{' '}

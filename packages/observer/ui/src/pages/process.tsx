@@ -23,6 +23,7 @@ import {
 import { Series, go, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect, LogMessage, PidLink } from '../ui';
 import { MailboxPeek, MessageTrace } from './process_tools';
+import { HISTORY_KEY, RestartHistory } from './restart_history';
 
 /** Linked and monitored PIDs named: the first this many of a list (one inspector each while shown). */
 const NAMED = 20;
@@ -98,7 +99,8 @@ function State(props: {
   urgent?: number;
   what?: string;
 }) {
-  const entries = Object.entries(props.state?.state ?? {});
+  // A supervisor's restart history has a card of its own (RestartHistory).
+  const entries = Object.entries(props.state?.state ?? {}).filter(([k]) => k !== HISTORY_KEY);
   const busy =
     props.busy === null || props.busy === undefined ? null : (
       <p class="note" data-testid="state-busy">
@@ -358,6 +360,7 @@ export function ProcessPage(props: { pid: string }) {
               error={terminated ? null : stateError}
               note={self ? 'system_inspect does not inspect its own state' : terminated ? 'ended' : null}
             />
+            <RestartHistory state={state} />
           </div>
           <div class="charts">
             <Chart title="Messages" series={charts.msgs} whole />
