@@ -29,3 +29,4 @@ export {
   type IdleInstance,
 } from './test_workflows.js';
 export { replayWorkflow, type RecordedWorkflow, type ReplayReport } from './replay.js';
+export type { WorkflowRecord } from '../workflow/record.js';

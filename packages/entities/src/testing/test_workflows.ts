@@ -21,7 +21,7 @@ import type {
 } from '../workflow/define.js';
 import { WORKFLOW_PROBE, isWorkflowKind, type WorkflowProbe } from '../workflow/engine.js';
 import { ErrWorkflowDiverged, revivedError } from '../workflow/errors.js';
-import type { WorkflowDescription, WorkflowRecord } from '../workflow/record.js';
+import { WAKE, type WorkflowDescription, type WorkflowRecord } from '../workflow/record.js';
 import type { TestKitContext } from './test_entity.js';
 import { TestEntity } from './test_entity.js';
 
@@ -58,6 +58,13 @@ export interface WorkflowKitContext extends TestKitContext {
   readonly kinds: readonly unknown[];
   /** The kit's `fireDueReminders`. */
   fireDueReminders(): Promise<unknown>;
+}
+
+/** An active instance and its probe. */
+interface Probed {
+  readonly workflow: string;
+  readonly id: string;
+  readonly probe: WorkflowProbe;
 }
 
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -191,6 +198,16 @@ export class TestWorkflows {
    * `timeoutMs` of real time, naming the instances still running (a step that never returns).
    */
   async runUntilIdle(): Promise<IdleInstance[]> {
+    return (await this.#idle()).map(({ workflow, id, probe }) => ({
+      workflow,
+      id,
+      status: probe.status,
+      wakeAt: probe.wakeAt,
+      signals: probe.signals,
+    }));
+  }
+
+  async #idle(): Promise<Probed[]> {
     const bound = Date.now() + this.#ctx.timeoutMs;
     let last = '';
     for (let round = 0; ; round++) {
@@ -198,14 +215,7 @@ export class TestWorkflows {
       const busy = probes.filter((p) => !p.probe.parked);
       const shape = JSON.stringify(probes);
       // Parked twice in a row, a macrotask apart (so no continuation was queued): idle.
-      if (busy.length === 0 && shape === last)
-        return probes.map(({ workflow, id, probe }) => ({
-          workflow,
-          id,
-          status: probe.status,
-          wakeAt: probe.wakeAt,
-          signals: probe.signals,
-        }));
+      if (busy.length === 0 && shape === last) return probes;
       last = busy.length === 0 ? shape : '';
       if (Date.now() > bound)
         throw ErrTimeout.with(
@@ -234,7 +244,7 @@ export class TestWorkflows {
     const shards = Array.from({ length: this.#ctx.entities.stats().shards }, (_, i) => i);
     let stalls = 0;
     for (;;) {
-      const idle = await this.runUntilIdle();
+      const idle = await this.#idle();
       const rec = await wf.record();
       if (rec === undefined) return wf.result(); // never started: result() rejects with ERR_WORKFLOW_NOT_FOUND
       if (rec.status !== 'running') return wf.result();
@@ -243,10 +253,11 @@ export class TestWorkflows {
         throw ErrWorkflowDiverged.with(`${wf.kind.name}/${wf.id} halted: ${rec.blocked.message}`, cause);
       }
       const now = clock.now();
-      let next = await this.#ctx.store.nextReminderDue(shards, -Infinity);
-      for (const i of idle) if (i.wakeAt !== undefined && (next === undefined || i.wakeAt < next)) next = i.wakeAt;
+      let next = await this.#nextReminder(shards, idle);
+      for (const i of idle)
+        if (i.probe.wakeAt !== undefined && (next === undefined || i.probe.wakeAt < next)) next = i.probe.wakeAt;
       if (next === undefined) {
-        const mine = idle.find((i) => i.workflow === wf.kind.name && i.id === wf.id);
+        const mine = idle.find((i) => i.workflow === wf.kind.name && i.id === wf.id)?.probe;
         const waits =
           mine === undefined || mine.signals.length === 0 ? 'nothing time brings' : `signal ${mine.signals.join(', ')}`;
         throw ErrWorkflowStuck.with(`${wf.kind.name}/${wf.id} waits for ${waits}: no timer is left to skip to`);
@@ -264,11 +275,27 @@ export class TestWorkflows {
     }
   }
 
+  /**
+   * The next due time among the store's reminders, passing over the wake-ups of instances whose
+   * body runs here and only waits: those resume a body whose node died (a parent waiting for its
+   * child renews its own every `resumeAfterMs`), and skipping to each would move time a second at a time.
+   */
+  async #nextReminder(shards: number[], idle: readonly Probed[]): Promise<number | undefined> {
+    const waiting = new Set(idle.filter((i) => i.probe.seq >= 0).map((i) => `${i.workflow}/${i.id}`));
+    for (let after = -Infinity; ;) {
+      const at = await this.#ctx.store.nextReminderDue(shards, after);
+      if (at === undefined) return undefined;
+      const due = await this.#ctx.store.dueReminders(shards, at, 1_000_000);
+      if (due.some((r) => r.dueAt === at && !(r.name === WAKE && waiting.has(`${r.kind}/${r.key}`)))) return at;
+      after = at;
+    }
+  }
+
   /** The probe of every active workflow instance of the kit's node (instances that ended meanwhile are skipped). */
-  async #probeAll(): Promise<{ workflow: string; id: string; probe: WorkflowProbe }[]> {
+  async #probeAll(): Promise<Probed[]> {
     const names = new Set(this.#ctx.kinds.filter(isWorkflowKind).map((k) => k.name));
     const active = this.#ctx.entities.active().filter((a) => names.has(a.kind));
-    const out: { workflow: string; id: string; probe: WorkflowProbe }[] = [];
+    const out: Probed[] = [];
     for (const a of active) {
       try {
         const probe = (await this.#ctx.node.call(

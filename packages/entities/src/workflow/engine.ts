@@ -479,6 +479,9 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   /** The body ended: its outcome is journaled (unless the run ended or halted first), then waiters hear it. */
   #finish(run: Run, outcome: { output: unknown } | { error: unknown }): void {
+    // The body ended: queries waiting for it to catch up are answered (a body that threw before its
+    // first lookup, as a cancelled replay does, never caught up otherwise).
+    run.markCaughtUp();
     if (run !== this.#run || run.ended || this.#ended) return;
     if (run.diverged !== undefined) {
       this.#run = undefined;
