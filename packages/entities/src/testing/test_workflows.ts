@@ -40,7 +40,9 @@ export interface AdvanceOptions {
 
 /** What {@link TestWorkflows.runUntilIdle} found: each active instance, parked. */
 export interface IdleInstance {
+  /** The workflow's name. */
   readonly workflow: string;
+  /** The instance's workflow id. */
   readonly id: string;
   /** Its status as its activation holds it. */
   readonly status: WorkflowRecord['status'];
