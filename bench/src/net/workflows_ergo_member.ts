@@ -53,11 +53,21 @@ const entities = (await api.startEntities(node, {
   store,
   kinds: [Steps, Nap, Sleeper] as never,
   ...(members.length > 1 ? { members: members.map((m) => m.split('=')[0]!), probeIntervalMs: 100 } : {}),
-})) as unknown as { members(): string[]; workflows: ErgoWorkflowApi['workflows'] };
+})) as unknown as {
+  members(): string[];
+  ownerOf(to: unknown): string;
+  workflows: ErgoWorkflowApi['workflows'];
+};
 while (entities.members().length < Math.max(1, members.length)) await new Promise((r) => setTimeout(r, 50));
 
 serveWorker({
   steps: async (id, n) => (await entities.workflows.start(Steps, id, { n })).result(),
   nap: async (id, ms) => (await entities.workflows.start(Nap, id, { ms })).result() as Promise<number>,
-  start: async (id, ms) => void (await entities.workflows.start(Sleeper, id, { id, ms })),
+  // Row 5 kills the member that started the sleepers: each one's key is picked among those this
+  // member owns (placement hashes keys over the members), its step log still under `id`.
+  start: async (id, ms) => {
+    let key = id;
+    for (let i = 0; entities.ownerOf(api.entity(Sleeper as never, key)) !== node.name; i++) key = `${id}~${i}`;
+    await entities.workflows.start(Sleeper, key, { id, ms });
+  },
 });

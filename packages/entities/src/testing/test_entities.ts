@@ -33,6 +33,7 @@ import { ENTITIES_DEFAULTS, type EntitiesOptions } from '../runtime/options.js';
 import type { StoreCodec } from '../contract/store.js';
 import { EventRecorder, type EntityEventMatch } from './event_recorder.js';
 import { TestEntity, type TestKitContext, type TestableKind } from './test_entity.js';
+import { TestWorkflows } from './test_workflows.js';
 
 /** One reminder fire {@link TestEntities.fireDueReminders} found due and had delivered. */
 export interface TestReminderFire {
@@ -108,6 +109,7 @@ export class TestEntities implements AsyncDisposable {
   readonly #context: TestKitContext;
   #entities: Entities;
   #stopping: Promise<void> | undefined;
+  #workflows: TestWorkflows | undefined;
 
   /** @internal use {@link startTestEntities}. */
   constructor(
@@ -151,6 +153,21 @@ export class TestEntities implements AsyncDisposable {
         return kit.#entities;
       },
     };
+  }
+
+  /**
+   * The kit's workflows (`defineWorkflow` kinds among `kinds`): start instances, wait until they
+   * only wait (`runUntilIdle`), skip the test clock until one ended (`advanceUntilDone`).
+   */
+  get workflows(): TestWorkflows {
+    const kit = this;
+    this.#workflows ??= new TestWorkflows(
+      Object.assign(Object.create(this.#context) as TestKitContext, {
+        kinds: this.#kinds,
+        fireDueReminders: () => kit.fireDueReminders(),
+      }),
+    );
+    return this.#workflows;
   }
 
   /** The entities runtime under test (the one `startEntities` returns; a new one after {@link restart}). */

@@ -72,6 +72,18 @@ interface Wait {
   readonly reject: (err: Error) => void;
   /** Compensations keep running after a cancel. */
   readonly cancellable: boolean;
+  /** When the clock ends it (a sleep, a retry's backoff, a signal's deadline), epoch ms. */
+  readonly at: number | undefined;
+}
+
+/** Whether a run only waits (for time, a signal or a child), and when the clock next ends a wait of it. */
+export interface RunParking {
+  /** True when nothing of the body runs: every pending operation waits, and no write is in flight. */
+  readonly parked: boolean;
+  /** The earliest time one of its waits ends on the clock (undefined: it waits for a signal or a child only). */
+  readonly wakeAt: number | undefined;
+  /** How many operations the body asked for so far. */
+  readonly seq: number;
 }
 
 /** One run of a body (see the top of this file). */
@@ -85,6 +97,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
   readonly #compensations: { name: string; fn: () => unknown }[] = [];
   /** Outbox deliveries in flight. */
   readonly #deliveries: Promise<void>[] = [];
+  /** Journal writes not saved yet, and child results waited for (see {@link parking}). */
+  #committing = 0;
+  #childWaits = 0;
   /** True while compensations run: their steps go on after a cancel. */
   #compensating = false;
   #seq = 0;
@@ -132,6 +147,18 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     return this.#ended !== undefined;
   }
 
+  /** Whether the body only waits now (the test kit skips time with it). */
+  parking(): RunParking {
+    let wakeAt: number | undefined;
+    for (const w of this.#waits) if (w.at !== undefined && (wakeAt === undefined || w.at < wakeAt)) wakeAt = w.at;
+    const parked =
+      this.#ended === undefined &&
+      this.#committing === 0 &&
+      this.#steps.size === this.#childWaits &&
+      this.#waits.size + this.#childWaits > 0;
+    return { parked, wakeAt, seq: this.#seq };
+  }
+
   /** The query handler `name`, once the body registered it. */
   query(name: string): ((arg: unknown) => unknown) | undefined {
     return this.#queries.get(name);
@@ -175,7 +202,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     const e = this.#entries.get(seq);
     if (e === undefined) {
       this.#caughtUp();
-      if (this.#readOnly) throw new RunEnded('a read-only replay reached the end of the journal');
+      if (this.#readOnly) throw this.#endOfJournal();
       return undefined;
     }
     if (e.t !== t || e.n !== n) {
@@ -187,10 +214,22 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     return e;
   }
 
+  /** A read-only replay asked past its journal: it ends there (no later operation is looked up). */
+  #endOfJournal(): RunEnded {
+    this.end('a read-only replay reached the end of the journal');
+    return this.#ended!;
+  }
+
   /** Commits `entry` (a new one, or one replacing the open entry of its number). */
   #record(entry: WorkflowJournalEntry): Promise<void> {
     this.#entries.set(entry.s, entry);
-    return this.#h.commit((rec) => withEntry(rec, entry));
+    this.#committing++;
+    const done = this.#h.commit((rec) => withEntry(rec, entry));
+    done.then(
+      () => this.#committing--,
+      () => this.#committing--,
+    );
+    return done;
   }
 
   #key(seq: number): string {
@@ -311,22 +350,28 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
 
   /** Waits `ms` on the runtime clock (a retry's backoff); rejects when the run ends (or is cancelled). */
   #delay(ms: number, cancellable: boolean): Promise<void> {
-    return this.#waitFor((resolve) => {
-      const t = this.#h.clock.setTimeout(resolve, ms);
-      return () => this.#h.clock.clearTimeout(t);
-    }, cancellable);
+    return this.#waitFor(
+      (resolve) => {
+        const t = this.#h.clock.setTimeout(resolve, ms);
+        return () => this.#h.clock.clearTimeout(t);
+      },
+      cancellable,
+      this.#h.clock.now() + ms,
+    );
   }
 
   /** A pending wait the run's end (or a cancel) rejects; `start` returns its own cleanup. */
   #waitFor<T>(
     start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void,
     cancellable: boolean,
+    at?: number,
   ): Promise<T> {
     if (this.#ended !== undefined) return Promise.reject(this.#ended);
     return new Promise<T>((resolve, reject) => {
       let cleanup: (() => void) | undefined;
       const w: Wait = {
         cancellable,
+        at,
         reject: (e) => {
           this.#waits.delete(w);
           cleanup?.();
@@ -364,10 +409,14 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     this.#h.deadline(seq, until);
     try {
       if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now });
-      await this.#waitFor<void>((resolve) => {
-        const t = this.#h.clock.setTimeout(resolve, Math.max(0, until - this.#h.clock.now()));
-        return () => this.#h.clock.clearTimeout(t);
-      }, true);
+      await this.#waitFor<void>(
+        (resolve) => {
+          const t = this.#h.clock.setTimeout(resolve, Math.max(0, until - this.#h.clock.now()));
+          return () => this.#h.clock.clearTimeout(t);
+        },
+        true,
+        until,
+      );
     } finally {
       this.#h.deadline(seq, undefined);
     }
@@ -389,10 +438,14 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     const until = hit?.until ?? (t === undefined ? undefined : now + t);
     this.#caughtUp();
     const got = this.#h.awaitSignal(seq, name, until, hit === undefined && until !== undefined);
-    return (await this.#waitFor<unknown>((resolve, reject) => {
-      got.then(resolve, reject);
-      return () => undefined;
-    }, true)) as never;
+    return (await this.#waitFor<unknown>(
+      (resolve, reject) => {
+        got.then(resolve, reject);
+        return () => undefined;
+      },
+      true,
+      until,
+    )) as never;
   }
 
   onQuery(name: string, handler: (arg: unknown) => unknown): void {
@@ -433,7 +486,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     const seq = this.#next();
     if (e !== undefined) return true;
     this.#caughtUp();
-    if (this.#readOnly) throw new RunEnded('a read-only replay reached the end of the journal');
+    if (this.#readOnly) throw this.#endOfJournal();
     this.#record({ s: seq, t: 'patch', n: id, at: this.#h.clock.now(), done: true }).catch(() => undefined);
     return true;
   }
@@ -448,7 +501,15 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     return {
       id,
       result: () =>
-        this.#step('child', `result ${name}`, (info) => this.#h.childResult(kind, id, info.signal), { retry: false }),
+        this.#step(
+          'child',
+          `result ${name}`,
+          (info) => {
+            this.#childWaits++;
+            return this.#h.childResult(kind, id, info.signal).finally(() => this.#childWaits--);
+          },
+          { retry: false },
+        ),
       cancel: (reason = `cancelled by ${this.workflow}/${this.id}`) =>
         this.#step('child', `cancel ${name}`, () => this.#h.cancelChild(kind, id, reason), {}).then(() => undefined),
     } as ChildHandle<WorkflowOutput<K>>;

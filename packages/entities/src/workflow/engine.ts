@@ -65,6 +65,28 @@ import {
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
 
+/**
+ * @internal A local call (known by identity, like COMMIT) the test kit asks an instance's host:
+ * whether its body only waits, so the kit may move the test clock. Answered with a {@link WorkflowProbe}.
+ */
+export const WORKFLOW_PROBE = Object.freeze({ '~wf': 'probe' });
+
+/** @internal What an instance answers {@link WORKFLOW_PROBE} with. */
+export interface WorkflowProbe {
+  readonly status: WorkflowRecord['status'];
+  /** A replay diverged: the body halts until a resume. */
+  readonly halted: boolean;
+  /** True when no body runs here, or its body only waits (for time, a signal, a child) with nothing left to save. */
+  readonly parked: boolean;
+  /** When the clock next ends one of its waits (a sleep, a retry's backoff, a signal's deadline). */
+  readonly wakeAt: number | undefined;
+  /** The signals its body waits for. */
+  readonly signals: readonly string[];
+  /** Operations asked so far and entries journaled: a change between two probes is progress. */
+  readonly seq: number;
+  readonly journal: number;
+}
+
 interface Commit {
   readonly mutate: (rec: WorkflowRecord) => WorkflowRecord;
   readonly resolve: () => void;
@@ -125,6 +147,7 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
   }
 
   override handleCall(request: unknown): unknown {
+    if (request === WORKFLOW_PROBE) return this.#probe();
     if (!isWorkflowRequest(request))
       throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: not a workflow request`));
     const r = request as WorkflowRequest;
@@ -165,6 +188,8 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   [ENTITY_BUSY](): boolean {
     const run = this.#run;
+    // A caller waiting for the result keeps it (its deferred reply would be lost with the activation).
+    if (this.#resultWaiters.size > 0) return true;
     if (run === undefined || run.ended) return this.#queue.length > 0;
     return (
       this.#busyOps > 0 || this.#queue.length > 0 || (this.#deadlines.size === 0 && this.#signalWaiters.length === 0)
@@ -383,6 +408,21 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     return 'resumed';
   }
 
+  #probe(): WorkflowProbe {
+    const rec = this.state;
+    const run = this.#run;
+    const p = run === undefined || run.ended ? undefined : run.parking();
+    return {
+      status: rec.status,
+      halted: this.#halted || rec.blocked !== undefined,
+      parked: this.#queue.length === 0 && (p === undefined || p.parked),
+      wakeAt: p?.wakeAt,
+      signals: this.#signalWaiters.map((w) => w.name),
+      seq: p?.seq ?? -1,
+      journal: rec.journal.length,
+    };
+  }
+
   // ---- running the body ----
 
   #known(): WorkflowRecord {
@@ -458,6 +498,9 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   /** The body ended: its outcome is journaled (unless the run ended or halted first), then waiters hear it. */
   #finish(run: Run, outcome: { output: unknown } | { error: unknown }): void {
+    // The body ended: queries waiting for it to catch up are answered (a body that threw before its
+    // first lookup, as a cancelled replay does, never caught up otherwise).
+    run.markCaughtUp();
     if (run !== this.#run || run.ended || this.#ended) return;
     if (run.diverged !== undefined) {
       this.#run = undefined;
