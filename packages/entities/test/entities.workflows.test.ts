@@ -249,25 +249,17 @@ describe('cancel, compensations and children', () => {
     assert.ok(Array.isArray(await wf.query('undone')));
   });
 
-  // Engine bug, found here and left to the engine's author: a Run made from a record with `cancel`
-  // set throws ERR_WORKFLOW_CANCELLED from its first operation (Run.#next checks the cancel before
-  // the journal), so the journaled steps are not replayed, their compensations are never pushed,
-  // and runCompensations() runs nothing. The instance ends 'cancelled' without its compensations.
-  test(
-    'a cancel reaching an instance that is not active (after a restart) still runs its compensations',
-    {
-      skip: 'engine bug (remove this skip once fixed): a cancelled replay skips the journaled steps, so their compensations never run',
-    },
-    async () => {
-      await using k = await kit();
-      const wf = await k.workflows.start(Saga, 'o2', { order: 'o2' });
-      await k.workflows.runUntilIdle();
-      await k.restart(); // nothing holds the instance in memory now
-      await wf.cancel();
-      await assert.rejects(wf.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
-      assert.deepEqual(await wf.query('undone'), ['refund c-o2', 'release r-o2']);
-    },
-  );
+  // A body resumed after a cancel replays its journaled steps (pushing their compensations) before
+  // the cancel strikes at its first new or still-waiting operation.
+  test('a cancel reaching an instance that is not active (after a restart) still runs its compensations', async () => {
+    await using k = await kit();
+    const wf = await k.workflows.start(Saga, 'o2', { order: 'o2' });
+    await k.workflows.runUntilIdle();
+    await k.restart(); // nothing holds the instance in memory now
+    await wf.cancel();
+    await assert.rejects(wf.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
+    assert.deepEqual(await wf.query('undone'), ['refund c-o2', 'release r-o2']);
+  });
 
   test('a child workflow runs to its end and its output comes back typed; a failed child fails the parent', async () => {
     await using k = await kit();

@@ -193,8 +193,16 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
   #next(): number {
     if (this.#ended !== undefined) throw this.#ended;
     if (this.#diverged !== undefined) throw this.#diverged;
-    if (this.#cancelled && !this.#compensating) throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
     return this.#seq++;
+  }
+
+  /**
+   * Throws ERR_WORKFLOW_CANCELLED once a cancel was asked, unless compensations run. Checked when
+   * an operation would start (past the journal) or wait: journaled operations still replay after a
+   * cancel, so a body resumed elsewhere rebuilds its compensation stack before the cancel strikes.
+   */
+  #checkCancel(): void {
+    if (this.#cancelled && !this.#compensating) throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
   }
 
   /** The journal's entry for operation `seq`, checked against what the code asks; undefined past the journal. */
@@ -203,6 +211,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     if (e === undefined) {
       this.#caughtUp();
       if (this.#readOnly) throw this.#endOfJournal();
+      this.#checkCancel();
       return undefined;
     }
     if (e.t !== t || e.n !== n) {
@@ -406,6 +415,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
       if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now, done: true });
       return;
     }
+    this.#checkCancel(); // a journaled sleep still running when the cancel came
     this.#h.deadline(seq, until);
     try {
       if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now });
@@ -431,6 +441,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
       if (hit.e !== undefined) throw revivedError(hit.e);
       return hit.v as never;
     }
+    this.#checkCancel(); // a journaled wait still open when the cancel came
     const now = this.#h.clock.now();
     const t = options.timeoutMs;
     if (t !== undefined && (!Number.isFinite(t) || t < 0))

@@ -106,6 +106,12 @@ interface SignalWaiter {
 /** The most watchers one instance keeps (monitors, links and journal subscribers together). */
 const MAX_WATCHERS = 1000;
 
+/**
+ * How often an instance whose body only waits for child workflows has its wake-up renewed (a write):
+ * if its member dies meanwhile, another resumes it within this long and asks its children again.
+ */
+const CHILD_WAIT_RECHECK_MS = 30_000;
+
 /** The longest a `result` call waits before answering `pending` (the client asks again). */
 const MAX_RESULT_WAIT_MS = 30_000;
 
@@ -366,7 +372,11 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   #describe(): WorkflowDescription {
     const rec = this.#known();
-    const open = rec.journal.filter((e) => e.done !== true && e.until !== undefined);
+    const now = this.#clock.now();
+    // A sleep's entry is not marked done when it ends (no write for it): past its time it is no timer.
+    const open = rec.journal.filter(
+      (e) => e.done !== true && e.until !== undefined && (e.t !== 'sleep' || e.until > now),
+    );
     return {
       workflow: this.spec.name,
       id: this.key,
@@ -740,8 +750,15 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     const now = this.#clock.now();
     let at: number | undefined;
     const waits = this.#deadlines.size + this.#signalWaiters.length;
-    if (!running || this.#busyOps > 0 || this.#queue.length > 0 || waits === 0) at = now + this.spec.resumeAfterMs;
-    else for (const d of this.#deadlines.values()) at = at === undefined ? d : Math.min(at, d);
+    // Parked on child results only (no step runs): looked at again later, not each resumeAfterMs.
+    const childOnly =
+      running && run !== undefined && this.#busyOps > 0 && this.#queue.length === 0 && run.parking().parked;
+    if (!childOnly && (!running || this.#busyOps > 0 || this.#queue.length > 0 || waits === 0))
+      at = now + this.spec.resumeAfterMs;
+    else {
+      for (const d of this.#deadlines.values()) at = at === undefined ? d : Math.min(at, d);
+      if (childOnly) at = Math.min(at ?? Infinity, now + Math.max(this.spec.resumeAfterMs, CHILD_WAIT_RECHECK_MS));
+    }
     if (rec.cancel !== undefined && at === undefined) at = now + this.spec.resumeAfterMs;
     if (at === undefined) stageCancelOf(this, WAKE);
     else await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
