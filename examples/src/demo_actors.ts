@@ -4,6 +4,7 @@
 
 import {
   Actor,
+  childSpec,
   defineProtocol,
   Event,
   MessageDownProcessID,
@@ -113,8 +114,8 @@ export class WorkerSupervisor extends Supervisor {
       type: SupervisorType.OneForOne,
       restart: { strategy: SupervisorStrategy.Transient, intensity: 5, period: 5 },
       children: [
-        { name: 'worker1', factory: Worker, args: [1] },
-        { name: 'worker2', factory: Worker, args: [2] },
+        childSpec({ name: 'worker1', factory: Worker, args: [1] }),
+        childSpec({ name: 'worker2', factory: Worker, args: [2] }),
       ],
       enableHandleChild: true,
     };

@@ -248,7 +248,11 @@ function startBenchNode(): Promise<Node> {
   return startNode('bench@localhost', { log: { defaultLogger: { disable: true } } });
 }
 
-type PairClasses = readonly [new () => Actor, new () => Actor];
+/** A receiver class (init: total, every, done) and its sender class (init: to, total, chunk, window). */
+type PairClasses = readonly [
+  new () => Actor & { init(total: number, every: number, done: () => void): void },
+  new () => Actor & { init(to: PID, total: number, chunk: number, window: number): void },
+];
 
 /** A round's rate and the share of its wall time the processes' `runningTime` accounts for. */
 interface SendRound {

@@ -17,6 +17,7 @@
 
 import {
   Actor,
+  childSpec,
   ErgoError,
   Pool,
   startNode,
@@ -98,7 +99,7 @@ class RestartSup extends Supervisor {
       type: SupervisorType.OneForOne,
       restart: { strategy: SupervisorStrategy.Transient, intensity: 1e9, period: 1 },
       // A fresh child name per lifetime: the previous child may still be on its way out.
-      children: [{ name, factory: Crasher, args: [budget] }],
+      children: [childSpec({ name, factory: Crasher, args: [budget] })],
     };
   }
 }

@@ -1,9 +1,19 @@
 // Type-level tests: every spawn-like API asks for a behaviour's init arguments exactly as
-// node.spawn does (issue 48). Compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p test-types) with
+// node.spawn does (issue 48); an actor that declares no init takes no arguments, and a
+// supervisor child with args is checked against its init (issue 63, item 7). Compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p test-types) with
 // typed.ts; each `@ts-expect-error` line must be an error (an unused one fails the test). The
 // cases without the directive must compile. Nothing here runs.
 
-import { Actor, LogLevel, memberSpec, SupervisorType, type ApplicationSpec, type Node, type PID } from 'ergo-ts';
+import {
+  Actor,
+  LogLevel,
+  memberSpec,
+  SupervisorType,
+  WebWorker,
+  type ApplicationSpec,
+  type Node,
+  type PID,
+} from 'ergo-ts';
 import {
   childSpec,
   Pool,
@@ -33,6 +43,16 @@ class Optional extends Actor {
     void start;
   }
 }
+/** init takes anything (its own rest parameter, not Actor's). */
+class Variadic extends Actor {
+  override init(...args: unknown[]): void {
+    void args;
+  }
+}
+/** No init of its own: Cart's. */
+class SubCart extends Cart {}
+/** A web worker with no init of its own (WebWorker's). */
+class Page extends WebWorker {}
 
 // --- node.spawn: the reference ---------------------------------------------------------------------
 
@@ -40,6 +60,23 @@ export async function reference(): Promise<void> {
   await node.spawn(Cart, {}, 'carts', false);
   // @ts-expect-error node.spawn: init needs (entities, crash)
   await node.spawn(Cart, {});
+  await node.spawn(Plain);
+  await node.spawn(Plain, {});
+  // @ts-expect-error node.spawn: Plain declares no init, so it takes no arguments
+  await node.spawn(Plain, {}, 1, 2);
+  // @ts-expect-error node.spawnRegister: no arguments for an actor without init
+  await node.spawnRegister('plain', Plain, {}, 'extra');
+  await node.spawn(Optional, {});
+  await node.spawn(Optional, {}, 3);
+  // @ts-expect-error node.spawn: more arguments than init takes
+  await node.spawn(Optional, {}, 3, 4);
+  await node.spawn(Variadic, {}, 1, 'two', [3]);
+  await node.spawn(SubCart, {}, 'carts', true);
+  // @ts-expect-error node.spawn: a subclass without its own init keeps its parent's (entities, crash)
+  await node.spawn(SubCart, {});
+  await node.spawn(Page);
+  // @ts-expect-error node.spawn: a web worker without init takes no arguments
+  await node.spawn(Page, {}, 'extra');
 }
 
 // --- the test kit ----------------------------------------------------------------------------------
@@ -61,6 +98,8 @@ export async function testKit(): Promise<void> {
   await spawnTest(Cart, { args: ['carts'] });
   // @ts-expect-error spawnTest: an optional argument of the wrong type
   await spawnTest(Optional, { args: ['three'] });
+  // @ts-expect-error spawnTest: args for an actor without init
+  await spawnTest(Plain, { args: [1] });
 }
 
 // --- supervisor children ---------------------------------------------------------------------------
@@ -77,9 +116,17 @@ export class Sup extends Supervisor {
         childSpec({ name: 'cart2', factory: Cart }),
         // @ts-expect-error childSpec: args of the wrong types
         childSpec({ name: 'cart3', factory: Cart, args: [1, 2] }),
-        // Plain literals: with args (unchecked against init), or without when init needs none.
-        { name: 'literal', factory: Cart, args: ['carts', false] },
+        // @ts-expect-error childSpec: args for a child without init
+        childSpec({ name: 'plain2', factory: Plain, args: [1] }),
+        // A plain literal without args, when init needs none.
         { name: 'literal-plain', factory: Plain },
+        { name: 'literal-optional', factory: Optional },
+        // @ts-expect-error a literal child with wrong args (a literal's args cannot be checked: childSpec)
+        { name: 'literal-wrong', factory: Cart, args: [1, 2] },
+        // @ts-expect-error a literal child with args, even right ones: written with childSpec
+        { name: 'literal', factory: Cart, args: ['carts', false] },
+        // @ts-expect-error a literal child with args for a child without init
+        { name: 'literal-plain2', factory: Plain, args: ['extra'] },
       ],
     };
   }
@@ -108,7 +155,18 @@ export class Top extends Supervisor {
 /** A SimpleOneForOne supervisor's children are templates: their args come with startChild. */
 export class Simple extends Supervisor {
   override init(): SupervisorSpec {
-    return { type: SupervisorType.SimpleOneForOne, children: [{ name: 'cart', factory: Cart }] };
+    return {
+      type: SupervisorType.SimpleOneForOne,
+      children: [
+        { name: 'cart', factory: Cart },
+        // A template's default args are checked as a child's.
+        childSpec({ name: 'cart2', factory: Cart, args: ['carts', true] }),
+        // @ts-expect-error a template's default args of the wrong types
+        childSpec({ name: 'cart3', factory: Cart, args: [true, 'carts'] }),
+        // @ts-expect-error a literal template with args (unchecked): written with childSpec
+        { name: 'cart4', factory: Cart, args: [1, 2] },
+      ],
+    };
   }
 }
 

@@ -255,7 +255,7 @@ export const spec: SupervisorSpec = {
     childSpec({ name: 'counter2', factory: CounterActor, args: ['five'] }),
     // @ts-expect-error a child whose handlers accept only part of its protocol
     childSpec({ name: 'narrow', factory: Narrow }),
-    // Untyped specs keep working.
+    // @ts-expect-error a literal child's args cannot be checked against init: written with childSpec
     { name: 'plain', factory: CounterActor, args: ['anything'] },
   ],
 };

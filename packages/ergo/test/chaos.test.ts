@@ -39,6 +39,7 @@ import { describe, test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
 import {
+  childSpec,
   ApplicationMode,
   ApplicationState,
   DIAGNOSTICS,
@@ -82,7 +83,7 @@ function supSpec(w: World, rnd: () => number, type: number): { spec: SupervisorS
     const name = `s${id}_${i}`;
     names.push(name);
     const cfg: ActorCfg = { trap: rnd() < 0.3, init: rnd() < 0.7 ? 'sync' : 'async', linkParent: true };
-    children.push({ name, factory: ChaosActor, args: [w, cfg], significant: i === 0 && rnd() < 0.2 });
+    children.push(childSpec({ name, factory: ChaosActor, args: [w, cfg], significant: i === 0 && rnd() < 0.2 }));
   }
   const strategy = [SupervisorStrategy.Transient, SupervisorStrategy.Temporary, SupervisorStrategy.Permanent][
     Math.floor(rnd() * 3)

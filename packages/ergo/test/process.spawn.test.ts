@@ -18,6 +18,7 @@ import {
   unwrapReason,
   ExitReason,
   type PID,
+  type ProcessFactory,
   type ProcessOptions,
   type Ref,
 } from '../src/index.js';
@@ -32,7 +33,7 @@ class Parent extends Actor {
     const [op, a, b, c] = req as [string, unknown, unknown, unknown];
     try {
       if (op === 'spawn')
-        return await this.spawn(a as typeof Actor, (b ?? {}) as ProcessOptions, ...((c as unknown[]) ?? []));
+        return await this.spawn(a as ProcessFactory, (b ?? {}) as ProcessOptions, ...((c as unknown[]) ?? []));
       if (op === 'spawnRegister')
         return await this.spawnRegister(a as string, b as typeof Actor, (c ?? {}) as ProcessOptions);
       if (op === 'info') return this.info();

@@ -9,6 +9,7 @@ import { describe, test } from 'node:test';
 import { format } from 'node:util';
 
 import {
+  childSpec,
   ErrTimeout,
   ExitReason,
   LogLevel,
@@ -464,7 +465,7 @@ describe('stop from inside a process', () => {
         return {
           type: SupervisorType.OneForOne,
           children: [
-            {
+            childSpec({
               name: 'admin',
               factory: TestActor,
               args: [
@@ -479,7 +480,7 @@ describe('stop from inside a process', () => {
                   },
                 },
               ],
-            },
+            }),
           ],
         };
       }

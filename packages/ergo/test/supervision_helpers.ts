@@ -20,7 +20,8 @@ import {
   type NodeOptions,
   type PID,
   type Ref,
-  type SupervisorChildSpec,
+  childSpec,
+  type CheckedChildSpec,
   type SupervisorSpec,
 } from '../src/index.js';
 
@@ -238,12 +239,17 @@ export function workerSpec(
   rec: Recorder,
   name: string,
   o: { significant?: boolean; args?: unknown[]; tag?: string } = {},
-): SupervisorChildSpec {
-  return { name, factory: Worker, args: [rec, o.tag ?? name, ...(o.args ?? [])], significant: o.significant };
+): CheckedChildSpec {
+  return childSpec({
+    name,
+    factory: Worker,
+    args: [rec, o.tag ?? name, ...(o.args ?? [])],
+    significant: o.significant,
+  });
 }
 
 /** Child specs c0..c(n-1). */
-export function workers(rec: Recorder, n: number, significant: number[] = []): SupervisorChildSpec[] {
+export function workers(rec: Recorder, n: number, significant: number[] = []): CheckedChildSpec[] {
   return Array.from({ length: n }, (_, i) => workerSpec(rec, `c${i}`, { significant: significant.includes(i) }));
 }
 

@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { describe, it } from 'node:test';
 
 import {
+  childSpec,
   SupervisorStrategy,
   SupervisorType,
   TerminateReasonKill,
@@ -268,11 +269,11 @@ describe('auto-shutdown', () => {
         tag: 'root',
         spec: {
           children: [
-            {
+            childSpec({
               name: 'inner',
               factory: TestSup,
               args: [{ rec, tag: 'inner', spec: { children: workers(rec, 1) } }],
-            },
+            }),
           ],
           disableAutoShutdown: true,
           enableHandleChild: true,

@@ -18,7 +18,8 @@ import {
   type PoolOptions,
   type Node,
   type PID,
-  type SupervisorChildSpec,
+  childSpec,
+  type CheckedChildSpec,
   type SupervisorSpec,
 } from '../src/index.js';
 import {
@@ -45,8 +46,8 @@ class WorkerPool extends Pool {
 }
 
 /** A child spec of a TestSup named `name` (tag = name) with the given spec. */
-function subSup(rec: Recorder, name: string, spec: SupervisorSpec): SupervisorChildSpec {
-  return { name, factory: TestSup, args: [{ rec, tag: name, spec }] };
+function subSup(rec: Recorder, name: string, spec: SupervisorSpec): CheckedChildSpec {
+  return childSpec({ name, factory: TestSup, args: [{ rec, tag: name, spec }] });
 }
 
 /**
@@ -208,7 +209,7 @@ describe('supervision trees', () => {
       const root = await spawnSup(node, {
         rec,
         tag: 'root',
-        spec: { children: [{ name: 'pool', factory: WorkerPool, args: [rec] }], enableHandleChild: true },
+        spec: { children: [childSpec({ name: 'pool', factory: WorkerPool, args: [rec] })], enableHandleChild: true },
       });
       const pool = node.processPID('pool');
       const first = await rec.until((r) => r.ev === 'init' && r.tag === 'pw', 2, 'pool workers');

@@ -8,6 +8,7 @@ import { strict as assert } from 'node:assert';
 import { describe, test } from 'node:test';
 
 import {
+  childSpec,
   Actor,
   type Alias,
   MailboxKind,
@@ -47,7 +48,10 @@ class Split extends Actor {
   }
 }
 
-class Worker extends Actor {}
+/** A worker spawned with a tag (the spawns record it). */
+class Worker extends Actor {
+  override init(_tag: unknown): void {}
+}
 
 class WorkerPool extends Pool {
   override init(size: number): PoolOptions {
@@ -57,7 +61,10 @@ class WorkerPool extends Pool {
 
 class Dynamic extends Supervisor {
   override init(): SupervisorSpec {
-    return { type: SupervisorType.SimpleOneForOne, children: [{ name: 'job', factory: Worker, args: ['base'] }] };
+    return {
+      type: SupervisorType.SimpleOneForOne,
+      children: [childSpec({ name: 'job', factory: Worker, args: ['base'] })],
+    };
   }
   override async handleMessage(_from: PID, m: unknown): Promise<void> {
     if (m === 'default') await this.startChild('job');

@@ -11,11 +11,16 @@ import { spawnTest, type FailureEvent } from '../src/testing/index.js';
 
 class Idle extends Actor {}
 
+/** A worker spawned with one argument (the spawn records it). */
+class Tagged extends Actor {
+  override init(_tag: unknown): void {}
+}
+
 /** Spawns workers on request and reports the failures it meets. */
 class Spawner extends Actor {
   override async handleMessage(from: PID, message: unknown): Promise<void> {
     try {
-      const pid = await this.spawn(Idle, {}, message);
+      const pid = await this.spawn(Tagged, {}, message);
       this.send(from, { started: pid });
     } catch (e) {
       this.send(from, { failed: (e as Error).message });

@@ -323,7 +323,7 @@ describe('supervisor specs', () => {
       n.spawn(S, {}, { children: [{ ...child, options: { initTimeout: Infinity } }] }),
       'ERR_INCORRECT',
     );
-    await rejectsWith(n.spawn(S, {}, { children: [{ ...child, args: 'x' as unknown as unknown[] }] }), 'ERR_INCORRECT');
+    await rejectsWith(n.spawn(S, {}, { children: [{ ...child, args: 'x' as unknown as [] }] }), 'ERR_INCORRECT');
     await rejectsWith(n.spawn(S, {}, { children: [{ ...child, name: 'n'.repeat(256) }] }), 'ERR_ATOM_TOO_LONG');
   });
 });

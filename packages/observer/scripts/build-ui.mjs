@@ -3,8 +3,13 @@
 // ui/src/main.tsx with esbuild (Preact JSX, uPlot), copies index.html, and writes a gzip and a
 // brotli copy of every file beside it, so the package ships the UI prebuilt and compressed and
 // its users need no build step.
+//
+// It does nothing when the last build is newer than every input (ui/, this script, the root
+// lockfile): the root build runs it, and CI builds three times (npm ci's prepare, then `npm run
+// check`), each run 7 CPU-s (the ui type-check, esbuild, brotli at quality 11), and a rebuild
+// deletes dist/ui while the Observer's tests may be serving it. `--force` rebuilds anyway.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, readdirSync, rmSync, existsSync, statSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync, brotliCompressSync, constants } from 'node:zlib';
@@ -13,6 +18,9 @@ const pkg = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const root = resolve(pkg, '..', '..');
 
 const out = join(pkg, 'dist', 'ui');
+// Outside dist/ui, which the package ships: the time of the last complete build.
+const stamp = join(pkg, 'dist', '.ui-built');
+if (!process.argv.includes('--force') && upToDate()) process.exit(0);
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');
 if (!process.argv.includes('--no-check') && existsSync(tsc)) {
   execFileSync(process.execPath, [tsc, '-p', join(pkg, 'ui', 'tsconfig.json')], { stdio: 'inherit' });
@@ -48,3 +56,18 @@ const sizes = readdirSync(out)
   .filter((n) => n.startsWith('app.js'))
   .map((n) => `${n} ${readFileSync(join(out, n)).length} B`);
 if (process.argv.includes('--verbose')) console.log(`observer ui: ${sizes.join(', ')}`);
+writeFileSync(stamp, `${new Date().toISOString()}\n`);
+
+/** Whether dist/ui was built after every input last changed. */
+function upToDate() {
+  if (!existsSync(stamp) || !existsSync(out)) return false;
+  const built = statSync(stamp).mtimeMs;
+  const inputs = [fileURLToPath(import.meta.url), join(root, 'package-lock.json')];
+  const walk = (dir) => {
+    for (const e of readdirSync(dir, { withFileTypes: true }))
+      if (e.isDirectory()) walk(join(dir, e.name));
+      else inputs.push(join(dir, e.name));
+  };
+  walk(join(pkg, 'ui'));
+  return inputs.every((f) => !existsSync(f) || statSync(f).mtimeMs <= built);
+}

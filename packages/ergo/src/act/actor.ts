@@ -7,7 +7,14 @@ import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
 import type { Atom } from '../gen/atom.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
-import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
+import {
+  ExitIgnoredUnlessTrapped,
+  MailboxKind,
+  Stop,
+  type InheritedInit,
+  type Process,
+  type ProcessMailbox,
+} from '../gen/process.js';
 import { Alias, type Ref } from '../gen/ref.js';
 import {
   ReplyLater,
@@ -331,8 +338,12 @@ export class Actor<P = unknown> extends BehaviorBase {
     return (this.#flags & SPLIT_HANDLE) !== 0;
   }
 
-  /** Called with the spawn arguments. Return an Error (or throw) to fail the spawn. */
-  init(..._args: unknown[]): unknown {
+  /**
+   * Called with the spawn arguments. Return an Error (or throw) to fail the spawn. This default
+   * takes none: override it with the parameters your spawns pass (a subclass that does not is
+   * spawned with no arguments; see {@link InheritedInit}).
+   */
+  init(this: InheritedInit, ..._args: unknown[]): unknown {
     return undefined;
   }
 

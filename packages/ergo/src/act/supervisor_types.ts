@@ -49,26 +49,56 @@ export interface SupervisorChildSpec<B extends ProcessBehavior = ProcessBehavior
   args?: InitArgs<B>;
 }
 
+declare const checkedByChildSpec: unique symbol;
+
 /**
- * A child spec as `children` and `addChild` take it: either from {@link childSpec} (args checked
- * against the child's `init`), or a plain object literal — with `args` (any array passes: the
- * literal is not checked against init), or without `args`, when the factory's init needs none (a
- * factory whose init needs arguments, named without them, is a compile error, as in node.spawn).
+ * A child spec made by {@link childSpec}: its `args` were checked against the child's `init`. The
+ * only form of a spec with `args` that a supervisor's `children` take (TypeScript cannot check a
+ * plain object literal's `args` against the `factory` beside them).
  */
-export type AnyChildSpec = SupervisorChildSpec<NoArgsBehavior> | (SupervisorChildSpec & { args: unknown[] });
+export interface CheckedChildSpec extends SupervisorChildSpec {
+  readonly [checkedByChildSpec]: true;
+}
+
+/**
+ * A child spec written as a plain object literal: no `args`, for a factory whose init needs none
+ * (a factory whose init needs arguments is a compile error here, as in node.spawn). A child with
+ * args is written with {@link childSpec}, which checks them against the child's `init`.
+ */
+export interface LiteralChildSpec extends SupervisorChildSpec<NoArgsBehavior> {
+  /** None: a child with args is written with {@link childSpec}. */
+  args?: [];
+}
+
+/**
+ * A template of a SimpleOneForOne supervisor written as a plain object literal: any factory (its
+ * args usually come with `startChild(name, ...args)`), no `args` of its own; default args for the
+ * template are given with {@link childSpec}, which checks them against the child's `init`.
+ */
+export interface LiteralTemplateSpec extends SupervisorChildSpec {
+  /** None: a template with default args is written with {@link childSpec}. */
+  args?: [];
+}
+
+/**
+ * A child spec as the `children` of a OneForOne/AllForOne/RestForOne supervisor take it: from
+ * {@link childSpec} (args checked against the child's `init`), or a plain object literal without
+ * `args` when the factory's init needs none. A literal with `args` is a compile error: its args
+ * could not be checked against the factory.
+ */
+export type AnyChildSpec = LiteralChildSpec | CheckedChildSpec;
 
 /**
  * A child spec whose `args` are checked against the child's `init`: required when init needs
- * arguments, of init's types (a plain object literal in `children` only checks that args are
- * given when needed). Returns `spec` as is.
+ * arguments, of init's types. Returns `spec` as is, marked as checked ({@link CheckedChildSpec}).
  *
  * @example
  * children: [childSpec({ name: 'counter', factory: Counter, args: [5] })]
  */
 export function childSpec<B extends ProcessBehavior>(
   spec: SupervisorChildSpec<B> & ArgsWhenRequired<B> & { factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>> },
-): SupervisorChildSpec {
-  return spec as unknown as SupervisorChildSpec;
+): CheckedChildSpec {
+  return spec as unknown as CheckedChildSpec;
 }
 
 /** Restart policy. */
@@ -86,14 +116,15 @@ export interface SupervisorRestart {
  * What `init` returns. The children of a OneForOne/AllForOne/RestForOne supervisor start at
  * once, so each names its init's args when init needs them ({@link AnyChildSpec}); those of a
  * SimpleOneForOne one are templates whose args usually come with `startChild(name, ...args)`, so
- * any spec passes there.
+ * any factory passes there. Wherever a child spec has `args`, it is made with {@link childSpec},
+ * which checks them against the child's `init`.
  */
 export type SupervisorSpec = StartingSupervisorSpec | SimpleSupervisorSpec;
 
 /** A SimpleOneForOne supervisor's spec: its children are templates started by `startChild`. */
 export interface SimpleSupervisorSpec extends SupervisorSpecFields {
   type: typeof SupervisorType.SimpleOneForOne;
-  children: SupervisorChildSpec[];
+  children: (LiteralTemplateSpec | CheckedChildSpec)[];
 }
 
 /** A OneForOne (default), AllForOne or RestForOne supervisor's spec: its children start with it. */

@@ -9,7 +9,14 @@ import { ErgoError, isNormalReason } from '../gen/errors.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type { PID } from '../gen/pid.js';
 import { ProcessState } from '../gen/priority.js';
-import { ExitIgnoredUnlessTrapped, MailboxKind, Stop, type Process, type ProcessMailbox } from '../gen/process.js';
+import {
+  ExitIgnoredUnlessTrapped,
+  MailboxKind,
+  Stop,
+  type InheritedInit,
+  type Process,
+  type ProcessMailbox,
+} from '../gen/process.js';
 import type { Ref } from '../gen/ref.js';
 import { MessageWebRequest } from '../meta/web_request.js';
 import type { HandlerResult } from './actor.js';
@@ -49,8 +56,12 @@ export type WebMethodHandler = (
 export class WebWorker extends BehaviorBase {
   #mb!: ProcessMailbox;
 
-  /** Called with the spawn arguments. Return an Error (or throw) to fail the spawn. */
-  init(..._args: unknown[]): unknown {
+  /**
+   * Called with the spawn arguments. Return an Error (or throw) to fail the spawn. This default
+   * takes none: override it with the parameters your spawns pass (a subclass that does not is
+   * spawned with no arguments; see {@link InheritedInit}).
+   */
+  init(this: InheritedInit, ..._args: unknown[]): unknown {
     return undefined;
   }
 

@@ -151,8 +151,30 @@ export interface ProcessBehavior {
 /** A behaviour class (constructed with no arguments) or a function returning a fresh behaviour. */
 export type ProcessFactory<B extends ProcessBehavior = ProcessBehavior> = (new () => B) | (() => B);
 
-/** The argument list of a behaviour's `init`, used to type spawn's `...args`. */
-export type InitArgs<B> = B extends { init(...args: infer A): unknown } ? A : unknown[];
+declare const inheritedInit: unique symbol;
+
+/**
+ * The `this` of the `init` Actor and WebWorker define, which takes no arguments: it marks that
+ * init as the inherited one, so {@link InitArgs} of a behaviour that declares no `init` of its own
+ * is `[]` and spawning it with arguments is a compile error (they would be dropped). Any actor is
+ * one; a subclass's own `init` (even `init(...args: unknown[])`) has no such `this` and keeps its
+ * parameters.
+ */
+export type InheritedInit = ProcessBehavior & { readonly [inheritedInit]?: true };
+
+/**
+ * The argument list of a behaviour's `init`, used to type spawn's `...args`: `[]` when that init is
+ * the one inherited from Actor or WebWorker ({@link InheritedInit}), `unknown[]` for a behaviour
+ * with no `init` at all (a custom {@link ProcessBehavior} reads its args in processInit).
+ */
+export type InitArgs<B> = B extends { init(...args: infer A): unknown }
+  ? IsInheritedInit<ThisParameterType<B['init']>> extends true
+    ? []
+    : A
+  : unknown[];
+
+/** Whether an init's `this` is exactly {@link InheritedInit} (a user's init has none: `unknown`). */
+type IsInheritedInit<T> = [T] extends [InheritedInit] ? ([InheritedInit] extends [T] ? true : false) : false;
 
 /**
  * A behaviour whose `init` runs with no arguments (or has none). A spec that leaves its `args`

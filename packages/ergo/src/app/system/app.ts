@@ -5,7 +5,7 @@
 // (`system_metrics`) is deliberately not part of it (docs/differences.md).
 
 import { Supervisor } from '../../act/supervisor.js';
-import { SupervisorStrategy, SupervisorType, type SupervisorSpec } from '../../act/supervisor_types.js';
+import { childSpec, SupervisorStrategy, SupervisorType, type SupervisorSpec } from '../../act/supervisor_types.js';
 import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec } from '../../gen/application.js';
 import { SYSTEM_APP, SYSTEM_INSPECT, SYSTEM_SUP } from '../../gen/inspect.js';
 import { SystemInspect } from './inspect.js';
@@ -18,7 +18,7 @@ export class SystemSup extends Supervisor {
   init(showMessages = true): SupervisorSpec {
     return {
       type: SupervisorType.OneForOne,
-      children: [{ name: SYSTEM_INSPECT, factory: SystemInspect, args: [showMessages] }],
+      children: [childSpec({ name: SYSTEM_INSPECT, factory: SystemInspect, args: [showMessages] })],
       restart: { strategy: SupervisorStrategy.Permanent },
     };
   }
