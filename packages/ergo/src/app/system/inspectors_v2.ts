@@ -2,8 +2,8 @@
 // process range (Go's), a sorted and paged process view (ergo-ts), the connection list, and a
 // heap view built from V8's heap statistics instead of Go's pprof.
 
-import { PerformanceObserver } from 'node:perf_hooks';
-import v8 from 'node:v8';
+import type { PerformanceObserver } from 'node:perf_hooks';
+import { nodePerfHooks, nodeV8 } from '../../lib/builtin.js';
 import type { Event } from '../../gen/event.js';
 import * as I from '../../gen/inspect.js';
 import * as V from '../../gen/inspect_v2.js';
@@ -335,6 +335,7 @@ export class HeapInspector extends Inspector {
   protected override started(): void {
     super.started();
     if (this.gc !== null) return;
+    const { PerformanceObserver } = nodePerfHooks();
     this.gc = new PerformanceObserver((list) => {
       for (const e of list.getEntries()) this.gcMs += e.duration;
     });
@@ -355,6 +356,7 @@ export class HeapInspector extends Inspector {
     const fraction = now > this.since ? Math.min(1, this.gcMs / (now - this.since)) : 0;
     this.since = now;
     this.gcMs = 0;
+    const v8 = nodeV8();
     const records = v8
       .getHeapSpaceStatistics()
       .filter((s) => this.pattern === '' || s.space_name.toLowerCase().includes(this.pattern))

@@ -6,7 +6,7 @@
 // `tail`: the ENP link takes the socket from there (push the tail, then resume).
 
 import type { Socket } from 'node:net';
-import { TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { Version } from '../../gen/node.js';
 import type { EdfRegistry } from '../edf/registry.js';
 import { NetworkFlags, WireVersion } from '../edf/framework.js';
@@ -287,14 +287,19 @@ function peerErrors(m: Map<number, Error | null> | null): Map<number, Error> {
   return out;
 }
 
+/** A TLS socket (node:tls is not loaded to ask `instanceof`: a node without TLS never needs it). */
+function isTls(socket: Socket): socket is TLSSocket {
+  return (socket as Partial<TLSSocket>).encrypted === true;
+}
+
 function localFingerprint(socket: Socket): Uint8Array | undefined {
-  if (!(socket instanceof TLSSocket)) return undefined;
+  if (!isTls(socket)) return undefined;
   const cert = socket.getX509Certificate();
   return cert === undefined ? undefined : tlsFingerprint(cert.raw);
 }
 
 function remoteFingerprint(socket: Socket): Uint8Array | undefined {
-  if (!(socket instanceof TLSSocket)) return undefined;
+  if (!isTls(socket)) return undefined;
   const cert = socket.getPeerX509Certificate();
   return cert === undefined ? undefined : tlsFingerprint(cert.raw);
 }

@@ -8,7 +8,7 @@
 // and zlib on Node's thread pool, LZW in slices that yield, so one peer's packets cannot stall
 // every other peer and process of the node.
 
-import { deflateSync, gunzip, gzipSync, inflate, inflateSync, gunzipSync, constants as zc } from 'node:zlib';
+import { nodeZlib } from '../../lib/builtin.js';
 import { LzwCompressor, LzwError, LzwOrder, lzwDecompress, lzwDecompressSliced } from '../../lib/lzw.js';
 import { WireError } from '../error.js';
 import { CompressionAlgorithm } from './packet.js';
@@ -35,9 +35,9 @@ export function algorithmOf(type: string | undefined): number {
 
 /** Deflate level of an Ergo `CompressionLevel` (0 default, 1 best speed, 2 best size). */
 export function deflateLevelOf(level: number | undefined): number {
-  if (level === 1) return zc.Z_BEST_SPEED;
-  if (level === 2) return zc.Z_BEST_COMPRESSION;
-  return zc.Z_DEFAULT_COMPRESSION;
+  if (level === 1) return nodeZlib().constants.Z_BEST_SPEED;
+  if (level === 2) return nodeZlib().constants.Z_BEST_COMPRESSION;
+  return nodeZlib().constants.Z_DEFAULT_COMPRESSION;
 }
 
 /**
@@ -54,13 +54,13 @@ export class PacketCompressor {
   compress(algorithm: number, level: number | undefined, data: Uint8Array): Uint8Array {
     switch (algorithm) {
       case CompressionAlgorithm.GZIP: {
-        const out = gzipSync(data, { level: deflateLevelOf(level) });
+        const out = nodeZlib().gzipSync(data, { level: deflateLevelOf(level) });
         out[9] = 0xff; // OS "unknown", as Go's gzip writer
         return out;
       }
       case CompressionAlgorithm.ZLIB:
         // Ergo's zlib writer always uses the default level.
-        return deflateSync(data);
+        return nodeZlib().deflateSync(data);
       case CompressionAlgorithm.LZW:
         return (this.#lzw ??= new LzwCompressor(LzwOrder.LSB, 8)).compress(data);
       default:
@@ -80,10 +80,10 @@ export function decompressPacket(algorithm: number, stream: Uint8Array, expected
   try {
     switch (algorithm) {
       case CompressionAlgorithm.GZIP:
-        out = gunzipSync(stream, { maxOutputLength: expected + 1 });
+        out = nodeZlib().gunzipSync(stream, { maxOutputLength: expected + 1 });
         break;
       case CompressionAlgorithm.ZLIB:
-        out = inflateSync(stream, { maxOutputLength: expected + 1 });
+        out = nodeZlib().inflateSync(stream, { maxOutputLength: expected + 1 });
         break;
       case CompressionAlgorithm.LZW:
         out = lzwDecompress(stream, expected + 1, LzwOrder.LSB, 8);
@@ -132,10 +132,10 @@ export function inflatePacket(
   }
   switch (algorithm) {
     case CompressionAlgorithm.GZIP:
-      gunzip(stream, { maxOutputLength: expected + 1 }, (e, out) => finish(e, out));
+      nodeZlib().gunzip(stream, { maxOutputLength: expected + 1 }, (e, out) => finish(e, out));
       return;
     case CompressionAlgorithm.ZLIB:
-      inflate(stream, { maxOutputLength: expected + 1 }, (e, out) => finish(e, out));
+      nodeZlib().inflate(stream, { maxOutputLength: expected + 1 }, (e, out) => finish(e, out));
       return;
     case CompressionAlgorithm.LZW:
       lzwDecompressSliced(stream, expected + 1, LZW_SLICE_BYTES, finish, LzwOrder.LSB, 8);

@@ -3,9 +3,10 @@
 // at run time and every connection made afterwards uses the new pair (existing ones keep theirs).
 // CertAuthManager adds the CA pools and the client-auth mode of Go's crypto/tls.
 
-import { createSecureContext, type SecureContext } from 'node:tls';
+import type { SecureContext } from 'node:tls';
 import { X509Certificate } from 'node:crypto';
 import { ErrIncorrect } from '../../gen/errors.js';
+import { nodeTls } from '../../lib/builtin.js';
 import type { CertManager } from '../../gen/network.js';
 
 /** A PEM (or DER-free PEM bytes) key and certificate chain. */
@@ -51,7 +52,7 @@ function checkPair(pair: KeyPair): TlsKeyPair {
   const cert = tlsBytes(pair.cert);
   try {
     // Fails early, at the call that set them, rather than at the next connection.
-    createSecureContext({ key, cert });
+    nodeTls().createSecureContext({ key, cert });
   } catch (err) {
     throw ErrIncorrect.with(`key pair is not usable for TLS: ${(err as Error).message}`, err);
   }
@@ -111,12 +112,12 @@ export class CertificateManager implements CertManager {
 
   /** Server-side TLS context (key pair and, for mutual TLS, the client CAs), cached per generation. */
   serverContext(): SecureContext {
-    return (this.#serverContext ??= createSecureContext({ ...this.#pair, ...this.serverExtras() }));
+    return (this.#serverContext ??= nodeTls().createSecureContext({ ...this.#pair, ...this.serverExtras() }));
   }
 
   /** Client-side TLS context (key pair presented to servers that ask; root CAs), cached per generation. */
   clientContext(): SecureContext {
-    return (this.#clientContext ??= createSecureContext({ ...this.#pair, ...this.clientExtras() }));
+    return (this.#clientContext ??= nodeTls().createSecureContext({ ...this.#pair, ...this.clientExtras() }));
   }
 
   /** @internal Invalidates the cached contexts; subclasses call it when their settings change. */

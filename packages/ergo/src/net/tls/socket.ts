@@ -4,10 +4,11 @@
 // alone), and dials with the client side of the same settings.
 
 import net from 'node:net';
-import tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { Socket } from 'node:net';
 import { type ErgoError, ErrIncorrect, ErrNoConnection, ErrNotAllowed, ErrTimeout } from '../../gen/errors.js';
 import type { CertManager } from '../../gen/network.js';
+import { nodeTls } from '../../lib/builtin.js';
 import { CertAuthManager, CertificateManager, ClientAuth, tlsBytes } from './manager.js';
 
 /** Default time a TLS handshake may take, in ms (accept and dial). */
@@ -100,7 +101,7 @@ export class TlsAcceptContext {
     const handshakeTimeout = handshakeTimeoutOf(options.handshakeTimeout);
     try {
       // Never listens: accepted sockets are handed to it (its 'connection' handler wraps them).
-      this.#server = tls.createServer({ ...acceptOptions(cm), handshakeTimeout });
+      this.#server = nodeTls().createServer({ ...acceptOptions(cm), handshakeTimeout });
     } catch (err) {
       throw ErrIncorrect.with(`TLS acceptor: ${(err as Error).message}`, err);
     }
@@ -214,7 +215,7 @@ export function tlsClientOptions(cm: CertManager | undefined, options: TlsDialOp
   const serverName = cm instanceof CertAuthManager && cm.serverName() !== '' ? cm.serverName() : options.host;
   // SNI carries host names only; an IP address is checked against the certificate's IP SANs.
   if (net.isIP(serverName) === 0) out.servername = serverName;
-  else out.checkServerIdentity = (_host, c) => tls.checkServerIdentity(serverName, c);
+  else out.checkServerIdentity = (_host, c) => nodeTls().checkServerIdentity(serverName, c);
   return out;
 }
 
@@ -229,7 +230,7 @@ export function dialTls(
 ): Promise<tls.TLSSocket> {
   const timeout = handshakeTimeoutOf(options.handshakeTimeout);
   return new Promise((resolve, reject) => {
-    const socket = tls.connect(tlsClientOptions(cm, options));
+    const socket = nodeTls().connect(tlsClientOptions(cm, options));
     const timer = setTimeout(() => {
       socket.destroy();
       reject(ErrTimeout.with(`TLS handshake with ${options.host}:${options.port} took longer than ${timeout} ms`));

@@ -1,0 +1,99 @@
+// What a node process spends to import ergo-ts and start a node (issue 64, item 1): a fresh
+// process per run imports `ergo-ts`, starts a node with the embedded registrar (it binds the
+// registrar's port 4499, alone in a network namespace of its own when run as root, so another
+// node on the machine cannot make it a registrar client), stops it and exits. Each child reports
+// its CPU (user + system, `process.cpuUsage()`) before the import (Node's own start), for the
+// import, for `startNode` and for the whole process, and the wall time of import and start; the
+// driver prints the median of each and the load average (the machine is shared: CPU time is the
+// robust figure, wall time is noisy). docs/deploy.md has the figures.
+//
+//   node bench/dist/cluster/start_cost.js [runs=20] [module...]
+//
+// With module paths (another build's dist/src/index.js, say the one before a change), the runs
+// alternate between `ergo-ts` and each of them, so a load that changes meanwhile weighs on all
+// alike, and a line is printed for each.
+
+import type * as Ergo from 'ergo-ts';
+import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+interface StartFigures {
+  /** CPU ms before the first line of this module ran (Node's own start). */
+  boot: number;
+  /** CPU ms of `import('ergo-ts')`. */
+  import: number;
+  /** CPU ms of `startNode`. */
+  start: number;
+  /** CPU ms of the whole process, to its exit. */
+  total: number;
+  /** Wall ms of the import and of `startNode`. */
+  wallImport: number;
+  wallStart: number;
+}
+
+const cpuMs = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1000;
+
+async function child(): Promise<void> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const specifier = process.argv[3] ?? 'ergo-ts';
+  const { startNode } = (await import(specifier)) as typeof Ergo;
+  const c1 = process.cpuUsage();
+  const t1 = performance.now();
+  const node = await startNode('start@localhost', { network: { cookie: 'c' }, log: { level: 'warning' } });
+  const c2 = process.cpuUsage();
+  const t2 = performance.now();
+  await node.stop();
+  const figures: StartFigures = {
+    boot: cpuMs(c0),
+    import: cpuMs(c1) - cpuMs(c0),
+    start: cpuMs(c2) - cpuMs(c1),
+    total: cpuMs(process.cpuUsage()),
+    wallImport: t1 - t0,
+    wallStart: t2 - t1,
+  };
+  console.log(JSON.stringify(figures));
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function driver(runs: number, specifiers: string[]): void {
+  const self = fileURLToPath(import.meta.url);
+  const isolate = process.getuid?.() === 0;
+  const load0 = loadavg()[0]!;
+  const all = specifiers.map((): StartFigures[] => []);
+  for (let i = 0; i < runs; i++)
+    specifiers.forEach((specifier, k) => {
+      const args = [self, 'child', specifier];
+      const r = isolate
+        ? spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...args], {
+            encoding: 'utf8',
+          })
+        : spawnSync(process.execPath, args, { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`start_cost child failed: ${r.error?.message ?? r.stderr}`);
+      all[k]!.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as StartFigures);
+    });
+  specifiers.forEach((specifier, k) => report(specifier, all[k]!, isolate, load0));
+}
+
+function report(specifier: string, all: StartFigures[], isolate: boolean, load0: number): void {
+  const m = (k: keyof StartFigures): string => median(all.map((f) => f[k])).toFixed(1);
+  console.log(
+    `${specifier}: ${all.length} starts${isolate ? ' (each in its own network namespace)' : ''}, medians: CPU import ${m('import')} ms + startNode ${m('start')} ms` +
+      ` (Node's own start before the import ${m('boot')} ms; whole process ${m('total')} ms); wall import ${m('wallImport')} ms, startNode ${m('wallStart')} ms;` +
+      ` load average ${load0.toFixed(1)} → ${loadavg()[0]!.toFixed(1)}`,
+  );
+}
+
+if (process.argv[2] === 'child') await child();
+else
+  driver(Number(process.argv[2] ?? 20), [
+    'ergo-ts',
+    ...process.argv.slice(3).map((p) => pathToFileURL(resolve(p)).href),
+  ]);
