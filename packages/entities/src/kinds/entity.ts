@@ -8,6 +8,7 @@ import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, RequestOf } from '
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
+import type { CheckStorable } from '../contract/storable.js';
 import { checkReminderSchemas } from '../contract/reminder_store.js';
 import type { ReminderSchemas } from './reminder_types.js';
 
@@ -168,7 +169,7 @@ const encoder = new TextEncoder();
  */
 export function defineEntity<P extends AnyProtocol, S>(
   name: string,
-  options: EntityKindOptions<P, S>,
+  options: EntityKindOptions<P, S> & CheckStorable<S, 'state'>,
 ): EntityKind<P, S> {
   if (typeof name !== 'string' || name === '' || name.includes('/') || encoder.encode(name).length > MAX_KIND_LENGTH)
     throw ErrEntityIncorrect.with(
