@@ -133,9 +133,8 @@ function describe(v: unknown): string {
   if (v instanceof Promise) return 'a Promise';
   const proto = Object.getPrototypeOf(v) as { constructor?: { name?: unknown } } | null;
   const name = proto?.constructor?.name;
-  return typeof name === 'string' && name !== ''
-    ? `an instance of ${name} (only plain objects, arrays, Map, Set, Date, RegExp, typed arrays and ArrayBuffer are kept)`
-    : 'an object of an unknown class';
+  const which = typeof name === 'string' && name !== '' ? name : 'an anonymous class';
+  return `an instance of ${which} (only plain objects, arrays, Map, Set, Date, RegExp, typed arrays and ArrayBuffer are kept)`;
 }
 
 function bytes(view: ArrayBufferView | ArrayBuffer): string {
