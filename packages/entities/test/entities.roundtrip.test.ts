@@ -231,5 +231,13 @@ for (const b of backends) {
     const reader = await place.open(jsonCodec);
     t.after(() => reader.close());
     assert.deepStrictEqual(await reader.load(id), { state: asJson(state), version: 2 });
+    // A value with tags read by jsonCodec is an error, never a misread value.
+    await reader.close();
+    const tagged = await place.open();
+    await tagged.write({ ...id, token: a.token, expectedVersion: 2, state: { at: new Date(0) } });
+    await tagged.close();
+    const misread = await place.open(jsonCodec);
+    t.after(() => misread.close());
+    await assert.rejects(misread.load(id), { code: 'ERR_ENTITY_STORE_CODEC' });
   });
 }
