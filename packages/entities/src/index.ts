@@ -4,6 +4,8 @@
 
 export * from './contract/errors.js';
 export * from './contract/store.js';
+export { structuredCodec } from './contract/structured_codec.js';
+export type { CheckStorable, Storable, StorableBuiltin, StorablePrimitive } from './contract/storable.js';
 export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './store/sqlite.js';
 export {
   MemoryStore,

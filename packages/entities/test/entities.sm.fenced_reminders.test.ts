@@ -155,9 +155,9 @@ async function writesCarryReminders(store: Store): Promise<void> {
       token: b.token,
       expectedVersion: 1,
       state: 'bad',
-      reminders: { put: [{ ...r('y', 30), payload: 1n }], cancel: ['x'] },
+      reminders: { put: [{ ...r('y', 30), payload: () => 1 }], cancel: ['x'] },
     }),
-    { code: 'ERR_ENTITY_STORE_CODEC' },
+    { code: 'ERR_ENTITY_UNSTORABLE' },
   );
   assert.deepEqual(await store.load(id), { state: 's1', version: 1 });
   assert.deepEqual(await names(), ['old@20', 'x@10']);

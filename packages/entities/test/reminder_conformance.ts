@@ -204,8 +204,8 @@ export function reminderConformance(fresh: () => Promise<Fresh>): void {
     await ignoredThenAwaited(() => s.dueReminders([1], 1, 0), 'ERR_ENTITY_INCORRECT');
     await ignoredThenAwaited(() => s.cancelReminder(id, { token }, ''), 'ERR_ENTITY_INCORRECT');
     await ignoredThenAwaited(
-      () => s.putReminders(id, { token }, [r('a', 1, { payload: 10n })]),
-      'ERR_ENTITY_STORE_CODEC',
+      () => s.putReminders(id, { token }, [r('a', 1, { payload: () => 10 })]),
+      'ERR_ENTITY_UNSTORABLE',
     );
     assert.equal(await s.reminderCount(), 0);
     await s.close();

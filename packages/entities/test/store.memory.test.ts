@@ -10,7 +10,7 @@ import { after, before, test } from 'node:test';
 import { UnhandledWatch } from '@ergo-ts/test-support';
 import { TestClock } from 'ergo-ts/testing';
 
-import { MemoryStore, MemoryStoreData, type StoreCodec } from '../src/index.js';
+import { MemoryStore, MemoryStoreData, jsonCodec, type StoreCodec } from '../src/index.js';
 import { reminderConformance } from './reminder_conformance.js';
 import { storeConformance } from './store_conformance.js';
 
@@ -43,9 +43,24 @@ test('memory store: a value mutated after it was written, enqueued or read does 
   assert.deepEqual((await store.load(id)).state, { items: ['book'] });
   assert.deepEqual(await store.inbox(id), [{ id: 'm1', message: { add: 'pen' } }]);
   assert.deepEqual(await store.events(id, 0), [{ version: 1, event: { added: 'book' }, type: '', schemaVersion: 1 }]);
-  // What JSON does not keep, the store does not keep either (a Date comes back a string).
+  // The default codec keeps a Date (structured_codec.test.ts has the rest).
   await store.write({ ...id, token: a.token, expectedVersion: 1, state: { at: new Date(0) } });
+  assert.deepEqual((await store.load(id)).state, { at: new Date(0) });
+  await store.close();
+});
+
+test('memory store: with jsonCodec, what JSON does not keep is not kept (a Date comes back a string, a bigint is refused)', async () => {
+  const store = new MemoryStore({ codec: jsonCodec });
+  const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
+  assert.ok(a.acquired);
+  await store.write({ ...id, token: a.token, expectedVersion: 0, state: { at: new Date(0) } });
   assert.deepEqual((await store.load(id)).state, { at: '1970-01-01T00:00:00.000Z' });
+  await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 1, state: { big: 1n } }), {
+    code: 'ERR_ENTITY_STORE_CODEC',
+  });
+  await assert.rejects(store.enqueue(id, 'm', 1n), { code: 'ERR_ENTITY_STORE_CODEC' });
+  assert.deepEqual(await store.load(id), { state: { at: '1970-01-01T00:00:00.000Z' }, version: 1 });
+  assert.deepEqual(await store.inbox(id), []);
   await store.close();
 });
 

@@ -347,15 +347,15 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     assert.equal((await store.inbox(id)).length, 1);
   });
 
-  test('a value the codec cannot encode is refused with ERR_ENTITY_STORE_CODEC and writes nothing', async (t) => {
+  test('a value the codec cannot keep is refused with ERR_ENTITY_UNSTORABLE and writes nothing', async (t) => {
     const { store } = await fresh();
     t.after(() => store.close());
     const a = await store.acquire({ ...id, owner: 'a', ttlMs: 60_000 });
     assert.ok(a.acquired);
-    await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 0, state: { big: 1n } }), {
-      code: 'ERR_ENTITY_STORE_CODEC',
+    await assert.rejects(store.write({ ...id, token: a.token, expectedVersion: 0, state: { run: () => 1 } }), {
+      code: 'ERR_ENTITY_UNSTORABLE',
     });
-    await assert.rejects(store.enqueue(id, 'm', 1n), { code: 'ERR_ENTITY_STORE_CODEC' });
+    await assert.rejects(store.enqueue(id, 'm', Symbol('m')), { code: 'ERR_ENTITY_UNSTORABLE' });
     assert.deepEqual(await store.load(id), { state: undefined, version: 0 });
     assert.deepEqual(await store.inbox(id), []);
   });

@@ -40,6 +40,14 @@ export const ErrStoreBusy = defineError('ERR_ENTITY_STORE_BUSY', 'entity: the st
 /** A stored value could not be encoded or decoded by the store's codec. */
 export const ErrStoreCodec = defineError('ERR_ENTITY_STORE_CODEC', 'entity: value could not be encoded or decoded');
 
+/**
+ * A value the store's codec cannot keep exactly was given to be stored (a state, an event, a
+ * durable message, a reminder's payload): a function, a symbol, an instance of a class the codec
+ * does not keep, a value that contains itself. The detail names the place
+ * (`state.items.get("a").when: a function`). Refused before anything was written.
+ */
+export const ErrEntityUnstorable = defineError('ERR_ENTITY_UNSTORABLE', 'entity: value cannot be stored exactly');
+
 /** A bad argument or option (an empty key, a key too long, a ttl out of range, an unknown kind). */
 export const ErrEntityIncorrect = defineError('ERR_ENTITY_INCORRECT', 'entity: incorrect value or argument');
 

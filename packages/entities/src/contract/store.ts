@@ -124,15 +124,28 @@ export type AcquiredLoad =
   | { readonly lease: LeaseResult & { readonly acquired: true }; readonly load: ActivationLoad }
   | { readonly lease: LeaseResult & { readonly acquired: false } };
 
-/** Encodes values for storage (state, events, inbox messages). The default is JSON. */
+/**
+ * Encodes values for storage (states, events, inbox messages, reminder payloads). The default is
+ * `structuredCodec` (contract/structured_codec.ts): a value comes back exactly as written, or is refused when written.
+ */
 export interface StoreCodec {
-  /** A value as text (throw for a value it cannot encode: the write is refused). */
-  encode(value: unknown): string;
+  /**
+   * A value as text. Throw for a value it cannot encode: the write is refused and nothing is
+   * written (ERR_ENTITY_UNSTORABLE passes through as thrown; any other error becomes
+   * ERR_ENTITY_STORE_CODEC). `root` names the value in such an error: `state`, `events[0]`,
+   * `message`, `payload` (when a store calls it).
+   */
+  encode(value: unknown, root?: string): string;
   /** The value `encode` made `text` from. */
   decode(text: string): unknown;
 }
 
-/** The JSON codec: what `JSON.stringify` keeps survives (no Map, Set, bigint, Date as such). */
+/**
+ * The JSON codec (the default before `structuredCodec`; choose it with a store's `codec`
+ * option): what `JSON.stringify` keeps survives, the rest silently changes (a Map or a Set
+ * becomes `{}`, a Date a string, a property holding undefined or a function disappears) or fails
+ * with ERR_ENTITY_STORE_CODEC (a bigint).
+ */
 export const jsonCodec: StoreCodec = Object.freeze({
   encode: (value: unknown): string => JSON.stringify(value === undefined ? null : value),
   decode: (text: string): unknown => JSON.parse(text) as unknown,

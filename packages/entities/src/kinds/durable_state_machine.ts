@@ -31,7 +31,8 @@ import {
   type StandardSchemaV1,
 } from 'ergo-ts';
 
-import { defineEntity, type EntitiesClient, type EntityKind } from './entity.js';
+import { defineEntity, type EntitiesClient, type EntityKind, type EntityKindOptions } from './entity.js';
+import type { CheckStorable } from '../contract/storable.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { refuseCall } from './entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from './reminders.js';
@@ -63,7 +64,7 @@ export interface DurableTimer {
   readonly message: unknown;
 }
 
-/** What a durable machine stores as its entity state (JSON: its data must be too). */
+/** What a durable machine stores as its entity state (its data must be storable: see `Storable`). */
 export interface DurableMachineRecord<S extends string = string, D = unknown> {
   /** The machine's state. */
   readonly state: S;
@@ -392,7 +393,7 @@ function typeOf(entries: readonly (readonly [string, StandardSchemaV1])[], value
  */
 export function defineDurableStateMachine<P extends AnyProtocol, S extends string, D>(
   name: string,
-  options: DurableStateMachineOptions<P, S, D>,
+  options: DurableStateMachineOptions<P, S, D> & CheckStorable<D, 'data'>,
 ): EntityKind<P, DurableMachineRecord<S, D>> {
   if (typeof options?.spec !== 'function')
     throw ErrEntityIncorrect.with(`durable machine ${name}: spec must be a function of the key`);
@@ -404,7 +405,8 @@ export function defineDurableStateMachine<P extends AnyProtocol, S extends strin
   class Machine extends DurableMachineEntity<S, D> {
     readonly machineSpec = make;
   }
-  return defineEntity(name, {
+  // The record is storable when D is: this function's own signature checked D.
+  const record: EntityKindOptions<P, DurableMachineRecord<S, D>> = {
     protocol: options.protocol,
     entity: Machine as unknown as new () => ReminderEntity<P, DurableMachineRecord<S, D>, TimeoutReminders>,
     initialState: (key: string): DurableMachineRecord<S, D> => {
@@ -420,5 +422,9 @@ export function defineDurableStateMachine<P extends AnyProtocol, S extends strin
     },
     ...(options.passivateAfterMs === undefined ? {} : { passivateAfterMs: options.passivateAfterMs }),
     reminders: TIMEOUT_REMINDERS,
-  });
+  };
+  return defineEntity<P, DurableMachineRecord<S, D>>(
+    name,
+    record as typeof record & CheckStorable<DurableMachineRecord<S, D>, 'state'>,
+  );
 }

@@ -10,6 +10,7 @@ import type { EntityCallOptions } from '../contract/call_options.js';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
+import type { CheckStorable } from '../contract/storable.js';
 import { checkReminderSchemas } from '../contract/reminder_store.js';
 import type { EntitiesClock } from '../contract/clock.js';
 import type { ReminderSchemas } from './reminder_types.js';
@@ -226,7 +227,7 @@ const encoder = new TextEncoder();
  */
 export function defineEntity<P extends AnyProtocol, S>(
   name: string,
-  options: EntityKindOptions<P, S>,
+  options: EntityKindOptions<P, S> & CheckStorable<S, 'state'>,
 ): EntityKind<P, S> {
   if (typeof name !== 'string' || name === '' || name.includes('/') || encoder.encode(name).length > MAX_KIND_LENGTH)
     throw ErrEntityIncorrect.with(

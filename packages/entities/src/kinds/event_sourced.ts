@@ -23,6 +23,7 @@ import {
 import { ENTITY_KIND_DEFAULTS, MAX_KIND_LENGTH } from './entity.js';
 import { ErrEntityIncorrect, ErrEventInvalid } from '../contract/errors.js';
 import { checkReminderSchemas } from '../contract/reminder_store.js';
+import type { CheckStorable } from '../contract/storable.js';
 import { cancelReminderOf, remindOf } from './reminders.js';
 import { type ReminderFire, type ReminderName, type ReminderSchemas, type ReminderWhen } from './reminder_types.js';
 
@@ -144,7 +145,10 @@ export function defineEventSourcedEntity<
   S,
   const E extends EventSchemas,
   const R extends ReminderSchemas = NoReminders,
->(name: string, options: EventSourcedKindOptions<P, S, E, R>): EventSourcedKind<P, S, E> {
+>(
+  name: string,
+  options: EventSourcedKindOptions<P, S, E, R> & CheckStorable<S, 'state'> & CheckStorable<EventOf<E>, 'events'>,
+): EventSourcedKind<P, S, E> {
   if (typeof name !== 'string' || name === '' || name.includes('/') || encoder.encode(name).length > MAX_KIND_LENGTH)
     throw ErrEntityIncorrect.with(
       `an entity kind name must be 1..${MAX_KIND_LENGTH} bytes without '/', got ${JSON.stringify(name)}`,

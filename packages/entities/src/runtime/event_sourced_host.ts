@@ -204,7 +204,8 @@ export class JournalActivation {
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       // A value the store's codec refused changed nothing and leaves the activation sound.
-      if ((e as { code?: unknown }).code !== 'ERR_ENTITY_STORE_CODEC') {
+      const code = (e as { code?: unknown }).code;
+      if (code !== 'ERR_ENTITY_STORE_CODEC' && code !== 'ERR_ENTITY_UNSTORABLE') {
         this.#failure = e;
         this.host.refused(e);
       }

@@ -12,7 +12,7 @@
 // the runtime's clock), and the scheduler asks for the rows due at or before its own now.
 
 import { ErrStaleToken } from '../contract/errors.js';
-import type { PreparedReminders, Values } from './sql_store.js';
+import { reminderRoot, type PreparedReminders, type Values } from './sql_store.js';
 import {
   newGeneration,
   type NewReminder,
@@ -94,7 +94,7 @@ export class MemoryReminders {
       everyMs: r.everyMs ?? 0,
       cron: r.cron,
       location: r.location,
-      payload: this.#values.encode(r.payload),
+      payload: this.#values.encode(r.payload, reminderRoot(r.name)),
       gen: newGeneration(),
     }));
     this.#fence(id, fence);

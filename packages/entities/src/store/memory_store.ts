@@ -39,7 +39,6 @@ import {
   prepareWrite,
 } from './sql_store.js';
 import {
-  jsonCodec,
   type EntityId,
   type EntityStore,
   type InboxEntry,
@@ -51,6 +50,7 @@ import {
   type StoredState,
   type WriteRequest,
 } from '../contract/store.js';
+import { structuredCodec } from '../contract/structured_codec.js';
 
 /** A clock the store reads lease times from (epoch ms). The core test kit's `TestClock` is one. */
 export interface StoreClock {
@@ -64,7 +64,7 @@ const wallClock: StoreClock = Object.freeze({ now: (): number => Date.now() });
 /** Options of {@link MemoryStore}. */
 export interface MemoryStoreOptions {
   /**
-   * How values are encoded (default JSON: {@link jsonCodec}). Every stored value goes through it,
+   * How values are encoded (default {@link structuredCodec}: exact or refused). Every stored value goes through it,
    * so a test sees what a real store with this codec would keep.
    */
   readonly codec?: StoreCodec;
@@ -191,7 +191,7 @@ export class MemoryStore implements EntityStore, ReminderStore {
 
   /** An empty store. Throws ERR_ENTITY_INCORRECT for a clock or codec that is not one. */
   constructor(options: MemoryStoreOptions = {}, data: MemoryStoreData = new MemoryStoreData()) {
-    const codec = options.codec ?? jsonCodec;
+    const codec = options.codec ?? structuredCodec;
     if (typeof codec?.encode !== 'function' || typeof codec.decode !== 'function')
       throw ErrEntityIncorrect.with('codec must have encode and decode functions');
     const clock = options.clock ?? wallClock;
@@ -377,7 +377,7 @@ export class MemoryStore implements EntityStore, ReminderStore {
   enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
     return this.#op('enqueue', () => {
       checkEnqueue(id, messageId);
-      const encoded = this.#values.encode(message);
+      const encoded = this.#values.encode(message, 'message');
       const existing = this.data.rows(id);
       if (existing !== undefined && (existing.processed.has(messageId) || existing.inbox.has(messageId)))
         return 'duplicate' as const;

@@ -18,7 +18,6 @@ import { checkId } from '../contract/ids.js';
 import { CheckedReminders } from './checked_reminders.js';
 import { Values, checkEnqueue, checkLeaseRequest, checkPendingLimit, checkTtl, prepareWrite } from './sql_store.js';
 import {
-  jsonCodec,
   type EntityId,
   type EntityStore,
   type AcquiredLoad,
@@ -32,6 +31,7 @@ import {
   type StoredState,
   type WriteRequest,
 } from '../contract/store.js';
+import { structuredCodec } from '../contract/structured_codec.js';
 import {
   type NewReminder,
   type ReminderFence,
@@ -133,7 +133,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
         await pool.end().catch(() => undefined);
         throw e;
       }
-      return new PostgresStore(name, pool, options.codec ?? jsonCodec, prefix);
+      return new PostgresStore(name, pool, options.codec ?? structuredCodec, prefix);
     })();
     return ignorable(ready, undefined, 'PostgresStore.open');
   }
@@ -433,7 +433,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
   enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
     return this.#op('enqueue', async () => {
       checkEnqueue(id, messageId);
-      const encoded = this.#values.encode(message);
+      const encoded = this.#values.encode(message, 'message');
       // One round trip and one commit: the key's lock, the processed check and the insert run in
       // the schema's function, in the statement's own transaction.
       const r = await this.#prepared<{ accepted: boolean }>(

@@ -18,7 +18,7 @@ export interface PostgresStoreOptions {
    * key would wait for it with no end. Longer than any event-loop stall you expect. Default 5000.
    */
   idleInTransactionTimeoutMs?: number;
-  /** How values are encoded (default JSON: {@link jsonCodec}). */
+  /** How values are encoded (default `structuredCodec`: exact or refused; `jsonCodec` is JSON). */
   codec?: StoreCodec;
   /** Table name prefix, for several stores in one database. Default `entity_`. */
   tablePrefix?: string;

@@ -7,7 +7,7 @@
 import type pg from 'pg';
 
 import { ErrStaleToken } from '../contract/errors.js';
-import type { Values } from './sql_store.js';
+import { reminderRoot, type Values } from './sql_store.js';
 import {
   newGeneration,
   type NewReminder,
@@ -80,7 +80,7 @@ export class PostgresReminders {
       cols.every.push(r.everyMs ?? 0);
       cols.cron.push(r.cron ?? null);
       cols.location.push(r.location ?? null);
-      cols.payload.push(this.#h.values.encode(r.payload));
+      cols.payload.push(this.#h.values.encode(r.payload, reminderRoot(r.name)));
       cols.gen.push(newGeneration());
     }
     return this.#h.tx(id.kind, id.key, async (c) => {

@@ -7,7 +7,13 @@
 // transaction. PostgreSQL applies the same rule inside the server, in its schema's `write_key`
 // function (postgres.ts: one round trip per write); the store conformance tests hold both alike.
 
-import { ErrEntityIncorrect, ErrStaleToken, ErrStoreCodec, ErrVersionConflict } from '../contract/errors.js';
+import {
+  ErrEntityIncorrect,
+  ErrEntityUnstorable,
+  ErrStaleToken,
+  ErrStoreCodec,
+  ErrVersionConflict,
+} from '../contract/errors.js';
 import { checkId, type EntityId } from '../contract/ids.js';
 import type { LeaseRequest, StoreCodec, WriteRequest } from '../contract/store.js';
 import { checkEventMeta, type StoredEventMeta } from './journal_sql.js';
@@ -42,14 +48,16 @@ export function checkPendingLimit(limit: number): void {
     throw ErrEntityIncorrect.with(`pendingInbox limit must be an integer in 1..2^31-1, got ${String(limit)}`);
 }
 
-/** A store's codec, its failures as ERR_ENTITY_STORE_CODEC. */
+/** A store's codec, its failures as ERR_ENTITY_STORE_CODEC (a refusal as ERR_ENTITY_UNSTORABLE). */
 export class Values {
   constructor(readonly codec: StoreCodec) {}
 
-  encode(value: unknown): string {
+  /** `value` as text; `root` names it in a refusal (`state`, `events[0]`, `message`, `payload`). */
+  encode(value: unknown, root: string): string {
     try {
-      return this.codec.encode(value);
+      return this.codec.encode(value, root);
     } catch (e) {
+      if (ErrEntityUnstorable.is(e)) throw e;
       throw ErrStoreCodec.with(`encode: ${(e as Error).message}`, e);
     }
   }
@@ -61,6 +69,11 @@ export class Values {
       throw ErrStoreCodec.with(`decode: ${(e as Error).message}`, e);
     }
   }
+}
+
+/** How a reminder's payload is named in a refusal: `reminders["name"].payload`. */
+export function reminderRoot(name: string): string {
+  return `reminders[${JSON.stringify(name)}].payload`;
 }
 
 /** A write checked and encoded before its transaction (a value the codec refuses changes nothing). */
@@ -111,7 +124,7 @@ export function prepareWrite(request: WriteRequest, values: Values): PreparedWri
         everyMs: r.everyMs ?? 0,
         cron: r.cron ?? null,
         location: r.location ?? null,
-        payload: values.encode(r.payload),
+        payload: values.encode(r.payload, reminderRoot(r.name)),
         gen: newGeneration(),
       })),
       cancel: [...(request.reminders.cancel ?? [])],
@@ -121,9 +134,9 @@ export function prepareWrite(request: WriteRequest, values: Values): PreparedWri
     reminders,
     request,
     fence: request.lease ?? { kind: request.kind, key: request.key },
-    events: (request.events ?? []).map((e) => values.encode(e)),
+    events: (request.events ?? []).map((e, i) => values.encode(e, `events[${i}]`)),
     meta: checkEventMeta(request.events?.length ?? 0, request.eventMeta),
-    snapshot: request.state === undefined ? undefined : values.encode(request.state),
+    snapshot: request.state === undefined ? undefined : values.encode(request.state, 'state'),
   };
 }
 

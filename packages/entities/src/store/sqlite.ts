@@ -34,7 +34,6 @@ import {
   type StateRow,
 } from './sql_store.js';
 import {
-  jsonCodec,
   type EntityId,
   type EntityStore,
   type InboxEntry,
@@ -48,6 +47,7 @@ import {
   type StoredState,
   type WriteRequest,
 } from '../contract/store.js';
+import { structuredCodec } from '../contract/structured_codec.js';
 import {
   type NewReminder,
   type ReminderFence,
@@ -70,7 +70,7 @@ export interface SqliteStoreOptions {
    * loss; 'normal' survives a crash of the process (kill -9) but may lose the last writes on power loss.
    */
   synchronous?: 'full' | 'normal';
-  /** How values are encoded (default JSON: {@link jsonCodec}). */
+  /** How values are encoded (default {@link structuredCodec}: exact or refused; `jsonCodec` is JSON). */
   codec?: StoreCodec;
 }
 
@@ -225,7 +225,7 @@ export class SqliteStore implements EntityStore, ReminderStore {
       db.exec(SQLITE_REMINDER_SCHEMA);
       // From now on SQLite never sleeps on the event loop: a busy operation is retried from timers.
       db.exec('PRAGMA busy_timeout = 0');
-      return new SqliteStore(path, db, options.codec ?? jsonCodec, busy);
+      return new SqliteStore(path, db, options.codec ?? structuredCodec, busy);
     } catch (e) {
       db.close();
       throw e;
@@ -419,7 +419,7 @@ export class SqliteStore implements EntityStore, ReminderStore {
   enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {
     return this.#op('enqueue', () => {
       checkEnqueue(id, messageId);
-      const encoded = this.#values.encode(message);
+      const encoded = this.#values.encode(message, 'message');
       return this.#tx(() => {
         if (this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined) return 'duplicate' as const;
         const changes = Number(this.#q.inboxPut!.run(id.kind, id.key, messageId, encoded, Date.now()).changes);

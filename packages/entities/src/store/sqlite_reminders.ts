@@ -3,7 +3,7 @@
 // table in `open` and delegates its ReminderStore methods here, inside its own transactions.
 
 import { ErrStaleToken } from '../contract/errors.js';
-import type { PreparedReminders, Values } from './sql_store.js';
+import { reminderRoot, type PreparedReminders, type Values } from './sql_store.js';
 import {
   newGeneration,
   type NewReminder,
@@ -80,7 +80,7 @@ export class SqliteReminders {
       r.everyMs ?? 0,
       r.cron ?? null,
       r.location ?? null,
-      this.#h.values.encode(r.payload),
+      this.#h.values.encode(r.payload, reminderRoot(r.name)),
     ]);
     this.#h.tx(() => {
       this.#fence(id, fence);

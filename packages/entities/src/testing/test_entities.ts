@@ -69,7 +69,10 @@ export interface TestEntitiesOptions {
    * kit leaves a store it did not make open.
    */
   readonly store?: MemoryStore;
-  /** How the default store encodes values (default JSON): a state your codec cannot keep fails as in production. */
+  /**
+   * How the default store encodes values (default `structuredCodec`): a state your codec cannot keep
+   * fails as in production.
+   */
   readonly codec?: StoreCodec;
   /** Run on this node (the kit leaves it running); default a fresh `startTestNode()`, stopped by the kit. */
   readonly node?: Node;
