@@ -101,10 +101,7 @@ export {
   type DurableTimer,
 } from './kinds/durable_state_machine.js';
 export type { EntitiesClient } from './kinds/entity.js';
-export {
-  defineWorkflow,
-  isWorkflowKind,
-} from './workflow/engine.js';
+export { defineWorkflow, isWorkflowKind } from './workflow/engine.js';
 export {
   RETRY_DEFAULTS,
   WORKFLOW_DEFAULTS,
@@ -120,12 +117,16 @@ export {
   type WorkflowSignals,
 } from './workflow/define.js';
 export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
+export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
 export {
-  WorkflowClient,
-  WorkflowHandle,
-  type ResultOptions,
-  type StartOptions,
-} from './workflow/client.js';
+  WORKFLOW_LIST_DEFAULTS,
+  WORKFLOW_STATUSES,
+  type ListOptions,
+  type WorkflowPage,
+  type WorkflowRuntimeView,
+  type WorkflowSummary,
+} from './workflow/listing.js';
+export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationReply } from './workflow/operator.js';
 export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
@@ -135,6 +136,7 @@ export {
   ErrWorkflowNotFound,
   ErrWorkflowStepFailed,
   ErrWorkflowTimeout,
+  ErrWorkflowUnsupported,
   ErrWorkflowValueTooLarge,
   isTerminal,
   terminalError,
