@@ -1,6 +1,6 @@
 // The tool table: every tool this package has, by Go Ergo's groups (node, process, application,
 // event, network, cron, registrar, debug, sampler, log level, action), then ours (log_tail,
-// app_start, app_stop). The action tools run only with `actions: true`.
+// app_start, app_stop), and the workflow tools. The action tools run only with `actions: true`.
 
 import { actionTools } from './actions.js';
 import type { ToolContext } from './context.js';
@@ -12,6 +12,7 @@ import { debugTools } from './tools_debug.js';
 import { logTools } from './tools_log.js';
 import { networkTools } from './tools_network.js';
 import { sampleTools } from './tools_sample.js';
+import { workflowTools } from './tools_workflow.js';
 import { processTools, type ToolSpec } from './tools.js';
 
 const byName = new Map<string, ToolSpec>();
@@ -32,6 +33,7 @@ export const allTools: readonly ToolSpec[] = [
   ...sampleTools(sampled, (name) => byName.get(name)),
   ...logTools,
   ...actionTools,
+  ...workflowTools,
 ];
 for (const t of allTools) byName.set(t.name, t);
 
