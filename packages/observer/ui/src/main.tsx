@@ -14,6 +14,7 @@ import { LogPage } from './pages/log';
 import { ConnectionPage, NetworkPage } from './pages/network';
 import { MetaPage, ProcessPage } from './pages/process';
 import { ProcessesPage } from './pages/processes';
+import { WorkflowPage, WorkflowsPage } from './pages/workflows';
 import './style.css';
 
 const PAGES: [string, string][] = [
@@ -211,6 +212,8 @@ function App() {
   else if (page === 'entities') body = <EntitiesPage manager={entities} />;
   else if (page === 'entity')
     body = <EntityPage key={route.join('/')} kind={arg} entityKey={route.slice(2).join('/')} />;
+  else if (page === 'workflows') body = <WorkflowsPage />;
+  else if (page === 'workflow') body = <WorkflowPage key={route.join('/')} kind={arg} id={route.slice(2).join('/')} />;
   else body = <InfoPage />;
   return (
     <div class="shell">
@@ -225,6 +228,11 @@ function App() {
         {entities === null ? null : (
           <a href="#/entities" class={page === 'entities' || page === 'entity' ? 'on' : ''} data-nav="entities">
             Entities
+          </a>
+        )}
+        {entities === null ? null : (
+          <a href="#/workflows" class={page === 'workflows' || page === 'workflow' ? 'on' : ''} data-nav="workflows">
+            Workflows
           </a>
         )}
         <Switcher />
