@@ -8,7 +8,7 @@ import type { EntityStore } from '../contract/store.js';
 import { ErrWorkflowIncorrect, ErrWorkflowUnsupported, type StoredError } from './errors.js';
 import type { WorkflowRecord, WorkflowStatus } from './record.js';
 
-/** What {@link listWorkflows} (and `WorkflowClient.list`) take. */
+/** What `WorkflowClient.list` takes. */
 export interface ListOptions {
   /** Only instances in this status (running covers sleeping, waiting for a signal and blocked ones). */
   readonly status?: WorkflowStatus;
@@ -53,7 +53,7 @@ export interface WorkflowSummary {
   readonly steps: number;
 }
 
-/** A page of {@link listWorkflows}. */
+/** A page of `WorkflowClient.list`. */
 export interface WorkflowPage {
   readonly items: readonly WorkflowSummary[];
   /** Pass it as `after` for the next page; absent when none is left (when present, the next page may be empty). */
