@@ -24,6 +24,8 @@ export interface CliOptions {
   declarations: Declaration[];
   /** `--with-entity Kind` (repeatable): durable entity kinds (@ergo-ts/entities). */
   entities: string[];
+  /** `--with-workflow Name` (repeatable): durable workflows (@ergo-ts/entities' defineWorkflow) and a 3-node cluster script. */
+  workflows: string[];
   /** `--entity-store sqlite|postgres` (default sqlite; checked by the model). */
   entityStore: EntityStoreName | undefined;
   /** True when any option that shapes the project was given (then nothing is asked). */
@@ -42,7 +44,16 @@ const WITH: Record<string, ItemKind> = {
 };
 
 const FLAGS = new Set(['force', 'yes', 'y', 'help', 'h', 'tls', 'with-observer']);
-const VALUED = new Set(['init', 'path', 'from', 'with-logger', 'with-entity', 'entity-store', ...Object.keys(WITH)]);
+const VALUED = new Set([
+  'init',
+  'path',
+  'from',
+  'with-logger',
+  'with-entity',
+  'with-workflow',
+  'entity-store',
+  ...Object.keys(WITH),
+]);
 
 /** True for an option (without its dashes) that takes a value: `init`, `path`, `from`, `with-*`. */
 export function isValuedOption(key: string): boolean {
@@ -67,6 +78,7 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     loggers: [],
     declarations: [],
     entities: [],
+    workflows: [],
     entityStore: undefined,
     shaped: false,
   };
@@ -109,6 +121,9 @@ export function parseCliArgs(argv: readonly string[]): CliOptions {
     else if (key === 'from') out.from = value;
     else if (key === 'with-entity') {
       out.entities.push(value); // checked by the model (an identifier, not taken)
+      out.shaped = true;
+    } else if (key === 'with-workflow') {
+      out.workflows.push(value); // checked by the model (an identifier, not taken)
       out.shaped = true;
     } else if (key === 'entity-store') {
       out.entityStore = value as EntityStoreName; // checked by the model (sqlite, postgres)
@@ -153,6 +168,8 @@ The parent must be declared earlier on the command line.
   --with-observer                                the Observer application (@ergo-ts/observer, localhost:9911)
   --with-entity Name                             a durable entity kind (@ergo-ts/entities): its protocol,
                                                  class and test; the node starts the entities runtime
+  --with-workflow Name                           a durable workflow (@ergo-ts/entities: two steps, a sleep,
+                                                 a signal) and its test; npm run cluster starts 3 nodes
   --entity-store sqlite|postgres                 where entities keep their state (default sqlite:
                                                  entities.db in the project; postgres: ERGO_ENTITY_DB)
   --tls                                          same as the node name's tls parameter

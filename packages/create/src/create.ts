@@ -103,6 +103,7 @@ async function resolveProjectAsync(
     observer: opts.observer || (answers?.observer ?? false),
     tls: opts.tls || (answers?.tls ?? false),
     entities: opts.entities,
+    workflows: opts.workflows,
     entityStore: opts.entityStore,
     commandLine: commandLine(argv, answers),
   });

@@ -7,7 +7,7 @@ import { dirname, join } from 'node:path';
 
 import { CreateError, CreateErrorCode } from './errors.js';
 import { type PackageSource } from './from.js';
-import { type Project, usesTls } from './model.js';
+import { type Project, usesEntities, usesTls } from './model.js';
 import {
   renderApp,
   renderActor,
@@ -26,6 +26,7 @@ import {
   renderTsconfig,
 } from './render_project.js';
 import { renderEntity, renderEntityTest } from './render_entity.js';
+import { renderCluster, renderWorkflow, renderWorkflowTest } from './render_workflow.js';
 import { renderMessagesTest, renderNodeTest, renderTest } from './render_tests.js';
 
 /**
@@ -39,10 +40,10 @@ export function generateFiles(project: Project, ergoVersion: string, source?: Pa
   files.set('tsconfig.json', renderTsconfig());
   // The Node version the project runs on, for nvm / fnm (`nvm install` reads it).
   files.set('.nvmrc', '24\n');
-  const sqlite = project.entities.length > 0 && project.entityStore === 'sqlite';
+  const sqlite = usesEntities(project) && project.entityStore === 'sqlite';
   files.set(
     '.gitignore',
-    `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}${sqlite ? 'entities.db*\n' : ''}`,
+    `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}${sqlite ? 'entities.db*\n' : ''}${project.workflows.length > 0 ? 'cluster.db*\n' : ''}`,
   );
   files.set('src/node.ts', renderNode(project));
   files.set('test/node.test.ts', renderNodeTest(project));
@@ -84,6 +85,11 @@ export function generateFiles(project: Project, ergoVersion: string, source?: Pa
     files.set(`${e.file}.ts`, renderEntity(e));
     files.set(`test/${e.lo}.test.ts`, renderEntityTest(e, project));
   }
+  for (const w of project.workflows) {
+    files.set(`${w.file}.ts`, renderWorkflow(w));
+    files.set(`test/${w.lo}.test.ts`, renderWorkflowTest(w));
+  }
+  if (project.workflows.length > 0) files.set('src/cluster.ts', renderCluster(project));
   const sorted = [...files.keys(), 'README.md'].sort();
   files.set('README.md', renderReadme(project, sorted, source));
   // Templates join optional blocks; an absent one must not leave a double blank line.

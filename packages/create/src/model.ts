@@ -89,6 +89,8 @@ export interface ProjectOptions {
   tls: boolean;
   /** `--with-entity` names (none when absent). */
   entities?: string[];
+  /** `--with-workflow` names (none when absent). */
+  workflows?: string[];
   /** `--entity-store` (default sqlite). */
   entityStore?: EntityStoreName | undefined;
   /** The command line, for the README. */
@@ -112,6 +114,8 @@ export interface Project {
   items: Item[];
   /** Durable entity kinds (`--with-entity`), in order. */
   entities: EntityItem[];
+  /** Durable workflows (`--with-workflow`), in order: `src/workflows/<lo>.ts`. */
+  workflows: EntityItem[];
   entityStore: EntityStoreName;
   commandLine: string;
 }
@@ -409,7 +413,11 @@ export function buildProject(options: ProjectOptions): Project {
       CreateErrorCode.Param,
       `--entity-store ${String(entityStore)}: unknown store (${ENTITY_STORES.join(', ')})`,
     );
-  if (options.entityStore !== undefined && (options.entities ?? []).length === 0)
+  if (
+    options.entityStore !== undefined &&
+    (options.entities ?? []).length === 0 &&
+    (options.workflows ?? []).length === 0
+  )
     throw new CreateError(
       CreateErrorCode.Param,
       `--entity-store ${entityStore}: add an entity kind with --with-entity`,
@@ -426,6 +434,22 @@ export function buildProject(options: ProjectOptions): Project {
       );
     entities.push({ name, lo, file: `src/entities/${lo}` });
   }
+  const workflows: EntityItem[] = [];
+  for (const name of options.workflows ?? []) {
+    checkIdentifier(name, '--with-workflow');
+    const lo = name.toLowerCase();
+    const other =
+      taken.get(lo) ??
+      (entities.some((e) => e.lo === lo) || workflows.some((w) => w.lo === lo)
+        ? `--with-entity or --with-workflow ${name}`
+        : undefined);
+    if (other !== undefined)
+      throw new CreateError(
+        CreateErrorCode.DuplicateName,
+        `--with-workflow ${name}: duplicate name: it clashes with ${other} (names are compared in lower case: they become file and kind names)`,
+      );
+    workflows.push({ name, lo, file: `src/workflows/${lo}` });
+  }
   return {
     nodeName,
     host,
@@ -436,9 +460,15 @@ export function buildProject(options: ProjectOptions): Project {
     observer: options.observer,
     items,
     entities,
+    workflows,
     entityStore,
     commandLine: options.commandLine,
   };
+}
+
+/** True when the project starts the entities runtime (entity kinds or workflows). */
+export function usesEntities(project: Project): boolean {
+  return project.entities.length > 0 || project.workflows.length > 0;
 }
 
 /** True when the item runs as soon as the node is up (every ancestor starts its children). */

@@ -5,7 +5,7 @@
 // postgres`, PostgreSQL at ERGO_ENTITY_DB. Written against @ergo-ts/entities' state mode
 // (docs/entities.md).
 
-import { type EntityItem, type Project } from './model.js';
+import { type EntityItem, type Project, usesEntities } from './model.js';
 
 /** `src/entities/<lo>.ts` */
 export function renderEntity(e: EntityItem): string {
@@ -54,20 +54,23 @@ export const ${e.name} = defineEntity('${e.lo}', {
 
 /** The import of @ergo-ts/entities in src/node.ts (empty without entities). */
 export function entityPackageImport(project: Project): string {
-  if (project.entities.length === 0) return '';
+  if (!usesEntities(project)) return '';
   const store = project.entityStore === 'postgres' ? 'PostgresStore' : 'SqliteStore';
   return `import { ${store}, startEntities } from '@ergo-ts/entities';\n`;
 }
 
 /** The imports of the project's entity kinds in src/node.ts. */
 export function entityKindImports(project: Project): string[] {
-  return project.entities.map((e) => `import { ${e.name} } from './entities/${e.lo}.js';`);
+  return [
+    ...project.entities.map((e) => `import { ${e.name} } from './entities/${e.lo}.js';`),
+    ...project.workflows.map((w) => `import { ${w.name} } from './workflows/${w.lo}.js';`),
+  ];
 }
 
 /** The lines of start() that open the store and start the entities runtime (empty without entities). */
 export function renderEntityStart(project: Project): string {
-  if (project.entities.length === 0) return '';
-  const kinds = project.entities.map((e) => e.name).join(', ');
+  if (!usesEntities(project)) return '';
+  const kinds = [...project.entities, ...project.workflows].map((e) => e.name).join(', ');
   const open =
     project.entityStore === 'postgres'
       ? `  // PostgreSQL at ERGO_ENTITY_DB (postgres://user:password@host:5432/db).

@@ -3,7 +3,15 @@
 // command line that made the project.
 
 import { type PackageSource } from './from.js';
-import { type Item, type Project, defaultNodeNameOf, pingTarget, startsWithNode, usesWebsocket } from './model.js';
+import {
+  type Item,
+  type Project,
+  defaultNodeNameOf,
+  pingTarget,
+  startsWithNode,
+  usesEntities,
+  usesWebsocket,
+} from './model.js';
 import { entityKindImports, entityPackageImport, renderEntityStart } from './render_entity.js';
 import { importPath, startedBy } from './render_process.js';
 
@@ -68,7 +76,7 @@ export function renderNode(project: Project): string {
   const spawns = top.map((t) => `    await node.spawnRegister('${t.lo}', ${t.name});`).join('\n');
   const obs = project.observer;
   const rotate = project.loggers.includes('rotate');
-  const fileUrl = rotate || (project.entities.length > 0 && project.entityStore === 'sqlite');
+  const fileUrl = rotate || (usesEntities(project) && project.entityStore === 'sqlite');
   const loggerImports = (project.loggers.length === 0 ? ['colored'] : project.loggers)
     .map((l) => (l === 'colored' ? 'createColoredLogger' : 'createRotateLogger'))
     .sort();
@@ -219,7 +227,7 @@ export function ergoPackages(project: Project): string[] {
     ...(project.observer ? ['@ergo-ts/observer'] : []),
     'ergo-ts',
     ...(usesWebsocket(project) ? ['@ergo-ts/websocket'] : []),
-    ...(project.entities.length > 0 ? ['@ergo-ts/entities'] : []),
+    ...(usesEntities(project) ? ['@ergo-ts/entities'] : []),
   ];
 }
 
@@ -245,6 +253,7 @@ export function renderPackageJson(project: Project, ergoVersion: string, specs?:
           start: 'node dist/src/node.js',
           prestart: 'tsc -b',
           test: 'tsc -b && node --test dist/test/*.test.js',
+          ...(project.workflows.length > 0 ? { cluster: 'tsc -b && node dist/src/cluster.js' } : {}),
         },
         dependencies: Object.fromEntries(ergoPackages(project).map((n) => [n, specs?.[n] ?? `^${ergoVersion}`])),
         devDependencies: {
@@ -422,6 +431,19 @@ function renderExtrasReadme(project: Project): string {
     parts.push(
       `Durable entities (\`@ergo-ts/entities\`): ${project.entities.map((e) => `\`${e.name}\` (\`${e.file}.ts\`)`).join(', ')}, started by \`src/node.ts\` with their state in ${project.entityStore === 'postgres' ? 'PostgreSQL at `ERGO_ENTITY_DB` (a connection string; the entity tests skip without it)' : 'SQLite: `entities.db` in the project, or the file `ERGO_ENTITY_DB` names'}. Address a key with \`entity(Kind, key)\` and call it through the \`Entities\` handle \`startEntities\` returns. Node 22.13 or later (\`node:sqlite\`).`,
     );
+  if (project.workflows.length > 0) {
+    const w = project.workflows[0]!;
+    parts.push(
+      `Durable workflows (\`@ergo-ts/entities\`' \`defineWorkflow\`): ${project.workflows.map((x) => `\`${x.name}\` (\`${x.file}.ts\`)`).join(', ')}, registered with the entities runtime by \`src/node.ts\`; start one from any node with \`entities.workflows.start(Kind, id, input)\`, then \`signal\`, \`query\`, \`result\` on its handle.\n\n` +
+        `**A three-node cluster, one command:** \`npm run cluster\` (\`-- --port P\`, default 9140) builds and starts three member nodes as OS processes (\`src/cluster.ts\`), wired to each other (static routes, \`members\`: the three names), on one SQLite file (\`cluster.db\`, or \`ERGO_ENTITY_DB\`), each with an HTTP front door on P+10, P+11, P+12. Start a workflow on one member, signal it on another, await its result on the third:\n\n` +
+        '```sh\n' +
+        `curl -X POST localhost:9150/${w.lo}/o1 -d '{"item":"book","coolOffMs":1000}'\n` +
+        `curl -X POST localhost:9151/${w.lo}/o1/approve -d '{"by":"alice"}'\n` +
+        `curl localhost:9152/${w.lo}/o1\n` +
+        '```\n\n' +
+        'Kill one member (its pid is printed) and another takes its workflows over; Ctrl-C stops the three.',
+    );
+  }
   return parts.length > 0 ? `\n## Logs, Observer and entities\n\n${parts.join('\n\n')}\n` : '';
 }
 
@@ -429,6 +451,7 @@ function describeFile(project: Project, file: string): string {
   if (file === 'src/node.ts') return ': the node (entry point)';
   if (file === 'src/messages.ts') return ': message types';
   if (file === 'src/tls.ts') return ': the TLS certificate';
+  if (file === 'src/cluster.ts') return ': three member nodes for `npm run cluster`';
   if (file.startsWith('test/')) return '';
   const item = project.items.find((i) => `${i.file}.ts` === file);
   if (item !== undefined) return item.kind === 'app' ? ': application' : `: started by ${startedBy(item)}`;

@@ -294,3 +294,51 @@ describe('--from, in-process: where the packages come from', () => {
     assert.deepEqual(readdirSync(cwd), [], 'nothing written');
   });
 });
+
+describe('--with-workflow: durable workflows and a three-node cluster (@ergo-ts/entities)', () => {
+  test('the workflow, its test, its kind in the node, src/cluster.ts and npm run cluster', async () => {
+    const cwd = join(root, 'workflow');
+    mkdirSync(cwd);
+    assert.equal(await run(['Shop', '--with-actor', 'A', '--with-workflow', 'Order'], io(cwd)), 0);
+    const dir = join(cwd, 'shop');
+    const order = readFileSync(join(dir, 'src', 'workflows', 'order.ts'), 'utf8');
+    assert.match(order, /export const Order = defineWorkflow\(\n {2}'order',/);
+    // Two steps, a sleep, a signal.
+    assert.equal(order.match(/await ctx\.step\(/g)?.length, 2);
+    assert.match(order, /await ctx\.sleep\(input\.coolOffMs\)/);
+    assert.match(order, /await ctx\.signal\('approve'\)/);
+    assert.match(readFileSync(join(dir, 'test', 'order.test.ts'), 'utf8'), /entities\.workflows\.start\(Order, 'w1'/);
+    const node = readFileSync(join(dir, 'src', 'node.ts'), 'utf8');
+    assert.match(node, /import \{ Order \} from '\.\/workflows\/order\.js';/);
+    assert.match(node, /await startEntities\(node, \{ store, kinds: \[Order\] \}\)/);
+    const cluster = readFileSync(join(dir, 'src', 'cluster.ts'), 'utf8');
+    assert.match(cluster, /startEntities\(node, \{ store, members: names, kinds: \[Order\] \}\)/);
+    const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+      scripts: Record<string, string>;
+    };
+    assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['@ergo-ts/entities', 'ergo-ts']);
+    assert.equal(pkg.scripts['cluster'], 'tsc -b && node dist/src/cluster.js');
+    assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^cluster\.db\*$/m);
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    assert.match(readme, /`npm run cluster`/);
+    assert.match(readme, /curl localhost:9152\/order\/o1/);
+  });
+
+  test('bad workflow names are refused with a code, nothing written', async () => {
+    const cwd = join(root, 'workflow-bad');
+    mkdirSync(cwd);
+    for (const [args, message] of [
+      [['X', '--with-entity', 'Order', '--with-workflow', 'order'], /--with-workflow order: duplicate name/],
+      [['X', '--with-workflow', 'Flow', '--with-workflow', 'flow'], /--with-workflow flow: duplicate name/],
+      [['X', '--with-actor', 'Flow', '--with-workflow', 'Flow'], /--with-workflow Flow: duplicate name/],
+      [['X', '--with-workflow', '9lives'], /not a valid TypeScript identifier/],
+      [['X', '--with-workflow'], /--with-workflow needs a value/],
+    ] as const) {
+      const r = io(cwd);
+      assert.equal(await run(args, r), 1, args.join(' '));
+      assert.match(r.stderr, message, args.join(' '));
+    }
+    assert.equal(readdirSync(cwd).length, 0);
+  });
+});

@@ -23,12 +23,13 @@
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer as createNetServer } from 'node:net';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { startPostgres, type Postgres } from '@ergo-ts/test-support';
+import { eventually, startPostgres, type Postgres } from '@ergo-ts/test-support';
 import { NetworkMode, ProcessID, startNode, type Node } from 'ergo-ts';
 
 import { parseCliArgs } from '../src/args.js';
@@ -120,6 +121,7 @@ const MATRIX: [string, string[]][] = [
     'entity (postgres, and an actor)',
     ['PgEntityNode', '--with-entity', 'Cart', '--entity-store', 'postgres', '--with-actor', 'MyActor'],
   ],
+  ['workflow (a 3-node cluster, and an actor)', ['FlowNode', '--with-workflow', 'Order', '--with-actor', 'MyActor']],
 ];
 
 // Nested runs must not think they are part of this one: npm's workspace run, node:test's
@@ -337,6 +339,7 @@ describe(
           assert.doesNotMatch(out, /\x1b\[/, 'no colours when the output is a pipe');
         }
         if (args.includes('--with-entity')) assert.match(out, /application entities \(temporary\) started/, out);
+        if (args.includes('--with-workflow')) await clusterStartSignalResult(dir);
         if (logFile !== undefined) {
           assert.match(log, new RegExp(`${iso.source}.* is up \\(pid `, 'm'), 'the rotate log file has the lines');
           assert.match(log, /graceful shutdown/);
@@ -442,4 +445,79 @@ async function startCallStop(
     }
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+}
+
+/** A free TCP port P such that P..P+2 and P+10..P+12 are free too (the cluster's nodes and HTTP). */
+async function freeClusterBase(): Promise<number> {
+  const free = (port: number): Promise<boolean> =>
+    new Promise((resolve) => {
+      const srv = createNetServer();
+      srv.once('error', () => resolve(false));
+      srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+    });
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const ports = [0, 1, 2, 10, 11, 12].map((d) => base + d);
+    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
+  }
+  throw new Error('no free ports for the cluster');
+}
+
+/**
+ * `npm run cluster -- --port P` as the README says: three member processes come up; a workflow is
+ * started through member 0's HTTP front door, signalled through member 1's, and its result read
+ * through member 2's; SIGTERM stops the three (exit code 0, "cluster stopped").
+ */
+async function clusterStartSignalResult(dir: string): Promise<void> {
+  const base = await freeClusterBase();
+  const child = spawn('npm', ['run', 'cluster', '--', '--port', String(base)], {
+    cwd: dir,
+    env: ENV,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once('exit', r));
+  try {
+    await eventually(
+      () => (out.match(/^member .* http:\/\/127\.0\.0\.1:\d+$/gm) ?? []).length === 3,
+      `three members up:\n${out}`,
+      {
+        timeoutMs: 60_000,
+        intervalMs: 100,
+      },
+    );
+    const http = async (port: number, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
+      const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+        method: body === undefined ? 'GET' : 'POST',
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: res.status, json: await res.json() };
+    };
+    const started = await http(base + 10, '/order/o1', { item: 'book', coolOffMs: 200 });
+    assert.equal(started.status, 201, JSON.stringify(started.json));
+    assert.equal(started.json.created, true);
+    const signalled = await http(base + 11, '/order/o1/approve', { by: 'alice' });
+    assert.deepEqual(signalled.json, { signal: 'accepted' });
+    const result = await http(base + 12, '/order/o1');
+    assert.equal(result.status, 200, JSON.stringify(result.json));
+    assert.equal(result.json.node, `flownode2@localhost`);
+    assert.equal(result.json.output.approvedBy, 'alice');
+    assert.equal(result.json.output.shipped, 'shipped book');
+    assert.match(result.json.output.reserved, /^reserved book \(order\/o1\/0\)$/);
+  } finally {
+    // The npm process group: npm, the launcher and its three members.
+    try {
+      process.kill(-child.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  await exited;
+  await eventually(() => /cluster stopped/.test(out), `the cluster stopped:\n${out}`, {
+    timeoutMs: 30_000,
+    intervalMs: 100,
+  });
 }

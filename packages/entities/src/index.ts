@@ -123,6 +123,15 @@ export {
 export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
 export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
 export {
+  WORKFLOW_LIST_DEFAULTS,
+  WORKFLOW_STATUSES,
+  type ListOptions,
+  type WorkflowPage,
+  type WorkflowRuntimeView,
+  type WorkflowSummary,
+} from './workflow/listing.js';
+export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationReply } from './workflow/operator.js';
+export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowDiverged,
@@ -131,6 +140,7 @@ export {
   ErrWorkflowNotFound,
   ErrWorkflowStepFailed,
   ErrWorkflowTimeout,
+  ErrWorkflowUnsupported,
   ErrWorkflowValueTooLarge,
   isTerminal,
   terminalError,

@@ -13,6 +13,7 @@ import { TestClock } from 'ergo-ts/testing';
 import { MemoryStore, MemoryStoreData, jsonCodec, type StoreCodec } from '../src/index.js';
 import { reminderConformance } from './reminder_conformance.js';
 import { storeConformance } from './store_conformance.js';
+import { statesConformance } from './states_conformance.js';
 
 const watch = new UnhandledWatch('the in-memory entity store');
 before(() => watch.start());
@@ -24,6 +25,7 @@ const fresh = () => {
 };
 storeConformance(fresh);
 reminderConformance(fresh);
+statesConformance(fresh);
 
 const id = { kind: 'cart', key: 'c1' };
 

@@ -25,6 +25,7 @@ import { startNode } from 'ergo-ts';
 import { PostgresStore, entity, startEntities } from '../src/index.js';
 import { counterKind } from './counter.js';
 import { storeConformance } from './store_conformance.js';
+import { statesConformance } from './states_conformance.js';
 import { reminderConformance } from './reminder_conformance.js';
 import { activationConformance } from './activation_conformance.js';
 
@@ -50,6 +51,7 @@ if (missing !== undefined) {
   storeConformance(freshPostgres);
   reminderConformance(freshPostgres);
   activationConformance(freshPostgres);
+  statesConformance(freshPostgres);
 
   test('PostgreSQL options and failures: bad options get ERR_ENTITY_INCORRECT, an unreachable server the driver’s code', async () => {
     await ignoredThenAwaited(() => PostgresStore.open(''), 'ERR_ENTITY_INCORRECT');

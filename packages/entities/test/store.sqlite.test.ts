@@ -15,6 +15,7 @@ import { UnhandledWatch, eventually, within } from '@ergo-ts/test-support';
 
 import { SqliteStore } from '../src/index.js';
 import { storeConformance } from './store_conformance.js';
+import { statesConformance } from './states_conformance.js';
 import { reminderConformance } from './reminder_conformance.js';
 import { activationConformance } from './activation_conformance.js';
 
@@ -34,6 +35,7 @@ const freshSqlite = () => {
 };
 storeConformance(freshSqlite);
 reminderConformance(freshSqlite);
+statesConformance(freshSqlite);
 activationConformance(freshSqlite);
 
 test('SQLite options: a bad busy timeout or synchronous mode is refused with ERR_ENTITY_INCORRECT', () => {

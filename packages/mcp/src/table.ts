@@ -1,6 +1,6 @@
 // The tool table: every tool this package has, by Go Ergo's groups (node, process, application,
 // event, network, cron, registrar, debug, sampler, log level, action), then ours (log_tail,
-// app_start, app_stop, and the operator's views of tools_ops.ts). The action tools run only with `actions: true`.
+// app_start, app_stop, and the operator's views of tools_ops.ts), and the workflow tools. The action tools run only with `actions: true`.
 
 import { actionTools } from './actions.js';
 import type { ToolContext } from './context.js';
@@ -13,6 +13,7 @@ import { logTools } from './tools_log.js';
 import { networkTools } from './tools_network.js';
 import { opsTools } from './tools_ops.js';
 import { sampleTools } from './tools_sample.js';
+import { workflowTools } from './tools_workflow.js';
 import { processTools, type ToolSpec } from './tools.js';
 
 const byName = new Map<string, ToolSpec>();
@@ -34,6 +35,7 @@ export const allTools: readonly ToolSpec[] = [
   ...logTools,
   ...opsTools,
   ...actionTools,
+  ...workflowTools,
 ];
 for (const t of allTools) byName.set(t.name, t);
 

@@ -127,6 +127,11 @@ const OURS: Record<string, string[]> = {
   process_trace: ['pids', 'max_processes', 'rate', 'count', 'duration'],
   app_trace: ['application', 'max_processes', 'rate', 'count', 'duration'],
   meta_overview: ['limit'],
+  workflow_list: ['entities', 'workflow', 'status', 'limit', 'after'],
+  workflow_describe: ['entities', 'workflow', 'id'],
+  workflow_cancel: ['entities', 'workflow', 'id', 'reason'],
+  workflow_resume: ['entities', 'workflow', 'id'],
+  workflow_signal: ['entities', 'workflow', 'id', 'name', 'payload', 'signal_id'],
 };
 
 const TOKEN = 'go-tools-token';
@@ -301,6 +306,12 @@ test('every tool answers on an ergo-ts node', async () => {
     ['app_stop', { application: 'mcp_app_none' }],
     ['app_start', { application: 'mcp_app_none' }],
     ['process_kill', { pid: 'go_tools_victim' }],
+    // This node runs no entities runtime: each answers ERR_MCP_UNSUPPORTED (workflows.test.ts runs them on one).
+    ['workflow_list', { workflow: 'w' }],
+    ['workflow_describe', { workflow: 'w', id: 'i' }],
+    ['workflow_cancel', { workflow: 'w', id: 'i' }],
+    ['workflow_resume', { workflow: 'w', id: 'i' }],
+    ['workflow_signal', { workflow: 'w', id: 'i', name: 's', payload: 1 }],
   ];
   // A meta process to inspect: the MCP server's own web server.
   const server = (await ok<{ metas: string[] }>(client, 'process_info', { pid: 'mcp_server' })).metas;
@@ -314,6 +325,11 @@ test('every tool answers on an ergo-ts node', async () => {
     'registrar_resolve_proxy',
     'registrar_resolve_app',
     'supervisor_history',
+    'workflow_list',
+    'workflow_describe',
+    'workflow_cancel',
+    'workflow_resume',
+    'workflow_signal',
   ]);
   const seen = new Set<string>(['sample_start', 'sample_listen']);
   for (const [name, args0] of calls) {
@@ -322,7 +338,7 @@ test('every tool answers on an ergo-ts node', async () => {
     seen.add(name);
     if (expectedErrors.has(name)) {
       assert.equal(r.isError, true, `${name}: ${r.text}`);
-      assert.match(r.text, /^ERR_MCP_REFUSED: /, name);
+      assert.match(r.text, name.startsWith('workflow_') ? /^ERR_MCP_UNSUPPORTED: / : /^ERR_MCP_REFUSED: /, name);
       continue;
     }
     assert.equal(r.isError, false, `${name} ${JSON.stringify(args)}: ${r.text}`);

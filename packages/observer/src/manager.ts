@@ -91,15 +91,19 @@ export class Manager extends Actor {
   /** Session id of a tab on a shared stream → that stream's alias key. */
   readonly #tabs = new Map<string, string>();
   #history: string | null = null;
-  /** The process tools sessions may use (mailboxPeek, messageTrace: on unless set false). */
-  #tools = { mailboxPeek: true, messageTrace: true };
+  /** The process tools sessions may use (mailboxPeek, messageTrace, workflowActions: on unless set false). */
+  #tools = { mailboxPeek: true, messageTrace: true, workflowActions: true };
 
   override async init(args: ManagerArgs): Promise<void> {
     const o = args.options;
     this.#maxSessions = o.maxSessions ?? DEFAULT_OBSERVER_MAX_SESSIONS;
     this.#first = o.node === undefined ? undefined : { ...o.node };
     this.#history = args.history ?? null;
-    this.#tools = { mailboxPeek: o.mailboxPeek !== false, messageTrace: o.messageTrace !== false };
+    this.#tools = {
+      mailboxPeek: o.mailboxPeek !== false,
+      messageTrace: o.messageTrace !== false,
+      workflowActions: o.workflowActions !== false,
+    };
     const host = o.host ?? DEFAULT_OBSERVER_HOST;
     const allowed = o.allowedHosts ?? (LOOPBACK.has(host) ? [...LOOPBACK] : null);
     const token = o.token === undefined || o.token === '' ? null : digest(o.token);

@@ -72,6 +72,12 @@ export interface ObserverOptions {
    * 403 with the code `message_trace_disabled`.
    */
   messageTrace?: boolean;
+  /**
+   * Whether the Workflows page may act on workflow instances: cancel, resume, signal (default
+   * true, as the other actions). Set false for a page that only shows workflows: `do/workflows`
+   * with one of those ops then answers 403 with the code `workflow_actions_disabled`.
+   */
+  workflowActions?: boolean;
   /** Log level of the Observer's processes (default: the node's). */
   logLevel?: LogLevelInput;
 }

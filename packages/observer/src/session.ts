@@ -29,6 +29,7 @@ import { frameworkOf } from './framework.js';
 import { MUX_FRAME } from './mux.js';
 import { ProcessTools, TOOL_ACTIONS, ToolError, type TraceEnded } from './tools.js';
 import { OPS_ACTIONS, OpsViews, localOnly, logSearchQuery } from './ops.js';
+import { WORKFLOW_ACTION, workflowAnswer, workflowCall, workflowCallError } from './workflows.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -163,6 +164,7 @@ export class Session extends Actor {
         case 'do':
           if (TOOL_ACTIONS.has(request.action)) return this.#tool(from, ref, request.action, request.body);
           if (OPS_ACTIONS.has(request.action)) return this.#opsAction(from, ref, request.action, request.body);
+          if (request.action === WORKFLOW_ACTION) return this.#workflows(from, ref, request.body);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -613,6 +615,22 @@ export class Session extends Actor {
       ref,
       () => this.#ops.sockets(body),
       (overview) => new SessionReply(200, null, overview),
+    );
+    return ReplyLater;
+  }
+
+  /** A Workflows page request (workflows.ts): a call to the observed node's entities manager. */
+  #workflows(from: PID, ref: Ref, body: Record<string, unknown>): unknown {
+    const target = this.#target;
+    const { to, request } = workflowCall(body, target, this.#tools.workflowActions);
+    this.#later(
+      from,
+      ref,
+      () =>
+        this.node
+          .call(to, request, { timeout: SESSION_CALL_TIMEOUT, important: true })
+          .catch((err: unknown) => Promise.reject(workflowCallError(target.node, err))),
+      (text) => new SessionReply(200, null, workflowAnswer(target.node, text)),
     );
     return ReplyLater;
   }

@@ -32,6 +32,8 @@ import { parsePID } from './json.js';
 export interface ToolSwitches {
   mailboxPeek: boolean;
   messageTrace: boolean;
+  /** The Workflows page's actions: cancel, resume, signal (the Observer's `workflowActions`; default on). */
+  workflowActions?: boolean;
 }
 
 /** A refused tool command: the HTTP status, the message and a stable `code` the page can tell. */
@@ -96,6 +98,11 @@ export class ProcessTools {
     private readonly node: Node,
     private readonly switches: ToolSwitches,
   ) {}
+
+  /** Whether the Workflows page's actions run (workflows.ts). */
+  get workflowActions(): boolean {
+    return this.switches.workflowActions !== false;
+  }
 
   /** Traces running, here and on other nodes (its session's handleInspect reports it). */
   get traces(): number {

@@ -211,4 +211,28 @@ export interface EntityStore extends JournalStore {
    * something activates the key.
    */
   pendingInbox?(limit: number): Promise<PendingInbox[]>;
+  /**
+   * Optional (the three stores of this package have it): the keys of `kind` that have a stored
+   * state, with it, in ascending key order (byte order of the UTF-8 key), those after `after`
+   * (exclusive; omit it for the first page), at most `limit` (an integer in 1..10 000;
+   * ERR_ENTITY_INCORRECT otherwise). A page shorter than `limit` is the last. Operator tools read
+   * it (`entities.workflows.list`); nothing on an entity's path calls it.
+   */
+  listStates?(kind: string, page: StatesPage): Promise<KeyState[]>;
+}
+
+/** A page of {@link EntityStore.listStates}. */
+export interface StatesPage {
+  /** The last key of the previous page (exclusive); omit for the first page. */
+  readonly after?: string;
+  /** At most this many keys (1..{@link MAX_STATES_PAGE}). */
+  readonly limit: number;
+}
+
+/** The largest page {@link EntityStore.listStates} answers. */
+export const MAX_STATES_PAGE = 10_000;
+
+/** One key of {@link EntityStore.listStates}: its stored state, as {@link EntityStore.load} answers it. */
+export interface KeyState extends StoredState {
+  readonly key: string;
 }

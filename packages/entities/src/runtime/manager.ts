@@ -9,6 +9,8 @@ import { ErrEntityIncorrect } from '../contract/errors.js';
 import { hostName } from '../contract/ids.js';
 import { ManagerInspector, isInspectRequest, nodeShardTable } from '../inspect/inspector.js';
 import type { InspectedRuntime } from '../inspect/inspector.js';
+import type { WorkflowClient } from '../workflow/client.js';
+import { isWorkflowOperation, operateWorkflows } from '../workflow/operator.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
 
 /** What the manager asks of its runtime (runtime.ts implements it), inspection's seam included. */
@@ -23,6 +25,8 @@ export interface ManagerRuntime extends InspectedRuntime {
   membershipChanged(): void;
   /** The manager follows the registrar's events: probes read the registrar less often. */
   followingRegistrarEvents(): void;
+  /** The runtime's workflow client: an operator's workflow requests go through it (workflow/operator.ts). */
+  readonly workflows: WorkflowClient;
 }
 
 /** An activation the manager finished: it answers the call it kept (local only, by reference). */
@@ -66,6 +70,18 @@ export class EntityManager extends Actor {
   }
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (isInspectRequest(request)) return JSON.stringify(nodeShardTable(this.#rt));
+    if (isWorkflowOperation(request)) {
+      // Answered when done (a cancel or resume is a call to the instance's owner): JSON text.
+      const me = this.pid;
+      void operateWorkflows(this.#rt.workflows, request).then((text) => {
+        try {
+          this.#rt.node.send(me, new Answer(from, ref, true, text));
+        } catch {
+          // The manager is gone (the runtime stopped): the caller's call fails with it.
+        }
+      });
+      return undefined;
+    }
     if (!isRequest(request, 'activate') && !isRequest(request, 'send')) {
       this.sendResponseError(from, ref, ErrEntityIncorrect.with('entities manager: unknown request'));
       return undefined;

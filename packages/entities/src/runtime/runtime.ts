@@ -232,7 +232,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
    */
   /** Starts and drives durable workflows (`defineWorkflow` kinds) on this runtime's cluster. */
   get workflows(): WorkflowClient {
-    this.#workflows ??= new WorkflowClient(this);
+    this.#workflows ??= new WorkflowClient(this, { store: this.store, kinds: () => [...this.#kinds.values()] });
     return this.#workflows;
   }
   #workflows: WorkflowClient | undefined;

@@ -38,6 +38,8 @@ import {
   planWrite,
   prepareWrite,
 } from './sql_store.js';
+import type { KeyState, StatesPage } from '../contract/store.js';
+import { checkStatesPage, compareKeys } from './states_page.js';
 import {
   type EntityId,
   type EntityStore,
@@ -464,5 +466,21 @@ export class MemoryStore implements EntityStore, ReminderStore {
     } catch (e) {
       return rejected(e, undefined, `entity store ${what}`);
     }
+  }
+
+  listStates(kind: string, page: StatesPage): Promise<KeyState[]> {
+    return this.#op('listStates', () => {
+      checkStatesPage(kind, page);
+      const after = page.after;
+      const keys = [...(this.data.keys.get(kind)?.entries() ?? [])]
+        .filter(([key, rows]) => rows.state !== undefined && (after === undefined || compareKeys(key, after) > 0))
+        .sort(([a], [b]) => compareKeys(a, b))
+        .slice(0, page.limit);
+      return keys.map(([key, rows]) => ({
+        key,
+        state: rows.state!.snapshot === null ? undefined : this.#values.decode(rows.state!.snapshot),
+        version: rows.state!.snapshotVersion,
+      }));
+    });
   }
 }

@@ -16,6 +16,8 @@ import type { JournalEntry, JournalQuery } from '../contract/journal.js';
 import { checkJournalQuery, checkOffset, checkProjection, journalLockKey } from './journal_sql.js';
 import { checkId } from '../contract/ids.js';
 import { CheckedReminders } from './checked_reminders.js';
+import type { KeyState, StatesPage } from '../contract/store.js';
+import { checkStatesPage } from './states_page.js';
 import { Values, checkEnqueue, checkLeaseRequest, checkPendingLimit, checkTtl, prepareWrite } from './sql_store.js';
 import {
   type EntityId,
@@ -568,5 +570,23 @@ export class PostgresStore implements EntityStore, ReminderStore {
       if (!broken) c.removeListener('error', onError);
       c.release(broken);
     }
+  }
+
+  listStates(kind: string, page: StatesPage): Promise<KeyState[]> {
+    return this.#op('listStates', async () => {
+      checkStatesPage(kind, page);
+      // "C": the byte order of the UTF-8 key, as SQLite and the memory store page by.
+      const r = await this.#pool.query<{ key: string; snapshot: string | null; snapshot_version: string }>(
+        `SELECT key, snapshot, snapshot_version FROM ${this.#t.state}
+         WHERE kind = $1 AND ($2::text IS NULL OR key COLLATE "C" > $2::text COLLATE "C")
+         ORDER BY key COLLATE "C" LIMIT $3`,
+        [kind, page.after ?? null, page.limit],
+      );
+      return r.rows.map((x) => ({
+        key: x.key,
+        state: x.snapshot === null ? undefined : this.#values.decode(x.snapshot),
+        version: Number(x.snapshot_version),
+      }));
+    });
   }
 }

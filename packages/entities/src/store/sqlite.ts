@@ -33,6 +33,8 @@ import {
   prepareWrite,
   type StateRow,
 } from './sql_store.js';
+import type { KeyState, StatesPage } from '../contract/store.js';
+import { checkStatesPage } from './states_page.js';
 import {
   type EntityId,
   type EntityStore,
@@ -635,6 +637,35 @@ export class SqliteStore implements EntityStore, ReminderStore {
       throw e;
     }
   }
+
+  listStates(kind: string, page: StatesPage): Promise<KeyState[]> {
+    return this.#op(
+      'listStates',
+      () => {
+        checkStatesPage(kind, page);
+        // Prepared at the first listing: an operator's read, not on any entity's path.
+        this.#listStates ??= {
+          first: this.#db.prepare(
+            'SELECT key, snapshot, snapshot_version FROM entity_state WHERE kind = ? ORDER BY key LIMIT ?',
+          ),
+          after: this.#db.prepare(
+            'SELECT key, snapshot, snapshot_version FROM entity_state WHERE kind = ? AND key > ? ORDER BY key LIMIT ?',
+          ),
+        };
+        const rows =
+          page.after === undefined
+            ? this.#listStates.first.all(kind, page.limit)
+            : this.#listStates.after.all(kind, page.after, page.limit);
+        return rows.map((r) => ({
+          key: String(r.key),
+          state: r.snapshot === null ? undefined : this.#values.decode(String(r.snapshot)),
+          version: Number(r.snapshot_version),
+        }));
+      },
+      false,
+    );
+  }
+  #listStates: { first: Statement; after: Statement } | undefined;
 }
 
 /** A write waiting for its batch (SqliteStore's group commit). */

@@ -9,9 +9,16 @@ import { ErrEntityUnavailable } from '../contract/errors.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import type { AnyWorkflowKind, WorkflowInput, WorkflowOutput, WorkflowQueries, WorkflowSignals } from './define.js';
-import { ErrWorkflowCancelled, ErrWorkflowFailed, ErrWorkflowIncorrect, revivedError } from './errors.js';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowFailed,
+  ErrWorkflowIncorrect,
+  ErrWorkflowUnsupported,
+  revivedError,
+} from './errors.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from './record.js';
 import type { WatchMode } from './watchers.js';
+import { listWorkflows, type ListOptions, type WorkflowPage, type WorkflowRuntimeView } from './listing.js';
 
 /** Options of {@link WorkflowClient.start}. */
 export interface StartOptions {
@@ -181,9 +188,15 @@ function isTimeout(err: unknown): boolean {
 /** Starts workflow instances and hands out handles (see the top of this file). */
 export class WorkflowClient {
   readonly #e: EntitiesClient;
+  readonly #view: WorkflowRuntimeView | undefined;
 
-  constructor(entities: EntitiesClient) {
+  /**
+   * `runtime`: the store and kinds of the runtime `entities` is (the runtime's own
+   * `entities.workflows` has them): without it, {@link list} and {@link kinds} are not supported.
+   */
+  constructor(entities: EntitiesClient, runtime?: WorkflowRuntimeView) {
     this.#e = entities;
+    this.#view = runtime;
   }
 
   /**
@@ -217,5 +230,25 @@ export class WorkflowClient {
   /** A handle by the workflow's name (an operator's tools, which do not import the kind). */
   handleOf(workflow: string, id: string): WorkflowHandle {
     return new WorkflowHandle(this.#e, workflow, id);
+  }
+
+  /**
+   * A page of the instances of `kind` (a kind or its name), read from the store (any state: ended
+   * ones included), by id in UTF-8 byte order: `{ items, next }`, `next` the `after` of the next
+   * page. Rejects with ERR_WORKFLOW_UNSUPPORTED when the store has no `listStates` (a custom
+   * store) or this client was made without its runtime, ERR_WORKFLOW_INCORRECT for bad options.
+   */
+  list(kind: AnyWorkflowKind | string, options: ListOptions = {}): Promise<WorkflowPage> {
+    return listWorkflows(this.#view, typeof kind === 'string' ? kind : kind?.name, options);
+  }
+
+  /** The names of the workflow kinds this runtime hosts, sorted (ERR_WORKFLOW_UNSUPPORTED without its runtime). */
+  kinds(): string[] {
+    if (this.#view === undefined) throw ErrWorkflowUnsupported.with('kinds: this client has no runtime');
+    return this.#view
+      .kinds()
+      .filter((k) => typeof (k as { workflow?: unknown }).workflow === 'object')
+      .map((k) => k.name)
+      .sort();
   }
 }

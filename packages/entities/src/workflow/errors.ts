@@ -75,3 +75,13 @@ export function terminalError<E extends Error>(err: E): E {
 export function isTerminal(err: unknown): boolean {
   return typeof err === 'object' && err !== null && (terminal.has(err) || ErrWorkflowCancelled.is(err));
 }
+
+/**
+ * The operation needs what this runtime lacks: listing workflows needs a store with
+ * `listStates` (the memory, SQLite and PostgreSQL stores have it; a custom store may not), and a
+ * client made without its runtime's store cannot list.
+ */
+export const ErrWorkflowUnsupported = defineError(
+  'ERR_WORKFLOW_UNSUPPORTED',
+  'workflow: not supported by this runtime or its store',
+);

@@ -17,6 +17,7 @@ import { ProcessesPage } from './pages/processes';
 import { SocketsPage } from './pages/sockets';
 import { TopPage } from './pages/top';
 import { TracePage } from './pages/trace';
+import { WorkflowPage, WorkflowsPage } from './pages/workflows';
 import './style.css';
 
 const PAGES: [string, string][] = [
@@ -220,6 +221,8 @@ function App() {
   else if (page === 'entities') body = <EntitiesPage manager={entities} />;
   else if (page === 'entity')
     body = <EntityPage key={route.join('/')} kind={arg} entityKey={route.slice(2).join('/')} />;
+  else if (page === 'workflows') body = <WorkflowsPage />;
+  else if (page === 'workflow') body = <WorkflowPage key={route.join('/')} kind={arg} id={route.slice(2).join('/')} />;
   else body = <InfoPage />;
   return (
     <div class="shell">
@@ -234,6 +237,11 @@ function App() {
         {entities === null ? null : (
           <a href="#/entities" class={page === 'entities' || page === 'entity' ? 'on' : ''} data-nav="entities">
             Entities
+          </a>
+        )}
+        {entities === null ? null : (
+          <a href="#/workflows" class={page === 'workflows' || page === 'workflow' ? 'on' : ''} data-nav="workflows">
+            Workflows
           </a>
         )}
         <Switcher />

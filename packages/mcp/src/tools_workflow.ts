@@ -1,0 +1,185 @@
+// The workflow tools (@ergo-ts/entities' durable workflows): each asks the entities manager of the
+// node it names (its registered name, `entities` by default) the operator request the manager
+// answers for tools that do not import that package (`{ '~entity': 'workflows', op, ... }`, a JSON
+// text answer). workflow_list and workflow_describe read; workflow_cancel, workflow_resume and
+// workflow_signal act, so they run only with `actions: true`. A refusal keeps the engine's code
+// (ERR_WORKFLOW_NOT_FOUND, ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED);
+// a node without an entities runtime of that name answers ERR_MCP_UNSUPPORTED.
+
+import { ErgoError, ErrProcessUnknown, ErrTimeout, ProcessID, type Atom } from 'ergo-ts';
+import { z } from 'zod';
+
+import type { ToolContext } from './context.js';
+import { McpToolError } from './errors.js';
+import { message } from './inspect.js';
+import { common, timeoutOf, type ToolSpec } from './tools.js';
+
+/** The entities manager's registered name when the tool is not told another (the runtime's default). */
+export const DEFAULT_ENTITIES_NAME = 'entities';
+
+const workflowArgs = {
+  ...common,
+  entities: z
+    .string()
+    .min(1)
+    .optional()
+    .describe(`Registered name of the entities runtime's manager (default ${DEFAULT_ENTITIES_NAME})`),
+  workflow: z.string().min(1).describe('The workflow kind (its defineWorkflow name)'),
+};
+
+const instanceArgs = { ...workflowArgs, id: z.string().min(1).describe('The workflow instance id') };
+
+/** Asks the entities manager of the node `args.node` names; the answer's value, or its refusal as an error. */
+async function operate(
+  ctx: ToolContext,
+  args: Record<string, unknown>,
+  op: string,
+  fields: Record<string, unknown>,
+  action: boolean,
+): Promise<{ node: string; value: unknown }> {
+  const t = await ctx.reach(args.node as string | undefined);
+  const timeout = timeoutOf(ctx, args);
+  const name = typeof args.entities === 'string' ? args.entities : DEFAULT_ENTITIES_NAME;
+  if (action) ctx.node.log.info('mcp: action workflow %s %s on %s', op, JSON.stringify(fields), t.node);
+  let text: unknown;
+  try {
+    text = await ctx.node.call(
+      new ProcessID(name as Atom, t.node),
+      // Absent fields left out: an undefined value does not cross to another node.
+      { '~entity': 'workflows', op, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) },
+      // Important: a node without the process answers at once (a Go node would let the call time out).
+      { timeout, important: true },
+    );
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    if (code === ErrTimeout.code)
+      throw new McpToolError(
+        'ERR_MCP_TIMEOUT',
+        `${t.node}: the entities runtime did not answer within ${timeout / 1000} s`,
+      );
+    if (code === ErrProcessUnknown.code)
+      throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node} runs no entities runtime named ${name}`);
+    throw new McpToolError('ERR_MCP_REFUSED', `${t.node}: workflow ${op} failed: ${message(err)}`);
+  }
+  let reply: { ok?: unknown; value?: unknown; code?: unknown; message?: unknown };
+  try {
+    reply = JSON.parse(String(text)) as typeof reply;
+  } catch {
+    throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node}: ${name} does not answer workflow requests`);
+  }
+  if (reply.ok === true) return { node: t.node, value: reply.value };
+  if (typeof reply.code !== 'string')
+    throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node}: ${name} does not answer workflow requests`);
+  throw new ErgoError(reply.code, String(reply.message));
+}
+
+/** The workflow tools (see the top of this file). */
+export const workflowTools: ToolSpec[] = [
+  {
+    name: 'workflow_list',
+    title: 'Workflows',
+    description:
+      "Lists the instances of a workflow kind from the store (id, status, startedAt, endedAt, runs, blocked, error), filtered by status, paged by id: pass the answer's next as after; without workflow, lists the workflow kinds the node hosts",
+    action: false,
+    remote: 'inspector',
+    shape: {
+      ...workflowArgs,
+      workflow: z.string().min(1).optional().describe('The workflow kind; absent: list the kinds'),
+      status: z.enum(['running', 'completed', 'failed', 'cancelled']).optional().describe('Only this status'),
+      limit: z.number().int().min(1).max(1000).optional().describe('At most this many (default 100, at most 1000)'),
+      after: z.string().min(1).optional().describe("The previous page's next"),
+    },
+    async run(ctx, args) {
+      if (args.workflow === undefined) {
+        const { node, value } = await operate(ctx, args, 'kinds', {}, false);
+        return { node, workflows: value };
+      }
+      const { node, value } = await operate(
+        ctx,
+        args,
+        'list',
+        { workflow: args.workflow, status: args.status, limit: args.limit, after: args.after },
+        false,
+      );
+      return { node, workflow: args.workflow, ...(value as object) };
+    },
+  },
+  {
+    name: 'workflow_describe',
+    title: 'Workflow instance',
+    description:
+      'One workflow instance as an operator sees it: status, input, output or error, its step history (journal, with times and attempts), pending timers, buffered signals, whether a body runs now',
+    action: false,
+    remote: 'inspector',
+    shape: instanceArgs,
+    async run(ctx, args) {
+      const { node, value } = await operate(ctx, args, 'describe', { workflow: args.workflow, id: args.id }, false);
+      return { node, ...(value as object) };
+    },
+  },
+  {
+    name: 'workflow_cancel',
+    title: 'Cancel a workflow',
+    description:
+      'Cancels a running workflow instance: its pending operations fail with ERR_WORKFLOW_CANCELLED, its compensations may run, its children are cancelled; ERR_WORKFLOW_CLOSED once it completed or failed',
+    action: true,
+    remote: 'inspector',
+    shape: {
+      ...instanceArgs,
+      reason: z.string().min(1).optional().describe('Why (default "cancelled by an operator")'),
+    },
+    async run(ctx, args) {
+      const { node, value } = await operate(
+        ctx,
+        args,
+        'cancel',
+        { workflow: args.workflow, id: args.id, reason: args.reason },
+        true,
+      );
+      return { node, workflow: args.workflow, id: args.id, result: value };
+    },
+  },
+  {
+    name: 'workflow_resume',
+    title: 'Resume a workflow',
+    description:
+      "An operator's resume: a failed instance runs its failed steps again, a halted (diverged) one runs again; ERR_WORKFLOW_CLOSED once it completed or was cancelled",
+    action: true,
+    remote: 'inspector',
+    shape: instanceArgs,
+    async run(ctx, args) {
+      const { node, value } = await operate(ctx, args, 'resume', { workflow: args.workflow, id: args.id }, true);
+      return { node, workflow: args.workflow, id: args.id, result: value };
+    },
+  },
+  {
+    name: 'workflow_signal',
+    title: 'Signal a workflow',
+    description:
+      'Sends a declared signal with a JSON payload to a running instance (stored before it answers; kept until the body takes it); with signal_id a repeat is ignored (duplicate)',
+    action: true,
+    remote: 'inspector',
+    shape: {
+      ...instanceArgs,
+      name: z.string().min(1).describe('The signal name (declared by the workflow)'),
+      payload: z.unknown().describe('The payload (JSON; checked against the signal’s schema)'),
+      signal_id: z.string().min(1).optional().describe('A de-duplication id'),
+    },
+    async run(ctx, args) {
+      const { node, value } = await operate(
+        ctx,
+        args,
+        'signal',
+        {
+          workflow: args.workflow,
+          id: args.id,
+          name: args.name,
+          payload: args.payload ?? null,
+          signalId: args.signal_id,
+        },
+        true,
+      );
+      return { node, workflow: args.workflow, id: args.id, result: value };
+    },
+  },
+];

@@ -1,0 +1,226 @@
+// The workflow tools against a node running an entities runtime with real workflows (one
+// completed, one sleeping, one waiting for a signal, one failed), through the official MCP SDK
+// client: workflow_list (the kinds, the instances filtered by status and paged), workflow_describe
+// (history, timers), and the actions workflow_cancel, workflow_signal and workflow_resume, each
+// checked on the instance's own handle; refusals keep the engine's code, bad arguments and a
+// node without entities get theirs; another node's read-only server reaches them through `node`
+// and refuses the actions. Nothing a client sends ends the node.
+
+import { strict as assert } from 'node:assert';
+import { after, before, test } from 'node:test';
+
+import { eventually } from '@ergo-ts/test-support';
+import { defineWorkflow, MemoryStore, startEntities, terminalError, type Entities } from '@ergo-ts/entities';
+import { schema, type Node } from 'ergo-ts';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+
+import { startMcpServer } from '../src/index.js';
+import { call, connect, exactly, netNode, ok, portOf, routeTo } from './helpers.js';
+
+const charge = { fails: true };
+
+/** Completed (two steps), asleep an hour, waiting for `approve`, or failed at `charge` (until resumed). */
+const Order = defineWorkflow(
+  'mcporder',
+  async (ctx, input: { mode: 'complete' | 'sleep' | 'signal' | 'fail' }) => {
+    const first = await ctx.step('reserve', () => 1);
+    if (input.mode === 'sleep') await ctx.sleep(3_600_000);
+    if (input.mode === 'signal') return { first, approved: (await ctx.signal('approve')).by };
+    if (input.mode === 'fail')
+      await ctx.step('charge', () => {
+        if (charge.fails) throw terminalError(new Error('card declined'));
+        return 'charged';
+      });
+    return { first, second: await ctx.step('ship', () => 2) };
+  },
+  { signals: { approve: schema.object({ by: schema.string() }) } },
+);
+
+let a: Node;
+let b: Node;
+let entities: Entities;
+let client: Client;
+let readOnly: Client;
+
+before(async () => {
+  b = await netNode('mcpwfb');
+  a = await netNode('mcpwfa', [{ match: exactly(b.name), route: routeTo(portOf(b)) }]);
+  entities = await startEntities(a, { store: new MemoryStore(), kinds: [Order] });
+  const server = await startMcpServer(a, { port: 0, actions: true });
+  client = await connect(server.url);
+  // b's server is read-only; it reaches a's entities through `node` (over a's connection to b).
+  await a.network().getNode(b.name);
+  const onB = await startMcpServer(b, { port: 0, actions: false });
+  readOnly = await connect(onB.url);
+});
+
+after(async () => {
+  await client?.close();
+  await readOnly?.close();
+  await entities?.stop();
+  await a?.stop();
+  await b?.stop();
+});
+
+interface Listed {
+  items: { id: string; status: string; runs: number; startedAt?: number; endedAt?: number; error?: unknown }[];
+  next?: string;
+}
+
+test('the workflow tools: list, describe, cancel, signal, resume; refusals with their codes', async () => {
+  const wf = entities.workflows;
+  const done = await wf.start(Order, 'o-complete', { mode: 'complete' });
+  const sleeping = await wf.start(Order, 'o-sleep', { mode: 'sleep' });
+  const waiting = await wf.start(Order, 'o-signal', { mode: 'signal' });
+  const failing = await wf.start(Order, 'o-fail', { mode: 'fail' });
+  await done.result();
+  await assert.rejects(failing.result(), { code: 'ERR_WORKFLOW_FAILED' });
+  await eventually(async () => (await sleeping.describe()).timers.length === 1, 'o-sleep sleeps');
+  await eventually(async () => (await waiting.describe()).history.length === 1, 'o-signal waits');
+
+  const { tools } = await client.listTools();
+  for (const name of ['workflow_list', 'workflow_describe', 'workflow_cancel', 'workflow_resume', 'workflow_signal'])
+    assert.ok(
+      tools.find((t) => t.name === name),
+      name,
+    );
+  assert.equal(tools.find((t) => t.name === 'workflow_cancel')?.annotations?.destructiveHint, true);
+  assert.equal(tools.find((t) => t.name === 'workflow_list')?.annotations?.readOnlyHint, true);
+
+  assert.deepEqual(await ok(client, 'workflow_list', {}), { node: a.name, workflows: ['mcporder'] });
+  const all = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder' });
+  assert.deepEqual(
+    all.items.map((i) => [i.id, i.status]),
+    [
+      ['o-complete', 'completed'],
+      ['o-fail', 'failed'],
+      ['o-signal', 'running'],
+      ['o-sleep', 'running'],
+    ],
+  );
+  assert.ok(all.items.every((i) => i.runs === 1 && typeof i.startedAt === 'number'));
+  const running = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder', status: 'running', limit: 1 });
+  assert.deepEqual(
+    running.items.map((i) => i.id),
+    ['o-signal'],
+  );
+  const page2 = await ok<Listed>(client, 'workflow_list', {
+    workflow: 'mcporder',
+    status: 'running',
+    limit: 1,
+    after: running.next,
+  });
+  assert.deepEqual(
+    page2.items.map((i) => i.id),
+    ['o-sleep'],
+  );
+
+  const d = await ok<{ status: string; history: { n: string; t: string }[]; timers: { t: string; until: number }[] }>(
+    client,
+    'workflow_describe',
+    { workflow: 'mcporder', id: 'o-sleep' },
+  );
+  assert.equal(d.status, 'running');
+  assert.deepEqual(
+    d.history.map((e) => e.t),
+    ['step', 'sleep'],
+  );
+  assert.equal(d.history[0]!.n, 'reserve');
+  assert.equal(d.timers.length, 1);
+  assert.ok(d.timers[0]!.until > Date.now());
+  const df = await ok<{ status: string; error: { message: string } }>(client, 'workflow_describe', {
+    workflow: 'mcporder',
+    id: 'o-fail',
+  });
+  assert.equal(df.status, 'failed');
+  assert.match(df.error.message, /card declined/);
+
+  // b's read-only server lists a's workflows through `node`, and refuses the actions.
+  const remote = await ok<Listed & { node: string }>(readOnly, 'workflow_list', { node: a.name, workflow: 'mcporder' });
+  assert.equal(remote.node, a.name);
+  assert.equal(remote.items.length, 4);
+  for (const name of ['workflow_cancel', 'workflow_resume', 'workflow_signal']) {
+    const r = await call(readOnly, name, {
+      node: a.name,
+      workflow: 'mcporder',
+      id: 'o-sleep',
+      name: 'approve',
+      payload: {},
+    });
+    assert.ok(r.isError && /disabled/.test(r.text), `${name}: ${r.text}`);
+  }
+  assert.equal((await sleeping.describe()).status, 'running');
+
+  // The actions, each seen on the instance's own handle.
+  assert.deepEqual(await ok(client, 'workflow_cancel', { workflow: 'mcporder', id: 'o-sleep', reason: 'mcp' }), {
+    node: a.name,
+    workflow: 'mcporder',
+    id: 'o-sleep',
+    result: 'cancelled',
+  });
+  await assert.rejects(sleeping.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
+  assert.equal(
+    (
+      await ok(client, 'workflow_signal', {
+        workflow: 'mcporder',
+        id: 'o-signal',
+        name: 'approve',
+        payload: { by: 'mcp' },
+        signal_id: 's1',
+      })
+    ).result,
+    'accepted',
+  );
+  assert.deepEqual(await waiting.result(), { first: 1, approved: 'mcp' });
+  charge.fails = false;
+  assert.equal((await ok(client, 'workflow_resume', { workflow: 'mcporder', id: 'o-fail' })).result, 'resumed');
+  assert.deepEqual(await failing.result(), { first: 1, second: 2 });
+  const after = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder' });
+  assert.deepEqual(
+    after.items.map((i) => [i.id, i.status]),
+    [
+      ['o-complete', 'completed'],
+      ['o-fail', 'completed'],
+      ['o-signal', 'completed'],
+      ['o-sleep', 'cancelled'],
+    ],
+  );
+
+  // Refusals and bad arguments: each with its code; the node goes on.
+  const cases: [string, Record<string, unknown>, RegExp][] = [
+    ['workflow_describe', { workflow: 'mcporder', id: 'nope' }, /^ERR_WORKFLOW_NOT_FOUND: /],
+    ['workflow_cancel', { workflow: 'mcporder', id: 'o-complete' }, /^ERR_WORKFLOW_CLOSED: /],
+    ['workflow_resume', { workflow: 'mcporder', id: 'o-sleep' }, /^ERR_WORKFLOW_CLOSED: /],
+    ['workflow_signal', { workflow: 'mcporder', id: 'o-signal', name: 'approve', payload: {} }, /^ERR_WORKFLOW_CLOSED/],
+    ['workflow_list', { workflow: 'mcporder', status: 'asleep' }, /status/],
+    ['workflow_list', { workflow: 'mcporder', limit: 0 }, /limit/],
+    ['workflow_list', { workflow: 'mcporder', limit: 5000 }, /limit/],
+    ['workflow_describe', { workflow: 'mcporder' }, /id/],
+    ['workflow_describe', { workflow: 42, id: 'x' }, /workflow/],
+    [
+      'workflow_list',
+      { workflow: 'mcporder', entities: 'nobody' },
+      /^ERR_MCP_UNSUPPORTED: .*no entities runtime named nobody/,
+    ],
+    ['workflow_list', { node: b.name, workflow: 'mcporder' }, /ERR_MCP_UNSUPPORTED: .*no entities runtime/],
+    ['workflow_list', { workflow: 'no-such-kind' }, /"items":\[\]|^$/],
+  ];
+  for (const [name, args, expected] of cases) {
+    const r = await call(client, name, args);
+    if (name === 'workflow_list' && args.workflow === 'no-such-kind') {
+      assert.equal(r.isError, false, r.text);
+      assert.deepEqual((r.json as Listed).items, []);
+      continue;
+    }
+    assert.equal(r.isError, true, `${name} ${JSON.stringify(args)}: ${r.text}`);
+    assert.match(r.text, expected, `${name} ${JSON.stringify(args)}`);
+  }
+  const signalled = await call(client, 'workflow_signal', {
+    workflow: 'mcporder',
+    id: 'o-x',
+    name: 'approve',
+    payload: { by: 1 },
+  });
+  assert.match(signalled.text, /^ERR_WORKFLOW_NOT_FOUND/);
+  assert.deepEqual(await ok(client, 'workflow_list', {}), { node: a.name, workflows: ['mcporder'] });
+});

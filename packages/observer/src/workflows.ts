@@ -1,0 +1,84 @@
+// The Workflows page's requests (@ergo-ts/entities' durable workflows), `do/workflows` with an
+// `op`: the session asks the entities manager of the node it observes (its registered name,
+// `entities` unless the page names another) the operator request that manager answers for tools
+// that do not import that package (`{ '~entity': 'workflows', op, ... }`, a JSON text answer).
+// `kinds`, `list` and `describe` read; `cancel`, `resume` and `signal` act, so they are gated by
+// the Observer's `workflowActions` option (403 `workflow_actions_disabled` when false), and are
+// logged on the node as every action is (post.ts). A refusal keeps the engine's code
+// (ERR_WORKFLOW_NOT_FOUND 404, ERR_WORKFLOW_INCORRECT 400, ERR_WORKFLOW_CLOSED 409,
+// ERR_WORKFLOW_UNSUPPORTED 501); a node without an entities runtime answers 404 `no_entities`.
+
+import { ErrProcessUnknown, ProcessID, type Atom } from 'ergo-ts';
+
+import { CommandError, type Target } from './requests.js';
+import { ToolError } from './tools.js';
+
+/** The `do` action of the Workflows page. */
+export const WORKFLOW_ACTION = 'workflows';
+
+/** The operations that only read. */
+const READS = new Set(['kinds', 'list', 'describe']);
+/** The operations that act (gated by `workflowActions`). */
+const WRITES = new Set(['cancel', 'resume', 'signal']);
+
+/** The entities manager's registered name unless the page names another. */
+const DEFAULT_ENTITIES = 'entities';
+
+/** HTTP status of each refusal the engine codes. */
+const STATUS: Record<string, number> = {
+  ERR_WORKFLOW_NOT_FOUND: 404,
+  ERR_WORKFLOW_INCORRECT: 400,
+  ERR_WORKFLOW_CLOSED: 409,
+  ERR_WORKFLOW_UNSUPPORTED: 501,
+  ERR_ENTITY_INCORRECT: 400,
+};
+
+/** The fields of an operation the manager reads (the rest of the body is dropped). */
+const FIELDS = ['workflow', 'id', 'status', 'limit', 'after', 'reason', 'name', 'payload', 'signalId'] as const;
+
+/**
+ * The call a `do/workflows` body makes: to whom, and the request. Throws a CommandError (400) for
+ * an unknown op, a ToolError (403) for an action while `workflowActions` is off.
+ */
+export function workflowCall(
+  body: Record<string, unknown>,
+  target: Target,
+  actions: boolean,
+): { to: ProcessID; request: Record<string, unknown>; op: string } {
+  const op = body.op;
+  if (typeof op !== 'string' || (!READS.has(op) && !WRITES.has(op)))
+    throw new CommandError(400, `op: one of ${[...READS, ...WRITES].join(', ')}`);
+  if (WRITES.has(op) && !actions)
+    throw new ToolError(
+      403,
+      'workflow_actions_disabled',
+      'workflow actions are turned off on this Observer (workflowActions: false)',
+    );
+  const entities = body.entities ?? DEFAULT_ENTITIES;
+  if (typeof entities !== 'string' || entities === '')
+    throw new CommandError(400, "entities: the entities manager's registered name");
+  const request: Record<string, unknown> = { '~entity': 'workflows', op };
+  // Absent fields stay out: an undefined value does not cross to another node.
+  for (const f of FIELDS) if (body[f] !== undefined && body[f] !== null) request[f] = body[f];
+  return { to: new ProcessID(entities as Atom, target.node), request, op };
+}
+
+/** The answer of the manager as the page's data, or the refusal it says (see the top of this file). */
+export function workflowAnswer(node: string, text: unknown): unknown {
+  let reply: { ok?: unknown; value?: unknown; code?: unknown; message?: unknown };
+  try {
+    reply = JSON.parse(String(text)) as typeof reply;
+  } catch {
+    throw new ToolError(502, 'no_workflows', `${node}: the entities manager does not answer workflow requests`);
+  }
+  if (reply.ok === true) return reply.value;
+  const code = typeof reply.code === 'string' ? reply.code : 'ERR_WORKFLOW_OPERATION';
+  throw new ToolError(STATUS[code] ?? 500, code, String(reply.message));
+}
+
+/** What a failed call to the manager tells the page. */
+export function workflowCallError(node: string, err: unknown): Error {
+  if ((err as { code?: unknown } | null)?.code === ErrProcessUnknown.code)
+    return new ToolError(404, 'no_entities', `${node} runs no entities runtime`);
+  return err instanceof Error ? err : new Error(String(err));
+}

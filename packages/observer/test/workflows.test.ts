@@ -1,0 +1,254 @@
+// The Workflows page in Chromium, on a node running an entities runtime (SQLite store) with real
+// workflows: one completed, one sleeping (then waiting for a signal it was already sent: a
+// buffered signal), one waiting for a signal, one failed at a step. The page lists exactly those
+// with their statuses, filters them by status, shows an instance's step history with its times,
+// its pending timer and its buffered signal; cancelling the sleeping one and resuming the failed
+// one through the page are seen on their handles and in the store. An Observer started with
+// `workflowActions: false` lists but refuses the actions (403 workflow_actions_disabled).
+// Screenshots go to packages/observer/test-output/ (workflows-*.png).
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { eventually } from '@ergo-ts/test-support';
+import {
+  MemoryStore,
+  SqliteStore,
+  defineWorkflow,
+  startEntities,
+  terminalError,
+  type EntityStore,
+} from '@ergo-ts/entities';
+import { schema } from 'ergo-ts';
+import type { Browser, Page } from 'playwright-core';
+
+import { chromiumPath, launchChromium, post, startObserved, StreamClient, VIEWPORT, WAIT } from './helpers.js';
+import { banners, shot } from './pages_support.js';
+
+/** The page's document, as the functions run in the browser see it (this project has no DOM types). */
+declare const location: { hash: string };
+declare const document: {
+  querySelector(selector: string): { textContent: string | null } | null;
+  querySelectorAll(selector: string): { length: number };
+};
+
+const charge = { fails: true };
+
+/** Completed (two steps); asleep an hour then waiting for `approve`; waiting for `approve`; failed at `charge`. */
+const Order = defineWorkflow(
+  'order',
+  async (ctx, input: { mode: 'complete' | 'sleep' | 'signal' | 'fail' }) => {
+    const first = await ctx.step('reserve', () => 1);
+    if (input.mode === 'sleep') await ctx.sleep(3_600_000);
+    if (input.mode === 'sleep' || input.mode === 'signal') return { first, approved: (await ctx.signal('approve')).by };
+    if (input.mode === 'fail')
+      await ctx.step('charge', () => {
+        if (charge.fails) throw terminalError(new Error('card declined'));
+        return 'charged';
+      });
+    return { first, second: await ctx.step('ship', () => 2) };
+  },
+  { signals: { approve: schema.object({ by: schema.string() }) } },
+);
+
+const textOf = (page: Page, sel: string): Promise<string> =>
+  page.$eval(sel, (e) => (e.textContent ?? '').trim()).catch(() => '');
+
+/** The rows of the list: [id, status] each. */
+const rows = (page: Page): Promise<string[][]> =>
+  page.$$eval('tr[data-workflow]', (rs) =>
+    rs.map((r) => [
+      r.getAttribute('data-workflow') ?? '',
+      (r.querySelector('[data-testid=workflow-row-status]')?.textContent ?? '').trim(),
+    ]),
+  );
+
+async function rowsAre(page: Page, expected: string[][], what: string): Promise<void> {
+  await eventually(async () => JSON.stringify(await rows(page)) === JSON.stringify(expected), what, WAIT).catch(
+    async (err: unknown) => {
+      await shot(page, 'workflows-failure');
+      throw new Error(`${String(err)}; the page listed ${JSON.stringify(await rows(page))}`);
+    },
+  );
+}
+
+test('the Workflows page lists, filters and describes workflows; cancel and resume go through the node', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const dir = mkdtempSync(join(tmpdir(), 'observer-workflows-'));
+  const observed = await startObserved();
+  const store: EntityStore = SqliteStore.open(join(dir, 'wf.db'));
+  const entities = await startEntities(observed.node, { store, kinds: [Order] });
+  let browser: Browser | undefined;
+  t.after(async () => {
+    await browser?.close();
+    await entities.stop();
+    await observed.node.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const wf = entities.workflows;
+  const done = await wf.start(Order, 'w-complete', { mode: 'complete' });
+  const sleeping = await wf.start(Order, 'w-sleep', { mode: 'sleep' });
+  const waiting = await wf.start(Order, 'w-signal', { mode: 'signal' });
+  const failing = await wf.start(Order, 'w-fail', { mode: 'fail' });
+  await done.result();
+  await assert.rejects(failing.result(), { code: 'ERR_WORKFLOW_FAILED' });
+  await eventually(async () => (await sleeping.describe()).timers.length === 1, 'w-sleep sleeps', WAIT);
+  await eventually(async () => (await waiting.describe()).history.length === 1, 'w-signal waits', WAIT);
+  // Sent while it sleeps: kept until its body asks for it.
+  assert.equal(await sleeping.signal('approve', { by: 'early' }), 'accepted');
+
+  browser = await launchChromium(executablePath);
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  await page.goto(observed.url);
+  // The link appears once the node's entities manager is found.
+  await page.click('[data-nav=workflows]', { timeout: 20_000 });
+  await rowsAre(
+    page,
+    [
+      ['w-complete', 'completed'],
+      ['w-fail', 'failed'],
+      ['w-signal', 'running'],
+      ['w-sleep', 'running'],
+    ],
+    'the four instances',
+  );
+  assert.match(await textOf(page, 'tr[data-workflow="w-fail"]'), /card declined/);
+  await shot(page, 'workflows-list');
+  await page.selectOption('[data-testid=workflow-status]', 'running');
+  await rowsAre(
+    page,
+    [
+      ['w-signal', 'running'],
+      ['w-sleep', 'running'],
+    ],
+    'the running ones',
+  );
+  await page.selectOption('[data-testid=workflow-status]', 'failed');
+  await rowsAre(page, [['w-fail', 'failed']], 'the failed one');
+  await page.selectOption('[data-testid=workflow-status]', '');
+
+  // The sleeping instance: its history (reserve, the sleep) with times, its timer, its buffered signal.
+  await page.click('tr[data-workflow="w-sleep"] a');
+  await page.waitForSelector('[data-testid=workflow-history] tr[data-seq="1"]', { timeout: 20_000 });
+  const history = await page.$$eval('[data-testid=workflow-history] tr[data-seq]', (rs) =>
+    rs.map((r) => [...r.querySelectorAll('td')].map((c) => (c.textContent ?? '').trim())),
+  );
+  assert.deepEqual(
+    history.map((h) => [h[0], h[1], h[2]]),
+    [
+      ['0', 'step', 'reserve'],
+      ['1', 'sleep', ''],
+    ],
+  );
+  assert.match(history[0]![3]!, /^\d\d:\d\d:\d\d\.\d{3}$/, 'the time it was recorded');
+  assert.match(history[0]![4]!, /ms|s/, 'its offset from the start');
+  assert.match(history[1]![7]!, /^waits until \d\d:\d\d:\d\d\.\d{3}$/);
+  assert.equal(await page.$$eval('[data-testid=workflow-timers] tr[data-seq]', (rs) => rs.length), 1);
+  assert.match(await textOf(page, '[data-testid=workflow-timers] tr[data-seq="1"]'), /sleep.*(59 min|1 h)/);
+  assert.match(await textOf(page, '[data-testid=workflow-signals]'), /approve\s*\{"by":"early"\}/);
+  assert.equal(await textOf(page, '[data-testid=workflow-status-now]'), 'running');
+  await shot(page, 'workflows-sleeping');
+
+  // Cancel it through the page: its handle and the store say cancelled.
+  await page.click('[data-testid=workflow-cancel]');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=workflow-outcome]')?.textContent === 'cancel: cancelled',
+    undefined,
+    { timeout: 20_000 },
+  );
+  await assert.rejects(sleeping.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
+  assert.equal((await store.load({ kind: 'order', key: 'w-sleep' })).state?.constructor, Object);
+  assert.equal(((await store.load({ kind: 'order', key: 'w-sleep' })).state as { status: string }).status, 'cancelled');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=workflow-status-now]')?.textContent === 'cancelled',
+    undefined,
+    { timeout: 20_000 },
+  );
+
+  // The failed instance: its failed step shown; resume it through the page once the step can succeed.
+  await page.evaluate(() => (location.hash = '#/workflow/order/w-fail'));
+  await page.waitForSelector('[data-testid=workflow-history] tr[data-seq="1"]', { timeout: 20_000 });
+  assert.match(await textOf(page, '[data-testid=workflow-history] tr[data-seq="1"]'), /charge.*card declined/);
+  assert.equal(await textOf(page, '[data-testid=workflow-status-now]'), 'failed');
+  await shot(page, 'workflows-failed');
+  charge.fails = false;
+  await page.click('[data-testid=workflow-resume]');
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=workflow-outcome]')?.textContent === 'resume: resumed',
+    undefined,
+    { timeout: 20_000 },
+  );
+  assert.deepEqual(await failing.result(), { first: 1, second: 2 });
+  await page.waitForFunction(
+    () => document.querySelector('[data-testid=workflow-status-now]')?.textContent === 'completed',
+    undefined,
+    { timeout: 20_000 },
+  );
+  assert.equal(((await store.load({ kind: 'order', key: 'w-fail' })).state as { status: string }).status, 'completed');
+  await shot(page, 'workflows-resumed');
+  assert.deepEqual(await banners(page), []);
+
+  // The list now: the cancelled and the resumed ones.
+  await page.click('[data-nav=workflows]');
+  await rowsAre(
+    page,
+    [
+      ['w-complete', 'completed'],
+      ['w-fail', 'completed'],
+      ['w-signal', 'running'],
+      ['w-sleep', 'cancelled'],
+    ],
+    'the list after the actions',
+  );
+});
+
+test('workflowActions: false lists workflows and refuses cancel, resume and signal (403 workflow_actions_disabled)', async (t) => {
+  const observed = await startObserved({ workflowActions: false });
+  const entities = await startEntities(observed.node, { store: new MemoryStore(), kinds: [Order] });
+  t.after(async () => {
+    await entities.stop();
+    await observed.node.stop();
+  });
+  const h = await entities.workflows.start(Order, 'x', { mode: 'signal' });
+  await eventually(async () => (await h.describe()).history.length === 1, 'x waits', WAIT);
+  const stream = await StreamClient.open(observed.url);
+  t.after(() => stream.close());
+  await stream.waitFor('connected');
+  const headers = { 'x-observer-session': stream.session };
+  const listed = await post(observed.url, '/api/do/workflows', { op: 'list', workflow: 'order' }, headers);
+  assert.equal(listed.status, 200, JSON.stringify(listed.body));
+  assert.deepEqual(
+    (listed.body.data as { items: { id: string }[] }).items.map((i) => i.id),
+    ['x'],
+  );
+  for (const op of ['cancel', 'resume', 'signal']) {
+    const r = await post(
+      observed.url,
+      '/api/do/workflows',
+      { op, workflow: 'order', id: 'x', name: 'approve', payload: { by: 'no' } },
+      headers,
+    );
+    assert.equal(r.status, 403, op);
+    assert.equal((r.body as { code?: string }).code, 'workflow_actions_disabled', op);
+  }
+  assert.equal((await h.describe()).status, 'running');
+  // Bad requests get their codes; the node goes on.
+  const bad = await post(observed.url, '/api/do/workflows', { op: 'explode' }, headers);
+  assert.equal(bad.status, 400);
+  const missing = await post(
+    observed.url,
+    '/api/do/workflows',
+    { op: 'describe', workflow: 'order', id: 'nope' },
+    headers,
+  );
+  assert.equal(missing.status, 404);
+  assert.equal((missing.body as { code?: string }).code, 'ERR_WORKFLOW_NOT_FOUND');
+  const noEntities = await post(observed.url, '/api/do/workflows', { op: 'kinds', entities: 'nobody' }, headers);
+  assert.equal(noEntities.status, 404);
+  assert.equal((noEntities.body as { code?: string }).code, 'no_entities');
+});

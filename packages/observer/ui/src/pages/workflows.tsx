@@ -1,0 +1,277 @@
+// Workflows (@ergo-ts/entities' durable workflows), on a node running an entities runtime: the
+// instances of a workflow kind read from the store (`do/workflows` op list, each second), filtered
+// by status and paged by id; an instance's page (op describe, each second) shows its status, input
+// and outcome, its step history (the journal: each operation with its time, its offset from the
+// start, the time since the previous one and its attempts), its pending timers and its buffered
+// signals, and the actions cancel and resume (retry the failed steps), each a POST through the
+// node (refused with `workflow_actions_disabled` where the Observer turned them off).
+
+import { useEffect, useState } from 'preact/hooks';
+
+import { api, type Json } from '../api';
+import { list } from '../format';
+import { Error, Grid, KV } from '../ui';
+
+const STATUSES = ['running', 'completed', 'failed', 'cancelled'];
+
+/** Epoch ms as local time with milliseconds. */
+function at(ms: Json): string {
+  const v = Number(ms);
+  if (!Number.isFinite(v) || v <= 0) return '–';
+  const d = new Date(v);
+  return d.toLocaleTimeString('en-GB', { hour12: false }) + '.' + String(d.getMilliseconds()).padStart(3, '0');
+}
+
+/** A duration in ms, short. */
+function span(ms: number): string {
+  if (!Number.isFinite(ms)) return '–';
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  if (ms < 3_600_000) return `${Math.floor(ms / 60_000)} min ${Math.round((ms % 60_000) / 1000)} s`;
+  return `${Math.floor(ms / 3_600_000)} h ${Math.round((ms % 3_600_000) / 60_000)} min`;
+}
+
+const text = (v: Json): string => (v === undefined ? '–' : JSON.stringify(v));
+
+/** Asks `op` of the observed node's workflows each second while mounted (and once when `deps` change). */
+function usePolled(op: string, args: Json, enabled: boolean): [Json, string | null, () => void] {
+  const [data, setData] = useState<Json>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [n, setN] = useState(0);
+  const key = JSON.stringify(args);
+  useEffect(() => {
+    if (!enabled) return undefined;
+    let live = true;
+    const ask = (): void => {
+      api.do('workflows', { op, ...args }).then(
+        (d: Json) => {
+          if (!live) return;
+          setData(d);
+          setError(null);
+        },
+        (e: Error) => live && setError(e.message),
+      );
+    };
+    ask();
+    const timer = setInterval(ask, 1000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [op, key, enabled, n]);
+  return [data, error, () => setN((x) => x + 1)];
+}
+
+export function WorkflowsPage() {
+  const [kinds, kindsError] = usePolled('kinds', {}, true);
+  const [chosen, setChosen] = useState('');
+  const [status, setStatus] = useState('');
+  const [after, setAfter] = useState<string[]>([]);
+  const kind = chosen !== '' ? chosen : (list(kinds)[0] ?? '');
+  const cursor = after.at(-1);
+  const [page, error] = usePolled(
+    'list',
+    {
+      workflow: kind,
+      limit: 50,
+      ...(status === '' ? {} : { status }),
+      ...(cursor === undefined ? {} : { after: cursor }),
+    },
+    kind !== '',
+  );
+  const items = list(page?.items);
+  return (
+    <div>
+      <h2>Workflows</h2>
+      <Error text={kindsError ?? error} />
+      {kinds !== null && list(kinds).length === 0 ? <p class="muted">no workflow kinds on this node</p> : null}
+      <div class="toolbar">
+        <select
+          data-testid="workflow-kind"
+          value={kind}
+          onChange={(e) => (setChosen((e.target as HTMLSelectElement).value), setAfter([]))}
+        >
+          {list(kinds).map((k: string) => (
+            <option key={k} value={k}>
+              {k}
+            </option>
+          ))}
+        </select>
+        <select
+          data-testid="workflow-status"
+          value={status}
+          onChange={(e) => (setStatus((e.target as HTMLSelectElement).value), setAfter([]))}
+        >
+          <option value="">status: any</option>
+          {STATUSES.map((s) => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+        {after.length > 0 ? (
+          <button class="small" data-testid="workflow-prev" onClick={() => setAfter(after.slice(0, -1))}>
+            previous page
+          </button>
+        ) : null}
+        {typeof page?.next === 'string' ? (
+          <button class="small" data-testid="workflow-next" onClick={() => setAfter([...after, page.next])}>
+            next page
+          </button>
+        ) : null}
+      </div>
+      <Grid
+        headers={['id', 'status', 'started', 'ended', 'took', 'runs', 'steps', 'problem']}
+        empty={page !== null && items.length === 0 ? 'no instances' : null}
+      >
+        {items.map((w: Json) => (
+          <tr key={w.id} data-workflow={w.id}>
+            <td class="mono">
+              <a href={`#/workflow/${encodeURIComponent(kind)}/${encodeURIComponent(w.id)}`}>{w.id}</a>
+            </td>
+            <td data-testid="workflow-row-status" class={`wf-${w.status}`}>
+              {w.status}
+              {w.blocked ? ' (blocked)' : ''}
+            </td>
+            <td>{at(w.startedAt)}</td>
+            <td>{at(w.endedAt)}</td>
+            <td>{w.endedAt ? span(Number(w.endedAt) - Number(w.startedAt)) : '–'}</td>
+            <td>{w.runs}</td>
+            <td>{w.steps}</td>
+            <td class="muted">{w.blocked?.message ?? w.error?.message ?? w.cancel ?? ''}</td>
+          </tr>
+        ))}
+      </Grid>
+    </div>
+  );
+}
+
+export function WorkflowPage(props: { kind: string; id: string }) {
+  const [d, error, again] = usePolled('describe', { workflow: props.kind, id: props.id }, true);
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const [failure, setFailure] = useState<string | null>(null);
+  const act = (op: string): void => {
+    setOutcome(null);
+    setFailure(null);
+    api.do('workflows', { op, workflow: props.kind, id: props.id }).then(
+      (r: Json) => (setOutcome(`${op}: ${String(r)}`), again()),
+      (e: Error & { code?: string }) => setFailure(`${op} refused${e.code ? ` (${e.code})` : ''}: ${e.message}`),
+    );
+  };
+  const history = list(d?.history);
+  const start = Number(d?.startedAt);
+  return (
+    <div>
+      <h2>
+        <a href="#/workflows">Workflows</a> / {props.kind} / <span class="mono">{props.id}</span>
+      </h2>
+      <Error text={error} />
+      {d === null ? null : (
+        <>
+          <div class="toolbar">
+            <button data-testid="workflow-cancel" disabled={d.status !== 'running'} onClick={() => act('cancel')}>
+              cancel
+            </button>
+            <button
+              data-testid="workflow-resume"
+              disabled={d.status !== 'failed' && d.blocked === undefined}
+              onClick={() => act('resume')}
+            >
+              resume (retry failed steps)
+            </button>
+            {outcome === null ? null : (
+              <span class="muted" data-testid="workflow-outcome">
+                {outcome}
+              </span>
+            )}
+          </div>
+          {failure === null ? null : (
+            <p class="error" data-testid="workflow-refused">
+              {failure}
+            </p>
+          )}
+          <div class="cards">
+            <KV
+              title="instance"
+              rows={[
+                ['status', <span data-testid="workflow-status-now">{d.status}</span>],
+                ['started', at(d.startedAt)],
+                ['ended', at(d.endedAt)],
+                ['runs', String(d.runs)],
+                ['running here now', d.active ? 'yes' : 'no'],
+                ['input', <span class="mono">{text(d.input)}</span>],
+                ...(d.output === undefined
+                  ? []
+                  : [['output', <span class="mono">{text(d.output)}</span>] as [string, Json]]),
+                ...(d.error === undefined
+                  ? []
+                  : [
+                      ['error', <span class="error">{`${d.error.code ?? d.error.name}: ${d.error.message}`}</span>] as [
+                        string,
+                        Json,
+                      ],
+                    ]),
+                ...(d.cancel === undefined ? [] : [['cancelled', d.cancel] as [string, Json]]),
+                ...(d.blocked === undefined ? [] : [['blocked', d.blocked.message] as [string, Json]]),
+              ]}
+            />
+          </div>
+          <div class="card" data-testid="workflow-history">
+            <h3>step history ({history.length})</h3>
+            <Grid
+              headers={['#', 'op', 'name', 'at', 'since start', 'since previous', 'attempts', 'result']}
+              empty={history.length === 0 ? 'nothing recorded yet' : null}
+            >
+              {history.map((e: Json, i: number) => {
+                const prev = i === 0 ? start : Number(history[i - 1].at);
+                return (
+                  <tr key={e.s} data-seq={e.s}>
+                    <td>{e.s}</td>
+                    <td>{e.t}</td>
+                    <td class="mono">{e.n}</td>
+                    <td>{at(e.at)}</td>
+                    <td>{span(Number(e.at) - start)}</td>
+                    <td>{span(Number(e.at) - prev)}</td>
+                    <td>{e.a ?? ''}</td>
+                    <td class={e.e ? 'error' : 'mono'}>
+                      {e.e
+                        ? `${e.e.code ?? e.e.name}: ${e.e.message}`
+                        : e.done === false || (e.done === undefined && e.until !== undefined)
+                          ? `waits until ${at(e.until)}`
+                          : text(e.v)}
+                    </td>
+                  </tr>
+                );
+              })}
+            </Grid>
+          </div>
+          <div class="card" data-testid="workflow-timers">
+            <h3>pending timers ({list(d.timers).length})</h3>
+            <Grid headers={['#', 'op', 'name', 'due', 'in']} empty={list(d.timers).length === 0 ? 'none' : null}>
+              {list(d.timers).map((t: Json) => (
+                <tr key={t.s} data-seq={t.s}>
+                  <td>{t.s}</td>
+                  <td>{t.t}</td>
+                  <td class="mono">{t.n}</td>
+                  <td>{at(t.until)}</td>
+                  <td>{span(Number(t.until) - Date.now())}</td>
+                </tr>
+              ))}
+            </Grid>
+          </div>
+          <div class="card" data-testid="workflow-signals">
+            <h3>buffered signals ({list(d.signals).length})</h3>
+            <Grid headers={['signal', 'payload']} empty={list(d.signals).length === 0 ? 'none' : null}>
+              {list(d.signals).map((s: Json, i: number) => (
+                <tr key={i}>
+                  <td class="mono">{s.name}</td>
+                  <td class="mono">{text(s.payload)}</td>
+                </tr>
+              ))}
+            </Grid>
+          </div>
+        </>
+      )}
+    </div>
+  );
+}
