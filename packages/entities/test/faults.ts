@@ -180,7 +180,7 @@ export interface FaultReport extends CheckResult {
 }
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same run of faults. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -290,7 +290,7 @@ export class FaultNode {
 }
 
 /** Reads every node's log file. */
-function readLogs(dir: string): LoggedEvent[] {
+export function readLogs(dir: string): LoggedEvent[] {
   const out: LoggedEvent[] = [];
   for (const f of readdirSync(dir)) {
     if (!f.endsWith('.log')) continue;
@@ -311,7 +311,7 @@ function readLogs(dir: string): LoggedEvent[] {
 export const FAULT_KINDS = ['kill', 'pause', 'isolate', 'partition', 'restart'] as const;
 
 /** A percentile of sorted numbers (0 for none). */
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
@@ -591,7 +591,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
 }
 
 /** The watchdog's report: what the harness, each node and the database wait for. */
-async function dumpWaits(
+export async function dumpWaits(
   round: number,
   age: number,
   waits: Waits,
