@@ -16,9 +16,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { TestHosts, eventually, startPostgres, within } from '@ergo-ts/test-support';
+import { eventually, within } from '@ergo-ts/test-support';
 
-import { FaultNode, PORT, Waits, dumpWaits, percentile, prng, readLogs } from './faults.js';
+import { dumpWaits, everySeesEvery, faultCluster, percentile, prng, readLogs, type FaultNode } from './faults.js';
 import { checkWorkflows, resumeLatencies, type KillMark, type WfInstance, type WfRecord } from './wf_faults_check.js';
 import { childId, type Delivery, type WfName } from './wf_faults_kinds.js';
 
@@ -98,25 +98,14 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
   const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-faults-'));
   const sinkFile = join(dir, 'sink.jsonl');
   writeFileSync(sinkFile, '');
-  const sqlite = storeKind === 'sqlite';
-  await using hosts = await TestHosts.create({ names: sqlite ? ['n1', 'n2', 'n3'] : ['db', 'n1', 'n2', 'n3'] });
-  const db = sqlite ? undefined : hosts.host('db');
-  await using pg =
-    db === undefined
-      ? undefined
-      : await startPostgres({ host: db.address, port: 5432, spawn: (cmd, args, opts) => db.spawn(cmd, args, opts) });
-  const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
-  const names = hostsOf.map((h) => `${h.name}@${h.address}`);
-  const env = {
-    FN_PORT: String(PORT),
-    FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
-    FN_DB: pg?.url ?? join(dir, 'entities.db'),
-    FN_LEASE_MS: String(o.leaseMs ?? 1000),
-    FN_RENEW_MS: String(o.renewMs ?? 250),
-    FN_SINK: sinkFile,
-  };
-  const waits = new Waits();
-  const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, dir, waits));
+  await using cluster = await faultCluster({
+    store: storeKind,
+    dir,
+    leaseMs: o.leaseMs,
+    renewMs: o.renewMs,
+    env: { FN_SINK: sinkFile },
+  });
+  const { hosts, db, nodes, waits } = cluster;
   let roundNo = 0;
   let roundStart = Date.now();
   let lastDump = 0;
@@ -163,16 +152,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     ops.givenUp++;
     return false;
   };
-  const allSee = async (): Promise<void> => {
-    for (const n of nodes)
-      await eventually(
-        async () => ((await n.cmd('members')) as string[]).length === nodes.length,
-        `${n.name} sees every member`,
-        {
-          timeoutMs: 60_000,
-        },
-      );
-  };
+  const allSee = (): Promise<void> => everySeesEvery(nodes);
   const sinkLines = (): string[] =>
     readFileSync(sinkFile, 'utf8')
       .split('\n')
