@@ -101,10 +101,7 @@ export {
   type DurableTimer,
 } from './kinds/durable_state_machine.js';
 export type { EntitiesClient } from './kinds/entity.js';
-export {
-  defineWorkflow,
-  isWorkflowKind,
-} from './workflow/engine.js';
+export { defineWorkflow, isWorkflowKind } from './workflow/engine.js';
 export {
   RETRY_DEFAULTS,
   WORKFLOW_DEFAULTS,
@@ -120,12 +117,7 @@ export {
   type WorkflowSignals,
 } from './workflow/define.js';
 export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
-export {
-  WorkflowClient,
-  WorkflowHandle,
-  type ResultOptions,
-  type StartOptions,
-} from './workflow/client.js';
+export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
 export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
