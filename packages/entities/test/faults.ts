@@ -180,7 +180,7 @@ export interface FaultReport extends CheckResult {
 }
 
 /** A small seeded PRNG (mulberry32): the same seed gives the same run of faults. */
-function prng(seed: number): () => number {
+export function prng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -289,8 +289,80 @@ export class FaultNode {
   }
 }
 
+/** The hosts, the store and the (not yet started) nodes of a fault run: see {@link faultCluster}. */
+export interface FaultCluster extends AsyncDisposable {
+  readonly hosts: TestHosts;
+  /** The database's host (PostgreSQL), undefined for SQLite. */
+  readonly db: Host | undefined;
+  readonly nodes: FaultNode[];
+  readonly waits: Waits;
+}
+
+/**
+ * Test hosts n1..n3 for three fault nodes (faults_node.ts, not started), and the store: a
+ * PostgreSQL server in a host `db` of its own, or the SQLite file `<dir>/entities.db`; the nodes
+ * log to `dir`. `env` adds to the nodes' environment. Disposing it stops PostgreSQL and removes
+ * the hosts (stop the nodes first).
+ */
+export async function faultCluster(o: {
+  store: 'postgres' | 'sqlite';
+  dir: string;
+  leaseMs?: number | undefined;
+  renewMs?: number | undefined;
+  env?: Record<string, string>;
+}): Promise<FaultCluster> {
+  const sqlite = o.store === 'sqlite';
+  const hosts = await TestHosts.create({ names: sqlite ? ['n1', 'n2', 'n3'] : ['db', 'n1', 'n2', 'n3'] });
+  const db = sqlite ? undefined : hosts.host('db');
+  let pg: (AsyncDisposable & { url: string }) | undefined;
+  try {
+    pg =
+      db === undefined
+        ? undefined
+        : await startPostgres({ host: db.address, port: 5432, spawn: (cmd, args, opts) => db.spawn(cmd, args, opts) });
+  } catch (e) {
+    await hosts[Symbol.asyncDispose]();
+    throw e;
+  }
+  const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
+  const names = hostsOf.map((h) => `${h.name}@${h.address}`);
+  const env = {
+    FN_PORT: String(PORT),
+    FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
+    FN_DB: pg?.url ?? join(o.dir, 'entities.db'),
+    FN_LEASE_MS: String(o.leaseMs ?? 1000),
+    FN_RENEW_MS: String(o.renewMs ?? 250),
+    ...o.env,
+  };
+  const waits = new Waits();
+  const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, o.dir, waits));
+  return {
+    hosts,
+    db,
+    nodes,
+    waits,
+    async [Symbol.asyncDispose]() {
+      try {
+        await pg?.[Symbol.asyncDispose]();
+      } finally {
+        await hosts[Symbol.asyncDispose]();
+      }
+    },
+  };
+}
+
+/** Resolves once every node sees every member (a minute at most each). */
+export async function everySeesEvery(nodes: readonly FaultNode[]): Promise<void> {
+  for (const n of nodes)
+    await eventually(
+      async () => ((await n.cmd('members')) as string[]).length === nodes.length,
+      `${n.name} sees every member`,
+      { timeoutMs: 60_000 },
+    );
+}
+
 /** Reads every node's log file. */
-function readLogs(dir: string): LoggedEvent[] {
+export function readLogs(dir: string): LoggedEvent[] {
   const out: LoggedEvent[] = [];
   for (const f of readdirSync(dir)) {
     if (!f.endsWith('.log')) continue;
@@ -311,7 +383,7 @@ function readLogs(dir: string): LoggedEvent[] {
 export const FAULT_KINDS = ['kill', 'pause', 'isolate', 'partition', 'restart'] as const;
 
 /** A percentile of sorted numbers (0 for none). */
-function percentile(sorted: readonly number[], p: number): number {
+export function percentile(sorted: readonly number[], p: number): number {
   return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 }
 
@@ -332,24 +404,8 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
   const ordersPerRound = o.ordersPerRound ?? 2;
   const pauseMs = o.pauseMs ?? 3000;
   const logDir = mkdtempSync(join(tmpdir(), 'ergo-entities-faults-'));
-  const sqlite = storeKind === 'sqlite';
-  await using hosts = await TestHosts.create({ names: sqlite ? ['n1', 'n2', 'n3'] : ['db', 'n1', 'n2', 'n3'] });
-  const db = sqlite ? undefined : hosts.host('db');
-  await using pg =
-    db === undefined
-      ? undefined
-      : await startPostgres({ host: db.address, port: 5432, spawn: (cmd, args, opts) => db.spawn(cmd, args, opts) });
-  const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
-  const names = hostsOf.map((h) => `${h.name}@${h.address}`);
-  const env = {
-    FN_PORT: String(PORT),
-    FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
-    FN_DB: pg?.url ?? join(logDir, 'entities.db'),
-    FN_LEASE_MS: String(o.leaseMs ?? 1000),
-    FN_RENEW_MS: String(o.renewMs ?? 250),
-  };
-  const waits = new Waits();
-  const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, logDir, waits));
+  await using cluster = await faultCluster({ store: storeKind, dir: logDir, leaseMs: o.leaseMs, renewMs: o.renewMs });
+  const { hosts, db, nodes, waits } = cluster;
   let roundStart = Date.now();
   let roundNo = 0;
   let lastDump = 0;
@@ -400,14 +456,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
   try {
     progress(`seed ${seed}, store ${storeKind}`);
     for (const n of nodes) await n.start();
-    const allSee = async (): Promise<void> => {
-      for (const n of nodes)
-        await eventually(
-          async () => ((await n.cmd('members')) as string[]).length === nodes.length,
-          `${n.name} sees every member`,
-          { timeoutMs: 60_000 },
-        ).then(() => undefined);
-    };
+    const allSee = (): Promise<void> => everySeesEvery(nodes);
     await waits.track('every node sees every member', allSee());
     let msg = 0;
     let done = 0;
@@ -591,7 +640,7 @@ export async function runFaults(o: FaultOptions): Promise<FaultReport> {
 }
 
 /** The watchdog's report: what the harness, each node and the database wait for. */
-async function dumpWaits(
+export async function dumpWaits(
   round: number,
   age: number,
   waits: Waits,

@@ -10,7 +10,10 @@
 // path (the file system is shared by every test host). Commands over IPC: `durable` (kind, key,
 // msg, msgId), `status` (a flow key's state and data), `inbox` (kind, key: the ids in its inbox), `dump` (kind, keys: each ledger key's
 // applied ids, reminder fires, version and inbox, read from the store), `members`, `debug`,
-// `stop`; answered `{ id, ok }` or `{ id, err, code }`.
+// `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
+// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id), `wfdump`
+// (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts)
+// deliver their effects to the sink file FN_SINK.
 
 import diagnostics from 'node:diagnostics_channel';
 import { appendFileSync } from 'node:fs';
@@ -20,6 +23,7 @@ import { startNode, type AnyProtocol } from 'ergo-ts';
 import { ENTITIES_CHANNEL, PostgresStore, SqliteStore, entity, startEntities, type EntityStore } from '../src/index.js';
 import { EsLedger, Flow, Ledger, type FireRecord, type LedgerState } from './faults_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
+import { WF_KINDS, WfSaga, WfSignals, type WfName } from './wf_faults_kinds.js';
 
 const env = fixtureEnv('faults_node');
 
@@ -92,7 +96,7 @@ if (process.env.FN_NAME !== undefined) {
   }
   const entities = await startEntities(node, {
     store,
-    kinds: [Ledger, EsLedger, Flow],
+    kinds: [Ledger, EsLedger, Flow, ...WF_KINDS],
     members,
     leaseTtlMs: Number(env('FN_LEASE_MS')),
     renewIntervalMs: Number(env('FN_RENEW_MS')),
@@ -107,8 +111,11 @@ if (process.env.FN_NAME !== undefined) {
 
   interface Command {
     id: number;
-    cmd: 'durable' | 'status' | 'inbox' | 'dump' | 'members' | 'debug' | 'stop';
+    cmd: 'durable' | 'status' | 'inbox' | 'dump' | 'members' | 'debug' | 'stop' | 'wfstart' | 'wfsignal' | 'wfdump';
     kind?: 'ledger' | 'esledger' | 'flow';
+    wf?: WfName | 'wfchild';
+    input?: unknown;
+    sid?: string;
     key?: string;
     msg?: unknown;
     msgId?: string;
@@ -160,6 +167,20 @@ if (process.env.FN_NAME !== undefined) {
       case 'dump': {
         const out: Record<string, LedgerDump> = {};
         for (const key of c.keys!) out[key] = await dumpKey(c.kind === 'esledger' ? 'esledger' : 'ledger', key);
+        return out;
+      }
+      case 'wfstart': {
+        const kind = WF_KINDS.find((k) => k.name === c.wf) ?? WfSaga;
+        const h = await entities.workflows.start(kind, c.key!, c.input as never, { timeout: c.timeout ?? 5000 });
+        return h.created;
+      }
+      case 'wfsignal':
+        return entities.workflows
+          .handle(WfSignals, c.key!)
+          .signal('item', { sid: c.sid! }, { id: c.sid!, timeout: c.timeout ?? 5000 });
+      case 'wfdump': {
+        const out: Record<string, unknown> = {};
+        for (const key of c.keys!) out[key] = (await store.load({ kind: c.wf!, key })).state ?? null;
         return out;
       }
       case 'members':

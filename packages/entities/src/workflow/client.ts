@@ -99,8 +99,9 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
 
   /**
    * Sends the signal `name` (stored before this resolves; kept until the body consumes it). With
-   * an `id`, a repeat of the same id is ignored ('duplicate'). Rejects with ERR_WORKFLOW_CLOSED when
-   * the instance ended, ERR_WORKFLOW_INCORRECT for an undeclared signal or a refused payload.
+   * an `id`, a repeat of the same id is ignored ('duplicate'), also after the instance ended (a
+   * sender retrying after a lost acknowledgement learns it arrived). Rejects with
+   * ERR_WORKFLOW_CLOSED when the instance ended (and the id, if any, is not one it kept), ERR_WORKFLOW_INCORRECT for an undeclared signal or a refused payload.
    */
   signal<N extends keyof WorkflowSignals<K> & string>(
     name: N,

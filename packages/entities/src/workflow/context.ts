@@ -419,9 +419,17 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
     this.#h.deadline(seq, until);
     try {
       if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now });
+      // Armed again while the clock is short of `until`: a Node timer may fire a millisecond early
+      // by Date.now(), and a sleep never ends early.
       await this.#waitFor<void>(
         (resolve) => {
-          const t = this.#h.clock.setTimeout(resolve, Math.max(0, until - this.#h.clock.now()));
+          let t: unknown;
+          const arm = (): void => {
+            const left = until - this.#h.clock.now();
+            if (left <= 0) resolve();
+            else t = this.#h.clock.setTimeout(arm, left);
+          };
+          arm();
           return () => this.#h.clock.clearTimeout(t);
         },
         true,

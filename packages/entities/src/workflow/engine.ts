@@ -252,9 +252,10 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   async #signal(name: unknown, payload: unknown, id: unknown): Promise<string> {
     const rec = this.#known();
-    // A repeat of a signal already taken is a duplicate, even once the instance ended (a retry).
-    if (typeof id === 'string' && rec.signalIds.includes(id)) return 'duplicate';
-    if (rec.status !== 'running')
+    // A repeat of a kept id is a duplicate even once the instance ended: its sender may be
+    // retrying after a lost acknowledgement, and must learn that the signal arrived.
+    const repeat = typeof id === 'string' && rec.signalIds.includes(id);
+    if (rec.status !== 'running' && !repeat)
       throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
     const schema = typeof name === 'string' ? this.spec.signals[name] : undefined;
     if (schema === undefined)
@@ -265,8 +266,12 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     if (issue !== undefined)
       throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue.message}`));
     this.#checkSize(`signal ${String(name)}`, payload);
+    if (repeat) return 'duplicate';
     this.#ensureRunning();
-    const w = this.#signalWaiters.find((x) => x.name === name && !x.settled);
+    // A wait takes the oldest kept signal of its name first (its commit may not have run yet): a
+    // new one goes to a wait only when none is kept, else it is kept behind them, in order.
+    const kept = rec.signals.some((x) => x.name === name);
+    const w = kept ? undefined : this.#signalWaiters.find((x) => x.name === name && !x.settled);
     let next: WorkflowRecord = typeof id === 'string' ? { ...rec, signalIds: [...rec.signalIds, id].slice(-256) } : rec;
     if (w !== undefined) {
       w.settled = true;
@@ -600,6 +605,12 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
 
   #timeOut(w: SignalWaiter): void {
     if (w.settled || this.#ended) return;
+    // A Node timer may fire a millisecond early by Date.now(): a wait never times out early.
+    const left = (w.until ?? 0) - this.#clock.now();
+    if (left > 0) {
+      w.timer = this.#clock.setTimeout(() => this.#timeOut(w), left);
+      return;
+    }
     w.settled = true;
     this.#dropWaiter(w);
     const err = ErrWorkflowTimeout.with(`signal ${w.name} did not come in time`);
@@ -732,6 +743,10 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
       await this.#stageWake();
       await this.#persist(before);
     } catch (err) {
+      // The failed write ends this activation (the host reloads the key). The run ends first, so a
+      // body that catches the error can do nothing more here (no compensation of a saga that goes
+      // on from its journal on the next activation).
+      this.#run?.end(`a journal write failed: ${String(err)}`);
       for (const c of batch) c.reject(err as Error);
       throw err;
     }

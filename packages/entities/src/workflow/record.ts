@@ -7,7 +7,17 @@
 import { defineProtocol, schema } from 'ergo-ts';
 
 import type { StoredError } from './errors.js';
-import type { StoredWatcher, WatchMode } from './watchers.js';
+
+/** What a watcher asked for. */
+export type WatchMode = 'monitor' | 'link' | 'journal';
+
+/** A watcher as the record keeps it (a PID's fields: a store keeps plain values). */
+export interface StoredWatcher {
+  readonly node: string;
+  readonly id: number;
+  readonly creation: number;
+  readonly mode: WatchMode;
+}
 
 /** Where an instance is. `running` covers a body that sleeps or waits for a signal. */
 export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';

@@ -8,18 +8,9 @@
 import { PID, type Atom } from 'ergo-ts';
 
 import type { StoredError } from './errors.js';
-import type { WorkflowJournalEntry, WorkflowRecord, WorkflowStatus } from './record.js';
+import type { StoredWatcher, WatchMode, WorkflowJournalEntry, WorkflowRecord, WorkflowStatus } from './record.js';
 
-/** What a watcher asked for. */
-export type WatchMode = 'monitor' | 'link' | 'journal';
-
-/** A watcher as the record keeps it (a PID's fields: a store keeps plain values). */
-export interface StoredWatcher {
-  readonly node: string;
-  readonly id: number;
-  readonly creation: number;
-  readonly mode: WatchMode;
-}
+export type { StoredWatcher, WatchMode } from './record.js';
 
 /** The message a monitoring process gets when the instance ends. */
 export interface WorkflowDown {

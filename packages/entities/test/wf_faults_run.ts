@@ -1,0 +1,40 @@
+// The long run of the workflow fault checker (wf_faults.ts): randomised rounds of kill -9 (also
+// mid-step), SIGSTOP past the lease (then SIGCONT or kill -9), silent partitions, isolation and
+// whole-cluster kill -9 + restart across network-namespace test hosts, over a saga with
+// compensations, durable sleeps, signals, a child workflow and an outbox step; then the checker
+// (an effect applied twice, an instance that never completes, a sleep that fired early, a signal
+// lost or doubled, a compensation not run or run twice, an outcome impossible for its input).
+// Needs root, ip/nft, a build (`npm run build`) and, for PostgreSQL, its server binaries.
+//   node packages/entities/dist/test/wf_faults_run.js [--store sqlite|postgres] [--rounds 200]
+//     [--seed n] [--minutes m (start no round after m minutes)] [--watchdog seconds (180)]
+// Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
+// exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
+
+import { hostsAvailable, postgresMissing } from '@ergo-ts/test-support';
+
+import { runWorkflowFaults } from './wf_faults.js';
+
+const arg = (name: string): string | undefined => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? undefined : process.argv[i + 1];
+};
+const store = arg('store') === 'sqlite' ? 'sqlite' : 'postgres';
+const why = hostsAvailable() ?? (store === 'postgres' ? postgresMissing() : undefined);
+if (why !== undefined) {
+  console.error(`cannot run: ${why}`);
+  process.exit(2);
+}
+const t0 = Date.now();
+const minutes = arg('minutes');
+const seed = arg('seed');
+const stamp = (): string => new Date().toISOString().slice(11, 19);
+const report = await runWorkflowFaults({
+  rounds: Number(arg('rounds') ?? 200),
+  store,
+  watchdogMs: Number(arg('watchdog') ?? 180) * 1000,
+  ...(seed === undefined ? {} : { seed: Number(seed) }),
+  ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),
+  progress: (l) => console.log(`${stamp()} [${store}] ${l}`),
+});
+console.log(JSON.stringify({ ...report, seconds: Math.round((Date.now() - t0) / 1000) }, null, 2));
+process.exit(report.violations.length === 0 ? 0 : 1);
