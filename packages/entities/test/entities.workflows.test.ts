@@ -35,6 +35,7 @@ import {
   Sleeper,
   Steps,
   Timed,
+  Unstorable,
   VersionedBroken,
   VersionedV1,
   VersionedV2,
@@ -45,7 +46,7 @@ import {
 } from './workflow_api_kinds.js';
 
 const KINDS: EntityKind<any, any>[] = [Steps, Flaky, Timed, Sleeper, Approval, Child, Forever, Parent, Saga];
-KINDS.push(Sender, Dice, Big, Counter);
+KINDS.push(Sender, Dice, Big, Unstorable, Counter);
 const DAY = 86_400_000;
 
 /** The kit with every kind; leases of an hour, so skipping days fires few renewals. */

@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import type { WorkflowClient } from '../src/index.js';
 import type { WorkflowRecord } from '../src/workflow/record.js';
 import type { CounterState } from './counter.js';
-import { Big, Dice, Flaky, Sender, Steps, runsOf } from './workflow_api_kinds.js';
+import { Big, Dice, Flaky, Sender, Steps, Unstorable, runsOf } from './workflow_api_kinds.js';
 
 /** What a case needs of its runtime. */
 export interface Rig {
@@ -172,6 +172,32 @@ export async function valueTooLarge(rig: Rig): Promise<void> {
   assert.equal(await rig.record('wf-big', 'b2'), undefined, 'an input too large stores nothing');
 }
 
+/**
+ * A step result the stores cannot keep exactly (a class instance) fails the step at once with
+ * ERR_ENTITY_UNSTORABLE and is never written; a Map of Dates before it is kept exactly; an input
+ * holding a function is refused at start, storing nothing.
+ */
+export async function unstorableValues(rig: Rig): Promise<void> {
+  const h = await rig.workflows().start(Unstorable, 'u1', { amount: 5 });
+  await assert.rejects(
+    rig.finish('wf-unstorable', 'u1', () => h.result()),
+    (err: Error & { cause?: Error }) => {
+      assert.equal((err as { code?: string }).code, 'ERR_WORKFLOW_FAILED');
+      assert.match(err.cause!.message, /ERR_ENTITY_UNSTORABLE/);
+      return true;
+    },
+  );
+  const rec = (await rig.record('wf-unstorable', 'u1'))!;
+  assert.deepEqual(rec.journal[0]?.v, new Map([['at', new Date(0)]]), 'a Map of Dates round-trips');
+  assert.equal(rec.journal[1]?.e?.code, 'ERR_ENTITY_UNSTORABLE');
+  assert.equal(rec.journal[1]?.a, 1, 'not retried');
+  await assert.rejects(
+    rig.workflows().start(Unstorable, 'u2', { amount: 1, f: () => 1 } as unknown as { amount: number }),
+    { code: 'ERR_ENTITY_UNSTORABLE' },
+  );
+  assert.equal(await rig.record('wf-unstorable', 'u2'), undefined, 'an unstorable input stores nothing');
+}
+
 /** The cases every rig runs, by name. */
 export const SHARED_CASES: Readonly<Record<string, (rig: Rig) => Promise<void>>> = {
   'steps are journaled: a restart mid-workflow re-runs nothing journaled': stepsSurviveRestart,
@@ -182,4 +208,5 @@ export const SHARED_CASES: Readonly<Record<string, (rig: Rig) => Promise<void>>>
   'now, random and uuid are the same across a replay': deterministicValues,
   'ctx.send is delivered exactly once, across a restart': sendExactlyOnce,
   'a step result over maxValueBytes: ERR_WORKFLOW_VALUE_TOO_LARGE, nothing written': valueTooLarge,
+  'a step result or input no store keeps: ERR_ENTITY_UNSTORABLE, nothing written': unstorableValues,
 };

@@ -202,6 +202,19 @@ export const Big = defineWorkflow(
   { maxValueBytes: 1024 },
 );
 
+/** A step whose result the stores cannot keep: a class instance. */
+class Receipt {
+  constructor(readonly amount: number) {}
+  total(): number {
+    return this.amount;
+  }
+}
+export const Unstorable = defineWorkflow('wf-unstorable', async (ctx, input: { amount: number }) => {
+  const when = await ctx.step('when', () => new Map([['at', new Date(0)]]));
+  const r = await ctx.step('receipt', () => new Receipt(input.amount));
+  return { when, r: r.total() };
+});
+
 const versionSignals = { go: schema.unknown() };
 
 /** Version 1 of `wf-versioned`: steps `pay` and `ship`, then a wait for `go`. */

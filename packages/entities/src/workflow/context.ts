@@ -8,6 +8,7 @@
 import type { AnyProtocol, Infer, Log, MessageOf, ReplyOf, RequestOf } from 'ergo-ts';
 
 import type { EntitiesClock } from '../contract/clock.js';
+import { ErrEntityUnstorable } from '../contract/errors.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import type { ChildHandle, StepInfo, StepOptions, WorkflowContext } from './context_types.js';
@@ -35,7 +36,7 @@ import {
   storedError,
 } from './errors.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
-import { approximateBytes } from './sizes.js';
+import { storedBytes } from './sizes.js';
 
 /** Thrown into a run's pending operations when its activation ended: the body's outcome is then ignored. */
 export class RunEnded extends Error {
@@ -246,7 +247,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
   }
 
   #checkSize(what: string, v: unknown): void {
-    const size = approximateBytes(v);
+    const size = storedBytes(v, what);
     if (size > this.#h.spec.maxValueBytes)
       throw ErrWorkflowValueTooLarge.with(
         `${what} is about ${size} bytes, over the workflow's maxValueBytes ${this.#h.spec.maxValueBytes}: store it elsewhere and keep its reference (a claim check)`,
@@ -288,7 +289,11 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxH
         } catch (err) {
           if (this.#ended !== undefined) throw this.#ended;
           const last =
-            isTerminal(err) || ErrWorkflowValueTooLarge.is(err) || attempt >= policy.maxAttempts || this.#cancelled;
+            isTerminal(err) ||
+            ErrWorkflowValueTooLarge.is(err) ||
+            ErrEntityUnstorable.is(err) ||
+            attempt >= policy.maxAttempts ||
+            this.#cancelled;
           if (!last) {
             this.#h.log.warning(
               'workflow %s/%s: step %s attempt %d failed: %s',

@@ -51,7 +51,7 @@ import {
   type WorkflowRequest,
   withEntry,
 } from './record.js';
-import { approximateBytes } from './sizes.js';
+import { storedBytes } from './sizes.js';
 import {
   downOf,
   notifyWatchers,
@@ -448,10 +448,15 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
   }
 
   #checkSize(what: string, v: unknown): void {
-    const size = approximateBytes(v, this.spec.maxValueBytes + 1);
+    let size: number;
+    try {
+      size = storedBytes(v, what);
+    } catch (err) {
+      throw refuseCall(err as Error); // ERR_ENTITY_UNSTORABLE: nothing was written
+    }
     if (size > this.spec.maxValueBytes)
       throw refuseCall(
-        ErrWorkflowValueTooLarge.with(`${what} is about ${size} bytes, over maxValueBytes ${this.spec.maxValueBytes}`),
+        ErrWorkflowValueTooLarge.with(`${what} is ${size} bytes stored, over maxValueBytes ${this.spec.maxValueBytes}`),
       );
   }
 
@@ -533,14 +538,13 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     if (this.state.cancel !== undefined || run.cancelled)
       end = { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error) } : {}) };
     else if ('error' in outcome) end = { status: 'failed', error: storedError(outcome.error) };
-    else if (approximateBytes(outcome.output, this.spec.maxValueBytes + 1) > this.spec.maxValueBytes)
-      end = {
-        status: 'failed',
-        error: storedError(
-          ErrWorkflowValueTooLarge.with(`the output is over maxValueBytes ${this.spec.maxValueBytes}: a claim check`),
-        ),
-      };
-    else end = { status: 'completed', output: outcome.output };
+    else {
+      const refused = outputRefusal(outcome.output, this.spec.maxValueBytes);
+      end =
+        refused === undefined
+          ? { status: 'completed', output: outcome.output }
+          : { status: 'failed', error: storedError(refused) };
+    }
     this.#commit((rec) => ({
       ...rec,
       ...end,
@@ -788,6 +792,21 @@ function endReason(workflow: string, id: string, rec: WorkflowRecord): Error {
   return ErrWorkflowFailed.with(
     `workflow ${workflow}/${id} failed: ${e === undefined ? '' : `${e.code ?? e.name}: ${e.message}`}`,
   );
+}
+
+/** Why a body's output cannot be stored (unstorable, or over the cap), or undefined when it can. */
+function outputRefusal(output: unknown, max: number): Error | undefined {
+  let size: number;
+  try {
+    size = storedBytes(output, 'output');
+  } catch (err) {
+    return err as Error;
+  }
+  return size > max
+    ? ErrWorkflowValueTooLarge.with(
+        `the output is ${size} bytes stored, over maxValueBytes ${max}: keep a reference (a claim check)`,
+      )
+    : undefined;
 }
 
 /** A `result` reply from an ended record. */

@@ -1,71 +1,16 @@
-// About how many bytes a value takes once stored: the workflow engine refuses a step result, an
-// input or an output over its kind's `maxValueBytes` before writing it (a journal is written whole
-// with each entry, so one large value makes every later write of the instance large). A walk, not
-// an encoding: it stops counting once past the cap, so a huge value costs little to refuse.
+// How many bytes a value takes once stored, and whether it can be stored at all: the workflow
+// engine refuses a step result, an input, a signal's payload or an output that the stores' codec
+// would refuse (ERR_ENTITY_UNSTORABLE: a function, a class instance, a cycle) or that is over its
+// kind's `maxValueBytes` (ERR_WORKFLOW_VALUE_TOO_LARGE), before anything is written: a journal is
+// saved whole with each entry, so one bad value would fail every later write of the instance.
 
-/** About how many bytes `v` takes as stored (JSON-like; binary as base64), counted up to `cap`. */
-export function approximateBytes(v: unknown, cap = Number.MAX_SAFE_INTEGER): number {
-  let total = 0;
-  const seen = new Set<object>();
-  const walk = (x: unknown): void => {
-    if (total > cap) return;
-    switch (typeof x) {
-      case 'string':
-        total += x.length + 2;
-        return;
-      case 'number':
-      case 'boolean':
-        total += 8;
-        return;
-      case 'bigint':
-        total += x.toString().length + 8;
-        return;
-      case 'undefined':
-        total += 4;
-        return;
-      case 'object': {
-        if (x === null) {
-          total += 4;
-          return;
-        }
-        if (seen.has(x)) return;
-        seen.add(x);
-        if (ArrayBuffer.isView(x)) {
-          total += Math.ceil((x.byteLength * 4) / 3) + 16;
-          return;
-        }
-        if (x instanceof Date) {
-          total += 32;
-          return;
-        }
-        if (x instanceof Map) {
-          total += 16;
-          for (const [k, val] of x) {
-            walk(k);
-            walk(val);
-          }
-          return;
-        }
-        if (x instanceof Set || Array.isArray(x)) {
-          total += 2;
-          for (const item of x as Iterable<unknown>) {
-            total += 1;
-            walk(item);
-          }
-          return;
-        }
-        total += 2;
-        for (const k of Object.keys(x)) {
-          total += k.length + 4;
-          walk((x as Record<string, unknown>)[k]);
-        }
-        return;
-      }
-      case 'function':
-      case 'symbol':
-        total += 8;
-    }
-  };
-  walk(v);
-  return total;
+import { structuredCodec } from '../contract/structured_codec.js';
+
+/**
+ * The length of `v` as the default codec stores it (what a store writes, give or take its own
+ * codec). Throws ERR_ENTITY_UNSTORABLE, naming the place under `root`, for a value no store keeps
+ * exactly.
+ */
+export function storedBytes(v: unknown, root: string): number {
+  return structuredCodec.encode(v, root).length;
 }
