@@ -1,7 +1,5 @@
-// ergo-ts' column of the workflows suite: the workflow engine of @ergo-ts/entities, written
-// against its API (below: ErgoWorkflowApi, the shape it is being built to; adjust here and in
-// net/workflows_ergo_member.ts when it lands). Until `defineWorkflow` is exported the column says
-// so and is skipped.
+// ergo-ts' column of the workflows suite: the workflow engine of @ergo-ts/entities
+// (`defineWorkflow`, net/workflows_ergo_member.ts), on the same PostgreSQL server as DBOS and Effect.
 //
 // Rows 1–4: one member (net/workflows_ergo_member.ts) in a child process, the client sending it
 // requests over IPC as for DBOS and Effect. Row 5: two members on the same PostgreSQL store (a
@@ -14,21 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { IpcWorker, freePort, type Engine } from './workflows_engine.js';
 
 const MEMBER = join(dirname(fileURLToPath(import.meta.url)), '..', 'net', 'workflows_ergo_member.js');
-
-/** A workflow body's context, as the engine gives it. */
-export interface ErgoWorkflowCtx {
-  step<T>(name: string, run: () => T | Promise<T>): Promise<T>;
-  sleep(ms: number): Promise<void>;
-  now(): number | Promise<number>;
-}
-
-/** The workflow API of @ergo-ts/entities this column is written against. */
-export interface ErgoWorkflowApi {
-  defineWorkflow<I, O>(name: string, body: (ctx: ErgoWorkflowCtx, input: I) => Promise<O>): unknown;
-  workflows: {
-    start(workflow: unknown, id: string, input: unknown): Promise<{ result(): Promise<unknown> }>;
-  };
-}
 
 /** Why the column cannot run on this branch, or undefined when @ergo-ts/entities has workflows. */
 export async function ergoWorkflowsMissing(): Promise<string | undefined> {

@@ -1,18 +1,15 @@
 // ergo-ts' side of the workflows suite (lib/workflows_ergo.ts): one member of @ergo-ts/entities
-// with the three workflows (net/workflows_serve.ts describes them) written against the workflow
-// API of @ergo-ts/entities (defineWorkflow, ctx.step, ctx.sleep, entities.workflows.start,
-// handle.result()), on the PostgreSQL store WF_PG_URL (table prefix ERGO_PREFIX). ERGO_NAME is this
-// node's name and ERGO_PORT its acceptor port; ERGO_MEMBERS lists every member as name=port (none
+// with the three workflows (net/workflows_serve.ts describes them), on the PostgreSQL store
+// WF_PG_URL (table prefix ERGO_PREFIX). ERGO_NAME is this node's name and ERGO_PORT its acceptor port; ERGO_MEMBERS lists every member as name=port (none
 // but this one: a single node). Tells the parent `{ ready: true }` once every member is seen.
 
 import { startNode } from 'ergo-ts';
-import * as entitiesModule from '@ergo-ts/entities';
+import { PostgresStore, defineWorkflow, entity, startEntities } from '@ergo-ts/entities';
 
-import type { ErgoWorkflowApi } from '../lib/workflows_ergo.js';
 import { logStep, serveWorker } from './workflows_serve.js';
 
-const api = entitiesModule as unknown as ErgoWorkflowApi & typeof entitiesModule;
-const { defineWorkflow } = api;
+/** A start or a result may wait on a loaded machine: longer than the runtime's 5 s default. */
+const TIMEOUT = { timeout: 30_000 };
 
 const Steps = defineWorkflow('bench-steps', async (ctx, input: { n: number }) => {
   let acc = 0;
@@ -44,30 +41,26 @@ const routes = members
     match: n!.replace(/\./g, '\\.'),
     route: { route: { host: '127.0.0.1', port: Number(port), tls: false, handshakeVersion: v, protoVersion: v } },
   }));
-const store = await api.PostgresStore.open(process.env.WF_PG_URL!, { tablePrefix: process.env.ERGO_PREFIX! });
+const store = await PostgresStore.open(process.env.WF_PG_URL!, { tablePrefix: process.env.ERGO_PREFIX! });
 const node = await startNode(name, {
   network: { cookie: 'bench', registrar: null, acceptors: [{ port: Number(process.env.ERGO_PORT) }], routes },
   log: { defaultLogger: { disable: true } },
 });
-const entities = (await api.startEntities(node, {
+const entities = await startEntities(node, {
   store,
-  kinds: [Steps, Nap, Sleeper] as never,
+  kinds: [Steps, Nap, Sleeper],
   ...(members.length > 1 ? { members: members.map((m) => m.split('=')[0]!), probeIntervalMs: 100 } : {}),
-})) as unknown as {
-  members(): string[];
-  ownerOf(to: unknown): string;
-  workflows: ErgoWorkflowApi['workflows'];
-};
+});
 while (entities.members().length < Math.max(1, members.length)) await new Promise((r) => setTimeout(r, 50));
 
 serveWorker({
-  steps: async (id, n) => (await entities.workflows.start(Steps, id, { n })).result(),
-  nap: async (id, ms) => (await entities.workflows.start(Nap, id, { ms })).result() as Promise<number>,
+  steps: async (id, n) => (await entities.workflows.start(Steps, id, { n }, TIMEOUT)).result(),
+  nap: async (id, ms) => (await entities.workflows.start(Nap, id, { ms }, TIMEOUT)).result(),
   // Row 5 kills the member that started the sleepers: each one's key is picked among those this
   // member owns (placement hashes keys over the members), its step log still under `id`.
   start: async (id, ms) => {
     let key = id;
-    for (let i = 0; entities.ownerOf(api.entity(Sleeper as never, key)) !== node.name; i++) key = `${id}~${i}`;
-    await entities.workflows.start(Sleeper, key, { id, ms });
+    for (let i = 0; entities.ownerOf(entity(Sleeper, key)) !== node.name; i++) key = `${id}~${i}`;
+    await entities.workflows.start(Sleeper, key, { id, ms }, TIMEOUT);
   },
 });
