@@ -226,10 +226,6 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.#membership.tell({ '~entity': 'hello', node: this.node.name });
   }
 
-  /**
-   * The live members: this node and the members it is connected to (the configured ones, or the
-   * registrar's), less those that announced they leave, sorted; a draining node not itself (unless alone).
-   */
   /** Starts and drives durable workflows (`defineWorkflow` kinds) on this runtime's cluster. */
   get workflows(): WorkflowClient {
     this.#workflows ??= new WorkflowClient(this, { store: this.store, kinds: () => [...this.#kinds.values()] });
@@ -237,6 +233,10 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   }
   #workflows: WorkflowClient | undefined;
 
+  /**
+   * The live members: this node and the members it is connected to (the configured ones, or the
+   * registrar's), less those that announced they leave, sorted; a draining node not itself (unless alone).
+   */
   members(): string[] {
     return this.#membership.live(this.#draining !== undefined);
   }
