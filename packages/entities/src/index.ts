@@ -103,7 +103,7 @@ export {
   type DurableTimer,
 } from './kinds/durable_state_machine.js';
 export type { EntitiesClient } from './kinds/entity.js';
-export { defineWorkflow, isWorkflowKind } from './workflow/engine.js';
+export { defineWorkflow, isWorkflowKind } from './workflow/define_workflow.js';
 export {
   RETRY_DEFAULTS,
   WORKFLOW_DEFAULTS,

@@ -77,6 +77,18 @@ async function completed(store: EntityStore, keys: string[], what: string): Prom
   return Date.now();
 }
 
+/** Resolves once every instance journaled its sleep (read from the store). */
+async function allSleep(store: EntityStore, keys: string[]): Promise<void> {
+  await eventually(
+    async () => {
+      for (const key of keys) if (!(await record(store, key)).journal.some((e) => e.t === 'sleep')) return false;
+      return true;
+    },
+    'every instance sleeps',
+    { timeoutMs: 30_000, intervalMs: 20 },
+  );
+}
+
 /** How many times each step ran, by idempotency key. */
 function runsOf(effects: string): Map<string, string[]> {
   const m = new Map<string, string[]>();
@@ -94,14 +106,7 @@ test('kill -9 of the member running sleeping workflows: a survivor resumes each 
   const keys = keysOwnedBy(b.name, settings.members, 'sl', 6);
   for (const key of keys)
     assert.equal(await a.cmd('wfstart', { key, req: { steps: 3, sleepMs: 1500, stepMs: 0 } }), true);
-  await eventually(
-    async () => {
-      for (const key of keys) if (!(await record(store, key)).journal.some((e) => e.t === 'sleep')) return false;
-      return true;
-    },
-    'every instance sleeps',
-    { timeoutMs: 30_000, intervalMs: 20 },
-  );
+  await allSleep(store, keys);
   const sleeps = await Promise.all(
     keys.map(async (k) => (await record(store, k)).journal.find((e) => e.t === 'sleep')!.until!),
   );
@@ -169,14 +174,7 @@ test('a whole cluster killed (kill -9) and started again: the running workflows 
   const keys = Array.from({ length: 6 }, (_, i) => `whole${i}`);
   for (const key of keys)
     assert.equal(await a.cmd('wfstart', { key, req: { steps: 2, sleepMs: 1000, stepMs: 0 } }), true);
-  await eventually(
-    async () => {
-      for (const key of keys) if (!(await record(store, key)).journal.some((e) => e.t === 'sleep')) return false;
-      return true;
-    },
-    'every instance sleeps',
-    { timeoutMs: 30_000, intervalMs: 20 },
-  );
+  await allSleep(store, keys);
   for (const n of nodes) await n.kill();
   const again: EntityNode[] = [];
   t.after(async () => {

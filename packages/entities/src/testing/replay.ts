@@ -12,7 +12,7 @@ import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import { Run, RunEnded, type RunHost } from '../workflow/context.js';
 import type { AnyWorkflowKind } from '../workflow/define.js';
-import { isWorkflowKind } from '../workflow/engine.js';
+import { isWorkflowKind } from '../workflow/define_workflow.js';
 import { ErrWorkflowDiverged, ErrWorkflowIncorrect, storedError, type StoredError } from '../workflow/errors.js';
 import type { WorkflowJournalEntry, WorkflowRecord } from '../workflow/record.js';
 

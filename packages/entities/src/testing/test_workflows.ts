@@ -19,7 +19,8 @@ import type {
   WorkflowQueries,
   WorkflowSignals,
 } from '../workflow/define.js';
-import { WORKFLOW_PROBE, isWorkflowKind, type WorkflowProbe } from '../workflow/engine.js';
+import { isWorkflowKind } from '../workflow/define_workflow.js';
+import { WORKFLOW_PROBE, type WorkflowProbe } from '../workflow/engine.js';
 import { ErrWorkflowDiverged, revivedError } from '../workflow/errors.js';
 import { WAKE, type WorkflowDescription, type WorkflowRecord } from '../workflow/record.js';
 import type { TestKitContext } from './test_entity.js';

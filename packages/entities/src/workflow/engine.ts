@@ -11,27 +11,15 @@
 
 import { firstIssue, type PID } from 'ergo-ts';
 
-import { clockOf, deferReply, ENTITY_BUSY, ENTITY_ENDED, refuseCall, defineEntity } from '../kinds/entity.js';
+import { clockOf, deferReply, ENTITY_BUSY, ENTITY_ENDED, refuseCall } from '../kinds/entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
 import { Run, RunEnded, type RunHost } from './context.js';
-import type { WorkflowBody } from './context_types.js';
-import {
-  WORKFLOW_DEFAULTS,
-  workflowSpec,
-  type AnyWorkflowKind,
-  type OutboxHandlers,
-  type QuerySchemas,
-  type SignalSchemas,
-  type WorkflowKind,
-  type WorkflowOptions,
-  type WorkflowSpec,
-} from './define.js';
+import type { WorkflowSpec } from './define.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
-  ErrWorkflowFailed,
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
   ErrWorkflowTimeout,
@@ -41,8 +29,8 @@ import {
 } from './errors.js';
 import {
   WAKE,
-  WAKE_REMINDERS,
-  WorkflowProtocol,
+  type WAKE_REMINDERS,
+  type WorkflowProtocol,
   emptyRecord,
   isWorkflowRequest,
   type ResultReply,
@@ -51,6 +39,7 @@ import {
   type WorkflowRequest,
   withEntry,
 } from './record.js';
+import { endReason, outcomeOf, outputRefusal } from './outcome.js';
 import { storedBytes } from './sizes.js';
 import {
   downOf,
@@ -115,8 +104,12 @@ const CHILD_WAIT_RECHECK_MS = 30_000;
 /** The longest a `result` call waits before answering `pending` (the client asks again). */
 const MAX_RESULT_WAIT_MS = 30_000;
 
-/** The entity class of every workflow kind (made per kind by {@link defineWorkflow}). */
-abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, WorkflowRecord, typeof WAKE_REMINDERS> {
+/** @internal The entity class of every workflow kind (made per kind by `defineWorkflow`, define_workflow.ts). */
+export abstract class WorkflowEntity extends ReminderEntity<
+  typeof WorkflowProtocol,
+  WorkflowRecord,
+  typeof WAKE_REMINDERS
+> {
   abstract readonly spec: WorkflowSpec;
   /** The body running for this instance in this activation. */
   #run: Run | undefined;
@@ -782,88 +775,4 @@ abstract class WorkflowEntity extends ReminderEntity<typeof WorkflowProtocol, Wo
     if (at === undefined) stageCancelOf(this, WAKE);
     else await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
   }
-}
-
-/** The exit reason a linked process gets when the instance failed or was cancelled. */
-function endReason(workflow: string, id: string, rec: WorkflowRecord): Error {
-  if (rec.status === 'cancelled')
-    return ErrWorkflowCancelled.with(`workflow ${workflow}/${id}: ${rec.cancel ?? 'cancelled'}`);
-  const e = rec.error;
-  return ErrWorkflowFailed.with(
-    `workflow ${workflow}/${id} failed: ${e === undefined ? '' : `${e.code ?? e.name}: ${e.message}`}`,
-  );
-}
-
-/** Why a body's output cannot be stored (unstorable, or over the cap), or undefined when it can. */
-function outputRefusal(output: unknown, max: number): Error | undefined {
-  let size: number;
-  try {
-    size = storedBytes(output, 'output');
-  } catch (err) {
-    return err as Error;
-  }
-  return size > max
-    ? ErrWorkflowValueTooLarge.with(
-        `the output is ${size} bytes stored, over maxValueBytes ${max}: keep a reference (a claim check)`,
-      )
-    : undefined;
-}
-
-/** A `result` reply from an ended record. */
-function outcomeOf(rec: WorkflowRecord): ResultReply {
-  if (rec.status === 'completed') return { status: 'completed', output: rec.output };
-  if (rec.status === 'cancelled') return { status: 'cancelled', reason: rec.cancel ?? 'cancelled' };
-  if (rec.status === 'failed') return { status: 'failed', error: rec.error ?? { name: 'Error', message: 'failed' } };
-  return { status: 'pending' };
-}
-
-/**
- * Declares a workflow: `name` (unique in the cluster, ≤ 40 bytes, no `/`), its body, and its
- * signals, queries and limits. Register the kind on every member (`startEntities(node, { kinds })`)
- * and start instances from any node with `entities.workflows.start(kind, id, input)`.
- *
- * Lifecycle: `start` stores the instance (status `running`, its input) before it resolves, then
- * the body runs on the key's owner. Each context operation is journaled before the body goes on;
- * when the owner dies, moves the key or passivates it, the next owner runs the body again from the
- * top, replaying journaled operations (a step's function is not called again once its result is
- * journaled). The instance ends `completed` (the body returned), `failed` (it threw) or `cancelled`
- * (a cancel was asked); its record and journal stay in the store. Throws ERR_WORKFLOW_INCORRECT
- * (or ERR_ENTITY_INCORRECT for the name) for a bad definition.
- *
- * @example
- * const Onboard = defineWorkflow('onboard', async (ctx, input: { user: string }) => {
- *   const account = await ctx.step('create account', () => accounts.create(input.user));
- *   await ctx.sleep(24 * 3600_000);
- *   await ctx.step('send tips', ({ idempotencyKey }) => mail.send(input.user, 'tips', idempotencyKey));
- *   return account.id;
- * });
- */
-export function defineWorkflow<
-  I,
-  O,
-  Sg extends SignalSchemas = {},
-  Q extends QuerySchemas = {},
-  Ob extends OutboxHandlers = {},
->(
-  name: string,
-  body: WorkflowBody<I, O, Sg, Q, Ob>,
-  options: WorkflowOptions<Sg, Q, Ob> = {},
-): WorkflowKind<I, O, Sg, Q> {
-  const spec = workflowSpec(name, body, options as WorkflowOptions<SignalSchemas, QuerySchemas, OutboxHandlers>);
-  class Instance extends WorkflowEntity {
-    readonly spec = spec;
-  }
-  const kind = defineEntity(name, {
-    protocol: WorkflowProtocol,
-    entity: Instance as unknown as new () => WorkflowEntity,
-    initialState: emptyRecord,
-    passivateAfterMs: options.passivateAfterMs ?? WORKFLOW_DEFAULTS.passivateAfterMs,
-    reminders: WAKE_REMINDERS,
-  });
-  return Object.freeze({ ...kind, workflow: spec }) as WorkflowKind<I, O, Sg, Q>;
-}
-
-/** True when `k` is a workflow kind. */
-export function isWorkflowKind(k: unknown): k is AnyWorkflowKind {
-  return typeof k === 'object' && k !== null && typeof (k as { workflow?: unknown }).workflow === 'object';
 }

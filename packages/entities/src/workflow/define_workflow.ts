@@ -1,0 +1,68 @@
+// `defineWorkflow`: a workflow's name, body and options made into an entity kind whose entities
+// are instances run by the engine (engine.ts), ready for `startEntities(node, { kinds })`.
+
+import { defineEntity } from '../kinds/entity.js';
+import type { WorkflowBody } from './context_types.js';
+import {
+  WORKFLOW_DEFAULTS,
+  workflowSpec,
+  type AnyWorkflowKind,
+  type OutboxHandlers,
+  type QuerySchemas,
+  type SignalSchemas,
+  type WorkflowKind,
+  type WorkflowOptions,
+} from './define.js';
+import { WorkflowEntity } from './engine.js';
+import { WAKE_REMINDERS, WorkflowProtocol, emptyRecord } from './record.js';
+
+/**
+ * Declares a workflow: `name` (unique in the cluster, ≤ 40 bytes, no `/`), its body, and its
+ * signals, queries and limits. Register the kind on every member (`startEntities(node, { kinds })`)
+ * and start instances from any node with `entities.workflows.start(kind, id, input)`.
+ *
+ * Lifecycle: `start` stores the instance (status `running`, its input) before it resolves, then
+ * the body runs on the key's owner. Each context operation is journaled before the body goes on;
+ * when the owner dies, moves the key or passivates it, the next owner runs the body again from the
+ * top, replaying journaled operations (a step's function is not called again once its result is
+ * journaled). The instance ends `completed` (the body returned), `failed` (it threw) or `cancelled`
+ * (a cancel was asked); its record and journal stay in the store. Throws ERR_WORKFLOW_INCORRECT
+ * (or ERR_ENTITY_INCORRECT for the name) for a bad definition.
+ *
+ * @example
+ * const Onboard = defineWorkflow('onboard', async (ctx, input: { user: string }) => {
+ *   const account = await ctx.step('create account', () => accounts.create(input.user));
+ *   await ctx.sleep(24 * 3600_000);
+ *   await ctx.step('send tips', ({ idempotencyKey }) => mail.send(input.user, 'tips', idempotencyKey));
+ *   return account.id;
+ * });
+ */
+export function defineWorkflow<
+  I,
+  O,
+  Sg extends SignalSchemas = {},
+  Q extends QuerySchemas = {},
+  Ob extends OutboxHandlers = {},
+>(
+  name: string,
+  body: WorkflowBody<I, O, Sg, Q, Ob>,
+  options: WorkflowOptions<Sg, Q, Ob> = {},
+): WorkflowKind<I, O, Sg, Q> {
+  const spec = workflowSpec(name, body, options as WorkflowOptions<SignalSchemas, QuerySchemas, OutboxHandlers>);
+  class Instance extends WorkflowEntity {
+    readonly spec = spec;
+  }
+  const kind = defineEntity(name, {
+    protocol: WorkflowProtocol,
+    entity: Instance as unknown as new () => WorkflowEntity,
+    initialState: emptyRecord,
+    passivateAfterMs: options.passivateAfterMs ?? WORKFLOW_DEFAULTS.passivateAfterMs,
+    reminders: WAKE_REMINDERS,
+  });
+  return Object.freeze({ ...kind, workflow: spec }) as WorkflowKind<I, O, Sg, Q>;
+}
+
+/** True when `k` is a workflow kind. */
+export function isWorkflowKind(k: unknown): k is AnyWorkflowKind {
+  return typeof k === 'object' && k !== null && typeof (k as { workflow?: unknown }).workflow === 'object';
+}
