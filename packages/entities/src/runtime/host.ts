@@ -292,7 +292,10 @@ export class EntityHost extends Actor {
       this.#rt.track(release.then(() => this.#rt.publish(event)));
       return;
     }
-    this.#rt.publish(this.#event(normal ? 'passivated' : 'stopped', normal ? undefined : reason.message));
+    // Published once the lease is released (a store may commit the release a turn later: SQLite's
+    // group commit), so whoever hears 'passivated' finds the key free.
+    const event = this.#event(normal ? 'passivated' : 'stopped', normal ? undefined : reason.message);
+    this.#rt.track(release.then(() => this.#rt.publish(event)));
   }
 
   /** A store operation failed (its connection dropped, a timeout...): a warning, and this activation ends. */
