@@ -4,7 +4,7 @@
 // and calls, and its state is saved with the activation's fencing token after each handler that
 // replaced it. `entity(kind, key)` is the typed address of one entity, usable from any node.
 
-import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, Node, ReplyOf, RequestOf } from 'ergo-ts';
+import type { Actor, AnyProtocol, AnyReplyOf, Log, MessageOf, Node, PID, Ref, ReplyOf, RequestOf } from 'ergo-ts';
 
 import type { EntityCallOptions } from '../contract/call_options.js';
 
@@ -74,6 +74,44 @@ export class DeferredReply {
  */
 export function deferReply(reply: Promise<unknown>): DeferredReply {
   return new DeferredReply(reply);
+}
+
+/**
+ * Internal: the outcome of a call answered later, come back to the process that owes the answer as
+ * a local message — a process answers only inside its handlers. Made by {@link answerWhenSettled},
+ * answered by {@link Answer.give} from that process's handleMessage.
+ */
+export class Answer {
+  constructor(
+    readonly from: PID,
+    readonly ref: Ref,
+    readonly value: unknown,
+    readonly error: boolean,
+  ) {}
+
+  /** Answers the caller from inside a handler of `process`. */
+  give(process: Pick<Actor, 'sendResponse' | 'sendResponseError'>): void {
+    if (this.error) process.sendResponseError(this.from, this.ref, this.value as Error);
+    else process.sendResponse(this.from, this.ref, this.value);
+  }
+}
+
+/**
+ * Internal: when `reply` settles, its outcome goes to `self` on `node` as an {@link Answer} for call
+ * `ref` of `from`. Never rejects: if `self` has ended meanwhile, the caller's own timeout answers it.
+ */
+export function answerWhenSettled(node: Node, self: PID, from: PID, ref: Ref, reply: Promise<unknown>): void {
+  const back = (a: Answer): void => {
+    try {
+      node.send(self, a);
+    } catch {
+      // `self` ended: nothing to answer from; the caller times out.
+    }
+  };
+  reply.then(
+    (v) => back(new Answer(from, ref, v, false)),
+    (e: unknown) => back(new Answer(from, ref, e instanceof Error ? e : new Error(String(e)), true)),
+  );
 }
 
 /**

@@ -13,7 +13,9 @@ import type { ActivationLoad, EntityId, EntityStore, StoredState } from '../cont
 import { hostInspect, trackHost, untrackHost, type HostView } from '../inspect/inspector.js';
 import { PendingRemindersView } from '../inspect/pending_reminders.js';
 import {
+  Answer,
   DeferredReply,
+  answerWhenSettled,
   bindEntity,
   entityBusy,
   entityEnded,
@@ -43,15 +45,6 @@ import { leaseLost, lostLeaseDetail } from './leases.js';
 const TICK = Object.freeze({ '~entity': 'tick' });
 
 /** A deferred reply that settled: answered from inside a handler. */
-class Answer {
-  constructor(
-    readonly from: PID,
-    readonly ref: Ref,
-    readonly value: unknown,
-    readonly error: boolean,
-  ) {}
-}
-
 class Drain {
   constructor(
     readonly id: string,
@@ -186,8 +179,7 @@ export class EntityHost extends Actor {
       return TerminateReasonNormal;
     }
     if (message instanceof Answer) {
-      if (message.error) this.sendResponseError(message.from, message.ref, message.value as Error);
-      else this.sendResponse(message.from, message.ref, message.value);
+      message.give(this);
       return undefined;
     }
     this.#lastActive = this.#rt.clock.now();
@@ -339,17 +331,7 @@ export class EntityHost extends Actor {
    * local message (a process acts only inside its handlers), whose handler answers the caller.
    */
   #deferred(from: PID, ref: Ref, d: DeferredReply): undefined {
-    const back = (r: Answer): void => {
-      try {
-        this.node.send(this.pid, r);
-      } catch {
-        // This process ended: the caller's own timeout answers it.
-      }
-    };
-    d.reply.then(
-      (v) => back(new Answer(from, ref, v, false)),
-      (e: unknown) => back(new Answer(from, ref, e instanceof Error ? e : new Error(String(e)), true)),
-    );
+    answerWhenSettled(this.node, this.pid, from, ref, d.reply);
     return undefined;
   }
 

@@ -9,7 +9,7 @@
 // earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
 // owns the key when it fires replays the body from its journal.
 
-import { firstIssue, type PID } from 'ergo-ts';
+import { firstIssue } from 'ergo-ts';
 
 import { clockOf, deferReply, ENTITY_BUSY, ENTITY_ENDED, refuseCall } from '../kinds/entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
@@ -42,10 +42,11 @@ import {
 import { endReason, outcomeOf, outputRefusal } from './outcome.js';
 import { storedBytes } from './sizes.js';
 import {
-  downOf,
+  journalUpdate,
   notifyWatchers,
   sameWatcher,
   storedWatcher,
+  tellEnd,
   watcherPid,
   type StoredWatcher,
   type WatchMode,
@@ -674,20 +675,22 @@ export abstract class WorkflowEntity extends ReminderEntity<
       await this.save();
       return 'ok';
     }
-    const to = watcherPid(w);
+    const name = this.spec.name;
     if (w.mode === 'journal')
-      this.#tell(to, {
-        '~wf': 'journal',
-        workflow: this.spec.name,
-        id: this.key,
-        status: rec.status!,
-        entries: [...rec.journal].sort((a, b) => a.s - b.s),
-      });
+      this.#tell(() =>
+        this.actor.send(
+          watcherPid(w),
+          journalUpdate(
+            name,
+            this.key,
+            rec.status!,
+            [...rec.journal].sort((a, b) => a.s - b.s),
+          ),
+        ),
+      );
     if (rec.status !== 'running') {
       // Ended already: a monitor hears it at once (as a DOWN for a process that is gone), a link too.
-      if (w.mode === 'monitor') this.#tell(to, downOf(this.spec.name, this.key, rec));
-      else if (w.mode === 'link' && rec.status !== 'completed')
-        this.actor.sendExit(to, endReason(this.spec.name, this.key, rec));
+      this.#tell(() => tellEnd(this.actor, w, name, this.key, rec, () => endReason(name, this.key, rec)));
       return 'ended';
     }
     if (others.length >= MAX_WATCHERS)
@@ -699,9 +702,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return 'ok';
   }
 
-  #tell(to: PID, message: unknown): void {
+  /** Tells a watcher something; one that cannot be reached is logged, not thrown at the caller. */
+  #tell(f: () => void): void {
     try {
-      this.actor.send(to, message);
+      f();
     } catch (err) {
       this.log.warning('workflow %s/%s: a watcher could not be told: %s', this.spec.name, this.key, String(err));
     }

@@ -14,7 +14,7 @@
 
 import { Actor, ignorable, type Node, type PID, type Ref } from 'ergo-ts';
 
-import type { EntitiesClient } from '../kinds/entity.js';
+import { Answer, answerWhenSettled, type EntitiesClient } from '../kinds/entity.js';
 import { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 
@@ -88,16 +88,6 @@ export function readGatewayRequest(m: unknown): GatewayRequest | undefined {
   return undefined;
 }
 
-/** A call's outcome, back in the gateway to be answered from its handler. */
-class Answer {
-  constructor(
-    readonly from: PID,
-    readonly ref: Ref,
-    readonly value: unknown,
-    readonly error: boolean,
-  ) {}
-}
-
 /** The gateway actor (see the top of this file). */
 export class WorkflowGateway extends Actor {
   #client!: WorkflowClient;
@@ -116,8 +106,7 @@ export class WorkflowGateway extends Actor {
 
   override handleMessage(from: PID, message: unknown): undefined {
     if (message instanceof Answer) {
-      if (message.error) this.sendResponseError(message.from, message.ref, message.value as Error);
-      else this.sendResponse(message.from, message.ref, message.value);
+      message.give(this);
       return undefined;
     }
     const r = readGatewayRequest(message);
@@ -145,13 +134,7 @@ export class WorkflowGateway extends Actor {
       return undefined;
     }
     // The outcome comes back as a local message: a process answers only inside its handlers.
-    const node = this.node;
-    const self = this.pid;
-    this.#run(r).then(
-      (v) => node.send(self, new Answer(from, ref, v, false)),
-      (err: unknown) =>
-        node.send(self, new Answer(from, ref, err instanceof Error ? err : new Error(String(err)), true)),
-    );
+    answerWhenSettled(this.node, this.pid, from, ref, this.#run(r));
     return undefined;
   }
 }

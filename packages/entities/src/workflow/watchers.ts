@@ -91,22 +91,39 @@ export function notifyWatchers(
   const old = new Set(before.journal);
   const entries = after.journal.filter((e) => !old.has(e)).sort((a, b) => a.s - b.s);
   const ended = before.status === 'running' && after.status !== undefined && after.status !== 'running';
+  const update = entries.length > 0 ? journalUpdate(workflow, id, after.status ?? 'running', entries) : undefined;
   for (const w of watchers) {
-    if (w.mode === 'journal' && entries.length > 0)
-      deliver(w, (pid) =>
-        n.send(pid, {
-          '~wf': 'journal',
-          workflow,
-          id,
-          status: after.status ?? 'running',
-          entries,
-        } satisfies WorkflowJournalUpdate),
-      );
-    if (!ended) continue;
-    if (w.mode === 'monitor') deliver(w, (pid) => n.send(pid, downOf(workflow, id, after)));
-    else if (w.mode === 'link' && after.status !== 'completed') deliver(w, (pid) => n.sendExit(pid, endError()));
+    if (w.mode === 'journal' && update !== undefined) deliver(w, (pid) => n.send(pid, update));
+    if (ended) deliver(w, () => tellEnd(n, w, workflow, id, after, endError));
   }
   return gone;
+}
+
+/** A journal subscriber's message: `entries` (in order) of instance `workflow`/`id`, now `status`. */
+export function journalUpdate(
+  workflow: string,
+  id: string,
+  status: WorkflowJournalUpdate['status'],
+  entries: WorkflowJournalUpdate['entries'],
+): WorkflowJournalUpdate {
+  return { '~wf': 'journal', workflow, id, status, entries };
+}
+
+/**
+ * What watcher `w` hears of the ended `rec`: a monitor its {@link WorkflowDown}, a link (unless the
+ * instance completed) the exit signal `endError()`; a journal subscriber nothing more. Throws when
+ * the watcher's process cannot be reached.
+ */
+export function tellEnd(
+  n: Notifier,
+  w: StoredWatcher,
+  workflow: string,
+  id: string,
+  rec: WorkflowRecord,
+  endError: () => Error,
+): void {
+  if (w.mode === 'monitor') n.send(watcherPid(w), downOf(workflow, id, rec));
+  else if (w.mode === 'link' && rec.status !== 'completed') n.sendExit(watcherPid(w), endError());
 }
 
 /** The {@link WorkflowDown} of an ended record. */
