@@ -5,7 +5,7 @@
 
 import { schema } from 'ergo-ts';
 
-import { defineWorkflow, type Entities, type WorkflowContext } from '../src/index.js';
+import { defineWorkflow, type Entities, type OutboxInfo, type WorkflowContext } from '../src/index.js';
 import type { TestEntities } from '../src/testing/index.js';
 
 const Child = defineWorkflow('types-child', async (ctx, input: number) => {
@@ -94,3 +94,33 @@ export async function body(ctx: WorkflowContext<typeof GoSignals>): Promise<numb
   void s;
   return go;
 }
+
+interface Mail {
+  readonly to: string;
+}
+
+/** Options before the body: the outbox handlers are typed first, their second parameter needs no annotation. */
+export const Welcome = defineWorkflow(
+  'types-welcome',
+  { outboxes: { email: (m: Mail, { idempotencyKey }) => `${m.to} ${idempotencyKey}` } },
+  async (ctx, input: { user: string }) => {
+    await ctx.outbox('email', { to: input.user });
+    // @ts-expect-error 'email' takes a Mail
+    await ctx.outbox('email', { to: 1 });
+    // @ts-expect-error no outbox 'sms'
+    await ctx.outbox('sms', { to: input.user });
+    return 'queued';
+  },
+);
+
+/** Options after the body: the handler's parameters annotated, the outbox is typed the same. */
+export const WelcomeAfter = defineWorkflow(
+  'types-welcome-after',
+  async (ctx, input: { user: string }) => {
+    await ctx.outbox('email', { to: input.user });
+    // @ts-expect-error 'email' takes a Mail
+    await ctx.outbox('email', 'ann');
+    return 'queued';
+  },
+  { outboxes: { email: (m: Mail, info: OutboxInfo) => `${m.to} ${info.attempt}` } },
+);

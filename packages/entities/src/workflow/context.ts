@@ -16,7 +16,7 @@ import {
   backoffMs,
   retryPolicy,
   type AnyWorkflowKind,
-  type OutboxHandlers,
+  type OutboxMessages,
   type OutboxInfo,
   type QuerySchemas,
   type SignalSchemas,
@@ -88,7 +88,7 @@ export interface RunParking {
 }
 
 /** One run of a body (see the top of this file). */
-export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxHandlers> {
+export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxMessages> {
   readonly #h: RunHost;
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;

@@ -7,7 +7,7 @@ import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import type {
   AnyWorkflowKind,
-  OutboxHandlers,
+  OutboxMessages,
   QuerySchemas,
   RetryPolicy,
   SignalSchemas,
@@ -60,7 +60,7 @@ export interface ChildHandle<O> {
 export interface WorkflowContext<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
-  Ob extends OutboxHandlers = {},
+  Om extends OutboxMessages = {},
 > {
   /** The workflow's name. */
   readonly workflow: string;
@@ -132,7 +132,7 @@ export interface WorkflowContext<
    * message it put in the outbox was delivered. After a crash the next owner delivers what was
    * journaled and not confirmed.
    */
-  outbox<N extends keyof Ob & string>(name: N, message: Parameters<Ob[N]>[0]): Promise<void>;
+  outbox<N extends keyof Om & string>(name: N, message: Om[N]): Promise<void>;
   /** Pushes a compensation on the saga's stack (replay-safe: the stack is rebuilt by the replay). */
   compensate(name: string, fn: () => unknown): void;
   /** Runs the stack's compensations, newest first, each as a step named `compensate:<name>`; empties it. */
@@ -140,7 +140,7 @@ export interface WorkflowContext<
 }
 
 /** A workflow's body: runs again from the top on each resume, its finished operations replayed from the journal. */
-export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas, Ob extends OutboxHandlers = {}> = (
-  ctx: WorkflowContext<Sg, Q, Ob>,
+export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas, Om extends OutboxMessages = {}> = (
+  ctx: WorkflowContext<Sg, Q, Om>,
   input: I,
 ) => Promise<O>;

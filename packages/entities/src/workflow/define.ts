@@ -23,6 +23,18 @@ export interface OutboxInfo {
 /** A workflow's outbox handlers, by name: each delivers one message to the outside world. */
 export type OutboxHandlers = Readonly<Record<string, (message: any, info: OutboxInfo) => unknown>>;
 
+/** A workflow's outbox message types, by handler name (inferred from its `outboxes`). */
+export type OutboxMessages = Readonly<Record<string, unknown>>;
+
+/**
+ * The outbox handlers for message types `Om`: handler `K` takes an `Om[K]` and the delivery's
+ * {@link OutboxInfo} (contextually typed: `(m: Mail, { idempotencyKey }) => …` needs no annotation
+ * on its second parameter).
+ */
+export type OutboxHandlersOf<Om extends OutboxMessages> = {
+  readonly [K in keyof Om]: (message: Om[K], info: OutboxInfo) => unknown;
+};
+
 /** The queries a workflow answers: the reply's schema per query name. */
 export type QuerySchemas = Readonly<Record<string, StandardSchemaV1>>;
 
@@ -45,7 +57,7 @@ export interface RetryPolicy {
 export const RETRY_DEFAULTS = Object.freeze({ maxAttempts: 5, initialMs: 100, factor: 2, maxMs: 10_000 });
 
 /** What {@link defineWorkflow} takes besides the body. */
-export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchemas, Ob extends OutboxHandlers = {}> {
+export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchemas, Om extends OutboxMessages = {}> {
   /** Checks the input at start (on every node: a remote start is checked too). */
   readonly input?: StandardSchemaV1;
   /** The signals the workflow takes, a payload schema each (`ctx.signal(name)`, `handle.signal(name, payload)`). */
@@ -56,7 +68,7 @@ export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchema
    * Its outbox handlers (`ctx.outbox(name, message)`): each delivers a journaled message with its
    * idempotency key, retried with the kind's retry policy's backoff and no attempt limit.
    */
-  readonly outboxes?: Ob;
+  readonly outboxes?: OutboxHandlersOf<Om>;
   /** The default retry policy of its steps. */
   readonly retry?: RetryPolicy;
   /** The largest step result, input or output, in bytes as stored (about). Default 1 MiB. */
@@ -153,7 +165,7 @@ export function backoffMs(p: Required<RetryPolicy>, attempt: number): number {
 export function workflowSpec(
   name: string,
   body: unknown,
-  options: WorkflowOptions<SignalSchemas, QuerySchemas, OutboxHandlers> = {},
+  options: WorkflowOptions<SignalSchemas, QuerySchemas, OutboxMessages> = {},
 ): WorkflowSpec {
   if (typeof body !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: the body must be a function`);
   if (options.signals !== undefined && (typeof options.signals !== 'object' || options.signals === null))

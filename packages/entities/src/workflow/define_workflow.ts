@@ -7,7 +7,7 @@ import {
   WORKFLOW_DEFAULTS,
   workflowSpec,
   type AnyWorkflowKind,
-  type OutboxHandlers,
+  type OutboxMessages,
   type QuerySchemas,
   type SignalSchemas,
   type WorkflowKind,
@@ -42,13 +42,43 @@ export function defineWorkflow<
   O,
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
-  Ob extends OutboxHandlers = {},
->(
+  Om extends OutboxMessages = {},
+>(name: string, body: WorkflowBody<I, O, Sg, Q, Om>, options?: WorkflowOptions<Sg, Q, Om>): WorkflowKind<I, O, Sg, Q>;
+/**
+ * The same with the options before the body: their signals, queries and outbox handlers are typed
+ * first, so an outbox handler's parameters need no annotation (`(m: Mail, { idempotencyKey }) => …`)
+ * and the body's `ctx.outbox` takes their message types.
+ */
+export function defineWorkflow<
+  I,
+  O,
+  Sg extends SignalSchemas = {},
+  Q extends QuerySchemas = {},
+  Om extends OutboxMessages = {},
+>(name: string, options: WorkflowOptions<Sg, Q, Om>, body: WorkflowBody<I, O, Sg, Q, Om>): WorkflowKind<I, O, Sg, Q>;
+export function defineWorkflow(
   name: string,
-  body: WorkflowBody<I, O, Sg, Q, Ob>,
-  options: WorkflowOptions<Sg, Q, Ob> = {},
-): WorkflowKind<I, O, Sg, Q> {
-  const spec = workflowSpec(name, body, options as WorkflowOptions<SignalSchemas, QuerySchemas, OutboxHandlers>);
+  a:
+    | WorkflowBody<unknown, unknown, SignalSchemas, QuerySchemas, OutboxMessages>
+    | WorkflowOptions<SignalSchemas, QuerySchemas, OutboxMessages>
+    | undefined,
+  b?:
+    | WorkflowBody<unknown, unknown, SignalSchemas, QuerySchemas, OutboxMessages>
+    | WorkflowOptions<SignalSchemas, QuerySchemas, OutboxMessages>,
+): AnyWorkflowKind {
+  const body = (typeof a === 'function' ? a : b) as WorkflowBody<
+    unknown,
+    unknown,
+    SignalSchemas,
+    QuerySchemas,
+    OutboxMessages
+  >;
+  const options = ((typeof a === 'function' ? b : a) ?? {}) as WorkflowOptions<
+    SignalSchemas,
+    QuerySchemas,
+    OutboxMessages
+  >;
+  const spec = workflowSpec(name, body, options);
   class Instance extends WorkflowEntity {
     readonly spec = spec;
   }
@@ -59,7 +89,7 @@ export function defineWorkflow<
     passivateAfterMs: options.passivateAfterMs ?? WORKFLOW_DEFAULTS.passivateAfterMs,
     reminders: WAKE_REMINDERS,
   });
-  return Object.freeze({ ...kind, workflow: spec }) as WorkflowKind<I, O, Sg, Q>;
+  return Object.freeze({ ...kind, workflow: spec }) as AnyWorkflowKind;
 }
 
 /** True when `k` is a workflow kind. */
