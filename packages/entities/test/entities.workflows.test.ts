@@ -230,9 +230,15 @@ describe('cancel, compensations and children', () => {
     const rec = (await wf.record())!;
     assert.equal(rec.status, 'cancelled');
     assert.equal(rec.error?.code, 'ERR_WORKFLOW_CANCELLED', 'the wait threw the cancellation');
+    const compensations = rec.journal.filter((e) => e.n.startsWith('compensate:'));
     assert.deepEqual(
-      rec.journal.filter((e) => e.n.startsWith('compensate:')).map((e) => e.n),
+      compensations.map((e) => e.n),
       ['compensate:refund', 'compensate:reserve'],
+    );
+    assert.deepEqual(
+      await wf.query('keys'),
+      compensations.map((e) => `wf-saga/o1/${e.s}`),
+      'each compensation gets its own step idempotency key',
     );
     const child = k.workflows.handle(Forever, 'o1-watch');
     await eventually(async () => (await child.record())?.status === 'cancelled', 'the child is cancelled');

@@ -144,16 +144,20 @@ export const Saga = defineWorkflow(
   'wf-saga',
   async (ctx, input: { order: string }) => {
     const undone: string[] = [];
+    const keys: string[] = [];
     ctx.onQuery('undone', () => undone);
+    ctx.onQuery('keys', () => keys);
     try {
       await ctx.step('reserve', () => `r-${input.order}`, {
-        compensate: (r) => {
+        compensate: (r, { idempotencyKey }) => {
           undone.push(`release ${r}`);
+          keys.push(idempotencyKey);
         },
       });
       const charge = await ctx.step('charge', () => `c-${input.order}`);
-      ctx.compensate('refund', () => {
+      ctx.compensate('refund', ({ idempotencyKey }) => {
         undone.push(`refund ${charge}`);
+        keys.push(idempotencyKey);
       });
       await ctx.startChild(Forever, `${ctx.id}-watch`, undefined);
       await ctx.signal('confirm');
@@ -163,7 +167,10 @@ export const Saga = defineWorkflow(
       throw err;
     }
   },
-  { signals: { confirm: schema.unknown() }, queries: { undone: schema.array(schema.string()) } },
+  {
+    signals: { confirm: schema.unknown() },
+    queries: { undone: schema.array(schema.string()), keys: schema.array(schema.string()) },
+  },
 );
 
 /** Sends `add: 1` durably to counter `to`, then waits for `go`. */

@@ -95,7 +95,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<AbortController>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
-  readonly #compensations: { name: string; fn: () => unknown }[] = [];
+  readonly #compensations: { name: string; fn: (info: StepInfo) => unknown }[] = [];
   /** Outbox deliveries in flight. */
   readonly #deliveries: Promise<void>[] = [];
   /** Journal writes not saved yet, and child results waited for (see {@link parking}). */
@@ -633,11 +633,11 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     while (this.#deliveries.length > 0) await Promise.all(this.#deliveries.splice(0));
   }
 
-  #pushCompensation<T>(name: string, fn: (result: T) => unknown, result: T): void {
-    this.#compensations.push({ name, fn: () => fn(result) });
+  #pushCompensation<T>(name: string, fn: (result: T, info: StepInfo) => unknown, result: T): void {
+    this.#compensations.push({ name, fn: (info) => fn(result, info) });
   }
 
-  compensate(name: string, fn: () => unknown): void {
+  compensate(name: string, fn: (info: StepInfo) => unknown): void {
     if (typeof fn !== 'function') throw ErrWorkflowIncorrect.with(`compensation ${name}: fn must be a function`);
     this.#compensations.push({ name, fn });
   }
@@ -648,7 +648,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     try {
       while (this.#compensations.length > 0) {
         const c = this.#compensations.pop()!;
-        await this.#step('step', `compensate:${c.name}`, () => c.fn(), {});
+        await this.#step('step', `compensate:${c.name}`, (info) => c.fn(info), {});
       }
     } finally {
       this.#compensating = was;

@@ -35,8 +35,12 @@ export interface StepOptions<T> {
   readonly retry?: RetryPolicy | false;
   /** How long one attempt may take, in ms (then it fails with ERR_WORKFLOW_TIMEOUT, and is retried). */
   readonly timeoutMs?: number;
-  /** A compensation, pushed on the saga's stack once the step succeeded (see `runCompensations`). */
-  readonly compensate?: (result: T) => unknown;
+  /**
+   * A compensation, pushed on the saga's stack once the step succeeded (see `runCompensations`).
+   * It runs as a step of its own: `info.idempotencyKey` is the compensation's key (not the step's),
+   * the same on every run of it.
+   */
+  readonly compensate?: (result: T, info: StepInfo) => unknown;
 }
 
 /** A child workflow started by `ctx.startChild`. */
@@ -133,8 +137,11 @@ export interface WorkflowContext<
    * journaled and not confirmed.
    */
   outbox<N extends keyof Om & string>(name: N, message: Om[N]): Promise<void>;
-  /** Pushes a compensation on the saga's stack (replay-safe: the stack is rebuilt by the replay). */
-  compensate(name: string, fn: () => unknown): void;
+  /**
+   * Pushes a compensation on the saga's stack (replay-safe: the stack is rebuilt by the replay). It
+   * runs as a step named `compensate:<name>`, with that step's {@link StepInfo} (its own idempotency key).
+   */
+  compensate(name: string, fn: (info: StepInfo) => unknown): void;
   /** Runs the stack's compensations, newest first, each as a step named `compensate:<name>`; empties it. */
   runCompensations(): Promise<void>;
 }
