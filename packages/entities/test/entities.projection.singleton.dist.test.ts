@@ -1,7 +1,7 @@
 // A projection started with `cluster` on three members in separate OS processes (one PostgreSQL
 // server for the store and the read model): it runs on exactly one member; kill -9 of that
 // member's process moves it to another, which resumes from the stored offset, and the read model
-// ends exact; a runner paused (SIGSTOP) past its lease is replaced, and resumed it applies nothing.
+// ends exact; its next runner's member leaving (a graceful stop) hands it to the last; a runner paused (SIGSTOP) past its lease is replaced, and resumed it applies nothing.
 // At least once: each application is logged, and the read model keeps each offset once.
 
 import assert from 'node:assert/strict';
@@ -46,6 +46,18 @@ if (missing !== undefined) {
     assert.ok(
       rows.every((r) => r.id < taken.id || r.node === second.name),
       'only the new runner applies after it took over',
+    );
+
+    // The new runner's member leaves (a graceful stop: its runtime drains): the last one takes over.
+    const leftAt = Date.now();
+    await second.stop();
+    written = await c.writer.write(40);
+    await c.caughtUp(written, 'exact');
+    const third = await c.runner();
+    assert.ok(third.name !== first.name && third.name !== second.name);
+    const handedOver = (await c.log()).find((r) => r.node === third.name)!;
+    console.log(
+      `# graceful stop of the runner's member: ${third.name} applied its first event ${Math.round(handedOver.at - leftAt)} ms after the stop began`,
     );
     const exact = await c.pool.query<{ position: string }>(`SELECT position FROM ${c.rm}_exact ORDER BY position`);
     assert.deepEqual(

@@ -112,8 +112,9 @@ serveCommands(async (c: Command) => {
       release();
       return 'released';
     case 'stop':
-      await projection.stop();
+      // The runtime drains first: a running projection hands over on its own (then stop() ends it).
       await entities.stop();
+      await projection.stop();
       await node.stop();
       await store.close();
       await pool.end();

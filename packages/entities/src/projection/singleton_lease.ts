@@ -69,6 +69,11 @@ export class SingletonLease {
    */
   async take(): Promise<boolean> {
     const s = this.#s;
+    // Standing by is a read while another live runner's lease lasts (by this node's clock: a skew
+    // only moves the attempt; the store's acquire decides).
+    const current = await s.store.lease(this.#id);
+    if (current !== undefined && current.owner !== s.owner && current.expiresAt > Date.now() && !s.dead(current.owner))
+      return false;
     const sent = performance.now();
     const request = { ...this.#id, owner: s.owner, ttlMs: s.ttlMs };
     let r = await s.store.acquire(request);
