@@ -13,7 +13,14 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
 /** Package folder → its floors, lowest first; each floor lists its rooms. */
 const LAYOUTS = {
-  'packages/entities': [['contract'], ['store', 'kinds', 'inspect'], ['workflow'], ['runtime'], ['testing', '.']],
+  'packages/entities': [
+    ['contract'],
+    ['store', 'kinds', 'inspect'],
+    ['workflow'],
+    ['runtime'],
+    ['projection'],
+    ['testing', '.'],
+  ],
 };
 
 /** Every .ts file under `dir`. */

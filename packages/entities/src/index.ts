@@ -89,12 +89,17 @@ export {
 export {
   Projection,
   readEvents,
+  startExactlyOnceProjection,
   startProjection,
   PROJECTION_DEFAULTS,
+  PROJECTION_LEASE_KIND,
+  type ExactlyOnceProjectionOptions,
   type JournalEvent,
   type KindEvent,
+  type ProjectionBase,
   type ProjectionOptions,
-} from './kinds/projection.js';
+  type ProjectionPlacement,
+} from './projection/start.js';
 export {
   defineDurableStateMachine,
   durableSpec,

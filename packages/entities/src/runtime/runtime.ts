@@ -293,6 +293,16 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     return members;
   }
 
+  /** @internal projections (projection/start.ts): whether a lease holder is dead, as for keys. */
+  holderDead(holder: string): boolean {
+    return this.#deadHolder(holder);
+  }
+
+  /** @internal projections: this runtime drains or stopped (its singleton projections hand over). */
+  get leaving(): boolean {
+    return this.#draining !== undefined || this.#stopped;
+  }
+
   /**
    * Whether a lease holder is dead: a member declared down, or an earlier runtime of this very
    * node (killed, and started again under the same name: its owner string differs from ours).
