@@ -46,7 +46,12 @@ if (files.length === 0) {
   process.exit(1);
 }
 runBefore(files);
+// One folder for the whole run, shared by its files (ERGO_TEST_RUN_DIR): what several files would
+// otherwise each make for themselves, made once by the first that needs it (the packed tarballs:
+// @ergo-ts/test-support's packedTarballs). Removed when the run ends.
+const runDir = mkdtempSync(join(tmpdir(), 'ergo-test-run-'));
 const results = await runPool(files, opts.concurrency);
+rmSync(runDir, { recursive: true, force: true });
 const code = report(results);
 process.exit(code);
 
@@ -181,6 +186,7 @@ function runFile(f) {
   const env = {
     ...process.env,
     ERGO_STRICT_DIR: strictDir,
+    ERGO_TEST_RUN_DIR: runDir,
     NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
     FORCE_COLOR: '0',
   };
