@@ -29,7 +29,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { eventually, startPostgres, type Postgres } from '@ergo-ts/test-support';
+import { eventually, packedTarballs, startPostgres, type Postgres } from '@ergo-ts/test-support';
 import { NetworkMode, ProcessID, startNode, type Node } from 'ergo-ts';
 
 import { parseCliArgs } from '../src/args.js';
@@ -195,9 +195,8 @@ describe(
   () => {
     before(async () => {
       tmp = mkdtempSync(join(tmpdir(), 'create-ergo-ts-'));
-      const packed = JSON.parse(
-        (await ok('node', [join(ROOT, 'scripts/pack.mjs'), join(tmp, 'pack')], ROOT)).stdout,
-      ) as Record<string, string>;
+      // scripts/pack.mjs's tarballs, packed once for this file and from.test.ts when they run together.
+      const packed = await packedTarballs(ROOT, join(tmp, 'pack'));
       const tarball = packed['ergo-ts'];
       const websocket = packed['@ergo-ts/websocket'];
       const observer = packed['@ergo-ts/observer'];

@@ -205,9 +205,9 @@ test('a screenshot of every page, against a node under load', { timeout: 180_000
   const bin = goPeerBinary();
   let go: GoPeer | undefined;
   // The charts hold 240+ samples of load by the time they are taken: four a second for the
-  // guide's pictures (a minute of load), ten a second for the test's (the same charts, filled in
-  // 24 s of the node's load instead of 60).
-  const historyInterval = process.env.OBSERVER_DOCS_SHOTS === '1' ? 250 : 100;
+  // guide's pictures (a minute of load), twenty a second for the test's (the same charts, filled
+  // in 12 s of the node's load instead of 60; history.test samples every 50 ms too).
+  const historyInterval = process.env.OBSERVER_DOCS_SHOTS === '1' ? 250 : 50;
   const { node, url } = await startObserved(
     { historyInterval },
     {

@@ -26,3 +26,4 @@ export {
 export { IPC_COMMAND_TIMEOUT_MS, IpcCommands, ipcMessage, isKind, isStarted, type IpcAnswer } from './ipc_commands.js';
 export { freeTcpUdpPort, serverPort } from './ports.js';
 export { linkedBin } from './linked_bin.js';
+export { PACK_WAIT_MS, packedTarballs } from './packed.js';
