@@ -70,6 +70,11 @@ test('a paused owner’s key: when its lease ends, and when it answers on a surv
       const key = ownedByN2(`stop${stallMs}-`);
       const shard = { kind: SHARD_LEASE_KIND, key: String(shardOf(key, ENTITIES_DEFAULTS.shards)) };
       assert.equal(await n1.cmd('durable', { key, msgId: `m${++msg}`, timeout: 20_000 }), 'accepted');
+      // Handled (its inbox empty): the pause does not fall inside the owner's write of it.
+      await eventually(
+        async () => ((await n1.cmd('inbox', { kind: 'ledger', key })) as string[]).length === 0,
+        'handled',
+      );
       const load = loadavg()[0]!.toFixed(1);
       const pausedAt = Date.now();
       n2.pause();
@@ -78,18 +83,23 @@ test('a paused owner’s key: when its lease ends, and when it answers on a surv
       assert.ok(lease.owner.startsWith(`${n2.name}#`), `n2 holds the key's shard (${lease.owner})`);
       const id = `m${++msg}`;
       let attempts = 0;
+      const errors = new Map<string, number>();
       await eventually(
         async () => {
           attempts++;
           try {
-            return (await n1.cmd('durable', { key, msgId: id, timeout: 1000 })) === 'accepted';
-          } catch {
+            return (await n1.cmd('durable', { key, msgId: id, timeout: 1000 }, 5000)) === 'accepted';
+          } catch (e) {
+            const why = e instanceof Error ? e.message.replace(/\d+ ms/g, 'N ms') : String(e);
+            errors.set(why, (errors.get(why) ?? 0) + 1);
             return false;
           }
         },
         `${key} accepted through n1 while n2 is paused`,
         { timeoutMs: 60_000, intervalMs: 1 },
-      );
+      ).catch((e: unknown) => {
+        throw new Error(`${String(e)}; attempts failed with: ${JSON.stringify([...errors])}`);
+      });
       const answeredMs = Date.now() - pausedAt;
       const leaseEndMs = lease.expiresAt - pausedAt;
       const line = `peerStallTimeout ${stallMs} ms: shard lease ended ${leaseEndMs} ms after SIGSTOP; key answered on a survivor ${answeredMs} ms after SIGSTOP (${attempts} attempts; load ${load})`;

@@ -3,7 +3,8 @@
 // what the heartbeat cannot say yet: the member stopped renewing (paused, stalled, cut off from
 // the store), so the leases of its keys and shards have ended too and their next owners may take
 // them — the fencing token refuses every later write of the paused member. Routing reads it when a
-// call to a member stays unanswered (ended_lease_watch.ts); a client takes none.
+// call to a member stays unanswered (ended_lease_watch.ts); a client, or a node with no other
+// member, takes none. Its operations are not in the runtime's store figures (`stats().store`).
 
 import type { Node } from 'ergo-ts';
 

@@ -148,7 +148,11 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.#handOffMs = s.handOffMs;
     this.#activations = new Activations(node);
     this.#ownership = new ShardOwnership(node.name, s.shards);
-    this.#memberLease = s.client ? undefined : new MemberLease(node, this.measuredStore, this.owner, this.leaseTtlMs);
+    // Read by the others when a call to this member waits: none on a client or a node alone; on the
+    // store itself, out of the store's figures (those of activations).
+    const alone = !Array.isArray(options.members) ? options.members === undefined : options.members.length === 0;
+    this.#memberLease =
+      s.client || alone ? undefined : new MemberLease(node, options.store, this.owner, this.leaseTtlMs);
     this.#leases = new Leases({
       node,
       store: this.measuredStore,
