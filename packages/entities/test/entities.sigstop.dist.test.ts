@@ -5,7 +5,9 @@
 // member lease ended; the heartbeat has not declared it down), and a write there stands. Resumed
 // (SIGCONT), the old owner's write to its stale activation is refused, or finds the activation
 // already ended by its renewal (its shard lease was taken); it drops the key, says hello, counts
-// again, and the key's state is the survivor's. Figures are printed (ms from SIGSTOP).
+// again, and the key's state is the survivor's. A client-only node in front of them routes around
+// the paused owner too, and back to it once its member lease is renewed (a client hears no hello).
+// Figures are printed (ms from SIGSTOP).
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -43,6 +45,12 @@ test('an owner paused past its lease: its key answers on a survivor before SIGCO
   for (const name of names) nodes.push(await EntityNode.start(name, settings));
   const [a, b, c] = nodes as [EntityNode, EntityNode, EntityNode];
   await seeMembers(nodes);
+  const client = await EntityNode.start(`ssk${process.pid}@localhost`, { ...settings, role: 'client' });
+  nodes.push(client);
+  const clientSees = async (n: number): Promise<void> => {
+    await eventually(async () => ((await client.cmd('members')) as string[]).length === n, `the client sees ${n}`);
+  };
+  await clientSees(3);
   const key = Array.from({ length: 400 }, (_, i) => `sk${i}`).find((k) => ownerAmong(k, names) === b.name)!;
   assert.equal(await a.cmd('call', { key, req: { set: 7 } }), 7);
   assert.equal(String(await a.cmd('call', { key, req: 'where' })).split(' ')[0], b.name);
@@ -56,6 +64,7 @@ test('an owner paused past its lease: its key answers on a survivor before SIGCO
   const [where] = String(await a.cmd('call', { key, req: 'where', timeout: 15_000 })).split(' ');
   assert.ok(where === a.name || where === c.name, `the key runs on a survivor (${where})`);
   assert.equal(await c.cmd('call', { key, req: { set: 8 }, timeout: 15_000 }), 8);
+  assert.equal(await client.cmd('call', { key, req: 'get', timeout: 15_000 }), 8, 'the client routes around it');
   const survivor = where === a.name ? a : c;
   const moved = survivor.events.find((e) => e.event === 'activated' && e.key === key);
   assert.ok(moved !== undefined && moved.version === 1, 'the survivor loaded the saved state');
@@ -73,8 +82,10 @@ test('an owner paused past its lease: its key answers on a survivor before SIGCO
     const s = (await b.cmd('stats')) as EntitiesStats;
     return s.kinds.counter?.active === 0;
   }, 'the resumed owner dropped the key');
-  await seeMembers(nodes);
+  await seeMembers([a, b, c]);
   assert.equal(await a.cmd('call', { key, req: 'get', timeout: 15_000 }), 8, 'the survivor’s write stands');
+  await clientSees(3);
+  assert.equal(await client.cmd('call', { key, req: 'get', timeout: 15_000 }), 8);
   const refused = b.events.some((e) => e.event === 'refused' && e.key === key);
   console.log(
     `# SIGSTOP of the owner (leaseTtlMs 1500, peerStallTimeout 30000): its key answered on a survivor ${answeredMs} ms later; the resumed owner's write ${refused ? 'was refused' : 'found its activation ended'}`,

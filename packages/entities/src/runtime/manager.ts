@@ -114,7 +114,10 @@ export class EntityManager extends Actor {
         );
       return;
     }
-    if (isRequest(message, 'leaving')) return this.#rt.membership.heardLeaving(String((message as LeavingNotice).node));
+    if (isRequest(message, 'leaving')) {
+      const m = message as LeavingNotice;
+      return this.#rt.membership.heardLeaving(String(m.node), m.leaseEnded === true);
+    }
     if (isRequest(message, 'hello')) return this.#rt.membership.heardHello(String((message as HelloNotice).node));
   }
   /** The registrar's event (a node joined or left, a route changed): the runtime reads its nodes again. */

@@ -34,6 +34,8 @@ export interface MembershipHooks {
    * or cut off from the store): the runtime renews its leases and says hello again.
    */
   toldLeaving?(): void;
+  /** Whether `node`'s member lease has ended, read from the store (member_lease.ts). */
+  readonly memberLeaseEnded?: (node: string) => Promise<boolean>;
 }
 
 /** The members of one runtime's cluster, as this node sees them ({@link EntitiesOptions.members}). */
@@ -56,6 +58,14 @@ export class Membership {
   #readAt = 0;
   /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
   readonly #leaving = new Set<string>();
+  /**
+   * Members whose member lease ended while a call to them waited (paused, cut off from the store),
+   * seen here or told by another member: no key routes to them until their member lease is
+   * renewed (read again on every probe), they say hello, or they disconnect.
+   */
+  readonly #leaseEnded = new Set<string>();
+  /** Members of {@link #leaseEnded} whose member lease is being read now. */
+  readonly #rereading = new Set<string>();
   /** Every member this runtime has seen live: one of them no longer live is declared down. */
   readonly #seenLive = new Set<string>();
   readonly #node: Node;
@@ -118,7 +128,8 @@ export class Membership {
     if (this.#members.length === 0) return this.#client ? [] : [this.#node.name];
     const connected = this.connected();
     for (const l of this.#leaving) if (!connected.has(l)) this.#leaving.delete(l);
-    const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m));
+    for (const l of this.#leaseEnded) if (!connected.has(l)) this.#leaseEnded.delete(l);
+    const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m) && !this.#leaseEnded.has(m));
     for (const m of live) this.#seenLive.add(m);
     if (!this.#client && (!draining || live.length === 0)) live.push(this.#node.name);
     return live.sort();
@@ -147,12 +158,13 @@ export class Membership {
   }
 
   /**
-   * The manager heard that `node` leaves (it drains, or a member saw its member lease end): its
-   * keys route to the next owners. About this node: the runtime's `toldLeaving` hook.
+   * The manager heard that `node` leaves: it drains, or (`leaseEnded`) a member saw its member
+   * lease end. Its keys route to the next owners. About this node: the runtime's `toldLeaving` hook.
    */
-  heardLeaving(node: string): void {
+  heardLeaving(node: string, leaseEnded = false): void {
     if (node === this.#node.name) return this.#hooks.toldLeaving?.();
-    this.leaving(node);
+    if (leaseEnded) this.#leaseEnded.add(node);
+    else this.leaving(node);
     this.#hooks.changed();
   }
 
@@ -167,19 +179,39 @@ export class Membership {
    * leaving here, and the other members are told so (it says hello again when it is back).
    */
   leaseEnded(node: string): void {
-    if (node === this.#node.name || this.#leaving.has(node)) return;
+    if (node === this.#node.name || this.#leaving.has(node) || this.#leaseEnded.has(node)) return;
     this.#node.log.info(
       "entities: %s's member lease ended while a call to it waited: its keys route to the next owners",
       node,
     );
-    this.leaving(node);
+    this.#leaseEnded.add(node);
     this.#hooks.changed();
-    this.tell({ '~entity': 'leaving', node });
+    this.tell({ '~entity': 'leaving', node, leaseEnded: true });
+  }
+
+  /** Reads the member lease of every member counted out for it again: one renewed counts again. */
+  #rereadLeaseEnded(): void {
+    const ended = this.#hooks.memberLeaseEnded;
+    if (ended === undefined) return;
+    for (const node of this.#leaseEnded) {
+      if (this.#rereading.has(node)) continue;
+      this.#rereading.add(node);
+      ended(node).then(
+        (still) => {
+          this.#rereading.delete(node);
+          if (still || !this.#leaseEnded.delete(node)) return;
+          this.#node.log.info("entities: %s's member lease is renewed: it counts again", node);
+          this.#hooks.changed();
+        },
+        () => this.#rereading.delete(node),
+      );
+    }
   }
 
   /** `node`'s runtime started: it counts again (and joins the members read from the registrar or Leader). */
   hello(node: string): void {
     this.#leaving.delete(node);
+    this.#leaseEnded.delete(node);
     if ((this.fromRegistrar || this.leader !== undefined) && !this.#members.includes(node) && node !== this.#node.name)
       this.#members.push(node);
   }
@@ -279,6 +311,7 @@ export class Membership {
       void this.#readRegistrar();
     if (this.leader !== undefined) void this.#readLeader();
     if (this.#members.length === 0) return;
+    this.#rereadLeaseEnded();
     this.#hooks.changed();
     const connected = this.connected();
     for (const m of this.#members) {

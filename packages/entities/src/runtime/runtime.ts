@@ -166,12 +166,14 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       ...(s.takeOverFromDeadMembers ? { dead: (holder: string) => this.#deadHolder(holder) } : {}),
       member: this.#memberLease,
     });
+    const ended = (member: string): Promise<boolean> => memberLeaseEnded(this.measuredStore, member);
     this.membership = new Membership(node, this.#name, options, {
       changed: () => {
         this.#observeMembers();
       },
       stopped: () => this.#stopped,
       toldLeaving: () => this.#backFromPause(),
+      memberLeaseEnded: ended,
     });
     const store = options.store;
     // A client owns no shard: no reminder or inbox of its own to scan.
@@ -220,7 +222,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       ownsShardOf: (key) => this.#ownsShardOf(key),
       leaseId: (kind, key) => this.#leases.leaseId(kind, key),
     });
-    this.#router = new Router(this, s.probeMs, s.name, (member) => memberLeaseEnded(this.measuredStore, member));
+    this.#router = new Router(this, s.probeMs, s.name, ended);
     this.#redelivery = new Redelivery({
       log: node.log,
       clock: this.clock,
