@@ -29,7 +29,7 @@ import { every, wallClock, type EntitiesClock } from '../contract/clock.js';
 import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
 import { hostName } from '../contract/ids.js';
 import { ownerOfShard, shardOf } from '../contract/placement.js';
-import { isReminderStore, type StoredReminder } from '../contract/reminder_store.js';
+import { isReminderStore, type ReminderStore, type StoredReminder } from '../contract/reminder_store.js';
 import type { EntityStore } from '../contract/store.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
 import type { EntityAddress, EntityKind } from '../kinds/entity.js';
@@ -177,23 +177,23 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     });
     const store = options.store;
     // A client owns no shard: no reminder or inbox of its own to scan.
-    this.reminders =
-      !s.client && isReminderStore(store)
-        ? new ReminderScheduler(
-            {
-              store,
-              log: node.log,
-              clock: this.clock,
-              shards: this.#shards,
-              kind: (name) => this.#kinds.get(name),
-              owned: () => this.#ownership.owned,
-              // A fire is a durable message whose id is the fire's.
-              deliver: (kind, key, fire, timeout) =>
-                this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout }),
-            },
-            options.reminders,
-          )
-        : undefined;
+    const scans = (st: EntityStore): st is EntityStore & ReminderStore => !s.client && isReminderStore(st);
+    this.reminders = scans(store)
+      ? new ReminderScheduler(
+          {
+            store,
+            log: node.log,
+            clock: this.clock,
+            shards: this.#shards,
+            kind: (name) => this.#kinds.get(name),
+            owned: () => this.#ownership.owned,
+            // A fire is a durable message whose id is the fire's.
+            deliver: (kind, key, fire, timeout) =>
+              this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout }),
+          },
+          options.reminders,
+        )
+      : undefined;
     const measured = this.measuredStore;
     this.inboxSweeper =
       s.client || measured.pendingInbox === undefined
