@@ -46,6 +46,8 @@ export interface ClusterSettings {
   stallMs?: number;
   /** Where the workflow kinds record each step run (workflow_kinds.ts). */
   effects?: string;
+  /** The node's runtime role: 'client' owns nothing and routes to `members` (default 'member'). */
+  role?: 'member' | 'client';
 }
 
 /** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
@@ -106,6 +108,7 @@ export class EntityNode {
         ENT_LEASE_SCOPE: s.leaseScope ?? 'key',
         ENT_STALL_MS: s.stallMs === undefined ? '' : String(s.stallMs),
         WF_EFFECTS: s.effects ?? '',
+        ENT_ROLE: s.role ?? '',
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -12,7 +12,7 @@
 // accepted into such a key's inbox stays there: entities.inbox.dist.test.ts).
 // ENT_TAKEOVER=0 turns takeOverFromDeadMembers off; ENT_STALL_MS sets the network's
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
-// the runtime's leaseScope.
+// the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members).
 // It reports `{ kind: 'ready' }`, then every runtime event as `{ kind: 'event', event }`, and
 // answers `{ id, cmd, ... }` with `{ id, ok }` or `{ id, err, code }`.
 
@@ -131,6 +131,7 @@ const entities = await startEntities(node, {
   renewIntervalMs: Number(env('ENT_RENEW_MS')),
   probeIntervalMs: 100,
   takeOverFromDeadMembers: process.env.ENT_TAKEOVER !== '0',
+  ...(process.env.ENT_ROLE === 'client' ? { role: 'client' as const } : {}),
   ...(process.env.ENT_LEASE_SCOPE === 'shard' || process.env.ENT_LEASE_SCOPE === 'key'
     ? { leaseScope: process.env.ENT_LEASE_SCOPE }
     : {}),

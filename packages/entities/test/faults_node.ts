@@ -4,13 +4,13 @@
 // comma-separated: static routes, no registrar), FN_DB (the PostgreSQL URL: the server runs in a
 // host of its own), FN_LOG (a file this node appends every runtime event to, one JSON line each,
 // synchronously: what was appended before a kill -9 is on disk), FN_LEASE_MS, FN_RENEW_MS;
-// FN_TAKEOVER=0 turns takeOverFromDeadMembers off.
+// FN_TAKEOVER=0 turns takeOverFromDeadMembers off; FN_STALL_MS sets peerStallTimeout (default 1500).
 // The entity kinds are faults_kinds.ts's (a state-mode ledger, an event-sourced ledger, both
 // with reminders, and a durable state machine). FN_DB is a postgres:// URL, or a SQLite file
 // path (the file system is shared by every test host). Commands over IPC: `durable` (kind, key,
 // msg, msgId), `status` (a flow key's state and data), `inbox` (kind, key: the ids in its inbox), `dump` (kind, keys: each ledger key's
-// applied ids, reminder fires, version and inbox, read from the store), `members`, `debug`,
-// `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
+// applied ids, reminder fires, version and inbox, read from the store), `members`, `lease`
+// (kind, key: the store's lease row), `debug`, `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
 // `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id), `wfdump`
 // (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts)
 // deliver their effects to the sink file FN_SINK.
@@ -78,7 +78,7 @@ if (process.env.FN_NAME !== undefined) {
       acceptors: [{ host: env('FN_ADDRESS'), port }],
       registrar: null,
       // A silently partitioned peer is declared down once a call to it goes unanswered this long.
-      peerStallTimeout: 1500,
+      peerStallTimeout: Number(process.env.FN_STALL_MS || 1500),
     },
   });
   const members: string[] = [];
@@ -111,8 +111,19 @@ if (process.env.FN_NAME !== undefined) {
 
   interface Command {
     id: number;
-    cmd: 'durable' | 'status' | 'inbox' | 'dump' | 'members' | 'debug' | 'stop' | 'wfstart' | 'wfsignal' | 'wfdump';
-    kind?: 'ledger' | 'esledger' | 'flow';
+    cmd:
+      | 'durable'
+      | 'status'
+      | 'inbox'
+      | 'dump'
+      | 'members'
+      | 'lease'
+      | 'debug'
+      | 'stop'
+      | 'wfstart'
+      | 'wfsignal'
+      | 'wfdump';
+    kind?: 'ledger' | 'esledger' | 'flow' | '~shard';
     wf?: WfName | 'wfchild';
     input?: unknown;
     sid?: string;
@@ -185,6 +196,8 @@ if (process.env.FN_NAME !== undefined) {
       }
       case 'members':
         return entities.members();
+      case 'lease':
+        return (await store.lease({ kind: c.kind!, key: c.key! })) ?? null;
       case 'debug': {
         const now = Date.now();
         let connected: string[] = [];

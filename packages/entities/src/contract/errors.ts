@@ -54,6 +54,16 @@ export const ErrEntityIncorrect = defineError('ERR_ENTITY_INCORRECT', 'entity: i
 /** No activation could be reached before the call's deadline (owner unknown, lease not yet free). */
 export const ErrEntityUnavailable = defineError('ERR_ENTITY_UNAVAILABLE', 'entity: not available');
 
+/**
+ * A client-only runtime (`role: 'client'`) was asked to own something: to activate a key or take
+ * a message for one. A member whose `members` list names a client gets it on the first
+ * activation it routes there; the fix is that list, not a retry.
+ */
+export const ErrEntityClientOnly = defineError(
+  'ERR_ENTITY_CLIENT_ONLY',
+  'entity: a client-only node owns no entity (it is not a member)',
+);
+
 /** `node:sqlite` is not available in this Node.js (it needs Node 22.13 or later, or 22.5+ with --experimental-sqlite). */
 export const ErrSqliteUnavailable = defineError(
   'ERR_ENTITY_SQLITE_UNAVAILABLE',

@@ -146,6 +146,16 @@ export class KindCounters {
   handedOff = 0;
   eventsPersisted = 0;
   snapshots = 0;
+
+  /** Counts one runtime event of the kind: its name, and whether it is a passivation by hand-off. */
+  count(event: string, handOff: boolean): void {
+    if (event === 'activated') this.activations++;
+    else if (event === 'passivated') {
+      this.passivations++;
+      if (handOff) this.handedOff++;
+    } else if (event === 'stopped') this.stopped++;
+    else if (event === 'refused') this.refused++;
+  }
 }
 
 /**

@@ -7,6 +7,7 @@ import { TerminateReasonShutdown, type Node, type PID } from 'ergo-ts';
 import { errorCode } from '../contract/codes.js';
 import { shardOf } from '../contract/placement.js';
 import type { ActivationLoad, EntityId, EntityStore, LeaseResult } from '../contract/store.js';
+import type { MemberLease } from './member_lease.js';
 
 /** Exit reasons made by {@link leaseLost}: the host knows them by identity. */
 const lostReasons = new WeakMap<Error, string>();
@@ -58,6 +59,8 @@ export interface LeaseSettings {
   readonly owned: () => ReadonlySet<number>;
   /** Keeps a release until it settles (a drain waits for it). */
   readonly track: (release: Promise<void>) => void;
+  /** The member's own lease (member_lease.ts), renewed with the others; absent on a client. */
+  readonly member?: MemberLease | undefined;
   /**
    * Whether a lease holder (an owner string) is declared dead: its lease is then taken over at
    * once (`takeOverFrom`) rather than waited out. Absent: holders' leases are always waited out.
@@ -85,6 +88,7 @@ export class Leases {
   readonly #owned: () => ReadonlySet<number>;
   readonly #track: (release: Promise<void>) => void;
   readonly #dead: ((holder: string) => boolean) | undefined;
+  readonly #member: MemberLease | undefined;
   /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
   readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
   /** Shard leases held, shard → token. */
@@ -101,6 +105,7 @@ export class Leases {
     this.#owned = s.owned;
     this.#track = s.track;
     this.#dead = s.dead;
+    this.#member = s.member;
   }
 
   /** Gives every shard lease back (the last step of a drain: no activation runs under them any more). */
@@ -202,12 +207,22 @@ export class Leases {
     });
   }
 
-  renew(): void {
+  /**
+   * Renews the leases held (a lease lost ends its activations here) and the member's own; resolves,
+   * once every renewal settled, with whether the member's own lease is held (true without one).
+   */
+  async renew(): Promise<boolean> {
+    const [held] = await Promise.all([this.#member?.renew() ?? true, this.#renewActivations()]);
+    return held;
+  }
+
+  #renewActivations(): Promise<void> {
     if (this.#shardScope) return this.#renewShards();
+    const renewals: Promise<void>[] = [];
     for (const [kind, keys] of this.#active) {
       if (keys.size === 0) continue;
       const tokens = new Map([...keys].map(([key, v]) => [key, v.token]));
-      this.#store.renew(kind, this.#owner, tokens, this.#ttlMs).then(
+      const renewal = this.#store.renew(kind, this.#owner, tokens, this.#ttlMs).then(
         (lost) => {
           for (const key of lost) {
             const a = keys.get(key);
@@ -222,14 +237,16 @@ export class Leases {
         },
         (err: unknown) => this.#node.log.warning('entities: renewing leases failed: %s', String(err)),
       );
+      renewals.push(renewal);
     }
+    return Promise.all(renewals).then(() => undefined);
   }
 
   /** Renews the shard leases held; a shard lost (taken over) ends every activation of its keys here. */
-  #renewShards(): void {
-    if (this.#heldShards.size === 0) return;
+  #renewShards(): Promise<void> {
+    if (this.#heldShards.size === 0) return Promise.resolve();
     const tokens = new Map([...this.#heldShards].map(([s, t]) => [String(s), t]));
-    this.#store.renew(SHARD_LEASE_KIND, this.#owner, tokens, this.#ttlMs).then(
+    return this.#store.renew(SHARD_LEASE_KIND, this.#owner, tokens, this.#ttlMs).then(
       (lost) => {
         for (const k of lost) {
           const shard = Number(k);

@@ -12,19 +12,17 @@ import type { InspectedRuntime } from '../inspect/inspector.js';
 import type { WorkflowClient } from '../workflow/client.js';
 import { isWorkflowOperation, operateWorkflows } from '../workflow/operator.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
+import type { Membership } from './membership.js';
 
 /** What the manager asks of its runtime (runtime.ts implements it), inspection's seam included. */
 export interface ManagerRuntime extends InspectedRuntime {
   /** Activates (kind, key) on this node, one at a time per key (see `Entities.activateLocal`). */
   activateLocal(kind: string, key: string): Promise<ActivateReply>;
-  /** `node` announced it leaves: its keys route to the next owners. */
-  memberLeaving(node: string): void;
-  /** `node`'s runtime started: it counts again. */
-  memberHello(node: string): void;
-  /** The registrar told of a change: its nodes are read again. */
-  membershipChanged(): void;
-  /** The manager follows the registrar's events: probes read the registrar less often. */
-  followingRegistrarEvents(): void;
+  /** Who the members are: the notices the manager hears, the registrar's events it follows, go there. */
+  readonly membership: Pick<
+    Membership,
+    'heardLeaving' | 'heardHello' | 'registrarChanged' | 'followingRegistrarEvents'
+  >;
   /** The runtime's workflow client: an operator's workflow requests go through it (workflow/operator.ts). */
   readonly workflows: WorkflowClient;
 }
@@ -59,7 +57,7 @@ export class EntityManager extends Actor {
     // The registrar's events (a node joined, left...) come here: the runtime reads its nodes again.
     if (event !== undefined)
       await this.monitorEvent(event).then(
-        () => rt.followingRegistrarEvents(),
+        () => rt.membership.followingRegistrarEvents(),
         (e: unknown) => this.log.warning('entities: cannot follow the registrar event: %s', String(e)),
       );
   }
@@ -116,11 +114,14 @@ export class EntityManager extends Actor {
         );
       return;
     }
-    if (isRequest(message, 'leaving')) return this.#rt.memberLeaving(String((message as LeavingNotice).node));
-    if (isRequest(message, 'hello')) return this.#rt.memberHello(String((message as HelloNotice).node));
+    if (isRequest(message, 'leaving')) {
+      const m = message as LeavingNotice;
+      return this.#rt.membership.heardLeaving(String(m.node), m.leaseEnded === true);
+    }
+    if (isRequest(message, 'hello')) return this.#rt.membership.heardHello(String((message as HelloNotice).node));
   }
   /** The registrar's event (a node joined or left, a route changed): the runtime reads its nodes again. */
   override handleEvent(_m: MessageEvent): void {
-    this.#rt.membershipChanged();
+    this.#rt.membership.registrarChanged();
   }
 }

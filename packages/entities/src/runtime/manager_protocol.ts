@@ -24,6 +24,11 @@ export interface SendRequest {
 export interface LeavingNotice {
   readonly '~entity': 'leaving';
   readonly node: string;
+  /**
+   * Told by another member: `node`'s member lease ended while a call to it waited (it was paused or
+   * cut off from the store). The receivers count it again once its member lease is renewed.
+   */
+  readonly leaseEnded?: boolean;
 }
 /** A member's runtime started: the others count it again (it may have left before under this name). */
 export interface HelloNotice {

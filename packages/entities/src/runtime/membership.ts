@@ -29,6 +29,13 @@ export interface MembershipHooks {
   changed(): void;
   /** Whether the runtime has stopped (then nothing is read any more). */
   stopped(): boolean;
+  /**
+   * Another member said this node leaves while it does not (its member lease ended: it was paused
+   * or cut off from the store): the runtime renews its leases and says hello again.
+   */
+  toldLeaving?(): void;
+  /** Whether `node`'s member lease has ended, read from the store (member_lease.ts). */
+  readonly memberLeaseEnded?: (node: string) => Promise<boolean>;
 }
 
 /** The members of one runtime's cluster, as this node sees them ({@link EntitiesOptions.members}). */
@@ -51,22 +58,42 @@ export class Membership {
   #readAt = 0;
   /** Members that announced they leave (drain): no key routes to them until they disconnect or say hello. */
   readonly #leaving = new Set<string>();
+  /**
+   * Members whose member lease ended while a call to them waited (paused, cut off from the store),
+   * seen here or told by another member: no key routes to them until their member lease is
+   * renewed (read again on every probe), they say hello, or they disconnect.
+   */
+  readonly #leaseEnded = new Set<string>();
+  /** Members of {@link #leaseEnded} whose member lease is being read now. */
+  readonly #rereading = new Set<string>();
   /** Every member this runtime has seen live: one of them no longer live is declared down. */
   readonly #seenLive = new Set<string>();
   readonly #node: Node;
   /** The registered name of the managers (the same on every member). */
   readonly #manager: string;
   readonly #hooks: MembershipHooks;
+  /** This node is a client (`role: 'client'`): never one of the live members itself. */
+  readonly #client: boolean;
 
-  /** Checks `members` and `leader` (ERR_ENTITY_INCORRECT); `manager` is the managers' registered name. */
+  /**
+   * Checks `members` and `leader` (ERR_ENTITY_INCORRECT; a client's members must not name it);
+   * `manager` is the managers' registered name; with `role: 'client'` this node is never among
+   * the live members.
+   */
   constructor(
     node: Node,
     manager: string,
-    members: EntitiesOptions['members'],
-    leader: string | undefined,
+    options: Pick<EntitiesOptions, 'members' | 'leader' | 'role'>,
     hooks: MembershipHooks,
   ) {
+    const members = options.members ?? [];
+    const leader = options.leader;
     this.#node = node;
+    this.#client = options.role === 'client';
+    if (this.#client && Array.isArray(members) && members.includes(node.name))
+      throw ErrEntityIncorrect.with(
+        `role 'client': members names this node (${node.name}); a client is never a member`,
+      );
     this.#manager = manager;
     this.#hooks = hooks;
     this.fromRegistrar = members === 'registrar';
@@ -95,16 +122,22 @@ export class Membership {
   /**
    * The live members: this node and the members it is connected to (the configured ones, or the
    * registrar's), less those that announced they leave, sorted. A draining node leaves itself out
-   * (unless no other member is live).
+   * (unless no other member is live); a client always does (then the list may be empty).
    */
   live(draining: boolean): string[] {
-    if (this.#members.length === 0) return [this.#node.name];
+    if (this.#members.length === 0) return this.#client ? [] : [this.#node.name];
     const connected = this.connected();
     for (const l of this.#leaving) if (!connected.has(l)) this.#leaving.delete(l);
-    const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m));
+    for (const l of this.#leaseEnded) if (!connected.has(l)) this.#leaseEnded.delete(l);
+    const live = this.#members.filter((m) => connected.has(m) && !this.#leaving.has(m) && !this.#leaseEnded.has(m));
     for (const m of live) this.#seenLive.add(m);
-    if (!draining || live.length === 0) live.push(this.#node.name);
+    if (!this.#client && (!draining || live.length === 0)) live.push(this.#node.name);
     return live.sort();
+  }
+
+  /** The members configured (or last read from the registrar or the Leader), this node left out. */
+  configured(): readonly string[] {
+    return this.#members;
   }
 
   /**
@@ -124,9 +157,61 @@ export class Membership {
     this.#leaving.add(node);
   }
 
+  /**
+   * The manager heard that `node` leaves: it drains, or (`leaseEnded`) a member saw its member
+   * lease end. Its keys route to the next owners. About this node: the runtime's `toldLeaving` hook.
+   */
+  heardLeaving(node: string, leaseEnded = false): void {
+    if (node === this.#node.name) return this.#hooks.toldLeaving?.();
+    if (leaseEnded) this.#leaseEnded.add(node);
+    else this.leaving(node);
+    this.#hooks.changed();
+  }
+
+  /** The manager heard that `node`'s runtime started (or is back from a pause): it counts again. */
+  heardHello(node: string): void {
+    this.hello(node);
+    this.#hooks.changed();
+  }
+
+  /**
+   * `node` left a call unanswered while its member lease ended (member_lease.ts): it counts as
+   * leaving here, and the other members are told so (it says hello again when it is back).
+   */
+  leaseEnded(node: string): void {
+    if (node === this.#node.name || this.#leaving.has(node) || this.#leaseEnded.has(node)) return;
+    this.#node.log.info(
+      "entities: %s's member lease ended while a call to it waited: its keys route to the next owners",
+      node,
+    );
+    this.#leaseEnded.add(node);
+    this.#hooks.changed();
+    this.tell({ '~entity': 'leaving', node, leaseEnded: true });
+  }
+
+  /** Reads the member lease of every member counted out for it again: one renewed counts again. */
+  #rereadLeaseEnded(): void {
+    const ended = this.#hooks.memberLeaseEnded;
+    if (ended === undefined) return;
+    for (const node of this.#leaseEnded) {
+      if (this.#rereading.has(node)) continue;
+      this.#rereading.add(node);
+      ended(node).then(
+        (still) => {
+          this.#rereading.delete(node);
+          if (still || !this.#leaseEnded.delete(node)) return;
+          this.#node.log.info("entities: %s's member lease is renewed: it counts again", node);
+          this.#hooks.changed();
+        },
+        () => this.#rereading.delete(node),
+      );
+    }
+  }
+
   /** `node`'s runtime started: it counts again (and joins the members read from the registrar or Leader). */
   hello(node: string): void {
     this.#leaving.delete(node);
+    this.#leaseEnded.delete(node);
     if ((this.fromRegistrar || this.leader !== undefined) && !this.#members.includes(node) && node !== this.#node.name)
       this.#members.push(node);
   }
@@ -190,8 +275,12 @@ export class Membership {
     }
   }
 
-  /** Sends a notice to the manager of every live member (best effort: a member that misses it learns by routing). */
+  /**
+   * Sends a notice to the manager of every live member (best effort: a member that misses it learns
+   * by routing). A client tells nothing: the members must not count it (a hello adds its sender).
+   */
   tell(notice: LeavingNotice | HelloNotice): void {
+    if (this.#client) return;
     const connected = this.connected();
     for (const m of this.#members) {
       if (!connected.has(m)) continue;
@@ -222,6 +311,7 @@ export class Membership {
       void this.#readRegistrar();
     if (this.leader !== undefined) void this.#readLeader();
     if (this.#members.length === 0) return;
+    this.#rereadLeaseEnded();
     this.#hooks.changed();
     const connected = this.connected();
     for (const m of this.#members) {

@@ -31,6 +31,25 @@ export interface EntitiesOptions {
    */
   readonly members?: readonly string[] | 'registrar' | 'leader';
   /**
+   * What this node is in the cluster. 'member' (the default): it hosts `kinds`, owns shards by
+   * placement over the live members and takes leases. 'client': an API tier — it calls, sends to
+   * and starts entities and workflows (`call`, `send`, `sendDurable`, `workflows`) on the members,
+   * routed to each key's owner as a member routes, and owns nothing: it is given no shard, takes no
+   * lease, hosts no activation, runs no reminder scheduler or inbox sweeper, and the members never
+   * count it (it announces neither its start nor its leaving). It keeps working while members die
+   * and move: a call retries on the next owner as a member's does. Lifecycle: started and stopped
+   * as a member's runtime is (`startEntities`, `stop`; `drain` has nothing to hand off).
+   *
+   * A client needs `members` as the list of the members' names (the nodes that host the kinds,
+   * every one of them configured with the same list, without the client): `'registrar'` and
+   * `'leader'` are refused (ERR_ENTITY_INCORRECT), because the members would count every node the
+   * registrar lists or that joins the election, the client included; a list naming the client
+   * itself is refused too. A member whose list names a client by mistake gets
+   * ERR_ENTITY_CLIENT_ONLY from it on the first activation routed there. `kinds` on a client are
+   * the kinds it addresses (`workflows.kinds()` lists them); they may be empty.
+   */
+  readonly role?: 'member' | 'client';
+  /**
    * With `members: 'leader'`: the registered name of this node's Leader actor (the same on every
    * member). Default 'leader'.
    */
@@ -136,6 +155,21 @@ export interface RuntimeSettings {
   /** `leaseScope: 'shard'`. */
   readonly shardScope: boolean;
   readonly takeOverFromDeadMembers: boolean;
+  /** `role: 'client'`: the runtime owns nothing (see {@link EntitiesOptions.role}). */
+  readonly client: boolean;
+}
+
+/** Whether `options` make a client-only runtime ({@link EntitiesOptions.role}); ERR_ENTITY_INCORRECT for a bad role. */
+function clientRole(options: EntitiesOptions): boolean {
+  const role = options.role ?? 'member';
+  if (role !== 'member' && role !== 'client')
+    throw ErrEntityIncorrect.with(`role must be 'member' or 'client', got ${String(role as unknown)}`);
+  if (role === 'member') return false;
+  if (!Array.isArray(options.members) || options.members.length === 0)
+    throw ErrEntityIncorrect.with(
+      `role 'client' needs members as the list of the members' node names (got ${JSON.stringify(options.members ?? null)}): with 'registrar' or 'leader' the members would count the client`,
+    );
+  return true;
 }
 
 /**
@@ -168,7 +202,9 @@ export function settingsOf(options: EntitiesOptions): RuntimeSettings {
     );
   if (options.leaseScope !== undefined && options.leaseScope !== 'key' && options.leaseScope !== 'shard')
     throw ErrEntityIncorrect.with(`leaseScope must be 'key' or 'shard', got ${String(options.leaseScope)}`);
+  const client = clientRole(options);
   return {
+    client,
     leaseTtlMs,
     inspectState,
     shards,

@@ -2,8 +2,10 @@
 // through here): to the owner of the key's shard by this node's view of the live members, straight
 // to the entity's registered name; when nothing answers to it, the owner's manager activates it
 // (or this node's runtime, when it is the owner). A lease held elsewhere is followed to its holder
-// or waited out; a target that moved, drains or went down is routed again after a pause; all within
-// the operation's timeout. Safety does not rest on any of this: the store's fencing token refuses
+// or waited out; a target that moved, drains or went down is routed again after a pause; a target
+// that leaves an attempt unanswered while its own member lease ended (paused past its lease, the
+// heartbeat not yet declaring it down: ended_lease_watch.ts) is counted as leaving and the key
+// routed to its next owner; all within the operation's timeout. Safety does not rest on any of this: the store's fencing token refuses
 // every write of an activation that is no longer the key's newest.
 
 import { setTimeout as delay } from 'node:timers/promises';
@@ -31,6 +33,8 @@ import {
   type ActivateRequest,
   type SendRequest,
 } from './manager_protocol.js';
+import { EndedLeaseWatch, MemberLeaseEnded } from './ended_lease_watch.js';
+import type { Membership } from './membership.js';
 import { ENTITIES_DEFAULTS, positive, type EntityCallOptions } from './options.js';
 
 /** What routing asks of its runtime (runtime.ts implements it). */
@@ -41,8 +45,8 @@ export interface RoutedRuntime {
   ownerOf(to: EntityAddress<unknown>): string;
   /** The live members by this node's view. */
   members(): string[];
-  /** `node` answered that it drains: its keys route to the next owners. */
-  memberLeaving(node: string): void;
+  /** Who the members are: a target that drains, or whose member lease ended, counts as leaving there. */
+  readonly membership: Pick<Membership, 'heardLeaving' | 'leaseEnded'>;
   /** Activates (kind, key) on this node (the manager's activation, without the manager). */
   activateLocal(kind: string, key: string): Promise<ActivateReply>;
 }
@@ -62,11 +66,25 @@ export class Router {
   readonly #probeMs: number;
   /** The managers' registered name (the same on every member). */
   readonly #name: string;
+  /** Fails attempts to a member whose own lease ended (absent: attempts wait for their answer or timeout). */
+  readonly #watch: EndedLeaseWatch | undefined;
 
-  constructor(rt: RoutedRuntime, probeMs: number, name: string) {
+  /** `ended`: whether a node's member lease ended, read from the store (absent: nothing is watched). */
+  constructor(rt: RoutedRuntime, probeMs: number, name: string, ended?: (node: string) => Promise<boolean>) {
     this.#rt = rt;
     this.#probeMs = probeMs;
     this.#name = name;
+    this.#watch = ended === undefined ? undefined : new EndedLeaseWatch(ended, probeMs);
+  }
+
+  /** Stops watching (the runtime stops). */
+  stop(): void {
+    this.#watch?.stop();
+  }
+
+  /** `p`, an attempt to `target`, watched when `target` is another node (see the top of this file). */
+  #watched<T>(p: Promise<T>, target: string): Promise<T> {
+    return this.#watch === undefined || target === this.#rt.node.name ? p : this.#watch.watch(p, target);
   }
 
   /** Routes one operation to the owner, activating and re-routing until it succeeds or the deadline. */
@@ -101,20 +119,31 @@ export class Router {
       const left = deadline - Date.now();
       if (left <= 0) throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`);
       try {
-        return await attempt(target, left);
+        return await this.#watched(attempt(target, left), target);
       } catch (err) {
         last = ErrTimeout.is(err) ? noAnswer(target) : err instanceof Error ? err.message : String(err);
+        if (err instanceof MemberLeaseEnded) {
+          // Paused past its lease (or cut off from the store): its keys are free; route by the members without it.
+          this.#rt.membership.leaseEnded(target);
+          target = this.#rt.ownerOf(to);
+          continue;
+        }
         if (ErrProcessUnknown.is(err) || ErrNameUnknown.is(err)) {
           // A local activation waits on the store, which may not answer (cut off, a key locked
           // by a stalled member): the caller's timeout bounds it as it bounds a remote one.
           let r: ActivateReply;
           try {
             r = await within(
-              this.#activate(target, to, Math.max(1, deadline - Date.now())),
+              this.#watched(this.#activate(target, to, Math.max(1, deadline - Date.now())), target),
               Math.max(1, deadline - Date.now()),
               () => ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (activation: ${last})`),
             );
           } catch (e) {
+            if (e instanceof MemberLeaseEnded) {
+              this.#rt.membership.leaseEnded(target);
+              target = this.#rt.ownerOf(to);
+              continue;
+            }
             // The target went down meanwhile (it drained and stopped, or died): route again.
             if (ErrTimeout.is(e))
               throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${noAnswer(target)})`, e);
@@ -136,7 +165,7 @@ export class Router {
           }
           if (r.leaving === true) {
             // The target drains: route to the owner among the members that stay.
-            this.#rt.memberLeaving(target);
+            this.#rt.membership.heardLeaving(target);
             const next = this.#rt.ownerOf(to);
             if (next === target) await delay(Math.max(1, Math.min(this.#probeMs, deadline - Date.now())));
             target = next;

@@ -11,7 +11,6 @@ import { randomUUID } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
 
 import {
-  ErrTaken,
   ProcessID,
   TerminateReasonShutdown,
   ignorable,
@@ -28,9 +27,9 @@ import {
 
 import { every, wallClock, type EntitiesClock } from '../contract/clock.js';
 import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
-import { checkKey, hostName } from '../contract/ids.js';
+import { hostName } from '../contract/ids.js';
 import { ownerOfShard, shardOf } from '../contract/placement.js';
-import { isReminderStore, type StoredReminder } from '../contract/reminder_store.js';
+import { isReminderStore, type ReminderStore, type StoredReminder } from '../contract/reminder_store.js';
 import type { EntityStore } from '../contract/store.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
 import type { EntityAddress, EntityKind } from '../kinds/entity.js';
@@ -41,13 +40,14 @@ import {
   type EntityEvent,
   type HostRuntime,
 } from './host_runtime.js';
-import { EntityHost } from './host.js';
+import { ActivationGate } from './activation_gate.js';
 import { Activations } from './activations.js';
 import { drainActivations } from './drain.js';
 import { InboxSweeper } from './inbox_sweeper.js';
 import { Leases, type OpenedLease } from './leases.js';
 import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
+import { MemberLease, memberLeaseEnded } from './member_lease.js';
 import { Membership } from './membership.js';
 import { WorkflowClient } from '../workflow/client.js';
 import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
@@ -78,14 +78,21 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   readonly leaseTtlMs: number;
   /** Whether inspection shows entity states ({@link EntitiesOptions.inspectState}). */
   readonly inspectState: boolean;
+  /**
+   * 'member', or 'client' ({@link EntitiesOptions.role}): a client routes every operation to the
+   * members and owns nothing (no shard, lease or activation; `active()` stays empty).
+   */
+  readonly role: 'member' | 'client';
   readonly #kinds: ReadonlyMap<string, EntityKind>;
-  /** Who the members are (membership.ts). */
-  readonly #membership: Membership;
+  /** @internal Who the members are (membership.ts): the manager and the routing tell it what they hear. */
+  readonly membership: Membership;
+  /** This member's own lease (member_lease.ts; undefined on a client). */
+  readonly #memberLease: MemberLease | undefined;
   readonly #handOffMs: number;
   /** This node drains: it takes no activation and routes every key to the other members. */
   #draining: Promise<void> | undefined;
-  /** Activations in progress on this node, by `kind/key`: a second request for a key joins the first. */
-  readonly #activating = new Map<string, Promise<ActivateReply>>();
+  /** Which activations this node admits, and their start (activation_gate.ts). */
+  readonly #gate: ActivationGate;
   /** Lease releases of hand-offs not settled yet. */
   readonly #releases = new Set<Promise<void>>();
   #handOffs = 0;
@@ -132,6 +139,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     const s = settingsOf(options);
     this.leaseTtlMs = s.leaseTtlMs;
     this.inspectState = s.inspectState;
+    this.role = s.client ? 'client' : 'member';
     this.#shards = s.shards;
     this.#probeMs = s.probeMs;
     this.#name = s.name;
@@ -140,6 +148,11 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.#handOffMs = s.handOffMs;
     this.#activations = new Activations(node);
     this.#ownership = new ShardOwnership(node.name, s.shards);
+    // Read by the others when a call to this member waits: none on a client or a node alone; on the
+    // store itself, out of the store's figures (those of activations).
+    const alone = !Array.isArray(options.members) ? options.members === undefined : options.members.length === 0;
+    this.#memberLease =
+      s.client || alone ? undefined : new MemberLease(node, options.store, this.owner, this.leaseTtlMs);
     this.#leases = new Leases({
       node,
       store: this.measuredStore,
@@ -151,15 +164,21 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       owned: () => this.#ownership.owned,
       track: (release) => this.track(release),
       ...(s.takeOverFromDeadMembers ? { dead: (holder: string) => this.#deadHolder(holder) } : {}),
+      member: this.#memberLease,
     });
-    this.#membership = new Membership(node, this.#name, options.members ?? [], options.leader, {
+    const ended = (member: string): Promise<boolean> => memberLeaseEnded(this.measuredStore, member);
+    this.membership = new Membership(node, this.#name, options, {
       changed: () => {
         this.#observeMembers();
       },
       stopped: () => this.#stopped,
+      toldLeaving: () => this.#backFromPause(),
+      memberLeaseEnded: ended,
     });
     const store = options.store;
-    this.reminders = isReminderStore(store)
+    // A client owns no shard: no reminder or inbox of its own to scan.
+    const scans = (st: EntityStore): st is EntityStore & ReminderStore => !s.client && isReminderStore(st);
+    this.reminders = scans(store)
       ? new ReminderScheduler(
           {
             store,
@@ -177,7 +196,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       : undefined;
     const measured = this.measuredStore;
     this.inboxSweeper =
-      measured.pendingInbox === undefined
+      s.client || measured.pendingInbox === undefined
         ? undefined
         : new InboxSweeper(
             {
@@ -192,17 +211,29 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
             },
             options.inbox,
           );
-    this.#router = new Router(this, s.probeMs, s.name);
+    this.#gate = new ActivationGate({
+      node,
+      measuredStore: this.measuredStore,
+      host: this,
+      kinds: s.kinds,
+      client: s.client,
+      draining: () => this.#draining !== undefined,
+      running: (kind, key) => this.#activations.has(kind, key),
+      ownsShardOf: (key) => this.#ownsShardOf(key),
+      leaseId: (kind, key) => this.#leases.leaseId(kind, key),
+    });
+    this.#router = new Router(this, s.probeMs, s.name, ended);
     this.#redelivery = new Redelivery({
       log: node.log,
       clock: this.clock,
       stopped: () => this.#stopped,
       send: (kind, key, id, message, options) => this.sendDurable({ kind, key }, message as never, id, options),
     });
-    this.#timers.push(every(this.clock, s.renewMs, () => this.#leases.renew()));
-    if (this.#membership.probed) {
+    if (!s.client) this.#timers.push(every(this.clock, s.renewMs, () => void this.#leases.renew()));
+    this.#timers.push(() => this.#router.stop());
+    if (this.membership.probed) {
       // Probes dial real nodes: wall-clock time, whatever the clock of the runtime's own timing.
-      const probe = setInterval(() => this.#membership.probe(), this.#probeMs).unref();
+      const probe = setInterval(() => this.membership.probe(), this.#probeMs).unref();
       this.#timers.push(() => clearInterval(probe));
     }
   }
@@ -210,7 +241,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   /** @internal */
   async start(): Promise<void> {
     let event: Event | undefined;
-    if (this.#membership.fromRegistrar) {
+    if (this.membership.fromRegistrar) {
       const reg = this.node.network().registrar();
       if (reg.info().supportEvent) event = reg.event();
     }
@@ -218,12 +249,13 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     await startStopper(this.node, this.#name, this, (app) => {
       this.#app = app;
     });
-    await this.#membership.read();
+    await this.#memberLease?.take();
+    await this.membership.read();
     this.#observeMembers();
     this.reminders?.start();
     this.inboxSweeper?.start();
-    this.#membership.probe();
-    this.#membership.tell({ '~entity': 'hello', node: this.node.name });
+    this.membership.probe();
+    this.membership.tell({ '~entity': 'hello', node: this.node.name });
   }
 
   /** Starts and drives durable workflows (`defineWorkflow` kinds) on this runtime's cluster. */
@@ -238,12 +270,16 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
    * registrar's), less those that announced they leave, sorted; a draining node not itself (unless alone).
    */
   members(): string[] {
-    return this.#membership.live(this.#draining !== undefined);
+    return this.membership.live(this.#draining !== undefined);
   }
 
-  /** The node that owns `to`'s key now (by this node's view of the live members). */
+  /**
+   * The node that owns `to`'s key now (by this node's view of the live members). On a client that
+   * reaches no member, the owner by every configured member (routing dials it, and retries).
+   */
   ownerOf(to: EntityAddress<unknown>): string {
-    return ownerOfShard(shardOf(to.key, this.#shards), this.members())!;
+    const shard = shardOf(to.key, this.#shards);
+    return ownerOfShard(shard, this.members()) ?? ownerOfShard(shard, this.membership.configured())!;
   }
 
   /** The entities active on this node. */
@@ -304,13 +340,26 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   }
 
   /**
+   * Another member saw this node's member lease end (it was paused past its lease, or cut off from
+   * the store) and told the others it leaves: once its leases are renewed (those taken meanwhile
+   * end their activations here), it says hello and counts again.
+   */
+  #backFromPause(): void {
+    if (this.#memberLease === undefined || this.#draining !== undefined || this.#stopped) return;
+    void this.#leases.renew().then((held) => {
+      if (held && this.#draining === undefined && !this.#stopped)
+        this.membership.tell({ '~entity': 'hello', node: this.node.name });
+    });
+  }
+
+  /**
    * Whether a lease holder is dead: a member declared down, or an earlier runtime of this very
    * node (killed, and started again under the same name: its owner string differs from ours).
    */
   #deadHolder(holder: string): boolean {
     if (holder === this.owner) return false;
     const node = ownerNode(holder);
-    return node === this.node.name || this.#membership.declaredDown(node);
+    return node === this.node.name || this.membership.declaredDown(node);
   }
 
   /**
@@ -386,8 +435,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
         handOffMs: this.#handOffMs,
         activations: this.#activations,
         leases: this.#leases,
-        tellLeaving: () => this.#membership.tell({ '~entity': 'leaving', node: this.node.name }),
-        activating: () => this.#activating.values(),
+        tellLeaving: () => this.membership.tell({ '~entity': 'leaving', node: this.node.name }),
+        activating: () => this.#gate.pending(),
         releases: this.#releases,
       }),
       this.node.log,
@@ -434,48 +483,18 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
         // Already gone.
       }
     }
+    await this.#memberLease?.release();
     const app = this.#app;
     this.#app = undefined;
     if (app !== undefined && this.node.isAlive()) await stopStopper(this.node, app);
   }
 
   /**
-   * @internal the manager's activation of (kind, key) on this node. One at a time per key (a
-   * second request joins the first); keys activate side by side.
+   * @internal the manager's activation of (kind, key) on this node (activation_gate.ts): one at a
+   * time per key (a second request joins the first); keys activate side by side.
    */
   activateLocal(kind: string, key: string): Promise<ActivateReply> {
-    if (this.#draining !== undefined) return Promise.resolve({ ok: false, holder: '', expiresAt: 0, leaving: true });
-    const id = `${kind}/${key}`;
-    let p = this.#activating.get(id);
-    if (p === undefined) {
-      // A key activates only where its shard is owned. A caller follows a lease's holder here (the
-      // node the key's shard just moved from keeps the shard's lease until its keys have handed
-      // off): activated here, the key would stay on a node that no longer owns it, keeping the
-      // lease, and every later call would follow it back (a join left keys stuck for good). One
-      // running here still answers: its hand-off is under way, and the call reaches it by name.
-      if (!this.#activations.has(kind, key) && !this.#ownsShardOf(key))
-        return Promise.resolve({ ok: false, holder: '', expiresAt: 0, moved: true });
-      p = this.#activateNow(kind, key).finally(() => this.#activating.delete(id));
-      this.#activating.set(id, p);
-    }
-    return p;
-  }
-
-  async #activateNow(kind: string, key: string): Promise<ActivateReply> {
-    const k = this.#kinds.get(kind);
-    if (k === undefined) throw ErrEntityIncorrect.with(`node ${this.node.name} hosts no entity kind ${kind}`);
-    checkKey(key);
-    try {
-      await this.node.spawnRegister(hostName(kind, key), EntityHost, {}, this, k, key);
-      return { ok: true };
-    } catch (err) {
-      if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name
-      if (ErrLeaseHeld.is(err)) {
-        const lease = await this.measuredStore.lease(this.#leases.leaseId(kind, key));
-        return { ok: false, holder: lease?.owner ?? '', expiresAt: lease?.expiresAt ?? 0 };
-      }
-      throw err;
-    }
+    return this.#gate.activate(kind, key);
   }
 
   /** @internal HostRuntime */
@@ -522,17 +541,9 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   /** @internal HostRuntime */
   publish(event: EntityEvent): void {
     const c = this.#counters.get(event.kind);
-    if (c !== undefined) {
-      if (event.event === 'activated') c.activations++;
-      else if (event.event === 'passivated') {
-        c.passivations++;
-        if (event.reason === HANDOFF_REASON) {
-          c.handedOff++;
-          this.#handOffs++;
-        }
-      } else if (event.event === 'stopped') c.stopped++;
-      else if (event.event === 'refused') c.refused++;
-    }
+    const handOff = event.event === 'passivated' && event.reason === HANDOFF_REASON;
+    if (c !== undefined) c.count(event.event, handOff);
+    if (handOff && c !== undefined) this.#handOffs++;
     if (channel.hasSubscribers) channel.publish(event);
   }
 
@@ -555,29 +566,6 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   /** @internal HostRuntime */
   log(format: string, ...args: unknown[]): void {
     this.node.log.warning(format, ...args);
-  }
-
-  /** @internal the manager heard that `node` leaves: its keys route to the next owners. */
-  memberLeaving(node: string): void {
-    if (node === this.node.name) return;
-    this.#membership.leaving(node);
-    this.#observeMembers();
-  }
-
-  /** @internal the manager heard that `node`'s runtime started: it counts again. */
-  memberHello(node: string): void {
-    this.#membership.hello(node);
-    this.#observeMembers();
-  }
-
-  /** @internal the registrar told of a change: read its nodes again. */
-  membershipChanged(): void {
-    this.#membership.registrarChanged();
-  }
-
-  /** @internal the manager follows the registrar's events: probes read the registrar less often. */
-  followingRegistrarEvents(): void {
-    this.#membership.followingRegistrarEvents();
   }
 }
 
