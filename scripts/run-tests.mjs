@@ -21,18 +21,22 @@
 // reports its CPU seconds with every descendant's (forked nodes, Chromium, PostgreSQL, npm), the
 // top files by CPU and by wall minus CPU (waiting), and the run's CPU utilisation: the question it
 // answers is whether the test step is bound by the 2 cores or by files waiting (scripts/cpu-cgroup.mjs).
+// The core's files that use only its entry points run twice, the second time on its bundle
+// (`<file> [bundle]`; scripts/test-plan.mjs, `bundlePass`).
 
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { basename, dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { smoke, workspaces } from './test-plan.mjs';
+import { bundlePass, smoke, workspaces } from './test-plan.mjs';
+import { entryOnlyTests } from './bundle-core-entries.mjs';
 import { cpuGroups } from './cpu-cgroup.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const here = dirname(fileURLToPath(import.meta.url));
 const preload = pathToFileURL(join(here, 'strict-preload.mjs')).href;
+const bundlePreload = pathToFileURL(join(here, 'bundle-preload.mjs')).href;
 const fileRunner = join(here, 'test-file.mjs');
 const timesFile = join(here, 'test-times.json');
 
@@ -128,6 +132,21 @@ function collectFiles() {
       if (opts.filter.length > 0 && !opts.filter.some((f) => rel.includes(f))) continue;
       out.push({ workspace: w, path, rel, exclusive: exclusiveReason(path), expected: times[rel] ?? 30 });
     }
+    // The bundle pass (scripts/test-plan.mjs): the same files again, on the core's bundle.
+    if (w.dir === bundlePass.dir && !opts.smoke && existsSync(dir))
+      for (const path of entryOnlyTests(join(root, w.dir))) {
+        if (bundlePass.skip.includes(basename(path))) continue;
+        const rel = `${relative(root, path)} [bundle]`;
+        if (opts.filter.length > 0 && !opts.filter.some((f) => rel.includes(f))) continue;
+        out.push({
+          workspace: w,
+          path,
+          rel,
+          bundle: true,
+          exclusive: exclusiveReason(path),
+          expected: times[rel] ?? 30,
+        });
+      }
   }
   // Longest first: the pool's end is then not one long file started last.
   return out.sort((a, b) => b.expected - a.expected);
@@ -196,7 +215,8 @@ function runFile(f) {
     ERGO_STRICT_DIR: strictDir,
     ERGO_TEST_RUN_DIR: runDir,
     ...compileCache,
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${preload}`.trim(),
+    NODE_OPTIONS:
+      `${process.env.NODE_OPTIONS ?? ''} --import=${preload}${f.bundle ? ` --import=${bundlePreload}` : ''}`.trim(),
     FORCE_COLOR: '0',
   };
   const t0 = Date.now();

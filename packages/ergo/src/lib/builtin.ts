@@ -1,15 +1,17 @@
 // Node built-in modules loaded on first use. Importing `node:tls` costs a fresh process about
-// 15–25 ms of CPU, `node:zlib`, `node:v8` and `node:perf_hooks` a few ms each (issue 64: a node
-// process should import and start in tens of ms), and most nodes never use TLS, compression or
-// the inspectors. A static `import` loads them with the module graph; these getters load one the
+// 15–25 ms of CPU, `node:crypto` about 10, `node:zlib`, `node:v8` and `node:perf_hooks` a few ms
+// each (issue 64: a node process should import and start in tens of ms), and most nodes never use
+// TLS, compression or the inspectors; `node:crypto` waits for the first handshake. A static `import` loads them with the module graph; these getters load one the
 // first time a caller needs it (synchronously, from Node's built-in table), once per process.
 
 import { createRequire } from 'node:module';
+import type * as CryptoModule from 'node:crypto';
 import type * as PerfHooksModule from 'node:perf_hooks';
 import type * as TlsModule from 'node:tls';
 import type * as V8Module from 'node:v8';
 import type * as ZlibModule from 'node:zlib';
 
+type Crypto = typeof CryptoModule;
 type Tls = typeof TlsModule;
 type Zlib = typeof ZlibModule;
 type V8 = typeof V8Module;
@@ -21,10 +23,16 @@ const load: <T>(id: string) => T =
     ? <T>(id: string): T => process.getBuiltinModule(id) as T
     : <T>(id: string): T => createRequire(import.meta.url)(id) as T;
 
+let crypto: Crypto | undefined;
 let tls: Tls | undefined;
 let zlib: Zlib | undefined;
 let v8: V8 | undefined;
 let perfHooks: PerfHooks | undefined;
+
+/** `node:crypto`, loaded on the first call. */
+export function nodeCrypto(): Crypto {
+  return (crypto ??= load<Crypto>('node:crypto'));
+}
 
 /** `node:tls`, loaded on the first call. */
 export function nodeTls(): Tls {

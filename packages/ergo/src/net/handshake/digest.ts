@@ -3,31 +3,31 @@
 // certificate by appending the SHA-1 of its leaf certificate (DER) to the hashed bytes. Salts are
 // 64 hex characters (32 random bytes), connection ids 32. Digests are compared in constant time.
 
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { nodeCrypto } from '../../lib/builtin.js';
 
 /** A fresh salt: 64 lowercase hex characters. */
 export function makeSalt(): string {
-  return randomBytes(32).toString('hex');
+  return nodeCrypto().randomBytes(32).toString('hex');
 }
 
 /** A fresh connection id (MessageAccept.ID): 32 lowercase hex characters. */
 export function makeConnectionID(): string {
-  return randomBytes(16).toString('hex');
+  return nodeCrypto().randomBytes(16).toString('hex');
 }
 
 /** `hex(sha256(parts joined by ":"))`. */
 export function digestOf(...parts: string[]): string {
-  return createHash('sha256').update(parts.join(':'), 'utf8').digest('hex');
+  return nodeCrypto().createHash('sha256').update(parts.join(':'), 'utf8').digest('hex');
 }
 
 /** `hex(sha256((parts joined by ":") ‖ fingerprint))`: the TLS-bound digest. */
 export function certDigestOf(fingerprint: Uint8Array, ...parts: string[]): string {
-  return createHash('sha256').update(parts.join(':'), 'utf8').update(fingerprint).digest('hex');
+  return nodeCrypto().createHash('sha256').update(parts.join(':'), 'utf8').update(fingerprint).digest('hex');
 }
 
 /** The TLS fingerprint of a certificate: SHA-1 of its DER bytes (20 raw bytes). */
 export function tlsFingerprint(der: Uint8Array): Uint8Array {
-  return new Uint8Array(createHash('sha1').update(der).digest());
+  return new Uint8Array(nodeCrypto().createHash('sha1').update(der).digest());
 }
 
 /** Step 1, initiator's Hello: `hex(sI:cookie)`. */
@@ -79,5 +79,5 @@ export function joinAcceptCertDigest(
 export function sameDigest(a: string, b: string): boolean {
   const x = Buffer.from(a, 'utf8');
   const y = Buffer.from(b, 'utf8');
-  return x.length === y.length && timingSafeEqual(x, y);
+  return x.length === y.length && nodeCrypto().timingSafeEqual(x, y);
 }

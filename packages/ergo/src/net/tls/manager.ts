@@ -4,7 +4,7 @@
 // CertAuthManager adds the CA pools and the client-auth mode of Go's crypto/tls.
 
 import type { SecureContext } from 'node:tls';
-import { X509Certificate } from 'node:crypto';
+import { nodeCrypto } from '../../lib/builtin.js';
 import { ErrIncorrect } from '../../gen/errors.js';
 import { nodeTls } from '../../lib/builtin.js';
 import type { CertManager } from '../../gen/network.js';
@@ -63,7 +63,7 @@ function checkPems(what: string, pems: string | string[]): string[] {
   const list = typeof pems === 'string' ? [pems] : [...pems];
   for (const p of list) {
     try {
-      new X509Certificate(p);
+      new (nodeCrypto().X509Certificate)(p);
     } catch (err) {
       throw ErrIncorrect.with(`${what}: not a PEM certificate: ${(err as Error).message}`, err);
     }

@@ -4,7 +4,8 @@
 // Not a PKI: no revocation, no key usage beyond what TLS between nodes needs.
 
 import { isIP } from 'node:net';
-import { createPrivateKey, generateKeyPairSync, randomBytes, sign, X509Certificate, type KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
+import { nodeCrypto } from '../../lib/builtin.js';
 import { ErrIncorrect } from '../../gen/errors.js';
 
 function len(n: number): number[] {
@@ -121,14 +122,15 @@ export function generateCertificate(options: CertificateOptions = {}): Generated
   const days = options.validDays ?? 365;
   if (!Number.isInteger(days) || days < 1 || days > 36500)
     throw ErrIncorrect.with(`validDays must be an integer in 1..36500, got ${String(days)}`);
-  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const { publicKey, privateKey } = nodeCrypto().generateKeyPairSync('ec', { namedCurve: 'P-256' });
   let signer: KeyObject = privateKey;
   const subject = seq(set(seq(oid(OID_CN), utf8(cn))));
   let issuerName = subject;
   if (options.issuer !== undefined) {
     try {
-      const ca = new X509Certificate(options.issuer.cert);
-      signer = typeof options.issuer.key === 'string' ? createPrivateKey(options.issuer.key) : options.issuer.key;
+      const ca = new (nodeCrypto().X509Certificate)(options.issuer.cert);
+      signer =
+        typeof options.issuer.key === 'string' ? nodeCrypto().createPrivateKey(options.issuer.key) : options.issuer.key;
       if (signer.asymmetricKeyDetails?.namedCurve !== 'prime256v1') throw new Error('the issuer key is not EC P-256');
       issuerName = subjectOf(new Uint8Array(ca.raw));
     } catch (err) {
@@ -136,7 +138,7 @@ export function generateCertificate(options: CertificateOptions = {}): Generated
     }
   }
   const spki = [...(publicKey.export({ type: 'spki', format: 'der' }) as Buffer)];
-  const serial = [...randomBytes(12)];
+  const serial = [...nodeCrypto().randomBytes(12)];
   serial[0] = (serial[0]! & 0x3f) | 0x40; // positive, no leading zero byte (DER)
   const extensions: number[][] = [];
   if (hosts.length > 0) extensions.push(seq(oid(OID_SAN), octets(seq(...hosts.map(generalName)))));
@@ -160,7 +162,7 @@ export function generateCertificate(options: CertificateOptions = {}): Generated
     spki,
     tlv(0xa3, seq(...extensions)),
   );
-  const sig = sign('sha256', Uint8Array.from(tbs), signer);
+  const sig = nodeCrypto().sign('sha256', Uint8Array.from(tbs), signer);
   const der = Uint8Array.from(seq(tbs, seq(oid(OID_ECDSA_SHA256)), bits([...sig])));
   return { cert: pem('CERTIFICATE', der), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, der };
 }
