@@ -34,7 +34,8 @@ export {
   type KindStats,
   type StoreOperationStats,
 } from './inspect/stats.js';
-export { Entities, startEntities } from './runtime/runtime.js';
+export { Entities } from './runtime/runtime.js';
+export { startEntities } from './runtime/start_entities.js';
 export { ENTITIES_CHANNEL } from './runtime/host_runtime.js';
 export { ENTITIES_DEFAULTS, type EntitiesOptions, type EntityCallOptions } from './runtime/options.js';
 export { SHARD_LEASE_KIND } from './runtime/leases.js';
