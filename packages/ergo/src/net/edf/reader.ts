@@ -18,17 +18,19 @@ const ATOM_TABLE_MAX_BYTES = 96;
 const atomTable: string[] = [];
 for (let i = 0; i < ATOM_TABLE_SLOTS; i++) atomTable.push('');
 
-/**
- * A bounds-checked cursor over `[pos, end)` of a byte array. Reads advance `pos`; a read past
- * `end` throws `EdfError('ERR_EDF_DECODE')`. The decoder extends this class.
- */
 /** Largest binary a decode copies into the shared slab (see EdfReader.bytesPooled). */
 export const POOLED_BINARY_MAX = 1024;
 /** V8 keeps a typed array of up to 64 bytes on its heap: cheap to allocate, no slab needed. */
 const ON_HEAP_MAX = 64;
+/** The shared slab's size, as Node's Buffer pool. */
 const SLAB_SIZE = 8192;
 let slab = new Uint8Array(SLAB_SIZE);
 let slabUsed = 0;
+
+/**
+ * A bounds-checked cursor over `[pos, end)` of a byte array. Reads advance `pos`; a read past
+ * `end` throws `EdfError('ERR_EDF_DECODE')`. The decoder extends this class.
+ */
 
 export class EdfReader {
   /** @internal */ buf: Uint8Array = EMPTY;
