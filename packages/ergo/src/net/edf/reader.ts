@@ -31,7 +31,6 @@ let slabUsed = 0;
  * A bounds-checked cursor over `[pos, end)` of a byte array. Reads advance `pos`; a read past
  * `end` throws `EdfError('ERR_EDF_DECODE')`. The decoder extends this class.
  */
-
 export class EdfReader {
   /** @internal */ buf: Uint8Array = EMPTY;
   // Made on first use (floats, 64-bit values past 2^53): integers are read from the bytes, and a

@@ -90,10 +90,6 @@ function numIds(id: WireID3): [number, number, number] {
 }
 
 /**
- * Routes one connection's inbound packets. Lifecycle: made with the connection; {@link
- * InboundDispatcher.onPacket} for each decoded packet (valid only during the call).
- */
-/**
  * What a Core may add to route an ergo-ts event batch in one call (the engine's Core does; not
  * part of gen.Core): every event of the batch, in order, to the local subscribers of `event`,
  * looked up once. `payloads[0, count)` are taken (the slots are cleared: the decoder reuses the
@@ -111,6 +107,10 @@ export interface EventBatchCore {
   ): void;
 }
 
+/**
+ * Routes one connection's inbound packets. Lifecycle: made with the connection; {@link
+ * InboundDispatcher.onPacket} for each decoded packet (valid only during the call).
+ */
 export class InboundDispatcher {
   private readonly local: Atom;
   private readonly localCreation: number;
