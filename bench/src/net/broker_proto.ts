@@ -37,7 +37,7 @@ export function stampOfString(s: string): number {
 }
 
 /** The publish time (µs) in the 16 ASCII digits at `at`. */
-export function stampOfBytes(b: Buffer, at: number): number {
+export function stampOfBytes(b: Uint8Array, at: number): number {
   let v = 0;
   for (let i = at; i < at + 16; i++) v = v * 10 + (b[i]! - 48);
   return v;

@@ -20,7 +20,9 @@
 // would have to before using the message (nats.js `msg.string()`, node-redis' string messages).
 // Until this change they read the stamp straight from the socket's bytes and never made the
 // message, which left them ~80 ns per delivery of work the ergo-ts side does.
-// $BROKER_PAYLOAD=bytes restores that for comparison.
+// $BROKER_PAYLOAD=bytes: every peer takes the payload as bytes instead: NATS and Redis read the
+// stamp from the socket's bytes, the ergo-ts publisher publishes a Uint8Array (the subscriber's
+// handler gets a Uint8Array) and the ergo-ts handler reads the stamp from it.
 
 import { Actor, Event, startNode, type MessageEvent, type Node, type PID, type Ref } from 'ergo-ts';
 import { acceptorPort } from '../lib/routes.js';
@@ -43,9 +45,12 @@ class Sub extends Actor {
     process.send!({ kind: 'ready', ...readyExtra });
   }
   override handleEvent(m: MessageEvent): void {
-    arrived(stampOfString(m.message as string));
+    arrived(BYTES ? stampOfBytes(m.message as Uint8Array, 0) : stampOfString(m.message as string));
   }
 }
+
+/** $BROKER_PAYLOAD=bytes (see the header). */
+const BYTES = process.env.BROKER_PAYLOAD === 'bytes';
 
 /** A relay: takes the event from its parent and publishes each message again on its own node. */
 class RelaySub extends Sub {
@@ -68,10 +73,9 @@ function cpuMs(): number {
 }
 
 /** A NATS or Redis message: its payload as a string, as the ergo-ts handler gets it (see the header). */
-const onMsg: (buf: Buffer, at: number, n: number) => void =
-  process.env.BROKER_PAYLOAD === 'bytes'
-    ? (buf, at) => arrived(stampOfBytes(buf, at))
-    : (buf, at, n) => arrived(stampOfString(buf.toString('utf8', at, at + n)));
+const onMsg: (buf: Buffer, at: number, n: number) => void = BYTES
+  ? (buf, at) => arrived(stampOfBytes(buf, at))
+  : (buf, at, n) => arrived(stampOfString(buf.toString('utf8', at, at + n)));
 
 let stop: () => Promise<void> = () => Promise.resolve();
 

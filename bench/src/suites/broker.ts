@@ -59,6 +59,15 @@ const WINDOW = Number(process.env.BROKER_WINDOW ?? 4);
  * the publisher (the row as reported).
  */
 const RELAYS = Number(process.env.BROKER_RELAY ?? 0);
+/**
+ * $BROKER_PAYLOAD=bytes: every subscriber takes the payload as bytes (net/broker_sub.ts); the
+ * ergo-ts publisher then publishes a Uint8Array (the NATS and Redis wire is the same text).
+ */
+const BYTES = process.env.BROKER_PAYLOAD === 'bytes';
+/** The payload as bytes: Latin-1 of {@link payloadString} (ASCII). */
+function payloadBytes(size: number): Uint8Array {
+  return Buffer.from(payloadString(size), 'latin1');
+}
 /** Messages per round, by subscriber count ($BROKER_MSGS overrides). */
 const MSGS: Record<number, number> = { 4: 300_000, 8: 100_000 };
 
@@ -88,7 +97,8 @@ class Producer extends Actor {
     this.token = this.registerEvent(TOPIC, {});
   }
   override handleMessage(_from: PID, k: unknown): void {
-    for (let i = 0; i < (k as number); i++) this.sendEvent(TOPIC, this.token!, payloadString(SIZE));
+    if (BYTES) for (let i = 0; i < (k as number); i++) this.sendEvent(TOPIC, this.token!, payloadBytes(SIZE));
+    else for (let i = 0; i < (k as number); i++) this.sendEvent(TOPIC, this.token!, payloadString(SIZE));
   }
 }
 
@@ -282,7 +292,7 @@ async function broker(report: Report, c: SuiteContext, s: number): Promise<void>
         note = `sendEvent of a registered event to ${RELAYS} relay nodes ($BROKER_RELAY), each re-publishing to ${(s - RELAYS) / RELAYS} more`;
       } else {
         subs = new Subs(['ergo', node.name, String(p.port)], s);
-        note = `sendEvent of a registered event; one MonitorEvent subscriber per node`;
+        note = `sendEvent of a registered event${BYTES ? ' (a Uint8Array payload, $BROKER_PAYLOAD=bytes)' : ''}; one MonitorEvent subscriber per node`;
       }
     } else {
       const bin = c.peer === 'nats' ? NATS_BIN : REDIS_BIN;
@@ -301,7 +311,7 @@ async function broker(report: Report, c: SuiteContext, s: number): Promise<void>
           for (let i = 0; i < k; i++) out += head + payloadString(SIZE) + '\r\n';
           conn.socket.write(out);
         };
-        note = `nats-server 2.9 on loopback, raw-socket client (PUB/SUB, one write per chunk)`;
+        note = `nats-server 2.9 on loopback, raw-socket client (PUB/SUB, one write per chunk)${BYTES ? ', payload read as bytes' : ''}`;
       } else {
         const conn = await RedisConn.connect(server.port);
         publish = (k) => {
@@ -309,7 +319,7 @@ async function broker(report: Report, c: SuiteContext, s: number): Promise<void>
           for (let i = 0; i < k; i++) out += RedisConn.publishCommand(TOPIC, payloadString(SIZE));
           conn.socket.write(out);
         };
-        note = `redis-server 7 (--save '' --appendonly no), raw RESP client (pipelined PUBLISH)`;
+        note = `redis-server 7 (--save '' --appendonly no), raw RESP client (pipelined PUBLISH)${BYTES ? ', payload read as bytes' : ''}`;
       }
     }
     await subs.allReady();

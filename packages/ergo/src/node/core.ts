@@ -95,6 +95,28 @@ export class CoreImpl implements Core {
     if (host !== undefined) this.n.router.fanOut(host, 2 - options.priority, from, message, options.priority, false);
   }
 
+  /**
+   * An ergo-ts event batch (net/proto/inbound.ts' EventBatchCore): routeSendEvent of each event,
+   * in order, with the subscribers looked up once for the batch.
+   */
+  routeSendEvents(
+    from: PID,
+    options: MessageOptions,
+    event: Event,
+    count: number,
+    stampHi: readonly number[],
+    stampLo: readonly number[],
+    payloads: unknown[],
+  ): void {
+    this.n.checkAlive();
+    const host = this.n.targets.keyedHost(event, false);
+    if (host === undefined) {
+      for (let i = 0; i < count; i++) payloads[i] = undefined;
+      return;
+    }
+    this.n.router.fanOutBatch(host, 2 - options.priority, from, event, count, stampHi, stampLo, payloads);
+  }
+
   routeSendExit(from: PID, to: PID, reason: Error, ignoreUnlessTrapped = false): void {
     if (!(reason instanceof Error)) throw ErrIncorrect.with('exit reason must be an Error');
     const extra = ignoreUnlessTrapped ? ExitIgnoredUnlessTrapped : undefined;

@@ -7,6 +7,7 @@
 
 import { validatePriority, validateTimeoutMs } from '../gen/validate.js';
 import type { Atom } from '../gen/atom.js';
+import type { Event } from '../gen/event.js';
 import {
   ErrIncorrect,
   ErrNetworkStopped,
@@ -545,6 +546,42 @@ export class Router {
       this.deliverEvent(c as ProcessImpl, q, from, m);
     }
     if (nodes !== null) sendEventToNodes(this, nodes, from, m, priority, this.eventWarn);
+  }
+
+  /**
+   * fanOut (local subscribers only) of the `count` events of an inbound batch of `event`: each
+   * stamped from `his[i]`/`los[i]` with `payloads[i]` (whose slot is cleared), in order.
+   */
+  fanOutBatch(
+    host: TargetHost,
+    q: number,
+    from: PID,
+    event: Event,
+    count: number,
+    his: readonly number[],
+    los: readonly number[],
+    payloads: unknown[],
+  ): void {
+    const stamps = eventStamps;
+    const only = host.tHead !== null && host.tHead.tNext === null ? host.tHead.consumer : null;
+    if (only !== null && !(only instanceof RemoteConsumer)) {
+      // One local subscriber (one per node, the usual case): no walk per event.
+      const p = only as ProcessImpl;
+      for (let i = 0; i < count; i++) {
+        const m = stamps.make(event, his[i]!, los[i]!, payloads[i]);
+        payloads[i] = undefined;
+        this.deliverEvent(p, q, from, m);
+      }
+      return;
+    }
+    for (let i = 0; i < count; i++) {
+      const m = stamps.make(event, his[i]!, los[i]!, payloads[i]);
+      payloads[i] = undefined;
+      for (let r = host.tHead; r !== null; r = r.tNext) {
+        const c = r.consumer;
+        if (!(c instanceof RemoteConsumer)) this.deliverEvent(c as ProcessImpl, q, from, m);
+      }
+    }
   }
 
   private readonly eventWarn = (node: Atom, e: unknown): void =>

@@ -453,13 +453,13 @@ export class EdfDecoder extends EdfReader {
    */
   ownsInput = false;
 
-  /** @internal Binary body (a fresh copy, or a view of an owned input). */
+  /** @internal Binary body (a copy, pooled when small: bytesPooled; or a view of an owned input). */
   binary(): Uint8Array {
     const n = this.u32();
     if (n > this.#maxBinary) {
       this.pos -= 4;
       throw this.fail('ERR_EDF_BINARY_TOO_LONG', `binary of ${n} bytes exceeds maxBinaryBytes (${this.#maxBinary})`);
     }
-    return this.ownsInput && n >= 65536 ? this.bytesView(n) : this.bytesCopy(n);
+    return this.ownsInput && n >= 65536 ? this.bytesView(n) : this.bytesPooled(n);
   }
 }

@@ -18,6 +18,15 @@ const ATOM_TABLE_MAX_BYTES = 96;
 const atomTable: string[] = [];
 for (let i = 0; i < ATOM_TABLE_SLOTS; i++) atomTable.push('');
 
+/** Largest binary a decode copies into the shared slab (see EdfReader.bytesPooled). */
+export const POOLED_BINARY_MAX = 1024;
+/** V8 keeps a typed array of up to 64 bytes on its heap: cheap to allocate, no slab needed. */
+const ON_HEAP_MAX = 64;
+/** The shared slab's size, as Node's Buffer pool. */
+const SLAB_SIZE = 8192;
+let slab = new Uint8Array(SLAB_SIZE);
+let slabUsed = 0;
+
 /**
  * A bounds-checked cursor over `[pos, end)` of a byte array. Reads advance `pos`; a read past
  * `end` throws `EdfError('ERR_EDF_DECODE')`. The decoder extends this class.
@@ -235,6 +244,28 @@ export class EdfReader {
     out.set(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return out;
+  }
+
+  /**
+   * @internal A copy of the next `n` bytes for a decoded binary value: one of 65 bytes up to
+   * {@link POOLED_BINARY_MAX} is copied into a shared slab, as Node pools its small Buffers (a
+   * fresh `Uint8Array` of that size gets a backing store of its own: about 1 µs, 5–7 times a
+   * string of the same bytes); its `buffer` is then the slab, not its own. Others as
+   * {@link EdfReader.bytesCopy}.
+   */
+  bytesPooled(n: number): Uint8Array {
+    if (n <= ON_HEAP_MAX || n > POOLED_BINARY_MAX) return this.bytesCopy(n);
+    if (this.end - this.pos < n) throw this.eod(n);
+    let at = slabUsed;
+    if (at + n > SLAB_SIZE) {
+      slab = new Uint8Array(SLAB_SIZE);
+      at = 0;
+    }
+    slab.set(this.buf.subarray(this.pos, this.pos + n), at);
+    // 8-byte aligned, as Node's pool (a Float64Array over the bytes stays possible).
+    slabUsed = (at + n + 7) & ~7;
+    this.pos += n;
+    return new Uint8Array(slab.buffer, at, n);
   }
 
   /** A view of the next `n` bytes (shares memory with the input). */

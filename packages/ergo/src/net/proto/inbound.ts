@@ -90,6 +90,24 @@ function numIds(id: WireID3): [number, number, number] {
 }
 
 /**
+ * What a Core may add to route an ergo-ts event batch in one call (the engine's Core does; not
+ * part of gen.Core): every event of the batch, in order, to the local subscribers of `event`,
+ * looked up once. `payloads[0, count)` are taken (the slots are cleared: the decoder reuses the
+ * arrays and must not keep the messages alive).
+ */
+export interface EventBatchCore {
+  routeSendEvents(
+    from: PID,
+    options: MessageOptions,
+    event: Event,
+    count: number,
+    stampHi: readonly number[],
+    stampLo: readonly number[],
+    payloads: unknown[],
+  ): void;
+}
+
+/**
  * Routes one connection's inbound packets. Lifecycle: made with the connection; {@link
  * InboundDispatcher.onPacket} for each decoded packet (valid only during the call).
  */
@@ -117,6 +135,7 @@ export class InboundDispatcher {
     this.peer = conn.peer;
     this.peerCreation = conn.peerCreation;
     this.log = conn.log;
+    this.batchCore = typeof (core as Partial<EventBatchCore>).routeSendEvents === 'function';
   }
 
   // The last sender and name target seen: a stream from one process to one name allocates
@@ -136,6 +155,11 @@ export class InboundDispatcher {
     const his = p.batchStampHi;
     const los = p.batchStampLo;
     const core = this.core;
+    if (this.batchCore) {
+      // The engine's Core looks the subscribers up once for the whole batch.
+      (core as Core & EventBatchCore).routeSendEvents(from, options, ev, p.batchCount, his, los, payloads);
+      return;
+    }
     const stamps = eventStamps;
     for (let i = 0; i < p.batchCount; i++) {
       const m = stamps.make(ev, his[i]!, los[i]!, payloads[i]);
@@ -143,6 +167,9 @@ export class InboundDispatcher {
       core.routeSendEvent(from, ZERO_TOKEN, options, m);
     }
   }
+
+  /** The Core routes a whole event batch at once (the engine's does; another Core gets each event). */
+  private readonly batchCore: boolean;
 
   private remotePID(id: number | bigint): PID {
     const n = num(id);
