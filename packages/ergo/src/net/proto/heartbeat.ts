@@ -4,27 +4,31 @@
 // kernel answers the probes) nor the bytes our own kernel accepts into its send buffer (it
 // accepts them during a silent partition too) tell that the peer is alive. So the connection
 // counts only what the peer itself sends: any byte read from it, on any of its pool links.
-// Every quarter of the timeout the connection checks; one that has read nothing for half the
-// timeout (two checks) sends a probe — an empty `MessageUpdateCache` control request, which
-// every Go Ergo 3.2 node and every ergo-ts node answers from its network layer with a
-// `MessageResult` (no process involved). With nothing read for the whole timeout the
-// connection is declared down.
+// Every 32nd of the timeout the connection checks; one that has read nothing for a part of the
+// timeout sends one probe for that silence — to a Go node an empty `MessageUpdateCache` control
+// request, which every Go Ergo 3.2 node and every ergo-ts node answers from its network layer
+// with a `MessageResult` (no process involved); between two ergo-ts nodes that both send the
+// link frames an 8-byte probe frame answered by an 8-byte frame (link.ts). With nothing read for
+// the whole timeout the connection is declared down.
 //
 // The cost is per peer, not per pool link, and nothing while the peer speaks: one probe per
-// connection at most, none while anything is read from the peer. Each side probes only for what
-// it reads itself — the probe's answer, or the peer's own probe, counts for both sides — so two
-// ergo-ts nodes share one exchange every two or three checks (issue 49: before, a side that had
-// written nothing for a check probed too, and a side probed after every silent check: about
-// three times the packets). Half the timeout is left for the answer on a loaded host.
+// silence at most, none while anything is read from the peer. Each side probes only for what it
+// reads itself — the probe's answer, or the peer's own probe, counts for both sides. Between two
+// ergo-ts nodes the smaller name leads (it probes after 0.6 of the timeout) and the other
+// follows (0.7): an idle pair makes one exchange per silence, not one from each side (issue 64:
+// before, checks every quarter of the timeout made both sides probe after half of it, at the
+// same check when they ran in one process, with a request and answer of about 100 bytes each;
+// the idle bytes of a 100-node cluster were ×3 Erlang's). The fine checks let the probe go late
+// and still leave the answer about 6 s of a 15 s timeout.
 //
 // The checks of every connection with the same interval share one timer per process (a
 // {@link CheckClock}): a node with N idle peers runs its checks in one timer wake, not N (issue
 // 49). The probes and their answers are still a wake each; they, not the timers, are what an
 // idle cluster's CPU goes to (docs/deploy.md, "A hundred nodes").
 //
-// Detection comes between the timeout and 1.5 × it after the last byte read. A node that was
-// itself not running (its own event loop blocked, a GC pause, SIGSTOP) gives its peers a fresh
-// timeout when it resumes instead of blaming them for its own silence.
+// Detection comes between the timeout and a 32nd more after the last byte read. A node that was
+// itself not running (its own event loop blocked, a GC pause, SIGSTOP) for half the timeout gives
+// its peers a fresh timeout when it resumes instead of blaming them for its own silence.
 
 /**
  * The timer behind every {@link Heartbeat} of one check interval in this process: one
