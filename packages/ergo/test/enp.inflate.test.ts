@@ -81,6 +81,7 @@ async function linkPair(): Promise<{
     },
     onLinkDown() {},
     onOrphanBytes() {},
+    onLinkFrame() {},
   };
   // Registered before the link's own listener: it runs first in every data event.
   socket.on('data', () => (turnsAtData = turns));

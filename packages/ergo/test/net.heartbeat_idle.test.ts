@@ -2,7 +2,7 @@
 // reads from its peer at every check sends no probe, even though it writes nothing itself. Only
 // the side that hears nothing probes, and the other side's answers are what it reads. Before, a
 // side that had written nothing for a check probed as well, so a node receiving a steady stream
-// sent a probe at every check. Probes made because this node itself had not run for two checks
+// sent a probe at every check. Probes made because this node itself had not run for half the timeout
 // (a starved test machine) are counted apart and allowed: they are the stall guard's, not the
 // rule under test.
 
@@ -80,21 +80,22 @@ test('every heartbeat of one interval shares one timer; each still probes and st
     };
   };
   const before = heartbeatClocks().length;
-  // 40 ms checks: a silent host probes after two and stalls after four; a speaking one never.
+  // 40 ms checks (a 32nd of the timeout): a silent host probes once after half the timeout and
+  // stalls after the whole; a speaking one never.
   const silent = [0, 1, 2].map(
     (i) =>
       new Heartbeat(
         host(`silent${i}`, () => false),
-        160,
+        1280,
       ),
   );
   const talker = new Heartbeat(
     host('talker', () => true),
-    160,
+    1280,
   );
   const other = new Heartbeat(
     host('other', () => true),
-    1000,
+    8000,
   );
   const clocks = heartbeatClocks().filter((c) => c.interval === 40 || c.interval === 250);
   assert.deepEqual(
@@ -110,7 +111,7 @@ test('every heartbeat of one interval shares one timer; each still probes and st
     assert.ok(events.includes(`silent${i} probe`), `silent${i} probed before it stalled`);
     assert.ok(beat.probes >= 1);
   }
-  // The talker probes only when this process itself did not run for two checks (the stall
+  // The talker probes only when this process itself did not run for half the timeout (the stall
   // guard, counted apart), and never stalls.
   assert.equal(talker.probes, talker.resumed, events.join(', '));
   assert.ok(!events.includes('talker stalled'), events.join(', '));

@@ -15,6 +15,7 @@ import {
   type Node,
   type PID,
 } from '../src/index.js';
+import { NetworkFlags } from '../src/net/index.js';
 import { netPair } from './net_helpers.js';
 
 const COOKIE = 'local-secret';
@@ -48,7 +49,8 @@ test('send and call across two nodes, connecting on demand', async (t) => {
   // would get a map[string]any).
   assert.deepEqual(await a.call(echo, { x: [1, 2, 3], y: 'z' }), { x: [1, 2, 3], y: 'z' });
   const info = a.network().node(b.name).info();
-  assert.equal(info.poolSize, 3);
+  // Two ergo-ts nodes: one link until the traffic pays for more (net.pool_growth.test.ts).
+  assert.equal(info.poolSize, 1);
   assert.ok(info.messagesOut >= 3 && info.messagesIn >= 3);
   // Unknown process: the call fails with the remote error at once.
   await assert.rejects(a.call(new ProcessID('nobody' as never, b.name), 1), (e: Error) => ErrProcessUnknown.is(e));
@@ -150,7 +152,8 @@ test('network info reports each static route, highest weight first', async (t) =
 });
 
 test('a lost pool link is re-dialled by the side that dialled', async (t) => {
-  const { a, b } = await pair(t);
+  // Without the link frames: the whole pool at once.
+  const { a, b } = await pair(t, { flags: Object.assign(NetworkFlags.defaults(), { ergoFrames: false }) });
   await b.spawnRegister('echo', () => new Echo());
   const remote = await a.network().getNode(b.name);
   assert.equal(remote.info().poolSize, 3);

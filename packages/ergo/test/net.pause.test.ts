@@ -28,6 +28,7 @@ import vm from 'node:vm';
 import { eventually } from '@ergo-ts/test-support';
 import { ErgoError, ProcessID, type Atom, type Node, type PID } from '../src/index.js';
 import type { EnpConnection } from '../src/net/proto/connection.js';
+import { NetworkFlags } from '../src/net/index.js';
 import { LogCapture, noUnhandled, probe, quietNode, within, type Probe } from './helpers.js';
 import { LfNode } from './linkflow_helpers.js';
 import { netPair } from './net_helpers.js';
@@ -148,7 +149,10 @@ test('the dial queue is bounded in bytes: past peerBufferLimit a send or call is
 });
 
 test('a packet larger than peerBufferLimit goes when no user packet waits, even with a heartbeat queued before it', async (t) => {
-  const { a, b } = await netPair(t, { peerBufferLimit: 64 * 1024, peerStallTimeout: 0 });
+  // Without the link frames: the heartbeat is a control packet that waits in the link's batch
+  // (a frame is written at once).
+  const flags = Object.assign(NetworkFlags.defaults(), { ergoFrames: false });
+  const { a, b } = await netPair(t, { peerBufferLimit: 64 * 1024, peerStallTimeout: 0, flags });
   const got: number[] = [];
   const sink = await b.spawn(
     probe((m) => {

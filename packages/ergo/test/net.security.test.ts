@@ -11,6 +11,7 @@ import { DIAGNOSTICS, ErrNoConnection, ProcessID } from '../src/index.js';
 import { LogCapture, probe } from './helpers.js';
 import { netNode, netPair, portOf, routeTo } from './net_helpers.js';
 import { selfSigned } from '../src/net/tls/selfsigned.js';
+import { NetworkFlags } from '../src/net/index.js';
 
 test('a wrong cookie is refused on both sides', async (t) => {
   const failures: unknown[] = [];
@@ -34,6 +35,8 @@ test('TLS: a TLS acceptor serves a TLS route (self-signed, insecureSkipVerify)',
   assert.equal(b.network().acceptors()[0]!.info().tls, true);
   const a = await netNode('tlsa', {
     insecureSkipVerify: true,
+    // Without the link frames: the whole pool joins over TLS at once.
+    flags: Object.assign(NetworkFlags.defaults(), { ergoFrames: false }),
     routes: [{ match: b.name, route: routeTo(portOf(b), {}, true) }],
   });
   t.after(() => a.stop());

@@ -64,6 +64,15 @@ export interface NetworkFlags {
    * ergo-ts peers use `poolSize` as with Go (docs/networking.md, "Links per connection").
    */
   ergoPool?: boolean;
+  /**
+   * ergo-ts only: the node reads the ergo-ts link frames (8 bytes each): the heartbeat's probe
+   * and answer instead of an empty `MessageUpdateCache` request, with one side of an idle pair
+   * leading the exchange, and the switch that lets a connection join pool links while in use,
+   * so its pool starts with one link and grows with its traffic. Used only when both nodes
+   * announce it; Go peers keep the request and the pool joined at once. Announced by default;
+   * false turns it off (docs/networking.md, "Links per connection", "Stalled peers").
+   */
+  ergoFrames?: boolean;
 }
 
 /** Capabilities of proxy connections (`gen.NetworkProxyFlags`). */

@@ -234,6 +234,13 @@ export class NetworkFlags {
    * `ergoPoolSize`); undefined/true/false as `jsValues`.
    */
   ergoPool?: boolean;
+  /**
+   * ergo-ts only (bit 59, ignored by Go): the node reads the ergo-ts link frames (8-byte ENP
+   * packets of type 232: the heartbeat's probe and answer, proto/heartbeat.ts, and the pool's
+   * switch, proto/link_pool.ts); used only between two nodes that both announce it;
+   * undefined/true/false as `jsValues`.
+   */
+  ergoFrames?: boolean;
   constructor(init?: Fields<NetworkFlags>) {
     if (init) Object.assign(this, init);
   }
@@ -312,6 +319,7 @@ function flagsMarshal(v: NetworkFlags | Fields<NetworkFlags> | null | undefined)
   if (f.controlBatch === true) out[0] |= CONTROL_BATCH_BIT;
   if (f.inHostFrame === true) out[0] |= IN_HOST_FRAME_BIT;
   if (f.ergoPool === true) out[0] |= ERGO_POOL_BIT;
+  if (f.ergoFrames === true) out[0] |= ERGO_FRAMES_BIT;
   return out;
 }
 
@@ -325,6 +333,8 @@ const CONTROL_BATCH_BIT = 0x20;
 const IN_HOST_FRAME_BIT = 0x02;
 /** Bit 58: the ergo-ts link-count agreement (the acceptor's `ergoPoolSize`). */
 const ERGO_POOL_BIT = 0x04;
+/** Bit 59: the ergo-ts link frames (heartbeat, pool switch). */
+const ERGO_FRAMES_BIT = 0x08;
 
 function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if (b.length < 8) throw new EdfError('ERR_EDF_DECODE', 'unable to unmarshal NetworkFlags');
@@ -335,6 +345,7 @@ function flagsUnmarshal(b: Uint8Array): NetworkFlags {
   if ((b[0]! & CONTROL_BATCH_BIT) !== 0) f.controlBatch = true;
   if ((b[0]! & IN_HOST_FRAME_BIT) !== 0) f.inHostFrame = true;
   if ((b[0]! & ERGO_POOL_BIT) !== 0) f.ergoPool = true;
+  if ((b[0]! & ERGO_FRAMES_BIT) !== 0) f.ergoFrames = true;
   return f;
 }
 

@@ -269,8 +269,8 @@ function introduce(o: HandshakeOptions, digest: string): MessageIntroduce {
 }
 
 /**
- * The flags this side announces: the configured ones plus the ergo-ts JS-values, event-batch and
- * control-batch bits, each on unless the options or the flags say false.
+ * The flags this side announces: the configured ones plus the ergo-ts JS-values, event-batch,
+ * control-batch, link-count and heartbeat-frame bits, each on unless the options or the flags say false.
  */
 function announced(o: HandshakeOptions): NetworkFlags {
   const f = new NetworkFlags(o.flags ?? NetworkFlags.defaults());
@@ -278,6 +278,7 @@ function announced(o: HandshakeOptions): NetworkFlags {
   f.eventBatch = o.flags?.eventBatch !== false;
   f.controlBatch = o.flags?.controlBatch !== false;
   f.ergoPool = o.flags?.ergoPool !== false;
+  f.ergoFrames = o.flags?.ergoFrames !== false;
   return f;
 }
 

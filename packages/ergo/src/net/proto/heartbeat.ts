@@ -4,27 +4,31 @@
 // kernel answers the probes) nor the bytes our own kernel accepts into its send buffer (it
 // accepts them during a silent partition too) tell that the peer is alive. So the connection
 // counts only what the peer itself sends: any byte read from it, on any of its pool links.
-// Every quarter of the timeout the connection checks; one that has read nothing for half the
-// timeout (two checks) sends a probe — an empty `MessageUpdateCache` control request, which
-// every Go Ergo 3.2 node and every ergo-ts node answers from its network layer with a
-// `MessageResult` (no process involved). With nothing read for the whole timeout the
-// connection is declared down.
+// Every 32nd of the timeout the connection checks; one that has read nothing for a part of the
+// timeout sends one probe for that silence — to a Go node an empty `MessageUpdateCache` control
+// request, which every Go Ergo 3.2 node and every ergo-ts node answers from its network layer
+// with a `MessageResult` (no process involved); between two ergo-ts nodes that both send the
+// link frames an 8-byte probe frame answered by an 8-byte frame (link.ts). With nothing read for
+// the whole timeout the connection is declared down.
 //
 // The cost is per peer, not per pool link, and nothing while the peer speaks: one probe per
-// connection at most, none while anything is read from the peer. Each side probes only for what
-// it reads itself — the probe's answer, or the peer's own probe, counts for both sides — so two
-// ergo-ts nodes share one exchange every two or three checks (issue 49: before, a side that had
-// written nothing for a check probed too, and a side probed after every silent check: about
-// three times the packets). Half the timeout is left for the answer on a loaded host.
+// silence at most, none while anything is read from the peer. Each side probes only for what it
+// reads itself — the probe's answer, or the peer's own probe, counts for both sides. Between two
+// ergo-ts nodes the smaller name leads (it probes after 0.6 of the timeout) and the other
+// follows (0.7): an idle pair makes one exchange per silence, not one from each side (issue 64:
+// before, checks every quarter of the timeout made both sides probe after half of it, at the
+// same check when they ran in one process, with a request and answer of about 100 bytes each;
+// the idle bytes of a 100-node cluster were ×3 Erlang's). The fine checks let the probe go late
+// and still leave the answer about 6 s of a 15 s timeout.
 //
 // The checks of every connection with the same interval share one timer per process (a
 // {@link CheckClock}): a node with N idle peers runs its checks in one timer wake, not N (issue
 // 49). The probes and their answers are still a wake each; they, not the timers, are what an
 // idle cluster's CPU goes to (docs/deploy.md, "A hundred nodes").
 //
-// Detection comes between the timeout and 1.5 × it after the last byte read. A node that was
-// itself not running (its own event loop blocked, a GC pause, SIGSTOP) gives its peers a fresh
-// timeout when it resumes instead of blaming them for its own silence.
+// Detection comes between the timeout and a 32nd more after the last byte read. A node that was
+// itself not running (its own event loop blocked, a GC pause, SIGSTOP) for half the timeout gives
+// its peers a fresh timeout when it resumes instead of blaming them for its own silence.
 
 /**
  * The timer behind every {@link Heartbeat} of one check interval in this process: one
@@ -78,8 +82,20 @@ class CheckClock {
   }
 }
 
-/** Checks without a byte read from the peer before a probe goes (of the four in a timeout). */
-export const PROBE_AFTER_CHECKS = 2;
+/** Checks in one timeout: fine enough that a probe can go late and still leave time for its answer. */
+export const CHECKS_PER_TIMEOUT = 32;
+
+/**
+ * When a side probes, as a fraction of the timeout of silence (see {@link Heartbeat}): the side
+ * that leads the exchange, and the side that follows it (it probes only when the leader's probe
+ * did not come). A Go peer, or an ergo-ts node without the heartbeat frame, gets
+ * {@link PROBE_AFTER_ALONE}: it may probe too, or never (Go), so this side cannot count on it.
+ */
+export const PROBE_AFTER_LEAD = 0.6;
+/** See {@link PROBE_AFTER_LEAD}. */
+export const PROBE_AFTER_FOLLOW = 0.7;
+/** See {@link PROBE_AFTER_LEAD}. */
+export const PROBE_AFTER_ALONE = 0.5;
 
 /** What the heartbeat needs from its connection. */
 export interface HeartbeatHost {
@@ -96,26 +112,40 @@ export interface HeartbeatHost {
 /**
  * The heartbeat of one connection. Lifecycle: started with the connection when the timeout is
  * above 0; {@link Heartbeat.stop} when the connection ends (or after it fired `stalled`).
+ *
+ * One probe per silence: once `probeAfter` ms passed with nothing read, one probe goes, and no
+ * other until something is read again (the answer travels on TCP: asking twice would not bring
+ * it sooner). Between two ergo-ts nodes that both send the heartbeat frame, one side leads (it
+ * probes after {@link PROBE_AFTER_LEAD} of the timeout) and the other follows (after
+ * {@link PROBE_AFTER_FOLLOW}): an idle pair makes one exchange per silence, not one from each
+ * side, and the follower still probes when only the leader hears (a one-way stream to it).
  */
 export class Heartbeat {
   readonly #host: HeartbeatHost;
   readonly #timeout: number;
   readonly #interval: number;
+  readonly #probeAfter: number;
   #clock: CheckClock | null;
   #seenIn: number;
   /** performance.now() of the check that first saw the last bytes read. */
   #heardAt: number;
   #lastTick: number;
+  /** A probe went for the current silence. */
+  #probed = false;
   /** Probes sent (for tests and diagnostics). */
   probes = 0;
-  /** Checks that found this node had not run for two checks (each sends a probe). */
+  /** Checks that found this node had not run for half the timeout (each sends a probe). */
   resumed = 0;
 
-  /** `timeout` in ms (> 0). */
-  constructor(host: HeartbeatHost, timeout: number) {
+  /**
+   * `timeout` in ms (> 0); `probeAfter`: the fraction of it without a byte read after which this
+   * side probes (default {@link PROBE_AFTER_ALONE}).
+   */
+  constructor(host: HeartbeatHost, timeout: number, probeAfter = PROBE_AFTER_ALONE) {
     this.#host = host;
     this.#timeout = timeout;
-    this.#interval = Math.max(1, Math.floor(timeout / 4));
+    this.#interval = Math.max(1, Math.floor(timeout / CHECKS_PER_TIMEOUT));
+    this.#probeAfter = timeout * probeAfter;
     const now = performance.now();
     this.#seenIn = host.bytesIn;
     this.#heardAt = now;
@@ -123,7 +153,7 @@ export class Heartbeat {
     this.#clock = CheckClock.join(this.#interval, this);
   }
 
-  /** Milliseconds between checks (a quarter of the timeout). */
+  /** Milliseconds between checks (1/{@link CHECKS_PER_TIMEOUT} of the timeout). */
   get interval(): number {
     return this.#interval;
   }
@@ -138,15 +168,16 @@ export class Heartbeat {
     const now = performance.now();
     const h = this.#host;
     const bytesIn = h.bytesIn;
-    // This node did not run for two checks: the silence may be ours (bytes the peer sent wait
-    // unread in our socket, and timers run before reads). Start the peer's clock afresh.
-    const selfStalled = now - this.#lastTick >= 2 * this.#interval;
+    // This node did not run for half the timeout: the silence may be ours (bytes the peer sent
+    // wait unread in our socket, and timers run before reads). Start the peer's clock afresh.
+    const selfStalled = now - this.#lastTick >= Math.max(2 * this.#interval, this.#timeout / 2);
     if (selfStalled) this.resumed++;
     this.#lastTick = now;
     if (bytesIn !== this.#seenIn || selfStalled) {
       if (bytesIn !== this.#seenIn) h.heard?.();
       this.#seenIn = bytesIn;
       this.#heardAt = now;
+      this.#probed = false;
     }
     const silent = now - this.#heardAt;
     if (silent >= this.#timeout) {
@@ -154,9 +185,10 @@ export class Heartbeat {
       h.stalled(silent);
       return;
     }
-    // Two checks without a byte read (the half of a check a timer may run early is forgiven):
-    // probe. A peer that speaks, or probes us, spares the probe.
-    if (silent >= PROBE_AFTER_CHECKS * this.#interval - this.#interval / 2 || selfStalled) {
+    // A timer may run up to half a check early: forgiven. A peer that speaks, or probes us,
+    // spares the probe.
+    if ((!this.#probed && silent >= this.#probeAfter - this.#interval / 2) || selfStalled) {
+      this.#probed = true;
       this.probes++;
       h.probe();
     }

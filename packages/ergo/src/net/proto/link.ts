@@ -13,7 +13,7 @@ import { nextTick } from 'node:process';
 import { inflatePacket, SYNC_INFLATE_LIMIT } from './compression.js';
 import { EnpDecoder, type EnpDecoderOptions } from './decoder.js';
 import { EnpEncoder, type EnpEncoderOptions } from './encoder.js';
-import { EnpPacket } from './packet.js';
+import { ENP_HEADER, EnpPacket, PacketType } from './packet.js';
 import { EnpFrameReader } from './stream.js';
 import { WireError } from '../error.js';
 
@@ -48,7 +48,27 @@ export interface LinkOwner {
   onLinkDown(link: EnpLink, reason: Error | null): void;
   /** Packets encoded for a link whose socket broke before they were written: send them on another. */
   onOrphanBytes(link: EnpLink, bytes: Buffer): void;
+  /** An ergo-ts link frame (PacketType.LinkFrame) of kind `kind` ({@link LinkFrame}). */
+  onLinkFrame(link: EnpLink, kind: number): void;
 }
+
+/**
+ * The ergo-ts link frames (PacketType.LinkFrame: the 8-byte header alone, its order byte the
+ * kind), sent only to a peer that announced `ergoFrames`.
+ */
+export const LinkFrame = Object.freeze({
+  /** The heartbeat's probe: answer it with {@link LinkFrame.Answer} (heartbeat.ts). */
+  Probe: 0,
+  /** The answer to a probe; also the first packet on a joined link (link_pool.ts). */
+  Answer: 1,
+  /**
+   * The last packet on this link before the sender also sends on a link joined since: the peer
+   * reads the new link once every older link brought its switch (link_pool.ts).
+   */
+  Switch: 2,
+});
+
+const LINK_FRAMES = [0, 1, 2].map((kind) => Buffer.from([0x4e, 1, 0, 0, 0, ENP_HEADER, kind, PacketType.LinkFrame]));
 
 /**
  * Links with packets waiting to be written, flushed together at the end of the current task:
@@ -152,14 +172,43 @@ export class EnpLink {
     socket.setKeepAlive(true, KEEPALIVE_MS);
   }
 
-  /** Starts reading: the handshake's leftover bytes first, then the socket. */
-  start(tail: Uint8Array | null): void {
+  /**
+   * Starts reading: the handshake's leftover bytes first, then the socket. `hold`: watch the
+   * socket's end but read nothing until {@link EnpLink.read} (a joined link waits for the
+   * older links' switch frames, link_pool.ts).
+   */
+  start(tail: Uint8Array | null, hold = false): void {
     const s = this.socket;
-    s.on('data', (chunk: Buffer) => this.#onData(chunk));
     s.on('error', (err: Error) => this.#down(err));
     s.on('close', () => this.#down(null));
+    if (hold) {
+      this.#heldTail = tail;
+      return;
+    }
+    this.#read(tail);
+  }
+
+  /** The handshake's tail of a link started with `hold`, until {@link EnpLink.read}. */
+  #heldTail: Uint8Array | null | undefined = undefined;
+
+  /** Reads a link started with `hold` from now on (nothing if it was not held, or is closed). */
+  read(): void {
+    if (this.#heldTail === undefined || this.#closed) return;
+    const tail = this.#heldTail;
+    this.#heldTail = undefined;
+    this.#read(tail);
+  }
+
+  /** True while a link started with `hold` reads nothing. */
+  get holding(): boolean {
+    return this.#heldTail !== undefined;
+  }
+
+  #read(tail: Uint8Array | null): void {
+    const s = this.socket;
+    s.on('data', (chunk: Buffer) => this.#onData(chunk));
     if (tail !== null && tail.length > 0) this.#onData(tail);
-    if (!this.#inflating) s.resume(); // else resumed when the inflation is done
+    if (!this.#inflating && !this.#closed) s.resume(); // else resumed when the inflation is done
   }
 
   get closed(): boolean {
@@ -262,6 +311,12 @@ export class EnpLink {
     s.destroy();
   }
 
+  /** Sends an ergo-ts link frame of kind `kind` ({@link LinkFrame}) now, behind what this link holds. */
+  frame(kind: number): void {
+    this.flushNow();
+    this.write(LINK_FRAMES[kind]!);
+  }
+
   /** Writes whole packets now (after what this link already holds). */
   write(bytes: Buffer): void {
     this.bytesOut += bytes.length;
@@ -304,7 +359,14 @@ export class EnpLink {
         if (chunk !== null) r.push(chunk);
         chunk = null;
         while (r.next()) {
-          const c = dec.compressedPart(r.bytes, r.start, r.end);
+          const b = r.bytes;
+          if (b[r.start + 7] === PacketType.LinkFrame && r.end - r.start === ENP_HEADER) {
+            // Not a packet for the node: the connection's own.
+            this.owner.onLinkFrame(this, b[r.start + 6]!);
+            if (this.#closed) return;
+            continue;
+          }
+          const c = dec.compressedPart(b, r.start, r.end);
           if (c !== null && c.expected <= dec.maxDecompressedSize) {
             if (c.expected > budget) {
               this.#inflate(c.algorithm, c.stream.slice(), c.expected);

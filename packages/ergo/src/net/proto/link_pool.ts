@@ -16,9 +16,9 @@ import type { NetworkFlags } from '../edf/framework.js';
 import type { WireError } from '../error.js';
 import type { HandshakeResult } from '../handshake/handshake.js';
 import { DEFAULT_PEER_BUFFER_LIMIT, flushThreshold, peerBusy, userBytesOn, UserPacketLedger } from './flow.js';
-import { Heartbeat, type HeartbeatHost } from './heartbeat.js';
+import { Heartbeat, PROBE_AFTER_ALONE, PROBE_AFTER_FOLLOW, PROBE_AFTER_LEAD, type HeartbeatHost } from './heartbeat.js';
 import { InboundDispatcher, type AnsweredRequest, type InboundConnection } from './inbound.js';
-import { EnpLink, type LinkCodec, type LinkOwner } from './link.js';
+import { EnpLink, LinkFrame, type LinkCodec, type LinkOwner } from './link.js';
 import { MessageUpdateCache } from './messages.js';
 import type { EnpPacket, WireID3 } from './packet.js';
 import { RequestTable } from './waits.js';
@@ -37,6 +37,17 @@ export function setInHostCodec(codec: LinkCodec): void {
 
 /** Default stalled-peer timeout when the terms give none (see ConnectionTerms.stallTimeout). */
 const STALL_TIMEOUT_DEFAULT = 15_000;
+/**
+ * Packets (sent and received) within {@link GROW_WINDOW_MS} that make a connection join the rest
+ * of its pool (see EnpLinkPool.grow). One link carries a call at a time as fast as three, and
+ * what one link costs less is per peer (sockets, keepalives, handshakes when a cluster meshes);
+ * more links pay off with many calls in flight and under packet loss (TCP's head-of-line
+ * blocking): a thousand packets a second is far above what a mesh or an idle cluster sends a
+ * peer, and what any such load reaches in its first second.
+ */
+export const GROW_PACKETS = 1024;
+/** See {@link GROW_PACKETS}. */
+export const GROW_WINDOW_MS = 1000;
 /** Events between two sums of the links' queued bytes (eventRoom). */
 export const EVENT_ROOM_EVERY = 32;
 
@@ -144,12 +155,45 @@ export abstract class EnpLinkPool implements LinkOwner, HeartbeatHost, InboundCo
       this.terms.maxMessageSize,
       this.codecFor(socket),
     );
+    // A link joined to a connection in use, between nodes that send link frames: packets of one
+    // order key may move to it, so what the peer sent on the older links before its switch
+    // frames is read first (the link reads once every older link brought its switch).
+    const older = this.links.length > 0 && this.framesOn(link) ? new Set(this.links) : null;
     this.links.push(link);
     if (held && this.sendable.length > 0) link.held = true;
-    else this.sendable.push(link);
-    link.start(tail);
-    if (this.heartbeat === null && this.stallTimeout > 0) this.heartbeat = new Heartbeat(this, this.stallTimeout);
+    else this.use(link);
+    if (older !== null) this.waitingFor.set(link, older);
+    link.start(tail, older !== null);
+    if (this.heartbeat === null && this.stallTimeout > 0)
+      this.heartbeat = new Heartbeat(this, this.stallTimeout, this.probeAfter());
     return link;
+  }
+
+  /** Links joined in use that read nothing yet, and the older links whose switch they wait for. */
+  private readonly waitingFor = new Map<EnpLink, Set<EnpLink>>();
+
+  /** Both nodes send link frames, and `link` carries ENP (not the in-host private frame). */
+  private framesOn(link: EnpLink): boolean {
+    return this.peerFlags.ergoFrames === true && this.terms.flags.ergoFrames !== false && !link.privateFrame;
+  }
+
+  /**
+   * `link` is sent on from now on. Between nodes that send link frames, every link already sent
+   * on first carries a switch frame, so the peer reads what went on it before what goes on `link`.
+   */
+  private use(link: EnpLink): void {
+    if (this.sendable.length > 0 && this.framesOn(link))
+      for (const l of this.sendable) if (l.writable) l.frame(LinkFrame.Switch);
+    this.sendable.push(link);
+  }
+
+  /** The peer's switch frame came on `link` (or `link` closed): links waiting for it may read. */
+  private switched(link: EnpLink): void {
+    for (const [waiting, older] of this.waitingFor) {
+      if (!older.delete(link) || older.size > 0) continue;
+      this.waitingFor.delete(waiting);
+      waiting.read();
+    }
   }
 
   /**
@@ -256,15 +300,38 @@ export abstract class EnpLinkPool implements LinkOwner, HeartbeatHost, InboundCo
   }
 
   /**
-   * HeartbeatHost: an empty MessageUpdateCache, which Go Ergo 3.2 and ergo-ts answer from their
-   * network layer with a MessageResult (ignored on arrival: only the bytes matter). It goes on
-   * the link that holds the least, and is never refused.
+   * Both nodes send the ergo-ts link frames (8 bytes; both announced `ergoFrames`). Not on the
+   * in-host private frame, whose reader takes ENP packets of the known types only.
+   */
+  get linkFrames(): boolean {
+    return this.peerFlags.ergoFrames === true && this.terms.flags.ergoFrames !== false && !this.privateFrame;
+  }
+
+  /**
+   * When this side probes (heartbeat.ts): between two nodes sending the heartbeat frame the
+   * smaller name leads and the other follows, so an idle pair makes one exchange per silence;
+   * else this side probes on its own schedule (a Go peer never probes).
+   */
+  private probeAfter(): number {
+    if (this.peerFlags.ergoFrames !== true || this.terms.flags.ergoFrames === false) return PROBE_AFTER_ALONE;
+    return this.localName < this.peer ? PROBE_AFTER_LEAD : PROBE_AFTER_FOLLOW;
+  }
+
+  /**
+   * HeartbeatHost: the ergo-ts heartbeat frame to a peer that takes it, else an empty
+   * MessageUpdateCache, which Go Ergo 3.2 and ergo-ts answer from their network layer with a
+   * MessageResult (ignored on arrival: only the bytes matter). It goes on the link that holds
+   * the least, and is never refused.
    */
   probe(): void {
     if (!this.alive) return;
     let best: EnpLink | null = null;
     for (const l of this.sendable) if (l.writable && (best === null || l.queued < best.queued)) best = l;
     if (best === null) return;
+    if (this.linkFrames) {
+      best.frame(LinkFrame.Probe);
+      return;
+    }
     try {
       best.enc.sendControl(0, new MessageUpdateCache({ ref: this.core.makeRef() }));
       best.touch();
@@ -274,12 +341,30 @@ export abstract class EnpLinkPool implements LinkOwner, HeartbeatHost, InboundCo
   }
 
   /**
-   * On a link this node joined to the peer's connection: one packet at once (the heartbeat's
-   * empty MessageUpdateCache, which Go Ergo and ergo-ts answer and otherwise ignore), so an
-   * ergo-ts acceptor starts sending on the link (addLink's `held`).
+   * LinkOwner: a link frame of the peer. A probe is answered on the link it came on; a switch
+   * lets the links joined after this one be read once every older link brought its own.
+   */
+  onLinkFrame(link: EnpLink, kind: number): void {
+    if (kind === LinkFrame.Switch) {
+      this.switched(link);
+      return;
+    }
+    if (link.held) this.release(link);
+    if (kind === LinkFrame.Probe && this.alive && link.writable) link.frame(LinkFrame.Answer);
+  }
+
+  /**
+   * On a link this node joined to the peer's connection: one packet at once (the heartbeat
+   * frame's answer to a peer that takes it, else an empty MessageUpdateCache, which Go Ergo and
+   * ergo-ts answer and otherwise ignore), so an ergo-ts acceptor starts sending on the link
+   * (addLink's `held`).
    */
   confirmJoin(link: EnpLink): void {
     if (!this.alive || !link.writable) return;
+    if (this.linkFrames) {
+      link.frame(LinkFrame.Answer);
+      return;
+    }
     link.enc.sendControl(0, new MessageUpdateCache({ ref: this.core.makeRef() }));
     link.touch();
   }
@@ -302,6 +387,32 @@ export abstract class EnpLinkPool implements LinkOwner, HeartbeatHost, InboundCo
   counted(link: EnpLink): void {
     this.messagesOut++;
     link.touch();
+    if (this.grow !== null && --this.growLeft === 0) this.traffic();
+  }
+
+  // --- pool growth ------------------------------------------------------------------------------
+
+  /**
+   * Set by the side that dialled, while the connection has fewer links than the acceptor offered
+   * and both nodes send link frames: joins the others. Called once, when the traffic pays for
+   * them ({@link GROW_PACKETS} packets within {@link GROW_WINDOW_MS}, both ways together).
+   */
+  grow: (() => void) | null = null;
+  /** Packets until the next look at the rate. */
+  private growLeft = GROW_PACKETS;
+  /** performance.now() when the current count of packets began. */
+  private growSince = performance.now();
+
+  private traffic(): void {
+    const now = performance.now();
+    this.growLeft = GROW_PACKETS;
+    if (now - this.growSince > GROW_WINDOW_MS) {
+      this.growSince = now;
+      return;
+    }
+    const grow = this.grow;
+    this.grow = null;
+    grow?.();
   }
 
   /**
@@ -342,6 +453,9 @@ export abstract class EnpLinkPool implements LinkOwner, HeartbeatHost, InboundCo
   onLinkDown(link: EnpLink, reason: Error | null): void {
     const i = this.links.indexOf(link);
     if (i >= 0) this.links.splice(i, 1);
+    // What it brought is all it will bring: links waiting for its switch need not wait.
+    this.waitingFor.delete(link);
+    this.switched(link);
     const j = this.sendable.indexOf(link);
     if (j >= 0) this.sendable.splice(j, 1);
     // Only held links are left: they are all there is to send on.
@@ -376,6 +490,7 @@ export abstract class EnpLinkPool implements LinkOwner, HeartbeatHost, InboundCo
   onPacket(p: EnpPacket, link: EnpLink): void {
     if (link.held) this.release(link);
     this.messagesIn += p.batchCount > 0 ? p.batchCount : 1; // an event batch: one per event
+    if (this.grow !== null && --this.growLeft === 0) this.traffic();
     this.inbound.onPacket(p, link);
   }
 
@@ -383,7 +498,7 @@ export abstract class EnpLinkPool implements LinkOwner, HeartbeatHost, InboundCo
   private release(link: EnpLink): void {
     if (!link.held) return;
     link.held = false;
-    this.sendable.push(link);
+    this.use(link);
   }
 
   /** InboundConnection: writes what every link holds now (see BatchConnection.flushAnswers). */

@@ -50,6 +50,12 @@ export const PacketType = Object.freeze({
    * monitor/demonitor/spawn requests and their plain answers, several per packet (control_batch.ts).
    */
   ControlBatch: 231,
+  /**
+   * ergo-ts only, sent solely to a peer that announced `ergoFrames`: a link frame, the 8-byte
+   * header alone, its order byte the kind (link.ts `LinkFrame`: the heartbeat's probe and answer,
+   * the pool's switch). Go Ergo drops an unknown type, so a stray one is harmless.
+   */
+  LinkFrame: 232,
 });
 
 /** Code byte of a response-error / delivery-ack packet (130). */
