@@ -15,6 +15,11 @@ export interface Engine {
   steps(id: string, n: number): Promise<void>;
   /** Runs a nap workflow (a durable sleep of `ms`) to its end; returns its lateness in ms. */
   nap(id: string, ms: number): Promise<number>;
+  /**
+   * Before the kill -9 row's first round: sets up what that row runs on (ergo-ts: its two
+   * members), so the round's clock starts with the engine ready, as the other engines' does.
+   */
+  beforeResume?(): Promise<void>;
   /** Starts a sleeper workflow (step a, sleep `ms`, step b); resolves once the engine stored it. */
   startSleeper(id: string, ms: number): Promise<void>;
   /** Kills (SIGKILL) the process running the sleepers and starts what recovers them. */

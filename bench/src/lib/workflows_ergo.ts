@@ -33,23 +33,29 @@ export async function startErgo(url: string, log: string): Promise<Engine> {
     });
   let single: IpcWorker | undefined = member(`wf${tag}@localhost`, await freePort(), `wf${tag}_`, '');
   await single.whenReady();
-  let pair: { a: IpcWorker; b: IpcWorker; restartA: () => IpcWorker } | undefined;
-  const toPair = async (): Promise<NonNullable<typeof pair>> => {
-    if (pair !== undefined) return pair;
-    await single?.close();
-    single = undefined;
-    const [pa, pb] = [await freePort(), await freePort()];
-    const [na, nb] = [`wfa${tag}@localhost`, `wfb${tag}@localhost`];
-    const members = `${na}=${pa},${nb}=${pb}`;
-    const restartA = () => member(na, pa, `wfr${tag}_`, members);
-    pair = { a: restartA(), b: member(nb, pb, `wfr${tag}_`, members), restartA };
-    await Promise.all([pair.a.whenReady(), pair.b.whenReady()]);
-    return pair;
-  };
+  type Pair = { a: IpcWorker; b: IpcWorker; restartA: () => IpcWorker };
+  let pair: Pair | undefined;
+  // Row 5 starts its 50 sleepers at once: they share one switch to the pair (each starting its
+  // own pair of members was 100 processes of 10 connections each, past max_connections).
+  let pairing: Promise<Pair> | undefined;
+  const toPair = (): Promise<Pair> =>
+    (pairing ??= (async () => {
+      await single?.close();
+      single = undefined;
+      const [pa, pb] = [await freePort(), await freePort()];
+      const [na, nb] = [`wfa${tag}@localhost`, `wfb${tag}@localhost`];
+      const members = `${na}=${pa},${nb}=${pb}`;
+      const restartA = () => member(na, pa, `wfr${tag}_`, members);
+      const p: Pair = { a: restartA(), b: member(nb, pb, `wfr${tag}_`, members), restartA };
+      pair = p;
+      await Promise.all([p.a.whenReady(), p.b.whenReady()]);
+      return p;
+    })());
   const one = (): IpcWorker => single ?? pair!.a;
   return {
     steps: async (id, n) => void (await one().request({ op: 'steps', id, n })),
     nap: async (id, ms) => (await one().request({ op: 'nap', id, ms })) as number,
+    beforeResume: async () => void (await toPair()),
     startSleeper: async (id, ms) => void (await (await toPair()).a.request({ op: 'start', id, ms })),
     crash: async () => void (await pair!.a.kill()),
     async afterRound() {

@@ -170,6 +170,7 @@ export async function measureResume(
   const resumes: number[] = [];
   const twice: number[] = [];
   const killOffsets: number[] = [];
+  await engine.beforeResume?.();
   for (let round = 1; round <= z.resumeRounds; round++) {
     const ids = Array.from({ length: z.sleepers }, (_, k) => `r${process.pid}-${round}-${k}`);
     const want = new Set(ids);

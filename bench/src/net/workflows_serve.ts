@@ -51,10 +51,11 @@ export function serveWorker(handlers: WorkerHandlers): void {
       if (m.op === 'nap') return handlers.nap(m.id, m.ms);
       return handlers.start(m.id, m.ms);
     };
+    // A reply after the parent closed the channel has nobody to go to (send would throw).
+    const reply = (r: WorkerReply): void => void (process.connected && process.send!(r));
     run().then(
-      (out) => process.send!({ seq: m.seq, out: out ?? null } satisfies WorkerReply),
-      (e: unknown) =>
-        process.send!({ seq: m.seq, error: e instanceof Error ? e.message : String(e) } satisfies WorkerReply),
+      (out) => reply({ seq: m.seq, out: out ?? null }),
+      (e: unknown) => reply({ seq: m.seq, error: e instanceof Error ? e.message : String(e) }),
     );
   });
   process.on('disconnect', () => process.exit(0));

@@ -150,6 +150,46 @@ export function storeConformance(fresh: () => Promise<Fresh>): void {
     assert.deepEqual(await store.load(id), { state: 'one', version: 1 });
   });
 
+  test('writes asked for together (one turn: one group commit) are refused alone: a stale token, a version conflict or an id processed twice fails only its own write', async (t) => {
+    const { store } = await fresh();
+    t.after(() => store.close());
+    const ids = ['g1', 'g2', 'g3', 'g4', 'g5'].map((key) => ({ kind: 'counter', key }));
+    const tokens: number[] = [];
+    for (const k of ids) {
+      const a = await store.acquire({ ...k, owner: 'a', ttlMs: 60_000 });
+      assert.ok(a.acquired);
+      tokens.push(a.token);
+    }
+    assert.equal(await store.enqueue(ids[4]!, 'm1', 'hello'), 'accepted');
+    assert.equal(
+      await store.write({ ...ids[4]!, token: tokens[4]!, expectedVersion: 0, state: 0, processed: 'm1' }),
+      1,
+    );
+    // Asked for in one turn: g2's token is stale, g4 expects a version it does not have, g5's
+    // message id was processed already; g1 and g3 (with an event) are fine.
+    const outcomes = await Promise.allSettled([
+      store.write({ ...ids[0]!, token: tokens[0]!, expectedVersion: 0, state: 'one' }),
+      store.write({ ...ids[1]!, token: tokens[1]! + 1, expectedVersion: 0, state: 'stale' }),
+      store.write({ ...ids[2]!, token: tokens[2]!, expectedVersion: 0, events: [3], state: 3 }),
+      store.write({ ...ids[3]!, token: tokens[3]!, expectedVersion: 5, state: 'conflict' }),
+      store.write({ ...ids[4]!, token: tokens[4]!, expectedVersion: 1, state: 1, processed: 'm1' }),
+      store.write({ ...ids[0]!, token: tokens[0]!, expectedVersion: 1, state: 'two' }),
+    ]);
+    const codes = outcomes.map((o) =>
+      o.status === 'fulfilled' ? o.value : ((o.reason as { code?: string }).code ?? 'refused'),
+    );
+    // The id processed twice: refused (each store with its own error: a primary key's, the memory store's).
+    assert.notEqual(outcomes[4]!.status, 'fulfilled');
+    codes[4] = 'refused';
+    assert.deepEqual(codes, [1, 'ERR_ENTITY_STALE_TOKEN', 1, 'ERR_ENTITY_VERSION_CONFLICT', 'refused', 2]);
+    assert.deepEqual(await store.load(ids[0]!), { state: 'two', version: 2 });
+    assert.deepEqual(await store.load(ids[1]!), { state: undefined, version: 0 });
+    assert.deepEqual(await store.load(ids[2]!), { state: 3, version: 1 });
+    assert.equal((await store.events(ids[2]!, 0)).length, 1);
+    assert.deepEqual(await store.load(ids[3]!), { state: undefined, version: 0 });
+    assert.deepEqual(await store.load(ids[4]!), { state: 0, version: 1 });
+  });
+
   test('the inbox keeps accepted messages in order; a processed id is removed and never accepted again', async (t) => {
     const { store } = await fresh();
     t.after(() => store.close());

@@ -10,8 +10,11 @@
 // a call would (`Entities.activateLocal`): the activation replays its inbox. It scans when the
 // runtime starts, when the members change (the shards of a dead member are picked up as soon as
 // membership says it is gone), and at least every `pollMs`. A failed activation is logged once
-// per key (until one succeeds) and tried again on the next scan; a key whose lease another
-// member still holds (a paused owner, before its lease ends) is tried again the same way.
+// per key (until one succeeds) and tried again with capped exponential backoff: after its n-th
+// failure in a row, not before pollMs · 2^(n−1) (at most `retryCapMs`), so a poison message (a
+// handler that always throws as the inbox replays) costs an activation a minute, not one a
+// scan. A key whose lease another member still holds (a paused owner, before its lease ends) is
+// tried again the same way.
 
 import type { Log } from 'ergo-ts';
 
@@ -31,10 +34,15 @@ export interface InboxOptions {
   readonly batch?: number;
   /** The most keys being activated by the sweeper at once. Default 32. */
   readonly maxInFlight?: number;
+  /**
+   * The longest wait before a key whose activation keeps failing is tried again, in ms: after
+   * its n-th failure in a row the sweeper waits pollMs · 2^(n−1), at most this. Default 60 000.
+   */
+  readonly retryCapMs?: number;
 }
 
 /** Defaults of {@link InboxOptions}. */
-export const INBOX_DEFAULTS = Object.freeze({ pollMs: 1000, batch: 256, maxInFlight: 32 });
+export const INBOX_DEFAULTS = Object.freeze({ pollMs: 1000, batch: 256, maxInFlight: 32, retryCapMs: 60_000 });
 
 /** What the sweeper needs from its runtime (runtime.ts). */
 export interface SweeperHost {
@@ -70,8 +78,12 @@ export class InboxSweeper {
   readonly #maxInFlight: number;
   /** Keys (`kind/key`) being activated by the sweeper. */
   readonly #inFlight = new Set<string>();
-  /** Keys whose last activation failed (logged once until one succeeds). */
-  readonly #failing = new Set<string>();
+  /**
+   * Keys whose last activation failed (logged once until one succeeds): how many times in a row,
+   * and the clock's time before which the key is not tried again.
+   */
+  readonly #failing = new Map<string, { failures: number; notBefore: number }>();
+  readonly #retryCapMs: number;
   /** Scans one at a time; the timer of `pollMs` is armed after each run of scans. */
   readonly #loop: ScanLoop;
   /** The last scan left keys unstarted for want of room: a scan runs once the activations end. */
@@ -87,6 +99,7 @@ export class InboxSweeper {
     this.#pollMs = option('pollMs', options.pollMs, INBOX_DEFAULTS.pollMs);
     this.#batch = option('batch', options.batch, INBOX_DEFAULTS.batch);
     this.#maxInFlight = option('maxInFlight', options.maxInFlight, INBOX_DEFAULTS.maxInFlight);
+    this.#retryCapMs = option('retryCapMs', options.retryCapMs, INBOX_DEFAULTS.retryCapMs);
     this.#loop = new ScanLoop(host.clock, {
       scan: () => this.#scan(),
       failed: (e) =>
@@ -148,6 +161,8 @@ export class InboxSweeper {
       if (p.oldestAcceptedAt > 0 && (oldest === undefined || p.oldestAcceptedAt < oldest)) oldest = p.oldestAcceptedAt;
       const id = `${p.kind}/${p.key}`;
       if (this.#inFlight.has(id) || this.#h.active(p.kind, p.key)) continue;
+      // Backing off after failures in a row (a poison message): a later scan tries it.
+      if ((this.#failing.get(id)?.notBefore ?? 0) > this.#h.clock.now()) continue;
       if (this.#inFlight.size >= this.#maxInFlight) {
         this.#starved = true;
         continue;
@@ -158,7 +173,7 @@ export class InboxSweeper {
     this.#pendingKeys = mine;
     this.#oldestAt = oldest;
     // The whole list read: a failing key no longer in it was handled elsewhere (or moved away).
-    if (pending.length < limit) for (const id of this.#failing) if (!listed.has(id)) this.#failing.delete(id);
+    if (pending.length < limit) for (const id of this.#failing.keys()) if (!listed.has(id)) this.#failing.delete(id);
     // A full batch of which some started: more may wait behind it (the next read passes over these).
     if (pending.length === limit && started > 0 && !this.#starved) this.#loop.again();
   }
@@ -191,13 +206,18 @@ export class InboxSweeper {
 
   #failedOnce(id: string, why: string): void {
     this.#failed++;
-    if (this.#failing.has(id)) return;
-    this.#failing.add(id);
+    const f = this.#failing.get(id);
+    const failures = (f?.failures ?? 0) + 1;
+    // 2^(n−1) scans' time, capped (the exponent bounded so the product stays finite).
+    const wait = Math.min(this.#pollMs * 2 ** Math.min(failures - 1, 30), this.#retryCapMs);
+    this.#failing.set(id, { failures, notBefore: this.#h.clock.now() + wait });
+    if (f !== undefined) return;
     this.#h.log.warning(
-      'entities: activating %s for its pending inbox failed (%s); retrying every %d ms',
+      'entities: activating %s for its pending inbox failed (%s); retrying with backoff (%d ms, doubling up to %d ms)',
       id,
       why,
-      this.#pollMs,
+      wait,
+      this.#retryCapMs,
     );
   }
 }

@@ -41,6 +41,7 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { PostgresReminders } from './postgres_reminders.js';
+import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
 
@@ -76,6 +77,8 @@ export class PostgresStore implements EntityStore, ReminderStore {
   readonly #reminders: PostgresReminders;
   /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
   readonly #reminderOps: CheckedReminders;
+  /** The group commit of writes (postgres_batch.ts). */
+  readonly #batches: WriteBatches;
 
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
     this.name = name;
@@ -99,6 +102,12 @@ export class PostgresStore implements EntityStore, ReminderStore {
       values: this.#values,
       leases: this.#t.leases,
       reminders: `${prefix}reminders`,
+    });
+    this.#batches = new WriteBatches({
+      one: (a) => this.#writeOne(a),
+      many: (ws) => this.#writeMany(ws),
+      refusal: (a, code, message) => this.#refusal(a, code, message),
+      closed: () => (this.#closed ? ErrStoreClosed.with(this.name) : undefined),
     });
     this.#reminderOps = new CheckedReminders(
       // The PostgreSQL table answers Promises: `fn` returns one (or throws a failed check).
@@ -248,9 +257,13 @@ export class PostgresStore implements EntityStore, ReminderStore {
       const keys = [...tokens.keys()];
       const toks = keys.map((k) => tokens.get(k)!);
       const r = await this.#pool.query<{ key: string }>(
+        // The rows locked in key order, as a batch of writes locks the leases fencing it
+        // (write_batch): a renewal and a batch never wait on each other in a circle.
         `UPDATE ${this.#t.leases} l SET expires_at = ${NOW} + $3
-         FROM unnest($1::text[], $2::bigint[]) AS m(key, token)
-         WHERE l.kind = $4 AND l.owner = $5 AND l.key = m.key AND l.token = m.token
+         FROM (SELECT x.key FROM ${this.#t.leases} x JOIN unnest($1::text[], $2::bigint[]) AS m(key, token)
+           ON x.key = m.key AND x.token = m.token WHERE x.kind = $4 AND x.owner = $5
+           ORDER BY x.key FOR UPDATE OF x) s
+         WHERE l.kind = $4 AND l.key = s.key
          RETURNING l.key`,
         [keys, toks, ttlMs, kind, owner],
       );
@@ -371,65 +384,89 @@ export class PostgresStore implements EntityStore, ReminderStore {
   }
 
   write(request: WriteRequest): Promise<number> {
-    return this.#op('write', async () => {
+    return this.#op('write', () => {
       const w = prepareWrite(request, this.#values);
-      const { kind, key } = request;
       // Each tag as (its event's 1-based index, the tag): two flat arrays the function joins.
-      const tagEvents: number[] = [];
-      const tagNames: string[] = [];
+      const tev: number[] = [];
+      const tnm: string[] = [];
       w.meta.forEach((m, i) => {
         for (const tag of m.tags) {
-          tagEvents.push(i + 1);
-          tagNames.push(tag);
+          tev.push(i + 1);
+          tnm.push(tag);
         }
       });
-      try {
-        // The whole write in one round trip and one commit: the schema's write_key function
-        // (planWrite's rule, in SQL), under the key's advisory lock.
-        const r = await this.#prepared<{ v: string }>(
-          'write',
-          `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS v`,
-          [
-            kind,
-            key,
-            w.fence.kind,
-            w.fence.key,
-            request.token,
-            request.expectedVersion,
-            w.events,
-            w.meta.map((m) => m.type),
-            w.meta.map((m) => m.schemaVersion),
-            tagEvents,
-            tagNames,
-            w.snapshot ?? null,
-            request.events !== undefined,
-            request.processed ?? null,
-            this.#j.lock,
-            w.reminders === undefined
-              ? null
-              : JSON.stringify({
-                  cancel: w.reminders.cancel,
-                  put: w.reminders.put.map((r) => ({
-                    name: r.name,
-                    shard: r.shard,
-                    due_at: r.dueAt,
-                    every_ms: r.everyMs,
-                    cron: r.cron,
-                    location: r.location,
-                    payload: r.payload,
-                    gen: r.gen,
-                  })),
-                }),
-          ],
-        );
-        return Number(r.rows[0]!.v);
-      } catch (e) {
-        const code = (e as { code?: unknown }).code;
-        if (code === 'EE001') throw ErrStaleToken.with(`${kind}/${key}: ${(e as Error).message}`);
-        if (code === 'EE002') throw ErrVersionConflict.with(`${kind}/${key}: ${(e as Error).message}`);
-        throw e;
-      }
+      const rems =
+        w.reminders === undefined
+          ? undefined
+          : {
+              cancel: w.reminders.cancel,
+              put: w.reminders.put.map((r) => ({
+                name: r.name,
+                shard: r.shard,
+                due_at: r.dueAt,
+                every_ms: r.everyMs,
+                cron: r.cron,
+                location: r.location,
+                payload: r.payload,
+                gen: r.gen,
+              })),
+            };
+      // Committed with the writes asked for in the same turn (postgres_batch.ts).
+      return this.#batches.submit({
+        k: request.kind,
+        ky: request.key,
+        fk: w.fence.kind,
+        fky: w.fence.key,
+        tok: request.token,
+        exp: request.expectedVersion,
+        evs: w.events,
+        types: w.meta.map((m) => m.type),
+        svs: w.meta.map((m) => m.schemaVersion),
+        tev,
+        tnm,
+        snap: w.snapshot ?? null,
+        given: request.events !== undefined,
+        done: request.processed ?? null,
+        rems,
+      });
     });
+  }
+
+  /** One write by itself: the schema's write_key function (planWrite's rule, in SQL), under the key's lock. */
+  async #writeOne(a: WriteArgs): Promise<number> {
+    try {
+      const r = await this.#prepared<{ v: string }>(
+        'write',
+        `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS v`,
+        [
+          ...[a.k, a.ky, a.fk, a.fky, a.tok, a.exp, a.evs, a.types, a.svs, a.tev, a.tnm, a.snap, a.given, a.done],
+          this.#j.lock,
+          a.rems === undefined ? null : JSON.stringify(a.rems),
+        ],
+      );
+      return Number(r.rows[0]!.v);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      throw typeof code === 'string' ? this.#refusal(a, code, (e as Error).message, e) : e;
+    }
+  }
+
+  /** Several writes in one statement and one commit (the schema's write_batch): one outcome each. */
+  async #writeMany(writes: readonly WriteArgs[]): Promise<BatchOutcome[]> {
+    const r = await this.#prepared<{ r: BatchOutcome[] }>(
+      'write_batch',
+      `SELECT ${this.#prefix}write_batch($1, $2) AS r`,
+      [JSON.stringify(writes), this.#j.lock],
+    );
+    return r.rows[0]!.r;
+  }
+
+  /** A refused write's error: the store's codes for a stale token and a version conflict, else the driver's. */
+  #refusal(a: WriteArgs, code: string, message: string, original?: unknown): unknown {
+    if (code === 'EE001') return ErrStaleToken.with(`${a.k}/${a.ky}: ${message}`);
+    if (code === 'EE002') return ErrVersionConflict.with(`${a.k}/${a.ky}: ${message}`);
+    // As node-postgres rejects a single write: an Error with the server's SQLSTATE as its code.
+    return original ?? Object.assign(new Error(message), { code });
   }
 
   enqueue(id: EntityId, messageId: string, message: unknown): Promise<'accepted' | 'duplicate'> {

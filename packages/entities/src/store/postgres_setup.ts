@@ -1,7 +1,8 @@
 // How a PostgreSQL store (postgres.ts) is set up: its options checked (postgres_options.ts), its
 // connection pool, and its schema: its tables, indexes and the server-side functions
 // that keep the fencing rules inside the server (`write_key`: the token check, the version check,
-// the state, event, processed-id and inbox changes of one write in one round trip), the reminder
+// the state, event, processed-id and inbox changes of one write in one round trip; `write_batch`:
+// several writes, each refused alone, in one round trip and one commit), the reminder
 // table (postgres_reminders.ts) and the journal's tables (journal_sql.ts); created when missing,
 // by one member at a time.
 
@@ -169,6 +170,42 @@ BEGIN
         payload = excluded.payload, gen = excluded.gen;
   END IF;
   RETURN v;
+END $fn$;
+CREATE OR REPLACE FUNCTION ${p}jtext(j JSONB) RETURNS TEXT[] LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT COALESCE(array_agg(x ORDER BY o), '{}') FROM jsonb_array_elements_text(j) WITH ORDINALITY t(x, o)
+$fn$;
+CREATE OR REPLACE FUNCTION ${p}write_batch(ws JSONB, jlock TEXT) RETURNS JSONB
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  w JSONB; res JSONB := '[]'; v BIGINT; st TEXT; msg TEXT;
+BEGIN
+  -- The writes one event-loop turn asked for (postgres_batch.ts), in one round trip and one commit,
+  -- each in a subtransaction of its own (the EXCEPTION block): a refused write is rolled back
+  -- alone and answered with its SQLSTATE, its neighbours still commit. Every lock this
+  -- transaction will hold is taken first, in one order (the keys' locks by lock id, the fencing
+  -- leases' rows by kind and key, then the journal's lock), so two batches, a batch and a single
+  -- write_key (key, lease row, journal), or a batch and a renewal (lease rows by key) never wait
+  -- on each other in a circle.
+  PERFORM pg_advisory_xact_lock(h) FROM (SELECT DISTINCT hashtextextended((e->>'k') || '/' || (e->>'ky'), 0) AS h
+    FROM jsonb_array_elements(ws) e ORDER BY h) s;
+  PERFORM 1 FROM ${p}leases l
+    WHERE (l.kind, l.key) IN (SELECT e->>'fk', e->>'fky' FROM jsonb_array_elements(ws) e)
+    ORDER BY l.kind, l.key FOR SHARE;
+  IF EXISTS (SELECT 1 FROM jsonb_array_elements(ws) e WHERE jsonb_array_length(e->'evs') > 0) THEN
+    PERFORM pg_advisory_xact_lock(hashtextextended(jlock, 0));
+  END IF;
+  FOR w IN SELECT e FROM jsonb_array_elements(ws) WITH ORDINALITY t(e, o) ORDER BY o LOOP
+    BEGIN
+      v := ${p}write_key(w->>'k', w->>'ky', w->>'fk', w->>'fky', (w->>'tok')::BIGINT, (w->>'exp')::BIGINT,
+        ${p}jtext(w->'evs'), ${p}jtext(w->'types'), ${p}jtext(w->'svs')::INT[], ${p}jtext(w->'tev')::INT[],
+        ${p}jtext(w->'tnm'), w->>'snap', (w->>'given')::BOOLEAN, w->>'done', jlock, w->'rems');
+      res := res || jsonb_build_array(jsonb_build_object('v', v));
+    EXCEPTION WHEN OTHERS THEN
+      GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;
+      res := res || jsonb_build_array(jsonb_build_object('c', st, 'm', msg));
+    END;
+  END LOOP;
+  RETURN res;
 END $fn$;
 ${postgresReminderSchema(p)}`;
 }
