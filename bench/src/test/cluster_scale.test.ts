@@ -107,6 +107,8 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
         callTimeout: 60_000,
         events: 100,
         cutSeconds: 0,
+        // The phases' progress and who failed what, for a failure to be read from the output.
+        log: (line) => console.log(`# ${line}`),
       });
       assert.equal(f.join?.count, 10);
       assert.deepEqual(f.join.failedBy, {}, 'a call from a joined node failed');
