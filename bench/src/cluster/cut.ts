@@ -51,6 +51,8 @@ export interface MeshFigures {
   /** Latency of the calls that succeeded, µs. */
   p50Us: number;
   p99Us: number;
+  /** Calls a Go node made again after its one connection attempt gave up (go_member.ts). */
+  retried: number;
 }
 
 /** A term in which more than one node was seen as leader. */
@@ -369,6 +371,8 @@ export async function meshRound(
   for (const a of answers) for (const [code, k] of Object.entries(a.failed)) failedBy[code] = (failedBy[code] ?? 0) + k;
   const calls = answers.reduce((sum, a) => sum + a.calls, 0);
   const failed = Object.values(failedBy).reduce((sum, k) => sum + k, 0);
+  const retried = answers.reduce((sum, a) => sum + (a.retried ?? 0), 0);
+  if (retried > 0) log(`  ${retried} calls of Go nodes made again after "no route" (their one dial gave up)`);
   // Who failed, and the log of the first that did: a failure after a heal is the product's to explain.
   const failing = answers.flatMap((a, i) => (Object.keys(a.failed).length > 0 ? [i] : []));
   for (const i of failing) log(`  ${members[i]!.name} failed ${JSON.stringify(answers[i]!.failed)}`);
@@ -376,5 +380,14 @@ export async function meshRound(
     log(`  ${members[failing[0]!]!.name}'s log ends: ${members[failing[0]!]!.stderrTail().slice(-600)}`);
   const pct = (p: number): number =>
     lat.length === 0 ? NaN : lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!;
-  return { calls, failed, failedBy, ms, perSecond: ((calls - failed) / ms) * 1000, p50Us: pct(0.5), p99Us: pct(0.99) };
+  return {
+    calls,
+    failed,
+    failedBy,
+    ms,
+    perSecond: ((calls - failed) / ms) * 1000,
+    p50Us: pct(0.5),
+    p99Us: pct(0.99),
+    retried,
+  };
 }

@@ -18,6 +18,11 @@ export interface MeshAnswer {
   lat: number[];
   /** Failed calls by error code (Erlang: `pang`). */
   failed: Record<string, number>;
+  /**
+   * Calls made again after the caller's one connection attempt gave up (a Go node: `no route`,
+   * go_member.ts); absent for callers that retry a dial themselves.
+   */
+  retried?: number;
 }
 
 /** One observation of an ergo-ts node's Leader member (cut.ts): what it learnt, when. */

@@ -20,13 +20,13 @@ import {
   childSpec,
   ErgoError,
   Pool,
+  poolOptions,
   startNode,
   Supervisor,
   SupervisorStrategy,
   SupervisorType,
   type Node,
   type PID,
-  type PoolOptions,
   type SupervisorSpec,
 } from 'ergo-ts';
 import { deferred, rate, reportSamples, runRounds } from '../lib/measure.js';
@@ -144,8 +144,8 @@ class PoolWorker extends Actor {
 }
 
 class BenchPool extends Pool {
-  override init(count: Budget): PoolOptions {
-    return { poolSize: POOL_SIZE, workerFactory: PoolWorker, workerArgs: [count] };
+  override init(count: Budget) {
+    return poolOptions({ poolSize: POOL_SIZE, workerFactory: PoolWorker, workerArgs: [count] });
   }
 }
 

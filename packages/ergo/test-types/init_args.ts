@@ -1,6 +1,8 @@
 // Type-level tests: every spawn-like API asks for a behaviour's init arguments exactly as
 // node.spawn does (issue 48); an actor that declares no init takes no arguments, and a
-// supervisor child with args is checked against its init (issue 63, item 7). Compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p test-types) with
+// supervisor child, a pool's workers and an application member with args are checked against
+// their init: written with childSpec, poolOptions and memberSpec, never as plain literals (issue 63,
+// item 7). Compiled by `npm run check:types` (scripts/check-types.mjs) (tsc -p test-types) with
 // typed.ts; each `@ts-expect-error` line must be an error (an unused one fails the test). The
 // cases without the directive must compile. Nothing here runs.
 
@@ -10,7 +12,9 @@ import {
   memberSpec,
   SupervisorType,
   WebWorker,
+  type ApplicationMemberSpec,
   type ApplicationSpec,
+  type CheckedMemberSpec,
   type Node,
   type PID,
 } from 'ergo-ts';
@@ -201,6 +205,60 @@ export class LiteralPlains extends Pool {
     return { workerFactory: Plain };
   }
 }
+export class LiteralOptionals extends Pool {
+  override init() {
+    return { workerFactory: Optional, poolSize: 2 };
+  }
+}
+/** poolOptions' result under the plain PoolOptions annotation: workers without init args. */
+export class AnnotatedPlains extends Pool {
+  override init(): PoolOptions {
+    return poolOptions({ workerFactory: Plain });
+  }
+}
+export class LiteralWrongArgs extends Pool {
+  // @ts-expect-error a literal with workerArgs of the wrong types (a literal's args cannot be checked: poolOptions)
+  override init() {
+    return { workerFactory: Cart, workerArgs: [1, 2] };
+  }
+}
+export class LiteralRightArgs extends Pool {
+  // @ts-expect-error a literal with workerArgs, even right ones: written with poolOptions
+  override init() {
+    return { workerFactory: Cart, workerArgs: ['carts', false] as [string, boolean] };
+  }
+}
+export class LiteralPlainArgs extends Pool {
+  // @ts-expect-error a literal with workerArgs for workers without init
+  override init() {
+    return { workerFactory: Plain, workerArgs: ['extra'] };
+  }
+}
+export class AnnotatedWrongArgs extends Pool {
+  override init(): PoolOptions {
+    // @ts-expect-error the plain PoolOptions takes no workerArgs (its workers' init needs none)
+    return { workerFactory: Plain, workerArgs: [1] };
+  }
+}
+export class AnnotatedArgsWorker extends Pool {
+  override init(): PoolOptions {
+    // @ts-expect-error the plain PoolOptions names workers whose init needs no arguments
+    return { workerFactory: Cart, workerArgs: ['carts', false] };
+  }
+}
+export class AsyncLiteralArgs extends Pool {
+  // @ts-expect-error an async init's literal with workerArgs: written with poolOptions
+  override async init() {
+    await Promise.resolve();
+    return { workerFactory: Cart, workerArgs: [true, 'carts'] };
+  }
+}
+export class AsyncChecked extends Pool {
+  override async init() {
+    await Promise.resolve();
+    return poolOptions({ workerFactory: Cart, workerArgs: ['carts', true] });
+  }
+}
 
 export class ClusterCarts extends ClusterPool {
   override init() {
@@ -225,10 +283,27 @@ export const app: ApplicationSpec = {
     memberSpec({ name: 'cart2', factory: Cart }),
     // @ts-expect-error memberSpec: args of the wrong types
     memberSpec({ name: 'cart3', factory: Cart, args: [true, 'x'] }),
-    { name: 'literal', factory: Cart, args: ['carts', false] },
     { name: 'literal-plain', factory: Plain },
+    { name: 'literal-optional', factory: Optional },
+    // @ts-expect-error a literal member with args, even right ones: written with memberSpec
+    { name: 'literal', factory: Cart, args: ['carts', false] },
+    // @ts-expect-error a literal member with args of the wrong types (a literal's args cannot be checked)
+    { name: 'literal-wrong', factory: Cart, args: [1, 2] },
+    // @ts-expect-error a literal member with args for a member without init
+    { name: 'literal-plain2', factory: Plain, args: ['extra'] },
+    // @ts-expect-error memberSpec: args for a member without init
+    memberSpec({ name: 'plain2', factory: Plain, args: [1] }),
   ],
 };
+/** A member built by a function (as a group assembled at run time): memberSpec keeps the check. */
+export function cartMember(entities: string): CheckedMemberSpec {
+  return memberSpec({ name: 'cart', factory: Cart, args: [entities, false] });
+}
+export const assembled: ApplicationSpec = { name: 'shop', group: [cartMember('carts'), { factory: Plain }] };
+/** A member typed by hand as the plain ApplicationMemberSpec stays loose, and a group refuses it. */
+export const widenedMember: ApplicationMemberSpec = { factory: Cart, args: [1, 2] };
+// @ts-expect-error a hand-typed (unchecked) member in a group: written with memberSpec
+export const widenedGroup: ApplicationSpec = { name: 'shop', group: [widenedMember] };
 export const literalMember: ApplicationSpec = {
   name: 'shop',
   // @ts-expect-error a literal member without the args its init needs

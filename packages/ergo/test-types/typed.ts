@@ -18,7 +18,14 @@ import {
   type Ref,
 } from 'ergo-ts';
 import { Event } from 'ergo-ts';
-import { childSpec, poolOptions, type PoolOptions, type SupervisorSpec } from 'ergo-ts/act';
+import {
+  childSpec,
+  poolOptions,
+  type AnyPoolOptions,
+  type CheckedPoolOptions,
+  type PoolOptions,
+  type SupervisorSpec,
+} from 'ergo-ts/act';
 import { z } from 'zod';
 
 const Counter = defineProtocol('counter', {
@@ -260,8 +267,21 @@ export const spec: SupervisorSpec = {
   ],
 };
 
+/** Annotated with the union a Pool's init returns: the workers' protocol is forgotten. */
 export class Workers extends Pool {
+  override init(): AnyPoolOptions {
+    return poolOptions({ poolSize: 2, workerFactory: CounterActor, workerArgs: [1] });
+  }
+}
+/** Annotated with what poolOptions returns: the workers' protocol is kept. */
+export class AnnotatedWorkers extends Pool {
+  override init(): CheckedPoolOptions<CounterActor> {
+    return poolOptions({ poolSize: 2, workerFactory: CounterActor, workerArgs: [1] });
+  }
+}
+export class PlainlyAnnotatedWorkers extends Pool {
   override init(): PoolOptions {
+    // @ts-expect-error the plain PoolOptions names workers whose init needs no arguments (CounterActor's needs one)
     return poolOptions({ poolSize: 2, workerFactory: CounterActor, workerArgs: [1] });
   }
 }
@@ -289,9 +309,12 @@ async function pools(): Promise<void> {
   await node.call(pool, { evil: true });
   // @ts-expect-error the reply type of the workers' call
   const s: string = await node.call(pool, { kind: 'get' });
-  // A pool whose init is annotated with the plain PoolOptions stays untyped.
+  // A pool whose init is annotated with AnyPoolOptions stays untyped.
   const plain = await node.spawn(Workers, {});
   node.send(plain, 'anything');
+  const annotated: PID<CounterP> = await node.spawn(AnnotatedWorkers, {});
+  // @ts-expect-error a pool annotated with CheckedPoolOptions<CounterActor> speaks its workers' protocol
+  node.send(annotated, 'not a number');
   void [typed, n, s];
 }
 void pools;

@@ -6,7 +6,14 @@
 import { strict as assert } from 'node:assert';
 import { describe, mock, test } from 'node:test';
 
-import { Actor, ApplicationState, createApplication, type Node, type ProcessOptions } from '../src/index.js';
+import {
+  Actor,
+  ApplicationState,
+  createApplication,
+  memberSpec,
+  type Node,
+  type ProcessOptions,
+} from '../src/index.js';
 import { REMOTE_INIT_CAP_MS } from '../src/node/core.js';
 import { INIT_CAP_MS } from '../src/node/spawn.js';
 import { deferred, noUnhandled, withNode, type Deferred } from './helpers.js';
@@ -28,7 +35,7 @@ async function startAfter(node: Node, name: string, options: ProcessOptions | un
   await node.applicationLoad(
     createApplication({
       name,
-      group: [{ name: `${name}_member`, factory: SlowMember, options, args: [entered, gate.promise] }],
+      group: [memberSpec({ name: `${name}_member`, factory: SlowMember, options, args: [entered, gate.promise] })],
     }),
   );
   mock.timers.enable({ apis: ['setTimeout'] });

@@ -17,9 +17,11 @@ import {
   TerminateReasonNormal,
   TerminateReasonShutdown,
   createApplication,
+  memberSpec,
   unwrapReason,
   type ApplicationBehavior,
   type ApplicationMemberSpec,
+  type CheckedMemberSpec,
   type ApplicationSpec,
   type Node,
   type PID,
@@ -73,10 +75,10 @@ async function inMember<T>(node: Node, pid: PID | string, fn: (m: AppMember) => 
 function member(
   rec: Recorder,
   name: string,
-  extra: Partial<ApplicationMemberSpec> = {},
+  extra: Pick<ApplicationMemberSpec, 'options'> = {},
   args: unknown[] = [],
-): ApplicationMemberSpec {
-  return { name, factory: AppMember, args: [rec, name, ...args], ...extra };
+): CheckedMemberSpec {
+  return memberSpec({ name, factory: AppMember, args: [rec, name, ...args], ...extra });
 }
 
 /** An application whose start/terminate callbacks are recorded. */

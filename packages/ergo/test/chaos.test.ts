@@ -49,6 +49,7 @@ import {
   SupervisorStrategy,
   SupervisorType,
   createApplication,
+  memberSpec,
   type Atom,
   type Node,
   type PID,
@@ -108,7 +109,7 @@ async function loadApps(w: World, node: Node, rnd: () => number): Promise<void> 
     const group = [];
     for (let j = 0; j < 2; j++) {
       const cfg: ActorCfg = { trap: rnd() < 0.3, init: rnd() < 0.6 ? 'sync' : 'async', linkParent: false };
-      group.push({ name: `app${i}_${j}`, factory: ChaosActor, args: [w, cfg] });
+      group.push(memberSpec({ name: `app${i}_${j}`, factory: ChaosActor, args: [w, cfg] }));
     }
     await node.applicationLoad(createApplication({ name: `app${i}`, mode, group }));
   }

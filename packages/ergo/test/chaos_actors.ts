@@ -17,6 +17,7 @@ import {
   type MessagePriority,
   type PID,
   Pool,
+  poolOptions,
   ProcessID,
   ProcessState,
   Stop,
@@ -25,7 +26,6 @@ import {
   TerminateReasonNormal,
   TerminateReasonShutdown,
   type Atom,
-  type PoolOptions,
   type Ref,
   type SupervisorSpec,
 } from '../src/index.js';
@@ -564,10 +564,10 @@ export class ChaosSup extends Supervisor {
 /** A pool of ChaosActors. */
 export class ChaosPool extends Pool {
   w!: World;
-  override init(w: World, size: number, trap: boolean): PoolOptions {
+  override init(w: World, size: number, trap: boolean) {
     this.w = w;
     const cfg: ActorCfg = { trap, init: 'sync', linkParent: true };
-    return { poolSize: size, workerFactory: ChaosActor, workerArgs: [w, cfg] };
+    return poolOptions({ poolSize: size, workerFactory: ChaosActor, workerArgs: [w, cfg] });
   }
   override handleMessage(): undefined {
     return undefined;

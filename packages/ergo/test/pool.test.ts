@@ -19,7 +19,9 @@ import {
   type MessageEvent,
   type Node,
   type PID,
+  poolOptions,
   type PoolOptions,
+  type ProcessBehavior,
   type Ref,
 } from '../src/index.js';
 import {
@@ -75,14 +77,18 @@ class PoolExec {
 
 interface PoolCfg {
   rec: Recorder;
-  options?: Partial<PoolOptions>;
+  options?: Partial<PoolOptions<ProcessBehavior>>;
 }
 
 class TestPool extends Pool {
   cfg!: PoolCfg;
-  override init(cfg: PoolCfg): PoolOptions {
+  override init(cfg: PoolCfg) {
     this.cfg = cfg;
-    return { poolSize: 5, workerFactory: PoolWorker, workerArgs: [cfg.rec, 'shared-arg'], ...cfg.options };
+    // The options a test gives override the checked ones (bad values on purpose, to see them refused).
+    return {
+      ...poolOptions({ poolSize: 5, workerFactory: PoolWorker, workerArgs: [cfg.rec, 'shared-arg'] }),
+      ...cfg.options,
+    };
   }
   override handleMessage(from: PID, message: unknown): HandlerResult {
     this.cfg.rec.push({ ev: 'message', tag: 'pool', pid: this.pid, message: { from, message } });

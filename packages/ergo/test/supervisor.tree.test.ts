@@ -14,8 +14,9 @@ import {
   TerminateReasonKill,
   TerminateReasonShutdown,
   createApplication,
+  memberSpec,
+  poolOptions,
   Pool,
-  type PoolOptions,
   type Node,
   type PID,
   childSpec,
@@ -40,8 +41,8 @@ guardUnhandled();
 
 /** A pool of two Workers (tag 'pw'). */
 class WorkerPool extends Pool {
-  override init(rec: Recorder): PoolOptions {
-    return { poolSize: 2, workerFactory: Worker, workerArgs: [rec, 'pw'] };
+  override init(rec: Recorder) {
+    return poolOptions({ poolSize: 2, workerFactory: Worker, workerArgs: [rec, 'pw'] });
   }
 }
 
@@ -234,7 +235,7 @@ describe('supervision trees', () => {
     const terminated: Error[] = [];
     const app = createApplication({
       name: 'treeapp',
-      group: [{ name: 'rootsup', factory: TestSup, args: [{ rec, tag: 'root', spec: tree(rec) }] }],
+      group: [memberSpec({ name: 'rootsup', factory: TestSup, args: [{ rec, tag: 'root', spec: tree(rec) }] })],
     });
     const node = await supNode({ applications: [{ ...app, terminate: (r: Error) => void terminated.push(r) }] });
     try {

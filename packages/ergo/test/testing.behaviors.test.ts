@@ -14,11 +14,11 @@ import {
   MailboxKind,
   PID,
   Pool,
+  poolOptions,
   Supervisor,
   SupervisorType,
   TerminateReasonPanic,
   type Atom,
-  type PoolOptions,
   type Ref,
   type SupervisorSpec,
 } from '../src/index.js';
@@ -54,8 +54,8 @@ class Worker extends Actor {
 }
 
 class WorkerPool extends Pool {
-  override init(size: number): PoolOptions {
-    return { poolSize: size, workerFactory: Worker, workerArgs: ['w'] };
+  override init(size: number) {
+    return poolOptions({ poolSize: size, workerFactory: Worker, workerArgs: ['w'] });
   }
 }
 

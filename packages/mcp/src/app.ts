@@ -2,7 +2,7 @@
 // a node (`applications: [createMcpApplication({ token })]`, or `applicationLoad` +
 // `applicationStart`) and point an MCP client at http://localhost:9922/mcp.
 
-import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec, type Node } from 'ergo-ts';
+import { ApplicationMode, memberSpec, type ApplicationBehavior, type ApplicationSpec, type Node } from 'ergo-ts';
 
 import type { McpOptions } from './options.js';
 import { MCP_SERVER_NAME, McpServerActor } from './server.js';
@@ -38,11 +38,11 @@ export function createMcpApplication(options: McpOptions = {}): McpApplication {
         mode: ApplicationMode.Temporary,
         ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
         group: [
-          {
+          memberSpec({
             name: MCP_SERVER_NAME,
             factory: McpServerActor,
             args: [{ options, onListen: (u: string) => (url = u) }],
-          },
+          }),
         ],
       };
     },

@@ -19,6 +19,7 @@ import {
   ApplicationState,
   TerminateReasonShutdown,
   createApplication,
+  memberSpec,
   type Node,
   type PID,
   type Ref,
@@ -57,7 +58,10 @@ before(async () => {
   for (let i = 0; i < IDLE; i++) await a.spawn(Idle);
   await a.spawnRegister('mcp_parity_mute', Mute);
   await a.applicationLoad(
-    createApplication({ name: 'parity_app', group: [{ name: 'parity_member', factory: Crowd, args: [CROWD] }] }),
+    createApplication({
+      name: 'parity_app',
+      group: [memberSpec({ name: 'parity_member', factory: Crowd, args: [CROWD] })],
+    }),
   );
   const server = await startMcpServer(a, { port: 0, actions: true });
   client = await connect(server.url);

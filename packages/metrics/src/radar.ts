@@ -1,7 +1,7 @@
 // Radar: health probes and Prometheus metrics on one HTTP port (Ergo's application/radar), the
 // usual set-up of a node in Kubernetes.
 
-import { Actor, createApplication, type ApplicationBehavior } from 'ergo-ts';
+import { Actor, createApplication, memberSpec, type ApplicationBehavior } from 'ergo-ts';
 import { WebMux, createWebServer, type WebServer } from 'ergo-ts/meta';
 import { DEFAULT_TOP_N } from './collector.js';
 import { METRICS_NAME } from './custom.js';
@@ -81,6 +81,6 @@ export function createRadarApplication(options: RadarOptions = {}): ApplicationB
   return createApplication({
     name: RADAR_APPLICATION,
     description: 'health probes and Prometheus metrics on one HTTP port',
-    group: [{ name: 'radar', factory: Radar, args: [options] }],
+    group: [memberSpec({ name: 'radar', factory: Radar, args: [options] })],
   });
 }

@@ -2,7 +2,7 @@
 // that order. Add it to a node (`applications: [createObserverApp()]` or `applicationLoad` +
 // `applicationStart`) and open http://localhost:9911.
 
-import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec, type Node } from 'ergo-ts';
+import { ApplicationMode, memberSpec, type ApplicationBehavior, type ApplicationSpec, type Node } from 'ergo-ts';
 
 import {
   DEFAULT_HISTORY_INTERVAL,
@@ -53,14 +53,18 @@ export function createObserverApp(options: ObserverOptions = {}): ObserverApp {
         mode: ApplicationMode.Temporary,
         ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }),
         group: [
-          ...(keeps ? [{ name: HISTORY_NAME, factory: History, args: [history] }] : []),
+          ...(keeps ? [memberSpec({ name: HISTORY_NAME, factory: History, args: [history] })] : []),
           { name: HUB_NAME, factory: Hub },
-          { name: POST_POOL_NAME, factory: PostPool, args: [options.poolSize ?? DEFAULT_OBSERVER_POOL_SIZE] },
-          {
+          memberSpec({
+            name: POST_POOL_NAME,
+            factory: PostPool,
+            args: [options.poolSize ?? DEFAULT_OBSERVER_POOL_SIZE],
+          }),
+          memberSpec({
             name: MANAGER_NAME,
             factory: Manager,
             args: [{ options, onListen: (u: string) => (url = u), history: keeps ? HISTORY_NAME : null }],
-          },
+          }),
         ],
       };
     },

@@ -539,19 +539,19 @@ export class Session extends Actor {
     this.log.info('observer trace of %s ended (%s): %d records, %d dropped', t.pid, t.end, t.kept, t.dropped);
 
   /**
-   * A process tool (tools.ts): on this node, answered at once (a trace starts the flush timer);
-   * on another ergo-ts node, asked of its system_inspect (a trace's records then come from there
-   * as MessageInspectTrace). A Go node has no such request: refused with `local_only`.
+   * A process tool (tools.ts): on this node, answered here (see #whenShown; a trace starts the
+   * flush timer); on another ergo-ts node, asked of its system_inspect (a trace's records come from
+   * there as MessageInspectTrace). A Go node has no such request: refused with `local_only`.
    */
   #tool(from: PID, ref: Ref, action: string, body: Record<string, unknown>): unknown {
     const target = this.#target;
     if (target.local || this.#foreign(target) !== null) {
-      const data = this.#tools.run(action, body, target);
-      if (action === 'trace_start' && !this.#tracing) {
-        this.#tracing = true;
-        this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
-      }
-      return new SessionReply(200, null, data);
+      const run = (): SessionReply => {
+        const data = this.#tools.run(action, body, target);
+        if (action === 'trace_start') this.#flushTraces();
+        return new SessionReply(200, null, data);
+      };
+      return target.local && action !== 'trace_stop' ? this.#whenShown(from, ref, run) : run();
     }
     const { request, answer } = this.#tools.remote(action, body, target, this.pid);
     const what = action.replace('_', ' ');
@@ -575,23 +575,37 @@ export class Session extends Actor {
           throw err;
         }
       },
-      (response) => {
-        return new SessionReply(200, null, answer(response));
-      },
+      (response) => new SessionReply(200, null, answer(response)),
     );
     return ReplyLater;
+  }
+
+  /**
+   * Runs `run` (a tool showing message contents here) once the node is known to show them;
+   * refused (`messages_hidden`) when it sets `security.inspectMessages: false` (tools.ts).
+   */
+  #whenShown(from: PID, ref: Ref, run: () => SessionReply): unknown {
+    if (this.#tools.shown) return run();
+    this.#later(from, ref, () => this.#tools.checkShown(SESSION_CALL_TIMEOUT), run);
+    return ReplyLater;
+  }
+
+  /** Starts the traces' flush timer unless it runs. */
+  #flushTraces(): void {
+    if (!this.#tracing) this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
+    this.#tracing = true;
   }
 
   /** An operator's view (ops.ts), on this node only. */
   #opsAction(from: PID, ref: Ref, action: string, body: Record<string, unknown>): unknown {
     localOnly(action, this.#target, this.node.name);
     if (action === 'trace_group' || action === 'trace_group_stop') {
-      const data = action === 'trace_group' ? this.#ops.startGroup(body, this.#target) : this.#ops.stopGroup();
-      if (!this.#tracing) {
-        this.#tracing = true;
-        this.sendAfter(this.pid, traceTick, TRACE_FLUSH);
-      }
-      return new SessionReply(200, null, data);
+      const run = (): SessionReply => {
+        const data = action === 'trace_group' ? this.#ops.startGroup(body, this.#target) : this.#ops.stopGroup();
+        this.#flushTraces();
+        return new SessionReply(200, null, data);
+      };
+      return action === 'trace_group' ? this.#whenShown(from, ref, run) : run();
     }
     if (action === 'log_search') {
       const query = logSearchQuery(body);

@@ -3,10 +3,14 @@
 // extensions; a Go node has no such request): the mailbox peek (`do/mailbox_peek`: the first N records of each queue, as text, nothing
 // taken) and the live message trace (`do/trace_start`, `do/trace_stop`: `trace` frames with the
 // records kept, a `trace_end` frame when it stops). Both show message contents, so each can be
-// turned off (`mailboxPeek: false`, `messageTrace: false`); refusals carry a stable `code`.
+// turned off (`mailboxPeek: false`, `messageTrace: false`); refusals carry a stable `code`. A node
+// that hides message contents (`security.inspectMessages: false`) refuses them on itself as its
+// system_inspect refuses them to other nodes (`messages_hidden`), the group trace (ops.ts) too.
 
 import {
   ErrProcessUnknown,
+  ProcessID,
+  SYSTEM_INSPECT,
   KIND_NAMES,
   type MessageInspectTrace,
   MessageTrace,
@@ -93,11 +97,53 @@ export class ProcessTools {
    * end comes after the new one started).
    */
   readonly #remote = new Map<string, { node: string; running: number; pid: PID }>();
+  /** Whether this node shows message contents (`security.inspectMessages`), once its system_inspect said. */
+  #shown: boolean | undefined;
 
   constructor(
     private readonly node: Node,
     private readonly switches: ToolSwitches,
   ) {}
+
+  /** True once this node's system_inspect said it shows message contents (see {@link checkShown}). */
+  get shown(): boolean {
+    return this.#shown === true;
+  }
+
+  /**
+   * Resolves when this node shows message contents to its own Observer: asked once of its
+   * system_inspect (a peek of itself, refused with the node's reason when
+   * `security.inspectMessages` is false), as MCP's tools ask it. Rejects with a ToolError:
+   * `messages_hidden` (403), or `messages_unknown` (502) when system_inspect cannot be asked (a
+   * node without its system application) — a tool that shows contents does not run on a guess.
+   */
+  async checkShown(timeout: number): Promise<void> {
+    if (this.#shown === undefined) {
+      let answer: unknown;
+      try {
+        const inspect = this.node.processPID(SYSTEM_INSPECT);
+        answer = await this.node.call(
+          new ProcessID(SYSTEM_INSPECT, this.node.name),
+          new RequestInspectMailboxPeek({ pid: inspect, limit: 1 }),
+          { timeout },
+        );
+      } catch (err) {
+        throw new ToolError(
+          502,
+          'messages_unknown',
+          `${this.node.name}: its system_inspect cannot tell whether message contents may be shown: ${String(err)}`,
+        );
+      }
+      const refused = answer instanceof ResponseInspectMailboxPeek ? answer.error : null;
+      this.#shown = !(refused?.message.includes('inspectMessages') ?? false);
+    }
+    if (!this.#shown)
+      throw new ToolError(
+        403,
+        'messages_hidden',
+        `${this.node.name} does not show message contents (security.inspectMessages: false)`,
+      );
+  }
 
   /** Whether the Workflows page's actions run (workflows.ts). */
   get workflowActions(): boolean {

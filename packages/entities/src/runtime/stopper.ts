@@ -12,6 +12,7 @@ import {
   MessageExitPID,
   TerminateReasonShutdown,
   createApplication,
+  memberSpec,
   type Node,
   type PID,
   type Process,
@@ -87,7 +88,7 @@ export async function startStopper(
       createApplication({
         name,
         description: 'drains the entities runtime when the node stops (@ergo-ts/entities)',
-        group: [{ factory: EntitiesStopper, args: [rt] }],
+        group: [memberSpec({ factory: EntitiesStopper, args: [rt] })],
       }),
     );
   } catch (e) {

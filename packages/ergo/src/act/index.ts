@@ -18,6 +18,7 @@ export {
   DEFAULT_POOL_SIZE,
   poolOptions,
   type AnyPoolOptions,
+  type CheckedPoolOptions,
   type PoolOptions,
   type PoolProtocolOf,
 } from './pool.js';

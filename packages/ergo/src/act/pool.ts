@@ -96,8 +96,12 @@ interface RelayedReply {
   value: unknown;
 }
 
-/** What a pool's `init` returns. */
-export interface PoolOptions<B extends ProcessBehavior = ProcessBehavior> {
+/**
+ * What a pool's `init` returns. The plain `PoolOptions` (no type argument) names workers whose
+ * init needs no arguments, and takes no `workerArgs`: options with `workerArgs` are made with
+ * {@link poolOptions}, which checks them against the workers' `init`.
+ */
+export interface PoolOptions<B extends ProcessBehavior = NoArgsBehavior> {
   /** Workers to start: an integer ≥ 0; 0 or absent = 3 (Ergo's default). Anything else: ErrIncorrect. */
   poolSize?: number;
   workerFactory: ProcessFactory<B>;
@@ -107,25 +111,37 @@ export interface PoolOptions<B extends ProcessBehavior = ProcessBehavior> {
   workerMailboxSize?: number;
 }
 
+declare const checkedByPoolOptions: unique symbol;
+
+/**
+ * Pool options made by {@link poolOptions}: their `workerArgs` were checked against the workers'
+ * `init`. The only form of options with `workerArgs` a Pool's `init` may return (TypeScript
+ * cannot check a plain object literal's `workerArgs` against the `workerFactory` beside them).
+ */
+export interface CheckedPoolOptions<B extends ProcessBehavior = ProcessBehavior> extends PoolOptions<B> {
+  readonly [checkedByPoolOptions]: true;
+}
+
 /**
  * Pool options as a Pool's `init` may return them: from {@link poolOptions} (workerArgs checked
- * against the worker's `init`), or a plain object literal — with `workerArgs` (any array passes),
- * or without, when the worker's init needs none (a worker whose init needs arguments, named
- * without them, is a compile error, as in node.spawn).
+ * against the worker's `init`), or a plain object literal ({@link PoolOptions}) without
+ * `workerArgs`, when the worker's init needs none. A literal with `workerArgs`, or naming a worker
+ * whose init needs arguments, is a compile error (as in node.spawn).
  */
-export type AnyPoolOptions = PoolOptions<NoArgsBehavior> | (PoolOptions & { workerArgs: unknown[] });
+export type AnyPoolOptions = PoolOptions | CheckedPoolOptions;
 
 /**
  * Pool options whose `workerArgs` are checked against the worker's `init`: required when init
- * needs arguments, of init's types (what a Pool's `init` returns). Returns `options` as is.
+ * needs arguments, of init's types (what a Pool's `init` returns). Returns `options` as is, marked
+ * as checked ({@link CheckedPoolOptions}).
  *
  * @example
  * override init() { return poolOptions({ poolSize: 4, workerFactory: Worker, workerArgs: ['db'] }); }
  */
 export function poolOptions<B extends ProcessBehavior>(
   options: PoolOptions<B> & ArgsWhenRequired<B, 'workerArgs'>,
-): PoolOptions<B> & ArgsWhenRequired<B, 'workerArgs'> {
-  return options;
+): CheckedPoolOptions<B> {
+  return options as CheckedPoolOptions<B>;
 }
 
 /**
@@ -155,7 +171,7 @@ export abstract class Pool extends BehaviorBase {
   #all = new Set<string>();
   /** Keys of workers ended on purpose (removeWorkers, retireWorker): not replaced when they exit. */
   #removed = new Set<string>();
-  #opts!: Required<PoolOptions>;
+  #opts!: Required<PoolOptions<ProcessBehavior>>;
   #workerBehavior = '';
   #forwarded = 0;
   #restarts = 0;
@@ -338,7 +354,7 @@ export abstract class Pool extends BehaviorBase {
     return this.#setup(o);
   }
 
-  async #setup(o: PoolOptions): Promise<undefined> {
+  async #setup(o: PoolOptions<ProcessBehavior>): Promise<undefined> {
     if (o === null || typeof o !== 'object' || typeof o.workerFactory !== 'function')
       throw ErrIncorrect.with('pool init must return options with a workerFactory');
     const size = validatePoolSize(o.poolSize) || DEFAULT_POOL_SIZE;

@@ -50,25 +50,45 @@ export interface ApplicationMemberSpec<B extends ProcessBehavior = ProcessBehavi
   args?: InitArgs<B>;
 }
 
+declare const checkedByMemberSpec: unique symbol;
+
 /**
- * A member as an application's `group` takes it: either from {@link memberSpec} (args checked
- * against the member's `init`), or a plain object literal — with `args` (any array passes), or
- * without, when the factory's init needs none (a factory whose init needs arguments, named
- * without them, is a compile error, as in node.spawn).
+ * An application member made by {@link memberSpec}: its `args` were checked against the member's
+ * `init`. The only form of a member with `args` that an application's `group` takes (TypeScript
+ * cannot check a plain object literal's `args` against the `factory` beside them).
  */
-export type AnyMemberSpec = ApplicationMemberSpec<NoArgsBehavior> | (ApplicationMemberSpec & { args: unknown[] });
+export interface CheckedMemberSpec extends ApplicationMemberSpec {
+  readonly [checkedByMemberSpec]: true;
+}
+
+/**
+ * An application member written as a plain object literal: no `args`, for a factory whose init
+ * needs none (a factory whose init needs arguments is a compile error here, as in node.spawn). A
+ * member with args is written with {@link memberSpec}, which checks them against its `init`.
+ */
+export interface LiteralMemberSpec extends ApplicationMemberSpec<NoArgsBehavior> {
+  /** None: a member with args is written with {@link memberSpec}. */
+  args?: [];
+}
+
+/**
+ * A member as an application's `group` takes it: from {@link memberSpec} (args checked against the
+ * member's `init`), or a plain object literal without `args` when the factory's init needs none.
+ * A literal with `args` is a compile error: its args could not be checked against the factory.
+ */
+export type AnyMemberSpec = LiteralMemberSpec | CheckedMemberSpec;
 
 /**
  * An application member whose `args` are checked against its `init`: required when init needs
- * arguments, of init's types. Returns `spec` as is.
+ * arguments, of init's types. Returns `spec` as is, marked as checked ({@link CheckedMemberSpec}).
  *
  * @example
  * group: [memberSpec({ name: 'api', factory: Api, args: [8080] })]
  */
 export function memberSpec<B extends ProcessBehavior>(
   spec: ApplicationMemberSpec<B> & ArgsWhenRequired<B> & { factory: ProcessFactory<B> & NoInfer<CheckHandlers<B>> },
-): ApplicationMemberSpec {
-  return spec as unknown as ApplicationMemberSpec;
+): CheckedMemberSpec {
+  return spec as unknown as CheckedMemberSpec;
 }
 
 /** What an application depends on. */

@@ -164,14 +164,20 @@ export type InheritedInit = ProcessBehavior & { readonly [inheritedInit]?: true 
 
 /**
  * The argument list of a behaviour's `init`, used to type spawn's `...args`: `[]` when that init is
- * the one inherited from Actor or WebWorker ({@link InheritedInit}), `unknown[]` for a behaviour
- * with no `init` at all (a custom {@link ProcessBehavior} reads its args in processInit).
+ * the one inherited from Actor or WebWorker ({@link InheritedInit}), the parameters of an optional
+ * `init` (`[]` for {@link NoArgsBehavior}), `unknown[]` for a behaviour with no `init` at all (a
+ * custom {@link ProcessBehavior} reads its args in processInit).
  */
 export type InitArgs<B> = B extends { init(...args: infer A): unknown }
   ? IsInheritedInit<ThisParameterType<B['init']>> extends true
     ? []
     : A
-  : unknown[];
+  : 'init' extends keyof B
+    ? OptionalInitArgs<B>
+    : unknown[];
+
+/** The parameters of an optional `init` (a spec's "no args needed" behaviour). */
+type OptionalInitArgs<B> = B extends { init?(...args: infer A): unknown } ? A : unknown[];
 
 /** Whether an init's `this` is exactly {@link InheritedInit} (a user's init has none: `unknown`). */
 type IsInheritedInit<T> = [T] extends [InheritedInit] ? ([InheritedInit] extends [T] ? true : false) : false;

@@ -6,7 +6,7 @@
 
 import { Supervisor } from '../../act/supervisor.js';
 import { childSpec, SupervisorStrategy, SupervisorType, type SupervisorSpec } from '../../act/supervisor_types.js';
-import { ApplicationMode, type ApplicationBehavior, type ApplicationSpec } from '../../gen/application.js';
+import { ApplicationMode, memberSpec, type ApplicationBehavior, type ApplicationSpec } from '../../gen/application.js';
 import { SYSTEM_APP, SYSTEM_INSPECT, SYSTEM_SUP } from '../../gen/inspect.js';
 import { SystemInspect } from './inspect.js';
 
@@ -34,7 +34,7 @@ export function createSystemApp(showMessages = true): ApplicationBehavior {
       return {
         name: SYSTEM_APP,
         description: 'System Application',
-        group: [{ name: SYSTEM_SUP, factory: SystemSup, args: [showMessages] }],
+        group: [memberSpec({ name: SYSTEM_SUP, factory: SystemSup, args: [showMessages] })],
         mode: ApplicationMode.Permanent,
       };
     },
