@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
+import dgram from 'node:dgram';
 import { once } from 'node:events';
 import net from 'node:net';
 import readline from 'node:readline';
@@ -177,6 +178,40 @@ test('a resolver with nobody on the port fails with ERR_REGISTRAR_UNAVAILABLE (t
     code: 'ERR_REGISTRAR_UNAVAILABLE',
     message: /ECONNREFUSED/,
   });
+});
+
+test('a resolve whose datagram is lost is asked again: a relay that drops the first two requests still gets an answer', async () => {
+  // The registrar serves on `port`; the resolver asks a UDP relay on `relayPort`, which drops the
+  // first two requests (a full receive buffer while many nodes ask at once) and relays the rest.
+  const port = await freePort();
+  const relayPort = await freePort();
+  const a = await localNode('lossy@localhost');
+  const ra = createEmbeddedRegistrar({ port, registerTimeout: REGISTER_TIMEOUT });
+  const relay = dgram.createSocket('udp4');
+  let requests = 0;
+  relay.on('message', (msg, from) => {
+    requests += 1;
+    if (requests <= 2) return;
+    const up = dgram.createSocket('udp4');
+    up.on('message', (reply) => {
+      relay.send(reply, from.port, from.address);
+      up.close();
+    });
+    up.send(msg, port, '127.0.0.1');
+  });
+  relay.bind(relayPort, '127.0.0.1');
+  await once(relay, 'listening');
+  try {
+    await ra.register(a.reg, routesOn(19001));
+    const resolver = new EmbeddedResolver({ port: relayPort, resolveTimeout: 30_000 });
+    const [route] = await resolver.resolve('lossy@localhost');
+    assert.equal(route?.port, 19001);
+    assert.ok(requests >= 3, `asked again after two were lost (${requests} requests)`);
+  } finally {
+    relay.close();
+    ra.terminate();
+    await a.node.stop();
+  }
 });
 
 test('a serving node in another OS process is killed with SIGKILL: the client here takes over', async () => {

@@ -59,6 +59,9 @@ export function fromWireRoute(r: WireRoute): Route {
   };
 }
 
+/** The first re-ask of an unanswered resolve, in ms (then twice as long each time). */
+const RESEND_FIRST_MS = 500;
+
 /** Options of {@link EmbeddedResolver}. */
 export interface EmbeddedResolverOptions {
   /** Registrar port on every host. Default 4499. */
@@ -72,7 +75,9 @@ export interface EmbeddedResolverOptions {
 /**
  * The {@link Resolver} of the embedded registrar. Stateless between calls (one UDP socket per
  * request, connected to the registrar's address and port and closed when it is answered), so it
- * works before and without registration. Replies from any other address or port are ignored.
+ * works before and without registration. Replies from any other address or port are ignored. An
+ * unanswered request is sent again after 0.5 s, 1.5 s, 3.5 s… within `resolveTimeout` (Go Ergo
+ * sends one).
  */
 export class EmbeddedResolver implements Resolver {
   readonly #codec = new RegistrarCodec();
@@ -134,10 +139,12 @@ export class EmbeddedResolver implements Resolver {
     return new Promise((resolve, reject) => {
       const udp = dgram.createSocket('udp4');
       let settled = false;
+      let resend: ReturnType<typeof setTimeout> | undefined;
       const finish = (err: ErgoError | null, reply?: MessageResolveReply): void => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        clearTimeout(resend);
         udp.close();
         if (err !== null) reject(err);
         else resolve(reply!);
@@ -170,12 +177,19 @@ export class EmbeddedResolver implements Resolver {
         }
       });
       // A lookup or connect failure goes to 'error' (no callback given to connect).
-      udp.once('connect', () => {
+      // A datagram lost on the way (a registrar's receive buffer full while a hundred nodes ask at
+      // once) is asked again, as a DNS resolver does: at RESEND_FIRST_MS, then twice as long each
+      // time, until the reply or `resolveTimeout`. The question is idempotent; any answer will do.
+      let wait = RESEND_FIRST_MS;
+      const send = (): void => {
         if (settled) return;
         udp.send(request, (err) => {
           if (err) finish(ErrRegistrarUnavailable.with(`registrar at ${host}:${port}: ${err.message}`, err));
         });
-      });
+        resend = setTimeout(send, wait);
+        wait *= 2;
+      };
+      udp.once('connect', send);
       udp.connect(port, host);
     });
   }
