@@ -21,6 +21,7 @@ import {
   SupervisorType,
   type Node,
   type PID,
+  ProcessID,
   type SupervisorSpec,
 } from 'ergo-ts';
 import { createTCPServer, MessageTCP } from 'ergo-ts/meta';
@@ -321,6 +322,9 @@ test('the Sockets page: a TCP connection with exactly the bytes a client sent it
   const otherPort = Number(/:(\d+)$/.exec(other.network().acceptors()[0]!.info().interface)![1]);
   await node.network().getNodeWithRoute(other.name, { route: { host: '127.0.0.1', port: otherPort, tls: false } });
   await node.spawnRegister('views_tcp_owner', TcpOwner);
+  // The link carries a message (between ergo-ts nodes an idle link sends nothing for a while).
+  other.send(new ProcessID('views_tcp_owner' as Atom, node.name), 'hello');
+  await eventually(() => node.network().node(other.name).info().messagesIn >= 1, 'a message in from the other node');
   const socket = tcpConnect(port, '127.0.0.1');
   await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   socket.write(Buffer.alloc(1000, 7));
@@ -349,7 +353,7 @@ test('the Sockets page: a TCP connection with exactly the bytes a client sent it
       assert.equal(tcp[5], '1000 B', `the connection's bytes in: ${JSON.stringify(tcp)}`);
       assert.match(tcp[1]!, /views_tcp_owner/, 'owned by the process that spawned the server');
       assert.match(tcp[4]!, new RegExp(`127\\.0\\.0\\.1:${port} → 127\\.0\\.0\\.1:${socket.localPort}`));
-      // The connection to the other node, with the bytes the handshake and the link carried.
+      // The connection to the other node, with the bytes its link carried.
       await page.waitForSelector(`[data-testid=connection-row][data-node="${other.name}"]`);
       const conn = await texts(page, `[data-testid=connection-row][data-node="${other.name}"] td`);
       assert.match(conn[1]!, /^\d+(\.\d)? (B|KiB)$/, `bytes in: ${JSON.stringify(conn)}`);
