@@ -144,6 +144,7 @@ export class OpsViews {
       limits,
       perProcess: group.perProcess,
       traced: group.traces.map((t) => String(t.pid)),
+      names: this.#names(group.traces.map((t) => t.pid)),
       skipped: group.skipped,
     };
   }
@@ -179,6 +180,20 @@ export class OpsViews {
   /** The socket overview of this node. */
   sockets(body: Record<string, unknown>): Promise<unknown> {
     return socketOverview(this.node, limit(body.limit, 'limit', META_OVERVIEW_LIMIT));
+  }
+
+  /** The registered names of those of `pids` that have one (the Trace page shows them beside the PID). */
+  #names(pids: PID[]): Record<string, string> {
+    const names: Record<string, string> = {};
+    for (const pid of pids) {
+      try {
+        const name = this.node.processName(pid);
+        if (name !== '') names[String(pid)] = name;
+      } catch {
+        // gone since the trace started: the PID alone
+      }
+    }
+    return names;
   }
 
   #pid(v: unknown, target: Target): PID {

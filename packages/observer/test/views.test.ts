@@ -37,6 +37,7 @@ const browsers = new FileChromium();
 declare const document: {
   querySelector(selector: string): { textContent: string | null; getAttribute(n: string): string | null } | null;
   querySelectorAll(selector: string): ArrayLike<{ textContent: string | null; getAttribute(n: string): string | null }>;
+  documentElement: { scrollWidth: number; clientWidth: number };
 };
 
 async function withPage(t: { skip(msg: string): void }, node: Node, run: (page: Page) => Promise<void>) {
@@ -133,6 +134,11 @@ test('Top: the spinning process first by time in handlers, the one holding 30 me
         return Number(cells[6]?.textContent ?? 'NaN') > 0;
       });
       await shot(page, 'views-top-running');
+      // The session's process has a 60-character name: it breaks inside its cell, the page does not scroll sideways.
+      const overflow = await page.evaluate(
+        () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+      );
+      assert.equal(overflow, 0, 'the Top table fits the page');
       // (Held now, not before: the time a process awaits in a handler counts as time in it, as on
       // the Processes page, so the holder would soon pass the spinner.)
       const holder = await node.spawnRegister('views_holder', Holder);
@@ -279,6 +285,14 @@ test('the Trace page follows two processes at once until its count, and an appli
       const pids = await page.$$eval('[data-testid=trace-row]', (rows) => rows.map((r) => r.getAttribute('data-pid')));
       assert.equal(pids.length, 6);
       assert.deepEqual([...new Set(pids)].sort(), [String(e1), String(e2)].sort(), 'both processes in the records');
+      const labels = new Set(await texts(page, '[data-testid=trace-process]'));
+      assert.deepEqual(
+        [...labels].sort(),
+        [`${String(e1)} views_e1`, `${String(e2)} views_e2`].sort(),
+        'a registered name beside its PID',
+      );
+      const times = await texts(page, '[data-testid=trace-row] td:first-child');
+      for (const time of times) assert.match(time, /^\d\d:\d\d:\d\d\.\d{3}$/, 'times to the millisecond');
       await shot(page, 'views-trace');
 
       // A whole application, capped at 2 of its 3 processes, for 1 s.

@@ -75,7 +75,7 @@ export function LogPage() {
           </label>
         ))}
         <label>
-          keep last
+          keep last{' '}
           <select value={String(cap)} onChange={(e) => setCap(Number((e.target as HTMLSelectElement).value))}>
             {[100, 1000, 5000, 20000].map((n) => (
               <option key={n} value={String(n)}>

@@ -124,7 +124,7 @@ export function TopPage() {
             <td>
               <PidLink pid={p.pid} />
             </td>
-            <td class="mono">{p.name}</td>
+            <td class="mono wrap">{p.name}</td>
             <td>{p.behavior}</td>
             <td>{processState(p.state)}</td>
             <td data-testid="top-running">{nanos(runningNow(p))}</td>

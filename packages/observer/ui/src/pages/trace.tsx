@@ -8,7 +8,7 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
-import { count } from '../format';
+import { clock, count } from '../format';
 import { useFrames } from '../hooks';
 import { Error, Grid, PidLink } from '../ui';
 
@@ -140,9 +140,10 @@ export function TracePage() {
       >
         {records.map((r) => (
           <tr key={`${r.pid} ${r.n}`} data-testid="trace-row" data-pid={r.pid}>
-            <td class="mono">{new Date(r.at).toLocaleTimeString('en-GB', { hour12: false })}</td>
-            <td>
+            <td class="mono">{clock(Number(r.at) * 1e6)}</td>
+            <td data-testid="trace-process">
               <PidLink pid={r.pid} />
+              {started?.names?.[r.pid] ? <span class="mono muted">{` ${started.names[r.pid]}`}</span> : null}
             </td>
             <td>{r.dir}</td>
             <td>{r.kind}</td>
