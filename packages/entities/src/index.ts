@@ -101,6 +101,7 @@ export {
   type ProjectionOptions,
   type ProjectionPlacement,
 } from './projection/start.js';
+export { projectionsOf, type ProjectionMode, type ProjectionStats } from './inspect/projections.js';
 export {
   defineDurableStateMachine,
   durableSpec,

@@ -13,6 +13,8 @@ import type pg from 'pg';
 import {
   MemoryStore,
   PROJECTION_LEASE_KIND,
+  inspectEntities,
+  projectionsOf,
   startEntities,
   startExactlyOnceProjection,
   startProjection,
@@ -139,4 +141,56 @@ test('a cluster projection stores its offset under its lease, stands by while an
     got.map((e) => e.event.n),
     Array.from({ length: 11 }, (_, i) => i + 1),
   );
+});
+
+test("a projection's figures: in stats(), the manager's inspection and its handle — running or standing by, caught up, failures — gone once stopped", async (t) => {
+  const { entities, store } = await setup(t);
+  const writer = new TallyWriter(store);
+  let failNext = true;
+  const p = await startProjection(entities.node, {
+    name: 'figures',
+    cluster: entities,
+    kind: Tally,
+    batchSize: 4,
+    pollIntervalMs: 10,
+    retryIntervalMs: 10,
+    standbyIntervalMs: 10,
+    leaseTtlMs: 900,
+    handler: () => {
+      // The first delivery fails once: counted, its text kept, delivered again.
+      if (failNext) {
+        failNext = false;
+        throw new Error('read model away');
+      }
+    },
+  });
+  const listed = () => entities.stats().projections.find((s) => s.name === 'figures');
+  assert.equal(listed()?.running, false, 'listed at once, not running before its lease');
+  await writer.write(6);
+  await eventually(() => listed()?.delivered === 6 && listed()?.caughtUp === true, 'six handled, caught up');
+  const s = listed()!;
+  assert.equal(s.kind, Tally.name);
+  assert.equal(s.mode, 'each');
+  assert.equal(s.singleton, true);
+  assert.equal(s.running, true);
+  assert.equal(s.token, p.token());
+  assert.equal(s.offset, p.offset());
+  assert.equal(s.failures, 1);
+  assert.match(s.lastError ?? '', /read model away/);
+  assert.ok(s.lastHandledAt > 0 && s.lastHandledAt <= Date.now());
+  assert.deepEqual(p.stats(), listed());
+  assert.deepEqual(projectionsOf(entities.node), entities.stats().projections);
+  assert.deepEqual(inspectEntities(entities).projections, entities.stats().projections, "in the manager's inspection");
+
+  // Another holder takes the lease: the figures say it stands by.
+  const id = { kind: PROJECTION_LEASE_KIND, key: 'figures' };
+  const other = await store.acquire({ ...id, owner: 'other#1', ttlMs: 60_000, takeOverFrom: entities.owner });
+  assert.ok(other.acquired);
+  await eventually(() => listed()?.running === false, 'standing by in the figures');
+  await store.release(id, other.token);
+  await eventually(() => listed()?.running === true, 'running again');
+
+  await p.stop();
+  assert.equal(listed(), undefined, 'a stopped projection is no longer listed');
+  assert.equal(p.stats().running, false, 'its handle still reads its last figures');
 });

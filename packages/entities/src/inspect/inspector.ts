@@ -10,7 +10,8 @@ import { ProcessID, type Atom, type Node, type PID } from 'ergo-ts';
 
 import { ownerOfShard, shardOf } from '../contract/placement.js';
 import type { EntitiesClock } from '../contract/clock.js';
-import type { EntitiesStats } from './stats.js';
+import type { ProjectionStats } from './projections.js';
+import type { EntitiesStats, InboxStats } from './stats.js';
 
 /**
  * What inspection reads of a runtime (runtime/runtime.ts's Entities implements it): the seam
@@ -86,6 +87,12 @@ export interface EntitiesInspection {
   readonly entities: ActiveEntityInfo[];
   /** Whether entity states are shown (EntitiesOptions.inspectState). */
   readonly stateShown: boolean;
+  /** The inbox sweeper's figures (absent when the store cannot list pending inboxes). */
+  readonly inbox?: InboxStats;
+  /** The reminder scheduler's counts (absent when the store keeps no reminders). */
+  readonly reminders?: { readonly fired: number; readonly failed: number; readonly inFlight: number };
+  /** The projections started on this node, by name. */
+  readonly projections: readonly ProjectionStats[];
 }
 
 /** One entity's facts and state as its host reports them. */
@@ -181,6 +188,17 @@ export function nodeInspection(rt: InspectedRuntime, limit: number = INSPECT_DEF
     total: views.length,
     entities,
     stateShown: rt.inspectState,
+    ...(stats.inbox === undefined ? {} : { inbox: stats.inbox }),
+    ...(stats.reminders === undefined
+      ? {}
+      : {
+          reminders: {
+            fired: stats.reminders.fired,
+            failed: stats.reminders.failed,
+            inFlight: stats.reminders.inFlight,
+          },
+        }),
+    projections: stats.projections,
   };
 }
 

@@ -11,6 +11,7 @@
 // sweeper the keys with messages waiting and the age of the oldest (runtime/inbox_sweeper.ts).
 
 import type { EntityStore } from '../contract/store.js';
+import type { ProjectionStats } from './projections.js';
 
 /** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
 export const STORE_LATENCY_BUCKETS: readonly number[] = Object.freeze([
@@ -89,6 +90,8 @@ export interface EntitiesStats {
   readonly reminders?: ReminderStats;
   /** The inbox sweeper's figures (absent when the store cannot list pending inboxes). */
   readonly inbox?: InboxStats;
+  /** The projections started on this node and not stopped, by name (inspect/projections.ts). */
+  readonly projections: readonly ProjectionStats[];
 }
 
 /**

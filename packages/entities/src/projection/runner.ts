@@ -37,6 +37,13 @@ export interface RunnerStatus {
   running: boolean;
   /** The fencing token it runs under (0: unfenced, or never ran). */
   token: number;
+  /** Whether its last read found less than a batch. */
+  caughtUp: boolean;
+  /** When it last handled an event (Unix ms; 0: never). */
+  lastHandledAt: number;
+  /** Reads and deliveries that failed, and the last one's text. */
+  failures: number;
+  lastError: string | undefined;
   /** Called once, when the process ends, with its lease's release (settled). */
   ended: (released: Promise<void>) => void;
 }
@@ -104,6 +111,7 @@ export class ProjectionRunner extends Actor {
       if (!ok) return; // the next poll is scheduled
     }
     // A full batch: more may be waiting now; otherwise it has caught up and polls.
+    s.status.caughtUp = batch.length < s.batchSize;
     if (batch.length === s.batchSize) this.send(this.pid, POLL);
     else this.sendAfter(this.pid, POLL, s.pollMs);
   }
@@ -175,6 +183,7 @@ export class ProjectionRunner extends Actor {
       }
       s.status.offset = e.offset;
       s.status.delivered++;
+      s.status.lastHandledAt = Date.now();
     }
     return this.#save(start);
   }
@@ -221,11 +230,15 @@ export class ProjectionRunner extends Actor {
     }
     s.status.offset = to;
     s.status.delivered += batch.length;
+    s.status.lastHandledAt = Date.now();
     return true;
   }
 
   #failed(what: string, err: unknown): void {
     const s = this.#s;
+    s.status.failures++;
+    s.status.lastError = `${what}: ${errorCode(err)}: ${messageOf(err)}`;
+    s.status.caughtUp = false;
     this.log.warning(
       'projection %s: %s failed (%s): %s; again in %d ms',
       s.name,

@@ -24,6 +24,12 @@ import { MAX_JOURNAL_BATCH } from '../contract/journal.js';
 import type { EventSourcedKind } from '../kinds/event_sourced.js';
 import { ownerNode } from '../runtime/manager_protocol.js';
 import { ENTITIES_DEFAULTS } from '../runtime/options.js';
+import {
+  trackProjection,
+  untrackProjection,
+  type ProjectionMode,
+  type ProjectionStats,
+} from '../inspect/projections.js';
 import type { Entities } from '../runtime/runtime.js';
 import { DEFAULT_READ_LIMIT, type JournalEvent, type KindEvent } from './journal_events.js';
 import { checkTableName, DEFAULT_OFFSETS_TABLE, ReadModelOffsets } from './read_model_offsets.js';
@@ -135,6 +141,7 @@ export class Projection {
   readonly #node: Node;
   readonly #status: RunnerStatus;
   readonly #ended: Promise<void>;
+  readonly #view: () => ProjectionStats;
 
   /** @internal */
   constructor(
@@ -143,10 +150,17 @@ export class Projection {
     readonly pid: PID,
     status: RunnerStatus,
     ended: Promise<void>,
+    view: () => ProjectionStats,
   ) {
     this.#node = node;
     this.#status = status;
     this.#ended = ended;
+    this.#view = view;
+  }
+
+  /** Its figures now, as `Entities.stats().projections` lists them (still readable after it stopped). */
+  stats(): ProjectionStats {
+    return this.#view();
   }
 
   /** The offset of the last event handled here (for a singleton: since it last took the projection over). */
@@ -186,7 +200,7 @@ function checked(
   delivery: () => Delivery,
   node: Node,
   singleton: boolean,
-): { settings: RunnerSettings; ended: Promise<void> } {
+): { settings: RunnerSettings; ended: Promise<void>; view: () => ProjectionStats } {
   if (typeof options.name !== 'string' || options.name === '')
     throw ErrEntityIncorrect.with('a projection needs a non-empty name');
   if (typeof options.kind?.journal !== 'object')
@@ -235,12 +249,35 @@ function checked(
     delivered: 0,
     running: false,
     token: 0,
-    ended: (released) =>
+    caughtUp: false,
+    lastHandledAt: 0,
+    failures: 0,
+    lastError: undefined,
+    ended: (released) => {
+      untrackProjection(node, view);
       void released.finally(() => {
         release();
         ended();
-      }),
+      });
+    },
   };
+  const mode: ProjectionMode = deliver.kind === 'batch' ? 'exactly-once' : deliver.kind;
+  const view = (): ProjectionStats => ({
+    name: options.name,
+    kind: options.kind.name,
+    ...(options.tag === undefined ? {} : { tag: options.tag }),
+    mode,
+    singleton: leased,
+    running: status.running,
+    token: status.token,
+    offset: status.offset,
+    delivered: status.delivered,
+    caughtUp: status.caughtUp,
+    lastHandledAt: status.lastHandledAt,
+    failures: status.failures,
+    ...(status.lastError === undefined ? {} : { lastError: status.lastError }),
+  });
+  trackProjection(node, view);
   const settings: RunnerSettings = {
     name: options.name,
     store,
@@ -256,18 +293,18 @@ function checked(
     leaving: cluster !== undefined ? () => cluster.leaving : () => false,
     status,
   };
-  return { settings, ended: endedP };
+  return { settings, ended: endedP, view };
 }
 
 /** Spawns the runner; a failed spawn forgets the name started here. */
 function spawnRunner(
   node: Node,
   what: string,
-  c: { settings: RunnerSettings; ended: Promise<void> },
+  c: { settings: RunnerSettings; ended: Promise<void>; view: () => ProjectionStats },
 ): Promise<Projection> {
   return ignorable(
     node.spawn(ProjectionRunner, {}, c.settings).then(
-      (pid) => new Projection(node, pid, c.settings.status, c.ended),
+      (pid) => new Projection(node, pid, c.settings.status, c.ended, c.view),
       (err: unknown) => {
         c.settings.status.ended(Promise.resolve());
         throw err;

@@ -32,6 +32,7 @@ import { ownerOfShard, shardOf } from '../contract/placement.js';
 import { isReminderStore, type ReminderStore, type StoredReminder } from '../contract/reminder_store.js';
 import type { EntityStore } from '../contract/store.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
+import { projectionsOf } from '../inspect/projections.js';
 import type { EntityAddress, EntityKind } from '../kinds/entity.js';
 import {
   ENTITIES_CHANNEL,
@@ -311,6 +312,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       storeOldestInFlightMs: m.oldestMs,
       ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
       ...(this.inboxSweeper === undefined ? {} : { inbox: this.inboxSweeper.stats() }),
+      projections: projectionsOf(this.node),
     };
   }
 
