@@ -18,7 +18,7 @@ import { startNode, type Node } from 'ergo-ts';
 import { createEmbeddedRegistrar } from 'ergo-ts/net';
 import { Registry } from 'prom-client';
 
-import { SqliteStore, defineEntity, entity, startEntities, type Entities } from '../src/index.js';
+import { SqliteStore, defineEntity, entity, startEntities, startProjection, type Entities } from '../src/index.js';
 import { cartKind } from './cart.js';
 import { CounterEntity, CounterProtocol, counterKind, type CounterState } from './counter.js';
 import { freeTcpUdpPort } from './dist_helpers.js';
@@ -222,6 +222,35 @@ test('journal writes, events since the snapshot and reminder fires are in the sc
   assert.equal(typeof v('ergo_entities_inbox_oldest_pending_seconds{}'), 'number');
   assert.equal(v('ergo_entities_inbox_activations_total{}'), c.ea.stats().inbox!.activated);
   assert.equal(v('ergo_entities_inbox_activation_failures_total{}'), c.ea.stats().inbox!.failed);
+
+  // A projection of the carts, run here: its figures per projection, as the runtime lists them.
+  const projection = await startProjection(c.a, {
+    name: 'cart-view',
+    cluster: c.ea,
+    kind: Cart,
+    pollIntervalMs: 20,
+    standbyIntervalMs: 20,
+    handler: () => undefined,
+  });
+  try {
+    await eventually(() => projection.stats().caughtUp && projection.delivered() >= 5, 'the projection caught up');
+    const scraped = (await scrape(c.metricsUrl)).samples;
+    const p = projection.stats();
+    const label = '{projection="cart-view"}';
+    assert.equal(scraped.get(`ergo_entities_projection_running${label}`), 1);
+    assert.equal(scraped.get(`ergo_entities_projection_offset${label}`), p.offset);
+    assert.equal(scraped.get(`ergo_entities_projection_events_total${label}`), p.delivered);
+    assert.equal(scraped.get(`ergo_entities_projection_caught_up${label}`), 1);
+    assert.equal(
+      scraped.get(`ergo_entities_projection_last_handled_timestamp_seconds${label}`),
+      p.lastHandledAt / 1000,
+    );
+    assert.equal(scraped.get(`ergo_entities_projection_failures_total${label}`), 0);
+  } finally {
+    await projection.stop();
+  }
+  const gone = (await scrape(c.metricsUrl)).samples;
+  assert.equal(gone.get('ergo_entities_projection_running{projection="cart-view"}'), undefined, 'stopped: no sample');
 });
 
 function prometheusBinary(): string | undefined {

@@ -1,7 +1,8 @@
 // Prometheus families for a durable-entities runtime (@ergo-ts/entities): entities active, shards,
 // activations, passivations, hand-offs, store latency, journal writes (events, snapshots, events
 // since the latest snapshot), reminders (fired, failed, lateness) and the inbox sweeper (keys with
-// accepted messages waiting, the oldest one's age), read from the runtime's `stats()` at scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
+// accepted messages waiting, the oldest one's age) and the projections started on the node (running
+// or standing by, offset, events, caught up, last handled, failures), read from the runtime's `stats()` at scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
 // the other, and entities never loads prom-client. The families are prom-client metric objects of
 // their own (a `get()` that reads the snapshot), so counters and the latency histogram are
 // rendered with their true types from the runtime's totals instead of being re-counted here.
@@ -60,6 +61,18 @@ export interface EntitiesInboxLike {
   readonly failed: number;
 }
 
+/** One projection's figures as the runtime keeps them (`EntitiesStats.projections`). */
+export interface EntitiesProjectionLike {
+  readonly name: string;
+  readonly running: boolean;
+  readonly offset: number;
+  readonly delivered: number;
+  readonly caughtUp: boolean;
+  /** Unix ms of the last event handled here (0: never). */
+  readonly lastHandledAt: number;
+  readonly failures: number;
+}
+
 /** The figures {@link EntitiesCollector} reads: `EntitiesStats` of `@ergo-ts/entities`. */
 export interface EntitiesStatsLike {
   readonly members: readonly string[];
@@ -79,6 +92,8 @@ export interface EntitiesStatsLike {
   readonly reminders?: EntitiesRemindersLike;
   /** The inbox sweeper's figures (absent: the store cannot list pending inboxes; no samples then). */
   readonly inbox?: EntitiesInboxLike;
+  /** The projections started on this node (absent: none; one sample per projection and family). */
+  readonly projections?: readonly EntitiesProjectionLike[];
 }
 
 /** Anything with the figures: the `Entities` runtime of `@ergo-ts/entities` (`startEntities`). */
@@ -216,6 +231,42 @@ const FAMILIES: readonly [string, Kind, string, (s: EntitiesStatsLike, name: str
     (s) => (s.inbox === undefined ? [] : one(s.inbox.failed)),
   ],
   [
+    'ergo_entities_projection_running',
+    'gauge',
+    'Projections: 1 while this node runs it, 0 while it stands by (another member runs it)',
+    (s) => perProjection(s, (p) => (p.running ? 1 : 0)),
+  ],
+  [
+    'ergo_entities_projection_offset',
+    'gauge',
+    'Projections: the journal offset of the last event handled on this node',
+    (s) => perProjection(s, (p) => p.offset),
+  ],
+  [
+    'ergo_entities_projection_events_total',
+    'counter',
+    'Projections: events handled on this node',
+    (s) => perProjection(s, (p) => p.delivered),
+  ],
+  [
+    'ergo_entities_projection_caught_up',
+    'gauge',
+    'Projections: 1 when the last read of the journal found less than a batch (nothing waits behind), else 0',
+    (s) => perProjection(s, (p) => (p.caughtUp ? 1 : 0)),
+  ],
+  [
+    'ergo_entities_projection_last_handled_timestamp_seconds',
+    'gauge',
+    'Projections: when this node last handled an event (Unix seconds; 0: never)',
+    (s) => perProjection(s, (p) => p.lastHandledAt / 1000),
+  ],
+  [
+    'ergo_entities_projection_failures_total',
+    'counter',
+    'Projections: journal reads and deliveries that failed on this node (each tried again)',
+    (s) => perProjection(s, (p) => p.failures),
+  ],
+  [
     'ergo_entities_reminder_lateness_seconds',
     'histogram',
     'How late accepted reminder fires were (accepted time minus due time)',
@@ -229,6 +280,10 @@ function one(value: number): Value[] {
 
 function perKind(s: EntitiesStatsLike, f: (k: EntitiesKindLike) => number): Value[] {
   return Object.entries(s.kinds).map(([kind, k]) => ({ value: f(k), labels: { kind } }));
+}
+
+function perProjection(s: EntitiesStatsLike, f: (p: EntitiesProjectionLike) => number): Value[] {
+  return (s.projections ?? []).map((p) => ({ value: f(p), labels: { projection: p.name } }));
 }
 
 function histograms(s: EntitiesStatsLike, name: string): Value[] {

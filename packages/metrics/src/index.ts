@@ -9,6 +9,7 @@ export {
   type EntitiesStatsLike,
   type EntitiesKindLike,
   type EntitiesInboxLike,
+  type EntitiesProjectionLike,
   type EntitiesStoreOperationLike,
 } from './entities.js';
 export {
