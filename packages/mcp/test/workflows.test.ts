@@ -224,3 +224,35 @@ test('the workflow tools: list, describe, cancel, signal, resume; refusals with 
   assert.match(signalled.text, /^ERR_WORKFLOW_NOT_FOUND/);
   assert.deepEqual(await ok(client, 'workflow_list', {}), { node: a.name, workflows: ['mcporder'] });
 });
+
+test("the entities manager's inspection through process_inspect: the inbox sweeper's gauge, the reminders and the projections", async () => {
+  const r = await ok<{ node: string; state: { info: string } }>(client, 'process_inspect', {
+    pid: 'entities',
+    items: ['info'],
+  });
+  assert.equal(r.node, a.name);
+  const info = JSON.parse(r.state.info) as {
+    inbox?: { pendingKeys: number; oldestPendingAgeMs: number };
+    reminders?: { fired: number };
+    projections: unknown[];
+  };
+  assert.deepEqual(info.inbox && Object.keys(info.inbox).sort(), [
+    'activated',
+    'failed',
+    'inFlight',
+    'oldestPendingAgeMs',
+    'pendingKeys',
+  ]);
+  assert.equal(typeof info.reminders?.fired, 'number');
+  assert.deepEqual(info.projections, []);
+  // From the read-only server of the other node too (`node`).
+  const remote = await ok<{ node: string; state: { info: string } }>(readOnly, 'process_inspect', {
+    node: a.name,
+    pid: 'entities',
+    items: ['info'],
+  });
+  assert.equal(
+    typeof (JSON.parse(remote.state.info) as { inbox?: { oldestPendingAgeMs: number } }).inbox?.oldestPendingAgeMs,
+    'number',
+  );
+});

@@ -239,6 +239,30 @@ test('the Entities page shows the shards of every member, the active entities an
   assert.match(await textOf(page, '[data-testid=entity-state]'), /"total": 23/);
   await shot(page, 'entities-events');
 
+  // The node's page: its inbox sweeper (nothing waits) and the ledger's projection, running on one
+  // member and standing by on the other, as each node's own figures say.
+  await page.evaluate(() => (location.hash = '#/entities'));
+  const projectionRow = '[data-testid=projections] tr[data-projection="ledger-totals"]';
+  type Figures = { running: boolean; offset: number };
+  let figures: Figures[] = [];
+  await eventually(
+    async () => {
+      figures = (await Promise.all([na.cmd('projection'), nb.cmd('projection')])) as Figures[];
+      return figures.some((f) => f.running && f.offset > 0);
+    },
+    'the ledger projection handled the deposits on one member',
+    WAIT,
+  );
+  assert.notEqual(figures[0]!.running, figures[1]!.running, 'one member runs the projection, the other stands by');
+  await page.waitForFunction(
+    ([sel, here]) => document.querySelector(`${sel} [data-testid=projection-here]`)?.textContent === here,
+    [projectionRow, figures[0]!.running ? 'running' : 'standing by'] as const,
+    { timeout: 20_000 },
+  );
+  assert.equal(await textOf(page, '[data-testid=inbox-pending]'), '0');
+  assert.equal(await textOf(page, '[data-testid=inbox-oldest]'), 'none');
+  await shot(page, 'entities-node-projections');
+
   // b hides states: its entity's page shows the facts and says the state is hidden.
   await page.click(`[data-node="${b}"]`);
   await page.waitForFunction((n) => document.querySelector('[data-testid=current-node]')?.textContent === n, b);

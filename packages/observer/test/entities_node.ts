@@ -4,7 +4,8 @@
 // store shared by the test's nodes (one host), the embedded registrar on the test's port.
 // Environment: ENT_NAME, ENT_REGISTRAR (port), ENT_MEMBERS (comma-separated), ENT_DB (SQLite
 // file), ENT_COOKIE, ENT_STATE ('false': inspectState false). It reports `{ kind: 'ready' }`
-// and answers `{ id, cmd: 'set' | 'remind' | 'deposit' | 'members' | 'stop', key?, balance?,
+// and runs a projection of the ledger (`ledger-totals`, started with the cluster: one member runs it)
+// and answers `{ id, cmd: 'set' | 'remind' | 'deposit' | 'members' | 'projection' | 'stop', key?, balance?,
 // name?, everyMs?, amount? }` with `{ id, ok }` or `{ id, err }`.
 
 import { defineProtocol, schema, startNode, type Atom } from 'ergo-ts';
@@ -17,6 +18,7 @@ import {
   defineEventSourcedEntity,
   entity,
   startEntities,
+  startProjection,
 } from '@ergo-ts/entities';
 
 const env = (k: string): string => {
@@ -116,10 +118,19 @@ const entities = await startEntities(node, {
   probeIntervalMs: 100,
   inspectState: process.env.ENT_STATE !== 'false',
 });
+// The ledger's projection, started on every member: one runs it, the other stands by.
+const projection = await startProjection(node, {
+  name: 'ledger-totals',
+  cluster: entities,
+  kind: Ledger,
+  pollIntervalMs: 50,
+  standbyIntervalMs: 100,
+  handler: () => undefined,
+});
 
 interface Command {
   id: number;
-  cmd: 'set' | 'remind' | 'deposit' | 'members' | 'stop';
+  cmd: 'set' | 'remind' | 'deposit' | 'members' | 'projection' | 'stop';
   key?: string;
   balance?: number;
   name?: string;
@@ -137,7 +148,10 @@ async function run(c: Command): Promise<unknown> {
       return entities.call(entity(Ledger, c.key!), { deposit: c.amount! }, { timeout: 20_000 });
     case 'members':
       return entities.members();
+    case 'projection':
+      return projection.stats();
     case 'stop':
+      await projection.stop();
       await entities.stop();
       await node.stop();
       await store.close();

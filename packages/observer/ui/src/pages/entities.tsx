@@ -3,12 +3,14 @@
 // each second); an entity's page shows its host's handleInspect: fencing token, state version,
 // idle time and the state itself (unless the node hides states: `inspectState: false`), its pending
 // reminders (name, next due time, period: the host reads them from the store in the background and
-// shows its last read) and, for an event-sourced entity, its last events.
+// shows its last read) and, for an event-sourced entity, its last events. The node's page also
+// shows its inbox sweeper (keys with durable messages waiting, the oldest one's age), its reminder
+// counts and the projections started on it (running here or standing by, offset, failures).
 
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
-import { count, list } from '../format';
+import { count, list, seconds } from '../format';
 import { go, isErgoTS, useFramework, useFrames, useSubscription } from '../hooks';
 import { Error, Grid, KV, PidLink } from '../ui';
 
@@ -127,6 +129,73 @@ function ShardGrid(props: { shards: number; cluster: Json[] }) {
   );
 }
 
+/** The inbox sweeper: durable messages accepted and not handled yet on this node's shards. */
+function InboxCard(props: { inbox: Json }) {
+  const i = props.inbox;
+  const age = Number(i.oldestPendingAgeMs) || 0;
+  return (
+    <KV
+      title="inbox"
+      rows={[
+        ['keys waiting', <span data-testid="inbox-pending">{count(i.pendingKeys)}</span>],
+        [
+          'oldest waiting',
+          <span data-testid="inbox-oldest" class={age > 5000 ? 'error' : ''}>
+            {age === 0 ? 'none' : age < 1000 ? `${age} ms` : seconds(age / 1000)}
+          </span>,
+        ],
+        ['activated by the sweeper', count(i.activated)],
+        ['activations failed (retried)', count(i.failed)],
+      ]}
+    />
+  );
+}
+
+/** The projections started on this node: running here or standing by, and how far each is. */
+function Projections(props: { rows: Json[] }) {
+  if (props.rows.length === 0) return null;
+  const now = Date.now();
+  return (
+    <>
+      <h3>projections started here</h3>
+      <table class="grid" data-testid="projections">
+        <thead>
+          <tr>
+            <th>name</th>
+            <th>kind</th>
+            <th>mode</th>
+            <th>here</th>
+            <th>token</th>
+            <th>offset</th>
+            <th>events</th>
+            <th>caught up</th>
+            <th>last handled</th>
+            <th>failures</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((p: Json) => (
+            <tr key={p.name} data-projection={p.name}>
+              <td class="mono">{p.name}</td>
+              <td>{p.tag ? `${p.kind} (tag ${p.tag})` : p.kind}</td>
+              <td>{p.singleton ? `${p.mode}, one member` : p.mode}</td>
+              <td data-testid="projection-here">{p.running ? 'running' : p.singleton ? 'standing by' : 'stopped'}</td>
+              <td>{count(p.token)}</td>
+              <td data-testid="projection-offset">{count(p.offset)}</td>
+              <td>{count(p.delivered)}</td>
+              <td>{p.caughtUp ? 'yes' : 'no'}</td>
+              <td>{Number(p.lastHandledAt) > 0 ? `${seconds((now - Number(p.lastHandledAt)) / 1000)} ago` : '–'}</td>
+              <td class={Number(p.failures) > 0 ? 'error' : ''} title={p.lastError ?? ''}>
+                {count(p.failures)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </>
+  );
+}
+
 export function EntitiesPage(props: { manager: string | null }) {
   const [kind, setKind] = useState('');
   const [key, setKey] = useState('');
@@ -173,8 +242,20 @@ export function EntitiesPage(props: { manager: string | null }) {
                 ['states', info.stateShown ? 'shown' : 'hidden (inspectState: false)'],
               ]}
             />
+            {info.inbox ? <InboxCard inbox={info.inbox} /> : null}
+            {info.reminders ? (
+              <KV
+                title="reminders"
+                rows={[
+                  ['fired', count(info.reminders.fired)],
+                  ['failed (retried)', count(info.reminders.failed)],
+                  ['being delivered', count(info.reminders.inFlight)],
+                ]}
+              />
+            ) : null}
           </div>
           <ShardGrid shards={Number(info.shards)} cluster={cluster} />
+          <Projections rows={list(info.projections)} />
           <h3>active on {node}</h3>
           <div class="toolbar">
             <select
