@@ -9,7 +9,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { postgresMissing, requireHosts } from '@ergo-ts/test-support';
+import { requireHosts, requirePostgres } from '@ergo-ts/test-support';
 
 import { check, runFaults, type LoggedEvent } from './faults.js';
 
@@ -48,13 +48,7 @@ test('the checker fails on two writers at one version, overlapping tokens, a ver
 });
 
 test('randomised kill -9, isolation and partitions across test hosts with a shared PostgreSQL: no violation', async (t) => {
-  if (!requireHosts(t)) return;
-  const missing = postgresMissing();
-  if (missing !== undefined) {
-    console.log(`# skipped: ${missing}`);
-    t.skip(missing);
-    return;
-  }
+  if (!requireHosts(t) || !requirePostgres(t)) return;
   const report = await runFaults({ rounds: 4, progress: (l) => console.log(`# ${l}`) });
   console.log(`# ${JSON.stringify(report)}`);
   assert.deepEqual(report.violations, [], `seed ${report.seed}`);

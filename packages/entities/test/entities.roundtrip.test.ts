@@ -9,12 +9,10 @@
 // Rows written by jsonCodec (the default before) decode exactly as they did.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { UnhandledWatch, eventually, postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
+import { eventually, filePostgres } from '@ergo-ts/test-support';
 import { startNode, type Node } from 'ergo-ts';
 
 import {
@@ -32,19 +30,8 @@ import {
 } from '../src/index.js';
 import { LedgerKind, RichKind, rich, unstorable, type Rich, type RichState } from './roundtrip_kinds.js';
 
-const watch = new UnhandledWatch('@ergo-ts/entities values that round-trip');
-const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-roundtrip-'));
-const missing = postgresMissing();
-let pgServer: Postgres | undefined;
-before(async () => {
-  watch.start();
-  if (missing === undefined) pgServer = await startPostgres();
-});
-after(async () => {
-  await pgServer?.stop();
-  rmSync(dir, { recursive: true, force: true });
-  watch.stop();
-});
+const pg = filePostgres({ what: '@ergo-ts/entities values that round-trip', dirPrefix: 'ergo-entities-roundtrip-' });
+const { dir, missing } = pg;
 
 type Store = EntityStore & ReminderStore;
 
@@ -75,7 +62,7 @@ const backends: { name: string; place: () => Place; skip?: string }[] = [
     place: () => {
       const tablePrefix = `rt${++n}_`;
       return {
-        open: (codec) => PostgresStore.open(pgServer!.url, { tablePrefix, ...(codec === undefined ? {} : { codec }) }),
+        open: (codec) => PostgresStore.open(pg.url, { tablePrefix, ...(codec === undefined ? {} : { codec }) }),
       };
     },
   },

@@ -17,57 +17,31 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { TestHosts, eventually, postgresMissing, requireHosts, startPostgres } from '@ergo-ts/test-support';
+import { eventually, requireHosts, requirePostgres } from '@ergo-ts/test-support';
 
-import { ENTITIES_DEFAULTS, SHARD_LEASE_KIND, ownerOfShard, shardOf } from '../src/index.js';
-import { FaultNode, PORT, Waits } from './faults.js';
+import { ENTITIES_DEFAULTS, SHARD_LEASE_KIND, shardOf } from '../src/index.js';
+import { everySeesEvery, faultCluster, keyOwnedBy, type FaultNode } from './faults.js';
 
 test('a paused owner’s key: when its lease ends, and when it answers on a survivor (default lease; heartbeat 15 s and 1.5 s)', async (t) => {
-  if (!requireHosts(t)) return;
-  const missing = postgresMissing();
-  if (missing !== undefined) {
-    console.log(`# skipped: ${missing}`);
-    t.skip(missing);
-    return;
-  }
+  if (!requireHosts(t) || !requirePostgres(t)) return;
   const logDir = mkdtempSync(join(tmpdir(), 'ergo-entities-sigstop-'));
   t.after(() => rmSync(logDir, { recursive: true, force: true }));
-  await using hosts = await TestHosts.create({ names: ['db', 'n1', 'n2', 'n3'] });
-  const db = hosts.host('db');
-  await using pg = await startPostgres({
-    host: db.address,
-    port: 5432,
-    spawn: (cmd, args, opts) => db.spawn(cmd, args, opts),
+  const leaseMs = ENTITIES_DEFAULTS.leaseTtlMs;
+  await using cluster = await faultCluster({
+    store: 'postgres',
+    dir: logDir,
+    leaseMs,
+    renewMs: Math.floor(leaseMs / 3),
   });
-  const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
-  const names = hostsOf.map((h) => `${h.name}@${h.address}`);
-  const ownedByN2 = (prefix: string): string => {
-    for (let i = 0; ; i++)
-      if (ownerOfShard(shardOf(`${prefix}${i}`, ENTITIES_DEFAULTS.shards), names) === names[1]) return `${prefix}${i}`;
-  };
   const figures: string[] = [];
   let msg = 0;
   for (const stallMs of [15_000, 1500]) {
-    const env = {
-      FN_PORT: String(PORT),
-      FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
-      FN_DB: pg.url,
-      FN_LEASE_MS: String(ENTITIES_DEFAULTS.leaseTtlMs),
-      FN_RENEW_MS: String(Math.floor(ENTITIES_DEFAULTS.leaseTtlMs / 3)),
-      FN_STALL_MS: String(stallMs),
-    };
-    const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, logDir, new Waits()));
+    const nodes = cluster.nodesWith({ FN_STALL_MS: String(stallMs) });
     const [n1, n2] = nodes as [FaultNode, FaultNode, FaultNode];
-    const allSeeThree = async (): Promise<void> => {
-      for (const n of nodes)
-        await eventually(async () => ((await n.cmd('members')) as string[]).length === 3, `${n.name} sees 3`, {
-          timeoutMs: 60_000,
-        });
-    };
     try {
       for (const n of nodes) await n.start();
-      await allSeeThree();
-      const key = ownedByN2(`stop${stallMs}-`);
+      await everySeesEvery(nodes);
+      const key = keyOwnedBy(n2, nodes, `stop${stallMs}-`);
       const shard = { kind: SHARD_LEASE_KIND, key: String(shardOf(key, ENTITIES_DEFAULTS.shards)) };
       assert.equal(await n1.cmd('durable', { key, msgId: `m${++msg}`, timeout: 20_000 }), 'accepted');
       // Handled (its inbox empty): the pause does not fall inside the owner's write of it.
@@ -106,7 +80,7 @@ test('a paused owner’s key: when its lease ends, and when it answers on a surv
       figures.push(line);
       console.log(`# ${line}`);
       n2.resume();
-      await allSeeThree();
+      await everySeesEvery(nodes);
       assert.equal(await n2.cmd('durable', { key, msgId: id, timeout: 20_000 }), 'duplicate');
     } finally {
       for (const n of nodes) await n.stop();

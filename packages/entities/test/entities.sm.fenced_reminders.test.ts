@@ -13,12 +13,10 @@
 // with an accepted write and never with a refused one) is checked on each store first.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { UnhandledWatch, eventually, postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
+import { eventually, filePostgres } from '@ergo-ts/test-support';
 import { GenericTimeout, StateTimeout, defineProtocol, schema, type Node } from 'ergo-ts';
 import { TestClock, startTestNode } from 'ergo-ts/testing';
 
@@ -39,19 +37,11 @@ import type { ReminderStore } from '../src/contract/reminder_store.js';
 import { startEntitiesWith } from '../src/runtime/start_entities.js';
 import { EventRecorder } from '../src/testing/event_recorder.js';
 
-const watch = new UnhandledWatch('@ergo-ts/entities durable machine reminders written with the save');
-const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-smfence-'));
-const missing = postgresMissing();
-let pgServer: Postgres | undefined;
-before(async () => {
-  watch.start();
-  if (missing === undefined) pgServer = await startPostgres();
+const pg = filePostgres({
+  what: '@ergo-ts/entities durable machine reminders written with the save',
+  dirPrefix: 'ergo-entities-smfence-',
 });
-after(async () => {
-  await pgServer?.stop();
-  rmSync(dir, { recursive: true, force: true });
-  watch.stop();
-});
+const { dir, missing } = pg;
 
 const WINDOW = 60_000;
 const NUDGE = 1000;
@@ -217,7 +207,7 @@ test('SQLite: a write’s reminder changes are made with it, never with a refuse
 
 test('PostgreSQL: a write’s reminder changes are made with it, never with a refused one', async (t) => {
   if (missing !== undefined) return t.skip(missing);
-  await writesCarryReminders(await PostgresStore.open(pgServer!.url, { tablePrefix: 'smwrites_' }));
+  await writesCarryReminders(await PostgresStore.open(pg.url, { tablePrefix: 'smwrites_' }));
 });
 
 /**
@@ -340,5 +330,5 @@ test('SQLite: a refused save of a durable machine cancels and re-arms no timeout
 
 test('PostgreSQL: a refused save of a durable machine cancels and re-arms no timeout', async (t) => {
   if (missing !== undefined) return t.skip(missing);
-  await refusedSavesKeepTheirTimeouts(t, await PostgresStore.open(pgServer!.url, { tablePrefix: 'smfence_' }));
+  await refusedSavesKeepTheirTimeouts(t, await PostgresStore.open(pg.url, { tablePrefix: 'smfence_' }));
 });

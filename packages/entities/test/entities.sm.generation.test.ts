@@ -13,12 +13,10 @@
 // (a timer without `armedBy`) still load and fire.
 
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
-import { UnhandledWatch, eventually, postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
+import { eventually, filePostgres } from '@ergo-ts/test-support';
 import { StateTimeout, defineProtocol, schema, type Node } from 'ergo-ts';
 import { TestClock, startTestNode } from 'ergo-ts/testing';
 
@@ -42,19 +40,8 @@ import { startEntitiesWith } from '../src/runtime/start_entities.js';
 import { startTestEntities } from '../src/testing/index.js';
 import { EventRecorder } from '../src/testing/event_recorder.js';
 
-const watch = new UnhandledWatch('@ergo-ts/entities durable machine generations');
-const dir = mkdtempSync(join(tmpdir(), 'ergo-entities-smgen-'));
-const missing = postgresMissing();
-let pgServer: Postgres | undefined;
-before(async () => {
-  watch.start();
-  if (missing === undefined) pgServer = await startPostgres();
-});
-after(async () => {
-  await pgServer?.stop();
-  rmSync(dir, { recursive: true, force: true });
-  watch.stop();
-});
+const pg = filePostgres({ what: '@ergo-ts/entities durable machine generations', dirPrefix: 'ergo-entities-smgen-' });
+const { dir, missing } = pg;
 
 const WINDOW = 60_000;
 const HOLD_MS = 86_400_000;
@@ -238,7 +225,7 @@ test('SQLite: a timeout armed by an activation whose save was refused does not f
 
 test('PostgreSQL: a timeout armed by an activation whose save was refused does not fire for its successor’s', async (t) => {
   if (missing !== undefined) return t.skip(missing);
-  const store = await PostgresStore.open(pgServer!.url, { tablePrefix: 'gen_' });
+  const store = await PostgresStore.open(pg.url, { tablePrefix: 'gen_' });
   await refusedArmingThenSuccessor(await onStore(t, store, 'k3'), 'k3');
 });
 

@@ -15,67 +15,34 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { TestHosts, eventually, postgresMissing, requireHosts, startPostgres } from '@ergo-ts/test-support';
+import { eventually, requireHosts, requirePostgres } from '@ergo-ts/test-support';
 
-import { ENTITIES_DEFAULTS, ownerOfShard, shardOf } from '../src/index.js';
-import { FaultNode, PORT, Waits } from './faults.js';
+import { everySeesEvery, faultCluster, keyOwnedBy, type FaultNode } from './faults.js';
 
 test('a dead member’s key answers again on a survivor: kill -9 and a silent cut, with and without takeover', async (t) => {
-  if (!requireHosts(t)) return;
-  const missing = postgresMissing();
-  if (missing !== undefined) {
-    console.log(`# skipped: ${missing}`);
-    t.skip(missing);
-    return;
-  }
+  if (!requireHosts(t) || !requirePostgres(t)) return;
   const logDir = mkdtempSync(join(tmpdir(), 'ergo-entities-takeover-'));
   t.after(() => rmSync(logDir, { recursive: true, force: true }));
-  await using hosts = await TestHosts.create({ names: ['db', 'n1', 'n2', 'n3'] });
-  const db = hosts.host('db');
-  await using pg = await startPostgres({
-    host: db.address,
-    port: 5432,
-    spawn: (cmd, args, opts) => db.spawn(cmd, args, opts),
-  });
-  const hostsOf = ['n1', 'n2', 'n3'].map((n) => hosts.host(n));
-  const names = hostsOf.map((h) => `${h.name}@${h.address}`);
-  const ownedByN2 = (prefix: string): string => {
-    for (let i = 0; ; i++)
-      if (ownerOfShard(shardOf(`${prefix}${i}`, ENTITIES_DEFAULTS.shards), names) === names[1]) return `${prefix}${i}`;
-  };
+  await using cluster = await faultCluster({ store: 'postgres', dir: logDir, leaseMs: 10_000, renewMs: 3333 });
   const figures: string[] = [];
   let msg = 0;
   // One cluster per setting (the setting is each node's): first the silent cut, healed (n2 back
   // among the members of every node), then kill -9 of n2 — each node is an OS process whose start
   // costs CPU, and a cut that healed leaves the cluster as it was, so the kill needs no new one.
   for (const takeOver of [true, false]) {
-    const env = {
-      FN_PORT: String(PORT),
-      FN_PEERS: hostsOf.map((h, i) => `${names[i]}=${h.address}`).join(','),
-      FN_DB: pg.url,
-      FN_LEASE_MS: '10000',
-      FN_RENEW_MS: '3333',
-      FN_TAKEOVER: takeOver ? '' : '0',
-    };
-    const nodes = hostsOf.map((h, i) => new FaultNode(h, names[i]!, env, logDir, new Waits()));
-    const allSeeThree = async (): Promise<void> => {
-      for (const n of nodes)
-        await eventually(async () => ((await n.cmd('members')) as string[]).length === 3, `${n.name} sees 3`, {
-          timeoutMs: 60_000,
-        });
-    };
+    const nodes = cluster.nodesWith({ FN_TAKEOVER: takeOver ? '' : '0' });
     try {
       for (const n of nodes) await n.start();
-      await allSeeThree();
+      await everySeesEvery(nodes);
       for (const fault of ['silent cut', 'kill -9'] as const) {
         const [n1, n2] = nodes as [FaultNode, FaultNode, FaultNode];
-        const key = ownedByN2(`${takeOver ? 'on' : 'off'}-${fault === 'kill -9' ? 'k' : 'c'}`);
+        const key = keyOwnedBy(n2, nodes, `${takeOver ? 'on' : 'off'}-${fault === 'kill -9' ? 'k' : 'c'}`);
         assert.equal(await n1.cmd('durable', { key, msgId: `m${++msg}`, timeout: 20_000 }), 'accepted');
         const start = Date.now();
         let heal = async (): Promise<void> => undefined;
         if (fault === 'kill -9') await n2.kill();
         else {
-          const cut = await hosts.isolate(n2.host);
+          const cut = await cluster.hosts.isolate(n2.host);
           heal = () => cut.heal();
         }
         // Durable sends through n1, each re-sent with its id until accepted (each bounded by 4 s).
@@ -97,7 +64,7 @@ test('a dead member’s key answers again on a survivor: kill -9 and a silent cu
           `# ${fault}, takeOverFromDeadMembers ${String(takeOver)}: the key answers on a survivor after ${ms} ms`,
         );
         await heal();
-        if (fault === 'silent cut') await allSeeThree();
+        if (fault === 'silent cut') await everySeesEvery(nodes);
       }
     } finally {
       for (const n of nodes) await n.stop();

@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 
 import { TestHosts, eventually, startPostgres, within, type Host } from '@ergo-ts/test-support';
 
-import type { EntityEvent } from '../src/index.js';
+import { ENTITIES_DEFAULTS, ownerOfShard, shardOf, type EntityEvent } from '../src/index.js';
 import type { FireRecord } from './faults_kinds.js';
 import type { LedgerDump } from './faults_node.js';
 import { checkOrders, checkReminders, type OrderOutcome, type RemindedMessage } from './faults_workflows.js';
@@ -296,6 +296,11 @@ export interface FaultCluster extends AsyncDisposable {
   readonly db: Host | undefined;
   readonly nodes: FaultNode[];
   readonly waits: Waits;
+  /**
+   * New nodes n1..n3 (not started) on the same hosts and store, with `env` over the cluster's
+   * environment and waits of their own: for a test that runs one set of nodes per setting.
+   */
+  nodesWith(env: Record<string, string>): FaultNode[];
 }
 
 /**
@@ -341,6 +346,10 @@ export async function faultCluster(o: {
     db,
     nodes,
     waits,
+    nodesWith(extra) {
+      const waitsOfSet = new Waits();
+      return hostsOf.map((h, i) => new FaultNode(h, names[i]!, { ...env, ...extra }, o.dir, waitsOfSet));
+    },
     async [Symbol.asyncDispose]() {
       try {
         await pg?.[Symbol.asyncDispose]();
@@ -359,6 +368,13 @@ export async function everySeesEvery(nodes: readonly FaultNode[]): Promise<void>
       `${n.name} sees every member`,
       { timeoutMs: 60_000 },
     );
+}
+
+/** The first key `<prefix><i>` whose shard (of the default shard count) `owner` owns among `nodes`. */
+export function keyOwnedBy(owner: FaultNode, nodes: readonly FaultNode[], prefix: string): string {
+  const names = nodes.map((n) => n.name);
+  for (let i = 0; ; i++)
+    if (ownerOfShard(shardOf(`${prefix}${i}`, ENTITIES_DEFAULTS.shards), names) === owner.name) return `${prefix}${i}`;
 }
 
 /** Reads every node's log file. */

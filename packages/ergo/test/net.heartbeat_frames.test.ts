@@ -8,28 +8,15 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
-import { Actor, ProcessID, type Atom, type Node, type PID } from '../src/index.js';
-import type { EnpConnection } from '../src/net/proto/connection.js';
+import { Actor, ProcessID, type Atom, type PID } from '../src/index.js';
 import { Heartbeat, PROBE_AFTER_LEAD } from '../src/net/proto/heartbeat.js';
 import { NetworkFlags } from '../src/net/index.js';
-import { netPair } from './net_helpers.js';
+import { connectionTo, heartbeatOf, netPair } from './net_helpers.js';
 
 class Echo extends Actor {
   override handleCall(_from: PID, _ref: unknown, request: unknown): unknown {
     return request;
   }
-}
-
-function connection(node: Node, peer: string): EnpConnection {
-  const c = (node.network() as unknown as { connections: Map<string, EnpConnection> }).connections.get(peer);
-  assert.ok(c !== undefined, `${node.name} has no connection to ${peer}`);
-  return c;
-}
-
-function heartbeatOf(c: EnpConnection): Heartbeat {
-  const h = (c as unknown as { heartbeat: Heartbeat | null }).heartbeat;
-  assert.ok(h !== null, 'the connection has a heartbeat');
-  return h;
 }
 
 test('an idle ergo-ts pair: the smaller name probes with 8-byte frames, the other only answers', async (t) => {
@@ -38,8 +25,8 @@ test('an idle ergo-ts pair: the smaller name probes with 8-byte frames, the othe
   assert.ok(a.name < b.name, 'a leads');
   await b.spawnRegister('echo', () => new Echo());
   assert.equal(await a.call(new ProcessID('echo' as Atom, b.name), 1), 1);
-  const lead = connection(a, b.name);
-  const follow = connection(b, a.name);
+  const lead = connectionTo(a, b.name);
+  const follow = connectionTo(b, a.name);
   const hl = heartbeatOf(lead);
   const hf = heartbeatOf(follow);
   const start = { leader: hl.probes, follower: hf.probes - hf.resumed, out: lead.bytesOut, answers: follow.bytesOut };
@@ -62,7 +49,7 @@ test('a peer without the link frames gets the MessageUpdateCache probe, answered
   const { a, b } = await netPair(t, { peerStallTimeout: 1600, flags: off }, { peerStallTimeout: 1600 });
   await b.spawnRegister('echo', () => new Echo());
   assert.equal(await a.call(new ProcessID('echo' as Atom, b.name), 1), 1);
-  const c = connection(a, b.name);
+  const c = connectionTo(a, b.name);
   const h = heartbeatOf(c);
   const from = { probes: h.probes, out: c.bytesOut };
   await eventually(() => h.probes >= from.probes + 3, 'three probes', { timeoutMs: 60_000 });

@@ -9,23 +9,9 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 import { eventually } from '@ergo-ts/test-support';
-import { ProcessID, type Atom, type Node } from '../src/index.js';
-import type { EnpConnection } from '../src/net/proto/connection.js';
-import type { Heartbeat } from '../src/net/proto/heartbeat.js';
+import { ProcessID, type Atom } from '../src/index.js';
 import { probe } from './helpers.js';
-import { netPair } from './net_helpers.js';
-
-function connection(node: Node, peer: string): EnpConnection {
-  const c = (node.network() as unknown as { connections: Map<string, EnpConnection> }).connections.get(peer);
-  assert.ok(c !== undefined, `${node.name} has no connection to ${peer}`);
-  return c;
-}
-
-function heartbeatOf(c: EnpConnection): Heartbeat {
-  const h = (c as unknown as { heartbeat: Heartbeat | null }).heartbeat;
-  assert.ok(h !== null, 'the connection has a heartbeat');
-  return h;
-}
+import { connectionTo, heartbeatOf, netPair } from './net_helpers.js';
 
 test('a node that hears its peer at every check sends no heartbeat, and the silent side probes', async (t) => {
   // 2 s: a check every 500 ms, so a check this node itself missed (1 s without running) is rare
@@ -43,8 +29,8 @@ test('a node that hears its peer at every check sends no heartbeat, and the sile
   let n = 0;
   a.send(sink, n++);
   await eventually(() => received > 0, 'the first message across', { timeoutMs: 30_000 });
-  const talker = connection(a, b.name);
-  const listener = connection(b, a.name);
+  const talker = connectionTo(a, b.name);
+  const listener = connectionTo(b, a.name);
   const stream = setInterval(() => a.send(sink, n++), 50);
   t.after(() => clearInterval(stream));
   const hbTalker = heartbeatOf(talker);

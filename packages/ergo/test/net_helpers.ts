@@ -1,7 +1,11 @@
 // Test helpers for the network suites: quiet nodes with a network on an OS-picked port, and a
 // static route from one to the other.
 
+import { strict as assert } from 'node:assert';
+
 import type { NetworkOptions, Node } from '../src/index.js';
+import type { EnpConnection } from '../src/net/proto/connection.js';
+import type { Heartbeat } from '../src/net/proto/heartbeat.js';
 import { nodeName, quietNode, type LogCapture } from './helpers.js';
 import { portOf, routeTo } from './route_helpers.js';
 
@@ -35,4 +39,18 @@ export async function netPair(
     await b.stop().catch(() => undefined);
   });
   return { a, b };
+}
+
+/** `node`'s connection to `peer` (the network's own table: the tests read its counters). */
+export function connectionTo(node: Node, peer: string): EnpConnection {
+  const c = (node.network() as unknown as { connections: Map<string, EnpConnection> }).connections.get(peer);
+  assert.ok(c !== undefined, `${node.name} has no connection to ${peer}`);
+  return c;
+}
+
+/** The heartbeat of connection `c` (it has one while a peerStallTimeout is set). */
+export function heartbeatOf(c: EnpConnection): Heartbeat {
+  const h = (c as unknown as { heartbeat: Heartbeat | null }).heartbeat;
+  assert.ok(h !== null, 'the connection has a heartbeat');
+  return h;
 }

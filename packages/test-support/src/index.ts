@@ -23,6 +23,7 @@ export {
   type Postgres,
   type PostgresOptions,
 } from './postgres.js';
+export { filePostgres, type FilePostgres } from './file_postgres.js';
 export { IPC_COMMAND_TIMEOUT_MS, IpcCommands, ipcMessage, isKind, isStarted, type IpcAnswer } from './ipc_commands.js';
 export { freeTcpUdpPort, serverPort } from './ports.js';
 export { linkedBin } from './linked_bin.js';

@@ -9,7 +9,7 @@ export {
   type TypedCalls,
   type TypedMessages,
 } from './actor.js';
-export type { CallAnswer, CallHandlers, DefineSpec, DefinedActor, DefinedClass, MessageHandlers } from './defined.js';
+export type { CallAnswer, CallHandlers, DefineSpec, DefinedActor, DefinedClass, MessageHandlers } from './actor.js';
 export { Supervisor } from './supervisor.js';
 export * from './supervisor_types.js';
 export {

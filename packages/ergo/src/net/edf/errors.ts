@@ -4,7 +4,7 @@
 // registered sentinel: codec errors are local and never cross the wire as themselves.
 
 import { ErgoError } from '../../gen/errors.js';
-import type { EdfLimits } from './limits.js';
+import type { EdfLimits } from './limit_options.js';
 
 /**
  * Stable codes of {@link EdfError}.

@@ -14,9 +14,9 @@ import { DEFAULT_REQUEST_TIMEOUT } from '../../gen/options.js';
 import { PID } from '../../gen/pid.js';
 import { ApplicationOptionsExtra, ProcessOptionsExtra, WireApplicationOptions } from '../edf/framework.js';
 import { fromWireApplicationInfo } from './application_info.js';
-import type { EnpConnection } from './connection.js';
 import { plainSpawn, spawnRoute } from './control_batch.js';
 import type { EnpLink } from './link.js';
+import type { EnpLinkPool } from './link_pool.js';
 import { MessageApplicationInfo, MessageApplicationStart, MessageResult, MessageSpawn } from './messages.js';
 import { controlResultRouteOf, orderOf, poolKeyOf } from './order.js';
 import type { WireID3 } from './packet.js';
@@ -25,12 +25,22 @@ import { Ref } from '../../gen/ref.js';
 import { toWireProcessOptions } from './spawn_options.js';
 import { controlKey } from './waits.js';
 
+/**
+ * The connection these functions act on: an EnpConnection (connection.ts, which delegates here),
+ * named by what they use of it, so that this file does not import connection.ts back.
+ */
+type ControlConn = EnpLinkPool & {
+  spawnCache: { parent: PID; leader: PID; level: number; bytes: Uint8Array } | null;
+  checkSpawned: ((v: unknown) => PID) | null;
+  control<T>(request: MessageSpawn | MessageApplicationStart | MessageApplicationInfo): Promise<T>;
+};
+
 function num(v: number | bigint): number {
   return typeof v === 'bigint' ? Number(v) : v;
 }
 
 /** EnpConnection.remoteSpawn: a control batch entry when both nodes announced it, else a MessageSpawn. */
-export function remoteSpawnOn(c: EnpConnection, name: Atom, request: RemoteSpawnRequest): Promise<PID> {
+export function remoteSpawnOn(c: ControlConn, name: Atom, request: RemoteSpawnRequest): Promise<PID> {
   if (c.peerFlags.enable && !c.peerFlags.enableRemoteSpawn)
     return Promise.reject(ErrNotAllowed.with(`${c.peer} does not allow remote spawn`));
   const plain = c.batching && plainSpawn(request);
@@ -66,7 +76,7 @@ export function remoteSpawnOn(c: EnpConnection, name: Atom, request: RemoteSpawn
  * share one packet and one write per turn instead of one per link (see spawnRoute).
  */
 function spawnBatched(
-  c: EnpConnection,
+  c: ControlConn,
   name: Atom,
   parent: PID,
   options: ProcessOptionsExtra | Uint8Array,
@@ -89,7 +99,7 @@ function spawnBatched(
 }
 
 /** EnpConnection.remoteApplicationStart: a MessageApplicationStart control request. */
-export function remoteApplicationStartOn(c: EnpConnection, name: Atom, request: RemoteApplicationStart): Promise<void> {
+export function remoteApplicationStartOn(c: ControlConn, name: Atom, request: RemoteApplicationStart): Promise<void> {
   if (c.peerFlags.enable && !c.peerFlags.enableRemoteApplicationStart) {
     return Promise.reject(ErrNotAllowed.with(`${c.peer} does not allow remote application start`));
   }
@@ -111,7 +121,7 @@ export function remoteApplicationStartOn(c: EnpConnection, name: Atom, request: 
  * error (ErrApplicationUnknown...), ErrMalformed for an answer that is not an application info,
  * ErrTimeout, ErrNoConnection. A peer older than 3.2.0 drops the request: ErrTimeout.
  */
-export function remoteApplicationInfoOn(c: EnpConnection, name: Atom): Promise<ApplicationInfo> {
+export function remoteApplicationInfoOn(c: ControlConn, name: Atom): Promise<ApplicationInfo> {
   return c.control<unknown>(new MessageApplicationInfo({ name })).then((v) => fromWireApplicationInfo(v, c.peer));
 }
 
@@ -127,7 +137,7 @@ function spawnedPID(peer: string): (v: unknown) => PID {
  * EnpConnection.answerEntry: answers the peer's control batch entry `ref` — a batch entry itself
  * for a plain success or a PID of this node, else a MessageResult Control packet.
  */
-export function answerEntryOn(c: EnpConnection, route: number, ref: WireID3, err: Error | null, result: unknown): void {
+export function answerEntryOn(c: ControlConn, route: number, ref: WireID3, err: Error | null, result: unknown): void {
   if (!c.isAlive) return;
   try {
     const l = c.link(poolKeyOf(route));
@@ -145,7 +155,7 @@ export function answerEntryOn(c: EnpConnection, route: number, ref: WireID3, err
 }
 
 /** EnpConnection.answer: the MessageResult of the peer's control request `request`. */
-export function answerOn(c: EnpConnection, request: AnsweredRequest, err: Error | null, result: unknown): void {
+export function answerOn(c: ControlConn, request: AnsweredRequest, err: Error | null, result: unknown): void {
   if (!c.isAlive) return;
   try {
     const route = controlResultRouteOf(request as never);
