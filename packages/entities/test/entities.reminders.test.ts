@@ -2,8 +2,9 @@
 // after its time on a passivated entity (activating it), once; `at`, cancel and putting a name
 // again; periodic (everyMs) and cron reminders move to their next time; a fire delivered twice is
 // handled once (its id de-duplicates it in the inbox); thousands on one key; 10^5 pending in the
-// store with the due ones still firing; a restart of the whole (one-node) cluster keeps them; bad
-// input refused with ERR_ENTITY_INCORRECT and nothing written. The kill -9 cases are in
+// store with the due ones still firing; a key activated ahead of a reminder due within warmUpMs;
+// a restart of the whole (one-node) cluster keeps them; bad input refused with
+// ERR_ENTITY_INCORRECT and nothing written. The kill -9 cases are in
 // entities.reminders.dist.test.ts.
 
 import { strict as assert } from 'node:assert';
@@ -104,6 +105,25 @@ test('a reminder fires at or after its time on a passivated entity, activating i
   const stats = s.entities.stats().reminders!;
   assert.equal(stats.fired, 1);
   assert.equal(stats.lateness.count, 1);
+});
+
+test('a passivated key whose reminder comes due within warmUpMs is activated ahead; the fire still comes at its time', async (t) => {
+  const s = await setup(t, 100);
+  const to = entity(s.kind, 'w1');
+  const from = log.events.length;
+  await remind(s, to, 'ping', { afterMs: 1500 }, { n: 1 });
+  const [row] = await s.store.reminders({ kind: 'timer', key: 'w1' });
+  await log.wait((e) => e.event === 'passivated' && e.key === 'w1', 'passivated', from);
+  // Activated again by the scheduler's warm-up (default 1000 ms ahead), with no fire delivered yet.
+  await log.wait((e) => e.event === 'activated' && e.key === 'w1' && e.token === 2, 'activated ahead', from);
+  const at = s.entities.stats().reminders!;
+  assert.equal(at.fired + at.inFlight, 0, 'no fire delivered when the key activated');
+  const st = await eventually(async () => {
+    const x = await fired(s, to);
+    return x.count === 1 ? x : undefined;
+  }, 'the fire was handled');
+  assert.equal(st.early, 0);
+  assert.ok(st.last[0]!.firedAt >= row!.dueAt, 'never before its time');
 });
 
 test('at (a Date or epoch ms); cancel removes a reminder; putting a name again replaces it', async (t) => {

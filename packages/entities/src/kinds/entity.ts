@@ -117,10 +117,13 @@ export function answerWhenSettled(node: Node, self: PID, from: PID, ref: Ref, re
 /**
  * Internal hooks an entity class may implement, by symbol (the workflow engine's): `busy` keeps an
  * idle activation from passivating while work runs outside its handlers; `ended` is told when its
- * activation ends, before its process stops (it stops that work and answers deferred callers).
+ * activation ends, before its process stops (it stops that work and answers deferred callers);
+ * `activated` is told once its activation is ready, whatever activated it (a workflow resumes its
+ * body then, not at the next message).
  */
 export const ENTITY_BUSY = Symbol('ergo-ts.entities.busy');
 export const ENTITY_ENDED = Symbol('ergo-ts.entities.ended');
+export const ENTITY_ACTIVATED = Symbol('ergo-ts.entities.activated');
 
 /** Internal: whether `e` says it is busy (see {@link ENTITY_BUSY}). */
 export function entityBusy(e: object): boolean {
@@ -137,6 +140,12 @@ export function entityEnded(e: object, reason: Error): void {
   } catch {
     // An entity's own hook failing must not stop its host's terminate.
   }
+}
+
+/** Internal: tells `e` its activation is ready (see {@link ENTITY_ACTIVATED}); a throw is logged by the caller. */
+export function entityActivated(e: object): void {
+  const f = (e as { [ENTITY_ACTIVATED]?: () => void })[ENTITY_ACTIVATED];
+  if (typeof f === 'function') f.call(e);
 }
 
 /** True when `err` was marked by {@link refuseCall} (the host answers the caller with it and goes on). */

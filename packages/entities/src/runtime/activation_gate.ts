@@ -12,7 +12,7 @@ import { checkKey, hostName } from '../contract/ids.js';
 import type { EntityId, EntityStore } from '../contract/store.js';
 import type { EntityKind } from '../kinds/entity.js';
 import { EntityHost } from './host.js';
-import type { HostRuntime } from './host_runtime.js';
+import { ACTIVATED, type HostRuntime } from './host_runtime.js';
 import type { ActivateReply } from './manager_protocol.js';
 
 /** What the gate asks of its runtime (runtime.ts). */
@@ -89,7 +89,12 @@ export class ActivationGate {
     if (k === undefined) throw ErrEntityIncorrect.with(`node ${rt.node.name} hosts no entity kind ${kind}`);
     checkKey(key);
     try {
-      await rt.node.spawnRegister(hostName(kind, key), EntityHost, {}, rt.host, k, key);
+      const pid = await rt.node.spawnRegister(hostName(kind, key), EntityHost, {}, rt.host, k, key);
+      try {
+        rt.node.send(pid, ACTIVATED);
+      } catch {
+        // Ended already (a hand-off, a lost lease): nothing to tell.
+      }
       return { ok: true };
     } catch (err) {
       if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name

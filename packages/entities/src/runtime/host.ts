@@ -17,6 +17,7 @@ import {
   DeferredReply,
   answerWhenSettled,
   bindEntity,
+  entityActivated,
   entityBusy,
   entityEnded,
   isRefusal,
@@ -27,6 +28,7 @@ import { isEventSourced, type EventSourcedKind as EventSourcedKindOf } from '../
 import { isReminderFire, type ReminderBinding } from '../kinds/reminder_types.js';
 import { bindReminders, deliverReminder } from '../kinds/reminders.js';
 import {
+  ACTIVATED,
   HANDOFF,
   HANDOFF_REASON,
   SETTLE,
@@ -172,6 +174,14 @@ export class EntityHost extends Actor {
       const passivate = this.#tick();
       if (passivate !== undefined && this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
       return passivate;
+    }
+    if (message === ACTIVATED) {
+      try {
+        entityActivated(this.#entity);
+      } catch (err) {
+        this.log.error('entity %s/%s: its activation hook failed: %s', this.#kind.name, this.#key, String(err));
+      }
+      return undefined;
     }
     if (message === HANDOFF) {
       this.#handingOff = true;

@@ -121,6 +121,13 @@ export interface ActivationView {
  */
 export const HANDOFF = Object.freeze({ '~entity': 'hand-off' });
 
+/**
+ * Sent by the activation gate to a host it just started (local, known by identity): the entity's
+ * `activated` hook runs then, in a registered process (not inside init, where the process cannot
+ * be reached yet: a workflow body sends itself its commits).
+ */
+export const ACTIVATED = Object.freeze({ '~entity': 'activated' });
+
 /** The reason published with a hand-off's 'passivated' event. */
 export const HANDOFF_REASON = 'hand-off';
 

@@ -93,6 +93,12 @@ export class Leases {
   readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
   /** Shard leases held, shard → token. */
   readonly #heldShards = new Map<number, number>();
+  /**
+   * The holder last found dead: the next takes name it at once (one store round trip, not two,
+   * for each key of a dead member a survivor takes over). Naming a holder that holds nothing is
+   * harmless: a lease held by anyone else is refused as usual.
+   */
+  #lastDead: string | undefined;
 
   constructor(s: LeaseSettings) {
     this.#node = s.node;
@@ -151,8 +157,12 @@ export class Leases {
   async open(kind: string, key: string): Promise<OpenedLease> {
     if (this.#shardScope || this.#store.acquireAndLoad === undefined) return { lease: await this.take(kind, key) };
     const request = { kind, key, owner: this.#owner, ttlMs: this.#ttlMs };
-    const r = await this.#store.acquireAndLoad(request);
+    const presumed = this.#presumedDead();
+    const r = await this.#store.acquireAndLoad(
+      presumed === undefined ? request : { ...request, takeOverFrom: presumed },
+    );
     if (r.lease.acquired || this.#dead === undefined || r.lease.holder === '' || !this.#dead(r.lease.holder)) return r;
+    this.#lastDead = r.lease.holder;
     const taken = await this.#store.acquireAndLoad({ ...request, takeOverFrom: r.lease.holder });
     if (taken.lease.acquired) this.#tookOver(request, r.lease.holder, taken.lease.token);
     return taken;
@@ -164,11 +174,23 @@ export class Leases {
    * writes refused should it be alive after all (a partition, a pause).
    */
   async #acquire(id: EntityId): Promise<LeaseResult> {
-    const r = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs });
+    const presumed = this.#presumedDead();
+    const request = { ...id, owner: this.#owner, ttlMs: this.#ttlMs };
+    const r = await this.#store.acquire(presumed === undefined ? request : { ...request, takeOverFrom: presumed });
     if (r.acquired || this.#dead === undefined || r.holder === '' || !this.#dead(r.holder)) return r;
+    this.#lastDead = r.holder;
     const taken = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs, takeOverFrom: r.holder });
     if (taken.acquired) this.#tookOver(id, r.holder, taken.token);
     return taken;
+  }
+
+  /** The holder last found dead while it still counts as dead (it may be back: then none). */
+  #presumedDead(): string | undefined {
+    const h = this.#lastDead;
+    if (h === undefined || this.#dead === undefined) return undefined;
+    if (this.#dead(h)) return h;
+    this.#lastDead = undefined;
+    return undefined;
   }
 
   #tookOver(id: EntityId, holder: string, token: number): void {

@@ -7,6 +7,12 @@
 // change (the shards of a dead member are picked up as soon as membership says it is gone) and
 // at least every `pollMs` (reminders written by another member meanwhile).
 //
+// Warm-up: a scan also reads the reminders due within the next `warmUpMs` and activates, ahead of
+// their time, the keys not active here (the lease, the state, the inbox: what a fire on a cold key
+// would wait for). A member that took over a dead member's shards so has the keys of its upcoming
+// reminders running before they are due (a workflow's body resumes on activation and wakes from
+// its own timer), and the fire itself finds a warm key. Only the activation is early, never a fire.
+//
 // Never early: a row is read only once its due time is at or before this member's clock. At least
 // once: a row is moved on only after the entity's inbox accepted the fire; a fire delivered twice
 // (this member died between the two steps, or two members briefly both owned the shard) carries
@@ -44,6 +50,11 @@ export interface ReminderOptions {
   readonly maxInFlight?: number;
   /** How long one delivery may take (activation and re-routing included), in ms. Default 30 000. */
   readonly deliveryTimeoutMs?: number;
+  /**
+   * How long before a reminder is due its key is activated here when it is not active (its fire
+   * then finds it warm), in ms; 0: keys activate when their fire comes. Default 1000.
+   */
+  readonly warmUpMs?: number;
 }
 
 /** Defaults of {@link ReminderOptions}. */
@@ -52,6 +63,7 @@ export const REMINDER_DEFAULTS = Object.freeze({
   batch: 256,
   maxInFlight: 64,
   deliveryTimeoutMs: 30_000,
+  warmUpMs: 1000,
 });
 
 /** What the scheduler needs from its runtime (runtime.ts). */
@@ -71,12 +83,16 @@ export interface SchedulerHost {
   owned(): ReadonlySet<number>;
   /** Delivers a fire durably to its entity (routed to the key's owner, activating it). */
   deliver(kind: string, key: string, fire: ReminderEnvelope, timeoutMs: number): Promise<unknown>;
+  /** Whether (kind, key) is active on this node. */
+  active(kind: string, key: string): boolean;
+  /** Activates (kind, key) on this node ahead of a fire (a refusal or failure is the fire's to meet). */
+  warm(kind: string, key: string): Promise<unknown>;
 }
 
-function option(name: string, v: number | undefined, dflt: number): number {
+function option(name: string, v: number | undefined, dflt: number, min = 1): number {
   const n = v ?? dflt;
-  if (!Number.isInteger(n) || n < 1 || n > 2 ** 31 - 1)
-    throw ErrEntityIncorrect.with(`reminders.${name} must be an integer in 1..2^31-1, got ${String(v)}`);
+  if (!Number.isInteger(n) || n < min || n > 2 ** 31 - 1)
+    throw ErrEntityIncorrect.with(`reminders.${name} must be an integer in ${min}..2^31-1, got ${String(v)}`);
   return n;
 }
 
@@ -178,6 +194,9 @@ export class ReminderScheduler {
   readonly #batch: number;
   readonly #maxInFlight: number;
   readonly #deliveryMs: number;
+  readonly #warmUpMs: number;
+  /** Keys being activated ahead of their reminders (`kind/key`). */
+  readonly #warming = new Set<string>();
   /** Fires being delivered, by fire id. */
   readonly #inFlight = new Map<string, StoredReminder>();
   /** Fires whose delivery failed: not retried before this time. */
@@ -198,6 +217,7 @@ export class ReminderScheduler {
     this.#batch = option('batch', options.batch, REMINDER_DEFAULTS.batch);
     this.#maxInFlight = option('maxInFlight', options.maxInFlight, REMINDER_DEFAULTS.maxInFlight);
     this.#deliveryMs = option('deliveryTimeoutMs', options.deliveryTimeoutMs, REMINDER_DEFAULTS.deliveryTimeoutMs);
+    this.#warmUpMs = option('warmUpMs', options.warmUpMs, REMINDER_DEFAULTS.warmUpMs, 0);
     this.#loop = new ScanLoop(host.clock, {
       scan: () => this.#scan(),
       failed: (e) => {
@@ -237,7 +257,7 @@ export class ReminderScheduler {
   }
 
   #isIdle(): boolean {
-    return !this.#loop.scanning && this.#inFlight.size === 0;
+    return !this.#loop.scanning && this.#inFlight.size === 0 && this.#warming.size === 0;
   }
 
   #wakeIdle(): void {
@@ -330,7 +350,17 @@ export class ReminderScheduler {
     if (shards.length > 0) {
       const skipped = this.#inFlight.size + Math.min(this.#retryAt.size, 10_000);
       const limit = this.#batch + skipped;
-      const due = await this.#h.store.dueReminders(shards, now, limit);
+      // Oldest first: the rows due now come before those read for their warm-up.
+      const read = await this.#h.store.dueReminders(shards, now + this.#warmUpMs, limit);
+      // Due by the clock after the read (time moved meanwhile): a row due now is fired, not armed for.
+      const readAt = this.#h.clock.now();
+      const due: StoredReminder[] = [];
+      for (const r of read)
+        if (r.dueAt <= readAt) due.push(r);
+        else {
+          wait = Math.min(wait, r.dueAt - readAt);
+          this.#warm(r);
+        }
       let started = 0;
       this.#starved = false;
       for (const r of due) {
@@ -341,14 +371,16 @@ export class ReminderScheduler {
         const id = fireId(r);
         if (this.#inFlight.has(id)) continue;
         const retry = this.#retryAt.get(id);
-        if (retry !== undefined && retry > now) continue;
+        if (retry !== undefined && retry > readAt) continue;
         this.#fire(r, id);
         started++;
       }
       // More due than one batch: scan again at once (deliveries ending also kick a scan).
-      if (due.length === limit && started > 0) this.#loop.again();
-      const next = await this.#h.store.nextReminderDue(shards, now);
-      if (next !== undefined) wait = Math.min(wait, next - this.#h.clock.now());
+      if (read.length === limit && started > 0) this.#loop.again();
+      // The next row past the warm-up window: scanned again when it enters it.
+      const horizon = now + this.#warmUpMs;
+      const next = read.length === limit ? undefined : await this.#h.store.nextReminderDue(shards, horizon);
+      if (next !== undefined) wait = Math.min(wait, next - this.#warmUpMs - this.#h.clock.now());
     }
     const at = this.#h.clock.now();
     for (const [id, t] of this.#retryAt) {
@@ -358,6 +390,20 @@ export class ReminderScheduler {
       } else if (t - at < wait) wait = t - at;
     }
     this.#arm(wait);
+  }
+
+  /** Activates the key of a reminder due soon when it is not active here (once at a time per key). */
+  #warm(r: StoredReminder): void {
+    const k = `${r.kind}/${r.key}`;
+    if (this.#warming.has(k) || this.#warming.size >= this.#maxInFlight || this.#h.active(r.kind, r.key)) return;
+    this.#warming.add(k);
+    this.#h
+      .warm(r.kind, r.key)
+      .catch(() => undefined) // the fire activates it, or meets the failure and retries
+      .finally(() => {
+        this.#warming.delete(k);
+        this.#wakeIdle();
+      });
   }
 
   #fire(r: StoredReminder, id: string): void {

@@ -191,6 +191,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
             // A fire is a durable message whose id is the fire's.
             deliver: (kind, key, fire, timeout) =>
               this.sendDurable({ kind, key }, fire as never, fire.fireId, { timeout }),
+            active: (kind, key) => this.#activations.has(kind, key),
+            warm: (kind, key) => this.activateLocal(kind, key),
           },
           options.reminders,
         )

@@ -11,7 +11,7 @@
 
 import { firstIssue } from 'ergo-ts';
 
-import { clockOf, deferReply, ENTITY_BUSY, ENTITY_ENDED, refuseCall } from '../kinds/entity.js';
+import { clockOf, deferReply, ENTITY_ACTIVATED, ENTITY_BUSY, ENTITY_ENDED, refuseCall } from '../kinds/entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
@@ -184,6 +184,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const now = this.#clock.now();
     for (const w of [...this.#signalWaiters]) if (w.until !== undefined && w.until <= now) this.#timeOut(w);
     await this.#stageWake();
+  }
+
+  [ENTITY_ACTIVATED](): void {
+    // A running instance resumes as soon as its key is active here (a member that took over a dead
+    // one's keys warms them ahead of their wake-ups: their sleeps then end on this timer, on time).
+    this.#ensureRunning();
   }
 
   [ENTITY_BUSY](): boolean {
