@@ -32,7 +32,8 @@
 //   with ERR_TIMEOUT, as it would against a slow peer on a live connection;
 // - a registrar that did not answer in time (ERR_REGISTRAR_UNAVAILABLE after its bound, not a
 //   refusal): with the embedded registrar that is the peer's own host, as busy as its handshake
-//   would be; asked again, up to {@link HANDSHAKE_ATTEMPTS} times within the window.
+//   would be; asked again while the dial's window lasts (each ask is bounded by the registrar's
+//   own timeout). A registrar that refuses (nothing listens there) fails the dial at once.
 //
 // Anything else — a refused TCP connection (nothing listens there), an unknown node, a wrong
 // cookie, a TCP connect that timed out — fails the dial at once: a retry would not change it.
@@ -100,8 +101,6 @@ export async function establish(
 ): Promise<EnpConnection> {
   const deadline = Date.now() + dialWindow(dialTimeout, handshakeTimeout);
   let pause = CROSSING_RETRY_FIRST_MS;
-  /** Registrar answers that came too late so far. */
-  let unanswered = 0;
   for (;;) {
     const inbound = await host.inbound(name);
     if (inbound !== null && inbound.isAlive) return inbound;
@@ -114,7 +113,7 @@ export async function establish(
       const after = host.connected(name) ?? (await host.inbound(name));
       if (after !== null && after !== undefined && after.isAlive) return after;
       let wait: number;
-      if (isRegistrarTimeout(e) && ++unanswered < HANDSHAKE_ATTEMPTS && Date.now() < deadline) {
+      if (isRegistrarTimeout(e) && Date.now() < deadline) {
         host.log.debug('dial of %s: %s; asking again', name, (e as Error).message);
         wait = 0;
       } else if (isRefusal(e) && Date.now() + pause <= deadline) {
@@ -134,7 +133,7 @@ export async function establish(
 function isRegistrarTimeout(err: unknown): boolean {
   for (let e = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code;
-    if (code === 'ERR_REGISTRAR_UNAVAILABLE') return /no (answer|reply) within/.test(e.message);
+    if (code === 'ERR_REGISTRAR_UNAVAILABLE') return /\bno (answer|reply)\b.*\bwithin\b/.test(e.message);
   }
   return false;
 }
