@@ -23,6 +23,8 @@ export interface MeshAnswer {
    * go_member.ts); absent for callers that retry a dial themselves.
    */
   retried?: number;
+  /** ergo-ts: each failed call, to whom and why, when (wall-clock ms) it failed. */
+  failures?: { to: string; code: string; message: string; at: number }[];
 }
 
 /** One observation of an ergo-ts node's Leader member (cut.ts): what it learnt, when. */

@@ -6,7 +6,7 @@
 // SC_ENTITIES (a postgres:// URL: the entities runtime, scale_entities.ts, starts before the node
 // reports ready — the entities phase's joiners), SC_MEMBERS (the entities runtime's members,
 // comma-separated; absent: the registrar's), SC_PROFILE (a folder: the mesh phase is CPU-profiled
-// into it, profiled() below). Everything it reports carries `at`: the wall clock in
+// into it, profiled() below), SC_LOG_LEVEL (the node's log level, `warning` by default). Everything it reports carries `at`: the wall clock in
 // ms (`performance.timeOrigin + performance.now()`), which every process of the machine shares,
 // Erlang's nodes included (os:system_time), so the driver can subtract a moment it took itself.
 //
@@ -148,7 +148,10 @@ const node = await startNode(name, {
     ...(stall === undefined ? {} : { peerStallTimeout: Number(stall) }),
     ...(etcd === undefined ? {} : { registrar: createEtcdRegistrar({ cluster: 'scale', endpoints: etcd.split(',') }) }),
   },
-  log: { defaultLogger: { output: { write: (s: string) => void process.stderr.write(s) } }, level: 'warning' },
+  log: {
+    defaultLogger: { output: { write: (s: string) => void process.stderr.write(s) } },
+    level: (process.env['SC_LOG_LEVEL'] as 'debug' | 'info' | 'warning' | undefined) ?? 'warning',
+  },
 });
 await node.spawnRegister('echo', () => new Echo());
 await node.spawnRegister('watcher', () => new Watcher());
@@ -162,12 +165,14 @@ interface MeshResult {
   ms: number;
   lat: number[];
   failed: Record<string, number>;
+  failures: { to: string; code: string; message: string; at: number }[];
 }
 
 /** One call to `echo` on each node, `inflight` at a time. */
 async function mesh(nodes: string[], inflight: number, timeout: number): Promise<MeshResult> {
   const lat: number[] = [];
   const failed: Record<string, number> = {};
+  const failures: MeshResult['failures'] = [];
   let next = 0;
   const t0 = now();
   const worker = async (): Promise<void> => {
@@ -180,11 +185,12 @@ async function mesh(nodes: string[], inflight: number, timeout: number): Promise
       } catch (e) {
         const code = String((e as { code?: unknown }).code ?? (e as Error).message);
         failed[code] = (failed[code] ?? 0) + 1;
+        failures.push({ to, code, message: (e as Error).message, at: now() });
       }
     }
   };
   await Promise.all(Array.from({ length: Math.min(inflight, nodes.length) }, worker));
-  return { calls: nodes.length, ms: now() - t0, lat, failed };
+  return { calls: nodes.length, ms: now() - t0, lat, failed, failures };
 }
 
 /**

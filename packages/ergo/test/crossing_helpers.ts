@@ -39,8 +39,13 @@ export class CrossingProc {
     return r.value;
   }
 
-  async start(name: string, host: string, registrar: 'none' | 'embedded'): Promise<void> {
-    const v = (await this.ask('start', { name, host, registrar })) as { name: string; port: number };
+  async start(name: string, host: string, registrar: 'none' | 'embedded', handshakeTimeout?: number): Promise<void> {
+    const v = (await this.ask('start', {
+      name,
+      host,
+      registrar,
+      ...(handshakeTimeout === undefined ? {} : { handshakeTimeout }),
+    })) as { name: string; port: number };
     this.name = v.name;
     this.port = v.port;
     this.#commands.label = v.name;

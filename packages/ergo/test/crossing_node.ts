@@ -1,12 +1,14 @@
 // One OS process of the crossing-dial tests (net.crossing.test.ts): it runs one node at a time,
 // a fresh one per round. Commands over IPC, each answered with `{ id, ok, value }` or
 // `{ id, ok: false, code, message }`:
-//   { cmd: 'start', name, host, registrar: 'none' | 'embedded' }  starts a node (an `echo`
-//        process answers every call with its request); value: { name, port }
+//   { cmd: 'start', name, host, registrar: 'none' | 'embedded', handshakeTimeout? }  starts a
+//        node (an `echo` process answers every call with its request); value: { name, port }
 //   { cmd: 'routes', routes: [{ match, host, port }] }  static routes
-//   { cmd: 'callAll', targets, timeout }  one call to `echo` on every target at once; value:
-//        { results: one { target, ok, value | code, message } per target, lines: every log line
-//        above debug level since the start }
+//   { cmd: 'callAll', targets, timeout, hogMs? }  one call to `echo` on every target at once;
+//        value: { results: one { target, ok, value | code, message } per target, lines: every
+//        log line above debug level since the start }. With `hogMs`, the process's event loop is
+//        held `hogMs` at a time until every call has settled, one loop turn between (a node
+//        starved of CPU, as on a host where many nodes start and connect at once)
 //   { cmd: 'stop' }  stops the node; value: { lines } — the log lines above debug since callAll
 // A process with no command left exits when the test disconnects.
 
@@ -44,6 +46,7 @@ async function start(m: Cmd): Promise<unknown> {
       cookie: 'crossing',
       acceptors: [{ host, port: 0 }],
       ...(m.registrar === 'none' ? { registrar: null } : {}),
+      ...(m.handshakeTimeout === undefined ? {} : { handshakeTimeout: Number(m.handshakeTimeout) }),
     },
     log: {
       level: 'debug',
@@ -75,6 +78,18 @@ async function callOne(target: string, timeout: number): Promise<Record<string, 
   }
 }
 
+/**
+ * Holds the event loop `ms` at a time, one turn between, until `stop()` is true: the thread is
+ * blocked (Atomics.wait, no CPU spent) as a process that the OS does not schedule would be.
+ */
+async function hog(ms: number, stop: () => boolean): Promise<void> {
+  const cell = new Int32Array(new SharedArrayBuffer(4));
+  while (!stop()) {
+    Atomics.wait(cell, 0, 0, ms);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
 async function run(m: Cmd): Promise<unknown> {
   switch (m.cmd) {
     case 'start':
@@ -91,7 +106,11 @@ async function run(m: Cmd): Promise<unknown> {
       }
       return 'ok';
     case 'callAll': {
-      const results = await Promise.all((m.targets as string[]).map((t) => callOne(t, Number(m.timeout))));
+      let settled = false;
+      const all = Promise.all((m.targets as string[]).map((t) => callOne(t, Number(m.timeout))));
+      if (m.hogMs !== undefined) void hog(Number(m.hogMs), () => settled);
+      const results = await all;
+      settled = true;
       return { results, lines: lines.splice(0) };
     }
     case 'stop': {

@@ -33,6 +33,14 @@ import { MessageAccept, MessageHello, MessageIntroduce, MessageJoin } from './me
  * 2 cores), so ergo-ts waits 3 s — Go Ergo's own dial timeout — for each of the peer's messages.
  */
 export const DEFAULT_HANDSHAKE_TIMEOUT = 3000;
+/**
+ * How many handshake timeouts a late step may take in all: an initiator that is told of a late
+ * step (`late`) keeps waiting on its socket this long, and an acceptor waits this long for the
+ * initiator's Introduce and final Accept. A socket whose TCP connect succeeded reaches a node
+ * that is there but slow (a starved host, many nodes connecting at once): its work on the
+ * handshake is better waited for than thrown away and done again on a fresh socket.
+ */
+export const HANDSHAKE_PATIENCE = 3;
 /** Ergo's default pool size (TCP links per connection) offered by an acceptor. */
 export const DEFAULT_POOL_SIZE = 3;
 
@@ -71,6 +79,26 @@ export interface HandshakeOptions {
   ergoPoolSize?: number;
   /** Per-read timeout in ms (default {@link DEFAULT_HANDSHAKE_TIMEOUT}, 3000; Ergo: 1000). `ERR_HANDSHAKE_TIMEOUT` when it passes. */
   timeout?: number;
+  /**
+   * Initiator: called once when a step passes `timeout`. With it, the step goes on waiting on
+   * the same socket, up to `patience` in all (then
+   * `ERR_HANDSHAKE_TIMEOUT`), so the dialler can try another socket meanwhile and keep whichever
+   * completes first. Without it, a late step fails at `timeout`.
+   */
+  late?: (step: string) => void;
+  /**
+   * How long a patient step waits in all, in ms (an acceptor's every step, an initiator's once
+   * it was late): default {@link HANDSHAKE_PATIENCE} × `timeout`. The network passes the time
+   * its own dials give a peer (dialTimeout plus the handshake attempts).
+   */
+  patience?: number;
+  /**
+   * Initiator with `late`: the moment (`Date.now()` ms) until which a late step waits, instead
+   * of its start plus `patience` (the dial's own end: every attempt of it ends by then).
+   */
+  lateUntil?: number;
+  /** Ends the handshake: the socket is destroyed and the handshake rejects with the reason. */
+  signal?: AbortSignal;
   /** Largest handshake frame accepted (default 65535, Ergo's). */
   maxFrame?: number;
   /** Registry of the framework types (default: the default registry). */
@@ -144,6 +172,9 @@ class FrameIO {
   readonly codec: HandshakeCodec;
   readonly #socket: Socket;
   readonly #timeout: number;
+  readonly #late: ((step: string) => void) | undefined;
+  readonly #patience: number;
+  readonly #lateUntil: number | undefined;
   #waiter: ((err: Error | undefined) => void) | undefined;
   #error: Error | undefined;
   readonly #onData = (chunk: Buffer): void => {
@@ -160,11 +191,24 @@ class FrameIO {
   constructor(socket: Socket, options: HandshakeOptions) {
     this.#socket = socket;
     this.#timeout = options.timeout ?? DEFAULT_HANDSHAKE_TIMEOUT;
+    this.#late = options.late;
+    this.#lateUntil = options.lateUntil;
+    this.#patience = Math.max(this.#timeout, options.patience ?? this.#timeout * HANDSHAKE_PATIENCE);
     this.codec = new HandshakeCodec({ registry: options.registry, maxFrame: options.maxFrame });
     socket.on('data', this.#onData);
     socket.on('end', this.#onEnd);
     socket.on('close', this.#onEnd);
     socket.on('error', this.#onError);
+  }
+
+  /** True once the peer closed (or the socket failed). */
+  get closed(): boolean {
+    return this.#error !== undefined;
+  }
+
+  /** Fails the step being waited for (and every later one) with `err`. */
+  abort(err: Error): void {
+    this.#broken(err);
   }
 
   #broken(err: Error): void {
@@ -182,24 +226,35 @@ class FrameIO {
     this.#socket.write(this.codec.encode(message));
   }
 
-  /** The next message, within the timeout. */
-  async read(step: string): Promise<HandshakeMessage> {
-    const deadline = Date.now() + this.#timeout;
+  /**
+   * The next message, within the timeout; `patient`: within the patience (an acceptor's waits).
+   * An initiator given `late` is told when the timeout passes and waits on, as patiently.
+   */
+  async read(step: string, patient = false): Promise<HandshakeMessage> {
+    const start = Date.now();
+    let deadline = start + (patient ? this.#patience : this.#timeout);
+    let told = patient;
     for (;;) {
       const m = this.codec.next();
       if (m !== undefined) return m;
       if (this.#error !== undefined) throw this.#error;
-      const left = deadline - Date.now();
+      let left = deadline - Date.now();
+      if (left <= 0 && !told && this.#late !== undefined) {
+        told = true;
+        this.#late(step);
+        deadline = this.#lateUntil ?? start + this.#patience;
+        left = deadline - Date.now();
+      }
       if (left <= 0) throw fail('ERR_HANDSHAKE_TIMEOUT', `no ${step} within ${this.#timeout} ms`);
       await new Promise<void>((resolve, reject) => {
         let late: NodeJS.Immediate | undefined;
         const timer = setTimeout(() => {
           // An event loop that stalled (a loaded machine) runs due timers before it reads its
-          // sockets: let one poll phase deliver what has already arrived before failing.
+          // sockets: let one poll phase deliver what has already arrived before going on.
           late = setImmediate(() => {
             if (this.#waiter !== waiter) return;
             this.#waiter = undefined;
-            reject(fail('ERR_HANDSHAKE_TIMEOUT', `no ${step} within ${this.#timeout} ms`));
+            resolve();
           });
         }, left);
         const waiter = (err: Error | undefined): void => {
@@ -228,6 +283,13 @@ class FrameIO {
 async function run<T>(socket: Socket, options: HandshakeOptions, steps: (io: FrameIO) => Promise<T>): Promise<T> {
   validate(options);
   const io = new FrameIO(socket, options);
+  const signal = options.signal;
+  const onAbort = (): void =>
+    io.abort(
+      signal?.reason instanceof Error ? signal.reason : fail('ERR_HANDSHAKE_CLOSED', 'the handshake was given up'),
+    );
+  if (signal?.aborted === true) onAbort();
+  else signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await steps(io);
   } catch (err) {
@@ -237,6 +299,8 @@ async function run<T>(socket: Socket, options: HandshakeOptions, steps: (io: Fra
     throw new WireError('ERR_HANDSHAKE_MESSAGE', `handshake failed: ${(err as Error)?.message ?? String(err)}`, {
       cause: err,
     });
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
 }
 
@@ -346,6 +410,9 @@ export function startHandshake(
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
     if (expectedPeer !== undefined && intro.node !== expectedPeer)
       throw fail('ERR_HANDSHAKE_NAME', `dialed ${expectedPeer} but ${intro.node} answered`);
+    // The acceptor gave this handshake up after sending its Accept (its patience ran out before
+    // this side read it): completing it would register a connection the peer has closed.
+    if (io.closed) throw fail('ERR_HANDSHAKE_CLOSED', 'peer closed the connection during the handshake');
     io.send(new MessageAccept());
     const tail = io.detach();
     return {
@@ -454,7 +521,7 @@ function joinResult(connectionID: string, peer: string, poolSize: number, tail: 
 export function acceptHandshake(socket: Socket, options: HandshakeOptions): Promise<HandshakeResult> {
   return run(socket, options, async (io) => {
     const cookie = options.cookie;
-    const first = await io.read('Hello or Join');
+    const first = await io.read('Hello or Join', true);
     const fp = localFingerprint(socket);
     if (first instanceof MessageJoin) {
       if (!sameDigest(first.digest, joinDigest(first.connectionID, first.salt, cookie)))
@@ -473,7 +540,7 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
     const reply = new MessageHello({ salt: sA, digest: helloReplyDigest(sA, hello.digest, cookie) });
     if (fp !== undefined) reply.digestCert = helloCertDigest(sA, hello.salt, cookie, fp);
     io.send(reply);
-    const intro = expect(await io.read('Introduce'), MessageIntroduce, 'introduce');
+    const intro = expect(await io.read('Introduce', true), MessageIntroduce, 'introduce');
     if (!sameDigest(intro.digest, introduceDigest(sA, cookie)))
       throw fail('ERR_HANDSHAKE_DIGEST', "incorrect digest (accept stage 'introduce'): cookies differ");
     if (intro.node === options.node) throw fail('ERR_HANDSHAKE_NAME', `the peer has our own name ${options.node}`);
@@ -488,7 +555,8 @@ export function acceptHandshake(socket: Socket, options: HandshakeOptions): Prom
         : [];
     io.send(new MessageAccept({ id, poolSize, poolDSN: dsn }));
     io.send(introduce(options, ''));
-    expect(await io.read('final Accept'), MessageAccept, 'final accept');
+    // Patient: the initiator uses the connection as soon as it reads our Accept.
+    expect(await io.read('final Accept', true), MessageAccept, 'final accept');
     return {
       join: false,
       connectionID: id,

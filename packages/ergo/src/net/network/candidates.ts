@@ -120,8 +120,10 @@ async function resolveWithRegistrar(registrar: Registrar, name: Atom, bound: num
   const what = registrarName(registrar);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Error(`no answer within ${bound} ms`);
+  let poll: NodeJS.Immediate | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(timedOut), bound);
+    // A stalled event loop runs due timers before it reads its sockets: one poll phase first.
+    timer = setTimeout(() => (poll = setImmediate(() => reject(timedOut))), bound);
   });
   try {
     const p = registrar.resolver().resolve(name);
@@ -133,6 +135,7 @@ async function resolveWithRegistrar(registrar: Registrar, name: Atom, bound: num
     throw ErrRegistrarUnavailable.with(`registrar ${what} could not resolve ${name}: ${why}`, err);
   } finally {
     clearTimeout(timer);
+    if (poll !== undefined) clearImmediate(poll);
   }
 }
 
@@ -164,17 +167,24 @@ export function openSocket(
   }
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host, port });
+    let poll: NodeJS.Immediate | undefined;
+    // A stalled event loop runs due timers before it reads its sockets: one poll phase first,
+    // so a connect that completed meanwhile is not taken for a timeout.
     const timer = setTimeout(() => {
-      socket.destroy();
-      reject(ErrTimeout.with(`connect to ${host}:${port} (dialTimeout ${dialTimeout} ms)`));
+      poll = setImmediate(() => {
+        socket.destroy();
+        reject(ErrTimeout.with(`connect to ${host}:${port} (dialTimeout ${dialTimeout} ms)`));
+      });
     }, dialTimeout);
     socket.once('connect', () => {
       clearTimeout(timer);
+      if (poll !== undefined) clearImmediate(poll);
       socket.off('error', onError);
       resolve(socket);
     });
     const onError = (err: Error): void => {
       clearTimeout(timer);
+      if (poll !== undefined) clearImmediate(poll);
       reject(ErrNoConnection.with(`${host}:${port}: ${err.message}`));
     };
     socket.once('error', onError);

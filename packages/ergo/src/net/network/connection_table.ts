@@ -29,6 +29,7 @@ import type { EnpConnection } from '../proto/connection.js';
 import type { ConnectionHost } from '../proto/connection_terms.js';
 import type { AcceptorImpl } from './acceptor.js';
 import { Crossings, Introductions } from './crossing.js';
+import { dialWindow } from './establish.js';
 import type { PendingConnection } from './pending.js';
 import { Undelivered } from './undelivered.js';
 import { Redialer } from './redial.js';
@@ -239,6 +240,7 @@ export abstract class NetworkConnections implements ConnectionHost<EnpConnection
       creation: this.core.creation(),
       version: this.env.version,
       timeout: this.handshakeTimeout,
+      patience: dialWindow(this.dialTimeout, this.handshakeTimeout),
     };
   }
 }

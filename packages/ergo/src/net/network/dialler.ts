@@ -14,7 +14,7 @@ import { EnpConnection } from '../proto/connection.js';
 import { candidates, hostOf, openSocket, splitDSN, type Candidate } from './candidates.js';
 import { NetworkConnections, handshakeChannel, type Dialling } from './connection_table.js';
 import { followsGoOrder, isRefusal } from './crossing.js';
-import { establish, type EstablishHost } from './establish.js';
+import { establish, type AttemptHooks, type EstablishHost } from './establish.js';
 import { PendingConnection } from './pending.js';
 
 /**
@@ -99,22 +99,23 @@ export abstract class NetworkDialler extends NetworkConnections {
       isRunning: () => this.running,
       connected: (n) => this.connections.get(n),
       inbound: (n) => this.crossings.wait(n),
-      connectTo: (n) => this.connectTo(n),
+      connectTo: (n, hooks) => this.connectTo(n, undefined, hooks),
     };
     return establish(host, name, this.dialTimeout, this.handshakeTimeout);
   }
 
-  protected async connectTo(name: Atom, only?: NetworkRoute): Promise<EnpConnection> {
+  protected async connectTo(name: Atom, only?: NetworkRoute, hooks?: AttemptHooks): Promise<EnpConnection> {
     if (name === this.core.name()) throw ErrIncorrect.with('a node cannot connect to itself');
     const list = await this.candidates(name, only);
     let last: Error | null = null;
     for (const c of list) {
       try {
-        return await this.dialRoute(name, c);
+        return await this.dialRoute(name, c, hooks);
       } catch (e) {
         last = toError(e);
-        // A refusal by name is the crossing rule at work (crossing.ts), not a failed handshake.
-        if (isRefusal(last)) break;
+        // A refusal by name is the crossing rule at work (crossing.ts), not a failed handshake;
+        // an attempt given up (another one won) tries no other route.
+        if (isRefusal(last) || hooks?.signal.aborted === true) break;
         if (handshakeChannel.hasSubscribers)
           handshakeChannel.publish({
             node: this.core.name(),
@@ -131,7 +132,7 @@ export abstract class NetworkDialler extends NetworkConnections {
     return { ...this.handshakeBase(), cookie: c.cookie, flags: c.flags, maxMessageSize: this.maxSize };
   }
 
-  protected async dialRoute(name: Atom, c: Candidate): Promise<EnpConnection> {
+  protected async dialRoute(name: Atom, c: Candidate, hooks?: AttemptHooks): Promise<EnpConnection> {
     const attempt = this.introductions.attempt(name);
     const beforeIntroduce = (): void => {
       // A Go peer's own connection is admitted (or up) here: the peer must not register this one.
@@ -141,17 +142,28 @@ export abstract class NetworkDialler extends NetworkConnections {
       attempt.introduce();
     };
     try {
-      return await this.dialRouteOnce(name, c, beforeIntroduce);
+      return await this.dialRouteOnce(name, c, beforeIntroduce, hooks);
     } finally {
       attempt.settle();
     }
   }
 
-  protected async dialRouteOnce(name: Atom, c: Candidate, beforeIntroduce: () => void): Promise<EnpConnection> {
+  protected async dialRouteOnce(
+    name: Atom,
+    c: Candidate,
+    beforeIntroduce: () => void,
+    hooks?: AttemptHooks,
+  ): Promise<EnpConnection> {
     const host = c.route.host || hostOf(name);
     const opts = { ...this.handshakeOptions(c), beforeIntroduce };
     const socket = c.open !== undefined ? c.open() : await this.openSocket(host, c.route.port, c);
-    const hs = await startHandshake(socket, opts, name);
+    // A late step tells the dial (which may try another socket meanwhile) and waits on; the
+    // dial ends this attempt through the signal when another one won.
+    const hs = await startHandshake(
+      socket,
+      hooks === undefined ? opts : { ...opts, late: hooks.late, signal: hooks.signal, lateUntil: hooks.until },
+      name,
+    );
     if (!this.running) {
       socket.destroy();
       throw ErrNetworkStopped.with(`network of ${this.core.name()} stopped while dialling ${name}`);

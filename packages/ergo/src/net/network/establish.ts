@@ -13,30 +13,62 @@
 //   the node whose connection wins a crossing failed the dial at once on such a refusal, and the
 //   other waited `dialTimeout` only (7–14 of 90 calls failed so at 10 nodes meshing at once on a
 //   host at load 35–58, with the retries below);
-// - a handshake step that was late (ERR_HANDSHAKE_TIMEOUT): the peer's kernel took the TCP
-//   connection, so a node listens there, but it did not answer within `handshakeTimeout` — a
-//   host starting or connecting many nodes at once, a GC pause, a peer paused for a moment.
-//   Failing the dial would fail every call and watcher waiting for it at once with
-//   ERR_NO_CONNECTION, well inside their own timeouts (issue 49: 77, then 41 calls of 9,900 at
-//   100 nodes on 2 cores). So the dial is tried again, at most {@link HANDSHAKE_ATTEMPTS} times in
-//   all, pausing {@link HANDSHAKE_RETRY_FIRST_MS} and then twice as long each time. This bound
-//   is a number of attempts, not `dialTimeout`: one attempt may take a few handshake steps.
+// - a handshake step that was late: the peer's kernel took the TCP connection, so a node
+//   listens there, but it did not answer within `handshakeTimeout` — a host starting or
+//   connecting many nodes at once, a GC pause, a peer paused for a moment. Failing the dial
+//   would fail every call and watcher waiting for it at once with ERR_NO_CONNECTION, well
+//   inside their own timeouts (issue 49: 77, then 41 calls of 9,900 at 100 nodes on 2 cores).
+//   Giving the late socket up and dialling again threw away the peer's work on it (it had
+//   queued the socket, perhaps read our Hello) and made it do that work again, on cores that
+//   were already short (issue 64: 50 nodes meshing at once lost 66 of 2,450 calls so). So the
+//   late attempt goes on waiting on its socket (handshake.ts, HANDSHAKE_PATIENCE) while another
+//   one starts beside it, at most {@link HANDSHAKE_ATTEMPTS} in all, pausing
+//   {@link HANDSHAKE_RETRY_FIRST_MS} before the second and twice as long before each later one:
+//   the first that completes is the connection, the others are given up (the peer admits one
+//   inbound connection per node at a time and refuses the others by name, crossing.ts). A
+//   listener that never answers fails the dial with ERR_HANDSHAKE_TIMEOUT once every attempt
+//   has run out of patience.
 //   What waits for the dial keeps its own deadline: a call whose timeout passes first fails
-//   with ERR_TIMEOUT, as it would against a slow peer on a live connection.
+//   with ERR_TIMEOUT, as it would against a slow peer on a live connection;
+// - a registrar that did not answer in time (ERR_REGISTRAR_UNAVAILABLE after its bound, not a
+//   refusal): with the embedded registrar that is the peer's own host, as busy as its handshake
+//   would be; asked again while the dial's window lasts (each ask is bounded by the registrar's
+//   own timeout). A registrar that refuses (nothing listens there) fails the dial at once.
 //
 // Anything else — a refused TCP connection (nothing listens there), an unknown node, a wrong
 // cookie, a TCP connect that timed out — fails the dial at once: a retry would not change it.
 
 import type { Atom } from '../../gen/atom.js';
 import { ErrNetworkStopped } from '../../gen/errors.js';
+import { WireError } from '../error.js';
 import type { Log } from '../../gen/log.js';
 import type { EnpConnection } from '../proto/connection.js';
-import { CROSSING_RETRY_FIRST_MS, CROSSING_RETRY_MAX_MS, dialWins, isHandshakeTimeout, isRefusal } from './crossing.js';
+import { CROSSING_RETRY_FIRST_MS, CROSSING_RETRY_MAX_MS, dialWins, isRefusal } from './crossing.js';
 
 /** Attempts of one dial whose handshake steps time out (the first one included). */
 export const HANDSHAKE_ATTEMPTS = 3;
 /** Pause before the second attempt of a dial whose handshake step was late, in ms (doubling). */
 export const HANDSHAKE_RETRY_FIRST_MS = 200;
+
+/**
+ * How long a dial may go on, in ms: `dialTimeout` plus the time the peer's own dial may take
+ * ({@link HANDSHAKE_ATTEMPTS} handshake timeouts) — the refusals of a crossing wait that long for
+ * the peer's connection, and a handshake that started waits that long for a slow peer
+ * (HandshakeOptions.patience), on either side.
+ */
+export function dialWindow(dialTimeout: number, handshakeTimeout: number): number {
+  return dialTimeout + HANDSHAKE_ATTEMPTS * handshakeTimeout;
+}
+
+/** What an attempt of a dial is given (dialler.ts passes them to the handshake). */
+export interface AttemptHooks {
+  /** Aborted when another attempt of the same dial won (or the dial ended). */
+  signal: AbortSignal;
+  /** A handshake step passed its timeout: the dial may start another attempt meanwhile. */
+  late: (step: string) => void;
+  /** When the dial ends (`Date.now()` ms): a late step waits no longer. */
+  until: number;
+}
 
 /** What the dial loop needs from the network. */
 export interface EstablishHost {
@@ -53,7 +85,7 @@ export interface EstablishHost {
    */
   inbound(name: Atom): Promise<EnpConnection | null> | null;
   /** One attempt: every route of `name`, the handshake and the pool joins. */
-  connectTo(name: Atom): Promise<EnpConnection>;
+  connectTo(name: Atom, hooks: AttemptHooks): Promise<EnpConnection>;
 }
 
 /**
@@ -67,12 +99,8 @@ export async function establish(
   dialTimeout: number,
   handshakeTimeout: number,
 ): Promise<EnpConnection> {
-  // The peer's own dial, which a refusal waits for, may take its handshake attempts too.
-  const window = dialTimeout + HANDSHAKE_ATTEMPTS * handshakeTimeout;
-  let deadline = Date.now() + window;
+  const deadline = Date.now() + dialWindow(dialTimeout, handshakeTimeout);
   let pause = CROSSING_RETRY_FIRST_MS;
-  /** Attempts so far whose handshake step was late. */
-  let late = 0;
   for (;;) {
     const inbound = await host.inbound(name);
     if (inbound !== null && inbound.isAlive) return inbound;
@@ -80,23 +108,14 @@ export async function establish(
     if (up !== undefined) return up;
     if (!host.isRunning()) throw ErrNetworkStopped.with(`network of ${host.localName()} is stopped`);
     try {
-      return await host.connectTo(name);
+      return await attempts(host, name, handshakeTimeout, deadline);
     } catch (e) {
       const after = host.connected(name) ?? (await host.inbound(name));
       if (after !== null && after !== undefined && after.isAlive) return after;
       let wait: number;
-      if (isHandshakeTimeout(e)) {
-        if (++late >= HANDSHAKE_ATTEMPTS) throw e;
-        wait = HANDSHAKE_RETRY_FIRST_MS * 2 ** (late - 1);
-        host.log.debug(
-          'dial of %s: a handshake step was late (%s); dialling again (attempt %d of %d)',
-          name,
-          (e as Error).message,
-          late + 1,
-          HANDSHAKE_ATTEMPTS,
-        );
-        // What follows may be refused while the peer still holds what this attempt left it.
-        deadline = Math.max(deadline, Date.now() + wait + window);
+      if (isRegistrarTimeout(e) && Date.now() < deadline) {
+        host.log.debug('dial of %s: %s; asking again', name, (e as Error).message);
+        wait = 0;
       } else if (isRefusal(e) && Date.now() + pause <= deadline) {
         if (!dialWins(host.localName(), name))
           host.log.debug('dial of %s refused (it dials us too): waiting for its connection', name);
@@ -105,7 +124,84 @@ export async function establish(
         pause = Math.min(pause * 2, CROSSING_RETRY_MAX_MS);
       } else throw e;
       // Unref'd: a stop meanwhile must not wait for it (the loop ends at its next check).
-      await new Promise((r) => setTimeout(r, wait).unref());
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref());
     }
   }
+}
+
+/** True for a registrar that gave no answer within its bound (candidates.ts), not one that refused. */
+function isRegistrarTimeout(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    const code = (e as { code?: unknown }).code;
+    if (code === 'ERR_REGISTRAR_UNAVAILABLE') return /\bno (answer|reply)\b.*\bwithin\b/.test(e.message);
+  }
+  return false;
+}
+
+/**
+ * One try of the dial: an attempt, and another beside it each time the latest one is late in its
+ * handshake (at most {@link HANDSHAKE_ATTEMPTS} in all); resolves with the first connection one
+ * of them makes (the others are given up), rejects with the last error once every one failed.
+ */
+function attempts(host: EstablishHost, name: Atom, handshakeTimeout: number, until: number): Promise<EnpConnection> {
+  return new Promise<EnpConnection>((resolve, reject) => {
+    const live = new Set<AbortController>();
+    let started = 0;
+    let done = false;
+    /** A next attempt is due after a pause. */
+    let due: ReturnType<typeof setTimeout> | null = null;
+    const finish = (): void => {
+      done = true;
+      if (due !== null) clearTimeout(due);
+      const why = new WireError('ERR_HANDSHAKE_CLOSED', `another attempt of the dial of ${name} came first`);
+      for (const ac of live) ac.abort(why);
+      live.clear();
+    };
+    const start = (): void => {
+      due = null;
+      if (done) return;
+      const n = ++started;
+      const ac = new AbortController();
+      live.add(ac);
+      let late = false;
+      const onLate = (step: string): void => {
+        if (late || done || n !== started || started >= HANDSHAKE_ATTEMPTS || !host.isRunning()) return;
+        late = true;
+        const wait = HANDSHAKE_RETRY_FIRST_MS * 2 ** (n - 1);
+        host.log.debug(
+          'dial of %s: a handshake step was late (no %s within %d ms); attempt %d of %d starts beside it in %d ms',
+          name,
+          step,
+          handshakeTimeout,
+          n + 1,
+          HANDSHAKE_ATTEMPTS,
+          wait,
+        );
+        due = setTimeout(start, wait);
+        due.unref();
+      };
+      host.connectTo(name, { signal: ac.signal, late: onLate, until }).then(
+        (conn) => {
+          live.delete(ac);
+          if (done) return;
+          finish();
+          resolve(conn);
+        },
+        (err: unknown) => {
+          live.delete(ac);
+          if (done) return;
+          // A late attempt that fails makes way for the next one now rather than after its pause.
+          if (due !== null && live.size === 0) {
+            clearTimeout(due);
+            start();
+            return;
+          }
+          if (live.size > 0 || due !== null) return;
+          done = true;
+          reject(err);
+        },
+      );
+    };
+    start();
+  });
 }

@@ -144,20 +144,25 @@ export class EmbeddedResolver implements Resolver {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        if (poll !== undefined) clearImmediate(poll);
         clearTimeout(resend);
         udp.close();
         if (err !== null) reject(err);
         else resolve(reply!);
       };
-      const timer = setTimeout(
-        () =>
+      let poll: NodeJS.Immediate | undefined;
+      // A loop turn of a starved process can outlast the timeout (many handshakes read in one
+      // poll phase): the next turn runs due timers before it reads the sockets, so the timeout
+      // waits one poll phase, which reads a reply that has arrived meanwhile.
+      const timer = setTimeout(() => {
+        poll = setImmediate(() =>
           finish(
             ErrRegistrarUnavailable.with(
               `no reply from the registrar at ${host}:${port} within ${resolveTimeout} ms resolving ${node}`,
             ),
           ),
-        resolveTimeout,
-      );
+        );
+      }, resolveTimeout);
       udp.on('error', (err) =>
         finish(ErrRegistrarUnavailable.with(`registrar at ${host}:${port}: ${err.message}`, err)),
       );
