@@ -55,6 +55,8 @@ import { peerBinary } from '@ergo-ts/test-support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NODE_SCRIPT = join(here, 'scale_node.js');
+/** `ergo-ts/register` (Node's compile cache on before the node loads), as a URL any cwd resolves. */
+const REGISTER = import.meta.resolve('ergo-ts/register');
 const COOKIE = 'scale-cookie';
 const ETCD = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
 const READY_MS = 120_000;
@@ -284,7 +286,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
             .join(',');
       }
       delete env['NODE_TEST_CONTEXT'];
-      const proc = h.spawn(process.execPath, [NODE_SCRIPT], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'], env });
+      // As the docs tell a deployment to start a node (docs/deploy.md): with Node's compile cache,
+      // so only the first node on the machine compiles ergo-ts (NODE_DISABLE_COMPILE_CACHE=1: off).
+      const proc = h.spawn(process.execPath, ['--import', REGISTER, NODE_SCRIPT], {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        env,
+      });
       return new ErgoMember(name, h, proc);
     };
 

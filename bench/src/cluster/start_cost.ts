@@ -7,16 +7,22 @@
 // driver prints the median of each and the load average (the machine is shared: CPU time is the
 // robust figure, wall time is noisy). docs/deploy.md has the figures.
 //
-//   node bench/dist/cluster/start_cost.js [runs=20] [module...]
+//   node bench/dist/cluster/start_cost.js [runs=20] [--cache] [module...]
 //
 // With module paths (another build's dist/src/index.js, say the one before a change), the runs
 // alternate between `ergo-ts` and each of them, so a load that changes meanwhile weighs on all
-// alike, and a line is printed for each.
+// alike, and a line is printed for each. `--cache` adds, for each module, two more alternating
+// variants with Node's compile cache turned on before the import (`module.enableCompileCache`, what
+// the launcher's worker and the `ergo-ts` command do): cold (an empty cache directory per run, so
+// the run compiles and writes the cache; its writing is counted in the whole process) and warm (a
+// directory one unmeasured run filled first).
 
 import type * as Ergo from 'ergo-ts';
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
-import { resolve } from 'node:path';
+import { mkdtempSync, rmSync } from 'node:fs';
+import * as nodeModule from 'node:module';
+import { loadavg, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 interface StartFigures {
@@ -39,6 +45,8 @@ async function child(): Promise<void> {
   const c0 = process.cpuUsage();
   const t0 = performance.now();
   const specifier = process.argv[3] ?? 'ergo-ts';
+  const cacheDir = process.argv[4];
+  if (cacheDir !== undefined) nodeModule.enableCompileCache(cacheDir);
   const { startNode } = (await import(specifier)) as typeof Ergo;
   const c1 = process.cpuUsage();
   const t1 = performance.now();
@@ -46,6 +54,8 @@ async function child(): Promise<void> {
   const c2 = process.cpuUsage();
   const t2 = performance.now();
   await node.stop();
+  // Written at exit otherwise, after the figures: a cold run's writing counts in its total.
+  if (cacheDir !== undefined) nodeModule.flushCompileCache();
   const figures: StartFigures = {
     boot: cpuMs(c0),
     import: cpuMs(c1) - cpuMs(c0),
@@ -63,23 +73,50 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
-function driver(runs: number, specifiers: string[]): void {
+/** One variant the driver alternates: a module, and the compile cache's state for it. */
+interface Variant {
+  specifier: string;
+  cache: 'off' | 'cold' | 'warm';
+  /** The warm variant's directory, filled once before the measured runs. */
+  dir?: string;
+}
+
+function driver(runs: number, specifiers: string[], cache: boolean): void {
   const self = fileURLToPath(import.meta.url);
   const isolate = process.getuid?.() === 0;
   const load0 = loadavg()[0]!;
-  const all = specifiers.map((): StartFigures[] => []);
-  for (let i = 0; i < runs; i++)
-    specifiers.forEach((specifier, k) => {
-      const args = [self, 'child', specifier];
+  const variants: Variant[] = specifiers.flatMap((specifier): Variant[] =>
+    cache
+      ? [
+          { specifier, cache: 'off' },
+          { specifier, cache: 'cold' },
+          { specifier, cache: 'warm', dir: mkdtempSync(join(tmpdir(), 'start-cost-warm-')) },
+        ]
+      : [{ specifier, cache: 'off' }],
+  );
+  const once = (v: Variant): StartFigures => {
+    const dir = v.cache === 'cold' ? mkdtempSync(join(tmpdir(), 'start-cost-cold-')) : v.dir;
+    const args = [self, 'child', v.specifier, ...(dir !== undefined ? [dir] : [])];
+    try {
       const r = isolate
         ? spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...args], {
             encoding: 'utf8',
           })
         : spawnSync(process.execPath, args, { encoding: 'utf8' });
       if (r.status !== 0) throw new Error(`start_cost child failed: ${r.error?.message ?? r.stderr}`);
-      all[k]!.push(JSON.parse(r.stdout.trim().split('\n').pop()!) as StartFigures);
-    });
-  specifiers.forEach((specifier, k) => report(specifier, all[k]!, isolate, load0));
+      return JSON.parse(r.stdout.trim().split('\n').pop()!) as StartFigures;
+    } finally {
+      if (v.cache === 'cold') rmSync(dir!, { recursive: true, force: true });
+    }
+  };
+  for (const v of variants) if (v.cache === 'warm') once(v);
+  const all = variants.map((): StartFigures[] => []);
+  for (let i = 0; i < runs; i++) variants.forEach((v, k) => all[k]!.push(once(v)));
+  variants.forEach((v, k) => {
+    const label = v.cache === 'off' ? v.specifier : `${v.specifier} (compile cache ${v.cache})`;
+    report(label, all[k]!, isolate, load0);
+    if (v.dir !== undefined) rmSync(v.dir, { recursive: true, force: true });
+  });
 }
 
 function report(specifier: string, all: StartFigures[], isolate: boolean, load0: number): void {
@@ -92,8 +129,11 @@ function report(specifier: string, all: StartFigures[], isolate: boolean, load0:
 }
 
 if (process.argv[2] === 'child') await child();
-else
-  driver(Number(process.argv[2] ?? 20), [
-    'ergo-ts',
-    ...process.argv.slice(3).map((p) => pathToFileURL(resolve(p)).href),
-  ]);
+else {
+  const rest = process.argv.slice(3);
+  driver(
+    Number(process.argv[2] ?? 20),
+    ['ergo-ts', ...rest.filter((a) => a !== '--cache').map((p) => pathToFileURL(resolve(p)).href)],
+    rest.includes('--cache'),
+  );
+}

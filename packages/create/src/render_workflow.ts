@@ -111,7 +111,7 @@ export function renderCluster(project: Project): string {
   ].sort();
   const byName = project.workflows.map((x) => `  ['${x.lo}', ${x.name}],`).join('\n');
   return `// A three-node cluster of this project on one machine: \`npm run cluster\` (or
-// \`node dist/src/cluster.js --port 9140\`) starts three member nodes as OS processes (this file
+// \`node --import ergo-ts/register dist/src/cluster.js --port 9140\`) starts three member nodes as OS processes (this file
 // with --member 0, 1, 2), wired to each other by static routes and given \`members\` (the three
 // names), the entities runtime over one SQLite file (ERGO_ENTITY_DB, or cluster.db in the
 // project), and the workflows. Each member serves HTTP on 127.0.0.1, so a workflow can be started

@@ -318,7 +318,7 @@ describe('--with-workflow: durable workflows and a three-node cluster (@ergo-ts/
       scripts: Record<string, string>;
     };
     assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['@ergo-ts/entities', 'ergo-ts']);
-    assert.equal(pkg.scripts['cluster'], 'tsc -b && node dist/src/cluster.js');
+    assert.equal(pkg.scripts['cluster'], 'tsc -b && node --import ergo-ts/register dist/src/cluster.js');
     assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^cluster\.db\*$/m);
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
     assert.match(readme, /`npm run cluster`/);

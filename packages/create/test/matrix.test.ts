@@ -11,9 +11,9 @@
 //   none skipped): the test files of all sets run in one `node --test --test-isolation=none`
 //   process (each file in a process of its own costs a second of CPU, ~60 of them), with a
 //   reporter that says which file each result came from;
-// - its node starts (`node dist/src/node.js`, as the README says to run it in production), a node
-//   started here calls one generated process over the network ('ping' → 'pong'), and SIGTERM
-//   stops it with exit code 0 and "graceful shutdown".
+// - its node starts (`node --import ergo-ts/register dist/src/node.js`, as the README says to run it
+//   in production), a node started here calls one generated process over the network ('ping' →
+//   'pong'), and SIGTERM stops it with exit code 0 and "graceful shutdown".
 // Only for the FIRST set (the README example): `npm test` as users run it (tsc -b, then each test
 // file in a process of its own) and `npm start` (prestart's tsc -b, then the node under npm).
 // For some sets: with --with-observer the Observer (from @ergo-ts/observer's tarball, on a free
@@ -350,10 +350,10 @@ describe(
 );
 
 /**
- * Start the node (`npm start`, or `node dist/src/node.js`), wait for the ready line (on the
- * console, or in the rotate logger's `logFile`), fetch the Observer's page when there is one, call
- * `target` from the probe node, SIGTERM the node, expect exit 0 (of npm too) and "graceful
- * shutdown". Returns the console output and the log file's text.
+ * Start the node (`npm start`, or `node --import ergo-ts/register dist/src/node.js`), wait for the
+ * ready line (on the console, or in the rotate logger's `logFile`), fetch the Observer's page when
+ * there is one, call `target` from the probe node, SIGTERM the node, expect exit 0 (of npm too)
+ * and "graceful shutdown". Returns the console output and the log file's text.
  */
 async function startCallStop(
   how: 'npm start' | 'node',
@@ -368,7 +368,9 @@ async function startCallStop(
   // ERGO_OBSERVER_PORT=0: a free port for the Observer (read from its "observer: <url>" line).
   const options = ['--name', name, '--cookie', COOKIE, '--port', '0'];
   const [cmd, args] =
-    how === 'npm start' ? ['npm', ['start', '--', ...options]] : ['node', ['dist/src/node.js', ...options]];
+    how === 'npm start'
+      ? ['npm', ['start', '--', ...options]]
+      : ['node', ['--import', 'ergo-ts/register', 'dist/src/node.js', ...options]];
   const child: ChildProcess = spawn(cmd, args, {
     cwd: dir,
     env: { ...env, ERGO_OBSERVER_PORT: '0' },

@@ -7,9 +7,9 @@
 
 import { PID } from '../../gen/pid.js';
 import { UINT64 } from '../../net/edf/builtin.js';
-import { registerType } from '../../net/edf/default.js';
+import { defaultRegistry } from '../../net/edf/default.js';
 import { EdfError } from '../../net/edf/errors.js';
-import type { RegisteredType } from '../../net/edf/registry.js';
+import type { EdfRegistry, RegisteredType } from '../../net/edf/registry.js';
 import { EdfType } from '../../net/edf/type.js';
 import { Go } from '../../net/edf/wrappers.js';
 
@@ -146,56 +146,93 @@ export const leaderWireTypes: {
   preVote: RegisteredType<MessageLeaderPreVote>;
   preVoteReply: RegisteredType<MessageLeaderPreVoteReply>;
 } = {
-  vote: registerType({
-    name: `#${LEADER_EDF_PACKAGE}/msgVote`,
-    class: MessageLeaderVote,
-    fields: { clusterID: Go.string, term: TERM, candidate: Go.pid },
-    create: (f: Record<string, unknown>) =>
-      new MessageLeaderVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
-  }),
-  voteReply: registerType({
-    name: `#${LEADER_EDF_PACKAGE}/msgVoteReply`,
-    class: MessageLeaderVoteReply,
-    fields: { clusterID: Go.string, term: TERM, granted: Go.bool },
-    create: (f: Record<string, unknown>) =>
-      new MessageLeaderVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
-  }),
-  heartbeat: registerType({
-    name: `#${LEADER_EDF_PACKAGE}/msgHeartbeat`,
-    class: MessageLeaderHeartbeat,
-    fields: { clusterID: Go.string, term: TERM, leader: Go.pid },
-    create: (f: Record<string, unknown>) =>
-      new MessageLeaderHeartbeat(f.clusterID as string, termOf(f.term as number | bigint), f.leader as PID),
-  }),
-  preVote: registerType({
-    name: `#${LEADER_TS_EDF_PACKAGE}/msgPreVote`,
-    class: MessageLeaderPreVote,
-    fields: { clusterID: Go.string, term: TERM, candidate: Go.pid },
-    create: (f: Record<string, unknown>) =>
-      new MessageLeaderPreVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
-  }),
-  preVoteReply: registerType({
-    name: `#${LEADER_TS_EDF_PACKAGE}/msgPreVoteReply`,
-    class: MessageLeaderPreVoteReply,
-    fields: { clusterID: Go.string, term: TERM, granted: Go.bool },
-    create: (f: Record<string, unknown>) =>
-      new MessageLeaderPreVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
-  }),
+  get vote() {
+    return wireTypes().vote;
+  },
+  get voteReply() {
+    return wireTypes().voteReply;
+  },
+  get heartbeat() {
+    return wireTypes().heartbeat;
+  },
+  get preVote() {
+    return wireTypes().preVote;
+  },
+  get preVoteReply() {
+    return wireTypes().preVoteReply;
+  },
 };
 
-// Local timers: never sent to another node; registered for nodes that simulate remote delivery.
-registerType({
-  name: `#${LEADER_EDF_PACKAGE}/msgElectionTimeout`,
-  class: MessageLeaderElectionTimeout,
-  fields: { gen: Go.int },
+type WireTypes = typeof leaderWireTypes;
+
+/**
+ * Registers the Leader's messages in `r`: the wire types (returned), then the local timers (never
+ * sent to another node; registered for nodes that simulate remote delivery).
+ */
+function registerLeaderTypes(r: EdfRegistry): WireTypes {
+  const types: WireTypes = {
+    vote: r.register({
+      name: `#${LEADER_EDF_PACKAGE}/msgVote`,
+      class: MessageLeaderVote,
+      fields: { clusterID: Go.string, term: TERM, candidate: Go.pid },
+      create: (f: Record<string, unknown>) =>
+        new MessageLeaderVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
+    }),
+    voteReply: r.register({
+      name: `#${LEADER_EDF_PACKAGE}/msgVoteReply`,
+      class: MessageLeaderVoteReply,
+      fields: { clusterID: Go.string, term: TERM, granted: Go.bool },
+      create: (f: Record<string, unknown>) =>
+        new MessageLeaderVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
+    }),
+    heartbeat: r.register({
+      name: `#${LEADER_EDF_PACKAGE}/msgHeartbeat`,
+      class: MessageLeaderHeartbeat,
+      fields: { clusterID: Go.string, term: TERM, leader: Go.pid },
+      create: (f: Record<string, unknown>) =>
+        new MessageLeaderHeartbeat(f.clusterID as string, termOf(f.term as number | bigint), f.leader as PID),
+    }),
+    preVote: r.register({
+      name: `#${LEADER_TS_EDF_PACKAGE}/msgPreVote`,
+      class: MessageLeaderPreVote,
+      fields: { clusterID: Go.string, term: TERM, candidate: Go.pid },
+      create: (f: Record<string, unknown>) =>
+        new MessageLeaderPreVote(f.clusterID as string, termOf(f.term as number | bigint), f.candidate as PID),
+    }),
+    preVoteReply: r.register({
+      name: `#${LEADER_TS_EDF_PACKAGE}/msgPreVoteReply`,
+      class: MessageLeaderPreVoteReply,
+      fields: { clusterID: Go.string, term: TERM, granted: Go.bool },
+      create: (f: Record<string, unknown>) =>
+        new MessageLeaderPreVoteReply(f.clusterID as string, termOf(f.term as number | bigint), f.granted as boolean),
+    }),
+  };
+  r.register({
+    name: `#${LEADER_EDF_PACKAGE}/msgElectionTimeout`,
+    class: MessageLeaderElectionTimeout,
+    fields: { gen: Go.int },
+  });
+  r.register({
+    name: `#${LEADER_EDF_PACKAGE}/msgHeartbeatTimeout`,
+    class: MessageLeaderHeartbeatTimeout,
+    fields: { gen: Go.int },
+  });
+  r.register({
+    name: `#${LEADER_EDF_PACKAGE}/msgQuietEnd`,
+    class: MessageLeaderQuietEnd,
+    fields: { gen: Go.int },
+  });
+  return types;
+}
+
+// Queued: registered the first time the default registry is used (a node that never encodes
+// skips them), or when leaderWireTypes is read.
+let wire: WireTypes | undefined;
+defaultRegistry.defer((r) => {
+  wire = registerLeaderTypes(r);
 });
-registerType({
-  name: `#${LEADER_EDF_PACKAGE}/msgHeartbeatTimeout`,
-  class: MessageLeaderHeartbeatTimeout,
-  fields: { gen: Go.int },
-});
-registerType({
-  name: `#${LEADER_EDF_PACKAGE}/msgQuietEnd`,
-  class: MessageLeaderQuietEnd,
-  fields: { gen: Go.int },
-});
+
+function wireTypes(): WireTypes {
+  if (wire === undefined) defaultRegistry.type(''); // runs the queued registrations
+  return wire!;
+}

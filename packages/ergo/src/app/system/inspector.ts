@@ -12,7 +12,7 @@ import { TerminateReasonNormal, toError } from '../../gen/errors.js';
 import { MessageEventStart, MessageEventStop } from '../../gen/messages.js';
 import { PID } from '../../gen/pid.js';
 import { Ref } from '../../gen/ref.js';
-import { registerType } from '../../net/edf/default.js';
+import { defaultRegistry } from '../../net/edf/default.js';
 import { Go } from '../../net/edf/wrappers.js';
 import { isThenable } from '../../act/handling.js';
 
@@ -42,14 +42,18 @@ const IDLE = new InspectIdle();
 // Registered (under private names: they never leave the node) so that a node running with
 // `simulateRemote`, which passes local messages through the codec, can carry them too.
 const PRIVATE = '#ergo-ts/app/system/inspect/';
-registerType({
-  name: `${PRIVATE}requestInspect`,
-  class: ForwardedRequest,
-  fields: { from: Go.pid, ref: Go.ref },
-  create: (f: Record<string, unknown>) => new ForwardedRequest(f.from as PID, f.ref as Ref),
+// Queued: registered the first time the default registry is used (a node that never encodes
+// skips them).
+defaultRegistry.defer((r) => {
+  r.register({
+    name: `${PRIVATE}requestInspect`,
+    class: ForwardedRequest,
+    fields: { from: Go.pid, ref: Go.ref },
+    create: (f: Record<string, unknown>) => new ForwardedRequest(f.from as PID, f.ref as Ref),
+  });
+  r.register({ name: `${PRIVATE}generate`, class: InspectTick, fields: {}, create: () => TICK });
+  r.register({ name: `${PRIVATE}shutdown`, class: InspectIdle, fields: {}, create: () => IDLE });
 });
-registerType({ name: `${PRIVATE}generate`, class: InspectTick, fields: {}, create: () => TICK });
-registerType({ name: `${PRIVATE}shutdown`, class: InspectIdle, fields: {}, create: () => IDLE });
 
 /**
  * Base of the periodic inspectors: `eventName()` names the event, `response(event)` answers a

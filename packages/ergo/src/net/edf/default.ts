@@ -1,6 +1,7 @@
-// The process-wide default registry: the framework's wire types are registered in it at load,
-// and users add theirs with registerType/registerError. Encoders and decoders use it unless
-// given another registry (tests and embedders can create isolated ones).
+// The process-wide default registry: the framework's wire types are queued in it at load and
+// registered on its first use (EdfRegistry.defer: a node that never encodes skips them), and users
+// add theirs with registerType/registerError. Encoders and decoders use it unless given another
+// registry (tests and embedders can create isolated ones).
 
 import { registerFrameworkTypes } from './framework.js';
 import { registerInspectTypes } from './inspect.js';
@@ -11,8 +12,8 @@ import { EdfRegistry, type RegisteredType, type StructFields, type StructOptions
  * node). Holds the framework types of WIRE.md Appendix A plus whatever the application registers.
  */
 export const defaultRegistry: EdfRegistry = new EdfRegistry();
-registerFrameworkTypes(defaultRegistry);
-registerInspectTypes(defaultRegistry);
+defaultRegistry.defer(registerFrameworkTypes);
+defaultRegistry.defer(registerInspectTypes);
 
 /**
  * Registers a type in the default registry (see {@link EdfRegistry.register}). Register at

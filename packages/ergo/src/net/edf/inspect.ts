@@ -1,7 +1,7 @@
 // EDF registrations of the inspector protocol: Go's `gen` info structs (NodeInfo, ProcessInfo,
 // NetworkInfo...) and the `app/system/inspect` requests, responses and snapshots, under Go's
 // exact names and field layouts (Ergo 3.2, net/edf/init.go registers the same list), so that an
-// ergo-ts node and a Go node inspect each other. Registered in the default registry at load.
+// ergo-ts node and a Go node inspect each other. Queued for the default registry at load (registered on its first use).
 
 import * as I from '../../gen/inspect.js';
 import * as V from '../../gen/inspect_v2.js';

@@ -1,6 +1,6 @@
 // The four EHS:R1 handshake messages (WIRE.md §2, Appendix A), registered under Go Ergo's names.
-// Like Go's `net/handshake` package they register themselves in the default registry when this
-// module loads; `registerHandshakeTypes` adds them to another registry. Handshake frames are
+// Like Go's `net/handshake` package they join the default registry when this module loads (queued,
+// registered on the registry's first use); `registerHandshakeTypes` adds them to another registry. Handshake frames are
 // always encoded without caches.
 
 import { defaultRegistry } from '../edf/default.js';
@@ -116,4 +116,4 @@ export function registerHandshakeTypes(r: EdfRegistry): void {
   });
 }
 
-registerHandshakeTypes(defaultRegistry);
+defaultRegistry.defer(registerHandshakeTypes);

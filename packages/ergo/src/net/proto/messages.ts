@@ -1,7 +1,7 @@
 // ENP:R1 control messages (packet type 199, WIRE.md §3.4 and Appendix A), registered under Go
-// Ergo's names in the default registry when this module loads (as Go's `net/proto` does);
-// `registerProtoTypes` adds them to another registry. Every request is answered by a
-// MessageResult that echoes the request's Ref exactly.
+// Ergo's names in the default registry when this module loads (as Go's `net/proto` does; queued,
+// registered on the registry's first use); `registerProtoTypes` adds them to another registry.
+// Every request is answered by a MessageResult that echoes the request's Ref exactly.
 
 import { Event } from '../../gen/event.js';
 import { PID } from '../../gen/pid.js';
@@ -277,4 +277,4 @@ export function registerProtoTypes(r: EdfRegistry): void {
   });
 }
 
-registerProtoTypes(defaultRegistry);
+defaultRegistry.defer(registerProtoTypes);

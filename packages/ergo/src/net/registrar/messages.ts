@@ -1,6 +1,7 @@
 // The four ESRD:R1 registrar messages (WIRE.md §4.2, Appendix A), registered under Go Ergo's
-// names in the default registry when this module loads (as Go's `net/registrar` does);
-// `registerRegistrarTypes` adds them to another registry. Always encoded without caches.
+// names in the default registry when this module loads (as Go's `net/registrar` does; queued,
+// registered on the registry's first use); `registerRegistrarTypes` adds them to another
+// registry. Always encoded without caches.
 
 import { defaultRegistry } from '../edf/default.js';
 import { EdfError } from '../edf/errors.js';
@@ -83,4 +84,4 @@ export function registerRegistrarTypes(r: EdfRegistry): void {
   });
 }
 
-registerRegistrarTypes(defaultRegistry);
+defaultRegistry.defer(registerRegistrarTypes);

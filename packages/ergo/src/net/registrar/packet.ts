@@ -62,7 +62,9 @@ export class RegistrarCodec {
   readonly #dec: EdfDecoder;
 
   constructor(registry: EdfRegistry = defaultRegistry) {
-    registerRegistrarTypes(registry);
+    // The default registry has them queued (./messages.js), registered on its first use: a node
+    // whose registrar never sends a packet never builds them.
+    if (registry !== defaultRegistry) registerRegistrarTypes(registry);
     this.#enc = new EdfEncoder({ registry });
     this.#dec = new EdfDecoder({ registry });
   }
