@@ -39,7 +39,7 @@ import type { MetaImpl } from './meta.js';
 import type { NodeImpl } from './node.js';
 import { isThenable, S_DETACHED, S_INIT, S_TERMINATED, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { RemoteRelations } from './remote_relations.js';
-import { RemoteConsumer, type TargetHost } from './targets.js';
+import { KeyedHost, RemoteConsumer, type EventFanPlan, type TargetHost } from './targets.js';
 
 /** Finds the Connection to a remote node (installed by the network stack). */
 export type Connector = (node: Atom) => Connection;
@@ -531,21 +531,22 @@ export class Router {
     if (host !== undefined) this.fanOut(host, 2 - priority, e.producer, m, priority);
   }
 
-  /** Delivers `m` to every subscriber on `host`; `remote` false: local subscribers only. */
+  /**
+   * Delivers `m` to every subscriber on `host`; `remote` false: local subscribers only. An
+   * event's host keeps its plan (the nodes to send to, whether any subscriber is local) until
+   * its relations change, so a publish with remote subscribers only walks nothing.
+   */
   fanOut(host: TargetHost, q: number, from: PID, m: MessageEvent, priority: MessagePriority, remote = true): void {
-    let nodes: Atom[] | null = null;
-    for (let r = host.tHead; r !== null; r = r.tNext) {
-      const c = r.consumer;
-      if (c instanceof RemoteConsumer) {
-        if (!remote) continue;
-        const node = c.pid.node;
-        if (nodes === null) nodes = [node];
-        else if (!nodes.includes(node)) nodes.push(node);
-        continue;
+    const plan = host instanceof KeyedHost ? (host.fan ?? (host.fan = planFanOut(host))) : null;
+    if (plan === null || plan.local) {
+      for (let r = host.tHead; r !== null; r = r.tNext) {
+        const c = r.consumer;
+        if (!(c instanceof RemoteConsumer)) this.deliverEvent(c as ProcessImpl, q, from, m);
       }
-      this.deliverEvent(c as ProcessImpl, q, from, m);
     }
-    if (nodes !== null) sendEventToNodes(this, nodes, from, m, priority, this.eventWarn);
+    if (!remote) return;
+    const nodes = plan === null ? remoteNodes(host) : plan.nodes;
+    if (nodes.length > 0) sendEventToNodes(this, nodes, from, m, priority, this.eventWarn);
   }
 
   /**
@@ -622,4 +623,21 @@ export class Router {
     }
     throw ErrProcessMailboxFull.with(p.pid.toString());
   }
+}
+
+/** Each node with a subscriber on `host` once, in the order of its first relation. */
+function remoteNodes(host: TargetHost): Atom[] {
+  const nodes: Atom[] = [];
+  for (let r = host.tHead; r !== null; r = r.tNext) {
+    const c = r.consumer;
+    if (c instanceof RemoteConsumer && !nodes.includes(c.pid.node)) nodes.push(c.pid.node);
+  }
+  return nodes;
+}
+
+/** The fan-out plan of an event's host (kept on it until its relations change). */
+function planFanOut(host: KeyedHost): EventFanPlan {
+  let local = false;
+  for (let r = host.tHead; r !== null && !local; r = r.tNext) local = !(r.consumer instanceof RemoteConsumer);
+  return { nodes: remoteNodes(host), local };
 }

@@ -76,11 +76,24 @@ export class KeyedHost implements TargetHost {
   tHead: Relation | null = null;
   tTail: Relation | null = null;
   tCount = 0;
+  /**
+   * An event's fan-out plan (see Router.fanOut): made on the first publish after its
+   * relations changed, dropped (null) by every add or remove on this host.
+   */
+  fan: EventFanPlan | null = null;
   constructor(
     readonly key: string | null,
     readonly target: Target,
     readonly node: Atom | null,
   ) {}
+}
+
+/** Where a publish of an event goes: the remote nodes with subscribers, and whether any is local. */
+export interface EventFanPlan {
+  /** Each node with a subscriber once, in the order of its first relation. */
+  readonly nodes: readonly Atom[];
+  /** True when a local process is among the subscribers (the walk is needed for them). */
+  readonly local: boolean;
 }
 
 /** A watcher that lives on another node: one per remote PID, while it watches something here. */
@@ -222,6 +235,7 @@ export class TargetManager {
     if (this.find(link, consumer, host) !== null)
       throw ErrTargetExist.with(`${link ? 'link' : 'monitor'} ${consumer.pid} → ${target}`);
     const r = new Relation(link, consumer, target, host);
+    if (host instanceof KeyedHost) host.fan = null;
     // Appended at the tails: notifications and listings come oldest first.
     r.tPrev = host.tTail;
     if (host.tTail !== null) host.tTail.tNext = r;
@@ -256,6 +270,7 @@ export class TargetManager {
 
   private unthreadTarget(r: Relation): void {
     const h = r.host;
+    if (h instanceof KeyedHost) h.fan = null;
     if (r.tPrev !== null) r.tPrev.tNext = r.tNext;
     else h.tHead = r.tNext;
     if (r.tNext !== null) r.tNext.tPrev = r.tPrev;
@@ -305,7 +320,10 @@ export class TargetManager {
     for (let r = head; r !== null; r = r.tNext) this.unthreadConsumer(r);
     host.tHead = host.tTail = null;
     host.tCount = 0;
-    if (host instanceof KeyedHost) this.dropHost(host);
+    if (host instanceof KeyedHost) {
+      host.fan = null;
+      this.dropHost(host);
+    }
     return head;
   }
 
