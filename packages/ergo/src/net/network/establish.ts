@@ -129,11 +129,18 @@ export async function establish(
   }
 }
 
-/** True for a registrar that gave no answer within its bound (candidates.ts), not one that refused. */
+/**
+ * True for the embedded registrar that gave no answer within its bound (candidates.ts marks it:
+ * it runs on the peer's own, maybe starved, host), not one that refused, nor another registrar.
+ */
 function isRegistrarTimeout(err: unknown): boolean {
   for (let e = err; e instanceof Error; e = e.cause) {
     const code = (e as { code?: unknown }).code;
-    if (code === 'ERR_REGISTRAR_UNAVAILABLE') return /\bno (answer|reply)\b.*\bwithin\b/.test(e.message);
+    if (code === 'ERR_REGISTRAR_UNAVAILABLE')
+      return (
+        (e as { registrarHostBusy?: boolean }).registrarHostBusy === true &&
+        /\bno (answer|reply)\b.*\bwithin\b/.test(e.message)
+      );
   }
   return false;
 }
