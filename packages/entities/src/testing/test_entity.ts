@@ -7,6 +7,7 @@
 
 import {
   ErrNameUnknown,
+  ErrProcessTerminated,
   ErrProcessUnknown,
   ProcessID,
   TerminateReasonShutdown,
@@ -318,7 +319,12 @@ export class TestEntity<P extends AnyProtocol, S, E = unknown> {
     } catch (err) {
       failure = err;
     }
-    const ended = this.#kit.recorder.since(mark, (e) => e.kind === this.kind.name && e.key === this.key && ENDS(e));
+    const ends = (e: EntityEvent): boolean => e.kind === this.kind.name && e.key === this.key && ENDS(e);
+    // The host ended while settling (ERR_PROCESS_TERMINATED): the runtime records why a moment
+    // later, after the process is gone; wait for that record rather than reading too early.
+    if (ErrProcessTerminated.is(failure))
+      await this.#kit.recorder.next(mark, ends, `${this.#id()}: its end`, this.#kit.timeoutMs).catch(() => undefined);
+    const ended = this.#kit.recorder.since(mark, ends);
     if (ended.length > 0)
       throw ErrEntityEnded.with(
         `${this.#id()}: ${what} ended the activation: ${ended.map(showEvent).join('; ')}`,
