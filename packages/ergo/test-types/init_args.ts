@@ -122,6 +122,8 @@ export class Sup extends Supervisor {
         childSpec({ name: 'cart3', factory: Cart, args: [1, 2] }),
         // @ts-expect-error childSpec: args for a child without init
         childSpec({ name: 'plain2', factory: Plain, args: [1] }),
+        // @ts-expect-error childSpec: more args than init takes
+        childSpec({ name: 'cart5', factory: Cart, args: ['carts', false, 3] }),
         // A plain literal without args, when init needs none.
         { name: 'literal-plain', factory: Plain },
         { name: 'literal-optional', factory: Optional },
@@ -193,6 +195,12 @@ export class Plains extends Pool {
 poolOptions({ workerFactory: Cart });
 // @ts-expect-error poolOptions: worker args of the wrong types
 poolOptions({ workerFactory: Cart, workerArgs: [1, 2] });
+// @ts-expect-error poolOptions: more worker args than init takes
+poolOptions({ workerFactory: Cart, workerArgs: ['carts', false, 3] });
+// @ts-expect-error poolOptions: worker args for workers without init
+poolOptions({ workerFactory: Plain, workerArgs: [1] });
+// @ts-expect-error poolOptions: a factory function's workers are checked as a class's
+poolOptions({ workerFactory: () => new Cart(), workerArgs: [1, 2] });
 
 export class LiteralCarts extends Pool {
   // @ts-expect-error a pool's init returning a literal without the args its workers' init needs
@@ -232,6 +240,20 @@ export class LiteralPlainArgs extends Pool {
   // @ts-expect-error a literal with workerArgs for workers without init
   override init() {
     return { workerFactory: Plain, workerArgs: ['extra'] };
+  }
+}
+export class LiteralOptionalArgs extends Pool {
+  // @ts-expect-error a literal with workerArgs for an optional init argument: written with poolOptions
+  override init() {
+    return { workerFactory: Optional, workerArgs: [3] };
+  }
+}
+/** Options typed by hand as PoolOptions<Worker> stay loose, and a Pool's init refuses them. */
+const widenedOptions: PoolOptions<Cart> = { workerFactory: Cart, workerArgs: ['carts', false] };
+export class WidenedOptions extends Pool {
+  // @ts-expect-error options typed by hand (unchecked) with workerArgs: written with poolOptions
+  override init() {
+    return widenedOptions;
   }
 }
 export class AnnotatedWrongArgs extends Pool {
@@ -283,6 +305,10 @@ export const app: ApplicationSpec = {
     memberSpec({ name: 'cart2', factory: Cart }),
     // @ts-expect-error memberSpec: args of the wrong types
     memberSpec({ name: 'cart3', factory: Cart, args: [true, 'x'] }),
+    // @ts-expect-error memberSpec: more args than init takes
+    memberSpec({ name: 'cart4', factory: Cart, args: ['carts', false, 3] }),
+    // @ts-expect-error a literal member with args for an optional init argument: written with memberSpec
+    { name: 'literal-optional2', factory: Optional, args: [3] },
     { name: 'literal-plain', factory: Plain },
     { name: 'literal-optional', factory: Optional },
     // @ts-expect-error a literal member with args, even right ones: written with memberSpec
