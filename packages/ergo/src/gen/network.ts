@@ -193,6 +193,20 @@ export interface Registrar {
   /** Registers the node and its routes; resolves to the static routes the registrar hands back. */
   register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void>;
   resolver(): Resolver;
+  /**
+   * Whether a dial may ask this registrar again, within the dial's window, after a resolve it did
+   * not answer in time: no answer within the dial's bound (3 s, or `dialTimeout` when shorter), or
+   * its own timeout thrown as a `RegistrarUnansweredError` (`ergo-ts/net`; code
+   * ERR_REGISTRAR_UNAVAILABLE, `unanswered: true`). A refusal (its host or port unreachable, any
+   * other error) is never asked again.
+   *
+   * True for the embedded registrar: it runs on the peer's own host, as busy as the peer's
+   * handshake would be, so a late answer is that host's load rather than an outage. Absent or
+   * false (etcd, Saturn, a registrar of your own): the dial fails at once with
+   * ERR_REGISTRAR_UNAVAILABLE naming the registrar and the node, so the calls waiting on it get
+   * that error before their own timeouts. Read when such a resolve fails; an Ergo port extension.
+   */
+  readonly resolveRetryable?: boolean;
   registerProxy(to: Atom): Promise<void>;
   unregisterProxy(to: Atom): Promise<void>;
   registerApplicationRoute(route: ApplicationRoute): Promise<void>;

@@ -11,8 +11,7 @@ import type { Log } from '../../gen/log.js';
 import type { CertManager, NetworkRoute, Registrar } from '../../gen/network.js';
 import type { NetworkFlags } from '../edf/framework.js';
 import type { InHostTransport } from '../inhost/transport.js';
-import { EMBEDDED_REGISTRAR_VERSION } from '../registrar/embedded.js';
-import { ErrRegistrarUnavailable } from '../registrar/resolver.js';
+import { ErrRegistrarUnavailable, RegistrarUnansweredError } from '../registrar/resolver.js';
 import { dialTls } from '../tls/socket.js';
 import { wireFlags } from './acceptor.js';
 import type { RouteTable } from './routes.js';
@@ -115,7 +114,9 @@ export async function candidates(src: CandidateSource, name: Atom, only?: Networ
 
 /**
  * The registrar's routes for `name`, within `bound` ms. Its "no such node" (ERR_NO_ROUTE) and a
- * bad name (ERR_INCORRECT) pass through; anything else means the registrar could not be asked.
+ * bad name (ERR_INCORRECT) pass through; anything else means the registrar could not be asked:
+ * ERR_REGISTRAR_UNAVAILABLE, a {@link RegistrarUnansweredError} when it gave no answer in time
+ * (its own, passed through, or the bound's).
  */
 async function resolveWithRegistrar(registrar: Registrar, name: Atom, bound: number) {
   const what = registrarName(registrar);
@@ -130,21 +131,14 @@ async function resolveWithRegistrar(registrar: Registrar, name: Atom, bound: num
     const p = registrar.resolver().resolve(name);
     return await Promise.race([p, late]);
   } catch (e) {
-    if (ErrNoRoute.is(e) || ErrIncorrect.is(e)) throw e;
+    if (ErrNoRoute.is(e) || ErrIncorrect.is(e) || ErrRegistrarUnavailable.is(e)) throw e;
     const err = toError(e);
-    const failed = ErrRegistrarUnavailable.is(e)
-      ? err
-      : ErrRegistrarUnavailable.with(
-          `registrar ${what} could not resolve ${name}: ${err === timedOut ? err.message : err instanceof ErgoError ? `${err.code}: ${err.message}` : err.message}`,
-          err,
-        );
-    // The embedded registrar runs on the peer's own host, as busy as the peer's handshake would
-    // be: a dial asks it again while its window lasts (establish.ts). Any other registrar (etcd,
-    // Saturn, a custom one) that did not answer fails the dial now, so calls waiting on it get
-    // the registrar's error before their own timeouts.
-    if (what.startsWith(EMBEDDED_REGISTRAR_VERSION.name))
-      (failed as { registrarHostBusy?: boolean }).registrarHostBusy = true;
-    throw failed;
+    // No answer within the bound: typed, so the dial can ask a registrar that allows it again
+    // (Registrar.resolveRetryable, establish.ts); any other registrar fails the dial now.
+    if (err === timedOut)
+      throw new RegistrarUnansweredError(`registrar ${what} could not resolve ${name}: ${err.message}`, err);
+    const why = err instanceof ErgoError ? `${err.code}: ${err.message}` : err.message;
+    throw ErrRegistrarUnavailable.with(`registrar ${what} could not resolve ${name}: ${why}`, err);
   } finally {
     clearTimeout(timer);
     if (poll !== undefined) clearImmediate(poll);

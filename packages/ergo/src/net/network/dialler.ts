@@ -100,6 +100,7 @@ export abstract class NetworkDialler extends NetworkConnections {
       connected: (n) => this.connections.get(n),
       inbound: (n) => this.crossings.wait(n),
       connectTo: (n, hooks) => this.connectTo(n, undefined, hooks),
+      registrarAsksAgain: () => this.registrarValue?.resolveRetryable === true,
     };
     return establish(host, name, this.dialTimeout, this.handshakeTimeout);
   }

@@ -30,10 +30,13 @@
 //   has run out of patience.
 //   What waits for the dial keeps its own deadline: a call whose timeout passes first fails
 //   with ERR_TIMEOUT, as it would against a slow peer on a live connection;
-// - a registrar that did not answer in time (ERR_REGISTRAR_UNAVAILABLE after its bound, not a
-//   refusal): with the embedded registrar that is the peer's own host, as busy as its handshake
-//   would be; asked again while the dial's window lasts (each ask is bounded by the registrar's
-//   own timeout). A registrar that refuses (nothing listens there) fails the dial at once.
+// - a registrar that did not answer in time (a RegistrarUnansweredError: ERR_REGISTRAR_UNAVAILABLE
+//   with `unanswered`, after its bound, not a refusal), when the registrar says it may be asked
+//   again (`Registrar.resolveRetryable`): the embedded registrar runs on the peer's own host, as
+//   busy as its handshake would be; asked again while the dial's window lasts (each ask is bounded
+//   by the registrar's own timeout). Any other registrar (etcd, Saturn, a custom one) that did not
+//   answer, and a registrar that refuses (nothing listens there), fail the dial at once, so the
+//   calls waiting on it get the registrar's error before their own timeouts.
 //
 // Anything else — a refused TCP connection (nothing listens there), an unknown node, a wrong
 // cookie, a TCP connect that timed out — fails the dial at once: a retry would not change it.
@@ -43,6 +46,7 @@ import { ErrNetworkStopped } from '../../gen/errors.js';
 import { WireError } from '../error.js';
 import type { Log } from '../../gen/log.js';
 import type { EnpConnection } from '../proto/connection.js';
+import { isRegistrarUnanswered } from '../registrar/resolver.js';
 import { CROSSING_RETRY_FIRST_MS, CROSSING_RETRY_MAX_MS, dialWins, isRefusal } from './crossing.js';
 
 /** Attempts of one dial whose handshake steps time out (the first one included). */
@@ -86,6 +90,11 @@ export interface EstablishHost {
   inbound(name: Atom): Promise<EnpConnection | null> | null;
   /** One attempt: every route of `name`, the handshake and the pool joins. */
   connectTo(name: Atom, hooks: AttemptHooks): Promise<EnpConnection>;
+  /**
+   * True when the network's registrar may be asked again after a resolve it did not answer in
+   * time (`Registrar.resolveRetryable`: the embedded one); asked only when that happened.
+   */
+  registrarAsksAgain(): boolean;
 }
 
 /**
@@ -113,7 +122,7 @@ export async function establish(
       const after = host.connected(name) ?? (await host.inbound(name));
       if (after !== null && after !== undefined && after.isAlive) return after;
       let wait: number;
-      if (isRegistrarTimeout(e) && Date.now() < deadline) {
+      if (isRegistrarUnanswered(e) && Date.now() < deadline && host.registrarAsksAgain()) {
         host.log.debug('dial of %s: %s; asking again', name, (e as Error).message);
         wait = 0;
       } else if (isRefusal(e) && Date.now() + pause <= deadline) {
@@ -127,22 +136,6 @@ export async function establish(
       if (wait > 0) await new Promise((r) => setTimeout(r, wait).unref());
     }
   }
-}
-
-/**
- * True for the embedded registrar that gave no answer within its bound (candidates.ts marks it:
- * it runs on the peer's own, maybe starved, host), not one that refused, nor another registrar.
- */
-function isRegistrarTimeout(err: unknown): boolean {
-  for (let e = err; e instanceof Error; e = e.cause) {
-    const code = (e as { code?: unknown }).code;
-    if (code === 'ERR_REGISTRAR_UNAVAILABLE')
-      return (
-        (e as { registrarHostBusy?: boolean }).registrarHostBusy === true &&
-        /\bno (answer|reply)\b.*\bwithin\b/.test(e.message)
-      );
-  }
-  return false;
 }
 
 /**

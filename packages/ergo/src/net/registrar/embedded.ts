@@ -190,6 +190,13 @@ export class EmbeddedRegistrar extends EventEmitter<EmbeddedRegistrarEvents> imp
     }
   }
 
+  /**
+   * True: a dial asks this registrar again, within its window, after a resolve it did not answer
+   * in time. It runs on the peer's own host, as busy as the peer's handshake would be (a host
+   * starting many nodes at once), so a late answer is load, not an outage (Registrar.resolveRetryable).
+   */
+  readonly resolveRetryable = true;
+
   /** The resolver (UDP to `host:port`; from memory for this host while serving). */
   resolver(): Resolver {
     return this.#resolver;

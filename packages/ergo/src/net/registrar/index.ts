@@ -21,6 +21,8 @@ export {
 export {
   EmbeddedResolver,
   ErrRegistrarUnavailable,
+  RegistrarUnansweredError,
+  isRegistrarUnanswered,
   splitNodeName,
   toWireRoute,
   fromWireRoute,

@@ -5,7 +5,7 @@
 // a route. A node that serves the registrar itself answers names on its own host from memory.
 
 import dgram from 'node:dgram';
-import { ErgoError, ErrIncorrect, ErrNoRoute, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
+import { boundText, ErgoError, ErrIncorrect, ErrNoRoute, ErrUnknown, ErrUnsupported } from '../../gen/errors.js';
 import type { Atom } from '../../gen/atom.js';
 import type { ApplicationRoute, ProxyRoute, Resolver, Route } from '../../gen/network.js';
 import { Route as WireRoute, WireVersion } from '../edf/framework.js';
@@ -19,6 +19,43 @@ import { ignorable, rejected } from '../../gen/ignorable.js';
  * quorum. Not "the node is unknown": that is ERR_NO_ROUTE.
  */
 export const ErrRegistrarUnavailable = new ErgoError('ERR_REGISTRAR_UNAVAILABLE', 'registrar unavailable');
+
+/**
+ * A resolve the registrar did not answer in time: no reply within the registrar's own timeout
+ * (the embedded resolver's `resolveTimeout`), or within the dial's bound. Its code is
+ * ERR_REGISTRAR_UNAVAILABLE, as every registrar-unavailable error's; `unanswered` tells it apart
+ * from a registrar that refused (its host or port unreachable), so no one reads its text. A dial
+ * asks again on it only a registrar whose `resolveRetryable` is true (the embedded one; see
+ * `Registrar.resolveRetryable`). A registrar of your own may throw it for its own timeout.
+ */
+export class RegistrarUnansweredError extends ErgoError {
+  /** Always true: the registrar was asked and gave no answer in time (not a refusal). */
+  readonly unanswered = true as const;
+
+  /**
+   * @param detail appended to `registrar unavailable: ` (cut as {@link ErgoError.with} cuts it).
+   * @param cause the timeout's own error, if any.
+   */
+  constructor(detail: string, cause?: unknown) {
+    super(
+      ErrRegistrarUnavailable.code,
+      `${ErrRegistrarUnavailable.message}: ${boundText(detail)}`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+
+/**
+ * True when the first error with code ERR_REGISTRAR_UNAVAILABLE in `err`'s cause chain (`err`
+ * itself first) is a {@link RegistrarUnansweredError}: the registrar gave no answer in time.
+ * Read by its `unanswered` flag, not `instanceof`, so one from another copy of ergo-ts counts too.
+ */
+export function isRegistrarUnanswered(err: unknown): boolean {
+  for (let e = err; e instanceof Error; e = e.cause) {
+    if (ErrRegistrarUnavailable.is(e)) return (e as { unanswered?: unknown }).unanswered === true;
+  }
+  return false;
+}
 
 /** Longest node name on the wire (an atom), in UTF-8 bytes. */
 export const MAX_NODE_NAME = 255;
@@ -66,7 +103,10 @@ const RESEND_FIRST_MS = 500;
 export interface EmbeddedResolverOptions {
   /** Registrar port on every host. Default 4499. */
   port: number;
-  /** How long to wait for the UDP reply, in ms (Ergo: 3 s). Expiry rejects with ERR_TIMEOUT. */
+  /**
+   * How long to wait for the UDP reply, in ms (Ergo: 3 s). Expiry rejects with a
+   * {@link RegistrarUnansweredError} (ERR_REGISTRAR_UNAVAILABLE).
+   */
   resolveTimeout: number;
   /** Answers from memory for names on `host` when this node serves the registrar; undefined = ask by UDP. */
   local?: (host: string, node: string) => Route[] | null | undefined;
@@ -91,7 +131,7 @@ export class EmbeddedResolver implements Resolver {
    * Routes of `node`, each as registered (an empty host means the host of the node name).
    * @throws ErgoError ERR_INCORRECT (not name@host), ERR_NO_ROUTE (the registrar does not know
    *   the name), ERR_REGISTRAR_UNAVAILABLE (the registrar's host or port cannot be reached, or no
-   *   reply within `resolveTimeout`).
+   *   reply within `resolveTimeout`: a {@link RegistrarUnansweredError}).
    */
   resolve(node: Atom): Promise<Route[]> {
     return ignorable(this.#resolve(node), undefined, `resolve ${node}`);
@@ -157,7 +197,7 @@ export class EmbeddedResolver implements Resolver {
       const timer = setTimeout(() => {
         poll = setImmediate(() =>
           finish(
-            ErrRegistrarUnavailable.with(
+            new RegistrarUnansweredError(
               `no reply from the registrar at ${host}:${port} within ${resolveTimeout} ms resolving ${node}`,
             ),
           ),
