@@ -9,6 +9,8 @@
 import {
   Actor,
   LogLevel,
+  createCronActionRemoteSpawn,
+  createCronActionSpawn,
   memberSpec,
   SupervisorType,
   WebWorker,
@@ -352,3 +354,20 @@ export async function remote(): Promise<void> {
   await cluster.spawnLeastLoaded(Cart);
   void pid;
 }
+
+// --- a cron job's spawn action --------------------------------------------------------------------
+
+export const cronActions = [
+  createCronActionSpawn(Cart, { args: ['carts', false] }),
+  createCronActionSpawn(Cart, { register: 'cart', args: ['carts', true] }),
+  createCronActionSpawn(Plain),
+  createCronActionSpawn(Plain, { register: 'plain' }),
+  // @ts-expect-error a cron spawn of a factory whose init needs (entities, crash), without args
+  createCronActionSpawn(Cart),
+  // @ts-expect-error a cron spawn with args of the wrong types
+  createCronActionSpawn(Cart, { args: [1, 2] }),
+  // @ts-expect-error a cron spawn with args for a worker whose init takes none
+  createCronActionSpawn(Plain, { args: ['x'] }),
+  // By name on another node: untyped, as RemoteNode.spawn.
+  createCronActionRemoteSpawn('b@localhost', 'cart', { args: ['anything', 1] }),
+];

@@ -21,6 +21,7 @@ import {
   type CronMessageTarget,
   type CronNode,
 } from '../src/gen/cron.js';
+import { Actor } from '../src/act/actor.js';
 import { ErrIncorrect, ErrProcessUnknown, ErrTaken, ErrTooLarge, ErrUnknown, isError } from '../src/gen/errors.js';
 import { LogLevel, type Log, type LogField } from '../src/gen/log.js';
 import type { ProcessOptions } from '../src/gen/options.js';
@@ -560,7 +561,9 @@ describe('cron service: actions', () => {
   });
 
   it('createCronActionSpawn: a fresh process per run with the CRON_* env', async () => {
-    class ReportWorker {}
+    class ReportWorker extends Actor {
+      override init(_count?: number, _label?: string): void {}
+    }
     const env = { REGION: 'eu' };
     const plain = createCronActionSpawn(ReportWorker, { processOptions: { env, mailboxSize: 10 }, args: [1, 'two'] });
     const named = createCronActionSpawn(ReportWorker, {
@@ -572,6 +575,7 @@ describe('cron service: actions', () => {
     const createWorker = (): ReportWorker => new ReportWorker();
     assert.equal(createCronActionSpawn(createWorker).info(), 'spawn process using behavior createWorker');
     assert.throws(
+      // @ts-expect-error a JavaScript caller's wrong factory is refused at run time too
       () => createCronActionSpawn(42),
       (e: unknown) => isError(e, ErrIncorrect),
     );
@@ -606,7 +610,7 @@ describe('cron service: actions', () => {
 
   it('a spawn that fails fails the run', async () => {
     const { clock, node, cron } = setup('2025-06-01T10:00:30Z', [
-      job('spawner', '* * * * *', createCronActionSpawn(class Worker {}, { register: 'w' }), {
+      job('spawner', '* * * * *', createCronActionSpawn(class Worker extends Actor {}, { register: 'w' }), {
         fallback: { enable: true, name: 'alarms' },
       }),
     ]);

@@ -7,6 +7,7 @@ import { ErgoError, ErrIncorrect } from './errors.js';
 import type { Log } from './log.js';
 import type { ProcessFallback, ProcessOptions } from './options.js';
 import type { PID } from './pid.js';
+import type { InitArgs, ProcessBehavior, ProcessFactory } from './process.js';
 import { MessagePriority, isMessagePriority, priorityString } from './priority.js';
 import type { ProcessID } from './processid.js';
 import type { Alias } from './ref.js';
@@ -221,15 +222,29 @@ export function createCronActionMessage(
   };
 }
 
-/** Options of {@link createCronActionSpawn}. */
-export interface CronActionSpawnOptions {
+/**
+ * Options of {@link createCronActionSpawn} (B: the spawned behaviour, whose `init` types `args`)
+ * and of {@link createCronActionRemoteSpawn} (B left out: the remote factory's args are not known
+ * here).
+ */
+export interface CronActionSpawnOptions<B = unknown> {
   /** Register each spawned process under this name (a run fails with ErrTaken while it lives). */
   register?: Atom | string;
   /** Spawn options; `env` is copied per run and gets the CRON_* keys. */
   processOptions?: ProcessOptions;
-  /** Arguments passed to the process' init. */
-  args?: unknown[];
+  /** Arguments passed to the process' init, as `node.spawn` takes them after the options. */
+  args?: unknown extends B ? unknown[] : InitArgs<B>;
 }
+
+/**
+ * The options parameter of {@link createCronActionSpawn}: optional while B's `init` needs no
+ * arguments, required with `args` when it does (as `node.spawn(Factory)` without them fails to
+ * compile).
+ */
+export type CronSpawnOptionsParam<B> =
+  [] extends InitArgs<B>
+    ? [options?: CronActionSpawnOptions<B>]
+    : [options: CronActionSpawnOptions<B> & { args: InitArgs<B> }];
 
 function withCronEnv(
   env: ProcessOptions['env'],
@@ -252,15 +267,19 @@ function withCronEnv(
  * given), with env CRON_NODE_NAME, CRON_JOB_NAME and CRON_JOB_ACTION_TIME added to a copy of
  * `processOptions.env`. The run fails when the spawn rejects.
  * @param factory a behaviour class or a factory function, as `node.spawn` takes it.
- * @throws ErrIncorrect when `factory` is not a function.
+ * @param options `args` are typed by the factory's `init` and required when it needs them.
+ * @throws ErrIncorrect when `factory` is not a function (a JavaScript caller).
  */
-export function createCronActionSpawn<F>(factory: F, options: CronActionSpawnOptions = {}): CronAction {
+export function createCronActionSpawn<B extends ProcessBehavior>(
+  factory: ProcessFactory<B>,
+  ...[options = {}]: CronSpawnOptionsParam<B>
+): CronAction {
   if (typeof factory !== 'function')
     throw ErrIncorrect.with('cron spawn action: factory must be a behaviour class or a factory function');
   const behavior = (factory as { name?: string }).name || 'anonymous';
   const register = options.register;
   const processOptions = options.processOptions ?? {};
-  const args = options.args ?? [];
+  const args: readonly unknown[] = options.args ?? [];
   const description =
     register === undefined || register === ''
       ? `spawn process using behavior ${behavior}`
@@ -297,7 +316,7 @@ export function createCronActionRemoteSpawn(
   if (typeof name !== 'string' || name === '') throw ErrIncorrect.with('cron remote spawn action: empty spawn name');
   const register = options.register;
   const processOptions = options.processOptions ?? {};
-  const args = options.args ?? [];
+  const args: readonly unknown[] = options.args ?? [];
   const description =
     register === undefined || register === ''
       ? `remote spawn ${name} at ${node}`
