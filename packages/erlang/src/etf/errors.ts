@@ -3,7 +3,6 @@
 // they never cross the wire as themselves.
 
 import { ErgoError } from 'ergo-ts';
-import type { EtfLimits } from './limits.js';
 
 /**
  * Stable codes of {@link EtfError}.
@@ -32,7 +31,14 @@ export type EtfErrorCode =
   | 'ERR_ETF_BIG_TOO_LARGE'
   | 'ERR_ETF_DECOMPRESSED_TOO_LARGE';
 
-const LIMIT_OF: Partial<Record<EtfErrorCode, keyof EtfLimits>> = {
+/**
+ * The name of an EtfLimits option (limits.ts checks at compile time that these are exactly its
+ * keys; named here so that the error does not import the limits, which throw it).
+ */
+export type EtfLimitName =
+  'maxMessageSize' | 'maxDepth' | 'maxAtomChars' | 'maxBinaryBytes' | 'maxBigBytes' | 'maxDecompressedBytes';
+
+const LIMIT_OF: Partial<Record<EtfErrorCode, EtfLimitName>> = {
   ERR_ETF_MESSAGE_TOO_LARGE: 'maxMessageSize',
   ERR_ETF_TOO_DEEP: 'maxDepth',
   ERR_ETF_ATOM_TOO_LONG: 'maxAtomChars',
@@ -50,7 +56,7 @@ export class EtfError extends ErgoError {
   declare readonly code: EtfErrorCode;
   readonly reason: string;
   offset = -1;
-  readonly limit: keyof EtfLimits | undefined;
+  readonly limit: EtfLimitName | undefined;
 
   constructor(code: EtfErrorCode, reason: string, offset = -1, options?: { cause?: unknown }) {
     super(code, offset >= 0 ? `etf: ${reason} (at byte ${offset})` : `etf: ${reason}`, options);

@@ -3,7 +3,7 @@
 
 export * from './terms.js';
 export { erlangSchema, isTagged, type AtomValue, type AnyAtom, type TupleOf, type GenCast } from './schema.js';
-export { EtfError, type EtfErrorCode } from './errors.js';
+export { EtfError, type EtfErrorCode, type EtfLimitName } from './errors.js';
 export { DEFAULT_ETF_LIMITS, resolveEtfLimits, type EtfLimits } from './limits.js';
 export { decodeTerm, type DecodeOptions } from './decoder.js';
 export { encodeTerm, type EncodeOptions } from './encoder.js';

@@ -3,7 +3,7 @@
 // cannot claim memory out of proportion to its size. The defaults accept what OTP itself sends
 // (issue 18: deep iolists, big bignums, messages over 128 MiB) while keeping memory bounded.
 
-import { EtfError } from './errors.js';
+import { EtfError, type EtfLimitName } from './errors.js';
 
 /** Limits applied by the encoder and decoder; each has a default and its own error code. */
 export interface EtfLimits {
@@ -24,6 +24,14 @@ export interface EtfLimits {
   /** Largest inflated size of a compressed term (tag 80). Default 1 GiB. Code `ERR_ETF_DECOMPRESSED_TOO_LARGE`. */
   maxDecompressedBytes: number;
 }
+
+// The error's limit names are exactly these options (a compile error here when they drift apart).
+const SAME_NAMES: [EtfLimitName] extends [keyof EtfLimits]
+  ? [keyof EtfLimits] extends [EtfLimitName]
+    ? true
+    : never
+  : never = true;
+void SAME_NAMES;
 
 /** The defaults of {@link EtfLimits}. Frozen. */
 export const DEFAULT_ETF_LIMITS: Readonly<EtfLimits> = Object.freeze({
