@@ -105,6 +105,26 @@ test('the links of one publish share the event bytes, and each link batches them
   assert.equal(packets(want)[0]!.payloads.length, 5);
 });
 
+test('shared events larger than the arena’s rest are encoded aside and copied, and every link gets them whole', () => {
+  // Events are encoded straight into the shared batch's arena; one that does not fit in what is
+  // left of it is encoded in the encoder's own buffer and copied to a larger arena instead.
+  const a = new EnpEncoder({ jsValues: true });
+  const b = new EnpEncoder({ jsValues: true });
+  const sizes = [100, 300_000, 50, 700_000, 900_000, 10, 2_500_000, 20];
+  const msgs = sizes.map((n, i) => `${i}:${'z'.repeat(n)}`);
+  const got: unknown[][] = [[], []];
+  msgs.forEach((m, i) => {
+    const shared = new EventFanOut();
+    a.sendEventBatch(3, 'big', TS + BigInt(i), o, m, shared);
+    b.sendEventBatch(3, 'big', TS + BigInt(i), o, m, shared);
+    // Flushed now and then, so later events start new shared batches in a used arena.
+    if (i % 3 === 2) [a, b].forEach((e, k) => got[k]!.push(...packets(e.flush()!).flatMap((p) => p.payloads)));
+  });
+  [a, b].forEach((e, k) => got[k]!.push(...packets(e.flush()!).flatMap((p) => p.payloads)));
+  assert.deepEqual(got[0], msgs);
+  assert.deepEqual(got[1], msgs);
+});
+
 test('links sharing a batch write it when anything else goes on the link, and skip no event', () => {
   const [a, b, c] = [new EnpEncoder(), new EnpEncoder(), new EnpEncoder()];
   const publish = (m: string, links: EnpEncoder[]): void => {

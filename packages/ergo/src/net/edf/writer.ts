@@ -72,7 +72,47 @@ export class EdfWriter {
     if (this.pos + n > this.buf.length) this.grow(n);
   }
 
+  /**
+   * @internal Writes into `buf` (with its DataView `dv`) from `pos` on, until
+   * {@link EdfWriter.giveBack}: the shared event batch encodes a publish's event straight into
+   * its arena this way, instead of encoding here and copying. A write that does not fit throws
+   * (an EdfError) instead of growing `buf`, and giveBack then reports it.
+   */
+  borrow(buf: Buffer, dv: DataView, pos: number): void {
+    this.#own = this.buf;
+    this.#ownDv = this.dv;
+    this.#ownPos = this.pos;
+    this.#overflow = false;
+    this.buf = buf;
+    this.dv = dv;
+    this.pos = pos;
+  }
+
+  /**
+   * @internal Ends a {@link EdfWriter.borrow}: the writer's own buffer and position again.
+   * Returns the borrowed buffer's end of the bytes written, or -1 when a write did not fit.
+   */
+  giveBack(): number {
+    const end = this.#overflow ? -1 : this.pos;
+    this.buf = this.#own!;
+    this.dv = this.#ownDv!;
+    this.pos = this.#ownPos;
+    this.#own = null;
+    this.#ownDv = null;
+    return end;
+  }
+
+  #own: Buffer | null = null;
+  #ownDv: DataView | null = null;
+  #ownPos = 0;
+  #overflow = false;
+
   private grow(n: number): void {
+    if (this.#own !== null) {
+      // A borrowed buffer is not ours to replace: the caller encodes again in its own.
+      this.#overflow = true;
+      throw new EdfError('ERR_EDF_MESSAGE_TOO_LARGE', 'the borrowed buffer is full');
+    }
     const need = this.pos + n;
     if (need > this.maxSize) {
       throw new EdfError('ERR_EDF_MESSAGE_TOO_LARGE', `message exceeds maxMessageSize (${this.maxSize} bytes)`);

@@ -216,17 +216,36 @@ export class EnpEncoder extends EnpMessagePackets {
       sb = new SharedEventBatch(fromID, name, key, this.format, order, Buffer.from(e.buf.subarray(at, e.pos)));
       e.pos = at;
     }
+    // Encoded straight into the batch's arena (no copy per publish); an event that does not fit
+    // in the arena's rest is encoded here and copied (add moves the batch to a larger arena).
+    const tail = sb.tail;
+    e.borrow(sb.buf, sb.dv, tail);
+    let err: unknown = null;
     try {
-      writeStamp(this.out, timestamp);
+      writeStamp(e, timestamp);
       e.u32(0);
       this.payload(message);
-    } catch (err) {
-      throw this.abort(at, err);
+    } catch (x) {
+      err = x;
     }
-    e.dv.setUint32(at + 8, e.pos - at - 12);
-    shared.batchIndex = sb.add(e.buf, at, e.pos - at);
+    const end = e.giveBack();
+    if (end >= 0) {
+      if (err !== null) throw this.abort(at, err);
+      sb.dv.setUint32(tail + 8, end - tail - 12);
+      shared.batchIndex = sb.added(end - tail);
+    } else {
+      try {
+        writeStamp(e, timestamp);
+        e.u32(0);
+        this.payload(message);
+      } catch (x) {
+        throw this.abort(at, x);
+      }
+      e.dv.setUint32(at + 8, e.pos - at - 12);
+      shared.batchIndex = sb.add(e.buf, at, e.pos - at);
+      e.pos = at;
+    }
     shared.batch = this.shared = sb;
-    e.pos = at;
     return sb;
   }
 

@@ -19,12 +19,21 @@ export const EVENT_BATCH_MAX = 16 * 1024;
  */
 const ARENA_SIZE = 1024 * 1024;
 let arena: Buffer | null = null;
+let arenaDv: DataView | null = null;
 let arenaUsed = 0;
+
+function newArena(size: number): Buffer {
+  arena = Buffer.allocUnsafeSlow(size);
+  arenaDv = new DataView(arena.buffer, arena.byteOffset, arena.byteLength);
+  return arena;
+}
 
 /** The events one publisher published in a row on one event, encoded once for every link. */
 export class SharedEventBatch {
   /** The buffer holding the events from `base` on: per event i64 timestamp, u32 length, EDF message. */
   buf: Buffer;
+  /** A DataView of `buf` (the encoder writes through it when it encodes in place). */
+  dv: DataView;
   base: number;
   /** Bytes used from `base`. */
   length = 0;
@@ -46,10 +55,11 @@ export class SharedEventBatch {
     readonly head: Buffer,
   ) {
     if (arena === null || arenaUsed > ARENA_SIZE - EVENT_BATCH_MAX) {
-      arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
+      newArena(ARENA_SIZE);
       arenaUsed = 0;
     }
-    this.buf = arena;
+    this.buf = arena!;
+    this.dv = arenaDv!;
     this.base = arenaUsed;
   }
 
@@ -58,10 +68,11 @@ export class SharedEventBatch {
     let end = this.base + this.length;
     if (end + n > this.buf.length) {
       // A large event: the batch moves to a fresh arena with room for it.
-      const nb = Buffer.allocUnsafeSlow(Math.max(ARENA_SIZE, 2 * (this.length + n)));
+      const nb = newArena(Math.max(ARENA_SIZE, 2 * (this.length + n)));
       this.buf.copy(nb, 0, this.base, end);
       for (let i = 0; i < this.ends.length; i++) this.ends[i] = this.ends[i]! - this.base;
-      arena = this.buf = nb;
+      this.buf = nb;
+      this.dv = arenaDv!;
       this.base = 0;
       end = this.length;
     }
@@ -69,6 +80,22 @@ export class SharedEventBatch {
     this.length += n;
     arenaUsed = end + n;
     return this.ends.push(end + n) - 1;
+  }
+
+  /** Offset in `buf` where the next event's bytes go (the arena's first free byte). */
+  get tail(): number {
+    return this.base + this.length;
+  }
+
+  /**
+   * Records an event of `n` bytes the encoder wrote in place at {@link tail} (see
+   * EnpEncoder.shareEvent); returns its index. Only at the arena's tail, as {@link add}.
+   */
+  added(n: number): number {
+    const end = this.base + this.length + n;
+    this.length += n;
+    arenaUsed = end;
+    return this.ends.push(end) - 1;
   }
 
   /** Start offset in `buf` of event `i`. */
