@@ -1,9 +1,7 @@
 // Node built-in modules loaded on first use. Importing `node:tls` costs a fresh process about
 // 15–25 ms of CPU, `node:crypto` about 10, `node:zlib`, `node:v8` and `node:perf_hooks` a few ms
 // each (issue 64: a node process should import and start in tens of ms), and most nodes never use
-// TLS, compression or the inspectors; `node:crypto` waits for TLS or a platform without
-// /dev/urandom (the handshake's digests and salts do without it: lib/sha256.ts, lib/random.ts).
-// A static `import` loads them with the module graph; these getters load one the
+// TLS, compression or the inspectors; `node:crypto` waits for the first handshake. A static `import` loads them with the module graph; these getters load one the
 // first time a caller needs it (synchronously, from Node's built-in table), once per process.
 
 import { createRequire } from 'node:module';

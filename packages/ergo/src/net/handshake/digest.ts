@@ -2,31 +2,27 @@
 // colon-joined strings ending with the cookie; on TLS the acceptor also binds the cookie to its
 // certificate by appending the SHA-1 of its leaf certificate (DER) to the hashed bytes. Salts are
 // 64 hex characters (32 random bytes), connection ids 32. Digests are compared in constant time.
-// SHA-256 and the random bytes come without `node:crypto` (its load was a fifth of a fresh
-// process's first connection, issue 64); the TLS fingerprint's SHA-1 uses it (TLS loads it).
 
 import { nodeCrypto } from '../../lib/builtin.js';
-import { secureRandomBytes } from '../../lib/random.js';
-import { sha256, toHex } from '../../lib/sha256.js';
 
 /** A fresh salt: 64 lowercase hex characters. */
 export function makeSalt(): string {
-  return toHex(secureRandomBytes(32));
+  return nodeCrypto().randomBytes(32).toString('hex');
 }
 
 /** A fresh connection id (MessageAccept.ID): 32 lowercase hex characters. */
 export function makeConnectionID(): string {
-  return toHex(secureRandomBytes(16));
+  return nodeCrypto().randomBytes(16).toString('hex');
 }
 
 /** `hex(sha256(parts joined by ":"))`. */
 export function digestOf(...parts: string[]): string {
-  return toHex(sha256(Buffer.from(parts.join(':'), 'utf8')));
+  return nodeCrypto().createHash('sha256').update(parts.join(':'), 'utf8').digest('hex');
 }
 
 /** `hex(sha256((parts joined by ":") ‖ fingerprint))`: the TLS-bound digest. */
 export function certDigestOf(fingerprint: Uint8Array, ...parts: string[]): string {
-  return toHex(sha256(Buffer.concat([Buffer.from(parts.join(':'), 'utf8'), fingerprint])));
+  return nodeCrypto().createHash('sha256').update(parts.join(':'), 'utf8').update(fingerprint).digest('hex');
 }
 
 /** The TLS fingerprint of a certificate: SHA-1 of its DER bytes (20 raw bytes). */
@@ -81,9 +77,7 @@ export function joinAcceptCertDigest(
 
 /** Constant-time comparison of two digests (false for different lengths). */
 export function sameDigest(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  // Every character is looked at whatever differs: the time says nothing about where.
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+  const x = Buffer.from(a, 'utf8');
+  const y = Buffer.from(b, 'utf8');
+  return x.length === y.length && nodeCrypto().timingSafeEqual(x, y);
 }

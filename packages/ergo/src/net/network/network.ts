@@ -5,8 +5,7 @@
 // is being dialled its operations queue in a PendingConnection and are replayed once the
 // handshake is done. Inbound links are admitted by admission.ts.
 
-import { secureRandomBytes } from '../../lib/random.js';
-import { toHex } from '../../lib/sha256.js';
+import { nodeCrypto } from '../../lib/builtin.js';
 import type { Atom } from '../../gen/atom.js';
 import {
   ErrIncorrect,
@@ -54,7 +53,7 @@ export class NetworkImpl extends NetworkAdmission implements Network {
   async start(): Promise<void> {
     if (this.modeValue === NetworkMode.Disabled) return;
     if (this.cookieValue === '') {
-      this.cookieValue = toHex(secureRandomBytes(16));
+      this.cookieValue = nodeCrypto().randomBytes(16).toString('hex');
       this.log.warning('no network cookie given: a random one is used (other nodes cannot connect)');
     }
     if (this.modeValue === NetworkMode.Enabled) {
