@@ -225,12 +225,26 @@ function registerLeaderTypes(r: EdfRegistry): WireTypes {
   return types;
 }
 
-// Queued: registered the first time the default registry is used (a node that never encodes
-// skips them), or when leaderWireTypes is read.
+// Queued: registered when the default registry is first asked for a type it lacks (a Leader's
+// message encoded or read from the wire; a node that runs no Leader skips them), or when
+// leaderWireTypes is read.
 let wire: WireTypes | undefined;
-defaultRegistry.defer((r) => {
-  wire = registerLeaderTypes(r);
-});
+const LEADER_CLASSES: ReadonlySet<unknown> = new Set([
+  MessageLeaderVote,
+  MessageLeaderVoteReply,
+  MessageLeaderHeartbeat,
+  MessageLeaderPreVote,
+  MessageLeaderPreVoteReply,
+  MessageLeaderElectionTimeout,
+  MessageLeaderHeartbeatTimeout,
+  MessageLeaderQuietEnd,
+]);
+defaultRegistry.deferUntilMissed(
+  (r) => {
+    wire = registerLeaderTypes(r);
+  },
+  (ctor) => LEADER_CLASSES.has(ctor),
+);
 
 function wireTypes(): WireTypes {
   if (wire === undefined) defaultRegistry.type(''); // runs the queued registrations

@@ -42,18 +42,21 @@ const IDLE = new InspectIdle();
 // Registered (under private names: they never leave the node) so that a node running with
 // `simulateRemote`, which passes local messages through the codec, can carry them too.
 const PRIVATE = '#ergo-ts/app/system/inspect/';
-// Queued: registered the first time the default registry is used (a node that never encodes
-// skips them).
-defaultRegistry.defer((r) => {
-  r.register({
-    name: `${PRIVATE}requestInspect`,
-    class: ForwardedRequest,
-    fields: { from: Go.pid, ref: Go.ref },
-    create: (f: Record<string, unknown>) => new ForwardedRequest(f.from as PID, f.ref as Ref),
-  });
-  r.register({ name: `${PRIVATE}generate`, class: InspectTick, fields: {}, create: () => TICK });
-  r.register({ name: `${PRIVATE}shutdown`, class: InspectIdle, fields: {}, create: () => IDLE });
-});
+// Queued: registered when the default registry is first asked for a type it lacks (one of these
+// encoded under simulateRemote, say; a node that never does skips them).
+defaultRegistry.deferUntilMissed(
+  (r) => {
+    r.register({
+      name: `${PRIVATE}requestInspect`,
+      class: ForwardedRequest,
+      fields: { from: Go.pid, ref: Go.ref },
+      create: (f: Record<string, unknown>) => new ForwardedRequest(f.from as PID, f.ref as Ref),
+    });
+    r.register({ name: `${PRIVATE}generate`, class: InspectTick, fields: {}, create: () => TICK });
+    r.register({ name: `${PRIVATE}shutdown`, class: InspectIdle, fields: {}, create: () => IDLE });
+  },
+  (ctor) => ctor === ForwardedRequest || ctor === InspectTick || ctor === InspectIdle,
+);
 
 /**
  * Base of the periodic inspectors: `eventName()` names the event, `response(event)` answers a

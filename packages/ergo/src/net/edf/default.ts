@@ -1,10 +1,11 @@
 // The process-wide default registry: the framework's wire types are queued in it at load and
-// registered on its first use (EdfRegistry.defer: a node that never encodes skips them), and users
+// registered on its first use (EdfRegistry.defer: a node that never encodes skips them; the
+// inspector's wait for a lookup that misses, EdfRegistry.deferUntilMissed), and users
 // add theirs with registerType/registerError. Encoders and decoders use it unless given another
 // registry (tests and embedders can create isolated ones).
 
 import { registerFrameworkTypes } from './framework.js';
-import { registerInspectTypes } from './inspect.js';
+import { isInspectClass, registerInspectTypes } from './inspect.js';
 import { EdfRegistry, type RegisteredType, type StructFields, type StructOptions, type TypeSpec } from './registry.js';
 
 /**
@@ -13,7 +14,9 @@ import { EdfRegistry, type RegisteredType, type StructFields, type StructOptions
  */
 export const defaultRegistry: EdfRegistry = new EdfRegistry();
 defaultRegistry.defer(registerFrameworkTypes);
-defaultRegistry.defer(registerInspectTypes);
+// The inspector's types wait for a lookup that needs them: an inspection message from the wire,
+// a value of one of their classes sent, a name asked for.
+defaultRegistry.deferUntilMissed(registerInspectTypes, isInspectClass);
 
 /**
  * Registers a type in the default registry (see {@link EdfRegistry.register}). Register at

@@ -1,7 +1,8 @@
 // EDF registrations of the inspector protocol: Go's `gen` info structs (NodeInfo, ProcessInfo,
 // NetworkInfo...) and the `app/system/inspect` requests, responses and snapshots, under Go's
 // exact names and field layouts (Ergo 3.2, net/edf/init.go registers the same list), so that an
-// ergo-ts node and a Go node inspect each other. Queued for the default registry at load (registered on its first use).
+// ergo-ts node and a Go node inspect each other. Queued for the default registry at load, registered
+// when a lookup first needs them (EdfRegistry.deferUntilMissed).
 
 import * as I from '../../gen/inspect.js';
 import * as V from '../../gen/inspect_v2.js';
@@ -20,6 +21,20 @@ export class WireNetworkProxyFlags implements I.InspectNetworkProxyFlags {
   enableRemoteApplicationStart = false;
   enableEncryption = false;
   enableImportantDelivery = false;
+}
+
+let inspectClasses: Set<unknown> | undefined;
+
+/**
+ * @internal True for a class whose instances registerInspectTypes gives a type (every class of
+ * the inspector's `gen` modules, a few more): the default registry registers those types when
+ * such a value is first encoded.
+ */
+export function isInspectClass(ctor: unknown): boolean {
+  inspectClasses ??= new Set<unknown>(
+    [WireNetworkProxyFlags, ...Object.values(I), ...Object.values(V)].filter((v) => typeof v === 'function'),
+  );
+  return inspectClasses.has(ctor);
 }
 
 function need(r: EdfRegistry, name: string): RegisteredType {

@@ -281,6 +281,7 @@ export class EdfRegistry {
   readonly #sentinels = new Map<string, Error>();
   readonly #list: RegisteredType[] = [];
   readonly #deferred: ((r: EdfRegistry) => void)[] = [];
+  readonly #untilMissed: { batch: (r: EdfRegistry) => void; owns: (ctor: unknown) => boolean }[] = [];
   #settling = false;
 
   constructor() {
@@ -367,6 +368,17 @@ export class EdfRegistry {
     this.#deferred.push(batch);
   }
 
+  /**
+   * @internal Queues a batch that runs only when this registry is asked for a type it lacks (a
+   * name read from the wire, a name or class looked up, a value of a class `owns` claims), when
+   * every type is listed, or when another type is registered (a name taken twice still fails
+   * there). For the inspector's ~100 types: most processes never inspect or are inspected, and
+   * registering them on the first connection cost about half of the wire types' time.
+   */
+  deferUntilMissed(batch: (r: EdfRegistry) => void, owns: (ctor: unknown) => boolean): void {
+    this.#untilMissed.push({ batch, owns });
+  }
+
   /** Runs the queued batches (once; a batch's own reads and registrations run it no deeper). */
   #settle(): void {
     if (this.#settling) return;
@@ -379,8 +391,20 @@ export class EdfRegistry {
     }
   }
 
-  #register<T>(spec: TypeSpec<T>, strict: boolean): RegisteredType<T> {
+  /** Runs every queued batch, those waiting for a miss after the others. */
+  #settleMissed(): void {
     if (this.#deferred.length !== 0) this.#settle();
+    if (this.#settling) return;
+    this.#settling = true;
+    try {
+      for (let b = this.#untilMissed.shift(); b !== undefined; b = this.#untilMissed.shift()) b.batch(this);
+    } finally {
+      this.#settling = false;
+    }
+  }
+
+  #register<T>(spec: TypeSpec<T>, strict: boolean): RegisteredType<T> {
+    if (this.#deferred.length !== 0 || this.#untilMissed.length !== 0) this.#settleMissed();
     if (spec === null || typeof spec !== 'object')
       throw new EdfError('ERR_EDF_REGISTER', 'register needs a spec object');
     const name = spec.name;
@@ -444,19 +468,26 @@ export class EdfRegistry {
   /** The registered type with this Go name. */
   type(name: string): RegisteredType | undefined {
     if (this.#deferred.length !== 0) this.#settle();
+    const t = this.#byName.get(name);
+    if (t !== undefined || this.#untilMissed.length === 0) return t;
+    this.#settleMissed();
     return this.#byName.get(name);
   }
 
   /** The registered type whose class is `cls`. */
   typeOf<T>(cls: EdfClass<T>): RegisteredType<T> | undefined {
     if (this.#deferred.length !== 0) this.#settle();
-    const t = this.#byCtor.get(cls);
+    let t = this.#byCtor.get(cls);
+    if (t === undefined && this.#untilMissed.length !== 0) {
+      this.#settleMissed();
+      t = this.#byCtor.get(cls);
+    }
     return t instanceof RegisteredType ? (t as RegisteredType<T>) : undefined;
   }
 
   /** Every registered type, in registration order. */
   types(): readonly RegisteredType[] {
-    if (this.#deferred.length !== 0) this.#settle();
+    if (this.#deferred.length !== 0 || this.#untilMissed.length !== 0) this.#settleMissed();
     return this.#list.slice();
   }
 
@@ -489,6 +520,9 @@ export class EdfRegistry {
   /** @internal EDF type of instances of `ctor` (builtins and registered classes). */
   ctorType(ctor: unknown): EdfType | undefined {
     if (this.#deferred.length !== 0) this.#settle();
+    const t = this.#byCtor.get(ctor);
+    if (t !== undefined || this.#untilMissed.length === 0 || !this.#untilMissed.some((b) => b.owns(ctor))) return t;
+    this.#settleMissed();
     return this.#byCtor.get(ctor);
   }
 
@@ -514,6 +548,13 @@ export class EdfRegistry {
   /** @internal The registered type whose name is the `n` bytes at `buf[start]`. */
   typeByBytes(buf: Uint8Array, start: number, n: number): RegisteredType | undefined {
     if (this.#deferred.length !== 0) this.#settle();
+    const t = this.#nameBytesLookup(buf, start, n);
+    if (t !== undefined || this.#untilMissed.length === 0) return t;
+    this.#settleMissed();
+    return this.#nameBytesLookup(buf, start, n);
+  }
+
+  #nameBytesLookup(buf: Uint8Array, start: number, n: number): RegisteredType | undefined {
     const bucket = this.#nameTable[nameSlot(buf, start, n)];
     if (bucket !== undefined) {
       for (let i = 0; i < bucket.length; i++) {
