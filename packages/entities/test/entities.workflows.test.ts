@@ -14,7 +14,15 @@ import { eventually } from '@ergo-ts/test-support';
 import { ProcessID, startNode, type Atom, type Node } from 'ergo-ts';
 import { TestClock } from 'ergo-ts/testing';
 
-import { MemoryStore, SqliteStore, startEntities, type Entities, type EntityKind } from '../src/index.js';
+import {
+  MemoryStore,
+  SqliteStore,
+  defineWorkflow,
+  startEntities,
+  type Entities,
+  type EntityKind,
+  type WriteRequest,
+} from '../src/index.js';
 import type { WorkflowRecord } from '../src/workflow/record.js';
 import { hostName } from '../src/contract/ids.js';
 import { WORKFLOW_PROBE, type WorkflowProbe } from '../src/workflow/engine.js';
@@ -373,5 +381,34 @@ describe('replaying recorded histories (replayWorkflow)', () => {
       message: /operation 0: the journal has step 'a', the code asked for step 'a2'/,
     });
     await assert.rejects(replayWorkflow(Steps, { input: 1 }), { code: 'ERR_ENTITY_INCORRECT' });
+  });
+});
+
+describe('the wake-up reminder of a running instance', () => {
+  /** Three steps, no wait: every write but the start's and the end's is a step's. */
+  const Three = defineWorkflow('wf-three', async (ctx) => {
+    let n = 0;
+    for (const s of ['a', 'b', 'c']) n = await ctx.step(s, () => n + 1);
+    return n;
+  });
+
+  test('is written with the start and removed with the end, not written again with each step while it is far off', async () => {
+    const changes: string[] = [];
+    class Recording extends MemoryStore {
+      override write(request: WriteRequest): Promise<number> {
+        if (request.kind === Three.name) {
+          const r = request.reminders;
+          changes.push(
+            [...(r?.put ?? []).map((p) => `put ${p.name}`), ...(r?.cancel ?? []).map((c) => `cancel ${c}`)].join(),
+          );
+        }
+        return super.write(request);
+      }
+    }
+    // The test clock stands still: each step's write comes less than half of resumeAfterMs after the start's.
+    await using k = await kit([Three], { store: new Recording() });
+    const wf = await k.workflows.start(Three, 'w1', undefined);
+    assert.equal(await wf.result(), 3);
+    assert.deepEqual(changes, ['put wake', '', '', '', 'cancel wake']);
   });
 });

@@ -74,9 +74,10 @@ export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchema
   /** The largest step result, input or output, in bytes as stored (about). Default 1 MiB. */
   readonly maxValueBytes?: number;
   /**
-   * How long after the journal's last write an instance whose body runs is resumed elsewhere if
-   * its node died, in ms (the new owner replays it then). Default 1000. A step running longer
-   * renews it (a store write each period).
+   * At most how long after the journal's last write an instance whose body runs is resumed
+   * elsewhere if its node died, in ms (the new owner replays it then; at least half of it: the
+   * wake-up is rewritten with a journal write only once less than half is left). Default 1000. A
+   * step running longer renews it (a store write each period).
    */
   readonly resumeAfterMs?: number;
   /** Passivate an instance idle this long (no body running), in ms. Default 60 000. */

@@ -5,7 +5,8 @@
 // entity save them (several at once when they came together), in order, with the activation's
 // fencing token; the body goes on once its entry is saved. A single durable reminder, `wake`, says
 // when the instance must be looked at if nothing runs it: soon after the last write while a step
-// runs (so a member that died mid-step has its instances resumed on the new owner), at the
+// runs (so a member that died mid-step has its instances resumed on the new owner; rewritten only
+// once less than half of resumeAfterMs is left, not with every step), at the
 // earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
 // owns the key when it fires replays the body from its journal.
 
@@ -126,6 +127,13 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #busyOps = 0;
   readonly #deadlines = new Map<number, number>();
   #signalWaiters: SignalWaiter[] = [];
+  /**
+   * The due time of the keep-alive `wake` (the one soon after a write while the body runs) this
+   * activation last saved, or undefined when unknown or not a keep-alive one; and what the one
+   * staged for the next save makes it (null: not a keep-alive one; undefined: none staged).
+   */
+  #keepAliveAt: number | undefined;
+  #keepAliveStaged: number | null | undefined;
   readonly #resultWaiters = new Set<(r: ResultReply) => void>();
   #client: WorkflowClient | undefined;
 
@@ -180,6 +188,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
       stageCancelOf(this, WAKE);
       return;
     }
+    // The fire took the stored wake: the next one is written again (the host's save of this
+    // handler is not seen here, so nothing staged now counts as saved).
+    this.#keepAliveAt = undefined;
     this.#ensureRunning();
     const now = this.#clock.now();
     for (const w of [...this.#signalWaiters]) if (w.until !== undefined && w.until <= now) this.#timeOut(w);
@@ -226,7 +237,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#checkSize('the input', input);
     this.state = { ...emptyRecord(), status: 'running', input, startedAt: this.#clock.now(), runs: 1 };
     await this.#stageWake(true);
-    await this.save();
+    await this.#saveWake();
     this.#startRun();
     return { created: true, status: 'running' };
   }
@@ -418,7 +429,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#run?.end('resumed');
     this.#run = undefined;
     await this.#stageWake(true);
-    await this.save();
+    await this.#saveWake();
     this.#startRun();
     return 'resumed';
   }
@@ -644,8 +655,20 @@ export abstract class WorkflowEntity extends ReminderEntity<
   // ---- saving ----
 
   /** Saves the record, then tells its watchers what changed since `before` (inside the handler). */
+  /** Saves, and keeps what the keep-alive `wake` staged for it became (see {@link #stageWake}). */
+  async #saveWake(): Promise<void> {
+    try {
+      await this.save();
+    } catch (err) {
+      this.#keepAliveAt = this.#keepAliveStaged = undefined;
+      throw err;
+    }
+    if (this.#keepAliveStaged !== undefined) this.#keepAliveAt = this.#keepAliveStaged ?? undefined;
+    this.#keepAliveStaged = undefined;
+  }
+
   async #persist(before: WorkflowRecord): Promise<void> {
-    await this.save();
+    await this.#saveWake();
     const after = this.state;
     if ((after.watchers ?? []).length === 0) return;
     const gone = notifyWatchers(
@@ -767,22 +790,32 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const running = starting || (run !== undefined && !run.ended);
     if (rec.status !== 'running' || (!running && this.#halted)) {
       stageCancelOf(this, WAKE);
+      this.#keepAliveStaged = null;
       return;
     }
     const now = this.#clock.now();
-    let at: number | undefined;
     const waits = this.#deadlines.size + this.#signalWaiters.length;
     // Parked on child results only (no step runs): looked at again later, not each resumeAfterMs.
     const childOnly =
       running && run !== undefined && this.#busyOps > 0 && this.#queue.length === 0 && run.parking().parked;
-    if (!childOnly && (!running || this.#busyOps > 0 || this.#queue.length > 0 || waits === 0))
-      at = now + this.spec.resumeAfterMs;
-    else {
-      for (const d of this.#deadlines.values()) at = at === undefined ? d : Math.min(at, d);
-      if (childOnly) at = Math.min(at ?? Infinity, now + Math.max(this.spec.resumeAfterMs, CHILD_WAIT_RECHECK_MS));
+    if (!childOnly && (!running || this.#busyOps > 0 || this.#queue.length > 0 || waits === 0)) {
+      const at = now + this.spec.resumeAfterMs;
+      // A keep-alive wake saved less than half resumeAfterMs ago stays as it is: rewriting it with
+      // each step was a second row (and two index entries) in every journal write, the larger
+      // part of a step's write in the server. It still fires at most resumeAfterMs after the last
+      // write, at least half of it after; a fire while the body runs only stages the next one.
+      const kept = this.#keepAliveAt;
+      if (kept !== undefined && kept <= at && kept - now >= this.spec.resumeAfterMs / 2) return;
+      await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
+      this.#keepAliveStaged = at;
+      return;
     }
+    let at: number | undefined;
+    for (const d of this.#deadlines.values()) at = at === undefined ? d : Math.min(at, d);
+    if (childOnly) at = Math.min(at ?? Infinity, now + Math.max(this.spec.resumeAfterMs, CHILD_WAIT_RECHECK_MS));
     if (rec.cancel !== undefined && at === undefined) at = now + this.spec.resumeAfterMs;
     if (at === undefined) stageCancelOf(this, WAKE);
     else await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
+    this.#keepAliveStaged = null;
   }
 }
