@@ -61,6 +61,8 @@ const COOKIE = 'scale-cookie';
 const ETCD = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
 const READY_MS = 120_000;
 const DOWN_MS = 60_000;
+/** How long each etcd member of a run may take to answer its health check (its host's probe). */
+const HEALTHY_MS = 60_000;
 
 /** Which nodes: ergo-ts (through etcd or the embedded registrar) or Erlang/OTP. */
 export type ScaleKind = 'ergo-ts' | 'erlang';
@@ -550,13 +552,18 @@ async function startEtcd(hosts: TestHosts, names: string[], dataDir: string): Pr
     p.on('error', () => undefined);
   });
   // Each member's own health, asked from inside its host (the root namespace has no route there).
+  // The probe gives up after HEALTHY_MS and says so; the command's own hang guard (30 s unless
+  // told) must not end it first: a probe still waiting on a loaded machine would be killed at
+  // 30 s, half its bound, and the failure would name the command, not the member's state.
   const probe = (address: string): string =>
-    `const end = Date.now() + 60000;
+    `const end = Date.now() + ${HEALTHY_MS};
      (async () => { for (;;) {
        try { const r = await fetch('http://${address}:2379/health'); if ((await r.json()).health === 'true') return; } catch {}
-       if (Date.now() > end) { console.error('etcd at ${address} not healthy within 60 s'); process.exit(1); }
+       if (Date.now() > end) { console.error('etcd at ${address} not healthy within ${HEALTHY_MS / 1000} s'); process.exit(1); }
        await new Promise((r) => setTimeout(r, 200));
      } })();`;
-  await Promise.all(ms.map((h) => h.exec(process.execPath, ['-e', probe(h.address)])));
+  await Promise.all(
+    ms.map((h) => h.exec(process.execPath, ['-e', probe(h.address)], { timeout: HEALTHY_MS + 30_000 })),
+  );
   return ms.map((h) => `${h.address}:2379`).join(',');
 }
