@@ -23,7 +23,12 @@ test('a follower cut off alone keeps its term and rejoins without an election; a
   if (!requireHosts(t)) return;
   await using hosts = await TestHosts.create(3);
   const dir = mkdtempSync(join(tmpdir(), 'leader-hosts-'));
-  const cluster = new LeaderHostsCluster(hosts, { min: 150, max: 300, hb: 50, storeDir: dir });
+  // Election timeouts of 1–2 s, not the defaults' 150–300 ms: the follower's return may move
+  // neither leader nor term only while the leader's heartbeats reach the other voter within its
+  // election timeout — on a loaded machine (CI runs the check beside the tests) a 300 ms event-loop
+  // stall let that voter grant the returning follower's pre-vote, a correct Raft outcome this
+  // test would have read as a disruptive rejoin (seen once in CI: h0, the follower, leader in term 2).
+  const cluster = new LeaderHostsCluster(hosts, { min: 1000, max: 2000, hb: 100, storeDir: dir });
   try {
     await cluster.start();
     const first = await cluster.converged(20_000);
