@@ -206,6 +206,14 @@ class FrameIO {
     return this.#error !== undefined;
   }
 
+  /**
+   * The peer gave up on a step of this side's that it waited for too long: the initiator's
+   * dialler is told as of a late step of the peer's (`late`), so it may start another attempt.
+   */
+  peerGaveUp(step: string): void {
+    this.#late?.(`${step} (the peer stopped waiting for ours)`);
+  }
+
   /** Fails the step being waited for (and every later one) with `err`. */
   abort(err: Error): void {
     this.#broken(err);
@@ -411,8 +419,14 @@ export function startHandshake(
     if (expectedPeer !== undefined && intro.node !== expectedPeer)
       throw fail('ERR_HANDSHAKE_NAME', `dialed ${expectedPeer} but ${intro.node} answered`);
     // The acceptor gave this handshake up after sending its Accept (its patience ran out before
-    // this side read it): completing it would register a connection the peer has closed.
-    if (io.closed) throw fail('ERR_HANDSHAKE_CLOSED', 'peer closed the connection during the handshake');
+    // this side read it): completing it would register a connection the peer has closed. Its
+    // Hello proved the cookie and it sent its Accept, so it refused nothing: this side's last
+    // step was late for it (a Go node waits 1 s for it; a starved loop reads later than that),
+    // and the dial may try again as for a step of the peer's that was late (establish.ts).
+    if (io.closed) {
+      io.peerGaveUp('final Accept');
+      throw fail('ERR_HANDSHAKE_CLOSED', 'peer closed the connection during the handshake');
+    }
     io.send(new MessageAccept());
     const tail = io.detach();
     return {

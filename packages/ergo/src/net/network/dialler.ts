@@ -210,7 +210,14 @@ export abstract class NetworkDialler extends NetworkConnections {
         joinFailure = toError(e);
       }
     }
-    if (!conn.isAlive) throw ErrNoConnection.with(`${name} closed the connection`, joinFailure ?? undefined);
+    if (!conn.isAlive) {
+      // The peer closed it before the joins ended: most often a Go acceptor that gave up waiting
+      // for this side's final Accept (1 s; a starved loop sends it later) and closed the socket
+      // as it went out. The peer holds nothing of it, so the dial may try again (establish.ts)
+      // as after a late step, instead of failing every call waiting for it.
+      hooks?.late('final Accept (the peer closed the connection)');
+      throw ErrNoConnection.with(`${name} closed the connection`, joinFailure ?? undefined);
+    }
     if (!this.running) {
       conn.terminate(ErrNodeTerminated.with(this.core.name()));
       throw ErrNetworkStopped.with(`network of ${this.core.name()} stopped while dialling ${name}`);
