@@ -20,7 +20,7 @@ import type {
   WorkflowSignals,
 } from '../workflow/define.js';
 import { isWorkflowKind } from '../workflow/define_workflow.js';
-import { WORKFLOW_PROBE, type WorkflowProbe } from '../workflow/engine.js';
+import { WORKFLOW_PROBE, type WorkflowProbe } from '../workflow/probe.js';
 import { ErrWorkflowDiverged, revivedError } from '../workflow/errors.js';
 import { WAKE, type WorkflowDescription, type WorkflowRecord } from '../workflow/record.js';
 import type { TestKitContext } from './test_entity.js';

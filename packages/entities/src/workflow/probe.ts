@@ -1,0 +1,26 @@
+// The test kit's probe of a workflow instance: a local call its host answers with whether the
+// body only waits (so the kit may move the test clock). Kept apart from the engine that answers it.
+
+import type { WorkflowRecord } from './record.js';
+
+/**
+ * @internal A local call (known by identity, like COMMIT) the test kit asks an instance's host:
+ * whether its body only waits, so the kit may move the test clock. Answered with a {@link WorkflowProbe}.
+ */
+export const WORKFLOW_PROBE = Object.freeze({ '~wf': 'probe' });
+
+/** @internal What an instance answers {@link WORKFLOW_PROBE} with. */
+export interface WorkflowProbe {
+  readonly status: WorkflowRecord['status'];
+  /** A replay diverged: the body halts until a resume. */
+  readonly halted: boolean;
+  /** True when no body runs here, or its body only waits (for time, a signal, a child) with nothing left to save. */
+  readonly parked: boolean;
+  /** When the clock next ends one of its waits (a sleep, a retry's backoff, a signal's deadline). */
+  readonly wakeAt: number | undefined;
+  /** The signals its body waits for. */
+  readonly signals: readonly string[];
+  /** Operations asked so far and entries journaled: a change between two probes is progress. */
+  readonly seq: number;
+  readonly journal: number;
+}
