@@ -15,7 +15,9 @@
 //   one more node costs on a host) and file descriptors at the end;
 // - event fan-out (ergo-ts): one node publishes `events` events, every other node subscribes;
 //   deliveries per second (all events × subscribers, from the first publish until the last
-//   arrival) and lateness (publish to handleEvent, p50/p99);
+//   arrival) and lateness (publish to handleEvent, p50/p99), and the CPU the publisher's and the
+//   subscribers' processes spent from the first publish until the last arrival (on a loaded
+//   machine the rate follows what else runs; the CPU per delivery much less);
 // - join of a few: `joiners` more nodes start at once into the running cluster; `upMs` until all
 //   of them are up, on etcd `seenMs` until every node, old and new, has been told of every new one;
 //   then each new node calls every other node once (so that the kill rounds find them connected);
@@ -149,7 +151,17 @@ export interface ScaleFigures {
   pssMB: Spread;
   fds: Spread;
   /** (ergo-ts) One publisher, every other node subscribed (absent: not run). */
-  fanout?: { subscribers: number; events: number; deliveriesPerSecond: number; p50Ms: number; p99Ms: number };
+  fanout?: {
+    subscribers: number;
+    events: number;
+    deliveriesPerSecond: number;
+    p50Ms: number;
+    p99Ms: number;
+    /** CPU of the publisher's processes from its first publish until the last arrival, ms. */
+    publisherCpuMs: number;
+    /** CPU of every subscriber's processes over the same span, per delivery, µs. */
+    subscriberCpuUsPerDelivery: number;
+  };
   /** `joiners` nodes started at once into the running cluster (absent: none). */
   join?: { count: number; upMs: number; seenMs?: number; calls: number; failedBy: Record<string, number> };
   /** (ergo-ts) The silent cut: Leader elections across it, split brains, calls after the heal (absent: not run). */
@@ -362,8 +374,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       const [publisher, ...subscribers] = members as ErgoMember[];
       await publisher!.publish(0); // registers the event: a subscription to an unknown one fails
       await Promise.all(subscribers.map((s) => s.subscribe(publisher!.name)));
+      // The processes' CPU over the phase: a loaded machine moves the rate, much less the CPU.
+      const pubPids = await namespacePids(publisher!.host);
+      const subPids = (await Promise.all(subscribers.map((s) => namespacePids(s.host)))).flat();
+      const cpu0 = { pub: cpuSeconds(pubPids), sub: cpuSeconds(subPids) };
       const { startedAt } = await publisher!.publish(events);
       const got = await Promise.all(subscribers.map((s) => s.received(events, 120_000)));
+      const cpu1 = { pub: cpuSeconds(pubPids), sub: cpuSeconds(subPids) };
       const wrong = got.findIndex((g) => g.count !== events);
       if (wrong >= 0) throw new Error(`${subscribers[wrong]!.name} received ${got[wrong]!.count} of ${events} events`);
       const lateness = got.flatMap((g) => g.lat).sort((a, b) => a - b);
@@ -374,9 +391,14 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
         deliveriesPerSecond: (events * subscribers.length) / ((lastAt - startedAt) / 1000),
         p50Ms: percentile(lateness, 0.5) / 1000,
         p99Ms: percentile(lateness, 0.99) / 1000,
+        publisherCpuMs: (cpu1.pub - cpu0.pub) * 1000,
+        subscriberCpuUsPerDelivery: ((cpu1.sub - cpu0.sub) * 1e6) / (events * subscribers.length),
       };
       log(
         `fan-out: ${events} events to ${subscribers.length} nodes, ${fanout.deliveriesPerSecond.toFixed(0)} deliveries/s, lateness p50 ${fanout.p50Ms.toFixed(1)} / p99 ${fanout.p99Ms.toFixed(1)} ms`,
+      );
+      log(
+        `fan-out CPU: publisher ${fanout.publisherCpuMs.toFixed(0)} ms, subscribers ${fanout.subscriberCpuUsPerDelivery.toFixed(1)} us per delivery`,
       );
     }
 

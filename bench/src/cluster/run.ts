@@ -70,6 +70,13 @@ export function table(runs: ScaleFigures[]): string {
           : `${f.fanout.events} × ${f.fanout.subscribers}: ${f0(f.fanout.deliveriesPerSecond)}/s, ${f1(f.fanout.p50Ms)} / ${f1(f.fanout.p99Ms)} ms`,
     ],
     [
+      'event fan-out CPU: publisher, subscribers per delivery',
+      (f) =>
+        f.fanout === undefined
+          ? '–'
+          : `${f0(f.fanout.publisherCpuMs)} ms, ${f1(f.fanout.subscriberCpuUsPerDelivery)} µs`,
+    ],
+    [
       'join of a few into the running cluster',
       (f) =>
         f.join === undefined

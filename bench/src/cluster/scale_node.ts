@@ -6,7 +6,7 @@
 // SC_ENTITIES (a postgres:// URL: the entities runtime, scale_entities.ts, starts before the node
 // reports ready — the entities phase's joiners), SC_MEMBERS (the entities runtime's members,
 // comma-separated; absent: the registrar's), SC_PROFILE (a folder: the mesh phase is CPU-profiled
-// into it, profiled() below), SC_LOG_LEVEL (the node's log level, `warning` by default). Everything it reports carries `at`: the wall clock in
+// into it, profiled() below, and the fan-out, profileFrom()), SC_LOG_LEVEL (the node's log level, `warning` by default). Everything it reports carries `at`: the wall clock in
 // ms (`performance.timeOrigin + performance.now()`), which every process of the machine shares,
 // Erlang's nodes included (os:system_time), so the driver can subtract a moment it took itself.
 //
@@ -97,6 +97,25 @@ async function profiled<T>(phase: string, f: () => Promise<T>): Promise<T> {
   }
 }
 const report = (m: object): void => void process.send?.(m);
+
+/**
+ * With SC_PROFILE set, starts V8's CPU profiler for `phase` and returns what stops it and writes
+ * `<dir>/<name>.<phase>.cpuprofile`; else a no-op. For a phase that spans commands (the fan-out:
+ * a subscriber's from its subscription until it has every event).
+ */
+async function profileFrom(phase: string): Promise<() => Promise<void>> {
+  if (profileDir === undefined) return async () => undefined;
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return async () => {
+    const { profile } = await session.post('Profiler.stop');
+    writeFileSync(join(profileDir, `${env('SC_NAME')}.${phase}.cpuprofile`), JSON.stringify(profile));
+    session.disconnect();
+  };
+}
+let fanoutProfile: (() => Promise<void>) | undefined;
 
 class Echo extends Actor {
   override handleCall(_from: PID, _ref: Ref, request: unknown): unknown {
@@ -329,11 +348,22 @@ async function run(c: Cmd): Promise<unknown> {
       return fresh(c.nodes ?? [], c.timeout ?? 60_000);
     case 'subscribe':
       await node.spawn(FanoutSubscriber, {}, c.node ?? '');
+      fanoutProfile = await profileFrom('fanout');
       return 'subscribed';
-    case 'publish':
-      return publish(c.count ?? 0);
-    case 'received':
-      return received(c.count ?? 0, c.timeout ?? 60_000);
+    case 'publish': {
+      if ((c.count ?? 0) === 0) return publish(0);
+      const stop = await profileFrom('fanout');
+      const r = await publish(c.count ?? 0);
+      // The publisher's writes go on after its loop: its profile ends a while later.
+      setTimeout(() => void stop(), 1000);
+      return r;
+    }
+    case 'received': {
+      const r = await received(c.count ?? 0, c.timeout ?? 60_000);
+      await fanoutProfile?.();
+      fanoutProfile = undefined;
+      return r;
+    }
     case 'leader':
       await node.spawnRegister('leader', () => new ScaleLeader(), {}, c.voters ?? []);
       return 'started';
