@@ -72,6 +72,8 @@ describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
     // Every subscriber got every event (the harness waits for all 1,000 on each of the 19).
     assert.equal(f.fanout?.subscribers, NODES - 1);
     assert.equal(f.fanout.events, 1000);
+    // The phase's CPU is read from every node's processes (the subscribers spent some).
+    assert.ok(f.fanout.subscriberCpuUsPerDelivery > 0 && f.fanout.publisherCpuMs >= 0, JSON.stringify(f.fanout));
     // The silent cut: one leader per term throughout, a new one while cut, all 5 agree after the
     // heal, and every node calls every other again with none failed.
     assert.ok(f.cut !== undefined);
