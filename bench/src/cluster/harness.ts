@@ -314,7 +314,12 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
     }
     const upMs = Math.max(...(await Promise.all(members.map((m) => m.ready(READY_MS))))) - t0;
     log(`${n} ${o.kind} nodes up in ${(upMs / 1000).toFixed(1)} s`);
-    if (o.timeline === true) upTimeline(members, wave, t0, log);
+    if (o.timeline === true) {
+      upTimeline(members, wave, t0, log);
+      // Every process of the nodes' hosts (Erlang's epmd too), alive now: the CPU the join cost.
+      const pids = (await Promise.all(members.map((m) => namespacePids(m.host)))).flat();
+      log(`CPU of every process in the nodes' hosts by then: ${cpuSeconds(pids).toFixed(2)} s`);
+    }
     if (o.upOnly === true) return upOnlyFigures(o.kind, registrar, n, upMs);
     // Go Ergo nodes beside them, in one wave once the ergo-ts nodes are up.
     const goMembers: GoMember[] = goNames.map((g) => {
