@@ -45,7 +45,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { hostsAvailable, TestHosts, type Host, type HostTraffic } from '@ergo-ts/test-support';
 import { postgresMissing, startPostgres, type Postgres } from '@ergo-ts/test-support';
 import { meshRound, runCut, VOTERS, type CutFigures, type MeshFigures } from './cut.js';
@@ -53,12 +53,15 @@ import { EntitiesPhase, type EntitiesFigures } from './entities_phase.js';
 import { SCALE_PG_CONNECTIONS } from './scale_entities.js';
 import { cpuSeconds, ErgoMember, ErlangMember, memoryAndFds, type ScaleMember } from './members.js';
 import { GoMember, goPeerArgs } from './go_member.js';
+import { upTimeline } from './up_timeline.js';
 import { peerBinary } from '@ergo-ts/test-support';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const NODE_SCRIPT = join(here, 'scale_node.js');
 /** `ergo-ts/register` (Node's compile cache on before the node loads), as a URL any cwd resolves. */
 const REGISTER = import.meta.resolve('ergo-ts/register');
+/** The start timeline's first mark (boot_mark.ts), preloaded after REGISTER. */
+const BOOT_MARK = pathToFileURL(join(here, 'boot_mark.js')).href;
 const COOKIE = 'scale-cookie';
 const ETCD = process.env['ETCD_BIN'] ?? '/usr/bin/etcd';
 const READY_MS = 120_000;
@@ -112,6 +115,10 @@ export interface ScaleOptions {
   kills?: number[];
   /** Progress lines. */
   log?: (line: string) => void;
+  /** Log where the join's time goes, wave by wave (up_timeline.ts). Default false. */
+  timeline?: boolean;
+  /** Stop after the join (the other figures are left empty: NaN, none). Default false. */
+  upOnly?: boolean;
 }
 
 /** A median and a maximum. */
@@ -302,7 +309,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
       delete env['NODE_TEST_CONTEXT'];
       // As the docs tell a deployment to start a node (docs/deploy.md): with Node's compile cache,
       // so only the first node on the machine compiles ergo-ts (NODE_DISABLE_COMPILE_CACHE=1: off).
-      const proc = h.spawn(process.execPath, ['--import', REGISTER, NODE_SCRIPT], {
+      const proc = h.spawn(process.execPath, ['--import', REGISTER, '--import', BOOT_MARK, NODE_SCRIPT], {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         env,
       });
@@ -319,6 +326,13 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
     }
     const upMs = Math.max(...(await Promise.all(members.map((m) => m.ready(READY_MS))))) - t0;
     log(`${n} ${o.kind} nodes up in ${(upMs / 1000).toFixed(1)} s`);
+    if (o.timeline === true) {
+      upTimeline(members, wave, t0, log);
+      // Every process of the nodes' hosts (Erlang's epmd too), alive now: the CPU the join cost.
+      const pids = (await Promise.all(members.map((m) => namespacePids(m.host)))).flat();
+      log(`CPU of every process in the nodes' hosts by then: ${cpuSeconds(pids).toFixed(2)} s`);
+    }
+    if (o.upOnly === true) return upOnlyFigures(o.kind, registrar, n, upMs);
     // Go Ergo nodes beside them, in one wave once the ergo-ts nodes are up.
     const goMembers: GoMember[] = goNames.map((g) => {
       const h = hosts.host(g);
@@ -530,6 +544,30 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
     await hosts.dispose();
     rmSync(dataDir, { recursive: true, force: true });
   }
+}
+
+/** A run stopped after the join: `upMs` and nothing else measured. */
+function upOnlyFigures(
+  kind: ScaleKind,
+  registrar: ScaleFigures['registrar'],
+  nodes: number,
+  upMs: number,
+): ScaleFigures {
+  const none: Spread = { median: NaN, max: NaN };
+  return {
+    kind,
+    registrar,
+    nodes,
+    upMs,
+    mesh: { calls: 0, failed: 0, failedBy: {}, ms: NaN, perSecond: NaN, p50Us: NaN, p99Us: NaN, retried: 0 },
+    connected: { min: NaN, median: NaN },
+    idle: { seconds: 0, clusterCpuPercent: NaN, sentBytesPerSecond: none, sentPacketsPerSecond: none },
+    rssMB: none,
+    ussMB: none,
+    pssMB: none,
+    fds: none,
+    kills: [],
+  };
 }
 
 /** Every process in `host`'s namespace (a node and, for Erlang, its epmd and port helper). */

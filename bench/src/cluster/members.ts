@@ -27,6 +27,24 @@ export interface MeshAnswer {
   failures?: { to: string; code: string; message: string; at: number }[];
 }
 
+/**
+ * An ergo-ts node's start, as it reports it with `ready` (scale_node.ts): wall-clock ms of the
+ * process's start (`performance.timeOrigin`), the end of Node's own start (boot_mark.ts), after
+ * its imports, after `startNode`, and when it reported; CPU ms (user + system) spent by each of
+ * those moments.
+ */
+export interface StartTimeline {
+  origin: number;
+  booted: number;
+  imported: number;
+  started: number;
+  ready: number;
+  cpuBooted: number;
+  cpuImported: number;
+  cpuStarted: number;
+  cpuReady: number;
+}
+
 /** One observation of an ergo-ts node's Leader member (cut.ts): what it learnt, when. */
 export interface LeaderObservation {
   /** It became leader, or follower (of `leader`, or of none). */
@@ -56,6 +74,12 @@ export interface ScaleMember {
   readonly proc: ChildProcess;
   /** Wall-clock ms it said it was ready; resolves with it (rejects if it exits first or after `ms`). */
   ready(ms: number): Promise<number>;
+  /** Wall-clock ms the harness spawned it. */
+  readonly spawnedAt: number;
+  /** Wall-clock ms its ready report reached the harness (undefined before). */
+  readonly readyReceivedAt: number | undefined;
+  /** (ergo-ts) Its own start timeline (undefined for other kinds, or before it is ready). */
+  readonly startTimeline: StartTimeline | undefined;
   /** Wall-clock ms at which it saw `node` go down, once it has (undefined while it has not). */
   downAt(node: string): number | undefined;
   /**
@@ -79,6 +103,12 @@ export abstract class Member implements ScaleMember {
   protected readonly downs = new Map<string, number[]>();
   protected readonly downWaiters = new Map<string, { since: number; w: (at: number | undefined) => void }[]>();
   protected readyAt: number | undefined;
+  /** Wall-clock ms the harness made the process (set at construction, just after the spawn). */
+  readonly spawnedAt = performance.timeOrigin + performance.now();
+  /** Wall-clock ms the harness got its ready report (the report's own `at` is the node's clock). */
+  readyReceivedAt: number | undefined;
+  /** (ergo-ts) The node's own start timeline, from its ready report (see scale_node.ts). */
+  startTimeline: StartTimeline | undefined;
   protected readyWaiters: ((at: number) => void)[] = [];
   protected exited: Error | undefined;
   protected readonly exitWaiters = new Set<(e: Error) => void>();
@@ -123,6 +153,7 @@ export abstract class Member implements ScaleMember {
   }
 
   protected gotReady(at: number): void {
+    this.readyReceivedAt = performance.timeOrigin + performance.now();
     this.readyAt = at;
     for (const w of this.readyWaiters) w(at);
     this.readyWaiters = [];
@@ -192,8 +223,11 @@ export class ErgoMember extends Member {
         this.#answers.delete(m['id']);
         if (m['ok'] === true) a?.resolve(m['value']);
         else a?.reject(Object.assign(new Error(String(m['message'])), { code: m['code'] }));
-      } else if (m['kind'] === 'ready') this.gotReady(Number(m['at']));
-      else if (m['kind'] === 'down') this.gotDown(String(m['node']), Number(m['at']));
+      } else if (m['kind'] === 'ready') {
+        if (typeof m['timeline'] === 'object' && m['timeline'] !== null)
+          this.startTimeline = m['timeline'] as StartTimeline;
+        this.gotReady(Number(m['at']));
+      } else if (m['kind'] === 'down') this.gotDown(String(m['node']), Number(m['at']));
       else if (m['kind'] === 'joined') {
         const node = String(m['node']);
         const at = Number(m['at']);

@@ -7,6 +7,8 @@
 //                                  [--cut SECONDS (30; 0: none)] [--cut-fraction 0.1] [--json FILE]
 //                                  [--entities K (0: none; ergo-ts only, PostgreSQL needed)]
 //                                  [--go G (0: none; Go Ergo nodes beside the embedded run's, the ergo-peer needed)]
+//                                  [--timeline (where the join's time goes, wave by wave: up_timeline.ts)]
+//                                  [--up-only (stop after the join)]
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -208,6 +210,8 @@ async function main(): Promise<void> {
     entities: Number(opt('entities', '0')),
     goNodes: Number(opt('go', '0')),
     log: (l) => console.log(`  ${l}`),
+    timeline: args.includes('--timeline'),
+    upOnly: args.includes('--up-only'),
   };
   const why = scaleUnavailable({
     erlang: only.includes('erlang'),

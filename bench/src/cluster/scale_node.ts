@@ -11,7 +11,8 @@
 // Erlang's nodes included (os:system_time), so the driver can subtract a moment it took itself.
 //
 // Reports over IPC:
-//   { kind: 'ready', name, at }           started (registered, acceptor listening)
+//   { kind: 'ready', name, at, timeline } started (registered, acceptor listening); timeline: the
+//                                         process's start, imports, startNode (members.ts's StartTimeline)
 //   { kind: 'seen-all', at }              (etcd) the registrar has told it of every other node
 //   { kind: 'joined', node, at }          (etcd) the registrar told it of `node` for the first time
 //   { kind: 'down', node, at }            a connection to `node` was lost (monitorNodes)
@@ -42,7 +43,6 @@
 //                                              for each of `keys` its shard's lease holder and route
 //   { cmd: 'stop' }                            stops the node (which drains its entities) and exits
 
-import { createEtcdRegistrar, EventNodeJoined, EventNodeLeft } from '@ergo-ts/etcd';
 import {
   Actor,
   Event,
@@ -57,12 +57,16 @@ import {
   type PID,
   type Ref,
 } from 'ergo-ts';
-import { ScaleEntities } from './scale_entities.js';
-import { Session } from 'node:inspector/promises';
+import type { ScaleEntities } from './scale_entities.js';
+import type { StartTimeline } from './members.js';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 const now = (): number => performance.timeOrigin + performance.now();
+const cpuMs = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+};
 const env = (k: string): string => {
   const v = process.env[k];
   if (v === undefined || v === '') throw new Error(`scale_node: ${k} is not set`);
@@ -77,6 +81,18 @@ const links = process.env['SC_LINKS'];
 const entitiesUrl = process.env['SC_ENTITIES'];
 const entityMembers = process.env['SC_MEMBERS'];
 const profileDir = process.env['SC_PROFILE'];
+// What only some runs use is imported only by them: the etcd registrar (its gRPC client costs a
+// few hundred ms of CPU to load), the entities runtime (with pg) and the profiler. A node on the
+// embedded registrar imports what a user's node would: ergo-ts.
+const etcdModule = etcd === undefined ? undefined : await import('@ergo-ts/etcd');
+const startEntities = async (url: string, members: string[] | undefined): Promise<ScaleEntities> =>
+  (await import('./scale_entities.js')).ScaleEntities.start(node, url, members);
+/** Node's start ended here (boot_mark.ts, preloaded by the harness; absent: the process's start). */
+const boot = ((globalThis as Record<symbol, unknown>)[Symbol.for('ergo-ts.bench.scale.boot')] as
+  { at: number; cpu: number } | undefined) ?? { at: performance.timeOrigin, cpu: 0 };
+/** The start timeline's next marks: every import the node starts with has been evaluated by now. */
+const importedAt = now();
+const cpuImported = cpuMs();
 
 /**
  * Runs `f`; with SC_PROFILE set, under V8's CPU profiler, written to `<dir>/<name>.<phase>.cpuprofile`
@@ -84,6 +100,7 @@ const profileDir = process.env['SC_PROFILE'];
  */
 async function profiled<T>(phase: string, f: () => Promise<T>): Promise<T> {
   if (profileDir === undefined) return f();
+  const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
@@ -143,10 +160,11 @@ class Watcher extends Actor {
 
   override handleEvent(m: MessageEvent): void {
     const e = m.message;
-    if (e instanceof EventNodeJoined && e.name !== name) {
+    if (etcdModule === undefined) return;
+    if (e instanceof etcdModule.EventNodeJoined && e.name !== name) {
       if (!this.known.has(e.name)) report({ kind: 'joined', node: e.name, at: now() });
       this.known.add(e.name);
-    } else if (e instanceof EventNodeLeft) {
+    } else if (e instanceof etcdModule.EventNodeLeft) {
       this.known.delete(e.name);
       report({ kind: 'left', node: e.name, at: now() });
     }
@@ -165,19 +183,23 @@ const node = await startNode(name, {
     cookie: env('SC_COOKIE'),
     acceptors: [{ host: address, port: 0, ...(links === undefined ? {} : { ergoPoolSize: Number(links) }) }],
     ...(stall === undefined ? {} : { peerStallTimeout: Number(stall) }),
-    ...(etcd === undefined ? {} : { registrar: createEtcdRegistrar({ cluster: 'scale', endpoints: etcd.split(',') }) }),
+    ...(etcd === undefined || etcdModule === undefined
+      ? {}
+      : { registrar: etcdModule.createEtcdRegistrar({ cluster: 'scale', endpoints: etcd.split(',') }) }),
   },
   log: {
     defaultLogger: { output: { write: (s: string) => void process.stderr.write(s) } },
     level: (process.env['SC_LOG_LEVEL'] as 'debug' | 'info' | 'warning' | undefined) ?? 'warning',
   },
 });
+const startedAt = now();
+const cpuStarted = cpuMs();
 await node.spawnRegister('echo', () => new Echo());
 await node.spawnRegister('watcher', () => new Watcher());
 /** The entities runtime (the entities phase), once started. */
 let entities: ScaleEntities | undefined;
 if (entitiesUrl !== undefined && entitiesUrl !== '')
-  entities = await ScaleEntities.start(node, entitiesUrl, entityMembers?.split(','));
+  entities = await startEntities(entitiesUrl, entityMembers?.split(','));
 
 interface MeshResult {
   calls: number;
@@ -370,7 +392,7 @@ async function run(c: Cmd): Promise<unknown> {
     case 'leader-status':
       return node.call(new ProcessID('leader' as Atom, node.name), 'status');
     case 'entities':
-      entities ??= await ScaleEntities.start(node, c.url ?? '', c.members);
+      entities ??= await startEntities(c.url ?? '', c.members);
       return 'started';
     case 'entity-calls':
       if (entities === undefined) throw new Error('entity-calls: the entities runtime is not started');
@@ -399,4 +421,16 @@ process.on('message', (c: Cmd) => {
   );
 });
 process.on('disconnect', () => process.exit(0));
-report({ kind: 'ready', name, at: now() });
+const readyAt = now();
+const timeline: StartTimeline = {
+  origin: performance.timeOrigin,
+  booted: boot.at,
+  imported: importedAt,
+  started: startedAt,
+  ready: readyAt,
+  cpuBooted: boot.cpu,
+  cpuImported,
+  cpuStarted,
+  cpuReady: cpuMs(),
+};
+report({ kind: 'ready', name, at: readyAt, timeline });

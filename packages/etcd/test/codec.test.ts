@@ -17,6 +17,8 @@ import {
   parseConfigValue,
   clusterPaths,
 } from '../src/index.js';
+import { codecRegistry } from '../src/codec.js';
+import { createRegistry, registerFrameworkTypes } from 'ergo-ts/net';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const str = (s: string): string => Buffer.from(s).toString('hex');
@@ -112,4 +114,14 @@ test('key layout', () => {
     config: 'services/ergo/cluster/prod/config/',
     globalConfig: 'services/ergo/config/',
   });
+});
+
+test("the codec's registry: the framework types and gen.ApplicationRoute, not the inspector's", () => {
+  // A node's start builds it: the inspector's hundred types would cost each start for nothing.
+  const framework = createRegistry({ framework: false });
+  registerFrameworkTypes(framework);
+  const r = codecRegistry();
+  assert.ok(r.type(APP_TYPE) !== undefined);
+  assert.ok(r.type(ROUTE_TYPE) !== undefined);
+  assert.equal(r.types().length, framework.types().length + 1);
 });

@@ -13,7 +13,7 @@ const MAX_DEPTH = 6;
 /** Thrown to end the walk once the text is long enough. */
 const FULL = Symbol('full');
 
-class Out {
+class TextOut {
   text = '';
   constructor(readonly max: number) {}
   add(s: string): void {
@@ -33,7 +33,7 @@ function ownToString(o: object): boolean {
   return typeof f === 'function' && f !== Object.prototype.toString && f !== Array.prototype.toString;
 }
 
-function walk(v: unknown, out: Out, depth: number, seen: Set<object>): void {
+function walk(v: unknown, out: TextOut, depth: number, seen: Set<object>): void {
   switch (typeof v) {
     case 'string':
       out.add(JSON.stringify(v.length > out.max ? v.slice(0, out.max + 1) : v));
@@ -130,7 +130,7 @@ function walk(v: unknown, out: Out, depth: number, seen: Set<object>): void {
  * says the value could not be shown).
  */
 export function messageText(value: unknown, max = MESSAGE_TEXT_MAX): string {
-  const out = new Out(max);
+  const out = new TextOut(max);
   try {
     walk(value, out, 0, new Set());
   } catch (err) {
