@@ -122,6 +122,7 @@ const report = (m: object): void => void process.send?.(m);
  */
 async function profileFrom(phase: string): Promise<() => Promise<void>> {
   if (profileDir === undefined) return async () => undefined;
+  const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
   await session.post('Profiler.enable');
