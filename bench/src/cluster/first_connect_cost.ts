@@ -12,9 +12,12 @@
 //   node bench/dist/cluster/first_connect_cost.js [runs=10] [--cache] [module...]
 //
 // With module paths (another build's entry, say the one before a change), the runs alternate
-// between `ergo-ts` and each of them. Without `--cache`, Node's compile cache is off in every
-// child; with it, each module also runs with the compile cache warm (`module.enableCompileCache`
-// on a folder one unmeasured run of the same kind — import, start, connect — filled first).
+// between `ergo-ts` and each of them. Without `--cache`, Node's compile cache and ergo-ts's code
+// cache are off in every child (`NODE_DISABLE_COMPILE_CACHE=1`); with it, each module also runs
+// with Node's compile cache warm (`module.enableCompileCache` on a folder one unmeasured run of
+// the same kind — import, start, connect — filled first), and as imported from a program's own
+// entry that does not turn Node's cache on (ergo-ts's code cache then has a folder of its own in
+// the temporary folder: here one per variant, `TMPDIR`, filled the same way).
 
 import type * as Ergo from 'ergo-ts';
 import { spawnSync } from 'node:child_process';
@@ -93,19 +96,40 @@ function median(xs: number[]): number {
 /** One variant the driver alternates: a module, and the compile cache's state for it. */
 interface Variant {
   specifier: string;
-  /** The warm variant's folder, filled by one unmeasured run before the measured ones. */
+  /** Off, Node's compile cache on (`warm`), or not turned on by the program (`entry`). */
+  cache: 'off' | 'warm' | 'entry';
+  /** The warm variant's cache folder, or the entry variant's temporary folder (`TMPDIR`, where
+   * ergo-ts's code cache then lives), filled by one unmeasured run before the measured ones. */
   dir?: string;
 }
+
+const LABEL = {
+  off: 'caches off',
+  warm: "Node's compile cache warm",
+  entry: "Node's compile cache not turned on (ergo-ts's own code cache warm, if it has one)",
+};
 
 function driver(runs: number, specifiers: string[], cache: boolean): void {
   const self = fileURLToPath(import.meta.url);
   const load0 = loadavg()[0]!;
   const variants: Variant[] = specifiers.flatMap((specifier): Variant[] =>
-    cache ? [{ specifier }, { specifier, dir: mkdtempSync(join(tmpdir(), 'first-connect-warm-')) }] : [{ specifier }],
+    cache
+      ? [
+          { specifier, cache: 'off' },
+          { specifier, cache: 'warm', dir: mkdtempSync(join(tmpdir(), 'first-connect-warm-')) },
+          { specifier, cache: 'entry', dir: mkdtempSync(join(tmpdir(), 'first-connect-entry-')) },
+        ]
+      : [{ specifier, cache: 'off' }],
   );
   const once = (v: Variant): ConnectFigures => {
-    const args = [self, 'child', v.specifier, ...(v.dir !== undefined ? [v.dir] : [])];
-    const env = { ...process.env, NODE_COMPILE_CACHE: undefined, NODE_DISABLE_COMPILE_CACHE: undefined };
+    const args = [self, 'child', v.specifier, ...(v.cache === 'warm' ? [v.dir!] : [])];
+    // Off: Node's compile cache and ergo-ts's code cache (which has a folder of its own otherwise).
+    const env = {
+      ...process.env,
+      NODE_COMPILE_CACHE: undefined,
+      NODE_DISABLE_COMPILE_CACHE: v.cache === 'off' ? '1' : undefined,
+      ...(v.cache === 'entry' ? { TMPDIR: v.dir } : {}),
+    };
     const r = spawnSync(process.execPath, args, { encoding: 'utf8', env });
     if (r.status !== 0) throw new Error(`first_connect_cost child failed: ${r.error?.message ?? r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop()!) as ConnectFigures;
@@ -119,7 +143,7 @@ function driver(runs: number, specifiers: string[], cache: boolean): void {
     const firsts = fs.map((f) => f.first);
     const f1 = (x: number): string => x.toFixed(1);
     console.log(
-      `${v.specifier}, compile cache ${v.dir === undefined ? 'off' : 'warm'}: ${fs.length} processes, CPU medians:` +
+      `${v.specifier}, ${LABEL[v.cache]}: ${fs.length} processes, CPU medians:` +
         ` first connection ${f1(median(firsts))} ms (${f1(Math.min(...firsts))}–${f1(Math.max(...firsts))}),` +
         ` each of the next ${NEXT} ${f1(median(fs.map((f) => f.next.reduce((s, x) => s + x, 0) / f.next.length)))} ms,` +
         ` import ${f1(median(fs.map((f) => f.import)))} ms, first startNode ${f1(median(fs.map((f) => f.start)))} ms;` +

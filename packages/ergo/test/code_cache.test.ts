@@ -6,7 +6,7 @@
 
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -132,17 +132,20 @@ test('a cache V8 refuses (other V8 flags) is replaced', async () => {
   assert.equal((await load(a, dir)).status, 'accepted');
 });
 
-test("the cache follows Node's compile cache folder and can be turned off", async () => {
+test("the cache follows Node's compile cache folder, else its own, and can be turned off", async () => {
   const dir = mkdtempSync(join(work, 'node-'));
   const a = scriptFile('off.cjs', SCRIPT_A);
-  // No compile cache folder in the process: off, nothing written.
-  assert.equal((await load(a, undefined, { warm: true })).status, 'off');
-  // The folder Node's compile cache uses (`NODE_COMPILE_CACHE`): on.
+  // Node's compile cache off in the process: ergo-ts's folder in the temporary folder.
+  const own = { TMPDIR: mkdtempSync(join(work, 'tmp-')) };
+  assert.equal((await load(a, undefined, { warm: true, env: own })).status, 'missing');
+  assert.equal((await load(a, undefined, { env: own })).status, 'accepted');
+  assert.equal(readdirSync(join(own.TMPDIR, 'ergo-ts-code-cache')).length, 1);
+  // The folder Node's compile cache uses (`NODE_COMPILE_CACHE`).
   const on = { NODE_COMPILE_CACHE: dir };
   assert.equal((await load(a, undefined, { warm: true, env: on })).status, 'missing');
   assert.equal((await load(a, undefined, { env: on })).status, 'accepted');
   assert.equal((await load(a, undefined, { env: { ...on, ERGO_TS_DISABLE_CODE_CACHE: '1' } })).status, 'off');
-  assert.equal((await load(a, undefined, { env: { ...on, NODE_DISABLE_COMPILE_CACHE: '1' } })).status, 'off');
+  assert.equal((await load(a, undefined, { env: { ...own, NODE_DISABLE_COMPILE_CACHE: '1' } })).status, 'off');
   // With source maps on, the script is run so that Node maps its stack traces: no cache.
   assert.equal((await load(a, undefined, { env: on, flags: ['--enable-source-maps'] })).status, 'off');
 });

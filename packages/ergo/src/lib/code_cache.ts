@@ -7,11 +7,13 @@
 // module writes it once the process made its first connection (or, for a process that never
 // connects, when it exits), and later processes start with the connection's code compiled.
 //
-// The cache is one file per package version in Node's compile cache folder (the one
-// `module.enableCompileCache` set: `NODE_COMPILE_CACHE`, or the system's temporary folder; one
-// subfolder per Node version, V8 version and user), so it is on where ergo-ts's entries turn
-// Node's cache on and off where Node's is (`NODE_DISABLE_COMPILE_CACHE=1`);
-// `ERGO_TS_DISABLE_CODE_CACHE=1` turns off this one alone. V8 checks that a cache comes from the
+// The cache is one file per package version in Node's compile cache folder when the program
+// turned Node's cache on (`module.enableCompileCache`, as ergo-ts's own entries do, or
+// `NODE_COMPILE_CACHE`: one subfolder per Node version, V8 version and user), else in
+// `<system temporary folder>/ergo-ts-code-cache/<Node version>-<arch>-<user id>`: it is on for
+// a program that imports ergo-ts from its own entry too (the script compiled from source costs
+// more than the ES modules did). `NODE_DISABLE_COMPILE_CACHE=1` turns it off with Node's,
+// `ERGO_TS_DISABLE_CODE_CACHE=1` alone. V8 checks that a cache comes from the
 // same V8 version and flags and a source of the same length, but not its bytes (a corrupted
 // cache crashes the process), so the file carries a header: a magic number, the script's length
 // and CRC-32 (another build of the same version is a miss, and the file is rewritten) and the
@@ -19,8 +21,9 @@
 // replaced.
 
 import diagnostics from 'node:diagnostics_channel';
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import * as nodeModule from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import vm from 'node:vm';
@@ -120,10 +123,17 @@ export function decodeCodeCache(
   return { stage: stage as WarmStage, data };
 }
 
-/** The folder of the code cache: Node's compile cache folder when on, else `undefined`. */
+/**
+ * The folder of the code cache: Node's compile cache folder when on, else one of ergo-ts's in the
+ * system's temporary folder; `undefined` when turned off.
+ */
 export function codeCacheDir(): string | undefined {
-  if (process.env['ERGO_TS_DISABLE_CODE_CACHE'] === '1') return undefined;
-  return nodeModule.getCompileCacheDir?.();
+  const env = process.env;
+  if (env['ERGO_TS_DISABLE_CODE_CACHE'] === '1' || env['NODE_DISABLE_COMPILE_CACHE'] === '1') return undefined;
+  const node = nodeModule.getCompileCacheDir?.();
+  if (node !== undefined) return node;
+  const user = process.getuid?.() ?? 0;
+  return join(tmpdir(), 'ergo-ts-code-cache', `${process.version}-${process.arch}-${user}`);
 }
 
 /**
@@ -166,6 +176,7 @@ export function loadScript(path: string, name: string, cacheDir: string | undefi
     const { threadId } = process.getBuiltinModule('node:worker_threads');
     const tmp = `${cacheFile}.${process.pid}.${threadId}.tmp`;
     try {
+      mkdirSync(cacheDir!, { recursive: true });
       writeFileSync(tmp, encodeCodeCache(crc32!, scriptId, stage, script.createCachedData()));
       renameSync(tmp, cacheFile);
       return true;
