@@ -13,7 +13,9 @@
 //   its exports whose first read runs that subpath's modules (esbuild's lazy module wrappers), so
 //   a process runs the top levels of the subpaths it imports only; one script keeps a class one
 //   class across subpaths. `import.meta.url` is the script's URL (a parameter).
-// - core.js, the ES module that loads it, once per process (and writes the cache);
+// - core.js, the ES module that loads it, once per process (and writes the cache); the entries
+//   esbuild bundled into the two, core-entry.cjs and core-entry.js, ship beside them (the source
+//   maps name them);
 // - one ES module per subpath (index.js, act.js, ...; worker_run.js for the worker) naming the
 //   exports of its namespace of the script: `import 'ergo-ts'` reads three files;
 // - ES modules of their own for what must run before the core loads or apart from it: register.js
@@ -96,20 +98,31 @@ async function bundle() {
   // The core script: every subpath's module and the worker's code, one namespace each.
   const inScript = Object.entries(entries).filter(([name]) => !STANDALONE.has(name));
   inScript.push(['worker_run', join(pkgDir, 'dist', 'src', 'cluster', 'worker_run.js')]);
+  // The entries esbuild bundles are written beside the bundle and shipped with it: the source maps
+  // name them. Their imports are relative, as the build machine's paths must not be shipped.
+  const rel = (file) => {
+    const path = relative(outDir, file).replaceAll('\\', '/');
+    return JSON.stringify(path.startsWith('.') ? path : `./${path}`);
+  };
+  const coreEntry = join(outDir, 'core-entry.cjs');
+  writeFileSync(
+    coreEntry,
+    [
+      '// The entry of core.cjs (scripts/bundle-core.mjs): a getter per subpath, whose first read runs',
+      "// that subpath's modules (and those they import, each once): a process pays for the top levels",
+      '// of the subpaths it imports only.',
+      'Object.defineProperties(exports, {',
+      ...inScript.map(([name, file]) => `  ${name}: { enumerable: true, get: () => require(${rel(file)}) },`),
+      '});',
+      '',
+    ].join('\n'),
+  );
   const core = await build({
     ...common,
-    stdin: {
-      // A getter per namespace, whose first read runs that subpath's modules (and those they
-      // import, each once): a process pays for the top levels of the subpaths it imports only.
-      contents: `Object.defineProperties(exports, {\n${inScript
-        .map(([name, file]) => `  ${name}: { enumerable: true, get: () => require(${JSON.stringify(file)}) },`)
-        .join('\n')}\n});`,
-      resolveDir: root,
-      sourcefile: 'ergo-ts-core.js',
-    },
+    entryPoints: [coreEntry],
     outfile: join(outDir, 'core.cjs'),
     format: 'cjs',
-    // A function expression (what scripts/../src/lib/code_cache.ts runs), strict as ES modules are.
+    // A function expression (what packages/ergo/src/lib/code_cache.ts runs), strict as ES modules are.
     banner: { js: '(function (exports, require, module, __filename, __dirname, __importMetaUrl) { "use strict";' },
     footer: { js: '})' },
     define: { 'import.meta.url': '__importMetaUrl' },
@@ -125,23 +138,27 @@ async function bundle() {
     },
   });
   const loaderSource = join(pkgDir, 'dist', 'src', 'lib', 'code_cache.js');
+  const loaderEntry = join(outDir, 'core-entry.js');
+  writeFileSync(
+    loaderEntry,
+    [
+      '// The entry of core.js (scripts/bundle-core.mjs): loads core.cjs once per process, with its code',
+      '// cache, and writes the cache after the warm-up.',
+      `import { codeCacheDir, loadScript, saveAfterWarmUp } from ${rel(loaderSource)};`,
+      `import { fileURLToPath } from 'node:url';`,
+      `const loaded = loadScript(fileURLToPath(new URL('./core.cjs', import.meta.url)), ${JSON.stringify(`ergo-ts-${version}`)}, codeCacheDir());`,
+      'saveAfterWarmUp(loaded);',
+      "/** The core script's namespaces, one per subpath. */",
+      'export const core = loaded.exports;',
+      '',
+    ].join('\n'),
+  );
   const esm = { ...common, format: 'esm' };
   const results = [
     core,
     await build({
       ...esm,
-      stdin: {
-        contents: [
-          `import { codeCacheDir, loadScript, saveAfterWarmUp } from ${JSON.stringify(loaderSource)};`,
-          `import { fileURLToPath, pathToFileURL } from 'node:url';`,
-          `const loaded = loadScript(fileURLToPath(new URL('./core.cjs', import.meta.url)), ${JSON.stringify(`ergo-ts-${version}`)}, codeCacheDir());`,
-          `saveAfterWarmUp(loaded);`,
-          `/** The core script's namespaces, one per subpath. */`,
-          `export const core = loaded.exports;`,
-        ].join('\n'),
-        resolveDir: root,
-        sourcefile: 'ergo-ts-core-loader.js',
-      },
+      entryPoints: [loaderEntry],
       outfile: join(outDir, 'core.js'),
     }),
     await build({ ...esm, entryPoints: { register: entries.register }, outdir: outDir }),
