@@ -26,6 +26,7 @@ import * as nodeModule from 'node:module';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { median } from '../lib/measure.js';
 import { acceptorPort, loopbackRoute } from '../lib/routes.js';
 
 interface ConnectFigures {
@@ -85,12 +86,6 @@ async function child(): Promise<void> {
   await Promise.all(targets.map((t) => t.stop()));
   const figures: ConnectFigures = { import: cpuMs(c1) - cpuMs(c0), start, first: calls[0]!, next: calls.slice(1) };
   console.log(JSON.stringify(figures));
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** One variant the driver alternates: a module, and the compile cache's state for it. */

@@ -6,7 +6,7 @@
 
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -117,6 +117,13 @@ test('the cache is written after the warm-up, used by the next process, and repl
   const rebuilt = await load(a, dir, { warm: true });
   assert.deepEqual([rebuilt.status, rebuilt.answer], ['invalid', 43]);
   assert.deepEqual([(await load(a, dir)).status, (await load(a, dir)).answer], ['accepted', 43]);
+
+  // A file others may write: not used (V8 would run what they put there), then replaced by one
+  // only this user may write.
+  chmodSync(cacheFile, 0o666);
+  assert.equal((await load(a, dir, { warm: true })).status, 'invalid');
+  assert.equal(statSync(cacheFile).mode & 0o777, 0o600);
+  assert.equal((await load(a, dir)).status, 'accepted');
 
   // A file that is not a cache at all.
   writeFileSync(cacheFile, 'not a code cache');

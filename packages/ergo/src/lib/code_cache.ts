@@ -17,11 +17,23 @@
 // same V8 version and flags and a source of the same length, but not its bytes (a corrupted
 // cache crashes the process), so the file carries a header: a magic number, the script's length
 // and CRC-32 (another build of the same version is a miss, and the file is rewritten) and the
-// payload's length and CRC-32. A file that fails any check, or that V8 rejects, is ignored and
-// replaced.
+// payload's length and CRC-32. V8 runs a cache's code as it is, so a file that is not this user's
+// or that others may write (the temporary folder is shared) is not used either; the cache is
+// written with mode 0600 in a folder made 0700. A file that fails any check, or that V8 rejects,
+// is ignored and replaced.
 
 import diagnostics from 'node:diagnostics_channel';
-import { mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeFileSync,
+  type Stats,
+} from 'node:fs';
 import * as nodeModule from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -55,7 +67,10 @@ export type CodeCacheStatus =
   | 'off'
   /** No file yet. */
   | 'missing'
-  /** A file that failed the header's checks: corrupted, truncated, foreign, or another build's. */
+  /**
+   * A file that failed the checks: corrupted, truncated, foreign, another build's, or one another
+   * user could have written.
+   */
   | 'invalid'
   /** A file V8 refused (another V8 version or flags). */
   | 'rejected'
@@ -153,10 +168,14 @@ export function loadScript(path: string, name: string, cacheDir: string | undefi
   let cached: CodeCacheFile | undefined;
   if (cacheFile !== undefined) {
     let bytes: Buffer | undefined;
+    let fd: number | undefined;
     try {
-      bytes = readFileSync(cacheFile);
+      fd = openSync(cacheFile, 'r');
+      bytes = ownFile(fstatSync(fd)) ? readFileSync(fd) : Buffer.alloc(0);
     } catch {
       // no file (or unreadable): compiled from source, written later
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
     if (bytes !== undefined) {
       cached = decodeCodeCache(crc32!, scriptId, bytes);
@@ -176,8 +195,8 @@ export function loadScript(path: string, name: string, cacheDir: string | undefi
     const { threadId } = process.getBuiltinModule('node:worker_threads');
     const tmp = `${cacheFile}.${process.pid}.${threadId}.tmp`;
     try {
-      mkdirSync(cacheDir!, { recursive: true });
-      writeFileSync(tmp, encodeCodeCache(crc32!, scriptId, stage, script.createCachedData()));
+      mkdirSync(cacheDir!, { recursive: true, mode: 0o700 });
+      writeFileSync(tmp, encodeCodeCache(crc32!, scriptId, stage, script.createCachedData()), { mode: 0o600 });
       renameSync(tmp, cacheFile);
       return true;
     } catch {
@@ -196,6 +215,16 @@ export function loadScript(path: string, name: string, cacheDir: string | undefi
     stage: status === 'accepted' ? cached!.stage : undefined,
     save,
   };
+}
+
+/**
+ * True when a cache file is this user's and no one else may write it: V8 runs a cache's code
+ * as it is, so a file another user could have written (the temporary folder is shared) is not
+ * used. Where there are no user ids (Windows), every file is.
+ */
+function ownFile(stat: Stats): boolean {
+  const uid = process.getuid?.();
+  return uid === undefined || (stat.uid === uid && (stat.mode & 0o022) === 0);
 }
 
 /** The function a script's source evaluates to. */
