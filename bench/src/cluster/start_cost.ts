@@ -11,7 +11,8 @@
 //
 // With module paths (another build's dist/src/index.js, say the one before a change), the runs
 // alternate between `ergo-ts` and each of them, so a load that changes meanwhile weighs on all
-// alike, and a line is printed for each. `--cache` adds, for each module, two more alternating
+// alike, and a line is printed for each. Without a cache, Node's compile cache and ergo-ts's code
+// cache are off (`NODE_DISABLE_COMPILE_CACHE=1`). `--cache` adds, for each module, two more alternating
 // variants with Node's compile cache turned on before the import (`module.enableCompileCache`, what
 // the launcher's worker and the `ergo-ts` command do): cold (an empty cache directory per run, so
 // the run compiles and writes the cache; its writing is counted in the whole process) and warm (a
@@ -97,12 +98,19 @@ function driver(runs: number, specifiers: string[], cache: boolean): void {
   const once = (v: Variant): StartFigures => {
     const dir = v.cache === 'cold' ? mkdtempSync(join(tmpdir(), 'start-cost-cold-')) : v.dir;
     const args = [self, 'child', v.specifier, ...(dir !== undefined ? [dir] : [])];
+    // Off: Node's compile cache and ergo-ts's code cache (which has a folder of its own otherwise).
+    const env = {
+      ...process.env,
+      NODE_COMPILE_CACHE: undefined,
+      NODE_DISABLE_COMPILE_CACHE: dir === undefined ? '1' : undefined,
+    };
     try {
       const r = isolate
         ? spawnSync('unshare', ['-n', 'sh', '-c', 'ip link set lo up && exec "$0" "$@"', process.execPath, ...args], {
             encoding: 'utf8',
+            env,
           })
-        : spawnSync(process.execPath, args, { encoding: 'utf8' });
+        : spawnSync(process.execPath, args, { encoding: 'utf8', env });
       if (r.status !== 0) throw new Error(`start_cost child failed: ${r.error?.message ?? r.stderr}`);
       return JSON.parse(r.stdout.trim().split('\n').pop()!) as StartFigures;
     } finally {

@@ -34,7 +34,7 @@ function checkLitWidth(litWidth: number): void {
 }
 
 /** A growable output byte buffer. */
-class ByteOut {
+class LzwOut {
   buf: Uint8Array;
   n = 0;
   constructor(cap: number, unsafe = false) {
@@ -79,7 +79,7 @@ export class LzwCompressor {
     const maxLit = (1 << lit) - 1;
     const clear = 1 << lit;
     const eof = clear + 1;
-    const out = new ByteOut((data.length >>> 1) + 16);
+    const out = new LzwOut((data.length >>> 1) + 16);
     const msb = this.order === LzwOrder.MSB;
     let bits = 0; // pending bits (LSB: low bits first; MSB: kept in the top of 32 bits)
     let nBits = 0;
@@ -234,7 +234,7 @@ class LzwDecoder {
   readonly #prefix = new Uint16Array(MAX_CODE + 1);
   readonly #suffix = new Uint8Array(MAX_CODE + 1);
   readonly #stack = new Uint8Array(MAX_CODE + 1);
-  readonly #out: ByteOut;
+  readonly #out: LzwOut;
   #width: number;
   #hi: number;
   #overflow: number;
@@ -252,7 +252,7 @@ class LzwDecoder {
     this.#litWidth = litWidth;
     this.#clear = 1 << litWidth;
     this.#eof = this.#clear + 1;
-    this.#out = presize ? new ByteOut(maxOutput, true) : new ByteOut(Math.min(maxOutput, data.length * 4) + 16);
+    this.#out = presize ? new LzwOut(maxOutput, true) : new LzwOut(Math.min(maxOutput, data.length * 4) + 16);
     this.#width = litWidth + 1;
     this.#hi = this.#eof;
     this.#overflow = 1 << this.#width;
