@@ -147,7 +147,7 @@ async function bundle() {
       `import { codeCacheDir, loadScript, saveAfterWarmUp } from ${rel(loaderSource)};`,
       `import { fileURLToPath } from 'node:url';`,
       `const loaded = loadScript(fileURLToPath(new URL('./core.cjs', import.meta.url)), ${JSON.stringify(`ergo-ts-${version}`)}, codeCacheDir());`,
-      'saveAfterWarmUp(loaded);',
+      'void saveAfterWarmUp(loaded);',
       "/** The core script's namespaces, one per subpath. */",
       'export const core = loaded.exports;',
       '',

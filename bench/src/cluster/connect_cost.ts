@@ -2,7 +2,7 @@
 // Erlang's): node `a` dials N nodes of the same process over loopback, one call each, 4 at a
 // time, and prints the connections per second and the process's CPU per connection (both sides
 // of it). A fresh process each run: the first connections run cold, which is what each node of
-// a large cluster does for its ~100 peers. docs/deploy.md has the figures.
+// a large cluster does for its ~100 peers. docs/scale.md has the figures.
 //
 //   node bench/dist/cluster/connect_cost.js [N=200] [links per connection: the default]
 

@@ -6,7 +6,7 @@
 // a new node of the same process, one at a time. Each child also reports its import's CPU and
 // the first `startNode`'s. The driver alternates the variants run by run, so a load that changes
 // meanwhile weighs on each alike, and prints for each the median (min–max) of the first
-// connection, the median of the next nine's mean, and the load average. docs/deploy.md has the
+// connection, the median of the next nine's mean, and the load average. docs/scale.md has the
 // figures ("The first connection of a fresh process").
 //
 //   node bench/dist/cluster/first_connect_cost.js [runs=10] [--cache] [module...]

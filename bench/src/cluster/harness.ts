@@ -39,7 +39,7 @@
 //
 // ergo-ts nodes discover each other through a 3-member etcd in three hosts of their own
 // (`registrar: 'etcd'`) or through the embedded registrar of each host (`'embedded'`); Erlang
-// nodes through each host's epmd. docs/deploy.md has the figures and how to run it.
+// nodes through each host's epmd. docs/scale.md has the figures and how to run it.
 
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
@@ -307,7 +307,7 @@ export async function runScale(o: ScaleOptions): Promise<ScaleFigures> {
             .join(',');
       }
       delete env['NODE_TEST_CONTEXT'];
-      // As the docs tell a deployment to start a node (docs/deploy.md): with Node's compile cache,
+      // As the docs tell a deployment to start a node (docs/scale.md): with Node's compile cache,
       // so only the first node on the machine compiles ergo-ts (NODE_DISABLE_COMPILE_CACHE=1: off).
       const proc = h.spawn(process.execPath, ['--import', REGISTER, '--import', BOOT_MARK, NODE_SCRIPT], {
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],

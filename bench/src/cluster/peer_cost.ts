@@ -8,7 +8,7 @@
 // the window and reports, from /proc: RSS, USS (private pages) and PSS, file descriptors, and the
 // bytes and packets loopback carried during the window (`/proc/net/dev`: every pair's heartbeats
 // and TCP acknowledgements, both ways, headers included; run it in a network namespace of its own,
-// so loopback carries this run's traffic only). docs/deploy.md has the figures.
+// so loopback carries this run's traffic only). docs/scale.md has the figures.
 //
 //   node bench/dist/cluster/peer_cost.js [--peers 0,50,99] [--idle 30] [--node-args '--max-semi-space-size=1']
 //     [--set-flags '--optimize-for-size'] [--links N]

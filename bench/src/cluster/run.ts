@@ -1,4 +1,4 @@
-// The cluster-scale run (issue 49; docs/deploy.md, "A hundred nodes"): ergo-ts through etcd,
+// The cluster-scale run (issue 49; docs/scale.md, "A hundred nodes"): ergo-ts through etcd,
 // ergo-ts through the embedded registrar and Erlang/OTP, one after the other on fresh test hosts,
 // then a table side by side. Root, `ip`, `nft`, etcd and erl needed (what the test hosts need).
 //

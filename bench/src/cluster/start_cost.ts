@@ -5,7 +5,7 @@
 // its CPU (user + system, `process.cpuUsage()`) before the import (Node's own start), for the
 // import, for `startNode` and for the whole process, and the wall time of import and start; the
 // driver prints the median of each and the load average (the machine is shared: CPU time is the
-// robust figure, wall time is noisy). docs/deploy.md has the figures.
+// robust figure, wall time is noisy). docs/scale.md has the figures.
 //
 //   node bench/dist/cluster/start_cost.js [runs=20] [--cache] [module...]
 //

@@ -8,7 +8,7 @@
 // seen by every survivor. Then the mixed cluster: 20 ergo-ts and 5 Go Ergo nodes on the embedded
 // registrar, the same mesh, joiners and kills, with no call failed either way. The
 // figures are printed, never compared with a bound; the 100-node figures beside Erlang's are in
-// docs/deploy.md (`node bench/dist/cluster/run.js`).
+// docs/scale.md (`node bench/dist/cluster/run.js`).
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -45,7 +45,7 @@ function holds(f: ScaleFigures, total = NODES): void {
 
 describe(`a ${NODES}-node cluster on the test hosts`, { skip: why }, () => {
   // etcd, the discovery the issue names first; the embedded registrar's run is the script's
-  // (its figures are in docs/deploy.md): one 20-node run is what CI's time allows.
+  // (its figures are in docs/scale.md): one 20-node run is what CI's time allows.
   test('through a 3-member etcd: every node sees every other, a full mesh with no failure, kills seen', async () => {
     // Calls wait up to 60 s: a loaded laptop's 20 node starts and 380 first dials can take
     // seconds each (p99 7.3 s beside two CPU hogs and a full test run); what is tested is that

@@ -1,6 +1,6 @@
 // `ergo-ts/register`: turns on Node's compile cache for the program that preloads it, so every
 // later start on the host reads V8's cached code for ergo-ts (and the program) instead of parsing
-// and compiling it again (issue 64: a hundred nodes on one host; docs/deploy.md, "What a node
+// and compiling it again (issue 64: a hundred nodes on one host; docs/scale.md, "What a node
 // process spends to start"). A module's static imports are all compiled before its first line
 // runs, so the call must come before the program's entry is loaded: preload this module,
 //

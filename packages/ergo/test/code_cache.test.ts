@@ -30,13 +30,15 @@ interface Loaded {
   stage: number | null;
   answer: number;
   url: string;
+  /** With `early`: whether the cache file existed once the early write was made or skipped. */
+  early: boolean | null;
 }
 
 /** Loads `script` with the cache in `dir` in a fresh process; `warm` arms the warm-up save. */
 async function load(
   script: string,
   dir: string | undefined,
-  opts: { warm?: boolean; connect?: boolean; env?: NodeJS.ProcessEnv; flags?: string[] } = {},
+  opts: { warm?: boolean; early?: boolean; connect?: boolean; env?: NodeJS.ProcessEnv; flags?: string[] } = {},
 ): Promise<Loaded> {
   const code = [
     `import diagnostics from 'node:diagnostics_channel';`,
@@ -44,8 +46,14 @@ async function load(
     `const dir = ${dir === undefined ? 'codeCacheDir()' : JSON.stringify(dir)};`,
     `const l = loadScript(${JSON.stringify(script)}, 'test', dir);`,
     opts.warm === true ? 'saveAfterWarmUp(l);' : '',
+    // The early write made or skipped, the file as it is then (before this process's exit write).
+    opts.early === true
+      ? // Its timer does not hold a process open: this one holds it until the write was made or skipped.
+        `const hold = setInterval(() => {}, 1 << 30); await saveAfterWarmUp(l, 0); clearInterval(hold);` +
+        ` const { existsSync } = await import('node:fs'); const early = existsSync(l.cacheFile);`
+      : 'const early = null;',
     opts.connect === true ? `diagnostics.channel('ergo-ts:network:connect').publish({});` : '',
-    `console.log(JSON.stringify({ status: l.status, stage: l.stage ?? null, answer: l.exports.answer(), url: l.exports.url }));`,
+    `console.log(JSON.stringify({ status: l.status, stage: l.stage ?? null, answer: l.exports.answer(), url: l.exports.url, early }));`,
   ].join('\n');
   const { stdout } = await promisify(execFile)(
     process.execPath,
@@ -128,6 +136,20 @@ test('the cache is written after the warm-up, used by the next process, and repl
   // A file that is not a cache at all.
   writeFileSync(cacheFile, 'not a code cache');
   assert.deepEqual([(await load(a, dir, { warm: true })).status, (await load(a, dir)).status], ['invalid', 'accepted']);
+});
+
+test('a process that found no cache writes one soon after its start, not only at its exit', async () => {
+  const dir = mkdtempSync(join(work, 'early-'));
+  const a = scriptFile('early.cjs', SCRIPT_A);
+  // Running, not yet connected: the early write is there before the process ends.
+  const first = await load(a, dir, { early: true });
+  assert.deepEqual([first.status, first.early], ['missing', true]);
+  const next = await load(a, dir, { early: true });
+  assert.deepEqual([next.status, next.stage], ['accepted', WarmStage.Started]);
+  // A file already holding a usable cache: no early write to make (it stays as the load found it).
+  const kept = statSync(join(dir, 'test.v8cache')).mtimeMs;
+  await load(a, dir, { early: true });
+  assert.equal(statSync(join(dir, 'test.v8cache')).mtimeMs, kept);
 });
 
 test('a cache V8 refuses (other V8 flags) is replaced', async () => {

@@ -1,7 +1,7 @@
 // The entry of one cluster node: the file the launcher starts as a worker thread or a child
 // process. It turns on Node's compile cache before it loads the framework (./worker_run.js), so a
 // host that starts a hundred nodes compiles ergo-ts once: every later node reads V8's cached code
-// instead of parsing and compiling about 1 MB of JavaScript (issue 64, docs/deploy.md "What a
+// instead of parsing and compiling about 1 MB of JavaScript (issue 64, docs/scale.md "What a
 // node process spends to start"). The cache lives where `NODE_COMPILE_CACHE` says, or in the
 // system's temporary folder; `NODE_DISABLE_COMPILE_CACHE=1` turns it off. Node ≥ 22.8 has the
 // call; on an older 22 the node starts without the cache.

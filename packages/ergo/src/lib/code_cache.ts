@@ -30,6 +30,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeFileSync,
   type Stats,
@@ -252,22 +253,27 @@ const CONNECT_CHANNEL = 'ergo-ts:network:connect';
 
 /**
  * Writes `loaded`'s code cache when it lacks the connection's code: a second after the process's
- * first connection comes up (or at exit, if sooner), and at exit when there was no cache at all.
- * Nothing when the cache is off or already holds a connection's code.
+ * first connection comes up (or at exit, if sooner); and when there was no usable cache at all,
+ * also `startedAfterMs` after this call (and at exit), unless another process wrote one meanwhile —
+ * so on a host where many nodes start at once and none has connected yet (a cluster's first
+ * start), the nodes started a moment later already load compiled code. Nothing when the cache is
+ * off or already holds a connection's code. The returned Promise settles once the early write was
+ * made or skipped (at once when there is none to make); it never rejects.
  */
-export function saveAfterWarmUp(loaded: LoadedScript): void {
-  if (loaded.cacheFile === undefined || loaded.stage === WarmStage.Connected) return;
-  let saved = false;
+export function saveAfterWarmUp(loaded: LoadedScript, startedAfterMs = 1000): Promise<void> {
+  const cacheFile = loaded.cacheFile;
+  if (cacheFile === undefined || loaded.stage === WarmStage.Connected) return Promise.resolve();
+  const loadedAt = Date.now();
+  // What the file holds as far as this process knows: written by it, found at load, or newer.
+  let held: WarmStage | undefined = loaded.stage;
+  let connected = false;
   const save = (stage: WarmStage): void => {
-    if (saved) return;
-    saved = true;
-    process.off('exit', atExit);
+    if (held !== undefined && held >= stage) return;
+    held = stage;
+    if (stage === WarmStage.Connected) process.off('exit', atExit);
     loaded.save(stage);
   };
-  let connected = false;
-  const atExit = (): void => {
-    if (connected || loaded.stage === undefined) save(connected ? WarmStage.Connected : WarmStage.Started);
-  };
+  const atExit = (): void => save(connected ? WarmStage.Connected : WarmStage.Started);
   const onConnect = (): void => {
     diagnostics.unsubscribe(CONNECT_CHANNEL, onConnect);
     connected = true;
@@ -275,4 +281,20 @@ export function saveAfterWarmUp(loaded: LoadedScript): void {
   };
   diagnostics.subscribe(CONNECT_CHANNEL, onConnect);
   process.on('exit', atExit);
+  if (held !== undefined) return Promise.resolve();
+  return new Promise<void>((done) => {
+    setTimeout(() => {
+      if (!connected && !writtenSince(cacheFile, loadedAt)) save(WarmStage.Started);
+      done();
+    }, startedAfterMs).unref();
+  });
+}
+
+/** True when `file` was written at or after `since` (by another process: this one has not yet). */
+function writtenSince(file: string, since: number): boolean {
+  try {
+    return statSync(file).mtimeMs >= since;
+  } catch {
+    return false;
+  }
 }

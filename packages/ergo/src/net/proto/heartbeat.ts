@@ -24,7 +24,7 @@
 // The checks of every connection with the same interval share one timer per process (a
 // {@link CheckClock}): a node with N idle peers runs its checks in one timer wake, not N (issue
 // 49). The probes and their answers are still a wake each; they, not the timers, are what an
-// idle cluster's CPU goes to (docs/deploy.md, "A hundred nodes").
+// idle cluster's CPU goes to (docs/scale.md, "A hundred nodes").
 //
 // Detection comes between the timeout and a 32nd more after the last byte read. A node that was
 // itself not running (its own event loop blocked, a GC pause, SIGSTOP) for half the timeout gives
