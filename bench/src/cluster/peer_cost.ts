@@ -17,7 +17,11 @@
 // to each; the default is the acceptor's default). `--node-args` starts the measured node's process with those Node/V8 options (the peers keep
 // the defaults); `--set-flags` has the measured node set those V8 flags itself once running
 // (`v8.setFlagsFromString`), before it starts; each of these is a variant, and the variants are
-// run one after the other for each peer count. Run it alone in a network namespace
+// run one after the other for each peer count. For a look inside the measured node after its idle
+// window: PEER_COST_SPACES=1 prints V8's heap spaces (committed/used) and external memory on
+// stderr, PEER_COST_SNAPSHOT=PREFIX writes a heap snapshot PREFIX-<peers>.heapsnapshot, and
+// PEER_COST_LASTRESORT=1 makes its settling GC V8's memory-reducing one instead of two full GCs.
+// Run it alone in a network namespace
 // (`unshare -n sh -c 'ip link set lo up && node bench/dist/cluster/peer_cost.js ...'`).
 
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,7 +29,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
+import { getHeapSpaceStatistics, setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import { Actor, ProcessID, startNode, type Atom, type Node, type PID, type Ref } from 'ergo-ts';
 import { acceptorPort, loopbackRoute } from '../lib/routes.js';
 
@@ -144,8 +148,12 @@ async function measured(idleSeconds: number): Promise<void> {
   await new Promise((done) => setTimeout(done, idleSeconds * 1000));
   const io1 = loopback();
   const idleCpuPct = cpuMs(process.cpuUsage(c1)) / (idleSeconds * 10);
-  gc();
-  gc();
+  if (process.env.PEER_COST_LASTRESORT === '1')
+    (gc as unknown as (o: object) => void)({ type: 'major', execution: 'sync', flavor: 'last-resort' });
+  else {
+    gc();
+    gc();
+  }
   const report: Report = {
     peers: peers.length,
     nodeArgs: [
@@ -161,7 +169,18 @@ async function measured(idleSeconds: number): Promise<void> {
     idleBytes: (io1.bytes - io0.bytes) / idleSeconds,
     idlePackets: (io1.packets - io0.packets) / idleSeconds,
   };
+  if (process.env.PEER_COST_SNAPSHOT !== undefined)
+    writeHeapSnapshot(`${process.env.PEER_COST_SNAPSHOT}-${peers.length}.heapsnapshot`);
   console.log(JSON.stringify(report));
+  if (process.env.PEER_COST_SPACES === '1') {
+    const mu = process.memoryUsage();
+    const spaces = getHeapSpaceStatistics().map(
+      (s) => `${s.space_name} ${(s.space_size / 1048576).toFixed(2)}/${(s.space_used_size / 1048576).toFixed(2)}`,
+    );
+    console.error(
+      `spaces: ${spaces.join(', ')}; external ${(mu.external / 1048576).toFixed(2)} MB, arrayBuffers ${(mu.arrayBuffers / 1048576).toFixed(2)} MB`,
+    );
+  }
   await node.stop();
 }
 
