@@ -153,6 +153,8 @@ function attempts(host: EstablishHost, name: Atom, handshakeTimeout: number, unt
     const finish = (): void => {
       done = true;
       if (due !== null) clearTimeout(due);
+      // Most dials have no other attempt: no error (and its stack) is made for them.
+      if (live.size === 0) return;
       const why = new WireError('ERR_HANDSHAKE_CLOSED', `another attempt of the dial of ${name} came first`);
       for (const ac of live) ac.abort(why);
       live.clear();
