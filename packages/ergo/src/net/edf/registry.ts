@@ -46,16 +46,6 @@ import {
   type BodyEncoder,
 } from './type.js';
 
-export type {
-  CustomTypeSpec,
-  EdfClass,
-  FieldList,
-  NamedTypeSpec,
-  StructFields,
-  StructOptions,
-  StructTypeSpec,
-  TypeSpec,
-} from './type_spec.js';
 import type {
   CustomTypeSpec,
   EdfClass,
@@ -66,6 +56,8 @@ import type {
   StructTypeSpec,
   TypeSpec,
 } from './type_spec.js';
+// Re-exported: registry.ts was their home before type_spec.ts, and importers still name it.
+export type * from './type_spec.js';
 
 /**
  * A type registered under a Go name. Usable as a field/element type in other registrations
