@@ -89,12 +89,16 @@ async function allSleep(store: EntityStore, keys: string[]): Promise<void> {
   );
 }
 
-/** How many times each step ran, by idempotency key. */
+/**
+ * How many times each step ran, by its operation (`<workflow>/<id>/<seq>`: the idempotency key
+ * without the operation's kind and name, which each key of these steps carries after it).
+ */
 function runsOf(effects: string): Map<string, string[]> {
   const m = new Map<string, string[]>();
   for (const line of readFileSync(effects, 'utf8').split('\n')) {
     if (line === '') continue;
-    const [key, node] = line.split(' ') as [string, string];
+    const [full, node] = line.split(' ') as [string, string];
+    const key = full.replace(/\/step:s\d+$/, '');
     m.set(key, [...(m.get(key) ?? []), node]);
   }
   return m;

@@ -171,7 +171,7 @@ describe('time on the test clock', () => {
     await using k = await kit();
     const wf = await k.workflows.start(Flaky, 'f1', { failures: 3 });
     assert.equal(await wf.advanceUntilDone(), 4);
-    const at = attemptsAt.get('wf-flaky/f1/0')!;
+    const at = attemptsAt.get('wf-flaky/f1/0/step:flaky')!;
     assert.deepEqual(
       at.slice(1).map((x, i) => x - at[i]!),
       [100, 200, 300],
@@ -190,9 +190,9 @@ describe('time on the test clock', () => {
     const wf = await k.workflows.start(Timed, 't1', undefined);
     await eventually(() => runsOf('wf-timed', 't1', 0) === 1, 'the attempt started');
     k.advanceTime(999);
-    assert.equal(effects.get('wf-timed/t1/0 aborted'), undefined, 'not aborted before its timeout');
+    assert.equal(effects.get('wf-timed/t1/0/step:slow aborted'), undefined, 'not aborted before its timeout');
     k.advanceTime(1);
-    assert.equal(effects.get('wf-timed/t1/0 aborted'), 1);
+    assert.equal(effects.get('wf-timed/t1/0/step:slow aborted'), 1);
     await assert.rejects(wf.result(), (err: Error & { cause?: Error }) => {
       assert.equal((err as { code?: string }).code, 'ERR_WORKFLOW_FAILED');
       assert.match(err.cause!.message, /ERR_WORKFLOW_TIMEOUT: workflow: timed out: attempt 1 took longer than 1000 ms/);
@@ -245,7 +245,7 @@ describe('cancel, compensations and children', () => {
     );
     assert.deepEqual(
       await wf.query('keys'),
-      compensations.map((e) => `wf-saga/o1/${e.s}`),
+      compensations.map((e) => `wf-saga/o1/${e.s}/step:${e.n}`),
       'each compensation gets its own step idempotency key',
     );
     const child = k.workflows.handle(Forever, 'o1-watch');

@@ -144,7 +144,11 @@ export async function deterministicValues(rig: Rig): Promise<void> {
 export async function sendExactlyOnce(rig: Rig): Promise<void> {
   await rig.workflows().start(Sender, 'm1', { to: 'c-m1' });
   await rig.waitsFor('wf-sender', 'm1', 'go');
-  assert.equal(await rig.processed('c-m1', 'wf-sender/m1/0'), true, "the send's id is its idempotency key");
+  assert.equal(
+    await rig.processed('c-m1', 'wf-sender/m1/0/send:counter/c-m1'),
+    true,
+    "the send's id is its idempotency key",
+  );
   await rig.restart();
   await rig.workflows().handle(Sender, 'm1').signal('go', null);
   assert.equal(await rig.finish('wf-sender', 'm1', () => rig.workflows().handle(Sender, 'm1').result()), 'sent');

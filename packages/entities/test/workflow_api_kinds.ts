@@ -22,7 +22,11 @@ function ran(key: string): void {
 
 /** Runs of the step of operation `seq` of instance `id` of workflow `wf`. */
 export function runsOf(wf: string, id: string, seq: number): number {
-  return effects.get(`${wf}/${id}/${seq}`) ?? 0;
+  // Keys name the operation after its position (`<wf>/<id>/<seq>/<kind>:<name>`).
+  let n = 0;
+  for (const [key, count] of effects)
+    if (key.startsWith(`${wf}/${id}/${seq}/`) && !key.endsWith(' aborted')) n += count;
+  return n;
 }
 
 export const Counter = counterKind(0);

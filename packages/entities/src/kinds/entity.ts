@@ -25,6 +25,11 @@ export interface EntityBinding {
   readonly save: () => Promise<void>;
   readonly version: () => number;
   readonly token: () => number;
+  /**
+   * Resolves true once the activation's lease is confirmed fresh (runtime/leases.ts `confirm`),
+   * false when it may be lost: no side effect may run.
+   */
+  readonly confirmLease: () => Promise<boolean>;
   /** The runtime of the node hosting the activation. */
   readonly entities: EntitiesClient;
   /** The runtime's clock (the test kit's TestClock in tests). */
@@ -42,6 +47,15 @@ function bound(e: Entity<unknown, unknown>): EntityBinding {
   const b = bindings.get(e);
   if (b === undefined) throw ErrEntityIncorrect.with('this entity is not activated (it was made outside its host)');
   return b;
+}
+
+/**
+ * Internal: resolves true once `e`'s activation holds a lease confirmed within its ttl less the
+ * margin (asking the store when it was not), false when the lease may be lost: the workflow
+ * engine runs no step attempt, compensation or outbox delivery then.
+ */
+export function leaseConfirmed(e: Entity<unknown, unknown>): Promise<boolean> {
+  return bound(e).confirmLease();
 }
 
 /** Internal: the runtime clock of an activated entity (the workflow engine keeps its time on it). */

@@ -40,6 +40,11 @@ export class Activations {
   }
 
   /** Whether (kind, key) runs here. */
+  /** The token of the activation of (kind, key) here, if one is registered. */
+  tokenOf(kind: string, key: string): number | undefined {
+    return this.byKind.get(kind)?.get(key)?.token;
+  }
+
   has(kind: string, key: string): boolean {
     return this.byKind.get(kind)?.has(key) === true;
   }

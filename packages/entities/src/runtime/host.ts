@@ -92,6 +92,29 @@ export class EntityHost extends Actor {
   /** Duplicates whose inbox entry is being read ({@link #adopt}). */
   readonly #adopting = new Set<string>();
 
+  /**
+   * Before a side effect of the entity (a workflow's step attempt, compensation, outbox delivery):
+   * whether the lease is confirmed fresh (runtime.ts `confirmLease`). When it is not, this
+   * activation ends (logged once as a lost lease): it may no longer be the key's only one.
+   */
+  async #confirmLease(): Promise<boolean> {
+    if (this.#stale) return false;
+    const rt = this.#rt;
+    let ok: boolean;
+    try {
+      ok = (await rt.confirmLease?.(this.#kind.name, this.#key, this.#token)) ?? true;
+    } catch {
+      ok = false;
+    }
+    if (ok) return true;
+    try {
+      this.node.sendExit(this.pid, leaseLost('not confirmed before a side effect (a pause, or the store unreachable)'));
+    } catch {
+      // Already ending.
+    }
+    return false;
+  }
+
   override async init(rt: HostRuntime, kind: EntityKind, key: string): Promise<Error | undefined> {
     this.#rt = rt;
     this.#kind = kind;
@@ -125,6 +148,7 @@ export class EntityHost extends Actor {
           save: () => this.#save(undefined),
           version: () => this.#version,
           token: () => this.#token,
+          confirmLease: () => this.#confirmLease(),
           entities: rt,
           clock: rt.clock,
         });

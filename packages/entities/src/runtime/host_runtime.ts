@@ -28,6 +28,12 @@ export interface HostRuntime extends EntitiesClient {
    * when the store reads them in the same operation, the key's state and inbox.
    */
   openLease(kind: string, key: string): Promise<OpenedLease>;
+  /**
+   * Resolves true once the lease an activation writes under is confirmed within its ttl less the
+   * margin (renewed first when it is not); false when it may be lost (no side effect may run).
+   * Absent (the test kit's single-node runtime): always confirmed.
+   */
+  confirmLease?(kind: string, key: string, token: number): Promise<boolean>;
   /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
   releaseLease(kind: string, key: string, token: number): Promise<void>;
   /**

@@ -62,11 +62,26 @@ export interface LeaseSettings {
   /** The member's own lease (member_lease.ts), renewed with the others; absent on a client. */
   readonly member?: MemberLease | undefined;
   /**
-   * Whether a lease holder (an owner string) is declared dead: its lease is then taken over at
-   * once (`takeOverFrom`) rather than waited out. Absent: holders' leases are always waited out.
+   * Whether a lease holder (an owner string) is declared dead by this node (its connection went
+   * down): then the store is asked ({@link gone}). Absent: holders' leases are always waited out.
    */
   readonly dead?: (holder: string) => boolean;
+  /**
+   * The store's word that a holder declared dead is gone (its liveness claim released:
+   * contract/liveness.ts): only then is its lease taken over at once (`takeOverFrom`). A closed
+   * connection alone is never enough: a member resumed from a pause sees its live peers'
+   * connections closed. Absent or false: the lease is waited out.
+   */
+  readonly gone?: (holder: string) => Promise<boolean>;
 }
+
+/**
+ * How much of a lease's time-to-live an activation does not count on, as a share of it: before a
+ * side effect, the lease must have been confirmed (taken or renewed, timed from when the request
+ * was sent) within `ttl × (1 − LEASE_MARGIN)`, else the store is asked first. The margin covers
+ * the store's clock running apart from this process's monotonic clock over one lease.
+ */
+export const LEASE_MARGIN = 0.2;
 
 /** An activation's lease and, when the store read it in the same operation, what its key holds. */
 export interface OpenedLease {
@@ -88,7 +103,15 @@ export class Leases {
   readonly #owned: () => ReadonlySet<number>;
   readonly #track: (release: Promise<void>) => void;
   readonly #dead: ((holder: string) => boolean) | undefined;
+  readonly #gone: ((holder: string) => Promise<boolean>) | undefined;
   readonly #member: MemberLease | undefined;
+  /**
+   * When each lease held was last confirmed: performance.now() when the acquire or renewal that
+   * the store accepted was sent (the store's expiry is at least that plus the ttl). By lease id.
+   */
+  readonly #confirmed = new Map<string, number>();
+  /** A renewal asked for by {@link confirm} and not settled yet (one at a time). */
+  #confirming: Promise<unknown> | undefined;
   /** Shard leases being taken or held (`leaseScope: 'shard'`), by shard. */
   readonly #shardLeases = new Map<number, Promise<LeaseResult>>();
   /** Shard leases held, shard → token. */
@@ -111,7 +134,42 @@ export class Leases {
     this.#owned = s.owned;
     this.#track = s.track;
     this.#dead = s.dead;
+    this.#gone = s.gone;
     this.#member = s.member;
+  }
+
+  /**
+   * Whether the lease (kind, key) writes under was confirmed within the ttl less the margin
+   * ({@link LEASE_MARGIN}), by this process's monotonic clock.
+   */
+  fresh(kind: string, key: string): boolean {
+    const id = this.leaseId(kind, key);
+    const at = this.#confirmed.get(leaseKey(id));
+    return at !== undefined && performance.now() - at < this.#ttlMs * (1 - LEASE_MARGIN);
+  }
+
+  /**
+   * Resolves true once the lease (kind, key) writes under is confirmed fresh ({@link fresh}): at
+   * once when it is, else after a renewal of every lease held (one at a time, shared by the
+   * activations that ask meanwhile). False when the renewal did not confirm it (lost, or the store
+   * failed): the caller runs no side effect; a lost lease's activations are being ended.
+   */
+  async confirm(kind: string, key: string): Promise<boolean> {
+    if (this.fresh(kind, key)) return true;
+    for (let round = 0; round < 2; round++) {
+      // A renewal already under way may have been sent before the moment that made us ask: one more.
+      this.#confirming ??= this.renew().finally(() => (this.#confirming = undefined));
+      await this.#confirming.catch(() => undefined);
+      if (this.fresh(kind, key)) return true;
+    }
+    return false;
+  }
+
+  /** Marks a lease confirmed as of `sentAt` (when the accepted request was sent). */
+  #confirmedAt(id: EntityId, sentAt: number): void {
+    const k = leaseKey(id);
+    const was = this.#confirmed.get(k);
+    if (was === undefined || was < sentAt) this.#confirmed.set(k, sentAt);
   }
 
   /** Gives every shard lease back (the last step of a drain: no activation runs under them any more). */
@@ -158,13 +216,19 @@ export class Leases {
     if (this.#shardScope || this.#store.acquireAndLoad === undefined) return { lease: await this.take(kind, key) };
     const request = { kind, key, owner: this.#owner, ttlMs: this.#ttlMs };
     const presumed = this.#presumedDead();
+    let sentAt = performance.now();
     const r = await this.#store.acquireAndLoad(
       presumed === undefined ? request : { ...request, takeOverFrom: presumed },
     );
-    if (r.lease.acquired || this.#dead === undefined || r.lease.holder === '' || !this.#dead(r.lease.holder)) return r;
+    if (r.lease.acquired) this.#confirmedAt(request, sentAt);
+    if (r.lease.acquired || !(await this.#confirmedGone(r.lease.holder))) return r;
     this.#lastDead = r.lease.holder;
+    sentAt = performance.now();
     const taken = await this.#store.acquireAndLoad({ ...request, takeOverFrom: r.lease.holder });
-    if (taken.lease.acquired) this.#tookOver(request, r.lease.holder, taken.lease.token);
+    if (taken.lease.acquired) {
+      this.#confirmedAt(request, sentAt);
+      this.#tookOver(request, r.lease.holder, taken.lease.token);
+    }
     return taken;
   }
 
@@ -176,12 +240,38 @@ export class Leases {
   async #acquire(id: EntityId): Promise<LeaseResult> {
     const presumed = this.#presumedDead();
     const request = { ...id, owner: this.#owner, ttlMs: this.#ttlMs };
+    let sentAt = performance.now();
     const r = await this.#store.acquire(presumed === undefined ? request : { ...request, takeOverFrom: presumed });
-    if (r.acquired || this.#dead === undefined || r.holder === '' || !this.#dead(r.holder)) return r;
+    if (r.acquired) this.#confirmedAt(id, sentAt);
+    if (r.acquired || !(await this.#confirmedGone(r.holder))) return r;
     this.#lastDead = r.holder;
+    sentAt = performance.now();
     const taken = await this.#store.acquire({ ...id, owner: this.#owner, ttlMs: this.#ttlMs, takeOverFrom: r.holder });
-    if (taken.acquired) this.#tookOver(id, r.holder, taken.token);
+    if (taken.acquired) {
+      this.#confirmedAt(id, sentAt);
+      this.#tookOver(id, r.holder, taken.token);
+    }
     return taken;
+  }
+
+  /**
+   * Whether `holder` may be taken over from at once: this node declares it dead (its connection
+   * went down) and the store confirms it is gone (its liveness claim released). Without the
+   * store's word the lease is waited out: a member back from a pause declares its live peers
+   * dead, and they are not.
+   */
+  async #confirmedGone(holder: string): Promise<boolean> {
+    if (holder === '' || this.#dead === undefined || this.#gone === undefined || !this.#dead(holder)) return false;
+    try {
+      return await this.#gone(holder);
+    } catch (e) {
+      this.#node.log.warning(
+        'entities: asking the store whether %s is gone failed (%s): its leases are waited out',
+        holder,
+        errorCode(e),
+      );
+      return false;
+    }
   }
 
   /** The holder last found dead while it still counts as dead (it may be back: then none). */
@@ -195,7 +285,7 @@ export class Leases {
 
   #tookOver(id: EntityId, holder: string, token: number): void {
     this.#node.log.info(
-      'entities: took over %s/%s from %s (its node is down) with token %d',
+      'entities: took over %s/%s from %s (its node is down and the store released its liveness claim) with token %d',
       id.kind,
       id.key,
       holder,
@@ -206,6 +296,7 @@ export class Leases {
   /** Gives the lease of (kind, key) back (a shard's lease stays with this node). */
   release(kind: string, key: string, token: number): Promise<void> {
     if (this.#shardScope) return Promise.resolve(); // the shard's lease stays with this node
+    this.#confirmed.delete(leaseKey({ kind, key }));
     return this.#store.release({ kind, key }, token);
   }
 
@@ -223,6 +314,7 @@ export class Leases {
     const token = this.#heldShards.get(shard);
     this.#shardLeases.delete(shard);
     this.#heldShards.delete(shard);
+    this.#confirmed.delete(leaseKey({ kind: SHARD_LEASE_KIND, key: String(shard) }));
     if (token === undefined) return Promise.resolve();
     return this.#store.release({ kind: SHARD_LEASE_KIND, key: String(shard) }, token).catch((e: unknown) => {
       this.#node.log.warning('entities: releasing shard %d failed (%s): %s', shard, errorCode(e), String(e));
@@ -244,9 +336,13 @@ export class Leases {
     for (const [kind, keys] of this.#active) {
       if (keys.size === 0) continue;
       const tokens = new Map([...keys].map(([key, v]) => [key, v.token]));
+      const sentAt = performance.now();
       const renewal = this.#store.renew(kind, this.#owner, tokens, this.#ttlMs).then(
         (lost) => {
+          const gone = new Set(lost);
+          for (const key of tokens.keys()) if (!gone.has(key)) this.#confirmedAt({ kind, key }, sentAt);
           for (const key of lost) {
+            this.#confirmed.delete(leaseKey({ kind, key }));
             const a = keys.get(key);
             if (a === undefined || a.token !== tokens.get(key)) continue;
             try {
@@ -268,9 +364,13 @@ export class Leases {
   #renewShards(): Promise<void> {
     if (this.#heldShards.size === 0) return Promise.resolve();
     const tokens = new Map([...this.#heldShards].map(([s, t]) => [String(s), t]));
+    const sentAt = performance.now();
     return this.#store.renew(SHARD_LEASE_KIND, this.#owner, tokens, this.#ttlMs).then(
       (lost) => {
+        const gone = new Set(lost);
+        for (const k of tokens.keys()) if (!gone.has(k)) this.#confirmedAt({ kind: SHARD_LEASE_KIND, key: k }, sentAt);
         for (const k of lost) {
+          this.#confirmed.delete(leaseKey({ kind: SHARD_LEASE_KIND, key: k }));
           const shard = Number(k);
           if (this.#heldShards.get(shard) !== tokens.get(k)) continue;
           this.#heldShards.delete(shard);
@@ -289,4 +389,9 @@ export class Leases {
       (err: unknown) => this.#node.log.warning('entities: renewing shard leases failed: %s', String(err)),
     );
   }
+}
+
+/** A lease id as one map key. */
+function leaseKey(id: EntityId): string {
+  return `${id.kind}\u0000${id.key}`;
 }

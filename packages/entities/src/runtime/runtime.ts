@@ -45,7 +45,8 @@ import { ActivationGate } from './activation_gate.js';
 import { Activations } from './activations.js';
 import { drainActivations } from './drain.js';
 import { InboxSweeper } from './inbox_sweeper.js';
-import { Leases, type OpenedLease } from './leases.js';
+import { Leases, LEASE_MARGIN, type OpenedLease } from './leases.js';
+import { MemberLiveness } from './liveness.js';
 import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
@@ -108,6 +109,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   readonly #activations: Activations;
   /** Cancels the runtime's repeating timers (lease renewal, member probes). */
   readonly #timers: (() => void)[] = [];
+  /** The liveness claim in the store and the away watch (liveness.ts). */
+  readonly #liveness: MemberLiveness;
   /** Sends again what ended activations accepted and did not handle (redelivery.ts). */
   readonly #redelivery: Redelivery;
   readonly #meter = new StoreMeter();
@@ -164,8 +167,20 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       active: this.#activations.byKind,
       owned: () => this.#ownership.owned,
       track: (release) => this.track(release),
-      ...(s.takeOverFromDeadMembers ? { dead: (holder: string) => this.#deadHolder(holder) } : {}),
+      ...(s.takeOverFromDeadMembers
+        ? {
+            dead: (holder: string) => this.#deadHolder(holder),
+            gone: (holder: string) => this.#liveness.gone(holder, (h) => this.#deadHolder(h)),
+          }
+        : {}),
       member: this.#memberLease,
+    });
+    // A loop gap of the lease's margin could have cost a lease: renew before anything else.
+    this.#liveness = new MemberLiveness(node, options.store, this.owner, this.leaseTtlMs * LEASE_MARGIN, {
+      renewNow: () => {
+        if (!s.client && !this.#stopped) void this.#leases.renew();
+      },
+      stopped: () => this.#stopped,
     });
     const ended = (member: string): Promise<boolean> => memberLeaseEnded(this.measuredStore, member);
     this.membership = new Membership(node, this.#name, options, {
@@ -252,6 +267,8 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     await startStopper(this.node, this.#name, this, (app) => {
       this.#app = app;
     });
+    // Before any lease: a lease of ours is taken over early only once the store released this claim.
+    if (this.role === 'member') await this.#liveness.start();
     await this.#memberLease?.take();
     await this.membership.read();
     this.#observeMembers();
@@ -488,6 +505,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       }
     }
     await this.#memberLease?.release();
+    await this.#liveness.stop();
     const app = this.#app;
     this.#app = undefined;
     if (app !== undefined && this.node.isAlive()) await stopStopper(this.node, app);
@@ -554,6 +572,19 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   /** @internal HostRuntime */
   openLease(kind: string, key: string): Promise<OpenedLease> {
     return this.#leases.open(kind, key);
+  }
+
+  /**
+   * @internal HostRuntime: resolves true once the lease the activation (kind, key) with `token`
+   * writes under is confirmed within its ttl less the margin (renewed first when it is not), false
+   * when it may be lost: the activation runs no side effect then.
+   */
+  async confirmLease(kind: string, key: string, token: number): Promise<boolean> {
+    if (this.#stopped) return false;
+    if (!(await this.#leases.confirm(kind, key))) return false;
+    // Not registered yet (its init runs) or still this activation: the lease is what decides.
+    const t = this.#activations.tokenOf(kind, key);
+    return t === undefined || t === token;
   }
 
   /** @internal HostRuntime */

@@ -41,6 +41,8 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { PostgresReminders } from './postgres_reminders.js';
+import { PostgresLiveness } from './postgres_liveness.js';
+import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
 import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
@@ -54,7 +56,7 @@ type Client = pg.PoolClient;
  * {@link PostgresStore.open}, which creates the tables when missing; close with `close()`
  * (idempotent; it ends the pool). Every member of a cluster opens the same database.
  */
-export class PostgresStore implements EntityStore, ReminderStore {
+export class PostgresStore implements EntityStore, ReminderStore, LivenessStore {
   readonly name: string;
   readonly #pool: pg.Pool;
   readonly #values: Values;
@@ -79,6 +81,8 @@ export class PostgresStore implements EntityStore, ReminderStore {
   readonly #reminderOps: CheckedReminders;
   /** The group commit of writes (postgres_batch.ts). */
   readonly #batches: WriteBatches;
+  /** Liveness claims (postgres_liveness.ts). */
+  readonly #liveness: PostgresLiveness;
 
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
     this.name = name;
@@ -95,6 +99,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
       write: `${prefix}write_key`,
     };
     this.#prefix = prefix;
+    this.#liveness = new PostgresLiveness(pool, prefix);
     this.#j = { tags: `${prefix}event_tags`, offsets: `${prefix}offsets`, lock: journalLockKey(prefix) };
     this.#reminders = new PostgresReminders({
       pool,
@@ -147,6 +152,19 @@ export class PostgresStore implements EntityStore, ReminderStore {
       return new PostgresStore(name, pool, options.codec ?? structuredCodec, prefix);
     })();
     return ignorable(ready, undefined, 'PostgresStore.open');
+  }
+
+  /**
+   * Claims `owner`'s liveness: a session advisory lock on a connection of its own (held outside the
+   * pool's count), dropped by the server when this process ends (contract/liveness.ts).
+   */
+  claimLiveness(owner: string): Promise<LivenessClaim> {
+    return this.#op('claimLiveness', () => this.#liveness.claim(owner));
+  }
+
+  /** Whether `owner` claimed its liveness and the claim is gone (its session ended). */
+  livenessReleased(owner: string): Promise<boolean> {
+    return this.#op('livenessReleased', () => this.#liveness.released(owner));
   }
 
   acquire(request: LeaseRequest): Promise<LeaseResult> {
@@ -553,6 +571,7 @@ export class PostgresStore implements EntityStore, ReminderStore {
   close(): Promise<void> {
     if (this.#closing === undefined) {
       this.#closed = true;
+      this.#liveness.closeAll(); // checked out for good: the pool's end would wait for them
       this.#closing = this.#pool.end().catch(() => undefined);
     }
     return this.#closing;

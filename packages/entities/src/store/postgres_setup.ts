@@ -6,6 +6,7 @@
 // table (postgres_reminders.ts) and the journal's tables (journal_sql.ts); created when missing,
 // by one member at a time.
 
+import { livenessSchema } from './postgres_liveness.js';
 import pg from 'pg';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
@@ -220,6 +221,7 @@ export async function createSchema(c: pg.PoolClient, prefix: string): Promise<vo
   await c.query('SELECT pg_advisory_lock(7254101)');
   try {
     await c.query(schema(prefix));
+    await c.query(livenessSchema(prefix));
     const has = async (table: string, column: string): Promise<boolean> =>
       (
         await c.query(

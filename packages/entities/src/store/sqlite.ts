@@ -57,6 +57,8 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
+import { SqliteLiveness } from './sqlite_liveness.js';
+import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -126,9 +128,11 @@ CREATE TABLE IF NOT EXISTS entity_processed (
  * `close()` (idempotent). Safe to share between OS processes on one host (not over a network
  * file system: SQLite's locks need a local disk).
  */
-export class SqliteStore implements EntityStore, ReminderStore {
+export class SqliteStore implements EntityStore, ReminderStore, LivenessStore {
   readonly name: string;
   readonly #db: Database;
+  /** Liveness claims: lock files beside the database (sqlite_liveness.ts). */
+  readonly #liveness: SqliteLiveness;
   readonly #values: Values;
   #closed = false;
   readonly #q: Record<string, Statement>;
@@ -145,6 +149,7 @@ export class SqliteStore implements EntityStore, ReminderStore {
   private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
     this.#db = db;
+    this.#liveness = new SqliteLiveness(path);
     this.#busy = new BusyRetry(busyTimeoutMs, this.name);
     this.#values = new Values(codec);
     const p = (sql: string): Statement => db.prepare(sql);
@@ -232,6 +237,19 @@ export class SqliteStore implements EntityStore, ReminderStore {
       db.close();
       throw e;
     }
+  }
+
+  /**
+   * Claims `owner`'s liveness: an exclusive lock on a lock file beside the database, which the
+   * kernel drops when this process ends (contract/liveness.ts).
+   */
+  claimLiveness(owner: string): Promise<LivenessClaim> {
+    return this.#op('claimLiveness', () => this.#liveness.claim(owner), false);
+  }
+
+  /** Whether `owner` claimed its liveness and the claim is gone (its process ended). */
+  livenessReleased(owner: string): Promise<boolean> {
+    return this.#op('livenessReleased', () => this.#liveness.released(owner), false);
   }
 
   acquire(request: LeaseRequest): Promise<LeaseResult> {

@@ -135,6 +135,7 @@ export async function replayWorkflow(
     startChild: outside,
     childResult: outside,
     cancelChild: outside,
+    confirmLease: outside,
   };
   run = new Run(host, record, true);
   const r = run;

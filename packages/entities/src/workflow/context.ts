@@ -67,6 +67,13 @@ export interface RunHost {
   childResult(kind: AnyWorkflowKind, id: string, abort: AbortSignal): Promise<unknown>;
   /** Asks a child to cancel. */
   cancelChild(kind: AnyWorkflowKind, id: string, reason: string): Promise<void>;
+  /**
+   * Resolves once the activation's lease is confirmed within its ttl less the margin (the store
+   * asked first when it was not: after a pause, say); rejects with {@link RunEnded} when it may be
+   * lost, having ended the run and the activation. Awaited before every side effect: a step
+   * attempt, a compensation, an outbox delivery, a send.
+   */
+  confirmLease(): Promise<void>;
 }
 
 interface Wait {
@@ -242,8 +249,13 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     return done;
   }
 
-  #key(seq: number): string {
-    return `${this.workflow}/${this.id}/${seq}`;
+  /**
+   * The idempotency key of operation `seq`: the instance, the position and the operation's kind and
+   * name, so two different effects never share one (a position alone did when two runs of one
+   * instance took different branches: a cancel's compensation and the step after a sleep).
+   */
+  #key(seq: number, t: JournalOp, name: string): string {
+    return `${this.workflow}/${this.id}/${seq}/${t}:${name}`;
   }
 
   #checkSize(what: string, v: unknown): void {
@@ -284,7 +296,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       for (let attempt = 1; ; attempt++) {
         let value: T;
         try {
-          value = await this.#attempt(seq, fn, attempt, options.timeoutMs);
+          await this.#h.confirmLease();
+          if (this.#ended !== undefined) throw this.#ended;
+          value = await this.#attempt(this.#key(seq, t, name), fn, attempt, options.timeoutMs);
           this.#checkSize(`the result of step ${name}`, value);
         } catch (err) {
           if (this.#ended !== undefined) throw this.#ended;
@@ -321,7 +335,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   /** One attempt of a step: its function, raced against its timeout and the run's end. */
   #attempt<T>(
-    seq: number,
+    idempotencyKey: string,
     fn: (info: StepInfo) => T | Promise<T>,
     attempt: number,
     timeoutMs: number | undefined,
@@ -346,7 +360,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
           timeoutMs,
         );
       Promise.resolve()
-        .then(() => fn({ idempotencyKey: this.#key(seq), attempt, signal: ctl.signal }))
+        .then(() => fn({ idempotencyKey, attempt, signal: ctl.signal }))
         .then(
           (v) => {
             if (ctl.signal.aborted) return;
@@ -597,7 +611,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       for (let attempt = 1; ; attempt++) {
         if (this.#ended !== undefined) return;
         try {
-          await handler(m, { idempotencyKey: this.#key(seq), attempt });
+          await this.#h.confirmLease();
+          if (this.#ended !== undefined) return;
+          await handler(m, { idempotencyKey: this.#key(seq, 'outbox', name), attempt });
         } catch (err) {
           if (this.#ended !== undefined) return;
           this.#h.log.warning(

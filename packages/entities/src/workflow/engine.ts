@@ -12,7 +12,15 @@
 
 import { firstIssue } from 'ergo-ts';
 
-import { clockOf, deferReply, ENTITY_ACTIVATED, ENTITY_BUSY, ENTITY_ENDED, refuseCall } from '../kinds/entity.js';
+import {
+  clockOf,
+  deferReply,
+  ENTITY_ACTIVATED,
+  ENTITY_BUSY,
+  ENTITY_ENDED,
+  leaseConfirmed,
+  refuseCall,
+} from '../kinds/entity.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
@@ -493,6 +501,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
           .start(kind, id, input)
           .then(() => undefined),
       childResult: (kind, id, abort) => this.#workflows().handle(kind, id).result({ signal: abort }),
+      confirmLease: () => this.#confirmLease(),
       cancelChild: (kind, id, reason) =>
         this.#workflows()
           .handle(kind, id)
@@ -504,6 +513,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
             },
           ),
     };
+  }
+
+  /**
+   * Before a side effect: the activation's lease confirmed fresh (asked of the store when it was
+   * not). When it may be lost, the run ends and the host ends the activation (its next one, here or
+   * on the key's owner, resumes the body from the journal): nothing more of this run reaches the world.
+   */
+  async #confirmLease(): Promise<void> {
+    if (await leaseConfirmed(this)) return;
+    const why = 'its lease could not be confirmed before a side effect (a pause, or the store unreachable)';
+    this.#run?.end(why);
+    throw new RunEnded(why);
   }
 
   /** The body ended: its outcome is journaled (unless the run ended or halted first), then waiters hear it. */

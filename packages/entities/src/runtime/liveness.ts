@@ -1,0 +1,142 @@
+// A member's liveness in the store (contract/liveness.ts) and its own sense of having been away.
+//
+// The claim: taken when the runtime starts, before any lease, released when it stops. Another
+// member takes this one's leases over before they expire only when the store says the claim is
+// released (the process died), never on a closed connection alone. A claim lost while the
+// process lives (the store's session ended) is claimed again at once; meanwhile this member may
+// be read as gone, so it renews before its activations run another side effect.
+//
+// Away: a member whose event loop stood still (a GC stall, a frozen VM, SIGSTOP) learns it from
+// the gap between two ticks of a timer. It logs how long it was away and renews its leases at
+// once: those its peers took meanwhile end their activations here; the rest are confirmed again
+// before any side effect (leases.ts, `confirm`). While it was away its peers may have declared it
+// down; the connections it sees closed on waking are theirs to it, not their deaths — it takes
+// nothing over on them (the store is asked, `gone`).
+
+import type { Node } from 'ergo-ts';
+
+import { errorCode } from '../contract/codes.js';
+import { hasLiveness, type LivenessClaim, type LivenessStore } from '../contract/liveness.js';
+import type { EntityStore } from '../contract/store.js';
+
+/** How often the away watch ticks, in ms. */
+const AWAY_TICK_MS = 100;
+
+/** What a {@link MemberLiveness} asks of its runtime. */
+export interface LivenessHooks {
+  /** This member was away (its loop stood still) or its claim was lost: renew every lease now. */
+  readonly renewNow: () => void;
+  /** Whether the runtime stopped (no claim is taken again). */
+  readonly stopped: () => boolean;
+}
+
+/** One runtime's liveness claim and away watch (see the top of this file). */
+export class MemberLiveness {
+  readonly #node: Node;
+  readonly #store: (EntityStore & LivenessStore) | undefined;
+  readonly #owner: string;
+  readonly #hooks: LivenessHooks;
+  /** A gap between two ticks this long means the member was away, in ms. */
+  readonly #awayMs: number;
+  #claim: LivenessClaim | undefined;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #lastTick = 0;
+  #awayCount = 0;
+  #longestAwayMs = 0;
+  /** Holders the store said are gone (while this node still declares them dead: `gone`). */
+  readonly #gone = new Set<string>();
+
+  /**
+   * `awayMs`: a loop gap at least this long counts as having been away (the runtime passes a
+   * share of its lease's ttl: a gap that short cannot have cost a lease).
+   */
+  constructor(node: Node, store: EntityStore, owner: string, awayMs: number, hooks: LivenessHooks) {
+    this.#node = node;
+    this.#store = hasLiveness(store) ? store : undefined;
+    this.#owner = owner;
+    this.#awayMs = Math.max(AWAY_TICK_MS * 3, awayMs);
+    this.#hooks = hooks;
+  }
+
+  /** Whether the store keeps liveness claims (PostgresStore, SqliteStore). */
+  get supported(): boolean {
+    return this.#store !== undefined;
+  }
+
+  /** How many times this member found it had been away, and the longest gap (ms). */
+  get away(): { readonly count: number; readonly longestMs: number } {
+    return { count: this.#awayCount, longestMs: Math.round(this.#longestAwayMs) };
+  }
+
+  /** Takes the claim and starts the away watch (the runtime's start, before any lease). */
+  async start(): Promise<void> {
+    this.#lastTick = performance.now();
+    this.#timer = setInterval(() => this.#tick(), AWAY_TICK_MS);
+    this.#timer.unref();
+    await this.#take();
+  }
+
+  async #take(): Promise<void> {
+    if (this.#store === undefined || this.#hooks.stopped()) return;
+    try {
+      const claim = await this.#store.claimLiveness(this.#owner);
+      if (this.#hooks.stopped()) {
+        await claim.release();
+        return;
+      }
+      this.#claim = claim;
+      void claim.lost.then(() => {
+        if (this.#claim !== claim || this.#hooks.stopped()) return;
+        this.#claim = undefined;
+        this.#node.log.warning(
+          "entities: the store ended this member's liveness claim (its session closed): renewing every lease and claiming again",
+        );
+        this.#hooks.renewNow();
+        void this.#take();
+      });
+    } catch (e) {
+      this.#node.log.warning(
+        "entities: taking the liveness claim failed (%s): %s; the others wait out this member's leases if it dies",
+        errorCode(e),
+        String(e),
+      );
+    }
+  }
+
+  #tick(): void {
+    const now = performance.now();
+    const gap = now - this.#lastTick;
+    this.#lastTick = now;
+    if (gap < this.#awayMs || this.#hooks.stopped()) return;
+    this.#awayCount++;
+    this.#longestAwayMs = Math.max(this.#longestAwayMs, gap);
+    this.#node.log.warning(
+      'entities: this member was away for %d ms (its event loop stood still: a pause, a stall): renewing its leases before anything else',
+      Math.round(gap),
+    );
+    this.#hooks.renewNow();
+  }
+
+  /**
+   * The store's word on `holder` (a lease owner this node declares dead): true only when its
+   * liveness claim is released. Remembered while `stillDead(holder)`: the next takes of that
+   * holder's keys need not ask again.
+   */
+  async gone(holder: string, stillDead: (holder: string) => boolean): Promise<boolean> {
+    for (const h of this.#gone) if (!stillDead(h)) this.#gone.delete(h);
+    if (this.#gone.has(holder)) return true;
+    if (this.#store === undefined) return false;
+    const released = await this.#store.livenessReleased(holder);
+    if (released) this.#gone.add(holder);
+    return released;
+  }
+
+  /** Stops the watch and gives the claim up (the runtime's stop, after its leases). */
+  async stop(): Promise<void> {
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    this.#timer = undefined;
+    const claim = this.#claim;
+    this.#claim = undefined;
+    await claim?.release();
+  }
+}
