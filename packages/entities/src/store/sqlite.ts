@@ -57,6 +57,14 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
+import { SqliteDeadLetters, migrateDeadLetters } from './sqlite_dead_letters.js';
+import type {
+  DeadLetter,
+  DeadLetterQuery,
+  DeadLetterStore,
+  InboxFailure,
+  InboxFailureResult,
+} from '../contract/dead_letters.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -126,7 +134,7 @@ CREATE TABLE IF NOT EXISTS entity_processed (
  * `close()` (idempotent). Safe to share between OS processes on one host (not over a network
  * file system: SQLite's locks need a local disk).
  */
-export class SqliteStore implements EntityStore, ReminderStore {
+export class SqliteStore implements EntityStore, ReminderStore, DeadLetterStore {
   readonly name: string;
   readonly #db: Database;
   readonly #values: Values;
@@ -141,6 +149,8 @@ export class SqliteStore implements EntityStore, ReminderStore {
   readonly #reminders: SqliteReminders;
   /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
   readonly #reminderOps: CheckedReminders;
+  /** The dead letters (sqlite_dead_letters.ts). */
+  readonly #dead: SqliteDeadLetters;
 
   private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
@@ -199,6 +209,7 @@ export class SqliteStore implements EntityStore, ReminderStore {
       <T>(what: string, fn: () => T | Promise<T>, writes: boolean) => this.#op(what, fn, writes) as Promise<T>,
       this.#reminders,
     );
+    this.#dead = new SqliteDeadLetters({ prepare: p, tx: (fn) => this.#tx(fn), values: this.#values });
   }
 
   /**
@@ -424,6 +435,8 @@ export class SqliteStore implements EntityStore, ReminderStore {
       const encoded = this.#values.encode(message, 'message');
       return this.#tx(() => {
         if (this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined) return 'duplicate' as const;
+        // A poison message set apart stays out: a sender's retry does not bring it back.
+        if (this.#dead.has(id, messageId)) return 'duplicate' as const;
         const changes = Number(this.#q.inboxPut!.run(id.kind, id.key, messageId, encoded, Date.now()).changes);
         return changes === 0 ? ('duplicate' as const) : ('accepted' as const);
       });
@@ -497,6 +510,22 @@ export class SqliteStore implements EntityStore, ReminderStore {
 
   reminderCount(): Promise<number> {
     return this.#reminderOps.reminderCount();
+  }
+
+  inboxFailed(failure: InboxFailure): Promise<InboxFailureResult> {
+    return this.#op('inboxFailed', () => this.#dead.inboxFailed(failure));
+  }
+
+  deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    return this.#op('deadLetters', () => this.#dead.deadLetters(query), false);
+  }
+
+  retryDeadLetter(id: EntityId, messageId: string): Promise<InboxEntry | undefined> {
+    return this.#op('retryDeadLetter', () => this.#dead.retryDeadLetter(id, messageId));
+  }
+
+  dropDeadLetter(id: EntityId, messageId: string): Promise<boolean> {
+    return this.#op('dropDeadLetter', () => this.#dead.dropDeadLetter(id, messageId));
   }
 
   close(): Promise<void> {
@@ -708,6 +737,7 @@ function migrateJournal(db: Database): void {
       db.exec(`UPDATE entity_inbox SET accepted_at = ${Date.now()}`);
     }
     db.exec('CREATE INDEX IF NOT EXISTS entity_inbox_pending ON entity_inbox (kind, key, accepted_at)');
+    migrateDeadLetters(db);
     db.exec('COMMIT');
   } catch (e) {
     db.exec('ROLLBACK');
