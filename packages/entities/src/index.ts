@@ -59,6 +59,18 @@ export {
 export { REMINDER_DEFAULTS, type ReminderOptions } from './runtime/reminder_scheduler.js';
 export { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
 export { INBOX_DEFAULTS, type InboxOptions } from './runtime/inbox_sweeper.js';
+export { DeadLetters, type DeadLetterListOptions } from './runtime/dead_letters.js';
+export {
+  DEFAULT_MAX_ATTEMPTS,
+  MAX_DEAD_LETTER_ERROR,
+  MAX_DEAD_LETTER_PAGE,
+  isDeadLetterStore,
+  type DeadLetter,
+  type DeadLetterQuery,
+  type DeadLetterStore,
+  type InboxFailure,
+  type InboxFailureResult,
+} from './contract/dead_letters.js';
 export type { InboxStats } from './inspect/stats.js';
 export {
   renderState,

@@ -103,5 +103,5 @@ test('a store without pendingInbox runs no sweeper (stats have no inbox); bad in
       code: 'ERR_ENTITY_INCORRECT',
       message: /inbox\.(pollMs|batch|maxInFlight)/,
     });
-  assert.deepEqual(INBOX_DEFAULTS, { pollMs: 1000, batch: 256, maxInFlight: 32, retryCapMs: 60_000 });
+  assert.deepEqual(INBOX_DEFAULTS, { pollMs: 1000, batch: 256, maxInFlight: 32, retryCapMs: 60_000, maxAttempts: 10 });
 });

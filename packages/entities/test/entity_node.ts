@@ -13,6 +13,9 @@
 // ENT_TAKEOVER=0 turns takeOverFromDeadMembers off; ENT_STALL_MS sets the network's
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
 // the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members).
+// The 'pause' command stops the process itself (SIGSTOP) once its answer is sent, at a known point:
+// between event-loop turns, where no SqliteStore transaction is open (each runs synchronously
+// inside one call), so the paused process holds no write lock of the shared file.
 // It reports `{ kind: 'ready' }`, then every runtime event as `{ kind: 'event', event }`, and
 // answers `{ id, cmd, ... }` with `{ id, ok }` or `{ id, err, code }`.
 
@@ -153,7 +156,8 @@ interface Command {
     | 'hangwrites'
     | 'wfstart'
     | 'wfresult'
-    | 'wfdescribe';
+    | 'wfdescribe'
+    | 'pause';
   key?: string;
   req?: unknown;
   msgId?: string;
@@ -207,6 +211,10 @@ async function run(c: Command): Promise<unknown> {
       return stopFixture(undefined, node, real);
     case 'stop':
       return stopFixture(entities, node, real);
+    case 'pause':
+      // Once the answer is written to the channel (the test then waits to see the process stopped).
+      setImmediate(() => process.send!({ kind: 'pausing' }, () => process.kill(process.pid, 'SIGSTOP')));
+      return 'pausing';
   }
 }
 

@@ -28,6 +28,7 @@ import { storeConformance } from './store_conformance.js';
 import { statesConformance } from './states_conformance.js';
 import { reminderConformance } from './reminder_conformance.js';
 import { activationConformance } from './activation_conformance.js';
+import { deadLetterConformance } from './dead_letters_conformance.js';
 
 const missing = postgresMissing();
 if (missing !== undefined) {
@@ -52,6 +53,7 @@ if (missing !== undefined) {
   reminderConformance(freshPostgres);
   activationConformance(freshPostgres);
   statesConformance(freshPostgres);
+  deadLetterConformance(freshPostgres);
 
   test('PostgreSQL options and failures: bad options get ERR_ENTITY_INCORRECT, an unreachable server the driver’s code', async () => {
     await ignoredThenAwaited(() => PostgresStore.open(''), 'ERR_ENTITY_INCORRECT');

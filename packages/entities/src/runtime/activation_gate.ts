@@ -12,7 +12,7 @@ import { checkKey, hostName } from '../contract/ids.js';
 import type { EntityId, EntityStore } from '../contract/store.js';
 import type { EntityKind } from '../kinds/entity.js';
 import { EntityHost } from './host.js';
-import { ACTIVATED, type HostRuntime } from './host_runtime.js';
+import { ACTIVATED, heldLeaseOf, type HostRuntime } from './host_runtime.js';
 import type { ActivateReply } from './manager_protocol.js';
 
 /** What the gate asks of its runtime (runtime.ts). */
@@ -99,6 +99,10 @@ export class ActivationGate {
     } catch (err) {
       if (ErrTaken.is(err)) return { ok: true }; // active, or being activated: the caller retries the name
       if (ErrLeaseHeld.is(err)) {
+        // The holder and end the store answered the refusal with: a second read could find the
+        // lease released meanwhile and name no holder (the caller would wait on nothing).
+        const held = heldLeaseOf(err);
+        if (held !== undefined) return { ok: false, holder: held.holder, expiresAt: held.expiresAt };
         const lease = await rt.measuredStore.lease(rt.leaseId(kind, key));
         return { ok: false, holder: lease?.owner ?? '', expiresAt: lease?.expiresAt ?? 0 };
       }

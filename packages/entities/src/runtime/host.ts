@@ -8,7 +8,7 @@
 import { Actor, ErrProtocolViolation, ExitReason, TerminateReasonNormal, type PID, type Ref } from 'ergo-ts';
 
 import { errorCode } from '../contract/codes.js';
-import { ErrEventInvalid, ErrEventPoison, ErrLeaseHeld, ErrStaleToken } from '../contract/errors.js';
+import { ErrEventInvalid, ErrEventPoison, ErrStaleToken } from '../contract/errors.js';
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from '../contract/store.js';
 import { hostInspect, trackHost, untrackHost, type HostView } from '../inspect/inspector.js';
 import { PendingRemindersView } from '../inspect/pending_reminders.js';
@@ -35,6 +35,8 @@ import {
   fromStore,
   isDurable,
   isStoreError,
+  leaseHeldError,
+  markDeadLettered,
   type ActivationView,
   type DurableEnvelope,
   type EntityEvent,
@@ -127,7 +129,7 @@ export class EntityHost extends Actor {
       return this.#storeFailed('activation', err);
     }
     const lease = opened.lease;
-    if (!lease.acquired) return ErrLeaseHeld.with(`${lease.holder} until ${lease.expiresAt}`);
+    if (!lease.acquired) return leaseHeldError(lease.holder, lease.expiresAt);
     this.#token = lease.token;
     this.#lease = lease.lease;
     try {
@@ -160,7 +162,7 @@ export class EntityHost extends Actor {
         bindReminders(this.#entity, this.#reminders);
       }
       // Accepted messages a previous activation did not process: in the order they were accepted.
-      for (const m of loaded.inbox) await this.#durable(m.id, m.message);
+      for (const m of loaded.inbox) await this.#durableCounted(m.id, m.message);
     } catch (err) {
       // A stale activation leaves the lease alone: it is another activation's now.
       if (!ErrStaleToken.is(err)) void rt.releaseLease(kind.name, key, this.#token);
@@ -219,7 +221,7 @@ export class EntityHost extends Actor {
     this.#lastActive = this.#rt.clock.now();
     try {
       if (message instanceof Drain) {
-        await this.#durable(message.id, message.message);
+        await this.#durableCounted(message.id, message.message);
         this.#pending.delete(message.id);
         return undefined;
       }
@@ -447,6 +449,48 @@ export class EntityHost extends Actor {
     } finally {
       this.#adopting.delete(id);
     }
+  }
+
+  /** {@link #durable}; a failure of the entity's own (not the store's) is counted against the message first. */
+  async #durableCounted(id: string, message: unknown): Promise<void> {
+    try {
+      await this.#durable(id, message);
+    } catch (err) {
+      throw await this.#countFailure(id, err);
+    }
+  }
+
+  /**
+   * Counts a handler's failure on durable message `id` in the store (a poison message moves to the
+   * dead letters at the runtime's `inbox.maxAttempts`); answers the error to end with, marked when
+   * the message was moved (the key may activate again at once, without it).
+   */
+  async #countFailure(id: string, err: unknown): Promise<unknown> {
+    if (isStoreError(err) || ErrStaleToken.is(err)) return err;
+    const fence = { token: this.#token, lease: this.#lease };
+    let r;
+    try {
+      r = await this.#rt.inboxFailed(this.#kind.name, this.#key, fence, id, err);
+    } catch (e) {
+      this.#rt.log(
+        'entity %s/%s: counting the failure of message %s failed (%s)',
+        this.#kind.name,
+        this.#key,
+        id,
+        errorCode(e),
+      );
+      return err;
+    }
+    if (r?.deadLettered !== true) return err;
+    this.#pending.delete(id);
+    this.#rt.log(
+      'entity %s/%s: message %s failed %d times; moved to the dead letters (entities.deadLetters)',
+      this.#kind.name,
+      this.#key,
+      id,
+      r.attempts,
+    );
+    return markDeadLettered(err);
   }
 
   async #durable(id: string, message: unknown): Promise<void> {

@@ -7,8 +7,10 @@
 import type { Node, PID } from 'ergo-ts';
 
 import type { EntitiesClock } from '../contract/clock.js';
+import type { InboxFailureResult } from '../contract/dead_letters.js';
+import { ErrLeaseHeld } from '../contract/errors.js';
 import type { StoredReminder } from '../contract/reminder_store.js';
-import type { EntityStore } from '../contract/store.js';
+import type { EntityId, EntityStore } from '../contract/store.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { OpenedLease } from './leases.js';
 import type { ReminderScheduler } from './reminder_scheduler.js';
@@ -52,6 +54,18 @@ export interface HostRuntime extends EntitiesClient {
    * key's owner again, each with its id (runtime.ts).
    */
   redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void;
+  /**
+   * A durable message's handler failed (not the store): the failure is counted against the message
+   * in the store, which moves it to the dead letters at the runtime's `inbox.maxAttempts`. Fenced
+   * by the activation's token. Undefined: the store keeps no dead letters.
+   */
+  inboxFailed(
+    kind: string,
+    key: string,
+    fence: { readonly token: number; readonly lease?: EntityId | undefined },
+    id: string,
+    error: unknown,
+  ): Promise<InboxFailureResult | undefined>;
   /** Keeps a lease release of a hand-off until it settles (a drain waits for every one). */
   track(release: Promise<void>): void;
   /** The node's reminder scheduler (undefined: the store keeps no reminders). */
@@ -151,4 +165,37 @@ export function fromStore<T>(p: Promise<T>): Promise<T> {
 /** True when `err` came from a store operation. */
 export function isStoreError(err: unknown): err is Error {
   return typeof err === 'object' && err !== null && storeErrors.has(err);
+}
+
+/** The lease a refused activation met, kept with the error its init returned (by identity). */
+const heldLeases = new WeakMap<Error, { readonly holder: string; readonly expiresAt: number }>();
+
+/**
+ * The error an activation's init returns when the key's lease is held elsewhere, carrying the
+ * holder and the lease's end as the store answered the refusal: the gate answers with them, not
+ * with a second read that may find the lease released meanwhile (a refusal naming no holder).
+ */
+export function leaseHeldError(holder: string, expiresAt: number): Error {
+  const err = ErrLeaseHeld.with(`${holder} until ${expiresAt}`);
+  heldLeases.set(err, { holder, expiresAt });
+  return err;
+}
+
+/** The holder and lease end a {@link leaseHeldError} carries (undefined for any other error). */
+export function heldLeaseOf(err: unknown): { readonly holder: string; readonly expiresAt: number } | undefined {
+  return typeof err === 'object' && err !== null ? heldLeases.get(err as Error) : undefined;
+}
+
+/** Errors of activations whose failing message was just moved to the dead letters. */
+const setAside = new WeakSet<object>();
+
+/** `err`, marked: its message moved to the dead letters (the key may activate again at once). */
+export function markDeadLettered(err: unknown): unknown {
+  if (typeof err === 'object' && err !== null) setAside.add(err);
+  return err;
+}
+
+/** True when `err` ended an activation whose failing message was moved to the dead letters. */
+export function isDeadLettered(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && setAside.has(err);
 }

@@ -13,16 +13,21 @@
 // per key (until one succeeds) and tried again with capped exponential backoff: after its n-th
 // failure in a row, not before pollMs · 2^(n−1) (at most `retryCapMs`), so a poison message (a
 // handler that always throws as the inbox replays) costs an activation a minute, not one a
-// scan. A key whose lease another member still holds (a paused owner, before its lease ends) is
-// tried again the same way.
+// scan; each such failure is counted against the message in the store (host.ts), which moves it
+// to the dead letters at `maxAttempts` — then the key is tried again at once, without it. A key
+// whose lease another member still holds (a paused or killed owner, before its lease ends) is
+// not failing: it is tried again when that lease ends by the store's answer (its `expiresAt`,
+// plus {@link LEASE_END_MARGIN_MS}), not on the backoff, which would overshoot the lease's end.
 
 import type { Log } from 'ergo-ts';
 
 import type { EntitiesClock } from '../contract/clock.js';
+import { DEFAULT_MAX_ATTEMPTS } from '../contract/dead_letters.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { shardOf } from '../contract/placement.js';
 import type { PendingInbox } from '../contract/store.js';
 import type { InboxStats } from '../inspect/stats.js';
+import { isDeadLettered } from './host_runtime.js';
 import type { ActivateReply } from './manager_protocol.js';
 import { ScanLoop } from './scan_loop.js';
 
@@ -39,10 +44,34 @@ export interface InboxOptions {
    * its n-th failure in a row the sweeper waits pollMs · 2^(n−1), at most this. Default 60 000.
    */
   readonly retryCapMs?: number;
+  /**
+   * The failed attempts at handling one durable message (its handler threw, on any member) after
+   * which the store moves it from the key's inbox to its dead letters (`entities.deadLetters`),
+   * so the key handles the messages after it. Default 10 (with the sweeper's backoff, about four
+   * minutes of a key no call touches; sooner when calls activate it).
+   */
+  readonly maxAttempts?: number;
 }
 
 /** Defaults of {@link InboxOptions}. */
-export const INBOX_DEFAULTS = Object.freeze({ pollMs: 1000, batch: 256, maxInFlight: 32, retryCapMs: 60_000 });
+export const INBOX_DEFAULTS = Object.freeze({
+  pollMs: 1000,
+  batch: 256,
+  maxInFlight: 32,
+  retryCapMs: 60_000,
+  maxAttempts: DEFAULT_MAX_ATTEMPTS,
+});
+
+/**
+ * How long after a held lease's recorded end the sweeper tries its key again, in ms: the holder's
+ * clock and ours may differ a little (one host's for SQLite, the database's for PostgreSQL).
+ */
+export const LEASE_END_MARGIN_MS = 50;
+
+/** The `inbox.maxAttempts` of a runtime's options, checked (ERR_ENTITY_INCORRECT). */
+export function inboxMaxAttempts(options: InboxOptions | undefined): number {
+  return option('maxAttempts', options?.maxAttempts, INBOX_DEFAULTS.maxAttempts);
+}
 
 /** What the sweeper needs from its runtime (runtime.ts). */
 export interface SweeperHost {
@@ -82,7 +111,7 @@ export class InboxSweeper {
    * Keys whose last activation failed (logged once until one succeeds): how many times in a row,
    * and the clock's time before which the key is not tried again.
    */
-  readonly #failing = new Map<string, { failures: number; notBefore: number }>();
+  readonly #failing = new Map<string, { failures: number; notBefore: number; held?: true }>();
   readonly #retryCapMs: number;
   /** Scans one at a time; the timer of `pollMs` is armed after each run of scans. */
   readonly #loop: ScanLoop;
@@ -100,6 +129,7 @@ export class InboxSweeper {
     this.#batch = option('batch', options.batch, INBOX_DEFAULTS.batch);
     this.#maxInFlight = option('maxInFlight', options.maxInFlight, INBOX_DEFAULTS.maxInFlight);
     this.#retryCapMs = option('retryCapMs', options.retryCapMs, INBOX_DEFAULTS.retryCapMs);
+    inboxMaxAttempts(options);
     this.#loop = new ScanLoop(host.clock, {
       scan: () => this.#scan(),
       failed: (e) =>
@@ -108,7 +138,7 @@ export class InboxSweeper {
           (e as Error)?.message ?? String(e),
           this.#pollMs,
         ),
-      ended: () => this.#loop.arm(this.#pollMs),
+      ended: () => this.#loop.arm(this.#nextScanIn()),
     });
   }
 
@@ -186,22 +216,60 @@ export class InboxSweeper {
     } catch (e) {
       activation = Promise.reject(e as Error);
     }
+    let again = false;
     activation
       .then(
         (r) => {
           if (r.ok) {
             this.#activated++;
             this.#failing.delete(id);
-          } else if (r.leaving !== true && r.moved !== true) this.#failedOnce(id, `its lease is held by ${r.holder}`);
+          } else if (r.leaving !== true && r.moved !== true) this.#held(id, r.holder, r.expiresAt);
           // leaving / moved: this node drains, or the shard moved; its new owner's sweeper takes the key.
         },
-        (e: unknown) => this.#failedOnce(id, (e as Error)?.message ?? String(e)),
+        (e: unknown) => {
+          // Its poison message was set aside: the key activates without it now.
+          if (isDeadLettered(e)) {
+            this.#failing.delete(id);
+            again = true;
+          } else this.#failedOnce(id, describe(e));
+        },
       )
       .finally(() => {
         this.#inFlight.delete(id);
         // Keys waited for room: scan again once half of it is free.
-        if (this.#starved && this.#inFlight.size <= this.#maxInFlight / 2) this.kick();
+        if (again || (this.#starved && this.#inFlight.size <= this.#maxInFlight / 2)) this.kick();
       });
+  }
+
+  /**
+   * The key's lease is held by another owner until `expiresAt` (the store's answer): tried again
+   * then (plus a margin), whatever failures came before; not counted as a failure.
+   */
+  #held(id: string, holder: string, expiresAt: number): void {
+    const now = this.#h.clock.now();
+    // Bounded by the cap: a clock far off, or a holder that renews, is asked again no later.
+    const wait = Math.min(Math.max(0, expiresAt - now) + LEASE_END_MARGIN_MS, this.#retryCapMs);
+    const f = this.#failing.get(id);
+    this.#failing.set(id, { failures: f?.failures ?? 0, notBefore: now + wait, held: true });
+    // The scan timer wakes at the lease's end (a run of scans under way arms it as it ends).
+    if (!this.#loop.scanning && now + wait < this.#loop.armedFor) this.#loop.arm(wait);
+    if (f !== undefined) return;
+    this.#h.log.warning(
+      'entities: activating %s for its pending inbox: its lease is held by %s; trying again when that lease ends (in %d ms)',
+      id,
+      holder === '' ? '(released)' : holder,
+      wait,
+    );
+  }
+
+  /** The wait before the next scan: pollMs, or less when a held lease ends sooner. */
+  #nextScanIn(): number {
+    const now = this.#h.clock.now();
+    let wait = this.#pollMs;
+    // Only ends still ahead: a key due now is being tried (or waits for room), not a reason to spin.
+    for (const f of this.#failing.values())
+      if (f.held === true && f.notBefore > now) wait = Math.min(wait, f.notBefore - now);
+    return wait;
   }
 
   #failedOnce(id: string, why: string): void {
@@ -219,5 +287,14 @@ export class InboxSweeper {
       wait,
       this.#retryCapMs,
     );
+  }
+}
+
+/** An activation's failure as text (any thrown value, even one whose conversion throws). */
+function describe(e: unknown): string {
+  try {
+    return e instanceof Error ? e.message : String(e);
+  } catch {
+    return 'an unprintable value';
   }
 }

@@ -104,7 +104,9 @@ export interface EntitiesOptions {
    * The inbox sweeper's settings (docs/entities.md, "Durable messages"): it runs when the store
    * lists pending inboxes (SqliteStore, PostgresStore, MemoryStore) and activates the keys of this
    * node's shards whose accepted messages wait, so they are handled without a call touching the
-   * key. Defaults: `pollMs` 1000, `batch` 256, `maxInFlight` 32.
+   * key. Defaults: `pollMs` 1000, `batch` 256, `maxInFlight` 32. Its `maxAttempts` (default 10)
+   * also bounds how often a durable message's handler may fail before the message moves to the
+   * key's dead letters (`entities.deadLetters`; a store that keeps them: all three of this package).
    */
   readonly inbox?: InboxOptions;
 }

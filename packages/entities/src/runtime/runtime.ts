@@ -30,7 +30,8 @@ import { ErrEntityIncorrect, ErrLeaseHeld } from '../contract/errors.js';
 import { hostName } from '../contract/ids.js';
 import { ownerOfShard, shardOf } from '../contract/placement.js';
 import { isReminderStore, type ReminderStore, type StoredReminder } from '../contract/reminder_store.js';
-import type { EntityStore } from '../contract/store.js';
+import type { EntityId, EntityStore } from '../contract/store.js';
+import type { InboxFailureResult } from '../contract/dead_letters.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
 import { projectionsOf } from '../inspect/projections.js';
 import type { EntityAddress, EntityKind } from '../kinds/entity.js';
@@ -44,9 +45,10 @@ import {
 import { ActivationGate } from './activation_gate.js';
 import { Activations } from './activations.js';
 import { drainActivations } from './drain.js';
-import { InboxSweeper } from './inbox_sweeper.js';
 import { Leases, LEASE_MARGIN, type OpenedLease } from './leases.js';
 import { MemberLiveness } from './liveness.js';
+import { DeadLetters } from './dead_letters.js';
+import { InboxSweeper, inboxMaxAttempts } from './inbox_sweeper.js';
 import { EntityManager, type ManagerRuntime } from './manager.js';
 import { ownerNode, type ActivateReply, type SendRequest } from './manager_protocol.js';
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
@@ -126,6 +128,12 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
   readonly reminders: ReminderScheduler | undefined;
   /** @internal The inbox sweeper (inbox_sweeper.ts; undefined when the store cannot list pending inboxes). */
   readonly inboxSweeper: InboxSweeper | undefined;
+  /**
+   * The poison messages set apart: durable messages whose handler failed `inbox.maxAttempts` times
+   * were moved out of their key's inbox (so the key goes on); list, retry or drop them here
+   * (runtime/dead_letters.ts). Its methods reject with ERR_ENTITY_INCORRECT on a store without them.
+   */
+  readonly deadLetters: DeadLetters;
 
   /**
    * @internal The clock of passivation and lease renewal (contract/clock.ts): the wall clock, or the test
@@ -241,6 +249,11 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       leaseId: (kind, key) => this.#leases.leaseId(kind, key),
     });
     this.#router = new Router(this, s.probeMs, s.name, ended);
+    this.deadLetters = new DeadLetters({
+      store: options.store,
+      maxAttempts: inboxMaxAttempts(options.inbox),
+      redeliver: (kind, key, id, message) => this.redeliver(kind, key, new Map([[id, message]])),
+    });
     this.#redelivery = new Redelivery({
       log: node.log,
       clock: this.clock,
@@ -553,6 +566,17 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
    */
   redeliver(kind: string, key: string, pending: ReadonlyMap<string, unknown>): void {
     this.#redelivery.redeliver(kind, key, pending);
+  }
+
+  /** @internal HostRuntime: a durable message's handler failed (dead_letters.ts counts it in the store). */
+  inboxFailed(
+    kind: string,
+    key: string,
+    fence: { readonly token: number; readonly lease?: EntityId | undefined },
+    id: string,
+    error: unknown,
+  ): Promise<InboxFailureResult | undefined> {
+    return this.deadLetters.failed(kind, key, fence, id, error);
   }
 
   ended(kind: string, key: string, token: number): void {

@@ -21,6 +21,14 @@ import { ErrEntityIncorrect, ErrStoreClosed } from '../contract/errors.js';
 import type { JournalEntry, JournalQuery } from '../contract/journal.js';
 import { checkJournalQuery, checkOffset, checkProjection, type StoredEventMeta } from './journal_sql.js';
 import { MemoryReminderData, MemoryReminders } from './memory_reminders.js';
+import { MemoryDeadLetterData, MemoryDeadLetters } from './memory_dead_letters.js';
+import type {
+  DeadLetter,
+  DeadLetterQuery,
+  DeadLetterStore,
+  InboxFailure,
+  InboxFailureResult,
+} from '../contract/dead_letters.js';
 import {
   type NewReminder,
   type ReminderFence,
@@ -134,6 +142,8 @@ export class MemoryStoreData {
   lastOffset = 0;
   /** The durable reminders (memory_reminders.ts): by key and name, and by shard in due-time order. */
   readonly reminders = new MemoryReminderData();
+  /** The inbox messages' failure counts and the dead letters (memory_dead_letters.ts). */
+  readonly deadLetters = new MemoryDeadLetterData();
 
   /** The lease row of (kind, key), if one was ever taken. */
   lease(id: EntityId): MemoryLeaseRow | undefined {
@@ -178,7 +188,7 @@ let seq = 0;
  * Bad input rejects with ERR_ENTITY_INCORRECT, a value the codec refuses with
  * ERR_ENTITY_STORE_CODEC, and nothing changes. Every returned Promise is safe to leave un-awaited.
  */
-export class MemoryStore implements EntityStore, ReminderStore {
+export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore {
   readonly name: string;
   /** The data this store reads and writes (shared with the stores {@link reopen} made). */
   readonly data: MemoryStoreData;
@@ -189,6 +199,7 @@ export class MemoryStore implements EntityStore, ReminderStore {
   readonly #reminders: MemoryReminders;
   /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
   readonly #reminderOps: CheckedReminders;
+  readonly #dead: MemoryDeadLetters;
   #closed = false;
 
   /** An empty store. Throws ERR_ENTITY_INCORRECT for a clock or codec that is not one. */
@@ -210,6 +221,14 @@ export class MemoryStore implements EntityStore, ReminderStore {
       <T>(what: string, fn: () => T | Promise<T>) => this.#op(what, fn) as Promise<T>,
       this.#reminders,
     );
+    this.#dead = new MemoryDeadLetters({
+      data: data.deadLetters,
+      values: this.#values,
+      now: () => clock.now(),
+      token: (lease) => data.lease(lease)?.token ?? 0,
+      rows: (id) => data.rows(id),
+      rowsFor: (id) => data.rowsFor(id),
+    });
   }
 
   /**
@@ -325,6 +344,7 @@ export class MemoryStore implements EntityStore, ReminderStore {
         rows.processed.set(request.processed, plan.version);
         rows.inbox.delete(request.processed);
         rows.acceptedAt.delete(request.processed);
+        this.#dead.forget(request, request.processed);
       }
       if (w.reminders !== undefined) this.#reminders.apply(request, w.reminders);
       return plan.version;
@@ -383,6 +403,8 @@ export class MemoryStore implements EntityStore, ReminderStore {
       const existing = this.data.rows(id);
       if (existing !== undefined && (existing.processed.has(messageId) || existing.inbox.has(messageId)))
         return 'duplicate' as const;
+      // A poison message set apart stays out: a sender's retry does not bring it back.
+      if (this.#dead.has(id, messageId)) return 'duplicate' as const;
       const rows = existing ?? this.data.rowsFor(id);
       rows.inbox.set(messageId, encoded);
       rows.acceptedAt.set(messageId, this.clock.now());
@@ -451,6 +473,22 @@ export class MemoryStore implements EntityStore, ReminderStore {
 
   reminderCount(): Promise<number> {
     return this.#reminderOps.reminderCount();
+  }
+
+  inboxFailed(failure: InboxFailure): Promise<InboxFailureResult> {
+    return this.#op('inboxFailed', () => this.#dead.inboxFailed(failure));
+  }
+
+  deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    return this.#op('deadLetters', () => this.#dead.deadLetters(query));
+  }
+
+  retryDeadLetter(id: EntityId, messageId: string): Promise<InboxEntry | undefined> {
+    return this.#op('retryDeadLetter', () => this.#dead.retryDeadLetter(id, messageId));
+  }
+
+  dropDeadLetter(id: EntityId, messageId: string): Promise<boolean> {
+    return this.#op('dropDeadLetter', () => this.#dead.dropDeadLetter(id, messageId));
   }
 
   close(): Promise<void> {

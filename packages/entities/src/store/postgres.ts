@@ -43,6 +43,14 @@ import {
 import { PostgresReminders } from './postgres_reminders.js';
 import { PostgresLiveness } from './postgres_liveness.js';
 import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
+import { PostgresDeadLetters } from './postgres_dead_letters.js';
+import type {
+  DeadLetter,
+  DeadLetterQuery,
+  DeadLetterStore,
+  InboxFailure,
+  InboxFailureResult,
+} from '../contract/dead_letters.js';
 import { WriteBatches, type BatchOutcome, type WriteArgs } from './postgres_batch.js';
 import type { PostgresStoreOptions } from './postgres_options.js';
 import { NOW, createSchema, openPool } from './postgres_setup.js';
@@ -56,7 +64,7 @@ type Client = pg.PoolClient;
  * {@link PostgresStore.open}, which creates the tables when missing; close with `close()`
  * (idempotent; it ends the pool). Every member of a cluster opens the same database.
  */
-export class PostgresStore implements EntityStore, ReminderStore, LivenessStore {
+export class PostgresStore implements EntityStore, ReminderStore, LivenessStore, DeadLetterStore {
   readonly name: string;
   readonly #pool: pg.Pool;
   readonly #values: Values;
@@ -83,6 +91,8 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore 
   readonly #batches: WriteBatches;
   /** Liveness claims (postgres_liveness.ts). */
   readonly #liveness: PostgresLiveness;
+  /** The dead letters (postgres_dead_letters.ts). */
+  readonly #dead: PostgresDeadLetters;
 
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
     this.name = name;
@@ -119,6 +129,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore 
       <T>(what: string, fn: () => T | Promise<T>) => this.#op(what, fn as () => Promise<T>),
       this.#reminders,
     );
+    this.#dead = new PostgresDeadLetters({ pool, values: this.#values, prefix });
   }
 
   /**
@@ -181,13 +192,15 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore 
         [request.kind, request.key, request.owner, request.ttlMs, request.takeOverFrom ?? null],
       );
       if (r.rows.length === 1) return { acquired: true, token: Number(r.rows[0]!.token) };
-      const held = await this.#pool.query<{ owner: string; expires_at: string }>(
-        `SELECT owner, expires_at FROM ${t} WHERE kind = $1 AND key = $2`,
+      const held = await this.#pool.query<{ owner: string; expires_at: string; now: string }>(
+        `SELECT owner, expires_at, ${NOW} AS now FROM ${t} WHERE kind = $1 AND key = $2`,
         [request.kind, request.key],
       );
       const row = held.rows[0];
-      // Released or expired between the two statements: try again.
-      if (row === undefined) return this.acquire(request);
+      // Released, expired or deleted between the two statements (the upsert's row lock ended with
+      // it): try again, rather than answer a refusal naming no holder or one already gone.
+      if (row === undefined || row.owner === '' || Number(row.expires_at) <= Number(row.now))
+        return this.acquire(request);
       return { acquired: false, holder: row.owner, expiresAt: Number(row.expires_at) };
     });
   }
@@ -566,6 +579,22 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore 
 
   reminderCount(): Promise<number> {
     return this.#reminderOps.reminderCount();
+  }
+
+  inboxFailed(failure: InboxFailure): Promise<InboxFailureResult> {
+    return this.#op('inboxFailed', () => this.#dead.inboxFailed(failure));
+  }
+
+  deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    return this.#op('deadLetters', () => this.#dead.deadLetters(query));
+  }
+
+  retryDeadLetter(id: EntityId, messageId: string): Promise<InboxEntry | undefined> {
+    return this.#op('retryDeadLetter', () => this.#dead.retryDeadLetter(id, messageId));
+  }
+
+  dropDeadLetter(id: EntityId, messageId: string): Promise<boolean> {
+    return this.#op('dropDeadLetter', () => this.#dead.dropDeadLetter(id, messageId));
   }
 
   close(): Promise<void> {

@@ -14,6 +14,7 @@ import { ErrEntityIncorrect } from '../contract/errors.js';
 import { postgresJournalSchema } from './journal_sql.js';
 import { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
 import { postgresReminderSchema } from './postgres_reminders.js';
+import { addAttemptsColumn, postgresDeadLetterSchema } from './postgres_dead_letters.js';
 
 /**
  * Checks `options` (ERR_ENTITY_INCORRECT) and makes the store's connection pool (no connection
@@ -88,6 +89,8 @@ BEGIN
   -- processed this id and committed while we waited is seen, so the id is never accepted again.
   PERFORM pg_advisory_xact_lock(hashtextextended(k || '/' || ky, 0));
   IF EXISTS (SELECT 1 FROM ${p}processed WHERE kind = k AND key = ky AND id = mid) THEN RETURN FALSE; END IF;
+  -- A poison message set apart stays out: a sender's retry does not bring it back.
+  IF EXISTS (SELECT 1 FROM ${p}dead_letters WHERE kind = k AND key = ky AND id = mid) THEN RETURN FALSE; END IF;
   INSERT INTO ${p}inbox (kind, key, id, message) VALUES (k, ky, mid, msg) ON CONFLICT DO NOTHING;
   RETURN FOUND;
 END $fn$;
@@ -99,14 +102,19 @@ BEGIN
   -- An activation in one round trip and one commit: the lease (the upsert's row lock serialises
   -- acquirers of the key and waits for a writer holding it FOR SHARE), then, in later statements
   -- (a fresh snapshot each: that writer's commit is seen), the snapshot and the inbox.
-  INSERT INTO ${p}leases AS l (kind, key, token, owner, expires_at) VALUES (k, ky, 1, own, ${NOW} + ttl)
-    ON CONFLICT (kind, key) DO UPDATE SET token = l.token + 1, owner = excluded.owner, expires_at = excluded.expires_at
-    WHERE l.owner = excluded.owner OR l.expires_at <= ${NOW} OR l.owner = dead
-    RETURNING l.token INTO o_token;
-  IF o_token IS NULL THEN
+  LOOP
+    INSERT INTO ${p}leases AS l (kind, key, token, owner, expires_at) VALUES (k, ky, 1, own, ${NOW} + ttl)
+      ON CONFLICT (kind, key) DO UPDATE SET token = l.token + 1, owner = excluded.owner, expires_at = excluded.expires_at
+      WHERE l.owner = excluded.owner OR l.expires_at <= ${NOW} OR l.owner = dead
+      RETURNING l.token INTO o_token;
+    EXIT WHEN o_token IS NOT NULL;
     SELECT l.owner, l.expires_at INTO o_holder, o_expires FROM ${p}leases l WHERE l.kind = k AND l.key = ky;
-    RETURN;
-  END IF;
+    -- Refused: answered with a holder whose lease is still running. Released, expired or deleted
+    -- since the upsert looked (a refusal naming no holder, or one already gone): take it again.
+    IF o_holder <> '' AND o_expires > ${NOW} THEN RETURN; END IF;
+    o_holder := NULL;
+    o_expires := NULL;
+  END LOOP;
   SELECT s.snapshot_version, s.snapshot INTO o_version, o_snapshot FROM ${p}state s WHERE s.kind = k AND s.key = ky;
   SELECT array_agg(i.id ORDER BY i.seq), array_agg(i.message ORDER BY i.seq) INTO o_ids, o_messages
     FROM ${p}inbox i WHERE i.kind = k AND i.key = ky;
@@ -208,7 +216,8 @@ BEGIN
   END LOOP;
   RETURN res;
 END $fn$;
-${postgresReminderSchema(p)}`;
+${postgresReminderSchema(p)}
+${postgresDeadLetterSchema(p, NOW)}`;
 }
 
 /**
@@ -236,6 +245,8 @@ export async function createSchema(c: pg.PoolClient, prefix: string): Promise<vo
     if (!(await has('inbox', 'accepted_at')))
       await c.query(`ALTER TABLE ${prefix}inbox ADD COLUMN IF NOT EXISTS accepted_at BIGINT NOT NULL DEFAULT ${NOW}`);
     await c.query(`CREATE INDEX IF NOT EXISTS ${prefix}inbox_pending ON ${prefix}inbox (kind, key, accepted_at)`);
+    // An inbox an earlier version made: its messages have had no failed attempt counted.
+    if (!(await has('inbox', 'attempts'))) await c.query(addAttemptsColumn(prefix));
   } finally {
     await c.query('SELECT pg_advisory_unlock(7254101)');
   }

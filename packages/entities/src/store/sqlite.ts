@@ -59,6 +59,14 @@ import {
 import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
 import { SqliteLiveness } from './sqlite_liveness.js';
 import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
+import { SqliteDeadLetters, migrateDeadLetters } from './sqlite_dead_letters.js';
+import type {
+  DeadLetter,
+  DeadLetterQuery,
+  DeadLetterStore,
+  InboxFailure,
+  InboxFailureResult,
+} from '../contract/dead_letters.js';
 
 /** Options of {@link SqliteStore.open}. */
 export interface SqliteStoreOptions {
@@ -128,7 +136,7 @@ CREATE TABLE IF NOT EXISTS entity_processed (
  * `close()` (idempotent). Safe to share between OS processes on one host (not over a network
  * file system: SQLite's locks need a local disk).
  */
-export class SqliteStore implements EntityStore, ReminderStore, LivenessStore {
+export class SqliteStore implements EntityStore, ReminderStore, LivenessStore, DeadLetterStore {
   readonly name: string;
   readonly #db: Database;
   /** Liveness claims: lock files beside the database (sqlite_liveness.ts). */
@@ -145,6 +153,8 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore {
   readonly #reminders: SqliteReminders;
   /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
   readonly #reminderOps: CheckedReminders;
+  /** The dead letters (sqlite_dead_letters.ts). */
+  readonly #dead: SqliteDeadLetters;
 
   private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
@@ -204,6 +214,7 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore {
       <T>(what: string, fn: () => T | Promise<T>, writes: boolean) => this.#op(what, fn, writes) as Promise<T>,
       this.#reminders,
     );
+    this.#dead = new SqliteDeadLetters({ prepare: p, tx: (fn) => this.#tx(fn), values: this.#values });
   }
 
   /**
@@ -442,6 +453,8 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore {
       const encoded = this.#values.encode(message, 'message');
       return this.#tx(() => {
         if (this.#q.processedGet!.get(id.kind, id.key, messageId) !== undefined) return 'duplicate' as const;
+        // A poison message set apart stays out: a sender's retry does not bring it back.
+        if (this.#dead.has(id, messageId)) return 'duplicate' as const;
         const changes = Number(this.#q.inboxPut!.run(id.kind, id.key, messageId, encoded, Date.now()).changes);
         return changes === 0 ? ('duplicate' as const) : ('accepted' as const);
       });
@@ -515,6 +528,22 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore {
 
   reminderCount(): Promise<number> {
     return this.#reminderOps.reminderCount();
+  }
+
+  inboxFailed(failure: InboxFailure): Promise<InboxFailureResult> {
+    return this.#op('inboxFailed', () => this.#dead.inboxFailed(failure));
+  }
+
+  deadLetters(query: DeadLetterQuery): Promise<DeadLetter[]> {
+    return this.#op('deadLetters', () => this.#dead.deadLetters(query), false);
+  }
+
+  retryDeadLetter(id: EntityId, messageId: string): Promise<InboxEntry | undefined> {
+    return this.#op('retryDeadLetter', () => this.#dead.retryDeadLetter(id, messageId));
+  }
+
+  dropDeadLetter(id: EntityId, messageId: string): Promise<boolean> {
+    return this.#op('dropDeadLetter', () => this.#dead.dropDeadLetter(id, messageId));
   }
 
   close(): Promise<void> {
@@ -726,6 +755,7 @@ function migrateJournal(db: Database): void {
       db.exec(`UPDATE entity_inbox SET accepted_at = ${Date.now()}`);
     }
     db.exec('CREATE INDEX IF NOT EXISTS entity_inbox_pending ON entity_inbox (kind, key, accepted_at)');
+    migrateDeadLetters(db);
     db.exec('COMMIT');
   } catch (e) {
     db.exec('ROLLBACK');

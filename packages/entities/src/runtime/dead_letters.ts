@@ -1,0 +1,116 @@
+// The operator's view of a runtime's dead letters (`entities.deadLetters`): the durable messages
+// whose handler failed `inbox.maxAttempts` times, moved out of their key's inbox by the store
+// (contract/dead_letters.ts). List them, move one back into its inbox (retry: the key's owner is
+// handed it again, as redelivery does), or drop one (its id then counts as processed). Nothing here
+// runs on an entity's path; each call is one store operation (plus, for a retry, one send).
+
+import { ignorable, rejected } from 'ergo-ts';
+
+import { ErrEntityIncorrect } from '../contract/errors.js';
+import {
+  isDeadLetterStore,
+  type DeadLetter,
+  type DeadLetterStore,
+  type InboxFailureResult,
+} from '../contract/dead_letters.js';
+import type { EntityId, EntityStore } from '../contract/store.js';
+
+/** What {@link DeadLetters.list} takes. */
+export interface DeadLetterListOptions {
+  /** Only this kind's (omit: every kind's). */
+  readonly kind?: string;
+  /** At most this many (1..10 000). Default 100. */
+  readonly limit?: number;
+}
+
+/** What the operator view works with: the runtime's store, its `inbox.maxAttempts`, and its redelivery. */
+export interface DeadLetterSettings {
+  readonly store: EntityStore;
+  readonly maxAttempts: number;
+  /** Hands (kind, key) the message with `id` again (redelivery.ts): it is in the key's inbox. */
+  redeliver(kind: string, key: string, id: string, message: unknown): void;
+}
+
+/** The dead letters of a runtime's store, for operators (`entities.deadLetters`). */
+export class DeadLetters {
+  readonly #s: DeadLetterSettings;
+
+  /** @internal made by the runtime. */
+  constructor(settings: DeadLetterSettings) {
+    this.#s = settings;
+  }
+
+  /** The dead letters, the one moved first listed first. Rejects with ERR_ENTITY_INCORRECT on a store without them. */
+  list(options: DeadLetterListOptions = {}): Promise<DeadLetter[]> {
+    return this.#with((s) => s.deadLetters({ ...options, limit: options.limit ?? 100 }));
+  }
+
+  /**
+   * Moves the dead letter `id` of `to` back to the end of its key's inbox (its count of failed
+   * attempts at 0) and hands it to the key's owner again: resolves with true once it is back in
+   * the inbox (handled then at least once, as any accepted message), false when there is no such
+   * dead letter.
+   */
+  retry(to: EntityId, id: string): Promise<boolean> {
+    return this.#with(async (s) => {
+      const entry = await s.retryDeadLetter({ kind: to.kind, key: to.key }, id);
+      if (entry === undefined) return false;
+      this.#s.redeliver(to.kind, to.key, entry.id, entry.message);
+      return true;
+    });
+  }
+
+  /**
+   * Removes the dead letter `id` of `to` for good: its id counts as processed (a later send of it
+   * is a duplicate). True, or false when there is no such dead letter.
+   */
+  drop(to: EntityId, id: string): Promise<boolean> {
+    return this.#with((s) => s.dropDeadLetter({ kind: to.kind, key: to.key }, id));
+  }
+
+  /** @internal the host's count of a failed attempt (undefined: the store keeps no dead letters). */
+  failed(
+    kind: string,
+    key: string,
+    fence: { readonly token: number; readonly lease?: EntityId | undefined },
+    id: string,
+    error: unknown,
+  ): Promise<InboxFailureResult | undefined> {
+    const s = this.#s.store;
+    if (!isDeadLetterStore(s)) return Promise.resolve(undefined);
+    return s.inboxFailed({
+      kind,
+      key,
+      token: fence.token,
+      ...(fence.lease === undefined ? {} : { lease: fence.lease }),
+      messageId: id,
+      error: describe(error),
+      maxAttempts: this.#s.maxAttempts,
+    });
+  }
+
+  /** Runs `fn` on the store as a Promise safe to leave un-awaited. */
+  #with<T>(fn: (s: DeadLetterStore) => Promise<T>): Promise<T> {
+    const s = this.#s.store;
+    if (!isDeadLetterStore(s))
+      return rejected(ErrEntityIncorrect.with(`the store ${s.name} keeps no dead letters`), undefined, 'deadLetters');
+    try {
+      return ignorable(fn(s), undefined, 'deadLetters');
+    } catch (e) {
+      return rejected(e, undefined, 'deadLetters');
+    }
+  }
+}
+
+/** A thrown value as the text kept with a dead letter (any value, even one whose conversion throws). */
+function describe(e: unknown): string {
+  try {
+    if (e instanceof Error) {
+      const code = (e as { code?: unknown }).code;
+      return typeof code === 'string' ? `${code}: ${e.message}` : `${e.name}: ${e.message}`;
+    }
+    return String(e);
+  } catch {
+    return 'an unprintable value';
+  }
+}
