@@ -143,6 +143,7 @@ export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationRepl
 export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
+  ErrWorkflowCompensationFailed,
   ErrWorkflowDiverged,
   ErrWorkflowFailed,
   ErrWorkflowIncorrect,

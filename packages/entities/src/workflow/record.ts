@@ -43,8 +43,18 @@ export interface WorkflowJournalEntry {
   readonly a?: number;
   /** When it was recorded, epoch ms. */
   readonly at: number;
-  /** True once the operation finished (a sleep or signal wait records its deadline first). */
+  /**
+   * True once the operation finished (a sleep or signal wait records its deadline first; a step
+   * records an open entry when an attempt failed and a retry is due, see `r`).
+   */
   readonly done?: boolean;
+  /** A step's open entry: its next attempt is not before this time, epoch ms (`a` attempts failed so far). */
+  readonly r?: number;
+  /**
+   * A step that settled after the instance was cancelled: its value (its compensation pushed) or
+   * error is kept, and it throws ERR_WORKFLOW_CANCELLED into the body, on a replay too.
+   */
+  readonly c?: boolean;
 }
 
 /** A signal received and not consumed yet. */
