@@ -233,7 +233,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       this.#checkCancel();
       return undefined;
     }
-    if (e.t !== t || e.n !== n) {
+    if ((e.t === 'retry' ? e.of : e.t) !== t || e.n !== n) {
       this.#diverged = ErrWorkflowDiverged.with(
         `workflow ${this.workflow}/${this.id}, operation ${seq}: the journal has ${e.t} '${e.n}', the code asked for ${t} '${n}'`,
       );
@@ -313,7 +313,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       return hit.v as T;
     }
     if (hit !== undefined) {
-      // An open entry: attempts failed on an earlier run; the count and the backoff go on from it.
+      // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
       this.#caughtUp();
       if (this.#readOnly) throw this.#endOfJournal();
       this.#checkCancel();
@@ -328,7 +328,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#h.busy(1);
     try {
       for (let attempt = first; ; attempt++) {
-        this.#checkCancel(); // a cancel that came during the open entry's write
+        this.#checkCancel(); // a cancel that came during the retry entry's write
         if (retryAt !== undefined) {
           const left = retryAt - this.#h.clock.now();
           retryAt = undefined;
@@ -356,11 +356,11 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
               attempt,
               String(err),
             );
-            // Journaled (an open entry) so a resumed run goes on counting and waits what is left;
+            // Journaled (a retry entry) so a resumed run goes on counting and waits what is left;
             // a step that succeeds at once writes nothing more than its result.
             const now = this.#h.clock.now();
             retryAt = now + backoffMs(policy, attempt);
-            await this.#record({ s: seq, t, n: name, a: attempt, r: retryAt, at: now });
+            await this.#record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now });
             continue;
           }
           const e = storedError(err);
