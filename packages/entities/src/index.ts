@@ -155,6 +155,7 @@ export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationRepl
 export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
+  ErrWorkflowCompensationFailed,
   ErrWorkflowDiverged,
   ErrWorkflowFailed,
   ErrWorkflowIncorrect,

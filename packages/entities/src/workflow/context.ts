@@ -26,6 +26,7 @@ import {
 } from './define.js';
 import {
   ErrWorkflowCancelled,
+  ErrWorkflowCompensationFailed,
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
@@ -84,6 +85,20 @@ interface Wait {
   readonly at: number | undefined;
 }
 
+/**
+ * What a cancel does to a running attempt: abort its signal and wait for it to settle, end it at
+ * once, or nothing (a compensation, a child's result: the child is cancelled and ends by itself).
+ */
+type OnCancel = 'wait' | 'abandon' | 'ignore';
+
+/** An attempt of a step that is running. */
+interface RunningAttempt {
+  /** Ends it now with `err` (its signal aborted, its later outcome ignored). */
+  readonly stop: (err: Error) => void;
+  /** A cancel was asked (see {@link OnCancel}). */
+  readonly cancel: (err: Error) => void;
+}
+
 /** Whether a run only waits (for time, a signal or a child), and when the clock next ends a wait of it. */
 export interface RunParking {
   /** True when nothing of the body runs: every pending operation waits, and no write is in flight. */
@@ -100,7 +115,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;
   readonly #waits = new Set<Wait>();
-  readonly #steps = new Set<AbortController>();
+  readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
   readonly #compensations: { name: string; fn: (info: StepInfo) => unknown }[] = [];
   /** Outbox deliveries in flight. */
@@ -177,17 +192,20 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (this.#ended !== undefined) return;
     this.#ended = new RunEnded(reason);
     for (const w of [...this.#waits]) w.reject(this.#ended);
-    for (const c of this.#steps) c.abort(this.#ended);
+    for (const a of [...this.#steps]) a.stop(this.#ended);
     this.#caughtUp();
   }
 
-  /** A cancel was asked: waits reject with ERR_WORKFLOW_CANCELLED, running steps are aborted. */
+  /**
+   * A cancel was asked: waits reject with ERR_WORKFLOW_CANCELLED; running attempts have their
+   * signal aborted and are waited for, or are abandoned (their step's `cancellation`).
+   */
   cancel(reason: string): void {
     if (this.#cancelled) return;
     this.#cancelled = true;
     const err = ErrWorkflowCancelled.with(reason);
     for (const w of [...this.#waits]) if (w.cancellable) w.reject(err);
-    for (const c of this.#steps) c.abort(err);
+    for (const a of [...this.#steps]) a.cancel(err);
   }
 
   /** The body asked for every operation of its journal (or stopped before): answer queries now. */
@@ -222,7 +240,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       this.#checkCancel();
       return undefined;
     }
-    if (e.t !== t || e.n !== n) {
+    if ((e.t === 'retry' ? e.of : e.t) !== t || e.n !== n) {
       this.#diverged = ErrWorkflowDiverged.with(
         `workflow ${this.workflow}/${this.id}, operation ${seq}: the journal has ${e.t} '${e.n}', the code asked for ${t} '${n}'`,
       );
@@ -271,43 +289,78 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       return Promise.reject(ErrWorkflowIncorrect.with('a step needs a name'));
     if (typeof fn !== 'function')
       return Promise.reject(ErrWorkflowIncorrect.with(`step ${name}: fn must be a function`));
+    const c = (options as { cancellation?: unknown }).cancellation;
+    if (c !== undefined && c !== 'wait' && c !== 'abandon')
+      return Promise.reject(ErrWorkflowIncorrect.with(`step ${name}: cancellation must be 'wait' or 'abandon'`));
     return this.#step('step', name, fn, options);
   }
 
+  /**
+   * `inner.signalOnCancel` false: a cancel leaves a running attempt alone (a child's result: the
+   * child is cancelled); `inner.returnedAfterCancel`: called when the step returned after the cancel.
+   */
   async #step<T>(
     t: JournalOp,
     name: string,
     fn: (info: StepInfo) => T | Promise<T>,
     options: StepOptions<T>,
+    inner: { readonly signalOnCancel?: boolean; readonly returnedAfterCancel?: () => void } = {},
   ): Promise<T> {
     const seq = this.#next();
     const hit = this.#lookup(seq, t, name);
-    if (hit !== undefined) {
-      if (hit.e !== undefined) throw stepFailed(name, hit.a ?? 1, revivedError(hit.e));
+    // A cancel strikes the body's own steps, not its compensations (they run to their end).
+    const struck = !this.#compensating;
+    let first = 1;
+    let retryAt: number | undefined;
+    if (hit?.done === true) {
+      if (hit.e !== undefined) {
+        const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e));
+        throw hit.c === true ? this.#cancelledIn(name, failed) : failed;
+      }
       if (options.compensate !== undefined) this.#pushCompensation(name, options.compensate, hit.v as T);
+      if (hit.c === true) {
+        inner.returnedAfterCancel?.();
+        throw this.#cancelledIn(name);
+      }
       return hit.v as T;
+    }
+    if (hit !== undefined) {
+      // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
+      this.#caughtUp();
+      if (this.#readOnly) throw this.#endOfJournal();
+      this.#checkCancel();
+      first = (hit.a ?? 0) + 1;
+      retryAt = hit.r;
     }
     const policy =
       options.retry === false
         ? { ...this.#h.spec.retry, maxAttempts: 1 }
         : retryPolicy(options.retry, this.#h.spec.retry);
+    const onCancel: OnCancel = !struck || inner.signalOnCancel === false ? 'ignore' : (options.cancellation ?? 'wait');
     this.#h.busy(1);
     try {
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = first; ; attempt++) {
+        this.#checkCancel(); // a cancel that came during the retry entry's write
+        if (retryAt !== undefined) {
+          const left = retryAt - this.#h.clock.now();
+          retryAt = undefined;
+          if (left > 0) await this.#delay(left, struck);
+        }
         let value: T;
         try {
           await this.#h.confirmLease();
           if (this.#ended !== undefined) throw this.#ended;
-          value = await this.#attempt(this.#key(seq, t, name), fn, attempt, options.timeoutMs);
+          value = await this.#attempt(this.#key(seq, t, name), fn, attempt, options.timeoutMs, onCancel);
           this.#checkSize(`the result of step ${name}`, value);
         } catch (err) {
           if (this.#ended !== undefined) throw this.#ended;
+          const cancelled = struck && this.#cancelled;
           const last =
             isTerminal(err) ||
             ErrWorkflowValueTooLarge.is(err) ||
             ErrEntityUnstorable.is(err) ||
             attempt >= policy.maxAttempts ||
-            this.#cancelled;
+            cancelled;
           if (!last) {
             this.#h.log.warning(
               'workflow %s/%s: step %s attempt %d failed: %s',
@@ -317,15 +370,28 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
               attempt,
               String(err),
             );
-            await this.#delay(backoffMs(policy, attempt), !this.#compensating);
+            // Journaled (a retry entry) so a resumed run goes on counting and waits what is left;
+            // a step that succeeds at once writes nothing more than its result.
+            const now = this.#h.clock.now();
+            retryAt = now + backoffMs(policy, attempt);
+            await this.#record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now });
             continue;
           }
           const e = storedError(err);
-          await this.#record({ s: seq, t, n: name, e, a: attempt, at: this.#h.clock.now(), done: true });
-          throw stepFailed(name, attempt, err);
+          const c = cancelled ? { c: true } : {};
+          await this.#record({ s: seq, t, n: name, e, a: attempt, at: this.#h.clock.now(), done: true, ...c });
+          const failed = stepFailed(name, attempt, err);
+          throw cancelled ? this.#cancelledIn(name, failed) : failed;
         }
-        await this.#record({ s: seq, t, n: name, v: value, a: attempt, at: this.#h.clock.now(), done: true });
+        // Decided before the write, as a replay of the entry decides.
+        const cancelled = struck && this.#cancelled;
+        const c = cancelled ? { c: true } : {};
+        await this.#record({ s: seq, t, n: name, v: value, a: attempt, at: this.#h.clock.now(), done: true, ...c });
         if (options.compensate !== undefined) this.#pushCompensation(name, options.compensate, value);
+        if (cancelled) {
+          inner.returnedAfterCancel?.();
+          throw this.#cancelledIn(name);
+        }
         return value;
       }
     } finally {
@@ -333,44 +399,56 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     }
   }
 
-  /** One attempt of a step: its function, raced against its timeout and the run's end. */
+  /** The ERR_WORKFLOW_CANCELLED a step that settled after the cancel throws (`cause`: its failure, if it failed). */
+  #cancelledIn(name: string, cause?: Error): Error {
+    return ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled while step ${name} ran`, cause);
+  }
+
+  /** One attempt of a step: its function, raced against its timeout, the run's end and (abandoned) a cancel. */
   #attempt<T>(
     idempotencyKey: string,
     fn: (info: StepInfo) => T | Promise<T>,
     attempt: number,
     timeoutMs: number | undefined,
+    onCancel: OnCancel,
   ): Promise<T> {
     const ctl = new AbortController();
-    this.#steps.add(ctl);
     return new Promise<T>((resolve, reject) => {
       let timer: unknown;
-      const done = (): void => {
-        this.#steps.delete(ctl);
+      let settled = false;
+      const settle = (): boolean => {
+        if (settled) return false;
+        settled = true;
+        this.#steps.delete(running);
         if (timer !== undefined) this.#h.clock.clearTimeout(timer);
-        ctl.signal.removeEventListener('abort', onAbort);
+        return true;
       };
-      const onAbort = (): void => {
-        done();
-        reject(ctl.signal.reason instanceof Error ? ctl.signal.reason : new Error(String(ctl.signal.reason)));
+      const stop = (err: Error): void => {
+        if (!settle()) return;
+        ctl.abort(err);
+        reject(err);
       };
-      ctl.signal.addEventListener('abort', onAbort);
+      const running: RunningAttempt = {
+        stop,
+        cancel: (err) => {
+          if (onCancel === 'abandon') stop(err);
+          else if (onCancel === 'wait') ctl.abort(err); // the attempt decides, by what it returns or throws
+        },
+      };
+      this.#steps.add(running);
       if (timeoutMs !== undefined)
         timer = this.#h.clock.setTimeout(
-          () => ctl.abort(ErrWorkflowTimeout.with(`attempt ${attempt} took longer than ${timeoutMs} ms`)),
+          () => stop(ErrWorkflowTimeout.with(`attempt ${attempt} took longer than ${timeoutMs} ms`)),
           timeoutMs,
         );
       Promise.resolve()
         .then(() => fn({ idempotencyKey, attempt, signal: ctl.signal }))
         .then(
           (v) => {
-            if (ctl.signal.aborted) return;
-            done();
-            resolve(v);
+            if (settle()) resolve(v);
           },
           (e: unknown) => {
-            if (ctl.signal.aborted) return;
-            done();
-            reject(e instanceof Error ? e : new Error(String(e)));
+            if (settle()) reject(e instanceof Error ? e : new Error(String(e)));
           },
         );
     });
@@ -535,7 +613,27 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     input: WorkflowInput<K>,
   ): Promise<ChildHandle<WorkflowOutput<K>>> {
     const name = `${kind.name}/${id}`;
-    await this.#step('child', `start ${name}`, () => this.#h.startChild(kind, id, input).then(() => true), {});
+    // A start that returned after the cancel: the engine cancelled the children journaled then, not this one.
+    const orphan = (): void => {
+      if (this.#readOnly) return;
+      const why = `cancelled by ${this.workflow}/${this.id}`;
+      void this.#h.cancelChild(kind, id, why).catch((err: unknown) => {
+        this.#h.log.warning(
+          'workflow %s/%s: cancelling child %s failed: %s',
+          this.workflow,
+          this.id,
+          name,
+          String(err),
+        );
+      });
+    };
+    await this.#step(
+      'child',
+      `start ${name}`,
+      () => this.#h.startChild(kind, id, input).then(() => true),
+      {},
+      { returnedAfterCancel: orphan },
+    );
     return {
       id,
       result: () =>
@@ -547,6 +645,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
             return this.#h.childResult(kind, id, info.signal).finally(() => this.#childWaits--);
           },
           { retry: false },
+          { signalOnCancel: false }, // a cancel cancels the child: its outcome is waited for
         ),
       cancel: (reason = `cancelled by ${this.workflow}/${this.id}`) =>
         this.#step('child', `cancel ${name}`, () => this.#h.cancelChild(kind, id, reason), {}).then(() => undefined),
@@ -661,14 +760,27 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   async runCompensations(): Promise<void> {
     const was = this.#compensating;
     this.#compensating = true;
+    const failed: { name: string; err: unknown }[] = [];
     try {
       while (this.#compensations.length > 0) {
         const c = this.#compensations.pop()!;
-        await this.#step('step', `compensate:${c.name}`, (info) => c.fn(info), {});
+        try {
+          await this.#step('step', `compensate:${c.name}`, (info) => c.fn(info), {});
+        } catch (err) {
+          // One that failed for good does not stop the older ones (saga practice); the run's end
+          // or a divergence does.
+          if (!ErrWorkflowStepFailed.is(err) || this.#ended !== undefined || this.#diverged !== undefined) throw err;
+          failed.push({ name: `compensate:${c.name}`, err });
+        }
       }
     } finally {
       this.#compensating = was;
     }
+    if (failed.length > 0)
+      throw ErrWorkflowCompensationFailed.with(
+        `workflow ${this.workflow}/${this.id}: ${failed.map((f) => f.name).join(', ')} failed for good`,
+        failed[0]!.err,
+      );
   }
 }
 

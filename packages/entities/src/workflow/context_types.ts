@@ -23,9 +23,16 @@ export interface StepInfo {
    * recognised there (a payment API's idempotency key, a mail's message id).
    */
   readonly idempotencyKey: string;
-  /** This attempt's number, from 1 (counted again from 1 after a resume). */
+  /**
+   * This attempt's number, from 1. Failed attempts are journaled, so the count goes on where it
+   * was after a move or a crash during a retry's backoff.
+   */
   readonly attempt: number;
-  /** Aborted when the attempt's timeout passes or the instance is cancelled or moves. */
+  /**
+   * Aborted when the attempt's timeout passes or the instance moves, and when the instance is
+   * cancelled (a compensation's is not aborted by a cancel). On a cancel, a step that stops early
+   * decides by what it returns or throws (see {@link StepOptions.cancellation}).
+   */
   readonly signal: AbortSignal;
 }
 
@@ -41,6 +48,17 @@ export interface StepOptions<T> {
    * the same on every run of it.
    */
   readonly compensate?: (result: T, info: StepInfo) => unknown;
+  /**
+   * What a cancel does to an attempt of this step that is running (Temporal's cancellation types).
+   * `'wait'` (default): its `signal` is aborted and the body waits for the attempt to settle (at
+   * most its `timeoutMs`, when it has one). A returned value is journaled as the step's result and
+   * its compensation pushed; an attempt that threw (or timed out) is journaled failed, with no
+   * retry. Either way the step then throws ERR_WORKFLOW_CANCELLED. `'abandon'`: the step is
+   * journaled failed with ERR_WORKFLOW_CANCELLED at once and throws it; the attempt's `signal` is
+   * aborted, and what it later returns or throws is ignored, so its compensation is never pushed:
+   * an effect it still makes is not undone by `runCompensations()`.
+   */
+  readonly cancellation?: 'wait' | 'abandon';
 }
 
 /** A child workflow started by `ctx.startChild`. */
@@ -142,7 +160,12 @@ export interface WorkflowContext<
    * runs as a step named `compensate:<name>`, with that step's {@link StepInfo} (its own idempotency key).
    */
   compensate(name: string, fn: (info: StepInfo) => unknown): void;
-  /** Runs the stack's compensations, newest first, each as a step named `compensate:<name>`; empties it. */
+  /**
+   * Runs the stack's compensations, newest first, each as a step named `compensate:<name>` with the
+   * workflow's retry policy (after a cancel too); empties it. One that fails for good does not stop
+   * the older ones: they all run, then it throws ERR_WORKFLOW_COMPENSATION_FAILED naming those that
+   * failed (an instance whose body throws it ends `failed`, even when it was cancelled).
+   */
   runCompensations(): Promise<void>;
 }
 

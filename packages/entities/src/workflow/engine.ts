@@ -29,6 +29,7 @@ import type { WorkflowSpec } from './define.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
+  ErrWorkflowCompensationFailed,
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
   ErrWorkflowTimeout,
@@ -546,7 +547,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#finished = run;
     const now = this.#clock.now();
     let end: Partial<WorkflowRecord>;
-    if (this.state.cancel !== undefined || run.cancelled)
+    // A compensation that failed for good fails the instance even after a cancel: an undo is missing.
+    const undoFailed = 'error' in outcome && ErrWorkflowCompensationFailed.is(outcome.error);
+    if ((this.state.cancel !== undefined || run.cancelled) && !undoFailed)
       end = { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error) } : {}) };
     else if ('error' in outcome) end = { status: 'failed', error: storedError(outcome.error) };
     else {

@@ -26,6 +26,17 @@ export const ErrWorkflowTimeout = defineError('ERR_WORKFLOW_TIMEOUT', 'workflow:
 /** A step failed for good (a terminal error, or its retries were used up): the body sees this. */
 export const ErrWorkflowStepFailed = defineError('ERR_WORKFLOW_STEP_FAILED', 'workflow: step failed');
 
+/**
+ * `runCompensations()` ran every compensation and one or more failed for good (their retries used
+ * up, or a terminal error): the message names them, the `cause` is the first one's failure. An
+ * instance whose body throws it ends `failed`, even after a cancel (an undo did not happen: an
+ * operator must see it, and `resume()` runs the failed compensations again).
+ */
+export const ErrWorkflowCompensationFailed = defineError(
+  'ERR_WORKFLOW_COMPENSATION_FAILED',
+  'workflow: compensations failed',
+);
+
 /** The instance failed: `result()` rejects with this, its `cause` the body's error as journaled. */
 export const ErrWorkflowFailed = defineError('ERR_WORKFLOW_FAILED', 'workflow: the instance failed');
 

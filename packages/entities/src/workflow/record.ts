@@ -22,8 +22,13 @@ export interface StoredWatcher {
 /** Where an instance is. `running` covers a body that sleeps or waits for a signal. */
 export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
-/** The operations a journal records (`compensate` steps are steps named `compensate:<name>`). */
-export type JournalOp = 'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid' | 'patch' | 'child' | 'send' | 'outbox';
+/**
+ * The operations a journal records (`compensate` steps are steps named `compensate:<name>`).
+ * `retry` is a step's open entry (attempts failed, the next one due; `of` the step's own op): its
+ * own op, so code from before it halts as diverged on it rather than read it as a result.
+ */
+export type JournalOp =
+  'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid' | 'patch' | 'child' | 'send' | 'outbox' | 'retry';
 
 /** One entry of an instance's journal: what operation `s` of the body produced. */
 export interface WorkflowJournalEntry {
@@ -43,8 +48,20 @@ export interface WorkflowJournalEntry {
   readonly a?: number;
   /** When it was recorded, epoch ms. */
   readonly at: number;
-  /** True once the operation finished (a sleep or signal wait records its deadline first). */
+  /**
+   * True once the operation finished (a sleep or signal wait records its deadline first; a step
+   * records a `retry` entry when an attempt failed and a retry is due, replaced by its result).
+   */
   readonly done?: boolean;
+  /** A `retry` entry: the op of the step it stands for (`step`, `child`, `send`). */
+  readonly of?: JournalOp;
+  /** A `retry` entry: the step's next attempt is not before this time, epoch ms (`a` attempts failed so far). */
+  readonly r?: number;
+  /**
+   * A step that settled after the instance was cancelled: its value (its compensation pushed) or
+   * error is kept, and it throws ERR_WORKFLOW_CANCELLED into the body, on a replay too.
+   */
+  readonly c?: boolean;
 }
 
 /** A signal received and not consumed yet. */
