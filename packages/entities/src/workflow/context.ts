@@ -36,6 +36,7 @@ import {
   storedError,
 } from './errors.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
+import { keyGeneration } from './recovery.js';
 import { storedBytes } from './sizes.js';
 
 /** Thrown into a run's pending operations when its activation ended: the body's outcome is then ignored. */
@@ -92,6 +93,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #h: RunHost;
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;
+  readonly #resets: WorkflowRecord['resets'];
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<AbortController>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
@@ -117,6 +119,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#h = host;
     this.#entries = new Map(record.journal.map((e) => [e.s, e]));
     this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
+    this.#resets = record.resets;
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
   }
@@ -242,8 +245,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     return done;
   }
 
+  /** An effect's idempotency key: after a reset, operations it cut run again under keys of their own. */
   #key(seq: number): string {
-    return `${this.workflow}/${this.id}/${seq}`;
+    const g = keyGeneration(this.#resets, seq);
+    return `${this.workflow}/${this.id}/${seq}${g > 0 ? `~r${g}` : ''}`;
   }
 
   #checkSize(what: string, v: unknown): void {
