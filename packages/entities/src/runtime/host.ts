@@ -5,7 +5,15 @@
 // with ERR_ENTITY_STALE_TOKEN. When idle for the kind's passivation time with an empty mailbox it
 // stops normally; its terminate releases the lease so the next activation need not wait for expiry.
 
-import { Actor, ErrProtocolViolation, ExitReason, TerminateReasonNormal, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  ErrProcessTerminated,
+  ErrProtocolViolation,
+  ExitReason,
+  TerminateReasonNormal,
+  type PID,
+  type Ref,
+} from 'ergo-ts';
 
 import { errorCode } from '../contract/codes.js';
 import { ErrEventInvalid, ErrEventPoison, ErrStaleToken } from '../contract/errors.js';
@@ -93,6 +101,11 @@ export class EntityHost extends Actor {
   readonly #pending = new Map<string, unknown>();
   /** Duplicates whose inbox entry is being read ({@link #adopt}). */
   readonly #adopting = new Set<string>();
+  /**
+   * Calls whose reply is deferred (a workflow's result) and not answered yet, by ref: the node
+   * fails them only when the host ends abnormally, so a normal end answers them first itself.
+   */
+  readonly #deferredCalls = new Map<Ref, PID>();
 
   /**
    * Before a side effect of the entity (a workflow's step attempt, compensation, outbox delivery):
@@ -199,6 +212,7 @@ export class EntityHost extends Actor {
     if (message === TICK) {
       const passivate = this.#tick();
       if (passivate !== undefined && this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
+      if (passivate !== undefined) this.#routeDeferredAgain('passivated');
       return passivate;
     }
     if (message === ACTIVATED) {
@@ -212,9 +226,11 @@ export class EntityHost extends Actor {
     if (message === HANDOFF) {
       this.#handingOff = true;
       if (this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
+      this.#routeDeferredAgain('handed off');
       return TerminateReasonNormal;
     }
     if (message instanceof Answer) {
+      if (!this.#deferredCalls.delete(message.ref)) return undefined; // answered on the way out
       message.give(this);
       return undefined;
     }
@@ -367,8 +383,28 @@ export class EntityHost extends Actor {
    * local message (a process acts only inside its handlers), whose handler answers the caller.
    */
   #deferred(from: PID, ref: Ref, d: DeferredReply): undefined {
+    this.#deferredCalls.set(ref, from);
     answerWhenSettled(this.node, this.pid, from, ref, d.reply);
     return undefined;
+  }
+
+  /**
+   * Before a normal end (a hand-off, a passivation): the deferred calls get ERR_PROCESS_TERMINATED,
+   * which routing takes to the key's next owner at once. Unanswered, they waited out their timeout
+   * (a `result()` its 30 s) after the key moved: the node fails a departed process's calls only
+   * when it ended abnormally, and the entity's own last answers come back to a process gone.
+   */
+  #routeDeferredAgain(why: string): void {
+    const err = ErrProcessTerminated.with(
+      `entity ${this.#kind.name}/${this.#key}: its activation on ${this.pid.node} ${why}`,
+    );
+    for (const [ref, from] of this.#deferredCalls)
+      try {
+        this.sendResponseError(from, ref, err);
+      } catch {
+        // The caller is gone (its node went down): nothing waits for this answer.
+      }
+    this.#deferredCalls.clear();
   }
 
   /** A refused call: what the handler changed before refusing is saved, then the caller gets the refusal. */

@@ -150,6 +150,11 @@ export class TestWorkflow<K extends AnyWorkflowKind> {
     return this.handle.resume();
   }
 
+  /** `handle.reset({ toSeq })`: the instance runs again from operation `toSeq` on the current code. */
+  reset(options: { readonly toSeq: number; readonly reason?: string }): Promise<'reset'> {
+    return this.handle.reset(options);
+  }
+
   /** Skips test-clock time until this instance ended (see {@link TestWorkflows.advanceUntilDone}). */
   advanceUntilDone(options?: AdvanceOptions): Promise<WorkflowOutput<K>> {
     return this.#kit.advanceUntilDone(this, options);

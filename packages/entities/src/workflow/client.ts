@@ -1,6 +1,6 @@
 // Starting and driving workflow instances from any node of the cluster: `entities.workflows`
 // (or `new WorkflowClient(entities)`) starts an instance by id and gives a handle to wait for its
-// result, signal it, query it, cancel it, describe it or resume it. Every request is a call to the
+// result, signal it, query it, cancel it, describe it, resume it or reset it. Every request is a call to the
 // instance's entity, routed to its key's owner like any entity call.
 
 import type { Infer, PID } from 'ergo-ts';
@@ -175,9 +175,32 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     ) as Promise<'ok' | 'ended'>;
   }
 
-  /** An operator's resume: a halted (diverged) instance runs again, a failed one runs its failed steps again. */
+  /**
+   * An operator's resume: a halted (diverged) instance runs again on the current code ('resumed';
+   * 'running' when it was not halted), a failed one runs its failed steps again. Rejects with
+   * ERR_WORKFLOW_CLOSED for a completed or cancelled instance, and for a failed one whose journal
+   * goes on past its failed step (its compensations ran): {@link reset} it instead.
+   */
   resume(options: { readonly timeout?: number } = {}): Promise<'resumed' | 'running'> {
     return this.#ask({ '~wf': 'resume' }, options.timeout) as Promise<'resumed' | 'running'>;
+  }
+
+  /**
+   * An operator's reset, as Temporal's: the instance, whatever its status, runs again from
+   * operation `toSeq` (a `history` entry's `s`; 0: from the start) on the current code. Its
+   * journal keeps the entries before `toSeq` (replayed, not run again); the signals it consumed
+   * from there on are kept again, in order, for the body to consume anew; its outcome, halt and
+   * cancel are dropped; `describe().resets` lists the reset. Operations from `toSeq` on run again,
+   * their effects under new idempotency keys (`~r<n>` after the sequence number, n the resets that
+   * cut there): a receiver that de-duplicates by key applies them again. Resolves 'reset'; rejects
+   * with ERR_WORKFLOW_INCORRECT for a `toSeq` past the journal's end + 1.
+   */
+  reset(options: { readonly toSeq: number; readonly reason?: string; readonly timeout?: number }): Promise<'reset'> {
+    const { toSeq, reason, timeout } = options;
+    return this.#ask(
+      { '~wf': 'reset', toSeq, ...(reason === undefined ? {} : { reason }) },
+      timeout,
+    ) as Promise<'reset'>;
   }
 }
 

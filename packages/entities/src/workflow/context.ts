@@ -37,6 +37,7 @@ import {
   storedError,
 } from './errors.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
+import { keyGeneration } from './recovery.js';
 import { storedBytes } from './sizes.js';
 
 /** Thrown into a run's pending operations when its activation ended: the body's outcome is then ignored. */
@@ -114,6 +115,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #h: RunHost;
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;
+  readonly #resets: WorkflowRecord['resets'];
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
@@ -139,6 +141,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#h = host;
     this.#entries = new Map(record.journal.map((e) => [e.s, e]));
     this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
+    this.#resets = record.resets;
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
   }
@@ -268,12 +271,15 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   /**
-   * The idempotency key of operation `seq`: the instance, the position and the operation's kind and
-   * name, so two different effects never share one (a position alone did when two runs of one
-   * instance took different branches: a cancel's compensation and the step after a sleep).
+   * The idempotency key of operation `seq`: the instance, the position (with `~r<n>` after it once
+   * n resets cut at or before it: operations a reset cut run again under keys of their own) and the
+   * operation's kind and name, so two different effects never share one (a position alone did when
+   * two runs of one instance took different branches: a cancel's compensation and the step after a
+   * sleep).
    */
   #key(seq: number, t: JournalOp, name: string): string {
-    return `${this.workflow}/${this.id}/${seq}/${t}:${name}`;
+    const g = keyGeneration(this.#resets, seq);
+    return `${this.workflow}/${this.id}/${seq}${g > 0 ? `~r${g}` : ''}/${t}:${name}`;
   }
 
   #checkSize(what: string, v: unknown): void {

@@ -30,10 +30,10 @@ import {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowCompensationFailed,
+  ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
   ErrWorkflowTimeout,
-  ErrWorkflowValueTooLarge,
   revivedError,
   storedError,
 } from './errors.js';
@@ -47,32 +47,30 @@ import {
   type WorkflowDescription,
   type WorkflowRecord,
   type WorkflowRequest,
+  openChildren,
   withEntry,
 } from './record.js';
-import { WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
+import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
 import { endReason, outcomeOf, outputRefusal } from './outcome.js';
-import { storedBytes } from './sizes.js';
-import {
-  journalUpdate,
-  notifyWatchers,
-  sameWatcher,
-  storedWatcher,
-  tellEnd,
-  watcherPid,
-  type StoredWatcher,
-  type WatchMode,
-} from './watchers.js';
+import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
+import { valueRefusal } from './sizes.js';
+import { notifyWatchers, sameWatcher, watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
+import { describeRecord } from './listing.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
 
 interface Commit {
+  /** The run that asked (undefined: the engine): a run ended meanwhile writes nothing. */
+  readonly run: Run | undefined;
   readonly mutate: (rec: WorkflowRecord) => WorkflowRecord;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
 }
 
 interface SignalWaiter {
+  /** The run waiting: its end (a resume, a reset) drops the wait. */
+  readonly run: Run | undefined;
   readonly seq: number;
   readonly name: string;
   readonly until: number | undefined;
@@ -107,6 +105,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #finished: Run | undefined;
   /** A replay diverged in this activation: not started again until the next activation or a resume. */
   #halted = false;
+  /** The body started on a halted record (a resume of it answers 'resumed'). */
+  #recovering: Run | undefined;
   #ended = false;
   #queue: Commit[] = [];
   #nudged = false;
@@ -162,6 +162,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
         return this.#describe();
       case 'resume':
         return this.#resume();
+      case 'reset':
+        return this.#reset(r.toSeq, r.reason);
       case 'watch':
       case 'unwatch':
         return this.#watch(r.pid, r.mode, r['~wf'] === 'watch');
@@ -301,10 +303,17 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if (run === undefined && rec.status === 'running') {
       this.#ensureRunning();
       run = this.#run;
+      // Halted: a replay would diverge again and run the body's catch, which its handlers then read.
+      const why = rec.blocked?.message ?? 'its replay diverged';
+      if (run === undefined) throw refuseCall(ErrWorkflowDiverged.with(`${this.spec.name}/${this.key} halted: ${why}`));
     }
     if (run === undefined) {
       // An ended instance: its body replayed read-only, to rebuild what its query handlers read.
-      const ro = new Run(this.#host(), rec, true);
+      const ro = new Run(
+        this.#host(() => undefined),
+        rec,
+        true,
+      ); // it writes nothing
       Promise.resolve()
         .then(() => this.spec.body(ro, rec.input))
         .then(
@@ -317,6 +326,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const r = run;
     return deferReply(
       r.caughtUp.then(() => {
+        if (r.diverged !== undefined) throw r.diverged; // caught up only once its catch ran
         const h = r.query(name);
         if (h === undefined)
           throw ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has not registered query ${name}`);
@@ -350,14 +360,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** Children started and not finished get a cancel each (in the background, logged on failure). */
   #cancelChildren(why: string): void {
-    const journal = this.state.journal;
-    for (const e of journal) {
-      if (e.t !== 'child' || !e.n.startsWith('start ')) continue;
-      const target = e.n.slice('start '.length);
-      if (journal.some((x) => x.t === 'child' && x.n === `result ${target}`)) continue;
-      const slash = target.indexOf('/');
-      const kind = target.slice(0, slash);
-      const id = target.slice(slash + 1);
+    for (const { kind, id, target } of openChildren(this.state.journal)) {
       this.#workflows()
         .handleOf(kind, id)
         .cancel(`parent ${this.spec.name}/${this.key}: ${why}`)
@@ -375,66 +378,68 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   #describe(): WorkflowDescription {
-    const rec = this.#known();
-    const now = this.#clock.now();
-    // A sleep's entry is not marked done when it ends (no write for it): past its time it is no timer.
-    const open = rec.journal.filter(
-      (e) => e.done !== true && e.until !== undefined && (e.t !== 'sleep' || e.until > now),
-    );
-    return {
-      workflow: this.spec.name,
-      id: this.key,
-      status: rec.status!,
-      input: rec.input,
-      ...(rec.output === undefined ? {} : { output: rec.output }),
-      ...(rec.error === undefined ? {} : { error: rec.error }),
-      ...(rec.cancel === undefined ? {} : { cancel: rec.cancel }),
-      ...(rec.blocked === undefined ? {} : { blocked: rec.blocked }),
-      ...(rec.startedAt === undefined ? {} : { startedAt: rec.startedAt }),
-      ...(rec.endedAt === undefined ? {} : { endedAt: rec.endedAt }),
-      runs: rec.runs,
-      history: [...rec.journal].sort((a, b) => a.s - b.s),
-      timers: open.map((e) => ({ s: e.s, t: e.t, n: e.n, until: e.until! })),
-      signals: rec.signals,
-      active: this.#run !== undefined && !this.#run.ended,
-    };
+    const active = this.#run !== undefined && !this.#run.ended;
+    return describeRecord(this.spec.name, this.key, this.#known(), this.#clock.now(), active);
   }
 
   /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */
   async #resume(): Promise<string> {
     const rec = this.#known();
-    if (rec.status === 'completed' || rec.status === 'cancelled')
-      throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
-    const { blocked: _b, error: _e, endedAt: _t, ...rest } = rec;
-    this.state = {
-      ...rest,
-      status: 'running',
-      journal: rec.journal.filter((e) => e.e === undefined || e.t !== 'step'),
-    };
+    const refusal = resumeRefusal(this.spec.name, this.key, rec);
+    if (refusal !== undefined) throw refuseCall(refusal);
+    const run = this.#run;
+    if (rec.status === 'running' && run !== undefined && !run.ended && run.diverged === undefined) {
+      // A body runs on the current code (started on the halted record, it may have dropped
+      // `blocked` already): it goes on. Ended here, its signal waits took the next signal.
+      if (rec.blocked === undefined && this.#recovering !== run) return 'running';
+      this.#recovering = undefined;
+      const { blocked: _b, ...rest } = rec;
+      this.state = rest;
+      await this.save();
+      return 'resumed';
+    }
+    this.state = resumedRecord(rec);
+    await this.#rerun('resumed');
+    return 'resumed';
+  }
+
+  /** An operator's reset (recovery.ts): the instance runs again from operation `toSeq` on the current code. */
+  async #reset(toSeq: unknown, reason: unknown): Promise<string> {
+    const rec = this.#known();
+    try {
+      this.state = resetRecord(this.spec.name, this.key, rec, toSeq, reason, this.#clock.now());
+    } catch (err) {
+      throw refuseCall(err as Error);
+    }
+    await this.#rerun('reset');
+    return 'reset';
+  }
+
+  /** Ends the body running here (if any) and starts it again on the record as it is now. */
+  async #rerun(why: string): Promise<void> {
     this.#halted = false;
     this.#finished = undefined;
-    if (this.#run !== undefined && rec.blocked === undefined && rec.status === 'running') return 'running';
-    this.#run?.end('resumed');
+    if (this.#run !== undefined) this.#endRun(this.#run, why);
     this.#run = undefined;
     await this.#stageWake(true);
     await this.#saveWake();
     this.#startRun();
-    return 'resumed';
+  }
+
+  /** Ends `run` here: its waits reject, its signal waits stop taking signals, its queued writes are dropped. */
+  #endRun(run: Run, why: string): void {
+    run.end(why);
+    const ended = new RunEnded(why);
+    for (const w of this.#signalWaiters.filter((x) => x.run === run)) {
+      w.settled = true;
+      this.#dropWaiter(w);
+      w.reject(ended);
+    }
   }
 
   #probe(): WorkflowProbe {
-    const rec = this.state;
-    const run = this.#run;
-    const p = run === undefined || run.ended ? undefined : run.parking();
-    return {
-      status: rec.status,
-      halted: this.#halted || rec.blocked !== undefined,
-      parked: this.#queue.length === 0 && (p === undefined || p.parked),
-      wakeAt: p?.wakeAt,
-      signals: this.#signalWaiters.map((w) => w.name),
-      seq: p?.seq ?? -1,
-      journal: rec.journal.length,
-    };
+    const halted = this.#halted || this.state.blocked !== undefined;
+    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signalWaiters);
   }
 
   // ---- running the body ----
@@ -447,16 +452,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   #checkSize(what: string, v: unknown): void {
-    let size: number;
-    try {
-      size = storedBytes(v, what);
-    } catch (err) {
-      throw refuseCall(err as Error); // ERR_ENTITY_UNSTORABLE: nothing was written
-    }
-    if (size > this.spec.maxValueBytes)
-      throw refuseCall(
-        ErrWorkflowValueTooLarge.with(`${what} is ${size} bytes stored, over maxValueBytes ${this.spec.maxValueBytes}`),
-      );
+    const refused = valueRefusal(what, v, this.spec.maxValueBytes); // nothing was written
+    if (refused !== undefined) throw refuseCall(refused);
   }
 
   /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
@@ -469,9 +466,13 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   #startRun(): void {
     const rec = this.state;
-    const run = new Run(this.#host(), rec);
+    const run: Run = new Run(
+      this.#host(() => run),
+      rec,
+    );
     this.#run = run;
     this.#finished = undefined;
+    if (rec.blocked !== undefined) this.#clearBlockedOnceReplayed(run);
     Promise.resolve()
       .then(() => this.spec.body(run, rec.input))
       .then(
@@ -481,14 +482,31 @@ export abstract class WorkflowEntity extends ReminderEntity<
       .catch((error: unknown) => this.#finish(run, { error }));
   }
 
-  #host(): RunHost {
+  /**
+   * A halted instance's body started again (a new activation on new code, a resume) cleared its
+   * `blocked` once it replayed its journal without diverging: kept, a completed instance showed it.
+   */
+  #clearBlockedOnceReplayed(run: Run): void {
+    this.#recovering = run;
+    void run.caughtUp.then(() => {
+      if (run !== this.#run || run.ended || run.diverged !== undefined) return;
+      this.#commit((rec) => {
+        if (rec.blocked === undefined) return rec;
+        const { blocked: _b, ...rest } = rec;
+        return rest;
+      }, run).catch(() => undefined);
+    });
+  }
+
+  /** What the run `owner()` (set once made) may ask of this instance. */
+  #host(owner: () => Run | undefined): RunHost {
     return {
       spec: this.spec,
       id: this.key,
       entities: this.entities,
       log: this.log,
       clock: this.#clock,
-      commit: (mutate) => this.#commit(mutate),
+      commit: (mutate) => this.#commit(mutate, owner()),
       busy: (d) => {
         this.#busyOps += d;
       },
@@ -496,7 +514,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         if (until === undefined) this.#deadlines.delete(seq);
         else this.#deadlines.set(seq, until);
       },
-      awaitSignal: (seq, name, until, recordOpen) => this.#awaitSignal(seq, name, until, recordOpen),
+      awaitSignal: (seq, name, until, recordOpen) => this.#awaitSignal(seq, name, until, recordOpen, owner()),
       startChild: (kind, id, input) =>
         this.#workflows()
           .start(kind, id, input)
@@ -539,7 +557,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
       this.#halted = true;
       this.log.error('%s; the instance halts until its code is fixed and it is resumed', run.diverged.message);
       const blocked = storedError(run.diverged);
-      this.#commit((rec) => ({ ...rec, blocked })).catch(() => undefined);
+      // Not when a resume or reset came first (its body runs: the halt is over).
+      this.#commit((rec) => (this.#halted && this.#run === undefined ? { ...rec, blocked } : rec)).catch(
+        () => undefined,
+      );
       return;
     }
     if ('error' in outcome && outcome.error instanceof RunEnded) return;
@@ -559,7 +580,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
           ? { status: 'completed', output: outcome.output }
           : { status: 'failed', error: storedError(refused) };
     }
-    this.#commit((rec) => ({
+    this.#commit(({ blocked: _b, ...rec }) => ({
       ...rec,
       ...end,
       cancel: rec.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
@@ -573,9 +594,15 @@ export abstract class WorkflowEntity extends ReminderEntity<
     );
   }
 
-  #awaitSignal(seq: number, name: string, until: number | undefined, recordOpen: boolean): Promise<unknown> {
+  #awaitSignal(
+    seq: number,
+    name: string,
+    until: number | undefined,
+    recordOpen: boolean,
+    run: Run | undefined,
+  ): Promise<unknown> {
     return new Promise<unknown>((resolve, reject) => {
-      const w: SignalWaiter = { seq, name, until, settled: false, timer: undefined, resolve, reject };
+      const w: SignalWaiter = { run, seq, name, until, settled: false, timer: undefined, resolve, reject };
       this.#signalWaiters.push(w);
       this.#signalWaiters.sort((a, b) => a.seq - b.seq);
       if (until !== undefined) {
@@ -606,7 +633,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
           ...(until === undefined ? {} : { until }),
           at: this.#clock.now(),
         });
-      }).then(
+      }, run).then(
         () => {
           if (took) resolve(payload);
         },
@@ -674,13 +701,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
     await this.#saveWake();
     const after = this.state;
     if ((after.watchers ?? []).length === 0) return;
-    const gone = notifyWatchers(
-      { send: (to, m) => this.actor.send(to, m), sendExit: (to, reason) => this.actor.sendExit(to, reason) },
-      this.spec.name,
-      this.key,
-      before,
-      after,
-      () => endReason(this.spec.name, this.key, after),
+    const gone = notifyWatchers(this.#notifier(), this.spec.name, this.key, before, after, () =>
+      endReason(this.spec.name, this.key, after),
     );
     // Unreachable watchers are dropped with the next save.
     if (gone.length > 0)
@@ -688,50 +710,22 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   async #watch(pid: unknown, mode: unknown, on: boolean): Promise<string> {
-    const rec = this.#known();
-    const p = pid as { node?: unknown; id?: unknown; creation?: unknown } | null;
-    if (
-      typeof p !== 'object' ||
-      p === null ||
-      typeof p.node !== 'string' ||
-      typeof p.id !== 'number' ||
-      typeof p.creation !== 'number' ||
-      (mode !== 'monitor' && mode !== 'link' && mode !== 'journal')
-    )
-      throw refuseCall(ErrWorkflowIncorrect.with('watch: a PID and a mode (monitor, link or journal)'));
-    const w = storedWatcher(p as StoredWatcher, mode as WatchMode);
-    const others = (rec.watchers ?? []).filter((x) => !sameWatcher(x, w));
-    if (!on) {
-      if (others.length === (rec.watchers ?? []).length) return 'ok';
-      this.state = { ...rec, watchers: others };
+    let o: WatchOutcome;
+    try {
+      o = watchRequest(this.spec.name, this.key, this.#known(), pid, mode, on, MAX_WATCHERS);
+    } catch (err) {
+      throw refuseCall(err as Error);
+    }
+    for (const f of o.tell) this.#tell(() => f(this.#notifier()));
+    if (o.next !== undefined) {
+      this.state = o.next;
       await this.save();
-      return 'ok';
     }
-    const name = this.spec.name;
-    if (w.mode === 'journal')
-      this.#tell(() =>
-        this.actor.send(
-          watcherPid(w),
-          journalUpdate(
-            name,
-            this.key,
-            rec.status!,
-            [...rec.journal].sort((a, b) => a.s - b.s),
-          ),
-        ),
-      );
-    if (rec.status !== 'running') {
-      // Ended already: a monitor hears it at once (as a DOWN for a process that is gone), a link too.
-      this.#tell(() => tellEnd(this.actor, w, name, this.key, rec, () => endReason(name, this.key, rec)));
-      return 'ended';
-    }
-    if (others.length >= MAX_WATCHERS)
-      throw refuseCall(
-        ErrWorkflowIncorrect.with(`workflow ${this.spec.name}/${this.key} has ${MAX_WATCHERS} watchers already`),
-      );
-    this.state = { ...rec, watchers: [...others, w] };
-    await this.save();
-    return 'ok';
+    return o.reply;
+  }
+
+  #notifier(): Notifier {
+    return { send: (to, m) => this.actor.send(to, m), sendExit: (to, reason) => this.actor.sendExit(to, reason) };
   }
 
   /** Tells a watcher something; one that cannot be reached is logged, not thrown at the caller. */
@@ -743,10 +737,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
     }
   }
 
-  #commit(mutate: (rec: WorkflowRecord) => WorkflowRecord): Promise<void> {
+  #commit(mutate: (rec: WorkflowRecord) => WorkflowRecord, run?: Run): Promise<void> {
     if (this.#ended) return Promise.reject(new RunEnded('the activation ended'));
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ mutate, resolve, reject });
+      this.#queue.push({ run, mutate, resolve, reject });
       if (this.#nudged) return;
       this.#nudged = true;
       try {
@@ -770,7 +764,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
       rec = { ...rec, runs: rec.runs + this.#runsToCount };
       this.#runsToCount = 0;
     }
-    for (const c of batch) rec = c.mutate(rec);
+    // A run ended meanwhile (a resume or reset started another) writes nothing more.
+    const dropped = new Set(batch.filter((c) => c.run?.ended === true));
+    for (const c of batch) if (!dropped.has(c)) rec = c.mutate(rec);
     this.state = rec;
     try {
       await this.#stageWake();
@@ -783,7 +779,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
       for (const c of batch) c.reject(err as Error);
       throw err;
     }
-    for (const c of batch) c.resolve();
+    for (const c of batch)
+      if (dropped.has(c)) c.reject(new RunEnded('its run ended'));
+      else c.resolve();
   }
 
   /** Stages the `wake` reminder for the record's next save (see the top of this file). */

@@ -1,12 +1,13 @@
 // Listing a workflow kind's instances for an operator (`entities.workflows.list`): the store's
 // `listStates` pages of the kind's keys, each record summed up (no journal, no values), filtered
 // by status here (the records are encoded in the store: it cannot filter them), and paged by the
-// workflow id: `next` is the id to pass as `after` for the next page.
+// workflow id: `next` is the id to pass as `after` for the next page. And one instance described
+// (`handle.describe()`, answered by its entity from its record).
 
 import type { EntityKind } from '../kinds/entity.js';
 import type { EntityStore } from '../contract/store.js';
 import { ErrWorkflowIncorrect, ErrWorkflowUnsupported, type StoredError } from './errors.js';
-import type { WorkflowRecord, WorkflowStatus } from './record.js';
+import type { WorkflowDescription, WorkflowRecord, WorkflowStatus } from './record.js';
 
 /** What `WorkflowClient.list` takes. */
 export interface ListOptions {
@@ -141,4 +142,36 @@ export async function listWorkflows(
     }
     if (page.length < SCAN_PAGE) return { items };
   }
+}
+
+/** The instance `rec` of `workflow`/`id` as `describe()` shows it at `now` (`active`: a body runs for it). */
+export function describeRecord(
+  workflow: string,
+  id: string,
+  rec: WorkflowRecord,
+  now: number,
+  active: boolean,
+): WorkflowDescription {
+  // A sleep's entry is not marked done when it ends (no write for it): past its time it is no timer.
+  const open = rec.journal.filter(
+    (e) => e.done !== true && e.until !== undefined && (e.t !== 'sleep' || e.until > now),
+  );
+  return {
+    workflow,
+    id,
+    status: rec.status!,
+    input: rec.input,
+    ...(rec.output === undefined ? {} : { output: rec.output }),
+    ...(rec.error === undefined ? {} : { error: rec.error }),
+    ...(rec.cancel === undefined ? {} : { cancel: rec.cancel }),
+    ...(rec.blocked === undefined ? {} : { blocked: rec.blocked }),
+    ...(rec.startedAt === undefined ? {} : { startedAt: rec.startedAt }),
+    ...(rec.endedAt === undefined ? {} : { endedAt: rec.endedAt }),
+    runs: rec.runs,
+    ...(rec.resets === undefined ? {} : { resets: rec.resets }),
+    history: [...rec.journal].sort((a, b) => a.s - b.s),
+    timers: open.map((e) => ({ s: e.s, t: e.t, n: e.n, until: e.until! })),
+    signals: rec.signals,
+    active,
+  };
 }

@@ -4,14 +4,14 @@
 // JSON text (it crosses nodes as one string, whatever the records hold): `{ ok: true, value }`,
 // or `{ ok: false, code, message }` for a refusal (ERR_WORKFLOW_NOT_FOUND, ERR_WORKFLOW_CLOSED,
 // ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED...). Each operation goes through the node's
-// `entities.workflows`, so cancel, resume and signal reach the instance's owner wherever it is.
+// `entities.workflows`, so cancel, resume, reset and signal reach the instance's owner wherever it is.
 
 import type { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import type { WorkflowStatus } from './record.js';
 
 /** The operations of {@link WorkflowOperation}. */
-export const WORKFLOW_OPERATIONS = ['kinds', 'list', 'describe', 'cancel', 'resume', 'signal'] as const;
+export const WORKFLOW_OPERATIONS = ['kinds', 'list', 'describe', 'cancel', 'resume', 'reset', 'signal'] as const;
 
 /** A request to a node's entities manager about workflows (see the top of this file). */
 export interface WorkflowOperation {
@@ -19,14 +19,16 @@ export interface WorkflowOperation {
   readonly op: (typeof WORKFLOW_OPERATIONS)[number];
   /** The workflow kind's name (every op but `kinds`). */
   readonly workflow?: string;
-  /** The instance's id (describe, cancel, resume, signal). */
+  /** The instance's id (describe, cancel, resume, reset, signal). */
   readonly id?: string;
   /** list: a status filter, a page size, the previous page's `next`. */
   readonly status?: WorkflowStatus;
   readonly limit?: number;
   readonly after?: string;
-  /** cancel: why. */
+  /** cancel, reset: why. */
   readonly reason?: string;
+  /** reset: the operation the instance runs again from (WorkflowHandle.reset). */
+  readonly toSeq?: number;
   /** signal: its name, payload and optional de-duplication id. */
   readonly name?: string;
   readonly payload?: unknown;
@@ -71,6 +73,10 @@ async function run(client: WorkflowClient, r: WorkflowOperation): Promise<unknow
       return h.cancel(optStr(r.reason, 'reason') ?? 'cancelled by an operator');
     case 'resume':
       return h.resume();
+    case 'reset': {
+      const reason = optStr(r.reason, 'reason');
+      return h.reset({ toSeq: r.toSeq as number, ...(reason === undefined ? {} : { reason }) });
+    }
     case 'signal': {
       const id = optStr(r.signalId, 'signalId');
       return h.signal(str(r.name, 'name') as never, r.payload as never, id === undefined ? {} : { id });

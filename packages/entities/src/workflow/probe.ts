@@ -1,6 +1,7 @@
 // The test kit's probe of a workflow instance: a local call its host answers with whether the
 // body only waits (so the kit may move the test clock). Kept apart from the engine that answers it.
 
+import type { Run } from './context.js';
 import type { WorkflowRecord } from './record.js';
 
 /**
@@ -23,4 +24,24 @@ export interface WorkflowProbe {
   /** Operations asked so far and entries journaled: a change between two probes is progress. */
   readonly seq: number;
   readonly journal: number;
+}
+
+/** @internal The probe of an instance: its record, the run here (if any), whether it halted, its queued writes and signal waits. */
+export function probeOf(
+  rec: WorkflowRecord,
+  run: Run | undefined,
+  halted: boolean,
+  queued: number,
+  waits: readonly { readonly name: string }[],
+): WorkflowProbe {
+  const p = run === undefined || run.ended ? undefined : run.parking();
+  return {
+    status: rec.status,
+    halted,
+    parked: queued === 0 && (p === undefined || p.parked),
+    wakeAt: p?.wakeAt,
+    signals: waits.map((w) => w.name),
+    seq: p?.seq ?? -1,
+    journal: rec.journal.length,
+  };
 }

@@ -2,7 +2,7 @@
 // (one entry per context operation, by sequence number: a step's result, a sleep's wake-up time, a
 // signal received, a recorded `now()`...), the signals it was sent and has not consumed yet, and a
 // cancel request. And the requests its entity answers (start, result, signal, query, cancel,
-// describe, resume), which a client sends from any node.
+// describe, resume, reset), which a client sends from any node.
 
 import { defineProtocol, schema } from 'ergo-ts';
 
@@ -70,6 +70,15 @@ export interface BufferedSignal {
   readonly payload: unknown;
 }
 
+/** An operator's reset of an instance (recovery.ts): where it cut the journal, when, and why. */
+export interface WorkflowReset {
+  /** The first operation run again: the journal kept the entries before it. */
+  readonly toSeq: number;
+  /** When, epoch ms. */
+  readonly at: number;
+  readonly reason?: string;
+}
+
 /** The entity state of a workflow instance. */
 export interface WorkflowRecord {
   /** Undefined for an id never started. */
@@ -91,6 +100,8 @@ export interface WorkflowRecord {
   readonly runs: number;
   /** Processes that monitor, link to or follow the journal of this instance (watchers.ts). */
   readonly watchers?: readonly StoredWatcher[];
+  /** The resets of this instance, oldest first (absent: never reset). */
+  readonly resets?: readonly WorkflowReset[];
 }
 
 /** The record of an id never started. */
@@ -107,6 +118,7 @@ export type WorkflowRequest =
   | { readonly '~wf': 'cancel'; readonly reason: string }
   | { readonly '~wf': 'describe' }
   | { readonly '~wf': 'resume' }
+  | { readonly '~wf': 'reset'; readonly toSeq: number; readonly reason?: string }
   | {
       readonly '~wf': 'watch' | 'unwatch';
       readonly pid: { readonly node: string; readonly id: number; readonly creation: number };
@@ -133,6 +145,8 @@ export interface WorkflowDescription {
   readonly startedAt?: number;
   readonly endedAt?: number;
   readonly runs: number;
+  /** Its resets, oldest first (absent: never reset). */
+  readonly resets?: readonly WorkflowReset[];
   /** The journal, in sequence order. */
   readonly history: readonly WorkflowJournalEntry[];
   /** Sleeps and signal waits not finished: their deadlines. */
@@ -166,4 +180,19 @@ export function withEntry(rec: WorkflowRecord, entry: WorkflowJournalEntry): Wor
   const i = rec.journal.findIndex((e) => e.s === entry.s);
   const journal = i < 0 ? [...rec.journal, entry] : rec.journal.map((e, j) => (j === i ? entry : e));
   return { ...rec, journal };
+}
+
+/** The children an instance started and has no result of yet (from its journal's `child` entries). */
+export function openChildren(
+  journal: readonly WorkflowJournalEntry[],
+): { readonly kind: string; readonly id: string; readonly target: string }[] {
+  const out: { kind: string; id: string; target: string }[] = [];
+  for (const e of journal) {
+    if (e.t !== 'child' || !e.n.startsWith('start ')) continue;
+    const target = e.n.slice('start '.length);
+    if (journal.some((x) => x.t === 'child' && x.n === `result ${target}`)) continue;
+    const slash = target.indexOf('/');
+    out.push({ kind: target.slice(0, slash), id: target.slice(slash + 1), target });
+  }
+  return out;
 }

@@ -5,6 +5,7 @@
 // saved whole with each entry, so one bad value would fail every later write of the instance.
 
 import { structuredCodec } from '../contract/structured_codec.js';
+import { ErrWorkflowValueTooLarge } from './errors.js';
 
 /**
  * The length of `v` as the default codec stores it (what a store writes, give or take its own
@@ -13,4 +14,17 @@ import { structuredCodec } from '../contract/structured_codec.js';
  */
 export function storedBytes(v: unknown, root: string): number {
   return structuredCodec.encode(v, root).length;
+}
+
+/** Why `v` (named `what`) cannot be stored under a cap of `max` bytes: ERR_ENTITY_UNSTORABLE or ERR_WORKFLOW_VALUE_TOO_LARGE; undefined when it can. */
+export function valueRefusal(what: string, v: unknown, max: number): Error | undefined {
+  let size: number;
+  try {
+    size = storedBytes(v, what);
+  } catch (err) {
+    return err as Error;
+  }
+  return size > max
+    ? ErrWorkflowValueTooLarge.with(`${what} is ${size} bytes stored, over maxValueBytes ${max}`)
+    : undefined;
 }

@@ -7,7 +7,8 @@
 
 import { PID, type Atom } from 'ergo-ts';
 
-import type { StoredError } from './errors.js';
+import { ErrWorkflowIncorrect, type StoredError } from './errors.js';
+import { endReason } from './outcome.js';
 import type { StoredWatcher, WatchMode, WorkflowJournalEntry, WorkflowRecord, WorkflowStatus } from './record.js';
 
 export type { StoredWatcher, WatchMode } from './record.js';
@@ -137,4 +138,65 @@ export function downOf(workflow: string, id: string, rec: WorkflowRecord): Workf
     ...(rec.error === undefined ? {} : { error: rec.error }),
     ...(rec.cancel === undefined ? {} : { reason: rec.cancel }),
   };
+}
+
+/** What a watch or unwatch request does: the reply, the record to save (if it changed), what to tell. */
+export interface WatchOutcome {
+  readonly reply: 'ok' | 'ended';
+  readonly next?: WorkflowRecord;
+  /** Told at once (each may throw: its watcher cannot be reached). */
+  readonly tell: readonly ((n: Notifier) => void)[];
+}
+
+/**
+ * A request that `pid` watch (`on`) or stop watching instance `workflow`/`id` (its record `rec`) in
+ * `mode`. A journal subscriber gets the journal so far at once; a monitor or link of an ended
+ * instance hears its end at once ('ended', nothing saved). Throws ERR_WORKFLOW_INCORRECT for a pid
+ * or mode that is not one, or past `max` watchers.
+ */
+export function watchRequest(
+  workflow: string,
+  id: string,
+  rec: WorkflowRecord,
+  pid: unknown,
+  mode: unknown,
+  on: boolean,
+  max: number,
+): WatchOutcome {
+  const p = pid as { node?: unknown; id?: unknown; creation?: unknown } | null;
+  if (
+    typeof p !== 'object' ||
+    p === null ||
+    typeof p.node !== 'string' ||
+    typeof p.id !== 'number' ||
+    typeof p.creation !== 'number' ||
+    (mode !== 'monitor' && mode !== 'link' && mode !== 'journal')
+  )
+    throw ErrWorkflowIncorrect.with('watch: a PID and a mode (monitor, link or journal)');
+  const w = storedWatcher(p as StoredWatcher, mode as WatchMode);
+  const others = (rec.watchers ?? []).filter((x) => !sameWatcher(x, w));
+  if (!on)
+    return others.length === (rec.watchers ?? []).length
+      ? { reply: 'ok', tell: [] }
+      : { reply: 'ok', next: { ...rec, watchers: others }, tell: [] };
+  const tell: ((n: Notifier) => void)[] = [];
+  if (w.mode === 'journal')
+    tell.push((n) =>
+      n.send(
+        watcherPid(w),
+        journalUpdate(
+          workflow,
+          id,
+          rec.status!,
+          [...rec.journal].sort((a, b) => a.s - b.s),
+        ),
+      ),
+    );
+  if (rec.status !== 'running') {
+    // Ended already: a monitor hears it at once (as a DOWN for a process that is gone), a link too.
+    tell.push((n) => tellEnd(n, w, workflow, id, rec, () => endReason(workflow, id, rec)));
+    return { reply: 'ended', tell };
+  }
+  if (others.length >= max) throw ErrWorkflowIncorrect.with(`workflow ${workflow}/${id} has ${max} watchers already`);
+  return { reply: 'ok', next: { ...rec, watchers: [...others, w] }, tell };
 }
