@@ -183,8 +183,11 @@ export {
   type WorkflowJournalUpdate,
 } from './workflow/watchers.js';
 export {
+  GATEWAY_MAX_CHARLIST,
+  GATEWAY_RESTARTS_PER_SECOND,
   WORKFLOW_GATEWAY_NAME,
   WorkflowGateway,
+  WorkflowGatewaySupervisor,
   readGatewayRequest,
   startWorkflowGateway,
   type GatewayRequest,

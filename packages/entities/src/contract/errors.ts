@@ -55,6 +55,13 @@ export const ErrEntityIncorrect = defineError('ERR_ENTITY_INCORRECT', 'entity: i
 export const ErrEntityUnavailable = defineError('ERR_ENTITY_UNAVAILABLE', 'entity: not available');
 
 /**
+ * The entities runtime the operation went through stopped (`entities.stop()`, or its node's
+ * `stop()`): calls, sends and waits still in flight through it reject with this once its stop
+ * finished draining, and every later one at once.
+ */
+export const ErrEntityStopped = defineError('ERR_ENTITY_STOPPED', 'entity: the entities runtime stopped');
+
+/**
  * A client-only runtime (`role: 'client'`) was asked to own something: to activate a key or take
  * a message for one. A member whose `members` list names a client gets it on the first
  * activation it routes there; the fix is that list, not a retry.

@@ -10,6 +10,7 @@ import type { EntityCallOptions } from '../contract/call_options.js';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
+import { thrownError } from '../contract/thrown.js';
 import type { CheckStorable } from '../contract/storable.js';
 import { checkReminderSchemas } from '../contract/reminder_store.js';
 import type { EntitiesClock } from '../contract/clock.js';
@@ -124,7 +125,8 @@ export function answerWhenSettled(node: Node, self: PID, from: PID, ref: Ref, re
   };
   reply.then(
     (v) => back(new Answer(from, ref, v, false)),
-    (e: unknown) => back(new Answer(from, ref, e instanceof Error ? e : new Error(String(e)), true)),
+    // Any thrown value (a query handler's Object.create(null) has no String()): never a rejection here.
+    (e: unknown) => back(new Answer(from, ref, thrownError(e), true)),
   );
 }
 

@@ -16,6 +16,7 @@ import {
 } from 'ergo-ts';
 
 import { errorCode } from '../contract/codes.js';
+import { describeThrown, thrownError } from '../contract/thrown.js';
 import { ErrEventInvalid, ErrEventPoison, ErrStaleToken } from '../contract/errors.js';
 import type { ActivationLoad, EntityId, EntityStore, StoredState } from '../contract/store.js';
 import { hostInspect, trackHost, untrackHost, type HostView } from '../inspect/inspector.js';
@@ -219,7 +220,7 @@ export class EntityHost extends Actor {
       try {
         entityActivated(this.#entity);
       } catch (err) {
-        this.log.error('entity %s/%s: its activation hook failed: %s', this.#kind.name, this.#key, String(err));
+        this.log.error('entity %s/%s: its activation hook failed: %s', this.#kind.name, this.#key, describeThrown(err));
       }
       return undefined;
     }
@@ -350,9 +351,9 @@ export class EntityHost extends Actor {
       this.#key,
       what,
       errorCode(err),
-      err instanceof Error ? err.message : String(err),
+      err instanceof Error ? err.message : describeThrown(err),
     );
-    return err instanceof Error ? err : new Error(String(err));
+    return thrownError(err);
   }
 
   async #call(from: PID, ref: Ref, request: unknown): Promise<unknown> {
@@ -438,14 +439,14 @@ export class EntityHost extends Actor {
       );
     } catch (err) {
       // Not accepted, nothing changed: the sender sends again with the same id.
-      this.sendResponseError(from, ref, err instanceof Error ? err : new Error(String(err)));
+      this.sendResponseError(from, ref, thrownError(err));
       this.#rt.log(
         'entity %s/%s: store failed accepting message %s (%s): %s',
         this.#kind.name,
         this.#key,
         env.id,
         errorCode(err),
-        err instanceof Error ? err.message : String(err),
+        err instanceof Error ? err.message : describeThrown(err),
       );
       return undefined;
     }
@@ -480,7 +481,7 @@ export class EntityHost extends Actor {
         this.#key,
         id,
         errorCode(err),
-        err instanceof Error ? err.message : String(err),
+        err instanceof Error ? err.message : describeThrown(err),
       );
     } finally {
       this.#adopting.delete(id);
@@ -635,7 +636,7 @@ export class EntityHost extends Actor {
         this.#kind.name,
         this.#key,
         errorCode(err),
-        err instanceof Error ? err.message : String(err),
+        err instanceof Error ? err.message : describeThrown(err),
       );
     }
   }

@@ -21,7 +21,7 @@ import {
   type Node,
 } from 'ergo-ts';
 
-import { ErrEntityIncorrect, ErrEntityUnavailable } from '../contract/errors.js';
+import { ErrEntityIncorrect, ErrEntityStopped, ErrEntityUnavailable } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import {
@@ -68,6 +68,9 @@ export class Router {
   readonly #name: string;
   /** Fails attempts to a member whose own lease ended (absent: attempts wait for their answer or timeout). */
   readonly #watch: EndedLeaseWatch | undefined;
+  /** The rejects of the operations in flight, told when the runtime stops (see {@link stop}). */
+  readonly #inFlight = new Set<(err: Error) => void>();
+  #stopped = false;
 
   /** `ended`: whether a node's member lease ended, read from the store (absent: nothing is watched). */
   constructor(rt: RoutedRuntime, probeMs: number, name: string, ended?: (node: string) => Promise<boolean>) {
@@ -77,9 +80,38 @@ export class Router {
     this.#watch = ended === undefined ? undefined : new EndedLeaseWatch(ended, probeMs);
   }
 
-  /** Stops watching (the runtime stops). */
+  /**
+   * Stops watching (the runtime stops): the operations in flight reject with ERR_ENTITY_STOPPED,
+   * and every later one at once. Their answers would come to a runtime that is gone (a workflow's
+   * `result()` waited for ever after `entities.stop()`), or only at their timeouts.
+   */
   stop(): void {
     this.#watch?.stop();
+    this.#stopped = true;
+    const err = this.#stoppedError();
+    for (const reject of [...this.#inFlight]) reject(err);
+    this.#inFlight.clear();
+  }
+
+  #stoppedError(): Error {
+    return ErrEntityStopped.with(`the entities runtime of ${this.#rt.node.name} stopped`);
+  }
+
+  /** `p`, unless the runtime stops first (ERR_ENTITY_STOPPED; `p`'s outcome is then dropped). */
+  #untilStopped<T>(p: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#inFlight.add(reject);
+      p.then(
+        (v) => {
+          this.#inFlight.delete(reject);
+          resolve(v);
+        },
+        (e: unknown) => {
+          this.#inFlight.delete(reject);
+          reject(e as Error);
+        },
+      );
+    });
   }
 
   /** `p`, an attempt to `target`, watched when `target` is another node (see the top of this file). */
@@ -99,10 +131,11 @@ export class Router {
       checkKey(to?.key);
       if (typeof to.kind !== 'string' || to.kind === '') throw ErrEntityIncorrect.with('not an entity address');
       timeout = positive('timeout', options.timeout, ENTITIES_DEFAULTS.callTimeoutMs);
+      if (this.#stopped) throw this.#stoppedError();
     } catch (e) {
       return rejected(e, this.#rt.node.log, `entities.${what}`);
     }
-    return ignorable(this.#route(to, timeout, attempt), this.#rt.node.log, `entities.${what}`);
+    return ignorable(this.#untilStopped(this.#route(to, timeout, attempt)), this.#rt.node.log, `entities.${what}`);
   }
 
   async #route(
@@ -116,6 +149,7 @@ export class Router {
     /** The pause before routing again after a `moved` answer, ms. */
     let pause = 5;
     for (;;) {
+      if (this.#stopped) throw this.#stoppedError(); // its caller was told already: no more retries
       const left = deadline - Date.now();
       if (left <= 0) throw ErrEntityUnavailable.with(`${to.kind}/${to.key} within ${timeout} ms (${last})`);
       try {

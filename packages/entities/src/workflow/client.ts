@@ -6,6 +6,7 @@
 import type { Infer, PID } from 'ergo-ts';
 
 import { ErrEntityUnavailable } from '../contract/errors.js';
+import { quoted } from '../contract/thrown.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
 import type { AnyWorkflowKind, WorkflowInput, WorkflowOutput, WorkflowQueries, WorkflowSignals } from './define.js';
@@ -13,9 +14,11 @@ import {
   ErrWorkflowCancelled,
   ErrWorkflowFailed,
   ErrWorkflowIncorrect,
+  ErrWorkflowTimeout,
   ErrWorkflowUnsupported,
   revivedError,
 } from './errors.js';
+import { storableSize } from './bounds.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from './record.js';
 import type { WatchMode } from './watchers.js';
 import { listWorkflows, type ListOptions, type WorkflowPage, type WorkflowRuntimeView } from './listing.js';
@@ -28,7 +31,7 @@ export interface StartOptions {
 
 /** Options of {@link WorkflowHandle.result}. */
 export interface ResultOptions {
-  /** Give up after this long, in ms (ERR_WORKFLOW_TIMEOUT... from the client side: the instance goes on). Default: wait. */
+  /** Give up after this long, in ms: rejects with ERR_WORKFLOW_TIMEOUT (the instance goes on). Default: wait. */
   readonly timeout?: number;
   /** Stops waiting when aborted (the instance goes on). */
   readonly signal?: AbortSignal;
@@ -65,7 +68,9 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   /**
    * Waits for the instance's outcome: its output; rejects with ERR_WORKFLOW_FAILED (its `cause` the
    * body's error, its code kept) or ERR_WORKFLOW_CANCELLED, or ERR_WORKFLOW_NOT_FOUND for an id never
-   * started. Survives the instance moving between members (it asks again).
+   * started; ERR_WORKFLOW_TIMEOUT once `timeout` passed, ERR_ENTITY_STOPPED once this client's
+   * runtime stopped (`entities.stop()`, `node.stop()`). Survives the instance moving between
+   * members (it asks again).
    */
   async result(options: ResultOptions = {}): Promise<WorkflowOutput<K>> {
     const deadline = options.timeout === undefined ? Infinity : Date.now() + options.timeout;
@@ -74,11 +79,13 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
         throw options.signal.reason instanceof Error ? options.signal.reason : new Error('aborted');
       const left = deadline - Date.now();
       if (left <= 0)
-        throw ErrEntityUnavailable.with(`workflow ${this.workflow}/${this.id}: no result within ${options.timeout} ms`);
+        throw ErrWorkflowTimeout.with(`workflow ${this.workflow}/${this.id}: no result within ${options.timeout} ms`);
       const waitMs = Math.min(RESULT_POLL_MS, left);
       let r: ResultReply;
       try {
-        r = (await this.#ask({ '~wf': 'result', waitMs }, waitMs + CALL_MARGIN_MS)) as ResultReply;
+        // Not past the deadline: a call's margin is for an answer on its way, not for the caller's wait.
+        const callMs = Math.max(1, Math.ceil(Math.min(waitMs + CALL_MARGIN_MS, left)));
+        r = (await this.#ask({ '~wf': 'result', waitMs }, callMs)) as ResultReply;
       } catch (err) {
         // The owner died or the key moved while we waited: ask the next owner.
         if (ErrEntityUnavailable.is(err) || isTimeout(err)) continue;
@@ -102,24 +109,40 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
    * an `id`, a repeat of the same id is ignored ('duplicate'), also after the instance ended (a
    * sender retrying after a lost acknowledgement learns it arrived). Rejects with
    * ERR_WORKFLOW_CLOSED when the instance ended (and the id, if any, is not one it kept), ERR_WORKFLOW_INCORRECT for an undeclared signal or a refused payload.
+   * A name that is not a string, or a payload whose reading throws (a getter), is refused here
+   * with ERR_WORKFLOW_INCORRECT, a payload no store keeps with ERR_ENTITY_UNSTORABLE, before anything is sent.
    */
   signal<N extends keyof WorkflowSignals<K> & string>(
     name: N,
     payload: Infer<WorkflowSignals<K>[N]>,
     options: { readonly id?: string; readonly timeout?: number } = {},
   ): Promise<'accepted' | 'duplicate'> {
+    // Checked here, before any message: a name that is not a string, or a payload whose reading
+    // throws (a getter), would otherwise reach the instance and be refused there at best.
+    if (typeof name !== 'string' || name === '')
+      return Promise.reject(ErrWorkflowIncorrect.with(`signal: a name is a non-empty string, got ${quoted(name)}`));
+    try {
+      storableSize(payload, `signal ${name}: the payload`);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return this.#ask(
       { '~wf': 'signal', name, payload, ...(options.id === undefined ? {} : { id: options.id }) },
       options.timeout,
     ) as Promise<'accepted' | 'duplicate'>;
   }
 
-  /** Asks the query `name` of the running (or ended: replayed) instance. */
+  /**
+   * Asks the query `name` of the running (or ended: replayed) instance. Rejects with
+   * ERR_WORKFLOW_INCORRECT for an undeclared query (a name that is not a string: before anything is sent).
+   */
   query<N extends keyof WorkflowQueries<K> & string>(
     name: N,
     arg?: unknown,
     options: { readonly timeout?: number } = {},
   ): Promise<Infer<WorkflowQueries<K>[N]>> {
+    if (typeof name !== 'string' || name === '')
+      return Promise.reject(ErrWorkflowIncorrect.with(`query: a name is a non-empty string, got ${quoted(name)}`));
     return this.#ask({ '~wf': 'query', name, arg }, options.timeout) as Promise<Infer<WorkflowQueries<K>[N]>>;
   }
 

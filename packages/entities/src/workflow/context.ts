@@ -5,12 +5,22 @@
 // (a move, a crash, a stale token): its pending waits reject with an internal marker and nothing it
 // does afterwards is written.
 
-import type { AnyProtocol, Infer, Log, MessageOf, ReplyOf, RequestOf } from 'ergo-ts';
+import {
+  ErgoError,
+  type AnyProtocol,
+  type Infer,
+  type Log,
+  type MessageOf,
+  type ReplyOf,
+  type RequestOf,
+} from 'ergo-ts';
 
 import type { EntitiesClock } from '../contract/clock.js';
 import { ErrEntityUnstorable } from '../contract/errors.js';
+import { describeThrown, quoted, thrownError } from '../contract/thrown.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
+import { checkStepTimeout, declared, signalDeadline, sleepUntil, storableSize, timerMs } from './bounds.js';
 import type { ChildHandle, StepInfo, StepOptions, WorkflowContext } from './context_types.js';
 import {
   backoffMs,
@@ -38,12 +48,14 @@ import {
 } from './errors.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
 import { keyGeneration } from './recovery.js';
-import { storedBytes } from './sizes.js';
 
-/** Thrown into a run's pending operations when its activation ended: the body's outcome is then ignored. */
-export class RunEnded extends Error {
+/**
+ * Thrown into a run's pending operations when its activation ended: the body's outcome is then
+ * ignored. An ErgoError (`ERR_WORKFLOW_RUN_ENDED`), as every error thrown into a body is.
+ */
+export class RunEnded extends ErgoError {
   constructor(reason: string) {
-    super(`workflow run ended: ${reason}`);
+    super('ERR_WORKFLOW_RUN_ENDED', `workflow run ended: ${reason}`);
     this.name = 'RunEnded';
   }
 }
@@ -267,7 +279,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       () => this.#committing--,
       () => this.#committing--,
     );
-    return done;
+    // A failed write ended the run first (engine.ts): the body sees that end, an ErgoError.
+    return done.catch((err: unknown) => Promise.reject(this.#ended ?? thrownError(err)));
   }
 
   /**
@@ -283,7 +296,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   #checkSize(what: string, v: unknown): void {
-    const size = storedBytes(v, what);
+    const size = storableSize(v, what);
     if (size > this.#h.spec.maxValueBytes)
       throw ErrWorkflowValueTooLarge.with(
         `${what} is about ${size} bytes, over the workflow's maxValueBytes ${this.#h.spec.maxValueBytes}: store it elsewhere and keep its reference (a claim check)`,
@@ -330,6 +343,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       }
       return hit.v as T;
     }
+    checkStepTimeout(name, options.timeoutMs);
     if (hit !== undefined) {
       // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
       this.#caughtUp();
@@ -374,7 +388,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
               this.id,
               name,
               attempt,
-              String(err),
+              describeThrown(err),
             );
             // Journaled (a retry entry) so a resumed run goes on counting and waits what is left;
             // a step that succeeds at once writes nothing more than its result.
@@ -454,7 +468,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
             if (settle()) resolve(v);
           },
           (e: unknown) => {
-            if (settle()) reject(e instanceof Error ? e : new Error(String(e)));
+            if (settle()) reject(thrownError(e)); // any thrown value: Object.create(null) has no String()
           },
         );
     });
@@ -508,11 +522,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     const now = this.#h.clock.now();
     let until: number;
     if (hit !== undefined) until = hit.until ?? now;
-    else {
-      until = typeof duration === 'number' ? now + duration : +duration.until;
-      if (!Number.isFinite(until) || (typeof duration === 'number' && duration < 0))
-        throw ErrWorkflowIncorrect.with(`sleep: a duration ≥ 0 or a time, got ${String(duration)}`);
-    }
+    else until = sleepUntil(duration, now);
     this.#caughtUp();
     if (until <= now) {
       if (hit === undefined) await this.#record({ s: seq, t: 'sleep', n: '', until, at: now, done: true });
@@ -530,7 +540,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
           const arm = (): void => {
             const left = until - this.#h.clock.now();
             if (left <= 0) resolve();
-            else t = this.#h.clock.setTimeout(arm, left);
+            else t = this.#h.clock.setTimeout(arm, timerMs(left));
           };
           arm();
           return () => this.#h.clock.clearTimeout(t);
@@ -544,8 +554,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   async signal(name: string, options: { readonly timeoutMs?: number } = {}): Promise<never> {
-    if (this.#h.spec.signals[name] === undefined)
-      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no signal ${JSON.stringify(name)}`);
+    if (declared(this.#h.spec.signals, name) === undefined)
+      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no signal ${quoted(name)}`);
     const seq = this.#next();
     const hit = this.#lookup(seq, 'signal', name);
     if (hit?.done === true) {
@@ -553,11 +563,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       return hit.v as never;
     }
     this.#checkCancel(); // a journaled wait still open when the cancel came
-    const now = this.#h.clock.now();
-    const t = options.timeoutMs;
-    if (t !== undefined && (!Number.isFinite(t) || t < 0))
-      throw ErrWorkflowIncorrect.with(`signal ${name}: timeoutMs must be ≥ 0, got ${String(t)}`);
-    const until = hit?.until ?? (t === undefined ? undefined : now + t);
+    const deadline = signalDeadline(name, options?.timeoutMs, this.#h.clock.now());
+    const until = hit?.until ?? deadline;
     this.#caughtUp();
     const got = this.#h.awaitSignal(seq, name, until, hit === undefined && until !== undefined);
     return (await this.#waitFor<unknown>(
@@ -571,8 +578,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   onQuery(name: string, handler: (arg: unknown) => unknown): void {
-    if (this.#h.spec.queries[name] === undefined)
-      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no query ${JSON.stringify(name)}`);
+    if (declared(this.#h.spec.queries, name) === undefined)
+      throw ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no query ${quoted(name)}`);
     if (typeof handler !== 'function') throw ErrWorkflowIncorrect.with(`query ${name}: the handler must be a function`);
     this.#queries.set(name, handler);
   }
@@ -678,16 +685,16 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     options: StepOptions<ReplyOf<P, R>> & { readonly name?: string; readonly timeout?: number } = {},
   ): Promise<ReplyOf<P, R>> {
     const name = options.name ?? `call ${to.kind}/${to.key}`;
+    if (typeof name !== 'string')
+      return Promise.reject(ErrWorkflowIncorrect.with('call: options.name must be a string'));
     const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
     return this.#step('step', name, () => this.#h.entities.call(to, request, callOptions), options);
   }
 
   outbox(name: string, message: unknown): Promise<void> {
-    const handler = this.#h.spec.outboxes[name];
+    const handler = declared(this.#h.spec.outboxes, name);
     if (handler === undefined)
-      return Promise.reject(
-        ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no outbox ${JSON.stringify(name)}`),
-      );
+      return Promise.reject(ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no outbox ${quoted(name)}`));
     return this.#outbox(name, message, handler);
   }
 
@@ -727,7 +734,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
             this.id,
             name,
             attempt,
-            String(err),
+            describeThrown(err),
           );
           await this.#delay(backoffMs(policy, attempt), false).catch(() => undefined);
           continue;
@@ -759,6 +766,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   compensate(name: string, fn: (info: StepInfo) => unknown): void {
+    if (typeof name !== 'string' || name === '') throw ErrWorkflowIncorrect.with('a compensation needs a name');
     if (typeof fn !== 'function') throw ErrWorkflowIncorrect.with(`compensation ${name}: fn must be a function`);
     this.#compensations.push({ name, fn });
   }
@@ -791,7 +799,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 }
 
 function stepFailed(name: string, attempts: number, cause: unknown): Error {
-  const c = cause instanceof Error ? cause : new Error(String(cause));
+  const c = thrownError(cause);
   const code = (c as { code?: unknown }).code;
   const err = ErrWorkflowStepFailed.with(
     `step ${name} failed after ${attempts} attempt(s): ${typeof code === 'string' ? `${code}: ` : ''}${c.message}`,

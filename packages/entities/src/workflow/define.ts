@@ -5,7 +5,9 @@
 
 import type { Infer, StandardSchemaV1 } from 'ergo-ts';
 
+import { describeThrown } from '../contract/thrown.js';
 import type { EntityKind } from '../kinds/entity.js';
+import { MAX_TIMER_MS } from './bounds.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 
@@ -133,11 +135,13 @@ export type SignalPayload<K, N extends keyof WorkflowSignals<K>> = Infer<Workflo
 /** The reply type of query `N` of a workflow kind. */
 export type QueryReply<K, N extends keyof WorkflowQueries<K>> = Infer<WorkflowQueries<K>[N]>;
 
-/** Checks a positive integer option. */
-export function positiveOption(what: string, v: number | undefined, fallback: number, min = 1): number {
+/** Checks a numeric option: a finite number in `min..max`. */
+export function positiveOption(what: string, v: number | undefined, fallback: number, min = 1, max = Infinity): number {
   const n = v ?? fallback;
-  if (!Number.isFinite(n) || n < min)
-    throw ErrWorkflowIncorrect.with(`${what} must be a number ≥ ${min}, got ${String(v)}`);
+  if (typeof n !== 'number' || !Number.isFinite(n) || n < min || n > max)
+    throw ErrWorkflowIncorrect.with(
+      `${what} must be a number ≥ ${min}${max === Infinity ? '' : ` and ≤ ${max}`}, got ${describeThrown(v)}`,
+    );
   return n;
 }
 
@@ -146,20 +150,22 @@ export function retryPolicy(
   r: RetryPolicy | undefined,
   base: Required<RetryPolicy> = RETRY_DEFAULTS,
 ): Required<RetryPolicy> {
-  const maxAttempts = positiveOption('retry.maxAttempts', r?.maxAttempts, base.maxAttempts);
+  const attempts = r?.maxAttempts ?? base.maxAttempts;
+  const maxAttempts = attempts === Infinity ? attempts : positiveOption('retry.maxAttempts', attempts, attempts);
   if (maxAttempts !== Infinity && !Number.isInteger(maxAttempts))
     throw ErrWorkflowIncorrect.with(`retry.maxAttempts must be an integer or Infinity, got ${maxAttempts}`);
+  // The waits are in-memory timers: a longer one than a Node timer holds would fire after 1 ms.
   return {
     maxAttempts,
-    initialMs: positiveOption('retry.initialMs', r?.initialMs, base.initialMs, 0),
+    initialMs: positiveOption('retry.initialMs', r?.initialMs, base.initialMs, 0, MAX_TIMER_MS),
     factor: positiveOption('retry.factor', r?.factor, base.factor),
-    maxMs: positiveOption('retry.maxMs', r?.maxMs, base.maxMs, 0),
+    maxMs: positiveOption('retry.maxMs', r?.maxMs, base.maxMs, 0, MAX_TIMER_MS),
   };
 }
 
 /** The wait before attempt `attempt + 1` under `p`. */
 export function backoffMs(p: Required<RetryPolicy>, attempt: number): number {
-  return Math.min(p.maxMs, p.initialMs * p.factor ** (attempt - 1));
+  return p.initialMs === 0 ? 0 : Math.min(p.maxMs, p.initialMs * p.factor ** (attempt - 1)); // 0 × ∞ is NaN
 }
 
 /** The spec of a definition (checked); {@link defineWorkflow} wraps it in its entity kind (engine.ts). */
@@ -184,6 +190,12 @@ export function workflowSpec(
     outboxes: options.outboxes ?? {},
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
-    resumeAfterMs: positiveOption('resumeAfterMs', options.resumeAfterMs, WORKFLOW_DEFAULTS.resumeAfterMs),
+    resumeAfterMs: positiveOption(
+      'resumeAfterMs',
+      options.resumeAfterMs,
+      WORKFLOW_DEFAULTS.resumeAfterMs,
+      1,
+      MAX_TIMER_MS,
+    ),
   });
 }

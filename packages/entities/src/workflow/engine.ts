@@ -10,7 +10,6 @@
 // earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
 // owns the key when it fires replays the body from its journal.
 
-import { firstIssue } from 'ergo-ts';
 
 import {
   clockOf,
@@ -21,9 +20,11 @@ import {
   leaseConfirmed,
   refuseCall,
 } from '../kinds/entity.js';
+import { describeThrown, quoted, thrownError } from '../contract/thrown.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
+import { declared, storableSize, timerMs, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
 import type { WorkflowSpec } from './define.js';
 import {
@@ -34,6 +35,7 @@ import {
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
   ErrWorkflowTimeout,
+  ErrWorkflowValueTooLarge,
   revivedError,
   storedError,
 } from './errors.js';
@@ -53,9 +55,14 @@ import {
 import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
 import { endReason, outcomeOf, outputRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
-import { valueRefusal } from './sizes.js';
-import { notifyWatchers, sameWatcher, watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
 import { describeRecord } from './listing.js';
+import {
+  notifyWatchers,
+  watchRequest,
+  type Notifier,
+  type WatchOutcome,
+  sameWatcher,
+} from './watchers.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
@@ -220,9 +227,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const rec = this.state;
     if (rec.status !== undefined) return { created: false, status: rec.status };
     if (this.spec.input !== undefined) {
-      const issue = firstIssue(this.spec.input, input);
+      const issue = valueIssue(this.spec.input, input);
       if (issue !== undefined)
-        throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: input refused: ${issue.message}`));
+        throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: input refused: ${issue}`));
     }
     this.#checkSize('the input', input);
     this.state = { ...emptyRecord(), status: 'running', input, startedAt: this.#clock.now(), runs: 1 };
@@ -258,14 +265,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const repeat = typeof id === 'string' && rec.signalIds.includes(id);
     if (rec.status !== 'running' && !repeat)
       throw refuseCall(ErrWorkflowClosed.with(`workflow ${this.spec.name}/${this.key} is ${rec.status}`));
-    const schema = typeof name === 'string' ? this.spec.signals[name] : undefined;
+    const schema = declared(this.spec.signals, name);
     if (schema === undefined)
-      throw refuseCall(
-        ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no signal ${JSON.stringify(name)}`),
-      );
-    const issue = firstIssue(schema, payload);
+      throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no signal ${quoted(name)}`));
+    const issue = valueIssue(schema, payload);
     if (issue !== undefined)
-      throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue.message}`));
+      throw refuseCall(ErrWorkflowIncorrect.with(`signal ${String(name)}: payload refused: ${issue}`));
     this.#checkSize(`signal ${String(name)}`, payload);
     if (repeat) return 'duplicate';
     this.#ensureRunning();
@@ -295,10 +300,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   #query(name: unknown, arg: unknown): unknown {
     const rec = this.#known();
-    if (typeof name !== 'string' || this.spec.queries[name] === undefined)
-      throw refuseCall(
-        ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no query ${JSON.stringify(name)}`),
-      );
+    if (typeof name !== 'string' || declared(this.spec.queries, name) === undefined)
+      throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no query ${quoted(name)}`));
     let run = this.#run ?? this.#finished;
     if (run === undefined && rec.status === 'running') {
       this.#ensureRunning();
@@ -371,7 +374,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
               this.spec.name,
               this.key,
               target,
-              String(err),
+              describeThrown(err),
             );
         });
     }
@@ -452,8 +455,16 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   #checkSize(what: string, v: unknown): void {
-    const refused = valueRefusal(what, v, this.spec.maxValueBytes); // nothing was written
-    if (refused !== undefined) throw refuseCall(refused);
+    let size: number;
+    try {
+      size = storableSize(v, what);
+    } catch (err) {
+      throw refuseCall(err as Error); // ERR_ENTITY_UNSTORABLE or ERR_WORKFLOW_INCORRECT: nothing was written
+    }
+    if (size > this.spec.maxValueBytes)
+      throw refuseCall(
+        ErrWorkflowValueTooLarge.with(`${what} is ${size} bytes stored, over maxValueBytes ${this.spec.maxValueBytes}`),
+      );
   }
 
   /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
@@ -607,7 +618,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       this.#signalWaiters.sort((a, b) => a.seq - b.seq);
       if (until !== undefined) {
         this.#deadlines.set(seq, until);
-        w.timer = this.#clock.setTimeout(() => this.#timeOut(w), Math.max(0, until - this.#clock.now()));
+        w.timer = this.#clock.setTimeout(() => this.#timeOut(w), timerMs(until - this.#clock.now()));
       }
       let took = false;
       let payload: unknown;
@@ -653,7 +664,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // A Node timer may fire a millisecond early by Date.now(): a wait never times out early.
     const left = (w.until ?? 0) - this.#clock.now();
     if (left > 0) {
-      w.timer = this.#clock.setTimeout(() => this.#timeOut(w), left);
+      w.timer = this.#clock.setTimeout(() => this.#timeOut(w), timerMs(left));
       return;
     }
     w.settled = true;
@@ -748,7 +759,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         this.actor.node.send(this.actor.pid, COMMIT);
       } catch (err) {
         this.#nudged = false;
-        for (const c of this.#queue.splice(0)) c.reject(err instanceof Error ? err : new Error(String(err)));
+        for (const c of this.#queue.splice(0)) c.reject(thrownError(err));
       }
     });
   }
@@ -775,7 +786,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       // The failed write ends this activation (the host reloads the key). The run ends first, so a
       // body that catches the error can do nothing more here (no compensation of a saga that goes
       // on from its journal on the next activation).
-      this.#run?.end(`a journal write failed: ${String(err)}`);
+      this.#run?.end(`a journal write failed: ${describeThrown(err)}`);
       for (const c of batch) c.reject(err as Error);
       throw err;
     }

@@ -2,7 +2,9 @@
 // plus the terminal-error marker a step throws to stop its retries, and how an error is kept in a
 // workflow's journal (its name, message and code: an Error object itself does not round-trip).
 
-import { defineError } from 'ergo-ts';
+import { ErgoError, defineError } from 'ergo-ts';
+
+import { describeThrown } from '../contract/thrown.js';
 
 /** A call named a workflow id that was never started (result, signal, query, cancel, describe). */
 export const ErrWorkflowNotFound = defineError('ERR_WORKFLOW_NOT_FOUND', 'workflow: no such instance');
@@ -54,20 +56,28 @@ export interface StoredError {
   readonly code?: string;
 }
 
-/** The journal form of `err`. */
+/** The journal form of `err`, whatever was thrown (never throws: see contract/thrown.ts). */
 export function storedError(err: unknown): StoredError {
-  if (err instanceof Error) {
-    const code = (err as { code?: unknown }).code;
-    return { name: err.name, message: err.message, ...(typeof code === 'string' ? { code } : {}) };
+  try {
+    if (err instanceof Error) {
+      const { name, message } = err;
+      const code = (err as { code?: unknown }).code;
+      if (typeof name === 'string' && typeof message === 'string')
+        return { name, message, ...(typeof code === 'string' ? { code } : {}) };
+    }
+  } catch {
+    // A name, message or code getter that throws: described below.
   }
-  return { name: 'Error', message: String(err) };
+  return { name: 'Error', message: describeThrown(err) };
 }
 
-/** An Error rebuilt from its journal form (its `code` kept). */
+/**
+ * An Error rebuilt from its journal form: an ErgoError when it had a code (so the sentinel's
+ * `.is()` matches it, as it matched the error journaled), a plain Error otherwise; its name kept.
+ */
 export function revivedError(e: StoredError): Error {
-  const err = new Error(e.message);
-  err.name = e.name;
-  if (e.code !== undefined) (err as { code?: string }).code = e.code;
+  const err = e.code === undefined ? new Error(e.message) : new ErgoError(e.code, e.message);
+  if (err.name !== e.name) err.name = e.name;
   return err;
 }
 

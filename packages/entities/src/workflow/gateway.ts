@@ -10,10 +10,24 @@
 //
 // and hands it to the instance through the node's entities runtime (routed to the key's owner). A
 // plain message gets no answer (a failure is logged); a call is answered 'accepted', 'duplicate',
-// 'cancelled', or the error (ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT...).
+// 'cancelled', or the error (ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT...). Whatever a peer
+// sends is read defensively (a charlist of a code point past U+10FFFF or of 200,000 elements, a
+// getter that throws: ERR_WORKFLOW_INCORRECT, the process goes on), and the process runs under a
+// supervisor of its own that starts it again, under its name, if it ever ends.
 
-import { Actor, ignorable, type Node, type PID, type Ref } from 'ergo-ts';
+import {
+  Actor,
+  Supervisor,
+  SupervisorStrategy,
+  childSpec,
+  ignorable,
+  type Node,
+  type PID,
+  type Ref,
+  type SupervisorSpec,
+} from 'ergo-ts';
 
+import { describeThrown } from '../contract/thrown.js';
 import { Answer, answerWhenSettled, type EntitiesClient } from '../kinds/entity.js';
 import { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
@@ -33,14 +47,31 @@ export type GatewayRequest =
 /** The registered name the gateway takes unless told otherwise. */
 export const WORKFLOW_GATEWAY_NAME = 'workflows';
 
+/** The longest charlist read as text, in elements (a longer one is refused, not spread onto the stack). */
+export const GATEWAY_MAX_CHARLIST = 65_536;
+
+/** Restarts of the gateway its supervisor allows within a second (more stop it, as any supervisor). */
+export const GATEWAY_RESTARTS_PER_SECOND = 10;
+
 /** A string from a JS string, a UTF-8 binary (Erlang's `<<"x">>`), an atom (`{name}`) or a charlist. */
 function text(v: unknown): string | undefined {
   if (typeof v === 'string') return v;
-  if (v instanceof Uint8Array) return Buffer.from(v).toString('utf8');
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
   if (typeof v === 'object' && v !== null && typeof (v as { name?: unknown }).name === 'string')
     return (v as { name: string }).name;
-  if (Array.isArray(v) && v.every((c) => typeof c === 'number')) return String.fromCodePoint(...(v as number[]));
+  if (Array.isArray(v)) return charlist(v);
   return undefined;
+}
+
+/** A charlist's text: undefined unless every element is a code point (0..0x10FFFF) and it is not too long. */
+function charlist(v: readonly unknown[]): string | undefined {
+  if (v.length > GATEWAY_MAX_CHARLIST) return undefined;
+  let s = '';
+  for (const c of v) {
+    if (typeof c !== 'number' || !Number.isInteger(c) || c < 0 || c > 0x10ffff) return undefined;
+    s += String.fromCodePoint(c);
+  }
+  return s;
 }
 
 /** The elements of an Erlang tuple (read by shape: this package does not load the Erlang one). */
@@ -50,8 +81,20 @@ function tupleElements(v: unknown): readonly unknown[] | undefined {
   return Array.isArray(e) ? e : undefined;
 }
 
-/** Reads a gateway request from `m` (see the top of this file); undefined when it is not one. */
+/**
+ * Reads a gateway request from `m` (see the top of this file); undefined when it is not one (a
+ * field that is no text, a charlist over {@link GATEWAY_MAX_CHARLIST}, a getter that throws).
+ * Never throws.
+ */
 export function readGatewayRequest(m: unknown): GatewayRequest | undefined {
+  try {
+    return read(m);
+  } catch {
+    return undefined; // a getter (or a Proxy) that throws: not a request
+  }
+}
+
+function read(m: unknown): GatewayRequest | undefined {
   const el = tupleElements(m);
   if (el !== undefined) {
     const tag = text(el[0]);
@@ -98,10 +141,13 @@ export class WorkflowGateway extends Actor {
   }
 
   #run(r: GatewayRequest): Promise<string> {
-    const h = this.#client.handleOf(r.workflow, r.id);
-    return r.op === 'cancel'
-      ? h.cancel(r.reason)
-      : h.signal(r.signal as never, r.payload as never, r.signalId === undefined ? {} : { id: r.signalId });
+    // Settled, never thrown: the caller is answered and the process goes on whatever happens.
+    return Promise.resolve().then(() => {
+      const h = this.#client.handleOf(r.workflow, r.id);
+      return r.op === 'cancel'
+        ? h.cancel(r.reason)
+        : h.signal(r.signal as never, r.payload as never, r.signalId === undefined ? {} : { id: r.signalId });
+    });
   }
 
   override handleMessage(from: PID, message: unknown): undefined {
@@ -121,7 +167,7 @@ export class WorkflowGateway extends Actor {
         r.workflow,
         r.id,
         String(from),
-        String(err),
+        describeThrown(err),
       ),
     );
     return undefined;
@@ -140,18 +186,34 @@ export class WorkflowGateway extends Actor {
 }
 
 /**
+ * The gateway's supervisor: one permanent child, the gateway, registered under the gateway's
+ * name, restarted whenever it ends (at most {@link GATEWAY_RESTARTS_PER_SECOND} times a second).
+ */
+export class WorkflowGatewaySupervisor extends Supervisor {
+  override init(name: string, entities: EntitiesClient): SupervisorSpec {
+    return {
+      restart: { strategy: SupervisorStrategy.Permanent, intensity: GATEWAY_RESTARTS_PER_SECOND, period: 1 },
+      children: [childSpec({ name, factory: WorkflowGateway, args: [entities] })],
+    };
+  }
+}
+
+/**
  * Starts the workflow gateway on `entities`' node, registered as `name` (default 'workflows'):
  * an Erlang node then signals an instance with
  * `{workflows, 'node@host'} ! {signal, <<"order">>, <<"o-42">>, <<"paid">>, Amount}`.
- * Resolves with its PID; it lives until the node stops.
+ * It runs under a {@link WorkflowGatewaySupervisor} of its own: if it ever ends it is started
+ * again under the same name (a new PID: address it by name). Resolves with its PID; it lives
+ * until the node stops.
  */
 export function startWorkflowGateway(
   node: Node,
   entities: EntitiesClient,
   options: { readonly name?: string } = {},
 ): Promise<PID> {
+  const name = options.name ?? WORKFLOW_GATEWAY_NAME;
   return ignorable(
-    node.spawnRegister(options.name ?? WORKFLOW_GATEWAY_NAME, WorkflowGateway, {}, entities),
+    node.spawn(WorkflowGatewaySupervisor, {}, name, entities).then(() => node.processPID(name)),
     undefined,
     'startWorkflowGateway',
   );

@@ -11,9 +11,20 @@ export class ErgoError extends Error {
     this.code = code;
   }
 
-  /** True if `err` is this sentinel or another error carrying the same code. */
+  /**
+   * True if `err` is this sentinel or another error carrying the same code: an ErgoError, or any
+   * Error whose `code` is this one's (an error rebuilt from its stored or wire form, a copy of this
+   * sentinel from a second bundle of ergo-ts). Never throws (a `code` getter that throws: false).
+   */
   is(err: unknown): boolean {
-    return err === this || (err instanceof ErgoError && err.code === this.code);
+    if (err === this) return true;
+    if (err instanceof ErgoError) return err.code === this.code;
+    if (!(err instanceof Error)) return false;
+    try {
+      return (err as { code?: unknown }).code === this.code;
+    } catch {
+      return false;
+    }
   }
 
   /**
