@@ -93,8 +93,8 @@ export interface WfFaultReport {
   operations: { starts: number; signals: number; givenUp: number };
   /** Cancels sent: answered 'cancelled', refused (the instance had ended), never answered. */
   cancels: { cancelled: number; closed: number; unknown: number };
-  /** The saga's body version the last deploy reached; halted instances resumed. */
-  deploys: { version: number; resumed: number };
+  /** The saga's body version the last deploy reached; sagas that took a patched path; halted instances resumed. */
+  deploys: { version: number; patched: number; resumed: number };
   instances: number;
   completed: number;
   cancelled: number;
@@ -111,6 +111,11 @@ export interface WfFaultReport {
   /** After each kill -9 of a member: kill (or sleep's end) → the affected instance's next journal entry. */
   resumeLatencyMs: { samples: number; p50: number; p99: number; max: number };
   violations: string[];
+  /**
+   * The evidence behind the violations (at most 30 instances): each named instance's record
+   * (status, cancel, end, journal), its deliveries and its logged activation events, as lines.
+   */
+  evidence: Record<string, string[]>;
 }
 
 const stats = (xs: number[]): { p50: number; p99: number; max: number } => {
@@ -119,6 +124,48 @@ const stats = (xs: number[]): { p50: number; p99: number; max: number } => {
 };
 
 const sleepFor = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** For each instance a violation names (at most 30): its record, deliveries and activation events, as lines. */
+function evidenceOf(
+  violations: readonly string[],
+  instances: readonly WfInstance[],
+  deliveries: readonly Delivery[],
+  events: readonly {
+    event: string;
+    kind: string;
+    key: string;
+    source: string;
+    at?: number;
+    token?: number;
+    reason?: string;
+  }[],
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  const named = new Set(violations.flatMap((v) => /^(wf\w+\/[^:]+):/.exec(v)?.[1] ?? []));
+  for (const where of [...named].slice(0, 30)) {
+    const inst = instances.find((i) => `${i.wf}/${i.id}` === where);
+    if (inst === undefined) continue;
+    const r = inst.record;
+    const lines = [
+      `input ${JSON.stringify(inst.input)}${inst.cancel === undefined ? '' : `, cancel ${inst.cancel}`}; ${r === null ? 'no record' : `${r.status ?? '?'} ${JSON.stringify(r.output ?? r.error?.message ?? null)}, started ${r.startedAt}, ended ${r.endedAt}, runs ${r.runs}`}`,
+      ...(r?.journal ?? []).map(
+        (e) =>
+          `journal ${e.s} ${e.t} ${e.n} at ${e.at}${e.a === undefined ? '' : ` a${e.a}`}${e.e === undefined ? '' : ` error ${e.e.code ?? ''} ${e.e.message}`}${e.until === undefined ? '' : ` until ${e.until}`}`,
+      ),
+      ...deliveries
+        .filter((d) => d.e.startsWith(`${inst.id}/`))
+        .map((d) => `delivery ${d.at} ${d.src ?? d.node} ${d.e} key ${d.k}`),
+      ...events
+        .filter((e) => `${e.kind}/${e.key}` === where && e.event !== 'written')
+        .map(
+          (e) =>
+            `event ${e.at ?? '?'} ${e.source} ${e.event} token ${e.token ?? '?'}${e.reason === undefined ? '' : ` (${e.reason})`}`,
+        ),
+    ];
+    out[where] = lines;
+  }
+  return out;
+}
 
 /** A cancel's answer: accepted, refused because the instance had ended, or never answered. */
 type CancelSeen = NonNullable<WfInstance['cancel']>;
@@ -518,6 +565,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     });
     const events = readLogs(dir);
     const result = checkWorkflows(checked, deliveries, { pauses: pauses as PauseMark[], events });
+    const evidence = evidenceOf(result.violations, checked, deliveries, events);
     const recs = new Map<string, WfRecord>();
     for (const [k, r] of records) if (r !== null) recs.set(k, r);
     const lat = resumeLatencies(kills, events, recs);
@@ -536,7 +584,11 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       compkillSeen,
       operations: ops,
       cancels,
-      deploys: { version, resumed },
+      deploys: {
+        version,
+        patched: all.filter((i) => i.wf === 'wfsaga' && i.record?.journal.some((e) => e.t === 'patch') === true).length,
+        resumed,
+      },
       instances: all.length,
       completed: result.completed,
       cancelled: result.cancelled,
@@ -553,6 +605,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       sleeps: { checked: result.sleepLateness.length, latenessMs: stats(result.sleepLateness) },
       resumeLatencyMs: { samples: lat.length, ...stats(lat) },
       violations: result.violations,
+      evidence,
     };
   } finally {
     if (watchdog !== undefined) clearInterval(watchdog);
