@@ -141,10 +141,15 @@ function evidenceOf(
   }[],
 ): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  const named = new Set(violations.flatMap((v) => /^(wf\w+\/[^:]+):/.exec(v)?.[1] ?? []));
-  for (const where of [...named].slice(0, 30)) {
-    const inst = instances.find((i) => `${i.wf}/${i.id}` === where);
+  // `<wf>/<id>: ...`, or an effect's or a key's rule naming `<id>/<what>`.
+  const ids = violations.flatMap((v) => {
+    const m = /^wf\w+\/([^:]+):/.exec(v) ?? /^effect ([^/ ]+)\//.exec(v) ?? /carried \d+ effects \(([^/ ]+)\//.exec(v);
+    return m === null ? [] : [m[1]!];
+  });
+  for (const id of [...new Set(ids)].slice(0, 30)) {
+    const inst = instances.find((i) => i.id === id);
     if (inst === undefined) continue;
+    const where = `${inst.wf}/${inst.id}`;
     const r = inst.record;
     const lines = [
       `input ${JSON.stringify(inst.input)}${inst.cancel === undefined ? '' : `, cancel ${inst.cancel}`}; ${r === null ? 'no record' : `${r.status ?? '?'} ${JSON.stringify(r.output ?? r.error?.message ?? null)}, started ${r.startedAt}, ended ${r.endedAt}, runs ${r.runs}`}`,
@@ -292,9 +297,12 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       () => undefined,
     );
   };
-  /** kill -9 of `victim`, down for faultMs, then started again. */
-  const killAndRestart = async (victim: FaultNode): Promise<void> => {
-    kills.push({ at: Date.now(), source: `${victim.name}#${victim.incarnation}` });
+  /**
+   * kill -9 of `victim`, down for faultMs, then started again; `measured`: a sample of the resume
+   * latency (kill and midstep only, the figure's measurement since the first runs).
+   */
+  const killAndRestart = async (victim: FaultNode, measured: boolean): Promise<void> => {
+    if (measured) kills.push({ at: Date.now(), source: `${victim.name}#${victim.incarnation}` });
     await waits.track(`kill ${victim.name}`, victim.kill());
     await sleepFor(faultMs);
     await waits.track(`restart ${victim.name}`, victim.start());
@@ -440,7 +448,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
           );
           if (seen !== undefined) midstepSeen++;
         }
-        await killAndRestart(victim);
+        await killAndRestart(victim, true);
       } else if (kind === 'compkill') {
         // The victim is whichever member a compensation (an undo or a refund) starts on first.
         const seen = await seeDelivery(
@@ -452,7 +460,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
           compkillSeen++;
           victim = nodes.find((n) => n.name === seen.node)!;
         }
-        await killAndRestart(victim);
+        await killAndRestart(victim, false);
       } else if (kind === 'pause' || kind === 'pausekill') {
         const resume = pause(victim);
         await sleepFor(pauseMs);
