@@ -1,7 +1,8 @@
-// The workflow fault checker (wf_faults.ts), short: a few randomised rounds per store of kill -9
-// (also mid-step), SIGSTOP past the lease, partitions and whole-cluster restarts across
-// network-namespace test hosts, over a saga, durable sleeps, signals, a child workflow and an
-// outbox step; then zero violations. The checker's rules (wf_faults_check.ts) are first shown to
+// The workflow fault checker (wf_faults.ts), short: three rounds per store (a SIGSTOP longer than
+// failure detection, a rolling deploy onto a patched saga body once it ended, then a kill -9
+// mid-step or mid-compensation while new sagas take the patched path) across network-namespace test hosts, over a saga (some cancelled
+// mid-flight), durable sleeps, signals, a child workflow and an outbox-like step; then zero
+// violations. The checker's rules (wf_faults_check.ts) are first shown to
 // fail on each planted violation. The long run is dist/test/wf_faults_run.js. Needs root, ip/nft
 // (and PostgreSQL for its run): skips without (fails under CI=true).
 
@@ -12,14 +13,22 @@ import { postgresMissing, requireHosts } from '@ergo-ts/test-support';
 
 import type { WorkflowJournalEntry } from '../src/index.js';
 import { runWorkflowFaults, type WfFaultKind, type WfFaultReport } from './wf_faults.js';
-import { checkWorkflows, resumeLatencies, type WfInstance, type WfRecord } from './wf_faults_check.js';
+import {
+  checkWorkflows,
+  resumeLatencies,
+  type WfInstance,
+  type WfLoggedEvent,
+  type WfMarks,
+  type WfRecord,
+} from './wf_faults_check.js';
 import type { Delivery } from './wf_faults_kinds.js';
 
-const d = (k: string, e: string, at = 1000, v?: unknown): Delivery => ({
+const d = (k: string, e: string, at = 1000, v?: unknown, src = 'n1#1'): Delivery => ({
   k,
   e,
   at,
-  node: 'n1',
+  node: src.slice(0, src.indexOf('#')),
+  src,
   ...(v === undefined ? {} : { v }),
 });
 const j = (
@@ -59,30 +68,35 @@ const inst = (
 const violations = (is: WfInstance[], ds: Delivery[]): string => checkWorkflows(is, ds).violations.join('; ');
 
 test('the checker fails on an effect applied twice, an instance never completed, a sleep early, a signal lost, a compensation missing or doubled, an impossible outcome', () => {
-  // A failed saga, clean: one reservation, compensated once (its delivery repeated: absorbed).
+  // A failed saga, clean: one reservation, compensated once (its delivery repeated: absorbed). The
+  // keys are opaque to the checker (here in the `<kind>/<id>/<seq>/<op>:<name>` form).
   const saga = inst(
     'wfsaga',
     'a',
     { items: 1, fail: true },
     done('rolled-back', [
       j(0, 'step', 'reserve-0', 1),
-      j(1, 'step', 'charge', 2),
+      j(1, 'step', 'charge', 2, { e: { name: 'Error', message: 'card declined' } }),
       j(2, 'step', 'compensate:reserve-0', 3),
     ]),
   );
-  const sagaDs = [d('wfsaga/a/0', 'a/reserve-0'), d('wfsaga/a/0/undo', 'a/undo-0'), d('wfsaga/a/0/undo', 'a/undo-0')];
+  const sagaDs = [
+    d('wfsaga/a/0/step:reserve-0', 'a/reserve-0', 1000),
+    d('wfsaga/a/2/step:compensate:reserve-0', 'a/undo-0', 1100),
+    d('wfsaga/a/2/step:compensate:reserve-0', 'a/undo-0', 1200, undefined, 'n2#1'),
+  ];
   const ok = checkWorkflows([saga], sagaDs);
   assert.deepEqual(ok.violations, []);
   assert.deepEqual([ok.deliveries, ok.applied, ok.compensations], [3, 2, 1]);
   assert.match(violations([saga], [...sagaDs, d('wfsaga/a/9', 'a/reserve-0')]), /effect a\/reserve-0 applied 2 times/);
   assert.match(
-    violations([saga], [...sagaDs, d('wfsaga/a/0', 'a/mail')]),
-    /idempotency key wfsaga\/a\/0 carried 2 effects/,
+    violations([saga], [...sagaDs, d('wfsaga/a/0/step:reserve-0', 'a/mail')]),
+    /idempotency key wfsaga\/a\/0\/step:reserve-0 carried 2 effects/,
   );
   assert.match(violations([saga], sagaDs.slice(0, 1)), /compensation undo-0 was not run/);
   assert.match(
-    violations([saga], [...sagaDs, d('wfsaga/a/5/undo', 'a/undo-0')]),
-    /compensation undo-0 was run 2 times/,
+    violations([saga], [...sagaDs, d('wfsaga/a/5/undo', 'a/undo-0', 1300)]),
+    /effect a\/undo-0 applied 2 times/,
   );
   assert.match(
     violations([{ ...saga, input: { items: 1, fail: false } }], sagaDs),
@@ -131,7 +145,7 @@ test('the checker fails on an effect applied twice, an instance never completed,
     /the sleep at 0 fired early: its next step ran at 1450, before until 1500/,
   );
   assert.match(
-    violations([sleep(1600)], [d('wfsleep/b/1', 'b/after-0', 1499)]),
+    violations([sleep(1600)], [d('wfsleep/b/1/step:after-0', 'b/after-0', 1499)]),
     /the sleep at 0 fired early: its next step ran at 1499, before until 1500/,
   );
   // Signals: lost, doubled, never sent, out of order.
@@ -158,6 +172,174 @@ test('the checker fails on an effect applied twice, an instance never completed,
     /notified child result 6, expected 4/,
   );
   assert.match(violations([{ ...parent, record: done(7) }], pds), /output 7 is impossible/);
+});
+
+test('the checker fails on an effect after its instance ended, an effect from an activation that lost its lease, and a step re-run on a process neither paused nor moved', () => {
+  const child = inst('wfchild', 'p.child', { x: 2 }, { ...done(4), endedAt: 2000 });
+  const work = (at: number, src = 'n1#1'): Delivery =>
+    d('wfchild/p.child/0/step:work', 'p.child/work', at, undefined, src);
+  assert.equal(violations([child], [work(1000)]), '');
+  assert.match(
+    violations([child], [work(1000), work(2500, 'n2#1')]),
+    /wfchild\/p.child: effect p.child\/work delivered by n2#1 at 2500, 500 ms after the instance ended completed/,
+  );
+  // Stale: n1#1 activated at 100, n2#1 took it over at 300; n1#1 delivers at 400 (a zombie after a pause).
+  const ev = (event: string, source: string, at: number): WfLoggedEvent => ({
+    event,
+    kind: 'wfchild',
+    key: 'p.child',
+    source,
+    at,
+  });
+  const takeover = { pauses: [], events: [ev('activated', 'n1#1', 100), ev('activated', 'n2#1', 300)] };
+  assert.match(
+    checkWorkflows([child], [work(400)], takeover).violations.join('; '),
+    /delivered by n1#1 at 400, after n2#1 activated the instance at 300 \(n1#1's own activation at 100\): an effect from an activation that had lost its lease/,
+  );
+  assert.deepEqual(
+    checkWorkflows([child], [work(400)], { pauses: [], events: [...takeover.events, ev('activated', 'n1#1', 350)] })
+      .violations,
+    [],
+  );
+  // Re-run: one key twice on n1#1 with nothing in between.
+  assert.match(
+    violations([child], [work(1000), work(1200)]),
+    /key wfchild\/p.child\/0\/step:work \(p.child\/work\) delivered again by n1#1 200 ms later \(at 1000 and 1200\), with no kill or pause of it and no loss or move of the instance in between/,
+  );
+  // Explained: another incarnation (a kill), a pause of n1#1, its activation ended, or another process took it.
+  const explained = (ds: Delivery[], marks: WfMarks): number => {
+    const r = checkWorkflows([child], ds, marks);
+    assert.deepEqual(r.violations, []);
+    return r.rerunsExplained;
+  };
+  assert.equal(explained([work(1000), work(1200, 'n1#2')], { pauses: [], events: [] }), 0);
+  assert.equal(
+    explained([work(1000), work(1200)], { pauses: [{ source: 'n1#1', from: 900, to: 1100 }], events: [] }),
+    1,
+  );
+  assert.equal(explained([work(1000), work(1200)], { pauses: [], events: [ev('stopped', 'n1#1', 1100)] }), 1);
+  assert.equal(explained([work(1000), work(1200)], { pauses: [], events: [ev('written', 'n3#1', 1100)] }), 1);
+  assert.match(
+    checkWorkflows([child], [work(1000), work(1200)], {
+      pauses: [{ source: 'n2#1', from: 900, to: 1100 }],
+      events: [ev('written', 'n1#1', 1100)],
+    }).violations.join('; '),
+    /delivered again by n1#1/,
+  );
+});
+
+test('the checker fails on a compensation for a saga that succeeded, missing after a cancel, not newest first, before what it undoes, or for a charge journaled failed; an audit without its patch; a cancel never asked; result() disagreeing', () => {
+  // Two reservations, charged, then cancelled: every compensation ran once, newest first.
+  const journal = [
+    j(0, 'step', 'reserve-0', 1),
+    j(1, 'step', 'reserve-1', 2),
+    j(2, 'patch', 'v2', 3),
+    j(3, 'step', 'audit-v2', 4),
+    j(4, 'step', 'charge', 5),
+    j(5, 'step', 'compensate:charge', 6),
+    j(6, 'step', 'compensate:reserve-1', 7),
+    j(7, 'step', 'compensate:reserve-0', 8),
+  ];
+  const cancelled: WfRecord = { status: 'cancelled', journal, runs: 1, endedAt: 9000 };
+  const saga = inst('wfsaga', 's', { items: 2, fail: false }, cancelled, {
+    cancel: 'cancelled',
+    result: { status: 'cancelled' },
+  });
+  const ds = [
+    d('k0', 's/reserve-0', 100),
+    d('k1', 's/reserve-1', 200),
+    d('k2', 's/audit-v2', 300),
+    d('k3', 's/charge', 400),
+    d('k4', 's/refund', 500),
+    d('k5', 's/undo-1', 600),
+    d('k6', 's/undo-0', 700),
+  ];
+  const ok = checkWorkflows([saga], ds);
+  assert.deepEqual([ok.violations, ok.cancelled, ok.compensations], [[], 1, 3]);
+  const without = (e: string): Delivery[] => ds.filter((x) => x.e !== e);
+  assert.match(
+    violations([saga], without('s/undo-1')),
+    /compensation undo-1 was not run \(reservation 1 was made; cancelled\)/,
+  );
+  assert.match(
+    violations([saga], without('s/refund')),
+    /compensation refund was not run \(the charge was journaled done/,
+  );
+  assert.match(violations([{ ...saga, cancel: undefined }], ds), /ended cancelled, but no cancel was asked/);
+  assert.match(violations([{ ...saga, cancel: 'closed' }], ds), /ended cancelled, but no cancel was accepted/);
+  // An undo of a reservation never made is allowed (its compensation was pushed before the step).
+  assert.equal(violations([saga], without('s/reserve-1')), '');
+  // Not newest first: in the journal, and in the deliveries.
+  const swapped = journal.map((e) =>
+    e.s === 6 ? { ...e, n: 'compensate:reserve-0' } : e.s === 7 ? { ...e, n: 'compensate:reserve-1' } : e,
+  );
+  assert.match(
+    violations([{ ...saga, record: { ...cancelled, journal: swapped } }], ds),
+    /compensations journaled in order compensate:charge, compensate:reserve-0, compensate:reserve-1: not newest first/,
+  );
+  assert.match(
+    violations([saga], [...without('s/undo-0'), d('k6', 's/undo-0', 550)]),
+    /undo-0 delivered at 550, before undo-1 at 600: not newest first/,
+  );
+  assert.match(
+    violations([saga], [...ds, d('k1', 's/reserve-1', 650)]),
+    /undo-1 delivered at 600, before reserve-1's delivery at 650/,
+  );
+  // A compensation journaled twice.
+  assert.match(
+    violations(
+      [{ ...saga, record: { ...cancelled, journal: [...journal, j(8, 'step', 'compensate:reserve-0', 9)] } }],
+      ds,
+    ),
+    /2 compensate:reserve-0 steps journaled/,
+  );
+  // The charge delivered but journaled failed (a cancel that did not wait for it): no refund can run.
+  const failedCharge = journal
+    .filter((e) => e.n !== 'compensate:charge')
+    .map((e) => (e.n === 'charge' ? { ...e, e: { name: 'Error', message: 'ERR_WORKFLOW_CANCELLED' } } : e));
+  assert.match(
+    violations([{ ...saga, record: { ...cancelled, journal: failedCharge } }], without('s/refund')),
+    /the charge was delivered but journaled failed \(ERR_WORKFLOW_CANCELLED\): its refund can never run/,
+  );
+  // Audits: one behind each patch journaled, none without.
+  assert.match(
+    violations([{ ...saga, record: { ...cancelled, journal: journal.filter((e) => e.t !== 'patch') } }], ds),
+    /effect audit-v2 applied, but the journal has no patch v2/,
+  );
+  // A saga that succeeded: no compensation at all.
+  const okJournal = journal.slice(0, 5).concat([j(5, 'step', 'mail', 6)]);
+  const succeeded = inst('wfsaga', 's', { items: 2, fail: false }, { ...done('done', okJournal), endedAt: 9000 });
+  const okDs = [...ds.slice(0, 4), d('k7', 's/mail', 450)];
+  assert.equal(violations([succeeded], okDs), '');
+  assert.match(
+    violations([succeeded], [...okDs, d('k6', 's/undo-0', 700)]),
+    /compensation undo-0 ran, but the saga completed "done"/,
+  );
+  assert.match(
+    violations([succeeded], [...okDs, d('k4', 's/refund', 700)]),
+    /compensation refund ran, but the saga completed/,
+  );
+  assert.match(
+    violations(
+      [succeeded],
+      okDs.filter((x) => x.e !== 's/audit-v2'),
+    ),
+    /effect audit-v2 applied 0 times, expected 1/,
+  );
+  // result() must agree with the record.
+  assert.match(
+    violations([{ ...succeeded, result: { status: 'cancelled' } }], okDs),
+    /result\(\) answered cancelled, the instance ended completed/,
+  );
+  assert.match(
+    violations([{ ...succeeded, result: { status: 'completed', output: 'rolled-back' } }], okDs),
+    /result\(\) answered "rolled-back", the record holds "done"/,
+  );
+  assert.match(
+    violations([{ ...succeeded, result: { status: 'none', why: 'no member answered' } }], okDs),
+    /result\(\) did not answer \(no member answered\), the instance ended completed/,
+  );
+  assert.equal(violations([{ ...succeeded, result: { status: 'completed', output: 'done' } }], okDs), '');
 });
 
 test('resume latency: from the kill (or the end of the sleep it was in) to the next journal entry of each instance active on the killed member', () => {
@@ -193,6 +375,9 @@ async function run(store: 'sqlite' | 'postgres', first: readonly WfFaultKind[]):
     rounds: first.length,
     first,
     store,
+    // CI's short variant of the long pause: still longer than failure detection (1 s leases, a
+    // 1.5 s heartbeat), short enough for the whole run to stay near a minute.
+    longPauseMs: [4000, 5000],
     progress: (l) => console.log(`# ${l}`),
   });
   console.log(`# ${JSON.stringify(report)}`);
@@ -204,17 +389,17 @@ async function run(store: 'sqlite' | 'postgres', first: readonly WfFaultKind[]):
   return report;
 }
 
-test('workflows under kill -9 mid-step, a pause past the lease and a whole-cluster restart, one shared SQLite file: no violation', async (t) => {
+test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body and kill -9 mid-step, one shared SQLite file: no violation', async (t) => {
   if (!requireHosts(t)) return;
-  await run('sqlite', ['midstep', 'pause', 'restart']);
+  await run('sqlite', ['longpause', 'deploy', 'midstep']);
 });
 
-test('workflows under kill -9, a partition and a pause past the lease ended by kill -9, PostgreSQL in a host of its own: no violation', async (t) => {
+test('workflows under a pause longer than failure detection, a rolling deploy onto a patched body and kill -9 mid-compensation, PostgreSQL in a host of its own: no violation', async (t) => {
   if (!requireHosts(t)) return;
   const missing = postgresMissing();
   if (missing !== undefined) {
     t.skip(missing);
     return;
   }
-  await run('postgres', ['kill', 'partition', 'pausekill']);
+  await run('postgres', ['longpause', 'deploy', 'compkill']);
 });

@@ -198,6 +198,8 @@ export class FaultNode {
   #next = 1;
   #waiting = new Map<number, { resolve(v: unknown): void; reject(e: Error): void }>();
   exited: Promise<void> = Promise.resolve();
+  /** This node's own additions to its environment, read at each start (a rolling deploy's version). */
+  overrides: Record<string, string> = {};
 
   constructor(
     readonly host: Host,
@@ -214,6 +216,7 @@ export class FaultNode {
       env: {
         ...process.env,
         ...this.env,
+        ...this.overrides,
         FN_NAME: this.name,
         FN_ADDRESS: this.host.address,
         FN_LOG: join(this.logDir, `${this.name}#${this.incarnation}.log`),

@@ -11,9 +11,11 @@
 // msg, msgId), `status` (a flow key's state and data), `inbox` (kind, key: the ids in its inbox), `dump` (kind, keys: each ledger key's
 // applied ids, reminder fires, version and inbox, read from the store), `members`, `lease`
 // (kind, key: the store's lease row), `debug`, `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
-// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id), `wfdump`
-// (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts)
-// deliver their effects to the sink file FN_SINK.
+// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id), `wfcancel`
+// (wf, key), `wfresult` (wf, key: the outcome `result()` answers), `wfresume` (wf, key), `wfdump`
+// (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts, the
+// saga's body version FN_WF_VERSION, default 1) deliver their effects to the sink file FN_SINK.
+// Each log line carries `at`, the time it was written (epoch ms).
 
 import diagnostics from 'node:diagnostics_channel';
 import { appendFileSync } from 'node:fs';
@@ -23,7 +25,7 @@ import { startNode, type AnyProtocol } from 'ergo-ts';
 import { ENTITIES_CHANNEL, PostgresStore, SqliteStore, entity, startEntities, type EntityStore } from '../src/index.js';
 import { EsLedger, Flow, Ledger, type FireRecord, type LedgerState } from './faults_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
-import { WF_KINDS, WfSaga, WfSignals, type WfName } from './wf_faults_kinds.js';
+import { WfSignals, wfKinds, type WfName } from './wf_faults_kinds.js';
 
 const env = fixtureEnv('faults_node');
 
@@ -39,7 +41,9 @@ export interface LedgerDump {
 
 if (process.env.FN_NAME !== undefined) {
   const logFile = env('FN_LOG');
-  diagnostics.subscribe(ENTITIES_CHANNEL, (e) => appendFileSync(logFile, `${JSON.stringify(e)}\n`));
+  diagnostics.subscribe(ENTITIES_CHANNEL, (e) =>
+    appendFileSync(logFile, `${JSON.stringify({ ...(e as object), at: Date.now() })}\n`),
+  );
 
   const db = env('FN_DB');
   const opened: Promise<EntityStore> = db.startsWith('postgres')
@@ -94,6 +98,9 @@ if (process.env.FN_NAME !== undefined) {
         0,
       );
   }
+  // The saga's body version (a rolling deploy restarts members onto a newer one).
+  const WF_KINDS = wfKinds(Number(process.env.FN_WF_VERSION || 1));
+  const wfKind = (wf: Command['wf']): (typeof WF_KINDS)[number] => WF_KINDS.find((k) => k.name === wf) ?? WF_KINDS[0];
   const entities = await startEntities(node, {
     store,
     kinds: [Ledger, EsLedger, Flow, ...WF_KINDS],
@@ -122,6 +129,9 @@ if (process.env.FN_NAME !== undefined) {
       | 'stop'
       | 'wfstart'
       | 'wfsignal'
+      | 'wfcancel'
+      | 'wfresult'
+      | 'wfresume'
       | 'wfdump';
     kind?: 'ledger' | 'esledger' | 'flow' | '~shard';
     wf?: WfName | 'wfchild';
@@ -181,10 +191,29 @@ if (process.env.FN_NAME !== undefined) {
         return out;
       }
       case 'wfstart': {
-        const kind = WF_KINDS.find((k) => k.name === c.wf) ?? WfSaga;
-        const h = await entities.workflows.start(kind, c.key!, c.input as never, { timeout: c.timeout ?? 5000 });
+        const h = await entities.workflows.start(wfKind(c.wf), c.key!, c.input as never, {
+          timeout: c.timeout ?? 5000,
+        });
         return h.created;
       }
+      case 'wfcancel':
+        return entities.workflows.handle(wfKind(c.wf), c.key!).cancel('the checker', { timeout: c.timeout ?? 5000 });
+      case 'wfresult':
+        // The outcome as a caller sees it: the output, or the error code it rejects with.
+        return entities.workflows
+          .handle(wfKind(c.wf), c.key!)
+          .result({ timeout: c.timeout ?? 5000 })
+          .then(
+            (output: unknown) => ({ status: 'completed', output }),
+            (e: unknown) => {
+              const code = (e as { code?: unknown }).code;
+              if (code === 'ERR_WORKFLOW_CANCELLED') return { status: 'cancelled' };
+              if (code === 'ERR_WORKFLOW_FAILED') return { status: 'failed' };
+              throw e;
+            },
+          );
+      case 'wfresume':
+        return entities.workflows.handle(wfKind(c.wf), c.key!).resume({ timeout: c.timeout ?? 5000 });
       case 'wfsignal':
         return entities.workflows
           .handle(WfSignals, c.key!)

@@ -2,15 +2,19 @@
 // nodes, each in a network-namespace host of its own, and the store — a PostgreSQL server in a
 // fourth host, or one SQLite file they share) running `defineWorkflow` workflows
 // (wf_faults_kinds.ts: a saga with compensations, durable sleeps, signals, a child workflow, an
-// outbox step) through randomised rounds of faults: kill -9 of a member (at any time, or just as a
-// step of it started: mid-step), SIGSTOP past the lease then SIGCONT, SIGSTOP past the lease then
-// kill -9, a silent partition between two members, a member cut off from everyone (and, with
-// PostgreSQL, from the store), and whole-cluster kill -9 + restart. Each round starts workflows
-// through random live members (again with the same id until acknowledged), sends the signals
-// (each with an id, again until acknowledged, the next after the previous), and injects one
-// fault; after the rounds every instance must complete within a bound. The rules are
-// wf_faults_check.ts's; besides the violations it measures the resume latency after a kill -9.
-// Used by entities.wf_faults.test.ts (a few rounds per store) and wf_faults_run.ts (the long run).
+// outbox-like step) through randomised rounds of faults: kill -9 of a member (at any time, just as
+// a step of it started: mid-step, or just as a compensation of it started), SIGSTOP past the lease
+// then SIGCONT (3 s), SIGSTOP longer than failure detection (12–20 s) then SIGCONT while the next
+// rounds go on, SIGSTOP past the lease then kill -9, a silent partition between two members, a
+// member cut off from everyone (and, with PostgreSQL, from the store), whole-cluster kill -9 +
+// restart, and a rolling deploy (members stopped and started one by one onto a saga body that adds
+// a step behind `ctx.patched`). Each round starts workflows through random live members (again with
+// the same id until acknowledged), sends the signals (each with an id, again until acknowledged,
+// the next after the previous), cancels some sagas mid-flight, and injects one fault; after the
+// rounds every instance must end within a bound, and `result()` of each is asked through a random
+// member. The rules are wf_faults_check.ts's; besides the violations it measures the resume
+// latency after a kill -9. Used by entities.wf_faults.test.ts (a few rounds per store) and
+// wf_faults_run.ts (the long run).
 
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,11 +23,30 @@ import { join } from 'node:path';
 import { eventually, within } from '@ergo-ts/test-support';
 
 import { dumpWaits, everySeesEvery, faultCluster, percentile, prng, readLogs, type FaultNode } from './faults.js';
-import { checkWorkflows, resumeLatencies, type KillMark, type WfInstance, type WfRecord } from './wf_faults_check.js';
+import {
+  checkWorkflows,
+  resumeLatencies,
+  type KillMark,
+  type PauseMark,
+  type WfInstance,
+  type WfRecord,
+  type WfResultSeen,
+} from './wf_faults_check.js';
 import { childId, type Delivery, type WfName } from './wf_faults_kinds.js';
 
 /** The faults a round applies, one each. */
-export const WF_FAULT_KINDS = ['midstep', 'pause', 'restart', 'kill', 'partition', 'pausekill', 'isolate'] as const;
+export const WF_FAULT_KINDS = [
+  'midstep',
+  'pause',
+  'restart',
+  'kill',
+  'partition',
+  'pausekill',
+  'isolate',
+  'longpause',
+  'compkill',
+  'deploy',
+] as const;
 
 /** One of {@link WF_FAULT_KINDS}. */
 export type WfFaultKind = (typeof WF_FAULT_KINDS)[number];
@@ -39,6 +62,10 @@ export interface WfFaultOptions {
   workflowsPerRound?: number;
   /** How long a SIGSTOP lasts, in ms. Default 3000 (three leases, twice the heartbeat). */
   pauseMs?: number;
+  /** How long a `longpause` SIGSTOP lasts, in ms: drawn in [lo, hi]. Default [12 000, 20 000]. */
+  longPauseMs?: readonly [number, number];
+  /** The share of sagas the harness cancels mid-flight. Default 0.3. */
+  cancelShare?: number;
   /** How long a partition or an isolation lasts, and how long after a kill the victim stays down, in ms. Default 2000. */
   faultMs?: number;
   /** The bound on every instance completing after the last round, in ms. Default 120 000. */
@@ -60,21 +87,35 @@ export interface WfFaultReport {
   faults: Record<string, number>;
   /** Mid-step kills that saw a step of the victim start before the kill. */
   midstepSeen: number;
+  /** Compensation kills that saw a compensation start on their victim before the kill. */
+  compkillSeen: number;
   /** Operations: starts and signals acknowledged; given up on (never acknowledged). */
   operations: { starts: number; signals: number; givenUp: number };
+  /** Cancels sent: answered 'cancelled', refused (the instance had ended), never answered. */
+  cancels: { cancelled: number; closed: number; unknown: number };
+  /** The saga's body version the last deploy reached; sagas that took a patched path; halted instances resumed. */
+  deploys: { version: number; patched: number; resumed: number };
   instances: number;
   completed: number;
+  cancelled: number;
   waitingForSignals: number;
   /** Journal entries of every instance, and the body runs beyond the first (resumes). */
   journalEntries: number;
   resumes: number;
   /** The sink: raw deliveries, effects applied (distinct keys), repeats it absorbed. */
   sink: { deliveries: number; applied: number; duplicatesAbsorbed: number };
+  /** Repeats of a key on one process that a pause, a loss of the instance or a move explains. */
+  rerunsExplained: number;
   compensations: number;
   sleeps: { checked: number; latenessMs: { p50: number; p99: number; max: number } };
   /** After each kill -9 of a member: kill (or sleep's end) → the affected instance's next journal entry. */
   resumeLatencyMs: { samples: number; p50: number; p99: number; max: number };
   violations: string[];
+  /**
+   * The evidence behind the violations (at most 30 instances): each named instance's record
+   * (status, cancel, end, journal), its deliveries and its logged activation events, as lines.
+   */
+  evidence: Record<string, string[]>;
 }
 
 const stats = (xs: number[]): { p50: number; p99: number; max: number } => {
@@ -83,6 +124,56 @@ const stats = (xs: number[]): { p50: number; p99: number; max: number } => {
 };
 
 const sleepFor = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** For each instance a violation names (at most 30): its record, deliveries and activation events, as lines. */
+function evidenceOf(
+  violations: readonly string[],
+  instances: readonly WfInstance[],
+  deliveries: readonly Delivery[],
+  events: readonly {
+    event: string;
+    kind: string;
+    key: string;
+    source: string;
+    at?: number;
+    token?: number;
+    reason?: string;
+  }[],
+): Record<string, string[]> {
+  const out: Record<string, string[]> = {};
+  // `<wf>/<id>: ...`, or an effect's or a key's rule naming `<id>/<what>`.
+  const ids = violations.flatMap((v) => {
+    const m = /^wf\w+\/([^:]+):/.exec(v) ?? /^effect ([^/ ]+)\//.exec(v) ?? /carried \d+ effects \(([^/ ]+)\//.exec(v);
+    return m === null ? [] : [m[1]!];
+  });
+  for (const id of [...new Set(ids)].slice(0, 30)) {
+    const inst = instances.find((i) => i.id === id);
+    if (inst === undefined) continue;
+    const where = `${inst.wf}/${inst.id}`;
+    const r = inst.record;
+    const lines = [
+      `input ${JSON.stringify(inst.input)}${inst.cancel === undefined ? '' : `, cancel ${inst.cancel}`}; ${r === null ? 'no record' : `${r.status ?? '?'} ${JSON.stringify(r.output ?? r.error?.message ?? null)}, started ${r.startedAt}, ended ${r.endedAt}, runs ${r.runs}`}`,
+      ...(r?.journal ?? []).map(
+        (e) =>
+          `journal ${e.s} ${e.t} ${e.n} at ${e.at}${e.a === undefined ? '' : ` a${e.a}`}${e.e === undefined ? '' : ` error ${e.e.code ?? ''} ${e.e.message}`}${e.until === undefined ? '' : ` until ${e.until}`}`,
+      ),
+      ...deliveries
+        .filter((d) => d.e.startsWith(`${inst.id}/`))
+        .map((d) => `delivery ${d.at} ${d.src ?? d.node} ${d.e} key ${d.k}`),
+      ...events
+        .filter((e) => `${e.kind}/${e.key}` === where && e.event !== 'written')
+        .map(
+          (e) =>
+            `event ${e.at ?? '?'} ${e.source} ${e.event} token ${e.token ?? '?'}${e.reason === undefined ? '' : ` (${e.reason})`}`,
+        ),
+    ];
+    out[where] = lines;
+  }
+  return out;
+}
+
+/** A cancel's answer: accepted, refused because the instance had ended, or never answered. */
+type CancelSeen = NonNullable<WfInstance['cancel']>;
 
 /** Runs the rounds on fresh test hosts and checks the result (the caller checks hostsAvailable()). */
 export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultReport> {
@@ -94,6 +185,8 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
   const storeKind = o.store ?? 'postgres';
   const perRound = o.workflowsPerRound ?? 4;
   const pauseMs = o.pauseMs ?? 3000;
+  const [longLo, longHi] = o.longPauseMs ?? [12_000, 20_000];
+  const cancelShare = o.cancelShare ?? 0.3;
   const faultMs = o.faultMs ?? 2000;
   const dir = mkdtempSync(join(tmpdir(), 'ergo-wf-faults-'));
   const sinkFile = join(dir, 'sink.jsonl');
@@ -120,6 +213,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         }, 1000);
   const faults: Record<string, number> = Object.fromEntries(WF_FAULT_KINDS.map((k) => [k, 0]));
   const ops = { starts: 0, signals: 0, givenUp: 0 };
+  const cancels = { cancelled: 0, closed: 0, unknown: 0 };
   const instances: {
     wf: WfName;
     id: string;
@@ -127,36 +221,146 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     started: boolean;
     acked: string[];
     lost: number;
+    cancel?: CancelSeen;
   }[] = [];
   const kills: KillMark[] = [];
+  const pauses: { source: string; from: number; to?: number }[] = [];
   const background: Promise<void>[] = [];
   let midstepSeen = 0;
+  let compkillSeen = 0;
+  let version = 1;
+  let resumed = 0;
+  // The long pause in flight (one at a time): its victim takes no command and no other fault.
+  let longPause: { node: FaultNode; over: Promise<void> } | undefined;
+  const usable = (): FaultNode[] => nodes.filter((n) => n.alive() && n !== longPause?.node);
 
-  /** Runs `cmd` through random live members, again until it is acknowledged (or 60 s pass). */
-  const untilAcked = async (cmd: string, fields: Record<string, unknown>): Promise<boolean> => {
-    const deadline = Date.now() + 60_000;
+  /**
+   * Runs `cmd` through random usable members, again until `accept` takes its answer (or 60 s
+   * pass): that answer, or the code of an error `final` takes as the answer; undefined when given up.
+   */
+  const ask = async (
+    cmd: string,
+    fields: Record<string, unknown>,
+    o: { final?: (code: unknown) => boolean; accept?: (ok: unknown) => boolean; giveUpMs?: number } = {},
+  ): Promise<{ ok: unknown } | { code: string } | undefined> => {
+    const deadline = Date.now() + (o.giveUpMs ?? 60_000);
     while (Date.now() < deadline) {
-      const live = nodes.filter((n) => n.alive());
+      const live = usable();
       if (live.length === 0) {
         await sleepFor(200);
         continue;
       }
       try {
-        const r = await pick(live).cmd(cmd, { ...fields, timeout: 4000 }, 8000);
-        if (cmd !== 'wfsignal' || r === 'accepted' || r === 'duplicate') return true;
-      } catch {
+        const ok = await pick(live).cmd(cmd, { ...fields, timeout: 4000 }, 8000);
+        if (o.accept === undefined || o.accept(ok)) return { ok };
+      } catch (e) {
+        const code = (e as { code?: unknown }).code;
+        if (o.final?.(code) === true) return { code: code as string };
         // Unavailable, timed out, down or paused: again, with the same id.
-        await sleepFor(50);
       }
+      await sleepFor(50);
     }
-    ops.givenUp++;
-    return false;
+    return undefined;
+  };
+  /** Runs `cmd` until it is acknowledged (a signal: accepted or a duplicate); false when given up. */
+  const untilAcked = async (cmd: string, fields: Record<string, unknown>): Promise<boolean> => {
+    const r = await ask(cmd, fields, {
+      accept: (ok) => cmd !== 'wfsignal' || ok === 'accepted' || ok === 'duplicate',
+    });
+    if (r === undefined) ops.givenUp++;
+    return r !== undefined;
   };
   const allSee = (): Promise<void> => everySeesEvery(nodes);
   const sinkLines = (): string[] =>
     readFileSync(sinkFile, 'utf8')
       .split('\n')
       .filter((l) => l !== '');
+  /** Waits (bounded) for a delivery after line `from` that `match` accepts; the first such. */
+  const seeDelivery = (from: number, match: (d: Delivery) => boolean, what: string): Promise<Delivery | undefined> => {
+    let found: Delivery | undefined;
+    return eventually(
+      () => {
+        for (const l of sinkLines().slice(from)) {
+          try {
+            const d = JSON.parse(l) as Delivery;
+            if (match(d)) return Boolean((found = d));
+          } catch {
+            // a line being written: read it whole on the next look
+          }
+        }
+        return false;
+      },
+      what,
+      { timeoutMs: 8000, intervalMs: 5 },
+    ).then(
+      () => found,
+      () => undefined,
+    );
+  };
+  /**
+   * kill -9 of `victim`, down for faultMs, then started again; `measured`: a sample of the resume
+   * latency (kill and midstep only, the figure's measurement since the first runs).
+   */
+  const killAndRestart = async (victim: FaultNode, measured: boolean): Promise<void> => {
+    if (measured) kills.push({ at: Date.now(), source: `${victim.name}#${victim.incarnation}` });
+    await waits.track(`kill ${victim.name}`, victim.kill());
+    await sleepFor(faultMs);
+    await waits.track(`restart ${victim.name}`, victim.start());
+  };
+  /** SIGSTOP of `victim`, marked for the checker's re-run rule; `resume` ends the mark. */
+  const pause = (victim: FaultNode): (() => void) => {
+    const mark: { source: string; from: number; to?: number } = {
+      source: `${victim.name}#${victim.incarnation}`,
+      from: Date.now(),
+    };
+    pauses.push(mark);
+    victim.pause();
+    const incarnation = victim.incarnation;
+    return () => {
+      if (victim.incarnation !== incarnation) return; // killed meanwhile: a new process
+      victim.resume();
+      mark.to = Date.now();
+    };
+  };
+  /** Halted instances (a replay diverged under mixed versions) resumed once every member runs the new body. */
+  const resumeHalted = async (records: ReadonlyMap<string, WfRecord | null>): Promise<void> => {
+    for (const inst of instances) {
+      const rec = records.get(`${inst.wf}/${inst.id}`);
+      if (rec?.status !== 'running' || rec.blocked === undefined) continue;
+      const r = await ask('wfresume', { wf: inst.wf, key: inst.id });
+      if (r !== undefined && 'ok' in r && r.ok === 'resumed') resumed++;
+    }
+  };
+  const via = (): FaultNode => usable()[0] ?? nodes.find((n) => n.alive())!;
+  const keysOf = (wf: string): string[] =>
+    wf === 'wfchild'
+      ? instances.filter((i) => i.wf === 'wfparent').map((i) => childId(i.id))
+      : instances.filter((i) => i.wf === wf).map((i) => i.id);
+  const dumpAll = async (): Promise<Map<string, WfRecord | null>> => {
+    const m = new Map<string, WfRecord | null>();
+    for (const wf of ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild']) {
+      const keys = keysOf(wf);
+      for (let i = 0; i < keys.length; i += 100) {
+        const part = (await via().cmd('wfdump', { wf, keys: keys.slice(i, i + 100) }, 60_000)) as Record<
+          string,
+          WfRecord | null
+        >;
+        for (const [k, r] of Object.entries(part)) m.set(`${wf}/${k}`, r);
+      }
+    }
+    return m;
+  };
+  /** A rolling deploy onto body version `to`: each member stopped, then started on it, one by one. */
+  const deploy = async (to: number): Promise<void> => {
+    for (const n of [...nodes].sort(() => rand() - 0.5)) {
+      await waits.track(`deploy: stop ${n.name}`, n.stop());
+      n.overrides = { ...n.overrides, FN_WF_VERSION: String(to) };
+      await waits.track(`deploy: start ${n.name} on v${to}`, n.start());
+      await sleepFor(int(200, 1000)); // the mixed-version window, with work in flight
+    }
+    await waits.track('every node sees every member', allSee());
+    await resumeHalted(await dumpAll());
+  };
   try {
     progress(`seed ${seed}, store ${storeKind}`);
     for (const n of nodes) await n.start();
@@ -167,28 +371,50 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       if (o.until !== undefined && Date.now() > o.until) break;
       done = roundNo = round;
       roundStart = Date.now();
+      const first = o.first ?? WF_FAULT_KINDS;
+      const kind = round <= first.length ? first[round - 1]! : pick(WF_FAULT_KINDS);
+      faults[kind]!++;
+      // These need every member: the long pause in flight ends first.
+      if (longPause !== undefined && (kind === 'restart' || kind === 'deploy' || kind === 'longpause'))
+        await waits.track('the long pause ends', longPause.over);
       // The load: workflows started just before the fault, so it meets them at every stage.
       const starts: Promise<unknown>[] = [];
+      const from = sinkLines().length;
       for (let i = 0; i < perRound; i++) {
-        const wf = pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent'] as const);
+        // A compensation kill needs a compensation in flight: one saga that fails for good.
+        const forced = kind === 'compkill' && i === 0;
+        const wf = forced ? 'wfsaga' : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent'] as const);
         const id = `${wf.slice(2)}${++nextId}`;
         const stepMs = int(0, 300);
         const input: Record<string, unknown> =
           wf === 'wfsaga'
-            ? { items: int(1, 3), fail: rand() < 0.4, flaky: rand() < 0.3, stepMs }
+            ? forced
+              ? { items: 3, fail: true, flaky: false, stepMs: Math.max(stepMs, 150) }
+              : { items: int(1, 3), fail: rand() < 0.4, flaky: rand() < 0.3, stepMs }
             : wf === 'wfsleep'
               ? { sleeps: Array.from({ length: int(1, 3) }, () => int(100, 2500)), stepMs }
               : wf === 'wfsignals'
                 ? { count: int(1, 3), stepMs }
                 : { x: int(0, 1000), stepMs };
-        const inst = { wf, id, input, started: false, acked: [] as string[], lost: 0 };
+        const inst: (typeof instances)[number] = { wf, id, input, started: false, acked: [], lost: 0 };
         instances.push(inst);
+        const cancelAfter = wf === 'wfsaga' && !forced && rand() < cancelShare ? int(0, 1500) : undefined;
         starts.push(
           untilAcked('wfstart', { wf, key: id, input }).then((ok) => {
             inst.started = ok;
             if (ok) ops.starts++;
             // Not acknowledged: it may exist all the same, waiting for signals never sent.
             if (!ok && wf === 'wfsignals') inst.lost = 1;
+            if (ok && cancelAfter !== undefined)
+              // Cancelled mid-flight through a random member: its compensations run after the cancel.
+              background.push(
+                (async () => {
+                  await sleepFor(cancelAfter);
+                  const r = await ask('wfcancel', { wf, key: id }, { final: (c) => c === 'ERR_WORKFLOW_CLOSED' });
+                  inst.cancel = r === undefined ? 'unknown' : 'ok' in r ? 'cancelled' : 'closed';
+                  cancels[inst.cancel]++;
+                })(),
+              );
             if (!ok || wf !== 'wfsignals') return;
             // Its signals, one after another (each once the previous was acknowledged), spread out.
             background.push(
@@ -210,81 +436,76 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         );
       }
       await Promise.all(starts);
-      const first = o.first ?? WF_FAULT_KINDS;
-      const kind = round <= first.length ? first[round - 1]! : pick(WF_FAULT_KINDS);
-      faults[kind]!++;
-      const victim = pick(nodes);
+      const candidates = usable();
+      let victim = pick(candidates.length > 0 ? candidates : nodes);
       if (kind === 'kill' || kind === 'midstep') {
         if (kind === 'midstep') {
           // Wait (bounded) for a step of the victim to start: its delivery comes first in each step.
-          const from = sinkLines().length;
-          const seen = await eventually(
-            () =>
-              sinkLines()
-                .slice(from)
-                .some((l) => (JSON.parse(l) as Delivery).node === victim.name),
+          const seen = await seeDelivery(
+            sinkLines().length,
+            (d) => d.node === victim.name,
             'a step starts on the victim',
-            { timeoutMs: 5000, intervalMs: 5 },
-          ).then(
-            () => true,
-            () => false,
           );
-          if (seen) midstepSeen++;
+          if (seen !== undefined) midstepSeen++;
         }
-        kills.push({ at: Date.now(), source: `${victim.name}#${victim.incarnation}` });
-        await waits.track(`kill ${victim.name}`, victim.kill());
-        await sleepFor(faultMs);
-        await waits.track(`restart ${victim.name}`, victim.start());
+        await killAndRestart(victim, true);
+      } else if (kind === 'compkill') {
+        // The victim is whichever member a compensation (an undo or a refund) starts on first.
+        const seen = await seeDelivery(
+          from,
+          (d) => /\/(undo-\d+|refund)$/.test(d.e) && candidates.some((n) => n.name === d.node),
+          'a compensation starts',
+        );
+        if (seen !== undefined) {
+          compkillSeen++;
+          victim = nodes.find((n) => n.name === seen.node)!;
+        }
+        await killAndRestart(victim, false);
       } else if (kind === 'pause' || kind === 'pausekill') {
-        victim.pause();
+        const resume = pause(victim);
         await sleepFor(pauseMs);
-        if (kind === 'pause') victim.resume();
+        if (kind === 'pause') resume();
         else {
           await waits.track(`kill ${victim.name}`, victim.kill());
           await waits.track(`restart ${victim.name}`, victim.start());
         }
+      } else if (kind === 'longpause') {
+        // Longer than failure detection; the next rounds go on meanwhile.
+        const resume = pause(victim);
+        const node = victim;
+        const over = sleepFor(int(longLo, longHi)).then(() => {
+          resume();
+          if (longPause?.node === node) longPause = undefined;
+        });
+        longPause = { node, over };
       } else if (kind === 'partition' || kind === 'isolate') {
-        const other = pick(nodes.filter((n) => n !== victim));
+        const other = pick(nodes.filter((n) => n !== victim && n !== longPause?.node));
         const cut = await waits.track(
           `${kind} ${victim.name}`,
           kind === 'isolate' ? hosts.isolate(victim.host) : hosts.partition(victim.host, other.host),
         );
         await sleepFor(faultMs);
         await waits.track(`heal ${kind} of ${victim.name}`, cut.heal());
+      } else if (kind === 'deploy') {
+        await deploy(++version);
       } else {
         await waits.track('kill every node', Promise.all(nodes.map((n) => n.kill())));
         for (const n of nodes) await waits.track(`restart ${n.name}`, n.start());
       }
-      await waits.track('every node sees every member', allSee());
+      // A member paused past detection is not seen by the others until it continues.
+      if (longPause === undefined) await waits.track('every node sees every member', allSee());
       progress(
-        `round ${round}/${o.rounds}: ${kind} ${kind === 'restart' ? 'all' : victim.name}; started ${ops.starts}, signals ${ops.signals}, given up ${ops.givenUp}`,
+        `round ${round}/${o.rounds}: ${kind} ${kind === 'restart' || kind === 'deploy' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
       );
     }
+    if (longPause !== undefined) await waits.track('the long pause ends', longPause.over);
     await hosts.healAll();
     await allSee();
     await waits.track('signals', within(Promise.all(background), 'every signal sent', 120_000)).catch(() => undefined);
-    // Every instance (and every child) must complete within the bound.
-    const via = (): FaultNode => nodes.find((n) => n.alive())!;
-    const keysOf = (wf: string): string[] =>
-      wf === 'wfchild'
-        ? instances.filter((i) => i.wf === 'wfparent').map((i) => childId(i.id))
-        : instances.filter((i) => i.wf === wf).map((i) => i.id);
-    const dumpAll = async (): Promise<Map<string, WfRecord | null>> => {
-      const m = new Map<string, WfRecord | null>();
-      for (const wf of ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild']) {
-        const keys = keysOf(wf);
-        for (let i = 0; i < keys.length; i += 100) {
-          const part = (await via().cmd('wfdump', { wf, keys: keys.slice(i, i + 100) }, 60_000)) as Record<
-            string,
-            WfRecord | null
-          >;
-          for (const [k, r] of Object.entries(part)) m.set(`${wf}/${k}`, r);
-        }
-      }
-      return m;
-    };
+    // Every instance (and every child) must end within the bound; halted ones are resumed.
     const settled = async (): Promise<boolean> => {
       const m = await dumpAll();
+      await resumeHalted(m);
       for (const inst of instances) {
         if (inst.lost > 0) continue;
         if (m.get(`${inst.wf}/${inst.id}`)?.status === 'running') return false;
@@ -304,6 +525,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       input: i.input,
       started: i.started,
       ...(i.wf === 'wfsignals' ? { signalsAcked: i.acked, signalsGivenUp: i.lost } : {}),
+      ...(i.cancel === undefined ? {} : { cancel: i.cancel }),
       record: records.get(`${i.wf}/${i.id}`) ?? null,
     }));
     for (const p of instances)
@@ -319,6 +541,29 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
           record: rec,
         });
       }
+    // result() of every ended instance, through a random member (a few at a time).
+    const ended = all.filter((i) => i.record?.status !== undefined && i.record.status !== 'running');
+    const results = new Map<WfInstance, WfResultSeen>();
+    await waits.track(
+      'result() of every ended instance',
+      Promise.all(
+        Array.from({ length: 8 }, async () => {
+          for (let i = ended.shift(); i !== undefined; i = ended.shift()) {
+            const r = await ask('wfresult', { wf: i.wf, key: i.id }, { giveUpMs: 20_000 });
+            results.set(
+              i,
+              r === undefined || !('ok' in r)
+                ? { status: 'none', why: 'no member answered within 20 s' }
+                : (r.ok as WfResultSeen),
+            );
+          }
+        }),
+      ),
+    );
+    const checked = all.map((i) => {
+      const r = results.get(i);
+      return r === undefined ? i : { ...i, result: r };
+    });
     const deliveries = sinkLines().flatMap((l) => {
       try {
         return [JSON.parse(l) as Delivery];
@@ -326,10 +571,12 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         return []; // a line cut by kill -9 mid-write: never a whole delivery
       }
     });
-    const result = checkWorkflows(all, deliveries);
+    const events = readLogs(dir);
+    const result = checkWorkflows(checked, deliveries, { pauses: pauses as PauseMark[], events });
+    const evidence = evidenceOf(result.violations, checked, deliveries, events);
     const recs = new Map<string, WfRecord>();
     for (const [k, r] of records) if (r !== null) recs.set(k, r);
-    const lat = resumeLatencies(kills, readLogs(dir), recs);
+    const lat = resumeLatencies(kills, events, recs);
     let journalEntries = 0;
     let resumes = 0;
     for (const r of recs.values()) {
@@ -342,9 +589,17 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       rounds: done,
       faults,
       midstepSeen,
+      compkillSeen,
       operations: ops,
+      cancels,
+      deploys: {
+        version,
+        patched: all.filter((i) => i.wf === 'wfsaga' && i.record?.journal.some((e) => e.t === 'patch') === true).length,
+        resumed,
+      },
       instances: all.length,
       completed: result.completed,
+      cancelled: result.cancelled,
       waitingForSignals: result.waitingForSignals,
       journalEntries,
       resumes,
@@ -353,10 +608,12 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
         applied: result.applied,
         duplicatesAbsorbed: result.deliveries - result.applied,
       },
+      rerunsExplained: result.rerunsExplained,
       compensations: result.compensations,
       sleeps: { checked: result.sleepLateness.length, latenessMs: stats(result.sleepLateness) },
       resumeLatencyMs: { samples: lat.length, ...stats(lat) },
       violations: result.violations,
+      evidence,
     };
   } finally {
     if (watchdog !== undefined) clearInterval(watchdog);

@@ -1,19 +1,34 @@
 // The workflow fault checker's rules (wf_faults.ts runs the rounds; wf_faults_kinds.ts has the
-// workflows and the sink). Pure: entities.wf_faults.test.ts feeds them planted violations.
-//   - an effect applied twice: one effect (`<instance>/<what>`) delivered under two idempotency
-//     keys (the sink de-duplicates by key, so a second key is a second email); or one key carrying
-//     two effects (the second would have been dropped as a repeat);
-//   - an instance that never completes: an acknowledged start whose record is missing, or still
-//     running after the bounded wait (unless a signal it needs was never acknowledged), or failed
-//     or cancelled (no body here fails for good: the saga catches its failure);
+// workflows and the sink). Pure: entities.wf_faults.test.ts feeds them planted violations. An
+// idempotency key is opaque here: effects are told apart by what they stand for.
+//   - every effect's key names one operation: one effect (`<instance>/<what>`) delivered under
+//     two idempotency keys (the sink de-duplicates by key, so a second key is a second email), or
+//     one key carrying two effects (the second would have been dropped as a repeat);
+//   - no effect after its instance ended: a delivery later than the instance's `endedAt` (one
+//     clock: the test hosts share the machine's);
+//   - no effect from an activation that had lost its lease: a delivery by a process after another
+//     process activated the instance, later than the deliverer's own last activation of it;
+//   - no step re-run without a kill, a pause or a move: a second delivery of one key by the same
+//     process (`<node>#<incarnation>`: a kill makes a new one) unless that process was paused in
+//     between, or its activation of the instance ended (or was refused), or another process
+//     activated or wrote the instance in between;
+//   - every instance ends: an acknowledged start whose record is missing, or still running after
+//     the bounded wait (unless a signal it needs was never acknowledged), or failed, or cancelled
+//     without a cancel asked;
+//   - compensations only for failed or cancelled instances, each once by key, newest first: a saga
+//     that succeeded has none; one rolled back has one undo per reservation; one cancelled has
+//     one undo per reservation made and a refund for a charge journaled done (a charge delivered
+//     but journaled failed is a violation: its refund can never run); each compensation after
+//     what it undoes, journaled once, in reverse order of the pushes (journal and deliveries);
+//   - `result()` agrees: asked of every ended instance through a random member at the end, it
+//     answers the record's status (and output);
 //   - a sleep that fires early: the step after a sleep (its journal entry, the time its function
 //     returned, each of its deliveries) before the sleep's journaled `until`;
 //   - a signal lost or doubled: every acknowledged signal consumed exactly once, in the order the
 //     checker sent them (each after the previous one was acknowledged), and none never sent;
-//   - a compensation not run or run twice: a failed saga has one `undo` per reservation (and one
-//     `compensate:` step each in its journal), a saga that succeeded none;
 //   - an outcome impossible for the inputs: each workflow's output against its input, and the
-//     effects each must have applied exactly once (reservations, charge, mail, steps, the child).
+//     effects each must have applied exactly once (reservations, charge, audits behind patches
+//     journaled, mail, steps, the child).
 
 import type { StoredError, WorkflowJournalEntry } from '../src/index.js';
 import type { Delivery } from './wf_faults_kinds.js';
@@ -28,7 +43,15 @@ export interface WfRecord {
   readonly startedAt?: number;
   readonly endedAt?: number;
   readonly runs: number;
+  /** Set while a replay diverged (a rolling deploy's mixed versions): halted until resumed. */
+  readonly blocked?: StoredError;
 }
+
+/** What `result()` answered at the end: the outcome, or `none` when no member answered in time. */
+export type WfResultSeen =
+  | { readonly status: 'completed'; readonly output: unknown }
+  | { readonly status: 'failed' | 'cancelled' }
+  | { readonly status: 'none'; readonly why: string };
 
 /** One instance as the harness drove it, and as it ended. */
 export interface WfInstance {
@@ -41,19 +64,52 @@ export interface WfInstance {
   readonly signalsAcked?: readonly string[];
   /** Signals never acknowledged (the harness gave up): the instance may wait for them forever. */
   readonly signalsGivenUp?: number;
+  /**
+   * A cancel the harness sent: answered 'cancelled', refused as `closed` (the instance had ended),
+   * or `unknown` (never answered: it may have been stored).
+   */
+  readonly cancel?: 'cancelled' | 'closed' | 'unknown';
+  /** What `result()` answered at the end (asked of ended instances). */
+  readonly result?: WfResultSeen;
   /** Its record, or null when the store has none. */
   readonly record: WfRecord | null;
+}
+
+/** A SIGSTOP of one process (`<node>#<incarnation>`), until its SIGCONT (undefined: never continued). */
+export interface PauseMark {
+  readonly source: string;
+  readonly from: number;
+  readonly to?: number;
+}
+
+/** The events of a node's log the rules need (`at`: when it was logged, epoch ms). */
+export interface WfLoggedEvent {
+  readonly event: string;
+  readonly kind: string;
+  readonly key: string;
+  readonly source: string;
+  readonly at?: number;
+}
+
+/** What the run did to the processes: the pauses, and every node's logged events. */
+export interface WfMarks {
+  readonly pauses: readonly PauseMark[];
+  readonly events: readonly WfLoggedEvent[];
 }
 
 /** What {@link checkWorkflows} found. */
 export interface WfCheck {
   violations: string[];
   completed: number;
+  /** Ended cancelled (asked by the harness). */
+  cancelled: number;
   /** Running at the end because the harness gave up on one of its signals (not a violation). */
   waitingForSignals: number;
   /** Raw deliveries to the sink, and effects applied (distinct keys). */
   deliveries: number;
   applied: number;
+  /** Repeats of a key by the same process that a pause, a loss of the instance or a move explains. */
+  rerunsExplained: number;
   /** Sleeps checked, and how late the step after each ran (ms). */
   sleepLateness: number[];
   /** Compensations applied. */
@@ -78,9 +134,16 @@ function indexDeliveries(ds: readonly Delivery[]): {
   return { keysOf, byKey };
 }
 
-/** Checks the instances and the sink's deliveries against the rules above. */
-export function checkWorkflows(instances: readonly WfInstance[], deliveries: readonly Delivery[]): WfCheck {
-  const v: string[] = [];
+/** The instance id an effect belongs to (`<instance>/<what>`). */
+const instanceOf = (e: string): string => e.slice(0, e.indexOf('/'));
+
+/** The rules on deliveries alone: keys, effects after the end, stale activations, re-runs. */
+function deliveryRules(
+  instances: readonly WfInstance[],
+  deliveries: readonly Delivery[],
+  marks: WfMarks,
+  v: string[],
+): number {
   const { keysOf, byKey } = indexDeliveries(deliveries);
   for (const [e, ks] of keysOf)
     if (ks.size > 1) v.push(`effect ${e} applied ${ks.size} times (keys ${[...ks].join(', ')})`);
@@ -88,8 +151,173 @@ export function checkWorkflows(instances: readonly WfInstance[], deliveries: rea
     const es = new Set(ds.map((d) => d.e));
     if (es.size > 1) v.push(`idempotency key ${k} carried ${es.size} effects (${[...es].join(', ')})`);
   }
+  const byId = new Map(instances.map((i) => [i.id, i]));
+  const eventsOf = new Map<string, WfLoggedEvent[]>();
+  for (const e of marks.events) {
+    if (e.at === undefined) continue;
+    const k = `${e.kind}/${e.key}`;
+    let l = eventsOf.get(k);
+    if (l === undefined) eventsOf.set(k, (l = []));
+    l.push(e);
+  }
+  const srcOf = (d: Delivery): string => d.src ?? d.node;
+  // No effect after its instance ended; none from an activation that had lost its lease.
+  const stale = new Set<string>();
+  for (const d of deliveries) {
+    const inst = byId.get(instanceOf(d.e));
+    if (inst === undefined) continue;
+    const where = `${inst.wf}/${inst.id}`;
+    const end = inst.record?.endedAt;
+    if (end !== undefined && d.at > end)
+      v.push(
+        `${where}: effect ${d.e} delivered by ${srcOf(d)} at ${d.at}, ${d.at - end} ms after the instance ended ${inst.record?.status ?? ''}`,
+      );
+    if (d.src === undefined) continue;
+    const evs = eventsOf.get(where) ?? [];
+    let own = -Infinity;
+    for (const e of evs) if (e.source === d.src && e.event === 'activated' && e.at! <= d.at) own = Math.max(own, e.at!);
+    if (own === -Infinity) continue;
+    const other = evs.find((e) => e.source !== d.src && e.event === 'activated' && e.at! > own && e.at! < d.at);
+    if (other !== undefined && !stale.has(`${d.src} ${where}`)) {
+      stale.add(`${d.src} ${where}`);
+      v.push(
+        `${where}: effect ${d.e} delivered by ${d.src} at ${d.at}, after ${other.source} activated the instance at ${other.at} (${d.src}'s own activation at ${own}): an effect from an activation that had lost its lease`,
+      );
+    }
+  }
+  // No re-run of a key by one process without a pause of it, a loss of the instance, or a move.
+  let explained = 0;
+  for (const [k, ds] of byKey) {
+    const sorted = [...ds].sort((a, b) => a.at - b.at);
+    for (let i = 1; i < sorted.length; i++) {
+      const a = sorted[i - 1]!;
+      const b = sorted[i]!;
+      if (a.src === undefined || a.src !== b.src) continue;
+      const inst = byId.get(instanceOf(b.e));
+      if (inst === undefined) continue;
+      const where = `${inst.wf}/${inst.id}`;
+      const paused = marks.pauses.some((p) => p.source === a.src && p.from <= b.at && (p.to ?? Infinity) >= a.at);
+      const lost = (eventsOf.get(where) ?? []).some(
+        (e) =>
+          e.at! >= a.at &&
+          e.at! <= b.at &&
+          (e.source === a.src ? e.event !== 'written' : e.event === 'activated' || e.event === 'written'),
+      );
+      if (paused || lost) explained++;
+      else
+        v.push(
+          `${where}: key ${k} (${b.e}) delivered again by ${a.src} ${b.at - a.at} ms later (at ${a.at} and ${b.at}), with no kill or pause of it and no loss or move of the instance in between`,
+        );
+    }
+  }
+  return explained;
+}
+
+/** The newest saga body version the rules look for audits of (a run deploys far fewer). */
+const MAX_VERSION = 1000;
+
+/** The saga's rules: outcome for the input and the cancel, effects, compensations and their order. */
+function sagaRules(
+  inst: WfInstance,
+  rec: WfRecord,
+  applied: (what: string) => number,
+  deliveriesOf: (what: string) => readonly Delivery[],
+  v: string[],
+): number {
+  const where = `${inst.wf}/${inst.id}`;
+  const items = inst.input.items as number;
+  const fail = inst.input.fail === true;
+  const status = rec.status;
+  const out = rec.output;
+  const flag = (what: string): void => void v.push(`${where}: ${what}`);
+  const want = (what: string, n: number): void => {
+    const got = applied(what);
+    if (got !== n) flag(`effect ${what} applied ${got} times, expected ${n}`);
+  };
+  const compensated = status === 'cancelled' || (status === 'completed' && out === 'rolled-back');
+  if (status === 'completed' && out !== (fail ? 'rolled-back' : 'done'))
+    flag(
+      `output ${JSON.stringify(out)} is impossible for its input (expected ${JSON.stringify(fail ? 'rolled-back' : 'done')})`,
+    );
+  const journaled = (n: string): WorkflowJournalEntry[] => rec.journal.filter((e) => e.t === 'step' && e.n === n);
+  const comps = rec.journal.filter((e) => e.t === 'step' && e.n.startsWith('compensate:')).sort((a, b) => a.s - b.s);
+  let count = 0;
+  for (let i = 0; i < items; i++) {
+    const undo = applied(`undo-${i}`);
+    count += undo;
+    if (!compensated && undo > 0) flag(`compensation undo-${i} ran, but the saga ${status} ${JSON.stringify(out)}`);
+    if (status === 'completed') want(`reserve-${i}`, 1);
+    if (compensated && applied(`reserve-${i}`) > 0 && undo === 0)
+      flag(`compensation undo-${i} was not run (reservation ${i} was made; ${status})`);
+  }
+  const charge = journaled('charge')[0];
+  const refund = applied('refund');
+  count += refund;
+  if (status === 'completed') {
+    want('charge', out === 'done' ? 1 : 0);
+    want('mail', out === 'done' ? 1 : 0);
+    if (refund > 0) flag(`compensation refund ran, but the saga completed ${JSON.stringify(out)}`);
+  }
+  if (status === 'cancelled') {
+    if (inst.cancel === undefined || inst.cancel === 'closed')
+      flag(`ended cancelled, but no cancel was ${inst.cancel === 'closed' ? 'accepted' : 'asked'}`);
+    if (charge?.done === true && charge.e === undefined && refund === 0)
+      flag('compensation refund was not run (the charge was journaled done; cancelled)');
+  }
+  if (charge?.e !== undefined && applied('charge') > 0)
+    flag(`the charge was delivered but journaled failed (${charge.e.message}): its refund can never run`);
+  if (refund > 0 && applied('charge') === 0) flag('refunded a charge never made');
+  // Audits: one behind each patch marker journaled, none without.
+  for (const e of rec.journal) if (e.t === 'patch' && status === 'completed') want(`audit-${e.n}`, 1);
+  for (let k = 2; k <= MAX_VERSION; k++)
+    if (applied(`audit-v${k}`) > 0 && !rec.journal.some((e) => e.t === 'patch' && e.n === `v${k}`))
+      flag(`effect audit-v${k} applied, but the journal has no patch v${k}`);
+  // Each compensation journaled once, newest first (the reverse of the pushes: reserve-0.., charge).
+  const rank = (n: string): number =>
+    n === 'compensate:charge' ? Infinity : Number(n.slice('compensate:reserve-'.length));
+  const names = comps.map((e) => e.n);
+  for (const n of new Set(names)) {
+    const c = names.filter((x) => x === n).length;
+    if (c > 1) flag(`${c} ${n} steps journaled`);
+  }
+  if (!compensated && comps.length > 0)
+    flag(`${names.join(', ')} journaled, but the saga ${status} ${JSON.stringify(out)}`);
+  if (names.some((n, i) => i > 0 && rank(n) >= rank(names[i - 1]!)))
+    flag(`compensations journaled in order ${names.join(', ')}: not newest first`);
+  // Their deliveries in the same order, each after the last delivery of what it undoes.
+  const effectOf = (n: string): [string, string] =>
+    n === 'compensate:charge'
+      ? ['refund', 'charge']
+      : [`undo-${n.slice('compensate:reserve-'.length)}`, n.slice('compensate:'.length)];
+  let prev: { n: string; at: number } | undefined;
+  for (const n of names) {
+    const [undo, done] = effectOf(n);
+    const first = Math.min(...deliveriesOf(undo).map((d) => d.at));
+    if (first === Infinity) continue;
+    const last = Math.max(...deliveriesOf(done).map((d) => d.at));
+    if (last > first) flag(`${undo} delivered at ${first}, before ${done}'s delivery at ${last}`);
+    if (prev !== undefined && first < prev.at)
+      flag(`${undo} delivered at ${first}, before ${prev.n} at ${prev.at}: not newest first`);
+    prev = { n: undo, at: first };
+  }
+  return count;
+}
+
+/** Checks the instances and the sink's deliveries against the rules above. */
+export function checkWorkflows(
+  instances: readonly WfInstance[],
+  deliveries: readonly Delivery[],
+  marks: WfMarks = { pauses: [], events: [] },
+): WfCheck {
+  const v: string[] = [];
+  const { keysOf, byKey } = indexDeliveries(deliveries);
+  const rerunsExplained = deliveryRules(instances, deliveries, marks, v);
   /** How many times effect `what` of instance `id` was applied (distinct keys). */
   const applied = (id: string, what: string): number => keysOf.get(`${id}/${what}`)?.size ?? 0;
+  const deliveriesOf = (id: string, what: string): Delivery[] =>
+    [...(keysOf.get(`${id}/${what}`) ?? [])].flatMap((k) =>
+      (byKey.get(k) ?? []).filter((d) => d.e === `${id}/${what}`),
+    );
   const once = (id: string, what: string, n = 1): void => {
     const got = applied(id, what);
     if (got !== n) v.push(`${id}: effect ${what} applied ${got} times, expected ${n}`);
@@ -97,9 +325,11 @@ export function checkWorkflows(instances: readonly WfInstance[], deliveries: rea
   const out: WfCheck = {
     violations: v,
     completed: 0,
+    cancelled: 0,
     waitingForSignals: 0,
     deliveries: deliveries.length,
     applied: byKey.size,
+    rerunsExplained,
     sleepLateness: [],
     compensations: 0,
   };
@@ -115,6 +345,25 @@ export function checkWorkflows(instances: readonly WfInstance[], deliveries: rea
       else v.push(`${where}: never completed (still running after the bounded wait; ${rec.runs} runs)`);
       continue;
     }
+    // result() agrees with the record (whose effects the rules below check).
+    const r = inst.result;
+    if (r?.status === 'none') v.push(`${where}: result() did not answer (${r.why}), the instance ended ${rec.status}`);
+    else if (r !== undefined && r.status !== rec.status)
+      v.push(`${where}: result() answered ${r.status}, the instance ended ${rec.status}`);
+    else if (r?.status === 'completed' && JSON.stringify(r.output) !== JSON.stringify(rec.output))
+      v.push(`${where}: result() answered ${JSON.stringify(r.output)}, the record holds ${JSON.stringify(rec.output)}`);
+    if (inst.wf === 'wfsaga' && (rec.status === 'completed' || rec.status === 'cancelled')) {
+      if (rec.status === 'completed') out.completed++;
+      else out.cancelled++;
+      out.compensations += sagaRules(
+        inst,
+        rec,
+        (what) => applied(id, what),
+        (what) => deliveriesOf(id, what),
+        v,
+      );
+      continue;
+    }
     if (rec.status !== 'completed') {
       v.push(`${where}: ended ${rec.status}${rec.error === undefined ? '' : ` (${rec.error.message})`}`);
       continue;
@@ -127,25 +376,8 @@ export function checkWorkflows(instances: readonly WfInstance[], deliveries: rea
         );
     };
     switch (inst.wf) {
-      case 'wfsaga': {
-        const items = input.items as number;
-        const fail = input.fail === true;
-        expect(fail ? 'rolled-back' : 'done');
-        for (let i = 0; i < items; i++) {
-          once(id, `reserve-${i}`);
-          const undo = applied(id, `undo-${i}`);
-          out.compensations += undo;
-          if (fail && undo === 0) v.push(`${where}: compensation undo-${i} was not run`);
-          if (undo > 1) v.push(`${where}: compensation undo-${i} was run ${undo} times`);
-          if (!fail && undo > 0) v.push(`${where}: compensation undo-${i} ran, but the saga succeeded`);
-          const steps = rec.journal.filter((e) => e.t === 'step' && e.n === `compensate:reserve-${i}`).length;
-          if (steps !== (fail ? 1 : 0))
-            v.push(`${where}: ${steps} compensate:reserve-${i} steps journaled, expected ${fail ? 1 : 0}`);
-        }
-        once(id, 'charge', fail ? 0 : 1);
-        once(id, 'mail', fail ? 0 : 1);
+      case 'wfsaga':
         break;
-      }
       case 'wfsleep': {
         const sleeps = input.sleeps as number[];
         expect(sleeps.length);
@@ -159,7 +391,7 @@ export function checkWorkflows(instances: readonly WfInstance[], deliveries: rea
             continue;
           }
           const ran = [next.at, ...(typeof next.v === 'number' ? [next.v] : [])];
-          for (const d of byKey.get(`${inst.wf}/${id}/${next.s}`) ?? []) ran.push(d.at);
+          for (const d of deliveriesOf(id, next.n)) ran.push(d.at);
           const first = Math.min(...ran);
           if (first < s.until)
             v.push(`${where}: the sleep at ${s.s} fired early: its next step ran at ${first}, before until ${s.until}`);
@@ -209,14 +441,6 @@ export function checkWorkflows(instances: readonly WfInstance[], deliveries: rea
 /** A kill -9 of one member: when, and which incarnation (`<node>#<n>`, its log's name). */
 export interface KillMark {
   readonly at: number;
-  readonly source: string;
-}
-
-/** The events of a node's log the latency needs. */
-export interface WfLoggedEvent {
-  readonly event: string;
-  readonly kind: string;
-  readonly key: string;
   readonly source: string;
 }
 

@@ -1,11 +1,16 @@
 // The workflows the workflow fault checker (wf_faults.ts) runs in its nodes (faults_node.ts), and
 // the outside "mail server" they call: a file every node appends to (the test hosts share the file
-// system), one JSON line per delivery with the step's idempotency key, the effect it stands for
-// (`<instance>/<what>`), the time and the node. The checker reads it as a mail server would: raw
-// deliveries, and effects applied once per idempotency key (a repeat of a key is de-duplicated).
-//   - `wfsaga`: `reserve-<i>` steps, each with a compensation (`undo`), then `charge` (transiently
-//     failing on its first attempt when `flaky`, failing terminally when `fail`): on failure the
-//     compensations run and it returns 'rolled-back', else an outbox `mail` step and 'done';
+// system), one JSON line per delivery with the operation's idempotency key (opaque here), the
+// effect it stands for (`<instance>/<what>`), the time and the process (`<node>#<incarnation>`).
+// The checker reads it as a mail server would: raw deliveries, and effects applied once per
+// idempotency key (a repeat of a key is de-duplicated).
+//   - `wfsaga`: `reserve-<i>` steps, each with a compensation (`undo-<i>`) pushed before it runs
+//     (so a reservation that may have been made is undone); on bodies of version 2 and later, an
+//     `audit-v<k>` step behind `ctx.patched('v<k>')` for each k in 2..version (a rolling deploy's
+//     new path); `charge` (transiently failing on its first attempt when `flaky`, failing
+//     terminally when `fail`), its compensation `refund` pushed once it succeeded; an outbox-like
+//     `mail` step, then 'done'. Any failure, and a cancel, runs the compensations newest first:
+//     'rolled-back', or the cancel rethrown (the instance ends `cancelled`);
 //   - `wfsleep`: durable sleeps, each followed by a step that records when it ran;
 //   - `wfsignals`: waits for `count` signals `item`, consuming each in a step; returns their ids;
 //   - `wfparent`: a step, a child workflow `wfchild` (a step, a sleep), a step; returns 2(x+1)+1.
@@ -13,6 +18,7 @@
 // its effect reaches the sink twice with one key (the "email sent twice" case).
 
 import { appendFileSync } from 'node:fs';
+import { basename } from 'node:path';
 
 import { schema } from 'ergo-ts';
 
@@ -20,7 +26,7 @@ import { defineWorkflow, terminalError } from '../src/index.js';
 
 /** One delivery to the sink. */
 export interface Delivery {
-  /** The step's idempotency key (`<workflow>/<id>/<operation>`; a compensation's: its step's key + `/undo`). */
+  /** The operation's idempotency key (a step's or a compensation's own), opaque to the checker. */
   readonly k: string;
   /** The effect it stands for, `<instance id>/<what>`: one effect must be applied under one key. */
   readonly e: string;
@@ -29,13 +35,25 @@ export interface Delivery {
   /** When it was delivered (epoch ms; every host shares one clock). */
   readonly at: number;
   readonly node: string;
+  /** The process that delivered it: `<node>#<incarnation>` (its log's name), when known. */
+  readonly src?: string;
 }
+
+// The process's name as the harness knows it: its log file's name (FN_LOG is `<dir>/<node>#<n>.log`).
+const source = process.env.FN_LOG === undefined ? undefined : basename(process.env.FN_LOG, '.log');
 
 /** Delivers an effect to the sink (FN_SINK); a small line appended whole. */
 export function deliver(k: string, e: string, v?: unknown): void {
   const file = process.env.FN_SINK;
   if (file === undefined || file === '') return;
-  const d: Delivery = { k, e, ...(v === undefined ? {} : { v }), at: Date.now(), node: process.env.FN_NAME ?? '' };
+  const d: Delivery = {
+    k,
+    e,
+    ...(v === undefined ? {} : { v }),
+    at: Date.now(),
+    node: process.env.FN_NAME ?? '',
+    ...(source === undefined ? {} : { src: source }),
+  };
   appendFileSync(file, `${JSON.stringify(d)}\n`);
 }
 
@@ -49,50 +67,72 @@ export interface SagaInput {
   readonly stepMs: number;
 }
 
-/** The saga: reservations with compensations, a charge that may fail for good, an outbox mail. */
-export const WfSaga = defineWorkflow(
-  'wfsaga',
-  async (ctx, input: SagaInput) => {
-    for (let i = 0; i < input.items; i++)
-      await ctx.step(
-        `reserve-${i}`,
-        async ({ idempotencyKey }) => {
-          deliver(idempotencyKey, `${ctx.id}/reserve-${i}`);
-          await delay(input.stepMs);
-          return { key: idempotencyKey };
-        },
-        {
-          compensate: async (r) => {
-            deliver(`${r.key}/undo`, `${ctx.id}/undo-${i}`);
+/**
+ * The saga of body version `version` (1: no patch; k ≥ 2 adds an `audit-v<j>` step behind
+ * `ctx.patched('v<j>')` for each j in 2..k, after the reservations). Reservations with their
+ * compensations, a charge that may fail for good (its refund pushed once it succeeded), a mail.
+ */
+export function sagaOf(version: number) {
+  return defineWorkflow(
+    'wfsaga',
+    async (ctx, input: SagaInput) => {
+      try {
+        for (let i = 0; i < input.items; i++) {
+          // Pushed before the step: a reservation a crash left unjournaled (then struck by a
+          // cancel on replay) may have been made, so it is undone too (the receiver ignores an
+          // undo of nothing). The same advice as Temporal's sagas.
+          ctx.compensate(`reserve-${i}`, async ({ idempotencyKey }) => {
+            deliver(idempotencyKey, `${ctx.id}/undo-${i}`);
             await delay(input.stepMs);
+          });
+          await ctx.step(`reserve-${i}`, async ({ idempotencyKey }) => {
+            deliver(idempotencyKey, `${ctx.id}/reserve-${i}`);
+            await delay(input.stepMs);
+            return true;
+          });
+        }
+        for (let v = 2; v <= version; v++)
+          if (ctx.patched(`v${v}`))
+            await ctx.step(`audit-v${v}`, async ({ idempotencyKey }) => {
+              deliver(idempotencyKey, `${ctx.id}/audit-v${v}`);
+              await delay(input.stepMs);
+              return true;
+            });
+        await ctx.step(
+          'charge',
+          async ({ idempotencyKey, attempt }) => {
+            if (input.flaky && attempt === 1) throw new Error('gateway busy');
+            if (input.fail) throw terminalError(new Error('card declined'));
+            deliver(idempotencyKey, `${ctx.id}/charge`);
+            await delay(input.stepMs);
+            return true;
           },
-        },
-      );
-    try {
-      await ctx.step(
-        'charge',
-        async ({ idempotencyKey, attempt }) => {
-          if (input.flaky && attempt === 1) throw new Error('gateway busy');
-          if (input.fail) throw terminalError(new Error('card declined'));
-          deliver(idempotencyKey, `${ctx.id}/charge`);
+          {
+            retry: { initialMs: 50 },
+            compensate: async (_charged, { idempotencyKey }) => {
+              deliver(idempotencyKey, `${ctx.id}/refund`);
+              await delay(input.stepMs);
+            },
+          },
+        );
+        await ctx.step('mail', async ({ idempotencyKey }) => {
+          deliver(idempotencyKey, `${ctx.id}/mail`);
           await delay(input.stepMs);
           return true;
-        },
-        { retry: { initialMs: 50 } },
-      );
-    } catch {
-      await ctx.runCompensations();
-      return 'rolled-back';
-    }
-    await ctx.step('mail', async ({ idempotencyKey }) => {
-      deliver(idempotencyKey, `${ctx.id}/mail`);
-      await delay(input.stepMs);
-      return true;
-    });
-    return 'done';
-  },
-  { resumeAfterMs: 1000 },
-);
+        });
+        return 'done';
+      } catch (err) {
+        await ctx.runCompensations();
+        if (ctx.cancelled) throw err;
+        return 'rolled-back';
+      }
+    },
+    { resumeAfterMs: 1000 },
+  );
+}
+
+/** The saga of body version 1. */
+export const WfSaga = sagaOf(1);
 
 /** The input of {@link WfSleep}. */
 export interface SleepInput {
@@ -174,8 +214,13 @@ export const WfParent = defineWorkflow('wfparent', async (ctx, input: ChildInput
   return c + 1;
 });
 
-/** Every workflow kind of the checker, for the nodes' `kinds`. */
-export const WF_KINDS = [WfSaga, WfSleep, WfSignals, WfChild, WfParent] as const;
+/** Every workflow kind of the checker with the saga of body version `version`, for the nodes' `kinds`. */
+export function wfKinds(version: number) {
+  return [sagaOf(version), WfSleep, WfSignals, WfChild, WfParent] as const;
+}
+
+/** Every workflow kind of the checker, body version 1. */
+export const WF_KINDS = wfKinds(1);
 
 /** The workflows the checker starts (the child is started by its parent). */
 export type WfName = 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent';

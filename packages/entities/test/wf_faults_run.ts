@@ -1,12 +1,13 @@
 // The long run of the workflow fault checker (wf_faults.ts): randomised rounds of kill -9 (also
-// mid-step), SIGSTOP past the lease (then SIGCONT or kill -9), silent partitions, isolation and
-// whole-cluster kill -9 + restart across network-namespace test hosts, over a saga with
-// compensations, durable sleeps, signals, a child workflow and an outbox step; then the checker
-// (an effect applied twice, an instance that never completes, a sleep that fired early, a signal
-// lost or doubled, a compensation not run or run twice, an outcome impossible for its input).
+// mid-step and mid-compensation), SIGSTOP past the lease (then SIGCONT or kill -9), SIGSTOP longer
+// than failure detection then SIGCONT, silent partitions, isolation, whole-cluster kill -9 +
+// restart and rolling deploys onto a patched body, across network-namespace test hosts, over a
+// saga with compensations (some cancelled mid-flight), durable sleeps, signals, a child workflow
+// and an outbox-like step; then the checker's rules (wf_faults_check.ts).
 // Needs root, ip/nft, a build (`npm run build`) and, for PostgreSQL, its server binaries.
 //   node packages/entities/dist/test/wf_faults_run.js [--store sqlite|postgres] [--rounds 200]
 //     [--seed n] [--minutes m (start no round after m minutes)] [--watchdog seconds (180)]
+//     [--long-pause lo-hi (seconds a long SIGSTOP lasts, drawn in [lo, hi]; 12-20)]
 // Prints each round, then the report (rounds, operations, faults, violations, figures) as JSON;
 // exits 1 on any violation, 2 when the hosts (or PostgreSQL) are missing.
 
@@ -27,11 +28,18 @@ if (why !== undefined) {
 const t0 = Date.now();
 const minutes = arg('minutes');
 const seed = arg('seed');
+const longPause = (arg('long-pause') ?? '12-20').split('-').map((x) => Number(x) * 1000);
+const [lo, hi] = [longPause[0]!, longPause[1] ?? longPause[0]!];
+if (!(lo > 0 && hi >= lo)) {
+  console.error(`--long-pause: want seconds 'lo-hi' (lo > 0, hi >= lo), got ${arg('long-pause')}`);
+  process.exit(2);
+}
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 const report = await runWorkflowFaults({
   rounds: Number(arg('rounds') ?? 200),
   store,
   watchdogMs: Number(arg('watchdog') ?? 180) * 1000,
+  longPauseMs: [lo, hi],
   ...(seed === undefined ? {} : { seed: Number(seed) }),
   ...(minutes === undefined ? {} : { until: t0 + Number(minutes) * 60_000 }),
   progress: (l) => console.log(`${stamp()} [${store}] ${l}`),
