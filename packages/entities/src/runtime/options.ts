@@ -78,10 +78,12 @@ export interface EntitiesOptions {
    * over at once rather than after that lease expires. A member is dead once this node saw it
    * live and no longer does: its connection went down (closed by a kill -9, or declared down by
    * the core's heartbeat, `network.peerStallTimeout`), the registrar or the Leader dropped it.
-   * The new owner takes a newer fencing token, so a member declared dead wrongly (a partition, a
-   * long pause) has every later write refused: safety holds; only its stale in-memory reads
-   * remain possible until its next renewal or write ends its copies. Default true; false waits
-   * out the lease (up to `leaseTtlMs`).
+   * The store must confirm it too: the member's liveness claim released (its process ended), so a
+   * member only paused is waited out and a member resumed from a pause takes nothing from live
+   * ones (stores without liveness claims wait every lease out). The new owner takes a newer
+   * fencing token, so a member declared dead wrongly (a partition) has every later write refused:
+   * safety holds; only its stale in-memory reads remain possible until its next renewal or write
+   * ends its copies. Default true; false waits out the lease (up to `leaseTtlMs`).
    */
   readonly takeOverFromDeadMembers?: boolean;
   /** How often this node renews its leases, in ms. Default a third of `leaseTtlMs`. */
