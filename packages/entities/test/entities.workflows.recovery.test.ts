@@ -28,8 +28,9 @@ import { Cluster } from './wf_cluster.js';
 const DAY = 86_400_000;
 /** Each step function's run: the instance, the step, its idempotency key. */
 const ran: { id: string; step: string; key: string }[] = [];
+/** Their keys, without the operation's kind and name after the position (`…/2~r1/step:notify` → `…/2~r1`). */
 const keysOf = (id: string, step: string): string[] =>
-  ran.filter((r) => r.id === id && r.step === step).map((r) => r.key);
+  ran.filter((r) => r.id === id && r.step === step).map((r) => r.key.replace(/\/step:[^/]*$/, ''));
 
 /**
  * `wfdeploy` as deployed: v1 pays then waits for `go` (a day at most) and ships; `broken` adds a

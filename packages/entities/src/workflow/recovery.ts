@@ -20,6 +20,8 @@ export function resumeRefusal(workflow: string, id: string, rec: WorkflowRecord)
   if (rec.status === 'completed' || rec.status === 'cancelled')
     return ErrWorkflowClosed.with(`workflow ${workflow}/${id} is ${rec.status}`);
   if (rec.status !== 'failed') return undefined;
+  // Failed because compensations failed for good: a resume runs them again (those done replay).
+  if (rec.error?.code === 'ERR_WORKFLOW_COMPENSATION_FAILED') return undefined;
   let failedAt = Infinity;
   for (const e of rec.journal) if (e.t === 'step' && e.e !== undefined) failedAt = Math.min(failedAt, e.s);
   const after = rec.journal.filter((e) => e.s > failedAt).sort((a, b) => a.s - b.s)[0];
