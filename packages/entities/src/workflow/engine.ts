@@ -10,7 +10,6 @@
 // earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
 // owns the key when it fires replays the body from its journal.
 
-
 import {
   clockOf,
   deferReply,
@@ -24,18 +23,16 @@ import { describeThrown, quoted, thrownError } from '../contract/thrown.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
-import { declared, storableSize, timerMs, valueIssue } from './bounds.js';
+import { declared, timerMs, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
 import type { WorkflowSpec } from './define.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
-  ErrWorkflowCompensationFailed,
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
   ErrWorkflowTimeout,
-  ErrWorkflowValueTooLarge,
   revivedError,
   storedError,
 } from './errors.js';
@@ -53,16 +50,10 @@ import {
   withEntry,
 } from './record.js';
 import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
-import { endReason, outcomeOf, outputRefusal } from './outcome.js';
+import { endOf, endReason, outcomeOf, storableRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
-import {
-  notifyWatchers,
-  watchRequest,
-  type Notifier,
-  type WatchOutcome,
-  sameWatcher,
-} from './watchers.js';
+import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome, sameWatcher } from './watchers.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
@@ -455,16 +446,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   #checkSize(what: string, v: unknown): void {
-    let size: number;
-    try {
-      size = storableSize(v, what);
-    } catch (err) {
-      throw refuseCall(err as Error); // ERR_ENTITY_UNSTORABLE or ERR_WORKFLOW_INCORRECT: nothing was written
-    }
-    if (size > this.spec.maxValueBytes)
-      throw refuseCall(
-        ErrWorkflowValueTooLarge.with(`${what} is ${size} bytes stored, over maxValueBytes ${this.spec.maxValueBytes}`),
-      );
+    const refused = storableRefusal(what, v, this.spec.maxValueBytes);
+    if (refused !== undefined) throw refuseCall(refused); // nothing was written
   }
 
   /** Starts the body when the instance runs and no body runs for it here (a new activation resumes it). */
@@ -545,11 +528,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     };
   }
 
-  /**
-   * Before a side effect: the activation's lease confirmed fresh (asked of the store when it was
-   * not). When it may be lost, the run ends and the host ends the activation (its next one, here or
-   * on the key's owner, resumes the body from the journal): nothing more of this run reaches the world.
-   */
+  /** Before a side effect: the lease confirmed, else the run ends (the host ends the activation). */
   async #confirmLease(): Promise<void> {
     if (await leaseConfirmed(this)) return;
     const why = 'its lease could not be confirmed before a side effect (a pause, or the store unreachable)';
@@ -578,19 +557,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#run = undefined;
     this.#finished = run;
     const now = this.#clock.now();
-    let end: Partial<WorkflowRecord>;
-    // A compensation that failed for good fails the instance even after a cancel: an undo is missing.
-    const undoFailed = 'error' in outcome && ErrWorkflowCompensationFailed.is(outcome.error);
-    if ((this.state.cancel !== undefined || run.cancelled) && !undoFailed)
-      end = { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error) } : {}) };
-    else if ('error' in outcome) end = { status: 'failed', error: storedError(outcome.error) };
-    else {
-      const refused = outputRefusal(outcome.output, this.spec.maxValueBytes);
-      end =
-        refused === undefined
-          ? { status: 'completed', output: outcome.output }
-          : { status: 'failed', error: storedError(refused) };
-    }
+    const end = endOf(outcome, this.state.cancel !== undefined || run.cancelled, this.spec.maxValueBytes);
     this.#commit(({ blocked: _b, ...rec }) => ({
       ...rec,
       ...end,

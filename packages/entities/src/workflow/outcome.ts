@@ -1,7 +1,14 @@
 // How an ended workflow instance is told: the reply a `result` call gets, the exit reason a linked
 // process gets, and why a body's output cannot be stored (engine.ts ends the instance failed then).
 
-import { ErrWorkflowCancelled, ErrWorkflowFailed, ErrWorkflowValueTooLarge } from './errors.js';
+import { storableSize } from './bounds.js';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowCompensationFailed,
+  ErrWorkflowFailed,
+  ErrWorkflowValueTooLarge,
+  storedError,
+} from './errors.js';
 import type { ResultReply, WorkflowRecord } from './record.js';
 import { storedBytes } from './sizes.js';
 
@@ -36,4 +43,41 @@ export function outcomeOf(rec: WorkflowRecord): ResultReply {
   if (rec.status === 'cancelled') return { status: 'cancelled', reason: rec.cancel ?? 'cancelled' };
   if (rec.status === 'failed') return { status: 'failed', error: rec.error ?? { name: 'Error', message: 'failed' } };
   return { status: 'pending' };
+}
+
+/**
+ * The end of an instance whose body ended with `outcome`: cancelled (a cancel was asked) unless a
+ * compensation failed for good (an undo is missing: failed), failed with the body's error, or
+ * completed with its output (failed when the output cannot be stored).
+ */
+export function endOf(
+  outcome: { output: unknown } | { error: unknown },
+  cancelled: boolean,
+  maxValueBytes: number,
+): Partial<WorkflowRecord> {
+  const undoFailed = 'error' in outcome && ErrWorkflowCompensationFailed.is(outcome.error);
+  if (cancelled && !undoFailed)
+    return { status: 'cancelled', ...('error' in outcome ? { error: storedError(outcome.error) } : {}) };
+  if ('error' in outcome) return { status: 'failed', error: storedError(outcome.error) };
+  const refused = outputRefusal(outcome.output, maxValueBytes);
+  return refused === undefined
+    ? { status: 'completed', output: outcome.output }
+    : { status: 'failed', error: storedError(refused) };
+}
+
+/**
+ * Why `v` (named `what`: an input, a signal's payload) cannot be stored: ERR_ENTITY_UNSTORABLE or
+ * ERR_WORKFLOW_INCORRECT (a getter that throws), or ERR_WORKFLOW_VALUE_TOO_LARGE over `max`
+ * bytes; undefined when it can.
+ */
+export function storableRefusal(what: string, v: unknown, max: number): Error | undefined {
+  let size: number;
+  try {
+    size = storableSize(v, what);
+  } catch (err) {
+    return err as Error;
+  }
+  return size > max
+    ? ErrWorkflowValueTooLarge.with(`${what} is ${size} bytes stored, over maxValueBytes ${max}`)
+    : undefined;
 }

@@ -1,0 +1,96 @@
+// What a run of a workflow body (context.ts) needs from its instance (engine.ts), and the small
+// types and errors both sides name: the run's end, its waits, its running attempts, its parking.
+
+import { ErgoError, type Log } from 'ergo-ts';
+
+import type { EntitiesClock } from '../contract/clock.js';
+import type { EntitiesClient } from '../kinds/entity.js';
+import type { AnyWorkflowKind, WorkflowSpec } from './define.js';
+import { thrownError } from '../contract/thrown.js';
+import { ErrWorkflowStepFailed } from './errors.js';
+import type { WorkflowRecord } from './record.js';
+
+/**
+ * Thrown into a run's pending operations when its activation ended: the body's outcome is then
+ * ignored. An ErgoError (`ERR_WORKFLOW_RUN_ENDED`), as every error thrown into a body is.
+ */
+export class RunEnded extends ErgoError {
+  constructor(reason: string) {
+    super('ERR_WORKFLOW_RUN_ENDED', `workflow run ended: ${reason}`);
+    this.name = 'RunEnded';
+  }
+}
+
+/** What a run needs from its instance (engine.ts). */
+export interface RunHost {
+  readonly spec: WorkflowSpec;
+  readonly id: string;
+  readonly entities: EntitiesClient;
+  readonly log: Log;
+  readonly clock: EntitiesClock;
+  /** Queues `mutate` of the record; resolves once it is saved (in order with every other commit). */
+  commit(mutate: (rec: WorkflowRecord) => WorkflowRecord): Promise<void>;
+  /** Counts operations that run outside a durable wait (the instance is resumed soon if its node dies). */
+  busy(delta: number): void;
+  /** Keeps (or, with undefined, drops) a durable deadline: the instance's wake-up reminder follows the earliest. */
+  deadline(seq: number, until: number | undefined): void;
+  /** Waits for signal `name` as operation `seq` (the engine consumes a kept one or the next to come). */
+  awaitSignal(seq: number, name: string, until: number | undefined, recordOpen: boolean): Promise<unknown>;
+  /** Starts a child workflow (idempotent by id). */
+  startChild(kind: AnyWorkflowKind, id: string, input: unknown): Promise<void>;
+  /** Waits for a child's outcome: its output, or the error it failed with. */
+  childResult(kind: AnyWorkflowKind, id: string, abort: AbortSignal): Promise<unknown>;
+  /** Asks a child to cancel. */
+  cancelChild(kind: AnyWorkflowKind, id: string, reason: string): Promise<void>;
+  /**
+   * Resolves once the activation's lease is confirmed within its ttl less the margin (the store
+   * asked first when it was not: after a pause, say); rejects with {@link RunEnded} when it may be
+   * lost, having ended the run and the activation. Awaited before every side effect: a step
+   * attempt, a compensation, an outbox delivery, a send.
+   */
+  confirmLease(): Promise<void>;
+}
+
+/** A pending wait of a run: a cancel or the run's end rejects it. */
+export interface Wait {
+  readonly reject: (err: Error) => void;
+  /** Compensations keep running after a cancel. */
+  readonly cancellable: boolean;
+  /** When the clock ends it (a sleep, a retry's backoff, a signal's deadline), epoch ms. */
+  readonly at: number | undefined;
+}
+
+/**
+ * What a cancel does to a running attempt: abort its signal and wait for it to settle, end it at
+ * once, or nothing (a compensation, a child's result: the child is cancelled and ends by itself).
+ */
+export type OnCancel = 'wait' | 'abandon' | 'ignore';
+
+/** An attempt of a step that is running. */
+export interface RunningAttempt {
+  /** Ends it now with `err` (its signal aborted, its later outcome ignored). */
+  readonly stop: (err: Error) => void;
+  /** A cancel was asked (see {@link OnCancel}). */
+  readonly cancel: (err: Error) => void;
+}
+
+/** Whether a run only waits (for time, a signal or a child), and when the clock next ends a wait of it. */
+export interface RunParking {
+  /** True when nothing of the body runs: every pending operation waits, and no write is in flight. */
+  readonly parked: boolean;
+  /** The earliest time one of its waits ends on the clock (undefined: it waits for a signal or a child only). */
+  readonly wakeAt: number | undefined;
+  /** How many operations the body asked for so far. */
+  readonly seq: number;
+}
+
+/** The error a step that failed for good throws into the body (its cause the last attempt's). */
+export function stepFailed(name: string, attempts: number, cause: unknown): Error {
+  const c = thrownError(cause);
+  const code = (c as { code?: unknown }).code;
+  const err = ErrWorkflowStepFailed.with(
+    `step ${name} failed after ${attempts} attempt(s): ${typeof code === 'string' ? `${code}: ` : ''}${c.message}`,
+  );
+  (err as { cause?: unknown }).cause = c;
+  return err;
+}
