@@ -37,6 +37,7 @@ import {
   storedError,
 } from './errors.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
+import { callOnce } from './in_flight.js';
 import { keyGeneration } from './recovery.js';
 import {
   RunEnded,
@@ -390,7 +391,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
           timeoutMs,
         );
       Promise.resolve()
-        .then(() => fn({ idempotencyKey, attempt, signal: ctl.signal }))
+        // Not beside a call of the same operation an ended run of this instance left running here.
+        .then(() => callOnce(idempotencyKey, this, () => fn({ idempotencyKey, attempt, signal: ctl.signal })))
         .then(
           (v) => {
             if (settle()) resolve(v);
@@ -653,7 +655,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
         try {
           await this.#h.confirmLease();
           if (this.#ended !== undefined) return;
-          await handler(m, { idempotencyKey: this.#key(seq, 'outbox', name), attempt });
+          const idempotencyKey = this.#key(seq, 'outbox', name);
+          await callOnce(idempotencyKey, this, () => handler(m, { idempotencyKey, attempt }));
         } catch (err) {
           if (this.#ended !== undefined) return;
           this.#h.log.warning(
