@@ -46,7 +46,9 @@ const Pay = defineWorkflow('wf-in-flight', async (ctx) => {
 async function kit() {
   calls.clear();
   called.clear();
-  return startTestEntities({ kinds: [Pay], leaseTtlMs: 3_600_000 });
+  // A restart's hand-off waits for a step in flight (up to handOffTimeoutMs): here it must not, so
+  // that the ended run's call is still running when the next run reaches the step.
+  return startTestEntities({ kinds: [Pay], leaseTtlMs: 3_600_000, handOffTimeoutMs: 1 });
 }
 
 test('a step still running from an ended run is not called again beside it: the next run takes its value', async () => {

@@ -135,9 +135,12 @@ export function answerWhenSettled(node: Node, self: PID, from: PID, ref: Ref, re
  * idle activation from passivating while work runs outside its handlers; `ended` is told when its
  * activation ends, before its process stops (it stops that work and answers deferred callers);
  * `activated` is told once its activation is ready, whatever activated it (a workflow resumes its
- * body then, not at the next message).
+ * body then, not at the next message); `handOff` is told its activation is asked to hand off and
+ * answers whether effects it started are still in flight (the host then waits for them, up to the
+ * runtime's handOffTimeoutMs, before it stops: the next owner replays what they journaled).
  */
 export const ENTITY_BUSY = Symbol('ergo-ts.entities.busy');
+export const ENTITY_HAND_OFF = Symbol('ergo-ts.entities.handOff');
 export const ENTITY_ENDED = Symbol('ergo-ts.entities.ended');
 export const ENTITY_ACTIVATED = Symbol('ergo-ts.entities.activated');
 
@@ -145,6 +148,16 @@ export const ENTITY_ACTIVATED = Symbol('ergo-ts.entities.activated');
 export function entityBusy(e: object): boolean {
   const f = (e as { [ENTITY_BUSY]?: () => boolean })[ENTITY_BUSY];
   return typeof f === 'function' && f.call(e) === true;
+}
+
+/** Internal: tells `e` it hands off; true while effects it started are in flight (see {@link ENTITY_HAND_OFF}). */
+export function entityHandingOff(e: object): boolean {
+  const f = (e as { [ENTITY_HAND_OFF]?: () => boolean })[ENTITY_HAND_OFF];
+  try {
+    return typeof f === 'function' && f.call(e) === true;
+  } catch {
+    return false;
+  }
 }
 
 /** Internal: tells `e` its activation ended (see {@link ENTITY_ENDED}); never throws. */

@@ -28,6 +28,7 @@ import {
   bindEntity,
   entityActivated,
   entityBusy,
+  entityHandingOff,
   entityEnded,
   isRefusal,
   type Entity,
@@ -39,6 +40,7 @@ import { bindReminders, deliverReminder } from '../kinds/reminders.js';
 import {
   ACTIVATED,
   HANDOFF,
+  HANDOFF_AGAIN,
   HANDOFF_REASON,
   SETTLE,
   fromStore,
@@ -53,6 +55,9 @@ import {
 } from './host_runtime.js';
 import { JournalActivation, journalInspect } from './event_sourced_host.js';
 import { leaseLost, lostLeaseDetail } from './leases.js';
+
+/** How often a hand-off waiting for effects in flight looks again, in ms. */
+const HAND_OFF_RECHECK_MS = 20;
 
 // Local-only markers (local messages travel by reference, so identity is enough).
 const TICK = Object.freeze({ '~entity': 'tick' });
@@ -85,6 +90,9 @@ export class EntityHost extends Actor {
   /** What inspection shows of this activation (inspect/inspector.ts). */
   #view: HostView | undefined;
   #handingOff = false;
+  /** performance.now() past which a hand-off no longer waits for effects in flight. */
+  #handOffUntil: number | undefined;
+  #handOffTimer: ReturnType<typeof setTimeout> | undefined;
   /** The passivation timer on the runtime's clock. */
   #tickTimer: unknown;
   /** The lease the token belongs to when it is not the key's own (a shard lease). */
@@ -224,8 +232,22 @@ export class EntityHost extends Actor {
       }
       return undefined;
     }
-    if (message === HANDOFF) {
+    if (message === HANDOFF || message === HANDOFF_AGAIN) {
+      if (message === HANDOFF) this.#handOffUntil ??= performance.now() + (this.#rt.handOffTimeoutMs ?? 10_000);
       this.#handingOff = true;
+      // Effects in flight (a workflow's step running): their outcome is journaled here first, so
+      // the next owner replays it instead of running it again under a changed body (a deploy).
+      if (entityHandingOff(this.#entity) && performance.now() < (this.#handOffUntil ?? 0)) {
+        this.#handOffTimer ??= setTimeout(() => {
+          this.#handOffTimer = undefined;
+          try {
+            this.node.send(this.pid, HANDOFF_AGAIN);
+          } catch {
+            // Ended meanwhile.
+          }
+        }, HAND_OFF_RECHECK_MS);
+        return undefined;
+      }
       if (this.#journal !== undefined) await this.#snapshotBeforeStop(this.#journal);
       this.#routeDeferredAgain('handed off');
       return TerminateReasonNormal;
@@ -299,6 +321,7 @@ export class EntityHost extends Actor {
   }
 
   override terminate(exit: Error): void {
+    if (this.#handOffTimer !== undefined) clearTimeout(this.#handOffTimer);
     if (this.#tickTimer !== undefined) this.#rt.clock.clearTimeout(this.#tickTimer);
     if (this.#view !== undefined) untrackHost(this.#rt, this.#view);
     if (this.#token === 0 || this.#entity === undefined) return;

@@ -36,6 +36,8 @@ export interface HostRuntime extends EntitiesClient {
    * Absent (the test kit's single-node runtime): always confirmed.
    */
   confirmLease?(kind: string, key: string, token: number): Promise<boolean>;
+  /** How long a hand-off waits for an activation's effects in flight, in ms (absent: 10 000). */
+  readonly handOffTimeoutMs?: number;
   /** Ends an activation's lease (a key lease is released; a shard lease stays with the node). */
   releaseLease(kind: string, key: string, token: number): Promise<void>;
   /**
@@ -140,6 +142,8 @@ export interface ActivationView {
  * every message is handled first; then the host stops normally and releases its lease.
  */
 export const HANDOFF = Object.freeze({ '~entity': 'hand-off' });
+/** Local: a hand-off that waits for effects in flight looks again (host.ts). */
+export const HANDOFF_AGAIN = Object.freeze({ '~entity': 'hand-off again' });
 
 /**
  * Sent by the activation gate to a host it just started (local, known by identity): the entity's

@@ -611,6 +611,11 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     return t === undefined || t === token;
   }
 
+  /** @internal HostRuntime: how long a hand-off waits for an activation's effects in flight. */
+  get handOffTimeoutMs(): number {
+    return this.#handOffMs;
+  }
+
   /** @internal HostRuntime */
   releaseLease(kind: string, key: string, token: number): Promise<void> {
     return this.#leases.release(kind, key, token);

@@ -83,6 +83,11 @@ export interface TestEntitiesOptions {
   readonly renewIntervalMs?: number;
   /** What one lease covers, as the runtime's option: default the runtime's ('shard'). */
   readonly leaseScope?: 'key' | 'shard';
+  /**
+   * How long a hand-off (a `restart()`, the stop) waits for effects in flight (a workflow's step
+   * running), in ms of real time, as the runtime's option: default the runtime's (10 000).
+   */
+  readonly handOffTimeoutMs?: number;
   /** The real-time bound of the kit's waits, in ms (default 5000): a hang guard, never a timing check. */
   readonly timeoutMs?: number;
 }
@@ -305,6 +310,7 @@ function runtimeOptions(store: MemoryStore, options: TestEntitiesOptions): Entit
     ...(options.leaseTtlMs === undefined ? {} : { leaseTtlMs: options.leaseTtlMs }),
     ...(options.renewIntervalMs === undefined ? {} : { renewIntervalMs: options.renewIntervalMs }),
     ...(options.leaseScope === undefined ? {} : { leaseScope: options.leaseScope }),
+    ...(options.handOffTimeoutMs === undefined ? {} : { handOffTimeoutMs: options.handOffTimeoutMs }),
   };
 }
 

@@ -66,11 +66,17 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   /** Journal writes not saved yet, and child results waited for (see {@link parking}). */
   #committing = 0;
   #childWaits = 0;
+  /** Outbox handler calls in flight. */
+  #delivering = 0;
+  /** The activation hands off: no operation or attempt starts any more ({@link holdForHandOff}). */
+  #holding: RunEnded | undefined;
   /** True while compensations run: their steps go on after a cancel. */
   #compensating = false;
   #seq = 0;
   #ended: RunEnded | undefined;
   #cancelled = false;
+  /** A cancel was thrown into the body (an operation or a wait met it): see {@link cancelStruck}. */
+  #struck = false;
   #diverged: Error | undefined;
   /** Read-only: a replay for a query of an ended instance; an operation the journal lacks stops it. */
   readonly #readOnly: boolean;
@@ -105,9 +111,20 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   get cancelled(): boolean {
     return this.#cancelled;
   }
+  /**
+   * Whether the cancel reached the body (an operation or a wait threw ERR_WORKFLOW_CANCELLED). A
+   * body that returns without meeting it — the cancel came after its last operation — completes.
+   */
+  get cancelStruck(): boolean {
+    return this.#struck;
+  }
   /** The error a replay diverged with, if it did (the body may have caught it: it halts anyway). */
   get diverged(): Error | undefined {
     return this.#diverged;
+  }
+  /** Whether the activation hands off: the body's outcome from now on is the next owner's to decide. */
+  get handingOff(): boolean {
+    return this.#holding !== undefined;
   }
   /** Whether this run ended (its activation did). */
   get ended(): boolean {
@@ -148,8 +165,23 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (this.#cancelled) return;
     this.#cancelled = true;
     const err = ErrWorkflowCancelled.with(reason);
-    for (const w of [...this.#waits]) if (w.cancellable) w.reject(err);
+    for (const w of [...this.#waits])
+      if (w.cancellable) {
+        this.#struck = true;
+        w.reject(err);
+      }
     for (const a of [...this.#steps]) a.cancel(err);
+  }
+
+  /**
+   * The activation hands off: no operation or attempt starts any more (they throw {@link RunEnded});
+   * returns whether effects it started are still in flight (a step's function, an outbox handler,
+   * a journal write), which the host waits for before it stops, so the next owner replays their
+   * outcome instead of running them again — under a changed body, at another position.
+   */
+  holdForHandOff(): boolean {
+    this.#holding ??= new RunEnded('its activation hands off');
+    return this.#steps.size > this.#childWaits || this.#delivering > 0 || this.#committing > 0;
   }
 
   /** The body asked for every operation of its journal (or stopped before): answer queries now. */
@@ -162,6 +194,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   /** The next operation's number; throws when the run ended, diverged or (unless compensating) was cancelled. */
   #next(): number {
     if (this.#ended !== undefined) throw this.#ended;
+    if (this.#holding !== undefined) throw this.#holding;
     if (this.#diverged !== undefined) throw this.#diverged;
     return this.#seq++;
   }
@@ -172,7 +205,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    * cancel, so a body resumed elsewhere rebuilds its compensation stack before the cancel strikes.
    */
   #checkCancel(): void {
-    if (this.#cancelled && !this.#compensating) throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
+    if (!this.#cancelled || this.#compensating) return;
+    this.#struck = true;
+    throw ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled`);
   }
 
   /** The journal's entry for operation `seq`, checked against what the code asks; undefined past the journal. */
@@ -222,6 +257,11 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   #key(seq: number, t: JournalOp, name: string): string {
     const g = keyGeneration(this.#resets, seq);
     return `${this.workflow}/${this.id}/${seq}${g > 0 ? `~r${g}` : ''}/${t}:${name}`;
+  }
+
+  /** An operation's key among the calls in flight on this node (in_flight.ts: one registry a process). */
+  #onThisNode(key: string): string {
+    return `${this.#h.entities.node.name}\u0000${key}`;
   }
 
   #checkSize(what: string, v: unknown): void {
@@ -297,6 +337,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
         }
         let value: T;
         try {
+          if (this.#holding !== undefined) throw this.#holding;
           await this.#h.confirmLease();
           if (this.#ended !== undefined) throw this.#ended;
           value = await this.#attempt(this.#key(seq, t, name), fn, attempt, options.timeoutMs, onCancel);
@@ -350,6 +391,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   /** The ERR_WORKFLOW_CANCELLED a step that settled after the cancel throws (`cause`: its failure, if it failed). */
   #cancelledIn(name: string, cause?: Error): Error {
+    this.#struck = true;
     return ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled while step ${name} ran`, cause);
   }
 
@@ -392,7 +434,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
         );
       Promise.resolve()
         // Not beside a call of the same operation an ended run of this instance left running here.
-        .then(() => callOnce(idempotencyKey, this, () => fn({ idempotencyKey, attempt, signal: ctl.signal })))
+        .then(() =>
+          callOnce(this.#onThisNode(idempotencyKey), this, () => fn({ idempotencyKey, attempt, signal: ctl.signal })),
+        )
         .then(
           (v) => {
             if (settle()) resolve(v);
@@ -651,12 +695,17 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#h.busy(1);
     try {
       for (let attempt = 1; ; attempt++) {
-        if (this.#ended !== undefined) return;
+        if (this.#ended !== undefined || this.#holding !== undefined) return;
         try {
           await this.#h.confirmLease();
           if (this.#ended !== undefined) return;
           const idempotencyKey = this.#key(seq, 'outbox', name);
-          await callOnce(idempotencyKey, this, () => handler(m, { idempotencyKey, attempt }));
+          this.#delivering++;
+          try {
+            await callOnce(this.#onThisNode(idempotencyKey), this, () => handler(m, { idempotencyKey, attempt }));
+          } finally {
+            this.#delivering--;
+          }
         } catch (err) {
           if (this.#ended !== undefined) return;
           this.#h.log.warning(

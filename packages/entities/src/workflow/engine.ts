@@ -16,6 +16,7 @@ import {
   ENTITY_ACTIVATED,
   ENTITY_BUSY,
   ENTITY_ENDED,
+  ENTITY_HAND_OFF,
   leaseConfirmed,
   refuseCall,
 } from '../kinds/entity.js';
@@ -25,6 +26,7 @@ import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
 import { declared, timerMs, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
+import type { Commit, SignalWaiter } from './run_host.js';
 import type { WorkflowSpec } from './define.js';
 import {
   ErrWorkflowCancelled,
@@ -57,26 +59,6 @@ import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome, sameWat
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
-
-interface Commit {
-  /** The run that asked (undefined: the engine): a run ended meanwhile writes nothing. */
-  readonly run: Run | undefined;
-  readonly mutate: (rec: WorkflowRecord) => WorkflowRecord;
-  readonly resolve: () => void;
-  readonly reject: (err: Error) => void;
-}
-
-interface SignalWaiter {
-  /** The run waiting: its end (a resume, a reset) drops the wait. */
-  readonly run: Run | undefined;
-  readonly seq: number;
-  readonly name: string;
-  readonly until: number | undefined;
-  settled: boolean;
-  timer: unknown;
-  readonly resolve: (v: unknown) => void;
-  readonly reject: (e: Error) => void;
-}
 
 /** The most watchers one instance keeps (monitors, links and journal subscribers together). */
 const MAX_WATCHERS = 1000;
@@ -199,6 +181,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
     return (
       this.#busyOps > 0 || this.#queue.length > 0 || (this.#deadlines.size === 0 && this.#signalWaiters.length === 0)
     );
+  }
+
+  [ENTITY_HAND_OFF](): boolean {
+    const run = this.#run;
+    const running = run !== undefined && !run.ended && run.holdForHandOff();
+    return running || this.#queue.length > 0;
   }
 
   [ENTITY_ENDED](reason: Error): void {
@@ -541,7 +529,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // The body ended: queries waiting for it to catch up are answered (a body that threw before its
     // first lookup, as a cancelled replay does, never caught up otherwise).
     run.markCaughtUp();
-    if (run !== this.#run || run.ended || this.#ended) return;
+    if (run !== this.#run || run.ended || run.handingOff || this.#ended) return;
     if (run.diverged !== undefined) {
       this.#run = undefined;
       this.#halted = true;
@@ -557,7 +545,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#run = undefined;
     this.#finished = run;
     const now = this.#clock.now();
-    const end = endOf(outcome, this.state.cancel !== undefined || run.cancelled, this.spec.maxValueBytes);
+    // A cancel the body never met (it came after the last operation) does not end it cancelled.
+    const asked = this.state.cancel !== undefined || run.cancelled;
+    const end = endOf(outcome, asked && ('error' in outcome || run.cancelStruck), this.spec.maxValueBytes);
     this.#commit(({ blocked: _b, ...rec }) => ({
       ...rec,
       ...end,

@@ -46,9 +46,12 @@ export function outcomeOf(rec: WorkflowRecord): ResultReply {
 }
 
 /**
- * The end of an instance whose body ended with `outcome`: cancelled (a cancel was asked) unless a
- * compensation failed for good (an undo is missing: failed), failed with the body's error, or
- * completed with its output (failed when the output cannot be stored).
+ * The end of an instance whose body ended with `outcome`: cancelled (a cancel was asked and met the
+ * body, which threw) unless a compensation failed for good (an undo is missing: failed), failed
+ * with the body's error, or completed with its output (failed when the output cannot be stored).
+ * `cancelled`: a cancel was asked and met the body, or the body threw (engine.ts): one that came
+ * after the body's last operation does not undo what it did, and the body's return completes the
+ * instance (as after Temporal's cancellation request).
  */
 export function endOf(
   outcome: { output: unknown } | { error: unknown },

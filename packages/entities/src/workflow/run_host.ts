@@ -8,6 +8,7 @@ import type { EntitiesClient } from '../kinds/entity.js';
 import type { AnyWorkflowKind, WorkflowSpec } from './define.js';
 import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
+import type { Run } from './context.js';
 import type { WorkflowRecord } from './record.js';
 
 /**
@@ -93,4 +94,26 @@ export function stepFailed(name: string, attempts: number, cause: unknown): Erro
   );
   (err as { cause?: unknown }).cause = c;
   return err;
+}
+
+/** A change of the record queued for the next save (engine.ts). */
+export interface Commit {
+  /** The run that asked (undefined: the engine): a run ended meanwhile writes nothing. */
+  readonly run: Run | undefined;
+  readonly mutate: (rec: WorkflowRecord) => WorkflowRecord;
+  readonly resolve: () => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** A body's wait for a signal (engine.ts). */
+export interface SignalWaiter {
+  /** The run waiting: its end (a resume, a reset) drops the wait. */
+  readonly run: Run | undefined;
+  readonly seq: number;
+  readonly name: string;
+  readonly until: number | undefined;
+  settled: boolean;
+  timer: unknown;
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: Error) => void;
 }
