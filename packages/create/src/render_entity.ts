@@ -131,7 +131,9 @@ test('${e.name}: calls change the state of their key; the state outlives the nod
   const key = \`k\${process.pid}-\${Date.now()}\`;
   try {
     for (const round of [1, 2]) {
-      const node = await startNode(\`${e.lo}_test_\${process.pid}@localhost\`, { log: { level: 'warning' } });
+      const node = await startNode(\`${e.lo}_test_\${process.pid}@localhost\`, {
+        log: { level: 'warning', defaultLogger: { timeFormat: 'iso' } },
+      });
       try {
         const entities = await startEntities(node, { store, kinds: [${e.name}] });
         const k = entity(${e.name}, key);

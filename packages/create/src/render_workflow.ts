@@ -77,7 +77,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('${w.name}: two steps, a sleep and a signal, journaled; the result once approved', async () => {
   const store = SqliteStore.open(join(dir, 'entities.db'));
-  const node = await startNode(\`${w.lo}_test_\${process.pid}@localhost\`, { log: { level: 'warning' } });
+  const node = await startNode(\`${w.lo}_test_\${process.pid}@localhost\`, {
+    log: { level: 'warning', defaultLogger: { timeFormat: 'iso' } },
+  });
   try {
     const entities = await startEntities(node, { store, kinds: [${w.name}] });
     const order = await entities.workflows.start(${w.name}, 'w1', { item: 'book', coolOffMs: 50 });
@@ -171,7 +173,8 @@ async function launch(): Promise<void> {
 async function member(i: number): Promise<void> {
   const node = await startNode(names[i]!, {
     handleSignals: true,
-    log: { level: 'warning' },
+    // ISO times (the default logger's own are Ergo's epoch nanoseconds), the name beside each PID.
+    log: { level: 'warning', defaultLogger: { timeFormat: 'iso', includeName: true } },
     network: {
       cookie: COOKIE,
       acceptors: [{ host: '127.0.0.1', port: base + i }],

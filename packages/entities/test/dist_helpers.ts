@@ -48,6 +48,8 @@ export interface ClusterSettings {
   effects?: string;
   /** The node's runtime role: 'client' owns nothing and routes to `members` (default 'member'). */
   role?: 'member' | 'client';
+  /** true: the node stops gracefully on SIGTERM / SIGINT (`handleSignals`), then its process ends. */
+  signals?: boolean;
 }
 
 /** Opens the store of a test's cluster: a SQLite file, or a PostgreSQL database (`postgres://`). */
@@ -109,6 +111,7 @@ export class EntityNode {
         ENT_STALL_MS: s.stallMs === undefined ? '' : String(s.stallMs),
         WF_EFFECTS: s.effects ?? '',
         ENT_ROLE: s.role ?? '',
+        ENT_SIGNALS: s.signals === true ? '1' : '',
       },
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
     });

@@ -12,7 +12,8 @@
 // accepted into such a key's inbox stays there: entities.inbox.dist.test.ts).
 // ENT_TAKEOVER=0 turns takeOverFromDeadMembers off; ENT_STALL_MS sets the network's
 // peerStallTimeout (the heartbeat that declares a paused or cut-off peer down); ENT_LEASE_SCOPE
-// the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members).
+// the runtime's leaseScope; ENT_ROLE=client starts a client-only runtime (ENT_MEMBERS: the members);
+// ENT_SIGNALS=1 turns the node's handleSignals on (SIGTERM: a graceful stop, then the process ends).
 // The 'pause' command stops the process itself (SIGSTOP) once its answer is sent, at a known point:
 // between event-loop turns, where no SqliteStore transaction is open (each runs synchronously
 // inside one call), so the paused process holds no write lock of the shared file.
@@ -98,6 +99,8 @@ const registrar =
         dialTimeout: 2000,
       });
 const node = await startNode(env('ENT_NAME'), {
+  // ENT_SIGNALS=1: SIGTERM / SIGINT stop the node gracefully, as a service's would (below: then the process ends).
+  handleSignals: process.env.ENT_SIGNALS === '1',
   log: { level: 'warning' },
   network: {
     cookie: 'entities-dist',
@@ -219,3 +222,16 @@ async function run(c: Command): Promise<unknown> {
 }
 
 serveCommands(run);
+
+// Stopped by a signal (ENT_SIGNALS=1), the program ends as a service's does: once the node has
+// stopped (its runtime drained), the store is closed and nothing keeps the process alive. (The
+// 'stop' commands end it themselves.)
+if (process.env.ENT_SIGNALS === '1') {
+  let signalled = false;
+  process.once('SIGTERM', () => (signalled = true));
+  void node.wait().then(async () => {
+    if (!signalled) return;
+    await real.close();
+    setImmediate(() => process.disconnect());
+  });
+}

@@ -193,7 +193,7 @@ export abstract class BehaviorBase implements ProcessBehavior {
   send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void {
     this.ergoProcess.send(to, message, options);
   }
-  sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
+  sendWithPriority<T extends SendTarget>(to: T, message: MessageFor<T>, priority: MessagePriority): void {
     this.ergoProcess.sendWithPriority(to, message, priority);
   }
   sendImportant<T extends SendTarget>(to: T, message: MessageFor<T>): Promise<void> {
@@ -207,7 +207,12 @@ export abstract class BehaviorBase implements ProcessBehavior {
   ): CancelFunc {
     return this.ergoProcess.sendAfter(to, message, delayMs, priority);
   }
-  sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
+  sendWithPriorityAfter<T extends SendTarget>(
+    to: T,
+    message: MessageFor<T>,
+    priority: MessagePriority,
+    delayMs: number,
+  ): CancelFunc {
     return this.ergoProcess.sendWithPriorityAfter(to, message, priority, delayMs);
   }
   sendExit(to: PID, reason: Error): void {
@@ -244,19 +249,35 @@ export abstract class BehaviorBase implements ProcessBehavior {
   ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.callWithTimeout(to, request, timeoutMs);
   }
-  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown> {
+  callWithPriority<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    priority: MessagePriority,
+  ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.callWithPriority(to, request, priority);
   }
-  callImportant(to: SendTarget, request: unknown): Promise<unknown> {
+  callImportant<T extends SendTarget, const R extends RequestFor<T>>(to: T, request: R): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.callImportant(to, request);
   }
-  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown> {
+  callPID<T extends PID, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs?: number,
+  ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.callPID(to, request, timeoutMs);
   }
-  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown> {
+  callProcessID<T extends ProcessID, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs?: number,
+  ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.callProcessID(to, request, timeoutMs);
   }
-  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown> {
+  callAlias<T extends Alias, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs?: number,
+  ): Promise<ReplyFor<T, R>> {
     return this.ergoProcess.callAlias(to, request, timeoutMs);
   }
   inspect(pid: PID, ...items: string[]): Promise<Record<string, string>> {

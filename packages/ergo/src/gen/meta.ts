@@ -11,6 +11,7 @@ import type { MessagePriority, MetaState } from './priority.js';
 import type { PID } from './pid.js';
 import type { Alias, Ref } from './ref.js';
 import type { SendTarget } from './process.js';
+import type { MessageFor } from './protocol.js';
 
 /** Ergo's printed name of a meta state. */
 export function metaStateString(s: MetaState): string {
@@ -80,9 +81,9 @@ export interface MetaProcess {
    * sender is the parent's PID. Throws like a process send: ErrProcessUnknown,
    * ErrProcessMailboxFull, ErrMetaMailboxFull, ErrIncorrect (priority).
    */
-  send(to: SendTarget, message: unknown): void;
+  send<T extends SendTarget>(to: T, message: MessageFor<T>): void;
   /** send() with an explicit priority (the default stays unchanged). */
-  sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void;
+  sendWithPriority<T extends SendTarget>(to: T, message: MessageFor<T>, priority: MessagePriority): void;
   /** Answers a call made to the meta's alias (Running only, else ErrNotAllowed). */
   sendResponse(to: PID, ref: Ref, value: unknown): void;
   /** Answers a call with an error (Running only, else ErrNotAllowed). */

@@ -318,15 +318,27 @@ export interface Node {
     timeoutMs: number,
   ): Promise<ReplyFor<T, R>>;
   /** call() with a priority. ErrIncorrect for an unknown priority. */
-  callWithPriority(to: SendTarget, request: unknown, priority: MessagePriority): Promise<unknown>;
+  callWithPriority<T extends SendTarget, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    priority: MessagePriority,
+  ): Promise<ReplyFor<T, R>>;
   /** call() with important delivery: a remote target that is missing fails at once instead of timing out. */
-  callImportant(to: SendTarget, request: unknown): Promise<unknown>;
+  callImportant<T extends SendTarget, const R extends RequestFor<T>>(to: T, request: R): Promise<ReplyFor<T, R>>;
   /** call() to a PID, with an optional timeout in milliseconds. ErrIncorrect for anything but a PID. */
-  callPID(to: PID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  callPID<T extends PID, const R extends RequestFor<T>>(to: T, request: R, timeoutMs?: number): Promise<ReplyFor<T, R>>;
   /** call() to a ProcessID, with an optional timeout in milliseconds. ErrIncorrect for anything but a ProcessID. */
-  callProcessID(to: ProcessID, request: unknown, timeoutMs?: number): Promise<unknown>;
+  callProcessID<T extends ProcessID, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs?: number,
+  ): Promise<ReplyFor<T, R>>;
   /** call() to an Alias, with an optional timeout in milliseconds. ErrIncorrect for anything but an Alias. */
-  callAlias(to: Alias, request: unknown, timeoutMs?: number): Promise<unknown>;
+  callAlias<T extends Alias, const R extends RequestFor<T>>(
+    to: T,
+    request: R,
+    timeoutMs?: number,
+  ): Promise<ReplyFor<T, R>>;
   /**
    * Asks a local process for its `handleInspect` map, by PID or registered name (Ergo 3.2's
    * Node.Inspect); the request jumps to the target's urgent queue, the wait is 5 s. Rejects with

@@ -399,7 +399,7 @@ export interface Process extends Pick<
    */
   send<T extends SendTarget>(to: T, message: MessageFor<T>, options?: SendOptions): void;
   /** send() with an explicit priority. */
-  sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void;
+  sendWithPriority<T extends SendTarget>(to: T, message: MessageFor<T>, priority: MessagePriority): void;
   /** send() that reports delivery problems at once (R). */
   sendImportant<T extends SendTarget>(to: T, message: MessageFor<T>): Promise<void>;
   /**
@@ -413,7 +413,12 @@ export interface Process extends Pick<
     priority?: MessagePriority,
   ): CancelFunc;
   /** sendAfter with an explicit priority (I/R; Ergo 3.2). ErrIncorrect for an unknown priority or a bad delay. */
-  sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc;
+  sendWithPriorityAfter<T extends SendTarget>(
+    to: T,
+    message: MessageFor<T>,
+    priority: MessagePriority,
+    delayMs: number,
+  ): CancelFunc;
   /** Sends an exit signal (I/R/T). ErrNotAllowed towards self, parent or leader; ErrIncorrect without a reason. */
   sendExit(to: PID, reason: Error): void;
   /** sendExit after `delayMs` (I/R). */

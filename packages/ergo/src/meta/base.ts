@@ -7,6 +7,7 @@ import type { Log } from '../gen/log.js';
 import type { MetaBehavior, MetaProcess } from '../gen/meta.js';
 import type { PID } from '../gen/pid.js';
 import type { SendTarget } from '../gen/process.js';
+import type { MessageFor } from '../gen/protocol.js';
 import type { Alias, Ref } from '../gen/ref.js';
 
 /**
@@ -41,7 +42,7 @@ export abstract class MetaBase implements MetaBehavior {
   }
 
   /** Sends from the meta (with the parent's PID as sender). */
-  send(to: SendTarget, message: unknown): void {
+  send<T extends SendTarget>(to: T, message: MessageFor<T>): void {
     this.meta.send(to, message);
   }
 

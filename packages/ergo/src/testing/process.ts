@@ -357,6 +357,7 @@ export class TestProcess implements Process {
   send(to: SendTarget, message: unknown, options?: SendOptions): void {
     this.#out.send(to, message, options);
   }
+  sendWithPriority<T extends SendTarget>(to: T, message: MessageFor<T>, priority: MessagePriority): void;
   sendWithPriority(to: SendTarget, message: unknown, priority: MessagePriority): void {
     if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
     this.send(to, message, { priority });
@@ -375,6 +376,12 @@ export class TestProcess implements Process {
     return this.#out.sendAfter(to, message, delayMs, priority);
   }
   /** sendAfter with an explicit priority (I/R); recorded as sendAfter, its send with that priority. */
+  sendWithPriorityAfter<T extends SendTarget>(
+    to: T,
+    message: MessageFor<T>,
+    priority: MessagePriority,
+    delayMs: number,
+  ): CancelFunc;
   sendWithPriorityAfter(to: SendTarget, message: unknown, priority: MessagePriority, delayMs: number): CancelFunc {
     this.#allow(MASK_IR, 'sendWithPriorityAfter');
     if (!isMessagePriority(priority)) throw ErrIncorrect.with(`priority ${String(priority)}`);
