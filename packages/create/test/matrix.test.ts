@@ -476,7 +476,15 @@ async function createDatabase(name: string): Promise<string> {
   return `postgres://postgres@${postgres.host}:${postgres.port}/${name}`;
 }
 
-/** A free TCP port P such that P..P+2 and P+10..P+12 are free too (the cluster's nodes and HTTP). */
+/** Cluster bases handed out by this process: two sets run at once and must not overlap. */
+const clusterBases: number[] = [];
+
+/**
+ * A free TCP port P such that P..P+2 and P+10..P+12 are free too (the cluster's nodes and HTTP),
+ * below the kernel's ephemeral range: a port in it may be taken by any outgoing connection (npm's,
+ * PostgreSQL clients') between this check and the members' bind (EADDRINUSE), one below it only
+ * by a server that asks for it.
+ */
 async function freeClusterBase(): Promise<number> {
   const free = (port: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -484,10 +492,20 @@ async function freeClusterBase(): Promise<number> {
       srv.once('error', () => resolve(false));
       srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
+  let high = 32_768;
+  try {
+    high = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || high;
+  } catch {
+    // not Linux: the IANA range's start
+  }
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = 15_000 + Math.floor(Math.random() * Math.max(1000, high - 15_000 - 13));
+    if (clusterBases.some((b) => Math.abs(b - base) <= 12)) continue;
     const ports = [0, 1, 2, 10, 11, 12].map((d) => base + d);
-    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
+    if ((await Promise.all(ports.map(free))).every(Boolean)) {
+      clusterBases.push(base);
+      return base;
+    }
   }
   throw new Error('no free ports for the cluster');
 }
