@@ -25,7 +25,7 @@ import {
   renderTls,
   renderTsconfig,
 } from './render_project.js';
-import { renderEntity, renderEntityTest } from './render_entity.js';
+import { renderEntity, renderEntityTest, renderStore } from './render_entity.js';
 import { renderCluster, renderWorkflow, renderWorkflowTest } from './render_workflow.js';
 import { renderMessagesTest, renderNodeTest, renderTest } from './render_tests.js';
 
@@ -43,7 +43,7 @@ export function generateFiles(project: Project, ergoVersion: string, source?: Pa
   const sqlite = usesEntities(project) && project.entityStore === 'sqlite';
   files.set(
     '.gitignore',
-    `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}${sqlite ? 'entities.db*\n' : ''}${project.workflows.length > 0 ? 'cluster.db*\n' : ''}`,
+    `node_modules/\ndist/\n${project.loggers.includes('rotate') ? 'logs/\n' : ''}${sqlite ? 'entities.db*\n' : ''}${sqlite && project.workflows.length > 0 ? 'cluster.db*\n' : ''}`,
   );
   files.set('src/node.ts', renderNode(project));
   files.set('test/node.test.ts', renderNodeTest(project));
@@ -81,6 +81,7 @@ export function generateFiles(project: Project, ergoVersion: string, source?: Pa
     const test = renderTest(item);
     if (test !== undefined) files.set(`test/${item.lo}.test.ts`, test);
   }
+  if (usesEntities(project)) files.set('src/store.ts', renderStore(project));
   for (const e of project.entities) {
     files.set(`${e.file}.ts`, renderEntity(e));
     files.set(`test/${e.lo}.test.ts`, renderEntityTest(e, project));

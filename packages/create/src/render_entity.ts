@@ -52,11 +52,54 @@ export const ${e.name} = defineEntity('${e.lo}', {
 `;
 }
 
-/** The import of @ergo-ts/entities in src/node.ts (empty without entities). */
+/** The imports of @ergo-ts/entities and of the store's opener in src/node.ts (empty without entities). */
 export function entityPackageImport(project: Project): string {
   if (!usesEntities(project)) return '';
-  const store = project.entityStore === 'postgres' ? 'PostgresStore' : 'SqliteStore';
-  return `import { ${store}, startEntities } from '@ergo-ts/entities';\n`;
+  return `import { startEntities } from '@ergo-ts/entities';\n`;
+}
+
+/**
+ * `src/store.ts`: opens the entities' store, for src/node.ts and src/cluster.ts alike. With
+ * `--entity-store postgres` it is PostgreSQL at ERGO_ENTITY_DB (required). With SQLite (the
+ * default) ERGO_ENTITY_DB names the file, unless it is a PostgreSQL connection string
+ * (postgres:// or postgresql://): then PostgreSQL, so one variable moves a project to it.
+ */
+export function renderStore(project: Project): string {
+  if (project.entityStore === 'postgres')
+    return `// The store the entities keep their state in: PostgreSQL at ERGO_ENTITY_DB
+// (postgres://user:password@host:5432/db), one database for every node of the cluster.
+// ${opener(project)}
+import { PostgresStore, type EntityStore } from '@ergo-ts/entities';
+
+/** Opens PostgreSQL at ERGO_ENTITY_DB (its tables are made when missing); throws when it is unset. */
+export async function openStore(): Promise<EntityStore> {
+  const db = process.env['ERGO_ENTITY_DB'];
+  if (db === undefined || db === '')
+    throw new Error('set ERGO_ENTITY_DB to the PostgreSQL connection string the entities keep their state in');
+  return PostgresStore.open(db);
+}
+`;
+  return `// The store the entities keep their state in, from ERGO_ENTITY_DB: a PostgreSQL connection string
+// (postgres://user:password@host:5432/db) opens PostgreSQL, anything else names a SQLite file
+// (node:sqlite). Unset, a file in the project. ${opener(project)}
+import { fileURLToPath } from 'node:url';
+
+import { PostgresStore, SqliteStore, type EntityStore } from '@ergo-ts/entities';
+
+/**
+ * Opens the store ERGO_ENTITY_DB names (PostgreSQL for a postgres:// or postgresql:// URL, else a
+ * SQLite file), or the SQLite file of this name in the project when it is unset.
+ */
+export async function openStore(file: string): Promise<EntityStore> {
+  const db = process.env['ERGO_ENTITY_DB'] || fileURLToPath(new URL(\`../../\${file}\`, import.meta.url));
+  return /^postgres(?:ql)?:\\/\\//i.test(db) ? PostgresStore.open(db) : SqliteStore.open(db);
+}
+`;
+}
+
+/** Who opens the store through src/store.ts, for its header. */
+function opener(project: Project): string {
+  return project.workflows.length > 0 ? 'src/node.ts and src/cluster.ts open it here.' : 'src/node.ts opens it here.';
 }
 
 /** The imports of the project's entity kinds in src/node.ts. */
@@ -73,17 +116,15 @@ export function renderEntityStart(project: Project): string {
   const kinds = [...project.entities, ...project.workflows].map((e) => e.name).join(', ');
   const open =
     project.entityStore === 'postgres'
-      ? `  // PostgreSQL at ERGO_ENTITY_DB (postgres://user:password@host:5432/db).
-  const db = process.env['ERGO_ENTITY_DB'];
-  if (db === undefined || db === '') {
-    await node.stop();
-    throw new Error('set ERGO_ENTITY_DB to the PostgreSQL connection string the entities keep their state in');
-  }
-  const store = await PostgresStore.open(db);`
-      : `  // SQLite (node:sqlite): ERGO_ENTITY_DB, or entities.db in the project.
-  const store = SqliteStore.open(process.env['ERGO_ENTITY_DB'] || fileURLToPath(new URL('../../entities.db', import.meta.url)));`;
+      ? `  // PostgreSQL at ERGO_ENTITY_DB (src/store.ts).
+  const store = await openStore().catch(async (err: unknown) => {`
+      : `  // ERGO_ENTITY_DB (a SQLite file, or a postgres:// URL: src/store.ts), or entities.db in the project.
+  const store = await openStore('entities.db').catch(async (err: unknown) => {`;
   return `  // Durable entities (@ergo-ts/entities): node.stop() drains the runtime, then the store closes.
 ${open}
+    await node.stop();
+    throw err;
+  });
   try {
     await startEntities(node, { store, kinds: [${kinds}] });
   } catch (err) {
@@ -91,6 +132,7 @@ ${open}
     await store.close();
     throw err;
   }
+  node.log.info('entities: store %s', store.name);
   void node
     .wait()
     .then(() => store.close())

@@ -72,11 +72,11 @@ export function renderNode(project: Project): string {
   for (const t of top) imports.push(`import { ${t.name} } from '${importPath('src/node', t.file)}';`);
   if (project.tls) imports.push(`import { certificate } from './tls.js';`);
   imports.push(...entityKindImports(project));
+  if (usesEntities(project)) imports.push(`import { openStore } from './store.js';`);
   imports.sort((a, b) => a.slice(a.indexOf("'")).localeCompare(b.slice(b.indexOf("'"))));
   const spawns = top.map((t) => `    await node.spawnRegister('${t.lo}', ${t.name});`).join('\n');
   const obs = project.observer;
   const rotate = project.loggers.includes('rotate');
-  const fileUrl = rotate || (usesEntities(project) && project.entityStore === 'sqlite');
   const loggerImports = (project.loggers.length === 0 ? ['colored'] : project.loggers)
     .map((l) => (l === 'colored' ? 'createColoredLogger' : 'createRotateLogger'))
     .sort();
@@ -85,7 +85,7 @@ export function renderNode(project: Project): string {
 // SIGTERM or SIGINT (exit code 0).
 //   npm start -- --name ${defaultNodeNameOf(project)} --cookie <secret> --port <acceptor port>${obs ? ' --observer-port 9911' : ''}
 // Each option also comes from the environment (ERGO_NODE_NAME, ERGO_COOKIE, ERGO_PORT${obs ? ', ERGO_OBSERVER_PORT' : ''}).
-import { ${fileUrl ? 'fileURLToPath, ' : ''}pathToFileURL } from 'node:url';
+import { ${rotate ? 'fileURLToPath, ' : ''}pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 
 ${entityPackageImport(project)}${obs ? "import { createObserverApp } from '@ergo-ts/observer';\n" : ''}import { startNode, type Node } from 'ergo-ts';
@@ -434,13 +434,13 @@ function renderExtrasReadme(project: Project): string {
     );
   if (project.entities.length > 0)
     parts.push(
-      `Durable entities (\`@ergo-ts/entities\`): ${project.entities.map((e) => `\`${e.name}\` (\`${e.file}.ts\`)`).join(', ')}, started by \`src/node.ts\` with their state in ${project.entityStore === 'postgres' ? 'PostgreSQL at `ERGO_ENTITY_DB` (a connection string; the entity tests skip without it)' : 'SQLite: `entities.db` in the project, or the file `ERGO_ENTITY_DB` names'}. Address a key with \`entity(Kind, key)\` and call it through the \`Entities\` handle \`startEntities\` returns. Node 22.13 or later (\`node:sqlite\`).`,
+      `Durable entities (\`@ergo-ts/entities\`): ${project.entities.map((e) => `\`${e.name}\` (\`${e.file}.ts\`)`).join(', ')}, started by \`src/node.ts\` with their state in ${project.entityStore === 'postgres' ? 'PostgreSQL at `ERGO_ENTITY_DB` (a connection string; the entity tests skip without it)' : 'SQLite: `entities.db` in the project, or the file `ERGO_ENTITY_DB` names (a `postgres://` connection string there opens PostgreSQL instead)'} (\`src/store.ts\`). Address a key with \`entity(Kind, key)\` and call it through the \`Entities\` handle \`startEntities\` returns. Node 22.13 or later (\`node:sqlite\`).`,
     );
   if (project.workflows.length > 0) {
     const w = project.workflows[0]!;
     parts.push(
       `Durable workflows (\`@ergo-ts/entities\`' \`defineWorkflow\`): ${project.workflows.map((x) => `\`${x.name}\` (\`${x.file}.ts\`)`).join(', ')}, registered with the entities runtime by \`src/node.ts\`; start one from any node with \`entities.workflows.start(Kind, id, input)\`, then \`signal\`, \`query\`, \`result\` on its handle.\n\n` +
-        `**A three-node cluster, one command:** \`npm run cluster\` (\`-- --port P\`, default 9140) builds and starts three member nodes as OS processes (\`src/cluster.ts\`), wired to each other (static routes, \`members\`: the three names), on one SQLite file (\`cluster.db\`, or \`ERGO_ENTITY_DB\`), each with an HTTP front door on P+10, P+11, P+12. Start a workflow on one member, signal it on another, await its result on the third:\n\n` +
+        `**A three-node cluster, one command:** \`npm run cluster\` (\`-- --port P\`, default 9140) builds and starts three member nodes as OS processes (\`src/cluster.ts\`), wired to each other (static routes, \`members\`: the three names), on one store (${project.entityStore === 'postgres' ? 'PostgreSQL at \`ERGO_ENTITY_DB\`: `ERGO_ENTITY_DB=postgres://user@host:5432/db npm run cluster`' : 'the SQLite file \`cluster.db\`, or what \`ERGO_ENTITY_DB\` names: a file, or a \`postgres://\` connection string for PostgreSQL'}), each with an HTTP front door on P+10, P+11, P+12. Start a workflow on one member, signal it on another, await its result on the third:\n\n` +
         '```sh\n' +
         `curl -X POST localhost:9150/${w.lo}/o1 -d '{"item":"book","coolOffMs":1000}'\n` +
         `curl -X POST localhost:9151/${w.lo}/o1/approve -d '{"by":"alice"}'\n` +
@@ -457,6 +457,7 @@ function describeFile(project: Project, file: string): string {
   if (file === 'src/messages.ts') return ': message types';
   if (file === 'src/tls.ts') return ': the TLS certificate';
   if (file === 'src/cluster.ts') return ': three member nodes for `npm run cluster`';
+  if (file === 'src/store.ts') return ": opens the entities' store (`ERGO_ENTITY_DB`)";
   if (file.startsWith('test/')) return '';
   const item = project.items.find((i) => `${i.file}.ts` === file);
   if (item !== undefined) return item.kind === 'app' ? ': application' : `: started by ${startedBy(item)}`;

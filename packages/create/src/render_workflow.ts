@@ -1,8 +1,8 @@
 // Workflow templates (`--with-workflow Order`): the workflow's module (two steps, a durable sleep,
-// a signal, a query; `defineWorkflow` of @ergo-ts/entities), its test (a real node with the
-// entities runtime over a SQLite file of its own: started, signalled, its result), and
+// a signal, a query; `defineWorkflow` of @ergo-ts/entities), its test (on @ergo-ts/entities/testing's
+// kit, whose test clock skips the sleep: started, signalled, its result, its journal replayed), and
 // `src/cluster.ts`, which `npm run cluster` runs: three member nodes as OS processes on one
-// machine, wired to each other (static routes, `members: [the three]`), one SQLite file, each
+// machine, wired to each other (static routes, `members: [the three]`), one store (src/store.ts), each
 // serving a small HTTP front door to start, signal and await workflows on any member.
 
 import { type EntityItem, type Project } from './model.js';
@@ -59,46 +59,49 @@ export const ${w.name} = defineWorkflow(
 `;
 }
 
-/** `test/<lo>.test.ts` */
+/** `test/<lo>.test.ts`: the workflow on the entities test kit, whose clock skips the sleep. */
 export function renderWorkflowTest(w: EntityItem): string {
-  return `import { strict as assert } from 'node:assert';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, test } from 'node:test';
+  return `// ${w.name} on the real entities runtime with a test clock and an in-memory store
+// (@ergo-ts/entities/testing): time moves only when the test moves it, so its day-long sleep takes
+// milliseconds. A cluster on a real store: \`npm run cluster\` (src/cluster.ts).
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
 
-import { SqliteStore, startEntities } from '@ergo-ts/entities';
-import { startNode } from 'ergo-ts';
+import { replayWorkflow, startTestEntities } from '@ergo-ts/entities/testing';
 
 import { ${w.name} } from '../src/workflows/${w.lo}.js';
 
-const dir = mkdtempSync(join(tmpdir(), '${w.lo}-test-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const DAY = 86_400_000;
 
-test('${w.name}: two steps, a sleep and a signal, journaled; the result once approved', async () => {
-  const store = SqliteStore.open(join(dir, 'entities.db'));
-  const node = await startNode(\`${w.lo}_test_\${process.pid}@localhost\`, {
-    log: { level: 'warning', defaultLogger: { timeFormat: 'iso' } },
+test('${w.name}: two steps, a day-long sleep and a signal, journaled; the result once approved', async () => {
+  // Leases of an hour: skipping a day fires a lease renewal every third of it (72, not 8,640).
+  await using kit = await startTestEntities({ kinds: [${w.name}], leaseTtlMs: 3_600_000 });
+  const wf = await kit.workflows.start(${w.name}, 'w1', { item: 'book', coolOffMs: DAY });
+  assert.equal(wf.created, true);
+  // Its first step done, the body sleeps until a day later on the test clock.
+  const [idle] = await kit.workflows.runUntilIdle();
+  assert.equal(idle?.wakeAt, kit.clock.now() + DAY);
+  assert.equal(await wf.query('stage'), 'cooling off');
+  // Sent before the body asks for it: kept until then.
+  assert.equal(await wf.signal('approve', { by: 'alice' }), 'accepted');
+  // Skips the day (the clock moves to the wake-up) and runs the body to its end.
+  assert.deepEqual(await wf.advanceUntilDone(), {
+    // The step's idempotency key: <workflow>/<id>/<operation's seq>/step:<name>.
+    reserved: 'reserved book (${w.lo}/w1/0/step:reserve)',
+    approvedBy: 'alice',
+    shipped: 'shipped book',
   });
-  try {
-    const entities = await startEntities(node, { store, kinds: [${w.name}] });
-    const order = await entities.workflows.start(${w.name}, 'w1', { item: 'book', coolOffMs: 50 });
-    assert.equal(order.created, true);
-    // Sent before the body asks for it (it may still sleep): kept until then.
-    assert.equal(await order.signal('approve', { by: 'alice' }), 'accepted');
-    const out = await order.result();
-    assert.match(out.reserved, /^reserved book \\(${w.lo}\\/w1\\/\\d+\\)$/);
-    assert.deepEqual({ ...out, reserved: '' }, { reserved: '', approvedBy: 'alice', shipped: 'shipped book' });
-    assert.equal(await order.query('stage'), 'done');
-    // The journal, as an operator sees it: two steps, the sleep, the signal.
-    const ops = (await order.describe()).history.map((e) => e.t);
-    assert.deepEqual(ops, ['step', 'sleep', 'signal', 'step']);
-    // Starting the same id again starts nothing.
-    assert.equal((await entities.workflows.start(${w.name}, 'w1', { item: 'pen', coolOffMs: 0 })).created, false);
-  } finally {
-    await node.stop(); // drains the entities runtime
-    await store.close();
-  }
+  assert.equal(await wf.query('stage'), 'done');
+  // The journal, as an operator sees it: two steps, the sleep, the signal.
+  const described = await wf.describe();
+  assert.deepEqual(
+    described.history.map((e) => e.t),
+    ['step', 'sleep', 'signal', 'step'],
+  );
+  // The history replays against this code; a change that drops or reorders an operation would not.
+  assert.equal((await replayWorkflow(${w.name}, described)).ended, 'returned');
+  // Starting the same id again starts nothing.
+  assert.equal((await kit.workflows.start(${w.name}, 'w1', { item: 'pen', coolOffMs: 0 })).created, false);
 });
 `;
 }
@@ -110,13 +113,23 @@ export function renderCluster(project: Project): string {
   const imports = [
     ...project.entities.map((e) => `import { ${e.name} } from './entities/${e.lo}.js';`),
     ...project.workflows.map((x) => `import { ${x.name} } from './workflows/${x.lo}.js';`),
+    `import { openStore } from './store.js';`,
   ].sort();
+  const pg = project.entityStore === 'postgres';
   const byName = project.workflows.map((x) => `  ['${x.lo}', ${x.name}],`).join('\n');
   return `// A three-node cluster of this project on one machine: \`npm run cluster\` (or
 // \`node --import ergo-ts/register dist/src/cluster.js --port 9140\`) starts three member nodes as OS processes (this file
 // with --member 0, 1, 2), wired to each other by static routes and given \`members\` (the three
-// names), the entities runtime over one SQLite file (ERGO_ENTITY_DB, or cluster.db in the
-// project), and the workflows. Each member serves HTTP on 127.0.0.1, so a workflow can be started
+// names), with the workflows and the entities runtime over one store (src/store.ts): ${
+    pg
+      ? `PostgreSQL at
+// ERGO_ENTITY_DB, one database the three share:
+//   ERGO_ENTITY_DB=postgres://user@host:5432/db npm run cluster`
+      : `the SQLite
+// file cluster.db in the project, or what ERGO_ENTITY_DB names: a SQLite file, or a postgres://
+// connection string for PostgreSQL.`
+  }
+// Each member prints the store it opened and serves HTTP on 127.0.0.1, so a workflow can be started
 // on one member and awaited on another:
 //   curl -X POST localhost:9150/${w.lo}/o1 -d '{"item":"book","coolOffMs":1000}'   start (member 0)
 //   curl -X POST localhost:9151/${w.lo}/o1/approve -d '{"by":"alice"}'            signal (member 1)
@@ -129,7 +142,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { SqliteStore, startEntities, type AnyWorkflowKind, type Entities } from '@ergo-ts/entities';
+import { startEntities, type AnyWorkflowKind, type Entities } from '@ergo-ts/entities';
 import { startNode } from 'ergo-ts';
 
 ${imports.join('\n')}
@@ -145,14 +158,22 @@ ${byName}
 const { values } = parseArgs({ options: { port: { type: 'string' }, member: { type: 'string' } } });
 const base = Number(values.port ?? process.env['ERGO_CLUSTER_PORT'] ?? 9140);
 if (!Number.isInteger(base) || base < 1 || base + 12 > 65535) throw new Error(\`--port \${String(values.port)}: not a port\`);
-const db = process.env['ERGO_ENTITY_DB'] || fileURLToPath(new URL('../../cluster.db', import.meta.url));
 const names = Array.from({ length: MEMBERS }, (_, i) => \`${project.packageName.replace(/[^a-z0-9_-]/g, '')}\${i}@localhost\`);
 
 if (values.member === undefined) await launch();
 else await member(Number(values.member));
 
 /** Starts the three members and stops them on SIGINT / SIGTERM (exit code 0 once all stopped). */
-async function launch(): Promise<void> {
+async function launch(): Promise<void> {${
+    pg
+      ? `
+  if (!process.env['ERGO_ENTITY_DB']) {
+    console.error('set ERGO_ENTITY_DB to the PostgreSQL connection string the members share (postgres://user@host:5432/db)');
+    process.exitCode = 1;
+    return;
+  }`
+      : ''
+  }
   const file = fileURLToPath(import.meta.url);
   const children: ChildProcess[] = names.map((_, i) =>
     fork(file, ['--port', String(base), '--member', String(i)], { stdio: 'inherit' }),
@@ -186,13 +207,15 @@ async function member(i: number): Promise<void> {
       })),
     },
   });
-  const store = SqliteStore.open(db);
+  const store = await openStore(${pg ? '' : "'cluster.db'"});
   const entities = await startEntities(node, { store, members: names, kinds: [${kinds.map((k) => k.name).join(', ')}] });
   const http = createServer((req, res) => {
     serve(entities, req, res).catch((err: unknown) => reply(res, 500, { error: String(err) }));
   });
   await new Promise<void>((r) => http.listen(base + 10 + i, '127.0.0.1', r));
-  console.log(\`member \${names[i]} (pid \${process.pid}): node on 127.0.0.1:\${base + i}, http://127.0.0.1:\${base + 10 + i}\`);
+  console.log(
+    \`member \${names[i]} (pid \${process.pid}): node on 127.0.0.1:\${base + i}, store \${store.name}, http://127.0.0.1:\${base + 10 + i}\`,
+  );
   await node.wait(); // SIGTERM / SIGINT: the node stops gracefully (the runtime hands its keys over)
   http.close();
   await store.close();

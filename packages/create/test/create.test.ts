@@ -167,8 +167,16 @@ describe('--with-entity: durable entity kinds (@ergo-ts/entities)', () => {
       /SqliteStore\.open\(join\(dir, 'entities\.db'\)\)/,
     );
     const node = readFileSync(join(dir, 'src', 'node.ts'), 'utf8');
-    assert.match(node, /import \{ SqliteStore, startEntities \} from '@ergo-ts\/entities';/);
+    assert.match(node, /import \{ startEntities \} from '@ergo-ts\/entities';/);
+    assert.match(node, /const store = await openStore\('entities\.db'\)/);
     assert.match(node, /await startEntities\(node, \{ store, kinds: \[Cart, Order\] \}\)/);
+    // src/store.ts: SQLite, unless ERGO_ENTITY_DB is a PostgreSQL connection string.
+    const store = readFileSync(join(dir, 'src', 'store.ts'), 'utf8');
+    assert.match(store, /import \{ PostgresStore, SqliteStore, type EntityStore \} from '@ergo-ts\/entities';/);
+    assert.match(
+      store,
+      /return \/\^postgres\(\?:ql\)\?:\\\/\\\/\/i\.test\(db\) \? PostgresStore\.open\(db\) : SqliteStore\.open\(db\);/,
+    );
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
     assert.deepEqual(Object.keys(pkg.dependencies).sort(), ['@ergo-ts/entities', 'ergo-ts']);
     assert.match(readFileSync(join(dir, '.gitignore'), 'utf8'), /^entities\.db\*$/m);
@@ -180,7 +188,10 @@ describe('--with-entity: durable entity kinds (@ergo-ts/entities)', () => {
     mkdirSync(cwd);
     assert.equal(await run(['Pg', '--with-entity', 'Cart', '--entity-store', 'postgres'], io(cwd)), 0);
     const node = readFileSync(join(cwd, 'pg', 'src', 'node.ts'), 'utf8');
-    assert.match(node, /const store = await PostgresStore\.open\(db\);/);
+    assert.match(node, /const store = await openStore\(\)/);
+    const store = readFileSync(join(cwd, 'pg', 'src', 'store.ts'), 'utf8');
+    assert.match(store, /return PostgresStore\.open\(db\);/);
+    assert.doesNotMatch(store, /SqliteStore/);
     assert.match(readFileSync(join(cwd, 'pg', 'test', 'cart.test.ts'), 'utf8'), /PostgresStore\.open\(db\)/);
   });
 
@@ -307,11 +318,15 @@ describe('--with-workflow: durable workflows and a three-node cluster (@ergo-ts/
     assert.equal(order.match(/await ctx\.step\(/g)?.length, 2);
     assert.match(order, /await ctx\.sleep\(input\.coolOffMs\)/);
     assert.match(order, /await ctx\.signal\('approve'\)/);
-    assert.match(readFileSync(join(dir, 'test', 'order.test.ts'), 'utf8'), /entities\.workflows\.start\(Order, 'w1'/);
+    // Its test runs on the entities test kit, whose clock skips the sleep.
+    const test = readFileSync(join(dir, 'test', 'order.test.ts'), 'utf8');
+    assert.match(test, /await using kit = await startTestEntities\(\{ kinds: \[Order\]/);
+    assert.match(test, /await wf\.advanceUntilDone\(\)/);
     const node = readFileSync(join(dir, 'src', 'node.ts'), 'utf8');
     assert.match(node, /import \{ Order \} from '\.\/workflows\/order\.js';/);
     assert.match(node, /await startEntities\(node, \{ store, kinds: \[Order\] \}\)/);
     const cluster = readFileSync(join(dir, 'src', 'cluster.ts'), 'utf8');
+    assert.match(cluster, /const store = await openStore\('cluster\.db'\);/);
     assert.match(cluster, /startEntities\(node, \{ store, members: names, kinds: \[Order\] \}\)/);
     const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
       dependencies: Record<string, string>;
@@ -323,6 +338,23 @@ describe('--with-workflow: durable workflows and a three-node cluster (@ergo-ts/
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
     assert.match(readme, /`npm run cluster`/);
     assert.match(readme, /curl localhost:9152\/order\/o1/);
+  });
+
+  test('--entity-store postgres: the cluster and the node open PostgreSQL at ERGO_ENTITY_DB', async () => {
+    const cwd = join(root, 'workflow-pg');
+    mkdirSync(cwd);
+    assert.equal(await run(['PgShop', '--with-workflow', 'Order', '--entity-store', 'postgres'], io(cwd)), 0);
+    const dir = join(cwd, 'pgshop');
+    const cluster = readFileSync(join(dir, 'src', 'cluster.ts'), 'utf8');
+    assert.match(cluster, /const store = await openStore\(\);/);
+    assert.doesNotMatch(cluster, /SqliteStore|cluster\.db/);
+    assert.match(readFileSync(join(dir, 'src', 'node.ts'), 'utf8'), /const store = await openStore\(\)/);
+    assert.match(readFileSync(join(dir, 'src', 'store.ts'), 'utf8'), /return PostgresStore\.open\(db\);/);
+    assert.doesNotMatch(readFileSync(join(dir, '.gitignore'), 'utf8'), /\.db/);
+    assert.match(
+      readFileSync(join(dir, 'README.md'), 'utf8'),
+      /ERGO_ENTITY_DB=postgres:\/\/user@host:5432\/db npm run cluster/,
+    );
   });
 
   test('bad workflow names are refused with a code, nothing written', async () => {

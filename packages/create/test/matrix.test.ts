@@ -18,7 +18,8 @@
 // file in a process of its own) and `npm start` (prestart's tsc -b, then the node under npm).
 // For some sets: with --with-observer the Observer (from @ergo-ts/observer's tarball, on a free
 // port) serves its UI page; with --with-logger rotate the log lands in logs/<package>.log; with
-// the postgres entity store, the tests and the node use a real PostgreSQL server.
+// the postgres entity store, the tests, the node and `npm run cluster` use a real PostgreSQL server;
+// the SQLite workflow set's node is given a postgres:// ERGO_ENTITY_DB, which opens PostgreSQL too.
 
 import { strict as assert } from 'node:assert';
 import { type ChildProcess, spawn } from 'node:child_process';
@@ -29,7 +30,7 @@ import { basename, join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 
-import { eventually, packedTarballs, startPostgres, type Postgres } from '@ergo-ts/test-support';
+import { PG_BIN, eventually, packedTarballs, startPostgres, type Postgres } from '@ergo-ts/test-support';
 import { NetworkMode, ProcessID, startNode, type Node } from 'ergo-ts';
 
 import { parseCliArgs } from '../src/args.js';
@@ -122,6 +123,10 @@ const MATRIX: [string, string[]][] = [
     ['PgEntityNode', '--with-entity', 'Cart', '--entity-store', 'postgres', '--with-actor', 'MyActor'],
   ],
   ['workflow (a 3-node cluster, and an actor)', ['FlowNode', '--with-workflow', 'Order', '--with-actor', 'MyActor']],
+  [
+    'workflow (postgres: the 3-node cluster on PostgreSQL, and an actor)',
+    ['PgFlowNode', '--with-workflow', 'Order', '--entity-store', 'postgres', '--with-actor', 'MyActor'],
+  ],
 ];
 
 // Nested runs must not think they are part of this one: npm's workspace run, node:test's
@@ -172,7 +177,7 @@ async function ok(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessE
 
 let tmp = '';
 let probe: Node | undefined;
-/** The PostgreSQL server of the `--entity-store postgres` set (started before the run when that set is in it). */
+/** The PostgreSQL server of the `--entity-store postgres` and workflow sets (started before the run when one is in it). */
 let postgres: Postgres | undefined;
 /** Each set's project folder. */
 const dirs = new Map<string, string>();
@@ -224,8 +229,9 @@ describe(
       const extra = [websocket, observer, entities, 'ws@^8.23.0', '@types/ws@^8.18.2'];
       await ok('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball, ...extra], first!);
       for (const dir of rest) symlinkSync(join(first!, 'node_modules'), join(dir, 'node_modules'), 'dir');
-      // The postgres set's tests need the server during the run over every project's tests.
-      if (SETS.some(([, args]) => args.includes('postgres'))) postgres = await startPostgres();
+      // The postgres sets' tests need the server during the run over every project's tests.
+      if (SETS.some(([, args]) => args.includes('postgres') || args.includes('--with-workflow')))
+        postgres = await startPostgres();
       probe = await startNode(`matrix_probe_${process.pid}@localhost`, {
         log: { defaultLogger: { disable: true } },
         network: { mode: NetworkMode.Hidden, cookie: COOKIE, registrar: null, insecureSkipVerify: true },
@@ -266,7 +272,14 @@ describe(
       test(label, async () => {
         const dir = dirs.get(label)!;
         // The postgres entity store: a real server, its URL in ERGO_ENTITY_DB for the tests and the node.
-        const env = args.includes('postgres') ? { ...ENV, ERGO_ENTITY_DB: postgres!.url } : ENV;
+        // A workflow set's node and cluster use a database of their own: the sets run two at a
+        // time, and nodes of two sets must not take each other's shard leases in one database.
+        const flow = args.includes('--with-workflow');
+        const db = flow ? await createDatabase(`matrix${n}`) : postgres?.url;
+        const pgEnv = { ...ENV, ERGO_ENTITY_DB: db };
+        const env = args.includes('postgres') ? pgEnv : ENV;
+        // A SQLite project's node given a postgres:// ERGO_ENTITY_DB opens PostgreSQL (src/store.ts).
+        const flowOnSqlite = flow && !args.includes('postgres');
         // Type-checked: no error in the project's files (tsc -b prints their paths from tmp).
         const own = compiled!.out.split('\n').filter((l) => l.startsWith(`${basename(dir)}/`));
         assert.deepEqual(own, [], `tsc -b errors in ${dir}`);
@@ -328,7 +341,7 @@ describe(
           project.tls,
           project.observer,
           logFile,
-          env,
+          flowOnSqlite ? pgEnv : env,
         );
         // Lines as the demo prints them: ISO times; a process's registered name beside its PID.
         const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z \[info\] /;
@@ -338,7 +351,15 @@ describe(
           assert.doesNotMatch(out, /\x1b\[/, 'no colours when the output is a pipe');
         }
         if (args.includes('--with-entity')) assert.match(out, /application entities \(temporary\) started/, out);
-        if (args.includes('--with-workflow')) await clusterStartSignalResult(dir);
+        if (args.includes('--with-entity') || args.includes('--with-workflow')) {
+          const pg = args.includes('postgres') || flowOnSqlite;
+          assert.match(
+            out,
+            pg ? /entities: store postgres:\/\/127\.0\.0\.1:/ : /entities: store sqlite:\/.*entities\.db/,
+            out,
+          );
+        }
+        if (flow) await clusterStartSignalResult(dir, project.packageName, args.includes('postgres') ? db : undefined);
         if (logFile !== undefined) {
           assert.match(log, new RegExp(`${iso.source}.* is up \\(pid `, 'm'), 'the rotate log file has the lines');
           assert.match(log, /graceful shutdown/);
@@ -448,7 +469,22 @@ async function startCallStop(
   }
 }
 
-/** A free TCP port P such that P..P+2 and P+10..P+12 are free too (the cluster's nodes and HTTP). */
+/** A new database `name` on the matrix's PostgreSQL server (`createdb`, as a user makes one); its URL. */
+async function createDatabase(name: string): Promise<string> {
+  assert.ok(postgres !== undefined, 'the PostgreSQL server runs');
+  await ok(join(PG_BIN, 'createdb'), ['-h', postgres.host, '-p', String(postgres.port), '-U', 'postgres', name], tmp);
+  return `postgres://postgres@${postgres.host}:${postgres.port}/${name}`;
+}
+
+/** Cluster bases handed out by this process: two sets run at once and must not overlap. */
+const clusterBases: number[] = [];
+
+/**
+ * A free TCP port P such that P..P+2 and P+10..P+12 are free too (the cluster's nodes and HTTP),
+ * below the kernel's ephemeral range: a port in it may be taken by any outgoing connection (npm's,
+ * PostgreSQL clients') between this check and the members' bind (EADDRINUSE), one below it only
+ * by a server that asks for it.
+ */
 async function freeClusterBase(): Promise<number> {
   const free = (port: number): Promise<boolean> =>
     new Promise((resolve) => {
@@ -456,24 +492,37 @@ async function freeClusterBase(): Promise<number> {
       srv.once('error', () => resolve(false));
       srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
     });
+  let high = 32_768;
+  try {
+    high = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]) || high;
+  } catch {
+    // not Linux: the IANA range's start
+  }
   for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 40_000);
+    const base = 15_000 + Math.floor(Math.random() * Math.max(1000, high - 15_000 - 13));
+    if (clusterBases.some((b) => Math.abs(b - base) <= 12)) continue;
     const ports = [0, 1, 2, 10, 11, 12].map((d) => base + d);
-    if ((await Promise.all(ports.map(free))).every(Boolean)) return base;
+    if ((await Promise.all(ports.map(free))).every(Boolean)) {
+      clusterBases.push(base);
+      return base;
+    }
   }
   throw new Error('no free ports for the cluster');
 }
 
 /**
- * `npm run cluster -- --port P` as the README says: three member processes come up; a workflow is
- * started through member 0's HTTP front door, signalled through member 1's, and its result read
- * through member 2's; SIGTERM stops the three (exit code 0, "cluster stopped").
+ * `npm run cluster -- --port P` as the README says (with `ERGO_ENTITY_DB=<db>` when `db` is given,
+ * else on the project's SQLite file): three member processes come up, each on that store; a
+ * workflow is started through member 0's HTTP front door, signalled through member 1's, and its
+ * result read through member 2's; SIGTERM stops the three (exit code 0, "cluster stopped").
+ * `pkg`: the project's package name, which the members' node names start with.
  */
-async function clusterStartSignalResult(dir: string): Promise<void> {
+async function clusterStartSignalResult(dir: string, pkg: string, db?: string): Promise<void> {
   const base = await freeClusterBase();
+  rmSync(join(dir, 'cluster.db'), { force: true });
   const child = spawn('npm', ['run', 'cluster', '--', '--port', String(base)], {
     cwd: dir,
-    env: ENV,
+    env: db === undefined ? ENV : { ...ENV, ERGO_ENTITY_DB: db },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -490,6 +539,11 @@ async function clusterStartSignalResult(dir: string): Promise<void> {
         intervalMs: 100,
       },
     );
+    // Each member on the one store: PostgreSQL at ERGO_ENTITY_DB, or the project's cluster.db.
+    const stores = (out.match(/^member .*, store (\S+), http:/gm) ?? []).map((l) => /, store (\S+),/.exec(l)![1]);
+    const store =
+      db === undefined ? `sqlite:${join(dir, 'cluster.db')}` : `postgres://${new URL(db).host}${new URL(db).pathname}`;
+    assert.deepEqual(stores, [store, store, store], out);
     const http = async (port: number, path: string, body?: unknown): Promise<{ status: number; json: any }> => {
       const res = await fetch(`http://127.0.0.1:${port}${path}`, {
         method: body === undefined ? 'GET' : 'POST',
@@ -504,10 +558,11 @@ async function clusterStartSignalResult(dir: string): Promise<void> {
     assert.deepEqual(signalled.json, { signal: 'accepted' });
     const result = await http(base + 12, '/order/o1');
     assert.equal(result.status, 200, JSON.stringify(result.json));
-    assert.equal(result.json.node, `flownode2@localhost`);
+    assert.equal(result.json.node, `${pkg}2@localhost`);
     assert.equal(result.json.output.approvedBy, 'alice');
     assert.equal(result.json.output.shipped, 'shipped book');
-    assert.match(result.json.output.reserved, /^reserved book \(order\/o1\/0\)$/);
+    // The step's idempotency key: <workflow>/<id>/<seq>/step:<name>.
+    assert.equal(result.json.output.reserved, 'reserved book (order/o1/0/step:reserve)');
   } finally {
     // The npm process group: npm, the launcher and its three members.
     try {
@@ -521,4 +576,6 @@ async function clusterStartSignalResult(dir: string): Promise<void> {
     timeoutMs: 30_000,
     intervalMs: 100,
   });
+  // On PostgreSQL nothing fell back to a SQLite file.
+  if (db !== undefined) assert.equal(existsSync(join(dir, 'cluster.db')), false, 'no cluster.db beside PostgreSQL');
 }
