@@ -145,7 +145,9 @@ class StepFigures {
 
 /** The counters of one workflow kind on one runtime: the engine's and the runs' hooks call these. */
 export class WorkflowFigures {
+  /** Instances started here (engine.ts counts a start once it is saved). */
   started = 0;
+  /** Replays that diverged here (each halted its instance). */
   blockedTotal = 0;
   readonly #ended = { completed: 0, failed: 0, cancelled: 0 };
   readonly #duration = {
