@@ -151,6 +151,15 @@ export {
   type WorkflowRuntimeView,
   type WorkflowSummary,
 } from './workflow/listing.js';
+export {
+  MAX_STEP_LABELS,
+  RESUME_LATENCY_BUCKETS,
+  STEP_DURATION_BUCKETS,
+  WORKFLOW_DURATION_BUCKETS,
+  type WorkflowHistogram,
+  type WorkflowKindStats,
+  type WorkflowStepStats,
+} from './workflow/metrics.js';
 export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationReply } from './workflow/operator.js';
 export {
   ErrWorkflowCancelled,

@@ -2,12 +2,15 @@
 // activations, passivations, hand-offs, store latency, journal writes (events, snapshots, events
 // since the latest snapshot), reminders (fired, failed, lateness) and the inbox sweeper (keys with
 // accepted messages waiting, the oldest one's age) and the projections started on the node (running
-// or standing by, offset, events, caught up, last handled, failures), read from the runtime's `stats()` at scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
+// or standing by, offset, events, caught up, last handled, failures), and its durable workflows
+// (the `ergo_workflow_*` families of workflows.ts), read from the runtime's `stats()` at scrape time. The source is typed structurally (EntitiesStatsSource): neither package depends on
 // the other, and entities never loads prom-client. The families are prom-client metric objects of
 // their own (a `get()` that reads the snapshot), so counters and the latency histogram are
 // rendered with their true types from the runtime's totals instead of being re-counted here.
 
 import type { Registry } from 'prom-client';
+
+import { WORKFLOW_FAMILIES, type WorkflowKindLike } from './workflows.js';
 
 /** One store operation's latency as the runtime keeps it (cumulative bucket counts, seconds). */
 export interface EntitiesStoreOperationLike {
@@ -94,6 +97,8 @@ export interface EntitiesStatsLike {
   readonly inbox?: EntitiesInboxLike;
   /** The projections started on this node (absent: none; one sample per projection and family). */
   readonly projections?: readonly EntitiesProjectionLike[];
+  /** Per workflow kind, its figures (absent: none; the `ergo_workflow_*` families, workflows.ts). */
+  readonly workflows?: Readonly<Record<string, WorkflowKindLike>>;
 }
 
 /** Anything with the figures: the `Entities` runtime of `@ergo-ts/entities` (`startEntities`). */
@@ -272,6 +277,15 @@ const FAMILIES: readonly [string, Kind, string, (s: EntitiesStatsLike, name: str
     'How late accepted reminder fires were (accepted time minus due time)',
     (s, name) => lateness(s, name),
   ],
+  ...WORKFLOW_FAMILIES.map(
+    ([name, type, help, values]) =>
+      [name, type, help, (s: EntitiesStatsLike, n: string): Value[] => values(s.workflows, n)] as [
+        string,
+        Kind,
+        string,
+        (s: EntitiesStatsLike, name: string) => Value[],
+      ],
+  ),
 ];
 
 function one(value: number): Value[] {

@@ -13,6 +13,14 @@ export {
   type EntitiesStoreOperationLike,
 } from './entities.js';
 export {
+  WORKFLOW_FAMILIES,
+  type WorkflowKindLike,
+  type WorkflowStepLike,
+  type WorkflowHistogramLike,
+  type WorkflowsLike,
+  type WorkflowSample,
+} from './workflows.js';
+export {
   Metrics,
   DEFAULT_METRICS_HOST,
   DEFAULT_METRICS_PORT,

@@ -135,6 +135,11 @@ export function untrackHost(rt: object, view: HostView): void {
   if (hosts?.get(id) === view) hosts.delete(id);
 }
 
+/** @internal The views of `rt`'s activations now (workflow/metrics.ts counts open instances in them). */
+export function hostViews(rt: object): Iterable<HostView> {
+  return registry.get(rt)?.values() ?? [];
+}
+
 function rowOf(v: HostView, shards: number, now: number): ActiveEntityInfo {
   return {
     kind: v.kind,

@@ -11,6 +11,7 @@
 // sweeper the keys with messages waiting and the age of the oldest (runtime/inbox_sweeper.ts).
 
 import type { EntityStore } from '../contract/store.js';
+import type { WorkflowKindStats } from '../workflow/metrics.js';
 import type { ProjectionStats } from './projections.js';
 
 /** Upper bounds, in seconds, of the store-latency histogram's buckets (the last bucket is +Inf). */
@@ -92,6 +93,12 @@ export interface EntitiesStats {
   readonly inbox?: InboxStats;
   /** The projections started on this node and not stopped, by name (inspect/projections.ts). */
   readonly projections: readonly ProjectionStats[];
+  /**
+   * Per workflow kind this node hosts (`defineWorkflow` kinds; none: empty), the workflow figures
+   * counted on this node (workflow/metrics.ts): instances started and ended by status, blocked,
+   * open now, durations, step attempts, retries and failures, resume latency, outbox, signals, queries.
+   */
+  readonly workflows: Readonly<Record<string, WorkflowKindStats>>;
 }
 
 /**

@@ -54,6 +54,7 @@ import { ownerNode, type ActivateReply, type SendRequest } from './manager_proto
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
 import { Membership } from './membership.js';
 import { WorkflowClient } from '../workflow/client.js';
+import { workflowStatsOf } from '../workflow/metrics.js';
 import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
 import { ShardOwnership } from './ownership.js';
@@ -345,6 +346,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
       ...(this.inboxSweeper === undefined ? {} : { inbox: this.inboxSweeper.stats() }),
       projections: projectionsOf(this.node),
+      workflows: workflowStatsOf(this, this.#kinds.values(), this.clock.now()),
     };
   }
 

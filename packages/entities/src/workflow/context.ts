@@ -38,6 +38,7 @@ import {
 } from './errors.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
 import { callOnce } from './in_flight.js';
+import { figuresOf } from './metrics.js';
 import { keyGeneration } from './recovery.js';
 import {
   RunEnded,
@@ -340,7 +341,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
           if (this.#holding !== undefined) throw this.#holding;
           await this.#h.confirmLease();
           if (this.#ended !== undefined) throw this.#ended;
-          value = await this.#attempt(this.#key(seq, t, name), fn, attempt, options.timeoutMs, onCancel);
+          value = await figuresOf(this.#h.entities, this.workflow).attempt(t, name, () =>
+            this.#attempt(this.#key(seq, t, name), fn, attempt, options.timeoutMs, onCancel),
+          );
           this.#checkSize(`the result of step ${name}`, value);
         } catch (err) {
           if (this.#ended !== undefined) throw this.#ended;
@@ -364,10 +367,12 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
             // a step that succeeds at once writes nothing more than its result.
             const now = this.#h.clock.now();
             retryAt = now + backoffMs(policy, attempt);
+            figuresOf(this.#h.entities, this.workflow).step(t, name).retries++;
             await this.#record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now });
             continue;
           }
           const e = storedError(err);
+          if (!cancelled) figuresOf(this.#h.entities, this.workflow).step(t, name).failures++;
           const c = cancelled ? { c: true } : {};
           await this.#record({ s: seq, t, n: name, e, a: attempt, at: this.#h.clock.now(), done: true, ...c });
           const failed = stepFailed(name, attempt, err);
@@ -681,7 +686,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       this.#checkSize(`outbox message ${name}`, m);
       await this.#record({ s: seq, t: 'outbox', n: name, v: m, at: this.#h.clock.now() });
     }
-    this.#deliveries.push(this.#deliver(seq, name, m, handler));
+    const at = hit?.at ?? this.#h.clock.now();
+    this.#deliveries.push(figuresOf(this.#h.entities, this.workflow).outbox(at, this.#deliver(seq, name, m, handler)));
   }
 
   /** Delivers a journaled outbox message until its handler resolves, then journals the delivery. */

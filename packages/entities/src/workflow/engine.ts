@@ -56,6 +56,7 @@ import { endOf, endReason, outcomeOf, storableRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
 import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome, sameWatcher } from './watchers.js';
+import { figuresOf } from './metrics.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
@@ -215,6 +216,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     await this.#stageWake(true);
     await this.#saveWake();
     this.#startRun();
+    figuresOf(this.entities, this.spec.name).started++;
     return { created: true, status: 'running' };
   }
 
@@ -274,6 +276,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     await this.#stageWake();
     await this.#persist(rec);
     w?.resolve(payload);
+    figuresOf(this.entities, this.spec.name).signal(name as string);
     return 'accepted';
   }
 
@@ -281,6 +284,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const rec = this.#known();
     if (typeof name !== 'string' || declared(this.spec.queries, name) === undefined)
       throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name} declares no query ${quoted(name)}`));
+    figuresOf(this.entities, this.spec.name).query(name);
     let run = this.#run ?? this.#finished;
     if (run === undefined && rec.status === 'running') {
       this.#ensureRunning();
@@ -444,6 +448,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if (this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted) return;
     this.#runsToCount++;
     this.#startRun();
+    figuresOf(this.entities, this.spec.name).resumed(rec, this.#run, this.#clock);
   }
 
   #startRun(): void {
@@ -533,6 +538,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     if (run.diverged !== undefined) {
       this.#run = undefined;
       this.#halted = true;
+      figuresOf(this.entities, this.spec.name).blockedTotal++;
       this.log.error('%s; the instance halts until its code is fixed and it is resumed', run.diverged.message);
       const blocked = storedError(run.diverged);
       // Not when a resume or reset came first (its body runs: the halt is over).
@@ -555,6 +561,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       endedAt: now,
     })).then(
       () => {
+        figuresOf(this.entities, this.spec.name).ended(this.state);
         const r = outcomeOf(this.state);
         for (const f of [...this.#resultWaiters]) f(r);
       },

@@ -1,0 +1,355 @@
+// The workflow figures of one runtime (`Entities.stats().workflows`), counted where things happen:
+// the engine (engine.ts) counts starts, ends with their duration, halts on a divergence, signals,
+// queries and bodies resumed in a new activation; a run (context.ts) counts step attempts with
+// their duration, retries and steps failed for good, and keeps the outbox deliveries under way.
+// Each hook is a map lookup and an increment: nothing here reads the store. At a scrape the open
+// and blocked instances are read from the activations this node holds (inspect/inspector.ts), so
+// every figure is per node: a cluster's totals are the sum over its members. @ergo-ts/metrics'
+// EntitiesCollector renders them as the `ergo_workflow_*` families.
+
+import { hostViews } from '../inspect/inspector.js';
+import type { JournalOp, WorkflowRecord, WorkflowStatus } from './record.js';
+
+/** Upper bounds, in seconds, of the workflow-duration histogram's buckets (start to end; +Inf last). */
+export const WORKFLOW_DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.01,
+  0.05,
+  0.1,
+  0.5,
+  1,
+  5,
+  10,
+  30,
+  60,
+  300,
+  900,
+  3600,
+  4 * 3600,
+  86400,
+  7 * 86400,
+]);
+
+/** Upper bounds, in seconds, of the step-attempt duration histogram's buckets (+Inf last). */
+export const STEP_DURATION_BUCKETS: readonly number[] = Object.freeze([
+  0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300,
+]);
+
+/** Upper bounds, in seconds, of the resume-latency histogram's buckets (+Inf last). */
+export const RESUME_LATENCY_BUCKETS: readonly number[] = Object.freeze([
+  0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 900,
+]);
+
+/**
+ * The most step labels one workflow kind keeps; later names count under `~other`. A step named
+ * after the instance (`charge ${orderId}`) would otherwise grow a series per instance.
+ */
+export const MAX_STEP_LABELS = 500;
+
+/** A histogram as Prometheus has it: cumulative bucket counts, seconds. */
+export interface WorkflowHistogram {
+  /** Upper bounds in seconds. */
+  readonly buckets: readonly number[];
+  /** Cumulative: `counts[i]` observations were at most `buckets[i]` seconds. */
+  readonly counts: readonly number[];
+  readonly count: number;
+  /** Their total, seconds. */
+  readonly sum: number;
+}
+
+/** One step's figures in one workflow kind (`WorkflowKindStats.steps`). */
+export interface WorkflowStepStats {
+  /** Attempts started on this node (a replayed, journaled step runs none). */
+  readonly attempts: number;
+  /** Attempts that failed and were followed by another (a retry entry journaled). */
+  readonly retries: number;
+  /** Steps that failed for good here: retries exhausted or a terminal error (not those a cancel ended). */
+  readonly failures: number;
+  /** How long each attempt ran, on the wall clock. */
+  readonly duration: WorkflowHistogram;
+}
+
+/** One workflow kind's figures on this node (`EntitiesStats.workflows`). Counters run from the runtime's start. */
+export interface WorkflowKindStats {
+  /** Instances started (their start handled by an activation on this node). */
+  readonly started: number;
+  /** Instances that ended here, by status. */
+  readonly completed: number;
+  readonly failed: number;
+  readonly cancelled: number;
+  /** Replays that diverged from the journal here: each halted its instance (blocked) until a resume. */
+  readonly blockedTotal: number;
+  /** Instances running (blocked ones included) in the activations this node holds now. */
+  readonly open: number;
+  /** Of those, the ones blocked (halted on a divergence). */
+  readonly blocked: number;
+  /** Start to end of the instances that ended here, on the runtime clock, per end status. */
+  readonly duration: Readonly<Record<Exclude<WorkflowStatus, 'running'>, WorkflowHistogram>>;
+  /**
+   * Bodies resumed in a new activation here (after a move, a crash of the owner, a passivation):
+   * from when they had work to do (their last journal write, or their sleep's or retry's due time)
+   * to when they went on with it, their journal replayed. Not observed for a body that resumed
+   * into a wait (a signal, a child's result).
+   */
+  readonly resumeLatency: WorkflowHistogram;
+  /** Per step label (a step's name; `send <kind>`, `child start <kind>`, `call <kind>` for those). */
+  readonly steps: Readonly<Record<string, WorkflowStepStats>>;
+  /** Outbox messages journaled and not delivered yet, whose delivery runs on this node. */
+  readonly outboxPending: number;
+  /** How long ago the oldest of them was journaled, in ms on the runtime clock (0: none). */
+  readonly outboxOldestPendingMs: number;
+  /** Signals accepted, per declared signal name (duplicates of a kept id not counted). */
+  readonly signals: Readonly<Record<string, number>>;
+  /** Queries asked, per declared query name. */
+  readonly queries: Readonly<Record<string, number>>;
+}
+
+class Histogram {
+  readonly #counts: number[];
+  #count = 0;
+  #sum = 0;
+
+  constructor(readonly buckets: readonly number[]) {
+    this.#counts = new Array<number>(buckets.length).fill(0);
+  }
+
+  observe(seconds: number): void {
+    // Non-cumulative here (one increment); made cumulative when read.
+    let i = 0;
+    while (i < this.buckets.length && seconds > this.buckets[i]!) i++;
+    if (i < this.#counts.length) this.#counts[i]!++;
+    this.#count++;
+    this.#sum += seconds;
+  }
+
+  read(): WorkflowHistogram {
+    let acc = 0;
+    const counts = this.#counts.map((c) => (acc += c));
+    return { buckets: this.buckets, counts, count: this.#count, sum: this.#sum };
+  }
+}
+
+/** What {@link WorkflowFigures.resumed} reads of a run (context.ts's Run). */
+interface ResumedRun {
+  readonly caughtUp: Promise<void>;
+  readonly ended: boolean;
+  readonly diverged: Error | undefined;
+  parking(): { readonly parked: boolean };
+}
+
+class StepFigures {
+  attempts = 0;
+  retries = 0;
+  failures = 0;
+  readonly duration = new Histogram(STEP_DURATION_BUCKETS);
+}
+
+/** The counters of one workflow kind on one runtime: the engine's and the runs' hooks call these. */
+export class WorkflowFigures {
+  /** Instances started here (engine.ts counts a start once it is saved). */
+  started = 0;
+  /** Replays that diverged here (each halted its instance). */
+  blockedTotal = 0;
+  readonly #ended = { completed: 0, failed: 0, cancelled: 0 };
+  readonly #duration = {
+    completed: new Histogram(WORKFLOW_DURATION_BUCKETS),
+    failed: new Histogram(WORKFLOW_DURATION_BUCKETS),
+    cancelled: new Histogram(WORKFLOW_DURATION_BUCKETS),
+  };
+  readonly #resume = new Histogram(RESUME_LATENCY_BUCKETS);
+  readonly #steps = new Map<string, StepFigures>();
+  readonly #signals = new Map<string, number>();
+  readonly #queries = new Map<string, number>();
+  /** Outbox deliveries under way: each one's journal time. */
+  readonly #outbox = new Set<{ readonly at: number }>();
+
+  /** The instance ended (its end saved): counted by status, its duration observed. */
+  ended(rec: WorkflowRecord): void {
+    const status = rec.status;
+    if (status === undefined || status === 'running') return;
+    this.#ended[status]++;
+    if (rec.startedAt !== undefined && rec.endedAt !== undefined)
+      this.#duration[status].observe(Math.max(0, rec.endedAt - rec.startedAt) / 1000);
+  }
+
+  /**
+   * `run` started on `rec` in a new activation: once it replayed its journal, how late it went on
+   * with work that was due (see {@link resumeDue}). Not observed when it only waits then (a signal:
+   * the body had nothing to do), when its work was not due yet, or when it ended or diverged.
+   */
+  resumed(rec: WorkflowRecord, run: ResumedRun | undefined, clock: { now(): number }): void {
+    const due = resumeDue(rec);
+    if (run === undefined || due === undefined) return;
+    void run.caughtUp.then(() => {
+      const now = clock.now();
+      if (run.ended || run.diverged !== undefined || run.parking().parked || due > now) return;
+      this.#resume.observe((now - due) / 1000);
+    });
+  }
+
+  /** An attempt of step `name` (journal op `t`) runs as `attempt`: counted, and timed until it settles. */
+  attempt<T>(t: JournalOp, name: string, attempt: () => Promise<T>): Promise<T> {
+    const s = this.step(t, name);
+    s.attempts++;
+    const t0 = performance.now();
+    const p = attempt();
+    const done = (): void => s.duration.observe((performance.now() - t0) / 1000);
+    p.then(done, done);
+    return p;
+  }
+
+  /** The figures of step `name` (journal op `t`), by its label. */
+  step(t: JournalOp, name: string): StepFigures {
+    let label = stepLabel(t, name);
+    let s = this.#steps.get(label);
+    if (s !== undefined) return s;
+    if (this.#steps.size >= MAX_STEP_LABELS) label = '~other';
+    s = this.#steps.get(label);
+    if (s === undefined) this.#steps.set(label, (s = new StepFigures()));
+    return s;
+  }
+
+  /** Signal `name` was accepted. */
+  signal(name: string): void {
+    this.#signals.set(name, (this.#signals.get(name) ?? 0) + 1);
+  }
+
+  /** Query `name` was asked. */
+  query(name: string): void {
+    this.#queries.set(name, (this.#queries.get(name) ?? 0) + 1);
+  }
+
+  /** An outbox delivery journaled at `at` runs until `delivery` settles (its result is returned as is). */
+  outbox(at: number, delivery: Promise<void>): Promise<void> {
+    const pending = { at };
+    this.#outbox.add(pending);
+    const done = (): void => void this.#outbox.delete(pending);
+    delivery.then(done, done);
+    return delivery;
+  }
+
+  /** The figures now, with the gauges read from the activations (`open`, `blocked`). */
+  read(
+    open: number,
+    blocked: number,
+    now: number,
+    declared: { readonly signals: object; readonly queries: object },
+  ): WorkflowKindStats {
+    let oldest = Infinity;
+    for (const p of this.#outbox) oldest = Math.min(oldest, p.at);
+    const steps: Record<string, WorkflowStepStats> = {};
+    for (const [label, s] of this.#steps)
+      steps[label] = { attempts: s.attempts, retries: s.retries, failures: s.failures, duration: s.duration.read() };
+    return {
+      started: this.started,
+      ...this.#ended,
+      blockedTotal: this.blockedTotal,
+      open,
+      blocked,
+      duration: {
+        completed: this.#duration.completed.read(),
+        failed: this.#duration.failed.read(),
+        cancelled: this.#duration.cancelled.read(),
+      },
+      resumeLatency: this.#resume.read(),
+      steps,
+      outboxPending: this.#outbox.size,
+      outboxOldestPendingMs: this.#outbox.size === 0 ? 0 : Math.max(0, now - oldest),
+      // Every declared name, counted or not: a series exists before its first increment.
+      signals: perName(this.#signals, declared.signals),
+      queries: perName(this.#queries, declared.queries),
+    };
+  }
+}
+
+function perName(counts: ReadonlyMap<string, number>, declared: object): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of Object.keys(declared)) out[name] = 0;
+  for (const [name, n] of counts) out[name] = n;
+  return out;
+}
+
+/**
+ * A step's label: its name, less the entity key or child id the default names of `send`, `child`
+ * and `call` carry (one series per kind, not per instance).
+ */
+function stepLabel(t: JournalOp, name: string): string {
+  const slash = name.indexOf('/');
+  if (slash < 0) return name;
+  if (t === 'send') return `send ${name.slice(0, slash)}`; // `<kind>/<key>`
+  if (t === 'child') return `child ${name.slice(0, slash)}`; // `start <kind>/<id>`, `result …`, `cancel …`
+  if (name.startsWith('call ')) return name.slice(0, slash); // ctx.call's default `call <kind>/<key>`
+  return name;
+}
+
+/**
+ * When a body resumed on `rec` had work to do: the latest of its last journal write (or reset) and
+ * the earliest due time of its open waits (a sleep, a signal's deadline, a retry's backoff).
+ * Undefined when it waits for something that has no time (a signal without a deadline, a child).
+ */
+export function resumeDue(rec: WorkflowRecord): number | undefined {
+  let last = rec.startedAt ?? 0;
+  for (const r of rec.resets ?? []) last = Math.max(last, r.at);
+  let deadline: number | undefined;
+  let waitsForEvent = false;
+  const started = new Set<string>();
+  const resulted = new Set<string>();
+  for (const e of rec.journal) {
+    last = Math.max(last, e.at);
+    if (e.t === 'child' && e.n.startsWith('start ')) started.add(e.n.slice('start '.length));
+    if (e.t === 'child' && e.n.startsWith('result ')) resulted.add(e.n.slice('result '.length));
+    if (e.done === true) continue;
+    const until = e.t === 'retry' ? e.r : e.until;
+    if (until !== undefined) deadline = deadline === undefined ? until : Math.min(deadline, until);
+    else if (e.t === 'signal') waitsForEvent = true;
+  }
+  if (deadline !== undefined) return Math.max(last, deadline);
+  for (const c of started) if (!resulted.has(c)) waitsForEvent = true;
+  return waitsForEvent ? undefined : last;
+}
+
+/** The figures of each workflow kind, per runtime. */
+const registries = new WeakMap<object, Map<string, WorkflowFigures>>();
+
+/** The counters of workflow kind `kind` on runtime `rt` (the engine's `this.entities`, a run's host's). */
+export function figuresOf(rt: object, kind: string): WorkflowFigures {
+  let kinds = registries.get(rt);
+  if (kinds === undefined) registries.set(rt, (kinds = new Map()));
+  let f = kinds.get(kind);
+  if (f === undefined) kinds.set(kind, (f = new WorkflowFigures()));
+  return f;
+}
+
+/**
+ * The figures of every workflow kind `rt` hosts (`kinds`: its entity kinds; those with a workflow
+ * spec count), each series there from the start. Reads the activations this node holds for the
+ * open and blocked gauges: no store access.
+ */
+export function workflowStatsOf(
+  rt: object,
+  kinds: Iterable<{ readonly name: string }>,
+  now: number,
+): Record<string, WorkflowKindStats> {
+  const gauges = new Map<string, { open: number; blocked: number }>();
+  const out: Record<string, WorkflowKindStats> = {};
+  const specs: [string, { readonly signals: object; readonly queries: object }][] = [];
+  for (const k of kinds) {
+    const spec = (k as { workflow?: { readonly signals: object; readonly queries: object } }).workflow;
+    if (typeof spec !== 'object' || spec === null) continue;
+    specs.push([k.name, spec]);
+    gauges.set(k.name, { open: 0, blocked: 0 });
+  }
+  if (specs.length === 0) return out;
+  for (const v of hostViews(rt)) {
+    const g = gauges.get(v.kind);
+    if (g === undefined) continue;
+    const rec = v.state() as WorkflowRecord | undefined;
+    if (rec?.status !== 'running') continue;
+    g.open++;
+    if (rec.blocked !== undefined) g.blocked++;
+  }
+  for (const [name, spec] of specs) {
+    const g = gauges.get(name)!;
+    out[name] = figuresOf(rt, name).read(g.open, g.blocked, now, spec);
+  }
+  return out;
+}
