@@ -87,12 +87,13 @@ test('result() rejects with ERR_ENTITY_STOPPED when its runtime stops (entities.
     const { node, entities } = await setup(t);
     const h = await entities.workflows.start(Waits, `s-${how}`, undefined);
     assert.equal(await h.query('state'), 'waiting');
-    const waiting = h.result();
-    const bounded = h.result({ timeout: 600_000 });
+    // Their rejections are expected before the stop resolves: handled from the start.
+    const waiting = assert.rejects(h.result(), { code: 'ERR_ENTITY_STOPPED' });
+    const bounded = assert.rejects(h.result({ timeout: 600_000 }), { code: 'ERR_ENTITY_STOPPED' });
     if (how === 'entities') await entities.stop();
     else await node.stop();
-    await assert.rejects(waiting, { code: 'ERR_ENTITY_STOPPED' });
-    await assert.rejects(bounded, { code: 'ERR_ENTITY_STOPPED' });
+    await waiting;
+    await bounded;
     await assert.rejects(h.result(), { code: 'ERR_ENTITY_STOPPED' }, 'a result() asked after the stop');
   }
 });
