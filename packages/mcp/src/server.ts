@@ -12,6 +12,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { Actor, ErrIncorrect, ReplyLater, ignorable, type Node, type PID, type Ref } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
 
+import { readBody } from './body.js';
 import { buildServer } from './build.js';
 import { ToolContext } from './context.js';
 import { detach } from './detach.js';
@@ -71,17 +72,6 @@ function answer(res: ServerResponse, status: number, error: string, headers: Rec
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
 }
 
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MCP_MAX_BODY) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * The MCP server process. Its init fails when the options are wrong or the port is taken. Its
  * `handleInspect` reports the URL, whether actions are on, the HTTP requests taken, those
@@ -125,13 +115,14 @@ export class McpServerActor extends Actor {
       if (token !== null && !timingSafeEqual(digest(bearer(req)), token))
         return answer(res, 401, 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
       if (req.method !== 'POST') return answer(res, 405, 'POST only (stateless streamable HTTP)', { allow: 'POST' });
-      let text: string | null;
+      let raw: Buffer | null;
       try {
-        text = await readBody(req);
+        raw = await readBody(req, MCP_MAX_BODY);
       } catch {
         return answer(res, 400, 'request body aborted');
       }
-      if (text === null) return answer(res, 413, `body larger than ${MCP_MAX_BODY} bytes`);
+      if (raw === null) return answer(res, 413, `body larger than ${MCP_MAX_BODY} bytes`);
+      const text = raw.toString('utf8');
       let body: unknown;
       try {
         body = JSON.parse(text);
