@@ -25,7 +25,7 @@ import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
-import { ask, message, type Target } from './inspect.js';
+import { ask, message, seconds, type Target } from './inspect.js';
 import { toJSONValue } from './json.js';
 import { logTarget } from './tools_log.js';
 import { common, pidOf, timeoutOf, type ToolSpec } from './tools.js';
@@ -176,7 +176,7 @@ export const actionTools: ToolSpec[] = [
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;
         if (code === 'ERR_TIMEOUT')
-          throw new McpToolError('ERR_MCP_TIMEOUT', `${String(pid)} did not answer within ${timeout / 1000} s`);
+          throw new McpToolError('ERR_MCP_TIMEOUT', `${String(pid)} did not answer within ${seconds(timeout)} s`);
         throw new McpToolError('ERR_MCP_REFUSED', `the call to ${String(pid)} failed: ${message(err)}`);
       }
     },
