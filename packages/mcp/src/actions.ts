@@ -158,6 +158,8 @@ export const actionTools: ToolSpec[] = [
     remote: 'none',
     shape: {
       ...common,
+      // Its own default, not the server's (the common text says 30).
+      timeout: common.timeout.describe("Seconds the call may take (default 5, as Go's call_process; at most 120)"),
       to: z.string().min(1).describe('Registered name or PID'),
       type_name: z.string().optional().describe('EDF type of the request (full or short name); raw JSON when absent'),
       request: z.unknown().describe('The request (JSON)'),

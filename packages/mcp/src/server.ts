@@ -20,6 +20,7 @@ import { DEFAULT_INSPECT_TIMEOUT, message } from './inspect.js';
 import { DEFAULT_LOG_RING } from './logring.js';
 import { answerProxied } from './proxy.js';
 import { allTools } from './table.js';
+import { refuseBadParams } from './params.js';
 import { DEFAULT_MCP_HOST, DEFAULT_MCP_PORT, MCP_MAX_BODY, MCP_PATH, type McpOptions } from './options.js';
 
 /** The answer of a proxied tool call, back in the server's mailbox to be sent. */
@@ -136,6 +137,7 @@ export class McpServerActor extends Actor {
         detach(() => server.close(), 'closing a request server', log, { error: () => undefined });
       });
       await server.connect(transport);
+      refuseBadParams(transport);
       await transport.handleRequest(req, res, body);
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -154,7 +156,9 @@ export class McpServerActor extends Actor {
       // process that started this node is the client; logs must go elsewhere, see cli.ts).
       const server = buildServer(this.#ctx);
       this.#stdio = server;
-      await server.connect(new StdioServerTransport());
+      const stdio = new StdioServerTransport();
+      await server.connect(stdio);
+      refuseBadParams(stdio);
       this.log.info('mcp server on stdio (actions %s)', this.#actions ? 'enabled' : 'disabled');
       args.onListen?.('stdio');
       return;
