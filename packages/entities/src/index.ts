@@ -172,6 +172,7 @@ export type {
   BufferedSignal,
   JournalOp,
   WorkflowDescription,
+  WorkflowFailedAttempt,
   WorkflowJournalEntry,
   WorkflowStatus,
 } from './workflow/record.js';
