@@ -181,6 +181,7 @@ export type {
   BufferedSignal,
   JournalOp,
   WorkflowDescription,
+  WorkflowFailedAttempt,
   WorkflowJournalEntry,
   WorkflowStatus,
 } from './workflow/record.js';

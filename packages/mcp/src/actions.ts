@@ -25,7 +25,7 @@ import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
-import { ask, message, type Target } from './inspect.js';
+import { ask, message, seconds, type Target } from './inspect.js';
 import { toJSONValue } from './json.js';
 import { logTarget } from './tools_log.js';
 import { common, pidOf, timeoutOf, type ToolSpec } from './tools.js';
@@ -158,6 +158,8 @@ export const actionTools: ToolSpec[] = [
     remote: 'none',
     shape: {
       ...common,
+      // Its own default, not the server's (the common text says 30).
+      timeout: common.timeout.describe("Seconds the call may take (default 5, as Go's call_process; at most 120)"),
       to: z.string().min(1).describe('Registered name or PID'),
       type_name: z.string().optional().describe('EDF type of the request (full or short name); raw JSON when absent'),
       request: z.unknown().describe('The request (JSON)'),
@@ -176,7 +178,7 @@ export const actionTools: ToolSpec[] = [
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;
         if (code === 'ERR_TIMEOUT')
-          throw new McpToolError('ERR_MCP_TIMEOUT', `${String(pid)} did not answer within ${timeout / 1000} s`);
+          throw new McpToolError('ERR_MCP_TIMEOUT', `${String(pid)} did not answer within ${seconds(timeout)} s`);
         throw new McpToolError('ERR_MCP_REFUSED', `the call to ${String(pid)} failed: ${message(err)}`);
       }
     },

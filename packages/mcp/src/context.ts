@@ -45,9 +45,9 @@ export class ToolContext {
     this.timeout = options.timeout ?? DEFAULT_INSPECT_TIMEOUT;
   }
 
-  /** The node `name` names (this one when absent), connected to when needed. */
-  reach(name: string | undefined): Promise<Target> {
-    return reach(this.node, name);
+  /** The node `name` names (this one when absent), connected to when needed within `timeout` ms (8 s at most). */
+  reach(name: string | undefined, timeout?: number): Promise<Target> {
+    return reach(this.node, name, timeout);
   }
 
   /** Remembers the framework a node reported (node_info does, so later tools need not ask). */

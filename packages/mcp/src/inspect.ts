@@ -135,7 +135,7 @@ export async function ask(
     if (code === ErrTimeout.code)
       throw new McpToolError(
         'ERR_MCP_TIMEOUT',
-        `${target.node} did not answer the ${what} request within ${timeout / 1000} s: the node is busy, ` +
+        `${target.node} did not answer the ${what} request within ${seconds(timeout)} s: the node is busy, ` +
           'stopped or unreachable, or does not know this request (a Go Ergo 3.2 node has no event list)',
       );
     if (code === ErrProcessUnknown.code)
@@ -180,7 +180,7 @@ export async function snapshot(
     const m = await deadline(
       first,
       Math.max(1, timeout - (Date.now() - started)),
-      `${target.node} published no ${what} snapshot within ${timeout / 1000} s`,
+      `${target.node} published no ${what} snapshot within ${seconds(timeout)} s`,
     );
     if (m === gone)
       throw new McpToolError(
@@ -203,9 +203,11 @@ function endQuietly(node: Node, pid: PID): void {
 
 /**
  * The node a tool addresses: this one when `name` is empty or this node's name; another one is
- * connected to first when needed (routes, the registrar), within {@link CONNECT_TIMEOUT}.
+ * connected to first when needed (routes, the registrar), within `timeout` milliseconds (the
+ * tool's own, so a dial to a node that never answers ends with the call) or
+ * {@link CONNECT_TIMEOUT}, whichever is shorter.
  */
-export async function reach(node: Node, name: string | undefined): Promise<Target> {
+export async function reach(node: Node, name: string | undefined, timeout = CONNECT_TIMEOUT): Promise<Target> {
   if (name === undefined || name === '' || name === node.name)
     return { node: node.name, creation: node.creation, local: true };
   if (!/^[^@\s]+@[^@\s]+$/.test(name))
@@ -217,16 +219,22 @@ export async function reach(node: Node, name: string | undefined): Promise<Targe
     throw new McpToolError('ERR_MCP_UNREACHABLE', `${node.name} runs without a network: it can inspect only itself`);
   }
   try {
+    const ms = Math.min(timeout, CONNECT_TIMEOUT);
     const remote = await deadline(
       network.getNode(name as Atom),
-      CONNECT_TIMEOUT,
-      `could not connect to ${name} within ${CONNECT_TIMEOUT / 1000} s`,
+      ms,
+      `could not connect to ${name} within ${seconds(ms)} s`,
     );
     return { node: name as Atom, creation: Number(remote.creation()), local: false };
   } catch (err) {
     if (err instanceof McpToolError) throw new McpToolError('ERR_MCP_UNREACHABLE', err.message);
     throw new McpToolError('ERR_MCP_UNREACHABLE', `could not connect to ${name}: ${message(err)}`);
   }
+}
+
+/** Milliseconds as seconds for a message, to a tenth (a call's time left after its dial reads as its limit). */
+export function seconds(ms: number): string {
+  return String(Math.round(ms / 100) / 10);
 }
 
 /** An error's text. */

@@ -9,10 +9,10 @@ import { ErrProcessUnknown, ErrTimeout, ProcessID, type Atom } from 'ergo-ts';
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
 import { checkedArgs, codeOf, guarded } from './guard.js';
-import { message } from './inspect.js';
+import { message, seconds } from './inspect.js';
 import { toJSONText } from './json.js';
 import { PROXY_NAME, parseProxyRequest, proxyAnswer, proxyRequest, readProxyAnswer } from './proxy_protocol.js';
-import { timeoutOf, type ToolSpec } from './tools.js';
+import { timeoutOf, withDeadline, type ToolSpec } from './tools.js';
 
 /** Milliseconds a node's "no MCP application here" is remembered (not asked on every call). */
 const NO_PROXY_MEMORY = 10_000;
@@ -23,8 +23,10 @@ const noProxy = new WeakMap<ToolContext, Map<string, number>>();
 export async function runTool(ctx: ToolContext, spec: ToolSpec, args: Record<string, unknown>): Promise<unknown> {
   const name = args.node;
   if (typeof name !== 'string' || name === '' || name === ctx.node.name) return spec.run(ctx, args);
-  const t = await ctx.reach(name);
-  const timeout = timeoutOf(ctx, args);
+  // One time limit for the whole call: the dial, the proxy's try and the tool's own questions.
+  const bound = withDeadline(args, Date.now() + timeoutOf(ctx, args));
+  const t = await ctx.reach(name, timeoutOf(ctx, bound));
+  const timeout = timeoutOf(ctx, bound);
   let memory = noProxy.get(ctx);
   if (memory === undefined) noProxy.set(ctx, (memory = new Map()));
   const since = memory.get(t.node);
@@ -40,7 +42,7 @@ export async function runTool(ctx: ToolContext, spec: ToolSpec, args: Record<str
     } catch (err) {
       const code = (err as { code?: unknown } | null)?.code;
       if (code === ErrTimeout.code)
-        throw new McpToolError('ERR_MCP_TIMEOUT', `${t.node} did not answer ${spec.name} within ${timeout / 1000} s`);
+        throw new McpToolError('ERR_MCP_TIMEOUT', `${t.node} did not answer ${spec.name} within ${seconds(timeout)} s`);
       if (code !== ErrProcessUnknown.code)
         throw new McpToolError('ERR_MCP_UNREACHABLE', `${spec.name} on ${t.node} failed: ${message(err)}`);
       memory.set(t.node, Date.now());
@@ -56,7 +58,7 @@ export async function runTool(ctx: ToolContext, spec: ToolSpec, args: Record<str
       'ERR_MCP_UNSUPPORTED',
       `${t.node} runs no MCP application (${PROXY_NAME}), and ${spec.name} reads only the node it runs on: start the MCP application there (agent: true is enough)`,
     );
-  return spec.run(ctx, args);
+  return spec.run(ctx, bound);
 }
 
 /**

@@ -12,6 +12,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { Actor, ErrIncorrect, ReplyLater, ignorable, type Node, type PID, type Ref } from 'ergo-ts';
 import { createWebServer, type WebServer } from 'ergo-ts/meta';
 
+import { readBody } from './body.js';
 import { buildServer } from './build.js';
 import { ToolContext } from './context.js';
 import { detach } from './detach.js';
@@ -19,6 +20,7 @@ import { DEFAULT_INSPECT_TIMEOUT, message } from './inspect.js';
 import { DEFAULT_LOG_RING } from './logring.js';
 import { answerProxied } from './proxy.js';
 import { allTools } from './table.js';
+import { refuseBadParams } from './params.js';
 import { DEFAULT_MCP_HOST, DEFAULT_MCP_PORT, MCP_MAX_BODY, MCP_PATH, type McpOptions } from './options.js';
 
 /** The answer of a proxied tool call, back in the server's mailbox to be sent. */
@@ -71,17 +73,6 @@ function answer(res: ServerResponse, status: number, error: string, headers: Rec
   res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(body);
 }
 
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MCP_MAX_BODY) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /**
  * The MCP server process. Its init fails when the options are wrong or the port is taken. Its
  * `handleInspect` reports the URL, whether actions are on, the HTTP requests taken, those
@@ -125,13 +116,14 @@ export class McpServerActor extends Actor {
       if (token !== null && !timingSafeEqual(digest(bearer(req)), token))
         return answer(res, 401, 'a valid bearer token is required', { 'www-authenticate': 'Bearer' });
       if (req.method !== 'POST') return answer(res, 405, 'POST only (stateless streamable HTTP)', { allow: 'POST' });
-      let text: string | null;
+      let raw: Buffer | null;
       try {
-        text = await readBody(req);
+        raw = await readBody(req, MCP_MAX_BODY);
       } catch {
         return answer(res, 400, 'request body aborted');
       }
-      if (text === null) return answer(res, 413, `body larger than ${MCP_MAX_BODY} bytes`);
+      if (raw === null) return answer(res, 413, `body larger than ${MCP_MAX_BODY} bytes`);
+      const text = raw.toString('utf8');
       let body: unknown;
       try {
         body = JSON.parse(text);
@@ -145,6 +137,7 @@ export class McpServerActor extends Actor {
         detach(() => server.close(), 'closing a request server', log, { error: () => undefined });
       });
       await server.connect(transport);
+      refuseBadParams(transport);
       await transport.handleRequest(req, res, body);
     };
     const listener = (req: IncomingMessage, res: ServerResponse): void => {
@@ -163,7 +156,9 @@ export class McpServerActor extends Actor {
       // process that started this node is the client; logs must go elsewhere, see cli.ts).
       const server = buildServer(this.#ctx);
       this.#stdio = server;
-      await server.connect(new StdioServerTransport());
+      const stdio = new StdioServerTransport();
+      await server.connect(stdio);
+      refuseBadParams(stdio);
       this.log.info('mcp server on stdio (actions %s)', this.#actions ? 'enabled' : 'disabled');
       args.onListen?.('stdio');
       return;

@@ -26,7 +26,7 @@ import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
-import { deadline, message, snapshot, type Target } from './inspect.js';
+import { deadline, message, seconds, snapshot, type Target } from './inspect.js';
 import { parsePID } from './json.js';
 
 /** One tool: its schema (a zod shape), whether it acts, and what it does. */
@@ -66,13 +66,30 @@ export const common = {
     .describe("Seconds to wait for the node (default 30, at most 120), as Go Ergo's proxy timeout"),
 };
 
-/** Milliseconds a call of `args` may take. */
-export function timeoutOf(ctx: ToolContext, args: Record<string, unknown>): number {
-  return typeof args.timeout === 'number' ? args.timeout * 1000 : ctx.timeout;
+/** When each call's time runs out (Date.now() ms), by its arguments object: see {@link withDeadline}. */
+const deadlines = new WeakMap<object, number>();
+
+/**
+ * `args` bound to end by `until` (Date.now() ms): {@link timeoutOf} then gives what is left of the
+ * call's time, so what a tool does after connecting to its node (the dial, the proxy's try) waits
+ * no longer than the call as a whole may take.
+ */
+export function withDeadline(args: Record<string, unknown>, until: number): Record<string, unknown> {
+  const bound = { ...args };
+  deadlines.set(bound, until);
+  return bound;
 }
 
+/** Milliseconds a call of `args` may take (what is left of it, after {@link withDeadline}). */
+export function timeoutOf(ctx: ToolContext, args: Record<string, unknown>): number {
+  const whole = typeof args.timeout === 'number' ? args.timeout * 1000 : ctx.timeout;
+  const until = deadlines.get(args);
+  return until === undefined ? whole : Math.min(whole, Math.max(1, until - Date.now()));
+}
+
+/** The node `args.node` names, connected to within the call's time. */
 export async function target(ctx: ToolContext, args: Record<string, unknown>): Promise<Target> {
-  return ctx.reach(args.node as string | undefined);
+  return ctx.reach(args.node as string | undefined, timeoutOf(ctx, args));
 }
 
 /** The first snapshot of `request` on `t`, which must be a `cls` (ERR_MCP_REFUSED: "no <what> snapshot"). */
@@ -188,7 +205,7 @@ export async function inspectStateOf(
       const state = await deadline(
         ctx.node.inspect(pid, ...items),
         timeout,
-        `${t.node}: ${String(pid)} did not answer its inspect request within ${timeout / 1000} s (busy in a handler?)`,
+        `${t.node}: ${String(pid)} did not answer its inspect request within ${seconds(timeout)} s (busy in a handler?)`,
       );
       return { pid, state };
     } catch (err) {
@@ -558,7 +575,7 @@ export const processTools: ToolSpec[] = [
         const state = await deadline(
           node.inspectMeta(found, ...items),
           timeout,
-          `${text} did not answer within ${timeout / 1000} s`,
+          `${text} did not answer within ${seconds(timeout)} s`,
         );
         return { node: node.name, alias: text, state };
       } catch (err) {

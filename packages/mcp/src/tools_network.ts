@@ -20,7 +20,7 @@ import {
 import { z } from 'zod';
 
 import { McpToolError } from './errors.js';
-import { ask, deadline, message } from './inspect.js';
+import { ask, deadline, message, seconds } from './inspect.js';
 import { common, snapshotOf, target, timeoutOf, type ToolSpec } from './tools.js';
 import { PROXY_NAME, proxyRequest } from './proxy_protocol.js';
 
@@ -217,7 +217,7 @@ export const networkTools: ToolSpec[] = [
         const remote = await deadline(
           networkOf(ctx.node).getNode(name),
           timeout,
-          `no connection to ${name} within ${timeout / 1000} s`,
+          `no connection to ${name} within ${seconds(timeout)} s`,
         );
         return { node: ctx.node.name, connected: name, info: remote.info() };
       } catch (err) {
@@ -261,7 +261,7 @@ export const networkTools: ToolSpec[] = [
         const remote = await deadline(
           networkOf(ctx.node).getNodeWithRoute(name, route),
           timeout,
-          `no connection to ${name} within ${timeout / 1000} s`,
+          `no connection to ${name} within ${seconds(timeout)} s`,
         );
         return { node: ctx.node.name, connected: name, info: remote.info() };
       } catch (err) {
@@ -302,7 +302,7 @@ export const networkTools: ToolSpec[] = [
       const name = checkName(args.name);
       const timeout = Math.min(timeoutOf(ctx, args), 5000); // Go's ping waits 5 s
       const began = performance.now();
-      const t = await ctx.reach(name);
+      const t = await ctx.reach(name, timeout);
       const ms = (from: number): number => +(performance.now() - from).toFixed(3);
       const started = performance.now();
       try {
@@ -316,7 +316,7 @@ export const networkTools: ToolSpec[] = [
       } catch (err) {
         const code = (err as { code?: unknown } | null)?.code;
         if (code === ErrTimeout.code)
-          throw new McpToolError('ERR_MCP_TIMEOUT', `${name} did not answer the ping within ${timeout / 1000} s`);
+          throw new McpToolError('ERR_MCP_TIMEOUT', `${name} did not answer the ping within ${seconds(timeout)} s`);
         if (code !== ErrProcessUnknown.code)
           throw new McpToolError('ERR_MCP_UNREACHABLE', `the ping to ${name} failed: ${message(err)}`);
       }
@@ -470,7 +470,7 @@ async function registrarCall<T>(
 ): Promise<T> {
   const r = registrarOf(node);
   try {
-    return await deadline(fn(r), timeout, `the registrar did not answer within ${timeout / 1000} s`);
+    return await deadline(fn(r), timeout, `the registrar did not answer within ${seconds(timeout)} s`);
   } catch (err) {
     if (err instanceof McpToolError) throw err;
     throw new McpToolError('ERR_MCP_REFUSED', `the registrar of ${node.name}: ${message(err)}`);

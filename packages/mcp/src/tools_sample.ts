@@ -108,7 +108,10 @@ class Sampler extends Actor {
   }
 
   #keep(data: unknown, error?: string): void {
-    const s: Sample = { sequence: this.#seq++, timestamp: new Date().toISOString() };
+    // Numbered from 1, so `since: 0` (the default) reads them all and the `sequence` a read
+    // answers (the last number given) read back as `since` gives only what came after, as Go's
+    // sample_read documents.
+    const s: Sample = { sequence: ++this.#seq, timestamp: new Date().toISOString() };
     if (error === undefined) s.data = data;
     else s.error = error;
     this.#ring.push(s);
@@ -201,7 +204,7 @@ class Sampler extends Actor {
         ...(this.#a.tool === undefined ? {} : { tool: this.#a.tool }),
         sequence: this.#seq,
         completed: this.#completed,
-        samples: this.#ring.filter((s) => s.sequence >= r.since),
+        samples: this.#ring.filter((s) => s.sequence > r.since),
       };
     if (r instanceof SamplerStatus) {
       const now = Date.now();
@@ -419,13 +422,18 @@ export function sampleTools(
       name: 'sample_read',
       title: 'Read a sampler',
       description:
-        'The samples a sampler keeps with a sequence number at or after `since` (default 0); also while it lingers',
+        'The samples a sampler keeps with a sequence number after `since` (default 0: all of them; samples are numbered from 1, and `sequence` in the answer is the last number given: pass it as `since` to read only newer ones); also while it lingers',
       action: false,
       remote: 'none',
       shape: {
         ...common,
         sampler_id: z.string().min(1).describe('The sampler id (mcp_sampler_…)'),
-        since: z.number().int().min(0).optional().describe('First sequence number to return (default 0)'),
+        since: z
+          .number()
+          .int()
+          .min(0)
+          .optional()
+          .describe('Return the samples with a sequence number greater than this (default 0: all)'),
       },
       async run(ctx, args) {
         return askSampler(ctx, args.sampler_id, new SamplerRead(Number(args.since ?? 0)), timeoutOf(ctx, args));

@@ -11,7 +11,7 @@ import { z } from 'zod';
 
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
-import { message } from './inspect.js';
+import { message, seconds } from './inspect.js';
 import { common, timeoutOf, type ToolSpec } from './tools.js';
 
 /** The entities manager's registered name when the tool is not told another (the runtime's default). */
@@ -55,7 +55,7 @@ async function operate(
     if (code === ErrTimeout.code)
       throw new McpToolError(
         'ERR_MCP_TIMEOUT',
-        `${t.node}: the entities runtime did not answer within ${timeout / 1000} s`,
+        `${t.node}: the entities runtime did not answer within ${seconds(timeout)} s`,
       );
     if (code === ErrProcessUnknown.code)
       throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node} runs no entities runtime named ${name}`);

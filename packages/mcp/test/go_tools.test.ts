@@ -374,7 +374,7 @@ test('the samplers: active keeps each answer, passive keeps log records, both li
   assert.equal(read.completed, true);
   assert.deepEqual(
     read.samples.map((x) => x.sequence),
-    [0, 1, 2],
+    [1, 2, 3],
   );
   const later = await ok<{ samples: unknown[] }>(client, 'sample_read', { sampler_id: s.sampler_id, since: 2 });
   assert.equal(later.samples.length, 1);

@@ -10,6 +10,8 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
+import { readBody } from './body.js';
+
 /** The SSE event type of every frame on a shared stream. */
 export const MUX_FRAME = 'frame';
 
@@ -53,15 +55,10 @@ export function muxReply(res: ServerResponse, status: number, error: string | nu
 
 /** Reads a small JSON object body; null when it is too large, not JSON or not an object. */
 export async function readMuxBody(req: IncomingMessage): Promise<Record<string, unknown> | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MUX_MAX_BODY) return null;
-    chunks.push(chunk);
-  }
+  const raw = await readBody(req, MUX_MAX_BODY);
+  if (raw === null) return null;
   try {
-    const v: unknown = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}');
+    const v: unknown = JSON.parse(raw.toString('utf8') || '{}');
     return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : null;
   } catch {
     return null;

@@ -23,7 +23,7 @@ import {
 } from 'ergo-ts';
 
 import { LogSearchQuery } from './history.js';
-import { parsePID } from './json.js';
+import { nodeCRC, parsePID } from './json.js';
 import { CommandError, type Target } from './requests.js';
 import { ToolError, type TraceEnded } from './tools.js';
 
@@ -164,7 +164,7 @@ export class OpsViews {
   flush(write: (type: string, json: string) => void, ended: (t: TraceEnded) => void): boolean {
     for (const g of [this.#retired, this.#group]) {
       if (g === null) continue;
-      const records = g.drain();
+      const records = this.#withPeerNames(g.drain());
       const done = g.end !== null;
       if (records.length > 0 || done)
         write('trace_group', JSON.stringify({ records, kept: g.kept, dropped: g.dropped, processes: g.summary() }));
@@ -183,6 +183,43 @@ export class OpsViews {
   }
 
   /** The registered names of those of `pids` that have one (the Trace page shows them beside the PID). */
+  /**
+   * `records` with `peerName` where the peer is known: a process of this node by its registered
+   * name, another node's by that node (`@name`), so the Trace page's peer is more than a bare PID.
+   */
+  #withPeerNames<T extends { peer: string }>(records: T[]): (T & { peerName?: string })[] {
+    if (records.length === 0) return records;
+    const labels = new Map<string, string>();
+    let crcs: Map<string, string> | null = null;
+    const label = (peer: string): string => {
+      const local = parsePID(peer, this.node.name, this.node.creation);
+      if (local !== null) {
+        try {
+          return this.node.processName(local);
+        } catch {
+          return ''; // ended since
+        }
+      }
+      const crc = /^<([0-9A-F]{8})\./.exec(peer)?.[1];
+      if (crc === undefined) return '';
+      if (crcs === null) {
+        crcs = new Map();
+        try {
+          for (const n of this.node.network().nodes()) crcs.set(nodeCRC(n), n);
+        } catch {
+          // no network: no other node
+        }
+      }
+      const n = crcs.get(crc);
+      return n === undefined ? '' : `@${n}`;
+    };
+    return records.map((r) => {
+      let name = labels.get(r.peer);
+      if (name === undefined) labels.set(r.peer, (name = label(r.peer)));
+      return name === '' ? r : { ...r, peerName: name };
+    });
+  }
+
   #names(pids: PID[]): Record<string, string> {
     const names: Record<string, string> = {};
     for (const pid of pids) {

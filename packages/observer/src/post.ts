@@ -8,6 +8,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { ErrProcessUnknown, ErrTimeout, Pool, WebWorker, type PID, type PoolOptions } from 'ergo-ts';
 
+import { readBody } from './body.js';
 import { OBSERVER_MAX_BODY } from './options.js';
 import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session_protocol.js';
 
@@ -29,17 +30,6 @@ function reply(
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
 }
 
-async function readBody(req: IncomingMessage): Promise<string | null> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > OBSERVER_MAX_BODY) return null;
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** One POST worker: parses the command and calls the session it names. */
 export class PostWorker extends WebWorker {
   override async handlePost(_from: PID, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -54,18 +44,19 @@ export class PostWorker extends WebWorker {
       reply(res, 404, `unknown command ${path}`);
       return;
     }
-    let text: string | null;
+    let raw: Buffer | null;
     try {
-      text = await readBody(req);
+      raw = await readBody(req, OBSERVER_MAX_BODY);
     } catch {
       // The client went away mid-body: nobody reads an answer, but end the response cleanly.
       reply(res, 400, 'request body aborted');
       return;
     }
-    if (text === null) {
+    if (raw === null) {
       reply(res, 413, `body larger than ${OBSERVER_MAX_BODY} bytes`);
       return;
     }
+    const text = raw.toString('utf8');
     let body: unknown;
     try {
       body = text === '' ? {} : JSON.parse(text);

@@ -139,8 +139,8 @@ export function inspectQuery(type: string, args: Record<string, unknown>, t: Tar
     case 'process_page': {
       // ergo-ts nodes: filtered, sorted and paged by the node (one pass, no full sort).
       const sort = args.sort === undefined ? 'pid' : String(args.sort);
-      if (!['pid', 'running', 'messages', 'mailbox', 'uptime'].includes(sort))
-        throw new CommandError(400, 'sort: pid, running, messages, mailbox or uptime');
+      if (!['pid', 'running', 'cpu', 'messages', 'mailbox', 'uptime'].includes(sort))
+        throw new CommandError(400, 'sort: pid, running, cpu, messages, mailbox or uptime');
       return {
         key: 'process_list',
         request: new RequestInspectProcessPage({

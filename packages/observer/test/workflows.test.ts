@@ -2,8 +2,9 @@
 // workflows: one completed, one sleeping (then waiting for a signal it was already sent: a
 // buffered signal), one waiting for a signal, one failed at a step. The page lists exactly those
 // with their statuses, filters them by status, shows an instance's step history with its times,
-// its pending timer and its buffered signal; cancelling the sleeping one and resuming the failed
-// one through the page are seen on their handles and in the store. An Observer started with
+// its pending timer and its buffered signal; cancelling the sleeping one (asked first, with a
+// reason) and resuming the failed one through the page are seen on their handles and in the store,
+// the failed attempt kept in its history. An Observer started with
 // `workflowActions: false` lists but refuses the actions (403 workflow_actions_disabled).
 // Screenshots go to packages/observer/test-output/ (workflows-*.png).
 
@@ -154,8 +155,18 @@ test('the Workflows page lists, filters and describes workflows; cancel and resu
   assert.equal(await textOf(page, '[data-testid=workflow-status-now]'), 'running');
   await shot(page, 'workflows-sleeping');
 
-  // Cancel it through the page: its handle and the store say cancelled.
+  // Cancel it through the page: asked first ("keep it" changes nothing), then with a reason; its
+  // handle and the store say cancelled, for that reason.
   await page.click('[data-testid=workflow-cancel]');
+  await page.waitForSelector('[data-testid=workflow-cancel-confirm]');
+  assert.match(await textOf(page, '[data-testid=workflow-cancel-confirm]'), /cancel w-sleep\?/);
+  await page.click('[data-testid=workflow-cancel-no]');
+  await page.waitForSelector('[data-testid=workflow-cancel]');
+  assert.equal((await sleeping.describe()).status, 'running', 'not cancelled without the yes');
+  await page.click('[data-testid=workflow-cancel]');
+  await page.fill('[data-testid=workflow-cancel-reason]', 'customer asked');
+  await shot(page, 'workflows-cancel-confirm');
+  await page.click('[data-testid=workflow-cancel-yes]');
   await page.waitForFunction(
     () => document.querySelector('[data-testid=workflow-outcome]')?.textContent === 'cancel: cancelled',
     undefined,
@@ -164,6 +175,10 @@ test('the Workflows page lists, filters and describes workflows; cancel and resu
   await assert.rejects(sleeping.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
   assert.equal((await store.load({ kind: 'order', key: 'w-sleep' })).state?.constructor, Object);
   assert.equal(((await store.load({ kind: 'order', key: 'w-sleep' })).state as { status: string }).status, 'cancelled');
+  assert.equal(
+    ((await store.load({ kind: 'order', key: 'w-sleep' })).state as { cancel: string }).cancel,
+    'customer asked',
+  );
   await page.waitForFunction(
     () => document.querySelector('[data-testid=workflow-status-now]')?.textContent === 'cancelled',
     undefined,
@@ -190,6 +205,13 @@ test('the Workflows page lists, filters and describes workflows; cancel and resu
     { timeout: 20_000 },
   );
   assert.equal(((await store.load({ kind: 'order', key: 'w-fail' })).state as { status: string }).status, 'completed');
+  // The attempt that failed stays in the history, before the run that succeeded.
+  await page.waitForSelector('[data-testid=workflow-history] tr[data-attempt="1"]', { timeout: 20_000 });
+  assert.match(
+    await textOf(page, '[data-testid=workflow-history] tr[data-attempt="1"]'),
+    /charge.*card declined.*failed; resumed at \d\d:\d\d:\d\d\.\d{3}/,
+  );
+  assert.match(await textOf(page, '[data-testid=workflow-history] tr[data-seq="1"]'), /charge.*"charged"/);
   await shot(page, 'workflows-resumed');
   assert.deepEqual(await banners(page), []);
 

@@ -384,7 +384,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       await this.save();
       return 'resumed';
     }
-    this.state = resumedRecord(rec);
+    this.state = resumedRecord(rec, this.#clock.now());
     await this.#rerun('resumed');
     return 'resumed';
   }

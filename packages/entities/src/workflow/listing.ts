@@ -170,6 +170,7 @@ export function describeRecord(
     runs: rec.runs,
     ...(rec.resets === undefined ? {} : { resets: rec.resets }),
     history: [...rec.journal].sort((a, b) => a.s - b.s),
+    ...(rec.failedAttempts === undefined ? {} : { failedAttempts: rec.failedAttempts }),
     timers: open.map((e) => ({ s: e.s, t: e.t, n: e.n, until: e.until! })),
     signals: rec.signals,
     active,

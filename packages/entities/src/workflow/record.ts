@@ -79,6 +79,18 @@ export interface WorkflowReset {
   readonly reason?: string;
 }
 
+/**
+ * A failed step's entry that a resume dropped from the journal so the step runs again
+ * (recovery.ts): kept beside the journal, so the history still shows the attempt that failed.
+ */
+export interface WorkflowFailedAttempt extends WorkflowJournalEntry {
+  /** When the resume that ran the step again came, epoch ms. */
+  readonly resumedAt: number;
+}
+
+/** How many failed attempts a record keeps (the newest): resumes of a step that keeps failing stay bounded. */
+export const MAX_FAILED_ATTEMPTS = 64;
+
 /** The entity state of a workflow instance. */
 export interface WorkflowRecord {
   /** Undefined for an id never started. */
@@ -102,6 +114,8 @@ export interface WorkflowRecord {
   readonly watchers?: readonly StoredWatcher[];
   /** The resets of this instance, oldest first (absent: never reset). */
   readonly resets?: readonly WorkflowReset[];
+  /** Failed steps' entries resumes dropped, oldest first (absent: none), at most {@link MAX_FAILED_ATTEMPTS}. */
+  readonly failedAttempts?: readonly WorkflowFailedAttempt[];
 }
 
 /** The record of an id never started. */
@@ -149,6 +163,8 @@ export interface WorkflowDescription {
   readonly resets?: readonly WorkflowReset[];
   /** The journal, in sequence order. */
   readonly history: readonly WorkflowJournalEntry[];
+  /** The failed attempts resumes ran again (their entries left the journal), oldest first; absent: none. */
+  readonly failedAttempts?: readonly WorkflowFailedAttempt[];
   /** Sleeps and signal waits not finished: their deadlines. */
   readonly timers: readonly { readonly s: number; readonly t: JournalOp; readonly n: string; readonly until: number }[];
   /** Signals received and not consumed yet. */

@@ -1,6 +1,7 @@
 // What an operator's resume and reset do to an instance's record (engine.ts runs the body again
 // afterwards). A resume runs the same history on: a halted instance replays on the current code, a
-// failed one has its failed steps' entries dropped so they run again. A reset, as Temporal's, runs
+// failed one has its failed steps' entries dropped so they run again (kept apart as failed
+// attempts, which describe shows). A reset, as Temporal's, runs
 // the instance again from an earlier operation: the journal is cut at `toSeq` (operations before
 // it replay from their entries, none re-runs), the signals it had consumed from there on are kept
 // again (consumed anew, in the order they came), its outcome, halt and cancel are dropped, and the
@@ -9,7 +10,13 @@
 // de-duplicates by key applies them again.
 
 import { ErrWorkflowClosed, ErrWorkflowIncorrect } from './errors.js';
-import type { BufferedSignal, WorkflowRecord, WorkflowReset } from './record.js';
+import {
+  MAX_FAILED_ATTEMPTS,
+  type BufferedSignal,
+  type WorkflowJournalEntry,
+  type WorkflowRecord,
+  type WorkflowReset,
+} from './record.js';
 
 /**
  * Why a resume of `rec` is refused (undefined: it may resume): a completed or cancelled
@@ -32,10 +39,21 @@ export function resumeRefusal(workflow: string, id: string, rec: WorkflowRecord)
   );
 }
 
-/** The record a resume runs (the refusal checked first): running, its failed steps' entries dropped. */
-export function resumedRecord(rec: WorkflowRecord): WorkflowRecord {
+/**
+ * The record a resume at `now` runs (the refusal checked first): running, its failed steps'
+ * entries dropped from the journal (so they run again) and kept as failed attempts (the history).
+ */
+export function resumedRecord(rec: WorkflowRecord, now: number): WorkflowRecord {
   const { blocked: _b, error: _e, endedAt: _t, ...rest } = rec;
-  return { ...rest, status: 'running', journal: rec.journal.filter((e) => e.e === undefined || e.t !== 'step') };
+  const failed = (e: WorkflowJournalEntry): boolean => e.e !== undefined && e.t === 'step';
+  const dropped = rec.journal.filter(failed).map((e) => ({ ...e, resumedAt: now }));
+  const attempts = [...(rec.failedAttempts ?? []), ...dropped].slice(-MAX_FAILED_ATTEMPTS);
+  return {
+    ...rest,
+    status: 'running',
+    journal: rec.journal.filter((e) => !failed(e)),
+    ...(attempts.length === 0 ? {} : { failedAttempts: attempts }),
+  };
 }
 
 /**

@@ -38,12 +38,13 @@ export class ResponseInspectProcessRange {
 }
 
 /** Sort orders of {@link RequestInspectProcessPage}. */
-export type InspectProcessSort = 'pid' | 'running' | 'messages' | 'mailbox' | 'uptime';
+export type InspectProcessSort = 'pid' | 'running' | 'cpu' | 'messages' | 'mailbox' | 'uptime';
 
 /**
  * ergo-ts extension (no Go counterpart): one page of the processes matching the filters of
  * {@link RequestInspectProcessRange}, in `sort` order (`pid` ascending; the others descending:
- * running time, messages in + out, mailbox, uptime), `offset` matches skipped (or, in `pid`
+ * running time with the handler still open, `cpu` the running time alone (without an async
+ * handler's wait), messages in + out, mailbox, uptime), `offset` matches skipped (or, in `pid`
  * order, those up to the PID cursor `after`), at most `limit`
  * (default 100, at most 10 000). A page costs one pass over the process table per second and
  * no full sort (a bounded selection of `offset + limit` rows). Published as

@@ -65,6 +65,8 @@ export class SSEHandler extends MetaBase {
   /** Open streams of this handler (its connections add and remove themselves; read-only for others). */
   readonly streams = new Set<SSEConnection>();
   #connections = 0;
+  /** Bytes of the events written by its streams that have ended (the open ones count their own). */
+  #endedBytesOut = 0;
 
   /** ErrIncorrect for a negative `heartbeat`, a bad `maxBuffered` or a `processPool` that is not an array. */
   constructor(options: SSEHandlerOptions = {}) {
@@ -99,6 +101,9 @@ export class SSEHandler extends MetaBase {
       compression: String(this.#compression),
       streams: String(this.streams.size),
       connections: String(this.#connections),
+      // A stream takes nothing in after its request (the web server counts the request's bytes).
+      bytes_in: '0',
+      bytes_out: String(this.#bytesOut()),
     };
   }
 
@@ -107,6 +112,18 @@ export class SSEHandler extends MetaBase {
     if (this.#timer !== null) clearInterval(this.#timer);
     this.#timer = null;
     return undefined;
+  }
+
+  /** Event bytes its streams wrote (before compression), ended ones included. */
+  #bytesOut(): number {
+    let n = this.#endedBytesOut;
+    for (const s of this.streams) n += s.bytesOut;
+    return n;
+  }
+
+  /** From a stream of this handler that ended: its bytes stay in the handler's total. */
+  streamEnded(bytesOut: number): void {
+    this.#endedBytesOut += bytesOut;
   }
 
   #beat(): void {
@@ -156,6 +173,11 @@ export class SSEConnection extends MetaBase {
   #finish: ((r: Error | undefined) => void) | null = null;
   #bytesOut = 0;
   #events = 0;
+
+  /** Bytes of the events written to this stream so far (before compression). */
+  get bytesOut(): number {
+    return this.#bytesOut;
+  }
 
   /** Made by SSEHandler for each accepted request (not meant to be built by hand). */
   constructor(
@@ -279,6 +301,7 @@ export class SSEConnection extends MetaBase {
       local: `${s.localAddress ?? ''}:${s.localPort ?? 0}`,
       process: String(this.#target),
       events: String(this.#events),
+      bytes_in: '0',
       bytes_out: String(this.#bytesOut),
     };
   }
@@ -293,7 +316,7 @@ export class SSEConnection extends MetaBase {
     this.#ended = true;
     const finish = this.#finish;
     this.#finish = null;
-    this.#handler.streams.delete(this);
+    if (this.#handler.streams.delete(this)) this.#handler.streamEnded(this.#bytesOut);
     const res = this.#res;
     const gz = this.#gzip;
     if (reason !== undefined || res.destroyed) {

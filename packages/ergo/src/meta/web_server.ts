@@ -100,7 +100,7 @@ async function listenWeb(options: WebServerOptions): Promise<WebServer> {
  * returns a promise that settles when the server closes (the meta then ends normally); its
  * `terminate` closes the server and every connection. Server errors go to the meta's log, as do
  * request listeners that throw or reject (those requests get 500). Inspect reports address, port,
- * tls, open connections and listener errors.
+ * tls, open connections, the bytes its connections read and wrote, and listener errors.
  */
 export class WebServer extends MetaBase {
   readonly #server: http.Server | https.Server;
@@ -108,6 +108,11 @@ export class WebServer extends MetaBase {
   readonly #secure: boolean;
   #closed: Promise<void>;
   #connections = 0;
+  /** Its open connections' sockets, whose byte counts go on growing. */
+  readonly #open = new Set<{ bytesRead: number; bytesWritten: number }>();
+  /** Bytes read and written on its connections that have closed. */
+  #closedIn = 0;
+  #closedOut = 0;
   #listenerErrors = 0;
   #spawned = false;
 
@@ -126,7 +131,13 @@ export class WebServer extends MetaBase {
     this.#closed = new Promise<void>((resolve) => server.once('close', () => resolve()));
     server.on('connection', (socket) => {
       this.#connections++;
-      socket.once('close', () => this.#connections--);
+      this.#open.add(socket);
+      socket.once('close', () => {
+        this.#connections--;
+        this.#open.delete(socket);
+        this.#closedIn += socket.bytesRead;
+        this.#closedOut += socket.bytesWritten;
+      });
     });
     // Listeners from the start, so an error before spawnMeta cannot crash the process.
     server.on('error', (e: Error) => this.#logged('error', 'web server: %s', toError(e).message));
@@ -221,8 +232,17 @@ export class WebServer extends MetaBase {
       port: String(this.port),
       tls: String(this.#secure),
       connections: String(this.#connections),
+      'bytes in': String(this.#bytes('bytesRead')),
+      'bytes out': String(this.#bytes('bytesWritten')),
       listener_errors: String(this.#listenerErrors),
     };
+  }
+
+  /** Bytes its connections have read or written on the wire (TLS included), closed ones too. */
+  #bytes(which: 'bytesRead' | 'bytesWritten'): number {
+    let n = which === 'bytesRead' ? this.#closedIn : this.#closedOut;
+    for (const s of this.#open) n += s[which];
+    return n;
   }
 
   override terminate(_reason: Error): unknown {

@@ -178,7 +178,7 @@ export class SystemInspect extends Actor {
     }
     if (r instanceof V.RequestInspectProcessPage) {
       const f = processFilter(r);
-      const sort = ['pid', 'running', 'messages', 'mailbox', 'uptime'].includes(r.sort) ? r.sort : 'pid';
+      const sort = ['pid', 'running', 'cpu', 'messages', 'mailbox', 'uptime'].includes(r.sort) ? r.sort : 'pid';
       const offset = Math.max(0, num(r.offset, 0));
       let limit = num(r.limit, 100);
       if (limit < 1) limit = 100;

@@ -95,6 +95,8 @@ type Key = (p: ProcessShortInfo) => number;
 const SORT_KEYS: Record<string, Key> = {
   // A handler still running counts with the time it has taken so far.
   running: (p) => (p.handlerStartedAt ? p.runningTime + (Date.now() - p.handlerStartedAt) * 1e6 : p.runningTime),
+  // The handler time measured on the thread only: a handler awaiting for minutes adds nothing.
+  cpu: (p) => p.runningTime,
   messages: (p) => p.messagesIn + p.messagesOut,
   mailbox: (p) => p.messagesMailbox,
   uptime: (p) => p.uptime,

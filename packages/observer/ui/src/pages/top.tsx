@@ -1,9 +1,11 @@
 // Top (Erlang observer's "Load Charts"/top, LiveDashboard's Processes sorted): the N processes
-// that spend the most time in handlers (Erlang's reductions), hold the most mail (the nearest to
-// memory a Node process has) or handle the most messages, refreshed each second. The node sorts
-// (the process_page query of an ergo-ts node: one pass over its table, no full sort) and sends
-// only the N rows; the page adds each row's rate since the previous frame (handler ms per second,
-// messages per second).
+// that spend the most CPU in handlers (Erlang's reductions), spend the most time in handlers
+// counting the time an async handler waits, hold the most mail (the nearest to memory a Node
+// process has) or handle the most messages, refreshed each second. The node sorts (the
+// process_page query of an ergo-ts node: one pass over its table, no full sort) and sends only the
+// N rows; the page adds each row's rate since the previous frame (ms per second, messages per
+// second). CPU and waiting are apart: a handler awaiting for a minute uses no CPU, and ranked by
+// their sum it would sit above a process that spins.
 
 import { useMemo, useRef, useState } from 'preact/hooks';
 
@@ -12,11 +14,14 @@ import { count, list, nanos, processState, runningNow } from '../format';
 import { isErgoTS, useFramework, useSubscription } from '../hooks';
 import { Error, Grid, PidLink } from '../ui';
 
-type Sort = 'running' | 'mailbox' | 'messages';
+type Sort = 'cpu' | 'running' | 'mailbox' | 'messages';
 
 /** What one frame said of a process: its totals and when the frame came. */
 interface Seen {
-  running: number;
+  /** Handler time the node measured (ns): on the CPU, without the waits after an `await`. */
+  cpu: number;
+  /** Time in the handler it is still in (ns): an async handler's wait. */
+  waiting: number;
   in: number;
   out: number;
   at: number;
@@ -25,7 +30,7 @@ interface Seen {
 const round = (x: number, digits = 1): string => (Number.isFinite(x) ? x.toFixed(digits) : '');
 
 export function TopPage() {
-  const [sort, setSort] = useState<Sort>('running');
+  const [sort, setSort] = useState<Sort>('cpu');
   const [limit, setLimit] = useState(20);
   const framework = useFramework();
   const paged = isErgoTS(framework);
@@ -42,8 +47,10 @@ export function TopPage() {
     const before = previous.current;
     const next = new Map<string, Seen>();
     const out = list(data?.processes).map((p: Json) => {
+      const cpu = Number(p.runningTime) || 0;
       const seen: Seen = {
-        running: runningNow(p, now),
+        cpu,
+        waiting: runningNow(p, now) - cpu,
         in: Number(p.messagesIn),
         out: Number(p.messagesOut),
         at: now,
@@ -53,7 +60,11 @@ export function TopPage() {
       const s = b === undefined ? 0 : (now - b.at) / 1000;
       return {
         p,
-        runningPerSec: s > 0 ? Math.max(0, seen.running - b!.running) / 1e6 / s : NaN,
+        cpuPerSec: s > 0 ? Math.max(0, seen.cpu - b!.cpu) / 1e6 / s : NaN,
+        // Of the time since the previous frame, what the handler still open spent waiting in it
+        // (a handler that ended meanwhile took its wait with it: not counted).
+        waitingPerSec: s > 0 ? Math.min(1000, Math.max(0, seen.waiting - b!.waiting) / 1e6 / s) : NaN,
+        waiting: seen.waiting,
         inPerSec: s > 0 ? Math.max(0, seen.in - b!.in) / s : NaN,
         outPerSec: s > 0 ? Math.max(0, seen.out - b!.out) / s : NaN,
       };
@@ -72,7 +83,8 @@ export function TopPage() {
             value={sort}
             onChange={(e) => setSort((e.target as HTMLSelectElement).value as Sort)}
           >
-            <option value="running">time in handlers</option>
+            <option value="cpu">CPU in handlers</option>
+            <option value="running">time in handlers (CPU + waiting)</option>
             <option value="mailbox">mailbox (memory)</option>
             <option value="messages">messages</option>
           </select>
@@ -91,7 +103,10 @@ export function TopPage() {
             ))}
           </select>
         </label>
-        <span class="muted">refreshed each second; rates since the previous second</span>
+        <span class="muted">
+          refreshed each second; rates since the previous second; CPU: handler time on the thread; waiting: the time an
+          async handler still open has spent awaiting
+        </span>
       </div>
       {framework !== null && !paged ? (
         <p class="muted" data-testid="top-unsupported">
@@ -110,15 +125,17 @@ export function TopPage() {
           'name',
           'behavior',
           'state',
-          'in handlers',
-          'ms/s in handlers',
+          'CPU',
+          'CPU ms/s',
+          'waiting',
+          'waiting ms/s',
           'mailbox',
           'in/s',
           'out/s',
         ]}
         empty={rows.length === 0 ? 'no processes yet' : null}
       >
-        {rows.map(({ p, runningPerSec, inPerSec, outPerSec }, i) => (
+        {rows.map(({ p, cpuPerSec, waitingPerSec, waiting, inPerSec, outPerSec }, i) => (
           <tr key={p.pid} data-testid="top-row" data-name={p.name} data-pid={p.pid}>
             <td>{i + 1}</td>
             <td>
@@ -127,8 +144,18 @@ export function TopPage() {
             <td class="mono wrap">{p.name}</td>
             <td>{p.behavior}</td>
             <td>{processState(p.state)}</td>
-            <td data-testid="top-running">{nanos(runningNow(p))}</td>
-            <td>{round(runningPerSec)}</td>
+            <td class="figure" data-testid="top-cpu">
+              {nanos(p.runningTime)}
+            </td>
+            <td class="figure" data-testid="top-cpu-rate">
+              {round(cpuPerSec)}
+            </td>
+            <td class="figure" data-testid="top-waiting">
+              {waiting > 0 ? nanos(waiting) : ''}
+            </td>
+            <td class="figure" data-testid="top-waiting-rate">
+              {round(waitingPerSec)}
+            </td>
             <td data-testid="top-mailbox">{count(p.messagesMailbox)}</td>
             <td>{round(inPerSec)}</td>
             <td>{round(outPerSec)}</td>

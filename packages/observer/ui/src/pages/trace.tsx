@@ -147,7 +147,10 @@ export function TracePage() {
             </td>
             <td>{r.dir}</td>
             <td>{r.kind}</td>
-            <td class="mono">{r.peer}</td>
+            <td class="mono" data-testid="trace-peer">
+              {r.peer}
+              {r.peerName ? <span class="muted">{` ${r.peerName}`}</span> : null}
+            </td>
             <td class="mono">{r.text}</td>
           </tr>
         ))}

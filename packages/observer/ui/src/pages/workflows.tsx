@@ -150,15 +150,24 @@ export function WorkflowPage(props: { kind: string; id: string }) {
   const [d, error, again] = usePolled('describe', { workflow: props.kind, id: props.id }, true);
   const [outcome, setOutcome] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
-  const act = (op: string): void => {
+  // A cancel asks first and takes a reason, as a kill or an application stop does.
+  const [confirmCancel, setConfirmCancel] = useState(false);
+  const [reason, setReason] = useState('');
+  const act = (op: string, extra: Record<string, string> = {}): void => {
     setOutcome(null);
     setFailure(null);
-    api.do('workflows', { op, workflow: props.kind, id: props.id }).then(
+    api.do('workflows', { op, workflow: props.kind, id: props.id, ...extra }).then(
       (r: Json) => (setOutcome(`${op}: ${String(r)}`), again()),
       (e: Error & { code?: string }) => setFailure(`${op} refused${e.code ? ` (${e.code})` : ''}: ${e.message}`),
     );
   };
   const history = list(d?.history);
+  // Failed attempts a resume ran again left the journal; shown at their place, before the rerun.
+  const attempts = list(d?.failedAttempts);
+  const rows = [
+    ...attempts.map((e: Json) => ({ e, attempt: true })),
+    ...history.map((e: Json) => ({ e, attempt: false })),
+  ].sort((x, y) => Number(x.e.s) - Number(y.e.s) || Number(x.e.at) - Number(y.e.at));
   const start = Number(d?.startedAt);
   return (
     <div>
@@ -169,9 +178,39 @@ export function WorkflowPage(props: { kind: string; id: string }) {
       {d === null ? null : (
         <>
           <div class="toolbar">
-            <button data-testid="workflow-cancel" disabled={d.status !== 'running'} onClick={() => act('cancel')}>
-              cancel
-            </button>
+            {confirmCancel && d.status === 'running' ? (
+              <span class="confirm" data-testid="workflow-cancel-confirm">
+                cancel {props.id}?{' '}
+                <input
+                  data-testid="workflow-cancel-reason"
+                  placeholder="reason (cancelled by an operator)"
+                  value={reason}
+                  onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+                />{' '}
+                <button
+                  class="danger"
+                  data-testid="workflow-cancel-yes"
+                  onClick={() => {
+                    setConfirmCancel(false);
+                    act('cancel', reason.trim() === '' ? {} : { reason: reason.trim() });
+                  }}
+                >
+                  yes, cancel
+                </button>{' '}
+                <button data-testid="workflow-cancel-no" onClick={() => setConfirmCancel(false)}>
+                  keep it
+                </button>
+              </span>
+            ) : (
+              <button
+                class="danger"
+                data-testid="workflow-cancel"
+                disabled={d.status !== 'running'}
+                onClick={() => (setReason(''), setConfirmCancel(true))}
+              >
+                cancel
+              </button>
+            )}
             <button
               data-testid="workflow-resume"
               disabled={d.status !== 'failed' && d.blocked === undefined}
@@ -217,13 +256,35 @@ export function WorkflowPage(props: { kind: string; id: string }) {
             />
           </div>
           <div class="card" data-testid="workflow-history">
-            <h3>step history ({history.length})</h3>
+            <h3>
+              step history ({history.length}
+              {attempts.length > 0
+                ? `, and ${attempts.length} failed attempt${attempts.length > 1 ? 's' : ''} run again`
+                : ''}
+              )
+            </h3>
             <Grid
               headers={['#', 'op', 'name', 'at', 'since start', 'since previous', 'attempts', 'result']}
-              empty={history.length === 0 ? 'nothing recorded yet' : null}
+              empty={rows.length === 0 ? 'nothing recorded yet' : null}
             >
-              {history.map((e: Json, i: number) => {
-                const prev = i === 0 ? start : Number(history[i - 1].at);
+              {rows.map(({ e, attempt }, i: number) => {
+                const prev = i === 0 ? start : Number(rows[i - 1]!.e.at);
+                if (attempt)
+                  return (
+                    <tr key={`a${e.s}-${e.at}`} data-attempt={e.s} class="wf-attempt">
+                      <td>{e.s}</td>
+                      <td>{e.t}</td>
+                      <td class="mono">{e.n}</td>
+                      <td>{at(e.at)}</td>
+                      <td>{span(Number(e.at) - start)}</td>
+                      <td>{span(Number(e.at) - prev)}</td>
+                      <td>{e.a ?? ''}</td>
+                      <td class="attempt-error">
+                        {`${e.e?.code ?? e.e?.name}: ${e.e?.message}`}
+                        <span class="muted"> (failed; resumed at {at(e.resumedAt)})</span>
+                      </td>
+                    </tr>
+                  );
                 return (
                   <tr key={e.s} data-seq={e.s}>
                     <td>{e.s}</td>
