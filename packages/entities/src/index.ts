@@ -153,6 +153,11 @@ export {
 } from './workflow/listing.js';
 export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationReply } from './workflow/operator.js';
 export {
+  DETERMINISM_GUARD_ENV,
+  ErrWorkflowNondeterministic,
+  type DeterminismGuardMode,
+} from './workflow/determinism.js';
+export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowCompensationFailed,
