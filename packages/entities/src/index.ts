@@ -162,6 +162,11 @@ export {
 } from './workflow/metrics.js';
 export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationReply } from './workflow/operator.js';
 export {
+  DETERMINISM_GUARD_ENV,
+  ErrWorkflowNondeterministic,
+  type DeterminismGuardMode,
+} from './workflow/determinism.js';
+export {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
   ErrWorkflowCompensationFailed,

@@ -8,6 +8,7 @@ import type { Infer, StandardSchemaV1 } from 'ergo-ts';
 import { describeThrown } from '../contract/thrown.js';
 import type { EntityKind } from '../kinds/entity.js';
 import { MAX_TIMER_MS } from './bounds.js';
+import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 
@@ -84,6 +85,16 @@ export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchema
   readonly resumeAfterMs?: number;
   /** Passivate an instance idle this long (no body running), in ms. Default 60 000. */
   readonly passivateAfterMs?: number;
+  /**
+   * The determinism guard (a development aid): while the body's own code runs, `Date.now()`,
+   * `Math.random()`, `crypto.randomUUID()`, timers and `fetch` are reported — `'warn'` logs a
+   * warning naming the call and its line, once per call site; `'throw'` throws
+   * ERR_WORKFLOW_NONDETERMINISTIC at the call; `'off'` installs nothing. Default: the
+   * `ERGO_WORKFLOW_DETERMINISM_GUARD` environment variable, else `'off'` when
+   * `NODE_ENV=production` and `'warn'` otherwise. Steps, compensations, outbox and query handlers
+   * are not the body: they may call anything.
+   */
+  readonly determinismGuard?: DeterminismGuardMode;
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -105,6 +116,8 @@ export interface WorkflowSpec {
   readonly retry: Required<RetryPolicy>;
   readonly maxValueBytes: number;
   readonly resumeAfterMs: number;
+  /** The `determinismGuard` option (undefined: the environment decides when a body starts). */
+  readonly determinismGuard?: DeterminismGuardMode;
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -181,6 +194,11 @@ export function workflowSpec(
     if (typeof h !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: outbox ${k} must be a function`);
   if (options.queries !== undefined && (typeof options.queries !== 'object' || options.queries === null))
     throw ErrWorkflowIncorrect.with(`workflow ${name}: queries must be an object of schemas`);
+  const guard = options.determinismGuard;
+  if (guard !== undefined && !isDeterminismGuardMode(guard))
+    throw ErrWorkflowIncorrect.with(
+      `workflow ${name}: determinismGuard must be 'throw', 'warn' or 'off', got ${describeThrown(guard)}`,
+    );
   return Object.freeze({
     name,
     body: body as WorkflowSpec['body'],
@@ -188,6 +206,7 @@ export function workflowSpec(
     signals: options.signals ?? {},
     queries: options.queries ?? {},
     outboxes: options.outboxes ?? {},
+    ...(guard === undefined ? {} : { determinismGuard: guard }),
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(

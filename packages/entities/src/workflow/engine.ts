@@ -28,6 +28,7 @@ import { declared, timerMs, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
 import type { Commit, SignalWaiter } from './run_host.js';
 import type { WorkflowSpec } from './define.js';
+import { runBody } from './determinism.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowClosed,
@@ -301,7 +302,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         true,
       ); // it writes nothing
       Promise.resolve()
-        .then(() => this.spec.body(ro, rec.input))
+        .then(() => this.#runBody(ro, rec.input))
         .then(
           () => ro.markCaughtUp(),
           () => ro.markCaughtUp(),
@@ -461,12 +462,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#finished = undefined;
     if (rec.blocked !== undefined) this.#clearBlockedOnceReplayed(run);
     Promise.resolve()
-      .then(() => this.spec.body(run, rec.input))
+      .then(() => this.#runBody(run, rec.input))
       .then(
         (output) => run.delivered().then(() => this.#finish(run, { output })),
         (error: unknown) => run.delivered().then(() => this.#finish(run, { error })),
       )
       .catch((error: unknown) => this.#finish(run, { error }));
+  }
+
+  /** Calls the body with `run` as its context, under the determinism guard (determinism.ts). */
+  #runBody(run: Run, input: unknown): Promise<unknown> {
+    const { name: workflow, determinismGuard: mode } = this.spec;
+    return runBody(this.spec.body, run, input, { workflow, id: this.key, log: this.log, mode });
   }
 
   /**

@@ -1,0 +1,279 @@
+// The determinism guard (development mode): while a workflow body's own code runs, calls to the
+// clock, randomness, timers and fetch are reported — a warning naming the call, the instance and
+// the line, once per call site, or ERR_WORKFLOW_NONDETERMINISTIC thrown at the call — instead of
+// being found only when a replay takes another path.
+//
+// Which code is the body's: the engine calls the body inside an AsyncLocalStorage context, its
+// segment. Node carries that context into the body's await continuations (a continuation runs in
+// the context of its `await`, whatever resolved the promise) and into callbacks the body registers
+// itself (`then`, timers), and into nothing else: another instance's body, a handler of the
+// entity, a timer set by other code each run in their own. The context object the body gets is a
+// proxy whose methods run outside any segment, so what they start — journal writes, step
+// attempts, compensations, outbox deliveries, signal waits — and the query handlers the engine
+// calls later are not the body's code and may do anything. The patched globals pass through to the
+// originals unless the current context is a live segment (its body has not settled): they are
+// installed while at least one guarded body runs and put back when none does.
+
+import { AsyncLocalStorage } from 'node:async_hooks';
+
+import { defineError, type Log } from 'ergo-ts';
+
+/**
+ * What the guard does when a body calls one of the guarded functions: `'throw'` throws
+ * ERR_WORKFLOW_NONDETERMINISTIC at the call, `'warn'` logs a warning on the instance's log once
+ * per workflow and call site, `'off'` installs nothing (the body runs as it is).
+ */
+export type DeterminismGuardMode = 'throw' | 'warn' | 'off';
+
+/** The environment variable that sets the mode of workflows that do not set `determinismGuard`. */
+export const DETERMINISM_GUARD_ENV = 'ERGO_WORKFLOW_DETERMINISM_GUARD';
+
+/**
+ * A workflow body called a function whose result differs on replay (`Date.now()`, `Math.random()`,
+ * `crypto.randomUUID()`, a timer, `fetch`) while its determinism guard is `'throw'`: thrown at the
+ * call, the message naming the call, the instance, the line and the `ctx` operation to use.
+ */
+export const ErrWorkflowNondeterministic = defineError(
+  'ERR_WORKFLOW_NONDETERMINISTIC',
+  'workflow: a call in the body gives another result on replay',
+);
+
+/** True when `v` is a {@link DeterminismGuardMode}. */
+export function isDeterminismGuardMode(v: unknown): v is DeterminismGuardMode {
+  return v === 'throw' || v === 'warn' || v === 'off';
+}
+
+/**
+ * The mode a body runs under: the workflow's `determinismGuard` option; else the environment's
+ * `ERGO_WORKFLOW_DETERMINISM_GUARD` (`throw`, `warn` or `off`); else `'off'` when
+ * `NODE_ENV=production`, `'warn'` otherwise. Read each time a body starts.
+ */
+export function determinismGuardMode(option: DeterminismGuardMode | undefined): DeterminismGuardMode {
+  if (option !== undefined) return option;
+  const env = process.env[DETERMINISM_GUARD_ENV];
+  if (isDeterminismGuardMode(env)) return env;
+  return process.env['NODE_ENV'] === 'production' ? 'off' : 'warn';
+}
+
+/** A guarded function: where it lives, how the message names it and what to use instead. */
+interface Guarded {
+  readonly owner: () => object | undefined;
+  readonly key: string;
+  readonly call: string;
+  readonly use: string;
+}
+
+const GUARDED: readonly Guarded[] = [
+  { owner: () => Date, key: 'now', call: 'Date.now()', use: 'ctx.now()' },
+  { owner: () => Math, key: 'random', call: 'Math.random()', use: 'ctx.random()' },
+  { owner: () => globalThis.crypto, key: 'randomUUID', call: 'crypto.randomUUID()', use: 'ctx.uuid()' },
+  {
+    owner: () => globalThis.crypto,
+    key: 'getRandomValues',
+    call: 'crypto.getRandomValues()',
+    use: 'ctx.random() or a step',
+  },
+  { owner: () => globalThis.performance, key: 'now', call: 'performance.now()', use: 'ctx.now()' },
+  { owner: () => globalThis, key: 'setTimeout', call: 'setTimeout()', use: 'ctx.sleep(ms)' },
+  { owner: () => globalThis, key: 'setInterval', call: 'setInterval()', use: 'ctx.sleep(ms) in a loop' },
+  { owner: () => globalThis, key: 'setImmediate', call: 'setImmediate()', use: 'ctx.sleep(ms)' },
+  { owner: () => globalThis, key: 'fetch', call: 'fetch()', use: 'a step: ctx.step(name, () => fetch(…))' },
+];
+
+/** The body of one run, while its own code may run. */
+interface Segment {
+  readonly workflow: string;
+  readonly id: string;
+  readonly mode: 'throw' | 'warn';
+  readonly log: Log;
+  /** False once the body settled: what it left behind (a timer's callback) is not reported then. */
+  live: boolean;
+}
+
+/** Made at the first guarded body (on Node 22 an AsyncLocalStorage turns promise hooks on once used). */
+let storage: AsyncLocalStorage<Segment | undefined> | undefined;
+
+interface Installed {
+  readonly owner: object;
+  readonly key: string;
+  /** The property as it was (undefined: inherited, e.g. `crypto.randomUUID` from its prototype). */
+  readonly had: PropertyDescriptor | undefined;
+  readonly fn: unknown;
+}
+
+let installed: Installed[] = [];
+/** Guarded bodies not settled yet. */
+let running = 0;
+
+/** Call sites warned about (workflow, call, site), so a loop warns once; cleared when it grows past this. */
+const warned = new Set<string>();
+const MAX_WARNED = 1000;
+
+/** Runs `fn` outside any segment: the engine's and the context's own work, a warning's logging. */
+function outside<T>(fn: () => T): T {
+  return storage === undefined ? fn() : storage.run(undefined, fn);
+}
+
+/** Where the guarded function was called from: the first frame of the stack above `fn`. */
+function callSite(fn: (...args: never[]) => unknown): string | undefined {
+  const holder: { stack?: string } = {};
+  Error.captureStackTrace(holder, fn);
+  const line = holder.stack?.split('\n').find((l) => l.trimStart().startsWith('at '));
+  return line?.trim().slice(3);
+}
+
+/** Reports a call of the body's own code: thrown (`'throw'`), or logged once per workflow and call site. */
+function report(
+  seg: Segment,
+  g: { readonly call: string; readonly use: string },
+  fn: (...args: never[]) => unknown,
+): void {
+  const site = callSite(fn);
+  const message =
+    `workflow ${seg.workflow}/${seg.id}: ${g.call} in the body${site === undefined ? '' : ` (at ${site})`}` +
+    ` gives another result on replay: use ${g.use}`;
+  if (seg.mode === 'throw') throw ErrWorkflowNondeterministic.with(message);
+  const key = `${seg.workflow}\n${g.call}\n${site ?? ''}`;
+  if (warned.has(key)) return;
+  if (warned.size >= MAX_WARNED) warned.clear();
+  warned.add(key);
+  outside(() => seg.log.warning('determinism guard: %s', message));
+}
+
+/** `orig`, reporting a call made by a live segment first. */
+function guardedFunction(orig: (...args: unknown[]) => unknown, g: Guarded): (...args: unknown[]) => unknown {
+  const fn = function (this: unknown, ...args: unknown[]): unknown {
+    const seg = storage?.getStore();
+    if (seg?.live === true) report(seg, g, fn);
+    return Reflect.apply(orig, this, args);
+  };
+  // What readers of the original find on it stays (setTimeout's util.promisify.custom).
+  for (const k of Reflect.ownKeys(orig))
+    if (k !== 'length' && k !== 'prototype') {
+      const d = Object.getOwnPropertyDescriptor(orig, k);
+      if (d !== undefined) Object.defineProperty(fn, k, d);
+    }
+  return fn;
+}
+
+function install(): void {
+  for (const g of GUARDED) {
+    const owner = g.owner();
+    if (owner === undefined || owner === null) continue;
+    const orig: unknown = Reflect.get(owner, g.key);
+    if (typeof orig !== 'function') continue;
+    const had = Object.getOwnPropertyDescriptor(owner, g.key);
+    const fn = guardedFunction(orig as (...args: unknown[]) => unknown, g);
+    try {
+      Object.defineProperty(owner, g.key, {
+        value: fn,
+        writable: true,
+        configurable: true,
+        enumerable: had?.enumerable ?? false,
+      });
+    } catch {
+      continue; // frozen by the application: left alone
+    }
+    installed.push({ owner, key: g.key, had, fn });
+  }
+}
+
+function uninstall(): void {
+  for (const i of installed) {
+    // Replaced since (a fake clock installed over it): theirs stays, and ours, under it, passes through.
+    if (Reflect.get(i.owner, i.key) !== i.fn) continue;
+    if (i.had === undefined) Reflect.deleteProperty(i.owner, i.key);
+    else Object.defineProperty(i.owner, i.key, i.had);
+  }
+  installed = [];
+}
+
+/** Methods of the context whose result (a promise) is an object with methods the body calls later. */
+const HANDLE_METHODS: ReadonlySet<PropertyKey> = new Set(['startChild']);
+
+/** What a call through `ctx.entities` from the body should be instead. */
+const ENTITIES_USE = 'ctx.call(), ctx.send() or ctx.startChild() (journaled), or a step';
+
+const isObject = (v: unknown): v is object => typeof v === 'object' && v !== null && !(v instanceof Promise);
+
+/**
+ * `target` seen through a proxy whose methods run outside any segment (`this` the target, so
+ * private fields work), as do those of its `log`, of the handles {@link HANDLE_METHODS} give and
+ * of its `entities`. A method of `entities` (named `reported`, and what it leads to: its
+ * `workflows`, the handles they give) called by the body's own code is reported itself: it reaches
+ * the outside world, and its own timers would be reported as the body's, deep in the client.
+ */
+function outsideObject<T extends object>(target: T, reported?: string): T {
+  const cache = new Map<PropertyKey, { readonly of: unknown; readonly as: unknown }>();
+  const proxy: T = new Proxy(target, {
+    get(t, prop) {
+      const v: unknown = Reflect.get(t, prop, t);
+      const hit = cache.get(prop);
+      if (hit !== undefined && hit.of === v) return hit.as;
+      const name = reported === undefined ? undefined : `${reported}.${String(prop)}`;
+      let as: unknown;
+      if (typeof v === 'function') {
+        const f = v as (...args: unknown[]) => unknown;
+        const handle = HANDLE_METHODS.has(prop) && reported === undefined;
+        const call = name === undefined ? undefined : { call: `${name}()`, use: ENTITIES_USE };
+        const wrapped = function (this: unknown, ...args: unknown[]): unknown {
+          const seg = call === undefined ? undefined : storage?.getStore();
+          if (seg?.live === true) report(seg, call!, wrapped);
+          const out = outside(() => Reflect.apply(f, this === proxy ? t : this, args));
+          if (handle && out instanceof Promise) return out.then((h: unknown) => (isObject(h) ? outsideObject(h) : h));
+          return call !== undefined && isObject(out) ? outsideObject(out, `${name}()`) : out;
+        };
+        as = wrapped;
+      } else if (isObject(v) && (name !== undefined || prop === 'log' || prop === 'entities'))
+        as = outsideObject(v, name ?? (prop === 'entities' ? 'ctx.entities' : undefined));
+      else return v;
+      cache.set(prop, { of: v, as });
+      return as;
+    },
+  });
+  return proxy;
+}
+
+/** Where a guarded body runs, for its reports. */
+export interface GuardedRun {
+  readonly workflow: string;
+  readonly id: string;
+  /** The instance's log (warnings go there). */
+  readonly log: Log;
+  /** The workflow's `determinismGuard` option. */
+  readonly mode: DeterminismGuardMode | undefined;
+}
+
+/**
+ * @internal Calls `body(ctx, input)` as the engine does, under the determinism guard when its mode
+ * (see {@link determinismGuardMode}) is not `'off'`: the globals are patched while it runs, the
+ * body gets `ctx` through a proxy whose operations are not the body's code, and its own code is
+ * reported when it calls a guarded function (see the top of this file).
+ */
+export function runBody(
+  body: (ctx: any, input: any) => Promise<unknown>,
+  ctx: object,
+  input: unknown,
+  run: GuardedRun,
+): Promise<unknown> {
+  const mode = determinismGuardMode(run.mode);
+  if (mode === 'off') return body(ctx, input);
+  storage ??= new AsyncLocalStorage<Segment | undefined>();
+  const seg: Segment = { workflow: run.workflow, id: run.id, mode, log: run.log, live: true };
+  if (running++ === 0) install();
+  const end = (): void => {
+    if (!seg.live) return;
+    seg.live = false;
+    if (--running === 0) uninstall();
+  };
+  let out: Promise<unknown>;
+  try {
+    out = storage.run(seg, () => body(outsideObject(ctx), input));
+  } catch (err) {
+    end();
+    throw err;
+  }
+  // Not in the engine's chain: it goes on as unguarded, this only ends the segment (never rejects).
+  void Promise.resolve(out).then(end, end);
+  return out;
+}
