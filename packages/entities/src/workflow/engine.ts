@@ -26,7 +26,7 @@ import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
 import { declared, timerMs, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
-import type { Commit, SignalWaiter } from './run_host.js';
+import { confirmedOrEnded, type Commit, type SignalWaiter } from './run_host.js';
 import type { WorkflowSpec } from './define.js';
 import { runBody } from './determinism.js';
 import {
@@ -186,9 +186,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   }
 
   [ENTITY_HAND_OFF](): boolean {
-    const run = this.#run;
-    const running = run !== undefined && !run.ended && run.holdForHandOff();
-    return running || this.#queue.length > 0;
+    return (this.#run?.ended === false && this.#run.holdForHandOff()) || this.#queue.length > 0;
   }
 
   [ENTITY_ENDED](reason: Error): void {
@@ -472,8 +470,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** Calls the body with `run` as its context, under the determinism guard (determinism.ts). */
   #runBody(run: Run, input: unknown): Promise<unknown> {
-    const { name: workflow, determinismGuard: mode } = this.spec;
-    return runBody(this.spec.body, run, input, { workflow, id: this.key, log: this.log, mode });
+    const o = { workflow: this.spec.name, id: this.key, log: this.log, mode: this.spec.determinismGuard };
+    return runBody(this.spec.body, run, input, o);
   }
 
   /**
@@ -514,7 +512,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
           .start(kind, id, input)
           .then(() => undefined),
       childResult: (kind, id, abort) => this.#workflows().handle(kind, id).result({ signal: abort }),
-      confirmLease: () => this.#confirmLease(),
+      confirmLease: () => confirmedOrEnded(leaseConfirmed(this), owner),
       cancelChild: (kind, id, reason) =>
         this.#workflows()
           .handle(kind, id)
@@ -526,14 +524,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
             },
           ),
     };
-  }
-
-  /** Before a side effect: the lease confirmed, else the run ends (the host ends the activation). */
-  async #confirmLease(): Promise<void> {
-    if (await leaseConfirmed(this)) return;
-    const why = 'its lease could not be confirmed before a side effect (a pause, or the store unreachable)';
-    this.#run?.end(why);
-    throw new RunEnded(why);
   }
 
   /** The body ended: its outcome is journaled (unless the run ended or halted first), then waiters hear it. */

@@ -117,3 +117,15 @@ export interface SignalWaiter {
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
 }
+
+/**
+ * Before a side effect (RunHost.confirmLease): resolves once the activation's lease is `confirmed`;
+ * when it may be lost, ends the run (nothing more of it reaches the world; the host ends the
+ * activation, whose next one resumes the body from the journal) and rejects with {@link RunEnded}.
+ */
+export async function confirmedOrEnded(confirmed: Promise<boolean>, run: () => Run | undefined): Promise<void> {
+  if (await confirmed) return;
+  const why = 'its lease could not be confirmed before a side effect (a pause, or the store unreachable)';
+  run()?.end(why);
+  throw new RunEnded(why);
+}
