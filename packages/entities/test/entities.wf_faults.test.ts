@@ -201,6 +201,23 @@ test('the checker fails on an effect after its instance ended, an effect from an
       .violations,
     [],
   );
+  // An activation that finished its start later with an older token (it took the lease before the
+  // deliverer took it over: stale from the start, its writes refused) supersedes nothing.
+  const tok = (e: WfLoggedEvent, token: number): WfLoggedEvent => ({ ...e, token });
+  assert.deepEqual(
+    checkWorkflows([child], [work(400)], {
+      pauses: [],
+      events: [tok(ev('activated', 'n1#1', 100), 15), tok(ev('activated', 'n2#1', 300), 14)],
+    }).violations,
+    [],
+  );
+  assert.match(
+    checkWorkflows([child], [work(400)], {
+      pauses: [],
+      events: [tok(ev('activated', 'n1#1', 100), 15), tok(ev('activated', 'n2#1', 300), 16)],
+    }).violations.join('; '),
+    /an effect from an activation that had lost its lease/,
+  );
   // Re-run: one key twice on n1#1 with nothing in between.
   assert.match(
     violations([child], [work(1000), work(1200)]),

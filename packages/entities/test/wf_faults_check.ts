@@ -7,7 +7,8 @@
 //   - no effect after its instance ended: a delivery later than the instance's `endedAt` (one
 //     clock: the test hosts share the machine's);
 //   - no effect from an activation that had lost its lease: a delivery by a process after another
-//     process activated the instance, later than the deliverer's own last activation of it;
+//     process activated the instance with a newer fencing token, later than the deliverer's own
+//     last activation of it;
 //   - no step re-run without a kill, a pause or a move: a second delivery of one key by the same
 //     process (`<node>#<incarnation>`: a kill makes a new one) unless that process was paused in
 //     between, or its activation of the instance ended (or was refused), or another process
@@ -89,6 +90,8 @@ export interface WfLoggedEvent {
   readonly key: string;
   readonly source: string;
   readonly at?: number;
+  /** The activation's fencing token (activated events). */
+  readonly token?: number;
 }
 
 /** What the run did to the processes: the pauses, and every node's logged events. */
@@ -175,9 +178,20 @@ function deliveryRules(
     if (d.src === undefined) continue;
     const evs = eventsOf.get(where) ?? [];
     let own = -Infinity;
-    for (const e of evs) if (e.source === d.src && e.event === 'activated' && e.at! <= d.at) own = Math.max(own, e.at!);
+    let ownToken: number | undefined;
+    for (const e of evs)
+      if (e.source === d.src && e.event === 'activated' && e.at! <= d.at && e.at! >= own) {
+        own = e.at!;
+        ownToken = e.token;
+      }
     if (own === -Infinity) continue;
-    const other = evs.find((e) => e.source !== d.src && e.event === 'activated' && e.at! > own && e.at! < d.at);
+    // Another activation supersedes this one only with a newer fencing token: one that finished
+    // its start later with an older token (it took the lease before this one took it over) was
+    // stale from the start, and its writes were refused.
+    const newer = (e: WfLoggedEvent): boolean => e.token === undefined || ownToken === undefined || e.token > ownToken;
+    const other = evs.find(
+      (e) => e.source !== d.src && e.event === 'activated' && e.at! > own && e.at! < d.at && newer(e),
+    );
     if (other !== undefined && !stale.has(`${d.src} ${where}`)) {
       stale.add(`${d.src} ${where}`);
       v.push(
