@@ -270,7 +270,8 @@ function exportedNames(entries) {
     const mod = sf && checker.getSymbolAtLocation(sf);
     if (!mod) continue;
     for (const sym of checker.getExportsOfModule(mod)) {
-      if (names.has(sym.name)) continue;
+      // A default export is imported under a name of the importer's choosing: `default` is a keyword.
+      if (names.has(sym.name) || sym.name === 'default') continue;
       const target = sym.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(sym) : sym;
       names.set(sym.name, { specifier: e.specifier, typeOnly: (target.flags & ts.SymbolFlags.Value) === 0 });
     }

@@ -74,7 +74,8 @@ test('a call whose node never answers ends by its time limit, also after its cli
   // Awaited: the time limit's tool error.
   const late = await call(client, 'node_info', { node: b.name, timeout: 1 });
   assert.equal(late.isError, true);
-  assert.match(late.text, /ERR_MCP_TIMEOUT: .* did not answer the node_info request within 1 s/);
+  // What was left of the call's 1 s once its node was reached (the dial takes a moment under load).
+  assert.match(late.text, /ERR_MCP_TIMEOUT: .* did not answer the node_info request within (?:1|0\.\d) s/);
 
   // The client goes away while the call waits.
   held.length = 0;

@@ -114,7 +114,7 @@ export interface WorkflowRecord {
   readonly watchers?: readonly StoredWatcher[];
   /** The resets of this instance, oldest first (absent: never reset). */
   readonly resets?: readonly WorkflowReset[];
-  /** Failed steps' entries resumes dropped, oldest first (absent: none), at most {@link MAX_FAILED_ATTEMPTS}. */
+  /** Failed steps' entries resumes dropped, oldest first (absent: none), at most 64 (the newest). */
   readonly failedAttempts?: readonly WorkflowFailedAttempt[];
 }
 
