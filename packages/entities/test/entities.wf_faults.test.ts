@@ -218,6 +218,19 @@ test('the checker fails on an effect after its instance ended, an effect from an
     }).violations.join('; '),
     /an effect from an activation that had lost its lease/,
   );
+  // The deliverer's own newer activation logged 2 ms after the effect (its start replayed the wake-up
+  // fire and the body ran the step before `activated` was published): its own, not a lost lease.
+  assert.deepEqual(
+    checkWorkflows([child], [work(400)], {
+      pauses: [],
+      events: [
+        tok(ev('activated', 'n1#1', 100), 7),
+        tok(ev('activated', 'n2#1', 300), 8),
+        tok(ev('activated', 'n1#1', 402), 9),
+      ],
+    }).violations,
+    [],
+  );
   // Re-run: one key twice on n1#1 with nothing in between.
   assert.match(
     violations([child], [work(1000), work(1200)]),

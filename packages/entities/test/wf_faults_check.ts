@@ -137,6 +137,9 @@ function indexDeliveries(ds: readonly Delivery[]): {
   return { keysOf, byKey };
 }
 
+/** How long after an effect its activation's `activated` event may be logged (see deliveryRules). */
+const ACTIVATED_LAG_MS = 100;
+
 /** The instance id an effect belongs to (`<instance>/<what>`). */
 const instanceOf = (e: string): string => e.slice(0, e.indexOf('/'));
 
@@ -179,8 +182,12 @@ function deliveryRules(
     const evs = eventsOf.get(where) ?? [];
     let own = -Infinity;
     let ownToken: number | undefined;
+    // The deliverer's activation may be logged a moment after its first effects: a key's inbox
+    // (its wake-up fire among it) is replayed during the activation's start, before `activated` is
+    // published, and the body may run a step then. An activation logged within ACTIVATED_LAG_MS
+    // after the delivery counts as the deliverer's own.
     for (const e of evs)
-      if (e.source === d.src && e.event === 'activated' && e.at! <= d.at && e.at! >= own) {
+      if (e.source === d.src && e.event === 'activated' && e.at! <= d.at + ACTIVATED_LAG_MS && e.at! >= own) {
         own = e.at!;
         ownToken = e.token;
       }
