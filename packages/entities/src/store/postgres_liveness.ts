@@ -15,11 +15,6 @@ import { NOW } from './postgres_setup.js';
 /** Rows of owners whose claims are gone are removed by a later claim after this long, in ms. */
 const STALE_CLAIM_MS = 3_600_000;
 
-/** The DDL of the liveness table of a store whose table names start with `p`. */
-export function livenessSchema(p: string): string {
-  return `CREATE TABLE IF NOT EXISTS ${p}liveness (owner TEXT PRIMARY KEY, claimed_at BIGINT NOT NULL);`;
-}
-
 /** Liveness claims on one store's pool (see the top of this file). */
 export class PostgresLiveness {
   readonly #pool: pg.Pool;

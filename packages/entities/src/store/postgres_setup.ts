@@ -6,7 +6,6 @@
 // table (postgres_reminders.ts) and the journal's tables (journal_sql.ts); created when missing,
 // by one member at a time.
 
-import { livenessSchema } from './postgres_liveness.js';
 import pg from 'pg';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
@@ -250,4 +249,9 @@ export async function createSchema(c: pg.PoolClient, prefix: string): Promise<vo
   } finally {
     await c.query('SELECT pg_advisory_unlock(7254101)');
   }
+}
+
+/** The DDL of the liveness table of a store whose table names start with `p`. */
+export function livenessSchema(p: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${p}liveness (owner TEXT PRIMARY KEY, claimed_at BIGINT NOT NULL);`;
 }

@@ -8,7 +8,6 @@ import type { EntitiesClient } from '../kinds/entity.js';
 import type { AnyWorkflowKind, WorkflowSpec } from './define.js';
 import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
-import type { Run } from './context.js';
 import type { WorkflowRecord } from './record.js';
 
 /**
@@ -96,10 +95,16 @@ export function stepFailed(name: string, attempts: number, cause: unknown): Erro
   return err;
 }
 
+/** What the engine's bookkeeping needs of a run (context.ts's Run): whether it ended, and ending it. */
+export interface RunRef {
+  readonly ended: boolean;
+  end(reason: string): void;
+}
+
 /** A change of the record queued for the next save (engine.ts). */
 export interface Commit {
   /** The run that asked (undefined: the engine): a run ended meanwhile writes nothing. */
-  readonly run: Run | undefined;
+  readonly run: RunRef | undefined;
   readonly mutate: (rec: WorkflowRecord) => WorkflowRecord;
   readonly resolve: () => void;
   readonly reject: (err: Error) => void;
@@ -108,7 +113,7 @@ export interface Commit {
 /** A body's wait for a signal (engine.ts). */
 export interface SignalWaiter {
   /** The run waiting: its end (a resume, a reset) drops the wait. */
-  readonly run: Run | undefined;
+  readonly run: RunRef | undefined;
   readonly seq: number;
   readonly name: string;
   readonly until: number | undefined;
@@ -123,7 +128,7 @@ export interface SignalWaiter {
  * when it may be lost, ends the run (nothing more of it reaches the world; the host ends the
  * activation, whose next one resumes the body from the journal) and rejects with {@link RunEnded}.
  */
-export async function confirmedOrEnded(confirmed: Promise<boolean>, run: () => Run | undefined): Promise<void> {
+export async function confirmedOrEnded(confirmed: Promise<boolean>, run: () => RunRef | undefined): Promise<void> {
   if (await confirmed) return;
   const why = 'its lease could not be confirmed before a side effect (a pause, or the store unreachable)';
   run()?.end(why);
