@@ -143,6 +143,7 @@ export {
 } from './workflow/define.js';
 export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
 export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
+export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
 export {
   WORKFLOW_LIST_DEFAULTS,
   WORKFLOW_STATUSES,
@@ -188,6 +189,7 @@ export type {
   WorkflowDescription,
   WorkflowFailedAttempt,
   WorkflowJournalEntry,
+  WorkflowRunLink,
   WorkflowStatus,
 } from './workflow/record.js';
 export {

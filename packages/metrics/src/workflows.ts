@@ -27,6 +27,8 @@ export interface WorkflowKindLike {
   readonly completed: number;
   readonly failed: number;
   readonly cancelled: number;
+  /** Runs that continued as new (absent: a runtime from before continue-as-new). */
+  readonly continued?: number;
   readonly blockedTotal: number;
   readonly open: number;
   readonly blocked: number;
@@ -73,6 +75,12 @@ export const WORKFLOW_FAMILIES: readonly Family[] = [
     (w) => perKind(w, (k) => k.failed),
   ],
   ['ergo_workflow_cancelled_total', 'counter', 'Workflow instances cancelled', (w) => perKind(w, (k) => k.cancelled)],
+  [
+    'ergo_workflow_continued_total',
+    'counter',
+    'Workflow runs that continued as new (the instance goes on in its next run)',
+    (w) => perKind(w, (k) => k.continued ?? 0),
+  ],
   [
     'ergo_workflow_blocked_total',
     'counter',

@@ -136,6 +136,7 @@ export async function replayWorkflow(
     childResult: outside,
     cancelChild: outside,
     confirmLease: outside,
+    continueAsNew: outside,
   };
   run = new Run(host, record, true);
   const r = run;

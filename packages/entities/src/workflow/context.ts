@@ -38,6 +38,7 @@ import {
 } from './errors.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
 import { callOnce } from './in_flight.js';
+import { runMarker } from './continue_as_new.js';
 import { figuresOf } from './metrics.js';
 import { keyGeneration } from './recovery.js';
 import {
@@ -58,6 +59,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;
   readonly #resets: WorkflowRecord['resets'];
+  /** The idempotency keys' run marker (continue_as_new.ts), and the continue-as-new under way. */
+  readonly #runMarker: string;
+  #continuing: RunEnded | undefined;
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
@@ -90,6 +94,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#entries = new Map(record.journal.map((e) => [e.s, e]));
     this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
     this.#resets = record.resets;
+    this.#runMarker = runMarker(record);
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
   }
@@ -197,6 +202,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (this.#ended !== undefined) throw this.#ended;
     if (this.#holding !== undefined) throw this.#holding;
     if (this.#diverged !== undefined) throw this.#diverged;
+    if (this.#continuing !== undefined) throw this.#continuing;
     return this.#seq++;
   }
 
@@ -257,7 +263,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
    */
   #key(seq: number, t: JournalOp, name: string): string {
     const g = keyGeneration(this.#resets, seq);
-    return `${this.workflow}/${this.id}/${seq}${g > 0 ? `~r${g}` : ''}/${t}:${name}`;
+    return `${this.workflow}/${this.id}/${seq}${this.#runMarker}${g > 0 ? `~r${g}` : ''}/${t}:${name}`;
   }
 
   /** An operation's key among the calls in flight on this node (in_flight.ts: one registry a process). */
@@ -755,6 +761,24 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (typeof name !== 'string' || name === '') throw ErrWorkflowIncorrect.with('a compensation needs a name');
     if (typeof fn !== 'function') throw ErrWorkflowIncorrect.with(`compensation ${name}: fn must be a function`);
     this.#compensations.push({ name, fn });
+  }
+
+  /** Ends this run for the next one on `input` (see the context's TSDoc; continue_as_new.ts). */
+  async continueAsNew(input: unknown): Promise<never> {
+    this.#seq = this.#next(); // its error when ended, handing off, diverged or continuing; no number taken
+    this.#caughtUp();
+    if (this.#readOnly) throw this.#endOfJournal();
+    this.#checkCancel();
+    await this.delivered(); // its outbox messages first, as at a body's end (a cancel meanwhile: the write refuses)
+    this.#continuing = new RunEnded('it continued as new');
+    try {
+      await this.#h.continueAsNew(input);
+    } catch (err) {
+      this.#continuing = undefined; // refused: the body goes on (and may catch it)
+      if (ErrWorkflowCancelled.is(err)) this.#struck = true;
+      throw err;
+    }
+    throw this.#ended ?? this.#continuing;
   }
 
   async runCompensations(): Promise<void> {

@@ -83,6 +83,7 @@ export interface WorkflowContext<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
+  I = unknown,
 > {
   /** The workflow's name. */
   readonly workflow: string;
@@ -167,10 +168,22 @@ export interface WorkflowContext<
    * failed (an instance whose body throws it ends `failed`, even when it was cancelled).
    */
   runCompensations(): Promise<void>;
+  /**
+   * Continue-as-new (Temporal's): ends this run and starts the instance's next one, under the same
+   * id, on `input` (the workflow's input type) and an empty journal; never returns. One write does
+   * it, so a crash leaves either this run (replayed to this call again) or the next. The run must
+   * have nothing in flight: a step, sleep or signal wait not awaited, or a child not waited for,
+   * refuses it with ERR_WORKFLOW_CONTINUE_PENDING (nothing written); its outbox messages are
+   * delivered first. Signals not consumed yet go to the next run, in order; watchers stay; a
+   * `result()` waits for the last run's outcome. Throws ERR_WORKFLOW_CANCELLED once a cancel came,
+   * ERR_WORKFLOW_INCORRECT (or ERR_WORKFLOW_VALUE_TOO_LARGE) for an input the kind refuses.
+   * Compensations pushed in this run do not carry over: run them first if they must.
+   */
+  continueAsNew(input: I): Promise<never>;
 }
 
 /** A workflow's body: runs again from the top on each resume, its finished operations replayed from the journal. */
 export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas, Om extends OutboxMessages = {}> = (
-  ctx: WorkflowContext<Sg, Q, Om>,
+  ctx: WorkflowContext<Sg, Q, Om, I>,
   input: I,
 ) => Promise<O>;

@@ -43,7 +43,6 @@ import {
   WAKE,
   type WAKE_REMINDERS,
   type WorkflowProtocol,
-  emptyRecord,
   isWorkflowRequest,
   type ResultReply,
   type WorkflowDescription,
@@ -58,6 +57,7 @@ import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
 import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome, sameWatcher } from './watchers.js';
 import { figuresOf } from './metrics.js';
+import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
@@ -211,7 +211,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         throw refuseCall(ErrWorkflowIncorrect.with(`workflow ${this.spec.name}: input refused: ${issue}`));
     }
     this.#checkSize('the input', input);
-    this.state = { ...emptyRecord(), status: 'running', input, startedAt: this.#clock.now(), runs: 1 };
+    this.state = { ...firstRun(), status: 'running', input, startedAt: this.#clock.now(), runs: 1 };
     await this.#stageWake(true);
     await this.#saveWake();
     this.#startRun();
@@ -513,6 +513,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
           .then(() => undefined),
       childResult: (kind, id, abort) => this.#workflows().handle(kind, id).result({ signal: abort }),
       confirmLease: () => confirmedOrEnded(leaseConfirmed(this), owner),
+      continueAsNew: (input) => this.#continueAsNew(input, owner()),
       cancelChild: (kind, id, reason) =>
         this.#workflows()
           .handle(kind, id)
@@ -524,6 +525,18 @@ export abstract class WorkflowEntity extends ReminderEntity<
             },
           ),
     };
+  }
+
+  /** `run` continues as new (continue_as_new.ts): one write ends it and makes the next run, started here then. */
+  async #continueAsNew(input: unknown, run: Run | undefined): Promise<void> {
+    checkNothingInFlight(this.spec.name, this.key, this.#busyOps + this.#deadlines.size + this.#signalWaiters.length);
+    const next = continuation(this.spec, this.key, input, this.#clock.now());
+    await this.#commit((rec) => next.apply(rec), run);
+    next.check();
+    figuresOf(this.entities, this.spec.name).continued++;
+    if (run === undefined || run !== this.#run || this.#ended) return;
+    this.#endRun(run, 'it continued as new');
+    this.#startRun();
   }
 
   /** The body ended: its outcome is journaled (unless the run ended or halted first), then waiters hear it. */

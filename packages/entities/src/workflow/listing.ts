@@ -8,6 +8,7 @@ import type { EntityKind } from '../kinds/entity.js';
 import type { EntityStore } from '../contract/store.js';
 import { ErrWorkflowIncorrect, ErrWorkflowUnsupported, type StoredError } from './errors.js';
 import type { WorkflowDescription, WorkflowRecord, WorkflowStatus } from './record.js';
+import { runFields } from './continue_as_new.js';
 
 /** What `WorkflowClient.list` takes. */
 export interface ListOptions {
@@ -50,8 +51,10 @@ export interface WorkflowSummary {
   readonly error?: StoredError;
   /** Why it was cancelled, once a cancel was asked. */
   readonly cancel?: string;
-  /** Journal entries (operations recorded). */
+  /** Journal entries (operations recorded) of its current run. */
   readonly steps: number;
+  /** Its current run's number (1, one more per continue-as-new). */
+  readonly run: number;
 }
 
 /** A page of `WorkflowClient.list`. */
@@ -102,6 +105,7 @@ export function summaryOf(workflow: string, id: string, state: unknown): Workflo
     ...(rec.error === undefined ? {} : { error: rec.error }),
     ...(rec.cancel === undefined ? {} : { cancel: rec.cancel }),
     steps: Array.isArray(rec.journal) ? rec.journal.length : 0,
+    run: rec.run ?? 1,
   };
 }
 
@@ -168,6 +172,7 @@ export function describeRecord(
     ...(rec.startedAt === undefined ? {} : { startedAt: rec.startedAt }),
     ...(rec.endedAt === undefined ? {} : { endedAt: rec.endedAt }),
     runs: rec.runs,
+    ...runFields(rec),
     ...(rec.resets === undefined ? {} : { resets: rec.resets }),
     history: [...rec.journal].sort((a, b) => a.s - b.s),
     ...(rec.failedAttempts === undefined ? {} : { failedAttempts: rec.failedAttempts }),

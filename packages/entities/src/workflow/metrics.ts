@@ -76,6 +76,8 @@ export interface WorkflowKindStats {
   readonly completed: number;
   readonly failed: number;
   readonly cancelled: number;
+  /** Runs that ended by continuing as new here (`ctx.continueAsNew`): the instance goes on in its next run. */
+  readonly continued: number;
   /** Replays that diverged from the journal here: each halted its instance (blocked) until a resume. */
   readonly blockedTotal: number;
   /** Instances running (blocked ones included) in the activations this node holds now. */
@@ -149,6 +151,8 @@ export class WorkflowFigures {
   started = 0;
   /** Replays that diverged here (each halted its instance). */
   blockedTotal = 0;
+  /** Runs that continued as new here (engine.ts counts one once its write is saved). */
+  continued = 0;
   readonly #ended = { completed: 0, failed: 0, cancelled: 0 };
   readonly #duration = {
     completed: new Histogram(WORKFLOW_DURATION_BUCKETS),
@@ -242,6 +246,7 @@ export class WorkflowFigures {
     return {
       started: this.started,
       ...this.#ended,
+      continued: this.continued,
       blockedTotal: this.blockedTotal,
       open,
       blocked,

@@ -91,6 +91,25 @@ export interface WorkflowFailedAttempt extends WorkflowJournalEntry {
 /** How many failed attempts a record keeps (the newest): resumes of a step that keeps failing stay bounded. */
 export const MAX_FAILED_ATTEMPTS = 64;
 
+/**
+ * A run an instance continued from (`ctx.continueAsNew`, continue_as_new.ts): its journal was
+ * dropped with the continuation, and this summary is what is kept of it.
+ */
+export interface WorkflowRunLink {
+  /** Its number: 1 for the first run, one more for each continue-as-new. */
+  readonly run: number;
+  /** Its id (absent for a first run started before run ids existed). */
+  readonly runId?: string;
+  /** How it closed: it continued as new (a run that ends otherwise ends the instance). */
+  readonly status: 'continued';
+  readonly startedAt?: number;
+  readonly endedAt: number;
+  /** Its input's size, bytes as stored. */
+  readonly inputBytes: number;
+  /** The journal entries it had when it continued (dropped with it). */
+  readonly entries: number;
+}
+
 /** The entity state of a workflow instance. */
 export interface WorkflowRecord {
   /** Undefined for an id never started. */
@@ -116,6 +135,14 @@ export interface WorkflowRecord {
   readonly resets?: readonly WorkflowReset[];
   /** Failed steps' entries resumes dropped, oldest first (absent: none), at most 64 (the newest). */
   readonly failedAttempts?: readonly WorkflowFailedAttempt[];
+  /** The current run's number (continue_as_new.ts): 1, one more per continue-as-new (absent: 1). */
+  readonly run?: number;
+  /** The current run's id (absent: a first run started before run ids existed). */
+  readonly runId?: string;
+  /** When the current run started, epoch ms (absent: `startedAt`, the first run's). */
+  readonly runStartedAt?: number;
+  /** The runs it continued from, oldest first, at most 64 (the newest); absent: none. */
+  readonly previousRuns?: readonly WorkflowRunLink[];
 }
 
 /** The record of an id never started. */
@@ -165,6 +192,12 @@ export interface WorkflowDescription {
   readonly history: readonly WorkflowJournalEntry[];
   /** The failed attempts resumes ran again (their entries left the journal), oldest first; absent: none. */
   readonly failedAttempts?: readonly WorkflowFailedAttempt[];
+  /** The current run's number (1, one more per continue-as-new), its id and when it started. */
+  readonly run: number;
+  readonly runId?: string;
+  readonly runStartedAt?: number;
+  /** The runs it continued from (each `continued`), oldest first, the newest 64; absent: none. */
+  readonly previousRuns?: readonly WorkflowRunLink[];
   /** Sleeps and signal waits not finished: their deadlines. */
   readonly timers: readonly { readonly s: number; readonly t: JournalOp; readonly n: string; readonly until: number }[];
   /** Signals received and not consumed yet. */

@@ -49,6 +49,11 @@ export interface RunHost {
    * attempt, a compensation, an outbox delivery, a send.
    */
   confirmLease(): Promise<void>;
+  /**
+   * Replaces the run by the next one on `input` (continue_as_new.ts): resolves once that is saved
+   * and the next run started; rejects with what refused it (nothing written).
+   */
+  continueAsNew(input: unknown): Promise<void>;
 }
 
 /** A pending wait of a run: a cancel or the run's end rejects it. */
