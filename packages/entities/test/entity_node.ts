@@ -30,7 +30,7 @@ import { cartKind } from './cart.js';
 import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
-import { WfSteps, type StepsInput } from './workflow_kinds.js';
+import { WfCan, WfSteps, type CanInput, type StepsInput } from './workflow_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -130,7 +130,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -160,6 +160,7 @@ interface Command {
     | 'wfstart'
     | 'wfresult'
     | 'wfdescribe'
+    | 'wfsignal'
     | 'pause';
   key?: string;
   req?: unknown;
@@ -167,6 +168,8 @@ interface Command {
   /** The call's timeout, in ms (default 20 000). */
   timeout?: number;
   kind?: 'cart' | 'esledger';
+  /** The workflow of the wf commands (default wfsteps; wfcan: continue-as-new, workflow_kinds.ts). */
+  wf?: 'wfcan';
 }
 
 async function run(c: Command): Promise<unknown> {
@@ -188,11 +191,17 @@ async function run(c: Command): Promise<unknown> {
         });
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'wfstart':
+      if (c.wf === 'wfcan')
+        return (await entities.workflows.start(WfCan, c.key!, c.req as CanInput, { timeout: 20_000 })).created;
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
     case 'wfresult':
-      return entities.workflows.handle(WfSteps, c.key!).result({ timeout: c.timeout ?? 60_000 });
+      return entities.workflows.handleOf(c.wf ?? 'wfsteps', c.key!).result({ timeout: c.timeout ?? 60_000 });
     case 'wfdescribe':
-      return entities.workflows.handle(WfSteps, c.key!).describe({ timeout: 20_000 });
+      return entities.workflows.handleOf(c.wf ?? 'wfsteps', c.key!).describe({ timeout: 20_000 });
+    case 'wfsignal':
+      return entities.workflows
+        .handle(WfCan, c.key!)
+        .signal('tick', c.req as number, { id: c.msgId!, timeout: 20_000 });
     case 'members':
       return entities.members();
     case 'stats':

@@ -4,7 +4,9 @@
 
 import { appendFileSync } from 'node:fs';
 
-import { defineWorkflow } from '../src/index.js';
+import { schema } from 'ergo-ts';
+
+import { defineWorkflow, type OutboxInfo } from '../src/index.js';
 
 /** The input of {@link WfSteps}. */
 export interface StepsInput {
@@ -32,3 +34,57 @@ export const WfSteps = defineWorkflow('wfsteps', async (ctx, input: StepsInput) 
   }
   return sum;
 });
+
+/** The input of {@link WfCan}. */
+export interface CanInput {
+  /** How many runs in all (each takes one tick). */
+  readonly runs: number;
+  /** The ticks the runs before took, in order. */
+  readonly got: readonly number[];
+  /**
+   * The run that does not go on on node `holdOn`: its first step does not return until its run
+   * ends (`step`), or its outbox message is not delivered there (`outbox`: the run waits in
+   * continueAsNew). A fault then lands while it is held.
+   */
+  readonly holdRun: number;
+  readonly holdOn: string;
+  readonly holdAt: 'step' | 'outbox';
+}
+
+function recordRun(idempotencyKey: string): void {
+  const file = process.env.WF_EFFECTS;
+  if (file) appendFileSync(file, `${idempotencyKey} ${process.env.ENT_NAME ?? ''}\n`);
+}
+
+/**
+ * Continue-as-new across faults (entities.workflows.continue_as_new.dist.test.ts): each run runs a
+ * step (recorded in the effects file, its key carrying the run's `~c<n>`), takes one `tick` signal,
+ * puts out a note (`holdAt: 'outbox'`) and continues as new with it, until `runs` ticks were
+ * taken; returns them in order.
+ */
+export const WfCan = defineWorkflow(
+  'wfcan',
+  async (ctx, input: CanInput) => {
+    const run = input.got.length + 1;
+    const held = run === input.holdRun ? input.holdOn : '';
+    await ctx.step('s', async ({ idempotencyKey, signal }) => {
+      recordRun(idempotencyKey);
+      if (input.holdAt === 'step' && held === process.env.ENT_NAME)
+        await new Promise((_, reject) => signal.addEventListener('abort', () => reject(signal.reason as Error)));
+      return run;
+    });
+    const got = [...input.got, await ctx.signal('tick')];
+    if (input.holdAt === 'outbox') await ctx.outbox('note', { run, held });
+    if (got.length < input.runs) return ctx.continueAsNew({ ...input, got });
+    return got;
+  },
+  {
+    signals: { tick: schema.number() },
+    outboxes: {
+      note: async (m: { run: number; held: string }, { idempotencyKey }: OutboxInfo) => {
+        recordRun(idempotencyKey);
+        if (m.held === process.env.ENT_NAME) await new Promise(() => undefined); // until the process dies
+      },
+    },
+  },
+);
