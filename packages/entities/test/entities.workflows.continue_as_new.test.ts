@@ -253,3 +253,52 @@ test('after a cancel, continue-as-new throws ERR_WORKFLOW_CANCELLED: the instanc
   assert.equal(d.run, 1);
   assert.equal(d.previousRuns, undefined);
 });
+
+/** The outbox handler's release, by the test; and whether it was called. */
+const noteGate = ((): { promise: Promise<void>; resolve: () => void; called: boolean } => {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve, called: false };
+})();
+/** What the late-cancelled body met. */
+const metLate: string[] = [];
+
+/** Puts out a note, then continues: continueAsNew waits for the note's delivery. */
+const Noted = defineWorkflow(
+  'wf-can-noted',
+  {
+    outboxes: {
+      note: async (_m: number) => {
+        noteGate.called = true;
+        await noteGate.promise;
+      },
+    },
+  },
+  async (ctx, input: { run: number }) => {
+    if (input.run === 2) return 'run 2';
+    await ctx.outbox('note', input.run);
+    try {
+      return await ctx.continueAsNew({ run: 2 });
+    } catch (err) {
+      metLate.push((err as { code?: string }).code ?? '?');
+      throw err;
+    }
+  },
+);
+
+test('continue-as-new waits for the run’s outbox; a cancel that came meanwhile refuses its write with ERR_WORKFLOW_CANCELLED', async () => {
+  await using kit = await startTestEntities({ kinds: [Noted], leaseTtlMs: 24 * HOUR });
+  const wf = await kit.workflows.start(Noted, 'n1', { run: 1 });
+  await eventually(() => noteGate.called, 'the note is being delivered');
+  assert.equal((await wf.describe()).run, 1, 'still the first run: the continuation waits for the delivery');
+  assert.equal(await wf.cancel('late'), 'cancelled');
+  noteGate.resolve();
+  await assert.rejects(wf.result(), { code: 'ERR_WORKFLOW_CANCELLED' });
+  assert.deepEqual(metLate, ['ERR_WORKFLOW_CANCELLED'], 'the write was refused: the body met the cancel');
+  const d = await wf.describe();
+  assert.deepEqual([d.status, d.run, d.previousRuns], ['cancelled', 1, undefined]);
+  assert.deepEqual(
+    d.history.map((e) => `${e.t} ${e.done === true}`),
+    ['outbox true'],
+  );
+});
