@@ -169,7 +169,10 @@ const slowGate = ((): { promise: Promise<number>; resolve: (v: number) => void }
 
 const Child = defineWorkflow('wf-can-child', async (ctx, n: number) => ctx.step('double', () => n * 2));
 
-/** Run 1 tries to continue in ways that are refused (each code kept), then continues; run 2 returns them. */
+/**
+ * Run 1 tries to continue in ways that are refused (each code kept), waits for `go`, then
+ * continues; run 2 returns the codes.
+ */
 const Refused = defineWorkflow(
   'wf-can-refused',
   async (ctx, input: { run: number; codes: string[] }) => {
@@ -192,17 +195,34 @@ const Refused = defineWorkflow(
     await attempt({ run: 'two', codes }); // the input schema refuses it
     await attempt({ run: 2, codes: ['x'.repeat(4000)] }); // over maxValueBytes
     await attempt({ run: 2, codes: [() => 1] }); // no store keeps a function
+    await ctx.signal('go');
     return ctx.continueAsNew({ run: 2, codes });
   },
   {
     input: schema.object({ run: schema.number(), codes: schema.array(schema.unknown()) }),
     maxValueBytes: 2000,
+    signals: { go: schema.unknown() },
   },
 );
 
-test('a continue-as-new with a step or a child in flight, or an input the kind refuses, is refused with its code; nothing written', async () => {
+test('a continue-as-new with a step or a child in flight, or an input the kind refuses, is refused with its code and journaled: a replay is refused alike', async () => {
   await using kit = await startTestEntities({ kinds: [Refused, Child], leaseTtlMs: 24 * HOUR });
   const wf = await kit.workflows.start(Refused, 'f1', { run: 1, codes: [] });
+  await kit.workflows.runUntilIdle(); // run 1 waits for go, its refusals journaled
+  const refusals = (await wf.describe()).history.filter((e) => e.t === 'continue').map((e) => [e.s, e.e?.code]);
+  assert.deepEqual(refusals, [
+    [1, 'ERR_WORKFLOW_CONTINUE_PENDING'],
+    [3, 'ERR_WORKFLOW_CONTINUE_PENDING'],
+    [5, 'ERR_WORKFLOW_INCORRECT'],
+    [6, 'ERR_WORKFLOW_VALUE_TOO_LARGE'],
+    [7, 'ERR_ENTITY_UNSTORABLE'],
+  ]);
+  // Replayed from the top: the step and the child it waited for come back at once, and each
+  // refusal comes back from the journal where it was met (not a continuation, for nothing is in flight now).
+  await kit.restart();
+  await kit.workflows.runUntilIdle();
+  assert.equal((await wf.describe()).run, 1, 'the replay did not continue where the first run was refused');
+  await wf.signal('go', null);
   assert.deepEqual(await wf.advanceUntilDone(), [
     'ERR_WORKFLOW_CONTINUE_PENDING',
     'ERR_WORKFLOW_CONTINUE_PENDING',
@@ -211,13 +231,10 @@ test('a continue-as-new with a step or a child in flight, or an input the kind r
     'ERR_ENTITY_UNSTORABLE',
   ]);
   const d = await wf.describe();
-  assert.equal(d.run, 2, 'only the last attempt continued');
+  assert.equal(d.run, 2, 'only the last call continued');
+  assert.equal(d.runs, 3, 'the body started twice in run 1 (the restart), once in run 2');
   assert.equal(d.previousRuns?.length, 1);
-  assert.equal(
-    d.previousRuns![0]!.entries,
-    3,
-    'run 1 journaled its step and its child’s start and result, nothing for the refusals',
-  );
+  assert.equal(d.previousRuns![0]!.entries, 9, 'run 1: its step, its child’s start and result, 5 refusals, the signal');
 });
 
 /** The codes the cancelled body met. */
@@ -298,7 +315,7 @@ test('continue-as-new waits for the run’s outbox; a cancel that came meanwhile
   const d = await wf.describe();
   assert.deepEqual([d.status, d.run, d.previousRuns], ['cancelled', 1, undefined]);
   assert.deepEqual(
-    d.history.map((e) => `${e.t} ${e.done === true}`),
-    ['outbox true'],
+    d.history.map((e) => `${e.t} ${e.e?.code ?? ''}`),
+    ['outbox ', 'continue ERR_WORKFLOW_CANCELLED'],
   );
 });

@@ -765,20 +765,26 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   /** Ends this run for the next one on `input` (see the context's TSDoc; continue_as_new.ts). */
   async continueAsNew(input: unknown): Promise<never> {
-    this.#seq = this.#next(); // its error when ended, handing off, diverged or continuing; no number taken
-    this.#caughtUp();
-    if (this.#readOnly) throw this.#endOfJournal();
-    this.#checkCancel();
+    const seq = this.#next();
+    const hit = this.#lookup(seq, 'continue', ''); // past the journal: a cancel throws here
+    if (hit?.e !== undefined) throw this.#refusal(revivedError(hit.e));
     await this.delivered(); // its outbox messages first, as at a body's end (a cancel meanwhile: the write refuses)
     this.#continuing = new RunEnded('it continued as new');
     try {
       await this.#h.continueAsNew(input);
     } catch (err) {
       this.#continuing = undefined; // refused: the body goes on (and may catch it)
-      if (ErrWorkflowCancelled.is(err)) this.#struck = true;
-      throw err;
+      if (this.#ended !== undefined || err instanceof RunEnded) throw err;
+      // Journaled: a replay, where what was in flight is replayed at once, is refused the same way.
+      await this.#record({ s: seq, t: 'continue', n: '', e: storedError(err), at: this.#h.clock.now(), done: true });
+      throw this.#refusal(err as Error);
     }
     throw this.#ended ?? this.#continuing;
+  }
+
+  #refusal(err: Error): Error {
+    if (ErrWorkflowCancelled.is(err)) this.#struck = true;
+    return err;
   }
 
   async runCompensations(): Promise<void> {

@@ -173,10 +173,11 @@ export interface WorkflowContext<
    * id, on `input` (the workflow's input type) and an empty journal; never returns. One write does
    * it, so a crash leaves either this run (replayed to this call again) or the next. The run must
    * have nothing in flight: a step, sleep or signal wait not awaited, or a child not waited for,
-   * refuses it with ERR_WORKFLOW_CONTINUE_PENDING (nothing written); its outbox messages are
+   * refuses it with ERR_WORKFLOW_CONTINUE_PENDING; its outbox messages are
    * delivered first. Signals not consumed yet go to the next run, in order; watchers stay; a
    * `result()` waits for the last run's outcome. Throws ERR_WORKFLOW_CANCELLED once a cancel came,
-   * ERR_WORKFLOW_INCORRECT (or ERR_WORKFLOW_VALUE_TOO_LARGE) for an input the kind refuses.
+   * ERR_WORKFLOW_INCORRECT (or ERR_WORKFLOW_VALUE_TOO_LARGE) for an input the kind refuses. A
+   * refusal is journaled (a replay is refused alike); the body may catch it and go on in this run.
    * Compensations pushed in this run do not carry over: run them first if they must.
    */
   continueAsNew(input: I): Promise<never>;

@@ -5,9 +5,10 @@
 // the next run's input.
 //
 // What happens, in order (context.ts calls it, engine.ts saves it):
-//  1. the body calls it: the run must have nothing in flight of its own (no step attempt, child
-//     result wait, sleep, signal wait or retry backoff started and not awaited): else
-//     ERR_WORKFLOW_CONTINUE_PENDING. Outbox messages are delivered first, as at a body's end;
+//  1. the body calls it (an operation: it takes the next number; a cancel throws there): the
+//     run must have nothing in flight of its own (no step attempt, child result wait, sleep,
+//     signal wait or retry backoff started and not awaited): else ERR_WORKFLOW_CONTINUE_PENDING.
+//     Outbox messages are delivered first, as at a body's end;
 //  2. the input is checked as a start's is (the kind's schema, maxValueBytes, storable);
 //  3. one write replaces the record's current run by the next: the journal emptied, the input
 //     replaced, the run number raised, a new run id, the old run's summary pushed on
@@ -19,7 +20,11 @@
 //     ERR_WORKFLOW_CANCELLED, as from any operation: its compensations may run) or when a child the
 //     run started has no result journaled (ERR_WORKFLOW_CONTINUE_PENDING: wait for it, or cancel
 //     it, first);
-//  5. once saved, the engine ends the old run (its body sees ERR_WORKFLOW_RUN_ENDED: nothing it
+//  5. a refusal (in flight, the input, 4) is journaled by the run (an entry `continue` with its
+//     error) before the body sees it (a cancel met at the call is not: the record's cancel throws
+//     there again on a replay): a replay of the run is then refused at the same point, though what was in
+//     flight then is replayed at once now (a call that continued needs no entry);
+//  6. once saved, the engine ends the old run (its body sees ERR_WORKFLOW_RUN_ENDED: nothing it
 //     does afterwards is written) and starts the next one on the saved record.
 //
 // One write makes it atomic: a member killed before it replays the old run, which reaches
@@ -43,8 +48,8 @@ import {
 
 /**
  * `ctx.continueAsNew` was called while operations of the run were still in flight (a step, a
- * sleep, a signal wait started without `await`, or a child started and not waited for). Nothing
- * was written: await them (or cancel the child) and continue then.
+ * sleep, a signal wait started without `await`, or a child started and not waited for). The run
+ * goes on (the refusal is journaled): await them (or cancel the child) and continue then.
  */
 export const ErrWorkflowContinuePending = defineError(
   'ERR_WORKFLOW_CONTINUE_PENDING',
@@ -77,7 +82,7 @@ export function runMarker(rec: Pick<WorkflowRecord, 'run'>): string {
 
 /**
  * Refuses a continue-as-new while `inFlight` operations of the run (step attempts, waits) have not
- * settled: ERR_WORKFLOW_CONTINUE_PENDING (thrown into the body; nothing written).
+ * settled: ERR_WORKFLOW_CONTINUE_PENDING (thrown into the body, which goes on).
  */
 export function checkNothingInFlight(workflow: string, id: string, inFlight: number): void {
   if (inFlight > 0)

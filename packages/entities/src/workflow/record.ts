@@ -26,9 +26,21 @@ export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
  * The operations a journal records (`compensate` steps are steps named `compensate:<name>`).
  * `retry` is a step's open entry (attempts failed, the next one due; `of` the step's own op): its
  * own op, so code from before it halts as diverged on it rather than read it as a result.
+ * `continue` is a continue-as-new that was refused (its `e`): one that succeeded drops the journal.
  */
 export type JournalOp =
-  'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid' | 'patch' | 'child' | 'send' | 'outbox' | 'retry';
+  | 'step'
+  | 'sleep'
+  | 'signal'
+  | 'now'
+  | 'random'
+  | 'uuid'
+  | 'patch'
+  | 'child'
+  | 'send'
+  | 'outbox'
+  | 'retry'
+  | 'continue';
 
 /** One entry of an instance's journal: what operation `s` of the body produced. */
 export interface WorkflowJournalEntry {
