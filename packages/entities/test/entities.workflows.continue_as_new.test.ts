@@ -17,7 +17,13 @@ import { eventually } from '@ergo-ts/test-support';
 import { Actor, schema, type PID } from 'ergo-ts';
 import { Registry } from 'prom-client';
 
-import { defineWorkflow, isWorkflowDown, type WorkflowDown } from '../src/index.js';
+import {
+  defineWorkflow,
+  isWorkflowDown,
+  isWorkflowJournalUpdate,
+  type WorkflowDown,
+  type WorkflowJournalUpdate,
+} from '../src/index.js';
 import { startTestEntities } from '../src/testing/index.js';
 
 const HOUR = 3_600_000;
@@ -92,13 +98,15 @@ test('a loop that continues as new every three iterations: one id, a result in f
   }
 });
 
-/** What the watcher process was told. */
+/** What the watcher process was told: the end, and the journal. */
 const heard: WorkflowDown[] = [];
+const journal: WorkflowJournalUpdate[] = [];
 
 /** A process that keeps the WorkflowDown messages it gets. */
 class Watcher extends Actor {
   override handleMessage(_from: PID, m: unknown): void {
     if (isWorkflowDown(m)) heard.push(m);
+    if (isWorkflowJournalUpdate(m)) journal.push(m);
   }
 }
 
@@ -125,6 +133,7 @@ test('signals not consumed go to the next run in order, their ids too; queries a
   const watcher = await kit.node.spawn(Watcher, {});
   const wf = await kit.workflows.start(Relay, 'r1', { run: 1, got: [] });
   assert.equal(await kit.entities.workflows.handle(Relay, 'r1').monitor(watcher), 'ok');
+  assert.equal(await kit.entities.workflows.handle(Relay, 'r1').subscribe(watcher), 'ok');
   for (const v of ['a', 'b', 'c']) assert.equal(await wf.signal('item', { v }, { id: v }), 'accepted');
   await wf.signal('start', null);
   await kit.workflows.runUntilIdle();
@@ -150,6 +159,15 @@ test('signals not consumed go to the next run in order, their ids too; queries a
     [['r1', 'running', 2, 2]],
   );
   assert.equal(heard.length, 0, 'a continuation is no end: the monitor hears nothing');
+  await eventually(
+    () => journal.some((u) => u.run === 2 && u.entries.some((e) => e.s === 1)),
+    'run 2’s journal is followed',
+  );
+  assert.deepEqual(
+    journal.map((u) => `${u.run ?? 1}: ${u.entries.map((e) => `${e.s} ${e.n}`).join(', ')}`),
+    ['1: ', '1: 0 start', '1: 1 item', '2: ', '2: 0 item', '2: 1 item'],
+    'the subscriber follows run 1, hears the continuation (run 2, its journal empty), then run 2',
+  );
 
   assert.equal(await wf.cancel('enough'), 'cancelled');
   await assert.rejects(wf.result(), { code: 'ERR_WORKFLOW_CANCELLED' });

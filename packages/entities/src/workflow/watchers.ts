@@ -33,6 +33,11 @@ export interface WorkflowJournalUpdate {
   readonly status: WorkflowStatus;
   /** The entries added or finished by that save, in sequence order. */
   readonly entries: readonly WorkflowJournalEntry[];
+  /**
+   * The run they belong to, after a continue-as-new (absent: the first run). A save that
+   * continued the instance sends the new run's number with no entries: its journal starts again at 0.
+   */
+  readonly run?: number;
 }
 
 /** True when `m` is a {@link WorkflowDown}. */
@@ -92,7 +97,11 @@ export function notifyWatchers(
   const old = new Set(before.journal);
   const entries = after.journal.filter((e) => !old.has(e)).sort((a, b) => a.s - b.s);
   const ended = before.status === 'running' && after.status !== undefined && after.status !== 'running';
-  const update = entries.length > 0 ? journalUpdate(workflow, id, after.status ?? 'running', entries) : undefined;
+  const continued = after.run !== before.run;
+  const update =
+    entries.length > 0 || continued
+      ? journalUpdate(workflow, id, after.status ?? 'running', entries, after.run)
+      : undefined;
   for (const w of watchers) {
     if (w.mode === 'journal' && update !== undefined) deliver(w, (pid) => n.send(pid, update));
     if (ended) deliver(w, () => tellEnd(n, w, workflow, id, after, endError));
@@ -106,8 +115,9 @@ export function journalUpdate(
   id: string,
   status: WorkflowJournalUpdate['status'],
   entries: WorkflowJournalUpdate['entries'],
+  run?: number,
 ): WorkflowJournalUpdate {
-  return { '~wf': 'journal', workflow, id, status, entries };
+  return { '~wf': 'journal', workflow, id, status, entries, ...(run === undefined ? {} : { run }) };
 }
 
 /**
@@ -189,6 +199,7 @@ export function watchRequest(
           id,
           rec.status!,
           [...rec.journal].sort((a, b) => a.s - b.s),
+          rec.run,
         ),
       ),
     );
