@@ -89,6 +89,12 @@ test('a loop that continues as new every three iterations: one id, a result in f
   );
   const stats = kit.entities.stats().workflows!['wf-can-loop']!;
   assert.deepEqual([stats.started, stats.continued, stats.completed], [1, 2, 1]);
+  // A reset of the last run runs it again under keys of their own too: its run marker, then the reset's.
+  assert.equal(await wf.reset({ toSeq: 0, reason: 'again' }), 'reset');
+  assert.equal(await wf.advanceUntilDone(), 9);
+  assert.equal(loopKeys[9], 'wf-can-loop/l1/0~c2~r1/step:add');
+  assert.equal((await wf.describe()).run, 3, 'a reset stays in its run');
+
   const registry = new Registry();
   const collector = new EntitiesCollector(kit.entities, registry);
   try {
