@@ -163,6 +163,25 @@ test('the checker fails on an effect applied twice, an instance never completed,
     violations([sig(['y', 'x'], ['x', 'y'])], consumed('y', 'x')),
     /consumed in order y,x, sent in order x,y/,
   );
+  // A continue-as-new chain: one run per signal, run numbers 1..n linked, each closed 'continued'.
+  const link = (run: number) => ({ run, status: 'continued' });
+  const chain = (run: number, links: { run: number; status: string }[], output = ['x', 'y', 'z']): WfInstance =>
+    inst(
+      'wfcan',
+      'k',
+      { count: 3, got: [] },
+      { ...done(output), run, previousRuns: links },
+      { signalsAcked: ['x', 'y', 'z'] },
+    );
+  const canDs = ['x', 'y', 'z'].map((s, i) => d(`wfcan/k/1${i === 0 ? '' : `~c${i}`}/step:consume`, `k/consume/${s}`));
+  assert.equal(violations([chain(3, [link(1), link(2)])], canDs), '');
+  assert.match(violations([chain(2, [link(1)])], canDs), /ended in run 2, expected run 3/);
+  assert.match(violations([chain(3, [link(1), link(1)])], canDs), /linked previous runs 1,1, expected 1..2/);
+  assert.match(
+    violations([chain(3, [link(1), { run: 2, status: 'completed' }])], canDs),
+    /a previous run closed otherwise than 'continued'/,
+  );
+  assert.match(violations([chain(3, [link(1), link(2)])], canDs.slice(1)), /effect consume\/x applied 0 times/);
   // A parent whose child's result it reported is not 2(x+1).
   const parent = inst('wfparent', 'p', { x: 1 }, done(5));
   const pds = [d('wfparent/p/0', 'p/prep'), d('wfparent/p/3', 'p/notify', 1000, 4)];

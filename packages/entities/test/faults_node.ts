@@ -11,7 +11,7 @@
 // msg, msgId), `status` (a flow key's state and data), `inbox` (kind, key: the ids in its inbox), `dump` (kind, keys: each ledger key's
 // applied ids, reminder fires, version and inbox, read from the store), `members`, `lease`
 // (kind, key: the store's lease row), `debug`, `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
-// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id), `wfcancel`
+// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id; wf `wfcan` or, by default, `wfsignals`), `wfcancel`
 // (wf, key), `wfresult` (wf, key: the outcome `result()` answers), `wfresume` (wf, key), `wfdump`
 // (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts, the
 // saga's body version FN_WF_VERSION, default 1) deliver their effects to the sink file FN_SINK.
@@ -25,7 +25,7 @@ import { startNode, type AnyProtocol } from 'ergo-ts';
 import { ENTITIES_CHANNEL, PostgresStore, SqliteStore, entity, startEntities, type EntityStore } from '../src/index.js';
 import { EsLedger, Flow, Ledger, type FireRecord, type LedgerState } from './faults_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
-import { WfSignals, wfKinds, type WfName } from './wf_faults_kinds.js';
+import { WfCan, WfSignals, wfKinds, type WfName } from './wf_faults_kinds.js';
 
 const env = fixtureEnv('faults_node');
 
@@ -216,7 +216,7 @@ if (process.env.FN_NAME !== undefined) {
         return entities.workflows.handle(wfKind(c.wf), c.key!).resume({ timeout: c.timeout ?? 5000 });
       case 'wfsignal':
         return entities.workflows
-          .handle(WfSignals, c.key!)
+          .handle(c.wf === 'wfcan' ? WfCan : WfSignals, c.key!)
           .signal('item', { sid: c.sid! }, { id: c.sid!, timeout: c.timeout ?? 5000 });
       case 'wfdump': {
         const out: Record<string, unknown> = {};

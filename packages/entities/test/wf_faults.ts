@@ -338,7 +338,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       : instances.filter((i) => i.wf === wf).map((i) => i.id);
   const dumpAll = async (): Promise<Map<string, WfRecord | null>> => {
     const m = new Map<string, WfRecord | null>();
-    for (const wf of ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild']) {
+    for (const wf of ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan']) {
       const keys = keysOf(wf);
       for (let i = 0; i < keys.length; i += 100) {
         const part = (await via().cmd('wfdump', { wf, keys: keys.slice(i, i + 100) }, 60_000)) as Record<
@@ -383,7 +383,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       for (let i = 0; i < perRound; i++) {
         // A compensation kill needs a compensation in flight: one saga that fails for good.
         const forced = kind === 'compkill' && i === 0;
-        const wf = forced ? 'wfsaga' : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent'] as const);
+        const wf = forced ? 'wfsaga' : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfcan'] as const);
         const id = `${wf.slice(2)}${++nextId}`;
         const stepMs = int(0, 300);
         const input: Record<string, unknown> =
@@ -395,7 +395,9 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
               ? { sleeps: Array.from({ length: int(1, 3) }, () => int(100, 2500)), stepMs }
               : wf === 'wfsignals'
                 ? { count: int(1, 3), stepMs }
-                : { x: int(0, 1000), stepMs };
+                : wf === 'wfcan'
+                  ? { count: int(1, 4), got: [], stepMs }
+                  : { x: int(0, 1000), stepMs };
         const inst: (typeof instances)[number] = { wf, id, input, started: false, acked: [], lost: 0 };
         instances.push(inst);
         const cancelAfter = wf === 'wfsaga' && !forced && rand() < cancelShare ? int(0, 1500) : undefined;
@@ -404,7 +406,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
             inst.started = ok;
             if (ok) ops.starts++;
             // Not acknowledged: it may exist all the same, waiting for signals never sent.
-            if (!ok && wf === 'wfsignals') inst.lost = 1;
+            if (!ok && (wf === 'wfsignals' || wf === 'wfcan')) inst.lost = 1;
             if (ok && cancelAfter !== undefined)
               // Cancelled mid-flight through a random member: its compensations run after the cancel.
               background.push(
@@ -415,14 +417,14 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                   cancels[inst.cancel]++;
                 })(),
               );
-            if (!ok || wf !== 'wfsignals') return;
+            if (!ok || (wf !== 'wfsignals' && wf !== 'wfcan')) return;
             // Its signals, one after another (each once the previous was acknowledged), spread out.
             background.push(
               (async () => {
                 for (let s = 0; s < (input.count as number); s++) {
                   await sleepFor(int(0, 800));
                   const sid = `${id}-s${s}`;
-                  if (await untilAcked('wfsignal', { key: id, sid })) {
+                  if (await untilAcked('wfsignal', { wf, key: id, sid })) {
                     inst.acked.push(sid);
                     ops.signals++;
                   } else {
@@ -524,7 +526,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       id: i.id,
       input: i.input,
       started: i.started,
-      ...(i.wf === 'wfsignals' ? { signalsAcked: i.acked, signalsGivenUp: i.lost } : {}),
+      ...(i.wf === 'wfsignals' || i.wf === 'wfcan' ? { signalsAcked: i.acked, signalsGivenUp: i.lost } : {}),
       ...(i.cancel === undefined ? {} : { cancel: i.cancel }),
       record: records.get(`${i.wf}/${i.id}`) ?? null,
     }));

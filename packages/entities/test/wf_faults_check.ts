@@ -46,6 +46,9 @@ export interface WfRecord {
   readonly runs: number;
   /** Set while a replay diverged (a rolling deploy's mixed versions): halted until resumed. */
   readonly blocked?: StoredError;
+  /** The current run's number (continue-as-new; absent: 1) and the runs it continued from. */
+  readonly run?: number;
+  readonly previousRuns?: readonly { readonly run: number; readonly status: string }[];
 }
 
 /** What `result()` answered at the end: the outcome, or `none` when no member answered in time. */
@@ -56,12 +59,12 @@ export type WfResultSeen =
 
 /** One instance as the harness drove it, and as it ended. */
 export interface WfInstance {
-  readonly wf: 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfchild';
+  readonly wf: 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfchild' | 'wfcan';
   readonly id: string;
   readonly input: Record<string, unknown>;
   /** Whether its start was acknowledged (a child's: its parent's). */
   readonly started: boolean;
-  /** The signal ids acknowledged, in the order sent (wfsignals). */
+  /** The signal ids acknowledged, in the order sent (wfsignals, wfcan). */
   readonly signalsAcked?: readonly string[];
   /** Signals never acknowledged (the harness gave up): the instance may wait for them forever. */
   readonly signalsGivenUp?: number;
@@ -420,7 +423,19 @@ export function checkWorkflows(
         }
         break;
       }
+      case 'wfcan':
       case 'wfsignals': {
+        if (inst.wf === 'wfcan') {
+          // One run per signal, each continued from the one before: run numbers 1..n, none twice.
+          const n = Array.isArray(rec.output) ? rec.output.length : 0;
+          const runs = (rec.previousRuns ?? []).map((r) => r.run);
+          if ((rec.run ?? 1) !== n)
+            v.push(`${where}: ended in run ${rec.run ?? 1}, expected run ${n} (one run per signal)`);
+          if (runs.join(',') !== Array.from({ length: n - 1 }, (_, i) => i + 1).join(','))
+            v.push(`${where}: linked previous runs ${runs.join(',')}, expected 1..${n - 1}`);
+          if ((rec.previousRuns ?? []).some((r) => r.status !== 'continued'))
+            v.push(`${where}: a previous run closed otherwise than 'continued'`);
+        }
         const acked = inst.signalsAcked ?? [];
         const got = Array.isArray(rec.output) ? (rec.output as string[]) : [];
         const seen = new Map<string, number>();

@@ -13,7 +13,10 @@
 //     'rolled-back', or the cancel rethrown (the instance ends `cancelled`);
 //   - `wfsleep`: durable sleeps, each followed by a step that records when it ran;
 //   - `wfsignals`: waits for `count` signals `item`, consuming each in a step; returns their ids;
-//   - `wfparent`: a step, a child workflow `wfchild` (a step, a sleep), a step; returns 2(x+1)+1.
+//   - `wfparent`: a step, a child workflow `wfchild` (a step, a sleep), a step; returns 2(x+1)+1;
+//   - `wfcan`: a continue-as-new chain: each run waits for one signal `item`, consumes it in a
+//     step and continues as new with it until it has `count`; returns their ids in order (signals
+//     sent while a run ends carry over to the next).
 // Every step delivers first, then works `stepMs`: a kill -9 in that window replays the step, and
 // its effect reaches the sink twice with one key (the "email sent twice" case).
 
@@ -214,13 +217,37 @@ export const WfParent = defineWorkflow('wfparent', async (ctx, input: ChildInput
   return c + 1;
 });
 
+/** The input of {@link WfCan}: the signals to take in all, and those taken by the runs before. */
+export interface CanInput {
+  readonly count: number;
+  readonly got: readonly string[];
+  readonly stepMs: number;
+}
+
+/** One signal per run, consumed in a step; continues as new until `count`; returns their ids in order. */
+export const WfCan = defineWorkflow(
+  'wfcan',
+  async (ctx, input: CanInput): Promise<string[]> => {
+    const { sid } = await ctx.signal('item');
+    await ctx.step('consume', async ({ idempotencyKey }) => {
+      deliver(idempotencyKey, `${ctx.id}/consume/${sid}`, sid);
+      await delay(input.stepMs);
+      return sid;
+    });
+    const got = [...input.got, sid];
+    if (got.length < input.count) return ctx.continueAsNew({ ...input, got });
+    return got;
+  },
+  { signals: { item: schema.object({ sid: schema.string() }) } },
+);
+
 /** Every workflow kind of the checker with the saga of body version `version`, for the nodes' `kinds`. */
 export function wfKinds(version: number) {
-  return [sagaOf(version), WfSleep, WfSignals, WfChild, WfParent] as const;
+  return [sagaOf(version), WfSleep, WfSignals, WfChild, WfParent, WfCan] as const;
 }
 
 /** Every workflow kind of the checker, body version 1. */
 export const WF_KINDS = wfKinds(1);
 
 /** The workflows the checker starts (the child is started by its parent). */
-export type WfName = 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent';
+export type WfName = 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfcan';
