@@ -18,8 +18,10 @@ import type {
 /** What a step's function is given. */
 export interface StepInfo {
   /**
-   * `<workflow>/<id>/<operation number>`: the same on every run of this step (a retry, a replay
-   * after a crash before its result was journaled). Pass it to the outside world so a repeat is
+   * `<workflow>/<id>/<seq>[~c<n>][~r<m>]/<kind>:<name>` (docs/workflows.md, "Steps and
+   * idempotency keys"): the same on every attempt of this operation (a retry, a replay after a
+   * crash before its result was journaled), never the same for two operations (another run of a
+   * continued instance adds `~c<n>`, a reset `~r<m>`). Pass it to the outside world so a repeat is
    * recognised there (a payment API's idempotency key, a mail's message id).
    */
   readonly idempotencyKey: string;
