@@ -134,13 +134,27 @@ export {
   type QuerySchemas,
   type RetryPolicy,
   type SignalSchemas,
+  type UpdateInput,
+  type UpdateOutput,
+  type UpdateSchema,
+  type UpdateSchemas,
   type WorkflowInput,
   type WorkflowKind,
   type WorkflowOptions,
   type WorkflowOutput,
   type WorkflowQueries,
   type WorkflowSignals,
+  type WorkflowUpdates,
 } from './workflow/define.js';
+export {
+  MAX_ANSWERED_UPDATES,
+  MAX_PENDING_UPDATES,
+  MAX_UPDATE_ID_LENGTH,
+  defineUpdate,
+  type UpdateOptions,
+  type UpdateState,
+  type WorkflowUpdate,
+} from './workflow/updates.js';
 export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
 export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
 export {
@@ -177,6 +191,8 @@ export {
   ErrWorkflowStepFailed,
   ErrWorkflowTimeout,
   ErrWorkflowUnsupported,
+  ErrWorkflowUpdateFailed,
+  ErrWorkflowUpdateRejected,
   ErrWorkflowValueTooLarge,
   isTerminal,
   terminalError,

@@ -12,8 +12,12 @@ import { ErrNameUnknown, ErrProcessUnknown, ErrTimeout, ProcessID, defineError, 
 import { hostName } from '../contract/ids.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { ResultOptions, WorkflowHandle } from '../workflow/client.js';
+import type { UpdateOptions } from '../workflow/updates.js';
 import type {
   AnyWorkflowKind,
+  UpdateInput,
+  UpdateOutput,
+  WorkflowUpdates,
   WorkflowInput,
   WorkflowOutput,
   WorkflowQueries,
@@ -133,6 +137,15 @@ export class TestWorkflow<K extends AnyWorkflowKind> {
     options?: { readonly timeout?: number },
   ): Promise<Infer<WorkflowQueries<K>[N]>> {
     return this.handle.query(name, arg, options);
+  }
+
+  /** `handle.update(...)`: the body's answer to the update (see {@link WorkflowHandle.update}). */
+  update<N extends keyof WorkflowUpdates<K> & string>(
+    name: N,
+    input: UpdateInput<K, N>,
+    options?: UpdateOptions,
+  ): Promise<UpdateOutput<K, N>> {
+    return this.handle.update(name, input, options);
   }
 
   /** `handle.cancel(reason)`. */

@@ -7,6 +7,7 @@
 import { defineProtocol, schema } from 'ergo-ts';
 
 import type { StoredError } from './errors.js';
+import type { UpdateState } from './updates.js';
 
 /** What a watcher asked for. */
 export type WatchMode = 'monitor' | 'link' | 'journal';
@@ -28,7 +29,19 @@ export type WorkflowStatus = 'running' | 'completed' | 'failed' | 'cancelled';
  * own op, so code from before it halts as diverged on it rather than read it as a result.
  */
 export type JournalOp =
-  'step' | 'sleep' | 'signal' | 'now' | 'random' | 'uuid' | 'patch' | 'child' | 'send' | 'outbox' | 'retry';
+  | 'step'
+  | 'sleep'
+  | 'signal'
+  | 'now'
+  | 'random'
+  | 'uuid'
+  | 'patch'
+  | 'child'
+  | 'send'
+  | 'outbox'
+  | 'retry'
+  | 'update'
+  | 'reply';
 
 /** One entry of an instance's journal: what operation `s` of the body produced. */
 export interface WorkflowJournalEntry {
@@ -116,6 +129,8 @@ export interface WorkflowRecord {
   readonly resets?: readonly WorkflowReset[];
   /** Failed steps' entries resumes dropped, oldest first (absent: none), at most 64 (the newest). */
   readonly failedAttempts?: readonly WorkflowFailedAttempt[];
+  /** Updates accepted, oldest first (updates.ts): every one not answered, and the last 1024 answered. */
+  readonly updates?: readonly UpdateState[];
 }
 
 /** The record of an id never started. */
@@ -129,6 +144,13 @@ export type WorkflowRequest =
   | { readonly '~wf': 'result'; readonly waitMs: number }
   | { readonly '~wf': 'signal'; readonly name: string; readonly payload: unknown; readonly id?: string }
   | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown }
+  | {
+      readonly '~wf': 'update';
+      readonly name: string;
+      readonly input: unknown;
+      readonly id: string;
+      readonly waitMs: number;
+    }
   | { readonly '~wf': 'cancel'; readonly reason: string }
   | { readonly '~wf': 'describe' }
   | { readonly '~wf': 'resume' }
