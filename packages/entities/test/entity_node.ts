@@ -31,6 +31,7 @@ import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
 import { WfSteps, type StepsInput } from './workflow_kinds.js';
+import { WfCart, type CartInput } from './workflow_update_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -130,7 +131,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCart],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -160,13 +161,14 @@ interface Command {
     | 'wfstart'
     | 'wfresult'
     | 'wfdescribe'
+    | 'wfupdate'
     | 'pause';
   key?: string;
   req?: unknown;
   msgId?: string;
   /** The call's timeout, in ms (default 20 000). */
   timeout?: number;
-  kind?: 'cart' | 'esledger';
+  kind?: 'cart' | 'esledger' | 'wfcart';
 }
 
 async function run(c: Command): Promise<unknown> {
@@ -188,10 +190,21 @@ async function run(c: Command): Promise<unknown> {
         });
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'wfstart':
+      if (c.kind === 'wfcart')
+        return (await entities.workflows.start(WfCart, c.key!, c.req as CartInput, { timeout: 20_000 })).created;
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
     case 'wfresult':
       return entities.workflows.handle(WfSteps, c.key!).result({ timeout: c.timeout ?? 60_000 });
+    case 'wfupdate': {
+      // An update of WfCart (entities.workflows.updates.dist.test.ts): its answer, or its error's code.
+      const u = c.req as { name: 'add'; input: { sku: string; qty: number }; updateId: string };
+      return entities.workflows.handle(WfCart, c.key!).update(u.name, u.input, {
+        updateId: u.updateId,
+        timeoutMs: c.timeout ?? 60_000,
+      });
+    }
     case 'wfdescribe':
+      if (c.kind === 'wfcart') return entities.workflows.handle(WfCart, c.key!).describe({ timeout: 20_000 });
       return entities.workflows.handle(WfSteps, c.key!).describe({ timeout: 20_000 });
     case 'members':
       return entities.members();
