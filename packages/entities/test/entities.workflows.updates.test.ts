@@ -13,7 +13,14 @@ import { after, describe, test } from 'node:test';
 
 import { startNode, type Node } from 'ergo-ts';
 
-import { SqliteStore, startEntities, type Entities, type WorkflowClient } from '../src/index.js';
+import {
+  MemoryStore,
+  SqliteStore,
+  startEntities,
+  startWorkflowGateway,
+  type Entities,
+  type WorkflowClient,
+} from '../src/index.js';
 import type { WorkflowRecord } from '../src/workflow/record.js';
 import { replayWorkflow, startTestEntities } from '../src/testing/index.js';
 import { WfCart, updateRuns } from './workflow_update_kinds.js';
@@ -262,4 +269,31 @@ describe('on the test clock, and replays', () => {
       code('ERR_WORKFLOW_DIVERGED'),
     );
   });
+});
+
+test("the gateway (a peer's plain call, an Erlang tuple's shape): an update answered the body's answer, by its id once", async (t) => {
+  updateRuns.clear();
+  const node = await startNode(`wfupdgw_${process.pid}@localhost`, { log: { level: 'warning' } });
+  const entities = await startEntities(node, { store: new MemoryStore(), kinds: [WfCart] });
+  t.after(async () => {
+    await entities.stop();
+    await node.stop();
+  });
+  const h = await entities.workflows.start(WfCart, 'g1', { limit: 10 });
+  await startWorkflowGateway(node, entities);
+  const asMap = { update: 'add', workflow: 'wfcart', id: 'g1', input: { sku: 'pen', qty: 2 }, updateId: 'gw-1' };
+  assert.equal(await node.call('workflows', asMap), 2);
+  assert.equal(await node.call('workflows', asMap), 2, 'asked again by its id');
+  // {update, Workflow, Id, Update, Input, UpdateId} as an Erlang tuple arrives (read by its shape).
+  const tuple = { elements: ['update', 'wfcart', 'g1', 'add', { sku: 'ink', qty: 3 }, 'gw-2'] };
+  assert.equal(await node.call('workflows', tuple), 5);
+  await assert.rejects(
+    node.call('workflows', { ...asMap, input: { sku: 'pen', qty: 0 }, updateId: 'gw-3' }),
+    code('ERR_WORKFLOW_UPDATE_REJECTED'),
+  );
+  const taken = (await h.describe()).history.filter((e) => e.t === 'update');
+  assert.deepEqual(
+    taken.map((e) => (e.v as { id: string }).id),
+    ['gw-1', 'gw-2'],
+  );
 });
