@@ -243,6 +243,22 @@ describe('on the test clock, and replays', () => {
     assert.equal(e.done, true);
   });
 
+  test('the kit: runUntilIdle names the updates a body waits for; advanceUntilDone says it is stuck on them', async () => {
+    await using k = await startTestEntities({ kinds: [WfCart], leaseTtlMs: 3_600_000 });
+    const wf = await k.workflows.start(WfCart, 'k1', { limit: 10 });
+    const idle = await k.workflows.runUntilIdle();
+    assert.deepEqual(
+      idle.filter((i) => i.id === 'k1').map((i) => [i.signals, i.updates]),
+      [[[], ['add | checkout']]],
+    );
+    await assert.rejects(wf.advanceUntilDone(), (err: Error & { code?: string }) => {
+      assert.match(err.message, /waits for update add \| checkout: no timer is left/);
+      return true;
+    });
+    assert.equal(await wf.update('checkout', { note: 'k' }), 'k: 0 items');
+    assert.equal(await wf.advanceUntilDone(), 0);
+  });
+
   test('a cancel strikes a body waiting for an update; a later update is refused', async () => {
     await using k = await startTestEntities({ kinds: [WfCart], leaseTtlMs: 3_600_000 });
     const wf = await k.workflows.start(WfCart, 'x1', { limit: 10 });

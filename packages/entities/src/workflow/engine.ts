@@ -441,7 +441,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   #probe(): WorkflowProbe {
     const halted = this.#halted || this.state.blocked !== undefined;
-    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signalWaiters);
+    const updates = this.#updates?.waitingFor() ?? [];
+    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signalWaiters, updates);
   }
 
   // ---- running the body ----

@@ -206,6 +206,11 @@ export class UpdateDesk {
     return this.#waiters.length;
   }
 
+  /** What the body's update waits wait for (the test kit's probe). */
+  waitingFor(): string[] {
+    return this.#waiters.map((w) => w.key);
+  }
+
   /** Callers waiting for an answer here. */
   get callers(): number {
     return this.#callers.size;
