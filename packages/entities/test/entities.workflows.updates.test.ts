@@ -23,6 +23,7 @@ import {
 } from '../src/index.js';
 import type { WorkflowRecord } from '../src/workflow/record.js';
 import { replayWorkflow, startTestEntities } from '../src/testing/index.js';
+import { resetRecord } from '../src/workflow/recovery.js';
 import { WfCart, updateRuns } from './workflow_update_kinds.js';
 
 /** What a case needs of its runtime. */
@@ -312,4 +313,35 @@ test("the gateway (a peer's plain call, an Erlang tuple's shape): an update answ
     taken.map((e) => (e.v as { id: string }).id),
     ['gw-1', 'gw-2'],
   );
+});
+
+test('a reset to before an update was taken and not answered keeps it again for the body; an answered one stays answered', () => {
+  const at = 1;
+  const rec: WorkflowRecord = {
+    status: 'running',
+    journal: [
+      { s: 0, t: 'update', n: 'add', v: { id: 'a1', name: 'add', input: 1 }, at, done: true },
+      { s: 1, t: 'reply', n: 'add', v: { id: 'a1', v: 1 }, at, done: true },
+      { s: 2, t: 'update', n: 'add', v: { id: 'a2', name: 'add', input: 2 }, at, done: true },
+      { s: 3, t: 'step', n: 'reserve', v: 3, at, done: true },
+    ],
+    signals: [],
+    signalIds: [],
+    runs: 1,
+    updates: [
+      { id: 'a1', name: 'add', input: 1, at, s: 0, out: { v: 1, at } },
+      { id: 'a2', name: 'add', input: 2, at, s: 2 },
+      { id: 'a3', name: 'add', input: 3, at },
+    ],
+  };
+  const after = resetRecord('wfcart', 'r', rec, 0, 'again', 2);
+  assert.deepEqual(
+    after.updates!.map((u) => [u.id, u.s, u.out?.v]),
+    [
+      ['a1', 0, 1],
+      ['a2', undefined, undefined],
+      ['a3', undefined, undefined],
+    ],
+  );
+  assert.deepEqual(after.journal, []);
 });
