@@ -216,6 +216,7 @@ export {
 export {
   GATEWAY_MAX_CHARLIST,
   GATEWAY_RESTARTS_PER_SECOND,
+  GATEWAY_UPDATE_WAIT_MS,
   WORKFLOW_GATEWAY_NAME,
   WorkflowGateway,
   WorkflowGatewaySupervisor,

@@ -63,6 +63,12 @@ export const WORKFLOW_GATEWAY_NAME = 'workflows';
 /** The longest charlist read as text, in elements (a longer one is refused, not spread onto the stack). */
 export const GATEWAY_MAX_CHARLIST = 65_536;
 
+/**
+ * The longest the gateway waits for an update's answer, in ms: then the caller is answered
+ * ERR_WORKFLOW_TIMEOUT naming the update's id (it stays accepted: ask again with that id).
+ */
+export const GATEWAY_UPDATE_WAIT_MS = 60_000;
+
 /** Restarts of the gateway its supervisor allows within a second (more stop it, as any supervisor). */
 export const GATEWAY_RESTARTS_PER_SECOND = 10;
 
@@ -169,7 +175,10 @@ export class WorkflowGateway extends Actor {
     return Promise.resolve().then(() => {
       const h = this.#client.handleOf(r.workflow, r.id);
       if (r.op === 'update')
-        return h.update(r.update as never, r.input as never, r.updateId === undefined ? {} : { updateId: r.updateId });
+        return h.update(r.update as never, r.input as never, {
+          timeoutMs: GATEWAY_UPDATE_WAIT_MS,
+          ...(r.updateId === undefined ? {} : { updateId: r.updateId }),
+        });
       return r.op === 'cancel'
         ? h.cancel(r.reason)
         : h.signal(r.signal as never, r.payload as never, r.signalId === undefined ? {} : { id: r.signalId });

@@ -50,6 +50,9 @@ export const MAX_PENDING_UPDATES = 256;
 /** Answered updates an instance keeps (the newest), to answer a repeat of their id from the record. */
 export const MAX_ANSWERED_UPDATES = 1024;
 
+/** How long an update whose acceptance could not be written waits before its caller asks again, in ms. */
+const RETRY_AFTER_MS = 100;
+
 /** The longest update id, in UTF-16 code units. */
 export const MAX_UPDATE_ID_LENGTH = 256;
 
@@ -228,7 +231,11 @@ export class UpdateDesk {
     this.#h.ensureRunning();
     const accepted = known === undefined ? this.#accept(name as string, input, id) : Promise.resolve();
     const ms = typeof waitMs === 'number' && waitMs >= 0 ? Math.min(waitMs, 30_000) : 30_000;
-    return deferReply(accepted.then(() => this.#answer(id, ms)));
+    // A failed acceptance write ends this activation: the caller asks again (the same id), a
+    // moment later, and the key's next activation takes it.
+    const retry = (): Promise<UpdateReply> =>
+      new Promise((resolve) => setTimeout(() => resolve({ status: 'pending' }), RETRY_AFTER_MS).unref());
+    return deferReply(accepted.then(() => this.#answer(id, ms), retry));
   }
 
   /** ERR_WORKFLOW_CLOSED for an update to an ended instance (or accepted and left unanswered by it). */
