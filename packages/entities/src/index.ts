@@ -151,6 +151,7 @@ export {
   MAX_PENDING_UPDATES,
   MAX_UPDATE_ID_LENGTH,
   defineUpdate,
+  type PendingUpdate,
   type UpdateOptions,
   type UpdateState,
   type WorkflowUpdate,

@@ -140,8 +140,14 @@ const CASES: Record<string, (rig: Rig) => Promise<void>> = {
       if (kept.length === 3) break;
       await new Promise((r) => setImmediate(r));
     }
+    // describe() shows them, accepted and not taken yet.
+    assert.deepEqual(
+      (await h.describe()).updates?.map((u) => [u.name, u.taken, u.input]),
+      [1, 2, 3].map((qty) => ['add', undefined, { sku: `s${qty}`, qty }]),
+    );
     await h.signal('open', null);
     const got = await Promise.all(answers);
+    assert.equal((await h.describe()).updates, undefined, 'none left unanswered');
     const journal = (await rig.record('c4'))!.journal.filter((e) => e.t === 'update');
     const order = journal.map((e) => (e.v as { id: string }).id);
     // Running totals in the order the body took them.

@@ -170,9 +170,15 @@ test('the update action: the body answers through the page; refusals show their 
   await page.waitForSelector('[data-testid=workflow-update-name]:not([disabled])', { timeout: 20_000 });
   assert.match(
     await update(page, 'add', '{"qty": 4}'),
-    /^add refused \(ERR_WORKFLOW_TIMEOUT\): .*update add \((.+)\) not answered within \d+ ms; ask again with its updateId$/,
+    /^add not answered yet \(ERR_WORKFLOW_TIMEOUT\): .*update add \((.+)\) not answered within \d+ ms; ask again with its updateId$/,
   );
   assert.equal(await textOf(page, '[data-testid=workflow-update-send]'), 'ask again');
+  // The page lists it as not answered yet, not taken (the body waits for `open`).
+  await page.waitForSelector('[data-testid=workflow-updates-pending] tr[data-update]', { timeout: 20_000 });
+  assert.match(
+    await textOf(page, '[data-testid=workflow-updates-pending] tr[data-update]'),
+    /^add.*\{"qty":4\}.*not yet$/,
+  );
   await shot(page, 'workflow-update-timeout');
   const kept = (await store.load({ kind: 'tally', key: 'cart-2' })).state as { updates: { id: string }[] };
   assert.equal(kept.updates.length, 1, 'accepted and kept');
@@ -181,6 +187,7 @@ test('the update action: the body answers through the page; refusals show their 
   const taken = (await gated.describe()).history.filter((e) => e.t === 'update' && e.done === true);
   assert.equal(taken.length, 1, 'taken once');
   assert.equal(await textOf(page, '[data-testid=workflow-update-send]'), 'send update');
+  await page.waitForSelector('[data-testid=workflow-updates-pending]', { state: 'detached', timeout: 20_000 });
   await shot(page, 'workflow-update-asked-again');
   assert.deepEqual(
     (await banners(page)).filter((b) => !/refused|not JSON/.test(b)),

@@ -58,7 +58,7 @@ import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
 import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome, sameWatcher } from './watchers.js';
 import { figuresOf } from './metrics.js';
-import { UpdateDesk } from './updates.js';
+import { UpdateDesk, withPendingUpdates } from './updates.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
@@ -381,7 +381,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   #describe(): WorkflowDescription {
     const active = this.#run !== undefined && !this.#run.ended;
-    return describeRecord(this.spec.name, this.key, this.#known(), this.#clock.now(), active);
+    const rec = this.#known();
+    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active), rec);
   }
 
   /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */

@@ -7,7 +7,7 @@
 import { defineProtocol, schema } from 'ergo-ts';
 
 import type { StoredError } from './errors.js';
-import type { UpdateState } from './updates.js';
+import type { PendingUpdate, UpdateState } from './updates.js';
 
 /** What a watcher asked for. */
 export type WatchMode = 'monitor' | 'link' | 'journal';
@@ -191,6 +191,8 @@ export interface WorkflowDescription {
   readonly timers: readonly { readonly s: number; readonly t: JournalOp; readonly n: string; readonly until: number }[];
   /** Signals received and not consumed yet. */
   readonly signals: readonly BufferedSignal[];
+  /** Updates accepted and not answered yet, oldest first (absent: none): `taken`, the operation that took it. */
+  readonly updates?: readonly PendingUpdate[];
   /** Whether a body runs for this instance on its owner now. */
   readonly active: boolean;
 }

@@ -69,6 +69,25 @@ export interface UpdateState {
   readonly out?: { readonly v?: unknown; readonly e?: StoredError; readonly at: number };
 }
 
+/** An update accepted and not answered yet, as `describe()` shows it. */
+export interface PendingUpdate {
+  readonly id: string;
+  readonly name: string;
+  readonly input: unknown;
+  /** When it was accepted, epoch ms. */
+  readonly at: number;
+  /** The operation of the body that took it (absent: not taken yet). */
+  readonly taken?: number;
+}
+
+/** `d` (the description of `rec`) with the updates `rec` accepted and has not answered. */
+export function withPendingUpdates<D extends object>(d: D, rec: WorkflowRecord): D {
+  const pending: PendingUpdate[] = (rec.updates ?? [])
+    .filter((u) => u.out === undefined)
+    .map((u) => ({ id: u.id, name: u.name, input: u.input, at: u.at, ...(u.s === undefined ? {} : { taken: u.s }) }));
+  return pending.length === 0 ? d : { ...d, updates: pending };
+}
+
 /** What the instance answers an update request: the answer, or `pending` when the wait ran out first. */
 export type UpdateReply =
   | { readonly status: 'answered'; readonly output: unknown }

@@ -8,6 +8,8 @@
 import { useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
+import { list } from '../format';
+import { Grid } from '../ui';
 
 /** A fresh update id (the browser's UUID where it has one: a page served over plain HTTP may not). */
 function newId(): string {
@@ -16,8 +18,18 @@ function newId(): string {
   return `ui-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
 }
 
-/** The form (see the top of this file); `onDone` after each answer, to read the instance again. */
-export function WorkflowUpdateForm(props: { kind: string; id: string; running: boolean; onDone: () => void }) {
+/**
+ * The form (see the top of this file) and the updates the instance accepted and has not answered
+ * (`pending`: its description's `updates`); `onDone` after each answer, to read the instance again.
+ */
+export function WorkflowUpdateForm(props: {
+  kind: string;
+  id: string;
+  running: boolean;
+  pending: Json;
+  onDone: () => void;
+}) {
+  const waiting = list(props.pending);
   const [name, setName] = useState('');
   const [input, setInput] = useState('');
   // The id of an update that timed out: asked again until it is answered.
@@ -50,7 +62,7 @@ export function WorkflowUpdateForm(props: { kind: string; id: string; running: b
         const timedOut = e.code === 'ERR_WORKFLOW_TIMEOUT';
         setPending(timedOut ? updateId : null);
         // A failure the body answered is its answer; anything else was refused before it ran.
-        const how = e.code === 'ERR_WORKFLOW_UPDATE_FAILED' ? 'failed' : 'refused';
+        const how = e.code === 'ERR_WORKFLOW_UPDATE_FAILED' ? 'failed' : timedOut ? 'not answered yet' : 'refused';
         setFailure(`${name} ${how}${e.code ? ` (${e.code})` : ''}: ${e.message}`);
         props.onDone();
       },
@@ -98,6 +110,22 @@ export function WorkflowUpdateForm(props: { kind: string; id: string; running: b
         <p class="error" data-testid="workflow-update-refused">
           {failure}
         </p>
+      )}
+      {waiting.length === 0 ? null : (
+        <div data-testid="workflow-updates-pending">
+          <h3>not answered yet ({waiting.length})</h3>
+          <Grid headers={['update', 'id', 'input', 'accepted', 'taken by']} empty={null}>
+            {waiting.map((u: Json) => (
+              <tr key={u.id} data-update={u.id}>
+                <td class="mono">{u.name}</td>
+                <td class="mono">{u.id}</td>
+                <td class="mono">{JSON.stringify(u.input)}</td>
+                <td>{new Date(Number(u.at)).toLocaleTimeString('en-GB', { hour12: false })}</td>
+                <td>{u.taken === undefined ? 'not yet' : `#${u.taken}`}</td>
+              </tr>
+            ))}
+          </Grid>
+        </div>
       )}
     </div>
   );

@@ -230,7 +230,13 @@ export function WorkflowPage(props: { kind: string; id: string }) {
               {failure}
             </p>
           )}
-          <WorkflowUpdateForm kind={props.kind} id={props.id} running={d.status === 'running'} onDone={again} />
+          <WorkflowUpdateForm
+            kind={props.kind}
+            id={props.id}
+            running={d.status === 'running'}
+            pending={d.updates}
+            onDone={again}
+          />
           <div class="cards">
             <KV
               title="instance"
