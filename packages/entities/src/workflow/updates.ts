@@ -511,9 +511,10 @@ function updateHandle(ops: RunOps, taken: Taken): WorkflowUpdate<unknown, unknow
   let answered = false;
   const answer = async (out: { readonly v: unknown } | { readonly e: StoredError }): Promise<void> => {
     if (answered) throw ErrWorkflowIncorrect.with(`update ${name} (${id}) was answered already`);
-    answered = true;
     const seq = ops.next();
-    if (ops.lookup(seq, 'reply', name) !== undefined) return; // answered on an earlier run
+    const hit = ops.lookup(seq, 'reply', name); // throws ERR_WORKFLOW_CANCELLED after a cancel: not answered
+    answered = true;
+    if (hit !== undefined) return; // answered on an earlier run
     const at = ops.host.clock.now();
     const entry: WorkflowJournalEntry = { s: seq, t: 'reply', n: name, v: { id, ...out }, at, done: true };
     await ops.record(entry, (rec) => answeredIn(withEntry(rec, entry), id, out, at));
