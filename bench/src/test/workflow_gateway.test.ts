@@ -4,7 +4,8 @@
 // Payload}` as Erlang sends it (binaries and an integer), hands it to the instance, and answers
 // the gen_server:call with 'accepted' (a binary to Erlang); the same signal id again is a
 // 'duplicate', even after the instance completed; a cancel by tuple
-// ends another instance. The Erlang node is `erl` itself (Debian's erlang-base), on a private EPMD
+// ends another instance; an update by tuple is answered the body's answer (an Erlang integer), the
+// same update id again the same answer, the body taking it once. The Erlang node is `erl` itself (Debian's erlang-base), on a private EPMD
 // served by the ergo-ts node; without erl the test skips with the reason (and fails under CI=true).
 
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 
 import { attachErlang } from '@ergo-ts/erlang';
-import { MemoryStore, defineWorkflow, startEntities, startWorkflowGateway } from '@ergo-ts/entities';
+import { MemoryStore, defineUpdate, defineWorkflow, startEntities, startWorkflowGateway } from '@ergo-ts/entities';
 import { Peer, freeTcpUdpPort, requirePeer } from '@ergo-ts/test-support';
 import { schema, startNode, type Atom } from 'ergo-ts';
 
@@ -27,6 +28,19 @@ const Order = defineWorkflow(
     return { paid };
   },
   { signals: { paid: schema.unknown() } },
+);
+
+/** Adds what each `add` update brings and answers the total. */
+const Tally = defineWorkflow(
+  'tally',
+  { updates: { add: defineUpdate({ input: schema.number(), output: schema.number() }) } },
+  async (ctx, _input: null) => {
+    let total = 0;
+    for (;;) {
+      const u = await ctx.update('add');
+      await u.reply((total += u.input));
+    }
+  },
 );
 
 /** Runs `expr` in a fresh `erl` node (`e<pid>@127.0.0.1`) connected through `epmdPort`; resolves with what it printed. */
@@ -63,20 +77,30 @@ test('an Erlang node signals and cancels workflow instances through the gateway'
   const node = await startNode(`wfts${process.pid}@127.0.0.1` as Atom, { log: { level: 'warning' } });
   t.after(() => node.stop());
   await attachErlang(node, { cookie: 'wf', host: '127.0.0.1', epmd: { port: epmdPort }, epmdServer: true });
-  const entities = await startEntities(node, { store: new MemoryStore(), kinds: [Order] });
+  const entities = await startEntities(node, { store: new MemoryStore(), kinds: [Order, Tally] });
   t.after(() => entities.stop());
   await startWorkflowGateway(node, entities);
   const o1 = await entities.workflows.start(Order, 'o1', { item: 'book' });
+  const tally = await entities.workflows.start(Tally, 't1', null);
   const o2 = await entities.workflows.start(Order, 'o2', { item: 'pen' });
   const ts = `'wfts${process.pid}@127.0.0.1'`;
   const out = await erlRun(
     epmdPort,
     `io:format("~p~n", [gen_server:call({workflows, ${ts}}, {signal, <<"order">>, <<"o1">>, <<"paid">>, 42, <<"pay-1">>}, 10000)]),` +
       `io:format("~p~n", [gen_server:call({workflows, ${ts}}, {signal, <<"order">>, <<"o1">>, <<"paid">>, 42, <<"pay-1">>}, 10000)]),` +
-      `io:format("~p~n", [gen_server:call({workflows, ${ts}}, {cancel, <<"order">>, <<"o2">>, <<"out of stock">>}, 10000)])`,
+      `io:format("~p~n", [gen_server:call({workflows, ${ts}}, {cancel, <<"order">>, <<"o2">>, <<"out of stock">>}, 10000)]),` +
+      `io:format("~p~n", [gen_server:call({workflows, ${ts}}, {update, <<"tally">>, <<"t1">>, <<"add">>, 2, <<"up-1">>}, 10000)]),` +
+      `io:format("~p~n", [gen_server:call({workflows, ${ts}}, {update, <<"tally">>, <<"t1">>, <<"add">>, 2, <<"up-1">>}, 10000)]),` +
+      `io:format("~p~n", [gen_server:call({workflows, ${ts}}, {update, <<"tally">>, <<"t1">>, <<"add">>, 3, <<"up-2">>}, 10000)])`,
   );
   const lines = out.split('\n').map((l) => l.trim());
-  assert.deepEqual(lines.slice(-3), ['<<"accepted">>', '<<"duplicate">>', '<<"cancelled">>'], out);
+  assert.deepEqual(lines.slice(-6), ['<<"accepted">>', '<<"duplicate">>', '<<"cancelled">>', '2', '2', '5'], out);
+  const taken = (await tally.describe()).history.filter((e) => e.t === 'update');
+  assert.deepEqual(
+    taken.map((e) => (e.v as { id: string }).id),
+    ['up-1', 'up-2'],
+    'each update taken once',
+  );
   assert.deepEqual(await o1.result(), { paid: 42 });
   await assert.rejects(
     o2.result(),

@@ -134,13 +134,28 @@ export {
   type QuerySchemas,
   type RetryPolicy,
   type SignalSchemas,
+  type UpdateInput,
+  type UpdateOutput,
+  type UpdateSchema,
+  type UpdateSchemas,
   type WorkflowInput,
   type WorkflowKind,
   type WorkflowOptions,
   type WorkflowOutput,
   type WorkflowQueries,
   type WorkflowSignals,
+  type WorkflowUpdates,
 } from './workflow/define.js';
+export {
+  MAX_ANSWERED_UPDATES,
+  MAX_PENDING_UPDATES,
+  MAX_UPDATE_ID_LENGTH,
+  defineUpdate,
+  type PendingUpdate,
+  type UpdateOptions,
+  type UpdateState,
+  type WorkflowUpdate,
+} from './workflow/updates.js';
 export type { ChildHandle, StepInfo, StepOptions, WorkflowBody, WorkflowContext } from './workflow/context_types.js';
 export { WorkflowClient, WorkflowHandle, type ResultOptions, type StartOptions } from './workflow/client.js';
 export { ErrWorkflowContinuePending, MAX_PREVIOUS_RUNS } from './workflow/continue_as_new.js';
@@ -178,6 +193,8 @@ export {
   ErrWorkflowStepFailed,
   ErrWorkflowTimeout,
   ErrWorkflowUnsupported,
+  ErrWorkflowUpdateFailed,
+  ErrWorkflowUpdateRejected,
   ErrWorkflowValueTooLarge,
   isTerminal,
   terminalError,
@@ -202,6 +219,7 @@ export {
 export {
   GATEWAY_MAX_CHARLIST,
   GATEWAY_RESTARTS_PER_SECOND,
+  GATEWAY_UPDATE_WAIT_MS,
   WORKFLOW_GATEWAY_NAME,
   WorkflowGateway,
   WorkflowGatewaySupervisor,

@@ -31,6 +31,7 @@ import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
 import { WfCan, WfSteps, type CanInput, type StepsInput } from './workflow_kinds.js';
+import { WfCart, type CartInput } from './workflow_update_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -130,7 +131,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -161,13 +162,14 @@ interface Command {
     | 'wfresult'
     | 'wfdescribe'
     | 'wfsignal'
+    | 'wfupdate'
     | 'pause';
   key?: string;
   req?: unknown;
   msgId?: string;
   /** The call's timeout, in ms (default 20 000). */
   timeout?: number;
-  kind?: 'cart' | 'esledger';
+  kind?: 'cart' | 'esledger' | 'wfcart';
   /** The workflow of the wf commands (default wfsteps; wfcan: continue-as-new, workflow_kinds.ts). */
   wf?: 'wfcan';
 }
@@ -193,15 +195,26 @@ async function run(c: Command): Promise<unknown> {
     case 'wfstart':
       if (c.wf === 'wfcan')
         return (await entities.workflows.start(WfCan, c.key!, c.req as CanInput, { timeout: 20_000 })).created;
+      if (c.kind === 'wfcart')
+        return (await entities.workflows.start(WfCart, c.key!, c.req as CartInput, { timeout: 20_000 })).created;
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
     case 'wfresult':
       return entities.workflows.handleOf(c.wf ?? 'wfsteps', c.key!).result({ timeout: c.timeout ?? 60_000 });
     case 'wfdescribe':
+      if (c.kind === 'wfcart') return entities.workflows.handle(WfCart, c.key!).describe({ timeout: 20_000 });
       return entities.workflows.handleOf(c.wf ?? 'wfsteps', c.key!).describe({ timeout: 20_000 });
     case 'wfsignal':
       return entities.workflows
         .handle(WfCan, c.key!)
         .signal('tick', c.req as number, { id: c.msgId!, timeout: 20_000 });
+    case 'wfupdate': {
+      // An update of WfCart (entities.workflows.updates.dist.test.ts): its answer, or its error's code.
+      const u = c.req as { name: 'add'; input: { sku: string; qty: number }; updateId: string };
+      return entities.workflows.handle(WfCart, c.key!).update(u.name, u.input, {
+        updateId: u.updateId,
+        timeoutMs: c.timeout ?? 60_000,
+      });
+    }
     case 'members':
       return entities.members();
     case 'stats':

@@ -1,10 +1,12 @@
 // The workflow tools (@ergo-ts/entities' durable workflows): each asks the entities manager of the
 // node it names (its registered name, `entities` by default) the operator request the manager
 // answers for tools that do not import that package (`{ '~entity': 'workflows', op, ... }`, a JSON
-// text answer). workflow_list and workflow_describe read; workflow_cancel, workflow_resume and
-// workflow_signal act, so they run only with `actions: true`. A refusal keeps the engine's code
+// text answer). workflow_list and workflow_describe read; workflow_cancel, workflow_resume,
+// workflow_signal and workflow_update act, so they run only with `actions: true`. A refusal keeps the engine's code
 // (ERR_WORKFLOW_NOT_FOUND, ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED);
 // a node without an entities runtime of that name answers ERR_MCP_UNSUPPORTED.
+
+import { randomUUID } from 'node:crypto';
 
 import { ErgoError, ErrProcessUnknown, ErrTimeout, ProcessID, type Atom } from 'ergo-ts';
 import { z } from 'zod';
@@ -13,6 +15,9 @@ import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
 import { message, seconds } from './inspect.js';
 import { common, timeoutOf, type ToolSpec } from './tools.js';
+
+/** How much earlier than the tool's timeout an update's wait for its answer ends (so its ERR_WORKFLOW_TIMEOUT arrives). */
+const UPDATE_ANSWER_MARGIN_MS = 500;
 
 /** The entities manager's registered name when the tool is not told another (the runtime's default). */
 export const DEFAULT_ENTITIES_NAME = 'entities';
@@ -180,6 +185,45 @@ export const workflowTools: ToolSpec[] = [
         true,
       );
       return { node, workflow: args.workflow, id: args.id, result: value };
+    },
+  },
+  {
+    name: 'workflow_update',
+    title: 'Update a workflow',
+    description:
+      "Sends a declared update with a JSON input to a running instance and waits for the body's answer (Temporal's Update): refused before anything is journaled when its schema or validator refuses the input (ERR_WORKFLOW_UPDATE_REJECTED) or the instance ended (ERR_WORKFLOW_CLOSED); ERR_WORKFLOW_UPDATE_FAILED when the body failed it. Idempotent by update_id: on ERR_WORKFLOW_TIMEOUT, ask again with the update_id the timeout names to get the answer, never a second run",
+    action: true,
+    remote: 'inspector',
+    shape: {
+      ...instanceArgs,
+      name: z.string().min(1).describe('The update name (declared by the workflow)'),
+      input: z.unknown().describe('The input (JSON; checked against the update’s schema and validator)'),
+      update_id: z
+        .string()
+        .min(1)
+        .max(256)
+        .optional()
+        .describe('The update id (default: a new UUID, answered in update_id): a repeat is answered, not run again'),
+    },
+    async run(ctx, args) {
+      const updateId = typeof args.update_id === 'string' ? args.update_id : randomUUID();
+      // The instance answers before the call's own timeout runs out: a timeout then names the id.
+      const waitMs = Math.max(1, timeoutOf(ctx, args) - UPDATE_ANSWER_MARGIN_MS);
+      const { node, value } = await operate(
+        ctx,
+        args,
+        'update',
+        {
+          workflow: args.workflow,
+          id: args.id,
+          name: args.name,
+          input: args.input ?? null,
+          updateId,
+          timeoutMs: waitMs,
+        },
+        true,
+      );
+      return { node, workflow: args.workflow, id: args.id, update_id: updateId, output: value };
     },
   },
 ];

@@ -132,6 +132,7 @@ const OURS: Record<string, string[]> = {
   workflow_cancel: ['entities', 'workflow', 'id', 'reason'],
   workflow_resume: ['entities', 'workflow', 'id'],
   workflow_signal: ['entities', 'workflow', 'id', 'name', 'payload', 'signal_id'],
+  workflow_update: ['entities', 'workflow', 'id', 'name', 'input', 'update_id'],
 };
 
 const TOKEN = 'go-tools-token';
@@ -312,6 +313,7 @@ test('every tool answers on an ergo-ts node', async () => {
     ['workflow_cancel', { workflow: 'w', id: 'i' }],
     ['workflow_resume', { workflow: 'w', id: 'i' }],
     ['workflow_signal', { workflow: 'w', id: 'i', name: 's', payload: 1 }],
+    ['workflow_update', { workflow: 'w', id: 'i', name: 'u', input: 1 }],
   ];
   // A meta process to inspect: the MCP server's own web server.
   const server = (await ok<{ metas: string[] }>(client, 'process_info', { pid: 'mcp_server' })).metas;
@@ -330,6 +332,7 @@ test('every tool answers on an ergo-ts node', async () => {
     'workflow_cancel',
     'workflow_resume',
     'workflow_signal',
+    'workflow_update',
   ]);
   const seen = new Set<string>(['sample_start', 'sample_listen']);
   for (const [name, args0] of calls) {

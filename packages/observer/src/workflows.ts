@@ -2,7 +2,7 @@
 // `op`: the session asks the entities manager of the node it observes (its registered name,
 // `entities` unless the page names another) the operator request that manager answers for tools
 // that do not import that package (`{ '~entity': 'workflows', op, ... }`, a JSON text answer).
-// `kinds`, `list` and `describe` read; `cancel`, `resume` and `signal` act, so they are gated by
+// `kinds`, `list` and `describe` read; `cancel`, `resume`, `signal` and `update` act, so they are gated by
 // the Observer's `workflowActions` option (403 `workflow_actions_disabled` when false), and are
 // logged on the node as every action is (post.ts). A refusal keeps the engine's code
 // (ERR_WORKFLOW_NOT_FOUND 404, ERR_WORKFLOW_INCORRECT 400, ERR_WORKFLOW_CLOSED 409,
@@ -19,7 +19,14 @@ export const WORKFLOW_ACTION = 'workflows';
 /** The operations that only read. */
 const READS = new Set(['kinds', 'list', 'describe']);
 /** The operations that act (gated by `workflowActions`). */
-const WRITES = new Set(['cancel', 'resume', 'signal']);
+const WRITES = new Set(['cancel', 'resume', 'signal', 'update']);
+
+/**
+ * The longest an `update` waits at the node for the body's answer, in ms: under the session's call
+ * timeout, so a late answer comes back as ERR_WORKFLOW_TIMEOUT naming the update's id (the page
+ * asks again with it) rather than as the session's own timeout.
+ */
+export const UPDATE_WAIT_MS = 4000;
 
 /** The entities manager's registered name unless the page names another. */
 const DEFAULT_ENTITIES = 'entities';
@@ -29,12 +36,17 @@ const STATUS: Record<string, number> = {
   ERR_WORKFLOW_NOT_FOUND: 404,
   ERR_WORKFLOW_INCORRECT: 400,
   ERR_WORKFLOW_CLOSED: 409,
+  ERR_WORKFLOW_UPDATE_REJECTED: 422,
+  ERR_WORKFLOW_UPDATE_FAILED: 422,
+  ERR_WORKFLOW_TIMEOUT: 504,
   ERR_WORKFLOW_UNSUPPORTED: 501,
   ERR_ENTITY_INCORRECT: 400,
 };
 
 /** The fields of an operation the manager reads (the rest of the body is dropped). */
 const FIELDS = ['workflow', 'id', 'status', 'limit', 'after', 'reason', 'name', 'payload', 'signalId'] as const;
+/** The fields of an update besides `name` (its `timeoutMs` is the Observer's: {@link UPDATE_WAIT_MS}). */
+const UPDATE_FIELDS = ['input', 'updateId'] as const;
 
 /**
  * The call a `do/workflows` body makes: to whom, and the request. Throws a CommandError (400) for
@@ -60,6 +72,7 @@ export function workflowCall(
   const request: Record<string, unknown> = { '~entity': 'workflows', op };
   // Absent fields stay out: an undefined value does not cross to another node.
   for (const f of FIELDS) if (body[f] !== undefined && body[f] !== null) request[f] = body[f];
+  if (op === 'update') updateFields(body, request);
   return { to: new ProcessID(entities as Atom, target.node), request, op };
 }
 
@@ -81,4 +94,11 @@ export function workflowCallError(node: string, err: unknown): Error {
   if ((err as { code?: unknown } | null)?.code === ErrProcessUnknown.code)
     return new ToolError(404, 'no_entities', `${node} runs no entities runtime`);
   return err instanceof Error ? err : new Error(String(err));
+}
+
+/** An update's own fields: its input (null when absent: JSON has no undefined) and id, and the wait. */
+function updateFields(body: Record<string, unknown>, request: Record<string, unknown>): void {
+  for (const f of UPDATE_FIELDS) if (body[f] !== undefined) request[f] = body[f];
+  request.input ??= null;
+  request.timeoutMs = UPDATE_WAIT_MS;
 }

@@ -132,6 +132,8 @@ export async function replayWorkflow(
     busy: noop,
     deadline: noop,
     awaitSignal: endHere,
+    awaitUpdate: () => ({ promise: endHere(), drop: noop }),
+    updateAnswered: noop,
     startChild: outside,
     childResult: outside,
     cancelChild: outside,

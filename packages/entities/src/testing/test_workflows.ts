@@ -12,8 +12,12 @@ import { ErrNameUnknown, ErrProcessUnknown, ErrTimeout, ProcessID, defineError, 
 import { hostName } from '../contract/ids.js';
 import { ErrEntityIncorrect } from '../contract/errors.js';
 import type { ResultOptions, WorkflowHandle } from '../workflow/client.js';
+import type { UpdateOptions } from '../workflow/updates.js';
 import type {
   AnyWorkflowKind,
+  UpdateInput,
+  UpdateOutput,
+  WorkflowUpdates,
   WorkflowInput,
   WorkflowOutput,
   WorkflowQueries,
@@ -51,6 +55,8 @@ export interface IdleInstance {
   readonly wakeAt: number | undefined;
   /** The signals its body waits for. */
   readonly signals: readonly string[];
+  /** The updates its body waits for (`ctx.update`'s names, joined by ' | ' for one of several). */
+  readonly updates: readonly string[];
 }
 
 /** Defaults of {@link AdvanceOptions}. */
@@ -135,6 +141,15 @@ export class TestWorkflow<K extends AnyWorkflowKind> {
     return this.handle.query(name, arg, options);
   }
 
+  /** `handle.update(...)`: the body's answer to the update (see {@link WorkflowHandle.update}). */
+  update<N extends keyof WorkflowUpdates<K> & string>(
+    name: N,
+    input: UpdateInput<K, N>,
+    options?: UpdateOptions,
+  ): Promise<UpdateOutput<K, N>> {
+    return this.handle.update(name, input, options);
+  }
+
   /** `handle.cancel(reason)`. */
   cancel(reason?: string): Promise<'cancelled'> {
     return this.handle.cancel(reason);
@@ -212,6 +227,7 @@ export class TestWorkflows {
       status: probe.status,
       wakeAt: probe.wakeAt,
       signals: probe.signals,
+      updates: probe.updates,
     }));
   }
 
@@ -266,8 +282,11 @@ export class TestWorkflows {
         if (i.probe.wakeAt !== undefined && (next === undefined || i.probe.wakeAt < next)) next = i.probe.wakeAt;
       if (next === undefined) {
         const mine = idle.find((i) => i.workflow === wf.kind.name && i.id === wf.id)?.probe;
-        const waits =
-          mine === undefined || mine.signals.length === 0 ? 'nothing time brings' : `signal ${mine.signals.join(', ')}`;
+        const what = [
+          ...(mine?.signals ?? []).map((n) => `signal ${n}`),
+          ...(mine?.updates ?? []).map((n) => `update ${n}`),
+        ];
+        const waits = what.length === 0 ? 'nothing time brings' : what.join(', ');
         throw ErrWorkflowStuck.with(`${wf.kind.name}/${wf.id} waits for ${waits}: no timer is left to skip to`);
       }
       if (next > limit)

@@ -9,7 +9,17 @@ import { ErrEntityUnavailable } from '../contract/errors.js';
 import { quoted } from '../contract/thrown.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
-import type { AnyWorkflowKind, WorkflowInput, WorkflowOutput, WorkflowQueries, WorkflowSignals } from './define.js';
+import type {
+  AnyWorkflowKind,
+  UpdateInput,
+  UpdateOutput,
+  WorkflowInput,
+  WorkflowOutput,
+  WorkflowQueries,
+  WorkflowSignals,
+  WorkflowSpec,
+  WorkflowUpdates,
+} from './define.js';
 import {
   ErrWorkflowCancelled,
   ErrWorkflowFailed,
@@ -22,6 +32,7 @@ import { storableSize } from './bounds.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from './record.js';
 import type { WatchMode } from './watchers.js';
 import { listWorkflows, type ListOptions, type WorkflowPage, type WorkflowRuntimeView } from './listing.js';
+import { askUpdate, type UpdateOptions } from './updates.js';
 
 /** Options of {@link WorkflowClient.start}. */
 export interface StartOptions {
@@ -46,13 +57,17 @@ const CALL_MARGIN_MS = 5_000;
 export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
   readonly #e: EntitiesClient;
   readonly #to: EntityAddress<typeof WorkflowProtocol>;
+  /** The kind's definition when the handle was made from it (its updates checked here). */
+  readonly #spec: WorkflowSpec | undefined;
 
   /** @internal use {@link WorkflowClient.handle}. */
   constructor(
     entities: EntitiesClient,
     workflow: string,
     readonly id: string,
+    spec?: WorkflowSpec,
   ) {
+    this.#spec = spec;
     this.#e = entities;
     this.#to = Object.freeze({ kind: workflow, key: id });
     this.workflow = workflow;
@@ -144,6 +159,31 @@ export class WorkflowHandle<K extends AnyWorkflowKind = AnyWorkflowKind> {
     if (typeof name !== 'string' || name === '')
       return Promise.reject(ErrWorkflowIncorrect.with(`query: a name is a non-empty string, got ${quoted(name)}`));
     return this.#ask({ '~wf': 'query', name, arg }, options.timeout) as Promise<Infer<WorkflowQueries<K>[N]>>;
+  }
+
+  /**
+   * Sends the update `name` and waits for the body's answer (docs/workflows.md, "Updates"): its
+   * output; ERR_WORKFLOW_UPDATE_FAILED (its `cause` the body's error) when the body failed it.
+   * Refused before anything is journaled: ERR_WORKFLOW_UPDATE_REJECTED for an input the update's
+   * schema (checked here, from a handle made of the kind, and at the instance) or its `validate`
+   * refuses, ERR_WORKFLOW_INCORRECT for an undeclared update, ERR_WORKFLOW_CLOSED for an instance
+   * that ended (or that ended before answering it). Idempotent by `updateId` (default: a random
+   * UUID, kept across this call's own retries): asked again, an id already accepted is not
+   * accepted twice, and an answered one gets the same answer, also after the instance ended. Asks
+   * again across a move or a crash of the owner; ERR_WORKFLOW_TIMEOUT once `timeoutMs` passed (the
+   * update stays accepted: ask again with its id).
+   */
+  update<N extends keyof WorkflowUpdates<K> & string>(
+    name: N,
+    input: UpdateInput<K, N>,
+    options: UpdateOptions = {},
+  ): Promise<UpdateOutput<K, N>> {
+    return askUpdate(
+      { workflow: this.workflow, id: this.id, spec: this.#spec, ask: (r, t) => this.#ask(r, t) },
+      name,
+      input,
+      options,
+    ) as Promise<UpdateOutput<K, N>>;
   }
 
   /**
@@ -271,7 +311,7 @@ export class WorkflowClient {
   /** A handle on the instance `id` of `kind` (nothing is checked until it is used). */
   handle<K extends AnyWorkflowKind>(kind: K, id: string): WorkflowHandle<K> {
     if (typeof kind?.name !== 'string') throw ErrWorkflowIncorrect.with('handle: not a workflow kind');
-    return new WorkflowHandle<K>(this.#e, kind.name, id);
+    return new WorkflowHandle<K>(this.#e, kind.name, id, kind.workflow);
   }
 
   /** A handle by the workflow's name (an operator's tools, which do not import the kind). */

@@ -39,6 +39,7 @@ import {
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
 import { callOnce } from './in_flight.js';
 import { runMarker } from './continue_as_new.js';
+import { takeUpdate, type RunOps } from './updates.js';
 import { figuresOf } from './metrics.js';
 import { keyGeneration } from './recovery.js';
 import {
@@ -242,10 +243,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   /** Commits `entry` (a new one, or one replacing the open entry of its number). */
-  #record(entry: WorkflowJournalEntry): Promise<void> {
+  #record(entry: WorkflowJournalEntry, mutate?: (rec: WorkflowRecord) => WorkflowRecord): Promise<void> {
     this.#entries.set(entry.s, entry);
     this.#committing++;
-    const done = this.#h.commit((rec) => withEntry(rec, entry));
+    const done = this.#h.commit(mutate ?? ((rec) => withEntry(rec, entry)));
     done.then(
       () => this.#committing--,
       () => this.#committing--,
@@ -560,6 +561,20 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       true,
       until,
     )) as never;
+  }
+
+  update(name: string | readonly string[], options?: { readonly timeoutMs?: number }): Promise<never> {
+    // updates.ts runs it on what this run lends: its numbering, journal and waits.
+    const ops: RunOps = {
+      host: this.#h,
+      next: () => this.#next(),
+      lookup: (seq, t, n) => this.#lookup(seq, t, n),
+      record: (entry, mutate) => this.#record(entry, mutate),
+      waitFor: (start, at) => this.#waitFor(start, true, at),
+      checkCancel: () => this.#checkCancel(),
+      caughtUp: () => this.#caughtUp(),
+    };
+    return takeUpdate(ops, name, options) as Promise<never>;
   }
 
   onQuery(name: string, handler: (arg: unknown) => unknown): void {

@@ -11,9 +11,11 @@ import type {
   QuerySchemas,
   RetryPolicy,
   SignalSchemas,
+  UpdateSchemas,
   WorkflowInput,
   WorkflowOutput,
 } from './define.js';
+import type { UpdateOf } from './updates.js';
 
 /** What a step's function is given. */
 export interface StepInfo {
@@ -85,6 +87,7 @@ export interface WorkflowContext<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
+  U extends UpdateSchemas = {},
   I = unknown,
 > {
   /** The workflow's name. */
@@ -116,6 +119,17 @@ export interface WorkflowContext<
    * none came in time.
    */
   signal<N extends keyof Sg & string>(name: N, options?: { readonly timeoutMs?: number }): Promise<Infer<Sg[N]>>;
+  /**
+   * Takes the next update `name` — or of any of `names`, its `name` telling which (Temporal's
+   * Update; docs/workflows.md, "Updates"): the oldest one accepted and not taken yet, or the next
+   * to come, as an operation (journaled: a replay takes the
+   * same one). Answer it with `update.reply(output)` or `update.fail(error)`; its caller waits for
+   * that answer. With `timeoutMs`, throws ERR_WORKFLOW_TIMEOUT when none came in time.
+   */
+  update<N extends keyof U & string>(
+    name: N | readonly N[],
+    options?: { readonly timeoutMs?: number },
+  ): Promise<UpdateOf<U, N>>;
   /** Answers the query `name` (read-only: it sees the body's variables; it must not change them). */
   onQuery<N extends keyof Q & string>(name: N, handler: (arg: unknown) => Infer<Q[N]>): void;
   /** The time, journaled (the same on a replay). */
@@ -186,7 +200,11 @@ export interface WorkflowContext<
 }
 
 /** A workflow's body: runs again from the top on each resume, its finished operations replayed from the journal. */
-export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas, Om extends OutboxMessages = {}> = (
-  ctx: WorkflowContext<Sg, Q, Om, I>,
-  input: I,
-) => Promise<O>;
+export type WorkflowBody<
+  I,
+  O,
+  Sg extends SignalSchemas,
+  Q extends QuerySchemas,
+  Om extends OutboxMessages = {},
+  U extends UpdateSchemas = {},
+> = (ctx: WorkflowContext<Sg, Q, Om, U, I>, input: I) => Promise<O>;

@@ -34,6 +34,7 @@
 
 import { defineError } from 'ergo-ts';
 
+import { quoted } from '../contract/thrown.js';
 import { storableSize, valueIssue } from './bounds.js';
 import type { WorkflowSpec } from './define.js';
 import { ErrWorkflowCancelled, ErrWorkflowIncorrect } from './errors.js';
@@ -121,9 +122,15 @@ export function continuation(spec: WorkflowSpec, id: string, input: unknown, now
         refusal = ErrWorkflowCancelled.with(`workflow ${id} was cancelled before it continued as new`);
       else {
         const open = openChildren(rec.journal);
+        // An update the run took names the run's operation; the next run could never answer it.
+        const taken = (rec.updates ?? []).filter((u) => u.s !== undefined && u.out === undefined);
         if (open.length > 0)
           refusal = ErrWorkflowContinuePending.with(
             `workflow ${spec.name}/${id}: continueAsNew with child ${open.map((c) => c.target).join(', ')} not waited for: wait for its result or cancel it first`,
+          );
+        else if (taken.length > 0)
+          refusal = ErrWorkflowContinuePending.with(
+            `workflow ${spec.name}/${id}: continueAsNew with update ${taken.map((u) => quoted(u.id)).join(', ')} taken and not answered: reply or fail it first`,
           );
       }
       return refusal === undefined ? continuedRecord(rec, input, now, newRunId()) : rec;

@@ -10,6 +10,7 @@ import type { EntityKind } from '../kinds/entity.js';
 import { MAX_TIMER_MS } from './bounds.js';
 import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism.js';
 import { ErrWorkflowIncorrect } from './errors.js';
+import { checkUpdates } from './updates.js';
 import type { WorkflowProtocol, WorkflowRecord } from './record.js';
 
 /** The signals a workflow takes: a payload schema per signal name. */
@@ -41,6 +42,24 @@ export type OutboxHandlersOf<Om extends OutboxMessages> = {
 /** The queries a workflow answers: the reply's schema per query name. */
 export type QuerySchemas = Readonly<Record<string, StandardSchemaV1>>;
 
+/** One update a workflow takes (updates.ts): its input's and its answer's schemas, and a validator. */
+export interface UpdateSchema<
+  In extends StandardSchemaV1 = StandardSchemaV1,
+  Out extends StandardSchemaV1 = StandardSchemaV1,
+> {
+  readonly input: In;
+  readonly output: Out;
+  /**
+   * Runs at the instance on an input the schema took, before anything is journaled: throwing
+   * refuses the update (ERR_WORKFLOW_UPDATE_REJECTED, the thrown message kept). Pure: it sees the
+   * input only (a refusal that depends on the instance's state is the body's `update.fail`).
+   */
+  validate?(input: Infer<In>): void;
+}
+
+/** The updates a workflow takes, by name. */
+export type UpdateSchemas = Readonly<Record<string, UpdateSchema<any, any>>>;
+
 /**
  * How a step retries a failed attempt: `maxAttempts` in all (1: no retry), waiting `initialMs`,
  * then `factor` times longer each time, at most `maxMs`. An error marked `terminalError` is not retried.
@@ -60,13 +79,23 @@ export interface RetryPolicy {
 export const RETRY_DEFAULTS = Object.freeze({ maxAttempts: 5, initialMs: 100, factor: 2, maxMs: 10_000 });
 
 /** What {@link defineWorkflow} takes besides the body. */
-export interface WorkflowOptions<Sg extends SignalSchemas, Q extends QuerySchemas, Om extends OutboxMessages = {}> {
+export interface WorkflowOptions<
+  Sg extends SignalSchemas,
+  Q extends QuerySchemas,
+  Om extends OutboxMessages = {},
+  U extends UpdateSchemas = {},
+> {
   /** Checks the input at start (on every node: a remote start is checked too). */
   readonly input?: StandardSchemaV1;
   /** The signals the workflow takes, a payload schema each (`ctx.signal(name)`, `handle.signal(name, payload)`). */
   readonly signals?: Sg;
   /** The queries it answers, the reply's schema each (`ctx.onQuery(name, fn)`, `handle.query(name)`). */
   readonly queries?: Q;
+  /**
+   * The updates it takes (`ctx.update(name)` in the body, `handle.update(name, input)` anywhere):
+   * an input and an output schema each, and an optional `validate` (docs/workflows.md, "Updates").
+   */
+  readonly updates?: U;
   /**
    * Its outbox handlers (`ctx.outbox(name, message)`): each delivers a journaled message with its
    * idempotency key, retried with the kind's retry policy's backoff and no attempt limit.
@@ -112,6 +141,7 @@ export interface WorkflowSpec {
   readonly input?: StandardSchemaV1;
   readonly signals: SignalSchemas;
   readonly queries: QuerySchemas;
+  readonly updates: UpdateSchemas;
   readonly outboxes: OutboxHandlers;
   readonly retry: Required<RetryPolicy>;
   readonly maxValueBytes: number;
@@ -126,23 +156,36 @@ export interface WorkflowKind<
   O = unknown,
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
+  U extends UpdateSchemas = {},
 > extends EntityKind<typeof WorkflowProtocol, WorkflowRecord> {
   /** The engine's view of the definition. */
   readonly workflow: WorkflowSpec;
-  /** Phantom: the input, output, signal and query types. */
-  readonly '~workflow'?: { readonly input: I; readonly output: O; readonly signals: Sg; readonly queries: Q };
+  /** Phantom: the input, output, signal, query and update types. */
+  readonly '~workflow'?: {
+    readonly input: I;
+    readonly output: O;
+    readonly signals: Sg;
+    readonly queries: Q;
+    readonly updates: U;
+  };
 }
 
 /** Any workflow kind. */
-export type AnyWorkflowKind = WorkflowKind<any, any, any, any>;
+export type AnyWorkflowKind = WorkflowKind<any, any, any, any, any>;
 /** The input type of a workflow kind. */
-export type WorkflowInput<K> = K extends WorkflowKind<infer I, any, any, any> ? I : never;
+export type WorkflowInput<K> = K extends WorkflowKind<infer I, any, any, any, any> ? I : never;
 /** The output type of a workflow kind. */
-export type WorkflowOutput<K> = K extends WorkflowKind<any, infer O, any, any> ? O : never;
+export type WorkflowOutput<K> = K extends WorkflowKind<any, infer O, any, any, any> ? O : never;
 /** The signal schemas of a workflow kind. */
-export type WorkflowSignals<K> = K extends WorkflowKind<any, any, infer Sg, any> ? Sg : never;
+export type WorkflowSignals<K> = K extends WorkflowKind<any, any, infer Sg, any, any> ? Sg : never;
 /** The query schemas of a workflow kind. */
-export type WorkflowQueries<K> = K extends WorkflowKind<any, any, any, infer Q> ? Q : never;
+export type WorkflowQueries<K> = K extends WorkflowKind<any, any, any, infer Q, any> ? Q : never;
+/** The update schemas of a workflow kind. */
+export type WorkflowUpdates<K> = K extends WorkflowKind<any, any, any, any, infer U> ? U : never;
+/** The input type of update `N` of a workflow kind. */
+export type UpdateInput<K, N extends keyof WorkflowUpdates<K>> = Infer<WorkflowUpdates<K>[N]['input']>;
+/** The answer type of update `N` of a workflow kind. */
+export type UpdateOutput<K, N extends keyof WorkflowUpdates<K>> = Infer<WorkflowUpdates<K>[N]['output']>;
 /** The payload type of signal `N` of a workflow kind. */
 export type SignalPayload<K, N extends keyof WorkflowSignals<K>> = Infer<WorkflowSignals<K>[N]>;
 /** The reply type of query `N` of a workflow kind. */
@@ -185,7 +228,7 @@ export function backoffMs(p: Required<RetryPolicy>, attempt: number): number {
 export function workflowSpec(
   name: string,
   body: unknown,
-  options: WorkflowOptions<SignalSchemas, QuerySchemas, OutboxMessages> = {},
+  options: WorkflowOptions<SignalSchemas, QuerySchemas, OutboxMessages, UpdateSchemas> = {},
 ): WorkflowSpec {
   if (typeof body !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: the body must be a function`);
   if (options.signals !== undefined && (typeof options.signals !== 'object' || options.signals === null))
@@ -194,6 +237,7 @@ export function workflowSpec(
     if (typeof h !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: outbox ${k} must be a function`);
   if (options.queries !== undefined && (typeof options.queries !== 'object' || options.queries === null))
     throw ErrWorkflowIncorrect.with(`workflow ${name}: queries must be an object of schemas`);
+  checkUpdates(name, options.updates);
   const guard = options.determinismGuard;
   if (guard !== undefined && !isDeterminismGuardMode(guard))
     throw ErrWorkflowIncorrect.with(
@@ -205,6 +249,7 @@ export function workflowSpec(
     ...(options.input === undefined ? {} : { input: options.input }),
     signals: options.signals ?? {},
     queries: options.queries ?? {},
+    updates: options.updates ?? {},
     outboxes: options.outboxes ?? {},
     ...(guard === undefined ? {} : { determinismGuard: guard }),
     retry: retryPolicy(options.retry),

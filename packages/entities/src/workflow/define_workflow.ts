@@ -10,6 +10,7 @@ import {
   type OutboxMessages,
   type QuerySchemas,
   type SignalSchemas,
+  type UpdateSchemas,
   type WorkflowKind,
   type WorkflowOptions,
 } from './define.js';
@@ -43,7 +44,12 @@ export function defineWorkflow<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
->(name: string, body: WorkflowBody<I, O, Sg, Q, Om>, options?: WorkflowOptions<Sg, Q, Om>): WorkflowKind<I, O, Sg, Q>;
+  U extends UpdateSchemas = {},
+>(
+  name: string,
+  body: WorkflowBody<I, O, Sg, Q, Om, U>,
+  options?: WorkflowOptions<Sg, Q, Om, U>,
+): WorkflowKind<I, O, Sg, Q, U>;
 /**
  * The same with the options before the body: their signals, queries and outbox handlers are typed
  * first, so an outbox handler's parameters need no annotation (`(m: Mail, { idempotencyKey }) => …`)
@@ -55,7 +61,12 @@ export function defineWorkflow<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
->(name: string, options: WorkflowOptions<Sg, Q, Om>, body: WorkflowBody<I, O, Sg, Q, Om>): WorkflowKind<I, O, Sg, Q>;
+  U extends UpdateSchemas = {},
+>(
+  name: string,
+  options: WorkflowOptions<Sg, Q, Om, U>,
+  body: WorkflowBody<I, O, Sg, Q, Om, U>,
+): WorkflowKind<I, O, Sg, Q, U>;
 export function defineWorkflow(
   name: string,
   a:

@@ -58,6 +58,7 @@ import { describeRecord } from './listing.js';
 import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome, sameWatcher } from './watchers.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
+import { UpdateDesk, withPendingUpdates } from './updates.js';
 
 /** The local message that makes an instance save its queued journal entries (identity is enough). */
 const COMMIT = Object.freeze({ '~wf': 'commit' });
@@ -106,6 +107,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #keepAliveStaged: number | null | undefined;
   readonly #resultWaiters = new Set<(r: ResultReply) => void>();
   #client: WorkflowClient | undefined;
+  #updates: UpdateDesk | undefined;
 
   get #clock() {
     return clockOf(this);
@@ -138,6 +140,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
         return this.#signal(r.name, r.payload, r.id);
       case 'query':
         return this.#query(r.name, r.arg);
+      case 'update':
+        return this.#desk().request(r.name, r.input, r.id, r.waitMs);
       case 'cancel':
         return this.#cancel(r.reason);
       case 'describe':
@@ -178,11 +182,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
   [ENTITY_BUSY](): boolean {
     const run = this.#run;
     // A caller waiting for the result keeps it (its deferred reply would be lost with the activation).
-    if (this.#resultWaiters.size > 0) return true;
+    if (this.#resultWaiters.size > 0 || (this.#updates?.callers ?? 0) > 0) return true;
     if (run === undefined || run.ended) return this.#queue.length > 0;
-    return (
-      this.#busyOps > 0 || this.#queue.length > 0 || (this.#deadlines.size === 0 && this.#signalWaiters.length === 0)
-    );
+    return this.#busyOps > 0 || this.#queue.length > 0 || (this.#deadlines.size === 0 && this.#bodyWaits() === 0);
   }
 
   [ENTITY_HAND_OFF](): boolean {
@@ -198,6 +200,21 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#signalWaiters = [];
     for (const c of this.#queue.splice(0)) c.reject(ended);
     for (const f of [...this.#resultWaiters]) f({ status: 'pending' });
+    this.#updates?.end();
+  }
+
+  /** The body's waits for a signal or an update (updates.ts). */
+  #bodyWaits(): number {
+    return this.#signalWaiters.length + (this.#updates?.waits ?? 0);
+  }
+
+  #desk(): UpdateDesk {
+    return (this.#updates ??= new UpdateDesk({
+      ...this.#host(() => undefined),
+      known: () => this.#known(),
+      commit: (mutate, run) => this.#commit(mutate, run as Run | undefined),
+      ensureRunning: () => this.#ensureRunning(),
+    }));
   }
 
   // ---- requests ----
@@ -364,7 +381,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   #describe(): WorkflowDescription {
     const active = this.#run !== undefined && !this.#run.ended;
-    return describeRecord(this.spec.name, this.key, this.#known(), this.#clock.now(), active);
+    const rec = this.#known();
+    return withPendingUpdates(describeRecord(this.spec.name, this.key, rec, this.#clock.now(), active), rec);
   }
 
   /** An operator's resume: a blocked instance runs again; a failed one has its failed steps run again. */
@@ -424,7 +442,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   #probe(): WorkflowProbe {
     const halted = this.#halted || this.state.blocked !== undefined;
-    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signalWaiters);
+    const updates = this.#updates?.waitingFor() ?? [];
+    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signalWaiters, updates);
   }
 
   // ---- running the body ----
@@ -507,6 +526,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
         else this.#deadlines.set(seq, until);
       },
       awaitSignal: (seq, name, until, recordOpen) => this.#awaitSignal(seq, name, until, recordOpen, owner()),
+      awaitUpdate: (seq, name, until, recordOpen) => this.#desk().await(seq, name, until, recordOpen, owner()),
+      updateAnswered: () => this.#updates?.look(),
       startChild: (kind, id, input) =>
         this.#workflows()
           .start(kind, id, input)
@@ -574,6 +595,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         figuresOf(this.entities, this.spec.name).ended(this.state);
         const r = outcomeOf(this.state);
         for (const f of [...this.#resultWaiters]) f(r);
+        this.#updates?.look(); // updates left unanswered: ERR_WORKFLOW_CLOSED
       },
       () => undefined,
     );
@@ -780,7 +802,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       return;
     }
     const now = this.#clock.now();
-    const waits = this.#deadlines.size + this.#signalWaiters.length;
+    const waits = this.#deadlines.size + this.#bodyWaits();
     // Parked on child results only (no step runs): looked at again later, not each resumeAfterMs.
     const childOnly =
       running && run !== undefined && this.#busyOps > 0 && this.#queue.length === 0 && run.parking().parked;

@@ -39,6 +39,15 @@ export const ErrWorkflowCompensationFailed = defineError(
   'workflow: compensations failed',
 );
 
+/**
+ * An update was refused before anything was journaled: its input failed the declared schema (at
+ * the client or at the instance), the definition's `validate` threw, or too many updates wait.
+ */
+export const ErrWorkflowUpdateRejected = defineError('ERR_WORKFLOW_UPDATE_REJECTED', 'workflow: update rejected');
+
+/** The body answered an update with `fail(error)`: `handle.update` rejects with this, its `cause` that error. */
+export const ErrWorkflowUpdateFailed = defineError('ERR_WORKFLOW_UPDATE_FAILED', 'workflow: update failed');
+
 /** The instance failed: `result()` rejects with this, its `cause` the body's error as journaled. */
 export const ErrWorkflowFailed = defineError('ERR_WORKFLOW_FAILED', 'workflow: the instance failed');
 

@@ -4,13 +4,18 @@
 //
 //   an object or a map   { signal: <name>, workflow: <name>, id: <id>, payload?, signalId? }
 //                        { cancel: <reason>, workflow: <name>, id: <id> }
+//                        { update: <name>, workflow: <name>, id: <id>, input?, updateId? }
 //   an Erlang tuple      {signal, Workflow, Id, Signal, Payload}        (strings or binaries)
 //                        {signal, Workflow, Id, Signal, Payload, SignalId}
 //                        {cancel, Workflow, Id, Reason}
+//                        {update, Workflow, Id, Update, Input}          (a call: answered the body's answer)
+//                        {update, Workflow, Id, Update, Input, UpdateId}
 //
 // and hands it to the instance through the node's entities runtime (routed to the key's owner). A
 // plain message gets no answer (a failure is logged); a call is answered 'accepted', 'duplicate',
-// 'cancelled', or the error (ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT...). Whatever a peer
+// 'cancelled', an update's answer, or the error (ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT...). An
+// update waits for the body's answer within the caller's call timeout: a caller that timed out
+// asks again with the same UpdateId and gets that update's answer (it runs once). Whatever a peer
 // sends is read defensively (a charlist of a code point past U+10FFFF or of 200,000 elements, a
 // getter that throws: ERR_WORKFLOW_INCORRECT, the process goes on), and the process runs under a
 // supervisor of its own that starts it again, under its name, if it ever ends.
@@ -32,7 +37,7 @@ import { Answer, answerWhenSettled, type EntitiesClient } from '../kinds/entity.
 import { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 
-/** A signal or cancel as the gateway reads it from a message. */
+/** A signal, cancel or update as the gateway reads it from a message. */
 export type GatewayRequest =
   | {
       readonly op: 'signal';
@@ -42,13 +47,27 @@ export type GatewayRequest =
       readonly payload: unknown;
       readonly signalId?: string;
     }
-  | { readonly op: 'cancel'; readonly workflow: string; readonly id: string; readonly reason: string };
+  | { readonly op: 'cancel'; readonly workflow: string; readonly id: string; readonly reason: string }
+  | {
+      readonly op: 'update';
+      readonly workflow: string;
+      readonly id: string;
+      readonly update: string;
+      readonly input: unknown;
+      readonly updateId?: string;
+    };
 
 /** The registered name the gateway takes unless told otherwise. */
 export const WORKFLOW_GATEWAY_NAME = 'workflows';
 
 /** The longest charlist read as text, in elements (a longer one is refused, not spread onto the stack). */
 export const GATEWAY_MAX_CHARLIST = 65_536;
+
+/**
+ * The longest the gateway waits for an update's answer, in ms: then the caller is answered
+ * ERR_WORKFLOW_TIMEOUT naming the update's id (it stays accepted: ask again with that id).
+ */
+export const GATEWAY_UPDATE_WAIT_MS = 60_000;
 
 /** Restarts of the gateway its supervisor allows within a second (more stop it, as any supervisor). */
 export const GATEWAY_RESTARTS_PER_SECOND = 10;
@@ -108,6 +127,12 @@ function read(m: unknown): GatewayRequest | undefined {
       return { op: 'signal', workflow, id, signal, payload: el[4], ...(signalId === undefined ? {} : { signalId }) };
     }
     if (tag === 'cancel' && el.length === 4) return { op: 'cancel', workflow, id, reason: text(el[3]) ?? 'cancelled' };
+    if (tag === 'update' && (el.length === 5 || el.length === 6)) {
+      const update = text(el[3]);
+      const updateId = el.length === 6 ? text(el[5]) : undefined;
+      if (update === undefined || (el.length === 6 && updateId === undefined)) return undefined;
+      return { op: 'update', workflow, id, update, input: el[4], ...(updateId === undefined ? {} : { updateId }) };
+    }
     return undefined;
   }
   const get = (k: string): unknown =>
@@ -128,6 +153,11 @@ function read(m: unknown): GatewayRequest | undefined {
     };
   }
   if (get('cancel') !== undefined) return { op: 'cancel', workflow, id, reason: text(get('cancel')) ?? 'cancelled' };
+  const update = text(get('update'));
+  if (update !== undefined) {
+    const updateId = text(get('updateId'));
+    return { op: 'update', workflow, id, update, input: get('input'), ...(updateId === undefined ? {} : { updateId }) };
+  }
   return undefined;
 }
 
@@ -140,10 +170,15 @@ export class WorkflowGateway extends Actor {
     return undefined;
   }
 
-  #run(r: GatewayRequest): Promise<string> {
+  #run(r: GatewayRequest): Promise<unknown> {
     // Settled, never thrown: the caller is answered and the process goes on whatever happens.
     return Promise.resolve().then(() => {
       const h = this.#client.handleOf(r.workflow, r.id);
+      if (r.op === 'update')
+        return h.update(r.update as never, r.input as never, {
+          timeoutMs: GATEWAY_UPDATE_WAIT_MS,
+          ...(r.updateId === undefined ? {} : { updateId: r.updateId }),
+        });
       return r.op === 'cancel'
         ? h.cancel(r.reason)
         : h.signal(r.signal as never, r.payload as never, r.signalId === undefined ? {} : { id: r.signalId });
@@ -157,7 +192,7 @@ export class WorkflowGateway extends Actor {
     }
     const r = readGatewayRequest(message);
     if (r === undefined) {
-      this.log.warning('workflow gateway: not a signal or cancel from %s: dropped', String(from));
+      this.log.warning('workflow gateway: not a signal, cancel or update from %s: dropped', String(from));
       return undefined;
     }
     this.#run(r).catch((err: unknown) =>
@@ -176,7 +211,11 @@ export class WorkflowGateway extends Actor {
   override handleCall(from: PID, ref: Ref, request: unknown): undefined {
     const r = readGatewayRequest(request);
     if (r === undefined) {
-      this.sendResponseError(from, ref, ErrWorkflowIncorrect.with('workflow gateway: not a signal or cancel request'));
+      this.sendResponseError(
+        from,
+        ref,
+        ErrWorkflowIncorrect.with('workflow gateway: not a signal, cancel or update request'),
+      );
       return undefined;
     }
     // The outcome comes back as a local message: a process answers only inside its handlers.

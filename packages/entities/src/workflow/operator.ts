@@ -4,14 +4,24 @@
 // JSON text (it crosses nodes as one string, whatever the records hold): `{ ok: true, value }`,
 // or `{ ok: false, code, message }` for a refusal (ERR_WORKFLOW_NOT_FOUND, ERR_WORKFLOW_CLOSED,
 // ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED...). Each operation goes through the node's
-// `entities.workflows`, so cancel, resume, reset and signal reach the instance's owner wherever it is.
+// `entities.workflows`, so cancel, resume, reset, signal and update reach the instance's owner
+// wherever it is (an update answers the body's answer: the operator's call waits for it).
 
 import type { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import type { WorkflowStatus } from './record.js';
 
 /** The operations of {@link WorkflowOperation}. */
-export const WORKFLOW_OPERATIONS = ['kinds', 'list', 'describe', 'cancel', 'resume', 'reset', 'signal'] as const;
+export const WORKFLOW_OPERATIONS = [
+  'kinds',
+  'list',
+  'describe',
+  'cancel',
+  'resume',
+  'reset',
+  'signal',
+  'update',
+] as const;
 
 /** A request to a node's entities manager about workflows (see the top of this file). */
 export interface WorkflowOperation {
@@ -33,6 +43,10 @@ export interface WorkflowOperation {
   readonly name?: string;
   readonly payload?: unknown;
   readonly signalId?: string;
+  /** update: its name (`name`), input, id and how long to wait for the answer, in ms (answers the body's answer). */
+  readonly input?: unknown;
+  readonly updateId?: string;
+  readonly timeoutMs?: number;
 }
 
 /** What the manager answers, parsed. */
@@ -80,6 +94,16 @@ async function run(client: WorkflowClient, r: WorkflowOperation): Promise<unknow
     case 'signal': {
       const id = optStr(r.signalId, 'signalId');
       return h.signal(str(r.name, 'name') as never, r.payload as never, id === undefined ? {} : { id });
+    }
+    case 'update': {
+      const updateId = optStr(r.updateId, 'updateId');
+      const t = r.timeoutMs;
+      if (t !== undefined && t !== null && (typeof t !== 'number' || !(t > 0)))
+        throw ErrWorkflowIncorrect.with('timeoutMs: a number > 0');
+      return h.update(str(r.name, 'name') as never, r.input as never, {
+        ...(updateId === undefined ? {} : { updateId }),
+        ...(typeof t === 'number' ? { timeoutMs: t } : {}),
+      });
     }
     default:
       throw ErrWorkflowIncorrect.with(`unknown workflow operation ${JSON.stringify(r.op)}`);

@@ -21,6 +21,8 @@ export interface WorkflowProbe {
   readonly wakeAt: number | undefined;
   /** The signals its body waits for. */
   readonly signals: readonly string[];
+  /** The updates its body waits for (`ctx.update`'s names, joined by ' | ' for one of several). */
+  readonly updates: readonly string[];
   /** Operations asked so far and entries journaled: a change between two probes is progress. */
   readonly seq: number;
   readonly journal: number;
@@ -33,6 +35,7 @@ export function probeOf(
   halted: boolean,
   queued: number,
   waits: readonly { readonly name: string }[],
+  updates: readonly string[] = [],
 ): WorkflowProbe {
   const p = run === undefined || run.ended ? undefined : run.parking();
   return {
@@ -41,6 +44,7 @@ export function probeOf(
     parked: queued === 0 && (p === undefined || p.parked),
     wakeAt: p?.wakeAt,
     signals: waits.map((w) => w.name),
+    updates,
     seq: p?.seq ?? -1,
     journal: rec.journal.length,
   };

@@ -7,6 +7,7 @@
 import { defineProtocol, schema } from 'ergo-ts';
 
 import type { StoredError } from './errors.js';
+import type { PendingUpdate, UpdateState } from './updates.js';
 
 /** What a watcher asked for. */
 export type WatchMode = 'monitor' | 'link' | 'journal';
@@ -40,7 +41,9 @@ export type JournalOp =
   | 'send'
   | 'outbox'
   | 'retry'
-  | 'continue';
+  | 'continue'
+  | 'update'
+  | 'reply';
 
 /** One entry of an instance's journal: what operation `s` of the body produced. */
 export interface WorkflowJournalEntry {
@@ -155,6 +158,8 @@ export interface WorkflowRecord {
   readonly runStartedAt?: number;
   /** The runs it continued from, oldest first, at most 64 (the newest); absent: none. */
   readonly previousRuns?: readonly WorkflowRunLink[];
+  /** Updates accepted, oldest first (updates.ts): every one not answered, and the last 1024 answered. */
+  readonly updates?: readonly UpdateState[];
 }
 
 /** The record of an id never started. */
@@ -168,6 +173,13 @@ export type WorkflowRequest =
   | { readonly '~wf': 'result'; readonly waitMs: number }
   | { readonly '~wf': 'signal'; readonly name: string; readonly payload: unknown; readonly id?: string }
   | { readonly '~wf': 'query'; readonly name: string; readonly arg?: unknown }
+  | {
+      readonly '~wf': 'update';
+      readonly name: string;
+      readonly input: unknown;
+      readonly id: string;
+      readonly waitMs: number;
+    }
   | { readonly '~wf': 'cancel'; readonly reason: string }
   | { readonly '~wf': 'describe' }
   | { readonly '~wf': 'resume' }
@@ -214,6 +226,8 @@ export interface WorkflowDescription {
   readonly timers: readonly { readonly s: number; readonly t: JournalOp; readonly n: string; readonly until: number }[];
   /** Signals received and not consumed yet. */
   readonly signals: readonly BufferedSignal[];
+  /** Updates accepted and not answered yet, oldest first (absent: none): `taken`, the operation that took it. */
+  readonly updates?: readonly PendingUpdate[];
   /** Whether a body runs for this instance on its owner now. */
   readonly active: boolean;
 }

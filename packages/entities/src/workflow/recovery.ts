@@ -17,6 +17,7 @@ import {
   type WorkflowRecord,
   type WorkflowReset,
 } from './record.js';
+import { updatesAfterReset } from './updates.js';
 
 /**
  * Why a resume of `rec` is refused (undefined: it may resume): a completed or cancelled
@@ -82,13 +83,14 @@ export function resetRecord(
     .map((e) => ({ name: e.n, payload: e.v }));
   const reset: WorkflowReset = { toSeq, at: now, ...(reason === undefined || reason === '' ? {} : { reason }) };
   const { blocked: _b, error: _e, output: _o, endedAt: _t, cancel: _c, ...rest } = rec;
-  return {
+  const next: WorkflowRecord = {
     ...rest,
     status: 'running',
     journal: rec.journal.filter((e) => e.s < toSeq),
     signals: [...again, ...rec.signals],
     resets: [...(rec.resets ?? []), reset],
   };
+  return updatesAfterReset(next, toSeq);
 }
 
 /**

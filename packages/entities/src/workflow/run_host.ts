@@ -9,6 +9,7 @@ import type { AnyWorkflowKind, WorkflowSpec } from './define.js';
 import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
 import type { WorkflowRecord } from './record.js';
+import type { UpdateTake } from './updates.js';
 
 /**
  * Thrown into a run's pending operations when its activation ended: the body's outcome is then
@@ -36,6 +37,10 @@ export interface RunHost {
   deadline(seq: number, until: number | undefined): void;
   /** Waits for signal `name` as operation `seq` (the engine consumes a kept one or the next to come). */
   awaitSignal(seq: number, name: string, until: number | undefined, recordOpen: boolean): Promise<unknown>;
+  /** Waits for an update of `names` as operation `seq` (updates.ts: the oldest kept one, or the next accepted). */
+  awaitUpdate(seq: number, names: readonly string[], until: number | undefined, recordOpen: boolean): UpdateTake;
+  /** An update's answer was saved: its callers waiting here hear it. */
+  updateAnswered(): void;
   /** Starts a child workflow (idempotent by id). */
   startChild(kind: AnyWorkflowKind, id: string, input: unknown): Promise<void>;
   /** Waits for a child's outcome: its output, or the error it failed with. */

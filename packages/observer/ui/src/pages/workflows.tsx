@@ -3,7 +3,7 @@
 // by status and paged by id; an instance's page (op describe, each second) shows its status, input
 // and outcome, its step history (the journal: each operation with its time, its offset from the
 // start, the time since the previous one and its attempts), its pending timers and its buffered
-// signals, and the actions cancel and resume (retry the failed steps), each a POST through the
+// signals, and the actions cancel, resume (retry the failed steps) and update (workflow_update.tsx), each a POST through the
 // node (refused with `workflow_actions_disabled` where the Observer turned them off).
 
 import { useEffect, useState } from 'preact/hooks';
@@ -11,6 +11,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, type Json } from '../api';
 import { list } from '../format';
 import { Error, Grid, KV } from '../ui';
+import { WorkflowUpdateForm } from './workflow_update';
 
 const STATUSES = ['running', 'completed', 'failed', 'cancelled'];
 
@@ -229,6 +230,13 @@ export function WorkflowPage(props: { kind: string; id: string }) {
               {failure}
             </p>
           )}
+          <WorkflowUpdateForm
+            kind={props.kind}
+            id={props.id}
+            running={d.status === 'running'}
+            pending={d.updates}
+            onDone={again}
+          />
           <div class="cards">
             <KV
               title="instance"
