@@ -32,9 +32,6 @@ export interface HostUsage {
   systemTime: number;
 }
 
-/** The name of the host platform (`'node'` here, `'browser'` in the browser bundle). */
-export const HOST_PLATFORM: 'node' | 'browser' = 'node';
-
 /** printf-style formatting with Node's `util.format` rules (`%s %d %i %f %j %o %O %%`). */
 export const format: (fmt: string, ...args: unknown[]) => string = nodeFormat;
 

@@ -9,9 +9,6 @@ import type { HostChannel, HostUsage, TextSink } from './host.js';
 
 export type { HostChannel, HostUsage, TextSink } from './host.js';
 
-/** The name of the host platform. */
-export const HOST_PLATFORM: 'node' | 'browser' = 'browser';
-
 /** One value as `%o`/`%O` and extra arguments print it: JSON where it can, else its string. */
 function inspect(v: unknown): string {
   if (typeof v === 'string') return `'${v}'`;
