@@ -123,7 +123,8 @@ export function detach<T>(
     try {
       const text = failureText(err);
       if (log !== undefined) log.warning('%s failed: %s', what, text);
-      else process.stderr.write(`${what} failed: ${text}\n`);
+      // console.error: the one error stream every host has (gen imports nothing of a host's).
+      else console.error(`${what} failed: ${text}`);
     } catch {
       // nowhere left to say it
     }

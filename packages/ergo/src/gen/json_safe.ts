@@ -61,7 +61,7 @@ function walk(value: unknown, ownToJSONFirst: boolean, depth: number): unknown {
   if (o instanceof Date) return o.toISOString();
   if (ownToJSONFirst && hasToJSON(o)) return walk(o.toJSON(), ownToJSONFirst, depth + 1);
   if (o instanceof Error) return o.message;
-  if (o instanceof Uint8Array) return Buffer.from(o.buffer, o.byteOffset, o.byteLength).toString('base64');
+  if (o instanceof Uint8Array) return base64(o);
   if (Array.isArray(o)) return o.map((v) => walk(v, ownToJSONFirst, depth + 1));
   if (o instanceof Map) {
     const out: Record<string, unknown> = {};
@@ -116,4 +116,18 @@ export function parsePrintedAlias(text: unknown, node: Atom, creation: number): 
   const ids = [Number(m[2]), Number(m[3]), Number(m[4])] as const;
   if (!ids.every((n) => Number.isSafeInteger(n))) return null;
   return new Alias(node, creation, [ids[0], ids[1], ids[2]]);
+}
+
+/** Node's Buffer where there is one (the browser has none). */
+const NodeBuffer = (globalThis as { Buffer?: typeof Buffer }).Buffer;
+
+/** Standard base64 of `bytes`: Node's Buffer, or btoa in a browser (same text). */
+function base64(bytes: Uint8Array): string {
+  if (NodeBuffer !== undefined)
+    return NodeBuffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64');
+  let binary = '';
+  // In slices: String.fromCharCode takes its arguments on the stack.
+  for (let i = 0; i < bytes.length; i += 0x8000)
+    binary += String.fromCharCode(...bytes.subarray(i, Math.min(i + 0x8000, bytes.length)));
+  return btoa(binary);
 }

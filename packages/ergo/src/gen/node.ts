@@ -136,11 +136,12 @@ export interface NodeOptions {
    * out-of-memory abort; this warning comes first. Port extension.
    */
   mailboxHighWater?: number;
-  /** Stop gracefully on SIGTERM/SIGINT (default false; opt-in). */
+  /** Stop gracefully on SIGTERM/SIGINT (default false; opt-in; no effect in `ergo-ts/browser`). */
   handleSignals?: boolean;
   /**
    * Round-trip every local message through the EDF codec, so code that will run distributed is
-   * tested on one node (default false).
+   * tested on one node (default false). `ergo-ts/browser` refuses it (ErrUnsupported): the codec
+   * is not in its bundle.
    */
   simulateRemote?: boolean;
   /**
@@ -152,7 +153,8 @@ export interface NodeOptions {
   /**
    * The network stack (Ergo's `gen.NetworkOptions`): mode, cookie, flags, acceptors, registrar,
    * static routes. Absent: the node starts without a network (remote targets fail with
-   * ErrNetworkStopped until `networkStart`).
+   * ErrNetworkStopped until `networkStart`). `ergo-ts/browser` refuses it (ErrUnsupported): a
+   * browser node has no network stack.
    */
   network?: NetworkOptions;
   /**
@@ -160,7 +162,7 @@ export interface NodeOptions {
    * the inspector protocol of Ergo's Observer) before `applications`, as Ergo's `ergo.StartNode`
    * does (default true). False is Ergo's bare `node.Start`: no system processes (the first
    * process the user spawns is then `<…0.1001>`, as in Ergo's own test-suite), and the node
-   * cannot be inspected remotely.
+   * cannot be inspected remotely. `ergo-ts/browser` never starts it.
    */
   systemApp?: boolean;
   /** Applications loaded and started (in order) with the node; a failure fails startNode. */

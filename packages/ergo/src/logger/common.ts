@@ -1,7 +1,7 @@
 // What the colored and rotate loggers share: level labels (Ergo's `[info]` or short `[INF]`),
 // the plain source text, the fields text and the check of the common options.
 
-import { format } from 'node:util';
+import { format } from '../lib/host.js';
 import { ErrIncorrect } from '../gen/errors.js';
 import {
   LogLevel,

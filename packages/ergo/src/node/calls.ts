@@ -40,6 +40,7 @@ import type { Log } from '../gen/log.js';
 import type { PID } from '../gen/pid.js';
 import type { Ref } from '../gen/ref.js';
 import { ChainedTable } from '../lib/chained_table.js';
+import { macrotask, refTimer, unrefTimer } from '../lib/host.js';
 
 /** Who waits for a call: a process (or null for the node itself). */
 export interface CallOwner {
@@ -209,14 +210,14 @@ export class CallRegistry {
       this.close(e, performance.now());
     }
     if (this.table.size === 0 && this.timer !== null && this.timerRefd) {
-      this.timer.unref();
+      unrefTimer(this.timer);
       this.timerRefd = false;
     }
   };
   private queueTurnEnd(): void {
     if (this.turnEndQueued) return;
     this.turnEndQueued = true;
-    setImmediate(this.onTurnEnd);
+    macrotask(this.onTurnEnd);
   }
   private timer: ReturnType<typeof setTimeout> | null = null;
   /** The timer's deadline; -Infinity while a slice of expiries is queued (see expire). */
@@ -322,7 +323,7 @@ export class CallRegistry {
       }
     }
     if (this.timer !== null && !this.timerRefd) {
-      this.timer.ref();
+      refTimer(this.timer);
       this.timerRefd = true;
     }
     return c;
@@ -435,7 +436,7 @@ export class CallRegistry {
     // +1: setTimeout may fire a fraction of a millisecond early against performance.now().
     this.timer = setTimeout(this.onTimer, Math.max(0, Math.ceil(at - performance.now()) + 1));
     this.timerRefd = this.table.size > 0;
-    if (!this.timerRefd) this.timer.unref();
+    if (!this.timerRefd) unrefTimer(this.timer);
   }
 
   private expire(): void {
@@ -457,7 +458,7 @@ export class CallRegistry {
         ) {
           // The rest next turn: -Infinity keeps `create` and `close` from arming a timer meanwhile.
           this.timerAt = -Infinity;
-          setImmediate(this.onTimer);
+          macrotask(this.onTimer);
           return;
         }
         const n = c.next;

@@ -1,7 +1,6 @@
 // The default console logger: Ergo's plain-text line `time [level] source: message` (plus an
 // aligned `fields` line) or one JSON object per line.
 
-import { format } from 'node:util';
 import type { DefaultLoggerOptions } from '../gen/node.js';
 import {
   logLevelString,
@@ -18,6 +17,7 @@ import { timeFormatter, unixNanos } from '../lib/time_format.js';
 import { ErrIncorrect } from '../gen/errors.js';
 import { describeValue } from '../gen/validate.js';
 import { fieldValueText } from '../logger/common.js';
+import { format, stderrSink, stdoutSink } from '../lib/host.js';
 
 /** Plain-text form of a log source (Ergo's). */
 export function formatSource(src: LogSource): string {
@@ -58,10 +58,10 @@ export function writeToSink(sink: { write(chunk: string): unknown }, text: strin
 function sinkFailed(sink: object, e: unknown, who: string): void {
   if (brokenSinks.has(sink)) return;
   brokenSinks.add(sink);
-  if (sink === process.stderr) return;
-  const what = sink === process.stdout ? 'stdout' : 'its output stream';
+  if (sink === stderrSink()) return;
+  const what = sink === stdoutSink() ? 'stdout' : 'its output stream';
   writeToSink(
-    process.stderr,
+    stderrSink(),
     `ergo-ts: ${who} stopped writing to ${what}: ${e instanceof Error ? e.message : String(e)}\n`,
   );
 }
@@ -71,7 +71,7 @@ function sinkFailed(sink: object, e: unknown, who: string): void {
  * `node app | head -1`) stops its writing, reported once on stderr; it never ends the OS process.
  */
 export function createDefaultLogger(options: DefaultLoggerOptions = {}): LoggerBehavior {
-  const out = options.output ?? process.stdout;
+  const out = options.output ?? stdoutSink();
   const tf = options.timeFormat ?? 'unix-ns';
   let time: (d: Date) => string;
   try {

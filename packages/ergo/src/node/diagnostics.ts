@@ -1,7 +1,8 @@
 // diagnostics_channel events, for tracing and APM tools that should not need a logger. Publishing
-// costs one `hasSubscribers` check when nobody listens.
+// costs one `hasSubscribers` check when nobody listens. In the browser bundle (no
+// diagnostics_channel) the channels have no subscribers.
 
-import diagnostics from 'node:diagnostics_channel';
+import { channel } from '../lib/host.js';
 
 /** Channel names (stable). Messages are plain objects described on each channel. */
 export const DIAGNOSTICS = {
@@ -23,8 +24,8 @@ export const DIAGNOSTICS = {
   networkHandshakeFailed: 'ergo-ts:network:handshake-failed',
 } as const;
 
-export const spawnChannel = diagnostics.channel(DIAGNOSTICS.spawn);
-export const terminateChannel = diagnostics.channel(DIAGNOSTICS.terminate);
-export const panicChannel = diagnostics.channel(DIAGNOSTICS.panic);
-export const nodeStartChannel = diagnostics.channel(DIAGNOSTICS.nodeStart);
-export const nodeStopChannel = diagnostics.channel(DIAGNOSTICS.nodeStop);
+export const spawnChannel = channel(DIAGNOSTICS.spawn);
+export const terminateChannel = channel(DIAGNOSTICS.terminate);
+export const panicChannel = channel(DIAGNOSTICS.panic);
+export const nodeStartChannel = channel(DIAGNOSTICS.nodeStart);
+export const nodeStopChannel = channel(DIAGNOSTICS.nodeStop);

@@ -6,6 +6,7 @@ import type { ProcessState } from '../gen/priority.js';
 import type { NodeImpl } from './node.js';
 import type { ProcessImpl } from './process.js';
 import { splitTargets } from './targets.js';
+import { hostUsage } from '../lib/host.js';
 
 /** Full snapshot of a process. */
 export function processInfo(p: ProcessImpl): ProcessInfo {
@@ -76,8 +77,7 @@ export function processShortInfo(p: ProcessImpl, now?: number): ProcessShortInfo
 /** Snapshot of a node. Env only with `security.exposeEnvInfo`. */
 export function nodeInfo(node: NodeImpl): NodeInfo {
   const counts = node.countStates();
-  const mem = process.memoryUsage();
-  const cpu = process.cpuUsage();
+  const usage = hostUsage();
   const apps = node.applicationCounts();
   return {
     name: node.name,
@@ -96,9 +96,9 @@ export function nodeInfo(node: NodeImpl): NodeInfo {
     applicationsTotal: apps.total,
     applicationsRunning: apps.running,
     connections: node.net.connections,
-    memoryUsed: mem.rss,
-    memoryAlloc: mem.heapUsed,
-    userTime: cpu.user,
-    systemTime: cpu.system,
+    memoryUsed: usage.memoryUsed,
+    memoryAlloc: usage.memoryAlloc,
+    userTime: usage.userTime,
+    systemTime: usage.systemTime,
   };
 }

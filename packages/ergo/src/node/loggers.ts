@@ -4,7 +4,6 @@
 // counted, and the count is printed when it logs successfully again, when it is removed (node stop
 // included), and at most once a minute while it keeps failing.
 
-import { format } from 'node:util';
 import { ErrNotAllowed, ErrTaken, ErrUnknown, ErrIncorrect, toError } from '../gen/errors.js';
 import { describeValue, validateLoggerFilter } from '../gen/validate.js';
 import { LogLevel, type LogLevelInput, type LoggerBehavior, type MessageLog } from '../gen/log.js';
@@ -12,6 +11,7 @@ import type { PinoLike } from '../gen/node.js';
 import type { PID } from '../gen/pid.js';
 import { logLevelString } from '../gen/log.js';
 import { formatSource, writeToSink } from './default_logger.js';
+import { format, stderrSink } from '../lib/host.js';
 
 /** All levels a logger gets when no filter is given. */
 export const ALL_LEVELS: readonly LogLevel[] = [
@@ -264,7 +264,7 @@ export class LoggerRegistry {
     this.reporting = true;
     try {
       // Guarded: a closed stderr (EPIPE) silences these lines, never ends the OS process.
-      writeToSink(process.stderr, `ergo-ts: ${line}\n`);
+      writeToSink(stderrSink(), `ergo-ts: ${line}\n`);
     } finally {
       this.reporting = false;
     }

@@ -1,9 +1,11 @@
-// The engine's side of the network stack: starts and stops the node's NetworkImpl (net/network)
-// with the node's Core, a network log source and the router's connector, and closes every
-// connection after the processes are gone (so their last terminate packets go out first).
+// The engine's side of the network stack: starts and stops the node's network (Node's ENP stack,
+// net/network, made by the factory startNode gives) with the node's Core, a network log source and
+// the router's connector, and closes every connection after the processes are gone (so their last
+// terminate packets go out first). The engine never imports the stack itself: the browser entry
+// starts nodes without one (no sockets there), and its module graph stays free of `node:` modules.
 
-import { ErrNetworkStopped, ErrTaken, toError } from '../gen/errors.js';
-import { MessageLogNetwork } from '../gen/log.js';
+import { ErrNetworkStopped, ErrTaken, ErrUnsupported, toError } from '../gen/errors.js';
+import { MessageLogNetwork, type Log } from '../gen/log.js';
 import type { Atom } from '../gen/atom.js';
 import {
   NetworkMode,
@@ -12,28 +14,50 @@ import {
   type NetworkOptions,
   type Registrar,
 } from '../gen/network.js';
-import { NetworkImpl } from '../net/network/network.js';
+import type { NetworkEnv } from '../net/network/connection_table.js';
 import { LogHandle } from './log.js';
 import type { NodeImpl } from './node.js';
 
+/** What the engine needs of a network stack (Node's is net/network's NetworkImpl). */
+export interface NetworkStack extends Network {
+  /** Listens, registers, installs the connector (once). */
+  start(): Promise<void>;
+  /** Closes every connection and acceptor (once). */
+  stop(): Promise<void>;
+  readonly log: Log;
+  readonly connectionCount: number;
+}
+
+/** Makes a node's network stack: startNode's (Node) builds net/network's; the browser has none. */
+export type NetworkStackFactory = (env: NetworkEnv, options: NetworkOptions) => NetworkStack;
+
 /** The network of one node (none until started). */
 export class NodeNetwork {
-  private impl: NetworkImpl | null = null;
+  private impl: NetworkStack | null = null;
 
-  constructor(private readonly n: NodeImpl) {
+  /** `factory`: null for a node started without a network stack (the browser entry). */
+  constructor(
+    private readonly n: NodeImpl,
+    private readonly factory: NetworkStackFactory | null,
+  ) {
     n.addStopHook({ afterProcesses: () => this.stop() });
   }
 
   /**
-   * Starts the network. ErrTaken when one runs; ErrIncorrect for bad options; the listen or
-   * registrar error otherwise (nothing is left running then).
+   * Starts the network. ErrTaken when one runs; ErrIncorrect for bad options; ErrUnsupported
+   * on a node without a network stack (the browser entry's); the listen or registrar error
+   * otherwise (nothing is left running then).
    */
   async start(options: NetworkOptions): Promise<void> {
     const n = this.n;
     n.checkRunning();
+    if (this.factory === null)
+      throw ErrUnsupported.with(
+        `node ${n.name} has no network stack (the browser entry: a tab reaches other nodes through attachProtocol)`,
+      );
     if (this.impl !== null) throw ErrTaken.with('the network runs already');
     const log = new LogHandle(n.log.level(), new MessageLogNetwork(n.name, '' as never, n.creation), n.logSink);
-    const impl = new NetworkImpl(
+    const impl = this.factory(
       {
         core: n.router.core,
         log,

@@ -14,6 +14,7 @@ import {
   ErrNodeTerminated,
   ErrProcessTerminated,
   ErrProcessUnknown,
+  ErrUnsupported,
 } from '../gen/errors.js';
 import { LogLevel, MessageLogNode, toLogLevel, type MessageLog } from '../gen/log.js';
 import { MessageExitPID } from '../gen/messages.js';
@@ -23,7 +24,6 @@ import { MailboxKind } from '../gen/process.js';
 import { Ref, type Alias } from '../gen/ref.js';
 import type { Cron } from '../gen/cron.js';
 import { IdTable } from '../lib/id_table.js';
-import { roundTrip } from '../net/edf/codec.js';
 import { ApplicationManager } from './application.js';
 import { CallRegistry } from './calls.js';
 import { RemoteRequests } from './remote_requests.js';
@@ -37,8 +37,6 @@ import { NodeHandle } from './handle.js';
 import { nodeInfo, processInfo } from './info.js';
 import { LogHandle } from './log.js';
 import { ProtocolGuard } from './protocol_guard.js';
-// Installs the EDF registrar of typed protocols' Go types (gen cannot import the codec).
-import '../net/protocol_types.js';
 import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
 import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
@@ -46,7 +44,7 @@ import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
 import { Relations } from './relations.js';
 import { NodeNotices } from './node_notices.js';
 import { MetaTable } from './meta_table.js';
-import { NodeNetwork } from './network.js';
+import { NodeNetwork, type NetworkStackFactory } from './network.js';
 import { Router } from './router.js';
 import { Scheduler } from './scheduler.js';
 import { Shutdown, type StopHook } from './shutdown.js';
@@ -90,6 +88,18 @@ export function describeValue(v: unknown): string {
     return v.constructor === Object ? 'a plain object' : `a ${v.constructor?.name ?? 'object'}`;
   const s = typeof v === 'string' ? `'${v}'` : String(v);
   return s.length > 64 ? `${s.slice(0, 61)}...` : s;
+}
+
+/**
+ * What a platform's entry gives the engine beside the options: Node's startNode (start.ts) the
+ * ENP network stack and the EDF codec; the browser entry neither (its module graph holds no
+ * `node:` module), so `network` and `simulateRemote` are refused there with ErrUnsupported.
+ */
+export interface EngineParts {
+  /** Makes the node's network stack; null: the node has none. */
+  network: NetworkStackFactory | null;
+  /** The EDF round trip of `simulateRemote`; null: not available. */
+  roundTrip: ((value: unknown) => unknown) | null;
 }
 
 /** The engine's node. Private: user code reaches it only through a NodeHandle. */
@@ -156,7 +166,7 @@ export class NodeImpl {
   /** The `validateLocal` option: local sends and calls are checked too. */
   readonly checkLocal: boolean;
 
-  constructor(name: Atom, options: NodeOptions) {
+  constructor(name: Atom, options: NodeOptions, parts: EngineParts) {
     this.name = name;
     this.options = options;
     this.creation = Math.floor(Date.now() / 1000);
@@ -188,7 +198,12 @@ export class NodeImpl {
     }
     for (const l of logOpts.loggers ?? []) this.logRegistry.add(l.name, l.logger, (l.filter ?? []).map(toLogLevel));
     // "Simulate remote": every local message goes through EDF, as if it crossed the network.
-    if (options.simulateRemote) this.simulate = (value: unknown) => roundTrip(value);
+    if (options.simulateRemote) {
+      const roundTrip = parts.roundTrip;
+      if (roundTrip === null)
+        throw ErrUnsupported.with('simulateRemote: this platform has no EDF codec (the browser entry)');
+      this.simulate = (value: unknown) => roundTrip(value);
+    }
     this.guard = new ProtocolGuard(this.log);
     this.checkLocal = options.validateLocal === true;
     // Local checks run on the router's slow path: an identity "copy" keeps sends off the fast one.
@@ -201,7 +216,7 @@ export class NodeImpl {
     this.apps = new ApplicationManager(this);
     this.addStopHook({ beforeProcesses: (force) => this.apps.stopAll(force) });
     this.addStopHook({ beforeProcesses: () => this.cronService.stop() });
-    this.net = new NodeNetwork(this);
+    this.net = new NodeNetwork(this, parts.network);
   }
 
   /** The network stack (started by startNode with `options.network`, or networkStart). */

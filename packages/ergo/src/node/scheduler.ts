@@ -23,8 +23,19 @@
 //   nodes of one host took turns instead of running at once. A short drain (a call ping-pong)
 //   never reaches a flush point: its batch still leaves once, at the end of the task.
 
-import { flushLinksNow } from '../net/proto/link.js';
 import { Ring } from '../lib/ring.js';
+import { emitWarning, macrotask } from '../lib/host.js';
+
+/**
+ * What runs at a flush point: the network stack's link writes (Node's startNode installs
+ * net/proto/link.ts' flushLinksNow; nothing without a network stack, as in the browser).
+ */
+let flushPoint: () => void = () => undefined;
+
+/** Installs what runs at the scheduler's flush points (once per process, by the Node entry). */
+export function setFlushPoint(fn: () => void): void {
+  flushPoint = fn;
+}
 
 /** Something the scheduler can run: a process with pending work. */
 export interface Runnable {
@@ -130,7 +141,7 @@ export class Scheduler {
       this.nextFlush = now + FLUSH_EVERY_MS;
     } else if (now - this.sliceStart > DRAIN_BUDGET_MS) {
       this.lastRead = now;
-      setImmediate(this.drainMacro);
+      macrotask(this.drainMacro);
       return;
     }
     this.lastRead = now;
@@ -199,10 +210,10 @@ export class Scheduler {
     this.untimed = 0;
     if (now >= this.nextFlush) {
       this.nextFlush = now + FLUSH_EVERY_MS;
-      flushLinksNow();
+      flushPoint();
     }
     if (now - this.sliceStart <= DRAIN_BUDGET_MS) return false;
-    setImmediate(this.drainMacro);
+    macrotask(this.drainMacro);
     return true;
   }
 
@@ -212,7 +223,7 @@ export class Scheduler {
     } catch (e) {
       // run() guards behaviour code itself; anything reaching here is a framework bug, and it
       // must not stop every other process from running.
-      process.emitWarning(`ergo-ts: scheduler caught ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      emitWarning(`ergo-ts: scheduler caught ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
     }
   }
 }

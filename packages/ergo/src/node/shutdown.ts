@@ -13,6 +13,7 @@ import { processStateString, type ProcessState } from '../gen/priority.js';
 import { nodeStopChannel } from './diagnostics.js';
 import type { NodeImpl } from './node.js';
 import { forceTerminate } from './termination.js';
+import { offStopSignals, onStopSignals, unrefTimer } from '../lib/host.js';
 
 /** Default graceful shutdown limit (3 minutes). */
 export const DEFAULT_SHUTDOWN_TIMEOUT = 180_000;
@@ -46,8 +47,7 @@ export class Shutdown {
         node.log.info('node %s is starting a graceful shutdown...', node.name);
         this.begin(false).catch(() => undefined);
       };
-      process.once('SIGTERM', this.signalHandler);
-      process.once('SIGINT', this.signalHandler);
+      onStopSignals(this.signalHandler);
     }
   }
 
@@ -96,7 +96,7 @@ export class Shutdown {
 
       if (node.processes.size > 0) {
         const ticker = setInterval(() => this.logPending(), PENDING_LOG_INTERVAL);
-        ticker.unref();
+        unrefTimer(ticker);
         const empty = new Promise<void>((resolve) => {
           this.emptyWaiters.push(resolve);
           this.check();
@@ -179,8 +179,7 @@ export class Shutdown {
 
   private removeSignals(): void {
     if (this.signalHandler !== null) {
-      process.removeListener('SIGTERM', this.signalHandler);
-      process.removeListener('SIGINT', this.signalHandler);
+      offStopSignals(this.signalHandler);
       this.signalHandler = null;
     }
   }

@@ -25,6 +25,7 @@ import {
   S_ZOMBEE,
   type ProcessImpl,
 } from './process.js';
+import { unrefTimer } from '../lib/host.js';
 
 function callFailure(p: ProcessImpl, reason: Error): Error {
   return ErrProcessTerminated.with(`${p.pid} terminated: ${reason.message}`, reason);
@@ -197,7 +198,7 @@ function armKillGrace(node: NodeImpl, p: ProcessImpl): void {
     }
   }, node.killGrace);
   // The grace never keeps the OS process alive by itself (a graceful stop holds its own timer).
-  h.unref();
+  unrefTimer(h);
   timers.add(h);
 }
 

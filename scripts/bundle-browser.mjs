@@ -1,0 +1,106 @@
+#!/usr/bin/env node
+// The browser bundle of the core (issue 73): `ergo-ts/browser` for a page or a Web Worker, one
+// minified ES module, packages/ergo/dist/browser/ergo.js (with its source map). esbuild bundles
+// tsc's output (dist/src/browser.js, which `npm run build` compiled first) for platform 'browser',
+// with lib/host_browser.js in lib/host.js' place (the engine's few host pieces: formatting, the
+// macrotask, the console as the output streams; see host.ts). The build fails when any `node:`
+// module (or a bare Node built-in name) is reached, naming the module that imports it, and when
+// the gzip size passes the budget docs/browser.md states; it prints the size.
+//
+// Class names are not kept (esbuild's keepNames costs about 10 % of the size): a user's own
+// classes, whose names logs print, are in the user's code and bundle.
+//
+// The build is skipped when its outputs are newer than every input (dist/src's JavaScript and
+// this script), as bundle-core.mjs does: `npm run check` builds beside running tests.
+//
+// Usage: node scripts/bundle-browser.mjs [--force]
+
+import { builtinModules } from 'node:module';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const pkgDir = join(root, 'packages', 'ergo');
+const srcDir = join(pkgDir, 'dist', 'src');
+const outDir = join(pkgDir, 'dist', 'browser');
+const outFile = join(outDir, 'ergo.js');
+const stamp = join(outDir, '.inputs');
+
+/** The budget of ergo.js gzipped (level 9), in bytes: docs/browser.md states it, a test checks it. */
+export const BROWSER_GZIP_BUDGET = 72 * 1024;
+
+function newestInput(dir, newest = 0) {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) newest = newestInput(p, newest);
+    else if (e.name.endsWith('.js')) newest = Math.max(newest, statSync(p).mtimeMs);
+  }
+  return newest;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const inputs = Math.max(newestInput(srcDir), statSync(fileURLToPath(import.meta.url)).mtimeMs);
+  const fresh =
+    !process.argv.includes('--force') && existsSync(stamp) && existsSync(outFile) && statSync(stamp).mtimeMs >= inputs;
+  if (!fresh) await bundle();
+}
+
+async function bundle() {
+  const { build } = await import('esbuild');
+  const nodeNames = new Set(builtinModules);
+  const hostBrowser = join(srcDir, 'lib', 'host_browser.js');
+  const reached = [];
+  const platform = {
+    name: 'browser-platform',
+    setup(b) {
+      // The engine's host pieces: the browser's file in place of Node's.
+      b.onResolve({ filter: /(^|\/)host\.js$/ }, (args) =>
+        resolve(args.resolveDir, args.path) === join(srcDir, 'lib', 'host.js') ? { path: hostBrowser } : undefined,
+      );
+      // A Node built-in reached from the browser entry: recorded with its importer, the build fails.
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const name = args.path.startsWith('node:') ? args.path.slice(5) : args.path;
+        if (!args.path.startsWith('node:') && !nodeNames.has(name.split('/')[0])) return undefined;
+        reached.push(`${relative(root, args.importer)} imports ${args.path}`);
+        return { path: args.path, external: true };
+      });
+    },
+  };
+  rmSync(outDir, { recursive: true, force: true });
+  mkdirSync(outDir, { recursive: true });
+  const result = await build({
+    absWorkingDir: root,
+    entryPoints: [join(srcDir, 'browser.js')],
+    outfile: outFile,
+    bundle: true,
+    platform: 'browser',
+    format: 'esm',
+    target: 'es2022',
+    minify: true,
+    sourcemap: 'linked',
+    sourcesContent: false,
+    legalComments: 'none',
+    metafile: true,
+    logLevel: 'warning',
+    plugins: [platform],
+  });
+  if (result.errors.length > 0) process.exit(1);
+  if (reached.length > 0) {
+    rmSync(outDir, { recursive: true, force: true });
+    throw new Error(`bundle-browser: the browser entry reaches Node's modules:\n  ${reached.join('\n  ')}`);
+  }
+  const bytes = readFileSync(outFile);
+  const gzip = gzipSync(bytes, { level: 9 }).length;
+  const modules = Object.keys(result.metafile.inputs).length;
+  console.log(
+    `bundle-browser: ${relative(root, outFile)}: ${modules} modules, ${(bytes.length / 1024).toFixed(1)} KiB minified, ` +
+      `${(gzip / 1024).toFixed(1)} KiB gzip (budget ${BROWSER_GZIP_BUDGET / 1024} KiB)`,
+  );
+  if (gzip > BROWSER_GZIP_BUDGET) {
+    rmSync(outDir, { recursive: true, force: true });
+    throw new Error(`bundle-browser: ${gzip} bytes gzip, over the budget of ${BROWSER_GZIP_BUDGET} (docs/browser.md)`);
+  }
+  writeFileSync(stamp, `${modules} modules, ${bytes.length} bytes, ${gzip} gzip\n`);
+}
