@@ -36,6 +36,8 @@ import {
   revivedError,
   storedError,
 } from './errors.js';
+import { RunAttributes } from './attributes.js';
+import type { IndexValue } from '../contract/state_index.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
 import { callOnce } from './in_flight.js';
 import { figuresOf } from './metrics.js';
@@ -58,6 +60,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   readonly #entries: Map<number, WorkflowJournalEntry>;
   readonly #lastSeq: number;
   readonly #resets: WorkflowRecord['resets'];
+  readonly #attributes: RunAttributes;
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
@@ -90,6 +93,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#entries = new Map(record.journal.map((e) => [e.s, e]));
     this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
     this.#resets = record.resets;
+    this.#attributes = new RunAttributes(record.attributes);
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
   }
@@ -584,6 +588,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   uuid(): string {
     return this.#drawn('uuid', () => crypto.randomUUID());
+  }
+
+  setAttributes(values: Readonly<Record<string, IndexValue>>): Promise<void> {
+    return this.#attributes.set(this.#h, values, this.#readOnly, this.#ended);
   }
 
   patched(id: string): boolean {

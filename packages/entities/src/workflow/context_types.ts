@@ -5,6 +5,7 @@ import type { AnyProtocol, Infer, Log, MessageOf, ReplyOf, RequestOf } from 'erg
 
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
+import type { AttributeSchemas, SetAttributesArg } from './attributes.js';
 import type {
   AnyWorkflowKind,
   OutboxMessages,
@@ -83,6 +84,7 @@ export interface WorkflowContext<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
+  At extends AttributeSchemas = {},
 > {
   /** The workflow's name. */
   readonly workflow: string;
@@ -167,10 +169,22 @@ export interface WorkflowContext<
    * failed (an instance whose body throws it ends `failed`, even when it was cancelled).
    */
   runCompensations(): Promise<void>;
+  /**
+   * Sets some of the instance's search attributes (declared in `defineWorkflow`'s `attributes`;
+   * others keep their values): saved with its record and its index row, found by
+   * `entities.workflows.list({ attributes })`. Not journaled: a replay sets them again and writes
+   * nothing when they are unchanged. Rejects with ERR_WORKFLOW_INCORRECT for an undeclared name or
+   * a wrong type (a compile error when typed).
+   */
+  setAttributes(values: SetAttributesArg<At>): Promise<void>;
 }
 
 /** A workflow's body: runs again from the top on each resume, its finished operations replayed from the journal. */
-export type WorkflowBody<I, O, Sg extends SignalSchemas, Q extends QuerySchemas, Om extends OutboxMessages = {}> = (
-  ctx: WorkflowContext<Sg, Q, Om>,
-  input: I,
-) => Promise<O>;
+export type WorkflowBody<
+  I,
+  O,
+  Sg extends SignalSchemas,
+  Q extends QuerySchemas,
+  Om extends OutboxMessages = {},
+  At extends AttributeSchemas = {},
+> = (ctx: WorkflowContext<Sg, Q, Om, At>, input: I) => Promise<O>;

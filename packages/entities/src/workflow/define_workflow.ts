@@ -2,6 +2,7 @@
 // are instances run by the engine (engine.ts), ready for `startEntities(node, { kinds })`.
 
 import { defineEntity } from '../kinds/entity.js';
+import { workflowIndex, type AttributeSchemas } from './attributes.js';
 import type { WorkflowBody } from './context_types.js';
 import {
   WORKFLOW_DEFAULTS,
@@ -43,7 +44,12 @@ export function defineWorkflow<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
->(name: string, body: WorkflowBody<I, O, Sg, Q, Om>, options?: WorkflowOptions<Sg, Q, Om>): WorkflowKind<I, O, Sg, Q>;
+  At extends AttributeSchemas = {},
+>(
+  name: string,
+  body: WorkflowBody<I, O, Sg, Q, Om, At>,
+  options?: WorkflowOptions<Sg, Q, Om, At>,
+): WorkflowKind<I, O, Sg, Q, At>;
 /**
  * The same with the options before the body: their signals, queries and outbox handlers are typed
  * first, so an outbox handler's parameters need no annotation (`(m: Mail, { idempotencyKey }) => …`)
@@ -55,7 +61,12 @@ export function defineWorkflow<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
->(name: string, options: WorkflowOptions<Sg, Q, Om>, body: WorkflowBody<I, O, Sg, Q, Om>): WorkflowKind<I, O, Sg, Q>;
+  At extends AttributeSchemas = {},
+>(
+  name: string,
+  options: WorkflowOptions<Sg, Q, Om, At>,
+  body: WorkflowBody<I, O, Sg, Q, Om, At>,
+): WorkflowKind<I, O, Sg, Q, At>;
 export function defineWorkflow(
   name: string,
   a:
@@ -88,6 +99,8 @@ export function defineWorkflow(
     initialState: emptyRecord,
     passivateAfterMs: options.passivateAfterMs ?? WORKFLOW_DEFAULTS.passivateAfterMs,
     reminders: WAKE_REMINDERS,
+    // The instance's search row (status, times, attributes), saved with each record (attributes.ts).
+    index: workflowIndex,
   });
   return Object.freeze({ ...kind, workflow: spec }) as AnyWorkflowKind;
 }

@@ -6,6 +6,7 @@
 
 import { defineProtocol, schema } from 'ergo-ts';
 
+import type { IndexValue } from '../contract/state_index.js';
 import type { StoredError } from './errors.js';
 
 /** What a watcher asked for. */
@@ -116,6 +117,8 @@ export interface WorkflowRecord {
   readonly resets?: readonly WorkflowReset[];
   /** Failed steps' entries resumes dropped, oldest first (absent: none), at most 64 (the newest). */
   readonly failedAttempts?: readonly WorkflowFailedAttempt[];
+  /** Its search attributes, as the body last set them (`ctx.setAttributes`; attributes.ts). */
+  readonly attributes?: Readonly<Record<string, IndexValue>>;
 }
 
 /** The record of an id never started. */
@@ -171,6 +174,8 @@ export interface WorkflowDescription {
   readonly signals: readonly BufferedSignal[];
   /** Whether a body runs for this instance on its owner now. */
   readonly active: boolean;
+  /** Its search attributes (absent: none set). */
+  readonly attributes?: Readonly<Record<string, IndexValue>>;
 }
 
 /** The protocol of every workflow kind's entity (checked on requests from other nodes). */
