@@ -90,6 +90,18 @@ export function postgresSearchQuery(p: string, q: IndexQuery): { sql: string; pa
   };
 }
 
+/** A count's statement text and parameters (per status: the filter's status is ignored). */
+export function postgresCountQuery(p: string, f: IndexFilter): { sql: string; params: unknown[] } {
+  const { where, params } = postgresWhere(f, true);
+  return {
+    sql:
+      `SELECT s.status, count(*) AS n FROM ${p}search s` +
+      (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+      ' GROUP BY s.status',
+    params,
+  };
+}
+
 /** What the PostgreSQL store lends the index. */
 export interface PostgresIndexHost {
   readonly pool: pg.Pool;
@@ -140,13 +152,8 @@ export class PostgresStateIndex implements StateIndex {
   count(filter: IndexFilter): Promise<Record<string, number>> {
     return this.#h.op('stateIndex.count', async () => {
       checkIndexFilter(filter);
-      const { where, params } = postgresWhere(filter, true);
-      const r = await this.#h.pool.query<{ status: string; n: string }>(
-        `SELECT s.status, count(*) AS n FROM ${this.#h.prefix}search s` +
-          (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-          ' GROUP BY s.status',
-        params,
-      );
+      const { sql, params } = postgresCountQuery(this.#h.prefix, filter);
+      const r = await this.#h.pool.query<{ status: string; n: string }>(sql, params);
       return Object.fromEntries(r.rows.map((x) => [x.status, Number(x.n)]));
     });
   }

@@ -124,6 +124,16 @@ export function sqliteSearchQuery(q: IndexQuery): { sql: string; params: SqlValu
   };
 }
 
+/** A count's statement text and parameters (per status: the filter's status is ignored). */
+export function sqliteCountQuery(f: IndexFilter): { sql: string; params: SqlValue[] } {
+  const { from, where, params } = sqliteSearchSql(f, true);
+  const sql =
+    `SELECT s.status, COUNT(*) AS n FROM ${from}` +
+    (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
+    ' GROUP BY s.status';
+  return { sql, params };
+}
+
 /** The SQLite store's {@link StateIndex}, and the write-time `apply`. */
 export class SqliteStateIndex implements StateIndex {
   readonly #h: SqliteIndexHost;
@@ -211,11 +221,7 @@ export class SqliteStateIndex implements StateIndex {
       'stateIndex.count',
       () => {
         checkIndexFilter(filter);
-        const { from, where, params } = sqliteSearchSql(filter, true);
-        const sql =
-          `SELECT s.status, COUNT(*) AS n FROM ${from}` +
-          (where.length > 0 ? ` WHERE ${where.join(' AND ')}` : '') +
-          ' GROUP BY s.status';
+        const { sql, params } = sqliteCountQuery(filter);
         const out: Record<string, number> = {};
         for (const r of this.#stmt(sql).all(...params)) out[String(r.status)] = Number(r.n);
         return out;
