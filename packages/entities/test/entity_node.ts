@@ -31,6 +31,7 @@ import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
 import { WfSteps, type StepsInput } from './workflow_kinds.js';
+import { WfTagged, type TaggedInput } from './search_dist_kinds.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -130,7 +131,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfTagged],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -158,6 +159,7 @@ interface Command {
     | 'unstall'
     | 'hangwrites'
     | 'wfstart'
+    | 'wftagstart'
     | 'wfresult'
     | 'wfdescribe'
     | 'pause';
@@ -189,6 +191,8 @@ async function run(c: Command): Promise<unknown> {
       return entities.sendDurable(entity(kind, c.key!), c.req as { add: number }, c.msgId!, { timeout: 20_000 });
     case 'wfstart':
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
+    case 'wftagstart':
+      return (await entities.workflows.start(WfTagged, c.key!, c.req as TaggedInput, { timeout: 20_000 })).created;
     case 'wfresult':
       return entities.workflows.handle(WfSteps, c.key!).result({ timeout: c.timeout ?? 60_000 });
     case 'wfdescribe':
