@@ -101,7 +101,7 @@ async function assertIndexMatchesRecords(store: EntityStore, keys: string[]): Pr
   assert.deepEqual(done.map((r) => r.key).sort(), [...keys].sort());
 }
 
-/** Waits until each instance's first step ran on `owner` (the record's journal has its entry 0... not yet: phase 0 set). */
+/** Waits until each instance's record holds its first attributes (its body runs on its owner). */
 async function started(store: EntityStore, keys: string[]): Promise<void> {
   await eventually(
     async () => {

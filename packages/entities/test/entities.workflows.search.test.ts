@@ -26,7 +26,7 @@ import {
   type WorkflowSearchPage,
   type WorkflowSummary,
 } from '../src/index.js';
-import { SearchBad, SearchOrder, SearchRefund, type SearchMode } from './search_workflows.js';
+import { SearchBad, SearchOrder, SearchRefund, SearchRepeat, type SearchMode } from './search_workflows.js';
 
 const watch = new UnhandledWatch('workflow search');
 watch.start();
@@ -43,7 +43,7 @@ async function runtime(
   store: EntityStore,
 ): Promise<{ node: Node; entities: Entities }> {
   const node = await startNode(`wfsearch${++n}_${process.pid}@localhost`, { log: { level: 'warning' } });
-  const entities = await startEntities(node, { store, kinds: [SearchOrder, SearchRefund, SearchBad] });
+  const entities = await startEntities(node, { store, kinds: [SearchOrder, SearchRefund, SearchBad, SearchRepeat] });
   t.after(async () => {
     await entities.stop();
     await node.stop();
@@ -222,6 +222,12 @@ async function scenario(t: { after(fn: () => Promise<void>): void }, store: Enti
     );
   assert.equal(await (await wf.start(SearchBad, 'ok', { set: { n: 1 } })).result(), 'set');
   assert.deepEqual(ids((await wf.list({ kind: SearchBad, attributes: { n: 1 } })).items), ['ok']);
+
+  // Setting a value an instance already has writes nothing: 100 repeats and a change, a few writes.
+  assert.equal(await (await wf.start(SearchRepeat, 'r', undefined)).result(), 'done');
+  const repeated = await store.load({ kind: 'search-repeat', key: 'r' });
+  assert.deepEqual((repeated.state as { attributes?: unknown }).attributes, { n: 2 });
+  assert.ok(repeated.version < 10, `${repeated.version} writes`);
 
   // The same query through the entities manager, as the Observer and the MCP server ask.
   const r = await operate(node, { op: 'list', workflow: 'search-order', attributes: { customer: 'c-2' }, limit: 1 });

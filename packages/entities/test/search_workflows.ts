@@ -51,3 +51,14 @@ export const SearchBad = defineWorkflow(
   },
   { attributes: { n: 'number' } },
 );
+
+/** Sets the same value 100 times, then another once: only changes are written. */
+export const SearchRepeat = defineWorkflow(
+  'search-repeat',
+  async (ctx) => {
+    for (let i = 0; i < 100; i++) await ctx.setAttributes({ n: 1 });
+    await ctx.setAttributes({ n: 2 });
+    return 'done';
+  },
+  { attributes: { n: 'number' } },
+);
