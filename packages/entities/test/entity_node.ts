@@ -31,7 +31,7 @@ import { counterKind } from './counter.js';
 import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
 import { WfSteps, type StepsInput } from './workflow_kinds.js';
-import { WfTagged, type TaggedInput } from './search_dist_kinds.js';
+import { WfTagged, type TaggedInput } from './search_workflows.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 

@@ -2,9 +2,15 @@
 // declares three search attributes and sets them from its input before it ends as its input says
 // (completed, failed at a step, or sleeping an hour: running); `SearchRefund`, a second kind,
 // sets one; `SearchBad` tries an attribute its definition does not declare and returns the code
-// it was refused with.
+// it was refused with; `SearchRepeat` sets one value 100 times. And `WfTagged`, which the
+// distributed search test runs in its nodes (entity_node.ts, entities.workflows.search.dist.test.ts):
+// a change of its search attributes (`phase`: the step about to run) before each step, so an
+// instance's index row changes with most of its journal writes while its owner is killed or
+// paused — the row must always be the one its committed record derives.
 
 import { defineWorkflow, terminalError } from '../src/index.js';
+
+const delay = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** How an instance of {@link SearchOrder} ends up. */
 export type SearchMode = 'complete' | 'fail' | 'sleep';
@@ -61,4 +67,28 @@ export const SearchRepeat = defineWorkflow(
     return 'done';
   },
   { attributes: { n: 'number' } },
+);
+
+/** The input of {@link WfTagged}. */
+export interface TaggedInput {
+  readonly customer: string;
+  /** How many steps. */
+  readonly steps: number;
+  /** How long each step's work takes, in ms. */
+  readonly stepMs: number;
+}
+
+/** Sets `customer`, then `phase` before each step (and `steps` at the end); returns the steps run. */
+export const WfTagged = defineWorkflow(
+  'wftagged',
+  async (ctx, input: TaggedInput) => {
+    await ctx.setAttributes({ customer: input.customer, phase: 0 });
+    for (let i = 0; i < input.steps; i++) {
+      await ctx.setAttributes({ phase: i });
+      await ctx.step(`s${i}`, () => delay(input.stepMs));
+    }
+    await ctx.setAttributes({ phase: input.steps, done: true });
+    return input.steps;
+  },
+  { attributes: { customer: 'string', phase: 'number', done: 'boolean' } },
 );
