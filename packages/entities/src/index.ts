@@ -4,6 +4,16 @@
 
 export * from './contract/errors.js';
 export * from './contract/store.js';
+export {
+  STATE_INDEX_LIMITS,
+  type IndexCursor,
+  type IndexedState,
+  type IndexFilter,
+  type IndexQuery,
+  type IndexValue,
+  type StateIndex,
+  type StateIndexEntry,
+} from './contract/state_index.js';
 export { structuredCodec } from './contract/structured_codec.js';
 export type { CheckStorable, Storable, StorableBuiltin, StorablePrimitive } from './contract/storable.js';
 export { SqliteStore, SQLITE_STORE_DEFAULTS, type SqliteStoreOptions } from './store/sqlite.js';
@@ -138,6 +148,7 @@ export {
   type UpdateOutput,
   type UpdateSchema,
   type UpdateSchemas,
+  type WorkflowAttributes,
   type WorkflowInput,
   type WorkflowKind,
   type WorkflowOptions,
@@ -163,10 +174,26 @@ export {
   WORKFLOW_LIST_DEFAULTS,
   WORKFLOW_STATUSES,
   type ListOptions,
-  type WorkflowPage,
   type WorkflowRuntimeView,
   type WorkflowSummary,
 } from './workflow/listing.js';
+export {
+  backfillIndexes,
+  type AttributeFilter,
+  type StatusCounts,
+  type TimeBound,
+  type WorkflowFilter,
+  type WorkflowQuery,
+  type WorkflowSearchPage,
+  type WorkflowSearchPage as WorkflowPage,
+} from './workflow/search.js';
+export type {
+  AttributeSchemas,
+  AttributeType,
+  AttributeValue,
+  AttributeValues,
+  SetAttributesArg,
+} from './workflow/attributes.js';
 export {
   MAX_STEP_LABELS,
   RESUME_LATENCY_BUCKETS,

@@ -31,7 +31,7 @@ export const output: WorkflowOutput<typeof Poller> = 0;
 export const wrongOutput: WorkflowOutput<typeof Poller> = 'text';
 
 /** A context typed with its input takes that input; `Promise<never>` for the rest of the body. */
-export async function typed(ctx: WorkflowContext<{}, {}, {}, {}, { n: number }>): Promise<number> {
+export async function typed(ctx: WorkflowContext<{}, {}, {}, {}, {}, { n: number }>): Promise<number> {
   const never: never = await ctx.continueAsNew({ n: 1 });
   // @ts-expect-error the input is { n: number }
   await ctx.continueAsNew({ m: 1 });

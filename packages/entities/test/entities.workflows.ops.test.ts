@@ -1,9 +1,9 @@
 // An operator's view of workflows, on each store (memory, SQLite, and PostgreSQL on a real server):
-// `entities.workflows.list` pages a kind's instances read from the store (one completed, one
-// sleeping, one waiting for a signal, one failed, and more completed ones for paging), filtered by
-// status; the entities manager answers the same operations for tools that do not import this
+// `entities.workflows.list` pages a kind's instances read from the store's state index (one
+// completed, one sleeping, one waiting for a signal, one failed, and more completed ones for
+// paging), newest first, filtered by status; the entities manager answers the same operations for tools that do not import this
 // package (kinds, list, describe, cancel, resume, signal: JSON text, refusals with their code);
-// and a store without `listStates` gets ERR_WORKFLOW_UNSUPPORTED.
+// and a store without `stateIndex` gets ERR_WORKFLOW_UNSUPPORTED.
 
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -59,6 +59,16 @@ async function operate(node: Node, request: Record<string, unknown>): Promise<Wo
 }
 
 const ids = (items: readonly WorkflowSummary[]): string[] => items.map((i) => i.id);
+const sorted = (items: readonly WorkflowSummary[]): string[] => ids(items).sort();
+
+/** Newest first: start time descending, then id descending (the index's order within one kind). */
+function assertNewestFirst(items: readonly WorkflowSummary[]): void {
+  for (let i = 1; i < items.length; i++) {
+    const a = items[i - 1]!;
+    const b = items[i]!;
+    assert.ok(a.startedAt! > b.startedAt! || (a.startedAt === b.startedAt && a.id > b.id), `${a.id} before ${b.id}`);
+  }
+}
 
 async function scenario(t: { after(fn: () => Promise<void>): void }, store: EntityStore): Promise<void> {
   setChargeFails(true);
@@ -75,9 +85,11 @@ async function scenario(t: { after(fn: () => Promise<void>): void }, store: Enti
   await eventually(async () => (await waiting.describe()).history.some((e) => e.n === 'reserve'), 'g1 waits');
 
   const all = await wf.list(OpsFlow);
-  assert.deepEqual(ids(all.items), ['c1', 'c2', 'c3', 'c4', 'f1', 'g1', 's1']);
+  assert.deepEqual(sorted(all.items), ['c1', 'c2', 'c3', 'c4', 'f1', 'g1', 's1']);
+  assertNewestFirst(all.items);
   assert.equal(all.next, undefined);
-  assert.deepEqual(ids((await wf.list('opsflow', { status: 'running' })).items), ['g1', 's1']);
+  assert.deepEqual(all.counts, { running: 2, completed: 4, failed: 1, cancelled: 0, total: 7 });
+  assert.deepEqual(sorted((await wf.list('opsflow', { status: 'running' })).items), ['g1', 's1']);
   assert.deepEqual(ids((await wf.list(OpsFlow, { status: 'failed' })).items), ['f1']);
   assert.deepEqual(ids((await wf.list(OpsFlow, { status: 'cancelled' })).items), []);
   const f1 = all.items.find((i) => i.id === 'f1')!;
@@ -100,8 +112,9 @@ async function scenario(t: { after(fn: () => Promise<void>): void }, store: Enti
   assert.deepEqual(paged, ids(all.items));
   // A filtered page: running ones, one at a time.
   const r1 = await wf.list(OpsFlow, { status: 'running', limit: 1 });
-  assert.deepEqual(ids(r1.items), ['g1']);
-  assert.deepEqual(ids((await wf.list(OpsFlow, { status: 'running', limit: 1, after: r1.next! })).items), ['s1']);
+  assert.equal(r1.items.length, 1);
+  const r2 = await wf.list(OpsFlow, { status: 'running', limit: 1, cursor: r1.next! });
+  assert.deepEqual([...ids(r1.items), ...ids(r2.items)].sort(), ['g1', 's1']);
   for (const bad of [{ limit: 0 }, { limit: 1001 }, { status: 'asleep' }, { after: '' }])
     await assert.rejects(wf.list(OpsFlow, bad as never), { code: 'ERR_WORKFLOW_INCORRECT' }, JSON.stringify(bad));
   await assert.rejects(wf.list(''), { code: 'ERR_WORKFLOW_INCORRECT' });
@@ -147,7 +160,7 @@ async function scenario(t: { after(fn: () => Promise<void>): void }, store: Enti
   await refused({ op: 'cancel', workflow: 'opsflow', id: 'c1' }, 'ERR_WORKFLOW_CLOSED');
   await refused({ op: 'signal', workflow: 'opsflow', id: 'g1', name: 'approve', payload: {} }, 'ERR_WORKFLOW_CLOSED');
   await refused({ op: 'explode' }, 'ERR_WORKFLOW_INCORRECT');
-  await refused({ op: 'list' }, 'ERR_WORKFLOW_INCORRECT');
+  await refused({ op: 'list', status: 'asleep' }, 'ERR_WORKFLOW_INCORRECT');
   await refused({ op: 'list', workflow: 'opsflow', limit: 'x' }, 'ERR_WORKFLOW_INCORRECT');
   await refused({ op: 'describe', workflow: 'opsflow', id: 7 }, 'ERR_WORKFLOW_INCORRECT');
   assert.deepEqual(await operate(node, { op: 'kinds' }), { ok: true, value: ['opsflow'] });
@@ -169,23 +182,23 @@ test('PostgreSQL store: list, filter and page workflows; the manager answers ope
   await scenario(t, await PostgresStore.open(server.url, { tablePrefix: 'wfops_' }));
 });
 
-test('a store without listStates: list is ERR_WORKFLOW_UNSUPPORTED, the rest works', async (t) => {
+test('a store without stateIndex: list is ERR_WORKFLOW_UNSUPPORTED, the rest works', async (t) => {
   const memory = new MemoryStore();
-  // The memory store with listStates hidden (every other method its own).
+  // The memory store with stateIndex hidden (every other method its own).
   const custom = new Proxy(memory, {
     get: (target, p) => {
-      if (p === 'listStates') return undefined;
+      if (p === 'stateIndex') return undefined;
       const v = Reflect.get(target, p, target) as unknown;
       return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
     },
-    has: (target, p) => p !== 'listStates' && p in target,
+    has: (target, p) => p !== 'stateIndex' && p in target,
   });
   const { node, entities } = await runtime(t, custom);
   const h = await entities.workflows.start(OpsFlow, 'x', { mode: 'complete' });
   assert.deepEqual(await h.result(), { first: 1, second: 2 });
   await assert.rejects(entities.workflows.list(OpsFlow), {
     code: 'ERR_WORKFLOW_UNSUPPORTED',
-    message: /has no listStates/,
+    message: /has no stateIndex/,
   });
   const r = await operate(node, { op: 'list', workflow: 'opsflow' });
   assert.ok(!r.ok && r.code === 'ERR_WORKFLOW_UNSUPPORTED');

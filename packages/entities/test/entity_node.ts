@@ -32,6 +32,7 @@ import { EsLedger } from './faults_kinds.js';
 import { timerKind } from './timer_kind.js';
 import { WfCan, WfSteps, type CanInput, type StepsInput } from './workflow_kinds.js';
 import { WfCart, type CartInput } from './workflow_update_kinds.js';
+import { WfTagged, type TaggedInput } from './search_workflows.js';
 import { openStore } from './dist_helpers.js';
 import { fixtureEnv, serveCommands, stopFixture, toParent } from './fixture_ipc.js';
 
@@ -131,7 +132,7 @@ const cart = cartKind({ passivateAfterMs: Number(env('ENT_PASSIVATE_MS')), snaps
 const entities = await startEntities(node, {
   store,
   // EsLedger: the event-sourced kind with reminders (entities.eventsourced.reminders.dist.test.ts).
-  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart],
+  kinds: [kind, cart, timer, EsLedger, WfSteps, WfCan, WfCart, WfTagged],
   members: fromLeader ? 'leader' : env('ENT_MEMBERS') === 'registrar' ? 'registrar' : env('ENT_MEMBERS').split(','),
   ...(fromLeader ? { leader: 'members' } : {}),
   leaseTtlMs: Number(env('ENT_LEASE_MS')),
@@ -159,6 +160,7 @@ interface Command {
     | 'unstall'
     | 'hangwrites'
     | 'wfstart'
+    | 'wftagstart'
     | 'wfresult'
     | 'wfdescribe'
     | 'wfsignal'
@@ -198,6 +200,8 @@ async function run(c: Command): Promise<unknown> {
       if (c.kind === 'wfcart')
         return (await entities.workflows.start(WfCart, c.key!, c.req as CartInput, { timeout: 20_000 })).created;
       return (await entities.workflows.start(WfSteps, c.key!, c.req as StepsInput, { timeout: 20_000 })).created;
+    case 'wftagstart':
+      return (await entities.workflows.start(WfTagged, c.key!, c.req as TaggedInput, { timeout: 20_000 })).created;
     case 'wfresult':
       return entities.workflows.handleOf(c.wf ?? 'wfsteps', c.key!).result({ timeout: c.timeout ?? 60_000 });
     case 'wfdescribe':

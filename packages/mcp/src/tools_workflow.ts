@@ -1,7 +1,8 @@
 // The workflow tools (@ergo-ts/entities' durable workflows): each asks the entities manager of the
 // node it names (its registered name, `entities` by default) the operator request the manager
 // answers for tools that do not import that package (`{ '~entity': 'workflows', op, ... }`, a JSON
-// text answer). workflow_list and workflow_describe read; workflow_cancel, workflow_resume,
+// text answer). workflow_list (a search of the store's index: kind, status, time ranges, search
+// attributes, a cursor, counts per status) and workflow_describe read; workflow_cancel, workflow_resume,
 // workflow_signal and workflow_update act, so they run only with `actions: true`. A refusal keeps the engine's code
 // (ERR_WORKFLOW_NOT_FOUND, ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED);
 // a node without an entities runtime of that name answers ERR_MCP_UNSUPPORTED.
@@ -31,6 +32,18 @@ const workflowArgs = {
     .describe(`Registered name of the entities runtime's manager (default ${DEFAULT_ENTITIES_NAME})`),
   workflow: z.string().min(1).describe('The workflow kind (its defineWorkflow name)'),
 };
+
+/** A time bound as a tool takes it: an ISO 8601 text or epoch ms. */
+const timeArg = z.union([z.string().min(1), z.number().int().min(0)]).optional();
+
+/** `v` (ISO 8601 or epoch ms) in epoch ms; ERR_MCP_BAD_ARGUMENT for a text that is no time. */
+function epochMs(v: unknown, what: string): number | undefined {
+  if (v === undefined) return undefined;
+  const ms = typeof v === 'number' ? v : Date.parse(String(v));
+  if (!Number.isFinite(ms) || ms < 0)
+    throw new McpToolError('ERR_MCP_BAD_ARGUMENT', `${what}: ${JSON.stringify(v)} is not an ISO 8601 time or epoch ms`);
+  return ms;
+}
 
 const instanceArgs = { ...workflowArgs, id: z.string().min(1).describe('The workflow instance id') };
 
@@ -84,29 +97,45 @@ export const workflowTools: ToolSpec[] = [
     name: 'workflow_list',
     title: 'Workflows',
     description:
-      "Lists the instances of a workflow kind from the store (id, status, startedAt, endedAt, runs, blocked, error), filtered by status, paged by id: pass the answer's next as after; without workflow, lists the workflow kinds the node hosts",
+      "Searches workflow instances in the store's index, newest first (id, workflow, status, startedAt, endedAt, runs, blocked, error, attributes), with counts per status of the filter: by workflow kind, status, start/end time range and search attributes (equality); pass the answer's next as cursor for the next page. Without workflow, searches every kind and also lists the workflow kinds the node hosts",
     action: false,
     remote: 'inspector',
     shape: {
       ...workflowArgs,
-      workflow: z.string().min(1).optional().describe('The workflow kind; absent: list the kinds'),
+      workflow: z
+        .string()
+        .min(1)
+        .optional()
+        .describe('The workflow kind; absent: every kind (and the kinds are listed)'),
       status: z.enum(['running', 'completed', 'failed', 'cancelled']).optional().describe('Only this status'),
+      attributes: z
+        .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+        .optional()
+        .describe('Search attributes that must all be equal, e.g. {"customer":"c-7"}'),
+      startedAfter: timeArg.describe('Started after this time (ISO 8601 or epoch ms)'),
+      startedBefore: timeArg.describe('Started before this time (ISO 8601 or epoch ms)'),
+      endedAfter: timeArg.describe('Ended after this time (ISO 8601 or epoch ms)'),
+      endedBefore: timeArg.describe('Ended before this time (ISO 8601 or epoch ms)'),
       limit: z.number().int().min(1).max(1000).optional().describe('At most this many (default 100, at most 1000)'),
-      after: z.string().min(1).optional().describe("The previous page's next"),
+      cursor: z.string().min(1).optional().describe("The previous page's next"),
+      after: z.string().min(1).optional().describe('The same as cursor (older name)'),
     },
     async run(ctx, args) {
-      if (args.workflow === undefined) {
-        const { node, value } = await operate(ctx, args, 'kinds', {}, false);
-        return { node, workflows: value };
-      }
-      const { node, value } = await operate(
-        ctx,
-        args,
-        'list',
-        { workflow: args.workflow, status: args.status, limit: args.limit, after: args.after },
-        false,
-      );
-      return { node, workflow: args.workflow, ...(value as object) };
+      const fields = {
+        workflow: args.workflow,
+        status: args.status,
+        attributes: args.attributes,
+        startedAfter: epochMs(args.startedAfter, 'startedAfter'),
+        startedBefore: epochMs(args.startedBefore, 'startedBefore'),
+        endedAfter: epochMs(args.endedAfter, 'endedAfter'),
+        endedBefore: epochMs(args.endedBefore, 'endedBefore'),
+        limit: args.limit,
+        cursor: args.cursor ?? args.after,
+      };
+      const { node, value } = await operate(ctx, args, 'list', fields, false);
+      if (args.workflow !== undefined) return { node, workflow: args.workflow, ...(value as object) };
+      const kinds = await operate(ctx, args, 'kinds', {}, false);
+      return { node, workflows: kinds.value, ...(value as object) };
     },
   },
   {

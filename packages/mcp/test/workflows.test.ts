@@ -1,6 +1,7 @@
 // The workflow tools against a node running an entities runtime with real workflows (one
 // completed, one sleeping, one waiting for a signal, one failed), through the official MCP SDK
-// client: workflow_list (the kinds, the instances filtered by status and paged), workflow_describe
+// client: workflow_list (the kinds, the instances newest first, filtered by status, kind, search
+// attributes and time, paged by cursor, with counts per status), workflow_describe
 // (history, timers), and the actions workflow_cancel, workflow_signal and workflow_resume, each
 // checked on the instance's own handle; refusals keep the engine's code, bad arguments and a
 // node without entities get theirs; another node's read-only server reaches them through `node`
@@ -20,6 +21,16 @@ import { call, connect, exactly, netNode, ok, portOf, routeTo } from './helpers.
 const charge = { fails: true };
 
 /** Completed (two steps), asleep an hour, waiting for `approve`, or failed at `charge` (until resumed). */
+/** A kind with search attributes: workflow_list filters by them. */
+const Invoice = defineWorkflow(
+  'mcpinvoice',
+  async (ctx, input: { customer: string; total: number }) => {
+    await ctx.setAttributes({ customer: input.customer, total: input.total });
+    return ctx.step('bill', () => input.total);
+  },
+  { attributes: { customer: 'string', total: 'number' } },
+);
+
 const Order = defineWorkflow(
   'mcporder',
   async (ctx, input: { mode: 'complete' | 'sleep' | 'signal' | 'fail' }) => {
@@ -45,7 +56,7 @@ let readOnly: Client;
 before(async () => {
   b = await netNode('mcpwfb');
   a = await netNode('mcpwfa', [{ match: exactly(b.name), route: routeTo(portOf(b)) }]);
-  entities = await startEntities(a, { store: new MemoryStore(), kinds: [Order] });
+  entities = await startEntities(a, { store: new MemoryStore(), kinds: [Order, Invoice] });
   const server = await startMcpServer(a, { port: 0, actions: true });
   client = await connect(server.url);
   // b's server is read-only; it reaches a's entities through `node` (over a's connection to b).
@@ -63,9 +74,22 @@ after(async () => {
 });
 
 interface Listed {
-  items: { id: string; status: string; runs: number; startedAt?: number; endedAt?: number; error?: unknown }[];
+  items: {
+    id: string;
+    workflow: string;
+    status: string;
+    runs: number;
+    startedAt?: number;
+    endedAt?: number;
+    error?: unknown;
+    attributes?: Record<string, unknown>;
+  }[];
   next?: string;
+  counts: Record<string, number>;
 }
+
+/** [id, status] of each item, sorted by id (the listing is newest first: start times may tie). */
+const byId = (l: Listed): string[][] => l.items.map((i) => [i.id, i.status]).sort((x, y) => x[0]!.localeCompare(y[0]!));
 
 test('the workflow tools: list, describe, cancel, signal, resume; refusals with their codes', async () => {
   const wf = entities.workflows;
@@ -87,33 +111,28 @@ test('the workflow tools: list, describe, cancel, signal, resume; refusals with 
   assert.equal(tools.find((t) => t.name === 'workflow_cancel')?.annotations?.destructiveHint, true);
   assert.equal(tools.find((t) => t.name === 'workflow_list')?.annotations?.readOnlyHint, true);
 
-  assert.deepEqual(await ok(client, 'workflow_list', {}), { node: a.name, workflows: ['mcporder'] });
+  const every = await ok<Listed & { workflows: string[] }>(client, 'workflow_list', {});
+  assert.deepEqual(every.workflows, ['mcpinvoice', 'mcporder']);
+  assert.equal(every.items.length, 4);
+  assert.deepEqual(every.counts, { running: 2, completed: 1, failed: 1, cancelled: 0, total: 4 });
   const all = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder' });
-  assert.deepEqual(
-    all.items.map((i) => [i.id, i.status]),
-    [
-      ['o-complete', 'completed'],
-      ['o-fail', 'failed'],
-      ['o-signal', 'running'],
-      ['o-sleep', 'running'],
-    ],
-  );
+  assert.deepEqual(byId(all), [
+    ['o-complete', 'completed'],
+    ['o-fail', 'failed'],
+    ['o-signal', 'running'],
+    ['o-sleep', 'running'],
+  ]);
   assert.ok(all.items.every((i) => i.runs === 1 && typeof i.startedAt === 'number'));
   const running = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder', status: 'running', limit: 1 });
-  assert.deepEqual(
-    running.items.map((i) => i.id),
-    ['o-signal'],
-  );
+  assert.equal(running.items.length, 1);
+  assert.deepEqual(running.counts, { running: 2, completed: 1, failed: 1, cancelled: 0, total: 4 });
   const page2 = await ok<Listed>(client, 'workflow_list', {
     workflow: 'mcporder',
     status: 'running',
     limit: 1,
-    after: running.next,
+    cursor: running.next,
   });
-  assert.deepEqual(
-    page2.items.map((i) => i.id),
-    ['o-sleep'],
-  );
+  assert.deepEqual([...running.items, ...page2.items].map((i) => i.id).sort(), ['o-signal', 'o-sleep']);
 
   const d = await ok<{ status: string; history: { n: string; t: string }[]; timers: { t: string; until: number }[] }>(
     client,
@@ -176,15 +195,12 @@ test('the workflow tools: list, describe, cancel, signal, resume; refusals with 
   assert.equal((await ok(client, 'workflow_resume', { workflow: 'mcporder', id: 'o-fail' })).result, 'resumed');
   assert.deepEqual(await failing.result(), { first: 1, second: 2 });
   const after = await ok<Listed>(client, 'workflow_list', { workflow: 'mcporder' });
-  assert.deepEqual(
-    after.items.map((i) => [i.id, i.status]),
-    [
-      ['o-complete', 'completed'],
-      ['o-fail', 'completed'],
-      ['o-signal', 'completed'],
-      ['o-sleep', 'cancelled'],
-    ],
-  );
+  assert.deepEqual(byId(after), [
+    ['o-complete', 'completed'],
+    ['o-fail', 'completed'],
+    ['o-signal', 'completed'],
+    ['o-sleep', 'cancelled'],
+  ]);
 
   // Refusals and bad arguments: each with its code; the node goes on.
   const cases: [string, Record<string, unknown>, RegExp][] = [
@@ -222,7 +238,57 @@ test('the workflow tools: list, describe, cancel, signal, resume; refusals with 
     payload: { by: 1 },
   });
   assert.match(signalled.text, /^ERR_WORKFLOW_NOT_FOUND/);
-  assert.deepEqual(await ok(client, 'workflow_list', {}), { node: a.name, workflows: ['mcporder'] });
+  assert.deepEqual((await ok<{ workflows: string[] }>(client, 'workflow_list', {})).workflows, [
+    'mcpinvoice',
+    'mcporder',
+  ]);
+});
+
+test('workflow_list searches by search attributes and time, newest first, with counts; bad filters refused', async () => {
+  const wf = entities.workflows;
+  const before = Date.now() - 1;
+  for (const [id, customer, total] of [
+    ['i1', 'c-7', 10],
+    ['i2', 'c-8', 20],
+    ['i3', 'c-7', 30],
+  ] as const)
+    assert.equal(await (await wf.start(Invoice, id, { customer, total })).result(), total);
+  const c7 = await ok<Listed>(client, 'workflow_list', { workflow: 'mcpinvoice', attributes: { customer: 'c-7' } });
+  assert.deepEqual(c7.items.map((i) => i.id).sort(), ['i1', 'i3']);
+  assert.deepEqual(c7.items.find((i) => i.id === 'i3')?.attributes, { customer: 'c-7', total: 30 });
+  assert.deepEqual(c7.counts, { running: 0, completed: 2, failed: 0, cancelled: 0, total: 2 });
+  // Every kind, by attribute and an ISO start time: the invoices (the orders set no attribute).
+  const since = await ok<Listed>(client, 'workflow_list', {
+    attributes: { total: 20 },
+    startedAfter: new Date(before).toISOString(),
+  });
+  assert.deepEqual(
+    since.items.map((i) => [i.workflow, i.id]),
+    [['mcpinvoice', 'i2']],
+  );
+  const ended = await ok<Listed>(client, 'workflow_list', { workflow: 'mcpinvoice', endedAfter: before, limit: 2 });
+  assert.equal(ended.items.length, 2);
+  const rest = await ok<Listed>(client, 'workflow_list', {
+    workflow: 'mcpinvoice',
+    endedAfter: before,
+    cursor: ended.next,
+  });
+  assert.deepEqual([...ended.items, ...rest.items].map((i) => i.id).sort(), ['i1', 'i2', 'i3']);
+  const bad: [Record<string, unknown>, RegExp][] = [
+    [
+      { workflow: 'mcpinvoice', attributes: { region: 'eu' } },
+      /^ERR_WORKFLOW_INCORRECT: .*declares no attribute "region"/,
+    ],
+    [{ workflow: 'mcpinvoice', attributes: { total: 'x' } }, /^ERR_WORKFLOW_INCORRECT: .*total/],
+    [{ workflow: 'mcpinvoice', startedAfter: 'last tuesday' }, /^ERR_MCP_BAD_ARGUMENT: startedAfter/],
+    [{ workflow: 'mcpinvoice', cursor: 'nope' }, /^ERR_WORKFLOW_INCORRECT: .*cursor/],
+    [{ workflow: 'mcpinvoice', attributes: { x: { y: 1 } } }, /attributes/],
+  ];
+  for (const [args, expected] of bad) {
+    const r = await call(client, 'workflow_list', args);
+    assert.equal(r.isError, true, `${JSON.stringify(args)}: ${r.text}`);
+    assert.match(r.text, expected, JSON.stringify(args));
+  }
 });
 
 test("the entities manager's inspection through process_inspect: the inbox sweeper's gauge, the reminders and the projections", async () => {

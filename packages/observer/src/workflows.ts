@@ -44,7 +44,11 @@ const STATUS: Record<string, number> = {
 };
 
 /** The fields of an operation the manager reads (the rest of the body is dropped). */
-const FIELDS = ['workflow', 'id', 'status', 'limit', 'after', 'reason', 'name', 'payload', 'signalId'] as const;
+const FIELDS = [
+  ...['workflow', 'id', 'status', 'limit', 'after', 'reason', 'name', 'payload', 'signalId'],
+  // list's search (the store's state index): a cursor, time ranges, search attributes.
+  ...['cursor', 'startedAfter', 'startedBefore', 'endedAfter', 'endedBefore', 'attributes'],
+] as const;
 /** The fields of an update besides `name` (its `timeoutMs` is the Observer's: {@link UPDATE_WAIT_MS}). */
 const UPDATE_FIELDS = ['input', 'updateId'] as const;
 

@@ -4,8 +4,11 @@
 // with their statuses, filters them by status, shows an instance's step history with its times,
 // its pending timer and its buffered signal; cancelling the sleeping one (asked first, with a
 // reason) and resuming the failed one through the page are seen on their handles and in the store,
-// the failed attempt kept in its history. An Observer started with
-// `workflowActions: false` lists but refuses the actions (403 workflow_actions_disabled).
+// the failed attempt kept in its history. The list's search: newest first across kinds, so a
+// failed and a running instance started last top page 1 above 55 completed ones; totals per
+// status (a click filters by one); filters by kind, search attribute and start time; the next
+// page by cursor. An Observer started with `workflowActions: false` lists but refuses the
+// actions (403 workflow_actions_disabled).
 // Screenshots go to packages/observer/test-output/ (workflows-*.png).
 
 import assert from 'node:assert/strict';
@@ -58,14 +61,28 @@ const Order = defineWorkflow(
 const textOf = (page: Page, sel: string): Promise<string> =>
   page.$eval(sel, (e) => (e.textContent ?? '').trim()).catch(() => '');
 
-/** The rows of the list: [id, status] each. */
-const rows = (page: Page): Promise<string[][]> =>
+/** A kind with search attributes, for the list's search. */
+const Invoice = defineWorkflow(
+  'invoice',
+  async (ctx, input: { customer: string; total: number }) => {
+    await ctx.setAttributes({ customer: input.customer, total: input.total });
+    return ctx.step('bill', () => input.total);
+  },
+  { attributes: { customer: 'string', total: 'number' } },
+);
+
+/** The rows of the list in its order: [id, status] each. */
+const ordered = (page: Page): Promise<string[][]> =>
   page.$$eval('tr[data-workflow]', (rs) =>
     rs.map((r) => [
       r.getAttribute('data-workflow') ?? '',
       (r.querySelector('[data-testid=workflow-row-status]')?.textContent ?? '').trim(),
     ]),
   );
+
+/** The rows of the list, sorted by id (the list is newest first: start times may tie). */
+const rows = async (page: Page): Promise<string[][]> =>
+  (await ordered(page)).sort((a, b) => a[0]!.localeCompare(b[0]!));
 
 async function rowsAre(page: Page, expected: string[][], what: string): Promise<void> {
   await eventually(async () => JSON.stringify(await rows(page)) === JSON.stringify(expected), what, WAIT).catch(
@@ -273,4 +290,125 @@ test('workflowActions: false lists workflows and refuses cancel, resume and sign
   const noEntities = await post(observed.url, '/api/do/workflows', { op: 'kinds', entities: 'nobody' }, headers);
   assert.equal(noEntities.status, 404);
   assert.equal((noEntities.body as { code?: string }).code, 'no_entities');
+});
+
+test('the Workflows list: newest first with totals per status; filters by status, kind, attribute and start time; next page by cursor', async (t) => {
+  const executablePath = chromiumPath(t);
+  if (executablePath === undefined) return;
+  const dir = mkdtempSync(join(tmpdir(), 'observer-wfsearch-'));
+  const observed = await startObserved();
+  const store: EntityStore = SqliteStore.open(join(dir, 'wf.db'));
+  const entities = await startEntities(observed.node, { store, kinds: [Order, Invoice] });
+  let browser: Browser | undefined;
+  t.after(async () => {
+    await browser?.close();
+    await entities.stop();
+    await observed.node.stop();
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const wf = entities.workflows;
+  for (let i = 0; i < 55; i++)
+    assert.equal(
+      await (
+        await wf.start(Invoice, `inv-${String(i).padStart(2, '0')}`, { customer: `c-${i % 5}`, total: i })
+      ).result(),
+      i,
+    );
+  // Started last: a failed and a running order, which the operator looks for first.
+  charge.fails = true;
+  await assert.rejects((await wf.start(Order, 'o-fail', { mode: 'fail' })).result(), { code: 'ERR_WORKFLOW_FAILED' });
+  const running = await wf.start(Order, 'o-run', { mode: 'signal' });
+  await eventually(async () => (await running.describe()).history.length === 1, 'o-run waits', WAIT);
+
+  browser = await launchChromium(executablePath);
+  const page = await browser.newPage({ viewport: VIEWPORT });
+  await page.goto(observed.url);
+  await page.click('[data-nav=workflows]', { timeout: 20_000 });
+  const count = (status: string): Promise<string> => textOf(page, `[data-testid=workflow-count-${status}] b`);
+  await eventually(async () => (await count('completed')) === '55', 'the totals', WAIT);
+  assert.equal(await count('failed'), '1');
+  assert.equal(await count('running'), '1');
+  assert.equal(await count('cancelled'), '0');
+  assert.match(await textOf(page, '[data-testid=workflow-count-total]'), /^57 in all/);
+  // Page 1, newest first: the running and the failed order on top, then the newest invoices.
+  await eventually(async () => (await ordered(page)).length === 50, 'page 1', WAIT);
+  const first = await ordered(page);
+  assert.deepEqual(first.slice(0, 2), [
+    ['o-run', 'running'],
+    ['o-fail', 'failed'],
+  ]);
+  assert.deepEqual(first[2], ['inv-54', 'completed']);
+  assert.match(
+    await textOf(page, 'tr[data-workflow="inv-54"] [data-testid=workflow-row-attributes]'),
+    /customer="c-4" total=54/,
+  );
+  await shot(page, 'workflows-search-newest');
+  // The next page by cursor: the rest, none repeated.
+  await page.click('[data-testid=workflow-next]');
+  await eventually(async () => (await ordered(page)).length === 7, 'page 2', WAIT);
+  const second = await ordered(page);
+  assert.deepEqual(
+    second.map((r) => r[0]),
+    ['inv-06', 'inv-05', 'inv-04', 'inv-03', 'inv-02', 'inv-01', 'inv-00'],
+  );
+  assert.equal(new Set([...first, ...second].map((r) => r[0])).size, 57);
+  await shot(page, 'workflows-search-page2');
+  await page.click('[data-testid=workflow-prev]');
+  await eventually(async () => (await ordered(page)).length === 50, 'back to page 1', WAIT);
+  // A click on a total filters by its status.
+  await page.click('[data-testid=workflow-count-failed]');
+  await rowsAre(page, [['o-fail', 'failed']], 'the failed one');
+  await shot(page, 'workflows-search-failed');
+  await page.click('[data-testid=workflow-count-failed]');
+  // A kind and a search attribute: c-3's invoices, with that kind's totals.
+  await page.selectOption('[data-testid=workflow-kind]', 'invoice');
+  await page.fill('[data-testid=workflow-attribute]', 'customer=c-3');
+  await page.press('[data-testid=workflow-attribute]', 'Tab');
+  const c3 = [
+    'inv-03',
+    'inv-08',
+    'inv-13',
+    'inv-18',
+    'inv-23',
+    'inv-28',
+    'inv-33',
+    'inv-38',
+    'inv-43',
+    'inv-48',
+    'inv-53',
+  ];
+  await rowsAre(
+    page,
+    c3.map((id) => [id, 'completed']),
+    "c-3's invoices",
+  );
+  assert.equal(await count('completed'), '11');
+  assert.match(await textOf(page, '[data-testid=workflow-count-total]'), /^11 in all/);
+  await shot(page, 'workflows-search-attribute');
+  // A number attribute: total=30 (typed as a number from its text).
+  await page.fill('[data-testid=workflow-attribute]', 'total=30');
+  await page.press('[data-testid=workflow-attribute]', 'Tab');
+  await rowsAre(page, [['inv-30', 'completed']], 'total=30');
+  // A start time range: before 2000 finds none; after an hour ago finds them again.
+  await page.fill('[data-testid=workflow-started-before]', '2000-01-01T00:00:00');
+  await page.press('[data-testid=workflow-started-before]', 'Tab');
+  await rowsAre(page, [], 'nothing started before 2000');
+  assert.match(await textOf(page, '.grid'), /no instances/);
+  await page.fill('[data-testid=workflow-started-before]', '');
+  const hourAgo = new Date(Date.now() - 3_600_000);
+  const local = new Date(hourAgo.getTime() - hourAgo.getTimezoneOffset() * 60_000).toISOString().slice(0, 19);
+  await page.fill('[data-testid=workflow-started-after]', local);
+  await page.press('[data-testid=workflow-started-after]', 'Tab');
+  await rowsAre(page, [['inv-30', 'completed']], 'total=30 started in the last hour');
+  // A malformed attribute is shown, not asked.
+  await page.fill('[data-testid=workflow-attribute]', 'no-equals');
+  await page.press('[data-testid=workflow-attribute]', 'Tab');
+  await page.waitForSelector('[data-testid=workflow-search-problem]', { timeout: 20_000 });
+  assert.equal(await textOf(page, '[data-testid=workflow-search-problem]'), 'attribute: name=value');
+  await rowsAre(page, [], 'no rows of the previous search');
+  await shot(page, 'workflows-search-problem');
+  await page.click('[data-testid=workflow-clear]');
+  await eventually(async () => (await ordered(page)).length === 50, 'cleared: page 1 again', WAIT);
+  assert.deepEqual(await banners(page), []);
 });

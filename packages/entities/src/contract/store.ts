@@ -10,6 +10,7 @@
 import type { EntityId } from './ids.js';
 import type { EventMeta, JournalStore } from './journal.js';
 import type { ReminderChanges } from './reminder_store.js';
+import type { StateIndex, StateIndexEntry } from './state_index.js';
 
 export { MAX_KEY_BYTES, checkKey, type EntityId } from './ids.js';
 
@@ -81,6 +82,11 @@ export interface WriteRequest extends EntityId {
    * runtime writes a durable state machine's timeouts this way.
    */
   readonly reminders?: ReminderChanges;
+  /**
+   * The key's state index row, derived from `state` by its kind's `index` hook: written (replacing
+   * the previous one) in this write's transaction, by a store that has a {@link EntityStore.stateIndex}.
+   */
+  readonly index?: StateIndexEntry;
 }
 
 /** A message accepted into an entity's inbox and not yet processed. */
@@ -219,6 +225,11 @@ export interface EntityStore extends JournalStore {
    * it (`entities.workflows.list`); nothing on an entity's path calls it.
    */
   listStates?(kind: string, page: StatesPage): Promise<KeyState[]>;
+  /**
+   * Optional (the three stores of this package have it): the state index (contract/state_index.ts)
+   * that writes with an `index` keep, searched by operator listings (`entities.workflows.list`).
+   */
+  readonly stateIndex?: StateIndex;
 }
 
 /** A page of {@link EntityStore.listStates}. */

@@ -12,6 +12,7 @@ import { ErrEntityIncorrect } from '../contract/errors.js';
 import { checkKey } from '../contract/ids.js';
 import { thrownError } from '../contract/thrown.js';
 import type { CheckStorable } from '../contract/storable.js';
+import type { StateIndexEntry } from '../contract/state_index.js';
 import { checkReminderSchemas } from '../contract/reminder_store.js';
 import type { EntitiesClock } from '../contract/clock.js';
 import type { ReminderSchemas } from './reminder_types.js';
@@ -259,6 +260,12 @@ export interface EntityKindOptions<P extends AnyProtocol, S> {
   readonly passivateAfterMs?: number;
   /** The kind's durable reminder types, a payload schema each (its entity extends `ReminderEntity`). */
   readonly reminders?: ReminderSchemas;
+  /**
+   * Derives a key's state index row from its state (contract/state_index.ts): every save writes
+   * it in the same transaction, for a store with a `stateIndex`. Undefined: the key has no row
+   * (yet). Must be a pure function of the state. Workflows set it; searches read it.
+   */
+  readonly index?: (state: S) => StateIndexEntry | undefined;
 }
 
 /** Defaults of {@link EntityKindOptions}. */
@@ -278,6 +285,8 @@ export interface EntityKind<P extends AnyProtocol = AnyProtocol, S = unknown> {
   readonly passivateAfterMs: number;
   /** The kind's durable reminder types (none: its entities cannot `remind`). */
   readonly reminders?: ReminderSchemas;
+  /** Derives a key's state index row from its state ({@link EntityKindOptions.index}). */
+  readonly index?: (state: S) => StateIndexEntry | undefined;
 }
 
 const encoder = new TextEncoder();
@@ -323,6 +332,7 @@ export function defineEntity<P extends AnyProtocol, S>(
     initialState: options.initialState,
     passivateAfterMs,
     ...(options.reminders === undefined ? {} : { reminders: options.reminders }),
+    ...(options.index === undefined ? {} : { index: options.index }),
   });
 }
 

@@ -577,6 +577,7 @@ export class EntityHost extends Actor {
     // Reminder changes kept for this save (a durable machine's timeouts): written in its transaction,
     // under its token, so a refused save changes none. Taken now: a later save has its own.
     const reminders = this.#reminders?.takeStaged();
+    const index = this.#kind.index?.(state);
     try {
       this.#version = await fromStore(
         this.#rt.measuredStore.write({
@@ -588,6 +589,7 @@ export class EntityHost extends Actor {
           ...(this.#lease === undefined ? {} : { lease: this.#lease }),
           ...(processed === undefined ? {} : { processed }),
           ...(reminders === undefined ? {} : { reminders }),
+          ...(index === undefined ? {} : { index }),
         }),
       );
       if (reminders !== undefined) this.#reminders!.written(reminders);

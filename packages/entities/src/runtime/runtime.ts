@@ -54,6 +54,8 @@ import { ownerNode, type ActivateReply, type SendRequest } from './manager_proto
 import { MemberLease, memberLeaseEnded } from './member_lease.js';
 import { Membership } from './membership.js';
 import { WorkflowClient } from '../workflow/client.js';
+import { backfillIndexes } from '../workflow/search.js';
+import { describeThrown } from '../contract/thrown.js';
 import { workflowStatsOf } from '../workflow/metrics.js';
 import { settingsOf, type EntitiesOptions, type EntitiesSeams, type EntityCallOptions } from './options.js';
 import { ReminderScheduler } from './reminder_scheduler.js';
@@ -288,6 +290,11 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
     this.#observeMembers();
     this.reminders?.start();
     this.inboxSweeper?.start();
+    // Keys saved before the store had a state index get their rows (workflow/search.ts).
+    if (this.role === 'member')
+      backfillIndexes(this.store, [...this.#kinds.values()]).catch((err: unknown) =>
+        this.log('entities: the state index backfill failed (the next search tries again): %s', describeThrown(err)),
+      );
     this.membership.probe();
     this.membership.tell({ '~entity': 'hello', node: this.node.name });
   }

@@ -22,6 +22,7 @@ import type { JournalEntry, JournalQuery } from '../contract/journal.js';
 import { checkJournalQuery, checkOffset, checkProjection, type StoredEventMeta } from './journal_sql.js';
 import { MemoryReminderData, MemoryReminders } from './memory_reminders.js';
 import { MemoryDeadLetterData, MemoryDeadLetters } from './memory_dead_letters.js';
+import { MemoryIndexData, MemoryStateIndex } from './memory_index.js';
 import type {
   DeadLetter,
   DeadLetterQuery,
@@ -144,6 +145,8 @@ export class MemoryStoreData {
   readonly reminders = new MemoryReminderData();
   /** The inbox messages' failure counts and the dead letters (memory_dead_letters.ts). */
   readonly deadLetters = new MemoryDeadLetterData();
+  /** The state index rows (memory_index.ts). */
+  readonly stateIndex = new MemoryIndexData();
 
   /** The lease row of (kind, key), if one was ever taken. */
   lease(id: EntityId): MemoryLeaseRow | undefined {
@@ -200,6 +203,8 @@ export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore 
   /** The reminder operations, checked, on {@link #reminders} (checked_reminders.ts). */
   readonly #reminderOps: CheckedReminders;
   readonly #dead: MemoryDeadLetters;
+  /** The state index (memory_index.ts). */
+  readonly stateIndex: MemoryStateIndex;
   #closed = false;
 
   /** An empty store. Throws ERR_ENTITY_INCORRECT for a clock or codec that is not one. */
@@ -228,6 +233,16 @@ export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore 
       token: (lease) => data.lease(lease)?.token ?? 0,
       rows: (id) => data.rows(id),
       rowsFor: (id) => data.rowsFor(id),
+    });
+    this.stateIndex = new MemoryStateIndex({
+      data: data.stateIndex,
+      state: (id) => {
+        const st = data.rows(id)?.state;
+        if (st === undefined || st.snapshot === null) return undefined;
+        return { key: id.key, state: this.#values.decode(st.snapshot), version: st.snapshotVersion };
+      },
+      keys: (kind) => data.keys.get(kind)?.keys() ?? [],
+      op: (what, fn) => this.#op(what, fn),
     });
   }
 
@@ -347,6 +362,7 @@ export class MemoryStore implements EntityStore, ReminderStore, DeadLetterStore 
         this.#dead.forget(request, request.processed);
       }
       if (w.reminders !== undefined) this.#reminders.apply(request, w.reminders);
+      if (request.index !== undefined) this.data.stateIndex.put(request, request.index);
       return plan.version;
     });
   }

@@ -41,6 +41,7 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { PostgresReminders } from './postgres_reminders.js';
+import { PostgresStateIndex } from './postgres_index.js';
 import { PostgresLiveness } from './postgres_liveness.js';
 import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
 import { PostgresDeadLetters } from './postgres_dead_letters.js';
@@ -93,6 +94,8 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
   readonly #liveness: PostgresLiveness;
   /** The dead letters (postgres_dead_letters.ts). */
   readonly #dead: PostgresDeadLetters;
+  /** The state index (postgres_index.ts). */
+  readonly stateIndex: PostgresStateIndex;
 
   private constructor(name: string, pool: pg.Pool, codec: StoreCodec, prefix: string) {
     this.name = name;
@@ -130,6 +133,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
       this.#reminders,
     );
     this.#dead = new PostgresDeadLetters({ pool, values: this.#values, prefix });
+    this.stateIndex = new PostgresStateIndex({ pool, values: this.#values, prefix, op: (w, fn) => this.#op(w, fn) });
   }
 
   /**
@@ -459,6 +463,7 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
         given: request.events !== undefined,
         done: request.processed ?? null,
         rems,
+        idx: request.index,
       });
     });
   }
@@ -468,11 +473,12 @@ export class PostgresStore implements EntityStore, ReminderStore, LivenessStore,
     try {
       const r = await this.#prepared<{ v: string }>(
         'write',
-        `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) AS v`,
+        `SELECT ${this.#t.write}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) AS v`,
         [
           ...[a.k, a.ky, a.fk, a.fky, a.tok, a.exp, a.evs, a.types, a.svs, a.tev, a.tnm, a.snap, a.given, a.done],
           this.#j.lock,
           a.rems === undefined ? null : JSON.stringify(a.rems),
+          a.idx === undefined ? null : JSON.stringify(a.idx),
         ],
       );
       return Number(r.rows[0]!.v);

@@ -32,6 +32,8 @@ export interface WriteArgs {
   readonly done: string | null;
   /** The reminder changes made with the write, or undefined. */
   readonly rems: object | undefined;
+  /** The key's state index row (postgres_index.ts), or undefined. */
+  readonly idx: object | undefined;
 }
 
 /** How one write of a batch ended, as write_batch answers: its new version, or the SQLSTATE that refused it. */

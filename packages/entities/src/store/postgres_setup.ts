@@ -14,6 +14,7 @@ import { postgresJournalSchema } from './journal_sql.js';
 import { POSTGRES_STORE_DEFAULTS, type PostgresStoreOptions } from './postgres_options.js';
 import { postgresReminderSchema } from './postgres_reminders.js';
 import { addAttemptsColumn, postgresDeadLetterSchema } from './postgres_dead_letters.js';
+import { postgresIndexSchema, postgresIndexWrite } from './postgres_index.js';
 
 /**
  * Checks `options` (ERR_ENTITY_INCORRECT) and makes the store's connection pool (no connection
@@ -80,7 +81,7 @@ CREATE TABLE IF NOT EXISTS ${p}inbox (
   id TEXT NOT NULL, message TEXT NOT NULL, accepted_at BIGINT NOT NULL DEFAULT ${NOW}, UNIQUE (kind, key, id));
 CREATE TABLE IF NOT EXISTS ${p}processed (
   kind TEXT NOT NULL, key TEXT NOT NULL, id TEXT NOT NULL, version BIGINT NOT NULL,
-  PRIMARY KEY (kind, key, id));
+  PRIMARY KEY (kind, key, id));${postgresIndexSchema(p)}
 CREATE OR REPLACE FUNCTION ${p}enqueue(k TEXT, ky TEXT, mid TEXT, msg TEXT) RETURNS BOOLEAN
 LANGUAGE plpgsql AS $fn$
 BEGIN
@@ -120,7 +121,7 @@ BEGIN
 END $fn$;
 CREATE OR REPLACE FUNCTION ${p}write_key(k TEXT, ky TEXT, fk TEXT, fky TEXT, tok BIGINT, expected BIGINT,
   evs TEXT[], ev_types TEXT[], ev_versions INT[], tag_events INT[], tag_names TEXT[], snap TEXT,
-  events_given BOOLEAN, done_id TEXT, jlock TEXT, rems JSONB) RETURNS BIGINT
+  events_given BOOLEAN, done_id TEXT, jlock TEXT, rems JSONB, idx JSONB) RETURNS BIGINT
 LANGUAGE plpgsql AS $fn$
 DECLARE
   cur BIGINT; head BIGINT; old_snap TEXT; old_snap_v BIGINT; n INT; v BIGINT; sq BIGINT;
@@ -129,7 +130,7 @@ BEGIN
   -- two alike): the key's lock, then the fencing lease's token and the state, each statement on a
   -- fresh snapshot (a VOLATILE function), so a commit made while we waited is seen. rems: the
   -- reminder changes made with the write. (A database older code opened also keeps that code's
-  -- write_key without rems, an overload its members still call.)
+  -- write_key without rems or idx, an overload its members still call.) idx: the key's search row.
   PERFORM pg_advisory_xact_lock(hashtextextended(k || '/' || ky, 0));
   SELECT l.token INTO cur FROM ${p}leases l WHERE l.kind = fk AND l.key = fky FOR SHARE;
   IF COALESCE(cur, 0) <> tok THEN
@@ -176,7 +177,7 @@ BEGIN
       ON CONFLICT (kind, key, name) DO UPDATE SET shard = excluded.shard, due_at = excluded.due_at,
         every_ms = excluded.every_ms, cron = excluded.cron, location = excluded.location,
         payload = excluded.payload, gen = excluded.gen;
-  END IF;
+  END IF;${postgresIndexWrite(p)}
   RETURN v;
 END $fn$;
 CREATE OR REPLACE FUNCTION ${p}jtext(j JSONB) RETURNS TEXT[] LANGUAGE sql IMMUTABLE AS $fn$
@@ -206,7 +207,7 @@ BEGIN
     BEGIN
       v := ${p}write_key(w->>'k', w->>'ky', w->>'fk', w->>'fky', (w->>'tok')::BIGINT, (w->>'exp')::BIGINT,
         ${p}jtext(w->'evs'), ${p}jtext(w->'types'), ${p}jtext(w->'svs')::INT[], ${p}jtext(w->'tev')::INT[],
-        ${p}jtext(w->'tnm'), w->>'snap', (w->>'given')::BOOLEAN, w->>'done', jlock, w->'rems');
+        ${p}jtext(w->'tnm'), w->>'snap', (w->>'given')::BOOLEAN, w->>'done', jlock, w->'rems', w->'idx');
       res := res || jsonb_build_array(jsonb_build_object('v', v));
     EXCEPTION WHEN OTHERS THEN
       GET STACKED DIAGNOSTICS st = RETURNED_SQLSTATE, msg = MESSAGE_TEXT;

@@ -18,6 +18,7 @@ import { checkId, type EntityId } from '../contract/ids.js';
 import type { LeaseRequest, StoreCodec, WriteRequest } from '../contract/store.js';
 import { checkEventMeta, type StoredEventMeta } from './journal_sql.js';
 import { checkReminderChanges, newGeneration } from '../contract/reminder_store.js';
+import { checkIndexEntry } from '../contract/state_index.js';
 
 /** Throws ERR_ENTITY_INCORRECT unless `ttl` is an integer in 1..2^31-1 ms. */
 export function checkTtl(ttl: number): void {
@@ -113,6 +114,7 @@ export interface PreparedReminders {
 export function prepareWrite(request: WriteRequest, values: Values): PreparedWrite {
   checkId(request);
   if (request.lease !== undefined) checkId(request.lease);
+  if (request.index !== undefined) checkIndexEntry(request.index);
   let reminders: PreparedReminders | undefined;
   if (request.reminders !== undefined) {
     checkReminderChanges(request.reminders);

@@ -57,6 +57,7 @@ import {
   type StoredReminder,
 } from '../contract/reminder_store.js';
 import { SQLITE_REMINDER_SCHEMA, SqliteReminders } from './sqlite_reminders.js';
+import { SQLITE_INDEX_SCHEMA, SqliteStateIndex } from './sqlite_index.js';
 import { SqliteLiveness } from './sqlite_liveness.js';
 import type { LivenessClaim, LivenessStore } from '../contract/liveness.js';
 import { SqliteDeadLetters, migrateDeadLetters } from './sqlite_dead_letters.js';
@@ -155,6 +156,8 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore, D
   readonly #reminderOps: CheckedReminders;
   /** The dead letters (sqlite_dead_letters.ts). */
   readonly #dead: SqliteDeadLetters;
+  /** The state index (sqlite_index.ts). */
+  readonly stateIndex: SqliteStateIndex;
 
   private constructor(path: string, db: Database, codec: StoreCodec, busyTimeoutMs: number) {
     this.name = `sqlite:${path}`;
@@ -215,6 +218,12 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore, D
       this.#reminders,
     );
     this.#dead = new SqliteDeadLetters({ prepare: p, tx: (fn) => this.#tx(fn), values: this.#values });
+    this.stateIndex = new SqliteStateIndex({
+      prepare: p,
+      tx: (fn) => this.#tx(fn),
+      values: this.#values,
+      op: (what, fn, writes) => this.#op(what, fn, writes),
+    });
   }
 
   /**
@@ -241,6 +250,7 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore, D
       db.exec(SCHEMA);
       migrateJournal(db);
       db.exec(SQLITE_REMINDER_SCHEMA);
+      db.exec(SQLITE_INDEX_SCHEMA);
       // From now on SQLite never sleeps on the event loop: a busy operation is retried from timers.
       db.exec('PRAGMA busy_timeout = 0');
       return new SqliteStore(path, db, options.codec ?? structuredCodec, busy);
@@ -442,6 +452,7 @@ export class SqliteStore implements EntityStore, ReminderStore, LivenessStore, D
           this.#q.inboxDel!.run(kind, key, request.processed);
         }
         if (w.reminders !== undefined) this.#reminders.apply(request, w.reminders);
+        this.stateIndex.apply(request);
         return plan.version;
       });
     });

@@ -31,8 +31,16 @@ import {
 import { storableSize } from './bounds.js';
 import type { ResultReply, WorkflowDescription, WorkflowProtocol, WorkflowRequest } from './record.js';
 import type { WatchMode } from './watchers.js';
-import { listWorkflows, type ListOptions, type WorkflowPage, type WorkflowRuntimeView } from './listing.js';
+import type { ListOptions, WorkflowRuntimeView } from './listing.js';
 import { askUpdate, type UpdateOptions } from './updates.js';
+import {
+  countWorkflows,
+  searchWorkflows,
+  type StatusCounts,
+  type WorkflowFilter,
+  type WorkflowQuery,
+  type WorkflowSearchPage,
+} from './search.js';
 
 /** Options of {@link WorkflowClient.start}. */
 export interface StartOptions {
@@ -320,13 +328,47 @@ export class WorkflowClient {
   }
 
   /**
-   * A page of the instances of `kind` (a kind or its name), read from the store (any state: ended
-   * ones included), by id in UTF-8 byte order: `{ items, next }`, `next` the `after` of the next
-   * page. Rejects with ERR_WORKFLOW_UNSUPPORTED when the store has no `listStates` (a custom
-   * store) or this client was made without its runtime, ERR_WORKFLOW_INCORRECT for bad options.
+   * A page of the instances that match `query`, read from the store's state index (search.ts):
+   * by kind, status, start and end time ranges and search attributes (typed by the kind's
+   * `attributes` when `kind` is the kind itself), newest first (start time, then kind and id,
+   * descending), with the counts per status of the query's filter. Pass `next` as `cursor` for
+   * the next page: an instance started after the first page was read does not shift the pages
+   * after it. Instances saved before the store had an index are backfilled when the runtime
+   * starts (and before the first search). Rejects with ERR_WORKFLOW_INCORRECT for a bad filter
+   * (an undeclared attribute, a wrong type, a cursor no listing gave), ERR_WORKFLOW_UNSUPPORTED
+   * when the store has no `stateIndex` (a custom store) or this client was made without its runtime.
+   *
+   * @example
+   * const page = await entities.workflows.list({ kind: Order, status: 'failed', attributes: { customer: 'c-7' } });
+   * const more = page.next === undefined ? undefined : await entities.workflows.list({ kind: Order, cursor: page.next });
    */
-  list(kind: AnyWorkflowKind | string, options: ListOptions = {}): Promise<WorkflowPage> {
-    return listWorkflows(this.#view, typeof kind === 'string' ? kind : kind?.name, options);
+  list<K extends AnyWorkflowKind | string>(query?: WorkflowQuery<K>): Promise<WorkflowSearchPage>;
+  /** The same for one kind: `list({ kind, status, limit, cursor })`. */
+  list(kind: AnyWorkflowKind | string, options?: ListOptions): Promise<WorkflowSearchPage>;
+  list(a: unknown = {}, options: ListOptions = {}): Promise<WorkflowSearchPage> {
+    if (
+      typeof a === 'string' ||
+      (typeof a === 'object' && a !== null && typeof (a as { name?: unknown }).name === 'string')
+    ) {
+      if (typeof options !== 'object' || options === null)
+        return Promise.reject(ErrWorkflowIncorrect.with('list: options must be an object'));
+      const cursor = options.cursor ?? options.after;
+      return searchWorkflows(this.#view, {
+        kind: a as AnyWorkflowKind | string,
+        ...(options.status === undefined ? {} : { status: options.status }),
+        ...(options.limit === undefined ? {} : { limit: options.limit }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+    }
+    return searchWorkflows(this.#view, a as WorkflowQuery);
+  }
+
+  /**
+   * How many instances match `filter` (as {@link list}'s, without status or paging), per status
+   * and in all. Rejects as {@link list} does.
+   */
+  count<K extends AnyWorkflowKind | string>(filter: WorkflowFilter<K> = {}): Promise<StatusCounts> {
+    return countWorkflows(this.#view, filter as WorkflowFilter);
   }
 
   /** The names of the workflow kinds this runtime hosts, sorted (ERR_WORKFLOW_UNSUPPORTED without its runtime). */

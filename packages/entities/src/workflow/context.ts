@@ -36,6 +36,8 @@ import {
   revivedError,
   storedError,
 } from './errors.js';
+import { RunAttributes } from './attributes.js';
+import type { IndexValue } from '../contract/state_index.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
 import { callOnce } from './in_flight.js';
 import { runMarker } from './continue_as_new.js';
@@ -63,6 +65,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   /** The idempotency keys' run marker (continue_as_new.ts), and the continue-as-new under way. */
   readonly #runMarker: string;
   #continuing: RunEnded | undefined;
+  readonly #attributes: RunAttributes;
   readonly #waits = new Set<Wait>();
   readonly #steps = new Set<RunningAttempt>();
   readonly #queries = new Map<string, (arg: unknown) => unknown>();
@@ -96,6 +99,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     this.#lastSeq = record.journal.reduce((m, e) => Math.max(m, e.s), -1);
     this.#resets = record.resets;
     this.#runMarker = runMarker(record);
+    this.#attributes = new RunAttributes(record.attributes);
     this.#cancelled = record.cancel !== undefined;
     this.#readOnly = readOnly;
   }
@@ -605,6 +609,10 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   uuid(): string {
     return this.#drawn('uuid', () => crypto.randomUUID());
+  }
+
+  setAttributes(values: Readonly<Record<string, IndexValue>>): Promise<void> {
+    return this.#attributes.set(this.#h, values, this.#readOnly, this.#ended);
   }
 
   patched(id: string): boolean {

@@ -5,6 +5,7 @@ import type { AnyProtocol, Infer, Log, MessageOf, ReplyOf, RequestOf } from 'erg
 
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
+import type { AttributeSchemas, SetAttributesArg } from './attributes.js';
 import type {
   AnyWorkflowKind,
   OutboxMessages,
@@ -88,6 +89,7 @@ export interface WorkflowContext<
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
   U extends UpdateSchemas = {},
+  At extends AttributeSchemas = {},
   I = unknown,
 > {
   /** The workflow's name. */
@@ -197,6 +199,14 @@ export interface WorkflowContext<
    * Compensations pushed in this run do not carry over: run them first if they must.
    */
   continueAsNew(input: I): Promise<never>;
+  /**
+   * Sets some of the instance's search attributes (declared in `defineWorkflow`'s `attributes`;
+   * others keep their values): saved with its record and its index row, found by
+   * `entities.workflows.list({ attributes })`. Not journaled: a replay sets them again and writes
+   * nothing when they are unchanged. Rejects with ERR_WORKFLOW_INCORRECT for an undeclared name or
+   * a wrong type (a compile error when typed).
+   */
+  setAttributes(values: SetAttributesArg<At>): Promise<void>;
 }
 
 /** A workflow's body: runs again from the top on each resume, its finished operations replayed from the journal. */
@@ -207,4 +217,5 @@ export type WorkflowBody<
   Q extends QuerySchemas,
   Om extends OutboxMessages = {},
   U extends UpdateSchemas = {},
-> = (ctx: WorkflowContext<Sg, Q, Om, U, I>, input: I) => Promise<O>;
+  At extends AttributeSchemas = {},
+> = (ctx: WorkflowContext<Sg, Q, Om, U, At, I>, input: I) => Promise<O>;

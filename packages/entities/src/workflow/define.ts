@@ -7,6 +7,7 @@ import type { Infer, StandardSchemaV1 } from 'ergo-ts';
 
 import { describeThrown } from '../contract/thrown.js';
 import type { EntityKind } from '../kinds/entity.js';
+import { attributeSchemas, type AttributeSchemas } from './attributes.js';
 import { MAX_TIMER_MS } from './bounds.js';
 import { isDeterminismGuardMode, type DeterminismGuardMode } from './determinism.js';
 import { ErrWorkflowIncorrect } from './errors.js';
@@ -84,6 +85,7 @@ export interface WorkflowOptions<
   Q extends QuerySchemas,
   Om extends OutboxMessages = {},
   U extends UpdateSchemas = {},
+  At extends AttributeSchemas = {},
 > {
   /** Checks the input at start (on every node: a remote start is checked too). */
   readonly input?: StandardSchemaV1;
@@ -124,6 +126,11 @@ export interface WorkflowOptions<
    * are not the body: they may call anything.
    */
   readonly determinismGuard?: DeterminismGuardMode;
+  /**
+   * Its search attributes, a type each (`{ customer: 'string', total: 'number' }`): the body sets
+   * them with `ctx.setAttributes`, `entities.workflows.list({ kind, attributes })` filters by them.
+   */
+  readonly attributes?: At;
 }
 
 /** Defaults of {@link WorkflowOptions}. */
@@ -148,6 +155,8 @@ export interface WorkflowSpec {
   readonly resumeAfterMs: number;
   /** The `determinismGuard` option (undefined: the environment decides when a body starts). */
   readonly determinismGuard?: DeterminismGuardMode;
+  /** The declared search attributes (none: `{}`). */
+  readonly attributes: AttributeSchemas;
 }
 
 /** A declared workflow (from {@link defineWorkflow}): an entity kind, plus its types. */
@@ -157,31 +166,35 @@ export interface WorkflowKind<
   Sg extends SignalSchemas = {},
   Q extends QuerySchemas = {},
   U extends UpdateSchemas = {},
+  At extends AttributeSchemas = {},
 > extends EntityKind<typeof WorkflowProtocol, WorkflowRecord> {
   /** The engine's view of the definition. */
   readonly workflow: WorkflowSpec;
-  /** Phantom: the input, output, signal, query and update types. */
+  /** Phantom: the input, output, signal, query, update and search attribute types. */
   readonly '~workflow'?: {
     readonly input: I;
     readonly output: O;
     readonly signals: Sg;
     readonly queries: Q;
     readonly updates: U;
+    readonly attributes: At;
   };
 }
 
 /** Any workflow kind. */
-export type AnyWorkflowKind = WorkflowKind<any, any, any, any, any>;
+export type AnyWorkflowKind = WorkflowKind<any, any, any, any, any, any>;
+/** The search attribute schemas of a workflow kind. */
+export type WorkflowAttributes<K> = K extends WorkflowKind<any, any, any, any, any, infer At> ? At : never;
 /** The input type of a workflow kind. */
-export type WorkflowInput<K> = K extends WorkflowKind<infer I, any, any, any, any> ? I : never;
+export type WorkflowInput<K> = K extends WorkflowKind<infer I, any, any, any, any, any> ? I : never;
 /** The output type of a workflow kind. */
-export type WorkflowOutput<K> = K extends WorkflowKind<any, infer O, any, any, any> ? O : never;
+export type WorkflowOutput<K> = K extends WorkflowKind<any, infer O, any, any, any, any> ? O : never;
 /** The signal schemas of a workflow kind. */
-export type WorkflowSignals<K> = K extends WorkflowKind<any, any, infer Sg, any, any> ? Sg : never;
+export type WorkflowSignals<K> = K extends WorkflowKind<any, any, infer Sg, any, any, any> ? Sg : never;
 /** The query schemas of a workflow kind. */
-export type WorkflowQueries<K> = K extends WorkflowKind<any, any, any, infer Q, any> ? Q : never;
+export type WorkflowQueries<K> = K extends WorkflowKind<any, any, any, infer Q, any, any> ? Q : never;
 /** The update schemas of a workflow kind. */
-export type WorkflowUpdates<K> = K extends WorkflowKind<any, any, any, any, infer U> ? U : never;
+export type WorkflowUpdates<K> = K extends WorkflowKind<any, any, any, any, infer U, any> ? U : never;
 /** The input type of update `N` of a workflow kind. */
 export type UpdateInput<K, N extends keyof WorkflowUpdates<K>> = Infer<WorkflowUpdates<K>[N]['input']>;
 /** The answer type of update `N` of a workflow kind. */
@@ -228,7 +241,7 @@ export function backoffMs(p: Required<RetryPolicy>, attempt: number): number {
 export function workflowSpec(
   name: string,
   body: unknown,
-  options: WorkflowOptions<SignalSchemas, QuerySchemas, OutboxMessages, UpdateSchemas> = {},
+  options: WorkflowOptions<SignalSchemas, QuerySchemas, OutboxMessages, UpdateSchemas, AttributeSchemas> = {},
 ): WorkflowSpec {
   if (typeof body !== 'function') throw ErrWorkflowIncorrect.with(`workflow ${name}: the body must be a function`);
   if (options.signals !== undefined && (typeof options.signals !== 'object' || options.signals === null))
@@ -252,6 +265,7 @@ export function workflowSpec(
     updates: options.updates ?? {},
     outboxes: options.outboxes ?? {},
     ...(guard === undefined ? {} : { determinismGuard: guard }),
+    attributes: attributeSchemas(name, options.attributes),
     retry: retryPolicy(options.retry),
     maxValueBytes: positiveOption('maxValueBytes', options.maxValueBytes, WORKFLOW_DEFAULTS.maxValueBytes),
     resumeAfterMs: positiveOption(

@@ -2,6 +2,7 @@
 // are instances run by the engine (engine.ts), ready for `startEntities(node, { kinds })`.
 
 import { defineEntity } from '../kinds/entity.js';
+import { workflowIndex, type AttributeSchemas } from './attributes.js';
 import type { WorkflowBody } from './context_types.js';
 import {
   WORKFLOW_DEFAULTS,
@@ -45,11 +46,12 @@ export function defineWorkflow<
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
   U extends UpdateSchemas = {},
+  At extends AttributeSchemas = {},
 >(
   name: string,
-  body: WorkflowBody<I, O, Sg, Q, Om, U>,
-  options?: WorkflowOptions<Sg, Q, Om, U>,
-): WorkflowKind<I, O, Sg, Q, U>;
+  body: WorkflowBody<I, O, Sg, Q, Om, U, At>,
+  options?: WorkflowOptions<Sg, Q, Om, U, At>,
+): WorkflowKind<I, O, Sg, Q, U, At>;
 /**
  * The same with the options before the body: their signals, queries and outbox handlers are typed
  * first, so an outbox handler's parameters need no annotation (`(m: Mail, { idempotencyKey }) => …`)
@@ -62,11 +64,12 @@ export function defineWorkflow<
   Q extends QuerySchemas = {},
   Om extends OutboxMessages = {},
   U extends UpdateSchemas = {},
+  At extends AttributeSchemas = {},
 >(
   name: string,
-  options: WorkflowOptions<Sg, Q, Om, U>,
-  body: WorkflowBody<I, O, Sg, Q, Om, U>,
-): WorkflowKind<I, O, Sg, Q, U>;
+  options: WorkflowOptions<Sg, Q, Om, U, At>,
+  body: WorkflowBody<I, O, Sg, Q, Om, U, At>,
+): WorkflowKind<I, O, Sg, Q, U, At>;
 export function defineWorkflow(
   name: string,
   a:
@@ -99,6 +102,8 @@ export function defineWorkflow(
     initialState: emptyRecord,
     passivateAfterMs: options.passivateAfterMs ?? WORKFLOW_DEFAULTS.passivateAfterMs,
     reminders: WAKE_REMINDERS,
+    // The instance's search row (status, times, attributes), saved with each record (attributes.ts).
+    index: workflowIndex,
   });
   return Object.freeze({ ...kind, workflow: spec }) as AnyWorkflowKind;
 }

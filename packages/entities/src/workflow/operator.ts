@@ -10,6 +10,7 @@
 import type { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
 import type { WorkflowStatus } from './record.js';
+import type { WorkflowQuery } from './search.js';
 
 /** The operations of {@link WorkflowOperation}. */
 export const WORKFLOW_OPERATIONS = [
@@ -31,10 +32,17 @@ export interface WorkflowOperation {
   readonly workflow?: string;
   /** The instance's id (describe, cancel, resume, reset, signal). */
   readonly id?: string;
-  /** list: a status filter, a page size, the previous page's `next`. */
+  /** list: a status filter, a page size, the previous page's `next` (`cursor`; `after` the same). */
   readonly status?: WorkflowStatus;
   readonly limit?: number;
+  readonly cursor?: string;
   readonly after?: string;
+  /** list: time ranges (epoch ms) and search attributes (workflow/search.ts); `workflow` absent: every kind. */
+  readonly startedAfter?: number;
+  readonly startedBefore?: number;
+  readonly endedAfter?: number;
+  readonly endedBefore?: number;
+  readonly attributes?: Readonly<Record<string, string | number | boolean>>;
   /** cancel, reset: why. */
   readonly reason?: string;
   /** reset: the operation the instance runs again from (WorkflowHandle.reset). */
@@ -68,17 +76,29 @@ function optStr(v: unknown, what: string): string | undefined {
   return v === undefined || v === null || v === '' ? undefined : str(v, what);
 }
 
+/** A list request's query (absent and null fields left out: a tool sends what its user filled in). */
+function listQuery(r: WorkflowOperation): WorkflowQuery {
+  const q: Record<string, unknown> = {};
+  const kind = optStr(r.workflow, 'workflow');
+  if (kind !== undefined) q.kind = kind;
+  const cursor = optStr(r.cursor, 'cursor') ?? optStr(r.after, 'after');
+  if (cursor !== undefined) q.cursor = cursor;
+  for (const f of [
+    'status',
+    'limit',
+    'startedAfter',
+    'startedBefore',
+    'endedAfter',
+    'endedBefore',
+    'attributes',
+  ] as const)
+    if ((r[f] as unknown) !== undefined && (r[f] as unknown) !== null && (r[f] as unknown) !== '') q[f] = r[f];
+  return q as WorkflowQuery;
+}
+
 async function run(client: WorkflowClient, r: WorkflowOperation): Promise<unknown> {
   if (r.op === 'kinds') return client.kinds();
-  if (r.op === 'list') {
-    const status = optStr(r.status, 'status') as WorkflowStatus | undefined;
-    const after = optStr(r.after, 'after');
-    return client.list(str(r.workflow, 'workflow'), {
-      ...(status === undefined ? {} : { status }),
-      ...(r.limit === undefined || r.limit === null ? {} : { limit: r.limit }),
-      ...(after === undefined ? {} : { after }),
-    });
-  }
+  if (r.op === 'list') return client.list(listQuery(r));
   const h = client.handleOf(str(r.workflow, 'workflow'), str(r.id, 'id'));
   switch (r.op) {
     case 'describe':

@@ -6,6 +6,7 @@
 
 import { defineProtocol, schema } from 'ergo-ts';
 
+import type { IndexValue } from '../contract/state_index.js';
 import type { StoredError } from './errors.js';
 import type { PendingUpdate, UpdateState } from './updates.js';
 
@@ -160,6 +161,8 @@ export interface WorkflowRecord {
   readonly previousRuns?: readonly WorkflowRunLink[];
   /** Updates accepted, oldest first (updates.ts): every one not answered, and the last 1024 answered. */
   readonly updates?: readonly UpdateState[];
+  /** Its search attributes, as the body last set them (`ctx.setAttributes`; attributes.ts). */
+  readonly attributes?: Readonly<Record<string, IndexValue>>;
 }
 
 /** The record of an id never started. */
@@ -230,6 +233,8 @@ export interface WorkflowDescription {
   readonly updates?: readonly PendingUpdate[];
   /** Whether a body runs for this instance on its owner now. */
   readonly active: boolean;
+  /** Its search attributes (absent: none set). */
+  readonly attributes?: Readonly<Record<string, IndexValue>>;
 }
 
 /** The protocol of every workflow kind's entity (checked on requests from other nodes). */

@@ -1,6 +1,7 @@
 // Workflows (@ergo-ts/entities' durable workflows), on a node running an entities runtime: the
-// instances of a workflow kind read from the store (`do/workflows` op list, each second), filtered
-// by status and paged by id; an instance's page (op describe, each second) shows its status, input
+// instances found by the store's state index (`do/workflows` op list, each second), newest first,
+// searched by kind, status, a search attribute and a start time range (workflow_filters.tsx) with
+// the totals per status, paged by cursor; an instance's page (op describe, each second) shows its status, input
 // and outcome, its step history (the journal: each operation with its time, its offset from the
 // start, the time since the previous one and its attempts), its pending timers and its buffered
 // signals, and the actions cancel, resume (retry the failed steps) and update (workflow_update.tsx), each a POST through the
@@ -12,8 +13,7 @@ import { api, type Json } from '../api';
 import { list } from '../format';
 import { Error, Grid, KV } from '../ui';
 import { WorkflowUpdateForm } from './workflow_update';
-
-const STATUSES = ['running', 'completed', 'failed', 'cancelled'];
+import { NO_SEARCH, searchFields, WorkflowFilters, type WorkflowSearch } from './workflow_filters';
 
 /** Epoch ms as local time with milliseconds. */
 function at(ms: Json): string {
@@ -65,51 +65,32 @@ function usePolled(op: string, args: Json, enabled: boolean): [Json, string | nu
 
 export function WorkflowsPage() {
   const [kinds, kindsError] = usePolled('kinds', {}, true);
-  const [chosen, setChosen] = useState('');
-  const [status, setStatus] = useState('');
+  const [search, setSearch] = useState<WorkflowSearch>(NO_SEARCH);
   const [after, setAfter] = useState<string[]>([]);
-  const kind = chosen !== '' ? chosen : (list(kinds)[0] ?? '');
   const cursor = after.at(-1);
-  const [page, error] = usePolled(
+  const asked = searchFields(search);
+  const fields = 'fields' in asked ? asked.fields : {};
+  const [polled, error] = usePolled(
     'list',
-    {
-      workflow: kind,
-      limit: 50,
-      ...(status === '' ? {} : { status }),
-      ...(cursor === undefined ? {} : { after: cursor }),
-    },
-    kind !== '',
+    { ...fields, limit: 50, ...(cursor === undefined ? {} : { cursor }) },
+    'fields' in asked,
   );
+  // A search the bar cannot ask (its problem shown) shows no rows of the previous one.
+  const page = 'fields' in asked ? polled : null;
   const items = list(page?.items);
   return (
     <div>
       <h2>Workflows</h2>
       <Error text={kindsError ?? error} />
       {kinds !== null && list(kinds).length === 0 ? <p class="muted">no workflow kinds on this node</p> : null}
+      <WorkflowFilters
+        kinds={list(kinds)}
+        search={search}
+        counts={page?.counts ?? null}
+        problem={'problem' in asked ? asked.problem : null}
+        onChange={(s) => (setSearch(s), setAfter([]))}
+      />
       <div class="toolbar">
-        <select
-          data-testid="workflow-kind"
-          value={kind}
-          onChange={(e) => (setChosen((e.target as HTMLSelectElement).value), setAfter([]))}
-        >
-          {list(kinds).map((k: string) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </select>
-        <select
-          data-testid="workflow-status"
-          value={status}
-          onChange={(e) => (setStatus((e.target as HTMLSelectElement).value), setAfter([]))}
-        >
-          <option value="">status: any</option>
-          {STATUSES.map((s) => (
-            <option key={s} value={s}>
-              {s}
-            </option>
-          ))}
-        </select>
         {after.length > 0 ? (
           <button class="small" data-testid="workflow-prev" onClick={() => setAfter(after.slice(0, -1))}>
             previous page
@@ -120,25 +101,32 @@ export function WorkflowsPage() {
             next page
           </button>
         ) : null}
+        <span class="muted">newest first</span>
       </div>
       <Grid
-        headers={['id', 'status', 'started', 'ended', 'took', 'runs', 'steps', 'problem']}
+        headers={['id', 'kind', 'status', 'started', 'ended', 'took', 'runs', 'steps', 'attributes', 'problem']}
         empty={page !== null && items.length === 0 ? 'no instances' : null}
       >
         {items.map((w: Json) => (
-          <tr key={w.id} data-workflow={w.id}>
-            <td class="mono">
-              <a href={`#/workflow/${encodeURIComponent(kind)}/${encodeURIComponent(w.id)}`}>{w.id}</a>
+          <tr key={`${w.workflow}/${w.id}`} data-workflow={w.id} data-kind={w.workflow}>
+            <td class="mono figure">
+              <a href={`#/workflow/${encodeURIComponent(w.workflow)}/${encodeURIComponent(w.id)}`}>{w.id}</a>
             </td>
+            <td class="mono">{w.workflow}</td>
             <td data-testid="workflow-row-status" class={`wf-${w.status}`}>
               {w.status}
               {w.blocked ? ' (blocked)' : ''}
             </td>
             <td>{at(w.startedAt)}</td>
             <td>{at(w.endedAt)}</td>
-            <td>{w.endedAt ? span(Number(w.endedAt) - Number(w.startedAt)) : '–'}</td>
+            <td class="figure">{w.endedAt ? span(Number(w.endedAt) - Number(w.startedAt)) : '–'}</td>
             <td>{w.runs}</td>
             <td>{w.steps}</td>
+            <td class="mono figure" data-testid="workflow-row-attributes">
+              {Object.entries(w.attributes ?? {})
+                .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+                .join(' ')}
+            </td>
             <td class="muted">{w.blocked?.message ?? w.error?.message ?? w.cancel ?? ''}</td>
           </tr>
         ))}
@@ -260,6 +248,9 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                     ]),
                 ...(d.cancel === undefined ? [] : [['cancelled', d.cancel] as [string, Json]]),
                 ...(d.blocked === undefined ? [] : [['blocked', d.blocked.message] as [string, Json]]),
+                ...(d.attributes === undefined
+                  ? []
+                  : [['attributes', <span class="mono">{text(d.attributes)}</span>] as [string, Json]]),
               ]}
             />
           </div>
