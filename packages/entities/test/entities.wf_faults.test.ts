@@ -15,6 +15,7 @@ import type { WorkflowJournalEntry } from '../src/index.js';
 import { runWorkflowFaults, type WfFaultKind, type WfFaultReport } from './wf_faults.js';
 import {
   checkWorkflows,
+  indexRules,
   resumeLatencies,
   type WfInstance,
   type WfLoggedEvent,
@@ -182,6 +183,23 @@ test('the checker fails on an effect applied twice, an instance never completed,
     /a previous run closed otherwise than 'continued'/,
   );
   assert.match(violations([chain(3, [link(1), link(2)])], canDs.slice(1)), /effect consume\/x applied 0 times/);
+  // Updates: taken once each in the order answered, applied once, every answer the journal's.
+  const upd = (output: string[], answers: { uid: string; answer: unknown }[], taken = output.length): WfInstance =>
+    inst('wfupd', 'u', { count: 2 }, { ...done(output), attributes: { taken } }, { signalsAcked: ['a', 'b'], answers });
+  const applied = [d('wfupd/u/1/step:apply-0', 'u/apply/a'), d('wfupd/u/4/step:apply-1', 'u/apply/b')];
+  const answered = [
+    { uid: 'a', answer: 'a@0' },
+    { uid: 'a', answer: 'a@0' },
+    { uid: 'b', answer: 'b@1' },
+  ];
+  assert.equal(violations([upd(['a', 'b'], answered)], applied), '');
+  assert.match(violations([upd(['b', 'a'], answered)], applied), /took updates b,a, answered in order a,b/);
+  assert.match(
+    violations([upd(['a', 'b'], [...answered, { uid: 'a', answer: 'a@1' }])], applied),
+    /update a answered "a@1", the journal gives a@0/,
+  );
+  assert.match(violations([upd(['a', 'b'], answered)], applied.slice(1)), /effect apply\/a applied 0 times/);
+  assert.match(violations([upd(['a', 'b'], answered, 1)], applied), /search attribute taken 1, 2 updates taken/);
   // A parent whose child's result it reported is not 2(x+1).
   const parent = inst('wfparent', 'p', { x: 1 }, done(5));
   const pds = [d('wfparent/p/0', 'p/prep'), d('wfparent/p/3', 'p/notify', 1000, 4)];
@@ -451,4 +469,40 @@ test('workflows under a pause longer than failure detection, a rolling deploy on
     return;
   }
   await run('postgres', ['longpause', 'deploy', 'compkill']);
+});
+
+test("the checker fails on a state index row missing or not its record's, and counts that are not the tally of the records", () => {
+  const rec = (status: string, attributes?: Record<string, unknown>): WfRecord => ({
+    status,
+    journal: [],
+    runs: 1,
+    startedAt: 100,
+    ...(status === 'running' ? {} : { endedAt: 200 }),
+    ...(attributes === undefined ? {} : { attributes }),
+  });
+  const is = [
+    inst('wfupd', 'a', {}, rec('completed', { taken: 2, x: 'y' })),
+    inst('wfupd', 'b', {}, rec('running')),
+    inst('wfupd', 'c', {}, null),
+  ];
+  const rows = {
+    a: { status: 'completed', started: 100, ended: 200, attributes: { x: 'y', taken: 2 } },
+    b: { status: 'running', started: 100 },
+  };
+  const index = (r: object, counts: Record<string, number> = { completed: 1, running: 1 }) =>
+    new Map([['wfupd', { rows: r, counts }]]) as Parameters<typeof indexRules>[1];
+  assert.deepEqual(indexRules(is, index(rows)), []);
+  assert.match(
+    indexRules(is, index({ a: rows.a })).join('; '),
+    /wfupd\/b: no state index row \(the record is running\)/,
+  );
+  assert.match(
+    indexRules(is, index({ ...rows, b: { status: 'completed', started: 100, ended: 200 } })).join('; '),
+    /wfupd\/b: state index row .*"completed".*, its record derives .*"running"/,
+  );
+  assert.match(
+    indexRules(is, index({ ...rows, a: { ...rows.a, attributes: { taken: 1, x: 'y' } } })).join('; '),
+    /wfupd\/a: state index row/,
+  );
+  assert.match(indexRules(is, index(rows, { completed: 2 })).join('; '), /wfupd: state index counts/);
 });

@@ -11,7 +11,8 @@
 // msg, msgId), `status` (a flow key's state and data), `inbox` (kind, key: the ids in its inbox), `dump` (kind, keys: each ledger key's
 // applied ids, reminder fires, version and inbox, read from the store), `members`, `lease`
 // (kind, key: the store's lease row), `debug`, `stop`; answered `{ id, ok }` or `{ id, err, code }`. The workflow checker's (wf_faults.ts):
-// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id; wf `wfcan` or, by default, `wfsignals`), `wfcancel`
+// `wfstart` (wf, key, input), `wfsignal` (key, sid: a signal `item` with that id; wf `wfcan` or, by default, `wfsignals`), `wfupdate`
+// (key, uid: an update `add` of `wfupd` with that id: its answer), `wfindex` (wf: its state index rows and counts), `wfcancel`
 // (wf, key), `wfresult` (wf, key: the outcome `result()` answers), `wfresume` (wf, key), `wfdump`
 // (wf, keys: each instance's record, read from the store); its workflows (wf_faults_kinds.ts, the
 // saga's body version FN_WF_VERSION, default 1) deliver their effects to the sink file FN_SINK.
@@ -25,7 +26,7 @@ import { startNode, type AnyProtocol } from 'ergo-ts';
 import { ENTITIES_CHANNEL, PostgresStore, SqliteStore, entity, startEntities, type EntityStore } from '../src/index.js';
 import { EsLedger, Flow, Ledger, type FireRecord, type LedgerState } from './faults_kinds.js';
 import { fixtureEnv, serveCommands, stopFixture } from './fixture_ipc.js';
-import { WfCan, WfSignals, wfKinds, type WfName } from './wf_faults_kinds.js';
+import { WfCan, WfSignals, WfUpd, wfKinds, type WfName } from './wf_faults_kinds.js';
 
 const env = fixtureEnv('faults_node');
 
@@ -129,6 +130,8 @@ if (process.env.FN_NAME !== undefined) {
       | 'stop'
       | 'wfstart'
       | 'wfsignal'
+      | 'wfupdate'
+      | 'wfindex'
       | 'wfcancel'
       | 'wfresult'
       | 'wfresume'
@@ -137,6 +140,7 @@ if (process.env.FN_NAME !== undefined) {
     wf?: WfName | 'wfchild';
     input?: unknown;
     sid?: string;
+    uid?: string;
     key?: string;
     msg?: unknown;
     msgId?: string;
@@ -218,6 +222,32 @@ if (process.env.FN_NAME !== undefined) {
         return entities.workflows
           .handle(c.wf === 'wfcan' ? WfCan : WfSignals, c.key!)
           .signal('item', { sid: c.sid! }, { id: c.sid!, timeout: c.timeout ?? 5000 });
+      case 'wfupdate':
+        // The answer, the same for every ask of one update id (docs/workflows.md, Updates).
+        return entities.workflows
+          .handle(WfUpd, c.key!)
+          .update('add', { uid: c.uid! }, { updateId: c.uid!, timeoutMs: c.timeout ?? 5000 });
+      case 'wfindex': {
+        // Every index row of kind `wf` (the store's state index, page by page) and its counts per status.
+        const idx = store.stateIndex;
+        if (idx === undefined) throw new Error('the store has no state index');
+        const rows: Record<string, { status: string; started: number; ended?: number; attributes?: unknown }> = {};
+        let after: { started: number; kind: string; key: string } | undefined;
+        for (;;) {
+          const page = await idx.search({ kind: c.wf!, limit: 1000, ...(after === undefined ? {} : { after }) });
+          for (const r of page)
+            rows[r.key] = {
+              status: r.status,
+              started: r.started,
+              ...(r.ended === undefined ? {} : { ended: r.ended }),
+              ...(r.attributes === undefined ? {} : { attributes: r.attributes }),
+            };
+          if (page.length < 1000) break;
+          const last = page[page.length - 1]!;
+          after = { started: last.started, kind: last.kind, key: last.key };
+        }
+        return { rows, counts: await idx.count({ kind: c.wf! }) };
+      }
       case 'wfdump': {
         const out: Record<string, unknown> = {};
         for (const key of c.keys!) out[key] = (await store.load({ kind: c.wf!, key })).state ?? null;

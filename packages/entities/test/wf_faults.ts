@@ -25,14 +25,19 @@ import { eventually, within } from '@ergo-ts/test-support';
 import { dumpWaits, everySeesEvery, faultCluster, percentile, prng, readLogs, type FaultNode } from './faults.js';
 import {
   checkWorkflows,
+  indexRules,
   resumeLatencies,
   type KillMark,
   type PauseMark,
   type WfInstance,
   type WfRecord,
+  type WfIndex,
   type WfResultSeen,
 } from './wf_faults_check.js';
 import { childId, type Delivery, type WfName } from './wf_faults_kinds.js';
+
+/** Every workflow kind the checker's nodes host (the child started by its parent too). */
+const WF_NAMES = ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan', 'wfupd'] as const;
 
 /** The faults a round applies, one each. */
 export const WF_FAULT_KINDS = [
@@ -90,7 +95,7 @@ export interface WfFaultReport {
   /** Compensation kills that saw a compensation start on their victim before the kill. */
   compkillSeen: number;
   /** Operations: starts and signals acknowledged; given up on (never acknowledged). */
-  operations: { starts: number; signals: number; givenUp: number };
+  operations: { starts: number; signals: number; updates: number; givenUp: number };
   /** Cancels sent: answered 'cancelled', refused (the instance had ended), never answered. */
   cancels: { cancelled: number; closed: number; unknown: number };
   /** The saga's body version the last deploy reached; sagas that took a patched path; halted instances resumed. */
@@ -212,7 +217,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
           void dumpWaits(roundNo, age, waits, nodes, db, progress);
         }, 1000);
   const faults: Record<string, number> = Object.fromEntries(WF_FAULT_KINDS.map((k) => [k, 0]));
-  const ops = { starts: 0, signals: 0, givenUp: 0 };
+  const ops = { starts: 0, signals: 0, updates: 0, givenUp: 0 };
   const cancels = { cancelled: 0, closed: 0, unknown: 0 };
   const instances: {
     wf: WfName;
@@ -222,6 +227,8 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     acked: string[];
     lost: number;
     cancel?: CancelSeen;
+    /** Every answer an update got (wfupd): the first ask's and a repeat's of the same id. */
+    answers: { uid: string; answer: unknown }[];
   }[] = [];
   const kills: KillMark[] = [];
   const pauses: { source: string; from: number; to?: number }[] = [];
@@ -338,7 +345,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       : instances.filter((i) => i.wf === wf).map((i) => i.id);
   const dumpAll = async (): Promise<Map<string, WfRecord | null>> => {
     const m = new Map<string, WfRecord | null>();
-    for (const wf of ['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfchild', 'wfcan']) {
+    for (const wf of WF_NAMES) {
       const keys = keysOf(wf);
       for (let i = 0; i < keys.length; i += 100) {
         const part = (await via().cmd('wfdump', { wf, keys: keys.slice(i, i + 100) }, 60_000)) as Record<
@@ -383,7 +390,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       for (let i = 0; i < perRound; i++) {
         // A compensation kill needs a compensation in flight: one saga that fails for good.
         const forced = kind === 'compkill' && i === 0;
-        const wf = forced ? 'wfsaga' : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfcan'] as const);
+        const wf = forced ? 'wfsaga' : pick(['wfsaga', 'wfsleep', 'wfsignals', 'wfparent', 'wfcan', 'wfupd'] as const);
         const id = `${wf.slice(2)}${++nextId}`;
         const stepMs = int(0, 300);
         const input: Record<string, unknown> =
@@ -397,8 +404,10 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                 ? { count: int(1, 3), stepMs }
                 : wf === 'wfcan'
                   ? { count: int(1, 4), got: [], stepMs }
-                  : { x: int(0, 1000), stepMs };
-        const inst: (typeof instances)[number] = { wf, id, input, started: false, acked: [], lost: 0 };
+                  : wf === 'wfupd'
+                    ? { count: int(1, 3), stepMs }
+                    : { x: int(0, 1000), stepMs };
+        const inst: (typeof instances)[number] = { wf, id, input, started: false, acked: [], lost: 0, answers: [] };
         instances.push(inst);
         const cancelAfter = wf === 'wfsaga' && !forced && rand() < cancelShare ? int(0, 1500) : undefined;
         starts.push(
@@ -406,7 +415,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
             inst.started = ok;
             if (ok) ops.starts++;
             // Not acknowledged: it may exist all the same, waiting for signals never sent.
-            if (!ok && (wf === 'wfsignals' || wf === 'wfcan')) inst.lost = 1;
+            if (!ok && (wf === 'wfsignals' || wf === 'wfcan' || wf === 'wfupd')) inst.lost = 1;
             if (ok && cancelAfter !== undefined)
               // Cancelled mid-flight through a random member: its compensations run after the cancel.
               background.push(
@@ -415,6 +424,28 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
                   const r = await ask('wfcancel', { wf, key: id }, { final: (c) => c === 'ERR_WORKFLOW_CLOSED' });
                   inst.cancel = r === undefined ? 'unknown' : 'ok' in r ? 'cancelled' : 'closed';
                   cancels[inst.cancel]++;
+                })(),
+              );
+            if (ok && wf === 'wfupd')
+              // Its updates, one after another (each once the previous was answered), each asked a
+              // second time through a random member: the same id gets the same answer.
+              background.push(
+                (async () => {
+                  for (let u = 0; u < (input.count as number); u++) {
+                    await sleepFor(int(0, 800));
+                    const uid = `${id}-u${u}`;
+                    const r = await ask('wfupdate', { key: id, uid }, { accept: (a) => typeof a === 'string' });
+                    if (r === undefined || !('ok' in r)) {
+                      ops.givenUp++;
+                      inst.lost++;
+                      return;
+                    }
+                    inst.acked.push(uid);
+                    inst.answers.push({ uid, answer: r.ok });
+                    ops.updates++;
+                    const again = await ask('wfupdate', { key: id, uid }, { accept: (a) => typeof a === 'string' });
+                    if (again !== undefined && 'ok' in again) inst.answers.push({ uid, answer: again.ok });
+                  }
                 })(),
               );
             if (!ok || (wf !== 'wfsignals' && wf !== 'wfcan')) return;
@@ -497,7 +528,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       // A member paused past detection is not seen by the others until it continues.
       if (longPause === undefined) await waits.track('every node sees every member', allSee());
       progress(
-        `round ${round}/${o.rounds}: ${kind} ${kind === 'restart' || kind === 'deploy' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
+        `round ${round}/${o.rounds}: ${kind} ${kind === 'restart' || kind === 'deploy' ? `all${kind === 'deploy' ? ` to v${version}` : ''}` : victim.name}; started ${ops.starts}, signals ${ops.signals}, updates ${ops.updates}, cancels ${cancels.cancelled}/${cancels.closed}/${cancels.unknown}, given up ${ops.givenUp}`,
       );
     }
     if (longPause !== undefined) await waits.track('the long pause ends', longPause.over);
@@ -527,6 +558,7 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
       input: i.input,
       started: i.started,
       ...(i.wf === 'wfsignals' || i.wf === 'wfcan' ? { signalsAcked: i.acked, signalsGivenUp: i.lost } : {}),
+      ...(i.wf === 'wfupd' ? { signalsAcked: i.acked, signalsGivenUp: i.lost, answers: i.answers } : {}),
       ...(i.cancel === undefined ? {} : { cancel: i.cancel }),
       record: records.get(`${i.wf}/${i.id}`) ?? null,
     }));
@@ -575,6 +607,10 @@ export async function runWorkflowFaults(o: WfFaultOptions): Promise<WfFaultRepor
     });
     const events = readLogs(dir);
     const result = checkWorkflows(checked, deliveries, { pauses: pauses as PauseMark[], events });
+    // The state index (what `workflows.list` searches) agrees with the records at the end.
+    const indexes = new Map<string, WfIndex>();
+    for (const wf of WF_NAMES) indexes.set(wf, (await via().cmd('wfindex', { wf }, 60_000)) as WfIndex);
+    result.violations.push(...indexRules(all, indexes));
     const evidence = evidenceOf(result.violations, checked, deliveries, events);
     const recs = new Map<string, WfRecord>();
     for (const [k, r] of records) if (r !== null) recs.set(k, r);

@@ -46,6 +46,8 @@ export interface WfRecord {
   readonly runs: number;
   /** Set while a replay diverged (a rolling deploy's mixed versions): halted until resumed. */
   readonly blocked?: StoredError;
+  /** Its search attributes (wfupd sets `taken`). */
+  readonly attributes?: Readonly<Record<string, unknown>>;
   /** The current run's number (continue-as-new; absent: 1) and the runs it continued from. */
   readonly run?: number;
   readonly previousRuns?: readonly { readonly run: number; readonly status: string }[];
@@ -59,12 +61,14 @@ export type WfResultSeen =
 
 /** One instance as the harness drove it, and as it ended. */
 export interface WfInstance {
-  readonly wf: 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfchild' | 'wfcan';
+  readonly wf: 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfchild' | 'wfcan' | 'wfupd';
   readonly id: string;
   readonly input: Record<string, unknown>;
   /** Whether its start was acknowledged (a child's: its parent's). */
   readonly started: boolean;
-  /** The signal ids acknowledged, in the order sent (wfsignals, wfcan). */
+  /** Every answer an update got (wfupd), each id asked twice: the first ask's and the repeat's. */
+  readonly answers?: readonly { readonly uid: string; readonly answer: unknown }[];
+  /** The signal (or update: wfupd) ids acknowledged, in the order sent (wfsignals, wfcan, wfupd). */
   readonly signalsAcked?: readonly string[];
   /** Signals never acknowledged (the harness gave up): the instance may wait for them forever. */
   readonly signalsGivenUp?: number;
@@ -452,6 +456,25 @@ export function checkWorkflows(
           v.push(`${where}: signals consumed in order ${got.join(',')}, sent in order ${acked.join(',')}`);
         break;
       }
+      case 'wfupd': {
+        // Every answered update taken once, in the order sent, applied once, and every answer any
+        // caller got the one its position in the output gives (a repeat of the id included).
+        const acked = inst.signalsAcked ?? [];
+        const got = Array.isArray(rec.output) ? (rec.output as string[]) : [];
+        if (JSON.stringify(got) !== JSON.stringify(acked))
+          v.push(`${where}: took updates ${got.join(',')}, answered in order ${acked.join(',')}`);
+        for (const uid of acked) once(id, `apply/${uid}`);
+        for (const { uid, answer } of inst.answers ?? []) {
+          const want = `${uid}@${got.indexOf(uid)}`;
+          if (answer !== want)
+            v.push(`${where}: update ${uid} answered ${JSON.stringify(answer)}, the journal gives ${want}`);
+        }
+        if (rec.attributes?.taken !== got.length)
+          v.push(
+            `${where}: search attribute taken ${JSON.stringify(rec.attributes?.taken)}, ${got.length} updates taken`,
+          );
+        break;
+      }
       case 'wfparent': {
         const x = input.x as number;
         expect(2 * (x + 1) + 1);
@@ -514,4 +537,52 @@ export function resumeLatencies(
     }
   }
   return out;
+}
+
+/** What the store's state index holds for one workflow kind: its rows by key and its counts per status. */
+export interface WfIndex {
+  readonly rows: Readonly<
+    Record<string, { status: string; started: number; ended?: number; attributes?: Readonly<Record<string, unknown>> }>
+  >;
+  readonly counts: Readonly<Record<string, number>>;
+}
+
+/**
+ * The state index agrees with the records (what `entities.workflows.list` searches): every stored
+ * instance has the row its record derives (status, start, end, search attributes), and each
+ * kind's counts per status are the tally of its records. `indexes` by workflow kind.
+ */
+export function indexRules(instances: readonly WfInstance[], indexes: ReadonlyMap<string, WfIndex>): string[] {
+  const v: string[] = [];
+  const tally = new Map<string, Record<string, number>>();
+  for (const inst of instances) {
+    const rec = inst.record;
+    if (rec === null || rec.status === undefined) continue;
+    const t = tally.get(inst.wf) ?? {};
+    t[rec.status] = (t[rec.status] ?? 0) + 1;
+    tally.set(inst.wf, t);
+    const where = `${inst.wf}/${inst.id}`;
+    const row = indexes.get(inst.wf)?.rows[inst.id];
+    if (row === undefined) {
+      v.push(`${where}: no state index row (the record is ${rec.status})`);
+      continue;
+    }
+    // Attribute names sorted: PostgreSQL's jsonb keeps its own key order.
+    const attrs = (a: Readonly<Record<string, unknown>> | undefined) => Object.entries(a ?? {}).sort();
+    const want = {
+      status: rec.status,
+      started: rec.startedAt ?? 0,
+      ended: rec.endedAt,
+      attributes: attrs(rec.attributes),
+    };
+    const got = { status: row.status, started: row.started, ended: row.ended, attributes: attrs(row.attributes) };
+    if (JSON.stringify(got) !== JSON.stringify(want))
+      v.push(`${where}: state index row ${JSON.stringify(got)}, its record derives ${JSON.stringify(want)}`);
+  }
+  for (const [wf, t] of tally) {
+    const counts = indexes.get(wf)?.counts ?? {};
+    const sorted = (o: Readonly<Record<string, number>>) => JSON.stringify(Object.entries(o).sort());
+    if (sorted(counts) !== sorted(t)) v.push(`${wf}: state index counts ${sorted(counts)}, the records' ${sorted(t)}`);
+  }
+  return v;
 }

@@ -16,7 +16,10 @@
 //   - `wfparent`: a step, a child workflow `wfchild` (a step, a sleep), a step; returns 2(x+1)+1;
 //   - `wfcan`: a continue-as-new chain: each run waits for one signal `item`, consumes it in a
 //     step and continues as new with it until it has `count`; returns their ids in order (signals
-//     sent while a run ends carry over to the next).
+//     sent while a run ends carry over to the next);
+//   - `wfupd`: takes `count` updates `add` (each with the checker's id as its update id), applies
+//     each in a step, sets the search attribute `taken` and answers `<uid>@<position>`; returns
+//     the ids in the order taken.
 // Every step delivers first, then works `stepMs`: a kill -9 in that window replays the step, and
 // its effect reaches the sink twice with one key (the "email sent twice" case).
 
@@ -241,13 +244,47 @@ export const WfCan = defineWorkflow(
   { signals: { item: schema.object({ sid: schema.string() }) } },
 );
 
+/** The input of {@link WfUpd}. */
+export interface UpdInput {
+  readonly count: number;
+  readonly stepMs: number;
+}
+
+/** The answer {@link WfUpd} gives update `uid` taken at `position` (from 0). */
+export const updAnswer = (uid: string, position: number): string => `${uid}@${position}`;
+
+/** Takes `count` updates, each applied in a step and answered with its position; returns their ids in order. */
+export const WfUpd = defineWorkflow(
+  'wfupd',
+  {
+    updates: { add: { input: schema.object({ uid: schema.string() }), output: schema.string() } },
+    attributes: { taken: 'number' },
+  },
+  async (ctx, input: UpdInput): Promise<string[]> => {
+    const got: string[] = [];
+    for (let i = 0; i < input.count; i++) {
+      const u = await ctx.update('add');
+      const { uid } = u.input;
+      await ctx.step(`apply-${i}`, async ({ idempotencyKey }) => {
+        deliver(idempotencyKey, `${ctx.id}/apply/${uid}`, uid);
+        await delay(input.stepMs);
+        return uid;
+      });
+      got.push(uid);
+      await ctx.setAttributes({ taken: got.length });
+      await u.reply(updAnswer(uid, i));
+    }
+    return got;
+  },
+);
+
 /** Every workflow kind of the checker with the saga of body version `version`, for the nodes' `kinds`. */
 export function wfKinds(version: number) {
-  return [sagaOf(version), WfSleep, WfSignals, WfChild, WfParent, WfCan] as const;
+  return [sagaOf(version), WfSleep, WfSignals, WfChild, WfParent, WfCan, WfUpd] as const;
 }
 
 /** Every workflow kind of the checker, body version 1. */
 export const WF_KINDS = wfKinds(1);
 
 /** The workflows the checker starts (the child is started by its parent). */
-export type WfName = 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfcan';
+export type WfName = 'wfsaga' | 'wfsleep' | 'wfsignals' | 'wfparent' | 'wfcan' | 'wfupd';
