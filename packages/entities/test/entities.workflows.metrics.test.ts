@@ -39,6 +39,8 @@ interface OrderInput {
   readonly wait?: boolean;
   /** Its outbox delivery waits for the test's `release`. */
   readonly hold?: boolean;
+  /** Take one `note` update after the signal, answered with its text. */
+  readonly note?: boolean;
 }
 
 const release = gate();
@@ -47,6 +49,7 @@ const Order = defineWorkflow(
   {
     signals: { approve: schema.object({}) },
     queries: { stage: schema.string() },
+    updates: { note: { input: schema.object({ text: schema.string() }), output: schema.string() } },
     outboxes: {
       mail: async (m: { hold: boolean }) => {
         if (m.hold) await release.promise;
@@ -66,6 +69,10 @@ const Order = defineWorkflow(
     if (input.wait === true) {
       stage = 'waiting';
       await ctx.signal('approve');
+    }
+    if (input.note === true) {
+      const u = await ctx.update('note');
+      await u.reply(u.input.text);
     }
     await ctx.outbox('mail', { hold: input.hold === true });
     return 'done';
@@ -168,7 +175,7 @@ test('the workflow families count what the bodies did: ends by status, steps, re
   const key = (p: string): string => cluster.keyOwnedBy(A, cluster.names, p);
   const [done, bad, gone, held] = [key('o'), key('f'), key('c'), key('h')];
   const orders = ea.workflows;
-  await orders.start(Order, done, { charge: 'retry', wait: true });
+  await orders.start(Order, done, { charge: 'retry', wait: true, note: true });
   await orders.start(Order, bad, { charge: 'fail' });
   await orders.start(Order, gone, { charge: 'ok', wait: true });
   await assert.rejects(orders.handle(Order, bad).result(), { code: 'ERR_WORKFLOW_FAILED' });
@@ -176,6 +183,9 @@ test('the workflow families count what the bodies did: ends by status, steps, re
   await orders.handle(Order, gone).cancel('changed my mind');
   await eventually(async () => (await orders.handle(Order, done).query('stage')) === 'waiting' || undefined, 'waits');
   await orders.handle(Order, done).signal('approve', {});
+  assert.equal(await orders.handle(Order, done).update('note', { text: 'gift' }, { updateId: 'n1' }), 'gift');
+  // A repeat of the id is answered from the record, not accepted (nor counted) again.
+  assert.equal(await orders.handle(Order, done).update('note', { text: 'gift' }, { updateId: 'n1' }), 'gift');
   assert.equal(await orders.handle(Order, done).result(), 'done');
   await assert.rejects(orders.handle(Order, gone).result(), { code: 'ERR_WORKFLOW_CANCELLED' });
   const queries = ea.stats().workflows['wm-order']!.queries.stage!;
@@ -212,9 +222,10 @@ test('the workflow families count what the bodies did: ends by status, steps, re
   assert.equal(v(`ergo_workflow_duration_seconds_count{status="completed",${o}}`), 1);
   assert.equal(v(`ergo_workflow_duration_seconds_count{status="failed",${o}}`), 1);
   assert.equal(v(`ergo_workflow_duration_seconds_count{status="cancelled",${o}}`), 1);
-  // Signals and queries by name.
+  // Signals, queries and updates by name.
   assert.equal(v(`ergo_workflow_signals_total{signal="approve",${o}}`), 1);
   assert.equal(v(`ergo_workflow_queries_total{query="stage",${o}}`), queries);
+  assert.equal(v(`ergo_workflow_updates_total{update="note",${o}}`), 1);
   // The instances a took over: started on b (not counted here), resumed or blocked here.
   const mv = 'workflow="wm-mover"';
   const dr = 'workflow="wm-drift"';

@@ -40,6 +40,8 @@ export interface WorkflowKindLike {
   readonly outboxOldestPendingMs: number;
   readonly signals: Readonly<Record<string, number>>;
   readonly queries: Readonly<Record<string, number>>;
+  /** Absent: a runtime from before updates. */
+  readonly updates?: Readonly<Record<string, number>>;
 }
 
 /** The per-kind figures {@link WORKFLOW_FAMILIES} read (absent: the runtime keeps none). */
@@ -164,6 +166,12 @@ export const WORKFLOW_FAMILIES: readonly Family[] = [
     'counter',
     'Queries workflow instances were asked, by query name',
     (w) => perName(w, 'query', (k) => k.queries),
+  ],
+  [
+    'ergo_workflow_updates_total',
+    'counter',
+    'Updates workflow instances accepted, by update name (a repeat of an accepted update id not counted)',
+    (w) => perName(w, 'update', (k) => k.updates ?? {}),
   ],
 ];
 

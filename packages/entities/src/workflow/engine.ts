@@ -214,6 +214,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       known: () => this.#known(),
       commit: (mutate, run) => this.#commit(mutate, run as Run | undefined),
       ensureRunning: () => this.#ensureRunning(),
+      accepted: (name) => figuresOf(this.entities, this.spec.name).update(name),
     }));
   }
 

@@ -103,6 +103,8 @@ export interface WorkflowKindStats {
   readonly signals: Readonly<Record<string, number>>;
   /** Queries asked, per declared query name. */
   readonly queries: Readonly<Record<string, number>>;
+  /** Updates accepted, per declared update name (a repeat of a kept update id not counted). */
+  readonly updates: Readonly<Record<string, number>>;
 }
 
 class Histogram {
@@ -162,6 +164,7 @@ export class WorkflowFigures {
   readonly #resume = new Histogram(RESUME_LATENCY_BUCKETS);
   readonly #steps = new Map<string, StepFigures>();
   readonly #signals = new Map<string, number>();
+  readonly #updates = new Map<string, number>();
   readonly #queries = new Map<string, number>();
   /** Outbox deliveries under way: each one's journal time. */
   readonly #outbox = new Set<{ readonly at: number }>();
@@ -217,6 +220,11 @@ export class WorkflowFigures {
     this.#signals.set(name, (this.#signals.get(name) ?? 0) + 1);
   }
 
+  /** Update `name` was accepted. */
+  update(name: string): void {
+    this.#updates.set(name, (this.#updates.get(name) ?? 0) + 1);
+  }
+
   /** Query `name` was asked. */
   query(name: string): void {
     this.#queries.set(name, (this.#queries.get(name) ?? 0) + 1);
@@ -236,7 +244,7 @@ export class WorkflowFigures {
     open: number,
     blocked: number,
     now: number,
-    declared: { readonly signals: object; readonly queries: object },
+    declared: { readonly signals: object; readonly queries: object; readonly updates?: object },
   ): WorkflowKindStats {
     let oldest = Infinity;
     for (const p of this.#outbox) oldest = Math.min(oldest, p.at);
@@ -262,6 +270,7 @@ export class WorkflowFigures {
       // Every declared name, counted or not: a series exists before its first increment.
       signals: perName(this.#signals, declared.signals),
       queries: perName(this.#queries, declared.queries),
+      updates: perName(this.#updates, declared.updates ?? {}),
     };
   }
 }
@@ -336,9 +345,10 @@ export function workflowStatsOf(
 ): Record<string, WorkflowKindStats> {
   const gauges = new Map<string, { open: number; blocked: number }>();
   const out: Record<string, WorkflowKindStats> = {};
-  const specs: [string, { readonly signals: object; readonly queries: object }][] = [];
+  type Declared = { readonly signals: object; readonly queries: object; readonly updates?: object };
+  const specs: [string, Declared][] = [];
   for (const k of kinds) {
-    const spec = (k as { workflow?: { readonly signals: object; readonly queries: object } }).workflow;
+    const spec = (k as { workflow?: Declared }).workflow;
     if (typeof spec !== 'object' || spec === null) continue;
     specs.push([k.name, spec]);
     gauges.set(k.name, { open: 0, blocked: 0 });

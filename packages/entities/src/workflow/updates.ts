@@ -210,6 +210,8 @@ export interface UpdateDeskHost {
   commit(mutate: (rec: WorkflowRecord) => WorkflowRecord, run?: RunRef): Promise<void>;
   deadline(seq: number, until: number | undefined): void;
   ensureRunning(): void;
+  /** Update `name` was accepted (kept in the record for the first time): the metrics count it. */
+  accepted(name: string): void;
 }
 
 /** One activation's updates: the callers waiting for answers and the body's waits (see the top of this file). */
@@ -299,6 +301,7 @@ export class UpdateDesk {
   /** Keeps the update, handing it to a body that waits for one of its name and has none kept. */
   #accept(name: string, input: unknown, id: string): Promise<void> {
     let took: UpdateWaiter | undefined;
+    let added = false;
     const at = this.#h.clock.now();
     return this.#h
       .commit((rec) => {
@@ -315,9 +318,13 @@ export class UpdateDesk {
           next = withEntry(next, { s: w.seq, t: 'update', n: w.key, v: { id, name, input }, at, done: true });
         }
         const u: UpdateState = { id, name, input, at, ...(w === undefined ? {} : { s: w.seq }) };
+        added = true;
         return { ...next, updates: kept([...list, u]) };
       })
-      .then(() => took?.resolve({ id, name, input }));
+      .then(() => {
+        if (added) this.#h.accepted(name);
+        took?.resolve({ id, name, input });
+      });
   }
 
   /** Waits (at most `ms`) for the answer of the accepted update `id`. */
