@@ -69,6 +69,17 @@ export class BoardActor extends Actor.of(Board) {
   }
 }
 
+/** Registers the event 'news' and publishes every message it gets on it (one publish each). */
+export class NewsActor extends Actor {
+  token!: Ref;
+  override init(): void {
+    this.token = this.registerEvent('news');
+  }
+  override handleMessage(_from: PID, m: unknown): void {
+    this.sendEvent('news', this.token, m);
+  }
+}
+
 /** A tab's typed view: `render` answers `rendered:<s>`, `show` lines go to `shown`. */
 export class ViewActor extends Actor.of(TabView) {
   constructor(readonly shown: string[] = []) {

@@ -8,12 +8,13 @@
 //   watched        → what the watcher saw: { exits, downs } (codes)
 //   downs          → waits until the watcher has an exit and a down, then answers as `watched`
 //   notes          → the notes the board got
+//   publish { n }  → publishes `n` on the event 'news' (one publish)
 //   stop           → stops the node and exits
 
 import { PID, startNode, type Atom } from 'ergo-ts';
 
 import { attachTabRoutes } from '../src/index.js';
-import { BoardActor, LogLines, quiet, routeTo, watcherOn, type PidJson } from './helpers.js';
+import { BoardActor, LogLines, NewsActor, quiet, routeTo, watcherOn, type PidJson } from './helpers.js';
 import { TabView } from './protocols.js';
 
 const gateway = process.env.TABS_GATEWAY!;
@@ -30,6 +31,7 @@ await attachTabRoutes(node);
 const notes: string[] = [];
 await node.spawnRegister('board', () => new BoardActor(notes));
 const w = await watcherOn(node);
+const news = await node.spawnRegister('news', NewsActor);
 const pidOf = (j: PidJson): PID => new PID(j.node as Atom, j.id, j.creation);
 const view = (j: PidJson) => TabView.pid(pidOf(j));
 const watched = () => ({
@@ -61,6 +63,8 @@ process.on('message', (m: { id: number; cmd: string; pid?: PidJson; text?: strin
       return answer(w.seen.wait.then(watched));
     case 'notes':
       return answer(notes);
+    case 'publish':
+      return answer(node.send(news, (m as { n?: number }).n));
     case 'stop':
       return answer(node.stop().then(() => setImmediate(() => process.exit(0))));
   }

@@ -1,0 +1,87 @@
+// A broadcast to many tabs is one publish: 1,000 simulated tabs (the tab's own client, in this
+// process) subscribe to an event of the gateway node, and one sendEvent reaches every one of
+// them; tabs subscribed to an event of a server node in another OS process get its one publish
+// too (the gateway passes it on per tab).
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+
+import { Actor, Event, type Atom, type MessageEvent, type Node } from 'ergo-ts';
+
+import { joinGateway, type TabNode } from '../src/index.js';
+import { gatewayNode, NewsActor, quiet, serverProcess } from './helpers.js';
+
+/** Subscribes (monitorEvent) to `event` in init; every event it gets goes to `onEvent`. */
+class Subscriber extends Actor {
+  constructor(
+    readonly event: Event,
+    readonly onEvent: (m: MessageEvent) => void,
+  ) {
+    super();
+  }
+  override async init(): Promise<void> {
+    await this.monitorEvent(this.event);
+  }
+  override handleEvent(m: MessageEvent): void {
+    this.onEvent(m);
+  }
+}
+
+async function joinMany(t: Parameters<typeof gatewayNode>[0], url: string, count: number): Promise<TabNode[]> {
+  const tabs: TabNode[] = [];
+  // In batches: the gateway admits each in turn, the test does not open 1,000 sockets at once.
+  for (let i = 0; i < count; i += 100) {
+    const batch = Array.from({ length: Math.min(100, count - i) }, () =>
+      joinGateway({ url, token: 't', node: quiet() }),
+    );
+    tabs.push(...(await Promise.all(batch)));
+  }
+  t.after(() => Promise.all(tabs.map((x) => x.leave())).then(() => undefined));
+  return tabs;
+}
+
+function subscribeAll(tabs: TabNode[], event: Event, expect: number): Promise<Node[]> & { got: Promise<void> } {
+  let n = 0;
+  let done!: () => void;
+  const got = new Promise<void>((r) => (done = r));
+  const seen = new Set<string>();
+  const p = Promise.all(
+    tabs.map(async (tab) => {
+      await tab.node.spawn(
+        () =>
+          new Subscriber(event, (m) => {
+            assert.equal(m.message, 7);
+            seen.add(tab.name);
+            if (++n === expect) done();
+          }),
+      );
+      return tab.node;
+    }),
+  );
+  return Object.assign(p, { got: got.then(() => assert.equal(seen.size, expect)) });
+}
+
+test('one publish reaches 1,000 tabs', async (t) => {
+  const { g, gw } = await gatewayNode(t, { admit: () => ({ events: ['news'] }) });
+  const news = await g.spawnRegister('news', NewsActor);
+  const count = 1000;
+  const tabs = await joinMany(t, gw.url, count);
+  assert.equal(gw.tabs().length, count);
+  const subs = subscribeAll(tabs, new Event('news' as Atom, g.name), count);
+  await subs;
+  const t0 = performance.now();
+  g.send(news, 7);
+  await subs.got;
+  t.diagnostic(`1,000 tabs had the publish after ${(performance.now() - t0).toFixed(1)} ms`);
+});
+
+test("tabs subscribed to a server node's event in another OS process get its one publish", async (t) => {
+  const { g, gw } = await gatewayNode(t, { admit: () => ({ events: ['news'] }) });
+  const srv = await serverProcess(t, g);
+  const count = 50;
+  const tabs = await joinMany(t, gw.url, count);
+  const subs = subscribeAll(tabs, new Event('news' as Atom, srv.name as Atom), count);
+  await subs;
+  await srv.ipc.value('publish', { n: 7 });
+  await subs.got;
+});
