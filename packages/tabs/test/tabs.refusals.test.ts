@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { Actor, ErgoError, Event, PID, ProcessID, type Atom } from 'ergo-ts';
+import { Actor, type ErgoError, Event, PID, ProcessID, type Atom } from 'ergo-ts';
 
 import { joinGateway } from '../src/index.js';
 import { Ctl, decodeFrame, encodeFrame, Op, type Frame } from '../src/frame.js';
