@@ -8,6 +8,8 @@ import { test } from 'node:test';
 
 import { Actor, Event, type Atom, type MessageEvent, type Node } from 'ergo-ts';
 
+import { within } from '@ergo-ts/test-support';
+
 import { joinGateway, type TabNode } from '../src/index.js';
 import { gatewayNode, NewsActor, quiet, serverProcess } from './helpers.js';
 
@@ -58,7 +60,8 @@ function subscribeAll(tabs: TabNode[], event: Event, expect: number): Promise<No
       return tab.node;
     }),
   );
-  return Object.assign(p, { got: got.then(() => assert.equal(seen.size, expect)) });
+  const all = within(got, `${expect} tabs have the publish`, 60_000).then(() => assert.equal(seen.size, expect));
+  return Object.assign(p, { got: all });
 }
 
 test('one publish reaches 1,000 tabs', async (t) => {
