@@ -66,7 +66,12 @@ process.on('message', (m: { id: number; cmd: string; pid?: PidJson; text?: strin
     case 'publish':
       return answer(node.send(news, (m as { n?: number }).n));
     case 'stop':
-      return answer(node.stop().then(() => setImmediate(() => process.exit(0))));
+      return answer(
+        node.stop().then(() => {
+          setImmediate(() => process.exit(0));
+          return 'stopped';
+        }),
+      );
   }
 });
 const i = node.network().acceptors()[0]!.info().interface;
