@@ -58,7 +58,7 @@ export class TabPolicy {
 
   /** Lets the tab address `target` (bounded: the oldest is forgotten past 4096). */
   handOut(target: PID | Alias): void {
-    const k = target.toString() + target.node;
+    const k = target.key;
     if (this.#known.has(k)) return;
     if (this.#known.size >= MAX_KNOWN) this.#known.delete(this.#known.values().next().value as string);
     this.#known.add(k);
@@ -72,7 +72,7 @@ export class TabPolicy {
   }
 
   #knows(t: PID | Alias): boolean {
-    return this.#known.has(t.toString() + t.node);
+    return this.#known.has(t.key);
   }
 
   #node(node: string): void {
