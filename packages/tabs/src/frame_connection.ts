@@ -21,8 +21,7 @@ import {
   type RemoteNodeInfo,
   type Version,
 } from 'ergo-ts';
-import { errorToWire } from './errors.js';
-import { Op, type RelationKind } from './frame.js';
+import { errorToWire, Op, type RelationKind } from './frame.js';
 
 /** The version a frame connection reports for its peer. */
 export const TAB_FRAME_VERSION: Version = { name: 'ergo-ts tab frames', release: '1', license: 'MIT' };

@@ -20,9 +20,19 @@ import {
   type MessageOptions,
   type MessagePriority,
 } from 'ergo-ts';
-import { ErrTabFrame, ErrTabPosing, errorFromWire, errorToWire } from './errors.js';
+import {
+  dstOf,
+  ErrTabFrame,
+  ErrTabPosing,
+  errorFromWire,
+  errorToWire,
+  Op,
+  priorityOf,
+  reqIdOf,
+  srcOf,
+  type Frame,
+} from './frame.js';
 import type { FrameConnection } from './frame_connection.js';
-import { Op, priorityOf, reqIdOf, srcOf, dstOf, type Frame } from './frame.js';
 
 // The token of an event that crossed a link (the engine reads the subscribers, not the token).
 const NO_TOKEN = new Ref('' as Atom, 0, [0, 0, 0]);

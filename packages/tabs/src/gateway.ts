@@ -27,12 +27,15 @@ import {
 } from 'ergo-ts';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
-import { ErrTabAdmission, ErrTabFrame, ErrTabSessionEnded, errorToWire } from './errors.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   Ctl,
   decodeFrame,
   encodeFrame,
+  ErrTabAdmission,
+  ErrTabFrame,
+  ErrTabSessionEnded,
+  errorToWire,
   gatewayOfTab,
   Op,
   RELAY_STOP,
@@ -40,8 +43,14 @@ import {
   tabNodeName,
   type Frame,
 } from './frame.js';
-import { TabPolicy, type TabGrant, type TabRefusal } from './grant.js';
-import { DEFAULT_TAB_LIMITS, resolveLimits, type TabLimits } from './limits.js';
+import {
+  DEFAULT_TAB_LIMITS,
+  resolveLimits,
+  TabPolicy,
+  type TabGrant,
+  type TabLimits,
+  type TabRefusal,
+} from './grant.js';
 import { TabSession, type TabInfo } from './session.js';
 
 /** What `admit` sees of the request that opened the tab's socket. */

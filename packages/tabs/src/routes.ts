@@ -20,10 +20,9 @@ import {
   type Node,
   type PID,
 } from 'ergo-ts';
-import { errorFromWire } from './errors.js';
+import { decodeFrame, encodeFrame, errorFromWire, gatewayOfTab, Op, RELAY_STOP, TAB_RELAY } from './frame.js';
 import { FrameConnection } from './frame_connection.js';
 import { applyFrame } from './frame_inbound.js';
-import { decodeFrame, encodeFrame, gatewayOfTab, Op, RELAY_STOP, TAB_RELAY } from './frame.js';
 
 /** Options of {@link attachTabRoutes}. */
 export interface TabRoutesOptions {

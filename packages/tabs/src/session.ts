@@ -5,11 +5,9 @@
 // with the tab hears that the tab's node is down (their links and monitors fire `noconnection`).
 
 import type { Atom, Log } from 'ergo-ts';
-import { ErrTabBytesLimit, ErrTabQueueFull, ErrTabRateLimit } from './errors.js';
+import { encodeFrame, ErrTabBytesLimit, ErrTabQueueFull, ErrTabRateLimit } from './frame.js';
 import { FrameConnection } from './frame_connection.js';
-import { encodeFrame } from './frame.js';
-import type { TabPolicy } from './grant.js';
-import { TokenBucket, type TabLimits } from './limits.js';
+import { TokenBucket, type TabLimits, type TabPolicy } from './grant.js';
 
 /** The socket a session writes to (a `ws` WebSocket satisfies it). */
 export interface TabSocket {

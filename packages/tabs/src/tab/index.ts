@@ -2,4 +2,16 @@
 // the core's public API and a WebSocket only: no `ws`, no Node modules.
 export { joinGateway, type JoinGatewayOptions, type TabNode } from './join.js';
 export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './socket.js';
-export * from '../errors.js';
+export {
+  ErrTabAdmission,
+  ErrTabBytesLimit,
+  ErrTabFrame,
+  ErrTabNotGranted,
+  ErrTabPosing,
+  ErrTabQueueFull,
+  ErrTabRateLimit,
+  ErrTabSessionEnded,
+  errorFromWire,
+  errorToWire,
+  type WireError,
+} from '../frame.js';

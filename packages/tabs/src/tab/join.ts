@@ -17,10 +17,9 @@ import {
   type Node,
   type NodeOptions,
 } from 'ergo-ts';
-import { errorFromWire } from '../errors.js';
+import { Ctl, errorFromWire, Op, type Frame } from '../frame.js';
 import { FrameConnection } from '../frame_connection.js';
 import { applyFrame } from '../frame_inbound.js';
-import { Ctl, Op, type Frame } from '../frame.js';
 import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass } from './socket.js';
 
 /** Options of {@link joinGateway}. */

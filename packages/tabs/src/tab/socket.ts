@@ -4,8 +4,16 @@
 // within the reconnect window the gateway announced, resuming with the session's secret. Past the
 // window, or when the gateway refuses the resume, the session has ended.
 
-import { ErrTabFrame, ErrTabQueueFull, ErrTabSessionEnded, errorFromWire } from '../errors.js';
-import { Ctl, decodeFrame, encodeFrame, type Frame } from '../frame.js';
+import {
+  Ctl,
+  decodeFrame,
+  encodeFrame,
+  ErrTabFrame,
+  ErrTabQueueFull,
+  ErrTabSessionEnded,
+  errorFromWire,
+  type Frame,
+} from '../frame.js';
 
 /** The part of the WebSocket API the tab uses (the browser's and Node's global one have it). */
 export interface TabWebSocket {
