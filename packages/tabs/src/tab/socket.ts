@@ -82,7 +82,15 @@ export class GatewaySocket {
   /** Dials and says hello; resolves with the welcome, rejects with the gateway's coded refusal. */
   open(): Promise<Welcome> {
     return new Promise<Welcome>((resolve, reject) => {
-      this.#dial((w) => resolve(w), reject);
+      this.#dial(
+        (w) => resolve(w),
+        (e) => {
+          // Refused or never welcomed: this socket is done, its close must not dial again.
+          this.#closing = true;
+          this.#ws?.close();
+          reject(e);
+        },
+      );
     });
   }
 
