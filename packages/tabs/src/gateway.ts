@@ -126,6 +126,9 @@ class Gateway implements TabGateway {
   readonly #wss: WebSocketServer;
   #server: Server | null = null;
   #detach: () => void = () => undefined;
+  /** The relay this instance started (null until then: a failed start stops no one else's). */
+  #relay: PID | null = null;
+  #unlisten: () => void = () => undefined;
   #core: Core | null = null;
   #next = 0;
   #stopped = false;
@@ -153,6 +156,8 @@ class Gateway implements TabGateway {
   }
 
   async start(): Promise<void> {
+    // The relay first: a node that has one already (ERR_TAKEN) gets nothing attached.
+    this.#relay = await this.node.spawnRegister(TAB_RELAY, () => new GatewayRelay(this));
     this.#detach = attachProtocol(this.node, (core) => {
       this.#core = core;
       return {
@@ -165,7 +170,6 @@ class Gateway implements TabGateway {
         stop: () => this.#endAll(),
       };
     });
-    await this.node.spawnRegister(TAB_RELAY, () => new GatewayRelay(this));
     const path = this.options.path ?? '/tabs';
     const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
       if (new URL(req.url ?? '/', 'http://x').pathname !== path) return;
@@ -181,6 +185,8 @@ class Gateway implements TabGateway {
       });
     }
     server.on('upgrade', onUpgrade);
+    // Only our listener goes at stop: the server may carry other WebSocket endpoints.
+    this.#unlisten = () => server.off('upgrade', onUpgrade);
     const a = server.address();
     const addr = typeof a === 'object' && a !== null ? a : { address: '127.0.0.1', port: 0 };
     const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
@@ -449,12 +455,12 @@ class Gateway implements TabGateway {
     this.#stopped = true;
     this.#endAll();
     this.#detach();
-    this.options.server?.removeAllListeners('upgrade');
+    this.#unlisten();
     for (const c of this.#wss.clients) c.terminate();
     this.#wss.close();
     if (this.node.isAlive()) {
       try {
-        this.node.send(this.node.processPID(TAB_RELAY), RELAY_STOP);
+        if (this.#relay !== null) this.node.send(this.#relay, RELAY_STOP);
       } catch {
         // The relay is gone already (the node is stopping).
       }

@@ -56,6 +56,8 @@ class Routes implements TabRoutes {
   readonly #links = new Map<string, FrameConnection>();
   #core: Core | null = null;
   #detach: () => void = () => undefined;
+  /** The relay this instance started (null until then: a failed start stops no one else's). */
+  #relay: PID | null = null;
 
   constructor(
     readonly node: Node,
@@ -63,6 +65,7 @@ class Routes implements TabRoutes {
   ) {}
 
   async start(): Promise<void> {
+    this.#relay = await this.node.spawnRegister(TAB_RELAY, () => new ServerRelay(this));
     this.#detach = attachProtocol(this.node, (core) => {
       this.#core = core;
       return {
@@ -70,7 +73,6 @@ class Routes implements TabRoutes {
         stop: () => this.#closeAll(),
       };
     });
-    await this.node.spawnRegister(TAB_RELAY, () => new ServerRelay(this));
   }
 
   #reaches(tab: string): boolean {
@@ -137,7 +139,7 @@ class Routes implements TabRoutes {
     this.#detach();
     if (!this.node.isAlive()) return;
     try {
-      this.node.send(this.node.processPID(TAB_RELAY), RELAY_STOP);
+      if (this.#relay !== null) this.node.send(this.#relay, RELAY_STOP);
     } catch {
       // Already gone.
     }

@@ -4,12 +4,13 @@
 // servers reach them through the gateway.
 
 import { strict as assert } from 'node:assert';
+import { createServer } from 'node:http';
 import { test } from 'node:test';
 
-import { ProcessID, type PID } from 'ergo-ts';
+import { ProcessID, startNode, type Atom, type PID } from 'ergo-ts';
 
-import { gatewayOfTab } from '../src/index.js';
-import { BoardActor, gatewayNode, pidJson, serverProcess, tabOf, ViewActor } from './helpers.js';
+import { createTabGateway, gatewayOfTab } from '../src/index.js';
+import { BoardActor, gatewayNode, pidJson, quiet, serverProcess, tabOf, ViewActor } from './helpers.js';
 import { Board, TabView } from './protocols.js';
 
 test('a tab and the servers call and send to each other by name and by PID, typed both ways', async (t) => {
@@ -79,4 +80,29 @@ test('typed addresses refuse wrong messages and requests at compile time', async
   });
   const r: string = await g.call(TabView.pid(view), 'ok');
   assert.equal(r, 'rendered:ok');
+});
+
+test("attached to the application's HTTP server: tabs join on its path, its other upgrade listeners stay", async (t) => {
+  // A node with a gateway already: a second one is refused (ERR_TAKEN) and harms nothing.
+  const { g, gw: first } = await gatewayNode(t);
+  await g.spawnRegister('board', () => new BoardActor());
+  await assert.rejects(createTabGateway(g, { admit: () => ({}) }), { code: 'ERR_TAKEN' });
+  const t1 = await tabOf(t, first);
+  assert.equal(await t1.node.call(new ProcessID('board' as Atom, g.name), 1), 2);
+
+  const n = await startNode(`app${process.pid}@localhost`, quiet());
+  t.after(() => n.stop());
+  await n.spawnRegister('board', () => new BoardActor());
+  const server = createServer((_req, res) => res.end('app'));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  t.after(() => new Promise<void>((r) => server.close(() => r())));
+  const other = (): void => undefined;
+  server.on('upgrade', other);
+  const gw = await createTabGateway(n, { server, path: '/app-tabs', admit: () => ({ names: { board: true } }) });
+  assert.match(gw.url, /^ws:\/\/127\.0\.0\.1:\d+\/app-tabs$/);
+  const tab = await tabOf(t, gw);
+  assert.equal(await tab.node.call(new ProcessID('board' as Atom, n.name), 1), 2);
+  await tab.leave();
+  await gw.stop();
+  assert.deepEqual(server.listeners('upgrade'), [other]);
 });
