@@ -14,6 +14,7 @@ import {
   attachProtocol,
   ErrIncorrect,
   ErrNoConnection,
+  MessageDownEvent,
   MessageNodeDown,
   PID,
   ProcessID,
@@ -21,12 +22,14 @@ import {
   toError,
   type Alias,
   type HandlerResult,
+  type MessageEvent,
   type Atom,
   type Core,
   type Node,
 } from 'ergo-ts';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 
+import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
 import { applyFrame } from './frame_inbound.js';
 import {
   Ctl,
@@ -101,7 +104,10 @@ export interface TabGateway {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
-/** Mail of the gateway's relay: frames from server nodes, and node-down notices. */
+/**
+ * Mail of the gateway's relay: frames from server nodes, node-down notices, and the event hub's
+ * work (subscriptions to other nodes' events on behalf of tabs, and their publishes).
+ */
 class GatewayRelay extends Actor {
   constructor(private readonly gw: Gateway) {
     super();
@@ -112,12 +118,19 @@ class GatewayRelay extends Actor {
   override handleMessage(from: PID, message: unknown): HandlerResult {
     if (message === RELAY_STOP) return TerminateReasonNormal;
     if (message instanceof Uint8Array) this.gw.fromServer(from, message);
+    else if (message instanceof HubRequest) this.gw.hub.request(this, message);
+    else if (message instanceof HubDropTab) this.gw.hub.dropTab(this, message.tab);
+    else if (message instanceof MessageDownEvent) this.gw.hub.ended(message.event, message.reason);
     else if (message instanceof MessageNodeDown) this.gw.serverDown(message.name);
+  }
+  override handleEvent(m: MessageEvent): void {
+    this.gw.hub.published(m);
   }
 }
 
 class Gateway implements TabGateway {
   readonly sessions = new Map<string, TabSession>();
+  readonly hub: EventHub;
   readonly #bySecret = new Map<string, TabSession>();
   readonly #labels = new Map<TabSession, string>();
   readonly #limits: TabLimits;
@@ -139,6 +152,7 @@ class Gateway implements TabGateway {
     private readonly options: TabGatewayOptions,
   ) {
     this.#limits = resolveLimits(DEFAULT_TAB_LIMITS, options.limits);
+    this.hub = new EventHub(node.log);
     this.#window = options.reconnectWindow ?? 30_000;
     this.#hello = options.helloTimeout ?? 10_000;
     for (const [k, v] of [
@@ -309,6 +323,13 @@ class Gateway implements TabGateway {
       applyFrame(this.#core!, f, s.conn, this.log);
       return;
     }
+    const ev = f[0] === Op.Relation ? hubEvent(f[6], this.node.name, (n) => gatewayOfTab(n) !== undefined) : null;
+    if (ev !== null) {
+      // Another server node's event: the relay subscribes once for every tab (event_hub.ts).
+      const subscribe = f[4] === 'link' || f[4] === 'monitor';
+      this.node.send(this.#relay!, new HubRequest(s, subscribe, f[3] as number, f[5] as PID, ev));
+      return;
+    }
     if (gatewayOfTab(dst) !== undefined) {
       const other = this.sessions.get(dst);
       if (other === undefined) throw ErrNoConnection.with(`tab ${dst}`);
@@ -415,6 +436,7 @@ class Gateway implements TabGateway {
     this.log.info('tab %s ended: %s', s.name, why);
     // Watchers here first (the engine's node down), then every node and tab it spoke with.
     s.conn.terminate(ErrNoConnection);
+    if (this.#relay !== null && this.node.isAlive()) this.node.send(this.#relay, new HubDropTab(s));
     for (const peer of s.peers) {
       const down = [Op.NodeDown, this.node.name, peer, s.name, errorToWire(ErrNoConnection)];
       const other = this.sessions.get(peer);

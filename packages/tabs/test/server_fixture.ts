@@ -9,6 +9,8 @@
 //   downs          → waits until the watcher has an exit and a down, then answers as `watched`
 //   notes          → the notes the board got
 //   publish { n }  → publishes `n` on the event 'news' (one publish)
+//   out            → ENP messages this node sent to the gateway node so far
+//   endNews        → ends the event 'news' (its publisher stops)
 //   stop           → stops the node and exits
 
 import { PID, startNode, type Atom } from 'ergo-ts';
@@ -63,6 +65,10 @@ process.on('message', (m: { id: number; cmd: string; pid?: PidJson; text?: strin
       return answer(w.seen.wait.then(watched));
     case 'notes':
       return answer(notes);
+    case 'out':
+      return answer(node.network().node(gateway).info().messagesOut);
+    case 'endNews':
+      return answer(node.kill(news));
     case 'publish':
       return answer(node.send(news, (m as { n?: number }).n));
     case 'stop':

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { test } from 'node:test';
 
-import { Actor, Event, type Atom, type MessageEvent, type Node } from 'ergo-ts';
+import { Actor, Event, MessageDownEvent, type Atom, type MessageEvent, type Node } from 'ergo-ts';
 
 import { within } from '@ergo-ts/test-support';
 
@@ -78,13 +78,33 @@ test('one publish reaches 1,000 tabs', async (t) => {
   t.diagnostic(`1,000 tabs had the publish after ${(performance.now() - t0).toFixed(1)} ms`);
 });
 
-test("tabs subscribed to a server node's event in another OS process get its one publish", async (t) => {
+test("a server node's event in another OS process: one message to the gateway per publish, for every tab", async (t) => {
   const { g, gw } = await gatewayNode(t, { admit: () => ({ events: ['news'] }) });
   const srv = await serverProcess(t, g);
   const count = 50;
   const tabs = await joinMany(t, gw.url, count);
+  const ended: string[] = [];
+  let allEnded!: () => void;
+  const downs = new Promise<void>((r) => (allEnded = r));
+  // Each tab's subscriber hears the event end too (a down with its reason).
+  class Watch extends Actor {
+    override async init(): Promise<void> {
+      await this.monitorEvent(new Event('news' as Atom, srv.name as Atom));
+    }
+    override handleMessage(_from: unknown, m: unknown): void {
+      if (m instanceof MessageDownEvent) ended.push((m.reason as { code?: string }).code ?? m.reason.message);
+      if (ended.length === count) allEnded();
+    }
+  }
   const subs = subscribeAll(tabs, new Event('news' as Atom, srv.name as Atom), count);
   await subs;
+  await Promise.all(tabs.map((x) => x.node.spawn(Watch)));
+  const before = (await srv.ipc.value('out')) as number;
   await srv.ipc.value('publish', { n: 7 });
   await subs.got;
+  // The server sent the gateway one message for the 50 tabs (the gateway relay's subscription).
+  assert.equal((await srv.ipc.value('out')) as number, before + 1);
+  await srv.ipc.value('endNews');
+  await within(downs, 'every tab hears the event end', 30_000);
+  assert.equal(new Set(ended).size, 1);
 });
