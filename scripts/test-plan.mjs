@@ -23,6 +23,7 @@ export const workspaces = [
   },
   { dir: 'packages/erlang', files: 'dist/test/*.test.js', before: 'dist/test/peer_note.js' },
   { dir: 'packages/websocket', files: 'dist/test/*.test.js' },
+  { dir: 'packages/tabs', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'packages/create', files: 'dist/test/*.test.js' },
   { dir: 'packages/metrics', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },
   { dir: 'packages/etcd', files: 'dist/test/*.test.js', imports: ['../ergo/dist/test/warnings_preload.js'] },

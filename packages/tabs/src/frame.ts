@@ -1,0 +1,178 @@
+// The tab frame: what crosses a tab's WebSocket, and what the gateway and the other server nodes
+// pass to each other inside an ordinary ENP message (a binary payload to the relay process). One
+// frame is one EDF value (ergo-ts/net's codec, the one ENP uses for messages): an array whose
+// head is [op, source node, destination node]. PIDs, refs, aliases and events travel whole (with
+// their node), so a frame says for itself where it goes and whom it speaks for, which is what the
+// gateway checks before it routes anything a tab sent. Every refusal a tab meets is one of the
+// coded errors below (or a core sentinel such as ERR_PROTOCOL_VIOLATION), and an error crosses a
+// frame as [code, message].
+
+import { defineError, ErgoError, sentinelByCode } from 'ergo-ts';
+import { decode, encode } from 'ergo-ts/net';
+
+// --- errors ------------------------------------------------------------------------------------
+/** The application's `admit` callback refused the token (or threw). */
+export const ErrTabAdmission = defineError('ERR_TAB_ADMISSION', 'tab not admitted');
+/** The tab addressed a name, PID, event or node its grant does not cover. */
+export const ErrTabNotGranted = defineError('ERR_TAB_NOT_GRANTED', 'not granted to this tab');
+/** The tab spoke for another node (a sender or source that is not its own). */
+export const ErrTabPosing = defineError('ERR_TAB_POSING', 'a tab may only speak for its own node');
+/** The tab sent more messages per second than its limit allows. */
+export const ErrTabRateLimit = defineError('ERR_TAB_RATE_LIMIT', 'tab message rate limit exceeded');
+/** The tab sent more bytes per second than its limit allows. */
+export const ErrTabBytesLimit = defineError('ERR_TAB_BYTES_LIMIT', 'tab byte rate limit exceeded');
+/** What waits for the tab (offline, or a slow socket) would pass its queued-bytes limit. */
+export const ErrTabQueueFull = defineError('ERR_TAB_QUEUE_FULL', 'tab queue is full');
+/** A frame the gateway cannot read, or an operation tabs may not use (remote spawn). */
+export const ErrTabFrame = defineError('ERR_TAB_FRAME', 'malformed or forbidden tab frame');
+/** The tab's session ended (its reconnect window passed, or the gateway stopped). */
+export const ErrTabSessionEnded = defineError('ERR_TAB_SESSION_ENDED', 'tab session ended');
+
+/** An error as a frame carries it: its code ('' for an error without one) and message. */
+export type WireError = [code: string, message: string];
+
+/** `e` for a frame. Never throws. */
+export function errorToWire(e: unknown): WireError {
+  if (e instanceof Error) {
+    const code = (e as { code?: unknown }).code;
+    return [typeof code === 'string' ? code : '', e.message];
+  }
+  return ['', String(e)];
+}
+
+/**
+ * The error a frame carried: a core sentinel itself when code and text are the sentinel's (so
+ * `reason === ErrNoConnection` holds as for ENP), a fresh ErgoError with that code otherwise.
+ */
+export function errorFromWire(w: unknown): Error {
+  if (!Array.isArray(w) || typeof w[0] !== 'string' || typeof w[1] !== 'string')
+    return ErrTabFrame.with('an error field that is not [code, message]');
+  const [code, message] = w as WireError;
+  if (code === '') return new Error(message);
+  const s = sentinelByCode(code);
+  if (s !== undefined && s.message === message) return s;
+  return new ErgoError(code, message);
+}
+
+// --- frames ------------------------------------------------------------------------------------
+
+/** Operations of a routed frame ([op, src, dst, ...]). */
+export const Op = {
+  /** [op, src, dst, reqId, priority, from, to (PID | ProcessID | Alias), message] */
+  Send: 1,
+  /** [op, src, dst, reqId, priority, from, to, ref, request] */
+  Call: 2,
+  /** [op, src, dst, reqId, priority, from, to, ref, ok, value | WireError] */
+  Response: 3,
+  /** [op, src, dst, from, to, reason] */
+  Exit: 4,
+  /** [op, src, dst, from, event, timestamp, message] */
+  Event: 5,
+  /** [op, src, dst, reqId, kind, pid, target] (kind: 'link' | 'unlink' | 'monitor' | 'demonitor') */
+  Relation: 6,
+  /** [op, src, dst, target, reason]: a target that peers of `dst` watch has ended */
+  Terminate: 7,
+  /** [op, src, dst, reqId, WireError | null, buffered events ([event, timestamp, message][]) | null] */
+  Ack: 8,
+  /** [op, src, dst, node, reason]: `node` is gone for `dst` (the gateway's notice) */
+  NodeDown: 9,
+} as const;
+
+/** Operations between a tab and its gateway only (never routed). */
+export const Ctl = {
+  /** tab → gateway: [op, token, resume secret ('' for a new session)] */
+  Hello: 20,
+  /** gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms] */
+  Welcome: 21,
+  /** gateway → tab: [op, WireError], then the socket closes */
+  Refused: 22,
+  /** gateway → tab: [op, peer, reqId, WireError, what]: a frame of the tab the gateway refused */
+  Refusal: 23,
+} as const;
+
+/** A decoded frame: its head checked, the rest read by whoever handles its op. */
+export type Frame = unknown[] & { 0: number };
+
+/** Relation kinds a Relation frame carries. */
+export type RelationKind = 'link' | 'unlink' | 'monitor' | 'demonitor';
+
+/**
+ * Largest frame the decoder accepts from a tab by default (bytes). A bigger one is refused with
+ * ERR_TAB_FRAME before it is decoded.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 1 << 20;
+
+/** `frame` as bytes. @throws EdfError when a value in it cannot be encoded (names the field). */
+export function encodeFrame(frame: readonly unknown[]): Uint8Array {
+  return encode(frame);
+}
+
+/**
+ * The frame in `bytes`, its head checked: an array of at least one element whose first is a
+ * known op, and for routed ops a source and a destination node name.
+ * @throws ErrTabFrame for anything else (an EDF error becomes its cause).
+ */
+export function decodeFrame(bytes: Uint8Array): Frame {
+  let v: unknown;
+  try {
+    v = decode(bytes);
+  } catch (e) {
+    throw ErrTabFrame.with('undecodable frame', e);
+  }
+  if (!Array.isArray(v) || typeof v[0] !== 'number') throw ErrTabFrame.with('a frame is an array led by its op');
+  const op = v[0];
+  if (op >= Op.Send && op <= Op.NodeDown) {
+    if (typeof v[1] !== 'string' || typeof v[2] !== 'string' || v[1] === '' || v[2] === '')
+      throw ErrTabFrame.with(`op ${op}: source and destination must be node names`);
+    return v as Frame;
+  }
+  if (op >= Ctl.Hello && op <= Ctl.Refusal) return v as Frame;
+  throw ErrTabFrame.with(`unknown op ${op}`);
+}
+
+/** The source node of a routed frame. */
+export function srcOf(f: Frame): string {
+  return f[1] as string;
+}
+
+/** The destination node of a routed frame. */
+export function dstOf(f: Frame): string {
+  return f[2] as string;
+}
+
+/** A request id field: a non-negative safe integer (0: no answer wanted). @throws ErrTabFrame */
+export function reqIdOf(v: unknown): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) throw ErrTabFrame.with('bad request id');
+  return v;
+}
+
+/** A priority field (0 normal, 1 high, 2 max). @throws ErrTabFrame */
+export function priorityOf(v: unknown): number {
+  if (v !== 0 && v !== 1 && v !== 2) throw ErrTabFrame.with('bad priority');
+  return v;
+}
+
+/** The registered name of the relay process on the gateway and on every server node with tab routes. */
+export const TAB_RELAY = 'tabs_relay';
+
+/** What stops a relay (a local message: the relay ends with reason normal). */
+export const RELAY_STOP: unique symbol = Symbol('tabs_relay stop');
+
+// --- tab node names -------------------------------------------------------------------------------
+
+const TAB_NAME = /^tab-([0-9a-z]+)\.([^@]+@.+)$/;
+
+/**
+ * The node name of tab `id` under gateway node `gateway`: `tab-<id>.<gateway name>@<gateway host>`
+ * (gateway `gw@example.com`, tab `tab-k3x9.gw@example.com`). The name carries its route: any
+ * node that sees a tab PID knows which gateway node reaches it, without a registrar.
+ */
+export function tabNodeName(id: string, gateway: string): string {
+  return `tab-${id}.${gateway}`;
+}
+
+/** The gateway node that reaches tab node `name`, or undefined when `name` is not a tab's. */
+export function gatewayOfTab(name: string): string | undefined {
+  const m = TAB_NAME.exec(name);
+  return m === null ? undefined : m[2];
+}

@@ -1,0 +1,541 @@
+// The tab gateway: a WebSocket endpoint on a server node that tabs join. It admits a tab by the
+// application's token callback, names its node under the gateway's (`tab-<id>.<gateway>`), and
+// routes the tab's frames: to the gateway node's own processes through the engine's Core, to
+// other server nodes inside an ENP message to their relay (`attachTabRoutes`), and back. Every
+// frame a tab sends is held to its limits and its grant first (policy: grant.ts); a refusal is a
+// coded error at the tab and a log line here. Sessions outlive sockets for a reconnect window.
+
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+
+import {
+  Actor,
+  attachProtocol,
+  ErrIncorrect,
+  ErrNoConnection,
+  MessageDownEvent,
+  MessageNodeDown,
+  PID,
+  ProcessID,
+  TerminateReasonNormal,
+  toError,
+  type Alias,
+  type HandlerResult,
+  type MessageEvent,
+  type Atom,
+  type Core,
+  type Node,
+} from 'ergo-ts';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+
+import { EventHub, HubDropTab, HubRequest, hubEvent } from './event_hub.js';
+import { applyFrame } from './frame_inbound.js';
+import {
+  Ctl,
+  decodeFrame,
+  encodeFrame,
+  ErrTabAdmission,
+  ErrTabFrame,
+  ErrTabSessionEnded,
+  errorToWire,
+  gatewayOfTab,
+  Op,
+  RELAY_STOP,
+  TAB_RELAY,
+  tabNodeName,
+  type Frame,
+} from './frame.js';
+import {
+  DEFAULT_TAB_LIMITS,
+  resolveLimits,
+  TabPolicy,
+  type TabGrant,
+  type TabLimits,
+  type TabRefusal,
+} from './grant.js';
+import { TabSession, type TabInfo } from './session.js';
+
+/** What `admit` sees of the request that opened the tab's socket. */
+export interface TabRequest {
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly remoteAddress: string;
+}
+
+/** Options of {@link createTabGateway}. */
+export interface TabGatewayOptions {
+  /**
+   * The application's admission: a grant for `token`, or `{ refuse: reason }`. It may be async;
+   * a throw or rejection refuses (logged). Runs once per new tab (not on a resume).
+   */
+  admit(token: string, request: TabRequest): TabGrant | TabRefusal | Promise<TabGrant | TabRefusal>;
+  /** Attach to this HTTP server (upgrades on `path`); default: a server of the gateway's own. */
+  server?: Server;
+  /** Port of the gateway's own server (default 0: the OS picks one). */
+  port?: number;
+  /** Host the gateway's own server listens on (default 127.0.0.1). */
+  host?: string;
+  /** The WebSocket path (default '/tabs'). */
+  path?: string;
+  /** Limits of every tab (a grant may change them for its tab). */
+  limits?: Partial<TabLimits>;
+  /** How long a tab that lost its socket keeps its name and processes (ms, default 30 000). */
+  reconnectWindow?: number;
+  /** How long a new socket may take to say hello (ms, default 10 000). */
+  helloTimeout?: number;
+}
+
+/** A running gateway. */
+export interface TabGateway {
+  /** The WebSocket URL tabs join (ws://host:port/path; with `server`, its address). */
+  readonly url: string;
+  /** Tabs with a session (connected or within their window). */
+  tabs(): TabInfo[];
+  /**
+   * Lets tab `tab` address `target` (a PID or alias it did not receive mail from). Throws
+   * ErrIncorrect for an unknown tab.
+   */
+  handOut(tab: string, target: PID | Alias): void;
+  /** Ends tab `tab`'s session now (as its window passing would). False when unknown. */
+  disconnect(tab: string): boolean;
+  /** Closes the endpoint and ends every session (idempotent). */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Mail of the gateway's relay: frames from server nodes, node-down notices, and the event hub's
+ * work (subscriptions to other nodes' events on behalf of tabs, and their publishes).
+ */
+class GatewayRelay extends Actor {
+  constructor(private readonly gw: Gateway) {
+    super();
+  }
+  override init(): void {
+    this.monitorNodes();
+  }
+  override handleMessage(from: PID, message: unknown): HandlerResult {
+    if (message === RELAY_STOP) return TerminateReasonNormal;
+    if (message instanceof Uint8Array) this.gw.fromServer(from, message);
+    else if (message instanceof HubRequest) this.gw.hub.request(this, message);
+    else if (message instanceof HubDropTab) this.gw.hub.dropTab(this, message.tab);
+    else if (message instanceof MessageDownEvent) this.gw.hub.ended(message.event, message.reason);
+    else if (message instanceof MessageNodeDown) this.gw.serverDown(message.name);
+  }
+  override handleEvent(m: MessageEvent): void {
+    this.gw.hub.published(m);
+  }
+}
+
+class Gateway implements TabGateway {
+  readonly sessions = new Map<string, TabSession>();
+  readonly hub: EventHub;
+  readonly #bySecret = new Map<string, TabSession>();
+  readonly #labels = new Map<TabSession, string>();
+  readonly #limits: TabLimits;
+  readonly #window: number;
+  readonly #hello: number;
+  readonly #wss: WebSocketServer;
+  #server: Server | null = null;
+  #detach: () => void = () => undefined;
+  /** The relay this instance started (null until then: a failed start stops no one else's). */
+  #relay: PID | null = null;
+  #unlisten: () => void = () => undefined;
+  #core: Core | null = null;
+  #next = 0;
+  #stopped = false;
+  url = '';
+
+  constructor(
+    readonly node: Node,
+    private readonly options: TabGatewayOptions,
+  ) {
+    this.#limits = resolveLimits(DEFAULT_TAB_LIMITS, options.limits);
+    this.hub = new EventHub(node.log);
+    this.#window = options.reconnectWindow ?? 30_000;
+    this.#hello = options.helloTimeout ?? 10_000;
+    for (const [k, v] of [
+      ['reconnectWindow', this.#window],
+      ['helloTimeout', this.#hello],
+    ] as const)
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) throw ErrIncorrect.with(`tab gateway ${k}: ${v}`);
+    if (typeof options.admit !== 'function') throw ErrIncorrect.with('tab gateway: admit must be a function');
+    // Room above the per-tab check (a grant may raise its tab's limit); past it `ws` closes (1009).
+    this.#wss = new WebSocketServer({ noServer: true, maxPayload: this.#limits.maxFrameBytes * 4 });
+  }
+
+  get log() {
+    return this.node.log;
+  }
+
+  async start(): Promise<void> {
+    // The relay first: a node that has one already (ERR_TAKEN) gets nothing attached.
+    this.#relay = await this.node.spawnRegister(TAB_RELAY, () => new GatewayRelay(this));
+    this.#detach = attachProtocol(this.node, (core) => {
+      this.#core = core;
+      return {
+        connection: (name) => {
+          const s = this.sessions.get(name);
+          if (s !== undefined) return s.conn;
+          if (gatewayOfTab(name) === this.node.name) throw ErrNoConnection.with(`tab ${name} is gone`);
+          return undefined;
+        },
+        stop: () => this.#endAll(),
+      };
+    });
+    const path = this.options.path ?? '/tabs';
+    const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== path) return;
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#accept(ws, req));
+    };
+    let server = this.options.server;
+    if (server === undefined) {
+      server = createServer((_req, res) => res.writeHead(426).end('a tab gateway: WebSocket only'));
+      this.#server = server;
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(this.options.port ?? 0, this.options.host ?? '127.0.0.1', () => resolve());
+      });
+    }
+    server.on('upgrade', onUpgrade);
+    // Only our listener goes at stop: the server may carry other WebSocket endpoints.
+    this.#unlisten = () => server.off('upgrade', onUpgrade);
+    const a = server.address();
+    const addr = typeof a === 'object' && a !== null ? a : { address: '127.0.0.1', port: 0 };
+    const host = addr.address.includes(':') ? `[${addr.address}]` : addr.address;
+    this.url = `ws://${host}:${addr.port}${path}`;
+  }
+
+  #accept(ws: WebSocket, req: IncomingMessage): void {
+    let session: TabSession | null = null;
+    const request: TabRequest = {
+      url: req.url ?? '',
+      headers: req.headers,
+      remoteAddress: req.socket.remoteAddress ?? '',
+    };
+    const hello = setTimeout(() => ws.close(4008, 'no hello'), this.#hello);
+    hello.unref();
+    let greeted = false;
+    ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
+    ws.on('close', () => {
+      clearTimeout(hello);
+      if (session !== null) session.detach(ws, this.#window, () => this.#expire(session!, 'its window passed'));
+    });
+    ws.on('message', (data: RawData) => {
+      const bytes = toBytes(data);
+      if (session !== null) return this.#fromTab(session, bytes);
+      if (greeted) return; // admission pending: a tab speaks after its welcome
+      greeted = true;
+      clearTimeout(hello);
+      this.#greet(ws, bytes, request).then(
+        (s) => {
+          session = s;
+        },
+        (e: unknown) => this.log.warning('tab join failed: %s', toError(e).message),
+      );
+    });
+  }
+
+  async #greet(ws: WebSocket, bytes: Uint8Array, request: TabRequest): Promise<TabSession | null> {
+    const refuse = (e: Error, why: string): null => {
+      this.log.warning('tab refused (%s): %s', request.remoteAddress, why);
+      ws.send(encodeFrame([Ctl.Refused, errorToWire(e)]));
+      ws.close(4003, e.message.slice(0, 100));
+      return null;
+    };
+    let f: Frame;
+    try {
+      f = decodeFrame(bytes);
+      if (f[0] !== Ctl.Hello || typeof f[1] !== 'string' || typeof f[2] !== 'string')
+        throw ErrTabFrame.with('the first frame must be a hello');
+    } catch (e) {
+      return refuse(toError(e), toError(e).message);
+    }
+    const secret = f[2];
+    if (secret !== '') {
+      const s = this.#bySecret.get(secret);
+      if (s === undefined || s.ended)
+        return refuse(ErrTabSessionEnded.with('unknown or ended session'), 'stale resume');
+      s.socket?.close(4009, 'replaced');
+      this.#welcome(ws, s);
+      this.log.info('tab %s back', s.name);
+      return s;
+    }
+    let grant: TabGrant | TabRefusal;
+    try {
+      grant = await this.options.admit(f[1], request);
+    } catch (e) {
+      return refuse(ErrTabAdmission.with('admission failed'), `admit threw: ${toError(e).message}`);
+    }
+    if (grant === null || typeof grant !== 'object') return refuse(ErrTabAdmission, 'admit answered no grant');
+    if ('refuse' in grant) return refuse(ErrTabAdmission, grant.refuse);
+    if (this.#stopped || ws.readyState !== ws.OPEN) return null;
+    let limits: TabLimits;
+    try {
+      limits = resolveLimits(this.#limits, grant.limits);
+    } catch (e) {
+      return refuse(ErrTabAdmission.with('bad limits in its grant'), toError(e).message);
+    }
+    const id = (this.#next++).toString(36) + randomBytes(3).toString('hex');
+    const name = tabNodeName(id, this.node.name) as Atom;
+    const policy = new TabPolicy(name, grant, (n) => gatewayOfTab(n) !== undefined);
+    const s: TabSession = new TabSession(
+      name,
+      randomBytes(16).toString('hex'),
+      policy,
+      limits,
+      this.node.name,
+      this.log,
+      (reason) => this.#core?.routeNodeDown(name, reason),
+    );
+    this.sessions.set(name, s);
+    this.#bySecret.set(s.secret, s);
+    this.#labels.set(s, grant.label ?? '');
+    this.#welcome(ws, s);
+    this.log.info('tab %s joined (%s)', name, grant.label ?? request.remoteAddress);
+    return s;
+  }
+
+  #welcome(ws: WebSocket, s: TabSession): void {
+    ws.send(encodeFrame([Ctl.Welcome, s.name, this.node.name, s.secret, this.#window]));
+    s.attach(ws);
+  }
+
+  /** A frame from tab `s`: limits, grant, then routed. */
+  #fromTab(s: TabSession, bytes: Uint8Array): void {
+    let f: Frame | null = null;
+    try {
+      if (bytes.length > s.limits.maxFrameBytes) throw ErrTabFrame.with(`a frame of ${bytes.length} bytes`);
+      s.admitInbound(bytes.length);
+      f = decodeFrame(bytes);
+      if (f[0] >= Ctl.Hello) throw ErrTabFrame.with('a control frame after the welcome');
+      s.policy.check(f, s.peers);
+      this.#route(s, f, bytes);
+    } catch (e) {
+      this.#refuse(s, f, toError(e));
+    }
+  }
+
+  #route(s: TabSession, f: Frame, bytes: Uint8Array): void {
+    const dst = f[2] as string;
+    if (dst === this.node.name) {
+      applyFrame(this.#core!, f, s.conn, this.log);
+      return;
+    }
+    const ev = f[0] === Op.Relation ? hubEvent(f[6], this.node.name, (n) => gatewayOfTab(n) !== undefined) : null;
+    if (ev !== null) {
+      // Another server node's event: the relay subscribes once for every tab (event_hub.ts).
+      const subscribe = f[4] === 'link' || f[4] === 'monitor';
+      this.node.send(this.#relay!, new HubRequest(s, subscribe, f[3] as number, f[5] as PID, ev));
+      return;
+    }
+    if (gatewayOfTab(dst) !== undefined) {
+      const other = this.sessions.get(dst);
+      if (other === undefined) throw ErrNoConnection.with(`tab ${dst}`);
+      other.policy.learn(f);
+      other.peers.add(s.name);
+      s.peers.add(dst);
+      other.deliver(bytes);
+      return;
+    }
+    s.peers.add(dst);
+    this.node.send(new ProcessID(TAB_RELAY as Atom, dst as Atom), bytes);
+  }
+
+  /** Tells tab `s` (and the log) that a frame of its was refused. */
+  #refuse(s: TabSession, f: Frame | null, e: Error): void {
+    s.refused++;
+    const what = f === null ? 'frame' : opName(f[0]);
+    this.log.warning('tab %s: %s refused: %s', s.name, what, e.message);
+    const peer = f === null ? '' : String(f[2]);
+    const reqId = f !== null && hasReqId(f[0]) && typeof f[3] === 'number' ? f[3] : 0;
+    const call = f !== null && f[0] === Op.Call;
+    try {
+      s.deliver(
+        encodeFrame([Ctl.Refusal, peer, reqId, errorToWire(e), what, call ? f![5] : null, call ? f![7] : null]),
+      );
+    } catch (e2) {
+      this.log.warning('tab %s: refusal not sent: %s', s.name, toError(e2).message);
+    }
+  }
+
+  /** A frame from server node `from.node` (its relay sent it here) for one of the tabs. */
+  fromServer(from: PID, bytes: Uint8Array): void {
+    let f: Frame;
+    try {
+      f = decodeFrame(bytes);
+    } catch (e) {
+      this.log.warning('tab relay: a frame from %s dropped: %s', from.node, toError(e).message);
+      return;
+    }
+    const src = String(f[1]);
+    const dst = String(f[2]);
+    if (src !== from.node) {
+      this.log.warning('tab relay: %s sent a frame for %s: dropped', from.node, src);
+      return;
+    }
+    const s = this.sessions.get(dst);
+    if (s === undefined || s.ended) {
+      if (gatewayOfTab(dst) === this.node.name)
+        this.#toRelay(src, [Op.NodeDown, this.node.name, src, dst, errorToWire(ErrNoConnection)]);
+      return;
+    }
+    s.peers.add(src);
+    s.policy.learn(f);
+    try {
+      s.deliver(bytes);
+    } catch (e) {
+      const err = toError(e);
+      this.log.warning('tab %s: frame from %s not delivered: %s', dst, src, err.message);
+      const reqId = hasReqId(f[0]) && typeof f[3] === 'number' ? f[3] : 0;
+      if (reqId > 0) this.#toRelay(src, [Op.Ack, dst, src, reqId, errorToWire(err), null]);
+      else if (f[0] === Op.Call && f[5] instanceof PID)
+        this.#toRelay(src, [
+          Op.Response,
+          dst,
+          src,
+          0,
+          0,
+          new PID(dst as Atom, 0, 0),
+          f[5],
+          f[7],
+          false,
+          errorToWire(err),
+        ]);
+    }
+  }
+
+  #toRelay(node: string, frame: unknown[]): void {
+    try {
+      this.node.send(new ProcessID(TAB_RELAY as Atom, node as Atom), encodeFrame(frame));
+    } catch (e) {
+      this.log.warning('tab relay: %s unreachable: %s', node, toError(e).message);
+    }
+  }
+
+  /** Server node `node` went down: tabs that spoke with it hear so. */
+  serverDown(node: string): void {
+    if (gatewayOfTab(node) !== undefined) return;
+    for (const s of this.sessions.values()) {
+      if (!s.peers.delete(node)) continue;
+      try {
+        s.deliverFrame([Op.NodeDown, this.node.name, s.name, node, errorToWire(ErrNoConnection)]);
+      } catch (e) {
+        this.log.warning('tab %s: node-down of %s not sent: %s', s.name, node, toError(e).message);
+      }
+    }
+  }
+
+  #expire(s: TabSession, why: string): void {
+    if (this.sessions.get(s.name) !== s) return;
+    this.sessions.delete(s.name);
+    this.#bySecret.delete(s.secret);
+    this.#labels.delete(s);
+    s.end(4000, why);
+    this.log.info('tab %s ended: %s', s.name, why);
+    // Watchers here first (the engine's node down), then every node and tab it spoke with.
+    s.conn.terminate(ErrNoConnection);
+    if (this.#relay !== null && this.node.isAlive()) this.node.send(this.#relay, new HubDropTab(s));
+    for (const peer of s.peers) {
+      const down = [Op.NodeDown, this.node.name, peer, s.name, errorToWire(ErrNoConnection)];
+      const other = this.sessions.get(peer);
+      if (other !== undefined) {
+        other.peers.delete(s.name);
+        try {
+          other.deliverFrame(down);
+        } catch {
+          // The other tab's queue is full: it hears the node down when its own window ends.
+        }
+      } else if (gatewayOfTab(peer) === undefined) this.#toRelay(peer, down);
+    }
+  }
+
+  #endAll(): void {
+    for (const s of [...this.sessions.values()]) this.#expire(s, 'the gateway stopped');
+  }
+
+  tabs(): TabInfo[] {
+    return [...this.sessions.values()].map((s) => s.info(this.#labels.get(s) ?? ''));
+  }
+
+  handOut(tab: string, target: PID | Alias): void {
+    const s = this.sessions.get(tab);
+    if (s === undefined) throw ErrIncorrect.with(`no tab ${tab}`);
+    s.policy.handOut(target);
+  }
+
+  disconnect(tab: string): boolean {
+    const s = this.sessions.get(tab);
+    if (s === undefined) return false;
+    this.#expire(s, 'disconnected by the gateway');
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#endAll();
+    this.#detach();
+    this.#unlisten();
+    for (const c of this.#wss.clients) c.terminate();
+    this.#wss.close();
+    if (this.node.isAlive()) {
+      try {
+        if (this.#relay !== null) this.node.send(this.#relay, RELAY_STOP);
+      } catch {
+        // The relay is gone already (the node is stopping).
+      }
+    }
+    const srv = this.#server;
+    if (srv !== null) await new Promise<void>((resolve) => srv.close(() => resolve()));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+function toBytes(data: RawData): Uint8Array {
+  if (Array.isArray(data)) return Buffer.concat(data);
+  if (data instanceof ArrayBuffer) return new Uint8Array(data);
+  return data;
+}
+
+function hasReqId(op: number): boolean {
+  return op === Op.Send || op === Op.Call || op === Op.Response || op === Op.Relation;
+}
+
+const OP_NAMES: Record<number, string> = {
+  [Op.Send]: 'send',
+  [Op.Call]: 'call',
+  [Op.Response]: 'response',
+  [Op.Exit]: 'exit',
+  [Op.Event]: 'event',
+  [Op.Relation]: 'relation',
+  [Op.Terminate]: 'terminate',
+  [Op.Ack]: 'ack',
+  [Op.NodeDown]: 'node-down',
+};
+
+function opName(op: number): string {
+  return OP_NAMES[op] ?? `op ${op}`;
+}
+
+/**
+ * Starts a tab gateway on `node` (a started node; its network, if any, reaches the server nodes
+ * that run {@link attachTabRoutes}). Registers the relay process `tabs_relay` on it and attaches
+ * the tab nodes' routes. Stop it with `stop()` (the node's stop ends its sessions too).
+ * @throws ErrIncorrect for bad options; ErrTaken when `tabs_relay` is registered already; the
+ *   listen error of its own server.
+ */
+export async function createTabGateway(node: Node, options: TabGatewayOptions): Promise<TabGateway> {
+  const gw = new Gateway(node, options);
+  try {
+    await gw.start();
+  } catch (e) {
+    await gw.stop();
+    throw e;
+  }
+  return gw;
+}

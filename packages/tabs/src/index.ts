@@ -1,0 +1,24 @@
+// @ergo-ts/tabs: browser tabs as nodes of an ergo-ts cluster (docs/browser-gateway.md). The
+// gateway and the server nodes' routes live here; the tab's side is `@ergo-ts/tabs/tab` (also
+// re-exported here for simulated tabs in Node).
+export {
+  ErrTabAdmission,
+  ErrTabBytesLimit,
+  ErrTabFrame,
+  ErrTabNotGranted,
+  ErrTabPosing,
+  ErrTabQueueFull,
+  ErrTabRateLimit,
+  ErrTabSessionEnded,
+  errorFromWire,
+  errorToWire,
+  type WireError,
+} from './frame.js';
+export { createTabGateway, type TabGateway, type TabGatewayOptions, type TabRequest } from './gateway.js';
+export { attachTabRoutes, type TabRoutes, type TabRoutesOptions } from './routes.js';
+export type { TabGrant, TabProtocolCheck, TabRefusal } from './grant.js';
+export { DEFAULT_TAB_LIMITS, type TabLimits } from './grant.js';
+export type { TabInfo } from './session.js';
+export { gatewayOfTab, tabNodeName, TAB_RELAY } from './frame.js';
+export { joinGateway, type JoinGatewayOptions, type TabNode } from './tab/join.js';
+export type { ReconnectOptions, TabWebSocket, TabWebSocketClass } from './tab/socket.js';

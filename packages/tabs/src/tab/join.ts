@@ -1,0 +1,215 @@
+// joinGateway: a tab becomes a node of the cluster. It dials the gateway, is admitted by its
+// token, starts its own node under the name the gateway gives it (`tab-<id>.<gateway>`) and
+// attaches a protocol through which every other node is reached over the one socket: its
+// processes call, send to, link to and monitor server processes, and are called, linked and
+// monitored by them, with the same typed protocols. Uses only the core's public API and the
+// platform's WebSocket, so the same code runs in a browser and in Node.
+
+import {
+  attachProtocol,
+  ErrIncorrect,
+  ErrNoConnection,
+  startNode,
+  toError,
+  type Atom,
+  type Core,
+  type ErgoError,
+  type Node,
+  type NodeOptions,
+} from 'ergo-ts';
+import { Ctl, errorFromWire, Op, type Frame } from '../frame.js';
+import { FrameConnection } from '../frame_connection.js';
+import { applyFrame } from '../frame_inbound.js';
+import { GatewaySocket, type ReconnectOptions, type TabWebSocketClass } from './socket.js';
+
+/** Options of {@link joinGateway}. */
+export interface JoinGatewayOptions {
+  /** The gateway's WebSocket URL (`gateway.url`). */
+  url: string;
+  /** The token the application issued; the gateway's `admit` callback judges it. */
+  token: string;
+  /** Options of the tab's node (no network: the gateway is its only route). */
+  node?: Omit<NodeOptions, 'network'>;
+  /** Bytes the tab holds while its socket is down (default 1 MiB); past them a send throws ERR_TAB_QUEUE_FULL. */
+  maxQueuedBytes?: number;
+  /** How the tab dials again when its socket drops (default on); `false`: the session ends at once. */
+  reconnect?: ReconnectOptions | false;
+  /** A refusal of a plain send (no one waits for it); calls and important sends reject instead. */
+  onRefusal?(error: ErgoError, what: string): void;
+  /** The session ended (window passed, gateway gone): links and monitors of server targets fired. */
+  onEnded?(reason: Error): void;
+  /** The WebSocket class (default `globalThis.WebSocket`). */
+  WebSocket?: TabWebSocketClass;
+}
+
+/** A tab joined to a gateway. */
+export interface TabNode {
+  /** The tab's node: spawn processes on it as on any node. */
+  readonly node: Node;
+  /** Its node name, given by the gateway. */
+  readonly name: string;
+  /** The gateway node's name. */
+  readonly gateway: string;
+  /** True while the socket is up. */
+  readonly connected: boolean;
+  /** Drops the socket as a network cut would; the tab dials again within its window. */
+  dropConnection(): void;
+  /** Resolves when the socket is up again (at once when it is). */
+  whenConnected(): Promise<void>;
+  /** Resolves with the reason when the session ends. */
+  readonly ended: Promise<Error>;
+  /** Leaves the gateway and stops the tab's node (idempotent). */
+  leave(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/**
+ * Joins the gateway at `url` with `token` and starts the tab's node. Rejects with the gateway's
+ * coded refusal (ERR_TAB_ADMISSION...) or the socket's failure; nothing is left running then.
+ */
+export async function joinGateway(options: JoinGatewayOptions): Promise<TabNode> {
+  const WS = options.WebSocket ?? (globalThis as { WebSocket?: TabWebSocketClass }).WebSocket;
+  if (WS === undefined) throw ErrIncorrect.with('joinGateway needs a WebSocket class (none is global here)');
+  if (typeof options.url !== 'string' || typeof options.token !== 'string')
+    throw ErrIncorrect.with('joinGateway needs a url and a token');
+  const rc = options.reconnect === false ? false : { minDelay: 100, maxDelay: 2000, ...options.reconnect };
+  const socket = new GatewaySocket(options.url, options.token, WS, options.maxQueuedBytes ?? 1 << 20, rc);
+  // Frames that arrive between the welcome and the node's start wait here.
+  const early: Frame[] = [];
+  socket.handlers = { frame: (f) => early.push(f), connected: () => undefined, ended: () => undefined };
+  const welcome = await socket.open();
+  let node: Node;
+  try {
+    node = await startNode(welcome.name, { ...options.node });
+  } catch (e) {
+    socket.close();
+    throw e;
+  }
+  const tab = new Tab(node, welcome.gateway, socket, options);
+  for (const f of early) tab.frame(f);
+  return tab;
+}
+
+class Tab implements TabNode {
+  readonly #links = new Map<string, FrameConnection>();
+  #core!: Core;
+  #waiters: (() => void)[] = [];
+  #left = false;
+  readonly ended: Promise<Error>;
+  #endedResolve!: (e: Error) => void;
+
+  constructor(
+    readonly node: Node,
+    readonly gateway: string,
+    private readonly socket: GatewaySocket,
+    private readonly options: JoinGatewayOptions,
+  ) {
+    this.ended = new Promise<Error>((r) => (this.#endedResolve = r));
+    attachProtocol(node, (core) => {
+      this.#core = core;
+      return { connection: (peer) => this.#link(peer), stop: () => this.#leaveSocket() };
+    });
+    socket.handlers = {
+      frame: (f) => this.frame(f),
+      connected: (up) => {
+        if (up) for (const w of this.#waiters.splice(0)) w();
+      },
+      ended: (reason) => this.#ended(reason),
+    };
+  }
+
+  get name(): string {
+    return this.node.name;
+  }
+
+  get connected(): boolean {
+    return this.socket.connected;
+  }
+
+  #link(peer: string): FrameConnection {
+    let c = this.#links.get(peer);
+    if (c === undefined) {
+      c = new FrameConnection(
+        this.node.name,
+        peer as Atom,
+        (f) => this.socket.send(f),
+        (reason) => {
+          this.#core.routeNodeDown(peer as Atom, reason);
+          this.#links.delete(peer);
+        },
+      );
+      this.#links.set(peer, c);
+    }
+    return c;
+  }
+
+  /** A frame from the gateway. Never throws (failures are logged on the tab's node). */
+  frame(f: Frame): void {
+    const log = this.node.log;
+    try {
+      if (f[0] === Ctl.Refusal) return this.#refusal(f);
+      if (f[0] >= Ctl.Hello || f[2] !== this.node.name) return;
+      if (f[0] === Op.NodeDown) {
+        this.#links.get(String(f[3]))?.terminate(errorFromWire(f[4]));
+        return;
+      }
+      applyFrame(this.#core, f, this.#link(String(f[1])), log);
+    } catch (e) {
+      log.warning('tab: frame from the gateway dropped: %s', toError(e).message);
+    }
+  }
+
+  #refusal(f: Frame): void {
+    const err = errorFromWire(f[3]) as ErgoError;
+    const reqId = typeof f[2] === 'number' ? f[2] : 0;
+    const link = this.#links.get(String(f[1]));
+    if (reqId > 0 && link !== undefined) {
+      link.settle(reqId, err, undefined);
+      return;
+    }
+    const caller = f[5];
+    const ref = f[6];
+    if (caller !== null && ref !== null && caller !== undefined && ref !== undefined) {
+      this.#core.routeSendResponse(
+        this.#core.pid(),
+        caller as never,
+        { ref: ref as never, priority: 0, important: false, compression: null, keepNetworkOrder: true },
+        err,
+        false,
+      );
+      return;
+    }
+    if (this.options.onRefusal !== undefined) this.options.onRefusal(err, String(f[4]));
+    else this.node.log.warning('tab: %s refused by the gateway: %s', String(f[4]), err.message);
+  }
+
+  #ended(reason: Error): void {
+    for (const c of [...this.#links.values()]) c.terminate(ErrNoConnection);
+    this.#endedResolve(reason);
+    this.options.onEnded?.(reason);
+  }
+
+  dropConnection(): void {
+    this.socket.drop();
+  }
+
+  whenConnected(): Promise<void> {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise<void>((r) => this.#waiters.push(r));
+  }
+
+  #leaveSocket(): void {
+    if (this.#left) return;
+    this.#left = true;
+    this.socket.close();
+  }
+
+  async leave(): Promise<void> {
+    this.#leaveSocket();
+    if (this.node.isAlive()) await this.node.stop();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.leave();
+  }
+}

@@ -1,0 +1,155 @@
+// Everything a tab is refused is refused with a code at the tab and a log line at the gateway:
+// admission (a bad token, an admit that throws), names, PIDs and events its grant does not cover
+// (until the application hands a PID out), another tab's processes, system processes, exit
+// signals, frames that pose as another node, malformed frames and unknown operations.
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+
+import { Actor, type ErgoError, Event, PID, ProcessID, type Atom } from 'ergo-ts';
+
+import { joinGateway } from '../src/index.js';
+import { Ctl, decodeFrame, encodeFrame, Op, type Frame } from '../src/frame.js';
+import { BoardActor, gatewayNode, quiet, tabOf, ViewActor } from './helpers.js';
+import { Board } from './protocols.js';
+
+test('admission: a bad token and an admit that throws are refused with ERR_TAB_ADMISSION', async (t) => {
+  const { gw, lines } = await gatewayNode(t, {
+    admit: (token) => {
+      if (token === 'throw') throw new Error('the token store is down');
+      return token === 'good' ? { names: {} } : { refuse: `unknown token ${token}` };
+    },
+  });
+  await assert.rejects(joinGateway({ url: gw.url, token: 'bad', node: quiet() }), { code: 'ERR_TAB_ADMISSION' });
+  await lines.waitFor(/tab refused .*unknown token bad/, 'the refusal logged');
+  await assert.rejects(joinGateway({ url: gw.url, token: 'throw', node: quiet() }), { code: 'ERR_TAB_ADMISSION' });
+  await lines.waitFor(/tab refused .*admit threw: the token store is down/, 'the failure logged');
+  const ok = await tabOf(t, gw, 'good');
+  assert.match(ok.name, /^tab-[0-9a-z]+\./);
+  assert.equal(gw.tabs().length, 1, 'refused tabs hold no session');
+});
+
+test('names, PIDs, events, other tabs, system processes and exit signals: coded refusals', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, {
+    admit: () => ({ names: { board: Board }, events: ['public'] }),
+  });
+  await g.spawnRegister('board', () => new BoardActor());
+  await g.spawnRegister('secret', () => new BoardActor());
+  const unnamed = await g.spawn(() => new BoardActor());
+  const refusals: ErgoError[] = [];
+  const a = await tabOf(t, gw, 'a', { onRefusal: (e) => refusals.push(e) });
+  const b = await tabOf(t, gw, 'b');
+  const refused = (code: string) => ({ code });
+
+  await assert.rejects(a.node.call(new ProcessID('secret' as Atom, g.name), 1), refused('ERR_TAB_NOT_GRANTED'));
+  await assert.rejects(a.node.call(new ProcessID('tabs_relay' as Atom, g.name), 1), refused('ERR_TAB_NOT_GRANTED'));
+  // A PID nobody handed to the tab, then the same once the application hands it out.
+  await assert.rejects(a.node.call(Board.pid(unnamed), 1), refused('ERR_TAB_NOT_GRANTED'));
+  gw.handOut(a.name, unnamed);
+  assert.equal(await a.node.call(Board.pid(unnamed), 1), 2);
+
+  // Another tab's process: refused until handed out, then reached through the gateway.
+  const bView = await b.node.spawn(() => new ViewActor());
+  await assert.rejects(a.node.call(bView, 'hi'), refused('ERR_TAB_NOT_GRANTED'));
+  gw.handOut(a.name, bView);
+  assert.equal(await a.node.call(bView, 'hi'), 'rendered:hi');
+
+  // Events: only those granted (the gateway's 'public' exists, 'private' is refused before).
+  class Sub extends Actor {
+    override handleCall(_f: PID, _r: unknown, name: unknown): Promise<unknown> {
+      return this.monitorEvent(new Event(name as Atom, g.name)).then(
+        () => 'subscribed',
+        (e: ErgoError) => e.code,
+      );
+    }
+  }
+  class Pub extends Actor {
+    override init(): void {
+      this.registerEvent('public');
+      this.registerEvent('private');
+    }
+  }
+  await g.spawn(Pub);
+  const sub = await a.node.spawn(Sub);
+  assert.equal(await a.node.call(sub, 'public'), 'subscribed');
+  assert.equal(await a.node.call(sub, 'private'), 'ERR_TAB_NOT_GRANTED');
+
+  // A plain send nobody waits for, and an exit signal: the tab hears the refusal (onRefusal).
+  a.node.send(new ProcessID('secret' as Atom, g.name), 'note');
+  a.node.sendExit(unnamed, new Error('die'));
+  // Both refusals come back in order before the answer to a later call.
+  assert.equal(await a.node.call(Board.processID('board', g.name), 1), 2);
+  assert.deepEqual(
+    refusals.map((e) => e.code),
+    ['ERR_TAB_NOT_GRANTED', 'ERR_TAB_NOT_GRANTED'],
+  );
+  assert.equal(g.processState(unnamed) !== undefined, true, 'the exit signal did not reach its target');
+  // Every refusal has its log line at the gateway (4 calls, 1 monitor, 2 notices).
+  assert.equal(lines.count(/tab tab-.*refused: /), 7);
+});
+
+/** A raw tab: the WebSocket with hand-made frames (what a hostile page could send). */
+async function rawTab(
+  url: string,
+): Promise<{ name: string; send(f: unknown[] | Uint8Array): void; next(): Promise<Frame>; close(): void }> {
+  const ws = new WebSocket(url);
+  ws.binaryType = 'arraybuffer';
+  const inbox: Frame[] = [];
+  let wake: (() => void) | null = null;
+  ws.onmessage = (ev) => {
+    inbox.push(decodeFrame(new Uint8Array(ev.data as ArrayBuffer)));
+    wake?.();
+  };
+  await new Promise<void>((resolve, reject) => {
+    ws.onopen = () => resolve();
+    ws.onerror = () => reject(new Error('raw tab: no socket'));
+  });
+  const next = async (): Promise<Frame> => {
+    while (inbox.length === 0) await new Promise<void>((r) => (wake = r));
+    return inbox.shift()!;
+  };
+  ws.send(encodeFrame([Ctl.Hello, 'good', '']));
+  const welcome = await next();
+  assert.equal(welcome[0], Ctl.Welcome);
+  return {
+    name: String(welcome[1]),
+    send: (f) => ws.send(f instanceof Uint8Array ? f : encodeFrame(f)),
+    next,
+    close: () => ws.close(),
+  };
+}
+
+test('frames that pose as another node, malformed frames and unknown ops: coded refusals', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, { admit: () => ({ names: { board: true } }) });
+  const notes: string[] = [];
+  await g.spawnRegister('board', () => new BoardActor(notes));
+  const raw = await rawTab(gw.url);
+  t.after(() => raw.close());
+  const board = new ProcessID('board' as Atom, g.name);
+  const own = new PID(raw.name as Atom, 1, 1);
+  const other = new PID('tab-zzz.other@localhost' as Atom, 1, 1);
+  const codeOf = async (): Promise<[number, string]> => {
+    const f = await raw.next();
+    assert.equal(f[0], Ctl.Refusal);
+    return [f[2] as number, (f[3] as [string, string])[0]];
+  };
+
+  raw.send([Op.Send, 'tab-zzz.other@localhost', g.name, 0, 0, other, board, 'posing']);
+  assert.deepEqual(await codeOf(), [0, 'ERR_TAB_POSING']);
+  raw.send([Op.Send, raw.name, g.name, 7, 0, other, board, 'a sender of another node']);
+  assert.deepEqual(await codeOf(), [7, 'ERR_TAB_POSING']);
+  raw.send([Op.Terminate, raw.name, g.name, new PID(g.name, 1, g.creation), ['', 'ended']]);
+  assert.deepEqual(await codeOf(), [0, 'ERR_TAB_POSING']);
+  raw.send(new Uint8Array([1, 2, 3, 4, 5]));
+  assert.deepEqual(await codeOf(), [0, 'ERR_TAB_FRAME']);
+  raw.send([99, raw.name, g.name]);
+  assert.deepEqual(await codeOf(), [0, 'ERR_TAB_FRAME']);
+  raw.send([Ctl.Hello, 'good', '']);
+  assert.deepEqual(await codeOf(), [0, 'ERR_TAB_FRAME']);
+  // Its own sender to a granted name goes through.
+  raw.send([Op.Send, raw.name, g.name, 8, 0, own, board, 'fine']);
+  const ack = await raw.next();
+  assert.deepEqual([ack[0], ack[3], ack[4]], [Op.Ack, 8, null]);
+  assert.deepEqual(notes, ['fine']);
+  assert.equal(lines.count(/tab tab-.*refused: /), 6);
+});

@@ -1,0 +1,79 @@
+// Tabs come and go: a tab whose socket drops and comes back within the gateway's reconnect window
+// keeps its node name and processes, what was sent to it meanwhile arrives, and no server's link
+// or monitor fires; past the window the servers' links and monitors (on the gateway node and on a
+// server node in another OS process) fire with `noconnection`, and so do the tab's own.
+
+import { strict as assert } from 'node:assert';
+import { test } from 'node:test';
+
+import { ErrNoConnection } from 'ergo-ts';
+
+import { BoardActor, gatewayNode, pidJson, serverProcess, tabOf, ViewActor, watcherOn } from './helpers.js';
+import { Board } from './protocols.js';
+
+test('within the window: the tab comes back with its name and processes, nothing fires', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, { reconnectWindow: 30_000 });
+  const srv = await serverProcess(t, g);
+  const tab = await tabOf(t, gw, 'good', { reconnect: { minDelay: 20, maxDelay: 200 } });
+  const shown: string[] = [];
+  const view = await tab.node.spawn(() => new ViewActor(shown));
+  const gWatch = await watcherOn(g);
+  await gWatch.watch(view);
+  assert.equal(await srv.ipc.value('watch', { pid: pidJson(view) }), 'watching');
+  const tWatch = await watcherOn(tab.node);
+  await tWatch.watch(await tab.node.call(Board.processID('board', srv.name), 'self'));
+
+  tab.dropConnection();
+  await lines.waitFor(new RegExp(`tab ${tab.name.replace(/[.$]/g, '\\$&')} away`), 'the gateway sees the tab away');
+  // Sent while the tab is away: held at the gateway.
+  await srv.ipc.value('send', { pid: pidJson(view), text: 'while away (server)' });
+  g.send(view, 'while away (gateway)');
+  assert.equal(gw.tabs()[0]!.connected, false);
+
+  await tab.whenConnected();
+  assert.equal(await srv.ipc.value('call', { pid: pidJson(view) }), 'rendered:from-server');
+  assert.equal(await g.call(view, 'again'), 'rendered:again');
+  assert.deepEqual(shown.sort(), ['while away (gateway)', 'while away (server)']);
+  assert.equal(tab.node.name, gw.tabs()[0]!.node, 'the same node name');
+  assert.deepEqual(await srv.ipc.value('watched'), { exits: [], downs: [] }, 'the server saw no exit or down');
+  assert.deepEqual([gWatch.seen.exits, gWatch.seen.downs], [[], []]);
+  assert.deepEqual([tWatch.seen.exits, tWatch.seen.downs], [[], []]);
+});
+
+test('past the window: links and monitors on every side fire with noconnection', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, { reconnectWindow: 200 });
+  await g.spawnRegister('board', () => new BoardActor());
+  const srv = await serverProcess(t, g);
+  // The tab does not dial again: its socket's drop is the network cut that lasts.
+  const tab = await tabOf(t, gw, 'good', { reconnect: false });
+  const view = await tab.node.spawn(() => new ViewActor());
+  const gWatch = await watcherOn(g);
+  await gWatch.watch(view);
+  assert.equal(await srv.ipc.value('watch', { pid: pidJson(view) }), 'watching');
+  const tWatch = await watcherOn(tab.node);
+  await tWatch.watch(await tab.node.call(Board.processID('board', srv.name), 'self'));
+
+  tab.dropConnection();
+  const code = ErrNoConnection.code;
+  const onServer = (await srv.ipc.value('downs')) as { exits: { code: string }[]; downs: { code: string }[] };
+  assert.deepEqual(onServer, { exits: [{ pid: tab.name, code }], downs: [{ pid: tab.name, code }] });
+  await gWatch.seen.wait;
+  assert.deepEqual([gWatch.seen.exits.map((x) => x.code), gWatch.seen.downs.map((x) => x.code)], [[code], [code]]);
+  await tWatch.seen.wait;
+  assert.deepEqual([tWatch.seen.exits.map((x) => x.code), tWatch.seen.downs.map((x) => x.code)], [[code], [code]]);
+  assert.equal(((await tab.ended) as { code?: string }).code, 'ERR_TAB_SESSION_ENDED');
+  await lines.waitFor(/ended: its window passed/, 'the gateway ends the session');
+  assert.equal(gw.tabs().length, 0);
+  await assert.rejects(g.call(view, 'late'), { code: code });
+});
+
+test('a tab that comes back to an ended session is refused with ERR_TAB_SESSION_ENDED', async (t) => {
+  const { gw, lines } = await gatewayNode(t, { reconnectWindow: 30_000 });
+  const tab = await tabOf(t, gw, 'good', { reconnect: { minDelay: 10, maxDelay: 10 } });
+  // The gateway ends the session (as its window passing would) and closes the socket: the tab
+  // dials again with its resume secret and is refused.
+  assert.equal(gw.disconnect(tab.name), true);
+  const reason = (await tab.ended) as { code?: string };
+  assert.equal(reason.code, 'ERR_TAB_SESSION_ENDED');
+  await lines.waitFor(/tab refused .*stale resume/, 'the refusal logged at the gateway');
+});
