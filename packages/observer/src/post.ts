@@ -7,8 +7,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { ErrProcessUnknown, ErrTimeout, Pool, WebWorker, type PID, type PoolOptions } from 'ergo-ts';
+import { readRequestBody } from 'ergo-ts/meta';
 
-import { readBody } from './body.js';
 import { OBSERVER_MAX_BODY } from './options.js';
 import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session_protocol.js';
 
@@ -46,7 +46,7 @@ export class PostWorker extends WebWorker {
     }
     let raw: Buffer | null;
     try {
-      raw = await readBody(req, OBSERVER_MAX_BODY);
+      raw = await readRequestBody(req, OBSERVER_MAX_BODY);
     } catch {
       // The client went away mid-body: nobody reads an answer, but end the response cleanly.
       reply(res, 400, 'request body aborted');
