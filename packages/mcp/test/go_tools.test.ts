@@ -132,6 +132,11 @@ const OURS: Record<string, string[]> = {
   workflow_cancel: ['entities', 'workflow', 'id', 'reason'],
   workflow_resume: ['entities', 'workflow', 'id'],
   workflow_signal: ['entities', 'workflow', 'id', 'name', 'payload', 'signal_id'],
+  workflow_reset: ['entities', 'workflow', 'id', 'to_seq', 'reason'],
+  workflow_stats: ['entities', 'workflow'],
+  dead_letters: ['entities', 'kind', 'limit'],
+  dead_letter_retry: ['entities', 'kind', 'key', 'id'],
+  dead_letter_drop: ['entities', 'kind', 'key', 'id'],
 };
 
 const TOKEN = 'go-tools-token';
@@ -312,6 +317,11 @@ test('every tool answers on an ergo-ts node', async () => {
     ['workflow_cancel', { workflow: 'w', id: 'i' }],
     ['workflow_resume', { workflow: 'w', id: 'i' }],
     ['workflow_signal', { workflow: 'w', id: 'i', name: 's', payload: 1 }],
+    ['workflow_reset', { workflow: 'w', id: 'i', to_seq: 0 }],
+    ['workflow_stats', {}],
+    ['dead_letters', {}],
+    ['dead_letter_retry', { kind: 'k', key: 'k', id: 'm' }],
+    ['dead_letter_drop', { kind: 'k', key: 'k', id: 'm' }],
   ];
   // A meta process to inspect: the MCP server's own web server.
   const server = (await ok<{ metas: string[] }>(client, 'process_info', { pid: 'mcp_server' })).metas;
@@ -330,6 +340,11 @@ test('every tool answers on an ergo-ts node', async () => {
     'workflow_cancel',
     'workflow_resume',
     'workflow_signal',
+    'workflow_reset',
+    'workflow_stats',
+    'dead_letters',
+    'dead_letter_retry',
+    'dead_letter_drop',
   ]);
   const seen = new Set<string>(['sample_start', 'sample_listen']);
   for (const [name, args0] of calls) {
@@ -338,7 +353,11 @@ test('every tool answers on an ergo-ts node', async () => {
     seen.add(name);
     if (expectedErrors.has(name)) {
       assert.equal(r.isError, true, `${name}: ${r.text}`);
-      assert.match(r.text, name.startsWith('workflow_') ? /^ERR_MCP_UNSUPPORTED: / : /^ERR_MCP_REFUSED: /, name);
+      assert.match(
+        r.text,
+        /^(workflow_|dead_letter)/.test(name) ? /^ERR_MCP_UNSUPPORTED: / : /^ERR_MCP_REFUSED: /,
+        name,
+      );
       continue;
     }
     assert.equal(r.isError, false, `${name} ${JSON.stringify(args)}: ${r.text}`);
