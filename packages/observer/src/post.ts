@@ -119,6 +119,12 @@ export class PostWorker extends WebWorker {
         'max_processes',
         'process',
         'text',
+        'op',
+        'workflow',
+        'id',
+        'toSeq',
+        'kind',
+        'key',
       ]
         .filter((k) => b[k] !== undefined)
         .map((k) => `${k}=${String(b[k]).slice(0, 120)}`)

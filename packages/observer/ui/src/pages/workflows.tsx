@@ -3,14 +3,17 @@
 // by status and paged by id; an instance's page (op describe, each second) shows its status, input
 // and outcome, its step history (the journal: each operation with its time, its offset from the
 // start, the time since the previous one and its attempts), its pending timers and its buffered
-// signals, and the actions cancel and resume (retry the failed steps), each a POST through the
-// node (refused with `workflow_actions_disabled` where the Observer turned them off).
+// signals, and the actions cancel, resume (retry the failed steps) and reset (run again from an
+// operation: cancel and reset ask first and take a reason), each a POST through the node (refused
+// with `workflow_actions_disabled` where the Observer turned them off). The kind's charts are
+// workflow_charts.tsx's.
 
 import { useEffect, useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { list } from '../format';
 import { Error, Grid, KV } from '../ui';
+import { WorkflowCharts } from './workflow_charts';
 
 const STATUSES = ['running', 'completed', 'failed', 'cancelled'];
 
@@ -119,7 +122,11 @@ export function WorkflowsPage() {
             next page
           </button>
         ) : null}
+        <a class="small" href="#/deadletters" data-testid="workflow-dead-letters">
+          dead letters
+        </a>
       </div>
+      {kind === '' ? null : <WorkflowCharts key={kind} kind={kind} />}
       <Grid
         headers={['id', 'status', 'started', 'ended', 'took', 'runs', 'steps', 'problem']}
         empty={page !== null && items.length === 0 ? 'no instances' : null}
@@ -150,10 +157,12 @@ export function WorkflowPage(props: { kind: string; id: string }) {
   const [d, error, again] = usePolled('describe', { workflow: props.kind, id: props.id }, true);
   const [outcome, setOutcome] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
-  // A cancel asks first and takes a reason, as a kill or an application stop does.
+  // A cancel and a reset ask first and take a reason, as a kill or an application stop does.
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const [confirmReset, setConfirmReset] = useState(false);
   const [reason, setReason] = useState('');
-  const act = (op: string, extra: Record<string, string> = {}): void => {
+  const [toSeq, setToSeq] = useState('0');
+  const act = (op: string, extra: Record<string, string | number> = {}): void => {
     setOutcome(null);
     setFailure(null);
     api.do('workflows', { op, workflow: props.kind, id: props.id, ...extra }).then(
@@ -206,7 +215,7 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                 class="danger"
                 data-testid="workflow-cancel"
                 disabled={d.status !== 'running'}
-                onClick={() => (setReason(''), setConfirmCancel(true))}
+                onClick={() => (setReason(''), setConfirmReset(false), setConfirmCancel(true))}
               >
                 cancel
               </button>
@@ -218,6 +227,55 @@ export function WorkflowPage(props: { kind: string; id: string }) {
             >
               resume (retry failed steps)
             </button>
+            {confirmReset ? (
+              <span class="confirm" data-testid="workflow-reset-confirm">
+                reset {props.id}: run again from operation{' '}
+                <select
+                  data-testid="workflow-reset-seq"
+                  value={toSeq}
+                  onChange={(e) => setToSeq((e.target as HTMLSelectElement).value)}
+                >
+                  {/* A history entry's `s`: the journal keeps what came before it (0: the start). */}
+                  {history.length === 0 ? <option value="0">0 (the start)</option> : null}
+                  {history.map((e: Json) => (
+                    <option key={e.s} value={String(e.s)}>
+                      {`${e.s} ${e.t} ${e.n ?? ''}${Number(e.s) === 0 ? ' (the start)' : ''}`}
+                    </option>
+                  ))}
+                </select>
+                , its effects from there again?{' '}
+                <input
+                  data-testid="workflow-reset-reason"
+                  placeholder="reason"
+                  value={reason}
+                  onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+                />{' '}
+                <button
+                  class="danger"
+                  data-testid="workflow-reset-yes"
+                  onClick={() => {
+                    setConfirmReset(false);
+                    act('reset', {
+                      toSeq: Number(toSeq),
+                      ...(reason.trim() === '' ? {} : { reason: reason.trim() }),
+                    });
+                  }}
+                >
+                  yes, reset
+                </button>{' '}
+                <button data-testid="workflow-reset-no" onClick={() => setConfirmReset(false)}>
+                  keep it
+                </button>
+              </span>
+            ) : (
+              <button
+                class="danger"
+                data-testid="workflow-reset"
+                onClick={() => (setReason(''), setToSeq('0'), setConfirmCancel(false), setConfirmReset(true))}
+              >
+                reset…
+              </button>
+            )}
             {outcome === null ? null : (
               <span class="muted" data-testid="workflow-outcome">
                 {outcome}
@@ -252,6 +310,13 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                     ]),
                 ...(d.cancel === undefined ? [] : [['cancelled', d.cancel] as [string, Json]]),
                 ...(d.blocked === undefined ? [] : [['blocked', d.blocked.message] as [string, Json]]),
+                ...list(d.resets).map(
+                  (r: Json) =>
+                    [
+                      'reset',
+                      <span data-testid="workflow-reset-row">{`at ${at(r.at)} to operation ${r.toSeq}${r.reason ? `: ${r.reason}` : ''}`}</span>,
+                    ] as [string, Json],
+                ),
               ]}
             />
           </div>
