@@ -40,6 +40,7 @@ import { ProtocolGuard } from './protocol_guard.js';
 // Installs the EDF registrar of typed protocols' Go types (gen cannot import the codec).
 import '../net/protocol_types.js';
 import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
+import { CrashRing } from './crashes.js';
 import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
@@ -146,6 +147,8 @@ export class NodeImpl {
   readonly mailboxHighWater: number;
   private readonly cronService: CronService;
   readonly apps: ApplicationManager;
+  /** The recent crashes (crashes.ts): termination.ts records, supervisors and system_inspect read. */
+  readonly crashes = new CrashRing();
   nodeState = NODE_RUNNING;
   nextID = 1000;
   private refSeq = 0;
