@@ -10,6 +10,7 @@ import { ErrProcessUnknown, ErrTimeout, Pool, WebWorker, type PID, type PoolOpti
 import { readRequestBody } from 'ergo-ts/meta';
 
 import { OBSERVER_MAX_BODY } from './options.js';
+import { isEntitiesRead } from './workflows.js';
 import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session_protocol.js';
 
 /** Registered name of the POST pool. */
@@ -28,6 +29,13 @@ function reply(
     error === null ? { ok: true, data } : code === null ? { ok: false, error } : { ok: false, error, code },
   );
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
+}
+
+/** The `do` actions that only read (see handlePost's log). */
+const READ_ACTIONS = new Set(['crashes']);
+
+function isRead(action: string, body: Record<string, unknown>): boolean {
+  return READ_ACTIONS.has(action) || isEntitiesRead(action, body);
 }
 
 /** One POST worker: parses the command and calls the session it names. */
@@ -98,8 +106,9 @@ export class PostWorker extends WebWorker {
       return;
     }
     // Every action is on the record of the Observer's node too (a Go node logs none itself); the
-    // target and settings only, never a message's content.
-    if (op === 'do') {
+    // target and settings only, never a message's content. Reads a page polls each second (the
+    // workflows' list and charts, the dead letters, a crash) are no actions: not logged.
+    if (op === 'do' && !isRead(m[2]!, body as Record<string, unknown>)) {
       const b = body as Record<string, unknown>;
       const what = [
         'pid',

@@ -59,6 +59,11 @@ const FIELDS = [
   'key',
 ] as const;
 
+/** Whether a `do/workflows` or `do/deadletters` body only reads (polled each second: not logged as an action). */
+export function isEntitiesRead(action: string, body: Record<string, unknown>): boolean {
+  return SUBJECTS[action]?.reads.has(String(body.op)) ?? false;
+}
+
 /** Whether `action` is a `do` action this file answers (`workflows`, `deadletters`). */
 export function isEntitiesAction(action: string): boolean {
   return Object.hasOwn(SUBJECTS, action);

@@ -10,7 +10,8 @@
 // - a durable message that fails `maxAttempts` times is listed on the Dead letters page with its
 //   error; retried once the fix is in, it is handled; another is dropped after a confirmation and
 //   its id counts as processed;
-// - an Observer with `workflowActions: false` refuses reset, retry and drop (403).
+// - an Observer with `workflowActions: false` refuses reset, retry and drop (403); the actions
+//   are logged on the node, the reads the pages poll each second are not.
 // Screenshots go to packages/observer/test-output/ (workflow-ops-*.png).
 
 import assert from 'node:assert/strict';
@@ -247,7 +248,11 @@ test('the Workflows page charts the kind; reset asks first and takes a reason; t
 });
 
 test('workflowActions: false refuses reset and the dead letters retry and drop (403); stats and the list are read', async (t) => {
-  const observed = await startObserved({ workflowActions: false });
+  const lines: string[] = [];
+  const observed = await startObserved(
+    { workflowActions: false },
+    { log: { level: 'info', defaultLogger: { output: { write: (l: string) => lines.push(l) } } } },
+  );
   const entities = await startEntities(observed.node, { store: new MemoryStore(), kinds: [Flow, picky] });
   t.after(async () => {
     await entities.stop();
@@ -274,6 +279,14 @@ test('workflowActions: false refuses reset and the dead letters retry and drop (
     assert.equal((r.body as { code?: string }).code, 'workflow_actions_disabled');
   }
   assert.equal((await entities.workflows.handleOf('chartflow', 'x').describe()).resets, undefined);
+  // The actions asked are on the node's record; the reads a page polls each second are not.
+  await eventually(
+    () => lines.some((l) => l.includes('observer action workflows') && l.includes('op=reset')),
+    'the refused reset logged',
+    WAIT,
+  );
+  assert.ok(lines.some((l) => l.includes('observer action deadletters') && l.includes('op=drop')));
+  assert.ok(!lines.some((l) => /observer action (workflows|deadletters) op=(stats|list)\b/.test(l)), lines.join('\n'));
   const bad = await post(observed.url, '/api/do/deadletters', { op: 'explode' }, headers);
   assert.equal(bad.status, 400);
   const badLimit = await post(observed.url, '/api/do/deadletters', { op: 'list', limit: 0 }, headers);

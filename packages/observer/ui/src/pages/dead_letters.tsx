@@ -141,7 +141,7 @@ export function DeadLettersPage() {
               </td>
               <td class="mono">{l.id}</td>
               <td>{r.attempts}</td>
-              <td class="error">{r.error}</td>
+              <td class="error-text">{r.error}</td>
               <td>{when(r.acceptedAt)}</td>
               <td>{when(r.deadAt)}</td>
               <td class="mono">{messageText(r.message)}</td>
