@@ -89,6 +89,23 @@ async function operate(
   throw new ErgoError(reply.code, String(reply.message));
 }
 
+/** `dead_letter_<op>`: an action on one dead letter (kind, key, id). */
+function letterAction(op: 'retry' | 'drop', title: string, description: string): ToolSpec {
+  return {
+    name: `dead_letter_${op}`,
+    title,
+    description,
+    action: true,
+    remote: 'inspector',
+    shape: letterArgs,
+    async run(ctx, args) {
+      const fields = { kind: args.kind, key: args.key, id: args.id };
+      const { node, value } = await operate(ctx, args, op, fields, true, 'deadLetters');
+      return { node, ...fields, result: value };
+    },
+  };
+}
+
 /** The workflow and dead-letter tools (see the top of this file). */
 export const workflowTools: ToolSpec[] = [
   {
@@ -262,32 +279,14 @@ export const workflowTools: ToolSpec[] = [
       return { node, deadLetters: value };
     },
   },
-  {
-    name: 'dead_letter_retry',
-    title: 'Retry a dead letter',
-    description:
-      'Moves a dead letter back to the end of its key’s inbox (its failed attempts at 0) and hands it to the key’s owner again: result true once it is back in the inbox, false when there is no such dead letter',
-    action: true,
-    remote: 'inspector',
-    shape: letterArgs,
-    async run(ctx, args) {
-      const fields = { kind: args.kind, key: args.key, id: args.id };
-      const { node, value } = await operate(ctx, args, 'retry', fields, true, 'deadLetters');
-      return { node, ...fields, result: value };
-    },
-  },
-  {
-    name: 'dead_letter_drop',
-    title: 'Drop a dead letter',
-    description:
-      'Removes a dead letter for good: its id then counts as processed (a later send with it is a duplicate). Result true, or false when there is no such dead letter',
-    action: true,
-    remote: 'inspector',
-    shape: letterArgs,
-    async run(ctx, args) {
-      const fields = { kind: args.kind, key: args.key, id: args.id };
-      const { node, value } = await operate(ctx, args, 'drop', fields, true, 'deadLetters');
-      return { node, ...fields, result: value };
-    },
-  },
+  letterAction(
+    'retry',
+    'Retry a dead letter',
+    'Moves a dead letter back to the end of its key’s inbox (its failed attempts at 0) and hands it to the key’s owner again: result true once it is back in the inbox, false when there is no such dead letter',
+  ),
+  letterAction(
+    'drop',
+    'Drop a dead letter',
+    'Removes a dead letter for good: its id then counts as processed (a later send with it is a duplicate). Result true, or false when there is no such dead letter',
+  ),
 ];

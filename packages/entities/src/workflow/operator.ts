@@ -51,20 +51,24 @@ export interface WorkflowOperation {
  * One workflow kind's counters on this node as `stats` answers them: {@link WorkflowKindStats}
  * without its histograms, its steps' figures added up (a chart samples these each second).
  */
-export interface WorkflowStatsSample {
-  readonly started: number;
-  readonly completed: number;
-  readonly failed: number;
-  readonly cancelled: number;
-  readonly blockedTotal: number;
-  readonly open: number;
-  readonly blocked: number;
+export interface WorkflowStatsSample
+  extends Pick<
+    WorkflowKindStats,
+    | 'started'
+    | 'completed'
+    | 'failed'
+    | 'cancelled'
+    | 'blockedTotal'
+    | 'open'
+    | 'blocked'
+    | 'outboxPending'
+    | 'outboxOldestPendingMs'
+  > {
   /** Step attempts, retries and steps failed for good, over every step of the kind. */
   readonly stepAttempts: number;
   readonly stepRetries: number;
   readonly stepFailures: number;
-  readonly outboxPending: number;
-  readonly outboxOldestPendingMs: number;
+  /** Signals accepted and queries asked, over every name. */
   readonly signals: number;
   readonly queries: number;
 }

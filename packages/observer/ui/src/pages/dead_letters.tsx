@@ -7,10 +7,11 @@
 // the fix is deployed) and drop (removed for good, its id counted as processed; asks first). Both
 // are refused with `workflow_actions_disabled` where the Observer turned its entity actions off.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { list } from '../format';
+import { usePolled } from '../hooks';
 import { Error, Grid } from '../ui';
 
 /** Rows a page shows (the store's order: the one moved first first). */
@@ -39,27 +40,16 @@ interface Letter {
 
 export function DeadLettersPage() {
   const [kind, setKind] = useState('');
-  const [data, setData] = useState<Json>(null);
-  const [error, setError] = useState<string | null>(null);
   const [n, setN] = useState(0);
   const [outcome, setOutcome] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   const [dropping, setDropping] = useState<Letter | null>(null);
-  useEffect(() => {
-    let live = true;
-    const ask = (): void => {
-      api.do('deadletters', { op: 'list', limit: PAGE, ...(kind === '' ? {} : { kind }) }).then(
-        (d: Json) => live && (setData(d), setError(null)),
-        (e: Error) => live && setError(e.message),
-      );
-    };
-    ask();
-    const timer = setInterval(ask, 1000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [kind, n]);
+  const [data, error] = usePolled(
+    'deadletters',
+    { op: 'list', limit: PAGE, ...(kind === '' ? {} : { kind }) },
+    true,
+    n,
+  );
   const act = (op: 'retry' | 'drop', l: Letter): void => {
     setOutcome(null);
     setFailure(null);

@@ -7,12 +7,12 @@
 // that went down (the runtime restarted) starts the rates afresh. Figures are this node's: a
 // cluster's are the sum over its members.
 
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useCallback, useMemo, useState } from 'preact/hooks';
 
-import { api, type Json } from '../api';
+import { type Json } from '../api';
 import { Chart } from '../chart';
 import { count } from '../format';
-import { Series } from '../hooks';
+import { Series, usePolled } from '../hooks';
 import { Error } from '../ui';
 
 /** The counters a rate is drawn of, in each chart's order. */
@@ -54,42 +54,35 @@ export function WorkflowCharts(props: { kind: string }) {
   );
   // Re-renders when a sample moved the series (each chart reads its series' version).
   const [, setTick] = useState(0);
-  const [error, setError] = useState<string | null>(null);
-  const [last, setLast] = useState<Json>(null);
-  useEffect(() => {
-    let live = true;
-    let prev: { t: number; s: Json } | null = null;
-    const ask = (): void => {
-      api.do('workflows', { op: 'stats', workflow: props.kind }).then(
-        (d: Json) => {
-          const s = d?.[props.kind];
-          if (!live || s === undefined) return;
-          const t = Date.now() / 1000;
-          charts.open.push(t, [Number(s.open), Number(s.blocked)]);
-          charts.outbox.push(t, [Number(s.outboxPending)]);
-          charts.outboxAge.push(t, [Number(s.outboxOldestPendingMs) / 1000]);
-          if (prev !== null && t > prev.t) {
-            const dt = t - prev.t;
-            const inst = rates(s, prev.s, INSTANCE_RATES, dt);
-            const steps = rates(s, prev.s, STEP_RATES, dt);
-            if (inst !== null) charts.instances.push(t, inst);
-            if (steps !== null) charts.steps.push(t, steps);
-          }
-          prev = { t, s };
-          setLast(s);
-          setError(null);
-          setTick((n) => n + 1);
-        },
-        (e: Error) => live && setError(e.message),
-      );
-    };
-    ask();
-    const timer = setInterval(ask, 1000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [props.kind, charts]);
+  // The previous sample (null before the first): a rate needs two.
+  const prev = useMemo<{ t: number; s: Json }>(() => ({ t: 0, s: null }), [props.kind]);
+  const [data, error] = usePolled(
+    'workflows',
+    { op: 'stats', workflow: props.kind },
+    true,
+    0,
+    useCallback(
+      (d: Json) => {
+        const s = d?.[props.kind];
+        if (s === undefined) return;
+        const t = Date.now() / 1000;
+        charts.open.push(t, [Number(s.open), Number(s.blocked)]);
+        charts.outbox.push(t, [Number(s.outboxPending)]);
+        charts.outboxAge.push(t, [Number(s.outboxOldestPendingMs) / 1000]);
+        if (prev.s !== null && t > prev.t) {
+          const dt = t - prev.t;
+          const inst = rates(s, prev.s, INSTANCE_RATES, dt);
+          const steps = rates(s, prev.s, STEP_RATES, dt);
+          if (inst !== null) charts.instances.push(t, inst);
+          if (steps !== null) charts.steps.push(t, steps);
+        }
+        Object.assign(prev, { t, s });
+        setTick((n) => n + 1);
+      },
+      [props.kind, charts, prev],
+    ),
+  );
+  const last: Json = data?.[props.kind] ?? null;
   return (
     <div class="card" data-testid="workflow-charts">
       <h3>{props.kind} on this node</h3>

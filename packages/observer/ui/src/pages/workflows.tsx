@@ -8,10 +8,11 @@
 // with `workflow_actions_disabled` where the Observer turned them off). The kind's charts are
 // workflow_charts.tsx's.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { list } from '../format';
+import { usePolled } from '../hooks';
 import { Error, Grid, KV } from '../ui';
 import { WorkflowCharts } from './workflow_charts';
 
@@ -36,43 +37,21 @@ function span(ms: number): string {
 
 const text = (v: Json): string => (v === undefined ? '–' : JSON.stringify(v));
 
-/** Asks `op` of the observed node's workflows each second while mounted (and once when `deps` change). */
-function usePolled(op: string, args: Json, enabled: boolean): [Json, string | null, () => void] {
-  const [data, setData] = useState<Json>(null);
-  const [error, setError] = useState<string | null>(null);
+/** Asks `op` of the observed node's workflows each second while mounted (and once when `args` change). */
+function usePolledOp(op: string, args: Json, enabled: boolean): [Json, string | null, () => void] {
   const [n, setN] = useState(0);
-  const key = JSON.stringify(args);
-  useEffect(() => {
-    if (!enabled) return undefined;
-    let live = true;
-    const ask = (): void => {
-      api.do('workflows', { op, ...args }).then(
-        (d: Json) => {
-          if (!live) return;
-          setData(d);
-          setError(null);
-        },
-        (e: Error) => live && setError(e.message),
-      );
-    };
-    ask();
-    const timer = setInterval(ask, 1000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [op, key, enabled, n]);
+  const [data, error] = usePolled('workflows', { op, ...args }, enabled, n);
   return [data, error, () => setN((x) => x + 1)];
 }
 
 export function WorkflowsPage() {
-  const [kinds, kindsError] = usePolled('kinds', {}, true);
+  const [kinds, kindsError] = usePolledOp('kinds', {}, true);
   const [chosen, setChosen] = useState('');
   const [status, setStatus] = useState('');
   const [after, setAfter] = useState<string[]>([]);
   const kind = chosen !== '' ? chosen : (list(kinds)[0] ?? '');
   const cursor = after.at(-1);
-  const [page, error] = usePolled(
+  const [page, error] = usePolledOp(
     'list',
     {
       workflow: kind,
@@ -154,7 +133,7 @@ export function WorkflowsPage() {
 }
 
 export function WorkflowPage(props: { kind: string; id: string }) {
-  const [d, error, again] = usePolled('describe', { workflow: props.kind, id: props.id }, true);
+  const [d, error, again] = usePolledOp('describe', { workflow: props.kind, id: props.id }, true);
   const [outcome, setOutcome] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
   // A cancel and a reset ask first and take a reason, as a kill or an application stop does.
