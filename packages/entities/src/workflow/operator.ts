@@ -51,19 +51,18 @@ export interface WorkflowOperation {
  * One workflow kind's counters on this node as `stats` answers them: {@link WorkflowKindStats}
  * without its histograms, its steps' figures added up (a chart samples these each second).
  */
-export interface WorkflowStatsSample
-  extends Pick<
-    WorkflowKindStats,
-    | 'started'
-    | 'completed'
-    | 'failed'
-    | 'cancelled'
-    | 'blockedTotal'
-    | 'open'
-    | 'blocked'
-    | 'outboxPending'
-    | 'outboxOldestPendingMs'
-  > {
+export interface WorkflowStatsSample extends Pick<
+  WorkflowKindStats,
+  | 'started'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'blockedTotal'
+  | 'open'
+  | 'blocked'
+  | 'outboxPending'
+  | 'outboxOldestPendingMs'
+> {
   /** Step attempts, retries and steps failed for good, over every step of the kind. */
   readonly stepAttempts: number;
   readonly stepRetries: number;
