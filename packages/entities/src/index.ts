@@ -69,7 +69,12 @@ export {
 export { REMINDER_DEFAULTS, type ReminderOptions } from './runtime/reminder_scheduler.js';
 export { REMINDER_LATENESS_BUCKETS, type ReminderStats } from './inspect/stats.js';
 export { INBOX_DEFAULTS, type InboxOptions } from './runtime/inbox_sweeper.js';
-export { DeadLetters, type DeadLetterListOptions } from './runtime/dead_letters.js';
+export {
+  DEAD_LETTER_OPERATIONS,
+  DeadLetters,
+  type DeadLetterListOptions,
+  type DeadLetterOperation,
+} from './runtime/dead_letters.js';
 export {
   DEFAULT_MAX_ATTEMPTS,
   MAX_DEAD_LETTER_ERROR,
@@ -203,7 +208,12 @@ export {
   type WorkflowKindStats,
   type WorkflowStepStats,
 } from './workflow/metrics.js';
-export { WORKFLOW_OPERATIONS, type WorkflowOperation, type WorkflowOperationReply } from './workflow/operator.js';
+export {
+  WORKFLOW_OPERATIONS,
+  type WorkflowOperation,
+  type WorkflowOperationReply,
+  type WorkflowStatsSample,
+} from './workflow/operator.js';
 export {
   DETERMINISM_GUARD_ENV,
   ErrWorkflowNondeterministic,

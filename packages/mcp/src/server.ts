@@ -10,9 +10,8 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { Actor, ErrIncorrect, ReplyLater, ignorable, type Node, type PID, type Ref } from 'ergo-ts';
-import { createWebServer, type WebServer } from 'ergo-ts/meta';
+import { createWebServer, readRequestBody, type WebServer } from 'ergo-ts/meta';
 
-import { readBody } from './body.js';
 import { buildServer } from './build.js';
 import { ToolContext } from './context.js';
 import { detach } from './detach.js';
@@ -118,7 +117,7 @@ export class McpServerActor extends Actor {
       if (req.method !== 'POST') return answer(res, 405, 'POST only (stateless streamable HTTP)', { allow: 'POST' });
       let raw: Buffer | null;
       try {
-        raw = await readBody(req, MCP_MAX_BODY);
+        raw = await readRequestBody(req, MCP_MAX_BODY);
       } catch {
         return answer(res, 400, 'request body aborted');
       }

@@ -1,7 +1,8 @@
 // The operator's views that Erlang's observer and Phoenix LiveDashboard have and Go Ergo's MCP
 // application has not (issue 63 item 4), named in Go's style (group_verb): `process_top`
 // (processes by time in handlers, mailbox or messages, over an interval), `supervisor_history`
-// (a supervisor's child exits and restarts), `log_search` (text, level, process, time range over
+// (a supervisor's child exits and restarts, a panicked child's error with them), `process_crashes`
+// (the node's recent crashes, kept after the processes ended), `log_search` (text, level, process, time range over
 // the log ring), `process_trace` / `app_trace` (the message trace of several processes, or of an
 // application, under caps) and `meta_overview` (every meta process and connection with its
 // traffic). The Observer shows the same views (docs/observer.md).
@@ -13,7 +14,10 @@ import {
   GroupTrace,
   META_OVERVIEW_LIMIT,
   ProcessID,
+  RequestInspectCrashes,
   RequestInspectMailboxPeek,
+  ResponseInspectCrashes,
+  CRASH_HISTORY_SIZE,
   SYSTEM_INSPECT,
   applicationPIDs,
   socketOverview,
@@ -27,6 +31,7 @@ import { z } from 'zod';
 import type { ToolContext } from './context.js';
 import { McpToolError } from './errors.js';
 import { message, responseError, type Target } from './inspect.js';
+import { parsePID } from './json.js';
 import { LogSearch, type LogSearchAnswer } from './logring.js';
 import { common, inspectStateOf, pidOf, row, rowsOf, target, timeoutOf, type ToolSpec } from './tools.js';
 
@@ -238,7 +243,7 @@ export const opsTools: ToolSpec[] = [
     name: 'supervisor_history',
     title: 'Supervisor history',
     description:
-      "A supervisor's crash and restart history: each child exit it handled (child, PID, reason, time, what it did: restart, shutdown when the restart intensity was exceeded, none) with the restarts counted in the intensity window then; " +
+      "A supervisor's crash and restart history: each child exit it handled (child, PID, reason, error: what a panicked child threw, time, what it did: restart, shutdown when the restart intensity was exceeded, none) with the restarts counted in the intensity window then; " +
       'its strategy, intensity and period. An ergo-ts Supervisor keeps its last 32 exits (its handleInspect reports them as restart_history)',
     action: false,
     remote: 'inspector',
@@ -279,6 +284,68 @@ export const opsTools: ToolSpec[] = [
         restarts_in_window: Number(state.restarts),
         exits_recorded: Number(state.exits ?? history.length),
         history: history.slice(-limit).map((r) => ({ ...r, time: new Date(r.at).toISOString() })),
+      };
+    },
+  },
+  {
+    name: 'process_crashes',
+    title: 'Recent crashes',
+    description:
+      'The node’s recent crashes, newest first, kept after the processes ended (supervised or not): PID, registered name, behavior, parent, the exit reason (panic for a callback that threw), the error it threw and where, its stack, and when. ' +
+      `An ergo-ts node keeps its last ${CRASH_HISTORY_SIZE}; pid narrows to one process (a printed PID: an ended process has no name)`,
+    action: false,
+    remote: 'inspector',
+    shape: {
+      ...common,
+      pid: z.string().min(1).optional().describe('Only this process: a printed PID (<CRC.0.1001>)'),
+      limit: z
+        .number()
+        .int()
+        .min(1)
+        .max(CRASH_HISTORY_SIZE)
+        .optional()
+        .describe(`Newest crashes to return (default ${CRASH_HISTORY_SIZE}, all kept)`),
+    },
+    async run(ctx, args) {
+      const t = await target(ctx, args);
+      const timeout = timeoutOf(ctx, args);
+      let pid: PID | undefined;
+      if (typeof args.pid === 'string') {
+        const parsed = parsePID(args.pid.trim(), t.node, t.creation);
+        if (parsed === null)
+          throw new McpToolError('ERR_MCP_BAD_ARGUMENT', `pid: ${args.pid} is not a PID of ${t.node}`);
+        pid = parsed;
+      }
+      let r: unknown;
+      try {
+        r = await ctx.node.call(
+          new ProcessID(SYSTEM_INSPECT, t.node),
+          new RequestInspectCrashes({ ...(pid === undefined ? {} : { pid }), limit: Number(args.limit ?? 0) }),
+          { timeout },
+        );
+      } catch (err) {
+        throw new McpToolError(
+          'ERR_MCP_UNSUPPORTED',
+          `${t.node}: its system_inspect keeps no crashes: ${message(err)}`,
+        );
+      }
+      if (!(r instanceof ResponseInspectCrashes))
+        throw new McpToolError(
+          'ERR_MCP_UNSUPPORTED',
+          `${t.node} keeps no crashes (not an ergo-ts node): ${responseError(r) ?? 'an odd answer'}`,
+        );
+      return {
+        node: t.node,
+        kept: r.total,
+        crashes: (r.crashes ?? []).map((c) => ({
+          ...c,
+          at: Number(c.at),
+          time: new Date(Number(c.at)).toISOString(),
+          name: c.name === '' ? undefined : c.name,
+          error: c.error === '' ? undefined : c.error,
+          where: c.where === '' ? undefined : c.where,
+          stack: c.stack === '' ? undefined : c.stack,
+        })),
       };
     },
   },

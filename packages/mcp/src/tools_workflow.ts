@@ -1,11 +1,13 @@
-// The workflow tools (@ergo-ts/entities' durable workflows): each asks the entities manager of the
+// The workflow and dead-letter tools (@ergo-ts/entities): each asks the entities manager of the
 // node it names (its registered name, `entities` by default) the operator request the manager
-// answers for tools that do not import that package (`{ '~entity': 'workflows', op, ... }`, a JSON
-// text answer). workflow_list (a search of the store's index: kind, status, time ranges, search
-// attributes, a cursor, counts per status) and workflow_describe read; workflow_cancel, workflow_resume,
-// workflow_signal and workflow_update act, so they run only with `actions: true`. A refusal keeps the engine's code
-// (ERR_WORKFLOW_NOT_FOUND, ERR_WORKFLOW_CLOSED, ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED);
-// a node without an entities runtime of that name answers ERR_MCP_UNSUPPORTED.
+// answers for tools that do not import that package (`{ '~entity': 'workflows' | 'deadLetters',
+// op, ... }`, a JSON text answer). workflow_list (a search of the store's index: kind, status, time
+// ranges, search attributes, a cursor, counts per status), workflow_describe, workflow_stats and
+// dead_letters read; workflow_cancel, workflow_resume, workflow_reset, workflow_signal,
+// workflow_update, dead_letter_retry and dead_letter_drop act, so they run only with `actions: true`.
+// A refusal keeps the engine's code (ERR_WORKFLOW_NOT_FOUND, ERR_WORKFLOW_CLOSED,
+// ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED, ERR_ENTITY_INCORRECT); a node without an
+// entities runtime of that name answers ERR_MCP_UNSUPPORTED.
 
 import { randomUUID } from 'node:crypto';
 
@@ -47,6 +49,18 @@ function epochMs(v: unknown, what: string): number | undefined {
 
 const instanceArgs = { ...workflowArgs, id: z.string().min(1).describe('The workflow instance id') };
 
+const entitiesArg = { ...common, entities: workflowArgs.entities };
+
+const letterArgs = {
+  ...entitiesArg,
+  kind: z.string().min(1).describe("The entity kind the message was sent to (a dead letter's kind)"),
+  key: z.string().min(1).describe("The entity key (a dead letter's key)"),
+  id: z.string().min(1).describe("The message id (a dead letter's id)"),
+};
+
+/** Which operator requests the manager answers (workflow/operator.ts, runtime/dead_letters.ts). */
+type Subject = 'workflows' | 'deadLetters';
+
 /** Asks the entities manager of the node `args.node` names; the answer's value, or its refusal as an error. */
 async function operate(
   ctx: ToolContext,
@@ -54,17 +68,19 @@ async function operate(
   op: string,
   fields: Record<string, unknown>,
   action: boolean,
+  subject: Subject = 'workflows',
 ): Promise<{ node: string; value: unknown }> {
+  const what = subject === 'workflows' ? 'workflow' : 'dead-letter';
   const t = await ctx.reach(args.node as string | undefined);
   const timeout = timeoutOf(ctx, args);
   const name = typeof args.entities === 'string' ? args.entities : DEFAULT_ENTITIES_NAME;
-  if (action) ctx.node.log.info('mcp: action workflow %s %s on %s', op, JSON.stringify(fields), t.node);
+  if (action) ctx.node.log.info('mcp: action %s %s %s on %s', what, op, JSON.stringify(fields), t.node);
   let text: unknown;
   try {
     text = await ctx.node.call(
       new ProcessID(name as Atom, t.node),
       // Absent fields left out: an undefined value does not cross to another node.
-      { '~entity': 'workflows', op, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) },
+      { '~entity': subject, op, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) },
       // Important: a node without the process answers at once (a Go node would let the call time out).
       { timeout, important: true },
     );
@@ -77,21 +93,38 @@ async function operate(
       );
     if (code === ErrProcessUnknown.code)
       throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node} runs no entities runtime named ${name}`);
-    throw new McpToolError('ERR_MCP_REFUSED', `${t.node}: workflow ${op} failed: ${message(err)}`);
+    throw new McpToolError('ERR_MCP_REFUSED', `${t.node}: ${what} ${op} failed: ${message(err)}`);
   }
   let reply: { ok?: unknown; value?: unknown; code?: unknown; message?: unknown };
   try {
     reply = JSON.parse(String(text)) as typeof reply;
   } catch {
-    throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node}: ${name} does not answer workflow requests`);
+    throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node}: ${name} does not answer ${what} requests`);
   }
   if (reply.ok === true) return { node: t.node, value: reply.value };
   if (typeof reply.code !== 'string')
-    throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node}: ${name} does not answer workflow requests`);
+    throw new McpToolError('ERR_MCP_UNSUPPORTED', `${t.node}: ${name} does not answer ${what} requests`);
   throw new ErgoError(reply.code, String(reply.message));
 }
 
-/** The workflow tools (see the top of this file). */
+/** `dead_letter_<op>`: an action on one dead letter (kind, key, id). */
+function letterAction(op: 'retry' | 'drop', title: string, description: string): ToolSpec {
+  return {
+    name: `dead_letter_${op}`,
+    title,
+    description,
+    action: true,
+    remote: 'inspector',
+    shape: letterArgs,
+    async run(ctx, args) {
+      const fields = { kind: args.kind, key: args.key, id: args.id };
+      const { node, value } = await operate(ctx, args, op, fields, true, 'deadLetters');
+      return { node, ...fields, result: value };
+    },
+  };
+}
+
+/** The workflow and dead-letter tools (see the top of this file). */
 export const workflowTools: ToolSpec[] = [
   {
     name: 'workflow_list',
@@ -187,6 +220,46 @@ export const workflowTools: ToolSpec[] = [
     },
   },
   {
+    name: 'workflow_reset',
+    title: 'Reset a workflow',
+    description:
+      "An operator's reset, as Temporal's: the instance, whatever its status, runs again from operation to_seq (a history entry's s; 0: from the start) on the current code; entries before it are replayed, operations from it run again under new idempotency keys (their effects happen again); its outcome and cancel are dropped, describe's resets lists the reset. ERR_WORKFLOW_INCORRECT for a to_seq past the journal's end + 1",
+    action: true,
+    remote: 'inspector',
+    shape: {
+      ...instanceArgs,
+      to_seq: z
+        .number()
+        .int()
+        .min(0)
+        .describe("Run again from this operation (a history entry's s; 0: from the start)"),
+      reason: z.string().min(1).optional().describe('Why (kept with the reset in describe’s resets)'),
+    },
+    async run(ctx, args) {
+      const { node, value } = await operate(
+        ctx,
+        args,
+        'reset',
+        { workflow: args.workflow, id: args.id, toSeq: args.to_seq, reason: args.reason },
+        true,
+      );
+      return { node, workflow: args.workflow, id: args.id, toSeq: args.to_seq, result: value };
+    },
+  },
+  {
+    name: 'workflow_stats',
+    title: 'Workflow figures',
+    description:
+      "This node's workflow counters per kind since its entities runtime started (the ones @ergo-ts/metrics exports as ergo_workflow_*): instances started, completed, failed, cancelled, blocked; open and blocked now; step attempts, retries and failures; outbox pending and its oldest age (ms); signals and queries. Sample twice for rates",
+    action: false,
+    remote: 'inspector',
+    shape: { ...workflowArgs, workflow: z.string().min(1).optional().describe('Only this kind (default: every kind)') },
+    async run(ctx, args) {
+      const { node, value } = await operate(ctx, args, 'stats', { workflow: args.workflow }, false);
+      return { node, at: Date.now(), kinds: value };
+    },
+  },
+  {
     name: 'workflow_signal',
     title: 'Signal a workflow',
     description:
@@ -255,4 +328,38 @@ export const workflowTools: ToolSpec[] = [
       return { node, workflow: args.workflow, id: args.id, update_id: updateId, output: value };
     },
   },
+  {
+    name: 'dead_letters',
+    title: 'Dead letters',
+    description:
+      'The durable messages set apart after inbox.maxAttempts failed attempts (entities.deadLetters), the one moved first listed first: kind, key, id, message, attempts, error (the last failure), acceptedAt, deadAt. Retry one with dead_letter_retry once the cause is fixed, or drop it with dead_letter_drop',
+    action: false,
+    remote: 'inspector',
+    shape: {
+      ...entitiesArg,
+      kind: z.string().min(1).optional().describe("Only this entity kind's (default: every kind's)"),
+      limit: z.number().int().min(1).max(10_000).optional().describe('At most this many (default 100)'),
+    },
+    async run(ctx, args) {
+      const { node, value } = await operate(
+        ctx,
+        args,
+        'list',
+        { kind: args.kind, limit: args.limit },
+        false,
+        'deadLetters',
+      );
+      return { node, deadLetters: value };
+    },
+  },
+  letterAction(
+    'retry',
+    'Retry a dead letter',
+    'Moves a dead letter back to the end of its key’s inbox (its failed attempts at 0) and hands it to the key’s owner again: result true once it is back in the inbox, false when there is no such dead letter',
+  ),
+  letterAction(
+    'drop',
+    'Drop a dead letter',
+    'Removes a dead letter for good: its id then counts as processed (a later send with it is a duplicate). Result true, or false when there is no such dead letter',
+  ),
 ];

@@ -123,6 +123,7 @@ const OURS: Record<string, string[]> = {
   app_stop: ['application', 'force'],
   process_top: ['sort_by', 'interval_ms', 'limit'],
   supervisor_history: ['pid', 'limit'],
+  process_crashes: ['pid', 'limit'],
   log_search: ['text', 'levels', 'process', 'from', 'to', 'last_sec', 'limit'],
   process_trace: ['pids', 'max_processes', 'rate', 'count', 'duration'],
   app_trace: ['application', 'max_processes', 'rate', 'count', 'duration'],
@@ -145,6 +146,11 @@ const OURS: Record<string, string[]> = {
   workflow_resume: ['entities', 'workflow', 'id'],
   workflow_signal: ['entities', 'workflow', 'id', 'name', 'payload', 'signal_id'],
   workflow_update: ['entities', 'workflow', 'id', 'name', 'input', 'update_id'],
+  workflow_reset: ['entities', 'workflow', 'id', 'to_seq', 'reason'],
+  workflow_stats: ['entities', 'workflow'],
+  dead_letters: ['entities', 'kind', 'limit'],
+  dead_letter_retry: ['entities', 'kind', 'key', 'id'],
+  dead_letter_drop: ['entities', 'kind', 'key', 'id'],
 };
 
 const TOKEN = 'go-tools-token';
@@ -304,6 +310,7 @@ test('every tool answers on an ergo-ts node', async () => {
     ['log_tail', { limit: 5 }],
     ['process_top', { interval_ms: 0, limit: 3 }],
     ['supervisor_history', { pid: 'go_tools_echo' }],
+    ['process_crashes', {}],
     ['log_search', { text: 'x', limit: 5 }],
     ['process_trace', { pids: ['go_tools_echo'], duration: 1 }],
     ['app_trace', { application: 'mcp_app', duration: 1 }],
@@ -326,6 +333,11 @@ test('every tool answers on an ergo-ts node', async () => {
     ['workflow_resume', { workflow: 'w', id: 'i' }],
     ['workflow_signal', { workflow: 'w', id: 'i', name: 's', payload: 1 }],
     ['workflow_update', { workflow: 'w', id: 'i', name: 'u', input: 1 }],
+    ['workflow_reset', { workflow: 'w', id: 'i', to_seq: 0 }],
+    ['workflow_stats', {}],
+    ['dead_letters', {}],
+    ['dead_letter_retry', { kind: 'k', key: 'k', id: 'm' }],
+    ['dead_letter_drop', { kind: 'k', key: 'k', id: 'm' }],
   ];
   // A meta process to inspect: the MCP server's own web server.
   const server = (await ok<{ metas: string[] }>(client, 'process_info', { pid: 'mcp_server' })).metas;
@@ -345,6 +357,11 @@ test('every tool answers on an ergo-ts node', async () => {
     'workflow_resume',
     'workflow_signal',
     'workflow_update',
+    'workflow_reset',
+    'workflow_stats',
+    'dead_letters',
+    'dead_letter_retry',
+    'dead_letter_drop',
   ]);
   const seen = new Set<string>(['sample_start', 'sample_listen']);
   for (const [name, args0] of calls) {
@@ -353,7 +370,11 @@ test('every tool answers on an ergo-ts node', async () => {
     seen.add(name);
     if (expectedErrors.has(name)) {
       assert.equal(r.isError, true, `${name}: ${r.text}`);
-      assert.match(r.text, name.startsWith('workflow_') ? /^ERR_MCP_UNSUPPORTED: / : /^ERR_MCP_REFUSED: /, name);
+      assert.match(
+        r.text,
+        /^(workflow_|dead_letter)/.test(name) ? /^ERR_MCP_UNSUPPORTED: / : /^ERR_MCP_REFUSED: /,
+        name,
+      );
       continue;
     }
     assert.equal(r.isError, false, `${name} ${JSON.stringify(args)}: ${r.text}`);

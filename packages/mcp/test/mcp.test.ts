@@ -70,8 +70,11 @@ const ACTIONS = [
   'send_message',
   'workflow_cancel',
   'workflow_resume',
+  'workflow_reset',
   'workflow_signal',
   'workflow_update',
+  'dead_letter_retry',
+  'dead_letter_drop',
 ];
 
 test('tools/list: the read tools with their schemas; no action tool while actions are disabled', async () => {
@@ -88,8 +91,9 @@ test('tools/list: the read tools with their schemas; no action tool while action
   ])
     assert.ok(names.includes(n), n);
   for (const n of ACTIONS) assert.ok(!names.includes(n), `${n} not listed while actions are off`);
-  // Go's 48, our 9 (log_tail, app_start, app_stop and the operator's 6 views) and the 6 workflow tools.
-  assert.equal(names.length, 48 + 9 + 6 - ACTIONS.length);
+  // Go's 48, our 10 (log_tail, app_start, app_stop and the operator's 7 views), the 8 workflow
+  // tools and the 3 dead-letter tools.
+  assert.equal(names.length, 48 + 10 + 8 + 3 - ACTIONS.length);
   const pl = tools.find((t) => t.name === 'process_list')!;
   const props = (pl.inputSchema as { properties: Record<string, unknown> }).properties;
   for (const p of ['node', 'timeout', 'sort_by', 'limit', 'name', 'min_mailbox'])

@@ -1,7 +1,8 @@
 // The operator's views (issue 63 item 4) through the MCP SDK's own client, each against a node
 // doing something known: a process spinning in its handler tops `process_top` by running time and
 // one holding 30 messages by mailbox; a child that crashes 3 times shows 3 restarts in
-// `supervisor_history`; `log_search` finds records by text, level, process and time; the trace
+// `supervisor_history`, each with the error it threw; `process_crashes` keeps an unsupervised
+// process's crash after it ended, on this node and another; `log_search` finds records by text, level, process and time; the trace
 // tools follow several processes (or an application) under their caps; `meta_overview` lists the
 // server's own web server and the connection to another node with its bytes. Bad arguments get
 // stable codes, and the node answers after all of it.
@@ -135,7 +136,15 @@ test('supervisor_history: a child that crashed 3 times shows 3 restarts, with re
     period_sec: number;
     restarts_in_window: number;
     exits_recorded: number;
-    history: { child: string; reason: string; action: string; restarts: number; at: number; time: string }[];
+    history: {
+      child: string;
+      reason: string;
+      error?: string;
+      action: string;
+      restarts: number;
+      at: number;
+      time: string;
+    }[];
   }>(client, 'supervisor_history', { pid: 'ops_sup' });
   assert.equal(h.strategy, 'Transient');
   assert.equal(h.intensity, 10);
@@ -152,6 +161,7 @@ test('supervisor_history: a child that crashed 3 times shows 3 restarts, with re
   );
   for (const r of h.history) {
     assert.equal(r.reason, 'panic', 'a handler that throws ends its process with panic, as in Go');
+    assert.equal(r.error, 'crashy crashed (on purpose)', 'and what it threw beside it');
     assert.ok(r.at >= t0 && r.at <= Date.now());
     assert.equal(r.time, new Date(r.at).toISOString());
   }
@@ -161,6 +171,38 @@ test('supervisor_history: a child that crashed 3 times shows 3 restarts, with re
   const quiet = await a.spawnRegister('ops_not_sup', Quiet);
   const r = await call(client, 'supervisor_history', { pid: String(quiet) });
   assert.match(r.text, /^ERR_MCP_REFUSED: .*no restart_history/);
+});
+
+test('process_crashes: an unsupervised crash is kept after its process ended, here and on another node', async () => {
+  const lone = await a.spawn(Crashy);
+  a.send(lone, 'crash');
+  await eventually(() => !a.processList().some((p) => p.equals(lone)), 'the lone process ended');
+  type Crashes = {
+    node: string;
+    kept: number;
+    crashes: { pid: string; behavior: string; reason: string; error?: string; where?: string; time: string }[];
+  };
+  const mine = await ok<Crashes>(client, 'process_crashes', { pid: String(lone) });
+  assert.equal(mine.node, a.name);
+  assert.equal(mine.crashes.length, 1);
+  const [c] = mine.crashes;
+  assert.equal(c!.pid, String(lone));
+  assert.equal(c!.behavior, 'Crashy');
+  assert.equal(c!.reason, 'panic');
+  assert.equal(c!.error, 'crashy crashed (on purpose)');
+  assert.match(c!.where ?? '', /handler/);
+  assert.ok(mine.kept >= 1);
+  const newest = await ok<Crashes>(client, 'process_crashes', { limit: 1 });
+  assert.equal(newest.crashes.length, 1);
+  // On the other node, through the inspector protocol.
+  const there = await b.spawn(Crashy);
+  b.send(there, 'crash');
+  await eventually(() => !b.processList().some((p) => p.equals(there)), 'the remote process ended');
+  const remote = await ok<Crashes>(client, 'process_crashes', { node: b.name, pid: String(there) });
+  assert.equal(remote.node, b.name);
+  assert.equal(remote.crashes[0]?.error, 'crashy crashed (on purpose)');
+  const bad = await call(client, 'process_crashes', { pid: 'nope' });
+  assert.match(bad.text, /^ERR_MCP_BAD_ARGUMENT: pid/);
 });
 
 test('log_search: by text, level, process and time range', async () => {

@@ -5,14 +5,26 @@
 // (history, timers), and the actions workflow_cancel, workflow_signal and workflow_resume, each
 // checked on the instance's own handle; refusals keep the engine's code, bad arguments and a
 // node without entities get theirs; another node's read-only server reaches them through `node`
-// and refuses the actions. Nothing a client sends ends the node.
+// and refuses the actions. workflow_reset runs an instance again from an operation, with its
+// reason kept; workflow_stats answers the node's workflow counters; dead_letters lists the durable
+// messages set apart after their failed attempts, dead_letter_retry and dead_letter_drop act on
+// them. Nothing a client sends ends the node.
 
 import { strict as assert } from 'node:assert';
 import { after, before, test } from 'node:test';
 
 import { eventually } from '@ergo-ts/test-support';
-import { defineWorkflow, MemoryStore, startEntities, terminalError, type Entities } from '@ergo-ts/entities';
-import { schema, type Node } from 'ergo-ts';
+import {
+  defineEntity,
+  defineWorkflow,
+  entity,
+  Entity,
+  MemoryStore,
+  startEntities,
+  terminalError,
+  type Entities,
+} from '@ergo-ts/entities';
+import { defineProtocol, schema, type Node } from 'ergo-ts';
 import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
 
 import { startMcpServer } from '../src/index.js';
@@ -47,6 +59,28 @@ const Order = defineWorkflow(
   { signals: { approve: schema.object({ by: schema.string() }) } },
 );
 
+/** Throws on `{ add: 13 }` while `poison.on`: its messages end in the dead letters. */
+const poison = { on: true };
+const PickyProtocol = defineProtocol('mcppicky', {
+  messages: { add: schema.object({ add: schema.integer() }) },
+  calls: { get: { request: schema.literal('get'), reply: schema.number() } },
+});
+class Picky extends Entity<typeof PickyProtocol, { n: number }> {
+  override handleMessage(m: { add: number }): void {
+    if (m.add === 13 && poison.on) throw new Error('13 is unlucky');
+    this.state = { n: this.state.n + m.add };
+  }
+  override handleCall(): number {
+    return this.state.n;
+  }
+}
+const picky = defineEntity('mcppicky', {
+  protocol: PickyProtocol,
+  entity: Picky,
+  initialState: () => ({ n: 0 }),
+  passivateAfterMs: 0,
+});
+
 let a: Node;
 let b: Node;
 let entities: Entities;
@@ -56,7 +90,11 @@ let readOnly: Client;
 before(async () => {
   b = await netNode('mcpwfb');
   a = await netNode('mcpwfa', [{ match: exactly(b.name), route: routeTo(portOf(b)) }]);
-  entities = await startEntities(a, { store: new MemoryStore(), kinds: [Order, Invoice] });
+  entities = await startEntities(a, {
+    store: new MemoryStore(),
+    kinds: [Order, Invoice, picky],
+    inbox: { pollMs: 20, retryCapMs: 40, maxAttempts: 2 },
+  });
   const server = await startMcpServer(a, { port: 0, actions: true });
   client = await connect(server.url);
   // b's server is read-only; it reaches a's entities through `node` (over a's connection to b).
@@ -321,4 +359,81 @@ test("the entities manager's inspection through process_inspect: the inbox sweep
     typeof (JSON.parse(remote.state.info) as { inbox?: { oldestPendingAgeMs: number } }).inbox?.oldestPendingAgeMs,
     'number',
   );
+});
+
+test('workflow_reset (asks a reason, keeps it), workflow_stats, and the dead-letter tools', async () => {
+  const wf = entities.workflows;
+  const before = await ok<{ kinds: Record<string, { started: number; completed: number }> }>(client, 'workflow_stats', {
+    workflow: 'mcporder',
+  });
+  assert.deepEqual(Object.keys(before.kinds), ['mcporder']);
+  const h = await wf.start(Order, 'o-reset', { mode: 'complete' });
+  assert.deepEqual(await h.result(), { first: 1, second: 2 });
+  const { tools } = await client.listTools();
+  assert.equal(tools.find((t) => t.name === 'workflow_reset')?.annotations?.destructiveHint, true);
+  assert.equal(tools.find((t) => t.name === 'dead_letters')?.annotations?.readOnlyHint, true);
+  assert.deepEqual(
+    await ok(client, 'workflow_reset', { workflow: 'mcporder', id: 'o-reset', to_seq: 1, reason: 'bad deploy' }),
+    { node: a.name, workflow: 'mcporder', id: 'o-reset', toSeq: 1, result: 'reset' },
+  );
+  await eventually(async () => (await h.describe()).status === 'completed', 'o-reset ran again');
+  const d = await h.describe();
+  assert.deepEqual(
+    d.resets?.map((r) => [r.toSeq, r.reason]),
+    [[1, 'bad deploy']],
+  );
+  const r = await call(readOnly, 'workflow_reset', { node: a.name, workflow: 'mcporder', id: 'o-reset', to_seq: 0 });
+  assert.ok(r.isError && /disabled/.test(r.text), r.text);
+  const past = await call(client, 'workflow_reset', { workflow: 'mcporder', id: 'o-reset', to_seq: 99 });
+  assert.match(past.text, /^ERR_WORKFLOW_INCORRECT: /);
+  assert.match((await call(client, 'workflow_reset', { workflow: 'mcporder', id: 'o-reset' })).text, /to_seq/);
+
+  const now = await ok<{ at: number; kinds: Record<string, { started: number; completed: number; open: number }> }>(
+    client,
+    'workflow_stats',
+    {},
+  );
+  assert.ok(now.kinds.mcporder!.started >= before.kinds.mcporder!.started + 1, JSON.stringify(now));
+  assert.ok(now.kinds.mcporder!.completed >= before.kinds.mcporder!.completed + 2, 'completed, then again');
+  assert.match((await call(client, 'workflow_stats', { workflow: 'nope' })).text, /^ERR_WORKFLOW_INCORRECT: /);
+
+  // A poison message: two failed attempts, then it is set apart and the tools see it.
+  poison.on = true;
+  assert.equal(await entities.sendDurable(entity(picky, 'k'), { add: 13 }, 'm1'), 'accepted');
+  const listed = async (): Promise<{ id: string; attempts: number; error: string; message: unknown }[]> =>
+    (
+      await ok<{ deadLetters: { id: string; attempts: number; error: string; message: unknown }[] }>(
+        client,
+        'dead_letters',
+        { kind: 'mcppicky' },
+      )
+    ).deadLetters;
+  await eventually(async () => (await listed()).length === 1, 'm1 set apart');
+  const [dead] = await listed();
+  assert.equal(dead!.id, 'm1');
+  assert.equal(dead!.attempts, 2);
+  assert.deepEqual(dead!.message, { add: 13 });
+  assert.match(dead!.error, /13 is unlucky/);
+  const remote = await ok<{ node: string; deadLetters: unknown[] }>(readOnly, 'dead_letters', { node: a.name });
+  assert.equal(remote.deadLetters.length, 1);
+  const refused = await call(readOnly, 'dead_letter_retry', { node: a.name, kind: 'mcppicky', key: 'k', id: 'm1' });
+  assert.ok(refused.isError && /disabled/.test(refused.text), refused.text);
+  poison.on = false;
+  assert.deepEqual(await ok(client, 'dead_letter_retry', { kind: 'mcppicky', key: 'k', id: 'm1' }), {
+    node: a.name,
+    kind: 'mcppicky',
+    key: 'k',
+    id: 'm1',
+    result: true,
+  });
+  await eventually(async () => (await entities.call(entity(picky, 'k'), 'get')) === 13, 'the retried message handled');
+  poison.on = true;
+  assert.equal(await entities.sendDurable(entity(picky, 'k'), { add: 13 }, 'm2'), 'accepted');
+  await eventually(async () => (await listed()).length === 1, 'm2 set apart');
+  assert.equal((await ok(client, 'dead_letter_drop', { kind: 'mcppicky', key: 'k', id: 'm2' })).result, true);
+  assert.equal((await ok(client, 'dead_letter_drop', { kind: 'mcppicky', key: 'k', id: 'm2' })).result, false);
+  assert.deepEqual(await listed(), []);
+  assert.match((await call(client, 'dead_letters', { limit: 0 })).text, /limit/);
+  assert.match((await call(client, 'dead_letter_drop', { kind: 'mcppicky', key: 'k' })).text, /id/);
+  poison.on = false;
 });

@@ -10,7 +10,7 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { readBody } from './body.js';
+import { readRequestBody } from 'ergo-ts/meta';
 
 /** The SSE event type of every frame on a shared stream. */
 export const MUX_FRAME = 'frame';
@@ -55,7 +55,7 @@ export function muxReply(res: ServerResponse, status: number, error: string | nu
 
 /** Reads a small JSON object body; null when it is too large, not JSON or not an object. */
 export async function readMuxBody(req: IncomingMessage): Promise<Record<string, unknown> | null> {
-  const raw = await readBody(req, MUX_MAX_BODY);
+  const raw = await readRequestBody(req, MUX_MAX_BODY);
   if (raw === null) return null;
   try {
     const v: unknown = JSON.parse(raw.toString('utf8') || '{}');

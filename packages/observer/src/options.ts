@@ -73,9 +73,10 @@ export interface ObserverOptions {
    */
   messageTrace?: boolean;
   /**
-   * Whether the Workflows page may act on workflow instances: cancel, resume, signal (default
-   * true, as the other actions). Set false for a page that only shows workflows: `do/workflows`
-   * with one of those ops then answers 403 with the code `workflow_actions_disabled`.
+   * Whether the Workflows page may act on workflow instances (cancel, resume, reset, signal) and
+   * the Dead letters page on dead letters (retry, drop); default true, as the other actions. Set
+   * false for pages that only show them: `do/workflows` or `do/deadletters` with one of those ops
+   * then answers 403 with the code `workflow_actions_disabled`.
    */
   workflowActions?: boolean;
   /** Log level of the Observer's processes (default: the node's). */

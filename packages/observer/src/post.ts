@@ -7,9 +7,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 import { ErrProcessUnknown, ErrTimeout, Pool, WebWorker, type PID, type PoolOptions } from 'ergo-ts';
+import { readRequestBody } from 'ergo-ts/meta';
 
-import { readBody } from './body.js';
 import { OBSERVER_MAX_BODY } from './options.js';
+import { isEntitiesRead } from './workflows.js';
 import { SESSION_ANSWER_TIMEOUT, SESSION_PREFIX, SessionCommand, SessionReply } from './session_protocol.js';
 
 /** Registered name of the POST pool. */
@@ -30,6 +31,13 @@ function reply(
   res.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(body);
 }
 
+/** The `do` actions that only read (see handlePost's log). */
+const READ_ACTIONS = new Set(['crashes']);
+
+function isRead(action: string, body: Record<string, unknown>): boolean {
+  return READ_ACTIONS.has(action) || isEntitiesRead(action, body);
+}
+
 /** One POST worker: parses the command and calls the session it names. */
 export class PostWorker extends WebWorker {
   override async handlePost(_from: PID, req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -46,7 +54,7 @@ export class PostWorker extends WebWorker {
     }
     let raw: Buffer | null;
     try {
-      raw = await readBody(req, OBSERVER_MAX_BODY);
+      raw = await readRequestBody(req, OBSERVER_MAX_BODY);
     } catch {
       // The client went away mid-body: nobody reads an answer, but end the response cleanly.
       reply(res, 400, 'request body aborted');
@@ -98,8 +106,9 @@ export class PostWorker extends WebWorker {
       return;
     }
     // Every action is on the record of the Observer's node too (a Go node logs none itself); the
-    // target and settings only, never a message's content.
-    if (op === 'do') {
+    // target and settings only, never a message's content. Reads a page polls each second (the
+    // workflows' list and charts, the dead letters, a crash) are no actions: not logged.
+    if (op === 'do' && !isRead(m[2]!, body as Record<string, unknown>)) {
       const b = body as Record<string, unknown>;
       const what = [
         'pid',
@@ -119,6 +128,12 @@ export class PostWorker extends WebWorker {
         'max_processes',
         'process',
         'text',
+        'op',
+        'workflow',
+        'id',
+        'toSeq',
+        'kind',
+        'key',
       ]
         .filter((k) => b[k] !== undefined)
         .map((k) => `${k}=${String(b[k]).slice(0, 120)}`)

@@ -28,6 +28,7 @@ import {
   RequestInspectNode,
   RequestInspectProcess,
   RequestInspectConnectionList,
+  RequestInspectCrashes,
   RequestInspectEventList,
   RequestInspectHeap,
   RequestInspectProcessList,
@@ -309,7 +310,7 @@ function modeArg(v: unknown): string {
 
 /**
  * Builds the RequestDo* of a `do` action (send, send_exit, kill, set_log_level, and on ergo-ts
- * nodes application_start, application_stop). 400 for bad args.
+ * nodes application_start, application_stop, and the read `crashes`). 400 for bad args.
  */
 export function doRequest(action: string, body: Record<string, unknown>, t: Target): unknown {
   switch (action) {
@@ -328,6 +329,12 @@ export function doRequest(action: string, body: Record<string, unknown>, t: Targ
       return new RequestDoSendExit({ pid: pidArg(body.pid, t), reason: reasonArg(body.reason) });
     case 'kill':
       return new RequestDoKill({ pid: pidArg(body.pid, t) });
+    case 'crashes':
+      // A read (an ergo-ts node's recent crashes, of one process when `pid` is given).
+      return new RequestInspectCrashes({
+        ...(body.pid === undefined ? {} : { pid: pidArg(body.pid, t) }),
+        limit: intArg(body.limit, 'limit', 0, 0, 1000),
+      });
     case 'application_start':
       return new RequestDoApplicationStart({ application: appArg(body.app), mode: modeArg(body.mode) });
     case 'application_stop':

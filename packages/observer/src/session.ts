@@ -29,7 +29,7 @@ import { frameworkOf } from './framework.js';
 import { MUX_FRAME } from './mux.js';
 import { ProcessTools, TOOL_ACTIONS, ToolError, type TraceEnded } from './tools.js';
 import { OPS_ACTIONS, OpsViews, localOnly, logSearchQuery } from './ops.js';
-import { WORKFLOW_ACTION, workflowAnswer, workflowCall, workflowCallError } from './workflows.js';
+import { isEntitiesAction, workflowAnswer, workflowCall, workflowCallError } from './workflows.js';
 import { nodeCRC, toJSONString, toJSONValue } from './json.js';
 import {
   CommandError,
@@ -164,7 +164,7 @@ export class Session extends Actor {
         case 'do':
           if (TOOL_ACTIONS.has(request.action)) return this.#tool(from, ref, request.action, request.body);
           if (OPS_ACTIONS.has(request.action)) return this.#opsAction(from, ref, request.action, request.body);
-          if (request.action === WORKFLOW_ACTION) return this.#workflows(from, ref, request.body);
+          if (isEntitiesAction(request.action)) return this.#workflows(from, ref, request.action, request.body);
           this.#do(from, ref, request.action, request.body);
           return ReplyLater;
         default:
@@ -633,10 +633,10 @@ export class Session extends Actor {
     return ReplyLater;
   }
 
-  /** A Workflows page request (workflows.ts): a call to the observed node's entities manager. */
-  #workflows(from: PID, ref: Ref, body: Record<string, unknown>): unknown {
+  /** A Workflows or Dead letters page request (workflows.ts): a call to the observed node's entities manager. */
+  #workflows(from: PID, ref: Ref, action: string, body: Record<string, unknown>): unknown {
     const target = this.#target;
-    const { to, request } = workflowCall(body, target, this.#tools.workflowActions);
+    const { to, request } = workflowCall(body, target, this.#tools.workflowActions, action);
     this.#later(
       from,
       ref,

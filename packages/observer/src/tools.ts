@@ -36,7 +36,7 @@ import { parsePID } from './json.js';
 export interface ToolSwitches {
   mailboxPeek: boolean;
   messageTrace: boolean;
-  /** The Workflows page's actions: cancel, resume, signal (the Observer's `workflowActions`; default on). */
+  /** The Workflows and Dead letters pages' actions: cancel, resume, reset, signal, retry, drop (the Observer's `workflowActions`; default on). */
   workflowActions?: boolean;
 }
 

@@ -1,12 +1,15 @@
 // The Workflows page's requests (@ergo-ts/entities' durable workflows), `do/workflows` with an
-// `op`: the session asks the entities manager of the node it observes (its registered name,
-// `entities` unless the page names another) the operator request that manager answers for tools
-// that do not import that package (`{ '~entity': 'workflows', op, ... }`, a JSON text answer).
-// `kinds`, `list` and `describe` read; `cancel`, `resume`, `signal` and `update` act, so they are gated by
-// the Observer's `workflowActions` option (403 `workflow_actions_disabled` when false), and are
-// logged on the node as every action is (post.ts). A refusal keeps the engine's code
-// (ERR_WORKFLOW_NOT_FOUND 404, ERR_WORKFLOW_INCORRECT 400, ERR_WORKFLOW_CLOSED 409,
-// ERR_WORKFLOW_UNSUPPORTED 501); a node without an entities runtime answers 404 `no_entities`.
+// `op`, and the Dead letters page's, `do/deadletters`: the session asks the entities manager of
+// the node it observes (its registered name, `entities` unless the page names another) the
+// operator request that manager answers for tools that do not import that package
+// (`{ '~entity': 'workflows' | 'deadLetters', op, ... }`, a JSON text answer). Workflows' `kinds`,
+// `list`, `describe` and `stats` (the counters the page's charts sample) and dead letters' `list`
+// read; `cancel`, `resume`, `reset`, `signal`, `update` and a dead letter's `retry` and `drop` act, so they
+// are gated by the Observer's `workflowActions` option (403 `workflow_actions_disabled` when
+// false), and are logged on the node as every action is (post.ts). A refusal keeps the engine's
+// code (ERR_WORKFLOW_NOT_FOUND 404, ERR_WORKFLOW_INCORRECT 400, ERR_WORKFLOW_CLOSED 409,
+// ERR_WORKFLOW_UNSUPPORTED 501, ERR_ENTITY_INCORRECT 400); a node without an entities runtime
+// answers 404 `no_entities`.
 
 import { ErrProcessUnknown, ProcessID, type Atom } from 'ergo-ts';
 
@@ -15,11 +18,18 @@ import { ToolError } from './tools.js';
 
 /** The `do` action of the Workflows page. */
 export const WORKFLOW_ACTION = 'workflows';
+/** The `do` action of the Dead letters page. */
+export const DEAD_LETTER_ACTION = 'deadletters';
 
-/** The operations that only read. */
-const READS = new Set(['kinds', 'list', 'describe']);
-/** The operations that act (gated by `workflowActions`). */
-const WRITES = new Set(['cancel', 'resume', 'signal', 'update']);
+/** Per `do` action: the manager's request subject, the operations that only read, those that act (gated by `workflowActions`). */
+const SUBJECTS: Record<string, { subject: string; reads: Set<string>; writes: Set<string> }> = {
+  [WORKFLOW_ACTION]: {
+    subject: 'workflows',
+    reads: new Set(['kinds', 'list', 'describe', 'stats']),
+    writes: new Set(['cancel', 'resume', 'reset', 'signal', 'update']),
+  },
+  [DEAD_LETTER_ACTION]: { subject: 'deadLetters', reads: new Set(['list']), writes: new Set(['retry', 'drop']) },
+};
 
 /**
  * The longest an `update` waits at the node for the body's answer, in ms: under the session's call
@@ -45,26 +55,39 @@ const STATUS: Record<string, number> = {
 
 /** The fields of an operation the manager reads (the rest of the body is dropped). */
 const FIELDS = [
-  ...['workflow', 'id', 'status', 'limit', 'after', 'reason', 'name', 'payload', 'signalId'],
+  ...['workflow', 'id', 'status', 'limit', 'after', 'reason', 'toSeq', 'name', 'payload', 'signalId', 'kind', 'key'],
   // list's search (the store's state index): a cursor, time ranges, search attributes.
   ...['cursor', 'startedAfter', 'startedBefore', 'endedAfter', 'endedBefore', 'attributes'],
 ] as const;
 /** The fields of an update besides `name` (its `timeoutMs` is the Observer's: {@link UPDATE_WAIT_MS}). */
 const UPDATE_FIELDS = ['input', 'updateId'] as const;
 
+/** Whether a `do/workflows` or `do/deadletters` body only reads (polled each second: not logged as an action). */
+export function isEntitiesRead(action: string, body: Record<string, unknown>): boolean {
+  return SUBJECTS[action]?.reads.has(String(body.op)) ?? false;
+}
+
+/** Whether `action` is a `do` action this file answers (`workflows`, `deadletters`). */
+export function isEntitiesAction(action: string): boolean {
+  return Object.hasOwn(SUBJECTS, action);
+}
+
 /**
- * The call a `do/workflows` body makes: to whom, and the request. Throws a CommandError (400) for
- * an unknown op, a ToolError (403) for an action while `workflowActions` is off.
+ * The call a `do/workflows` or `do/deadletters` body makes: to whom, and the request. Throws a
+ * CommandError (400) for an unknown op, a ToolError (403) for an action while `workflowActions`
+ * is off.
  */
 export function workflowCall(
   body: Record<string, unknown>,
   target: Target,
   actions: boolean,
+  action: string = WORKFLOW_ACTION,
 ): { to: ProcessID; request: Record<string, unknown>; op: string } {
+  const { subject, reads, writes } = SUBJECTS[action] ?? SUBJECTS[WORKFLOW_ACTION]!;
   const op = body.op;
-  if (typeof op !== 'string' || (!READS.has(op) && !WRITES.has(op)))
-    throw new CommandError(400, `op: one of ${[...READS, ...WRITES].join(', ')}`);
-  if (WRITES.has(op) && !actions)
+  if (typeof op !== 'string' || (!reads.has(op) && !writes.has(op)))
+    throw new CommandError(400, `op: one of ${[...reads, ...writes].join(', ')}`);
+  if (writes.has(op) && !actions)
     throw new ToolError(
       403,
       'workflow_actions_disabled',
@@ -73,10 +96,10 @@ export function workflowCall(
   const entities = body.entities ?? DEFAULT_ENTITIES;
   if (typeof entities !== 'string' || entities === '')
     throw new CommandError(400, "entities: the entities manager's registered name");
-  const request: Record<string, unknown> = { '~entity': 'workflows', op };
+  const request: Record<string, unknown> = { '~entity': subject, op };
   // Absent fields stay out: an undefined value does not cross to another node.
   for (const f of FIELDS) if (body[f] !== undefined && body[f] !== null) request[f] = body[f];
-  if (op === 'update') updateFields(body, request);
+  if (subject === 'workflows' && op === 'update') updateFields(body, request);
   return { to: new ProcessID(entities as Atom, target.node), request, op };
 }
 

@@ -41,4 +41,4 @@ export {
   MessageConfigUpdate,
   type SaturnMessage,
 } from './messages.js';
-export { tokenDigest } from './session.js';
+export { SATURN_REGISTER_MARGIN, SATURN_REGISTER_WINDOW, tokenDigest } from './session.js';

@@ -26,8 +26,20 @@ export interface SaturnRegistrarOptions {
   servername?: string;
   /** TCP keep-alive period of the connection. Default 3 000 ms. */
   keepAlive?: number;
-  /** Deadline to connect, handshake and register. Default 3 000 ms (the server allows 3 s to register). */
+  /**
+   * Deadline to connect, handshake and register. Default 3 000 ms, and never more than 2 750 ms:
+   * the server drops a connection not registered 3 s after accepting it, and the client gives up
+   * a little before (`SATURN_REGISTER_MARGIN`), as a timeout it may try again (`registerAttempts`).
+   */
   connectTimeout?: number;
+  /**
+   * Tries of the node's first registration when one runs out of `connectTimeout` (a server or a
+   * machine too busy to answer in time, once): the next waits `reconnectInterval × n` (at most
+   * `reconnectIntervalMax`), or as long as the slowest try took when that is longer. Other refusals
+   * (a taken name, a wrong token, an unreachable server) fail at once — but a taken name after a
+   * timeout is tried again (the server may hold that earlier try). Default 3.
+   */
+  registerAttempts?: number;
   /** Deadline of one resolve. Default 3 000 ms. */
   requestTimeout?: number;
   /**
@@ -46,6 +58,7 @@ export const SATURN_REGISTRAR_DEFAULTS = Object.freeze({
   insecureSkipVerify: false,
   keepAlive: 3_000,
   connectTimeout: 3_000,
+  registerAttempts: 3,
   requestTimeout: 3_000,
   reconnectInterval: 1_000,
   reconnectIntervalMax: 5_000,
@@ -83,6 +96,7 @@ export function resolveOptions(options: SaturnRegistrarOptions): ResolvedOptions
     servername: options.servername,
     keepAlive: positive('keepAlive', options.keepAlive, d.keepAlive),
     connectTimeout: positive('connectTimeout', options.connectTimeout, d.connectTimeout),
+    registerAttempts: positive('registerAttempts', options.registerAttempts, d.registerAttempts),
     requestTimeout: positive('requestTimeout', options.requestTimeout, d.requestTimeout),
     reconnectInterval: positive('reconnectInterval', options.reconnectInterval, d.reconnectInterval),
     reconnectIntervalMax: positive('reconnectIntervalMax', options.reconnectIntervalMax, d.reconnectIntervalMax),

@@ -13,6 +13,7 @@ import {
   ErrNoRoute,
   ErrNotAllowed,
   ErrRegistrarTerminated,
+  ErrTaken,
   ErrTimeout,
   ignorable,
   rejected,
@@ -122,7 +123,7 @@ export class SaturnRegistrar extends RegistrarClient implements Registrar {
    * Connects, proves the token, registers the node and its routes, and registers the event.
    * @throws ErgoError ERR_TAKEN (the name is registered in this cluster), ERR_NO_CONNECTION
    *   (unreachable, TLS refused, or the server hung up: a wrong token), ERR_TIMEOUT (no answer
-   *   within `connectTimeout`), ERR_MALFORMED (the server's digest is wrong: it does not know the
+   *   within `connectTimeout`, `registerAttempts` times), ERR_MALFORMED (the server's digest is wrong: it does not know the
    *   token), ERR_INCORRECT (a bad node name), ERR_NOT_ALLOWED (registered already, or terminated).
    */
   override register(node: NodeRegistrar, routes: RegisterRoutes): Promise<void> {
@@ -140,12 +141,45 @@ export class SaturnRegistrar extends RegistrarClient implements Registrar {
     for (const r of routes.applicationRoutes) this.#ownApps.set(r.name, { ...r });
     this.#config = new NodeConfig(this.#o.cluster, name);
     let opened;
-    try {
-      opened = await Session.open(this.#o, this.#registerMessage(routes.applicationRoutes, routes.proxies));
-    } catch (e) {
-      this.state = 'new';
-      this.bindNode(null);
-      throw e;
+    // Whether a try ran out of time, and the longest one: the server may still hold that try.
+    let timedOut = false;
+    let slowest = 0;
+    for (let attempt = 1; ; attempt++) {
+      const began = performance.now();
+      try {
+        opened = await Session.open(this.#o, this.#registerMessage(routes.applicationRoutes, routes.proxies));
+        break;
+      } catch (e) {
+        slowest = Math.max(slowest, performance.now() - began);
+        // Only a timeout is worth another try: the server (which drops a connection unregistered
+        // after 3 s) or this machine was too busy once. A refusal stays a refusal, except a taken
+        // name after a timeout: the server may hold our own earlier try until it sees it close.
+        const code = (e as { code?: unknown } | null)?.code;
+        timedOut ||= code === ErrTimeout.code;
+        const again =
+          (code === ErrTimeout.code || (code === ErrTaken.code && timedOut)) &&
+          attempt < this.#o.registerAttempts &&
+          this.state === 'registering';
+        if (!again) {
+          if (this.state === 'registering') this.state = 'new';
+          this.bindNode(null);
+          throw e;
+        }
+        // The back-off, but at least as long as the slowest try took: a server that slow needs
+        // that long to catch up (and to let go of a try it registered as we gave up on it).
+        const wait = Math.max(Math.min(this.#o.reconnectInterval * attempt, this.#o.reconnectIntervalMax), slowest);
+        this.log().warning(
+          '(saturn) registering %s: %s (trying again in %d ms, attempt %d of %d)',
+          name,
+          toError(e).message,
+          Math.round(wait),
+          attempt + 1,
+          this.#o.registerAttempts,
+        );
+        // Not unref'd: a node start awaits it.
+        await new Promise((r) => setTimeout(r, wait));
+        if (this.state !== 'registering') throw ErrRegistrarTerminated.with('saturn registrar');
+      }
     }
     const { session, result } = opened;
     if (this.state !== 'registering') {

@@ -20,6 +20,19 @@ import {
 } from './messages.js';
 import type { ResolvedOptions } from './options.js';
 
+/**
+ * How long Saturn's server waits for a connection to register before it drops it (its
+ * `checkRegistration`, 3 s after it accepted the connection).
+ */
+export const SATURN_REGISTER_WINDOW = 3000;
+/**
+ * How much before the server's window the client gives up on a registration itself (the longest
+ * it waits is the window less this, whatever `connectTimeout` says): the connection then ends as
+ * a timeout of ours, retried (registrar.ts), and the server's drop at the end of its window is
+ * never read as a refusal (a close during registration is otherwise the server's ErrTaken).
+ */
+export const SATURN_REGISTER_MARGIN = 250;
+
 /** Salt length (Ergo's client: 64 random characters). */
 const SALT_LENGTH = 64;
 const SALT_CHARS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -65,7 +78,8 @@ export class Session {
   /**
    * Connects, proves the token both ways and registers `message`. Rejects with ErrNoConnection
    * (unreachable, TLS refused, the server hung up: a wrong token ends the connection without a
-   * word), ErrTimeout (no answer within `connectTimeout`), ErrMalformed (a wrong server digest or
+   * word), ErrTimeout (no answer within `connectTimeout`, at most the server's window less
+   * {@link SATURN_REGISTER_MARGIN}), ErrMalformed (a wrong server digest or
    * an unexpected message), ErrTaken (the name is registered in this cluster) or the server's
    * error.
    */
@@ -90,9 +104,10 @@ export class Session {
         socket.destroy();
         reject(e);
       };
+      const deadline = Math.min(o.connectTimeout, SATURN_REGISTER_WINDOW - SATURN_REGISTER_MARGIN);
       const timer = setTimeout(
-        () => fail(ErrTimeout.with(`${where}: no ${step === 'tls' ? 'TLS' : step} within ${o.connectTimeout} ms`)),
-        o.connectTimeout,
+        () => fail(ErrTimeout.with(`${where}: no ${step === 'tls' ? 'TLS' : step} within ${deadline} ms`)),
+        deadline,
       );
       socket.setKeepAlive(true, o.keepAlive);
       socket.setNoDelay(true);
@@ -116,6 +131,7 @@ export class Session {
       socket.on('close', () => {
         // After a good handshake Saturn closes the connection during registration only to refuse
         // it: its ErrTaken reply is often overtaken by the close (it ends the connection at once).
+        // (Its drop at the end of its window does not come first: the client gives up before.)
         if (step === 'register')
           fail(
             ErrTaken.with(

@@ -32,6 +32,7 @@ import {
   MessageRegisterResult,
   MessageResolve,
   MessageResolveResult,
+  SATURN_REGISTER_WINDOW,
   tokenDigest,
   WireApplicationRoute,
   WireRegisterRoutes,
@@ -232,11 +233,17 @@ interface Script {
   resolve?: string;
   /** Frames pushed right after the registration reply, in the same write. */
   push?: string[];
+  /** Leaves this many registrations unanswered first (a server too busy to answer in time). */
+  silentRegisters?: number;
+  /** Closes a connection not registered this long after it was accepted, as Saturn does after 3 s. */
+  registerWindowMs?: number;
 }
 
 class SaturnDouble {
   readonly server: Server;
   readonly got: unknown[] = [];
+  /** Connections it closed at the end of `registerWindowMs`. */
+  dropped = 0;
   readonly sockets = new Set<TLSSocket>();
   constructor(readonly script: Script) {
     const { cert, key } = generateCertificate({ hosts: ['127.0.0.1'] });
@@ -255,6 +262,15 @@ class SaturnDouble {
     s.on('close', () => this.sockets.delete(s));
     s.on('error', () => undefined);
     const reader = new FrameReader();
+    let registered = false;
+    if (this.script.registerWindowMs !== undefined) {
+      const window = setTimeout(() => {
+        if (registered) return;
+        this.dropped++;
+        s.destroy();
+      }, this.script.registerWindowMs);
+      s.on('close', () => clearTimeout(window));
+    }
     const frame = (payload: string): Buffer => {
       const p = Buffer.from(payload, 'hex');
       return Buffer.concat([Buffer.from([99, 1, p.length >> 8, p.length & 0xff]), p]);
@@ -269,6 +285,8 @@ class SaturnDouble {
           s.write(encodeFrame(new MessageHandshakeResult({ digest: proof })));
         } else if (m instanceof MessageRegister) {
           if (this.script.register === 'close') return void s.destroy();
+          if ((this.script.silentRegisters ?? 0) > 0) return void this.script.silentRegisters!--;
+          registered = true;
           s.write(Buffer.concat([frame(this.script.register), ...(this.script.push ?? []).map(frame)]));
         } else if (m instanceof MessageResolve && this.script.resolve !== undefined) {
           const p = Buffer.from(this.script.resolve, 'hex');
@@ -293,6 +311,7 @@ describe('saturn registrar against a TEST DOUBLE of the server (resolve and the 
     script: Script,
     node = 'a@127.0.0.1',
     cluster = 'c1',
+    options: { connectTimeout?: number; registerAttempts?: number; reconnectInterval?: number } = {},
   ): Promise<{ node: Node; double: SaturnDouble }> {
     const double = new SaturnDouble(script);
     doubles.push(double);
@@ -308,6 +327,7 @@ describe('saturn registrar against a TEST DOUBLE of the server (resolve and the 
           token: script.token,
           cluster,
           insecureSkipVerify: true,
+          ...options,
         }),
       },
     });
@@ -372,5 +392,72 @@ describe('saturn registrar against a TEST DOUBLE of the server (resolve and the 
     assert.throws(() => createSaturnRegistrar({ token: '' }), { code: 'ERR_INCORRECT' });
     assert.throws(() => createSaturnRegistrar({ token: 't', port: 70000 }), { code: 'ERR_INCORRECT' });
     assert.throws(() => createSaturnRegistrar({ token: 't', cluster: 'a:b' }), { code: 'ERR_INCORRECT' });
+  });
+
+  test('a first registration left unanswered past connectTimeout is tried again (registerAttempts); the last timeout fails the start', async () => {
+    const fast = { connectTimeout: 300, reconnectInterval: 1 };
+    const { node, double } = await start(
+      { token: 'tok', register: GOLDEN.registerResult!.bytes, silentRegisters: 2 },
+      'slow@127.0.0.1',
+      'c1',
+      fast,
+    );
+    assert.equal(
+      double.got.filter((m) => m instanceof MessageRegister).length,
+      3,
+      'two unanswered, the third answered',
+    );
+    assert.deepEqual(await (node.network().registrar() as SaturnRegistrar).nodes(), ['b@127.0.0.1']);
+    await assert.rejects(
+      start({ token: 'tok', register: GOLDEN.registerResult!.bytes, silentRegisters: 2 }, 'slow2@127.0.0.1', 'c1', {
+        ...fast,
+        registerAttempts: 2,
+      }),
+      (e: Error & { code?: string }) => {
+        assert.equal(e.code, 'ERR_TIMEOUT');
+        assert.match(e.message, /no register within 300 ms/);
+        return true;
+      },
+    );
+    // A refusal is not tried again.
+    const taken = new SaturnDouble({ token: 'tok', register: GOLDEN.registerTaken!.bytes });
+    doubles.push(taken);
+    await assert.rejects(
+      startNode('t3@127.0.0.1', {
+        log: { level: 'warning' as never },
+        network: {
+          cookie: 'x',
+          acceptors: [{ host: '127.0.0.1', port: 0 }],
+          registrar: createSaturnRegistrar({
+            host: '127.0.0.1',
+            port: await taken.listen(),
+            token: 'tok',
+            insecureSkipVerify: true,
+          }),
+        },
+      }),
+      { code: 'ERR_TAKEN' },
+    );
+    assert.equal(taken.got.filter((m) => m instanceof MessageRegister).length, 1);
+    assert.throws(() => createSaturnRegistrar({ token: 't', registerAttempts: 0 }), { code: 'ERR_INCORRECT' });
+  });
+
+  test("a registration not answered is given up before the server's 3 s window ends (the client closes, the server never drops it) and tried again", async () => {
+    // As Saturn under load: the first registration is not answered, and the server would close
+    // the connection at the end of its window. connectTimeout is longer (a hang guard).
+    const { node, double } = await start(
+      {
+        token: 'tok',
+        register: GOLDEN.registerResult!.bytes,
+        silentRegisters: 1,
+        registerWindowMs: SATURN_REGISTER_WINDOW,
+      },
+      'busy@127.0.0.1',
+      'c1',
+      { connectTimeout: 15_000, reconnectInterval: 1 },
+    );
+    assert.equal(double.got.filter((m) => m instanceof MessageRegister).length, 2);
+    assert.equal(double.dropped, 0, 'the client closed the first connection before the window ended');
+    assert.deepEqual(await (node.network().registrar() as SaturnRegistrar).nodes(), ['b@127.0.0.1']);
   });
 });

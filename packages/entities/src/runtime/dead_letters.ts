@@ -12,6 +12,7 @@ import {
   type DeadLetter,
   type DeadLetterStore,
   type InboxFailureResult,
+  MAX_DEAD_LETTER_PAGE,
 } from '../contract/dead_letters.js';
 import type { EntityId, EntityStore } from '../contract/store.js';
 
@@ -112,5 +113,82 @@ function describe(e: unknown): string {
     return String(e);
   } catch {
     return 'an unprintable value';
+  }
+}
+
+/** The operations of {@link DeadLetterOperation}. */
+export const DEAD_LETTER_OPERATIONS = ['list', 'retry', 'drop'] as const;
+
+/**
+ * An operator's request about dead letters, answered by a node's entities manager for tools that
+ * do not import this package (the Observer, the MCP server): `{ '~entity': 'deadLetters', op }`
+ * with `kind` and `limit` for `list`, `kind`, `key` and `id` for `retry` and `drop`. The answer is
+ * JSON text, as for workflows: `{ ok: true, value }` or `{ ok: false, code, message }`.
+ */
+export interface DeadLetterOperation {
+  readonly '~entity': 'deadLetters';
+  readonly op: (typeof DEAD_LETTER_OPERATIONS)[number];
+  readonly kind?: string;
+  readonly key?: string;
+  readonly id?: string;
+  readonly limit?: number;
+}
+
+/** True when `v` is a dead-letter operation request (the fields are checked by {@link operateDeadLetters}). */
+export function isDeadLetterOperation(v: unknown): v is DeadLetterOperation {
+  return typeof v === 'object' && v !== null && (v as { '~entity'?: unknown })['~entity'] === 'deadLetters';
+}
+
+function field(v: unknown, what: string): string {
+  if (typeof v !== 'string' || v === '') throw ErrEntityIncorrect.with(`${what}: a non-empty string`);
+  return v;
+}
+
+async function runDeadLetters(dl: DeadLetters, r: DeadLetterOperation): Promise<unknown> {
+  switch (r.op) {
+    case 'list': {
+      const kind = r.kind === undefined || r.kind === null || r.kind === '' ? undefined : field(r.kind, 'kind');
+      const limit = r.limit === undefined || r.limit === null ? undefined : r.limit;
+      if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > MAX_DEAD_LETTER_PAGE))
+        throw ErrEntityIncorrect.with(`limit: an integer 1..${MAX_DEAD_LETTER_PAGE}`);
+      return dl.list({ ...(kind === undefined ? {} : { kind }), ...(limit === undefined ? {} : { limit }) });
+    }
+    case 'retry':
+    case 'drop': {
+      const to = { kind: field(r.kind, 'kind'), key: field(r.key, 'key') };
+      const id = field(r.id, 'id');
+      return r.op === 'retry' ? dl.retry(to, id) : dl.drop(to, id);
+    }
+    default:
+      throw ErrEntityIncorrect.with(
+        `unknown dead-letter operation ${JSON.stringify(r.op)}: one of ${DEAD_LETTER_OPERATIONS.join(', ')}`,
+      );
+  }
+}
+
+/** Runs `request` on `dl` and answers as {@link DeadLetterOperation} says (never rejects). */
+export async function operateDeadLetters(dl: DeadLetters, request: DeadLetterOperation): Promise<string> {
+  try {
+    return answerText({ ok: true, value: (await runDeadLetters(dl, request)) ?? null });
+  } catch (err) {
+    const code = (err as { code?: unknown } | null)?.code;
+    return answerText({
+      ok: false,
+      code: typeof code === 'string' ? code : 'ERR_ENTITY_OPERATION',
+      message: err instanceof Error ? err.message : String(err),
+    });
+  }
+}
+
+/** JSON of an answer: a bigint as its digits; a message JSON cannot hold as its printed form. */
+function answerText(v: unknown): string {
+  const replacer = (_k: string, x: unknown): unknown => (typeof x === 'bigint' ? x.toString() : x);
+  try {
+    return JSON.stringify(v, replacer);
+  } catch {
+    // A message with a cycle (or a throwing toJSON): the rest of the answer still tells.
+    return JSON.stringify(v, (k, x: unknown) =>
+      k === 'message' && typeof x === 'object' ? String(x) : replacer(k, x),
+    );
   }
 }

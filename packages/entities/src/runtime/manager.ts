@@ -11,6 +11,7 @@ import { ManagerInspector, isInspectRequest, nodeShardTable } from '../inspect/i
 import type { InspectedRuntime } from '../inspect/inspector.js';
 import type { WorkflowClient } from '../workflow/client.js';
 import { isWorkflowOperation, operateWorkflows } from '../workflow/operator.js';
+import { isDeadLetterOperation, operateDeadLetters, type DeadLetters } from './dead_letters.js';
 import type { ActivateReply, ActivateRequest, HelloNotice, LeavingNotice, SendRequest } from './manager_protocol.js';
 import type { Membership } from './membership.js';
 
@@ -25,6 +26,8 @@ export interface ManagerRuntime extends InspectedRuntime {
   >;
   /** The runtime's workflow client: an operator's workflow requests go through it (workflow/operator.ts). */
   readonly workflows: WorkflowClient;
+  /** The runtime's dead letters: an operator's dead-letter requests go through them (dead_letters.ts). */
+  readonly deadLetters: DeadLetters;
 }
 
 /** An activation the manager finished: it answers the call it kept (local only, by reference). */
@@ -68,10 +71,15 @@ export class EntityManager extends Actor {
   }
   override handleCall(from: PID, ref: Ref, request: unknown): unknown {
     if (isInspectRequest(request)) return JSON.stringify(nodeShardTable(this.#rt));
-    if (isWorkflowOperation(request)) {
+    const operation = isWorkflowOperation(request)
+      ? operateWorkflows(this.#rt.workflows, request, () => this.#rt.stats().workflows)
+      : isDeadLetterOperation(request)
+        ? operateDeadLetters(this.#rt.deadLetters, request)
+        : undefined;
+    if (operation !== undefined) {
       // Answered when done (a cancel or resume is a call to the instance's owner): JSON text.
       const me = this.pid;
-      void operateWorkflows(this.#rt.workflows, request).then((text) => {
+      void operation.then((text) => {
         try {
           this.#rt.node.send(me, new Answer(from, ref, true, text));
         } catch {

@@ -6,9 +6,12 @@
 // ERR_WORKFLOW_INCORRECT, ERR_WORKFLOW_UNSUPPORTED...). Each operation goes through the node's
 // `entities.workflows`, so cancel, resume, reset, signal and update reach the instance's owner
 // wherever it is (an update answers the body's answer: the operator's call waits for it).
+// `stats` reads this node's workflow figures (metrics.ts) without the store: what the Observer's
+// workflow charts sample each second.
 
 import type { WorkflowClient } from './client.js';
 import { ErrWorkflowIncorrect } from './errors.js';
+import type { WorkflowKindStats } from './metrics.js';
 import type { WorkflowStatus } from './record.js';
 import type { WorkflowQuery } from './search.js';
 
@@ -17,6 +20,7 @@ export const WORKFLOW_OPERATIONS = [
   'kinds',
   'list',
   'describe',
+  'stats',
   'cancel',
   'resume',
   'reset',
@@ -28,7 +32,7 @@ export const WORKFLOW_OPERATIONS = [
 export interface WorkflowOperation {
   readonly '~entity': 'workflows';
   readonly op: (typeof WORKFLOW_OPERATIONS)[number];
-  /** The workflow kind's name (every op but `kinds`). */
+  /** The workflow kind's name (every op but `kinds`; for `stats`, omit it for every kind). */
   readonly workflow?: string;
   /** The instance's id (describe, cancel, resume, reset, signal). */
   readonly id?: string;
@@ -55,6 +59,31 @@ export interface WorkflowOperation {
   readonly input?: unknown;
   readonly updateId?: string;
   readonly timeoutMs?: number;
+}
+
+/**
+ * One workflow kind's counters on this node as `stats` answers them: {@link WorkflowKindStats}
+ * without its histograms, its steps' figures added up (a chart samples these each second).
+ */
+export interface WorkflowStatsSample extends Pick<
+  WorkflowKindStats,
+  | 'started'
+  | 'completed'
+  | 'failed'
+  | 'cancelled'
+  | 'blockedTotal'
+  | 'open'
+  | 'blocked'
+  | 'outboxPending'
+  | 'outboxOldestPendingMs'
+> {
+  /** Step attempts, retries and steps failed for good, over every step of the kind. */
+  readonly stepAttempts: number;
+  readonly stepRetries: number;
+  readonly stepFailures: number;
+  /** Signals accepted and queries asked, over every name. */
+  readonly signals: number;
+  readonly queries: number;
 }
 
 /** What the manager answers, parsed. */
@@ -96,8 +125,50 @@ function listQuery(r: WorkflowOperation): WorkflowQuery {
   return q as WorkflowQuery;
 }
 
-async function run(client: WorkflowClient, r: WorkflowOperation): Promise<unknown> {
+const sum = (r: Readonly<Record<string, number>>): number => Object.values(r).reduce((a, b) => a + b, 0);
+
+function sampleOf(k: WorkflowKindStats): WorkflowStatsSample {
+  const steps = Object.values(k.steps);
+  return {
+    started: k.started,
+    completed: k.completed,
+    failed: k.failed,
+    cancelled: k.cancelled,
+    blockedTotal: k.blockedTotal,
+    open: k.open,
+    blocked: k.blocked,
+    stepAttempts: steps.reduce((a, s) => a + s.attempts, 0),
+    stepRetries: steps.reduce((a, s) => a + s.retries, 0),
+    stepFailures: steps.reduce((a, s) => a + s.failures, 0),
+    outboxPending: k.outboxPending,
+    outboxOldestPendingMs: k.outboxOldestPendingMs,
+    signals: sum(k.signals),
+    queries: sum(k.queries),
+  };
+}
+
+/** `stats`: the kind's sample (ERR_WORKFLOW_INCORRECT for a kind this node does not host), or every kind's. */
+function statsOf(
+  figures: () => Readonly<Record<string, WorkflowKindStats>>,
+  workflow: string | undefined,
+): Record<string, WorkflowStatsSample> {
+  const all = figures();
+  if (workflow !== undefined) {
+    const k = all[workflow];
+    if (k === undefined)
+      throw ErrWorkflowIncorrect.with(`this node hosts no workflow kind ${JSON.stringify(workflow)}`);
+    return { [workflow]: sampleOf(k) };
+  }
+  return Object.fromEntries(Object.entries(all).map(([name, k]) => [name, sampleOf(k)]));
+}
+
+async function run(
+  client: WorkflowClient,
+  r: WorkflowOperation,
+  figures: () => Readonly<Record<string, WorkflowKindStats>>,
+): Promise<unknown> {
   if (r.op === 'kinds') return client.kinds();
+  if (r.op === 'stats') return statsOf(figures, optStr(r.workflow, 'workflow'));
   if (r.op === 'list') return client.list(listQuery(r));
   const h = client.handleOf(str(r.workflow, 'workflow'), str(r.id, 'id'));
   switch (r.op) {
@@ -135,14 +206,21 @@ function json(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x));
 }
 
-/** Runs `request` on `client` and answers as the top of this file says (never rejects). */
-export async function operateWorkflows(client: WorkflowClient, request: WorkflowOperation): Promise<string> {
+/**
+ * Runs `request` on `client` and answers as the top of this file says (never rejects); `figures`
+ * reads this node's workflow counters (`Entities.stats().workflows`) for `stats`.
+ */
+export async function operateWorkflows(
+  client: WorkflowClient,
+  request: WorkflowOperation,
+  figures: () => Readonly<Record<string, WorkflowKindStats>> = () => ({}),
+): Promise<string> {
   try {
     if (!(WORKFLOW_OPERATIONS as readonly string[]).includes(request.op))
       throw ErrWorkflowIncorrect.with(
         `unknown workflow operation ${JSON.stringify(request.op)}: one of ${WORKFLOW_OPERATIONS.join(', ')}`,
       );
-    return json({ ok: true, value: (await run(client, request)) ?? null });
+    return json({ ok: true, value: (await run(client, request, figures)) ?? null });
   } catch (err) {
     const code = (err as { code?: unknown } | null)?.code;
     return json({

@@ -2,7 +2,7 @@
 // them by its strategy. Children are supervisors too when you want a tree.
 
 import type { Atom } from '../gen/atom.js';
-import { ErgoError, ErrProcessUnknown, TerminateReasonShutdown, toError } from '../gen/errors.js';
+import { ErgoError, ErrProcessUnknown, TerminateReasonPanic, TerminateReasonShutdown, toError } from '../gen/errors.js';
 import { ignorable, rejected } from '../gen/ignorable.js';
 import type { MessageLog } from '../gen/log.js';
 import { MessageExitPID, type MessageEvent } from '../gen/messages.js';
@@ -304,7 +304,12 @@ export abstract class Supervisor extends BehaviorBase {
       const r = this.#strategy.exited(message.pid, message.reason);
       const s = this.#strategy;
       const counted = s.restartsTotal() !== before;
-      this.#history.note(name, String(message.pid), message.reason, counted, s.restarts(), this.#cfg.intensity);
+      // The exit reason says only `panic`: the error the child threw is in the node's crashes.
+      const error =
+        message.reason === TerminateReasonPanic && message.pid.node === this.node.name
+          ? this.node.recentCrashes({ pid: message.pid, limit: 1 })[0]?.error
+          : undefined;
+      this.#history.note(name, String(message.pid), message.reason, counted, s.restarts(), this.#cfg.intensity, error);
       return r;
     }
     return this.#strategy.shutdown(exitReason(message));

@@ -22,8 +22,13 @@ export interface RestartRecord {
   child: string;
   /** The child's PID, printed. */
   pid: string;
-  /** The exit reason's message. */
+  /** The exit reason's message (`panic` for a child whose callback threw). */
   reason: string;
+  /**
+   * For a panic of a local child: the error it threw (its message, from the node's recent
+   * crashes), so the history tells why without the log; absent otherwise.
+   */
+  error?: string;
   /**
    * `restart`: counted as a restart and the child (with its siblings, by the strategy) restarted;
    * `shutdown`: counted, but the intensity was exceeded, so the supervisor stops; `none`: not
@@ -44,11 +49,27 @@ export class RestartHistory {
    * Records the exit of `child` when it matters: one counted as a restart, or an abnormal one
    * (a normal or shutdown exit not counted — a sibling stopped by the strategy — is left out).
    */
-  note(child: string, pid: string, reason: Error, counted: boolean, restarts: number, intensity: number): void {
+  note(
+    child: string,
+    pid: string,
+    reason: Error,
+    counted: boolean,
+    restarts: number,
+    intensity: number,
+    error?: string,
+  ): void {
     if (!counted && isNormalReason(reason)) return;
     const action: RestartAction = !counted ? 'none' : restarts > intensity ? 'shutdown' : 'restart';
     this.recorded++;
-    this.#records.push({ at: Date.now(), child, pid, reason: reason.message, action, restarts });
+    this.#records.push({
+      at: Date.now(),
+      child,
+      pid,
+      reason: reason.message,
+      ...(error === undefined || error === '' ? {} : { error }),
+      action,
+      restarts,
+    });
     if (this.#records.length > SUPERVISOR_HISTORY_SIZE) this.#records.shift();
   }
 

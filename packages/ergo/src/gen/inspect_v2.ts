@@ -329,3 +329,42 @@ export class MessageInspectTrace {
     if (init) Object.assign(this, init);
   }
 }
+
+/**
+ * ergo-ts extension (no Go counterpart): the node's recent crashes, newest first — processes that
+ * panicked (a callback threw or rejected: `error` is what it threw) or ended with an abnormal
+ * reason — of the local process `pid` only, or of every process (`pid` empty), at most `limit`.
+ * Answered with {@link ResponseInspectCrashes}. The node keeps its last `CRASH_HISTORY_SIZE`.
+ */
+export class RequestInspectCrashes {
+  pid: PID = NO_PID;
+  limit = 0;
+  constructor(init?: Init<RequestInspectCrashes>) {
+    if (init) Object.assign(this, init);
+  }
+}
+/**
+ * One crash a node recorded: when (`at`, ms since the epoch), the process (its PID, registered name,
+ * behavior, parent), its exit `reason` (`panic` for one), the `error` it panicked with (its message;
+ * empty for an abnormal exit reason), `where` (where it threw: `a handler`, `an async handler`;
+ * empty for an exit reason) and the error's `stack` (cut at `CRASH_STACK_CHARS`).
+ */
+export interface InspectCrashRecord {
+  at: number | bigint;
+  pid: PID;
+  name: Atom;
+  behavior: string;
+  parent: PID;
+  reason: string;
+  error: string;
+  where: string;
+  stack: string;
+}
+/** The answer to {@link RequestInspectCrashes}: `crashes` newest first; `total`: the crashes the node keeps now, of every process. */
+export class ResponseInspectCrashes {
+  crashes: InspectCrashRecord[] | null = null;
+  total = 0;
+  constructor(init?: Init<ResponseInspectCrashes>) {
+    if (init) Object.assign(this, init);
+  }
+}

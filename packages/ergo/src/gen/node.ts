@@ -5,6 +5,7 @@ import type { Network, NetworkOptions } from './network.js';
 import type { Cron, CronOptions } from './cron.js';
 import type { ApplicationBehavior, ApplicationInfo, ApplicationOptions } from './application.js';
 import type { EventInfo, EventOptions } from './event.js';
+import type { InspectCrashRecord } from './inspect_v2.js';
 import type { Log, LogLevel, LogLevelInput, LoggerBehavior } from './log.js';
 import type { TimeFormat } from '../lib/time_format.js';
 import type { CallOptions, ProcessOptions, SendOptions } from './options.js';
@@ -274,6 +275,14 @@ export interface Node {
   processRangeShortInfo(fn: (info: ProcessShortInfo) => boolean | void): void;
   processInfo(pid: PID): ProcessInfo;
   processState(pid: PID): ProcessState;
+  /**
+   * The node's recent crashes, newest first (ergo-ts extension; the Observer's and MCP's crash
+   * views): processes that panicked (a callback threw or rejected; `error` is its message, `where`
+   * the callback) or ended with an abnormal exit reason, kept after they ended — of `pid` only
+   * when given, at most `limit` (default: all kept). The node keeps its last 100
+   * (`CRASH_HISTORY_SIZE`). Readable in any state, after stop too; a test node keeps none.
+   */
+  recentCrashes(options?: { readonly pid?: PID; readonly limit?: number }): InspectCrashRecord[];
   /**
    * The first `limit` (1..10 000) records waiting in each queue of a local process' mailbox,
    * in the order they would be served, and every queue's length (ergo-ts extension: the

@@ -24,7 +24,7 @@ export * from './port_types.js';
 export { Port, createPort, DEFAULT_PORT_READ_BUFFER_SIZE } from './port.js';
 export { splitLines, TextScanner, DEFAULT_MAX_TOKEN_SIZE, type SplitFunc } from './split.js';
 // Web (HTTP/HTTPS server, handler → worker, path mux) and Server-Sent Events.
-export { MessageWebRequest, type WebRequestWaiter } from './web_request.js';
+export { MessageWebRequest, readRequestBody, type WebRequestWaiter } from './web_request.js';
 export {
   WebHandler,
   DEFAULT_WEB_REQUEST_TIMEOUT,

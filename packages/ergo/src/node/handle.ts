@@ -22,6 +22,7 @@ import {
 import type { Cron } from '../gen/cron.js';
 import { ErrIncorrect, ErrNotAllowed, ErrProcessTerminated } from '../gen/errors.js';
 import type { EventInfo, EventOptions } from '../gen/event.js';
+import type { InspectCrashRecord } from '../gen/inspect_v2.js';
 import type { Log, LoggerBehavior, LogLevel, LogLevelInput } from '../gen/log.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
 import type { Network, NetworkOptions } from '../gen/network.js';
@@ -239,6 +240,10 @@ export class NodeHandle implements Node {
     const n = this.#e();
     n.checkAlive();
     return processInfo(n.processArg(pid, 'processInfo'));
+  }
+  recentCrashes(options: { readonly pid?: PID; readonly limit?: number } = {}): InspectCrashRecord[] {
+    // No checkAlive: what crashed before a stop is still worth reading.
+    return this.#e().crashes.list(options.pid, options.limit ?? 0);
   }
   processState(pid: PID): ProcessState {
     const n = this.#e();

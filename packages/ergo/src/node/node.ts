@@ -38,6 +38,7 @@ import { nodeInfo, processInfo } from './info.js';
 import { LogHandle } from './log.js';
 import { ProtocolGuard } from './protocol_guard.js';
 import { ALL_LEVELS, LoggerRegistry } from './loggers.js';
+import { CrashRing } from './crashes.js';
 import { Q_URGENT } from './mailbox.js';
 import { dropAlias, registerAlias, registerName, unregisterAlias, unregisterName } from './names.js';
 import { S_RUNNING, S_WAIT, S_ZOMBEE, type ProcessImpl } from './process.js';
@@ -156,6 +157,8 @@ export class NodeImpl {
   readonly mailboxHighWater: number;
   private readonly cronService: CronService;
   readonly apps: ApplicationManager;
+  /** The recent crashes (crashes.ts): termination.ts records, supervisors and system_inspect read. */
+  readonly crashes = new CrashRing();
   nodeState = NODE_RUNNING;
   nextID = 1000;
   private refSeq = 0;

@@ -97,6 +97,7 @@ export function terminateProcess(node: NodeImpl, p: ProcessImpl, reason: Error):
   const unwrapped = unwrapReason(reason);
   if (!isNormalReason(unwrapped) && unwrapped !== TerminateReasonPanic) {
     node.log.error('process %s terminated abnormally - %s', p.pid.toString(), reason.message);
+    node.crashes.exited(p, unwrapped);
   }
   release(node, p, unwrapped);
   try {
@@ -136,6 +137,8 @@ export function panicProcess(node: NodeImpl, p: ProcessImpl, e: unknown, where: 
   const log = p.loggerName !== '' ? node.log : p.log;
   log.panic('process %s terminated: panic in %s: %s', p.pid.toString(), where, err.stack ?? err.message);
   if (panicChannel.hasSubscribers) panicChannel.publish({ node: node.name, pid: p.pid, error: err });
+  // Before the exit signal goes out: a supervisor handling it finds the error here.
+  node.crashes.panicked(p, where, err);
   terminateProcess(node, p, TerminateReasonPanic);
 }
 

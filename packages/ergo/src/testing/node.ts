@@ -18,6 +18,7 @@ import {
 } from '../gen/errors.js';
 import type { NetworkOptions } from '../gen/network.js';
 import type { Event, EventInfo, EventOptions } from '../gen/event.js';
+import type { InspectCrashRecord } from '../gen/inspect_v2.js';
 import { LogLevel, type LogLevelInput, type LoggerBehavior } from '../gen/log.js';
 import type { MessageEvent } from '../gen/messages.js';
 import type { Node, NodeInfo, PinoLike, Version } from '../gen/node.js';
@@ -238,6 +239,9 @@ export class TestNode implements Node {
     return [];
   }
   processRangeShortInfo(_fn: (info: ProcessShortInfo) => boolean | void): void {}
+  recentCrashes(_options?: { readonly pid?: PID; readonly limit?: number }): InspectCrashRecord[] {
+    return [];
+  }
   processInfo(pid: PID): ProcessInfo {
     if (this.#process?.pid.equals(pid) && this.#process.state() !== ProcessState.Terminated) {
       const p = this.#process;

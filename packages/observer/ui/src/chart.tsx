@@ -42,7 +42,8 @@ const WHOLE_STEPS = [1, 2, 5].flatMap((m) => [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e
 /**
  * A chart of `series`, drawn again each time the series changed (its `version`): a page re-renders
  * for other reasons (another chart's frame, a table) without redrawing it. `data-draws` counts its
- * draws and `data-points` the points of the last one, for tests and curious users.
+ * draws, `data-points` the points of the last one, `data-max` each series' largest value and
+ * `data-last` its last one, for tests and curious users.
  */
 export function Chart(props: {
   title: string;
@@ -121,6 +122,9 @@ export function Chart(props: {
     // Both set here, at the draw: the points a render put in the DOM before its effect ran would
     // be counted before the draw that shows them (a test reading both saw more draws than points).
     box.current?.setAttribute('data-points', String(props.series.t.length));
+    // Each series' largest value kept (uPlot draws on a canvas): what a test reads of the curve.
+    box.current?.setAttribute('data-max', props.series.v.map((a) => (a.length === 0 ? '' : Math.max(...a))).join(' '));
+    box.current?.setAttribute('data-last', props.series.v.map((a) => a.at(-1) ?? '').join(' '));
     box.current?.setAttribute('data-draws', String(++draws.current));
   }, [version, props.series]);
   return <div class="chart" data-title={props.title} ref={box} />;

@@ -315,3 +315,45 @@ export function useConnectionHistory(node: string, charts: { msgs: Series; bytes
     [node, charts, filled],
   );
 }
+
+/**
+ * Asks `do/<action>` with `args` once a second while mounted and `enabled` (and at once when
+ * `args` or `again` change): its last answer, or the last refusal's text (null once an answer
+ * came). `onAnswer` sees each answer as it comes (a chart samples there). The pages that read
+ * what a node answers only when asked (workflows, dead letters) use it.
+ */
+export function usePolled(
+  action: string,
+  args: Json,
+  enabled = true,
+  again = 0,
+  onAnswer?: (data: Json) => void,
+): [Json, string | null] {
+  const [data, setData] = useState<Json>(null);
+  const [error, setError] = useState<string | null>(null);
+  const key = JSON.stringify(args);
+  const seen = useRef(onAnswer);
+  seen.current = onAnswer;
+  useEffect(() => {
+    if (!enabled) return undefined;
+    let live = true;
+    const ask = (): void => {
+      api.do(action, args).then(
+        (d: Json) => {
+          if (!live) return;
+          seen.current?.(d);
+          setData(d);
+          setError(null);
+        },
+        (e: Error) => live && setError(e.message),
+      );
+    };
+    ask();
+    const timer = setInterval(ask, 1000);
+    return () => {
+      live = false;
+      clearInterval(timer);
+    };
+  }, [action, key, enabled, again]);
+  return [data, error];
+}

@@ -6,6 +6,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { api } from './api';
 import { useRoute, useSession, go } from './hooks';
 import { ApplicationsPage } from './pages/applications';
+import { DeadLettersPage } from './pages/dead_letters';
 import { EntitiesManagerWatch, EntitiesPage, EntityPage } from './pages/entities';
 import { EventsPage } from './pages/events';
 import { GraphPage } from './pages/graph';
@@ -222,6 +223,7 @@ function App() {
   else if (page === 'entity')
     body = <EntityPage key={route.join('/')} kind={arg} entityKey={route.slice(2).join('/')} />;
   else if (page === 'workflows') body = <WorkflowsPage />;
+  else if (page === 'deadletters') body = <DeadLettersPage />;
   else if (page === 'workflow') body = <WorkflowPage key={route.join('/')} kind={arg} id={route.slice(2).join('/')} />;
   else body = <InfoPage />;
   return (
@@ -242,6 +244,11 @@ function App() {
         {entities === null ? null : (
           <a href="#/workflows" class={page === 'workflows' || page === 'workflow' ? 'on' : ''} data-nav="workflows">
             Workflows
+          </a>
+        )}
+        {entities === null ? null : (
+          <a href="#/deadletters" class={page === 'deadletters' ? 'on' : ''} data-nav="deadletters">
+            Dead letters
           </a>
         )}
         <Switcher />

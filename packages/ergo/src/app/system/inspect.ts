@@ -213,6 +213,14 @@ export class SystemInspect extends Actor {
       this.log.info('inspector action from %s: mailbox peek of %s', String(from), String(r.pid));
       return mailboxPeek(this.node, r, this.#showMessages);
     }
+    if (r instanceof V.RequestInspectCrashes) {
+      // Empty PID (node ''): every process's.
+      const pid = r.pid.node === '' ? undefined : r.pid;
+      return new V.ResponseInspectCrashes({
+        crashes: this.node.recentCrashes({ ...(pid === undefined ? {} : { pid }), limit: num(r.limit, 0) }),
+        total: this.node.recentCrashes().length,
+      });
+    }
     if (r instanceof V.RequestInspectMessageTrace) return this.trace(from, r);
     if (r instanceof V.RequestInspectMessageTraceStop) {
       const key = `${String(r.pid)} ${String(r.to.node === '' ? from : r.to)}`;

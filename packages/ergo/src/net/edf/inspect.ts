@@ -443,4 +443,17 @@ export function registerInspectTypes(r: EdfRegistry): void {
     reason: Go.string,
   });
   ext(V.MessageInspectProcessPage, { node: Go.atom, total: Go.int, offset: Go.int, processes: Go.slice(shortInfo) });
+  ext(V.RequestInspectCrashes, { pid: Go.pid, limit: Go.int });
+  const crashRecord = s('#ergo-ts/gen/InspectCrashRecord', {
+    at: Go.int64,
+    pid: Go.pid,
+    name: Go.atom,
+    behavior: Go.string,
+    parent: Go.pid,
+    reason: Go.string,
+    error: Go.string,
+    where: Go.string,
+    stack: Go.string,
+  });
+  ext(V.ResponseInspectCrashes, { crashes: Go.slice(crashRecord), total: Go.int });
 }

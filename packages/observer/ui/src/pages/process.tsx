@@ -23,7 +23,7 @@ import {
 import { Series, go, useFrames, useSubscription } from '../hooks';
 import { Error, KV, LevelSelect, LogMessage, PidLink } from '../ui';
 import { MailboxPeek, MessageTrace } from './process_tools';
-import { HISTORY_KEY, RestartHistory } from './restart_history';
+import { Crash, HISTORY_KEY, RestartHistory } from './restart_history';
 
 /** Linked and monitored PIDs named: the first this many of a list (one inspector each while shown). */
 const NAMED = 20;
@@ -408,6 +408,7 @@ export function ProcessPage(props: { pid: string }) {
           </div>
         </>
       )}
+      {terminated ? <Crash pid={pid} /> : null}
       {gone && !seenAlive.yes ? null : (
         <>
           <MailboxPeek pid={pid} ended={terminated} />

@@ -4,14 +4,18 @@
 // the totals per status, paged by cursor; an instance's page (op describe, each second) shows its status, input
 // and outcome, its step history (the journal: each operation with its time, its offset from the
 // start, the time since the previous one and its attempts), its pending timers and its buffered
-// signals, and the actions cancel, resume (retry the failed steps) and update (workflow_update.tsx), each a POST through the
-// node (refused with `workflow_actions_disabled` where the Observer turned them off).
+// signals, and the actions cancel, resume (retry the failed steps), reset (run again from an
+// operation: cancel and reset ask first and take a reason) and update (workflow_update.tsx), each
+// a POST through the node (refused with `workflow_actions_disabled` where the Observer turned them
+// off). The kind's charts are workflow_charts.tsx's.
 
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 
 import { api, type Json } from '../api';
 import { list } from '../format';
 import { Error, Grid, KV } from '../ui';
+import { usePolled } from '../hooks';
+import { WorkflowCharts } from './workflow_charts';
 import { WorkflowUpdateForm } from './workflow_update';
 import { NO_SEARCH, searchFields, WorkflowFilters, type WorkflowSearch } from './workflow_filters';
 
@@ -34,43 +38,21 @@ function span(ms: number): string {
 
 const text = (v: Json): string => (v === undefined ? '–' : JSON.stringify(v));
 
-/** Asks `op` of the observed node's workflows each second while mounted (and once when `deps` change). */
-function usePolled(op: string, args: Json, enabled: boolean): [Json, string | null, () => void] {
-  const [data, setData] = useState<Json>(null);
-  const [error, setError] = useState<string | null>(null);
+/** Asks `op` of the observed node's workflows each second while mounted (and once when `args` change). */
+function usePolledOp(op: string, args: Json, enabled: boolean): [Json, string | null, () => void] {
   const [n, setN] = useState(0);
-  const key = JSON.stringify(args);
-  useEffect(() => {
-    if (!enabled) return undefined;
-    let live = true;
-    const ask = (): void => {
-      api.do('workflows', { op, ...args }).then(
-        (d: Json) => {
-          if (!live) return;
-          setData(d);
-          setError(null);
-        },
-        (e: Error) => live && setError(e.message),
-      );
-    };
-    ask();
-    const timer = setInterval(ask, 1000);
-    return () => {
-      live = false;
-      clearInterval(timer);
-    };
-  }, [op, key, enabled, n]);
+  const [data, error] = usePolled('workflows', { op, ...args }, enabled, n);
   return [data, error, () => setN((x) => x + 1)];
 }
 
 export function WorkflowsPage() {
-  const [kinds, kindsError] = usePolled('kinds', {}, true);
+  const [kinds, kindsError] = usePolledOp('kinds', {}, true);
   const [search, setSearch] = useState<WorkflowSearch>(NO_SEARCH);
   const [after, setAfter] = useState<string[]>([]);
   const cursor = after.at(-1);
   const asked = searchFields(search);
   const fields = 'fields' in asked ? asked.fields : {};
-  const [polled, error] = usePolled(
+  const [polled, error] = usePolledOp(
     'list',
     { ...fields, limit: 50, ...(cursor === undefined ? {} : { cursor }) },
     'fields' in asked,
@@ -78,6 +60,8 @@ export function WorkflowsPage() {
   // A search the bar cannot ask (its problem shown) shows no rows of the previous one.
   const page = 'fields' in asked ? polled : null;
   const items = list(page?.items);
+  // The charts show the kind the search names, or the first kind of the node.
+  const chartKind = search.kind !== '' ? search.kind : (list(kinds)[0] ?? '');
   return (
     <div>
       <h2>Workflows</h2>
@@ -102,7 +86,11 @@ export function WorkflowsPage() {
           </button>
         ) : null}
         <span class="muted">newest first</span>
+        <a class="small" href="#/deadletters" data-testid="workflow-dead-letters">
+          dead letters
+        </a>
       </div>
+      {chartKind === '' ? null : <WorkflowCharts key={chartKind} kind={chartKind} />}
       <Grid
         headers={['id', 'kind', 'status', 'started', 'ended', 'took', 'runs', 'steps', 'attributes', 'problem']}
         empty={page !== null && items.length === 0 ? 'no instances' : null}
@@ -136,13 +124,15 @@ export function WorkflowsPage() {
 }
 
 export function WorkflowPage(props: { kind: string; id: string }) {
-  const [d, error, again] = usePolled('describe', { workflow: props.kind, id: props.id }, true);
+  const [d, error, again] = usePolledOp('describe', { workflow: props.kind, id: props.id }, true);
   const [outcome, setOutcome] = useState<string | null>(null);
   const [failure, setFailure] = useState<string | null>(null);
-  // A cancel asks first and takes a reason, as a kill or an application stop does.
+  // A cancel and a reset ask first and take a reason, as a kill or an application stop does.
   const [confirmCancel, setConfirmCancel] = useState(false);
+  const [confirmReset, setConfirmReset] = useState(false);
   const [reason, setReason] = useState('');
-  const act = (op: string, extra: Record<string, string> = {}): void => {
+  const [toSeq, setToSeq] = useState('0');
+  const act = (op: string, extra: Record<string, string | number> = {}): void => {
     setOutcome(null);
     setFailure(null);
     api.do('workflows', { op, workflow: props.kind, id: props.id, ...extra }).then(
@@ -195,9 +185,58 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                 class="danger"
                 data-testid="workflow-cancel"
                 disabled={d.status !== 'running'}
-                onClick={() => (setReason(''), setConfirmCancel(true))}
+                onClick={() => (setReason(''), setConfirmReset(false), setConfirmCancel(true))}
               >
                 cancel
+              </button>
+            )}
+            {confirmReset ? (
+              <span class="confirm" data-testid="workflow-reset-confirm">
+                reset {props.id}: run again from operation{' '}
+                <select
+                  data-testid="workflow-reset-seq"
+                  value={toSeq}
+                  onChange={(e) => setToSeq((e.target as HTMLSelectElement).value)}
+                >
+                  {/* A history entry's `s`: the journal keeps what came before it (0: the start). */}
+                  {history.length === 0 ? <option value="0">0 (the start)</option> : null}
+                  {history.map((e: Json) => (
+                    <option key={e.s} value={String(e.s)}>
+                      {`${e.s} ${e.t} ${e.n ?? ''}${Number(e.s) === 0 ? ' (the start)' : ''}`}
+                    </option>
+                  ))}
+                </select>
+                , its effects from there again?{' '}
+                <input
+                  data-testid="workflow-reset-reason"
+                  placeholder="reason"
+                  value={reason}
+                  onInput={(e) => setReason((e.target as HTMLInputElement).value)}
+                />{' '}
+                <button
+                  class="danger"
+                  data-testid="workflow-reset-yes"
+                  onClick={() => {
+                    setConfirmReset(false);
+                    act('reset', {
+                      toSeq: Number(toSeq),
+                      ...(reason.trim() === '' ? {} : { reason: reason.trim() }),
+                    });
+                  }}
+                >
+                  yes, reset
+                </button>{' '}
+                <button data-testid="workflow-reset-no" onClick={() => setConfirmReset(false)}>
+                  keep it
+                </button>
+              </span>
+            ) : (
+              <button
+                class="danger"
+                data-testid="workflow-reset"
+                onClick={() => (setReason(''), setToSeq('0'), setConfirmCancel(false), setConfirmReset(true))}
+              >
+                reset…
               </button>
             )}
             <button
@@ -248,6 +287,13 @@ export function WorkflowPage(props: { kind: string; id: string }) {
                     ]),
                 ...(d.cancel === undefined ? [] : [['cancelled', d.cancel] as [string, Json]]),
                 ...(d.blocked === undefined ? [] : [['blocked', d.blocked.message] as [string, Json]]),
+                ...list(d.resets).map(
+                  (r: Json) =>
+                    [
+                      'reset',
+                      <span data-testid="workflow-reset-row">{`at ${at(r.at)} to operation ${r.toSeq}${r.reason ? `: ${r.reason}` : ''}`}</span>,
+                    ] as [string, Json],
+                ),
                 ...(d.attributes === undefined
                   ? []
                   : [['attributes', <span class="mono">{text(d.attributes)}</span>] as [string, Json]]),

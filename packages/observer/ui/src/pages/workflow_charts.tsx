@@ -1,0 +1,107 @@
+// The Workflows page's charts: one workflow kind's counters on the node observed (`do/workflows`
+// op stats, each second: the figures @ergo-ts/metrics exports as `ergo_workflow_*`, counted where
+// things happen, no store read) drawn as rates over the last second (instances started, completed,
+// failed, cancelled; step attempts, retries, failures) and as levels (instances open and blocked
+// in the node's activations; outbox messages journaled and not delivered, and the oldest one's
+// age). The counters run from the runtime's start, so a rate needs two samples and a counter
+// that went down (the runtime restarted) starts the rates afresh. Figures are this node's: a
+// cluster's are the sum over its members.
+
+import { useCallback, useMemo, useState } from 'preact/hooks';
+
+import { type Json } from '../api';
+import { Chart } from '../chart';
+import { count } from '../format';
+import { Series, usePolled } from '../hooks';
+import { Error } from '../ui';
+
+/** The counters a rate is drawn of, in each chart's order. */
+const INSTANCE_RATES = ['started', 'completed', 'failed', 'cancelled'] as const;
+const STEP_RATES = ['stepAttempts', 'stepRetries', 'stepFailures'] as const;
+
+/** The series of one kind's charts. */
+interface WorkflowSeries {
+  instances: Series;
+  open: Series;
+  steps: Series;
+  outbox: Series;
+  outboxAge: Series;
+}
+
+/** Per second from `prev` to `now` over `dt` seconds; null when a counter went down (a restart). */
+function rates(now: Json, prev: Json, names: readonly string[], dt: number): number[] | null {
+  const out = names.map((n) => (Number(now[n]) - Number(prev[n])) / dt);
+  return out.some((v) => !Number.isFinite(v) || v < 0) ? null : out;
+}
+
+const perSecond = (v: number, decimals?: number): string =>
+  `${decimals === undefined ? Math.round(v * 100) / 100 : +v.toFixed(decimals)}/s`;
+const whole = (v: number): string => count(Math.round(v));
+const ageSeconds = (v: number, decimals?: number): string =>
+  `${decimals === undefined ? Math.round(v * 10) / 10 : +v.toFixed(decimals)} s`;
+
+/** Samples `kind`'s counters each second while mounted and charts them (see the top of this file). */
+export function WorkflowCharts(props: { kind: string }) {
+  const charts = useMemo<WorkflowSeries>(
+    () => ({
+      instances: new Series(['started', 'completed', 'failed', 'cancelled']),
+      open: new Series(['open', 'blocked']),
+      steps: new Series(['attempts', 'retries', 'failures']),
+      outbox: new Series(['pending']),
+      outboxAge: new Series(['oldest pending']),
+    }),
+    [props.kind],
+  );
+  // Re-renders when a sample moved the series (each chart reads its series' version).
+  const [, setTick] = useState(0);
+  // The previous sample (null before the first): a rate needs two.
+  const prev = useMemo<{ t: number; s: Json }>(() => ({ t: 0, s: null }), [props.kind]);
+  const [data, error] = usePolled(
+    'workflows',
+    { op: 'stats', workflow: props.kind },
+    true,
+    0,
+    useCallback(
+      (d: Json) => {
+        const s = d?.[props.kind];
+        if (s === undefined) return;
+        const t = Date.now() / 1000;
+        charts.open.push(t, [Number(s.open), Number(s.blocked)]);
+        charts.outbox.push(t, [Number(s.outboxPending)]);
+        charts.outboxAge.push(t, [Number(s.outboxOldestPendingMs) / 1000]);
+        if (prev.s !== null && t > prev.t) {
+          const dt = t - prev.t;
+          const inst = rates(s, prev.s, INSTANCE_RATES, dt);
+          const steps = rates(s, prev.s, STEP_RATES, dt);
+          if (inst !== null) charts.instances.push(t, inst);
+          if (steps !== null) charts.steps.push(t, steps);
+        }
+        Object.assign(prev, { t, s });
+        setTick((n) => n + 1);
+      },
+      [props.kind, charts, prev],
+    ),
+  );
+  const last: Json = data?.[props.kind] ?? null;
+  return (
+    <div class="card" data-testid="workflow-charts">
+      <h3>{props.kind} on this node</h3>
+      {last === null ? null : (
+        <p class="muted" data-testid="workflow-totals">
+          Since the runtime started: {whole(last.started)} started, {whole(last.completed)} completed,{' '}
+          {whole(last.failed)} failed, {whole(last.cancelled)} cancelled, {whole(last.blockedTotal)} blocked; step
+          attempts {whole(last.stepAttempts)}, retries {whole(last.stepRetries)}, failed for good{' '}
+          {whole(last.stepFailures)}.
+        </p>
+      )}
+      <Error text={error} />
+      <div class="charts">
+        <Chart title="Instances per second" series={charts.instances} format={perSecond} />
+        <Chart title="Open instances" series={charts.open} format={whole} whole />
+        <Chart title="Step attempts per second" series={charts.steps} format={perSecond} />
+        <Chart title="Outbox pending" series={charts.outbox} format={whole} whole />
+        <Chart title="Oldest outbox message (s)" series={charts.outboxAge} format={ageSeconds} />
+      </div>
+    </div>
+  );
+}
