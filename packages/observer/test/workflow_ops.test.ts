@@ -161,7 +161,7 @@ test('the Workflows page charts the kind; reset asks first and takes a reason; t
   const stats = entities.stats().workflows.chartflow!;
   await eventually(
     async () =>
-      (await textOf(page, '[data-testid=workflow-totals]')).includes(
+      (await textOf(page, '[data-testid=workflow-chart-totals]')).includes(
         `${stats.started} started, ${stats.completed} completed, ${stats.failed} failed`,
       ),
     'the totals line says what stats() says',

@@ -87,7 +87,7 @@ export function WorkflowCharts(props: { kind: string }) {
     <div class="card" data-testid="workflow-charts">
       <h3>{props.kind} on this node</h3>
       {last === null ? null : (
-        <p class="muted" data-testid="workflow-totals">
+        <p class="muted" data-testid="workflow-chart-totals">
           Since the runtime started: {whole(last.started)} started, {whole(last.completed)} completed,{' '}
           {whole(last.failed)} failed, {whole(last.cancelled)} cancelled, {whole(last.blockedTotal)} blocked; step
           attempts {whole(last.stepAttempts)}, retries {whole(last.stepRetries)}, failed for good{' '}
