@@ -24,9 +24,10 @@ import { describeThrown, quoted, thrownError } from '../contract/thrown.js';
 import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
-import { declared, timerMs, valueIssue } from './bounds.js';
+import { declared, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
-import { confirmedOrEnded, type Commit, type SignalWaiter } from './run_host.js';
+import { confirmedOrEnded, type Commit } from './run_host.js';
+import { SignalWaits } from './signal_waits.js';
 import type { WorkflowSpec } from './define.js';
 import { runBody } from './determinism.js';
 import {
@@ -35,8 +36,6 @@ import {
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
-  ErrWorkflowTimeout,
-  revivedError,
   storedError,
 } from './errors.js';
 import {
@@ -97,7 +96,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
   /** Operations running outside a durable wait. */
   #busyOps = 0;
   readonly #deadlines = new Map<number, number>();
-  #signalWaiters: SignalWaiter[] = [];
+  readonly #signals = new SignalWaits({
+    clock: () => this.#clock,
+    deadlines: this.#deadlines,
+    commit: (mutate, run) => this.#commit(mutate, run as Run | undefined),
+    ended: () => this.#ended,
+  });
   /**
    * The due time of the keep-alive `wake` (the one soon after a write while the body runs) this
    * activation last saved, or undefined when unknown or not a keep-alive one; and what the one
@@ -169,7 +173,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#keepAliveAt = undefined;
     this.#ensureRunning();
     const now = this.#clock.now();
-    for (const w of [...this.#signalWaiters]) if (w.until !== undefined && w.until <= now) this.#timeOut(w);
+    this.#signals.dueBy(now);
     await this.#stageWake();
   }
 
@@ -196,8 +200,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#run?.end(reason.message);
     this.#run = undefined;
     const ended = new RunEnded(reason.message);
-    for (const w of this.#signalWaiters) this.#clock.clearTimeout(w.timer);
-    this.#signalWaiters = [];
+    this.#signals.clear();
     for (const c of this.#queue.splice(0)) c.reject(ended);
     for (const f of [...this.#resultWaiters]) f({ status: 'pending' });
     this.#updates?.end();
@@ -205,7 +208,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** The body's waits for a signal or an update (updates.ts). */
   #bodyWaits(): number {
-    return this.#signalWaiters.length + (this.#updates?.waits ?? 0);
+    return this.#signals.length + (this.#updates?.waits ?? 0);
   }
 
   #desk(): UpdateDesk {
@@ -274,7 +277,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // A wait takes the oldest kept signal of its name first (its commit may not have run yet): a
     // new one goes to a wait only when none is kept, else it is kept behind them, in order.
     const kept = rec.signals.some((x) => x.name === name);
-    const w = kept ? undefined : this.#signalWaiters.find((x) => x.name === name && !x.settled);
+    const w = kept ? undefined : this.#signals.open(name);
     let next: WorkflowRecord = typeof id === 'string' ? { ...rec, signalIds: [...rec.signalIds, id].slice(-256) } : rec;
     if (w !== undefined) {
       w.settled = true;
@@ -288,7 +291,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       });
     } else next = { ...next, signals: [...next.signals, { name: name as string, payload }] };
     this.state = next;
-    if (w !== undefined) this.#dropWaiter(w);
+    if (w !== undefined) this.#signals.drop(w);
     await this.#stageWake();
     await this.#persist(rec);
     w?.resolve(payload);
@@ -349,11 +352,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     await this.#stageWake();
     await this.#persist(rec);
     const err = ErrWorkflowCancelled.with(why);
-    for (const w of this.#signalWaiters.splice(0)) {
-      w.settled = true;
-      this.#dropWaiter(w);
-      w.reject(err);
-    }
+    this.#signals.rejectAll(err);
     if (this.#run !== undefined) this.#run.cancel(why);
     else this.#ensureRunning(); // a waiting body not running here: replayed, it meets the cancel
     this.#cancelChildren(why);
@@ -433,17 +432,13 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #endRun(run: Run, why: string): void {
     run.end(why);
     const ended = new RunEnded(why);
-    for (const w of this.#signalWaiters.filter((x) => x.run === run)) {
-      w.settled = true;
-      this.#dropWaiter(w);
-      w.reject(ended);
-    }
+    this.#signals.rejectRun(run, ended);
   }
 
   #probe(): WorkflowProbe {
     const halted = this.#halted || this.state.blocked !== undefined;
     const updates = this.#updates?.waitingFor() ?? [];
-    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signalWaiters, updates);
+    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signals.waiters, updates);
   }
 
   // ---- running the body ----
@@ -525,7 +520,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         if (until === undefined) this.#deadlines.delete(seq);
         else this.#deadlines.set(seq, until);
       },
-      awaitSignal: (seq, name, until, recordOpen) => this.#awaitSignal(seq, name, until, recordOpen, owner()),
+      awaitSignal: (seq, name, until, recordOpen) => this.#signals.await(seq, name, until, recordOpen, owner()),
       awaitUpdate: (seq, name, until, recordOpen) => this.#desk().await(seq, name, until, recordOpen, owner()),
       updateAnswered: () => this.#updates?.look(),
       startChild: (kind, id, input) =>
@@ -550,7 +545,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** `run` continues as new (continue_as_new.ts): one write ends it and makes the next run, started here then. */
   async #continueAsNew(input: unknown, run: Run | undefined): Promise<void> {
-    checkNothingInFlight(this.spec.name, this.key, this.#busyOps + this.#deadlines.size + this.#signalWaiters.length);
+    checkNothingInFlight(this.spec.name, this.key, this.#busyOps + this.#deadlines.size + this.#signals.length);
     const next = continuation(this.spec, this.key, input, this.#clock.now());
     await this.#commit((rec) => next.apply(rec), run);
     next.check();
@@ -599,94 +594,6 @@ export abstract class WorkflowEntity extends ReminderEntity<
       },
       () => undefined,
     );
-  }
-
-  #awaitSignal(
-    seq: number,
-    name: string,
-    until: number | undefined,
-    recordOpen: boolean,
-    run: Run | undefined,
-  ): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      const w: SignalWaiter = { run, seq, name, until, settled: false, timer: undefined, resolve, reject };
-      this.#signalWaiters.push(w);
-      this.#signalWaiters.sort((a, b) => a.seq - b.seq);
-      if (until !== undefined) {
-        this.#deadlines.set(seq, until);
-        w.timer = this.#clock.setTimeout(() => this.#timeOut(w), timerMs(until - this.#clock.now()));
-      }
-      let took = false;
-      let payload: unknown;
-      this.#commit((rec) => {
-        if (w.settled) return rec;
-        const i = rec.signals.findIndex((s) => s.name === name);
-        if (i >= 0) {
-          took = true;
-          w.settled = true;
-          payload = rec.signals[i]!.payload;
-          this.#dropWaiter(w);
-          const signals = rec.signals.filter((_, j) => j !== i);
-          return withEntry(
-            { ...rec, signals },
-            { s: seq, t: 'signal', n: name, v: payload, at: this.#clock.now(), done: true },
-          );
-        }
-        if (!recordOpen) return rec;
-        return withEntry(rec, {
-          s: seq,
-          t: 'signal',
-          n: name,
-          ...(until === undefined ? {} : { until }),
-          at: this.#clock.now(),
-        });
-      }, run).then(
-        () => {
-          if (took) resolve(payload);
-        },
-        (err: Error) => {
-          if (!w.settled) {
-            w.settled = true;
-            this.#dropWaiter(w);
-          }
-          reject(err);
-        },
-      );
-    });
-  }
-
-  #timeOut(w: SignalWaiter): void {
-    if (w.settled || this.#ended) return;
-    // A Node timer may fire a millisecond early by Date.now(): a wait never times out early.
-    const left = (w.until ?? 0) - this.#clock.now();
-    if (left > 0) {
-      w.timer = this.#clock.setTimeout(() => this.#timeOut(w), timerMs(left));
-      return;
-    }
-    w.settled = true;
-    this.#dropWaiter(w);
-    const err = ErrWorkflowTimeout.with(`signal ${w.name} did not come in time`);
-    const e = storedError(err);
-    this.#commit((rec) =>
-      withEntry(rec, {
-        s: w.seq,
-        t: 'signal',
-        n: w.name,
-        e,
-        ...(w.until === undefined ? {} : { until: w.until }),
-        at: this.#clock.now(),
-        done: true,
-      }),
-    ).then(
-      () => w.reject(revivedError(e)),
-      (x: Error) => w.reject(x),
-    );
-  }
-
-  #dropWaiter(w: SignalWaiter): void {
-    this.#clock.clearTimeout(w.timer);
-    this.#deadlines.delete(w.seq);
-    this.#signalWaiters = this.#signalWaiters.filter((x) => x !== w);
   }
 
   // ---- saving ----
