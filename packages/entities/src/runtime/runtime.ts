@@ -34,6 +34,7 @@ import type { EntityId, EntityStore } from '../contract/store.js';
 import type { InboxFailureResult } from '../contract/dead_letters.js';
 import { KindCounters, StoreMeter, kindStatsOf, type EntitiesStats } from '../inspect/stats.js';
 import { projectionsOf } from '../inspect/projections.js';
+import { hostViews } from '../inspect/inspector.js';
 import type { EntityAddress, EntityKind } from '../kinds/entity.js';
 import {
   ENTITIES_CHANNEL,
@@ -353,7 +354,7 @@ export class Entities implements HostRuntime, ManagerRuntime, RoutedRuntime, Sto
       ...(this.reminders === undefined ? {} : { reminders: this.reminders.stats() }),
       ...(this.inboxSweeper === undefined ? {} : { inbox: this.inboxSweeper.stats() }),
       projections: projectionsOf(this.node),
-      workflows: workflowStatsOf(this, this.#kinds.values(), this.clock.now()),
+      workflows: workflowStatsOf(this, hostViews(this), this.#kinds.values(), this.clock.now()),
     };
   }
 

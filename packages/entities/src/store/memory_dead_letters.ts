@@ -14,7 +14,6 @@ import {
   type InboxFailureResult,
 } from '../contract/dead_letters.js';
 import type { EntityId, InboxEntry } from '../contract/store.js';
-import type { MemoryKeyRows } from './memory_store.js';
 import type { Values } from './sql_store.js';
 
 /** One dead letter as kept (its message encoded by the store's codec). */
@@ -37,6 +36,14 @@ export class MemoryDeadLetterData {
   readonly dead = new Map<string, DeadRow>();
 }
 
+/** What the dead letters read and change of one key's rows (a MemoryKeyRows of memory_store.ts). */
+interface KeyRows {
+  readonly state: { readonly version: number } | undefined;
+  readonly inbox: Map<string, string>;
+  readonly acceptedAt: Map<string, number>;
+  readonly processed: Map<string, number>;
+}
+
 /** What the dead letters read of the store: its rows, clock, codec and leases. */
 export interface MemoryDeadLetterHost {
   readonly data: MemoryDeadLetterData;
@@ -45,9 +52,9 @@ export interface MemoryDeadLetterHost {
   /** The current token of a lease (0: never taken). */
   token(lease: EntityId): number;
   /** The rows of a key, if any. */
-  rows(id: EntityId): MemoryKeyRows | undefined;
+  rows(id: EntityId): KeyRows | undefined;
   /** The rows of a key, made empty when none exist. */
-  rowsFor(id: EntityId): MemoryKeyRows;
+  rowsFor(id: EntityId): KeyRows;
 }
 
 /** The address of one message in {@link MemoryDeadLetterData}'s maps. */

@@ -7,18 +7,14 @@
 
 import { type AnyProtocol, type Infer, type Log, type MessageOf, type ReplyOf, type RequestOf } from 'ergo-ts';
 
-import { ErrEntityUnstorable } from '../contract/errors.js';
-import { describeThrown, quoted, thrownError } from '../contract/thrown.js';
+import { quoted, thrownError } from '../contract/thrown.js';
 import type { EntitiesClient } from '../kinds/entity.js';
 import type { EntityAddress } from '../kinds/entity.js';
-import { checkStepTimeout, declared, signalDeadline, sleepUntil, storableSize, timerMs } from './bounds.js';
+import { declared, signalDeadline, sleepUntil, storableSize, timerMs } from './bounds.js';
 import type { ChildHandle, StepInfo, StepOptions, WorkflowContext } from './context_types.js';
 import {
-  backoffMs,
-  retryPolicy,
   type AnyWorkflowKind,
   type OutboxMessages,
-  type OutboxInfo,
   type QuerySchemas,
   type SignalSchemas,
   type WorkflowInput,
@@ -30,29 +26,18 @@ import {
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowStepFailed,
-  ErrWorkflowTimeout,
   ErrWorkflowValueTooLarge,
-  isTerminal,
   revivedError,
   storedError,
 } from './errors.js';
 import { RunAttributes } from './attributes.js';
 import type { IndexValue } from '../contract/state_index.js';
 import { withEntry, type JournalOp, type WorkflowJournalEntry, type WorkflowRecord } from './record.js';
-import { callOnce } from './in_flight.js';
 import { runMarker } from './continue_as_new.js';
-import { takeUpdate, type RunOps } from './updates.js';
-import { figuresOf } from './metrics.js';
+import { takeUpdate } from './updates.js';
+import { putOutbox, runStep, type EffectOps } from './effects.js';
 import { keyGeneration } from './recovery.js';
-import {
-  RunEnded,
-  stepFailed,
-  type OnCancel,
-  type RunHost,
-  type RunParking,
-  type RunningAttempt,
-  type Wait,
-} from './run_host.js';
+import { RunEnded, type RunHost, type RunParking, type RunningAttempt, type Wait } from './run_host.js';
 
 export { RunEnded, type RunHost, type RunParking } from './run_host.js';
 
@@ -284,6 +269,42 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       );
   }
 
+  /**
+   * What this run lends updates.ts and effects.ts: one object a run, made at its first operation
+   * (once the constructor set what it lends); its members read the run as it is at each call.
+   */
+  #lent: EffectOps | undefined;
+  get #ops(): EffectOps {
+    return (this.#lent ??= {
+      host: this.#h,
+      run: this,
+      readOnly: this.#readOnly,
+      next: () => this.#next(),
+      lookup: (seq, t, n) => this.#lookup(seq, t, n),
+      record: (entry, mutate) => this.#record(entry, mutate),
+      waitFor: (start, cancellable, at) => this.#waitFor(start, cancellable, at),
+      checkCancel: () => this.#checkCancel(),
+      caughtUp: () => this.#caughtUp(),
+      ended: () => this.#ended,
+      holding: () => this.#holding,
+      compensating: () => this.#compensating,
+      cancelled: () => this.#cancelled,
+      strike: () => {
+        this.#struck = true;
+      },
+      endOfJournal: () => this.#endOfJournal(),
+      key: (seq, t, name) => this.#key(seq, t, name),
+      onThisNode: (key) => this.#onThisNode(key),
+      checkSize: (what, v) => this.#checkSize(what, v),
+      pushCompensation: (name, fn, result) => this.#pushCompensation(name, fn, result),
+      steps: this.#steps,
+      deliveries: this.#deliveries,
+      delivering: (d) => {
+        this.#delivering += d;
+      },
+    });
+  }
+
   step<T>(name: string, fn: (info: StepInfo) => T | Promise<T>, options: StepOptions<T> = {}): Promise<T> {
     if (typeof name !== 'string' || name === '')
       return Promise.reject(ErrWorkflowIncorrect.with('a step needs a name'));
@@ -292,188 +313,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     const c = (options as { cancellation?: unknown }).cancellation;
     if (c !== undefined && c !== 'wait' && c !== 'abandon')
       return Promise.reject(ErrWorkflowIncorrect.with(`step ${name}: cancellation must be 'wait' or 'abandon'`));
-    return this.#step('step', name, fn, options);
-  }
-
-  /**
-   * `inner.signalOnCancel` false: a cancel leaves a running attempt alone (a child's result: the
-   * child is cancelled); `inner.returnedAfterCancel`: called when the step returned after the cancel.
-   */
-  async #step<T>(
-    t: JournalOp,
-    name: string,
-    fn: (info: StepInfo) => T | Promise<T>,
-    options: StepOptions<T>,
-    inner: { readonly signalOnCancel?: boolean; readonly returnedAfterCancel?: () => void } = {},
-  ): Promise<T> {
-    const seq = this.#next();
-    const hit = this.#lookup(seq, t, name);
-    // A cancel strikes the body's own steps, not its compensations (they run to their end).
-    const struck = !this.#compensating;
-    let first = 1;
-    let retryAt: number | undefined;
-    if (hit?.done === true) {
-      if (hit.e !== undefined) {
-        const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e));
-        throw hit.c === true ? this.#cancelledIn(name, failed) : failed;
-      }
-      if (options.compensate !== undefined) this.#pushCompensation(name, options.compensate, hit.v as T);
-      if (hit.c === true) {
-        inner.returnedAfterCancel?.();
-        throw this.#cancelledIn(name);
-      }
-      return hit.v as T;
-    }
-    checkStepTimeout(name, options.timeoutMs);
-    if (hit !== undefined) {
-      // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
-      this.#caughtUp();
-      if (this.#readOnly) throw this.#endOfJournal();
-      this.#checkCancel();
-      first = (hit.a ?? 0) + 1;
-      retryAt = hit.r;
-    }
-    const policy =
-      options.retry === false
-        ? { ...this.#h.spec.retry, maxAttempts: 1 }
-        : retryPolicy(options.retry, this.#h.spec.retry);
-    const onCancel: OnCancel = !struck || inner.signalOnCancel === false ? 'ignore' : (options.cancellation ?? 'wait');
-    this.#h.busy(1);
-    try {
-      for (let attempt = first; ; attempt++) {
-        this.#checkCancel(); // a cancel that came during the retry entry's write
-        if (retryAt !== undefined) {
-          const left = retryAt - this.#h.clock.now();
-          retryAt = undefined;
-          if (left > 0) await this.#delay(left, struck);
-        }
-        let value: T;
-        try {
-          if (this.#holding !== undefined) throw this.#holding;
-          await this.#h.confirmLease();
-          if (this.#ended !== undefined) throw this.#ended;
-          value = await figuresOf(this.#h.entities, this.workflow).attempt(t, name, () =>
-            this.#attempt(this.#key(seq, t, name), fn, attempt, options.timeoutMs, onCancel),
-          );
-          this.#checkSize(`the result of step ${name}`, value);
-        } catch (err) {
-          if (this.#ended !== undefined) throw this.#ended;
-          const cancelled = struck && this.#cancelled;
-          const last =
-            isTerminal(err) ||
-            ErrWorkflowValueTooLarge.is(err) ||
-            ErrEntityUnstorable.is(err) ||
-            attempt >= policy.maxAttempts ||
-            cancelled;
-          if (!last) {
-            this.#h.log.warning(
-              'workflow %s/%s: step %s attempt %d failed: %s',
-              this.workflow,
-              this.id,
-              name,
-              attempt,
-              describeThrown(err),
-            );
-            // Journaled (a retry entry) so a resumed run goes on counting and waits what is left;
-            // a step that succeeds at once writes nothing more than its result.
-            const now = this.#h.clock.now();
-            retryAt = now + backoffMs(policy, attempt);
-            figuresOf(this.#h.entities, this.workflow).step(t, name).retries++;
-            await this.#record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now });
-            continue;
-          }
-          const e = storedError(err);
-          if (!cancelled) figuresOf(this.#h.entities, this.workflow).step(t, name).failures++;
-          const c = cancelled ? { c: true } : {};
-          await this.#record({ s: seq, t, n: name, e, a: attempt, at: this.#h.clock.now(), done: true, ...c });
-          const failed = stepFailed(name, attempt, err);
-          throw cancelled ? this.#cancelledIn(name, failed) : failed;
-        }
-        // Decided before the write, as a replay of the entry decides.
-        const cancelled = struck && this.#cancelled;
-        const c = cancelled ? { c: true } : {};
-        await this.#record({ s: seq, t, n: name, v: value, a: attempt, at: this.#h.clock.now(), done: true, ...c });
-        if (options.compensate !== undefined) this.#pushCompensation(name, options.compensate, value);
-        if (cancelled) {
-          inner.returnedAfterCancel?.();
-          throw this.#cancelledIn(name);
-        }
-        return value;
-      }
-    } finally {
-      this.#h.busy(-1);
-    }
-  }
-
-  /** The ERR_WORKFLOW_CANCELLED a step that settled after the cancel throws (`cause`: its failure, if it failed). */
-  #cancelledIn(name: string, cause?: Error): Error {
-    this.#struck = true;
-    return ErrWorkflowCancelled.with(`workflow ${this.id} was cancelled while step ${name} ran`, cause);
-  }
-
-  /** One attempt of a step: its function, raced against its timeout, the run's end and (abandoned) a cancel. */
-  #attempt<T>(
-    idempotencyKey: string,
-    fn: (info: StepInfo) => T | Promise<T>,
-    attempt: number,
-    timeoutMs: number | undefined,
-    onCancel: OnCancel,
-  ): Promise<T> {
-    const ctl = new AbortController();
-    return new Promise<T>((resolve, reject) => {
-      let timer: unknown;
-      let settled = false;
-      const settle = (): boolean => {
-        if (settled) return false;
-        settled = true;
-        this.#steps.delete(running);
-        if (timer !== undefined) this.#h.clock.clearTimeout(timer);
-        return true;
-      };
-      const stop = (err: Error): void => {
-        if (!settle()) return;
-        ctl.abort(err);
-        reject(err);
-      };
-      const running: RunningAttempt = {
-        stop,
-        cancel: (err) => {
-          if (onCancel === 'abandon') stop(err);
-          else if (onCancel === 'wait') ctl.abort(err); // the attempt decides, by what it returns or throws
-        },
-      };
-      this.#steps.add(running);
-      if (timeoutMs !== undefined)
-        timer = this.#h.clock.setTimeout(
-          () => stop(ErrWorkflowTimeout.with(`attempt ${attempt} took longer than ${timeoutMs} ms`)),
-          timeoutMs,
-        );
-      Promise.resolve()
-        // Not beside a call of the same operation an ended run of this instance left running here.
-        .then(() =>
-          callOnce(this.#onThisNode(idempotencyKey), this, () => fn({ idempotencyKey, attempt, signal: ctl.signal })),
-        )
-        .then(
-          (v) => {
-            if (settle()) resolve(v);
-          },
-          (e: unknown) => {
-            if (settle()) reject(thrownError(e)); // any thrown value: Object.create(null) has no String()
-          },
-        );
-    });
-  }
-
-  /** Waits `ms` on the runtime clock (a retry's backoff); rejects when the run ends (or is cancelled). */
-  #delay(ms: number, cancellable: boolean): Promise<void> {
-    return this.#waitFor(
-      (resolve) => {
-        const t = this.#h.clock.setTimeout(resolve, ms);
-        return () => this.#h.clock.clearTimeout(t);
-      },
-      cancellable,
-      this.#h.clock.now() + ms,
-    );
+    return runStep(this.#ops, 'step', name, fn, options);
   }
 
   /** A pending wait the run's end (or a cancel) rejects; `start` returns its own cleanup. */
@@ -569,16 +409,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
 
   update(name: string | readonly string[], options?: { readonly timeoutMs?: number }): Promise<never> {
     // updates.ts runs it on what this run lends: its numbering, journal and waits.
-    const ops: RunOps = {
-      host: this.#h,
-      next: () => this.#next(),
-      lookup: (seq, t, n) => this.#lookup(seq, t, n),
-      record: (entry, mutate) => this.#record(entry, mutate),
-      waitFor: (start, at) => this.#waitFor(start, true, at),
-      checkCancel: () => this.#checkCancel(),
-      caughtUp: () => this.#caughtUp(),
-    };
-    return takeUpdate(ops, name, options) as Promise<never>;
+    return takeUpdate(this.#ops, name, options) as Promise<never>;
   }
 
   onQuery(name: string, handler: (arg: unknown) => unknown): void {
@@ -648,7 +479,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
         );
       });
     };
-    await this.#step(
+    await runStep(
+      this.#ops,
       'child',
       `start ${name}`,
       () => this.#h.startChild(kind, id, input).then(() => true),
@@ -658,7 +490,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     return {
       id,
       result: () =>
-        this.#step(
+        runStep(
+          this.#ops,
           'child',
           `result ${name}`,
           (info) => {
@@ -669,7 +502,9 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
           { signalOnCancel: false }, // a cancel cancels the child: its outcome is waited for
         ),
       cancel: (reason = `cancelled by ${this.workflow}/${this.id}`) =>
-        this.#step('child', `cancel ${name}`, () => this.#h.cancelChild(kind, id, reason), {}).then(() => undefined),
+        runStep(this.#ops, 'child', `cancel ${name}`, () => this.#h.cancelChild(kind, id, reason), {}).then(
+          () => undefined,
+        ),
     } as ChildHandle<WorkflowOutput<K>>;
   }
 
@@ -679,7 +514,8 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
   }
 
   async send<P extends AnyProtocol>(to: EntityAddress<P>, message: MessageOf<P>): Promise<void> {
-    await this.#step(
+    await runStep(
+      this.#ops,
       'send',
       `${to.kind}/${to.key}`,
       (info) => this.#h.entities.sendDurable(to, message, info.idempotencyKey).then(() => true),
@@ -696,79 +532,14 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
     if (typeof name !== 'string')
       return Promise.reject(ErrWorkflowIncorrect.with('call: options.name must be a string'));
     const callOptions = options.timeout === undefined ? {} : { timeout: options.timeout };
-    return this.#step('step', name, () => this.#h.entities.call(to, request, callOptions), options);
+    return runStep(this.#ops, 'step', name, () => this.#h.entities.call(to, request, callOptions), options);
   }
 
   outbox(name: string, message: unknown): Promise<void> {
     const handler = declared(this.#h.spec.outboxes, name);
     if (handler === undefined)
       return Promise.reject(ErrWorkflowIncorrect.with(`workflow ${this.workflow} declares no outbox ${quoted(name)}`));
-    return this.#outbox(name, message, handler);
-  }
-
-  async #outbox(name: string, message: unknown, handler: (m: unknown, info: OutboxInfo) => unknown): Promise<void> {
-    const seq = this.#next();
-    const hit = this.#lookup(seq, 'outbox', name);
-    if (hit?.done === true) return;
-    const m = hit === undefined ? message : hit.v;
-    if (hit === undefined) {
-      this.#checkSize(`outbox message ${name}`, m);
-      await this.#record({ s: seq, t: 'outbox', n: name, v: m, at: this.#h.clock.now() });
-    }
-    const at = hit?.at ?? this.#h.clock.now();
-    this.#deliveries.push(figuresOf(this.#h.entities, this.workflow).outbox(at, this.#deliver(seq, name, m, handler)));
-  }
-
-  /** Delivers a journaled outbox message until its handler resolves, then journals the delivery. */
-  async #deliver(
-    seq: number,
-    name: string,
-    m: unknown,
-    handler: (m: unknown, info: OutboxInfo) => unknown,
-  ): Promise<void> {
-    const policy = this.#h.spec.retry;
-    this.#h.busy(1);
-    try {
-      for (let attempt = 1; ; attempt++) {
-        if (this.#ended !== undefined || this.#holding !== undefined) return;
-        try {
-          await this.#h.confirmLease();
-          if (this.#ended !== undefined) return;
-          const idempotencyKey = this.#key(seq, 'outbox', name);
-          this.#delivering++;
-          try {
-            await callOnce(this.#onThisNode(idempotencyKey), this, () => handler(m, { idempotencyKey, attempt }));
-          } finally {
-            this.#delivering--;
-          }
-        } catch (err) {
-          if (this.#ended !== undefined) return;
-          this.#h.log.warning(
-            'workflow %s/%s: outbox %s delivery %d failed: %s',
-            this.workflow,
-            this.id,
-            name,
-            attempt,
-            describeThrown(err),
-          );
-          await this.#delay(backoffMs(policy, attempt), false).catch(() => undefined);
-          continue;
-        }
-        if (this.#ended !== undefined) return;
-        await this.#record({
-          s: seq,
-          t: 'outbox',
-          n: name,
-          v: m,
-          a: attempt,
-          at: this.#h.clock.now(),
-          done: true,
-        }).catch(() => undefined);
-        return;
-      }
-    } finally {
-      this.#h.busy(-1);
-    }
+    return putOutbox(this.#ops, name, message, handler);
   }
 
   /** Settles once every outbox message this run put out was delivered (or the run ended). */
@@ -818,7 +589,7 @@ export class Run implements WorkflowContext<SignalSchemas, QuerySchemas, OutboxM
       while (this.#compensations.length > 0) {
         const c = this.#compensations.pop()!;
         try {
-          await this.#step('step', `compensate:${c.name}`, (info) => c.fn(info), {});
+          await runStep(this.#ops, 'step', `compensate:${c.name}`, (info) => c.fn(info), {});
         } catch (err) {
           // One that failed for good does not stop the older ones (saga practice); the run's end
           // or a divergence does.

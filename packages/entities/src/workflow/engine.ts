@@ -8,7 +8,8 @@
 // runs (so a member that died mid-step has its instances resumed on the new owner; rewritten only
 // once less than half of resumeAfterMs is left, not with every step), at the
 // earliest sleep or signal deadline while the body only waits, and none once it ended. Whoever
-// owns the key when it fires replays the body from its journal.
+// owns the key when it fires replays the body from its journal. The queue and the wake-up are
+// commit_queue.ts's; the body's signal waits signal_waits.ts's.
 
 import {
   clockOf,
@@ -20,13 +21,15 @@ import {
   leaseConfirmed,
   refuseCall,
 } from '../kinds/entity.js';
-import { describeThrown, quoted, thrownError } from '../contract/thrown.js';
-import { ReminderEntity, stageCancelOf, stageReminderOf } from '../kinds/reminders.js';
+import { describeThrown, quoted } from '../contract/thrown.js';
+import { ReminderEntity, stageCancelOf } from '../kinds/reminders.js';
 import type { ReminderFire } from '../kinds/reminder_types.js';
 import { WorkflowClient } from './client.js';
-import { declared, timerMs, valueIssue } from './bounds.js';
+import { declared, valueIssue } from './bounds.js';
 import { Run, RunEnded, type RunHost } from './context.js';
-import { confirmedOrEnded, type Commit, type SignalWaiter } from './run_host.js';
+import { confirmedOrEnded } from './run_host.js';
+import { SignalWaits } from './signal_waits.js';
+import { COMMIT, CommitQueue } from './commit_queue.js';
 import type { WorkflowSpec } from './define.js';
 import { runBody } from './determinism.js';
 import {
@@ -35,8 +38,6 @@ import {
   ErrWorkflowDiverged,
   ErrWorkflowIncorrect,
   ErrWorkflowNotFound,
-  ErrWorkflowTimeout,
-  revivedError,
   storedError,
 } from './errors.js';
 import {
@@ -52,25 +53,16 @@ import {
   withEntry,
 } from './record.js';
 import { probeOf, WORKFLOW_PROBE, type WorkflowProbe } from './probe.js';
-import { endOf, endReason, outcomeOf, storableRefusal } from './outcome.js';
+import { endOf, outcomeOf, storableRefusal } from './outcome.js';
 import { resetRecord, resumedRecord, resumeRefusal } from './recovery.js';
 import { describeRecord } from './listing.js';
-import { notifyWatchers, watchRequest, type Notifier, type WatchOutcome, sameWatcher } from './watchers.js';
+import { watchRequest, type Notifier, type WatchOutcome } from './watchers.js';
 import { figuresOf } from './metrics.js';
 import { checkNothingInFlight, continuation, firstRun } from './continue_as_new.js';
 import { UpdateDesk, withPendingUpdates } from './updates.js';
 
-/** The local message that makes an instance save its queued journal entries (identity is enough). */
-const COMMIT = Object.freeze({ '~wf': 'commit' });
-
 /** The most watchers one instance keeps (monitors, links and journal subscribers together). */
 const MAX_WATCHERS = 1000;
-
-/**
- * How often an instance whose body only waits for child workflows has its wake-up renewed (a write):
- * if its member dies meanwhile, another resumes it within this long and asks its children again.
- */
-const CHILD_WAIT_RECHECK_MS = 30_000;
 
 /** The longest a `result` call waits before answering `pending` (the client asks again). */
 const MAX_RESULT_WAIT_MS = 30_000;
@@ -91,20 +83,28 @@ export abstract class WorkflowEntity extends ReminderEntity<
   /** The body started on a halted record (a resume of it answers 'resumed'). */
   #recovering: Run | undefined;
   #ended = false;
-  #queue: Commit[] = [];
-  #nudged = false;
-  #runsToCount = 0;
   /** Operations running outside a durable wait. */
   #busyOps = 0;
   readonly #deadlines = new Map<number, number>();
-  #signalWaiters: SignalWaiter[] = [];
-  /**
-   * The due time of the keep-alive `wake` (the one soon after a write while the body runs) this
-   * activation last saved, or undefined when unknown or not a keep-alive one; and what the one
-   * staged for the next save makes it (null: not a keep-alive one; undefined: none staged).
-   */
-  #keepAliveAt: number | undefined;
-  #keepAliveStaged: number | null | undefined;
+  readonly #signals = new SignalWaits({
+    clock: () => this.#clock,
+    deadlines: this.#deadlines,
+    commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
+    ended: () => this.#ended,
+  });
+  /** Saves the record: the queued journal writes, the `wake` staged with each (commit_queue.ts). */
+  readonly #saving: CommitQueue = new CommitQueue({
+    entity: this,
+    spec: () => this.spec,
+    deadlines: this.#deadlines,
+    clock: () => this.#clock,
+    run: () => this.#run,
+    halted: () => this.#halted,
+    ended: () => this.#ended,
+    busyOps: () => this.#busyOps,
+    bodyWaits: () => this.#bodyWaits(),
+    notifier: () => this.#notifier(),
+  });
   readonly #resultWaiters = new Set<(r: ResultReply) => void>();
   #client: WorkflowClient | undefined;
   #updates: UpdateDesk | undefined;
@@ -121,7 +121,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   // ---- the entity's handlers ----
 
   override handleMessage(message: unknown): Promise<void> | undefined {
-    if (message === COMMIT) return this.#flush();
+    if (message === COMMIT) return this.#saving.flush();
     this.log.warning('workflow %s/%s: unexpected message dropped', this.spec.name, this.key);
     return undefined;
   }
@@ -166,11 +166,11 @@ export abstract class WorkflowEntity extends ReminderEntity<
     }
     // The fire took the stored wake: the next one is written again (the host's save of this
     // handler is not seen here, so nothing staged now counts as saved).
-    this.#keepAliveAt = undefined;
+    this.#saving.wakeFired();
     this.#ensureRunning();
     const now = this.#clock.now();
-    for (const w of [...this.#signalWaiters]) if (w.until !== undefined && w.until <= now) this.#timeOut(w);
-    await this.#stageWake();
+    this.#signals.dueBy(now);
+    await this.#saving.stageWake();
   }
 
   [ENTITY_ACTIVATED](): void {
@@ -183,12 +183,12 @@ export abstract class WorkflowEntity extends ReminderEntity<
     const run = this.#run;
     // A caller waiting for the result keeps it (its deferred reply would be lost with the activation).
     if (this.#resultWaiters.size > 0 || (this.#updates?.callers ?? 0) > 0) return true;
-    if (run === undefined || run.ended) return this.#queue.length > 0;
-    return this.#busyOps > 0 || this.#queue.length > 0 || (this.#deadlines.size === 0 && this.#bodyWaits() === 0);
+    if (run === undefined || run.ended) return this.#saving.queued > 0;
+    return this.#busyOps > 0 || this.#saving.queued > 0 || (this.#deadlines.size === 0 && this.#bodyWaits() === 0);
   }
 
   [ENTITY_HAND_OFF](): boolean {
-    return (this.#run?.ended === false && this.#run.holdForHandOff()) || this.#queue.length > 0;
+    return (this.#run?.ended === false && this.#run.holdForHandOff()) || this.#saving.queued > 0;
   }
 
   [ENTITY_ENDED](reason: Error): void {
@@ -196,23 +196,22 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#run?.end(reason.message);
     this.#run = undefined;
     const ended = new RunEnded(reason.message);
-    for (const w of this.#signalWaiters) this.#clock.clearTimeout(w.timer);
-    this.#signalWaiters = [];
-    for (const c of this.#queue.splice(0)) c.reject(ended);
+    this.#signals.clear();
+    this.#saving.rejectAll(ended);
     for (const f of [...this.#resultWaiters]) f({ status: 'pending' });
     this.#updates?.end();
   }
 
   /** The body's waits for a signal or an update (updates.ts). */
   #bodyWaits(): number {
-    return this.#signalWaiters.length + (this.#updates?.waits ?? 0);
+    return this.#signals.length + (this.#updates?.waits ?? 0);
   }
 
   #desk(): UpdateDesk {
     return (this.#updates ??= new UpdateDesk({
       ...this.#host(() => undefined),
       known: () => this.#known(),
-      commit: (mutate, run) => this.#commit(mutate, run as Run | undefined),
+      commit: (mutate, run) => this.#saving.commit(mutate, run as Run | undefined),
       ensureRunning: () => this.#ensureRunning(),
       accepted: (name) => figuresOf(this.entities, this.spec.name).update(name),
     }));
@@ -230,8 +229,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
     }
     this.#checkSize('the input', input);
     this.state = { ...firstRun(), status: 'running', input, startedAt: this.#clock.now(), runs: 1 };
-    await this.#stageWake(true);
-    await this.#saveWake();
+    await this.#saving.stageWake(true);
+    await this.#saving.saveWake();
     this.#startRun();
     figuresOf(this.entities, this.spec.name).started++;
     return { created: true, status: 'running' };
@@ -275,7 +274,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // A wait takes the oldest kept signal of its name first (its commit may not have run yet): a
     // new one goes to a wait only when none is kept, else it is kept behind them, in order.
     const kept = rec.signals.some((x) => x.name === name);
-    const w = kept ? undefined : this.#signalWaiters.find((x) => x.name === name && !x.settled);
+    const w = kept ? undefined : this.#signals.open(name);
     let next: WorkflowRecord = typeof id === 'string' ? { ...rec, signalIds: [...rec.signalIds, id].slice(-256) } : rec;
     if (w !== undefined) {
       w.settled = true;
@@ -289,9 +288,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
       });
     } else next = { ...next, signals: [...next.signals, { name: name as string, payload }] };
     this.state = next;
-    if (w !== undefined) this.#dropWaiter(w);
-    await this.#stageWake();
-    await this.#persist(rec);
+    if (w !== undefined) this.#signals.drop(w);
+    await this.#saving.stageWake();
+    await this.#saving.persist(rec);
     w?.resolve(payload);
     figuresOf(this.entities, this.spec.name).signal(name as string);
     return 'accepted';
@@ -347,14 +346,10 @@ export abstract class WorkflowEntity extends ReminderEntity<
     }
     if (rec.cancel !== undefined) return 'cancelled';
     this.state = { ...rec, cancel: why };
-    await this.#stageWake();
-    await this.#persist(rec);
+    await this.#saving.stageWake();
+    await this.#saving.persist(rec);
     const err = ErrWorkflowCancelled.with(why);
-    for (const w of this.#signalWaiters.splice(0)) {
-      w.settled = true;
-      this.#dropWaiter(w);
-      w.reject(err);
-    }
+    this.#signals.rejectAll(err);
     if (this.#run !== undefined) this.#run.cancel(why);
     else this.#ensureRunning(); // a waiting body not running here: replayed, it meets the cancel
     this.#cancelChildren(why);
@@ -425,8 +420,8 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#finished = undefined;
     if (this.#run !== undefined) this.#endRun(this.#run, why);
     this.#run = undefined;
-    await this.#stageWake(true);
-    await this.#saveWake();
+    await this.#saving.stageWake(true);
+    await this.#saving.saveWake();
     this.#startRun();
   }
 
@@ -434,17 +429,13 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #endRun(run: Run, why: string): void {
     run.end(why);
     const ended = new RunEnded(why);
-    for (const w of this.#signalWaiters.filter((x) => x.run === run)) {
-      w.settled = true;
-      this.#dropWaiter(w);
-      w.reject(ended);
-    }
+    this.#signals.rejectRun(run, ended);
   }
 
   #probe(): WorkflowProbe {
     const halted = this.#halted || this.state.blocked !== undefined;
     const updates = this.#updates?.waitingFor() ?? [];
-    return probeOf(this.state, this.#run, halted, this.#queue.length, this.#signalWaiters, updates);
+    return probeOf(this.state, this.#run, halted, this.#saving.queued, this.#signals.waiters, updates);
   }
 
   // ---- running the body ----
@@ -465,7 +456,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
   #ensureRunning(): void {
     const rec = this.state;
     if (this.#ended || rec.status !== 'running' || this.#run !== undefined || this.#halted) return;
-    this.#runsToCount++;
+    this.#saving.countRun();
     this.#startRun();
     figuresOf(this.entities, this.spec.name).resumed(rec, this.#run, this.#clock);
   }
@@ -502,11 +493,13 @@ export abstract class WorkflowEntity extends ReminderEntity<
     this.#recovering = run;
     void run.caughtUp.then(() => {
       if (run !== this.#run || run.ended || run.diverged !== undefined) return;
-      this.#commit((rec) => {
-        if (rec.blocked === undefined) return rec;
-        const { blocked: _b, ...rest } = rec;
-        return rest;
-      }, run).catch(() => undefined);
+      this.#saving
+        .commit((rec) => {
+          if (rec.blocked === undefined) return rec;
+          const { blocked: _b, ...rest } = rec;
+          return rest;
+        }, run)
+        .catch(() => undefined);
     });
   }
 
@@ -518,7 +511,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
       entities: this.entities,
       log: this.log,
       clock: this.#clock,
-      commit: (mutate) => this.#commit(mutate, owner()),
+      commit: (mutate) => this.#saving.commit(mutate, owner()),
       busy: (d) => {
         this.#busyOps += d;
       },
@@ -526,7 +519,7 @@ export abstract class WorkflowEntity extends ReminderEntity<
         if (until === undefined) this.#deadlines.delete(seq);
         else this.#deadlines.set(seq, until);
       },
-      awaitSignal: (seq, name, until, recordOpen) => this.#awaitSignal(seq, name, until, recordOpen, owner()),
+      awaitSignal: (seq, name, until, recordOpen) => this.#signals.await(seq, name, until, recordOpen, owner()),
       awaitUpdate: (seq, name, until, recordOpen) => this.#desk().await(seq, name, until, recordOpen, owner()),
       updateAnswered: () => this.#updates?.look(),
       startChild: (kind, id, input) =>
@@ -551,9 +544,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
 
   /** `run` continues as new (continue_as_new.ts): one write ends it and makes the next run, started here then. */
   async #continueAsNew(input: unknown, run: Run | undefined): Promise<void> {
-    checkNothingInFlight(this.spec.name, this.key, this.#busyOps + this.#deadlines.size + this.#signalWaiters.length);
+    checkNothingInFlight(this.spec.name, this.key, this.#busyOps + this.#deadlines.size + this.#signals.length);
     const next = continuation(this.spec, this.key, input, this.#clock.now());
-    await this.#commit((rec) => next.apply(rec), run);
+    await this.#saving.commit((rec) => next.apply(rec), run);
     next.check();
     figuresOf(this.entities, this.spec.name).continued++;
     if (run === undefined || run !== this.#run || this.#ended) return;
@@ -574,9 +567,9 @@ export abstract class WorkflowEntity extends ReminderEntity<
       this.log.error('%s; the instance halts until its code is fixed and it is resumed', run.diverged.message);
       const blocked = storedError(run.diverged);
       // Not when a resume or reset came first (its body runs: the halt is over).
-      this.#commit((rec) => (this.#halted && this.#run === undefined ? { ...rec, blocked } : rec)).catch(
-        () => undefined,
-      );
+      this.#saving
+        .commit((rec) => (this.#halted && this.#run === undefined ? { ...rec, blocked } : rec))
+        .catch(() => undefined);
       return;
     }
     if ('error' in outcome && outcome.error instanceof RunEnded) return;
@@ -586,136 +579,25 @@ export abstract class WorkflowEntity extends ReminderEntity<
     // A cancel the body never met (it came after the last operation) does not end it cancelled.
     const asked = this.state.cancel !== undefined || run.cancelled;
     const end = endOf(outcome, asked && ('error' in outcome || run.cancelStruck), this.spec.maxValueBytes);
-    this.#commit(({ blocked: _b, ...rec }) => ({
-      ...rec,
-      ...end,
-      cancel: rec.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
-      endedAt: now,
-    })).then(
-      () => {
-        figuresOf(this.entities, this.spec.name).ended(this.state);
-        const r = outcomeOf(this.state);
-        for (const f of [...this.#resultWaiters]) f(r);
-        this.#updates?.look(); // updates left unanswered: ERR_WORKFLOW_CLOSED
-      },
-      () => undefined,
-    );
-  }
-
-  #awaitSignal(
-    seq: number,
-    name: string,
-    until: number | undefined,
-    recordOpen: boolean,
-    run: Run | undefined,
-  ): Promise<unknown> {
-    return new Promise<unknown>((resolve, reject) => {
-      const w: SignalWaiter = { run, seq, name, until, settled: false, timer: undefined, resolve, reject };
-      this.#signalWaiters.push(w);
-      this.#signalWaiters.sort((a, b) => a.seq - b.seq);
-      if (until !== undefined) {
-        this.#deadlines.set(seq, until);
-        w.timer = this.#clock.setTimeout(() => this.#timeOut(w), timerMs(until - this.#clock.now()));
-      }
-      let took = false;
-      let payload: unknown;
-      this.#commit((rec) => {
-        if (w.settled) return rec;
-        const i = rec.signals.findIndex((s) => s.name === name);
-        if (i >= 0) {
-          took = true;
-          w.settled = true;
-          payload = rec.signals[i]!.payload;
-          this.#dropWaiter(w);
-          const signals = rec.signals.filter((_, j) => j !== i);
-          return withEntry(
-            { ...rec, signals },
-            { s: seq, t: 'signal', n: name, v: payload, at: this.#clock.now(), done: true },
-          );
-        }
-        if (!recordOpen) return rec;
-        return withEntry(rec, {
-          s: seq,
-          t: 'signal',
-          n: name,
-          ...(until === undefined ? {} : { until }),
-          at: this.#clock.now(),
-        });
-      }, run).then(
+    this.#saving
+      .commit(({ blocked: _b, ...rec }) => ({
+        ...rec,
+        ...end,
+        cancel: rec.cancel ?? (end.status === 'cancelled' ? 'cancelled' : undefined),
+        endedAt: now,
+      }))
+      .then(
         () => {
-          if (took) resolve(payload);
+          figuresOf(this.entities, this.spec.name).ended(this.state);
+          const r = outcomeOf(this.state);
+          for (const f of [...this.#resultWaiters]) f(r);
+          this.#updates?.look(); // updates left unanswered: ERR_WORKFLOW_CLOSED
         },
-        (err: Error) => {
-          if (!w.settled) {
-            w.settled = true;
-            this.#dropWaiter(w);
-          }
-          reject(err);
-        },
+        () => undefined,
       );
-    });
   }
 
-  #timeOut(w: SignalWaiter): void {
-    if (w.settled || this.#ended) return;
-    // A Node timer may fire a millisecond early by Date.now(): a wait never times out early.
-    const left = (w.until ?? 0) - this.#clock.now();
-    if (left > 0) {
-      w.timer = this.#clock.setTimeout(() => this.#timeOut(w), timerMs(left));
-      return;
-    }
-    w.settled = true;
-    this.#dropWaiter(w);
-    const err = ErrWorkflowTimeout.with(`signal ${w.name} did not come in time`);
-    const e = storedError(err);
-    this.#commit((rec) =>
-      withEntry(rec, {
-        s: w.seq,
-        t: 'signal',
-        n: w.name,
-        e,
-        ...(w.until === undefined ? {} : { until: w.until }),
-        at: this.#clock.now(),
-        done: true,
-      }),
-    ).then(
-      () => w.reject(revivedError(e)),
-      (x: Error) => w.reject(x),
-    );
-  }
-
-  #dropWaiter(w: SignalWaiter): void {
-    this.#clock.clearTimeout(w.timer);
-    this.#deadlines.delete(w.seq);
-    this.#signalWaiters = this.#signalWaiters.filter((x) => x !== w);
-  }
-
-  // ---- saving ----
-
-  /** Saves the record, then tells its watchers what changed since `before` (inside the handler). */
-  /** Saves, and keeps what the keep-alive `wake` staged for it became (see {@link #stageWake}). */
-  async #saveWake(): Promise<void> {
-    try {
-      await this.save();
-    } catch (err) {
-      this.#keepAliveAt = this.#keepAliveStaged = undefined;
-      throw err;
-    }
-    if (this.#keepAliveStaged !== undefined) this.#keepAliveAt = this.#keepAliveStaged ?? undefined;
-    this.#keepAliveStaged = undefined;
-  }
-
-  async #persist(before: WorkflowRecord): Promise<void> {
-    await this.#saveWake();
-    const after = this.state;
-    if ((after.watchers ?? []).length === 0) return;
-    const gone = notifyWatchers(this.#notifier(), this.spec.name, this.key, before, after, () =>
-      endReason(this.spec.name, this.key, after),
-    );
-    // Unreachable watchers are dropped with the next save.
-    if (gone.length > 0)
-      this.state = { ...after, watchers: (after.watchers ?? []).filter((w) => !gone.some((g) => sameWatcher(g, w))) };
-  }
+  // ---- watchers ----
 
   async #watch(pid: unknown, mode: unknown, on: boolean): Promise<string> {
     let o: WatchOutcome;
@@ -743,88 +625,5 @@ export abstract class WorkflowEntity extends ReminderEntity<
     } catch (err) {
       this.log.warning('workflow %s/%s: a watcher could not be told: %s', this.spec.name, this.key, String(err));
     }
-  }
-
-  #commit(mutate: (rec: WorkflowRecord) => WorkflowRecord, run?: Run): Promise<void> {
-    if (this.#ended) return Promise.reject(new RunEnded('the activation ended'));
-    return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ run, mutate, resolve, reject });
-      if (this.#nudged) return;
-      this.#nudged = true;
-      try {
-        // From outside a handler (the body runs beside the mailbox): the node sends it.
-        this.actor.node.send(this.actor.pid, COMMIT);
-      } catch (err) {
-        this.#nudged = false;
-        for (const c of this.#queue.splice(0)) c.reject(thrownError(err));
-      }
-    });
-  }
-
-  /** Saves every queued change in one write (the COMMIT message's handler). */
-  async #flush(): Promise<void> {
-    this.#nudged = false;
-    const batch = this.#queue.splice(0);
-    if (batch.length === 0) return;
-    const before = this.state;
-    let rec = before;
-    if (this.#runsToCount > 0) {
-      rec = { ...rec, runs: rec.runs + this.#runsToCount };
-      this.#runsToCount = 0;
-    }
-    // A run ended meanwhile (a resume or reset started another) writes nothing more.
-    const dropped = new Set(batch.filter((c) => c.run?.ended === true));
-    for (const c of batch) if (!dropped.has(c)) rec = c.mutate(rec);
-    this.state = rec;
-    try {
-      await this.#stageWake();
-      await this.#persist(before);
-    } catch (err) {
-      // The failed write ends this activation (the host reloads the key). The run ends first, so a
-      // body that catches the error can do nothing more here (no compensation of a saga that goes
-      // on from its journal on the next activation).
-      this.#run?.end(`a journal write failed: ${describeThrown(err)}`);
-      for (const c of batch) c.reject(err as Error);
-      throw err;
-    }
-    for (const c of batch)
-      if (dropped.has(c)) c.reject(new RunEnded('its run ended'));
-      else c.resolve();
-  }
-
-  /** Stages the `wake` reminder for the record's next save (see the top of this file). */
-  async #stageWake(starting = false): Promise<void> {
-    const rec = this.state;
-    const run = this.#run;
-    const running = starting || (run !== undefined && !run.ended);
-    if (rec.status !== 'running' || (!running && this.#halted)) {
-      stageCancelOf(this, WAKE);
-      this.#keepAliveStaged = null;
-      return;
-    }
-    const now = this.#clock.now();
-    const waits = this.#deadlines.size + this.#bodyWaits();
-    // Parked on child results only (no step runs): looked at again later, not each resumeAfterMs.
-    const childOnly =
-      running && run !== undefined && this.#busyOps > 0 && this.#queue.length === 0 && run.parking().parked;
-    if (!childOnly && (!running || this.#busyOps > 0 || this.#queue.length > 0 || waits === 0)) {
-      const at = now + this.spec.resumeAfterMs;
-      // A keep-alive wake saved less than half resumeAfterMs ago stays as it is: rewriting it with
-      // each step was a second row (and two index entries) in every journal write, the larger
-      // part of a step's write in the server. It still fires at most resumeAfterMs after the last
-      // write, at least half of it after; a fire while the body runs only stages the next one.
-      const kept = this.#keepAliveAt;
-      if (kept !== undefined && kept <= at && kept - now >= this.spec.resumeAfterMs / 2) return;
-      await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
-      this.#keepAliveStaged = at;
-      return;
-    }
-    let at: number | undefined;
-    for (const d of this.#deadlines.values()) at = at === undefined ? d : Math.min(at, d);
-    if (childOnly) at = Math.min(at ?? Infinity, now + Math.max(this.spec.resumeAfterMs, CHILD_WAIT_RECHECK_MS));
-    if (rec.cancel !== undefined && at === undefined) at = now + this.spec.resumeAfterMs;
-    if (at === undefined) stageCancelOf(this, WAKE);
-    else await stageReminderOf(this, WAKE, { afterMs: Math.max(1, Math.ceil(at - now)) }, { at });
-    this.#keepAliveStaged = null;
   }
 }

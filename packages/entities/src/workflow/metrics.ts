@@ -7,7 +7,6 @@
 // every figure is per node: a cluster's totals are the sum over its members. @ergo-ts/metrics'
 // EntitiesCollector renders them as the `ergo_workflow_*` families.
 
-import { hostViews } from '../inspect/inspector.js';
 import type { JournalOp, WorkflowRecord, WorkflowStatus } from './record.js';
 
 /** Upper bounds, in seconds, of the workflow-duration histogram's buckets (start to end; +Inf last). */
@@ -335,11 +334,12 @@ export function figuresOf(rt: object, kind: string): WorkflowFigures {
 
 /**
  * The figures of every workflow kind `rt` hosts (`kinds`: its entity kinds; those with a workflow
- * spec count), each series there from the start. Reads the activations this node holds for the
- * open and blocked gauges: no store access.
+ * spec count), each series there from the start. Reads `views`, the activations this node holds
+ * (inspect/inspector.ts's hostViews), for the open and blocked gauges: no store access.
  */
 export function workflowStatsOf(
   rt: object,
+  views: Iterable<{ readonly kind: string; state(): unknown }>,
   kinds: Iterable<{ readonly name: string }>,
   now: number,
 ): Record<string, WorkflowKindStats> {
@@ -354,7 +354,7 @@ export function workflowStatsOf(
     gauges.set(k.name, { open: 0, blocked: 0 });
   }
   if (specs.length === 0) return out;
-  for (const v of hostViews(rt)) {
+  for (const v of views) {
     const g = gauges.get(v.kind);
     if (g === undefined) continue;
     const rec = v.state() as WorkflowRecord | undefined;

@@ -8,7 +8,7 @@ import type { EntitiesClient } from '../kinds/entity.js';
 import type { AnyWorkflowKind, WorkflowSpec } from './define.js';
 import { thrownError } from '../contract/thrown.js';
 import { ErrWorkflowStepFailed } from './errors.js';
-import type { WorkflowRecord } from './record.js';
+import type { JournalOp, WorkflowJournalEntry, WorkflowRecord } from './record.js';
 import type { UpdateTake } from './updates.js';
 
 /**
@@ -59,6 +59,29 @@ export interface RunHost {
    * and the next run started; rejects with what refused it (nothing written).
    */
   continueAsNew(input: unknown): Promise<void>;
+}
+
+/**
+ * @internal What a run (context.ts) lends the modules that run its operations (updates.ts,
+ * effects.ts): its numbering, journal and waits. One object a run, made at its first operation.
+ */
+export interface RunOps {
+  readonly host: RunHost;
+  /** The next operation's number (throws when the run ended or diverged). */
+  next(): number;
+  /** The journal's entry for `seq`, checked against the op asked; undefined past the journal (a cancel strikes there). */
+  lookup(seq: number, t: JournalOp, n: string): WorkflowJournalEntry | undefined;
+  /** Commits `entry` (by `mutate`, which must add it, when given); resolves once saved. */
+  record(entry: WorkflowJournalEntry, mutate?: (rec: WorkflowRecord) => WorkflowRecord): Promise<void>;
+  /** A pending wait the run's end (or, `cancellable`, a cancel) rejects; `start` returns its own cleanup. */
+  waitFor<T>(
+    start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void,
+    cancellable: boolean,
+    at?: number,
+  ): Promise<T>;
+  /** Throws ERR_WORKFLOW_CANCELLED once a cancel was asked (not while compensations run). */
+  checkCancel(): void;
+  caughtUp(): void;
 }
 
 /** A pending wait of a run: a cancel or the run's end rejects it. */

@@ -35,14 +35,8 @@ import {
   type StoredError,
 } from './errors.js';
 import { storableRefusal } from './outcome.js';
-import {
-  withEntry,
-  type JournalOp,
-  type WorkflowJournalEntry,
-  type WorkflowRecord,
-  type WorkflowRequest,
-} from './record.js';
-import type { RunHost, RunRef } from './run_host.js';
+import { withEntry, type WorkflowJournalEntry, type WorkflowRecord, type WorkflowRequest } from './record.js';
+import type { RunOps, RunRef } from './run_host.js';
 
 /** Updates accepted and not answered an instance keeps at most: one more is refused (ERR_WORKFLOW_UPDATE_REJECTED). */
 export const MAX_PENDING_UPDATES = 256;
@@ -459,22 +453,6 @@ export class UpdateDesk {
 
 // ---- the body's side (a Run lends its sequencing, journal and waits) ----
 
-/** @internal What a run (context.ts) lends `ctx.update` and an update's answer. */
-export interface RunOps {
-  readonly host: RunHost;
-  /** The next operation's number (throws when the run ended or diverged). */
-  next(): number;
-  /** The journal's entry for `seq`, checked against the op asked; undefined past the journal (a cancel strikes there). */
-  lookup(seq: number, t: JournalOp, n: string): WorkflowJournalEntry | undefined;
-  /** Commits `entry` by `mutate` (which must add it); resolves once saved. */
-  record(entry: WorkflowJournalEntry, mutate: (rec: WorkflowRecord) => WorkflowRecord): Promise<void>;
-  /** A pending wait the run's end (or a cancel) rejects. */
-  waitFor<T>(start: (resolve: (v: T) => void, reject: (e: Error) => void) => () => void, at?: number): Promise<T>;
-  /** Throws ERR_WORKFLOW_CANCELLED once a cancel was asked (not while compensations run). */
-  checkCancel(): void;
-  caughtUp(): void;
-}
-
 /** `ctx.update(names, { timeoutMs })`: the next update of those names, taken as an operation. */
 export async function takeUpdate(
   ops: RunOps,
@@ -498,10 +476,14 @@ export async function takeUpdate(
   const until = hit?.until ?? deadlineOf(key, options?.timeoutMs, ops.host.clock.now());
   ops.caughtUp();
   const take = ops.host.awaitUpdate(seq, names as string[], until, hit === undefined && until !== undefined);
-  const taken = await ops.waitFor<Taken>((resolve, reject) => {
-    take.promise.then(resolve, reject);
-    return () => take.drop();
-  }, until);
+  const taken = await ops.waitFor<Taken>(
+    (resolve, reject) => {
+      take.promise.then(resolve, reject);
+      return () => take.drop();
+    },
+    true,
+    until,
+  );
   return updateHandle(ops, taken);
 }
 

@@ -1,0 +1,333 @@
+// A run's side effects (context.ts lends them its internals through EffectOps): a step's
+// attempts, each raced against its timeout, the run's end and (abandoned) a cancel; its retries,
+// journaled as a retry entry so a resumed run goes on counting and waits what is left of the
+// backoff; the cancel a step that settled after it throws. Steps serve ctx.step and ctx.call, a
+// child's start, result and cancel, ctx.send and compensations. An outbox message (ctx.outbox) is
+// journaled as an operation, then delivered to the workflow's handler beside the body, again after
+// a backoff while it throws, until it resolves; its delivery is journaled then. A run resumed
+// elsewhere delivers what its journal holds undelivered; deliveries stop when the run ends or its
+// activation hands off, and the body's end and a continue-as-new wait for those in flight.
+
+import { ErrEntityUnstorable } from '../contract/errors.js';
+import { describeThrown, thrownError } from '../contract/thrown.js';
+import { checkStepTimeout } from './bounds.js';
+import type { StepInfo, StepOptions } from './context_types.js';
+import { backoffMs, retryPolicy, type OutboxInfo } from './define.js';
+import {
+  ErrWorkflowCancelled,
+  ErrWorkflowTimeout,
+  ErrWorkflowValueTooLarge,
+  isTerminal,
+  revivedError,
+  storedError,
+} from './errors.js';
+import type { JournalOp } from './record.js';
+import { callOnce } from './in_flight.js';
+import { figuresOf } from './metrics.js';
+import { stepFailed, type OnCancel, type RunEnded, type RunOps, type RunningAttempt } from './run_host.js';
+
+/**
+ * @internal What a run (context.ts) lends its effects beyond {@link RunOps}: its state, the
+ * attempts and deliveries running. Built once with the run; every member reads the run as it is
+ * at the call.
+ */
+export interface EffectOps extends RunOps {
+  /** The run: the owner of its calls in flight (in_flight.ts). */
+  readonly run: object;
+  /** A read-only replay (a query of an ended instance): an operation past the journal ends it. */
+  readonly readOnly: boolean;
+  /** Set once the run ended, or once its activation hands off. */
+  ended(): RunEnded | undefined;
+  holding(): RunEnded | undefined;
+  /** True while compensations run (their steps go on after a cancel); whether a cancel was asked. */
+  compensating(): boolean;
+  cancelled(): boolean;
+  /** The cancel reached the body (Run.cancelStruck). */
+  strike(): void;
+  /** A read-only replay asked past its journal: ends the run and returns its end. */
+  endOfJournal(): RunEnded;
+  /** Operation `seq`'s idempotency key, and that key among the calls in flight on this node. */
+  key(seq: number, t: JournalOp, name: string): string;
+  onThisNode(key: string): string;
+  /** Throws ERR_WORKFLOW_VALUE_TOO_LARGE when `v` is over the workflow's maxValueBytes. */
+  checkSize(what: string, v: unknown): void;
+  /** Pushes a step's compensation on the run's stack, bound to the step's `result`. */
+  pushCompensation<T>(name: string, fn: (result: T, info: StepInfo) => unknown, result: T): void;
+  /** The attempts running (a run's end stops them, a cancel cancels them). */
+  readonly steps: Set<RunningAttempt>;
+  /** Outbox deliveries in flight (Run.delivered waits for them). */
+  readonly deliveries: Promise<void>[];
+  /** Counts outbox handler calls in flight (a hand-off waits for them). */
+  delivering(delta: number): void;
+}
+
+/** What a step asks beyond its options (see {@link runStep}). */
+export interface StepInner {
+  readonly signalOnCancel?: boolean;
+  readonly returnedAfterCancel?: () => void;
+}
+
+/**
+ * Runs step `name` as the run's next operation (or replays its entry). `inner.signalOnCancel`
+ * false: a cancel leaves a running attempt alone (a child's result: the child is cancelled);
+ * `inner.returnedAfterCancel`: called when the step returned after the cancel.
+ */
+export async function runStep<T>(
+  ops: EffectOps,
+  t: JournalOp,
+  name: string,
+  fn: (info: StepInfo) => T | Promise<T>,
+  options: StepOptions<T>,
+  inner: StepInner = {},
+): Promise<T> {
+  const h = ops.host;
+  const seq = ops.next();
+  const hit = ops.lookup(seq, t, name);
+  // A cancel strikes the body's own steps, not its compensations (they run to their end).
+  const struck = !ops.compensating();
+  let first = 1;
+  let retryAt: number | undefined;
+  if (hit?.done === true) {
+    if (hit.e !== undefined) {
+      const failed = stepFailed(name, hit.a ?? 1, revivedError(hit.e));
+      throw hit.c === true ? cancelledIn(ops, name, failed) : failed;
+    }
+    if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, hit.v as T);
+    if (hit.c === true) {
+      inner.returnedAfterCancel?.();
+      throw cancelledIn(ops, name);
+    }
+    return hit.v as T;
+  }
+  checkStepTimeout(name, options.timeoutMs);
+  if (hit !== undefined) {
+    // Its retry entry: attempts failed on an earlier run; the count and the backoff go on from it.
+    ops.caughtUp();
+    if (ops.readOnly) throw ops.endOfJournal();
+    ops.checkCancel();
+    first = (hit.a ?? 0) + 1;
+    retryAt = hit.r;
+  }
+  const policy =
+    options.retry === false ? { ...h.spec.retry, maxAttempts: 1 } : retryPolicy(options.retry, h.spec.retry);
+  const onCancel: OnCancel = !struck || inner.signalOnCancel === false ? 'ignore' : (options.cancellation ?? 'wait');
+  h.busy(1);
+  try {
+    for (let attempt = first; ; attempt++) {
+      ops.checkCancel(); // a cancel that came during the retry entry's write
+      if (retryAt !== undefined) {
+        const left = retryAt - h.clock.now();
+        retryAt = undefined;
+        if (left > 0) await delay(ops, left, struck);
+      }
+      let value: T;
+      try {
+        const holding = ops.holding();
+        if (holding !== undefined) throw holding;
+        await h.confirmLease();
+        const ended = ops.ended();
+        if (ended !== undefined) throw ended;
+        value = await figuresOf(h.entities, h.spec.name).attempt(t, name, () =>
+          attemptOnce(ops, ops.key(seq, t, name), fn, attempt, options.timeoutMs, onCancel),
+        );
+        ops.checkSize(`the result of step ${name}`, value);
+      } catch (err) {
+        const ended = ops.ended();
+        if (ended !== undefined) throw ended;
+        const cancelled = struck && ops.cancelled();
+        const last =
+          isTerminal(err) ||
+          ErrWorkflowValueTooLarge.is(err) ||
+          ErrEntityUnstorable.is(err) ||
+          attempt >= policy.maxAttempts ||
+          cancelled;
+        if (!last) {
+          h.log.warning(
+            'workflow %s/%s: step %s attempt %d failed: %s',
+            h.spec.name,
+            h.id,
+            name,
+            attempt,
+            describeThrown(err),
+          );
+          // Journaled (a retry entry) so a resumed run goes on counting and waits what is left;
+          // a step that succeeds at once writes nothing more than its result.
+          const now = h.clock.now();
+          retryAt = now + backoffMs(policy, attempt);
+          figuresOf(h.entities, h.spec.name).step(t, name).retries++;
+          await ops.record({ s: seq, t: 'retry', of: t, n: name, a: attempt, r: retryAt, at: now });
+          continue;
+        }
+        const e = storedError(err);
+        if (!cancelled) figuresOf(h.entities, h.spec.name).step(t, name).failures++;
+        const c = cancelled ? { c: true } : {};
+        await ops.record({ s: seq, t, n: name, e, a: attempt, at: h.clock.now(), done: true, ...c });
+        const failed = stepFailed(name, attempt, err);
+        throw cancelled ? cancelledIn(ops, name, failed) : failed;
+      }
+      // Decided before the write, as a replay of the entry decides.
+      const cancelled = struck && ops.cancelled();
+      const c = cancelled ? { c: true } : {};
+      await ops.record({ s: seq, t, n: name, v: value, a: attempt, at: h.clock.now(), done: true, ...c });
+      if (options.compensate !== undefined) ops.pushCompensation(name, options.compensate, value);
+      if (cancelled) {
+        inner.returnedAfterCancel?.();
+        throw cancelledIn(ops, name);
+      }
+      return value;
+    }
+  } finally {
+    h.busy(-1);
+  }
+}
+
+/** The ERR_WORKFLOW_CANCELLED a step that settled after the cancel throws (`cause`: its failure, if it failed). */
+function cancelledIn(ops: EffectOps, name: string, cause?: Error): Error {
+  ops.strike();
+  return ErrWorkflowCancelled.with(`workflow ${ops.host.id} was cancelled while step ${name} ran`, cause);
+}
+
+/** One attempt of a step: its function, raced against its timeout, the run's end and (abandoned) a cancel. */
+function attemptOnce<T>(
+  ops: EffectOps,
+  idempotencyKey: string,
+  fn: (info: StepInfo) => T | Promise<T>,
+  attempt: number,
+  timeoutMs: number | undefined,
+  onCancel: OnCancel,
+): Promise<T> {
+  const ctl = new AbortController();
+  return new Promise<T>((resolve, reject) => {
+    let timer: unknown;
+    let settled = false;
+    const settle = (): boolean => {
+      if (settled) return false;
+      settled = true;
+      ops.steps.delete(running);
+      if (timer !== undefined) ops.host.clock.clearTimeout(timer);
+      return true;
+    };
+    const stop = (err: Error): void => {
+      if (!settle()) return;
+      ctl.abort(err);
+      reject(err);
+    };
+    const running: RunningAttempt = {
+      stop,
+      cancel: (err) => {
+        if (onCancel === 'abandon') stop(err);
+        else if (onCancel === 'wait') ctl.abort(err); // the attempt decides, by what it returns or throws
+      },
+    };
+    ops.steps.add(running);
+    if (timeoutMs !== undefined)
+      timer = ops.host.clock.setTimeout(
+        () => stop(ErrWorkflowTimeout.with(`attempt ${attempt} took longer than ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    Promise.resolve()
+      // Not beside a call of the same operation an ended run of this instance left running here.
+      .then(() =>
+        callOnce(ops.onThisNode(idempotencyKey), ops.run, () => fn({ idempotencyKey, attempt, signal: ctl.signal })),
+      )
+      .then(
+        (v) => {
+          if (settle()) resolve(v);
+        },
+        (e: unknown) => {
+          if (settle()) reject(thrownError(e)); // any thrown value: Object.create(null) has no String()
+        },
+      );
+  });
+}
+
+/** Waits `ms` on the runtime clock (a retry's backoff); rejects when the run ends (or is cancelled). */
+function delay(ops: RunOps, ms: number, cancellable: boolean): Promise<void> {
+  const clock = ops.host.clock;
+  return ops.waitFor(
+    (resolve) => {
+      const t = clock.setTimeout(resolve, ms);
+      return () => clock.clearTimeout(t);
+    },
+    cancellable,
+    clock.now() + ms,
+  );
+}
+
+// ---- the outbox ----
+
+/** Journals outbox message `name` as the run's next operation and starts its delivery (see the top of this file). */
+export async function putOutbox(
+  ops: EffectOps,
+  name: string,
+  message: unknown,
+  handler: (m: unknown, info: OutboxInfo) => unknown,
+): Promise<void> {
+  const h = ops.host;
+  const seq = ops.next();
+  const hit = ops.lookup(seq, 'outbox', name);
+  if (hit?.done === true) return;
+  const m = hit === undefined ? message : hit.v;
+  if (hit === undefined) {
+    ops.checkSize(`outbox message ${name}`, m);
+    await ops.record({ s: seq, t: 'outbox', n: name, v: m, at: h.clock.now() });
+  }
+  const at = hit?.at ?? h.clock.now();
+  ops.deliveries.push(figuresOf(h.entities, h.spec.name).outbox(at, deliver(ops, seq, name, m, handler)));
+}
+
+/** Delivers a journaled outbox message until its handler resolves, then journals the delivery. */
+async function deliver(
+  ops: EffectOps,
+  seq: number,
+  name: string,
+  m: unknown,
+  handler: (m: unknown, info: OutboxInfo) => unknown,
+): Promise<void> {
+  const h = ops.host;
+  const policy = h.spec.retry;
+  h.busy(1);
+  try {
+    for (let attempt = 1; ; attempt++) {
+      if (ops.ended() !== undefined || ops.holding() !== undefined) return;
+      try {
+        await h.confirmLease();
+        if (ops.ended() !== undefined) return;
+        const idempotencyKey = ops.key(seq, 'outbox', name);
+        ops.delivering(1);
+        try {
+          await callOnce(ops.onThisNode(idempotencyKey), ops.run, () => handler(m, { idempotencyKey, attempt }));
+        } finally {
+          ops.delivering(-1);
+        }
+      } catch (err) {
+        if (ops.ended() !== undefined) return;
+        h.log.warning(
+          'workflow %s/%s: outbox %s delivery %d failed: %s',
+          h.spec.name,
+          h.id,
+          name,
+          attempt,
+          describeThrown(err),
+        );
+        await delay(ops, backoffMs(policy, attempt), false).catch(() => undefined);
+        continue;
+      }
+      if (ops.ended() !== undefined) return;
+      await ops
+        .record({
+          s: seq,
+          t: 'outbox',
+          n: name,
+          v: m,
+          a: attempt,
+          at: h.clock.now(),
+          done: true,
+        })
+        .catch(() => undefined);
+      return;
+    }
+  } finally {
+    h.busy(-1);
+  }
+}
