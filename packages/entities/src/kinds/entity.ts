@@ -285,8 +285,11 @@ export interface EntityKind<P extends AnyProtocol = AnyProtocol, S = unknown> {
   readonly passivateAfterMs: number;
   /** The kind's durable reminder types (none: its entities cannot `remind`). */
   readonly reminders?: ReminderSchemas;
-  /** Derives a key's state index row from its state ({@link EntityKindOptions.index}). */
-  readonly index?: (state: S) => StateIndexEntry | undefined;
+  /**
+   * Derives a key's state index row from its state ({@link EntityKindOptions.index}). A method
+   * (bivariant in `S`), so a kind still widens to one of a looser state type, as before it.
+   */
+  index?(state: S): StateIndexEntry | undefined;
 }
 
 const encoder = new TextEncoder();
