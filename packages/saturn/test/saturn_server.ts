@@ -73,7 +73,7 @@ export async function startSaturn(
     collect(proc.stdout!);
     collect(proc.stderr!);
     proc.once('exit', () => (exited = true));
-    await eventually(() => listening || exited || undefined, 'the Saturn server to listen', { timeoutMs: 20_000 });
+    await eventually(() => listening || exited || undefined, 'the Saturn server to listen', { timeoutMs: 60_000 });
     if (listening) return { port: p, token, dir, proc, output };
     if (attempt >= 3 || port !== undefined) throw new Error(`the Saturn server did not start:\n${output.join('\n')}`);
   }
@@ -130,7 +130,7 @@ export class GoNode {
     return eventually(
       () => this.lines.slice(from).find(pred),
       `the Go node to print ${what} (printed: ${JSON.stringify(this.lines)}; stderr: ${this.stderr.join(' | ')})`,
-      { timeoutMs: 20_000 },
+      { timeoutMs: 60_000 },
     );
   }
 
