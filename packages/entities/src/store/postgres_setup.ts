@@ -6,6 +6,8 @@
 // table (postgres_reminders.ts) and the journal's tables (journal_sql.ts); created when missing,
 // by one member at a time.
 
+import { createHash } from 'node:crypto';
+
 import pg from 'pg';
 
 import { ErrEntityIncorrect } from '../contract/errors.js';
@@ -220,36 +222,90 @@ ${postgresReminderSchema(p)}
 ${postgresDeadLetterSchema(p, NOW)}`;
 }
 
+/** The schema's fingerprint: a digest of every statement this version runs (the table keeps it). */
+function fingerprint(prefix: string): string {
+  return createHash('sha256')
+    .update(schema(prefix))
+    .update(livenessSchema(prefix))
+    .update(postgresJournalSchema(prefix, true))
+    .update(postgresJournalSchema(prefix, false))
+    .update(addAttemptsColumn(prefix))
+    .digest('hex');
+}
+
+/** The `CREATE OR REPLACE FUNCTION` statements of `ddl`, in order (each ends with `$fn$;`). */
+function functionsOf(ddl: string): string {
+  return (ddl.match(/CREATE OR REPLACE FUNCTION[\s\S]*?\$fn\$[\s\S]*?\$fn\$;/g) ?? []).join('\n');
+}
+
+/** Tries a schema set-up takes at most when the server picks it as a deadlock's victim. */
+const DEADLOCK_TRIES = 5;
+
 /**
  * Creates the tables and functions of the store whose table names start with `prefix` when they
  * are missing, on the checked-out client `c`: one member at a time (two members creating them at
- * once would race on the catalog), under a session advisory lock.
+ * once would race on the catalog), under a session advisory lock. A schema this version already
+ * set up (its fingerprint in `<prefix>schema`) is left alone: no DDL, so an open beside running
+ * members takes no table or function lock their writes wait on (a member restarted during a
+ * rolling deploy once died at open with "deadlock detected" against the others' writes). A
+ * set-up the server picks as a deadlock's victim is run again (it changes nothing twice).
  */
 export async function createSchema(c: pg.PoolClient, prefix: string): Promise<void> {
+  const print = fingerprint(prefix);
   // Two members creating the tables at once would race on the catalog: one at a time.
   await c.query('SELECT pg_advisory_lock(7254101)');
   try {
-    await c.query(schema(prefix));
-    await c.query(livenessSchema(prefix));
-    const has = async (table: string, column: string): Promise<boolean> =>
-      (
-        await c.query(
-          'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
-          [`${prefix}${table}`, column],
-        )
-      ).rows.length > 0;
-    await c.query(postgresJournalSchema(prefix, await has('events', 'seq')));
-    // An inbox an earlier version made: its rows get the time of this migration (the column's
-    // default, evaluated per row), every insert since the server's clock (the enqueue function
-    // names no time, so a member of the earlier version still fills it in).
-    if (!(await has('inbox', 'accepted_at')))
-      await c.query(`ALTER TABLE ${prefix}inbox ADD COLUMN IF NOT EXISTS accepted_at BIGINT NOT NULL DEFAULT ${NOW}`);
-    await c.query(`CREATE INDEX IF NOT EXISTS ${prefix}inbox_pending ON ${prefix}inbox (kind, key, accepted_at)`);
-    // An inbox an earlier version made: its messages have had no failed attempt counted.
-    if (!(await has('inbox', 'attempts'))) await c.query(addAttemptsColumn(prefix));
+    const current = await c.query(`SELECT 1 FROM pg_tables WHERE schemaname = current_schema() AND tablename = $1`, [
+      `${prefix}schema`,
+    ]);
+    if (current.rows.length > 0) {
+      const row = await c.query(`SELECT fingerprint FROM ${prefix}schema WHERE id = 1`);
+      if ((row.rows[0] as { fingerprint?: string } | undefined)?.fingerprint === print) {
+        // Only this version's functions again (they lock no table): a member of an earlier
+        // version that opened meanwhile may have put its own back.
+        await c.query(functionsOf(schema(prefix)));
+        return;
+      }
+    }
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await migrate(c, prefix);
+        break;
+      } catch (e) {
+        if ((e as { code?: unknown }).code !== '40P01' || attempt >= DEADLOCK_TRIES) throw e;
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+    await c.query(
+      `CREATE TABLE IF NOT EXISTS ${prefix}schema (id INT PRIMARY KEY, fingerprint TEXT NOT NULL);
+       INSERT INTO ${prefix}schema (id, fingerprint) VALUES (1, '${print}')
+       ON CONFLICT (id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint;`,
+    );
   } finally {
     await c.query('SELECT pg_advisory_unlock(7254101)');
   }
+}
+
+/** The set-up itself: every statement idempotent (see {@link createSchema}). */
+async function migrate(c: pg.PoolClient, prefix: string): Promise<void> {
+  await c.query(schema(prefix));
+  await c.query(livenessSchema(prefix));
+  const has = async (table: string, column: string): Promise<boolean> =>
+    (
+      await c.query(
+        'SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2',
+        [`${prefix}${table}`, column],
+      )
+    ).rows.length > 0;
+  await c.query(postgresJournalSchema(prefix, await has('events', 'seq')));
+  // An inbox an earlier version made: its rows get the time of this migration (the column's
+  // default, evaluated per row), every insert since the server's clock (the enqueue function
+  // names no time, so a member of the earlier version still fills it in).
+  if (!(await has('inbox', 'accepted_at')))
+    await c.query(`ALTER TABLE ${prefix}inbox ADD COLUMN IF NOT EXISTS accepted_at BIGINT NOT NULL DEFAULT ${NOW}`);
+  await c.query(`CREATE INDEX IF NOT EXISTS ${prefix}inbox_pending ON ${prefix}inbox (kind, key, accepted_at)`);
+  // An inbox an earlier version made: its messages have had no failed attempt counted.
+  if (!(await has('inbox', 'attempts'))) await c.query(addAttemptsColumn(prefix));
 }
 
 /** The DDL of the liveness table of a store whose table names start with `p`. */
