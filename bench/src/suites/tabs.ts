@@ -293,6 +293,13 @@ async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: numb
 
 const TABS_PER_PROCESS = 2500;
 
+/** How each peer broadcasts. */
+const BROADCAST_HOW: Record<string, string> = {
+  'ergo-ts': "one sendEvent of a gateway process; each tab's process monitors the event",
+  'socket.io': 'one io.emit',
+  ws: 'a send per socket (wss.clients)',
+};
+
 async function hold(report: Report, peer: string, n: number, rounds: number, warmup: number): Promise<void> {
   const server = await startServer(peer, false);
   const procs = Math.ceil(n / TABS_PER_PROCESS);
@@ -330,7 +337,7 @@ async function hold(report: Report, peer: string, n: number, rounds: number, war
       await all;
       if (seq > warmup) times.push(performance.now() - t1);
     }
-    row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: 'one publish (ws: a send per socket)' });
+    row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: BROADCAST_HOW[peer] });
   } finally {
     await Promise.all(clients.map((c) => c.leave()));
     await server.stop();
