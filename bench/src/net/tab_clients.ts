@@ -261,6 +261,8 @@ async function serve(peer: string, url: string): Promise<void> {
         return;
     }
   };
+  // The server's process gone (killed at its timeout, crashed): no orphan keeps thousands of sockets.
+  process.on('disconnect', () => process.exit(0));
   process.on('message', (m) => {
     handle(m as Request).catch((e: unknown) => send({ op: 'error', message: (e as Error).stack ?? String(e) }));
   });

@@ -230,6 +230,8 @@ class Clients {
         w(r);
       } else this.onReply?.(r);
     });
+    // A send on a channel that closed under it: the process failed, said by its exit.
+    this.proc.on('error', (e) => this.#fail(e));
     this.proc.on('exit', (code) => {
       if (this.#waiting.size > 0) this.#fail(new Error(`tab clients exited (${String(code)}) before answering`));
     });
