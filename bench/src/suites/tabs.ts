@@ -71,8 +71,9 @@ export function defaultSizes(quick: boolean): TabsSizes {
   if (!Number.isInteger(tabs) || tabs < 1) throw new Error(`BENCH_TABS must be an integer ≥ 1, not ${v}`);
   return {
     tabs,
-    calls: quick ? 1000 : 2000,
-    pipelined: quick ? 10_000 : 20_000,
+    // Rounds of ~0.1 s each on a quiet machine; a loaded one stretches them tenfold.
+    calls: quick ? 500 : 1000,
+    pipelined: quick ? 5000 : 10_000,
     // Few tabs, many sends: each offers about ten times its limit, so a gateway that let the
     // flood through would read well above 1 (100 tabs would share its throughput and offer ~1×).
     floodTabs: 10,
