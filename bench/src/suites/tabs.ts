@@ -38,7 +38,9 @@ const here = dirname(fileURLToPath(import.meta.url));
 const CLIENTS = join(here, '..', 'net', 'tab_clients.js');
 const repoRoot = join(here, '..', '..', '..');
 
+/** The table of every row of this suite. */
 export const G_TABS = 'browser tabs (gateway)';
+/** Row names (the test checks each is reported for each peer that has it). */
 export const N_RTT = 'round trip tab → server process → tab';
 export const N_RATE = 'messages/s per tab (echoed, 64 in flight)';
 export const nHeap = (n: number): string => `server heap per idle tab (${n} tabs)`;
@@ -49,6 +51,7 @@ export const N_FLOOD = 'flood: passed ÷ allowed by the per-tab limit';
 export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refused)';
 export const N_BUNDLE = 'browser bundle (gzip -9)';
 
+/** The columns of the echo and hold scenarios, each in its own child. */
 export const PEERS = ['ergo-ts', 'socket.io', 'ws'] as const;
 
 /** The sizes of one run. */
@@ -81,6 +84,7 @@ export function defaultSizes(quick: boolean): TabsSizes {
   };
 }
 
+/** One child per scenario and peer (the flood is ergo-ts' alone; ws has no bundle). */
 export const scenarios: ScenarioSpec[] = [
   { id: 'echo', peers: [...PEERS], timeout: 120 },
   { id: 'hold', peers: [...PEERS], timeout: 600, nodeFlags: ['--max-old-space-size=4096'] },
