@@ -25,6 +25,8 @@ export const PEER_LABEL: Record<string, string> = {
   restate: 'Restate',
   dbos: 'DBOS',
   'js-ring': 'raw JS ring',
+  'socket.io': 'Socket.IO',
+  ws: 'raw ws',
 };
 
 /** One peer's figure in one row. */

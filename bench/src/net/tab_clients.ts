@@ -1,0 +1,271 @@
+// The simulated tabs of the tabs suite (suites/tabs.ts): one OS process holding many client
+// connections of one peer, driven over IPC by the suite's child (the server side), so the server's
+// heap, RSS and CPU are its own. The peers' clients:
+//   ergo-ts    the real tab client (`joinGateway` of @ergo-ts/tabs/tab): each tab its own node
+//   socket.io  socket.io-client, transports: ['websocket'] (no long-polling first)
+//   ws         a bare `ws` WebSocket
+// All three dial with the `ws` package's WebSocket (socket.io-client uses it in Node), so the
+// client-side transport is the same for every column.
+//
+//   fork(tab_clients.js, [peer, url])   then IPC requests (see Request) → replies (see Reply)
+
+import { Actor, Event, ProcessID, type Atom, type MessageEvent } from 'ergo-ts';
+import { joinGateway, type TabNode, type TabWebSocketClass } from '@ergo-ts/tabs/tab';
+import { io, type Socket } from 'socket.io-client';
+import { WebSocket } from 'ws';
+
+/** What the suite asks a client process. */
+export type Request =
+  | { op: 'join'; count: number }
+  | { op: 'subscribe' }
+  | { op: 'arm'; seq: number }
+  | { op: 'echo'; calls: number; total: number; window: number; rounds: number }
+  | { op: 'flood'; perTab: number }
+  | { op: 'leave' };
+
+/** What a client process answers (`got` and `refused` come unasked). */
+export type Reply =
+  | { op: 'joined' }
+  | { op: 'subscribed' }
+  | { op: 'armed' }
+  | { op: 'got'; seq: number }
+  | { op: 'echoed'; rttUs: number[]; rates: number[] }
+  | { op: 'refused'; n: number }
+  | { op: 'flooded' }
+  | { op: 'error'; message: string };
+
+/** The payload of every echo: 64 characters. */
+export const PAYLOAD = 'x'.repeat(64);
+const quiet = { systemApp: false, log: { defaultLogger: { output: { write: () => true } } } } as const;
+
+/** One client connection, whatever the peer. */
+interface Conn {
+  /** A round trip: the server answers this one request. */
+  call(data: string): Promise<void>;
+  /** `total` messages echoed back, `window` in flight; resolves when the last is back. */
+  pipeline(total: number, window: number): Promise<void>;
+  /** Starts hearing the broadcast (each value to `onNews`). */
+  subscribe(onNews: (v: unknown) => void): Promise<void>;
+  /** `n` one-way messages to the server's sink, as fast as the client can. */
+  flood(n: number): void;
+  close(): Promise<void>;
+}
+
+const send = (r: Reply): void => void process.send!(r);
+
+/** The refusals of flooding tabs, reported once per macrotask. */
+let refused = 0;
+let refusedScheduled = false;
+function countRefusal(): void {
+  refused++;
+  if (refusedScheduled) return;
+  refusedScheduled = true;
+  setImmediate(() => {
+    refusedScheduled = false;
+    send({ op: 'refused', n: refused });
+    refused = 0;
+  });
+}
+
+/** On a tab's node: sends `total` messages to the echo process, `window` in flight, counts the echoes. */
+class Pinger extends Actor {
+  constructor(
+    readonly echo: ProcessID,
+    readonly total: number,
+    readonly window: number,
+    readonly done: () => void,
+  ) {
+    super();
+  }
+  sent = 0;
+  back = 0;
+  override init(): void {
+    for (; this.sent < Math.min(this.window, this.total); this.sent++) this.send(this.echo, PAYLOAD);
+  }
+  override handleMessage(): void {
+    if (++this.back === this.total) this.done();
+    else if (this.sent < this.total) {
+      this.sent++;
+      this.send(this.echo, PAYLOAD);
+    }
+  }
+}
+
+/** On a tab's node: hears the gateway's `news` event. */
+class Listener extends Actor {
+  constructor(
+    readonly event: Event,
+    readonly onNews: (v: unknown) => void,
+  ) {
+    super();
+  }
+  override async init(): Promise<void> {
+    await this.monitorEvent(this.event);
+  }
+  override handleEvent(m: MessageEvent): void {
+    this.onNews(m.message);
+  }
+}
+
+async function ergoConn(url: string): Promise<Conn> {
+  const tab: TabNode = await joinGateway({
+    url,
+    token: 'bench',
+    node: quiet,
+    reconnect: false,
+    WebSocket: WebSocket as unknown as TabWebSocketClass,
+    onRefusal: countRefusal,
+  });
+  const echo = new ProcessID('echo' as Atom, tab.gateway);
+  const sink = new ProcessID('sink' as Atom, tab.gateway);
+  return {
+    call: async (data) => void (await tab.node.call(echo, data)),
+    pipeline: (total, window) =>
+      new Promise<void>((resolve, reject) => {
+        tab.node.spawn(() => new Pinger(echo, total, window, resolve)).catch(reject);
+      }),
+    subscribe: async (onNews) =>
+      void (await tab.node.spawn(() => new Listener(new Event('news' as Atom, tab.gateway), onNews))),
+    flood: (n) => {
+      for (let i = 0; i < n; i++) tab.node.send(sink, 'x');
+    },
+    close: () => tab.leave(),
+  };
+}
+
+async function socketIoConn(url: string): Promise<Conn> {
+  const s: Socket = io(url, { transports: ['websocket'], reconnection: false, forceNew: true });
+  await new Promise<void>((resolve, reject) => {
+    s.once('connect', resolve);
+    s.once('connect_error', reject);
+  });
+  return {
+    call: (data) => s.emitWithAck('echo', data).then(() => undefined),
+    pipeline: (total, window) =>
+      new Promise<void>((resolve) => {
+        let sent = 0;
+        let back = 0;
+        const onM = (): void => {
+          if (++back === total) {
+            s.off('m', onM);
+            resolve();
+          } else if (sent < total) {
+            sent++;
+            s.emit('m', PAYLOAD);
+          }
+        };
+        s.on('m', onM);
+        for (; sent < Math.min(window, total); sent++) s.emit('m', PAYLOAD);
+      }),
+    subscribe: async (onNews) => void s.on('news', onNews),
+    flood: (n) => {
+      for (let i = 0; i < n; i++) s.emit('sink', 'x');
+    },
+    close: async () => void s.disconnect(),
+  };
+}
+
+async function wsConn(url: string): Promise<Conn> {
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const next = (): Promise<void> => new Promise((r) => ws.once('message', () => r()));
+  return {
+    call: async (data) => {
+      const back = next();
+      ws.send(data);
+      await back;
+    },
+    pipeline: (total, window) =>
+      new Promise<void>((resolve) => {
+        let sent = 0;
+        let back = 0;
+        const onM = (): void => {
+          if (++back === total) {
+            ws.off('message', onM);
+            resolve();
+          } else if (sent < total) {
+            sent++;
+            ws.send(PAYLOAD);
+          }
+        };
+        ws.on('message', onM);
+        for (; sent < Math.min(window, total); sent++) ws.send(PAYLOAD);
+      }),
+    subscribe: async (onNews) => void ws.on('message', (d: Buffer) => onNews(Number(d.toString()))),
+    flood: (n) => {
+      for (let i = 0; i < n; i++) ws.send('x');
+    },
+    close: async () => {
+      ws.close();
+      await new Promise<void>((r) => (ws.readyState === WebSocket.CLOSED ? r() : ws.once('close', () => r())));
+    },
+  };
+}
+
+const CONNECT: Record<string, (url: string) => Promise<Conn>> = {
+  'ergo-ts': ergoConn,
+  'socket.io': socketIoConn,
+  ws: wsConn,
+};
+
+/** Connections opened at once while joining (a page load's burst, bounded). */
+const JOIN_BATCH = 100;
+
+async function serve(peer: string, url: string): Promise<void> {
+  const connect = CONNECT[peer];
+  if (connect === undefined) throw new Error(`tab clients: unknown peer ${peer}`);
+  const conns: Conn[] = [];
+  let armed = -1;
+  let heard = 0;
+  const onNews = (v: unknown): void => {
+    if (v === armed && ++heard === conns.length) send({ op: 'got', seq: armed });
+  };
+  const handle = async (r: Request): Promise<void> => {
+    switch (r.op) {
+      case 'join':
+        for (let i = 0; i < r.count; i += JOIN_BATCH)
+          conns.push(
+            ...(await Promise.all(Array.from({ length: Math.min(JOIN_BATCH, r.count - i) }, () => connect(url)))),
+          );
+        return send({ op: 'joined' });
+      case 'subscribe':
+        await Promise.all(conns.map((c) => c.subscribe(onNews)));
+        return send({ op: 'subscribed' });
+      case 'arm':
+        armed = r.seq;
+        heard = 0;
+        return send({ op: 'armed' });
+      case 'echo': {
+        const c = conns[0]!;
+        const rttUs: number[] = [];
+        const rates: number[] = [];
+        for (let round = 0; round < r.rounds; round++) {
+          let t0 = performance.now();
+          for (let i = 0; i < r.calls; i++) await c.call(PAYLOAD);
+          rttUs.push(((performance.now() - t0) * 1000) / r.calls);
+          t0 = performance.now();
+          await c.pipeline(r.total, r.window);
+          rates.push(r.total / ((performance.now() - t0) / 1000));
+        }
+        return send({ op: 'echoed', rttUs, rates });
+      }
+      case 'flood':
+        for (const c of conns) c.flood(r.perTab);
+        return send({ op: 'flooded' });
+      case 'leave':
+        await Promise.all(conns.map((c) => c.close()));
+        process.disconnect();
+        return;
+    }
+  };
+  // The server's process gone (killed at its timeout, crashed): no orphan keeps thousands of sockets.
+  process.on('disconnect', () => process.exit(0));
+  process.on('message', (m) => {
+    handle(m as Request).catch((e: unknown) => send({ op: 'error', message: (e as Error).stack ?? String(e) }));
+  });
+}
+
+await serve(process.argv[2]!, process.argv[3]!);

@@ -1,0 +1,425 @@
+// Browser tabs as nodes (@ergo-ts/tabs, issue 73) beside what a web team would pick: Socket.IO
+// (server `socket.io`, clients `socket.io-client`) and a raw `ws` echo, on this machine. Each
+// scenario and peer runs in its own bench child, which is the server (the gateway node, the
+// Socket.IO server, the ws server); the clients are simulated tabs in other OS processes
+// (net/tab_clients.ts: the real tab client for ergo-ts), so the server's memory and CPU are its own.
+//
+//   echo    one tab: the round trip tab → server process → tab (µs per call; Socket.IO: an emit
+//           with an ack; ws: a message echoed), and echoed messages/s with 64 in flight
+//   hold    N idle tabs (default 1,000; BENCH_TABS=10000 for the issue's size): the server's heap
+//           and RSS growth per tab (after a full GC), the join rate (100 connecting at once), and
+//           one broadcast to every tab (time until the last has it and its process told the
+//           server over IPC)
+//   flood   ergo-ts only: 10 tabs each send 5,000 messages at once against the default limit of
+//           200 messages/s per tab; what passed ÷ what the limit allows (≤ 1: within its limits)
+//   bundle  the browser bundle, gzip -9: ergo-ts' core (packages/ergo/dist/browser/ergo.js) and
+//           socket.io-client's dist/socket.io.min.js
+//
+// `npm run bench -- --only=tabs`; BENCH_TABS sets N (the hold scenario runs ⌈N / 2,500⌉ client
+// processes).
+
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { createServer, type Server as HttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+import { Actor, startNode, type Node, type PID, type Ref } from 'ergo-ts';
+import { createTabGateway, DEFAULT_TAB_LIMITS } from '@ergo-ts/tabs';
+import { Server as IoServer } from 'socket.io';
+import { WebSocketServer } from 'ws';
+
+import type { Reply, Request } from '../net/tab_clients.js';
+import type { FigureSpec, Report, ScenarioSpec, SuiteContext } from '../lib/types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const CLIENTS = join(here, '..', 'net', 'tab_clients.js');
+const repoRoot = join(here, '..', '..', '..');
+
+/** The table of every row of this suite. */
+export const G_TABS = 'browser tabs (gateway)';
+/** Row names (the test checks each is reported for each peer that has it). */
+export const N_RTT = 'round trip tab → server process → tab';
+export const N_RATE = 'messages/s per tab (echoed, 64 in flight)';
+export const nHeap = (n: number): string => `server heap per idle tab (${n} tabs)`;
+export const nRss = (n: number): string => `server RSS per idle tab (${n} tabs)`;
+export const nJoin = (n: number): string => `join rate (${n} tabs, 100 at once)`;
+export const nBroadcast = (n: number): string => `broadcast to ${n} tabs: until the last has it`;
+export const N_FLOOD = 'flood: passed ÷ allowed by the per-tab limit';
+export const N_FLOOD_RATE = 'flood: sends handled by the gateway (passed or refused)';
+export const N_BUNDLE = 'browser bundle (gzip -9)';
+
+/** The columns of the echo and hold scenarios, each in its own child. */
+export const PEERS = ['ergo-ts', 'socket.io', 'ws'] as const;
+
+/** The sizes of one run. */
+export interface TabsSizes {
+  /** Tabs of the hold scenario. */
+  tabs: number;
+  /** Sequential round trips per round (echo). */
+  calls: number;
+  /** Messages echoed per round with 64 in flight (echo). */
+  pipelined: number;
+  /** Tabs flooding, and the sends of each (flood). */
+  floodTabs: number;
+  floodSends: number;
+}
+
+/** The sizes of `npm run bench`: BENCH_TABS tabs (default 1,000; 500 with --quick). */
+export function defaultSizes(quick: boolean): TabsSizes {
+  const v = process.env['BENCH_TABS'];
+  const tabs = v === undefined || v === '' ? (quick ? 500 : 1000) : Number(v);
+  if (!Number.isInteger(tabs) || tabs < 1) throw new Error(`BENCH_TABS must be an integer ≥ 1, not ${v}`);
+  return {
+    tabs,
+    // Rounds of ~0.1 s each on a quiet machine; a loaded one stretches them tenfold.
+    calls: quick ? 500 : 1000,
+    pipelined: quick ? 5000 : 10_000,
+    // Few tabs, many sends: each offers about ten times its limit, so a gateway that let the
+    // flood through would read well above 1 (100 tabs would share its throughput and offer ~1×).
+    floodTabs: 10,
+    floodSends: 5000,
+  };
+}
+
+/** One child per scenario and peer (the flood is ergo-ts' alone; ws has no bundle). */
+export const scenarios: ScenarioSpec[] = [
+  { id: 'echo', peers: [...PEERS], timeout: 120 },
+  { id: 'hold', peers: [...PEERS], timeout: 600, nodeFlags: ['--max-old-space-size=4096'] },
+  { id: 'flood', peers: ['ergo-ts'], timeout: 120 },
+  { id: 'bundle', peers: ['ergo-ts', 'socket.io'], timeout: 60 },
+];
+
+/** The flood stays within the tabs' limits: what passed ≤ one second's burst + the rate over its time. */
+export const figures: FigureSpec[] = [{ group: G_TABS, name: N_FLOOD, target: { value: 1, better: 'lower' } }];
+
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+
+/** The server of one peer: its URL, how many one-way `sink` messages reached it, its broadcast. */
+interface Server {
+  url: string;
+  sunk(): number;
+  onSink: (() => void) | null;
+  broadcast(seq: number): void;
+  stop(): Promise<void>;
+}
+
+class Echo extends Actor {
+  override handleCall(_from: PID, _ref: unknown, request: unknown): unknown {
+    return request;
+  }
+  override handleMessage(from: PID, message: unknown): void {
+    this.send(from, message);
+  }
+}
+
+class Sink extends Actor {
+  constructor(readonly onMessage: () => void) {
+    super();
+  }
+  override handleMessage(): void {
+    this.onMessage();
+  }
+}
+
+class Publisher extends Actor {
+  token!: Ref;
+  override init(): void {
+    this.token = this.registerEvent('news');
+  }
+  override handleMessage(_from: PID, seq: unknown): void {
+    this.sendEvent('news', this.token, seq);
+  }
+}
+
+async function ergoServer(flood: boolean): Promise<Server> {
+  const node: Node = await startNode(`bench_tabs_${process.pid}@localhost`, {
+    log: { defaultLogger: { disable: true } },
+  });
+  let sunk = 0;
+  const s: Server = {
+    url: '',
+    sunk: () => sunk,
+    onSink: null,
+    broadcast: (seq) => node.send(pub, seq),
+    stop: async () => {
+      await gw.stop();
+      await node.stop();
+    },
+  };
+  await node.spawnRegister('echo', Echo);
+  await node.spawnRegister('sink', () => new Sink(() => (sunk++, s.onSink?.())));
+  const pub = await node.spawnRegister('news', Publisher);
+  // The default limits where the flood measures them; out of the way elsewhere.
+  const limits = flood ? {} : { messagesPerSecond: 1e9, bytesPerSecond: 1e12, queuedBytes: 1 << 30 };
+  const gw = await createTabGateway(node, {
+    admit: () => ({ names: { echo: true, sink: true }, events: ['news'], limits }),
+  });
+  s.url = gw.url;
+  return s;
+}
+
+async function listen(http: HttpServer): Promise<number> {
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', r));
+  return (http.address() as AddressInfo).port;
+}
+
+async function socketIoServer(): Promise<Server> {
+  const http = createServer();
+  const ioServer = new IoServer(http, { serveClient: false });
+  let sunk = 0;
+  const s: Server = {
+    url: '',
+    sunk: () => sunk,
+    onSink: null,
+    broadcast: (seq) => void ioServer.emit('news', seq),
+    stop: () => new Promise<void>((r) => void ioServer.close(() => r())),
+  };
+  ioServer.on('connection', (socket) => {
+    socket.on('echo', (data: unknown, ack: (d: unknown) => void) => ack(data));
+    socket.on('m', (data: unknown) => void socket.emit('m', data));
+    socket.on('sink', () => (sunk++, s.onSink?.()));
+  });
+  s.url = `http://127.0.0.1:${await listen(http)}`;
+  return s;
+}
+
+async function wsServer(): Promise<Server> {
+  const http = createServer();
+  const wss = new WebSocketServer({ server: http });
+  wss.on('connection', (c) => c.on('message', (d, binary) => c.send(d, { binary })));
+  const s: Server = {
+    url: `ws://127.0.0.1:${await listen(http)}`,
+    sunk: () => 0,
+    onSink: null,
+    broadcast: (seq) => {
+      const data = String(seq);
+      for (const c of wss.clients) c.send(data);
+    },
+    stop: async () => {
+      for (const c of wss.clients) c.terminate();
+      await new Promise<void>((r) => wss.close(() => r()));
+      await new Promise<void>((r) => http.close(() => r()));
+    },
+  };
+  return s;
+}
+
+function startServer(peer: string, flood: boolean): Promise<Server> {
+  if (peer === 'socket.io') return socketIoServer();
+  if (peer === 'ws') return wsServer();
+  return ergoServer(flood);
+}
+
+/** A client process (net/tab_clients.ts) and its IPC. */
+class Clients {
+  readonly proc: ChildProcess;
+  #waiting = new Map<string, (r: Reply) => void>();
+  #failed: Error | null = null;
+  /** Unasked replies (`got`, `refused`). */
+  onReply: ((r: Reply) => void) | null = null;
+
+  constructor(peer: string, url: string) {
+    this.proc = fork(CLIENTS, [peer, url], {
+      execArgv: ['--max-old-space-size=4096'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    this.proc.on('message', (m) => {
+      const r = m as Reply;
+      if (r.op === 'error') return this.#fail(new Error(`tab clients: ${r.message}`));
+      const w = this.#waiting.get(r.op);
+      if (w !== undefined) {
+        this.#waiting.delete(r.op);
+        w(r);
+      } else this.onReply?.(r);
+    });
+    // A send on a channel that closed under it: the process failed, said by its exit.
+    this.proc.on('error', (e) => this.#fail(e));
+    this.proc.on('exit', (code) => {
+      if (this.#waiting.size > 0) this.#fail(new Error(`tab clients exited (${String(code)}) before answering`));
+    });
+  }
+
+  #fail(e: Error): void {
+    this.#failed = e;
+    for (const w of this.#waiting.values()) w({ op: 'error', message: e.message });
+    this.#waiting.clear();
+  }
+
+  /** Sends `req` and resolves with the reply `op`; rejects when the process fails. */
+  async ask<R extends Reply>(req: Request, op: R['op']): Promise<R> {
+    if (this.#failed !== null) throw this.#failed;
+    const reply = await new Promise<Reply>((resolve) => {
+      this.#waiting.set(op, resolve);
+      this.proc.send(req);
+    });
+    if (reply.op === 'error') throw new Error(reply.message);
+    return reply as R;
+  }
+
+  async leave(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    const exited = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    this.proc.send({ op: 'leave' } satisfies Request);
+    await exited;
+  }
+}
+
+/** Per-round samples as one row. */
+function row(report: Report, peer: string, name: string, unit: string, samples: number[], extra = {}): void {
+  const s = [...samples].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  const value = s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+  report({ group: G_TABS, name, unit, value, samples, peer, ...extra });
+}
+
+async function echo(report: Report, peer: string, sizes: TabsSizes, rounds: number, warmup: number): Promise<void> {
+  const server = await startServer(peer, false);
+  const c = new Clients(peer, server.url);
+  try {
+    await c.ask({ op: 'join', count: 1 }, 'joined');
+    const r = await c.ask<Extract<Reply, { op: 'echoed' }>>(
+      {
+        op: 'echo',
+        calls: sizes.calls,
+        total: sizes.pipelined,
+        window: 64,
+        rounds: warmup + rounds,
+      },
+      'echoed',
+    );
+    row(report, peer, N_RTT, 'µs', r.rttUs.slice(warmup), { better: 'lower' });
+    row(report, peer, N_RATE, 'msg/s', r.rates.slice(warmup));
+  } finally {
+    await c.leave();
+    await server.stop();
+  }
+}
+
+const TABS_PER_PROCESS = 2500;
+
+/** How each peer broadcasts. */
+const BROADCAST_HOW: Record<string, string> = {
+  'ergo-ts': "one sendEvent of a gateway process; each tab's process monitors the event",
+  'socket.io': 'one io.emit',
+  ws: 'a send per socket (wss.clients)',
+};
+
+async function hold(report: Report, peer: string, n: number, rounds: number, warmup: number): Promise<void> {
+  const server = await startServer(peer, false);
+  const procs = Math.ceil(n / TABS_PER_PROCESS);
+  const share = (i: number): number => Math.floor(n / procs) + (i < n % procs ? 1 : 0);
+  gc();
+  gc();
+  const heap0 = process.memoryUsage().heapUsed;
+  const rss0 = process.memoryUsage().rss;
+  const clients = Array.from({ length: procs }, () => new Clients(peer, server.url));
+  try {
+    const t0 = performance.now();
+    await Promise.all(clients.map((c, i) => c.ask({ op: 'join', count: share(i) }, 'joined')));
+    const joinS = (performance.now() - t0) / 1000;
+    gc();
+    gc();
+    const mem = process.memoryUsage();
+    const note = `${procs} client process(es); after a full GC`;
+    row(report, peer, nHeap(n), 'B/tab', [(mem.heapUsed - heap0) / n], { better: 'lower', note });
+    row(report, peer, nRss(n), 'B/tab', [(mem.rss - rss0) / n], { better: 'lower', note });
+    row(report, peer, nJoin(n), 'joins/s', [n / joinS]);
+
+    await Promise.all(clients.map((c) => c.ask({ op: 'subscribe' }, 'subscribed')));
+    const times: number[] = [];
+    for (let seq = 1; seq <= warmup + rounds; seq++) {
+      await Promise.all(clients.map((c) => c.ask({ op: 'arm', seq }, 'armed')));
+      let left = procs;
+      const all = new Promise<void>((resolve) => {
+        for (const c of clients)
+          c.onReply = (r) => {
+            if (r.op === 'got' && r.seq === seq && --left === 0) resolve();
+          };
+      });
+      const t1 = performance.now();
+      server.broadcast(seq);
+      await all;
+      if (seq > warmup) times.push(performance.now() - t1);
+    }
+    row(report, peer, nBroadcast(n), 'ms', times, { better: 'lower', note: BROADCAST_HOW[peer] });
+  } finally {
+    await Promise.all(clients.map((c) => c.leave()));
+    await server.stop();
+  }
+}
+
+/** `floodTabs` tabs send `floodSends` messages each at once to the gateway's sink, held to the default limits. */
+async function flood(report: Report, { floodTabs, floodSends }: TabsSizes): Promise<void> {
+  const server = await startServer('ergo-ts', true);
+  const c = new Clients('ergo-ts', server.url);
+  try {
+    await c.ask({ op: 'join', count: floodTabs }, 'joined');
+    const total = floodTabs * floodSends;
+    let refused = 0;
+    let end!: () => void;
+    const done = new Promise<void>((r) => (end = r));
+    const check = (): void => {
+      if (server.sunk() + refused === total) end();
+    };
+    server.onSink = check;
+    c.onReply = (r) => {
+      if (r.op === 'refused') ((refused += r.n), check());
+    };
+    const t0 = performance.now();
+    await c.ask({ op: 'flood', perTab: floodSends }, 'flooded');
+    await done;
+    const s = (performance.now() - t0) / 1000;
+    const rate = DEFAULT_TAB_LIMITS.messagesPerSecond;
+    const allowed = floodTabs * (rate + rate * s);
+    const offered = floodSends / s;
+    const note = `${floodTabs} tabs × ${floodSends} sends at once (~${offered.toFixed(0)}/s offered per tab), limit ${rate} msg/s per tab: ${server.sunk()} passed, ${refused} refused (ERR_TAB_RATE_LIMIT at the tab) in ${s.toFixed(2)} s; allowed: one second's burst + ${rate}/s × that time, per tab`;
+    row(report, 'ergo-ts', N_FLOOD, '×', [server.sunk() / allowed], { better: 'lower', note });
+    row(report, 'ergo-ts', N_FLOOD_RATE, 'msg/s', [total / s]);
+  } finally {
+    await c.leave();
+    await server.stop();
+  }
+}
+
+/** gzip -9 of the peer's browser bundle. */
+function bundle(report: Report, peer: string): void {
+  const file =
+    peer === 'socket.io'
+      ? join(repoRoot, 'node_modules', 'socket.io-client', 'dist', 'socket.io.min.js')
+      : join(repoRoot, 'packages', 'ergo', 'dist', 'browser', 'ergo.js');
+  if (!existsSync(file))
+    throw new Error(
+      `${file} is missing: ${peer === 'socket.io' ? 'npm ci brings socket.io-client' : '`npm run build` makes it (scripts/bundle-browser.mjs)'}`,
+    );
+  const src = readFileSync(file);
+  const gz = gzipSync(src, { level: 9 }).length;
+  const note =
+    peer === 'socket.io'
+      ? `socket.io-client dist/socket.io.min.js, ${src.length} B minified`
+      : `the core (ergo-ts/browser, ergo.js), ${src.length} B minified; the tab client is not bundled separately yet`;
+  report({ group: G_TABS, name: N_BUNDLE, unit: 'B', value: gz, peer, better: 'lower', note });
+}
+
+/** The suite: one scenario × peer per child (see `scenarios`); without a scenario, every one. */
+export function tabsSuite(report: Report, ctx?: SuiteContext): Promise<void> {
+  return runTabs(report, ctx, defaultSizes(ctx?.quick ?? false));
+}
+
+/** The suite at the given sizes (the test runs it tiny). */
+export async function runTabs(report: Report, ctx: SuiteContext | undefined, sizes: TabsSizes): Promise<void> {
+  const rounds = ctx?.rounds ?? 5;
+  const warmup = ctx?.warmup ?? 2;
+  const list = ctx?.scenario === undefined ? scenarios : scenarios.filter((s) => s.id === ctx.scenario);
+  for (const sc of list) {
+    const peers = ctx?.scenario === undefined ? sc.peers! : [ctx.peer];
+    for (const peer of peers) {
+      if (sc.id === 'echo') await echo(report, peer, sizes, rounds, warmup);
+      else if (sc.id === 'hold') await hold(report, peer, sizes.tabs, rounds, warmup);
+      else if (sc.id === 'flood') await flood(report, sizes);
+      else bundle(report, peer);
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// The tabs suite (suites/tabs.ts) at a tiny size, every scenario and every peer in this process:
+// each row of the issue 73 figures is reported for each column that should have it (ergo-ts,
+// Socket.IO, raw ws), with a figure that is a number. No figure is compared with a bound: the
+// machine's speed is not the question here, that every row is measured is.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import {
+  G_TABS,
+  N_BUNDLE,
+  N_FLOOD,
+  N_FLOOD_RATE,
+  N_RATE,
+  N_RTT,
+  nBroadcast,
+  nHeap,
+  nJoin,
+  nRss,
+  PEERS,
+  runTabs,
+  type TabsSizes,
+} from '../suites/tabs.js';
+import type { Row } from '../lib/types.js';
+
+const SIZES: TabsSizes = { tabs: 12, calls: 20, pipelined: 200, floodTabs: 2, floodSends: 300 };
+
+test('every row, for every peer that has it, at a tiny size', async () => {
+  const rows: Row[] = [];
+  await runTabs(
+    (r) => rows.push(r),
+    { scenario: undefined, peer: 'ergo-ts', rounds: 2, warmup: 1, quick: true },
+    SIZES,
+  );
+
+  const expected: [string, string][] = [];
+  for (const peer of PEERS)
+    for (const name of [N_RTT, N_RATE, nHeap(SIZES.tabs), nRss(SIZES.tabs), nJoin(SIZES.tabs), nBroadcast(SIZES.tabs)])
+      expected.push([peer, name]);
+  expected.push(['ergo-ts', N_FLOOD], ['ergo-ts', N_FLOOD_RATE], ['ergo-ts', N_BUNDLE], ['socket.io', N_BUNDLE]);
+
+  const got = rows.map((r) => [r.peer, r.name]);
+  assert.deepEqual(
+    [...got].sort(),
+    [...expected].sort(),
+    'exactly the expected rows, each once (none missing, none extra)',
+  );
+  for (const r of rows) {
+    assert.equal(r.group, G_TABS);
+    assert.ok(Number.isFinite(r.value), `${r.peer}: ${r.name} = ${r.value}`);
+    // Memory deltas may be negative here (no --expose-gc in the test); everything else is a count.
+    if (!r.unit.startsWith('B/')) assert.ok(r.value > 0, `${r.peer}: ${r.name} = ${r.value}`);
+    // Rounds are per-round samples: the measured ones only (warm-up dropped).
+    if (r.name === N_RTT || r.name === N_RATE || r.name.startsWith('broadcast'))
+      assert.equal(r.samples?.length, 2, `${r.peer}: ${r.name} samples`);
+  }
+  const flood = rows.find((r) => r.name === N_FLOOD)!;
+  const m = /(\d+) passed, (\d+) refused/.exec(flood.note ?? '');
+  assert.ok(m !== null, flood.note);
+  assert.equal(Number(m[1]) + Number(m[2]), SIZES.floodTabs * SIZES.floodSends, 'every send passed or was refused');
+});
