@@ -133,7 +133,8 @@ test('PostgreSQL store: a database without the search table gains it, and its in
     await first.close();
     const c = new pg.Client({ connectionString: server.url });
     await c.connect();
-    await c.query('DROP TABLE wfold_search');
+    // An earlier version's database: no search table, and no schema fingerprint either.
+    await c.query('DROP TABLE wfold_search; DROP TABLE IF EXISTS wfold_schema');
     await c.end();
     const store = await PostgresStore.open(server.url, { tablePrefix: 'wfold_' });
     try {
