@@ -83,7 +83,10 @@ export const Op = {
 
 /** Operations between a tab and its gateway only (never routed). */
 export const Ctl = {
-  /** tab → gateway: [op, token, resume secret ('' for a new session)] */
+  /**
+   * tab → gateway: [op, token, resume secret ('' for a new session), fresh]. `fresh` true: the
+   * tab's node is new (a reloaded page) and asks for its old name; the old session ends first.
+   */
   Hello: 20,
   /** gateway → tab: [op, tab node, gateway node, resume secret, reconnect window ms] */
   Welcome: 21,

@@ -253,14 +253,21 @@ class Gateway implements TabGateway {
       return refuse(toError(e), toError(e).message);
     }
     const secret = f[2];
+    let name: Atom | undefined;
     if (secret !== '') {
       const s = this.#bySecret.get(secret);
       if (s === undefined || s.ended)
         return refuse(ErrTabSessionEnded.with('unknown or ended session'), 'stale resume');
-      s.socket?.close(4009, 'replaced');
-      this.#welcome(ws, s);
-      this.log.info('tab %s back', s.name);
-      return s;
+      if (f[3] !== true) {
+        s.socket?.close(4009, 'replaced');
+        this.#welcome(ws, s);
+        this.log.info('tab %s back', s.name);
+        return s;
+      }
+      // A fresh node under the name (a reloaded page): its processes are gone, so the old
+      // session ends as past its window (every watcher: noconnection), and the name goes on.
+      name = s.name;
+      this.#expire(s, 'its page started afresh');
     }
     let grant: TabGrant | TabRefusal;
     try {
@@ -277,8 +284,8 @@ class Gateway implements TabGateway {
     } catch (e) {
       return refuse(ErrTabAdmission.with('bad limits in its grant'), toError(e).message);
     }
-    const id = (this.#next++).toString(36) + randomBytes(3).toString('hex');
-    const name = tabNodeName(id, this.node.name) as Atom;
+    if (name === undefined || this.sessions.has(name))
+      name = tabNodeName((this.#next++).toString(36) + randomBytes(3).toString('hex'), this.node.name) as Atom;
     const policy = new TabPolicy(name, grant, (n) => gatewayOfTab(n) !== undefined);
     const s: TabSession = new TabSession(
       name,
