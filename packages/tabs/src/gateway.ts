@@ -317,7 +317,7 @@ class Gateway implements TabGateway {
       s.admitInbound(bytes.length);
       f = decodeFrame(bytes);
       if (f[0] >= Ctl.Hello) throw ErrTabFrame.with('a control frame after the welcome');
-      s.policy.check(f, s.peers);
+      s.policy.check(f, s.peers, this.node.name);
       this.#route(s, f, bytes);
     } catch (e) {
       this.#refuse(s, f, toError(e));
