@@ -218,9 +218,12 @@ class Gateway implements TabGateway {
     hello.unref();
     let greeted = false;
     ws.on('error', (e) => this.log.warning('tab socket %s: %s', session?.name ?? '(joining)', e.message));
-    ws.on('close', () => {
+    ws.on('close', (code: number, reason: Buffer) => {
       clearTimeout(hello);
-      if (session !== null) session.detach(ws, this.#window, () => this.#expire(session!, 'its window passed'));
+      if (session === null) return;
+      // The tab's leave() (1000 'left'): gone for good, its watchers hear it now, not past the window.
+      if (code === 1000 && reason.toString() === 'left' && session.socket === ws) this.#expire(session, 'it left');
+      else session.detach(ws, this.#window, () => this.#expire(session!, 'its window passed'));
     });
     ws.on('message', (data: RawData) => {
       const bytes = toBytes(data);

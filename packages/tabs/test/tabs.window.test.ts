@@ -81,7 +81,8 @@ test('a tab that comes back to an ended session is refused with ERR_TAB_SESSION_
 test('a fresh node with the resume secret (a reloaded page): the same name, the old processes are down', async (t) => {
   const { g, gw, lines } = await gatewayNode(t, { reconnectWindow: 30_000 });
   const srv = await serverProcess(t, g);
-  const first = await tabOf(t, gw, 'good');
+  // No redial: the socket's close is the page going away (a reload).
+  const first = await tabOf(t, gw, 'good', { reconnect: false });
   let heard!: (line: string) => void;
   const heardLine = new Promise<string>((r) => (heard = r));
   const view = await first.node.spawn(
@@ -101,7 +102,7 @@ test('a fresh node with the resume secret (a reloaded page): the same name, the 
   const resume = first.resume;
   assert.match(resume, /^[0-9a-f]{32}\.\d+$/);
   // The page goes (its heap with it): the socket closes, the gateway holds the session.
-  await first.leave();
+  first.dropConnection();
   await lines.waitFor(new RegExp(`tab ${first.name.replace(/[.$]/g, '\\$&')} away`), 'the gateway sees the tab away');
 
   const again = await tabOf(t, gw, 'good', { resume });
@@ -133,4 +134,21 @@ test('a fresh node with the resume secret (a reloaded page): the same name, the 
   gw.disconnect(again.name);
   const fresh = await tabOf(t, gw, 'good', { resume: again.resume });
   assert.notEqual(fresh.name, first.name);
+});
+
+test('a tab that leaves is gone at once: the server watchers hear noconnection without waiting for the window', async (t) => {
+  const { g, gw, lines } = await gatewayNode(t, { reconnectWindow: 600_000 });
+  const tab = await tabOf(t, gw, 'good');
+  const view = await tab.node.spawn(() => new ViewActor());
+  const gWatch = await watcherOn(g);
+  await gWatch.watch(view);
+  assert.equal(await g.call(view, 'x'), 'rendered:x');
+  await tab.leave();
+  await lines.waitFor(new RegExp(`tab ${tab.name.replace(/[.$]/g, '\\$&')} ended: it left`), 'the session ends');
+  await gWatch.seen.wait;
+  assert.deepEqual(
+    gWatch.seen.downs.map((d) => d.code),
+    [ErrNoConnection.code],
+  );
+  assert.equal(gw.tabs().length, 0);
 });
