@@ -80,6 +80,19 @@ const EMPTY = new Uint8Array(0);
 const utf8 = new TextEncoder();
 const utf8in = new TextDecoder('utf-8', { fatal: true });
 
+/** Strings up to this many units are tried as ASCII by hand: TextEncoder/Decoder cost more per call. */
+const SHORT_ASCII = 64;
+
+/** Writes `s` at `at` if it is all ASCII and answers its length; -1 (nothing counted) if not. */
+function ascii(s: string, buf: Uint8Array, at: number): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0x7f) return -1;
+    buf[at + i] = c;
+  }
+  return s.length;
+}
+
 class Writer {
   buf = new Uint8Array(256);
   dv = new DataView(this.buf.buffer);
@@ -118,6 +131,13 @@ class Writer {
   text(s: string, lenBytes: 2 | 4, max: number, what: string): void {
     this.ensure(lenBytes + s.length * 3);
     const at = this.pos;
+    const written = s.length <= SHORT_ASCII ? ascii(s, this.buf, at + lenBytes) : -1;
+    if (written < 0) return this.#utf8(s, at, lenBytes, max, what);
+    if (lenBytes === 2) this.dv.setUint16(at, written);
+    else this.dv.setUint32(at, written);
+    this.pos = at + lenBytes + written;
+  }
+  #utf8(s: string, at: number, lenBytes: 2 | 4, max: number, what: string): void {
     const { written } = utf8.encodeInto(s, this.buf.subarray(at + lenBytes));
     if (written > max) throw refuse(`${what} of ${written} bytes (at most ${max})`);
     if (lenBytes === 2) this.dv.setUint16(at, written);
@@ -205,10 +225,22 @@ function tagged(w: Writer, v: unknown): void {
       return;
     case 'bigint': {
       const neg = v < 0n;
-      let hex = (neg ? -v : v).toString(16);
-      if (hex.length & 1) hex = '0' + hex;
+      const m = neg ? -v : v;
       w.u8(T.JsBigInt);
       w.u8(neg ? 1 : 0);
+      if (m < 1n << 64n) {
+        // The common size (timestamps): eight bytes, leading zeros dropped as EDF does.
+        w.ensure(12);
+        w.dv.setBigUint64(w.pos + 4, m);
+        let skip = 0;
+        while (skip < 7 && w.buf[w.pos + 4 + skip] === 0) skip++;
+        w.u32(8 - skip);
+        w.buf.copyWithin(w.pos, w.pos + skip, w.pos + 8);
+        w.pos += 8 - skip;
+        return;
+      }
+      let hex = m.toString(16);
+      if (hex.length & 1) hex = '0' + hex;
       w.u32(hex.length >>> 1);
       for (let i = 0; i < hex.length; i += 2) w.u8(parseInt(hex.slice(i, i + 2), 16));
       return;
@@ -375,6 +407,17 @@ class Reader {
   }
   text(n: number): string {
     this.need(n);
+    if (n <= SHORT_ASCII) {
+      const b = this.buf;
+      let s = '';
+      let i = this.pos;
+      const end = i + n;
+      for (; i < end && b[i]! < 0x80; i++) s += String.fromCharCode(b[i]!);
+      if (i === end) {
+        this.pos = end;
+        return s;
+      }
+    }
     const s = utf8in.decode(this.buf.subarray(this.pos, this.pos + n));
     this.pos += n;
     return s;
@@ -502,10 +545,14 @@ function read(r: Reader): unknown {
       // As EDF: parsing a bigint is not linear in its size.
       if (sign > 1 || n > 65536) throw ErrTabValue.with(`a bigint of ${n} bytes (sign ${sign})`);
       r.need(n);
-      let hex = '0x0';
-      for (let i = r.pos; i < r.pos + n; i++) hex += r.buf[i]!.toString(16).padStart(2, '0');
+      let m = 0n;
+      if (n <= 8) for (let i = r.pos; i < r.pos + n; i++) m = (m << 8n) | BigInt(r.buf[i]!);
+      else {
+        let hex = '0x0';
+        for (let i = r.pos; i < r.pos + n; i++) hex += r.buf[i]!.toString(16).padStart(2, '0');
+        m = BigInt(hex);
+      }
       r.pos += n;
-      const m = BigInt(hex);
       return sign === 1 ? -m : m;
     }
     case T.JsDate: {
@@ -561,13 +608,16 @@ function nested<V>(r: Reader, f: () => V): V {
 function described(r: Reader): unknown {
   const n = r.u16();
   r.need(n);
-  const d = Array.from(r.buf.subarray(r.pos, r.pos + n));
+  const b = r.buf;
+  const p = r.pos;
   r.pos += n;
-  const slice = n === 2 && d[0] === T.Slice && d[1] === T.Any;
-  const stringKeys = n === 3 && d[0] === T.Map && d[1] === T.String && d[2] === T.Any;
-  const map = stringKeys || (n === 3 && d[0] === T.Map && d[1] === T.Any && d[2] === T.Any);
-  if (!slice && !map)
-    throw ErrTabValue.with(`a typed slice or map (descriptor ${d.map((b) => b.toString(16)).join(' ')})`);
+  const slice = n === 2 && b[p] === T.Slice && b[p + 1] === T.Any;
+  const stringKeys = n === 3 && b[p] === T.Map && b[p + 1] === T.String && b[p + 2] === T.Any;
+  const map = stringKeys || (n === 3 && b[p] === T.Map && b[p + 1] === T.Any && b[p + 2] === T.Any);
+  if (!slice && !map) {
+    const d = Array.from(b.subarray(p, p + n), (x) => x.toString(16)).join(' ');
+    throw ErrTabValue.with(`a typed slice or map (descriptor ${d})`);
+  }
   const marker = r.u8();
   if (marker === T.Nil) return null;
   if (marker !== (slice ? T.Slice : T.Map)) throw ErrTabValue.with(`marker 0x${marker.toString(16)} of a slice or map`);
