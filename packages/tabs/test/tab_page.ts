@@ -37,8 +37,13 @@ class PageView extends Actor.of(TabView) {
     // Introduces itself to the server's board: the board learns this PID as the sender.
     this.send(Board.processID('board', gatewayNode), `hello from ${this.pid.toString()}`);
   }
-  override handleMessage(_from: PID, msg: string): void {
+  override async handleMessage(_from: PID, msg: string): Promise<void> {
     show('shown', msg);
+    // `add <n>`: this process calls the server's registered board (typed: a number in, a number out).
+    const m = /^add (\d+)$/.exec(msg);
+    if (m === null) return;
+    const sum: number = await this.call(Board.processID('board', gatewayNode), Number(m[1]));
+    show('calls', `the view: board.add(${m[1]}) = ${sum}`);
   }
   override handleCall(_from: PID, _ref: Ref, req: string): string {
     show('shown', `rendered ${req}`, 'line rendered');

@@ -166,6 +166,9 @@ test('a Chromium tab joins: typed calls both ways, a server links and monitors i
   assert.equal(rendered, 'rendered:the board');
   g.send(view, 'a line from the server');
   await page.locator('#shown li', { hasText: 'a line from the server' }).waitFor();
+  // The tab's process calls the registered server process itself (its own PID as the caller).
+  g.send(view, 'add 41');
+  await page.locator('#calls li', { hasText: 'the view: board.add(41) = 42' }).waitFor();
   assert.equal(await page.locator('#shown li.rendered').textContent(), 'rendered the board');
 
   // A registered server process the grant does not list: a coded refusal in the page.
